@@ -1,0 +1,1 @@
+"""hotfix-bot: the service that acts on GitHub."""

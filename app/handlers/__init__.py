@@ -1,0 +1,1 @@
+"""Handlers: one module per concern, registered in app.routes."""

@@ -1,0 +1,1 @@
+"""Pure hotfix policy: config, facts, rules and their verdict. No I/O."""
