@@ -1,0 +1,211 @@
+"""The GitHub client: App JWT -> installation tokens, one shared connection pool, metrics.
+
+githubkit does the auth and the requests. Three things it does not do the way a service
+needs are done here:
+- it has no default timeout: every request gets `TIMEOUT`;
+- it opens a new connection pool per request outside `async with`: all clients share one
+  transport whose pool lives as long as the process;
+- it retries on its own: that is off, because the worker retries from the durable journal,
+  honouring `retry-after` and `x-ratelimit-reset`, without holding a worker slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
+from githubkit.cache import MemCacheStrategy
+from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
+
+from app.metrics import GITHUB_RATE_LIMIT_REMAINING, GITHUB_REQUESTS
+
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+USER_AGENT = "hotfix-bot"
+# A token is replaced this long before GitHub says it expires (tokens last an hour).
+TOKEN_REFRESH_MARGIN = 300.0
+
+
+class MeteredTransport(httpx.AsyncBaseTransport):
+    """One connection pool for every client; counts answers and the rate limit left.
+
+    githubkit closes its httpx client after each request; closing must not close the pool.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._inner = inner or httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20)
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._inner.handle_async_request(request)
+        except httpx.TransportError:
+            GITHUB_REQUESTS.labels(status="0").inc()
+            raise
+        GITHUB_REQUESTS.labels(status=str(response.status_code)).inc()
+        remaining = response.headers.get("x-ratelimit-remaining")
+        if remaining is not None and remaining.isdigit():
+            GITHUB_RATE_LIMIT_REMAINING.set(int(remaining))
+        return response
+
+    async def aclose(self) -> None:
+        """Kept open: the pool is shared (see `close_pool`)."""
+
+    async def close_pool(self) -> None:
+        await self._inner.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    value: str
+    expires_at: float
+
+
+class GitHubApp:
+    """The App's credentials and a cached installation token per installation."""
+
+    def __init__(
+        self,
+        app_id: int,
+        private_key: str,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._transport = MeteredTransport(transport)
+        self._base_url = base_url
+        self._app_client = self._client(AppAuthStrategy(str(app_id), private_key))
+        self._tokens: dict[int, _Token] = {}
+        self._token_locks: dict[int, asyncio.Lock] = {}
+        self.tokens_minted = 0
+
+    def _client(self, auth: AppAuthStrategy | TokenAuthStrategy) -> GitHub[Any]:
+        return GitHub(
+            auth,
+            base_url=self._base_url,
+            user_agent=USER_AGENT,
+            timeout=TIMEOUT,
+            async_transport=self._transport,
+            cache_strategy=MemCacheStrategy(),
+            http_cache=False,
+            auto_retry=False,
+        )
+
+    async def app_request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request authenticated as the App itself (JWT)."""
+        response = await self._app_client.arequest(method, path, **kwargs)
+        return response.raw_response
+
+    async def installation(self, installation_id: int) -> InstallationClient:
+        token = await self._token(installation_id)
+        return InstallationClient(self._client(TokenAuthStrategy(token)), installation_id)
+
+    async def _token(self, installation_id: int) -> str:
+        # One lock per installation: many deliveries arriving at once mint one token.
+        lock = self._token_locks.setdefault(installation_id, asyncio.Lock())
+        async with lock:
+            cached = self._tokens.get(installation_id)
+            if cached and cached.expires_at - time.time() > TOKEN_REFRESH_MARGIN:
+                return cached.value
+            response = await self.app_request(
+                "POST", f"/app/installations/{installation_id}/access_tokens"
+            )
+            body = response.json()
+            expires_at = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
+            self._tokens[installation_id] = _Token(body["token"], expires_at.timestamp())
+            self.tokens_minted += 1
+            return str(body["token"])
+
+    def forget_token(self, installation_id: int) -> None:
+        """Drop a token GitHub refused (revoked, or the installation changed)."""
+        self._tokens.pop(installation_id, None)
+
+    async def aclose(self) -> None:
+        await self._transport.close_pool()
+
+
+class InstallationClient:
+    """Requests as one installation; answers are plain JSON, githubkit's models stay unloaded."""
+
+    def __init__(self, client: GitHub[Any], installation_id: int) -> None:
+        self._client = client
+        self.installation_id = installation_id
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        response = await self._client.arequest(
+            method, path, params=params, json=body, headers=headers
+        )
+        return response.raw_response
+
+    async def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return (await self.request("GET", path, params=params)).json()
+
+
+@dataclass(frozen=True, slots=True)
+class Transience:
+    """Whether an error may pass, and how long GitHub asked us to wait (None = back off)."""
+
+    transient: bool
+    wait: float | None = None
+
+
+def classify(error: BaseException, now: float | None = None) -> Transience:
+    """Network errors, timeouts, 5xx and rate limits pass; other GitHub answers do not."""
+    if isinstance(error, RateLimitExceeded):
+        return Transience(True, max(error.retry_after.total_seconds(), 0.0))
+    if isinstance(error, RequestFailed):
+        status = error.response.status_code
+        if status >= 500 or status == 429:
+            return Transience(True, _retry_after(error.response.raw_response, now))
+        # 401: the token may have been revoked between mint and use; a new one is minted.
+        return Transience(status == 401)
+    if isinstance(error, RequestTimeout | RequestError | httpx.TransportError | TimeoutError):
+        return Transience(True)
+    if isinstance(error, json.JSONDecodeError):
+        return Transience(True)  # a truncated or garbled answer from GitHub
+    return Transience(False)
+
+
+def _retry_after(response: httpx.Response, now: float | None) -> float | None:
+    header = response.headers.get("retry-after")
+    if header and header.isdigit():
+        return float(header)
+    reset = response.headers.get("x-ratelimit-reset")
+    if reset and reset.isdigit():
+        return max(float(reset) - (now if now is not None else time.time()), 0.0)
+    return None
+
+
+def describe(error: BaseException) -> str:
+    """A one-line account of an error for the journal and logs; never contains a token."""
+    if isinstance(error, RequestFailed):
+        request = error.request
+        message = ""
+        try:
+            body = error.response.raw_response.json()
+            if isinstance(body, dict) and isinstance(body.get("message"), str):
+                message = f": {body['message']}"
+        except ValueError:
+            pass
+        return (
+            f"GitHub answered {error.response.status_code} to {request.method} "
+            f"{request.url.path}{message}"
+        )
+    if isinstance(error, RequestTimeout):
+        return f"GitHub did not answer {error.request.method} {error.request.url.path} in time"
+    if isinstance(error, RequestError):
+        return f"could not reach GitHub: {type(error.exc).__name__}"
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,351 @@
+"""The delivery journal: every accepted delivery is durable before GitHub hears `202`.
+
+`Journal` is the interface callers use; `SqliteJournal` implements it with the standard
+library. Every write goes through one writer thread that commits whatever arrived while the
+previous transaction was committing as a single transaction (group commit): one fsync is
+shared by all deliveries of a burst, so durability does not cost throughput.
+
+Guarantees of the settings used (WAL, synchronous=FULL): a committed delivery survives a
+crash of the process and a loss of power or an OS crash, because the commit returns only
+after the write-ahead log is synced to disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol, TypeVar
+
+from app.delivery import Delivery
+
+RecordOutcome = Literal["queued", "duplicate", "ignored"]
+Status = Literal["queued", "running", "done", "failed", "ignored"]
+STATUSES: tuple[Status, ...] = ("queued", "running", "done", "failed", "ignored")
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    event TEXT NOT NULL,
+    action TEXT,
+    installation_id INTEGER,
+    repository TEXT,
+    pr_number INTEGER,
+    ordering_key TEXT NOT NULL,
+    payload BLOB,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    received_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    next_attempt_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_unfinished
+    ON deliveries (ordering_key, seq) WHERE status IN ('queued', 'running');
+CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, seq);
+CREATE TABLE IF NOT EXISTS app_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+"""
+
+_COLUMNS = (
+    "seq, id, event, action, installation_id, repository, pr_number, ordering_key, status, "
+    "attempts, last_error, received_at, updated_at, next_attempt_at, payload"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    seq: int
+    id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository: str | None
+    pr_number: int | None
+    ordering_key: str
+    status: Status
+    attempts: int
+    last_error: str | None
+    received_at: float
+    updated_at: float
+    next_attempt_at: float
+    payload: bytes | None
+
+
+class JournalUnavailable(Exception):
+    """The journal cannot take a write (disk full, database locked, unwritable file)."""
+
+
+class Journal(Protocol):
+    async def record(self, delivery: Delivery, body: bytes, *, handled: bool) -> RecordOutcome: ...
+    async def claim_ready(self, limit: int) -> list[JournalEntry]: ...
+    async def finish(self, delivery_id: str) -> None: ...
+    async def retry_later(self, delivery_id: str, error: str, delay: float) -> None: ...
+    async def fail(self, delivery_id: str, error: str) -> None: ...
+    async def resume_interrupted(self) -> int: ...
+    async def redeliver(self, delivery_id: str) -> bool: ...
+    async def check_writable(self) -> None: ...
+    async def get_state(self, key: str) -> str | None: ...
+    async def set_state(self, key: str, value: str) -> None: ...
+    def next_due(self) -> float | None: ...
+    def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]: ...
+    def count(self, statuses: Iterable[Status]) -> int: ...
+    def close(self) -> None: ...
+
+
+_Operation = tuple[Callable[[sqlite3.Connection], object], "concurrent.futures.Future[object]"]
+_STOP = None
+
+
+class SqliteJournal:
+    """SQLite journal; safe for one server process plus short-lived CLI commands."""
+
+    BATCH_LIMIT = 1024
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self._path = path
+        self._clock = clock
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = self._connect()
+        writer.executescript(_SCHEMA)
+        self._reader = self._connect()
+        self._reader_lock = threading.Lock()
+        self._operations: queue.SimpleQueue[_Operation | None] = queue.SimpleQueue()
+        self._writer_thread = threading.Thread(
+            target=self._write_loop, args=(writer,), name="journal-writer", daemon=True
+        )
+        self._writer_thread.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA busy_timeout = 5000")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        return connection
+
+    # -- the writer thread ------------------------------------------------------------
+
+    def _write_loop(self, connection: sqlite3.Connection) -> None:
+        while (first := self._operations.get()) is not _STOP:
+            batch = [first]
+            stop_after = False
+            while len(batch) < self.BATCH_LIMIT:
+                try:
+                    operation = self._operations.get_nowait()
+                except queue.Empty:
+                    break
+                if operation is _STOP:
+                    stop_after = True
+                    break
+                batch.append(operation)
+            self._commit(connection, batch)
+            if stop_after:
+                break
+        connection.close()
+
+    @staticmethod
+    def _commit(connection: sqlite3.Connection, batch: list[_Operation]) -> None:
+        outcomes: list[tuple[concurrent.futures.Future[object], object, BaseException | None]] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for apply, future in batch:
+                try:
+                    outcomes.append((future, apply(connection), None))
+                except sqlite3.DatabaseError:
+                    raise
+                except Exception as error:  # one bad operation must not lose the batch
+                    outcomes.append((future, None, error))
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            unavailable = JournalUnavailable(f"journal write failed: {error}")
+            for _, future in batch:
+                future.set_exception(unavailable)
+            return
+        for future, result, failure in outcomes:
+            if failure is None:
+                future.set_result(result)
+            else:
+                future.set_exception(failure)
+
+    async def _write(self, apply: Callable[[sqlite3.Connection], T]) -> T:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._operations.put((apply, future))  # type: ignore[arg-type]
+        return await asyncio.wrap_future(future)
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def record(self, delivery: Delivery, body: bytes, *, handled: bool) -> RecordOutcome:
+        now = self._clock()
+        status: Literal["queued", "ignored"] = "queued" if handled else "ignored"
+
+        def insert(connection: sqlite3.Connection) -> RecordOutcome:
+            cursor = connection.execute(
+                "INSERT INTO deliveries (id, event, action, installation_id, repository, "
+                "pr_number, ordering_key, payload, status, received_at, updated_at, "
+                "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING",
+                (
+                    delivery.id,
+                    delivery.event,
+                    delivery.action,
+                    delivery.installation_id,
+                    delivery.repository,
+                    delivery.pr_number,
+                    delivery.ordering_key,
+                    body if handled else None,  # an ignored delivery is never run
+                    status,
+                    now,
+                    now,
+                    now,
+                ),
+            )
+            outcome: RecordOutcome = "duplicate" if cursor.rowcount != 1 else status
+            return outcome
+
+        return await self._write(insert)
+
+    async def claim_ready(self, limit: int) -> list[JournalEntry]:
+        """Mark as running the oldest due deliveries whose pull request has nothing earlier open.
+
+        A running delivery keeps later ones of its pull request back, so per-PR order holds
+        without any bookkeeping outside the journal.
+        """
+        now = self._clock()
+
+        def claim(connection: sqlite3.Connection) -> list[JournalEntry]:
+            rows = connection.execute(
+                f"SELECT {_COLUMNS} FROM deliveries AS d WHERE d.status = 'queued' "  # noqa: S608
+                "AND d.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM deliveries AS e "
+                "WHERE e.ordering_key = d.ordering_key AND e.seq < d.seq "
+                "AND e.status IN ('queued', 'running')) ORDER BY d.seq LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            entries = [_entry(row) for row in rows]
+            connection.executemany(
+                "UPDATE deliveries SET status = 'running', attempts = attempts + 1, "
+                "updated_at = ? WHERE id = ?",
+                [(now, entry.id) for entry in entries],
+            )
+            return entries
+
+        return await self._write(claim)
+
+    async def finish(self, delivery_id: str) -> None:
+        await self._set_status(delivery_id, "done", error=None)
+
+    async def fail(self, delivery_id: str, error: str) -> None:
+        await self._set_status(delivery_id, "failed", error=error)
+
+    async def retry_later(self, delivery_id: str, error: str, delay: float) -> None:
+        await self._set_status(delivery_id, "queued", error=error, delay=delay)
+
+    async def _set_status(
+        self, delivery_id: str, status: Status, *, error: str | None, delay: float = 0.0
+    ) -> None:
+        now = self._clock()
+        await self._write(
+            lambda connection: connection.execute(
+                "UPDATE deliveries SET status = ?, last_error = ?, updated_at = ?, "
+                "next_attempt_at = ? WHERE id = ?",
+                (status, error, now, now + delay, delivery_id),
+            )
+        )
+
+    async def resume_interrupted(self) -> int:
+        """After a crash, work that was running is queued again."""
+        now = self._clock()
+        cursor = await self._write(
+            lambda connection: connection.execute(
+                "UPDATE deliveries SET status = 'queued', updated_at = ? WHERE status = 'running'",
+                (now,),
+            )
+        )
+        return cursor.rowcount
+
+    async def redeliver(self, delivery_id: str) -> bool:
+        now = self._clock()
+        cursor = await self._write(
+            lambda connection: connection.execute(
+                "UPDATE deliveries SET status = 'queued', attempts = 0, last_error = NULL, "
+                "updated_at = ?, next_attempt_at = ? WHERE id = ? AND payload IS NOT NULL "
+                "AND status != 'running'",
+                (now, now, delivery_id),
+            )
+        )
+        return cursor.rowcount == 1
+
+    async def check_writable(self) -> None:
+        await self.set_state("journal.heartbeat", str(self._clock()))
+
+    async def get_state(self, key: str) -> str | None:
+        row = self._read("SELECT value FROM app_state WHERE key = ?", (key,))
+        return str(row[0][0]) if row else None
+
+    async def set_state(self, key: str, value: str) -> None:
+        now = self._clock()
+        await self._write(
+            lambda connection: connection.execute(
+                "INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                (key, value, now),
+            )
+        )
+
+    # -- reads ------------------------------------------------------------------------
+
+    def _read(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        with self._reader_lock:
+            return self._reader.execute(sql, parameters).fetchall()
+
+    def next_due(self) -> float | None:
+        rows = self._read("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'queued'")
+        value = rows[0][0]
+        return float(value) if isinstance(value, int | float) else None
+
+    def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]:
+        where, parameters = ("WHERE status = ?", (status, limit)) if status else ("", (limit,))
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM deliveries {where} ORDER BY seq DESC LIMIT ?",  # noqa: S608
+            parameters,
+        )
+        return [_entry(row) for row in rows]
+
+    def count(self, statuses: Iterable[Status]) -> int:
+        wanted = list(statuses)
+        placeholders = ", ".join("?" for _ in wanted)
+        rows = self._read(
+            f"SELECT COUNT(*) FROM deliveries WHERE status IN ({placeholders})",  # noqa: S608
+            tuple(wanted),
+        )
+        count = rows[0][0]
+        return count if isinstance(count, int) else 0
+
+    def close(self) -> None:
+        self._operations.put(_STOP)
+        self._writer_thread.join()
+        with self._reader_lock:
+            self._reader.close()
+
+
+def _entry(row: tuple[object, ...]) -> JournalEntry:
+    return JournalEntry(*row)  # type: ignore[arg-type]
+
+
+def open_journal(database_url: str) -> SqliteJournal:
+    """The journal named by DATABASE_URL (`sqlite:///relative.db`, `sqlite:////abs.db`)."""
+    return SqliteJournal(Path(database_url.removeprefix("sqlite:///")))

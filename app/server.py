@@ -1,0 +1,205 @@
+"""The HTTP surface: webhook intake, health, readiness, metrics and the status page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from importlib.metadata import version
+
+import httpx
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from app import delivery as deliveries
+from app.github import GitHubApp
+from app.journal import Journal, JournalUnavailable, open_journal
+from app.metrics import DELIVERIES
+from app.router import Router
+from app.routes import build_router
+from app.settings import Settings
+from app.worker import Worker
+
+log = logging.getLogger("hotfix_bot.intake")
+
+MAX_BODY_BYTES = 25 * 1024 * 1024
+VERSION = version("hotfix-bot")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    journal: Journal
+    router: Router
+    github: GitHubApp | None
+    worker: Worker
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def accepting(self) -> bool:
+        return self.github is not None and self.settings.webhook_secret is not None
+
+
+def github_app(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> GitHubApp | None:
+    pem = settings.private_key_pem()
+    if settings.app_id is None or pem is None:
+        return None  # setup mode
+    return GitHubApp(settings.app_id, pem, settings.github_api_url, transport)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    router: Router | None = None,
+    journal: Journal | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    router = router or build_router()
+    journal = journal or open_journal(settings.database_url)
+    github = github_app(settings, transport)
+    worker = Worker(journal, router, github)
+    services = Services(settings, journal, router, github, worker)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        services.background.append(asyncio.create_task(worker.run(), name="worker"))
+        try:
+            yield
+        finally:
+            for task in services.background:
+                task.cancel()
+            await asyncio.gather(*services.background, return_exceptions=True)
+            if services.github is not None:
+                await services.github.aclose()
+            journal.close()
+
+    async def webhook(request: Request) -> Response:
+        return await receive_webhook(services, request)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": VERSION})
+
+    async def readyz(_: Request) -> Response:
+        problems = []
+        try:
+            await journal.check_writable()
+        except JournalUnavailable:
+            problems.append("the journal is not writable")
+        if services.github is None:
+            problems.append("no GitHub App credentials (APP_ID, PRIVATE_KEY)")
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, 503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    async def home(_: Request) -> Response:
+        return HTMLResponse(status_page(services))
+
+    app = Starlette(
+        routes=[
+            Route(settings.webhook_path, webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/", home, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app
+
+
+def _refuse(status: int, message: str, event: str = "unknown") -> JSONResponse:
+    DELIVERIES.labels(event=event, outcome="refused").inc()
+    return JSONResponse({"error": message}, status)
+
+
+async def receive_webhook(services: Services, request: Request) -> Response:
+    secret = services.settings.webhook_secret
+    if not services.accepting or secret is None:
+        return _refuse(
+            503, "hotfix-bot is not configured yet: set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET"
+        )
+
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        return _refuse(413, "the body is larger than 25 MiB")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:  # also stops a chunked body without Content-Length
+            return _refuse(413, "the body is larger than 25 MiB")
+
+    # The signature is checked before anything in the request is believed.
+    signature = request.headers.get("x-hub-signature-256", "")
+    expected = signature_for(secret.get_secret_value(), body)
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
+        return _refuse(401, "missing or wrong X-Hub-Signature-256")
+
+    event = request.headers.get("x-github-event")
+    delivery_id = request.headers.get("x-github-delivery")
+    if not event or not delivery_id:
+        return _refuse(400, "X-GitHub-Event and X-GitHub-Delivery are required")
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return _refuse(400, "the body is not JSON", event)
+    if not isinstance(payload, dict):
+        return _refuse(400, "the body is not a JSON object", event)
+    if event == "ping":
+        DELIVERIES.labels(event=event, outcome="pong").inc()
+        return JSONResponse({"delivery": delivery_id, "status": "pong"})
+
+    delivery = deliveries.from_payload(delivery_id, event, payload)
+    handled = (
+        services.router.handles(event, delivery.action)
+        and delivery.installation_id is not None
+        and delivery.repository is not None
+    )
+    try:
+        outcome = await services.journal.record(delivery, bytes(body), handled=handled)
+    except JournalUnavailable as error:
+        log.error("delivery %s refused: %s", delivery_id, error)
+        return _refuse(
+            503, "the delivery journal cannot take writes; GitHub will let you redeliver", event
+        )
+    DELIVERIES.labels(event=event, outcome=outcome).inc()
+    if outcome == "queued":
+        services.worker.wake()
+    return JSONResponse({"delivery": delivery_id, "status": outcome}, 202)
+
+
+def status_page(services: Services) -> str:
+    if services.github is None:
+        state = (
+            "<p>hotfix-bot is running in setup mode: no GitHub App credentials yet.</p>"
+            "<p>Set <code>APP_ID</code>, <code>PRIVATE_KEY</code> (or "
+            "<code>PRIVATE_KEY_PATH</code>) and <code>WEBHOOK_SECRET</code>, then restart.</p>"
+        )
+    else:
+        counts = {
+            status: services.journal.count((status,)) for status in ("queued", "done", "failed")
+        }
+        state = (
+            f"<p>hotfix-bot {VERSION} is running for GitHub App {services.settings.app_id}.</p>"
+            f"<p>Deliveries: {counts['queued']} queued, {counts['done']} done, "
+            f"{counts['failed']} failed.</p>"
+        )
+    return f"<!doctype html><title>hotfix-bot</title><h1>hotfix-bot</h1>{state}"
+
+
+def signature_for(secret: str, body: bytes | bytearray) -> str:
+    """The `X-Hub-Signature-256` GitHub sends for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

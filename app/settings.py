@@ -1,0 +1,132 @@
+"""Settings from the environment and `.env`, with the Probot-compatible names of the contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """One line that names the variable and the problem, never its value."""
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        case_sensitive=True,
+        extra="ignore",
+        populate_by_name=False,
+    )
+
+    app_id: int | None = Field(default=None, validation_alias=_env("APP_ID"), gt=0)
+    private_key: SecretStr | None = Field(default=None, validation_alias=_env("PRIVATE_KEY"))
+    private_key_path: Path | None = Field(default=None, validation_alias=_env("PRIVATE_KEY_PATH"))
+    webhook_secret: SecretStr | None = Field(default=None, validation_alias=_env("WEBHOOK_SECRET"))
+    github_api_url: str = Field(
+        default="https://api.github.com", validation_alias=_env("GITHUB_API_URL")
+    )
+    webhook_path: str = Field(default="/api/github/webhooks", validation_alias=_env("WEBHOOK_PATH"))
+    host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
+    port: int = Field(default=3000, validation_alias=_env("PORT"), ge=0, le=65535)
+    database_url: str = Field(
+        default="sqlite:///hotfix-bot.db", validation_alias=_env("DATABASE_URL")
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", validation_alias=_env("LOG_LEVEL")
+    )
+    log_format: Literal["json", "console"] = Field(
+        default="console", validation_alias=_env("LOG_FORMAT")
+    )
+
+    @field_validator("app_id", "private_key", "private_key_path", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `APP_ID=` in a .env file means "not configured yet", as in Probot.
+        return None if value == "" else value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("github_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite_url(cls, value: str) -> str:
+        if not value.startswith("sqlite:///") or value == "sqlite:///":
+            raise ValueError("must look like sqlite:///relative.db or sqlite:////absolute/path.db")
+        return value
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.app_id is not None and (
+            self.private_key is not None or self.private_key_path is not None
+        )
+
+    def private_key_pem(self) -> str | None:
+        """The App's PEM key, checked to be a usable private key."""
+        if self.private_key is not None:
+            variable, pem = "PRIVATE_KEY", self.private_key.get_secret_value()
+        elif self.private_key_path is not None:
+            variable = "PRIVATE_KEY_PATH"
+            try:
+                pem = self.private_key_path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                reason = error.strerror if isinstance(error, OSError) else "not a text file"
+                raise SettingsError(
+                    f"PRIVATE_KEY_PATH: cannot read the key file {self.private_key_path}: {reason}"
+                ) from None
+        else:
+            return None
+        # Hosting platforms often store a PEM on one line with literal \n escapes.
+        pem = pem.replace("\\n", "\n").strip() + "\n"
+        try:
+            load_pem_private_key(pem.encode(), password=None)
+        except (ValueError, TypeError):
+            raise SettingsError(f"{variable}: not a PEM private key without a passphrase") from None
+        return pem
+
+
+def load_settings(env_file: Path | str | None = ".env") -> Settings:
+    """Read and check the settings; raise SettingsError with one line naming the variable."""
+    try:
+        settings = Settings(_env_file=env_file)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        variable = ".".join(str(part) for part in first["loc"])
+        raise SettingsError(f"{variable}: {_plain(first['msg'])}") from None
+    if settings.app_id is not None and not settings.has_credentials:
+        raise SettingsError("PRIVATE_KEY: required when APP_ID is set (or set PRIVATE_KEY_PATH)")
+    settings.private_key_pem()
+    return settings
+
+
+def _plain(message: str) -> str:
+    # pydantic says "Value error, must be ..." for our own validators.
+    return message.removeprefix("Value error, ")

@@ -1,0 +1,152 @@
+"""The worker: runs journaled deliveries in the background, retries what may pass, resumes.
+
+Ordering and retries live in the journal (see `Journal.claim_ready`), so a restart picks up
+exactly where the last process stopped, and a delivery waiting out a rate limit holds no
+worker slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+
+from githubkit.exception import RequestFailed
+
+from app import delivery as deliveries
+from app.github import GitHubApp, classify, describe
+from app.journal import Journal, JournalEntry
+from app.logs import ContextLogger, for_delivery
+from app.metrics import DELIVERIES, PROCESSING_SECONDS, QUEUE_DEPTH
+from app.router import Context, Router
+
+log = logging.getLogger("hotfix_bot.worker")
+
+# How often the journal is looked at with nothing else waking the worker: picks up
+# `hotfix-bot redeliver` from another process.
+IDLE_POLL_SECONDS = 1.0
+
+
+class Worker:
+    def __init__(
+        self,
+        journal: Journal,
+        router: Router,
+        github: GitHubApp | None,
+        *,
+        concurrency: int = 8,
+        max_attempts: int = 8,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 300.0,
+    ) -> None:
+        self._journal = journal
+        self._router = router
+        self._github = github
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._wake = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """Something new is in the journal."""
+        self._wake.set()
+
+    def attach(self, github: GitHubApp) -> None:
+        """Credentials arrived (setup finished) after the worker started."""
+        self._github = github
+        self.wake()
+
+    async def run(self) -> None:
+        resumed = await self._journal.resume_interrupted()
+        if resumed:
+            log.info("resuming %d deliveries interrupted by a restart", resumed)
+        try:
+            while True:
+                await self._dispatch_ready()
+                await self._sleep_until_due()
+        finally:
+            for task in self._running:
+                task.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _dispatch_ready(self) -> None:
+        QUEUE_DEPTH.set(self._journal.count(("queued", "running")))
+        free = self._concurrency - len(self._running)
+        if self._github is None or free <= 0:
+            return
+        for entry in await self._journal.claim_ready(free):
+            await self._slots.acquire()
+            task = asyncio.create_task(self._run_entry(entry), name=f"delivery-{entry.id}")
+            self._running.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._slots.release()
+        self._wake.set()
+
+    async def _sleep_until_due(self) -> None:
+        due = self._journal.next_due()
+        timeout = IDLE_POLL_SECONDS if due is None else min(max(due - time.time(), 0.0), 1.0)
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _run_entry(self, entry: JournalEntry) -> None:
+        assert self._github is not None and entry.payload is not None
+        delivery = deliveries.from_payload(entry.id, entry.event, json.loads(entry.payload))
+        logger = for_delivery(log, delivery)
+        started = time.perf_counter()
+        try:
+            if delivery.installation_id is None or delivery.repository is None:
+                raise ValueError("the delivery names no installation or repository")
+            github = await self._github.installation(delivery.installation_id)
+            context = Context(github, delivery.repository, delivery, self._journal, logger)
+            for handler in self._router.handlers_for(delivery.event, delivery.action):
+                await handler(context)
+        except asyncio.CancelledError:
+            raise  # shutting down: the journal still says running, so a restart resumes it
+        except Exception as error:
+            await self._handle_failure(entry, error, logger)
+        else:
+            await self._journal.finish(entry.id)
+            DELIVERIES.labels(event=delivery.event, outcome="done").inc()
+            logger.info("processed in attempt %d", entry.attempts + 1)
+        finally:
+            PROCESSING_SECONDS.labels(event=delivery.event).observe(time.perf_counter() - started)
+
+    async def _handle_failure(
+        self, entry: JournalEntry, error: Exception, logger: ContextLogger
+    ) -> None:
+        transience = classify(error)
+        reason = describe(error)
+        attempt = entry.attempts + 1
+        unauthorized = isinstance(error, RequestFailed) and error.response.status_code == 401
+        if unauthorized and self._github is not None and entry.installation_id is not None:
+            self._github.forget_token(entry.installation_id)
+        if transience.transient and attempt < self._max_attempts:
+            delay = transience.wait if transience.wait is not None else self._backoff(attempt)
+            await self._journal.retry_later(entry.id, reason, delay)
+            DELIVERIES.labels(event=entry.event, outcome="retried").inc()
+            logger.warning("attempt %d failed, retrying in %.1fs: %s", attempt, delay, reason)
+            return
+        await self._journal.fail(entry.id, reason)
+        DELIVERIES.labels(event=entry.event, outcome="failed").inc()
+        # A permanent error that is not GitHub's answer is a bug: keep its traceback.
+        logger.error(
+            "failed after %d attempts: %s",
+            attempt,
+            reason,
+            exc_info=not isinstance(error, RequestFailed) and not transience.transient,
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        # Exponential with jitter, so retries of a burst do not arrive together.
+        ceiling = min(self._backoff_base * 2.0 ** (attempt - 1), self._backoff_cap)
+        return ceiling * random.uniform(0.8, 1.0)
