@@ -161,6 +161,9 @@ class SqliteJournal:
         try:
             connection.execute("BEGIN IMMEDIATE")
             for apply, future in batch:
+                # A caller that gave up (cancelled at shutdown) gets nothing written.
+                if not future.set_running_or_notify_cancel():
+                    continue
                 try:
                     outcomes.append((future, apply(connection), None))
                 except sqlite3.DatabaseError:
@@ -173,7 +176,8 @@ class SqliteJournal:
                 connection.execute("ROLLBACK")
             unavailable = JournalUnavailable(f"journal write failed: {error}")
             for _, future in batch:
-                future.set_exception(unavailable)
+                if future.running() or future.set_running_or_notify_cancel():
+                    future.set_exception(unavailable)
             return
         for future, result, failure in outcomes:
             if failure is None:

@@ -10,9 +10,11 @@ from typing import Any
 
 from app.delivery import Delivery
 
-# The record attributes that carry a delivery's context (see `for_delivery`).
-CONTEXT_FIELDS = ("delivery", "event", "installation", "repository", "pr")
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's ANSI copy of the message
+}
 
 
 class JsonFormatter(logging.Formatter):

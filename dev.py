@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""The two commands of the quickstart; each needs only Python 3.11+ and pip.
+
+    python3 dev.py serve   # run hotfix-bot (`hotfix-bot serve`)
+    python3 dev.py test    # ruff, mypy (strict on app/ and policies/) and the whole test suite
+
+Both create `.venv` on first use and reinstall into it only when pyproject.toml changes.
+Any further arguments are passed on (`python3 dev.py test -k intake`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".hotfix-bot-installed"
+
+
+def ensure_environment() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("hotfix-bot needs Python 3.11 or newer")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print("creating .venv ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    print("installing hotfix-bot and its test tools into .venv ...", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--editable", f"{ROOT}[test]"], check=True)
+    STAMP.write_text(wanted)
+
+
+def run(*command: str) -> int:
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("serve", "test"):
+        print(__doc__)
+        return 2
+    ensure_environment()
+    command, extra = sys.argv[1], sys.argv[2:]
+    if command == "serve":
+        return run(str(BIN / "hotfix-bot"), "serve", *extra)
+    checks = [
+        (str(BIN / "ruff"), "check", "."),
+        (str(BIN / "ruff"), "format", "--check", "."),
+        (str(BIN / "mypy"),),
+    ]
+    for check in checks:
+        if (code := run(*check)) != 0:
+            return code
+    return run(str(BIN / "python"), "-m", "pytest", *extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Every row of the contract's intake rules (CONTRACT §2), in process."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import respx
+from httpx import Response
+from starlette.testclient import TestClient
+from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
+
+from app.delivery import Delivery
+from app.journal import JournalUnavailable, RecordOutcome, SqliteJournal
+from app.router import Context, Router
+from app.server import MAX_BODY_BYTES, create_app
+
+PATH = "/api/github/webhooks"
+
+
+class Harness:
+    def __init__(self, client: TestClient, journal: SqliteJournal, handled: list[str]) -> None:
+        self.client = client
+        self.journal = journal
+        self.handled = handled
+
+    def post(self, body: bytes, headers: dict[str, str]) -> Any:
+        return self.client.post(PATH, content=body, headers=headers)
+
+    def wait_handled(self, count: int) -> None:
+        deadline = time.monotonic() + 5
+        while len(self.handled) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def assert_nothing_kept(self) -> None:
+        assert self.journal.recent() == []
+        assert self.handled == []
+
+
+def recording_router(handled: list[str]) -> Router:
+    router = Router()
+
+    async def record(context: Context) -> None:
+        handled.append(context.delivery.id)
+
+    router.add("pull_request", ["opened", "synchronize"], record)
+    return router
+
+
+@pytest.fixture
+def harness(tmp_path: Path, private_key_pem: str) -> Iterator[Harness]:
+    yield from _harness(tmp_path, private_key_pem)
+
+
+def _harness(tmp_path: Path, private_key_pem: str | None, **values: Any) -> Iterator[Harness]:
+    settings = make_settings(tmp_path, private_key_pem, **values)
+    journal = SqliteJournal(settings.database_path)
+    handled: list[str] = []
+    app = create_app(settings, router=recording_router(handled), journal=journal)
+    with respx.mock(assert_all_called=False) as github:
+        github.post("http://github.invalid/app/installations/11/access_tokens").mock(
+            return_value=Response(
+                201, json={"token": "ghs_test", "expires_at": "2099-01-01T00:00:00Z"}
+            )
+        )
+        with TestClient(app) as client:
+            yield Harness(client, journal, handled)
+
+
+def test_a_signed_pull_request_is_journaled_answered_202_and_processed(harness: Harness) -> None:
+    body = pull_request_payload()
+    response = harness.post(body, signed_headers(body, "pull_request", "d-1"))
+
+    assert response.status_code == 202
+    assert response.json() == {"delivery": "d-1", "status": "queued"}
+    harness.wait_handled(1)
+    assert harness.handled == ["d-1"]
+    [entry] = harness.journal.recent()
+    assert (entry.id, entry.event, entry.action, entry.installation_id) == (
+        "d-1",
+        "pull_request",
+        "opened",
+        11,
+    )
+    assert (entry.repository, entry.pr_number, entry.payload) == ("acme/widgets", 7, body)
+
+
+def test_a_delivery_seen_before_is_a_duplicate_and_never_processed_twice(
+    harness: Harness,
+) -> None:
+    body = pull_request_payload()
+    first = harness.post(body, signed_headers(body, "pull_request", "d-1"))
+    harness.wait_handled(1)
+    again = harness.post(body, signed_headers(body, "pull_request", "d-1"))
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json() == {"delivery": "d-1", "status": "duplicate"}
+    time.sleep(0.2)
+    assert harness.handled == ["d-1"]
+    assert len(harness.journal.recent()) == 1
+
+
+def test_an_event_the_app_does_not_act_on_is_ignored(harness: Harness) -> None:
+    body = pull_request_payload(action="assigned")
+    response = harness.post(body, signed_headers(body, "pull_request", "d-2"))
+
+    assert response.status_code == 202
+    assert response.json() == {"delivery": "d-2", "status": "ignored"}
+    [entry] = harness.journal.recent()
+    assert (entry.status, entry.payload) == ("ignored", None)
+    time.sleep(0.2)
+    assert harness.handled == []
+
+
+def test_ping_is_answered_200_and_not_journaled(harness: Harness) -> None:
+    body = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
+    response = harness.post(body, signed_headers(body, "ping", "d-ping"))
+
+    assert response.status_code == 200
+    harness.assert_nothing_kept()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"x-hub-signature-256": None}, 401),
+        ({"x-hub-signature-256": "sha256=" + "0" * 64}, 401),
+        ({"x-hub-signature-256": "sha1=" + "0" * 40}, 401),
+        # The legacy SHA-1 header alone is not enough.
+        ({"x-hub-signature-256": None, "x-hub-signature": "sha1=whatever"}, 401),
+        ({"x-github-event": None}, 400),
+        ({"x-github-delivery": None}, 400),
+    ],
+    ids=["no-signature", "wrong-signature", "sha1-in-sha256", "sha1-only", "no-event", "no-id"],
+)
+def test_refused_deliveries_keep_nothing(
+    harness: Harness, change: dict[str, str | None], expected: int
+) -> None:
+    body = pull_request_payload()
+    headers: dict[str, str] = signed_headers(body, "pull_request", "d-3")
+    for name, value in change.items():
+        headers.pop(name, None)
+        if value is not None:
+            headers[name] = value
+
+    assert harness.post(body, headers).status_code == expected
+    time.sleep(0.1)
+    harness.assert_nothing_kept()
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"not json", b'"text"', b"\xff\xfe"])
+def test_a_body_that_is_not_a_json_object_is_400(harness: Harness, body: bytes) -> None:
+    response = harness.post(body, signed_headers(body, "pull_request", "d-4"))
+
+    assert response.status_code == 400
+    harness.assert_nothing_kept()
+
+
+def test_githubs_published_test_vector_passes_the_signature_check(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    # docs.github.com "Validating webhook deliveries": the body is not JSON, so a 400 (and
+    # not a 401) shows the signature was accepted.
+    body = b"Hello, World!"
+    signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    headers = {
+        "x-hub-signature-256": signature,
+        "x-github-event": "push",
+        "x-github-delivery": "vector",
+    }
+    for secret, expected in (("It's a Secret to Everybody", 400), ("another secret", 401)):
+        settings = make_settings(tmp_path / secret, private_key_pem, WEBHOOK_SECRET=secret)
+        app = create_app(settings, router=Router())
+        with TestClient(app) as client:
+            assert client.post(PATH, content=body, headers=headers).status_code == expected
+
+
+def test_a_body_over_25_mib_by_content_length_is_413(harness: Harness) -> None:
+    headers = signed_headers(b"{}", "pull_request", "d-5")
+    headers["content-length"] = str(MAX_BODY_BYTES + 1)
+
+    response = harness.client.post(PATH, content=b"{}", headers=headers)
+
+    assert response.status_code == 413
+    harness.assert_nothing_kept()
+
+
+def test_a_chunked_body_without_content_length_over_25_mib_is_413(harness: Harness) -> None:
+    chunk = b" " * (1024 * 1024)
+    headers = signed_headers(b"", "pull_request", "d-6")
+    response = harness.client.post(PATH, content=iter([chunk] * 26), headers=headers)
+
+    assert response.status_code == 413
+    assert response.json() == {"error": "the body is larger than 25 MiB"}
+    harness.assert_nothing_kept()
+
+
+@pytest.mark.parametrize(
+    "values", [{"WEBHOOK_SECRET": None}, {"APP_ID": None, "PRIVATE_KEY": None}]
+)
+def test_without_secret_or_credentials_every_delivery_is_503(
+    tmp_path: Path, private_key_pem: str, values: dict[str, Any]
+) -> None:
+    body = pull_request_payload()
+    for harness in _harness(tmp_path, private_key_pem, **values):
+        response = harness.post(body, signed_headers(body, "pull_request", "d-7"))
+        assert response.status_code == 503
+        assert "not configured" in response.json()["error"]
+        harness.assert_nothing_kept()
+
+
+class BrokenJournal(SqliteJournal):
+    async def record(self, delivery: Delivery, body: bytes, *, handled: bool) -> RecordOutcome:
+        raise JournalUnavailable("journal write failed: database or disk is full")
+
+
+def test_a_delivery_the_journal_cannot_take_is_refused_503_not_acknowledged(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    settings = make_settings(tmp_path, private_key_pem)
+    app = create_app(settings, router=Router(), journal=BrokenJournal(settings.database_path))
+    body = pull_request_payload()
+    with TestClient(app) as client:
+        response = client.post(PATH, content=body, headers=signed_headers(body, "push", "d-8"))
+    assert response.status_code == 503
+    assert "GitHub will let you redeliver" in response.json()["error"]
+
+
+def test_the_secret_never_appears_in_an_answer(harness: Harness) -> None:
+    body = pull_request_payload()
+    answers = [
+        harness.post(body, {"x-hub-signature-256": "sha256=00"}),
+        harness.post(b"[]", signed_headers(b"[]", "pull_request", "d-9")),
+        harness.post(body, signed_headers(body, "pull_request", "d-10")),
+    ]
+    assert all(WEBHOOK_SECRET not in answer.text for answer in answers)

@@ -1,0 +1,158 @@
+"""The journal: durable records, per-PR order, retries that wait, crash resume, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.delivery import Delivery, from_payload
+from app.journal import SqliteJournal
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def journal(tmp_path: Path, clock: Clock) -> Iterator[SqliteJournal]:
+    journal = SqliteJournal(tmp_path / "journal.db", clock=clock)
+    yield journal
+    journal.close()
+
+
+def pull_request(delivery_id: str, number: int, action: str = "synchronize") -> Delivery:
+    payload = {
+        "action": action,
+        "installation": {"id": 1},
+        "repository": {"full_name": "acme/widgets"},
+        "pull_request": {"number": number},
+    }
+    return from_payload(delivery_id, "pull_request", payload)
+
+
+async def record_all(journal: SqliteJournal, *items: Delivery) -> list[str]:
+    return [await journal.record(item, b"{}", handled=True) for item in items]
+
+
+def test_a_burst_of_concurrent_records_is_all_on_disk(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    async def burst() -> list[str]:
+        items = [pull_request(f"d-{index}", index % 10) for index in range(300)]
+        return await asyncio.gather(*(journal.record(i, b"{}", handled=True) for i in items))
+
+    outcomes = asyncio.run(burst())
+
+    assert outcomes == ["queued"] * 300
+    stored = sqlite3.connect(tmp_path / "journal.db").execute("SELECT COUNT(*) FROM deliveries")
+    assert stored.fetchone() == (300,)
+
+
+def test_the_journal_runs_in_wal_mode(tmp_path: Path, journal: SqliteJournal) -> None:
+    connection = sqlite3.connect(tmp_path / "journal.db")
+    assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_one_pull_request_runs_one_delivery_at_a_time_in_arrival_order(
+    journal: SqliteJournal,
+) -> None:
+    async def scenario() -> list[list[str]]:
+        await record_all(
+            journal, pull_request("a1", 1), pull_request("b1", 2), pull_request("a2", 1)
+        )
+        first = await journal.claim_ready(10)
+        blocked = await journal.claim_ready(10)  # a2 waits for a1, b1 is running
+        await journal.finish("a1")
+        after = await journal.claim_ready(10)
+        return [[e.id for e in batch] for batch in (first, blocked, after)]
+
+    assert asyncio.run(scenario()) == [["a1", "b1"], [], ["a2"]]
+
+
+def test_a_delivery_waiting_for_a_retry_holds_back_later_ones_of_its_pull_request(
+    journal: SqliteJournal, clock: Clock
+) -> None:
+    async def scenario() -> list[list[str]]:
+        await record_all(journal, pull_request("a1", 1), pull_request("a2", 1))
+        await journal.claim_ready(10)
+        await journal.retry_later("a1", "GitHub answered 502", delay=30)
+        waiting = await journal.claim_ready(10)
+        clock.now += 31
+        due = await journal.claim_ready(10)
+        return [[e.id for e in batch] for batch in (waiting, due)]
+
+    assert asyncio.run(scenario()) == [[], ["a1"]]
+    [second, first] = journal.recent()
+    assert (first.id, first.attempts, first.last_error) == ("a1", 2, "GitHub answered 502")
+    assert second.status == "queued"
+
+
+def test_work_interrupted_by_a_crash_is_queued_again(tmp_path: Path, clock: Clock) -> None:
+    first = SqliteJournal(tmp_path / "j.db", clock=clock)
+    asyncio.run(record_all(first, pull_request("a1", 1)))
+    assert [e.id for e in asyncio.run(first.claim_ready(10))] == ["a1"]
+    first.close()  # the process dies with a1 running
+
+    second = SqliteJournal(tmp_path / "j.db", clock=clock)
+    try:
+        assert asyncio.run(second.resume_interrupted()) == 1
+        assert [e.id for e in asyncio.run(second.claim_ready(10))] == ["a1"]
+    finally:
+        second.close()
+
+
+def test_a_duplicate_in_the_same_burst_is_recorded_once(journal: SqliteJournal) -> None:
+    async def burst() -> list[str]:
+        same = pull_request("d-1", 1)
+        return list(
+            await asyncio.gather(*(journal.record(same, b"{}", handled=True) for _ in range(3)))
+        )
+
+    assert sorted(asyncio.run(burst())) == ["duplicate", "duplicate", "queued"]
+
+
+def test_state_values_round_trip(journal: SqliteJournal) -> None:
+    asyncio.run(journal.set_state("check-run:acme/widgets@abc", "17"))
+    asyncio.run(journal.set_state("check-run:acme/widgets@abc", "18"))
+    assert asyncio.run(journal.get_state("check-run:acme/widgets@abc")) == "18"
+    assert asyncio.run(journal.get_state("missing")) is None
+
+
+def test_cli_lists_deliveries_and_redelivers_a_failed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    journal = SqliteJournal(tmp_path / "cli.db")
+    asyncio.run(record_all(journal, pull_request("ok-1", 3), pull_request("bad-1", 4)))
+    asyncio.run(journal.claim_ready(10))
+    asyncio.run(journal.finish("ok-1"))
+    asyncio.run(journal.fail("bad-1", "GitHub answered 404 to GET /repos/acme/widgets/pulls/4"))
+    journal.close()
+
+    assert main(["deliveries", "--status", "failed"]) == 0
+    listing = capsys.readouterr().out
+    assert "bad-1" in listing and "ok-1" not in listing
+    assert "acme/widgets#4" in listing and "pull_request.synchronize" in listing
+    assert "last error: GitHub answered 404 to GET /repos/acme/widgets/pulls/4" in listing
+
+    assert main(["redeliver", "bad-1"]) == 0
+    assert "queued bad-1" in capsys.readouterr().out
+    assert main(["deliveries", "--status", "queued"]) == 0
+    assert "bad-1" in capsys.readouterr().out
+
+    assert main(["redeliver", "nope"]) == 1
+    assert "no delivery nope" in capsys.readouterr().err

@@ -1,0 +1,111 @@
+"""Settings: the contract's names and defaults, and one clear line for a bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.settings import Settings, SettingsError, load_settings
+
+
+def test_defaults_are_the_contracts(tmp_path: Path) -> None:
+    settings = load_settings(env_file=None)
+
+    assert settings.app_id is None and not settings.has_credentials
+    assert settings.github_api_url == "https://api.github.com"
+    assert settings.webhook_path == "/api/github/webhooks"
+    assert (settings.host, settings.port) == ("127.0.0.1", 3000)
+    assert settings.database_url == "sqlite:///hotfix-bot.db"
+    assert settings.database_path == Path("hotfix-bot.db")
+    assert (settings.log_level, settings.log_format) == ("info", "console")
+
+
+def test_a_dot_env_file_in_the_working_directory_is_read(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    escaped = private_key_pem.strip().replace("\n", "\\n")
+    (tmp_path / ".env").write_text(
+        f'APP_ID=42\nPRIVATE_KEY="{escaped}"\nWEBHOOK_SECRET=s3cret\n'
+        "DATABASE_URL=sqlite:////var/lib/hotfix/journal.db\nPORT=8080\nLOG_FORMAT=json\n"
+    )
+
+    settings = load_settings()
+
+    assert settings.app_id == 42
+    assert settings.private_key_pem() == private_key_pem.strip() + "\n"
+    assert settings.database_path == Path("/var/lib/hotfix/journal.db")
+    assert (settings.port, settings.log_format) == (8080, "json")
+
+
+def test_the_environment_wins_over_dot_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("PORT=8080\n")
+    monkeypatch.setenv("PORT", "9090")
+    assert load_settings().port == 9090
+
+
+def test_a_key_file_is_read_when_private_key_is_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_key_pem: str
+) -> None:
+    (tmp_path / "app.pem").write_text(private_key_pem)
+    monkeypatch.setenv("APP_ID", "7")
+    monkeypatch.setenv("PRIVATE_KEY_PATH", str(tmp_path / "app.pem"))
+    assert load_settings().private_key_pem() == private_key_pem
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"APP_ID": "twelve"}, "APP_ID: Input should be a valid integer"),
+        ({"APP_ID": "-3", "PRIVATE_KEY": "x"}, "APP_ID: Input should be greater than 0"),
+        ({"APP_ID": "3"}, "PRIVATE_KEY: required when APP_ID is set"),
+        (
+            {"APP_ID": "3", "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----\nsecretstuff\n"},
+            "PRIVATE_KEY: not a PEM private key without a passphrase",
+        ),
+        (
+            {"APP_ID": "3", "PRIVATE_KEY_PATH": "/nonexistent/key.pem"},
+            "PRIVATE_KEY_PATH: cannot read the key file /nonexistent/key.pem",
+        ),
+        ({"PORT": "http"}, "PORT: Input should be a valid integer"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: Input should be 'json' or 'console'"),
+        ({"DATABASE_URL": "postgres://db/x"}, "DATABASE_URL: must look like sqlite:///"),
+        ({"GITHUB_API_URL": "github.example.com"}, "GITHUB_API_URL: must be an http"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variable_without_its_value(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_file=None)
+
+    text = str(raised.value)
+    assert text.startswith(message)
+    assert "\n" not in text
+    assert "secretstuff" not in text
+
+
+def test_serve_with_a_bad_value_stops_with_that_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("APP_ID", "abc")
+    monkeypatch.setenv("WEBHOOK_SECRET", "do-not-print-me")
+
+    assert main(["serve"]) == 2
+
+    error = capsys.readouterr().err
+    assert (
+        error
+        == "hotfix-bot: APP_ID: Input should be a valid integer, unable to parse string as an integer\n"
+    )
+
+
+def test_secrets_are_hidden_in_the_settings_repr(private_key_pem: str) -> None:
+    settings = Settings(
+        _env_file=None, APP_ID=1, PRIVATE_KEY=private_key_pem, WEBHOOK_SECRET="hunter2-secret"
+    )
+    assert "hunter2-secret" not in repr(settings) and "PRIVATE KEY" not in repr(settings)
