@@ -98,9 +98,9 @@ def test_serve_with_a_bad_value_stops_with_that_line(
     assert main(["serve"]) == 2
 
     error = capsys.readouterr().err
-    assert (
-        error
-        == "hotfix-bot: APP_ID: Input should be a valid integer, unable to parse string as an integer\n"
+    assert error == (
+        "hotfix-bot: APP_ID: Input should be a valid integer, "
+        "unable to parse string as an integer\n"
     )
 
 
