@@ -1,0 +1,64 @@
+"""The verdict on a pull request: which rules pass, and the check run's conclusion."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from policies.config import CONFIG_PATH, ConfigError, Duration, HotfixConfig
+from policies.facts import PullRequestFacts
+from policies.result import RuleResult, Status
+from policies.rules import RULES
+from policies.rules.common import has_label, single_severity
+from policies.wording import join_words, plural
+
+
+class Conclusion(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    IN_PROGRESS = "in_progress"  # a check run status rather than a conclusion on GitHub
+    NEUTRAL = "neutral"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    conclusion: Conclusion
+    title: str  # one line
+    results: tuple[RuleResult, ...] = ()
+    severity: str | None = None  # the one severity labelled, if exactly one is
+    deadline: Duration | None = None  # that severity's time from opening to merge
+
+
+def is_hotfix(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> bool:
+    """A hotfix PR: head branch starts with the prefix (any case) or it has the hotfix label."""
+    prefix = config.branches.hotfix_prefix
+    return head_ref.casefold().startswith(prefix.casefold()) or has_label(
+        labels, config.labels.hotfix
+    )
+
+
+def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
+    if not is_hotfix(config, facts.head_ref, facts.labels):
+        return Verdict(Conclusion.NEUTRAL, "Not a hotfix pull request")
+    results = tuple(rule(config, facts) for rule in RULES)
+    labelled = single_severity(config, facts.labels)
+    severity, deadline = (labelled[0], labelled[1].deadline) if labelled else (None, None)
+
+    failed = [result.rule for result in results if result.status is Status.FAIL]
+    waiting = [name for result in results for name in result.waiting_for]
+    if failed:
+        verb = "fails" if len(failed) == 1 else "fail"
+        conclusion = Conclusion.FAILURE
+        title = f"{len(failed)} of {plural(len(results), 'rule')} {verb}: {', '.join(failed)}"
+    elif waiting:
+        conclusion = Conclusion.IN_PROGRESS
+        title = f"Waiting for approval: {join_words(waiting)}"
+    else:
+        conclusion = Conclusion.SUCCESS
+        title = f"All {len(results)} rules pass"
+    return Verdict(conclusion, title, results, severity, deadline)
+
+
+def config_error_verdict(error: ConfigError) -> Verdict:
+    """The failure shown when `.github/hotfix.yml` cannot be used."""
+    more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
+    return Verdict(Conclusion.FAILURE, f"Invalid {CONFIG_PATH}: {error.problems[0]}{more}")

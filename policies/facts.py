@@ -1,0 +1,67 @@
+"""A snapshot of one pull request: everything the rules look at, read by the app."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from policies.config import HotfixConfig
+from policies.versions import VersionFileError, parse_version_file, version_files_to_read
+
+
+class ReviewState(StrEnum):
+    APPROVED = "APPROVED"
+    CHANGES_REQUESTED = "CHANGES_REQUESTED"
+    COMMENTED = "COMMENTED"
+    DISMISSED = "DISMISSED"
+    PENDING = "PENDING"
+
+
+@dataclass(frozen=True)
+class Review:
+    reviewer: str  # login
+    state: ReviewState
+    commit_id: str | None  # the head commit the review was given on
+
+
+@dataclass(frozen=True)
+class PullRequestFacts:
+    number: int
+    title: str
+    author: str  # login
+    head_ref: str
+    head_sha: str
+    base_ref: str
+    base_sha: str
+    head_repo_full_name: str
+    head_is_same_repo: bool  # False for a pull request from a fork
+    labels: frozenset[str]
+    default_branch: str
+    reviews: Sequence[Review]  # every review, in the order GitHub lists them (oldest first)
+    # Approval group name -> the reviewers' logins known to belong to it. Only `team:`
+    # groups are read from here; the config alone decides `users:` groups.
+    group_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Path -> text on the base and head commits; None or a missing path = no such file.
+    base_version_files: Mapping[str, str | None] = field(default_factory=dict)
+    head_version_files: Mapping[str, str | None] = field(default_factory=dict)
+    existing_tags: frozenset[str] = frozenset()  # tags the app looked up and found
+
+
+def tag_name(config: HotfixConfig, version: str) -> str:
+    # Plain replacement: str.format on an admin's text could reach object attributes.
+    return config.tag.format.replace("{version}", version)
+
+
+def tag_to_check(config: HotfixConfig, head_version_files: Mapping[str, str | None]) -> str | None:
+    """The tag the head's version would be released as, for the app to look up first.
+
+    None when no version file on the head can be read; the version-bump rule says why.
+    """
+    for path in version_files_to_read(config):
+        text = head_version_files.get(path)
+        if text is None:
+            continue
+        try:
+            return tag_name(config, str(parse_version_file(path, text)))
+        except VersionFileError:
+            continue
+    return None

@@ -1,0 +1,22 @@
+"""What one rule found about a pull request."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    PASS = "pass"  # noqa: S105  # a rule status, not a password
+    FAIL = "fail"
+    PENDING = "pending"  # nothing is wrong yet, but people still have to act
+    NOT_APPLICABLE = "not_applicable"  # a rule it depends on did not give it an input
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: str  # the rule's name in CONTRACT §4.1, e.g. "branch-name"
+    status: Status
+    found: str
+    expected: str
+    summary: str  # one line
+    how_to_fix: str = ""  # empty when there is nothing to fix
+    waiting_for: tuple[str, ...] = ()  # approval groups not filled yet

@@ -1,0 +1,164 @@
+"""`approvals`: every approval group of the severity is filled (CONTRACT §3).
+
+Each group needs `count` approvals from distinct people, a person fills at most one group,
+the author never counts, and only a reviewer's latest decisive review counts, and only when
+it approves the current head commit. Unfilled groups are PENDING, not a failure.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from policies.config import ApprovalGroup, HotfixConfig
+from policies.facts import PullRequestFacts, Review, ReviewState
+from policies.result import RuleResult, Status
+from policies.rules.common import single_severity
+from policies.wording import join_words
+
+NAME = "approvals"
+
+# GitHub's own rule: a COMMENTED (or draft PENDING) review leaves an earlier verdict standing.
+_DECISIVE = frozenset({ReviewState.APPROVED, ReviewState.CHANGES_REQUESTED, ReviewState.DISMISSED})
+
+
+@dataclass(frozen=True)
+class _Approvals:
+    current: list[str]  # logins approving the head commit, in review order
+    stale: list[str]  # logins whose approval is on an older commit
+
+
+def _latest_approvals(reviews: Sequence[Review], head_sha: str, author: str) -> _Approvals:
+    latest: dict[str, Review] = {}
+    for review in reviews:
+        if review.state in _DECISIVE:
+            # Logins are case-insensitive; re-inserting keeps the order of the latest review.
+            latest.pop(review.reviewer.casefold(), None)
+            latest[review.reviewer.casefold()] = review
+    approving = [
+        review
+        for login, review in latest.items()
+        if review.state is ReviewState.APPROVED and login != author.casefold()
+    ]
+    return _Approvals(
+        current=[review.reviewer for review in approving if review.commit_id == head_sha],
+        stale=[review.reviewer for review in approving if review.commit_id != head_sha],
+    )
+
+
+def _members(group: ApprovalGroup, facts: PullRequestFacts) -> frozenset[str]:
+    """Casefolded logins that can fill `group`."""
+    if group.users is not None:
+        return frozenset(login.casefold() for login in group.users)
+    return frozenset(login.casefold() for login in facts.group_members.get(group.name, ()))
+
+
+def _assign_approvers(
+    groups: Sequence[ApprovalGroup], candidates: Sequence[frozenset[str]], approvers: list[str]
+) -> list[list[str]]:
+    """A largest assignment of approvers to group seats, each person to one seat.
+
+    `candidates[i]` holds the casefolded logins that may fill `groups[i]`. Seats are filled
+    in group order by augmenting paths (Kuhn's bipartite matching): a person already
+    seated moves to another seat they qualify for when that frees a seat for someone else.
+    """
+    seat_groups = [index for index, group in enumerate(groups) for _ in range(group.count)]
+    seat_of: dict[str, int] = {}
+
+    def seat(seat_index: int, tried: set[str]) -> bool:
+        for person in approvers:
+            if person.casefold() not in candidates[seat_groups[seat_index]] or person in tried:
+                continue
+            tried.add(person)
+            if person not in seat_of or seat(seat_of[person], tried):
+                seat_of[person] = seat_index
+                return True
+        return False
+
+    for seat_index in range(len(seat_groups)):
+        seat(seat_index, set())
+    filled: list[list[str]] = [[] for _ in groups]
+    for person in approvers:
+        if person in seat_of:
+            filled[seat_groups[seat_of[person]]].append(person)
+    return filled
+
+
+def _describe_group(group: ApprovalGroup) -> str:
+    approvals = "1 approval" if group.count == 1 else f"{group.count} approvals"
+    return f"{group.name}: {approvals} from {group.source}"
+
+
+def _ask(group: ApprovalGroup, missing: int) -> str:
+    pool = f"team {group.team}" if group.team else ", ".join(group.users or [])
+    who = f"someone from {pool}" if missing == 1 else f"{missing} more people from {pool}"
+    return f"{group.name}: ask {who} to approve the latest commit"
+
+
+def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
+    labelled = single_severity(config, facts.labels)
+    if labelled is None or not labelled[1].hotfix_allowed:
+        return RuleResult(
+            NAME,
+            Status.NOT_APPLICABLE,
+            "no severity that allows a hotfix",
+            "the approvals of the pull request's severity",
+            "Not checked: the pull request needs one severity label that allows a hotfix",
+        )
+    severity, policy = labelled
+    groups = policy.approvals
+    expected = "; ".join(map(_describe_group, groups)) or f"no approvals for {severity}"
+    approvals = _latest_approvals(facts.reviews, facts.head_sha, facts.author)
+    candidates = [_members(group, facts) - {facts.author.casefold()} for group in groups]
+    filled = _assign_approvers(groups, candidates, approvals.current)
+
+    found_parts = [
+        f"{group.name}: {', '.join(people) or 'nobody yet'}"
+        for group, people in zip(groups, filled, strict=True)
+    ]
+    stale_note = ""
+    if approvals.stale:
+        stale_note = (
+            f"{join_words(approvals.stale)} approved an older commit and must approve again"
+        )
+        found_parts.append(stale_note)
+    found = "; ".join(found_parts) or "no approvals needed"
+
+    # A `users:` group the author is needed for can never fill: say so instead of waiting.
+    impossible = [
+        group
+        for group, members in zip(groups, candidates, strict=True)
+        if group.users is not None and len(members) < group.count
+    ]
+    if impossible:
+        names = [group.name for group in impossible]
+        return RuleResult(
+            NAME,
+            Status.FAIL,
+            found,
+            expected,
+            f"{join_words(names)} cannot be filled: the author cannot approve their own hotfix",
+            f"List more users for {join_words(names)} under severities.{severity} in "
+            f".github/hotfix.yml on {facts.base_ref}, or have someone else "
+            "open the pull request",
+        )
+    waiting = [
+        (group, group.count - len(people))
+        for group, people in zip(groups, filled, strict=True)
+        if len(people) < group.count
+    ]
+    if not waiting:
+        return RuleResult(
+            NAME, Status.PASS, found, expected, f"Every approval group of {severity} is filled"
+        )
+    waiting_names = tuple(group.name for group, _ in waiting)
+    fixes = [_ask(group, missing) for group, missing in waiting]
+    if stale_note:
+        fixes.append(stale_note)
+    return RuleResult(
+        NAME,
+        Status.PENDING,
+        found,
+        expected,
+        f"Waiting for approval: {join_words(waiting_names)}",
+        "; ".join(fixes),
+        waiting_names,
+    )

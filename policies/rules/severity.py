@@ -1,0 +1,48 @@
+"""`severity`: the labelled severity may be fixed by a hotfix."""
+
+from policies.config import HotfixConfig
+from policies.facts import PullRequestFacts
+from policies.result import RuleResult, Status
+from policies.rules.common import severity_labels, single_severity
+from policies.wording import join_words
+
+NAME = "severity"
+
+
+def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
+    allowed_labels = severity_labels(config, allowed_only=True)
+    expected = f"a severity that allows a hotfix ({', '.join(allowed_labels) or 'none does'})"
+    labelled = single_severity(config, facts.labels)
+    if labelled is None:
+        return RuleResult(
+            NAME,
+            Status.NOT_APPLICABLE,
+            "no single severity label",
+            expected,
+            "Not checked: the pull request needs exactly one severity label (see labels)",
+        )
+    severity, policy = labelled
+    if policy.hotfix_allowed:
+        deadline = f"; deadline {policy.deadline} from opening to merge" if policy.deadline else ""
+        return RuleResult(
+            NAME, Status.PASS, severity, expected, f"{severity} may be fixed by a hotfix{deadline}"
+        )
+    if config.workflow == "gitflow":
+        regular_route = f"target {config.branches.development} and ship it in the next release"
+    else:
+        regular_route = "ship it through the regular release process"
+    label = config.labels.severities[severity]
+    more_severe = (
+        f"; if the issue is more severe, replace the label {label} "
+        f"with {join_words(allowed_labels, 'or')}"
+        if allowed_labels
+        else ""
+    )
+    return RuleResult(
+        NAME,
+        Status.FAIL,
+        severity,
+        expected,
+        f"{severity} is not allowed as a hotfix; it goes into the next regular release",
+        f"Close this pull request and {regular_route}{more_severe}",
+    )

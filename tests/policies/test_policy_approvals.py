@@ -1,0 +1,181 @@
+"""The approvals rule: who counts, latest review wins, one person per group."""
+
+from collections.abc import Sequence
+
+import pytest
+from policy_factories import HEAD_SHA, OLD_SHA, config, facts, review
+
+from policies.facts import Review
+from policies.result import RuleResult, Status
+from policies.rules import approvals
+
+TEAMS = {
+    "Engineering Lead": frozenset({"lead", "both"}),
+    "On-call Manager": frozenset({"manager", "both"}),
+}
+
+
+def run(
+    reviews: Sequence[Review],
+    group_members: dict[str, frozenset[str]] = TEAMS,
+    config_text: str | None = None,
+    **changes: object,
+) -> RuleResult:
+    return approvals.check(
+        config(config_text), facts(reviews=reviews, group_members=group_members, **changes)
+    )
+
+
+@pytest.mark.parametrize(
+    ("reviews", "status", "waiting_for"),
+    [
+        ([review("lead"), review("manager")], Status.PASS, ()),
+        ([review("LEAD"), review("Manager")], Status.PASS, ()),
+        ([], Status.PENDING, ("Engineering Lead", "On-call Manager")),
+        ([review("lead")], Status.PENDING, ("On-call Manager",)),
+        # One person in both groups fills only one of them.
+        ([review("both")], Status.PENDING, ("On-call Manager",)),
+        # ...but the assignment moves them when that lets both groups fill.
+        ([review("both"), review("lead")], Status.PASS, ()),
+        ([review("both"), review("manager")], Status.PASS, ()),
+        # Only approvals of the current head commit count.
+        (
+            [review("lead"), review("manager", commit_id=OLD_SHA)],
+            Status.PENDING,
+            ("On-call Manager",),
+        ),
+        # The latest decisive review wins.
+        (
+            [review("lead"), review("manager"), review("manager", "CHANGES_REQUESTED")],
+            Status.PENDING,
+            ("On-call Manager",),
+        ),
+        (
+            [review("lead"), review("manager", "CHANGES_REQUESTED"), review("manager")],
+            Status.PASS,
+            (),
+        ),
+        (
+            [review("lead"), review("manager"), review("manager", "DISMISSED")],
+            Status.PENDING,
+            ("On-call Manager",),
+        ),
+        # A comment after an approval leaves the approval standing, as on GitHub.
+        ([review("lead"), review("manager"), review("manager", "COMMENTED")], Status.PASS, ()),
+        ([review("lead"), review("manager"), review("manager", "PENDING")], Status.PASS, ()),
+        # Approvals from people in no group count for nothing.
+        ([review("lead"), review("stranger")], Status.PENDING, ("On-call Manager",)),
+    ],
+)
+def test_team_groups(reviews: list[Review], status: Status, waiting_for: tuple[str, ...]) -> None:
+    result = run(reviews)
+    assert (result.status, result.waiting_for) == (status, waiting_for)
+
+
+def test_the_author_never_counts() -> None:
+    result = run([review("lead"), review("manager")], author="manager")
+    assert result.status is Status.PENDING
+    assert result.waiting_for == ("On-call Manager",)
+    assert result.found == "Engineering Lead: lead; On-call Manager: nobody yet"
+
+
+def test_a_stale_approval_is_named_in_found_and_fix() -> None:
+    result = run([review("lead"), review("manager", commit_id=OLD_SHA)])
+    assert result.found == (
+        "Engineering Lead: lead; On-call Manager: nobody yet; "
+        "manager approved an older commit and must approve again"
+    )
+    assert result.summary == "Waiting for approval: On-call Manager"
+    assert result.how_to_fix == (
+        "On-call Manager: ask someone from team on-call-managers to approve the latest commit; "
+        "manager approved an older commit and must approve again"
+    )
+
+
+def test_team_groups_without_known_members_wait() -> None:
+    result = run([review("lead"), review("manager")], group_members={})
+    assert result.waiting_for == ("Engineering Lead", "On-call Manager")
+
+
+USERS = """
+severities:
+  P0:
+    approvals:
+      - {name: Leads, users: [alice, bob, carol], count: 2}
+      - {name: Security, users: [carol, dave]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("reviews", "status", "waiting_for", "found"),
+    [
+        (
+            [review("alice"), review("bob"), review("dave")],
+            Status.PASS,
+            (),
+            "Leads: alice, bob; Security: dave",
+        ),
+        # Both maximal assignments leave one group short; earlier groups fill first.
+        (
+            [review("alice"), review("carol")],
+            Status.PENDING,
+            ("Security",),
+            "Leads: alice, carol; Security: nobody yet",
+        ),
+        (
+            [review("carol"), review("alice"), review("bob")],
+            Status.PASS,
+            (),
+            "Leads: alice, bob; Security: carol",
+        ),
+        (
+            [review("alice")],
+            Status.PENDING,
+            ("Leads", "Security"),
+            "Leads: alice; Security: nobody yet",
+        ),
+    ],
+)
+def test_users_groups_and_counts(
+    reviews: list[Review], status: Status, waiting_for: tuple[str, ...], found: str
+) -> None:
+    # `users:` groups come from the config alone, whatever the app reports.
+    result = run(reviews, group_members={"Leads": frozenset({"mallory"})}, config_text=USERS)
+    assert (result.status, result.waiting_for, result.found) == (status, waiting_for, found)
+
+
+def test_count_two_asks_for_more_people() -> None:
+    result = run([], config_text=USERS)
+    assert result.how_to_fix == (
+        "Leads: ask 2 more people from alice, bob, carol to approve the latest commit; "
+        "Security: ask someone from carol, dave to approve the latest commit"
+    )
+    assert result.expected == (
+        "Leads: 2 approvals from users alice, bob, carol; "
+        "Security: 1 approval from users carol, dave"
+    )
+
+
+def test_a_users_group_that_needs_the_author_fails() -> None:
+    text = "severities: {P0: {approvals: [{name: Pair, users: [dev, ann], count: 2}]}}"
+    result = run([review("ann")], config_text=text)
+    assert result.status is Status.FAIL
+    assert result.summary == "Pair cannot be filled: the author cannot approve their own hotfix"
+
+
+@pytest.mark.parametrize("labels", [{"hotfix"}, {"hotfix", "P2"}, {"hotfix", "P0", "P1"}])
+def test_not_applicable_without_an_allowed_severity(labels: set[str]) -> None:
+    assert run([review("lead")], labels=labels).status is Status.NOT_APPLICABLE
+
+
+def test_a_severity_without_groups_passes() -> None:
+    result = run([], config_text="severities: {P0: {approvals: []}}")
+    assert result.status is Status.PASS
+    assert result.expected == "no approvals for P0"
+
+
+def test_head_sha_is_compared_exactly() -> None:
+    assert (
+        run([review("lead"), review("manager", commit_id=HEAD_SHA.upper())]).status
+        is Status.PENDING
+    )

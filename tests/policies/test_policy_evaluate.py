@@ -1,0 +1,124 @@
+"""The verdict over all rules, hotfix detection and the tag the app must look up."""
+
+from datetime import timedelta
+
+import pytest
+from policy_factories import OLD_SHA, config, facts, review
+
+from policies.config import ConfigError, load_config
+from policies.evaluate import Conclusion, config_error_verdict, evaluate, is_hotfix
+from policies.facts import tag_to_check
+from policies.result import Status
+
+
+@pytest.mark.parametrize(
+    ("head_ref", "labels", "expected"),
+    [
+        ("hotfix/x", [], True),
+        ("HOTFIX/x", [], True),
+        ("Hotfix-x", [], False),
+        ("feature/x", ["hotfix"], True),
+        ("feature/x", ["HotFix"], True),
+        ("feature/x", ["P0"], False),
+    ],
+)
+def test_is_hotfix(head_ref: str, labels: list[str], expected: bool) -> None:
+    assert is_hotfix(config(), head_ref, labels) is expected
+
+
+def test_other_pull_requests_are_neutral() -> None:
+    verdict = evaluate(config(), facts(head_ref="feature/login", labels={"P0"}))
+    assert verdict.conclusion is Conclusion.NEUTRAL
+    assert verdict.title == "Not a hotfix pull request"
+    assert verdict.results == ()
+
+
+def test_a_complete_hotfix_succeeds() -> None:
+    verdict = evaluate(config(), facts())
+    assert verdict.conclusion is Conclusion.SUCCESS
+    assert verdict.title == "All 6 rules pass"
+    assert all(result.status is Status.PASS for result in verdict.results)
+    assert verdict.severity == "P0"
+    assert verdict.deadline is not None and verdict.deadline.value == timedelta(hours=2)
+
+
+def test_failures_are_counted_and_named() -> None:
+    verdict = evaluate(
+        config(),
+        facts(head_ref="hotfix/Fix_Login", labels={"P0"}, head_version_files={"VERSION": "1.2.3"}),
+    )
+    assert verdict.conclusion is Conclusion.FAILURE
+    assert verdict.title == "3 of 6 rules fail: branch-name, labels, version-bump"
+
+
+def test_one_failure_reads_in_the_singular() -> None:
+    verdict = evaluate(config(), facts(base_ref="develop"))
+    assert verdict.title == "1 of 6 rules fails: target-branch"
+
+
+def test_a_failure_outranks_waiting_approvals() -> None:
+    verdict = evaluate(config(), facts(base_ref="develop", reviews=[]))
+    assert verdict.conclusion is Conclusion.FAILURE
+
+
+@pytest.mark.parametrize(
+    ("reviews", "title"),
+    [
+        ([review("lead")], "Waiting for approval: On-call Manager"),
+        ([], "Waiting for approval: Engineering Lead and On-call Manager"),
+        (
+            [review("lead", commit_id=OLD_SHA), review("manager")],
+            "Waiting for approval: Engineering Lead",
+        ),
+    ],
+)
+def test_outstanding_approvals_are_in_progress(reviews: list[object], title: str) -> None:
+    verdict = evaluate(config(), facts(reviews=reviews))
+    assert verdict.conclusion is Conclusion.IN_PROGRESS
+    assert verdict.title == title
+
+
+def test_a_p2_hotfix_fails_and_approvals_are_not_applicable() -> None:
+    verdict = evaluate(config(), facts(labels={"hotfix", "P2"}))
+    by_rule = {result.rule: result.status for result in verdict.results}
+    assert verdict.title == "1 of 6 rules fails: severity"
+    assert by_rule["approvals"] is Status.NOT_APPLICABLE
+    assert (verdict.severity, verdict.deadline) == ("P2", None)
+
+
+def test_a_pathological_pattern_fails_the_branch_promptly() -> None:
+    catastrophic = config("branches: {hotfix_pattern: '^(a+)+$'}")
+    verdict = evaluate(catastrophic, facts(head_ref="hotfix/" + "a" * 40 + "!"))
+    assert verdict.results[0].status is Status.FAIL
+
+
+def test_config_error_verdict_names_the_problem() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config("brnches: {}\nrelease: maybe\n", "main")
+    verdict = config_error_verdict(raised.value)
+    assert verdict.conclusion is Conclusion.FAILURE
+    assert verdict.title == f"Invalid .github/hotfix.yml: {raised.value.problems[0]} (and 1 more)"
+    assert 'unknown key "brnches" at top level (did you mean "branches"?)' in raised.value.problems
+
+
+@pytest.mark.parametrize(
+    ("files", "config_text", "tag"),
+    [
+        ({"VERSION": "1.2.4\n"}, None, "v1.2.4"),
+        ({"VERSION": None, "package.json": '{"version": "2.0.1"}'}, None, "v2.0.1"),
+        ({"VERSION": "garbage", "Cargo.toml": '[package]\nversion = "0.1.1"'}, None, "v0.1.1"),
+        ({"VERSION": "1.2.4-rc.1"}, "tag: {format: 'release/{version}'}", "release/1.2.4"),
+        ({"app/VERSION": "3.0.0"}, "version: {files: [app/VERSION]}", "v3.0.0"),
+        ({}, None, None),
+        ({"VERSION": "nope"}, None, None),
+    ],
+)
+def test_tag_to_check(
+    files: dict[str, str | None], config_text: str | None, tag: str | None
+) -> None:
+    assert tag_to_check(config(config_text), files) == tag
+
+
+def test_the_tag_format_is_not_a_python_format_string() -> None:
+    odd = config("tag: {format: '{version.__class__}-{version}'}")
+    assert tag_to_check(odd, {"VERSION": "1.0.0"}) == "{version.__class__}-1.0.0"

@@ -1,0 +1,304 @@
+"""Each rule on its own: pass, fail and edge cases, table-driven."""
+
+from typing import Any
+
+import pytest
+from policy_factories import config, facts
+
+from policies.result import Status
+from policies.rules import (
+    RULES,
+    branch_name,
+    labels,
+    severity,
+    target_branch,
+    version_bump,
+)
+
+
+def test_rules_are_listed_once_in_contract_order() -> None:
+    names = [rule(config(), facts()).rule for rule in RULES]
+    assert names == [
+        "branch-name",
+        "target-branch",
+        "labels",
+        "severity",
+        "approvals",
+        "version-bump",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("branch", "status", "how_to_fix"),
+    [
+        ("hotfix/fix-login", Status.PASS, ""),
+        ("hotfix/cve-2024-1", Status.PASS, ""),
+        (
+            "Hotfix/Fix_Login",
+            Status.FAIL,
+            "git branch -m Hotfix/Fix_Login hotfix/fix-login && "
+            "git push origin -u hotfix/fix-login, then open a new pull request "
+            "from hotfix/fix-login and close this one",
+        ),
+        (
+            "fix login",
+            Status.FAIL,
+            "git branch -m 'fix login' hotfix/fix-login && git push origin -u hotfix/fix-login, "
+            "then open a new pull request from hotfix/fix-login and close this one",
+        ),
+        ("hotfix/", Status.FAIL, "git branch -m hotfix/ hotfix/describe-the-fix"),
+    ],
+)
+def test_branch_name(branch: str, status: Status, how_to_fix: str) -> None:
+    result = branch_name.check(config(), facts(head_ref=branch))
+    assert result.status is status
+    assert result.how_to_fix.startswith(how_to_fix)
+    assert result.found == branch
+
+
+def test_branch_name_without_a_fitting_suggestion_explains_the_pattern() -> None:
+    strict = config("branches: {hotfix_pattern: '^hotfix/JIRA-[0-9]+$'}")
+    result = branch_name.check(strict, facts(head_ref="hotfix/login"))
+    assert result.status is Status.FAIL
+    assert result.how_to_fix == (
+        "Push the work to a branch whose name fully matches ^hotfix/JIRA-[0-9]+$ "
+        "and open a new pull request from it"
+    )
+
+
+def test_branch_name_is_a_full_match_even_without_anchors() -> None:
+    unanchored = config("branches: {hotfix_pattern: 'hotfix/[a-z]+'}")
+    assert branch_name.check(unanchored, facts(head_ref="hotfix/abc")).status is Status.PASS
+    assert branch_name.check(unanchored, facts(head_ref="hotfix/abc-1")).status is Status.FAIL
+
+
+@pytest.mark.parametrize(
+    ("base", "production", "status"),
+    [("main", None, Status.PASS), ("develop", None, Status.FAIL), ("prod", "prod", Status.PASS)],
+)
+def test_target_branch(base: str, production: str | None, status: Status) -> None:
+    text = f"branches: {{production: {production}}}" if production else None
+    result = target_branch.check(config(text), facts(base_ref=base))
+    assert result.status is status
+    if status is Status.FAIL:
+        assert result.how_to_fix == "gh pr edit 7 --base main"
+        assert result.summary == (
+            "Targets develop, but a hotfix must target the production branch main"
+        )
+
+
+@pytest.mark.parametrize(
+    ("pr_labels", "status", "summary", "how_to_fix"),
+    [
+        ({"hotfix", "P1"}, Status.PASS, "Labelled hotfix and P1", ""),
+        ({"HotFix", "p0", "bug"}, Status.PASS, "Labelled hotfix and P0", ""),
+        (
+            {"P1"},
+            Status.FAIL,
+            "The label hotfix is missing",
+            "Add the label hotfix",
+        ),
+        (
+            {"hotfix"},
+            Status.FAIL,
+            "No severity label (P0, P1, P2)",
+            "Add one severity label: P0 or P1",
+        ),
+        (
+            {"hotfix", "P0", "P2"},
+            Status.FAIL,
+            "Several severity labels (P0, P2)",
+            "Keep one of the labels P0, P2 and remove the others",
+        ),
+        (
+            set(),
+            Status.FAIL,
+            "The label hotfix is missing; no severity label (P0, P1, P2)",
+            "Add the label hotfix; Add one severity label: P0 or P1",
+        ),
+    ],
+)
+def test_labels(pr_labels: set[str], status: Status, summary: str, how_to_fix: str) -> None:
+    result = labels.check(config(), facts(labels=pr_labels))
+    assert (result.status, result.summary, result.how_to_fix) == (status, summary, how_to_fix)
+
+
+def test_labels_use_the_configured_names() -> None:
+    renamed = config("labels: {hotfix: emergency, severities: {P0: sev0}}")
+    assert labels.check(renamed, facts(labels={"emergency", "sev0"})).status is Status.PASS
+    result = labels.check(renamed, facts(labels={"hotfix", "P0"}))
+    assert result.how_to_fix == "Add the label emergency; Add one severity label: sev0 or P1"
+
+
+@pytest.mark.parametrize(
+    ("pr_labels", "status", "summary"),
+    [
+        (
+            {"hotfix", "P0"},
+            Status.PASS,
+            "P0 may be fixed by a hotfix; deadline 2h from opening to merge",
+        ),
+        ({"P1"}, Status.PASS, "P1 may be fixed by a hotfix; deadline 24h from opening to merge"),
+        (
+            {"hotfix", "P2"},
+            Status.FAIL,
+            "P2 is not allowed as a hotfix; it goes into the next regular release",
+        ),
+        ({"hotfix"}, Status.NOT_APPLICABLE, None),
+        ({"hotfix", "P0", "P1"}, Status.NOT_APPLICABLE, None),
+    ],
+)
+def test_severity(pr_labels: set[str], status: Status, summary: str | None) -> None:
+    result = severity.check(config(), facts(labels=pr_labels))
+    assert result.status is status
+    if summary:
+        assert result.summary == summary
+
+
+@pytest.mark.parametrize(
+    ("workflow", "route"),
+    [
+        ("gitflow", "target develop and ship it in the next release"),
+        ("github-flow", "ship it through the regular release process"),
+    ],
+)
+def test_severity_fix_follows_the_workflow(workflow: str, route: str) -> None:
+    result = severity.check(config(f"workflow: {workflow}"), facts(labels={"hotfix", "P2"}))
+    assert result.how_to_fix == (
+        f"Close this pull request and {route}; if the issue is more severe, "
+        "replace the label P2 with P0 or P1"
+    )
+
+
+V = {"VERSION": "1.2.3\n"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "summary", "how_to_fix"),
+    [
+        ({}, Status.PASS, "Version 1.2.3 becomes 1.2.4 in VERSION; tag v1.2.4 is free", ""),
+        (
+            {"head_version_files": {"VERSION": "1.2.3\n"}},
+            Status.FAIL,
+            "VERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4",
+            'echo "1.2.4" > VERSION',
+        ),
+        (
+            {"head_version_files": {"VERSION": "1.3.0\n"}},
+            Status.FAIL,
+            "VERSION is 1.3.0 on hotfix/fix-login, expected 1.2.4",
+            'echo "1.2.4" > VERSION',
+        ),
+        (
+            {"head_version_files": {"VERSION": "v1.2.4-hotfix.1\n"}},
+            Status.PASS,
+            "Version 1.2.3 becomes 1.2.4 in VERSION; tag v1.2.4 is free",
+            "",
+        ),
+        (
+            {"head_version_files": {}},
+            Status.FAIL,
+            "VERSION is missing on hotfix/fix-login",
+            'Restore VERSION: echo "1.2.4" > VERSION',
+        ),
+        (
+            {"existing_tags": frozenset({"v1.2.4"})},
+            Status.FAIL,
+            "The tag v1.2.4 already exists, so 1.2.4 was released before",
+            "Bring the version files on main up to the latest release first, "
+            "then bump its patch number here",
+        ),
+        (
+            {"base_version_files": {}, "head_version_files": {}},
+            Status.FAIL,
+            "No version file on main (looked for VERSION, pyproject.toml, package.json, "
+            "Cargo.toml)",
+            'Add a VERSION file holding the current version to main (echo "1.2.3" > VERSION), '
+            "or set version.files in .github/hotfix.yml to the file that holds it",
+        ),
+        (
+            {
+                "base_version_files": {**V, "package.json": '{"version": "1.2.3"}'},
+                "head_version_files": {"VERSION": "1.2.4", "package.json": '{"version": "1.2.5"}'},
+            },
+            Status.FAIL,
+            "package.json is 1.2.5 on hotfix/fix-login, expected 1.2.4",
+            "npm version 1.2.4 --no-git-tag-version",
+        ),
+        (
+            {
+                "base_version_files": {**V, "Cargo.toml": '[package]\nversion = "1.2.2"\n'},
+                "head_version_files": {
+                    "VERSION": "1.2.4",
+                    "Cargo.toml": '[package]\nversion = "1.2.4"\n',
+                },
+            },
+            Status.FAIL,
+            "The version files on main disagree: VERSION 1.2.3 and Cargo.toml 1.2.2",
+            "Make them agree on main first",
+        ),
+        (
+            {"head_version_files": {"VERSION": "1.2.4", "package.json": '{"version": "9.9.9"}'}},
+            Status.FAIL,
+            "package.json is 9.9.9 on hotfix/fix-login, expected 1.2.4",
+            "npm version 1.2.4 --no-git-tag-version",
+        ),
+        (
+            {"base_version_files": {"VERSION": "one"}},
+            Status.FAIL,
+            'On main, VERSION: the version "one" is not of the form X.Y.Z, e.g. 1.2.3',
+            "Fix VERSION on main",
+        ),
+        (
+            {
+                "base_version_files": {"pyproject.toml": '[project]\nversion = "2.0.0"\n'},
+                "head_version_files": {"pyproject.toml": '[project]\ndynamic = ["version"]\n'},
+            },
+            Status.FAIL,
+            "pyproject.toml: the version is dynamic",
+            'set version = "2.0.1" in pyproject.toml',
+        ),
+    ],
+)
+def test_version_bump(
+    changes: dict[str, Any], status: Status, summary: str, how_to_fix: str
+) -> None:
+    result = version_bump.check(config(), facts(**changes))
+    assert result.status is status
+    assert result.summary.startswith(summary)
+    assert result.how_to_fix == how_to_fix
+
+
+def test_version_bump_reports_every_file_found() -> None:
+    result = version_bump.check(
+        config(),
+        facts(
+            base_version_files={**V, "package.json": '{"version": "1.2.3"}'},
+            head_version_files={"VERSION": "1.2.3", "package.json": "{"},
+        ),
+    )
+    assert result.found == (
+        "VERSION: 1.2.3 on main, 1.2.3 on hotfix/fix-login; "
+        "package.json: 1.2.3 on main, unreadable on hotfix/fix-login"
+    )
+    assert result.summary == "VERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4 (and 1 more)"
+    assert (
+        result.expected == "1.2.4 (1.2.3 + 1 patch) in VERSION, package.json, and no tag v1.2.4 yet"
+    )
+
+
+def test_version_bump_with_configured_files() -> None:
+    configured = config(
+        "version: {files: [app/VERSION, VERSION]}\ntag: {format: 'release-{version}'}"
+    )
+    ok = facts(
+        base_version_files={"app/VERSION": "0.9.9", "VERSION": "0.9.9"},
+        head_version_files={"app/VERSION": "0.9.10", "VERSION": "0.9.10"},
+    )
+    assert version_bump.check(configured, ok).summary == (
+        "Version 0.9.9 becomes 0.9.10 in app/VERSION and VERSION; tag release-0.9.10 is free"
+    )
+    missing = version_bump.check(configured, facts(base_version_files={"VERSION": "0.9.9"}))
+    assert missing.status is Status.FAIL
+    assert missing.summary == "app/VERSION is listed in version.files but is not on main"
+    assert missing.how_to_fix == "Add app/VERSION to main or remove it from version.files"
