@@ -47,6 +47,8 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("DELETE", "/repos/{owner}/{repo}/git/refs/{ref}"),
     ("POST", "/repos/{owner}/{repo}/git/tags"),
     ("GET", "/repos/{owner}/{repo}/git/tags/{tag_sha}"),
+    ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"),
+    ("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}"),
     ("GET", "/repos/{owner}/{repo}/branches/{branch}"),
     ("GET", "/repos/{owner}/{repo}/compare/{basehead}"),
     ("POST", "/repos/{owner}/{repo}/merges"),
