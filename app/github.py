@@ -23,6 +23,7 @@ from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
+from app.cache import Caches
 from app.metrics import GITHUB_RATE_LIMIT_REMAINING, GITHUB_REQUESTS
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -80,6 +81,7 @@ class GitHubApp:
         self._transport = MeteredTransport(transport)
         self._base_url = base_url
         self._app_client = self._client(AppAuthStrategy(str(app_id), private_key))
+        self.caches = Caches()
         self._tokens: dict[int, _Token] = {}
         self._token_locks: dict[int, asyncio.Lock] = {}
         self.tokens_minted = 0
@@ -103,7 +105,9 @@ class GitHubApp:
 
     async def installation(self, installation_id: int) -> InstallationClient:
         token = await self._token(installation_id)
-        return InstallationClient(self._client(TokenAuthStrategy(token)), installation_id)
+        return InstallationClient(
+            self._client(TokenAuthStrategy(token)), installation_id, self.caches
+        )
 
     async def _token(self, installation_id: int) -> str:
         # One lock per installation: many deliveries arriving at once mint one token.
@@ -132,9 +136,10 @@ class GitHubApp:
 class InstallationClient:
     """Requests as one installation; answers are plain JSON, githubkit's models stay unloaded."""
 
-    def __init__(self, client: GitHub[Any], installation_id: int) -> None:
+    def __init__(self, client: GitHub[Any], installation_id: int, caches: Caches) -> None:
         self._client = client
         self.installation_id = installation_id
+        self.caches = caches
 
     async def request(
         self,
@@ -152,6 +157,48 @@ class InstallationClient:
 
     async def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return (await self.request("GET", path, params=params)).json()
+
+    async def get_optional(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """The JSON at `path`, or None when GitHub answers 404."""
+        try:
+            return await self.get_json(path, params)
+        except RequestFailed as error:
+            if error.response.status_code == 404:
+                return None
+            raise
+
+    async def get_immutable(self, path: str) -> Any:
+        """An answer that never changes (an object named by its SHA), fetched once."""
+        cached = self.caches.immutable.get(path)
+        if cached is None:
+            cached = await self.get_json(path)
+            self.caches.immutable.put(path, cached)
+        return cached
+
+    async def get_revalidated(self, path: str) -> Any:
+        """An answer that may change, revalidated by ETag: a 304 reuses the last one."""
+        cached = self.caches.etagged.get(path)
+        headers = {"If-None-Match": cached[0]} if cached else None
+        response = await self.request("GET", path, headers=headers)
+        if response.status_code == 304 and cached is not None:
+            return cached[1]
+        data = response.json()
+        if etag := response.headers.get("etag"):
+            self.caches.etagged.put(path, (etag, data))
+        return data
+
+    async def get_all(self, path: str, key: str | None = None) -> list[Any]:
+        """Every page of a list (`key` names the list inside an object answer)."""
+        items: list[Any] = []
+        params: dict[str, Any] | None = {"per_page": 100}
+        next_url: str | None = path
+        while next_url is not None:
+            response = await self.request("GET", next_url, params=params)
+            page = response.json()
+            items.extend(page[key] if key else page)
+            next_url = response.links.get("next", {}).get("url")
+            params = None  # the next link carries them
+        return items
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,58 @@
+"""Writing check runs: one run per name and head commit, created once and then updated."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from app.render import CheckOutput
+from app.router import Context
+
+RunStatus = Literal["in_progress", "completed"]
+
+
+async def write_check_run(
+    context: Context,
+    name: str,
+    head_sha: str,
+    output: CheckOutput,
+    *,
+    conclusion: str | None,
+    details_url: str | None = None,
+) -> int:
+    """Create or update the `name` run on `head_sha`; `conclusion=None` means in progress."""
+    body: dict[str, Any] = {"output": output.as_json()}
+    if conclusion is None:
+        body["status"] = "in_progress"
+    else:
+        body.update(status="completed", conclusion=conclusion)
+    if details_url is not None:
+        body["details_url"] = details_url
+
+    state_key = f"check-run:{context.repository}:{name}:{head_sha}"
+    run_id = await context.journal.get_state(state_key)
+    if run_id is None and (run_id := await _existing_run(context, name, head_sha)) is not None:
+        await context.journal.set_state(state_key, run_id)
+    if run_id is not None:
+        path = f"/repos/{context.repository}/check-runs/{run_id}"
+        updated = (await context.github.request("PATCH", path, body=body)).json()
+        # GitHub does not move a completed run back to in progress: start a new run then.
+        if updated.get("status") == body["status"]:
+            return int(run_id)
+    created = await context.github.request(
+        "POST",
+        f"/repos/{context.repository}/check-runs",
+        body={"name": name, "head_sha": head_sha, **body},
+    )
+    new_id = int(created.json()["id"])
+    await context.journal.set_state(state_key, str(new_id))
+    return new_id
+
+
+async def _existing_run(context: Context, name: str, head_sha: str) -> str | None:
+    """A run made before this process knew of it (say, the journal was moved)."""
+    listing = await context.github.get_json(
+        f"/repos/{context.repository}/commits/{head_sha}/check-runs",
+        {"check_name": name, "filter": "latest"},
+    )
+    runs = listing.get("check_runs") or []
+    return str(runs[0]["id"]) if runs else None

@@ -1,0 +1,199 @@
+"""The `hotfix-policy` check: gather one pull request's facts, evaluate, write the run.
+
+The pull request is always read from the API, never from the delivery, so deliveries that
+arrive late or out of order still end in the result for its current state. Independent
+requests run concurrently; with warm caches an evaluation is 4 sequential round trips:
+(pull request, reviews) -> (base tree, revalidated) -> (tag, team members) -> check run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+from githubkit.exception import RequestFailed
+
+from app.checks import write_check_run
+from app.github import InstallationClient, classify, describe
+from app.render import CheckOutput, config_error_output, error_output, policy_output
+from app.repo_files import read_files
+from app.router import Context
+from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
+from policies.evaluate import Conclusion, config_error_verdict, evaluate, is_hotfix
+from policies.facts import PullRequestFacts, Review, ReviewState, tag_to_check
+from policies.versions import DEFAULT_VERSION_FILES, version_files_to_read
+
+CHECK_NAME = "hotfix-policy"
+
+PULL_REQUEST_ACTIONS = (
+    "opened",
+    "reopened",
+    "synchronize",
+    "edited",
+    "labeled",
+    "unlabeled",
+    "ready_for_review",
+)
+REVIEW_ACTIONS = ("submitted", "edited", "dismissed")
+
+
+async def on_pull_request(context: Context) -> None:
+    """pull_request and pull_request_review deliveries."""
+    if context.delivery.pr_number is not None:
+        await evaluate_pull_request(context, context.delivery.pr_number)
+
+
+async def on_rerequest(context: Context) -> None:
+    """check_run / check_suite `rerequested`: evaluate the pull requests of that head."""
+    check = context.payload.get("check_run") or context.payload.get("check_suite") or {}
+    if "check_run" in context.payload and check.get("name") != CHECK_NAME:
+        return
+    head_sha = check.get("head_sha")
+    numbers = [pull["number"] for pull in check.get("pull_requests") or []]
+    if not numbers and head_sha:
+        # GitHub leaves pull_requests empty for pull requests from forks.
+        pulls = await context.github.get_json(
+            f"/repos/{context.repository}/commits/{head_sha}/pulls"
+        )
+        numbers = [pull["number"] for pull in pulls if pull.get("state") == "open"]
+    for number in numbers:
+        await evaluate_pull_request(context, number)
+
+
+async def evaluate_pull_request(context: Context, number: int) -> None:
+    github, repository = context.github, context.repository
+    pull, reviews = await asyncio.gather(
+        github.get_json(f"/repos/{repository}/pulls/{number}"),
+        github.get_all(f"/repos/{repository}/pulls/{number}/reviews"),
+    )
+    if pull["state"] != "open":
+        context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
+        return
+    head_sha = pull["head"]["sha"]
+    try:
+        conclusion, output = await _verdict(github, repository, pull, reviews)
+    except RequestFailed as error:
+        if classify(error).transient:
+            raise
+        # A refusal that will not pass (permissions, a missing team) is shown where people
+        # look, and the delivery is recorded as failed.
+        output = error_output("Could not evaluate the hotfix policy", describe(error))
+        await write_check_run(context, CHECK_NAME, head_sha, output, conclusion="failure")
+        raise
+    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
+    context.log.info("pull request #%d: %s", number, output.title)
+
+
+async def _verdict(
+    github: InstallationClient, repository: str, pull: dict[str, Any], reviews: list[Any]
+) -> tuple[str | None, CheckOutput]:
+    base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
+    default_branch = pull["base"]["repo"]["default_branch"]
+    labels = frozenset(label["name"] for label in pull["labels"])
+    # The config and the usual version files come from one base tree; the head's version
+    # files are read alongside so that neither waits for the other.
+    base_files, head_files = await asyncio.gather(
+        read_files(github, repository, base_ref, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
+        read_files(github, repository, head_sha, DEFAULT_VERSION_FILES),
+    )
+    try:
+        config = load_config(base_files[CONFIG_PATH], default_branch)
+    except ConfigError as error:
+        return Conclusion.FAILURE, config_error_output(config_error_verdict(error), error)
+    if not is_hotfix(config, pull["head"]["ref"], labels):
+        return Conclusion.NEUTRAL, policy_output(evaluate(config, _facts(pull, [], labels)))
+
+    version_paths = version_files_to_read(config)
+    missing = [path for path in version_paths if path not in head_files]
+    if missing:  # version.files names files other than the usual ones
+        extra_base, extra_head = await asyncio.gather(
+            read_files(github, repository, base_ref, missing),
+            read_files(github, repository, head_sha, missing),
+        )
+        base_files, head_files = {**base_files, **extra_base}, {**head_files, **extra_head}
+
+    facts = _facts(pull, reviews, labels)
+    tag = tag_to_check(config, head_files)
+    tag_exists, group_members = await asyncio.gather(
+        _tag_exists(github, repository, tag),
+        _group_members(github, repository.split("/")[0], config, facts),
+    )
+    verdict = evaluate(
+        config,
+        replace(
+            facts,
+            group_members=group_members,
+            base_version_files={path: base_files.get(path) for path in version_paths},
+            head_version_files={path: head_files.get(path) for path in version_paths},
+            existing_tags=frozenset({tag} if tag and tag_exists else ()),
+        ),
+    )
+    conclusion = None if verdict.conclusion is Conclusion.IN_PROGRESS else verdict.conclusion
+    return conclusion, policy_output(verdict)
+
+
+def _facts(pull: dict[str, Any], reviews: list[Any], labels: frozenset[str]) -> PullRequestFacts:
+    head_repo = pull["head"].get("repo") or {}
+    base_repo = pull["base"]["repo"]
+    return PullRequestFacts(
+        number=pull["number"],
+        title=pull["title"],
+        author=pull["user"]["login"],
+        head_ref=pull["head"]["ref"],
+        head_sha=pull["head"]["sha"],
+        base_ref=pull["base"]["ref"],
+        base_sha=pull["base"]["sha"],
+        head_repo_full_name=head_repo.get("full_name", ""),
+        head_is_same_repo=head_repo.get("id") == base_repo["id"],
+        labels=labels,
+        default_branch=base_repo["default_branch"],
+        reviews=[
+            Review(review["user"]["login"], ReviewState(review["state"]), review.get("commit_id"))
+            for review in reviews
+            if review.get("user") and review.get("state") in ReviewState.__members__
+        ],
+    )
+
+
+async def _tag_exists(github: InstallationClient, repository: str, tag: str | None) -> bool:
+    if tag is None:
+        return False
+    return await github.get_optional(f"/repos/{repository}/git/ref/tags/{tag}") is not None
+
+
+async def _group_members(
+    github: InstallationClient, org: str, config: HotfixConfig, facts: PullRequestFacts
+) -> dict[str, frozenset[str]]:
+    """Approval group -> the approvers on the head commit who are in its team."""
+    approvers = {
+        review.reviewer
+        for review in facts.reviews
+        if review.state is ReviewState.APPROVED
+        and review.commit_id == facts.head_sha
+        and review.reviewer != facts.author
+    }
+    if not approvers:
+        return {}  # nobody to look up
+    teams = config.approval_teams()
+    members = await asyncio.gather(*(_team_members(github, org, slug) for slug in teams.values()))
+    # GitHub logins are case-insensitive.
+    return {
+        name: frozenset(login for login in approvers if login.casefold() in team)
+        for name, team in zip(teams, members, strict=True)
+    }
+
+
+async def _team_members(github: InstallationClient, org: str, slug: str) -> frozenset[str]:
+    cached = github.caches.team_members((org, slug))
+    if cached is not None:
+        return cached
+    try:
+        members = await github.get_all(f"/orgs/{org}/teams/{slug}/members")
+    except RequestFailed as error:
+        if error.response.status_code != 404:
+            raise
+        members = []  # no such team (or a personal account): nobody can fill the group
+    logins = frozenset(member["login"].casefold() for member in members)
+    github.caches.put_team_members((org, slug), logins)
+    return logins

@@ -1,0 +1,88 @@
+"""Check-run output as maintainers read it: a one-line title, a table, then how to fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policies.config import CONFIG_PATH, ConfigError
+from policies.evaluate import Verdict
+from policies.result import RuleResult, Status
+
+# GitHub refuses check-run output fields longer than this.
+MAX_OUTPUT_CHARS = 65_535
+_TRUNCATED = "\n\n… (cut to fit GitHub's limit of 65,535 characters)"
+
+_RESULT = {
+    Status.PASS: "✅ pass",
+    Status.FAIL: "❌ fail",
+    Status.PENDING: "⏳ waiting",
+    Status.NOT_APPLICABLE: "➖ not checked",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOutput:
+    title: str
+    summary: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"title": fit(self.title, 1_000), "summary": fit(self.summary)}
+
+
+def fit(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(_TRUNCATED)] + _TRUNCATED
+
+
+def cell(text: str) -> str:
+    """Text safe inside one Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "
+
+
+def policy_output(verdict: Verdict) -> CheckOutput:
+    if not verdict.results:  # not a hotfix pull request
+        return CheckOutput(
+            verdict.title,
+            "This pull request is not a hotfix: its head branch does not start with the "
+            f"hotfix prefix and it has no hotfix label, so `{CONFIG_PATH}` does not apply.",
+        )
+    lines: list[str] = []
+    if verdict.severity is not None:
+        deadline = f": merge within {verdict.deadline} of opening" if verdict.deadline else ""
+        lines += [f"**Severity {verdict.severity}**{deadline}.", ""]
+    lines += ["| Rule | Result | Found | Expected |", "| --- | --- | --- | --- |"]
+    lines += [
+        f"| `{r.rule}` | {_RESULT[r.status]} | {cell(r.found)} | {cell(r.expected)} |"
+        for r in verdict.results
+    ]
+    lines += _fixes(verdict.results)
+    return CheckOutput(verdict.title, "\n".join(lines))
+
+
+def _fixes(results: tuple[RuleResult, ...]) -> list[str]:
+    failing = [result for result in results if result.status is Status.FAIL and result.how_to_fix]
+    if not failing:
+        return []
+    lines = ["", "## How to fix"]
+    for result in failing:
+        lines += ["", f"### `{result.rule}`", "", result.summary, "", result.how_to_fix]
+    return lines
+
+
+def config_error_output(verdict: Verdict, error: ConfigError) -> CheckOutput:
+    problems = "\n".join(f"- {problem}" for problem in error.problems)
+    return CheckOutput(
+        verdict.title,
+        f"`{CONFIG_PATH}` on the base branch cannot be used, so no rule was checked:\n\n"
+        f"{problems}\n\nFix the file on the base branch (a pull request cannot change its own "
+        "policy), then re-run this check. `hotfix-bot config validate` checks a file offline.",
+    )
+
+
+def error_output(title: str, reason: str) -> CheckOutput:
+    return CheckOutput(
+        title,
+        f"hotfix-bot could not finish: {reason}.\n\nRe-run this check once the cause is fixed; "
+        "`hotfix-bot deliveries --status failed` lists what failed on the server.",
+    )

@@ -1,0 +1,73 @@
+"""Reading a few files of a repository at a branch or commit, through git trees and blobs.
+
+A branch's root tree is revalidated by ETag; everything below it is named by SHA and so is
+fetched once. Re-reading the config and version files of an unchanged base branch costs a
+single conditional request, and knowing which version files exist costs nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Iterable
+from urllib.parse import quote
+
+from app.github import InstallationClient
+
+
+class UnreadableFile(Exception):
+    """A file exists but is not UTF-8 text."""
+
+
+async def read_files(
+    github: InstallationClient, repository: str, ref: str, paths: Iterable[str]
+) -> dict[str, str | None]:
+    """Path -> text at `ref` (a branch name or a commit SHA); None where there is no file."""
+    wanted = list(dict.fromkeys(paths))
+    root = await _root_tree(github, repository, ref)
+    texts = await asyncio.gather(*(_read(github, repository, root, path) for path in wanted))
+    return dict(zip(wanted, texts, strict=True))
+
+
+async def _root_tree(github: InstallationClient, repository: str, ref: str) -> dict[str, object]:
+    path = f"/repos/{repository}/git/trees/{quote(ref, safe='/')}"
+    if _is_sha(ref):
+        tree: dict[str, object] = await github.get_immutable(path)
+    else:
+        tree = await github.get_revalidated(path)
+    return tree
+
+
+async def _read(
+    github: InstallationClient, repository: str, root: dict[str, object], path: str
+) -> str | None:
+    *directories, name = path.strip("/").split("/")
+    tree = root
+    for directory in directories:
+        entry = _entry(tree, directory, "tree")
+        if entry is None:
+            return None
+        tree = await github.get_immutable(f"/repos/{repository}/git/trees/{entry['sha']}")
+    entry = _entry(tree, name, "blob")
+    if entry is None:
+        return None
+    blob = await github.get_immutable(f"/repos/{repository}/git/blobs/{entry['sha']}")
+    try:
+        return base64.b64decode(blob["content"]).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise UnreadableFile(f"{path} is not UTF-8 text") from None
+
+
+def _entry(tree: dict[str, object], name: str, kind: str) -> dict[str, str] | None:
+    entries = tree.get("tree")
+    if not isinstance(entries, list):
+        return None
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("path") == name and entry.get("type") == kind:
+            return entry
+    return None
+
+
+def _is_sha(ref: str) -> bool:
+    return len(ref) == 40 and all(character in "0123456789abcdef" for character in ref)
