@@ -1,0 +1,115 @@
+"""The GitHub client: one token per installation, which errors may pass, shared pool."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import respx
+from githubkit import GitHub, TokenAuthStrategy
+from githubkit.exception import RequestFailed
+
+from app.github import GitHubApp, classify, describe
+
+BASE = "http://github.test"
+
+
+def token_answer(minutes: int) -> httpx.Response:
+    expires = (datetime.now(UTC) + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return httpx.Response(201, json={"token": "ghs_secret_token", "expires_at": expires})
+
+
+def test_many_deliveries_at_once_mint_one_token(private_key_pem: str) -> None:
+    async def scenario() -> int:
+        github = GitHubApp(1, private_key_pem, BASE)
+        try:
+            await asyncio.gather(*(github.installation(5) for _ in range(20)))
+            await github.installation(5)
+        finally:
+            await github.aclose()
+        return github.tokens_minted
+
+    with respx.mock:
+        mint = respx.post(f"{BASE}/app/installations/5/access_tokens").mock(
+            return_value=token_answer(60)
+        )
+        assert asyncio.run(scenario()) == 1
+        assert mint.call_count == 1
+        assert mint.calls[0].request.headers["authorization"].startswith("Bearer ey")
+
+
+def test_a_token_close_to_expiry_is_replaced(private_key_pem: str) -> None:
+    async def scenario() -> int:
+        github = GitHubApp(1, private_key_pem, BASE)
+        try:
+            await github.installation(5)
+            await github.installation(5)
+        finally:
+            await github.aclose()
+        return github.tokens_minted
+
+    with respx.mock:
+        respx.post(f"{BASE}/app/installations/5/access_tokens").mock(return_value=token_answer(4))
+        assert asyncio.run(scenario()) == 2
+
+
+def failure(status: int, headers: dict[str, str] | None = None, body: object = None) -> Exception:
+    """The exception githubkit raises for an answer, captured through a real request."""
+
+    async def request() -> Exception:
+        client = GitHub(TokenAuthStrategy("t"), base_url=BASE, auto_retry=False, http_cache=False)
+        try:
+            await client.arequest("GET", "/repos/a/b")
+        except Exception as error:
+            return error
+        raise AssertionError("no error")
+
+    with respx.mock:
+        respx.get(f"{BASE}/repos/a/b").mock(
+            return_value=httpx.Response(status, headers=headers or {}, json=body or {})
+        )
+        return asyncio.run(request())
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "transient", "wait"),
+    [
+        (500, {}, True, None),
+        (502, {}, True, None),
+        (503, {"retry-after": "7"}, True, 7.0),
+        (429, {"retry-after": "1"}, True, 1.0),
+        (429, {}, True, None),
+        (403, {"retry-after": "30"}, True, 30.0),
+        (404, {}, False, None),
+        (422, {}, False, None),
+        (403, {}, False, None),
+        (401, {}, True, None),
+    ],
+)
+def test_which_answers_may_pass(
+    status: int, headers: dict[str, str], transient: bool, wait: float | None
+) -> None:
+    verdict = classify(failure(status, headers))
+    assert (verdict.transient, verdict.wait) == (transient, wait)
+
+
+def test_a_primary_rate_limit_waits_until_the_reset() -> None:
+    reset = int(datetime.now(UTC).timestamp()) + 120
+    error = failure(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)})
+    verdict = classify(error)
+    assert verdict.transient
+    assert verdict.wait is not None and 100 < verdict.wait <= 121
+
+
+def test_network_errors_may_pass() -> None:
+    assert classify(httpx.ConnectError("refused")).transient
+    assert classify(httpx.ReadTimeout("slow")).transient
+    assert not classify(KeyError("head")).transient
+
+
+def test_an_error_is_described_in_one_line_with_githubs_message() -> None:
+    error = failure(404, body={"message": "Not Found"})
+    assert isinstance(error, RequestFailed)
+    assert describe(error) == "GitHub answered 404 to GET /repos/a/b: Not Found"
