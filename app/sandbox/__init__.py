@@ -1,0 +1,46 @@
+"""A stateful fake of GitHub's REST API for tests, the demo command and benchmarks."""
+
+from app.sandbox.fake import FakeGitHub, RequestValidator
+from app.sandbox.git import Author, FakeCommit, FakeTagObject, merge_trees
+from app.sandbox.models import (
+    FakeApp,
+    FakeBranch,
+    FakeCheckRun,
+    FakeComment,
+    FakeInstallation,
+    FakePull,
+    FakeRelease,
+    FakeReview,
+    FakeTeam,
+    FakeToken,
+    InjectedFault,
+    RecordedRequest,
+    Violation,
+)
+from app.sandbox.repo import FakeRepo, MergeConflictError
+from app.sandbox.serve import serve_fake
+
+__all__ = [
+    "Author",
+    "FakeApp",
+    "FakeBranch",
+    "FakeCheckRun",
+    "FakeComment",
+    "FakeCommit",
+    "FakeGitHub",
+    "FakeInstallation",
+    "FakePull",
+    "FakeRelease",
+    "FakeRepo",
+    "FakeReview",
+    "FakeTagObject",
+    "FakeTeam",
+    "FakeToken",
+    "InjectedFault",
+    "MergeConflictError",
+    "RecordedRequest",
+    "RequestValidator",
+    "Violation",
+    "merge_trees",
+    "serve_fake",
+]

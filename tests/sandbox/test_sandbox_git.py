@@ -1,0 +1,152 @@
+"""The commit graph: three-way merges, merge bases, and merging pull requests."""
+
+from __future__ import annotations
+
+import pytest
+from support.fake_world import World
+
+from app.sandbox import FakeGitHub, FakeRepo, MergeConflictError, merge_trees
+from app.sandbox.git import blob_sha
+
+
+@pytest.fixture
+def repo() -> FakeRepo:
+    fake = FakeGitHub()
+    app = fake.create_app()
+    return fake.add_repo("acme/widgets", fake.add_installation(app.id), files={"VERSION": "1\n"})
+
+
+def test_merge_trees_takes_each_side_change_and_reports_conflicts() -> None:
+    base = {"same": "x", "ours": "a", "theirs": "a", "both": "a", "gone": "a"}
+    ours = {"same": "x", "ours": "b", "theirs": "a", "both": "b", "added": "n"}
+    theirs = {"same": "x", "ours": "a", "theirs": "c", "both": "c", "gone": "a"}
+    tree, conflicts = merge_trees(base, ours, theirs)
+    assert conflicts == ["both"]
+    assert tree == {"same": "x", "ours": "b", "theirs": "c", "both": "b", "added": "n"}
+
+
+def test_blob_sha_matches_git() -> None:
+    # `printf 'hello\n' | git hash-object --stdin`
+    assert blob_sha("hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+def test_commits_form_a_graph_with_content_addressed_shas(repo: FakeRepo) -> None:
+    root = repo.branches["main"].sha
+    feature = repo.commit("feature", {"a.txt": "a\n"}, "add a")
+    assert repo.objects.commits[feature].parents == (root,)
+    assert repo.read_file("feature", "a.txt") == "a\n"
+    assert repo.read_file("main", "a.txt") is None
+    removed = repo.commit("feature", {"a.txt": None}, "remove a")
+    assert "a.txt" not in repo.objects.commits[removed].tree
+    assert repo.objects.merge_base(removed, root) == root
+
+
+def test_merge_pull_makes_a_two_parent_merge_commit(repo: FakeRepo) -> None:
+    repo.commit("main", {"main.txt": "m\n"}, "main moves")
+    head = repo.commit("hotfix/x", {"VERSION": "2\n"}, "bump")
+    base = repo.branches["main"].sha
+    pull = repo.open_pull("hotfix/x", "main", "Hotfix", author="dev")
+    sha = repo.merge_pull(pull.number)
+    merge = repo.objects.commits[sha]
+    assert merge.parents == (base, head)
+    assert merge.tree == {"VERSION": "2\n", "main.txt": "m\n"}
+    assert repo.branches["main"].sha == sha
+    assert pull.merged and pull.state == "closed" and pull.merge_commit_sha == sha
+
+
+def test_squash_and_rebase_merges(repo: FakeRepo) -> None:
+    repo.commit("a", {"a1": "1"}, "a1")
+    repo.commit("a", {"a2": "2"}, "a2")
+    squash = repo.merge_pull(repo.open_pull("a", "main", "A").number, method="squash")
+    assert len(repo.objects.commits[squash].parents) == 1
+    assert repo.objects.commits[squash].message == "A (#1)"
+    repo.create_branch("b", "main")
+    repo.commit("b", {"b1": "1"}, "b1")
+    repo.commit("b", {"b2": "2"}, "b2")
+    repo.commit("main", {"other": "o"}, "other")
+    rebased = repo.merge_pull(repo.open_pull("b", "main", "B").number, method="rebase")
+    replayed = repo.objects.commits[rebased]
+    assert replayed.message == "b2"
+    assert repo.objects.commits[replayed.parents[0]].message == "b1"
+    assert set(replayed.tree) == {"VERSION", "a1", "a2", "b1", "b2", "other"}
+
+
+def test_conflicting_merge_lists_paths_and_changes_nothing(repo: FakeRepo) -> None:
+    repo.commit("hotfix/x", {"VERSION": "2\n"}, "bump")
+    repo.commit("main", {"VERSION": "3\n"}, "other bump")
+    before = repo.branches["main"].sha
+    pull = repo.open_pull("hotfix/x", "main", "Hotfix")
+    with pytest.raises(MergeConflictError) as raised:
+        repo.merge_pull(pull.number)
+    assert raised.value.paths == ["VERSION"]
+    assert repo.branches["main"].sha == before
+    assert pull.state == "open"
+
+
+def test_open_pulls_follow_their_branches(repo: FakeRepo) -> None:
+    repo.commit("hotfix/x", {"VERSION": "2\n"}, "bump")
+    pull = repo.open_pull("hotfix/x", "main", "Hotfix")
+    moved = repo.commit("hotfix/x", {"NOTES": "n\n"}, "notes")
+    assert pull.head_sha == moved
+    review = repo.review(pull.number, "alice", "APPROVED")
+    assert review.commit_id == moved
+
+
+def test_merges_api(world: World) -> None:
+    repo = world.repo
+    repo.create_branch("develop", "main")
+    repo.commit("develop", {"dev.txt": "d\n"}, "dev work")
+    hotfix = repo.commit("hotfix/x", {"VERSION": "1.2.4\n"}, "bump")
+    develop_before = repo.branches["develop"].sha
+
+    merged = world.client.post(
+        "/repos/acme/widgets/merges", json={"base": "develop", "head": hotfix}
+    )
+    assert merged.status_code == 201
+    body = merged.json()
+    assert [p["sha"] for p in body["parents"]] == [develop_before, hotfix]
+    assert repo.branches["develop"].sha == body["sha"]
+    assert repo.read_file("develop", "VERSION") == "1.2.4\n"
+
+    again = world.client.post(
+        "/repos/acme/widgets/merges", json={"base": "develop", "head": hotfix}
+    )
+    assert again.status_code == 204
+
+
+def test_merges_api_conflict_missing_and_protected(world: World) -> None:
+    repo = world.repo
+    repo.create_branch("develop", "main")
+    repo.commit("develop", {"VERSION": "1.3.0-dev\n"}, "dev version")
+    hotfix = repo.commit("hotfix/x", {"VERSION": "1.2.4\n"}, "bump")
+    merges = "/repos/acme/widgets/merges"
+
+    conflict = world.client.post(merges, json={"base": "develop", "head": hotfix})
+    assert conflict.status_code == 409
+    assert conflict.json()["message"] == "Merge conflict"
+
+    assert world.client.post(merges, json={"base": "nope", "head": hotfix}).status_code == 404
+    assert world.client.post(merges, json={"base": "develop", "head": "nope"}).status_code == 404
+    assert world.client.post(merges, json={"base": "develop"}).status_code == 422
+
+    repo.commit("develop", {"VERSION": "1.2.4\n"}, "align")
+    repo.protect("develop")
+    protected = world.client.post(merges, json={"base": "develop", "head": hotfix})
+    assert protected.status_code == 409
+    world.fake.protected_merge_status = 403
+    assert world.client.post(merges, json={"base": "develop", "head": hotfix}).status_code == 403
+
+
+def test_compare(world: World) -> None:
+    repo = world.repo
+    repo.create_branch("develop", "main")
+    repo.commit("develop", {"dev.txt": "d\n"}, "dev")
+    repo.commit("hotfix/x", {"VERSION": "1.2.4\n"}, "bump")
+    diverged = world.client.get("/repos/acme/widgets/compare/develop...hotfix/x").json()
+    assert (diverged["status"], diverged["ahead_by"], diverged["behind_by"]) == ("diverged", 1, 1)
+    assert [(f["filename"], f["status"]) for f in diverged["files"]] == [("VERSION", "modified")]
+    ahead = world.client.get("/repos/acme/widgets/compare/main...hotfix/x").json()
+    assert (ahead["status"], ahead["ahead_by"]) == ("ahead", 1)
+    same = world.client.get("/repos/acme/widgets/compare/main...main").json()
+    assert same["status"] == "identical"
+    assert world.client.get("/repos/acme/widgets/compare/main...nope").status_code == 404
