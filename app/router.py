@@ -21,6 +21,9 @@ class Context:
     delivery: Delivery
     journal: Journal
     log: ContextLogger
+    # The worker retries what may pass; on the last attempt a handler reports instead.
+    attempt: int = 1
+    last_attempt: bool = True
 
     @property
     def payload(self) -> dict[str, Any]:

@@ -107,7 +107,16 @@ class Worker:
             if delivery.installation_id is None or delivery.repository is None:
                 raise ValueError("the delivery names no installation or repository")
             github = await self._github.installation(delivery.installation_id)
-            context = Context(github, delivery.repository, delivery, self._journal, logger)
+            attempt = entry.attempts + 1
+            context = Context(
+                github,
+                delivery.repository,
+                delivery,
+                self._journal,
+                logger,
+                attempt=attempt,
+                last_attempt=attempt >= self._max_attempts,
+            )
             for handler in self._router.handlers_for(delivery.event, delivery.action):
                 await handler(context)
         except asyncio.CancelledError:

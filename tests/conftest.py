@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from support.harness import Bot, running_bot
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +31,10 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     yield
+
+
+@pytest.fixture
+def bot(tmp_path: Path, private_key_pem: str) -> Iterator[Bot]:
+    """hotfix-bot in process, against the fake GitHub on loopback (see support.harness)."""
+    with running_bot(tmp_path, private_key_pem) as running:
+        yield running

@@ -1,0 +1,91 @@
+"""hotfix-bot running in process against the fake GitHub served on loopback.
+
+Every request the app sends is checked against GitHub's OpenAPI description; a test that
+makes an invalid request fails when its `bot` fixture is torn down.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from app.journal import SqliteJournal
+from app.sandbox import FakeCheckRun, FakeGitHub, FakeRepo, RecordedRequest, serve_fake
+from app.server import create_app
+from support.openapi import OpenAPIValidator
+from support.webhooks import make_settings, signed_headers
+
+WEBHOOK_PATH = "/api/github/webhooks"
+_delivery_ids = itertools.count(1)
+
+
+@dataclass
+class Bot:
+    fake: FakeGitHub
+    repo: FakeRepo
+    client: TestClient
+    journal: SqliteJournal
+    sent: list[str] = field(default_factory=list)
+
+    def send(self, event: str, payload: dict[str, Any], delivery_id: str | None = None) -> Any:
+        delivery_id = delivery_id or f"delivery-{next(_delivery_ids)}"
+        body = json.dumps(payload).encode()
+        response = self.client.post(
+            WEBHOOK_PATH, content=body, headers=signed_headers(body, event, delivery_id)
+        )
+        assert response.status_code == 202, response.text
+        self.sent.append(delivery_id)
+        return response
+
+    def settle(self, timeout: float = 20.0) -> None:
+        """Wait until every journaled delivery has finished (done or failed)."""
+        deadline = time.monotonic() + timeout
+        while self.journal.count(("queued", "running")):
+            assert time.monotonic() < deadline, "deliveries did not finish in time"
+            time.sleep(0.01)
+
+    def deliver(self, event: str, payload: dict[str, Any]) -> None:
+        self.send(event, payload)
+        self.settle()
+
+    def pull_request(self, number: int, action: str, **extra: Any) -> None:
+        self.deliver(
+            "pull_request", self.fake.pull_request_event(self.repo, number, action, **extra)
+        )
+
+    def policy_run(self, head_sha: str) -> FakeCheckRun:
+        [run] = self.repo.runs_named("hotfix-policy", head_sha)
+        return run
+
+    @contextmanager
+    def counting(self) -> Iterator[list[RecordedRequest]]:
+        """The requests GitHub received inside the block."""
+        start = len(self.fake.requests)
+        recorded: list[RecordedRequest] = []
+        yield recorded
+        recorded.extend(self.fake.requests[start:])
+
+
+@contextmanager
+def running_bot(tmp_path: Path, private_key_pem: str) -> Iterator[Bot]:
+    fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
+    app_record = fake.create_app(private_key_pem=private_key_pem)
+    installation = fake.add_installation(app_record.id, account="acme")
+    repo = fake.add_repo("acme/widgets", installation, files={"VERSION": "1.2.3\n"})
+    with serve_fake(fake) as base_url:
+        settings = make_settings(
+            tmp_path, private_key_pem, APP_ID=app_record.id, GITHUB_API_URL=base_url
+        )
+        journal = SqliteJournal(settings.database_path)
+        with TestClient(create_app(settings, journal=journal)) as client:
+            yield Bot(fake, repo, client, journal)
+    problems = [f"{v.request.method} {v.request.path}: {v.errors}" for v in fake.violations]
+    assert problems == [], "requests not valid against GitHub's OpenAPI description"
