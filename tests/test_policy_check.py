@@ -1,44 +1,260 @@
-"""The hotfix-policy check run, end to end against the fake GitHub."""
+"""The hotfix-policy check run, end to end against the fake GitHub (CONTRACT §4.1)."""
 
 from __future__ import annotations
 
+import pytest
 from support.harness import Bot
+
+from app.sandbox import FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
 
 
-def setup_teams(bot: Bot) -> None:
+@pytest.fixture(autouse=True)
+def teams(bot: Bot) -> None:
     for slug, members in TEAMS.items():
         bot.fake.add_team("acme", slug, members)
 
 
-def test_a_good_p1_hotfix_waits_for_approvals_then_passes(bot: Bot) -> None:
-    setup_teams(bot)
-    bot.repo.create_branch("hotfix/fix-login", "main")
-    head = bot.repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Bump to 1.2.4")
-    pull = bot.repo.open_pull(
-        "hotfix/fix-login", "main", title="Fix login", author="dev", labels=["hotfix", "P1"]
-    )
-
+def open_hotfix(
+    bot: Bot,
+    branch: str = "hotfix/fix-login",
+    labels: tuple[str, ...] = ("hotfix", "P1"),
+    files: dict[str, str | None] | None = None,
+    base: str = "main",
+) -> tuple[FakePull, str]:
+    bot.repo.create_branch(branch, base)
+    head = bot.repo.commit(branch, files or {"VERSION": "1.2.4\n"}, "Fix the login")
+    pull = bot.repo.open_pull(branch, base, title="Fix login", author="dev", labels=labels)
     bot.pull_request(pull.number, "opened")
+    return pull, head
+
+
+def approve(bot: Bot, pull: FakePull, *logins: str) -> None:
+    for login in logins:
+        bot.repo.review(pull.number, login, "APPROVED")
+        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+
+def test_a_good_p1_hotfix_waits_for_approvals_one_by_one_then_passes(bot: Bot) -> None:
+    pull, head = open_hotfix(bot)
     run = bot.policy_run(head)
-    assert run.status == "in_progress"
+    assert (run.status, run.conclusion) == ("in_progress", None)
     assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
 
-    bot.repo.review(pull.number, "lead", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    approve(bot, pull, "lead")
     run = bot.policy_run(head)
     assert (run.status, run.output["title"]) == (
         "in_progress",
         "Waiting for approval: Product Manager",
     )
 
-    bot.repo.review(pull.number, "pm", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    approve(bot, pull, "pm")
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion) == ("completed", "success")
+    assert run.output["title"] == "All 6 rules pass"
+    assert "**Severity P1**: merge within 24h of opening." in run.output["summary"]
+    assert (
+        "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login |"
+        in (run.output["summary"])
+    )
+    # One run for the head commit, updated in place on every evaluation.
+    assert len(run.history) == 3
+
+
+@pytest.mark.parametrize(
+    ("branch", "labels", "files", "base", "failing", "fix"),
+    [
+        (
+            "hotfix/Fix_Login",
+            ("hotfix", "P1"),
+            None,
+            "main",
+            "branch-name",
+            "git branch -m",
+        ),
+        ("hotfix/fix-login", ("hotfix", "P1"), None, "develop", "target-branch", "main"),
+        ("hotfix/fix-login", (), None, "main", "labels", "Add the label hotfix"),
+        ("hotfix/fix-login", ("hotfix", "P2"), None, "main", "severity", "P2"),
+        (
+            "hotfix/fix-login",
+            ("hotfix", "P1"),
+            {"VERSION": "1.3.0\n"},
+            "main",
+            "version-bump",
+            "1.2.4",
+        ),
+        (
+            "hotfix/fix-login",
+            ("hotfix", "P1"),
+            {"VERSION": "not a version\n"},
+            "main",
+            "version-bump",
+            "VERSION",
+        ),
+    ],
+    ids=["branch-name", "target-branch", "labels", "severity", "bump", "garbage-version"],
+)
+def test_each_rule_failing_fails_the_check_and_says_how_to_fix_it(
+    bot: Bot,
+    branch: str,
+    labels: tuple[str, ...],
+    files: dict[str, str | None] | None,
+    base: str,
+    failing: str,
+    fix: str,
+) -> None:
+    if base != "main":
+        bot.repo.create_branch(base, "main")
+    pull, head = open_hotfix(bot, branch, labels, files, base)
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.output["title"] == f"1 of 6 rules fails: {failing}"
+    summary = run.output["summary"]
+    assert f"| `{failing}` | ❌ fail |" in summary
+    how_to_fix = summary.split(f"### `{failing}`", 1)[1]
+    assert fix in how_to_fix
+
+
+def test_an_existing_tag_for_the_new_version_fails_version_bump(bot: Bot) -> None:
+    bot.repo.create_tag("v1.2.4", "main")
+    _, head = open_hotfix(bot)
+
+    run = bot.policy_run(head)
+    assert run.output["title"] == "1 of 6 rules fails: version-bump"
+    assert "v1.2.4" in run.output["summary"]
+
+
+def test_an_approval_group_only_the_author_could_fill_fails_approvals(bot: Bot) -> None:
+    bot.repo.commit(
+        "main",
+        {
+            ".github/hotfix.yml": (
+                "severities:\n  P1:\n    approvals:\n"
+                "      - {name: Release Owner, users: [dev], count: 1}\n"
+            )
+        },
+        "Only dev may approve P1 hotfixes",
+    )
+    _, head = open_hotfix(bot)
+
+    run = bot.policy_run(head)
+    assert run.output["title"] == "1 of 6 rules fails: approvals"
+
+
+def test_the_policy_is_read_from_the_base_branch_never_the_head(bot: Bot) -> None:
+    relaxed = "severities:\n  P2:\n    hotfix_allowed: true\n"
+    _, head = open_hotfix(
+        bot,
+        labels=("hotfix", "P2"),
+        files={"VERSION": "1.2.4\n", ".github/hotfix.yml": relaxed},
+    )
+
+    run = bot.policy_run(head)
+    assert run.output["title"] == "1 of 6 rules fails: severity"
+
+
+def test_an_invalid_config_fails_the_check_naming_the_key(bot: Bot) -> None:
+    bot.repo.commit(
+        "main",
+        {
+            ".github/hotfix.yml": (
+                "severities:\n  P0:\n    approvals:\n"
+                "      - {name: Lead, team: engineering-leads, count: two}\n"
+            )
+        },
+        "A typo in the policy",
+    )
+    _, head = open_hotfix(bot)
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.output["title"].startswith(
+        "Invalid .github/hotfix.yml: severities.P0.approvals[0].count"
+    )
+    assert "no rule was checked" in run.output["summary"]
+
+
+def test_a_pull_request_that_is_not_a_hotfix_is_neutral(bot: Bot) -> None:
+    bot.repo.create_branch("feature/search", "main")
+    head = bot.repo.commit("feature/search", {"search.py": "print()\n"}, "Search")
+    pull = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
+
+    bot.pull_request(pull.number, "opened")
+
     run = bot.policy_run(head)
     assert (run.status, run.conclusion, run.output["title"]) == (
         "completed",
-        "success",
-        "All 6 rules pass",
+        "neutral",
+        "Not a hotfix pull request",
     )
-    print(run.output["summary"])
+
+
+def test_late_deliveries_still_end_in_the_result_for_the_current_state(bot: Bot) -> None:
+    bot.repo.create_branch("hotfix/fix-login", "main")
+    bot.repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Fix")
+    pull = bot.repo.open_pull("hotfix/fix-login", "main", title="Fix", author="dev")
+    stale_opened = bot.fake.pull_request_event(bot.repo, pull.number, "opened")
+    bot.repo.add_labels(pull.number, "hotfix", "P1")
+    labeled = bot.fake.pull_request_event(bot.repo, pull.number, "labeled", label="P1")
+
+    bot.deliver("pull_request", labeled)
+    bot.deliver("pull_request", stale_opened)  # arrives last, without the labels
+
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+
+
+def test_an_evaluation_for_an_old_head_does_not_touch_the_new_heads_run(bot: Bot) -> None:
+    pull, first_head = open_hotfix(bot, labels=())
+    old_synchronize = bot.fake.pull_request_event(bot.repo, pull.number, "opened")
+    second_head = bot.repo.commit("hotfix/fix-login", {"NOTES": "more\n"}, "More")
+    bot.repo.add_labels(pull.number, "hotfix", "P1")
+    bot.pull_request(pull.number, "synchronize")
+    first_run_writes = len(bot.policy_run(first_head).history)
+
+    bot.deliver("pull_request", old_synchronize)
+
+    assert len(bot.policy_run(first_head).history) == first_run_writes
+    assert bot.policy_run(first_head).conclusion == "failure"
+    assert bot.policy_run(second_head).output["title"].startswith("Waiting for approval")
+
+
+def test_approvals_on_an_older_commit_do_not_count(bot: Bot) -> None:
+    pull, _ = open_hotfix(bot)
+    approve(bot, pull, "lead", "pm")
+    new_head = bot.repo.commit("hotfix/fix-login", {"NOTES": "typo\n"}, "Typo")
+
+    bot.pull_request(pull.number, "synchronize")
+
+    run = bot.policy_run(new_head)
+    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+
+
+@pytest.mark.parametrize("event", ["check_run", "check_suite"])
+def test_a_rerequested_check_evaluates_the_pull_requests_of_that_head_again(
+    bot: Bot, event: str
+) -> None:
+    pull, head = open_hotfix(bot, labels=("hotfix",))
+    bot.repo.add_labels(pull.number, "P1")  # no delivery for this label
+
+    if event == "check_run":
+        payload = bot.fake.check_run_event(bot.repo, bot.policy_run(head).id)
+    else:
+        payload = bot.fake.check_suite_event(bot.repo, head)
+    bot.deliver(event, payload)
+
+    assert bot.policy_run(head).output["title"].startswith("Waiting for approval")
+
+
+def test_one_evaluation_with_warm_caches_stays_within_8_requests(bot: Bot) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead")  # team members are now cached
+
+    with bot.counting() as requests:
+        approve(bot, pull, "pm")
+
+    calls = [f"{r.method} {r.path}" for r in requests]
+    assert calls.count(f"PATCH /repos/acme/widgets/check-runs/{bot.policy_run(head).id}") == 1
+    assert len(calls) <= 8, calls
