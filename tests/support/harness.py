@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from starlette.testclient import TestClient
 
 from app.journal import SqliteJournal
@@ -27,12 +28,51 @@ WEBHOOK_PATH = "/api/github/webhooks"
 _delivery_ids = itertools.count(1)
 
 
+@dataclass(frozen=True)
+class Span:
+    method: str
+    path: str
+    started: float
+    ended: float
+
+
+class TracingTransport(httpx.AsyncBaseTransport):
+    """Records when each request to GitHub started and ended, as the app saw it."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.spans: list[Span] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        response = await self._inner.handle_async_request(request)
+        await response.aread()
+        self.spans.append(Span(request.method, request.url.path, started, time.perf_counter()))
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def sequential_round_trips(spans: list[Span]) -> int:
+    """The longest chain of requests where each starts only after the previous one ended."""
+    ordered = sorted(spans, key=lambda span: span.started)
+    depths: list[int] = []
+    for span in ordered:
+        earlier = (
+            d for other, d in zip(ordered, depths, strict=False) if other.ended <= span.started
+        )
+        depths.append(1 + max(earlier, default=0))
+    return max(depths, default=0)
+
+
 @dataclass
 class Bot:
     fake: FakeGitHub
     repo: FakeRepo
     client: TestClient
     journal: SqliteJournal
+    transport: TracingTransport
     sent: list[str] = field(default_factory=list)
 
     def send(self, event: str, payload: dict[str, Any], delivery_id: str | None = None) -> Any:
@@ -85,7 +125,8 @@ def running_bot(tmp_path: Path, private_key_pem: str) -> Iterator[Bot]:
             tmp_path, private_key_pem, APP_ID=app_record.id, GITHUB_API_URL=base_url
         )
         journal = SqliteJournal(settings.database_path)
-        with TestClient(create_app(settings, journal=journal)) as client:
-            yield Bot(fake, repo, client, journal)
+        transport = TracingTransport()
+        with TestClient(create_app(settings, journal=journal, transport=transport)) as client:
+            yield Bot(fake, repo, client, journal, transport)
     problems = [f"{v.request.method} {v.request.path}: {v.errors}" for v in fake.violations]
     assert problems == [], "requests not valid against GitHub's OpenAPI description"
