@@ -231,7 +231,8 @@ def _retry_after(response: httpx.Response, now: float | None) -> float | None:
     if header and header.isdigit():
         return float(header)
     reset = response.headers.get("x-ratelimit-reset")
-    if reset and reset.isdigit():
+    # Every answer carries the reset time; it is a wait only once the limit is used up.
+    if reset and reset.isdigit() and response.headers.get("x-ratelimit-remaining") == "0":
         return max(float(reset) - (now if now is not None else time.time()), 0.0)
     return None
 
@@ -240,19 +241,23 @@ def describe(error: BaseException) -> str:
     """A one-line account of an error for the journal and logs; never contains a token."""
     if isinstance(error, RequestFailed):
         request = error.request
-        message = ""
-        try:
-            body = error.response.raw_response.json()
-            if isinstance(body, dict) and isinstance(body.get("message"), str):
-                message = f": {body['message']}"
-        except ValueError:
-            pass
+        message = error_message(error)
         return (
             f"GitHub answered {error.response.status_code} to {request.method} "
-            f"{request.url.path}{message}"
+            f"{request.url.path}{f': {message}' if message else ''}"
         )
     if isinstance(error, RequestTimeout):
         return f"GitHub did not answer {error.request.method} {error.request.url.path} in time"
     if isinstance(error, RequestError):
         return f"could not reach GitHub: {type(error.exc).__name__}"
     return f"{type(error).__name__}: {error}"
+
+
+def error_message(error: RequestFailed) -> str:
+    """The `message` of GitHub's error answer; "" when the body carries none."""
+    try:
+        body = error.response.raw_response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else ""

@@ -1,0 +1,106 @@
+"""The worker against the fake GitHub: retries that honour GitHub's waits, per-PR order,
+failures recorded, one token per installation."""
+
+from __future__ import annotations
+
+import itertools
+
+from support.harness import Bot
+
+from app.sandbox import FakePull
+
+
+def open_hotfix(bot: Bot, branch: str = "hotfix/fix-login") -> FakePull:
+    bot.repo.create_branch(branch, "main")
+    bot.repo.commit(branch, {"VERSION": "1.2.4\n"}, "Fix")
+    return bot.repo.open_pull(branch, "main", title="Fix", author="dev", labels=["hotfix", "P1"])
+
+
+def test_502_twice_then_429_with_retry_after_then_success_completes_the_work(bot: Bot) -> None:
+    pull = open_hotfix(bot)
+    path = rf"/repos/acme/widgets/pulls/{pull.number}$"
+    bot.fake.inject("GET", path, status=502, times=2)
+    bot.fake.inject("GET", path, status=429, times=1, headers={"retry-after": "1"})
+
+    bot.pull_request(pull.number, "opened")
+
+    assert bot.policy_run(pull.head_sha).output["title"].startswith("Waiting for approval")
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts) == ("done", 4)
+    reads = [
+        s
+        for s in bot.transport.spans
+        if s.method == "GET" and s.path.endswith(f"/pulls/{pull.number}")
+    ]
+    assert len(reads) == 4
+    gaps = [later.started - earlier.ended for earlier, later in itertools.pairwise(reads)]
+    # Backoff after each 502 (about 1 s, then 2 s), exactly the 1 s GitHub asked for after the 429.
+    assert gaps[0] >= 0.75 and gaps[1] >= 1.5 and gaps[2] >= 1.0, gaps
+
+
+def test_an_error_that_will_not_pass_fails_the_delivery_at_once_with_the_reason(bot: Bot) -> None:
+    pull = open_hotfix(bot)
+    bot.fake.inject("GET", rf"/pulls/{pull.number}$", status=404, times=None)
+
+    bot.pull_request(pull.number, "opened")
+
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts) == ("failed", 1)
+    assert entry.last_error == (
+        f"GitHub answered 404 to GET /repos/acme/widgets/pulls/{pull.number}: Not Found"
+    )
+
+
+def test_a_refusal_while_gathering_facts_is_shown_in_the_check_run(bot: Bot) -> None:
+    pull = open_hotfix(bot)
+    bot.fake.inject(
+        "GET",
+        r"/git/trees/",
+        status=403,
+        times=None,
+        body={"message": "Resource not accessible by integration"},
+    )
+
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "failure",
+        "Could not evaluate the hotfix policy",
+    )
+    assert "GitHub answered 403" in run.output["summary"]
+    assert "Resource not accessible by integration" in run.output["summary"]
+    assert bot.journal.recent()[0].status == "failed"
+
+
+def test_deliveries_for_one_pull_request_run_one_at_a_time_in_order(bot: Bot) -> None:
+    pull = open_hotfix(bot)
+    bot.fake.latency = 0.02
+    for action in ("opened", "labeled", "synchronize", "edited"):
+        bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, action))
+    bot.settle()
+
+    marks = sorted(
+        [
+            (s.started, "read")
+            for s in bot.transport.spans
+            if s.path.endswith(f"/pulls/{pull.number}")
+        ]
+        + [
+            (s.ended, "write")
+            for s in bot.transport.spans
+            if "/check-runs" in s.path and s.method != "GET"
+        ]
+    )
+    assert [kind for _, kind in marks] == ["read", "write"] * 4
+
+
+def test_many_deliveries_of_one_installation_mint_one_token(bot: Bot) -> None:
+    pulls = [open_hotfix(bot, f"hotfix/fix-{index}") for index in range(6)]
+    for pull in pulls:
+        bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
+    bot.settle()
+
+    assert all(bot.repo.runs_named("hotfix-policy", pull.head_sha) for pull in pulls)
+    assert bot.fake.tokens_minted == {bot.repo.installation_id: 1}
+    assert len(bot.fake.requests_to("POST", "/app/installations/")) == 1
