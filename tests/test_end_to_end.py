@@ -31,20 +31,22 @@ def free_port() -> int:
 
 class Server:
     def __init__(
-        self, command: list[str], environment: dict[str, str], port: int, cwd: Path
+        self, command: list[str], environment: dict[str, str], port: int, cwd: Path, log: Path
     ) -> None:
         self.command, self.environment, self.port, self.cwd = command, environment, port, cwd
+        self.log = log
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
-        self.process = subprocess.Popen(
-            self.command, env=self.environment, cwd=self.cwd, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )  # fmt: skip
+        # A file, not a pipe: a chatty server must never block on a full pipe.
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command, env=self.environment, cwd=self.cwd, stdout=log, stderr=log
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.process.stderr.read().decode()  # type: ignore[union-attr]
+            assert self.process.poll() is None, "\n".join(self.log_lines())
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
@@ -64,6 +66,10 @@ class Server:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def log_lines(self) -> list[str]:
+        """What the server logged."""
+        return self.log.read_text().splitlines()
 
     def deliver(self, event: str, payload: dict[str, object], delivery_id: str) -> httpx.Response:
         body = json.dumps(payload).encode()
@@ -93,7 +99,7 @@ def github_and_server(
         }
         # The working directory is empty: no .env of the developer's is read.
         command = [sys.executable, "-m", "app.cli", "serve"]
-        server = Server(command, environment, port, cwd=tmp_path)
+        server = Server(command, environment, port, cwd=tmp_path, log=tmp_path / "server.log")
         try:
             yield fake, repo, server
         finally:
@@ -134,6 +140,18 @@ def test_the_server_takes_a_delivery_over_http_and_writes_the_check_run(
         metrics = httpx.get(f"{server.url}/metrics").text
         assert 'hotfix_bot_deliveries_total{event="pull_request",outcome="queued"} 1.0' in metrics
         assert "hotfix_bot_github_rate_limit_remaining" in metrics
+        server.stop()
+        log_lines = server.log_lines()
+        # LOG_FORMAT=json: one JSON object a line, each delivery line with its context.
+        entries = [json.loads(line) for line in log_lines]
+        [processed] = [
+            e for e in entries if e.get("delivery") == "e2e-1" and "labels" in e["message"]
+        ]
+        assert processed["event"] == "pull_request.opened"
+        assert (processed["repository"], processed["pr"]) == ("acme/widgets", number)
+        assert processed["installation"] == repo.installation_id
+        assert all(private_key_pem.splitlines()[1] not in line for line in log_lines)
+        assert all(WEBHOOK_SECRET not in line for line in log_lines)
 
 
 def test_a_delivery_acknowledged_before_a_crash_is_processed_once_after_restart(
@@ -173,7 +191,8 @@ def test_the_quickstart_serve_command_runs_as_written(tmp_path: Path) -> None:
         "PORT": str(port),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}",
     }
-    server = Server(["python3", "dev.py", "serve"], environment, port, cwd=ROOT)
+    command = ["python3", "dev.py", "serve"]
+    server = Server(command, environment, port, cwd=ROOT, log=tmp_path / "server.log")
     try:
         server.start(timeout=300)
         assert httpx.get(f"{server.url}/readyz").status_code == 503

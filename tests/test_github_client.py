@@ -113,3 +113,23 @@ def test_an_error_is_described_in_one_line_with_githubs_message() -> None:
     error = failure(404, body={"message": "Not Found"})
     assert isinstance(error, RequestFailed)
     assert describe(error) == "GitHub answered 404 to GET /repos/a/b: Not Found"
+
+
+def test_github_enterprise_server_is_reached_under_its_api_prefix(private_key_pem: str) -> None:
+    base = "https://ghe.example.com/api/v3"
+
+    async def scenario() -> object:
+        github = GitHubApp(1, private_key_pem, base)
+        try:
+            client = await github.installation(5)
+            return await client.get_json("/repos/acme/widgets")
+        finally:
+            await github.aclose()
+
+    with respx.mock:
+        respx.post(f"{base}/app/installations/5/access_tokens").mock(return_value=token_answer(60))
+        repo = respx.get(f"{base}/repos/acme/widgets").mock(
+            return_value=httpx.Response(200, json={"full_name": "acme/widgets"})
+        )
+        assert asyncio.run(scenario()) == {"full_name": "acme/widgets"}
+        assert repo.calls[0].request.headers["authorization"] == "token ghs_secret_token"
