@@ -5,7 +5,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from policies.config import HotfixConfig
-from policies.versions import VersionFileError, parse_version_file, version_files_to_read
+from policies.versions import (
+    Version,
+    VersionFileError,
+    parse_version_file,
+    version_files_to_read,
+)
 
 
 class ReviewState(StrEnum):
@@ -56,12 +61,20 @@ def tag_to_check(config: HotfixConfig, head_version_files: Mapping[str, str | No
 
     None when no version file on the head can be read; the version-bump rule says why.
     """
+    version = declared_version(config, head_version_files)
+    return None if version is None else tag_name(config, str(version))
+
+
+def declared_version(
+    config: HotfixConfig, version_files: Mapping[str, str | None]
+) -> Version | None:
+    """The version of the first readable version file, in `version_files_to_read` order."""
     for path in version_files_to_read(config):
-        text = head_version_files.get(path)
+        text = version_files.get(path)
         if text is None:
             continue
         try:
-            return tag_name(config, str(parse_version_file(path, text)))
+            return parse_version_file(path, text)
         except VersionFileError:
             continue
     return None

@@ -74,7 +74,7 @@ def test_a_good_p1_hotfix_waits_for_approvals_one_by_one_then_passes(bot: Bot) -
             "git branch -m",
         ),
         ("hotfix/fix-login", ("hotfix", "P1"), None, "develop", "target-branch", "main"),
-        ("hotfix/fix-login", (), None, "main", "labels", "Add the label hotfix"),
+        ("hotfix/fix-login", (), None, "main", "labels", "Add the label `hotfix`"),
         ("hotfix/fix-login", ("hotfix", "P2"), None, "main", "severity", "P2"),
         (
             "hotfix/fix-login",

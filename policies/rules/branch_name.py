@@ -35,9 +35,10 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         )
     else:
         fix = (
-            f"git branch -m {shlex.quote(branch)} {shlex.quote(suggestion)} && "
-            f"git push origin -u {shlex.quote(suggestion)}, then open a new pull request "
-            f"from {suggestion} and close this one"
+            f"Rename the branch, push it, then open a new pull request from {suggestion} "
+            "and close this one:\n\n```sh\n"
+            f"git branch -m {shlex.quote(branch)} {shlex.quote(suggestion)}\n"
+            f"git push origin -u {shlex.quote(suggestion)}\n```"
         )
     return RuleResult(
         NAME,

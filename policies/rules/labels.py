@@ -20,14 +20,16 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     fixes: list[str] = []
     if not has_label(facts.labels, hotfix_label):
         problems.append(f"the label {hotfix_label} is missing")
-        fixes.append(f"Add the label {hotfix_label}")
+        fixes.append(f"Add the label `{hotfix_label}`")
     if not present:
         allowed = severity_labels(config, allowed_only=True) or all_severity_labels
         problems.append(f"no severity label ({', '.join(all_severity_labels)})")
-        fixes.append(f"Add one severity label: {join_words(allowed, 'or')}")
+        fixes.append(f"Add one severity label: {join_words([f'`{a}`' for a in allowed], 'or')}")
     elif len(present) > 1:
         problems.append(f"several severity labels ({', '.join(present)})")
-        fixes.append(f"Keep one of the labels {', '.join(present)} and remove the others")
+        fixes.append(
+            f"Keep one of the labels {', '.join(f'`{p}`' for p in present)} and remove the others"
+        )
 
     if not problems:
         return RuleResult(

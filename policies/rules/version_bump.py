@@ -47,12 +47,12 @@ def _describe(read: Version | VersionFileError | None) -> str:
 def _set_version_command(path: str, version: Version) -> str:
     name = PurePosixPath(path).name
     if name == "package.json":
-        return f"npm version {version} --no-git-tag-version"
+        return f"`npm version {version} --no-git-tag-version`"
     if name == "pyproject.toml":
-        return f'set version = "{version}" in {path}'
+        return f'set `version = "{version}"` in `{path}`'
     if name == "Cargo.toml":
-        return f'set version = "{version}" under [package] in {path}'
-    return f'echo "{version}" > {shlex.quote(path)}'
+        return f'set `version = "{version}"` under `[package]` in `{path}`'
+    return f'`echo "{version}" > {shlex.quote(path)}`'
 
 
 def _result(status: Status, found: str, expected: str, problems: list[_Problem]) -> RuleResult:
@@ -86,9 +86,9 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             [
                 _Problem(
                     f"No version file on {base} (looked for {', '.join(paths)})",
-                    f'Add a VERSION file holding the current version to {base} (echo "1.2.3" > '
-                    "VERSION), or set version.files in .github/hotfix.yml to the file that "
-                    "holds it",
+                    f"Add a `VERSION` file holding the current version to {base} "
+                    '(`echo "1.2.3" > VERSION`), or set `version.files` in '
+                    "`.github/hotfix.yml` to the file that holds it",
                 )
             ],
         )

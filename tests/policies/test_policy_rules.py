@@ -36,17 +36,18 @@ def test_rules_are_listed_once_in_contract_order() -> None:
         (
             "Hotfix/Fix_Login",
             Status.FAIL,
-            "git branch -m Hotfix/Fix_Login hotfix/fix-login && "
-            "git push origin -u hotfix/fix-login, then open a new pull request "
-            "from hotfix/fix-login and close this one",
+            "Rename the branch, push it, then open a new pull request from hotfix/fix-login "
+            "and close this one:\n\n```sh\ngit branch -m Hotfix/Fix_Login hotfix/fix-login\n"
+            "git push origin -u hotfix/fix-login\n```",
         ),
         (
             "fix login",
             Status.FAIL,
-            "git branch -m 'fix login' hotfix/fix-login && git push origin -u hotfix/fix-login, "
-            "then open a new pull request from hotfix/fix-login and close this one",
+            "Rename the branch, push it, then open a new pull request from hotfix/fix-login "
+            "and close this one:\n\n```sh\ngit branch -m 'fix login' hotfix/fix-login\n"
+            "git push origin -u hotfix/fix-login\n```",
         ),
-        ("hotfix/", Status.FAIL, "git branch -m hotfix/ hotfix/describe-the-fix"),
+        ("hotfix/", Status.FAIL, "Rename the branch, push it, then open a new pull request"),
     ],
 )
 def test_branch_name(branch: str, status: Status, how_to_fix: str) -> None:
@@ -96,25 +97,25 @@ def test_target_branch(base: str, production: str | None, status: Status) -> Non
             {"P1"},
             Status.FAIL,
             "The label hotfix is missing",
-            "Add the label hotfix",
+            "Add the label `hotfix`",
         ),
         (
             {"hotfix"},
             Status.FAIL,
             "No severity label (P0, P1, P2)",
-            "Add one severity label: P0 or P1",
+            "Add one severity label: `P0` or `P1`",
         ),
         (
             {"hotfix", "P0", "P2"},
             Status.FAIL,
             "Several severity labels (P0, P2)",
-            "Keep one of the labels P0, P2 and remove the others",
+            "Keep one of the labels `P0`, `P2` and remove the others",
         ),
         (
             set(),
             Status.FAIL,
             "The label hotfix is missing; no severity label (P0, P1, P2)",
-            "Add the label hotfix; Add one severity label: P0 or P1",
+            "Add the label `hotfix`; Add one severity label: `P0` or `P1`",
         ),
     ],
 )
@@ -127,7 +128,9 @@ def test_labels_use_the_configured_names() -> None:
     renamed = config("labels: {hotfix: emergency, severities: {P0: sev0}}")
     assert labels.check(renamed, facts(labels={"emergency", "sev0"})).status is Status.PASS
     result = labels.check(renamed, facts(labels={"hotfix", "P0"}))
-    assert result.how_to_fix == "Add the label emergency; Add one severity label: sev0 or P1"
+    assert result.how_to_fix == (
+        "Add the label `emergency`; Add one severity label: `sev0` or `P1`"
+    )
 
 
 @pytest.mark.parametrize(
@@ -181,13 +184,13 @@ V = {"VERSION": "1.2.3\n"}
             {"head_version_files": {"VERSION": "1.2.3\n"}},
             Status.FAIL,
             "VERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4",
-            'echo "1.2.4" > VERSION',
+            '`echo "1.2.4" > VERSION`',
         ),
         (
             {"head_version_files": {"VERSION": "1.3.0\n"}},
             Status.FAIL,
             "VERSION is 1.3.0 on hotfix/fix-login, expected 1.2.4",
-            'echo "1.2.4" > VERSION',
+            '`echo "1.2.4" > VERSION`',
         ),
         (
             {"head_version_files": {"VERSION": "v1.2.4-hotfix.1\n"}},
@@ -199,7 +202,7 @@ V = {"VERSION": "1.2.3\n"}
             {"head_version_files": {}},
             Status.FAIL,
             "VERSION is missing on hotfix/fix-login",
-            'Restore VERSION: echo "1.2.4" > VERSION',
+            'Restore VERSION: `echo "1.2.4" > VERSION`',
         ),
         (
             {"existing_tags": frozenset({"v1.2.4"})},
@@ -213,8 +216,8 @@ V = {"VERSION": "1.2.3\n"}
             Status.FAIL,
             "No version file on main (looked for VERSION, pyproject.toml, package.json, "
             "Cargo.toml)",
-            'Add a VERSION file holding the current version to main (echo "1.2.3" > VERSION), '
-            "or set version.files in .github/hotfix.yml to the file that holds it",
+            'Add a `VERSION` file holding the current version to main (`echo "1.2.3" > VERSION`), '
+            "or set `version.files` in `.github/hotfix.yml` to the file that holds it",
         ),
         (
             {
@@ -223,7 +226,7 @@ V = {"VERSION": "1.2.3\n"}
             },
             Status.FAIL,
             "package.json is 1.2.5 on hotfix/fix-login, expected 1.2.4",
-            "npm version 1.2.4 --no-git-tag-version",
+            "`npm version 1.2.4 --no-git-tag-version`",
         ),
         (
             {
@@ -241,7 +244,7 @@ V = {"VERSION": "1.2.3\n"}
             {"head_version_files": {"VERSION": "1.2.4", "package.json": '{"version": "9.9.9"}'}},
             Status.FAIL,
             "package.json is 9.9.9 on hotfix/fix-login, expected 1.2.4",
-            "npm version 1.2.4 --no-git-tag-version",
+            "`npm version 1.2.4 --no-git-tag-version`",
         ),
         (
             {"base_version_files": {"VERSION": "one"}},
@@ -256,7 +259,7 @@ V = {"VERSION": "1.2.3\n"}
             },
             Status.FAIL,
             "pyproject.toml: the version is dynamic",
-            'set version = "2.0.1" in pyproject.toml',
+            'set `version = "2.0.1"` in `pyproject.toml`',
         ),
     ],
 )
