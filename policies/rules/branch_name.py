@@ -23,14 +23,16 @@ def _suggested_name(config: HotfixConfig, branch: str) -> str | None:
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     pattern = config.branches.hotfix_pattern
     branch = facts.head_ref
-    expected = f"a branch name that fully matches {pattern}"
+    expected = f"a branch name that fully matches `{pattern}`"
     if full_match(pattern, branch):
-        return RuleResult(NAME, Status.PASS, branch, expected, f"Branch {branch} matches {pattern}")
+        return RuleResult(
+            NAME, Status.PASS, branch, expected, f"Branch {branch} matches `{pattern}`"
+        )
     suggestion = _suggested_name(config, branch)
     # A pull request keeps its head branch, so a renamed branch needs a new pull request.
     if suggestion is None:
         fix = (
-            f"Push the work to a branch whose name fully matches {pattern} "
+            f"Push the work to a branch whose name fully matches `{pattern}` "
             "and open a new pull request from it"
         )
     else:
@@ -45,6 +47,6 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         Status.FAIL,
         branch,
         expected,
-        f"Branch {branch} does not match {pattern}",
+        f"Branch {branch} does not match `{pattern}`",
         fix,
     )

@@ -62,7 +62,7 @@ def test_branch_name_without_a_fitting_suggestion_explains_the_pattern() -> None
     result = branch_name.check(strict, facts(head_ref="hotfix/login"))
     assert result.status is Status.FAIL
     assert result.how_to_fix == (
-        "Push the work to a branch whose name fully matches ^hotfix/JIRA-[0-9]+$ "
+        "Push the work to a branch whose name fully matches `^hotfix/JIRA-[0-9]+$` "
         "and open a new pull request from it"
     )
 

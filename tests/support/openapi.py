@@ -253,12 +253,7 @@ class OpenAPIValidator:
             if path != self._base_path and not path.startswith(self._base_path + "/"):
                 return [f"{request}: path is outside the API base path {self._base_path}"]
             path = path[len(self._base_path) :]
-        segments = tuple(path.split("/")[1:]) if path.startswith("/") else ()
-        matches = [
-            (operation, params)
-            for operation in self._operations
-            if (params := _match(operation.segments, segments)) is not None
-        ]
+        matches = self._matches(path)
         if not matches:
             return [
                 f"{request}: no GitHub REST operation in the fixture matches this path "
@@ -274,6 +269,22 @@ class OpenAPIValidator:
             f"{request} ({operation.template}): {problem}"
             for problem in self._parameter_problems(operation, path_params, query)
             + self._body_problems(operation, body)
+        ]
+
+    def operation(self, method: str, path: str) -> str | None:
+        """``"METHOD /template"`` of the operation a request path (without base path) is."""
+        same_method = [op for op, _ in self._matches(path) if op.method == method.upper()]
+        if not same_method:
+            return None
+        operation = max(same_method, key=lambda op: op.literal_count)
+        return f"{operation.method} {operation.template}"
+
+    def _matches(self, path: str) -> list[tuple[_Operation, dict[str, str]]]:
+        segments = tuple(path.split("/")[1:]) if path.startswith("/") else ()
+        return [
+            (operation, params)
+            for operation in self._operations
+            if (params := _match(operation.segments, segments)) is not None
         ]
 
     @staticmethod

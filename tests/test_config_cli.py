@@ -1,0 +1,111 @@
+"""`hotfix-bot config validate|show`: offline, the check run's model and messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.cli import main
+from policies.config import ConfigError, load_config
+
+INVALID = """\
+workflow: trunk
+branches:
+  prodution: release
+severities:
+  P0:
+    approvals:
+      - {name: Engineering Lead}
+"""
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / ".github" / "hotfix.yml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_validate_reads_the_default_path_and_says_ok(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_config(tmp_path, "workflow: github-flow\nrelease: false\n")
+
+    assert main(["config", "validate"]) == 0
+
+    assert capsys.readouterr().out == (
+        "OK: .github/hotfix.yml is valid "
+        "(workflow github-flow, production branch main, hotfix severities P0, P1)\n"
+    )
+
+
+def test_validate_prints_every_problem_with_the_check_runs_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, INVALID)
+    with pytest.raises(ConfigError) as check_run:
+        load_config(INVALID, "main")
+
+    assert main(["config", "validate", str(path)]) == 1
+
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [f"{path}: {problem}" for problem in check_run.value.problems]
+    assert len(printed) == 3
+    assert f'{path}: unknown key "prodution" in branches (did you mean "production"?)' in printed
+
+
+def test_validate_needs_no_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("APP_ID", "not-a-number")
+    (tmp_path / ".env").write_text("DATABASE_URL=postgres://nope\n")
+    write_config(tmp_path, "{}\n")
+
+    assert main(["config", "validate"]) == 0
+    assert capsys.readouterr().out.startswith("OK: ")
+
+
+def test_validate_reports_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "validate", "nowhere.yml"]) == 2
+    assert "nowhere.yml does not exist" in capsys.readouterr().err
+
+
+def test_show_prints_the_effective_config_with_defaults_filled_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_config(
+        tmp_path, "branches: {development: dev}\nseverities: {P2: {hotfix_allowed: true}}\n"
+    )
+
+    assert main(["config", "show", "--default-branch", "trunk"]) == 0
+
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["branches"]["production"] == "trunk"
+    assert shown["branches"]["development"] == "dev"
+    assert shown["branches"]["hotfix_prefix"] == "hotfix/"
+    assert shown["severities"]["P2"] == {"hotfix_allowed": True, "approvals": []}
+    assert shown["severities"]["P0"]["deadline"] == "2h"
+    assert load_config(yaml.safe_dump(shown), "other") == load_config(
+        "branches: {development: dev, production: trunk}\n"
+        "severities: {P2: {hotfix_allowed: true}}\n",
+        "other",
+    )
+
+
+def test_show_without_a_file_prints_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "show"]) == 0
+
+    printed = capsys.readouterr()
+    assert yaml.safe_load(printed.out)["workflow"] == "gitflow"
+    assert "does not exist; these are the defaults" in printed.err
+
+
+def test_show_refuses_an_invalid_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_config(tmp_path, "release: maybe\n")
+
+    assert main(["config", "show"]) == 1
+    assert capsys.readouterr().out == (
+        '.github/hotfix.yml: release: must be true or false (got "maybe")\n'
+    )

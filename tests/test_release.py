@@ -1,0 +1,672 @@
+"""The post-merge automation (`hotfix-release`), end to end against the fake GitHub.
+
+Every test asserts the state GitHub is left in: refs, the tag object, releases, pull
+requests, the report comment and the `hotfix-release` check run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from support.harness import Bot
+
+from app.delivery import from_payload
+from app.github import GitHubApp
+from app.handlers import release
+from app.logs import for_delivery
+from app.router import Context
+from app.sandbox import Author, FakeCheckRun, FakePull
+from app.sandbox.repo import MergeMethod
+
+BRANCH = "hotfix/fix-login"
+TAG = "v1.2.4"
+BACKMERGE = f"backmerge/{TAG}"
+WEB = "https://github.com/acme/widgets"
+BOT_LOGIN = "hotfix-bot[bot]"
+MARKER = "<!-- hotfix-bot:hotfix-release -->"
+APP_PY = "def login(): ...\n"
+
+
+def merged_hotfix(
+    bot: Bot,
+    method: MergeMethod = "merge",
+    *,
+    hotfix_files: dict[str, str] | None = None,
+    develop_files: dict[str, str] | None = None,
+    main_files: dict[str, str] | None = None,
+    with_develop: bool = True,
+    from_fork: str | None = None,
+) -> FakePull:
+    """A P1 hotfix by `dev` bumping VERSION to 1.2.4, merged into main; develop from main."""
+    repo = bot.repo
+    repo.commit("main", {"app.py": APP_PY, **(main_files or {})}, "Base")
+    if with_develop:
+        repo.create_branch("develop", "main")
+        if develop_files:
+            repo.commit("develop", develop_files, "Work on develop")
+    repo.create_branch(BRANCH, "main")
+    repo.commit(BRANCH, {"VERSION": "1.2.4\n", **(hotfix_files or {})}, "Fix login, 1.2.4")
+    pull = repo.open_pull(
+        BRANCH,
+        "main",
+        title="Fix login",
+        author="dev",
+        labels=["hotfix", "P1"],
+        from_fork=from_fork,
+    )
+    repo.merge_pull(pull.number, method)
+    return pull
+
+
+def merge_sha(pull: FakePull) -> str:
+    assert pull.merge_commit_sha is not None
+    return pull.merge_commit_sha
+
+
+def release_run(bot: Bot, pull: FakePull) -> FakeCheckRun:
+    [run] = bot.repo.runs_named("hotfix-release", merge_sha(pull))
+    return run
+
+
+def rerun(bot: Bot, pull: FakePull) -> None:
+    """A click on "Re-run" of the `hotfix-release` check."""
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, release_run(bot, pull).id))
+
+
+# --- the report, as text ---------------------------------------------------------------------
+
+
+def row(step: str, outcome: str, details: str, link: str = " ") -> str:
+    return f"| {step} | {outcome} | {details} | {link} |"
+
+
+def summary(pull: FakePull, *rows: str, tail: str = "") -> str:
+    sha = merge_sha(pull)
+    return (
+        "\n".join(
+            [
+                f"Hotfix #{pull.number} (Fix login) was merged into `main` as "
+                f"[`{sha[:7]}`]({WEB}/commit/{sha}).",
+                "",
+                "| Step | Outcome | Details | Link |",
+                "| --- | --- | --- | --- |",
+                *rows,
+            ]
+        )
+        + tail
+    )
+
+
+def tag_done(pull: FakePull) -> str:
+    return row(
+        "Tag",
+        "✅ done",
+        f"annotated tag `{TAG}` on the merge commit `{merge_sha(pull)[:7]}`",
+        f"[{TAG}]({WEB}/tree/{TAG})",
+    )
+
+
+RELEASE_DONE = row(
+    "Release", "✅ done", f"published release `{TAG}`", f"[{TAG}]({WEB}/releases/tag/{TAG})"
+)
+DELETE_DONE = row("Delete branch", "✅ done", f"deleted `{BRANCH}`")
+
+
+def back_merge_done(bot: Bot) -> str:
+    sha = bot.repo.branches["develop"].sha
+    return row(
+        "Back-merge",
+        "✅ done",
+        f"merged into `develop` as `{sha[:7]}`",
+        f"[{sha[:7]}]({WEB}/commit/{sha})",
+    )
+
+
+def waiting_tail(number: int) -> str:
+    return (
+        "\n\n## Waiting for people\n\nGitHub did not take the back-merge into `develop` "
+        f"directly. Review and merge [#{number}]({WEB}/pull/{number}), then re-run the "
+        "`hotfix-release` check to turn it green."
+    )
+
+
+def assert_report(
+    bot: Bot, pull: FakePull, conclusion: str, title: str, text: str, details_url: str = ""
+) -> None:
+    """One completed run on the merge commit and one bot comment on the PR, saying the same."""
+    run = release_run(bot, pull)
+    assert (run.status, run.conclusion) == ("completed", conclusion)
+    assert run.output["title"] == title
+    assert run.output["summary"] == text
+    assert run.details_url == (details_url or f"{WEB}/pull/{pull.number}")
+    [comment] = bot.repo.comments_on(pull.number)
+    assert comment.author == BOT_LOGIN
+    assert comment.body == f"{MARKER}\n### `hotfix-release`: {title}\n\n{text}"
+
+
+# --- GitHub's state ----------------------------------------------------------------------------
+
+
+def assert_tagged(bot: Bot, pull: FakePull) -> None:
+    """An annotated tag object with the configured message, on the merge commit."""
+    tag_object = bot.repo.tag_object(TAG)
+    assert tag_object is not None
+    assert bot.repo.tags[TAG] == tag_object.sha
+    assert (tag_object.tag, tag_object.message) == (TAG, "Hotfix: Fix login")
+    assert (tag_object.object_sha, tag_object.object_type) == (merge_sha(pull), "commit")
+
+
+def assert_released(bot: Bot, pull: FakePull) -> None:
+    [release] = bot.repo.releases.values()
+    assert (release.tag_name, release.name, release.body, release.author) == (
+        TAG,
+        TAG,
+        f"Hotfix #{pull.number}: Fix login",
+        BOT_LOGIN,
+    )
+    assert (release.draft, release.prerelease) == (False, False)
+
+
+def assert_merged_back(bot: Bot, pull: FakePull, develop_before: str) -> None:
+    develop = bot.repo.get_commit("develop")
+    assert develop.parents == (develop_before, merge_sha(pull))
+    assert develop.message == f"Merge hotfix {TAG} back into develop"
+    assert develop.tree["VERSION"] == "1.2.4\n"
+
+
+def assert_only_pull(bot: Bot, pull: FakePull) -> None:
+    assert list(bot.repo.pulls) == [pull.number]
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    assert set(bot.repo.branches) == {"main", "develop"}
+    assert_merged_back(bot, pull, develop_before)
+    assert_only_pull(bot, pull)
+    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    # One installation token, the pull request, config and version (3), tag (3),
+    # release (2), back-merge (2), deletion (2), comment (2), check run (2).
+    assert len(requests) == 18
+
+
+def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    bot.pull_request(pull.number, "closed")
+    first_run = release_run(bot, pull)
+    [first_comment] = bot.repo.comments_on(pull.number)
+    refs = (dict(bot.repo.tags), {name: b.sha for name, b in bot.repo.branches.items()})
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+        rerun(bot, pull)
+
+    assert (dict(bot.repo.tags), {name: b.sha for name, b in bot.repo.branches.items()}) == refs
+    assert_released(bot, pull)
+    assert_only_pull(bot, pull)
+    assert release_run(bot, pull).id == first_run.id
+    assert [c.id for c in bot.repo.comments_on(pull.number)] == [first_comment.id]
+    # Finished steps are not looked at again: only the report is rewritten in place.
+    writes = {f"{r.method} {r.path}" for r in requests if r.method != "GET"}
+    assert writes == {
+        f"PATCH /repos/acme/widgets/issues/comments/{first_comment.id}",
+        f"PATCH /repos/acme/widgets/check-runs/{first_run.id}",
+    }
+    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_develop_already_containing_the_merge_is_done(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    bot.repo.merge_refs("develop", merge_sha(pull), "Merge main into develop", "dev")
+    develop = bot.repo.branches["develop"].sha
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.branches["develop"].sha == develop
+    assert_tagged(bot, pull)
+    already = row(
+        "Back-merge",
+        "✅ already done",
+        f"`develop` already contains the merge commit `{merge_sha(pull)[:7]}`",
+    )
+    text = summary(pull, tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: Bot) -> None:
+    pull = merged_hotfix(
+        bot,
+        hotfix_files={"app.py": "def login(): fixed\n"},
+        develop_files={"app.py": "def login(): new feature\n", "feature.py": "x = 1\n"},
+    )
+    develop_before = bot.repo.branches["develop"].sha
+    sha = merge_sha(pull)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.branches["develop"].sha == develop_before
+    assert bot.repo.branches[BACKMERGE].sha == sha
+    assert BRANCH not in bot.repo.branches
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert (backmerge.head_ref, backmerge.base_ref, backmerge.state) == (
+        BACKMERGE,
+        "develop",
+        "open",
+    )
+    assert (backmerge.author, backmerge.title) == (BOT_LOGIN, f"Back-merge {TAG} into develop")
+    assert backmerge.requested_reviewers == ["dev"]
+    assert backmerge.body == (
+        f"This merges hotfix #{pull.number} (Fix login), merge commit `{sha[:7]}`, back into "
+        "`develop`.\n\n"
+        "**Why a pull request:** the hotfix conflicts with `develop`, so GitHub could not "
+        "merge it automatically.\n\n"
+        "Files changed on both sides since they diverged (the conflicts are in these):\n\n"
+        "- `app.py`\n\n"
+        f"@dev, please resolve the conflicts on `{BACKMERGE}`, keeping both the hotfix and the "
+        "work on `develop`, then merge:\n\n"
+        "```sh\ngit fetch origin\n"
+        f"git checkout {BACKMERGE}\ngit merge origin/develop\n# resolve, commit\n"
+        f"git push origin {BACKMERGE}\n```"
+    )
+    backmerge_url = f"{WEB}/pull/{backmerge.number}"
+    waiting = row(
+        "Back-merge",
+        "⏳ waiting for review",
+        f"the hotfix conflicts with `develop`: pull request #{backmerge.number} from "
+        f"`{BACKMERGE}` waits for @dev",
+        f"[#{backmerge.number}]({backmerge_url})",
+    )
+    text = summary(
+        pull,
+        tag_done(pull),
+        RELEASE_DONE,
+        waiting,
+        DELETE_DONE,
+        tail=waiting_tail(backmerge.number),
+    )
+    title = f"Back-merge into develop waits for review in #{backmerge.number}"
+    assert_report(bot, pull, "action_required", title, text, backmerge_url)
+
+    # A redelivery and a re-run while it waits: the same branch and pull request, asked once.
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+        rerun(bot, pull)
+    assert list(bot.repo.pulls) == [pull.number, backmerge.number]
+    assert bot.repo.branches[BACKMERGE].sha == sha
+    assert not [r for r in requests if r.method == "POST" and "/merges" not in r.path]
+    assert backmerge.requested_reviewers == ["dev"]
+    assert_report(bot, pull, "action_required", title, text, backmerge_url)
+
+    # People resolve the conflict on the branch and merge; a re-run then turns green.
+    resolution = bot.repo.objects.make_commit(
+        {**bot.repo.get_commit(BACKMERGE).tree, "app.py": "def login(): fixed, new feature\n"},
+        (sha, develop_before),
+        "Merge develop, resolving app.py",
+        Author.for_login("dev"),
+        bot.fake.now(),
+    )
+    bot.repo.set_branch(BACKMERGE, resolution.sha)
+    bot.repo.merge_pull(backmerge.number, "merge", merged_by="dev")
+    rerun(bot, pull)
+    already = row(
+        "Back-merge",
+        "✅ already done",
+        f"`develop` already contains the merge commit `{sha[:7]}`",
+    )
+    text = summary(pull, tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert len(bot.repo.tags) == 1
+    assert len(bot.repo.releases) == 1
+
+
+@pytest.mark.parametrize("refusal_status", [409, 403])
+def test_protected_develop_gets_a_back_merge_pull_request(bot: Bot, refusal_status: int) -> None:
+    bot.fake.protected_merge_status = refusal_status
+    pull = merged_hotfix(bot)
+    bot.repo.protect("develop")
+    develop_before = bot.repo.branches["develop"].sha
+    sha = merge_sha(pull)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.branches["develop"].sha == develop_before
+    assert bot.repo.branches[BACKMERGE].sha == sha
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert (backmerge.head_ref, backmerge.base_ref, backmerge.author) == (
+        BACKMERGE,
+        "develop",
+        BOT_LOGIN,
+    )
+    assert backmerge.requested_reviewers == ["dev"]
+    assert backmerge.body == (
+        f"This merges hotfix #{pull.number} (Fix login), merge commit `{sha[:7]}`, back into "
+        "`develop`.\n\n"
+        '**Why a pull request:** `develop` is protected (GitHub: "Protected branch update '
+        'failed for develop."), so hotfix-bot may not merge into it directly.\n\n'
+        "@dev, please review and merge it."
+    )
+    backmerge_url = f"{WEB}/pull/{backmerge.number}"
+    waiting = row(
+        "Back-merge",
+        "⏳ waiting for review",
+        f"`develop` is protected: pull request #{backmerge.number} from `{BACKMERGE}` "
+        "waits for @dev",
+        f"[#{backmerge.number}]({backmerge_url})",
+    )
+    text = summary(
+        pull,
+        tag_done(pull),
+        RELEASE_DONE,
+        waiting,
+        DELETE_DONE,
+        tail=waiting_tail(backmerge.number),
+    )
+    title = f"Back-merge into develop waits for review in #{backmerge.number}"
+    assert_report(bot, pull, "action_required", title, text, backmerge_url)
+
+
+def test_no_develop_branch_skips_the_back_merge(bot: Bot) -> None:
+    pull = merged_hotfix(bot, with_develop=False)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert set(bot.repo.branches) == {"main"}
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    skipped = row("Back-merge", "➖ skipped", "there is no branch `develop`")
+    text = summary(pull, tag_done(pull), RELEASE_DONE, skipped, DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG} (1 skipped)", text)
+
+
+def test_github_flow_skips_the_back_merge(bot: Bot) -> None:
+    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": "workflow: github-flow\n"})
+    develop_before = bot.repo.branches["develop"].sha
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.branches["develop"].sha == develop_before
+    assert_tagged(bot, pull)
+    skipped = row(
+        "Back-merge",
+        "➖ skipped",
+        "`workflow: github-flow` has no development branch to merge into",
+    )
+    text = summary(pull, tag_done(pull), RELEASE_DONE, skipped, DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG} (1 skipped)", text)
+
+
+@pytest.mark.parametrize("message", ["Hotfix by hand", None], ids=["annotated", "lightweight"])
+def test_tag_already_on_the_merge_commit_is_done(bot: Bot, message: str | None) -> None:
+    pull = merged_hotfix(bot)
+    tag_ref = bot.repo.create_tag(TAG, merge_sha(pull), message)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.tags == {TAG: tag_ref}
+    assert_released(bot, pull)
+    already = row(
+        "Tag",
+        "✅ already done",
+        f"`{TAG}` was already on the merge commit `{merge_sha(pull)[:7]}`",
+        f"[{TAG}]({WEB}/tree/{TAG})",
+    )
+    text = summary(pull, already, RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(bot: Bot) -> None:
+    old_main = bot.repo.branches["main"].sha
+    pull = merged_hotfix(bot)
+    sha = merge_sha(pull)
+    wrong_tag = bot.repo.create_tag(TAG, old_main, "Premature tag")
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.tags == {TAG: wrong_tag}
+    assert bot.repo.releases == {}
+    assert BRANCH not in bot.repo.branches  # the steps that do not need the tag still ran
+    tag_failed = row(
+        "Tag",
+        "❌ failed",
+        f"`{TAG}` already exists on `{bot.repo.objects.peel(wrong_tag)[:7]}`, not on the merge "
+        f"commit `{sha[:7]}`; hotfix-bot never moves a tag",
+        f"[{TAG}]({WEB}/tree/{TAG})",
+    )
+    blocked = row("Release", "➖ skipped", "needs the tag, which failed")
+    commands = (
+        "\n\n## Finish by hand\n\n"
+        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
+        "confirm:\n\n```sh\n"
+        "git fetch origin\n"
+        f"# If {TAG} already exists on another commit and is wrong, delete it first:\n"
+        f"#   git push origin :refs/tags/{TAG} && git tag -d {TAG}\n"
+        f"git tag -a {TAG} -m 'Hotfix: Fix login' {sha}\n"
+        f"git push origin {TAG}\n"
+        f"gh release create {TAG} --verify-tag --title {TAG} --notes 'Hotfix #{pull.number}: "
+        "Fix login'\n```"
+    )
+    back_merged = back_merge_done(bot)
+    text = summary(pull, tag_failed, blocked, back_merged, DELETE_DONE, tail=commands)
+    assert_report(bot, pull, "failure", "1 of 4 steps failed: tag", text)
+
+    # Someone removes the premature tag; the re-run retries only what is not done.
+    del bot.repo.tags[TAG]
+    with bot.counting() as requests:
+        rerun(bot, pull)
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    assert not [r for r in requests if r.path.endswith(("/merges", f"/heads/{BRANCH}"))]
+    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merged, DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_release_already_there_is_done(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    # Released by hand: GitHub made a lightweight tag on the merge commit.
+    bot.repo.create_release(TAG, merge_sha(pull), name="1.2.4 by hand")
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.tags == {TAG: merge_sha(pull)}
+    [release] = bot.repo.releases.values()
+    assert (release.name, release.author) == ("1.2.4 by hand", "octocat")
+    tag_already = row(
+        "Tag",
+        "✅ already done",
+        f"`{TAG}` was already on the merge commit `{merge_sha(pull)[:7]}`",
+        f"[{TAG}]({WEB}/tree/{TAG})",
+    )
+    release_already = row(
+        "Release",
+        "✅ already done",
+        f"a release for `{TAG}` already existed",
+        f"[1.2.4 by hand]({WEB}/releases/tag/{TAG})",
+    )
+    text = summary(pull, tag_already, release_already, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_branch_already_deleted_is_done(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    bot.repo.delete_branch(BRANCH)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert set(bot.repo.branches) == {"main", "develop"}
+    deleted = row("Delete branch", "✅ already done", f"`{BRANCH}` was already deleted")
+    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), deleted)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_a_transient_failure_in_the_middle_is_retried_without_redoing_steps(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+    bot.fake.inject("POST", r"/merges$", status=502, times=1)
+
+    bot.pull_request(pull.number, "closed")
+
+    [delivery] = [entry for entry in bot.journal.recent() if entry.event == "pull_request"]
+    assert (delivery.status, delivery.attempts) == ("done", 2)
+    assert [r.status for r in bot.fake.requests_to("POST", "/repos/acme/widgets/merges")] == [
+        502,
+        201,
+    ]
+    assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/git/tags")) == 1
+    assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/releases")) == 1
+    assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/issues/")) == 1
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    assert_merged_back(bot, pull, develop_before)
+    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+async def release_on_last_attempt(bot: Bot, private_key_pem: str, number: int) -> None:
+    """The handler as the worker runs it on its last attempt (the eighth)."""
+    [app_id] = bot.fake.apps
+    github_app = GitHubApp(app_id, private_key_pem, bot.fake.api_url)
+    try:
+        payload = bot.fake.pull_request_event(bot.repo, number, "closed")
+        delivery = from_payload("last-attempt", "pull_request", payload)
+        context = Context(
+            await github_app.installation(bot.repo.installation_id),
+            bot.repo.full_name,
+            delivery,
+            bot.journal,
+            for_delivery(logging.getLogger("tests"), delivery),
+            attempt=8,
+            last_attempt=True,
+        )
+        await release.on_pull_request_closed(context)
+    finally:
+        await github_app.aclose()
+
+
+def test_on_the_last_attempt_a_transient_failure_is_a_failed_step(
+    bot: Bot, private_key_pem: str
+) -> None:
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+    bot.fake.inject("POST", r"/merges$", status=502, times=None)
+
+    asyncio.run(release_on_last_attempt(bot, private_key_pem, pull.number))
+
+    assert bot.repo.branches["develop"].sha == develop_before
+    assert BACKMERGE not in bot.repo.branches
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    assert BRANCH not in bot.repo.branches  # the step after the failed one still ran
+    failed = row(
+        "Back-merge",
+        "❌ failed",
+        "GitHub answered 502 to POST /repos/acme/widgets/merges: Bad Gateway",
+    )
+    commands = (
+        "\n\n## Finish by hand\n\n"
+        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
+        "confirm:\n\n```sh\n"
+        "git fetch origin\n"
+        "git checkout develop\n"
+        "git pull origin develop\n"
+        f"git merge --no-ff {merge_sha(pull)} -m 'Merge hotfix {TAG} back into develop'\n"
+        "git push origin develop\n```"
+    )
+    text = summary(pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=commands)
+    assert_report(bot, pull, "failure", "1 of 4 steps failed: back-merge", text)
+
+
+@pytest.mark.parametrize("method", ["squash", "rebase"])
+def test_squash_and_rebase_merges_tag_the_merge_commit_sha(bot: Bot, method: MergeMethod) -> None:
+    pull = merged_hotfix(bot, method)
+    develop_before = bot.repo.branches["develop"].sha
+    assert len(bot.repo.get_commit(merge_sha(pull)).parents) == 1
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    assert_merged_back(bot, pull, develop_before)
+    assert set(bot.repo.branches) == {"main", "develop"}
+    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_a_head_branch_in_a_fork_is_never_deleted(bot: Bot) -> None:
+    bot.fake.add_repo("contributor/widgets", bot.repo.installation_id)
+    pull = merged_hotfix(bot, from_fork="contributor/widgets")
+    # The base repository has a branch of the same name; it is not the pull request's head.
+    same_name = bot.repo.branches[BRANCH].sha
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.branches[BRANCH].sha == same_name
+    assert not bot.fake.requests_to("DELETE", "/repos/")
+    assert_tagged(bot, pull)
+    kept = row(
+        "Delete branch",
+        "➖ skipped",
+        f"`{BRANCH}` is in the fork `contributor/widgets`; hotfix-bot never deletes a fork's "
+        "branch",
+    )
+    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), kept)
+    assert_report(bot, pull, "success", f"All steps done for {TAG} (1 skipped)", text)
+
+
+def test_merges_that_are_not_production_hotfixes_are_left_alone(bot: Bot) -> None:
+    repo = bot.repo
+    repo.create_branch("develop", "main")
+    repo.commit("feature/search", {"search.py": "x = 1\n"})
+    feature = repo.open_pull("feature/search", "main", title="Search")
+    repo.merge_pull(feature.number)
+    repo.commit("hotfix/into-develop", {"VERSION": "1.2.4\n"})
+    into_develop = repo.open_pull("hotfix/into-develop", "develop", labels=["hotfix", "P1"])
+    repo.merge_pull(into_develop.number)
+    repo.commit("hotfix/abandoned", {"VERSION": "1.2.4\n"})
+    abandoned = repo.open_pull("hotfix/abandoned", "main", labels=["hotfix", "P1"])
+    repo.close_pull(abandoned.number)
+    branches = set(repo.branches)
+
+    with bot.counting() as requests:
+        for pull in (feature, into_develop, abandoned):
+            bot.pull_request(pull.number, "closed")
+
+    assert (repo.tags, repo.releases, repo.comments, repo.check_runs) == ({}, {}, {}, {})
+    assert set(repo.branches) == branches
+    assert not [r for r in requests if r.method != "GET" and "/access_tokens" not in r.path]
+    # Closed without a merge: the delivery says so, nothing is read.
+    assert not [r for r in requests if r.path.endswith(f"/pulls/{abandoned.number}")]
+
+
+def test_an_unusable_config_fails_the_release_check_and_names_the_problem(bot: Bot) -> None:
+    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": "workflow: trunk\n"})
+
+    bot.pull_request(pull.number, "closed")
+
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
+    assert BRANCH in bot.repo.branches
+    title = (
+        "Invalid .github/hotfix.yml: workflow: must be 'gitflow' or 'github-flow' (got \"trunk\")"
+    )
+    text = (
+        "`.github/hotfix.yml` on `main` cannot be used, so no post-merge step ran:\n\n"
+        "- workflow: must be 'gitflow' or 'github-flow' (got \"trunk\")\n\n"
+        "Fix the file on `main`, then re-run this check."
+    )
+    run = release_run(bot, pull)
+    assert (run.status, run.conclusion, run.output["title"]) == ("completed", "failure", title)
+    assert run.output["summary"] == text
+    [comment] = bot.repo.comments_on(pull.number)
+    assert comment.body == f"{MARKER}\n### `hotfix-release`: {title}\n\n{text}"
