@@ -1,4 +1,4 @@
-"""`hotfix-bot`: serve, and look after the delivery journal."""
+"""`hotfix-bot`: serve, look after the delivery journal, check a repository's config."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+from app import config_cli
+from app.delivery import event_label, location
 from app.journal import STATUSES, JournalEntry, open_journal
 from app.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,8 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     again = commands.add_parser("redeliver", help="queue a journaled delivery to run again")
     again.add_argument("delivery_id", metavar="ID")
+    config_cli.add_commands(commands)
     arguments = parser.parse_args(argv)
 
+    if arguments.command == "config":
+        return config_cli.run(arguments)  # offline: no settings, so a bad APP_ID cannot stop it
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -38,21 +47,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(settings: Settings) -> int:
-    import uvicorn
-
     from app import logs
     from app.server import create_app
 
     logs.configure(settings.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-    )
+    run_server(create_app(settings), settings.host, settings.port)
     return 0
+
+
+def run_server(asgi_app: ASGIApp, host: str, port: int) -> None:
+    """uvicorn as `serve` runs it; bench/ingest serves its bare baseline with the same call.
+
+    uvicorn's "auto" choices take httptools and uvloop, installed by uvicorn[standard].
+    """
+    import uvicorn
+
+    uvicorn.run(
+        asgi_app, host=host, port=port, log_config=None, access_log=False, server_header=False
+    )
 
 
 def list_deliveries(settings: Settings, status: str | None, limit: int) -> int:
@@ -74,10 +86,8 @@ def list_deliveries(settings: Settings, status: str | None, limit: int) -> int:
 
 def _row(entry: JournalEntry) -> str:
     received = datetime.fromtimestamp(entry.received_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-    event = f"{entry.event}.{entry.action}" if entry.action else entry.event
-    where = entry.repository or "-"
-    if entry.pr_number is not None:
-        where = f"{where}#{entry.pr_number}"
+    event = event_label(entry.event, entry.action)
+    where = location(entry.repository, entry.pr_number)
     return (
         f"{received:<20} {entry.status:<8} {entry.attempts:>5}  {event:<28} {where:<32} {entry.id}"
     )

@@ -32,7 +32,18 @@ class Delivery:
 
     @property
     def label(self) -> str:
-        return f"{self.event}.{self.action}" if self.action else self.event
+        return event_label(self.event, self.action)
+
+
+def event_label(event: str, action: str | None) -> str:
+    """`pull_request.opened`, or the bare event when it has no action."""
+    return f"{event}.{action}" if action else event
+
+
+def location(repository: str | None, pr_number: int | None) -> str:
+    """Where a delivery happened, as people write it: `acme/widgets#7`."""
+    where = repository or "-"
+    return f"{where}#{pr_number}" if pr_number is not None else where
 
 
 def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Delivery:

@@ -1,4 +1,4 @@
-"""The HTTP surface: webhook intake, health, readiness, metrics and the status page."""
+"""The HTTP surface: webhook intake, health, readiness, metrics, setup and status pages."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app import delivery as deliveries
@@ -26,6 +26,8 @@ from app.metrics import DELIVERIES
 from app.router import Router
 from app.routes import build_router
 from app.settings import Settings
+from app.setup import CALLBACK_PATH, SetupFlow
+from app.status import StatusPage
 from app.worker import Worker
 
 log = logging.getLogger("hotfix_bot.intake")
@@ -42,10 +44,20 @@ class Services:
     github: GitHubApp | None
     worker: Worker
     background: list[asyncio.Task[None]] = field(default_factory=list)
+    # How GitHub is reached (None: the network); kept for credentials that arrive later.
+    transport: httpx.AsyncBaseTransport | None = None
 
     @property
     def accepting(self) -> bool:
         return self.github is not None and self.settings.webhook_secret is not None
+
+    def configure(self, settings: Settings) -> None:
+        """Credentials arrived while running (the setup page): switch to configured."""
+        github = github_app(settings, self.transport)
+        if github is None:
+            raise ValueError("configure() needs settings with APP_ID and a private key")
+        self.settings, self.github = settings, github
+        self.worker.attach(github)
 
 
 def github_app(
@@ -68,7 +80,9 @@ def create_app(
     journal = journal or open_journal(settings.database_url)
     github = github_app(settings, transport)
     worker = Worker(journal, router, github)
-    services = Services(settings, journal, router, github, worker)
+    services = Services(settings, journal, router, github, worker, transport=transport)
+    setup = SetupFlow(services)
+    status = StatusPage(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -104,8 +118,10 @@ def create_app(
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    async def home(_: Request) -> Response:
-        return HTMLResponse(status_page(services))
+    async def home(request: Request) -> Response:
+        if services.github is None:
+            return await setup.page(request)
+        return await status.page(request)
 
     app = Starlette(
         routes=[
@@ -114,6 +130,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/", home, methods=["GET"]),
+            Route(CALLBACK_PATH, setup.callback, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
@@ -179,25 +196,6 @@ async def receive_webhook(services: Services, request: Request) -> Response:
     if outcome == "queued":
         services.worker.wake()
     return JSONResponse({"delivery": delivery_id, "status": outcome}, 202)
-
-
-def status_page(services: Services) -> str:
-    if services.github is None:
-        state = (
-            "<p>hotfix-bot is running in setup mode: no GitHub App credentials yet.</p>"
-            "<p>Set <code>APP_ID</code>, <code>PRIVATE_KEY</code> (or "
-            "<code>PRIVATE_KEY_PATH</code>) and <code>WEBHOOK_SECRET</code>, then restart.</p>"
-        )
-    else:
-        counts = {
-            status: services.journal.count((status,)) for status in ("queued", "done", "failed")
-        }
-        state = (
-            f"<p>hotfix-bot {VERSION} is running for GitHub App {services.settings.app_id}.</p>"
-            f"<p>Deliveries: {counts['queued']} queued, {counts['done']} done, "
-            f"{counts['failed']} failed.</p>"
-        )
-    return f"<!doctype html><title>hotfix-bot</title><h1>hotfix-bot</h1>{state}"
 
 
 def signature_for(secret: str, body: bytes | bytearray) -> str:

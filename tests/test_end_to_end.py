@@ -4,121 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from support.openapi import OpenAPIValidator
-from support.webhooks import WEBHOOK_SECRET, signed_headers
+from support.live_server import ROOT, Server, free_port, github_and_server, open_hotfix, wait_for
+from support.webhooks import WEBHOOK_SECRET
 
 from app.journal import SqliteJournal
-from app.sandbox import FakeGitHub, FakeRepo, serve_fake
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    def __init__(
-        self, command: list[str], environment: dict[str, str], port: int, cwd: Path, log: Path
-    ) -> None:
-        self.command, self.environment, self.port, self.cwd = command, environment, port, cwd
-        self.log = log
-        self.url = f"http://127.0.0.1:{port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 60.0) -> None:
-        # A file, not a pipe: a chatty server must never block on a full pipe.
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command, env=self.environment, cwd=self.cwd, stdout=log, stderr=log
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "\n".join(self.log_lines())
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise AssertionError("the server did not answer /healthz in time")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_lines(self) -> list[str]:
-        """What the server logged."""
-        return self.log.read_text().splitlines()
-
-    def deliver(self, event: str, payload: dict[str, object], delivery_id: str) -> httpx.Response:
-        body = json.dumps(payload).encode()
-        headers = signed_headers(body, event, delivery_id)
-        return httpx.post(f"{self.url}/api/github/webhooks", content=body, headers=headers)
-
-
-@contextmanager
-def github_and_server(
-    tmp_path: Path, private_key_pem: str
-) -> Iterator[tuple[FakeGitHub, FakeRepo, Server]]:
-    fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
-    app = fake.create_app(private_key_pem=private_key_pem)
-    installation = fake.add_installation(app.id, account="acme")
-    repo = fake.add_repo("acme/widgets", installation, files={"VERSION": "1.2.3\n"})
-    with serve_fake(fake) as base_url:
-        port = free_port()
-        environment = {
-            **os.environ,
-            "APP_ID": str(app.id),
-            "PRIVATE_KEY": private_key_pem,
-            "WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "GITHUB_API_URL": base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'journal.db'}",
-            "PORT": str(port),
-            "LOG_FORMAT": "json",
-        }
-        # The working directory is empty: no .env of the developer's is read.
-        command = [sys.executable, "-m", "app.cli", "serve"]
-        server = Server(command, environment, port, cwd=tmp_path, log=tmp_path / "server.log")
-        try:
-            yield fake, repo, server
-        finally:
-            server.stop()
-    assert [v.errors for v in fake.violations] == []
-
-
-def open_hotfix(repo: FakeRepo) -> int:
-    repo.create_branch("hotfix/fix-login", "main")
-    repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Fix")
-    pull = repo.open_pull("hotfix/fix-login", "main", title="Fix", author="dev", labels=["hotfix"])
-    return pull.number
-
-
-def wait_for(condition: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_the_server_takes_a_delivery_over_http_and_writes_the_check_run(

@@ -8,6 +8,7 @@ from app.sandbox.models import (
     FakeCheckRun,
     FakeComment,
     FakeInstallation,
+    FakeManifestCode,
     FakePull,
     FakeRelease,
     FakeReview,
@@ -18,7 +19,7 @@ from app.sandbox.models import (
     Violation,
 )
 from app.sandbox.repo import FakeRepo, MergeConflictError
-from app.sandbox.serve import serve_fake
+from app.sandbox.serve import serve_asgi, serve_fake
 
 __all__ = [
     "Author",
@@ -29,6 +30,7 @@ __all__ = [
     "FakeCommit",
     "FakeGitHub",
     "FakeInstallation",
+    "FakeManifestCode",
     "FakePull",
     "FakeRelease",
     "FakeRepo",
@@ -42,5 +44,6 @@ __all__ = [
     "RequestValidator",
     "Violation",
     "merge_trees",
+    "serve_asgi",
     "serve_fake",
 ]

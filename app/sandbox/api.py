@@ -126,7 +126,8 @@ class Call:
 
 
 Handler = Callable[[Call], Reply]
-AuthKind = Literal["jwt", "installation"]
+# "none": the manifest conversion, which GitHub answers without any credential.
+AuthKind = Literal["jwt", "installation", "none"]
 
 
 @dataclass(frozen=True)

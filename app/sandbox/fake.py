@@ -28,6 +28,7 @@ from app.sandbox.git import Author
 from app.sandbox.models import (
     FakeApp,
     FakeInstallation,
+    FakeManifestCode,
     FakeTeam,
     FakeToken,
     InjectedFault,
@@ -68,6 +69,7 @@ class FakeGitHub:
         self.tokens_minted: dict[int, int] = {}
         self.repos: dict[str, FakeRepo] = {}
         self.teams: dict[tuple[str, str], FakeTeam] = {}
+        self.manifest_codes: dict[str, FakeManifestCode] = {}
         self.requests: list[RecordedRequest] = []
         self.violations: list[Violation] = []
         self.faults: list[InjectedFault] = []
@@ -125,6 +127,27 @@ class FakeGitHub:
             fake_app = FakeApp(self.next_id(), slug, name, private_key_pem, key.public_key())
             self.apps[fake_app.id] = fake_app
         return fake_app
+
+    def register_manifest_code(
+        self, name: str = "hotfix-bot", private_key_pem: str | None = None
+    ) -> FakeManifestCode:
+        """An App registered from a manifest, as if someone had just confirmed it on GitHub.
+
+        Its credentials are handed over once, by `POST /app-manifests/{code}/conversions`
+        with the returned `code`; the App exists already, so its JWTs verify afterwards.
+        """
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        fake_app = self.create_app(slug, name, private_key_pem)
+        registration = FakeManifestCode(
+            code=secrets.token_hex(10),
+            app=fake_app,
+            webhook_secret=secrets.token_hex(20),
+            client_id=f"Iv1.{secrets.token_hex(8)}",
+            client_secret=secrets.token_hex(20),
+        )
+        with self.lock:
+            self.manifest_codes[registration.code] = registration
+        return registration
 
     def add_installation(
         self, app_id: int, account: str = "acme", permissions: Mapping[str, str] | None = None
@@ -265,6 +288,7 @@ class FakeGitHub:
             return
         if scope["type"] != "http":
             return
+        received_at = time.monotonic()
         request = Request(scope, receive)
         raw_body = await request.body()
         headers = {name.lower(): value for name, value in request.headers.items()}
@@ -280,12 +304,14 @@ class FakeGitHub:
             headers=headers,
             json=body,
             installation_id=self._installation_of(headers),
+            received_at=received_at,
         )
         with self.lock:
             self.requests.append(record)
         response = await self._answer(request, record, parse_error)
         record.status = response.status_code
         await response(scope, receive, send)
+        record.answered_at = time.monotonic()
 
     @staticmethod
     async def _lifespan(receive: Receive, send: Send) -> None:
@@ -334,7 +360,7 @@ class FakeGitHub:
         app_id = None
         if route.auth == "jwt":
             app_id = self._verify_jwt(authorization).id
-        elif record.installation_id is None:
+        elif route.auth == "installation" and record.installation_id is None:
             raise ApiError(401, "Bad credentials")
         call = Call(
             self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,17 @@ class FakeApp:
     @property
     def bot_login(self) -> str:
         return f"{self.slug}[bot]"
+
+
+@dataclass
+class FakeManifestCode:
+    """What GitHub hands over once for an App registered from a manifest (see the conversion)."""
+
+    code: str
+    app: FakeApp
+    webhook_secret: str
+    client_id: str
+    client_secret: str
 
 
 @dataclass
@@ -79,6 +91,10 @@ class FakePull:
     reviews: list[FakeReview] = field(default_factory=list)
     requested_reviewers: list[str] = field(default_factory=list)
     requested_teams: list[str] = field(default_factory=list)
+    # A pull request from a fork: the fork's full name (a repository of the fake). Its
+    # commits live in the base repository's object store, as GitHub keeps them under
+    # refs/pull/N/head; None = the head branch is in the base repository.
+    head_repo_full_name: str | None = None
 
 
 @dataclass
@@ -141,6 +157,10 @@ class RecordedRequest:
     installation_id: int | None
     # None while the request is still being answered (e.g. a hang in progress).
     status: int | None = None
+    # time.monotonic() when the request arrived and when its answer was sent (None until
+    # then): benchmarks read latencies and sequential round trips from them.
+    received_at: float = field(default_factory=time.monotonic)
+    answered_at: float | None = None
 
 
 @dataclass

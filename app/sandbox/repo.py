@@ -113,6 +113,10 @@ class FakeRepo:
     def tag_object(self, tag: str) -> FakeTagObject | None:
         return self.objects.tags.get(self.tags.get(tag, ""))
 
+    def head_owner(self, pull: FakePull) -> str:
+        """The owner of the repository the pull request's head branch lives in."""
+        return (pull.head_repo_full_name or self.full_name).split("/")[0]
+
     def comments_on(self, number: int) -> list[FakeComment]:
         return [comment for comment in self.comments.values() if comment.issue_number == number]
 
@@ -164,7 +168,7 @@ class FakeRepo:
         for pull in self.pulls.values():
             if pull.state != "open":
                 continue
-            if pull.head_ref == name:
+            if pull.head_ref == name and pull.head_repo_full_name is None:
                 pull.head_sha = sha
                 pull.updated_at = self.site.now()
             if pull.base_ref == name:
@@ -187,6 +191,35 @@ class FakeRepo:
             target = self.objects.make_tag(name, message, target, tagger, self.site.now()).sha
         self.tags[name] = target
         return target
+
+    @locked
+    def create_release(
+        self,
+        tag: str,
+        target: str | None = None,
+        name: str | None = None,
+        body: str = "",
+        author: str = "octocat",
+        draft: bool = False,
+        prerelease: bool = False,
+    ) -> FakeRelease:
+        """A release of ``tag``; like GitHub, a missing tag is made (lightweight) at ``target``."""
+        commitish = target or self.default_branch
+        if tag not in self.tags:
+            self.tags[tag] = self.get_commit(commitish).sha
+        release = FakeRelease(
+            id=self.site.next_id(),
+            tag_name=tag,
+            target_commitish=commitish,
+            name=name if name is not None else tag,
+            body=body,
+            draft=draft,
+            prerelease=prerelease,
+            author=author,
+            created_at=self.site.now(),
+        )
+        self.releases[tag] = release
+        return release
 
     @locked
     def merge_refs(self, base_branch: str, head_ref: str, message: str, author: str) -> str | None:
@@ -226,7 +259,13 @@ class FakeRepo:
         labels: Iterable[str] = (),
         body: str = "",
         draft: bool = False,
+        from_fork: str | None = None,
     ) -> FakePull:
+        """Open a pull request from ``head``; ``from_fork`` names the fork it comes from.
+
+        A fork's head is read from the branch ``head`` of this repository at opening (the
+        test commits there), and then no longer follows it.
+        """
         base_ref = base or self.default_branch
         now = self.site.now()
         pull = FakePull(
@@ -243,6 +282,7 @@ class FakeRepo:
             updated_at=now,
             labels=list(labels),
             draft=draft,
+            head_repo_full_name=from_fork,
         )
         self.pulls[pull.number] = pull
         return pull

@@ -13,7 +13,6 @@ from app.sandbox.models import (
     FakeComment,
     FakeInstallation,
     FakePull,
-    FakeRelease,
 )
 from app.sandbox.repo import FakeRepo, MergeConflictError
 
@@ -42,6 +41,20 @@ def get_app(call: Call) -> Reply:
 def list_installations(call: Call) -> Reply:
     own = [i for i in call.fake.installations.values() if i.app_id == call.app_id]
     return call.page([shapes.installation(call.fake, i) for i in own])
+
+
+def convert_manifest_code(call: Call) -> Reply:
+    # A code is good for one conversion, like GitHub's (which also expire after an hour).
+    registration = call.fake.manifest_codes.pop(call.params["code"], None)
+    if registration is None:
+        raise not_found()
+    credentials = {
+        "client_id": registration.client_id,
+        "client_secret": registration.client_secret,
+        "webhook_secret": registration.webhook_secret,
+        "pem": registration.app.private_key_pem,
+    }
+    return Reply(201, {**shapes.app(call.fake, registration.app), **credentials})
 
 
 def _own_installation(call: Call, installation_id: int) -> FakeInstallation:
@@ -106,7 +119,10 @@ def list_pulls(call: Call) -> Reply:
         pull
         for pull in sorted(repo.pulls.values(), key=lambda p: p.number, reverse=True)
         if state in ("all", pull.state)
-        and (not head_ref or (head_owner.lower(), head_ref) == (repo.owner.lower(), pull.head_ref))
+        and (
+            not head_ref
+            or (head_owner.lower(), head_ref) == (repo.head_owner(pull).lower(), pull.head_ref)
+        )
         and base in (None, pull.base_ref)
     ]
     return call.page([shapes.pull_request(call.fake, repo, pull) for pull in pulls])
@@ -643,24 +659,17 @@ def create_release(call: Call) -> Reply:
     target = call.optional("target_commitish", str, repo.default_branch)
     if tag in repo.releases:
         raise validation_failed("Release", "tag_name", "already_exists")
-    if tag not in repo.tags:
-        # GitHub creates a lightweight tag at target_commitish when the tag does not exist.
-        sha = repo.resolve(target)
-        if sha is None:
-            raise validation_failed("Release", "target_commitish")
-        repo.tags[tag] = sha
-    release = FakeRelease(
-        id=call.fake.next_id(),
-        tag_name=tag,
-        target_commitish=target,
+    if tag not in repo.tags and repo.resolve(target) is None:
+        raise validation_failed("Release", "target_commitish")
+    release = repo.create_release(
+        tag,
+        target,
         name=call.optional("name", str, tag),
         body=call.optional("body", str, ""),
+        author=call.bot_login,
         draft=call.optional("draft", bool, False),
         prerelease=call.optional("prerelease", bool, False),
-        author=call.bot_login,
-        created_at=call.fake.now(),
     )
-    repo.releases[tag] = release
     return Reply(201, shapes.release(call.fake, repo, release))
 
 
@@ -693,6 +702,7 @@ def get_team_membership(call: Call) -> Reply:
 REPO = "/repos/{owner}/{repo}"
 
 ROUTES: tuple[Route, ...] = (
+    Route("POST", "/app-manifests/{code}/conversions", convert_manifest_code, "none"),
     Route("GET", "/app", get_app, "jwt"),
     Route("GET", "/app/installations", list_installations, "jwt"),
     Route("GET", "/app/installations/{installation_id:int}", get_installation, "jwt"),

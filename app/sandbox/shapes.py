@@ -233,15 +233,14 @@ def pull_request(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
     url = f"{fake.api_url}/repos/{repo.full_name}/pulls/{pull.number}"
     html = f"{HTML_URL}/{repo.full_name}/pull/{pull.number}"
     issue_url = f"{fake.api_url}/repos/{repo.full_name}/issues/{pull.number}"
-    repo_shape = repository(fake, repo)
 
-    def side(ref: str, sha: str) -> JSON:
+    def side(ref: str, sha: str, side_repo: FakeRepo) -> JSON:
         return {
-            "label": f"{repo.owner}:{ref}",
+            "label": f"{side_repo.owner}:{ref}",
             "ref": ref,
             "sha": sha,
-            "user": account(fake, repo.owner),
-            "repo": repo_shape,
+            "user": account(fake, side_repo.owner),
+            "repo": repository(fake, side_repo),
         }
 
     return {
@@ -266,8 +265,8 @@ def pull_request(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
         "closed_at": timestamp(pull.closed_at),
         "created_at": timestamp(pull.created_at),
         "updated_at": timestamp(pull.updated_at),
-        "head": side(pull.head_ref, pull.head_sha),
-        "base": side(pull.base_ref, pull.base_sha),
+        "head": side(pull.head_ref, pull.head_sha, _head_repo(fake, repo, pull)),
+        "base": side(pull.base_ref, pull.base_sha, repo),
         "requested_reviewers": [user(fake, login) for login in pull.requested_reviewers],
         "requested_teams": [{"slug": slug, "name": slug} for slug in pull.requested_teams],
         "author_association": "MEMBER",
@@ -480,15 +479,24 @@ def check_run(fake: FakeGitHub, repo: FakeRepo, run: FakeCheckRun) -> JSON:
     }
 
 
+def _head_repo(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> FakeRepo:
+    return fake.repo(pull.head_repo_full_name) if pull.head_repo_full_name else repo
+
+
 def pull_ref(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
     """The minimal pull request shape inside check runs and check suites."""
-    repo_ref = {"id": repo.id, "url": f"{fake.api_url}/repos/{repo.full_name}", "name": repo.name}
+
+    def repo_ref(side_repo: FakeRepo) -> JSON:
+        url = f"{fake.api_url}/repos/{side_repo.full_name}"
+        return {"id": side_repo.id, "url": url, "name": side_repo.name}
+
+    head_repo = _head_repo(fake, repo, pull)
     return {
         "id": pull.id,
         "number": pull.number,
         "url": f"{fake.api_url}/repos/{repo.full_name}/pulls/{pull.number}",
-        "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": repo_ref},
-        "base": {"ref": pull.base_ref, "sha": pull.base_sha, "repo": repo_ref},
+        "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": repo_ref(head_repo)},
+        "base": {"ref": pull.base_ref, "sha": pull.base_sha, "repo": repo_ref(repo)},
     }
 
 
