@@ -8,16 +8,22 @@ shared by all deliveries of a burst, so durability does not cost throughput.
 Guarantees of the settings used (WAL, synchronous=FULL): a committed delivery survives a
 crash of the process and a loss of power or an OS crash, because the commit returns only
 after the write-ahead log is synced to disk.
+
+Payloads are stored zlib-compressed at level 1 (~0.1 ms for a 28 KB `pull_request`
+delivery, about 7 times smaller), so each group commit writes and syncs a fraction of the
+bytes; `JournalEntry.payload` is always the delivery's body as received.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import queue
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +32,13 @@ from typing import Literal, Protocol, TypeVar
 from app.delivery import Delivery
 
 RecordOutcome = Literal["queued", "duplicate", "ignored"]
-Status = Literal["queued", "running", "done", "failed", "ignored"]
-STATUSES: tuple[Status, ...] = ("queued", "running", "done", "failed", "ignored")
+Status = Literal["queued", "running", "done", "superseded", "failed", "ignored"]
+STATUSES: tuple[Status, ...] = ("queued", "running", "done", "superseded", "failed", "ignored")
 
 T = TypeVar("T")
+
+PAYLOAD_COMPRESSION_LEVEL = 1  # the fastest: the sync, not the ratio, is what costs
+ZLIB_HEADER = b"\x78"  # the first byte of every zlib stream with the default window
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -47,11 +56,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error TEXT,
     received_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    next_attempt_at REAL NOT NULL
+    next_attempt_at REAL NOT NULL,
+    supersedable INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS deliveries_unfinished
     ON deliveries (ordering_key, seq) WHERE status IN ('queued', 'running');
 CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, seq);
+-- next_due() runs on the event loop after every wake-up: one index seek, never a scan
+-- of the queued rows (whose columns after the payload sit behind its overflow pages).
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
 CREATE TABLE IF NOT EXISTS app_state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL,
@@ -89,7 +102,9 @@ class JournalUnavailable(Exception):
 
 
 class Journal(Protocol):
-    async def record(self, delivery: Delivery, body: bytes, *, handled: bool) -> RecordOutcome: ...
+    async def record(
+        self, delivery: Delivery, body: bytes, *, handled: bool, supersedable: bool = False
+    ) -> RecordOutcome: ...
     async def claim_ready(self, limit: int) -> list[JournalEntry]: ...
     async def finish(self, delivery_id: str) -> None: ...
     async def retry_later(self, delivery_id: str, error: str, delay: float) -> None: ...
@@ -192,15 +207,20 @@ class SqliteJournal:
 
     # -- writes -----------------------------------------------------------------------
 
-    async def record(self, delivery: Delivery, body: bytes, *, handled: bool) -> RecordOutcome:
+    async def record(
+        self, delivery: Delivery, body: bytes, *, handled: bool, supersedable: bool = False
+    ) -> RecordOutcome:
+        """Store a delivery; a `supersedable` one is skipped when a later one of its pull
+        request is queued, because that one reads the same, fresher, state."""
         now = self._clock()
         status: Literal["queued", "ignored"] = "queued" if handled else "ignored"
+        stored = zlib.compress(body, PAYLOAD_COMPRESSION_LEVEL) if handled else None
 
         def insert(connection: sqlite3.Connection) -> RecordOutcome:
             cursor = connection.execute(
                 "INSERT INTO deliveries (id, event, action, installation_id, repository, "
                 "pr_number, ordering_key, payload, status, received_at, updated_at, "
-                "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "next_attempt_at, supersedable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO NOTHING",
                 (
                     delivery.id,
@@ -210,11 +230,12 @@ class SqliteJournal:
                     delivery.repository,
                     delivery.pr_number,
                     delivery.ordering_key,
-                    body if handled else None,  # an ignored delivery is never run
+                    stored,  # None for an ignored delivery: it is never run
                     status,
                     now,
                     now,
                     now,
+                    supersedable,
                 ),
             )
             outcome: RecordOutcome = "duplicate" if cursor.rowcount != 1 else status
@@ -231,6 +252,14 @@ class SqliteJournal:
         now = self._clock()
 
         def claim(connection: sqlite3.Connection) -> list[JournalEntry]:
+            connection.execute(
+                "UPDATE deliveries SET status = 'superseded', updated_at = ? "
+                "WHERE status = 'queued' AND supersedable = 1 AND EXISTS (SELECT 1 "
+                "FROM deliveries AS later WHERE later.ordering_key = deliveries.ordering_key "
+                "AND later.seq > deliveries.seq AND later.status = 'queued' "
+                "AND later.supersedable = 1)",
+                (now,),
+            )
             rows = connection.execute(
                 f"SELECT {_COLUMNS} FROM deliveries AS d WHERE d.status = 'queued' "  # noqa: S608
                 "AND d.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM deliveries AS e "
@@ -347,7 +376,16 @@ class SqliteJournal:
 
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:
-    return JournalEntry(*row)  # type: ignore[arg-type]
+    entry = JournalEntry(*row)  # type: ignore[arg-type]
+    if entry.payload is None:
+        return entry
+    return dataclasses.replace(entry, payload=_decompressed(entry.payload))
+
+
+def _decompressed(stored: bytes) -> bytes:
+    """The body as received. A JSON object never starts with "x", a zlib stream always does;
+    journals written before payloads were compressed hold plain JSON."""
+    return zlib.decompress(stored) if stored.startswith(ZLIB_HEADER) else stored
 
 
 def open_journal(database_url: str) -> SqliteJournal:

@@ -40,11 +40,29 @@ Handler = Callable[[Context], Awaitable[None]]
 @dataclass
 class Router:
     _routes: dict[tuple[str, str | None], list[Handler]] = field(default_factory=dict)
+    _supersedable: set[Handler] = field(default_factory=set)
 
-    def add(self, event: str, actions: Iterable[str] | None, handler: Handler) -> None:
-        """Route `event` with any of `actions` (None: every action) to `handler`."""
+    def add(
+        self,
+        event: str,
+        actions: Iterable[str] | None,
+        handler: Handler,
+        *,
+        supersedable: bool = False,
+    ) -> None:
+        """Route `event` with any of `actions` (None: every action) to `handler`.
+
+        `supersedable`: the handler acts on the current state of the pull request, not on
+        the delivery, so a later delivery for the same pull request makes it redundant.
+        """
         for action in actions if actions is not None else [None]:
             self._routes.setdefault((event, action), []).append(handler)
+        if supersedable:
+            self._supersedable.add(handler)
+
+    def supersedable(self, event: str, action: str | None) -> bool:
+        handlers = self.handlers_for(event, action)
+        return bool(handlers) and all(handler in self._supersedable for handler in handlers)
 
     def handlers_for(self, event: str, action: str | None) -> list[Handler]:
         return [*self._routes.get((event, action), []), *self._routes.get((event, None), [])]

@@ -186,7 +186,12 @@ async def receive_webhook(services: Services, request: Request) -> Response:
         and delivery.repository is not None
     )
     try:
-        outcome = await services.journal.record(delivery, bytes(body), handled=handled)
+        outcome = await services.journal.record(
+            delivery,
+            bytes(body),
+            handled=handled,
+            supersedable=services.router.supersedable(event, delivery.action),
+        )
     except JournalUnavailable as error:
         log.error("delivery %s refused: %s", delivery_id, error)
         return _refuse(

@@ -95,8 +95,11 @@ class Worker:
         due = self._journal.next_due()
         timeout = IDLE_POLL_SECONDS if due is None else min(max(due - time.time(), 0.0), 1.0)
         self._wake.clear()
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as the event is set, and shutdown would then wait forever.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
     async def _run_entry(self, entry: JournalEntry) -> None:
         assert self._github is not None and entry.payload is not None

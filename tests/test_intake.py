@@ -214,7 +214,9 @@ def test_without_secret_or_credentials_every_delivery_is_503(
 
 
 class BrokenJournal(SqliteJournal):
-    async def record(self, delivery: Delivery, body: bytes, *, handled: bool) -> RecordOutcome:
+    async def record(
+        self, delivery: Delivery, body: bytes, *, handled: bool, supersedable: bool = False
+    ) -> RecordOutcome:
         raise JournalUnavailable("journal write failed: database or disk is full")
 
 

@@ -101,6 +101,32 @@ def test_a_delivery_waiting_for_a_retry_holds_back_later_ones_of_its_pull_reques
     assert second.status == "queued"
 
 
+def test_a_queued_delivery_is_superseded_by_a_later_one_of_its_pull_request(
+    journal: SqliteJournal,
+) -> None:
+    async def scenario() -> list[str]:
+        for delivery_id, number, supersedable in (
+            ("a1", 1, True),
+            ("a2", 1, False),  # say, a merge: never skipped
+            ("a3", 1, True),
+            ("a4", 1, True),
+            ("b1", 2, True),
+        ):
+            item = pull_request(delivery_id, number)
+            await journal.record(item, b"{}", handled=True, supersedable=supersedable)
+        return [entry.id for entry in await journal.claim_ready(10)]
+
+    assert asyncio.run(scenario()) == ["a2", "b1"]
+    statuses = {entry.id: entry.status for entry in journal.recent()}
+    assert statuses == {
+        "a1": "superseded",
+        "a2": "running",
+        "a3": "superseded",
+        "a4": "queued",
+        "b1": "running",
+    }
+
+
 def test_work_interrupted_by_a_crash_is_queued_again(tmp_path: Path, clock: Clock) -> None:
     first = SqliteJournal(tmp_path / "j.db", clock=clock)
     asyncio.run(record_all(first, pull_request("a1", 1)))
