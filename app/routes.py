@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from app.handlers import policy
+from app.handlers import policy, release
 from app.router import Router
 
 
 def build_router() -> Router:
     router = Router()
-    router.add("pull_request", policy.PULL_REQUEST_ACTIONS, policy.on_pull_request)
-    router.add("pull_request_review", policy.REVIEW_ACTIONS, policy.on_pull_request)
+    router.add(
+        "pull_request", policy.PULL_REQUEST_ACTIONS, policy.on_pull_request, supersedable=True
+    )
+    router.add(
+        "pull_request_review", policy.REVIEW_ACTIONS, policy.on_pull_request, supersedable=True
+    )
+    router.add("pull_request", release.PULL_REQUEST_ACTIONS, release.on_pull_request_closed)
     router.add("check_run", ["rerequested"], policy.on_rerequest)
+    router.add("check_run", ["rerequested"], release.on_rerequest)
     router.add("check_suite", ["rerequested"], policy.on_rerequest)
     return router

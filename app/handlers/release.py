@@ -1,0 +1,193 @@
+"""After a hotfix merges into production: tag, release, back-merge, delete the branch, report.
+
+CONTRACT §4.2. The pull request is read from the API, never from the delivery. Each step's
+outcome is kept in the journal as soon as it is known, so a retry, a redelivery or a re-run
+of the `hotfix-release` check resumes with what is not done. The report (one comment on the
+pull request and the check run on the merge commit) is written once, at the end of a run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from githubkit.exception import RequestFailed
+
+from app.checks import write_check_run
+from app.github import classify, describe
+from app.handlers.release_plan import ReleasePlan, StepOutcome, StepRun, StepStatus
+from app.handlers.release_report import (
+    CHECK_NAME,
+    Report,
+    comment_body,
+    config_problem_report,
+    steps_report,
+    write_comment,
+)
+from app.handlers.release_steps import STEPS
+from app.repo_files import read_files
+from app.router import Context
+from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
+from policies.evaluate import is_hotfix
+from policies.facts import declared_version
+from policies.versions import version_files_to_read
+
+PULL_REQUEST_ACTIONS = ("closed",)
+
+
+async def on_pull_request_closed(context: Context) -> None:
+    """pull_request `closed`: only a merge has anything to do (the API confirms it)."""
+    pull = context.payload.get("pull_request") or {}
+    if pull.get("merged") is True and isinstance(pull.get("number"), int):
+        await release_pull_request(context, pull["number"])
+
+
+async def on_rerequest(context: Context) -> None:
+    """check_run `rerequested` of `hotfix-release`: its head is the merge commit."""
+    check = context.payload.get("check_run") or {}
+    head_sha = check.get("head_sha")
+    if check.get("name") != CHECK_NAME or not head_sha:
+        return
+    pulls = await context.github.get_json(f"/repos/{context.repository}/commits/{head_sha}/pulls")
+    for pull in pulls:
+        # The list also holds open pull requests containing the commit (the back-merge one).
+        if pull.get("merged_at") and pull.get("merge_commit_sha") == head_sha:
+            await release_pull_request(context, pull["number"])
+
+
+@dataclass(slots=True)
+class ReleaseState:
+    """What a run leaves in the journal for the next one: step outcomes, the comment id."""
+
+    key: str
+    steps: dict[str, StepOutcome] = field(default_factory=dict)
+    comment_id: int | None = None
+
+    @classmethod
+    async def load(cls, context: Context, number: int) -> ReleaseState:
+        key = f"release:{context.repository}#{number}"
+        stored = await context.journal.get_state(key)
+        if stored is None:
+            return cls(key)
+        data = json.loads(stored)
+        steps = {name: StepOutcome.from_json(value) for name, value in data["steps"].items()}
+        return cls(key, steps, data["comment_id"])
+
+    async def save(self, context: Context) -> None:
+        steps = {name: outcome.as_json() for name, outcome in self.steps.items()}
+        data = {"steps": steps, "comment_id": self.comment_id}
+        await context.journal.set_state(self.key, json.dumps(data))
+
+
+async def release_pull_request(context: Context, number: int) -> None:
+    pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
+    if not pull["merged"]:
+        return
+    base = pull["base"]
+    try:
+        config = await _config(context, pull)
+    except ConfigError as error:
+        # Judged with the defaults: an unusable file must not hide a hotfix merge.
+        if not _is_production_hotfix(load_config(None, base["repo"]["default_branch"]), pull):
+            return
+        report = config_problem_report(pull["html_url"], base["ref"], error)
+        await _publish(context, number, pull["merge_commit_sha"], report)
+        context.log.warning("pull request #%d: %s", number, report.output.title)
+        return
+    if not _is_production_hotfix(config, pull):
+        context.log.info("pull request #%d is not a hotfix merged into production", number)
+        return
+    plan = await _plan(context, pull, config)
+    state = await ReleaseState.load(context, number)
+    outcomes = await _run_steps(context, plan, state)
+    report = steps_report(plan, outcomes)
+    await _publish(context, number, plan.merge_sha, report, state)
+    context.log.info("pull request #%d: %s", number, report.output.title)
+
+
+async def _config(context: Context, pull: dict[str, Any]) -> HotfixConfig:
+    """`.github/hotfix.yml` of the production branch, i.e. the branch the PR merged into."""
+    base = pull["base"]
+    files = await read_files(context.github, context.repository, base["ref"], [CONFIG_PATH])
+    return load_config(files[CONFIG_PATH], base["repo"]["default_branch"])
+
+
+def _is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
+    labels = [label["name"] for label in pull["labels"]]
+    return pull["base"]["ref"] == config.branches.production and is_hotfix(
+        config, pull["head"]["ref"], labels
+    )
+
+
+async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) -> ReleasePlan:
+    merge_sha = pull["merge_commit_sha"]
+    version_files = await read_files(
+        context.github, context.repository, merge_sha, version_files_to_read(config)
+    )
+    base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
+    return ReleasePlan(
+        repository=context.repository,
+        repository_url=base_repo["html_url"],
+        number=pull["number"],
+        title=pull["title"],
+        author=pull["user"]["login"],
+        pull_url=pull["html_url"],
+        merge_sha=merge_sha,
+        head_ref=pull["head"]["ref"],
+        head_sha=pull["head"]["sha"],
+        head_repository=head_repo["full_name"] if head_repo else None,
+        head_in_repository=head_repo is not None and head_repo["id"] == base_repo["id"],
+        default_branch=base_repo["default_branch"],
+        config=config,
+        version=declared_version(config, version_files),
+    )
+
+
+async def _run_steps(
+    context: Context, plan: ReleasePlan, state: ReleaseState
+) -> dict[str, StepOutcome]:
+    outcomes: dict[str, StepOutcome] = {}
+    for step in STEPS:
+        previous = state.steps.get(step.key)
+        if previous is not None and previous.status.finished:
+            outcomes[step.key] = previous
+            continue
+        try:
+            outcome = await step.run(StepRun(context.github, plan, outcomes, previous))
+        except Exception as error:
+            transient = classify(error).transient
+            if transient and not context.last_attempt:
+                raise  # the worker retries the whole run; finished steps are not redone
+            # A failure that is not GitHub's answer is a bug: keep its traceback.
+            context.log.warning(
+                "step %s failed: %s",
+                step.key,
+                describe(error),
+                exc_info=not transient and not isinstance(error, RequestFailed),
+            )
+            outcome = StepOutcome(StepStatus.FAILED, describe(error))
+        outcomes[step.key] = state.steps[step.key] = outcome
+        await state.save(context)
+    return outcomes
+
+
+async def _publish(
+    context: Context,
+    number: int,
+    merge_sha: str,
+    report: Report,
+    state: ReleaseState | None = None,
+) -> None:
+    """The comment, then the check run; the comment's id is kept before anything else."""
+    state = state or await ReleaseState.load(context, number)
+    state.comment_id = await write_comment(context, number, comment_body(report), state.comment_id)
+    await state.save(context)
+    await write_check_run(
+        context,
+        CHECK_NAME,
+        merge_sha,
+        report.output,
+        conclusion=report.conclusion,
+        details_url=report.details_url,
+    )

@@ -1,0 +1,189 @@
+"""The report of a post-merge run: a comment on the hotfix pull request and the text of the
+`hotfix-release` check run, one row per step, and what is left for people to do."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from githubkit.exception import RequestFailed
+
+from app.handlers.release_plan import ReleasePlan, StepOutcome, StepStatus
+from app.handlers.release_steps import (
+    BACK_MERGE,
+    DELETE_BRANCH,
+    RELEASE,
+    STEPS,
+    TAG,
+    release_notes,
+)
+from app.render import CheckOutput, cell, fit
+from app.router import Context
+from policies.config import CONFIG_PATH, ConfigError
+from policies.evaluate import config_error_verdict
+from policies.wording import join_words, plural
+
+CHECK_NAME = "hotfix-release"
+# Finds the one report comment again when the journal no longer knows its id.
+COMMENT_MARKER = "<!-- hotfix-bot:hotfix-release -->"
+
+_OUTCOME = {
+    StepStatus.DONE: "✅ done",
+    StepStatus.ALREADY_DONE: "✅ already done",
+    StepStatus.SKIPPED: "➖ skipped",
+    StepStatus.BLOCKED: "➖ skipped",
+    StepStatus.WAITING: "⏳ waiting for review",
+    StepStatus.FAILED: "❌ failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    output: CheckOutput
+    conclusion: str
+    details_url: str
+
+
+def steps_report(plan: ReleasePlan, outcomes: Mapping[str, StepOutcome]) -> Report:
+    failed = [step.key for step in STEPS if outcomes[step.key].status is StepStatus.FAILED]
+    back_merge = outcomes[BACK_MERGE.key]
+    skipped = [o for o in outcomes.values() if o.status is StepStatus.SKIPPED]
+    lines = [
+        f"Hotfix #{plan.number} ({plan.title}) was merged into "
+        f"`{plan.config.branches.production}` as [`{plan.short_sha}`]"
+        f"({plan.commit_url(plan.merge_sha)}).",
+        "",
+        "| Step | Outcome | Details | Link |",
+        "| --- | --- | --- | --- |",
+    ]
+    for step in STEPS:
+        outcome = outcomes[step.key]
+        link = f"[{cell(outcome.link.text)}]({outcome.link.url})" if outcome.link else " "
+        lines.append(
+            f"| {step.title} | {_OUTCOME[outcome.status]} | {cell(outcome.detail)} | {link} |"
+        )
+    # Both sections can apply: a failed tag does not stop a back-merge pull request.
+    if failed:
+        lines += ["", "## Finish by hand", "", _manual_commands(plan, outcomes)]
+    pending = back_merge.link if back_merge.status is StepStatus.WAITING else None
+    if pending is not None:
+        lines += [
+            "",
+            "## Waiting for people",
+            "",
+            f"GitHub did not take the back-merge into `{plan.development}` directly. Review and "
+            f"merge [{pending.text}]({pending.url}), then re-run the `{CHECK_NAME}` check to "
+            "turn it green.",
+        ]
+    summary = "\n".join(lines)
+    if failed:
+        title = f"{len(failed)} of {plural(len(STEPS), 'step')} failed: {join_words(failed)}"
+        return Report(CheckOutput(title, summary), "failure", plan.pull_url)
+    if pending is not None:
+        title = f"Back-merge into {plan.development} waits for review in {pending.text}"
+        return Report(CheckOutput(title, summary), "action_required", pending.url)
+    title = f"All steps done for {plan.tag}"
+    if skipped:
+        title += f" ({len(skipped)} skipped)"
+    return Report(CheckOutput(title, summary), "success", plan.pull_url)
+
+
+def config_problem_report(pull_url: str, production: str, error: ConfigError) -> Report:
+    problems = "\n".join(f"- {problem}" for problem in error.problems)
+    summary = (
+        f"`{CONFIG_PATH}` on `{production}` cannot be used, so no post-merge step ran:\n\n"
+        f"{problems}\n\nFix the file on `{production}`, then re-run this check."
+    )
+    return Report(CheckOutput(config_error_verdict(error).title, summary), "failure", pull_url)
+
+
+def comment_body(report: Report) -> str:
+    return fit(
+        f"{COMMENT_MARKER}\n### `{CHECK_NAME}`: {report.output.title}\n\n{report.output.summary}"
+    )
+
+
+async def write_comment(context: Context, number: int, body: str, comment_id: int | None) -> int:
+    """Update the report comment, or post it when there is none; returns its id."""
+    repository = context.repository
+    if comment_id is None:
+        comment_id = await _find_comment(context, number)
+    if comment_id is not None:
+        try:
+            await context.github.request(
+                "PATCH", f"/repos/{repository}/issues/comments/{comment_id}", body={"body": body}
+            )
+            return comment_id
+        except RequestFailed as error:
+            if error.response.status_code != 404:
+                raise  # 404: someone deleted the comment; post it again
+    created = await context.github.request(
+        "POST", f"/repos/{repository}/issues/{number}/comments", body={"body": body}
+    )
+    return int(created.json()["id"])
+
+
+async def _find_comment(context: Context, number: int) -> int | None:
+    comments = await context.github.get_all(f"/repos/{context.repository}/issues/{number}/comments")
+    return next((int(c["id"]) for c in comments if COMMENT_MARKER in (c.get("body") or "")), None)
+
+
+# --- the commands that finish what failed ----------------------------------------------------
+
+
+def _manual_commands(plan: ReleasePlan, outcomes: Mapping[str, StepOutcome]) -> str:
+    unfinished = {StepStatus.FAILED, StepStatus.BLOCKED}
+    lines = ["git fetch origin"]
+    for step in STEPS:
+        if outcomes[step.key].status in unfinished:
+            lines += _COMMANDS[step.key](plan)
+    return (
+        f"Run these in a clone of `{plan.repository}`, then re-run the `{CHECK_NAME}` check "
+        "to confirm:\n\n```sh\n" + "\n".join(lines) + "\n```"
+    )
+
+
+def _tag_commands(plan: ReleasePlan) -> list[str]:
+    tag = shlex.quote(plan.tag) if plan.tag else "<tag>"
+    lines = (
+        ["# No version file declares the version: replace <tag> with the hotfix's tag."]
+        if plan.tag is None
+        else [
+            f"# If {tag} already exists on another commit and is wrong, delete it first:",
+            f"#   git push origin :refs/tags/{tag} && git tag -d {tag}",
+        ]
+    )
+    return [
+        *lines,
+        f"git tag -a {tag} -m {shlex.quote(plan.tag_message)} {plan.merge_sha}",
+        f"git push origin {tag}",
+    ]
+
+
+def _release_commands(plan: ReleasePlan) -> list[str]:
+    tag = shlex.quote(plan.tag) if plan.tag else "<tag>"
+    notes = shlex.quote(release_notes(plan))
+    return [f"gh release create {tag} --verify-tag --title {tag} --notes {notes}"]
+
+
+def _back_merge_commands(plan: ReleasePlan) -> list[str]:
+    development = shlex.quote(plan.development)
+    return [
+        f"git checkout {development}",
+        f"git pull origin {development}",
+        f"git merge --no-ff {plan.merge_sha} -m {shlex.quote(plan.backmerge_message)}",
+        f"git push origin {development}",
+    ]
+
+
+def _delete_branch_commands(plan: ReleasePlan) -> list[str]:
+    return [f"git push origin --delete {shlex.quote(plan.head_ref)}"]
+
+
+_COMMANDS: dict[str, Callable[[ReleasePlan], list[str]]] = {
+    TAG.key: _tag_commands,
+    RELEASE.key: _release_commands,
+    BACK_MERGE.key: _back_merge_commands,
+    DELETE_BRANCH.key: _delete_branch_commands,
+}
