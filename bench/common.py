@@ -1,0 +1,188 @@
+"""What both benchmarks share: the fake GitHub's world, hotfix-bot as a subprocess, figures."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from app.sandbox import FakeGitHub, FakePull, FakeRepo, RecordedRequest
+from app.server import signature_for
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+WEBHOOK_PATH = "/api/github/webhooks"
+WEBHOOK_SECRET = "bench-webhook-secret"  # noqa: S105 (a loopback-only bench server's)
+REPOSITORY = "acme/widgets"
+TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+
+def machine() -> str:
+    """Cores (`nproc`) and memory, as the figures should be quoted."""
+    cores = subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()
+    memory_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    python = sys.version.split()[0]
+    return f"nproc={cores}, memory {memory_kib / 1024 / 1024:.1f} GiB, Python {python}"
+
+
+def new_private_key_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@dataclass
+class World:
+    """The fake GitHub with one App installed on acme/widgets and its approval teams."""
+
+    fake: FakeGitHub
+    repo: FakeRepo
+    app_id: int
+    private_key_pem: str
+
+    @classmethod
+    def create(cls) -> World:
+        private_key_pem = new_private_key_pem()
+        fake = FakeGitHub()
+        app = fake.create_app(private_key_pem=private_key_pem)
+        installation = fake.add_installation(app.id, account="acme")
+        repo = fake.add_repo(REPOSITORY, installation, files={"VERSION": "1.2.3\n"})
+        for slug, members in TEAMS.items():
+            fake.add_team("acme", slug, members)
+        return cls(fake, repo, app.id, private_key_pem)
+
+    def open_hotfix(self, branch: str, version: str, body: str = "") -> FakePull:
+        """A P1 hotfix by `dev` bumping VERSION on `branch`, opened against main."""
+        self.repo.create_branch(branch, "main")
+        self.repo.commit(branch, {"VERSION": f"{version}\n"}, f"Fix, {version}")
+        return self.repo.open_pull(
+            branch, "main", title="Fix login", author="dev", labels=["hotfix", "P1"], body=body
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """A server started as a subprocess on a loopback port; its log goes to a file."""
+
+    def __init__(self, command: list[str], environment: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._command = command
+        self._environment = {**environment, "PORT": str(self.port)}
+        self._log = log
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log.open("ab") as log:
+            self._process = subprocess.Popen(
+                self._command,
+                env=self._environment,
+                cwd=self._log.parent,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"{self._command[0]} exited:\n{self._log.read_text()}")
+            try:
+                # uvicorn binds its socket only once the app's startup has finished.
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self._command[0]} did not listen on {self.port} in time")
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def peak_rss_mib(self) -> float:
+        """VmHWM: the highest resident set size the process has had so far."""
+        status = Path(f"/proc/{self.pid}/status").read_text().splitlines()
+        [line] = [line for line in status if line.startswith("VmHWM:")]
+        return int(line.split()[1]) / 1024
+
+    def stop(self) -> None:
+        """SIGTERM (uvicorn shuts down gracefully), SIGKILL when that takes too long."""
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=STOP_TIMEOUT)
+
+
+def hotfix_bot(world: World, api_url: str, workdir: Path) -> ServerProcess:
+    """`hotfix-bot serve` from the .venv against the fake GitHub at `api_url`."""
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "APP_ID": str(world.app_id),
+        "PRIVATE_KEY": world.private_key_pem,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "GITHUB_API_URL": api_url,
+        "DATABASE_URL": f"sqlite:///{journal_path(workdir)}",
+        "LOG_LEVEL": "warning",
+    }
+    command = [str(VENV_BIN / "hotfix-bot"), "serve"]
+    return ServerProcess(command, environment, workdir / "hotfix-bot.log")
+
+
+def journal_path(workdir: Path) -> Path:
+    return workdir / "journal.db"
+
+
+def signed_headers(body: bytes, event: str, delivery_id: str) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "x-github-event": event,
+        "x-github-delivery": delivery_id,
+        "x-hub-signature-256": signature_for(WEBHOOK_SECRET, body),
+    }
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: the smallest value with `fraction` of values at or below."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
+
+
+def sequential_round_trips(requests: list[RecordedRequest]) -> int:
+    """The longest chain of requests where each arrived only after the previous was answered."""
+    ordered = sorted(requests, key=lambda request: request.received_at)
+    depths: list[int] = []
+    for request in ordered:
+        earlier = (
+            depth
+            for other, depth in zip(ordered, depths, strict=False)
+            if other.answered_at is not None and other.answered_at <= request.received_at
+        )
+        depths.append(1 + max(earlier, default=0))
+    return max(depths, default=0)

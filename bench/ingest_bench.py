@@ -1,0 +1,321 @@
+"""bench/ingest: deliveries per second into hotfix-bot against a bare Starlette endpoint.
+
+One run starts the fake GitHub (a thread of this process), hotfix-bot (`hotfix-bot serve`
+from the .venv, its worker really evaluating every delivery against the fake) and then the
+bare endpoint of bench/bare_app.py on the same server stack, and loads each in turn with
+`wrk` (installed from Debian when missing): signed ~28 KB `pull_request` deliveries, each
+with a unique `X-GitHub-Delivery`, over loopback, for a warm-up and then a measured period.
+Afterwards the journal must hold exactly the deliveries hotfix-bot answered 202.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from common import (
+    ROOT,
+    WEBHOOK_PATH,
+    WEBHOOK_SECRET,
+    ServerProcess,
+    World,
+    hotfix_bot,
+    journal_path,
+    machine,
+)
+
+from app.sandbox import FakePull, serve_fake, shapes
+from app.server import signature_for
+
+LUA_SCRIPT = ROOT / "bench" / "ingest.lua"
+TARGET_RATIO = 0.6
+TARGET_P99_MS = 50.0
+APT_TIMEOUT = 600
+METRICS_SETTLE_TIMEOUT = 5.0
+DELIVERIES_METRIC = re.compile(
+    r'^hotfix_bot_deliveries_total\{event="pull_request",outcome="(\w+)"\} ([0-9.e+]+)$',
+    re.MULTILINE,
+)
+ACCEPTED_OUTCOMES = ("queued", "ignored", "duplicate")  # the outcomes answered 202
+
+DESCRIPTION_HEAD = """## Summary
+
+Users with an expired session were sent into a redirect loop between `/login` and
+`/sso/callback` after the 1.2.3 release, because the session middleware now validates the
+`state` cookie before the SSO callback handler has a chance to refresh it.
+
+## Root cause
+
+`SessionMiddleware.validate()` was moved ahead of `SsoCallback.refresh()` in #4312 to close
+a CSRF gap. For sessions older than the cookie's max-age the validation fails, the user is
+redirected to `/login`, which starts SSO again, and the callback fails the same way.
+
+## Fix
+
+- Validate the `state` cookie only after `refresh()` has run for `/sso/callback`.
+- Keep the CSRF check for every other route (regression test added).
+- Log the redirect reason at `info` so loops are visible in the dashboards.
+
+## Testing
+
+- [x] Unit tests: `pytest tests/auth -q` (412 passed)
+- [x] Reproduced on staging with a session cookie aged past max-age; fixed with this branch
+- [x] Load test of the login flow: p99 unchanged (41 ms)
+
+## Rollback
+
+Revert this pull request; no migration, no configuration change.
+
+## Incident timeline
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="measured period (default 10)")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up period (default 2)")
+    parser.add_argument("--connections", type=int, default=16, help="default 16")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--pulls", type=int, default=16, help="pull requests (default 16)")
+    parser.add_argument("--payload-kib", type=int, default=28, help="body size (default 28)")
+    options = parser.parse_args()
+
+    wrk = ensure_wrk()
+    print(f"machine: {machine()}; load: {wrk}, {options.connections} connections, ", end="")
+    print(f"{options.threads} threads, {options.warmup} s warm-up + {options.seconds} s measured")
+    world = World.create()
+    with tempfile.TemporaryDirectory(prefix="hotfix-bot-ingest-") as directory:
+        workdir = Path(directory)
+        bodies = workdir / "bodies"
+        size = write_signed_bodies(world, bodies, options.pulls, options.payload_kib * 1024)
+        print(f"payload: {size} bytes, {options.pulls} pull requests, signed once each")
+        load = Load(wrk, bodies, options)
+        with serve_fake(world.fake) as api_url:
+            bot = measure_hotfix_bot(load, hotfix_bot(world, api_url, workdir), workdir)
+            check_runs = f"/repos/{world.repo.full_name}/check-runs"
+            processed = sum(
+                len(world.fake.requests_to(method, check_runs)) for method in ("POST", "PATCH")
+            )
+        bare = measure(load, bare_app(workdir), "bare")
+    print(f"(the worker wrote {processed} check-run updates to the fake GitHub meanwhile)")
+    return report(bot, bare, options.connections)
+
+
+def ensure_wrk() -> str:
+    """wrk from Debian; installed with apt-get when missing (needs root)."""
+    if shutil.which("wrk") is None:
+        install = ["apt-get", "install", "-y", "-q", "wrk"]
+        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(install, env=environment, timeout=APT_TIMEOUT).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], timeout=APT_TIMEOUT, check=True)
+            subprocess.run(install, env=environment, timeout=APT_TIMEOUT, check=True)
+    version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10)
+    return (version.stdout + version.stderr).split("[")[0].strip() or "wrk"
+
+
+def write_signed_bodies(world: World, directory: Path, pulls: int, size: int) -> int:
+    """One realistic `pull_request` body per pull request, padded to `size`, and its signature."""
+    directory.mkdir()
+    sizes = []
+    for index in range(1, pulls + 1):
+        pull = world.open_hotfix(f"hotfix/fix-login-{index}", "1.2.4")
+        pull.requested_reviewers = ["lead", "pm"]
+        body = padded_payload(world, pull, size)
+        (directory / f"body-{index}.json").write_bytes(body)
+        (directory / f"signature-{index}").write_text(signature_for(WEBHOOK_SECRET, body))
+        sizes.append(len(body))
+    return max(sizes)
+
+
+def padded_payload(world: World, pull: FakePull, size: int) -> bytes:
+    """The fake's `synchronize` payload, with a real-sized description, assignee and labels."""
+    world.repo.add_labels(pull.number, "incident", "backend", "security-review")
+    payload: dict[str, Any] = world.fake.pull_request_event(world.repo, pull.number, "synchronize")
+    author = shapes.user(world.fake, "dev")
+    payload["pull_request"] |= {"assignee": author, "assignees": [author]}
+    timeline = DESCRIPTION_HEAD
+    minute = 0
+    while True:
+        pull_request = payload["pull_request"]
+        pull_request["body"] = timeline
+        encoded = json.dumps(payload).encode()
+        if len(encoded) >= size:
+            return encoded
+        minute += 1
+        timeline += (
+            f"- 09:{minute % 60:02d} UTC: error rate on `/sso/callback` at {minute % 17 + 3}%, "
+            f"on-call paged (alert LOGIN-{4000 + minute}); {minute * 7} sessions affected\n"
+        )
+
+
+@dataclass
+class Load:
+    wrk: str
+    bodies: Path
+    options: argparse.Namespace
+
+    def run(self, url: str, prefix: str, seconds: int, report: Path) -> WrkReport:
+        count = len(list(self.bodies.glob("body-*.json")))
+        command = [
+            "wrk",
+            f"--threads={self.options.threads}",
+            f"--connections={self.options.connections}",
+            f"--duration={seconds}s",
+            "--timeout=5s",
+            f"--script={LUA_SCRIPT}",
+            f"{url}{WEBHOOK_PATH}",
+            "--",
+            str(self.bodies),
+            str(count),
+            prefix,
+            str(report),
+        ]
+        subprocess.run(command, check=True, timeout=seconds + 60, stdout=subprocess.DEVNULL)
+        return WrkReport.read(report)
+
+
+@dataclass
+class WrkReport:
+    duration_us: int
+    responses: int
+    accepted: int
+    non_2xx: int
+    socket_errors: int
+    timeouts: int
+    p50_us: int
+    p99_us: int
+    max_us: int
+    accepted_ids: list[str]
+
+    @classmethod
+    def read(cls, path: Path) -> WrkReport:
+        ids = Path(f"{path}.ids").read_text().split()
+        return cls(**json.loads(path.read_text()), accepted_ids=ids)
+
+
+@dataclass
+class Figures:
+    name: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
+    peak_rss_mib: float
+    journal_matches: bool | None = None
+
+
+def measure(load: Load, server: ServerProcess, name: str) -> Figures:
+    server.start()
+    try:
+        figures, _ = load_server(load, server, name)
+    finally:
+        server.stop()
+    return figures
+
+
+def load_server(load: Load, server: ServerProcess, name: str) -> tuple[Figures, list[WrkReport]]:
+    workdir = load.bodies.parent
+    warmup = load.run(server.url, f"{name}-warmup", load.options.warmup, workdir / "warm.json")
+    run = load.run(server.url, f"{name}-run", load.options.seconds, workdir / "run.json")
+    figures = Figures(
+        name=name,
+        requests_per_second=run.responses / (run.duration_us / 1e6),
+        p50_ms=run.p50_us / 1000,
+        p99_ms=run.p99_us / 1000,
+        non_2xx=warmup.non_2xx + run.non_2xx,
+        socket_errors=warmup.socket_errors + warmup.timeouts + run.socket_errors + run.timeouts,
+        peak_rss_mib=server.peak_rss_mib(),
+    )
+    return figures, [warmup, run]
+
+
+def measure_hotfix_bot(load: Load, server: ServerProcess, workdir: Path) -> Figures:
+    server.start()
+    try:
+        figures, runs = load_server(load, server, "hotfix-bot")
+        answered = settled_202_count(server.url)
+    finally:
+        server.stop()
+    figures.journal_matches = check_journal(journal_path(workdir), answered, runs)
+    return figures
+
+
+def settled_202_count(url: str) -> int:
+    """The deliveries the server answered 202, once requests wrk left in flight have ended."""
+    deadline = time.monotonic() + METRICS_SETTLE_TIMEOUT
+    previous = -1
+    while True:
+        metrics = httpx.get(f"{url}/metrics", timeout=5).text
+        count = sum(
+            int(float(value))
+            for outcome, value in DELIVERIES_METRIC.findall(metrics)
+            if outcome in ACCEPTED_OUTCOMES
+        )
+        if count == previous or time.monotonic() > deadline:
+            return count
+        previous = count
+        time.sleep(0.2)
+
+
+def check_journal(path: Path, answered: int, runs: list[WrkReport]) -> bool:
+    """Rows in the journal == 202 answers, and every 202 wrk received is a row."""
+    with sqlite3.connect(path) as connection:
+        ids = {row[0] for row in connection.execute("SELECT id FROM deliveries")}
+    received = [delivery_id for run in runs for delivery_id in run.accepted_ids]
+    missing = [delivery_id for delivery_id in received if delivery_id not in ids]
+    unread = answered - len(received)
+    print(
+        f"journal: {len(ids)} deliveries after the server stopped; the server answered "
+        f"{answered} with 202 ({len(received)} read by wrk, {unread} still in flight when "
+        f"wrk stopped); 202s wrk read that are missing from the journal: {len(missing)}"
+    )
+    return len(ids) == answered and not missing
+
+
+def bare_app(workdir: Path) -> ServerProcess:
+    command = [sys.executable, str(ROOT / "bench" / "bare_app.py")]
+    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    return ServerProcess(command, environment, workdir / "bare.log")
+
+
+def report(bot: Figures, bare: Figures, connections: int) -> int:
+    print()
+    print(f"{'server':<12} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} ", end="")
+    print(f"{'socket errors':>13} {'peak RSS MiB':>12}")
+    for figures in (bot, bare):
+        print(
+            f"{figures.name:<12} {figures.requests_per_second:>11.0f} {figures.p50_ms:>8.2f} "
+            f"{figures.p99_ms:>8.2f} {figures.non_2xx:>8} {figures.socket_errors:>13} "
+            f"{figures.peak_rss_mib:>12.1f}"
+        )
+    ratio = bot.requests_per_second / bare.requests_per_second
+    targets = {
+        f"ratio hotfix-bot/bare {ratio:.2f} >= {TARGET_RATIO}": ratio >= TARGET_RATIO,
+        f"hotfix-bot p99 {bot.p99_ms:.1f} ms < {TARGET_P99_MS:.0f} ms at {connections} "
+        "connections": bot.p99_ms < TARGET_P99_MS,
+        "journal rows == deliveries answered 202": bool(bot.journal_matches),
+        "no non-2xx answers and no socket errors": not any(
+            (bot.non_2xx, bot.socket_errors, bare.non_2xx, bare.socket_errors)
+        ),
+    }
+    print()
+    for target, met in targets.items():
+        print(f"{'MET   ' if met else 'MISSED'} {target}")
+    return 0 if all(targets.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
