@@ -49,7 +49,9 @@ def main() -> int:
     ensure_environment()
     command, extra = sys.argv[1], sys.argv[2:]
     if command == "serve":
-        return run(str(BIN / "hotfix-bot"), "serve", *extra)
+        # Replace this process, so a stop signal reaches the server itself.
+        server = str(BIN / "hotfix-bot")
+        os.execv(server, [server, "serve", *extra])  # noqa: S606
     checks = [
         (str(BIN / "ruff"), "check", "."),
         (str(BIN / "ruff"), "format", "--check", "."),

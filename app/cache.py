@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -45,6 +47,14 @@ class Caches:
         self.immutable: Lru[Any] = Lru(4096)
         self.etagged: Lru[tuple[str, Any]] = Lru(1024)
         self._teams: Lru[tuple[float, frozenset[str]]] = Lru(512)
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def lock(self, key: str) -> asyncio.Lock:
+        """One lock per key while anyone holds or waits for it."""
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
 
     def team_members(self, key: object) -> frozenset[str] | None:
         entry = self._teams.get(key)

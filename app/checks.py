@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from app.render import CheckOutput
 from app.router import Context
-
-RunStatus = Literal["in_progress", "completed"]
 
 
 async def write_check_run(
@@ -29,6 +27,15 @@ async def write_check_run(
         body["details_url"] = details_url
 
     state_key = f"check-run:{context.repository}:{name}:{head_sha}"
+    # Pull requests whose branches point at the same commit share its check run: their
+    # evaluations must not both find no run and both create one.
+    async with context.github.caches.lock(state_key):
+        return await _create_or_update(context, name, head_sha, state_key, body)
+
+
+async def _create_or_update(
+    context: Context, name: str, head_sha: str, state_key: str, body: dict[str, Any]
+) -> int:
     run_id = await context.journal.get_state(state_key)
     if run_id is None and (run_id := await _existing_run(context, name, head_sha)) is not None:
         await context.journal.set_state(state_key, run_id)

@@ -36,6 +36,8 @@ class Server:
         self.log = log
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
+        # Kept-alive connections, as GitHub's deliveries would be; reconnects after a kill.
+        self.client = httpx.Client(timeout=10)
 
     def start(self, timeout: float = 60.0) -> None:
         # A file, not a pipe: a chatty server must never block on a full pipe.
@@ -73,7 +75,7 @@ class Server:
     def deliver(self, event: str, payload: dict[str, object], delivery_id: str) -> httpx.Response:
         body = json.dumps(payload).encode()
         headers = signed_headers(body, event, delivery_id)
-        return httpx.post(f"{self.url}/api/github/webhooks", content=body, headers=headers)
+        return self.client.post(f"{self.url}/api/github/webhooks", content=body, headers=headers)
 
 
 @contextmanager
@@ -103,6 +105,7 @@ def github_and_server(
             yield fake, repo, server
         finally:
             server.stop()
+            server.client.close()
     assert [v.errors for v in fake.violations] == []
 
 
