@@ -17,7 +17,7 @@ bytes; `JournalEntry.payload` is always the delivery's body as received.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
 import dataclasses
 import queue
 import sqlite3
@@ -120,7 +120,14 @@ class Journal(Protocol):
     def close(self) -> None: ...
 
 
-_Operation = tuple[Callable[[sqlite3.Connection], object], "concurrent.futures.Future[object]"]
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    apply: Callable[[sqlite3.Connection], object]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[object]
+
+
+_Outcome = tuple[_Operation, object, BaseException | None]
 _STOP = None
 
 
@@ -172,38 +179,39 @@ class SqliteJournal:
 
     @staticmethod
     def _commit(connection: sqlite3.Connection, batch: list[_Operation]) -> None:
-        outcomes: list[tuple[concurrent.futures.Future[object], object, BaseException | None]] = []
+        outcomes: list[_Outcome] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
-            for apply, future in batch:
+            for operation in batch:
                 # A caller that gave up (cancelled at shutdown) gets nothing written.
-                if not future.set_running_or_notify_cancel():
+                if operation.future.cancelled():
                     continue
                 try:
-                    outcomes.append((future, apply(connection), None))
+                    outcomes.append((operation, operation.apply(connection), None))
                 except sqlite3.DatabaseError:
                     raise
                 except Exception as error:  # one bad operation must not lose the batch
-                    outcomes.append((future, None, error))
+                    outcomes.append((operation, None, error))
             connection.execute("COMMIT")
         except sqlite3.Error as error:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             unavailable = JournalUnavailable(f"journal write failed: {error}")
-            for _, future in batch:
-                if future.running() or future.set_running_or_notify_cancel():
-                    future.set_exception(unavailable)
-            return
-        for future, result, failure in outcomes:
-            if failure is None:
-                future.set_result(result)
-            else:
-                future.set_exception(failure)
+            outcomes = [(operation, None, unavailable) for operation in batch]
+        # One wake-up of each event loop per batch, not one per operation.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].loop, []).append(outcome)
+        for loop, settled in by_loop.items():
+            # A loop that has closed has nobody waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, settled)
 
     async def _write(self, apply: Callable[[sqlite3.Connection], T]) -> T:
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._operations.put((apply, future))  # type: ignore[arg-type]
-        return await asyncio.wrap_future(future)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[object] = loop.create_future()
+        self._operations.put(_Operation(apply, loop, future))
+        return await future  # type: ignore[return-value]
 
     # -- writes -----------------------------------------------------------------------
 
@@ -214,9 +222,10 @@ class SqliteJournal:
         request is queued, because that one reads the same, fresher, state."""
         now = self._clock()
         status: Literal["queued", "ignored"] = "queued" if handled else "ignored"
-        stored = zlib.compress(body, PAYLOAD_COMPRESSION_LEVEL) if handled else None
 
         def insert(connection: sqlite3.Connection) -> RecordOutcome:
+            # Compressed here, on the writer thread (zlib releases the GIL), not on the loop.
+            stored = zlib.compress(body, PAYLOAD_COMPRESSION_LEVEL) if handled else None
             cursor = connection.execute(
                 "INSERT INTO deliveries (id, event, action, installation_id, repository, "
                 "pr_number, ordering_key, payload, status, received_at, updated_at, "
@@ -373,6 +382,17 @@ class SqliteJournal:
         self._writer_thread.join()
         with self._reader_lock:
             self._reader.close()
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    for operation, result, failure in outcomes:
+        future = operation.future
+        if future.done():
+            continue  # cancelled while the batch was committing
+        if failure is None:
+            future.set_result(result)
+        else:
+            future.set_exception(failure)
 
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:

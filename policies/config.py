@@ -5,6 +5,7 @@ then validates the result, so every problem is reported against the key the admi
 """
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -401,6 +402,9 @@ def _parse_yaml(text: str) -> object:
         raise ConfigError([f"invalid YAML: {error}"]) from None
 
 
+# The same file is read for every evaluation of a repository; the model is frozen, so one
+# parse can serve them all.
+@functools.lru_cache(maxsize=256)
 def load_config(text: str | None, default_branch: str) -> HotfixConfig:
     """The effective config from the file's text (None: no file, so all defaults)."""
     given = None if text is None else _parse_yaml(text)
