@@ -11,10 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from app.sandbox import FakeGitHub, FakePull, FakeRepo, RecordedRequest
+from app.sandbox import FakeGitHub, FakePull, FakeRepo, RecordedRequest, new_private_key_pem
 from app.server import signature_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,15 +34,6 @@ def machine() -> str:
     )
     python = sys.version.split()[0]
     return f"nproc={cores}, memory {memory_kib / 1024 / 1024:.1f} GiB, Python {python}"
-
-
-def new_private_key_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 @dataclass

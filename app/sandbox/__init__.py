@@ -1,6 +1,6 @@
 """A stateful fake of GitHub's REST API for tests, the demo command and benchmarks."""
 
-from app.sandbox.fake import FakeGitHub, RequestValidator
+from app.sandbox.fake import FakeGitHub, RequestValidator, new_private_key_pem
 from app.sandbox.git import Author, FakeCommit, FakeTagObject, merge_trees
 from app.sandbox.models import (
     FakeApp,
@@ -44,6 +44,7 @@ __all__ = [
     "RequestValidator",
     "Violation",
     "merge_trees",
+    "new_private_key_pem",
     "serve_asgi",
     "serve_fake",
 ]

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import time
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from support.fake_world import World, app_jwt
 
-
-def other_private_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+from app.sandbox import new_private_key_pem
 
 
 def test_a_valid_jwt_mints_an_installation_token(world: World) -> None:
@@ -39,7 +30,7 @@ def test_iss_may_be_an_integer(world: World) -> None:
 def test_a_jwt_signed_by_another_key_is_refused(world: World) -> None:
     answer = world.client.post(
         f"/app/installations/{world.installation_id}/access_tokens",
-        headers=world.app_auth(app_jwt(world.app, other_private_key())),
+        headers=world.app_auth(app_jwt(world.app, new_private_key_pem())),
     )
     assert answer.status_code == 401
     assert world.fake.tokens_minted[world.installation_id] == 1
