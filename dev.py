@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""The two commands of the quickstart; each needs only Python 3.11+ and pip.
+"""The commands of the quickstart; each needs only Python 3.11+ and pip.
 
+    python3 dev.py demo    # rehearse a hotfix against a fake GitHub (`hotfix-bot demo`)
     python3 dev.py serve   # run hotfix-bot (`hotfix-bot serve`)
     python3 dev.py test    # ruff, mypy (strict on app/ and policies/) and the whole test suite
 
-Both create `.venv` on first use and reinstall into it only when pyproject.toml changes.
+Each creates `.venv` on first use and reinstalls into it only when pyproject.toml changes.
 Any further arguments are passed on (`python3 dev.py test -k intake`).
 """
 
@@ -43,15 +44,15 @@ def run(*command: str) -> int:
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("serve", "test"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "serve", "test"):
         print(__doc__)
         return 2
     ensure_environment()
     command, extra = sys.argv[1], sys.argv[2:]
-    if command == "serve":
-        # Replace this process, so a stop signal reaches the server itself.
-        server = str(BIN / "hotfix-bot")
-        os.execv(server, [server, "serve", *extra])  # noqa: S606
+    if command in ("demo", "serve"):
+        # Replace this process, so a stop signal reaches hotfix-bot itself.
+        executable = str(BIN / "hotfix-bot")
+        os.execv(executable, [executable, command, *extra])  # noqa: S606
     checks = [
         (str(BIN / "ruff"), "check", "."),
         (str(BIN / "ruff"), "format", "--check", "."),

@@ -1,4 +1,4 @@
-"""`hotfix-bot`: serve, look after the delivery journal, check a repository's config."""
+"""`hotfix-bot`: serve, look after the delivery journal, check a repository's config, demo."""
 
 from __future__ import annotations
 
@@ -30,10 +30,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     again = commands.add_parser("redeliver", help="queue a journaled delivery to run again")
     again.add_argument("delivery_id", metavar="ID")
     config_cli.add_commands(commands)
+    commands.add_parser("demo", help="rehearse a hotfix against a fake GitHub on this machine")
     arguments = parser.parse_args(argv)
 
     if arguments.command == "config":
         return config_cli.run(arguments)  # offline: no settings, so a bad APP_ID cannot stop it
+    if arguments.command == "demo":
+        from app import demo  # imported on use: it brings the fake GitHub along
+
+        return demo.run()  # builds its own settings: needs no account, reads no .env
     try:
         settings = load_settings()
     except SettingsError as error:

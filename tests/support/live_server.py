@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -16,8 +15,9 @@ from pathlib import Path
 import httpx
 
 from app.sandbox import FakeGitHub, FakeRepo, serve_fake
+from app.sandbox.webhooks import post_delivery
 from support.openapi import OpenAPIValidator
-from support.webhooks import WEBHOOK_SECRET, signed_headers
+from support.webhooks import WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -73,9 +73,8 @@ class Server:
         return self.log.read_text().splitlines()
 
     def deliver(self, event: str, payload: dict[str, object], delivery_id: str) -> httpx.Response:
-        body = json.dumps(payload).encode()
-        headers = signed_headers(body, event, delivery_id)
-        return self.client.post(f"{self.url}/api/github/webhooks", content=body, headers=headers)
+        url = f"{self.url}/api/github/webhooks"
+        return post_delivery(self.client, url, WEBHOOK_SECRET, event, payload, delivery_id)
 
 
 @contextmanager

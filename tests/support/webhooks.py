@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.server import signature_for
+from app.sandbox import webhooks
 from app.settings import Settings
 
 WEBHOOK_SECRET = "webhook-secret-for-tests"
@@ -26,12 +26,7 @@ def make_settings(tmp_path: Path, private_key_pem: str | None, **values: Any) ->
 def signed_headers(
     body: bytes, event: str, delivery_id: str, secret: str = WEBHOOK_SECRET
 ) -> dict[str, str]:
-    return {
-        "content-type": "application/json",
-        "x-github-event": event,
-        "x-github-delivery": delivery_id,
-        "x-hub-signature-256": signature_for(secret, body),
-    }
+    return webhooks.signed_headers(body, event, delivery_id, secret)
 
 
 def pull_request_payload(number: int = 7, action: str = "opened", installation: int = 11) -> bytes:
