@@ -2,7 +2,7 @@
 
 githubkit does the auth and the requests. Three things it does not do the way a service
 needs are done here:
-- it has no default timeout: every request gets `TIMEOUT`;
+- it has no default timeout: every request gets `TIMEOUT` (or the one `GitHubApp` is given);
 - it opens a new connection pool per request outside `async with`: all clients share one
   transport whose pool lives as long as the process;
 - it retries on its own: that is off, because the worker retries from the durable journal,
@@ -12,8 +12,10 @@ needs are done here:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +30,8 @@ from app.metrics import GITHUB_RATE_LIMIT_REMAINING, GITHUB_REQUESTS
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 USER_AGENT = "hotfix-bot"
+# GitHub's advice for a secondary rate limit that names no wait: "at least one minute".
+RATE_LIMIT_MINIMUM_WAIT = 60.0
 # A token is replaced this long before GitHub says it expires (tokens last an hour).
 TOKEN_REFRESH_MARGIN = 300.0
 
@@ -77,9 +81,12 @@ class GitHubApp:
         private_key: str,
         base_url: str,
         transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        timeout: httpx.Timeout = TIMEOUT,
     ) -> None:
         self._transport = MeteredTransport(transport)
         self._base_url = base_url
+        self._timeout = timeout
         self._app_client = self._client(AppAuthStrategy(str(app_id), private_key))
         self.caches = Caches()
         self._tokens: dict[int, _Token] = {}
@@ -91,7 +98,7 @@ class GitHubApp:
             auth,
             base_url=self._base_url,
             user_agent=USER_AGENT,
-            timeout=TIMEOUT,
+            timeout=self._timeout,
             async_transport=self._transport,
             cache_strategy=MemCacheStrategy(),
             http_cache=False,
@@ -141,6 +148,13 @@ class InstallationClient:
         self.installation_id = installation_id
         self.caches = caches
 
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """One httpx client for every request inside (githubkit makes one per request
+        otherwise). The tasks a handler starts inherit it; the pool stays shared."""
+        async with self._client:
+            yield
+
     async def request(
         self,
         method: str,
@@ -156,7 +170,7 @@ class InstallationClient:
         return response.raw_response
 
     async def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return (await self.request("GET", path, params=params)).json()
+        return json_of(await self.request("GET", path, params=params))
 
     async def get_optional(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """The JSON at `path`, or None when GitHub answers 404."""
@@ -182,7 +196,7 @@ class InstallationClient:
         response = await self.request("GET", path, headers=headers)
         if response.status_code == 304 and cached is not None:
             return cached[1]
-        data = response.json()
+        data = json_of(response)
         if etag := response.headers.get("etag"):
             self.caches.etagged.put(path, (etag, data))
         return data
@@ -194,11 +208,25 @@ class InstallationClient:
         next_url: str | None = path
         while next_url is not None:
             response = await self.request("GET", next_url, params=params)
-            page = response.json()
+            page = json_of(response)
             items.extend(page[key] if key else page)
             next_url = response.links.get("next", {}).get("url")
             params = None  # the next link carries them
         return items
+
+
+class MalformedAnswer(ValueError):
+    """GitHub answered with a body that is not JSON (truncated, or a proxy's error page)."""
+
+
+def json_of(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as error:  # JSONDecodeError, or a body that is not UTF-8
+        request = response.request
+        raise MalformedAnswer(
+            f"GitHub's answer to {request.method} {request.url.path} is not JSON: {error}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,13 +243,18 @@ def classify(error: BaseException, now: float | None = None) -> Transience:
         return Transience(True, max(error.retry_after.total_seconds(), 0.0))
     if isinstance(error, RequestFailed):
         status = error.response.status_code
-        if status >= 500 or status == 429:
+        if status >= 500:
             return Transience(True, _retry_after(error.response.raw_response, now))
+        if status == 429 or (status == 403 and "rate limit" in error_message(error).lower()):
+            # A rate limit without retry-after or a used-up x-ratelimit-remaining (those are
+            # RateLimitExceeded): GitHub asks for at least a minute before trying again.
+            wait = _retry_after(error.response.raw_response, now)
+            return Transience(True, RATE_LIMIT_MINIMUM_WAIT if wait is None else wait)
         # 401: the token may have been revoked between mint and use; a new one is minted.
         return Transience(status == 401)
     if isinstance(error, RequestTimeout | RequestError | httpx.TransportError | TimeoutError):
         return Transience(True)
-    if isinstance(error, json.JSONDecodeError):
+    if isinstance(error, MalformedAnswer | json.JSONDecodeError):
         return Transience(True)  # a truncated or garbled answer from GitHub
     return Transience(False)
 
@@ -250,6 +283,8 @@ def describe(error: BaseException) -> str:
         return f"GitHub did not answer {error.request.method} {error.request.url.path} in time"
     if isinstance(error, RequestError):
         return f"could not reach GitHub: {type(error.exc).__name__}"
+    if isinstance(error, MalformedAnswer):
+        return str(error)
     return f"{type(error).__name__}: {error}"
 
 

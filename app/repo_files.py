@@ -15,9 +15,18 @@ from urllib.parse import quote
 
 from app.github import InstallationClient
 
+# The config and version files are a few KB; a larger file is refused before it is
+# fetched, so no blob of megabytes is downloaded, held and parsed on the event loop.
+MAX_FILE_BYTES = 256 * 1024
+
 
 class UnreadableFile(Exception):
-    """A file exists but is not UTF-8 text."""
+    """A file exists but cannot be used: not UTF-8 text, or over `MAX_FILE_BYTES`."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path} {problem}")
+        self.path = path
+        self.problem = problem
 
 
 async def read_files(
@@ -52,14 +61,19 @@ async def _read(
     entry = _entry(tree, name, "blob")
     if entry is None:
         return None
+    size = entry.get("size")
+    if isinstance(size, int) and size > MAX_FILE_BYTES:
+        raise UnreadableFile(
+            path, f"is {size:,} bytes, more than the {MAX_FILE_BYTES // 1024} KiB hotfix-bot reads"
+        )
     blob = await github.get_immutable(f"/repos/{repository}/git/blobs/{entry['sha']}")
     try:
         return base64.b64decode(blob["content"]).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise UnreadableFile(f"{path} is not UTF-8 text") from None
+        raise UnreadableFile(path, "is not UTF-8 text") from None
 
 
-def _entry(tree: dict[str, object], name: str, kind: str) -> dict[str, str] | None:
+def _entry(tree: dict[str, object], name: str, kind: str) -> dict[str, object] | None:
     entries = tree.get("tree")
     if not isinstance(entries, list):
         return None

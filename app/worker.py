@@ -18,7 +18,7 @@ from githubkit.exception import RequestFailed
 
 from app import delivery as deliveries
 from app.github import GitHubApp, classify, describe
-from app.journal import Journal, JournalEntry
+from app.journal import Journal, JournalEntry, JournalUnavailable
 from app.logs import ContextLogger, for_delivery
 from app.metrics import DELIVERIES, PROCESSING_SECONDS, QUEUE_DEPTH
 from app.router import Context, Router
@@ -28,6 +28,8 @@ log = logging.getLogger("hotfix_bot.worker")
 # How often the journal is looked at with nothing else waking the worker: picks up
 # `hotfix-bot redeliver` from another process.
 IDLE_POLL_SECONDS = 1.0
+# The pause before the journal is tried again after it refused a write.
+JOURNAL_RETRY_SECONDS = 1.0
 
 
 class Worker:
@@ -63,17 +65,33 @@ class Worker:
         self.wake()
 
     async def run(self) -> None:
-        resumed = await self._journal.resume_interrupted()
-        if resumed:
-            log.info("resuming %d deliveries interrupted by a restart", resumed)
+        resumed = False
         try:
             while True:
-                await self._dispatch_ready()
+                try:
+                    if not resumed:
+                        await self._resume_interrupted()
+                        resumed = True
+                    await self._dispatch_ready()
+                except JournalUnavailable as error:
+                    # Locked by another process or out of disk: what is queued stays queued,
+                    # and the worker must outlive the outage rather than die with it.
+                    log.error(
+                        "the journal cannot take writes, trying again in %.0f s: %s",
+                        JOURNAL_RETRY_SECONDS,
+                        error,
+                    )
+                    await asyncio.sleep(JOURNAL_RETRY_SECONDS)
                 await self._sleep_until_due()
         finally:
             for task in self._running:
                 task.cancel()
             await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _resume_interrupted(self) -> None:
+        resumed = await self._journal.resume_interrupted()
+        if resumed:
+            log.info("resuming %d deliveries interrupted by a restart", resumed)
 
     async def _dispatch_ready(self) -> None:
         QUEUE_DEPTH.set(self._journal.count(("queued", "running")))
@@ -120,8 +138,9 @@ class Worker:
                 attempt=attempt,
                 last_attempt=attempt >= self._max_attempts,
             )
-            for handler in self._router.handlers_for(delivery.event, delivery.action):
-                await handler(context)
+            async with github.session():
+                for handler in self._router.handlers_for(delivery.event, delivery.action):
+                    await handler(context)
         except asyncio.CancelledError:
             raise  # shutting down: the journal still says running, so a restart resumes it
         except Exception as error:

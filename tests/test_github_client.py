@@ -80,7 +80,7 @@ def failure(status: int, headers: dict[str, str] | None = None, body: object = N
         (502, {}, True, None),
         (503, {"retry-after": "7"}, True, 7.0),
         (429, {"retry-after": "1"}, True, 1.0),
-        (429, {}, True, None),
+        (429, {}, True, 60.0),  # GitHub: "wait for at least one minute"
         (403, {"retry-after": "30"}, True, 30.0),
         (404, {}, False, None),
         (422, {}, False, None),

@@ -7,17 +7,9 @@ import itertools
 
 from support.harness import Bot
 
-from app.sandbox import FakePull
-
-
-def open_hotfix(bot: Bot, branch: str = "hotfix/fix-login") -> FakePull:
-    bot.repo.create_branch(branch, "main")
-    bot.repo.commit(branch, {"VERSION": "1.2.4\n"}, "Fix")
-    return bot.repo.open_pull(branch, "main", title="Fix", author="dev", labels=["hotfix", "P1"])
-
 
 def test_502_twice_then_429_with_retry_after_then_success_completes_the_work(bot: Bot) -> None:
-    pull = open_hotfix(bot)
+    pull = bot.open_hotfix()
     path = rf"/repos/acme/widgets/pulls/{pull.number}$"
     bot.fake.inject("GET", path, status=502, times=2)
     bot.fake.inject("GET", path, status=429, times=1, headers={"retry-after": "1"})
@@ -39,7 +31,7 @@ def test_502_twice_then_429_with_retry_after_then_success_completes_the_work(bot
 
 
 def test_an_error_that_will_not_pass_fails_the_delivery_at_once_with_the_reason(bot: Bot) -> None:
-    pull = open_hotfix(bot)
+    pull = bot.open_hotfix()
     bot.fake.inject("GET", rf"/pulls/{pull.number}$", status=404, times=None)
 
     bot.pull_request(pull.number, "opened")
@@ -52,7 +44,7 @@ def test_an_error_that_will_not_pass_fails_the_delivery_at_once_with_the_reason(
 
 
 def test_a_refusal_while_gathering_facts_is_shown_in_the_check_run(bot: Bot) -> None:
-    pull = open_hotfix(bot)
+    pull = bot.open_hotfix()
     bot.fake.inject(
         "GET",
         r"/git/trees/",
@@ -74,7 +66,7 @@ def test_a_refusal_while_gathering_facts_is_shown_in_the_check_run(bot: Bot) -> 
 
 
 def test_deliveries_for_one_pull_request_run_one_at_a_time_in_order(bot: Bot) -> None:
-    pull = open_hotfix(bot)
+    pull = bot.open_hotfix()
     bot.fake.latency = 0.02
     for action in ("opened", "labeled", "synchronize", "edited"):
         bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, action))
@@ -101,7 +93,7 @@ def test_deliveries_for_one_pull_request_run_one_at_a_time_in_order(bot: Bot) ->
 
 
 def test_many_deliveries_of_one_installation_mint_one_token(bot: Bot) -> None:
-    pulls = [open_hotfix(bot, f"hotfix/fix-{index}") for index in range(6)]
+    pulls = [bot.open_hotfix(f"hotfix/fix-{index}") for index in range(6)]
     for pull in pulls:
         bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
     bot.settle()

@@ -17,7 +17,7 @@ from githubkit.exception import RequestFailed
 from app.checks import write_check_run
 from app.github import InstallationClient, classify, describe
 from app.render import CheckOutput, config_error_output, error_output, policy_output
-from app.repo_files import read_files
+from app.repo_files import UnreadableFile, read_files
 from app.router import Context
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
 from policies.evaluate import Conclusion, config_error_verdict, evaluate, is_hotfix
@@ -73,12 +73,17 @@ async def evaluate_pull_request(context: Context, number: int) -> None:
     head_sha = pull["head"]["sha"]
     try:
         conclusion, output = await _verdict(github, repository, pull, reviews)
-    except RequestFailed as error:
+    except (RequestFailed, UnreadableFile) as error:
         if classify(error).transient:
             raise
-        # A refusal that will not pass (permissions, a missing team) is shown where people
-        # look, and the delivery is recorded as failed.
-        output = error_output("Could not evaluate the hotfix policy", describe(error))
+        # A refusal that will not pass (permissions, a missing team) or a version file that
+        # cannot be read is shown where people look, and the delivery is recorded as failed.
+        title, reason = (
+            (f"Cannot read {error.path}", str(error))
+            if isinstance(error, UnreadableFile)
+            else ("Could not evaluate the hotfix policy", describe(error))
+        )
+        output = error_output(title, reason)
         await write_check_run(context, CHECK_NAME, head_sha, output, conclusion="failure")
         raise
     await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
@@ -93,14 +98,18 @@ async def _verdict(
     labels = frozenset(label["name"] for label in pull["labels"])
     # The config and the usual version files come from one base tree; the head's version
     # files are read alongside so that neither waits for the other.
-    base_files, head_files = await asyncio.gather(
-        read_files(github, repository, base_ref, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
-        read_files(github, repository, head_sha, DEFAULT_VERSION_FILES),
-    )
     try:
+        base_files, head_files = await asyncio.gather(
+            read_files(github, repository, base_ref, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
+            read_files(github, repository, head_sha, DEFAULT_VERSION_FILES),
+        )
         config = load_config(base_files[CONFIG_PATH], default_branch)
+    except UnreadableFile as error:
+        if error.path != CONFIG_PATH:
+            raise
+        return _config_failure(ConfigError([f"the file {error.problem}"]))
     except ConfigError as error:
-        return Conclusion.FAILURE, config_error_output(config_error_verdict(error), error)
+        return _config_failure(error)
     if not is_hotfix(config, pull["head"]["ref"], labels):
         return Conclusion.NEUTRAL, policy_output(evaluate(config, _facts(pull, [], labels)))
 
@@ -131,6 +140,10 @@ async def _verdict(
     )
     conclusion = None if verdict.conclusion is Conclusion.IN_PROGRESS else verdict.conclusion
     return conclusion, policy_output(verdict)
+
+
+def _config_failure(error: ConfigError) -> tuple[str | None, CheckOutput]:
+    return Conclusion.FAILURE, config_error_output(config_error_verdict(error), error)
 
 
 def _facts(pull: dict[str, Any], reviews: list[Any], labels: frozenset[str]) -> PullRequestFacts:

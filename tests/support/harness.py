@@ -7,7 +7,6 @@ makes an invalid request fails when its `bot` fixture is torn down.
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,11 +17,20 @@ from typing import Any
 import httpx
 from starlette.testclient import TestClient
 
+from app.github import GitHubApp
 from app.journal import SqliteJournal
-from app.sandbox import FakeCheckRun, FakeGitHub, FakeRepo, RecordedRequest, serve_fake
-from app.server import create_app
+from app.sandbox import (
+    FakeCheckRun,
+    FakeGitHub,
+    FakePull,
+    FakeRepo,
+    RecordedRequest,
+    serve_fake,
+)
+from app.sandbox.webhooks import post_delivery, wait_until_settled
+from app.server import Services, create_app
 from support.openapi import OpenAPIValidator
-from support.webhooks import make_settings, signed_headers
+from support.webhooks import WEBHOOK_SECRET, make_settings
 
 WEBHOOK_PATH = "/api/github/webhooks"
 _delivery_ids = itertools.count(1)
@@ -39,8 +47,8 @@ class Span:
 class TracingTransport(httpx.AsyncBaseTransport):
     """Records when each request to GitHub started and ended, as the app saw it."""
 
-    def __init__(self) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._inner = inner or httpx.AsyncHTTPTransport()
         self.spans: list[Span] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -77,9 +85,8 @@ class Bot:
 
     def send(self, event: str, payload: dict[str, Any], delivery_id: str | None = None) -> Any:
         delivery_id = delivery_id or f"delivery-{next(_delivery_ids)}"
-        body = json.dumps(payload).encode()
-        response = self.client.post(
-            WEBHOOK_PATH, content=body, headers=signed_headers(body, event, delivery_id)
+        response = post_delivery(
+            self.client, WEBHOOK_PATH, WEBHOOK_SECRET, event, payload, delivery_id
         )
         assert response.status_code == 202, response.text
         self.sent.append(delivery_id)
@@ -87,10 +94,7 @@ class Bot:
 
     def settle(self, timeout: float = 20.0) -> None:
         """Wait until every journaled delivery has finished (done or failed)."""
-        deadline = time.monotonic() + timeout
-        while self.journal.count(("queued", "running")):
-            assert time.monotonic() < deadline, "deliveries did not finish in time"
-            time.sleep(0.01)
+        wait_until_settled(self.journal, timeout)
 
     def deliver(self, event: str, payload: dict[str, Any]) -> None:
         self.send(event, payload)
@@ -100,6 +104,17 @@ class Bot:
         self.deliver(
             "pull_request", self.fake.pull_request_event(self.repo, number, action, **extra)
         )
+
+    def open_hotfix(
+        self,
+        branch: str = "hotfix/fix-login",
+        files: dict[str, str] | None = None,
+        labels: tuple[str, ...] = ("hotfix", "P1"),
+    ) -> FakePull:
+        """A hotfix pull request into main whose head bumps VERSION (plus `files`)."""
+        self.repo.create_branch(branch, "main")
+        self.repo.commit(branch, {"VERSION": "1.2.4\n", **(files or {})}, "Fix")
+        return self.repo.open_pull(branch, "main", title="Fix", author="dev", labels=list(labels))
 
     def policy_run(self, head_sha: str) -> FakeCheckRun:
         [run] = self.repo.runs_named("hotfix-policy", head_sha)
@@ -115,7 +130,15 @@ class Bot:
 
 
 @contextmanager
-def running_bot(tmp_path: Path, private_key_pem: str) -> Iterator[Bot]:
+def running_bot(
+    tmp_path: Path,
+    private_key_pem: str,
+    *,
+    network: httpx.AsyncBaseTransport | None = None,
+    github_timeout: httpx.Timeout | None = None,
+) -> Iterator[Bot]:
+    """`network` stands between the app and the fake (a test's faults); `github_timeout`
+    replaces the app's 15 s request timeout."""
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
     app_record = fake.create_app(private_key_pem=private_key_pem)
     installation = fake.add_installation(app_record.id, account="acme")
@@ -125,8 +148,17 @@ def running_bot(tmp_path: Path, private_key_pem: str) -> Iterator[Bot]:
             tmp_path, private_key_pem, APP_ID=app_record.id, GITHUB_API_URL=base_url
         )
         journal = SqliteJournal(settings.database_path)
-        transport = TracingTransport()
-        with TestClient(create_app(settings, journal=journal, transport=transport)) as client:
+        transport = TracingTransport(network)
+        app = create_app(settings, journal=journal, transport=transport)
+        if github_timeout is not None:
+            # create_app takes no timeout: its services get a client that has this one.
+            services: Services = app.state.services
+            github = GitHubApp(
+                app_record.id, private_key_pem, base_url, transport, timeout=github_timeout
+            )
+            services.github = github
+            services.worker.attach(github)
+        with TestClient(app) as client:
             yield Bot(fake, repo, client, journal, transport)
     problems = [f"{v.request.method} {v.request.path}: {v.errors}" for v in fake.violations]
     assert problems == [], "requests not valid against GitHub's OpenAPI description"

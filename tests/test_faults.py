@@ -1,0 +1,384 @@
+"""The fault table (issue 6): each row injects one fault and asserts what the app did and
+what it reported, on real state: the check run, the journal row, the intake's answer and
+the requests the fake GitHub received. docs/RELIABILITY.md shows the same table.
+
+The app runs in process against the fake GitHub on loopback, with a 1 s GitHub timeout
+instead of 15 s, so timeouts cost a second.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from support.harness import WEBHOOK_PATH, Bot, running_bot
+from support.webhooks import signed_headers
+
+from app.journal import JournalEntry
+from app.repo_files import MAX_FILE_BYTES
+from app.sandbox.git import blob_sha
+
+GITHUB_TIMEOUT = 1.0
+# The worker's first backoff is 1 s with jitter down to 80%.
+FIRST_BACKOFF = 0.8
+WAITING_FOR_APPROVAL = "Waiting for approval: Engineering Lead and Product Manager"
+PULL_PATH = "/repos/acme/widgets/pulls/{number}"
+
+
+@dataclass
+class _NetworkFault:
+    method: str
+    path: re.Pattern[str]
+    garbled_body: bytes | None  # None: the connection is reset instead
+
+
+class Network(httpx.AsyncBaseTransport):
+    """The wire between the app and the fake: resets a connection or garbles an answer once.
+
+    The request still reaches the fake (it records it); what comes back is broken.
+    """
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._faults: list[_NetworkFault] = []
+
+    def reset_once(self, method: str, path_regex: str) -> None:
+        self._faults.append(_NetworkFault(method, re.compile(path_regex), None))
+
+    def garble_once(self, method: str, path_regex: str, body: bytes) -> None:
+        self._faults.append(_NetworkFault(method, re.compile(path_regex), body))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        fault = next(
+            (
+                fault
+                for fault in self._faults
+                if fault.method == request.method and fault.path.search(request.url.path)
+            ),
+            None,
+        )
+        if fault is None:
+            return response
+        self._faults.remove(fault)
+        await response.aclose()
+        if fault.garbled_body is None:
+            raise httpx.ReadError("Connection reset by peer", request=request)
+        return httpx.Response(
+            200, headers={"content-type": "application/json"}, content=fault.garbled_body
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@pytest.fixture
+def network() -> Network:
+    return Network()
+
+
+@pytest.fixture
+def bot(tmp_path: Path, private_key_pem: str, network: Network) -> Iterator[Bot]:
+    """conftest's `bot`, behind `network`, with a short GitHub timeout."""
+    with running_bot(
+        tmp_path,
+        private_key_pem,
+        network=network,
+        github_timeout=httpx.Timeout(GITHUB_TIMEOUT),
+    ) as running:
+        yield running
+
+
+def waiting_retry(bot: Bot, delivery_id: str) -> JournalEntry:
+    """The delivery's journal row once its first attempt failed and its retry waits."""
+    deadline = time.monotonic() + 10
+    while True:
+        [entry] = [entry for entry in bot.journal.recent() if entry.id == delivery_id]
+        if entry.status == "queued" and entry.attempts == 1:
+            return entry
+        assert time.monotonic() < deadline, f"the journal row stayed {entry}"
+        time.sleep(0.01)
+
+
+# --- GitHub fails once, the delivery is retried, then it succeeds ----------------------------
+
+
+@dataclass(frozen=True)
+class Retried:
+    """A fault on the first read of the pull request, which the second read no longer meets."""
+
+    inject: Callable[[Bot, Network, str], float | None]  # -> the x-ratelimit-reset sent, if any
+    reported: str  # the journal's last_error while the retry waits; {path}: the pull request
+    wait: float  # the least seconds between the two reads arriving at GitHub
+
+
+def answer(
+    status: int, headers: dict[str, str] | None = None, message: str | None = None
+) -> Callable[[Bot, Network, str], None]:
+    def inject(bot: Bot, _: Network, path: str) -> None:
+        body = None if message is None else {"message": message}
+        bot.fake.inject("GET", path, status=status, headers=headers, body=body)
+
+    return inject
+
+
+def primary_rate_limit(bot: Bot, _: Network, path: str) -> float:
+    reset = int(time.time()) + 2  # 1 to 2 s ahead
+    bot.fake.inject(
+        "GET",
+        path,
+        status=403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
+        body={"message": "API rate limit exceeded for installation ID 1."},
+    )
+    return reset
+
+
+def slower_than_the_timeout(bot: Bot, _: Network, path: str) -> None:
+    bot.fake.inject("GET", path, delay=GITHUB_TIMEOUT + 1.5)
+
+
+def hanging(bot: Bot, _: Network, path: str) -> None:
+    bot.fake.inject("GET", path, hang=True)
+
+
+def connection_reset(_: Bot, network: Network, path: str) -> None:
+    network.reset_once("GET", path)
+
+
+def truncated_json(_: Bot, network: Network, path: str) -> None:
+    network.garble_once("GET", path, b'{"number": 1, "state": "op')
+
+
+SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes."
+NOT_IN_TIME = "GitHub did not answer GET {path} in time"
+
+RETRIED = {
+    "500": Retried(
+        answer(500), "GitHub answered 500 to GET {path}: Internal Server Error", FIRST_BACKOFF
+    ),
+    "502": Retried(answer(502), "GitHub answered 502 to GET {path}: Bad Gateway", FIRST_BACKOFF),
+    "503": Retried(
+        answer(503), "GitHub answered 503 to GET {path}: Service Unavailable", FIRST_BACKOFF
+    ),
+    "403 x-ratelimit-remaining 0": Retried(
+        primary_rate_limit,
+        "GitHub answered 403 to GET {path}: API rate limit exceeded for installation ID 1.",
+        0.0,  # checked against the reset time instead
+    ),
+    "403 secondary retry-after": Retried(
+        answer(403, {"retry-after": "1"}, SECONDARY),
+        f"GitHub answered 403 to GET {{path}}: {SECONDARY}",
+        1.0,
+    ),
+    "429 retry-after": Retried(
+        answer(429, {"retry-after": "1"}),
+        "GitHub answered 429 to GET {path}: Too Many Requests",
+        1.0,
+    ),
+    "timeout": Retried(
+        slower_than_the_timeout,
+        NOT_IN_TIME,
+        GITHUB_TIMEOUT + FIRST_BACKOFF,
+    ),
+    "hang": Retried(
+        hanging,
+        NOT_IN_TIME,
+        GITHUB_TIMEOUT + FIRST_BACKOFF,
+    ),
+    "connection reset": Retried(
+        connection_reset,
+        "could not reach GitHub: ReadError",
+        FIRST_BACKOFF,
+    ),
+    "malformed JSON": Retried(
+        truncated_json,
+        "GitHub's answer to GET {path} is not JSON: Unterminated string starting at: "
+        "line 1 column 24 (char 23)",
+        FIRST_BACKOFF,
+    ),
+}
+
+
+@pytest.mark.parametrize("row", RETRIED.values(), ids=RETRIED.keys())
+def test_a_fault_that_passes_is_retried_then_the_check_run_is_written(
+    bot: Bot, network: Network, row: Retried
+) -> None:
+    pull = bot.open_hotfix()
+    path = PULL_PATH.format(number=pull.number)
+    reset = row.inject(bot, network, rf"{path}$")
+
+    sent = bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
+
+    waiting = waiting_retry(bot, sent.json()["delivery"])
+    assert waiting.last_error == row.reported.format(path=path)
+    bot.settle()
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == ("done", 2, None)
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.output["title"]) == ("in_progress", WAITING_FOR_APPROVAL)
+    first, second = [r for r in bot.fake.requests if r.method == "GET" and r.path == path]
+    assert second.received_at - first.received_at >= row.wait
+    if reset is not None:
+        arrived = time.time() - (time.monotonic() - second.received_at)
+        assert arrived >= reset - 0.01  # not before the reset GitHub named
+
+
+def test_a_rate_limit_that_names_no_wait_is_retried_after_a_minute(bot: Bot) -> None:
+    """429 without retry-after, and a 403 saying "secondary rate limit" without retry-after
+    or a used-up x-ratelimit-remaining: GitHub asks for "at least one minute"."""
+    pulls = [bot.open_hotfix(f"hotfix/fix-{index}") for index in range(2)]
+    faults = [(429, "Too Many Requests"), (403, SECONDARY)]
+    for pull, (status, message) in zip(pulls, faults, strict=True):
+        path = PULL_PATH.format(number=pull.number)
+        bot.fake.inject("GET", rf"{path}$", status=status, body={"message": message})
+        sent_at = time.time()
+        delivery_id = bot.send(
+            "pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened")
+        ).json()["delivery"]
+
+        entry = waiting_retry(bot, delivery_id)
+        assert entry.last_error == f"GitHub answered {status} to GET {path}: {message}"
+        assert entry.next_attempt_at >= sent_at + 60
+    assert bot.repo.runs_named("hotfix-policy", pulls[0].head_sha) == []
+
+
+# --- the journal cannot take the delivery ----------------------------------------------------
+
+
+def test_a_locked_journal_refuses_the_delivery_with_503_and_takes_it_once_free(
+    bot: Bot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pull = bot.open_hotfix()
+    body = json.dumps(bot.fake.pull_request_event(bot.repo, pull.number, "opened")).encode()
+    headers = signed_headers(body, "pull_request", "locked-1")
+    # Another process holds the write lock for longer than the journal's busy_timeout (5 s):
+    # the whole time the delivery is being answered.
+    holder = sqlite3.connect(tmp_path / "journal.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        refused = bot.client.post(WEBHOOK_PATH, content=body, headers=headers)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert refused.status_code == 503
+    assert refused.json() == {
+        "error": "the delivery journal cannot take writes; GitHub will let you redeliver"
+    }
+    assert "delivery locked-1 refused: journal write failed: database is locked" in caplog.text
+    assert bot.journal.recent() == []  # not acknowledged, nothing kept
+
+    accepted = bot.send("pull_request", json.loads(body), delivery_id="locked-1")
+    assert accepted.json() == {"delivery": "locked-1", "status": "queued"}
+    bot.settle()
+    [entry] = bot.journal.recent()
+    assert (entry.id, entry.status, entry.attempts) == ("locked-1", "done", 1)
+    assert bot.policy_run(pull.head_sha).output["title"] == WAITING_FOR_APPROVAL
+
+
+# --- what the repository holds -----------------------------------------------------------------
+
+
+def test_a_config_file_of_1_mb_fails_the_check_naming_the_size_without_reading_it(
+    bot: Bot,
+) -> None:
+    config = "# padding\n" * (1024 * 1024 // 10) + "workflow: gitflow\n"
+    bot.repo.commit("main", {".github/hotfix.yml": config}, "A huge config")
+    pull = bot.open_hotfix()
+
+    started = time.monotonic()
+    bot.pull_request(pull.number, "opened")
+
+    assert time.monotonic() - started < 5
+    run = bot.policy_run(pull.head_sha)
+    size = len(config.encode())
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "failure",
+        f"Invalid .github/hotfix.yml: the file is {size:,} bytes, more than the "
+        f"{MAX_FILE_BYTES // 1024} KiB hotfix-bot reads",
+    )
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts) == ("done", 1)
+    assert bot.fake.requests_to("GET", f"/repos/acme/widgets/git/blobs/{blob_sha(config)}") == []
+
+
+def test_a_version_file_with_garbage_fails_version_bump_naming_the_file(bot: Bot) -> None:
+    pull = bot.open_hotfix()
+    bot.repo.commit(pull.head_ref, {"VERSION": "1.2.4 ☃ garbage\x07\n"}, "Oops")
+
+    bot.pull_request(pull.number, "synchronize")
+
+    run = bot.policy_run(bot.repo.pulls[pull.number].head_sha)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 rules fails: version-bump")
+    assert (
+        'VERSION: the version "1.2.4 \\u2603 garbage\\u0007" is not of the form X.Y.Z'
+        in (run.output["summary"])
+    )
+    assert bot.journal.recent()[0].status == "done"
+
+
+def test_a_version_file_that_is_not_utf8_fails_the_check_naming_the_file(bot: Bot) -> None:
+    pull = bot.open_hotfix(files={"VERSION": "binary\n"})
+    garbage = base64.b64encode(b"\xff\xfe1.2.4\x00").decode()
+    sha = blob_sha("binary\n")
+    bot.fake.inject(
+        "GET",
+        rf"/git/blobs/{sha}$",
+        status=200,
+        times=None,
+        body={"sha": sha, "size": 8, "content": garbage, "encoding": "base64"},
+    )
+
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("failure", "Cannot read VERSION")
+    assert run.output["summary"].startswith(
+        "hotfix-bot could not finish: VERSION is not UTF-8 text."
+    )
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts) == ("failed", 1)
+    assert entry.last_error == "UnreadableFile: VERSION is not UTF-8 text"
+
+
+def test_unicode_labels_and_branch_names_are_named_correctly(bot: Bot) -> None:
+    bot.repo.commit("main", {".github/hotfix.yml": 'labels:\n  hotfix: "🔥 hotfix"\n'}, "Config")
+    pull = bot.open_hotfix("hotfix/ünïcödé", labels=("🔥 hotfix", "P1"))
+
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 rules fails: branch-name")
+    summary = run.output["summary"]
+    assert "| `branch-name` | ❌ fail | hotfix/ünïcödé |" in summary
+    assert "| `labels` | ✅ pass | labels P1, 🔥 hotfix | 🔥 hotfix and exactly one of" in summary
+    assert "Branch hotfix/ünïcödé does not match" in summary
+
+
+def test_a_pull_request_with_3000_files_costs_the_same_requests(bot: Bot) -> None:
+    bot.pull_request(bot.open_hotfix("hotfix/warm-up").number, "opened")  # token, base tree
+    # Its own file, so its head commit is not the warm-up's (same tree, same second).
+    small = bot.open_hotfix("hotfix/small", files={"fix.txt": "fixed\n"})
+    large = bot.open_hotfix(
+        "hotfix/large", files={f"src/module_{index}.py": f"# {index}\n" for index in range(3000)}
+    )
+
+    requests: dict[str, list[str]] = {}
+    for pull in (small, large):
+        with bot.counting() as recorded:
+            bot.pull_request(pull.number, "opened")
+        requests[pull.head_ref] = [f"{r.method} {r.path}" for r in recorded]
+        assert bot.policy_run(pull.head_sha).output["title"] == WAITING_FOR_APPROVAL
+
+    assert len(requests["hotfix/large"]) == len(requests["hotfix/small"]) <= 8
+    assert not [line for line in requests["hotfix/large"] if "/files" in line]
