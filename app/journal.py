@@ -152,7 +152,9 @@ class SqliteJournal:
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA busy_timeout = 5000")
+        # Short: the journal is this process's alone but for brief CLI commands, and a
+        # delivery refused with 503 must be refused before GitHub's 10 s timeout.
+        connection.execute("PRAGMA busy_timeout = 2000")
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")
         return connection

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app import delivery as deliveries
-from app.github import GitHubApp
+from app.github import TIMEOUT, GitHubApp
 from app.journal import Journal, JournalUnavailable, open_journal
 from app.metrics import DELIVERIES
 from app.router import Router
@@ -46,6 +46,7 @@ class Services:
     background: list[asyncio.Task[None]] = field(default_factory=list)
     # How GitHub is reached (None: the network); kept for credentials that arrive later.
     transport: httpx.AsyncBaseTransport | None = None
+    github_timeout: httpx.Timeout = field(default_factory=lambda: TIMEOUT)
 
     @property
     def accepting(self) -> bool:
@@ -53,7 +54,7 @@ class Services:
 
     def configure(self, settings: Settings) -> None:
         """Credentials arrived while running (the setup page): switch to configured."""
-        github = github_app(settings, self.transport)
+        github = github_app(settings, self.transport, self.github_timeout)
         if github is None:
             raise ValueError("configure() needs settings with APP_ID and a private key")
         self.settings, self.github = settings, github
@@ -61,12 +62,14 @@ class Services:
 
 
 def github_app(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: httpx.Timeout = TIMEOUT,
 ) -> GitHubApp | None:
     pem = settings.private_key_pem()
     if settings.app_id is None or pem is None:
         return None  # setup mode
-    return GitHubApp(settings.app_id, pem, settings.github_api_url, transport)
+    return GitHubApp(settings.app_id, pem, settings.github_api_url, transport, timeout=timeout)
 
 
 def create_app(
@@ -75,12 +78,21 @@ def create_app(
     router: Router | None = None,
     journal: Journal | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    github_timeout: httpx.Timeout = TIMEOUT,
 ) -> Starlette:
     router = router or build_router()
     journal = journal or open_journal(settings.database_url)
-    github = github_app(settings, transport)
+    github = github_app(settings, transport, github_timeout)
     worker = Worker(journal, router, github)
-    services = Services(settings, journal, router, github, worker, transport=transport)
+    services = Services(
+        settings,
+        journal,
+        router,
+        github,
+        worker,
+        transport=transport,
+        github_timeout=github_timeout,
+    )
     setup = SetupFlow(services)
     status = StatusPage(services)
 

@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 
 from githubkit.exception import RequestFailed
 
@@ -30,6 +31,8 @@ log = logging.getLogger("hotfix_bot.worker")
 IDLE_POLL_SECONDS = 1.0
 # The pause before the journal is tried again after it refused a write.
 JOURNAL_RETRY_SECONDS = 1.0
+# How long an outcome waits for the journal to come back (locked, disk full), in tries.
+OUTCOME_WRITE_TRIES = 60
 
 
 class Worker:
@@ -87,6 +90,19 @@ class Worker:
             for task in self._running:
                 task.cancel()
             await asyncio.gather(*self._running, return_exceptions=True)
+
+    @staticmethod
+    async def _recorded(write: Callable[[], Awaitable[None]], logger: ContextLogger) -> None:
+        """Record a delivery's outcome, waiting out a journal outage (bounded): a row left
+        running would hold back every later delivery of its pull request until a restart."""
+        for _ in range(OUTCOME_WRITE_TRIES - 1):
+            try:
+                await write()
+                return
+            except JournalUnavailable as error:
+                logger.error("could not record the outcome, trying again: %s", error)
+                await asyncio.sleep(JOURNAL_RETRY_SECONDS)
+        await write()
 
     async def _resume_interrupted(self) -> None:
         resumed = await self._journal.resume_interrupted()
@@ -146,7 +162,7 @@ class Worker:
         except Exception as error:
             await self._handle_failure(entry, error, logger)
         else:
-            await self._journal.finish(entry.id)
+            await self._recorded(lambda: self._journal.finish(entry.id), logger)
             DELIVERIES.labels(event=delivery.event, outcome="done").inc()
             logger.info("processed in attempt %d", entry.attempts + 1)
         finally:
@@ -163,11 +179,11 @@ class Worker:
             self._github.forget_token(entry.installation_id)
         if transience.transient and attempt < self._max_attempts:
             delay = transience.wait if transience.wait is not None else self._backoff(attempt)
-            await self._journal.retry_later(entry.id, reason, delay)
+            await self._recorded(lambda: self._journal.retry_later(entry.id, reason, delay), logger)
             DELIVERIES.labels(event=entry.event, outcome="retried").inc()
             logger.warning("attempt %d failed, retrying in %.1fs: %s", attempt, delay, reason)
             return
-        await self._journal.fail(entry.id, reason)
+        await self._recorded(lambda: self._journal.fail(entry.id, reason), logger)
         DELIVERIES.labels(event=entry.event, outcome="failed").inc()
         # A permanent error that is not GitHub's answer is a bug: keep its traceback.
         logger.error(

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from starlette.testclient import TestClient
 
-from app.github import GitHubApp
+from app.github import TIMEOUT
 from app.journal import SqliteJournal
 from app.sandbox import (
     FakeCheckRun,
@@ -28,7 +28,7 @@ from app.sandbox import (
     serve_fake,
 )
 from app.sandbox.webhooks import post_delivery, wait_until_settled
-from app.server import Services, create_app
+from app.server import create_app
 from support.openapi import OpenAPIValidator
 from support.webhooks import WEBHOOK_SECRET, make_settings
 
@@ -135,7 +135,7 @@ def running_bot(
     private_key_pem: str,
     *,
     network: httpx.AsyncBaseTransport | None = None,
-    github_timeout: httpx.Timeout | None = None,
+    github_timeout: httpx.Timeout = TIMEOUT,
 ) -> Iterator[Bot]:
     """`network` stands between the app and the fake (a test's faults); `github_timeout`
     replaces the app's 15 s request timeout."""
@@ -149,15 +149,9 @@ def running_bot(
         )
         journal = SqliteJournal(settings.database_path)
         transport = TracingTransport(network)
-        app = create_app(settings, journal=journal, transport=transport)
-        if github_timeout is not None:
-            # create_app takes no timeout: its services get a client that has this one.
-            services: Services = app.state.services
-            github = GitHubApp(
-                app_record.id, private_key_pem, base_url, transport, timeout=github_timeout
-            )
-            services.github = github
-            services.worker.attach(github)
+        app = create_app(
+            settings, journal=journal, transport=transport, github_timeout=github_timeout
+        )
         with TestClient(app) as client:
             yield Bot(fake, repo, client, journal, transport)
     problems = [f"{v.request.method} {v.request.path}: {v.errors}" for v in fake.violations]
