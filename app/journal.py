@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS app_state (
 
 _COLUMNS = (
     "seq, id, event, action, installation_id, repository, pr_number, ordering_key, status, "
-    "attempts, last_error, received_at, updated_at, next_attempt_at, payload"
+    "attempts, last_error, received_at, updated_at, next_attempt_at, supersedable, payload"
 )
 
 
@@ -94,6 +94,7 @@ class JournalEntry:
     received_at: float
     updated_at: float
     next_attempt_at: float
+    supersedable: bool
     payload: bytes | None
 
 
@@ -263,28 +264,21 @@ class SqliteJournal:
         now = self._clock()
 
         def claim(connection: sqlite3.Connection) -> list[JournalEntry]:
-            connection.execute(
-                "UPDATE deliveries SET status = 'superseded', updated_at = ? "
-                "WHERE status = 'queued' AND supersedable = 1 AND EXISTS (SELECT 1 "
-                "FROM deliveries AS later WHERE later.ordering_key = deliveries.ordering_key "
-                "AND later.seq > deliveries.seq AND later.status = 'queued' "
-                "AND later.supersedable = 1)",
-                (now,),
-            )
-            rows = connection.execute(
-                f"SELECT {_COLUMNS} FROM deliveries AS d WHERE d.status = 'queued' "  # noqa: S608
-                "AND d.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM deliveries AS e "
-                "WHERE e.ordering_key = d.ordering_key AND e.seq < d.seq "
-                "AND e.status IN ('queued', 'running')) ORDER BY d.seq LIMIT ?",
-                (now, limit),
-            ).fetchall()
-            entries = [_entry(row) for row in rows]
-            connection.executemany(
-                "UPDATE deliveries SET status = 'running', attempts = attempts + 1, "
-                "updated_at = ? WHERE id = ?",
-                [(now, entry.id) for entry in entries],
-            )
-            return entries
+            claimed: list[JournalEntry] = []
+            # Each pass claims heads of their pull requests' queues, or supersedes them (the
+            # next pass then sees the later delivery as the head): bounded by the limit.
+            for _ in range(limit + 1):
+                heads = [_entry(row) for row in _due_heads(connection, now, limit - len(claimed))]
+                runnable = [head for head in heads if not _supersede(connection, head, now)]
+                connection.executemany(
+                    "UPDATE deliveries SET status = 'running', attempts = attempts + 1, "
+                    "updated_at = ? WHERE id = ?",
+                    [(now, entry.id) for entry in runnable],
+                )
+                claimed += runnable
+                if len(runnable) == len(heads):
+                    break
+            return sorted(claimed, key=lambda entry: entry.seq)
 
         return await self._write(claim)
 
@@ -395,6 +389,36 @@ def _settle(outcomes: list[_Outcome]) -> None:
             future.set_result(result)
         else:
             future.set_exception(failure)
+
+
+def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[tuple[object, ...]]:
+    """The oldest due deliveries whose pull request has nothing earlier queued or running."""
+    return connection.execute(
+        f"SELECT {_COLUMNS} FROM deliveries AS d WHERE d.status = 'queued' "  # noqa: S608
+        "AND d.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM deliveries AS e "
+        "WHERE e.ordering_key = d.ordering_key AND e.seq < d.seq "
+        "AND e.status IN ('queued', 'running')) ORDER BY d.seq LIMIT ?",
+        (now, limit),
+    ).fetchall()
+
+
+def _supersede(connection: sqlite3.Connection, head: JournalEntry, now: float) -> bool:
+    """Supersede the run of supersedable deliveries that starts at `head`, all but its last:
+    that one reads the same, fresher state. A delivery that is not supersedable (a merge)
+    ends the run, so nothing is ever skipped across it. True when `head` was superseded."""
+    if not head.supersedable:
+        return False
+    cursor = connection.execute(
+        "UPDATE deliveries SET status = 'superseded', updated_at = :now "
+        "WHERE ordering_key = :key AND status IN ('queued', 'running') AND supersedable = 1 "
+        "AND seq < (SELECT MAX(seq) FROM deliveries WHERE ordering_key = :key "
+        "AND status IN ('queued', 'running') AND supersedable = 1 AND seq < COALESCE("
+        "(SELECT MIN(seq) FROM deliveries WHERE ordering_key = :key "
+        "AND status IN ('queued', 'running') AND supersedable = 0 AND seq > :head), "
+        "9223372036854775807))",
+        {"now": now, "key": head.ordering_key, "head": head.seq},
+    )
+    return cursor.rowcount > 0
 
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:

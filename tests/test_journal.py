@@ -104,25 +104,32 @@ def test_a_delivery_waiting_for_a_retry_holds_back_later_ones_of_its_pull_reques
 def test_a_queued_delivery_is_superseded_by_a_later_one_of_its_pull_request(
     journal: SqliteJournal,
 ) -> None:
-    async def scenario() -> list[str]:
+    async def scenario() -> list[list[str]]:
         for delivery_id, number, supersedable in (
             ("a1", 1, True),
-            ("a2", 1, False),  # say, a merge: never skipped
-            ("a3", 1, True),
+            ("a2", 1, True),
+            ("a3", 1, False),  # say, a merge: never skipped, nor skipped across
             ("a4", 1, True),
+            ("a5", 1, True),
             ("b1", 2, True),
         ):
             item = pull_request(delivery_id, number)
             await journal.record(item, b"{}", handled=True, supersedable=supersedable)
-        return [entry.id for entry in await journal.claim_ready(10)]
+        batches = []
+        for finished in (None, "a2", "a3"):
+            if finished:
+                await journal.finish(finished)
+            batches.append([entry.id for entry in await journal.claim_ready(10)])
+        return batches
 
-    assert asyncio.run(scenario()) == ["a2", "b1"]
+    assert asyncio.run(scenario()) == [["a2", "b1"], ["a3"], ["a5"]]
     statuses = {entry.id: entry.status for entry in journal.recent()}
     assert statuses == {
         "a1": "superseded",
-        "a2": "running",
-        "a3": "superseded",
-        "a4": "queued",
+        "a2": "done",
+        "a3": "done",
+        "a4": "superseded",
+        "a5": "running",
         "b1": "running",
     }
 
