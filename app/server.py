@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
 import httpx
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,7 +22,7 @@ from starlette.routing import Route
 from app import delivery as deliveries
 from app.github import TIMEOUT, GitHubApp
 from app.journal import Journal, JournalUnavailable, open_journal
-from app.metrics import DELIVERIES
+from app.metrics import DELIVERIES, QUEUE_DEPTH
 from app.router import Router
 from app.routes import build_router
 from app.settings import Settings
@@ -82,6 +82,8 @@ def create_app(
 ) -> Starlette:
     router = router or build_router()
     journal = journal or open_journal(settings.database_url)
+    # Counted when /metrics is read, not on every delivery.
+    QUEUE_DEPTH.set_function(lambda: journal.count(("queued", "running")))
     github = github_app(settings, transport, github_timeout)
     worker = Worker(journal, router, github)
     services = Services(
@@ -182,8 +184,8 @@ async def receive_webhook(services: Services, request: Request) -> Response:
     if not event or not delivery_id:
         return _refuse(400, "X-GitHub-Event and X-GitHub-Delivery are required")
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return _refuse(400, "the body is not JSON", event)
     if not isinstance(payload, dict):
         return _refuse(400, "the body is not a JSON object", event)

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
 
+import orjson
 from githubkit.exception import RequestFailed
 
 from app import delivery as deliveries
 from app.github import GitHubApp, classify, describe
 from app.journal import Journal, JournalEntry, JournalUnavailable
 from app.logs import ContextLogger, for_delivery
-from app.metrics import DELIVERIES, PROCESSING_SECONDS, QUEUE_DEPTH
+from app.metrics import DELIVERIES, PROCESSING_SECONDS
 from app.router import Context, Router
 
 log = logging.getLogger("hotfix_bot.worker")
@@ -110,7 +110,6 @@ class Worker:
             log.info("resuming %d deliveries interrupted by a restart", resumed)
 
     async def _dispatch_ready(self) -> None:
-        QUEUE_DEPTH.set(self._journal.count(("queued", "running")))
         free = self._concurrency - len(self._running)
         if self._github is None or free <= 0:
             return
@@ -137,7 +136,7 @@ class Worker:
 
     async def _run_entry(self, entry: JournalEntry) -> None:
         assert self._github is not None and entry.payload is not None
-        delivery = deliveries.from_payload(entry.id, entry.event, json.loads(entry.payload))
+        delivery = deliveries.from_payload(entry.id, entry.event, orjson.loads(entry.payload))
         logger = for_delivery(log, delivery)
         started = time.perf_counter()
         try:
