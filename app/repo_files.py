@@ -3,6 +3,8 @@
 A branch's root tree is revalidated by ETag; everything below it is named by SHA and so is
 fetched once. Re-reading the config and version files of an unchanged base branch costs a
 single conditional request, and knowing which version files exist costs nothing more.
+Where the git trees API is not served (some proxies and GitHub-compatible servers), the
+contents API reads each file instead, revalidated by ETag the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import base64
 import binascii
 from collections.abc import Iterable
 from urllib.parse import quote
+
+from githubkit.exception import RequestFailed
 
 from app.github import InstallationClient
 
@@ -34,9 +38,15 @@ async def read_files(
 ) -> dict[str, str | None]:
     """Path -> text at `ref` (a branch name or a commit SHA); None where there is no file."""
     wanted = list(dict.fromkeys(paths))
-    root = await _root_tree(github, repository, ref)
-    texts = await asyncio.gather(*(_read(github, repository, root, path) for path in wanted))
-    return dict(zip(wanted, texts, strict=True))
+    try:
+        root = await _root_tree(github, repository, ref)
+    except RequestFailed as error:
+        if error.response.status_code != 404:
+            raise
+        reads = [_read_contents(github, repository, ref, path) for path in wanted]
+    else:
+        reads = [_read(github, repository, root, path) for path in wanted]
+    return dict(zip(wanted, await asyncio.gather(*reads), strict=True))
 
 
 async def _root_tree(github: InstallationClient, repository: str, ref: str) -> dict[str, object]:
@@ -61,14 +71,37 @@ async def _read(
     entry = _entry(tree, name, "blob")
     if entry is None:
         return None
-    size = entry.get("size")
+    _check_size(path, entry.get("size"))
+    blob = await github.get_immutable(f"/repos/{repository}/git/blobs/{entry['sha']}")
+    return _text(path, blob["content"])
+
+
+async def _read_contents(
+    github: InstallationClient, repository: str, ref: str, path: str
+) -> str | None:
+    url = f"/repos/{repository}/contents/{quote(path.strip('/'))}?ref={quote(ref, safe='')}"
+    try:
+        found = await (github.get_immutable(url) if _is_sha(ref) else github.get_revalidated(url))
+    except RequestFailed as error:
+        if error.response.status_code == 404:
+            return None
+        raise
+    if not isinstance(found, dict) or found.get("type") != "file":
+        return None  # a directory or a submodule of that name
+    _check_size(path, found.get("size"))
+    return _text(path, found.get("content", ""))
+
+
+def _check_size(path: str, size: object) -> None:
     if isinstance(size, int) and size > MAX_FILE_BYTES:
         raise UnreadableFile(
             path, f"is {size:,} bytes, more than the {MAX_FILE_BYTES // 1024} KiB hotfix-bot reads"
         )
-    blob = await github.get_immutable(f"/repos/{repository}/git/blobs/{entry['sha']}")
+
+
+def _text(path: str, content: object) -> str:
     try:
-        return base64.b64decode(blob["content"]).decode("utf-8")
+        return base64.b64decode(str(content)).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         raise UnreadableFile(path, "is not UTF-8 text") from None
 

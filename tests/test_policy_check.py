@@ -267,3 +267,19 @@ def test_one_evaluation_with_warm_caches_takes_at_most_8_requests_in_4_round_tri
     assert calls.count(f"PATCH /repos/acme/widgets/check-runs/{bot.policy_run(head).id}") == 1
     assert len(calls) <= 8, calls
     assert rounds <= 4, calls
+
+
+def test_without_the_git_trees_api_files_are_read_through_the_contents_api(bot: Bot) -> None:
+    # Some GitHub-compatible servers and proxies serve no git trees: the config and the
+    # version files must still come from the base branch and the head.
+    bot.fake.inject("GET", r"/git/trees/", status=404, times=None)
+    bot.repo.commit(
+        "main", {".github/hotfix.yml": "severities:\n  P2:\n    hotfix_allowed: true\n"}, "P2 too"
+    )
+    _, head = open_hotfix(bot, labels=("hotfix", "P2"))
+
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == ("success", "All 6 rules pass")
+    assert "VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login" in run.output["summary"]
+    contents = bot.fake.requests_to("GET", "/repos/acme/widgets/contents/")
+    assert {r.query.get("ref") for r in contents} == {"main", head}
