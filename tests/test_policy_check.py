@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-from support.harness import Bot, sequential_round_trips
+import asyncio
 
+import pytest
+from githubkit.exception import RequestFailed
+from support.harness import Bot, run_on_last_attempt, sequential_round_trips
+
+from app.handlers.policy import on_pull_request
 from app.sandbox import FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
@@ -283,3 +287,26 @@ def test_without_the_git_trees_api_files_are_read_through_the_contents_api(bot: 
     assert "VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login" in run.output["summary"]
     contents = bot.fake.requests_to("GET", "/repos/acme/widgets/contents/")
     assert {r.query.get("ref") for r in contents} == {"main", head}
+
+
+def test_github_still_failing_on_the_last_attempt_is_shown_in_the_check_run(
+    bot: Bot, private_key_pem: str
+) -> None:
+    pull, head = open_hotfix(bot)
+    bot.fake.inject("GET", r"/reviews$", status=502, times=None)
+    payload = bot.fake.pull_request_event(bot.repo, pull.number, "synchronize")
+
+    with pytest.raises(RequestFailed):
+        asyncio.run(
+            run_on_last_attempt(bot, private_key_pem, on_pull_request, "pull_request", payload)
+        )
+
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == (
+        "failure",
+        "Could not evaluate the hotfix policy",
+    )
+    assert run.output["summary"].startswith(
+        "hotfix-bot could not finish: GitHub answered 502 to GET "
+        f"/repos/acme/widgets/pulls/{pull.number}/reviews: Bad Gateway."
+    )

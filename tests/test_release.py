@@ -7,16 +7,11 @@ requests, the report comment and the `hotfix-release` check run.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import pytest
-from support.harness import Bot
+from support.harness import Bot, run_on_last_attempt
 
-from app.delivery import from_payload
-from app.github import GitHubApp
 from app.handlers import release
-from app.logs import for_delivery
-from app.router import Context
 from app.sandbox import Author, FakeCheckRun, FakePull
 from app.sandbox.repo import MergeMethod
 
@@ -534,27 +529,6 @@ def test_a_transient_failure_in_the_middle_is_retried_without_redoing_steps(bot:
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
-async def release_on_last_attempt(bot: Bot, private_key_pem: str, number: int) -> None:
-    """The handler as the worker runs it on its last attempt (the eighth)."""
-    [app_id] = bot.fake.apps
-    github_app = GitHubApp(app_id, private_key_pem, bot.fake.api_url)
-    try:
-        payload = bot.fake.pull_request_event(bot.repo, number, "closed")
-        delivery = from_payload("last-attempt", "pull_request", payload)
-        context = Context(
-            await github_app.installation(bot.repo.installation_id),
-            bot.repo.full_name,
-            delivery,
-            bot.journal,
-            for_delivery(logging.getLogger("tests"), delivery),
-            attempt=8,
-            last_attempt=True,
-        )
-        await release.on_pull_request_closed(context)
-    finally:
-        await github_app.aclose()
-
-
 def test_on_the_last_attempt_a_transient_failure_is_a_failed_step(
     bot: Bot, private_key_pem: str
 ) -> None:
@@ -562,7 +536,12 @@ def test_on_the_last_attempt_a_transient_failure_is_a_failed_step(
     develop_before = bot.repo.branches["develop"].sha
     bot.fake.inject("POST", r"/merges$", status=502, times=None)
 
-    asyncio.run(release_on_last_attempt(bot, private_key_pem, pull.number))
+    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
+    asyncio.run(
+        run_on_last_attempt(
+            bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
+        )
+    )
 
     assert bot.repo.branches["develop"].sha == develop_before
     assert BACKMERGE not in bot.repo.branches

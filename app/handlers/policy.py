@@ -63,31 +63,49 @@ async def on_rerequest(context: Context) -> None:
 
 async def evaluate_pull_request(context: Context, number: int) -> None:
     github, repository = context.github, context.repository
-    pull, reviews = await asyncio.gather(
-        github.get_json(f"/repos/{repository}/pulls/{number}"),
-        github.get_all(f"/repos/{repository}/pulls/{number}/reviews"),
-    )
-    if pull["state"] != "open":
-        context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
-        return
-    head_sha = pull["head"]["sha"]
+    head_sha = _head_named_by(context.payload)  # until the API says otherwise
     try:
-        conclusion, output = await _verdict(github, repository, pull, reviews)
-    except (RequestFailed, UnreadableFile) as error:
-        if classify(error).transient:
-            raise
-        # A refusal that will not pass (permissions, a missing team) or a version file that
-        # cannot be read is shown where people look, and the delivery is recorded as failed.
-        title, reason = (
-            (f"Cannot read {error.path}", str(error))
-            if isinstance(error, UnreadableFile)
-            else ("Could not evaluate the hotfix policy", describe(error))
+        pull, reviews = await asyncio.gather(
+            github.get_json(f"/repos/{repository}/pulls/{number}"),
+            github.get_all(f"/repos/{repository}/pulls/{number}/reviews"),
         )
-        output = error_output(title, reason)
-        await write_check_run(context, CHECK_NAME, head_sha, output, conclusion="failure")
+        if pull["state"] != "open":
+            context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
+            return
+        head_sha = pull["head"]["sha"]
+        conclusion, output = await _verdict(github, repository, pull, reviews)
+    except Exception as error:
+        if head_sha is not None and (not classify(error).transient or context.last_attempt):
+            await _report_failure(context, error, head_sha)
         raise
     await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
     context.log.info("pull request #%d: %s", number, output.title)
+
+
+async def _report_failure(context: Context, error: Exception, head_sha: str) -> None:
+    """Shown where people look (the delivery is recorded as failed too): a refusal that
+    will not pass (permissions, a missing team), a version file that cannot be read, or
+    GitHub still failing on the last attempt."""
+    title, reason = (
+        (f"Cannot read {error.path}", str(error))
+        if isinstance(error, UnreadableFile)
+        else ("Could not evaluate the hotfix policy", describe(error))
+    )
+    output = error_output(title, reason)
+    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion="failure")
+
+
+def _head_named_by(payload: dict[str, Any]) -> str | None:
+    """The head commit the delivery names: possibly stale, but where an error can be shown
+    when GitHub does not give the current one."""
+    for key in ("pull_request", "check_run", "check_suite"):
+        item = payload.get(key)
+        if isinstance(item, dict):
+            head = item.get("head")
+            sha = head.get("sha") if isinstance(head, dict) else item.get("head_sha")
+            if isinstance(sha, str):
+                return sha
+    return None
 
 
 async def _verdict(

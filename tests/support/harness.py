@@ -7,6 +7,7 @@ makes an invalid request fails when its `bot` fixture is torn down.
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +18,11 @@ from typing import Any
 import httpx
 from starlette.testclient import TestClient
 
-from app.github import TIMEOUT
+from app.delivery import from_payload
+from app.github import TIMEOUT, GitHubApp
 from app.journal import SqliteJournal
+from app.logs import for_delivery
+from app.router import Context, Handler
 from app.sandbox import (
     FakeCheckRun,
     FakeGitHub,
@@ -156,3 +160,25 @@ def running_bot(
             yield Bot(fake, repo, client, journal, transport)
     problems = [f"{v.request.method} {v.request.path}: {v.errors}" for v in fake.violations]
     assert problems == [], "requests not valid against GitHub's OpenAPI description"
+
+
+async def run_on_last_attempt(
+    bot: Bot, private_key_pem: str, handler: Handler, event: str, payload: dict[str, Any]
+) -> None:
+    """`handler` as the worker runs it on its last attempt, without waiting out 8 retries."""
+    [app_id] = bot.fake.apps
+    github_app = GitHubApp(app_id, private_key_pem, bot.fake.api_url)
+    try:
+        delivery = from_payload("last-attempt", event, payload)
+        context = Context(
+            await github_app.installation(bot.repo.installation_id),
+            bot.repo.full_name,
+            delivery,
+            bot.journal,
+            for_delivery(logging.getLogger("tests"), delivery),
+            attempt=8,
+            last_attempt=True,
+        )
+        await handler(context)
+    finally:
+        await github_app.aclose()
