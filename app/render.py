@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import Verdict
@@ -49,7 +50,11 @@ def policy_output(verdict: Verdict) -> CheckOutput:
         )
     lines: list[str] = []
     if verdict.severity is not None:
-        deadline = f": merge within {verdict.deadline} of opening" if verdict.deadline else ""
+        deadline = ""
+        if verdict.deadline is not None:
+            deadline = f": merge within {verdict.deadline} of opening"
+        if verdict.due is not None:
+            deadline += f", by {verdict.due.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         lines += [f"**Severity {verdict.severity}**{deadline}.", ""]
     lines += ["| Rule | Result | Found | Expected |", "| --- | --- | --- | --- |"]
     lines += [

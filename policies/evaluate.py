@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from policies.config import CONFIG_PATH, ConfigError, Duration, HotfixConfig
@@ -26,6 +27,7 @@ class Verdict:
     results: tuple[RuleResult, ...] = ()
     severity: str | None = None  # the one severity labelled, if exactly one is
     deadline: Duration | None = None  # that severity's time from opening to merge
+    due: datetime | None = None  # when the deadline runs out, if the opening time is known
 
 
 def is_hotfix(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> bool:
@@ -55,7 +57,8 @@ def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
     else:
         conclusion = Conclusion.SUCCESS
         title = f"All {len(results)} rules pass"
-    return Verdict(conclusion, title, results, severity, deadline)
+    due = facts.opened_at + deadline.value if deadline and facts.opened_at else None
+    return Verdict(conclusion, title, results, severity, deadline, due)
 
 
 def config_error_verdict(error: ConfigError) -> Verdict:

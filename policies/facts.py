@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from policies.config import HotfixConfig
@@ -49,6 +50,7 @@ class PullRequestFacts:
     base_version_files: Mapping[str, str | None] = field(default_factory=dict)
     head_version_files: Mapping[str, str | None] = field(default_factory=dict)
     existing_tags: frozenset[str] = frozenset()  # tags the app looked up and found
+    opened_at: datetime | None = None  # when the pull request was opened (its deadline's start)
 
 
 def tag_name(config: HotfixConfig, version: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, timedelta
 
 import pytest
 from githubkit.exception import RequestFailed
@@ -57,7 +58,10 @@ def test_a_good_p1_hotfix_waits_for_approvals_one_by_one_then_passes(bot: Bot) -
     run = bot.policy_run(head)
     assert (run.status, run.conclusion) == ("completed", "success")
     assert run.output["title"] == "All 6 rules pass"
-    assert "**Severity P1**: merge within 24h of opening." in run.output["summary"]
+    due = (pull.created_at + timedelta(hours=24)).astimezone(UTC)
+    assert run.output["summary"].startswith(
+        f"**Severity P1**: merge within 24h of opening, by {due:%Y-%m-%d %H:%M} UTC.\n"
+    )
     assert (
         "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login |"
         in (run.output["summary"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from githubkit.exception import RequestFailed
@@ -184,7 +185,18 @@ def _facts(pull: dict[str, Any], reviews: list[Any], labels: frozenset[str]) -> 
             for review in reviews
             if review.get("user") and review.get("state") in ReviewState.__members__
         ],
+        opened_at=_timestamp(pull.get("created_at")),
     )
+
+
+def _timestamp(value: object) -> datetime | None:
+    """GitHub's `2026-11-27T15:28:00Z`; None when absent or not of that form."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 async def _tag_exists(github: InstallationClient, repository: str, tag: str | None) -> bool:

@@ -1,6 +1,6 @@
 """The verdict over all rules, hotfix detection and the tag the app must look up."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from policy_factories import OLD_SHA, config, facts, review
@@ -40,6 +40,13 @@ def test_a_complete_hotfix_succeeds() -> None:
     assert all(result.status is Status.PASS for result in verdict.results)
     assert verdict.severity == "P0"
     assert verdict.deadline is not None and verdict.deadline.value == timedelta(hours=2)
+
+
+def test_the_deadline_runs_from_the_opening_of_the_pull_request() -> None:
+    opened = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+    assert evaluate(config(), facts(opened_at=opened)).due == opened + timedelta(hours=2)
+    assert evaluate(config(), facts(labels={"hotfix", "P1"})).due is None  # opening unknown
+    assert evaluate(config(), facts(opened_at=opened, labels={"hotfix", "P2"})).due is None
 
 
 def test_failures_are_counted_and_named() -> None:
