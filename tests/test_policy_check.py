@@ -314,3 +314,16 @@ def test_github_still_failing_on_the_last_attempt_is_shown_in_the_check_run(
         "hotfix-bot could not finish: GitHub answered 502 to GET "
         f"/repos/acme/widgets/pulls/{pull.number}/reviews: Bad Gateway."
     )
+
+
+def test_without_the_team_members_list_each_approvers_membership_is_asked(bot: Bot) -> None:
+    bot.fake.inject("GET", r"/teams/[^/]+/members$", status=404, times=None)
+    pull, head = open_hotfix(bot)
+
+    approve(bot, pull, "lead", "outsider")
+
+    run = bot.policy_run(head)
+    assert run.output["title"] == "Waiting for approval: Product Manager"
+    asked = {r.path for r in bot.fake.requests_to("GET", "/orgs/acme/teams/")}
+    assert "/orgs/acme/teams/engineering-leads/memberships/lead" in asked
+    assert "/orgs/acme/teams/product-managers/memberships/outsider" in asked

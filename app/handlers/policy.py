@@ -219,7 +219,9 @@ async def _group_members(
     if not approvers:
         return {}  # nobody to look up
     teams = config.approval_teams()
-    members = await asyncio.gather(*(_team_members(github, org, slug) for slug in teams.values()))
+    members = await asyncio.gather(
+        *(_team_members(github, org, slug, approvers) for slug in teams.values())
+    )
     # GitHub logins are case-insensitive.
     return {
         name: frozenset(login for login in approvers if login.casefold() in team)
@@ -227,7 +229,11 @@ async def _group_members(
     }
 
 
-async def _team_members(github: InstallationClient, org: str, slug: str) -> frozenset[str]:
+async def _team_members(
+    github: InstallationClient, org: str, slug: str, approvers: set[str]
+) -> frozenset[str]:
+    """The team's members (casefolded), or, where the members list is not served, those of
+    `approvers` whose membership is active."""
     cached = github.caches.team_members((org, slug))
     if cached is not None:
         return cached
@@ -236,7 +242,19 @@ async def _team_members(github: InstallationClient, org: str, slug: str) -> froz
     except RequestFailed as error:
         if error.response.status_code != 404:
             raise
-        members = []  # no such team (or a personal account): nobody can fill the group
+        # No such team, a personal account, or a server without the members list: ask for
+        # each approver instead (never cached: it says nothing of the others).
+        memberships = await asyncio.gather(
+            *(
+                github.get_optional(f"/orgs/{org}/teams/{slug}/memberships/{login}")
+                for login in approvers
+            )
+        )
+        return frozenset(
+            login.casefold()
+            for login, membership in zip(approvers, memberships, strict=True)
+            if membership is not None and membership.get("state") == "active"
+        )
     logins = frozenset(member["login"].casefold() for member in members)
     github.caches.put_team_members((org, slug), logins)
     return logins
