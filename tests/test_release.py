@@ -178,6 +178,27 @@ def assert_only_pull(bot: Bot, pull: FakePull) -> None:
 # --- the tests ---------------------------------------------------------------------------------
 
 
+def assert_waiting_for_backmerge(bot: Bot, pull: FakePull, backmerge: FakePull, why: str) -> None:
+    """The report while the back-merge pull request waits for the hotfix author."""
+    backmerge_url = f"{WEB}/pull/{backmerge.number}"
+    waiting = row(
+        "Back-merge",
+        "⏳ waiting for review",
+        f"{why}: pull request #{backmerge.number} from `{BACKMERGE}` waits for @dev",
+        f"[#{backmerge.number}]({backmerge_url})",
+    )
+    text = summary(
+        pull,
+        tag_done(pull),
+        RELEASE_DONE,
+        waiting,
+        DELETE_DONE,
+        tail=waiting_tail(backmerge.number),
+    )
+    title = f"Back-merge into develop waits for review in #{backmerge.number}"
+    assert_report(bot, pull, "action_required", title, text, backmerge_url)
+
+
 def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> None:
     pull = merged_hotfix(bot)
     develop_before = bot.repo.branches["develop"].sha
@@ -276,24 +297,7 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
         f"git checkout {BACKMERGE}\ngit merge origin/develop\n# resolve, commit\n"
         f"git push origin {BACKMERGE}\n```"
     )
-    backmerge_url = f"{WEB}/pull/{backmerge.number}"
-    waiting = row(
-        "Back-merge",
-        "⏳ waiting for review",
-        f"the hotfix conflicts with `develop`: pull request #{backmerge.number} from "
-        f"`{BACKMERGE}` waits for @dev",
-        f"[#{backmerge.number}]({backmerge_url})",
-    )
-    text = summary(
-        pull,
-        tag_done(pull),
-        RELEASE_DONE,
-        waiting,
-        DELETE_DONE,
-        tail=waiting_tail(backmerge.number),
-    )
-    title = f"Back-merge into develop waits for review in #{backmerge.number}"
-    assert_report(bot, pull, "action_required", title, text, backmerge_url)
+    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
 
     # A redelivery and a re-run while it waits: the same branch and pull request, asked once.
     with bot.counting() as requests:
@@ -303,7 +307,7 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     assert bot.repo.branches[BACKMERGE].sha == sha
     assert not [r for r in requests if r.method == "POST" and "/merges" not in r.path]
     assert backmerge.requested_reviewers == ["dev"]
-    assert_report(bot, pull, "action_required", title, text, backmerge_url)
+    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
 
     # People resolve the conflict on the branch and merge; a re-run then turns green.
     resolution = bot.repo.objects.make_commit(
@@ -353,24 +357,7 @@ def test_protected_develop_gets_a_back_merge_pull_request(bot: Bot, refusal_stat
         'failed for develop."), so hotfix-bot may not merge into it directly.\n\n'
         "@dev, please review and merge it."
     )
-    backmerge_url = f"{WEB}/pull/{backmerge.number}"
-    waiting = row(
-        "Back-merge",
-        "⏳ waiting for review",
-        f"`develop` is protected: pull request #{backmerge.number} from `{BACKMERGE}` "
-        "waits for @dev",
-        f"[#{backmerge.number}]({backmerge_url})",
-    )
-    text = summary(
-        pull,
-        tag_done(pull),
-        RELEASE_DONE,
-        waiting,
-        DELETE_DONE,
-        tail=waiting_tail(backmerge.number),
-    )
-    title = f"Back-merge into develop waits for review in #{backmerge.number}"
-    assert_report(bot, pull, "action_required", title, text, backmerge_url)
+    assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
 
 
 def test_no_develop_branch_skips_the_back_merge(bot: Bot) -> None:
