@@ -11,7 +11,9 @@ after the write-ahead log is synced to disk.
 
 Payloads are stored zlib-compressed at level 1 (~0.1 ms for a 28 KB `pull_request`
 delivery, about 7 times smaller), so each group commit writes and syncs a fraction of the
-bytes; `JournalEntry.payload` is always the delivery's body as received.
+bytes; `JournalEntry.payload` is always the delivery's body as received. They sit in their
+own table, written once: the worker's status changes rewrite a row of a few dozen bytes,
+not a record with its payload's overflow pages.
 """
 
 from __future__ import annotations
@@ -50,7 +52,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
     repository TEXT,
     pr_number INTEGER,
     ordering_key TEXT NOT NULL,
-    payload BLOB,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
@@ -62,9 +63,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_unfinished
     ON deliveries (ordering_key, seq) WHERE status IN ('queued', 'running');
 CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, seq);
--- next_due() runs on the event loop after every wake-up: one index seek, never a scan
--- of the queued rows (whose columns after the payload sit behind its overflow pages).
+-- next_due() runs on the event loop: one index seek, never a scan of the queued rows.
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
+-- The body of each delivery that will run, keyed by its row in deliveries.
+CREATE TABLE IF NOT EXISTS payloads (
+    seq INTEGER PRIMARY KEY,
+    body BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS app_state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL,
@@ -72,10 +77,13 @@ CREATE TABLE IF NOT EXISTS app_state (
 );
 """
 
+# A delivery and its payload (NULL for an ignored one): `FROM deliveries AS d {_WITH_PAYLOAD}`.
 _COLUMNS = (
-    "seq, id, event, action, installation_id, repository, pr_number, ordering_key, status, "
-    "attempts, last_error, received_at, updated_at, next_attempt_at, supersedable, payload"
+    "d.seq, d.id, d.event, d.action, d.installation_id, d.repository, d.pr_number, "
+    "d.ordering_key, d.status, d.attempts, d.last_error, d.received_at, d.updated_at, "
+    "d.next_attempt_at, d.supersedable, p.body"
 )
+_WITH_PAYLOAD = "LEFT JOIN payloads AS p ON p.seq = d.seq"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +151,7 @@ class SqliteJournal:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = self._connect()
         writer.executescript(_SCHEMA)
+        _move_payloads_out(writer)
         self._reader = self._connect()
         self._reader_lock = threading.Lock()
         self._operations: queue.SimpleQueue[_Operation | None] = queue.SimpleQueue()
@@ -227,12 +236,11 @@ class SqliteJournal:
         status: Literal["queued", "ignored"] = "queued" if handled else "ignored"
 
         def insert(connection: sqlite3.Connection) -> RecordOutcome:
-            # Compressed here, on the writer thread (zlib releases the GIL), not on the loop.
-            stored = zlib.compress(body, PAYLOAD_COMPRESSION_LEVEL) if handled else None
+            # Compressed below, on the writer thread (zlib releases the GIL), not on the loop.
             cursor = connection.execute(
                 "INSERT INTO deliveries (id, event, action, installation_id, repository, "
-                "pr_number, ordering_key, payload, status, received_at, updated_at, "
-                "next_attempt_at, supersedable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "pr_number, ordering_key, status, received_at, updated_at, next_attempt_at, "
+                "supersedable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO NOTHING",
                 (
                     delivery.id,
@@ -242,7 +250,6 @@ class SqliteJournal:
                     delivery.repository,
                     delivery.pr_number,
                     delivery.ordering_key,
-                    stored,  # None for an ignored delivery: it is never run
                     status,
                     now,
                     now,
@@ -250,8 +257,14 @@ class SqliteJournal:
                     supersedable,
                 ),
             )
-            outcome: RecordOutcome = "duplicate" if cursor.rowcount != 1 else status
-            return outcome
+            if cursor.rowcount != 1:
+                return "duplicate"
+            if handled:  # an ignored delivery is never run: its body is not kept
+                connection.execute(
+                    "INSERT INTO payloads (seq, body) VALUES (?, ?)",
+                    (cursor.lastrowid, zlib.compress(body, PAYLOAD_COMPRESSION_LEVEL)),
+                )
+            return status
 
         return await self._write(insert)
 
@@ -319,8 +332,8 @@ class SqliteJournal:
         cursor = await self._write(
             lambda connection: connection.execute(
                 "UPDATE deliveries SET status = 'queued', attempts = 0, last_error = NULL, "
-                "updated_at = ?, next_attempt_at = ? WHERE id = ? AND payload IS NOT NULL "
-                "AND status != 'running'",
+                "updated_at = ?, next_attempt_at = ? WHERE id = ? AND status != 'running' "
+                "AND seq IN (SELECT seq FROM payloads)",
                 (now, now, delivery_id),
             )
         )
@@ -356,9 +369,10 @@ class SqliteJournal:
         return float(value) if isinstance(value, int | float) else None
 
     def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]:
-        where, parameters = ("WHERE status = ?", (status, limit)) if status else ("", (limit,))
+        where, parameters = ("WHERE d.status = ?", (status, limit)) if status else ("", (limit,))
         rows = self._read(
-            f"SELECT {_COLUMNS} FROM deliveries {where} ORDER BY seq DESC LIMIT ?",  # noqa: S608
+            f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} {where} "  # noqa: S608
+            "ORDER BY d.seq DESC LIMIT ?",
             parameters,
         )
         return [_entry(row) for row in rows]
@@ -394,7 +408,8 @@ def _settle(outcomes: list[_Outcome]) -> None:
 def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[tuple[object, ...]]:
     """The oldest due deliveries whose pull request has nothing earlier queued or running."""
     return connection.execute(
-        f"SELECT {_COLUMNS} FROM deliveries AS d WHERE d.status = 'queued' "  # noqa: S608
+        f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+        "WHERE d.status = 'queued' "
         "AND d.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM deliveries AS e "
         "WHERE e.ordering_key = d.ordering_key AND e.seq < d.seq "
         "AND e.status IN ('queued', 'running')) ORDER BY d.seq LIMIT ?",
@@ -419,6 +434,21 @@ def _supersede(connection: sqlite3.Connection, head: JournalEntry, now: float) -
         {"now": now, "key": head.ordering_key, "head": head.seq},
     )
     return cursor.rowcount > 0
+
+
+def _move_payloads_out(connection: sqlite3.Connection) -> None:
+    """A journal written before payloads had their own table keeps them in `deliveries`:
+    move them, in one transaction, so nothing queued is lost by an upgrade."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(deliveries)")}
+    if "payload" not in columns:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute(
+        "INSERT INTO payloads (seq, body) SELECT seq, payload FROM deliveries "
+        "WHERE payload IS NOT NULL"
+    )
+    connection.execute("ALTER TABLE deliveries DROP COLUMN payload")
+    connection.execute("COMMIT")
 
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,3 +190,49 @@ def test_cli_lists_deliveries_and_redelivers_a_failed_one(
 
     assert main(["redeliver", "nope"]) == 1
     assert "no delivery nope" in capsys.readouterr().err
+
+
+def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
+    tmp_path: Path, clock: Clock
+) -> None:
+    body = b'{"action": "opened", "number": 7}'
+    old = sqlite3.connect(tmp_path / "journal.db", isolation_level=None)
+    old.execute(
+        "CREATE TABLE deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL "
+        "UNIQUE, event TEXT NOT NULL, action TEXT, installation_id INTEGER, repository TEXT, "
+        "pr_number INTEGER, ordering_key TEXT NOT NULL, payload BLOB, status TEXT NOT NULL, "
+        "attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, received_at REAL NOT NULL, "
+        "updated_at REAL NOT NULL, next_attempt_at REAL NOT NULL, "
+        "supersedable INTEGER NOT NULL DEFAULT 0)"
+    )
+    rows = [
+        ("queued-plain", body, "queued", 7),
+        ("queued-compressed", zlib.compress(body, 1), "queued", 8),
+        ("was-ignored", None, "ignored", 9),
+    ]
+    for delivery_id, payload, status, number in rows:
+        old.execute(
+            "INSERT INTO deliveries (id, event, action, installation_id, repository, "
+            "pr_number, ordering_key, payload, status, received_at, updated_at, "
+            "next_attempt_at) VALUES (?, 'pull_request', 'opened', 1, 'acme/widgets', ?, ?, "
+            "?, ?, 1, 1, 1)",
+            (delivery_id, number, f"acme/widgets#{number}", payload, status),
+        )
+    old.close()
+
+    journal = SqliteJournal(tmp_path / "journal.db", clock=clock)
+    try:
+        claimed = asyncio.run(journal.claim_ready(10))
+        ignored = journal.recent("ignored")
+        can_redeliver_ignored = asyncio.run(journal.redeliver("was-ignored"))
+    finally:
+        journal.close()
+
+    assert [(entry.id, entry.payload) for entry in claimed] == [
+        ("queued-plain", body),
+        ("queued-compressed", body),
+    ]
+    assert [(entry.id, entry.payload) for entry in ignored] == [("was-ignored", None)]
+    assert can_redeliver_ignored is False
+    columns = sqlite3.connect(tmp_path / "journal.db").execute("PRAGMA table_info(deliveries)")
+    assert "payload" not in {column[1] for column in columns}
