@@ -56,6 +56,7 @@ class Worker:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._wake = asyncio.Event()
+        self._slot_freed = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
@@ -122,9 +123,16 @@ class Worker:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
         self._slots.release()
+        self._slot_freed.set()
         self._wake.set()
 
     async def _sleep_until_due(self) -> None:
+        if len(self._running) >= self._concurrency:
+            # Every slot is taken: what arrives meanwhile waits in the journal for the next
+            # free slot, so a burst of deliveries does not cost a journal read each.
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+            return
         due = self._journal.next_due()
         timeout = IDLE_POLL_SECONDS if due is None else min(max(due - time.time(), 0.0), 1.0)
         self._wake.clear()
