@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app import config_cli
 from app.delivery import event_label, location
-from app.journal import STATUSES, JournalEntry, open_journal
+from app.journal import STATUSES, JournalEntry, journal_path, open_journal
 from app.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -52,11 +55,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(settings: Settings) -> int:
+    # The intake and the worker process each keep their metrics in files here (see
+    # app.metrics); it must be set before prometheus_client is imported. Emptied first:
+    # what a previous run counted is not this run's.
+    metrics = Path(f"{journal_path(settings.database_url)}.metrics")
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+
     from app import logs
     from app.server import create_app
 
     logs.configure(settings.log_level, settings.log_format)
-    run_server(create_app(settings), settings.host, settings.port)
+    run_server(create_app(settings, worker_process=True), settings.host, settings.port)
     return 0
 
 

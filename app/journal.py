@@ -5,9 +5,18 @@ library. Every write goes through one writer thread that commits whatever arrive
 previous transaction was committing as a single transaction (group commit): one fsync is
 shared by all deliveries of a burst, so durability does not cost throughput.
 
-Guarantees of the settings used (WAL, synchronous=FULL): a committed delivery survives a
-crash of the process and a loss of power or an OS crash, because the commit returns only
-after the write-ahead log is synced to disk.
+Guarantees of the settings used (WAL): a transaction that records a delivery commits with
+synchronous=FULL, so a delivery answered `202` survives a crash of the process, a loss of
+power and an OS crash: the commit returns only after the write-ahead log is synced to disk.
+The worker's own writes (claims, outcomes, retries, state) commit with synchronous=NORMAL:
+they survive a crash of the process, and a loss of power can undo the last of them, so a
+delivery may run once more after a power cut. Handlers are idempotent for that reason. The
+next synced commit makes every earlier one durable too, since the log is written in order.
+
+Several processes write to one journal: `serve`'s intake and its worker process, and CLI
+commands. They take turns through a lock file held for one transaction at a time, because
+SQLite's own busy handler retries on a growing sleep and, against a stream of intake commits,
+can keep the worker waiting without end.
 
 Payloads are stored zlib-compressed at level 1 (~0.1 ms for a 28 KB `pull_request`
 delivery, about 7 times smaller), so each group commit writes and syncs a fraction of the
@@ -21,12 +30,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import fcntl
+import os
 import queue
 import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
@@ -134,6 +145,7 @@ class _Operation:
     apply: Callable[[sqlite3.Connection], object]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[object]
+    durable: bool  # must survive a power loss before the caller hears of it
 
 
 _Outcome = tuple[_Operation, object, BaseException | None]
@@ -141,7 +153,7 @@ _STOP = None
 
 
 class SqliteJournal:
-    """SQLite journal; safe for one server process plus short-lived CLI commands."""
+    """SQLite journal; several processes may use one, each through its own instance."""
 
     BATCH_LIMIT = 1024
 
@@ -149,9 +161,11 @@ class SqliteJournal:
         self._path = path
         self._clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._turns = os.open(f"{path}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
         writer = self._connect()
-        writer.executescript(_SCHEMA)
-        _move_payloads_out(writer)
+        with self._write_turn():
+            writer.executescript(_SCHEMA)
+            _move_payloads_out(writer)
         self._reader = self._connect()
         self._reader_lock = threading.Lock()
         self._operations: queue.SimpleQueue[_Operation | None] = queue.SimpleQueue()
@@ -162,16 +176,28 @@ class SqliteJournal:
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        # Short: the journal is this process's alone but for brief CLI commands, and a
-        # delivery refused with 503 must be refused before GitHub's 10 s timeout.
+        # Short: writers of this journal take turns (the lock file), so waiting here means
+        # something outside hotfix-bot holds it, and a delivery refused with 503 must be
+        # refused before GitHub's 10 s timeout.
         connection.execute("PRAGMA busy_timeout = 2000")
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")
         return connection
 
+    @contextlib.contextmanager
+    def _write_turn(self) -> Iterator[None]:
+        """This process's turn to write. Held for one transaction, whose SQLite lock wait
+        is itself bounded by busy_timeout, so the wait for a turn is bounded too."""
+        fcntl.flock(self._turns, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._turns, fcntl.LOCK_UN)
+
     # -- the writer thread ------------------------------------------------------------
 
     def _write_loop(self, connection: sqlite3.Connection) -> None:
+        synced = True  # as _connect() left the connection
         while (first := self._operations.get()) is not _STOP:
             batch = [first]
             stop_after = False
@@ -184,7 +210,13 @@ class SqliteJournal:
                     stop_after = True
                     break
                 batch.append(operation)
-            self._commit(connection, batch)
+            # Only a batch that records a delivery pays for a sync.
+            durable = any(operation.durable for operation in batch)
+            if durable != synced:
+                connection.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+                synced = durable
+            with self._write_turn():
+                self._commit(connection, batch)
             if stop_after:
                 break
         connection.close()
@@ -219,10 +251,10 @@ class SqliteJournal:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, settled)
 
-    async def _write(self, apply: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, apply: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[object] = loop.create_future()
-        self._operations.put(_Operation(apply, loop, future))
+        self._operations.put(_Operation(apply, loop, future, durable))
         return await future  # type: ignore[return-value]
 
     # -- writes -----------------------------------------------------------------------
@@ -266,7 +298,7 @@ class SqliteJournal:
                 )
             return status
 
-        return await self._write(insert)
+        return await self._write(insert, durable=True)
 
     async def claim_ready(self, limit: int) -> list[JournalEntry]:
         """Mark as running the oldest due deliveries whose pull request has nothing earlier open.
@@ -390,6 +422,7 @@ class SqliteJournal:
     def close(self) -> None:
         self._operations.put(_STOP)
         self._writer_thread.join()
+        os.close(self._turns)
         with self._reader_lock:
             self._reader.close()
 
@@ -464,6 +497,10 @@ def _decompressed(stored: bytes) -> bytes:
     return zlib.decompress(stored) if stored.startswith(ZLIB_HEADER) else stored
 
 
+def journal_path(database_url: str) -> Path:
+    """The file named by DATABASE_URL (`sqlite:///relative.db`, `sqlite:////abs.db`)."""
+    return Path(database_url.removeprefix("sqlite:///"))
+
+
 def open_journal(database_url: str) -> SqliteJournal:
-    """The journal named by DATABASE_URL (`sqlite:///relative.db`, `sqlite:////abs.db`)."""
-    return SqliteJournal(Path(database_url.removeprefix("sqlite:///")))
+    return SqliteJournal(journal_path(database_url))

@@ -1,17 +1,29 @@
-"""Prometheus metrics, served at /metrics."""
+"""Prometheus metrics, served at /metrics.
+
+`hotfix-bot serve` runs two processes (the intake and the worker, see app.worker_process),
+so it sets PROMETHEUS_MULTIPROC_DIR before either imports prometheus_client: each process
+then keeps its values in files there, and /metrics adds them up. Without it (tests, one
+process) the values live in memory.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+from collections.abc import Callable, Iterator
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import generate_latest as _generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 
 DELIVERIES = Counter(
     "hotfix_bot_deliveries",
     "Webhook deliveries by event and outcome (queued, duplicate, ignored, refused, done, "
     "retried, failed).",
     ["event", "outcome"],
-)
-QUEUE_DEPTH = Gauge(
-    "hotfix_bot_queue_depth", "Journaled deliveries not finished yet (queued or running)."
 )
 PROCESSING_SECONDS = Histogram(
     "hotfix_bot_processing_seconds",
@@ -25,4 +37,35 @@ GITHUB_REQUESTS = Counter(
 GITHUB_RATE_LIMIT_REMAINING = Gauge(
     "hotfix_bot_github_rate_limit_remaining",
     "The x-ratelimit-remaining GitHub gave on its last answer.",
+    multiprocess_mode="mostrecent",
 )
+
+
+class QueueDepth(Collector):
+    """Journaled deliveries not finished yet, counted when /metrics is read: not a gauge
+    kept up to date on every delivery, and the same whichever process counts."""
+
+    def __init__(self) -> None:
+        self.count: Callable[[], int] | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if self.count is not None:
+            yield GaugeMetricFamily(
+                "hotfix_bot_queue_depth",
+                "Journaled deliveries not finished yet (queued or running).",
+                value=self.count(),
+            )
+
+
+QUEUE_DEPTH = QueueDepth()
+REGISTRY.register(QUEUE_DEPTH)
+
+
+def generate_latest() -> bytes:
+    """The exposition for /metrics: of every process of this server, when there are two."""
+    if not os.environ.get(MULTIPROCESS_DIRECTORY):
+        return _generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(QUEUE_DEPTH)
+    return _generate_latest(registry)

@@ -10,10 +10,11 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib.metadata import version
+from typing import Protocol
 
 import httpx
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,18 +23,27 @@ from starlette.routing import Route
 from app import delivery as deliveries
 from app.github import TIMEOUT, GitHubApp
 from app.journal import Journal, JournalUnavailable, open_journal
-from app.metrics import DELIVERIES, QUEUE_DEPTH
+from app.metrics import DELIVERIES, QUEUE_DEPTH, generate_latest
 from app.router import Router
 from app.routes import build_router
 from app.settings import Settings
 from app.setup import CALLBACK_PATH, SetupFlow
 from app.status import StatusPage
 from app.worker import Worker
+from app.worker_process import WorkerProcess
 
 log = logging.getLogger("hotfix_bot.intake")
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
 VERSION = version("hotfix-bot")
+
+
+class Runner(Protocol):
+    """What runs journaled deliveries: a `Worker` here, or a `WorkerProcess` beside us."""
+
+    def wake(self) -> None: ...
+    def attach(self, github: GitHubApp) -> None: ...
+    async def run(self) -> None: ...
 
 
 @dataclass
@@ -42,7 +52,7 @@ class Services:
     journal: Journal
     router: Router
     github: GitHubApp | None
-    worker: Worker
+    worker: Runner
     background: list[asyncio.Task[None]] = field(default_factory=list)
     # How GitHub is reached (None: the network); kept for credentials that arrive later.
     transport: httpx.AsyncBaseTransport | None = None
@@ -79,13 +89,20 @@ def create_app(
     journal: Journal | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     github_timeout: httpx.Timeout = TIMEOUT,
+    worker_process: bool = False,
 ) -> Starlette:
+    """The server. With `worker_process` (as `serve` runs it) deliveries run in a child
+    process, which reads its settings as this one did; otherwise on this event loop."""
     router = router or build_router()
     journal = journal or open_journal(settings.database_url)
     # Counted when /metrics is read, not on every delivery.
-    QUEUE_DEPTH.set_function(lambda: journal.count(("queued", "running")))
+    QUEUE_DEPTH.count = lambda: journal.count(("queued", "running"))
     github = github_app(settings, transport, github_timeout)
-    worker = Worker(journal, router, github)
+    worker: Runner = (
+        WorkerProcess(configured=github is not None)
+        if worker_process
+        else Worker(journal, router, github)
+    )
     services = Services(
         settings,
         journal,

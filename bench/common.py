@@ -111,10 +111,10 @@ class ServerProcess:
         return self._process.pid
 
     def peak_rss_mib(self) -> float:
-        """VmHWM: the highest resident set size the process has had so far."""
-        status = Path(f"/proc/{self.pid}/status").read_text().splitlines()
-        [line] = [line for line in status if line.startswith("VmHWM:")]
-        return int(line.split()[1]) / 1024
+        """VmHWM, the highest resident set size so far, of the server and of its children
+        (hotfix-bot's worker process): their sum, the memory the service needed."""
+        pids = [self.pid, *children_of(self.pid)]
+        return sum(_peak_rss_kib(pid) for pid in pids) / 1024
 
     def stop(self) -> None:
         """SIGTERM (uvicorn shuts down gracefully), SIGKILL when that takes too long."""
@@ -126,6 +126,17 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait(timeout=STOP_TIMEOUT)
+
+
+def children_of(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+def _peak_rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    [line] = [line for line in status if line.startswith("VmHWM:")]
+    return int(line.split()[1])
 
 
 def hotfix_bot(world: World, api_url: str, workdir: Path) -> ServerProcess:

@@ -11,6 +11,7 @@ from support.live_server import ROOT, Server, free_port, github_and_server, open
 from support.webhooks import WEBHOOK_SECRET
 
 from app.journal import SqliteJournal
+from app.worker_process import single_worker
 
 
 def test_the_server_takes_a_delivery_over_http_and_writes_the_check_run(
@@ -73,6 +74,70 @@ def test_a_delivery_acknowledged_before_a_crash_is_processed_once_after_restart(
             journal.close()
         assert (entry.id, entry.attempts) == ("crash-1", 2)
         assert len(repo.runs_named("hotfix-policy")) == 1
+
+
+def test_deliveries_run_in_a_worker_process_that_never_outlives_the_server(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        server.start()
+        assert server.process is not None
+        number = open_hotfix(repo)
+
+        server.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "w-1")
+
+        wait_for(lambda: repo.runs_named("hotfix-policy"))
+        [worker] = children_of(server.process.pid)
+        assert b"app.worker_process" in Path(f"/proc/{worker}/cmdline").read_bytes()
+        # Counted by the intake and by the worker process, read from one /metrics.
+        done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
+        wait_for(lambda: done in httpx.get(f"{server.url}/metrics").text)
+        metrics = httpx.get(f"{server.url}/metrics").text
+        assert 'hotfix_bot_deliveries_total{event="pull_request",outcome="queued"} 1.0' in metrics
+        assert "hotfix_bot_queue_depth 0.0" in metrics
+
+        server.kill()
+        wait_for(lambda: not running(worker), timeout=10)
+
+
+def test_a_worker_process_waits_for_the_previous_one_to_exit(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        with single_worker(tmp_path / "journal.db"):  # as a worker still running would
+            server.start()
+            number = open_hotfix(repo)
+            answer = server.deliver(
+                "pull_request", fake.pull_request_event(repo, number, "opened"), "w-2"
+            )
+            assert answer.json()["status"] == "queued"
+            waiting = "waiting for the previous worker process to exit"
+            wait_for(lambda: any(waiting in line for line in server.log_lines()))
+            assert repo.runs_named("hotfix-policy") == []
+
+        wait_for(lambda: repo.runs_named("hotfix-policy"))
+        assert len(repo.runs_named("hotfix-policy")) == 1
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is `pid`, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        if int(fields[1]) == pid and fields[0] not in "ZX":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in "ZX"  # a zombie has exited; only its parent has not reaped it
 
 
 def test_the_quickstart_serve_command_runs_as_written(tmp_path: Path) -> None:

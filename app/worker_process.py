@@ -1,0 +1,152 @@
+"""The worker in a process of its own, beside `hotfix-bot serve`'s intake.
+
+The intake answers GitHub and journals deliveries; the worker runs them. In one process they
+would share one event loop and one interpreter lock, so a busy worker would slow every
+acknowledgement down. Here they share only the journal (see `app.journal` for how several
+processes write to it).
+
+`WorkerProcess` runs in the server: it starts `python -m app.worker_process` once credentials
+exist, starts it again if it dies, and wakes it through its standard input, one byte per
+wake-up. The child exits when that pipe closes, so it never outlives a server that was
+killed, and it waits for the journal's worker lock before it resumes anything, so a child
+left from a killed server has gone before the next one takes its deliveries over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import uvloop
+
+from app import logs
+from app.github import GitHubApp
+from app.journal import journal_path, open_journal
+from app.routes import build_router
+from app.settings import Settings, SettingsError, load_settings
+from app.worker import Worker
+
+log = logging.getLogger("hotfix_bot.worker")
+
+RESTART_SECONDS = 1.0
+STOP_SECONDS = 10.0  # for the child to cancel its work when the server stops
+WAKE = b"\x00"
+
+
+class WorkerProcess:
+    """The child process that runs the worker, as `serve` keeps it."""
+
+    def __init__(self, configured: bool) -> None:
+        self._configured = asyncio.Event()
+        if configured:
+            self._configured.set()
+        self._process: asyncio.subprocess.Process | None = None
+
+    def wake(self) -> None:
+        """Something new is in the journal. While an earlier byte is still on its way the
+        worker has a wake-up pending anyway, so a burst costs one write, not one each."""
+        pipe = self._process.stdin if self._process is not None else None
+        if pipe is None or pipe.is_closing() or pipe.transport.get_write_buffer_size():
+            return
+        pipe.write(WAKE)
+
+    def attach(self, _github: GitHubApp) -> None:
+        """Credentials arrived (the setup page wrote them to .env): start the child."""
+        self._configured.set()
+
+    async def run(self) -> None:
+        await self._configured.wait()
+        try:
+            while True:
+                self._process = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "app.worker_process", stdin=asyncio.subprocess.PIPE
+                )
+                code = await self._process.wait()
+                log.error(
+                    "the worker process exited (status %s); starting it again in %.0f s",
+                    code,
+                    RESTART_SECONDS,
+                )
+                await asyncio.sleep(RESTART_SECONDS)
+        finally:
+            await self._stop()
+
+    async def _stop(self) -> None:
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()  # the child's cue to stop
+        try:
+            async with asyncio.timeout(STOP_SECONDS):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+@contextlib.contextmanager
+def single_worker(database: Path) -> Iterator[None]:
+    """Hold the journal's worker lock: one worker per journal, and none before the last has
+    exited (the kernel releases the lock of a process that died)."""
+    with open(f"{database}.worker-lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("waiting for the previous worker process to exit")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+async def work(settings: Settings) -> None:
+    """Run the worker until standard input closes."""
+    pem = settings.private_key_pem()
+    if settings.app_id is None or pem is None:
+        raise SettingsError("APP_ID and PRIVATE_KEY are required to run the worker")
+    journal = open_journal(settings.database_url)
+    github = GitHubApp(settings.app_id, pem, settings.github_api_url)
+    worker = Worker(journal, build_router(), github)
+    loop = asyncio.get_running_loop()
+    server_gone = loop.create_future()
+
+    def on_wake() -> None:
+        if os.read(sys.stdin.fileno(), 4096):
+            worker.wake()
+        elif not server_gone.done():
+            server_gone.set_result(None)
+
+    os.set_blocking(sys.stdin.fileno(), False)
+    loop.add_reader(sys.stdin.fileno(), on_wake)
+    running = asyncio.create_task(worker.run(), name="worker")
+    try:
+        await asyncio.wait({running, server_gone}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            running.result()  # the worker stopped by itself: exit, and the server restarts us
+    finally:
+        loop.remove_reader(sys.stdin.fileno())
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await github.aclose()
+        journal.close()
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"hotfix-bot worker: {error}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level, settings.log_format)
+    with single_worker(journal_path(settings.database_url)):
+        uvloop.run(work(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
