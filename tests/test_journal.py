@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -236,3 +237,56 @@ def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
     assert can_redeliver_ignored is False
     columns = sqlite3.connect(tmp_path / "journal.db").execute("PRAGMA table_info(deliveries)")
     assert "payload" not in {column[1] for column in columns}
+
+
+def test_a_write_waits_for_another_process_to_end_its_turn(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    async def scenario() -> tuple[bool, str]:
+        with (tmp_path / "journal.db.write-lock").open("a") as other_process:
+            fcntl.flock(other_process, fcntl.LOCK_EX)
+            recording = asyncio.ensure_future(
+                journal.record(pull_request("d-1", 1), b"{}", handled=True)
+            )
+            await asyncio.sleep(0.3)
+            waited = not recording.done()
+        return waited, await recording  # closing the file ended the other process's turn
+
+    assert asyncio.run(scenario()) == (True, "queued")
+
+
+class TracedJournal(SqliteJournal):
+    """A journal whose connections report every statement they run."""
+
+    statements: list[str]
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = super()._connect()
+        connection.set_trace_callback(self.statements.append)
+        return connection
+
+
+def test_only_a_transaction_that_records_a_delivery_waits_for_a_sync(
+    tmp_path: Path, clock: Clock
+) -> None:
+    TracedJournal.statements = []
+    journal = TracedJournal(tmp_path / "journal.db", clock=clock)
+    try:
+        asyncio.run(record_all(journal, pull_request("d-1", 1)))
+        asyncio.run(journal.finish("d-1"))
+        asyncio.run(record_all(journal, pull_request("d-2", 1)))
+    finally:
+        journal.close()
+
+    settings_and_writes = [
+        statement.split(" (")[0].split(" SET")[0]
+        for statement in TracedJournal.statements
+        if statement.startswith(("PRAGMA synchronous", "INSERT INTO deliveries", "UPDATE"))
+    ]
+    assert settings_and_writes == [
+        "INSERT INTO deliveries",  # as connected: synchronous = FULL
+        "PRAGMA synchronous = NORMAL",
+        "UPDATE deliveries",
+        "PRAGMA synchronous = FULL",
+        "INSERT INTO deliveries",
+    ]
