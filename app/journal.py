@@ -50,6 +50,10 @@ STATUSES: tuple[Status, ...] = ("queued", "running", "done", "superseded", "fail
 
 T = TypeVar("T")
 
+# A burst of supersedable deliveries for one pull request (see _supersede) runs once it has
+# been quiet this long, and at the latest this long after it began.
+BURST_QUIET_SECONDS = 1.0
+BURST_LONGEST_WAIT = 5.0
 PAYLOAD_COMPRESSION_LEVEL = 1  # the fastest: the sync, not the ratio, is what costs
 ZLIB_HEADER = b"\x78"  # the first byte of every zlib stream with the default window
 
@@ -453,9 +457,16 @@ def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[t
 def _supersede(connection: sqlite3.Connection, head: JournalEntry, now: float) -> bool:
     """Supersede the run of supersedable deliveries that starts at `head`, all but its last:
     that one reads the same, fresher state. A delivery that is not supersedable (a merge)
-    ends the run, so nothing is ever skipped across it. True when `head` was superseded."""
+    ends the run, so nothing is ever skipped across it. True when `head` was superseded.
+
+    When this starts a burst, the last one then waits for its pull request to be quiet
+    for a moment, and at most until a few seconds after the burst began; when it comes
+    due, whatever arrived meanwhile is superseded and the newest runs at once. A stream of
+    events costs an evaluation about every second, not one per event, of the worker's
+    time and of the installation's GitHub rate limit."""
     if not head.supersedable:
         return False
+    parameters = {"now": now, "key": head.ordering_key, "head": head.seq}
     cursor = connection.execute(
         "UPDATE deliveries SET status = 'superseded', updated_at = :now "
         "WHERE ordering_key = :key AND status IN ('queued', 'running') AND supersedable = 1 "
@@ -464,9 +475,25 @@ def _supersede(connection: sqlite3.Connection, head: JournalEntry, now: float) -
         "(SELECT MIN(seq) FROM deliveries WHERE ordering_key = :key "
         "AND status IN ('queued', 'running') AND supersedable = 0 AND seq > :head), "
         "9223372036854775807))",
-        {"now": now, "key": head.ordering_key, "head": head.seq},
+        parameters,
     )
-    return cursor.rowcount > 0
+    if cursor.rowcount == 0:
+        return False
+    if head.next_attempt_at > head.received_at:
+        return True  # the head had waited already (for its burst to settle, or to retry)
+    connection.execute(
+        "UPDATE deliveries SET next_attempt_at = MAX(next_attempt_at, "
+        "MIN(received_at + :quiet, :burst_began + :longest)) "
+        "WHERE seq = (SELECT MIN(seq) FROM deliveries WHERE ordering_key = :key "
+        "AND status = 'queued' AND seq > :head)",
+        parameters
+        | {
+            "quiet": BURST_QUIET_SECONDS,
+            "burst_began": head.received_at,
+            "longest": BURST_LONGEST_WAIT,
+        },
+    )
+    return True
 
 
 def _move_payloads_out(connection: sqlite3.Connection) -> None:

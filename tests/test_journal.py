@@ -104,7 +104,7 @@ def test_a_delivery_waiting_for_a_retry_holds_back_later_ones_of_its_pull_reques
 
 
 def test_a_queued_delivery_is_superseded_by_a_later_one_of_its_pull_request(
-    journal: SqliteJournal,
+    journal: SqliteJournal, clock: Clock
 ) -> None:
     async def scenario() -> list[list[str]]:
         for delivery_id, number, supersedable in (
@@ -117,14 +117,15 @@ def test_a_queued_delivery_is_superseded_by_a_later_one_of_its_pull_request(
         ):
             item = pull_request(delivery_id, number)
             await journal.record(item, b"{}", handled=True, supersedable=supersedable)
-        batches = []
+        batches = [[entry.id for entry in await journal.claim_ready(10)]]
+        clock.now += 1.0  # a2, the last of its burst, waited for the burst to settle
         for finished in (None, "a2", "a3"):
             if finished:
                 await journal.finish(finished)
             batches.append([entry.id for entry in await journal.claim_ready(10)])
         return batches
 
-    assert asyncio.run(scenario()) == [["a2", "b1"], ["a3"], ["a5"]]
+    assert asyncio.run(scenario()) == [["b1"], ["a2"], ["a3"], ["a5"]]
     statuses = {entry.id: entry.status for entry in journal.recent()}
     assert statuses == {
         "a1": "superseded",
@@ -134,6 +135,50 @@ def test_a_queued_delivery_is_superseded_by_a_later_one_of_its_pull_request(
         "a5": "running",
         "b1": "running",
     }
+
+
+def test_a_stream_of_deliveries_runs_its_newest_once_a_second(
+    journal: SqliteJournal, clock: Clock
+) -> None:
+    async def arrive_and_claim(*delivery_ids: str) -> list[str]:
+        for delivery_id in delivery_ids:
+            await journal.record(
+                pull_request(delivery_id, 1), b"{}", handled=True, supersedable=True
+            )
+        claimed = [entry.id for entry in await journal.claim_ready(10)]
+        for delivery_id in claimed:
+            await journal.finish(delivery_id)
+        clock.now += 0.5
+        return claimed
+
+    async def scenario() -> list[list[str]]:
+        return [
+            await arrive_and_claim("s0"),  # alone: runs at once
+            await arrive_and_claim("s1", "s2"),  # a burst begins: s2 waits for a quiet second
+            await arrive_and_claim("s3"),
+            await arrive_and_claim("s4"),  # s2 is due: s4 is newer and runs instead
+            await arrive_and_claim("s5", "s6"),  # the next burst
+            await arrive_and_claim(),
+            await arrive_and_claim(),
+        ]
+
+    assert asyncio.run(scenario()) == [["s0"], [], [], ["s4"], [], [], ["s6"]]
+    superseded = {entry.id for entry in journal.recent("superseded")}
+    assert superseded == {"s1", "s2", "s3", "s5"}
+
+
+def test_a_burst_found_late_in_the_queue_does_not_wait_any_longer(
+    journal: SqliteJournal, clock: Clock
+) -> None:
+    async def scenario() -> list[str]:
+        for delivery_id in ("q1", "q2"):
+            await journal.record(
+                pull_request(delivery_id, 1), b"{}", handled=True, supersedable=True
+            )
+        clock.now += 5.0  # the worker was busy elsewhere for as long as a burst may wait
+        return [entry.id for entry in await journal.claim_ready(10)]
+
+    assert asyncio.run(scenario()) == ["q2"]
 
 
 def test_work_interrupted_by_a_crash_is_queued_again(tmp_path: Path, clock: Clock) -> None:
