@@ -13,7 +13,6 @@ from importlib.metadata import version
 from typing import Protocol
 
 import httpx
-import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -184,11 +183,12 @@ async def receive_webhook(services: Services, request: Request) -> Response:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
         return _refuse(413, "the body is larger than 25 MiB")
-    body = bytearray()
+    received = bytearray()
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:  # also stops a chunked body without Content-Length
+        received += chunk
+        if len(received) > MAX_BODY_BYTES:  # also stops a chunked body without Content-Length
             return _refuse(413, "the body is larger than 25 MiB")
+    body = bytes(received)
 
     # The signature is checked before anything in the request is believed.
     signature = request.headers.get("x-hub-signature-256", "")
@@ -201,16 +201,13 @@ async def receive_webhook(services: Services, request: Request) -> Response:
     if not event or not delivery_id:
         return _refuse(400, "X-GitHub-Event and X-GitHub-Delivery are required")
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return _refuse(400, "the body is not JSON", event)
-    if not isinstance(payload, dict):
-        return _refuse(400, "the body is not a JSON object", event)
+        delivery = deliveries.from_body(delivery_id, event, bytes(body))
+    except deliveries.NotAJsonObject as error:
+        return _refuse(400, str(error), event)
     if event == "ping":
         DELIVERIES.labels(event=event, outcome="pong").inc()
         return JSONResponse({"delivery": delivery_id, "status": "pong"})
 
-    delivery = deliveries.from_payload(delivery_id, event, payload)
     handled = (
         services.router.handles(event, delivery.action)
         and delivery.installation_id is not None
@@ -219,7 +216,7 @@ async def receive_webhook(services: Services, request: Request) -> Response:
     try:
         outcome = await services.journal.record(
             delivery,
-            bytes(body),
+            body,
             handled=handled,
             supersedable=services.router.supersedable(event, delivery.action),
         )

@@ -14,7 +14,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
-import orjson
 from githubkit.exception import RequestFailed
 
 from app import delivery as deliveries
@@ -144,7 +143,7 @@ class Worker:
 
     async def _run_entry(self, entry: JournalEntry) -> None:
         assert self._github is not None and entry.payload is not None
-        delivery = deliveries.from_payload(entry.id, entry.event, orjson.loads(entry.payload))
+        delivery = deliveries.from_payload(entry.id, entry.event, deliveries.parse(entry.payload))
         logger = for_delivery(log, delivery)
         started = time.perf_counter()
         try:

@@ -152,11 +152,34 @@ def test_refused_deliveries_keep_nothing(
     harness.assert_nothing_kept()
 
 
-@pytest.mark.parametrize("body", [b"[1, 2]", b"not json", b'"text"', b"\xff\xfe"])
-def test_a_body_that_is_not_a_json_object_is_400(harness: Harness, body: bytes) -> None:
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"[1, 2]", "the body is not a JSON object"),
+        (b'"text"', "the body is not a JSON object"),
+        (b"not json", "the body is not JSON"),
+        (b"\xff\xfe", "the body is not JSON"),
+        # Broken where the intake reads nothing: the whole body is still checked.
+        (b'{"action": "opened", "pull_request": {"title": "\xff"}}', "the body is not JSON"),
+        (b'{"action": "opened", "sender": {"login": [1, 2,}}', "the body is not JSON"),
+        (b'{"action": "opened"} {}', "the body is not JSON"),
+        (b'{"installation": "odd", "sender": {"login": [1, 2,}}', "the body is not JSON"),
+    ],
+    ids=[
+        "array",
+        "string",
+        "not-json",
+        "not-utf8",
+        "not-utf8-inside",
+        "broken-inside",
+        "trailing",
+        "odd-then-broken",
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_400(harness: Harness, body: bytes, error: str) -> None:
     response = harness.post(body, signed_headers(body, "pull_request", "d-4"))
 
-    assert response.status_code == 400
+    assert (response.status_code, response.json()) == (400, {"error": error})
     harness.assert_nothing_kept()
 
 

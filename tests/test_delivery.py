@@ -1,0 +1,73 @@
+"""The routing fields the intake reads from a body equal those a whole parse gives."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from app.delivery import from_body, from_payload
+
+PULL = {"number": 7, "title": "Fix login", "head": {"sha": "abc", "ref": "hotfix/x"}}
+SHAPES: dict[str, dict[str, Any]] = {
+    "pull_request": {
+        "action": "opened",
+        "number": 7,
+        "pull_request": PULL,
+        "installation": {"id": 42, "node_id": "x"},
+        "repository": {"full_name": "acme/widgets", "owner": {"login": "acme"}},
+    },
+    "check_run for one pull request": {
+        "action": "rerequested",
+        "check_run": {"head_sha": "abc", "pull_requests": [{"number": 7, "head": {}}]},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    "check_suite for two pull requests": {
+        "action": "rerequested",
+        "check_suite": {"head_sha": "def", "pull_requests": [{"number": 7}, {"number": 8}]},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    "no installation": {"action": "created", "repository": {"full_name": "acme/widgets"}},
+    "odd types": {
+        "action": 3,
+        "installation": {"id": "42"},
+        "repository": {"full_name": None},
+        "pull_request": {"number": True},
+    },
+    "objects where GitHub sends none": {
+        "action": "opened",
+        "installation": "42",
+        "repository": ["acme/widgets"],
+        "pull_request": 7,
+    },
+    "empty": {},
+}
+
+
+def routing(delivery: Any) -> tuple[object, ...]:
+    return (
+        delivery.action,
+        delivery.installation_id,
+        delivery.repository,
+        delivery.pr_number,
+        delivery.ordering_key,
+    )
+
+
+@pytest.mark.parametrize("payload", SHAPES.values(), ids=SHAPES.keys())
+def test_the_intake_routes_as_a_whole_parse_would(payload: dict[str, Any]) -> None:
+    whole = from_payload("d-1", "pull_request", payload)
+    read = from_body("d-1", "pull_request", json.dumps(payload).encode())
+
+    assert routing(read) == routing(whole)
+
+
+def test_the_routing_fields_are_read_as_github_sends_them() -> None:
+    read = from_body(
+        "d-1", "check_run", json.dumps(SHAPES["check_suite for two pull requests"]).encode()
+    )
+
+    assert routing(read) == ("rerequested", 42, "acme/widgets", None, "acme/widgets@def")
