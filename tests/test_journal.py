@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -335,3 +336,17 @@ def test_only_a_transaction_that_records_a_delivery_waits_for_a_sync(
         "PRAGMA synchronous = FULL",
         "INSERT INTO deliveries",
     ]
+
+
+def test_a_payload_is_stored_compressed_and_read_back_as_received(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    body = json.dumps({"action": "opened", "pull_request": {"body": "fix " * 2_000}}).encode()
+
+    asyncio.run(journal.record(pull_request("d-1", 1), body, handled=True))
+
+    [(stored,)] = sqlite3.connect(tmp_path / "journal.db").execute("SELECT body FROM payloads")
+    assert stored.startswith(b"\x28\xb5\x2f\xfd")  # a Zstandard frame
+    assert len(stored) < len(body) / 10
+    [entry] = asyncio.run(journal.claim_ready(1))
+    assert entry.payload == body
