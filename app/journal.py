@@ -79,8 +79,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
     next_attempt_at REAL NOT NULL,
     supersedable INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS deliveries_unfinished
-    ON deliveries (ordering_key, seq) WHERE status IN ('queued', 'running');
+-- Each pull request's unfinished deliveries in order; with status, so that finding the
+-- head of every queue (_due_heads) reads this index alone.
+DROP INDEX IF EXISTS deliveries_unfinished;
+CREATE INDEX IF NOT EXISTS deliveries_open
+    ON deliveries (ordering_key, seq, status) WHERE status IN ('queued', 'running');
 CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, seq);
 -- next_due() runs on the event loop: one index seek, never a scan of the queued rows.
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
@@ -448,13 +451,16 @@ def _settle(outcomes: list[_Outcome]) -> None:
 
 
 def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[tuple[object, ...]]:
-    """The oldest due deliveries whose pull request has nothing earlier queued or running."""
+    """The oldest due deliveries whose pull request has nothing earlier queued or running.
+
+    The heads are found in the index of unfinished deliveries alone, one per pull request:
+    a burst waiting to settle can queue thousands of rows behind a few heads, and looking
+    at each of those rows made a claim take tens of milliseconds."""
     return connection.execute(
         f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
-        "WHERE d.status = 'queued' "
-        "AND d.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM deliveries AS e "
-        "WHERE e.ordering_key = d.ordering_key AND e.seq < d.seq "
-        "AND e.status IN ('queued', 'running')) ORDER BY d.seq LIMIT ?",
+        "WHERE d.seq IN (SELECT MIN(seq) FROM deliveries INDEXED BY deliveries_open "
+        "WHERE status IN ('queued', 'running') GROUP BY ordering_key) "
+        "AND d.status = 'queued' AND d.next_attempt_at <= ? ORDER BY d.seq LIMIT ?",
         (now, limit),
     ).fetchall()
 
