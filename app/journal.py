@@ -53,9 +53,14 @@ STATUSES: tuple[Status, ...] = ("queued", "running", "done", "superseded", "fail
 
 T = TypeVar("T")
 
-# A burst of supersedable deliveries for one pull request (see _supersede) runs once it has
-# been quiet this long, and at the latest this long after it began.
-BURST_QUIET_SECONDS = 1.0
+# How long a write waits for its turn (as SQLite's busy_timeout waits for its lock), and how
+# often it asks: often enough that a process does not miss the gap between another's
+# back-to-back transactions.
+TURN_WAIT_SECONDS = 2.0
+TURN_POLL_SECONDS = 0.0002
+# The last delivery of a burst for one pull request (see _supersede) runs this long after it
+# arrived, and at the latest this long after the burst's first one.
+BURST_SETTLE_SECONDS = 1.0
 BURST_LONGEST_WAIT = 5.0
 PAYLOAD_COMPRESSION_LEVEL = 1  # the fastest: the sync, not the ratio, is what costs
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # every Zstandard frame starts so
@@ -197,9 +202,21 @@ class SqliteJournal:
 
     @contextlib.contextmanager
     def _write_turn(self) -> Iterator[None]:
-        """This process's turn to write. Held for one transaction, whose SQLite lock wait
-        is itself bounded by busy_timeout, so the wait for a turn is bounded too."""
-        fcntl.flock(self._turns, fcntl.LOCK_EX)
+        """This process's turn to write, held for one transaction. Asked for often rather
+        than waited for, so that a writer that stalls holding it (a CLI command stopped
+        with Ctrl-Z) costs a 503, as a locked database does, not a hung intake."""
+        deadline = time.monotonic() + TURN_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(self._turns, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise JournalUnavailable(
+                        "journal write failed: another process held the journal for "
+                        f"{TURN_WAIT_SECONDS:.0f} s"
+                    ) from None
+                time.sleep(TURN_POLL_SECONDS)
         try:
             yield
         finally:
@@ -226,8 +243,11 @@ class SqliteJournal:
             if durable != synced:
                 connection.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
                 synced = durable
-            with self._write_turn():
-                self._commit(connection, batch)
+            try:
+                with self._write_turn():
+                    self._commit(connection, batch)
+            except JournalUnavailable as unavailable:
+                _report([(operation, None, unavailable) for operation in batch])
             if stop_after:
                 break
         connection.close()
@@ -253,14 +273,7 @@ class SqliteJournal:
                 connection.execute("ROLLBACK")
             unavailable = JournalUnavailable(f"journal write failed: {error}")
             outcomes = [(operation, None, unavailable) for operation in batch]
-        # One wake-up of each event loop per batch, not one per operation.
-        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
-        for outcome in outcomes:
-            by_loop.setdefault(outcome[0].loop, []).append(outcome)
-        for loop, settled in by_loop.items():
-            # A loop that has closed has nobody waiting any more.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, settled)
+        _report(outcomes)
 
     async def _write(self, apply: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
         loop = asyncio.get_running_loop()
@@ -379,7 +392,8 @@ class SqliteJournal:
                 "updated_at = ?, next_attempt_at = ? WHERE id = ? AND status != 'running' "
                 "AND seq IN (SELECT seq FROM payloads)",
                 (now, now, delivery_id),
-            )
+            ),
+            durable=True,  # the command says it is queued: it must stay so
         )
         return cursor.rowcount == 1
 
@@ -439,6 +453,18 @@ class SqliteJournal:
             self._reader.close()
 
 
+def _report(outcomes: list[_Outcome]) -> None:
+    """Hand a batch's outcomes to their callers: one wake-up of each event loop per batch,
+    not one per operation."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+    for outcome in outcomes:
+        by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    for loop, settled in by_loop.items():
+        # A loop that has closed has nobody waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, settled)
+
+
 def _settle(outcomes: list[_Outcome]) -> None:
     for operation, result, failure in outcomes:
         future = operation.future
@@ -470,9 +496,9 @@ def _supersede(connection: sqlite3.Connection, head: JournalEntry, now: float) -
     that one reads the same, fresher state. A delivery that is not supersedable (a merge)
     ends the run, so nothing is ever skipped across it. True when `head` was superseded.
 
-    When this starts a burst, the last one then waits for its pull request to be quiet
-    for a moment, and at most until a few seconds after the burst began; when it comes
-    due, whatever arrived meanwhile is superseded and the newest runs at once. A stream of
+    When this starts a burst, the last one then waits a moment from its arrival, and at
+    most until a few seconds after the burst began, for what else the burst brings; when
+    it comes due, whatever arrived meanwhile is superseded and the newest runs at once. A stream of
     events costs an evaluation about every second, not one per event, of the worker's
     time and of the installation's GitHub rate limit."""
     if not head.supersedable:
@@ -494,12 +520,12 @@ def _supersede(connection: sqlite3.Connection, head: JournalEntry, now: float) -
         return True  # the head had waited already (for its burst to settle, or to retry)
     connection.execute(
         "UPDATE deliveries SET next_attempt_at = MAX(next_attempt_at, "
-        "MIN(received_at + :quiet, :burst_began + :longest)) "
+        "MIN(received_at + :settle, :burst_began + :longest)) "
         "WHERE seq = (SELECT MIN(seq) FROM deliveries WHERE ordering_key = :key "
         "AND status = 'queued' AND seq > :head)",
         parameters
         | {
-            "quiet": BURST_QUIET_SECONDS,
+            "settle": BURST_SETTLE_SECONDS,
             "burst_began": head.received_at,
             "longest": BURST_LONGEST_WAIT,
         },

@@ -201,7 +201,7 @@ async def receive_webhook(services: Services, request: Request) -> Response:
     if not event or not delivery_id:
         return _refuse(400, "X-GitHub-Event and X-GitHub-Delivery are required")
     try:
-        delivery = deliveries.from_body(delivery_id, event, bytes(body))
+        delivery = deliveries.from_body(delivery_id, event, body)
     except deliveries.NotAJsonObject as error:
         return _refuse(400, str(error), event)
     if event == "ping":

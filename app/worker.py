@@ -143,10 +143,22 @@ class Worker:
 
     async def _run_entry(self, entry: JournalEntry) -> None:
         assert self._github is not None and entry.payload is not None
-        delivery = deliveries.from_payload(entry.id, entry.event, deliveries.parse(entry.payload))
+        # Named from the journal's columns: the body may yet prove unreadable.
+        delivery = deliveries.Delivery(
+            entry.id,
+            entry.event,
+            entry.action,
+            entry.installation_id,
+            entry.repository,
+            entry.pr_number,
+            payload={},
+        )
         logger = for_delivery(log, delivery)
         started = time.perf_counter()
         try:
+            delivery = deliveries.from_payload(
+                entry.id, entry.event, deliveries.parse(entry.payload)
+            )
             if delivery.installation_id is None or delivery.repository is None:
                 raise ValueError("the delivery names no installation or repository")
             github = await self._github.installation(delivery.installation_id)
@@ -196,7 +208,8 @@ class Worker:
             "failed after %d attempts: %s",
             attempt,
             reason,
-            exc_info=not isinstance(error, RequestFailed) and not transience.transient,
+            exc_info=not isinstance(error, RequestFailed | deliveries.NotAJsonObject)
+            and not transience.transient,
         )
 
     def _backoff(self, attempt: int) -> float:

@@ -20,6 +20,7 @@ import fcntl
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from app.worker import Worker
 log = logging.getLogger("hotfix_bot.worker")
 
 RESTART_SECONDS = 1.0
+RESTART_LONGEST_PAUSE = 60.0
+HEALTHY_SECONDS = 60.0  # a child that ran this long died of something new: restart at once
 STOP_SECONDS = 10.0  # for the child to cancel its work when the server stops
 WAKE = b"\x00"
 
@@ -62,20 +65,35 @@ class WorkerProcess:
 
     async def run(self) -> None:
         await self._configured.wait()
+        pause = RESTART_SECONDS / 2  # doubled before the first wait
         try:
             while True:
-                self._process = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "app.worker_process", stdin=asyncio.subprocess.PIPE
-                )
-                code = await self._process.wait()
-                log.error(
-                    "the worker process exited (status %s); starting it again in %.0f s",
-                    code,
-                    RESTART_SECONDS,
-                )
-                await asyncio.sleep(RESTART_SECONDS)
+                started = time.monotonic()
+                try:
+                    outcome = f"exited (status {await self._run_child()})"
+                except OSError as error:  # out of processes, memory or file descriptors
+                    outcome = f"could not start ({error})"
+                # One that keeps dying is started less and less often, up to once a minute.
+                lived = time.monotonic() - started
+                pause = RESTART_SECONDS if lived > HEALTHY_SECONDS else pause * 2
+                pause = min(pause, RESTART_LONGEST_PAUSE)
+                log.error("the worker process %s; starting it again in %.0f s", outcome, pause)
+                await asyncio.sleep(pause)
         finally:
             await self._stop()
+
+    async def _run_child(self) -> int:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "app.worker_process",
+            stdin=asyncio.subprocess.PIPE,
+            # Not in the server's process group: Ctrl-C or a service manager's signal to the
+            # group stops the server, which then closes the child's pipe; the child is not
+            # cut off in the middle of a delivery, nor started again meanwhile.
+            start_new_session=True,
+        )
+        return await self._process.wait()
 
     async def _stop(self) -> None:
         process = self._process

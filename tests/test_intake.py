@@ -89,6 +89,28 @@ def test_a_signed_pull_request_is_journaled_answered_202_and_processed(harness: 
     assert (entry.repository, entry.pr_number, entry.payload) == ("acme/widgets", 7, body)
 
 
+def test_a_body_only_a_whole_parse_refuses_fails_alone_and_holds_nothing_back(
+    harness: Harness,
+) -> None:
+    # The intake's check skips the fields it does not read; a number out of range there is
+    # found by the worker's whole parse.
+    odd = pull_request_payload(action="synchronize").replace(b'"number": 7,', b'"x": 1e400,', 1)
+    assert b"1e400" in odd
+    first = harness.post(odd, signed_headers(odd, "pull_request", "d-odd"))
+    body = pull_request_payload()
+    then = harness.post(body, signed_headers(body, "pull_request", "d-next"))
+
+    assert (first.json()["status"], then.json()["status"]) == ("queued", "queued")
+    harness.wait_handled(1)
+    assert harness.handled == ["d-next"]  # the same pull request, not held back
+    [failed] = harness.journal.recent("failed")
+    assert failed.id == "d-odd"
+    assert failed.attempts == 1
+    assert failed.last_error == (
+        "NotAJsonObject: the body is not JSON: Number out of range - at `$[...]`"
+    )
+
+
 def test_a_delivery_seen_before_is_a_duplicate_and_never_processed_twice(
     harness: Harness,
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from app.cli import main
 from app.delivery import Delivery, from_payload
-from app.journal import SqliteJournal
+from app.journal import JournalUnavailable, SqliteJournal
 
 
 class Clock:
@@ -299,6 +299,22 @@ def test_a_write_waits_for_another_process_to_end_its_turn(
         return waited, await recording  # closing the file ended the other process's turn
 
     assert asyncio.run(scenario()) == (True, "queued")
+
+
+def test_a_write_that_gets_no_turn_in_2_s_is_refused(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    async def scenario() -> str:
+        with (tmp_path / "journal.db.write-lock").open("a") as stalled_process:
+            fcntl.flock(stalled_process, fcntl.LOCK_EX)
+            with pytest.raises(JournalUnavailable) as refused:
+                await journal.record(pull_request("d-1", 1), b"{}", handled=True)
+        return str(refused.value)
+
+    assert asyncio.run(scenario()) == (
+        "journal write failed: another process held the journal for 2 s"
+    )
+    assert journal.recent() == []
 
 
 class TracedJournal(SqliteJournal):
