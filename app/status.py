@@ -47,7 +47,11 @@ class StatusPage:
         except RequestError as error:
             reason = escape(describe(error))
             app_section = f'<div class="problem"><p>GitHub did not answer: {reason}</p></div>'
-        body = f"<h1>hotfix-bot</h1>{app_section}{self._deliveries_section()}"
+        worker_problem = self._services.worker.problem()
+        worker_section = (
+            f'<div class="problem"><p>{escape(worker_problem)}</p></div>' if worker_problem else ""
+        )
+        body = f"<h1>hotfix-bot</h1>{app_section}{worker_section}{self._deliveries_section()}"
         return html_page("Status", body)
 
     async def _summary(self, github: GitHubApp) -> AppSummary:

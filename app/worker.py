@@ -62,6 +62,10 @@ class Worker:
         """Something new is in the journal."""
         self._wake.set()
 
+    def problem(self) -> str | None:
+        """Why deliveries cannot run now, for the status page: on this event loop, never."""
+        return None
+
     def attach(self, github: GitHubApp) -> None:
         """Credentials arrived (setup finished) after the worker started."""
         self._github = github

@@ -50,6 +50,7 @@ class WorkerProcess:
         if configured:
             self._configured.set()
         self._process: asyncio.subprocess.Process | None = None
+        self._failures = 0  # exits or failed starts since a child last started
 
     def wake(self) -> None:
         """Something new is in the journal. While an earlier byte is still on its way the
@@ -58,6 +59,15 @@ class WorkerProcess:
         if pipe is None or pipe.is_closing() or pipe.transport.get_write_buffer_size():
             return
         pipe.write(WAKE)
+
+    def problem(self) -> str | None:
+        """Why deliveries cannot run now, for the status page."""
+        if self._failures:
+            return (
+                f"The worker process is not running: {self._failures} exits or failed starts "
+                "in a row. It is started again; its log says why it stopped."
+            )
+        return None
 
     def attach(self, _github: GitHubApp) -> None:
         """Credentials arrived (the setup page wrote them to .env): start the child."""
@@ -83,17 +93,24 @@ class WorkerProcess:
             await self._stop()
 
     async def _run_child(self) -> int:
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "app.worker_process",
-            stdin=asyncio.subprocess.PIPE,
-            # Not in the server's process group: Ctrl-C or a service manager's signal to the
-            # group stops the server, which then closes the child's pipe; the child is not
-            # cut off in the middle of a delivery, nor started again meanwhile.
-            start_new_session=True,
-        )
-        return await self._process.wait()
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "app.worker_process",
+                stdin=asyncio.subprocess.PIPE,
+                # Not in the server's process group: Ctrl-C or a service manager's signal to the
+                # group stops the server, which then closes the child's pipe; the child is not
+                # cut off in the middle of a delivery, nor started again meanwhile.
+                start_new_session=True,
+            )
+        except OSError:
+            self._failures += 1
+            raise
+        self._failures = 0
+        code = await self._process.wait()
+        self._failures += 1
+        return code
 
     async def _stop(self) -> None:
         process = self._process

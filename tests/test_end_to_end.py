@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
 import httpx
@@ -96,8 +97,18 @@ def test_deliveries_run_in_a_worker_process_that_never_outlives_the_server(
         assert 'hotfix_bot_deliveries_total{event="pull_request",outcome="queued"} 1.0' in metrics
         assert "hotfix_bot_queue_depth 0.0" in metrics
 
+        # A worker that dies is started again; the status page says so meanwhile.
+        os.kill(worker, signal.SIGKILL)
+        stopped = "The worker process is not running: 1 exits or failed starts in a row."
+        wait_for(lambda: stopped in httpx.get(f"{server.url}/").text)
+        wait_for(lambda: stopped not in httpx.get(f"{server.url}/").text)
+        [replacement] = children_of(server.process.pid)
+        assert replacement != worker
+        restarted = "the worker process exited (status -9); starting it again in 1 s"
+        assert any(restarted in line for line in server.log_lines())
+
         server.kill()
-        wait_for(lambda: not running(worker), timeout=10)
+        wait_for(lambda: not running(replacement), timeout=10)
 
 
 def test_a_worker_process_waits_for_the_previous_one_to_exit(
