@@ -51,11 +51,21 @@ class WorkerProcess:
             self._configured.set()
         self._process: asyncio.subprocess.Process | None = None
         self._failures = 0  # exits or failed starts since a child last started
+        self._wake_pending = False
 
     def wake(self) -> None:
-        """Something new is in the journal. While an earlier byte is still on its way the
-        worker has a wake-up pending anyway, so a burst costs one write, not one each."""
+        """Something new is in the journal. The wake-ups asked for in one turn of the event
+        loop go out as one byte at the end of it: a group commit answers its whole batch in
+        one turn, and a byte per delivery cost the intake a pipe write and the worker a
+        claim of the journal's write turn for each delivery."""
+        if not self._wake_pending:
+            self._wake_pending = True
+            asyncio.get_running_loop().call_soon(self._send_wake)
+
+    def _send_wake(self) -> None:
+        self._wake_pending = False
         pipe = self._process.stdin if self._process is not None else None
+        # While an earlier byte is still on its way the worker has a wake-up pending anyway.
         if pipe is None or pipe.is_closing() or pipe.transport.get_write_buffer_size():
             return
         pipe.write(WAKE)

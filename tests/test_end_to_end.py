@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 from support.live_server import ROOT, Server, free_port, github_and_server, open_hotfix, wait_for
 from support.webhooks import WEBHOOK_SECRET
 
 from app.journal import SqliteJournal
-from app.worker_process import single_worker
+from app.worker_process import WAKE, WorkerProcess, single_worker
 
 
 def test_the_server_takes_a_delivery_over_http_and_writes_the_check_run(
@@ -167,3 +169,41 @@ def test_the_quickstart_serve_command_runs_as_written(tmp_path: Path) -> None:
         assert server.deliver("ping", {}, "q-1").status_code == 503
     finally:
         server.stop()
+
+
+class _RecordingPipe:
+    """The child's stdin, as the wake-ups written to it."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.transport = SimpleNamespace(get_write_buffer_size=lambda: 0)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+
+def test_the_wake_ups_of_one_event_loop_turn_reach_the_worker_process_as_one_byte() -> None:
+    pipe = _RecordingPipe()
+    runner = WorkerProcess(configured=True)
+    runner._process = SimpleNamespace(stdin=pipe)  # type: ignore[assignment]
+
+    async def a_group_commit_then_one_more_delivery() -> list[list[bytes]]:
+        seen = []
+        for _ in range(16):  # a batch of 16 deliveries answered in one turn
+            runner.wake()
+        seen.append(list(pipe.written))
+        await asyncio.sleep(0)
+        seen.append(list(pipe.written))
+        runner.wake()
+        await asyncio.sleep(0)
+        seen.append(list(pipe.written))
+        return seen
+
+    assert asyncio.run(a_group_commit_then_one_more_delivery()) == [
+        [],
+        [WAKE],
+        [WAKE, WAKE],
+    ]
