@@ -251,19 +251,20 @@ class HotfixConfig(_Section):
     release: bool
     delete_branch: bool
 
-    def approval_teams(self) -> dict[str, str]:
-        """Approval group name -> team slug, over every severity; the app resolves these."""
-        return {
-            group.name: group.team
+    def approval_teams(self) -> list[str]:
+        """The slug of every team an approval group names, once each: the app looks these up."""
+        slugs = (
+            group.team
             for policy in self.severities.values()
             for group in policy.approvals
             if group.team is not None
-        }
+        )
+        return list(dict.fromkeys(slugs))
 
 
 def _consistency_problems(config: HotfixConfig) -> list[str]:
     """Problems that span sections, found once each section is valid on its own."""
-    problems = [
+    return [
         f"labels.severities.{name}: there is no severity {name} under severities"
         for name in config.labels.severities
         if name not in config.severities
@@ -272,18 +273,6 @@ def _consistency_problems(config: HotfixConfig) -> list[str]:
         for name in config.severities
         if name not in config.labels.severities
     ]
-    # The app reports a group's members by name, so a name must mean one set of people.
-    first_seen: dict[str, tuple[str, ApprovalGroup]] = {}
-    for severity, policy in config.severities.items():
-        for index, group in enumerate(policy.approvals):
-            earlier_severity, earlier = first_seen.setdefault(group.name, (severity, group))
-            if (earlier.team, earlier.users) != (group.team, group.users):
-                problems.append(
-                    f'severities.{severity}.approvals[{index}]: the group "{group.name}" '
-                    f"names different people in severity {earlier_severity}; "
-                    "use one name per set of people"
-                )
-    return problems
 
 
 def _deep_merge(defaults: object, given: object) -> object:

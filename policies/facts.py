@@ -43,9 +43,9 @@ class PullRequestFacts:
     labels: frozenset[str]
     default_branch: str
     reviews: Sequence[Review]  # every review, in the order GitHub lists them (oldest first)
-    # Approval group name -> the reviewers' logins known to belong to it. Only `team:`
-    # groups are read from here; the config alone decides `users:` groups.
-    group_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Team slug -> the reviewers' logins known to be in that team. Only `team:` groups are
+    # read from here; the config alone decides `users:` groups.
+    team_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # Path -> text on the base and head commits; None or a missing path = no such file.
     base_version_files: Mapping[str, str | None] = field(default_factory=dict)
     head_version_files: Mapping[str, str | None] = field(default_factory=dict)

@@ -143,15 +143,15 @@ async def _verdict(
 
     facts = _facts(pull, reviews, labels)
     tag = tag_to_check(config, head_files)
-    tag_exists, group_members = await asyncio.gather(
+    tag_exists, team_members = await asyncio.gather(
         _tag_exists(github, repository, tag),
-        _group_members(github, repository.split("/")[0], config, facts),
+        _approvers_by_team(github, repository.split("/")[0], config, facts),
     )
     verdict = evaluate(
         config,
         replace(
             facts,
-            group_members=group_members,
+            team_members=team_members,
             base_version_files={path: base_files.get(path) for path in version_paths},
             head_version_files={path: head_files.get(path) for path in version_paths},
             existing_tags=frozenset({tag} if tag and tag_exists else ()),
@@ -205,10 +205,10 @@ async def _tag_exists(github: InstallationClient, repository: str, tag: str | No
     return await github.get_optional(f"/repos/{repository}/git/ref/tags/{tag}") is not None
 
 
-async def _group_members(
+async def _approvers_by_team(
     github: InstallationClient, org: str, config: HotfixConfig, facts: PullRequestFacts
 ) -> dict[str, frozenset[str]]:
-    """Approval group -> the approvers on the head commit who are in its team."""
+    """Team slug -> the approvers on the head commit who are in that team."""
     approvers = {
         review.reviewer
         for review in facts.reviews
@@ -218,14 +218,12 @@ async def _group_members(
     }
     if not approvers:
         return {}  # nobody to look up
-    teams = config.approval_teams()
-    members = await asyncio.gather(
-        *(_team_members(github, org, slug, approvers) for slug in teams.values())
-    )
+    slugs = config.approval_teams()
+    members = await asyncio.gather(*(_team_members(github, org, slug, approvers) for slug in slugs))
     # GitHub logins are case-insensitive.
     return {
-        name: frozenset(login for login in approvers if login.casefold() in team)
-        for name, team in zip(teams, members, strict=True)
+        slug: frozenset(login for login in approvers if login.casefold() in team)
+        for slug, team in zip(slugs, members, strict=True)
     }
 
 

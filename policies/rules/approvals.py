@@ -48,7 +48,8 @@ def _members(group: ApprovalGroup, facts: PullRequestFacts) -> frozenset[str]:
     """Casefolded logins that can fill `group`."""
     if group.users is not None:
         return frozenset(login.casefold() for login in group.users)
-    return frozenset(login.casefold() for login in facts.group_members.get(group.name, ()))
+    assert group.team is not None  # a group names a team or users (ApprovalGroup checks)
+    return frozenset(login.casefold() for login in facts.team_members.get(group.team, ()))
 
 
 def _assign_approvers(

@@ -32,9 +32,9 @@ BASE_FACTS = PullRequestFacts(
     labels=frozenset({"hotfix", "P0"}),
     default_branch="main",
     reviews=[review("lead"), review("manager")],
-    group_members={
-        "Engineering Lead": frozenset({"lead"}),
-        "On-call Manager": frozenset({"manager"}),
+    team_members={
+        "engineering-leads": frozenset({"lead"}),
+        "on-call-managers": frozenset({"manager"}),
     },
     base_version_files={"VERSION": "1.2.3\n"},
     head_version_files={"VERSION": "1.2.4\n"},

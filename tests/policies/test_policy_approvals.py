@@ -10,19 +10,19 @@ from policies.result import RuleResult, Status
 from policies.rules import approvals
 
 TEAMS = {
-    "Engineering Lead": frozenset({"lead", "both"}),
-    "On-call Manager": frozenset({"manager", "both"}),
+    "engineering-leads": frozenset({"lead", "both"}),
+    "on-call-managers": frozenset({"manager", "both"}),
 }
 
 
 def run(
     reviews: Sequence[Review],
-    group_members: dict[str, frozenset[str]] = TEAMS,
+    team_members: dict[str, frozenset[str]] = TEAMS,
     config_text: str | None = None,
     **changes: object,
 ) -> RuleResult:
     return approvals.check(
-        config(config_text), facts(reviews=reviews, group_members=group_members, **changes)
+        config(config_text), facts(reviews=reviews, team_members=team_members, **changes)
     )
 
 
@@ -93,7 +93,7 @@ def test_a_stale_approval_is_named_in_found_and_fix() -> None:
 
 
 def test_team_groups_without_known_members_wait() -> None:
-    result = run([review("lead"), review("manager")], group_members={})
+    result = run([review("lead"), review("manager")], team_members={})
     assert result.waiting_for == ("Engineering Lead", "On-call Manager")
 
 
@@ -140,7 +140,7 @@ def test_users_groups_and_counts(
     reviews: list[Review], status: Status, waiting_for: tuple[str, ...], found: str
 ) -> None:
     # `users:` groups come from the config alone, whatever the app reports.
-    result = run(reviews, group_members={"Leads": frozenset({"mallory"})}, config_text=USERS)
+    result = run(reviews, team_members={"leads": frozenset({"mallory"})}, config_text=USERS)
     assert (result.status, result.waiting_for, result.found) == (status, waiting_for, found)
 
 
@@ -179,3 +179,18 @@ def test_head_sha_is_compared_exactly() -> None:
         run([review("lead"), review("manager", commit_id=HEAD_SHA.upper())]).status
         is Status.PENDING
     )
+
+
+def test_a_users_group_named_like_a_team_group_of_another_severity_counts_its_users() -> None:
+    p1_by_users = (
+        "severities: {P1: {approvals: [{name: Engineering Lead, users: [alice]}, "
+        "{name: Product Manager, users: [bob]}]}}"
+    )
+    labels = frozenset({"hotfix", "P1"})
+    by_users = run([review("alice"), review("bob")], config_text=p1_by_users, labels=labels)
+    by_team = run([review("lead"), review("bob")], config_text=p1_by_users, labels=labels)
+    assert (by_users.status, by_users.found) == (
+        Status.PASS,
+        "Engineering Lead: alice; Product Manager: bob",
+    )
+    assert (by_team.status, by_team.waiting_for) == (Status.PENDING, ("Engineering Lead",))

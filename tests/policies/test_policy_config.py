@@ -150,11 +150,6 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             'labels: severity P1 uses the label "hotfix", which is already the hotfix label; '
             "each needs its own label",
         ),
-        (
-            "severities: {P1: {approvals: [{name: Engineering Lead, team: other}]}}",
-            'severities.P1.approvals[0]: the group "Engineering Lead" names different people '
-            "in severity P0; use one name per set of people",
-        ),
         ("labels: {severities: {1: one}}", "labels.severities: the key 1 must be text"),
     ],
 )
@@ -200,9 +195,26 @@ def test_config_as_yaml_round_trips_the_effective_config() -> None:
     assert load_config(shown, "other") == loaded
 
 
-def test_approval_teams_lists_every_team_group_once() -> None:
-    assert config().approval_teams() == {
-        "Engineering Lead": "engineering-leads",
-        "On-call Manager": "on-call-managers",
-        "Product Manager": "product-managers",
-    }
+def test_approval_teams_lists_every_team_once() -> None:
+    assert config().approval_teams() == [
+        "engineering-leads",
+        "on-call-managers",
+        "product-managers",
+    ]
+
+
+def test_a_group_name_may_mean_other_people_in_another_severity() -> None:
+    # Overriding P1's groups with `users:` keeps the default names, which P0 gives to teams.
+    loaded = config(
+        "severities: {P1: {approvals: [{name: Engineering Lead, users: [alice]}, "
+        "{name: Product Manager, users: [bob]}]}}"
+    )
+    [p0_lead, _] = loaded.severities["P0"].approvals
+    [p1_lead, _] = loaded.severities["P1"].approvals
+    assert (p0_lead.name, p0_lead.team, p0_lead.users) == (
+        "Engineering Lead",
+        "engineering-leads",
+        None,
+    )
+    assert (p1_lead.name, p1_lead.team, p1_lead.users) == ("Engineering Lead", None, ["alice"])
+    assert loaded.approval_teams() == ["engineering-leads", "on-call-managers"]
