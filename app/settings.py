@@ -14,6 +14,9 @@ class SettingsError(Exception):
     """One line that names the variable and the problem, never its value."""
 
 
+PROBOT_LOG_LEVELS = {"trace": "debug", "warn": "warning", "fatal": "critical"}
+
+
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
 
@@ -40,7 +43,7 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="sqlite:///hotfix-bot.db", validation_alias=_env("DATABASE_URL")
     )
-    log_level: Literal["debug", "info", "warning", "error"] = Field(
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
         default="info", validation_alias=_env("LOG_LEVEL")
     )
     log_format: Literal["json", "console"] = Field(
@@ -56,7 +59,10 @@ class Settings(BaseSettings):
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
-        return value.lower() if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        # Probot's level names, for settings carried over from a Probot app.
+        return PROBOT_LOG_LEVELS.get(value.lower(), value.lower())
 
     @field_validator("github_api_url")
     @classmethod

@@ -109,3 +109,38 @@ def test_secrets_are_hidden_in_the_settings_repr(private_key_pem: str) -> None:
         _env_file=None, APP_ID=1, PRIVATE_KEY=private_key_pem, WEBHOOK_SECRET="hunter2-secret"
     )
     assert "hunter2-secret" not in repr(settings) and "PRIVATE KEY" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("given", "level"),
+    [
+        ("trace", "debug"),
+        ("debug", "debug"),
+        ("INFO", "info"),
+        ("warn", "warning"),
+        ("warning", "warning"),
+        ("error", "error"),
+        ("fatal", "critical"),
+    ],
+)
+def test_log_level_takes_probots_names_too(
+    given: str, level: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", given)
+    assert load_settings(env_file=None).log_level == level
+
+
+@pytest.mark.parametrize("command", [["serve"], ["deliveries"], ["redeliver", "d-1"]])
+def test_a_journal_that_cannot_be_opened_stops_with_one_line_naming_database_url(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing can be created under /proc, not even by root.
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////proc/hotfix-bot-test/journal.db")
+
+    assert main(command) == 2
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == (
+        "hotfix-bot: DATABASE_URL: cannot open the journal /proc/hotfix-bot-test/journal.db: "
+        "No such file or directory"
+    )
