@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from app import config_cli
 from app.delivery import event_label, location
-from app.journal import STATUSES, JournalEntry, journal_path, open_journal
+from app.journal import STATUSES, JournalEntry, JournalUnopenable, journal_path, open_journal
 from app.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -47,27 +47,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"hotfix-bot: {error}", file=sys.stderr)
         return 2
-    if arguments.command == "serve":
-        return serve(settings)
-    if arguments.command == "deliveries":
-        return list_deliveries(settings, arguments.status, arguments.limit)
-    return redeliver(settings, arguments.delivery_id)
+    try:
+        if arguments.command == "serve":
+            return serve(settings)
+        if arguments.command == "deliveries":
+            return list_deliveries(settings, arguments.status, arguments.limit)
+        return redeliver(settings, arguments.delivery_id)
+    except JournalUnopenable as error:
+        print(f"hotfix-bot: DATABASE_URL: {error}", file=sys.stderr)
+        return 2
 
 
 def serve(settings: Settings) -> int:
+    journal = open_journal(settings.database_url)  # a bad DATABASE_URL stops start-up here
     # The intake and the worker process each keep their metrics in files here (see
     # app.metrics); it must be set before prometheus_client is imported. Emptied first:
     # what a previous run counted is not this run's.
     metrics = Path(f"{journal_path(settings.database_url)}.metrics")
     shutil.rmtree(metrics, ignore_errors=True)
-    metrics.mkdir(parents=True)
+    try:
+        metrics.mkdir()
+    except OSError as error:
+        journal.close()
+        raise JournalUnopenable(f"cannot create {metrics}: {error.strerror}") from None
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
 
     from app import logs
     from app.server import create_app
 
     logs.configure(settings.log_level, settings.log_format)
-    run_server(create_app(settings, worker_process=True), settings.host, settings.port)
+    run_server(
+        create_app(settings, journal=journal, worker_process=True), settings.host, settings.port
+    )
     return 0
 
 

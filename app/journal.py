@@ -137,6 +137,10 @@ class JournalUnavailable(Exception):
     """The journal cannot take a write (disk full, database locked, unwritable file)."""
 
 
+class JournalUnopenable(JournalUnavailable):
+    """The file DATABASE_URL names cannot be created or opened: nothing can start."""
+
+
 class Journal(Protocol):
     async def record(
         self, delivery: Delivery, body: bytes, *, handled: bool, supersedable: bool = False
@@ -573,4 +577,15 @@ def journal_path(database_url: str) -> Path:
 
 
 def open_journal(database_url: str) -> SqliteJournal:
-    return SqliteJournal(journal_path(database_url))
+    path = journal_path(database_url)
+    try:
+        return SqliteJournal(path)
+    except (OSError, sqlite3.Error) as error:
+        raise JournalUnopenable(f"cannot open the journal {path}: {_reason(error)}") from None
+
+
+def _reason(error: OSError | sqlite3.Error) -> str:
+    """The error without the path, which the message gives once already."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error)
