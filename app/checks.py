@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.render import CheckOutput
+from app.github import classify, describe
+from app.render import CheckOutput, error_output
+from app.repo_files import UnreadableFile
 from app.router import Context
 
 
@@ -63,3 +65,22 @@ async def _existing_run(context: Context, name: str, head_sha: str) -> str | Non
     )
     runs = listing.get("check_runs") or []
     return str(runs[0]["id"]) if runs else None
+
+
+async def report_failure(
+    context: Context, name: str, head_sha: str | None, error: Exception, title: str
+) -> None:
+    """Show why a handler stopped on the `name` run, from its `except` block (the delivery
+    is recorded as failed too): a refusal that will not pass (permissions, a missing team),
+    a file that cannot be read, or GitHub still failing on the last attempt. An error that
+    will be retried is left to the next attempt."""
+    if head_sha is None or (classify(error).transient and not context.last_attempt):
+        return
+    title, reason = (
+        (f"Cannot read {error.path}", str(error))
+        if isinstance(error, UnreadableFile)
+        else (title, describe(error))
+    )
+    await write_check_run(
+        context, name, head_sha, error_output(title, reason), conclusion="failure"
+    )

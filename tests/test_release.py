@@ -636,3 +636,58 @@ def test_an_unusable_config_fails_the_release_check_and_names_the_problem(bot: B
     assert run.output["summary"] == text
     [comment] = bot.repo.comments_on(pull.number)
     assert comment.body == f"{MARKER}\n### `hotfix-release`: {title}\n\n{text}"
+
+
+def test_a_refusal_before_the_steps_fails_the_release_check_with_the_reason(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    bot.fake.inject(
+        "GET",
+        r"/git/trees/main$",
+        status=403,
+        times=None,
+        body={"message": "Resource not accessible by integration"},
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
+    assert BRANCH in bot.repo.branches
+    run = release_run(bot, pull)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "failure",
+        "Could not run the post-merge steps",
+    )
+    assert run.output["summary"] == (
+        "hotfix-bot could not finish: GitHub answered 403 to GET "
+        "/repos/acme/widgets/git/trees/main: Resource not accessible by integration.\n\n"
+        "Re-run this check once the cause is fixed; `hotfix-bot deliveries --status failed` "
+        "lists what failed on the server."
+    )
+    [entry] = bot.journal.recent(None, 1)
+    assert entry.status == "failed"
+
+
+def test_github_failing_before_the_steps_on_the_last_attempt_fails_the_release_check(
+    bot: Bot, private_key_pem: str
+) -> None:
+    pull = merged_hotfix(bot)
+    bot.fake.inject("GET", rf"/pulls/{pull.number}$", status=502, times=None)
+    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
+
+    with pytest.raises(Exception, match="502"):
+        asyncio.run(
+            run_on_last_attempt(
+                bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
+            )
+        )
+
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == (
+        "failure",
+        "Could not run the post-merge steps",
+    )
+    assert run.output["summary"].startswith(
+        "hotfix-bot could not finish: GitHub answered 502 to GET "
+        f"/repos/acme/widgets/pulls/{pull.number}: Bad Gateway."
+    )

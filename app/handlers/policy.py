@@ -15,9 +15,9 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.checks import write_check_run
-from app.github import InstallationClient, classify, describe
-from app.render import CheckOutput, config_error_output, error_output, policy_output
+from app.checks import report_failure, write_check_run
+from app.github import InstallationClient
+from app.render import CheckOutput, config_error_output, policy_output
 from app.repo_files import UnreadableFile, read_files
 from app.router import Context
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
@@ -76,24 +76,12 @@ async def evaluate_pull_request(context: Context, number: int) -> None:
         head_sha = pull["head"]["sha"]
         conclusion, output = await _verdict(github, repository, pull, reviews)
     except Exception as error:
-        if head_sha is not None and (not classify(error).transient or context.last_attempt):
-            await _report_failure(context, error, head_sha)
+        await report_failure(
+            context, CHECK_NAME, head_sha, error, "Could not evaluate the hotfix policy"
+        )
         raise
     await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
     context.log.info("pull request #%d: %s", number, output.title)
-
-
-async def _report_failure(context: Context, error: Exception, head_sha: str) -> None:
-    """Shown where people look (the delivery is recorded as failed too): a refusal that
-    will not pass (permissions, a missing team), a version file that cannot be read, or
-    GitHub still failing on the last attempt."""
-    title, reason = (
-        (f"Cannot read {error.path}", str(error))
-        if isinstance(error, UnreadableFile)
-        else ("Could not evaluate the hotfix policy", describe(error))
-    )
-    output = error_output(title, reason)
-    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion="failure")
 
 
 def _head_named_by(payload: dict[str, Any]) -> str | None:

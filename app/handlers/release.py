@@ -14,7 +14,7 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.checks import write_check_run
+from app.checks import report_failure, write_check_run
 from app.github import classify, describe
 from app.handlers.release_plan import ReleasePlan, StepOutcome, StepRun, StepStatus
 from app.handlers.release_report import (
@@ -81,29 +81,58 @@ class ReleaseState:
 
 
 async def release_pull_request(context: Context, number: int) -> None:
-    pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
-    if not pull["merged"]:
+    merge_sha = _merge_sha_named_by(context.payload)  # until the API says otherwise
+    try:
+        pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
+        if not pull["merged"]:
+            return
+        merge_sha = pull["merge_commit_sha"]
+        plan = await _plan_for(context, pull)
+    except Exception as error:
+        await report_failure(
+            context, CHECK_NAME, merge_sha, error, "Could not run the post-merge steps"
+        )
+        raise
+    if plan is None:
         return
+    state = await ReleaseState.load(context, number)
+    outcomes = await _run_steps(context, plan, state)
+    report = steps_report(plan, outcomes)
+    await _publish(context, number, plan.merge_sha, report, state)
+    context.log.info("pull request #%d: %s", number, report.output.title)
+
+
+def _merge_sha_named_by(payload: dict[str, Any]) -> str | None:
+    """The merge commit the delivery names, where an error can be shown when GitHub does
+    not answer for the pull request: a merged pull request's, or a re-run check's head."""
+    pull, check = payload.get("pull_request"), payload.get("check_run")
+    sha = None
+    if isinstance(pull, dict):
+        sha = pull.get("merge_commit_sha")
+    elif isinstance(check, dict):
+        sha = check.get("head_sha")
+    return sha if isinstance(sha, str) else None
+
+
+async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | None:
+    """What the post-merge run will do; None when there is nothing to do, or the config
+    cannot be used (reported here)."""
+    number = pull["number"]
     base = pull["base"]
     try:
         config = await _config(context, pull)
     except ConfigError as error:
         # Judged with the defaults: an unusable file must not hide a hotfix merge.
         if not _is_production_hotfix(load_config(None, base["repo"]["default_branch"]), pull):
-            return
+            return None
         report = config_problem_report(pull["html_url"], base["ref"], error)
         await _publish(context, number, pull["merge_commit_sha"], report)
         context.log.warning("pull request #%d: %s", number, report.output.title)
-        return
+        return None
     if not _is_production_hotfix(config, pull):
         context.log.info("pull request #%d is not a hotfix merged into production", number)
-        return
-    plan = await _plan(context, pull, config)
-    state = await ReleaseState.load(context, number)
-    outcomes = await _run_steps(context, plan, state)
-    report = steps_report(plan, outcomes)
-    await _publish(context, number, plan.merge_sha, report, state)
-    context.log.info("pull request #%d: %s", number, report.output.title)
+        return None
+    return await _plan(context, pull, config)
 
 
 async def _config(context: Context, pull: dict[str, Any]) -> HotfixConfig:
