@@ -18,4 +18,5 @@ def build_router() -> Router:
     router.add("check_run", ["rerequested"], policy.on_rerequest)
     router.add("check_run", ["rerequested"], release.on_rerequest)
     router.add("check_suite", ["rerequested"], policy.on_rerequest)
+    router.add("check_suite", ["rerequested"], release.on_rerequest)
     return router

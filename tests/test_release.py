@@ -65,9 +65,13 @@ def release_run(bot: Bot, pull: FakePull) -> FakeCheckRun:
     return run
 
 
-def rerun(bot: Bot, pull: FakePull) -> None:
-    """A click on "Re-run" of the `hotfix-release` check."""
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, release_run(bot, pull).id))
+def rerun(bot: Bot, pull: FakePull, event: str = "check_run") -> None:
+    """A click on "Re-run" of the `hotfix-release` check, or on "Re-run all checks" of the
+    merge commit (`event` check_suite)."""
+    if event == "check_suite":
+        bot.deliver(event, bot.fake.check_suite_event(bot.repo, merge_sha(pull)))
+    else:
+        bot.deliver(event, bot.fake.check_run_event(bot.repo, release_run(bot, pull).id))
 
 
 # --- the report, as text ---------------------------------------------------------------------
@@ -409,7 +413,10 @@ def test_tag_already_on_the_merge_commit_is_done(bot: Bot, message: str | None) 
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
-def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(bot: Bot) -> None:
+@pytest.mark.parametrize("event", ["check_run", "check_suite"])
+def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
+    bot: Bot, event: str
+) -> None:
     old_main = bot.repo.branches["main"].sha
     pull = merged_hotfix(bot)
     sha = merge_sha(pull)
@@ -447,7 +454,7 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(bot: Bot
     # Someone removes the premature tag; the re-run retries only what is not done.
     del bot.repo.tags[TAG]
     with bot.counting() as requests:
-        rerun(bot, pull)
+        rerun(bot, pull, event)
     assert_tagged(bot, pull)
     assert_released(bot, pull)
     assert not [r for r in requests if r.path.endswith(("/merges", f"/heads/{BRANCH}"))]

@@ -44,10 +44,13 @@ async def on_pull_request_closed(context: Context) -> None:
 
 
 async def on_rerequest(context: Context) -> None:
-    """check_run `rerequested` of `hotfix-release`: its head is the merge commit."""
-    check = context.payload.get("check_run") or {}
-    head_sha = check.get("head_sha")
-    if check.get("name") != CHECK_NAME or not head_sha:
+    """A re-run on a merge commit: of `hotfix-release` alone (check_run `rerequested`), or
+    of all the App's checks there ("Re-run all checks", check_suite `rerequested`)."""
+    check = context.payload.get("check_run")
+    if isinstance(check, dict) and check.get("name") != CHECK_NAME:
+        return  # another check's re-run: the policy handler's
+    head_sha = (check or context.payload.get("check_suite") or {}).get("head_sha")
+    if not isinstance(head_sha, str):
         return
     pulls = await context.github.get_json(f"/repos/{context.repository}/commits/{head_sha}/pulls")
     for pull in pulls:
