@@ -698,3 +698,17 @@ def test_github_failing_before_the_steps_on_the_last_attempt_fails_the_release_c
         "hotfix-bot could not finish: GitHub answered 502 to GET "
         f"/repos/acme/widgets/pulls/{pull.number}: Bad Gateway."
     )
+
+
+def test_a_refusal_after_a_merge_that_is_no_hotfix_writes_no_release_check(bot: Bot) -> None:
+    bot.repo.create_branch("feature/search", "main")
+    bot.repo.commit("feature/search", {"search.py": "print('search')\n"}, "Search")
+    pull = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
+    bot.repo.merge_pull(pull.number, "merge")
+    bot.fake.inject("GET", r"/git/trees/main$", status=403, times=None)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.runs_named("hotfix-release") == []
+    [entry] = bot.journal.recent(None, 1)
+    assert entry.status == "failed"

@@ -85,6 +85,7 @@ class ReleaseState:
 
 async def release_pull_request(context: Context, number: int) -> None:
     merge_sha = _merge_sha_named_by(context.payload)  # until the API says otherwise
+    pull = context.payload.get("pull_request")
     try:
         pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
         if not pull["merged"]:
@@ -92,9 +93,12 @@ async def release_pull_request(context: Context, number: int) -> None:
         merge_sha = pull["merge_commit_sha"]
         plan = await _plan_for(context, pull)
     except Exception as error:
-        await report_failure(
-            context, CHECK_NAME, merge_sha, error, "Could not run the post-merge steps"
-        )
+        # Judged with the defaults, as an unusable config is: a merge that is no hotfix
+        # gets no hotfix-release run. A re-run names no pull request: its run exists.
+        if not isinstance(pull, dict) or _is_production_hotfix(_defaults(pull), pull):
+            await report_failure(
+                context, CHECK_NAME, merge_sha, error, "Could not run the post-merge steps"
+            )
         raise
     if plan is None:
         return
@@ -126,7 +130,7 @@ async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | Non
         config = await _config(context, pull)
     except ConfigError as error:
         # Judged with the defaults: an unusable file must not hide a hotfix merge.
-        if not _is_production_hotfix(load_config(None, base["repo"]["default_branch"]), pull):
+        if not _is_production_hotfix(_defaults(pull), pull):
             return None
         report = config_problem_report(pull["html_url"], base["ref"], error)
         await _publish(context, number, pull["merge_commit_sha"], report)
@@ -143,6 +147,11 @@ async def _config(context: Context, pull: dict[str, Any]) -> HotfixConfig:
     base = pull["base"]
     files = await read_files(context.github, context.repository, base["ref"], [CONFIG_PATH])
     return load_config(files[CONFIG_PATH], base["repo"]["default_branch"])
+
+
+def _defaults(pull: dict[str, Any]) -> HotfixConfig:
+    """The config a repository without `.github/hotfix.yml` has."""
+    return load_config(None, pull["base"]["repo"]["default_branch"])
 
 
 def _is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
