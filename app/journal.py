@@ -85,13 +85,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
     supersedable INTEGER NOT NULL DEFAULT 0
 );
 -- Each pull request's unfinished deliveries in order; with status, so that finding the
--- head of every queue (_due_heads) reads this index alone.
+-- head of every queue (_QUEUE_HEADS) reads this index alone.
 DROP INDEX IF EXISTS deliveries_unfinished;
 CREATE INDEX IF NOT EXISTS deliveries_open
     ON deliveries (ordering_key, seq, status) WHERE status IN ('queued', 'running');
 CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, seq);
--- next_due() runs on the event loop: one index seek, never a scan of the queued rows.
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
+-- next_due() reads the queues' heads instead (deliveries queued behind one cannot run).
+DROP INDEX IF EXISTS deliveries_due;
 -- The body of each delivery that will run, keyed by its row in deliveries.
 CREATE TABLE IF NOT EXISTS payloads (
     seq INTEGER PRIMARY KEY,
@@ -111,6 +111,11 @@ _COLUMNS = (
     "d.next_attempt_at, d.supersedable, p.body"
 )
 _WITH_PAYLOAD = "LEFT JOIN payloads AS p ON p.seq = d.seq"
+# The first unfinished delivery of each pull request: `WHERE seq IN ({_QUEUE_HEADS})`.
+_QUEUE_HEADS = (
+    "SELECT MIN(seq) FROM deliveries INDEXED BY deliveries_open "
+    "WHERE status IN ('queued', 'running') GROUP BY ordering_key"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,7 +434,12 @@ class SqliteJournal:
             return self._reader.execute(sql, parameters).fetchall()
 
     def next_due(self) -> float | None:
-        rows = self._read("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'queued'")
+        """When the first queue head may run: the deliveries behind a head wait for it, so
+        a burst settling behind its head must not look due now (the worker would spin)."""
+        rows = self._read(
+            "SELECT MIN(next_attempt_at) FROM deliveries "  # noqa: S608
+            f"WHERE seq IN ({_QUEUE_HEADS}) AND status = 'queued'"
+        )
         value = rows[0][0]
         return float(value) if isinstance(value, int | float) else None
 
@@ -491,8 +501,7 @@ def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[t
     at each of those rows made a claim take tens of milliseconds."""
     return connection.execute(
         f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
-        "WHERE d.seq IN (SELECT MIN(seq) FROM deliveries INDEXED BY deliveries_open "
-        "WHERE status IN ('queued', 'running') GROUP BY ordering_key) "
+        f"WHERE d.seq IN ({_QUEUE_HEADS}) "
         "AND d.status = 'queued' AND d.next_attempt_at <= ? ORDER BY d.seq LIMIT ?",
         (now, limit),
     ).fetchall()

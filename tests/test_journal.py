@@ -14,7 +14,7 @@ import pytest
 
 from app.cli import main
 from app.delivery import Delivery, from_payload
-from app.journal import JournalUnavailable, SqliteJournal
+from app.journal import JournalEntry, JournalUnavailable, SqliteJournal
 
 
 class Clock:
@@ -366,3 +366,20 @@ def test_a_payload_is_stored_compressed_and_read_back_as_received(
     assert len(stored) < len(body) / 10
     [entry] = asyncio.run(journal.claim_ready(1))
     assert entry.payload == body
+
+
+def test_a_burst_settling_behind_its_head_is_due_when_its_head_is(
+    journal: SqliteJournal, clock: Clock
+) -> None:
+    async def scenario() -> tuple[list[JournalEntry], float | None]:
+        for delivery_id in ("b1", "b2"):
+            await journal.record(
+                pull_request(delivery_id, 1), b"{}", handled=True, supersedable=True
+            )
+        claimed = await journal.claim_ready(10)  # b1 superseded; b2 waits a quiet second
+        clock.now += 0.5
+        await journal.record(pull_request("b3", 1), b"{}", handled=True, supersedable=True)
+        return claimed, journal.next_due()
+
+    # b3 arrived due at once, but it queues behind b2: nothing can run before b2 is due.
+    assert asyncio.run(scenario()) == ([], 1_001.0)
