@@ -28,6 +28,7 @@ log = logging.getLogger("hotfix_bot.worker")
 # How often the journal is looked at with nothing else waking the worker: picks up
 # `hotfix-bot redeliver` from another process.
 IDLE_POLL_SECONDS = 1.0
+CLAIM_GAP_SECONDS = 0.02
 # The pause before the journal is tried again after it refused a write.
 JOURNAL_RETRY_SECONDS = 1.0
 # How long an outcome waits for the journal to come back (locked, disk full), in tries.
@@ -79,6 +80,9 @@ class Worker:
                     if not resumed:
                         await self._resume_interrupted()
                         resumed = True
+                    # Cleared before the claim, not after: what arrives while it runs
+                    # must wake the wait below.
+                    self._wake.clear()
                     await self._dispatch_ready()
                 except JournalUnavailable as error:
                     # Locked by another process or out of disk: what is queued stays queued,
@@ -138,7 +142,13 @@ class Worker:
             return
         due = self._journal.next_due()
         timeout = IDLE_POLL_SECONDS if due is None else min(max(due - time.time(), 0.0), 1.0)
-        self._wake.clear()
+        if due is not None:
+            # Deliveries wait in the journal (a burst settling, a retry), and what arrives
+            # most likely joins them: the wake-ups of a short gap are taken by one claim,
+            # rather than a claim each holding the journal's write turn.
+            gap = min(timeout, CLAIM_GAP_SECONDS)
+            await asyncio.sleep(gap)
+            timeout -= gap
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
         # that arrives as the event is set, and shutdown would then wait forever.
         with contextlib.suppress(TimeoutError):

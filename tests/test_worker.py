@@ -3,9 +3,18 @@ failures recorded, one token per installation."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
+from pathlib import Path
+from typing import cast
 
 from support.harness import Bot
+
+from app.github import GitHubApp
+from app.journal import JournalEntry, SqliteJournal
+from app.router import Router
+from app.worker import Worker
 
 
 def test_502_twice_then_429_with_retry_after_then_success_completes_the_work(bot: Bot) -> None:
@@ -101,3 +110,30 @@ def test_many_deliveries_of_one_installation_mint_one_token(bot: Bot) -> None:
     assert all(bot.repo.runs_named("hotfix-policy", pull.head_sha) for pull in pulls)
     assert bot.fake.tokens_minted == {bot.repo.installation_id: 1}
     assert len(bot.fake.requests_to("POST", "/app/installations/")) == 1
+
+
+def test_a_wake_up_during_a_claim_is_not_lost(tmp_path: Path) -> None:
+    claims: list[float] = []
+
+    class ArrivalDuringClaim(SqliteJournal):
+        async def claim_ready(self, limit: int) -> list[JournalEntry]:
+            claims.append(time.monotonic())
+            if len(claims) == 1:
+                worker.wake()  # the intake journaled a delivery just after the queue was read
+            return []
+
+    journal = ArrivalDuringClaim(tmp_path / "journal.db")
+    worker = Worker(journal, Router(), cast(GitHubApp, object()))
+
+    async def run_briefly() -> None:
+        running = asyncio.create_task(worker.run())
+        await asyncio.sleep(0.5)  # the idle wait is 1 s: a lost wake-up claims once only
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+    try:
+        asyncio.run(run_briefly())
+    finally:
+        journal.close()
+    assert len(claims) == 2
+    assert claims[1] - claims[0] < 0.25
