@@ -647,13 +647,7 @@ def test_an_unusable_config_fails_the_release_check_and_names_the_problem(bot: B
 
 def test_a_refusal_before_the_steps_fails_the_release_check_with_the_reason(bot: Bot) -> None:
     pull = merged_hotfix(bot)
-    bot.fake.inject(
-        "GET",
-        r"/git/trees/main$",
-        status=403,
-        times=None,
-        body={"message": "Resource not accessible by integration"},
-    )
+    bot.refuse_tree_reads(r"/git/trees/main$")
 
     bot.pull_request(pull.number, "closed")
 
@@ -690,14 +684,16 @@ def test_github_failing_before_the_steps_on_the_last_attempt_fails_the_release_c
         )
 
     run = release_run(bot, pull)
-    assert (run.conclusion, run.output["title"]) == (
+    expected = (
         "failure",
         "Could not run the post-merge steps",
-    )
-    assert run.output["summary"].startswith(
         "hotfix-bot could not finish: GitHub answered 502 to GET "
-        f"/repos/acme/widgets/pulls/{pull.number}: Bad Gateway."
+        f"/repos/acme/widgets/pulls/{pull.number}: Bad Gateway.\n\nRe-run this check once "
+        "the cause is fixed; `hotfix-bot deliveries --status failed` lists what failed on "
+        "the server.",
     )
+    assert (run.conclusion, run.output["title"], run.output["summary"]) == expected
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
 
 
 def test_a_refusal_after_a_merge_that_is_no_hotfix_writes_no_release_check(bot: Bot) -> None:
@@ -705,7 +701,7 @@ def test_a_refusal_after_a_merge_that_is_no_hotfix_writes_no_release_check(bot: 
     bot.repo.commit("feature/search", {"search.py": "print('search')\n"}, "Search")
     pull = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
     bot.repo.merge_pull(pull.number, "merge")
-    bot.fake.inject("GET", r"/git/trees/main$", status=403, times=None)
+    bot.refuse_tree_reads(r"/git/trees/main$")
 
     bot.pull_request(pull.number, "closed")
 

@@ -54,13 +54,7 @@ def test_an_error_that_will_not_pass_fails_the_delivery_at_once_with_the_reason(
 
 def test_a_refusal_while_gathering_facts_is_shown_in_the_check_run(bot: Bot) -> None:
     pull = bot.open_hotfix()
-    bot.fake.inject(
-        "GET",
-        r"/git/trees/",
-        status=403,
-        times=None,
-        body={"message": "Resource not accessible by integration"},
-    )
+    bot.refuse_tree_reads(r"/git/trees/")
 
     bot.pull_request(pull.number, "opened")
 

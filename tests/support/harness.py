@@ -78,6 +78,9 @@ def sequential_round_trips(spans: list[Span]) -> int:
     return max(depths, default=0)
 
 
+REFUSAL = "Resource not accessible by integration"  # GitHub's words for a missing permission
+
+
 @dataclass
 class Bot:
     fake: FakeGitHub
@@ -119,6 +122,11 @@ class Bot:
         self.repo.create_branch(branch, "main")
         self.repo.commit(branch, {"VERSION": "1.2.4\n", **(files or {})}, "Fix")
         return self.repo.open_pull(branch, "main", title="Fix", author="dev", labels=list(labels))
+
+    def refuse_tree_reads(self, path_pattern: str) -> None:
+        """GitHub refuses the App every read of matching trees, as it does when the App
+        lacks a permission."""
+        self.fake.inject("GET", path_pattern, status=403, times=None, body={"message": REFUSAL})
 
     def policy_run(self, head_sha: str) -> FakeCheckRun:
         [run] = self.repo.runs_named("hotfix-policy", head_sha)
