@@ -669,19 +669,24 @@ def test_a_refusal_before_the_steps_fails_the_release_check_with_the_reason(bot:
     assert entry.status == "failed"
 
 
+@pytest.mark.parametrize("event", ["pull_request", "check_suite"])
 def test_github_failing_before_the_steps_on_the_last_attempt_fails_the_release_check(
-    bot: Bot, private_key_pem: str
+    bot: Bot, private_key_pem: str, event: str
 ) -> None:
     pull = merged_hotfix(bot)
     bot.fake.inject("GET", rf"/pulls/{pull.number}$", status=502, times=None)
-    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
+    # The merge itself, or "Re-run all checks" on the merge commit.
+    payload, handler = (
+        (
+            bot.fake.pull_request_event(bot.repo, pull.number, "closed"),
+            release.on_pull_request_closed,
+        )
+        if event == "pull_request"
+        else (bot.fake.check_suite_event(bot.repo, merge_sha(pull)), release.on_rerequest)
+    )
 
     with pytest.raises(Exception, match="502"):
-        asyncio.run(
-            run_on_last_attempt(
-                bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
-            )
-        )
+        asyncio.run(run_on_last_attempt(bot, private_key_pem, handler, event, payload))
 
     run = release_run(bot, pull)
     expected = (

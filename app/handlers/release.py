@@ -56,7 +56,7 @@ async def on_rerequest(context: Context) -> None:
     for pull in pulls:
         # The list also holds open pull requests containing the commit (the back-merge one).
         if pull.get("merged_at") and pull.get("merge_commit_sha") == head_sha:
-            await release_pull_request(context, pull["number"])
+            await release_pull_request(context, pull["number"], listed=pull)
 
 
 @dataclass(slots=True)
@@ -83,9 +83,13 @@ class ReleaseState:
         await context.journal.set_state(self.key, json.dumps(data))
 
 
-async def release_pull_request(context: Context, number: int) -> None:
-    merge_sha = _merge_sha_named_by(context.payload)  # until the API says otherwise
-    pull = context.payload.get("pull_request")
+async def release_pull_request(
+    context: Context, number: int, listed: dict[str, Any] | None = None
+) -> None:
+    """The post-merge run of pull request `number`; `listed` is the pull request as a re-run
+    found it, which stands in for the delivery's until GitHub answers for it."""
+    pull = listed or context.payload.get("pull_request")
+    merge_sha = pull.get("merge_commit_sha") if isinstance(pull, dict) else None
     try:
         pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
         if not pull["merged"]:
@@ -94,8 +98,8 @@ async def release_pull_request(context: Context, number: int) -> None:
         plan = await _plan_for(context, pull)
     except Exception as error:
         # Judged with the defaults, as an unusable config is: a merge that is no hotfix
-        # gets no hotfix-release run. A re-run names no pull request: its run exists.
-        if not isinstance(pull, dict) or _is_production_hotfix(_defaults(pull), pull):
+        # gets no hotfix-release run.
+        if isinstance(pull, dict) and _is_production_hotfix(_defaults(pull), pull):
             await report_failure(
                 context, CHECK_NAME, merge_sha, error, "Could not run the post-merge steps"
             )
@@ -107,18 +111,6 @@ async def release_pull_request(context: Context, number: int) -> None:
     report = steps_report(plan, outcomes)
     await _publish(context, number, plan.merge_sha, report, state)
     context.log.info("pull request #%d: %s", number, report.output.title)
-
-
-def _merge_sha_named_by(payload: dict[str, Any]) -> str | None:
-    """The merge commit the delivery names, where an error can be shown when GitHub does
-    not answer for the pull request: a merged pull request's, or a re-run check's head."""
-    pull, check = payload.get("pull_request"), payload.get("check_run")
-    sha = None
-    if isinstance(pull, dict):
-        sha = pull.get("merge_commit_sha")
-    elif isinstance(check, dict):
-        sha = check.get("head_sha")
-    return sha if isinstance(sha, str) else None
 
 
 async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | None:
