@@ -435,7 +435,8 @@ class SqliteJournal:
 
     def next_due(self) -> float | None:
         """When the first queue head may run: the deliveries behind a head wait for it, so
-        a burst settling behind its head must not look due now (the worker would spin)."""
+        a burst settling behind its head must not look due now (the worker would spin).
+        Read from the index of open deliveries alone, as a claim reads the heads."""
         rows = self._read(
             "SELECT MIN(next_attempt_at) FROM deliveries "  # noqa: S608
             f"WHERE seq IN ({_QUEUE_HEADS}) AND status = 'queued'"

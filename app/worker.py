@@ -28,6 +28,7 @@ log = logging.getLogger("hotfix_bot.worker")
 # How often the journal is looked at with nothing else waking the worker: picks up
 # `hotfix-bot redeliver` from another process.
 IDLE_POLL_SECONDS = 1.0
+# While deliveries wait in the journal, the wake-ups of this long share one claim.
 CLAIM_GAP_SECONDS = 0.02
 # The pause before the journal is tried again after it refused a write.
 JOURNAL_RETRY_SECONDS = 1.0
