@@ -9,10 +9,23 @@ leaves thousands of objects to the garbage collector.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+
+
+def signature_for(secret: str, body: bytes | bytearray) -> str:
+    """The `X-Hub-Signature-256` GitHub sends for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_matches(secret: str, body: bytes, signature: str) -> bool:
+    """Whether `signature` (the header as received) is GitHub's for `body`, compared in
+    constant time."""
+    return hmac.compare_digest(signature.encode(), signature_for(secret, body).encode())
 
 
 @dataclass(frozen=True, slots=True)

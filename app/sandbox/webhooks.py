@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
+from app.delivery import signature_for
 from app.journal import Journal
-from app.server import signature_for
 
 
 def signed_headers(body: bytes, event: str, delivery_id: str, secret: str) -> dict[str, str]:
