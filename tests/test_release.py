@@ -7,6 +7,7 @@ requests, the report comment and the `hotfix-release` check run.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from support.harness import Bot, run_on_last_attempt
@@ -362,6 +363,57 @@ def test_protected_develop_gets_a_back_merge_pull_request(bot: Bot, refusal_stat
         "@dev, please review and merge it."
     )
     assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
+
+
+REFUSALS = {
+    "409 required check": (409, 'Required status check "ci" is expected.'),
+    "422 required check": (422, 'Required status check "ci" is expected.'),
+    "422 pull request required": (422, "Changes must be made through a pull request."),
+    "403 push restriction": (403, "You're not authorized to push to this branch."),
+}
+
+
+@pytest.mark.parametrize(("status", "message"), REFUSALS.values(), ids=REFUSALS.keys())
+def test_a_refusal_in_other_words_is_a_protected_branch_too(
+    bot: Bot, status: int, message: str
+) -> None:
+    """GitHub words the refusals of a branch's protection and rules in many ways; only a
+    409 about a conflict is a conflict."""
+    pull = merged_hotfix(bot)
+    bot.fake.inject("POST", r"/merges$", status=status, times=None, body={"message": message})
+    sha = merge_sha(pull)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.branches[BACKMERGE].sha == sha
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert backmerge.requested_reviewers == ["dev"]
+    assert backmerge.body.split("\n\n")[1] == (
+        f'**Why a pull request:** `develop` is protected (GitHub: "{message}"), so hotfix-bot '
+        "may not merge into it directly."
+    )
+    assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
+
+
+def test_a_rate_limit_on_the_back_merge_is_retried_not_taken_for_a_refusal(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+    bot.fake.inject(
+        "POST",
+        r"/merges$",
+        status=403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 1)},
+        body={"message": "API rate limit exceeded for installation ID 1."},
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    merges = bot.fake.requests_to("POST", "/repos/acme/widgets/merges")
+    assert [request.status for request in merges] == [403, 201]
+    assert BACKMERGE not in bot.repo.branches
+    assert_merged_back(bot, pull, develop_before)
+    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
 def test_no_develop_branch_skips_the_back_merge(bot: Bot) -> None:

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from githubkit.exception import RequestFailed
 
-from app.github import InstallationClient, error_message
+from app.github import InstallationClient, classify, error_message
 from app.handlers.release_plan import Link, ReleasePlan, StepOutcome, StepRun, StepStatus, path_part
 
 
@@ -62,12 +62,20 @@ async def back_merge(run: StepRun) -> StepOutcome:
 
 
 def _refusal(error: RequestFailed) -> Refusal | None:
+    """Why GitHub did not merge, or None for an error the step reports as such.
+
+    A conflict is a 409 "Merge conflict". A branch's protection or rules refuse with 409,
+    403 or 422 in many words ("Required status check "ci" is expected.", "Changes must be
+    made through a pull request.", "Protected branch update failed ..."), and the pull
+    request they ask for quotes GitHub's own. A rate limit's 403 (and a 401) is retried
+    like any passing error, not taken for a refusal.
+    """
     status = error.response.status_code
-    # GitHub refuses a write to a protected branch with 409 (required checks or reviews),
-    # 403 (push restrictions) or 422, always saying "protected".
-    if status in (403, 409, 422) and "protected" in error_message(error).casefold():
-        return Refusal.PROTECTED
-    return Refusal.CONFLICT if status == 409 else None
+    if classify(error).transient:
+        return None
+    if status == 409 and "conflict" in error_message(error).casefold():
+        return Refusal.CONFLICT
+    return Refusal.PROTECTED if status in (403, 409, 422) else None
 
 
 async def _back_merge_pull(run: StepRun, refusal: Refusal, message: str) -> StepOutcome:
