@@ -58,13 +58,14 @@ def tag_name(config: HotfixConfig, version: str) -> str:
     return config.tag.format.replace("{version}", version)
 
 
-def tag_to_check(config: HotfixConfig, head_version_files: Mapping[str, str | None]) -> str | None:
-    """The tag the head's version would be released as, for the app to look up first.
+def tag_to_check(config: HotfixConfig, base_version_files: Mapping[str, str | None]) -> str | None:
+    """The tag the hotfix's version (the base's, patch + 1) would be released as, for the app
+    to look up first.
 
-    None when no version file on the head can be read; the version-bump rule says why.
+    None when no version file on the base can be read; the version-bump rule says why.
     """
-    version = declared_version(config, head_version_files)
-    return None if version is None else tag_name(config, str(version))
+    version = declared_version(config, base_version_files)
+    return None if version is None else tag_name(config, str(version.bump_patch()))
 
 
 def declared_version(

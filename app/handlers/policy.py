@@ -130,7 +130,7 @@ async def _verdict(
         base_files, head_files = {**base_files, **extra_base}, {**head_files, **extra_head}
 
     facts = _facts(pull, reviews, labels)
-    tag = tag_to_check(config, head_files)
+    tag = tag_to_check(config, base_files)
     tag_exists, team_members = await asyncio.gather(
         _tag_exists(github, repository, tag),
         _approvers_by_team(github, repository.split("/")[0], config, facts),

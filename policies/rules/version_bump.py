@@ -69,14 +69,13 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     paths = version_files_to_read(config)
     base_reads = {path: _read(path, facts.base_version_files.get(path)) for path in paths}
     head_reads = {path: _read(path, facts.head_version_files.get(path)) for path in paths}
-    in_use = [
-        path for path in paths if base_reads[path] is not None or head_reads[path] is not None
-    ]
+    seen = [path for path in paths if base_reads[path] is not None or head_reads[path] is not None]
     found = "; ".join(
         f"{path}: {_describe(base_reads[path])} on {base}, {_describe(head_reads[path])} on {head}"
-        for path in in_use
+        for path in seen
     )
 
+    # The version files are those on the base (contract §3): one the hotfix adds is not one.
     on_base = [path for path in paths if base_reads[path] is not None]
     if not on_base:
         return _result(
@@ -133,8 +132,8 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     current = next(iter(base_versions.values()))
     target = current.bump_patch()
     tag = tag_name(config, str(target))
-    expected = f"{target} ({current} + 1 patch) in {', '.join(in_use)}, and no tag {tag} yet"
-    for path in in_use:
+    expected = f"{target} ({current} + 1 patch) in {', '.join(on_base)}, and no tag {tag} yet"
+    for path in on_base:
         read = head_reads[path]
         fix = _set_version_command(path, target)
         if read is None:
@@ -158,5 +157,5 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         Status.PASS,
         found,
         expected,
-        f"Version {current} becomes {target} in {join_words(in_use)}; tag {tag} is free",
+        f"Version {current} becomes {target} in {join_words(on_base)}; tag {tag} is free",
     )

@@ -240,8 +240,17 @@ V = {"VERSION": "1.2.3\n"}
             "The version files on main disagree: VERSION 1.2.3 and Cargo.toml 1.2.2",
             "Make them agree on main first",
         ),
+        (  # a file the hotfix adds is not a version file: those are the base's
+            {"head_version_files": {"VERSION": "1.2.4", "package.json": '{"name": "new"}'}},
+            Status.PASS,
+            "Version 1.2.3 becomes 1.2.4 in VERSION; tag v1.2.4 is free",
+            "",
+        ),
         (
-            {"head_version_files": {"VERSION": "1.2.4", "package.json": '{"version": "9.9.9"}'}},
+            {
+                "base_version_files": {"VERSION": "1.2.3", "package.json": '{"version": "1.2.3"}'},
+                "head_version_files": {"VERSION": "1.2.4", "package.json": '{"version": "9.9.9"}'},
+            },
             Status.FAIL,
             "package.json is 9.9.9 on hotfix/fix-login, expected 1.2.4",
             "`npm version 1.2.4 --no-git-tag-version`",
