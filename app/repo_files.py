@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
 from githubkit.exception import RequestFailed
 
 from app.github import InstallationClient
+from policies.facts import FileText, UnreadableText
 
 # The config and version files are a few KB; a larger file is refused before it is
 # fetched, so no blob of megabytes is downloaded, held and parsed on the event loop.
@@ -25,7 +26,7 @@ MAX_FILE_BYTES = 256 * 1024
 
 
 class UnreadableFile(Exception):
-    """A file exists but cannot be used: not UTF-8 text, or over `MAX_FILE_BYTES`."""
+    """A file that must be read exists but cannot be: not UTF-8 text, or over `MAX_FILE_BYTES`."""
 
     def __init__(self, path: str, problem: str) -> None:
         super().__init__(f"{path} {problem}")
@@ -33,10 +34,21 @@ class UnreadableFile(Exception):
         self.problem = problem
 
 
+def text_of(files: Mapping[str, FileText], path: str) -> str | None:
+    """A file's text from `read_files`, None when there is none; `UnreadableFile` when there
+    is one that cannot be read (the config: nothing can be judged without it)."""
+    found = files.get(path)
+    if isinstance(found, UnreadableText):
+        raise UnreadableFile(path, found.problem)
+    return found
+
+
 async def read_files(
     github: InstallationClient, repository: str, ref: str, paths: Iterable[str]
-) -> dict[str, str | None]:
-    """Path -> text at `ref` (a branch name or a commit SHA); None where there is no file."""
+) -> dict[str, FileText]:
+    """Path -> text at `ref` (a branch name or a commit SHA), `UnreadableText` for a file
+    that cannot be read, None where there is no file. One unreadable file does not keep the
+    others from being read: a rule that needs it says why it cannot be used."""
     wanted = list(dict.fromkeys(paths))
     try:
         root = await _root_tree(github, repository, ref)
@@ -60,7 +72,7 @@ async def _root_tree(github: InstallationClient, repository: str, ref: str) -> d
 
 async def _read(
     github: InstallationClient, repository: str, root: dict[str, object], path: str
-) -> str | None:
+) -> FileText:
     *directories, name = path.strip("/").split("/")
     tree = root
     for directory in directories:
@@ -71,14 +83,15 @@ async def _read(
     entry = _entry(tree, name, "blob")
     if entry is None:
         return None
-    _check_size(path, entry.get("size"))
+    if too_large := _too_large(entry.get("size")):
+        return too_large
     blob = await github.get_immutable(f"/repos/{repository}/git/blobs/{entry['sha']}")
-    return _text(path, blob["content"])
+    return _text(blob["content"])
 
 
 async def _read_contents(
     github: InstallationClient, repository: str, ref: str, path: str
-) -> str | None:
+) -> FileText:
     url = f"/repos/{repository}/contents/{quote(path.strip('/'))}?ref={quote(ref, safe='')}"
     try:
         found = await (github.get_immutable(url) if _is_sha(ref) else github.get_revalidated(url))
@@ -88,22 +101,22 @@ async def _read_contents(
         raise
     if not isinstance(found, dict) or found.get("type") != "file":
         return None  # a directory or a submodule of that name
-    _check_size(path, found.get("size"))
-    return _text(path, found.get("content", ""))
+    return _too_large(found.get("size")) or _text(found.get("content", ""))
 
 
-def _check_size(path: str, size: object) -> None:
+def _too_large(size: object) -> UnreadableText | None:
     if isinstance(size, int) and size > MAX_FILE_BYTES:
-        raise UnreadableFile(
-            path, f"is {size:,} bytes, more than the {MAX_FILE_BYTES // 1024} KiB hotfix-bot reads"
+        return UnreadableText(
+            f"is {size:,} bytes, more than the {MAX_FILE_BYTES // 1024} KiB hotfix-bot reads"
         )
+    return None
 
 
-def _text(path: str, content: object) -> str:
+def _text(content: object) -> str | UnreadableText:
     try:
         return base64.b64decode(str(content)).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise UnreadableFile(path, "is not UTF-8 text") from None
+        return UnreadableText("is not UTF-8 text")
 
 
 def _entry(tree: dict[str, object], name: str, kind: str) -> dict[str, object] | None:

@@ -14,6 +14,17 @@ from policies.versions import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadableText:
+    """A file that exists but cannot be read as text (too large, not UTF-8), and why."""
+
+    problem: str  # "is not UTF-8 text": follows the file's path in a sentence
+
+
+# A file as the app read it: its text, why it is unreadable, or None when there is none.
+FileText = str | UnreadableText | None
+
+
 class ReviewState(StrEnum):
     APPROVED = "APPROVED"
     CHANGES_REQUESTED = "CHANGES_REQUESTED"
@@ -47,8 +58,8 @@ class PullRequestFacts:
     # read from here; the config alone decides `users:` groups.
     team_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # Path -> text on the base and head commits; None or a missing path = no such file.
-    base_version_files: Mapping[str, str | None] = field(default_factory=dict)
-    head_version_files: Mapping[str, str | None] = field(default_factory=dict)
+    base_version_files: Mapping[str, FileText] = field(default_factory=dict)
+    head_version_files: Mapping[str, FileText] = field(default_factory=dict)
     existing_tags: frozenset[str] = frozenset()  # tags the app looked up and found
     opened_at: datetime | None = None  # when the pull request was opened (its deadline's start)
 
@@ -58,7 +69,7 @@ def tag_name(config: HotfixConfig, version: str) -> str:
     return config.tag.format.replace("{version}", version)
 
 
-def tag_to_check(config: HotfixConfig, base_version_files: Mapping[str, str | None]) -> str | None:
+def tag_to_check(config: HotfixConfig, base_version_files: Mapping[str, FileText]) -> str | None:
     """The tag the hotfix's version (the base's, patch + 1) would be released as, for the app
     to look up first.
 
@@ -68,16 +79,22 @@ def tag_to_check(config: HotfixConfig, base_version_files: Mapping[str, str | No
     return None if version is None else tag_name(config, str(version.bump_patch()))
 
 
-def declared_version(
-    config: HotfixConfig, version_files: Mapping[str, str | None]
-) -> Version | None:
+def declared_version(config: HotfixConfig, version_files: Mapping[str, FileText]) -> Version | None:
     """The version of the first readable version file, in `version_files_to_read` order."""
     for path in version_files_to_read(config):
-        text = version_files.get(path)
-        if text is None:
-            continue
-        try:
-            return parse_version_file(path, text)
-        except VersionFileError:
-            continue
+        read = read_version(path, version_files.get(path))
+        if isinstance(read, Version):
+            return read
     return None
+
+
+def read_version(path: str, text: FileText) -> Version | VersionFileError | None:
+    """The file's version, the reason it has none hotfix-bot can read, or None when absent."""
+    if text is None:
+        return None
+    if isinstance(text, UnreadableText):
+        return VersionFileError(f"{path} {text.problem}")
+    try:
+        return parse_version_file(path, text)
+    except VersionFileError as error:
+        return error

@@ -327,7 +327,7 @@ def test_a_version_file_with_garbage_fails_version_bump_naming_the_file(bot: Bot
     assert bot.journal.recent()[0].status == "done"
 
 
-def test_a_version_file_that_is_not_utf8_fails_the_check_naming_the_file(bot: Bot) -> None:
+def test_a_version_file_that_is_not_utf8_fails_version_bump_naming_the_file(bot: Bot) -> None:
     pull = bot.open_hotfix(files={"VERSION": "binary\n"})
     garbage = base64.b64encode(b"\xff\xfe1.2.4\x00").decode()
     sha = blob_sha("binary\n")
@@ -342,13 +342,39 @@ def test_a_version_file_that_is_not_utf8_fails_the_check_naming_the_file(bot: Bo
     bot.pull_request(pull.number, "opened")
 
     run = bot.policy_run(pull.head_sha)
-    assert (run.conclusion, run.output["title"]) == ("failure", "Cannot read VERSION")
-    assert run.output["summary"].startswith(
-        "hotfix-bot could not finish: VERSION is not UTF-8 text."
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 rules fails: version-bump")
+    assert run.output["summary"].endswith(
+        "## How to fix\n\n### `version-bump`\n\nVERSION is not UTF-8 text\n\n"
+        '`echo "1.2.4" > VERSION`'
     )
     [entry] = bot.journal.recent()
-    assert (entry.status, entry.attempts) == ("failed", 1)
-    assert entry.last_error == "UnreadableFile: VERSION is not UTF-8 text"
+    assert (entry.status, entry.attempts) == ("done", 1)
+
+
+def test_an_unreadable_file_that_is_no_version_file_changes_nothing(bot: Bot) -> None:
+    """A package.json over the size hotfix-bot reads, on the base and the head: a pull
+    request that is no hotfix is still neutral, and a hotfix whose `version.files` names
+    VERSION alone still passes."""
+    large = '{"name": "web", "data": "' + "x" * MAX_FILE_BYTES + '"}\n'
+    bot.repo.commit("main", {"package.json": large}, "Assets")
+    bot.repo.create_branch("feature/search", "main")
+    feature_head = bot.repo.commit("feature/search", {"search.py": "print()\n"}, "Search")
+    feature = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
+
+    bot.pull_request(feature.number, "opened")
+
+    run = bot.policy_run(feature_head)
+    assert (run.conclusion, run.output["title"]) == ("neutral", "Not a hotfix pull request")
+
+    config = "version: {files: [VERSION]}\nseverities: {P1: {approvals: []}}\n"
+    bot.repo.commit("main", {".github/hotfix.yml": config}, "Config")
+    pull = bot.open_hotfix()
+
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All 6 rules pass")
+    assert all(entry.status == "done" for entry in bot.journal.recent())
 
 
 def test_unicode_labels_and_branch_names_are_named_correctly(bot: Bot) -> None:

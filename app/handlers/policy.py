@@ -18,7 +18,7 @@ from githubkit.exception import RequestFailed
 from app.checks import report_failure, write_check_run
 from app.github import InstallationClient
 from app.render import CheckOutput, config_error_output, policy_output
-from app.repo_files import UnreadableFile, read_files
+from app.repo_files import UnreadableFile, read_files, text_of
 from app.router import Context
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
 from policies.evaluate import Conclusion, config_error_verdict, evaluate, is_hotfix
@@ -110,10 +110,8 @@ async def _verdict(
             read_files(github, repository, base_ref, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
             read_files(github, repository, head_sha, DEFAULT_VERSION_FILES),
         )
-        config = load_config(base_files[CONFIG_PATH], default_branch)
+        config = load_config(text_of(base_files, CONFIG_PATH), default_branch)
     except UnreadableFile as error:
-        if error.path != CONFIG_PATH:
-            raise
         return _config_failure(ConfigError([f"the file {error.problem}"]))
     except ConfigError as error:
         return _config_failure(error)

@@ -26,7 +26,7 @@ from app.handlers.release_report import (
     write_comment,
 )
 from app.handlers.release_steps import STEPS
-from app.repo_files import read_files
+from app.repo_files import read_files, text_of
 from app.router import Context
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
@@ -138,7 +138,7 @@ async def _config(context: Context, pull: dict[str, Any]) -> HotfixConfig:
     """`.github/hotfix.yml` of the production branch, i.e. the branch the PR merged into."""
     base = pull["base"]
     files = await read_files(context.github, context.repository, base["ref"], [CONFIG_PATH])
-    return load_config(files[CONFIG_PATH], base["repo"]["default_branch"])
+    return load_config(text_of(files, CONFIG_PATH), base["repo"]["default_branch"])
 
 
 def _defaults(pull: dict[str, Any]) -> HotfixConfig:

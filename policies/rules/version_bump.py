@@ -1,7 +1,7 @@
 """`version-bump`: the head carries the base's version with the patch number + 1.
 
-Every version file on the base must be on the head with that version (a version file new
-on the head must agree too), and the release tag for it must not exist yet.
+Every version file on the base must be on the head with that version (a file the hotfix
+adds is not a version file), and the release tag for it must not exist yet.
 """
 
 import shlex
@@ -9,14 +9,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from policies.config import HotfixConfig
-from policies.facts import PullRequestFacts, tag_name
+from policies.facts import PullRequestFacts, read_version, tag_name
 from policies.result import RuleResult, Status
-from policies.versions import (
-    Version,
-    VersionFileError,
-    parse_version_file,
-    version_files_to_read,
-)
+from policies.versions import Version, VersionFileError, version_files_to_read
 from policies.wording import join_words
 
 NAME = "version-bump"
@@ -26,16 +21,6 @@ NAME = "version-bump"
 class _Problem:
     what: str
     fix: str
-
-
-def _read(path: str, text: str | None) -> Version | VersionFileError | None:
-    """The file's version, the reason it cannot be read, or None when it is absent."""
-    if text is None:
-        return None
-    try:
-        return parse_version_file(path, text)
-    except VersionFileError as error:
-        return error
 
 
 def _describe(read: Version | VersionFileError | None) -> str:
@@ -67,8 +52,8 @@ def _result(status: Status, found: str, expected: str, problems: list[_Problem])
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     base, head = facts.base_ref, facts.head_ref
     paths = version_files_to_read(config)
-    base_reads = {path: _read(path, facts.base_version_files.get(path)) for path in paths}
-    head_reads = {path: _read(path, facts.head_version_files.get(path)) for path in paths}
+    base_reads = {path: read_version(path, facts.base_version_files.get(path)) for path in paths}
+    head_reads = {path: read_version(path, facts.head_version_files.get(path)) for path in paths}
     seen = [path for path in paths if base_reads[path] is not None or head_reads[path] is not None]
     found = "; ".join(
         f"{path}: {_describe(base_reads[path])} on {base}, {_describe(head_reads[path])} on {head}"
