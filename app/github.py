@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
+import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -57,6 +59,15 @@ class MeteredTransport(httpx.AsyncBaseTransport):
         remaining = response.headers.get("x-ratelimit-remaining")
         if remaining is not None and remaining.isdigit():
             GITHUB_RATE_LIMIT_REMAINING.set(int(remaining))
+        retry_after = response.headers.get("retry-after")
+        if retry_after is not None and not retry_after.isdigit():
+            # githubkit reads only seconds, and fails on HTTP's other form, a date, which
+            # would make a rate limit look like a permanent error.
+            seconds = _seconds_until(retry_after)
+            if seconds is None:
+                del response.headers["retry-after"]
+            else:
+                response.headers["retry-after"] = str(seconds)
         return response
 
     async def aclose(self) -> None:
@@ -247,8 +258,9 @@ def classify(error: BaseException, now: float | None = None) -> Transience:
             return Transience(True, _retry_after(error.response.raw_response, now))
         if status == 429 or (status == 403 and "rate limit" in error_message(error).lower()):
             # A rate limit without retry-after or a used-up x-ratelimit-remaining (those are
-            # RateLimitExceeded): GitHub asks for at least a minute before trying again.
-            wait = _retry_after(error.response.raw_response, now)
+            # RateLimitExceeded). A reset time alone is honoured; with nothing named, GitHub
+            # asks for at least a minute before trying again.
+            wait = _retry_after(error.response.raw_response, now, rate_limited=True)
             return Transience(True, RATE_LIMIT_MINIMUM_WAIT if wait is None else wait)
         # 401: the token may have been revoked between mint and use; a new one is minted.
         return Transience(status == 401)
@@ -259,15 +271,31 @@ def classify(error: BaseException, now: float | None = None) -> Transience:
     return Transience(False)
 
 
-def _retry_after(response: httpx.Response, now: float | None) -> float | None:
+def _retry_after(
+    response: httpx.Response, now: float | None, rate_limited: bool = False
+) -> float | None:
     header = response.headers.get("retry-after")
     if header and header.isdigit():
         return float(header)
     reset = response.headers.get("x-ratelimit-reset")
-    # Every answer carries the reset time; it is a wait only once the limit is used up.
-    if reset and reset.isdigit() and response.headers.get("x-ratelimit-remaining") == "0":
+    # Every answer of GitHub's carries the reset time; it is a wait once the limit is used
+    # up, or for a rate limit that does not say how much is left.
+    remaining = response.headers.get("x-ratelimit-remaining")
+    if reset and reset.isdigit() and (remaining == "0" or (rate_limited and remaining is None)):
         return max(float(reset) - (now if now is not None else time.time()), 0.0)
     return None
+
+
+def _seconds_until(http_date: str) -> int | None:
+    """Whole seconds from now until an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`), at
+    least 0; None when it is no date."""
+    try:
+        when = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC as well
+        when = when.replace(tzinfo=UTC)
+    return max(math.ceil((when - datetime.now(UTC)).total_seconds()), 0)
 
 
 def describe(error: BaseException) -> str:

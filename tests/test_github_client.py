@@ -11,7 +11,7 @@ import respx
 from githubkit import GitHub, TokenAuthStrategy
 from githubkit.exception import RequestFailed
 
-from app.github import GitHubApp, classify, describe
+from app.github import GitHubApp, MeteredTransport, classify, describe
 
 BASE = "http://github.test"
 
@@ -59,7 +59,13 @@ def failure(status: int, headers: dict[str, str] | None = None, body: object = N
     """The exception githubkit raises for an answer, captured through a real request."""
 
     async def request() -> Exception:
-        client = GitHub(TokenAuthStrategy("t"), base_url=BASE, auto_retry=False, http_cache=False)
+        client = GitHub(
+            TokenAuthStrategy("t"),
+            base_url=BASE,
+            auto_retry=False,
+            http_cache=False,
+            async_transport=MeteredTransport(),  # as the App's clients have it
+        )
         try:
             await client.arequest("GET", "/repos/a/b")
         except Exception as error:
@@ -101,6 +107,30 @@ def test_a_primary_rate_limit_waits_until_the_reset() -> None:
     verdict = classify(error)
     assert verdict.transient
     assert verdict.wait is not None and 100 < verdict.wait <= 121
+
+
+def test_a_rate_limit_naming_only_its_reset_waits_until_then() -> None:
+    """Without x-ratelimit-remaining, a rate limit's reset time is still its wait; with
+    some left (a secondary limit), GitHub asks for a minute."""
+    reset = int(datetime.now(UTC).timestamp()) + 120
+    for status, message in ((429, "Too Many Requests"), (403, "API rate limit exceeded")):
+        verdict = classify(failure(status, {"x-ratelimit-reset": str(reset)}, {"message": message}))
+        assert verdict.transient
+        assert verdict.wait is not None and 100 < verdict.wait <= 121
+    left = {"x-ratelimit-reset": str(reset), "x-ratelimit-remaining": "4000"}
+    assert classify(failure(429, left)).wait == 60.0
+
+
+def test_a_retry_after_given_as_a_date_is_a_wait_in_seconds() -> None:
+    later = datetime.now(UTC) + timedelta(seconds=90)
+    date = later.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    verdict = classify(failure(429, {"retry-after": date}))
+    assert verdict.transient
+    assert verdict.wait is not None and 85 <= verdict.wait <= 91
+    past = classify(failure(503, {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}))
+    assert (past.transient, past.wait) == (True, 0.0)
+    garbled = classify(failure(429, {"retry-after": "soon"}))
+    assert (garbled.transient, garbled.wait) == (True, 60.0)
 
 
 def test_network_errors_may_pass() -> None:
