@@ -13,7 +13,7 @@ from typing import Protocol
 import httpx
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -140,6 +140,8 @@ def create_app(
             problems.append("the journal is not writable")
         if services.github is None:
             problems.append("no GitHub App credentials (APP_ID, PRIVATE_KEY)")
+        if services.settings.webhook_secret is None:  # every delivery would be refused
+            problems.append("no WEBHOOK_SECRET")
         if problems:
             return JSONResponse({"status": "unavailable", "problems": problems}, 503)
         return JSONResponse({"status": "ready"})
@@ -183,10 +185,16 @@ async def receive_webhook(services: Services, request: Request) -> Response:
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
         return _refuse(413, "the body is larger than 25 MiB")
     received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > MAX_BODY_BYTES:  # also stops a chunked body without Content-Length
-            return _refuse(413, "the body is larger than 25 MiB")
+    try:
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > MAX_BODY_BYTES:  # also stops a chunked body without a length
+                return _refuse(413, "the body is larger than 25 MiB")
+    except ClientDisconnect:
+        # Nothing was acknowledged, so GitHub counts the delivery as failed and offers to
+        # redeliver it: no error of ours to report.
+        log.info("a delivery's sender went away before its body arrived")
+        return _refuse(400, "the body did not arrive")
     body = bytes(received)
 
     # The signature is checked before anything in the request is believed.

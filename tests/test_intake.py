@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,6 +257,16 @@ def test_without_secret_or_credentials_every_delivery_is_503(
         assert response.status_code == 503
         assert "not configured" in response.json()["error"]
         harness.assert_nothing_kept()
+        ready = harness.client.get("/readyz")
+        missing = (
+            "no WEBHOOK_SECRET"
+            if "WEBHOOK_SECRET" in values
+            else "no GitHub App credentials (APP_ID, PRIVATE_KEY)"
+        )
+        assert (ready.status_code, ready.json()) == (
+            503,
+            {"status": "unavailable", "problems": [missing]},
+        )
 
 
 class BrokenJournal(SqliteJournal):
@@ -285,3 +296,46 @@ def test_the_secret_never_appears_in_an_answer(harness: Harness) -> None:
         harness.post(body, signed_headers(body, "pull_request", "d-10")),
     ]
     assert all(WEBHOOK_SECRET not in answer.text for answer in answers)
+
+
+def test_a_sender_that_goes_away_mid_body_is_let_go_without_an_error(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    body = pull_request_payload()
+    headers = {**signed_headers(body, "pull_request", "d-gone"), "content-length": str(len(body))}
+    messages = iter(
+        [
+            {"type": "http.request", "body": body[:100], "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": PATH,
+        "raw_path": PATH.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 3000),
+    }
+    assert harness.client.portal is not None
+    harness.client.portal.call(harness.client.app, scope, receive, send)
+
+    assert sent[0]["status"] == 400
+    assert [record.levelname for record in caplog.records if record.levelno >= 30] == []
+    assert "a delivery's sender went away before its body arrived" in caplog.messages
+    harness.assert_nothing_kept()
