@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import shutil
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -56,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JournalUnopenable as error:
         print(f"hotfix-bot: DATABASE_URL: {error}", file=sys.stderr)
         return 2
+    except CannotListen as error:
+        print(f"hotfix-bot: {error}", file=sys.stderr)
+        return 2
 
 
 def serve(settings: Settings) -> int:
@@ -82,6 +87,42 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+class CannotListen(Exception):
+    """HOST and PORT name no address this machine can listen on; says which is at fault."""
+
+
+def check_listen(host: str, port: int) -> None:
+    """Bind HOST:PORT as uvicorn will (every address HOST resolves to), and let go again:
+    uvicorn reports a failure as a bare OS error that names neither variable."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise CannotListen(f"HOST: cannot resolve {host!r}: {error.strerror}") from None
+    unavailable: list[OSError] = []
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                # As asyncio does: an address of a family the machine lacks is skipped.
+                if error.errno != errno.EADDRNOTAVAIL:
+                    raise CannotListen(_listen_problem(host, port, error)) from None
+                unavailable.append(error)
+    if len(unavailable) == len(addresses):
+        raise CannotListen(_listen_problem(host, port, unavailable[0]))
+
+
+def _listen_problem(host: str, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return f"PORT: {port} is in use on {host} by another program"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"HOST: {host} is not an address of this machine"
+    if error.errno == errno.EACCES:
+        return f"PORT: listening on {port} needs privileges this user lacks"
+    return f"HOST, PORT: cannot listen on {host}:{port}: {error.strerror}"
+
+
 def run_server(asgi_app: ASGIApp, host: str, port: int) -> None:
     """uvicorn as `serve` runs it; bench/ingest serves its bare baseline with the same call.
 
@@ -89,6 +130,7 @@ def run_server(asgi_app: ASGIApp, host: str, port: int) -> None:
     """
     import uvicorn
 
+    check_listen(host, port)
     uvicorn.run(
         asgi_app, host=host, port=port, log_config=None, access_log=False, server_header=False
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,33 @@ def test_a_journal_that_cannot_be_opened_stops_with_one_line_naming_database_url
         "hotfix-bot: DATABASE_URL: cannot open the journal /proc/hotfix-bot-test/journal.db: "
         "No such file or directory"
     )
+
+
+@pytest.mark.parametrize(
+    ("host", "line"),
+    [
+        ("bogus.invalid", "hotfix-bot: HOST: cannot resolve 'bogus.invalid': "),
+        ("192.0.2.1", "hotfix-bot: HOST: 192.0.2.1 is not an address of this machine"),
+        ("127.0.0.1", "hotfix-bot: PORT: {port} is in use on 127.0.0.1 by another program"),
+    ],
+    ids=["unresolvable", "not this machine's", "port in use"],
+)
+def test_an_address_serve_cannot_listen_on_stops_it_with_one_line_naming_the_variable(
+    host: str,
+    line: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("HOST", host)
+        monkeypatch.setenv("PORT", str(port))
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'journal.db'}")
+
+        assert main(["serve"]) == 2
+
+    [printed] = capsys.readouterr().err.splitlines()
+    assert printed.startswith(line.format(port=port))
