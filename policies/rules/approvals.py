@@ -1,8 +1,12 @@
 """`approvals`: every approval group of the severity is filled (CONTRACT §3).
 
 Each group needs `count` approvals from distinct people, a person fills at most one group,
-the author never counts, and only a reviewer's latest decisive review counts, and only when
-it approves the current head commit. Unfilled groups are PENDING, not a failure.
+the author never counts, and only each reviewer's latest review counts, and only when it
+approves the current head commit. Unfilled groups are PENDING, not a failure.
+
+"Latest review" is taken as the contract words it: a comment submitted as a review after an
+approval replaces the approval (GitHub's own badge would keep showing it), so the rule says
+so by name and asks for a new approval.
 """
 
 from collections.abc import Sequence
@@ -16,31 +20,36 @@ from policies.wording import join_words
 
 NAME = "approvals"
 
-# GitHub's own rule: a COMMENTED (or draft PENDING) review leaves an earlier verdict standing.
-_DECISIVE = frozenset({ReviewState.APPROVED, ReviewState.CHANGES_REQUESTED, ReviewState.DISMISSED})
-
-
 @dataclass(frozen=True)
 class _Approvals:
     current: list[str]  # logins approving the head commit, in review order
     stale: list[str]  # logins whose approval is on an older commit
+    commented: list[str]  # logins who approved, then submitted a comment review
 
 
 def _latest_approvals(reviews: Sequence[Review], head_sha: str, author: str) -> _Approvals:
     latest: dict[str, Review] = {}
+    approved_once: set[str] = set()
     for review in reviews:
-        if review.state in _DECISIVE:
-            # Logins are case-insensitive; re-inserting keeps the order of the latest review.
-            latest.pop(review.reviewer.casefold(), None)
-            latest[review.reviewer.casefold()] = review
-    approving = [
-        review
-        for login, review in latest.items()
-        if review.state is ReviewState.APPROVED and login != author.casefold()
-    ]
+        if review.state is ReviewState.PENDING:  # a draft its author has not submitted
+            continue
+        login = review.reviewer.casefold()  # logins are case-insensitive
+        if login == author.casefold():
+            continue
+        if review.state is ReviewState.APPROVED:
+            approved_once.add(login)
+        # Re-inserting keeps the order of the latest reviews.
+        latest.pop(login, None)
+        latest[login] = review
+    approving = [review for review in latest.values() if review.state is ReviewState.APPROVED]
     return _Approvals(
         current=[review.reviewer for review in approving if review.commit_id == head_sha],
         stale=[review.reviewer for review in approving if review.commit_id != head_sha],
+        commented=[
+            review.reviewer
+            for login, review in latest.items()
+            if review.state is ReviewState.COMMENTED and login in approved_once
+        ],
     )
 
 
@@ -115,13 +124,16 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         f"{group.name}: {', '.join(people) or 'nobody yet'}"
         for group, people in zip(groups, filled, strict=True)
     ]
-    stale_note = ""
+    notes = []
     if approvals.stale:
-        stale_note = (
-            f"{join_words(approvals.stale)} approved an older commit and must approve again"
+        stale = join_words(approvals.stale)
+        notes.append(f"{stale} approved an older commit and must approve again")
+    if approvals.commented:
+        notes.append(
+            f"{join_words(approvals.commented)} commented after approving; only the latest "
+            "review counts, so they must approve again"
         )
-        found_parts.append(stale_note)
-    found = "; ".join(found_parts) or "no approvals needed"
+    found = "; ".join(found_parts + notes) or "no approvals needed"
 
     # A `users:` group the author is needed for can never fill: say so instead of waiting.
     impossible = [
@@ -151,9 +163,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             NAME, Status.PASS, found, expected, f"Every approval group of {severity} is filled"
         )
     waiting_names = tuple(group.name for group, _ in waiting)
-    fixes = [_ask(group, missing) for group, missing in waiting]
-    if stale_note:
-        fixes.append(stale_note)
+    fixes = [_ask(group, missing) for group, missing in waiting] + notes
     return RuleResult(
         NAME,
         Status.PENDING,

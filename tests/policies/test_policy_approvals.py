@@ -60,8 +60,14 @@ def run(
             Status.PENDING,
             ("On-call Manager",),
         ),
-        # A comment after an approval leaves the approval standing, as on GitHub.
-        ([review("lead"), review("manager"), review("manager", "COMMENTED")], Status.PASS, ()),
+        # Only the latest review counts (CONTRACT §3): a comment after an approval replaces it.
+        (
+            [review("lead"), review("manager"), review("manager", "COMMENTED")],
+            Status.PENDING,
+            ("On-call Manager",),
+        ),
+        ([review("lead"), review("manager", "COMMENTED"), review("manager")], Status.PASS, ()),
+        # A draft review its author has not submitted is no review yet.
         ([review("lead"), review("manager"), review("manager", "PENDING")], Status.PASS, ()),
         # Approvals from people in no group count for nothing.
         ([review("lead"), review("stranger")], Status.PENDING, ("On-call Manager",)),
@@ -77,6 +83,20 @@ def test_the_author_never_counts() -> None:
     assert result.status is Status.PENDING
     assert result.waiting_for == ("On-call Manager",)
     assert result.found == "Engineering Lead: lead; On-call Manager: nobody yet"
+
+
+def test_a_comment_after_an_approval_is_named_in_found_and_fix() -> None:
+    result = run([review("lead"), review("manager"), review("manager", "COMMENTED")])
+    note = (
+        "manager commented after approving; only the latest review counts, "
+        "so they must approve again"
+    )
+    assert result.found == f"Engineering Lead: lead; On-call Manager: nobody yet; {note}"
+    assert result.summary == "Waiting for approval: On-call Manager"
+    assert result.how_to_fix == (
+        "On-call Manager: ask someone from team on-call-managers to approve the latest commit; "
+        + note
+    )
 
 
 def test_a_stale_approval_is_named_in_found_and_fix() -> None:
