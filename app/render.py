@@ -66,11 +66,16 @@ def policy_output(verdict: Verdict) -> CheckOutput:
 
 
 def _fixes(results: tuple[RuleResult, ...]) -> list[str]:
-    failing = [result for result in results if result.status is Status.FAIL and result.how_to_fix]
-    if not failing:
+    """What to do for each rule that fails, or waits (whom to ask for approval)."""
+    open_rules = [
+        result
+        for result in results
+        if result.status in (Status.FAIL, Status.PENDING) and result.how_to_fix
+    ]
+    if not open_rules:
         return []
     lines = ["", "## How to fix"]
-    for result in failing:
+    for result in open_rules:
         lines += ["", f"### `{result.rule}`", "", result.summary, "", result.how_to_fix]
     return lines
 

@@ -344,8 +344,7 @@ def test_a_version_file_that_is_not_utf8_fails_version_bump_naming_the_file(bot:
     run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 rules fails: version-bump")
     assert run.output["summary"].endswith(
-        "## How to fix\n\n### `version-bump`\n\nVERSION is not UTF-8 text\n\n"
-        '`echo "1.2.4" > VERSION`'
+        '### `version-bump`\n\nVERSION is not UTF-8 text\n\n`echo "1.2.4" > VERSION`'
     )
     [entry] = bot.journal.recent()
     assert (entry.status, entry.attempts) == ("done", 1)

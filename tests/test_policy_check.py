@@ -46,6 +46,13 @@ def test_a_good_p1_hotfix_waits_for_approvals_one_by_one_then_passes(bot: Bot) -
     run = bot.policy_run(head)
     assert (run.status, run.conclusion) == ("in_progress", None)
     assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    assert run.output["summary"].endswith(
+        "## How to fix\n\n### `approvals`\n\n"
+        "Waiting for approval: Engineering Lead and Product Manager\n\n"
+        "Engineering Lead: ask someone from team engineering-leads to approve the latest "
+        "commit; Product Manager: ask someone from team product-managers to approve the "
+        "latest commit"
+    )
 
     approve(bot, pull, "lead")
     run = bot.policy_run(head)
