@@ -365,6 +365,27 @@ def test_protected_develop_gets_a_back_merge_pull_request(bot: Bot, refusal_stat
     assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
 
 
+def test_a_rerun_that_comes_while_the_merge_runs_waits_for_it(bot: Bot) -> None:
+    """A re-run is queued under the merge commit, the merge under the pull request: the two
+    must still not run the steps at the same time."""
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+    bot.fake.latency = 0.05  # each run's requests interleave with the other's
+
+    bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "closed"))
+    bot.send("check_suite", bot.fake.check_suite_event(bot.repo, merge_sha(pull)))
+    bot.settle()
+
+    for path in ("git/tags", "releases", "merges", f"issues/{pull.number}/comments"):
+        assert len(bot.fake.requests_to("POST", f"/repos/acme/widgets/{path}")) == 1, path
+    assert len(bot.repo.comments_on(pull.number)) == 1
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    assert_merged_back(bot, pull, develop_before)
+    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
 REFUSALS = {
     "409 required check": (409, 'Required status check "ci" is expected.'),
     "422 required check": (422, 'Required status check "ci" is expected.'),
