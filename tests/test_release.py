@@ -416,6 +416,31 @@ def test_a_refusal_in_other_words_is_a_protected_branch_too(
     assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
 
 
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (422, "Review cannot be requested from pull request author."),
+        (403, "Resource not accessible by integration"),
+    ],
+)
+def test_a_refused_review_request_leaves_the_back_merge_waiting(
+    bot: Bot, status: int, message: str
+) -> None:
+    pull = merged_hotfix(bot)
+    bot.repo.protect("develop")
+    bot.fake.inject(
+        "POST", r"/requested_reviewers$", status=status, times=None, body={"message": message}
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert (backmerge.head_ref, backmerge.requested_reviewers) == (BACKMERGE, [])
+    assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
+    [delivery] = [entry for entry in bot.journal.recent() if entry.event == "pull_request"]
+    assert (delivery.status, delivery.attempts) == ("done", 1)
+
+
 def test_a_rate_limit_on_the_back_merge_is_retried_not_taken_for_a_refusal(bot: Bot) -> None:
     pull = merged_hotfix(bot)
     develop_before = bot.repo.branches["develop"].sha

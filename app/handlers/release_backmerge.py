@@ -140,9 +140,10 @@ async def _ask_author_to_review(github: InstallationClient, plan: ReleasePlan, n
             body={"reviewers": [plan.author]},
         )
     except RequestFailed as error:
-        # GitHub refuses some people as reviewers (not a collaborator, the pull request's
-        # author); the body of the pull request still names them.
-        if error.response.status_code != 422:
+        # GitHub refuses some people as reviewers (422: not a collaborator, the pull
+        # request's author; 403: not allowed to this App). The pull request is open and its
+        # body names them, so the step still waits on it; a rate limit is retried.
+        if error.response.status_code not in (403, 422) or classify(error).transient:
             raise
 
 
