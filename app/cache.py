@@ -1,24 +1,19 @@
 """What can be reused between evaluations without going stale.
 
 - Answers for immutable things (a tree or blob by SHA) are kept until evicted.
-- Answers for a branch are kept with their ETag and revalidated with `If-None-Match`
-  (a 304 costs no rate limit).
-- Team members are kept for a short time: a removed member keeps approving for at most
-  `TEAM_TTL` seconds.
+- Answers that may change (a branch, the pages of a list: reviews, team members) are kept
+  with their ETag and revalidated with `If-None-Match` (a 304 costs no rate limit), so a
+  person added to a team counts at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
-
-TEAM_TTL = 60.0
 
 
 class Lru(Generic[V]):
@@ -42,11 +37,9 @@ class Lru(Generic[V]):
 class Caches:
     """One set per App: tests and processes never share answers."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
+    def __init__(self) -> None:
         self.immutable: Lru[Any] = Lru(4096)
         self.etagged: Lru[tuple[str, Any]] = Lru(1024)
-        self._teams: Lru[tuple[float, frozenset[str]]] = Lru(512)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def lock(self, key: str) -> asyncio.Lock:
@@ -55,12 +48,3 @@ class Caches:
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         return lock
-
-    def team_members(self, key: object) -> frozenset[str] | None:
-        entry = self._teams.get(key)
-        if entry is None or self._clock() - entry[0] > TEAM_TTL:
-            return None
-        return entry[1]
-
-    def put_team_members(self, key: object, members: frozenset[str]) -> None:
-        self._teams.put(key, (self._clock(), members))

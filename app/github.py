@@ -202,28 +202,31 @@ class InstallationClient:
 
     async def get_revalidated(self, path: str) -> Any:
         """An answer that may change, revalidated by ETag: a 304 reuses the last one."""
-        cached = self.caches.etagged.get(path)
-        headers = {"If-None-Match": cached[0]} if cached else None
-        response = await self.request("GET", path, headers=headers)
-        if response.status_code == 304 and cached is not None:
-            return cached[1]
-        data = json_of(response)
-        if etag := response.headers.get("etag"):
-            self.caches.etagged.put(path, (etag, data))
+        data, _ = await self._revalidated(path)
         return data
 
     async def get_all(self, path: str, key: str | None = None) -> list[Any]:
-        """Every page of a list (`key` names the list inside an object answer)."""
+        """Every page of a list (`key` names the list inside an object answer), each page
+        revalidated by ETag."""
         items: list[Any] = []
-        params: dict[str, Any] | None = {"per_page": 100}
-        next_url: str | None = path
-        while next_url is not None:
-            response = await self.request("GET", next_url, params=params)
-            page = json_of(response)
+        url: str | None = f"{path}?per_page=100"
+        while url is not None:
+            page, url = await self._revalidated(url)
             items.extend(page[key] if key else page)
-            next_url = response.links.get("next", {}).get("url")
-            params = None  # the next link carries them
         return items
+
+    async def _revalidated(self, url: str) -> tuple[Any, str | None]:
+        """The JSON at `url` and the URL of its next page, revalidated by ETag."""
+        cached = self.caches.etagged.get(url)
+        headers = {"If-None-Match": cached[0]} if cached else None
+        response = await self.request("GET", url, headers=headers)
+        if response.status_code == 304 and cached is not None:
+            page: tuple[Any, str | None] = cached[1]
+            return page
+        answer = (json_of(response), response.links.get("next", {}).get("url"))
+        if etag := response.headers.get("etag"):
+            self.caches.etagged.put(url, (etag, answer))
+        return answer
 
 
 class MalformedAnswer(ValueError):

@@ -223,6 +223,10 @@ class SeverityPolicy(_Section):
             raise ValueError(f"approval group names must differ (repeated: {', '.join(repeated)})")
         return groups
 
+    def approval_teams(self) -> list[str]:
+        """The slug of every team an approval group names, once each: the app looks these up."""
+        return list(dict.fromkeys(group.team for group in self.approvals if group.team))
+
 
 class VersionConfig(_Section):
     files: list[NonEmptyText]
@@ -250,16 +254,6 @@ class HotfixConfig(_Section):
     tag: TagConfig
     release: bool
     delete_branch: bool
-
-    def approval_teams(self) -> list[str]:
-        """The slug of every team an approval group names, once each: the app looks these up."""
-        slugs = (
-            group.team
-            for policy in self.severities.values()
-            for group in policy.approvals
-            if group.team is not None
-        )
-        return list(dict.fromkeys(slugs))
 
 
 def _consistency_problems(config: HotfixConfig) -> list[str]:

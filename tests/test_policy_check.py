@@ -266,7 +266,8 @@ def test_a_rerequested_check_evaluates_the_pull_requests_of_that_head_again(
 def test_one_evaluation_with_warm_caches_takes_at_most_8_requests_in_4_round_trips(
     bot: Bot,
 ) -> None:
-    # Two approval groups, one version file, one approval in: team members are cached.
+    # Two approval groups, one version file, one approval in: the base's tree, the reviews
+    # and the teams' members are revalidated by ETag.
     pull, head = open_hotfix(bot)
     approve(bot, pull, "lead")
     bot.repo.review(pull.number, "pm", "APPROVED")
@@ -282,6 +283,21 @@ def test_one_evaluation_with_warm_caches_takes_at_most_8_requests_in_4_round_tri
     assert calls.count(f"PATCH /repos/acme/widgets/check-runs/{bot.policy_run(head).id}") == 1
     assert len(calls) <= 8, calls
     assert rounds <= 4, calls
+
+
+def test_someone_added_to_a_team_counts_at_once(bot: Bot) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "pm", "newlead")
+    assert bot.policy_run(head).output["title"] == "Waiting for approval: Engineering Lead"
+
+    bot.fake.teams[("acme", "engineering-leads")].members.append("newlead")
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, bot.policy_run(head).id))
+
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == ("success", "All 6 rules pass")
+    members = bot.fake.requests_to("GET", "/orgs/acme/teams/engineering-leads/members")
+    # Read for each approval, revalidated: unchanged for the second, changed for the re-run.
+    assert [request.status for request in members] == [200, 304, 200]
 
 
 def test_without_the_git_trees_api_files_are_read_through_the_contents_api(bot: Bot) -> None:

@@ -23,6 +23,7 @@ from app.router import Context
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
 from policies.evaluate import Conclusion, config_error_verdict, evaluate, is_hotfix
 from policies.facts import PullRequestFacts, Review, ReviewState, tag_to_check
+from policies.rules.common import single_severity
 from policies.versions import DEFAULT_VERSION_FILES, version_files_to_read
 
 CHECK_NAME = "hotfix-policy"
@@ -202,9 +203,11 @@ async def _approvers_by_team(
         and review.commit_id == facts.head_sha
         and review.reviewer != facts.author
     }
-    if not approvers:
+    # Only the teams of the pull request's severity: without exactly one, nobody counts.
+    labelled = single_severity(config, facts.labels)
+    if not approvers or labelled is None:
         return {}  # nobody to look up
-    slugs = config.approval_teams()
+    slugs = labelled[1].approval_teams()
     members = await asyncio.gather(*(_team_members(github, org, slug, approvers) for slug in slugs))
     # GitHub logins are case-insensitive.
     return {
@@ -218,9 +221,6 @@ async def _team_members(
 ) -> frozenset[str]:
     """The team's members (casefolded), or, where the members list is not served, those of
     `approvers` whose membership is active."""
-    cached = github.caches.team_members((org, slug))
-    if cached is not None:
-        return cached
     try:
         members = await github.get_all(f"/orgs/{org}/teams/{slug}/members")
     except RequestFailed as error:
@@ -239,6 +239,4 @@ async def _team_members(
             for login, membership in zip(approvers, memberships, strict=True)
             if membership is not None and membership.get("state") == "active"
         )
-    logins = frozenset(member["login"].casefold() for member in members)
-    github.caches.put_team_members((org, slug), logins)
-    return logins
+    return frozenset(member["login"].casefold() for member in members)

@@ -8,9 +8,7 @@ pull request and the check run on the merge commit) is written once, at the end 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,22 +83,15 @@ class ReleaseState:
         await context.journal.set_state(self.key, json.dumps(data))
 
 
-# The post-merge run of each pull request in progress in this process (the worker: there is
-# one per journal). A re-run is queued under its merge commit and the merge's delivery under
-# the pull request, so the journal's ordering alone would let the two run their steps at once.
-_RUNS: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-
 async def release_pull_request(
     context: Context, number: int, listed: dict[str, Any] | None = None
 ) -> None:
     """The post-merge run of pull request `number`, one at a time; `listed` is the pull
     request as a re-run found it, which stands in for the delivery's until GitHub answers."""
-    key = f"{context.repository}#{number}"
-    lock = _RUNS.get(key)
-    if lock is None:
-        lock = _RUNS[key] = asyncio.Lock()  # kept while a run holds or awaits it
-    async with lock:
+    # A re-run is queued under its merge commit and the merge's delivery under the pull
+    # request, so the journal's ordering alone would let the two run their steps at once;
+    # the worker process (one per journal) takes them in turn.
+    async with context.github.caches.lock(f"release:{context.repository}#{number}"):
         await _release(context, number, listed)
 
 

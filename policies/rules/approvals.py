@@ -20,6 +20,7 @@ from policies.wording import join_words
 
 NAME = "approvals"
 
+
 @dataclass(frozen=True)
 class _Approvals:
     current: list[str]  # logins approving the head commit, in review order

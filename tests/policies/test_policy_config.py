@@ -195,12 +195,15 @@ def test_config_as_yaml_round_trips_the_effective_config() -> None:
     assert load_config(shown, "other") == loaded
 
 
-def test_approval_teams_lists_every_team_once() -> None:
-    assert config().approval_teams() == [
-        "engineering-leads",
-        "on-call-managers",
-        "product-managers",
-    ]
+def test_approval_teams_lists_each_team_of_a_severity_once() -> None:
+    defaults = config()
+    assert defaults.severities["P0"].approval_teams() == ["engineering-leads", "on-call-managers"]
+    assert defaults.severities["P1"].approval_teams() == ["engineering-leads", "product-managers"]
+    assert defaults.severities["P2"].approval_teams() == []
+    twice = config(
+        "severities: {P1: {approvals: [{name: A, team: leads}, {name: B, team: leads}]}}"
+    )
+    assert twice.severities["P1"].approval_teams() == ["leads"]
 
 
 def test_a_group_name_may_mean_other_people_in_another_severity() -> None:
@@ -217,4 +220,4 @@ def test_a_group_name_may_mean_other_people_in_another_severity() -> None:
         None,
     )
     assert (p1_lead.name, p1_lead.team, p1_lead.users) == ("Engineering Lead", None, ["alice"])
-    assert loaded.approval_teams() == ["engineering-leads", "on-call-managers"]
+    assert loaded.severities["P1"].approval_teams() == []
