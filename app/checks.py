@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from githubkit.exception import RequestFailed
+
 from app.github import classify, describe
 from app.render import CheckOutput, error_output
 from app.repo_files import UnreadableFile
@@ -38,15 +40,16 @@ async def write_check_run(
 async def _create_or_update(
     context: Context, name: str, head_sha: str, state_key: str, body: dict[str, Any]
 ) -> int:
-    run_id = await context.journal.get_state(state_key)
-    if run_id is None and (run_id := await _existing_run(context, name, head_sha)) is not None:
-        await context.journal.set_state(state_key, run_id)
-    if run_id is not None:
-        path = f"/repos/{context.repository}/check-runs/{run_id}"
-        updated = (await context.github.request("PATCH", path, body=body)).json()
-        # GitHub does not move a completed run back to in progress: start a new run then.
-        if updated.get("status") == body["status"]:
-            return int(run_id)
+    remembered = await context.journal.get_state(state_key)
+    run_id = remembered
+    updated = None if run_id is None else await _update(context, run_id, name, head_sha, body)
+    if updated is None:  # no run remembered, or not one of this commit's: ask GitHub
+        run_id = await _existing_run(context, name, head_sha)
+        updated = None if run_id is None else await _update(context, run_id, name, head_sha, body)
+    if updated and run_id is not None:
+        if run_id != remembered:
+            await context.journal.set_state(state_key, run_id)
+        return int(run_id)
     created = await context.github.request(
         "POST",
         f"/repos/{context.repository}/check-runs",
@@ -55,6 +58,25 @@ async def _create_or_update(
     new_id = int(created.json()["id"])
     await context.journal.set_state(state_key, str(new_id))
     return new_id
+
+
+async def _update(
+    context: Context, run_id: str, name: str, head_sha: str, body: dict[str, Any]
+) -> bool | None:
+    """PATCH run `run_id` with `body`: True when it took the status, False when GitHub kept
+    its own (a completed run does not go back to in progress, so a new run starts), None
+    when it is no `name` run of `head_sha` (the journal outlived it, or names another
+    GitHub's run)."""
+    path = f"/repos/{context.repository}/check-runs/{run_id}"
+    try:
+        updated = (await context.github.request("PATCH", path, body=body)).json()
+    except RequestFailed as error:
+        if error.response.status_code != 404:
+            raise
+        return None
+    if (updated.get("head_sha"), updated.get("name")) != (head_sha, name):
+        return None
+    return bool(updated.get("status") == body["status"])
 
 
 async def _existing_run(context: Context, name: str, head_sha: str) -> str | None:

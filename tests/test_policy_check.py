@@ -300,6 +300,29 @@ def test_someone_added_to_a_team_counts_at_once(bot: Bot) -> None:
     assert [request.status for request in members] == [200, 304, 200]
 
 
+@pytest.mark.parametrize("remembered", ["gone", "another commit's"])
+def test_a_remembered_run_that_is_not_this_commits_gives_way_to_the_commits_own(
+    bot: Bot, remembered: str
+) -> None:
+    """The journal remembers each commit's run id; one restored from a backup, or kept
+    across a change of GitHub, may name a run that is gone or belongs elsewhere."""
+    _, other_head = open_hotfix(bot, "hotfix/other", files={"VERSION": "1.2.4\n", "x.py": ""})
+    pull, head = open_hotfix(bot)
+    assert other_head != head
+    run_id = "999999" if remembered == "gone" else str(bot.policy_run(other_head).id)
+    key = f"check-run:acme/widgets:hotfix-policy:{head}"
+    asyncio.run(bot.journal.set_state(key, run_id))
+
+    approve(bot, pull, "lead")
+
+    run = bot.policy_run(head)  # still the one run of the head commit
+    assert (run.status, run.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Product Manager",
+    )
+    assert asyncio.run(bot.journal.get_state(key)) == str(run.id)
+
+
 def test_without_the_git_trees_api_files_are_read_through_the_contents_api(bot: Bot) -> None:
     # Some GitHub-compatible servers and proxies serve no git trees: the config and the
     # version files must still come from the base branch and the head.
