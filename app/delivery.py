@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,9 +106,12 @@ def from_body(delivery_id: str, event: str, body: bytes) -> Delivery:
     try:
         body.decode()  # JSON is UTF-8 (RFC 8259); msgspec does not check what it skips
         routing = _ROUTING.decode(body)
-    except msgspec.ValidationError:  # valid JSON (a subclass of DecodeError), other shape
-        # Not the shape GitHub sends (say, "installation" is not an object): read it all,
-        # which also checks what comes after the place where msgspec stopped.
+    except UnicodeDecodeError:
+        raise NotAJsonObject("the body is not JSON") from None
+    except (msgspec.DecodeError, RecursionError):
+        # Not the shape GitHub sends (say, "installation" is not an object), or JSON msgspec
+        # does not take: read it all, which also checks what comes after where msgspec
+        # stopped.
         try:
             payload = parse(body)
         except NotAJsonObject:
@@ -115,18 +119,28 @@ def from_body(delivery_id: str, event: str, body: bytes) -> Delivery:
         if not isinstance(payload, dict):
             raise NotAJsonObject("the body is not a JSON object") from None
         return from_payload(delivery_id, event, payload)
-    except (UnicodeDecodeError, msgspec.DecodeError, RecursionError):
-        raise NotAJsonObject("the body is not JSON") from None
     return from_payload(delivery_id, event, msgspec.to_builtins(routing))
 
 
 def parse(body: bytes) -> Any:
-    """The body's JSON, whole: what handlers read. The intake's check skips the values it
-    does not read, so a number out of range there (say 1e400) is found only here."""
+    """The body's JSON, whole: what handlers read.
+
+    msgspec first, as it is fast; the standard library for the valid JSON msgspec refuses:
+    numbers out of its range (1e400) and lone surrogate escapes ("\\ud800").
+    """
     try:
         return msgspec.json.decode(body)
-    except (msgspec.DecodeError, RecursionError) as error:
+    except (msgspec.DecodeError, RecursionError):
+        pass
+    try:
+        return json.loads(body, parse_constant=_not_json)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
         raise NotAJsonObject(f"the body is not JSON: {error}") from None
+
+
+def _not_json(constant: str) -> Any:
+    """The standard library reads NaN and Infinity, which JSON does not have."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Delivery:
