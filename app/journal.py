@@ -62,6 +62,12 @@ TURN_POLL_SECONDS = 0.0002
 # arrived, and at the latest this long after the burst's first one.
 BURST_SETTLE_SECONDS = 1.0
 BURST_LONGEST_WAIT = 5.0
+# A claim supersedes at most this many deliveries (a few ms of the journal's write turn): a
+# stream of a hundred a second for each of many pull requests otherwise made one claim hold
+# the turn for 100 ms and more, and every delivery arriving meanwhile waited for it.
+SUPERSEDE_PER_CLAIM = 100
+# A delivery whose due time is past its arrival has waited (for its burst, or a retry).
+_WAITED = 1e-6
 PAYLOAD_COMPRESSION_LEVEL = 1  # the fastest: the sync, not the ratio, is what costs
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # every Zstandard frame starts so
 ZLIB_HEADER = b"\x78"  # the first byte of every zlib stream with the default window
@@ -347,18 +353,27 @@ class SqliteJournal:
 
         def claim(connection: sqlite3.Connection) -> list[JournalEntry]:
             claimed: list[JournalEntry] = []
+            budget = SUPERSEDE_PER_CLAIM
             # Each pass claims heads of their pull requests' queues, or supersedes them (the
-            # next pass then sees the later delivery as the head): bounded by the limit.
+            # next pass then sees the later delivery as the head): bounded by the limit, and
+            # by the budget, after which the next claim goes on.
             for _ in range(limit + 1):
                 heads = [_entry(row) for row in _due_heads(connection, now, limit - len(claimed))]
-                runnable = [head for head in heads if not _supersede(connection, head, now)]
+                runnable = []
+                for head in heads:
+                    if budget == 0:
+                        break
+                    superseded = _supersede(connection, head, now, budget)
+                    budget -= superseded
+                    if not superseded:
+                        runnable.append(head)
                 connection.executemany(
                     "UPDATE deliveries SET status = 'running', attempts = attempts + 1, "
                     "updated_at = ? WHERE id = ?",
                     [(now, entry.id) for entry in runnable],
                 )
                 claimed += runnable
-                if len(runnable) == len(heads):
+                if len(runnable) == len(heads) or budget == 0:
                     break
             return sorted(claimed, key=lambda entry: entry.seq)
 
@@ -508,36 +523,42 @@ def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[t
     ).fetchall()
 
 
-def _supersede(connection: sqlite3.Connection, head: JournalEntry, now: float) -> bool:
+def _supersede(connection: sqlite3.Connection, head: JournalEntry, now: float, budget: int) -> int:
     """Supersede the run of supersedable deliveries that starts at `head`, all but its last:
     that one reads the same, fresher state. A delivery that is not supersedable (a merge)
-    ends the run, so nothing is ever skipped across it. True when `head` was superseded.
+    ends the run, so nothing is ever skipped across it. Returns how many were superseded:
+    the oldest `budget` of the run at most, so that a claim holds the journal only briefly
+    (the rest goes to the next claims, at once).
 
     When this starts a burst, the last one then waits a moment from its arrival, and at
     most until a few seconds after the burst began, for what else the burst brings; when
-    it comes due, whatever arrived meanwhile is superseded and the newest runs at once. A stream of
-    events costs an evaluation about every second, not one per event, of the worker's
-    time and of the installation's GitHub rate limit."""
+    it comes due, whatever arrived meanwhile is superseded and the newest runs at once. A
+    stream of events costs an evaluation about every second, not one per event, of the
+    worker's time and of the installation's GitHub rate limit."""
     if not head.supersedable:
-        return False
-    parameters = {"now": now, "key": head.ordering_key, "head": head.seq}
-    cursor = connection.execute(
-        "UPDATE deliveries SET status = 'superseded', updated_at = :now "
-        "WHERE ordering_key = :key AND status IN ('queued', 'running') AND supersedable = 1 "
+        return 0
+    parameters = {"now": now, "key": head.ordering_key, "head": head.seq, "budget": budget}
+    superseded = connection.execute(
+        "UPDATE deliveries SET status = 'superseded', updated_at = :now WHERE seq IN ("
+        "SELECT seq FROM deliveries WHERE ordering_key = :key "
+        "AND status IN ('queued', 'running') AND supersedable = 1 "
         "AND seq < (SELECT MAX(seq) FROM deliveries WHERE ordering_key = :key "
         "AND status IN ('queued', 'running') AND supersedable = 1 AND seq < COALESCE("
         "(SELECT MIN(seq) FROM deliveries WHERE ordering_key = :key "
         "AND status IN ('queued', 'running') AND supersedable = 0 AND seq > :head), "
-        "9223372036854775807))",
+        "9223372036854775807)) ORDER BY seq LIMIT :budget)",
         parameters,
-    )
-    if cursor.rowcount == 0:
-        return False
-    if head.next_attempt_at > head.received_at:
-        return True  # the head had waited already (for its burst to settle, or to retry)
+    ).rowcount
+    if superseded == 0:
+        return 0
+    if head.next_attempt_at <= head.received_at:  # a burst begins: it settles first
+        due = "MIN(received_at + :settle, :burst_began + :longest)"
+    elif superseded == budget:  # more of a settled burst is left: it goes on at once
+        due = f"received_at + {_WAITED}, :now"
+    else:
+        return superseded
     connection.execute(
-        "UPDATE deliveries SET next_attempt_at = MAX(next_attempt_at, "
-        "MIN(received_at + :settle, :burst_began + :longest)) "
+        f"UPDATE deliveries SET next_attempt_at = MAX(next_attempt_at, {due}) "  # noqa: S608
         "WHERE seq = (SELECT MIN(seq) FROM deliveries WHERE ordering_key = :key "
         "AND status = 'queued' AND seq > :head)",
         parameters
@@ -547,7 +568,7 @@ def _supersede(connection: sqlite3.Connection, head: JournalEntry, now: float) -
             "longest": BURST_LONGEST_WAIT,
         },
     )
-    return True
+    return superseded
 
 
 def _move_payloads_out(connection: sqlite3.Connection) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from app.cli import main
 from app.delivery import Delivery, from_payload
-from app.journal import JournalEntry, JournalUnavailable, SqliteJournal
+from app.journal import SUPERSEDE_PER_CLAIM, JournalEntry, JournalUnavailable, SqliteJournal
 
 
 class Clock:
@@ -180,6 +180,36 @@ def test_a_burst_found_late_in_the_queue_does_not_wait_any_longer(
         return [entry.id for entry in await journal.claim_ready(10)]
 
     assert asyncio.run(scenario()) == ["q2"]
+
+
+def test_a_long_burst_is_superseded_a_little_at_a_claim_and_settles_once(
+    journal: SqliteJournal, clock: Clock
+) -> None:
+    """A claim holds the journal's write turn, and the intake waits for it: superseding
+    1,200 deliveries in one claim took ~100 ms. Each claim takes at most
+    SUPERSEDE_PER_CLAIM of them; the burst still settles once, and its newest runs."""
+    budget = SUPERSEDE_PER_CLAIM
+    newest = 2 * budget + budget // 2
+
+    async def scenario() -> list[tuple[list[str], int]]:
+        await asyncio.gather(
+            *(
+                journal.record(pull_request(f"r{n}", 1), b"{}", handled=True, supersedable=True)
+                for n in range(newest + 1)
+            )
+        )
+        steps = []
+        for advance in (0.0, 1.0, 0.0):  # the burst begins; it has settled; it goes on
+            clock.now += advance
+            claimed = [entry.id for entry in await journal.claim_ready(10)]
+            steps.append((claimed, journal.count(["superseded"])))
+        return steps
+
+    assert asyncio.run(scenario()) == [
+        ([], budget),
+        ([], 2 * budget),
+        ([f"r{newest}"], newest),
+    ]
 
 
 def test_work_interrupted_by_a_crash_is_queued_again(tmp_path: Path, clock: Clock) -> None:
