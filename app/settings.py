@@ -28,6 +28,9 @@ class Settings(BaseSettings):
         case_sensitive=True,
         extra="ignore",
         populate_by_name=False,
+        # `APP_ID=` left blank in the environment (a compose file's placeholder) means unset:
+        # the .env the setup page writes is read instead, as it is for a variable not set.
+        env_ignore_empty=True,
     )
 
     app_id: int | None = Field(default=None, validation_alias=_env("APP_ID"), gt=0)

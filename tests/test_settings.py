@@ -46,6 +46,24 @@ def test_the_environment_wins_over_dot_env(tmp_path: Path, monkeypatch: pytest.M
     assert load_settings().port == 9090
 
 
+def test_a_variable_left_blank_in_the_environment_is_read_from_dot_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_key_pem: str
+) -> None:
+    """As the setup page leaves it: the credentials in .env, a compose file's `APP_ID=`."""
+    escaped = private_key_pem.strip().replace("\n", "\\n")
+    (tmp_path / ".env").write_text(
+        f'APP_ID=77\nPRIVATE_KEY="{escaped}"\nWEBHOOK_SECRET=from-setup\n'
+    )
+    monkeypatch.setenv("APP_ID", "")
+    monkeypatch.setenv("WEBHOOK_SECRET", "")
+
+    settings = load_settings()
+
+    assert settings.app_id == 77
+    assert settings.webhook_secret is not None
+    assert settings.webhook_secret.get_secret_value() == "from-setup"
+
+
 def test_a_key_file_is_read_when_private_key_is_unset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_key_pem: str
 ) -> None:
