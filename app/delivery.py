@@ -70,8 +70,9 @@ class NotAJsonObject(ValueError):
     """The body is not JSON, or not a JSON object: the delivery is refused with 400."""
 
 
-class _Number(msgspec.Struct):
+class _PullRequest(msgspec.Struct):
     number: Any = None
+    merged: Any = None  # a `closed` that merged runs the post-merge steps; others are ignored
 
 
 class _Installation(msgspec.Struct):
@@ -93,7 +94,7 @@ class _Routing(msgspec.Struct):
     action: Any = None
     installation: _Installation | None = None
     repository: _Repository | None = None
-    pull_request: _Number | None = None
+    pull_request: _PullRequest | None = None
     check_run: _Check | None = None
     check_suite: _Check | None = None
 

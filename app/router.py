@@ -1,4 +1,4 @@
-"""Routing: (event, action) -> handlers, and the context a handler gets."""
+"""Routing: (event, action) and the payload -> handlers, and the context a handler gets."""
 
 from __future__ import annotations
 
@@ -35,11 +35,20 @@ class Context:
 
 
 Handler = Callable[[Context], Awaitable[None]]
+# Whether a delivery's payload is one the handler acts on (say, a `closed` that merged);
+# the intake's payload holds only the fields routing reads (`app.delivery.from_body`).
+Condition = Callable[[dict[str, Any]], bool]
+
+
+def always(_: dict[str, Any]) -> bool:
+    return True
 
 
 @dataclass
 class Router:
-    _routes: dict[tuple[str, str | None], list[Handler]] = field(default_factory=dict)
+    _routes: dict[tuple[str, str | None], list[tuple[Handler, Condition]]] = field(
+        default_factory=dict
+    )
     _supersedable: set[Handler] = field(default_factory=set)
 
     def add(
@@ -49,26 +58,32 @@ class Router:
         handler: Handler,
         *,
         supersedable: bool = False,
+        when: Condition = always,
     ) -> None:
-        """Route `event` with any of `actions` (None: every action) to `handler`.
+        """Route `event` with any of `actions` (None: every action) to `handler`, for the
+        payloads `when` accepts.
 
         `supersedable`: the handler acts on the current state of the pull request, not on
         the delivery, so a later delivery for the same pull request makes it redundant.
         """
         for action in actions if actions is not None else [None]:
-            self._routes.setdefault((event, action), []).append(handler)
+            self._routes.setdefault((event, action), []).append((handler, when))
         if supersedable:
             self._supersedable.add(handler)
 
-    def supersedable(self, event: str, action: str | None) -> bool:
-        handlers = self.handlers_for(event, action)
+    def supersedable(self, delivery: Delivery) -> bool:
+        handlers = self.handlers_for(delivery)
         return bool(handlers) and all(handler in self._supersedable for handler in handlers)
 
-    def handlers_for(self, event: str, action: str | None) -> list[Handler]:
-        return [*self._routes.get((event, action), []), *self._routes.get((event, None), [])]
+    def handlers_for(self, delivery: Delivery) -> list[Handler]:
+        routes = [
+            *self._routes.get((delivery.event, delivery.action), []),
+            *self._routes.get((delivery.event, None), []),
+        ]
+        return [handler for handler, when in routes if when(delivery.payload)]
 
-    def handles(self, event: str, action: str | None) -> bool:
-        return (event, action) in self._routes or (event, None) in self._routes
+    def handles(self, delivery: Delivery) -> bool:
+        return bool(self.handlers_for(delivery))
 
     @property
     def events(self) -> set[str]:

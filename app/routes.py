@@ -14,7 +14,12 @@ def build_router() -> Router:
     router.add(
         "pull_request_review", policy.REVIEW_ACTIONS, policy.on_pull_request, supersedable=True
     )
-    router.add("pull_request", release.PULL_REQUEST_ACTIONS, release.on_pull_request_closed)
+    router.add(
+        "pull_request",
+        release.PULL_REQUEST_ACTIONS,
+        release.on_pull_request_closed,
+        when=release.merged,
+    )
     router.add("check_run", ["rerequested"], policy.on_rerequest)
     router.add("check_run", ["rerequested"], release.on_rerequest)
     router.add("check_suite", ["rerequested"], policy.on_rerequest)

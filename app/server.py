@@ -215,7 +215,7 @@ async def receive_webhook(services: Services, request: Request) -> Response:
         return JSONResponse({"delivery": delivery_id, "status": "pong"})
 
     handled = (
-        services.router.handles(event, delivery.action)
+        services.router.handles(delivery)
         and delivery.installation_id is not None
         and delivery.repository is not None
     )
@@ -224,7 +224,7 @@ async def receive_webhook(services: Services, request: Request) -> Response:
             delivery,
             body,
             handled=handled,
-            supersedable=services.router.supersedable(event, delivery.action),
+            supersedable=services.router.supersedable(delivery),
         )
     except JournalUnavailable as error:
         log.error("delivery %s refused: %s", delivery_id, error)

@@ -188,7 +188,7 @@ class Worker:
                 last_attempt=attempt >= self._max_attempts,
             )
             async with github.session():
-                for handler in self._router.handlers_for(delivery.event, delivery.action):
+                for handler in self._router.handlers_for(delivery):
                     await handler(context)
         except asyncio.CancelledError:
             raise  # shutting down: the journal still says running, so a restart resumes it

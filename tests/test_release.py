@@ -711,8 +711,15 @@ def test_merges_that_are_not_production_hotfixes_are_left_alone(bot: Bot) -> Non
     branches = set(repo.branches)
 
     with bot.counting() as requests:
-        for pull in (feature, into_develop, abandoned):
+        for pull in (feature, into_develop):
             bot.pull_request(pull.number, "closed")
+        closed = bot.fake.pull_request_event(repo, abandoned.number, "closed")
+        answer = bot.send("pull_request", closed).json()
+        bot.settle()
+
+    # Closed without a merge: an action the app does not act on (CONTRACT §2).
+    assert answer["status"] == "ignored"
+    assert bot.journal.recent()[0].status == "ignored"
 
     assert (repo.tags, repo.releases, repo.comments, repo.check_runs) == ({}, {}, {}, {})
     assert set(repo.branches) == branches

@@ -1,7 +1,10 @@
-"""The router: (event, action) -> handlers."""
+"""The router: (event, action) and the payload -> handlers."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from app.delivery import Delivery, from_payload
 from app.router import Context, Router
 
 
@@ -14,17 +17,30 @@ async def second(context: Context) -> None: ...
 async def every_action(context: Context) -> None: ...
 
 
+def delivery(event: str, action: str | None, **payload: Any) -> Delivery:
+    return from_payload("d-1", event, {"action": action, **payload})
+
+
 def test_deliveries_route_to_the_handlers_registered_for_their_event_and_action() -> None:
     router = Router()
     router.add("pull_request", ["opened", "synchronize"], first)
     router.add("pull_request", ["opened"], second)
     router.add("check_suite", None, every_action)
 
-    assert router.handlers_for("pull_request", "opened") == [first, second]
-    assert router.handlers_for("pull_request", "synchronize") == [first]
-    assert router.handlers_for("pull_request", "assigned") == []
-    assert router.handlers_for("check_suite", "rerequested") == [every_action]
-    assert router.handles("pull_request", "opened")
-    assert not router.handles("pull_request", "closed")
-    assert not router.handles("push", None)
+    assert router.handlers_for(delivery("pull_request", "opened")) == [first, second]
+    assert router.handlers_for(delivery("pull_request", "synchronize")) == [first]
+    assert router.handlers_for(delivery("pull_request", "assigned")) == []
+    assert router.handlers_for(delivery("check_suite", "rerequested")) == [every_action]
+    assert router.handles(delivery("pull_request", "opened"))
+    assert not router.handles(delivery("pull_request", "closed"))
+    assert not router.handles(delivery("push", None))
     assert router.events == {"pull_request", "check_suite"}
+
+
+def test_a_route_may_take_only_the_payloads_its_condition_accepts() -> None:
+    router = Router()
+    router.add("pull_request", ["closed"], first, when=lambda payload: bool(payload.get("merged")))
+
+    assert router.handlers_for(delivery("pull_request", "closed", merged=True)) == [first]
+    assert not router.handles(delivery("pull_request", "closed", merged=False))
+    assert not router.supersedable(delivery("pull_request", "closed", merged=True))

@@ -36,11 +36,18 @@ from policies.versions import version_files_to_read
 PULL_REQUEST_ACTIONS = ("closed",)
 
 
+def merged(payload: dict[str, Any]) -> bool:
+    """A `closed` that merged: only that one has anything to do (the API confirms it); one
+    that did not is answered `ignored`."""
+    pull = payload.get("pull_request")
+    return isinstance(pull, dict) and pull.get("merged") is True
+
+
 async def on_pull_request_closed(context: Context) -> None:
-    """pull_request `closed`: only a merge has anything to do (the API confirms it)."""
-    pull = context.payload.get("pull_request") or {}
-    if pull.get("merged") is True and isinstance(pull.get("number"), int):
-        await release_pull_request(context, pull["number"])
+    """pull_request `closed` with `merged: true` (see `merged`)."""
+    number = context.payload["pull_request"].get("number")
+    if isinstance(number, int):
+        await release_pull_request(context, number)
 
 
 async def on_rerequest(context: Context) -> None:
