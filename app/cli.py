@@ -100,12 +100,17 @@ def check_listen(host: str, port: int) -> None:
         raise CannotListen(f"HOST: cannot resolve {host!r}: {error.strerror}") from None
     unavailable: list[OSError] = []
     for family, kind, protocol, _, address in addresses:
-        with socket.socket(family, kind, protocol) as probe:
+        # As asyncio does, an address of a family the machine lacks is skipped.
+        try:
+            probe = socket.socket(family, kind, protocol)
+        except OSError as error:  # say, IPv6 turned off
+            unavailable.append(error)
+            continue
+        with probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(address)
             except OSError as error:
-                # As asyncio does: an address of a family the machine lacks is skipped.
                 if error.errno != errno.EADDRNOTAVAIL:
                     raise CannotListen(_listen_problem(host, port, error)) from None
                 unavailable.append(error)

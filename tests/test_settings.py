@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from app.cli import main
+from app.cli import CannotListen, check_listen, main
 from app.settings import Settings, SettingsError, load_settings
 
 
@@ -193,3 +195,26 @@ def test_an_address_serve_cannot_listen_on_stops_it_with_one_line_naming_the_var
 
     [printed] = capsys.readouterr().err.splitlines()
     assert printed.startswith(line.format(port=port))
+
+
+def test_an_address_family_the_machine_lacks_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`localhost` resolves to ::1 too; with IPv6 turned off uvicorn serves on 127.0.0.1."""
+    real_socket = socket.socket
+
+    def without_ipv6(family: int = socket.AF_INET, *rest: Any) -> socket.socket:
+        if family == socket.AF_INET6:
+            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
+        return real_socket(family, *rest)
+
+    ipv6 = (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", 0, 0, 0))
+    ipv4 = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0))
+    monkeypatch.setattr(socket, "socket", without_ipv6)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *_, **__: [ipv6, ipv4])
+    check_listen("localhost", 0)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *_, **__: [ipv6])
+    with pytest.raises(CannotListen) as refused:
+        check_listen("::1", 0)
+    assert str(refused.value) == (
+        "HOST, PORT: cannot listen on ::1:0: Address family not supported by protocol"
+    )
