@@ -40,6 +40,8 @@ class Caches:
     def __init__(self) -> None:
         self.immutable: Lru[Any] = Lru(4096)
         self.etagged: Lru[tuple[str, Any]] = Lru(1024)
+        # Check-run ids this process wrote to or saw GitHub list, by app.checks' state key.
+        self.check_runs: Lru[str] = Lru(4096)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def lock(self, key: str) -> asyncio.Lock:

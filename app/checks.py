@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from githubkit.exception import RequestFailed
-
 from app.github import classify, describe
 from app.render import CheckOutput, error_output
 from app.repo_files import UnreadableFile
@@ -40,43 +38,41 @@ async def write_check_run(
 async def _create_or_update(
     context: Context, name: str, head_sha: str, state_key: str, body: dict[str, Any]
 ) -> int:
-    remembered = await context.journal.get_state(state_key)
-    run_id = remembered
-    updated = None if run_id is None else await _update(context, run_id, name, head_sha, body)
-    if updated is None:  # no run remembered, or not one of this commit's: ask GitHub
-        run_id = await _existing_run(context, name, head_sha)
-        updated = None if run_id is None else await _update(context, run_id, name, head_sha, body)
-    if updated and run_id is not None:
-        if run_id != remembered:
-            await context.journal.set_state(state_key, run_id)
-        return int(run_id)
+    known = context.github.caches.check_runs
+    run_id = known.get(state_key)
+    if run_id is None:  # first written by this process: trust only what GitHub confirms
+        run_id = await context.journal.get_state(state_key)
+        if run_id is not None and not await _is_run_of(context, run_id, name, head_sha):
+            run_id = None  # the journal outlived the run, or names another GitHub's
+        run_id = run_id or await _existing_run(context, name, head_sha)
+    if run_id is not None:
+        path = f"/repos/{context.repository}/check-runs/{run_id}"
+        updated = (await context.github.request("PATCH", path, body=body)).json()
+        # GitHub does not move a completed run back to in progress: start a new run then.
+        if updated.get("status") == body["status"]:
+            await _remember(context, state_key, run_id)
+            return int(run_id)
     created = await context.github.request(
         "POST",
         f"/repos/{context.repository}/check-runs",
         body={"name": name, "head_sha": head_sha, **body},
     )
-    new_id = int(created.json()["id"])
-    await context.journal.set_state(state_key, str(new_id))
-    return new_id
+    new_id = str(created.json()["id"])
+    await _remember(context, state_key, new_id)
+    return int(new_id)
 
 
-async def _update(
-    context: Context, run_id: str, name: str, head_sha: str, body: dict[str, Any]
-) -> bool | None:
-    """PATCH run `run_id` with `body`: True when it took the status, False when GitHub kept
-    its own (a completed run does not go back to in progress, so a new run starts), None
-    when it is no `name` run of `head_sha` (the journal outlived it, or names another
-    GitHub's run)."""
-    path = f"/repos/{context.repository}/check-runs/{run_id}"
-    try:
-        updated = (await context.github.request("PATCH", path, body=body)).json()
-    except RequestFailed as error:
-        if error.response.status_code != 404:
-            raise
-        return None
-    if (updated.get("head_sha"), updated.get("name")) != (head_sha, name):
-        return None
-    return bool(updated.get("status") == body["status"])
+async def _is_run_of(context: Context, run_id: str, name: str, head_sha: str) -> bool:
+    run = await context.github.get_optional(f"/repos/{context.repository}/check-runs/{run_id}")
+    return run is not None and (run.get("head_sha"), run.get("name")) == (head_sha, name)
+
+
+async def _remember(context: Context, state_key: str, run_id: str) -> None:
+    """The commit's run, for this process and (through the journal) the next."""
+    known = context.github.caches.check_runs
+    if known.get(state_key) != run_id:
+        known.put(state_key, run_id)
+        await context.journal.set_state(state_key, run_id)
 
 
 async def _existing_run(context: Context, name: str, head_sha: str) -> str | None:

@@ -9,6 +9,7 @@ import pytest
 from githubkit.exception import RequestFailed
 from support.harness import Bot, run_on_last_attempt, sequential_round_trips
 
+from app.cache import Lru
 from app.handlers.policy import on_pull_request
 from app.sandbox import FakePull
 
@@ -304,14 +305,18 @@ def test_someone_added_to_a_team_counts_at_once(bot: Bot) -> None:
 def test_a_remembered_run_that_is_not_this_commits_gives_way_to_the_commits_own(
     bot: Bot, remembered: str
 ) -> None:
-    """The journal remembers each commit's run id; one restored from a backup, or kept
-    across a change of GitHub, may name a run that is gone or belongs elsewhere."""
+    """The journal remembers each commit's run id for the next process; one restored from
+    a backup, or kept across a change of GitHub, may name a run that is gone or belongs to
+    another commit, which must not be touched."""
     _, other_head = open_hotfix(bot, "hotfix/other", files={"VERSION": "1.2.4\n", "x.py": ""})
     pull, head = open_hotfix(bot)
     assert other_head != head
-    run_id = "999999" if remembered == "gone" else str(bot.policy_run(other_head).id)
+    other = bot.policy_run(other_head)
+    other_before = (other.status, other.conclusion, dict(other.output))
+    run_id = "999999" if remembered == "gone" else str(other.id)
     key = f"check-run:acme/widgets:hotfix-policy:{head}"
     asyncio.run(bot.journal.set_state(key, run_id))
+    bot.client.app.state.services.github.caches.check_runs = Lru(16)  # as after a restart
 
     approve(bot, pull, "lead")
 
@@ -320,6 +325,7 @@ def test_a_remembered_run_that_is_not_this_commits_gives_way_to_the_commits_own(
         "in_progress",
         "Waiting for approval: Product Manager",
     )
+    assert (other.status, other.conclusion, dict(other.output)) == other_before
     assert asyncio.run(bot.journal.get_state(key)) == str(run.id)
 
 
