@@ -126,17 +126,21 @@ def from_body(delivery_id: str, event: str, body: bytes) -> Delivery:
 def parse(body: bytes) -> Any:
     """The body's JSON, whole: what handlers read.
 
-    msgspec first, as it is fast; the standard library for the valid JSON msgspec refuses:
-    numbers out of its range (1e400) and lone surrogate escapes ("\\ud800").
+    msgspec first, as it is fast; the standard library for the valid JSON msgspec refuses,
+    numbers out of its range (1e400). A lone surrogate escape ("\\ud800") stays refused:
+    no UTF-8 text holds one, so nothing could store or show it.
     """
     try:
         return msgspec.json.decode(body)
     except (msgspec.DecodeError, RecursionError):
         pass
     try:
-        return json.loads(body, parse_constant=_not_json)
-    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        # From text: given bytes, the standard library would also take UTF-16 and a BOM.
+        payload = json.loads(body.decode(), parse_constant=_not_json)
+        json.dumps(payload, ensure_ascii=False).encode()  # a lone surrogate fails here
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeError
         raise NotAJsonObject(f"the body is not JSON: {error}") from None
+    return payload
 
 
 def _not_json(constant: str) -> Any:
