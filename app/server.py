@@ -140,10 +140,12 @@ def create_app(
             problems.append("the journal is not writable")
         if services.github is None:
             problems.append("no GitHub App credentials (APP_ID, PRIVATE_KEY)")
-        if services.settings.webhook_secret is None:  # every delivery would be refused
-            problems.append("no WEBHOOK_SECRET")
         if problems:
             return JSONResponse({"status": "unavailable", "problems": problems}, 503)
+        # Ready as the contract defines it (journal and credentials); said, not hidden.
+        if services.settings.webhook_secret is None:
+            warning = "no WEBHOOK_SECRET: every delivery is refused with 503"
+            return JSONResponse({"status": "ready", "warnings": [warning]})
         return JSONResponse({"status": "ready"})
 
     async def metrics(_: Request) -> Response:
