@@ -284,8 +284,12 @@ def _retry_after(
     # Every answer of GitHub's carries the reset time; it is a wait once the limit is used
     # up, or for a rate limit that does not say how much is left.
     remaining = response.headers.get("x-ratelimit-remaining")
-    if reset and reset.isdigit() and (remaining == "0" or (rate_limited and remaining is None)):
+    if reset and reset.isdigit() and remaining == "0":
         return max(float(reset) - (now if now is not None else time.time()), 0.0)
+    if reset and reset.isdigit() and rate_limited and remaining is None:
+        wait = float(reset) - (now if now is not None else time.time())
+        # A reset already past says nothing of when to come back: GitHub's minute holds.
+        return wait if wait > 0 else None
     return None
 
 

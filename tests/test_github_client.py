@@ -119,6 +119,8 @@ def test_a_rate_limit_naming_only_its_reset_waits_until_then() -> None:
         assert verdict.wait is not None and 100 < verdict.wait <= 121
     left = {"x-ratelimit-reset": str(reset), "x-ratelimit-remaining": "4000"}
     assert classify(failure(429, left)).wait == 60.0
+    past = {"x-ratelimit-reset": str(reset - 600)}
+    assert classify(failure(429, past)).wait == 60.0  # not at once, eight times over
 
 
 def test_a_retry_after_given_as_a_date_is_a_wait_in_seconds() -> None:
