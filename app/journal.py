@@ -360,12 +360,15 @@ class SqliteJournal:
             for _ in range(limit + 1):
                 heads = [_entry(row) for row in _due_heads(connection, now, limit - len(claimed))]
                 runnable = []
+                superseded_any = False
                 for head in heads:
-                    if budget == 0:
-                        break
                     superseded = _supersede(connection, head, now, budget)
-                    budget -= superseded
-                    if not superseded:
+                    if superseded is None:
+                        continue  # over budget: the next claim supersedes, this one claims on
+                    if superseded:
+                        budget -= superseded
+                        superseded_any = True
+                    else:
                         runnable.append(head)
                 connection.executemany(
                     "UPDATE deliveries SET status = 'running', attempts = attempts + 1, "
@@ -373,7 +376,7 @@ class SqliteJournal:
                     [(now, entry.id) for entry in runnable],
                 )
                 claimed += runnable
-                if len(runnable) == len(heads) or budget == 0:
+                if not superseded_any:  # no head moved on: nothing new to look at
                     break
             return sorted(claimed, key=lambda entry: entry.seq)
 
@@ -523,12 +526,26 @@ def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[t
     ).fetchall()
 
 
-def _supersede(connection: sqlite3.Connection, head: JournalEntry, now: float, budget: int) -> int:
+# The deliveries of the run `_supersede` marks: the supersedable ones of the pull request
+# from its head (:head) on, up to the first that is not supersedable, all but the last.
+_RUN_BEHIND_HEAD = (
+    "ordering_key = :key AND status IN ('queued', 'running') AND supersedable = 1 "
+    "AND seq < (SELECT MAX(seq) FROM deliveries WHERE ordering_key = :key "
+    "AND status IN ('queued', 'running') AND supersedable = 1 AND seq < COALESCE("
+    "(SELECT MIN(seq) FROM deliveries WHERE ordering_key = :key "
+    "AND status IN ('queued', 'running') AND supersedable = 0 AND seq > :head), "
+    "9223372036854775807))"
+)
+
+
+def _supersede(
+    connection: sqlite3.Connection, head: JournalEntry, now: float, budget: int
+) -> int | None:
     """Supersede the run of supersedable deliveries that starts at `head`, all but its last:
     that one reads the same, fresher state. A delivery that is not supersedable (a merge)
     ends the run, so nothing is ever skipped across it. Returns how many were superseded:
     the oldest `budget` of the run at most, so that a claim holds the journal only briefly
-    (the rest goes to the next claims, at once).
+    (the rest goes to the next claims, at once); None when there are some but no budget.
 
     When this starts a burst, the last one then waits a moment from its arrival, and at
     most until a few seconds after the burst began, for what else the burst brings; when
@@ -538,15 +555,15 @@ def _supersede(connection: sqlite3.Connection, head: JournalEntry, now: float, b
     if not head.supersedable:
         return 0
     parameters = {"now": now, "key": head.ordering_key, "head": head.seq, "budget": budget}
+    if budget == 0:
+        behind = connection.execute(
+            f"SELECT 1 FROM deliveries WHERE {_RUN_BEHIND_HEAD} LIMIT 1",  # noqa: S608
+            parameters,
+        ).fetchone()
+        return None if behind else 0
     superseded = connection.execute(
-        "UPDATE deliveries SET status = 'superseded', updated_at = :now WHERE seq IN ("
-        "SELECT seq FROM deliveries WHERE ordering_key = :key "
-        "AND status IN ('queued', 'running') AND supersedable = 1 "
-        "AND seq < (SELECT MAX(seq) FROM deliveries WHERE ordering_key = :key "
-        "AND status IN ('queued', 'running') AND supersedable = 1 AND seq < COALESCE("
-        "(SELECT MIN(seq) FROM deliveries WHERE ordering_key = :key "
-        "AND status IN ('queued', 'running') AND supersedable = 0 AND seq > :head), "
-        "9223372036854775807)) ORDER BY seq LIMIT :budget)",
+        "UPDATE deliveries SET status = 'superseded', updated_at = :now WHERE seq IN ("  # noqa: S608
+        f"SELECT seq FROM deliveries WHERE {_RUN_BEHIND_HEAD} ORDER BY seq LIMIT :budget)",
         parameters,
     ).rowcount
     if superseded == 0:

@@ -212,6 +212,33 @@ def test_a_long_burst_is_superseded_a_little_at_a_claim_and_settles_once(
     ]
 
 
+def test_a_settled_burst_runs_when_another_pull_request_spent_the_claims_budget(
+    journal: SqliteJournal, clock: Clock
+) -> None:
+    """Pull request 1's settled burst ends within the budget, pull request 2's takes the
+    rest: 1's newest still runs in that claim rather than wait for another second."""
+
+    async def record(delivery_id: str, number: int) -> None:
+        await journal.record(
+            pull_request(delivery_id, number), b"{}", handled=True, supersedable=True
+        )
+
+    async def scenario() -> list[list[str]]:
+        for n in range(5):
+            await record(f"a{n}", 1)
+        for n in range(3 * SUPERSEDE_PER_CLAIM):
+            await record(f"b{n}", 2)
+        claims = [[entry.id for entry in await journal.claim_ready(8)]]  # both bursts begin
+        clock.now += 0.5
+        for n in range(5, 10):
+            await record(f"a{n}", 1)
+        clock.now += 0.5  # both have settled
+        claims.append([entry.id for entry in await journal.claim_ready(8)])
+        return claims
+
+    assert asyncio.run(scenario()) == [[], ["a9"]]
+
+
 def test_work_interrupted_by_a_crash_is_queued_again(tmp_path: Path, clock: Clock) -> None:
     first = SqliteJournal(tmp_path / "j.db", clock=clock)
     asyncio.run(record_all(first, pull_request("a1", 1)))
