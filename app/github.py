@@ -209,7 +209,7 @@ class InstallationClient:
         """Every page of a list (`key` names the list inside an object answer), each page
         revalidated by ETag."""
         items: list[Any] = []
-        url: str | None = f"{path}?per_page=100"
+        url: str | None = f"{path}{'&' if '?' in path else '?'}per_page=100"
         while url is not None:
             page, url = await self._revalidated(url)
             items.extend(page[key] if key else page)
