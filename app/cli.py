@@ -64,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(settings: Settings) -> int:
+    # First: a second server started by mistake on a taken port must stop before it empties
+    # the running one's metrics files below.
+    check_listen(settings.host, settings.port)
     journal = open_journal(settings.database_url)  # a bad DATABASE_URL stops start-up here
     # The intake and the worker process each keep their metrics in files here (see
     # app.metrics); it must be set before prometheus_client is imported. Emptied first:
@@ -137,7 +140,6 @@ def run_server(asgi_app: ASGIApp, host: str, port: int) -> None:
     """
     import uvicorn
 
-    check_listen(host, port)
     uvicorn.run(
         asgi_app, host=host, port=port, log_config=None, access_log=False, server_header=False
     )

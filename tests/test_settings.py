@@ -191,10 +191,16 @@ def test_an_address_serve_cannot_listen_on_stops_it_with_one_line_naming_the_var
         monkeypatch.setenv("PORT", str(port))
         monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'journal.db'}")
 
+        # A server already running on that journal keeps its metrics files.
+        running = tmp_path / "journal.db.metrics" / "counter_1.db"
+        running.parent.mkdir()
+        running.write_bytes(b"counts")
+
         assert main(["serve"]) == 2
 
     [printed] = capsys.readouterr().err.splitlines()
     assert printed.startswith(line.format(port=port))
+    assert running.read_bytes() == b"counts"
 
 
 def test_an_address_family_the_machine_lacks_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
