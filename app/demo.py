@@ -33,6 +33,7 @@ from app.sandbox import FakeCheckRun, FakeGitHub, FakePull, FakeRepo, serve_asgi
 from app.sandbox.webhooks import post_delivery, wait_until_settled
 from app.server import create_app
 from app.settings import Settings
+from policies.rules import RULES
 
 OWNER = "acme"
 REPOSITORY = f"{OWNER}/widgets"
@@ -41,7 +42,7 @@ TEAMS = {"engineering-leads": [LEAD], "product-managers": [PRODUCT_MANAGER]}
 BAD_BRANCH, BRANCH = "hotfix/Security_Patch", "hotfix/security-patch"
 TITLE = "Fix SQL injection in the user lookup"
 TAG = "v1.2.4"
-PASSING = "All 6 rules pass"
+PASSING = f"All {len(RULES)} rules pass"
 # Generous: on a loaded CI machine one evaluation still takes well under a second.
 SETTLE_TIMEOUT = 20.0
 INDENT = "      "

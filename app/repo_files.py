@@ -18,7 +18,7 @@ from urllib.parse import quote
 from githubkit.exception import RequestFailed
 
 from app.github import InstallationClient
-from policies.facts import FileText, UnreadableText
+from policies.files import FileText, UnreadableText
 
 # The config and version files are a few KB; a larger file is refused before it is
 # fetched, so no blob of megabytes is downloaded, held and parsed on the event loop.

@@ -4,25 +4,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import reduce
 
 from policies.config import CONFIG_PATH, ConfigError, Duration, HotfixConfig
 from policies.facts import PullRequestFacts
 from policies.result import RuleResult, Status
+from policies.rule import Lookups
 from policies.rules import RULES
 from policies.rules.common import has_label, single_severity
 from policies.wording import join_words, plural
 
 
 class Conclusion(StrEnum):
+    """A completed check run's conclusion, as GitHub names it."""
+
     SUCCESS = "success"
     FAILURE = "failure"
-    IN_PROGRESS = "in_progress"  # a check run status rather than a conclusion on GitHub
     NEUTRAL = "neutral"
 
 
 @dataclass(frozen=True)
 class Verdict:
-    conclusion: Conclusion
+    conclusion: Conclusion | None  # None: not concluded, people still have to act
     title: str  # one line
     results: tuple[RuleResult, ...] = ()
     severity: str | None = None  # the one severity labelled, if exactly one is
@@ -38,21 +41,27 @@ def is_hotfix(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> boo
     )
 
 
+def needed_lookups(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
+    """What every rule needs looked up, given the facts read so far (see `Rule.needs`)."""
+    return reduce(Lookups.__or__, (rule.needs(config, facts) for rule in RULES), Lookups())
+
+
 def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
     if not is_hotfix(config, facts.head_ref, facts.labels):
         return Verdict(Conclusion.NEUTRAL, "Not a hotfix pull request")
-    results = tuple(rule(config, facts) for rule in RULES)
+    results = tuple(rule.check(config, facts) for rule in RULES)
     labelled = single_severity(config, facts.labels)
     severity, deadline = (labelled[0], labelled[1].deadline) if labelled else (None, None)
 
     failed = [result.rule for result in results if result.status is Status.FAIL]
     waiting = [name for result in results for name in result.waiting_for]
+    conclusion: Conclusion | None
     if failed:
         verb = "fails" if len(failed) == 1 else "fail"
         conclusion = Conclusion.FAILURE
         title = f"{len(failed)} of {plural(len(results), 'rule')} {verb}: {', '.join(failed)}"
     elif waiting:
-        conclusion = Conclusion.IN_PROGRESS
+        conclusion = None
         title = f"Waiting for approval: {join_words(waiting)}"
     else:
         conclusion = Conclusion.SUCCESS

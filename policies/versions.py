@@ -3,11 +3,13 @@
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Self
 
 from policies.config import HotfixConfig
+from policies.files import FileText, UnreadableText
 
 DEFAULT_VERSION_FILES = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
 
@@ -149,3 +151,39 @@ def parse_version_file(path: str, text: str) -> Version:
             "is not of the form X.Y.Z, e.g. 1.2.3"
         )
     return version
+
+
+def tag_name(config: HotfixConfig, version: str) -> str:
+    # Plain replacement: str.format on an admin's text could reach object attributes.
+    return config.tag.format.replace("{version}", version)
+
+
+def tag_to_check(config: HotfixConfig, base_version_files: Mapping[str, FileText]) -> str | None:
+    """The tag the hotfix's version (the base's, patch + 1) would be released as, for the app
+    to look up first.
+
+    None when no version file on the base can be read; the version-bump rule says why.
+    """
+    version = declared_version(config, base_version_files)
+    return None if version is None else tag_name(config, str(version.bump_patch()))
+
+
+def declared_version(config: HotfixConfig, version_files: Mapping[str, FileText]) -> Version | None:
+    """The version of the first readable version file, in `version_files_to_read` order."""
+    for path in version_files_to_read(config):
+        read = read_version(path, version_files.get(path))
+        if isinstance(read, Version):
+            return read
+    return None
+
+
+def read_version(path: str, text: FileText) -> Version | VersionFileError | None:
+    """The file's version, the reason it has none hotfix-bot can read, or None when absent."""
+    if text is None:
+        return None
+    if isinstance(text, UnreadableText):
+        return VersionFileError(f"{path} {text.problem}")
+    try:
+        return parse_version_file(path, text)
+    except VersionFileError as error:
+        return error

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import httpx
 from support.live_server import ROOT, Server, free_port, github_and_server, open_hotfix, wait_for
+from support.titles import rules_fail
 from support.webhooks import WEBHOOK_SECRET
 
 from app.journal import SqliteJournal
@@ -31,7 +32,7 @@ def test_the_server_takes_a_delivery_over_http_and_writes_the_check_run(
         assert answer.json() == {"delivery": "e2e-1", "status": "queued"}
         wait_for(lambda: repo.runs_named("hotfix-policy"))
         [run] = repo.runs_named("hotfix-policy")
-        assert run.output["title"] == "1 of 6 rules fails: labels"
+        assert run.output["title"] == rules_fail("labels")
         assert httpx.get(f"{server.url}/readyz").status_code == 200
         metrics = httpx.get(f"{server.url}/metrics").text
         assert 'hotfix_bot_deliveries_total{event="pull_request",outcome="queued"} 1.0' in metrics

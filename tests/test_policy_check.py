@@ -8,6 +8,7 @@ from datetime import UTC, timedelta
 import pytest
 from githubkit.exception import RequestFailed
 from support.harness import Bot, run_on_last_attempt, sequential_round_trips
+from support.titles import all_rules_pass, rules_fail
 
 from app.cache import Lru
 from app.handlers.policy import on_pull_request
@@ -65,7 +66,7 @@ def test_a_good_p1_hotfix_waits_for_approvals_one_by_one_then_passes(bot: Bot) -
     approve(bot, pull, "pm")
     run = bot.policy_run(head)
     assert (run.status, run.conclusion) == ("completed", "success")
-    assert run.output["title"] == "All 6 rules pass"
+    assert run.output["title"] == all_rules_pass()
     due = (pull.created_at + timedelta(hours=24)).astimezone(UTC)
     assert run.output["summary"].startswith(
         f"**Severity P1**: merge within 24h of opening, by {due:%Y-%m-%d %H:%M} UTC.\n"
@@ -126,7 +127,7 @@ def test_each_rule_failing_fails_the_check_and_says_how_to_fix_it(
 
     run = bot.policy_run(head)
     assert (run.status, run.conclusion) == ("completed", "failure")
-    assert run.output["title"] == f"1 of 6 rules fails: {failing}"
+    assert run.output["title"] == rules_fail(failing)
     summary = run.output["summary"]
     assert f"| `{failing}` | ❌ fail |" in summary
     how_to_fix = summary.split(f"### `{failing}`", 1)[1]
@@ -138,7 +139,7 @@ def test_an_existing_tag_for_the_new_version_fails_version_bump(bot: Bot) -> Non
     _, head = open_hotfix(bot)
 
     run = bot.policy_run(head)
-    assert run.output["title"] == "1 of 6 rules fails: version-bump"
+    assert run.output["title"] == rules_fail("version-bump")
     assert "v1.2.4" in run.output["summary"]
 
 
@@ -156,7 +157,7 @@ def test_an_approval_group_only_the_author_could_fill_fails_approvals(bot: Bot) 
     _, head = open_hotfix(bot)
 
     run = bot.policy_run(head)
-    assert run.output["title"] == "1 of 6 rules fails: approvals"
+    assert run.output["title"] == rules_fail("approvals")
 
 
 def test_the_policy_is_read_from_the_base_branch_never_the_head(bot: Bot) -> None:
@@ -168,7 +169,7 @@ def test_the_policy_is_read_from_the_base_branch_never_the_head(bot: Bot) -> Non
     )
 
     run = bot.policy_run(head)
-    assert run.output["title"] == "1 of 6 rules fails: severity"
+    assert run.output["title"] == rules_fail("severity")
 
 
 def test_an_invalid_config_fails_the_check_naming_the_key(bot: Bot) -> None:
@@ -295,7 +296,7 @@ def test_someone_added_to_a_team_counts_at_once(bot: Bot) -> None:
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, bot.policy_run(head).id))
 
     run = bot.policy_run(head)
-    assert (run.conclusion, run.output["title"]) == ("success", "All 6 rules pass")
+    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
     members = bot.fake.requests_to("GET", "/orgs/acme/teams/engineering-leads/members")
     # Read for each approval, revalidated: unchanged for the second, changed for the re-run.
     assert [request.status for request in members] == [200, 304, 200]
@@ -339,7 +340,7 @@ def test_without_the_git_trees_api_files_are_read_through_the_contents_api(bot: 
     _, head = open_hotfix(bot, labels=("hotfix", "P2"))
 
     run = bot.policy_run(head)
-    assert (run.conclusion, run.output["title"]) == ("success", "All 6 rules pass")
+    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
     assert "VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login" in run.output["summary"]
     contents = bot.fake.requests_to("GET", "/repos/acme/widgets/contents/")
     assert {r.query.get("ref") for r in contents} == {"main", head}

@@ -9,6 +9,7 @@ requests run concurrently; with warm caches an evaluation is 4 sequential round 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -20,11 +21,17 @@ from app.github import InstallationClient
 from app.render import CheckOutput, config_error_output, policy_output
 from app.repo_files import UnreadableFile, read_files, text_of
 from app.router import Context
-from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
-from policies.evaluate import Conclusion, config_error_verdict, evaluate, is_hotfix
-from policies.facts import PullRequestFacts, Review, ReviewState, tag_to_check
-from policies.rules.common import single_severity
-from policies.versions import DEFAULT_VERSION_FILES, version_files_to_read
+from policies.config import CONFIG_PATH, ConfigError, load_config
+from policies.evaluate import (
+    Conclusion,
+    config_error_verdict,
+    evaluate,
+    is_hotfix,
+    needed_lookups,
+)
+from policies.facts import PullRequestFacts, Review, ReviewState
+from policies.rule import Lookups
+from policies.versions import DEFAULT_VERSION_FILES
 
 CHECK_NAME = "hotfix-policy"
 
@@ -100,10 +107,9 @@ def _head_named_by(payload: dict[str, Any]) -> str | None:
 
 async def _verdict(
     github: InstallationClient, repository: str, pull: dict[str, Any], reviews: list[Any]
-) -> tuple[str | None, CheckOutput]:
+) -> tuple[Conclusion | None, CheckOutput]:
     base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
     default_branch = pull["base"]["repo"]["default_branch"]
-    labels = frozenset(label["name"] for label in pull["labels"])
     # The config and the usual version files come from one base tree; the head's version
     # files are read alongside so that neither waits for the other.
     try:
@@ -116,10 +122,12 @@ async def _verdict(
         return _config_failure(ConfigError([f"the file {error.problem}"]))
     except ConfigError as error:
         return _config_failure(error)
-    if not is_hotfix(config, pull["head"]["ref"], labels):
-        return Conclusion.NEUTRAL, policy_output(evaluate(config, _facts(pull, [], labels)))
+    facts = _facts(pull, reviews)
+    if not is_hotfix(config, facts.head_ref, facts.labels):
+        return Conclusion.NEUTRAL, policy_output(evaluate(config, facts))
 
-    version_paths = version_files_to_read(config)
+    # The rules say what to look up: first the version files they read...
+    version_paths = needed_lookups(config, facts).version_files
     missing = [path for path in version_paths if path not in head_files]
     if missing:  # version.files names files other than the usual ones
         extra_base, extra_head = await asyncio.gather(
@@ -127,32 +135,28 @@ async def _verdict(
             read_files(github, repository, head_sha, missing),
         )
         base_files, head_files = {**base_files, **extra_base}, {**head_files, **extra_head}
-
-    facts = _facts(pull, reviews, labels)
-    tag = tag_to_check(config, base_files)
-    tag_exists, team_members = await asyncio.gather(
-        _tag_exists(github, repository, tag),
-        _approvers_by_team(github, repository.split("/")[0], config, facts),
+    facts = replace(
+        facts,
+        base_version_files={path: base_files.get(path) for path in version_paths},
+        head_version_files={path: head_files.get(path) for path in version_paths},
+    )
+    # ...then what those files and the reviews decide: the tag, the approvers' teams.
+    needs = needed_lookups(config, facts)
+    existing_tags, team_members = await asyncio.gather(
+        _existing_tags(github, repository, needs.tags),
+        _approvers_by_team(github, repository.split("/")[0], needs),
     )
     verdict = evaluate(
-        config,
-        replace(
-            facts,
-            team_members=team_members,
-            base_version_files={path: base_files.get(path) for path in version_paths},
-            head_version_files={path: head_files.get(path) for path in version_paths},
-            existing_tags=frozenset({tag} if tag and tag_exists else ()),
-        ),
+        config, replace(facts, team_members=team_members, existing_tags=existing_tags)
     )
-    conclusion = None if verdict.conclusion is Conclusion.IN_PROGRESS else verdict.conclusion
-    return conclusion, policy_output(verdict)
+    return verdict.conclusion, policy_output(verdict)
 
 
-def _config_failure(error: ConfigError) -> tuple[str | None, CheckOutput]:
+def _config_failure(error: ConfigError) -> tuple[Conclusion | None, CheckOutput]:
     return Conclusion.FAILURE, config_error_output(config_error_verdict(error), error)
 
 
-def _facts(pull: dict[str, Any], reviews: list[Any], labels: frozenset[str]) -> PullRequestFacts:
+def _facts(pull: dict[str, Any], reviews: list[Any]) -> PullRequestFacts:
     head_repo = pull["head"].get("repo") or {}
     base_repo = pull["base"]["repo"]
     return PullRequestFacts(
@@ -165,7 +169,7 @@ def _facts(pull: dict[str, Any], reviews: list[Any], labels: frozenset[str]) -> 
         base_sha=pull["base"]["sha"],
         head_repo_full_name=head_repo.get("full_name", ""),
         head_is_same_repo=head_repo.get("id") == base_repo["id"],
-        labels=labels,
+        labels=frozenset(label["name"] for label in pull["labels"]),
         default_branch=base_repo["default_branch"],
         reviews=[
             Review(review["user"]["login"], ReviewState(review["state"]), review.get("commit_id"))
@@ -186,38 +190,32 @@ def _timestamp(value: object) -> datetime | None:
         return None
 
 
-async def _tag_exists(github: InstallationClient, repository: str, tag: str | None) -> bool:
-    if tag is None:
-        return False
-    return await github.get_optional(f"/repos/{repository}/git/ref/tags/{tag}") is not None
+async def _existing_tags(
+    github: InstallationClient, repository: str, tags: Sequence[str]
+) -> frozenset[str]:
+    found = await asyncio.gather(
+        *(github.get_optional(f"/repos/{repository}/git/ref/tags/{tag}") for tag in tags)
+    )
+    return frozenset(tag for tag, ref in zip(tags, found, strict=True) if ref is not None)
 
 
 async def _approvers_by_team(
-    github: InstallationClient, org: str, config: HotfixConfig, facts: PullRequestFacts
+    github: InstallationClient, org: str, needs: Lookups
 ) -> dict[str, frozenset[str]]:
-    """Team slug -> the approvers on the head commit who are in that team."""
-    approvers = {
-        review.reviewer
-        for review in facts.reviews
-        if review.state is ReviewState.APPROVED
-        and review.commit_id == facts.head_sha
-        and review.reviewer != facts.author
-    }
-    # Only the teams of the pull request's severity: without exactly one, nobody counts.
-    labelled = single_severity(config, facts.labels)
-    if not approvers or labelled is None:
-        return {}  # nobody to look up
-    slugs = labelled[1].approval_teams()
-    members = await asyncio.gather(*(_team_members(github, org, slug, approvers) for slug in slugs))
+    """Team slug -> those of `needs.approvers` who are in that team."""
+    approvers = needs.approvers
+    members = await asyncio.gather(
+        *(_team_members(github, org, slug, approvers) for slug in needs.teams)
+    )
     # GitHub logins are case-insensitive.
     return {
         slug: frozenset(login for login in approvers if login.casefold() in team)
-        for slug, team in zip(slugs, members, strict=True)
+        for slug, team in zip(needs.teams, members, strict=True)
     }
 
 
 async def _team_members(
-    github: InstallationClient, org: str, slug: str, approvers: set[str]
+    github: InstallationClient, org: str, slug: str, approvers: frozenset[str]
 ) -> frozenset[str]:
     """The team's members (casefolded), or, where the members list is not served, those of
     `approvers` whose membership is active."""

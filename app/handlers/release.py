@@ -30,8 +30,7 @@ from app.repo_files import read_files, text_of
 from app.router import Context
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
-from policies.facts import declared_version
-from policies.versions import version_files_to_read
+from policies.versions import declared_version, version_files_to_read
 
 PULL_REQUEST_ACTIONS = ("closed",)
 

@@ -13,8 +13,7 @@ from urllib.parse import quote
 
 from app.github import InstallationClient
 from policies.config import HotfixConfig
-from policies.facts import tag_name
-from policies.versions import Version
+from policies.versions import Version, tag_name
 
 
 class StepStatus(StrEnum):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from policies.config import ApprovalGroup, HotfixConfig
 from policies.facts import PullRequestFacts, Review, ReviewState
 from policies.result import RuleResult, Status
+from policies.rule import Lookups, Rule
 from policies.rules.common import single_severity
 from policies.wording import join_words
 
@@ -174,3 +175,15 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         "; ".join(fixes),
         waiting_names,
     )
+
+
+def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
+    """Which of the approvers on the head commit are in the severity's teams."""
+    labelled = single_severity(config, facts.labels)
+    approvers = _latest_approvals(facts.reviews, facts.head_sha, facts.author).current
+    if labelled is None or not approvers:
+        return Lookups()  # nobody to look up
+    return Lookups(teams=tuple(labelled[1].approval_teams()), approvers=frozenset(approvers))
+
+
+RULE = Rule(NAME, check, needs)

@@ -7,6 +7,7 @@ from policies.config import HotfixConfig
 from policies.facts import PullRequestFacts
 from policies.pattern import full_match
 from policies.result import RuleResult, Status
+from policies.rule import Rule
 
 NAME = "branch-name"
 
@@ -50,3 +51,6 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         f"Branch {branch} does not match `{pattern}`",
         fix,
     )
+
+
+RULE = Rule(NAME, check)

@@ -3,6 +3,7 @@
 from policies.config import HotfixConfig
 from policies.facts import PullRequestFacts
 from policies.result import RuleResult, Status
+from policies.rule import Rule
 from policies.rules.common import has_label, labelled_severities, severity_labels
 from policies.wording import join_words
 
@@ -39,3 +40,6 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     return RuleResult(
         NAME, Status.FAIL, found, expected, summary[0].upper() + summary[1:], "; ".join(fixes)
     )
+
+
+RULE = Rule(NAME, check)

@@ -3,6 +3,7 @@
 from policies.config import HotfixConfig
 from policies.facts import PullRequestFacts
 from policies.result import RuleResult, Status
+from policies.rule import Rule
 from policies.rules.common import severity_labels, single_severity
 from policies.wording import join_words
 
@@ -46,3 +47,6 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         f"{severity} is not allowed as a hotfix; it goes into the next regular release",
         f"Close this pull request and {regular_route}{more_severe}",
     )
+
+
+RULE = Rule(NAME, check)

@@ -3,6 +3,7 @@
 from policies.config import HotfixConfig
 from policies.facts import PullRequestFacts
 from policies.result import RuleResult, Status
+from policies.rule import Rule
 
 NAME = "target-branch"
 
@@ -25,3 +26,6 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         f"Targets {facts.base_ref}, but a hotfix must target the production branch {production}",
         f"gh pr edit {facts.number} --base {production}",
     )
+
+
+RULE = Rule(NAME, check)

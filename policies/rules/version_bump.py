@@ -9,9 +9,17 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from policies.config import HotfixConfig
-from policies.facts import PullRequestFacts, read_version, tag_name
+from policies.facts import PullRequestFacts
 from policies.result import RuleResult, Status
-from policies.versions import Version, VersionFileError, version_files_to_read
+from policies.rule import Lookups, Rule
+from policies.versions import (
+    Version,
+    VersionFileError,
+    read_version,
+    tag_name,
+    tag_to_check,
+    version_files_to_read,
+)
 from policies.wording import join_words
 
 NAME = "version-bump"
@@ -144,3 +152,12 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         expected,
         f"Version {current} becomes {target} in {join_words(on_base)}; tag {tag} is free",
     )
+
+
+def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
+    """The version files on both sides, then the tag their base version would be bumped to."""
+    tag = tag_to_check(config, facts.base_version_files)
+    return Lookups(version_files=tuple(version_files_to_read(config)), tags=(tag,) if tag else ())
+
+
+RULE = Rule(NAME, check, needs)

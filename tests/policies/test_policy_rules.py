@@ -17,7 +17,7 @@ from policies.rules import (
 
 
 def test_rules_are_listed_once_in_contract_order() -> None:
-    names = [rule(config(), facts()).rule for rule in RULES]
+    names = [rule.check(config(), facts()).rule for rule in RULES]
     assert names == [
         "branch-name",
         "target-branch",
