@@ -41,7 +41,7 @@ async def _create_or_update(
     known = context.github.caches.check_runs
     run_id = known.get(state_key)
     if run_id is None:  # first written by this process: trust only what GitHub confirms
-        run_id = await context.journal.get_state(state_key)
+        run_id = await context.state.get_state(state_key)
         if run_id is not None and not await _is_run_of(context, run_id, name, head_sha):
             run_id = None  # the journal outlived the run, or names another GitHub's
         run_id = run_id or await _existing_run(context, name, head_sha)
@@ -72,7 +72,7 @@ async def _remember(context: Context, state_key: str, run_id: str) -> None:
     known = context.github.caches.check_runs
     if known.get(state_key) != run_id:
         known.put(state_key, run_id)
-        await context.journal.set_state(state_key, run_id)
+        await context.state.set_state(state_key, run_id)
 
 
 async def _existing_run(context: Context, name: str, head_sha: str) -> str | None:

@@ -37,8 +37,11 @@ class Delivery:
     installation_id: int | None
     repository: str | None
     pr_number: int | None
-    # The body's JSON; from the intake (`from_body`), only the fields routing reads.
+    # The body's JSON; from the intake (`from_body`), only the fields routing reads. Route
+    # conditions read the named fields above and below, which both ways of reading fill
+    # alike, never the payload.
     payload: dict[str, Any]
+    merged: bool = False  # a pull request delivery whose pull request has merged
 
     @property
     def ordering_key(self) -> str:
@@ -160,6 +163,7 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
         repository=_str(repository.get("full_name")) if isinstance(repository, dict) else None,
         pr_number=_pr_number(payload),
         payload=payload,
+        merged=_pull_request_merged(payload),
     )
 
 
@@ -175,6 +179,11 @@ def _pr_number(payload: dict[str, Any]) -> int | None:
             if isinstance(pulls, list) and len(pulls) == 1 and isinstance(pulls[0], dict):
                 return _int(pulls[0].get("number"))
     return None
+
+
+def _pull_request_merged(payload: dict[str, Any]) -> bool:
+    pull_request = payload.get("pull_request")
+    return isinstance(pull_request, dict) and pull_request.get("merged") is True
 
 
 def _head_sha(payload: dict[str, Any]) -> str | None:

@@ -1,15 +1,22 @@
-"""Routing: (event, action) and the payload -> handlers, and the context a handler gets."""
+"""Routing: (event, action) and the delivery's named fields -> handlers, and the context a
+handler gets."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from app.delivery import Delivery
 from app.github import InstallationClient
-from app.journal import Journal
 from app.logs import ContextLogger
+
+
+class StateStore(Protocol):
+    """What a handler may keep between deliveries: small values by key, in the journal."""
+
+    async def get_state(self, key: str) -> str | None: ...
+    async def set_state(self, key: str, value: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +26,7 @@ class Context:
     github: InstallationClient
     repository: str
     delivery: Delivery
-    journal: Journal
+    state: StateStore
     log: ContextLogger
     # The worker retries what may pass; on the last attempt a handler reports instead.
     attempt: int = 1
@@ -35,12 +42,12 @@ class Context:
 
 
 Handler = Callable[[Context], Awaitable[None]]
-# Whether a delivery's payload is one the handler acts on (say, a `closed` that merged);
-# the intake's payload holds only the fields routing reads (`app.delivery.from_body`).
-Condition = Callable[[dict[str, Any]], bool]
+# Whether the handler acts on a delivery (say, a `closed` that merged), from its named fields:
+# the intake and the worker see the same ones.
+Condition = Callable[[Delivery], bool]
 
 
-def always(_: dict[str, Any]) -> bool:
+def always(_: Delivery) -> bool:
     return True
 
 
@@ -61,7 +68,7 @@ class Router:
         when: Condition = always,
     ) -> None:
         """Route `event` with any of `actions` (None: every action) to `handler`, for the
-        payloads `when` accepts.
+        deliveries `when` accepts.
 
         `supersedable`: the handler acts on the current state of the pull request, not on
         the delivery, so a later delivery for the same pull request makes it redundant.
@@ -80,7 +87,7 @@ class Router:
             *self._routes.get((delivery.event, delivery.action), []),
             *self._routes.get((delivery.event, None), []),
         ]
-        return [handler for handler, when in routes if when(delivery.payload)]
+        return [handler for handler, when in routes if when(delivery)]
 
     def handles(self, delivery: Delivery) -> bool:
         return bool(self.handlers_for(delivery))

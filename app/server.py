@@ -19,10 +19,10 @@ from starlette.routing import Route
 
 from app import delivery as deliveries
 from app.github import TIMEOUT, GitHubApp
+from app.handlers import build_router
 from app.journal import Journal, JournalUnavailable, open_journal
 from app.metrics import DELIVERIES, QUEUE_DEPTH, generate_latest
 from app.router import Router
-from app.routes import build_router
 from app.settings import Settings
 from app.setup import CALLBACK_PATH, SetupFlow
 from app.status import StatusPage

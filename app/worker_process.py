@@ -28,8 +28,8 @@ import uvloop
 
 from app import logs
 from app.github import GitHubApp
+from app.handlers import build_router
 from app.journal import journal_path, open_journal
-from app.routes import build_router
 from app.settings import Settings, SettingsError, load_settings
 from app.worker import Worker
 

@@ -18,6 +18,18 @@ SHAPES: dict[str, dict[str, Any]] = {
         "installation": {"id": 42, "node_id": "x"},
         "repository": {"full_name": "acme/widgets", "owner": {"login": "acme"}},
     },
+    "pull_request closed with a merge": {
+        "action": "closed",
+        "pull_request": {**PULL, "merged": True, "draft": False},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    "merged given as text": {
+        "action": "closed",
+        "pull_request": {**PULL, "merged": "true"},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
     "check_run for one pull request": {
         "action": "rerequested",
         "check_run": {"head_sha": "abc", "pull_requests": [{"number": 7, "head": {}}]},
@@ -54,6 +66,7 @@ def routing(delivery: Any) -> tuple[object, ...]:
         delivery.repository,
         delivery.pr_number,
         delivery.ordering_key,
+        delivery.merged,
     )
 
 
@@ -70,4 +83,4 @@ def test_the_routing_fields_are_read_as_github_sends_them() -> None:
         "d-1", "check_run", json.dumps(SHAPES["check_suite for two pull requests"]).encode()
     )
 
-    assert routing(read) == ("rerequested", 42, "acme/widgets", None, "acme/widgets@def")
+    assert routing(read) == ("rerequested", 42, "acme/widgets", None, "acme/widgets@def", False)

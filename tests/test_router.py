@@ -39,8 +39,11 @@ def test_deliveries_route_to_the_handlers_registered_for_their_event_and_action(
 
 def test_a_route_may_take_only_the_payloads_its_condition_accepts() -> None:
     router = Router()
-    router.add("pull_request", ["closed"], first, when=lambda payload: bool(payload.get("merged")))
+    router.add("pull_request", ["closed"], first, when=lambda delivery: delivery.merged)
 
-    assert router.handlers_for(delivery("pull_request", "closed", merged=True)) == [first]
-    assert not router.handles(delivery("pull_request", "closed", merged=False))
-    assert not router.supersedable(delivery("pull_request", "closed", merged=True))
+    def closed(merged: bool) -> Delivery:
+        return delivery("pull_request", "closed", pull_request={"number": 7, "merged": merged})
+
+    assert router.handlers_for(closed(merged=True)) == [first]
+    assert not router.handles(closed(merged=False))
+    assert not router.supersedable(closed(merged=True))

@@ -1,1 +1,31 @@
-"""Handlers: one module per concern, registered in app.routes."""
+"""Handlers: one module per concern, and the one table that routes deliveries to them.
+
+Adding a handler: a module here with `async def on_x(context: Context) -> None`, and one
+`router.add` line below (docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from app.handlers import policy, release
+from app.router import Router
+
+
+def build_router() -> Router:
+    router = Router()
+    router.add(
+        "pull_request", policy.PULL_REQUEST_ACTIONS, policy.on_pull_request, supersedable=True
+    )
+    router.add(
+        "pull_request_review", policy.REVIEW_ACTIONS, policy.on_pull_request, supersedable=True
+    )
+    router.add(
+        "pull_request",
+        release.PULL_REQUEST_ACTIONS,
+        release.on_pull_request_closed,
+        when=release.merged,
+    )
+    router.add("check_run", ["rerequested"], policy.on_rerequest)
+    router.add("check_run", ["rerequested"], release.on_rerequest)
+    router.add("check_suite", ["rerequested"], policy.on_rerequest)
+    router.add("check_suite", ["rerequested"], release.on_rerequest)
+    return router

@@ -15,6 +15,7 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.checks import report_failure, write_check_run
+from app.delivery import Delivery
 from app.github import classify, describe
 from app.handlers.release_plan import ReleasePlan, StepOutcome, StepRun, StepStatus
 from app.handlers.release_report import (
@@ -35,11 +36,10 @@ from policies.versions import declared_version, version_files_to_read
 PULL_REQUEST_ACTIONS = ("closed",)
 
 
-def merged(payload: dict[str, Any]) -> bool:
+def merged(delivery: Delivery) -> bool:
     """A `closed` that merged: only that one has anything to do (the API confirms it); one
     that did not is answered `ignored`."""
-    pull = payload.get("pull_request")
-    return isinstance(pull, dict) and pull.get("merged") is True
+    return delivery.merged
 
 
 async def on_pull_request_closed(context: Context) -> None:
@@ -76,7 +76,7 @@ class ReleaseState:
     @classmethod
     async def load(cls, context: Context, number: int) -> ReleaseState:
         key = f"release:{context.repository}#{number}"
-        stored = await context.journal.get_state(key)
+        stored = await context.state.get_state(key)
         if stored is None:
             return cls(key)
         data = json.loads(stored)
@@ -86,7 +86,7 @@ class ReleaseState:
     async def save(self, context: Context) -> None:
         steps = {name: outcome.as_json() for name, outcome in self.steps.items()}
         data = {"steps": steps, "comment_id": self.comment_id}
-        await context.journal.set_state(self.key, json.dumps(data))
+        await context.state.set_state(self.key, json.dumps(data))
 
 
 async def release_pull_request(
