@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from githubkit.exception import RequestFailed
 
-from app.handlers.release_plan import ReleasePlan, StepOutcome, StepStatus
-from app.handlers.release_steps import (
+from app.handlers.release.plan import ReleasePlan, StepOutcome, StepStatus
+from app.handlers.release.steps import (
     BACK_MERGE,
     DELETE_BRANCH,
     RELEASE,

@@ -12,8 +12,7 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github import InstallationClient, error_message
-from app.handlers.release_backmerge import back_merge
-from app.handlers.release_plan import (
+from app.handlers.release.plan import (
     Link,
     ReleasePlan,
     Step,
@@ -22,6 +21,7 @@ from app.handlers.release_plan import (
     StepStatus,
     path_part,
 )
+from app.handlers.release.steps.back_merge import back_merge
 from policies.config import CONFIG_PATH
 from policies.versions import version_files_to_read
 

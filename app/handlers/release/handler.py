@@ -16,8 +16,8 @@ from githubkit.exception import RequestFailed
 
 from app.checks import report_failure, write_check_run
 from app.github import classify, describe
-from app.handlers.release_plan import ReleasePlan, StepOutcome, StepRun, StepStatus
-from app.handlers.release_report import (
+from app.handlers.release.plan import ReleasePlan, StepOutcome, StepRun, StepStatus
+from app.handlers.release.report import (
     CHECK_NAME,
     Report,
     comment_body,
@@ -25,7 +25,7 @@ from app.handlers.release_report import (
     steps_report,
     write_comment,
 )
-from app.handlers.release_steps import STEPS
+from app.handlers.release.steps import STEPS
 from app.repo_files import read_files, text_of
 from app.router import Context
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config

@@ -13,7 +13,7 @@ from enum import StrEnum
 from githubkit.exception import RequestFailed
 
 from app.github import InstallationClient, classify, error_message
-from app.handlers.release_plan import Link, ReleasePlan, StepOutcome, StepRun, StepStatus, path_part
+from app.handlers.release.plan import Link, ReleasePlan, StepOutcome, StepRun, StepStatus, path_part
 
 
 class Refusal(StrEnum):
