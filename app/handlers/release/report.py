@@ -1,23 +1,17 @@
-"""The report of a post-merge run: a comment on the hotfix pull request and the text of the
-`hotfix-release` check run, one row per step, and what is left for people to do."""
+"""The report of a post-merge run, as text: the `hotfix-release` check run's title and summary
+and the comment on the hotfix pull request saying the same, one row per step, and what is
+left for people to do."""
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from githubkit.exception import RequestFailed
 
-from app.handlers.release.plan import ReleasePlan, StepOutcome, StepStatus
-from app.handlers.release.steps import (
-    BACK_MERGE,
-    DELETE_BRANCH,
-    RELEASE,
-    STEPS,
-    TAG,
-    release_notes,
-)
+from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
+from app.handlers.release.steps import back_merge
 from app.render import CheckOutput, cell, fit
 from app.router import Context
 from policies.config import CONFIG_PATH, ConfigError
@@ -38,6 +32,10 @@ _OUTCOME = {
 }
 
 
+# Each step with its outcome, in the order the steps ran.
+StepOutcomes = Sequence[tuple[Step, StepOutcome]]
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     output: CheckOutput
@@ -45,10 +43,9 @@ class Report:
     details_url: str
 
 
-def steps_report(plan: ReleasePlan, outcomes: Mapping[str, StepOutcome]) -> Report:
-    failed = [step.key for step in STEPS if outcomes[step.key].status is StepStatus.FAILED]
-    back_merge = outcomes[BACK_MERGE.key]
-    skipped = [o for o in outcomes.values() if o.status is StepStatus.SKIPPED]
+def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
+    failed = [step.key for step, outcome in outcomes if outcome.status is StepStatus.FAILED]
+    skipped = [outcome for _, outcome in outcomes if outcome.status is StepStatus.SKIPPED]
     lines = [
         f"Hotfix #{plan.number} ({plan.title}) was merged into "
         f"`{plan.config.branches.production}` as [`{plan.short_sha}`]"
@@ -57,8 +54,7 @@ def steps_report(plan: ReleasePlan, outcomes: Mapping[str, StepOutcome]) -> Repo
         "| Step | Outcome | Details | Link |",
         "| --- | --- | --- | --- |",
     ]
-    for step in STEPS:
-        outcome = outcomes[step.key]
+    for step, outcome in outcomes:
         link = f"[{cell(outcome.link.text)}]({outcome.link.url})" if outcome.link else " "
         lines.append(
             f"| {step.title} | {_OUTCOME[outcome.status]} | {cell(outcome.detail)} | {link} |"
@@ -66,7 +62,7 @@ def steps_report(plan: ReleasePlan, outcomes: Mapping[str, StepOutcome]) -> Repo
     # Both sections can apply: a failed tag does not stop a back-merge pull request.
     if failed:
         lines += ["", "## Finish by hand", "", _manual_commands(plan, outcomes)]
-    pending = back_merge.link if back_merge.status is StepStatus.WAITING else None
+    pending = _waiting_back_merge(outcomes)
     if pending is not None:
         lines += [
             "",
@@ -78,7 +74,7 @@ def steps_report(plan: ReleasePlan, outcomes: Mapping[str, StepOutcome]) -> Repo
         ]
     summary = "\n".join(lines)
     if failed:
-        title = f"{len(failed)} of {plural(len(STEPS), 'step')} failed: {join_words(failed)}"
+        title = f"{len(failed)} of {plural(len(outcomes), 'step')} failed: {join_words(failed)}"
         return Report(CheckOutput(title, summary), "failure", plan.pull_url)
     if pending is not None:
         title = f"Back-merge into {plan.development} waits for review in {pending.text}"
@@ -87,6 +83,18 @@ def steps_report(plan: ReleasePlan, outcomes: Mapping[str, StepOutcome]) -> Repo
     if skipped:
         title += f" ({len(skipped)} skipped)"
     return Report(CheckOutput(title, summary), "success", plan.pull_url)
+
+
+def _waiting_back_merge(outcomes: StepOutcomes) -> Link | None:
+    """The back-merge pull request that waits for people, if there is one."""
+    return next(
+        (
+            outcome.link
+            for step, outcome in outcomes
+            if step.key == back_merge.STEP.key and outcome.status is StepStatus.WAITING
+        ),
+        None,
+    )
 
 
 def config_problem_report(pull_url: str, production: str, error: ConfigError) -> Report:
@@ -129,61 +137,14 @@ async def _find_comment(context: Context, number: int) -> int | None:
     return next((int(c["id"]) for c in comments if COMMENT_MARKER in (c.get("body") or "")), None)
 
 
-# --- the commands that finish what failed ----------------------------------------------------
-
-
-def _manual_commands(plan: ReleasePlan, outcomes: Mapping[str, StepOutcome]) -> str:
+def _manual_commands(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
+    """The commands that finish, by hand, each step that failed or was blocked."""
     unfinished = {StepStatus.FAILED, StepStatus.BLOCKED}
     lines = ["git fetch origin"]
-    for step in STEPS:
-        if outcomes[step.key].status in unfinished:
-            lines += _COMMANDS[step.key](plan)
+    for step, outcome in outcomes:
+        if outcome.status in unfinished:
+            lines += step.manual_commands(plan)
     return (
         f"Run these in a clone of `{plan.repository}`, then re-run the `{CHECK_NAME}` check "
         "to confirm:\n\n```sh\n" + "\n".join(lines) + "\n```"
     )
-
-
-def _tag_commands(plan: ReleasePlan) -> list[str]:
-    tag = shlex.quote(plan.tag) if plan.tag else "<tag>"
-    lines = (
-        ["# No version file declares the version: replace <tag> with the hotfix's tag."]
-        if plan.tag is None
-        else [
-            f"# If {tag} already exists on another commit and is wrong, delete it first:",
-            f"#   git push origin :refs/tags/{tag} && git tag -d {tag}",
-        ]
-    )
-    return [
-        *lines,
-        f"git tag -a {tag} -m {shlex.quote(plan.tag_message)} {plan.merge_sha}",
-        f"git push origin {tag}",
-    ]
-
-
-def _release_commands(plan: ReleasePlan) -> list[str]:
-    tag = shlex.quote(plan.tag) if plan.tag else "<tag>"
-    notes = shlex.quote(release_notes(plan))
-    return [f"gh release create {tag} --verify-tag --title {tag} --notes {notes}"]
-
-
-def _back_merge_commands(plan: ReleasePlan) -> list[str]:
-    development = shlex.quote(plan.development)
-    return [
-        f"git checkout {development}",
-        f"git pull origin {development}",
-        f"git merge --no-ff {plan.merge_sha} -m {shlex.quote(plan.backmerge_message)}",
-        f"git push origin {development}",
-    ]
-
-
-def _delete_branch_commands(plan: ReleasePlan) -> list[str]:
-    return [f"git push origin --delete {shlex.quote(plan.head_ref)}"]
-
-
-_COMMANDS: dict[str, Callable[[ReleasePlan], list[str]]] = {
-    TAG.key: _tag_commands,
-    RELEASE.key: _release_commands,
-    BACK_MERGE.key: _back_merge_commands,
-    DELETE_BRANCH.key: _delete_branch_commands,
-}
