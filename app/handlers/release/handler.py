@@ -17,6 +17,7 @@ from githubkit.exception import RequestFailed
 from app.checks import report_failure, write_check_run
 from app.github import classify, describe
 from app.handlers.release import steps
+from app.handlers.release.comment import write_comment
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.report import (
     CHECK_NAME,
@@ -25,7 +26,6 @@ from app.handlers.release.report import (
     comment_body,
     config_problem_report,
     steps_report,
-    write_comment,
 )
 from app.handlers.release.step import StepOutcome, StepRun, StepStatus
 from app.repo_files import read_files, text_of

@@ -1,19 +1,16 @@
 """The report of a post-merge run, as text: the `hotfix-release` check run's title and summary
 and the comment on the hotfix pull request saying the same, one row per step, and what is
-left for people to do."""
+left for people to do. Pure: `app.handlers.release.comment` and `app.checks` write them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from githubkit.exception import RequestFailed
-
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
 from app.handlers.release.steps import back_merge
 from app.render import CheckOutput, cell, fit
-from app.router import Context
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import config_error_verdict
 from policies.wording import join_words, plural
@@ -110,31 +107,6 @@ def comment_body(report: Report) -> str:
     return fit(
         f"{COMMENT_MARKER}\n### `{CHECK_NAME}`: {report.output.title}\n\n{report.output.summary}"
     )
-
-
-async def write_comment(context: Context, number: int, body: str, comment_id: int | None) -> int:
-    """Update the report comment, or post it when there is none; returns its id."""
-    repository = context.repository
-    if comment_id is None:
-        comment_id = await _find_comment(context, number)
-    if comment_id is not None:
-        try:
-            await context.github.request(
-                "PATCH", f"/repos/{repository}/issues/comments/{comment_id}", body={"body": body}
-            )
-            return comment_id
-        except RequestFailed as error:
-            if error.response.status_code != 404:
-                raise  # 404: someone deleted the comment; post it again
-    created = await context.github.request(
-        "POST", f"/repos/{repository}/issues/{number}/comments", body={"body": body}
-    )
-    return int(created.json()["id"])
-
-
-async def _find_comment(context: Context, number: int) -> int | None:
-    comments = await context.github.get_all(f"/repos/{context.repository}/issues/{number}/comments")
-    return next((int(c["id"]) for c in comments if COMMENT_MARKER in (c.get("body") or "")), None)
 
 
 def _manual_commands(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
