@@ -25,8 +25,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from app import logs
 from app.delivery import event_label
 from app.handlers.policy import CHECK_NAME as POLICY_CHECK
-from app.handlers.release_report import CHECK_NAME as RELEASE_CHECK
-from app.handlers.release_report import Report, comment_body
+from app.handlers.release.report import CHECK_NAME as RELEASE_CHECK
+from app.handlers.release.report import Report, comment_body
 from app.journal import Journal, open_journal
 from app.render import CheckOutput
 from app.sandbox import FakeCheckRun, FakeGitHub, FakePull, FakeRepo, serve_asgi, serve_fake

@@ -13,6 +13,9 @@ import pytest
 from support.harness import Bot, run_on_last_attempt
 
 from app.handlers import release
+from app.handlers.release import steps
+from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
 from app.sandbox import Author, FakeCheckRun, FakePull
 from app.sandbox.repo import MergeMethod
 
@@ -818,3 +821,77 @@ def test_a_refusal_after_a_merge_that_is_no_hotfix_writes_no_release_check(bot: 
     assert bot.repo.runs_named("hotfix-release") == []
     [entry] = bot.journal.recent(None, 1)
     assert entry.status == "failed"
+
+
+# --- adding a step ----------------------------------------------------------------------------
+
+
+def test_the_steps_run_tag_release_back_merge_delete_branch_each_after_what_it_needs() -> None:
+    assert [step.key for step in steps.STEPS] == ["tag", "release", "back-merge", "delete-branch"]
+    for position, step in enumerate(steps.STEPS):
+        assert all(need in steps.STEPS[:position] for need in step.needs), step.key
+
+
+def test_a_step_added_to_the_list_runs_in_its_place_and_its_failure_shows_its_commands(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step is one `Step` and one line in `steps.STEPS`: nothing else learns of it."""
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+    writes_before: list[list[str]] = []  # what GitHub had been asked to change, per run
+    outcomes = iter(
+        [
+            StepOutcome(StepStatus.FAILED, "the team channel refused the notice"),
+            StepOutcome(StepStatus.DONE, "the team was told"),
+        ]
+    )
+
+    async def announce(run: StepRun) -> StepOutcome:
+        writes = [r for r in bot.fake.requests if r.method != "GET" and "/repos/" in r.path]
+        writes_before.append([f"{r.method} {r.path}" for r in writes])
+        return next(outcomes)
+
+    def announce_commands(plan: ReleasePlan) -> list[str]:
+        return [f"notify-team 'Released {plan.tag}'"]
+
+    announce_step = Step("announce", "Announce", announce, announce_commands)
+    # After the release, before the back-merge.
+    monkeypatch.setattr(steps, "STEPS", [*steps.STEPS[:2], announce_step, *steps.STEPS[2:]])
+
+    bot.pull_request(pull.number, "closed")
+
+    assert writes_before == [
+        [
+            "POST /repos/acme/widgets/git/tags",
+            "POST /repos/acme/widgets/git/refs",
+            "POST /repos/acme/widgets/releases",
+        ]
+    ]
+    assert_merged_back(bot, pull, develop_before)
+    assert BRANCH not in bot.repo.branches
+    failed = row("Announce", "❌ failed", "the team channel refused the notice")
+    commands = (
+        "\n\n## Finish by hand\n\n"
+        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
+        "confirm:\n\n```sh\n"
+        "git fetch origin\n"
+        f"notify-team 'Released {TAG}'\n```"
+    )
+    back_merged = back_merge_done(bot)
+    text = summary(
+        pull, tag_done(pull), RELEASE_DONE, failed, back_merged, DELETE_DONE, tail=commands
+    )
+    assert_report(bot, pull, "failure", "1 of 5 steps failed: announce", text)
+
+    # A re-run retries the new step alone, as it does the others.
+    with bot.counting() as requests:
+        rerun(bot, pull)
+    assert len(writes_before) == 2
+    [comment] = bot.repo.comments_on(pull.number)
+    assert {f"{r.method} {r.path}" for r in requests if r.method != "GET"} == {
+        f"PATCH /repos/acme/widgets/issues/comments/{comment.id}",
+        f"PATCH /repos/acme/widgets/check-runs/{release_run(bot, pull).id}",
+    }
+    done = row("Announce", "✅ done", "the team was told")
+    text = summary(pull, tag_done(pull), RELEASE_DONE, done, back_merged, DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)

@@ -1,59 +1,12 @@
-"""What the post-merge steps work on and what they leave behind: the plan and the outcomes.
-
-Outcomes are stored in the journal as JSON, so a later run can resume.
-"""
+"""What the post-merge steps work on: one merged hotfix pull request and its config."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
 from urllib.parse import quote
 
-from app.github import InstallationClient
 from policies.config import HotfixConfig
 from policies.versions import Version, tag_name
-
-
-class StepStatus(StrEnum):
-    DONE = "done"
-    ALREADY_DONE = "already done"
-    SKIPPED = "skipped"
-    BLOCKED = "blocked"  # skipped because a step it needs failed; a re-run tries again
-    WAITING = "waiting"  # a back-merge pull request waits for people
-    FAILED = "failed"
-
-    @property
-    def finished(self) -> bool:
-        """A re-run keeps this outcome without looking again."""
-        return self in (StepStatus.DONE, StepStatus.ALREADY_DONE)
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    text: str
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class StepOutcome:
-    status: StepStatus
-    detail: str  # Markdown without links, e.g. "deleted `hotfix/fix-login`"
-    link: Link | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        link = {"text": self.link.text, "url": self.link.url} if self.link else None
-        return {"status": self.status.value, "detail": self.detail, "link": link}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> StepOutcome:
-        link = data.get("link")
-        return cls(
-            StepStatus(data["status"]),
-            data["detail"],
-            Link(link["text"], link["url"]) if link else None,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,23 +57,6 @@ class ReleasePlan:
 
     def commit_url(self, sha: str) -> str:
         return f"{self.repository_url}/commit/{sha}"
-
-
-@dataclass(frozen=True, slots=True)
-class StepRun:
-    """What a step works with: the outcomes of the steps before it and its own last one."""
-
-    github: InstallationClient
-    plan: ReleasePlan
-    earlier: Mapping[str, StepOutcome]
-    previous: StepOutcome | None
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    key: str  # in the journal
-    title: str  # in the report
-    run: Callable[[StepRun], Awaitable[StepOutcome]]
 
 
 def path_part(text: str) -> str:

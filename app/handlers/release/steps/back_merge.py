@@ -1,4 +1,4 @@
-"""The back-merge step: the merge commit into `development`, or a pull request for people.
+"""Back-merge (gitflow): the merge commit into `development`, or a pull request for people.
 
 The merges API merges directly. When GitHub refuses (a conflict, or a protected branch),
 the step pushes `backmerge/<tag>` at the merge commit and opens one pull request from it,
@@ -8,12 +8,14 @@ saying why and asking the hotfix author to review.
 from __future__ import annotations
 
 import asyncio
+import shlex
 from enum import StrEnum
 
 from githubkit.exception import RequestFailed
 
 from app.github import InstallationClient, classify, error_message
-from app.handlers.release_plan import Link, ReleasePlan, StepOutcome, StepRun, StepStatus, path_part
+from app.handlers.release.plan import ReleasePlan, path_part
+from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 
 
 class Refusal(StrEnum):
@@ -200,3 +202,16 @@ async def _files_changed_on_both_sides(github: InstallationClient, plan: Release
         for entry in hotfix_side.get("files") or []
         if entry["filename"] in development_paths
     )
+
+
+def back_merge_commands(plan: ReleasePlan) -> list[str]:
+    development = shlex.quote(plan.development)
+    return [
+        f"git checkout {development}",
+        f"git pull origin {development}",
+        f"git merge --no-ff {plan.merge_sha} -m {shlex.quote(plan.backmerge_message)}",
+        f"git push origin {development}",
+    ]
+
+
+STEP = Step("back-merge", "Back-merge", back_merge, back_merge_commands)

@@ -1,8 +1,8 @@
-"""After a hotfix merges into production: tag, release, back-merge, delete the branch, report.
+"""After a hotfix merges into production: run the steps of `steps.STEPS` in order, then report.
 
-CONTRACT §4.2. The pull request is read from the API, never from the delivery. Each step's
-outcome is kept in the journal as soon as it is known, so a retry, a redelivery or a re-run
-of the `hotfix-release` check resumes with what is not done. The report (one comment on the
+The pull request is read from the API, never from the delivery. Each step's outcome is kept
+in the journal as soon as it is known, so a retry, a redelivery or a re-run of the
+`hotfix-release` check resumes with what is not done. The report (one comment on the
 pull request and the check run on the merge commit) is written once, at the end of a run.
 """
 
@@ -17,16 +17,18 @@ from githubkit.exception import RequestFailed
 from app.checks import report_failure, write_check_run
 from app.delivery import Delivery
 from app.github import classify, describe
-from app.handlers.release_plan import ReleasePlan, StepOutcome, StepRun, StepStatus
-from app.handlers.release_report import (
+from app.handlers.release import steps
+from app.handlers.release.comment import write_comment
+from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.report import (
     CHECK_NAME,
     Report,
+    StepOutcomes,
     comment_body,
     config_problem_report,
     steps_report,
-    write_comment,
 )
-from app.handlers.release_steps import STEPS
+from app.handlers.release.step import StepOutcome, StepRun, StepStatus
 from app.repo_files import read_files, text_of
 from app.router import Context
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
@@ -191,17 +193,20 @@ async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) ->
     )
 
 
-async def _run_steps(
-    context: Context, plan: ReleasePlan, state: ReleaseState
-) -> dict[str, StepOutcome]:
+async def _run_steps(context: Context, plan: ReleasePlan, state: ReleaseState) -> StepOutcomes:
+    """The registered steps in order, each resumed from its journaled outcome."""
     outcomes: dict[str, StepOutcome] = {}
-    for step in STEPS:
+    registered = steps.STEPS
+    for step in registered:
         previous = state.steps.get(step.key)
         if previous is not None and previous.status.finished:
             outcomes[step.key] = previous
             continue
+        unfinished_needs = tuple(
+            need.key for need in step.needs if not outcomes[need.key].status.finished
+        )
         try:
-            outcome = await step.run(StepRun(context.github, plan, outcomes, previous))
+            outcome = await step.action(StepRun(context.github, plan, previous, unfinished_needs))
         except Exception as error:
             transient = classify(error).transient
             if transient and not context.last_attempt:
@@ -216,7 +221,7 @@ async def _run_steps(
             outcome = StepOutcome(StepStatus.FAILED, describe(error))
         outcomes[step.key] = state.steps[step.key] = outcome
         await state.save(context)
-    return outcomes
+    return [(step, outcomes[step.key]) for step in registered]
 
 
 async def _publish(

@@ -1,0 +1,33 @@
+"""The report comment on the hotfix pull request: one, edited in place on every run."""
+
+from __future__ import annotations
+
+from githubkit.exception import RequestFailed
+
+from app.handlers.release.report import COMMENT_MARKER
+from app.router import Context
+
+
+async def write_comment(context: Context, number: int, body: str, comment_id: int | None) -> int:
+    """Update the report comment, or post it when there is none; returns its id."""
+    repository = context.repository
+    if comment_id is None:
+        comment_id = await _find_comment(context, number)
+    if comment_id is not None:
+        try:
+            await context.github.request(
+                "PATCH", f"/repos/{repository}/issues/comments/{comment_id}", body={"body": body}
+            )
+            return comment_id
+        except RequestFailed as error:
+            if error.response.status_code != 404:
+                raise  # 404: someone deleted the comment; post it again
+    created = await context.github.request(
+        "POST", f"/repos/{repository}/issues/{number}/comments", body={"body": body}
+    )
+    return int(created.json()["id"])
+
+
+async def _find_comment(context: Context, number: int) -> int | None:
+    comments = await context.github.get_all(f"/repos/{context.repository}/issues/{number}/comments")
+    return next((int(c["id"]) for c in comments if COMMENT_MARKER in (c.get("body") or "")), None)

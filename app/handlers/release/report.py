@@ -1,0 +1,122 @@
+"""The report of a post-merge run, as text: the `hotfix-release` check run's title and summary
+and the comment on the hotfix pull request saying the same, one row per step, and what is
+left for people to do. Pure: `app.handlers.release.comment` and `app.checks` write them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
+from app.handlers.release.steps import back_merge
+from app.render import CheckOutput, cell, fit
+from policies.config import CONFIG_PATH, ConfigError
+from policies.evaluate import config_error_verdict
+from policies.wording import join_words, plural
+
+CHECK_NAME = "hotfix-release"
+# Finds the one report comment again when the journal no longer knows its id.
+COMMENT_MARKER = "<!-- hotfix-bot:hotfix-release -->"
+
+_OUTCOME = {
+    StepStatus.DONE: "✅ done",
+    StepStatus.ALREADY_DONE: "✅ already done",
+    StepStatus.SKIPPED: "➖ skipped",
+    StepStatus.BLOCKED: "➖ skipped",
+    StepStatus.WAITING: "⏳ waiting for review",
+    StepStatus.FAILED: "❌ failed",
+}
+
+
+# Each step with its outcome, in the order the steps ran.
+StepOutcomes = Sequence[tuple[Step, StepOutcome]]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    output: CheckOutput
+    conclusion: str
+    details_url: str
+
+
+def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
+    failed = [step.key for step, outcome in outcomes if outcome.status is StepStatus.FAILED]
+    skipped = [outcome for _, outcome in outcomes if outcome.status is StepStatus.SKIPPED]
+    lines = [
+        f"Hotfix #{plan.number} ({plan.title}) was merged into "
+        f"`{plan.config.branches.production}` as [`{plan.short_sha}`]"
+        f"({plan.commit_url(plan.merge_sha)}).",
+        "",
+        "| Step | Outcome | Details | Link |",
+        "| --- | --- | --- | --- |",
+    ]
+    for step, outcome in outcomes:
+        link = f"[{cell(outcome.link.text)}]({outcome.link.url})" if outcome.link else " "
+        lines.append(
+            f"| {step.title} | {_OUTCOME[outcome.status]} | {cell(outcome.detail)} | {link} |"
+        )
+    # Both sections can apply: a failed tag does not stop a back-merge pull request.
+    if failed:
+        lines += ["", "## Finish by hand", "", _manual_commands(plan, outcomes)]
+    pending = _waiting_back_merge(outcomes)
+    if pending is not None:
+        lines += [
+            "",
+            "## Waiting for people",
+            "",
+            f"GitHub did not take the back-merge into `{plan.development}` directly. Review and "
+            f"merge [{pending.text}]({pending.url}), then re-run the `{CHECK_NAME}` check to "
+            "turn it green.",
+        ]
+    summary = "\n".join(lines)
+    if failed:
+        title = f"{len(failed)} of {plural(len(outcomes), 'step')} failed: {join_words(failed)}"
+        return Report(CheckOutput(title, summary), "failure", plan.pull_url)
+    if pending is not None:
+        title = f"Back-merge into {plan.development} waits for review in {pending.text}"
+        return Report(CheckOutput(title, summary), "action_required", pending.url)
+    title = f"All steps done for {plan.tag}"
+    if skipped:
+        title += f" ({len(skipped)} skipped)"
+    return Report(CheckOutput(title, summary), "success", plan.pull_url)
+
+
+def _waiting_back_merge(outcomes: StepOutcomes) -> Link | None:
+    """The back-merge pull request that waits for people, if there is one."""
+    return next(
+        (
+            outcome.link
+            for step, outcome in outcomes
+            if step.key == back_merge.STEP.key and outcome.status is StepStatus.WAITING
+        ),
+        None,
+    )
+
+
+def config_problem_report(pull_url: str, production: str, error: ConfigError) -> Report:
+    problems = "\n".join(f"- {problem}" for problem in error.problems)
+    summary = (
+        f"`{CONFIG_PATH}` on `{production}` cannot be used, so no post-merge step ran:\n\n"
+        f"{problems}\n\nFix the file on `{production}`, then re-run this check."
+    )
+    return Report(CheckOutput(config_error_verdict(error).title, summary), "failure", pull_url)
+
+
+def comment_body(report: Report) -> str:
+    return fit(
+        f"{COMMENT_MARKER}\n### `{CHECK_NAME}`: {report.output.title}\n\n{report.output.summary}"
+    )
+
+
+def _manual_commands(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
+    """The commands that finish, by hand, each step that failed or was blocked."""
+    unfinished = {StepStatus.FAILED, StepStatus.BLOCKED}
+    lines = ["git fetch origin"]
+    for step, outcome in outcomes:
+        if outcome.status in unfinished:
+            lines += step.manual_commands(plan)
+    return (
+        f"Run these in a clone of `{plan.repository}`, then re-run the `{CHECK_NAME}` check "
+        "to confirm:\n\n```sh\n" + "\n".join(lines) + "\n```"
+    )

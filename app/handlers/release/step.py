@@ -1,0 +1,81 @@
+"""A post-merge step: what the report and the journal know it by, what it does, what it needs,
+and how people finish it by hand; and the outcome it leaves behind.
+
+Outcomes are stored in the journal as JSON, so a later run can resume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from app.github import InstallationClient
+from app.handlers.release.plan import ReleasePlan
+
+
+class StepStatus(StrEnum):
+    DONE = "done"
+    ALREADY_DONE = "already done"
+    SKIPPED = "skipped"
+    BLOCKED = "blocked"  # skipped because a step it needs failed; a re-run tries again
+    WAITING = "waiting"  # a back-merge pull request waits for people
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        """A re-run keeps this outcome without looking again."""
+        return self in (StepStatus.DONE, StepStatus.ALREADY_DONE)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    text: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    status: StepStatus
+    detail: str  # Markdown without links, e.g. "deleted `hotfix/fix-login`"
+    link: Link | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        link = {"text": self.link.text, "url": self.link.url} if self.link else None
+        return {"status": self.status.value, "detail": self.detail, "link": link}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StepOutcome:
+        link = data.get("link")
+        return cls(
+            StepStatus(data["status"]),
+            data["detail"],
+            Link(link["text"], link["url"]) if link else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StepRun:
+    """What a step works with: its own last outcome, and which of the steps it needs did not
+    finish (the step decides when that stops it: a step turned off in the config is skipped
+    all the same)."""
+
+    github: InstallationClient
+    plan: ReleasePlan
+    previous: StepOutcome | None
+    unfinished_needs: tuple[str, ...]  # keys
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One post-merge step; `app.handlers.release.steps.STEPS` lists them in order."""
+
+    key: str  # in the journal, and in the report's title when it fails
+    title: str  # its row in the report
+    # Looks before it acts, so that running it again finds its own earlier work done.
+    action: Callable[[StepRun], Awaitable[StepOutcome]]
+    # The shell commands that finish it by hand, shown when it failed or was blocked.
+    manual_commands: Callable[[ReleasePlan], list[str]]
+    # Steps listed before it; those that did not finish reach it as `unfinished_needs`.
+    needs: tuple[Step, ...] = ()

@@ -1,0 +1,19 @@
+"""The post-merge steps, in the order they run and the report lists them (see README.md).
+
+Each step looks before it acts, so running it again finds its own earlier work and calls it
+done. A step returns its outcome; a GitHub answer it does not expect propagates, and the
+caller retries what may pass and records the rest as the step's failure.
+
+Adding a step: a module defining its `STEP` (see `app.handlers.release.step`), and one line
+here, after the steps it needs.
+"""
+
+from app.handlers.release.step import Step
+from app.handlers.release.steps import back_merge, delete_branch, release, tag
+
+STEPS: list[Step] = [
+    tag.STEP,
+    release.STEP,
+    back_merge.STEP,
+    delete_branch.STEP,
+]

@@ -1,0 +1,51 @@
+"""Delete branch: the hotfix branch, with `delete_branch: true` and only in this repository."""
+
+from __future__ import annotations
+
+import shlex
+
+from githubkit.exception import RequestFailed
+
+from app.github import error_message
+from app.handlers.release.plan import ReleasePlan, path_part
+from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
+from policies.config import CONFIG_PATH
+
+
+async def delete_branch(run: StepRun) -> StepOutcome:
+    github, plan = run.github, run.plan
+    head = plan.head_ref
+    if not plan.config.delete_branch:
+        return StepOutcome(StepStatus.SKIPPED, f"`delete_branch: false` in `{CONFIG_PATH}`")
+    if not plan.head_in_repository:
+        fork = f"the fork `{plan.head_repository}`" if plan.head_repository else "a deleted fork"
+        return StepOutcome(
+            StepStatus.SKIPPED, f"`{head}` is in {fork}; hotfix-bot never deletes a fork's branch"
+        )
+    if head in {plan.config.branches.production, plan.development, plan.default_branch}:
+        return StepOutcome(StepStatus.SKIPPED, f"`{head}` is a long-lived branch")
+    ref_path = f"/repos/{plan.repository}/git/ref/heads/{path_part(head)}"
+    ref = await github.get_optional(ref_path)
+    if ref is None:
+        return StepOutcome(StepStatus.ALREADY_DONE, f"`{head}` was already deleted")
+    if ref["object"]["sha"] != plan.head_sha:
+        return StepOutcome(
+            StepStatus.SKIPPED,
+            f"`{head}` has moved to `{ref['object']['sha'][:7]}` since the merge; "
+            "it is kept so its new commits are not lost",
+        )
+    try:
+        await github.request("DELETE", f"/repos/{plan.repository}/git/refs/heads/{path_part(head)}")
+    except RequestFailed as error:
+        # Deleted by someone else between the look and the delete.
+        if error.response.status_code == 422 and "does not exist" in error_message(error):
+            return StepOutcome(StepStatus.ALREADY_DONE, f"`{head}` was already deleted")
+        raise
+    return StepOutcome(StepStatus.DONE, f"deleted `{head}`")
+
+
+def delete_branch_commands(plan: ReleasePlan) -> list[str]:
+    return [f"git push origin --delete {shlex.quote(plan.head_ref)}"]
+
+
+STEP = Step("delete-branch", "Delete branch", delete_branch, delete_branch_commands)

@@ -1,0 +1,90 @@
+"""Tag: an annotated tag on the merge commit, named and worded as `tag` in the config says.
+
+A tag of that name already on the merge commit counts as done; one on another commit is a
+failure, and hotfix-bot never moves it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from app.github import InstallationClient
+from app.handlers.release.plan import ReleasePlan, path_part
+from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
+from policies.versions import version_files_to_read
+
+
+async def create_tag(run: StepRun) -> StepOutcome:
+    github, plan = run.github, run.plan
+    tag = plan.tag
+    if tag is None:
+        files = ", ".join(f"`{path}`" for path in version_files_to_read(plan.config))
+        return StepOutcome(
+            StepStatus.FAILED,
+            f"no version file at the merge commit `{plan.short_sha}` declares a version "
+            f"(looked at {files}), so there is no tag name",
+        )
+    link = Link(tag, f"{plan.repository_url}/tree/{path_part(tag)}")
+    existing = await github.get_optional(f"/repos/{plan.repository}/git/ref/tags/{path_part(tag)}")
+    if existing is not None:
+        target = await _peeled(github, plan.repository, existing["object"])
+        if target == plan.merge_sha:
+            return StepOutcome(
+                StepStatus.ALREADY_DONE,
+                f"`{tag}` was already on the merge commit `{plan.short_sha}`",
+                link,
+            )
+        return StepOutcome(
+            StepStatus.FAILED,
+            f"`{tag}` already exists on `{target[:7]}`, not on the merge commit "
+            f"`{plan.short_sha}`; hotfix-bot never moves a tag",
+            link,
+        )
+    tag_object = await github.request(
+        "POST",
+        f"/repos/{plan.repository}/git/tags",
+        body={"tag": tag, "message": plan.tag_message, "object": plan.merge_sha, "type": "commit"},
+    )
+    await github.request(
+        "POST",
+        f"/repos/{plan.repository}/git/refs",
+        body={"ref": f"refs/tags/{tag}", "sha": tag_object.json()["sha"]},
+    )
+    return StepOutcome(
+        StepStatus.DONE, f"annotated tag `{tag}` on the merge commit `{plan.short_sha}`", link
+    )
+
+
+# Tags of tags are legal but rare; a longer chain is treated as pointing nowhere useful.
+_MAX_TAG_DEPTH = 8
+
+
+async def _peeled(github: InstallationClient, repository: str, target: dict[str, Any]) -> str:
+    """The commit a ref's object finally names, following annotated tag objects."""
+    for _ in range(_MAX_TAG_DEPTH):
+        if target["type"] != "tag":
+            break
+        tag_object = await github.get_immutable(f"/repos/{repository}/git/tags/{target['sha']}")
+        target = tag_object["object"]
+    return str(target["sha"])
+
+
+def tag_commands(plan: ReleasePlan) -> list[str]:
+    tag = shlex.quote(plan.tag) if plan.tag else "<tag>"
+    lines = (
+        ["# No version file declares the version: replace <tag> with the hotfix's tag."]
+        if plan.tag is None
+        else [
+            f"# If {tag} already exists on another commit and is wrong, delete it first:",
+            f"#   git push origin :refs/tags/{tag} && git tag -d {tag}",
+        ]
+    )
+    return [
+        *lines,
+        f"git tag -a {tag} -m {shlex.quote(plan.tag_message)} {plan.merge_sha}",
+        f"git push origin {tag}",
+    ]
+
+
+STEP = Step("tag", "Tag", create_tag, tag_commands)
