@@ -142,7 +142,7 @@ def create_app(
             problems.append("no GitHub App credentials (APP_ID, PRIVATE_KEY)")
         if problems:
             return JSONResponse({"status": "unavailable", "problems": problems}, 503)
-        # Ready as the contract defines it (journal and credentials); said, not hidden.
+        # Ready as docs/BEHAVIOUR.md defines it (journal and credentials); said, not hidden.
         if services.settings.webhook_secret is None:
             warning = "no WEBHOOK_SECRET: every delivery is refused with 503"
             return JSONResponse({"status": "ready", "warnings": [warning]})

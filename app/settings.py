@@ -1,4 +1,4 @@
-"""Settings from the environment and `.env`, with the Probot-compatible names of the contract."""
+"""Settings from the environment and `.env` (docs/BEHAVIOUR.md, 'Environment')."""
 
 from __future__ import annotations
 

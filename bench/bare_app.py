@@ -1,9 +1,10 @@
 """The baselines of bench/ingest: bare Starlette endpoints that answer 202 without a journal.
 
 - `bare` reads the body and answers 202: the server stack alone.
-- `checked` also does what the contract requires before any 202 (the signature over the
-  body, the delivery headers, a body that is a JSON object) with hotfix-bot's own code, and
-  answers hotfix-bot's 202 body: the most an intake that journals nothing could serve.
+- `checked` also makes the checks every 202 needs first (docs/BEHAVIOUR.md, 'The webhook':
+  the signature over the body, the delivery headers, a body that is a JSON object) with
+  hotfix-bot's own code, and answers hotfix-bot's 202 body: the most an intake that
+  journals nothing could serve.
 
 Served by `app.cli.run_server`, the very call `hotfix-bot serve` makes, so all run on the
 same server stack. Usage: `PORT=8000 python bench/bare_app.py bare|checked`; `checked`

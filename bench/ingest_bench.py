@@ -2,7 +2,7 @@
 
 One run starts the fake GitHub (a thread of this process), hotfix-bot (`hotfix-bot serve`
 from the .venv, its worker really evaluating every delivery against the fake) and then the
-two baselines of bench/bare_app.py on the same server stack (`checked`: the contract's
+two baselines of bench/bare_app.py on the same server stack (`checked`: the intake's
 checks and no journal; `bare`: the body read and 202), and loads each in turn with `wrk`
 (installed from Debian when missing): signed ~28 KB `pull_request` deliveries, each with a
 unique `X-GitHub-Delivery`, over loopback, for a warm-up and then a measured period.
@@ -381,7 +381,7 @@ def report(rounds: list[Round], connections: int) -> int:
     # Not targets: where the gap to the bare endpoint comes from.
     median_ratio(
         [(each.checked, each.bare) for each in rounds],
-        "the contract's checks alone, nothing journaled",
+        "the intake's checks alone, nothing journaled",
     )
     median_ratio(
         [(each.bot, each.checked) for each in rounds],

@@ -13,7 +13,7 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class RuleResult:
-    rule: str  # the rule's name in CONTRACT §4.1, e.g. "branch-name"
+    rule: str  # its name in docs/BEHAVIOUR.md, 'Rules', e.g. "branch-name"
     status: Status
     found: str
     expected: str

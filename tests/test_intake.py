@@ -1,4 +1,4 @@
-"""Every row of the contract's intake rules (CONTRACT §2), in process."""
+"""Every answer of the webhook intake (docs/BEHAVIOUR.md, 'The webhook'), in process."""
 
 from __future__ import annotations
 
@@ -270,7 +270,7 @@ def test_without_secret_or_credentials_every_delivery_is_503(
         assert "not configured" in response.json()["error"]
         harness.assert_nothing_kept()
         ready = harness.client.get("/readyz")
-        if "WEBHOOK_SECRET" in values:  # ready as CONTRACT §2 defines it, and saying why not
+        if "WEBHOOK_SECRET" in values:  # ready as docs/BEHAVIOUR.md defines it, saying why not
             warning = "no WEBHOOK_SECRET: every delivery is refused with 503"
             expected = (200, {"status": "ready", "warnings": [warning]})
         else:

@@ -1,4 +1,5 @@
-"""The hotfix-policy check run, end to end against the fake GitHub (CONTRACT §4.1)."""
+"""The hotfix-policy check run, end to end against the fake GitHub (docs/BEHAVIOUR.md,
+'The hotfix-policy check')."""
 
 from __future__ import annotations
 

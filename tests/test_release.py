@@ -720,7 +720,8 @@ def test_merges_that_are_not_production_hotfixes_are_left_alone(bot: Bot) -> Non
         answer = bot.send("pull_request", closed).json()
         bot.settle()
 
-    # Closed without a merge: an action the app does not act on (CONTRACT §2).
+    # Closed without a merge: an action the app does not act on (docs/BEHAVIOUR.md,
+    # 'The webhook').
     assert answer["status"] == "ignored"
     assert bot.journal.recent()[0].status == "ignored"
 

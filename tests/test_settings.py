@@ -1,4 +1,5 @@
-"""Settings: the contract's names and defaults, and one clear line for a bad value."""
+"""Settings: the names and defaults of docs/BEHAVIOUR.md, 'Environment', and one clear line
+for a bad value."""
 
 from __future__ import annotations
 

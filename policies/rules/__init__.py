@@ -1,4 +1,4 @@
-"""The hotfix rules, in the order the check run lists them (docs/ARCHITECTURE.md).
+"""The hotfix rules, in the order the check run lists them (docs/BEHAVIOUR.md, 'Rules').
 
 Adding a rule: a module defining `RULE = Rule(NAME, check)` (with `needs` when it reads
 anything from GitHub), and one line here.

@@ -1,11 +1,12 @@
-"""`approvals`: every approval group of the severity is filled (CONTRACT §3).
+"""`approvals`: every approval group of the severity is filled.
 
 Each group needs `count` approvals from distinct people, a person fills at most one group,
 the author never counts, and only each reviewer's latest review counts, and only when it
-approves the current head commit. Unfilled groups are PENDING, not a failure.
+approves the current head commit (docs/BEHAVIOUR.md, 'Approval groups'). Unfilled
+groups are PENDING, not a failure.
 
-"Latest review" is taken as the contract words it: a comment submitted as a review after an
-approval replaces the approval (GitHub's own badge would keep showing it), so the rule says
+"Latest review" is taken literally: a comment submitted as a review after an approval
+replaces the approval (GitHub's own badge would keep showing it), so the rule says
 so by name and asks for a new approval.
 """
 

@@ -68,7 +68,8 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         for path in seen
     )
 
-    # The version files are those on the base (contract §3): one the hotfix adds is not one.
+    # The version files are those on the base (docs/BEHAVIOUR.md, 'Rules'): one the hotfix
+    # adds is not one.
     on_base = [path for path in paths if base_reads[path] is not None]
     if not on_base:
         return _result(

@@ -60,7 +60,8 @@ def run(
             Status.PENDING,
             ("On-call Manager",),
         ),
-        # Only the latest review counts (CONTRACT §3): a comment after an approval replaces it.
+        # Only the latest review counts (docs/BEHAVIOUR.md, 'Approval groups'): a comment
+        # after an approval replaces it.
         (
             [review("lead"), review("manager"), review("manager", "COMMENTED")],
             Status.PENDING,
