@@ -1,4 +1,4 @@
-"""The fault table (issue 6): each row injects one fault and asserts what the app did and
+"""The fault table of docs/RELIABILITY.md: each row injects one fault and asserts what the app did and
 what it reported, on real state: the check run, the journal row, the intake's answer and
 the requests the fake GitHub received. docs/RELIABILITY.md shows the same table.
 

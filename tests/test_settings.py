@@ -14,7 +14,7 @@ from app.cli import CannotListen, check_listen, main
 from app.settings import Settings, SettingsError, load_settings
 
 
-def test_defaults_are_the_contracts(tmp_path: Path) -> None:
+def test_defaults_are_the_documented_ones(tmp_path: Path) -> None:
     settings = load_settings(env_file=None)
 
     assert settings.app_id is None and not settings.has_credentials

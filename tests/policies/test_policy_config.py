@@ -12,7 +12,7 @@ def problems(text: str) -> list[str]:
     return raised.value.problems
 
 
-def test_missing_file_gives_contract_defaults() -> None:
+def test_missing_file_gives_the_documented_defaults() -> None:
     loaded = load_config(None, "trunk")
     assert loaded.workflow == "gitflow"
     assert loaded.branches.production == "trunk"

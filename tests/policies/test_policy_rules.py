@@ -16,7 +16,7 @@ from policies.rules import (
 )
 
 
-def test_rules_are_listed_once_in_contract_order() -> None:
+def test_rules_are_listed_once_in_the_documented_order() -> None:
     names = [rule.check(config(), facts()).rule for rule in RULES]
     assert names == [
         "branch-name",
