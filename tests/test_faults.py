@@ -1,6 +1,6 @@
-"""The fault table of docs/RELIABILITY.md: each row injects one fault and asserts what the app did and
-what it reported, on real state: the check run, the journal row, the intake's answer and
-the requests the fake GitHub received. docs/RELIABILITY.md shows the same table.
+"""The fault table of docs/RELIABILITY.md: each row injects one fault and asserts what the
+app did and what it reported, on real state: the check run, the journal row, the intake's
+answer and the requests the fake GitHub received.
 
 The app runs in process against the fake GitHub on loopback, with a 1 s GitHub timeout
 instead of 15 s, so timeouts cost a second.
