@@ -142,7 +142,8 @@ class Worker:
             await self._slot_freed.wait()
             return
         due = self._journal.next_due()
-        timeout = IDLE_POLL_SECONDS if due is None else min(max(due - time.time(), 0.0), 1.0)
+        now = self._journal.now()
+        timeout = IDLE_POLL_SECONDS if due is None else min(max(due - now, 0.0), 1.0)
         if due is not None:
             # Deliveries wait in the journal (a burst settling, a retry), and what arrives
             # most likely joins them: the wake-ups of a short gap are taken by one claim,
