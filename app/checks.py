@@ -99,6 +99,17 @@ async def report_failure(
         if isinstance(error, UnreadableFile)
         else (title, describe(error))
     )
-    await write_check_run(
-        context, name, head_sha, error_output(title, reason), conclusion="failure"
-    )
+    try:
+        await write_check_run(
+            context, name, head_sha, error_output(title, reason), conclusion="failure"
+        )
+    except Exception as write_error:
+        # The error being shown stays the delivery's cause, in the journal and the log: a
+        # report refused as well (an installation whose access was revoked refuses both)
+        # must not take its place.
+        context.log.warning(
+            "%s; the %s check run could not show it: %s",
+            describe(error),
+            name,
+            describe(write_error),
+        )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.harness import WEBHOOK_PATH, Bot, running_bot
+from support.harness import WEBHOOK_PATH, Bot, Clock, running_bot
 from support.webhooks import signed_headers
 
 from app.journal import JournalEntry
@@ -249,6 +249,55 @@ def test_a_rate_limit_that_names_no_wait_is_retried_after_a_minute(bot: Bot) -> 
         assert entry.last_error == f"GitHub answered {status} to GET {path}: {message}"
         assert entry.next_attempt_at >= sent_at + 60
     assert bot.repo.runs_named("hotfix-policy", pulls[0].head_sha) == []
+
+
+# --- the installation is revoked ------------------------------------------------------------
+
+
+def test_a_revoked_installation_records_the_refused_read_not_the_failed_report(
+    clocked_bot: Bot, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GitHub answers 401 to everything in the repository, the check-run write that would
+    show the failure included: the read that failed is the cause recorded and logged."""
+    bot = clocked_bot
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    run = bot.policy_run(pull.head_sha)
+    refused = {"message": "Bad credentials"}
+    # Answered last, so that the failure of the concurrent pull request read comes first.
+    bot.fake.inject("GET", r"/reviews$", status=401, times=None, delay=0.3, body=refused)
+    for method in ("GET", "POST", "PATCH"):
+        bot.fake.inject(method, r"^/repos/", status=401, times=None, body=refused)
+
+    delivery_id = bot.send(
+        "pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "synchronize")
+    ).json()["delivery"]
+    entry = retried_until_finished(bot, clock, delivery_id)
+
+    cause = f"GitHub answered 401 to GET {PULL_PATH.format(number=pull.number)}: Bad credentials"
+    assert (entry.status, entry.attempts, entry.last_error) == ("failed", 8, cause)
+    assert bot.fake.requests_to("PATCH", f"/repos/acme/widgets/check-runs/{run.id}")
+    unchanged = bot.policy_run(pull.head_sha)
+    assert (unchanged.status, unchanged.output["title"]) == ("in_progress", WAITING_FOR_APPROVAL)
+    messages = [record.getMessage() for record in caplog.records]
+    assert f"failed after 8 attempts: {cause}" in messages
+    assert (
+        f"{cause}; the hotfix-policy check run could not show it: GitHub answered 401 to "
+        f"PATCH /repos/acme/widgets/check-runs/{run.id}: Bad credentials"
+    ) in messages
+
+
+def retried_until_finished(bot: Bot, clock: Clock, delivery_id: str) -> JournalEntry:
+    """The delivery's journal row once it finished, moving the clock to each retry's time."""
+    deadline = time.monotonic() + 25
+    while True:
+        [entry] = [entry for entry in bot.journal.recent() if entry.id == delivery_id]
+        if entry.status in ("done", "failed"):
+            return entry
+        if entry.status == "queued" and entry.attempts:
+            clock.now = max(clock.now, entry.next_attempt_at)
+        assert time.monotonic() < deadline, f"the journal row stayed {entry}"
+        time.sleep(0.01)
 
 
 # --- the journal cannot take the delivery ----------------------------------------------------
