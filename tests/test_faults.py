@@ -251,6 +251,98 @@ def test_a_rate_limit_that_names_no_wait_is_retried_after_a_minute(bot: Bot) -> 
     assert bot.repo.runs_named("hotfix-policy", pulls[0].head_sha) == []
 
 
+# --- GitHub asks for a wait longer than 15 minutes --------------------------------------------
+
+
+@dataclass(frozen=True)
+class LongWait:
+    status: int
+    headers: Callable[[float], dict[str, str]]  # from the clock's time
+    message: str
+    title: str  # of the check run
+    asked: str  # the wait, as the check run and the journal name it
+
+
+LONG_WAITS = {
+    "429 retry-after 24h": LongWait(
+        429,
+        lambda _: {"retry-after": "86400"},
+        "Too Many Requests",
+        "GitHub rate-limited hotfix-bot until 2026-12-05 20:31 UTC",
+        "GitHub asked to wait until 2026-12-05 20:31 UTC (24h)",
+    ),
+    "403 x-ratelimit-reset in 2h30m": LongWait(
+        403,
+        lambda now: {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 9000)},
+        "API rate limit exceeded for installation ID 1.",
+        "GitHub rate-limited hotfix-bot until 2026-12-04 23:01 UTC",
+        "GitHub asked to wait until 2026-12-04 23:01 UTC (2h30m)",
+    ),
+}
+
+
+@pytest.mark.parametrize("row", LONG_WAITS.values(), ids=LONG_WAITS.keys())
+def test_a_wait_over_15_minutes_is_shown_with_its_time_and_not_waited_for(
+    clocked_bot: Bot, clock: Clock, row: LongWait
+) -> None:
+    """The delivery fails at once instead of holding its pull request's later deliveries
+    back for hours; the check run says until when, and a re-run evaluates at once."""
+    bot = clocked_bot
+    pull = bot.open_hotfix()
+    path = PULL_PATH.format(number=pull.number)
+    body = {"message": row.message}
+    bot.fake.inject(
+        "GET", rf"{path}$", status=row.status, headers=row.headers(clock.now), body=body
+    )
+
+    bot.pull_request(pull.number, "opened")
+
+    reason = f"GitHub answered {row.status} to GET {path}: {row.message}"
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == (
+        "failed",
+        1,
+        f"{reason}; {row.asked}",
+    )
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.conclusion, run.output["title"], run.output["summary"]) == (
+        "completed",
+        "failure",
+        row.title,
+        f"Could not evaluate the hotfix policy: {reason}.\n\n{row.asked}; re-run this check then.",
+    )
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    latest = bot.repo.runs_named("hotfix-policy", pull.head_sha)[-1]
+    assert (latest.status, latest.output["title"]) == ("in_progress", WAITING_FOR_APPROVAL)
+    assert [entry.status for entry in bot.journal.recent()] == ["done", "failed"]
+
+
+def test_a_wait_of_15_minutes_is_waited_for_in_line(clocked_bot: Bot, clock: Clock) -> None:
+    bot = clocked_bot
+    pull = bot.open_hotfix()
+    path = PULL_PATH.format(number=pull.number)
+    bot.fake.inject("GET", rf"{path}$", status=429, headers={"retry-after": "900"})
+    sent_at = clock.now
+
+    delivery_id = bot.send(
+        "pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened")
+    ).json()["delivery"]
+
+    entry = waiting_retry(bot, delivery_id)
+    assert (entry.last_error, entry.next_attempt_at) == (
+        f"GitHub answered 429 to GET {path}: Too Many Requests",
+        sent_at + 900,
+    )
+    assert bot.repo.runs_named("hotfix-policy", pull.head_sha) == []
+    clock.now += 900
+    bot.settle()
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == ("done", 2, None)
+    assert bot.policy_run(pull.head_sha).output["title"] == WAITING_FOR_APPROVAL
+
+
 # --- the installation is revoked ------------------------------------------------------------
 
 

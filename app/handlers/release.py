@@ -15,7 +15,7 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.checks import report_failure, write_check_run
-from app.github import classify, describe
+from app.github import classify, describe_with_wait
 from app.handlers.release_plan import ReleasePlan, StepOutcome, StepRun, StepStatus
 from app.handlers.release_report import (
     CHECK_NAME,
@@ -204,17 +204,19 @@ async def _run_steps(
         try:
             outcome = await step.run(StepRun(context.github, plan, outcomes, previous))
         except Exception as error:
-            transient = classify(error).transient
-            if transient and not context.last_attempt:
+            now = context.journal.now()
+            transience = classify(error, now)
+            if transience.retriable and not context.last_attempt:
                 raise  # the worker retries the whole run; finished steps are not redone
             # A failure that is not GitHub's answer is a bug: keep its traceback.
+            reason = describe_with_wait(error, now)
             context.log.warning(
                 "step %s failed: %s",
                 step.key,
-                describe(error),
-                exc_info=not transient and not isinstance(error, RequestFailed),
+                reason,
+                exc_info=not transience.transient and not isinstance(error, RequestFailed),
             )
-            outcome = StepOutcome(StepStatus.FAILED, describe(error))
+            outcome = StepOutcome(StepStatus.FAILED, reason)
         outcomes[step.key] = state.steps[step.key] = outcome
         await state.save(context)
     return outcomes
