@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.github import classify, describe
-from app.render import CheckOutput, error_output
+from app.render import CheckOutput, error_output, long_wait_output
 from app.repo_files import UnreadableFile
 from app.router import Context
 
@@ -90,15 +90,29 @@ async def report_failure(
 ) -> None:
     """Show why a handler stopped on the `name` run, from its `except` block (the delivery
     is recorded as failed too): a refusal that will not pass (permissions, a missing team),
-    a file that cannot be read, or GitHub still failing on the last attempt. An error that
-    will be retried is left to the next attempt."""
-    if head_sha is None or (classify(error).transient and not context.last_attempt):
+    a file that cannot be read, GitHub still failing on the last attempt, or GitHub asking
+    for a wait too long to take in line. An error that will be retried is left to the next
+    attempt."""
+    now = context.clock()
+    transience = classify(error, now)
+    if head_sha is None or (transience.retriable and not context.last_attempt):
         return
-    title, reason = (
-        (f"Cannot read {error.path}", str(error))
-        if isinstance(error, UnreadableFile)
-        else (title, describe(error))
-    )
-    await write_check_run(
-        context, name, head_sha, error_output(title, reason), conclusion="failure"
-    )
+    long_wait = transience.long_wait(now)
+    if isinstance(error, UnreadableFile):
+        output = error_output(f"Cannot read {error.path}", str(error))
+    elif long_wait is not None:
+        output = long_wait_output(title, describe(error), long_wait)
+    else:
+        output = error_output(title, describe(error))
+    try:
+        await write_check_run(context, name, head_sha, output, conclusion="failure")
+    except Exception as write_error:
+        # The error being shown stays the delivery's cause, in the journal and the log: a
+        # report refused as well (an installation whose access was revoked refuses both)
+        # must not take its place.
+        context.log.warning(
+            "%s; the %s check run could not show it: %s",
+            describe(error),
+            name,
+            describe(write_error),
+        )

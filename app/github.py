@@ -34,6 +34,10 @@ TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 USER_AGENT = "hotfix-bot"
 # GitHub's advice for a secondary rate limit that names no wait: "at least one minute".
 RATE_LIMIT_MINIMUM_WAIT = 60.0
+# The longest wait GitHub names that a delivery waits out in line: every later delivery of
+# its pull request waits behind it. A longer one is shown with its time instead, and a
+# re-run goes on (docs/RELIABILITY.md, "Retries and backoff").
+LONGEST_WAIT_IN_LINE = 15 * 60.0
 # A token is replaced this long before GitHub says it expires (tokens last an hour).
 TOKEN_REFRESH_MARGIN = 300.0
 
@@ -244,27 +248,66 @@ def json_of(response: httpx.Response) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
+class LongWait:
+    """A wait GitHub asked for that is too long to wait out in line."""
+
+    until: datetime  # rounded up to the minute: coming back at the time shown is not early
+    span: str  # `24h`, `2h30m`, `16m`
+    rate_limited: bool
+
+    @property
+    def when(self) -> str:
+        return f"{self.until:%Y-%m-%d %H:%M} UTC"
+
+    def __str__(self) -> str:
+        return f"GitHub asked to wait until {self.when} ({self.span})"
+
+
+@dataclass(frozen=True, slots=True)
 class Transience:
     """Whether an error may pass, and how long GitHub asked us to wait (None = back off)."""
 
     transient: bool
     wait: float | None = None
+    rate_limited: bool = False
+
+    @property
+    def retriable(self) -> bool:
+        """Worth another attempt in line: it may pass within `LONGEST_WAIT_IN_LINE`."""
+        return self.transient and not self._too_long
+
+    @property
+    def _too_long(self) -> bool:
+        return self.wait is not None and self.wait > LONGEST_WAIT_IN_LINE
+
+    def long_wait(self, now: float) -> LongWait | None:
+        """The wait GitHub asked for, from `now`, when it is too long to wait out in line."""
+        if self.wait is None or not self._too_long:
+            return None
+        hours, minutes = divmod(math.ceil(self.wait / 60), 60)
+        span = "".join(f"{count}{unit}" for count, unit in ((hours, "h"), (minutes, "m")) if count)
+        until = datetime.fromtimestamp(math.ceil((now + self.wait) / 60) * 60, UTC)
+        return LongWait(until, span, self.rate_limited)
 
 
 def classify(error: BaseException, now: float | None = None) -> Transience:
-    """Network errors, timeouts, 5xx and rate limits pass; other GitHub answers do not."""
-    if isinstance(error, RateLimitExceeded):
-        return Transience(True, max(error.retry_after.total_seconds(), 0.0))
+    """Network errors, timeouts, 5xx and rate limits pass; other GitHub answers do not.
+    Waits until a reset time are measured from `now` (default: the system clock)."""
     if isinstance(error, RequestFailed):
         status = error.response.status_code
         if status >= 500:
             return Transience(True, _retry_after(error.response.raw_response, now))
-        if status == 429 or (status == 403 and "rate limit" in error_message(error).lower()):
-            # A rate limit without retry-after or a used-up x-ratelimit-remaining (those are
-            # RateLimitExceeded). A reset time alone is honoured; with nothing named, GitHub
-            # asks for at least a minute before trying again.
+        if (
+            isinstance(error, RateLimitExceeded)
+            or status == 429
+            or (status == 403 and "rate limit" in error_message(error).lower())
+        ):
+            # Read from the answer rather than githubkit's RateLimitExceeded, whose wait for
+            # a reset is measured on its own clock. A reset time alone is honoured; with
+            # nothing named, GitHub asks for at least a minute before trying again.
             wait = _retry_after(error.response.raw_response, now, rate_limited=True)
-            return Transience(True, RATE_LIMIT_MINIMUM_WAIT if wait is None else wait)
+            wait = RATE_LIMIT_MINIMUM_WAIT if wait is None else wait
+            return Transience(True, wait, rate_limited=True)
         # 401: the token may have been revoked between mint and use; a new one is minted.
         return Transience(status == 401)
     if isinstance(error, RequestTimeout | RequestError | httpx.TransportError | TimeoutError):
@@ -321,6 +364,13 @@ def describe(error: BaseException) -> str:
     if isinstance(error, MalformedAnswer):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def describe_with_wait(error: BaseException, now: float) -> str:
+    """`describe`, and the wait GitHub asked for when that is too long to wait in line (and
+    so the reason the error is reported rather than retried)."""
+    long_wait = classify(error, now).long_wait(now)
+    return describe(error) if long_wait is None else f"{describe(error)}; {long_wait}"
 
 
 def error_message(error: RequestFailed) -> str:

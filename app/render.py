@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC
 
+from app.github import LongWait
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import Verdict
 from policies.result import RuleResult, Status
@@ -95,4 +96,13 @@ def error_output(title: str, reason: str) -> CheckOutput:
         title,
         f"hotfix-bot could not finish: {reason}.\n\nRe-run this check once the cause is fixed; "
         "`hotfix-bot deliveries --status failed` lists what failed on the server.",
+    )
+
+
+def long_wait_output(title: str, reason: str, long_wait: LongWait) -> CheckOutput:
+    return CheckOutput(
+        f"GitHub rate-limited hotfix-bot until {long_wait.when}"
+        if long_wait.rate_limited
+        else f"GitHub asked hotfix-bot to wait until {long_wait.when}",
+        f"{title}: {reason}.\n\n{long_wait}; re-run this check then.",
     )

@@ -3,6 +3,7 @@ handler gets."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -28,6 +29,8 @@ class Context:
     delivery: Delivery
     state: StateStore
     log: ContextLogger
+    # Seconds since the epoch; the worker passes the journal's, which tests can set.
+    clock: Callable[[], float] = time.time
     # The worker retries what may pass; on the last attempt a handler reports instead.
     attempt: int = 1
     last_attempt: bool = True

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from githubkit.exception import RequestFailed
 
 from app import delivery as deliveries
-from app.github import GitHubApp, classify, describe
+from app.github import GitHubApp, classify, describe, describe_with_wait
 from app.journal import Journal, JournalEntry, JournalUnavailable
 from app.logs import ContextLogger, for_delivery
 from app.metrics import DELIVERIES, PROCESSING_SECONDS
@@ -142,7 +142,8 @@ class Worker:
             await self._slot_freed.wait()
             return
         due = self._journal.next_due()
-        timeout = IDLE_POLL_SECONDS if due is None else min(max(due - time.time(), 0.0), 1.0)
+        now = self._journal.now()
+        timeout = IDLE_POLL_SECONDS if due is None else min(max(due - now, 0.0), 1.0)
         if due is not None:
             # Deliveries wait in the journal (a burst settling, a retry), and what arrives
             # most likely joins them: the wake-ups of a short gap are taken by one claim,
@@ -184,6 +185,7 @@ class Worker:
                 delivery,
                 self._journal,
                 logger,
+                clock=self._journal.now,
                 attempt=attempt,
                 last_attempt=attempt >= self._max_attempts,
             )
@@ -204,18 +206,23 @@ class Worker:
     async def _handle_failure(
         self, entry: JournalEntry, error: Exception, logger: ContextLogger
     ) -> None:
-        transience = classify(error)
-        reason = describe(error)
+        now = self._journal.now()
+        transience = classify(error, now)
         attempt = entry.attempts + 1
         unauthorized = isinstance(error, RequestFailed) and error.response.status_code == 401
         if unauthorized and self._github is not None and entry.installation_id is not None:
             self._github.forget_token(entry.installation_id)
-        if transience.transient and attempt < self._max_attempts:
+        if transience.retriable and attempt < self._max_attempts:
+            reason = describe(error)
             delay = transience.wait if transience.wait is not None else self._backoff(attempt)
             await self._recorded(lambda: self._journal.retry_later(entry.id, reason, delay), logger)
             DELIVERIES.labels(event=entry.event, outcome="retried").inc()
             logger.warning("attempt %d failed, retrying in %.1fs: %s", attempt, delay, reason)
             return
+        # A wait too long to take in line fails the delivery too: a retry hours ahead would
+        # hold back every later delivery of its pull request. The handler has shown the time
+        # on its check run; a re-run, or the next delivery, goes on from there.
+        reason = describe_with_wait(error, now)
         await self._recorded(lambda: self._journal.fail(entry.id, reason), logger)
         DELIVERIES.labels(event=entry.event, outcome="failed").inc()
         # A permanent error that is not GitHub's answer is a bug: keep its traceback.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from support.harness import Bot, running_bot
+from support.harness import Bot, Clock, running_bot
 
 from app.sandbox import new_private_key_pem
 
@@ -32,4 +33,17 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
 def bot(tmp_path: Path, private_key_pem: str) -> Iterator[Bot]:
     """hotfix-bot in process, against the fake GitHub on loopback (see support.harness)."""
     with running_bot(tmp_path, private_key_pem) as running:
+        yield running
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Stands at 2026-12-04 20:30:30 UTC until a test moves it."""
+    return Clock(datetime(2026, 12, 4, 20, 30, 30, tzinfo=UTC).timestamp())
+
+
+@pytest.fixture
+def clocked_bot(tmp_path: Path, private_key_pem: str, clock: Clock) -> Iterator[Bot]:
+    """`bot` whose journal, and the worker with it, keeps the time of `clock`."""
+    with running_bot(tmp_path, private_key_pem, clock=clock) as running:
         yield running

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.harness import WEBHOOK_PATH, Bot, running_bot
+from support.harness import WEBHOOK_PATH, Bot, Clock, running_bot
 from support.titles import all_rules_pass, rules_fail
 from support.webhooks import signed_headers
 
@@ -250,6 +250,147 @@ def test_a_rate_limit_that_names_no_wait_is_retried_after_a_minute(bot: Bot) -> 
         assert entry.last_error == f"GitHub answered {status} to GET {path}: {message}"
         assert entry.next_attempt_at >= sent_at + 60
     assert bot.repo.runs_named("hotfix-policy", pulls[0].head_sha) == []
+
+
+# --- GitHub asks for a wait longer than 15 minutes --------------------------------------------
+
+
+@dataclass(frozen=True)
+class LongWait:
+    status: int
+    headers: Callable[[float], dict[str, str]]  # from the clock's time
+    message: str
+    title: str  # of the check run
+    asked: str  # the wait, as the check run and the journal name it
+
+
+LONG_WAITS = {
+    "429 retry-after 24h": LongWait(
+        429,
+        lambda _: {"retry-after": "86400"},
+        "Too Many Requests",
+        "GitHub rate-limited hotfix-bot until 2026-12-05 20:31 UTC",
+        "GitHub asked to wait until 2026-12-05 20:31 UTC (24h)",
+    ),
+    "403 x-ratelimit-reset in 2h30m": LongWait(
+        403,
+        lambda now: {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 9000)},
+        "API rate limit exceeded for installation ID 1.",
+        "GitHub rate-limited hotfix-bot until 2026-12-04 23:01 UTC",
+        "GitHub asked to wait until 2026-12-04 23:01 UTC (2h30m)",
+    ),
+}
+
+
+@pytest.mark.parametrize("row", LONG_WAITS.values(), ids=LONG_WAITS.keys())
+def test_a_wait_over_15_minutes_is_shown_with_its_time_and_not_waited_for(
+    clocked_bot: Bot, clock: Clock, row: LongWait
+) -> None:
+    """The delivery fails at once instead of holding its pull request's later deliveries
+    back for hours; the check run says until when, and a re-run evaluates at once."""
+    bot = clocked_bot
+    pull = bot.open_hotfix()
+    path = PULL_PATH.format(number=pull.number)
+    body = {"message": row.message}
+    bot.fake.inject(
+        "GET", rf"{path}$", status=row.status, headers=row.headers(clock.now), body=body
+    )
+
+    bot.pull_request(pull.number, "opened")
+
+    reason = f"GitHub answered {row.status} to GET {path}: {row.message}"
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == (
+        "failed",
+        1,
+        f"{reason}; {row.asked}",
+    )
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.conclusion, run.output["title"], run.output["summary"]) == (
+        "completed",
+        "failure",
+        row.title,
+        f"Could not evaluate the hotfix policy: {reason}.\n\n{row.asked}; re-run this check then.",
+    )
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    latest = bot.repo.runs_named("hotfix-policy", pull.head_sha)[-1]
+    assert (latest.status, latest.output["title"]) == ("in_progress", WAITING_FOR_APPROVAL)
+    assert [entry.status for entry in bot.journal.recent()] == ["done", "failed"]
+
+
+def test_a_wait_of_15_minutes_is_waited_for_in_line(clocked_bot: Bot, clock: Clock) -> None:
+    bot = clocked_bot
+    pull = bot.open_hotfix()
+    path = PULL_PATH.format(number=pull.number)
+    bot.fake.inject("GET", rf"{path}$", status=429, headers={"retry-after": "900"})
+    sent_at = clock.now
+
+    delivery_id = bot.send(
+        "pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened")
+    ).json()["delivery"]
+
+    entry = waiting_retry(bot, delivery_id)
+    assert (entry.last_error, entry.next_attempt_at) == (
+        f"GitHub answered 429 to GET {path}: Too Many Requests",
+        sent_at + 900,
+    )
+    assert bot.repo.runs_named("hotfix-policy", pull.head_sha) == []
+    clock.now += 900
+    bot.settle()
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == ("done", 2, None)
+    assert bot.policy_run(pull.head_sha).output["title"] == WAITING_FOR_APPROVAL
+
+
+# --- the installation is revoked ------------------------------------------------------------
+
+
+def test_a_revoked_installation_records_the_refused_read_not_the_failed_report(
+    clocked_bot: Bot, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GitHub answers 401 to everything in the repository, the check-run write that would
+    show the failure included: the read that failed is the cause recorded and logged."""
+    bot = clocked_bot
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    run = bot.policy_run(pull.head_sha)
+    refused = {"message": "Bad credentials"}
+    # Answered last, so that the failure of the concurrent pull request read comes first.
+    bot.fake.inject("GET", r"/reviews$", status=401, times=None, delay=0.3, body=refused)
+    for method in ("GET", "POST", "PATCH"):
+        bot.fake.inject(method, r"^/repos/", status=401, times=None, body=refused)
+
+    delivery_id = bot.send(
+        "pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "synchronize")
+    ).json()["delivery"]
+    entry = retried_until_finished(bot, clock, delivery_id)
+
+    cause = f"GitHub answered 401 to GET {PULL_PATH.format(number=pull.number)}: Bad credentials"
+    assert (entry.status, entry.attempts, entry.last_error) == ("failed", 8, cause)
+    assert bot.fake.requests_to("PATCH", f"/repos/acme/widgets/check-runs/{run.id}")
+    unchanged = bot.policy_run(pull.head_sha)
+    assert (unchanged.status, unchanged.output["title"]) == ("in_progress", WAITING_FOR_APPROVAL)
+    messages = [record.getMessage() for record in caplog.records]
+    assert f"failed after 8 attempts: {cause}" in messages
+    assert (
+        f"{cause}; the hotfix-policy check run could not show it: GitHub answered 401 to "
+        f"PATCH /repos/acme/widgets/check-runs/{run.id}: Bad credentials"
+    ) in messages
+
+
+def retried_until_finished(bot: Bot, clock: Clock, delivery_id: str) -> JournalEntry:
+    """The delivery's journal row once it finished, moving the clock to each retry's time."""
+    deadline = time.monotonic() + 25
+    while True:
+        [entry] = [entry for entry in bot.journal.recent() if entry.id == delivery_id]
+        if entry.status in ("done", "failed"):
+            return entry
+        if entry.status == "queued" and entry.attempts:
+            clock.now = max(clock.now, entry.next_attempt_at)
+        assert time.monotonic() < deadline, f"the journal row stayed {entry}"
+        time.sleep(0.01)
 
 
 # --- the journal cannot take the delivery ----------------------------------------------------

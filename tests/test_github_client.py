@@ -135,6 +135,26 @@ def test_a_retry_after_given_as_a_date_is_a_wait_in_seconds() -> None:
     assert (garbled.transient, garbled.wait) == (True, 60.0)
 
 
+def test_a_wait_over_15_minutes_is_not_retried_in_line_and_says_until_when() -> None:
+    now = datetime(2026, 12, 4, 20, 30, 30, tzinfo=UTC).timestamp()
+    in_line = classify(failure(429, {"retry-after": "900"}), now)
+    assert (in_line.retriable, in_line.long_wait(now)) == (True, None)
+    too_long = classify(failure(429, {"retry-after": "901"}), now)
+    assert too_long.retriable is False
+    assert str(too_long.long_wait(now)) == "GitHub asked to wait until 2026-12-04 20:46 UTC (16m)"
+    unavailable = classify(failure(503, {"retry-after": "7200"}), now).long_wait(now)
+    assert unavailable is not None and not unavailable.rate_limited
+
+
+def test_a_rate_limit_reset_is_measured_from_the_time_given() -> None:
+    """Also when githubkit raises RateLimitExceeded, which measures it on its own clock."""
+    now = datetime(2030, 1, 1, tzinfo=UTC).timestamp()
+    used_up = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 9000)}
+    verdict = classify(failure(403, used_up, {"message": "API rate limit exceeded"}), now)
+    assert (verdict.transient, verdict.wait) == (True, 9000.0)
+    assert str(verdict.long_wait(now)) == "GitHub asked to wait until 2030-01-01 02:30 UTC (2h30m)"
+
+
 def test_network_errors_may_pass() -> None:
     assert classify(httpx.ConnectError("refused")).transient
     assert classify(httpx.ReadTimeout("slow")).transient

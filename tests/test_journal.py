@@ -11,18 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.harness import Clock
 
 from app.cli import main
 from app.delivery import Delivery, from_payload
 from app.journal import SUPERSEDE_PER_CLAIM, JournalEntry, JournalUnavailable, SqliteJournal
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

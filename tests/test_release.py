@@ -648,7 +648,45 @@ def test_on_the_last_attempt_a_transient_failure_is_a_failed_step(
         "❌ failed",
         "GitHub answered 502 to POST /repos/acme/widgets/merges: Bad Gateway",
     )
-    commands = (
+    tail = back_merge_by_hand(pull)
+    text = summary(pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=tail)
+    assert_report(bot, pull, "failure", "1 of 4 steps failed: back-merge", text)
+
+
+def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_resumes(
+    clocked_bot: Bot,
+) -> None:
+    """Not waited for in line (the delivery ends): the report names until when."""
+    bot = clocked_bot
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+    bot.fake.inject("POST", r"/merges$", status=429, times=1, headers={"retry-after": "86400"})
+
+    bot.pull_request(pull.number, "closed")
+
+    [delivery] = bot.journal.recent()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("done", 1, None)
+    assert bot.repo.branches["develop"].sha == develop_before
+    failed = row(
+        "Back-merge",
+        "❌ failed",
+        "GitHub answered 429 to POST /repos/acme/widgets/merges: Too Many Requests; GitHub "
+        "asked to wait until 2026-12-05 20:31 UTC (24h)",
+    )
+    tail = back_merge_by_hand(pull)
+    text = summary(pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=tail)
+    assert_report(bot, pull, "failure", "1 of 4 steps failed: back-merge", text)
+
+    rerun(bot, pull)
+
+    assert_merged_back(bot, pull, develop_before)
+    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def back_merge_by_hand(pull: FakePull) -> str:
+    """The report's commands for a back-merge that failed."""
+    return (
         "\n\n## Finish by hand\n\n"
         "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
         "confirm:\n\n```sh\n"
@@ -658,8 +696,6 @@ def test_on_the_last_attempt_a_transient_failure_is_a_failed_step(
         f"git merge --no-ff {merge_sha(pull)} -m 'Merge hotfix {TAG} back into develop'\n"
         "git push origin develop\n```"
     )
-    text = summary(pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=commands)
-    assert_report(bot, pull, "failure", "1 of 4 steps failed: back-merge", text)
 
 
 @pytest.mark.parametrize("method", ["squash", "rebase"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +76,17 @@ def sequential_round_trips(spans: list[Span]) -> int:
         )
         depths.append(1 + max(earlier, default=0))
     return max(depths, default=0)
+
+
+class Clock:
+    """A clock for the journal that stands still until a test moves `now` (seconds since the
+    epoch), so that waits of hours cost no time."""
+
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 REFUSAL = "Resource not accessible by integration"  # GitHub's words for a missing permission
@@ -148,9 +159,11 @@ def running_bot(
     *,
     network: httpx.AsyncBaseTransport | None = None,
     github_timeout: httpx.Timeout = TIMEOUT,
+    clock: Callable[[], float] = time.time,
 ) -> Iterator[Bot]:
     """`network` stands between the app and the fake (a test's faults); `github_timeout`
-    replaces the app's 15 s request timeout."""
+    replaces the app's 15 s request timeout; `clock` is the journal's, which the worker
+    measures due times and GitHub's waits on."""
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
     app_record = fake.create_app(private_key_pem=private_key_pem)
     installation = fake.add_installation(app_record.id, account="acme")
@@ -159,7 +172,7 @@ def running_bot(
         settings = make_settings(
             tmp_path, private_key_pem, APP_ID=app_record.id, GITHUB_API_URL=base_url
         )
-        journal = SqliteJournal(settings.database_path)
+        journal = SqliteJournal(settings.database_path, clock=clock)
         transport = TracingTransport(network)
         app = create_app(
             settings, journal=journal, transport=transport, github_timeout=github_timeout
@@ -184,6 +197,7 @@ async def run_on_last_attempt(
             delivery,
             bot.journal,
             for_delivery(logging.getLogger("tests"), delivery),
+            clock=bot.journal.now,
             attempt=8,
             last_attempt=True,
         )

@@ -16,7 +16,7 @@ from githubkit.exception import RequestFailed
 
 from app.checks import report_failure, write_check_run
 from app.delivery import Delivery
-from app.github import classify, describe
+from app.github import classify, describe_with_wait
 from app.handlers.release import steps
 from app.handlers.release.comment import write_comment
 from app.handlers.release.plan import ReleasePlan
@@ -208,17 +208,19 @@ async def _run_steps(context: Context, plan: ReleasePlan, state: ReleaseState) -
         try:
             outcome = await step.action(StepRun(context.github, plan, previous, unfinished_needs))
         except Exception as error:
-            transient = classify(error).transient
-            if transient and not context.last_attempt:
+            now = context.clock()
+            transience = classify(error, now)
+            if transience.retriable and not context.last_attempt:
                 raise  # the worker retries the whole run; finished steps are not redone
             # A failure that is not GitHub's answer is a bug: keep its traceback.
+            reason = describe_with_wait(error, now)
             context.log.warning(
                 "step %s failed: %s",
                 step.key,
-                describe(error),
-                exc_info=not transient and not isinstance(error, RequestFailed),
+                reason,
+                exc_info=not transience.transient and not isinstance(error, RequestFailed),
             )
-            outcome = StepOutcome(StepStatus.FAILED, describe(error))
+            outcome = StepOutcome(StepStatus.FAILED, reason)
         outcomes[step.key] = state.steps[step.key] = outcome
         await state.save(context)
     return [(step, outcomes[step.key]) for step in registered]
