@@ -132,6 +132,52 @@ def test_a_worker_process_waits_for_the_previous_one_to_exit(
         assert len(repo.runs_named("hotfix-policy")) == 1
 
 
+def test_a_journal_deleted_under_the_running_server_takes_nothing_until_a_restart(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        server.start()
+        number = open_hotfix(repo)
+        event = fake.pull_request_event(repo, number, "opened")
+        assert server.deliver("pull_request", event, "gone-0").status_code == 202
+        done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
+        wait_for(lambda: done in httpx.get(f"{server.url}/metrics").text)
+
+        for name in ("journal.db", "journal.db-wal", "journal.db-shm"):
+            (tmp_path / name).unlink()
+        unready = httpx.get(f"{server.url}/readyz")
+        refused = [server.deliver("pull_request", event, f"gone-{n}") for n in range(1, 6)]
+
+        assert unready.status_code == 503
+        assert unready.json() == {
+            "status": "unavailable",
+            "problems": [
+                "the journal file was deleted or replaced while hotfix-bot was running: "
+                "put it back, or restart hotfix-bot to open the file now at its path"
+            ],
+        }
+        error = "the delivery journal file was deleted or replaced; GitHub will let you redeliver"
+        assert [(answer.status_code, answer.json()) for answer in refused] == [
+            (503, {"error": error})
+        ] * 5
+        # The worker process claims nothing from the deleted file either; it keeps asking.
+        gone = f"journal write failed: {tmp_path / 'journal.db'} was deleted or replaced while open"
+        stopped = f"the journal cannot take writes, trying again in 1 s: {gone}"
+        wait_for(lambda: stopped in messages(server.log_lines()))
+        assert f"delivery gone-1 refused: {gone}" in messages(server.log_lines())
+
+        server.stop()
+        server.start()  # a new journal: GitHub's redeliveries are taken
+        accepted = [server.deliver("pull_request", event, f"gone-{n}") for n in range(1, 6)]
+        assert [answer.json()["status"] for answer in accepted] == ["queued"] * 5
+        assert httpx.get(f"{server.url}/readyz").status_code == 200
+
+
+def messages(log_lines: list[str]) -> list[str]:
+    """The messages of the server's log (LOG_FORMAT=json)."""
+    return [json.loads(line)["message"] for line in log_lines]
+
+
 def children_of(pid: int) -> list[int]:
     """The live processes whose parent is `pid`, from /proc."""
     found = []
