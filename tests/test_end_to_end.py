@@ -173,6 +173,44 @@ def test_a_journal_deleted_under_the_running_server_takes_nothing_until_a_restar
         assert httpx.get(f"{server.url}/readyz").status_code == 200
 
 
+def test_a_second_server_on_the_same_journal_leaves_the_first_ones_metrics_alone(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, first):
+        first.start()
+        assert first.process is not None
+        number = open_hotfix(repo)
+        first.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "s-1")
+        done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
+        wait_for(lambda: done in httpx.get(f"{first.url}/metrics").text)
+        counted = metric_lines(httpx.get(f"{first.url}/metrics").text)
+
+        # Started by mistake on another port, without credentials: it refuses a delivery.
+        port = free_port()
+        environment = {**first.environment, "PORT": str(port)}
+        del environment["APP_ID"], environment["PRIVATE_KEY"]
+        log = tmp_path / "second.log"
+        second = Server(first.command, environment, port, cwd=tmp_path, log=log)
+        try:
+            second.start()
+            assert second.deliver("pull_request", {}, "s-2").status_code == 503
+            refused = 'hotfix_bot_deliveries_total{event="unknown",outcome="refused"} 1.0'
+            assert refused in httpx.get(f"{second.url}/metrics").text
+        finally:
+            second.stop()
+            second.client.close()
+
+        assert metric_lines(httpx.get(f"{first.url}/metrics").text) == counted
+        assert 'outcome="refused"' not in httpx.get(f"{first.url}/metrics").text
+
+
+def metric_lines(exposition: str) -> list[str]:
+    """The counters /metrics gave, without the comments and the queue's depth of now."""
+    return [
+        line for line in exposition.splitlines() if line.startswith("hotfix_bot_deliveries_total")
+    ]
+
+
 def messages(log_lines: list[str]) -> list[str]:
     """The messages of the server's log (LOG_FORMAT=json)."""
     return [json.loads(line)["message"] for line in log_lines]
