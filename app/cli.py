@@ -67,6 +67,9 @@ def serve(settings: Settings) -> int:
     # First: a server that cannot listen leaves nothing behind.
     check_listen(settings.host, settings.port)
     journal = open_journal(settings.database_url)  # a bad DATABASE_URL stops start-up here
+    # Whatever serve and its worker process create is theirs alone, as the journal is;
+    # prometheus_client creates its files with the umask's mode.
+    os.umask(0o077)
     # The intake and the worker process each keep their metrics in files there (see
     # app.metrics); it must be set before prometheus_client is imported.
     metrics_root = Path(f"{journal_path(settings.database_url)}.metrics")

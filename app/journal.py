@@ -18,6 +18,9 @@ commands. They take turns through a lock file held for one transaction at a time
 SQLite's own busy handler retries on a growing sleep and, against a stream of intake commits,
 can keep the worker waiting without end.
 
+The journal's files are created 0600 and the directories above them 0700: they hold the
+payloads of private repositories.
+
 A file of the journal (the database, its write-ahead log, the log's index) deleted or
 replaced while the journal is open (an `rm` by mistake, a backup restored over it) would
 take every later write with it, unseen until the next start, so the writer thread checks
@@ -206,7 +209,12 @@ class SqliteJournal:
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self._path = path
         self._clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private_directories(path.parent)
+        # Created here, 0600, rather than by SQLite (0644), which gives its -wal and -shm the
+        # database's mode. Only a new file is opened: closing a descriptor of a file that this
+        # process holds SQLite's locks on would drop them.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._turns = os.open(f"{path}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
         writer = self._connect()
         with self._write_turn():
@@ -550,6 +558,15 @@ def _identity(name: str) -> tuple[int, int] | None:
     except OSError:  # gone, or out of this user's reach: not the file opened either way
         return None
     return status.st_dev, status.st_ino
+
+
+def _make_private_directories(directory: Path) -> None:
+    """Create `directory` and whatever is missing above it 0700 (`mkdir -p` gives 0755)."""
+    if directory.is_dir():
+        return
+    _make_private_directories(directory.parent)
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir(0o700)
 
 
 def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[tuple[object, ...]]:

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 from pathlib import Path
+from stat import S_IMODE
 from types import SimpleNamespace
 
 import httpx
@@ -171,6 +172,48 @@ def test_a_journal_deleted_under_the_running_server_takes_nothing_until_a_restar
         accepted = [server.deliver("pull_request", event, f"gone-{n}") for n in range(1, 6)]
         assert [answer.json()["status"] for answer in accepted] == ["queued"] * 5
         assert httpx.get(f"{server.url}/readyz").status_code == 200
+
+
+def test_the_journal_and_every_file_beside_it_are_the_server_users_alone(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        # Directories the server has to create on its way to the journal.
+        server.environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'data' / 'journal.db'}"
+        server.start()
+        assert server.process is not None
+        number = open_hotfix(repo)
+        server.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "m-1")
+        done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
+        wait_for(lambda: done in httpx.get(f"{server.url}/metrics").text)
+        [worker] = children_of(server.process.pid)
+
+        data = tmp_path / "data"
+        modes = {
+            str(path.relative_to(tmp_path)): (path.is_dir(), S_IMODE(path.stat().st_mode))
+            for path in [data, *data.rglob("*")]
+        }
+
+    not_private = {
+        name: oct(mode)
+        for name, (is_directory, mode) in modes.items()
+        if mode != (0o700 if is_directory else 0o600)
+    }
+    assert not_private == {}
+    metrics = f"data/journal.db.metrics/server-{server.process.pid}"
+    assert {
+        "data",
+        "data/journal.db",
+        "data/journal.db-wal",
+        "data/journal.db-shm",
+        "data/journal.db.write-lock",
+        "data/journal.db.worker-lock",
+        "data/journal.db.metrics",
+        "data/journal.db.metrics/setup.lock",
+        metrics,
+        f"{metrics}/counter_{server.process.pid}.db",  # the intake's counts
+        f"{metrics}/counter_{worker}.db",  # the worker process's
+    } <= modes.keys()
 
 
 def test_a_second_server_on_the_same_journal_leaves_the_first_ones_metrics_alone(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import os
 import sqlite3
+import stat
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -507,3 +509,28 @@ def test_a_delivery_whose_file_is_deleted_during_its_commit_is_not_acknowledged(
 
     with pytest.raises(JournalReplaced):
         asyncio.run(journal.record(pull_request("d-1", 1), b"{}", handled=True))
+
+
+def test_the_journal_files_and_the_directories_it_creates_are_private(tmp_path: Path) -> None:
+    umask = os.umask(0o022)  # the usual one, which leaves files readable by everyone
+    try:
+        journal = SqliteJournal(tmp_path / "data" / "hotfix" / "journal.db")
+    finally:
+        os.umask(umask)
+    try:
+        asyncio.run(journal.record(pull_request("d-1", 1), b"{}", handled=True))
+        modes = {
+            str(path.relative_to(tmp_path)): stat.S_IMODE(path.stat().st_mode)
+            for path in tmp_path.rglob("*")
+        }
+    finally:
+        journal.close()
+
+    assert modes == {
+        "data": 0o700,
+        "data/hotfix": 0o700,
+        "data/hotfix/journal.db": 0o600,
+        "data/hotfix/journal.db-wal": 0o600,
+        "data/hotfix/journal.db-shm": 0o600,
+        "data/hotfix/journal.db.write-lock": 0o600,
+    }
