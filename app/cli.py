@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import errno
 import os
-import shutil
 import socket
 import sys
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 from app import config_cli
 from app.delivery import event_label, location
 from app.journal import STATUSES, JournalEntry, JournalUnopenable, journal_path, open_journal
+from app.metrics_directory import MetricsDirectory
 from app.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -64,29 +64,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(settings: Settings) -> int:
-    # First: a second server started by mistake on a taken port must stop before it empties
-    # the running one's metrics files below.
+    # First: a server that cannot listen leaves nothing behind.
     check_listen(settings.host, settings.port)
     journal = open_journal(settings.database_url)  # a bad DATABASE_URL stops start-up here
-    # The intake and the worker process each keep their metrics in files here (see
-    # app.metrics); it must be set before prometheus_client is imported. Emptied first:
-    # what a previous run counted is not this run's.
-    metrics = Path(f"{journal_path(settings.database_url)}.metrics")
-    shutil.rmtree(metrics, ignore_errors=True)
+    # Whatever serve and its worker process create is theirs alone, as the journal is;
+    # prometheus_client creates its files with the umask's mode.
+    os.umask(0o077)
+    # The intake and the worker process each keep their metrics in files there (see
+    # app.metrics); it must be set before prometheus_client is imported.
+    metrics_root = Path(f"{journal_path(settings.database_url)}.metrics")
     try:
-        metrics.mkdir()
+        metrics = MetricsDirectory(metrics_root)
     except OSError as error:
         journal.close()
-        raise JournalUnopenable(f"cannot create {metrics}: {error.strerror}") from None
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+        raise JournalUnopenable(f"cannot create {metrics_root}: {error.strerror}") from None
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics.path)
 
     from app import logs
     from app.server import create_app
 
     logs.configure(settings.log_level, settings.log_format)
-    run_server(
-        create_app(settings, journal=journal, worker_process=True), settings.host, settings.port
-    )
+    try:
+        run_server(
+            create_app(settings, journal=journal, worker_process=True),
+            settings.host,
+            settings.port,
+        )
+    finally:
+        metrics.close()
     return 0
 
 

@@ -18,6 +18,16 @@ commands. They take turns through a lock file held for one transaction at a time
 SQLite's own busy handler retries on a growing sleep and, against a stream of intake commits,
 can keep the worker waiting without end.
 
+The journal's files are created 0600 and the directories above them 0700: they hold the
+payloads of private repositories.
+
+A file of the journal (the database, its write-ahead log, the log's index) deleted or
+replaced while the journal is open (an `rm` by mistake, a backup restored over it) would
+take every later write with it, unseen until the next start, so the writer thread checks
+before and after each group commit that the paths still name the files it opened, and
+refuses the batch otherwise (`JournalReplaced`): a few `stat` calls a commit, none a
+delivery.
+
 Payloads are stored compressed with Zstandard at level 1 (~50 us for a 28 KB
 `pull_request` delivery, about 8 times smaller; zlib took ~160-230 us for a larger result),
 so each group commit writes and syncs a fraction of the bytes; `JournalEntry.payload` is
@@ -152,6 +162,12 @@ class JournalUnopenable(JournalUnavailable):
     """The file DATABASE_URL names cannot be created or opened: nothing can start."""
 
 
+class JournalReplaced(JournalUnavailable):
+    """A file of the journal was deleted, or another put in its place, since this process
+    opened it: what is written into the one still open is gone at the next start. Writes are
+    refused until the file is back at its path, or a restart opens the one there."""
+
+
 class Journal(Protocol):
     async def record(
         self, delivery: Delivery, body: bytes, *, handled: bool, supersedable: bool = False
@@ -182,6 +198,8 @@ class _Operation:
 
 _Outcome = tuple[_Operation, object, BaseException | None]
 _STOP = None
+# What SQLite keeps a journal in: the database, its write-ahead log and the log's index.
+_FILE_SUFFIXES = ("", "-wal", "-shm")
 
 
 class SqliteJournal:
@@ -192,12 +210,23 @@ class SqliteJournal:
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self._path = path
         self._clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private_directories(path.parent)
+        # Created here, 0600, rather than by SQLite (0644), which gives its -wal and -shm the
+        # database's mode. Only a new file is opened: closing a descriptor of a file that this
+        # process holds SQLite's locks on would drop them.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._turns = os.open(f"{path}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
         writer = self._connect()
         with self._write_turn():
             writer.executescript(_SCHEMA)
             _move_payloads_out(writer)
+        # The files as opened: the log and its index exist from the first transaction on, and
+        # stay while a connection is open.
+        self._files = {
+            name: _identity(name)
+            for name in (f"{path.absolute()}{suffix}" for suffix in _FILE_SUFFIXES)
+        }
         self._reader = self._connect()
         self._reader_lock = threading.Lock()
         # Used on the writer thread alone (a compressor is not thread-safe); reusing its
@@ -264,15 +293,25 @@ class SqliteJournal:
                 synced = durable
             try:
                 with self._write_turn():
-                    self._commit(connection, batch)
+                    self._check_files()  # nothing is written into a file gone from its path,
+                    outcomes = self._commit(connection, batch)
+                    self._check_files()  # nor acknowledged if it went during the commit
             except JournalUnavailable as unavailable:
-                _report([(operation, None, unavailable) for operation in batch])
+                outcomes = [(operation, None, unavailable) for operation in batch]
+            _report(outcomes)
             if stop_after:
                 break
         connection.close()
 
+    def _check_files(self) -> None:
+        for name, opened in self._files.items():
+            if _identity(name) != opened:
+                raise JournalReplaced(
+                    f"journal write failed: {name} was deleted or replaced while open"
+                )
+
     @staticmethod
-    def _commit(connection: sqlite3.Connection, batch: list[_Operation]) -> None:
+    def _commit(connection: sqlite3.Connection, batch: list[_Operation]) -> list[_Outcome]:
         outcomes: list[_Outcome] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
@@ -292,7 +331,7 @@ class SqliteJournal:
                 connection.execute("ROLLBACK")
             unavailable = JournalUnavailable(f"journal write failed: {error}")
             outcomes = [(operation, None, unavailable) for operation in batch]
-        _report(outcomes)
+        return outcomes
 
     async def _write(self, apply: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
         loop = asyncio.get_running_loop()
@@ -515,6 +554,24 @@ def _settle(outcomes: list[_Outcome]) -> None:
             future.set_result(result)
         else:
             future.set_exception(failure)
+
+
+def _identity(name: str) -> tuple[int, int] | None:
+    """Which file `name` is (device and inode), or None when there is none."""
+    try:
+        status = os.stat(name)
+    except OSError:  # gone, or out of this user's reach: not the file opened either way
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _make_private_directories(directory: Path) -> None:
+    """Create `directory` and whatever is missing above it 0700 (`mkdir -p` gives 0755)."""
+    if directory.is_dir():
+        return
+    _make_private_directories(directory.parent)
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir(0o700)
 
 
 def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[tuple[object, ...]]:

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from app import delivery as deliveries
 from app.github import TIMEOUT, GitHubApp
 from app.handlers import build_router
-from app.journal import Journal, JournalUnavailable, open_journal
+from app.journal import Journal, JournalReplaced, JournalUnavailable, open_journal
 from app.metrics import DELIVERIES, QUEUE_DEPTH, generate_latest
 from app.router import Router
 from app.settings import Settings
@@ -33,6 +33,11 @@ log = logging.getLogger("hotfix_bot.intake")
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
 VERSION = version("hotfix-bot")
+# Told to anyone who asks: the path, which the log gives, is not.
+JOURNAL_REPLACED = (
+    "the journal file was deleted or replaced while hotfix-bot was running: "
+    "put it back, or restart hotfix-bot to open the file now at its path"
+)
 
 
 class Runner(Protocol):
@@ -136,6 +141,8 @@ def create_app(
         problems = []
         try:
             await journal.check_writable()
+        except JournalReplaced:
+            problems.append(JOURNAL_REPLACED)
         except JournalUnavailable:
             problems.append("the journal is not writable")
         if services.github is None:
@@ -230,9 +237,12 @@ async def receive_webhook(services: Services, request: Request) -> Response:
         )
     except JournalUnavailable as error:
         log.error("delivery %s refused: %s", delivery_id, error)
-        return _refuse(
-            503, "the delivery journal cannot take writes; GitHub will let you redeliver", event
+        journal_problem = (
+            "the delivery journal file was deleted or replaced"
+            if isinstance(error, JournalReplaced)
+            else "the delivery journal cannot take writes"
         )
+        return _refuse(503, f"{journal_problem}; GitHub will let you redeliver", event)
     DELIVERIES.labels(event=event, outcome=outcome).inc()
     if outcome == "queued":
         services.worker.wake()

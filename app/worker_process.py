@@ -140,7 +140,7 @@ class WorkerProcess:
 def single_worker(database: Path) -> Iterator[None]:
     """Hold the journal's worker lock: one worker per journal, and none before the last has
     exited (the kernel releases the lock of a process that died)."""
-    with open(f"{database}.worker-lock", "a") as lock:
+    with os.fdopen(os.open(f"{database}.worker-lock", os.O_RDWR | os.O_CREAT, 0o600)) as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 from pathlib import Path
+from stat import S_IMODE
 from types import SimpleNamespace
 
 import httpx
@@ -131,6 +132,132 @@ def test_a_worker_process_waits_for_the_previous_one_to_exit(
 
         wait_for(lambda: repo.runs_named("hotfix-policy"))
         assert len(repo.runs_named("hotfix-policy")) == 1
+
+
+def test_a_journal_deleted_under_the_running_server_takes_nothing_until_a_restart(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        server.start()
+        number = open_hotfix(repo)
+        event = fake.pull_request_event(repo, number, "opened")
+        assert server.deliver("pull_request", event, "gone-0").status_code == 202
+        done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
+        wait_for(lambda: done in httpx.get(f"{server.url}/metrics").text)
+
+        for name in ("journal.db", "journal.db-wal", "journal.db-shm"):
+            (tmp_path / name).unlink()
+        unready = httpx.get(f"{server.url}/readyz")
+        refused = [server.deliver("pull_request", event, f"gone-{n}") for n in range(1, 6)]
+
+        assert unready.status_code == 503
+        assert unready.json() == {
+            "status": "unavailable",
+            "problems": [
+                "the journal file was deleted or replaced while hotfix-bot was running: "
+                "put it back, or restart hotfix-bot to open the file now at its path"
+            ],
+        }
+        error = "the delivery journal file was deleted or replaced; GitHub will let you redeliver"
+        assert [(answer.status_code, answer.json()) for answer in refused] == [
+            (503, {"error": error})
+        ] * 5
+        # The worker process claims nothing from the deleted file either; it keeps asking.
+        gone = f"journal write failed: {tmp_path / 'journal.db'} was deleted or replaced while open"
+        stopped = f"the journal cannot take writes, trying again in 1 s: {gone}"
+        wait_for(lambda: stopped in messages(server.log_lines()))
+        assert f"delivery gone-1 refused: {gone}" in messages(server.log_lines())
+
+        server.stop()
+        server.start()  # a new journal: GitHub's redeliveries are taken
+        accepted = [server.deliver("pull_request", event, f"gone-{n}") for n in range(1, 6)]
+        assert [answer.json()["status"] for answer in accepted] == ["queued"] * 5
+        assert httpx.get(f"{server.url}/readyz").status_code == 200
+
+
+def test_the_journal_and_every_file_beside_it_are_the_server_users_alone(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        # Directories the server has to create on its way to the journal.
+        server.environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'data' / 'journal.db'}"
+        server.start()
+        assert server.process is not None
+        number = open_hotfix(repo)
+        server.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "m-1")
+        done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
+        wait_for(lambda: done in httpx.get(f"{server.url}/metrics").text)
+        [worker] = children_of(server.process.pid)
+
+        data = tmp_path / "data"
+        modes = {
+            str(path.relative_to(tmp_path)): (path.is_dir(), S_IMODE(path.stat().st_mode))
+            for path in [data, *data.rglob("*")]
+        }
+
+    not_private = {
+        name: oct(mode)
+        for name, (is_directory, mode) in modes.items()
+        if mode != (0o700 if is_directory else 0o600)
+    }
+    assert not_private == {}
+    metrics = f"data/journal.db.metrics/server-{server.process.pid}"
+    assert {
+        "data",
+        "data/journal.db",
+        "data/journal.db-wal",
+        "data/journal.db-shm",
+        "data/journal.db.write-lock",
+        "data/journal.db.worker-lock",
+        "data/journal.db.metrics",
+        "data/journal.db.metrics/setup.lock",
+        metrics,
+        f"{metrics}/counter_{server.process.pid}.db",  # the intake's counts
+        f"{metrics}/counter_{worker}.db",  # the worker process's
+    } <= modes.keys()
+
+
+def test_a_second_server_on_the_same_journal_leaves_the_first_ones_metrics_alone(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, first):
+        first.start()
+        assert first.process is not None
+        number = open_hotfix(repo)
+        first.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "s-1")
+        done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
+        wait_for(lambda: done in httpx.get(f"{first.url}/metrics").text)
+        counted = metric_lines(httpx.get(f"{first.url}/metrics").text)
+
+        # Started by mistake on another port, without credentials: it refuses a delivery.
+        port = free_port()
+        environment = {**first.environment, "PORT": str(port)}
+        del environment["APP_ID"], environment["PRIVATE_KEY"]
+        log = tmp_path / "second.log"
+        second = Server(first.command, environment, port, cwd=tmp_path, log=log)
+        try:
+            second.start()
+            assert second.deliver("pull_request", {}, "s-2").status_code == 503
+            refused = 'hotfix_bot_deliveries_total{event="unknown",outcome="refused"} 1.0'
+            assert refused in httpx.get(f"{second.url}/metrics").text
+        finally:
+            second.stop()
+            second.client.close()
+
+        assert metric_lines(httpx.get(f"{first.url}/metrics").text) == counted
+        assert 'outcome="refused"' not in httpx.get(f"{first.url}/metrics").text
+
+
+def metric_lines(exposition: str) -> list[str]:
+    """The counters /metrics gave, without the comments and the queue's depth of now."""
+    return [
+        line for line in exposition.splitlines() if line.startswith("hotfix_bot_deliveries_total")
+    ]
+
+
+def messages(log_lines: list[str]) -> list[str]:
+    """The messages of the server's log (LOG_FORMAT=json)."""
+    return [json.loads(line)["message"] for line in log_lines]
 
 
 def children_of(pid: int) -> list[int]:

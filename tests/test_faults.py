@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -424,6 +425,48 @@ def test_a_locked_journal_refuses_the_delivery_with_503_and_takes_it_once_free(
     bot.settle()
     [entry] = bot.journal.recent()
     assert (entry.id, entry.status, entry.attempts) == ("locked-1", "done", 1)
+    assert bot.policy_run(pull.head_sha).output["title"] == WAITING_FOR_APPROVAL
+
+
+def test_a_journal_file_replaced_while_running_refuses_deliveries_until_it_is_back(
+    bot: Bot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pull = bot.open_hotfix()
+    payload = bot.fake.pull_request_event(bot.repo, pull.number, "opened")
+    body = json.dumps(payload).encode()
+    path, moved = tmp_path / "journal.db", tmp_path / "journal.db.moved"
+    path.rename(moved)
+    shutil.copy(moved, path)  # say, a backup restored over it
+
+    unready = bot.client.get("/readyz")
+    refused = bot.client.post(
+        WEBHOOK_PATH, content=body, headers=signed_headers(body, "pull_request", "replaced-1")
+    )
+    moved.replace(path)  # the file the server opened, put back
+    ready = bot.client.get("/readyz")
+
+    assert unready.status_code == 503
+    assert unready.json() == {
+        "status": "unavailable",
+        "problems": [
+            "the journal file was deleted or replaced while hotfix-bot was running: "
+            "put it back, or restart hotfix-bot to open the file now at its path"
+        ],
+    }
+    assert refused.status_code == 503
+    assert refused.json() == {
+        "error": "the delivery journal file was deleted or replaced; GitHub will let you redeliver"
+    }
+    assert (
+        f"delivery replaced-1 refused: journal write failed: {path} was deleted or replaced "
+        "while open" in caplog.text
+    )
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    accepted = bot.send("pull_request", payload, delivery_id="replaced-1")
+    assert accepted.json() == {"delivery": "replaced-1", "status": "queued"}
+    bot.settle()
+    [entry] = bot.journal.recent()
+    assert (entry.id, entry.status, entry.attempts) == ("replaced-1", "done", 1)
     assert bot.policy_run(pull.head_sha).output["title"] == WAITING_FOR_APPROVAL
 
 

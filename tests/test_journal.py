@@ -5,17 +5,26 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import os
 import sqlite3
+import stat
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.harness import Clock
 
 from app.cli import main
 from app.delivery import Delivery, from_payload
-from app.journal import SUPERSEDE_PER_CLAIM, JournalEntry, JournalUnavailable, SqliteJournal
+from app.journal import (
+    SUPERSEDE_PER_CLAIM,
+    JournalEntry,
+    JournalReplaced,
+    JournalUnavailable,
+    SqliteJournal,
+)
 
 
 @pytest.fixture
@@ -433,3 +442,88 @@ def test_a_burst_settling_behind_its_head_is_due_when_its_head_is(
 
     # b3 arrived due at once, but it queues behind b2: nothing can run before b2 is due.
     assert asyncio.run(scenario()) == ([], 1_001.0)
+
+
+JOURNAL_FILES = ("journal.db", "journal.db-wal", "journal.db-shm")
+
+
+def test_a_journal_whose_files_were_deleted_takes_no_more_writes(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    asyncio.run(journal.record(pull_request("d-1", 1), b"{}", handled=True))
+    for name in JOURNAL_FILES:
+        (tmp_path / name).unlink()
+
+    async def writes() -> list[str]:
+        refused = []
+        for write in (
+            lambda: journal.claim_ready(10),
+            lambda: journal.record(pull_request("d-2", 1), b"{}", handled=True),
+            lambda: journal.set_state("key", "value"),
+        ):
+            with pytest.raises(JournalReplaced) as refusal:
+                await write()
+            refused.append(str(refusal.value))
+        return refused
+
+    gone = f"journal write failed: {tmp_path / 'journal.db'} was deleted or replaced while open"
+    assert asyncio.run(writes()) == [gone] * 3
+    # Nothing was written into the deleted file: d-1 is still queued there, alone.
+    assert [(entry.id, entry.status) for entry in journal.recent()] == [("d-1", "queued")]
+    assert [name for name in JOURNAL_FILES if (tmp_path / name).exists()] == []
+
+
+def test_a_journal_file_moved_away_and_back_takes_writes_again(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    path = tmp_path / "journal.db-wal"
+    path.rename(tmp_path / "moved")
+
+    with pytest.raises(JournalReplaced) as refusal:
+        asyncio.run(journal.record(pull_request("d-1", 1), b"{}", handled=True))
+    (tmp_path / "moved").rename(path)
+    outcome = asyncio.run(journal.record(pull_request("d-1", 1), b"{}", handled=True))
+
+    assert str(refusal.value) == f"journal write failed: {path} was deleted or replaced while open"
+    assert outcome == "queued"
+
+
+def test_a_delivery_whose_file_is_deleted_during_its_commit_is_not_acknowledged(
+    tmp_path: Path, journal: SqliteJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit = journal._commit
+
+    def commit_then_lose_the_file(connection: sqlite3.Connection, batch: list[Any]) -> list[Any]:
+        outcomes = commit(connection, batch)
+        (tmp_path / "journal.db").unlink()  # an `rm` while the commit was syncing
+        return outcomes
+
+    monkeypatch.setattr(journal, "_commit", commit_then_lose_the_file)
+
+    with pytest.raises(JournalReplaced):
+        asyncio.run(journal.record(pull_request("d-1", 1), b"{}", handled=True))
+
+
+def test_the_journal_files_and_the_directories_it_creates_are_private(tmp_path: Path) -> None:
+    umask = os.umask(0o022)  # the usual one, which leaves files readable by everyone
+    try:
+        journal = SqliteJournal(tmp_path / "data" / "hotfix" / "journal.db")
+    finally:
+        os.umask(umask)
+    try:
+        asyncio.run(journal.record(pull_request("d-1", 1), b"{}", handled=True))
+        modes = {
+            str(path.relative_to(tmp_path)): stat.S_IMODE(path.stat().st_mode)
+            for path in tmp_path.rglob("*")
+        }
+    finally:
+        journal.close()
+
+    assert modes == {
+        "data": 0o700,
+        "data/hotfix": 0o700,
+        "data/hotfix/journal.db": 0o600,
+        "data/hotfix/journal.db-wal": 0o600,
+        "data/hotfix/journal.db-shm": 0o600,
+        "data/hotfix/journal.db.write-lock": 0o600,
+    }
