@@ -14,7 +14,7 @@ import httpx
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app import delivery as deliveries
@@ -156,6 +156,11 @@ def create_app(
             return await setup.page(request)
         return await status.page(request)
 
+    async def sign_in(request: Request) -> Response:
+        if services.github is None:  # nothing to sign in to before the App exists
+            return RedirectResponse("/", 303)
+        return await status.sign_in(request)
+
     app = Starlette(
         routes=[
             Route(settings.webhook_path, webhook, methods=["POST"]),
@@ -163,6 +168,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/", home, methods=["GET"]),
+            Route("/", sign_in, methods=["POST"]),
             Route(CALLBACK_PATH, setup.callback, methods=["GET"]),
         ],
         lifespan=lifespan,

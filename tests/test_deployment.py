@@ -24,7 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 FLY = tomllib.loads((ROOT / "fly.toml").read_text())
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 PINNED = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s]+)$")
-SECRETS = ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "GITHUB_CLIENT_SECRET")
+SECRETS = (
+    "APP_ID",
+    "PRIVATE_KEY",
+    "PRIVATE_KEY_PATH",
+    "WEBHOOK_SECRET",
+    "GITHUB_CLIENT_SECRET",
+    "ADMIN_TOKEN",
+)
 
 
 def locked() -> dict[str, str]:
@@ -73,7 +80,7 @@ def test_fly_runs_one_machine_with_the_journal_on_a_volume_and_no_secrets() -> N
     assert FLY["env"]["DATABASE_URL"].startswith(f"sqlite:///{volume}/")
     assert not set(SECRETS) & set(FLY["env"])
     fly_text = (ROOT / "fly.toml").read_text()
-    for secret in ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET"):
+    for secret in ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "ADMIN_TOKEN"):
         assert re.search(rf"^#.*\b{secret}\b", fly_text, re.MULTILINE), f"name {secret}"
 
 

@@ -17,6 +17,8 @@ from app.sandbox import FakeGitHub, serve_fake
 from app.server import create_app
 from app.setup import PendingStates, github_web_url
 
+ADMIN_TOKEN = "admin-token-for-tests"
+
 
 @pytest.mark.parametrize(
     ("api_url", "web_url"),
@@ -60,7 +62,9 @@ def test_env_file_keeps_other_lines_replaces_ours_and_is_owner_only(tmp_path: Pa
 def setup_client(tmp_path: Path) -> Iterator[tuple[TestClient, FakeGitHub]]:
     fake = FakeGitHub()
     with serve_fake(fake) as api_url:
-        settings = make_settings(tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url)
+        settings = make_settings(
+            tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url, ADMIN_TOKEN=ADMIN_TOKEN
+        )
         app = create_app(settings, journal=SqliteJournal(settings.database_path))
         with TestClient(app, base_url="https://bot.example.com") as client:
             yield client, fake
@@ -100,7 +104,11 @@ def test_the_status_page_says_when_github_does_not_answer(
     fake.inject("GET", "^/app$", 500, times=None)
 
     page = client.get("/")
+    details = client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
 
     assert page.status_code == 200
-    assert "GitHub did not answer: GitHub answered 500 to GET /app" in page.text
-    assert "0 queued" in page.text and "No deliveries yet." in page.text
+    assert "GitHub did not answer.</p>" in page.text and "GitHub answered" not in page.text
+    assert "0 queued" in page.text
+    assert details.status_code == 200  # ADMIN_TOKEN outlives the switch to configured
+    assert "GitHub did not answer: GitHub answered 500 to GET /app" in details.text
+    assert "No deliveries yet." in details.text

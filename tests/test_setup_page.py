@@ -48,6 +48,7 @@ CHROMIUM_ARGS = [
 ]
 MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "app.yml").read_text())
 WEBHOOK_PATH = "/api/github/webhooks"
+ADMIN_TOKEN = "admin-token-for-tests"
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,9 @@ def server(tmp_path: Path) -> Iterator[SetupServer]:
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
     registration = fake.register_manifest_code("hotfix-bot-acme", shared_private_key())
     with serve_fake(fake) as api_url:
-        settings = make_settings(tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url)
+        settings = make_settings(
+            tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url, ADMIN_TOKEN=ADMIN_TOKEN
+        )
         app = create_app(settings, journal=SqliteJournal(settings.database_path))
         with serve_asgi(app, thread_name="hotfix-bot") as url:
             yield SetupServer(url, fake, registration)
@@ -194,8 +197,15 @@ def test_the_setup_page_registers_the_app_and_the_server_is_configured_without_a
 
     page.goto(f"{server.url}/")
     status = page.inner_text("main")
+    assert "installed on 1 account." in status and "1 done" in status
+    assert "hotfix-bot-acme" not in status and "acme/widgets" not in status
+    page.fill("#token", ADMIN_TOKEN)
+    page.click("text=Show details")
+    status = page.inner_text("main")  # the browser keeps the cookie for later visits
     assert "hotfix-bot-acme" in status and "installed on 1 account." in status
     assert "pull_request.opened" in status and "acme/widgets#1" in status
+    page.reload()
+    assert "acme/widgets#1" in page.inner_text("main")
 
     replayed = page.goto(f"{server.url}/setup/callback?code={registration.code}&state={state}")
     assert replayed is not None and replayed.status == 409
