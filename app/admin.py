@@ -53,7 +53,7 @@ class AdminSessions:
 
     def sign_in(self, request: Request, response: Response, token: SecretStr) -> None:
         """Remember in this browser that it showed the token, for SESSION_SECONDS."""
-        expires = int(self._clock()) + SESSION_SECONDS
+        expires = str(int(self._clock()) + SESSION_SECONDS)
         response.set_cookie(
             COOKIE,
             f"{expires}.{_mac(token, expires)}",
@@ -66,12 +66,12 @@ class AdminSessions:
 
     def _session_valid(self, cookie: str, token: SecretStr) -> bool:
         expires, _, mac = cookie.partition(".")
-        if not expires.isdigit() or int(expires) <= self._clock():
-            return False
-        return hmac.compare_digest(mac.encode(), _mac(token, int(expires)).encode())
+        # The expiry is read only once the MAC shows it is one that sign_in wrote.
+        signed = hmac.compare_digest(mac.encode(), _mac(token, expires).encode())
+        return signed and int(expires) > self._clock()
 
 
-def _mac(token: SecretStr, expires: int) -> str:
+def _mac(token: SecretStr, expires: str) -> str:
     message = f"hotfix-bot status page until {expires}".encode()
     return hmac.new(token.get_secret_value().encode(), message, hashlib.sha256).hexdigest()
 
