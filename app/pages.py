@@ -33,7 +33,7 @@ def html_page(
     """A whole page around `body` (HTML the caller has escaped); never cached.
 
     The setup pages carry single-use values and the status page changes by the second, so
-    neither browsers nor proxies should keep a copy.
+    neither browsers nor proxies should keep a copy; and no other site may frame a page.
     """
     document = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -41,7 +41,14 @@ def html_page(
         f"<title>{escape(title)} · hotfix-bot</title><style>{_STYLE}</style></head>"
         f"<body><main>{body}</main></body></html>"
     )
-    headers = {"cache-control": "no-store", "referrer-policy": "no-referrer", **(headers or {})}
+    headers = {
+        "cache-control": "no-store",
+        "referrer-policy": "no-referrer",
+        # No other site may frame a page and trick a click on its buttons.
+        "x-frame-options": "DENY",
+        "content-security-policy": "frame-ancestors 'none'",
+        **(headers or {}),
+    }
     return HTMLResponse(document, status_code, headers=headers)
 
 

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
 from support.harness import Bot, running_bot
+from support.pages import assert_not_framable
 
 from app.admin import COOKIE, SESSION_SECONDS, Access, AdminSessions
 
@@ -68,6 +69,7 @@ def test_anyone_without_the_token_sees_counts_health_and_the_sign_in_form(guarde
     page = guarded.client.get("/")
 
     assert page.status_code == 200
+    assert_not_framable(page)
     assert_public(page.text)
     assert '<form method="post" action="/">' in page.text
     assert '<input type="password" id="token" name="token"' in page.text
@@ -77,6 +79,7 @@ def test_the_bearer_token_shows_the_details_and_a_wrong_one_is_refused(guarded: 
     page = guarded.client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
 
     assert page.status_code == 200
+    assert_not_framable(page)
     assert "<td>acme/widgets#1</td>" in page.text
     assert f"<td>{REFUSED}</td>" in page.text
     assert "<code>pull_request.opened</code>" in page.text
@@ -85,6 +88,7 @@ def test_the_bearer_token_shows_the_details_and_a_wrong_one_is_refused(guarded: 
 
     wrong = guarded.client.get("/", headers={"authorization": "Bearer not-the-token"})
     assert wrong.status_code == 401
+    assert_not_framable(wrong)
     assert wrong.headers["www-authenticate"] == "Bearer"
     assert "The bearer token sent is not this server&#x27;s ADMIN_TOKEN." in wrong.text
     assert "acme/widgets" not in wrong.text
@@ -96,6 +100,7 @@ def test_the_token_entered_on_the_page_is_remembered_by_a_cookie_that_does_not_h
     client = guarded.client
     wrong = client.post("/", data={"token": "not-the-token"})
     assert wrong.status_code == 403
+    assert_not_framable(wrong)
     assert "That is not the ADMIN_TOKEN." in wrong.text
     assert_public(wrong.text)
     assert "set-cookie" not in wrong.headers
