@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from app import delivery as deliveries
 from app.github import TIMEOUT, GitHubApp
-from app.journal import Journal, JournalUnavailable, open_journal
+from app.journal import JOURNAL_UNUSABLE, Journal, JournalUnavailable, open_journal
 from app.metrics import DELIVERIES, QUEUE_DEPTH, generate_latest
 from app.router import Router
 from app.routes import build_router
@@ -137,7 +137,7 @@ def create_app(
         try:
             await journal.check_writable()
         except JournalUnavailable:
-            problems.append("the journal is not writable")
+            problems.append(JOURNAL_UNUSABLE)
         if services.github is None:
             problems.append("no GitHub App credentials (APP_ID, PRIVATE_KEY)")
         if problems:

@@ -6,6 +6,7 @@ Anyone sees counts and health; repository names, pull requests and errors need A
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,11 +21,13 @@ from starlette.responses import RedirectResponse, Response
 from app.admin import Access, AdminSessions, offered_token, token_matches
 from app.delivery import event_label, location
 from app.github import GitHubApp, describe
-from app.journal import STATUSES
+from app.journal import JOURNAL_UNUSABLE, STATUSES, JournalUnavailable
 from app.pages import html_page, problem_page
 
 if TYPE_CHECKING:
     from app.server import Services
+
+log = logging.getLogger("hotfix_bot.status")
 
 # The App's name and installations change rarely; the page should not cost GitHub calls
 # each time it is reloaded.
@@ -74,6 +77,17 @@ class StatusPage:
     async def _render(
         self, *, details: bool, refusal: str | None = None, status_code: int = 200
     ) -> Response:
+        try:
+            deliveries = self._deliveries_section()
+            recent = self._recent_section() if details else self._sign_in_section(refusal)
+        except JournalUnavailable as error:
+            log.error("the status page cannot read the journal: %s", error)
+            return problem_page(
+                JOURNAL_UNUSABLE.capitalize(),
+                "hotfix-bot cannot use its delivery journal (DATABASE_URL); /readyz answers "
+                "503 until it can. The log says why.",
+                503,
+            )
         github = self._services.github
         assert github is not None, "the status page is for a configured server"
         try:
@@ -86,11 +100,7 @@ class StatusPage:
         worker_section = (
             f'<div class="problem"><p>{escape(worker_problem)}</p></div>' if worker_problem else ""
         )
-        recent = self._recent_section() if details else self._sign_in_section(refusal)
-        body = (
-            f"<h1>hotfix-bot</h1>{app_section}{worker_section}"
-            f"{self._deliveries_section()}{recent}{_footer()}"
-        )
+        body = f"<h1>hotfix-bot</h1>{app_section}{worker_section}{deliveries}{recent}{_footer()}"
         return html_page("Status", body, status_code)
 
     async def _summary(self, github: GitHubApp) -> AppSummary:

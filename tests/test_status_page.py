@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +142,28 @@ def _request(cookie: str | None = None) -> Request:
     headers = [(b"cookie", f"{COOKIE}={cookie}".encode())] if cookie else []
     scope = {"type": "http", "scheme": "http", "server": ("bot.example.com", 80), "path": "/"}
     return Request({**scope, "query_string": b"", "headers": headers})
+
+
+def test_a_corrupt_journal_is_a_503_saying_what_readyz_says(
+    bot: Bot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal_file = tmp_path / "journal.db"
+    with contextlib.closing(sqlite3.connect(journal_file)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file
+    journal_file.write_bytes(b"this is not a database\n" * 1000)
+
+    ready = bot.client.get("/readyz")
+    page = bot.client.get("/")
+
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "problems": ["the journal is not writable"]}
+    assert page.status_code == 503
+    assert_not_framable(page)
+    assert "<h1>The journal is not writable</h1>" in page.text
+    assert (
+        "hotfix-bot cannot use its delivery journal (DATABASE_URL); /readyz answers 503 until "
+        "it can. The log says why."
+    ) in page.text
+    assert (
+        "the status page cannot read the journal: journal read failed: file is not a database"
+    ) in caplog.messages
