@@ -55,8 +55,10 @@ class ManifestError(Exception):
 
 
 def manifest_path() -> Path:
-    """`app.yml` in the working directory (as in Probot), else the one beside the code."""
-    candidates = [Path.cwd() / MANIFEST_FILE, Path(__file__).resolve().parents[1] / MANIFEST_FILE]
+    """`app.yml` in the working directory (as in Probot), else the one packaged with the
+    code: the repository's own app.yml, which a clone, an editable install and a wheel all
+    have in this package."""
+    candidates = [Path.cwd() / MANIFEST_FILE, Path(__file__).with_name(MANIFEST_FILE)]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
