@@ -264,10 +264,10 @@ class SetupFlow:
             if not hmac.compare_digest(held.encode(), state.encode()):
                 return problem_page(
                     "This setup link is not for this browser",
-                    "The App was registered from the setup page in another browser, or this "
-                    "browser no longer holds the cookie that page gave it (it was used already "
-                    "or expired, or cookies are blocked). Open the setup page in this browser "
-                    "and register again.",
+                    "The registration was started from the setup page in another browser, or "
+                    "this browser loaded the setup page again since, or it no longer holds the "
+                    "cookie that page gave it (used already, expired, or cookies blocked). "
+                    "Open the setup page in this browser and register again.",
                     403,
                 )
             answer = await self._register(code)

@@ -43,9 +43,9 @@ class AppSummary:
 
 
 class StatusPage:
-    def __init__(self, services: Services, sessions: AdminSessions | None = None) -> None:
+    def __init__(self, services: Services) -> None:
         self._services = services
-        self._sessions = sessions or AdminSessions()
+        self._sessions = AdminSessions()
         self._cached: tuple[GitHubApp, float, AppSummary] | None = None
 
     async def page(self, request: Request) -> Response:
