@@ -7,7 +7,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /venv
 COPY requirements.lock /src/
 RUN /venv/bin/pip install --no-deps --only-binary=:all: -r /src/requirements.lock
-COPY pyproject.toml README.md /src/
+# app.yml with the sources: app/app.yml links to it, and the package carries a copy.
+COPY pyproject.toml README.md app.yml /src/
 COPY app /src/app
 COPY policies /src/policies
 # --no-deps: everything it needs is in the lock; `pip check` fails the build if not.
@@ -18,9 +19,9 @@ RUN useradd --system --uid 10001 --user-group --no-create-home hotfix-bot \
     && mkdir -p /data /srv/hotfix-bot \
     && chown hotfix-bot:hotfix-bot /data /srv/hotfix-bot
 COPY --from=build /venv /venv
-# The working directory holds app.yml (read by the setup page) and, after setup, .env.
+# The working directory holds .env after setup (the setup page reads the packaged app.yml,
+# or an app.yml put here).
 WORKDIR /srv/hotfix-bot
-COPY app.yml ./
 USER hotfix-bot
 ENV PATH=/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -155,7 +155,12 @@ class JournalEntry:
 
 
 class JournalUnavailable(Exception):
-    """The journal cannot take a write (disk full, database locked, unwritable file)."""
+    """The journal cannot take a write or be read (disk full, database locked, unwritable or
+    corrupt file)."""
+
+
+# What /readyz and the status page say of such a journal; the log says why.
+JOURNAL_UNUSABLE = "the journal is not writable"
 
 
 class JournalUnopenable(JournalUnavailable):
@@ -489,7 +494,10 @@ class SqliteJournal:
 
     def _read(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with self._reader_lock:
-            return self._reader.execute(sql, parameters).fetchall()
+            try:
+                return self._reader.execute(sql, parameters).fetchall()
+            except sqlite3.Error as error:
+                raise JournalUnavailable(f"journal read failed: {error}") from None
 
     def now(self) -> float:
         """The journal's clock, which due times are kept in: the worker measures waits on it."""

@@ -27,11 +27,13 @@ input[type=text] { font: inherit; padding: 0.4rem 0.6rem; width: 18rem;
 """
 
 
-def html_page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
+def html_page(
+    title: str, body: str, status_code: int = 200, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     """A whole page around `body` (HTML the caller has escaped); never cached.
 
     The setup pages carry single-use values and the status page changes by the second, so
-    neither browsers nor proxies should keep a copy.
+    neither browsers nor proxies should keep a copy; and no other site may frame a page.
     """
     document = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -39,14 +41,23 @@ def html_page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
         f"<title>{escape(title)} · hotfix-bot</title><style>{_STYLE}</style></head>"
         f"<body><main>{body}</main></body></html>"
     )
-    headers = {"cache-control": "no-store", "referrer-policy": "no-referrer"}
+    headers = {
+        "cache-control": "no-store",
+        "referrer-policy": "no-referrer",
+        # No other site may frame a page and trick a click on its buttons.
+        "x-frame-options": "DENY",
+        "content-security-policy": "frame-ancestors 'none'",
+        **(headers or {}),
+    }
     return HTMLResponse(document, status_code, headers=headers)
 
 
-def problem_page(title: str, explanation: str, status_code: int) -> HTMLResponse:
+def problem_page(
+    title: str, explanation: str, status_code: int, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     """A page saying what went wrong (`explanation` is plain text) and where to go next."""
     body = (
         f'<h1>{escape(title)}</h1><div class="problem"><p>{escape(explanation)}</p></div>'
         '<p><a href="/">Back to hotfix-bot</a></p>'
     )
-    return html_page(title, body, status_code)
+    return html_page(title, body, status_code, headers)

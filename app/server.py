@@ -14,13 +14,19 @@ import httpx
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app import delivery as deliveries
 from app.github import TIMEOUT, GitHubApp
 from app.handlers import build_router
-from app.journal import Journal, JournalReplaced, JournalUnavailable, open_journal
+from app.journal import (
+    JOURNAL_UNUSABLE,
+    Journal,
+    JournalReplaced,
+    JournalUnavailable,
+    open_journal,
+)
 from app.metrics import DELIVERIES, QUEUE_DEPTH, generate_latest
 from app.router import Router
 from app.settings import Settings
@@ -144,7 +150,7 @@ def create_app(
         except JournalReplaced:
             problems.append(JOURNAL_REPLACED)
         except JournalUnavailable:
-            problems.append("the journal is not writable")
+            problems.append(JOURNAL_UNUSABLE)
         if services.github is None:
             problems.append("no GitHub App credentials (APP_ID, PRIVATE_KEY)")
         if problems:
@@ -163,6 +169,11 @@ def create_app(
             return await setup.page(request)
         return await status.page(request)
 
+    async def sign_in(request: Request) -> Response:
+        if services.github is None:  # nothing to sign in to before the App exists
+            return RedirectResponse("/", 303)
+        return await status.sign_in(request)
+
     app = Starlette(
         routes=[
             Route(settings.webhook_path, webhook, methods=["POST"]),
@@ -170,6 +181,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/", home, methods=["GET"]),
+            Route("/", sign_in, methods=["POST"]),
             Route(CALLBACK_PATH, setup.callback, methods=["GET"]),
         ],
         lifespan=lifespan,

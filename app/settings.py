@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     private_key: SecretStr | None = Field(default=None, validation_alias=_env("PRIVATE_KEY"))
     private_key_path: Path | None = Field(default=None, validation_alias=_env("PRIVATE_KEY_PATH"))
     webhook_secret: SecretStr | None = Field(default=None, validation_alias=_env("WEBHOOK_SECRET"))
+    # Shows the status page's details (repositories, pull requests, errors); unset: to nobody.
+    admin_token: SecretStr | None = Field(default=None, validation_alias=_env("ADMIN_TOKEN"))
     github_api_url: str = Field(
         default="https://api.github.com", validation_alias=_env("GITHUB_API_URL")
     )
@@ -53,7 +55,9 @@ class Settings(BaseSettings):
         default="console", validation_alias=_env("LOG_FORMAT")
     )
 
-    @field_validator("app_id", "private_key", "private_key_path", "webhook_secret", mode="before")
+    @field_validator(
+        "app_id", "private_key", "private_key_path", "webhook_secret", "admin_token", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `APP_ID=` in a .env file means "not configured yet", as in Probot.

@@ -2,10 +2,11 @@
 
 1. `GET /` (no credentials yet) shows a form that posts the manifest, with this server's
    own URLs filled in, to GitHub's new-App page for a personal account or an organization,
-   carrying a random single-use `state`.
-2. Once the App exists, GitHub redirects to `/setup/callback?code=...&state=...`. The code
-   is exchanged for the App's credentials (`POST /app-manifests/{code}/conversions`), they
-   are written to `.env` (mode 0600) and the running server switches to configured.
+   carrying a `state` that this server signed, which the browser also keeps in a cookie.
+2. Once the App exists, GitHub redirects to `/setup/callback?code=...&state=...`. Only the
+   browser that holds the state's cookie gets further: the code is exchanged for the App's
+   credentials (`POST /app-manifests/{code}/conversions`), they are written to `.env`
+   (mode 0600) and the running server switches to configured.
 
 No page shows a secret, and neither the code nor a credential is logged.
 """
@@ -13,11 +14,14 @@ No page shows a secret, and neither the code nor a credential is logged.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import ipaddress
 import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -42,9 +46,8 @@ log = logging.getLogger("hotfix_bot.setup")
 MANIFEST_FILE = "app.yml"
 CALLBACK_PATH = "/setup/callback"
 # GitHub's manifest codes last an hour; a setup page left open longer starts again.
-STATE_LIFETIME = 3600.0
-# Anyone can load the setup page: bound how many states it makes the server remember.
-MAX_PENDING_STATES = 1000
+STATE_LIFETIME = 3600
+STATE_COOKIE = "hotfix-bot-setup"
 
 
 class ManifestError(Exception):
@@ -52,8 +55,10 @@ class ManifestError(Exception):
 
 
 def manifest_path() -> Path:
-    """`app.yml` in the working directory (as in Probot), else the one beside the code."""
-    candidates = [Path.cwd() / MANIFEST_FILE, Path(__file__).resolve().parents[1] / MANIFEST_FILE]
+    """`app.yml` in the working directory (as in Probot), else the one packaged with the
+    code: the repository's own app.yml, which a clone, an editable install and a wheel all
+    have in this package."""
+    candidates = [Path.cwd() / MANIFEST_FILE, Path(__file__).with_name(MANIFEST_FILE)]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
@@ -101,25 +106,31 @@ def registration_urls(web_url: str, state: str) -> tuple[str, str]:
     )
 
 
-class PendingStates:
-    """Random single-use `state` values, each valid for STATE_LIFETIME seconds."""
+class SetupStates:
+    """`state` values signed by this server, each valid for STATE_LIFETIME seconds.
 
-    def __init__(self) -> None:
-        self._expiry: dict[str, float] = {}
+    Nothing is kept per state, so however often anyone loads the setup page, no browser's
+    state is crowded out. The key lives in memory: after a restart, start again.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._key = secrets.token_bytes(32)
+        self._clock = clock
 
     def issue(self) -> str:
-        now = time.monotonic()
-        self._expiry = {state: at for state, at in self._expiry.items() if at > now}
-        while len(self._expiry) >= MAX_PENDING_STATES:
-            del self._expiry[next(iter(self._expiry))]  # the oldest goes first
-        state = secrets.token_urlsafe(32)
-        self._expiry[state] = now + STATE_LIFETIME
-        return state
+        # The random part keeps two browsers' states apart even within one second.
+        unsigned = f"{int(self._clock()) + STATE_LIFETIME}.{secrets.token_urlsafe(16)}"
+        return f"{unsigned}.{self._sign(unsigned)}"
 
-    def take(self, state: str) -> bool:
-        """Whether `state` was issued here and is still valid; it is spent either way."""
-        expires_at = self._expiry.pop(state, None)
-        return expires_at is not None and expires_at > time.monotonic()
+    def valid(self, state: str) -> bool:
+        """Whether `state` was issued here and has not expired."""
+        unsigned, _, signature = state.rpartition(".")
+        # The expiry is read only once the signature shows it is one that issue() wrote.
+        signed = hmac.compare_digest(signature.encode(), self._sign(unsigned).encode())
+        return signed and int(unsigned.partition(".")[0]) > self._clock()
+
+    def _sign(self, unsigned: str) -> str:
+        return hmac.new(self._key, unsigned.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -202,7 +213,7 @@ class SetupFlow:
     def __init__(self, services: Services, env_file: Path = Path(".env")) -> None:
         self._services = services
         self._env_file = env_file
-        self._states = PendingStates()
+        self._states = SetupStates()
         # One conversion at a time: a second callback finds the server configured.
         self._lock = asyncio.Lock()
 
@@ -216,8 +227,20 @@ class SetupFlow:
         settings = self._services.settings
         filled = manifest_for_server(manifest, base_url, settings.webhook_path)
         web_url = github_web_url(settings.github_api_url)
-        personal, organization = registration_urls(web_url, self._states.issue())
-        return html_page("Set up", _registration_body(filled, web_url, personal, organization))
+        state = self._states.issue()
+        personal, organization = registration_urls(web_url, state)
+        page = html_page("Set up", _registration_body(filled, web_url, personal, organization))
+        # Lax, not Strict: the callback is GitHub's redirect, a navigation from another site.
+        page.set_cookie(
+            STATE_COOKIE,
+            state,
+            max_age=STATE_LIFETIME,
+            path=CALLBACK_PATH,
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="lax",
+        )
+        return page
 
     async def callback(self, request: Request) -> Response:
         """`GET /setup/callback`: where GitHub sends the browser once the App exists."""
@@ -230,40 +253,63 @@ class SetupFlow:
                     "This server already has a GitHub App; this link changes nothing.",
                     409,
                 )
-            if not code or not self._states.take(state):
+            if not code or not self._states.valid(state):
                 return problem_page(
                     "This setup link is not valid",
                     "It is missing its code or its state, or the state was not issued by this "
-                    "server, was used already or expired. Start again from the setup page.",
+                    "server (or before it restarted) or expired. Start again from the setup page.",
                     400,
                 )
-            try:
-                app = await convert_code(
-                    self._services.settings.github_api_url, code, self._services.transport
-                )
-            except ConversionFailed as error:
-                return problem_page("GitHub did not hand over the App", str(error), 502)
-            try:
-                update_env_file(self._env_file, app.env_values())
-            except OSError as error:
+            held = request.cookies.get(STATE_COOKIE, "")
+            if not hmac.compare_digest(held.encode(), state.encode()):
                 return problem_page(
-                    "The credentials could not be saved",
-                    f"GitHub created the App {app.name}, but {self._env_file} could not be "
-                    f"written ({error.strerror}). Generate a private key and set a webhook "
-                    f"secret on the App's settings page, {app.html_url}, and give them to "
-                    "hotfix-bot as APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.",
-                    500,
+                    "This setup link is not for this browser",
+                    "The registration was started from the setup page in another browser, or "
+                    "this browser loaded the setup page again since, or it no longer holds the "
+                    "cookie that page gave it (used already, expired, or cookies blocked). "
+                    "Open the setup page in this browser and register again.",
+                    403,
                 )
-            self._services.configure(
-                self._services.settings.model_copy(
-                    update={
-                        "app_id": app.id,
-                        "private_key": SecretStr(app.pem),
-                        "private_key_path": None,
-                        "webhook_secret": SecretStr(app.webhook_secret),
-                    }
-                )
+            answer = await self._register(code)
+        # The state is spent: this browser cannot follow the same link again.
+        answer.delete_cookie(
+            STATE_COOKIE,
+            path=CALLBACK_PATH,
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="lax",
+        )
+        return answer
+
+    async def _register(self, code: str) -> Response:
+        """Exchange the code for the App's credentials, save them and switch to configured."""
+        try:
+            app = await convert_code(
+                self._services.settings.github_api_url, code, self._services.transport
             )
+        except ConversionFailed as error:
+            return problem_page("GitHub did not hand over the App", str(error), 502)
+        try:
+            update_env_file(self._env_file, app.env_values())
+        except OSError as error:
+            return problem_page(
+                "The credentials could not be saved",
+                f"GitHub created the App {app.name}, but {self._env_file} could not be "
+                f"written ({error.strerror}). Generate a private key and set a webhook "
+                f"secret on the App's settings page, {app.html_url}, and give them to "
+                "hotfix-bot as APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.",
+                500,
+            )
+        self._services.configure(
+            self._services.settings.model_copy(
+                update={
+                    "app_id": app.id,
+                    "private_key": SecretStr(app.pem),
+                    "private_key_path": None,
+                    "webhook_secret": SecretStr(app.webhook_secret),
+                }
+            )
+        )
         log.info("registered as GitHub App %s (id %d); credentials saved to .env", app.slug, app.id)
         return html_page("Registered", _registered_body(app, self._env_file))
 

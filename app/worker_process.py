@@ -7,9 +7,10 @@ processes write to it).
 
 `WorkerProcess` runs in the server: it starts `python -m app.worker_process` once credentials
 exist, starts it again if it dies, and wakes it through its standard input, one byte per
-wake-up. The child exits when that pipe closes, so it never outlives a server that was
-killed, and it waits for the journal's worker lock before it resumes anything, so a child
-left from a killed server has gone before the next one takes its deliveries over.
+wake-up. The child exits when that pipe closes (the kernel closes it when the server dies,
+however it dies), so it never outlives the server, not even while it waits for the journal's
+worker lock; it takes that lock before it resumes anything, so a child left from a killed
+server has gone before the next one takes its deliveries over.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import select
 import sys
 import time
 from collections.abc import Iterator
@@ -39,7 +41,13 @@ RESTART_SECONDS = 1.0
 RESTART_LONGEST_PAUSE = 60.0
 HEALTHY_SECONDS = 60.0  # a child that ran this long died of something new: restart at once
 STOP_SECONDS = 10.0  # for the child to cancel its work when the server stops
+LOCK_POLL_SECONDS = 0.2  # how often a child waiting for the worker lock tries it again
 WAKE = b"\x00"
+SERVER_GONE = "the server is gone (standard input closed): the worker process exits"
+
+
+class ServerGone(Exception):
+    """The server closed the child's standard input: it stopped, or it died."""
 
 
 class WorkerProcess:
@@ -136,21 +144,48 @@ class WorkerProcess:
             await process.wait()
 
 
+def server_gone_within(seconds: float) -> bool:
+    """Whether standard input reaches its end within `seconds`. Wake-ups read meanwhile are
+    dropped: a worker that has not started yet runs whatever is queued once it starts."""
+    stdin = sys.stdin.fileno()
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([stdin], [], [], left)
+        if not readable:
+            return False
+        if not os.read(stdin, 4096):
+            return True
+    return False
+
+
 @contextlib.contextmanager
 def single_worker(database: Path) -> Iterator[None]:
     """Hold the journal's worker lock: one worker per journal, and none before the last has
-    exited (the kernel releases the lock of a process that died)."""
+    exited (the kernel releases the lock of a process that died). Raises ServerGone if the
+    server goes while this waits for the lock."""
     with os.fdopen(os.open(f"{database}.worker-lock", os.O_RDWR | os.O_CREAT, 0o600)) as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             log.warning("waiting for the previous worker process to exit")
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            _wait_for_lock(lock.fileno())
         yield
 
 
+def _wait_for_lock(lock: int) -> None:
+    # Tried again and again rather than waited for in flock(), which would not notice
+    # that the server is gone.
+    while not server_gone_within(LOCK_POLL_SECONDS):
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            continue
+    raise ServerGone
+
+
 async def work(settings: Settings) -> None:
-    """Run the worker until standard input closes."""
+    """Run the worker until standard input closes: the server is gone."""
     pem = settings.private_key_pem()
     if settings.app_id is None or pem is None:
         raise SettingsError("APP_ID and PRIVATE_KEY are required to run the worker")
@@ -188,8 +223,12 @@ def main() -> int:
         print(f"hotfix-bot worker: {error}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level, settings.log_format)
-    with single_worker(journal_path(settings.database_url)):
-        uvloop.run(work(settings))
+    try:
+        with single_worker(journal_path(settings.database_url)):
+            uvloop.run(work(settings))
+    except ServerGone:
+        pass  # while waiting for the lock: nothing started, nothing to stop
+    log.info(SERVER_GONE)
     return 0
 
 

@@ -22,7 +22,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
     """No test reads the developer's .env or environment by accident."""
     for name in (
         "APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "GITHUB_API_URL",
-        "WEBHOOK_PATH", "HOST", "PORT", "DATABASE_URL", "LOG_LEVEL", "LOG_FORMAT",
+        "WEBHOOK_PATH", "HOST", "PORT", "DATABASE_URL", "LOG_LEVEL", "LOG_FORMAT", "ADMIN_TOKEN",
     ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -6,9 +6,11 @@ info` fails (a docker client without a daemon, or none at all) that test is skip
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import tomllib
 import uuid
@@ -24,7 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 FLY = tomllib.loads((ROOT / "fly.toml").read_text())
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 PINNED = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s]+)$")
-SECRETS = ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "GITHUB_CLIENT_SECRET")
+SECRETS = (
+    "APP_ID",
+    "PRIVATE_KEY",
+    "PRIVATE_KEY_PATH",
+    "WEBHOOK_SECRET",
+    "GITHUB_CLIENT_SECRET",
+    "ADMIN_TOKEN",
+)
 
 
 def locked() -> dict[str, str]:
@@ -73,8 +82,48 @@ def test_fly_runs_one_machine_with_the_journal_on_a_volume_and_no_secrets() -> N
     assert FLY["env"]["DATABASE_URL"].startswith(f"sqlite:///{volume}/")
     assert not set(SECRETS) & set(FLY["env"])
     fly_text = (ROOT / "fly.toml").read_text()
-    for secret in ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET"):
+    for secret in ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "ADMIN_TOKEN"):
         assert re.search(rf"^#.*\b{secret}\b", fly_text, re.MULTILINE), f"name {secret}"
+
+
+def test_the_packaged_app_yml_is_the_top_level_one() -> None:
+    """app/app.yml is what the setup page of an installed package reads; app.yml at the top
+    is the one to edit. A copy in place of the link would go stale."""
+    assert (ROOT / "app" / "app.yml").read_bytes() == (ROOT / "app.yml").read_bytes()
+
+
+def test_a_built_package_holds_app_yml_and_finds_it_from_an_empty_directory(
+    tmp_path: Path,
+) -> None:
+    # What a wheel holds is what setuptools' build_py lays out (bdist_wheel runs it); built
+    # from a copy of the sources, so that the checkout gets no build files.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "app.yml"):
+        shutil.copy2(ROOT / name, source / name)
+    for package in ("app", "policies"):
+        ignored = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(ROOT / package, source / package, symlinks=True, ignore=ignored)
+    built = tmp_path / "built"
+    build_py = ["-c", "import setuptools; setuptools.setup()", "-q", "build_py", "--build-lib"]
+    subprocess.run(
+        [sys.executable, *build_py, str(built)], cwd=source, capture_output=True, check=True
+    )
+
+    packaged = built / "app" / "app.yml"
+    assert packaged.is_file() and not packaged.is_symlink()
+    assert packaged.read_bytes() == (ROOT / "app.yml").read_bytes()
+    empty = tmp_path / "empty"  # `pip install` elsewhere, started in a new directory
+    empty.mkdir()
+    found = subprocess.run(
+        [sys.executable, "-c", "from app.setup import manifest_path; print(manifest_path())"],
+        cwd=empty,
+        env={**os.environ, "PYTHONPATH": str(built)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout == f"{packaged}\n"
 
 
 def container_engine_problem() -> str | None:

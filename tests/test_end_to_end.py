@@ -16,7 +16,7 @@ from support.titles import rules_fail
 from support.webhooks import WEBHOOK_SECRET
 
 from app.journal import SqliteJournal
-from app.worker_process import WAKE, WorkerProcess, single_worker
+from app.worker_process import SERVER_GONE, WAKE, WorkerProcess, single_worker
 
 
 def test_the_server_takes_a_delivery_over_http_and_writes_the_check_run(
@@ -112,7 +112,11 @@ def test_deliveries_run_in_a_worker_process_that_never_outlives_the_server(
         assert any(restarted in line for line in server.log_lines())
 
         server.kill()
-        wait_for(lambda: not running(replacement), timeout=10)
+        wait_for(lambda: not running(replacement), timeout=3)
+        # One line, the replacement's: the first worker was killed and said nothing.
+        said = [json.loads(line) for line in server.log_lines()]
+        gone = [(e["logger"], e["level"]) for e in said if e["message"] == SERVER_GONE]
+        assert gone == [("hotfix_bot.worker", "info")]
 
 
 def test_a_worker_process_waits_for_the_previous_one_to_exit(
@@ -258,6 +262,26 @@ def metric_lines(exposition: str) -> list[str]:
 def messages(log_lines: list[str]) -> list[str]:
     """The messages of the server's log (LOG_FORMAT=json)."""
     return [json.loads(line)["message"] for line in log_lines]
+
+
+def test_a_worker_process_waiting_for_the_lock_exits_when_the_server_is_killed(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    with github_and_server(tmp_path, private_key_pem) as (_, _, server):
+        with single_worker(tmp_path / "journal.db"):  # as a worker still running would
+            server.start()
+            assert server.process is not None
+            waiting = "waiting for the previous worker process to exit"
+            wait_for(lambda: any(waiting in line for line in server.log_lines()))
+            [worker] = children_of(server.process.pid)
+
+            server.kill()  # the server alone: SIGKILL leaves it no time to stop its child
+
+            wait_for(lambda: not running(worker), timeout=3)
+        assert [json.loads(line)["message"] for line in server.log_lines()][-2:] == [
+            waiting,
+            SERVER_GONE,
+        ]
 
 
 def children_of(pid: int) -> list[int]:

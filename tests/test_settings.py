@@ -128,9 +128,21 @@ def test_serve_with_a_bad_value_stops_with_that_line(
 
 def test_secrets_are_hidden_in_the_settings_repr(private_key_pem: str) -> None:
     settings = Settings(
-        _env_file=None, APP_ID=1, PRIVATE_KEY=private_key_pem, WEBHOOK_SECRET="hunter2-secret"
+        _env_file=None,
+        APP_ID=1,
+        PRIVATE_KEY=private_key_pem,
+        WEBHOOK_SECRET="hunter2-secret",
+        ADMIN_TOKEN="admin-token-secret",
     )
     assert "hunter2-secret" not in repr(settings) and "PRIVATE KEY" not in repr(settings)
+    assert "admin-token-secret" not in repr(settings)
+    assert settings.admin_token is not None
+    assert settings.admin_token.get_secret_value() == "admin-token-secret"
+
+
+def test_admin_token_left_blank_in_dot_env_is_unset(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ADMIN_TOKEN=\n")
+    assert load_settings().admin_token is None
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from starlette.testclient import TestClient
+from support.pages import assert_not_framable
 from support.webhooks import make_settings
 
 from app.env_file import update_env_file
 from app.journal import SqliteJournal
 from app.sandbox import FakeGitHub, serve_fake
 from app.server import create_app
-from app.setup import PendingStates, github_web_url
+from app.setup import STATE_COOKIE, STATE_LIFETIME, SetupStates, github_web_url
+
+ADMIN_TOKEN = "admin-token-for-tests"
 
 
 @pytest.mark.parametrize(
@@ -33,13 +36,20 @@ def test_the_new_app_page_is_on_githubs_web_host_for_the_api_url(
     assert github_web_url(api_url) == web_url
 
 
-def test_a_state_is_single_use() -> None:
-    states = PendingStates()
+def test_a_state_is_valid_as_issued_by_this_server_until_it_expires() -> None:
+    now = [1_000_000.0]
+    states = SetupStates(clock=lambda: now[0])
     state = states.issue()
+    expires, nonce, signature = state.split(".")
 
-    assert states.take(state)
-    assert not states.take(state)
-    assert not states.take("never-issued")
+    assert states.valid(state)
+    assert states.issue() != state  # two browsers in the same second get different states
+    assert not states.valid(f"{int(expires) + 3600}.{nonce}.{signature}")
+    assert not SetupStates(clock=lambda: now[0]).valid(state)  # after a restart
+    for forged in ("", "never-issued", "².x.y", f"{'9' * 5000}.x.y"):
+        assert not states.valid(forged)
+    now[0] += STATE_LIFETIME
+    assert not states.valid(state)
 
 
 def test_env_file_keeps_other_lines_replaces_ours_and_is_owner_only(tmp_path: Path) -> None:
@@ -60,18 +70,86 @@ def test_env_file_keeps_other_lines_replaces_ours_and_is_owner_only(tmp_path: Pa
 def setup_client(tmp_path: Path) -> Iterator[tuple[TestClient, FakeGitHub]]:
     fake = FakeGitHub()
     with serve_fake(fake) as api_url:
-        settings = make_settings(tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url)
+        settings = make_settings(
+            tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url, ADMIN_TOKEN=ADMIN_TOKEN
+        )
         app = create_app(settings, journal=SqliteJournal(settings.database_path))
         with TestClient(app, base_url="https://bot.example.com") as client:
             yield client, fake
 
 
 def _state(client: TestClient) -> str:
+    """Load the setup page as a browser does: its form's state, its cookie kept."""
     page = client.get("/")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert_not_framable(page)
     action = page.text.split('action="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     [state] = parse_qs(urlsplit(action).query)["state"]
     return state
+
+
+def test_the_setup_page_binds_its_state_to_the_browser_with_a_cookie(
+    setup_client: tuple[TestClient, FakeGitHub],
+) -> None:
+    client, _ = setup_client
+    page = client.get("/")
+    action = page.text.split('action="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    [state] = parse_qs(urlsplit(action).query)["state"]
+
+    name, _, rest = page.headers["set-cookie"].partition("=")
+    value, *attributes = (part.strip() for part in rest.split(";"))
+    assert (name, value) == (STATE_COOKIE, state)
+    assert {attribute.lower() for attribute in attributes} == {
+        "httponly",
+        "samesite=lax",
+        "secure",  # the page was opened over https
+        "path=/setup/callback",
+        f"max-age={STATE_LIFETIME}",
+    }
+
+
+def test_a_callback_from_a_browser_without_the_states_cookie_is_refused_and_writes_nothing(
+    setup_client: tuple[TestClient, FakeGitHub], tmp_path: Path
+) -> None:
+    client, fake = setup_client
+    registration = fake.register_manifest_code("hotfix-bot-acme")
+    state = _state(client)
+    _state(client)  # the page loaded again: this browser's cookie holds the newer state
+
+    link = {"code": registration.code, "state": state}
+    refused = [client.get("/setup/callback", params=link)]
+    client.cookies.clear()  # another browser: no cookie at all
+    refused.append(client.get("/setup/callback", params=link))
+
+    for answer in refused:
+        assert answer.status_code == 403
+        assert "<h1>This setup link is not for this browser</h1>" in answer.text
+        assert "Open the setup page in this browser and register again." in answer.text
+        assert_not_framable(answer)
+    assert fake.requests_to("POST", "/app-manifests/") == []
+    assert not (tmp_path / ".env").exists()
+    assert client.get("/readyz").status_code == 503
+
+
+def test_many_anonymous_page_loads_do_not_crowd_out_a_browsers_state(
+    setup_client: tuple[TestClient, FakeGitHub], tmp_path: Path
+) -> None:
+    client, fake = setup_client
+    registration = fake.register_manifest_code("hotfix-bot-acme")
+    state = _state(client)
+    anonymous = TestClient(client.app, base_url="https://bot.example.com")
+    for _ in range(1000):
+        assert anonymous.get("/").status_code == 200
+
+    registered = client.get("/setup/callback", params={"code": registration.code, "state": state})
+
+    assert registered.status_code == 200
+    assert "<h1>hotfix-bot is registered</h1>" in registered.text
+    assert_not_framable(registered)
+    assert (tmp_path / ".env").exists()
+    # The state is spent: the cookie is gone, so this browser cannot follow the link again.
+    assert registered.headers["set-cookie"].startswith(f'{STATE_COOKIE}=""; expires=')
+    assert STATE_COOKIE not in client.cookies
 
 
 def test_a_code_github_does_not_know_is_reported_and_nothing_is_written(
@@ -82,6 +160,7 @@ def test_a_code_github_does_not_know_is_reported_and_nothing_is_written(
     answer = client.get("/setup/callback", params={"code": "expired", "state": _state(client)})
 
     assert answer.status_code == 502
+    assert_not_framable(answer)
     assert "GitHub answered 404 (Not Found)" in answer.text
     assert not (tmp_path / ".env").exists()
     assert client.get("/readyz").status_code == 503
@@ -100,7 +179,11 @@ def test_the_status_page_says_when_github_does_not_answer(
     fake.inject("GET", "^/app$", 500, times=None)
 
     page = client.get("/")
+    details = client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
 
     assert page.status_code == 200
-    assert "GitHub did not answer: GitHub answered 500 to GET /app" in page.text
-    assert "0 queued" in page.text and "No deliveries yet." in page.text
+    assert "GitHub did not answer.</p>" in page.text and "GitHub answered" not in page.text
+    assert "0 queued" in page.text
+    assert details.status_code == 200  # ADMIN_TOKEN outlives the switch to configured
+    assert "GitHub did not answer: GitHub answered 500 to GET /app" in details.text
+    assert "No deliveries yet." in details.text

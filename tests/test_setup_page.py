@@ -31,7 +31,7 @@ from app.server import create_app
 from app.settings import load_settings
 
 try:
-    from playwright.sync_api import Browser, Page, Route, sync_playwright
+    from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 except ImportError:  # reported by `browser` below: a failure in CI, a skip elsewhere
     sync_playwright = None  # type: ignore[assignment]
 
@@ -48,6 +48,7 @@ CHROMIUM_ARGS = [
 ]
 MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "app.yml").read_text())
 WEBHOOK_PATH = "/api/github/webhooks"
+ADMIN_TOKEN = "admin-token-for-tests"
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,9 @@ def server(tmp_path: Path) -> Iterator[SetupServer]:
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
     registration = fake.register_manifest_code("hotfix-bot-acme", shared_private_key())
     with serve_fake(fake) as api_url:
-        settings = make_settings(tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url)
+        settings = make_settings(
+            tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url, ADMIN_TOKEN=ADMIN_TOKEN
+        )
         app = create_app(settings, journal=SqliteJournal(settings.database_path))
         with serve_asgi(app, thread_name="hotfix-bot") as url:
             yield SetupServer(url, fake, registration)
@@ -90,8 +93,8 @@ def server(tmp_path: Path) -> Iterator[SetupServer]:
     assert problems == [], "requests not valid against GitHub's OpenAPI description"
 
 
-@pytest.fixture
-def page(browser: Browser, server: SetupServer) -> Iterator[Page]:
+def loopback_browser(browser: Browser, server: SetupServer) -> BrowserContext:
+    """A browser profile of its own (its own cookies) that reaches only the server."""
     context = browser.new_context()
 
     def loopback_only(route: Route) -> None:
@@ -101,6 +104,12 @@ def page(browser: Browser, server: SetupServer) -> Iterator[Page]:
             route.abort()
 
     context.route("**/*", loopback_only)
+    return context
+
+
+@pytest.fixture
+def page(browser: Browser, server: SetupServer) -> Iterator[Page]:
+    context = loopback_browser(browser, server)
     yield context.new_page()
     context.close()
 
@@ -113,7 +122,8 @@ def test_the_setup_page_registers_the_app_and_the_server_is_configured_without_a
     env_file.chmod(0o644)
     assert httpx.get(f"{server.url}/readyz").status_code == 503
 
-    page.goto(f"{server.url}/")
+    setup_page = page.goto(f"{server.url}/")
+    assert setup_page is not None and setup_page.headers["x-frame-options"] == "DENY"
     form = page.locator("form#register")
     action = urlsplit(form.get_attribute("action") or "")
     [state] = parse_qs(action.query)["state"]
@@ -194,8 +204,15 @@ def test_the_setup_page_registers_the_app_and_the_server_is_configured_without_a
 
     page.goto(f"{server.url}/")
     status = page.inner_text("main")
+    assert "installed on 1 account." in status and "1 done" in status
+    assert "hotfix-bot-acme" not in status and "acme/widgets" not in status
+    page.fill("#token", ADMIN_TOKEN)
+    page.click("text=Show details")
+    status = page.inner_text("main")  # the browser keeps the cookie for later visits
     assert "hotfix-bot-acme" in status and "installed on 1 account." in status
     assert "pull_request.opened" in status and "acme/widgets#1" in status
+    page.reload()
+    assert "acme/widgets#1" in page.inner_text("main")
 
     replayed = page.goto(f"{server.url}/setup/callback?code={registration.code}&state={state}")
     assert replayed is not None and replayed.status == 409
@@ -214,6 +231,28 @@ def test_a_callback_without_a_valid_state_or_code_is_refused_and_writes_nothing(
 
     assert answer is not None and answer.status == 400
     assert "This setup link is not valid" in page.inner_text("h1")
+    assert not (tmp_path / ".env").exists()
+    assert server.fake.requests_to("POST", "/app-manifests") == []
+    assert httpx.get(f"{server.url}/readyz").status_code == 503
+
+
+def test_a_callback_in_another_browser_is_refused_and_writes_nothing(
+    server: SetupServer, page: Page, browser: Browser, tmp_path: Path
+) -> None:
+    page.goto(f"{server.url}/")
+    action = page.locator("form#register").get_attribute("action") or ""
+    [state] = parse_qs(urlsplit(action).query)["state"]
+    other = loopback_browser(browser, server)
+    try:
+        elsewhere = other.new_page()
+        answer = elsewhere.goto(
+            f"{server.url}/setup/callback?code={server.registration.code}&state={state}"
+        )
+        assert answer is not None and answer.status == 403
+        assert elsewhere.inner_text("h1") == "This setup link is not for this browser"
+    finally:
+        other.close()
+
     assert not (tmp_path / ".env").exists()
     assert server.fake.requests_to("POST", "/app-manifests") == []
     assert httpx.get(f"{server.url}/readyz").status_code == 503

@@ -160,17 +160,19 @@ def running_bot(
     network: httpx.AsyncBaseTransport | None = None,
     github_timeout: httpx.Timeout = TIMEOUT,
     clock: Callable[[], float] = time.time,
+    **environment: Any,
 ) -> Iterator[Bot]:
     """`network` stands between the app and the fake (a test's faults); `github_timeout`
     replaces the app's 15 s request timeout; `clock` is the journal's, which the worker
-    measures due times and GitHub's waits on."""
+    measures due times and GitHub's waits on; `environment` adds settings
+    (`ADMIN_TOKEN=...`)."""
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
     app_record = fake.create_app(private_key_pem=private_key_pem)
     installation = fake.add_installation(app_record.id, account="acme")
     repo = fake.add_repo("acme/widgets", installation, files={"VERSION": "1.2.3\n"})
     with serve_fake(fake) as base_url:
         settings = make_settings(
-            tmp_path, private_key_pem, APP_ID=app_record.id, GITHUB_API_URL=base_url
+            tmp_path, private_key_pem, APP_ID=app_record.id, GITHUB_API_URL=base_url, **environment
         )
         journal = SqliteJournal(settings.database_path, clock=clock)
         transport = TracingTransport(network)

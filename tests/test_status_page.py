@@ -1,0 +1,169 @@
+"""The status page (`GET /` once configured): counts and health for anyone, the details
+(repositories, pull requests, errors) for whoever shows ADMIN_TOKEN."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from starlette.requests import Request
+from starlette.responses import Response
+from support.harness import Bot, running_bot
+from support.pages import assert_not_framable
+
+from app.admin import COOKIE, SESSION_SECONDS, Access, AdminSessions
+
+ADMIN_TOKEN = "correct-horse-battery-staple-0123456789"
+REFUSED = "GitHub answered 404 to GET /repos/acme/widgets/pulls/1: Not Found"
+NOBODY = (
+    "Repositories, pull requests and errors are shown only to whoever enters ADMIN_TOKEN. "
+    "It is not set on this server, so nobody sees them here: set it to see them."
+)
+
+
+def fail_one_delivery(bot: Bot) -> None:
+    """A delivery whose pull request GitHub refuses: its row names the repository, the pull
+    request and GitHub's error."""
+    pull = bot.open_hotfix()
+    bot.fake.inject("GET", r"/pulls/1$", status=404, times=None)
+    bot.pull_request(pull.number, "opened")
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.last_error) == ("failed", REFUSED)
+
+
+def assert_public(page: str) -> None:
+    """Counts and health, and nothing that names a repository, a pull request or an error."""
+    shown = page.split("<main>", 1)[1]
+    assert "Running as a GitHub App installed on 1 account." in shown
+    assert "0 queued · 0 running · 0 done · 0 superseded · 1 failed · 0 ignored" in shown
+    for detail in ("acme/widgets", "#1", "Not Found", "pull_request.opened", "/apps/"):
+        assert detail not in shown
+
+
+@pytest.fixture
+def guarded(tmp_path: Path, private_key_pem: str) -> Iterator[Bot]:
+    with running_bot(tmp_path, private_key_pem, ADMIN_TOKEN=ADMIN_TOKEN) as bot:
+        fail_one_delivery(bot)
+        yield bot
+
+
+def test_without_admin_token_nobody_sees_the_details(bot: Bot) -> None:
+    fail_one_delivery(bot)
+
+    for headers in ({}, {"authorization": "Bearer anything"}):
+        page = bot.client.get("/", headers=headers)
+
+        assert page.status_code == 200
+        assert_public(page.text)
+        assert NOBODY in page.text
+        assert "<form" not in page.text
+    refused = bot.client.post("/", data={"token": "anything"})
+    assert refused.status_code == 403
+    assert "ADMIN_TOKEN is not set on this server, so nobody sees the details." in refused.text
+    assert "set-cookie" not in refused.headers
+
+
+def test_anyone_without_the_token_sees_counts_health_and_the_sign_in_form(guarded: Bot) -> None:
+    page = guarded.client.get("/")
+
+    assert page.status_code == 200
+    assert_not_framable(page)
+    assert_public(page.text)
+    assert '<form method="post" action="/">' in page.text
+    assert '<input type="password" id="token" name="token"' in page.text
+
+
+def test_the_bearer_token_shows_the_details_and_a_wrong_one_is_refused(guarded: Bot) -> None:
+    page = guarded.client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+
+    assert page.status_code == 200
+    assert_not_framable(page)
+    assert "<td>acme/widgets#1</td>" in page.text
+    assert f"<td>{REFUSED}</td>" in page.text
+    assert "<code>pull_request.opened</code>" in page.text
+    assert "Running as the GitHub App" in page.text and "/installations/new" in page.text
+    assert "<form" not in page.text
+
+    wrong = guarded.client.get("/", headers={"authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 401
+    assert_not_framable(wrong)
+    assert wrong.headers["www-authenticate"] == "Bearer"
+    assert "The bearer token sent is not this server&#x27;s ADMIN_TOKEN." in wrong.text
+    assert "acme/widgets" not in wrong.text
+
+
+def test_the_token_entered_on_the_page_is_remembered_by_a_cookie_that_does_not_hold_it(
+    guarded: Bot,
+) -> None:
+    client = guarded.client
+    wrong = client.post("/", data={"token": "not-the-token"})
+    assert wrong.status_code == 403
+    assert_not_framable(wrong)
+    assert "That is not the ADMIN_TOKEN." in wrong.text
+    assert_public(wrong.text)
+    assert "set-cookie" not in wrong.headers
+
+    signed_in = client.post("/", data={"token": ADMIN_TOKEN}, follow_redirects=False)
+
+    assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/")
+    cookie = signed_in.headers["set-cookie"]
+    attributes = [part.strip().lower() for part in cookie.split(";")]
+    assert {"httponly", "samesite=strict", "path=/", f"max-age={SESSION_SECONDS}"} <= set(
+        attributes
+    )
+    assert ADMIN_TOKEN not in cookie
+    page = client.get("/")
+    assert page.status_code == 200 and "<td>acme/widgets#1</td>" in page.text
+
+    for forged in ("9999999999.forged", "².x", f"{'9' * 5000}.x"):
+        cookie_header = f"{COOKIE}={forged}".encode("latin-1")
+        assert_public(client.get("/", headers={"cookie": cookie_header}).text)
+
+
+def test_a_browser_session_ends_when_it_expires_or_the_token_changes() -> None:
+    now = [1_000_000.0]
+    sessions = AdminSessions(clock=lambda: now[0])
+    token = SecretStr(ADMIN_TOKEN)
+    response = Response()
+    sessions.sign_in(_request(), response, token)
+    cookie = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+
+    assert sessions.access(_request(cookie), token) is Access.DETAILS
+    assert sessions.access(_request(cookie), SecretStr("a-new-token")) is Access.PUBLIC
+    now[0] += SESSION_SECONDS
+    assert sessions.access(_request(cookie), token) is Access.PUBLIC
+
+
+def _request(cookie: str | None = None) -> Request:
+    headers = [(b"cookie", f"{COOKIE}={cookie}".encode())] if cookie else []
+    scope = {"type": "http", "scheme": "http", "server": ("bot.example.com", 80), "path": "/"}
+    return Request({**scope, "query_string": b"", "headers": headers})
+
+
+def test_a_corrupt_journal_is_a_503_saying_what_readyz_says(
+    bot: Bot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal_file = tmp_path / "journal.db"
+    with contextlib.closing(sqlite3.connect(journal_file)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file
+    journal_file.write_bytes(b"this is not a database\n" * 1000)
+
+    ready = bot.client.get("/readyz")
+    page = bot.client.get("/")
+
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "problems": ["the journal is not writable"]}
+    assert page.status_code == 503
+    assert_not_framable(page)
+    assert "<h1>The journal is not writable</h1>" in page.text
+    assert (
+        "hotfix-bot cannot use its delivery journal (DATABASE_URL); /readyz answers 503 until "
+        "it can. The log says why."
+    ) in page.text
+    assert (
+        "the status page cannot read the journal: journal read failed: file is not a database"
+    ) in caplog.messages
