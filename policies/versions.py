@@ -36,8 +36,8 @@ def parse_version(text: str) -> Version | None:
 
 def next_patch(version: Version) -> Version:
     """The release a hotfix of `version` ships: X.Y.(Z+1), or for a pre-release the release it
-    leads to (1.2.4-rc.1 becomes 1.2.4, the lowest release above it), as `npm version patch`
-    does. Build metadata is dropped."""
+    leads to (1.2.4-rc.1 becomes 1.2.4, the lowest release above it). Build metadata is
+    dropped."""
     return version.next_version("patch")
 
 

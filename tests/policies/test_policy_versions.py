@@ -150,7 +150,7 @@ def test_next_patch_is_above_and_has_no_suffixes(
     assert bumped.patch == (patch if prerelease else patch + 1)
 
 
-# --- precedence, as SemVer 2.0 (semver.org, item 11) orders versions ---------------------------
+# --- precedence, as SemVer 2.0 orders versions ------------------------------------------------
 
 SPEC_EXAMPLES = [
     "1.0.0-alpha",
@@ -188,7 +188,7 @@ def test_sorting_any_order_of_the_specs_examples_gives_the_specs_order(
 
 
 def spec_precedence(text: str) -> tuple[Any, ...]:
-    """Item 11 of SemVer 2.0 written as a sort key, independently of the code under test."""
+    """SemVer 2.0's precedence rules written as a sort key, apart from the code under test."""
     core, _, prerelease = text.partition("+")[0].partition("-")
     numbers = tuple(int(part) for part in core.split("."))
     if not prerelease:
