@@ -58,6 +58,7 @@ severities:
 version:
   files: []
   bump: patch
+  allow_prerelease: false
 tag:
   format: "v{version}"
   message: "Hotfix: {title}"
@@ -231,6 +232,8 @@ class SeverityPolicy(_Section):
 class VersionConfig(_Section):
     files: list[NonEmptyText]
     bump: Literal["patch"]
+    # A hotfix may ship a pre-release of the next patch (1.2.4-rc.1), tagged as written.
+    allow_prerelease: bool
 
 
 class TagConfig(_Section):

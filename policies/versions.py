@@ -1,26 +1,20 @@
 """Reading the project version from the files that carry it."""
 
 import json
-import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Self
+
+# Re-exported: the rules and the post-merge steps name versions by this type. It compares by
+# SemVer 2.0 precedence (pre-release below its release, build metadata ignored), and its text
+# is the version as written, -prerelease and +build parts included.
+from semver import Version as Version
 
 from policies.config import HotfixConfig
 from policies.files import FileText, UnreadableText
 
 DEFAULT_VERSION_FILES = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
 
-# X.Y.Z with an optional leading v and optional semver -prerelease and +build parts;
-# leading zeros are refused so that the text and the number always read the same.
-_NUMBER = r"(0|[1-9][0-9]*)"
-_IDENTIFIERS = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
-_VERSION = re.compile(
-    rf"v?{_NUMBER}\.{_NUMBER}\.{_NUMBER}(?:-(?P<prerelease>{_IDENTIFIERS}))?"
-    rf"(?:\+(?P<build>{_IDENTIFIERS}))?"
-)
 _CONFIGURE = "set version.files in .github/hotfix.yml to the file(s) that hold the version"
 
 
@@ -28,39 +22,23 @@ class VersionFileError(ValueError):
     """A version file has no version hotfix-bot can read; the message says what to do."""
 
 
-@dataclass(frozen=True)
-class Version:
-    major: int
-    minor: int
-    patch: int
-    # Parsed so such files are accepted, but the hotfix rules compare X.Y.Z only.
-    prerelease: str | None = None
-    build: str | None = None
+def parse_version(text: str) -> Version | None:
+    """`text` as a SemVer 2.0 version (1.2.3, 1.2.4-rc.1+build.5), or None when it is not one.
 
-    @classmethod
-    def parse(cls, text: str) -> Self | None:
-        found = _VERSION.fullmatch(text.strip())
-        if found is None:
-            return None
-        major, minor, patch = (int(found.group(index)) for index in (1, 2, 3))
-        return cls(major, minor, patch, found["prerelease"], found["build"])
+    A leading `v` is accepted (v1.2.3), as tags often write it; leading zeros are refused, so
+    the text and the number always read the same.
+    """
+    try:
+        return Version.parse(text.strip().removeprefix("v"))
+    except ValueError:
+        return None
 
-    @property
-    def core(self) -> tuple[int, int, int]:
-        return (self.major, self.minor, self.patch)
 
-    def bump_patch(self) -> "Version":
-        return Version(self.major, self.minor, self.patch + 1)
-
-    @property
-    def full(self) -> str:
-        """X.Y.Z with the -prerelease and +build parts, as the file gives them."""
-        prerelease = f"-{self.prerelease}" if self.prerelease else ""
-        build = f"+{self.build}" if self.build else ""
-        return f"{self}{prerelease}{build}"
-
-    def __str__(self) -> str:
-        return f"{self.major}.{self.minor}.{self.patch}"
+def next_patch(version: Version) -> Version:
+    """The release a hotfix of `version` ships: X.Y.(Z+1), or for a pre-release the release it
+    leads to (1.2.4-rc.1 becomes 1.2.4, the lowest release above it). Build metadata is
+    dropped."""
+    return version.next_version("patch")
 
 
 def version_files_to_read(config: HotfixConfig) -> list[str]:
@@ -144,7 +122,7 @@ def parse_version_file(path: str, text: str) -> Version:
         declared = read(path, text)
     if declared is None or declared == "":
         raise VersionFileError(f"{path}: declares no version (expected {expected}); {_CONFIGURE}")
-    version = Version.parse(declared) if isinstance(declared, str) else None
+    version = parse_version(declared) if isinstance(declared, str) else None
     if version is None:
         raise VersionFileError(
             f"{path}: the version {json.dumps(declared, default=str)} "
@@ -158,14 +136,37 @@ def tag_name(config: HotfixConfig, version: str) -> str:
     return config.tag.format.replace("{version}", version)
 
 
-def tag_to_check(config: HotfixConfig, base_version_files: Mapping[str, FileText]) -> str | None:
-    """The tag the hotfix's version (the base's, patch + 1) would be released as, for the app
-    to look up first.
+def head_version(
+    config: HotfixConfig,
+    base_version_files: Mapping[str, FileText],
+    head_version_files: Mapping[str, FileText],
+) -> Version | None:
+    """The version the head of a hotfix declares, read from the first of the base's version
+    files (a file the hotfix adds is not one) that is readable on the head.
 
-    None when no version file on the base can be read; the version-bump rule says why.
+    None until the head's files are read, and when none of them is readable.
     """
-    version = declared_version(config, base_version_files)
-    return None if version is None else tag_name(config, str(version.bump_patch()))
+    on_base = {
+        path: text
+        for path, text in head_version_files.items()
+        if base_version_files.get(path) is not None
+    }
+    return declared_version(config, on_base)
+
+
+def tag_to_check(
+    config: HotfixConfig,
+    base_version_files: Mapping[str, FileText],
+    head_version_files: Mapping[str, FileText],
+) -> str | None:
+    """The tag the hotfix would be released as, for the app to look up first: made from the
+    head's version exactly as written (v1.2.4-rc.1), as the post-merge steps make it.
+
+    None until the head's files are read, and when none of them is readable; the
+    version-bump rule then fails and says why.
+    """
+    version = head_version(config, base_version_files, head_version_files)
+    return None if version is None else tag_name(config, str(version))
 
 
 def declared_version(config: HotfixConfig, version_files: Mapping[str, FileText]) -> Version | None:

@@ -76,7 +76,9 @@ def test_show_prints_the_effective_config_with_defaults_filled_in(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_config(
-        tmp_path, "branches: {development: dev}\nseverities: {P2: {hotfix_allowed: true}}\n"
+        tmp_path,
+        "branches: {development: dev}\nseverities: {P2: {hotfix_allowed: true}}\n"
+        "version: {allow_prerelease: true}\n",
     )
 
     assert main(["config", "show", "--default-branch", "trunk"]) == 0
@@ -87,9 +89,10 @@ def test_show_prints_the_effective_config_with_defaults_filled_in(
     assert shown["branches"]["hotfix_prefix"] == "hotfix/"
     assert shown["severities"]["P2"] == {"hotfix_allowed": True, "approvals": []}
     assert shown["severities"]["P0"]["deadline"] == "2h"
+    assert shown["version"] == {"files": [], "bump": "patch", "allow_prerelease": True}
     assert load_config(yaml.safe_dump(shown), "other") == load_config(
         "branches: {development: dev, production: trunk}\n"
-        "severities: {P2: {hotfix_allowed: true}}\n",
+        "severities: {P2: {hotfix_allowed: true}}\nversion: {allow_prerelease: true}\n",
         "other",
     )
 
@@ -99,6 +102,7 @@ def test_show_without_a_file_prints_the_defaults(capsys: pytest.CaptureFixture[s
 
     printed = capsys.readouterr()
     assert yaml.safe_load(printed.out)["workflow"] == "gitflow"
+    assert yaml.safe_load(printed.out)["version"]["allow_prerelease"] is False
     assert "does not exist; these are the defaults" in printed.err
 
 

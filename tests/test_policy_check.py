@@ -144,6 +144,62 @@ def test_an_existing_tag_for_the_new_version_fails_version_bump(bot: Bot) -> Non
     assert "v1.2.4" in run.output["summary"]
 
 
+PRE_RELEASES_ALLOWED = {".github/hotfix.yml": "version:\n  allow_prerelease: true\n"}
+
+
+def test_a_pre_release_on_the_head_fails_version_bump_by_default(bot: Bot) -> None:
+    _, head = open_hotfix(bot, files={"VERSION": "1.2.4-rc.1\n"})
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.output["title"] == rules_fail("version-bump")
+    summary = run.output["summary"]
+    assert (
+        "| `version-bump` | ❌ fail | VERSION: 1.2.3 on main, 1.2.4-rc.1 on hotfix/fix-login "
+        "| 1.2.4 (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4 yet |"
+    ) in summary
+    assert summary.endswith(
+        "### `version-bump`\n\nVERSION is 1.2.4-rc.1 on hotfix/fix-login, expected 1.2.4\n\n"
+        '`echo "1.2.4" > VERSION`; to ship the pre-release 1.2.4-rc.1 instead, set '
+        "`version.allow_prerelease: true` in `.github/hotfix.yml` on main"
+    )
+
+
+def test_with_pre_releases_allowed_a_pre_release_passes_and_its_own_tag_is_looked_up(
+    bot: Bot,
+) -> None:
+    bot.repo.commit("main", PRE_RELEASES_ALLOWED, "Allow pre-release hotfixes")
+    pull, head = open_hotfix(bot, files={"VERSION": "1.2.4-rc.1\n"})
+    approve(bot, pull, "lead", "pm")
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion) == ("completed", "success")
+    assert run.output["title"] == all_rules_pass()
+    assert (
+        "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4-rc.1 on hotfix/fix-login "
+        "| 1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, "
+        "and no tag v1.2.4-rc.1 yet |"
+    ) in run.output["summary"]
+    looked_up = {r.path for r in bot.fake.requests_to("GET", "/repos/acme/widgets/git/ref/")}
+    assert looked_up == {"/repos/acme/widgets/git/ref/tags/v1.2.4-rc.1"}
+
+
+def test_an_existing_tag_of_the_pre_release_fails_version_bump(bot: Bot) -> None:
+    bot.repo.commit("main", PRE_RELEASES_ALLOWED, "Allow pre-release hotfixes")
+    bot.repo.create_tag("v1.2.4-rc.1", "main")
+    _, head = open_hotfix(bot, files={"VERSION": "1.2.4-rc.1\n"})
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.output["title"] == rules_fail("version-bump")
+    assert run.output["summary"].endswith(
+        "### `version-bump`\n\n"
+        "The tag v1.2.4-rc.1 already exists, so 1.2.4-rc.1 was released before\n\n"
+        "Bring the version files on main up to the latest release first, "
+        "then bump its patch number here"
+    )
+
+
 def test_an_approval_group_only_the_author_could_fill_fails_approvals(bot: Bot) -> None:
     bot.repo.commit(
         "main",

@@ -698,6 +698,28 @@ def back_merge_by_hand(pull: FakePull) -> str:
     )
 
 
+@pytest.mark.parametrize("version", ["1.2.4-rc.1", "1.2.4-rc.1+build.5"])
+def test_a_pre_release_is_tagged_and_released_exactly_as_written(bot: Bot, version: str) -> None:
+    pull = merged_hotfix(
+        bot,
+        main_files={".github/hotfix.yml": "version: {allow_prerelease: true}\n"},
+        hotfix_files={"VERSION": f"{version}\n"},
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    tag = f"v{version}"
+    tag_object = bot.repo.tag_object(tag)
+    assert tag_object is not None
+    assert bot.repo.tags == {tag: tag_object.sha}
+    assert (tag_object.tag, tag_object.message) == (tag, "Hotfix: Fix login")
+    assert (tag_object.object_sha, tag_object.object_type) == (merge_sha(pull), "commit")
+    [published] = bot.repo.releases.values()
+    assert (published.tag_name, published.name) == (tag, tag)
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {tag}")
+
+
 @pytest.mark.parametrize("method", ["squash", "rebase"])
 def test_squash_and_rebase_merges_tag_the_merge_commit_sha(bot: Bot, method: MergeMethod) -> None:
     pull = merged_hotfix(bot, method)

@@ -1,7 +1,9 @@
 """`version-bump`: the head carries the base's version with the patch number + 1.
 
 Every version file on the base must be on the head with that version (a file the hotfix
-adds is not a version file), and the release tag for it must not exist yet.
+adds is not a version file), and the release tag for it must not exist yet. Versions are
+SemVer 2.0: a pre-release of that version passes only with `version.allow_prerelease`, and
+the tag is made from the head's version as written (docs/ADMIN.md, "Pre-release versions").
 """
 
 import shlex
@@ -15,6 +17,8 @@ from policies.rule import Lookups, Rule
 from policies.versions import (
     Version,
     VersionFileError,
+    head_version,
+    next_patch,
     read_version,
     tag_name,
     tag_to_check,
@@ -34,7 +38,7 @@ class _Problem:
 def _describe(read: Version | VersionFileError | None) -> str:
     if read is None:
         return "missing"
-    return read.full if isinstance(read, Version) else "unreadable"
+    return str(read) if isinstance(read, Version) else "unreadable"
 
 
 def _set_version_command(path: str, version: Version) -> str:
@@ -48,13 +52,83 @@ def _set_version_command(path: str, version: Version) -> str:
     return f'`echo "{version}" > {shlex.quote(path)}`'
 
 
-def _result(status: Status, found: str, expected: str, problems: list[_Problem]) -> RuleResult:
+def _is_next_patch(version: Version, current: Version, allow_prerelease: bool) -> bool:
+    """`version` is what a hotfix of `current` may ship: its next patch release (build
+    metadata aside), or a pre-release of that above `current` when pre-releases are allowed."""
+    target = next_patch(current)
+    if version.prerelease is None:
+        return version == target  # SemVer precedence ignores build metadata
+    return allow_prerelease and version.finalize_version() == target and version > current
+
+
+def _wanted(current: Version, allow_prerelease: bool) -> str:
+    """The versions `_is_next_patch` accepts, in words."""
+    target = next_patch(current)
+    if not allow_prerelease:
+        return str(target)
+    above = f" above {current}" if current.prerelease else ""
+    return f"{target} or a pre-release of it{above}"
+
+
+def _bump_words(current: Version) -> str:
+    if current.prerelease:
+        return f"the release of the pre-release {current}"
+    return f"{current} + 1 patch"
+
+
+def _disagreement(ref: str, versions: dict[str, Version], fix: str) -> _Problem | None:
+    """The version files on `ref` do not all hold the same version, as written."""
+    if len({str(version) for version in versions.values()}) < 2:
+        return None
+    listing = join_words([f"{path} {version}" for path, version in versions.items()])
+    return _Problem(f"The version files on {ref} disagree: {listing}", fix)
+
+
+def _result(
+    status: Status, found: str, expected: str, problems: list[_Problem], note: str = ""
+) -> RuleResult:
     summary = problems[0].what
     if len(problems) > 1:
         summary += f" (and {len(problems) - 1} more)"
-    return RuleResult(
-        NAME, status, found, expected, summary, "; ".join(problem.fix for problem in problems)
+    fixes = [problem.fix for problem in problems] + ([note] if note else [])
+    return RuleResult(NAME, status, found, expected, summary, "; ".join(fixes))
+
+
+def _head_problems(
+    facts: PullRequestFacts,
+    on_base: list[str],
+    head_reads: dict[str, Version | VersionFileError | None],
+    current: Version,
+    allow_prerelease: bool,
+) -> tuple[list[_Problem], str]:
+    """What is wrong with the head's version files, and a note when a pre-release would pass
+    if pre-releases were allowed."""
+    head, target, wanted = facts.head_ref, next_patch(current), _wanted(current, allow_prerelease)
+    problems: list[_Problem] = []
+    note = ""
+    head_versions: dict[str, Version] = {}
+    for path in on_base:
+        read = head_reads[path]
+        fix = _set_version_command(path, target)
+        if read is None:
+            problems.append(_Problem(f"{path} is missing on {head}", f"Restore {path}: {fix}"))
+        elif isinstance(read, VersionFileError):
+            problems.append(_Problem(str(read), fix))
+        elif not _is_next_patch(read, current, allow_prerelease):
+            problems.append(_Problem(f"{path} is {read} on {head}, expected {wanted}", fix))
+            if _is_next_patch(read, current, allow_prerelease=True):
+                note = (
+                    f"to ship the pre-release {read} instead, set `version.allow_prerelease: "
+                    f"true` in `.github/hotfix.yml` on {facts.base_ref}"
+                )
+        else:
+            head_versions[path] = read
+    disagreement = _disagreement(
+        head, head_versions, "Write the same version in each: the tag is made from it"
     )
+    if not problems and disagreement:
+        problems.append(disagreement)
+    return problems, note
 
 
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
@@ -108,56 +182,46 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             Status.FAIL, found, f"a readable version in every version file on {base}", problems
         )
 
-    distinct = {version.core for version in base_versions.values()}
-    if len(distinct) > 1:
-        listing = join_words([f"{path} {version.full}" for path, version in base_versions.items()])
+    base_disagree = _disagreement(base, base_versions, f"Make them agree on {base} first")
+    if base_disagree:
         return _result(
-            Status.FAIL,
-            found,
-            f"one version in all version files on {base}",
-            [
-                _Problem(
-                    f"The version files on {base} disagree: {listing}",
-                    f"Make them agree on {base} first",
-                )
-            ],
+            Status.FAIL, found, f"one version in all version files on {base}", [base_disagree]
         )
 
     current = next(iter(base_versions.values()))
-    target = current.bump_patch()
-    tag = tag_name(config, str(target))
-    expected = f"{target} ({current} + 1 patch) in {', '.join(on_base)}, and no tag {tag} yet"
-    for path in on_base:
-        read = head_reads[path]
-        fix = _set_version_command(path, target)
-        if read is None:
-            problems.append(_Problem(f"{path} is missing on {head}", f"Restore {path}: {fix}"))
-        elif isinstance(read, VersionFileError):
-            problems.append(_Problem(str(read), fix))
-        elif read.core != target.core:
-            problems.append(_Problem(f"{path} is {read.full} on {head}, expected {target}", fix))
+    target = next_patch(current)
+    allow_prerelease = config.version.allow_prerelease
+    wanted = _wanted(current, allow_prerelease)
+    # The tag is made from the head's version as written; until the head has an acceptable
+    # one, the expectation names the next patch's.
+    shipped = head_version(config, facts.base_version_files, facts.head_version_files)
+    if shipped is None or not _is_next_patch(shipped, current, allow_prerelease):
+        shipped = target
+    tag = tag_name(config, str(shipped))
+    expected = f"{wanted} ({_bump_words(current)}) in {', '.join(on_base)}, and no tag {tag} yet"
+    problems, note = _head_problems(facts, on_base, head_reads, current, allow_prerelease)
     if not problems and tag in facts.existing_tags:
         problems.append(
             _Problem(
-                f"The tag {tag} already exists, so {target} was released before",
+                f"The tag {tag} already exists, so {shipped} was released before",
                 f"Bring the version files on {base} up to the latest release first, "
                 "then bump its patch number here",
             )
         )
     if problems:
-        return _result(Status.FAIL, found, expected, problems)
+        return _result(Status.FAIL, found, expected, problems, note)
     return RuleResult(
         NAME,
         Status.PASS,
         found,
         expected,
-        f"Version {current} becomes {target} in {join_words(on_base)}; tag {tag} is free",
+        f"Version {current} becomes {shipped} in {join_words(on_base)}; tag {tag} is free",
     )
 
 
 def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
-    """The version files on both sides, then the tag their base version would be bumped to."""
-    tag = tag_to_check(config, facts.base_version_files)
+    """The version files on both sides, then the tag the head's version would be released as."""
+    tag = tag_to_check(config, facts.base_version_files, facts.head_version_files)
     return Lookups(version_files=tuple(version_files_to_read(config)), tags=(tag,) if tag else ())
 
 

@@ -32,6 +32,7 @@ def test_missing_file_gives_the_documented_defaults() -> None:
     assert [g.name for g in p1.approvals] == ["Engineering Lead", "Product Manager"]
     assert p2.approvals == []
     assert loaded.version.files == [] and loaded.version.bump == "patch"
+    assert loaded.version.allow_prerelease is False
     assert loaded.tag.format == "v{version}" and loaded.tag.message == "Hotfix: {title}"
     assert loaded.release is True and loaded.delete_branch is True
 
@@ -106,6 +107,18 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
         ("release: maybe", 'release: must be true or false (got "maybe")'),
         ("version: {files: VERSION}", 'version.files: must be a list (got "VERSION")'),
         ("version: {bump: minor}", "version.bump: must be 'patch' (got \"minor\")"),
+        (
+            "version: {allow_prerelease: 'true'}",
+            'version.allow_prerelease: must be true or false (got "true")',
+        ),
+        (
+            "version: {allow_prerelease: 1}",
+            "version.allow_prerelease: must be true or false (got 1)",
+        ),
+        (
+            "version: {allow_prereleases: true}",
+            'unknown key "allow_prereleases" in version (did you mean "allow_prerelease"?)',
+        ),
         ("labels: {hotfix: ''}", 'labels.hotfix: must be a non-empty text (got "")'),
         (
             "severities: {P0: {deadline: soon}}",

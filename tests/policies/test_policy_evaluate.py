@@ -110,23 +110,49 @@ def test_config_error_verdict_names_the_problem() -> None:
 
 
 @pytest.mark.parametrize(
-    ("base_files", "config_text", "tag"),
+    ("base_files", "head_files", "config_text", "tag"),
     [
-        ({"VERSION": "1.2.3\n"}, None, "v1.2.4"),
-        ({"VERSION": None, "package.json": '{"version": "2.0.0"}'}, None, "v2.0.1"),
-        ({"VERSION": "garbage", "Cargo.toml": '[package]\nversion = "0.1.0"'}, None, "v0.1.1"),
-        ({"VERSION": "1.2.3-rc.1"}, "tag: {format: 'release/{version}'}", "release/1.2.4"),
-        ({"app/VERSION": "2.9.9"}, "version: {files: [app/VERSION]}", "v2.9.10"),
-        ({}, None, None),
-        ({"VERSION": "nope"}, None, None),
+        ({"VERSION": "1.2.3\n"}, {"VERSION": "1.2.4\n"}, None, "v1.2.4"),
+        ({"VERSION": "1.2.3"}, {"VERSION": "v1.2.4-rc.1+build.5"}, None, "v1.2.4-rc.1+build.5"),
+        (  # VERSION is not on the base, so the one the hotfix adds is not a version file
+            {"VERSION": None, "package.json": '{"version": "2.0.0"}'},
+            {"VERSION": "9.9.9", "package.json": '{"version": "2.0.1"}'},
+            None,
+            "v2.0.1",
+        ),
+        (
+            {"VERSION": "garbage", "Cargo.toml": '[package]\nversion = "0.1.0"'},
+            {"VERSION": "garbage", "Cargo.toml": '[package]\nversion = "0.1.1"'},
+            None,
+            "v0.1.1",
+        ),
+        (
+            {"VERSION": "1.2.4-rc.1"},
+            {"VERSION": "1.2.4"},
+            "tag: {format: 'release/{version}'}",
+            "release/1.2.4",
+        ),
+        (
+            {"app/VERSION": "2.9.9"},
+            {"app/VERSION": "2.9.10-hotfix.1"},
+            "version: {files: [app/VERSION]}",
+            "v2.9.10-hotfix.1",
+        ),
+        ({"VERSION": "1.2.3"}, {}, None, None),  # the head is not read yet
+        ({}, {"VERSION": "1.2.4"}, None, None),
+        ({"VERSION": "1.2.3"}, {"VERSION": "nope"}, None, None),
     ],
 )
-def test_tag_to_check_is_the_base_version_plus_one_patch(
-    base_files: dict[str, str | None], config_text: str | None, tag: str | None
+def test_tag_to_check_is_made_from_the_heads_version_as_written(
+    base_files: dict[str, str | None],
+    head_files: dict[str, str | None],
+    config_text: str | None,
+    tag: str | None,
 ) -> None:
-    assert tag_to_check(config(config_text), base_files) == tag
+    assert tag_to_check(config(config_text), base_files, head_files) == tag
 
 
 def test_the_tag_format_is_not_a_python_format_string() -> None:
     odd = config("tag: {format: '{version.__class__}-{version}'}")
-    assert tag_to_check(odd, {"VERSION": "1.0.0"}) == "{version.__class__}-1.0.1"
+    tag = tag_to_check(odd, {"VERSION": "1.0.0"}, {"VERSION": "1.0.1"})
+    assert tag == "{version.__class__}-1.0.1"

@@ -6,6 +6,7 @@ import pytest
 from policy_factories import config, facts
 
 from policies.result import Status
+from policies.rule import Lookups
 from policies.rules import (
     RULES,
     branch_name,
@@ -192,11 +193,33 @@ V = {"VERSION": "1.2.3\n"}
             "VERSION is 1.3.0 on hotfix/fix-login, expected 1.2.4",
             '`echo "1.2.4" > VERSION`',
         ),
-        (
+        (  # a pre-release of the next patch needs version.allow_prerelease
             {"head_version_files": {"VERSION": "v1.2.4-hotfix.1\n"}},
+            Status.FAIL,
+            "VERSION is 1.2.4-hotfix.1 on hotfix/fix-login, expected 1.2.4",
+            '`echo "1.2.4" > VERSION`; to ship the pre-release 1.2.4-hotfix.1 instead, set '
+            "`version.allow_prerelease: true` in `.github/hotfix.yml` on main",
+        ),
+        (  # build metadata is no pre-release; the tag keeps it as written
+            {"head_version_files": {"VERSION": "1.2.4+build.7\n"}},
             Status.PASS,
-            "Version 1.2.3 becomes 1.2.4 in VERSION; tag v1.2.4 is free",
+            "Version 1.2.3 becomes 1.2.4+build.7 in VERSION; tag v1.2.4+build.7 is free",
             "",
+        ),
+        (  # the hotfix of a pre-release ships its release
+            {"base_version_files": {"VERSION": "1.2.4-rc.1"}, "head_version_files": V},
+            Status.FAIL,
+            "VERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4",
+            '`echo "1.2.4" > VERSION`',
+        ),
+        (
+            {
+                "base_version_files": {"VERSION": "1.2.4-rc.1"},
+                "head_version_files": {"VERSION": "1.2.5"},
+            },
+            Status.FAIL,
+            "VERSION is 1.2.5 on hotfix/fix-login, expected 1.2.4",
+            '`echo "1.2.4" > VERSION`',
         ),
         (
             {"head_version_files": {}},
@@ -239,6 +262,31 @@ V = {"VERSION": "1.2.3\n"}
             Status.FAIL,
             "The version files on main disagree: VERSION 1.2.3 and Cargo.toml 1.2.2",
             "Make them agree on main first",
+        ),
+        (
+            {
+                "base_version_files": {
+                    "VERSION": "1.2.3-rc.1",
+                    "package.json": '{"version": "1.2.3"}',
+                },
+                "head_version_files": {"VERSION": "1.2.4", "package.json": '{"version": "1.2.4"}'},
+            },
+            Status.FAIL,
+            "The version files on main disagree: VERSION 1.2.3-rc.1 and package.json 1.2.3",
+            "Make them agree on main first",
+        ),
+        (  # the tag is made from the head's version as written, so it must be one text
+            {
+                "base_version_files": {**V, "package.json": '{"version": "1.2.3"}'},
+                "head_version_files": {
+                    "VERSION": "1.2.4",
+                    "package.json": '{"version": "1.2.4+b.1"}',
+                },
+            },
+            Status.FAIL,
+            "The version files on hotfix/fix-login disagree: "
+            "VERSION 1.2.4 and package.json 1.2.4+b.1",
+            "Write the same version in each: the tag is made from it",
         ),
         (  # a file the hotfix adds is not a version file: those are the base's
             {"head_version_files": {"VERSION": "1.2.4", "package.json": '{"name": "new"}'}},
@@ -314,3 +362,95 @@ def test_version_bump_with_configured_files() -> None:
     assert missing.status is Status.FAIL
     assert missing.summary == "app/VERSION is listed in version.files but is not on main"
     assert missing.how_to_fix == "Add app/VERSION to main or remove it from version.files"
+
+
+PRERELEASES = config("version: {allow_prerelease: true}")
+
+
+@pytest.mark.parametrize(
+    ("base_version", "head_version", "status", "summary", "expected"),
+    [
+        (
+            "1.2.3",
+            "1.2.4-rc.1",
+            Status.PASS,
+            "Version 1.2.3 becomes 1.2.4-rc.1 in VERSION; tag v1.2.4-rc.1 is free",
+            "1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4-rc.1 yet",
+        ),
+        (
+            "1.2.3",
+            "1.2.4",
+            Status.PASS,
+            "Version 1.2.3 becomes 1.2.4 in VERSION; tag v1.2.4 is free",
+            "1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4 yet",
+        ),
+        (
+            "1.2.3",
+            "1.2.5-rc.1",
+            Status.FAIL,
+            "VERSION is 1.2.5-rc.1 on hotfix/fix-login, expected 1.2.4 or a pre-release of it",
+            "1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4 yet",
+        ),
+        (
+            "1.2.4-rc.1",
+            "1.2.4-rc.2",
+            Status.PASS,
+            "Version 1.2.4-rc.1 becomes 1.2.4-rc.2 in VERSION; tag v1.2.4-rc.2 is free",
+            "1.2.4 or a pre-release of it above 1.2.4-rc.1 (the release of the pre-release "
+            "1.2.4-rc.1) in VERSION, and no tag v1.2.4-rc.2 yet",
+        ),
+        (  # beta is below rc.1 in SemVer precedence: this would go backwards
+            "1.2.4-rc.1",
+            "1.2.4-beta",
+            Status.FAIL,
+            "VERSION is 1.2.4-beta on hotfix/fix-login, expected 1.2.4 or a pre-release of it "
+            "above 1.2.4-rc.1",
+            "1.2.4 or a pre-release of it above 1.2.4-rc.1 (the release of the pre-release "
+            "1.2.4-rc.1) in VERSION, and no tag v1.2.4 yet",
+        ),
+        (
+            "1.2.4-rc.1",
+            "1.2.4-rc.1",
+            Status.FAIL,
+            "VERSION is 1.2.4-rc.1 on hotfix/fix-login, expected 1.2.4 or a pre-release of it "
+            "above 1.2.4-rc.1",
+            "1.2.4 or a pre-release of it above 1.2.4-rc.1 (the release of the pre-release "
+            "1.2.4-rc.1) in VERSION, and no tag v1.2.4 yet",
+        ),
+    ],
+)
+def test_version_bump_with_pre_releases_allowed(
+    base_version: str, head_version: str, status: Status, summary: str, expected: str
+) -> None:
+    result = version_bump.check(
+        PRERELEASES,
+        facts(
+            base_version_files={"VERSION": base_version},
+            head_version_files={"VERSION": head_version},
+        ),
+    )
+    assert (result.status, result.summary, result.expected) == (status, summary, expected)
+    assert result.found == f"VERSION: {base_version} on main, {head_version} on hotfix/fix-login"
+    assert result.how_to_fix == ("" if status is Status.PASS else '`echo "1.2.4" > VERSION`')
+
+
+def test_an_existing_tag_of_the_pre_release_fails_version_bump() -> None:
+    result = version_bump.check(
+        PRERELEASES,
+        facts(
+            head_version_files={"VERSION": "1.2.4-rc.1"},
+            existing_tags=frozenset({"v1.2.4-rc.1"}),
+        ),
+    )
+    assert result.status is Status.FAIL
+    assert result.summary == "The tag v1.2.4-rc.1 already exists, so 1.2.4-rc.1 was released before"
+
+
+def test_version_bump_asks_for_the_tag_of_the_heads_version_once_the_head_is_read() -> None:
+    files = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
+    unread = facts(head_version_files={})
+    assert version_bump.needs(PRERELEASES, unread) == Lookups(version_files=files)
+    read = facts(head_version_files={"VERSION": "1.2.4-rc.1+build.5"})
+    assert version_bump.needs(PRERELEASES, read) == Lookups(
+        version_files=files, tags=("v1.2.4-rc.1+build.5",)
+    )

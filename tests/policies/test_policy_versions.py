@@ -1,4 +1,6 @@
 import contextlib
+import itertools
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -8,6 +10,8 @@ from policy_factories import config
 from policies.versions import (
     Version,
     VersionFileError,
+    next_patch,
+    parse_version,
     parse_version_file,
     version_files_to_read,
 )
@@ -35,7 +39,13 @@ from policies.versions import (
             '[package]\nversion.workspace = true\n[workspace.package]\nversion = "0.6.0"\n',
             "0.6.0",
         ),
-        ("VERSION", "1.2.3-rc.1+build.5", "1.2.3"),
+        ("VERSION", "1.2.3-rc.1+build.5", "1.2.3-rc.1+build.5"),
+        ("package.json", '{"version": "v1.2.4-rc.1"}', "1.2.4-rc.1"),
+        (
+            "Cargo.toml",
+            '[package]\nversion = "0.4.2-alpha.0+exp.sha.5114f85"\n',
+            "0.4.2-alpha.0+exp.sha.5114f85",
+        ),
     ],
 )
 def test_version_files_are_read(path: str, text: str, expected: str) -> None:
@@ -48,6 +58,11 @@ def test_version_files_are_read(path: str, text: str, expected: str) -> None:
         ("VERSION", "", "VERSION: declares no version (expected only the version"),
         ("VERSION", "1.2", 'VERSION: the version "1.2" is not of the form X.Y.Z'),
         ("VERSION", "01.2.3", 'the version "01.2.3" is not of the form X.Y.Z'),
+        # SemVer 2.0 refuses leading zeros in numeric pre-release identifiers and empty ones.
+        ("VERSION", "1.2.3-rc.01", 'the version "1.2.3-rc.01" is not of the form X.Y.Z'),
+        ("VERSION", "1.2.3-rc..1", 'the version "1.2.3-rc..1" is not of the form X.Y.Z'),
+        ("VERSION", "1.2.3+", 'the version "1.2.3+" is not of the form X.Y.Z'),
+        ("VERSION", "1.2.\u0663", 'the version "1.2.\\u0663" is not of the form X.Y.Z'),
         ("pyproject.toml", "[tool.ruff]\nline-length = 100\n", "pyproject.toml: declares no"),
         ("pyproject.toml", '[project]\ndynamic = ["version"]\n', "the version is dynamic"),
         ("pyproject.toml", "[project\n", "pyproject.toml: is not valid TOML"),
@@ -80,7 +95,11 @@ def test_files_to_read_default_to_the_four_known_files() -> None:
 
 
 numbers = st.integers(min_value=0, max_value=10**12)
-identifiers = st.from_regex(r"[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*", fullmatch=True)
+# Identifiers as SemVer 2.0 allows them: numeric ones without leading zeros.
+numeric_identifiers = st.integers(min_value=0, max_value=10**6).map(str)
+alphanumeric_identifiers = st.from_regex(r"[0-9]*[A-Za-z-][0-9A-Za-z-]*", fullmatch=True)
+prereleases = st.lists(numeric_identifiers | alphanumeric_identifiers, min_size=1).map(".".join)
+builds = st.from_regex(r"[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*", fullmatch=True)
 
 
 @given(numbers, numbers, numbers, st.booleans())
@@ -91,24 +110,155 @@ def test_version_text_round_trips(major: int, minor: int, patch: int, v_prefix: 
     assert str(version) == f"{major}.{minor}.{patch}"
 
 
-@given(numbers, numbers, numbers, st.none() | identifiers, st.none() | identifiers)
-def test_suffixes_parse_and_keep_the_core(
+@given(numbers, numbers, numbers, st.none() | prereleases, st.none() | builds)
+def test_suffixes_parse_and_are_kept_as_written(
     major: int, minor: int, patch: int, prerelease: str | None, build: str | None
 ) -> None:
-    full = Version(major, minor, patch, prerelease, build).full
-    version = parse_version_file("VERSION", full)
-    assert version.core == (major, minor, patch)
-    assert version.full == full
-    assert str(version) == f"{major}.{minor}.{patch}"
+    text = f"{major}.{minor}.{patch}"
+    text += f"-{prerelease}" if prerelease else ""
+    text += f"+{build}" if build else ""
+    version = parse_version_file("VERSION", f"v{text}\n")
+    assert (version.major, version.minor, version.patch) == (major, minor, patch)
+    assert (version.prerelease, version.build) == (prerelease, build)
+    assert str(version) == text
 
 
-@given(numbers, numbers, numbers, st.none() | identifiers)
-def test_bump_patch_adds_one_to_the_patch_only(
-    major: int, minor: int, patch: int, prerelease: str | None
+@pytest.mark.parametrize(
+    ("current", "next_release"),
+    [
+        ("1.2.3", "1.2.4"),
+        ("1.2.3+build.7", "1.2.4"),
+        ("0.9.9", "0.9.10"),
+        # A pre-release leads to its release: the lowest version above it without one.
+        ("1.2.4-rc.1", "1.2.4"),
+        ("1.2.4-rc.1+build.7", "1.2.4"),
+        ("2.0.0-alpha", "2.0.0"),
+    ],
+)
+def test_next_patch_is_the_next_release(current: str, next_release: str) -> None:
+    assert str(next_patch(parse_version_file("VERSION", current))) == next_release
+
+
+@given(numbers, numbers, numbers, st.none() | prereleases, st.none() | builds)
+def test_next_patch_is_above_and_has_no_suffixes(
+    major: int, minor: int, patch: int, prerelease: str | None, build: str | None
 ) -> None:
-    bumped = Version(major, minor, patch, prerelease).bump_patch()
-    assert bumped == Version(major, minor, patch + 1)
-    assert parse_version_file("VERSION", str(bumped)) == bumped
+    current = Version(major, minor, patch, prerelease, build)
+    bumped = next_patch(current)
+    assert bumped > current
+    assert (bumped.prerelease, bumped.build) == (None, None)
+    assert bumped.patch == (patch if prerelease else patch + 1)
+
+
+# --- precedence, as SemVer 2.0 orders versions ------------------------------------------------
+
+SPEC_EXAMPLES = [
+    "1.0.0-alpha",
+    "1.0.0-alpha.1",
+    "1.0.0-alpha.beta",
+    "1.0.0-beta",
+    "1.0.0-beta.2",
+    "1.0.0-beta.11",
+    "1.0.0-rc.1",
+    "1.0.0",
+    "2.0.0",
+    "2.1.0",
+    "2.1.1",
+]
+
+
+def read(text: str) -> Version:
+    version = parse_version(text)
+    assert version is not None, text
+    return version
+
+
+def test_the_specs_examples_are_in_ascending_order() -> None:
+    for lower, higher in itertools.pairwise(map(read, SPEC_EXAMPLES)):
+        assert lower < higher
+        assert higher > lower
+        assert lower != higher
+
+
+@given(st.permutations(SPEC_EXAMPLES))
+def test_sorting_any_order_of_the_specs_examples_gives_the_specs_order(
+    shuffled: list[str],
+) -> None:
+    assert [str(version) for version in sorted(map(read, shuffled))] == SPEC_EXAMPLES
+
+
+def spec_precedence(text: str) -> tuple[Any, ...]:
+    """SemVer 2.0's precedence rules written as a sort key, apart from the code under test."""
+    core, _, prerelease = text.partition("+")[0].partition("-")
+    numbers = tuple(int(part) for part in core.split("."))
+    if not prerelease:
+        return (numbers, 1)  # a release is above all of its pre-releases
+    # Numeric identifiers compare as numbers and below alphanumeric ones, which compare in
+    # ASCII order; a longer list of identifiers is higher when all before are equal.
+    identifiers = tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in prerelease.split(".")
+    )
+    return (numbers, 0, identifiers)
+
+
+# Few distinct parts, so that equal cores and shared identifiers are common.
+small_numbers = st.integers(min_value=0, max_value=2) | numbers
+small_prereleases = st.lists(
+    st.sampled_from(["0", "1", "2", "11", "alpha", "beta", "rc", "rc1", "1a", "-", "Z"])
+    | numeric_identifiers
+    | alphanumeric_identifiers,
+    min_size=1,
+    max_size=4,
+).map(".".join)
+versions = st.builds(
+    lambda major, minor, patch, prerelease, build: (
+        f"{major}.{minor}.{patch}"
+        + (f"-{prerelease}" if prerelease else "")
+        + (f"+{build}" if build else "")
+    ),
+    small_numbers,
+    small_numbers,
+    small_numbers,
+    st.none() | small_prereleases,
+    st.none() | builds,
+)
+
+
+def compare(first: Version, second: Version) -> int:
+    return (first > second) - (first < second)
+
+
+@given(versions, versions)
+def test_precedence_agrees_with_the_spec(first: str, second: str) -> None:
+    key_first, key_second = spec_precedence(first), spec_precedence(second)
+    expected = (key_first > key_second) - (key_first < key_second)
+    assert compare(read(first), read(second)) == expected
+
+
+@given(versions, versions)
+def test_the_order_is_total_and_antisymmetric(first: str, second: str) -> None:
+    a, b = read(first), read(second)
+    assert [a < b, a == b, a > b].count(True) == 1
+    assert compare(a, b) == -compare(b, a)
+    if a <= b and b <= a:
+        assert a == b
+
+
+@given(versions, versions, versions)
+def test_the_order_is_transitive(first: str, second: str, third: str) -> None:
+    for a, b, c in itertools.permutations([read(first), read(second), read(third)]):
+        if a <= b and b <= c:
+            assert a <= c
+            assert a < c or a == b == c
+
+
+@given(versions, builds, versions)
+def test_build_metadata_does_not_change_precedence(text: str, build: str, other: str) -> None:
+    plain = read(text.partition("+")[0])
+    with_build = read(f"{plain}+{build}")
+    assert with_build == plain
+    assert compare(with_build, read(other)) == compare(plain, read(other))
+    assert str(with_build) == f"{plain}+{build}"  # yet kept as written
 
 
 @given(st.text())
