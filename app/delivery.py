@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,11 @@ class _Check(msgspec.Struct):
     pull_requests: Any = None
 
 
+class _MergeGroup(msgspec.Struct):
+    head_ref: Any = None
+    head_sha: Any = None
+
+
 class _Routing(msgspec.Struct):
     """What `from_payload` reads; msgspec validates and skips everything else."""
 
@@ -100,6 +106,7 @@ class _Routing(msgspec.Struct):
     pull_request: _PullRequest | None = None
     check_run: _Check | None = None
     check_suite: _Check | None = None
+    merge_group: _MergeGroup | None = None
 
 
 _ROUTING = msgspec.json.Decoder(_Routing)
@@ -178,7 +185,23 @@ def _pr_number(payload: dict[str, Any]) -> int | None:
             # A re-run concerns one pull request when GitHub names exactly one.
             if isinstance(pulls, list) and len(pulls) == 1 and isinstance(pulls[0], dict):
                 return _int(pulls[0].get("number"))
+    merge_group = payload.get("merge_group")
+    if isinstance(merge_group, dict):
+        return _queued_pull_number(merge_group.get("head_ref"))
     return None
+
+
+# A merge group's branch: `gh-readonly-queue/<base>/pr-<number>-<sha of the commit it was
+# built on>`; the base may hold slashes. At most 18 digits: the journal keeps the number
+# as a 64-bit integer.
+_QUEUE_REF = re.compile(r"refs/heads/gh-readonly-queue/.+/pr-([1-9][0-9]{0,17})-[0-9a-f]+")
+
+
+def _queued_pull_number(head_ref: object) -> int | None:
+    """The pull request a merge group adds to the queue, from its `head_ref`; None when the
+    ref is not of that form."""
+    match = _QUEUE_REF.fullmatch(head_ref) if isinstance(head_ref, str) else None
+    return int(match.group(1)) if match else None
 
 
 def _pull_request_merged(payload: dict[str, Any]) -> bool:
@@ -187,7 +210,7 @@ def _pull_request_merged(payload: dict[str, Any]) -> bool:
 
 
 def _head_sha(payload: dict[str, Any]) -> str | None:
-    for key in ("check_run", "check_suite"):
+    for key in ("check_run", "check_suite", "merge_group"):
         check = payload.get(key)
         if isinstance(check, dict):
             return _str(check.get("head_sha"))

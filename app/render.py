@@ -7,7 +7,7 @@ from datetime import UTC
 
 from app.github import LongWait
 from policies.config import CONFIG_PATH, ConfigError
-from policies.evaluate import Verdict
+from policies.evaluate import Conclusion, Verdict
 from policies.result import RuleResult, Status
 
 # GitHub refuses check-run output fields longer than this.
@@ -105,4 +105,46 @@ def long_wait_output(title: str, reason: str, long_wait: LongWait) -> CheckOutpu
         if long_wait.rate_limited
         else f"GitHub asked hotfix-bot to wait until {long_wait.when}",
         f"{title}: {reason}.\n\n{long_wait}; re-run this check then.",
+    )
+
+
+# What a merge group's run says of the pull request it adds, by that pull request's
+# conclusion: what was found, and what follows for the group.
+_QUEUED_PULL: dict[Conclusion | None, tuple[str, str]] = {
+    Conclusion.SUCCESS: ("passes the hotfix policy", ", so this merge group may merge."),
+    Conclusion.NEUTRAL: ("is not a hotfix pull request", ", so this merge group may merge."),
+    Conclusion.FAILURE: (
+        "does not pass the hotfix policy",
+        ". The merge queue removes it: fix what is shown below, then add it to the queue again.",
+    ),
+    None: (
+        "still waits for approval",
+        ". A merge group cannot wait, so the merge queue removes it: add it to the queue "
+        "again once the approvals below are in.",
+    ),
+}
+
+
+def merge_group_output(
+    number: int, title: str, head_sha: str, conclusion: Conclusion | None, policy: CheckOutput
+) -> CheckOutput:
+    """The `hotfix-policy` run of a merge group, from the result (`conclusion`, `policy`) of
+    the pull request it adds, evaluated on that pull request's head commit."""
+    found, then = _QUEUED_PULL[conclusion]
+    return CheckOutput(
+        f"Pull request #{number}: {policy.title}",
+        f"Pull request #{number} ({title}) {found} on its head commit `{head_sha[:7]}`{then}"
+        f"\n\n---\n\n{policy.summary}",
+    )
+
+
+def unnamed_merge_group_output(head_ref: object) -> CheckOutput:
+    """The `hotfix-policy` run of a merge group whose branch names no pull request."""
+    return CheckOutput(
+        "No pull request named by this merge group",
+        f"The merge group's ref `{head_ref}` is not of the form "
+        "`refs/heads/gh-readonly-queue/<base>/pr-<number>-<sha>`, so hotfix-bot cannot tell "
+        "which pull request it adds, nor whether that one is a hotfix that passes the policy. "
+        "Rather than let an unchecked change into the branch, the group fails: the merge "
+        "queue removes it and goes on with the next.",
     )

@@ -42,6 +42,22 @@ SHAPES: dict[str, dict[str, Any]] = {
         "installation": {"id": 42},
         "repository": {"full_name": "acme/widgets"},
     },
+    "merge_group": {
+        "action": "checks_requested",
+        "merge_group": {
+            "head_sha": "f00",
+            "head_ref": f"refs/heads/gh-readonly-queue/release/1.x/pr-7-{'a' * 40}",
+            "base_ref": "refs/heads/release/1.x",
+        },
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    "merge_group naming no pull request": {
+        "action": "checks_requested",
+        "merge_group": {"head_sha": "f00", "head_ref": "refs/heads/gh-readonly-queue/main/x"},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
     "no installation": {"action": "created", "repository": {"full_name": "acme/widgets"}},
     "odd types": {
         "action": 3,
@@ -84,3 +100,30 @@ def test_the_routing_fields_are_read_as_github_sends_them() -> None:
     )
 
     assert routing(read) == ("rerequested", 42, "acme/widgets", None, "acme/widgets@def", False)
+
+
+@pytest.mark.parametrize(
+    ("head_ref", "pr_number", "ordering_key"),
+    [
+        (f"refs/heads/gh-readonly-queue/main/pr-7-{'a' * 40}", 7, "acme/widgets#7"),
+        (f"refs/heads/gh-readonly-queue/release/1.x/pr-12-{'b' * 40}", 12, "acme/widgets#12"),
+        ("refs/heads/gh-readonly-queue/main/pr-7", None, "acme/widgets@f00"),
+        (f"refs/heads/main/pr-7-{'a' * 40}", None, "acme/widgets@f00"),
+        (f"refs/heads/gh-readonly-queue/main/pr-{'9' * 19}-{'a' * 40}", None, "acme/widgets@f00"),
+        (None, None, "acme/widgets@f00"),
+    ],
+    ids=["main", "base with slashes", "no sha", "not the queue", "too big", "none"],
+)
+def test_a_merge_group_runs_with_the_pull_request_its_ref_names(
+    head_ref: str | None, pr_number: int | None, ordering_key: str
+) -> None:
+    payload = {
+        "action": "checks_requested",
+        "merge_group": {"head_sha": "f00", "head_ref": head_ref},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    }
+
+    read = from_body("d-1", "merge_group", json.dumps(payload).encode())
+
+    assert (read.pr_number, read.ordering_key) == (pr_number, ordering_key)

@@ -3,6 +3,7 @@
 Which permission each REST operation needs is GitHub's "Permissions required for GitHub
 Apps"; the operations are the ones tests/support/trim_openapi.py lists as the app's calls,
 and a run of the app against the fake checks that every call it really makes is among them.
+Some permissions serve no call, only the receiving of an event (`merge_queues`).
 """
 
 from __future__ import annotations
@@ -93,6 +94,17 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
 }
 
 
+# Event -> the permission an App needs to receive it (GitHub's "Webhook events and
+# payloads": "a GitHub App must have at least read-level access for ...").
+EVENTS: dict[str, Permission] = {
+    "pull_request": ("pull_requests", "read"),
+    "pull_request_review": ("pull_requests", "read"),
+    "check_run": ("checks", "read"),
+    "check_suite": ("checks", "read"),
+    "merge_group": ("merge_queues", "read"),
+}
+
+
 def granted(permission: Permission) -> bool:
     name, access = permission
     given = MANIFEST["default_permissions"].get(name)
@@ -128,14 +140,18 @@ def test_the_permission_of_every_operation_the_app_may_call_is_known_and_granted
     assert [operation for operation in REQUIRED if not covered(operation)] == []
 
 
+def test_the_permission_of_every_subscribed_event_is_known_and_granted() -> None:
+    assert set(EVENTS) == set(MANIFEST["default_events"]), (
+        "an event was subscribed: add the permission it needs here"
+    )
+    assert [event for event, permission in EVENTS.items() if not granted(permission)] == []
+
+
 def test_every_permission_asked_for_is_needed_at_that_access() -> None:
+    needs = [permission for alternatives in REQUIRED.values() for permission in alternatives]
+    needs += EVENTS.values()
     for name, access in MANIFEST["default_permissions"].items():
-        needed = [
-            ACCESS[level]
-            for alternatives in REQUIRED.values()
-            for permission, level in alternatives
-            if permission == name
-        ]
+        needed = [ACCESS[level] for permission, level in needs if permission == name]
         assert needed and max(needed) == ACCESS[access], f"{name}: {access} is more than needed"
 
 
@@ -153,11 +169,14 @@ def test_every_call_the_app_makes_in_a_hotfix_lifecycle_is_covered(bot: Bot) -> 
         bot.repo.review(pull.number, reviewer, "APPROVED")
         bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
     bot.deliver("check_suite", bot.fake.check_suite_event(bot.repo, head))
-    bot.repo.merge_pull(pull.number)
+    group = bot.repo.enqueue(pull.number)
+    bot.deliver("merge_group", bot.fake.merge_group_event(bot.repo, group))
+    bot.repo.merge_group(group)
     bot.pull_request(pull.number, "closed")
 
     validator = OpenAPIValidator()
     calls = {validator.operation(request.method, request.path) for request in bot.fake.requests}
     assert None not in calls  # the harness also checks every request against OpenAPI
     assert "POST /repos/{owner}/{repo}/check-runs" in calls
+    assert bot.policy_run(group.head_sha).conclusion == "success"
     assert sorted(call for call in calls if call is not None and not covered(call)) == []

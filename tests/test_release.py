@@ -37,8 +37,10 @@ def merged_hotfix(
     main_files: dict[str, str] | None = None,
     with_develop: bool = True,
     from_fork: str | None = None,
+    through_queue: bool = False,
 ) -> FakePull:
-    """A P1 hotfix by `dev` bumping VERSION to 1.2.4, merged into main; develop from main."""
+    """A P1 hotfix by `dev` bumping VERSION to 1.2.4, merged into main (by `method`, or
+    through main's merge queue); develop from main."""
     repo = bot.repo
     repo.commit("main", {"app.py": APP_PY, **(main_files or {})}, "Base")
     if with_develop:
@@ -55,7 +57,10 @@ def merged_hotfix(
         labels=["hotfix", "P1"],
         from_fork=from_fork,
     )
-    repo.merge_pull(pull.number, method)
+    if through_queue:
+        repo.merge_group(repo.enqueue(pull.number))
+    else:
+        repo.merge_pull(pull.number, method)
     return pull
 
 
@@ -725,6 +730,26 @@ def test_squash_and_rebase_merges_tag_the_merge_commit_sha(bot: Bot, method: Mer
     pull = merged_hotfix(bot, method)
     develop_before = bot.repo.branches["develop"].sha
     assert len(bot.repo.get_commit(merge_sha(pull)).parents) == 1
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    assert_merged_back(bot, pull, develop_before)
+    assert set(bot.repo.branches) == {"main", "develop"}
+    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_a_hotfix_merged_through_the_merge_queue_is_tagged_on_its_groups_commit(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot, through_queue=True)
+    develop_before = bot.repo.branches["develop"].sha
+    # The queue fast-forwards main to the group's commit: that is the merge commit.
+    group_commit = bot.repo.get_commit(merge_sha(pull))
+    assert group_commit.sha == bot.repo.branches["main"].sha
+    assert group_commit.message.startswith(f"Merge pull request #{pull.number} from acme/")
 
     bot.pull_request(pull.number, "closed")
 

@@ -145,6 +145,7 @@ def test_the_setup_page_registers_the_app_and_the_server_is_configured_without_a
         "pull_request_review",
         "check_run",
         "check_suite",
+        "merge_group",
     }
     assert manifest["default_permissions"] == {
         "checks": "write",
@@ -153,6 +154,7 @@ def test_the_setup_page_registers_the_app_and_the_server_is_configured_without_a
         "issues": "write",
         "metadata": "read",
         "members": "read",
+        "merge_queues": "read",
     }
     assert manifest["hook_attributes"] == {"url": f"{server.url}{WEBHOOK_PATH}", "active": True}
     assert manifest["redirect_url"] == f"{server.url}/setup/callback"

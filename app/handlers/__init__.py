@@ -6,7 +6,7 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 
 from __future__ import annotations
 
-from app.handlers import policy, release
+from app.handlers import merge_group, policy, release
 from app.router import Router
 
 
@@ -28,4 +28,5 @@ def build_router() -> Router:
     router.add("check_run", ["rerequested"], release.on_rerequest)
     router.add("check_suite", ["rerequested"], policy.on_rerequest)
     router.add("check_suite", ["rerequested"], release.on_rerequest)
+    router.add("merge_group", merge_group.MERGE_GROUP_ACTIONS, merge_group.on_checks_requested)
     return router

@@ -74,15 +74,12 @@ async def evaluate_pull_request(context: Context, number: int) -> None:
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     try:
-        pull, reviews = await asyncio.gather(
-            github.get_json(f"/repos/{repository}/pulls/{number}"),
-            github.get_all(f"/repos/{repository}/pulls/{number}/reviews"),
-        )
+        pull, reviews = await read_pull_request(github, repository, number)
         if pull["state"] != "open":
             context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
             return
         head_sha = pull["head"]["sha"]
-        conclusion, output = await _verdict(github, repository, pull, reviews)
+        conclusion, output = await policy_verdict(github, repository, pull, reviews)
     except Exception as error:
         await report_failure(
             context, CHECK_NAME, head_sha, error, "Could not evaluate the hotfix policy"
@@ -105,9 +102,22 @@ def _head_named_by(payload: dict[str, Any]) -> str | None:
     return None
 
 
-async def _verdict(
+async def read_pull_request(
+    github: InstallationClient, repository: str, number: int
+) -> tuple[dict[str, Any], list[Any]]:
+    """The pull request and its reviews as they are now."""
+    pull, reviews = await asyncio.gather(
+        github.get_json(f"/repos/{repository}/pulls/{number}"),
+        github.get_all(f"/repos/{repository}/pulls/{number}/reviews"),
+    )
+    return pull, reviews
+
+
+async def policy_verdict(
     github: InstallationClient, repository: str, pull: dict[str, Any], reviews: list[Any]
 ) -> tuple[Conclusion | None, CheckOutput]:
+    """The hotfix-policy result of `pull` (as `read_pull_request` gave it) on its head
+    commit: the conclusion (None while approvals are outstanding) and the run's output."""
     base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
     default_branch = pull["base"]["repo"]["default_branch"]
     # The config and the usual version files come from one base tree; the head's version

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from app.sandbox import shapes
+from app.sandbox.models import FakeMergeGroup
 from app.sandbox.repo import FakeRepo
 
 if TYPE_CHECKING:
@@ -99,7 +100,6 @@ def _suite(fake: FakeGitHub, repo: FakeRepo, head_sha: str, suite_id: int, app_i
     head_branch = next((b.name for b in repo.branches.values() if b.sha == head_sha), None)
     done = bool(runs) and all(run.status == "completed" for run in runs)
     commit = repo.objects.commits[head_sha]
-    person = {"name": commit.author.name, "email": commit.author.email}
     suite_url = f"{fake.api_url}/repos/{repo.full_name}/check-suites/{suite_id}"
     return {
         "id": suite_id,
@@ -118,15 +118,48 @@ def _suite(fake: FakeGitHub, repo: FakeRepo, head_sha: str, suite_id: int, app_i
         "check_runs_url": f"{suite_url}/check-runs",
         "before": commit.parents[0] if commit.parents else None,
         "after": head_sha,
-        "head_commit": {
-            "id": head_sha,
-            "tree_id": commit.tree_sha,
-            "message": commit.message,
-            "timestamp": shapes.timestamp(commit.committed_at),
-            "author": person,
-            "committer": person,
-        },
+        "head_commit": _simple_commit(repo, head_sha),
         "latest_check_runs_count": len(runs),
         "created_at": shapes.timestamp(commit.committed_at),
         "updated_at": shapes.timestamp(fake.now()),
+    }
+
+
+def merge_group_event(
+    fake: FakeGitHub,
+    repo: FakeRepo,
+    group: FakeMergeGroup,
+    action: str,
+    sender: str,
+    reason: str | None,
+) -> JSON:
+    """A ``merge_group`` payload; ``reason`` is the ``destroyed`` action's (merged,
+    invalidated, dequeued)."""
+    with fake.lock:
+        payload = {
+            **_envelope(fake, repo, action, sender),
+            "merge_group": {
+                "head_sha": group.head_sha,
+                "head_ref": f"refs/heads/{group.branch}",
+                "base_sha": group.base_sha,
+                "base_ref": f"refs/heads/{group.base_ref}",
+                "head_commit": _simple_commit(repo, group.head_sha),
+            },
+        }
+        if reason is not None:
+            payload["reason"] = reason
+        return payload
+
+
+def _simple_commit(repo: FakeRepo, sha: str) -> JSON:
+    """A commit as webhooks give a head commit."""
+    commit = repo.objects.commits[sha]
+    person = {"name": commit.author.name, "email": commit.author.email}
+    return {
+        "id": sha,
+        "tree_id": commit.tree_sha,
+        "message": commit.message,
+        "timestamp": shapes.timestamp(commit.committed_at),
+        "author": person,
+        "committer": person,
     }

@@ -29,6 +29,7 @@ from app.sandbox.models import (
     FakeApp,
     FakeInstallation,
     FakeManifestCode,
+    FakeMergeGroup,
     FakeTeam,
     FakeToken,
     InjectedFault,
@@ -50,6 +51,7 @@ DEFAULT_PERMISSIONS = {
     "issues": "write",
     "metadata": "read",
     "members": "read",
+    "merge_queues": "read",
     "pull_requests": "write",
 }
 
@@ -279,6 +281,17 @@ class FakeGitHub:
     ) -> dict[str, Any]:
         fake_repo = self._as_repo(repo)
         return events.check_suite_event(self, fake_repo, head_sha, action, sender, app_id)
+
+    def merge_group_event(
+        self,
+        repo: FakeRepo | str,
+        group: FakeMergeGroup,
+        action: str = "checks_requested",
+        sender: str = "octocat",
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        fake_repo = self._as_repo(repo)
+        return events.merge_group_event(self, fake_repo, group, action, sender, reason)
 
     def _as_repo(self, repo: FakeRepo | str) -> FakeRepo:
         return repo if isinstance(repo, FakeRepo) else self.repo(repo)

@@ -98,6 +98,20 @@ class FakePull:
 
 
 @dataclass
+class FakeMergeGroup:
+    """A merge queue's entry: the pull request it adds, merged onto the queue's tip."""
+
+    pull_number: int
+    base_ref: str  # the branch the queue merges into
+    base_sha: str  # the commit the group was built on: the branch's, or the group ahead's
+    head_sha: str  # the merge of the pull request's head onto base_sha
+
+    @property
+    def branch(self) -> str:
+        return f"gh-readonly-queue/{self.base_ref}/pr-{self.pull_number}-{self.base_sha}"
+
+
+@dataclass
 class FakeCheckRun:
     id: int
     name: str

@@ -14,6 +14,7 @@ from app.sandbox.models import (
     FakeBranch,
     FakeCheckRun,
     FakeComment,
+    FakeMergeGroup,
     FakePull,
     FakeRelease,
     FakeReview,
@@ -75,6 +76,8 @@ class FakeRepo:
     check_suites: dict[tuple[int, str], int] = field(default_factory=dict)
     comments: dict[int, FakeComment] = field(default_factory=dict)
     releases: dict[str, FakeRelease] = field(default_factory=dict)
+    # Each base branch's merge queue, oldest entry first.
+    merge_queues: dict[str, list[FakeMergeGroup]] = field(default_factory=dict)
     next_number: int = 1
 
     @property
@@ -348,13 +351,50 @@ class FakeRepo:
         else:
             sha = self._replay(base, head)
         self.set_branch(pull.base_ref, sha)
-        now = self.site.now()
+        self._close_merged(pull, sha, merged_by)
+        return sha
+
+    def _close_merged(self, pull: FakePull, merge_commit_sha: str, merged_by: str) -> None:
         pull.state = "closed"
         pull.merged = True
-        pull.merge_commit_sha = sha
-        pull.merged_at = pull.closed_at = pull.updated_at = now
+        pull.merge_commit_sha = merge_commit_sha
+        pull.merged_at = pull.closed_at = pull.updated_at = self.site.now()
         pull.merged_by = merged_by
-        return sha
+
+    @locked
+    def enqueue(self, pull_number: int) -> FakeMergeGroup:
+        """Add the pull request to its base branch's merge queue: like GitHub, a merge
+        commit of its head onto the last group queued (or the branch), on a read-only
+        branch `gh-readonly-queue/<base>/pr-<number>-<sha>`; raises MergeConflictError."""
+        pull = self.pulls[pull_number]
+        queue = self.merge_queues.setdefault(pull.base_ref, [])
+        base = self.get_commit(queue[-1].head_sha if queue else pull.base_ref)
+        head = self.objects.commits[pull.head_sha]
+        message = f"Merge pull request #{pull.number} from {self.owner}/{pull.head_ref}"
+        commit = self.objects.make_commit(
+            self._merged_tree(base, head),
+            (base.sha, head.sha),
+            f"{message}\n\n{pull.title}",
+            Author.for_login("github-merge-queue[bot]"),
+            self.site.now(),
+        )
+        group = FakeMergeGroup(pull.number, pull.base_ref, base.sha, commit.sha)
+        queue.append(group)
+        self.set_branch(group.branch, group.head_sha)
+        return group
+
+    @locked
+    def merge_group(self, group: FakeMergeGroup, merged_by: str = "octocat") -> None:
+        """The queue merges its oldest group, once its checks pass: the base branch moves on
+        to the group's commit, which becomes the pull request's merge commit, and the group's
+        branch goes."""
+        queue = self.merge_queues.get(group.base_ref, [])
+        if not queue or queue[0] is not group:
+            raise ValueError(f"{group.branch} is not the oldest group of its queue")
+        queue.pop(0)
+        self.set_branch(group.base_ref, group.head_sha)
+        self.delete_branch(group.branch)
+        self._close_merged(self.pulls[group.pull_number], group.head_sha, merged_by)
 
     def _replay(self, onto: FakeCommit, head: FakeCommit) -> str:
         """Rebase-merge: re-apply each non-merge commit of the head onto the base."""

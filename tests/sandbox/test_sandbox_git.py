@@ -71,6 +71,37 @@ def test_squash_and_rebase_merges(repo: FakeRepo) -> None:
     assert set(replayed.tree) == {"VERSION", "a1", "a2", "b1", "b2", "other"}
 
 
+def test_a_merge_queue_builds_each_group_on_the_one_ahead_and_merges_by_fast_forward(
+    repo: FakeRepo,
+) -> None:
+    main = repo.branches["main"].sha
+    first_head = repo.commit("a", {"a.txt": "a\n"}, "a")
+    second_head = repo.commit("b", {"b.txt": "b\n"}, "b")
+    first_pull = repo.open_pull("a", "main", "A")
+    second_pull = repo.open_pull("b", "main", "B")
+
+    first, second = repo.enqueue(first_pull.number), repo.enqueue(second_pull.number)
+
+    assert (first.base_sha, second.base_sha) == (main, first.head_sha)
+    assert repo.objects.commits[first.head_sha].parents == (main, first_head)
+    assert repo.objects.commits[second.head_sha].parents == (first.head_sha, second_head)
+    assert set(repo.objects.commits[second.head_sha].tree) == {"VERSION", "a.txt", "b.txt"}
+    assert first.branch == f"gh-readonly-queue/main/pr-{first_pull.number}-{main}"
+    assert repo.branches[first.branch].sha == first.head_sha
+    assert repo.branches["main"].sha == main  # nothing merges before its checks pass
+    with pytest.raises(ValueError, match="not the oldest group"):
+        repo.merge_group(second)
+
+    repo.merge_group(first)
+
+    assert repo.branches["main"].sha == first.head_sha
+    assert first.branch not in repo.branches
+    assert (first_pull.state, first_pull.merged) == ("closed", True)
+    assert first_pull.merge_commit_sha == first.head_sha
+    assert second_pull.state == "open"
+    assert repo.merge_queues["main"] == [second]
+
+
 def test_conflicting_merge_lists_paths_and_changes_nothing(repo: FakeRepo) -> None:
     repo.commit("hotfix/x", {"VERSION": "2\n"}, "bump")
     repo.commit("main", {"VERSION": "3\n"}, "other bump")

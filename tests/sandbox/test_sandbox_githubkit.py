@@ -9,6 +9,8 @@ from githubkit import AppAuthStrategy, GitHub
 from githubkit_schemas.latest.models import (
     WebhookCheckRunRerequested,
     WebhookCheckSuiteRerequested,
+    WebhookMergeGroupChecksRequested,
+    WebhookMergeGroupDestroyed,
     WebhookPullRequestReviewSubmitted,
     WebhookPullRequestSynchronize,
 )
@@ -91,3 +93,8 @@ def test_githubkit_parses_every_route_and_webhook() -> None:
     WebhookPullRequestReviewSubmitted.model_validate(fake.review_event(repo, pull.number))
     WebhookCheckRunRerequested.model_validate(fake.check_run_event(repo, run_id))
     WebhookCheckSuiteRerequested.model_validate(fake.check_suite_event(repo, pull.head_sha))
+    group = repo.enqueue(pull.number)
+    WebhookMergeGroupChecksRequested.model_validate(fake.merge_group_event(repo, group))
+    WebhookMergeGroupDestroyed.model_validate(
+        fake.merge_group_event(repo, group, "destroyed", reason="dequeued")
+    )

@@ -1,0 +1,58 @@
+"""The `hotfix-policy` check on a merge queue's merge groups (docs/BEHAVIOUR.md, 'Merge
+queues').
+
+A branch that requires `hotfix-policy` and has a merge queue requires it on the head commit
+of each merge group too. A group adds one pull request to those queued ahead of it, whose
+own groups are checked already, so the group takes that pull request's result, evaluated
+now as its own check is, on its own head commit.
+"""
+
+from __future__ import annotations
+
+from app.checks import report_failure, write_check_run
+from app.handlers.policy import CHECK_NAME, policy_verdict, read_pull_request
+from app.render import merge_group_output, unnamed_merge_group_output
+from app.router import Context
+from policies.evaluate import Conclusion
+
+MERGE_GROUP_ACTIONS = ("checks_requested",)
+
+# A group passes when the pull request it adds would pass a required check on its own.
+_PASSING = (Conclusion.SUCCESS, Conclusion.NEUTRAL)
+
+
+async def on_checks_requested(context: Context) -> None:
+    """merge_group `checks_requested`: write `hotfix-policy` on the group's head commit."""
+    group = context.payload["merge_group"]
+    head_sha = group["head_sha"]
+    number = context.delivery.pr_number  # read from the group's head_ref
+    if number is None:
+        # Unknown content is not let through: failing removes it from the queue, which then
+        # goes on with the next group.
+        output = unnamed_merge_group_output(group.get("head_ref"))
+        await write_check_run(context, CHECK_NAME, head_sha, output, conclusion="failure")
+        context.log.warning("merge group %s names no pull request", group.get("head_ref"))
+        return
+    github, repository = context.github, context.repository
+    try:
+        pull, reviews = await read_pull_request(github, repository, number)
+        if pull["state"] != "open":
+            # Closing a pull request takes it out of the queue: no group waits for this one.
+            context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
+            return
+        conclusion, policy = await policy_verdict(github, repository, pull, reviews)
+    except Exception as error:
+        await report_failure(
+            context, CHECK_NAME, head_sha, error, f"Could not evaluate pull request #{number}"
+        )
+        raise
+    output = merge_group_output(number, pull["title"], pull["head"]["sha"], conclusion, policy)
+    await write_check_run(
+        context,
+        CHECK_NAME,
+        head_sha,
+        output,
+        conclusion="success" if conclusion in _PASSING else "failure",
+        details_url=pull["html_url"],
+    )
+    context.log.info("merge group %s: %s", head_sha, output.title)
