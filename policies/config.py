@@ -71,6 +71,7 @@ _MAX_VALUES = 10_000
 _DURATION_PART = re.compile(r"([0-9]+)([dhms])")
 _DURATION_WHOLE = re.compile(r"(?:[0-9]+[dhms])+")
 _UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+_MAX_DURATION = timedelta(days=30)
 
 
 class ConfigError(Exception):
@@ -107,6 +108,12 @@ def _describe(value: object) -> str:
     return str(value)
 
 
+def _duration_amount(digits: str) -> int:
+    # Python refuses to convert a number of thousands of digits. An amount of 8 significant
+    # digits is longer than `_MAX_DURATION` (2,592,000 s) in any unit, so no more are read.
+    return int(digits.lstrip("0")[:8] or "0")
+
+
 def _parse_duration(value: object) -> Duration:
     if isinstance(value, Duration):
         return value
@@ -114,10 +121,13 @@ def _parse_duration(value: object) -> Duration:
         raise ValueError(f"must be a duration such as 2h, 30m, 1d or 90s (got {_describe(value)})")
     text = value.strip()
     seconds = sum(
-        int(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(text)
+        _duration_amount(amount) * _UNIT_SECONDS[unit]
+        for amount, unit in _DURATION_PART.findall(text)
     )
     if seconds == 0:
         raise ValueError(f"must be longer than zero (got {_describe(value)})")
+    if seconds > _MAX_DURATION.total_seconds():
+        raise ValueError(f"must be at most {_MAX_DURATION.days}d (got {_describe(value)})")
     return Duration(text=text, value=timedelta(seconds=seconds))
 
 

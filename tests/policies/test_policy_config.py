@@ -73,7 +73,7 @@ def test_a_new_severity_is_not_a_hotfix_severity_unless_it_says_so() -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("2h", 7200), ("30m", 1800), ("1d", 86400), ("90s", 90), ("1h30m", 5400)],
+    [("2h", 7200), ("30m", 1800), ("1d", 86400), ("90s", 90), ("1h30m", 5400), ("30d", 2592000)],
 )
 def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
     deadline = config(f"severities: {{P0: {{deadline: {text}}}}}").severities["P0"].deadline
@@ -151,6 +151,18 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             "each needs its own label",
         ),
         ("labels: {severities: {1: one}}", "labels.severities: the key 1 must be text"),
+        (
+            "severities: {P0: {deadline: 31d}}",
+            'severities.P0.deadline: must be at most 30d (got "31d")',
+        ),
+        (
+            "severities: {P0: {deadline: 720h1s}}",
+            'severities.P0.deadline: must be at most 30d (got "720h1s")',
+        ),
+        (
+            "severities: {P0: {deadline: 1000000000d}}",
+            'severities.P0.deadline: must be at most 30d (got "1000000000d")',
+        ),
     ],
 )
 def test_problems_name_the_key_and_the_problem(text: str, expected: str) -> None:
