@@ -8,7 +8,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal, Self, get_args
@@ -67,6 +67,10 @@ delete_branch: true
 
 # Aliases (`*name`) can make a short file expand enormously; refuse before validating.
 _MAX_VALUES = 10_000
+# The YAML composer recurses once per level; this keeps it far from Python's recursion limit.
+_MAX_DEPTH = 50
+# A value quoted in a message is cut to this: an alias can repeat a long value in every one.
+_MAX_SHOWN_CHARACTERS = 80
 
 _DURATION_PART = re.compile(r"([0-9]+)([dhms])")
 _DURATION_WHOLE = re.compile(r"(?:[0-9]+[dhms])+")
@@ -94,18 +98,22 @@ class Duration:
 
 
 def _describe(value: object) -> str:
-    """How a YAML value reads in an error message."""
+    """How a YAML value reads in an error message, cut to `_MAX_SHOWN_CHARACTERS`."""
     if isinstance(value, str):
-        return json.dumps(value)
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
+        text = json.dumps(value)
+    elif value is None:
+        text = "nothing"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, Mapping):
+        text = "a mapping"
+    elif isinstance(value, list):
+        text = "a list"
+    else:
+        text = str(value)
+    if len(text) > _MAX_SHOWN_CHARACTERS:
+        return text[: _MAX_SHOWN_CHARACTERS - 1] + "…"
+    return text
 
 
 def _duration_amount(digits: str) -> int:
@@ -291,8 +299,77 @@ def _deep_merge(defaults: object, given: object) -> object:
     return given
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+# What a scalar of these tags was to become, for the message when it cannot.
+_KINDS = {
+    "tag:yaml.org,2002:bool": "true or false",
+    "tag:yaml.org,2002:int": "a whole number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a date",
+    _STR_TAG: "text",
+}
+
+
+class _Refused(Exception):
+    """The loader refuses the file; `problem` says why, naming the key."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice instead of silently keeping the last."""
+    """Safe YAML that refuses, naming the key: a key given twice, nesting deeper than
+    `_MAX_DEPTH` levels, and a value Python cannot represent."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._path: list[str | int | None] = []  # of the nodes being composed; None: a key
+        self._locations: dict[yaml.Node, tuple[str | int | None, ...]] = {}
+        self._heights: dict[yaml.Node, int] = {}  # levels of collections, 0 for a scalar
+
+    def _where(self, path: Iterable[str | int | None]) -> str:
+        return _key_path(tuple(part for part in path if part is not None)) or "the top level"
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        # `index` is the position in a sequence, the key node in a mapping, None for a key.
+        if isinstance(index, yaml.ScalarNode):
+            self._path.append(index.value)
+        else:
+            self._path.append(index if isinstance(index, int) else None)
+        enclosing = len(self._path) - 1
+        anchor = self.peek_event().anchor  # type: ignore[no-untyped-call]
+        is_alias = self.check_event(yaml.AliasEvent)
+        opens_level = self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent)
+        if opens_level and enclosing >= _MAX_DEPTH:
+            raise self._too_deep()
+        node = super().compose_node(parent, index)  # type: ignore[arg-type]
+        assert node is not None  # a node follows: the parser checked the stream
+        if is_alias:
+            # What an alias brings in counts where it is used.
+            height = self._heights.get(node)
+            if height is None:  # still being composed: the alias is inside its own value
+                where = self._where(self._path)
+                raise _Refused(f"{where}: the alias *{anchor} is inside the value it names")
+            if enclosing + height > _MAX_DEPTH:
+                raise self._too_deep()
+        else:
+            self._heights[node] = self._height(node)
+            self._locations[node] = tuple(self._path)
+        self._path.pop()
+        return node
+
+    def _too_deep(self) -> _Refused:
+        return _Refused(f"{self._where(self._path)}: is nested more than {_MAX_DEPTH} levels deep")
+
+    def _height(self, node: yaml.Node) -> int:
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            return 0
+        return 1 + max((self._heights[child] for child in children), default=0)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[str] = set()
@@ -306,6 +383,21 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            value = super().construct_object(node, deep=deep)
+            if isinstance(value, str):
+                value.encode("utf-8")  # a lone surrogate ("\ud800") can be written nowhere
+        # PyYAML's constructors fail in these ways on a scalar they cannot convert: a number
+        # of thousands of digits, 2024-13-45, `!!bool maybe`, `!!timestamp soon`.
+        except (ArithmeticError, AttributeError, LookupError, ValueError):
+            kind = _KINDS.get(node.tag, node.tag)
+            raise _Refused(
+                f"{self._where(self._locations[node])}: cannot be represented as {kind} "
+                f"(got {_describe(node.value)})"
+            ) from None
+        return value
 
 
 def _count_values(data: object, limit: int) -> int:
@@ -387,12 +479,16 @@ def _defaults(default_branch: str) -> dict[str, Any]:
 def _parse_yaml(text: str) -> object:
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506  # a SafeLoader subclass
+    except _Refused as error:
+        problem = error.problem
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError([f"invalid YAML{where}: {error.problem or error.context}"]) from None
+        problem = f"invalid YAML{where}: {error.problem or error.context}"
     except yaml.YAMLError as error:
-        raise ConfigError([f"invalid YAML: {error}"]) from None
+        problem = f"invalid YAML: {error}"
+    # A key may hold a lone surrogate ("\ud800"): escaped, the message can be printed.
+    raise ConfigError([problem.encode("utf-8", "backslashreplace").decode("utf-8")])
 
 
 # The same file is read for every evaluation of a repository; the model is frozen, so one
