@@ -65,8 +65,10 @@ release: true
 delete_branch: true
 """
 
-# Aliases (`*name`) can make a short file expand enormously; refuse before validating.
+# Aliases (`*name`) and merge keys (`<<: *name`) can make a short file expand enormously;
+# refuse before validating.
 _MAX_VALUES = 10_000
+_TOO_MANY_VALUES = f"the file holds more than {_MAX_VALUES} values once aliases expand"
 # The YAML composer recurses once per level; this keeps it far from Python's recursion limit.
 _MAX_DEPTH = 50
 # A value quoted in a message is cut to this: an alias can repeat a long value in every one.
@@ -299,6 +301,7 @@ def _deep_merge(defaults: object, given: object) -> object:
     return given
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 # What a scalar of these tags was to become, for the message when it cannot.
 _KINDS = {
@@ -319,14 +322,15 @@ class _Refused(Exception):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses, naming the key: a key given twice, nesting deeper than
-    `_MAX_DEPTH` levels, and a value Python cannot represent."""
+    """Safe YAML with YAML 1.1 merge keys that refuses, naming the key: a key given twice,
+    nesting deeper than `_MAX_DEPTH` levels, and a value Python cannot represent."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._path: list[str | int | None] = []  # of the nodes being composed; None: a key
         self._locations: dict[yaml.Node, tuple[str | int | None, ...]] = {}
         self._heights: dict[yaml.Node, int] = {}  # levels of collections, 0 for a scalar
+        self._merged_entries = 0
 
     def _where(self, path: Iterable[str | int | None]) -> str:
         return _key_path(tuple(part for part in path if part is not None)) or "the top level"
@@ -346,7 +350,8 @@ class _StrictLoader(yaml.SafeLoader):
         node = super().compose_node(parent, index)  # type: ignore[arg-type]
         assert node is not None  # a node follows: the parser checked the stream
         if is_alias:
-            # What an alias brings in counts where it is used.
+            # What an alias brings in counts where it is used; so does a merged mapping,
+            # which also bounds how deep merging recurses.
             height = self._heights.get(node)
             if height is None:  # still being composed: the alias is inside its own value
                 where = self._where(self._path)
@@ -371,18 +376,52 @@ class _StrictLoader(yaml.SafeLoader):
             return 0
         return 1 + max((self._heights[child] for child in children), default=0)
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        # Checked as written, before merge keys add entries: a key given both here and in
+        # a merged mapping is not given twice.
+        node = super().compose_mapping_node(anchor)
         seen: set[str] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, str):
-                continue  # validation reports keys that are not text
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f'the key "{key}" is given twice', key_node.start_mark
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG:
+                continue  # validation reports keys that are not text; `<<` merges
+            if key_node.value in seen:
+                raise yaml.composer.ComposerError(
+                    None, None, f'the key "{key_node.value}" is given twice', key_node.start_mark
                 )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+            seen.add(key_node.value)
+        return node
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Resolve merge keys: `<<: *a` or `<<: [*a, *b]` adds the entries of those mappings;
+        an entry written in the mapping wins over a merged one, and an earlier merged mapping
+        over a later one (YAML 1.1). PyYAML's own lets the later one win for most keys, and
+        copies without bound."""
+        written: list[tuple[yaml.Node, yaml.Node]] = []
+        sources: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                written.append((key_node, value_node))
+            elif isinstance(value_node, yaml.SequenceNode):
+                sources += value_node.value
+            else:
+                sources.append(value_node)
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        # The mapping is built entry by entry, the last of equal keys winning: so the
+        # latest source comes first and what is written last.
+        for source in reversed(sources):
+            if not isinstance(source, yaml.MappingNode):
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "<< merges only mappings: <<: *name or <<: [*a, *b]",
+                    source.start_mark,
+                )
+            self.flatten_mapping(source)
+            merged += source.value
+        self._merged_entries += len(merged)
+        if self._merged_entries > _MAX_VALUES:
+            raise _Refused(_TOO_MANY_VALUES)
+        node.value = merged + written
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -500,7 +539,7 @@ def load_config(text: str | None, default_branch: str) -> HotfixConfig:
     if given is not None and not isinstance(given, dict):
         raise ConfigError(["the file must be a mapping of keys"])
     if _count_values(given, _MAX_VALUES) > _MAX_VALUES:
-        raise ConfigError([f"the file holds more than {_MAX_VALUES} values once aliases expand"])
+        raise ConfigError([_TOO_MANY_VALUES])
     merged = _deep_merge(_defaults(default_branch), given)
     try:
         config = HotfixConfig.model_validate(merged)

@@ -80,6 +80,23 @@ def test_validate_names_the_key_of_a_value_nested_too_deep_or_too_long(
     assert capsys.readouterr().out == f"{path}: {problem}\n"
 
 
+def test_validate_reads_merge_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_config(
+        tmp_path,
+        "labels:\n  severities: {P3: sev3, P4: sev4}\n"
+        "severities:\n"
+        "  P3: &urgent {hotfix_allowed: true, deadline: 1h}\n"
+        "  P4: {<<: *urgent, deadline: 4h}\n",
+    )
+
+    assert main(["config", "validate"]) == 0
+
+    assert capsys.readouterr().out == (
+        "OK: .github/hotfix.yml is valid "
+        "(workflow gitflow, production branch main, hotfix severities P0, P1, P3, P4)\n"
+    )
+
+
 def test_validate_needs_no_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,3 +1,4 @@
+import tracemalloc
 from datetime import timedelta
 
 import pytest
@@ -187,6 +188,10 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             'tag: {message: "\\ud800"}',
             'tag.message: cannot be represented as text (got "\\ud800")',
         ),
+        (
+            "severities: {P0: {<<: 1}}",
+            "invalid YAML at line 1, column 23: << merges only mappings: <<: *name or <<: [*a, *b]",
+        ),
     ],
 )
 def test_problems_name_the_key_and_the_problem(text: str, expected: str) -> None:
@@ -206,6 +211,35 @@ def test_alias_bombs_are_refused() -> None:
     assert problems("\n".join(lines)) == [
         "the file holds more than 10000 values once aliases expand"
     ]
+
+
+def test_merge_bombs_are_refused() -> None:
+    # Each mapping merges the previous one ten times: 2 * 10 ** 9 entries for P9.
+    labels = ", ".join(f"P{level}: P{level}" for level in range(10))
+    lines = [f"labels: {{severities: {{{labels}}}}}", "severities:"]
+    lines.append("  P0: &s0 {deadline: 1h, hotfix_allowed: true}")
+    for level in range(1, 10):
+        merged = ", ".join([f"*s{level - 1}"] * 10)
+        lines.append(f"  P{level}: &s{level} {{<<: [{merged}]}}")
+    assert problems("\n".join(lines)) == [
+        "the file holds more than 10000 values once aliases expand"
+    ]
+
+
+def test_many_merges_of_a_large_mapping_are_refused_before_they_are_made() -> None:
+    keys = ", ".join(f"k{number}: 1" for number in range(2000))
+    text = f"severities:\n  P0: &big {{{keys}}}\n" + "".join(
+        f"  S{number}: {{<<: *big}}\n" for number in range(6000)
+    )
+    tracemalloc.start()
+    try:
+        found = problems(text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert found == ["the file holds more than 10000 values once aliases expand"]
+    # 12 million merged entries would take gigabytes
+    assert peak < 100 * 1024 * 1024
 
 
 def lists_under_approvals(levels: int) -> str:
@@ -244,6 +278,36 @@ def test_50_levels_are_read_and_51_are_refused() -> None:
 )
 def test_nesting_deeper_than_50_levels_is_refused_naming_the_key(text: str, expected: str) -> None:
     assert problems(text) == [expected]
+
+
+MERGED = """\
+labels: {severities: {P0: P0, P1: P1, P2: P2, P3: sev3, P4: sev4, P5: sev5}}
+severities:
+  P3: &fast {hotfix_allowed: true, deadline: 1h}
+  P4: &guarded
+    deadline: 8h
+    approvals: [{name: Lead, users: [alice]}]
+  P5: {<<: [*fast, *guarded], approvals: [{name: Boss, users: [bob]}]}
+"""
+
+
+def test_merge_keys_add_entries_the_mapping_does_not_write() -> None:
+    loaded = config(MERGED + "  P2: {<<: *fast, deadline: 30m}\n")
+    p2 = loaded.severities["P2"]
+    assert (p2.hotfix_allowed, str(p2.deadline)) == (True, "30m")
+
+
+def test_of_several_merged_mappings_the_earlier_wins() -> None:
+    p5 = config(MERGED).severities["P5"]
+    # hotfix_allowed and deadline from *fast (over *guarded's 8h); approvals as written
+    assert (p5.hotfix_allowed, str(p5.deadline)) == (True, "1h")
+    assert [(group.name, group.users) for group in p5.approvals] == [("Boss", ["bob"])]
+
+
+def test_a_key_written_twice_beside_a_merge_is_still_refused() -> None:
+    assert problems(MERGED + "  P2: {<<: *fast, deadline: 1h, deadline: 2h}\n") == [
+        'invalid YAML at line 8, column 33: the key "deadline" is given twice'
+    ]
 
 
 # Keys and scalars the fuzzing below combines: the config's own keys, so that it reaches
