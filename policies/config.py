@@ -68,6 +68,7 @@ delete_branch: true
 # Aliases (`*name`) and merge keys (`<<: *name`) can make a short file expand enormously;
 # refuse before validating.
 _MAX_VALUES = 10_000
+_MAX_TEXT_CHARACTERS = 1_000_000
 _TOO_MANY_VALUES = f"the file holds more than {_MAX_VALUES} values once aliases expand"
 # The YAML composer recurses once per level; this keeps it far from Python's recursion limit.
 _MAX_DEPTH = 50
@@ -439,18 +440,28 @@ class _StrictLoader(yaml.SafeLoader):
         return value
 
 
-def _count_values(data: object, limit: int) -> int:
-    """How many values `data` holds once aliases are expanded, stopping past `limit`."""
-    count = 0
+def _expansion_problem(data: object) -> str | None:
+    """Why `data` is too large once aliases are expanded, or None. An alias is one shared
+    object here, but a copy in everything that reads or prints the config."""
+    values = characters = 0
     pending = [data]
-    while pending and count <= limit:
+    while pending:
         item = pending.pop()
-        count += 1
-        if isinstance(item, dict):
+        values += 1
+        if values > _MAX_VALUES:
+            return _TOO_MANY_VALUES
+        if isinstance(item, str | bytes):
+            characters += len(item)
+            if characters > _MAX_TEXT_CHARACTERS:
+                return (
+                    f"the file holds more than {_MAX_TEXT_CHARACTERS:,} characters of text "
+                    "once aliases expand"
+                )
+        elif isinstance(item, dict):
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-    return count
+    return None
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:
@@ -538,8 +549,8 @@ def load_config(text: str | None, default_branch: str) -> HotfixConfig:
     given = None if text is None else _parse_yaml(text)
     if given is not None and not isinstance(given, dict):
         raise ConfigError(["the file must be a mapping of keys"])
-    if _count_values(given, _MAX_VALUES) > _MAX_VALUES:
-        raise ConfigError([_TOO_MANY_VALUES])
+    if too_large := _expansion_problem(given):
+        raise ConfigError([too_large])
     merged = _deep_merge(_defaults(default_branch), given)
     try:
         config = HotfixConfig.model_validate(merged)

@@ -242,6 +242,16 @@ def test_many_merges_of_a_large_mapping_are_refused_before_they_are_made() -> No
     assert peak < 100 * 1024 * 1024
 
 
+def test_aliases_of_a_long_text_are_refused() -> None:
+    # Each alias is one shared string to the loader, but a copy in `config show`.
+    long_name = "x" * 100_000
+    files = ", ".join(["*name"] * 11)
+    text = f"tag: {{message: &name {long_name}}}\nversion: {{files: [{files}]}}\n"
+    assert problems(text) == [
+        "the file holds more than 1,000,000 characters of text once aliases expand"
+    ]
+
+
 def lists_under_approvals(levels: int) -> str:
     """A file whose `severities.P0.approvals` holds lists in lists, `levels` levels in all
     (the file's own mapping, severities and P0 are the first three)."""
