@@ -8,7 +8,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal, Self, get_args
@@ -66,12 +66,20 @@ release: true
 delete_branch: true
 """
 
-# Aliases (`*name`) can make a short file expand enormously; refuse before validating.
+# Aliases (`*name`) and merge keys (`<<: *name`) can make a short file expand enormously;
+# refuse before validating.
 _MAX_VALUES = 10_000
+_MAX_TEXT_CHARACTERS = 1_000_000
+_TOO_MANY_VALUES = f"the file holds more than {_MAX_VALUES} values once aliases expand"
+# The YAML composer recurses once per level; this keeps it far from Python's recursion limit.
+_MAX_DEPTH = 50
+# A value quoted in a message is cut to this: an alias can repeat a long value in every one.
+_MAX_SHOWN_CHARACTERS = 80
 
 _DURATION_PART = re.compile(r"([0-9]+)([dhms])")
 _DURATION_WHOLE = re.compile(r"(?:[0-9]+[dhms])+")
 _UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+_MAX_DURATION = timedelta(days=30)
 
 
 class ConfigError(Exception):
@@ -94,18 +102,28 @@ class Duration:
 
 
 def _describe(value: object) -> str:
-    """How a YAML value reads in an error message."""
+    """How a YAML value reads in an error message, cut to `_MAX_SHOWN_CHARACTERS`."""
     if isinstance(value, str):
-        return json.dumps(value)
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
+        text = json.dumps(value)
+    elif value is None:
+        text = "nothing"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, Mapping):
+        text = "a mapping"
+    elif isinstance(value, list):
+        text = "a list"
+    else:
+        text = str(value)
+    if len(text) > _MAX_SHOWN_CHARACTERS:
+        return text[: _MAX_SHOWN_CHARACTERS - 1] + "…"
+    return text
+
+
+def _duration_amount(digits: str) -> int:
+    # Python refuses to convert a number of thousands of digits. An amount of 8 significant
+    # digits is longer than `_MAX_DURATION` (2,592,000 s) in any unit, so no more are read.
+    return int(digits.lstrip("0")[:8] or "0")
 
 
 def _parse_duration(value: object) -> Duration:
@@ -115,10 +133,13 @@ def _parse_duration(value: object) -> Duration:
         raise ValueError(f"must be a duration such as 2h, 30m, 1d or 90s (got {_describe(value)})")
     text = value.strip()
     seconds = sum(
-        int(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(text)
+        _duration_amount(amount) * _UNIT_SECONDS[unit]
+        for amount, unit in _DURATION_PART.findall(text)
     )
     if seconds == 0:
         raise ValueError(f"must be longer than zero (got {_describe(value)})")
+    if seconds > _MAX_DURATION.total_seconds():
+        raise ValueError(f"must be at most {_MAX_DURATION.days}d (got {_describe(value)})")
     return Duration(text=text, value=timedelta(seconds=seconds))
 
 
@@ -284,35 +305,166 @@ def _deep_merge(defaults: object, given: object) -> object:
     return given
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice instead of silently keeping the last."""
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+# What a scalar of these tags was to become, for the message when it cannot.
+_KINDS = {
+    "tag:yaml.org,2002:bool": "true or false",
+    "tag:yaml.org,2002:int": "a whole number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a date",
+    _STR_TAG: "text",
+}
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+
+class _Refused(Exception):
+    """The loader refuses the file; `problem` says why, naming the key."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML with YAML 1.1 merge keys that refuses, naming the key: a key given twice,
+    nesting deeper than `_MAX_DEPTH` levels, and a value Python cannot represent."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._path: list[str | int | None] = []  # of the nodes being composed; None: a key
+        self._locations: dict[yaml.Node, tuple[str | int | None, ...]] = {}
+        self._heights: dict[yaml.Node, int] = {}  # levels of collections, 0 for a scalar
+        self._merged_entries = 0
+
+    def _where(self, path: Iterable[str | int | None]) -> str:
+        return _key_path(tuple(part for part in path if part is not None)) or "the top level"
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        # `index` is the position in a sequence, the key node in a mapping, None for a key.
+        if isinstance(index, yaml.ScalarNode):
+            self._path.append(index.value)
+        else:
+            self._path.append(index if isinstance(index, int) else None)
+        enclosing = len(self._path) - 1
+        anchor = self.peek_event().anchor  # type: ignore[no-untyped-call]
+        is_alias = self.check_event(yaml.AliasEvent)
+        opens_level = self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent)
+        if opens_level and enclosing >= _MAX_DEPTH:
+            raise self._too_deep()
+        node = super().compose_node(parent, index)  # type: ignore[arg-type]
+        assert node is not None  # a node follows: the parser checked the stream
+        if is_alias:
+            # What an alias brings in counts where it is used; so does a merged mapping,
+            # which also bounds how deep merging recurses.
+            height = self._heights.get(node)
+            if height is None:  # still being composed: the alias is inside its own value
+                where = self._where(self._path)
+                raise _Refused(f"{where}: the alias *{anchor} is inside the value it names")
+            if enclosing + height > _MAX_DEPTH:
+                raise self._too_deep()
+        else:
+            self._heights[node] = self._height(node)
+            self._locations[node] = tuple(self._path)
+        self._path.pop()
+        return node
+
+    def _too_deep(self) -> _Refused:
+        return _Refused(f"{self._where(self._path)}: is nested more than {_MAX_DEPTH} levels deep")
+
+    def _height(self, node: yaml.Node) -> int:
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            return 0
+        return 1 + max((self._heights[child] for child in children), default=0)
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        # Checked as written, before merge keys add entries: a key given both here and in
+        # a merged mapping is not given twice.
+        node = super().compose_mapping_node(anchor)
         seen: set[str] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, str):
-                continue  # validation reports keys that are not text
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f'the key "{key}" is given twice', key_node.start_mark
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG:
+                continue  # validation reports keys that are not text; `<<` merges
+            if key_node.value in seen:
+                raise yaml.composer.ComposerError(
+                    None, None, f'the key "{key_node.value}" is given twice', key_node.start_mark
                 )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+            seen.add(key_node.value)
+        return node
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Resolve merge keys: `<<: *a` or `<<: [*a, *b]` adds the entries of those mappings;
+        an entry written in the mapping wins over a merged one, and an earlier merged mapping
+        over a later one (YAML 1.1). PyYAML's own lets the later one win for most keys, and
+        copies without bound."""
+        written: list[tuple[yaml.Node, yaml.Node]] = []
+        sources: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                written.append((key_node, value_node))
+            elif isinstance(value_node, yaml.SequenceNode):
+                sources += value_node.value
+            else:
+                sources.append(value_node)
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        # The mapping is built entry by entry, the last of equal keys winning: so the
+        # latest source comes first and what is written last.
+        for source in reversed(sources):
+            if not isinstance(source, yaml.MappingNode):
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "<< merges only mappings: <<: *name or <<: [*a, *b]",
+                    source.start_mark,
+                )
+            self.flatten_mapping(source)
+            merged += source.value
+        self._merged_entries += len(merged)
+        if self._merged_entries > _MAX_VALUES:
+            raise _Refused(_TOO_MANY_VALUES)
+        node.value = merged + written
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            value = super().construct_object(node, deep=deep)
+            if isinstance(value, str):
+                value.encode("utf-8")  # a lone surrogate ("\ud800") can be written nowhere
+        # PyYAML's constructors fail in these ways on a scalar they cannot convert: a number
+        # of thousands of digits, 2024-13-45, `!!bool maybe`, `!!timestamp soon`.
+        except (ArithmeticError, AttributeError, LookupError, ValueError):
+            kind = _KINDS.get(node.tag, node.tag)
+            raise _Refused(
+                f"{self._where(self._locations[node])}: cannot be represented as {kind} "
+                f"(got {_describe(node.value)})"
+            ) from None
+        return value
 
 
-def _count_values(data: object, limit: int) -> int:
-    """How many values `data` holds once aliases are expanded, stopping past `limit`."""
-    count = 0
+def _expansion_problem(data: object) -> str | None:
+    """Why `data` is too large once aliases are expanded, or None. An alias is one shared
+    object here, but a copy in everything that reads or prints the config."""
+    values = characters = 0
     pending = [data]
-    while pending and count <= limit:
+    while pending:
         item = pending.pop()
-        count += 1
-        if isinstance(item, dict):
+        values += 1
+        if values > _MAX_VALUES:
+            return _TOO_MANY_VALUES
+        if isinstance(item, str | bytes):
+            characters += len(item)
+            if characters > _MAX_TEXT_CHARACTERS:
+                return (
+                    f"the file holds more than {_MAX_TEXT_CHARACTERS:,} characters of text "
+                    "once aliases expand"
+                )
+        elif isinstance(item, dict):
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-    return count
+    return None
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:
@@ -380,12 +532,16 @@ def _defaults(default_branch: str) -> dict[str, Any]:
 def _parse_yaml(text: str) -> object:
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506  # a SafeLoader subclass
+    except _Refused as error:
+        problem = error.problem
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError([f"invalid YAML{where}: {error.problem or error.context}"]) from None
+        problem = f"invalid YAML{where}: {error.problem or error.context}"
     except yaml.YAMLError as error:
-        raise ConfigError([f"invalid YAML: {error}"]) from None
+        problem = f"invalid YAML: {error}"
+    # A key may hold a lone surrogate ("\ud800"): escaped, the message can be printed.
+    raise ConfigError([problem.encode("utf-8", "backslashreplace").decode("utf-8")])
 
 
 # The same file is read for every evaluation of a repository; the model is frozen, so one
@@ -396,8 +552,8 @@ def load_config(text: str | None, default_branch: str) -> HotfixConfig:
     given = None if text is None else _parse_yaml(text)
     if given is not None and not isinstance(given, dict):
         raise ConfigError(["the file must be a mapping of keys"])
-    if _count_values(given, _MAX_VALUES) > _MAX_VALUES:
-        raise ConfigError([f"the file holds more than {_MAX_VALUES} values once aliases expand"])
+    if too_large := _expansion_problem(given):
+        raise ConfigError([too_large])
     merged = _deep_merge(_defaults(default_branch), given)
     try:
         config = HotfixConfig.model_validate(merged)

@@ -56,6 +56,47 @@ def test_validate_prints_every_problem_with_the_check_runs_words(
     assert f'{path}: unknown key "prodution" in branches (did you mean "production"?)' in printed
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "severities:\n  P0:\n    approvals: " + "[" * 900 + "]" * 900 + "\n",
+            "severities.P0.approvals" + "[0]" * 47 + ": is nested more than 50 levels deep",
+        ),
+        (
+            "severities:\n  P0:\n    deadline: 1000000000d\n",
+            'severities.P0.deadline: must be at most 30d (got "1000000000d")',
+        ),
+    ],
+    ids=["900-levels", "1000000000d"],
+)
+def test_validate_names_the_key_of_a_value_nested_too_deep_or_too_long(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, problem: str
+) -> None:
+    path = write_config(tmp_path, text)
+
+    assert main(["config", "validate", str(path)]) == 1
+
+    assert capsys.readouterr().out == f"{path}: {problem}\n"
+
+
+def test_validate_reads_merge_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_config(
+        tmp_path,
+        "labels:\n  severities: {P3: sev3, P4: sev4}\n"
+        "severities:\n"
+        "  P3: &urgent {hotfix_allowed: true, deadline: 1h}\n"
+        "  P4: {<<: *urgent, deadline: 4h}\n",
+    )
+
+    assert main(["config", "validate"]) == 0
+
+    assert capsys.readouterr().out == (
+        "OK: .github/hotfix.yml is valid "
+        "(workflow gitflow, production branch main, hotfix severities P0, P1, P3, P4)\n"
+    )
+
+
 def test_validate_needs_no_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -250,6 +250,25 @@ def test_an_invalid_config_fails_the_check_naming_the_key(bot: Bot) -> None:
     assert "no rule was checked" in run.output["summary"]
 
 
+def test_a_config_nested_too_deep_fails_the_check_naming_the_key_and_the_delivery_is_done(
+    bot: Bot,
+) -> None:
+    nested = "severities:\n  P0:\n    approvals: " + "[" * 900 + "]" * 900 + "\n"
+    bot.repo.commit("main", {".github/hotfix.yml": nested}, "A policy nested 900 levels deep")
+    _, head = open_hotfix(bot)
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "failure",
+        "Invalid .github/hotfix.yml: severities.P0.approvals"
+        + "[0]" * 47
+        + ": is nested more than 50 levels deep",
+    )
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == ("done", 1, None)
+
+
 def test_a_pull_request_that_is_not_a_hotfix_is_neutral(bot: Bot) -> None:
     bot.repo.create_branch("feature/search", "main")
     head = bot.repo.commit("feature/search", {"search.py": "print()\n"}, "Search")

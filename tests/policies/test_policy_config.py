@@ -1,9 +1,13 @@
+import tracemalloc
 from datetime import timedelta
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from policy_factories import config
 
-from policies.config import ConfigError, config_as_yaml, load_config
+from policies.config import ConfigError, HotfixConfig, config_as_yaml, load_config
 
 
 def problems(text: str) -> list[str]:
@@ -74,7 +78,7 @@ def test_a_new_severity_is_not_a_hotfix_severity_unless_it_says_so() -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("2h", 7200), ("30m", 1800), ("1d", 86400), ("90s", 90), ("1h30m", 5400)],
+    [("2h", 7200), ("30m", 1800), ("1d", 86400), ("90s", 90), ("1h30m", 5400), ("30d", 2592000)],
 )
 def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
     deadline = config(f"severities: {{P0: {{deadline: {text}}}}}").severities["P0"].deadline
@@ -164,6 +168,43 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             "each needs its own label",
         ),
         ("labels: {severities: {1: one}}", "labels.severities: the key 1 must be text"),
+        (
+            "severities: {P0: {deadline: 31d}}",
+            'severities.P0.deadline: must be at most 30d (got "31d")',
+        ),
+        (
+            "severities: {P0: {deadline: 720h1s}}",
+            'severities.P0.deadline: must be at most 30d (got "720h1s")',
+        ),
+        (
+            "severities: {P0: {deadline: 1000000000d}}",
+            'severities.P0.deadline: must be at most 30d (got "1000000000d")',
+        ),
+        (
+            # Too many digits for Python to convert; the message quotes the start of it.
+            f"severities: {{P0: {{deadline: {'9' * 5000}s}}}}",
+            f'severities.P0.deadline: must be at most 30d (got "{"9" * 78}…)',
+        ),
+        (
+            f"severities: {{P0: {{approvals: [{{name: A, team: t, count: {'9' * 5000}}}]}}}}",
+            "severities.P0.approvals[0].count: cannot be represented as a whole number "
+            f'(got "{"9" * 78}…)',
+        ),
+        ("release: 2024-13-45", 'release: cannot be represented as a date (got "2024-13-45")'),
+        (
+            "release: 2024-01-02 10:00:00 +99:00",
+            'release: cannot be represented as a date (got "2024-01-02 10:00:00 +99:00")',
+        ),
+        ("release: !!bool maybe", 'release: cannot be represented as true or false (got "maybe")'),
+        ("release: !!int ''", 'release: cannot be represented as a whole number (got "")'),
+        (
+            'tag: {message: "\\ud800"}',
+            'tag.message: cannot be represented as text (got "\\ud800")',
+        ),
+        (
+            "severities: {P0: {<<: 1}}",
+            "invalid YAML at line 1, column 23: << merges only mappings: <<: *name or <<: [*a, *b]",
+        ),
     ],
 )
 def test_problems_name_the_key_and_the_problem(text: str, expected: str) -> None:
@@ -183,6 +224,217 @@ def test_alias_bombs_are_refused() -> None:
     assert problems("\n".join(lines)) == [
         "the file holds more than 10000 values once aliases expand"
     ]
+
+
+def test_merge_bombs_are_refused() -> None:
+    # Each mapping merges the previous one ten times: 2 * 10 ** 9 entries for P9.
+    labels = ", ".join(f"P{level}: P{level}" for level in range(10))
+    lines = [f"labels: {{severities: {{{labels}}}}}", "severities:"]
+    lines.append("  P0: &s0 {deadline: 1h, hotfix_allowed: true}")
+    for level in range(1, 10):
+        merged = ", ".join([f"*s{level - 1}"] * 10)
+        lines.append(f"  P{level}: &s{level} {{<<: [{merged}]}}")
+    assert problems("\n".join(lines)) == [
+        "the file holds more than 10000 values once aliases expand"
+    ]
+
+
+def test_many_merges_of_a_large_mapping_are_refused_before_they_are_made() -> None:
+    keys = ", ".join(f"k{number}: 1" for number in range(2000))
+    text = f"severities:\n  P0: &big {{{keys}}}\n" + "".join(
+        f"  S{number}: {{<<: *big}}\n" for number in range(6000)
+    )
+    tracemalloc.start()
+    try:
+        found = problems(text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert found == ["the file holds more than 10000 values once aliases expand"]
+    # 12 million merged entries would take gigabytes
+    assert peak < 100 * 1024 * 1024
+
+
+def test_aliases_of_a_long_text_are_refused() -> None:
+    # Each alias is one shared string to the loader, but a copy in `config show`.
+    long_name = "x" * 100_000
+    files = ", ".join(["*name"] * 11)
+    text = f"tag: {{message: &name {long_name}}}\nversion: {{files: [{files}]}}\n"
+    assert problems(text) == [
+        "the file holds more than 1,000,000 characters of text once aliases expand"
+    ]
+
+
+def lists_under_approvals(levels: int) -> str:
+    """A file whose `severities.P0.approvals` holds lists in lists, `levels` levels in all
+    (the file's own mapping, severities and P0 are the first three)."""
+    lists = levels - 3
+    return "severities: {P0: {approvals: " + "[" * lists + "]" * lists + "}}"
+
+
+def test_50_levels_are_read_and_51_are_refused() -> None:
+    assert problems(lists_under_approvals(50)) == [
+        "severities.P0.approvals[0]: must be a mapping of keys (got a list)"
+    ]
+    assert problems(lists_under_approvals(51)) == [
+        "severities.P0.approvals" + "[0]" * 47 + ": is nested more than 50 levels deep"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: " + "[" * 900 + "]" * 900, "a" + "[0]" * 49 + ": is nested more than 50 levels deep"),
+        (
+            "a: " + "{b: " * 900 + "1" + "}" * 900,
+            "a" + ".b" * 49 + ": is nested more than 50 levels deep",
+        ),
+        (
+            # 40 levels under `a`, used 11 levels deep under `b`
+            "a: &deep " + "[" * 40 + "]" * 40 + "\nb: " + "[" * 11 + "*deep" + "]" * 11,
+            "b" + "[0]" * 11 + ": is nested more than 50 levels deep",
+        ),
+        ("a: &loop [1, *loop]", "a[1]: the alias *loop is inside the value it names"),
+        ("a: &loop {<<: *loop}", "a.<<: the alias *loop is inside the value it names"),
+    ],
+    ids=["900-lists", "900-mappings", "through-an-alias", "alias-loop", "merge-loop"],
+)
+def test_nesting_deeper_than_50_levels_is_refused_naming_the_key(text: str, expected: str) -> None:
+    assert problems(text) == [expected]
+
+
+MERGED = """\
+labels: {severities: {P0: P0, P1: P1, P2: P2, P3: sev3, P4: sev4, P5: sev5}}
+severities:
+  P3: &fast {hotfix_allowed: true, deadline: 1h}
+  P4: &guarded
+    deadline: 8h
+    approvals: [{name: Lead, users: [alice]}]
+  P5: {<<: [*fast, *guarded], approvals: [{name: Boss, users: [bob]}]}
+"""
+
+
+def test_merge_keys_add_entries_the_mapping_does_not_write() -> None:
+    loaded = config(MERGED + "  P2: {<<: *fast, deadline: 30m}\n")
+    p2 = loaded.severities["P2"]
+    assert (p2.hotfix_allowed, str(p2.deadline)) == (True, "30m")
+
+
+def test_of_several_merged_mappings_the_earlier_wins() -> None:
+    p5 = config(MERGED).severities["P5"]
+    # hotfix_allowed and deadline from *fast (over *guarded's 8h); approvals as written
+    assert (p5.hotfix_allowed, str(p5.deadline)) == (True, "1h")
+    assert [(group.name, group.users) for group in p5.approvals] == [("Boss", ["bob"])]
+
+
+def test_a_key_written_twice_beside_a_merge_is_still_refused() -> None:
+    assert problems(MERGED + "  P2: {<<: *fast, deadline: 1h, deadline: 2h}\n") == [
+        'invalid YAML at line 8, column 33: the key "deadline" is given twice'
+    ]
+
+
+# Keys and scalars the fuzzing below combines: the config's own keys, so that it reaches
+# validation, and every kind of scalar PyYAML converts, well-formed or not.
+FUZZ_KEYS = [
+    *("workflow", "branches", "production", "labels", "hotfix", "severities", "P0", "P9"),
+    *("hotfix_allowed", "deadline", "approvals", "name", "team", "users", "count", "version"),
+    *("files", "bump", "tag", "format", "message", "release", "delete_branch", "<<", "? [k]"),
+]
+FUZZ_SCALARS = [
+    *("gitflow", "hotfix/", "true", "no", "~", "1", "-1", "0x1F", "0b", "0o7", "1:30", "1_0"),
+    *("9" * 5000, "1e400", "1.0e400", ".inf", "-.nan", "2h", "30d", "31d", "1000000000d"),
+    *("0h", "2001-12-14", "2001-13-45", "2001-12-14t21:59:43.10-05:00", "!!binary aGVsbG8="),
+    *("2001-12-14 21:59:43 +99:00", "!!binary '***'", "!!python/object:os.system x"),
+    *("!!python/name:os.system ''", "!!int abc", "!!int ''", "!!float x", "!!bool maybe"),
+    *("!!timestamp soon", "!!str 1", "!!null ''", "!!set {a}", "!!omap [a: 1]", "!!seq x"),
+    *("!!map x", "!local x", "=", '"\\ud800"', "'{version}'", "x" * 300),
+]
+
+
+@st.composite
+def yaml_documents(draw: st.DrawFn) -> str:
+    """Flow-style YAML: nested lists and mappings, anchors, aliases and merge keys."""
+    anchors: list[str] = []
+
+    def value(depth: int) -> str:
+        kind = draw(st.sampled_from(["scalar", "list", "mapping"] if depth < 6 else ["scalar"]))
+        if kind == "scalar":
+            if anchors and draw(st.booleans()):
+                return "*" + draw(st.sampled_from(anchors))
+            return draw(st.sampled_from(FUZZ_SCALARS))
+        if kind == "list":
+            body = "[" + ", ".join(value(depth + 1) for _ in range(draw(st.integers(0, 3)))) + "]"
+        else:
+            keys = draw(st.lists(st.sampled_from(FUZZ_KEYS), max_size=3, unique=True))
+            body = "{" + ", ".join(f"{key}: {value(depth + 1)}" for key in keys) + "}"
+        if draw(st.booleans()):
+            anchors.append(f"a{len(anchors)}")
+            body = f"&{anchors[-1]} {body}"
+        wrapping = draw(st.sampled_from([0, 0, 0, 0, 0, 1, 30, 60]))
+        return "[" * wrapping + body + "]" * wrapping
+
+    keys = draw(st.lists(st.sampled_from(FUZZ_KEYS), max_size=4, unique=True))
+    return "\n".join(f"{key}: {value(1)}" for key in keys)
+
+
+YAML_TOKENS = [
+    *("[", "]", "{", "}", ", ", ": ", "- ", "\n", "  ", "? ", "&a ", "*a", "<<: ", "#", "'"),
+    *('"', "|", ">", "%", "@", "`", "~", "=", "x", "P0", "deadline: ", "severities: ", ":"),
+    *("!!int ", "!!float ", "!!bool ", "!!timestamp ", "!!binary ", "!!str ", "!!set "),
+    *("!!python/object:os.system ", "9" * 5000, "1e400", "2001-13-45", "\\ud800", "0b", "0x"),
+]
+yaml_text = st.lists(st.sampled_from(YAML_TOKENS), max_size=40).map("".join)
+structures = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=20)
+    | st.binary(max_size=8)
+    | st.dates()
+    | st.datetimes(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(FUZZ_KEYS) | st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+def assert_loads_or_names_problems(text: str) -> None:
+    try:
+        loaded = load_config(text, "main")
+    except ConfigError as error:
+        assert error.problems
+        for problem in error.problems:
+            problem.encode("utf-8")  # printable, in the check run and in a terminal
+    else:
+        assert isinstance(loaded, HotfixConfig)
+
+
+FUZZ = settings(max_examples=300, deadline=None, database=None)
+
+
+@FUZZ
+@given(yaml_documents())
+def test_any_yaml_document_loads_or_is_a_config_error(text: str) -> None:
+    assert_loads_or_names_problems(text)
+
+
+@FUZZ
+@given(yaml_text | st.text(max_size=80))
+def test_any_text_loads_or_is_a_config_error(text: str) -> None:
+    assert_loads_or_names_problems(text)
+
+
+@settings(FUZZ, suppress_health_check=[HealthCheck.too_slow])
+@given(structures, st.integers(0, 60) | st.just(3000))
+def test_any_structure_loads_or_is_a_config_error(data: object, levels: int) -> None:
+    flow = yaml.safe_dump(data, default_flow_style=True, width=10**9).removesuffix("...\n")
+    # A bracket a line: on one long line PyYAML's scanner takes quadratic time to look for keys
+    nested = "[\n" * levels + flow.strip() + "\n]" * levels
+    assert_loads_or_names_problems(nested)
+    assert_loads_or_names_problems(f"severities: {{P0: {nested}}}")
 
 
 def test_backreferences_are_refused_at_load() -> None:
