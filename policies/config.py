@@ -1,4 +1,4 @@
-"""The repository configuration `.github/hotfix.yml` (CONTRACT §3).
+"""The repository configuration `.github/hotfix.yml` (docs/BEHAVIOUR.md, "Repository configuration").
 
 Loading merges the file onto the defaults (maps key by key, lists replaced whole) and
 then validates the result, so every problem is reported against the key the admin wrote.
@@ -29,7 +29,7 @@ from policies.pattern import PatternError, check_pattern
 
 CONFIG_PATH = ".github/hotfix.yml"
 
-# The defaults exactly as CONTRACT §3 writes them; `branches.production` is filled in at
+# The defaults as docs/ADMIN.md's reference lists them; `branches.production` is filled in at
 # load time with the repository's default branch.
 _DEFAULTS_YAML = """
 workflow: gitflow
