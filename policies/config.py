@@ -1,4 +1,5 @@
-"""The repository configuration `.github/hotfix.yml` (docs/BEHAVIOUR.md, "Repository configuration").
+"""The repository configuration `.github/hotfix.yml` (docs/BEHAVIOUR.md, "Repository
+configuration").
 
 Loading merges the file onto the defaults (maps key by key, lists replaced whole) and
 then validates the result, so every problem is reported against the key the admin wrote.
