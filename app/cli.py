@@ -83,9 +83,10 @@ def serve(settings: Settings) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
 
     from app import logs
-    from app.server import create_app
+    from app.server import create_app, return_large_blocks_to_the_system
 
     logs.configure(settings.log_level, settings.log_format)
+    return_large_blocks_to_the_system()
     run_server(
         create_app(settings, journal=journal, worker_process=True), settings.host, settings.port
     )

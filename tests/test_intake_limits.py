@@ -1,5 +1,5 @@
-"""The intake's own limits (docs/RELIABILITY.md, "The intake's own limits"): header size and
-read timeouts, on real servers over loopback sockets.
+"""The intake's own limits (docs/RELIABILITY.md, "The intake's own limits"): header size, read
+timeouts and the bytes of bodies held at once, on real servers over loopback sockets.
 
 Timeouts are 1 s on the uvicorn server run in a thread here; `hotfix-bot serve`, run as a
 subprocess, shows the defaults.
@@ -20,26 +20,37 @@ from pathlib import Path
 import httpx
 import pytest
 from support.live_server import Server, free_port
-from support.webhooks import WEBHOOK_SECRET, make_settings
+from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
 
 from app.connection_limits import ConnectionLimits, limited_protocol
 from app.journal import SqliteJournal
 from app.router import Router
 from app.sandbox import serve_asgi
-from app.server import create_app
+from app.server import MAX_BODY_BYTES, BodyBudget, create_app
 
 PATH = "/api/github/webhooks"
 SHORT = ConnectionLimits(header_timeout=1.0, body_idle_timeout=1.0)
 MIB = 1024 * 1024
 
 
+def serve_in_thread(
+    tmp_path: Path,
+    private_key_pem: str,
+    limits: ConnectionLimits = SHORT,
+    bodies: BodyBudget | None = None,
+) -> Iterator[str]:
+    settings = make_settings(tmp_path, private_key_pem)
+    app = create_app(
+        settings, router=Router(), journal=SqliteJournal(settings.database_path), bodies=bodies
+    )
+    with serve_asgi(app, thread_name="hotfix-bot", http=limited_protocol(limits)) as url:
+        yield url
+
+
 @pytest.fixture
 def url(tmp_path: Path, private_key_pem: str) -> Iterator[str]:
     """hotfix-bot served by uvicorn in a thread, its timeouts 1 s."""
-    settings = make_settings(tmp_path, private_key_pem)
-    app = create_app(settings, router=Router(), journal=SqliteJournal(settings.database_path))
-    with serve_asgi(app, thread_name="hotfix-bot", http=limited_protocol(SHORT)) as url:
-        yield url
+    yield from serve_in_thread(tmp_path, private_key_pem)
 
 
 @pytest.fixture
@@ -237,3 +248,71 @@ def test_serve_closes_stalled_connections_after_10_s_and_counts_them(serve: Serv
     assert all(seconds is not None and 9.5 <= seconds < 13 for seconds in elapsed), elapsed
     assert closed_connections(serve.url, "header_timeout") == 1
     assert closed_connections(serve.url, "body_timeout") == 1
+
+
+# -- bodies held at once -----------------------------------------------------------------
+
+
+@pytest.fixture
+def small_budget(tmp_path: Path, private_key_pem: str) -> Iterator[str]:
+    """hotfix-bot holding 1,000 bytes of bodies at once; one that does not fit waits 1 s."""
+    budget = BodyBudget(limit=1000, wait=1.0)
+    yield from serve_in_thread(tmp_path, private_key_pem, ConnectionLimits(), budget)
+
+
+def deliver(base_url: str, delivery_id: str) -> httpx.Response:
+    body = pull_request_payload()
+    headers = signed_headers(body, "pull_request", delivery_id)
+    return httpx.post(f"{base_url}{PATH}", content=body, headers=headers, timeout=10)
+
+
+def test_a_body_over_the_bound_waits_then_is_503_with_retry_after(small_budget: str) -> None:
+    with connect(small_budget) as holder:
+        holder.sendall(request_head(900) + b"{")  # 900 of the 1,000 bytes, while it lasts
+        time.sleep(0.2)
+        started = time.monotonic()
+        refused = deliver(small_budget, "d-over")
+        waited = time.monotonic() - started
+
+        assert (refused.status_code, refused.headers["retry-after"]) == (503, "5")
+        assert refused.json() == {
+            "error": "hotfix-bot is receiving as many bodies as it holds at once; try again shortly"
+        }
+        assert 0.9 <= waited < 3
+
+        holder.sendall(b" " * 899)
+        assert holder.recv(65536).startswith(b"HTTP/1.1 401 Unauthorized\r\n")
+
+    accepted = deliver(small_budget, "d-after")
+    assert (accepted.status_code, accepted.json()["status"]) == (202, "ignored")
+
+
+def test_a_body_over_the_bound_is_read_once_room_is_made(small_budget: str) -> None:
+    with connect(small_budget) as holder, ThreadPoolExecutor(1) as pool:
+        holder.sendall(request_head(900) + b"{")
+        time.sleep(0.2)
+        waiting = pool.submit(deliver, small_budget, "d-waits")
+        time.sleep(0.3)
+        holder.sendall(b" " * 899)
+        assert holder.recv(65536).startswith(b"HTTP/1.1 401 Unauthorized\r\n")
+
+        accepted = waiting.result()
+    assert (accepted.status_code, accepted.json()["status"]) == (202, "ignored")
+
+
+def test_20_senders_of_25_mib_unsigned_bodies_keep_the_intake_under_256_mib(
+    serve: Server,
+) -> None:
+    body = b"x" * MAX_BODY_BYTES
+    headers = {"x-github-event": "push", "x-github-delivery": "big"}
+
+    def send(_: int) -> tuple[int, str | None]:
+        response = httpx.post(f"{serve.url}{PATH}", content=body, headers=headers, timeout=30)
+        return response.status_code, response.headers.get("retry-after")
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = set(pool.map(send, range(20)))
+
+    assert answers <= {(401, None), (503, "5")}
+    assert serve.process is not None
+    assert peak_rss_mib(serve.process.pid) < 256
