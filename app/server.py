@@ -38,6 +38,7 @@ MAX_BODY_BYTES = 25 * 1024 * 1024
 # (docs/RELIABILITY.md, "The intake's own limits").
 BODIES_IN_FLIGHT_BYTES = 64 * 1024 * 1024
 RETRY_AFTER_SECONDS = 5
+MAX_DELIVERY_ID_LENGTH = 128
 VERSION = version("hotfix-bot")
 
 
@@ -304,6 +305,8 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
     delivery_id = request.headers.get("x-github-delivery")
     if not event or not delivery_id:
         return _refuse(400, "X-GitHub-Event and X-GitHub-Delivery are required")
+    if len(delivery_id) > MAX_DELIVERY_ID_LENGTH:
+        return _refuse(400, "X-GitHub-Delivery is longer than 128 characters")
     try:
         delivery = deliveries.from_body(delivery_id, event, body)
     except deliveries.NotAJsonObject as error:
