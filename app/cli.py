@@ -22,6 +22,8 @@ from app.settings import Settings, SettingsError, load_settings
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
+    from app.connection_limits import ConnectionLimits
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -81,9 +83,10 @@ def serve(settings: Settings) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics.path)
 
     from app import logs
-    from app.server import create_app
+    from app.server import create_app, return_large_blocks_to_the_system
 
     logs.configure(settings.log_level, settings.log_format)
+    return_large_blocks_to_the_system()
     try:
         run_server(
             create_app(settings, journal=journal, worker_process=True),
@@ -138,15 +141,26 @@ def _listen_problem(host: str, port: int, error: OSError) -> str:
     return f"HOST, PORT: cannot listen on {host}:{port}: {error.strerror}"
 
 
-def run_server(asgi_app: ASGIApp, host: str, port: int) -> None:
+def run_server(
+    asgi_app: ASGIApp, host: str, port: int, limits: ConnectionLimits | None = None
+) -> None:
     """uvicorn as `serve` runs it; bench/ingest serves its bare baseline with the same call.
 
-    uvicorn's "auto" choices take httptools and uvloop, installed by uvicorn[standard].
+    HTTP is uvicorn's httptools protocol with the intake's limits (app.connection_limits);
+    uvicorn's "auto" loop is uvloop. Both are installed by uvicorn[standard].
     """
     import uvicorn
 
+    from app.connection_limits import ConnectionLimits, limited_protocol
+
     uvicorn.run(
-        asgi_app, host=host, port=port, log_config=None, access_log=False, server_header=False
+        asgi_app,
+        host=host,
+        port=port,
+        http=limited_protocol(limits or ConnectionLimits()),
+        log_config=None,
+        access_log=False,
+        server_header=False,
     )
 
 

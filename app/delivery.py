@@ -24,7 +24,7 @@ def signature_for(secret: str, body: bytes | bytearray) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def signature_matches(secret: str, body: bytes, signature: str) -> bool:
+def signature_matches(secret: str, body: bytes | bytearray, signature: str) -> bool:
     """Whether `signature` (the header as received) is GitHub's for `body`, compared in
     constant time."""
     return hmac.compare_digest(signature.encode(), signature_for(secret, body).encode())
@@ -112,7 +112,7 @@ class _Routing(msgspec.Struct):
 _ROUTING = msgspec.json.Decoder(_Routing)
 
 
-def from_body(delivery_id: str, event: str, body: bytes) -> Delivery:
+def from_body(delivery_id: str, event: str, body: bytes | bytearray) -> Delivery:
     """The delivery as the intake needs it, from the body as received."""
     try:
         body.decode()  # JSON is UTF-8 (RFC 8259); msgspec does not check what it skips
@@ -133,7 +133,7 @@ def from_body(delivery_id: str, event: str, body: bytes) -> Delivery:
     return from_payload(delivery_id, event, msgspec.to_builtins(routing))
 
 
-def parse(body: bytes) -> Any:
+def parse(body: bytes | bytearray) -> Any:
     """The body's JSON, whole: what handlers read.
 
     msgspec first, as it is fast; the standard library for the valid JSON msgspec refuses,

@@ -175,7 +175,12 @@ class JournalReplaced(JournalUnavailable):
 
 class Journal(Protocol):
     async def record(
-        self, delivery: Delivery, body: bytes, *, handled: bool, supersedable: bool = False
+        self,
+        delivery: Delivery,
+        body: bytes | bytearray,
+        *,
+        handled: bool,
+        supersedable: bool = False,
     ) -> RecordOutcome: ...
     async def claim_ready(self, limit: int) -> list[JournalEntry]: ...
     async def finish(self, delivery_id: str) -> None: ...
@@ -347,7 +352,12 @@ class SqliteJournal:
     # -- writes -----------------------------------------------------------------------
 
     async def record(
-        self, delivery: Delivery, body: bytes, *, handled: bool, supersedable: bool = False
+        self,
+        delivery: Delivery,
+        body: bytes | bytearray,
+        *,
+        handled: bool,
+        supersedable: bool = False,
     ) -> RecordOutcome:
         """Store a delivery; a `supersedable` one is skipped when a later one of its pull
         request is queued, because that one reads the same, fresher, state."""

@@ -31,6 +31,12 @@ PROCESSING_SECONDS = Histogram(
     ["event"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+CONNECTIONS_CLOSED = Counter(
+    "hotfix_bot_connections_closed",
+    "Connections the intake closed on its own, by reason: headers_too_large (answered 431), "
+    "header_timeout (headers not complete in time), body_timeout (a body left idle).",
+    ["reason"],
+)
 GITHUB_REQUESTS = Counter(
     "hotfix_bot_github_requests", "Requests to GitHub by HTTP status (0 = no answer).", ["status"]
 )

@@ -183,6 +183,19 @@ def test_refused_deliveries_keep_nothing(
     harness.assert_nothing_kept()
 
 
+def test_a_delivery_id_over_128_characters_is_400_and_kept_nowhere(harness: Harness) -> None:
+    body = pull_request_payload()
+    too_long = harness.post(body, signed_headers(body, "pull_request", "d" * 129))
+
+    assert (too_long.status_code, too_long.json()) == (
+        400,
+        {"error": "X-GitHub-Delivery is longer than 128 characters"},
+    )
+    harness.assert_nothing_kept()
+    longest = harness.post(body, signed_headers(body, "pull_request", "d" * 128))
+    assert (longest.status_code, longest.json()["status"]) == (202, "queued")
+
+
 @pytest.mark.parametrize(
     ("body", "error"),
     [

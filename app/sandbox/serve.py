@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -24,8 +25,10 @@ def serve_asgi(
     *,
     lifespan: Literal["on", "off"] = "on",
     thread_name: str = "asgi-server",
+    http: type[asyncio.Protocol] | Literal["auto"] = "auto",
 ) -> Iterator[str]:
-    """Run ``app`` with uvicorn on a free port; yields its base URL."""
+    """Run ``app`` with uvicorn on a free port; yields its base URL. ``http`` is uvicorn's
+    HTTP protocol (`app.connection_limits.limited_protocol` for the intake's limits)."""
     # Binding the socket here (port 0) avoids racing another process for a "free" port.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -34,6 +37,7 @@ def serve_asgi(
     config = uvicorn.Config(
         app,
         interface="asgi3",
+        http=http,
         lifespan=lifespan,
         log_level="warning",
         access_log=False,
