@@ -466,7 +466,7 @@ def test_a_rate_limit_on_the_back_merge_is_retried_not_taken_for_a_refusal(bot: 
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
-# --- release branches and version files (docs/BEHAVIOUR.md, 'After the merge') ---------------
+# --- release branches and version files (docs/BEHAVIOUR.md, 'Steps', 3. Back-merge) --------
 
 KEEP_MESSAGE = f"chore: keep develop's version after {TAG}"
 DEVELOP_VERSION = "1.3.0-dev\n"
