@@ -47,7 +47,7 @@ class ReleasePlan:
 
     @property
     def backmerge_message(self) -> str:
-        return f"Merge hotfix {self.tag or f'#{self.number}'} back into {self.back_merge_target}"
+        return f"Merge hotfix {self._tag_or_number} back into {self.back_merge_target}"
 
     @property
     def back_merge_target_words(self) -> str:
@@ -59,10 +59,14 @@ class ReleasePlan:
 
     @property
     def version_resolution_message(self) -> str:
-        """The commit that settles a back-merge whose only conflicts are in version files."""
-        return (
-            f"chore: keep {self.back_merge_target}'s version after {self.tag or f'#{self.number}'}"
-        )
+        """The message of the commit that settles a back-merge whose only conflicts are in
+        version files."""
+        return f"chore: keep {self.back_merge_target}'s version after {self._tag_or_number}"
+
+    @property
+    def _tag_or_number(self) -> str:
+        # Without a version there is no tag to name the hotfix by; the PR number is unique.
+        return self.tag or f"#{self.number}"
 
     @property
     def development(self) -> str:
