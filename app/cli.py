@@ -37,7 +37,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     again = commands.add_parser("redeliver", help="queue a journaled delivery to run again")
     again.add_argument("delivery_id", metavar="ID")
     config_cli.add_commands(commands)
-    commands.add_parser("demo", help="rehearse a hotfix against a fake GitHub on this machine")
+    rehearse = commands.add_parser(
+        "demo", help="rehearse a hotfix against a fake GitHub on this machine"
+    )
+    rehearse.add_argument(
+        "--scenario",
+        choices=("quickstart", "version-conflict"),
+        default="quickstart",
+        help="version-conflict: develop has its own VERSION, and the back-merge keeps it",
+    )
     arguments = parser.parse_args(argv)
 
     if arguments.command == "config":
@@ -45,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "demo":
         from app import demo  # imported on use: it brings the fake GitHub along
 
-        return demo.run()  # builds its own settings: needs no account, reads no .env
+        return demo.run(
+            arguments.scenario
+        )  # builds its own settings: needs no account, reads no .env
     try:
         settings = load_settings()
     except SettingsError as error:

@@ -55,6 +55,27 @@ FIXED_LOOKUP = """def find_user(cursor, name):
 """
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """Where `develop` stands when the hotfix starts; the back-merge's outcome follows."""
+
+    # develop's own VERSION, committed there before the hotfix; None: main's, unchanged.
+    develop_version: str | None = None
+
+    @property
+    def develop_setting(self) -> str:
+        if self.develop_version is None:
+            return "one commit ahead of main"
+        return f"two commits ahead of main, VERSION {self.develop_version.strip()}"
+
+
+SCENARIOS = {
+    "quickstart": Scenario(),
+    # develop already names the next version, so the back-merge conflicts in VERSION alone.
+    "version-conflict": Scenario(develop_version="1.3.0-dev\n"),
+}
+
+
 class DemoFailure(Exception):
     """A step did not end as expected; the message says which step and what was seen."""
 
@@ -74,15 +95,16 @@ class DemoSettings(Settings):
         return (init_settings,)
 
 
-def run() -> int:
+def run(scenario_name: str = "quickstart") -> int:
     """The whole rehearsal; 0 only when every step ended as expected."""
+    scenario = SCENARIOS[scenario_name]
     logs.configure("warning", "console")  # only problems reach the terminal
     try:
         with (
             tempfile.TemporaryDirectory(prefix="hotfix-bot-demo-") as workdir,
-            rehearsal(Path(workdir)) as demo,
+            rehearsal(Path(workdir), scenario) as demo,
         ):
-            walk_hotfix(demo)
+            walk_hotfix(demo, scenario)
     except DemoFailure as failure:
         print(f"\nhotfix-bot demo FAILED: {failure}", file=sys.stderr)
         return 1
@@ -150,14 +172,14 @@ class Rehearsal:
 
 
 @contextmanager
-def rehearsal(workdir: Path) -> Iterator[Rehearsal]:
+def rehearsal(workdir: Path, scenario: Scenario) -> Iterator[Rehearsal]:
     """The fake GitHub and hotfix-bot, each served on a free loopback port."""
     fake = FakeGitHub()
     github_app = fake.create_app()  # a fresh RSA key for this run
     installation_id = fake.add_installation(github_app.id, account=OWNER)
     for slug, members in TEAMS.items():
         fake.add_team(OWNER, slug, members)
-    repo = seed_repository(fake, installation_id)
+    repo = seed_repository(fake, installation_id, scenario)
     webhook_secret = secrets.token_hex(20)
     with serve_fake(fake) as api_url:
         settings = DemoSettings(
@@ -175,14 +197,15 @@ def rehearsal(workdir: Path) -> Iterator[Rehearsal]:
             serve_asgi(service, thread_name="hotfix-bot") as service_url,
             httpx.Client(timeout=10) as client,
         ):
-            print_setting(repo, api_url, service_url)
+            print_setting(repo, api_url, service_url, scenario)
             yield Rehearsal(
                 fake, repo, journal, client, service_url + settings.webhook_path, webhook_secret
             )
 
 
-def seed_repository(fake: FakeGitHub, installation_id: int) -> FakeRepo:
-    """`main` released as 1.2.3; `develop` a feature ahead, so the back-merge is a real merge."""
+def seed_repository(fake: FakeGitHub, installation_id: int, scenario: Scenario) -> FakeRepo:
+    """`main` released as 1.2.3; `develop` a feature ahead, so the back-merge is a real merge,
+    and with the scenario's own version."""
     repo = fake.add_repo(
         REPOSITORY,
         installation_id,
@@ -200,17 +223,24 @@ def seed_repository(fake: FakeGitHub, installation_id: int) -> FakeRepo:
         "feat: search widgets by name",
         author=DEVELOPER,
     )
+    if scenario.develop_version is not None:
+        repo.commit(
+            "develop",
+            {"VERSION": scenario.develop_version},
+            f"chore: start {scenario.develop_version.strip()}",
+            author=DEVELOPER,
+        )
     return repo
 
 
-def print_setting(repo: FakeRepo, api_url: str, service_url: str) -> None:
+def print_setting(repo: FakeRepo, api_url: str, service_url: str, scenario: Scenario) -> None:
     print("hotfix-bot demo: one hotfix through Git Flow, against a fake GitHub on this machine\n")
     print(f"  fake GitHub    {api_url}  (an App with a fresh key, installed on {OWNER})")
     print(f"  hotfix-bot     {service_url}  (the real service; deliveries are signed webhooks)")
     teams = "; ".join(f"{slug}: {', '.join(members)}" for slug, members in TEAMS.items())
     print(f"  teams          {teams}")
     print(f"  {REPOSITORY:<14} {branch_line(repo, 'main')}, VERSION 1.2.3, tagged v1.2.3")
-    print(f"  {'':<14} {branch_line(repo, 'develop')}, one commit ahead of main")
+    print(f"  {'':<14} {branch_line(repo, 'develop')}, {scenario.develop_setting}")
 
 
 def branch_line(repo: FakeRepo, name: str) -> str:
@@ -226,13 +256,13 @@ def print_check_run(run: FakeCheckRun, branch: str) -> None:
     print(textwrap.indent(run.output.get("summary", ""), INDENT))
 
 
-def walk_hotfix(demo: Rehearsal) -> None:
+def walk_hotfix(demo: Rehearsal, scenario: Scenario) -> None:
     first = open_with_bad_branch(demo)
     pull = rename_label_and_bump(demo, first)
     waiting_for_manager = ("in_progress", "Waiting for approval: Product Manager")
     approval_step(demo, pull, 3, LEAD, "Engineering Lead", waiting_for_manager)
     approval_step(demo, pull, 4, PRODUCT_MANAGER, "Product Manager", ("success", PASSING))
-    merge_and_release(demo, pull)
+    merge_and_release(demo, pull, scenario)
     print_final_refs(demo.repo)
 
 
@@ -303,7 +333,7 @@ def approval_step(
     demo.expect(seen == expected, f"{POLICY_CHECK} {expected}, got {seen}")
 
 
-def merge_and_release(demo: Rehearsal, pull: FakePull) -> None:
+def merge_and_release(demo: Rehearsal, pull: FakePull, scenario: Scenario) -> None:
     repo = demo.repo
     demo.begin(5, f"{DEVELOPER} merges #{pull.number} into main")
     develop_before = repo.branches["develop"].sha
@@ -321,11 +351,7 @@ def merge_and_release(demo: Rehearsal, pull: FakePull) -> None:
         f"an annotated tag {TAG} on the merge commit {merge_sha[:7]}",
     )
     demo.expect(TAG in repo.releases, f"a release {TAG}")
-    develop = repo.get_commit("develop")
-    demo.expect(
-        develop.parents == (develop_before, merge_sha),
-        "develop to be a merge of its old head and the merge commit",
-    )
+    expect_back_merged(demo, scenario, develop_before, merge_sha)
     demo.expect(BRANCH not in repo.branches, f"{BRANCH} deleted")
     output = CheckOutput(run.output.get("title", ""), run.output.get("summary", ""))
     report = Report(output, run.conclusion or "", run.details_url or "")
@@ -335,6 +361,28 @@ def merge_and_release(demo: Rehearsal, pull: FakePull) -> None:
         f"one report comment on #{pull.number} saying what the check run says",
     )
     print(f"\n  hotfix-bot posted the same report as a comment on #{pull.number}.")
+
+
+def expect_back_merged(
+    demo: Rehearsal, scenario: Scenario, develop_before: str, merge_sha: str
+) -> None:
+    repo = demo.repo
+    develop = repo.get_commit("develop")
+    if scenario.develop_version is None:
+        demo.expect(
+            develop.parents == (develop_before, merge_sha),
+            "develop to be a merge of its old head and the merge commit",
+        )
+        return
+    demo.expect(
+        develop.parents[0] == develop_before and repo.objects.is_ancestor(merge_sha, develop.sha),
+        "develop to be a merge of its old head and the hotfix, through backmerge/" + TAG,
+    )
+    demo.expect(
+        develop.tree.get("VERSION") == scenario.develop_version,
+        f"develop to keep its VERSION {scenario.develop_version.strip()}",
+    )
+    demo.expect(f"backmerge/{TAG}" not in repo.branches, f"backmerge/{TAG} deleted")
 
 
 def print_final_refs(repo: FakeRepo) -> None:

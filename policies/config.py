@@ -38,6 +38,7 @@ branches:
   development: develop
   hotfix_prefix: "hotfix/"
   hotfix_pattern: '^hotfix/[a-z0-9]+(-[a-z0-9]+)*$'
+  release_prefix: "release/"
 labels:
   hotfix: hotfix
   severities: {P0: P0, P1: P1, P2: P2}
@@ -173,6 +174,8 @@ class BranchesConfig(_Section):
     development: NonEmptyText
     hotfix_prefix: NonEmptyText
     hotfix_pattern: NonEmptyText
+    # A branch starting with this is a release branch; the back-merge prefers the latest one.
+    release_prefix: NonEmptyText
 
     @field_validator("hotfix_pattern")
     @classmethod

@@ -12,7 +12,8 @@ from support.titles import all_rules_pass, rules_fail
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_quickstart_demo_walks_a_hotfix_from_failing_check_to_release(tmp_path: Path) -> None:
+def run_demo(tmp_path: Path, *arguments: str) -> str:
+    """`python3 dev.py demo ARGUMENTS`; its output, once it has passed and left nothing."""
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     environment = {
@@ -25,7 +26,7 @@ def test_the_quickstart_demo_walks_a_hotfix_from_failing_check_to_release(tmp_pa
     }
 
     finished = subprocess.run(
-        ["python3", "dev.py", "demo"],
+        ["python3", "dev.py", "demo", *arguments],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -37,7 +38,11 @@ def test_the_quickstart_demo_walks_a_hotfix_from_failing_check_to_release(tmp_pa
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert finished.stderr == ""  # no log noise
     assert list(temporary.iterdir()) == []
-    output = finished.stdout
+    return finished.stdout
+
+
+def test_the_quickstart_demo_walks_a_hotfix_from_failing_check_to_release(tmp_path: Path) -> None:
+    output = run_demo(tmp_path)
     # 1: the failing check, with how to fix it.
     assert "hotfix-policy on " in output
     assert "(hotfix/Security_Patch) is completed: failure" in output
@@ -68,4 +73,25 @@ def test_the_quickstart_demo_walks_a_hotfix_from_failing_check_to_release(tmp_pa
     for pattern in patterns:
         assert re.search(pattern, final_refs), pattern
     assert re.findall(r"branch +(\S+)", final_refs) == ["develop", "main"]  # hotfix ones gone
+    assert output.rstrip().endswith("Every step ended as expected.")
+
+
+def test_the_version_conflict_demo_keeps_develops_version(tmp_path: Path) -> None:
+    output = run_demo(tmp_path, "--scenario", "version-conflict")
+
+    assert re.search(
+        r"develop [0-9a-f]{7} \(chore: start 1\.3\.0-dev\), two commits ahead of main, "
+        r"VERSION 1\.3\.0-dev\n",
+        output,
+    )
+    assert (
+        "| Back-merge | ✅ done | merged into `develop`; the version conflict in `VERSION` was "
+        "resolved by keeping `develop`'s version | ["
+    ) in output
+    final_refs = output.split("== acme/widgets at the end ==")[1]
+    assert re.search(
+        r"branch +develop [0-9a-f]{7} \(Merge hotfix v1\.2\.4 back into develop\)", final_refs
+    )
+    assert re.findall(r"branch +(\S+)", final_refs) == ["develop", "main"]  # backmerge/v1.2.4 gone
+    assert "open PRs none" in final_refs
     assert output.rstrip().endswith("Every step ended as expected.")

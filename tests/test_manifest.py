@@ -65,6 +65,8 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
     "POST /repos/{owner}/{repo}/git/tags": (("contents", "write"),),
     "GET /repos/{owner}/{repo}/git/tags/{tag_sha}": (("contents", "read"),),
     "GET /repos/{owner}/{repo}/git/trees/{tree_sha}": (("contents", "read"),),
+    "POST /repos/{owner}/{repo}/git/trees": (("contents", "write"),),
+    "POST /repos/{owner}/{repo}/git/commits": (("contents", "write"),),
     "GET /repos/{owner}/{repo}/git/blobs/{file_sha}": (("contents", "read"),),
     "GET /repos/{owner}/{repo}/branches/{branch}": (("contents", "read"), ("metadata", "read")),
     "GET /repos/{owner}/{repo}/compare/{basehead}": (("contents", "read"),),

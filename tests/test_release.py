@@ -227,8 +227,9 @@ def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> N
     text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
     # One installation token, the pull request, config and version (3), tag (3),
-    # release (2), back-merge (2), deletion (2), comment (2), check run (2).
-    assert len(requests) == 18
+    # release (2), back-merge (3: release branches, develop, the merge), deletion (2),
+    # comment (2), check run (2).
+    assert len(requests) == 19
 
 
 def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
@@ -468,6 +469,252 @@ def test_a_rate_limit_on_the_back_merge_is_retried_not_taken_for_a_refusal(bot: 
     assert_merged_back(bot, pull, develop_before)
     text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+# --- release branches and version files (docs/BEHAVIOUR.md, 'Steps', 3. Back-merge) --------
+
+KEEP_MESSAGE = f"chore: keep develop's version after {TAG}"
+DEVELOP_VERSION = "1.3.0-dev\n"
+
+
+def with_release_branches(bot: Bot, *names: str) -> None:
+    """Release branches cut from develop, each with a commit of its own."""
+    for name in names:
+        bot.repo.create_branch(name, "develop")
+        bot.repo.commit(name, {"RELEASE_NOTES.md": f"{name}\n"}, f"Start {name}")
+
+
+def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    with_release_branches(bot, "release/1.2", "release/1.3")
+    before = {name: branch.sha for name, branch in bot.repo.branches.items()}
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    release = bot.repo.get_commit("release/1.3")
+    assert release.parents == (before["release/1.3"], merge_sha(pull))
+    assert release.message == f"Merge hotfix {TAG} back into release/1.3"
+    assert release.tree["VERSION"] == "1.2.4\n"
+    assert bot.repo.branches["release/1.2"].sha == before["release/1.2"]
+    assert bot.repo.branches["develop"].sha == before["develop"]
+    # The release branches are listed once, with one request.
+    assert [r.path for r in requests if "/git/matching-refs/" in r.path] == [
+        "/repos/acme/widgets/git/matching-refs/heads/release"
+    ]
+    merged = row(
+        "Back-merge",
+        "✅ done",
+        f"merged into the release branch `release/1.3` as `{release.sha[:7]}`",
+        f"[{release.sha[:7]}]({WEB}/commit/{release.sha})",
+    )
+    text = summary(pull, tag_done(pull), RELEASE_DONE, merged, DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: str) -> None:
+    pull = merged_hotfix(bot)
+    with_release_branches(bot, "release/1.3")
+    bot.fake.inject("POST", r"/merges$", status=502, times=None)
+
+    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
+    asyncio.run(
+        run_on_last_attempt(
+            bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
+        )
+    )
+
+    run = release_run(bot, pull)
+    assert run.output["title"] == "1 of 4 steps failed: back-merge"
+    assert run.output["summary"].endswith(
+        "```sh\n"
+        "git fetch origin\n"
+        "git checkout release/1.3\n"
+        "git pull origin release/1.3\n"
+        f"git merge --no-ff {merge_sha(pull)} -m 'Merge hotfix {TAG} back into release/1.3'\n"
+        "git push origin release/1.3\n```"
+    )
+
+
+def resolved_row(resolution: str) -> str:
+    return row(
+        "Back-merge",
+        "✅ done",
+        "merged into `develop`; the version conflict in `VERSION` was resolved by keeping "
+        "`develop`'s version",
+        f"[{resolution[:7]}]({WEB}/commit/{resolution})",
+    )
+
+
+def assert_develop_kept_its_version(bot: Bot, pull: FakePull, develop_before: str) -> str:
+    """develop merged `backmerge/v1.2.4`, whose one commit on the merge commit put back
+    develop's VERSION; the branch is gone. Returns that commit's SHA."""
+    develop = bot.repo.get_commit("develop")
+    assert develop.message == f"Merge hotfix {TAG} back into develop"
+    assert develop.parents[0] == develop_before
+    resolution = bot.repo.objects.commits[develop.parents[1]]
+    assert (resolution.parents, resolution.message) == ((merge_sha(pull),), KEEP_MESSAGE)
+    merged = bot.repo.get_commit(merge_sha(pull)).tree
+    assert resolution.tree == {**merged, "VERSION": DEVELOP_VERSION}
+    assert develop.tree == {**merged, "VERSION": DEVELOP_VERSION, "feature.py": "x = 1\n"}
+    assert set(bot.repo.branches) == {"main", "develop"}
+    assert_only_pull(bot, pull)
+    return resolution.sha
+
+
+def test_a_conflict_in_version_files_alone_keeps_develops_version(bot: Bot) -> None:
+    pull = merged_hotfix(
+        bot,
+        hotfix_files={"app.py": "def login(): fixed\n"},
+        develop_files={"VERSION": DEVELOP_VERSION, "feature.py": "x = 1\n"},
+    )
+    develop_before = bot.repo.branches["develop"].sha
+
+    bot.pull_request(pull.number, "closed")
+
+    resolution = assert_develop_kept_its_version(bot, pull, develop_before)
+    assert bot.repo.read_file("develop", "app.py") == "def login(): fixed\n"
+    text = summary(pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+CRASHED_AFTER = ["the branch was made", "the commit was made", "the branch was merged"]
+
+
+@pytest.mark.parametrize("crashed_after", CRASHED_AFTER)
+def test_a_rerun_finishes_a_version_resolution_without_doing_anything_twice(
+    bot: Bot, crashed_after: str
+) -> None:
+    """What an earlier run left on GitHub before it stopped is found and kept."""
+    pull = merged_hotfix(bot, develop_files={"VERSION": DEVELOP_VERSION, "feature.py": "x = 1\n"})
+    develop_before = bot.repo.branches["develop"].sha
+    bot.repo.create_branch(BACKMERGE, merge_sha(pull))
+    left_behind = None
+    if crashed_after != "the branch was made":
+        left_behind = bot.repo.commit(BACKMERGE, {"VERSION": DEVELOP_VERSION}, KEEP_MESSAGE)
+    if crashed_after == "the branch was merged":
+        bot.repo.merge_refs("develop", BACKMERGE, f"Merge hotfix {TAG} back into develop", "bot")
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    resolution = assert_develop_kept_its_version(bot, pull, develop_before)
+    if left_behind is not None:
+        assert resolution == left_behind  # found again, not made twice
+    writes = [
+        f"{r.method} {r.path.removeprefix('/repos/acme/widgets')}"
+        for r in requests
+        if r.method != "GET" and "/access_tokens" not in r.path
+    ]
+    # The hotfix's own merge (409, or 204 once develop holds it) comes first.
+    resumed = {
+        "the branch was made": [
+            "POST /git/trees",
+            "POST /git/commits",
+            f"PATCH /git/refs/heads/{BACKMERGE}",
+            "POST /merges",
+        ],
+        "the commit was made": ["POST /merges"],
+        "the branch was merged": [],
+    }[crashed_after]
+    assert writes == [
+        "POST /git/tags",
+        "POST /git/refs",
+        "POST /releases",
+        "POST /merges",
+        *resumed,
+        f"DELETE /git/refs/heads/{BACKMERGE}",
+        f"DELETE /git/refs/heads/{BRANCH}",
+        f"POST /issues/{pull.number}/comments",
+        "POST /check-runs",
+    ]
+    text = summary(pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_a_crash_after_merging_the_version_resolution_is_finished_by_the_retry(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot, develop_files={"VERSION": DEVELOP_VERSION, "feature.py": "x = 1\n"})
+    develop_before = bot.repo.branches["develop"].sha
+    bot.fake.inject("DELETE", rf"/git/refs/heads/{BACKMERGE}$", status=502, times=1)
+
+    bot.pull_request(pull.number, "closed")
+
+    [delivery] = [entry for entry in bot.journal.recent() if entry.event == "pull_request"]
+    assert (delivery.status, delivery.attempts) == ("done", 2)
+    resolution = assert_develop_kept_its_version(bot, pull, develop_before)
+
+    def statuses(method: str, path: str) -> list[int]:
+        return [r.status for r in bot.fake.requests_to(method, f"/repos/acme/widgets/{path}")]
+
+    assert statuses("POST", "git/trees") == [201]
+    assert statuses("POST", "git/commits") == [201]
+    assert statuses("PATCH", f"git/refs/heads/{BACKMERGE}") == [200]
+    assert statuses("POST", "merges") == [409, 201, 204]
+    assert statuses("DELETE", f"git/refs/heads/{BACKMERGE}") == [502, 204]
+    text = summary(pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_a_back_merge_branch_with_other_work_is_left_to_people(bot: Bot) -> None:
+    pull = merged_hotfix(bot, develop_files={"VERSION": DEVELOP_VERSION})
+    develop_before = bot.repo.branches["develop"].sha
+    bot.repo.create_branch(BACKMERGE, merge_sha(pull))
+    by_hand = bot.repo.commit(BACKMERGE, {"VERSION": "1.3.0-dev.1\n"}, "Pick a version", "dev")
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.branches[BACKMERGE].sha == by_hand
+    assert bot.repo.branches["develop"].sha == develop_before
+    assert not bot.fake.requests_to("POST", "/repos/acme/widgets/git/commits")
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
+    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
+
+
+@pytest.mark.parametrize("target", ["develop", "release/1.3"])
+def test_a_conflict_beyond_version_files_still_opens_the_back_merge_pull_request(
+    bot: Bot, target: str
+) -> None:
+    pull = merged_hotfix(bot, hotfix_files={"app.py": "def login(): fixed\n"})
+    if target != "develop":
+        with_release_branches(bot, target)
+    bot.repo.commit(
+        target, {"VERSION": DEVELOP_VERSION, "app.py": "def login(): new feature\n"}, "Work"
+    )
+    target_before = bot.repo.branches[target].sha
+    sha = merge_sha(pull)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.branches[target].sha == target_before
+    assert bot.repo.branches[BACKMERGE].sha == sha  # nothing committed on it
+    assert not bot.fake.requests_to("POST", "/repos/acme/widgets/git/trees")
+    assert not bot.fake.requests_to("POST", "/repos/acme/widgets/git/commits")
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert (backmerge.head_ref, backmerge.base_ref, backmerge.title) == (
+        BACKMERGE,
+        target,
+        f"Back-merge {TAG} into {target}",
+    )
+    assert backmerge.body.split("\n\n")[1:4] == [
+        f"**Why a pull request:** the hotfix conflicts with `{target}`, so GitHub could not "
+        "merge it automatically.",
+        "Files changed on both sides since they diverged (the conflicts are in these):",
+        "- `VERSION`\n- `app.py`",
+    ]
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == (
+        "action_required",
+        f"Back-merge into {target} waits for review in #{backmerge.number}",
+    )
+    where = "`develop`" if target == "develop" else f"the release branch `{target}`"
+    assert (
+        f"| Back-merge | ⏳ waiting for review | the hotfix conflicts with {where}: pull "
+        f"request #{backmerge.number} from `{BACKMERGE}` waits for @dev |"
+    ) in run.output["summary"]
+    assert f"GitHub did not take the back-merge into `{target}` directly." in run.output["summary"]
 
 
 def test_no_develop_branch_skips_the_back_merge(bot: Bot) -> None:

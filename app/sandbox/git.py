@@ -1,7 +1,9 @@
 """A tiny content-addressed git object model: commits, annotated tags, ancestry, merges.
 
-Trees are flat ``{path: text}`` maps; merging is file-level (a path changed on both sides
-to different contents is a conflict), which is all the fake needs for real conflicts.
+Trees are flat ``{path: text}`` maps. Merging is three-way per path (equal texts are equal
+blobs): a path changed on one side since the merge base takes that side, changed on both
+sides alike is fine, changed on both sides differently is a conflict. Merging lines inside
+a file is not modelled, so such a file conflicts where git might merge it.
 """
 
 from __future__ import annotations
@@ -111,6 +113,11 @@ class ObjectStore:
     # git trees and blobs API serves them.
     trees: dict[str, dict[str, str]] = field(default_factory=dict)
     blobs: dict[str, str] = field(default_factory=dict)
+
+    def store_tree(self, tree: Tree) -> str:
+        """Keep ``tree`` (as ``POST /git/trees`` does) and return its SHA."""
+        self._index(tree)
+        return tree_sha(tree)
 
     def _index(self, tree: Tree) -> None:
         directories = {""} | {

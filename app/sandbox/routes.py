@@ -237,7 +237,8 @@ def get_contents(call: Call) -> Reply:
 
 
 def get_tree(call: Call) -> Reply:
-    """A tree by SHA, or the root tree of a branch, tag or commit (as GitHub accepts)."""
+    """A tree by SHA, or the root tree of a branch, tag or commit (as GitHub accepts); with
+    ``recursive`` (any value), every entry below it too, by its full path."""
     repo = call.repo
     name = call.params["tree_sha"]
     commit_sha = repo.resolve(name)
@@ -248,10 +249,20 @@ def get_tree(call: Call) -> Reply:
     )
     if files is None:
         raise not_found()
-    children: dict[str, str | None] = {}
+    return Reply(200, _tree(call, repo, files, recursive="recursive" in call.query))
+
+
+def _tree(call: Call, repo: FakeRepo, files: dict[str, str], recursive: bool) -> dict[str, Any]:
+    """A tree in GitHub's shape: its direct entries, or with ``recursive`` all of them."""
+    children: dict[str, str | None] = {}  # path -> text, None for a directory
     for path, text in files.items():
-        head, _, rest = path.partition("/")
-        children[head] = None if rest else text
+        parts = path.split("/")
+        if recursive:
+            for depth in range(1, len(parts)):
+                children["/".join(parts[:depth])] = None
+            children[path] = text
+        else:
+            children[parts[0]] = None if len(parts) > 1 else text
     entries = []
     for child, content in sorted(children.items()):
         if content is None:
@@ -272,7 +283,47 @@ def get_tree(call: Call) -> Reply:
         )
     sha = tree_sha(files)
     url = f"{call.fake.api_url}/repos/{repo.full_name}/git/trees/{sha}"
-    return Reply(200, {"sha": sha, "url": url, "tree": entries, "truncated": False})
+    return {"sha": sha, "url": url, "tree": entries, "truncated": False}
+
+
+def create_tree(call: Call) -> Reply:
+    """Files of ``base_tree`` (if given) with the entries changed: a blob by ``sha`` or
+    ``content``, or ``sha: null`` to delete. Only files (blobs) are modelled."""
+    repo = call.repo
+    entries = call.field("tree", list, "Tree")
+    base = call.optional("base_tree", str, "")
+    if base and base not in repo.objects.trees:
+        raise ApiError(422, "base_tree is not a valid tree oid")
+    files = dict(repo.objects.trees.get(base, {}))
+    for entry in entries:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(path, str) or entry.get("type", "blob") != "blob":
+            raise ApiError(422, "Invalid tree info")
+        if "content" in entry:
+            files[path] = str(entry["content"])
+        elif entry.get("sha") is None:
+            files.pop(path, None)
+        elif entry["sha"] in repo.objects.blobs:
+            files[path] = repo.objects.blobs[entry["sha"]]
+        else:
+            raise ApiError(422, f"tree.sha {entry['sha']} is not a valid blob")
+    repo.objects.store_tree(files)
+    return Reply(201, _tree(call, repo, files, recursive=False))
+
+
+def create_git_commit(call: Call) -> Reply:
+    repo = call.repo
+    message = call.field("message", str, "Commit")
+    files = repo.objects.trees.get(call.field("tree", str, "Commit"))
+    parents = call.optional("parents", list, [])
+    if files is None:
+        raise ApiError(422, "Tree SHA does not exist")
+    if any(parent not in repo.objects.commits for parent in parents):
+        raise ApiError(422, "Parent SHA does not exist or is not a commit object")
+    signature = call.optional("author", dict, {})
+    author = Author(signature.get("name", call.bot_login), signature.get("email", "bot@github.com"))
+    commit = repo.objects.make_commit(files, tuple(parents), message, author, call.fake.now())
+    return Reply(201, shapes.git_commit(call.fake, repo, commit))
 
 
 def get_blob(call: Call) -> Reply:
@@ -399,7 +450,8 @@ def matching_refs(call: Call) -> Reply:
     repo = call.repo
     prefix = _qualified(call.params["ref"])
     refs = sorted((ref, sha) for ref, sha in _all_refs(repo).items() if ref.startswith(prefix))
-    return call.page([shapes.git_ref(call.fake, repo, ref, sha) for ref, sha in refs])
+    # Every match in one answer: GitHub does not page this list.
+    return Reply(200, [shapes.git_ref(call.fake, repo, ref, sha) for ref, sha in refs])
 
 
 def _write_ref(repo: FakeRepo, ref: str, sha: str) -> None:
@@ -735,6 +787,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{REPO}/git/tags", create_tag_object),
     Route("GET", f"{REPO}/git/tags/{{sha}}", get_tag_object),
     Route("GET", f"{REPO}/git/trees/{{tree_sha:path}}", get_tree),
+    Route("POST", f"{REPO}/git/trees", create_tree),
+    Route("POST", f"{REPO}/git/commits", create_git_commit),
     Route("GET", f"{REPO}/git/blobs/{{sha}}", get_blob),
     Route("POST", f"{REPO}/check-runs", create_check_run),
     Route("GET", f"{REPO}/check-runs/{{run_id:int}}", get_check_run),

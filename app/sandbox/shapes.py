@@ -358,6 +358,41 @@ def commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
     }
 
 
+def git_commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
+    """The git data API's shape of a commit (``POST /git/commits``)."""
+    git_url = f"{fake.api_url}/repos/{repo.full_name}/git"
+    signature = {
+        "name": item.author.name,
+        "email": item.author.email,
+        "date": timestamp(item.committed_at),
+    }
+    return {
+        "sha": item.sha,
+        "node_id": f"C_{item.sha}",
+        "url": f"{git_url}/commits/{item.sha}",
+        "html_url": f"{HTML_URL}/{repo.full_name}/commit/{item.sha}",
+        "author": signature,
+        "committer": signature,
+        "message": item.message,
+        "tree": {"sha": item.tree_sha, "url": f"{git_url}/trees/{item.tree_sha}"},
+        "parents": [
+            {
+                "sha": sha,
+                "url": f"{git_url}/commits/{sha}",
+                "html_url": f"{HTML_URL}/{repo.full_name}/commit/{sha}",
+            }
+            for sha in item.parents
+        ],
+        "verification": {
+            "verified": False,
+            "reason": "unsigned",
+            "signature": None,
+            "payload": None,
+            "verified_at": None,
+        },
+    }
+
+
 def git_ref(fake: FakeGitHub, repo: FakeRepo, ref: str, sha: str) -> JSON:
     object_type = "tag" if sha in repo.objects.tags else "commit"
     plural = "tags" if object_type == "tag" else "commits"

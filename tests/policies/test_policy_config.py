@@ -23,6 +23,7 @@ def test_missing_file_gives_the_documented_defaults() -> None:
     assert loaded.branches.development == "develop"
     assert loaded.branches.hotfix_prefix == "hotfix/"
     assert loaded.branches.hotfix_pattern == "^hotfix/[a-z0-9]+(-[a-z0-9]+)*$"
+    assert loaded.branches.release_prefix == "release/"
     assert loaded.labels.hotfix == "hotfix"
     assert loaded.labels.severities == {"P0": "P0", "P1": "P1", "P2": "P2"}
     p0, p1, p2 = (loaded.severities[name] for name in ("P0", "P1", "P2"))
@@ -124,6 +125,10 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             'unknown key "allow_prereleases" in version (did you mean "allow_prerelease"?)',
         ),
         ("labels: {hotfix: ''}", 'labels.hotfix: must be a non-empty text (got "")'),
+        (
+            "branches: {release_prefix: ''}",
+            'branches.release_prefix: must be a non-empty text (got "")',
+        ),
         (
             "severities: {P0: {deadline: soon}}",
             'severities.P0.deadline: must be a duration such as 2h, 30m, 1d or 90s (got "soon")',

@@ -181,3 +181,117 @@ def test_compare(world: World) -> None:
     same = world.client.get("/repos/acme/widgets/compare/main...main").json()
     assert same["status"] == "identical"
     assert world.client.get("/repos/acme/widgets/compare/main...nope").status_code == 404
+
+
+def test_merges_api_merges_three_way_per_path(world: World) -> None:
+    """A path changed on one side takes that side; changed alike on both is no conflict;
+    changed differently on both (a deletion too) is GitHub's 409 "Merge conflict"."""
+    repo = world.repo
+    merges = "/repos/acme/widgets/merges"
+    repo.commit("main", {"app.py": "v1\n", "notes.txt": "n\n"}, "base")
+    repo.create_branch("develop", "main")
+    repo.commit("develop", {"VERSION": "1.2.4\n", "dev.txt": "d\n"}, "develop bumps too")
+    hotfix = repo.commit("hotfix/x", {"VERSION": "1.2.4\n", "app.py": "v2\n"}, "bump and fix")
+
+    merged = world.client.post(merges, json={"base": "develop", "head": hotfix})
+
+    assert merged.status_code == 201
+    assert repo.get_commit("develop").tree == {
+        "VERSION": "1.2.4\n",
+        "app.py": "v2\n",
+        "dev.txt": "d\n",
+        "notes.txt": "n\n",
+    }
+
+    repo.create_branch("release/1.3", "main")
+    repo.commit("release/1.3", {"VERSION": "1.3.0\n"}, "release version")
+    version_only = world.client.post(merges, json={"base": "release/1.3", "head": hotfix})
+    assert (version_only.status_code, version_only.json()["message"]) == (409, "Merge conflict")
+
+    repo.create_branch("cleanup", "main")
+    repo.commit("cleanup", {"app.py": None}, "remove app.py")
+    deleted = world.client.post(merges, json={"base": "cleanup", "head": hotfix})
+    assert deleted.status_code == 409
+    assert "app.py" not in repo.get_commit("cleanup").tree
+
+
+def test_recursive_tree_lists_every_path_with_its_blob(world: World) -> None:
+    repo = world.repo
+    repo.commit("main", {"src/app/main.py": "x = 1\n"}, "nested")
+    listed = world.client.get("/repos/acme/widgets/git/trees/main", params={"recursive": "1"})
+    assert listed.status_code == 200
+    entries = [(e["path"], e["type"], e["sha"]) for e in listed.json()["tree"]]
+    assert entries == [
+        ("VERSION", "blob", blob_sha("1.2.3\n")),
+        ("src", "tree", entries[1][2]),
+        ("src/app", "tree", entries[2][2]),
+        ("src/app/main.py", "blob", blob_sha("x = 1\n")),
+    ]
+    assert listed.json()["truncated"] is False
+    top = world.client.get("/repos/acme/widgets/git/trees/main").json()
+    assert [e["path"] for e in top["tree"]] == ["VERSION", "src"]
+
+
+def test_a_commit_made_with_the_git_data_api(world: World) -> None:
+    """A tree on a base tree (a blob by SHA, new content, a deletion), a commit of it, the
+    branch moved to it: as a client without a clone commits."""
+    repo = world.repo
+    git = "/repos/acme/widgets/git"
+    repo.commit("main", {"old.txt": "old\n"}, "old")
+    kept = repo.commit("develop", {"VERSION": "1.3.0-dev\n"}, "develop's version")
+    main = repo.get_commit("main")
+    base_tree = world.client.get(f"{git}/trees/{main.sha}").json()["sha"]
+
+    tree = world.client.post(
+        f"{git}/trees",
+        json={
+            "base_tree": base_tree,
+            "tree": [
+                {
+                    "path": "VERSION",
+                    "mode": "100644",
+                    "type": "blob",
+                    "sha": blob_sha("1.3.0-dev\n"),
+                },
+                {"path": "docs/new.md", "mode": "100644", "type": "blob", "content": "new\n"},
+                {"path": "old.txt", "mode": "100644", "type": "blob", "sha": None},
+            ],
+        },
+    )
+    assert tree.status_code == 201
+    commit = world.client.post(
+        f"{git}/commits",
+        json={"message": "chore: keep", "tree": tree.json()["sha"], "parents": [main.sha]},
+    )
+    assert commit.status_code == 201
+    body = commit.json()
+    assert (body["message"], body["tree"]["sha"]) == ("chore: keep", tree.json()["sha"])
+    assert [parent["sha"] for parent in body["parents"]] == [main.sha]
+    assert body["author"]["name"] == "hotfix-bot[bot]"
+    moved = world.client.patch(f"{git}/refs/heads/main", json={"sha": body["sha"]})
+    assert moved.status_code == 200
+    assert repo.get_commit("main").tree == {"VERSION": "1.3.0-dev\n", "docs/new.md": "new\n"}
+    assert repo.branches["develop"].sha == kept
+
+    unknown_blob = {"path": "x", "mode": "100644", "type": "blob", "sha": "0" * 40}
+    refusals = [
+        (f"{git}/trees", {"base_tree": "f" * 40, "tree": []}),
+        (f"{git}/trees", {"tree": [unknown_blob]}),
+        (f"{git}/commits", {"message": "m", "tree": "f" * 40, "parents": []}),
+        (f"{git}/commits", {"message": "m", "tree": base_tree, "parents": ["0" * 40]}),
+    ]
+    for path, payload in refusals:
+        assert world.client.post(path, json=payload).status_code == 422, payload
+
+
+def test_matching_refs_answers_every_match_at_once(world: World) -> None:
+    """GitHub does not page this list: a client asks once."""
+    for minor in range(35):
+        world.repo.create_branch(f"release/1.{minor}", "main")
+    world.repo.create_branch("releases", "main")
+    answer = world.client.get("/repos/acme/widgets/git/matching-refs/heads/release")
+    assert answer.status_code == 200
+    assert "link" not in answer.headers
+    refs = [ref["ref"] for ref in answer.json()]
+    assert len(refs) == 36
+    assert refs[0] == "refs/heads/release/1.0" and refs[-1] == "refs/heads/releases"

@@ -48,6 +48,8 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", "/repos/{owner}/{repo}/git/tags"),
     ("GET", "/repos/{owner}/{repo}/git/tags/{tag_sha}"),
     ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"),
+    ("POST", "/repos/{owner}/{repo}/git/trees"),
+    ("POST", "/repos/{owner}/{repo}/git/commits"),
     ("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}"),
     ("GET", "/repos/{owner}/{repo}/branches/{branch}"),
     ("GET", "/repos/{owner}/{repo}/compare/{basehead}"),

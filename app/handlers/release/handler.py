@@ -8,6 +8,7 @@ pull request and the check run on the merge commit) is written once, at the end 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from app.handlers.release.report import (
     steps_report,
 )
 from app.handlers.release.step import StepOutcome, StepRun, StepStatus
+from app.handlers.release.steps import back_merge
 from app.repo_files import read_files, text_of
 from app.router import Context
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
@@ -171,8 +173,9 @@ def _is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
 
 async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) -> ReleasePlan:
     merge_sha = pull["merge_commit_sha"]
-    version_files = await read_files(
-        context.github, context.repository, merge_sha, version_files_to_read(config)
+    version_files, back_merge_target = await asyncio.gather(
+        read_files(context.github, context.repository, merge_sha, version_files_to_read(config)),
+        back_merge.back_merge_target(context.github, context.repository, config),
     )
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
     return ReleasePlan(
@@ -190,6 +193,7 @@ async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) ->
         default_branch=base_repo["default_branch"],
         config=config,
         version=declared_version(config, version_files),
+        back_merge_target=back_merge_target,
     )
 
 

@@ -27,6 +27,8 @@ class ReleasePlan:
     default_branch: str
     config: HotfixConfig
     version: Version | None  # None when no version file at the merge commit can be read
+    # The latest open release branch (gitflow), else the development branch.
+    back_merge_target: str
 
     @property
     def tag(self) -> str | None:
@@ -45,7 +47,26 @@ class ReleasePlan:
 
     @property
     def backmerge_message(self) -> str:
-        return f"Merge hotfix {self.tag or f'#{self.number}'} back into {self.development}"
+        return f"Merge hotfix {self._tag_or_number} back into {self.back_merge_target}"
+
+    @property
+    def back_merge_target_words(self) -> str:
+        """The back-merge target as the report names it, saying when it is a release branch."""
+        target = f"`{self.back_merge_target}`"
+        return (
+            target if self.back_merge_target == self.development else f"the release branch {target}"
+        )
+
+    @property
+    def version_resolution_message(self) -> str:
+        """The message of the commit that settles a back-merge whose only conflicts are in
+        version files."""
+        return f"chore: keep {self.back_merge_target}'s version after {self._tag_or_number}"
+
+    @property
+    def _tag_or_number(self) -> str:
+        # Without a version there is no tag to name the hotfix by; the PR number is unique.
+        return self.tag or f"#{self.number}"
 
     @property
     def development(self) -> str:

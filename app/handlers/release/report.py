@@ -65,16 +65,16 @@ def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
             "",
             "## Waiting for people",
             "",
-            f"GitHub did not take the back-merge into `{plan.development}` directly. Review and "
-            f"merge [{pending.text}]({pending.url}), then re-run the `{CHECK_NAME}` check to "
-            "turn it green.",
+            f"GitHub did not take the back-merge into `{plan.back_merge_target}` directly. "
+            f"Review and merge [{pending.text}]({pending.url}), then re-run the `{CHECK_NAME}` "
+            "check to turn it green.",
         ]
     summary = "\n".join(lines)
     if failed:
         title = f"{len(failed)} of {plural(len(outcomes), 'step')} failed: {join_words(failed)}"
         return Report(CheckOutput(title, summary), "failure", plan.pull_url)
     if pending is not None:
-        title = f"Back-merge into {plan.development} waits for review in {pending.text}"
+        title = f"Back-merge into {plan.back_merge_target} waits for review in {pending.text}"
         return Report(CheckOutput(title, summary), "action_required", pending.url)
     title = f"All steps done for {plan.tag}"
     if skipped:

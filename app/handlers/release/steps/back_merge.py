@@ -1,21 +1,29 @@
-"""Back-merge (gitflow): the merge commit into `development`, or a pull request for people.
+"""Back-merge (gitflow): the merge commit into the latest release branch or `development`.
 
-The merges API merges directly. When GitHub refuses (a conflict, or a protected branch),
-the step pushes `backmerge/<tag>` at the merge commit and opens one pull request from it,
-saying why and asking the hotfix author to review.
+The merges API merges directly. When the only conflicts are in version files, the step
+settles them itself: on `backmerge/<tag>` at the merge commit it commits the target's own
+version files, merges that branch and deletes it. Any other refusal (a conflict elsewhere,
+a protected branch) leaves `backmerge/<tag>` at the merge commit and one pull request from
+it, saying why and asking the hotfix author to review.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from githubkit.exception import RequestFailed
 
 from app.github import InstallationClient, classify, error_message
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
+from policies.config import HotfixConfig
+from policies.release_branches import latest_release_branch
+from policies.versions import version_files_to_read
 
 
 class Refusal(StrEnum):
@@ -25,23 +33,71 @@ class Refusal(StrEnum):
     PROTECTED = "protected"
 
 
+class _Refused(Exception):
+    """The merges API refused to merge, with GitHub's words."""
+
+    def __init__(self, refusal: Refusal, message: str) -> None:
+        super().__init__(message)
+        self.refusal = refusal
+        self.message = message
+
+
+async def back_merge_target(
+    github: InstallationClient, repository: str, config: HotfixConfig
+) -> str:
+    """The open release branch with the highest version (gitflow), else `development`."""
+    development = config.branches.development
+    if config.workflow != "gitflow":
+        return development
+    prefix = config.branches.release_prefix
+    # One request lists every branch starting with the prefix (GitHub does not page it); the
+    # trailing slash is left out of the path and checked on the names.
+    refs = await github.get_json(
+        f"/repos/{repository}/git/matching-refs/{path_part(f'heads/{prefix}'.rstrip('/'))}"
+    )
+    names = [ref["ref"].removeprefix("refs/heads/") for ref in refs]
+    return latest_release_branch(prefix, names) or development
+
+
 async def back_merge(run: StepRun) -> StepOutcome:
     github, plan = run.github, run.plan
     if plan.config.workflow == "github-flow":
         return StepOutcome(
             StepStatus.SKIPPED, "`workflow: github-flow` has no development branch to merge into"
         )
-    development = plan.development
-    ref_path = f"/repos/{plan.repository}/git/ref/heads/{path_part(development)}"
-    if await github.get_optional(ref_path) is None:
-        return StepOutcome(StepStatus.SKIPPED, f"there is no branch `{development}`")
+    target = plan.back_merge_target
+    ref_path = f"/repos/{plan.repository}/git/ref/heads/{path_part(target)}"
+    # A release branch was just listed; the development branch may not exist.
+    if target == plan.development and await github.get_optional(ref_path) is None:
+        return StepOutcome(StepStatus.SKIPPED, f"there is no branch `{target}`")
+    try:
+        merged = await _merge(github, plan, plan.merge_sha)
+    except _Refused as refused:
+        return await _after_refusal(run, refused)
+    if merged is None:
+        # A crash between merging `backmerge/<tag>` and deleting it left the branch behind.
+        finished = await _finish_resolution_left_behind(github, plan)
+        return finished or StepOutcome(
+            StepStatus.ALREADY_DONE,
+            f"{plan.back_merge_target_words} already contains the merge commit `{plan.short_sha}`",
+        )
+    return StepOutcome(
+        StepStatus.DONE,
+        f"merged into {plan.back_merge_target_words} as `{merged[:7]}`",
+        Link(merged[:7], plan.commit_url(merged)),
+    )
+
+
+async def _merge(github: InstallationClient, plan: ReleasePlan, head: str) -> str | None:
+    """Merge `head` into the target with the merges API: the new commit's SHA, None when the
+    target already contains `head`; `_Refused` when GitHub will not merge."""
     try:
         merged = await github.request(
             "POST",
             f"/repos/{plan.repository}/merges",
             body={
-                "base": development,
-                "head": plan.merge_sha,
+                "base": plan.back_merge_target,
+                "head": head,
                 "commit_message": plan.backmerge_message,
             },
         )
@@ -49,18 +105,8 @@ async def back_merge(run: StepRun) -> StepOutcome:
         refusal = _refusal(error)
         if refusal is None:
             raise
-        return await _back_merge_pull(run, refusal, error_message(error))
-    if merged.status_code == 204:
-        return StepOutcome(
-            StepStatus.ALREADY_DONE,
-            f"`{development}` already contains the merge commit `{plan.short_sha}`",
-        )
-    sha = merged.json()["sha"]
-    return StepOutcome(
-        StepStatus.DONE,
-        f"merged into `{development}` as `{sha[:7]}`",
-        Link(sha[:7], plan.commit_url(sha)),
-    )
+        raise _Refused(refusal, error_message(error)) from error
+    return None if merged.status_code == 204 else str(merged.json()["sha"])
 
 
 def _refusal(error: RequestFailed) -> Refusal | None:
@@ -80,13 +126,210 @@ def _refusal(error: RequestFailed) -> Refusal | None:
     return Refusal.PROTECTED if status in (403, 409, 422) else None
 
 
-async def _back_merge_pull(run: StepRun, refusal: Refusal, message: str) -> StepOutcome:
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One file of a tree as the git trees API lists it."""
+
+    mode: str
+    type: str  # blob, or commit for a submodule
+    sha: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Trees:
+    """The files of the merge base, of the target (ours) and of the merge commit (theirs)."""
+
+    base: Mapping[str, _Entry]
+    ours: Mapping[str, _Entry]
+    theirs: Mapping[str, _Entry]
+    theirs_sha: str  # the merge commit's tree
+
+    @classmethod
+    async def read(cls, github: InstallationClient, plan: ReleasePlan) -> _Trees | None:
+        """From the compare API's merge base and three recursive tree reads; None when a
+        tree is too large for GitHub to list whole."""
+        repository = plan.repository
+        compare = await github.get_json(
+            f"/repos/{repository}/compare/{path_part(plan.back_merge_target)}...{plan.merge_sha}"
+        )
+        tree_shas = (
+            compare["merge_base_commit"]["commit"]["tree"]["sha"],
+            compare["base_commit"]["commit"]["tree"]["sha"],
+            plan.merge_sha,  # the trees API takes a commit for its tree
+        )
+        base, ours, theirs = await asyncio.gather(
+            *(
+                github.get_immutable(f"/repos/{repository}/git/trees/{sha}?recursive=1")
+                for sha in tree_shas
+            )
+        )
+        if any(tree["truncated"] for tree in (base, ours, theirs)):
+            return None
+        return cls(_files(base), _files(ours), _files(theirs), theirs["sha"])
+
+    def conflicts(self) -> list[str]:
+        """The paths both sides changed since the merge base, each in its own way."""
+        paths = self.base.keys() | self.ours.keys() | self.theirs.keys()
+        sides = (self.base, self.ours, self.theirs)
+        return sorted(path for path in paths if len({_sha(side, path) for side in sides}) == 3)
+
+
+def _files(tree: Mapping[str, Any]) -> dict[str, _Entry]:
+    return {
+        entry["path"]: _Entry(entry["mode"], entry["type"], entry["sha"])
+        for entry in tree["tree"]
+        if entry["type"] != "tree"
+    }
+
+
+def _sha(side: Mapping[str, _Entry], path: str) -> str | None:
+    entry = side.get(path)
+    return None if entry is None else entry.sha
+
+
+async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
+    """Settled here when every conflicting path is a version file; else a pull request."""
+    github, plan = run.github, run.plan
+    conflicts: list[str] | None = None
+    if refused.refusal is Refusal.CONFLICT:
+        trees = await _Trees.read(github, plan)
+        conflicts = None if trees is None else trees.conflicts()
+        version_files = set(version_files_to_read(plan.config))
+        if trees is not None and conflicts and set(conflicts) <= version_files:
+            try:
+                resolved = await _keep_target_versions(github, plan, trees, conflicts)
+            except _Refused as refused_again:  # e.g. the target moved on and conflicts anew
+                refused = refused_again
+            else:
+                if resolved is not None:
+                    return resolved
+    return await _back_merge_pull(run, refused, conflicts)
+
+
+async def _keep_target_versions(
+    github: InstallationClient, plan: ReleasePlan, trees: _Trees, conflicts: list[str]
+) -> StepOutcome | None:
+    """On `backmerge/<tag>` at the merge commit, one commit putting back the target's own
+    version files; that branch merged into the target, then deleted. Each part finds its
+    own earlier work done. None when the branch holds other work: people decide then."""
+    head = await _branch_head(github, plan)
+    if head is None:
+        await github.request(
+            "POST",
+            f"/repos/{plan.repository}/git/refs",
+            body={"ref": f"refs/heads/{plan.backmerge_branch}", "sha": plan.merge_sha},
+        )
+        head = plan.merge_sha
+    if head == plan.merge_sha:
+        head = await _commit_target_versions(github, plan, trees, conflicts)
+    elif await _version_resolution_paths(github, plan, head) is None:
+        return None
+    await _merge(github, plan, plan.backmerge_branch)
+    await _delete_backmerge_branch(github, plan)
+    return _resolved(plan, conflicts, head)
+
+
+async def _commit_target_versions(
+    github: InstallationClient, plan: ReleasePlan, trees: _Trees, conflicts: list[str]
+) -> str:
+    """The commit on `backmerge/<tag>` that takes the target's side of each conflicting
+    path, made with the git data API from blobs the target already has."""
+    entries: list[dict[str, str | None]] = []
+    for path in conflicts:
+        ours, theirs = trees.ours.get(path), trees.theirs.get(path)
+        if ours is not None:
+            entries.append({"path": path, "mode": ours.mode, "type": ours.type, "sha": ours.sha})
+        elif theirs is not None:  # the target deleted it: delete it here too
+            entries.append({"path": path, "mode": theirs.mode, "type": theirs.type, "sha": None})
+    repository = plan.repository
+    tree = await github.request(
+        "POST",
+        f"/repos/{repository}/git/trees",
+        body={"base_tree": trees.theirs_sha, "tree": entries},
+    )
+    commit = await github.request(
+        "POST",
+        f"/repos/{repository}/git/commits",
+        body={
+            "message": plan.version_resolution_message,
+            "tree": tree.json()["sha"],
+            "parents": [plan.merge_sha],
+        },
+    )
+    sha = str(commit.json()["sha"])
+    await github.request(
+        "PATCH",
+        f"/repos/{repository}/git/refs/heads/{path_part(plan.backmerge_branch)}",
+        body={"sha": sha},
+    )
+    return sha
+
+
+async def _version_resolution_paths(
+    github: InstallationClient, plan: ReleasePlan, head: str
+) -> list[str] | None:
+    """The paths the commit `head` changed, when it is the step's own commit on the merge
+    commit (see `_commit_target_versions`); None when it is anything else."""
+    compare = await github.get_json(f"/repos/{plan.repository}/compare/{plan.merge_sha}...{head}")
+    commits = compare["commits"]
+    own = (
+        compare["status"] == "ahead"
+        and len(commits) == 1
+        and commits[0]["commit"]["message"] == plan.version_resolution_message
+        and [parent["sha"] for parent in commits[0]["parents"]] == [plan.merge_sha]
+    )
+    return sorted(entry["filename"] for entry in compare.get("files") or []) if own else None
+
+
+async def _finish_resolution_left_behind(
+    github: InstallationClient, plan: ReleasePlan
+) -> StepOutcome | None:
+    """The target contains the merge commit: when through the step's own version commit
+    on `backmerge/<tag>` and the branch is still there, the branch is deleted now."""
+    head = await _branch_head(github, plan)
+    if head is None or head == plan.merge_sha:
+        return None
+    paths = await _version_resolution_paths(github, plan, head)
+    if paths is None:
+        return None
+    await _delete_backmerge_branch(github, plan)
+    return _resolved(plan, paths, head)
+
+
+def _resolved(plan: ReleasePlan, paths: list[str], commit_sha: str) -> StepOutcome:
+    files = ", ".join(f"`{path}`" for path in paths)
+    return StepOutcome(
+        StepStatus.DONE,
+        f"merged into {plan.back_merge_target_words}; the version conflict in {files} was "
+        f"resolved by keeping `{plan.back_merge_target}`'s version",
+        Link(commit_sha[:7], plan.commit_url(commit_sha)),
+    )
+
+
+async def _branch_head(github: InstallationClient, plan: ReleasePlan) -> str | None:
+    """Where `backmerge/<tag>` points, None when there is no such branch."""
+    ref_path = f"/repos/{plan.repository}/git/ref/heads/{path_part(plan.backmerge_branch)}"
+    ref = await github.get_optional(ref_path)
+    return None if ref is None else str(ref["object"]["sha"])
+
+
+async def _delete_backmerge_branch(github: InstallationClient, plan: ReleasePlan) -> None:
+    branch_ref = f"/repos/{plan.repository}/git/refs/heads/{path_part(plan.backmerge_branch)}"
+    try:
+        await github.request("DELETE", branch_ref)
+    except RequestFailed as error:
+        if error.response.status_code != 422 or "does not exist" not in error_message(error):
+            raise  # 422 "Reference does not exist": deleted already
+
+
+async def _back_merge_pull(
+    run: StepRun, refused: _Refused, conflicts: list[str] | None
+) -> StepOutcome:
     """Branch `backmerge/<tag>` at the merge commit and one pull request from it."""
     github, plan = run.github, run.plan
-    branch, development = plan.backmerge_branch, plan.development
-    branch_ref = f"/repos/{plan.repository}/git/ref/heads/{path_part(branch)}"
+    branch, target = plan.backmerge_branch, plan.back_merge_target
     # An existing branch is kept as it is: people may have resolved the conflict on it.
-    if await github.get_optional(branch_ref) is None:
+    if await _branch_head(github, plan) is None:
         await github.request(
             "POST",
             f"/repos/{plan.repository}/git/refs",
@@ -95,20 +338,19 @@ async def _back_merge_pull(run: StepRun, refusal: Refusal, message: str) -> Step
     owner = plan.repository.split("/")[0]
     open_pulls = await github.get_json(
         f"/repos/{plan.repository}/pulls",
-        {"head": f"{owner}:{branch}", "base": development, "state": "open"},
+        {"head": f"{owner}:{branch}", "base": target, "state": "open"},
     )
     if open_pulls:
         pull = open_pulls[0]
     else:
-        body = await _back_merge_body(github, plan, refusal, message)
         created = await github.request(
             "POST",
             f"/repos/{plan.repository}/pulls",
             body={
-                "title": f"Back-merge {plan.tag or f'hotfix #{plan.number}'} into {development}",
+                "title": f"Back-merge {plan.tag or f'hotfix #{plan.number}'} into {target}",
                 "head": branch,
-                "base": development,
-                "body": body,
+                "base": target,
+                "body": _back_merge_body(plan, refused, conflicts),
             },
         )
         pull = created.json()
@@ -123,9 +365,9 @@ async def _back_merge_pull(run: StepRun, refusal: Refusal, message: str) -> Step
     if not already_asked:
         await _ask_author_to_review(github, plan, pull["number"])
     why = (
-        f"`{development}` is protected"
-        if refusal is Refusal.PROTECTED
-        else f"the hotfix conflicts with `{development}`"
+        f"{plan.back_merge_target_words} is protected"
+        if refused.refusal is Refusal.PROTECTED
+        else f"the hotfix conflicts with {plan.back_merge_target_words}"
     )
     return StepOutcome(
         StepStatus.WAITING,
@@ -149,68 +391,50 @@ async def _ask_author_to_review(github: InstallationClient, plan: ReleasePlan, n
             raise
 
 
-async def _back_merge_body(
-    github: InstallationClient, plan: ReleasePlan, refusal: Refusal, message: str
-) -> str:
-    development, branch = plan.development, plan.backmerge_branch
+def _back_merge_body(plan: ReleasePlan, refused: _Refused, conflicts: list[str] | None) -> str:
+    target, branch = plan.back_merge_target, plan.backmerge_branch
     what = (
         f"This merges hotfix #{plan.number} ({plan.title}), merge commit `{plan.short_sha}`, "
-        f"back into `{development}`."
+        f"back into `{target}`."
     )
-    if refusal is Refusal.PROTECTED:
-        quoted = f' (GitHub: "{message}")' if message else ""
+    if refused.refusal is Refusal.PROTECTED:
+        quoted = f' (GitHub: "{refused.message}")' if refused.message else ""
         return "\n\n".join(
             [
                 what,
-                f"**Why a pull request:** `{development}` is protected{quoted}, so hotfix-bot "
+                f"**Why a pull request:** `{target}` is protected{quoted}, so hotfix-bot "
                 "may not merge into it directly.",
                 f"@{plan.author}, please review and merge it.",
             ]
         )
-    files = await _files_changed_on_both_sides(github, plan)
     listing = (
         "Files changed on both sides since they diverged (the conflicts are in these):\n\n"
-        + "\n".join(f"- `{path}`" for path in files)
-        if files
+        + "\n".join(f"- `{path}`" for path in conflicts)
+        if conflicts
         else "GitHub did not say which files conflict."
     )
     return "\n\n".join(
         [
             what,
-            f"**Why a pull request:** the hotfix conflicts with `{development}`, so GitHub "
+            f"**Why a pull request:** the hotfix conflicts with `{target}`, so GitHub "
             "could not merge it automatically.",
             listing,
             f"@{plan.author}, please resolve the conflicts on `{branch}`, keeping both the "
-            f"hotfix and the work on `{development}`, then merge:",
+            f"hotfix and the work on `{target}`, then merge:",
             "```sh\n"
-            f"git fetch origin\ngit checkout {branch}\ngit merge origin/{development}\n"
+            f"git fetch origin\ngit checkout {branch}\ngit merge origin/{target}\n"
             f"# resolve, commit\ngit push origin {branch}\n```",
         ]
     )
 
 
-async def _files_changed_on_both_sides(github: InstallationClient, plan: ReleasePlan) -> list[str]:
-    """Paths both the hotfix and development changed since their merge base (compare API)."""
-    compare = f"/repos/{plan.repository}/compare"
-    hotfix_side, development_side = await asyncio.gather(
-        github.get_json(f"{compare}/{path_part(plan.development)}...{plan.merge_sha}"),
-        github.get_json(f"{compare}/{plan.merge_sha}...{path_part(plan.development)}"),
-    )
-    development_paths = {entry["filename"] for entry in development_side.get("files") or []}
-    return sorted(
-        entry["filename"]
-        for entry in hotfix_side.get("files") or []
-        if entry["filename"] in development_paths
-    )
-
-
 def back_merge_commands(plan: ReleasePlan) -> list[str]:
-    development = shlex.quote(plan.development)
+    target = shlex.quote(plan.back_merge_target)
     return [
-        f"git checkout {development}",
-        f"git pull origin {development}",
+        f"git checkout {target}",
+        f"git pull origin {target}",
         f"git merge --no-ff {plan.merge_sha} -m {shlex.quote(plan.backmerge_message)}",
-        f"git push origin {development}",
+        f"git push origin {target}",
     ]
 
 
