@@ -3,7 +3,7 @@
 
     python3 dev.py demo    # rehearse a hotfix against a fake GitHub (`hotfix-bot demo`)
     python3 dev.py serve   # run hotfix-bot (`hotfix-bot serve`)
-    python3 dev.py test    # ruff, mypy (strict on app/ and policies/) and the whole test suite
+    python3 dev.py test    # ruff, mypy (strict), the import rules and the whole test suite
 
 Each creates `.venv` on first use and reinstalls into it only when pyproject.toml changes.
 Any further arguments are passed on (`python3 dev.py test -k intake`).
@@ -57,6 +57,7 @@ def main() -> int:
         (str(BIN / "ruff"), "check", "."),
         (str(BIN / "ruff"), "format", "--check", "."),
         (str(BIN / "mypy"),),
+        (str(BIN / "lint-imports"),),
     ]
     for check in checks:
         if (code := run(*check)) != 0:

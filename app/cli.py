@@ -10,11 +10,12 @@ import socket
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from app import config_cli
-from app.delivery import event_label, location
+from app.intake.delivery import event_label, location
 from app.journal import STATUSES, JournalEntry, JournalUnopenable, journal_path, open_journal
 from app.metrics_directory import MetricsDirectory
 from app.settings import Settings, SettingsError, load_settings
@@ -22,7 +23,31 @@ from app.settings import Settings, SettingsError, load_settings
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-    from app.connection_limits import ConnectionLimits
+    from app.intake.connection_limits import ConnectionLimits
+
+
+# Commands other packages add (the sandbox's `demo`), so the service imports none of them.
+PLUGIN_GROUP = "hotfix_bot.commands"
+
+
+class PluginCommand(Protocol):
+    NAME: str
+
+    def add_parser(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
+    def run(self, arguments: argparse.Namespace) -> int: ...
+
+
+def plugin_commands() -> dict[str, PluginCommand]:
+    """The installed plugins' commands; one whose package is not installed (the container
+    image carries the service alone) is left out."""
+    found: dict[str, PluginCommand] = {}
+    for entry_point in entry_points(group=PLUGIN_GROUP):
+        try:
+            command: PluginCommand = entry_point.load()
+        except ModuleNotFoundError:
+            continue
+        found[command.NAME] = command
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,25 +62,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     again = commands.add_parser("redeliver", help="queue a journaled delivery to run again")
     again.add_argument("delivery_id", metavar="ID")
     config_cli.add_commands(commands)
-    rehearse = commands.add_parser(
-        "demo", help="rehearse a hotfix against a fake GitHub on this machine"
-    )
-    rehearse.add_argument(
-        "--scenario",
-        choices=("quickstart", "version-conflict"),
-        default="quickstart",
-        help="version-conflict: develop has its own VERSION, and the back-merge keeps it",
-    )
+    plugins = plugin_commands()
+    for plugin in plugins.values():
+        plugin.add_parser(commands)
     arguments = parser.parse_args(argv)
 
     if arguments.command == "config":
         return config_cli.run(arguments)  # offline: no settings, so a bad APP_ID cannot stop it
-    if arguments.command == "demo":
-        from app import demo  # imported on use: it brings the fake GitHub along
-
-        return demo.run(
-            arguments.scenario
-        )  # builds its own settings: needs no account, reads no .env
+    if arguments.command in plugins:
+        return plugins[arguments.command].run(arguments)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -93,7 +108,7 @@ def serve(settings: Settings) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics.path)
 
     from app import logs
-    from app.server import create_app, return_large_blocks_to_the_system
+    from app.intake.server import create_app, return_large_blocks_to_the_system
 
     logs.configure(settings.log_level, settings.log_format)
     return_large_blocks_to_the_system()
@@ -156,12 +171,12 @@ def run_server(
 ) -> None:
     """uvicorn as `serve` runs it; bench/ingest serves its bare baseline with the same call.
 
-    HTTP is uvicorn's httptools protocol with the intake's limits (app.connection_limits);
+    HTTP is uvicorn's httptools protocol with the intake's limits (app.intake.connection_limits);
     uvicorn's "auto" loop is uvloop. Both are installed by uvicorn[standard].
     """
     import uvicorn
 
-    from app.connection_limits import ConnectionLimits, limited_protocol
+    from app.intake.connection_limits import ConnectionLimits, limited_protocol
 
     uvicorn.run(
         asgi_app,

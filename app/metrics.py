@@ -1,6 +1,6 @@
 """Prometheus metrics, served at /metrics.
 
-`hotfix-bot serve` runs two processes (the intake and the worker, see app.worker_process),
+`hotfix-bot serve` runs two processes (the intake and the worker, see app.journal.worker_process),
 so it sets PROMETHEUS_MULTIPROC_DIR before either imports prometheus_client: each process
 then keeps its values in files there, and /metrics adds them up. Without it (tests, one
 process) the values live in memory.

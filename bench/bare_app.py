@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app import delivery as deliveries
 from app.cli import run_server
+from app.intake import delivery as deliveries
 
 WEBHOOK_PATH = "/api/github/webhooks"
 

@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.delivery import signature_for
-from app.sandbox import FakeGitHub, FakePull, FakeRepo, RecordedRequest, new_private_key_pem
+from app.intake.delivery import signature_for
+from sandbox import FakeGitHub, FakePull, FakeRepo, RecordedRequest, new_private_key_pem
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent

@@ -34,7 +34,7 @@ from common import (
     signed_headers,
 )
 
-from app.sandbox import FakePull, RecordedRequest, serve_fake
+from sandbox import FakePull, RecordedRequest, serve_fake
 
 LATENCY = 0.05
 WARM_TARGET_ROUND_TRIPS = 4

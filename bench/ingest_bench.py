@@ -39,8 +39,8 @@ from common import (
     percentile,
 )
 
-from app.delivery import signature_for
-from app.sandbox import FakePull, serve_fake, shapes
+from app.intake.delivery import signature_for
+from sandbox import FakePull, serve_fake, shapes
 
 LUA_SCRIPT = ROOT / "bench" / "ingest.lua"
 TARGET_RATIO = 0.6

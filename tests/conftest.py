@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.harness import Bot, Clock, running_bot
 
-from app.sandbox import new_private_key_pem
+from sandbox import new_private_key_pem
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.delivery import from_body, from_payload
+from app.intake.delivery import from_body, from_payload
 
 PULL = {"number": 7, "title": "Fix login", "head": {"sha": "abc", "ref": "hotfix/x"}}
 SHAPES: dict[str, dict[str, Any]] = {

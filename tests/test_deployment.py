@@ -116,7 +116,7 @@ def test_a_built_package_holds_app_yml_and_finds_it_from_an_empty_directory(
     empty = tmp_path / "empty"  # `pip install` elsewhere, started in a new directory
     empty.mkdir()
     found = subprocess.run(
-        [sys.executable, "-c", "from app.setup import manifest_path; print(manifest_path())"],
+        [sys.executable, "-c", "from app.pages.setup import manifest_path; print(manifest_path())"],
         cwd=empty,
         env={**os.environ, "PYTHONPATH": str(built)},
         capture_output=True,

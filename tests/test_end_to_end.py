@@ -16,7 +16,7 @@ from support.titles import rules_fail
 from support.webhooks import WEBHOOK_SECRET
 
 from app.journal import SqliteJournal
-from app.worker_process import SERVER_GONE, WAKE, WorkerProcess, single_worker
+from app.journal.worker_process import SERVER_GONE, WAKE, WorkerProcess, single_worker
 
 
 def test_the_server_takes_a_delivery_over_http_and_writes_the_check_run(
@@ -93,7 +93,7 @@ def test_deliveries_run_in_a_worker_process_that_never_outlives_the_server(
 
         wait_for(lambda: repo.runs_named("hotfix-policy"))
         [worker] = children_of(server.process.pid)
-        assert b"app.worker_process" in Path(f"/proc/{worker}/cmdline").read_bytes()
+        assert b"app.journal.worker_process" in Path(f"/proc/{worker}/cmdline").read_bytes()
         # Counted by the intake and by the worker process, read from one /metrics.
         done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
         wait_for(lambda: done in httpx.get(f"{server.url}/metrics").text)

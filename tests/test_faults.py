@@ -24,9 +24,9 @@ from support.harness import WEBHOOK_PATH, Bot, Clock, running_bot
 from support.titles import all_rules_pass, rules_fail
 from support.webhooks import signed_headers
 
+from app.github.files import MAX_FILE_BYTES
 from app.journal import JournalEntry
-from app.repo_files import MAX_FILE_BYTES
-from app.sandbox.git import blob_sha
+from sandbox.git import blob_sha
 
 GITHUB_TIMEOUT = 1.0
 # The worker's first backoff is 1 s with jitter down to 80%.

@@ -11,7 +11,7 @@ import respx
 from githubkit import GitHub, TokenAuthStrategy
 from githubkit.exception import RequestFailed
 
-from app.github import GitHubApp, MeteredTransport, classify, describe
+from app.github.client import GitHubApp, MeteredTransport, classify, describe
 
 BASE = "http://github.test"
 

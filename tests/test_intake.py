@@ -15,10 +15,10 @@ from httpx import Response
 from starlette.testclient import TestClient
 from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
 
-from app.delivery import Delivery
+from app.handlers.routing import Context, Router
+from app.intake.delivery import Delivery
+from app.intake.server import MAX_BODY_BYTES, create_app
 from app.journal import JournalUnavailable, RecordOutcome, SqliteJournal
-from app.router import Context, Router
-from app.server import MAX_BODY_BYTES, create_app
 
 PATH = "/api/github/webhooks"
 

@@ -22,11 +22,11 @@ import pytest
 from support.live_server import Server, free_port
 from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
 
-from app.connection_limits import ConnectionLimits, limited_protocol
+from app.handlers.routing import Router
+from app.intake.connection_limits import ConnectionLimits, limited_protocol
+from app.intake.server import MAX_BODY_BYTES, BodyBudget, create_app
 from app.journal import SqliteJournal
-from app.router import Router
-from app.sandbox import serve_asgi
-from app.server import MAX_BODY_BYTES, BodyBudget, create_app
+from sandbox import serve_asgi
 
 PATH = "/api/github/webhooks"
 SHORT = ConnectionLimits(header_timeout=1.0, body_idle_timeout=1.0)

@@ -17,7 +17,7 @@ import pytest
 from support.harness import Clock
 
 from app.cli import main
-from app.delivery import Delivery, from_payload
+from app.intake.delivery import Delivery, from_payload
 from app.journal import (
     SUPERSEDE_PER_CLAIM,
     JournalEntry,

@@ -16,7 +16,7 @@ from support.openapi import OpenAPIValidator
 from support.trim_openapi import OPERATIONS
 
 from app.handlers import build_router
-from app.setup import manifest_for_server
+from app.pages.setup import manifest_for_server
 
 MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "app.yml").read_text())
 

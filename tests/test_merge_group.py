@@ -7,7 +7,7 @@ import pytest
 from support.harness import Bot
 from support.titles import all_rules_pass, rules_fail
 
-from app.sandbox import FakeCheckRun, FakeMergeGroup, FakePull
+from sandbox import FakeCheckRun, FakeMergeGroup, FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "product-managers": ["pm"]}
 WEB = "https://github.com/acme/widgets"

@@ -11,9 +11,9 @@ from githubkit.exception import RequestFailed
 from support.harness import Bot, run_on_last_attempt, sequential_round_trips
 from support.titles import all_rules_pass, rules_fail
 
-from app.cache import Lru
+from app.github.cache import Lru
 from app.handlers.policy import on_pull_request
-from app.sandbox import FakePull
+from sandbox import FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
 

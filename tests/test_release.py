@@ -16,8 +16,8 @@ from app.handlers import release
 from app.handlers.release import steps
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
-from app.sandbox import Author, FakeCheckRun, FakePull
-from app.sandbox.repo import MergeMethod
+from sandbox import Author, FakeCheckRun, FakePull
+from sandbox.repo import MergeMethod
 
 BRANCH = "hotfix/fix-login"
 TAG = "v1.2.4"

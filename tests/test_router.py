@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.delivery import Delivery, from_payload
-from app.router import Context, Router
+from app.handlers.routing import Context, Router
+from app.intake.delivery import Delivery, from_payload
 
 
 async def first(context: Context) -> None: ...

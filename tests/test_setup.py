@@ -13,10 +13,10 @@ from support.pages import assert_not_framable
 from support.webhooks import make_settings
 
 from app.env_file import update_env_file
+from app.intake.server import create_app
 from app.journal import SqliteJournal
-from app.sandbox import FakeGitHub, serve_fake
-from app.server import create_app
-from app.setup import STATE_COOKIE, STATE_LIFETIME, SetupStates, github_web_url
+from app.pages.setup import STATE_COOKIE, STATE_LIFETIME, SetupStates, github_web_url
+from sandbox import FakeGitHub, serve_fake
 
 ADMIN_TOKEN = "admin-token-for-tests"
 

@@ -25,10 +25,10 @@ from support.fake_world import shared_private_key
 from support.openapi import OpenAPIValidator
 from support.webhooks import make_settings, signed_headers
 
+from app.intake.server import create_app
 from app.journal import SqliteJournal
-from app.sandbox import FakeGitHub, FakeManifestCode, serve_asgi, serve_fake
-from app.server import create_app
 from app.settings import load_settings
+from sandbox import FakeGitHub, FakeManifestCode, serve_asgi, serve_fake
 
 try:
     from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright

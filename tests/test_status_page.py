@@ -15,7 +15,7 @@ from starlette.responses import Response
 from support.harness import Bot, running_bot
 from support.pages import assert_not_framable
 
-from app.admin import COOKIE, SESSION_SECONDS, Access, AdminSessions
+from app.pages.admin import COOKIE, SESSION_SECONDS, Access, AdminSessions
 
 ADMIN_TOKEN = "correct-horse-battery-staple-0123456789"
 REFUSED = "GitHub answered 404 to GET /repos/acme/widgets/pulls/1: Not Found"

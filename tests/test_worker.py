@@ -11,10 +11,10 @@ from typing import cast
 
 from support.harness import Bot
 
-from app.github import GitHubApp
+from app.github.client import GitHubApp
+from app.handlers.routing import Router
 from app.journal import JournalEntry, SqliteJournal
-from app.router import Router
-from app.worker import Worker
+from app.journal.worker import Worker
 
 
 def test_502_twice_then_429_with_retry_after_then_success_completes_the_work(bot: Bot) -> None:

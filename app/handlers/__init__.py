@@ -7,7 +7,7 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 from __future__ import annotations
 
 from app.handlers import merge_group, policy, release
-from app.router import Router
+from app.handlers.routing import Router
 
 
 def build_router() -> Router:

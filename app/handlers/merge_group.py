@@ -9,10 +9,10 @@ now as its own check is, on its own head commit.
 
 from __future__ import annotations
 
-from app.checks import report_failure, write_check_run
+from app.handlers.check_output import merge_group_output, unnamed_merge_group_output
+from app.handlers.checks import report_failure, write_check_run
 from app.handlers.policy import CHECK_NAME, policy_verdict, read_pull_request
-from app.render import merge_group_output, unnamed_merge_group_output
-from app.router import Context
+from app.handlers.routing import Context
 from policies.evaluate import Conclusion
 
 MERGE_GROUP_ACTIONS = ("checks_requested",)

@@ -16,11 +16,11 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.checks import report_failure, write_check_run
-from app.github import InstallationClient
-from app.render import CheckOutput, config_error_output, policy_output
-from app.repo_files import UnreadableFile, read_files, text_of
-from app.router import Context
+from app.github.client import InstallationClient
+from app.github.files import UnreadableFile, read_files, text_of
+from app.handlers.check_output import CheckOutput, config_error_output, policy_output
+from app.handlers.checks import report_failure, write_check_run
+from app.handlers.routing import Context
 from policies.config import CONFIG_PATH, ConfigError, load_config
 from policies.evaluate import (
     Conclusion,

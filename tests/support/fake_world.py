@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from starlette.types import ASGIApp
 
-from app.sandbox import FakeApp, FakeGitHub, FakeRepo, serve_fake
+from sandbox import FakeApp, FakeGitHub, FakeRepo, serve_fake
 
 
 @functools.cache

@@ -18,12 +18,13 @@ from typing import Any
 import httpx
 from starlette.testclient import TestClient
 
-from app.delivery import from_payload
-from app.github import TIMEOUT, GitHubApp
+from app.github.client import TIMEOUT, GitHubApp
+from app.handlers.routing import Context, Handler
+from app.intake.delivery import from_payload
+from app.intake.server import create_app
 from app.journal import SqliteJournal
 from app.logs import for_delivery
-from app.router import Context, Handler
-from app.sandbox import (
+from sandbox import (
     FakeCheckRun,
     FakeGitHub,
     FakePull,
@@ -31,8 +32,7 @@ from app.sandbox import (
     RecordedRequest,
     serve_fake,
 )
-from app.sandbox.webhooks import post_delivery, wait_until_settled
-from app.server import create_app
+from sandbox.webhooks import post_delivery, wait_until_settled
 from support.openapi import OpenAPIValidator
 from support.webhooks import WEBHOOK_SECRET, make_settings
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from app.sandbox import FakeGitHub, FakeRepo, serve_fake
-from app.sandbox.webhooks import post_delivery
+from sandbox import FakeGitHub, FakeRepo, serve_fake
+from sandbox.webhooks import post_delivery
 from support.openapi import OpenAPIValidator
 from support.webhooks import WEBHOOK_SECRET
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.sandbox import webhooks
 from app.settings import Settings
+from sandbox import webhooks
 
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 

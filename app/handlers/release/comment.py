@@ -5,7 +5,7 @@ from __future__ import annotations
 from githubkit.exception import RequestFailed
 
 from app.handlers.release.report import COMMENT_MARKER
-from app.router import Context
+from app.handlers.routing import Context
 
 
 async def write_comment(context: Context, number: int, body: str, comment_id: int | None) -> int:

@@ -15,9 +15,9 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.checks import report_failure, write_check_run
-from app.delivery import Delivery
-from app.github import classify, describe_with_wait
+from app.github.client import classify, describe_with_wait
+from app.github.files import read_files, text_of
+from app.handlers.checks import report_failure, write_check_run
 from app.handlers.release import steps
 from app.handlers.release.comment import write_comment
 from app.handlers.release.plan import ReleasePlan
@@ -31,8 +31,8 @@ from app.handlers.release.report import (
 )
 from app.handlers.release.step import StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import back_merge
-from app.repo_files import read_files, text_of
-from app.router import Context
+from app.handlers.routing import Context
+from app.intake.delivery import Delivery
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
 from policies.versions import declared_version, version_files_to_read

@@ -1,16 +1,16 @@
 """The report of a post-merge run, as text: the `hotfix-release` check run's title and summary
 and the comment on the hotfix pull request saying the same, one row per step, and what is
-left for people to do. Pure: `app.handlers.release.comment` and `app.checks` write them."""
+left for people to do. Pure: `app.handlers.release.comment` and `app.handlers.checks` write them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.handlers.check_output import CheckOutput, cell, fit
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
 from app.handlers.release.steps import back_merge
-from app.render import CheckOutput, cell, fit
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import config_error_verdict
 from policies.wording import join_words, plural

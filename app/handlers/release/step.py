@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from app.github import InstallationClient
+from app.github.client import InstallationClient
 from app.handlers.release.plan import ReleasePlan
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github import InstallationClient, classify, error_message
+from app.github.client import InstallationClient, classify, error_message
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from policies.config import HotfixConfig

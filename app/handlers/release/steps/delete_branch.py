@@ -6,7 +6,7 @@ import shlex
 
 from githubkit.exception import RequestFailed
 
-from app.github import error_message
+from app.github.client import error_message
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
 from policies.config import CONFIG_PATH

@@ -1,0 +1,1 @@
+"""Reaching GitHub: the client, what it may reuse, reading files from a tree."""

@@ -1,0 +1,383 @@
+"""The GitHub client: App JWT -> installation tokens, one shared connection pool, metrics.
+
+githubkit does the auth and the requests. Three things it does not do the way a service
+needs are done here:
+- it has no default timeout: every request gets `TIMEOUT` (or the one `GitHubApp` is given);
+- it opens a new connection pool per request outside `async with`: all clients share one
+  transport whose pool lives as long as the process;
+- it retries on its own: that is off, because the worker retries from the durable journal,
+  honouring `retry-after` and `x-ratelimit-reset`, without holding a worker slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import json
+import math
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
+from githubkit.cache import MemCacheStrategy
+from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
+
+from app.github.cache import Caches
+from app.metrics import GITHUB_RATE_LIMIT_REMAINING, GITHUB_REQUESTS
+
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+USER_AGENT = "hotfix-bot"
+# GitHub's advice for a secondary rate limit that names no wait: "at least one minute".
+RATE_LIMIT_MINIMUM_WAIT = 60.0
+# The longest wait GitHub names that a delivery waits out in line: every later delivery of
+# its pull request waits behind it. A longer one is shown with its time instead, and a
+# re-run goes on (docs/RELIABILITY.md, "Retries and backoff").
+LONGEST_WAIT_IN_LINE = 15 * 60.0
+# A token is replaced this long before GitHub says it expires (tokens last an hour).
+TOKEN_REFRESH_MARGIN = 300.0
+
+
+class MeteredTransport(httpx.AsyncBaseTransport):
+    """One connection pool for every client; counts answers and the rate limit left.
+
+    githubkit closes its httpx client after each request; closing must not close the pool.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._inner = inner or httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20)
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._inner.handle_async_request(request)
+        except httpx.TransportError:
+            GITHUB_REQUESTS.labels(status="0").inc()
+            raise
+        GITHUB_REQUESTS.labels(status=str(response.status_code)).inc()
+        remaining = response.headers.get("x-ratelimit-remaining")
+        if remaining is not None and remaining.isdigit():
+            GITHUB_RATE_LIMIT_REMAINING.set(int(remaining))
+        retry_after = response.headers.get("retry-after")
+        if retry_after is not None and not retry_after.isdigit():
+            # githubkit reads only seconds, and fails on HTTP's other form, a date, which
+            # would make a rate limit look like a permanent error.
+            seconds = _seconds_until(retry_after)
+            if seconds is None:
+                del response.headers["retry-after"]
+            else:
+                response.headers["retry-after"] = str(seconds)
+        return response
+
+    async def aclose(self) -> None:
+        """Kept open: the pool is shared (see `close_pool`)."""
+
+    async def close_pool(self) -> None:
+        await self._inner.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    value: str
+    expires_at: float
+
+
+class GitHubApp:
+    """The App's credentials and a cached installation token per installation."""
+
+    def __init__(
+        self,
+        app_id: int,
+        private_key: str,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        timeout: httpx.Timeout = TIMEOUT,
+    ) -> None:
+        self._transport = MeteredTransport(transport)
+        self._base_url = base_url
+        self._timeout = timeout
+        self._app_client = self._client(AppAuthStrategy(str(app_id), private_key))
+        self.caches = Caches()
+        self._tokens: dict[int, _Token] = {}
+        self._token_locks: dict[int, asyncio.Lock] = {}
+        self.tokens_minted = 0
+
+    def _client(self, auth: AppAuthStrategy | TokenAuthStrategy) -> GitHub[Any]:
+        return GitHub(
+            auth,
+            base_url=self._base_url,
+            user_agent=USER_AGENT,
+            timeout=self._timeout,
+            async_transport=self._transport,
+            cache_strategy=MemCacheStrategy(),
+            http_cache=False,
+            auto_retry=False,
+        )
+
+    async def app_request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request authenticated as the App itself (JWT)."""
+        response = await self._app_client.arequest(method, path, **kwargs)
+        return response.raw_response
+
+    async def installation(self, installation_id: int) -> InstallationClient:
+        token = await self._token(installation_id)
+        return InstallationClient(
+            self._client(TokenAuthStrategy(token)), installation_id, self.caches
+        )
+
+    async def _token(self, installation_id: int) -> str:
+        # One lock per installation: many deliveries arriving at once mint one token.
+        lock = self._token_locks.setdefault(installation_id, asyncio.Lock())
+        async with lock:
+            cached = self._tokens.get(installation_id)
+            if cached and cached.expires_at - time.time() > TOKEN_REFRESH_MARGIN:
+                return cached.value
+            response = await self.app_request(
+                "POST", f"/app/installations/{installation_id}/access_tokens"
+            )
+            body = response.json()
+            expires_at = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
+            self._tokens[installation_id] = _Token(body["token"], expires_at.timestamp())
+            self.tokens_minted += 1
+            return str(body["token"])
+
+    def forget_token(self, installation_id: int) -> None:
+        """Drop a token GitHub refused (revoked, or the installation changed)."""
+        self._tokens.pop(installation_id, None)
+
+    async def aclose(self) -> None:
+        await self._transport.close_pool()
+
+
+class InstallationClient:
+    """Requests as one installation; answers are plain JSON, githubkit's models stay unloaded."""
+
+    def __init__(self, client: GitHub[Any], installation_id: int, caches: Caches) -> None:
+        self._client = client
+        self.installation_id = installation_id
+        self.caches = caches
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """One httpx client for every request inside (githubkit makes one per request
+        otherwise). The tasks a handler starts inherit it; the pool stays shared."""
+        async with self._client:
+            yield
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        response = await self._client.arequest(
+            method, path, params=params, json=body, headers=headers
+        )
+        return response.raw_response
+
+    async def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return json_of(await self.request("GET", path, params=params))
+
+    async def get_optional(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """The JSON at `path`, or None when GitHub answers 404."""
+        try:
+            return await self.get_json(path, params)
+        except RequestFailed as error:
+            if error.response.status_code == 404:
+                return None
+            raise
+
+    async def get_immutable(self, path: str) -> Any:
+        """An answer that never changes (an object named by its SHA), fetched once."""
+        cached = self.caches.immutable.get(path)
+        if cached is None:
+            cached = await self.get_json(path)
+            self.caches.immutable.put(path, cached)
+        return cached
+
+    async def get_revalidated(self, path: str) -> Any:
+        """An answer that may change, revalidated by ETag: a 304 reuses the last one."""
+        data, _ = await self._revalidated(path)
+        return data
+
+    async def get_all(self, path: str, key: str | None = None) -> list[Any]:
+        """Every page of a list (`key` names the list inside an object answer), each page
+        revalidated by ETag."""
+        items: list[Any] = []
+        url: str | None = f"{path}{'&' if '?' in path else '?'}per_page=100"
+        while url is not None:
+            page, url = await self._revalidated(url)
+            items.extend(page[key] if key else page)
+        return items
+
+    async def _revalidated(self, url: str) -> tuple[Any, str | None]:
+        """The JSON at `url` and the URL of its next page, revalidated by ETag."""
+        cached = self.caches.etagged.get(url)
+        headers = {"If-None-Match": cached[0]} if cached else None
+        response = await self.request("GET", url, headers=headers)
+        if response.status_code == 304 and cached is not None:
+            page: tuple[Any, str | None] = cached[1]
+            return page
+        answer = (json_of(response), response.links.get("next", {}).get("url"))
+        if etag := response.headers.get("etag"):
+            self.caches.etagged.put(url, (etag, answer))
+        return answer
+
+
+class MalformedAnswer(ValueError):
+    """GitHub answered with a body that is not JSON (truncated, or a proxy's error page)."""
+
+
+def json_of(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as error:  # JSONDecodeError, or a body that is not UTF-8
+        request = response.request
+        raise MalformedAnswer(
+            f"GitHub's answer to {request.method} {request.url.path} is not JSON: {error}"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class LongWait:
+    """A wait GitHub asked for that is too long to wait out in line."""
+
+    until: datetime  # rounded up to the minute: coming back at the time shown is not early
+    span: str  # `24h`, `2h30m`, `16m`
+    rate_limited: bool
+
+    @property
+    def when(self) -> str:
+        return f"{self.until:%Y-%m-%d %H:%M} UTC"
+
+    def __str__(self) -> str:
+        return f"GitHub asked to wait until {self.when} ({self.span})"
+
+
+@dataclass(frozen=True, slots=True)
+class Transience:
+    """Whether an error may pass, and how long GitHub asked us to wait (None = back off)."""
+
+    transient: bool
+    wait: float | None = None
+    rate_limited: bool = False
+
+    @property
+    def retriable(self) -> bool:
+        """Worth another attempt in line: it may pass within `LONGEST_WAIT_IN_LINE`."""
+        return self.transient and not self._too_long
+
+    @property
+    def _too_long(self) -> bool:
+        return self.wait is not None and self.wait > LONGEST_WAIT_IN_LINE
+
+    def long_wait(self, now: float) -> LongWait | None:
+        """The wait GitHub asked for, from `now`, when it is too long to wait out in line."""
+        if self.wait is None or not self._too_long:
+            return None
+        hours, minutes = divmod(math.ceil(self.wait / 60), 60)
+        span = "".join(f"{count}{unit}" for count, unit in ((hours, "h"), (minutes, "m")) if count)
+        until = datetime.fromtimestamp(math.ceil((now + self.wait) / 60) * 60, UTC)
+        return LongWait(until, span, self.rate_limited)
+
+
+def classify(error: BaseException, now: float | None = None) -> Transience:
+    """Network errors, timeouts, 5xx and rate limits pass; other GitHub answers do not.
+    Waits until a reset time are measured from `now` (default: the system clock)."""
+    if isinstance(error, RequestFailed):
+        status = error.response.status_code
+        if status >= 500:
+            return Transience(True, _retry_after(error.response.raw_response, now))
+        if (
+            isinstance(error, RateLimitExceeded)
+            or status == 429
+            or (status == 403 and "rate limit" in error_message(error).lower())
+        ):
+            # Read from the answer rather than githubkit's RateLimitExceeded, whose wait for
+            # a reset is measured on its own clock. A reset time alone is honoured; with
+            # nothing named, GitHub asks for at least a minute before trying again.
+            wait = _retry_after(error.response.raw_response, now, rate_limited=True)
+            wait = RATE_LIMIT_MINIMUM_WAIT if wait is None else wait
+            return Transience(True, wait, rate_limited=True)
+        # 401: the token may have been revoked between mint and use; a new one is minted.
+        return Transience(status == 401)
+    if isinstance(error, RequestTimeout | RequestError | httpx.TransportError | TimeoutError):
+        return Transience(True)
+    if isinstance(error, MalformedAnswer | json.JSONDecodeError):
+        return Transience(True)  # a truncated or garbled answer from GitHub
+    return Transience(False)
+
+
+def _retry_after(
+    response: httpx.Response, now: float | None, rate_limited: bool = False
+) -> float | None:
+    header = response.headers.get("retry-after")
+    if header and header.isdigit():
+        return float(header)
+    reset = response.headers.get("x-ratelimit-reset")
+    # Every answer of GitHub's carries the reset time; it is a wait once the limit is used
+    # up, or for a rate limit that does not say how much is left.
+    remaining = response.headers.get("x-ratelimit-remaining")
+    if reset and reset.isdigit() and remaining == "0":
+        return max(float(reset) - (now if now is not None else time.time()), 0.0)
+    if reset and reset.isdigit() and rate_limited and remaining is None:
+        wait = float(reset) - (now if now is not None else time.time())
+        # A reset already past says nothing of when to come back: GitHub's minute holds.
+        return wait if wait > 0 else None
+    return None
+
+
+def _seconds_until(http_date: str) -> int | None:
+    """Whole seconds from now until an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`), at
+    least 0; None when it is no date."""
+    try:
+        when = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC as well
+        when = when.replace(tzinfo=UTC)
+    return max(math.ceil((when - datetime.now(UTC)).total_seconds()), 0)
+
+
+def describe(error: BaseException) -> str:
+    """A one-line account of an error for the journal and logs; never contains a token."""
+    if isinstance(error, RequestFailed):
+        request = error.request
+        message = error_message(error)
+        return (
+            f"GitHub answered {error.response.status_code} to {request.method} "
+            f"{request.url.path}{f': {message}' if message else ''}"
+        )
+    if isinstance(error, RequestTimeout):
+        return f"GitHub did not answer {error.request.method} {error.request.url.path} in time"
+    if isinstance(error, RequestError):
+        return f"could not reach GitHub: {type(error.exc).__name__}"
+    if isinstance(error, MalformedAnswer):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def describe_with_wait(error: BaseException, now: float) -> str:
+    """`describe`, and the wait GitHub asked for when that is too long to wait in line (and
+    so the reason the error is reported rather than retried)."""
+    long_wait = classify(error, now).long_wait(now)
+    return describe(error) if long_wait is None else f"{describe(error)}; {long_wait}"
+
+
+def error_message(error: RequestFailed) -> str:
+    """The `message` of GitHub's error answer; "" when the body carries none."""
+    try:
+        body = error.response.raw_response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else ""

@@ -1,0 +1,133 @@
+"""Reading a few files of a repository at a branch or commit, through git trees and blobs.
+
+A branch's root tree is revalidated by ETag; everything below it is named by SHA and so is
+fetched once. Re-reading the config and version files of an unchanged base branch costs a
+single conditional request, and knowing which version files exist costs nothing more.
+Where the git trees API is not served (some proxies and GitHub-compatible servers), the
+contents API reads each file instead, revalidated by ETag the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote
+
+from githubkit.exception import RequestFailed
+
+from app.github.client import InstallationClient
+from policies.files import FileText, UnreadableText
+
+# The config and version files are a few KB; a larger file is refused before it is
+# fetched, so no blob of megabytes is downloaded, held and parsed on the event loop.
+MAX_FILE_BYTES = 256 * 1024
+
+
+class UnreadableFile(Exception):
+    """A file that must be read exists but cannot be: not UTF-8 text, or over `MAX_FILE_BYTES`."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path} {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def text_of(files: Mapping[str, FileText], path: str) -> str | None:
+    """A file's text from `read_files`, None when there is none; `UnreadableFile` when there
+    is one that cannot be read (the config: nothing can be judged without it)."""
+    found = files.get(path)
+    if isinstance(found, UnreadableText):
+        raise UnreadableFile(path, found.problem)
+    return found
+
+
+async def read_files(
+    github: InstallationClient, repository: str, ref: str, paths: Iterable[str]
+) -> dict[str, FileText]:
+    """Path -> text at `ref` (a branch name or a commit SHA), `UnreadableText` for a file
+    that cannot be read, None where there is no file. One unreadable file does not keep the
+    others from being read: a rule that needs it says why it cannot be used."""
+    wanted = list(dict.fromkeys(paths))
+    try:
+        root = await _root_tree(github, repository, ref)
+    except RequestFailed as error:
+        if error.response.status_code != 404:
+            raise
+        reads = [_read_contents(github, repository, ref, path) for path in wanted]
+    else:
+        reads = [_read(github, repository, root, path) for path in wanted]
+    return dict(zip(wanted, await asyncio.gather(*reads), strict=True))
+
+
+async def _root_tree(github: InstallationClient, repository: str, ref: str) -> dict[str, object]:
+    path = f"/repos/{repository}/git/trees/{quote(ref, safe='/')}"
+    if _is_sha(ref):
+        tree: dict[str, object] = await github.get_immutable(path)
+    else:
+        tree = await github.get_revalidated(path)
+    return tree
+
+
+async def _read(
+    github: InstallationClient, repository: str, root: dict[str, object], path: str
+) -> FileText:
+    *directories, name = path.strip("/").split("/")
+    tree = root
+    for directory in directories:
+        entry = _entry(tree, directory, "tree")
+        if entry is None:
+            return None
+        tree = await github.get_immutable(f"/repos/{repository}/git/trees/{entry['sha']}")
+    entry = _entry(tree, name, "blob")
+    if entry is None:
+        return None
+    if too_large := _too_large(entry.get("size")):
+        return too_large
+    blob = await github.get_immutable(f"/repos/{repository}/git/blobs/{entry['sha']}")
+    return _text(blob["content"])
+
+
+async def _read_contents(
+    github: InstallationClient, repository: str, ref: str, path: str
+) -> FileText:
+    url = f"/repos/{repository}/contents/{quote(path.strip('/'))}?ref={quote(ref, safe='')}"
+    try:
+        found = await (github.get_immutable(url) if _is_sha(ref) else github.get_revalidated(url))
+    except RequestFailed as error:
+        if error.response.status_code == 404:
+            return None
+        raise
+    if not isinstance(found, dict) or found.get("type") != "file":
+        return None  # a directory or a submodule of that name
+    return _too_large(found.get("size")) or _text(found.get("content", ""))
+
+
+def _too_large(size: object) -> UnreadableText | None:
+    if isinstance(size, int) and size > MAX_FILE_BYTES:
+        return UnreadableText(
+            f"is {size:,} bytes, more than the {MAX_FILE_BYTES // 1024} KiB hotfix-bot reads"
+        )
+    return None
+
+
+def _text(content: object) -> str | UnreadableText:
+    try:
+        return base64.b64decode(str(content)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return UnreadableText("is not UTF-8 text")
+
+
+def _entry(tree: dict[str, object], name: str, kind: str) -> dict[str, object] | None:
+    entries = tree.get("tree")
+    if not isinstance(entries, list):
+        return None
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("path") == name and entry.get("type") == kind:
+            return entry
+    return None
+
+
+def _is_sha(ref: str) -> bool:
+    return len(ref) == 40 and all(character in "0123456789abcdef" for character in ref)

@@ -1,0 +1,150 @@
+"""Check-run output as maintainers read it: a one-line title, a table, then how to fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+
+from app.github.client import LongWait
+from policies.config import CONFIG_PATH, ConfigError
+from policies.evaluate import Conclusion, Verdict
+from policies.result import RuleResult, Status
+
+# GitHub refuses check-run output fields longer than this.
+MAX_OUTPUT_CHARS = 65_535
+_TRUNCATED = "\n\n… (cut to fit GitHub's limit of 65,535 characters)"
+
+_RESULT = {
+    Status.PASS: "✅ pass",
+    Status.FAIL: "❌ fail",
+    Status.PENDING: "⏳ waiting",
+    Status.NOT_APPLICABLE: "➖ not checked",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOutput:
+    title: str
+    summary: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"title": fit(self.title, 1_000), "summary": fit(self.summary)}
+
+
+def fit(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(_TRUNCATED)] + _TRUNCATED
+
+
+def cell(text: str) -> str:
+    """Text safe inside one Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "
+
+
+def policy_output(verdict: Verdict) -> CheckOutput:
+    if not verdict.results:  # not a hotfix pull request
+        return CheckOutput(
+            verdict.title,
+            "This pull request is not a hotfix: its head branch does not start with the "
+            f"hotfix prefix and it has no hotfix label, so `{CONFIG_PATH}` does not apply.",
+        )
+    lines: list[str] = []
+    if verdict.severity is not None:
+        deadline = ""
+        if verdict.deadline is not None:
+            deadline = f": merge within {verdict.deadline} of opening"
+        if verdict.due is not None:
+            deadline += f", by {verdict.due.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        lines += [f"**Severity {verdict.severity}**{deadline}.", ""]
+    lines += ["| Rule | Result | Found | Expected |", "| --- | --- | --- | --- |"]
+    lines += [
+        f"| `{r.rule}` | {_RESULT[r.status]} | {cell(r.found)} | {cell(r.expected)} |"
+        for r in verdict.results
+    ]
+    lines += _fixes(verdict.results)
+    return CheckOutput(verdict.title, "\n".join(lines))
+
+
+def _fixes(results: tuple[RuleResult, ...]) -> list[str]:
+    """What to do for each rule that fails, or waits (whom to ask for approval)."""
+    open_rules = [
+        result
+        for result in results
+        if result.status in (Status.FAIL, Status.PENDING) and result.how_to_fix
+    ]
+    if not open_rules:
+        return []
+    lines = ["", "## How to fix"]
+    for result in open_rules:
+        lines += ["", f"### `{result.rule}`", "", result.summary, "", result.how_to_fix]
+    return lines
+
+
+def config_error_output(verdict: Verdict, error: ConfigError) -> CheckOutput:
+    problems = "\n".join(f"- {problem}" for problem in error.problems)
+    return CheckOutput(
+        verdict.title,
+        f"`{CONFIG_PATH}` on the base branch cannot be used, so no rule was checked:\n\n"
+        f"{problems}\n\nFix the file on the base branch (a pull request cannot change its own "
+        "policy), then re-run this check. `hotfix-bot config validate` checks a file offline.",
+    )
+
+
+def error_output(title: str, reason: str) -> CheckOutput:
+    return CheckOutput(
+        title,
+        f"hotfix-bot could not finish: {reason}.\n\nRe-run this check once the cause is fixed; "
+        "`hotfix-bot deliveries --status failed` lists what failed on the server.",
+    )
+
+
+def long_wait_output(title: str, reason: str, long_wait: LongWait) -> CheckOutput:
+    return CheckOutput(
+        f"GitHub rate-limited hotfix-bot until {long_wait.when}"
+        if long_wait.rate_limited
+        else f"GitHub asked hotfix-bot to wait until {long_wait.when}",
+        f"{title}: {reason}.\n\n{long_wait}; re-run this check then.",
+    )
+
+
+# What a merge group's run says of the pull request it adds, by that pull request's
+# conclusion: what was found, and what follows for the group.
+_QUEUED_PULL: dict[Conclusion | None, tuple[str, str]] = {
+    Conclusion.SUCCESS: ("passes the hotfix policy", ", so this merge group may merge."),
+    Conclusion.NEUTRAL: ("is not a hotfix pull request", ", so this merge group may merge."),
+    Conclusion.FAILURE: (
+        "does not pass the hotfix policy",
+        ". The merge queue removes it: fix what is shown below, then add it to the queue again.",
+    ),
+    None: (
+        "still waits for approval",
+        ". A merge group cannot wait, so the merge queue removes it: add it to the queue "
+        "again once the approvals below are in.",
+    ),
+}
+
+
+def merge_group_output(
+    number: int, title: str, head_sha: str, conclusion: Conclusion | None, policy: CheckOutput
+) -> CheckOutput:
+    """The `hotfix-policy` run of a merge group, from the result (`conclusion`, `policy`) of
+    the pull request it adds, evaluated on that pull request's head commit."""
+    found, then = _QUEUED_PULL[conclusion]
+    return CheckOutput(
+        f"Pull request #{number}: {policy.title}",
+        f"Pull request #{number} ({title}) {found} on its head commit `{head_sha[:7]}`{then}"
+        f"\n\n---\n\n{policy.summary}",
+    )
+
+
+def unnamed_merge_group_output(head_ref: object) -> CheckOutput:
+    """The `hotfix-policy` run of a merge group whose branch names no pull request."""
+    return CheckOutput(
+        "No pull request named by this merge group",
+        f"The merge group's ref `{head_ref}` is not of the form "
+        "`refs/heads/gh-readonly-queue/<base>/pr-<number>-<sha>`, so hotfix-bot cannot tell "
+        "which pull request it adds, nor whether that one is a hotfix that passes the policy. "
+        "Rather than let an unchecked change into the branch, the group fails: the merge "
+        "queue removes it and goes on with the next.",
+    )

@@ -1,0 +1,118 @@
+"""Writing check runs: one run per name and head commit, created once and then updated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.github.client import classify, describe
+from app.github.files import UnreadableFile
+from app.handlers.check_output import CheckOutput, error_output, long_wait_output
+from app.handlers.routing import Context
+
+
+async def write_check_run(
+    context: Context,
+    name: str,
+    head_sha: str,
+    output: CheckOutput,
+    *,
+    conclusion: str | None,
+    details_url: str | None = None,
+) -> int:
+    """Create or update the `name` run on `head_sha`; `conclusion=None` means in progress."""
+    body: dict[str, Any] = {"output": output.as_json()}
+    if conclusion is None:
+        body["status"] = "in_progress"
+    else:
+        body.update(status="completed", conclusion=conclusion)
+    if details_url is not None:
+        body["details_url"] = details_url
+
+    state_key = f"check-run:{context.repository}:{name}:{head_sha}"
+    # Pull requests whose branches point at the same commit share its check run: their
+    # evaluations must not both find no run and both create one.
+    async with context.github.caches.lock(state_key):
+        return await _create_or_update(context, name, head_sha, state_key, body)
+
+
+async def _create_or_update(
+    context: Context, name: str, head_sha: str, state_key: str, body: dict[str, Any]
+) -> int:
+    known = context.github.caches.check_runs
+    run_id = known.get(state_key)
+    if run_id is None:  # first written by this process: trust only what GitHub confirms
+        run_id = await context.state.get_state(state_key)
+        if run_id is not None and not await _is_run_of(context, run_id, name, head_sha):
+            run_id = None  # the journal outlived the run, or names another GitHub's
+        run_id = run_id or await _existing_run(context, name, head_sha)
+    if run_id is not None:
+        path = f"/repos/{context.repository}/check-runs/{run_id}"
+        updated = (await context.github.request("PATCH", path, body=body)).json()
+        # GitHub does not move a completed run back to in progress: start a new run then.
+        if updated.get("status") == body["status"]:
+            await _remember(context, state_key, run_id)
+            return int(run_id)
+    created = await context.github.request(
+        "POST",
+        f"/repos/{context.repository}/check-runs",
+        body={"name": name, "head_sha": head_sha, **body},
+    )
+    new_id = str(created.json()["id"])
+    await _remember(context, state_key, new_id)
+    return int(new_id)
+
+
+async def _is_run_of(context: Context, run_id: str, name: str, head_sha: str) -> bool:
+    run = await context.github.get_optional(f"/repos/{context.repository}/check-runs/{run_id}")
+    return run is not None and (run.get("head_sha"), run.get("name")) == (head_sha, name)
+
+
+async def _remember(context: Context, state_key: str, run_id: str) -> None:
+    """The commit's run, for this process and (through the journal) the next."""
+    known = context.github.caches.check_runs
+    if known.get(state_key) != run_id:
+        known.put(state_key, run_id)
+        await context.state.set_state(state_key, run_id)
+
+
+async def _existing_run(context: Context, name: str, head_sha: str) -> str | None:
+    """A run made before this process knew of it (say, the journal was moved)."""
+    listing = await context.github.get_json(
+        f"/repos/{context.repository}/commits/{head_sha}/check-runs",
+        {"check_name": name, "filter": "latest"},
+    )
+    runs = listing.get("check_runs") or []
+    return str(runs[0]["id"]) if runs else None
+
+
+async def report_failure(
+    context: Context, name: str, head_sha: str | None, error: Exception, title: str
+) -> None:
+    """Show why a handler stopped on the `name` run, from its `except` block (the delivery
+    is recorded as failed too): a refusal that will not pass (permissions, a missing team),
+    a file that cannot be read, GitHub still failing on the last attempt, or GitHub asking
+    for a wait too long to take in line. An error that will be retried is left to the next
+    attempt."""
+    now = context.clock()
+    transience = classify(error, now)
+    if head_sha is None or (transience.retriable and not context.last_attempt):
+        return
+    long_wait = transience.long_wait(now)
+    if isinstance(error, UnreadableFile):
+        output = error_output(f"Cannot read {error.path}", str(error))
+    elif long_wait is not None:
+        output = long_wait_output(title, describe(error), long_wait)
+    else:
+        output = error_output(title, describe(error))
+    try:
+        await write_check_run(context, name, head_sha, output, conclusion="failure")
+    except Exception as write_error:
+        # The error being shown stays the delivery's cause, in the journal and the log: a
+        # report refused as well (an installation whose access was revoked refuses both)
+        # must not take its place.
+        context.log.warning(
+            "%s; the %s check run could not show it: %s",
+            describe(error),
+            name,
+            describe(write_error),
+        )

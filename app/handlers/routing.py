@@ -1,0 +1,100 @@
+"""Routing: (event, action) and the delivery's named fields -> handlers, and the context a
+handler gets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app.github.client import InstallationClient
+from app.intake.delivery import Delivery
+from app.logs import ContextLogger
+
+
+class StateStore(Protocol):
+    """What a handler may keep between deliveries: small values by key, in the journal."""
+
+    async def get_state(self, key: str) -> str | None: ...
+    async def set_state(self, key: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a handler works with: its installation's client, the repository, the delivery."""
+
+    github: InstallationClient
+    repository: str
+    delivery: Delivery
+    state: StateStore
+    log: ContextLogger
+    # Seconds since the epoch; the worker passes the journal's, which tests can set.
+    clock: Callable[[], float] = time.time
+    # The worker retries what may pass; on the last attempt a handler reports instead.
+    attempt: int = 1
+    last_attempt: bool = True
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.delivery.payload
+
+    @property
+    def owner(self) -> str:
+        return self.repository.split("/", 1)[0]
+
+
+Handler = Callable[[Context], Awaitable[None]]
+# Whether the handler acts on a delivery (say, a `closed` that merged), from its named fields:
+# the intake and the worker see the same ones.
+Condition = Callable[[Delivery], bool]
+
+
+def always(_: Delivery) -> bool:
+    return True
+
+
+@dataclass
+class Router:
+    _routes: dict[tuple[str, str | None], list[tuple[Handler, Condition]]] = field(
+        default_factory=dict
+    )
+    _supersedable: set[Handler] = field(default_factory=set)
+
+    def add(
+        self,
+        event: str,
+        actions: Iterable[str] | None,
+        handler: Handler,
+        *,
+        supersedable: bool = False,
+        when: Condition = always,
+    ) -> None:
+        """Route `event` with any of `actions` (None: every action) to `handler`, for the
+        deliveries `when` accepts.
+
+        `supersedable`: the handler acts on the current state of the pull request, not on
+        the delivery, so a later delivery for the same pull request makes it redundant.
+        """
+        for action in actions if actions is not None else [None]:
+            self._routes.setdefault((event, action), []).append((handler, when))
+        if supersedable:
+            self._supersedable.add(handler)
+
+    def supersedable(self, delivery: Delivery) -> bool:
+        handlers = self.handlers_for(delivery)
+        return bool(handlers) and all(handler in self._supersedable for handler in handlers)
+
+    def handlers_for(self, delivery: Delivery) -> list[Handler]:
+        routes = [
+            *self._routes.get((delivery.event, delivery.action), []),
+            *self._routes.get((delivery.event, None), []),
+        ]
+        return [handler for handler, when in routes if when(delivery)]
+
+    def handles(self, delivery: Delivery) -> bool:
+        return bool(self.handlers_for(delivery))
+
+    @property
+    def events(self) -> set[str]:
+        return {event for event, _ in self._routes}

@@ -1,0 +1,1 @@
+"""The HTTP side: the Starlette app, its endpoints and the webhook's own checks."""

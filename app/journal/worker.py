@@ -1,0 +1,240 @@
+"""The worker: runs journaled deliveries in the background, retries what may pass, resumes.
+
+Ordering and retries live in the journal (see `Journal.claim_ready`), so a restart picks up
+exactly where the last process stopped, and a delivery waiting out a rate limit holds no
+worker slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+from githubkit.exception import RequestFailed
+
+from app.github.client import GitHubApp, classify, describe, describe_with_wait
+from app.handlers.routing import Context, Router
+from app.intake import delivery as deliveries
+from app.journal import Journal, JournalEntry, JournalUnavailable
+from app.logs import ContextLogger, for_delivery
+from app.metrics import DELIVERIES, PROCESSING_SECONDS
+
+log = logging.getLogger("hotfix_bot.worker")
+
+# How often the journal is looked at with nothing else waking the worker: picks up
+# `hotfix-bot redeliver` from another process.
+IDLE_POLL_SECONDS = 1.0
+# While deliveries wait in the journal, the wake-ups of this long share one claim.
+CLAIM_GAP_SECONDS = 0.02
+# The pause before the journal is tried again after it refused a write.
+JOURNAL_RETRY_SECONDS = 1.0
+# How long an outcome waits for the journal to come back (locked, disk full), in tries.
+OUTCOME_WRITE_TRIES = 60
+
+
+class Worker:
+    def __init__(
+        self,
+        journal: Journal,
+        router: Router,
+        github: GitHubApp | None,
+        *,
+        concurrency: int = 8,
+        max_attempts: int = 8,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 300.0,
+    ) -> None:
+        self._journal = journal
+        self._router = router
+        self._github = github
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._wake = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """Something new is in the journal."""
+        self._wake.set()
+
+    def problem(self) -> str | None:
+        """Why deliveries cannot run now, for the status page: on this event loop, never."""
+        return None
+
+    def attach(self, github: GitHubApp) -> None:
+        """Credentials arrived (setup finished) after the worker started."""
+        self._github = github
+        self.wake()
+
+    async def run(self) -> None:
+        resumed = False
+        try:
+            while True:
+                try:
+                    if not resumed:
+                        await self._resume_interrupted()
+                        resumed = True
+                    # Cleared before the claim, not after: what arrives while it runs
+                    # must wake the wait below.
+                    self._wake.clear()
+                    await self._dispatch_ready()
+                except JournalUnavailable as error:
+                    # Locked by another process or out of disk: what is queued stays queued,
+                    # and the worker must outlive the outage rather than die with it.
+                    log.error(
+                        "the journal cannot take writes, trying again in %.0f s: %s",
+                        JOURNAL_RETRY_SECONDS,
+                        error,
+                    )
+                    await asyncio.sleep(JOURNAL_RETRY_SECONDS)
+                await self._sleep_until_due()
+        finally:
+            for task in self._running:
+                task.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    @staticmethod
+    async def _recorded(write: Callable[[], Awaitable[None]], logger: ContextLogger) -> None:
+        """Record a delivery's outcome, waiting out a journal outage (bounded): a row left
+        running would hold back every later delivery of its pull request until a restart."""
+        for _ in range(OUTCOME_WRITE_TRIES - 1):
+            try:
+                await write()
+                return
+            except JournalUnavailable as error:
+                logger.error("could not record the outcome, trying again: %s", error)
+                await asyncio.sleep(JOURNAL_RETRY_SECONDS)
+        await write()
+
+    async def _resume_interrupted(self) -> None:
+        resumed = await self._journal.resume_interrupted()
+        if resumed:
+            log.info("resuming %d deliveries interrupted by a restart", resumed)
+
+    async def _dispatch_ready(self) -> None:
+        free = self._concurrency - len(self._running)
+        if self._github is None or free <= 0:
+            return
+        for entry in await self._journal.claim_ready(free):
+            await self._slots.acquire()
+            task = asyncio.create_task(self._run_entry(entry), name=f"delivery-{entry.id}")
+            self._running.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._slots.release()
+        self._slot_freed.set()
+        self._wake.set()
+
+    async def _sleep_until_due(self) -> None:
+        if len(self._running) >= self._concurrency:
+            # Every slot is taken: what arrives meanwhile waits in the journal for the next
+            # free slot, so a burst of deliveries does not cost a journal read each.
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+            return
+        due = self._journal.next_due()
+        now = self._journal.now()
+        timeout = IDLE_POLL_SECONDS if due is None else min(max(due - now, 0.0), 1.0)
+        if due is not None:
+            # Deliveries wait in the journal (a burst settling, a retry), and what arrives
+            # most likely joins them: the wake-ups of a short gap are taken by one claim,
+            # rather than a claim each holding the journal's write turn.
+            gap = min(timeout, CLAIM_GAP_SECONDS)
+            await asyncio.sleep(gap)
+            timeout -= gap
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as the event is set, and shutdown would then wait forever.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
+
+    async def _run_entry(self, entry: JournalEntry) -> None:
+        assert self._github is not None and entry.payload is not None
+        # Named from the journal's columns: the body may yet prove unreadable.
+        delivery = deliveries.Delivery(
+            entry.id,
+            entry.event,
+            entry.action,
+            entry.installation_id,
+            entry.repository,
+            entry.pr_number,
+            payload={},
+        )
+        logger = for_delivery(log, delivery)
+        started = time.perf_counter()
+        try:
+            delivery = deliveries.from_payload(
+                entry.id, entry.event, deliveries.parse(entry.payload)
+            )
+            if delivery.installation_id is None or delivery.repository is None:
+                raise ValueError("the delivery names no installation or repository")
+            github = await self._github.installation(delivery.installation_id)
+            attempt = entry.attempts + 1
+            context = Context(
+                github,
+                delivery.repository,
+                delivery,
+                self._journal,
+                logger,
+                clock=self._journal.now,
+                attempt=attempt,
+                last_attempt=attempt >= self._max_attempts,
+            )
+            async with github.session():
+                for handler in self._router.handlers_for(delivery):
+                    await handler(context)
+        except asyncio.CancelledError:
+            raise  # shutting down: the journal still says running, so a restart resumes it
+        except Exception as error:
+            await self._handle_failure(entry, error, logger)
+        else:
+            await self._recorded(lambda: self._journal.finish(entry.id), logger)
+            DELIVERIES.labels(event=delivery.event, outcome="done").inc()
+            logger.info("processed in attempt %d", entry.attempts + 1)
+        finally:
+            PROCESSING_SECONDS.labels(event=delivery.event).observe(time.perf_counter() - started)
+
+    async def _handle_failure(
+        self, entry: JournalEntry, error: Exception, logger: ContextLogger
+    ) -> None:
+        now = self._journal.now()
+        transience = classify(error, now)
+        attempt = entry.attempts + 1
+        unauthorized = isinstance(error, RequestFailed) and error.response.status_code == 401
+        if unauthorized and self._github is not None and entry.installation_id is not None:
+            self._github.forget_token(entry.installation_id)
+        if transience.retriable and attempt < self._max_attempts:
+            reason = describe(error)
+            delay = transience.wait if transience.wait is not None else self._backoff(attempt)
+            await self._recorded(lambda: self._journal.retry_later(entry.id, reason, delay), logger)
+            DELIVERIES.labels(event=entry.event, outcome="retried").inc()
+            logger.warning("attempt %d failed, retrying in %.1fs: %s", attempt, delay, reason)
+            return
+        # A wait too long to take in line fails the delivery too: a retry hours ahead would
+        # hold back every later delivery of its pull request. The handler has shown the time
+        # on its check run; a re-run, or the next delivery, goes on from there.
+        reason = describe_with_wait(error, now)
+        await self._recorded(lambda: self._journal.fail(entry.id, reason), logger)
+        DELIVERIES.labels(event=entry.event, outcome="failed").inc()
+        # A permanent error that is not GitHub's answer is a bug: keep its traceback.
+        logger.error(
+            "failed after %d attempts: %s",
+            attempt,
+            reason,
+            exc_info=not isinstance(error, RequestFailed | deliveries.NotAJsonObject)
+            and not transience.transient,
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        # Exponential with jitter, so retries of a burst do not arrive together.
+        ceiling = min(self._backoff_base * 2.0 ** (attempt - 1), self._backoff_cap)
+        return ceiling * random.uniform(0.8, 1.0)

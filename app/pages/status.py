@@ -1,0 +1,191 @@
+"""The status page (`GET /` once configured): the App, its installations, recent deliveries.
+
+Anyone sees counts and health; repository names, pull requests and errors need ADMIN_TOKEN
+(see `app.pages.admin`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+from importlib.metadata import version
+from typing import TYPE_CHECKING
+
+from githubkit.exception import RequestError
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from app.github.client import GitHubApp, describe
+from app.intake.delivery import event_label, location
+from app.journal import JOURNAL_UNUSABLE, STATUSES, JournalUnavailable
+from app.pages.admin import Access, AdminSessions, offered_token, token_matches
+from app.pages.html import html_page, problem_page
+
+if TYPE_CHECKING:
+    from app.intake.server import Services
+
+log = logging.getLogger("hotfix_bot.status")
+
+# The App's name and installations change rarely; the page should not cost GitHub calls
+# each time it is reloaded.
+SUMMARY_SECONDS = 60.0
+RECENT_DELIVERIES = 8
+
+
+@dataclass(frozen=True)
+class AppSummary:
+    name: str
+    html_url: str
+    installations: int
+
+
+class StatusPage:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._sessions = AdminSessions()
+        self._cached: tuple[GitHubApp, float, AppSummary] | None = None
+
+    async def page(self, request: Request) -> Response:
+        """`GET /`: the details for whoever shows ADMIN_TOKEN, counts and health for anyone."""
+        access = self._sessions.access(request, self._services.settings.admin_token)
+        if access is Access.WRONG_TOKEN:
+            return problem_page(
+                "Not the ADMIN_TOKEN",
+                "The bearer token sent is not this server's ADMIN_TOKEN.",
+                401,
+                headers={"www-authenticate": "Bearer"},
+            )
+        return await self._render(details=access is Access.DETAILS)
+
+    async def sign_in(self, request: Request) -> Response:
+        """`POST /`: ADMIN_TOKEN entered on the page; the browser keeps a cookie for it."""
+        token = self._services.settings.admin_token
+        offered = await offered_token(request)
+        if token is None:
+            refusal = "ADMIN_TOKEN is not set on this server, so nobody sees the details."
+        elif offered is None or not token_matches(offered, token):
+            refusal = "That is not the ADMIN_TOKEN."
+        else:
+            response = RedirectResponse("/", 303)
+            self._sessions.sign_in(request, response, token)
+            return response
+        return await self._render(details=False, refusal=refusal, status_code=403)
+
+    async def _render(
+        self, *, details: bool, refusal: str | None = None, status_code: int = 200
+    ) -> Response:
+        try:
+            deliveries = self._deliveries_section()
+            recent = self._recent_section() if details else self._sign_in_section(refusal)
+        except JournalUnavailable as error:
+            log.error("the status page cannot read the journal: %s", error)
+            return problem_page(
+                JOURNAL_UNUSABLE.capitalize(),
+                "hotfix-bot cannot use its delivery journal (DATABASE_URL); /readyz answers "
+                "503 until it can. The log says why.",
+                503,
+            )
+        github = self._services.github
+        assert github is not None, "the status page is for a configured server"
+        try:
+            app_section = _app_section(await self._summary(github), details)
+        except RequestError as error:
+            # GitHub's words may name repositories or installations: details only.
+            reason = f": {escape(describe(error))}" if details else "."
+            app_section = f'<div class="problem"><p>GitHub did not answer{reason}</p></div>'
+        worker_problem = self._services.worker.problem()
+        worker_section = (
+            f'<div class="problem"><p>{escape(worker_problem)}</p></div>' if worker_problem else ""
+        )
+        body = f"<h1>hotfix-bot</h1>{app_section}{worker_section}{deliveries}{recent}{_footer()}"
+        return html_page("Status", body, status_code)
+
+    async def _summary(self, github: GitHubApp) -> AppSummary:
+        if self._cached is not None:
+            cached_for, fetched_at, summary = self._cached
+            if cached_for is github and time.monotonic() - fetched_at < SUMMARY_SECONDS:
+                return summary
+        app = (await github.app_request("GET", "/app")).json()
+        summary = AppSummary(app["name"], app["html_url"], await _count_installations(github))
+        self._cached = (github, time.monotonic(), summary)
+        return summary
+
+    def _deliveries_section(self) -> str:
+        journal = self._services.journal
+        counts = " · ".join(f"{journal.count((status,))} {status}" for status in STATUSES)
+        return f"<h2>Deliveries</h2><p>{counts}</p>"
+
+    def _recent_section(self) -> str:
+        rows = "".join(
+            "<tr>"
+            f"<td>{datetime.fromtimestamp(entry.received_at, UTC):%Y-%m-%d %H:%M:%S}</td>"
+            f"<td>{escape(entry.status)}</td>"
+            f"<td><code>{escape(event_label(entry.event, entry.action))}</code></td>"
+            f"<td>{escape(location(entry.repository, entry.pr_number))}</td>"
+            f"<td>{escape(entry.last_error or '')}</td>"
+            "</tr>"
+            for entry in self._services.journal.recent(None, RECENT_DELIVERIES)
+        )
+        if not rows:
+            return "<p>No deliveries yet.</p>"
+        return (
+            "<table><tr><th>Received (UTC)</th><th>Status</th><th>Event</th><th>Where</th>"
+            f"<th>Last error</th></tr>{rows}</table>"
+        )
+
+    def _sign_in_section(self, refusal: str | None) -> str:
+        problem = f'<div class="problem"><p>{escape(refusal)}</p></div>' if refusal else ""
+        if self._services.settings.admin_token is None:
+            return (
+                f'{problem}<p class="hint">Repositories, pull requests and errors are shown '
+                "only to whoever enters ADMIN_TOKEN. It is not set on this server, so nobody "
+                "sees them here: set it to see them.</p>"
+            )
+        return (
+            f"{problem}"
+            '<form method="post" action="/">'
+            '<label for="token">ADMIN_TOKEN</label>'
+            '<input type="password" id="token" name="token" autocomplete="current-password">'
+            '<p class="hint">Shows the repositories, pull requests and errors of the latest '
+            "deliveries.</p>"
+            '<button class="button" type="submit">Show details</button></form>'
+        )
+
+
+def _app_section(summary: AppSummary, details: bool) -> str:
+    plural = "" if summary.installations == 1 else "s"
+    if not details:
+        return (
+            f"<p>Running as a GitHub App installed on {summary.installations} account{plural}.</p>"
+        )
+    return (
+        f'<p>Running as the GitHub App <a href="{escape(summary.html_url)}">'
+        f"<strong>{escape(summary.name)}</strong></a>, installed on "
+        f"{summary.installations} account{plural}.</p>"
+        f'<p><a href="{escape(summary.html_url)}/installations/new">Install it on another '
+        "account or repository</a></p>"
+    )
+
+
+def _footer() -> str:
+    return (
+        '<p class="hint"><code>hotfix-bot deliveries --status failed</code> lists failures; '
+        "<code>hotfix-bot redeliver ID</code> runs one again.</p>"
+        f'<p class="hint">hotfix-bot {escape(version("hotfix-bot"))} · '
+        '<a href="/readyz">readiness</a> · <a href="/metrics">metrics</a></p>'
+    )
+
+
+async def _count_installations(github: GitHubApp) -> int:
+    count = 0
+    next_url: str | None = "/app/installations"
+    params: dict[str, int] | None = {"per_page": 100}
+    while next_url is not None:
+        response = await github.app_request("GET", next_url, params=params)
+        count += len(response.json())
+        next_url = response.links.get("next", {}).get("url")
+        params = None  # the next link carries them
+    return count

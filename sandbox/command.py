@@ -1,0 +1,29 @@
+"""`hotfix-bot demo`: a command the sandbox adds to the service's CLI.
+
+The service never imports the sandbox; `pyproject.toml` registers this module under the
+`hotfix_bot.commands` entry point, and `app.cli` adds what it finds there.
+"""
+
+import argparse
+
+from sandbox.scenarios import SCENARIOS
+
+NAME = "demo"
+
+
+def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    parser = commands.add_parser(
+        NAME, help="rehearse a hotfix against a fake GitHub on this machine"
+    )
+    parser.add_argument(
+        "--scenario",
+        choices=tuple(SCENARIOS),
+        default="quickstart",
+        help="version-conflict: develop has its own VERSION, and the back-merge keeps it",
+    )
+
+
+def run(arguments: argparse.Namespace) -> int:
+    from sandbox import demo  # imported on use: it brings the fake GitHub along
+
+    return demo.run(arguments.scenario)  # builds its own settings: reads no .env

@@ -1,0 +1,382 @@
+"""`hotfix-bot demo`: one hotfix through the seed's Git Flow, rehearsed on this machine.
+
+The real service (`create_app`, served by uvicorn) runs against the project's fake GitHub,
+both on loopback, and receives signed webhooks over HTTP as GitHub would send them. No
+GitHub account and no settings are needed: nothing is read from the environment or `.env`,
+and the temporary directory with the journal is removed at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from app import logs
+from app.handlers.check_output import CheckOutput
+from app.handlers.policy import CHECK_NAME as POLICY_CHECK
+from app.handlers.release.report import CHECK_NAME as RELEASE_CHECK
+from app.handlers.release.report import Report, comment_body
+from app.intake.delivery import event_label
+from app.intake.server import create_app
+from app.journal import Journal, open_journal
+from app.settings import Settings
+from policies.rules import RULES
+from sandbox import FakeCheckRun, FakeGitHub, FakePull, FakeRepo, serve_asgi, serve_fake
+from sandbox.scenarios import SCENARIOS, Scenario
+from sandbox.webhooks import post_delivery, wait_until_settled
+
+OWNER = "acme"
+REPOSITORY = f"{OWNER}/widgets"
+DEVELOPER, LEAD, PRODUCT_MANAGER = "dana", "lena", "pat"
+TEAMS = {"engineering-leads": [LEAD], "product-managers": [PRODUCT_MANAGER]}
+BAD_BRANCH, BRANCH = "hotfix/Security_Patch", "hotfix/security-patch"
+TITLE = "Fix SQL injection in the user lookup"
+TAG = "v1.2.4"
+PASSING = f"All {len(RULES)} rules pass"
+# Generous: on a loaded CI machine one evaluation still takes well under a second.
+SETTLE_TIMEOUT = 20.0
+INDENT = "      "
+
+VULNERABLE_LOOKUP = """def find_user(cursor, name):
+    return cursor.execute(f"SELECT * FROM users WHERE name = '{name}'").fetchone()
+"""
+FIXED_LOOKUP = """def find_user(cursor, name):
+    return cursor.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+"""
+
+
+class DemoFailure(Exception):
+    """A step did not end as expected; the message says which step and what was seen."""
+
+
+class DemoSettings(Settings):
+    """Settings given in code only: the demo reads neither the environment nor `.env`."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def run(scenario_name: str = "quickstart") -> int:
+    """The whole rehearsal; 0 only when every step ended as expected."""
+    scenario = SCENARIOS[scenario_name]
+    logs.configure("warning", "console")  # only problems reach the terminal
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="hotfix-bot-demo-") as workdir,
+            rehearsal(Path(workdir), scenario) as demo,
+        ):
+            walk_hotfix(demo, scenario)
+    except DemoFailure as failure:
+        print(f"\nhotfix-bot demo FAILED: {failure}", file=sys.stderr)
+        return 1
+    print("\nEvery step ended as expected.")
+    return 0
+
+
+@dataclass
+class Rehearsal:
+    """The fake GitHub's state, and the way deliveries reach the running service."""
+
+    fake: FakeGitHub
+    repo: FakeRepo
+    journal: Journal
+    client: httpx.Client
+    webhook_url: str
+    webhook_secret: str
+    step: str = "setup"
+    _delivery_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def begin(self, number: int, headline: str) -> None:
+        self.step = f"step {number}"
+        print(f"\n== Step {number}/5: {headline} ==\n")
+
+    def expect(self, condition: bool, what: str) -> None:
+        if not condition:
+            raise DemoFailure(f"{self.step}: expected {what}")
+
+    def deliver(self, event: str, payload: dict[str, Any]) -> None:
+        """Send one delivery signed as GitHub signs it; the service journals it (202)."""
+        delivery_id = f"demo-{next(self._delivery_numbers)}"
+        answer = post_delivery(
+            self.client, self.webhook_url, self.webhook_secret, event, payload, delivery_id
+        )
+        label = event_label(event, payload.get("action"))
+        self.expect(answer.status_code == 202, f"202 for {label}, got {answer.status_code}")
+        number = payload["pull_request"]["number"]
+        print(f"  -> {label:<29} #{number}  {answer.status_code} {answer.json()['status']}")
+
+    def settle(self) -> None:
+        """Wait until the service has run every delivery, and none of them failed."""
+        try:
+            wait_until_settled(self.journal, SETTLE_TIMEOUT)
+        except TimeoutError as error:
+            raise DemoFailure(f"{self.step}: {error}") from None
+        failed = self.journal.recent("failed", 1)
+        if failed:
+            raise DemoFailure(
+                f"{self.step}: delivery {failed[0].id} failed: {failed[0].last_error}"
+            )
+
+    def check_run(self, name: str, head_sha: str) -> FakeCheckRun:
+        runs = self.repo.runs_named(name, head_sha)
+        self.expect(len(runs) == 1, f"one {name} check run on {head_sha[:7]}, found {len(runs)}")
+        return runs[0]
+
+    def pull_request_event(self, pull: FakePull, action: str, **extra: Any) -> None:
+        self.deliver(
+            "pull_request", self.fake.pull_request_event(self.repo, pull.number, action, **extra)
+        )
+
+    def approve(self, pull: FakePull, login: str) -> None:
+        self.repo.review(pull.number, login, "APPROVED", body="Approved for the hotfix.")
+        self.deliver("pull_request_review", self.fake.review_event(self.repo, pull.number))
+
+
+@contextmanager
+def rehearsal(workdir: Path, scenario: Scenario) -> Iterator[Rehearsal]:
+    """The fake GitHub and hotfix-bot, each served on a free loopback port."""
+    fake = FakeGitHub()
+    github_app = fake.create_app()  # a fresh RSA key for this run
+    installation_id = fake.add_installation(github_app.id, account=OWNER)
+    for slug, members in TEAMS.items():
+        fake.add_team(OWNER, slug, members)
+    repo = seed_repository(fake, installation_id, scenario)
+    webhook_secret = secrets.token_hex(20)
+    with serve_fake(fake) as api_url:
+        settings = DemoSettings(
+            APP_ID=github_app.id,
+            PRIVATE_KEY=github_app.private_key_pem,
+            WEBHOOK_SECRET=webhook_secret,
+            GITHUB_API_URL=api_url,
+            DATABASE_URL=f"sqlite:///{workdir / 'journal.db'}",
+            LOG_LEVEL="warning",
+        )
+        # The journal is passed in so the demo can see when every delivery has run.
+        journal = open_journal(settings.database_url)
+        service = create_app(settings, journal=journal)
+        with (
+            serve_asgi(service, thread_name="hotfix-bot") as service_url,
+            httpx.Client(timeout=10) as client,
+        ):
+            print_setting(repo, api_url, service_url, scenario)
+            yield Rehearsal(
+                fake, repo, journal, client, service_url + settings.webhook_path, webhook_secret
+            )
+
+
+def seed_repository(fake: FakeGitHub, installation_id: int, scenario: Scenario) -> FakeRepo:
+    """`main` released as 1.2.3; `develop` a feature ahead, so the back-merge is a real merge,
+    and with the scenario's own version."""
+    repo = fake.add_repo(
+        REPOSITORY,
+        installation_id,
+        files={
+            "README.md": "# widgets\n",
+            "VERSION": "1.2.3\n",
+            "widgets/users.py": VULNERABLE_LOOKUP,
+        },
+    )
+    repo.create_tag("v1.2.3", "main", "Release 1.2.3")
+    repo.create_branch("develop", "main")
+    repo.commit(
+        "develop",
+        {"widgets/search.py": "def search(cursor, text): ...\n"},
+        "feat: search widgets by name",
+        author=DEVELOPER,
+    )
+    if scenario.develop_version is not None:
+        repo.commit(
+            "develop",
+            {"VERSION": scenario.develop_version},
+            f"chore: start {scenario.develop_version.strip()}",
+            author=DEVELOPER,
+        )
+    return repo
+
+
+def print_setting(repo: FakeRepo, api_url: str, service_url: str, scenario: Scenario) -> None:
+    print("hotfix-bot demo: one hotfix through Git Flow, against a fake GitHub on this machine\n")
+    print(f"  fake GitHub    {api_url}  (an App with a fresh key, installed on {OWNER})")
+    print(f"  hotfix-bot     {service_url}  (the real service; deliveries are signed webhooks)")
+    teams = "; ".join(f"{slug}: {', '.join(members)}" for slug, members in TEAMS.items())
+    print(f"  teams          {teams}")
+    print(f"  {REPOSITORY:<14} {branch_line(repo, 'main')}, VERSION 1.2.3, tagged v1.2.3")
+    print(f"  {'':<14} {branch_line(repo, 'develop')}, {scenario.develop_setting}")
+
+
+def branch_line(repo: FakeRepo, name: str) -> str:
+    commit = repo.get_commit(name)
+    return f"{name} {commit.sha[:7]} ({commit.message.splitlines()[0]})"
+
+
+def print_check_run(run: FakeCheckRun, branch: str) -> None:
+    """A check run as GitHub's Checks tab shows it: name, state, title, then the summary."""
+    state = run.status if run.conclusion is None else f"{run.status}: {run.conclusion}"
+    print(f"\n  {run.name} on {run.head_sha[:7]} ({branch}) is {state}")
+    print(f"  {run.output.get('title', '')}\n")
+    print(textwrap.indent(run.output.get("summary", ""), INDENT))
+
+
+def walk_hotfix(demo: Rehearsal, scenario: Scenario) -> None:
+    first = open_with_bad_branch(demo)
+    pull = rename_label_and_bump(demo, first)
+    waiting_for_manager = ("in_progress", "Waiting for approval: Product Manager")
+    approval_step(demo, pull, 3, LEAD, "Engineering Lead", waiting_for_manager)
+    approval_step(demo, pull, 4, PRODUCT_MANAGER, "Product Manager", ("success", PASSING))
+    merge_and_release(demo, pull, scenario)
+    print_final_refs(demo.repo)
+
+
+def open_with_bad_branch(demo: Rehearsal) -> FakePull:
+    repo = demo.repo
+    demo.begin(1, f"{DEVELOPER} opens a pull request from {BAD_BRANCH}, no labels, no bump")
+    repo.create_branch(BAD_BRANCH, "main")
+    repo.commit(
+        BAD_BRANCH,
+        {"widgets/users.py": FIXED_LOOKUP},
+        "fix: resolve SQL injection vulnerability",
+        author=DEVELOPER,
+    )
+    pull = repo.open_pull(BAD_BRANCH, "main", title=TITLE, author=DEVELOPER)
+    demo.pull_request_event(pull, "opened", sender=DEVELOPER)
+    demo.settle()
+    run = demo.check_run(POLICY_CHECK, pull.head_sha)
+    print_check_run(run, BAD_BRANCH)
+    title, summary = run.output.get("title", ""), run.output.get("summary", "")
+    demo.expect(run.conclusion == "failure", f"a failing {POLICY_CHECK}, got {run.conclusion}")
+    for rule in ("branch-name", "labels", "version-bump"):
+        demo.expect(rule in title, f"the title to name the failing rule {rule}: {title!r}")
+    demo.expect("## How to fix" in summary, "a How to fix section in the summary")
+    return pull
+
+
+def rename_label_and_bump(demo: Rehearsal, first: FakePull) -> FakePull:
+    """What the check's how-to-fix says: a new pull request from the renamed branch."""
+    repo = demo.repo
+    demo.begin(2, f"{DEVELOPER} renames to {BRANCH}, bumps VERSION to 1.2.4, labels hotfix + P1")
+    repo.create_branch(BRANCH, first.head_sha)
+    repo.commit(BRANCH, {"VERSION": "1.2.4\n"}, "chore: bump version to 1.2.4", author=DEVELOPER)
+    pull = repo.open_pull(BRANCH, "main", title=TITLE, author=DEVELOPER)
+    demo.pull_request_event(pull, "opened", sender=DEVELOPER)
+    repo.close_pull(first.number)
+    demo.pull_request_event(first, "closed", sender=DEVELOPER)
+    repo.delete_branch(BAD_BRANCH)  # git push origin --delete, after the rename
+    for label in ("hotfix", "P1"):
+        repo.add_labels(pull.number, label)
+        demo.pull_request_event(pull, "labeled", sender=DEVELOPER, label=label)
+    demo.settle()
+    run = demo.check_run(POLICY_CHECK, pull.head_sha)
+    print_check_run(run, BRANCH)
+    title = run.output.get("title", "")
+    expected_title = "Waiting for approval: Engineering Lead and Product Manager"
+    demo.expect(
+        (run.status, title) == ("in_progress", expected_title),
+        f"{POLICY_CHECK} in_progress: {expected_title!r}, got {run.status}: {title!r}",
+    )
+    return pull
+
+
+def approval_step(
+    demo: Rehearsal,
+    pull: FakePull,
+    step: int,
+    login: str,
+    role: str,
+    expected: tuple[str, str],
+) -> None:
+    """`login` approves; the check is then `expected`: (conclusion or status, title)."""
+    demo.begin(step, f"{login} approves as {role}")
+    demo.approve(pull, login)
+    demo.settle()
+    run = demo.check_run(POLICY_CHECK, pull.head_sha)
+    print_check_run(run, BRANCH)
+    seen = (run.conclusion or run.status, run.output.get("title", ""))
+    demo.expect(seen == expected, f"{POLICY_CHECK} {expected}, got {seen}")
+
+
+def merge_and_release(demo: Rehearsal, pull: FakePull, scenario: Scenario) -> None:
+    repo = demo.repo
+    demo.begin(5, f"{DEVELOPER} merges #{pull.number} into main")
+    develop_before = repo.branches["develop"].sha
+    merge_sha = repo.merge_pull(pull.number, "merge", merged_by=DEVELOPER)
+    demo.pull_request_event(pull, "closed", sender=DEVELOPER)
+    demo.settle()
+    run = demo.check_run(RELEASE_CHECK, merge_sha)
+    print_check_run(run, "main")
+    demo.expect(
+        (run.conclusion, run.output.get("title")) == ("success", f"All steps done for {TAG}"),
+        f"{RELEASE_CHECK} success, got {run.conclusion}: {run.output.get('title')!r}",
+    )
+    demo.expect(
+        repo.tag_object(TAG) is not None and repo.resolve(TAG) == merge_sha,
+        f"an annotated tag {TAG} on the merge commit {merge_sha[:7]}",
+    )
+    demo.expect(TAG in repo.releases, f"a release {TAG}")
+    expect_back_merged(demo, scenario, develop_before, merge_sha)
+    demo.expect(BRANCH not in repo.branches, f"{BRANCH} deleted")
+    output = CheckOutput(run.output.get("title", ""), run.output.get("summary", ""))
+    report = Report(output, run.conclusion or "", run.details_url or "")
+    comments = [comment.body for comment in repo.comments_on(pull.number)]
+    demo.expect(
+        comments == [comment_body(report)],
+        f"one report comment on #{pull.number} saying what the check run says",
+    )
+    print(f"\n  hotfix-bot posted the same report as a comment on #{pull.number}.")
+
+
+def expect_back_merged(
+    demo: Rehearsal, scenario: Scenario, develop_before: str, merge_sha: str
+) -> None:
+    repo = demo.repo
+    develop = repo.get_commit("develop")
+    if scenario.develop_version is None:
+        demo.expect(
+            develop.parents == (develop_before, merge_sha),
+            "develop to be a merge of its old head and the merge commit",
+        )
+        return
+    demo.expect(
+        develop.parents[0] == develop_before and repo.objects.is_ancestor(merge_sha, develop.sha),
+        "develop to be a merge of its old head and the hotfix, through backmerge/" + TAG,
+    )
+    demo.expect(
+        develop.tree.get("VERSION") == scenario.develop_version,
+        f"develop to keep its VERSION {scenario.develop_version.strip()}",
+    )
+    demo.expect(f"backmerge/{TAG}" not in repo.branches, f"backmerge/{TAG} deleted")
+
+
+def print_final_refs(repo: FakeRepo) -> None:
+    print(f"\n== {REPOSITORY} at the end ==\n")
+    for name in sorted(repo.branches):
+        print(f"  branch   {branch_line(repo, name)}")
+    for name in sorted(repo.tags):
+        tag_object = repo.tag_object(name)
+        message = f", annotated: {tag_object.message.strip()}" if tag_object else ""
+        print(f"  tag      {name} -> {repo.get_commit(name).sha[:7]}{message}")
+    for release in repo.releases.values():
+        print(f"  release  {release.name} (tag {release.tag_name}): {release.body}")
+    open_pulls = [pull for pull in repo.pulls.values() if pull.state == "open"]
+    for pull in open_pulls:
+        print(f"  open PR  #{pull.number} {pull.head_ref} -> {pull.base_ref}: {pull.title}")
+    if not open_pulls:
+        print("  open PRs none")

@@ -1,0 +1,25 @@
+"""The stories `hotfix-bot demo` can tell, by name: light to import, so the CLI can list them
+without loading the fake GitHub."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Where `develop` stands when the hotfix starts; the back-merge's outcome follows."""
+
+    # develop's own VERSION, committed there before the hotfix; None: main's, unchanged.
+    develop_version: str | None = None
+
+    @property
+    def develop_setting(self) -> str:
+        if self.develop_version is None:
+            return "one commit ahead of main"
+        return f"two commits ahead of main, VERSION {self.develop_version.strip()}"
+
+
+SCENARIOS = {
+    "quickstart": Scenario(),
+    # develop already names the next version, so the back-merge conflicts in VERSION alone.
+    "version-conflict": Scenario(develop_version="1.3.0-dev\n"),
+}

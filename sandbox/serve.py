@@ -1,0 +1,74 @@
+"""Serve an ASGI app (the fake GitHub, or hotfix-bot itself) on loopback from a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from sandbox.fake import FakeGitHub
+
+STARTUP_TIMEOUT = 10.0
+
+
+@contextmanager
+def serve_asgi(
+    app: ASGIApp,
+    host: str = "127.0.0.1",
+    *,
+    lifespan: Literal["on", "off"] = "on",
+    thread_name: str = "asgi-server",
+    http: type[asyncio.Protocol] | Literal["auto"] = "auto",
+) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free port; yields its base URL. ``http`` is uvicorn's
+    HTTP protocol (`app.intake.connection_limits.limited_protocol` for the intake's limits)."""
+    # Binding the socket here (port 0) avoids racing another process for a "free" port.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        interface="asgi3",
+        http=http,
+        lifespan=lifespan,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=thread_name, daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"{thread_name} did not start")
+        time.sleep(0.005)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@contextmanager
+def serve_fake(fake: FakeGitHub, host: str = "127.0.0.1") -> Iterator[str]:
+    """Run ``fake`` on a free port; yields its base URL (``GITHUB_API_URL``)."""
+    fake.stopping.clear()
+    with serve_asgi(fake.asgi, host, lifespan="off", thread_name="fake-github") as base_url:
+        fake.api_url = base_url
+        try:
+            yield base_url
+        finally:
+            # Hung requests watch `stopping`, so shutdown does not wait for their clients.
+            fake.stopping.set()

@@ -1,0 +1,48 @@
+"""Deliver webhooks to hotfix-bot as GitHub does (signed, over HTTP), then wait for them."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from app.intake.delivery import signature_for
+from app.journal import Journal
+
+
+def signed_headers(body: bytes, event: str, delivery_id: str, secret: str) -> dict[str, str]:
+    """The headers GitHub sends with a delivery of `body`."""
+    return {
+        "content-type": "application/json",
+        "x-github-event": event,
+        "x-github-delivery": delivery_id,
+        "x-hub-signature-256": signature_for(secret, body),
+    }
+
+
+def post_delivery(
+    client: httpx.Client,
+    url: str,
+    secret: str,
+    event: str,
+    payload: Mapping[str, Any],
+    delivery_id: str,
+) -> httpx.Response:
+    """POST one signed delivery; the caller judges the answer (202 when journaled)."""
+    body = json.dumps(payload).encode()
+    return client.post(url, content=body, headers=signed_headers(body, event, delivery_id, secret))
+
+
+def wait_until_settled(journal: Journal, timeout: float) -> None:
+    """Wait until no journaled delivery is queued or running (each is done, failed or ignored).
+
+    A delivery waiting out a retry counts as queued, so this also waits for its retries.
+    """
+    deadline = time.monotonic() + timeout
+    while journal.count(("queued", "running")):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"deliveries did not finish within {timeout:g} s")
+        time.sleep(0.01)
