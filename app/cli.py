@@ -108,7 +108,8 @@ def serve(settings: Settings) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics.path)
 
     from app import logs
-    from app.intake.server import create_app, return_large_blocks_to_the_system
+    from app.intake.bodies import return_large_blocks_to_the_system
+    from app.intake.server import create_app
 
     logs.configure(settings.log_level, settings.log_format)
     return_large_blocks_to_the_system()

@@ -39,7 +39,7 @@ from app.github.client import TIMEOUT, USER_AGENT, MeteredTransport
 from app.pages.html import html_page, problem_page
 
 if TYPE_CHECKING:
-    from app.intake.server import Services
+    from app.services import Services
 
 log = logging.getLogger("hotfix_bot.setup")
 

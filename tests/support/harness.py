@@ -22,7 +22,7 @@ from app.github.client import TIMEOUT, GitHubApp
 from app.handlers.routing import Context, Handler
 from app.intake.delivery import from_payload
 from app.intake.server import create_app
-from app.journal import SqliteJournal
+from app.journal import SqliteJournal, journal_path
 from app.logs import for_delivery
 from sandbox import (
     FakeCheckRun,
@@ -174,7 +174,7 @@ def running_bot(
         settings = make_settings(
             tmp_path, private_key_pem, APP_ID=app_record.id, GITHUB_API_URL=base_url, **environment
         )
-        journal = SqliteJournal(settings.database_path, clock=clock)
+        journal = SqliteJournal(journal_path(settings.database_url), clock=clock)
         transport = TracingTransport(network)
         app = create_app(
             settings, journal=journal, transport=transport, github_timeout=github_timeout
