@@ -66,6 +66,9 @@ tag:
   message: "Hotfix: {title}"
 release: true
 delete_branch: true
+rollback:
+  pattern: '^revert-[0-9]+-hotfix/'
+  label: rollback
 """
 
 # Aliases (`*name`) and merge keys (`<<: *name`) can make a short file expand enormously;
@@ -180,11 +183,15 @@ class BranchesConfig(_Section):
     @field_validator("hotfix_pattern")
     @classmethod
     def _pattern_compiles(cls, pattern: str) -> str:
-        try:
-            check_pattern(pattern)
-        except PatternError as error:
-            raise ValueError(str(error)) from None
-        return pattern
+        return _usable_pattern(pattern)
+
+
+def _usable_pattern(pattern: str) -> str:
+    try:
+        check_pattern(pattern)
+    except PatternError as error:
+        raise ValueError(str(error)) from None
+    return pattern
 
 
 class LabelsConfig(_Section):
@@ -234,6 +241,14 @@ class ApprovalGroup(_Section):
         return "users " + ", ".join(self.users or [])
 
 
+def _distinct_group_names(groups: list[ApprovalGroup]) -> list[ApprovalGroup]:
+    names = [group.name for group in groups]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"approval group names must differ (repeated: {', '.join(repeated)})")
+    return groups
+
+
 class SeverityPolicy(_Section):
     # A severity added by a repository is not a hotfix severity unless it says so.
     hotfix_allowed: bool = False
@@ -243,11 +258,7 @@ class SeverityPolicy(_Section):
     @field_validator("approvals")
     @classmethod
     def _group_names_are_distinct(cls, groups: list[ApprovalGroup]) -> list[ApprovalGroup]:
-        names = [group.name for group in groups]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(f"approval group names must differ (repeated: {', '.join(repeated)})")
-        return groups
+        return _distinct_group_names(groups)
 
     def approval_teams(self) -> list[str]:
         """The slug of every team an approval group names, once each: the app looks these up."""
@@ -273,6 +284,29 @@ class TagConfig(_Section):
         return tag_format
 
 
+class RollbackConfig(_Section):
+    """Rollback pull requests (docs/BEHAVIOUR.md, "Rollbacks")."""
+
+    # Searched in the head branch, so `^` anchors it; the default is the branch GitHub's
+    # Revert button makes for a hotfix branch.
+    pattern: NonEmptyText
+    label: NonEmptyText
+    # None: one approval from anyone in an approval group of the rolled-back hotfix's severity.
+    approvals: list[ApprovalGroup] | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str) -> str:
+        return _usable_pattern(pattern)
+
+    @field_validator("approvals")
+    @classmethod
+    def _group_names_are_distinct(
+        cls, groups: list[ApprovalGroup] | None
+    ) -> list[ApprovalGroup] | None:
+        return None if groups is None else _distinct_group_names(groups)
+
+
 class HotfixConfig(_Section):
     workflow: Literal["gitflow", "github-flow"]
     branches: BranchesConfig
@@ -282,19 +316,32 @@ class HotfixConfig(_Section):
     tag: TagConfig
     release: bool
     delete_branch: bool
+    rollback: RollbackConfig
 
 
 def _consistency_problems(config: HotfixConfig) -> list[str]:
     """Problems that span sections, found once each section is valid on its own."""
-    return [
-        f"labels.severities.{name}: there is no severity {name} under severities"
-        for name in config.labels.severities
-        if name not in config.severities
-    ] + [
-        f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
-        for name in config.severities
-        if name not in config.labels.severities
-    ]
+    rollback_label = config.rollback.label
+    taken = {"labels.hotfix": config.labels.hotfix} | {
+        f"labels.severities.{name}": label for name, label in config.labels.severities.items()
+    }
+    return (
+        [
+            f'rollback.label: "{rollback_label}" is already {key}; a rollback needs its own label'
+            for key, label in taken.items()
+            if label.casefold() == rollback_label.casefold()
+        ]
+        + [
+            f"labels.severities.{name}: there is no severity {name} under severities"
+            for name in config.labels.severities
+            if name not in config.severities
+        ]
+        + [
+            f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
+            for name in config.severities
+            if name not in config.labels.severities
+        ]
+    )
 
 
 def _deep_merge(defaults: object, given: object) -> object:

@@ -24,6 +24,20 @@ class Review:
 
 
 @dataclass(frozen=True)
+class RevertedPull:
+    """The pull request a rollback names as the one it reverts, as read from the API."""
+
+    number: int
+    title: str
+    head_ref: str
+    base_ref: str
+    labels: frozenset[str]
+    state: str  # "open" or "closed"
+    merged: bool
+    merge_commit_sha: str | None
+
+
+@dataclass(frozen=True)
 class PullRequestFacts:
     number: int
     title: str
@@ -45,3 +59,7 @@ class PullRequestFacts:
     head_version_files: Mapping[str, FileText] = field(default_factory=dict)
     existing_tags: frozenset[str] = frozenset()  # tags the app looked up and found
     opened_at: datetime | None = None  # when the pull request was opened (its deadline's start)
+    repository: str = ""  # owner/name of the base repository
+    body: str = ""  # the description
+    # For a rollback: the pull request it names, read by the app; None when there is none.
+    reverted: RevertedPull | None = None

@@ -45,3 +45,8 @@ def check_pattern(pattern: str) -> None:
 def full_match(pattern: str, text: str) -> bool:
     """True when the whole of `text` matches `pattern`."""
     return _compile(pattern).fullmatch(text) is not None
+
+
+def search(pattern: str, text: str) -> bool:
+    """True when `pattern` matches anywhere in `text` (`^` anchors it at the start)."""
+    return _compile(pattern).search(text) is not None

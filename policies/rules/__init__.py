@@ -1,7 +1,7 @@
 """The hotfix rules, in the order the check run lists them (docs/BEHAVIOUR.md, 'Rules').
 
 Adding a rule: a module defining `RULE = Rule(NAME, check)` (with `needs` when it reads
-anything from GitHub), and one line here.
+anything from GitHub), and one line here; and in `ROLLBACK_RULES` when it judges rollbacks too.
 """
 
 from policies.rule import Rule
@@ -15,3 +15,7 @@ RULES: tuple[Rule, ...] = (
     approvals.RULE,
     version_bump.RULE,
 )
+
+# A rollback's branch and labels are the Revert button's, and its severity is the reverted
+# hotfix's (docs/BEHAVIOUR.md, "Rollbacks").
+ROLLBACK_RULES: tuple[Rule, ...] = (target_branch.RULE, approvals.RULE, version_bump.RULE)

@@ -3,12 +3,16 @@
 Each group needs `count` approvals from distinct people, a person fills at most one group,
 the author never counts, and only each reviewer's latest review counts, and only when it
 approves the current head commit (docs/BEHAVIOUR.md, 'Approval groups'). Unfilled
-groups are PENDING, not a failure.
+groups are PENDING, not a failure. A hotfix needs the groups of its severity; a rollback
+those of `rollback.approvals`, by default one approval from anyone in a group of the rolled-back
+hotfix's severity (docs/BEHAVIOUR.md, "Rollbacks").
 
 "Latest review" is taken literally: a comment submitted as a review after an approval
 replaces the approval (GitHub's own badge would keep showing it), so the rule says
 so by name and asks for a new approval.
 """
+
+from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +25,70 @@ from policies.rules.common import single_severity
 from policies.wording import join_words
 
 NAME = "approvals"
+
+
+@dataclass(frozen=True)
+class Seats:
+    """`count` approvals from distinct people, each in any of `groups`: one approval group,
+    or a rollback's default of one approval from any group of a severity."""
+
+    name: str
+    count: int
+    groups: tuple[ApprovalGroup, ...]
+
+    @classmethod
+    def of(cls, group: ApprovalGroup) -> Seats:
+        return cls(group.name, group.count, (group,))
+
+    @classmethod
+    def any_of(cls, groups: Sequence[ApprovalGroup]) -> Seats:
+        return cls(join_words([group.name for group in groups], "or"), 1, tuple(groups))
+
+    @property
+    def source(self) -> str:
+        """Who can fill them, in words."""
+        return join_words([group.source for group in self.groups], "or")
+
+    @property
+    def pool(self) -> str:
+        return join_words(
+            [f"team {g.team}" if g.team else ", ".join(g.users or []) for g in self.groups], "or"
+        )
+
+
+@dataclass(frozen=True)
+class ApprovalNeed:
+    """The approvals a pull request needs."""
+
+    of: str  # whose they are, in words: "P1"
+    config_key: str  # where `.github/hotfix.yml` sets them
+    seats: tuple[Seats, ...]
+
+    def teams(self) -> tuple[str, ...]:
+        """The slug of every team named, once each: the app looks these up."""
+        groups = [group for seats in self.seats for group in seats.groups]
+        return tuple(dict.fromkeys(group.team for group in groups if group.team))
+
+
+def approval_need(config: HotfixConfig, facts: PullRequestFacts) -> ApprovalNeed | None:
+    """The approvals the pull request needs; None when no group applies: a hotfix without
+    one severity label that allows a hotfix, a rollback of a hotfix without one severity label
+    (unless `rollback.approvals` is set)."""
+    if facts.reverted is not None:  # a rollback
+        if config.rollback.approvals is not None:
+            seats = tuple(map(Seats.of, config.rollback.approvals))
+            return ApprovalNeed("a rollback", "rollback.approvals", seats)
+        labelled = single_severity(config, facts.reverted.labels)
+        if labelled is None:
+            return None
+        severity, policy = labelled
+        any_group = (Seats.any_of(policy.approvals),) if policy.approvals else ()
+        return ApprovalNeed(f"a rollback of a {severity} hotfix", "rollback.approvals", any_group)
+    labelled = single_severity(config, facts.labels)
+    if labelled is None or not labelled[1].hotfix_allowed:
+        return None
+    severity, policy = labelled
+    return ApprovalNeed(severity, f"severities.{severity}", tuple(map(Seats.of, policy.approvals)))
 
 
 @dataclass(frozen=True)
@@ -56,16 +124,20 @@ def _latest_approvals(reviews: Sequence[Review], head_sha: str, author: str) -> 
     )
 
 
-def _members(group: ApprovalGroup, facts: PullRequestFacts) -> frozenset[str]:
-    """Casefolded logins that can fill `group`."""
-    if group.users is not None:
-        return frozenset(login.casefold() for login in group.users)
-    assert group.team is not None  # a group names a team or users (ApprovalGroup checks)
-    return frozenset(login.casefold() for login in facts.team_members.get(group.team, ()))
+def _members(seats: Seats, facts: PullRequestFacts) -> frozenset[str]:
+    """Casefolded logins that can fill `seats`."""
+    members: set[str] = set()
+    for group in seats.groups:
+        if group.users is not None:
+            members.update(login.casefold() for login in group.users)
+        else:
+            assert group.team is not None  # a group names a team or users (ApprovalGroup checks)
+            members.update(login.casefold() for login in facts.team_members.get(group.team, ()))
+    return frozenset(members)
 
 
 def _assign_approvers(
-    groups: Sequence[ApprovalGroup], candidates: Sequence[frozenset[str]], approvers: list[str]
+    groups: Sequence[Seats], candidates: Sequence[frozenset[str]], approvers: list[str]
 ) -> list[list[str]]:
     """A largest assignment of approvers to group seats, each person to one seat.
 
@@ -95,20 +167,31 @@ def _assign_approvers(
     return filled
 
 
-def _describe_group(group: ApprovalGroup) -> str:
+def _describe_group(group: Seats) -> str:
     approvals = "1 approval" if group.count == 1 else f"{group.count} approvals"
     return f"{group.name}: {approvals} from {group.source}"
 
 
-def _ask(group: ApprovalGroup, missing: int) -> str:
-    pool = f"team {group.team}" if group.team else ", ".join(group.users or [])
+def _ask(group: Seats, missing: int) -> str:
+    pool = group.pool
     who = f"someone from {pool}" if missing == 1 else f"{missing} more people from {pool}"
     return f"{group.name}: ask {who} to approve the latest commit"
 
 
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
-    labelled = single_severity(config, facts.labels)
-    if labelled is None or not labelled[1].hotfix_allowed:
+    need = approval_need(config, facts)
+    if need is None and facts.reverted is not None:
+        number = facts.reverted.number
+        return RuleResult(
+            NAME,
+            Status.FAIL,
+            f"no single severity label on #{number}",
+            "the approvals of rollback.approvals, or of the rolled-back hotfix's severity",
+            f"#{number} has no single severity label, so no approval group applies to its rollback",
+            f"Label #{number} with its severity, or set `rollback.approvals` in "
+            f"`.github/hotfix.yml` on {facts.base_ref}; then re-run this check",
+        )
+    if need is None:
         return RuleResult(
             NAME,
             Status.NOT_APPLICABLE,
@@ -116,9 +199,8 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             "the approvals of the pull request's severity",
             "Not checked: the pull request needs one severity label that allows a hotfix",
         )
-    severity, policy = labelled
-    groups = policy.approvals
-    expected = "; ".join(map(_describe_group, groups)) or f"no approvals for {severity}"
+    groups = need.seats
+    expected = "; ".join(map(_describe_group, groups)) or f"no approvals for {need.of}"
     approvals = _latest_approvals(facts.reviews, facts.head_sha, facts.author)
     candidates = [_members(group, facts) - {facts.author.casefold()} for group in groups]
     filled = _assign_approvers(groups, candidates, approvals.current)
@@ -142,7 +224,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     impossible = [
         group
         for group, members in zip(groups, candidates, strict=True)
-        if group.users is not None and len(members) < group.count
+        if all(one.users is not None for one in group.groups) and len(members) < group.count
     ]
     if impossible:
         names = [group.name for group in impossible]
@@ -152,7 +234,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             found,
             expected,
             f"{join_words(names)} cannot be filled: the author cannot approve their own hotfix",
-            f"List more users for {join_words(names)} under severities.{severity} in "
+            f"List more users for {join_words(names)} under {need.config_key} in "
             f".github/hotfix.yml on {facts.base_ref}, or have someone else "
             "open the pull request",
         )
@@ -163,7 +245,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     ]
     if not waiting:
         return RuleResult(
-            NAME, Status.PASS, found, expected, f"Every approval group of {severity} is filled"
+            NAME, Status.PASS, found, expected, f"Every approval group of {need.of} is filled"
         )
     waiting_names = tuple(group.name for group, _ in waiting)
     fixes = [_ask(group, missing) for group, missing in waiting] + notes
@@ -179,12 +261,12 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
 
 
 def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
-    """Which of the approvers on the head commit are in the severity's teams."""
-    labelled = single_severity(config, facts.labels)
+    """Which of the approvers on the head commit are in the teams of the groups it needs."""
+    need = approval_need(config, facts)
     approvers = _latest_approvals(facts.reviews, facts.head_sha, facts.author).current
-    if labelled is None or not approvers:
+    if need is None or not approvers:
         return Lookups()  # nobody to look up
-    return Lookups(teams=tuple(labelled[1].approval_teams()), approvers=frozenset(approvers))
+    return Lookups(teams=need.teams(), approvers=frozenset(approvers))
 
 
 RULE = Rule(NAME, check, needs)

@@ -10,6 +10,14 @@ def has_label(labels: Iterable[str], wanted: str) -> bool:
     return any(label.casefold() == wanted.casefold() for label in labels)
 
 
+def is_hotfix(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> bool:
+    """A hotfix PR: head branch starts with the prefix (any case) or it has the hotfix label."""
+    prefix = config.branches.hotfix_prefix
+    return head_ref.casefold().startswith(prefix.casefold()) or has_label(
+        labels, config.labels.hotfix
+    )
+
+
 def labelled_severities(config: HotfixConfig, labels: Iterable[str]) -> list[str]:
     """The severities whose label the pull request carries, in config order."""
     present = {label.casefold() for label in labels}

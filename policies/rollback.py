@@ -1,0 +1,134 @@
+"""Rollback pull requests: recognising one, the pull request it reverts, and whether that one
+is a merged hotfix that can be rolled back (docs/BEHAVIOUR.md, "Rollbacks").
+
+GitHub's Revert button on a merged pull request #N opens a pull request from the branch
+`revert-<N>-<its head branch>`, titled `Revert "<its title>"` and described
+`Reverts owner/repo#N`; a rollback names the pull request it reverts in either place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from policies.config import HotfixConfig
+from policies.facts import PullRequestFacts, RevertedPull
+from policies.pattern import search
+from policies.rules.common import has_label, is_hotfix, single_severity
+
+# At most 18 digits, as for merge groups: a number the journal can keep.
+_REVERT_BRANCH = re.compile(r"revert-([0-9]{1,18})-")
+_REVERTS_LINE = re.compile(
+    r"^[ \t]*Reverts[ \t]+([\w.-]+/[\w.-]+)?#([0-9]{1,18})[ \t\r]*$", re.MULTILINE | re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a rollback pull request cannot be judged as one: it reverts no merged hotfix."""
+
+    problem: str  # reads after "Not a rollback of a merged hotfix: " and after "but "
+    how_to_fix: str
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """What the check says of a rollback pull request, besides its rules."""
+
+    recognised_by: str  # why it is a rollback, in words
+    reverted: RevertedPull | None  # a merged hotfix pull request when `refusal` is None
+    refusal: Refusal | None
+    severity: str | None  # the reverted hotfix's, when it carries exactly one severity label
+
+
+def is_rollback(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> bool:
+    """A rollback PR: its head branch matches `rollback.pattern` or it has the rollback label."""
+    return search(config.rollback.pattern, head_ref) or has_label(labels, config.rollback.label)
+
+
+def reverted_number(head_ref: str, body: str, repository: str) -> int | None:
+    """The pull request a rollback reverts: N of a `revert-<N>-` head branch, else of a
+    `Reverts owner/repo#N` line of its description naming this repository (`Reverts #N` too)."""
+    branch = _REVERT_BRANCH.match(head_ref)
+    if branch is not None:
+        return int(branch.group(1))
+    for line in _REVERTS_LINE.finditer(body):
+        named, number = line.groups()
+        if named is None or named.casefold() == repository.casefold():
+            return int(number)
+    return None
+
+
+def rollback_reason(body: str) -> str | None:
+    """Why the hotfix is rolled back, as the rollback's description says: its first paragraph
+    other than the `Reverts` line, on one line and without a closing full stop."""
+    for paragraph in re.split(r"\n\s*\n", _REVERTS_LINE.sub("", body)):
+        words = " ".join(paragraph.split()).rstrip(".")
+        if words:
+            return words
+    return None
+
+
+def judge_rollback(config: HotfixConfig, facts: PullRequestFacts) -> Rollback:
+    """What a rollback pull request reverts, read by the app into `facts.reverted`."""
+    pattern = config.rollback.pattern
+    recognised_by = (
+        f"its head branch `{facts.head_ref}` matches `rollback.pattern` (`{pattern}`)"
+        if search(pattern, facts.head_ref)
+        else f"it carries the label `{config.rollback.label}`"
+    )
+    number = reverted_number(facts.head_ref, facts.body, facts.repository)
+    reverted = facts.reverted
+    refusal = rollback_refusal(config, facts.repository, number, reverted)
+    labelled = single_severity(config, reverted.labels) if reverted else None
+    return Rollback(
+        recognised_by,
+        reverted if refusal is None else None,
+        refusal,
+        labelled[0] if labelled else None,
+    )
+
+
+def rollback_refusal(
+    config: HotfixConfig, repository: str, number: int | None, reverted: RevertedPull | None
+) -> Refusal | None:
+    """Why the pull request `number` (as read: `reverted`) cannot be rolled back; None when
+    it is a hotfix merged into the production branch."""
+    production = config.branches.production
+    name_the_hotfix = (
+        f"Add the line `Reverts {repository}#N` to this pull request's description, N being "
+        "the number of the merged hotfix pull request it reverts; or close it and use the "
+        "**Revert** button of that pull request, which names it"
+    )
+    if number is None:
+        return Refusal("it names no pull request it reverts", name_the_hotfix)
+    if reverted is None:
+        return Refusal(f"there is no pull request #{number}", name_the_hotfix)
+    if reverted.state == "open":
+        return Refusal(
+            f"#{number} is still open",
+            f"Nothing of #{number} is in {production} yet: close #{number} instead of "
+            "rolling it back, and close this pull request",
+        )
+    if not reverted.merged:
+        return Refusal(
+            f"#{number} was closed without being merged",
+            f"#{number} never reached {production}, so there is nothing to roll back: "
+            "close this pull request",
+        )
+    if not is_hotfix(config, reverted.head_ref, reverted.labels):
+        return Refusal(
+            f"#{number} is not a hotfix pull request",
+            "Only a hotfix is rolled back; any other change is reverted through the regular "
+            f"release process. If this pull request reverts a hotfix, name it instead: "
+            f"{name_the_hotfix[0].lower()}{name_the_hotfix[1:]}",
+        )
+    if reverted.base_ref != production:
+        return Refusal(
+            f"#{number} was merged into {reverted.base_ref}, not the production branch "
+            f"{production}",
+            f"#{number} shipped in no hotfix release of {production}: revert it through the "
+            "regular release process, and close this pull request",
+        )
+    return None

@@ -1,0 +1,273 @@
+"""Rollback pull requests as plain data: the `rollback` config, recognising one, the pull
+request it names, the verdict (docs/BEHAVIOUR.md, "Rollbacks")."""
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from policy_factories import config, facts, review
+
+from policies.config import ConfigError, config_as_yaml, load_config
+from policies.evaluate import Conclusion, evaluate, needed_lookups
+from policies.facts import PullRequestFacts, RevertedPull
+from policies.result import Status
+from policies.rollback import is_rollback, reverted_number, rollback_reason
+from policies.rule import Lookups
+
+HOTFIX = RevertedPull(
+    number=7,
+    title="Fix login",
+    head_ref="hotfix/fix-login",
+    base_ref="main",
+    labels=frozenset({"hotfix", "P0"}),
+    state="closed",
+    merged=True,
+    merge_commit_sha="d" * 40,
+)
+
+
+def rollback_facts(**changes: Any) -> PullRequestFacts:
+    """The Revert button's pull request for hotfix #7 (P0, v1.2.4), shipping 1.2.5, approved
+    by an on-call manager."""
+    revert = facts(
+        number=8,
+        title='Revert "Fix login"',
+        head_ref="revert-7-hotfix/fix-login",
+        labels=set(),
+        reviews=[review("manager")],
+        base_version_files={"VERSION": "1.2.4\n"},
+        head_version_files={"VERSION": "1.2.5\n"},
+        repository="acme/shop",
+        body="Reverts acme/shop#7",
+        reverted=HOTFIX,
+    )
+    if "labels" in changes:
+        changes["labels"] = frozenset(changes["labels"])
+    return replace(revert, **changes)
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        load_config(text, "main")
+    return raised.value.problems
+
+
+# --- the config ------------------------------------------------------------------------------
+
+
+def test_the_rollback_defaults_and_config_show_lists_them() -> None:
+    rollback = config().rollback
+    assert (rollback.pattern, rollback.label, rollback.approvals) == (
+        "^revert-[0-9]+-hotfix/",
+        "rollback",
+        None,
+    )
+    assert "\nrollback:\n  pattern: ^revert-[0-9]+-hotfix/\n  label: rollback\n" in (
+        config_as_yaml(config())
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "rollback: {label: Hotfix}",
+            'rollback.label: "Hotfix" is already labels.hotfix; a rollback needs its own label',
+        ),
+        (
+            "rollback: {label: p1}",
+            'rollback.label: "p1" is already labels.severities.P1; a rollback needs its own label',
+        ),
+        ("rollback: {label: ''}", 'rollback.label: must be a non-empty text (got "")'),
+        (
+            "rollback: {aprovals: []}",
+            'unknown key "aprovals" in rollback (did you mean "approvals"?)',
+        ),
+        (
+            "rollback: {approvals: [{name: A, users: [x]}, {name: A, team: t}]}",
+            "rollback.approvals: approval group names must differ (repeated: A)",
+        ),
+        (
+            "rollback: {approvals: [{name: A}]}",
+            "rollback.approvals[0]: must name who approves: team: SLUG or users: [login, ...]",
+        ),
+        (
+            "rollback: {approvals: release-owners}",
+            'rollback.approvals: must be a list (got "release-owners")',
+        ),
+    ],
+)
+def test_rollback_problems_name_the_key(text: str, expected: str) -> None:
+    assert problems(text) == [expected]
+
+
+def test_a_rollback_pattern_must_be_one_re2_runs() -> None:
+    (problem,) = problems("rollback: {pattern: '^revert-(?=[0-9])'}")
+    assert problem.startswith("rollback.pattern: is not a pattern hotfix-bot can use")
+
+
+# --- recognising one, and what it names ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head_ref", "labels", "expected"),
+    [
+        ("revert-12-hotfix/fix-login", [], True),
+        ("revert-12-feature/search", [], False),  # the revert of something else
+        ("hotfix/revert-12-hotfix/x", [], False),  # the pattern is anchored
+        ("undo-login", ["Rollback"], True),
+        ("undo-login", ["hotfix"], False),
+    ],
+)
+def test_is_rollback(head_ref: str, labels: list[str], expected: bool) -> None:
+    assert is_rollback(config(), head_ref, labels) is expected
+
+
+@pytest.mark.parametrize(
+    ("head_ref", "body", "expected"),
+    [
+        ("revert-12-hotfix/fix-login", "Reverts acme/shop#7", 12),
+        ("undo", "Reverts acme/shop#7", 7),
+        ("undo", "SSO users are locked out.\r\n\r\nReverts ACME/Shop#7\r\n", 7),
+        ("undo", "reverts #7", 7),
+        ("undo", "Reverts other/shop#7", None),  # another repository's pull request
+        ("undo", "Reverts acme/shop#7 and #9", None),
+        ("undo", "This reverts acme/shop#7", None),
+        ("undo", "", None),
+    ],
+)
+def test_the_reverted_pull_request_is_named_by_the_branch_or_a_reverts_line(
+    head_ref: str, body: str, expected: int | None
+) -> None:
+    assert reverted_number(head_ref, body, "acme/shop") == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("Reverts acme/shop#7", None),
+        ("Reverts acme/shop#7\n\nSSO users are locked out.\n", "SSO users are locked out"),
+        (
+            "SSO users\n  are locked out.\n\nSee the incident.\nReverts acme/shop#7",
+            "SSO users are locked out",
+        ),
+        ("", None),
+    ],
+)
+def test_the_reason_is_the_first_paragraph_besides_the_reverts_line(
+    body: str, reason: str | None
+) -> None:
+    assert rollback_reason(body) == reason
+
+
+# --- the verdict -----------------------------------------------------------------------------
+
+
+def test_a_rollback_of_a_merged_hotfix_is_judged_by_three_rules_and_one_approval() -> None:
+    verdict = evaluate(config(), rollback_facts())
+
+    assert verdict.conclusion is Conclusion.SUCCESS
+    assert verdict.title == "All 3 rules pass (rollback of #7)"
+    assert [result.rule for result in verdict.results] == [
+        "target-branch",
+        "approvals",
+        "version-bump",
+    ]
+    approvals = verdict.results[1]
+    assert (approvals.found, approvals.expected, approvals.summary) == (
+        "Engineering Lead or On-call Manager: manager",
+        "Engineering Lead or On-call Manager: 1 approval from team engineering-leads or team "
+        "on-call-managers",
+        "Every approval group of a rollback of a P0 hotfix is filled",
+    )
+    assert verdict.rollback is not None and verdict.rollback.severity == "P0"
+
+
+def test_a_rollback_looks_up_the_teams_of_the_reverted_hotfixs_severity() -> None:
+    lookups = needed_lookups(config(), rollback_facts())
+    assert lookups.teams == ("engineering-leads", "on-call-managers")
+    assert lookups.approvers == frozenset({"manager"})
+    assert lookups.version_files == ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
+
+
+def test_the_author_of_a_rollback_does_not_approve_it() -> None:
+    verdict = evaluate(config(), rollback_facts(author="manager"))
+    assert verdict.conclusion is None
+    assert verdict.title == (
+        "Waiting for approval: Engineering Lead or On-call Manager (rollback of #7)"
+    )
+
+
+def test_configured_rollback_approvals_replace_the_severitys() -> None:
+    owners = config("rollback: {approvals: [{name: Release Owner, users: [rita]}]}")
+    verdict = evaluate(owners, rollback_facts())
+    assert verdict.title == "Waiting for approval: Release Owner (rollback of #7)"
+    verdict = evaluate(owners, rollback_facts(reviews=[review("rita")]))
+    assert verdict.title == "All 3 rules pass (rollback of #7)"
+
+
+def test_a_rollback_of_a_hotfix_without_one_severity_label_fails_approvals_saying_why() -> None:
+    unlabelled = replace(HOTFIX, labels=frozenset({"hotfix"}))
+    verdict = evaluate(config(), rollback_facts(reverted=unlabelled))
+    assert verdict.title == "1 of 3 rules fails: approvals (rollback of #7)"
+    approvals = verdict.results[1]
+    assert (approvals.status, approvals.summary, approvals.how_to_fix) == (
+        Status.FAIL,
+        "#7 has no single severity label, so no approval group applies to its rollback",
+        "Label #7 with its severity, or set `rollback.approvals` in `.github/hotfix.yml` on "
+        "main; then re-run this check",
+    )
+
+
+def test_a_rollback_is_one_even_with_the_hotfix_label() -> None:
+    verdict = evaluate(config(), rollback_facts(labels={"hotfix", "P0"}))
+    assert verdict.title == "All 3 rules pass (rollback of #7)"
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem", "fix"),
+    [
+        (
+            {"head_ref": "undo-login", "labels": {"rollback"}, "body": "", "reverted": None},
+            "it names no pull request it reverts",
+            "Add the line `Reverts acme/shop#N` to this pull request's description",
+        ),
+        (
+            {"head_ref": "revert-70-hotfix/x", "reverted": None},
+            "there is no pull request #70",
+            "Add",
+        ),
+        (
+            {"reverted": replace(HOTFIX, state="open", merged=False, merge_commit_sha=None)},
+            "#7 is still open",
+            "Nothing of #7 is in main yet: close #7 instead of rolling it back",
+        ),
+        (
+            {"reverted": replace(HOTFIX, merged=False, merge_commit_sha=None)},
+            "#7 was closed without being merged",
+            "#7 never reached main",
+        ),
+        (
+            {"reverted": replace(HOTFIX, head_ref="feature/login", labels=frozenset())},
+            "#7 is not a hotfix pull request",
+            "Only a hotfix is rolled back",
+        ),
+        (
+            {"reverted": replace(HOTFIX, base_ref="develop")},
+            "#7 was merged into develop, not the production branch main",
+            "#7 shipped in no hotfix release of main",
+        ),
+    ],
+)
+def test_a_rollback_of_anything_but_a_merged_hotfix_is_refused_before_any_rule(
+    changes: dict[str, Any], problem: str, fix: str
+) -> None:
+    refused = rollback_facts(**changes)
+
+    verdict = evaluate(config(), refused)
+
+    assert (verdict.conclusion, verdict.results) == (Conclusion.FAILURE, ())
+    assert verdict.title == f"Not a rollback of a merged hotfix: {problem}"
+    assert verdict.rollback is not None and verdict.rollback.refusal is not None
+    assert verdict.rollback.refusal.how_to_fix.startswith(fix)
+    assert needed_lookups(config(), refused) == Lookups()  # nothing to look up for no rule
