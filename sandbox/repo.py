@@ -362,6 +362,38 @@ class FakeRepo:
         pull.merged_by = merged_by
 
     @locked
+    def revert_pull(self, pull_number: int, author: str = "octocat") -> FakePull:
+        """What GitHub's Revert button on a merged pull request makes: the branch
+        `revert-<N>-<head branch>` from its base with one commit undoing its merge commit
+        (against the merge commit's first parent), and a pull request from it into the base,
+        titled `Revert "<title>"` and described `Reverts owner/repo#N`."""
+        pull = self.pulls[pull_number]
+        if not pull.merged or pull.merge_commit_sha is None:
+            raise ValueError(f"pull request #{pull_number} is not merged")
+        merged = self.objects.commits[pull.merge_commit_sha]
+        before = self.objects.commits[merged.parents[0]]
+        current = self.get_commit(pull.base_ref)
+        tree, conflicts = merge_trees(merged.tree, current.tree, before.tree)
+        if conflicts:
+            raise MergeConflictError(conflicts)
+        branch = f"revert-{pull.number}-{pull.head_ref}"
+        commit = self.objects.make_commit(
+            tree,
+            (current.sha,),
+            f'Revert "{pull.title}"\n\nThis reverts commit {merged.sha}.',
+            Author.for_login(author),
+            self.site.now(),
+        )
+        self.set_branch(branch, commit.sha)
+        return self.open_pull(
+            branch,
+            pull.base_ref,
+            title=f'Revert "{pull.title}"',
+            author=author,
+            body=f"Reverts {self.full_name}#{pull.number}",
+        )
+
+    @locked
     def enqueue(self, pull_number: int) -> FakeMergeGroup:
         """Add the pull request to its base branch's merge queue: like GitHub, a merge
         commit of its head onto the last group queued (or the branch), on a read-only

@@ -9,6 +9,9 @@ from app.github.client import LongWait
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import Conclusion, Verdict
 from policies.result import RuleResult, Status
+from policies.rollback import Refusal, Rollback
+from policies.rules import ROLLBACK_RULES, RULES
+from policies.wording import join_words
 
 # GitHub refuses check-run output fields longer than this.
 MAX_OUTPUT_CHARS = 65_535
@@ -43,13 +46,16 @@ def cell(text: str) -> str:
 
 
 def policy_output(verdict: Verdict) -> CheckOutput:
+    rollback = verdict.rollback
+    if rollback is not None and rollback.refusal is not None:
+        return _refused_rollback_output(verdict.title, rollback, rollback.refusal)
     if not verdict.results:  # not a hotfix pull request
         return CheckOutput(
             verdict.title,
             "This pull request is not a hotfix: its head branch does not start with the "
             f"hotfix prefix and it has no hotfix label, so `{CONFIG_PATH}` does not apply.",
         )
-    lines: list[str] = []
+    lines = _rollback_lines(rollback) if rollback is not None else []
     if verdict.severity is not None:
         deadline = ""
         if verdict.deadline is not None:
@@ -64,6 +70,31 @@ def policy_output(verdict: Verdict) -> CheckOutput:
     ]
     lines += _fixes(verdict.results)
     return CheckOutput(verdict.title, "\n".join(lines))
+
+
+def _rollback_lines(rollback: Rollback) -> list[str]:
+    """What a rollback reverts, and why some rules do not judge it."""
+    assert rollback.reverted is not None  # named whenever a rollback is judged by rules
+    reverted = rollback.reverted
+    kind = f"a {rollback.severity} hotfix" if rollback.severity else "a hotfix"
+    left_out = join_words([f"`{rule.name}`" for rule in RULES if rule not in ROLLBACK_RULES])
+    return [
+        f"**Rollback of #{reverted.number}** ({reverted.title}), {kind}: this pull request "
+        f"is a rollback because {rollback.recognised_by}.",
+        "",
+        f"{left_out} do not apply to a rollback: it is recognised by its branch or label, "
+        "and its approvals follow the hotfix it rolls back (`rollback.approvals`).",
+        "",
+    ]
+
+
+def _refused_rollback_output(title: str, rollback: Rollback, refusal: Refusal) -> CheckOutput:
+    return CheckOutput(
+        title,
+        f"This pull request is a rollback because {rollback.recognised_by}. A rollback "
+        f"reverts a merged hotfix pull request, but {refusal.problem}, so no rule was checked."
+        f"\n\n## How to fix\n\n{refusal.how_to_fix}.",
+    )
 
 
 def _fixes(results: tuple[RuleResult, ...]) -> list[str]:

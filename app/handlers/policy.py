@@ -3,7 +3,8 @@
 The pull request is always read from the API, never from the delivery, so deliveries that
 arrive late or out of order still end in the result for its current state. Independent
 requests run concurrently; with warm caches an evaluation is 4 sequential round trips:
-(pull request, reviews) -> (base tree, revalidated) -> (tag, team members) -> check run.
+(pull request, reviews) -> (base tree, revalidated) -> (tag, team members) -> check run;
+a rollback reads the pull request it reverts after the base tree, one more.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from policies.evaluate import (
     is_hotfix,
     needed_lookups,
 )
-from policies.facts import PullRequestFacts, Review, ReviewState
+from policies.facts import PullRequestFacts, RevertedPull, Review, ReviewState
+from policies.rollback import is_rollback, reverted_number
 from policies.rule import Lookups
 from policies.versions import DEFAULT_VERSION_FILES
 
@@ -133,7 +135,11 @@ async def policy_verdict(
     except ConfigError as error:
         return _config_failure(error)
     facts = _facts(pull, reviews)
-    if not is_hotfix(config, facts.head_ref, facts.labels):
+    if is_rollback(config, facts.head_ref, facts.labels):
+        number = reverted_number(facts.head_ref, facts.body, repository)
+        if number is not None:
+            facts = replace(facts, reverted=await read_reverted_pull(github, repository, number))
+    elif not is_hotfix(config, facts.head_ref, facts.labels):
         return Conclusion.NEUTRAL, policy_output(evaluate(config, facts))
 
     # The rules say what to look up: first the version files they read...
@@ -187,6 +193,28 @@ def _facts(pull: dict[str, Any], reviews: list[Any]) -> PullRequestFacts:
             if review.get("user") and review.get("state") in ReviewState.__members__
         ],
         opened_at=_timestamp(pull.get("created_at")),
+        repository=base_repo["full_name"],
+        body=pull.get("body") or "",
+    )
+
+
+async def read_reverted_pull(
+    github: InstallationClient, repository: str, number: int
+) -> RevertedPull | None:
+    """Pull request `number`, which a rollback names as the one it reverts; None when there
+    is no such pull request."""
+    pull = await github.get_optional(f"/repos/{repository}/pulls/{number}")
+    if pull is None:
+        return None
+    return RevertedPull(
+        number=number,
+        title=pull["title"],
+        head_ref=pull["head"]["ref"],
+        base_ref=pull["base"]["ref"],
+        labels=frozenset(label["name"] for label in pull["labels"]),
+        state=pull["state"],
+        merged=bool(pull.get("merged")),
+        merge_commit_sha=pull.get("merge_commit_sha") if pull.get("merged") else None,
     )
 
 
