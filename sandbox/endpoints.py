@@ -725,6 +725,23 @@ def create_release(call: Call) -> Reply:
     return Reply(201, shapes.release(call.fake, repo, release))
 
 
+def update_release(call: Call) -> Reply:
+    repo = call.repo
+    release_id = int(call.params["release_id"])
+    release = next((r for r in repo.releases.values() if r.id == release_id), None)
+    if release is None:
+        raise not_found()
+    # Only what the request names changes, as on GitHub.
+    given = call.body if isinstance(call.body, dict) else {}
+    if "name" in given:
+        release.name = call.optional("name", str, "")
+    if "body" in given:
+        release.body = call.optional("body", str, "")
+    release.draft = call.optional("draft", bool, release.draft)
+    release.prerelease = call.optional("prerelease", bool, release.prerelease)
+    return Reply(200, shapes.release(call.fake, repo, release))
+
+
 # --- organizations and teams ---------------------------------------------------------------
 
 
@@ -801,6 +818,7 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", f"{REPO}/issues/{{number:int}}/labels/{{name}}", remove_label),
     Route("GET", f"{REPO}/releases/tags/{{tag:path}}", get_release_by_tag),
     Route("POST", f"{REPO}/releases", create_release),
+    Route("PATCH", f"{REPO}/releases/{{release_id:int}}", update_release),
     Route("GET", "/orgs/{org}/teams/{team_slug}/members", list_team_members),
     Route("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", get_team_membership),
 )

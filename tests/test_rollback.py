@@ -7,6 +7,9 @@ as v1.2.4, as a repository would be when someone wants it undone.
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 from support.harness import Bot
 
@@ -265,4 +268,127 @@ def test_a_revert_of_a_hotfix_that_was_closed_unmerged_says_there_is_nothing_to_
         "hotfix pull request, but #1 was closed without being merged, so no rule was "
         "checked.\n\n## How to fix\n\n"
         "#1 never reached main, so there is nothing to roll back: close this pull request."
+    )
+
+
+# --- after the merge -------------------------------------------------------------------------
+
+
+def merged_rollback(bot: Bot, hotfix: FakePull) -> FakePull:
+    revert = revert_button(bot, hotfix)
+    approve(bot, revert, "lead")
+    bot.repo.merge_pull(revert.number, merged_by="dana")
+    return revert
+
+
+NOTICE = (
+    "🔄 ROLLBACK COMPLETE\n\n"
+    "The hotfix has been rolled back due to a problem found after its release (see #2).\n"
+    "System is now stable on previous version.\n"
+    "We are investigating the issue and will provide updates.\n\n"
+    'Rolled back by #2 (Revert "Fix login"), released as v1.2.5.'
+)
+
+
+def assert_rolled_back(bot: Bot, hotfix: FakePull, revert: FakePull) -> None:
+    """GitHub's state once the rollback's post-merge steps are done, whatever ran how often."""
+    repo = bot.repo
+    tag = repo.tag_object("v1.2.5")
+    assert tag is not None
+    assert (tag.message, tag.object_sha) == (
+        'Rollback of v1.2.4: Revert "Fix login"',
+        revert.merge_commit_sha,
+    )
+    new_release = repo.releases["v1.2.5"]
+    assert (new_release.name, new_release.body) == (
+        "v1.2.5",
+        'Rollback #2: Revert "Fix login"\n\nThis release rolls back v1.2.4 (hotfix #1: Fix login).',
+    )
+    assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.5"
+    notices = [c for c in repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+    assert [c.body for c in notices] == [f"{NOTICE_MARKER.format(number=2)}\n{NOTICE}"]
+    assert repo.get_commit("main").tree["app.py"] == "def login(): ...\n"
+    assert REVERT_BRANCH not in repo.branches
+
+
+def rollback_report(bot: Bot, hotfix: FakePull, revert: FakePull, *outcomes: str) -> str:
+    """The `hotfix-release` summary of the rollback; `outcomes` of its six steps in order."""
+    sha = revert.merge_commit_sha
+    assert sha is not None
+    develop = bot.repo.branches["develop"].sha
+    [notice] = [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+    tag, release, old_release, back_merge, delete, notice_outcome = outcomes
+    return "\n".join(
+        [
+            f'Rollback #2 (Revert "Fix login") of hotfix #1 was merged into `main` as '
+            f"[`{sha[:7]}`]({WEB}/commit/{sha}).",
+            "",
+            "| Step | Outcome | Details | Link |",
+            "| --- | --- | --- | --- |",
+            f"| Tag | {tag} | annotated tag `v1.2.5` on the merge commit `{sha[:7]}` "
+            f"| [v1.2.5]({WEB}/tree/v1.2.5) |",
+            f"| Release | {release} | published release `v1.2.5` "
+            f"| [v1.2.5]({WEB}/releases/tag/v1.2.5) |",
+            f"| Old release | {old_release} | added `Rolled back in v1.2.5` to the notes of "
+            f"`v1.2.4` | [v1.2.4]({WEB}/releases/tag/v1.2.4) |",
+            f"| Back-merge | {back_merge} | merged into `develop` as `{develop[:7]}` "
+            f"| [{develop[:7]}]({WEB}/commit/{develop}) |",
+            f"| Delete branch | {delete} | deleted `{REVERT_BRANCH}` |   |",
+            f"| Rollback notice | {notice_outcome} | posted the rollback notice on #1 "
+            f"| [#1]({WEB}/pull/1#issuecomment-{notice.id}) |",
+        ]
+    )
+
+
+def test_a_merged_rollback_is_released_marks_the_old_release_and_tells_the_hotfix_once(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    revert = merged_rollback(bot, hotfix)
+
+    bot.pull_request(revert.number, "closed")
+
+    assert_rolled_back(bot, hotfix, revert)
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    done = "✅ done"
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
+    assert run.output["summary"] == rollback_report(bot, hotfix, revert, *[done] * 6)
+
+    # A redelivery and a re-run add nothing: only the report is written again.
+    with bot.counting() as requests:
+        bot.pull_request(revert.number, "closed")
+        bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    assert_rolled_back(bot, hotfix, revert)
+    [report] = bot.repo.comments_on(revert.number)
+    assert {f"{r.method} {r.path}" for r in requests if r.method != "GET"} == {
+        f"PATCH /repos/acme/widgets/issues/comments/{report.id}",
+        f"PATCH /repos/acme/widgets/check-runs/{run.id}",
+    }
+
+
+def test_a_rollback_run_that_lost_its_journal_finds_its_own_work_and_adds_nothing(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    revert = merged_rollback(bot, hotfix)
+    bot.pull_request(revert.number, "closed")
+    # As if the journal had been restored from a backup older than the run.
+    forgotten = json.dumps({"steps": {}, "comment_id": None})
+    asyncio.run(bot.journal.set_state(f"release:acme/widgets#{revert.number}", forgotten))
+
+    bot.pull_request(revert.number, "closed")
+
+    assert_rolled_back(bot, hotfix, revert)
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
+    [notice] = [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+    step_rows = {
+        row.split(" | ")[0].removeprefix("| "): row
+        for row in run.output["summary"].splitlines()[4:]
+    }
+    assert step_rows["Old release"] == (
+        "| Old release | ✅ already done | the notes of `v1.2.4` already said "
+        f"`Rolled back in v1.2.5` | [v1.2.4]({WEB}/releases/tag/v1.2.4) |"
+    )
+    assert step_rows["Rollback notice"] == (
+        "| Rollback notice | ✅ already done | the rollback notice was already on #1 "
+        f"| [#1]({WEB}/pull/1#issuecomment-{notice.id}) |"
     )

@@ -67,6 +67,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     # releases
     ("GET", "/repos/{owner}/{repo}/releases/tags/{tag}"),
     ("POST", "/repos/{owner}/{repo}/releases"),
+    ("PATCH", "/repos/{owner}/{repo}/releases/{release_id}"),
     # teams
     ("GET", "/orgs/{org}/teams/{team_slug}/members"),
     ("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),

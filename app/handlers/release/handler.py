@@ -18,9 +18,10 @@ from githubkit.exception import RequestFailed
 from app.github.client import classify, describe_with_wait
 from app.github.files import read_files, text_of
 from app.handlers.checks import report_failure, write_check_run
+from app.handlers.policy import read_reverted_pull
 from app.handlers.release import steps
 from app.handlers.release.comment import write_comment
-from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.plan import ReleasePlan, RolledBack
 from app.handlers.release.report import (
     CHECK_NAME,
     Report,
@@ -35,7 +36,8 @@ from app.handlers.routing import Context
 from app.intake.delivery import Delivery
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
-from policies.versions import declared_version, version_files_to_read
+from policies.rollback import is_rollback, reverted_number, rollback_reason, rollback_refusal
+from policies.versions import declared_version, tag_name, version_files_to_read
 
 PULL_REQUEST_ACTIONS = ("closed",)
 
@@ -149,7 +151,13 @@ async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | Non
     if not _is_production_hotfix(config, pull):
         context.log.info("pull request #%d is not a hotfix merged into production", number)
         return None
-    return await _plan(context, pull, config)
+    rolled_back = None
+    if _is_rollback(config, pull):
+        rolled_back = await _rolled_back(context, pull, config)
+        if rolled_back is None:
+            context.log.info("pull request #%d rolls back no merged hotfix", number)
+            return None
+    return await _plan(context, pull, config, rolled_back)
 
 
 async def _config(context: Context, pull: dict[str, Any]) -> HotfixConfig:
@@ -165,13 +173,49 @@ def _defaults(pull: dict[str, Any]) -> HotfixConfig:
 
 
 def _is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
+    """A hotfix or a rollback, merged into the production branch."""
     labels = [label["name"] for label in pull["labels"]]
-    return pull["base"]["ref"] == config.branches.production and is_hotfix(
-        config, pull["head"]["ref"], labels
+    return pull["base"]["ref"] == config.branches.production and (
+        is_hotfix(config, pull["head"]["ref"], labels) or _is_rollback(config, pull)
     )
 
 
-async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) -> ReleasePlan:
+def _is_rollback(config: HotfixConfig, pull: dict[str, Any]) -> bool:
+    labels = [label["name"] for label in pull["labels"]]
+    return is_rollback(config, pull["head"]["ref"], labels)
+
+
+async def _rolled_back(
+    context: Context, pull: dict[str, Any], config: HotfixConfig
+) -> RolledBack | None:
+    """The merged hotfix a rollback reverts, with its tag; None when it names none."""
+    repository, body = context.repository, pull.get("body") or ""
+    number = reverted_number(pull["head"]["ref"], body, repository)
+    if number is None:
+        return None
+    reverted = await read_reverted_pull(context.github, repository, number)
+    refused = rollback_refusal(config, repository, number, reverted)
+    if reverted is None or reverted.merge_commit_sha is None or refused is not None:
+        return None
+    # Its tag is the one its own post-merge run made: from the version at its merge commit.
+    paths = version_files_to_read(config)
+    files = await read_files(context.github, repository, reverted.merge_commit_sha, paths)
+    version = declared_version(config, files)
+    return RolledBack(
+        number=number,
+        title=reverted.title,
+        url=f"{pull['base']['repo']['html_url']}/pull/{number}",
+        tag=None if version is None else tag_name(config, str(version)),
+        reason=rollback_reason(body),
+    )
+
+
+async def _plan(
+    context: Context,
+    pull: dict[str, Any],
+    config: HotfixConfig,
+    rolled_back: RolledBack | None,
+) -> ReleasePlan:
     merge_sha = pull["merge_commit_sha"]
     version_files, back_merge_target = await asyncio.gather(
         read_files(context.github, context.repository, merge_sha, version_files_to_read(config)),
@@ -194,20 +238,23 @@ async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) ->
         config=config,
         version=declared_version(config, version_files),
         back_merge_target=back_merge_target,
+        rolled_back=rolled_back,
     )
 
 
 async def _run_steps(context: Context, plan: ReleasePlan, state: ReleaseState) -> StepOutcomes:
     """The registered steps in order, each resumed from its journaled outcome."""
     outcomes: dict[str, StepOutcome] = {}
-    registered = steps.STEPS
+    registered = [step for step in steps.STEPS if step.applies(plan)]
     for step in registered:
         previous = state.steps.get(step.key)
         if previous is not None and previous.status.finished:
             outcomes[step.key] = previous
             continue
         unfinished_needs = tuple(
-            need.key for need in step.needs if not outcomes[need.key].status.finished
+            need.key
+            for need in step.needs
+            if need.key in outcomes and not outcomes[need.key].status.finished
         )
         try:
             outcome = await step.action(StepRun(context.github, plan, previous, unfinished_needs))

@@ -1,4 +1,5 @@
-"""What the post-merge steps work on: one merged hotfix pull request and its config."""
+"""What the post-merge steps work on: one merged hotfix (or rollback) pull request and its
+config."""
 
 from __future__ import annotations
 
@@ -7,6 +8,21 @@ from urllib.parse import quote
 
 from policies.config import HotfixConfig
 from policies.versions import Version, tag_name
+
+
+@dataclass(frozen=True, slots=True)
+class RolledBack:
+    """The hotfix a merged rollback reverts, and why (docs/BEHAVIOUR.md, "Rollbacks")."""
+
+    number: int
+    title: str
+    url: str
+    tag: str | None  # None when no version file at its merge commit declares a version
+    reason: str | None  # the rollback's own words, from its description
+
+    @property
+    def tag_or_number(self) -> str:
+        return self.tag or f"#{self.number}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +45,14 @@ class ReleasePlan:
     version: Version | None  # None when no version file at the merge commit can be read
     # The latest open release branch (gitflow), else the development branch.
     back_merge_target: str
+    rolled_back: RolledBack | None = None  # set when the pull request is a rollback
+
+    @property
+    def description(self) -> str:
+        """The pull request as the report names it."""
+        if self.rolled_back is None:
+            return f"Hotfix #{self.number} ({self.title})"
+        return f"Rollback #{self.number} ({self.title}) of hotfix #{self.rolled_back.number}"
 
     @property
     def tag(self) -> str | None:
@@ -36,6 +60,8 @@ class ReleasePlan:
 
     @property
     def tag_message(self) -> str:
+        if self.rolled_back is not None:
+            return f"Rollback of {self.rolled_back.tag_or_number}: {self.title}"
         # Plain replacement, as for the tag name: str.format could reach object attributes.
         version = "" if self.version is None else str(self.version)
         return self.config.tag.message.replace("{title}", self.title).replace("{version}", version)

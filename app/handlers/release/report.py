@@ -44,7 +44,7 @@ def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
     failed = [step.key for step, outcome in outcomes if outcome.status is StepStatus.FAILED]
     skipped = [outcome for _, outcome in outcomes if outcome.status is StepStatus.SKIPPED]
     lines = [
-        f"Hotfix #{plan.number} ({plan.title}) was merged into "
+        f"{plan.description} was merged into "
         f"`{plan.config.branches.production}` as [`{plan.short_sha}`]"
         f"({plan.commit_url(plan.merge_sha)}).",
         "",

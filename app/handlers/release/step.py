@@ -67,6 +67,15 @@ class StepRun:
     unfinished_needs: tuple[str, ...]  # keys
 
 
+def every_merge(plan: ReleasePlan) -> bool:
+    return True
+
+
+def rollbacks_only(plan: ReleasePlan) -> bool:
+    """For the steps a merged rollback has besides a hotfix's."""
+    return plan.rolled_back is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """One post-merge step; `app.handlers.release.steps.STEPS` lists them in order."""
@@ -79,3 +88,5 @@ class Step:
     manual_commands: Callable[[ReleasePlan], list[str]]
     # Steps listed before it; those that did not finish reach it as `unfinished_needs`.
     needs: tuple[Step, ...] = ()
+    # Whether it runs, and is reported, for this merge (a rollback has steps of its own).
+    applies: Callable[[ReleasePlan], bool] = every_merge

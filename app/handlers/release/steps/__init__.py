@@ -5,15 +5,25 @@ done. A step returns its outcome; a GitHub answer it does not expect propagates,
 caller retries what may pass and records the rest as the step's failure.
 
 Adding a step: a module defining its `STEP` (see `app.handlers.release.step`), and one line
-here, after the steps it needs.
+here, after the steps it needs. A step whose `applies` refuses a merge (a rollback's own steps
+on a hotfix) neither runs nor is reported for it.
 """
 
 from app.handlers.release.step import Step
-from app.handlers.release.steps import back_merge, delete_branch, release, tag
+from app.handlers.release.steps import (
+    back_merge,
+    delete_branch,
+    old_release,
+    release,
+    rollback_notice,
+    tag,
+)
 
 STEPS: list[Step] = [
     tag.STEP,
     release.STEP,
+    old_release.STEP,
     back_merge.STEP,
     delete_branch.STEP,
+    rollback_notice.STEP,
 ]

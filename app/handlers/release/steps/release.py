@@ -37,7 +37,13 @@ async def create_release(run: StepRun) -> StepOutcome:
 
 
 def release_notes(plan: ReleasePlan) -> str:
-    return f"Hotfix #{plan.number}: {plan.title}"
+    rolled_back = plan.rolled_back
+    if rolled_back is None:
+        return f"Hotfix #{plan.number}: {plan.title}"
+    return (
+        f"Rollback #{plan.number}: {plan.title}\n\nThis release rolls back "
+        f"{rolled_back.tag_or_number} (hotfix #{rolled_back.number}: {rolled_back.title})."
+    )
 
 
 def release_commands(plan: ReleasePlan) -> list[str]:
