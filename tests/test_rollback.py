@@ -89,8 +89,8 @@ def rollback_header(recognised_by: str) -> str:
         f"**Rollback of #1** (Fix login), a P1 hotfix: this pull request is a rollback "
         f"because {recognised_by}.\n\n"
         "`branch-name`, `labels` and `severity` do not apply to a rollback: it is recognised "
-        "by its branch or label, and its approvals follow the hotfix it rolls back "
-        "(`rollback.approvals`).\n\n"
+        "by its branch or label, and its approvals are those of `rollback.approvals`, by "
+        "default one from any approval group of the rolled-back hotfix's severity.\n\n"
     )
 
 

@@ -83,7 +83,8 @@ def _rollback_lines(rollback: Rollback) -> list[str]:
         f"is a rollback because {rollback.recognised_by}.",
         "",
         f"{left_out} do not apply to a rollback: it is recognised by its branch or label, "
-        "and its approvals follow the hotfix it rolls back (`rollback.approvals`).",
+        "and its approvals are those of `rollback.approvals`, by default one from any "
+        "approval group of the rolled-back hotfix's severity.",
         "",
     ]
 
