@@ -91,6 +91,7 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
     ),
     "GET /repos/{owner}/{repo}/releases/tags/{tag}": (("contents", "read"),),
     "POST /repos/{owner}/{repo}/releases": (("contents", "write"),),
+    "PATCH /repos/{owner}/{repo}/releases/{release_id}": (("contents", "write"),),
     "GET /orgs/{org}/teams/{team_slug}/members": (("members", "read"),),
     "GET /orgs/{org}/teams/{team_slug}/memberships/{username}": (("members", "read"),),
 }
