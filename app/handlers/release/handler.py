@@ -188,7 +188,8 @@ def _is_rollback(config: HotfixConfig, pull: dict[str, Any]) -> bool:
 async def _rolled_back(
     context: Context, pull: dict[str, Any], config: HotfixConfig
 ) -> RolledBack | None:
-    """The merged hotfix a rollback reverts, with its tag; None when it names none."""
+    """The hotfix a rollback reverts, with its tag; None when it names no hotfix merged into
+    the production branch."""
     repository, body = context.repository, pull.get("body") or ""
     number = reverted_number(pull["head"]["ref"], body, repository)
     if number is None:
@@ -204,7 +205,6 @@ async def _rolled_back(
     return RolledBack(
         number=number,
         title=reverted.title,
-        url=f"{pull['base']['repo']['html_url']}/pull/{number}",
         tag=None if version is None else tag_name(config, str(version)),
         reason=rollback_reason(body),
     )

@@ -16,7 +16,6 @@ class RolledBack:
 
     number: int
     title: str
-    url: str
     tag: str | None  # None when no version file at its merge commit declares a version
     reason: str | None  # the rollback's own words, from its description
 

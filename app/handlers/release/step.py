@@ -68,6 +68,7 @@ class StepRun:
 
 
 def every_merge(plan: ReleasePlan) -> bool:
+    """For the steps of every hotfix and rollback."""
     return True
 
 
