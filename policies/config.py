@@ -321,27 +321,29 @@ class HotfixConfig(_Section):
 
 def _consistency_problems(config: HotfixConfig) -> list[str]:
     """Problems that span sections, found once each section is valid on its own."""
+    return [
+        f"labels.severities.{name}: there is no severity {name} under severities"
+        for name in config.labels.severities
+        if name not in config.severities
+    ] + [
+        f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
+        for name in config.severities
+        if name not in config.labels.severities
+    ]
+
+
+def _rollback_label_problems(config: HotfixConfig) -> list[str]:
+    """The rollback label would make hotfixes rollbacks, or the other way round, if another
+    label were the same."""
     rollback_label = config.rollback.label
     taken = {"labels.hotfix": config.labels.hotfix} | {
         f"labels.severities.{name}": label for name, label in config.labels.severities.items()
     }
-    return (
-        [
-            f'rollback.label: "{rollback_label}" is already {key}; a rollback needs its own label'
-            for key, label in taken.items()
-            if label.casefold() == rollback_label.casefold()
-        ]
-        + [
-            f"labels.severities.{name}: there is no severity {name} under severities"
-            for name in config.labels.severities
-            if name not in config.severities
-        ]
-        + [
-            f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
-            for name in config.severities
-            if name not in config.labels.severities
-        ]
-    )
+    return [
+        f'rollback.label: "{rollback_label}" is already {key}; a rollback needs its own label'
+        for key, label in taken.items()
+        if label.casefold() == rollback_label.casefold()
+    ]
 
 
 def _deep_merge(defaults: object, given: object) -> object:
@@ -611,7 +613,7 @@ def load_config(text: str | None, default_branch: str) -> HotfixConfig:
     except ValidationError as error:
         # dict.fromkeys: one line per problem, in the order found.
         raise ConfigError(list(dict.fromkeys(map(_problem, error.errors())))) from None
-    problems = _consistency_problems(config)
+    problems = _consistency_problems(config) + _rollback_label_problems(config)
     if problems:
         raise ConfigError(problems)
     return config
