@@ -214,7 +214,7 @@ async def _plan(
     context: Context,
     pull: dict[str, Any],
     config: HotfixConfig,
-    rolled_back: RolledBack | None,
+    rolled_back: RolledBack | None = None,
 ) -> ReleasePlan:
     merge_sha = pull["merge_commit_sha"]
     version_files, back_merge_target = await asyncio.gather(
