@@ -7,6 +7,7 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 from __future__ import annotations
 
 from app.handlers import policy, release
+from app.handlers.commands import confirm, dispatch
 from app.router import Router
 
 
@@ -28,4 +29,11 @@ def build_router() -> Router:
     router.add("check_run", ["rerequested"], release.on_rerequest)
     router.add("check_suite", ["rerequested"], policy.on_rerequest)
     router.add("check_suite", ["rerequested"], release.on_rerequest)
+    router.add("issue_comment", dispatch.ACTIONS, dispatch.on_command, when=dispatch.is_command)
+    router.add(
+        "pull_request_review",
+        ["submitted"],
+        confirm.on_review_after_merge,
+        when=confirm.after_merge,
+    )
     return router

@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
-from githubkit.exception import RequestFailed
-
 from app.checks import report_failure, write_check_run
-from app.github import InstallationClient
+from app.github import InstallationClient, timestamp
+from app.handlers.records import PullRecords
 from app.render import CheckOutput, config_error_output, policy_output
 from app.repo_files import UnreadableFile, read_files, text_of
 from app.router import Context
+from app.teams import members_among
 from policies.config import CONFIG_PATH, ConfigError, load_config
 from policies.evaluate import (
-    Conclusion,
+    Verdict,
     config_error_verdict,
     evaluate,
     is_hotfix,
@@ -74,22 +73,42 @@ async def evaluate_pull_request(context: Context, number: int) -> None:
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     try:
-        pull, reviews = await asyncio.gather(
+        pull, reviews, records = await asyncio.gather(
             github.get_json(f"/repos/{repository}/pulls/{number}"),
             github.get_all(f"/repos/{repository}/pulls/{number}/reviews"),
+            PullRecords.load(context, number),
         )
         if pull["state"] != "open":
             context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
             return
         head_sha = pull["head"]["sha"]
-        conclusion, output = await _verdict(github, repository, pull, reviews)
+        verdict, output = await _verdict(github, repository, pull, reviews, records)
     except Exception as error:
         await report_failure(
             context, CHECK_NAME, head_sha, error, "Could not evaluate the hotfix policy"
         )
         raise
-    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
+    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=verdict.conclusion)
+    await _remember_what_was_waived(context, records, verdict)
     context.log.info("pull request #%d: %s", number, output.title)
+
+
+async def _remember_what_was_waived(
+    context: Context, records: PullRecords, verdict: Verdict
+) -> None:
+    """Keep what the break-glass waived: after the merge, the retroactive review asks
+    about it."""
+    if records.break_glass is None:
+        return
+    waived = replace(
+        records.break_glass,
+        severity=verdict.severity,
+        waived_rules=verdict.waived_rules,
+        waived_groups=verdict.waived_groups,
+    )
+    if waived != records.break_glass:
+        records.break_glass = waived
+        await records.save(context)
 
 
 def _head_named_by(payload: dict[str, Any]) -> str | None:
@@ -106,8 +125,12 @@ def _head_named_by(payload: dict[str, Any]) -> str | None:
 
 
 async def _verdict(
-    github: InstallationClient, repository: str, pull: dict[str, Any], reviews: list[Any]
-) -> tuple[Conclusion | None, CheckOutput]:
+    github: InstallationClient,
+    repository: str,
+    pull: dict[str, Any],
+    reviews: list[Any],
+    records: PullRecords,
+) -> tuple[Verdict, CheckOutput]:
     base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
     default_branch = pull["base"]["repo"]["default_branch"]
     # The config and the usual version files come from one base tree; the head's version
@@ -122,9 +145,10 @@ async def _verdict(
         return _config_failure(ConfigError([f"the file {error.problem}"]))
     except ConfigError as error:
         return _config_failure(error)
-    facts = _facts(pull, reviews)
+    facts = _facts(pull, reviews, records)
     if not is_hotfix(config, facts.head_ref, facts.labels):
-        return Conclusion.NEUTRAL, policy_output(evaluate(config, facts))
+        verdict = evaluate(config, facts)
+        return verdict, policy_output(verdict)
 
     # The rules say what to look up: first the version files they read...
     version_paths = needed_lookups(config, facts).version_files
@@ -149,14 +173,15 @@ async def _verdict(
     verdict = evaluate(
         config, replace(facts, team_members=team_members, existing_tags=existing_tags)
     )
-    return verdict.conclusion, policy_output(verdict)
+    return verdict, policy_output(verdict)
 
 
-def _config_failure(error: ConfigError) -> tuple[Conclusion | None, CheckOutput]:
-    return Conclusion.FAILURE, config_error_output(config_error_verdict(error), error)
+def _config_failure(error: ConfigError) -> tuple[Verdict, CheckOutput]:
+    verdict = config_error_verdict(error)
+    return verdict, config_error_output(verdict, error)
 
 
-def _facts(pull: dict[str, Any], reviews: list[Any]) -> PullRequestFacts:
+def _facts(pull: dict[str, Any], reviews: list[Any], records: PullRecords) -> PullRequestFacts:
     head_repo = pull["head"].get("repo") or {}
     base_repo = pull["base"]["repo"]
     return PullRequestFacts(
@@ -172,22 +197,19 @@ def _facts(pull: dict[str, Any], reviews: list[Any]) -> PullRequestFacts:
         labels=frozenset(label["name"] for label in pull["labels"]),
         default_branch=base_repo["default_branch"],
         reviews=[
-            Review(review["user"]["login"], ReviewState(review["state"]), review.get("commit_id"))
+            Review(
+                review["user"]["login"],
+                ReviewState(review["state"]),
+                review.get("commit_id"),
+                timestamp(review.get("submitted_at")),
+            )
             for review in reviews
             if review.get("user") and review.get("state") in ReviewState.__members__
         ],
-        opened_at=_timestamp(pull.get("created_at")),
+        opened_at=timestamp(pull.get("created_at")),
+        verbal_approvals=records.verbal_approvals,
+        break_glass=records.break_glass.glass if records.break_glass else None,
     )
-
-
-def _timestamp(value: object) -> datetime | None:
-    """GitHub's `2026-11-27T15:28:00Z`; None when absent or not of that form."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 async def _existing_tags(
@@ -205,36 +227,10 @@ async def _approvers_by_team(
     """Team slug -> those of `needs.approvers` who are in that team."""
     approvers = needs.approvers
     members = await asyncio.gather(
-        *(_team_members(github, org, slug, approvers) for slug in needs.teams)
+        *(members_among(github, org, slug, approvers) for slug in needs.teams)
     )
     # GitHub logins are case-insensitive.
     return {
         slug: frozenset(login for login in approvers if login.casefold() in team)
         for slug, team in zip(needs.teams, members, strict=True)
     }
-
-
-async def _team_members(
-    github: InstallationClient, org: str, slug: str, approvers: frozenset[str]
-) -> frozenset[str]:
-    """The team's members (casefolded), or, where the members list is not served, those of
-    `approvers` whose membership is active."""
-    try:
-        members = await github.get_all(f"/orgs/{org}/teams/{slug}/members")
-    except RequestFailed as error:
-        if error.response.status_code != 404:
-            raise
-        # No such team, a personal account, or a server without the members list: ask for
-        # each approver instead (never cached: it says nothing of the others).
-        memberships = await asyncio.gather(
-            *(
-                github.get_optional(f"/orgs/{org}/teams/{slug}/memberships/{login}")
-                for login in approvers
-            )
-        )
-        return frozenset(
-            login.casefold()
-            for login, membership in zip(approvers, memberships, strict=True)
-            if membership is not None and membership.get("state") == "active"
-        )
-    return frozenset(member["login"].casefold() for member in members)

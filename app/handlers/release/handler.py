@@ -29,9 +29,9 @@ from app.handlers.release.report import (
     steps_report,
 )
 from app.handlers.release.step import StepOutcome, StepRun, StepStatus
-from app.repo_files import read_files, text_of
+from app.repo_files import base_config, read_files
 from app.router import Context
-from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
+from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
 from policies.versions import declared_version, version_files_to_read
 
@@ -135,7 +135,7 @@ async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | Non
     number = pull["number"]
     base = pull["base"]
     try:
-        config = await _config(context, pull)
+        config = await base_config(context.github, context.repository, pull)
     except ConfigError as error:
         # Judged with the defaults: an unusable file must not hide a hotfix merge.
         if not _is_production_hotfix(_defaults(pull), pull):
@@ -148,13 +148,6 @@ async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | Non
         context.log.info("pull request #%d is not a hotfix merged into production", number)
         return None
     return await _plan(context, pull, config)
-
-
-async def _config(context: Context, pull: dict[str, Any]) -> HotfixConfig:
-    """`.github/hotfix.yml` of the production branch, i.e. the branch the PR merged into."""
-    base = pull["base"]
-    files = await read_files(context.github, context.repository, base["ref"], [CONFIG_PATH])
-    return load_config(text_of(files, CONFIG_PATH), base["repo"]["default_branch"])
 
 
 def _defaults(pull: dict[str, Any]) -> HotfixConfig:

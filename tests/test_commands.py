@@ -1,0 +1,322 @@
+"""Comment commands end to end against the fake GitHub (docs/BEHAVIOUR.md, 'Comment commands'):
+verbal approval, break-glass and confirmation, each answered with a reaction or a reply."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from support.harness import Bot
+from support.titles import all_rules_pass
+
+from app.sandbox import FakeComment, FakeIssue, FakePull
+
+# 2026-12-04 14:32:10 UTC: what the fake GitHub stamps everything with in these tests.
+NOW = datetime(2026, 12, 4, 14, 32, 10, tzinfo=UTC)
+BOT = "hotfix-bot[bot]"
+WEB = "https://github.com/acme/widgets"
+TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
+ACCEPTED_FORMS = (
+    "Commands hotfix-bot takes, as the first line of a pull request comment:\n"
+    "- `/hotfix verbal-approval @login [note]`\n"
+    "- `/hotfix break-glass <reason>`\n"
+    "- `/hotfix break-glass off`\n"
+    "- `/hotfix confirm`"
+)
+APPROVALS_EXPECTED = (
+    "Engineering Lead: 1 approval from team engineering-leads; "
+    "On-call Manager: 1 approval from team on-call-managers"
+)
+
+
+class FakeTime:
+    """The fake GitHub's clock, standing at `now` until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def github_time(bot: Bot) -> FakeTime:
+    time = FakeTime()
+    bot.fake.clock = time
+    return time
+
+
+@pytest.fixture(autouse=True)
+def organization(bot: Bot, github_time: FakeTime) -> None:
+    for slug, members in TEAMS.items():
+        bot.fake.add_team("acme", slug, members)
+    bot.repo.collaborators.update(
+        {"dana": "write", "lead": "maintain", "lena": "write", "oncall": "write", "dev": "write"}
+    )
+    bot.repo.collaborators.update({"maya": "admin", "eve": "read"})
+
+
+def open_p0_hotfix(bot: Bot, labels: tuple[str, ...] = ("hotfix", "P0")) -> FakePull:
+    pull = bot.open_hotfix(labels=labels)
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
+def command(bot: Bot, number: int, author: str, body: str) -> FakeComment:
+    """`author` comments `body` on the conversation of `number`, and GitHub says so."""
+    comment = bot.repo.add_comment(number, author, body)
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+    return comment
+
+
+def replies(bot: Bot, number: int) -> list[str]:
+    return [c.body for c in bot.repo.comments_on(number) if c.author == BOT]
+
+
+def reactions(bot: Bot, comment: FakeComment) -> list[tuple[str, str]]:
+    return [(r.content, r.user) for r in bot.repo.reactions_to(comment.id)]
+
+
+def refusal(line: str, commenter: str, reason: str) -> str:
+    return (
+        f"> {line}\n\n@{commenter}, hotfix-bot did not carry this out: {reason}.\n\n"
+        + ACCEPTED_FORMS
+    )
+
+
+def approvals_row(bot: Bot, pull: FakePull) -> str:
+    [row] = [
+        line
+        for line in bot.policy_run(pull.head_sha).output["summary"].splitlines()
+        if line.startswith("| `approvals` |")
+    ]
+    return row
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+
+def test_a_verbal_approval_counts_for_the_approver_and_is_answered_with_a_reaction(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    line = "/hotfix verbal-approval @lena approved on the bridge call"
+    recorded = command(bot, pull.number, "dana", f"{line}\nShe is driving.")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
+    assert approvals_row(bot, pull) == (
+        "| `approvals` | ✅ pass | Engineering Lead: lead; "
+        "On-call Manager: lena (verbal, recorded by @dana at 14:32 UTC) | "
+        f"{APPROVALS_EXPECTED} |"
+    )
+    assert reactions(bot, recorded) == [("+1", BOT)]
+    assert replies(bot, pull.number) == []
+
+
+def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time: FakeTime) -> None:
+    pull = open_p0_hotfix(bot)
+    recorded = command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
+    payload = bot.fake.issue_comment_event(bot.repo, recorded.id)
+    github_time.now += timedelta(minutes=1)
+    bot.repo.review(pull.number, "lena", "CHANGES_REQUESTED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    with bot.counting() as requests:
+        bot.deliver("issue_comment", payload)  # GitHub delivers it again, with a new id
+
+    # The changes lena asked for after it stay her latest word: the command did not act again.
+    assert bot.policy_run(pull.head_sha).output["title"] == (
+        "Waiting for approval: Engineering Lead and On-call Manager"
+    )
+    assert [f"{r.method} {r.path}" for r in requests if r.method != "GET"] == []
+    assert reactions(bot, recorded) == [("+1", BOT)]
+
+
+def test_a_verbal_approval_by_someone_without_write_access_is_refused(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+    line = "/hotfix verbal-approval @lena"
+
+    refused = command(bot, pull.number, "eve", line)
+
+    assert replies(bot, pull.number) == [
+        refusal(line, "eve", "commands need write access to acme/widgets, and eve has read access")
+    ]
+    assert reactions(bot, refused) == []
+    assert "lena" not in approvals_row(bot, pull)
+
+
+def test_a_verbal_approval_for_the_author_is_refused(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+    line = "/hotfix verbal-approval @DEV"
+
+    refused = command(bot, pull.number, "dana", line)
+
+    assert replies(bot, pull.number) == [
+        refusal(
+            line, "dana", "DEV opened this pull request, and the author's approval never counts"
+        )
+    ]
+    assert reactions(bot, refused) == []
+
+
+def test_a_verbal_approval_where_the_severity_takes_none_is_refused(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot, labels=("hotfix", "P1"))
+    line = "/hotfix verbal-approval @lead"
+
+    command(bot, pull.number, "dana", line)
+
+    assert replies(bot, pull.number) == [
+        refusal(
+            line,
+            "dana",
+            "severity P1 does not take verbal approvals "
+            "(`severities.P1.verbal_approval` in `.github/hotfix.yml`)",
+        )
+    ]
+
+
+def test_a_push_after_a_verbal_approval_asks_for_it_again(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
+    assert "lena (verbal, recorded by @dana at 14:32 UTC)" in approvals_row(bot, pull)
+
+    bot.repo.commit("hotfix/fix-login", {"NOTES": "typo\n"}, "Typo")
+    bot.pull_request(pull.number, "synchronize")
+
+    assert bot.policy_run(pull.head_sha).output["title"] == (
+        "Waiting for approval: Engineering Lead and On-call Manager"
+    )
+    assert approvals_row(bot, pull) == (
+        "| `approvals` | ⏳ waiting | Engineering Lead: nobody yet; On-call Manager: nobody yet; "
+        f"lena (verbal) approved an older commit and must approve again | {APPROVALS_EXPECTED} |"
+    )
+
+
+def test_an_unknown_command_is_answered_with_the_accepted_forms(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+
+    command(bot, pull.number, "dana", "/hotfix approve @lena")
+
+    assert replies(bot, pull.number) == [
+        refusal("/hotfix approve @lena", "dana", "`approve` is not a hotfix-bot command")
+    ]
+
+
+def test_only_commands_by_people_on_pull_requests_are_taken(bot: Bot) -> None:
+    """Other comments are answered `ignored` at the intake, and their text is not kept."""
+    pull = open_p0_hotfix(bot)
+    taken = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena")
+    issue: FakeIssue = bot.repo.open_issue("Flaky login", author="dev")
+    edited = bot.repo.add_comment(pull.number, "dana", "Looks fine")
+    created = bot.fake.issue_comment_event(bot.repo, edited.id)
+    bot.repo.edit_comment(edited.id, "/hotfix verbal-approval @lena")
+    comments = {
+        "an ordinary comment": created,
+        "an edit into a command": bot.fake.issue_comment_event(
+            bot.repo, edited.id, "edited", previous_body="Looks fine"
+        ),
+        "a command on an issue": bot.fake.issue_comment_event(
+            bot.repo, bot.repo.add_comment(issue.number, "dana", "/hotfix confirm").id
+        ),
+        "a command by a bot": bot.fake.issue_comment_event(
+            bot.repo, bot.repo.add_comment(pull.number, "ci[bot]", "/hotfix confirm").id
+        ),
+        "a command": bot.fake.issue_comment_event(bot.repo, taken.id),
+    }
+
+    answers = {
+        what: bot.send("issue_comment", payload).json() for what, payload in comments.items()
+    }
+    bot.settle()
+
+    assert {what: answer["status"] for what, answer in answers.items()} == {
+        **dict.fromkeys(comments, "ignored"),
+        "a command": "queued",
+    }
+    kept = {entry.id: entry for entry in bot.journal.recent()}
+    assert [kept[answer["delivery"]].payload is None for answer in answers.values()] == [
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert replies(bot, pull.number) == replies(bot, issue.number) == []
+    assert [(r.comment_id, r.content) for r in bot.repo.reactions] == [(taken.id, "+1")]
+
+
+# --- break-glass -------------------------------------------------------------------------------
+
+
+def test_a_break_glass_by_someone_not_allowed_is_refused(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+    line = "/hotfix break-glass checkout is down"
+
+    command(bot, pull.number, "maya", line)
+
+    assert replies(bot, pull.number) == [
+        refusal(
+            line,
+            "maya",
+            "only members of team engineering-leads or members of team on-call-managers may "
+            "break the glass for severity P0",
+        )
+    ]
+    assert bot.policy_run(pull.head_sha).conclusion is None
+
+
+def test_a_break_glass_passes_the_check_until_an_approver_withdraws_it(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+
+    broke = command(bot, pull.number, "lead", "/hotfix break-glass checkout is down for everyone")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        "Break-glass by @lead: checkout is down for everyone",
+    )
+    summary = run.output["summary"]
+    assert (
+        "**Break-glass** by @lead at 2026-12-04 14:32 UTC: checkout is down for everyone. Every "
+        "rule that fails or waits is waived; after the merge an issue asks for a retroactive "
+        "review. `/hotfix break-glass off` withdraws it."
+    ) in summary
+    assert approvals_row(bot, pull).startswith(
+        "| `approvals` | ⚠️ waived | Engineering Lead: nobody yet; On-call Manager: nobody yet |"
+    )
+    assert "## How to fix" not in summary
+    assert reactions(bot, broke) == [("+1", BOT)]
+
+    line = "/hotfix break-glass off"
+    command(bot, pull.number, "dana", line)  # neither the one who broke it nor an approver
+    assert replies(bot, pull.number) == [
+        refusal(
+            line,
+            "dana",
+            "only lead, who broke the glass, or an approver of severity P0 (Engineering Lead "
+            "and On-call Manager) may withdraw it",
+        )
+    ]
+    withdrew = command(bot, pull.number, "oncall", line)
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead and On-call Manager",
+    )
+    assert reactions(bot, withdrew) == [("+1", BOT)]
+
+
+def test_a_break_glass_needs_a_reason(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+
+    command(bot, pull.number, "lead", "/hotfix break-glass")
+
+    assert replies(bot, pull.number) == [
+        refusal("/hotfix break-glass", "lead", "it needs a reason: `/hotfix break-glass <reason>`")
+    ]
