@@ -3,6 +3,8 @@ verbal approval, break-glass and confirmation, each answered with a reaction or 
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -320,3 +322,114 @@ def test_a_break_glass_needs_a_reason(bot: Bot) -> None:
     assert replies(bot, pull.number) == [
         refusal("/hotfix break-glass", "lead", "it needs a reason: `/hotfix break-glass <reason>`")
     ]
+
+
+# --- after the merge ---------------------------------------------------------------------------
+
+
+def release_run_text(bot: Bot, pull: FakePull) -> str:
+    assert pull.merge_commit_sha is not None
+    [run] = bot.repo.runs_named("hotfix-release", pull.merge_commit_sha)
+    return str(run.output["summary"])
+
+
+def merge(bot: Bot, pull: FakePull) -> None:
+    bot.repo.merge_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+
+
+def test_a_break_glass_opens_one_retroactive_review_issue_after_the_merge(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    command(bot, pull.number, "oncall", "/hotfix break-glass payments are failing")
+
+    merge(bot, pull)
+    bot.pull_request(pull.number, "closed")  # delivered again
+    assert pull.merge_commit_sha is not None
+    [run] = bot.repo.runs_named("hotfix-release", pull.merge_commit_sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))  # "Re-run"
+
+    [issue] = bot.repo.issues.values()
+    assert (issue.title, issue.labels, issue.assignees, issue.author) == (
+        "Retroactive review: Fix",
+        ["hotfix-retro-review"],
+        ["oncall"],
+        BOT,
+    )
+    sha = pull.merge_commit_sha
+    assert issue.body == (
+        f"<!-- hotfix-bot:retro-review acme/widgets#{pull.number} -->\n\n"
+        f"@oncall broke the glass on [#{pull.number}]({WEB}/pull/{pull.number}) (Fix) at "
+        "2026-12-04 14:32 UTC, so it merged without the usual checks. The reason given: "
+        "payments are failing\n\n"
+        "What the break-glass waived:\n"
+        "- `approvals`: On-call Manager (@acme/on-call-managers)\n\n"
+        f"Please review the change as it merged, [`{sha[:7]}`]({WEB}/commit/{sha}), and close "
+        "this issue once it is reviewed."
+    )
+    assert (
+        f"| Retroactive review | ✅ done | opened issue #{issue.number} for the break-glass by "
+        f"@oncall, assigned to them | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_run_text(bot, pull)
+    opened = [
+        r for r in bot.fake.requests if (r.method, r.path) == ("POST", "/repos/acme/widgets/issues")
+    ]
+    assert len(opened) == 1
+
+
+def test_the_retroactive_review_issue_is_found_again_when_the_journal_lost_its_outcome(
+    bot: Bot,
+) -> None:
+    """As after a crash between opening the issue and keeping the step's outcome."""
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "lead", "/hotfix break-glass payments are failing")
+    merge(bot, pull)
+    key = f"release:acme/widgets#{pull.number}"
+    kept = json.loads(asyncio.run(bot.journal.get_state(key)) or "{}")
+    del kept["steps"]["retro-review"]
+    asyncio.run(bot.journal.set_state(key, json.dumps(kept)))
+
+    bot.pull_request(pull.number, "closed")
+
+    [issue] = bot.repo.issues.values()
+    assert (
+        f"| Retroactive review | ✅ already done | issue #{issue.number} already asks for a "
+        f"review of the break-glass by @lead | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_run_text(bot, pull)
+
+
+def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @lead")
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
+    line = "/hotfix confirm"
+    command(bot, pull.number, "lena", line)  # not merged yet
+    assert replies(bot, pull.number) == [
+        refusal(
+            line,
+            "lena",
+            "a verbal approval is confirmed after the merge, and this pull request is not "
+            "merged yet",
+        )
+    ]
+
+    merge(bot, pull)
+
+    lead = "lead (verbal, recorded by @dana at 14:32 UTC)"
+    lena = "lena (verbal, recorded by @dana at 14:32 UTC)"
+    assert (
+        f"| Verbal approvals | ⏳ waiting for review | {lead}: **unconfirmed**; @lead, approve "
+        f"the pull request or comment `/hotfix confirm`; {lena}: **unconfirmed**; @lena, "
+        "approve the pull request or comment `/hotfix confirm` |   |"
+    ) in release_run_text(bot, pull)
+
+    confirmed = command(bot, pull.number, "lena", "/hotfix confirm")
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    assert reactions(bot, confirmed) == [("+1", BOT)]
+    assert (
+        f"| Verbal approvals | ✅ done | {lead}: confirmed by an approving review; "
+        f"{lena}: confirmed by `/hotfix confirm` |   |"
+    ) in release_run_text(bot, pull)

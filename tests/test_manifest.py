@@ -177,4 +177,5 @@ def test_every_call_the_app_makes_in_a_hotfix_lifecycle_is_covered(bot: Bot) -> 
     calls = {validator.operation(request.method, request.path) for request in bot.fake.requests}
     assert None not in calls  # the harness also checks every request against OpenAPI
     assert "POST /repos/{owner}/{repo}/check-runs" in calls
+    assert "POST /repos/{owner}/{repo}/issues" in calls  # the commands ran
     assert sorted(call for call in calls if call is not None and not covered(call)) == []

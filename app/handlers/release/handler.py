@@ -8,6 +8,7 @@ pull request and the check run on the merge commit) is written once, at the end 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from githubkit.exception import RequestFailed
 from app.checks import report_failure, write_check_run
 from app.delivery import Delivery
 from app.github import classify, describe_with_wait
+from app.handlers.records import PullRecords
 from app.handlers.release import steps
 from app.handlers.release.comment import write_comment
 from app.handlers.release.plan import ReleasePlan
@@ -164,8 +166,9 @@ def _is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
 
 async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) -> ReleasePlan:
     merge_sha = pull["merge_commit_sha"]
-    version_files = await read_files(
-        context.github, context.repository, merge_sha, version_files_to_read(config)
+    version_files, records = await asyncio.gather(
+        read_files(context.github, context.repository, merge_sha, version_files_to_read(config)),
+        PullRecords.load(context, pull["number"]),
     )
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
     return ReleasePlan(
@@ -183,6 +186,8 @@ async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) ->
         default_branch=base_repo["default_branch"],
         config=config,
         version=declared_version(config, version_files),
+        verbal_approvals=tuple(records.verbal),
+        break_glass=records.break_glass,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from app.handlers.records import BreakGlassRecord, VerbalRecord
 from policies.config import HotfixConfig
 from policies.versions import Version, tag_name
 
@@ -27,6 +28,9 @@ class ReleasePlan:
     default_branch: str
     config: HotfixConfig
     version: Version | None  # None when no version file at the merge commit can be read
+    # What comment commands left on the pull request before it merged.
+    verbal_approvals: tuple[VerbalRecord, ...] = ()
+    break_glass: BreakGlassRecord | None = None
 
     @property
     def tag(self) -> str | None:
