@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from support.harness import Bot
 from support.titles import all_rules_pass
 
+from app.handlers.records import Confirmation, VerbalRecord
+from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.steps import verbal_approvals
 from app.sandbox import FakeComment, FakeIssue, FakePull
+from policies.config import load_config
+from policies.facts import VerbalApproval
 
 # 2026-12-04 14:32:10 UTC: what the fake GitHub stamps everything with in these tests.
 NOW = datetime(2026, 12, 4, 14, 32, 10, tzinfo=UTC)
@@ -433,3 +439,42 @@ def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bo
         f"| Verbal approvals | ✅ done | {lead}: confirmed by an approving review; "
         f"{lena}: confirmed by `/hotfix confirm` |   |"
     ) in release_run_text(bot, pull)
+
+
+def test_the_confirmation_reminder_names_whoever_has_not_confirmed() -> None:
+    """The text the durable timers post `CONFIRMATION_REMINDER_AFTER` the merge."""
+    head = "a" * 40
+
+    def recorded(approver: str, head_sha: str = head, confirmed: bool = False) -> VerbalRecord:
+        confirmation = Confirmation("review", NOW) if confirmed else None
+        return VerbalRecord(VerbalApproval(approver, "dana", NOW, head_sha), 1, confirmation)
+
+    plan = ReleasePlan(
+        repository="acme/widgets",
+        repository_url=WEB,
+        number=7,
+        title="Fix",
+        author="dev",
+        pull_url=f"{WEB}/pull/7",
+        merge_sha="b" * 40,
+        head_ref="hotfix/fix-login",
+        head_sha=head,
+        head_repository="acme/widgets",
+        head_in_repository=True,
+        default_branch="main",
+        config=load_config(None, "main"),
+        version=None,
+        verbal_approvals=(
+            recorded("lena"),
+            recorded("lead", confirmed=True),
+            recorded("oncall", head_sha="c" * 40),  # voided by a push: it let nothing merge
+        ),
+    )
+
+    assert verbal_approvals.CONFIRMATION_REMINDER_AFTER.total_seconds() == 24 * 3600
+    assert verbal_approvals.confirmation_reminder(plan) == (
+        "@lena: a verbal approval recorded for you let hotfix #7 merge, and it is still "
+        "unconfirmed. Please approve the pull request or comment `/hotfix confirm`."
+    )
+    everyone_confirmed = replace(plan, verbal_approvals=(recorded("lena", confirmed=True),))
+    assert verbal_approvals.confirmation_reminder(everyone_confirmed) is None

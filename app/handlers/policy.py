@@ -15,7 +15,7 @@ from typing import Any
 
 from app.checks import report_failure, write_check_run
 from app.github import InstallationClient, timestamp
-from app.handlers.records import PullRecords
+from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.render import CheckOutput, config_error_output, policy_output
 from app.repo_files import UnreadableFile, read_files, text_of
 from app.router import Context
@@ -89,26 +89,18 @@ async def evaluate_pull_request(context: Context, number: int) -> None:
         )
         raise
     await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=verdict.conclusion)
-    await _remember_what_was_waived(context, records, verdict)
+    if records.break_glass is not None:
+        await _remember_what_was_waived(context, number, records.break_glass, verdict)
     context.log.info("pull request #%d: %s", number, output.title)
 
 
 async def _remember_what_was_waived(
-    context: Context, records: PullRecords, verdict: Verdict
+    context: Context, number: int, glass: BreakGlassRecord, verdict: Verdict
 ) -> None:
-    """Keep what the break-glass waived: after the merge, the retroactive review asks
-    about it."""
-    if records.break_glass is None:
-        return
-    waived = replace(
-        records.break_glass,
-        severity=verdict.severity,
-        waived_rules=verdict.waived_rules,
-        waived_groups=verdict.waived_groups,
-    )
-    if waived != records.break_glass:
-        records.break_glass = waived
-        await records.save(context)
+    """After the merge, the retroactive review asks about what the break-glass waived."""
+    waived = Waived(verdict.severity, verdict.waived_rules, verdict.waived_groups)
+    if await Waived.load(context, number, glass) != waived:
+        await waived.save(context, number, glass)
 
 
 def _head_named_by(payload: dict[str, Any]) -> str | None:

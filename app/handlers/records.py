@@ -1,6 +1,7 @@
 """What comment commands leave on a pull request: the verbal approvals recorded and the
 break-glass in force (docs/BEHAVIOUR.md, 'Comment commands'). Kept in the state store as
-one JSON value per pull request, which the hotfix-policy check and the post-merge steps read.
+one JSON value per pull request, which only commands write and the hotfix-policy check and
+the post-merge steps read; what a break-glass waived, the check keeps beside it.
 """
 
 from __future__ import annotations
@@ -35,10 +36,32 @@ class VerbalRecord:
 class BreakGlassRecord:
     glass: BreakGlass
     comment_id: int  # the command that broke it
-    # What it waived at the latest evaluation: the retroactive review asks about these.
+
+
+@dataclass(frozen=True, slots=True)
+class Waived:
+    """What a break-glass waived at the latest evaluation: the retroactive review asks
+    about it. Kept under its own key, by the check, so that it never writes over a command."""
+
     severity: str | None = None
-    waived_rules: tuple[str, ...] = ()
-    waived_groups: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # approval groups not filled
+
+    @staticmethod
+    def _key(context: Context, number: int, record: BreakGlassRecord) -> str:
+        return f"break-glass-waived:{context.repository}#{number}:{record.comment_id}"
+
+    @classmethod
+    async def load(cls, context: Context, number: int, record: BreakGlassRecord) -> Waived:
+        stored = await context.state.get_state(cls._key(context, number, record))
+        if stored is None:
+            return cls()
+        data = json.loads(stored)
+        return cls(data["severity"], tuple(data["rules"]), tuple(data["groups"]))
+
+    async def save(self, context: Context, number: int, record: BreakGlassRecord) -> None:
+        data = {"severity": self.severity, "rules": self.rules, "groups": self.groups}
+        await context.state.set_state(self._key(context, number, record), json.dumps(data))
 
 
 @dataclass(slots=True)
@@ -134,9 +157,6 @@ def _break_glass_as_json(record: BreakGlassRecord) -> dict[str, Any]:
         "reason": glass.reason,
         "at": glass.at.isoformat(),
         "comment_id": record.comment_id,
-        "severity": record.severity,
-        "waived_rules": list(record.waived_rules),
-        "waived_groups": list(record.waived_groups),
     }
 
 
@@ -144,7 +164,4 @@ def _break_glass_from_json(data: dict[str, Any]) -> BreakGlassRecord:
     return BreakGlassRecord(
         BreakGlass(data["by"], data["reason"], datetime.fromisoformat(data["at"])),
         data["comment_id"],
-        data["severity"],
-        tuple(data["waived_rules"]),
-        tuple(data["waived_groups"]),
     )

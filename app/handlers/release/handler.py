@@ -18,7 +18,7 @@ from githubkit.exception import RequestFailed
 from app.checks import report_failure, write_check_run
 from app.delivery import Delivery
 from app.github import classify, describe_with_wait
-from app.handlers.records import PullRecords
+from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import write_comment
 from app.handlers.release.plan import ReleasePlan
@@ -170,6 +170,8 @@ async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) ->
         read_files(context.github, context.repository, merge_sha, version_files_to_read(config)),
         PullRecords.load(context, pull["number"]),
     )
+    glass = records.break_glass
+    waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
     return ReleasePlan(
         repository=context.repository,
@@ -187,7 +189,8 @@ async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) ->
         config=config,
         version=declared_version(config, version_files),
         verbal_approvals=tuple(records.verbal),
-        break_glass=records.break_glass,
+        break_glass=glass,
+        waived=waived,
     )
 
 

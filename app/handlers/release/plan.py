@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from app.handlers.records import BreakGlassRecord, VerbalRecord
+from app.handlers.records import BreakGlassRecord, VerbalRecord, Waived
 from policies.config import HotfixConfig
 from policies.versions import Version, tag_name
 
@@ -31,6 +31,7 @@ class ReleasePlan:
     # What comment commands left on the pull request before it merged.
     verbal_approvals: tuple[VerbalRecord, ...] = ()
     break_glass: BreakGlassRecord | None = None
+    waived: Waived = field(default_factory=Waived)  # what the break-glass waived, last checked
 
     @property
     def tag(self) -> str | None:

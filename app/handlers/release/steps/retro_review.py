@@ -65,12 +65,10 @@ async def _existing_issue(github: InstallationClient, plan: ReleasePlan) -> dict
 
 def _body(plan: ReleasePlan, record: BreakGlassRecord) -> str:
     glass = record.glass
-    groups = ", ".join(
-        f"{group.name} ({_mentions(plan, group)})" for group in _waived_groups(plan, record)
-    )
+    groups = ", ".join(f"{group.name} ({_mentions(plan, group)})" for group in _waived_groups(plan))
     waived = [
         f"- `{rule}`: {groups}" if rule == "approvals" and groups else f"- `{rule}`"
-        for rule in record.waived_rules
+        for rule in plan.waived.rules
     ] or ["- nothing: every rule passed when it was last checked"]
     return "\n\n".join(
         [
@@ -85,11 +83,11 @@ def _body(plan: ReleasePlan, record: BreakGlassRecord) -> str:
     )
 
 
-def _waived_groups(plan: ReleasePlan, record: BreakGlassRecord) -> list[ApprovalGroup]:
-    policy = plan.config.severities.get(record.severity or "")
+def _waived_groups(plan: ReleasePlan) -> list[ApprovalGroup]:
+    policy = plan.config.severities.get(plan.waived.severity or "")
     if policy is None:
         return []
-    return [group for group in policy.approvals if group.name in record.waived_groups]
+    return [group for group in policy.approvals if group.name in plan.waived.groups]
 
 
 def _mentions(plan: ReleasePlan, group: ApprovalGroup) -> str:
