@@ -229,9 +229,6 @@ class BreakGlassConfig(_Section):
             )
         return self
 
-    def allows_user(self, login: str) -> bool:
-        return login.casefold() in {user.casefold() for user in self.users}
-
 
 class SeverityPolicy(_Section):
     # A severity added by a repository is not a hotfix severity unless it says so, and allows
