@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, Literal, Self, get_args
+from types import UnionType
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -49,14 +50,20 @@ severities:
     approvals:
       - {name: Engineering Lead, team: engineering-leads, count: 1}
       - {name: On-call Manager, team: on-call-managers, count: 1}
+    verbal_approval: true
+    break_glass: {teams: [engineering-leads, on-call-managers]}
   P1:
     hotfix_allowed: true
     deadline: 24h
     approvals:
       - {name: Engineering Lead, team: engineering-leads, count: 1}
       - {name: Product Manager, team: product-managers, count: 1}
+    verbal_approval: false
+    break_glass: null
   P2:
     hotfix_allowed: false
+    verbal_approval: false
+    break_glass: null
 version:
   files: []
   bump: patch
@@ -234,11 +241,29 @@ class ApprovalGroup(_Section):
         return "users " + ", ".join(self.users or [])
 
 
+class BreakGlassConfig(_Section):
+    """Who may waive the hotfix-policy rules with `/hotfix break-glass`."""
+
+    teams: list[NonEmptyText] = []
+    users: list[NonEmptyText] = []
+
+    @model_validator(mode="after")
+    def _names_someone(self) -> Self:
+        if not self.teams and not self.users:
+            raise ValueError(
+                "must name at least one team or user; break_glass: null lets nobody break the glass"
+            )
+        return self
+
+
 class SeverityPolicy(_Section):
-    # A severity added by a repository is not a hotfix severity unless it says so.
+    # A severity added by a repository is not a hotfix severity unless it says so, and allows
+    # no emergency approvals.
     hotfix_allowed: bool = False
     deadline: Deadline | None = None
     approvals: list[ApprovalGroup] = []
+    verbal_approval: bool = False
+    break_glass: BreakGlassConfig | None = None
 
     @field_validator("approvals")
     @classmethod
@@ -297,6 +322,10 @@ def _consistency_problems(config: HotfixConfig) -> list[str]:
     ]
 
 
+# Sections where null is a value, not an empty section: `break_glass: null` lets nobody.
+_NULL_IS_A_VALUE = frozenset({"break_glass"})
+
+
 def _deep_merge(defaults: object, given: object) -> object:
     """`given` over `defaults`: mappings merge key by key, anything else replaces."""
     if isinstance(defaults, dict) and given is None:
@@ -304,7 +333,10 @@ def _deep_merge(defaults: object, given: object) -> object:
     if isinstance(defaults, dict) and isinstance(given, dict):
         merged = dict(defaults)
         for key, value in given.items():
-            merged[key] = _deep_merge(defaults[key], value) if key in defaults else value
+            if key in defaults and not (value is None and key in _NULL_IS_A_VALUE):
+                merged[key] = _deep_merge(defaults[key], value)
+            else:
+                merged[key] = value
         return merged
     return given
 
@@ -484,7 +516,7 @@ def _section_keys(section_location: tuple[int | str, ...]) -> list[str]:
     for part in section_location:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = annotation.model_fields.get(str(part))
-            annotation = field.annotation if field else None
+            annotation = _without_none(field.annotation) if field else None
         else:
             # list[X] and dict[str, X] hold their sections as the last type argument.
             arguments = get_args(annotation)
@@ -492,6 +524,14 @@ def _section_keys(section_location: tuple[int | str, ...]) -> list[str]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return list(annotation.model_fields)
     return []
+
+
+def _without_none(annotation: object) -> object:
+    """`X | None` -> X: a section that may be null has X's keys."""
+    if get_origin(annotation) not in (Union, UnionType):
+        return annotation
+    present = [argument for argument in get_args(annotation) if argument is not type(None)]
+    return present[0] if len(present) == 1 else annotation
 
 
 _TYPE_WORDS = {
@@ -573,4 +613,8 @@ def load_config(text: str | None, default_branch: str) -> HotfixConfig:
 def config_as_yaml(config: HotfixConfig) -> str:
     """The effective config, defaults filled in, as `.github/hotfix.yml` text."""
     data = config.model_dump(mode="json", exclude_none=True)
+    # Every other null is a key left unset; this one says that nobody may break the glass.
+    for name, policy in config.severities.items():
+        if policy.break_glass is None:
+            data["severities"][name]["break_glass"] = None
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -1,13 +1,13 @@
 """The verdict on a pull request: which rules pass, and the check run's conclusion."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import reduce
 
 from policies.config import CONFIG_PATH, ConfigError, Duration, HotfixConfig
-from policies.facts import PullRequestFacts
+from policies.facts import BreakGlass, PullRequestFacts
 from policies.result import RuleResult, Status
 from policies.rule import Lookups
 from policies.rules import RULES
@@ -31,6 +31,21 @@ class Verdict:
     severity: str | None = None  # the one severity labelled, if exactly one is
     deadline: Duration | None = None  # that severity's time from opening to merge
     due: datetime | None = None  # when the deadline runs out, if the opening time is known
+    break_glass: BreakGlass | None = None  # in force: it concluded the verdict
+
+    @property
+    def waived_rules(self) -> tuple[str, ...]:
+        return tuple(result.rule for result in self.results if result.status is Status.WAIVED)
+
+    @property
+    def waived_groups(self) -> tuple[str, ...]:
+        """The approval groups that were not filled when the break-glass waived them."""
+        return tuple(
+            name
+            for result in self.results
+            if result.status is Status.WAIVED
+            for name in result.waiting_for
+        )
 
 
 def is_hotfix(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> bool:
@@ -67,7 +82,25 @@ def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
         conclusion = Conclusion.SUCCESS
         title = f"All {len(results)} rules pass"
     due = facts.opened_at + deadline.value if deadline and facts.opened_at else None
+    if facts.break_glass is not None:
+        # Every rule still runs, so the check run shows what the break-glass waived.
+        glass = facts.break_glass
+        return Verdict(
+            Conclusion.SUCCESS,
+            f"Break-glass by @{glass.by}: {glass.reason}",
+            tuple(_waived(result) for result in results),
+            severity,
+            deadline,
+            due,
+            glass,
+        )
     return Verdict(conclusion, title, results, severity, deadline, due)
+
+
+def _waived(result: RuleResult) -> RuleResult:
+    if result.status in (Status.FAIL, Status.PENDING):
+        return replace(result, status=Status.WAIVED)
+    return result
 
 
 def config_error_verdict(error: ConfigError) -> Verdict:

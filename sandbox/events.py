@@ -163,3 +163,19 @@ def _simple_commit(repo: FakeRepo, sha: str) -> JSON:
         "author": person,
         "committer": person,
     }
+
+
+def issue_comment_event(
+    fake: FakeGitHub, repo: FakeRepo, comment_id: int, action: str, previous_body: str | None
+) -> JSON:
+    """An ``issue_comment`` payload; ``previous_body`` is what an ``edited`` one changed."""
+    with fake.lock:
+        comment = repo.comments[comment_id]
+        payload = {
+            **_envelope(fake, repo, action, comment.author),
+            "issue": shapes.issue(fake, repo, repo.issue_like(comment.issue_number)),
+            "comment": shapes.comment(fake, repo, comment),
+        }
+        if previous_body is not None:
+            payload["changes"] = {"body": {"from": previous_body}}
+        return payload

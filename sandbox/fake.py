@@ -293,6 +293,16 @@ class FakeGitHub:
         fake_repo = self._as_repo(repo)
         return events.merge_group_event(self, fake_repo, group, action, sender, reason)
 
+    def issue_comment_event(
+        self,
+        repo: FakeRepo | str,
+        comment_id: int,
+        action: str = "created",
+        previous_body: str | None = None,
+    ) -> dict[str, Any]:
+        fake_repo = self._as_repo(repo)
+        return events.issue_comment_event(self, fake_repo, comment_id, action, previous_body)
+
     def _as_repo(self, repo: FakeRepo | str) -> FakeRepo:
         return repo if isinstance(repo, FakeRepo) else self.repo(repo)
 

@@ -128,9 +128,19 @@ def test_show_prints_the_effective_config_with_defaults_filled_in(
     assert shown["branches"]["production"] == "trunk"
     assert shown["branches"]["development"] == "dev"
     assert shown["branches"]["hotfix_prefix"] == "hotfix/"
-    assert shown["severities"]["P2"] == {"hotfix_allowed": True, "approvals": []}
+    assert shown["severities"]["P2"] == {
+        "hotfix_allowed": True,
+        "approvals": [],
+        "verbal_approval": False,
+        "break_glass": None,
+    }
     assert shown["severities"]["P0"]["deadline"] == "2h"
     assert shown["version"] == {"files": [], "bump": "patch", "allow_prerelease": True}
+    assert shown["severities"]["P0"]["verbal_approval"] is True
+    assert shown["severities"]["P0"]["break_glass"] == {
+        "teams": ["engineering-leads", "on-call-managers"],
+        "users": [],
+    }
     assert load_config(yaml.safe_dump(shown), "other") == load_config(
         "branches: {development: dev, production: trunk}\n"
         "severities: {P2: {hotfix_allowed: true}}\nversion: {allow_prerelease: true}\n",

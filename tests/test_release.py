@@ -1157,8 +1157,15 @@ def test_a_refusal_after_a_merge_that_is_no_hotfix_writes_no_release_check(bot: 
 # --- adding a step ----------------------------------------------------------------------------
 
 
-def test_the_steps_run_tag_release_back_merge_delete_branch_each_after_what_it_needs() -> None:
-    assert [step.key for step in steps.STEPS] == ["tag", "release", "back-merge", "delete-branch"]
+def test_the_steps_run_in_order_each_after_what_it_needs() -> None:
+    assert [step.key for step in steps.STEPS] == [
+        "tag",
+        "release",
+        "back-merge",
+        "delete-branch",
+        "verbal-approvals",
+        "retro-review",
+    ]
     for position, step in enumerate(steps.STEPS):
         assert all(need in steps.STEPS[:position] for need in step.needs), step.key
 

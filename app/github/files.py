@@ -13,11 +13,13 @@ import asyncio
 import base64
 import binascii
 from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient
+from policies.config import CONFIG_PATH, HotfixConfig, load_config
 from policies.files import FileText, UnreadableText
 
 # The config and version files are a few KB; a larger file is refused before it is
@@ -41,6 +43,16 @@ def text_of(files: Mapping[str, FileText], path: str) -> str | None:
     if isinstance(found, UnreadableText):
         raise UnreadableFile(path, found.problem)
     return found
+
+
+async def base_config(
+    github: InstallationClient, repository: str, pull: Mapping[str, Any]
+) -> HotfixConfig:
+    """`.github/hotfix.yml` of the pull request's base branch (for a merged one, the branch
+    it merged into); `ConfigError` or `UnreadableFile` when it cannot be used."""
+    base = pull["base"]
+    files = await read_files(github, repository, base["ref"], [CONFIG_PATH])
+    return load_config(text_of(files, CONFIG_PATH), base["repo"]["default_branch"])
 
 
 async def read_files(

@@ -7,6 +7,7 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 from __future__ import annotations
 
 from app.handlers import merge_group, policy, release
+from app.handlers.commands import confirm, dispatch
 from app.handlers.routing import Router
 
 
@@ -29,4 +30,11 @@ def build_router() -> Router:
     router.add("check_suite", ["rerequested"], policy.on_rerequest)
     router.add("check_suite", ["rerequested"], release.on_rerequest)
     router.add("merge_group", merge_group.MERGE_GROUP_ACTIONS, merge_group.on_checks_requested)
+    router.add("issue_comment", dispatch.ACTIONS, dispatch.on_command, when=dispatch.is_command)
+    router.add(
+        "pull_request_review",
+        ["submitted"],
+        confirm.on_review_after_merge,
+        when=confirm.after_merge,
+    )
     return router

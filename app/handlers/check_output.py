@@ -19,6 +19,7 @@ _RESULT = {
     Status.FAIL: "❌ fail",
     Status.PENDING: "⏳ waiting",
     Status.NOT_APPLICABLE: "➖ not checked",
+    Status.WAIVED: "⚠️ waived",
 }
 
 
@@ -57,6 +58,14 @@ def policy_output(verdict: Verdict) -> CheckOutput:
         if verdict.due is not None:
             deadline += f", by {verdict.due.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         lines += [f"**Severity {verdict.severity}**{deadline}.", ""]
+    if verdict.break_glass is not None:
+        glass = verdict.break_glass
+        lines += [
+            f"**Break-glass** by @{glass.by} at {glass.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: "
+            f"{glass.reason}. Every rule that fails or waits is waived; after the merge an "
+            "issue asks for a retroactive review. `/hotfix break-glass off` withdraws it.",
+            "",
+        ]
     lines += ["| Rule | Result | Found | Expected |", "| --- | --- | --- | --- |"]
     lines += [
         f"| `{r.rule}` | {_RESULT[r.status]} | {cell(r.found)} | {cell(r.expected)} |"

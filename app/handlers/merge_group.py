@@ -35,12 +35,13 @@ async def on_checks_requested(context: Context) -> None:
         return
     github, repository = context.github, context.repository
     try:
-        pull, reviews = await read_pull_request(github, repository, number)
+        pull, reviews, records = await read_pull_request(context, number)
         if pull["state"] != "open":
             # Closing a pull request takes it out of the queue: no group waits for this one.
             context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
             return
-        conclusion, policy = await policy_verdict(github, repository, pull, reviews)
+        verdict, policy = await policy_verdict(github, repository, pull, reviews, records)
+        conclusion = verdict.conclusion
     except Exception as error:
         await report_failure(
             context, CHECK_NAME, head_sha, error, f"Could not evaluate pull request #{number}"

@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
-from githubkit.exception import RequestFailed
-
-from app.github.client import InstallationClient
+from app.github.client import InstallationClient, timestamp
 from app.github.files import UnreadableFile, read_files, text_of
+from app.github.teams import members_among
 from app.handlers.check_output import CheckOutput, config_error_output, policy_output
 from app.handlers.checks import report_failure, write_check_run
+from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.routing import Context
 from policies.config import CONFIG_PATH, ConfigError, load_config
 from policies.evaluate import (
-    Conclusion,
+    Verdict,
     config_error_verdict,
     evaluate,
     is_hotfix,
@@ -74,19 +73,30 @@ async def evaluate_pull_request(context: Context, number: int) -> None:
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     try:
-        pull, reviews = await read_pull_request(github, repository, number)
+        pull, reviews, records = await read_pull_request(context, number)
         if pull["state"] != "open":
             context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
             return
         head_sha = pull["head"]["sha"]
-        conclusion, output = await policy_verdict(github, repository, pull, reviews)
+        verdict, output = await policy_verdict(github, repository, pull, reviews, records)
     except Exception as error:
         await report_failure(
             context, CHECK_NAME, head_sha, error, "Could not evaluate the hotfix policy"
         )
         raise
-    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
+    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=verdict.conclusion)
+    if records.break_glass is not None:
+        await _remember_what_was_waived(context, number, records.break_glass, verdict)
     context.log.info("pull request #%d: %s", number, output.title)
+
+
+async def _remember_what_was_waived(
+    context: Context, number: int, glass: BreakGlassRecord, verdict: Verdict
+) -> None:
+    """After the merge, the retroactive review asks about what the break-glass waived."""
+    waived = Waived(verdict.severity, verdict.waived_rules, verdict.waived_groups)
+    if await Waived.load(context, number, glass) != waived:
+        await waived.save(context, number, glass)
 
 
 def _head_named_by(payload: dict[str, Any]) -> str | None:
@@ -103,21 +113,27 @@ def _head_named_by(payload: dict[str, Any]) -> str | None:
 
 
 async def read_pull_request(
-    github: InstallationClient, repository: str, number: int
-) -> tuple[dict[str, Any], list[Any]]:
-    """The pull request and its reviews as they are now."""
-    pull, reviews = await asyncio.gather(
+    context: Context, number: int
+) -> tuple[dict[str, Any], list[Any], PullRecords]:
+    """The pull request and its reviews as they are now, and what commands left on it."""
+    github, repository = context.github, context.repository
+    pull, reviews, records = await asyncio.gather(
         github.get_json(f"/repos/{repository}/pulls/{number}"),
         github.get_all(f"/repos/{repository}/pulls/{number}/reviews"),
+        PullRecords.load(context, number),
     )
-    return pull, reviews
+    return pull, reviews, records
 
 
 async def policy_verdict(
-    github: InstallationClient, repository: str, pull: dict[str, Any], reviews: list[Any]
-) -> tuple[Conclusion | None, CheckOutput]:
-    """The hotfix-policy result of `pull` (as `read_pull_request` gave it) on its head
-    commit: the conclusion (None while approvals are outstanding) and the run's output."""
+    github: InstallationClient,
+    repository: str,
+    pull: dict[str, Any],
+    reviews: list[Any],
+    records: PullRecords,
+) -> tuple[Verdict, CheckOutput]:
+    """The hotfix-policy verdict on `pull` (as `read_pull_request` gave it) on its head
+    commit, and the run's output."""
     base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
     default_branch = pull["base"]["repo"]["default_branch"]
     # The config and the usual version files come from one base tree; the head's version
@@ -132,9 +148,10 @@ async def policy_verdict(
         return _config_failure(ConfigError([f"the file {error.problem}"]))
     except ConfigError as error:
         return _config_failure(error)
-    facts = _facts(pull, reviews)
+    facts = _facts(pull, reviews, records)
     if not is_hotfix(config, facts.head_ref, facts.labels):
-        return Conclusion.NEUTRAL, policy_output(evaluate(config, facts))
+        verdict = evaluate(config, facts)
+        return verdict, policy_output(verdict)
 
     # The rules say what to look up: first the version files they read...
     version_paths = needed_lookups(config, facts).version_files
@@ -159,14 +176,15 @@ async def policy_verdict(
     verdict = evaluate(
         config, replace(facts, team_members=team_members, existing_tags=existing_tags)
     )
-    return verdict.conclusion, policy_output(verdict)
+    return verdict, policy_output(verdict)
 
 
-def _config_failure(error: ConfigError) -> tuple[Conclusion | None, CheckOutput]:
-    return Conclusion.FAILURE, config_error_output(config_error_verdict(error), error)
+def _config_failure(error: ConfigError) -> tuple[Verdict, CheckOutput]:
+    verdict = config_error_verdict(error)
+    return verdict, config_error_output(verdict, error)
 
 
-def _facts(pull: dict[str, Any], reviews: list[Any]) -> PullRequestFacts:
+def _facts(pull: dict[str, Any], reviews: list[Any], records: PullRecords) -> PullRequestFacts:
     head_repo = pull["head"].get("repo") or {}
     base_repo = pull["base"]["repo"]
     return PullRequestFacts(
@@ -182,22 +200,19 @@ def _facts(pull: dict[str, Any], reviews: list[Any]) -> PullRequestFacts:
         labels=frozenset(label["name"] for label in pull["labels"]),
         default_branch=base_repo["default_branch"],
         reviews=[
-            Review(review["user"]["login"], ReviewState(review["state"]), review.get("commit_id"))
+            Review(
+                review["user"]["login"],
+                ReviewState(review["state"]),
+                review.get("commit_id"),
+                timestamp(review.get("submitted_at")),
+            )
             for review in reviews
             if review.get("user") and review.get("state") in ReviewState.__members__
         ],
-        opened_at=_timestamp(pull.get("created_at")),
+        opened_at=timestamp(pull.get("created_at")),
+        verbal_approvals=records.verbal_approvals,
+        break_glass=records.break_glass.glass if records.break_glass else None,
     )
-
-
-def _timestamp(value: object) -> datetime | None:
-    """GitHub's `2026-11-27T15:28:00Z`; None when absent or not of that form."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 async def _existing_tags(
@@ -215,36 +230,10 @@ async def _approvers_by_team(
     """Team slug -> those of `needs.approvers` who are in that team."""
     approvers = needs.approvers
     members = await asyncio.gather(
-        *(_team_members(github, org, slug, approvers) for slug in needs.teams)
+        *(members_among(github, org, slug, approvers) for slug in needs.teams)
     )
     # GitHub logins are case-insensitive.
     return {
         slug: frozenset(login for login in approvers if login.casefold() in team)
         for slug, team in zip(needs.teams, members, strict=True)
     }
-
-
-async def _team_members(
-    github: InstallationClient, org: str, slug: str, approvers: frozenset[str]
-) -> frozenset[str]:
-    """The team's members (casefolded), or, where the members list is not served, those of
-    `approvers` whose membership is active."""
-    try:
-        members = await github.get_all(f"/orgs/{org}/teams/{slug}/members")
-    except RequestFailed as error:
-        if error.response.status_code != 404:
-            raise
-        # No such team, a personal account, or a server without the members list: ask for
-        # each approver instead (never cached: it says nothing of the others).
-        memberships = await asyncio.gather(
-            *(
-                github.get_optional(f"/orgs/{org}/teams/{slug}/memberships/{login}")
-                for login in approvers
-            )
-        )
-        return frozenset(
-            login.casefold()
-            for login, membership in zip(approvers, memberships, strict=True)
-            if membership is not None and membership.get("state") == "active"
-        )
-    return frozenset(member["login"].casefold() for member in members)

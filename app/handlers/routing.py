@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from app.github.client import InstallationClient
@@ -42,6 +43,9 @@ class Context:
     @property
     def owner(self) -> str:
         return self.repository.split("/", 1)[0]
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
 
 
 Handler = Callable[[Context], Awaitable[None]]

@@ -40,6 +40,13 @@ def test_missing_file_gives_the_documented_defaults() -> None:
     assert loaded.version.allow_prerelease is False
     assert loaded.tag.format == "v{version}" and loaded.tag.message == "Hotfix: {title}"
     assert loaded.release is True and loaded.delete_branch is True
+    assert (p0.verbal_approval, p1.verbal_approval, p2.verbal_approval) == (True, False, False)
+    assert p0.break_glass is not None
+    assert (p0.break_glass.teams, p0.break_glass.users) == (
+        ["engineering-leads", "on-call-managers"],
+        [],
+    )
+    assert (p1.break_glass, p2.break_glass) == (None, None)
 
 
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "branches:\n"])
@@ -75,6 +82,28 @@ def test_a_new_severity_is_not_a_hotfix_severity_unless_it_says_so() -> None:
     assert loaded.severities["P3"].hotfix_allowed is False
     assert loaded.severities["P3"].deadline is not None
     assert loaded.severities["P3"].deadline.value == timedelta(days=7)
+
+
+def test_break_glass_merges_key_by_key_and_null_lets_nobody() -> None:
+    p0 = config("severities: {P0: {break_glass: {users: [alice]}}}").severities["P0"]
+    assert p0.break_glass is not None
+    assert (p0.break_glass.teams, p0.break_glass.users) == (
+        ["engineering-leads", "on-call-managers"],
+        ["alice"],
+    )
+    assert config("severities: {P0: {break_glass: null}}").severities["P0"].break_glass is None
+    p1 = config("severities: {P1: {break_glass: {teams: [sre]}, verbal_approval: true}}")
+    assert p1.severities["P1"].break_glass is not None
+    assert p1.severities["P1"].break_glass.teams == ["sre"]
+    assert p1.severities["P1"].verbal_approval is True
+
+
+def test_a_new_severity_takes_no_verbal_approval_and_no_break_glass() -> None:
+    loaded = config("labels: {severities: {P3: low}}\nseverities: {P3: {hotfix_allowed: true}}")
+    assert (loaded.severities["P3"].verbal_approval, loaded.severities["P3"].break_glass) == (
+        False,
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,6 +184,27 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             "1 distinct login(s)",
         ),
         ("tag: {format: 'release'}", 'tag.format: must contain {version} (got "release")'),
+        (
+            "severities: {P0: {verbal_approval: yes please}}",
+            'severities.P0.verbal_approval: must be true or false (got "yes please")',
+        ),
+        (
+            "severities: {P0: {break_glass: {teams: [], users: []}}}",
+            "severities.P0.break_glass: must name at least one team or user; "
+            "break_glass: null lets nobody break the glass",
+        ),
+        (
+            "severities: {P0: {break_glass: {team: [sre]}}}",
+            'unknown key "team" in severities.P0.break_glass (did you mean "teams"?)',
+        ),
+        (
+            "severities: {P1: {break_glass: [sre]}}",
+            "severities.P1.break_glass: must be a mapping of keys (got a list)",
+        ),
+        (
+            "severities: {P0: {break_glass: {users: alice}}}",
+            'severities.P0.break_glass.users: must be a list (got "alice")',
+        ),
         ("a: [1\nb: 2\n", "invalid YAML at line 2, column 2: expected ',' or ']', but got ':'"),
         ("a: 1\na: 2\n", 'invalid YAML at line 2, column 1: the key "a" is given twice'),
         ("- P0\n- P1\n", "the file must be a mapping of keys"),
@@ -462,6 +512,13 @@ def test_config_as_yaml_round_trips_the_effective_config() -> None:
     shown = config_as_yaml(loaded)
     assert "deadline: 90m" in shown
     assert "production: main" in shown
+    assert load_config(shown, "other") == loaded
+
+
+def test_config_as_yaml_shows_a_break_glass_turned_off() -> None:
+    loaded = config("severities: {P0: {break_glass: null}}")
+    shown = config_as_yaml(loaded)
+    assert "    break_glass: null\n" in shown
     assert load_config(shown, "other") == loaded
 
 

@@ -8,6 +8,7 @@ from support.titles import all_rules_pass, rules_fail
 
 from policies.config import ConfigError, load_config
 from policies.evaluate import Conclusion, config_error_verdict, evaluate, is_hotfix
+from policies.facts import BreakGlass
 from policies.result import Status
 from policies.versions import tag_to_check
 
@@ -92,6 +93,27 @@ def test_a_p2_hotfix_fails_and_approvals_are_not_applicable() -> None:
     assert verdict.title == rules_fail("severity")
     assert by_rule["approvals"] is Status.NOT_APPLICABLE
     assert (verdict.severity, verdict.deadline) == ("P2", None)
+
+
+def test_a_break_glass_concludes_success_and_waives_what_fails_or_waits() -> None:
+    glass = BreakGlass("dana", "checkout is down", datetime(2026, 12, 4, 14, 32, tzinfo=UTC))
+    verdict = evaluate(
+        config(), facts(base_ref="develop", reviews=[review("lead")], break_glass=glass)
+    )
+
+    assert verdict.conclusion is Conclusion.SUCCESS
+    assert verdict.title == "Break-glass by @dana: checkout is down"
+    assert {result.rule: result.status for result in verdict.results} == {
+        "branch-name": Status.PASS,
+        "target-branch": Status.WAIVED,
+        "labels": Status.PASS,
+        "severity": Status.PASS,
+        "approvals": Status.WAIVED,
+        "version-bump": Status.PASS,
+    }
+    assert verdict.waived_rules == ("target-branch", "approvals")
+    assert verdict.waived_groups == ("On-call Manager",)
+    assert verdict.break_glass == glass
 
 
 def test_a_pathological_pattern_fails_the_branch_promptly() -> None:

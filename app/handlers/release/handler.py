@@ -16,8 +16,9 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import classify, describe_with_wait
-from app.github.files import read_files, text_of
+from app.github.files import base_config, read_files
 from app.handlers.checks import report_failure, write_check_run
+from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import write_comment
 from app.handlers.release.plan import ReleasePlan
@@ -33,7 +34,7 @@ from app.handlers.release.step import StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import back_merge
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery
-from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
+from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
 from policies.versions import declared_version, version_files_to_read
 
@@ -137,7 +138,7 @@ async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | Non
     number = pull["number"]
     base = pull["base"]
     try:
-        config = await _config(context, pull)
+        config = await base_config(context.github, context.repository, pull)
     except ConfigError as error:
         # Judged with the defaults: an unusable file must not hide a hotfix merge.
         if not _is_production_hotfix(_defaults(pull), pull):
@@ -150,13 +151,6 @@ async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | Non
         context.log.info("pull request #%d is not a hotfix merged into production", number)
         return None
     return await _plan(context, pull, config)
-
-
-async def _config(context: Context, pull: dict[str, Any]) -> HotfixConfig:
-    """`.github/hotfix.yml` of the production branch, i.e. the branch the PR merged into."""
-    base = pull["base"]
-    files = await read_files(context.github, context.repository, base["ref"], [CONFIG_PATH])
-    return load_config(text_of(files, CONFIG_PATH), base["repo"]["default_branch"])
 
 
 def _defaults(pull: dict[str, Any]) -> HotfixConfig:
@@ -173,10 +167,13 @@ def _is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
 
 async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) -> ReleasePlan:
     merge_sha = pull["merge_commit_sha"]
-    version_files, back_merge_target = await asyncio.gather(
+    version_files, back_merge_target, records = await asyncio.gather(
         read_files(context.github, context.repository, merge_sha, version_files_to_read(config)),
         back_merge.back_merge_target(context.github, context.repository, config),
+        PullRecords.load(context, pull["number"]),
     )
+    glass = records.break_glass
+    waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
     return ReleasePlan(
         repository=context.repository,
@@ -194,6 +191,9 @@ async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) ->
         config=config,
         version=declared_version(config, version_files),
         back_merge_target=back_merge_target,
+        verbal_approvals=tuple(records.verbal),
+        break_glass=glass,
+        waived=waived,
     )
 
 

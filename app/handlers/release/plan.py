@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from app.handlers.records import BreakGlassRecord, VerbalRecord, Waived
 from policies.config import HotfixConfig
 from policies.versions import Version, tag_name
 
@@ -29,6 +30,10 @@ class ReleasePlan:
     version: Version | None  # None when no version file at the merge commit can be read
     # The latest open release branch (gitflow), else the development branch.
     back_merge_target: str
+    # What comment commands left on the pull request before it merged.
+    verbal_approvals: tuple[VerbalRecord, ...] = ()
+    break_glass: BreakGlassRecord | None = None
+    waived: Waived = field(default_factory=Waived)  # what the break-glass waived, last checked
 
     @property
     def tag(self) -> str | None:

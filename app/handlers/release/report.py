@@ -41,6 +41,7 @@ class Report:
 
 
 def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
+    outcomes = [item for item in outcomes if item[1].status is not StepStatus.NOT_NEEDED]
     failed = [step.key for step, outcome in outcomes if outcome.status is StepStatus.FAILED]
     skipped = [outcome for _, outcome in outcomes if outcome.status is StepStatus.SKIPPED]
     lines = [

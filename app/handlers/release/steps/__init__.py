@@ -9,11 +9,20 @@ here, after the steps it needs.
 """
 
 from app.handlers.release.step import Step
-from app.handlers.release.steps import back_merge, delete_branch, release, tag
+from app.handlers.release.steps import (
+    back_merge,
+    delete_branch,
+    release,
+    retro_review,
+    tag,
+    verbal_approvals,
+)
 
 STEPS: list[Step] = [
     tag.STEP,
     release.STEP,
     back_merge.STEP,
     delete_branch.STEP,
+    verbal_approvals.STEP,
+    retro_review.STEP,
 ]
