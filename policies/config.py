@@ -29,7 +29,7 @@ from policies.pattern import PatternError, check_pattern
 
 CONFIG_PATH = ".github/hotfix.yml"
 
-# The defaults exactly as CONTRACT §3 writes them; `branches.production` is filled in at
+# The defaults of docs/ADMIN.md's reference; `branches.production` is filled in at
 # load time with the repository's default branch.
 _DEFAULTS_YAML = """
 workflow: gitflow
@@ -47,12 +47,20 @@ severities:
     approvals:
       - {name: Engineering Lead, team: engineering-leads, count: 1}
       - {name: On-call Manager, team: on-call-managers, count: 1}
+    request_reviews: true
+    escalation:
+      - {after: 15m, notify: [approvers]}
+      - {after: 4h, notify: [approvers, author]}
   P1:
     hotfix_allowed: true
     deadline: 24h
     approvals:
       - {name: Engineering Lead, team: engineering-leads, count: 1}
       - {name: Product Manager, team: product-managers, count: 1}
+    request_reviews: true
+    escalation:
+      - {after: 30m, notify: [approvers]}
+      - {after: 2h, notify: [approvers, author]}
   P2:
     hotfix_allowed: false
 version:
@@ -68,9 +76,14 @@ delete_branch: true
 # Aliases (`*name`) can make a short file expand enormously; refuse before validating.
 _MAX_VALUES = 10_000
 
-_DURATION_PART = re.compile(r"([0-9]+)([dhms])")
-_DURATION_WHOLE = re.compile(r"(?:[0-9]+[dhms])+")
-_UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+# A duration: whole numbers with units, largest first, each unit once (`1h30m`).
+_DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
+_DURATION_ANY_ORDER = re.compile(r"(?:[0-9]+[dhms])+")
+_UNIT_SECONDS = (86_400, 3_600, 60, 1)
+LONGEST_DURATION = timedelta(days=30)
+# A mention in a notify list: `@login`, `@org/team-slug`, or one of MENTION_WORDS.
+_MENTION = re.compile(r"@[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:/[A-Za-z0-9_-]+)?")
+MENTION_WORDS = ("approvers", "author")
 
 
 class ConfigError(Exception):
@@ -83,7 +96,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Duration:
-    """A deadline such as `2h`, keeping the text the admin wrote for display."""
+    """A duration such as `2h`, keeping the text the admin wrote for display."""
 
     text: str
     value: timedelta
@@ -108,17 +121,36 @@ def _describe(value: object) -> str:
 
 
 def _parse_duration(value: object) -> Duration:
+    """A positive duration of at most 30 days (docs/ADMIN.md, 'Durations')."""
     if isinstance(value, Duration):
         return value
-    if not isinstance(value, str) or not _DURATION_WHOLE.fullmatch(value.strip()):
+    text = value.strip() if isinstance(value, str) else ""
+    amounts = _DURATION.fullmatch(text)
+    if amounts is None or not text:
+        if _DURATION_ANY_ORDER.fullmatch(text):
+            raise ValueError(
+                "must give its units largest first, each once, as in 1h30m "
+                f"(got {_describe(value)})"
+            )
         raise ValueError(f"must be a duration such as 2h, 30m, 1d or 90s (got {_describe(value)})")
-    text = value.strip()
     seconds = sum(
-        int(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(text)
+        int(amount) * unit
+        for amount, unit in zip(amounts.groups(), _UNIT_SECONDS, strict=True)
+        if amount
     )
     if seconds == 0:
         raise ValueError(f"must be longer than zero (got {_describe(value)})")
+    if seconds > LONGEST_DURATION.total_seconds():
+        raise ValueError(f"must be at most 30d (got {_describe(value)})")
     return Duration(text=text, value=timedelta(seconds=seconds))
+
+
+def _mention(value: object) -> object:
+    if isinstance(value, str) and (value in MENTION_WORDS or _MENTION.fullmatch(value)):
+        return value
+    raise ValueError(
+        f"must be @login, @org/team-slug, approvers or author (got {_describe(value)})"
+    )
 
 
 def _whole_number_at_least_one(value: object) -> object:
@@ -135,9 +167,10 @@ def _non_empty_text(value: object) -> object:
 
 
 NonEmptyText = Annotated[str, BeforeValidator(_non_empty_text)]
-Deadline = Annotated[
+PositiveDuration = Annotated[
     Duration, BeforeValidator(_parse_duration), PlainSerializer(lambda duration: duration.text)
 ]
+Mention = Annotated[str, BeforeValidator(_mention)]
 
 
 class _Section(BaseModel):
@@ -208,11 +241,41 @@ class ApprovalGroup(_Section):
         return "users " + ", ".join(self.users or [])
 
 
+class EscalationStep(_Section):
+    """A reminder `after` the pull request opened, mentioning `notify` (docs/BEHAVIOUR.md,
+    'The incident clock')."""
+
+    after: PositiveDuration
+    notify: list[Mention]
+
+    @field_validator("notify")
+    @classmethod
+    def _someone_is_notified(cls, notify: list[str]) -> list[str]:
+        if not notify:
+            raise ValueError("must name whom to notify (@login, @org/team-slug, approvers, author)")
+        return notify
+
+
 class SeverityPolicy(_Section):
     # A severity added by a repository is not a hotfix severity unless it says so.
     hotfix_allowed: bool = False
-    deadline: Deadline | None = None
+    deadline: PositiveDuration | None = None
     approvals: list[ApprovalGroup] = []
+    request_reviews: bool = True
+    escalation: list[EscalationStep] = []
+
+    @field_validator("escalation")
+    @classmethod
+    def _steps_come_at_different_times(cls, steps: list[EscalationStep]) -> list[EscalationStep]:
+        # A step is kept apart from the others by its time (its timer's name says it).
+        times = [step.after.value for step in steps]
+        repeated = sorted({step.after.text for step in steps if times.count(step.after.value) > 1})
+        if repeated:
+            raise ValueError(
+                f"two steps come after the same time ({', '.join(repeated)}); "
+                "give each step its own time"
+            )
+        return steps
 
     @field_validator("approvals")
     @classmethod
