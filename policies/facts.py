@@ -45,3 +45,5 @@ class PullRequestFacts:
     head_version_files: Mapping[str, FileText] = field(default_factory=dict)
     existing_tags: frozenset[str] = frozenset()  # tags the app looked up and found
     opened_at: datetime | None = None  # when the pull request was opened (its deadline's start)
+    # When it is evaluated: the app's clock, from which the time left to the deadline runs.
+    evaluated_at: datetime | None = None
