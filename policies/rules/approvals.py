@@ -56,6 +56,11 @@ def _latest_approvals(reviews: Sequence[Review], head_sha: str, author: str) -> 
     )
 
 
+def current_approvers(facts: PullRequestFacts) -> list[str]:
+    """Who approves the head commit by their latest review, the author aside."""
+    return _latest_approvals(facts.reviews, facts.head_sha, facts.author).current
+
+
 def _members(group: ApprovalGroup, facts: PullRequestFacts) -> frozenset[str]:
     """Casefolded logins that can fill `group`."""
     if group.users is not None:
@@ -181,7 +186,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
 def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
     """Which of the approvers on the head commit are in the severity's teams."""
     labelled = single_severity(config, facts.labels)
-    approvers = _latest_approvals(facts.reviews, facts.head_sha, facts.author).current
+    approvers = current_approvers(facts)
     if labelled is None or not approvers:
         return Lookups()  # nobody to look up
     return Lookups(teams=tuple(labelled[1].approval_teams()), approvers=frozenset(approvers))
