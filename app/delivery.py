@@ -168,9 +168,11 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
 
 
 def _pr_number(payload: dict[str, Any]) -> int | None:
-    pull_request = payload.get("pull_request")
-    if isinstance(pull_request, dict):
-        return _int(pull_request.get("number"))
+    # A timer that came due (app/timers.py) names its pull request as `timer.number`.
+    for key in ("pull_request", "timer"):
+        item = payload.get(key)
+        if isinstance(item, dict):
+            return _int(item.get("number"))
     for key in ("check_run", "check_suite"):
         check = payload.get(key)
         if isinstance(check, dict):
