@@ -6,8 +6,10 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 
 from __future__ import annotations
 
-from app.handlers import policy, release
+from app.handlers import clock, policy, release
 from app.router import Router
+from app.timers import TIMER_EVENT
+from policies.clock import ESCALATION, OVERDUE
 
 
 def build_router() -> Router:
@@ -28,4 +30,7 @@ def build_router() -> Router:
     router.add("check_run", ["rerequested"], release.on_rerequest)
     router.add("check_suite", ["rerequested"], policy.on_rerequest)
     router.add("check_suite", ["rerequested"], release.on_rerequest)
+    # Timers the journal fired (app/timers.py), by kind.
+    router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
+    router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
     return router

@@ -4,26 +4,33 @@ The pull request is always read from the API, never from the delivery, so delive
 arrive late or out of order still end in the result for its current state. Independent
 requests run concurrently; with warm caches an evaluation is 4 sequential round trips:
 (pull request, reviews) -> (base tree, revalidated) -> (tag, team members) -> check run.
+
+A hotfix pull request's evaluation also keeps its incident clock going (docs/BEHAVIOUR.md,
+'The incident clock'): it schedules the clock's timers in the journal and asks the approval
+groups not filled yet for reviews, each only the first time; later evaluations make no
+request for either.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from githubkit.exception import RequestFailed
 
 from app.checks import report_failure, write_check_run
 from app.github import InstallationClient
+from app.handlers.review_requests import request_reviews
 from app.render import CheckOutput, config_error_output, policy_output
 from app.repo_files import UnreadableFile, read_files, text_of
 from app.router import Context
-from policies.config import CONFIG_PATH, ConfigError, load_config
+from policies.clock import RequestOutcome, clock_timers, review_requests
+from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
 from policies.evaluate import (
-    Conclusion,
+    Verdict,
     config_error_verdict,
     evaluate,
     is_hotfix,
@@ -70,7 +77,23 @@ async def on_rerequest(context: Context) -> None:
         await evaluate_pull_request(context, number)
 
 
-async def evaluate_pull_request(context: Context, number: int) -> None:
+@dataclass(frozen=True)
+class Evaluation:
+    """An open pull request as one evaluation found it."""
+
+    verdict: Verdict
+    config: HotfixConfig | None = None  # None: `.github/hotfix.yml` on the base is unusable
+    config_error: ConfigError | None = None
+    facts: PullRequestFacts | None = None  # None when the config is unusable
+
+    def output(self, review_requests: Sequence[RequestOutcome]) -> CheckOutput:
+        if self.config_error is not None:
+            return config_error_output(self.verdict, self.config_error)
+        return policy_output(self.verdict, review_requests)
+
+
+async def evaluate_pull_request(context: Context, number: int) -> Evaluation | None:
+    """Evaluate pull request `number` and write its check run; None when it is not open."""
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     try:
@@ -80,16 +103,37 @@ async def evaluate_pull_request(context: Context, number: int) -> None:
         )
         if pull["state"] != "open":
             context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
-            return
+            return None
         head_sha = pull["head"]["sha"]
-        conclusion, output = await _verdict(github, repository, pull, reviews)
+        now = datetime.fromtimestamp(context.clock(), UTC)
+        evaluation = await _evaluate(github, repository, pull, reviews, now)
+        requested = await _keep_the_clock(context, number, evaluation)
     except Exception as error:
         await report_failure(
             context, CHECK_NAME, head_sha, error, "Could not evaluate the hotfix policy"
         )
         raise
+    output = evaluation.output(requested)
+    conclusion = evaluation.verdict.conclusion
     await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
     context.log.info("pull request #%d: %s", number, output.title)
+    return evaluation
+
+
+async def _keep_the_clock(
+    context: Context, number: int, evaluation: Evaluation
+) -> list[RequestOutcome]:
+    """The incident clock of a hotfix pull request: its timers kept in the journal, and
+    reviews asked for. Returns the review requests made for its severity."""
+    config, facts, verdict = evaluation.config, evaluation.facts, evaluation.verdict
+    if config is None or facts is None:
+        return []
+    for timer in clock_timers(config, verdict, facts):
+        await context.timers.schedule(timer.kind, timer.key, timer.due, timer.data, number=number)
+    requests = review_requests(config, verdict, facts)
+    if requests is None or verdict.severity is None:
+        return []
+    return await request_reviews(context, number, verdict.severity, requests)
 
 
 def _head_named_by(payload: dict[str, Any]) -> str | None:
@@ -105,9 +149,13 @@ def _head_named_by(payload: dict[str, Any]) -> str | None:
     return None
 
 
-async def _verdict(
-    github: InstallationClient, repository: str, pull: dict[str, Any], reviews: list[Any]
-) -> tuple[Conclusion | None, CheckOutput]:
+async def _evaluate(
+    github: InstallationClient,
+    repository: str,
+    pull: dict[str, Any],
+    reviews: list[Any],
+    now: datetime,
+) -> Evaluation:
     base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
     default_branch = pull["base"]["repo"]["default_branch"]
     # The config and the usual version files come from one base tree; the head's version
@@ -122,9 +170,9 @@ async def _verdict(
         return _config_failure(ConfigError([f"the file {error.problem}"]))
     except ConfigError as error:
         return _config_failure(error)
-    facts = _facts(pull, reviews)
+    facts = _facts(pull, reviews, now)
     if not is_hotfix(config, facts.head_ref, facts.labels):
-        return Conclusion.NEUTRAL, policy_output(evaluate(config, facts))
+        return Evaluation(evaluate(config, facts), config, facts=facts)
 
     # The rules say what to look up: first the version files they read...
     version_paths = needed_lookups(config, facts).version_files
@@ -146,17 +194,15 @@ async def _verdict(
         _existing_tags(github, repository, needs.tags),
         _approvers_by_team(github, repository.split("/")[0], needs),
     )
-    verdict = evaluate(
-        config, replace(facts, team_members=team_members, existing_tags=existing_tags)
-    )
-    return verdict.conclusion, policy_output(verdict)
+    facts = replace(facts, team_members=team_members, existing_tags=existing_tags)
+    return Evaluation(evaluate(config, facts), config, facts=facts)
 
 
-def _config_failure(error: ConfigError) -> tuple[Conclusion | None, CheckOutput]:
-    return Conclusion.FAILURE, config_error_output(config_error_verdict(error), error)
+def _config_failure(error: ConfigError) -> Evaluation:
+    return Evaluation(config_error_verdict(error), config_error=error)
 
 
-def _facts(pull: dict[str, Any], reviews: list[Any]) -> PullRequestFacts:
+def _facts(pull: dict[str, Any], reviews: list[Any], now: datetime) -> PullRequestFacts:
     head_repo = pull["head"].get("repo") or {}
     base_repo = pull["base"]["repo"]
     return PullRequestFacts(
@@ -177,6 +223,7 @@ def _facts(pull: dict[str, Any], reviews: list[Any]) -> PullRequestFacts:
             if review.get("user") and review.get("state") in ReviewState.__members__
         ],
         opened_at=_timestamp(pull.get("created_at")),
+        evaluated_at=now,
     )
 
 
