@@ -27,7 +27,7 @@ from app.journal import (
     JournalUnavailable,
     SqliteJournal,
 )
-from app.timers import FiredTimer, Timer
+from app.timers import FiredTimer, Timer, Timers
 
 
 @pytest.fixture
@@ -658,3 +658,27 @@ def test_a_timer_due_while_no_journal_was_open_fires_at_the_next_start_saying_ho
     assert (fired.id, fired.kind, fired.number) == ("t-1", "escalation", 1)
     assert fired.due_at.timestamp() == 1_000 + 15 * 60
     assert fired.lateness == "3h12m late"
+
+
+def test_a_handlers_timers_are_named_by_kind_pull_request_and_key(
+    journal: SqliteJournal, clock: Clock
+) -> None:
+    timers = Timers(journal, 1, "acme/widgets", 7)  # a handler's, for pull request #7
+    due = datetime.fromtimestamp(clock.now + 60, UTC)
+
+    async def scenario() -> list[object]:
+        outcomes: list[object] = [
+            await timers.schedule("reminder", "P0:1m", due, {"to": "@dana"}),
+            await timers.schedule("reminder", "P0:1m", due),
+            await timers.schedule("reminder", "P0:1m", due, number=8),  # another issue's
+            await timers.cancel("reminder", "P0:1m", number=8),
+        ]
+        with pytest.raises(ValueError, match="give the timer's number"):
+            await Timers(journal, 1, "acme/widgets", None).schedule("reminder", "x", due)
+        return outcomes
+
+    assert asyncio.run(scenario()) == [True, False, True, True]
+    assert [(e.timer.id, e.timer.due_at, e.timer.data, e.status) for e in journal.timers()] == [
+        ("reminder:acme/widgets#7:P0:1m", 1_060.0, {"to": "@dana"}, "scheduled"),
+        ("reminder:acme/widgets#8:P0:1m", 1_060.0, {}, "cancelled"),
+    ]
