@@ -104,19 +104,16 @@ def escalation_comment(
 ) -> str:
     """An escalation step's reminder on a hotfix pull request (docs/BEHAVIOUR.md, 'The
     incident clock')."""
-    to = f"{' '.join(mentions)}: t" if mentions else "T"
-    lines = [
-        f"{to}his **{severity}** hotfix has been open for **{duration_words(now - opened_at)}**."
-    ]
+    opening = f"this **{severity}** hotfix has been open for **{duration_words(now - opened_at)}**."
     if verdict.due is not None and verdict.deadline is not None and verdict.time_left is not None:
-        lines[0] += (
-            f" Deadline {when(verdict.due)} ({verdict.deadline} after opening): "
+        deadline = (
+            f"Deadline {when(verdict.due)} ({verdict.deadline} after opening): "
             f"**{time_left(verdict.time_left)}**."
         )
     else:
-        lines[0] += f" {severity} has no deadline."
-    lines += ["", f"`hotfix-policy`: {verdict.title}"]
-    return "\n".join(lines)
+        deadline = f"{severity} has no deadline."
+    to = f"{' '.join(mentions)}: {opening}" if mentions else opening[0].upper() + opening[1:]
+    return f"{to} {deadline}\n\n`hotfix-policy`: {verdict.title}"
 
 
 def _fixes(results: tuple[RuleResult, ...]) -> list[str]:

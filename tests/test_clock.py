@@ -114,6 +114,34 @@ def test_a_late_step_mentions_who_is_left_the_author_and_others_and_says_how_far
     ]
 
 
+def test_a_step_with_every_group_filled_and_no_deadline_mentions_nobody_and_says_so(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "product-managers")
+    bot.repo.commit(
+        "main",
+        {
+            ".github/hotfix.yml": (
+                "severities:\n  P1:\n    deadline: null\n"
+                "    escalation: [{after: 30m, notify: [approvers]}]\n"
+            )
+        },
+        "No deadline for P1",
+    )
+    pull = bot.open_hotfix()  # P1
+    bot.pull_request(pull.number, "opened")
+    approve(bot, pull, "lead")
+    approve(bot, pull, "pm")
+
+    bot.advance(30 * MINUTE)
+
+    assert notices(bot, pull, "escalation:acme/widgets#1:P1:30m") == [
+        "This **P1** hotfix has been open for **30m**. P1 has no deadline.\n\n"
+        f"`hotfix-policy`: {all_rules_pass()}"
+    ]
+
+
 def test_a_step_of_a_severity_the_pull_request_no_longer_has_sends_nothing(
     clocked_bot: Bot,
 ) -> None:

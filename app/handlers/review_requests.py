@@ -48,27 +48,25 @@ async def _ask(
 ) -> list[RequestOutcome]:
     """One request for all of them; when GitHub refuses it, one a group, so that a refusal
     is told of the group it concerns and does not keep the other groups from being asked."""
+    refused = await _refusal_of(context, number, requests)
+    if refused is None or len(requests) == 1:
+        return [RequestOutcome(request.group, request.who, refused) for request in requests]
+    return [
+        RequestOutcome(request.group, request.who, await _refusal_of(context, number, [request]))
+        for request in requests
+    ]
+
+
+async def _refusal_of(context: Context, number: int, requests: list[ReviewRequest]) -> str | None:
+    """Ask GitHub for `requests`: None when it did, else its refusal, in words."""
     try:
         await _post(context, number, requests)
     except Exception as error:
         refusal = _refusal(context, error)
         if refusal is None:
             raise
-        if len(requests) == 1:
-            return [RequestOutcome(requests[0].group, requests[0].who, refusal)]
-    else:
-        return [RequestOutcome(request.group, request.who) for request in requests]
-    outcomes = []
-    for request in requests:
-        try:
-            await _post(context, number, [request])
-            outcomes.append(RequestOutcome(request.group, request.who))
-        except Exception as error:
-            refusal = _refusal(context, error)
-            if refusal is None:
-                raise
-            outcomes.append(RequestOutcome(request.group, request.who, refusal))
-    return outcomes
+        return refusal
+    return None
 
 
 async def _post(context: Context, number: int, requests: list[ReviewRequest]) -> None:
