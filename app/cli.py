@@ -1,4 +1,5 @@
-"""`hotfix-bot`: serve, look after the delivery journal, check a repository's config, demo."""
+"""`hotfix-bot`: serve, look after the delivery journal and its timers, check a repository's
+config, demo."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from typing import TYPE_CHECKING, Protocol
 
 from app import config_cli
 from app.intake.delivery import event_label, location
-from app.journal import STATUSES, JournalEntry, JournalUnopenable, journal_path, open_journal
+from app.journal import (
+    STATUSES,
+    TIMER_STATUSES,
+    JournalEntry,
+    JournalUnopenable,
+    TimerEntry,
+    journal_path,
+    open_journal,
+)
 from app.metrics_directory import MetricsDirectory
 from app.settings import Settings, SettingsError, load_settings
 
@@ -61,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     again = commands.add_parser("redeliver", help="queue a journaled delivery to run again")
     again.add_argument("delivery_id", metavar="ID")
+    timers = commands.add_parser("timers", help="timers, soonest due first, and their status")
+    timers.add_argument("--status", choices=TIMER_STATUSES, help="only timers with this status")
+    timers.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     config_cli.add_commands(commands)
     plugins = plugin_commands()
     for plugin in plugins.values():
@@ -81,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(settings)
         if arguments.command == "deliveries":
             return list_deliveries(settings, arguments.status, arguments.limit)
+        if arguments.command == "timers":
+            return list_timers(settings, arguments.status, arguments.limit)
         return redeliver(settings, arguments.delivery_id)
     except JournalUnopenable as error:
         print(f"hotfix-bot: DATABASE_URL: {error}", file=sys.stderr)
@@ -214,6 +228,27 @@ def _row(entry: JournalEntry) -> str:
     return (
         f"{received:<20} {entry.status:<8} {entry.attempts:>5}  {event:<28} {where:<32} {entry.id}"
     )
+
+
+def list_timers(settings: Settings, status: str | None, limit: int) -> int:
+    """A fired timer's work is the delivery of its id (`hotfix-bot deliveries`)."""
+    journal = open_journal(settings.database_url)
+    try:
+        entries = journal.timers(status, limit)  # type: ignore[arg-type]
+    finally:
+        journal.close()
+    if not entries:
+        print("no timers" + (f" with status {status}" if status else ""))
+        return 0
+    print(f"{'DUE (UTC)':<20} {'STATUS':<10} ID")
+    for entry in entries:
+        print(_timer_row(entry))
+    return 0
+
+
+def _timer_row(entry: TimerEntry) -> str:
+    due = datetime.fromtimestamp(entry.timer.due_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{due:<20} {entry.status:<10} {entry.timer.id}"
 
 
 def redeliver(settings: Settings, delivery_id: str) -> int:

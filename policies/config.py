@@ -52,6 +52,10 @@ severities:
       - {name: On-call Manager, team: on-call-managers, count: 1}
     verbal_approval: true
     break_glass: {teams: [engineering-leads, on-call-managers]}
+    request_reviews: true
+    escalation:
+      - {after: 15m, notify: [approvers]}
+      - {after: 4h, notify: [approvers, author]}
   P1:
     hotfix_allowed: true
     deadline: 24h
@@ -60,6 +64,10 @@ severities:
       - {name: Product Manager, team: product-managers, count: 1}
     verbal_approval: false
     break_glass: null
+    request_reviews: true
+    escalation:
+      - {after: 30m, notify: [approvers]}
+      - {after: 2h, notify: [approvers, author]}
   P2:
     hotfix_allowed: false
     verbal_approval: false
@@ -85,10 +93,14 @@ _MAX_DEPTH = 50
 # A value quoted in a message is cut to this: an alias can repeat a long value in every one.
 _MAX_SHOWN_CHARACTERS = 80
 
-_DURATION_PART = re.compile(r"([0-9]+)([dhms])")
-_DURATION_WHOLE = re.compile(r"(?:[0-9]+[dhms])+")
-_UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
-_MAX_DURATION = timedelta(days=30)
+# A duration: whole numbers with units, largest first, each unit once (`1h30m`).
+_DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
+_DURATION_ANY_ORDER = re.compile(r"(?:[0-9]+[dhms])+")
+_UNIT_SECONDS = (86_400, 3_600, 60, 1)
+LONGEST_DURATION = timedelta(days=30)
+# A mention in a notify list: `@login`, `@org/team-slug`, or one of MENTION_WORDS.
+_MENTION = re.compile(r"@[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:/[A-Za-z0-9_-]+)?")
+MENTION_WORDS = ("approvers", "author")
 
 
 class ConfigError(Exception):
@@ -101,7 +113,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Duration:
-    """A deadline such as `2h`, keeping the text the admin wrote for display."""
+    """A duration such as `2h`, keeping the text the admin wrote for display."""
 
     text: str
     value: timedelta
@@ -131,25 +143,41 @@ def _describe(value: object) -> str:
 
 def _duration_amount(digits: str) -> int:
     # Python refuses to convert a number of thousands of digits. An amount of 8 significant
-    # digits is longer than `_MAX_DURATION` (2,592,000 s) in any unit, so no more are read.
+    # digits is longer than `LONGEST_DURATION` (2,592,000 s) in any unit, so no more are read.
     return int(digits.lstrip("0")[:8] or "0")
 
 
 def _parse_duration(value: object) -> Duration:
+    """A positive duration of at most 30 days (docs/ADMIN.md, 'Durations')."""
     if isinstance(value, Duration):
         return value
-    if not isinstance(value, str) or not _DURATION_WHOLE.fullmatch(value.strip()):
+    text = value.strip() if isinstance(value, str) else ""
+    amounts = _DURATION.fullmatch(text)
+    if amounts is None or not text:
+        if _DURATION_ANY_ORDER.fullmatch(text):
+            raise ValueError(
+                "must give its units largest first, each once, as in 1h30m "
+                f"(got {_describe(value)})"
+            )
         raise ValueError(f"must be a duration such as 2h, 30m, 1d or 90s (got {_describe(value)})")
-    text = value.strip()
     seconds = sum(
-        _duration_amount(amount) * _UNIT_SECONDS[unit]
-        for amount, unit in _DURATION_PART.findall(text)
+        _duration_amount(amount) * unit
+        for amount, unit in zip(amounts.groups(), _UNIT_SECONDS, strict=True)
+        if amount
     )
     if seconds == 0:
         raise ValueError(f"must be longer than zero (got {_describe(value)})")
-    if seconds > _MAX_DURATION.total_seconds():
-        raise ValueError(f"must be at most {_MAX_DURATION.days}d (got {_describe(value)})")
+    if seconds > LONGEST_DURATION.total_seconds():
+        raise ValueError(f"must be at most {LONGEST_DURATION.days}d (got {_describe(value)})")
     return Duration(text=text, value=timedelta(seconds=seconds))
+
+
+def _mention(value: object) -> object:
+    if isinstance(value, str) and (value in MENTION_WORDS or _MENTION.fullmatch(value)):
+        return value
+    raise ValueError(
+        f"must be @login, @org/team-slug, approvers or author (got {_describe(value)})"
+    )
 
 
 def _whole_number_at_least_one(value: object) -> object:
@@ -166,9 +194,10 @@ def _non_empty_text(value: object) -> object:
 
 
 NonEmptyText = Annotated[str, BeforeValidator(_non_empty_text)]
-Deadline = Annotated[
+PositiveDuration = Annotated[
     Duration, BeforeValidator(_parse_duration), PlainSerializer(lambda duration: duration.text)
 ]
+Mention = Annotated[str, BeforeValidator(_mention)]
 
 
 class _Section(BaseModel):
@@ -256,14 +285,44 @@ class BreakGlassConfig(_Section):
         return self
 
 
+class EscalationStep(_Section):
+    """A reminder `after` the pull request opened, mentioning `notify` (docs/BEHAVIOUR.md,
+    'The incident clock')."""
+
+    after: PositiveDuration
+    notify: list[Mention]
+
+    @field_validator("notify")
+    @classmethod
+    def _someone_is_notified(cls, notify: list[str]) -> list[str]:
+        if not notify:
+            raise ValueError("must name whom to notify (@login, @org/team-slug, approvers, author)")
+        return notify
+
+
 class SeverityPolicy(_Section):
     # A severity added by a repository is not a hotfix severity unless it says so, and allows
     # no emergency approvals.
     hotfix_allowed: bool = False
-    deadline: Deadline | None = None
+    deadline: PositiveDuration | None = None
     approvals: list[ApprovalGroup] = []
     verbal_approval: bool = False
     break_glass: BreakGlassConfig | None = None
+    request_reviews: bool = True
+    escalation: list[EscalationStep] = []
+
+    @field_validator("escalation")
+    @classmethod
+    def _steps_come_at_different_times(cls, steps: list[EscalationStep]) -> list[EscalationStep]:
+        # A step is kept apart from the others by its time (its timer's name says it).
+        times = [step.after.value for step in steps]
+        repeated = sorted({step.after.text for step in steps if times.count(step.after.value) > 1})
+        if repeated:
+            raise ValueError(
+                f"two steps come after the same time ({', '.join(repeated)}); "
+                "give each step its own time"
+            )
+        return steps
 
     @field_validator("approvals")
     @classmethod

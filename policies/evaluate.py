@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import reduce
 
@@ -13,6 +13,10 @@ from policies.rule import Lookups
 from policies.rules import RULES
 from policies.rules.common import has_label, single_severity
 from policies.wording import join_words, plural
+
+# Begins the title of a hotfix pull request still open past its deadline; the conclusion
+# stays what the rules say (a late fix is still a fix).
+OVERDUE = "Overdue: "
 
 
 class Conclusion(StrEnum):
@@ -31,7 +35,14 @@ class Verdict:
     severity: str | None = None  # the one severity labelled, if exactly one is
     deadline: Duration | None = None  # that severity's time from opening to merge
     due: datetime | None = None  # when the deadline runs out, if the opening time is known
+    # From the evaluation to `due` (negative once it has passed), if both are known.
+    time_left: timedelta | None = None
+    waiting_for: tuple[str, ...] = ()  # the approval groups not filled yet
     break_glass: BreakGlass | None = None  # in force: it concluded the verdict
+
+    @property
+    def overdue(self) -> bool:
+        return self.time_left is not None and self.time_left <= timedelta(0)
 
     @property
     def waived_rules(self) -> tuple[str, ...]:
@@ -82,19 +93,21 @@ def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
         conclusion = Conclusion.SUCCESS
         title = f"All {len(results)} rules pass"
     due = facts.opened_at + deadline.value if deadline and facts.opened_at else None
+    time_left = due - facts.evaluated_at if due and facts.evaluated_at else None
+    verdict = Verdict(
+        conclusion, title, results, severity, deadline, due, time_left, tuple(waiting)
+    )
     if facts.break_glass is not None:
         # Every rule still runs, so the check run shows what the break-glass waived.
         glass = facts.break_glass
-        return Verdict(
-            Conclusion.SUCCESS,
-            f"Break-glass by @{glass.by}: {glass.reason}",
-            tuple(_waived(result) for result in results),
-            severity,
-            deadline,
-            due,
-            glass,
+        verdict = replace(
+            verdict,
+            conclusion=Conclusion.SUCCESS,
+            title=f"Break-glass by @{glass.by}: {glass.reason}",
+            results=tuple(_waived(result) for result in results),
+            break_glass=glass,
         )
-    return Verdict(conclusion, title, results, severity, deadline, due)
+    return replace(verdict, title=OVERDUE + verdict.title) if verdict.overdue else verdict
 
 
 def _waived(result: RuleResult) -> RuleResult:

@@ -75,3 +75,5 @@ class PullRequestFacts:
     opened_at: datetime | None = None  # when the pull request was opened (its deadline's start)
     verbal_approvals: Sequence[VerbalApproval] = ()
     break_glass: BreakGlass | None = None
+    # When it is evaluated: the app's clock, from which the time left to the deadline runs.
+    evaluated_at: datetime | None = None

@@ -173,6 +173,13 @@ def request_reviewers(call: Call) -> Reply:
     teams = call.optional("team_reviewers", list, [])
     if pull.author in reviewers:
         raise ApiError(422, "Review cannot be requested from pull request author.")
+    # The fake gives every team of the repository's organization access to it.
+    if any((call.repo.owner.lower(), slug) not in call.fake.teams for slug in teams):
+        raise ApiError(
+            422,
+            "Reviews may only be requested from collaborators. One or more of the teams you "
+            f"specified is not a collaborator of the {call.repo.full_name} repository.",
+        )
     pull.requested_reviewers.extend(r for r in reviewers if r not in pull.requested_reviewers)
     pull.requested_teams.extend(t for t in teams if t not in pull.requested_teams)
     return Reply(201, shapes.pull_request(call.fake, call.repo, pull))

@@ -18,6 +18,7 @@ from sandbox.models import (
     FakeReaction,
     FakeRelease,
     FakeReview,
+    FakeTeam,
 )
 from sandbox.repo import FakeRepo
 
@@ -270,7 +271,9 @@ def pull_request(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
         "head": side(pull.head_ref, pull.head_sha, _head_repo(fake, repo, pull)),
         "base": side(pull.base_ref, pull.base_sha, repo),
         "requested_reviewers": [user(fake, login) for login in pull.requested_reviewers],
-        "requested_teams": [{"slug": slug, "name": slug} for slug in pull.requested_teams],
+        "requested_teams": [
+            team(fake, fake.teams[(repo.owner.lower(), slug)]) for slug in pull.requested_teams
+        ],
         "author_association": "MEMBER",
         "assignee": None,
         "assignees": [],
@@ -302,6 +305,26 @@ def pull_request(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
             "commits": {"href": f"{url}/commits"},
             "statuses": {"href": f"{fake.api_url}/repos/{repo.full_name}/statuses/{pull.head_sha}"},
         },
+    }
+
+
+def team(fake: FakeGitHub, item: FakeTeam) -> JSON:
+    """GitHub's `team-simple`."""
+    url = f"{fake.api_url}/organizations/{fake.user_id(item.org)}/team/{item.id}"
+    return {
+        "id": item.id,
+        "node_id": f"T_{item.id}",
+        "url": url,
+        "html_url": f"{HTML_URL}/orgs/{item.org}/teams/{item.slug}",
+        "name": item.name,
+        "slug": item.slug,
+        "description": None,
+        "privacy": "closed",
+        "notification_setting": "notifications_enabled",
+        "permission": "pull",
+        "members_url": f"{url}/members{{/member}}",
+        "repositories_url": f"{url}/repos",
+        "parent": None,
     }
 
 

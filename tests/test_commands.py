@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from support.harness import Bot
+from support.harness import Bot, running_bot
 from support.titles import all_rules_pass
 
 from app.handlers.records import Confirmation, VerbalRecord
@@ -48,10 +50,16 @@ class FakeTime:
 
 
 @pytest.fixture
-def github_time(bot: Bot) -> FakeTime:
-    time = FakeTime()
-    bot.fake.clock = time
-    return time
+def github_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def bot(tmp_path: Path, private_key_pem: str, github_time: FakeTime) -> Iterator[Bot]:
+    """hotfix-bot and the fake GitHub on one clock, so a P0 opened at `NOW` is not overdue."""
+    with running_bot(tmp_path, private_key_pem, clock=lambda: github_time.now.timestamp()) as bot:
+        bot.fake.clock = github_time
+        yield bot
 
 
 @pytest.fixture(autouse=True)

@@ -97,6 +97,22 @@ def test_validate_reads_merge_keys(tmp_path: Path, capsys: pytest.CaptureFixture
     )
 
 
+def test_validate_names_an_escalation_step_that_cannot_be_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(
+        tmp_path, "severities:\n  P1:\n    escalation:\n      - {after: 45d, notify: [oncall]}\n"
+    )
+
+    assert main(["config", "validate", str(path)]) == 1
+
+    assert capsys.readouterr().out.splitlines() == [
+        f'{path}: severities.P1.escalation[0].after: must be at most 30d (got "45d")',
+        f"{path}: severities.P1.escalation[0].notify[0]: must be @login, @org/team-slug, "
+        'approvers or author (got "oncall")',
+    ]
+
+
 def test_validate_needs_no_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -133,6 +149,8 @@ def test_show_prints_the_effective_config_with_defaults_filled_in(
         "approvals": [],
         "verbal_approval": False,
         "break_glass": None,
+        "request_reviews": True,
+        "escalation": [],
     }
     assert shown["severities"]["P0"]["deadline"] == "2h"
     assert shown["version"] == {"files": [], "bump": "patch", "allow_prerelease": True}
@@ -141,6 +159,11 @@ def test_show_prints_the_effective_config_with_defaults_filled_in(
         "teams": ["engineering-leads", "on-call-managers"],
         "users": [],
     }
+    assert shown["severities"]["P0"]["request_reviews"] is True
+    assert shown["severities"]["P0"]["escalation"] == [
+        {"after": "15m", "notify": ["approvers"]},
+        {"after": "4h", "notify": ["approvers", "author"]},
+    ]
     assert load_config(yaml.safe_dump(shown), "other") == load_config(
         "branches: {development: dev, production: trunk}\n"
         "severities: {P2: {hotfix_allowed: true}}\nversion: {allow_prerelease: true}\n",

@@ -576,6 +576,8 @@ def test_unicode_labels_and_branch_names_are_named_correctly(bot: Bot) -> None:
 
 
 def test_a_pull_request_with_3000_files_costs_the_same_requests(bot: Bot) -> None:
+    for team in ("engineering-leads", "product-managers"):  # asked to review, once a pull request
+        bot.fake.add_team("acme", team)
     bot.pull_request(bot.open_hotfix("hotfix/warm-up").number, "opened")  # token, base tree
     # Its own file, so its head commit is not the warm-up's (same tree, same second).
     small = bot.open_hotfix("hotfix/small", files={"fix.txt": "fixed\n"})

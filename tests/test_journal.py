@@ -1,4 +1,5 @@
-"""The journal: durable records, per-PR order, retries that wait, crash resume, the CLI."""
+"""The journal: durable records, per-PR order, retries that wait, crash resume, timers, the
+CLI."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlite3
 import stat
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from app.journal import (
     JournalUnavailable,
     SqliteJournal,
 )
+from app.journal.timers import FiredTimer, Timer, Timers
 
 
 @pytest.fixture
@@ -298,6 +301,26 @@ def test_cli_lists_deliveries_and_redelivers_a_failed_one(
     assert "no delivery nope" in capsys.readouterr().err
 
 
+def test_cli_lists_the_timers_soonest_due_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    journal = SqliteJournal(tmp_path / "cli.db")
+    opened = datetime(2026, 12, 4, 20, 30, 30, tzinfo=UTC).timestamp()
+    asyncio.run(journal.schedule_timer(timer("overdue:acme/widgets#1:P0:2h", 1, opened + 7200)))
+    asyncio.run(journal.schedule_timer(timer("escalation:acme/widgets#1:P0:15m", 1, opened + 900)))
+    journal.close()
+
+    assert main(["timers"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "DUE (UTC)            STATUS     ID",
+        "2026-12-04 20:45:30  scheduled  escalation:acme/widgets#1:P0:15m",
+        "2026-12-04 22:30:30  scheduled  overdue:acme/widgets#1:P0:2h",
+    ]
+    assert main(["timers", "--status", "fired"]) == 0
+    assert capsys.readouterr().out == "no timers with status fired\n"
+
+
 def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
     tmp_path: Path, clock: Clock
 ) -> None:
@@ -527,3 +550,135 @@ def test_the_journal_files_and_the_directories_it_creates_are_private(tmp_path: 
         "data/hotfix/journal.db-shm": 0o600,
         "data/hotfix/journal.db.write-lock": 0o600,
     }
+
+
+def timer(timer_id: str, number: int, due_at: float) -> Timer:
+    return Timer(timer_id, "escalation", 1, "acme/widgets", number, due_at, {"severity": "P0"})
+
+
+def test_a_timer_comes_due_as_a_delivery_behind_what_its_pull_request_has_queued(
+    journal: SqliteJournal, clock: Clock
+) -> None:
+    async def scenario() -> list[list[str]]:
+        await record_all(journal, pull_request("a1", 1))
+        first = await journal.claim_ready(10)
+        scheduled = await journal.schedule_timer(timer("t-1", 1, clock.now + 60))
+        await record_all(journal, pull_request("a2", 1))
+        clock.now += 60
+        behind = await journal.claim_ready(10)  # the timer fired, queued behind a1 and a2
+        await journal.finish("a1")
+        second = await journal.claim_ready(10)
+        await journal.finish("a2")
+        third = await journal.claim_ready(10)
+        return [
+            [str(scheduled)],
+            *([e.id for e in batch] for batch in (first, behind, second, third)),
+        ]
+
+    assert asyncio.run(scenario()) == [["True"], ["a1"], [], ["a2"], ["t-1"]]
+    fired = journal.recent()[0]
+    assert (fired.id, fired.event, fired.action, fired.pr_number, fired.ordering_key) == (
+        "t-1",
+        "timer",
+        "escalation",
+        1,
+        "acme/widgets#1",
+    )
+    delivery = from_payload(fired.id, fired.event, json.loads(fired.payload or b""))
+    assert (delivery.installation_id, delivery.repository, delivery.pr_number) == (
+        1,
+        "acme/widgets",
+        1,
+    )
+    assert FiredTimer.of(delivery).data == {"severity": "P0"}
+    [entry] = journal.timers()
+    assert (entry.status, entry.updated_at) == ("fired", 1_060.0)
+
+
+def test_a_timer_fires_once_however_often_it_is_scheduled_and_a_cancelled_one_never(
+    tmp_path: Path, journal: SqliteJournal, clock: Clock
+) -> None:
+    async def scenario() -> list[object]:
+        outcomes: list[object] = [
+            await journal.schedule_timer(timer("t-1", 1, clock.now + 10)),
+            await journal.schedule_timer(timer("t-1", 1, clock.now + 99)),  # changes nothing
+            await journal.schedule_timer(timer("t-2", 2, clock.now + 10)),
+            await journal.cancel_timer("t-2"),
+            await journal.cancel_timer("t-2"),  # not waiting any more
+        ]
+        clock.now += 10
+        outcomes.append([entry.id for entry in await journal.claim_ready(10)])
+        await journal.finish("t-1")
+        outcomes.append(await journal.schedule_timer(timer("t-1", 1, clock.now + 10)))
+        # Were its `fired` lost (say, a power cut after the delivery was written), the
+        # delivery's unique id would still keep it one.
+        sqlite3.connect(tmp_path / "journal.db").execute(
+            "UPDATE timers SET status = 'scheduled' WHERE id = 't-1'"
+        ).connection.commit()
+        clock.now += 100
+        outcomes.append([entry.id for entry in await journal.claim_ready(10)])
+        return outcomes
+
+    assert asyncio.run(scenario()) == [True, False, True, True, False, ["t-1"], False, []]
+    assert [(entry.id, entry.status) for entry in journal.recent()] == [("t-1", "done")]
+    assert [(e.timer.id, e.status) for e in journal.timers()] == [
+        ("t-1", "fired"),
+        ("t-2", "cancelled"),
+    ]
+    assert journal.next_due() is None
+
+
+def test_the_worker_is_due_when_the_first_timer_is(journal: SqliteJournal, clock: Clock) -> None:
+    async def scenario() -> list[float | None]:
+        nothing = journal.next_due()
+        await journal.schedule_timer(timer("t-later", 2, clock.now + 300))
+        await journal.schedule_timer(timer("t-soon", 1, clock.now + 120))
+        timers_only = journal.next_due()
+        await record_all(journal, pull_request("a1", 3))
+        return [nothing, timers_only, journal.next_due()]
+
+    assert asyncio.run(scenario()) == [None, 1_120.0, 1_000.0]
+
+
+def test_a_timer_due_while_no_journal_was_open_fires_at_the_next_start_saying_how_late(
+    tmp_path: Path, clock: Clock
+) -> None:
+    first = SqliteJournal(tmp_path / "j.db", clock=clock)
+    asyncio.run(first.schedule_timer(timer("t-1", 1, clock.now + 15 * 60)))
+    first.close()  # the service stops for hours
+
+    clock.now += 15 * 60 + 3 * 3600 + 12 * 60 + 9
+    second = SqliteJournal(tmp_path / "j.db", clock=clock)
+    try:
+        [entry] = asyncio.run(second.claim_ready(10))
+    finally:
+        second.close()
+
+    fired = FiredTimer.of(from_payload(entry.id, entry.event, json.loads(entry.payload or b"")))
+    assert (fired.id, fired.kind, fired.number) == ("t-1", "escalation", 1)
+    assert fired.due_at.timestamp() == 1_000 + 15 * 60
+    assert fired.lateness == "3h12m late"
+
+
+def test_a_handlers_timers_are_named_by_kind_pull_request_and_key(
+    journal: SqliteJournal, clock: Clock
+) -> None:
+    timers = Timers(journal, 1, "acme/widgets", 7)  # a handler's, for pull request #7
+    due = datetime.fromtimestamp(clock.now + 60, UTC)
+
+    async def scenario() -> list[object]:
+        outcomes: list[object] = [
+            await timers.schedule("reminder", "P0:1m", due, {"to": "@dana"}),
+            await timers.schedule("reminder", "P0:1m", due),
+            await timers.schedule("reminder", "P0:1m", due, number=8),  # another issue's
+            await timers.cancel("reminder", "P0:1m", number=8),
+        ]
+        with pytest.raises(ValueError, match="give the timer's number"):
+            await Timers(journal, 1, "acme/widgets", None).schedule("reminder", "x", due)
+        return outcomes
+
+    assert asyncio.run(scenario()) == [True, False, True, True]
+    assert [(e.timer.id, e.timer.due_at, e.timer.data, e.status) for e in journal.timers()] == [
+        ("reminder:acme/widgets#7:P0:1m", 1_060.0, {"to": "@dana"}, "scheduled"),
+        ("reminder:acme/widgets#8:P0:1m", 1_060.0, {}, "cancelled"),
+    ]

@@ -6,9 +6,11 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 
 from __future__ import annotations
 
-from app.handlers import merge_group, policy, release
+from app.handlers import clock, merge_group, policy, release
 from app.handlers.commands import confirm, dispatch
 from app.handlers.routing import Router
+from app.journal.timers import TIMER_EVENT
+from policies.clock import ESCALATION, OVERDUE
 
 
 def build_router() -> Router:
@@ -37,4 +39,7 @@ def build_router() -> Router:
         confirm.on_review_after_merge,
         when=confirm.after_merge,
     )
+    # Timers the journal fired (app/timers.py), by kind.
+    router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
+    router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
     return router

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from app.github.client import LongWait
+from policies.clock import RequestOutcome
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import Conclusion, Verdict
 from policies.result import RuleResult, Status
+from policies.wording import duration_words
 
 # GitHub refuses check-run output fields longer than this.
 MAX_OUTPUT_CHARS = 65_535
@@ -43,7 +46,7 @@ def cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "
 
 
-def policy_output(verdict: Verdict) -> CheckOutput:
+def policy_output(verdict: Verdict, review_requests: Sequence[RequestOutcome] = ()) -> CheckOutput:
     if not verdict.results:  # not a hotfix pull request
         return CheckOutput(
             verdict.title,
@@ -56,7 +59,10 @@ def policy_output(verdict: Verdict) -> CheckOutput:
         if verdict.deadline is not None:
             deadline = f": merge within {verdict.deadline} of opening"
         if verdict.due is not None:
-            deadline += f", by {verdict.due.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            deadline += f", by {when(verdict.due)}"
+        if verdict.time_left is not None:
+            left = time_left(verdict.time_left)
+            deadline += f": **{left}**" if verdict.overdue else f", {left}"
         lines += [f"**Severity {verdict.severity}**{deadline}.", ""]
     if verdict.break_glass is not None:
         glass = verdict.break_glass
@@ -66,6 +72,8 @@ def policy_output(verdict: Verdict) -> CheckOutput:
             "issue asks for a retroactive review. `/hotfix break-glass off` withdraws it.",
             "",
         ]
+    if review_requests:
+        lines += _review_requests(verdict.severity, review_requests)
     lines += ["| Rule | Result | Found | Expected |", "| --- | --- | --- | --- |"]
     lines += [
         f"| `{r.rule}` | {_RESULT[r.status]} | {cell(r.found)} | {cell(r.expected)} |"
@@ -73,6 +81,48 @@ def policy_output(verdict: Verdict) -> CheckOutput:
     ]
     lines += _fixes(verdict.results)
     return CheckOutput(verdict.title, "\n".join(lines))
+
+
+def when(moment: datetime) -> str:
+    """`2026-12-04 22:30 UTC`."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def time_left(left: timedelta) -> str:
+    """`1h45m left`, or `overdue by 3h12m` once the deadline has passed."""
+    if left <= timedelta(0):
+        return f"overdue by {duration_words(-left)}"
+    return f"{duration_words(left)} left"
+
+
+def _review_requests(severity: str | None, outcomes: Sequence[RequestOutcome]) -> list[str]:
+    lines = [f"**Review requests** (made once for {severity}):"]
+    for outcome in outcomes:
+        if outcome.refused is None:
+            lines.append(f"- {outcome.group}: asked {outcome.who}")
+        else:
+            lines.append(
+                f"- {outcome.group}: GitHub refused to ask {outcome.who} ({outcome.refused}); "
+                "ask them yourself"
+            )
+    return [*lines, ""]
+
+
+def escalation_comment(
+    severity: str, mentions: Sequence[str], opened_at: datetime, now: datetime, verdict: Verdict
+) -> str:
+    """An escalation step's reminder on a hotfix pull request (docs/BEHAVIOUR.md, 'The
+    incident clock')."""
+    opening = f"this **{severity}** hotfix has been open for **{duration_words(now - opened_at)}**."
+    if verdict.due is not None and verdict.deadline is not None and verdict.time_left is not None:
+        deadline = (
+            f"Deadline {when(verdict.due)} ({verdict.deadline} after opening): "
+            f"**{time_left(verdict.time_left)}**."
+        )
+    else:
+        deadline = f"{severity} has no deadline."
+    to = f"{' '.join(mentions)}: {opening}" if mentions else opening[0].upper() + opening[1:]
+    return f"{to} {deadline}\n\n`hotfix-policy`: {verdict.title}"
 
 
 def _fixes(results: tuple[RuleResult, ...]) -> list[str]:

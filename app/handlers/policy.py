@@ -4,13 +4,19 @@ The pull request is always read from the API, never from the delivery, so delive
 arrive late or out of order still end in the result for its current state. Independent
 requests run concurrently; with warm caches an evaluation is 4 sequential round trips:
 (pull request, reviews) -> (base tree, revalidated) -> (tag, team members) -> check run.
+
+A hotfix pull request's evaluation also keeps its incident clock going (docs/BEHAVIOUR.md,
+'The incident clock'): it schedules the clock's timers in the journal and asks the approval
+groups not filled yet for reviews, each only the first time; later evaluations make no
+request for either.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from app.github.client import InstallationClient, timestamp
@@ -19,8 +25,10 @@ from app.github.teams import members_among
 from app.handlers.check_output import CheckOutput, config_error_output, policy_output
 from app.handlers.checks import report_failure, write_check_run
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
+from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
-from policies.config import CONFIG_PATH, ConfigError, load_config
+from policies.clock import RequestOutcome, clock_timers, review_requests
+from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
 from policies.evaluate import (
     Verdict,
     config_error_verdict,
@@ -69,47 +77,46 @@ async def on_rerequest(context: Context) -> None:
         await evaluate_pull_request(context, number)
 
 
-async def evaluate_pull_request(context: Context, number: int) -> None:
+@dataclass(frozen=True)
+class Evaluation:
+    """An open pull request as one evaluation found it."""
+
+    verdict: Verdict
+    config: HotfixConfig | None = None  # None: `.github/hotfix.yml` on the base is unusable
+    config_error: ConfigError | None = None
+    facts: PullRequestFacts | None = None  # None when the config is unusable
+
+    def output(self, review_requests: Sequence[RequestOutcome]) -> CheckOutput:
+        if self.config_error is not None:
+            return config_error_output(self.verdict, self.config_error)
+        return policy_output(self.verdict, review_requests)
+
+
+async def evaluate_pull_request(context: Context, number: int) -> Evaluation | None:
+    """Evaluate pull request `number` and write its check run; None when it is not open."""
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     try:
         pull, reviews, records = await read_pull_request(context, number)
         if pull["state"] != "open":
             context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
-            return
+            return None
         head_sha = pull["head"]["sha"]
-        verdict, output = await policy_verdict(github, repository, pull, reviews, records)
+        now = datetime.fromtimestamp(context.clock(), UTC)
+        evaluation = await policy_evaluation(github, repository, pull, reviews, records, now)
+        requested = await _keep_the_clock(context, number, evaluation)
     except Exception as error:
         await report_failure(
             context, CHECK_NAME, head_sha, error, "Could not evaluate the hotfix policy"
         )
         raise
-    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=verdict.conclusion)
+    output = evaluation.output(requested)
+    conclusion = evaluation.verdict.conclusion
+    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
     if records.break_glass is not None:
-        await _remember_what_was_waived(context, number, records.break_glass, verdict)
+        await _remember_what_was_waived(context, number, records.break_glass, evaluation.verdict)
     context.log.info("pull request #%d: %s", number, output.title)
-
-
-async def _remember_what_was_waived(
-    context: Context, number: int, glass: BreakGlassRecord, verdict: Verdict
-) -> None:
-    """After the merge, the retroactive review asks about what the break-glass waived."""
-    waived = Waived(verdict.severity, verdict.waived_rules, verdict.waived_groups)
-    if await Waived.load(context, number, glass) != waived:
-        await waived.save(context, number, glass)
-
-
-def _head_named_by(payload: dict[str, Any]) -> str | None:
-    """The head commit the delivery names: possibly stale, but where an error can be shown
-    when GitHub does not give the current one."""
-    for key in ("pull_request", "check_run", "check_suite"):
-        item = payload.get(key)
-        if isinstance(item, dict):
-            head = item.get("head")
-            sha = head.get("sha") if isinstance(head, dict) else item.get("head_sha")
-            if isinstance(sha, str):
-                return sha
-    return None
+    return evaluation
 
 
 async def read_pull_request(
@@ -125,15 +132,53 @@ async def read_pull_request(
     return pull, reviews, records
 
 
-async def policy_verdict(
+async def _remember_what_was_waived(
+    context: Context, number: int, glass: BreakGlassRecord, verdict: Verdict
+) -> None:
+    """After the merge, the retroactive review asks about what the break-glass waived."""
+    waived = Waived(verdict.severity, verdict.waived_rules, verdict.waived_groups)
+    if await Waived.load(context, number, glass) != waived:
+        await waived.save(context, number, glass)
+
+
+async def _keep_the_clock(
+    context: Context, number: int, evaluation: Evaluation
+) -> list[RequestOutcome]:
+    """The incident clock of a hotfix pull request: its timers kept in the journal, and
+    reviews asked for. Returns the review requests made for its severity."""
+    config, facts, verdict = evaluation.config, evaluation.facts, evaluation.verdict
+    if config is None or facts is None:
+        return []
+    for timer in clock_timers(config, verdict, facts):
+        await context.timers.schedule(timer.kind, timer.key, timer.due, timer.data, number=number)
+    requests = review_requests(config, verdict, facts)
+    if requests is None or verdict.severity is None:
+        return []
+    return await request_reviews(context, number, verdict.severity, requests)
+
+
+def _head_named_by(payload: dict[str, Any]) -> str | None:
+    """The head commit the delivery names: possibly stale, but where an error can be shown
+    when GitHub does not give the current one."""
+    for key in ("pull_request", "check_run", "check_suite"):
+        item = payload.get(key)
+        if isinstance(item, dict):
+            head = item.get("head")
+            sha = head.get("sha") if isinstance(head, dict) else item.get("head_sha")
+            if isinstance(sha, str):
+                return sha
+    return None
+
+
+async def policy_evaluation(
     github: InstallationClient,
     repository: str,
     pull: dict[str, Any],
     reviews: list[Any],
     records: PullRecords,
-) -> tuple[Verdict, CheckOutput]:
-    """The hotfix-policy verdict on `pull` (as `read_pull_request` gave it) on its head
-    commit, and the run's output."""
+    now: datetime,
+) -> Evaluation:
+    """The hotfix policy on `pull` (as `read_pull_request` gave it) on its head commit."""
     base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
     default_branch = pull["base"]["repo"]["default_branch"]
     # The config and the usual version files come from one base tree; the head's version
@@ -148,10 +193,9 @@ async def policy_verdict(
         return _config_failure(ConfigError([f"the file {error.problem}"]))
     except ConfigError as error:
         return _config_failure(error)
-    facts = _facts(pull, reviews, records)
+    facts = _facts(pull, reviews, records, now)
     if not is_hotfix(config, facts.head_ref, facts.labels):
-        verdict = evaluate(config, facts)
-        return verdict, policy_output(verdict)
+        return Evaluation(evaluate(config, facts), config, facts=facts)
 
     # The rules say what to look up: first the version files they read...
     version_paths = needed_lookups(config, facts).version_files
@@ -173,18 +217,17 @@ async def policy_verdict(
         _existing_tags(github, repository, needs.tags),
         _approvers_by_team(github, repository.split("/")[0], needs),
     )
-    verdict = evaluate(
-        config, replace(facts, team_members=team_members, existing_tags=existing_tags)
-    )
-    return verdict, policy_output(verdict)
+    facts = replace(facts, team_members=team_members, existing_tags=existing_tags)
+    return Evaluation(evaluate(config, facts), config, facts=facts)
 
 
-def _config_failure(error: ConfigError) -> tuple[Verdict, CheckOutput]:
-    verdict = config_error_verdict(error)
-    return verdict, config_error_output(verdict, error)
+def _config_failure(error: ConfigError) -> Evaluation:
+    return Evaluation(config_error_verdict(error), config_error=error)
 
 
-def _facts(pull: dict[str, Any], reviews: list[Any], records: PullRecords) -> PullRequestFacts:
+def _facts(
+    pull: dict[str, Any], reviews: list[Any], records: PullRecords, now: datetime
+) -> PullRequestFacts:
     head_repo = pull["head"].get("repo") or {}
     base_repo = pull["base"]["repo"]
     return PullRequestFacts(
@@ -212,6 +255,7 @@ def _facts(pull: dict[str, Any], reviews: list[Any], records: PullRecords) -> Pu
         opened_at=timestamp(pull.get("created_at")),
         verbal_approvals=records.verbal_approvals,
         break_glass=records.break_glass.glass if records.break_glass else None,
+        evaluated_at=now,
     )
 
 

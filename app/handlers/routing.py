@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from app.github.client import InstallationClient
 from app.intake.delivery import Delivery
+from app.journal.timers import TIMER_EVENT, Timers
 from app.logs import ContextLogger
 
 
@@ -30,6 +31,7 @@ class Context:
     delivery: Delivery
     state: StateStore
     log: ContextLogger
+    timers: Timers  # what it asks to happen later (app/timers.py)
     # Seconds since the epoch; the worker passes the journal's, which tests can set.
     clock: Callable[[], float] = time.time
     # The worker retries what may pass; on the last attempt a handler reports instead.
@@ -97,8 +99,11 @@ class Router:
         return [handler for handler, when in routes if when(delivery)]
 
     def handles(self, delivery: Delivery) -> bool:
-        return bool(self.handlers_for(delivery))
+        """Whether the intake queues `delivery`: a `timer` delivery comes from the journal
+        alone (app/timers.py), never from outside."""
+        return delivery.event != TIMER_EVENT and bool(self.handlers_for(delivery))
 
     @property
     def events(self) -> set[str]:
-        return {event for event, _ in self._routes}
+        """The GitHub events routed: those the App subscribes to."""
+        return {event for event, _ in self._routes if event != TIMER_EVENT}

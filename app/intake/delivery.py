@@ -212,9 +212,11 @@ def _issue_is_pull_request(payload: dict[str, Any]) -> bool:
 
 
 def _pr_number(payload: dict[str, Any]) -> int | None:
-    pull_request = payload.get("pull_request")
-    if isinstance(pull_request, dict):
-        return _int(pull_request.get("number"))
+    # A timer that came due (app/journal/timers.py) names its pull request as `timer.number`.
+    for key in ("pull_request", "timer"):
+        item = payload.get(key)
+        if isinstance(item, dict):
+            return _int(item.get("number"))
     if _issue_is_pull_request(payload):  # a comment on a pull request's conversation
         return _int(payload["issue"].get("number"))
     for key in ("check_run", "check_suite"):

@@ -28,6 +28,12 @@ before and after each group commit that the paths still name the files it opened
 refuses the batch otherwise (`JournalReplaced`): a few `stat` calls a commit, none a
 delivery.
 
+Timers (app/timers.py) are kept here too, in their own table: a handler schedules one for a
+later time, and a claim first turns every timer that has come due into a delivery, in the
+same transaction, so that it then runs as deliveries do, in its pull request's order. The
+delivery takes the timer's id, and the journal's unique key on delivery ids makes a timer
+fire at most once.
+
 Payloads are stored compressed with Zstandard at level 1 (~50 us for a 28 KB
 `pull_request` delivery, about 8 times smaller; zlib took ~160-230 us for a larger result),
 so each group commit writes and syncs a fraction of the bytes; `JournalEntry.payload` is
@@ -42,6 +48,7 @@ import asyncio
 import contextlib
 import dataclasses
 import fcntl
+import json
 import os
 import queue
 import sqlite3
@@ -51,15 +58,18 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar, cast
 
 import zstandard
 
 from app.intake.delivery import Delivery
+from app.journal.timers import TIMER_EVENT, Timer, fired_timer_body
 
 RecordOutcome = Literal["queued", "duplicate", "ignored"]
 Status = Literal["queued", "running", "done", "superseded", "failed", "ignored"]
 STATUSES: tuple[Status, ...] = ("queued", "running", "done", "superseded", "failed", "ignored")
+TimerStatus = Literal["scheduled", "fired", "cancelled"]
+TIMER_STATUSES: tuple[TimerStatus, ...] = ("scheduled", "fired", "cancelled")
 
 T = TypeVar("T")
 
@@ -76,6 +86,9 @@ BURST_LONGEST_WAIT = 5.0
 # stream of a hundred a second for each of many pull requests otherwise made one claim hold
 # the turn for 100 ms and more, and every delivery arriving meanwhile waited for it.
 SUPERSEDE_PER_CLAIM = 100
+# A claim fires at most this many timers that came due (a few ms of the write turn); the
+# rest are due still, so the next claim follows at once.
+FIRE_PER_CLAIM = 100
 # A delivery whose due time is past its arrival has waited (for its burst, or a retry).
 _WAITED = 1e-6
 PAYLOAD_COMPRESSION_LEVEL = 1  # the fastest: the sync, not the ratio, is what costs
@@ -118,6 +131,24 @@ CREATE TABLE IF NOT EXISTS app_state (
     value TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
+-- Timers handlers scheduled (app/timers.py): `scheduled` until they come due, then
+-- `fired` (a delivery with the timer's id holds the rest), or `cancelled`.
+CREATE TABLE IF NOT EXISTS timers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    installation_id INTEGER NOT NULL,
+    repository TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    ordering_key TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    data TEXT NOT NULL,
+    status TEXT NOT NULL,
+    scheduled_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+-- The timers still waiting, soonest first: what next_due() and a claim read.
+CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at) WHERE status = 'scheduled';
 """
 
 # A delivery and its payload (NULL for an ignored one): `FROM deliveries AS d {_WITH_PAYLOAD}`.
@@ -152,6 +183,21 @@ class JournalEntry:
     next_attempt_at: float
     supersedable: bool
     payload: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerEntry:
+    """A timer as the journal lists it."""
+
+    timer: Timer
+    status: TimerStatus
+    scheduled_at: float
+    updated_at: float
+
+
+_TIMER_COLUMNS = (
+    "id, kind, installation_id, repository, number, due_at, data, status, scheduled_at, updated_at"
+)
 
 
 class JournalUnavailable(Exception):
@@ -191,6 +237,9 @@ class Journal(Protocol):
     async def check_writable(self) -> None: ...
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...
+    async def schedule_timer(self, timer: Timer) -> bool: ...
+    async def cancel_timer(self, timer_id: str) -> bool: ...
+    def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]: ...
     def next_due(self) -> float | None: ...
     def now(self) -> float: ...
     def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]: ...
@@ -399,7 +448,8 @@ class SqliteJournal:
         return await self._write(insert, durable=True)
 
     async def claim_ready(self, limit: int) -> list[JournalEntry]:
-        """Mark as running the oldest due deliveries whose pull request has nothing earlier open.
+        """Mark as running the oldest due deliveries whose pull request has nothing earlier open,
+        once the timers that came due are deliveries too (`_fire_due_timers`).
 
         A running delivery keeps later ones of its pull request back, so per-PR order holds
         without any bookkeeping outside the journal.
@@ -407,6 +457,7 @@ class SqliteJournal:
         now = self._clock()
 
         def claim(connection: sqlite3.Connection) -> list[JournalEntry]:
+            self._fire_due_timers(connection, now)
             claimed: list[JournalEntry] = []
             budget = SUPERSEDE_PER_CLAIM
             # Each pass claims heads of their pull requests' queues, or supersedes them (the
@@ -436,6 +487,89 @@ class SqliteJournal:
             return sorted(claimed, key=lambda entry: entry.seq)
 
         return await self._write(claim)
+
+    def _fire_due_timers(self, connection: sqlite3.Connection, now: float) -> None:
+        """Turn the timers due by `now` into queued deliveries, in the claim's transaction:
+        each becomes a delivery of event `timer` with the timer's id, behind what its pull
+        request has queued. Should a delivery of that id exist already, the journal's unique
+        key keeps it the only one: a timer fires once."""
+        due = connection.execute(
+            f"SELECT {_TIMER_COLUMNS} FROM timers INDEXED BY timers_due "  # noqa: S608
+            "WHERE status = 'scheduled' AND due_at <= ? ORDER BY due_at, seq LIMIT ?",
+            (now, FIRE_PER_CLAIM),
+        ).fetchall()
+        for row in due:
+            entry = _timer_entry(row)
+            timer = entry.timer
+            cursor = connection.execute(
+                "INSERT INTO deliveries (id, event, action, installation_id, repository, "
+                "pr_number, ordering_key, status, received_at, updated_at, next_attempt_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    timer.id,
+                    TIMER_EVENT,
+                    timer.kind,
+                    timer.installation_id,
+                    timer.repository,
+                    timer.number,
+                    timer.ordering_key,
+                    now,
+                    now,
+                    now,
+                ),
+            )
+            if cursor.rowcount == 1:
+                body = fired_timer_body(timer, entry.scheduled_at, now)
+                connection.execute(
+                    "INSERT INTO payloads (seq, body) VALUES (?, ?)",
+                    (cursor.lastrowid, self._compressor.compress(body)),
+                )
+        connection.executemany(
+            "UPDATE timers SET status = 'fired', updated_at = ? WHERE id = ?",
+            [(now, row[0]) for row in due],
+        )
+
+    async def schedule_timer(self, timer: Timer) -> bool:
+        """Keep `timer` unless one of its id was ever scheduled (then False). Looked up
+        without the write turn first: a handler schedules the same timers every time it
+        runs, and only the first time writes."""
+        if self._read("SELECT 1 FROM timers WHERE id = ?", (timer.id,)):
+            return False
+        now = self._clock()
+        data = json.dumps(dict(timer.data))
+
+        def insert(connection: sqlite3.Connection) -> bool:
+            cursor = connection.execute(
+                f"INSERT INTO timers ({_TIMER_COLUMNS}, ordering_key) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    timer.id,
+                    timer.kind,
+                    timer.installation_id,
+                    timer.repository,
+                    timer.number,
+                    timer.due_at,
+                    data,
+                    now,
+                    now,
+                    timer.ordering_key,
+                ),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(insert)
+
+    async def cancel_timer(self, timer_id: str) -> bool:
+        """Stop a timer still waiting; False when there is none of that id waiting."""
+        now = self._clock()
+        cursor = await self._write(
+            lambda connection: connection.execute(
+                "UPDATE timers SET status = 'cancelled', updated_at = ? "
+                "WHERE id = ? AND status = 'scheduled'",
+                (now, timer_id),
+            )
+        )
+        return cursor.rowcount == 1
 
     async def finish(self, delivery_id: str) -> None:
         await self._set_status(delivery_id, "done", error=None)
@@ -514,15 +648,27 @@ class SqliteJournal:
         return self._clock()
 
     def next_due(self) -> float | None:
-        """When the first queue head may run: the deliveries behind a head wait for it, so
-        a burst settling behind its head must not look due now (the worker would spin).
-        Read from the index of open deliveries alone, as a claim reads the heads."""
+        """When the first queue head may run, or the first timer comes due: the deliveries
+        behind a head wait for it, so a burst settling behind its head must not look due
+        now (the worker would spin). Read from the index of open deliveries and that of
+        waiting timers alone, as a claim reads them."""
         rows = self._read(
-            "SELECT MIN(next_attempt_at) FROM deliveries "  # noqa: S608
-            f"WHERE seq IN ({_QUEUE_HEADS}) AND status = 'queued'"
+            "SELECT (SELECT MIN(next_attempt_at) FROM deliveries "  # noqa: S608
+            f"WHERE seq IN ({_QUEUE_HEADS}) AND status = 'queued'), "
+            "(SELECT MIN(due_at) FROM timers WHERE status = 'scheduled')"
         )
-        value = rows[0][0]
-        return float(value) if isinstance(value, int | float) else None
+        due = [float(value) for value in rows[0] if isinstance(value, int | float)]
+        return min(due, default=None)
+
+    def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]:
+        """Timers, soonest due first."""
+        where, parameters = ("WHERE status = ?", (status, limit)) if status else ("", (limit,))
+        rows = self._read(
+            f"SELECT {_TIMER_COLUMNS} FROM timers {where} "  # noqa: S608
+            "ORDER BY due_at, seq LIMIT ?",
+            parameters,
+        )
+        return [_timer_entry(row) for row in rows]
 
     def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]:
         where, parameters = ("WHERE d.status = ?", (status, limit)) if status else ("", (limit,))
@@ -681,6 +827,14 @@ def _move_payloads_out(connection: sqlite3.Connection) -> None:
     )
     connection.execute("ALTER TABLE deliveries DROP COLUMN payload")
     connection.execute("COMMIT")
+
+
+def _timer_entry(row: tuple[object, ...]) -> TimerEntry:
+    """A row of `_TIMER_COLUMNS`."""
+    columns = cast(tuple[str, str, int, str, int, float, str, TimerStatus, float, float], row)
+    timer_id, kind, installation_id, repository, number, due_at, data, status, *times = columns
+    timer = Timer(timer_id, kind, installation_id, repository, number, due_at, json.loads(data))
+    return TimerEntry(timer, status, *times)
 
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:

@@ -97,6 +97,13 @@ def _shown(login: str, approvals: _Approvals) -> str:
     return login if verbal is None else str(verbal)
 
 
+def current_approvers(policy: SeverityPolicy, facts: PullRequestFacts) -> list[str]:
+    """Who approves the head commit, by their latest review or a verbal approval the
+    severity allows, the author aside."""
+    verbal = _counted_verbal(policy, facts)
+    return _latest_approvals(facts.reviews, verbal, facts.head_sha, facts.author).current
+
+
 def _members(group: ApprovalGroup, facts: PullRequestFacts) -> frozenset[str]:
     """Casefolded logins that can fill `group`."""
     if group.users is not None:
@@ -227,9 +234,7 @@ def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
     if labelled is None:
         return Lookups()
     policy = labelled[1]
-    approvers = _latest_approvals(
-        facts.reviews, _counted_verbal(policy, facts), facts.head_sha, facts.author
-    ).current
+    approvers = current_approvers(policy, facts)
     if not approvers:
         return Lookups()  # nobody to look up
     return Lookups(teams=tuple(policy.approval_teams()), approvers=frozenset(approvers))

@@ -49,6 +49,35 @@ def test_missing_file_gives_the_documented_defaults() -> None:
     assert (p1.break_glass, p2.break_glass) == (None, None)
 
 
+def test_the_incident_clock_defaults_escalate_p0_and_p1_and_request_reviews() -> None:
+    p0, p1, p2 = (load_config(None, "main").severities[name] for name in ("P0", "P1", "P2"))
+
+    assert [(str(step.after), step.notify) for step in p0.escalation] == [
+        ("15m", ["approvers"]),
+        ("4h", ["approvers", "author"]),
+    ]
+    assert [(str(step.after), step.notify) for step in p1.escalation] == [
+        ("30m", ["approvers"]),
+        ("2h", ["approvers", "author"]),
+    ]
+    assert p2.escalation == []
+    assert p0.request_reviews and p1.request_reviews
+
+
+def test_escalation_steps_take_every_kind_of_mention() -> None:
+    loaded = config(
+        "severities: {P1: {escalation: [{after: 1d2h3m4s, notify: "
+        "[approvers, author, '@octo-cat', '@acme/sre_team-2']}]}}"
+    )
+
+    [step] = loaded.severities["P1"].escalation
+    assert step.after.value == timedelta(days=1, hours=2, minutes=3, seconds=4)
+    assert step.notify == ["approvers", "author", "@octo-cat", "@acme/sre_team-2"]
+    shown = config_as_yaml(loaded)  # what `hotfix-bot config show` prints
+    assert "  - after: 1d2h3m4s\n" in shown and "- '@acme/sre_team-2'\n" in shown
+    assert load_config(shown, "main") == loaded
+
+
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "branches:\n"])
 def test_empty_file_or_section_keeps_defaults(text: str) -> None:
     assert load_config(text, "main") == load_config(None, "main")
@@ -165,6 +194,66 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
         (
             "severities: {P0: {deadline: 0h}}",
             'severities.P0.deadline: must be longer than zero (got "0h")',
+        ),
+        (
+            "severities: {P0: {deadline: 31d}}",
+            'severities.P0.deadline: must be at most 30d (got "31d")',
+        ),
+        (
+            "severities: {P0: {deadline: 30m2h}}",
+            "severities.P0.deadline: must give its units largest first, each once, as in 1h30m "
+            '(got "30m2h")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 0m, notify: [author]}]}}",
+            'severities.P0.escalation[0].after: must be longer than zero (got "0m")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 721h, notify: [author]}]}}",
+            'severities.P0.escalation[0].after: must be at most 30d (got "721h")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h1h, notify: [author]}]}}",
+            "severities.P0.escalation[0].after: must give its units largest first, each once, "
+            'as in 1h30m (got "1h1h")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: soon, notify: [author]}]}}",
+            "severities.P0.escalation[0].after: must be a duration such as 2h, 30m, 1d or 90s "
+            '(got "soon")',
+        ),
+        (
+            "severities: {P0: {escalation: [{notify: [author]}]}}",
+            "severities.P0.escalation[0].after: is required",
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h, notify: [approvers, bob]}]}}",
+            "severities.P0.escalation[0].notify[1]: must be @login, @org/team-slug, approvers "
+            'or author (got "bob")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h, notify: ['@-bob']}]}}",
+            "severities.P0.escalation[0].notify[0]: must be @login, @org/team-slug, approvers "
+            'or author (got "@-bob")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h, notify: []}]}}",
+            "severities.P0.escalation[0].notify: must name whom to notify (@login, "
+            "@org/team-slug, approvers, author)",
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h, notify: [author], aftr: 2h}]}}",
+            'unknown key "aftr" in severities.P0.escalation[0] (did you mean "after"?)',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h, notify: [author]}, "
+            "{after: 60m, notify: [approvers]}]}}",
+            "severities.P0.escalation: two steps come after the same time (1h, 60m); give each "
+            "step its own time",
+        ),
+        (
+            "severities: {P0: {request_reviews: yes please}}",
+            'severities.P0.request_reviews: must be true or false (got "yes please")',
         ),
         (
             "severities: {P0: {approvals: [{name: A}]}}",

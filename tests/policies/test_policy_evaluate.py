@@ -7,7 +7,7 @@ from policy_factories import OLD_SHA, config, facts, review
 from support.titles import all_rules_pass, rules_fail
 
 from policies.config import ConfigError, load_config
-from policies.evaluate import Conclusion, config_error_verdict, evaluate, is_hotfix
+from policies.evaluate import Conclusion, Verdict, config_error_verdict, evaluate, is_hotfix
 from policies.facts import BreakGlass
 from policies.result import Status
 from policies.versions import tag_to_check
@@ -49,6 +49,34 @@ def test_the_deadline_runs_from_the_opening_of_the_pull_request() -> None:
     assert evaluate(config(), facts(opened_at=opened)).due == opened + timedelta(hours=2)
     assert evaluate(config(), facts(labels={"hotfix", "P1"})).due is None  # opening unknown
     assert evaluate(config(), facts(opened_at=opened, labels={"hotfix", "P2"})).due is None
+
+
+def test_the_time_left_runs_to_the_deadline_and_then_the_title_says_overdue() -> None:
+    opened = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+    waiting = [review("lead")]  # the On-call Manager has not approved
+
+    def at(hour: int, minute: int, **changes: object) -> Verdict:
+        now = datetime(2026, 11, 27, hour, minute, tzinfo=UTC)
+        return evaluate(config(), facts(opened_at=opened, evaluated_at=now, **changes))
+
+    early, due, late = at(16, 45), at(17, 30), at(18, 42, reviews=waiting)
+    assert (early.title, early.time_left, early.overdue) == (
+        all_rules_pass(),
+        timedelta(minutes=45),
+        False,
+    )
+    # The deadline is passed the moment it comes; the conclusion stays the rules'.
+    assert (due.title, due.conclusion, due.overdue) == (
+        f"Overdue: {all_rules_pass()}",
+        Conclusion.SUCCESS,
+        True,
+    )
+    assert (late.title, late.conclusion, late.time_left) == (
+        "Overdue: Waiting for approval: On-call Manager",
+        None,
+        -timedelta(hours=1, minutes=12),
+    )
+    assert late.waiting_for == ("On-call Manager",)
 
 
 def test_failures_are_counted_and_named() -> None:
