@@ -11,7 +11,7 @@ from app.cli import main
 from policies.config import ConfigError, load_config
 
 INVALID = """\
-workflow: trunk
+workflow: trunk-based
 branches:
   prodution: release
 severities:

@@ -1063,18 +1063,17 @@ def test_merges_that_are_not_production_hotfixes_are_left_alone(bot: Bot) -> Non
 
 
 def test_an_unusable_config_fails_the_release_check_and_names_the_problem(bot: Bot) -> None:
-    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": "workflow: trunk\n"})
+    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": "workflow: trunk-based\n"})
 
     bot.pull_request(pull.number, "closed")
 
     assert (bot.repo.tags, bot.repo.releases) == ({}, {})
     assert BRANCH in bot.repo.branches
-    title = (
-        "Invalid .github/hotfix.yml: workflow: must be 'gitflow' or 'github-flow' (got \"trunk\")"
-    )
+    problem = "workflow: must be 'gitflow', 'github-flow' or 'trunk' (got \"trunk-based\")"
+    title = f"Invalid .github/hotfix.yml: {problem}"
     text = (
         "`.github/hotfix.yml` on `main` cannot be used, so no post-merge step ran:\n\n"
-        "- workflow: must be 'gitflow' or 'github-flow' (got \"trunk\")\n\n"
+        f"- {problem}\n\n"
         "Fix the file on `main`, then re-run this check."
     )
     run = release_run(bot, pull)
