@@ -226,10 +226,10 @@ def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> N
     assert_only_pull(bot, pull)
     text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
-    # One installation token, the pull request, config and version (3), tag (3),
-    # release (2), back-merge (3: release branches, develop, the merge), deletion (2),
-    # comment (2), check run (2).
-    assert len(requests) == 19
+    # One installation token, the pull request, config and version (3), the organization's
+    # config (1), tag (3), release (2), back-merge (3: release branches, develop, the merge),
+    # deletion (2), comment (2), check run (2).
+    assert len(requests) == 20
 
 
 def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:

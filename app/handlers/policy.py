@@ -3,7 +3,8 @@
 The pull request is always read from the API, never from the delivery, so deliveries that
 arrive late or out of order still end in the result for its current state. Independent
 requests run concurrently; with warm caches an evaluation is 4 sequential round trips:
-(pull request, reviews) -> (base tree, revalidated) -> (tag, team members) -> check run.
+(pull request, reviews) -> (base tree and the organization's file, revalidated) -> (tag,
+team members) -> check run.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient
-from app.github.files import UnreadableFile, read_files, text_of
+from app.github.files import read_files
 from app.handlers.check_output import CheckOutput, config_error_output, policy_output
 from app.handlers.checks import report_failure, write_check_run
+from app.handlers.config_files import ConfigFiles, read_org_file
 from app.handlers.routing import Context
-from policies.config import CONFIG_PATH, ConfigError, load_config
+from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import (
     Conclusion,
     config_error_verdict,
@@ -121,20 +123,21 @@ async def policy_verdict(
     base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
     default_branch = pull["base"]["repo"]["default_branch"]
     # The config and the usual version files come from one base tree; the head's version
-    # files are read alongside so that neither waits for the other.
+    # files and the organization's defaults are read alongside so that none waits.
+    base_files, head_files, org_file = await asyncio.gather(
+        read_files(github, repository, base_ref, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
+        read_files(github, repository, head_sha, DEFAULT_VERSION_FILES),
+        read_org_file(github, repository),
+    )
+    config_files = ConfigFiles(repository, base_ref, org_file, base_files.get(CONFIG_PATH))
     try:
-        base_files, head_files = await asyncio.gather(
-            read_files(github, repository, base_ref, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
-            read_files(github, repository, head_sha, DEFAULT_VERSION_FILES),
-        )
-        config = load_config(text_of(base_files, CONFIG_PATH), default_branch)
-    except UnreadableFile as error:
-        return _config_failure(ConfigError([f"the file {error.problem}"]))
+        config = config_files.config(default_branch)
     except ConfigError as error:
-        return _config_failure(error)
+        verdict = config_error_verdict(error)
+        return Conclusion.FAILURE, config_error_output(verdict, error, config_files.used)
     facts = _facts(pull, reviews)
     if not is_hotfix(config, facts.head_ref, facts.labels):
-        return Conclusion.NEUTRAL, policy_output(evaluate(config, facts))
+        return Conclusion.NEUTRAL, policy_output(evaluate(config, facts), config_files.used)
 
     # The rules say what to look up: first the version files they read...
     version_paths = needed_lookups(config, facts).version_files
@@ -159,11 +162,7 @@ async def policy_verdict(
     verdict = evaluate(
         config, replace(facts, team_members=team_members, existing_tags=existing_tags)
     )
-    return verdict.conclusion, policy_output(verdict)
-
-
-def _config_failure(error: ConfigError) -> tuple[Conclusion | None, CheckOutput]:
-    return Conclusion.FAILURE, config_error_output(config_error_verdict(error), error)
+    return verdict.conclusion, policy_output(verdict, config_files.used)
 
 
 def _facts(pull: dict[str, Any], reviews: list[Any]) -> PullRequestFacts:

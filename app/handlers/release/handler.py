@@ -16,8 +16,9 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import classify, describe_with_wait
-from app.github.files import read_files, text_of
+from app.github.files import read_files
 from app.handlers.checks import report_failure, write_check_run
+from app.handlers.config_files import ConfigFiles, read_org_file
 from app.handlers.release import steps
 from app.handlers.release.comment import write_comment
 from app.handlers.release.plan import ReleasePlan
@@ -153,10 +154,15 @@ async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | Non
 
 
 async def _config(context: Context, pull: dict[str, Any]) -> HotfixConfig:
-    """`.github/hotfix.yml` of the production branch, i.e. the branch the PR merged into."""
-    base = pull["base"]
-    files = await read_files(context.github, context.repository, base["ref"], [CONFIG_PATH])
-    return load_config(text_of(files, CONFIG_PATH), base["repo"]["default_branch"])
+    """`.github/hotfix.yml` of the production branch, i.e. the branch the PR merged into,
+    over the organization's."""
+    github, repository, base = context.github, context.repository, pull["base"]
+    files, org_file = await asyncio.gather(
+        read_files(github, repository, base["ref"], [CONFIG_PATH]),
+        read_org_file(github, repository),
+    )
+    config_files = ConfigFiles(repository, base["ref"], org_file, files.get(CONFIG_PATH))
+    return config_files.config(base["repo"]["default_branch"])
 
 
 def _defaults(pull: dict[str, Any]) -> HotfixConfig:

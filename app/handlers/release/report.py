@@ -96,9 +96,13 @@ def _waiting_back_merge(outcomes: StepOutcomes) -> Link | None:
 
 def config_problem_report(pull_url: str, production: str, error: ConfigError) -> Report:
     problems = "\n".join(f"- {problem}" for problem in error.problems)
+    if error.file is None:
+        file, fix = f"`{CONFIG_PATH}` on `{production}`", f"the file on `{production}`"
+    else:
+        file = fix = f"`{error.file}`"
     summary = (
-        f"`{CONFIG_PATH}` on `{production}` cannot be used, so no post-merge step ran:\n\n"
-        f"{problems}\n\nFix the file on `{production}`, then re-run this check."
+        f"{file} cannot be used, so no post-merge step ran:\n\n"
+        f"{problems}\n\nFix {fix}, then re-run this check."
     )
     return Report(CheckOutput(config_error_verdict(error).title, summary), "failure", pull_url)
 
