@@ -104,6 +104,7 @@ EVENTS: dict[str, Permission] = {
     "check_run": ("checks", "read"),
     "check_suite": ("checks", "read"),
     "merge_group": ("merge_queues", "read"),
+    "push": ("contents", "read"),
 }
 
 

@@ -47,3 +47,10 @@ def test_a_route_may_take_only_the_payloads_its_condition_accepts() -> None:
     assert router.handlers_for(closed(merged=True)) == [first]
     assert not router.handles(closed(merged=False))
     assert not router.supersedable(closed(merged=True))
+
+
+def test_an_event_without_actions_is_routed_to_each_of_its_handlers_once() -> None:
+    router = Router()
+    router.add("push", None, first)
+
+    assert router.handlers_for(delivery("push", None)) == [first]

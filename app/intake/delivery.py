@@ -43,12 +43,18 @@ class Delivery:
     # alike, never the payload.
     payload: dict[str, Any]
     merged: bool = False  # a pull request delivery whose pull request has merged
+    # A push that moved a branch forward (one that created, deleted or forced it is not):
+    # the branch; and the repository's default branch, as the payload names it.
+    pushed_branch: str | None = None
+    default_branch: str | None = None
 
     @property
     def ordering_key(self) -> str:
         """Deliveries with the same key run one at a time, in arrival order."""
         if self.repository and self.pr_number is not None:
             return f"{self.repository}#{self.pr_number}"
+        if self.repository and self.pushed_branch is not None:
+            return f"{self.repository}:refs/heads/{self.pushed_branch}"
         head_sha = _head_sha(self.payload)
         if self.repository and head_sha:
             return f"{self.repository}@{head_sha}"
@@ -85,6 +91,7 @@ class _Installation(msgspec.Struct):
 
 class _Repository(msgspec.Struct):
     full_name: Any = None
+    default_branch: Any = None
 
 
 class _Check(msgspec.Struct):
@@ -107,6 +114,11 @@ class _Routing(msgspec.Struct):
     check_run: _Check | None = None
     check_suite: _Check | None = None
     merge_group: _MergeGroup | None = None
+    # push
+    ref: Any = None
+    created: Any = None
+    deleted: Any = None
+    forced: Any = None
 
 
 _ROUTING = msgspec.json.Decoder(_Routing)
@@ -171,6 +183,10 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
         pr_number=_pr_number(payload),
         payload=payload,
         merged=_pull_request_merged(payload),
+        pushed_branch=_pushed_branch(payload) if event == "push" else None,
+        default_branch=(
+            _str(repository.get("default_branch")) if isinstance(repository, dict) else None
+        ),
     )
 
 
@@ -207,6 +223,15 @@ def _queued_pull_number(head_ref: object) -> int | None:
 def _pull_request_merged(payload: dict[str, Any]) -> bool:
     pull_request = payload.get("pull_request")
     return isinstance(pull_request, dict) and pull_request.get("merged") is True
+
+
+def _pushed_branch(payload: dict[str, Any]) -> str | None:
+    ref = payload.get("ref")
+    if not isinstance(ref, str) or not ref.startswith("refs/heads/"):
+        return None  # a tag
+    if any(payload.get(flag) is not False for flag in ("created", "deleted", "forced")):
+        return None
+    return _str(ref.removeprefix("refs/heads/"))
 
 
 def _head_sha(payload: dict[str, Any]) -> str | None:
