@@ -228,7 +228,7 @@ def _pull_request_merged(payload: dict[str, Any]) -> bool:
 def _pushed_branch(payload: dict[str, Any]) -> str | None:
     ref = payload.get("ref")
     if not isinstance(ref, str) or not ref.startswith("refs/heads/"):
-        return None  # a tag
+        return None  # a tag, or another kind of ref
     if any(payload.get(flag) is not False for flag in ("created", "deleted", "forced")):
         return None
     return _str(ref.removeprefix("refs/heads/"))

@@ -71,10 +71,14 @@ async def on_rerequest(context: Context) -> None:
             await release_pull_request(context, pull["number"], listed=pull)
 
 
-def release_key(repository: str, hotfix: str) -> str:
+def release_key(repository: str, hotfix: int | str) -> str:
     """Where a hotfix's run keeps its state, and the lock its runs take turns by; `hotfix` is
-    `#N` for a pull request, `@SHA` for a push to the trunk."""
-    return f"release:{repository}{hotfix}"
+    a pull request's number, or the SHA of a commit pushed to the trunk."""
+    return (
+        f"release:{repository}#{hotfix}"
+        if isinstance(hotfix, int)
+        else f"release:{repository}@{hotfix}"
+    )
 
 
 @dataclass(slots=True)
@@ -109,7 +113,7 @@ async def release_pull_request(
     # A re-run is queued under its merge commit and the merge's delivery under the pull
     # request, so the journal's ordering alone would let the two run their steps at once;
     # the worker process (one per journal) takes them in turn.
-    async with context.github.caches.lock(release_key(context.repository, f"#{number}")):
+    async with context.github.caches.lock(release_key(context.repository, number)):
         await _release(context, number, listed)
 
 
@@ -132,7 +136,7 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         raise
     if plan is None:
         return
-    state = await ReleaseState.load(context, release_key(context.repository, f"#{number}"))
+    state = await ReleaseState.load(context, release_key(context.repository, number))
     outcomes = await run_steps(context, plan, state, steps.STEPS)
     report = steps_report(plan, outcomes)
     await _publish(context, number, plan.merge_sha, report, state)
@@ -253,7 +257,7 @@ async def _publish(
     state: ReleaseState | None = None,
 ) -> None:
     """The comment, then the check run; the comment's id is kept before anything else."""
-    state = state or await ReleaseState.load(context, release_key(context.repository, f"#{number}"))
+    state = state or await ReleaseState.load(context, release_key(context.repository, number))
     state.comment_id = await write_comment(context, number, comment_body(report), state.comment_id)
     await state.save(context)
     await write_check_run(

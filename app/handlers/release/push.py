@@ -84,7 +84,7 @@ def _push_key(repository: str, after: str) -> str:
 
 async def release_push(context: Context, push: Push, after: str) -> None:
     """The post-merge run of the commit `after` pushed to the trunk, when it is a hotfix."""
-    key = release_key(context.repository, f"@{after}")
+    key = release_key(context.repository, after)
     # A re-run and a redelivery of the push are queued apart: they take turns here.
     async with context.github.caches.lock(key):
         plan = await _plan(context, push, after)
