@@ -175,3 +175,18 @@ def test_a_warm_evaluation_revalidates_the_organization_file_beside_the_base_tre
     calls = [f"{span.method} {span.path}" for span in bot.transport.spans]
     assert len(calls) <= 8, calls
     assert sequential_round_trips(bot.transport.spans) <= 4, calls
+
+
+def test_the_organizations_repository_reads_its_file_once_as_its_own(bot: Bot) -> None:
+    org = org_repository(bot, ORG_CONFIG)
+    org.commit("main", {"VERSION": "1.2.3\n"}, "Version 1.2.3")
+    org.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Fix", author="dev")
+    pull = org.open_pull("hotfix/fix-login", "main", "Fix", "dev", labels=["hotfix", "P1"])
+
+    with bot.counting() as requests:
+        bot.deliver("pull_request", bot.fake.pull_request_event(org, pull.number, "opened"))
+
+    [run] = org.runs_named("hotfix-policy", pull.head_sha)
+    assert run.output["title"] == "Waiting for approval: Release Manager"
+    assert "\n\nConfig: .github/hotfix.yml on main\n\n| Rule |" in run.output["summary"]
+    assert not [request for request in requests if "/contents/" in request.path]
