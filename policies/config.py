@@ -104,11 +104,22 @@ MENTION_WORDS = ("approvers", "author")
 
 
 class ConfigError(Exception):
-    """`.github/hotfix.yml` cannot be used; `problems` lists every reason found."""
+    """`.github/hotfix.yml` cannot be used; `problems` lists every reason found. `file` names
+    the organization's file when the problems are in it, None for the repository's own."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], file: str | None = None) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.file = file
+
+
+@dataclass(frozen=True)
+class OrgDefaults:
+    """The organization's `.github/hotfix.yml`: the base its repositories' own files are laid
+    over (docs/BEHAVIOUR.md, "Organization defaults")."""
+
+    file: str  # how messages name it: acme/.github:.github/hotfix.yml
+    text: str
 
 
 @dataclass(frozen=True)
@@ -358,7 +369,7 @@ class TagConfig(_Section):
 
 
 class HotfixConfig(_Section):
-    workflow: Literal["gitflow", "github-flow"]
+    workflow: Literal["gitflow", "github-flow", "trunk"]
     branches: BranchesConfig
     labels: LabelsConfig
     severities: dict[str, SeverityPolicy]
@@ -368,17 +379,32 @@ class HotfixConfig(_Section):
     delete_branch: bool
 
 
-def _consistency_problems(config: HotfixConfig) -> list[str]:
+def _consistency_problems(config: HotfixConfig, default_branch: str) -> list[str]:
     """Problems that span sections, found once each section is valid on its own."""
-    return [
-        f"labels.severities.{name}: there is no severity {name} under severities"
-        for name in config.labels.severities
-        if name not in config.severities
-    ] + [
-        f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
-        for name in config.severities
-        if name not in config.labels.severities
-    ]
+    production = config.branches.production
+    # A trunk hotfix is a push to the trunk, which the intake tells from the repository's
+    # default branch: it reads no config.
+    trunk = (
+        [
+            f"branches.production: must be the repository's default branch {default_branch} "
+            f'with workflow: trunk, where a hotfix is a push to the trunk (got "{production}")'
+        ]
+        if config.workflow == "trunk" and production != default_branch
+        else []
+    )
+    return (
+        trunk
+        + [
+            f"labels.severities.{name}: there is no severity {name} under severities"
+            for name in config.labels.severities
+            if name not in config.severities
+        ]
+        + [
+            f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
+            for name in config.severities
+            if name not in config.labels.severities
+        ]
+    )
 
 
 # Sections where null is a value, not an empty section: `break_glass: null` lets nobody.
@@ -647,26 +673,45 @@ def _parse_yaml(text: str) -> object:
     raise ConfigError([problem.encode("utf-8", "backslashreplace").decode("utf-8")])
 
 
-# The same file is read for every evaluation of a repository; the model is frozen, so one
+# The same files are read for every evaluation of a repository; the model is frozen, so one
 # parse can serve them all.
 @functools.lru_cache(maxsize=256)
-def load_config(text: str | None, default_branch: str) -> HotfixConfig:
-    """The effective config from the file's text (None: no file, so all defaults)."""
+def load_config(
+    text: str | None, default_branch: str, org: OrgDefaults | None = None
+) -> HotfixConfig:
+    """The effective config from the file's text (None: no file) laid over the organization's
+    defaults (None: none), and those over the built-in defaults. Each file must be valid
+    over what lies beneath it, so each problem is reported against the file that has it."""
+    base = _defaults(default_branch)
+    if org is not None:
+        try:
+            base, _ = _laid_over(base, org.text, default_branch)
+        except ConfigError as error:
+            raise ConfigError(error.problems, org.file) from None
+    _, config = _laid_over(base, text, default_branch)
+    return config
+
+
+def _laid_over(
+    base: dict[str, Any], text: str | None, default_branch: str
+) -> tuple[dict[str, Any], HotfixConfig]:
+    """The file's data laid over `base`, and the config it makes."""
     given = None if text is None else _parse_yaml(text)
     if given is not None and not isinstance(given, dict):
         raise ConfigError(["the file must be a mapping of keys"])
     if too_large := _expansion_problem(given):
         raise ConfigError([too_large])
-    merged = _deep_merge(_defaults(default_branch), given)
+    merged = _deep_merge(base, given)
+    assert isinstance(merged, dict)  # a mapping (or nothing) laid over a mapping
     try:
         config = HotfixConfig.model_validate(merged)
     except ValidationError as error:
         # dict.fromkeys: one line per problem, in the order found.
         raise ConfigError(list(dict.fromkeys(map(_problem, error.errors())))) from None
-    problems = _consistency_problems(config)
+    problems = _consistency_problems(config, default_branch)
     if problems:
         raise ConfigError(problems)
-    return config
+    return merged, config
 
 
 def config_as_yaml(config: HotfixConfig) -> str:

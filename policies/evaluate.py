@@ -117,6 +117,7 @@ def _waived(result: RuleResult) -> RuleResult:
 
 
 def config_error_verdict(error: ConfigError) -> Verdict:
-    """The failure shown when `.github/hotfix.yml` cannot be used."""
+    """The failure shown when `.github/hotfix.yml` (or the organization's) cannot be used."""
     more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
-    return Verdict(Conclusion.FAILURE, f"Invalid {CONFIG_PATH}: {error.problems[0]}{more}")
+    file = error.file or CONFIG_PATH
+    return Verdict(Conclusion.FAILURE, f"Invalid {file}: {error.problems[0]}{more}")

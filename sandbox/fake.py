@@ -303,6 +303,23 @@ class FakeGitHub:
         fake_repo = self._as_repo(repo)
         return events.issue_comment_event(self, fake_repo, comment_id, action, previous_body)
 
+    def push_event(
+        self,
+        repo: FakeRepo | str,
+        ref: str,
+        before: str,
+        after: str | None = None,
+        sender: str = "octocat",
+        forced: bool = False,
+    ) -> dict[str, Any]:
+        """A ``push`` payload: ``ref`` (``refs/heads/main``, ``refs/tags/v1``) moved from
+        ``before`` to ``after`` (default: where the ref is now). ``events.NO_COMMIT`` as
+        ``before`` creates the ref, as ``after`` deletes it."""
+        fake_repo = self._as_repo(repo)
+        if after is None:
+            after = fake_repo.resolve(ref) or events.NO_COMMIT
+        return events.push_event(self, fake_repo, ref, before, after, sender, forced)
+
     def _as_repo(self, repo: FakeRepo | str) -> FakeRepo:
         return repo if isinstance(repo, FakeRepo) else self.repo(repo)
 

@@ -199,7 +199,8 @@ def test_reviews_are_requested_once_from_each_group_never_from_the_author(
     assert (
         "**Review requests** (made once for P1):\n"
         "- Engineering Lead: asked team engineering-leads\n"
-        "- Maintainers: asked alice, bob\n\n| Rule |"
+        "- Maintainers: asked alice, bob\n\n"
+        "Config: .github/hotfix.yml on main\n\n| Rule |"
     ) in summary
 
 

@@ -450,7 +450,7 @@ def test_the_confirmation_reminder_names_whoever_has_not_confirmed() -> None:
         number=7,
         title="Fix",
         author="dev",
-        pull_url=f"{WEB}/pull/7",
+        hotfix_url=f"{WEB}/pull/7",
         merge_sha="b" * 40,
         head_ref="hotfix/fix-login",
         head_sha=head,

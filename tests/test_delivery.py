@@ -208,3 +208,45 @@ def test_comments_and_reviews_are_read_as_github_sends_them(
         read.comment_is_command,
         read.comment_by_bot,
     ) == expected
+
+
+PUSH = {
+    "ref": "refs/heads/main",
+    "before": "a" * 40,
+    "after": "b" * 40,
+    "created": False,
+    "deleted": False,
+    "forced": False,
+    "installation": {"id": 42},
+    "repository": {"full_name": "acme/widgets", "default_branch": "main"},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "pushed_branch", "ordering_key"),
+    [
+        ({}, "main", "acme/widgets:refs/heads/main"),
+        ({"ref": "refs/heads/release/1.x"}, "release/1.x", "acme/widgets:refs/heads/release/1.x"),
+        ({"ref": "refs/tags/v1.2.4"}, None, "delivery:d-1"),
+        ({"created": True}, None, "delivery:d-1"),
+        ({"deleted": True}, None, "delivery:d-1"),
+        ({"forced": True}, None, "delivery:d-1"),
+        ({"forced": None}, None, "delivery:d-1"),
+    ],
+    ids=["main", "slashes", "tag", "created", "deleted", "forced", "not said"],
+)
+def test_a_push_names_the_branch_it_moved_forward_and_runs_in_its_order(
+    change: dict[str, Any], pushed_branch: str | None, ordering_key: str
+) -> None:
+    payload = {**PUSH, **change}
+
+    read = from_body("d-1", "push", json.dumps(payload).encode())
+    whole = from_payload("d-1", "push", payload)
+
+    assert (read.action, read.pushed_branch, read.default_branch, read.ordering_key) == (
+        None,
+        pushed_branch,
+        "main",
+        ordering_key,
+    )
+    assert (whole.pushed_branch, whole.ordering_key) == (read.pushed_branch, read.ordering_key)

@@ -113,6 +113,7 @@ EVENTS: dict[str, Permission] = {
     "check_suite": ("checks", "read"),
     "merge_group": ("merge_queues", "read"),
     "issue_comment": ("issues", "read"),
+    "push": ("contents", "read"),
 }
 
 

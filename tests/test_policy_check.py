@@ -75,6 +75,7 @@ def test_a_good_p1_hotfix_waits_for_approvals_one_by_one_then_passes(bot: Bot) -
         "**Review requests** (made once for P1):\n"
         "- Engineering Lead: asked team engineering-leads\n"
         "- Product Manager: asked team product-managers\n\n"
+        "Config: the defaults (no .github/hotfix.yml on main or in acme/.github)\n\n"
         "| Rule |"
     )
     assert (

@@ -60,3 +60,10 @@ def test_a_timer_delivery_runs_its_kinds_handler_but_is_never_taken_from_outside
     assert fired.pr_number == 7
     assert not router.handles(fired)  # the intake: a `timer` sent to the webhook is ignored
     assert router.events == {"pull_request"}  # what the App subscribes to
+
+
+def test_an_event_without_actions_is_routed_to_each_of_its_handlers_once() -> None:
+    router = Router()
+    router.add("push", None, first)
+
+    assert router.handlers_for(delivery("push", None)) == [first]

@@ -28,9 +28,12 @@ def build_router() -> Router:
         when=release.merged,
     )
     router.add("check_run", ["rerequested"], policy.on_rerequest)
+    router.add("push", None, release.push.on_push, when=release.push.pushed_to_default_branch)
     router.add("check_run", ["rerequested"], release.on_rerequest)
+    router.add("check_run", ["rerequested"], release.push.on_rerequest)
     router.add("check_suite", ["rerequested"], policy.on_rerequest)
     router.add("check_suite", ["rerequested"], release.on_rerequest)
+    router.add("check_suite", ["rerequested"], release.push.on_rerequest)
     router.add("merge_group", merge_group.MERGE_GROUP_ACTIONS, merge_group.on_checks_requested)
     router.add("issue_comment", dispatch.ACTIONS, dispatch.on_command, when=dispatch.is_command)
     router.add(

@@ -46,12 +46,17 @@ def cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "
 
 
-def policy_output(verdict: Verdict, review_requests: Sequence[RequestOutcome] = ()) -> CheckOutput:
+def policy_output(
+    verdict: Verdict, config_used: str, review_requests: Sequence[RequestOutcome] = ()
+) -> CheckOutput:
+    """The run of a pull request; `config_used` is the line saying which files made the
+    config (`Config: ...`)."""
     if not verdict.results:  # not a hotfix pull request
         return CheckOutput(
             verdict.title,
             "This pull request is not a hotfix: its head branch does not start with the "
-            f"hotfix prefix and it has no hotfix label, so `{CONFIG_PATH}` does not apply.",
+            f"hotfix prefix and it has no hotfix label, so `{CONFIG_PATH}` does not apply."
+            f"\n\n{config_used}",
         )
     lines: list[str] = []
     if verdict.severity is not None:
@@ -74,6 +79,7 @@ def policy_output(verdict: Verdict, review_requests: Sequence[RequestOutcome] = 
         ]
     if review_requests:
         lines += _review_requests(verdict.severity, review_requests)
+    lines += [config_used, ""]
     lines += ["| Rule | Result | Found | Expected |", "| --- | --- | --- | --- |"]
     lines += [
         f"| `{r.rule}` | {_RESULT[r.status]} | {cell(r.found)} | {cell(r.expected)} |"
@@ -140,13 +146,23 @@ def _fixes(results: tuple[RuleResult, ...]) -> list[str]:
     return lines
 
 
-def config_error_output(verdict: Verdict, error: ConfigError) -> CheckOutput:
+def config_error_output(verdict: Verdict, error: ConfigError, config_used: str) -> CheckOutput:
     problems = "\n".join(f"- {problem}" for problem in error.problems)
+    if error.file is None:
+        where = f"`{CONFIG_PATH}` on the base branch"
+        fix = "Fix the file on the base branch (a pull request cannot change its own policy)"
+        validate = "`hotfix-bot config validate` checks a file offline"
+    else:
+        where = f"`{error.file}`, the organization's defaults,"
+        fix = (
+            f"Fix `{error.file}` on its repository's default branch (and give the App's "
+            "installation access to that repository if GitHub refused it)"
+        )
+        validate = "`hotfix-bot config validate --org-file` checks it offline"
     return CheckOutput(
         verdict.title,
-        f"`{CONFIG_PATH}` on the base branch cannot be used, so no rule was checked:\n\n"
-        f"{problems}\n\nFix the file on the base branch (a pull request cannot change its own "
-        "policy), then re-run this check. `hotfix-bot config validate` checks a file offline.",
+        f"{where} cannot be used, so no rule was checked:\n\n{problems}\n\n{config_used}\n\n"
+        f"{fix}, then re-run this check. {validate}.",
     )
 
 

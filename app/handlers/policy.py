@@ -3,7 +3,8 @@
 The pull request is always read from the API, never from the delivery, so deliveries that
 arrive late or out of order still end in the result for its current state. Independent
 requests run concurrently; with warm caches an evaluation is 4 sequential round trips:
-(pull request, reviews) -> (base tree, revalidated) -> (tag, team members) -> check run.
+(pull request, reviews) -> (base tree and the organization's file, revalidated) -> (tag,
+team members) -> check run.
 
 A hotfix pull request's evaluation also keeps its incident clock going (docs/BEHAVIOUR.md,
 'The incident clock'): it schedules the clock's timers in the journal and asks the approval
@@ -20,15 +21,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.github.client import InstallationClient, timestamp
-from app.github.files import UnreadableFile, read_files, text_of
+from app.github.files import read_files
 from app.github.teams import members_among
 from app.handlers.check_output import CheckOutput, config_error_output, policy_output
 from app.handlers.checks import report_failure, write_check_run
+from app.handlers.config_files import ConfigFiles, read_org_file
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
 from policies.clock import RequestOutcome, clock_timers, review_requests
-from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
+from policies.config import CONFIG_PATH, ConfigError, HotfixConfig
 from policies.evaluate import (
     Verdict,
     config_error_verdict,
@@ -82,14 +84,15 @@ class Evaluation:
     """An open pull request as one evaluation found it."""
 
     verdict: Verdict
-    config: HotfixConfig | None = None  # None: `.github/hotfix.yml` on the base is unusable
+    config_used: str  # which files made the config: a line of the check run
+    config: HotfixConfig | None = None  # None: the config files cannot be used
     config_error: ConfigError | None = None
     facts: PullRequestFacts | None = None  # None when the config is unusable
 
     def output(self, review_requests: Sequence[RequestOutcome]) -> CheckOutput:
         if self.config_error is not None:
-            return config_error_output(self.verdict, self.config_error)
-        return policy_output(self.verdict, review_requests)
+            return config_error_output(self.verdict, self.config_error, self.config_used)
+        return policy_output(self.verdict, self.config_used, review_requests)
 
 
 async def evaluate_pull_request(context: Context, number: int) -> Evaluation | None:
@@ -182,20 +185,21 @@ async def policy_evaluation(
     base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
     default_branch = pull["base"]["repo"]["default_branch"]
     # The config and the usual version files come from one base tree; the head's version
-    # files are read alongside so that neither waits for the other.
+    # files and the organization's defaults are read alongside so that none waits.
+    base_files, head_files, org_file = await asyncio.gather(
+        read_files(github, repository, base_ref, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
+        read_files(github, repository, head_sha, DEFAULT_VERSION_FILES),
+        read_org_file(github, repository),
+    )
+    config_files = ConfigFiles(repository, base_ref, org_file, base_files.get(CONFIG_PATH))
     try:
-        base_files, head_files = await asyncio.gather(
-            read_files(github, repository, base_ref, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
-            read_files(github, repository, head_sha, DEFAULT_VERSION_FILES),
-        )
-        config = load_config(text_of(base_files, CONFIG_PATH), default_branch)
-    except UnreadableFile as error:
-        return _config_failure(ConfigError([f"the file {error.problem}"]))
+        config = config_files.config(default_branch)
     except ConfigError as error:
-        return _config_failure(error)
+        verdict = config_error_verdict(error)
+        return Evaluation(verdict, config_used=config_files.used, config_error=error)
     facts = _facts(pull, reviews, records, now)
     if not is_hotfix(config, facts.head_ref, facts.labels):
-        return Evaluation(evaluate(config, facts), config, facts=facts)
+        return Evaluation(evaluate(config, facts), config_files.used, config, facts=facts)
 
     # The rules say what to look up: first the version files they read...
     version_paths = needed_lookups(config, facts).version_files
@@ -218,11 +222,7 @@ async def policy_evaluation(
         _approvers_by_team(github, repository.split("/")[0], needs),
     )
     facts = replace(facts, team_members=team_members, existing_tags=existing_tags)
-    return Evaluation(evaluate(config, facts), config, facts=facts)
-
-
-def _config_failure(error: ConfigError) -> Evaluation:
-    return Evaluation(config_error_verdict(error), config_error=error)
+    return Evaluation(evaluate(config, facts), config_files.used, config, facts=facts)
 
 
 def _facts(

@@ -92,10 +92,9 @@ class Router:
         return bool(handlers) and all(handler in self._supersedable for handler in handlers)
 
     def handlers_for(self, delivery: Delivery) -> list[Handler]:
-        routes = [
-            *self._routes.get((delivery.event, delivery.action), []),
-            *self._routes.get((delivery.event, None), []),
-        ]
+        routes = list(self._routes.get((delivery.event, delivery.action), []))
+        if delivery.action is not None:  # an event without actions (push) has only these
+            routes += self._routes.get((delivery.event, None), [])
         return [handler for handler, when in routes if when(delivery)]
 
     def handles(self, delivery: Delivery) -> bool:

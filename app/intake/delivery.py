@@ -50,12 +50,18 @@ class Delivery:
     issue_is_pull_request: bool = False
     comment_is_command: bool = False
     comment_by_bot: bool = False
+    # A push that moved a branch forward (one that created, deleted or forced it is not):
+    # the branch; and the repository's default branch, as the payload names it.
+    pushed_branch: str | None = None
+    default_branch: str | None = None
 
     @property
     def ordering_key(self) -> str:
         """Deliveries with the same key run one at a time, in arrival order."""
         if self.repository and self.pr_number is not None:
             return f"{self.repository}#{self.pr_number}"
+        if self.repository and self.pushed_branch is not None:
+            return f"{self.repository}:refs/heads/{self.pushed_branch}"
         head_sha = _head_sha(self.payload)
         if self.repository and head_sha:
             return f"{self.repository}@{head_sha}"
@@ -107,6 +113,7 @@ class _Installation(msgspec.Struct):
 
 class _Repository(msgspec.Struct):
     full_name: Any = None
+    default_branch: Any = None
 
 
 class _Check(msgspec.Struct):
@@ -131,6 +138,11 @@ class _Routing(msgspec.Struct):
     merge_group: _MergeGroup | None = None
     issue: _Issue | None = None
     comment: _Comment | None = None
+    # push
+    ref: Any = None
+    created: Any = None
+    deleted: Any = None
+    forced: Any = None
 
 
 _ROUTING = msgspec.json.Decoder(_Routing)
@@ -200,6 +212,10 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
         issue_is_pull_request=_issue_is_pull_request(payload),
         comment_is_command=isinstance(body, str) and is_command(body),
         comment_by_bot=_dict(comment.get("user")).get("type") == "Bot",
+        pushed_branch=_pushed_branch(payload) if event == "push" else None,
+        default_branch=(
+            _str(repository.get("default_branch")) if isinstance(repository, dict) else None
+        ),
     )
 
 
@@ -248,6 +264,15 @@ def _queued_pull_number(head_ref: object) -> int | None:
 def _pull_request_merged(payload: dict[str, Any]) -> bool:
     pull_request = _dict(payload.get("pull_request"))
     return pull_request.get("merged") is True or isinstance(pull_request.get("merged_at"), str)
+
+
+def _pushed_branch(payload: dict[str, Any]) -> str | None:
+    ref = payload.get("ref")
+    if not isinstance(ref, str) or not ref.startswith("refs/heads/"):
+        return None  # a tag, or another kind of ref
+    if any(payload.get(flag) is not False for flag in ("created", "deleted", "forced")):
+        return None
+    return _str(ref.removeprefix("refs/heads/"))
 
 
 def _head_sha(payload: dict[str, Any]) -> str | None:

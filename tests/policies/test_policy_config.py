@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from policy_factories import config
 
-from policies.config import ConfigError, HotfixConfig, config_as_yaml, load_config
+from policies.config import ConfigError, HotfixConfig, OrgDefaults, config_as_yaml, load_config
 
 
 def problems(text: str) -> list[str]:
@@ -166,7 +166,10 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             "severities: {P0: {approvals: [{name: A, tem: t}]}}",
             'unknown key "tem" in severities.P0.approvals[0] (did you mean "team"?)',
         ),
-        ("workflow: trunk", "workflow: must be 'gitflow' or 'github-flow' (got \"trunk\")"),
+        (
+            "workflow: trunk-based",
+            "workflow: must be 'gitflow', 'github-flow' or 'trunk' (got \"trunk-based\")",
+        ),
         ("release: maybe", 'release: must be true or false (got "maybe")'),
         ("version: {files: VERSION}", 'version.files: must be a list (got "VERSION")'),
         ("version: {bump: minor}", "version.bump: must be 'patch' (got \"minor\")"),
@@ -637,3 +640,64 @@ def test_a_group_name_may_mean_other_people_in_another_severity() -> None:
     )
     assert (p1_lead.name, p1_lead.team, p1_lead.users) == ("Engineering Lead", None, ["alice"])
     assert loaded.severities["P1"].approval_teams() == []
+
+
+ORG_FILE = "acme/.github:.github/hotfix.yml"
+ORG = OrgDefaults(
+    ORG_FILE,
+    """\
+workflow: github-flow
+labels:
+  severities: {P0: P0, P1: P1, P2: P2, P3: sev3}
+severities:
+  P1:
+    deadline: 4h
+    approvals:
+      - {name: Release Manager, users: [rm]}
+  P3: {hotfix_allowed: true}
+""",
+)
+
+
+def test_a_file_is_laid_over_the_organizations_as_over_the_defaults() -> None:
+    loaded = load_config(
+        "severities:\n"
+        "  P1:\n    approvals:\n      - {name: Lead, team: leads}\n"
+        "  P3: {deadline: 1h}\n",
+        "main",
+        ORG,
+    )
+
+    assert loaded.workflow == "github-flow"  # the organization's: the file leaves it out
+    p1, p3 = loaded.severities["P1"], loaded.severities["P3"]
+    assert str(p1.deadline) == "4h"  # mappings merge key by key...
+    assert [(group.name, group.team) for group in p1.approvals] == [("Lead", "leads")]  # lists go
+    assert (p3.hotfix_allowed, str(p3.deadline)) == (True, "1h")
+    assert loaded.labels.severities == {"P0": "P0", "P1": "P1", "P2": "P2", "P3": "sev3"}
+    assert loaded.severities["P0"] == config().severities["P0"]
+    assert load_config(None, "main", ORG).severities["P1"].approvals[0].users == ["rm"]
+
+
+def test_a_problem_is_reported_against_the_file_that_has_it() -> None:
+    unusable_org = OrgDefaults(ORG_FILE, "release: maybe\n")
+    with pytest.raises(ConfigError) as in_org:
+        load_config("release: false\n", "main", unusable_org)
+    with pytest.raises(ConfigError) as in_repository:
+        load_config("release: maybe\n", "main", ORG)
+
+    assert (in_org.value.file, in_org.value.problems) == (
+        ORG_FILE,
+        ['release: must be true or false (got "maybe")'],
+    )
+    assert (in_repository.value.file, in_repository.value.problems) == (
+        None,
+        ['release: must be true or false (got "maybe")'],
+    )
+
+
+def test_trunk_based_the_production_branch_is_the_default_branch() -> None:
+    assert load_config("workflow: trunk\n", "trunk").branches.production == "trunk"
+    assert problems("workflow: trunk\nbranches: {production: release}\n") == [
+        "branches.production: must be the repository's default branch main with "
+        'workflow: trunk, where a hotfix is a push to the trunk (got "release")'
+    ]

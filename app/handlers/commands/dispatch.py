@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.github.client import timestamp
-from app.github.files import UnreadableFile, base_config
 from app.handlers.commands import COMMANDS
 from app.handlers.commands.command import Invocation, Refusal
+from app.handlers.config_files import base_config
 from app.handlers.records import PullRecords
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery
@@ -70,7 +70,7 @@ async def _carry_out(
     pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
     try:
         config = await base_config(context.github, context.repository, pull)
-    except (ConfigError, UnreadableFile) as error:
+    except ConfigError as error:
         problem = error.problems[0] if isinstance(error, ConfigError) else str(error)
         raise Refusal(
             f"`{CONFIG_PATH}` on `{pull['base']['ref']}` cannot be used: {problem}"

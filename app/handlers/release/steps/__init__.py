@@ -5,7 +5,7 @@ done. A step returns its outcome; a GitHub answer it does not expect propagates,
 caller retries what may pass and records the rest as the step's failure.
 
 Adding a step: a module defining its `STEP` (see `app.handlers.release.step`), and one line
-here, after the steps it needs.
+here, after the steps it needs (in `PUSH_STEPS` too when a push to the trunk needs it).
 """
 
 from app.handlers.release.step import Step
@@ -26,3 +26,7 @@ STEPS: list[Step] = [
     verbal_approvals.STEP,
     retro_review.STEP,
 ]
+
+# A hotfix pushed to the trunk (`workflow: trunk`) has no branch to merge back or delete: it
+# gets the steps that act on its commit alone.
+PUSH_STEPS: list[Step] = [tag.STEP, release.STEP]

@@ -73,7 +73,7 @@ def _body(plan: ReleasePlan, record: BreakGlassRecord) -> str:
     return "\n\n".join(
         [
             _marker(plan),
-            f"@{glass.by} broke the glass on [#{plan.number}]({plan.pull_url}) ({plan.title}) "
+            f"@{glass.by} broke the glass on [#{plan.number}]({plan.hotfix_url}) ({plan.title}) "
             f"at {glass.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, so it merged without the usual "
             f"checks. The reason given: {glass.reason}",
             "What the break-glass waived:\n" + "\n".join(waived),
