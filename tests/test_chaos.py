@@ -119,6 +119,13 @@ severities:
 """
 
 
+def unfinished(journal: Path) -> int:
+    """Deliveries queued or running, as the journal on disk says."""
+    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as connection:
+        query = "SELECT count(*) FROM deliveries WHERE status IN ('queued', 'running')"
+        return int(connection.execute(query).fetchone()[0])
+
+
 def timer_statuses(journal: Path) -> list[str]:
     with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as connection:
         return [row[0] for row in connection.execute("SELECT status FROM timers ORDER BY id")]
@@ -149,6 +156,7 @@ def test_timers_scheduled_before_a_kill_fire_once_after_the_restart_saying_how_l
         server.start()  # every timer came due while the server was down
         wait_for(lambda: timer_statuses(journal) == ["fired"] * 3)
         wait_for(lambda: len(repo.comments_on(pull.number)) == 2)
+        wait_for(lambda: unfinished(journal) == 0)  # the overdue run too, then the kill
         server.kill()
         server.start()  # and once more: nothing is done again
 
