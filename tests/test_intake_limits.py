@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.large_bodies import LARGE_BODIES
 from support.live_server import Server, free_port
 from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
 
@@ -365,8 +366,9 @@ def test_serve_closes_stalled_connections_after_10_s_and_counts_them(serve: Serv
 
 @pytest.fixture
 def small_budget(tmp_path: Path, private_key_pem: str) -> Iterator[str]:
-    """hotfix-bot holding 1,000 bytes of bodies at once; one that does not fit waits 1 s."""
-    budget = BodyBudget(limit=1000, wait=1.0)
+    """hotfix-bot holding 1,000 bytes of bodies at once (3,000 with their copies); one that
+    does not fit waits 1 s."""
+    budget = BodyBudget(limit=3000, wait=1.0)
     yield from serve_in_thread(tmp_path, private_key_pem, ConnectionLimits(), budget)
 
 
@@ -426,3 +428,25 @@ def test_20_senders_of_25_mib_unsigned_bodies_keep_the_intake_under_256_mib(
     assert answers <= {(401, None), (503, "5")}
     assert serve.process is not None
     assert peak_rss_mib(serve.process.pid) < 256
+
+
+def test_8_signed_deliveries_of_25_mib_at_once_keep_the_intake_under_256_mib(
+    serve: Server,
+) -> None:
+    """Shaped to cost the most to read (support.large_bodies) and signed, so that each is
+    read, checked, and journaled."""
+    deliveries = [(event, make()) for event, make in LARGE_BODIES.values()]
+
+    def send(number: int) -> tuple[int, str | None]:
+        event, body = deliveries[number]
+        headers = signed_headers(body, event, f"large-{number}")
+        response = httpx.post(f"{serve.url}{PATH}", content=body, headers=headers, timeout=30)
+        return response.status_code, response.headers.get("retry-after")
+
+    with ThreadPoolExecutor(len(deliveries)) as pool:
+        answers = list(pool.map(send, range(len(deliveries))))
+
+    assert serve.process is not None
+    assert peak_rss_mib(serve.process.pid) < 256
+    assert set(answers) <= {(202, None), (503, "5")}
+    assert (202, None) in answers
