@@ -7,6 +7,8 @@ subprocess, shows the defaults.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
 import socket
@@ -410,6 +412,43 @@ def test_a_body_over_the_bound_is_read_once_room_is_made(small_budget: str) -> N
 
         accepted = waiting.result()
     assert (accepted.status_code, accepted.json()["status"]) == (202, "ignored")
+
+
+def post_whole_then_read(base_url: str, body: bytes, delivery_id: str) -> http.client.HTTPResponse:
+    """A signed delivery sent as http.client sends it: the whole body, and only then the
+    answer read; on a connection the sender asks to close."""
+    host, port = base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    headers = {**signed_headers(body, "pull_request", delivery_id), "connection": "close"}
+    connection.request("POST", PATH, body, headers)
+    return connection.getresponse()
+
+
+def test_a_413_reaches_a_sender_that_asked_to_close(url: str) -> None:
+    """Answered before the body was read, and the rest of the body read and dropped before
+    the connection closes: closed with the body unread, the connection was reset while the
+    sender was still sending, and it never read the answer."""
+    refused = post_whole_then_read(url, b" " * (MAX_BODY_BYTES + 1), "d-413")
+
+    assert (refused.status, json.loads(refused.read())) == (
+        413,
+        {"error": "the body is larger than 25 MiB"},
+    )
+
+
+def test_a_503_for_want_of_room_reaches_a_sender_that_asked_to_close(
+    small_budget: str,
+) -> None:
+    with connect(small_budget) as holder:
+        holder.sendall(request_head(900) + b"{")  # 900 of the 1,000 bytes, while it lasts
+        time.sleep(0.2)
+
+        refused = post_whole_then_read(small_budget, b" " * (8 * MIB), "d-503")
+
+    assert (refused.status, refused.getheader("retry-after")) == (503, "5")
+    assert json.loads(refused.read()) == {
+        "error": "hotfix-bot is receiving as many bodies as it holds at once; try again shortly"
+    }
 
 
 def test_20_senders_of_25_mib_unsigned_bodies_keep_the_intake_under_256_mib(
