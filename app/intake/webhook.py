@@ -118,6 +118,11 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
     except deliveries.NotAJsonObject as error:
         return _refuse(400, str(error), event)
     if event == "ping":
+        # A pong says that deliveries are taken: not while the journal cannot take them.
+        try:
+            await services.journal.check_writable()
+        except JournalUnavailable as error:
+            return _journal_refusal(delivery_id, event, error)
         DELIVERIES.labels(event=event, outcome="pong").inc()
         return JSONResponse({"delivery": delivery_id, "status": "pong"})
 
@@ -134,14 +139,18 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
             supersedable=services.router.supersedable(delivery),
         )
     except JournalUnavailable as error:
-        log.error("delivery %s refused: %s", delivery_id, error)
-        journal_problem = (
-            "the delivery journal file was deleted or replaced"
-            if isinstance(error, JournalReplaced)
-            else "the delivery journal cannot take writes"
-        )
-        return _refuse(503, f"{journal_problem}; GitHub will let you redeliver", event)
+        return _journal_refusal(delivery_id, event, error)
     DELIVERIES.labels(event=event, outcome=outcome).inc()
     if outcome == "queued":
         services.worker.wake()
     return JSONResponse({"delivery": delivery_id, "status": outcome}, 202)
+
+
+def _journal_refusal(delivery_id: str, event: str, error: JournalUnavailable) -> JSONResponse:
+    log.error("delivery %s refused: %s", delivery_id, error)
+    journal_problem = (
+        "the delivery journal file was deleted or replaced"
+        if isinstance(error, JournalReplaced)
+        else "the delivery journal cannot take writes"
+    )
+    return _refuse(503, f"{journal_problem}; GitHub will let you redeliver", event)
