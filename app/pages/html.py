@@ -33,8 +33,8 @@ def html_page(
     """A whole page around `body` (HTML the caller has escaped); never cached.
 
     The setup pages carry single-use values and the status page changes by the second, so
-    neither browsers nor proxies should keep a copy. (That no other site may frame a page
-    is said of every answer, in app.intake.server.)
+    neither browsers nor proxies should keep a copy. (No other site may frame them: every
+    answer says so, app.intake.server.)
     """
     document = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

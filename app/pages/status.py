@@ -96,7 +96,7 @@ class StatusPage:
             # GitHub's words may name repositories or installations: details only.
             reason = f": {escape(describe(error))}" if details else "."
             app_section = f'<div class="problem"><p>GitHub did not answer{reason}</p></div>'
-        # Said to anyone, as /readyz says it: what they answer for, not why (the log).
+        # Said to anyone, in /readyz's words; why is in the log.
         problems = [self._services.worker.problem(), await self._services.journal_problem()]
         problem_section = "".join(
             f'<div class="problem"><p>{escape(problem)}</p></div>'
