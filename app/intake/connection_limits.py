@@ -23,9 +23,9 @@ MAX_HEADER_BYTES = 64 * 1024
 # As common servers do (Apache, nginx's default buffers): uvicorn keeps a Python object per
 # field, so 64 KiB of 5-byte fields cost 1.5 MB a connection.
 MAX_HEADER_FIELDS = 100
-# Open at once, whatever each is doing: with what each may hold (below 64 KiB of headers, up
-# to a few hundred KiB of body that the intake has not asked for), the intake stays under
-# 256 MiB (docs/RELIABILITY.md, "The intake's own limits").
+# Open at once, whatever each is doing: with what each may hold (the headers of two
+# requests, and a few hundred KiB of body that the intake has not asked for), the intake
+# stays under 256 MiB (docs/RELIABILITY.md, "The intake's own limits").
 MAX_CONNECTIONS = 256
 # After a refusal sent before the request was read, what the sender still sends is read and
 # dropped for this long: closing with its bytes unread would reset the connection, and the
