@@ -967,9 +967,37 @@ def test_a_pre_release_is_tagged_and_released_exactly_as_written(bot: Bot, versi
     assert (tag_object.tag, tag_object.message) == (tag, "Hotfix: Fix login")
     assert (tag_object.object_sha, tag_object.object_type) == (merge_sha(pull), "commit")
     [published] = bot.repo.releases.values()
-    assert (published.tag_name, published.name) == (tag, tag)
+    # Marked a pre-release, so GitHub does not make it the repository's latest release.
+    assert (published.tag_name, published.name, published.prerelease) == (tag, tag, True)
     run = release_run(bot, pull)
     assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {tag}")
+
+
+def test_finishing_a_pre_release_by_hand_publishes_it_as_one(
+    bot: Bot, private_key_pem: str
+) -> None:
+    pull = merged_hotfix(
+        bot,
+        main_files={".github/hotfix.yml": "version: {allow_prerelease: true}\n"},
+        hotfix_files={"VERSION": "1.2.4-rc.1\n"},
+    )
+    bot.fake.inject("POST", r"/releases$", status=502, times=None)
+
+    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
+    asyncio.run(
+        run_on_last_attempt(
+            bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
+        )
+    )
+
+    run = release_run(bot, pull)
+    assert run.output["title"] == "1 of 4 steps failed: release"
+    assert run.output["summary"].endswith(
+        "```sh\n"
+        "git fetch origin\n"
+        "gh release create v1.2.4-rc.1 --verify-tag --title v1.2.4-rc.1 --notes "
+        f"'Hotfix #{pull.number}: Fix login' --prerelease\n```"
+    )
 
 
 @pytest.mark.parametrize("method", ["squash", "rebase"])
