@@ -16,7 +16,7 @@ from app.handlers import release
 from app.handlers.release import steps
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
-from sandbox import Author, FakeCheckRun, FakePull
+from sandbox import Author, FakeCheckRun, FakePull, RecordedRequest
 from sandbox.repo import MergeMethod
 
 BRANCH = "hotfix/fix-login"
@@ -498,10 +498,11 @@ def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
     assert release.tree["VERSION"] == "1.2.4\n"
     assert bot.repo.branches["release/1.2"].sha == before["release/1.2"]
     assert bot.repo.branches["develop"].sha == before["develop"]
-    # The release branches are listed once, with one request.
+    # The release branches are listed once, with one request; the latest is open.
     assert [r.path for r in requests if "/git/matching-refs/" in r.path] == [
         "/repos/acme/widgets/git/matching-refs/heads/release"
     ]
+    assert compared_release_branches(requests) == ["release/1.3"]
     merged = row(
         "Back-merge",
         "✅ done",
@@ -510,6 +511,41 @@ def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
     )
     text = summary(pull, tag_done(pull), RELEASE_DONE, merged, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def compared_release_branches(requests: list[RecordedRequest]) -> list[str]:
+    """The release branches compared with main, in order."""
+    prefix = "/repos/acme/widgets/compare/main..."
+    return [r.path.removeprefix(prefix) for r in requests if r.path.startswith(prefix)]
+
+
+@pytest.mark.parametrize(
+    ("release_branches", "target"),
+    [(["release/1.3"], "develop"), (["release/1.2", "release/1.3"], "release/1.2")],
+)
+def test_a_finished_release_branch_kept_after_its_merge_is_passed_over(
+    bot: Bot, release_branches: list[str], target: str
+) -> None:
+    pull = merged_hotfix(bot)
+    with_release_branches(bot, *release_branches)
+    # release/1.3 was finished with `git flow release finish -k`: merged into main, kept.
+    bot.repo.merge_refs("main", "release/1.3", "Merge branch 'release/1.3'", "dev")
+    before = {name: branch.sha for name, branch in bot.repo.branches.items()}
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.branches["release/1.3"].sha == before["release/1.3"]
+    merged = bot.repo.get_commit(target)
+    assert merged.parents == (before[target], merge_sha(pull))
+    assert merged.message == f"Merge hotfix {TAG} back into {target}"
+    # From the highest version down, until one is open.
+    assert compared_release_branches(requests) == list(reversed(release_branches))
+    where = "`develop`" if target == "develop" else f"the release branch `{target}`"
+    assert (
+        f"| Back-merge | ✅ done | merged into {where} as `{merged.sha[:7]}` |"
+        in release_run(bot, pull).output["summary"]
+    )
 
 
 def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: str) -> None:

@@ -1,4 +1,5 @@
-"""Back-merge (gitflow): the merge commit into the latest release branch or `development`.
+"""Back-merge (gitflow): the merge commit into the latest open release branch or
+`development`.
 
 The merges API merges directly. When the only conflicts are in version files, the step
 settles them itself: on `backmerge/<tag>` at the merge commit it commits the target's own
@@ -22,7 +23,7 @@ from app.github.client import InstallationClient, classify, error_message
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from policies.config import HotfixConfig
-from policies.release_branches import latest_release_branch
+from policies.release_branches import release_branches_newest_first
 from policies.versions import version_files_to_read
 
 
@@ -56,7 +57,17 @@ async def back_merge_target(
         f"/repos/{repository}/git/matching-refs/{path_part(f'heads/{prefix}'.rstrip('/'))}"
     )
     names = [ref["ref"].removeprefix("refs/heads/") for ref in refs]
-    return latest_release_branch(prefix, names) or development
+    production = path_part(config.branches.production)
+    for branch in release_branches_newest_first(prefix, names):
+        # A release finished and kept (`git flow release finish -k`) has nothing production
+        # lacks; an open one has commits of its own. Usually the first asked is open.
+        compare = await github.get_optional(
+            f"/repos/{repository}/compare/{production}...{path_part(branch)}"
+        )
+        # None: gone since listed, or sharing no history with production.
+        if compare is not None and compare["ahead_by"] > 0:
+            return branch
+    return development
 
 
 async def back_merge(run: StepRun) -> StepOutcome:
