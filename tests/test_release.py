@@ -17,6 +17,7 @@ from app.handlers.release import steps
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
 from sandbox import Author, FakeCheckRun, FakePull, RecordedRequest
+from sandbox.git import blob_sha
 from sandbox.repo import MergeMethod
 
 BRANCH = "hotfix/fix-login"
@@ -612,6 +613,73 @@ def test_a_conflict_in_version_files_alone_keeps_develops_version(bot: Bot) -> N
     assert bot.repo.read_file("develop", "app.py") == "def login(): fixed\n"
     text = summary(pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+APP_LINES = [f"line {number}\n" for number in range(1, 31)]
+
+
+def app_py(**changed: str) -> str:
+    """app.py of 30 lines with `line_N` replaced."""
+    return "".join(changed.get(f"line_{number}", line) for number, line in enumerate(APP_LINES, 1))
+
+
+def test_a_file_both_sides_changed_in_different_places_merges_with_the_version_resolution(
+    bot: Bot,
+) -> None:
+    """GitHub merges a file line by line, so only VERSION conflicts: develop keeps its own
+    version and gets the hotfix's line of app.py next to its own."""
+    pull = merged_hotfix(
+        bot,
+        main_files={"app.py": app_py()},
+        hotfix_files={"app.py": app_py(line_1="line 1, fixed\n")},
+        develop_files={"VERSION": DEVELOP_VERSION, "app.py": app_py(line_20="line 20, new\n")},
+    )
+    develop_before = bot.repo.branches["develop"].sha
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    develop = bot.repo.get_commit("develop")
+    assert develop.parents[0] == develop_before
+    assert develop.tree == {
+        "VERSION": DEVELOP_VERSION,
+        "app.py": app_py(line_1="line 1, fixed\n", line_20="line 20, new\n"),
+    }
+    assert set(bot.repo.branches) == {"main", "develop"}
+    assert_only_pull(bot, pull)
+    # app.py's three sides were read to tell, once each; of VERSION only the merge commit's,
+    # for the tag.
+    read = [r.path.rpartition("/")[2] for r in requests if "/git/blobs/" in r.path]
+    sides = [app_py(), app_py(line_1="line 1, fixed\n"), app_py(line_20="line 20, new\n")]
+    assert sorted(read) == sorted(blob_sha(text) for text in ["1.2.4\n", *sides])
+    resolution = develop.parents[1]
+    text = summary(pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_beyond_fifty_other_files_changed_on_both_sides_people_merge(bot: Bot) -> None:
+    """Three blob reads each: past 50 such files the step does not look inside them."""
+    paths = [f"src/module_{number:02}.py" for number in range(51)]
+    pull = merged_hotfix(
+        bot,
+        main_files=dict.fromkeys(paths, app_py()),
+        hotfix_files=dict.fromkeys(paths, app_py(line_1="line 1, fixed\n")),
+        develop_files={
+            "VERSION": DEVELOP_VERSION,
+            **dict.fromkeys(paths, app_py(line_20="line 20, new\n")),
+        },
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    # Only VERSION at the merge commit, for the tag.
+    blobs = bot.fake.requests_to("GET", "/repos/acme/widgets/git/blobs/")
+    assert [r.path.rpartition("/")[2] for r in blobs] == [blob_sha("1.2.4\n")]
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
+    listed = [line for line in backmerge.body.splitlines() if line.startswith("- `")]
+    assert listed == ["- `VERSION`", *(f"- `{path}`" for path in paths)]
+    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
 
 
 CRASHED_AFTER = ["the branch was made", "the commit was made", "the branch was merged"]

@@ -11,8 +11,9 @@ it, saying why and asking the hotfix author to review.
 from __future__ import annotations
 
 import asyncio
+import base64
 import shlex
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -23,6 +24,7 @@ from app.github.client import InstallationClient, classify, error_message
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from policies.config import HotfixConfig
+from policies.line_merge import merge_lines
 from policies.release_branches import release_branches_newest_first
 from policies.versions import version_files_to_read
 
@@ -145,6 +147,14 @@ class _Entry:
     mode: str
     type: str  # blob, or commit for a submodule
     sha: str
+    size: int  # bytes; 0 for a submodule
+
+
+# GitHub merges a file both sides changed line by line; telling whether their changes
+# overlap takes three blob reads per file. Beyond this many such files (version files
+# aside), or in a file this large, the step does not look and leaves the merge to people.
+_MAX_FILES_TO_MERGE = 50
+_MAX_BYTES_TO_MERGE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,16 +189,60 @@ class _Trees:
             return None
         return cls(_files(base), _files(ours), _files(theirs), theirs["sha"])
 
-    def conflicts(self) -> list[str]:
-        """The paths both sides changed since the merge base, each in its own way."""
+    async def conflicts(
+        self, github: InstallationClient, repository: str, version_files: Collection[str]
+    ) -> list[str]:
+        """The paths whose changes on the two sides since the merge base overlap: every
+        version file both sides changed, and each other file both changed whose changes do
+        not merge line by line."""
         paths = self.base.keys() | self.ours.keys() | self.theirs.keys()
         sides = (self.base, self.ours, self.theirs)
-        return sorted(path for path in paths if len({_sha(side, path) for side in sides}) == 3)
+        both_changed = sorted(
+            path for path in paths if len({_sha(side, path) for side in sides}) == 3
+        )
+        to_merge = [
+            path for path in both_changed if path not in version_files and self._mergeable(path)
+        ]
+        if len(to_merge) > _MAX_FILES_TO_MERGE:
+            return both_changed
+        merged = await asyncio.gather(
+            *(self._merges_cleanly(github, repository, path) for path in to_merge)
+        )
+        clean = {path for path, cleanly in zip(to_merge, merged, strict=True) if cleanly}
+        return [path for path in both_changed if path not in clean]
+
+    def _mergeable(self, path: str) -> bool:
+        """A file on all three sides that a line merge may settle (added on both sides,
+        deleted on one, a submodule or a large file always conflicts)."""
+        entries = [side.get(path) for side in (self.base, self.ours, self.theirs)]
+        return all(
+            entry is not None and entry.type == "blob" and entry.size <= _MAX_BYTES_TO_MERGE
+            for entry in entries
+        )
+
+    async def _merges_cleanly(self, github: InstallationClient, repository: str, path: str) -> bool:
+        base, ours, theirs = await asyncio.gather(
+            *(
+                _blob_text(github, repository, side[path].sha)
+                for side in (self.base, self.ours, self.theirs)
+            )
+        )
+        if base is None or ours is None or theirs is None:
+            return False  # a binary file: git does not merge it
+        return merge_lines(base, ours, theirs) is not None
+
+
+async def _blob_text(github: InstallationClient, repository: str, sha: str) -> str | None:
+    """A blob's text (bytes that are not UTF-8 kept as they are), None when git takes it for
+    binary: a NUL byte near the start. Read afresh, not cached: rarely read twice, and large."""
+    blob = await github.get_json(f"/repos/{repository}/git/blobs/{sha}")
+    data = base64.b64decode(blob["content"])
+    return None if b"\0" in data[:8000] else data.decode(errors="surrogateescape")
 
 
 def _files(tree: Mapping[str, Any]) -> dict[str, _Entry]:
     return {
-        entry["path"]: _Entry(entry["mode"], entry["type"], entry["sha"])
+        entry["path"]: _Entry(entry["mode"], entry["type"], entry["sha"], entry.get("size", 0))
         for entry in tree["tree"]
         if entry["type"] != "tree"
     }
@@ -203,11 +257,11 @@ async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
     """Settled here when every conflicting path is a version file; else a pull request."""
     github, plan = run.github, run.plan
     conflicts: list[str] | None = None
-    if refused.refusal is Refusal.CONFLICT:
-        trees = await _Trees.read(github, plan)
-        conflicts = None if trees is None else trees.conflicts()
+    trees = await _Trees.read(github, plan) if refused.refusal is Refusal.CONFLICT else None
+    if trees is not None:
         version_files = set(version_files_to_read(plan.config))
-        if trees is not None and conflicts and set(conflicts) <= version_files:
+        conflicts = await trees.conflicts(github, plan.repository, version_files)
+        if conflicts and set(conflicts) <= version_files:
             try:
                 resolved = await _keep_target_versions(github, plan, trees, conflicts)
             except _Refused as refused_again:  # e.g. the target moved on and conflicts anew
