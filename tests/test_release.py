@@ -573,12 +573,12 @@ def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: s
     )
 
 
-def resolved_row(resolution: str) -> str:
+def resolved_row(resolution: str, kept: str = "`VERSION`") -> str:
     return row(
         "Back-merge",
         "✅ done",
-        "merged into `develop`; the version conflict in `VERSION` was resolved by keeping "
-        "`develop`'s version",
+        f"merged into `develop`; the version conflict was resolved by keeping `develop`'s "
+        f"version in {kept}",
         f"[{resolution[:7]}]({WEB}/commit/{resolution})",
     )
 
@@ -612,6 +612,39 @@ def test_a_conflict_in_version_files_alone_keeps_develops_version(bot: Bot) -> N
     resolution = assert_develop_kept_its_version(bot, pull, develop_before)
     assert bot.repo.read_file("develop", "app.py") == "def login(): fixed\n"
     text = summary(pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_develop_keeps_every_version_file_of_its_own_not_only_the_conflicting_one(
+    bot: Bot,
+) -> None:
+    """package.json merges without a conflict (develop never changed it), yet develop keeps
+    its own: its version files are all put back, not only VERSION."""
+    package = '{"version": "%s"}\n'
+    pull = merged_hotfix(
+        bot,
+        main_files={"package.json": package % "1.2.3"},
+        hotfix_files={"package.json": package % "1.2.4"},
+        develop_files={"VERSION": DEVELOP_VERSION, "feature.py": "x = 1\n"},
+    )
+    develop_before = bot.repo.branches["develop"].sha
+
+    bot.pull_request(pull.number, "closed")
+
+    develop = bot.repo.get_commit("develop")
+    assert develop.parents[0] == develop_before
+    assert develop.tree == {
+        "VERSION": DEVELOP_VERSION,
+        "package.json": package % "1.2.3",
+        "app.py": APP_PY,
+        "feature.py": "x = 1\n",
+    }
+    resolution = bot.repo.objects.commits[develop.parents[1]]
+    assert (resolution.parents, resolution.message) == ((merge_sha(pull),), KEEP_MESSAGE)
+    assert set(bot.repo.branches) == {"main", "develop"}
+    assert_only_pull(bot, pull)
+    kept = resolved_row(resolution.sha, "`VERSION` and `package.json`")
+    text = summary(pull, tag_done(pull), RELEASE_DONE, kept, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 

@@ -27,6 +27,7 @@ from policies.config import HotfixConfig
 from policies.line_merge import merge_lines
 from policies.release_branches import release_branches_newest_first
 from policies.versions import version_files_to_read
+from policies.wording import join_words
 
 
 class Refusal(StrEnum):
@@ -263,7 +264,7 @@ async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
         conflicts = await trees.conflicts(github, plan.repository, version_files)
         if conflicts and set(conflicts) <= version_files:
             try:
-                resolved = await _keep_target_versions(github, plan, trees, conflicts)
+                resolved = await _keep_target_versions(github, plan, trees, version_files)
             except _Refused as refused_again:  # e.g. the target moved on and conflicts anew
                 refused = refused_again
             else:
@@ -273,11 +274,12 @@ async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
 
 
 async def _keep_target_versions(
-    github: InstallationClient, plan: ReleasePlan, trees: _Trees, conflicts: list[str]
+    github: InstallationClient, plan: ReleasePlan, trees: _Trees, version_files: Collection[str]
 ) -> StepOutcome | None:
     """On `backmerge/<tag>` at the merge commit, one commit putting back the target's own
-    version files; that branch merged into the target, then deleted. Each part finds its
-    own earlier work done. None when the branch holds other work: people decide then."""
+    version files, all of them (not only those in conflict: the target keeps its version
+    everywhere); that branch merged into the target, then deleted. Each part finds its own
+    earlier work done. None when the branch holds other work: people decide then."""
     head = await _branch_head(github, plan)
     if head is None:
         await github.request(
@@ -287,21 +289,27 @@ async def _keep_target_versions(
         )
         head = plan.merge_sha
     if head == plan.merge_sha:
-        head = await _commit_target_versions(github, plan, trees, conflicts)
-    elif await _version_resolution_paths(github, plan, head) is None:
-        return None
+        kept = sorted(
+            path for path in version_files if _sha(trees.ours, path) != _sha(trees.theirs, path)
+        )
+        head = await _commit_target_versions(github, plan, trees, kept)
+    else:
+        found = await _version_resolution_paths(github, plan, head)
+        if found is None:
+            return None
+        kept = found
     await _merge(github, plan, plan.backmerge_branch)
     await _delete_backmerge_branch(github, plan)
-    return _resolved(plan, conflicts, head)
+    return _resolved(plan, kept, head)
 
 
 async def _commit_target_versions(
-    github: InstallationClient, plan: ReleasePlan, trees: _Trees, conflicts: list[str]
+    github: InstallationClient, plan: ReleasePlan, trees: _Trees, paths: list[str]
 ) -> str:
-    """The commit on `backmerge/<tag>` that takes the target's side of each conflicting
-    path, made with the git data API from blobs the target already has."""
+    """The commit on `backmerge/<tag>` that takes the target's side of each of `paths`,
+    made with the git data API from blobs the target already has."""
     entries: list[dict[str, str | None]] = []
-    for path in conflicts:
+    for path in paths:
         ours, theirs = trees.ours.get(path), trees.theirs.get(path)
         if ours is not None:
             entries.append({"path": path, "mode": ours.mode, "type": ours.type, "sha": ours.sha})
@@ -363,11 +371,11 @@ async def _finish_resolution_left_behind(
 
 
 def _resolved(plan: ReleasePlan, paths: list[str], commit_sha: str) -> StepOutcome:
-    files = ", ".join(f"`{path}`" for path in paths)
+    files = join_words([f"`{path}`" for path in paths])
     return StepOutcome(
         StepStatus.DONE,
-        f"merged into {plan.back_merge_target_words}; the version conflict in {files} was "
-        f"resolved by keeping `{plan.back_merge_target}`'s version",
+        f"merged into {plan.back_merge_target_words}; the version conflict was resolved by "
+        f"keeping `{plan.back_merge_target}`'s version in {files}",
         Link(commit_sha[:7], plan.commit_url(commit_sha)),
     )
 
