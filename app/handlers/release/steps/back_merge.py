@@ -288,16 +288,16 @@ async def _keep_target_versions(
             body={"ref": f"refs/heads/{plan.backmerge_branch}", "sha": plan.merge_sha},
         )
         head = plan.merge_sha
+    kept: list[str] | None
     if head == plan.merge_sha:
         kept = sorted(
             path for path in version_files if _sha(trees.ours, path) != _sha(trees.theirs, path)
         )
         head = await _commit_target_versions(github, plan, trees, kept)
     else:
-        found = await _version_resolution_paths(github, plan, head)
-        if found is None:
+        kept = await _version_resolution_paths(github, plan, head)
+        if kept is None:
             return None
-        kept = found
     await _merge(github, plan, plan.backmerge_branch)
     await _delete_backmerge_branch(github, plan)
     return _resolved(plan, kept, head)
