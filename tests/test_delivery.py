@@ -166,12 +166,23 @@ def test_the_routing_fields_are_read_as_github_sends_them() -> None:
     [
         (f"refs/heads/gh-readonly-queue/main/pr-7-{'a' * 40}", 7, "acme/widgets#7"),
         (f"refs/heads/gh-readonly-queue/release/1.x/pr-12-{'b' * 40}", 12, "acme/widgets#12"),
+        (f"gh-readonly-queue/main/pr-7-{'a' * 40}", 7, "acme/widgets#7"),
+        (f"refs/heads/gh-readonly-queue/main/pr-7-{'aB3' * 13}F", 7, "acme/widgets#7"),
         ("refs/heads/gh-readonly-queue/main/pr-7", None, "acme/widgets@f00"),
         (f"refs/heads/main/pr-7-{'a' * 40}", None, "acme/widgets@f00"),
         (f"refs/heads/gh-readonly-queue/main/pr-{'9' * 19}-{'a' * 40}", None, "acme/widgets@f00"),
         (None, None, "acme/widgets@f00"),
     ],
-    ids=["main", "base with slashes", "no sha", "not the queue", "too big", "none"],
+    ids=[
+        "main",
+        "base with slashes",
+        "without refs/heads/",
+        "upper-case sha",
+        "no sha",
+        "not the queue",
+        "too big",
+        "none",
+    ],
 )
 def test_a_merge_group_runs_with_the_pull_request_its_ref_names(
     head_ref: str | None, pr_number: int | None, ordering_key: str

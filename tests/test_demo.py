@@ -85,8 +85,8 @@ def test_the_version_conflict_demo_keeps_develops_version(tmp_path: Path) -> Non
         output,
     )
     assert (
-        "| Back-merge | ✅ done | merged into `develop`; the version conflict in `VERSION` was "
-        "resolved by keeping `develop`'s version | ["
+        "| Back-merge | ✅ done | merged into `develop`; the version conflict was resolved by "
+        "keeping `develop`'s version in `VERSION` | ["
     ) in output
     final_refs = output.split("== acme/widgets at the end ==")[1]
     assert re.search(

@@ -291,9 +291,9 @@ def _pr_number(payload: dict[str, Any]) -> int | None:
 
 
 # A merge group's branch: `gh-readonly-queue/<base>/pr-<number>-<sha of the commit it was
-# built on>`; the base may hold slashes. At most 18 digits: the journal keeps the number
-# as a 64-bit integer.
-_QUEUE_REF = re.compile(r"refs/heads/gh-readonly-queue/.+/pr-([1-9][0-9]{0,17})-[0-9a-f]+")
+# built on>`, as a full ref or a bare branch name; the base may hold slashes, the sha either
+# case. At most 18 digits: the journal keeps the number as a 64-bit integer.
+_QUEUE_REF = re.compile(r"(?:refs/heads/)?gh-readonly-queue/.+/pr-([1-9][0-9]{0,17})-[0-9a-fA-F]+")
 
 
 def _queued_pull_number(head_ref: object) -> int | None:
