@@ -99,7 +99,9 @@ def serve(settings: Settings) -> int:
     os.umask(0o077)
     # The intake and the worker process each keep their metrics in files there (see
     # app.metrics); it must be set before prometheus_client is imported.
-    metrics_root = Path(f"{journal_path(settings.database_url)}.metrics")
+    database = journal_path(settings.database_url)
+    # Beside a SQLite journal; a PostgreSQL one has no directory here: the working directory.
+    metrics_root = Path(f"{database}.metrics" if database else "hotfix-bot.metrics")
     try:
         metrics = MetricsDirectory(metrics_root)
     except OSError as error:

@@ -8,23 +8,36 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
+import textwrap
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from support.harness import Clock
 
 from app.cli import main
 from app.intake.delivery import Delivery, from_payload
 from app.journal import (
+    STATUSES,
     SUPERSEDE_PER_CLAIM,
+    Journal,
     JournalEntry,
     JournalReplaced,
     JournalUnavailable,
     SqliteJournal,
+    journal_path,
+    open_journal,
 )
+
+# How long a claim of the crashed process in test_work_interrupted_by_a_crash_is_queued_again
+# stays its own (PostgreSQL; a SQLite journal has one worker, which takes all back at start).
+CRASHED_LEASE_SECONDS = 0.5
 
 
 @pytest.fixture
@@ -33,10 +46,27 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def journal(tmp_path: Path, clock: Clock) -> Iterator[SqliteJournal]:
+def journal(journal_url: str, clock: Clock) -> Iterator[Journal]:
+    """A journal of each kind (see `journal_url`)."""
+    journal = open_journal(journal_url, clock=clock)
+    yield journal
+    journal.close()
+
+
+@pytest.fixture
+def sqlite_journal(tmp_path: Path, clock: Clock) -> Iterator[SqliteJournal]:
     journal = SqliteJournal(tmp_path / "journal.db", clock=clock)
     yield journal
     journal.close()
+
+
+def stored_payloads(journal_url: str) -> list[bytes]:
+    """The payloads as the journal's database holds them."""
+    path = journal_path(journal_url)
+    if path is not None:
+        return [row[0] for row in sqlite3.connect(path).execute("SELECT body FROM payloads")]
+    with psycopg.connect(journal_url) as connection:
+        return [row[0] for row in connection.execute("SELECT body FROM payloads")]
 
 
 def pull_request(delivery_id: str, number: int, action: str = "synchronize") -> Delivery:
@@ -49,13 +79,11 @@ def pull_request(delivery_id: str, number: int, action: str = "synchronize") -> 
     return from_payload(delivery_id, "pull_request", payload)
 
 
-async def record_all(journal: SqliteJournal, *items: Delivery) -> list[str]:
+async def record_all(journal: Journal, *items: Delivery) -> list[str]:
     return [await journal.record(item, b"{}", handled=True) for item in items]
 
 
-def test_a_burst_of_concurrent_records_is_all_on_disk(
-    tmp_path: Path, journal: SqliteJournal
-) -> None:
+def test_a_burst_of_concurrent_records_is_all_on_disk(journal_url: str, journal: Journal) -> None:
     async def burst() -> list[str]:
         items = [pull_request(f"d-{index}", index % 10) for index in range(300)]
         return await asyncio.gather(*(journal.record(i, b"{}", handled=True) for i in items))
@@ -63,17 +91,20 @@ def test_a_burst_of_concurrent_records_is_all_on_disk(
     outcomes = asyncio.run(burst())
 
     assert outcomes == ["queued"] * 300
-    stored = sqlite3.connect(tmp_path / "journal.db").execute("SELECT COUNT(*) FROM deliveries")
-    assert stored.fetchone() == (300,)
+    another_process = open_journal(journal_url)
+    try:
+        assert another_process.count(STATUSES) == 300
+    finally:
+        another_process.close()
 
 
-def test_the_journal_runs_in_wal_mode(tmp_path: Path, journal: SqliteJournal) -> None:
+def test_the_journal_runs_in_wal_mode(tmp_path: Path, sqlite_journal: SqliteJournal) -> None:
     connection = sqlite3.connect(tmp_path / "journal.db")
     assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_one_pull_request_runs_one_delivery_at_a_time_in_arrival_order(
-    journal: SqliteJournal,
+    journal: Journal,
 ) -> None:
     async def scenario() -> list[list[str]]:
         await record_all(
@@ -89,7 +120,7 @@ def test_one_pull_request_runs_one_delivery_at_a_time_in_arrival_order(
 
 
 def test_a_delivery_waiting_for_a_retry_holds_back_later_ones_of_its_pull_request(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     async def scenario() -> list[list[str]]:
         await record_all(journal, pull_request("a1", 1), pull_request("a2", 1))
@@ -107,7 +138,7 @@ def test_a_delivery_waiting_for_a_retry_holds_back_later_ones_of_its_pull_reques
 
 
 def test_a_queued_delivery_is_superseded_by_a_later_one_of_its_pull_request(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     async def scenario() -> list[list[str]]:
         for delivery_id, number, supersedable in (
@@ -141,7 +172,7 @@ def test_a_queued_delivery_is_superseded_by_a_later_one_of_its_pull_request(
 
 
 def test_a_stream_of_deliveries_runs_its_newest_once_a_second(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     async def arrive_and_claim(*delivery_ids: str) -> list[str]:
         for delivery_id in delivery_ids:
@@ -171,7 +202,7 @@ def test_a_stream_of_deliveries_runs_its_newest_once_a_second(
 
 
 def test_a_burst_found_late_in_the_queue_does_not_wait_any_longer(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     async def scenario() -> list[str]:
         for delivery_id in ("q1", "q2"):
@@ -185,7 +216,7 @@ def test_a_burst_found_late_in_the_queue_does_not_wait_any_longer(
 
 
 def test_a_long_burst_is_superseded_a_little_at_a_claim_and_settles_once(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     """A claim holds the journal's write turn, and the intake waits for it: superseding
     1,200 deliveries in one claim took ~100 ms. Each claim takes at most
@@ -200,22 +231,21 @@ def test_a_long_burst_is_superseded_a_little_at_a_claim_and_settles_once(
                 for n in range(newest + 1)
             )
         )
-        steps = []
+        # Recorded at once, they are journaled in whatever order their commits take.
+        [last] = journal.recent(limit=1)
+        steps: list[tuple[list[str], int]] = [([last.id], 0)]
         for advance in (0.0, 1.0, 0.0):  # the burst begins; it has settled; it goes on
             clock.now += advance
             claimed = [entry.id for entry in await journal.claim_ready(10)]
             steps.append((claimed, journal.count(["superseded"])))
         return steps
 
-    assert asyncio.run(scenario()) == [
-        ([], budget),
-        ([], 2 * budget),
-        ([f"r{newest}"], newest),
-    ]
+    [(last, _), *steps] = asyncio.run(scenario())
+    assert steps == [([], budget), ([], 2 * budget), (last, newest)]
 
 
 def test_a_settled_burst_runs_when_another_pull_request_spent_the_claims_budget(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     """Pull request 1's settled burst ends within the budget, pull request 2's takes the
     rest: 1's newest still runs in that claim rather than wait for another second."""
@@ -241,13 +271,31 @@ def test_a_settled_burst_runs_when_another_pull_request_spent_the_claims_budget(
     assert asyncio.run(scenario()) == [[], ["a9"]]
 
 
-def test_work_interrupted_by_a_crash_is_queued_again(tmp_path: Path, clock: Clock) -> None:
-    first = SqliteJournal(tmp_path / "j.db", clock=clock)
-    asyncio.run(record_all(first, pull_request("a1", 1)))
-    assert [e.id for e in asyncio.run(first.claim_ready(10))] == ["a1"]
-    first.close()  # the process dies with a1 running
+def test_work_interrupted_by_a_crash_is_queued_again(journal_url: str) -> None:
+    # A process records and claims a delivery, then dies without a word.
+    crash = textwrap.dedent(
+        f"""
+        import asyncio, os
+        from app.intake.delivery import from_payload
+        from app.journal import open_journal
+        from app.journal.postgres import PostgresJournal
+        url = {journal_url!r}
+        journal = (
+            PostgresJournal(url, lease_seconds={CRASHED_LEASE_SECONDS})
+            if url.startswith("postgresql") else open_journal(url)
+        )
+        payload = {{"installation": {{"id": 1}}, "repository": {{"full_name": "acme/widgets"}},
+                   "action": "opened", "pull_request": {{"number": 1}}}}
+        delivery = from_payload("a1", "pull_request", payload)
+        asyncio.run(journal.record(delivery, b"{{}}", handled=True))
+        assert [entry.id for entry in asyncio.run(journal.claim_ready(10))] == ["a1"]
+        os._exit(0)
+        """
+    )
+    subprocess.run([sys.executable, "-c", crash], check=True, timeout=30)
+    time.sleep(CRASHED_LEASE_SECONDS)
 
-    second = SqliteJournal(tmp_path / "j.db", clock=clock)
+    second = open_journal(journal_url)
     try:
         assert asyncio.run(second.resume_interrupted()) == 1
         assert [e.id for e in asyncio.run(second.claim_ready(10))] == ["a1"]
@@ -255,7 +303,7 @@ def test_work_interrupted_by_a_crash_is_queued_again(tmp_path: Path, clock: Cloc
         second.close()
 
 
-def test_a_duplicate_in_the_same_burst_is_recorded_once(journal: SqliteJournal) -> None:
+def test_a_duplicate_in_the_same_burst_is_recorded_once(journal: Journal) -> None:
     async def burst() -> list[str]:
         same = pull_request("d-1", 1)
         return list(
@@ -265,7 +313,7 @@ def test_a_duplicate_in_the_same_burst_is_recorded_once(journal: SqliteJournal) 
     assert sorted(asyncio.run(burst())) == ["duplicate", "duplicate", "queued"]
 
 
-def test_state_values_round_trip(journal: SqliteJournal) -> None:
+def test_state_values_round_trip(journal: Journal) -> None:
     asyncio.run(journal.set_state("check-run:acme/widgets@abc", "17"))
     asyncio.run(journal.set_state("check-run:acme/widgets@abc", "18"))
     assert asyncio.run(journal.get_state("check-run:acme/widgets@abc")) == "18"
@@ -273,10 +321,10 @@ def test_state_values_round_trip(journal: SqliteJournal) -> None:
 
 
 def test_cli_lists_deliveries_and_redelivers_a_failed_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    journal = SqliteJournal(tmp_path / "cli.db")
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    journal = open_journal(journal_url)
     asyncio.run(record_all(journal, pull_request("ok-1", 3), pull_request("bad-1", 4)))
     asyncio.run(journal.claim_ready(10))
     asyncio.run(journal.finish("ok-1"))
@@ -345,8 +393,10 @@ def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
 
 
 def test_a_write_waits_for_another_process_to_end_its_turn(
-    tmp_path: Path, journal: SqliteJournal
+    tmp_path: Path, sqlite_journal: SqliteJournal
 ) -> None:
+    journal = sqlite_journal
+
     async def scenario() -> tuple[bool, str]:
         with (tmp_path / "journal.db.write-lock").open("a") as other_process:
             fcntl.flock(other_process, fcntl.LOCK_EX)
@@ -361,8 +411,10 @@ def test_a_write_waits_for_another_process_to_end_its_turn(
 
 
 def test_a_write_that_gets_no_turn_in_2_s_is_refused(
-    tmp_path: Path, journal: SqliteJournal
+    tmp_path: Path, sqlite_journal: SqliteJournal
 ) -> None:
+    journal = sqlite_journal
+
     async def scenario() -> str:
         with (tmp_path / "journal.db.write-lock").open("a") as stalled_process:
             fcntl.flock(stalled_process, fcntl.LOCK_EX)
@@ -414,13 +466,13 @@ def test_only_a_transaction_that_records_a_delivery_waits_for_a_sync(
 
 
 def test_a_payload_is_stored_compressed_and_read_back_as_received(
-    tmp_path: Path, journal: SqliteJournal
+    journal_url: str, journal: Journal
 ) -> None:
     body = json.dumps({"action": "opened", "pull_request": {"body": "fix " * 2_000}}).encode()
 
     asyncio.run(journal.record(pull_request("d-1", 1), body, handled=True))
 
-    [(stored,)] = sqlite3.connect(tmp_path / "journal.db").execute("SELECT body FROM payloads")
+    [stored] = stored_payloads(journal_url)
     assert stored.startswith(b"\x28\xb5\x2f\xfd")  # a Zstandard frame
     assert len(stored) < len(body) / 10
     [entry] = asyncio.run(journal.claim_ready(1))
@@ -428,7 +480,7 @@ def test_a_payload_is_stored_compressed_and_read_back_as_received(
 
 
 def test_a_burst_settling_behind_its_head_is_due_when_its_head_is(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     async def scenario() -> tuple[list[JournalEntry], float | None]:
         for delivery_id in ("b1", "b2"):
@@ -448,8 +500,9 @@ JOURNAL_FILES = ("journal.db", "journal.db-wal", "journal.db-shm")
 
 
 def test_a_journal_whose_files_were_deleted_takes_no_more_writes(
-    tmp_path: Path, journal: SqliteJournal
+    tmp_path: Path, sqlite_journal: SqliteJournal
 ) -> None:
+    journal = sqlite_journal
     asyncio.run(journal.record(pull_request("d-1", 1), b"{}", handled=True))
     for name in JOURNAL_FILES:
         (tmp_path / name).unlink()
@@ -474,8 +527,9 @@ def test_a_journal_whose_files_were_deleted_takes_no_more_writes(
 
 
 def test_a_journal_file_moved_away_and_back_takes_writes_again(
-    tmp_path: Path, journal: SqliteJournal
+    tmp_path: Path, sqlite_journal: SqliteJournal
 ) -> None:
+    journal = sqlite_journal
     path = tmp_path / "journal.db-wal"
     path.rename(tmp_path / "moved")
 
@@ -489,8 +543,9 @@ def test_a_journal_file_moved_away_and_back_takes_writes_again(
 
 
 def test_a_delivery_whose_file_is_deleted_during_its_commit_is_not_acknowledged(
-    tmp_path: Path, journal: SqliteJournal, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sqlite_journal: SqliteJournal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    journal = sqlite_journal
     commit = journal._commit
 
     def commit_then_lose_the_file(connection: sqlite3.Connection, batch: list[Any]) -> list[Any]:

@@ -2,6 +2,8 @@
 
 - `base`: the `Journal` protocol callers use, its entries, statuses and errors;
 - `sqlite`: the journal in a SQLite file (`DATABASE_URL=sqlite:///...`), one machine;
+- `postgres`: the journal in PostgreSQL (`DATABASE_URL=postgresql://...`), shared by any
+  number of instances;
 - `worker`, `worker_process`: what runs the journaled deliveries.
 
 `open_journal` picks the implementation from DATABASE_URL's scheme.
@@ -39,18 +41,45 @@ __all__ = [
     "RecordOutcome",
     "SqliteJournal",
     "Status",
+    "checked_database_url",
     "journal_path",
     "open_journal",
 ]
 
 SQLITE_PREFIX = "sqlite:///"
+POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
-def journal_path(database_url: str) -> Path:
-    """The file named by DATABASE_URL (`sqlite:///relative.db`, `sqlite:////abs.db`)."""
+def checked_database_url(database_url: str) -> str:
+    """`database_url` if it names a journal of a kind there is; ValueError naming the forms."""
+    if database_url.startswith(SQLITE_PREFIX) and database_url != SQLITE_PREFIX:
+        return database_url
+    if any(database_url.startswith(p) and database_url != p for p in POSTGRES_PREFIXES):
+        return database_url
+    raise ValueError(
+        "must look like sqlite:///relative.db, sqlite:////absolute/path.db or "
+        "postgresql://user:password@host:port/database"
+    )
+
+
+def journal_path(database_url: str) -> Path | None:
+    """The file named by DATABASE_URL (`sqlite:///relative.db`, `sqlite:////abs.db`); None
+    for a journal that is no file of this machine (PostgreSQL)."""
+    if not database_url.startswith(SQLITE_PREFIX):
+        return None
     return Path(database_url.removeprefix(SQLITE_PREFIX))
 
 
 def open_journal(database_url: str, *, clock: Callable[[], float] = time.time) -> Journal:
     """The journal DATABASE_URL names; `clock` keeps its due times (tests move it)."""
-    return open_sqlite_journal(journal_path(database_url), clock)
+    try:
+        checked_database_url(database_url)
+    except ValueError as error:
+        raise JournalUnopenable(str(error)) from None
+    path = journal_path(database_url)
+    if path is not None:
+        return open_sqlite_journal(path, clock)
+    # Imported here: the processes of a SQLite journal need not load psycopg.
+    from app.journal.postgres import PostgresJournal
+
+    return PostgresJournal(database_url, clock)

@@ -21,7 +21,7 @@ Payloads are stored compressed with Zstandard at level 1 (~50 us for a 28 KB
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -106,6 +106,7 @@ class Journal(Protocol):
     async def check_writable(self) -> None: ...
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...
+    def listen(self, wake: Callable[[], None]) -> None: ...
     def next_due(self) -> float | None: ...
     def now(self) -> float: ...
     def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]: ...
@@ -125,6 +126,23 @@ def burst_due(head: JournalEntry, superseded: int, budget: int) -> BurstDue | No
     if head.next_attempt_at <= head.received_at:
         return "settle"
     return "go_on" if superseded == budget else None
+
+
+class SchemaTooNew(JournalUnopenable):
+    """The journal was migrated by a newer hotfix-bot: this one would misread it."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"the journal's schema is version {found}, newer than this hotfix-bot's {known}: "
+            "upgrade hotfix-bot"
+        )
+
+
+def versions_to_apply(found: int, known: int) -> range:
+    """The migrations that bring a schema at version `found` to `known`; refuses a newer one."""
+    if found > known:
+        raise SchemaTooNew(found, known)
+    return range(found + 1, known + 1)
 
 
 def decompressed(stored: bytes) -> bytes:

@@ -431,6 +431,10 @@ class SqliteJournal:
             )
         )
 
+    def listen(self, wake: Callable[[], None]) -> None:
+        """Nothing to listen to: one worker per journal, woken by its own server through a
+        pipe (see app.journal.worker_process), and looking every second besides."""
+
     # -- reads ------------------------------------------------------------------------
 
     def _read(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[object, ...]]:

@@ -22,7 +22,7 @@ from app.github.client import TIMEOUT, GitHubApp
 from app.handlers.routing import Context, Handler
 from app.intake.delivery import from_payload
 from app.intake.server import create_app
-from app.journal import SqliteJournal
+from app.journal import Journal, open_journal
 from app.logs import for_delivery
 from sandbox import (
     FakeCheckRun,
@@ -97,7 +97,7 @@ class Bot:
     fake: FakeGitHub
     repo: FakeRepo
     client: TestClient
-    journal: SqliteJournal
+    journal: Journal
     transport: TracingTransport
     sent: list[str] = field(default_factory=list)
 
@@ -165,7 +165,7 @@ def running_bot(
     """`network` stands between the app and the fake (a test's faults); `github_timeout`
     replaces the app's 15 s request timeout; `clock` is the journal's, which the worker
     measures due times and GitHub's waits on; `environment` adds settings
-    (`ADMIN_TOKEN=...`)."""
+    (`ADMIN_TOKEN=...`, `DATABASE_URL=...`: a SQLite journal in `tmp_path` by default)."""
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
     app_record = fake.create_app(private_key_pem=private_key_pem)
     installation = fake.add_installation(app_record.id, account="acme")
@@ -174,7 +174,7 @@ def running_bot(
         settings = make_settings(
             tmp_path, private_key_pem, APP_ID=app_record.id, GITHUB_API_URL=base_url, **environment
         )
-        journal = SqliteJournal(settings.database_path, clock=clock)
+        journal = open_journal(settings.database_url, clock=clock)
         transport = TracingTransport(network)
         app = create_app(
             settings, journal=journal, transport=transport, github_timeout=github_timeout

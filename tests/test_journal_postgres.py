@@ -1,0 +1,234 @@
+"""The PostgreSQL journal shared by several instances: commits on disk, leases, per-PR order
+between instances claiming at once, wake-ups across instances. What both kinds of journal
+do alike is in tests/test_journal.py."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from support.live_server import free_port
+from support.postgres import PostgresServer
+
+from app.cli import main
+from app.intake.delivery import Delivery, from_payload
+from app.journal import JournalUnavailable
+from app.journal.postgres import PostgresJournal
+
+
+@pytest.fixture
+def database(postgres: PostgresServer) -> Iterator[str]:
+    with postgres.database() as url:
+        yield url
+
+
+def pull_request(delivery_id: str, number: int) -> Delivery:
+    payload = {
+        "action": "synchronize",
+        "installation": {"id": 1},
+        "repository": {"full_name": "acme/widgets"},
+        "pull_request": {"number": number},
+    }
+    return from_payload(delivery_id, "pull_request", payload)
+
+
+def rows(database: str) -> dict[str, tuple[str, int, str | None]]:
+    """Each delivery's status, attempts and claimer, as the database holds them."""
+    with psycopg.connect(database) as connection:
+        found = connection.execute("SELECT id, status, attempts, claimed_by FROM deliveries")
+        return {row[0]: (row[1], row[2], row[3]) for row in found}
+
+
+def test_every_connection_commits_synchronously_whatever_the_server_default(
+    database: str,
+) -> None:
+    with psycopg.connect(database) as connection:  # the test server's default is off
+        assert connection.execute("SHOW synchronous_commit").fetchone() == ("off",)
+    journal = PostgresJournal(database)
+    try:
+        shown = journal._wait(journal._rows("SHOW synchronous_commit"))
+    finally:
+        journal.close()
+
+    assert shown == [("on",)]
+
+
+def test_a_live_instance_keeps_its_claims_past_the_lease(database: str) -> None:
+    holder = PostgresJournal(database, lease_seconds=0.6)
+    other = PostgresJournal(database)
+    try:
+        asyncio.run(holder.record(pull_request("a1", 1), b"{}", handled=True))
+        assert [entry.id for entry in asyncio.run(holder.claim_ready(10))] == ["a1"]
+        time.sleep(1.5)  # two and a half leases: renewed meanwhile
+
+        taken_back = asyncio.run(other.resume_interrupted())
+        claimed = asyncio.run(other.claim_ready(10))
+        asyncio.run(holder.finish("a1"))
+    finally:
+        other.close()
+        holder.close()
+
+    assert (taken_back, claimed) == (0, [])
+    assert rows(database) == {"a1": ("done", 1, None)}
+
+
+def test_a_closed_instance_hands_its_running_deliveries_back_at_once(database: str) -> None:
+    stopping = PostgresJournal(database)  # a lease of 15 s: nobody waits for it here
+    other = PostgresJournal(database)
+    try:
+        asyncio.run(stopping.record(pull_request("a1", 1), b"{}", handled=True))
+        asyncio.run(stopping.claim_ready(10))
+        stopping.close()
+
+        claimed = asyncio.run(other.claim_ready(10))
+    finally:
+        other.close()
+
+    assert [(entry.id, entry.attempts) for entry in claimed] == [("a1", 1)]
+
+
+def test_a_lease_that_ran_out_is_taken_back_and_its_holders_late_outcome_is_not_recorded(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    cut_off = PostgresJournal(database, lease_seconds=60)
+    other = PostgresJournal(database)
+    try:
+        asyncio.run(cut_off.record(pull_request("a1", 1), b"{}", handled=True))
+        asyncio.run(cut_off.claim_ready(10))
+        with psycopg.connect(database) as connection:  # as if renewals stopped a while ago
+            connection.execute("UPDATE deliveries SET lease_until = now() - interval '1 s'")
+
+        taken_back = asyncio.run(other.resume_interrupted())
+        claimed = [entry.id for entry in asyncio.run(other.claim_ready(10))]
+        asyncio.run(cut_off.fail("a1", "GitHub answered 404"))  # the first holder comes back
+        after_late_outcome = rows(database)
+        asyncio.run(other.finish("a1"))
+    finally:
+        other.close()
+        cut_off.close()
+
+    assert (taken_back, claimed) == (1, ["a1"])
+    assert after_late_outcome == {"a1": ("running", 2, other.claimer)}
+    assert rows(database) == {"a1": ("done", 2, None)}
+    assert (
+        "delivery a1: its lease ran out and it was taken back, so this outcome (failed) is not "
+        "recorded; it runs again"
+    ) in caplog.text
+
+
+def test_two_instances_claiming_at_once_run_each_delivery_once_one_per_pull_request_in_order(
+    database: str,
+) -> None:
+    keys, per_key = 4, 40
+    recorder = PostgresJournal(database)
+    expected = [[f"k{key}-{n}" for n in range(per_key)] for key in range(keys)]
+
+    async def record_all() -> None:
+        for n in range(per_key):
+            for key in range(keys):
+                await recorder.record(pull_request(f"k{key}-{n}", key), b"{}", handled=True)
+
+    asyncio.run(record_all())
+    recorder.close()
+
+    running: set[str] = set()  # pull requests with a delivery running, across instances
+    ran: list[list[str]] = [[] for _ in range(keys)]
+    overlaps: list[str] = []
+    guard = threading.Lock()
+
+    async def instance() -> None:
+        journal = PostgresJournal(database)
+        try:
+            deadline = time.monotonic() + 20
+            while sum(map(len, ran)) < keys * per_key and time.monotonic() < deadline:
+                for entry in await journal.claim_ready(3):
+                    with guard:
+                        if entry.ordering_key in running:
+                            overlaps.append(entry.id)
+                        running.add(entry.ordering_key)
+                        ran[int(entry.id[1])].append(entry.id)
+                    await asyncio.sleep(0)  # running the delivery
+                    with guard:
+                        running.discard(entry.ordering_key)
+                    await journal.finish(entry.id)
+        finally:
+            journal.close()
+
+    threads = [threading.Thread(target=asyncio.run, args=(instance(),)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert overlaps == []
+    assert ran == expected
+    assert {status for status, _, _ in rows(database).values()} == {"done"}
+
+
+def test_a_delivery_journaled_by_one_instance_wakes_the_worker_of_another(database: str) -> None:
+    intake = PostgresJournal(database)
+    worker = PostgresJournal(database)
+
+    async def scenario() -> list[float]:
+        woken = asyncio.Event()
+        worker.listen(woken.set)
+        await asyncio.wait_for(woken.wait(), 5)  # woken once it listens: look now
+        waits = []
+        for action in (
+            lambda: intake.record(pull_request("a1", 1), b"{}", handled=True),
+            lambda: intake.redeliver("a1"),
+        ):
+            woken.clear()
+            started = time.monotonic()
+            await action()
+            await asyncio.wait_for(woken.wait(), 5)
+            waits.append(time.monotonic() - started)
+        return waits
+
+    try:
+        waits = asyncio.run(scenario())
+    finally:
+        worker.close()
+        intake.close()
+    assert all(wait < 0.5 for wait in waits), waits  # not the worker's 1 s poll
+
+
+def test_an_unreachable_database_stops_the_command_with_one_line_without_the_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://hotfix:s3cret-pw@127.0.0.1:{port}/journal")
+
+    assert main(["deliveries"]) == 2
+
+    error = capsys.readouterr().err
+    assert error.startswith(
+        f"hotfix-bot: DATABASE_URL: cannot open the journal at 127.0.0.1:{port}/journal: "
+        "connection failed: "
+    )
+    assert error.count("\n") == 1 and "s3cret-pw" not in error
+
+
+def test_a_journal_that_stops_answering_refuses_writes_within_seconds(database: str) -> None:
+    journal = PostgresJournal(database)
+    try:
+        with psycopg.connect(database) as locker, locker.transaction():
+            # Holds every write to deliveries, as a stuck migration or a vacuum full would.
+            locker.execute("LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            with pytest.raises(JournalUnavailable) as refused:
+                asyncio.run(journal.record(pull_request("a1", 1), b"{}", handled=True))
+            waited = time.monotonic() - started
+        outcome = asyncio.run(journal.record(pull_request("a1", 1), b"{}", handled=True))
+    finally:
+        journal.close()
+
+    assert str(refused.value) == (
+        "journal write failed: canceling statement due to statement timeout"
+    )
+    assert waited < 8  # GitHub gives up after 10 s: it hears 503 first
+    assert outcome == "queued"
