@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 from support.harness import Clock
+from support.live_server import free_port
 
 from app.cli import main
 from app.intake.delivery import Delivery, from_payload
@@ -58,6 +59,26 @@ def sqlite_journal(tmp_path: Path, clock: Clock) -> Iterator[SqliteJournal]:
     journal = SqliteJournal(tmp_path / "journal.db", clock=clock)
     yield journal
     journal.close()
+
+
+def schema_version(journal_url: str) -> int:
+    """The version of the journal's schema, as its database records it."""
+    path = journal_path(journal_url)
+    if path is not None:
+        return int(sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0])
+    with psycopg.connect(journal_url) as connection:
+        [(version,)] = connection.execute("SELECT version FROM journal_schema").fetchall()
+        return int(version)
+
+
+def migrate_to(journal_url: str, version: int) -> None:
+    """As a newer hotfix-bot would leave the journal."""
+    path = journal_path(journal_url)
+    if path is not None:
+        sqlite3.connect(path).execute(f"PRAGMA user_version = {version}")
+        return
+    with psycopg.connect(journal_url) as connection:
+        connection.execute("UPDATE journal_schema SET version = %s", (version,))
 
 
 def stored_payloads(journal_url: str) -> list[bytes]:
@@ -346,6 +367,36 @@ def test_cli_lists_deliveries_and_redelivers_a_failed_one(
     assert "no delivery nope" in capsys.readouterr().err
 
 
+def test_a_new_journal_has_the_schema_of_this_hotfix_bot(
+    journal_url: str, journal: Journal
+) -> None:
+    assert schema_version(journal_url) == 1
+
+
+def test_a_journal_of_a_newer_schema_stops_the_command_naming_both_versions(
+    journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = open_journal(journal_url)
+    asyncio.run(record_all(journal, pull_request("d-1", 1)))
+    journal.close()
+    migrate_to(journal_url, 3)
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    monkeypatch.setenv("PORT", str(free_port()))
+
+    def serving(*_: object) -> None:
+        raise AssertionError("serve started on a journal it cannot read")
+
+    monkeypatch.setattr("app.cli.run_server", serving)
+    refusals = [(main([command]), capsys.readouterr().err) for command in ("serve", "deliveries")]
+
+    line = (
+        "hotfix-bot: DATABASE_URL: the journal's schema is version 3, newer than this "
+        "hotfix-bot's 1: upgrade hotfix-bot\n"
+    )
+    assert refusals == [(2, line), (2, line)]
+    assert schema_version(journal_url) == 3
+
+
 def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
     tmp_path: Path, clock: Clock
 ) -> None:
@@ -390,6 +441,7 @@ def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
     assert can_redeliver_ignored is False
     columns = sqlite3.connect(tmp_path / "journal.db").execute("PRAGMA table_info(deliveries)")
     assert "payload" not in {column[1] for column in columns}
+    assert schema_version(f"sqlite:///{tmp_path / 'journal.db'}") == 1
 
 
 def test_a_write_waits_for_another_process_to_end_its_turn(

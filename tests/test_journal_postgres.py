@@ -57,6 +57,31 @@ def test_every_connection_commits_synchronously_whatever_the_server_default(
     assert shown == [("on",)]
 
 
+def test_instances_starting_together_on_a_new_database_migrate_it_once(database: str) -> None:
+    opened: list[PostgresJournal] = []
+    failures: list[Exception] = []
+    together = threading.Barrier(4)
+
+    def start() -> None:
+        together.wait()
+        try:
+            opened.append(PostgresJournal(database))
+        except Exception as failure:
+            failures.append(failure)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    for journal in opened:
+        journal.close()
+
+    assert (failures, len(opened)) == ([], 4)
+    with psycopg.connect(database) as connection:
+        assert connection.execute("SELECT version FROM journal_schema").fetchall() == [(1,)]
+
+
 def test_a_live_instance_keeps_its_claims_past_the_lease(database: str) -> None:
     holder = PostgresJournal(database, lease_seconds=0.6)
     other = PostgresJournal(database)

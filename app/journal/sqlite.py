@@ -67,6 +67,7 @@ from app.journal.base import (
     Status,
     burst_due,
     decompressed,
+    versions_to_apply,
 )
 
 T = TypeVar("T")
@@ -77,7 +78,10 @@ T = TypeVar("T")
 TURN_WAIT_SECONDS = 2.0
 TURN_POLL_SECONDS = 0.0002
 
-_SCHEMA = """
+# Version 1 of the schema: deliveries, their payloads, the handlers' state. Its statements
+# also bring a journal from before schema versions (user_version 0) to it: they find its
+# tables, and add what it lacks.
+_VERSION_1 = """
 CREATE TABLE IF NOT EXISTS deliveries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -159,9 +163,13 @@ class SqliteJournal:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._turns = os.open(f"{path}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
         writer = self._connect()
-        with self._write_turn():
-            writer.executescript(_SCHEMA)
-            _move_payloads_out(writer)
+        try:
+            with self._write_turn():
+                _migrate(writer)
+        except BaseException:  # a schema too new, a file that is no database
+            writer.close()
+            os.close(self._turns)
+            raise
         # The files as opened: the log and its index exist from the first transaction on, and
         # stay while a connection is open.
         self._files = {
@@ -605,19 +613,45 @@ def _supersede(
     return superseded
 
 
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring the schema (its version in `PRAGMA user_version`) to SCHEMA_VERSION in one
+    transaction, holding SQLite's write lock (and the caller the journal's write turn), so
+    that processes starting together migrate once; refuse a newer schema."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        [found] = connection.execute("PRAGMA user_version").fetchone()
+        for version in versions_to_apply(found, SCHEMA_VERSION):
+            _MIGRATIONS[version - 1](connection)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def _version_1(connection: sqlite3.Connection) -> None:
+    for statement in _VERSION_1.split(";\n"):
+        if statement.strip():
+            connection.execute(statement)
+    _move_payloads_out(connection)
+
+
 def _move_payloads_out(connection: sqlite3.Connection) -> None:
     """A journal written before payloads had their own table keeps them in `deliveries`:
-    move them, in one transaction, so nothing queued is lost by an upgrade."""
+    move them, in the migration's transaction, so nothing queued is lost by an upgrade."""
     columns = {row[1] for row in connection.execute("PRAGMA table_info(deliveries)")}
     if "payload" not in columns:
         return
-    connection.execute("BEGIN IMMEDIATE")
     connection.execute(
         "INSERT INTO payloads (seq, body) SELECT seq, payload FROM deliveries "
         "WHERE payload IS NOT NULL"
     )
     connection.execute("ALTER TABLE deliveries DROP COLUMN payload")
-    connection.execute("COMMIT")
+
+
+# The schema, one migration per version: _MIGRATIONS[n - 1] takes a journal from n - 1 to n.
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1,)
+SCHEMA_VERSION = len(_MIGRATIONS)
 
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:
