@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Protocol
 
 from app import config_cli
 from app.intake.delivery import event_label, location
-from app.journal import STATUSES, JournalEntry, JournalUnopenable, journal_path, open_journal
+from app.journal import (
+    STATUSES,
+    Journal,
+    JournalEntry,
+    JournalUnopenable,
+    describe_journal,
+    journal_path,
+    open_journal,
+)
 from app.metrics_directory import MetricsDirectory
 from app.settings import Settings, SettingsError, load_settings
 
@@ -25,6 +33,10 @@ if TYPE_CHECKING:
 
     from app.intake.connection_limits import ConnectionLimits
 
+
+# Finished deliveries `journal copy` takes along by default: enough to look back a while and
+# to redeliver one, not the whole past.
+COPIED_HISTORY = 1000
 
 # Commands other packages add (the sandbox's `demo`), so the service imports none of them.
 PLUGIN_GROUP = "hotfix_bot.commands"
@@ -61,6 +73,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     again = commands.add_parser("redeliver", help="queue a journaled delivery to run again")
     again.add_argument("delivery_id", metavar="ID")
+    journal = commands.add_parser("journal", help="move the delivery journal")
+    journal_commands = journal.add_subparsers(dest="journal_command", required=True)
+    copy = journal_commands.add_parser(
+        "copy",
+        help="copy pending work, recent history and state into another journal (run it "
+        "with the servers of --from stopped; running it again copies nothing twice)",
+    )
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="a DATABASE_URL")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="a DATABASE_URL")
+    copy.add_argument(
+        "--history",
+        type=int,
+        default=COPIED_HISTORY,
+        metavar="N",
+        help=f"how many finished deliveries to copy, the latest (default {COPIED_HISTORY})",
+    )
     config_cli.add_commands(commands)
     plugins = plugin_commands()
     for plugin in plugins.values():
@@ -69,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if arguments.command == "config":
         return config_cli.run(arguments)  # offline: no settings, so a bad APP_ID cannot stop it
+    if arguments.command == "journal":  # names its journals itself: no settings either
+        return copy_journal(arguments.source, arguments.target, arguments.history)
     if arguments.command in plugins:
         return plugins[arguments.command].run(arguments)
     try:
@@ -215,6 +245,31 @@ def _row(entry: JournalEntry) -> str:
     return (
         f"{received:<20} {entry.status:<8} {entry.attempts:>5}  {event:<28} {where:<32} {entry.id}"
     )
+
+
+def copy_journal(source_url: str, target_url: str, history: int) -> int:
+    """`hotfix-bot journal copy`: what the target lacks of the source, in one transaction."""
+    journals: list[Journal] = []
+    try:
+        for option, url in (("--from", source_url), ("--to", target_url)):
+            try:
+                journals.append(open_journal(url))
+            except JournalUnopenable as error:
+                print(f"hotfix-bot: {option}: {error}", file=sys.stderr)
+                return 2
+        source, target = journals
+        contents = source.contents(history)
+        copied = asyncio.run(target.add_contents(contents))
+    finally:
+        for journal in journals:
+            journal.close()
+    print(
+        f"copied {copied.deliveries} deliveries ({copied.pending} to run) and {copied.state} "
+        f"state values into {describe_journal(target_url)}; it held "
+        f"{len(contents.deliveries) - copied.deliveries} of the deliveries and "
+        f"{len(contents.state) - copied.state} of the state values already, kept as they were"
+    )
+    return 0
 
 
 def redeliver(settings: Settings, delivery_id: str) -> int:

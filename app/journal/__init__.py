@@ -42,6 +42,7 @@ __all__ = [
     "SqliteJournal",
     "Status",
     "checked_database_url",
+    "describe_journal",
     "journal_path",
     "open_journal",
 ]
@@ -68,6 +69,17 @@ def journal_path(database_url: str) -> Path | None:
     if not database_url.startswith(SQLITE_PREFIX):
         return None
     return Path(database_url.removeprefix(SQLITE_PREFIX))
+
+
+def describe_journal(database_url: str) -> str:
+    """The journal a DATABASE_URL names, for people: the file, or the PostgreSQL host, port
+    and database (never the user or password)."""
+    path = journal_path(database_url)
+    if path is not None:
+        return str(path)
+    from app.journal.postgres import describe_url
+
+    return describe_url(database_url)
 
 
 def open_journal(database_url: str, *, clock: Callable[[], float] = time.time) -> Journal:

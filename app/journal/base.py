@@ -46,6 +46,8 @@ WAITED = 1e-6
 PAYLOAD_COMPRESSION_LEVEL = 1  # the fastest: the sync, not the ratio, is what costs
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # every Zstandard frame starts so
 ZLIB_HEADER = b"\x78"  # the first byte of every zlib stream with the default window
+# The state key `check_writable` writes: this journal's, never copied to another.
+HEARTBEAT_KEY = "journal.heartbeat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,30 @@ class JournalEntry:
     next_attempt_at: float
     supersedable: bool
     payload: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalContents:
+    """What `hotfix-bot journal copy` moves from one journal to another: deliveries (their
+    payloads included) in the order they were journaled, and the handlers' state."""
+
+    deliveries: tuple[JournalEntry, ...]
+    state: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CopyCounts:
+    """What a journal took of some `JournalContents`: what it held already is not counted."""
+
+    deliveries: int
+    pending: int  # of those, queued to run
+    state: int
+
+
+def copied_status(status: Status) -> Status:
+    """A delivery's status in the journal it is copied into: what was running there runs
+    again here (nothing runs it here yet)."""
+    return "queued" if status == "running" else status
 
 
 class JournalUnavailable(Exception):
@@ -106,7 +132,9 @@ class Journal(Protocol):
     async def check_writable(self) -> None: ...
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...
+    async def add_contents(self, contents: JournalContents) -> CopyCounts: ...
     def listen(self, wake: Callable[[], None]) -> None: ...
+    def contents(self, history: int) -> JournalContents: ...
     def next_due(self) -> float | None: ...
     def now(self) -> float: ...
     def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]: ...

@@ -62,15 +62,19 @@ from app.intake.delivery import Delivery
 from app.journal.base import (
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
+    HEARTBEAT_KEY,
     PAYLOAD_COMPRESSION_LEVEL,
     SUPERSEDE_PER_CLAIM,
     WAITED,
+    CopyCounts,
+    JournalContents,
     JournalEntry,
     JournalUnavailable,
     JournalUnopenable,
     RecordOutcome,
     Status,
     burst_due,
+    copied_status,
     decompressed,
     versions_to_apply,
 )
@@ -157,6 +161,18 @@ _RECORD = (
     f"WITH inserted AS ({_INSERT_DELIVERY}), "  # noqa: S608
     "stored AS (INSERT INTO payloads (seq, body) SELECT seq, %(body)b FROM inserted) "
     "SELECT pg_notify(%(channel)s, '') FROM inserted"
+)
+# A delivery copied from another journal, as it was there (`journal copy`).
+_COPY_DELIVERY = (
+    "WITH inserted AS (INSERT INTO deliveries (id, event, action, installation_id, repository, "
+    "pr_number, ordering_key, status, attempts, last_error, received_at, updated_at, "
+    "next_attempt_at, supersedable) VALUES (%(id)s, %(event)s, %(action)s, "
+    "%(installation_id)s, %(repository)s, %(pr_number)s, %(ordering_key)s, %(status)s, "
+    "%(attempts)s, %(last_error)s, %(received_at)s, %(updated_at)s, %(next_attempt_at)s, "
+    "%(supersedable)s) ON CONFLICT (id) DO NOTHING RETURNING seq), "
+    "stored AS (INSERT INTO payloads (seq, body) "
+    "SELECT seq, %(body)b::bytea FROM inserted WHERE %(body)b::bytea IS NOT NULL) "
+    "SELECT seq FROM inserted"
 )
 _RECORD_IGNORED = f"WITH inserted AS ({_INSERT_DELIVERY}) SELECT 1 FROM inserted"  # noqa: S608
 # The first unfinished delivery of each pull request, when it may run now: queued, due,
@@ -470,7 +486,7 @@ class PostgresJournal:
         return len(changed) == 1
 
     async def check_writable(self) -> None:
-        await self.set_state("journal.heartbeat", str(self._clock()))
+        await self.set_state(HEARTBEAT_KEY, str(self._clock()))
 
     async def get_state(self, key: str) -> str | None:
         rows = await self._call(self._rows("SELECT value FROM app_state WHERE key = %s", (key,)))
@@ -485,6 +501,39 @@ class PostgresJournal:
                 (key, value, self._clock()),
             )
         )
+
+    async def add_contents(self, contents: JournalContents) -> CopyCounts:
+        """Add what this journal lacks of `contents` (see `SqliteJournal.add_contents`)."""
+        return await self._call(self._add_contents(contents, self._clock()))
+
+    async def _add_contents(self, contents: JournalContents, now: float) -> CopyCounts:
+        deliveries = pending = state = 0
+        async with self._connection("write") as connection, connection.transaction():
+            for entry in contents.deliveries:
+                status = copied_status(entry.status)
+                cursor = await connection.execute(
+                    _COPY_DELIVERY,
+                    dataclasses.asdict(entry)
+                    | {
+                        "status": status,
+                        "body": None
+                        if entry.payload is None
+                        else self._compressor.compress(entry.payload),
+                    },
+                )
+                if cursor.rowcount:
+                    deliveries += 1
+                    pending += status == "queued"
+            for key, value in contents.state:
+                cursor = await connection.execute(
+                    "INSERT INTO app_state (key, value, updated_at) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (key, value, now),
+                )
+                state += cursor.rowcount
+            if pending:  # sent on commit: workers already running take them at once
+                await connection.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+        return CopyCounts(deliveries, pending, state)
 
     def listen(self, wake: Callable[[], None]) -> None:
         """Call `wake` (on the caller's event loop) whenever a delivery is journaled or
@@ -537,6 +586,34 @@ class PostgresJournal:
             )
         )
         return [_entry(row) for row in rows]
+
+    def contents(self, history: int) -> JournalContents:
+        """Every unfinished delivery, the `history` latest finished ones, and the state."""
+        return self._wait(self._contents(history))
+
+    async def _contents(self, history: int) -> JournalContents:
+        async with self._connection("read") as connection, connection.transaction():
+            # One snapshot for all three reads.
+            await connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor = await connection.execute(
+                f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+                "WHERE d.status IN ('queued', 'running')"
+            )
+            unfinished = await cursor.fetchall()
+            cursor = await connection.execute(
+                f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+                "WHERE d.status NOT IN ('queued', 'running') ORDER BY d.seq DESC LIMIT %s",
+                (history,),
+            )
+            finished = await cursor.fetchall()
+            cursor = await connection.execute(
+                "SELECT key, value FROM app_state WHERE key != %s ORDER BY key", (HEARTBEAT_KEY,)
+            )
+            state = await cursor.fetchall()
+        return JournalContents(
+            tuple(sorted(map(_entry, unfinished + finished), key=lambda entry: entry.seq)),
+            tuple((str(key), str(value)) for key, value in state),
+        )
 
     def count(self, statuses: Iterable[Status]) -> int:
         rows = self._wait(

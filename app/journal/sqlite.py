@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import fcntl
 import os
 import queue
@@ -56,9 +55,12 @@ from app.intake.delivery import Delivery
 from app.journal.base import (
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
+    HEARTBEAT_KEY,
     PAYLOAD_COMPRESSION_LEVEL,
     SUPERSEDE_PER_CLAIM,
     WAITED,
+    CopyCounts,
+    JournalContents,
     JournalEntry,
     JournalReplaced,
     JournalUnavailable,
@@ -66,6 +68,7 @@ from app.journal.base import (
     RecordOutcome,
     Status,
     burst_due,
+    copied_status,
     decompressed,
     versions_to_apply,
 )
@@ -422,7 +425,7 @@ class SqliteJournal:
         return cursor.rowcount == 1
 
     async def check_writable(self) -> None:
-        await self.set_state("journal.heartbeat", str(self._clock()))
+        await self.set_state(HEARTBEAT_KEY, str(self._clock()))
 
     async def get_state(self, key: str) -> str | None:
         row = self._read("SELECT value FROM app_state WHERE key = ?", (key,))
@@ -438,6 +441,58 @@ class SqliteJournal:
                 (key, value, now),
             )
         )
+
+    async def add_contents(self, contents: JournalContents) -> CopyCounts:
+        """Add what this journal lacks of `contents` (by delivery id and state key) in one
+        transaction, in their order; what it holds already stays as it is."""
+        now = self._clock()
+
+        def insert(connection: sqlite3.Connection) -> CopyCounts:
+            deliveries = pending = 0
+            for entry in contents.deliveries:
+                status = copied_status(entry.status)
+                cursor = connection.execute(
+                    "INSERT INTO deliveries (id, event, action, installation_id, repository, "
+                    "pr_number, ordering_key, status, attempts, last_error, received_at, "
+                    "updated_at, next_attempt_at, supersedable) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    (
+                        entry.id,
+                        entry.event,
+                        entry.action,
+                        entry.installation_id,
+                        entry.repository,
+                        entry.pr_number,
+                        entry.ordering_key,
+                        status,
+                        entry.attempts,
+                        entry.last_error,
+                        entry.received_at,
+                        entry.updated_at,
+                        entry.next_attempt_at,
+                        entry.supersedable,
+                    ),
+                )
+                if cursor.rowcount != 1:
+                    continue
+                deliveries += 1
+                pending += status == "queued"
+                if entry.payload is not None:
+                    connection.execute(
+                        "INSERT INTO payloads (seq, body) VALUES (?, ?)",
+                        (cursor.lastrowid, self._compressor.compress(entry.payload)),
+                    )
+            state = sum(
+                connection.execute(
+                    "INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (key, value, now),
+                ).rowcount
+                for key, value in contents.state
+            )
+            return CopyCounts(deliveries, pending, state)
+
+        return await self._write(insert, durable=True)
 
     def listen(self, wake: Callable[[], None]) -> None:
         """Nothing to listen to: one worker per journal, woken by its own server through a
@@ -475,6 +530,25 @@ class SqliteJournal:
             parameters,
         )
         return [_entry(row) for row in rows]
+
+    def contents(self, history: int) -> JournalContents:
+        """Every unfinished delivery, the `history` latest finished ones, and the state."""
+        unfinished = self._read(
+            f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+            "WHERE d.status IN ('queued', 'running')"
+        )
+        finished = self._read(
+            f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+            "WHERE d.status NOT IN ('queued', 'running') ORDER BY d.seq DESC LIMIT ?",
+            (history,),
+        )
+        state = self._read(
+            "SELECT key, value FROM app_state WHERE key != ? ORDER BY key", (HEARTBEAT_KEY,)
+        )
+        return JournalContents(
+            tuple(sorted(map(_entry, unfinished + finished), key=lambda entry: entry.seq)),
+            tuple((str(key), str(value)) for key, value in state),
+        )
 
     def count(self, statuses: Iterable[Status]) -> int:
         wanted = list(statuses)
@@ -655,10 +729,9 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:
-    entry = JournalEntry(*row)  # type: ignore[arg-type]
-    if entry.payload is None:
-        return entry
-    return dataclasses.replace(entry, payload=decompressed(entry.payload))
+    *columns, supersedable, payload = row  # SQLite keeps a boolean as 0 or 1
+    body = None if payload is None else decompressed(payload)  # type: ignore[arg-type]
+    return JournalEntry(*columns, bool(supersedable), body)  # type: ignore[arg-type, call-arg]
 
 
 def open_sqlite_journal(path: Path, clock: Callable[[], float] = time.time) -> SqliteJournal:
