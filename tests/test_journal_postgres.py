@@ -238,6 +238,19 @@ def test_an_unreachable_database_stops_the_command_with_one_line_without_the_pas
     assert error.count("\n") == 1 and "s3cret-pw" not in error
 
 
+def test_a_url_libpq_cannot_read_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://hotfix:s3 cret@db.internal:5432/journal")
+
+    assert main(["deliveries"]) == 2
+
+    assert capsys.readouterr().err == (
+        "hotfix-bot: DATABASE_URL: cannot open the journal at db.internal:5432/journal: "
+        'unexpected spaces found in "***", use percent-encoded spaces (%20) instead\n'
+    )
+
+
 def test_a_journal_that_stops_answering_refuses_writes_within_seconds(database: str) -> None:
     journal = PostgresJournal(database)
     try:

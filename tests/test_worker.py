@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -126,6 +126,9 @@ def test_a_wake_up_during_a_claim_is_not_lost(journal_url: str) -> None:
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self.journal, name)
+
+        def listen(self, wake: Callable[[], None]) -> None:
+            """Nobody else journals anything here: the claims are the worker's own."""
 
         async def claim_ready(self, limit: int) -> list[JournalEntry]:
             claims.append(time.monotonic())

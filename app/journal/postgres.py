@@ -51,11 +51,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any, Literal, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 import zstandard
 from psycopg import AsyncConnection
-from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from app.intake.delivery import Delivery
@@ -265,7 +265,7 @@ class PostgresJournal:
                 await _migrate(connection)
         except psycopg.Error as error:
             raise JournalUnopenable(
-                f"cannot open the journal at {describe_url(self._url)}: {_reason(error)}"
+                f"cannot open the journal at {describe_url(self._url)}: {_reason(error, self._url)}"
             ) from None
         pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] = AsyncConnectionPool(
             self._url,
@@ -560,7 +560,7 @@ class PostgresJournal:
             except psycopg.Error as error:
                 log.warning(
                     "not listening for new deliveries, looking every second meanwhile: %s",
-                    _reason(error),
+                    _reason(error, self._url),
                 )
                 await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
@@ -761,16 +761,18 @@ def _entry(row: tuple[Any, ...]) -> JournalEntry:
 
 
 def describe_url(database_url: str) -> str:
-    """Where a PostgreSQL URL leads (host, port, database), without user or password."""
-    try:
-        parts = conninfo_to_dict(database_url)
-    except psycopg.Error:
-        return "a PostgreSQL URL that cannot be read"
-    host = parts.get("host") or "localhost"
-    port = parts.get("port") or 5432
-    return f"{host}:{port}/{parts.get('dbname') or ''}"
+    """Where a PostgreSQL URL leads (its hosts and ports, and database), without the user or
+    password."""
+    parts = urlsplit(database_url)
+    return f"{parts.netloc.rpartition('@')[2] or 'localhost'}{parts.path}"
 
 
-def _reason(error: BaseException) -> str:
-    """psycopg's message, its first line: the rest are hints about the server."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+def _reason(error: BaseException, database_url: str = "") -> str:
+    """psycopg's message, its first line (the rest are hints about the server), without the
+    password of `database_url`: libpq quotes the part of a URL it cannot read."""
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    with contextlib.suppress(ValueError):
+        password = urlsplit(database_url).password
+        if password:
+            reason = reason.replace(password, "***").replace(unquote(password), "***")
+    return reason
