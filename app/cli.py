@@ -1,4 +1,5 @@
-"""`hotfix-bot`: serve, look after the delivery journal, check a repository's config, demo."""
+"""`hotfix-bot`: serve, look after the delivery journal and its timers, check a repository's
+config, demo."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from app import config_cli
 from app.intake.delivery import event_label, location
 from app.journal import (
     STATUSES,
+    TIMER_STATUSES,
     Journal,
     JournalEntry,
     JournalUnopenable,
+    TimerEntry,
     describe_journal,
     journal_path,
     open_journal,
@@ -77,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     journal_commands = journal.add_subparsers(dest="journal_command", required=True)
     copy = journal_commands.add_parser(
         "copy",
-        help="copy pending work, recent history and state into another journal (run it "
+        help="copy pending work, timers, recent history and state into another journal (run it "
         "with the servers of --from stopped; running it again copies nothing twice)",
     )
     copy.add_argument("--from", dest="source", required=True, metavar="URL", help="a DATABASE_URL")
@@ -89,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         help=f"how many finished deliveries to copy, the latest (default {COPIED_HISTORY})",
     )
+    timers = commands.add_parser("timers", help="timers, soonest due first, and their status")
+    timers.add_argument("--status", choices=TIMER_STATUSES, help="only timers with this status")
+    timers.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     config_cli.add_commands(commands)
     plugins = plugin_commands()
     for plugin in plugins.values():
@@ -111,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(settings)
         if arguments.command == "deliveries":
             return list_deliveries(settings, arguments.status, arguments.limit)
+        if arguments.command == "timers":
+            return list_timers(settings, arguments.status, arguments.limit)
         return redeliver(settings, arguments.delivery_id)
     except JournalUnopenable as error:
         print(f"hotfix-bot: DATABASE_URL: {error}", file=sys.stderr)
@@ -140,7 +148,8 @@ def serve(settings: Settings) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics.path)
 
     from app import logs
-    from app.intake.server import create_app, return_large_blocks_to_the_system
+    from app.intake.bodies import return_large_blocks_to_the_system
+    from app.intake.server import create_app
 
     logs.configure(settings.log_level, settings.log_format)
     return_large_blocks_to_the_system()
@@ -264,12 +273,35 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
         for journal in journals:
             journal.close()
     print(
-        f"copied {copied.deliveries} deliveries ({copied.pending} to run) and {copied.state} "
-        f"state values into {describe_journal(target_url)}; it held "
-        f"{len(contents.deliveries) - copied.deliveries} of the deliveries and "
-        f"{len(contents.state) - copied.state} of the state values already, kept as they were"
+        f"copied {copied.deliveries} deliveries ({copied.pending} to run), {copied.state} "
+        f"state values and {copied.timers} timers ({copied.waiting} waiting) into "
+        f"{describe_journal(target_url)}; it held "
+        f"{len(contents.deliveries) - copied.deliveries} of the deliveries, "
+        f"{len(contents.state) - copied.state} of the state values and "
+        f"{len(contents.timers) - copied.timers} of the timers already, kept as they were"
     )
     return 0
+
+
+def list_timers(settings: Settings, status: str | None, limit: int) -> int:
+    """A fired timer's work is the delivery of its id (`hotfix-bot deliveries`)."""
+    journal = open_journal(settings.database_url)
+    try:
+        entries = journal.timers(status, limit)  # type: ignore[arg-type]
+    finally:
+        journal.close()
+    if not entries:
+        print("no timers" + (f" with status {status}" if status else ""))
+        return 0
+    print(f"{'DUE (UTC)':<20} {'STATUS':<10} ID")
+    for entry in entries:
+        print(_timer_row(entry))
+    return 0
+
+
+def _timer_row(entry: TimerEntry) -> str:
+    due = datetime.fromtimestamp(entry.timer.due_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{due:<20} {entry.status:<10} {entry.timer.id}"
 
 
 def redeliver(settings: Settings, delivery_id: str) -> int:

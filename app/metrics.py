@@ -51,27 +51,23 @@ class QueueDepth(Collector):
     """Journaled deliveries not finished yet, counted when /metrics is read: not a gauge
     kept up to date on every delivery, and the same whichever process counts."""
 
-    def __init__(self) -> None:
-        self.count: Callable[[], int] | None = None
+    def __init__(self, count: Callable[[], int]) -> None:
+        self._count = count
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        if self.count is not None:
-            yield GaugeMetricFamily(
-                "hotfix_bot_queue_depth",
-                "Journaled deliveries not finished yet (queued or running).",
-                value=self.count(),
-            )
+        yield GaugeMetricFamily(
+            "hotfix_bot_queue_depth",
+            "Journaled deliveries not finished yet (queued or running).",
+            value=self._count(),
+        )
 
 
-QUEUE_DEPTH = QueueDepth()
-REGISTRY.register(QUEUE_DEPTH)
-
-
-def generate_latest() -> bytes:
-    """The exposition for /metrics: of every process of this server, when there are two."""
-    if not os.environ.get(MULTIPROCESS_DIRECTORY):
-        return _generate_latest(REGISTRY)
+def generate_latest(queue_depth: Callable[[], int]) -> bytes:
+    """The exposition for /metrics: of every process of this server, when there are two,
+    and the journal's queue depth, counted now."""
     registry = CollectorRegistry()
+    registry.register(QueueDepth(queue_depth))
+    if not os.environ.get(MULTIPROCESS_DIRECTORY):
+        return _generate_latest(REGISTRY) + _generate_latest(registry)
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    registry.register(QUEUE_DEPTH)
     return _generate_latest(registry)

@@ -93,10 +93,6 @@ class Settings(BaseSettings):
         return checked_database_url(value)
 
     @property
-    def database_path(self) -> Path:
-        return Path(self.database_url.removeprefix("sqlite:///"))
-
-    @property
     def has_credentials(self) -> bool:
         return self.app_id is not None and (
             self.private_key is not None or self.private_key_path is not None

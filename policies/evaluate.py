@@ -1,18 +1,22 @@
 """The verdict on a pull request: which rules pass, and the check run's conclusion."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import reduce
 
 from policies.config import CONFIG_PATH, ConfigError, Duration, HotfixConfig
-from policies.facts import PullRequestFacts
+from policies.facts import BreakGlass, PullRequestFacts
 from policies.result import RuleResult, Status
 from policies.rule import Lookups
 from policies.rules import RULES
 from policies.rules.common import has_label, single_severity
 from policies.wording import join_words, plural
+
+# Begins the title of a hotfix pull request still open past its deadline; the conclusion
+# stays what the rules say (a late fix is still a fix).
+OVERDUE = "Overdue: "
 
 
 class Conclusion(StrEnum):
@@ -31,6 +35,28 @@ class Verdict:
     severity: str | None = None  # the one severity labelled, if exactly one is
     deadline: Duration | None = None  # that severity's time from opening to merge
     due: datetime | None = None  # when the deadline runs out, if the opening time is known
+    # From the evaluation to `due` (negative once it has passed), if both are known.
+    time_left: timedelta | None = None
+    waiting_for: tuple[str, ...] = ()  # the approval groups not filled yet
+    break_glass: BreakGlass | None = None  # in force: it concluded the verdict
+
+    @property
+    def overdue(self) -> bool:
+        return self.time_left is not None and self.time_left <= timedelta(0)
+
+    @property
+    def waived_rules(self) -> tuple[str, ...]:
+        return tuple(result.rule for result in self.results if result.status is Status.WAIVED)
+
+    @property
+    def waived_groups(self) -> tuple[str, ...]:
+        """The approval groups that were not filled when the break-glass waived them."""
+        return tuple(
+            name
+            for result in self.results
+            if result.status is Status.WAIVED
+            for name in result.waiting_for
+        )
 
 
 def is_hotfix(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> bool:
@@ -67,10 +93,31 @@ def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
         conclusion = Conclusion.SUCCESS
         title = f"All {len(results)} rules pass"
     due = facts.opened_at + deadline.value if deadline and facts.opened_at else None
-    return Verdict(conclusion, title, results, severity, deadline, due)
+    time_left = due - facts.evaluated_at if due and facts.evaluated_at else None
+    verdict = Verdict(
+        conclusion, title, results, severity, deadline, due, time_left, tuple(waiting)
+    )
+    if facts.break_glass is not None:
+        # Every rule still runs, so the check run shows what the break-glass waived.
+        glass = facts.break_glass
+        verdict = replace(
+            verdict,
+            conclusion=Conclusion.SUCCESS,
+            title=f"Break-glass by @{glass.by}: {glass.reason}",
+            results=tuple(_waived(result) for result in results),
+            break_glass=glass,
+        )
+    return replace(verdict, title=OVERDUE + verdict.title) if verdict.overdue else verdict
+
+
+def _waived(result: RuleResult) -> RuleResult:
+    if result.status in (Status.FAIL, Status.PENDING):
+        return replace(result, status=Status.WAIVED)
+    return result
 
 
 def config_error_verdict(error: ConfigError) -> Verdict:
-    """The failure shown when `.github/hotfix.yml` cannot be used."""
+    """The failure shown when `.github/hotfix.yml` (or the organization's) cannot be used."""
     more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
-    return Verdict(Conclusion.FAILURE, f"Invalid {CONFIG_PATH}: {error.problems[0]}{more}")
+    file = error.file or CONFIG_PATH
+    return Verdict(Conclusion.FAILURE, f"Invalid {file}: {error.problems[0]}{more}")

@@ -9,15 +9,23 @@ Afterwards every delivery GitHub was told `202` about was processed exactly once
 journal row, done or superseded by a later one of its pull request), nothing was lost,
 and every pull request's check run shows its final state. A send that died with a server
 is sent again with the same delivery id, as GitHub's redelivery does.
+
+Timers, too: the incident clock's timers, scheduled before a SIGKILL and due while the
+server was down, fire once at the next start, saying how late, and a further kill and
+restart fires nothing twice.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import re
 import signal
+import sqlite3
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -149,3 +157,90 @@ def check_every_delivery_ran_once(
     for number in numbers:
         [run] = repo.runs_named("hotfix-policy", repo.pulls[number].head_sha)
         assert run.output["title"] == WAITING
+
+
+# Steps seconds apart, so that the server can be killed before they come due.
+CLOCK_IN_SECONDS = """\
+severities:
+  P0:
+    deadline: 7s
+    escalation:
+      - {after: 5s, notify: [approvers]}
+      - {after: 6s, notify: [approvers, author]}
+"""
+
+
+def unfinished(journal: Path) -> int:
+    """Deliveries queued or running, as the journal on disk says."""
+    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as connection:
+        query = "SELECT count(*) FROM deliveries WHERE status IN ('queued', 'running')"
+        return int(connection.execute(query).fetchone()[0])
+
+
+def timer_statuses(journal: Path) -> list[str]:
+    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as connection:
+        return [row[0] for row in connection.execute("SELECT status FROM timers ORDER BY id")]
+
+
+@pytest.mark.timeout(120)
+def test_timers_scheduled_before_a_kill_fire_once_after_the_restart_saying_how_late(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        for slug, member in (("engineering-leads", "lead"), ("on-call-managers", "oncall")):
+            fake.add_team("acme", slug, [member])
+        repo.commit("main", {".github/hotfix.yml": CLOCK_IN_SECONDS}, "A clock in seconds")
+        server.start()
+        repo.create_branch("hotfix/fix-login", "main")
+        repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Fix")
+        pull = repo.open_pull(
+            "hotfix/fix-login", "main", title="Fix", author="dev", labels=["hotfix", "P0"]
+        )
+        journal = tmp_path / "journal.db"
+
+        server.deliver("pull_request", fake.pull_request_event(repo, pull.number, "opened"), "o-1")
+        wait_for(lambda: len(timer_statuses(journal)) == 3)
+        server.kill()  # scheduled, not yet due
+        assert timer_statuses(journal) == ["scheduled"] * 3, "a timer came due before the kill"
+        all_due = pull.created_at + timedelta(seconds=7)
+        time.sleep(max((all_due - fake.now()).total_seconds(), 0) + 1)
+        server.start()  # every timer came due while the server was down
+        wait_for(lambda: timer_statuses(journal) == ["fired"] * 3)
+        wait_for(lambda: len(repo.comments_on(pull.number)) == 2)
+        wait_for(lambda: unfinished(journal) == 0)  # the overdue run too, then the kill
+        server.kill()
+        server.start()  # and once more: nothing is done again
+
+        finished = open_journal(f"sqlite:///{journal}")
+        try:
+            wait_for(lambda: finished.count(("queued", "running")) == 0)
+            rows = [entry for entry in finished.recent() if entry.event == "timer"]
+        finally:
+            finished.close()
+        server.stop()
+        logged = [json.loads(line)["message"] for line in server.log_lines()]
+
+    step, last_step = "escalation:acme/widgets#1:P0:5s", "escalation:acme/widgets#1:P0:6s"
+    overdue = "overdue:acme/widgets#1:P0:7s"
+    assert sorted((row.id, row.status, row.attempts) for row in rows) == [
+        (step, "done", 1),
+        (last_step, "done", 1),
+        (overdue, "done", 1),
+    ]
+    bodies = [comment.body for comment in repo.comments_on(pull.number)]
+    assert [body.splitlines()[0] for body in bodies] == [
+        f"<!-- hotfix-bot notice {step} -->",
+        f"<!-- hotfix-bot notice {last_step} -->",
+    ]
+    assert (
+        bodies[1]
+        .splitlines()[1]
+        .startswith(
+            "@acme/engineering-leads @acme/on-call-managers @dev: this **P0** hotfix has been open"
+        )
+    )
+    fired = [line for line in logged if line.startswith("timer ")]
+    assert len(fired) == 3, fired
+    assert all(re.fullmatch(r"timer \S+ due .+ UTC fired \d+s late", line) for line in fired)
+    [run] = repo.runs_named("hotfix-policy", pull.head_sha)
+    assert run.output["title"].startswith("Overdue: Waiting for approval")

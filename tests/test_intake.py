@@ -16,9 +16,10 @@ from starlette.testclient import TestClient
 from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
 
 from app.handlers.routing import Context, Router
+from app.intake.bodies import MAX_BODY_BYTES
 from app.intake.delivery import Delivery
-from app.intake.server import MAX_BODY_BYTES, create_app
-from app.journal import JournalUnavailable, RecordOutcome, SqliteJournal
+from app.intake.server import create_app
+from app.journal import JournalUnavailable, RecordOutcome, SqliteJournal, journal_path
 
 PATH = "/api/github/webhooks"
 
@@ -59,7 +60,7 @@ def harness(tmp_path: Path, private_key_pem: str) -> Iterator[Harness]:
 
 def _harness(tmp_path: Path, private_key_pem: str | None, **values: Any) -> Iterator[Harness]:
     settings = make_settings(tmp_path, private_key_pem, **values)
-    journal = SqliteJournal(settings.database_path)
+    journal = SqliteJournal(journal_path(settings.database_url))
     handled: list[str] = []
     app = create_app(settings, router=recording_router(handled), journal=journal)
     with respx.mock(assert_all_called=False) as github:
@@ -303,7 +304,9 @@ def test_a_delivery_the_journal_cannot_take_is_refused_503_not_acknowledged(
     tmp_path: Path, private_key_pem: str
 ) -> None:
     settings = make_settings(tmp_path, private_key_pem)
-    app = create_app(settings, router=Router(), journal=BrokenJournal(settings.database_path))
+    app = create_app(
+        settings, router=Router(), journal=BrokenJournal(journal_path(settings.database_url))
+    )
     body = pull_request_payload()
     with TestClient(app) as client:
         response = client.post(PATH, content=body, headers=signed_headers(body, "push", "d-8"))

@@ -23,9 +23,10 @@ from support.live_server import Server, free_port
 from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
 
 from app.handlers.routing import Router
+from app.intake.bodies import MAX_BODY_BYTES, BodyBudget
 from app.intake.connection_limits import ConnectionLimits, limited_protocol
-from app.intake.server import MAX_BODY_BYTES, BodyBudget, create_app
-from app.journal import SqliteJournal
+from app.intake.server import create_app
+from app.journal import SqliteJournal, journal_path
 from sandbox import serve_asgi
 
 PATH = "/api/github/webhooks"
@@ -41,7 +42,10 @@ def serve_in_thread(
 ) -> Iterator[str]:
     settings = make_settings(tmp_path, private_key_pem)
     app = create_app(
-        settings, router=Router(), journal=SqliteJournal(settings.database_path), bodies=bodies
+        settings,
+        router=Router(),
+        journal=SqliteJournal(journal_path(settings.database_url)),
+        bodies=bodies,
     )
     with serve_asgi(app, thread_name="hotfix-bot", http=limited_protocol(limits)) as url:
         yield url

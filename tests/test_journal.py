@@ -1,8 +1,10 @@
-"""The journal: durable records, per-PR order, retries that wait, crash resume, the CLI."""
+"""The journal: durable records, per-PR order, retries that wait, crash resume, timers, the
+CLI."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -14,6 +16,7 @@ import textwrap
 import time
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,8 @@ from app.journal import (
     journal_path,
     open_journal,
 )
+from app.journal import sqlite as sqlite_journal_module
+from app.journal.timers import FiredTimer, Timer, Timers
 
 # How long a claim of the crashed process in test_work_interrupted_by_a_crash_is_queued_again
 # stays its own (PostgreSQL; a SQLite journal has one worker, which takes all back at start).
@@ -79,6 +84,18 @@ def migrate_to(journal_url: str, version: int) -> None:
         return
     with psycopg.connect(journal_url) as connection:
         connection.execute("UPDATE journal_schema SET version = %s", (version,))
+
+
+def execute(journal_url: str, sql: str) -> None:
+    """Change the journal's database behind its back (as a crash or a lost write might)."""
+    path = journal_path(journal_url)
+    if path is not None:
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            connection.execute(sql)
+            connection.commit()
+        return
+    with psycopg.connect(journal_url) as connection:
+        connection.execute(sql)
 
 
 def stored_payloads(journal_url: str) -> list[bytes]:
@@ -370,7 +387,7 @@ def test_cli_lists_deliveries_and_redelivers_a_failed_one(
 def test_a_new_journal_has_the_schema_of_this_hotfix_bot(
     journal_url: str, journal: Journal
 ) -> None:
-    assert schema_version(journal_url) == 1
+    assert schema_version(journal_url) == 2
 
 
 def test_a_journal_of_a_newer_schema_stops_the_command_naming_both_versions(
@@ -391,10 +408,30 @@ def test_a_journal_of_a_newer_schema_stops_the_command_naming_both_versions(
 
     line = (
         "hotfix-bot: DATABASE_URL: the journal's schema is version 3, newer than this "
-        "hotfix-bot's 1: upgrade hotfix-bot\n"
+        "hotfix-bot's 2: upgrade hotfix-bot\n"
     )
     assert refusals == [(2, line), (2, line)]
     assert schema_version(journal_url) == 3
+
+
+def test_cli_lists_the_timers_soonest_due_first(
+    journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    journal = open_journal(journal_url)
+    opened = datetime(2026, 12, 4, 20, 30, 30, tzinfo=UTC).timestamp()
+    asyncio.run(journal.schedule_timer(timer("overdue:acme/widgets#1:P0:2h", 1, opened + 7200)))
+    asyncio.run(journal.schedule_timer(timer("escalation:acme/widgets#1:P0:15m", 1, opened + 900)))
+    journal.close()
+
+    assert main(["timers"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "DUE (UTC)            STATUS     ID",
+        "2026-12-04 20:45:30  scheduled  escalation:acme/widgets#1:P0:15m",
+        "2026-12-04 22:30:30  scheduled  overdue:acme/widgets#1:P0:2h",
+    ]
+    assert main(["timers", "--status", "fired"]) == 0
+    assert capsys.readouterr().out == "no timers with status fired\n"
 
 
 def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
@@ -441,7 +478,33 @@ def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
     assert can_redeliver_ignored is False
     columns = sqlite3.connect(tmp_path / "journal.db").execute("PRAGMA table_info(deliveries)")
     assert "payload" not in {column[1] for column in columns}
-    assert schema_version(f"sqlite:///{tmp_path / 'journal.db'}") == 1
+    assert schema_version(f"sqlite:///{tmp_path / 'journal.db'}") == 2
+
+
+def test_a_journal_with_timers_from_before_schema_versions_opens_at_version_2(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """As hotfix-bot left it when timers came and the schema had no version yet: the tables
+    of version 1 and `timers`, user_version 0."""
+    path = tmp_path / "journal.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(sqlite_journal_module._VERSION_1 + sqlite_journal_module._VERSION_2)
+    old.execute(
+        "INSERT INTO timers (id, kind, installation_id, repository, number, ordering_key, "
+        "due_at, data, status, scheduled_at, updated_at) VALUES ('t-old', 'escalation', 1, "
+        "'acme/widgets', 1, 'acme/widgets#1', 1010, '{}', 'scheduled', 1, 1)"
+    )
+    old.execute("PRAGMA user_version = 0")
+    old.close()
+
+    journal = SqliteJournal(path, clock=clock)
+    try:
+        assert [entry.timer.id for entry in journal.timers("scheduled")] == ["t-old"]
+        clock.now += 10
+        assert [entry.id for entry in asyncio.run(journal.claim_ready(10))] == ["t-old"]
+    finally:
+        journal.close()
+    assert schema_version(f"sqlite:///{path}") == 2
 
 
 def test_a_write_waits_for_another_process_to_end_its_turn(
@@ -634,3 +697,133 @@ def test_the_journal_files_and_the_directories_it_creates_are_private(tmp_path: 
         "data/hotfix/journal.db-shm": 0o600,
         "data/hotfix/journal.db.write-lock": 0o600,
     }
+
+
+def timer(timer_id: str, number: int, due_at: float) -> Timer:
+    return Timer(timer_id, "escalation", 1, "acme/widgets", number, due_at, {"severity": "P0"})
+
+
+def test_a_timer_comes_due_as_a_delivery_behind_what_its_pull_request_has_queued(
+    journal: Journal, clock: Clock
+) -> None:
+    async def scenario() -> list[list[str]]:
+        await record_all(journal, pull_request("a1", 1))
+        first = await journal.claim_ready(10)
+        scheduled = await journal.schedule_timer(timer("t-1", 1, clock.now + 60))
+        await record_all(journal, pull_request("a2", 1))
+        clock.now += 60
+        behind = await journal.claim_ready(10)  # the timer fired, queued behind a1 and a2
+        await journal.finish("a1")
+        second = await journal.claim_ready(10)
+        await journal.finish("a2")
+        third = await journal.claim_ready(10)
+        return [
+            [str(scheduled)],
+            *([e.id for e in batch] for batch in (first, behind, second, third)),
+        ]
+
+    assert asyncio.run(scenario()) == [["True"], ["a1"], [], ["a2"], ["t-1"]]
+    fired = journal.recent()[0]
+    assert (fired.id, fired.event, fired.action, fired.pr_number, fired.ordering_key) == (
+        "t-1",
+        "timer",
+        "escalation",
+        1,
+        "acme/widgets#1",
+    )
+    delivery = from_payload(fired.id, fired.event, json.loads(fired.payload or b""))
+    assert (delivery.installation_id, delivery.repository, delivery.pr_number) == (
+        1,
+        "acme/widgets",
+        1,
+    )
+    assert FiredTimer.of(delivery).data == {"severity": "P0"}
+    [entry] = journal.timers()
+    assert (entry.status, entry.updated_at) == ("fired", 1_060.0)
+
+
+def test_a_timer_fires_once_however_often_it_is_scheduled_and_a_cancelled_one_never(
+    journal_url: str, journal: Journal, clock: Clock
+) -> None:
+    async def scenario() -> list[object]:
+        outcomes: list[object] = [
+            await journal.schedule_timer(timer("t-1", 1, clock.now + 10)),
+            await journal.schedule_timer(timer("t-1", 1, clock.now + 99)),  # changes nothing
+            await journal.schedule_timer(timer("t-2", 2, clock.now + 10)),
+            await journal.cancel_timer("t-2"),
+            await journal.cancel_timer("t-2"),  # not waiting any more
+        ]
+        clock.now += 10
+        outcomes.append([entry.id for entry in await journal.claim_ready(10)])
+        await journal.finish("t-1")
+        outcomes.append(await journal.schedule_timer(timer("t-1", 1, clock.now + 10)))
+        # Were its `fired` lost (say, a power cut after the delivery was written), the
+        # delivery's unique id would still keep it one.
+        execute(journal_url, "UPDATE timers SET status = 'scheduled' WHERE id = 't-1'")
+        clock.now += 100
+        outcomes.append([entry.id for entry in await journal.claim_ready(10)])
+        return outcomes
+
+    assert asyncio.run(scenario()) == [True, False, True, True, False, ["t-1"], False, []]
+    assert [(entry.id, entry.status) for entry in journal.recent()] == [("t-1", "done")]
+    assert [(e.timer.id, e.status) for e in journal.timers()] == [
+        ("t-1", "fired"),
+        ("t-2", "cancelled"),
+    ]
+    assert journal.next_due() is None
+
+
+def test_the_worker_is_due_when_the_first_timer_is(journal: Journal, clock: Clock) -> None:
+    async def scenario() -> list[float | None]:
+        nothing = journal.next_due()
+        await journal.schedule_timer(timer("t-later", 2, clock.now + 300))
+        await journal.schedule_timer(timer("t-soon", 1, clock.now + 120))
+        timers_only = journal.next_due()
+        await record_all(journal, pull_request("a1", 3))
+        return [nothing, timers_only, journal.next_due()]
+
+    assert asyncio.run(scenario()) == [None, 1_120.0, 1_000.0]
+
+
+def test_a_timer_due_while_no_journal_was_open_fires_at_the_next_start_saying_how_late(
+    journal_url: str, clock: Clock
+) -> None:
+    first = open_journal(journal_url, clock=clock)
+    asyncio.run(first.schedule_timer(timer("t-1", 1, clock.now + 15 * 60)))
+    first.close()  # the service stops for hours
+
+    clock.now += 15 * 60 + 3 * 3600 + 12 * 60 + 9
+    second = open_journal(journal_url, clock=clock)
+    try:
+        [entry] = asyncio.run(second.claim_ready(10))
+    finally:
+        second.close()
+
+    fired = FiredTimer.of(from_payload(entry.id, entry.event, json.loads(entry.payload or b"")))
+    assert (fired.id, fired.kind, fired.number) == ("t-1", "escalation", 1)
+    assert fired.due_at.timestamp() == 1_000 + 15 * 60
+    assert fired.lateness == "3h12m late"
+
+
+def test_a_handlers_timers_are_named_by_kind_pull_request_and_key(
+    journal: Journal, clock: Clock
+) -> None:
+    timers = Timers(journal, 1, "acme/widgets", 7)  # a handler's, for pull request #7
+    due = datetime.fromtimestamp(clock.now + 60, UTC)
+
+    async def scenario() -> list[object]:
+        outcomes: list[object] = [
+            await timers.schedule("reminder", "P0:1m", due, {"to": "@dana"}),
+            await timers.schedule("reminder", "P0:1m", due),
+            await timers.schedule("reminder", "P0:1m", due, number=8),  # another issue's
+            await timers.cancel("reminder", "P0:1m", number=8),
+        ]
+        with pytest.raises(ValueError, match="give the timer's number"):
+            await Timers(journal, 1, "acme/widgets", None).schedule("reminder", "x", due)
+        return outcomes
+
+    assert asyncio.run(scenario()) == [True, False, True, True]
+    assert [(e.timer.id, e.timer.due_at, e.timer.data, e.status) for e in journal.timers()] == [
+        ("reminder:acme/widgets#7:P0:1m", 1_060.0, {"to": "@dana"}, "scheduled"),
+        ("reminder:acme/widgets#8:P0:1m", 1_060.0, {}, "cancelled"),
+    ]

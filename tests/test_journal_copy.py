@@ -1,4 +1,4 @@
-"""`hotfix-bot journal copy`: pending work, recent history and state move between journals
+"""`hotfix-bot journal copy`: pending work, timers, recent history and state move between journals
 of either kind, once however often it runs."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from support.postgres import PostgresServer
 from app.cli import main
 from app.intake.delivery import Delivery, from_payload
 from app.journal import Journal, describe_journal, open_journal
+from app.journal.timers import Timer
 
 
 @pytest.fixture(
@@ -45,7 +46,7 @@ def body(delivery_id: str) -> bytes:
 
 async def fill(journal: Journal, clock: Clock) -> None:
     """Finished deliveries, one ignored, and pending ones: running, waiting for a retry,
-    queued; and state."""
+    queued; state; timers: one waiting, one cancelled, one fired."""
     for delivery_id, number in (("old-1", 1), ("old-2", 2), ("done-1", 1), ("failed-1", 2)):
         await journal.record(pull_request(delivery_id, number), body(delivery_id), handled=True)
         await journal.claim_ready(1)
@@ -61,6 +62,14 @@ async def fill(journal: Journal, clock: Clock) -> None:
     await journal.set_state("check-run:acme/widgets:hotfix-policy:abc", "17")
     await journal.set_state("release:acme/widgets#1", '{"steps": {}}')
     await journal.check_writable()  # the source's own heartbeat, which is not copied
+    for timer_id, due in (("t-waiting", 120), ("t-cancelled", 30), ("t-fired", 0)):
+        await journal.schedule_timer(timer(timer_id, clock.now + due))
+    await journal.cancel_timer("t-cancelled")
+    assert await journal.claim_ready(10) == []  # fires t-fired: queued behind queued-1
+
+
+def timer(timer_id: str, due_at: float) -> Timer:
+    return Timer(timer_id, "escalation", 1, "acme/widgets", 1, due_at, {"severity": "P0"})
 
 
 def test_copy_moves_pending_work_recent_history_and_state_once(
@@ -91,20 +100,31 @@ def test_copy_moves_pending_work_recent_history_and_state_once(
             for key in ("check-run:acme/widgets:hotfix-policy:abc", "release:acme/widgets#1")
         ]
         heartbeat = asyncio.run(target.get_state("journal.heartbeat"))
+        timers = [(e.timer.id, e.status, e.timer.due_at, e.timer.data) for e in target.timers()]
         claimed = [entry.id for entry in asyncio.run(target.claim_ready(10))]
         clock.now += 60
         claimed_later = [entry.id for entry in asyncio.run(target.claim_ready(10))]
+        asyncio.run(target.finish("running-1"))
+        asyncio.run(target.finish("retry-1"))
+        clock.now += 60  # t-waiting comes due: it fires here, once, behind its pull request
+        fired = []
+        while claims := asyncio.run(target.claim_ready(10)):
+            fired += [entry.id for entry in claims]
+            for entry in claims:
+                asyncio.run(target.finish(entry.id))
     finally:
         target.close()
 
     where = describe_journal(target_url)
     assert first == (
-        f"copied 6 deliveries (3 to run) and 2 state values into {where}; it held 0 of the "
-        "deliveries and 0 of the state values already, kept as they were\n"
+        f"copied 7 deliveries (4 to run), 2 state values and 3 timers (1 waiting) into {where}; "
+        "it held 0 of the deliveries, 0 of the state values and 0 of the timers already, kept "
+        "as they were\n"
     )
     assert again == (
-        f"copied 0 deliveries (0 to run) and 0 state values into {where}; it held 6 of the "
-        "deliveries and 2 of the state values already, kept as they were\n"
+        f"copied 0 deliveries (0 to run), 0 state values and 0 timers (0 waiting) into {where}; "
+        "it held 7 of the deliveries, 2 of the state values and 3 of the timers already, kept "
+        "as they were\n"
     )
     # The 3 latest finished ones (not old-1, old-2), in the order they were journaled; what
     # was running is queued, with its attempts and errors as they were.
@@ -115,10 +135,18 @@ def test_copy_moves_pending_work_recent_history_and_state_once(
         ("running-1", "queued", 1, None, body("running-1")),
         ("retry-1", "queued", 1, "GitHub answered 502", body("retry-1")),
         ("queued-1", "queued", 0, None, body("queued-1")),
+        ("t-fired", "queued", 0, None, copied[-1][4]),
+    ]
+    assert timers == [
+        ("t-fired", "fired", 1_000.0, {"severity": "P0"}),
+        ("t-cancelled", "cancelled", 1_030.0, {"severity": "P0"}),
+        ("t-waiting", "scheduled", 1_120.0, {"severity": "P0"}),
     ]
     assert state == ["17", '{"steps": {}}'] and heartbeat is None
     # Per pull request in order: queued-1 after running-1; retry-1 when its retry is due.
     assert (claimed, claimed_later) == (["running-1"], ["retry-1"])
+    # The timers' deliveries run behind queued-1, in order, each once.
+    assert fired == ["queued-1", "t-fired", "t-waiting"]
 
 
 def test_copy_names_the_option_whose_journal_cannot_be_used(

@@ -17,7 +17,7 @@ from support.postgres import PostgresServer
 from app.cli import main
 from app.intake.delivery import Delivery, from_payload
 from app.journal import JournalUnavailable
-from app.journal.postgres import PostgresJournal
+from app.journal.postgres import SCHEMA_VERSION, PostgresJournal
 
 
 @pytest.fixture
@@ -79,7 +79,9 @@ def test_instances_starting_together_on_a_new_database_migrate_it_once(database:
 
     assert (failures, len(opened)) == ([], 4)
     with psycopg.connect(database) as connection:
-        assert connection.execute("SELECT version FROM journal_schema").fetchall() == [(1,)]
+        assert connection.execute("SELECT version FROM journal_schema").fetchall() == [
+            (SCHEMA_VERSION,)
+        ]
 
 
 def test_a_live_instance_keeps_its_claims_past_the_lease(database: str) -> None:

@@ -226,10 +226,10 @@ def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> N
     assert_only_pull(bot, pull)
     text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
-    # One installation token, the pull request, config and version (3), tag (3),
-    # release (2), back-merge (3: release branches, develop, the merge), deletion (2),
-    # comment (2), check run (2).
-    assert len(requests) == 19
+    # One installation token, the pull request, config and version (3), the organization's
+    # config (1), tag (3), release (2), back-merge (3: release branches, develop, the merge),
+    # deletion (2), comment (2), check run (2).
+    assert len(requests) == 20
 
 
 def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
@@ -1063,18 +1063,17 @@ def test_merges_that_are_not_production_hotfixes_are_left_alone(bot: Bot) -> Non
 
 
 def test_an_unusable_config_fails_the_release_check_and_names_the_problem(bot: Bot) -> None:
-    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": "workflow: trunk\n"})
+    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": "workflow: trunk-based\n"})
 
     bot.pull_request(pull.number, "closed")
 
     assert (bot.repo.tags, bot.repo.releases) == ({}, {})
     assert BRANCH in bot.repo.branches
-    title = (
-        "Invalid .github/hotfix.yml: workflow: must be 'gitflow' or 'github-flow' (got \"trunk\")"
-    )
+    problem = "workflow: must be 'gitflow', 'github-flow' or 'trunk' (got \"trunk-based\")"
+    title = f"Invalid .github/hotfix.yml: {problem}"
     text = (
         "`.github/hotfix.yml` on `main` cannot be used, so no post-merge step ran:\n\n"
-        "- workflow: must be 'gitflow' or 'github-flow' (got \"trunk\")\n\n"
+        f"- {problem}\n\n"
         "Fix the file on `main`, then re-run this check."
     )
     run = release_run(bot, pull)
@@ -1157,8 +1156,15 @@ def test_a_refusal_after_a_merge_that_is_no_hotfix_writes_no_release_check(bot: 
 # --- adding a step ----------------------------------------------------------------------------
 
 
-def test_the_steps_run_tag_release_back_merge_delete_branch_each_after_what_it_needs() -> None:
-    assert [step.key for step in steps.STEPS] == ["tag", "release", "back-merge", "delete-branch"]
+def test_the_steps_run_in_order_each_after_what_it_needs() -> None:
+    assert [step.key for step in steps.STEPS] == [
+        "tag",
+        "release",
+        "back-merge",
+        "delete-branch",
+        "verbal-approvals",
+        "retro-review",
+    ]
     for position, step in enumerate(steps.STEPS):
         assert all(need in steps.STEPS[:position] for need in step.needs), step.key
 

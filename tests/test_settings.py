@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from app.cli import CannotListen, check_listen, main
+from app.journal import journal_path
 from app.settings import Settings, SettingsError, load_settings
 
 
@@ -22,7 +23,7 @@ def test_defaults_are_the_documented_ones(tmp_path: Path) -> None:
     assert settings.webhook_path == "/api/github/webhooks"
     assert (settings.host, settings.port) == ("127.0.0.1", 3000)
     assert settings.database_url == "sqlite:///hotfix-bot.db"
-    assert settings.database_path == Path("hotfix-bot.db")
+    assert journal_path(settings.database_url) == Path("hotfix-bot.db")
     assert (settings.log_level, settings.log_format) == ("info", "console")
 
 
@@ -39,7 +40,7 @@ def test_a_dot_env_file_in_the_working_directory_is_read(
 
     assert settings.app_id == 42
     assert settings.private_key_pem() == private_key_pem.strip() + "\n"
-    assert settings.database_path == Path("/var/lib/hotfix/journal.db")
+    assert journal_path(settings.database_url) == Path("/var/lib/hotfix/journal.db")
     assert (settings.port, settings.log_format) == (8080, "json")
 
 

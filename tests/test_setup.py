@@ -14,7 +14,7 @@ from support.webhooks import make_settings
 
 from app.env_file import update_env_file
 from app.intake.server import create_app
-from app.journal import SqliteJournal
+from app.journal import SqliteJournal, journal_path
 from app.pages.setup import STATE_COOKIE, STATE_LIFETIME, SetupStates, github_web_url
 from sandbox import FakeGitHub, serve_fake
 
@@ -73,7 +73,7 @@ def setup_client(tmp_path: Path) -> Iterator[tuple[TestClient, FakeGitHub]]:
         settings = make_settings(
             tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url, ADMIN_TOKEN=ADMIN_TOKEN
         )
-        app = create_app(settings, journal=SqliteJournal(settings.database_path))
+        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
         with TestClient(app, base_url="https://bot.example.com") as client:
             yield client, fake
 

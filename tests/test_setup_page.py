@@ -26,7 +26,7 @@ from support.openapi import OpenAPIValidator
 from support.webhooks import make_settings, signed_headers
 
 from app.intake.server import create_app
-from app.journal import SqliteJournal
+from app.journal import SqliteJournal, journal_path
 from app.settings import load_settings
 from sandbox import FakeGitHub, FakeManifestCode, serve_asgi, serve_fake
 
@@ -86,7 +86,7 @@ def server(tmp_path: Path) -> Iterator[SetupServer]:
         settings = make_settings(
             tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url, ADMIN_TOKEN=ADMIN_TOKEN
         )
-        app = create_app(settings, journal=SqliteJournal(settings.database_path))
+        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
         with serve_asgi(app, thread_name="hotfix-bot") as url:
             yield SetupServer(url, fake, registration)
     problems = [f"{v.request.method} {v.request.path}: {v.errors}" for v in fake.violations]
@@ -146,6 +146,8 @@ def test_the_setup_page_registers_the_app_and_the_server_is_configured_without_a
         "check_run",
         "check_suite",
         "merge_group",
+        "issue_comment",
+        "push",
     }
     assert manifest["default_permissions"] == {
         "checks": "write",

@@ -18,6 +18,8 @@ from typing import Any
 
 import msgspec
 
+from policies.commands import is_command
+
 
 def signature_for(secret: str, body: bytes | bytearray) -> str:
     """The `X-Hub-Signature-256` GitHub sends for `body`."""
@@ -42,13 +44,24 @@ class Delivery:
     # conditions read the named fields above and below, which both ways of reading fill
     # alike, never the payload.
     payload: dict[str, Any]
-    merged: bool = False  # a pull request delivery whose pull request has merged
+    merged: bool = False  # a pull request (or review) delivery whose pull request has merged
+    # An issue_comment: on a pull request, not an issue; its first line is a command
+    # (`/hotfix `); its author is a bot (hotfix-bot's own replies among them).
+    issue_is_pull_request: bool = False
+    comment_is_command: bool = False
+    comment_by_bot: bool = False
+    # A push that moved a branch forward (one that created, deleted or forced it is not):
+    # the branch; and the repository's default branch, as the payload names it.
+    pushed_branch: str | None = None
+    default_branch: str | None = None
 
     @property
     def ordering_key(self) -> str:
         """Deliveries with the same key run one at a time, in arrival order."""
         if self.repository and self.pr_number is not None:
             return f"{self.repository}#{self.pr_number}"
+        if self.repository and self.pushed_branch is not None:
+            return f"{self.repository}:refs/heads/{self.pushed_branch}"
         head_sha = _head_sha(self.payload)
         if self.repository and head_sha:
             return f"{self.repository}@{head_sha}"
@@ -77,6 +90,21 @@ class NotAJsonObject(ValueError):
 class _PullRequest(msgspec.Struct):
     number: Any = None
     merged: Any = None  # a `closed` that merged runs the post-merge steps; others are ignored
+    merged_at: Any = None  # what review deliveries say of a merge (they carry no `merged`)
+
+
+class _User(msgspec.Struct):
+    type: Any = None
+
+
+class _Comment(msgspec.Struct):
+    body: Any = None
+    user: _User | None = None
+
+
+class _Issue(msgspec.Struct):
+    number: Any = None
+    pull_request: Any = None  # present when the issue is a pull request
 
 
 class _Installation(msgspec.Struct):
@@ -85,6 +113,7 @@ class _Installation(msgspec.Struct):
 
 class _Repository(msgspec.Struct):
     full_name: Any = None
+    default_branch: Any = None
 
 
 class _Check(msgspec.Struct):
@@ -107,6 +136,13 @@ class _Routing(msgspec.Struct):
     check_run: _Check | None = None
     check_suite: _Check | None = None
     merge_group: _MergeGroup | None = None
+    issue: _Issue | None = None
+    comment: _Comment | None = None
+    # push
+    ref: Any = None
+    created: Any = None
+    deleted: Any = None
+    forced: Any = None
 
 
 _ROUTING = msgspec.json.Decoder(_Routing)
@@ -162,6 +198,8 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
     action = payload.get("action")
     installation = payload.get("installation")
     repository = payload.get("repository")
+    comment = _dict(payload.get("comment"))
+    body = comment.get("body")
     return Delivery(
         id=delivery_id,
         event=event,
@@ -171,13 +209,32 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
         pr_number=_pr_number(payload),
         payload=payload,
         merged=_pull_request_merged(payload),
+        issue_is_pull_request=_issue_is_pull_request(payload),
+        comment_is_command=isinstance(body, str) and is_command(body),
+        comment_by_bot=_dict(comment.get("user")).get("type") == "Bot",
+        pushed_branch=_pushed_branch(payload) if event == "push" else None,
+        default_branch=(
+            _str(repository.get("default_branch")) if isinstance(repository, dict) else None
+        ),
     )
 
 
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _issue_is_pull_request(payload: dict[str, Any]) -> bool:
+    return isinstance(_dict(payload.get("issue")).get("pull_request"), dict)
+
+
 def _pr_number(payload: dict[str, Any]) -> int | None:
-    pull_request = payload.get("pull_request")
-    if isinstance(pull_request, dict):
-        return _int(pull_request.get("number"))
+    # A timer that came due (app/journal/timers.py) names its pull request as `timer.number`.
+    for key in ("pull_request", "timer"):
+        item = payload.get(key)
+        if isinstance(item, dict):
+            return _int(item.get("number"))
+    if _issue_is_pull_request(payload):  # a comment on a pull request's conversation
+        return _int(payload["issue"].get("number"))
     for key in ("check_run", "check_suite"):
         check = payload.get(key)
         if isinstance(check, dict):
@@ -205,8 +262,17 @@ def _queued_pull_number(head_ref: object) -> int | None:
 
 
 def _pull_request_merged(payload: dict[str, Any]) -> bool:
-    pull_request = payload.get("pull_request")
-    return isinstance(pull_request, dict) and pull_request.get("merged") is True
+    pull_request = _dict(payload.get("pull_request"))
+    return pull_request.get("merged") is True or isinstance(pull_request.get("merged_at"), str)
+
+
+def _pushed_branch(payload: dict[str, Any]) -> str | None:
+    ref = payload.get("ref")
+    if not isinstance(ref, str) or not ref.startswith("refs/heads/"):
+        return None  # a tag, or another kind of ref
+    if any(payload.get(flag) is not False for flag in ("created", "deleted", "forced")):
+        return None
+    return _str(ref.removeprefix("refs/heads/"))
 
 
 def _head_sha(payload: dict[str, Any]) -> str | None:

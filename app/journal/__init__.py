@@ -4,6 +4,7 @@
 - `sqlite`: the journal in a SQLite file (`DATABASE_URL=sqlite:///...`), one machine;
 - `postgres`: the journal in PostgreSQL (`DATABASE_URL=postgresql://...`), shared by any
   number of instances;
+- `timers`: what handlers schedule for later, kept by either journal;
 - `worker`, `worker_process`: what runs the journaled deliveries.
 
 `open_journal` picks the implementation from DATABASE_URL's scheme.
@@ -16,9 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.journal.base import (
+    FIRE_PER_CLAIM,
     JOURNAL_UNUSABLE,
     STATUSES,
     SUPERSEDE_PER_CLAIM,
+    TIMER_STATUSES,
     Journal,
     JournalEntry,
     JournalReplaced,
@@ -26,13 +29,17 @@ from app.journal.base import (
     JournalUnopenable,
     RecordOutcome,
     Status,
+    TimerEntry,
+    TimerStatus,
 )
 from app.journal.sqlite import SqliteJournal, open_sqlite_journal
 
 __all__ = [
+    "FIRE_PER_CLAIM",
     "JOURNAL_UNUSABLE",
     "STATUSES",
     "SUPERSEDE_PER_CLAIM",
+    "TIMER_STATUSES",
     "Journal",
     "JournalEntry",
     "JournalReplaced",
@@ -41,6 +48,8 @@ __all__ = [
     "RecordOutcome",
     "SqliteJournal",
     "Status",
+    "TimerEntry",
+    "TimerStatus",
     "checked_database_url",
     "describe_journal",
     "journal_path",

@@ -13,6 +13,12 @@ run, so nothing is ever skipped across it. When this starts a burst, the last on
 burst's first one, for what else the burst brings. A claim supersedes at most
 `SUPERSEDE_PER_CLAIM` deliveries; the rest of a long burst goes to the next claims at once.
 
+Timers (app/journal/timers.py) are kept in the journal too, in their own table: a handler
+schedules one for a later time, and a claim first turns every timer that has come due into
+a delivery, in the same transaction, so that it then runs as deliveries do, in its pull
+request's order. The delivery takes the timer's id, and the journal's unique key on
+delivery ids makes a timer fire at most once, whichever instance fires it.
+
 Payloads are stored compressed with Zstandard at level 1 (~50 us for a 28 KB
 `pull_request` delivery, about 8 times smaller; zlib took ~160-230 us for a larger result);
 `JournalEntry.payload` is always the delivery's body as received.
@@ -20,18 +26,22 @@ Payloads are stored compressed with Zstandard at level 1 (~50 us for a 28 KB
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import zstandard
 
 from app.intake.delivery import Delivery
+from app.journal.timers import Timer
 
 RecordOutcome = Literal["queued", "duplicate", "ignored"]
 Status = Literal["queued", "running", "done", "superseded", "failed", "ignored"]
 STATUSES: tuple[Status, ...] = ("queued", "running", "done", "superseded", "failed", "ignored")
+TimerStatus = Literal["scheduled", "fired", "cancelled"]
+TIMER_STATUSES: tuple[TimerStatus, ...] = ("scheduled", "fired", "cancelled")
 
 # The last delivery of a burst for one pull request runs this long after it arrived, and at
 # the latest this long after the burst's first one.
@@ -41,6 +51,9 @@ BURST_LONGEST_WAIT = 5.0
 # hundred a second for each of many pull requests otherwise made one claim take 100 ms and
 # more, and every delivery arriving meanwhile waited for it.
 SUPERSEDE_PER_CLAIM = 100
+# A claim fires at most this many timers that came due (a few ms of the write turn); the
+# rest are due still, so the next claim follows at once.
+FIRE_PER_CLAIM = 100
 # A delivery whose due time is past its arrival has waited (for its burst, or a retry).
 WAITED = 1e-6
 PAYLOAD_COMPRESSION_LEVEL = 1  # the fastest: the sync, not the ratio, is what costs
@@ -71,12 +84,25 @@ class JournalEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class TimerEntry:
+    """A timer as the journal lists it."""
+
+    timer: Timer
+    status: TimerStatus
+    scheduled_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class JournalContents:
     """What `hotfix-bot journal copy` moves from one journal to another: deliveries (their
-    payloads included) in the order they were journaled, and the handlers' state."""
+    payloads included) in the order they were journaled, the handlers' state, and the
+    timers (those still waiting, and the fired or cancelled ones, so that none is scheduled
+    again or fires twice)."""
 
     deliveries: tuple[JournalEntry, ...]
     state: tuple[tuple[str, str], ...]
+    timers: tuple[TimerEntry, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +112,8 @@ class CopyCounts:
     deliveries: int
     pending: int  # of those, queued to run
     state: int
+    timers: int = 0
+    waiting: int = 0  # of those, scheduled still
 
 
 def copied_status(status: Status) -> Status:
@@ -133,6 +161,9 @@ class Journal(Protocol):
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...
     async def add_contents(self, contents: JournalContents) -> CopyCounts: ...
+    async def schedule_timer(self, timer: Timer) -> bool: ...
+    async def cancel_timer(self, timer_id: str) -> bool: ...
+    def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]: ...
     def listen(self, wake: Callable[[], None]) -> None: ...
     def contents(self, history: int) -> JournalContents: ...
     def next_due(self) -> float | None: ...
@@ -171,6 +202,22 @@ def versions_to_apply(found: int, known: int) -> range:
     if found > known:
         raise SchemaTooNew(found, known)
     return range(found + 1, known + 1)
+
+
+def timer_entry(row: tuple[object, ...]) -> TimerEntry:
+    """A row of `TIMER_COLUMNS`."""
+    columns = cast(tuple[str, str, int, str, int, float, str, TimerStatus, float, float], row)
+    timer_id, kind, installation_id, repository, number, due_at, data, status, *times = columns
+    timer = Timer(
+        timer_id, kind, installation_id, repository, number, float(due_at), json.loads(data)
+    )
+    return TimerEntry(timer, status, *(float(time) for time in times))
+
+
+# A timer's columns, as `timer_entry` reads them (both journals name them alike).
+TIMER_COLUMNS = (
+    "id, kind, installation_id, repository, number, due_at, data, status, scheduled_at, updated_at"
+)
 
 
 def decompressed(stored: bytes) -> bytes:

@@ -26,6 +26,11 @@ with the guarantees of the SQLite journal (`app.journal.base` says what they are
   deliveries back at once. Outcomes are written only by the holder of the claim: a worker
   whose lease ran out (cut off from the database for longer) changes nothing of the one
   that took over.
+- **Timers** (app/journal/timers.py) fire once across instances: every claim first fires
+  the timers that came due, with one statement (`_FIRE_DUE_TIMERS`) that selects them `FOR
+  UPDATE SKIP LOCKED` (two claims never take the same timer, nor wait for each other),
+  inserts them as deliveries `ON CONFLICT (id) DO NOTHING` with their payloads, marks them
+  `fired` and sends `NOTIFY`, in the claim's transaction.
 - **Wake-ups.** Recording a delivery sends `NOTIFY` in the same transaction (PostgreSQL
   sends it on commit); a worker's journal `LISTEN`s on a connection of its own and wakes
   the worker. The worker still looks at the journal every second, which covers a lost
@@ -43,6 +48,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import socket
@@ -62,9 +68,11 @@ from app.intake.delivery import Delivery
 from app.journal.base import (
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
+    FIRE_PER_CLAIM,
     HEARTBEAT_KEY,
     PAYLOAD_COMPRESSION_LEVEL,
     SUPERSEDE_PER_CLAIM,
+    TIMER_COLUMNS,
     WAITED,
     CopyCounts,
     JournalContents,
@@ -73,11 +81,15 @@ from app.journal.base import (
     JournalUnopenable,
     RecordOutcome,
     Status,
+    TimerEntry,
+    TimerStatus,
     burst_due,
     copied_status,
     decompressed,
+    timer_entry,
     versions_to_apply,
 )
+from app.journal.timers import TIMER_EVENT, Timer
 
 log = logging.getLogger("hotfix_bot.journal")
 
@@ -139,6 +151,26 @@ _MIGRATIONS: tuple[str, ...] = (
         updated_at DOUBLE PRECISION NOT NULL
     );
     """,
+    # 2: the timers handlers schedule (app/journal/timers.py): `scheduled` until they come
+    # due, then `fired` (a delivery with the timer's id holds the rest), or `cancelled`.
+    """
+    CREATE TABLE timers (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        installation_id BIGINT NOT NULL,
+        repository TEXT NOT NULL,
+        number BIGINT NOT NULL,
+        ordering_key TEXT NOT NULL,
+        due_at DOUBLE PRECISION NOT NULL,
+        data TEXT NOT NULL,
+        status TEXT NOT NULL,
+        scheduled_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+    -- The timers still waiting, soonest first: what next_due() and a claim read.
+    CREATE INDEX timers_due ON timers (due_at, seq) WHERE status = 'scheduled';
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -193,6 +225,39 @@ _NEXT_DUE = (
     "WHERE status IN ('queued', 'running') ORDER BY ordering_key, seq) AS heads "
     "WHERE heads.status = 'queued' AND NOT EXISTS (SELECT 1 FROM deliveries AS r "
     "WHERE r.ordering_key = heads.ordering_key AND r.status = 'running')"
+)
+# The timers due by %(now)s, fired in one statement (so one round trip of the claim's
+# transaction): each becomes a queued delivery of event `timer` with the timer's id, its
+# payload the body `app.journal.timers.fired_timer_body` makes (plain JSON, which
+# `decompressed` reads as it is: a timer's body is small), and is marked `fired`; the
+# workers are woken when it commits. SKIP LOCKED: a timer another claim is firing is left
+# to it, and once that commits it is no longer `scheduled`. ON CONFLICT: should a delivery
+# of that id exist already (its `fired` mark lost), it stays the only one. Returns a row
+# when some fired.
+_FIRE_DUE_TIMERS = (
+    "WITH due AS (SELECT seq, id, kind, installation_id, repository, number, ordering_key, "
+    "due_at, data, scheduled_at FROM timers WHERE status = 'scheduled' AND due_at <= %(now)s "
+    "ORDER BY due_at, seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED), "
+    "fired AS (UPDATE timers AS t SET status = 'fired', updated_at = %(now)s FROM due "
+    "WHERE t.seq = due.seq), "
+    "inserted AS (INSERT INTO deliveries (id, event, action, installation_id, repository, "
+    "pr_number, ordering_key, status, received_at, updated_at, next_attempt_at) "
+    "SELECT id, %(event)s, kind, installation_id, repository, number, ordering_key, "
+    "'queued', %(now)s, %(now)s, %(now)s FROM due ORDER BY due_at, seq "
+    "ON CONFLICT (id) DO NOTHING RETURNING seq, id), "
+    "stored AS (INSERT INTO payloads (seq, body) SELECT inserted.seq, convert_to("
+    "json_build_object('action', due.kind, 'timer', json_build_object('id', due.id, "
+    "'kind', due.kind, 'number', due.number, 'due_at', due.due_at, "
+    "'scheduled_at', due.scheduled_at, 'fired_at', %(now)s::float8, "
+    "'data', due.data::json), 'installation', json_build_object('id', due.installation_id), "
+    "'repository', json_build_object('full_name', due.repository))::text, 'UTF8') "
+    "FROM inserted JOIN due ON due.id = inserted.id) "
+    "SELECT pg_notify(%(channel)s, '') FROM (SELECT 1 FROM inserted LIMIT 1) AS fired_any"
+)
+_INSERT_TIMER = (
+    f"INSERT INTO timers ({TIMER_COLUMNS}, ordering_key) VALUES (%(id)s, %(kind)s, "  # noqa: S608
+    "%(installation_id)s, %(repository)s, %(number)s, %(due_at)s, %(data)s, %(status)s, "
+    "%(scheduled_at)s, %(updated_at)s, %(ordering_key)s) ON CONFLICT (id) DO NOTHING"
 )
 # The deliveries of the run `_supersede` marks: the supersedable ones of the pull request
 # from its head on, up to the first that is not supersedable, all but the last.
@@ -362,6 +427,10 @@ class PostgresJournal:
         claimed: list[JournalEntry] = []
         budget = SUPERSEDE_PER_CLAIM
         async with self._connection("write") as connection, connection.transaction():
+            await connection.execute(
+                _FIRE_DUE_TIMERS,
+                {"now": now, "limit": FIRE_PER_CLAIM, "event": TIMER_EVENT, "channel": CHANNEL},
+            )
             # Each pass claims heads of their pull requests' queues, or supersedes them (the
             # next pass then sees the later delivery as the head), as SqliteJournal does.
             for _ in range(limit + 1):
@@ -395,6 +464,26 @@ class PostgresJournal:
                 if not superseded_any:  # no head moved on: nothing new to look at
                     break
         return sorted(claimed, key=lambda entry: entry.seq)
+
+    async def schedule_timer(self, timer: Timer) -> bool:
+        """Keep `timer` unless one of its id was ever scheduled (then False)."""
+        now = self._clock()
+        inserted = await self._call(
+            self._change(_INSERT_TIMER, _timer_row(timer, "scheduled", now, now))
+        )
+        return inserted == 1
+
+    async def cancel_timer(self, timer_id: str) -> bool:
+        """Stop a timer still waiting; False when there is none of that id waiting (a claim
+        firing it meanwhile holds its row: this waits for it, and finds it fired)."""
+        changed = await self._call(
+            self._change(
+                "UPDATE timers SET status = 'cancelled', updated_at = %s "
+                "WHERE id = %s AND status = 'scheduled'",
+                (self._clock(), timer_id),
+            )
+        )
+        return changed == 1
 
     async def finish(self, delivery_id: str) -> None:
         await self._set_status(delivery_id, "done", error=None)
@@ -531,9 +620,17 @@ class PostgresJournal:
                     (key, value, now),
                 )
                 state += cursor.rowcount
+            timers = waiting = 0
+            for timer in contents.timers:
+                cursor = await connection.execute(
+                    _INSERT_TIMER,
+                    _timer_row(timer.timer, timer.status, timer.scheduled_at, timer.updated_at),
+                )
+                timers += cursor.rowcount
+                waiting += cursor.rowcount == 1 and timer.status == "scheduled"
             if pending:  # sent on commit: workers already running take them at once
                 await connection.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
-        return CopyCounts(deliveries, pending, state)
+        return CopyCounts(deliveries, pending, state, timers, waiting)
 
     def listen(self, wake: Callable[[], None]) -> None:
         """Call `wake` (on the caller's event loop) whenever a delivery is journaled or
@@ -571,10 +668,28 @@ class PostgresJournal:
         return self._clock()
 
     def next_due(self) -> float | None:
-        """When the first queue head may run (see `SqliteJournal.next_due`)."""
-        rows = self._wait(self._rows(_NEXT_DUE))
+        """When the first queue head may run, or the first timer comes due (see
+        `SqliteJournal.next_due`)."""
+        rows = self._wait(
+            self._rows(
+                f"SELECT LEAST(({_NEXT_DUE}), "  # noqa: S608
+                "(SELECT MIN(due_at) FROM timers WHERE status = 'scheduled'))"
+            )
+        )
         value = rows[0][0]
         return float(value) if value is not None else None
+
+    def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]:
+        """Timers, soonest due first."""
+        where = "WHERE status = %(status)s" if status else ""
+        rows = self._wait(
+            self._rows(
+                f"SELECT {TIMER_COLUMNS} FROM timers {where} "  # noqa: S608
+                "ORDER BY due_at, seq LIMIT %(limit)s",
+                {"status": status, "limit": limit},
+            )
+        )
+        return [timer_entry(row) for row in rows]
 
     def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]:
         where = "WHERE d.status = %(status)s" if status else ""
@@ -593,7 +708,7 @@ class PostgresJournal:
 
     async def _contents(self, history: int) -> JournalContents:
         async with self._connection("read") as connection, connection.transaction():
-            # One snapshot for all three reads.
+            # One snapshot for all the reads.
             await connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor = await connection.execute(
                 f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
@@ -610,9 +725,14 @@ class PostgresJournal:
                 "SELECT key, value FROM app_state WHERE key != %s ORDER BY key", (HEARTBEAT_KEY,)
             )
             state = await cursor.fetchall()
+            cursor = await connection.execute(
+                f"SELECT {TIMER_COLUMNS} FROM timers ORDER BY seq"  # noqa: S608
+            )
+            timers = await cursor.fetchall()
         return JournalContents(
             tuple(sorted(map(_entry, unfinished + finished), key=lambda entry: entry.seq)),
             tuple((str(key), str(value)) for key, value in state),
+            tuple(map(timer_entry, timers)),
         )
 
     def count(self, statuses: Iterable[Status]) -> int:
@@ -751,6 +871,25 @@ async def _supersede(
         },
     )
     return superseded
+
+
+def _timer_row(
+    timer: Timer, status: TimerStatus, scheduled_at: float, updated_at: float
+) -> dict[str, Any]:
+    """The parameters of `_INSERT_TIMER`."""
+    return {
+        "id": timer.id,
+        "kind": timer.kind,
+        "installation_id": timer.installation_id,
+        "repository": timer.repository,
+        "number": timer.number,
+        "due_at": timer.due_at,
+        "data": json.dumps(dict(timer.data)),
+        "status": status,
+        "scheduled_at": scheduled_at,
+        "updated_at": updated_at,
+        "ordering_key": timer.ordering_key,
+    }
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:

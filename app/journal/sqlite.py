@@ -28,6 +28,9 @@ before and after each group commit that the paths still name the files it opened
 refuses the batch otherwise (`JournalReplaced`): a few `stat` calls a commit, none a
 delivery.
 
+Timers (see `app.journal.base`) have their own table; a claim fires those that came due in
+its transaction.
+
 Payloads are stored compressed (see `app.journal.base`), so each group commit writes and
 syncs a fraction of the bytes. They sit in their own table, written once: the worker's
 status changes rewrite a row of a few dozen bytes, not a record with its payload's
@@ -39,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import os
 import queue
 import sqlite3
@@ -55,9 +59,11 @@ from app.intake.delivery import Delivery
 from app.journal.base import (
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
+    FIRE_PER_CLAIM,
     HEARTBEAT_KEY,
     PAYLOAD_COMPRESSION_LEVEL,
     SUPERSEDE_PER_CLAIM,
+    TIMER_COLUMNS,
     WAITED,
     CopyCounts,
     JournalContents,
@@ -67,11 +73,15 @@ from app.journal.base import (
     JournalUnopenable,
     RecordOutcome,
     Status,
+    TimerEntry,
+    TimerStatus,
     burst_due,
     copied_status,
     decompressed,
+    timer_entry,
     versions_to_apply,
 )
+from app.journal.timers import TIMER_EVENT, Timer, fired_timer_body
 
 T = TypeVar("T")
 
@@ -120,6 +130,29 @@ CREATE TABLE IF NOT EXISTS app_state (
     value TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
+"""
+
+# Version 2: the timers handlers schedule (app/journal/timers.py), `scheduled` until they
+# come due, then `fired` (a delivery with the timer's id holds the rest), or `cancelled`.
+# IF NOT EXISTS: a journal written by hotfix-bot before schema versions may hold the table
+# already (user_version 0 with timers), and is brought to version 2 as it is.
+_VERSION_2 = """
+CREATE TABLE IF NOT EXISTS timers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    installation_id INTEGER NOT NULL,
+    repository TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    ordering_key TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    data TEXT NOT NULL,
+    status TEXT NOT NULL,
+    scheduled_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+-- The timers still waiting, soonest first: what next_due() and a claim read.
+CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at) WHERE status = 'scheduled';
 """
 
 # A delivery and its payload (NULL for an ignored one): `FROM deliveries AS d {_WITH_PAYLOAD}`.
@@ -341,7 +374,8 @@ class SqliteJournal:
         return await self._write(insert, durable=True)
 
     async def claim_ready(self, limit: int) -> list[JournalEntry]:
-        """Mark as running the oldest due deliveries whose pull request has nothing earlier open.
+        """Mark as running the oldest due deliveries whose pull request has nothing earlier open,
+        once the timers that came due are deliveries too (`_fire_due_timers`).
 
         A running delivery keeps later ones of its pull request back, so per-PR order holds
         without any bookkeeping outside the journal.
@@ -349,6 +383,7 @@ class SqliteJournal:
         now = self._clock()
 
         def claim(connection: sqlite3.Connection) -> list[JournalEntry]:
+            self._fire_due_timers(connection, now)
             claimed: list[JournalEntry] = []
             budget = SUPERSEDE_PER_CLAIM
             # Each pass claims heads of their pull requests' queues, or supersedes them (the
@@ -378,6 +413,89 @@ class SqliteJournal:
             return sorted(claimed, key=lambda entry: entry.seq)
 
         return await self._write(claim)
+
+    def _fire_due_timers(self, connection: sqlite3.Connection, now: float) -> None:
+        """Turn the timers due by `now` into queued deliveries, in the claim's transaction:
+        each becomes a delivery of event `timer` with the timer's id, behind what its pull
+        request has queued. Should a delivery of that id exist already, the journal's unique
+        key keeps it the only one: a timer fires once."""
+        due = connection.execute(
+            f"SELECT {TIMER_COLUMNS} FROM timers INDEXED BY timers_due "  # noqa: S608
+            "WHERE status = 'scheduled' AND due_at <= ? ORDER BY due_at, seq LIMIT ?",
+            (now, FIRE_PER_CLAIM),
+        ).fetchall()
+        for row in due:
+            entry = timer_entry(row)
+            timer = entry.timer
+            cursor = connection.execute(
+                "INSERT INTO deliveries (id, event, action, installation_id, repository, "
+                "pr_number, ordering_key, status, received_at, updated_at, next_attempt_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    timer.id,
+                    TIMER_EVENT,
+                    timer.kind,
+                    timer.installation_id,
+                    timer.repository,
+                    timer.number,
+                    timer.ordering_key,
+                    now,
+                    now,
+                    now,
+                ),
+            )
+            if cursor.rowcount == 1:
+                body = fired_timer_body(timer, entry.scheduled_at, now)
+                connection.execute(
+                    "INSERT INTO payloads (seq, body) VALUES (?, ?)",
+                    (cursor.lastrowid, self._compressor.compress(body)),
+                )
+        connection.executemany(
+            "UPDATE timers SET status = 'fired', updated_at = ? WHERE id = ?",
+            [(now, row[0]) for row in due],
+        )
+
+    async def schedule_timer(self, timer: Timer) -> bool:
+        """Keep `timer` unless one of its id was ever scheduled (then False). Looked up
+        without the write turn first: a handler schedules the same timers every time it
+        runs, and only the first time writes."""
+        if self._read("SELECT 1 FROM timers WHERE id = ?", (timer.id,)):
+            return False
+        now = self._clock()
+        data = json.dumps(dict(timer.data))
+
+        def insert(connection: sqlite3.Connection) -> bool:
+            cursor = connection.execute(
+                f"INSERT INTO timers ({TIMER_COLUMNS}, ordering_key) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    timer.id,
+                    timer.kind,
+                    timer.installation_id,
+                    timer.repository,
+                    timer.number,
+                    timer.due_at,
+                    data,
+                    now,
+                    now,
+                    timer.ordering_key,
+                ),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(insert)
+
+    async def cancel_timer(self, timer_id: str) -> bool:
+        """Stop a timer still waiting; False when there is none of that id waiting."""
+        now = self._clock()
+        cursor = await self._write(
+            lambda connection: connection.execute(
+                "UPDATE timers SET status = 'cancelled', updated_at = ? "
+                "WHERE id = ? AND status = 'scheduled'",
+                (now, timer_id),
+            )
+        )
+        return cursor.rowcount == 1
 
     async def finish(self, delivery_id: str) -> None:
         await self._set_status(delivery_id, "done", error=None)
@@ -490,7 +608,29 @@ class SqliteJournal:
                 ).rowcount
                 for key, value in contents.state
             )
-            return CopyCounts(deliveries, pending, state)
+            timers = waiting = 0
+            for timer_entry_ in contents.timers:
+                timer = timer_entry_.timer
+                added = connection.execute(
+                    f"INSERT INTO timers ({TIMER_COLUMNS}, ordering_key) "  # noqa: S608
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    (
+                        timer.id,
+                        timer.kind,
+                        timer.installation_id,
+                        timer.repository,
+                        timer.number,
+                        timer.due_at,
+                        json.dumps(dict(timer.data)),
+                        timer_entry_.status,
+                        timer_entry_.scheduled_at,
+                        timer_entry_.updated_at,
+                        timer.ordering_key,
+                    ),
+                ).rowcount
+                timers += added
+                waiting += added and timer_entry_.status == "scheduled"
+            return CopyCounts(deliveries, pending, state, timers, waiting)
 
         return await self._write(insert, durable=True)
 
@@ -512,15 +652,27 @@ class SqliteJournal:
         return self._clock()
 
     def next_due(self) -> float | None:
-        """When the first queue head may run: the deliveries behind a head wait for it, so
-        a burst settling behind its head must not look due now (the worker would spin).
-        Read from the index of open deliveries alone, as a claim reads the heads."""
+        """When the first queue head may run, or the first timer comes due: the deliveries
+        behind a head wait for it, so a burst settling behind its head must not look due
+        now (the worker would spin). Read from the index of open deliveries and that of
+        waiting timers alone, as a claim reads them."""
         rows = self._read(
-            "SELECT MIN(next_attempt_at) FROM deliveries "  # noqa: S608
-            f"WHERE seq IN ({_QUEUE_HEADS}) AND status = 'queued'"
+            "SELECT (SELECT MIN(next_attempt_at) FROM deliveries "  # noqa: S608
+            f"WHERE seq IN ({_QUEUE_HEADS}) AND status = 'queued'), "
+            "(SELECT MIN(due_at) FROM timers WHERE status = 'scheduled')"
         )
-        value = rows[0][0]
-        return float(value) if isinstance(value, int | float) else None
+        due = [float(value) for value in rows[0] if isinstance(value, int | float)]
+        return min(due, default=None)
+
+    def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]:
+        """Timers, soonest due first."""
+        where, parameters = ("WHERE status = ?", (status, limit)) if status else ("", (limit,))
+        rows = self._read(
+            f"SELECT {TIMER_COLUMNS} FROM timers {where} "  # noqa: S608
+            "ORDER BY due_at, seq LIMIT ?",
+            parameters,
+        )
+        return [timer_entry(row) for row in rows]
 
     def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]:
         where, parameters = ("WHERE d.status = ?", (status, limit)) if status else ("", (limit,))
@@ -545,9 +697,13 @@ class SqliteJournal:
         state = self._read(
             "SELECT key, value FROM app_state WHERE key != ? ORDER BY key", (HEARTBEAT_KEY,)
         )
+        timers = self._read(
+            f"SELECT {TIMER_COLUMNS} FROM timers ORDER BY seq"  # noqa: S608
+        )
         return JournalContents(
             tuple(sorted(map(_entry, unfinished + finished), key=lambda entry: entry.seq)),
             tuple((str(key), str(value)) for key, value in state),
+            tuple(map(timer_entry, timers)),
         )
 
     def count(self, statuses: Iterable[Status]) -> int:
@@ -723,8 +879,14 @@ def _move_payloads_out(connection: sqlite3.Connection) -> None:
     connection.execute("ALTER TABLE deliveries DROP COLUMN payload")
 
 
+def _version_2(connection: sqlite3.Connection) -> None:
+    for statement in _VERSION_2.split(";\n"):
+        if statement.strip():
+            connection.execute(statement)
+
+
 # The schema, one migration per version: _MIGRATIONS[n - 1] takes a journal from n - 1 to n.
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1,)
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 

@@ -34,6 +34,7 @@ from app.github.client import GitHubApp
 from app.handlers import build_router
 from app.journal import journal_path, open_journal
 from app.journal.worker import Worker
+from app.services import github_app
 from app.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("hotfix_bot.worker")
@@ -187,11 +188,10 @@ def _wait_for_lock(lock: int) -> None:
 
 async def work(settings: Settings) -> None:
     """Run the worker until standard input closes: the server is gone."""
-    pem = settings.private_key_pem()
-    if settings.app_id is None or pem is None:
+    github = github_app(settings)
+    if github is None:
         raise SettingsError("APP_ID and PRIVATE_KEY are required to run the worker")
     journal = open_journal(settings.database_url)
-    github = GitHubApp(settings.app_id, pem, settings.github_api_url)
     worker = Worker(journal, build_router(), github)
     loop = asyncio.get_running_loop()
     server_gone = loop.create_future()

@@ -39,7 +39,7 @@ from app.github.client import TIMEOUT, USER_AGENT, MeteredTransport
 from app.pages.html import html_page, problem_page
 
 if TYPE_CHECKING:
-    from app.intake.server import Services
+    from app.services import Services
 
 log = logging.getLogger("hotfix_bot.setup")
 
@@ -230,16 +230,7 @@ class SetupFlow:
         state = self._states.issue()
         personal, organization = registration_urls(web_url, state)
         page = html_page("Set up", _registration_body(filled, web_url, personal, organization))
-        # Lax, not Strict: the callback is GitHub's redirect, a navigation from another site.
-        page.set_cookie(
-            STATE_COOKIE,
-            state,
-            max_age=STATE_LIFETIME,
-            path=CALLBACK_PATH,
-            secure=request.url.scheme == "https",
-            httponly=True,
-            samesite="lax",
-        )
+        page.set_cookie(STATE_COOKIE, state, max_age=STATE_LIFETIME, **_state_cookie(request))
         return page
 
     async def callback(self, request: Request) -> Response:
@@ -272,13 +263,7 @@ class SetupFlow:
                 )
             answer = await self._register(code)
         # The state is spent: this browser cannot follow the same link again.
-        answer.delete_cookie(
-            STATE_COOKIE,
-            path=CALLBACK_PATH,
-            secure=request.url.scheme == "https",
-            httponly=True,
-            samesite="lax",
-        )
+        answer.delete_cookie(STATE_COOKIE, **_state_cookie(request))
         return answer
 
     async def _register(self, code: str) -> Response:
@@ -395,3 +380,14 @@ now receives its deliveries.</p>
 </ol>
 <p><a href="/">Status page</a></p>
 """
+
+
+def _state_cookie(request: Request) -> dict[str, Any]:
+    """Where the state cookie is sent, and how. Lax, not Strict: the callback is GitHub's
+    redirect, a navigation from another site."""
+    return {
+        "path": CALLBACK_PATH,
+        "secure": request.url.scheme == "https",
+        "httponly": True,
+        "samesite": "lax",
+    }

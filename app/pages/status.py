@@ -25,7 +25,7 @@ from app.pages.admin import Access, AdminSessions, offered_token, token_matches
 from app.pages.html import html_page, problem_page
 
 if TYPE_CHECKING:
-    from app.intake.server import Services
+    from app.services import Services
 
 log = logging.getLogger("hotfix_bot.status")
 

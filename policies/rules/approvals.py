@@ -8,13 +8,17 @@ groups are PENDING, not a failure.
 "Latest review" is taken literally: a comment submitted as a review after an approval
 replaces the approval (GitHub's own badge would keep showing it), so the rule says
 so by name and asks for a new approval.
+
+Where the severity allows it, a verbal approval counts as an approving review submitted
+when it was recorded, on the head commit of that time (docs/BEHAVIOUR.md, 'Comment commands').
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from policies.config import ApprovalGroup, HotfixConfig
-from policies.facts import PullRequestFacts, Review, ReviewState
+from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
+from policies.facts import PullRequestFacts, Review, ReviewState, VerbalApproval
 from policies.result import RuleResult, Status
 from policies.rule import Lookups, Rule
 from policies.rules.common import single_severity
@@ -28,12 +32,32 @@ class _Approvals:
     current: list[str]  # logins approving the head commit, in review order
     stale: list[str]  # logins whose approval is on an older commit
     commented: list[str]  # logins who approved, then submitted a comment review
+    # Login (as in `current`) -> the verbal approval that is their approval of the head.
+    verbal: dict[str, VerbalApproval]
 
 
-def _latest_approvals(reviews: Sequence[Review], head_sha: str, author: str) -> _Approvals:
-    latest: dict[str, Review] = {}
+# Where undated reviews (none that are submitted) sort among dated ones.
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _history(
+    reviews: Sequence[Review], verbal: Sequence[VerbalApproval]
+) -> list[tuple[Review, VerbalApproval | None]]:
+    """The reviews with the verbal approvals among them, each as an approving review
+    submitted when it was recorded, in time order."""
+    recorded = [
+        (Review(v.approver, ReviewState.APPROVED, v.head_sha, v.recorded_at), v) for v in verbal
+    ]
+    history: list[tuple[Review, VerbalApproval | None]] = [(r, None) for r in reviews]
+    return sorted([*history, *recorded], key=lambda item: item[0].submitted_at or _EARLIEST)
+
+
+def _latest_approvals(
+    reviews: Sequence[Review], verbal: Sequence[VerbalApproval], head_sha: str, author: str
+) -> _Approvals:
+    latest: dict[str, tuple[Review, VerbalApproval | None]] = {}
     approved_once: set[str] = set()
-    for review in reviews:
+    for review, verbal_approval in _history(reviews, verbal):
         if review.state is ReviewState.PENDING:  # a draft its author has not submitted
             continue
         login = review.reviewer.casefold()  # logins are case-insensitive
@@ -43,17 +67,41 @@ def _latest_approvals(reviews: Sequence[Review], head_sha: str, author: str) -> 
             approved_once.add(login)
         # Re-inserting keeps the order of the latest reviews.
         latest.pop(login, None)
-        latest[login] = review
-    approving = [review for review in latest.values() if review.state is ReviewState.APPROVED]
+        latest[login] = (review, verbal_approval)
+    approving = [item for item in latest.values() if item[0].state is ReviewState.APPROVED]
+    current = [item for item in approving if item[0].commit_id == head_sha]
     return _Approvals(
-        current=[review.reviewer for review in approving if review.commit_id == head_sha],
-        stale=[review.reviewer for review in approving if review.commit_id != head_sha],
+        current=[review.reviewer for review, _ in current],
+        stale=[
+            f"{review.reviewer} (verbal)" if spoken else review.reviewer
+            for review, spoken in approving
+            if review.commit_id != head_sha
+        ],
         commented=[
             review.reviewer
-            for login, review in latest.items()
+            for login, (review, _) in latest.items()
             if review.state is ReviewState.COMMENTED and login in approved_once
         ],
+        verbal={review.reviewer: spoken for review, spoken in current if spoken is not None},
     )
+
+
+def _counted_verbal(policy: SeverityPolicy, facts: PullRequestFacts) -> Sequence[VerbalApproval]:
+    """The verbal approvals, where the severity allows them."""
+    return facts.verbal_approvals if policy.verbal_approval else ()
+
+
+def _shown(login: str, approvals: _Approvals) -> str:
+    """An approver as the row names them: `lena (verbal, recorded by @dana at 14:32 UTC)`."""
+    verbal = approvals.verbal.get(login)
+    return login if verbal is None else str(verbal)
+
+
+def current_approvers(policy: SeverityPolicy, facts: PullRequestFacts) -> list[str]:
+    """Who approves the head commit, by their latest review or a verbal approval the
+    severity allows, the author aside."""
+    verbal = _counted_verbal(policy, facts)
+    return _latest_approvals(facts.reviews, verbal, facts.head_sha, facts.author).current
 
 
 def _members(group: ApprovalGroup, facts: PullRequestFacts) -> frozenset[str]:
@@ -119,12 +167,14 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     severity, policy = labelled
     groups = policy.approvals
     expected = "; ".join(map(_describe_group, groups)) or f"no approvals for {severity}"
-    approvals = _latest_approvals(facts.reviews, facts.head_sha, facts.author)
+    approvals = _latest_approvals(
+        facts.reviews, _counted_verbal(policy, facts), facts.head_sha, facts.author
+    )
     candidates = [_members(group, facts) - {facts.author.casefold()} for group in groups]
     filled = _assign_approvers(groups, candidates, approvals.current)
 
     found_parts = [
-        f"{group.name}: {', '.join(people) or 'nobody yet'}"
+        f"{group.name}: {', '.join(_shown(p, approvals) for p in people) or 'nobody yet'}"
         for group, people in zip(groups, filled, strict=True)
     ]
     notes = []
@@ -181,10 +231,13 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
 def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
     """Which of the approvers on the head commit are in the severity's teams."""
     labelled = single_severity(config, facts.labels)
-    approvers = _latest_approvals(facts.reviews, facts.head_sha, facts.author).current
-    if labelled is None or not approvers:
+    if labelled is None:
+        return Lookups()
+    policy = labelled[1]
+    approvers = current_approvers(policy, facts)
+    if not approvers:
         return Lookups()  # nobody to look up
-    return Lookups(teams=tuple(labelled[1].approval_teams()), approvers=frozenset(approvers))
+    return Lookups(teams=tuple(policy.approval_teams()), approvers=frozenset(approvers))
 
 
 RULE = Rule(NAME, check, needs)

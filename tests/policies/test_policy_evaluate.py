@@ -7,7 +7,8 @@ from policy_factories import OLD_SHA, config, facts, review
 from support.titles import all_rules_pass, rules_fail
 
 from policies.config import ConfigError, load_config
-from policies.evaluate import Conclusion, config_error_verdict, evaluate, is_hotfix
+from policies.evaluate import Conclusion, Verdict, config_error_verdict, evaluate, is_hotfix
+from policies.facts import BreakGlass
 from policies.result import Status
 from policies.versions import tag_to_check
 
@@ -48,6 +49,34 @@ def test_the_deadline_runs_from_the_opening_of_the_pull_request() -> None:
     assert evaluate(config(), facts(opened_at=opened)).due == opened + timedelta(hours=2)
     assert evaluate(config(), facts(labels={"hotfix", "P1"})).due is None  # opening unknown
     assert evaluate(config(), facts(opened_at=opened, labels={"hotfix", "P2"})).due is None
+
+
+def test_the_time_left_runs_to_the_deadline_and_then_the_title_says_overdue() -> None:
+    opened = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+    waiting = [review("lead")]  # the On-call Manager has not approved
+
+    def at(hour: int, minute: int, **changes: object) -> Verdict:
+        now = datetime(2026, 11, 27, hour, minute, tzinfo=UTC)
+        return evaluate(config(), facts(opened_at=opened, evaluated_at=now, **changes))
+
+    early, due, late = at(16, 45), at(17, 30), at(18, 42, reviews=waiting)
+    assert (early.title, early.time_left, early.overdue) == (
+        all_rules_pass(),
+        timedelta(minutes=45),
+        False,
+    )
+    # The deadline is passed the moment it comes; the conclusion stays the rules'.
+    assert (due.title, due.conclusion, due.overdue) == (
+        f"Overdue: {all_rules_pass()}",
+        Conclusion.SUCCESS,
+        True,
+    )
+    assert (late.title, late.conclusion, late.time_left) == (
+        "Overdue: Waiting for approval: On-call Manager",
+        None,
+        -timedelta(hours=1, minutes=12),
+    )
+    assert late.waiting_for == ("On-call Manager",)
 
 
 def test_failures_are_counted_and_named() -> None:
@@ -92,6 +121,27 @@ def test_a_p2_hotfix_fails_and_approvals_are_not_applicable() -> None:
     assert verdict.title == rules_fail("severity")
     assert by_rule["approvals"] is Status.NOT_APPLICABLE
     assert (verdict.severity, verdict.deadline) == ("P2", None)
+
+
+def test_a_break_glass_concludes_success_and_waives_what_fails_or_waits() -> None:
+    glass = BreakGlass("dana", "checkout is down", datetime(2026, 12, 4, 14, 32, tzinfo=UTC))
+    verdict = evaluate(
+        config(), facts(base_ref="develop", reviews=[review("lead")], break_glass=glass)
+    )
+
+    assert verdict.conclusion is Conclusion.SUCCESS
+    assert verdict.title == "Break-glass by @dana: checkout is down"
+    assert {result.rule: result.status for result in verdict.results} == {
+        "branch-name": Status.PASS,
+        "target-branch": Status.WAIVED,
+        "labels": Status.PASS,
+        "severity": Status.PASS,
+        "approvals": Status.WAIVED,
+        "version-bump": Status.PASS,
+    }
+    assert verdict.waived_rules == ("target-branch", "approvals")
+    assert verdict.waived_groups == ("On-call Manager",)
+    assert verdict.break_glass == glass
 
 
 def test_a_pathological_pattern_fails_the_branch_promptly() -> None:

@@ -454,3 +454,48 @@ def test_version_bump_asks_for_the_tag_of_the_heads_version_once_the_head_is_rea
     assert version_bump.needs(PRERELEASES, read) == Lookups(
         version_files=files, tags=("v1.2.4-rc.1+build.5",)
     )
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "config_text", "version"),
+    [
+        (V, {"VERSION": "1.2.4\n"}, None, "1.2.4"),
+        (V, {"VERSION": "1.2.4+build.7\n"}, None, "1.2.4+build.7"),
+        (V, {"VERSION": "1.2.3\n"}, None, None),
+        (V, {"VERSION": "1.3.0\n"}, None, None),
+        (V, {"VERSION": "1.2.4-rc.1\n"}, None, None),
+        (V, {"VERSION": "1.2.4-rc.1\n"}, "version: {allow_prerelease: true}", "1.2.4-rc.1"),
+        (V, {}, None, None),
+        ({}, {"VERSION": "1.2.4\n"}, None, None),
+        (
+            {**V, "package.json": '{"version": "1.2.3"}'},
+            {"VERSION": "1.2.4\n", "package.json": '{"version": "1.2.3"}'},
+            None,
+            None,
+        ),
+        (
+            {**V, "package.json": '{"version": "1.2.3"}'},
+            {"VERSION": "1.2.4\n", "package.json": '{"version": "1.2.4"}'},
+            None,
+            "1.2.4",
+        ),
+    ],
+    ids=[
+        "one patch",
+        "with build metadata",
+        "unchanged",
+        "minor",
+        "pre-release",
+        "pre-release allowed",
+        "file removed",
+        "file added",
+        "one file left behind",
+        "all files",
+    ],
+)
+def test_bumped_version_is_the_version_bump_rule_without_the_tag(
+    before: dict[str, str], after: dict[str, str], config_text: str | None, version: str | None
+) -> None:
+    found = version_bump.bumped_version(config(config_text), before, after)
+
+    assert (None if found is None else str(found)) == version

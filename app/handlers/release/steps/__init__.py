@@ -5,15 +5,28 @@ done. A step returns its outcome; a GitHub answer it does not expect propagates,
 caller retries what may pass and records the rest as the step's failure.
 
 Adding a step: a module defining its `STEP` (see `app.handlers.release.step`), and one line
-here, after the steps it needs.
+here, after the steps it needs (in `PUSH_STEPS` too when a push to the trunk needs it).
 """
 
 from app.handlers.release.step import Step
-from app.handlers.release.steps import back_merge, delete_branch, release, tag
+from app.handlers.release.steps import (
+    back_merge,
+    delete_branch,
+    release,
+    retro_review,
+    tag,
+    verbal_approvals,
+)
 
 STEPS: list[Step] = [
     tag.STEP,
     release.STEP,
     back_merge.STEP,
     delete_branch.STEP,
+    verbal_approvals.STEP,
+    retro_review.STEP,
 ]
+
+# A hotfix pushed to the trunk (`workflow: trunk`) has no branch to merge back or delete: it
+# gets the steps that act on its commit alone.
+PUSH_STEPS: list[Step] = [tag.STEP, release.STEP]

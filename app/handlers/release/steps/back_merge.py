@@ -61,9 +61,10 @@ async def back_merge_target(
 
 async def back_merge(run: StepRun) -> StepOutcome:
     github, plan = run.github, run.plan
-    if plan.config.workflow == "github-flow":
+    if plan.config.workflow != "gitflow":
         return StepOutcome(
-            StepStatus.SKIPPED, "`workflow: github-flow` has no development branch to merge into"
+            StepStatus.SKIPPED,
+            f"`workflow: {plan.config.workflow}` has no development branch to merge into",
         )
     target = plan.back_merge_target
     ref_path = f"/repos/{plan.repository}/git/ref/heads/{path_part(target)}"

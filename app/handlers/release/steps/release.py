@@ -37,7 +37,7 @@ async def create_release(run: StepRun) -> StepOutcome:
 
 
 def release_notes(plan: ReleasePlan) -> str:
-    return f"Hotfix #{plan.number}: {plan.title}"
+    return f"Hotfix {plan.reference}: {plan.title}"
 
 
 def release_commands(plan: ReleasePlan) -> list[str]:

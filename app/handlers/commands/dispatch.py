@@ -1,0 +1,118 @@
+"""One comment command: who may give it, which command it is, and its answer.
+
+Every command is answered: a `+1` reaction on the comment when it is carried out, a reply
+that quotes it, says why and lists the accepted forms when it is not. Each comment acts
+once: its id is kept in the state store once it is answered, so a redelivery or a re-run
+finds it answered; everything before that is safe to repeat after a crash or a retry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.github.client import timestamp
+from app.handlers.commands import COMMANDS
+from app.handlers.commands.command import Invocation, Refusal
+from app.handlers.config_files import base_config
+from app.handlers.records import PullRecords
+from app.handlers.routing import Context
+from app.intake.delivery import Delivery
+from policies.commands import Parsed, ParseError, accepted_forms, command_line, parse
+from policies.config import CONFIG_PATH, ConfigError
+
+ACTIONS = ("created",)  # an edited comment is not a command
+WRITE_ACCESS = frozenset({"admin", "write"})  # GitHub says `write` for the maintain role too
+
+
+def is_command(delivery: Delivery) -> bool:
+    """A person's comment on a pull request whose first line is a command."""
+    return (
+        delivery.comment_is_command
+        and delivery.issue_is_pull_request
+        and not delivery.comment_by_bot
+    )
+
+
+async def on_command(context: Context) -> None:
+    """issue_comment `created` (see `is_command`)."""
+    comment = context.payload["comment"]
+    number = context.delivery.pr_number
+    assert number is not None  # is_command: the comment is on a pull request
+    answered_key = f"command:{context.repository}:{comment['id']}"
+    if await context.state.get_state(answered_key) is not None:
+        context.log.info("comment %s was answered before; nothing to do", comment["id"])
+        return
+    parsed = parse(comment["body"], [command.syntax for command in COMMANDS])
+    try:
+        if isinstance(parsed, ParseError):
+            raise Refusal(parsed.reason)
+        await _carry_out(context, number, comment, parsed)
+    except Refusal as refusal:
+        await _reply(context, number, comment, str(refusal))
+        outcome = f"refused: {refusal}"
+    else:
+        await _react(context, comment["id"])
+        outcome = "carried out"
+    await context.state.set_state(answered_key, outcome)
+    context.log.info("command %r %s", command_line(comment["body"]), outcome)
+
+
+async def _carry_out(
+    context: Context, number: int, comment: dict[str, Any], parsed: Parsed[Any]
+) -> None:
+    commenter = comment["user"]["login"]
+    access = await _access(context, commenter)
+    if access not in WRITE_ACCESS:
+        raise Refusal(
+            f"commands need write access to {context.repository}, and {commenter} has "
+            f"{access} access"
+        )
+    pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
+    try:
+        config = await base_config(context.github, context.repository, pull)
+    except ConfigError as error:
+        problem = error.problems[0] if isinstance(error, ConfigError) else str(error)
+        raise Refusal(
+            f"`{CONFIG_PATH}` on `{pull['base']['ref']}` cannot be used: {problem}"
+        ) from None
+    invocation = Invocation(
+        context,
+        number,
+        commenter,
+        comment["id"],
+        timestamp(comment.get("created_at")) or context.now(),
+        pull,
+        config,
+        await PullRecords.load(context, number),
+    )
+    command = next(command for command in COMMANDS if command.syntax is parsed.syntax)
+    await command.run(invocation, parsed.arguments)
+
+
+async def _access(context: Context, login: str) -> str:
+    """`admin`, `write`, `read` or `none`: GitHub's base role of `login` here."""
+    answer = await context.github.get_optional(
+        f"/repos/{context.repository}/collaborators/{login}/permission"
+    )
+    return str(answer["permission"]) if answer is not None else "none"
+
+
+async def _react(context: Context, comment_id: int) -> None:
+    # GitHub answers 200 for a reaction already there: a repeat adds nothing.
+    await context.github.request(
+        "POST",
+        f"/repos/{context.repository}/issues/comments/{comment_id}/reactions",
+        body={"content": "+1"},
+    )
+
+
+async def _reply(context: Context, number: int, comment: dict[str, Any], reason: str) -> None:
+    forms = "\n".join(f"- `{form}`" for form in accepted_forms([c.syntax for c in COMMANDS]))
+    body = (
+        f"> {command_line(comment['body'])}\n\n"
+        f"@{comment['user']['login']}, hotfix-bot did not carry this out: {reason}.\n\n"
+        f"Commands hotfix-bot takes, as the first line of a pull request comment:\n{forms}"
+    )
+    await context.github.request(
+        "POST", f"/repos/{context.repository}/issues/{number}/comments", body={"body": body}
+    )

@@ -1,0 +1,45 @@
+"""`/hotfix verbal-approval @login [note]`: record an approval given outside GitHub.
+
+It counts as @login's approving review of the current head commit (the approvals rule), so
+a later push asks for a new one; after the merge @login confirms it (`confirm`).
+"""
+
+from __future__ import annotations
+
+from app.handlers.commands.command import Command, Invocation, Refusal
+from app.handlers.policy import evaluate_pull_request
+from app.handlers.records import VerbalRecord
+from policies.commands import CommandError, Syntax, login_of
+from policies.config import CONFIG_PATH
+from policies.facts import VerbalApproval
+
+
+def read(text: str) -> str:
+    """The approver's login; the note after it is for the people reading the comment."""
+    if not text:
+        raise CommandError("it needs the approver: `/hotfix verbal-approval @login`")
+    return login_of(text.split()[0], "the approver")
+
+
+async def record(invocation: Invocation, approver: str) -> None:
+    severity, policy = invocation.open_hotfix_severity()
+    if not policy.verbal_approval:
+        raise Refusal(
+            f"severity {severity} does not take verbal approvals "
+            f"(`severities.{severity}.verbal_approval` in `{CONFIG_PATH}`)"
+        )
+    if approver.casefold() == invocation.author.casefold():
+        raise Refusal(
+            f"{approver} opened this pull request, and the author's approval never counts"
+        )
+    approval = VerbalApproval(
+        approver, invocation.commenter, invocation.written_at, invocation.head_sha
+    )
+    invocation.records.record_verbal(VerbalRecord(approval, invocation.comment_id))
+    await invocation.records.save(invocation.context)
+    await evaluate_pull_request(invocation.context, invocation.number)
+
+
+COMMAND = Command(
+    Syntax("verbal-approval", ("/hotfix verbal-approval @login [note]",), read), record
+)

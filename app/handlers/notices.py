@@ -1,0 +1,28 @@
+"""Notices: what hotfix-bot tells the people of a pull request, once each.
+
+A notice is a comment on the pull request, marked with its id, so that running its handler
+again (a retry, a restart, `hotfix-bot redeliver`) finds it and does not post it twice.
+This is the one way notices leave hotfix-bot: sending them to chat as well belongs here.
+"""
+
+from __future__ import annotations
+
+from app.handlers.routing import Context
+
+
+def marker(notice_id: str) -> str:
+    """The hidden line that marks a notice's comment."""
+    return f"<!-- hotfix-bot notice {notice_id} -->"
+
+
+async def send_notice(context: Context, number: int, notice_id: str, text: str) -> bool:
+    """Post `text` on pull request (or issue) `number` unless the notice `notice_id` is
+    there already; False when it was."""
+    path = f"/repos/{context.repository}/issues/{number}/comments"
+    found = marker(notice_id)
+    comments = await context.github.get_all(path)
+    if any(found in (comment.get("body") or "") for comment in comments):
+        context.log.info("notice %s was posted before; not again", notice_id)
+        return False
+    await context.github.request("POST", path, body={"body": f"{found}\n{text}"})
+    return True

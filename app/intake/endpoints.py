@@ -1,0 +1,97 @@
+"""The server's endpoints: module-level functions that find what they share in
+`request.app.state` (set up by `app.intake.server.create_app`)."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from app.intake.webhook import receive_webhook
+from app.journal import JOURNAL_UNUSABLE, JournalReplaced, JournalUnavailable
+from app.metrics import generate_latest
+from app.pages.setup import CALLBACK_PATH, SetupFlow
+from app.pages.status import StatusPage
+from app.services import Services
+
+VERSION = version("hotfix-bot")
+# Told to anyone who asks: the path, which the log gives, is not.
+JOURNAL_REPLACED = (
+    "the journal file was deleted or replaced while hotfix-bot was running: "
+    "put it back, or restart hotfix-bot to open the file now at its path"
+)
+
+
+def endpoints(webhook_path: str) -> list[Route]:
+    return [
+        Route(webhook_path, webhook, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/", home, methods=["GET"]),
+        Route("/", sign_in, methods=["POST"]),
+        Route(CALLBACK_PATH, setup_callback, methods=["GET"]),
+    ]
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def webhook(request: Request) -> Response:
+    return await receive_webhook(_services(request), request)
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok", "version": VERSION})
+
+
+async def readyz(request: Request) -> Response:
+    services = _services(request)
+    problems = []
+    try:
+        await services.journal.check_writable()
+    except JournalReplaced:
+        problems.append(JOURNAL_REPLACED)
+    except JournalUnavailable:
+        problems.append(JOURNAL_UNUSABLE)
+    if services.github is None:
+        problems.append("no GitHub App credentials (APP_ID, PRIVATE_KEY)")
+    if problems:
+        return JSONResponse({"status": "unavailable", "problems": problems}, 503)
+    # Ready as docs/BEHAVIOUR.md defines it (journal and credentials); said, not hidden.
+    if services.settings.webhook_secret is None:
+        warning = "no WEBHOOK_SECRET: every delivery is refused with 503"
+        return JSONResponse({"status": "ready", "warnings": [warning]})
+    return JSONResponse({"status": "ready"})
+
+
+async def metrics(request: Request) -> Response:
+    journal = _services(request).journal
+    # Counted when /metrics is read, not on every delivery.
+    exposition = generate_latest(queue_depth=lambda: journal.count(("queued", "running")))
+    return Response(exposition, media_type=CONTENT_TYPE_LATEST)
+
+
+async def home(request: Request) -> Response:
+    if _services(request).github is None:
+        setup: SetupFlow = request.app.state.setup
+        return await setup.page(request)
+    status: StatusPage = request.app.state.status
+    return await status.page(request)
+
+
+async def sign_in(request: Request) -> Response:
+    if _services(request).github is None:  # nothing to sign in to before the App exists
+        return RedirectResponse("/", 303)
+    status: StatusPage = request.app.state.status
+    return await status.sign_in(request)
+
+
+async def setup_callback(request: Request) -> Response:
+    setup: SetupFlow = request.app.state.setup
+    return await setup.callback(request)

@@ -1,0 +1,62 @@
+"""What the endpoints, the pages and the worker share, and the one place a GitHub client is
+built from settings (`serve`'s intake and its worker process alike)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+from app.github.client import TIMEOUT, GitHubApp
+from app.handlers.routing import Router
+from app.intake.bodies import BodyBudget
+from app.journal import Journal
+from app.settings import Settings
+
+
+class Runner(Protocol):
+    """What runs journaled deliveries: a `Worker` here, or a `WorkerProcess` beside us."""
+
+    def wake(self) -> None: ...
+    def attach(self, github: GitHubApp) -> None: ...
+    async def run(self) -> None: ...
+    def problem(self) -> str | None: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    journal: Journal
+    router: Router
+    github: GitHubApp | None
+    worker: Runner
+    bodies: BodyBudget
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    # How GitHub is reached (None: the network); kept for credentials that arrive later.
+    transport: httpx.AsyncBaseTransport | None = None
+    github_timeout: httpx.Timeout = field(default_factory=lambda: TIMEOUT)
+
+    @property
+    def accepting(self) -> bool:
+        return self.github is not None and self.settings.webhook_secret is not None
+
+    def configure(self, settings: Settings) -> None:
+        """Credentials arrived while running (the setup page): switch to configured."""
+        github = github_app(settings, self.transport, self.github_timeout)
+        if github is None:
+            raise ValueError("configure() needs settings with APP_ID and a private key")
+        self.settings, self.github = settings, github
+        self.worker.attach(github)
+
+
+def github_app(
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: httpx.Timeout = TIMEOUT,
+) -> GitHubApp | None:
+    pem = settings.private_key_pem()
+    if settings.app_id is None or pem is None:
+        return None  # setup mode
+    return GitHubApp(settings.app_id, pem, settings.github_api_url, transport, timeout=timeout)
