@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,10 +13,8 @@ import pytest
 from support.harness import Bot, running_bot
 from support.titles import all_rules_pass
 
-from app.handlers.records import Confirmation, VerbalRecord
-from app.handlers.release.plan import ReleasePlan
+from app.handlers.records import VerbalRecord
 from app.handlers.release.steps import verbal_approvals
-from policies.config import load_config
 from policies.facts import VerbalApproval
 from sandbox import FakeComment, FakeIssue, FakePull
 
@@ -436,41 +433,16 @@ def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bo
     ) in release_run_text(bot, pull)
 
 
-def test_the_confirmation_reminder_names_whoever_has_not_confirmed() -> None:
-    """The text the durable timers post `CONFIRMATION_REMINDER_AFTER` the merge."""
-    head = "a" * 40
+def test_the_confirmation_reminder_mentions_each_approver_it_names() -> None:
+    """The text the durable timer posts `CONFIRMATION_REMINDER_AFTER` the merge (whom it names:
+    tests/test_clock.py)."""
 
-    def recorded(approver: str, head_sha: str = head, confirmed: bool = False) -> VerbalRecord:
-        confirmation = Confirmation("review", NOW) if confirmed else None
-        return VerbalRecord(VerbalApproval(approver, "dana", NOW, head_sha), 1, confirmation)
-
-    plan = ReleasePlan(
-        repository="acme/widgets",
-        repository_url=WEB,
-        number=7,
-        title="Fix",
-        author="dev",
-        hotfix_url=f"{WEB}/pull/7",
-        merge_sha="b" * 40,
-        head_ref="hotfix/fix-login",
-        head_sha=head,
-        head_repository="acme/widgets",
-        head_in_repository=True,
-        default_branch="main",
-        config=load_config(None, "main"),
-        version=None,
-        back_merge_target="develop",
-        verbal_approvals=(
-            recorded("lena"),
-            recorded("lead", confirmed=True),
-            recorded("oncall", head_sha="c" * 40),  # voided by a push: it let nothing merge
-        ),
-    )
+    def unconfirmed(approver: str) -> VerbalRecord:
+        return VerbalRecord(VerbalApproval(approver, "dana", NOW, "a" * 40), 1)
 
     assert verbal_approvals.CONFIRMATION_REMINDER_AFTER.total_seconds() == 24 * 3600
-    assert verbal_approvals.confirmation_reminder(plan) == (
-        "@lena: a verbal approval recorded for you let hotfix #7 merge, and it is still "
+    reminder = verbal_approvals.confirmation_reminder(7, [unconfirmed("lena"), unconfirmed("lead")])
+    assert reminder == (
+        "@lena and @lead: a verbal approval recorded for you let hotfix #7 merge, and it is still "
         "unconfirmed. Please approve the pull request or comment `/hotfix confirm`."
     )
-    everyone_confirmed = replace(plan, verbal_approvals=(recorded("lena", confirmed=True),))
-    assert verbal_approvals.confirmation_reminder(everyone_confirmed) is None

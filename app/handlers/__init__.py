@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from app.handlers import clock, merge_group, policy, release
 from app.handlers.commands import confirm, dispatch
+from app.handlers.release.steps import verbal_approvals
 from app.handlers.routing import Router
 from app.journal.timers import TIMER_EVENT
 from policies.clock import ESCALATION, OVERDUE
@@ -45,4 +46,9 @@ def build_router() -> Router:
     # Timers the journal fired (app/timers.py), by kind.
     router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
     router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
+    router.add(
+        TIMER_EVENT,
+        [verbal_approvals.CONFIRMATION_REMINDER],
+        verbal_approvals.on_confirmation_reminder,
+    )
     return router

@@ -16,7 +16,7 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import classify, describe_with_wait
+from app.github.client import classify, describe_with_wait, timestamp
 from app.github.files import read_files
 from app.handlers.checks import report_failure, write_check_run
 from app.handlers.config_files import base_config
@@ -33,7 +33,7 @@ from app.handlers.release.report import (
     steps_report,
 )
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
-from app.handlers.release.steps import back_merge
+from app.handlers.release.steps import back_merge, verbal_approvals
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, load_config
@@ -137,6 +137,8 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         raise
     if plan is None:
         return
+    merged_at = timestamp(pull.get("merged_at")) or context.now()
+    await verbal_approvals.schedule_confirmation_reminder(context, plan, merged_at)
     state = await ReleaseState.load(context, release_key(context.repository, number))
     outcomes = await run_steps(context, plan, state, steps.STEPS)
     report = steps_report(plan, outcomes)
