@@ -244,3 +244,107 @@ def test_timers_scheduled_before_a_kill_fire_once_after_the_restart_saying_how_l
     assert all(re.fullmatch(r"timer \S+ due .+ UTC fired \d+s late", line) for line in fired)
     [run] = repo.runs_named("hotfix-policy", pull.head_sha)
     assert run.output["title"].startswith("Overdue: Waiting for approval")
+
+
+# Later steps than CLOCK_IN_SECONDS: two servers and three pull requests take longer to
+# start and to open.
+CLOCK_FOR_TWO = """\
+severities:
+  P0:
+    deadline: 12s
+    escalation:
+      - {after: 8s, notify: [approvers]}
+      - {after: 10s, notify: [approvers, author]}
+"""
+
+
+@pytest.mark.timeout(120)
+def test_timers_scheduled_before_kills_fire_once_across_two_instances_on_postgresql(
+    tmp_path: Path, private_key_pem: str, postgres: PostgresServer
+) -> None:
+    """Three P0 hotfixes, nine timers, scheduled on two servers sharing a PostgreSQL
+    journal; then, while they come due, one server is killed, and the other with its worker
+    process (a machine dying, its claims coming back when their leases run out), each
+    started again. Each timer fired once: one delivery of its id, done, one comment per
+    escalation step, every one within 60 s of coming due."""
+    with (
+        postgres.database() as database_url,
+        github_and_servers(tmp_path, private_key_pem, database_url, 2) as (fake, repo, servers),
+    ):
+        for slug, member in (("engineering-leads", "lead"), ("on-call-managers", "oncall")):
+            fake.add_team("acme", slug, [member])
+        repo.commit("main", {".github/hotfix.yml": CLOCK_FOR_TWO}, "A clock in seconds")
+        for server in servers:
+            server.start()
+        pulls = []
+        for index in range(3):
+            branch = f"hotfix/fix-{index}"
+            repo.create_branch(branch, "main")
+            repo.commit(branch, {"VERSION": "1.2.4\n", f"fix-{index}.txt": "x\n"}, "Fix")
+            pulls.append(
+                repo.open_pull(branch, "main", title="Fix", author="dev", labels=["hotfix", "P0"])
+            )
+        for pull in pulls:
+            payload = fake.pull_request_event(repo, pull.number, "opened")
+            servers[pull.number % 2].deliver("pull_request", payload, f"open-{pull.number}")
+
+        journal = open_journal(database_url)
+        try:
+            wait_for(lambda: len(journal.timers("scheduled")) == 9)
+            servers[0].kill()  # scheduled, not yet due; the other goes on alone
+            first_due = min(pull.created_at for pull in pulls) + timedelta(seconds=8)
+            time.sleep(max((first_due - fake.now()).total_seconds(), 0))
+            servers[0].start()
+            time.sleep(1.5)  # firing under way: the first steps came due
+            victim = servers[1]
+            assert victim.process is not None
+            for worker in children_of(victim.process.pid):
+                os.kill(worker, signal.SIGKILL)  # as if its machine died
+            victim.kill()
+            victim.start()
+            last_due = max(pull.created_at for pull in pulls) + timedelta(seconds=12)
+            time.sleep(max((last_due - fake.now()).total_seconds(), 0))
+            servers[0].kill()  # as the last ones come due
+            servers[0].start()
+            came_due = time.monotonic()
+            wait_for(lambda: len(journal.timers("fired")) == 9, timeout=60)
+            wait_for(lambda: journal.count(("queued", "running")) == 0, timeout=60)
+            assert time.monotonic() - came_due < 60
+            rows = [entry for entry in journal.recent(limit=500) if entry.event == "timer"]
+            timers = journal.timers(limit=100)
+        finally:
+            journal.close()
+        for server in servers:
+            server.stop()
+        logged = [
+            json.loads(line)["message"]
+            for server in servers
+            for line in server.log_lines()
+            if line.startswith("{")
+        ]
+
+    expected = sorted(
+        f"{kind}:acme/widgets#{pull.number}:P0:{after}"
+        for pull in pulls
+        for kind, after in (("escalation", "8s"), ("escalation", "10s"), ("overdue", "12s"))
+    )
+    assert sorted(entry.timer.id for entry in timers) == expected
+    assert {entry.status for entry in timers} == {"fired"}
+    # One delivery per timer, done; a run the dead machine held ran again, nowhere else.
+    assert sorted(row.id for row in rows) == expected
+    assert {row.status for row in rows} == {"done"}
+    for row in rows:
+        runs = [line for line in logged if line.startswith(f"timer {row.id} ")]
+        assert len(runs) == row.attempts, (row.id, runs)
+    for pull in pulls:
+        markers = [body.splitlines()[0] for body in map(str, comment_bodies(repo, pull.number))]
+        assert markers == [
+            f"<!-- hotfix-bot notice escalation:acme/widgets#{pull.number}:P0:8s -->",
+            f"<!-- hotfix-bot notice escalation:acme/widgets#{pull.number}:P0:10s -->",
+        ]
+        [run] = repo.runs_named("hotfix-policy", pull.head_sha)
+        assert run.output["title"].startswith("Overdue: Waiting for approval")
+
+
+def comment_bodies(repo: FakeRepo, number: int) -> list[str]:
+    return [comment.body for comment in repo.comments_on(number)]

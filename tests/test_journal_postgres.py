@@ -18,6 +18,7 @@ from app.cli import main
 from app.intake.delivery import Delivery, from_payload
 from app.journal import JournalUnavailable
 from app.journal.postgres import SCHEMA_VERSION, PostgresJournal
+from app.journal.timers import Timer
 
 
 @pytest.fixture
@@ -194,6 +195,74 @@ def test_two_instances_claiming_at_once_run_each_delivery_once_one_per_pull_requ
     assert overlaps == []
     assert ran == expected
     assert {status for status, _, _ in rows(database).values()} == {"done"}
+
+
+def timer(timer_id: str, number: int, due_at: float) -> Timer:
+    return Timer(timer_id, "escalation", 1, "acme/widgets", number, due_at, {"n": number})
+
+
+def test_two_instances_claiming_at_once_fire_each_timer_once(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.journal.postgres.FIRE_PER_CLAIM", 3)  # many claims fire some
+    pulls, per_pull = 10, 6
+    expected = {f"t{number}-{n}" for number in range(pulls) for n in range(per_pull)}
+    scheduler = PostgresJournal(database)
+
+    async def schedule_all() -> list[bool]:
+        return [
+            await scheduler.schedule_timer(timer(f"t{number}-{n}", number, time.time() - n))
+            for number in range(pulls)
+            for n in range(per_pull)
+        ]
+
+    assert asyncio.run(schedule_all()) == [True] * len(expected)
+    scheduler.close()
+
+    ran: list[str] = []
+    guard = threading.Lock()
+
+    async def instance() -> None:
+        journal = PostgresJournal(database)
+        try:
+            deadline = time.monotonic() + 20
+            while len(ran) < len(expected) and time.monotonic() < deadline:
+                for entry in await journal.claim_ready(4):
+                    with guard:
+                        ran.append(entry.id)
+                    await journal.finish(entry.id)
+        finally:
+            journal.close()
+
+    threads = [threading.Thread(target=asyncio.run, args=(instance(),)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(ran) == sorted(expected)  # each ran, once
+    with psycopg.connect(database) as connection:
+        statuses = connection.execute("SELECT status, COUNT(*) FROM timers GROUP BY status")
+        assert statuses.fetchall() == [("fired", len(expected))]
+    assert {rows(database)[timer_id][:2] for timer_id in expected} == {("done", 1)}
+
+
+def test_a_timer_another_instance_is_firing_is_skipped_not_waited_for(database: str) -> None:
+    journal = PostgresJournal(database)
+    try:
+        asyncio.run(journal.schedule_timer(timer("t-1", 1, time.time() - 1)))
+        with psycopg.connect(database) as other:  # another instance's claim, under way
+            other.execute("SELECT 1 FROM timers WHERE id = 't-1' FOR UPDATE")
+            started = time.monotonic()
+            during = asyncio.run(journal.claim_ready(10))
+            waited = time.monotonic() - started
+            other.rollback()  # that claim failed: the timer is still to fire
+        after = [entry.id for entry in asyncio.run(journal.claim_ready(10))]
+    finally:
+        journal.close()
+
+    assert (during, after) == ([], ["t-1"])
+    assert waited < 2
 
 
 def test_a_delivery_journaled_by_one_instance_wakes_the_worker_of_another(database: str) -> None:
