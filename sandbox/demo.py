@@ -39,7 +39,7 @@ from app.handlers.release.steps.verbal_approvals import (
 )
 from app.intake.delivery import event_label
 from app.intake.server import create_app
-from app.journal import Journal, SqliteJournal, journal_path
+from app.journal import Journal, open_journal
 from app.settings import Settings
 from policies.clock import ESCALATION
 from policies.config import load_config
@@ -238,7 +238,7 @@ def rehearsal(workdir: Path, scenario: Scenario) -> Iterator[Rehearsal]:
         )
         # The journal is passed in so the demo can see when every delivery has run, and
         # keeps the demo's clock, by which the worker fires timers.
-        journal = SqliteJournal(journal_path(settings.database_url), clock=clock)
+        journal = open_journal(settings.database_url, clock=clock)
         service = create_app(settings, journal=journal)
         with (
             serve_asgi(service, thread_name="hotfix-bot") as service_url,
