@@ -192,6 +192,7 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
             "it needs a reason: `/hotfix break-glass <reason>`",
         ),
         ("P0", "dana", "/hotfix approve @lena", "`approve` is not a hotfix-bot command"),
+        ("P0", "dana", "/hotfix", "it names no command"),
     ],
     ids=[
         "no write access",
@@ -201,6 +202,7 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
         "a severity without break-glass",
         "break-glass without a reason",
         "unknown",
+        "no command named",
     ],
 )
 def test_a_refused_command_is_answered_with_the_reason_and_the_accepted_forms(
