@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.harness import Bot, running_bot
-from support.titles import all_rules_pass
+from support.titles import all_rules_pass, rules_fail
 
 from app.handlers.records import VerbalRecord
 from app.handlers.release.steps import verbal_approvals
@@ -322,6 +322,41 @@ def test_a_break_glass_passes_the_check_until_an_approver_withdraws_it(bot: Bot)
         "Waiting for approval: Engineering Lead and On-call Manager",
     )
     assert reactions(bot, withdrew) == [("+1", BOT)]
+
+
+def test_a_break_glass_is_not_in_force_once_the_severity_allows_none_and_is_withdrawn_anyway(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "lead", "/hotfix break-glass checkout is down")
+    bot.repo.remove_label(pull.number, "P0")
+    bot.repo.add_labels(pull.number, "P2")
+
+    bot.pull_request(pull.number, "labeled", label="P2")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("severity"))
+    assert (
+        "**Break-glass** by @lead at 2026-12-04 14:32 UTC: checkout is down. It is **not in "
+        "force**: a break-glass waives the rules only while the pull request's one severity "
+        "label allows a hotfix and a break-glass. `/hotfix break-glass off` withdraws it.\n"
+    ) in run.output["summary"]
+    assert "| `severity` | ❌ fail |" in run.output["summary"]
+    assert "waived" not in run.output["summary"]
+
+    bot.repo.remove_label(pull.number, "P2")
+    bot.pull_request(pull.number, "unlabeled", label="P2")
+    assert bot.policy_run(pull.head_sha).output["title"] == rules_fail("labels")
+
+    withdrew = command(bot, pull.number, "oncall", "/hotfix break-glass off")  # a P0 approver
+
+    assert (reactions(bot, withdrew), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    assert "Break-glass" not in bot.policy_run(pull.head_sha).output["summary"]
+    bot.repo.add_labels(pull.number, "P0")
+    bot.pull_request(pull.number, "labeled", label="P0")
+    assert bot.policy_run(pull.head_sha).output["title"] == (
+        "Waiting for approval: Engineering Lead and On-call Manager"
+    )
 
 
 # --- after the merge ---------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """`/hotfix break-glass <reason>` and `/hotfix break-glass off`.
 
-While the glass is broken, the hotfix-policy check passes with every rule that fails or
-waits shown as waived; after the merge a retroactive review issue is opened (the
-`retro-review` post-merge step). Who may break it is `severities.<S>.break_glass`; the one
-who broke it, or anyone who may fill an approval group of the severity, withdraws it.
+While the glass is broken, and the severity labelled allows a break-glass, the hotfix-policy
+check passes with every rule that fails or waits shown as waived; after the merge a
+retroactive review issue is opened (the `retro-review` post-merge step). Who may break it is
+`severities.<S>.break_glass`; the one who broke it, or anyone who may fill an approval group
+of the severity it was broken under, withdraws it, whatever the labels are now.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from app.handlers.commands.command import Command, Invocation, Refusal
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import BreakGlassRecord
 from policies.commands import CommandError, Syntax
-from policies.config import CONFIG_PATH, BreakGlassConfig, SeverityPolicy
+from policies.config import CONFIG_PATH, BreakGlassConfig
 from policies.facts import BreakGlass
 from policies.wording import join_words
 
@@ -25,10 +26,10 @@ def read(text: str) -> str | None:
 
 
 async def break_glass(invocation: Invocation, reason: str | None) -> None:
-    severity, policy = invocation.open_hotfix_severity()
     if reason is None:
-        await _withdraw(invocation, severity, policy)
+        await _withdraw(invocation)
     else:
+        severity, policy = invocation.open_hotfix_severity()
         await _break(invocation, severity, policy.break_glass, reason)
     await invocation.records.save(invocation.context)
     await evaluate_pull_request(invocation.context, invocation.number)
@@ -45,14 +46,18 @@ async def _break(
     if not await invocation.commenter_in(allowed.teams, allowed.users):
         raise Refusal(f"only {_who(allowed)} may break the glass for severity {severity}")
     glass = BreakGlass(invocation.commenter, reason, invocation.written_at)
-    invocation.records.break_glass = BreakGlassRecord(glass, invocation.comment_id)
+    invocation.records.break_glass = BreakGlassRecord(glass, invocation.comment_id, severity)
 
 
-async def _withdraw(invocation: Invocation, severity: str, policy: SeverityPolicy) -> None:
+async def _withdraw(invocation: Invocation) -> None:
+    """Whatever the labels are now: a break-glass not in force may come back into force."""
+    invocation.require_open()
     current = invocation.records.break_glass
     if current is None:
         return  # nothing to withdraw (or this very command withdrew it before a retry)
-    approvers = policy.approvals
+    severity = current.severity
+    policy = invocation.config.severities.get(severity)  # gone when the config dropped it
+    approvers = policy.approvals if policy is not None else []
     broke_it = current.glass.by.casefold() == invocation.commenter.casefold()
     if not broke_it and not await invocation.commenter_in(
         [group.team for group in approvers if group.team],

@@ -48,12 +48,16 @@ class Invocation:
     def head_sha(self) -> str:
         return str(self.pull["head"]["sha"])
 
-    def open_hotfix_severity(self) -> tuple[str, SeverityPolicy]:
-        """The severity of an open hotfix pull request; a refusal for any other."""
+    def require_open(self) -> None:
+        """A refusal unless the pull request is open."""
         if self.pull["merged"]:
             raise Refusal("the pull request is already merged")
         if self.pull["state"] != "open":
             raise Refusal("the pull request is closed")
+
+    def open_hotfix_severity(self) -> tuple[str, SeverityPolicy]:
+        """The severity of an open hotfix pull request; a refusal for any other."""
+        self.require_open()
         labels = [label["name"] for label in self.pull["labels"]]
         if not is_hotfix(self.config, self.pull["head"]["ref"], labels):
             raise Refusal("this is not a hotfix pull request")
