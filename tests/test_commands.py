@@ -156,7 +156,8 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
             "P0",
             "eve",
             "/hotfix verbal-approval @lena",
-            "commands need write access to acme/widgets, and eve has read access",
+            "recording a verbal approval needs write access to acme/widgets, and eve has read "
+            "access",
         ),
         (
             "P0",
@@ -216,6 +217,24 @@ def test_a_refused_command_is_answered_with_the_reason_and_the_accepted_forms(
     assert replies(bot, pull.number) == [refusal(line, commenter, reason)]
     assert reactions(bot, refused) == []
     assert bot.policy_run(pull.head_sha).output == check_before
+
+
+def test_who_may_break_the_glass_is_the_config_s_say_not_write_access(bot: Bot) -> None:
+    bot.repo.commit(
+        "main",
+        {".github/hotfix.yml": "severities:\n  P0:\n    break_glass: {users: [eve]}\n"},
+        "eve may break the glass",
+    )
+    pull = open_p0_hotfix(bot)
+
+    broke = command(bot, pull.number, "eve", "/hotfix break-glass checkout is down")  # read access
+
+    assert (reactions(bot, broke), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "Break-glass by @eve: checkout is down",
+    )
 
 
 def test_a_push_after_a_verbal_approval_asks_for_it_again(bot: Bot) -> None:
@@ -467,6 +486,23 @@ def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bo
     assert (
         f"| Verbal approvals | ✅ done | {lead}: confirmed by an approving review; "
         f"{lena}: confirmed by `/hotfix confirm` |   |"
+    ) in release_run_text(bot, pull)
+
+
+def test_the_approver_confirms_with_read_access(bot: Bot) -> None:
+    bot.fake.teams[("acme", "on-call-managers")].members.append("eve")
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @eve")
+    merge(bot, pull)
+    answers_before = len(replies(bot, pull.number))  # the release report
+
+    confirmed = command(bot, pull.number, "eve", "/hotfix confirm")
+
+    assert reactions(bot, confirmed) == [("+1", BOT)]
+    assert len(replies(bot, pull.number)) == answers_before  # no refusal
+    assert (
+        "| Verbal approvals | ✅ done | eve (verbal, recorded by @dana at 14:32 UTC): confirmed "
+        "by `/hotfix confirm` |   |"
     ) in release_run_text(bot, pull)
 
 

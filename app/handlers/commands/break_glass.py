@@ -25,50 +25,55 @@ def read(text: str) -> str | None:
     return None if text.casefold() == "off" else text
 
 
+async def permitted(invocation: Invocation, reason: str | None) -> None:
+    if reason is None:
+        await _may_withdraw(invocation)
+    else:
+        await _may_break(invocation)
+
+
 async def break_glass(invocation: Invocation, reason: str | None) -> None:
     if reason is None:
-        await _withdraw(invocation)
+        # Whatever the labels are now: a break-glass not in force may come back into force.
+        invocation.require_open()
+        invocation.records.break_glass = None
     else:
-        severity, policy = invocation.open_hotfix_severity()
-        await _break(invocation, severity, policy.break_glass, reason)
+        severity, _ = invocation.open_hotfix_severity()
+        glass = BreakGlass(invocation.commenter, reason, invocation.written_at)
+        invocation.records.break_glass = BreakGlassRecord(glass, invocation.comment_id, severity)
     await invocation.records.save(invocation.context)
     await evaluate_pull_request(invocation.context, invocation.number)
 
 
-async def _break(
-    invocation: Invocation, severity: str, allowed: BreakGlassConfig | None, reason: str
-) -> None:
+async def _may_break(invocation: Invocation) -> None:
+    """The severity's `break_glass` teams and users may, whatever their access."""
+    severity, policy = invocation.open_hotfix_severity()
+    allowed = policy.break_glass
     if allowed is None:
         raise Refusal(
             f"severity {severity} allows no break-glass "
             f"(`severities.{severity}.break_glass` in `{CONFIG_PATH}`)"
         )
-    if not await invocation.commenter_in(allowed.teams, allowed.users):
+    if not await invocation.is_among(invocation.commenter, allowed.teams, allowed.users):
         raise Refusal(f"only {_who(allowed)} may break the glass for severity {severity}")
-    glass = BreakGlass(invocation.commenter, reason, invocation.written_at)
-    invocation.records.break_glass = BreakGlassRecord(glass, invocation.comment_id, severity)
 
 
-async def _withdraw(invocation: Invocation) -> None:
-    """Whatever the labels are now: a break-glass not in force may come back into force."""
-    invocation.require_open()
+async def _may_withdraw(invocation: Invocation) -> None:
+    """The one who broke it, or an approver of the severity it was broken under."""
     current = invocation.records.break_glass
     if current is None:
         return  # nothing to withdraw (or this very command withdrew it before a retry)
+    if current.glass.by.casefold() == invocation.commenter.casefold():
+        return
     severity = current.severity
     policy = invocation.config.severities.get(severity)  # gone when the config dropped it
     approvers = policy.approvals if policy is not None else []
-    broke_it = current.glass.by.casefold() == invocation.commenter.casefold()
-    if not broke_it and not await invocation.commenter_in(
-        [group.team for group in approvers if group.team],
-        [user for group in approvers for user in group.users or ()],
-    ):
+    if not await invocation.may_fill_a_group(invocation.commenter, approvers):
         groups = join_words([group.name for group in approvers]) or "none"
         raise Refusal(
             f"only {current.glass.by}, who broke the glass, or an approver of severity "
             f"{severity} ({groups}) may withdraw it"
         )
-    invocation.records.break_glass = None
 
 
 def _who(allowed: BreakGlassConfig) -> str:
@@ -79,5 +84,6 @@ def _who(allowed: BreakGlassConfig) -> str:
 
 COMMAND = Command(
     Syntax("break-glass", ("/hotfix break-glass <reason>", "/hotfix break-glass off"), read),
+    permitted,
     break_glass,
 )

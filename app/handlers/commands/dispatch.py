@@ -1,4 +1,5 @@
-"""One comment command: who may give it, which command it is, and its answer.
+"""One comment command: which command it is, whether the commenter may give it (each
+command's `permitted`), and its answer.
 
 Every command is answered: a `+1` reaction on the comment when it is carried out, a reply
 that quotes it, says why and lists the accepted forms when it is not. Each comment acts
@@ -21,7 +22,6 @@ from policies.commands import Parsed, ParseError, accepted_forms, command_line, 
 from policies.config import CONFIG_PATH, ConfigError
 
 ACTIONS = ("created",)  # an edited comment is not a command
-WRITE_ACCESS = frozenset({"admin", "write"})  # GitHub says `write` for the maintain role too
 
 
 def is_command(delivery: Delivery) -> bool:
@@ -60,13 +60,6 @@ async def on_command(context: Context) -> None:
 async def _carry_out(
     context: Context, number: int, comment: dict[str, Any], parsed: Parsed[Any]
 ) -> None:
-    commenter = comment["user"]["login"]
-    access = await _access(context, commenter)
-    if access not in WRITE_ACCESS:
-        raise Refusal(
-            f"commands need write access to {context.repository}, and {commenter} has "
-            f"{access} access"
-        )
     pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
     try:
         config = await base_config(context.github, context.repository, pull)
@@ -78,7 +71,7 @@ async def _carry_out(
     invocation = Invocation(
         context,
         number,
-        commenter,
+        comment["user"]["login"],
         comment["id"],
         timestamp(comment.get("created_at")) or context.now(),
         pull,
@@ -86,15 +79,8 @@ async def _carry_out(
         await PullRecords.load(context, number),
     )
     command = next(command for command in COMMANDS if command.syntax is parsed.syntax)
+    await command.permitted(invocation, parsed.arguments)
     await command.run(invocation, parsed.arguments)
-
-
-async def _access(context: Context, login: str) -> str:
-    """`admin`, `write`, `read` or `none`: GitHub's base role of `login` here."""
-    answer = await context.github.get_optional(
-        f"/repos/{context.repository}/collaborators/{login}/permission"
-    )
-    return str(answer["permission"]) if answer is not None else "none"
 
 
 async def _react(context: Context, comment_id: int) -> None:

@@ -13,12 +13,28 @@ from policies.commands import CommandError, Syntax, login_of
 from policies.config import CONFIG_PATH
 from policies.facts import VerbalApproval
 
+WRITE_ACCESS = frozenset({"admin", "write"})  # GitHub says `write` for the maintain role too
+
 
 def read(text: str) -> str:
     """The approver's login; the note after it is for the people reading the comment."""
     if not text:
         raise CommandError("it needs the approver: `/hotfix verbal-approval @login`")
     return login_of(text.split()[0], "the approver")
+
+
+async def permitted(invocation: Invocation, _: str) -> None:
+    """Anyone with write access to the repository may record one."""
+    context, commenter = invocation.context, invocation.commenter
+    answer = await context.github.get_optional(
+        f"/repos/{context.repository}/collaborators/{commenter}/permission"
+    )
+    access = str(answer["permission"]) if answer is not None else "none"
+    if access not in WRITE_ACCESS:
+        raise Refusal(
+            f"recording a verbal approval needs write access to {context.repository}, and "
+            f"{commenter} has {access} access"
+        )
 
 
 async def record(invocation: Invocation, approver: str) -> None:
@@ -41,5 +57,5 @@ async def record(invocation: Invocation, approver: str) -> None:
 
 
 COMMAND = Command(
-    Syntax("verbal-approval", ("/hotfix verbal-approval @login [note]",), read), record
+    Syntax("verbal-approval", ("/hotfix verbal-approval @login [note]",), read), permitted, record
 )
