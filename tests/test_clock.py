@@ -340,6 +340,7 @@ def merge_with_verbal_approvals(bot: Bot, *approvers: str) -> FakePull:
     """A P0 hotfix merged an hour after opening on the verbal approvals of `approvers`; lena's
     was recorded before a push, so it let nothing merge."""
     add_teams(bot, "engineering-leads", "on-call-managers")
+    bot.fake.teams[("acme", "on-call-managers")].members.append("lena")
     bot.repo.collaborators.update({login: "write" for login in ("dana", "lead", "oncall")})
     pull = open_p0(bot)
     verbal_approval(bot, pull, "lena")

@@ -166,6 +166,13 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
             "DEV opened this pull request, and the author's approval never counts",
         ),
         (
+            "P0",
+            "dana",
+            "/hotfix verbal-approval @maya",
+            "maya can fill no approval group of severity P0 (Engineering Lead: members of team "
+            "engineering-leads; On-call Manager: members of team on-call-managers)",
+        ),
+        (
             "P1",
             "dana",
             "/hotfix verbal-approval @lead",
@@ -198,6 +205,7 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
     ids=[
         "no write access",
         "for the author",
+        "for someone in no approval group",
         "a severity without verbal approvals",
         "break-glass by someone not allowed",
         "a severity without break-glass",

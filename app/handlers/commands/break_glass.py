@@ -9,11 +9,11 @@ of the severity it was broken under, withdraws it, whatever the labels are now.
 
 from __future__ import annotations
 
-from app.handlers.commands.command import Command, Invocation, Refusal
+from app.handlers.commands.command import Command, Invocation, Refusal, who
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import BreakGlassRecord
 from policies.commands import CommandError, Syntax
-from policies.config import CONFIG_PATH, BreakGlassConfig
+from policies.config import CONFIG_PATH
 from policies.facts import BreakGlass
 from policies.wording import join_words
 
@@ -55,7 +55,9 @@ async def _may_break(invocation: Invocation) -> None:
             f"(`severities.{severity}.break_glass` in `{CONFIG_PATH}`)"
         )
     if not await invocation.is_among(invocation.commenter, allowed.teams, allowed.users):
-        raise Refusal(f"only {_who(allowed)} may break the glass for severity {severity}")
+        raise Refusal(
+            f"only {who(allowed.teams, allowed.users)} may break the glass for severity {severity}"
+        )
 
 
 async def _may_withdraw(invocation: Invocation) -> None:
@@ -74,12 +76,6 @@ async def _may_withdraw(invocation: Invocation) -> None:
             f"only {current.glass.by}, who broke the glass, or an approver of severity "
             f"{severity} ({groups}) may withdraw it"
         )
-
-
-def _who(allowed: BreakGlassConfig) -> str:
-    # Named, not mentioned: a refusal need not notify them.
-    teams = [f"members of team {team}" for team in allowed.teams]
-    return join_words(teams + allowed.users, "or")
 
 
 COMMAND = Command(

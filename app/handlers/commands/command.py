@@ -21,6 +21,7 @@ from policies.commands import Arguments, Syntax
 from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
 from policies.evaluate import is_hotfix
 from policies.rules.common import single_severity
+from policies.wording import join_words
 
 
 class Refusal(Exception):
@@ -85,6 +86,12 @@ class Invocation:
         """Whether `login` is a member or a listed user of one of the approval `groups`."""
         teams = [group.team for group in groups if group.team]
         return await self.is_among(login, teams, [u for group in groups for u in group.users or ()])
+
+
+def who(teams: Sequence[str], users: Sequence[str]) -> str:
+    """`members of team engineering-leads or lena`: named, not mentioned, as a refusal need
+    not notify them."""
+    return join_words([f"members of team {team}" for team in teams] + list(users), "or")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ a later push asks for a new one; after the merge @login confirms it (`confirm`).
 
 from __future__ import annotations
 
-from app.handlers.commands.command import Command, Invocation, Refusal
+from app.handlers.commands.command import Command, Invocation, Refusal, who
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import VerbalRecord
 from policies.commands import CommandError, Syntax, login_of
@@ -47,6 +47,15 @@ async def record(invocation: Invocation, approver: str) -> None:
     if approver.casefold() == invocation.author.casefold():
         raise Refusal(
             f"{approver} opened this pull request, and the author's approval never counts"
+        )
+    if not await invocation.may_fill_a_group(approver, policy.approvals):
+        groups = "; ".join(
+            f"{group.name}: {who([group.team] if group.team else [], group.users or [])}"
+            for group in policy.approvals
+        )
+        raise Refusal(
+            f"{approver} can fill no approval group of severity {severity} "
+            f"({groups or 'it has none'})"
         )
     approval = VerbalApproval(
         approver, invocation.commenter, invocation.written_at, invocation.head_sha
