@@ -7,7 +7,15 @@ This is the one way notices leave hotfix-bot: sending them to chat as well belon
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from app.handlers.check_output import when
 from app.handlers.routing import Context
+from app.journal.timers import FiredTimer
+from policies.wording import duration_words
+
+# A timer's notice later than this says when it was due: people read it as news otherwise.
+LATE_NOTICE = timedelta(minutes=1)
 
 
 def marker(notice_id: str) -> str:
@@ -26,3 +34,14 @@ async def send_notice(context: Context, number: int, notice_id: str, text: str) 
         return False
     await context.github.request("POST", path, body={"body": f"{found}\n{text}"})
     return True
+
+
+async def send_timer_notice(context: Context, timer: FiredTimer, text: str) -> bool:
+    """`send_notice` for the timer `timer`, on its pull request; when it fired more than
+    `LATE_NOTICE` late (the service was down), the comment ends saying so."""
+    if timer.late_by > LATE_NOTICE:
+        text += (
+            f"\n\nThis reminder was due at {when(timer.expected_at)}; hotfix-bot sends it "
+            f"{duration_words(timer.late_by)} late."
+        )
+    return await send_notice(context, timer.number, timer.id, text)
