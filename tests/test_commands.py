@@ -90,9 +90,12 @@ def reactions(bot: Bot, comment: FakeComment) -> list[tuple[str, str]]:
     return [(r.content, r.user) for r in bot.repo.reactions_to(comment.id)]
 
 
-def refusal(line: str, commenter: str, reason: str) -> str:
+def refusal(comment: FakeComment, line: str, commenter: str, reason: str) -> str:
+    """The reply to `comment`: its hidden line, then the command quoted as code, which
+    mentions nobody again."""
     return (
-        f"> {line}\n\n@{commenter}, hotfix-bot did not carry this out: {reason}.\n\n"
+        f"<!-- hotfix-bot reply to comment {comment.id} -->\n"
+        f"> `{line}`\n\n@{commenter}, hotfix-bot did not carry this out: {reason}.\n\n"
         + ACCEPTED_FORMS
     )
 
@@ -222,7 +225,7 @@ def test_a_refused_command_is_answered_with_the_reason_and_the_accepted_forms(
 
     refused = command(bot, pull.number, commenter, f"{line}\nThe rest is for people.")
 
-    assert replies(bot, pull.number) == [refusal(line, commenter, reason)]
+    assert replies(bot, pull.number) == [refusal(refused, line, commenter, reason)]
     assert reactions(bot, refused) == []
     assert bot.policy_run(pull.head_sha).output == check_before
 
@@ -243,6 +246,34 @@ def test_who_may_break_the_glass_is_the_config_s_say_not_write_access(bot: Bot) 
         "success",
         "Break-glass by @eve: checkout is down",
     )
+
+
+def test_a_refusal_is_posted_once_though_the_run_before_stopped_after_posting_it(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    line = "/hotfix approve @lena"
+    refused = bot.repo.add_comment(pull.number, "dana", line)
+    # That run replied, then stopped before it kept the comment as answered.
+    earlier = refusal(refused, line, "dana", "`approve` is not a hotfix-bot command")
+    bot.repo.add_comment(pull.number, BOT, earlier)
+
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, refused.id))
+
+    assert replies(bot, pull.number) == [earlier]
+
+
+def test_a_quoted_command_with_backticks_stays_one_code_span(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+
+    refused = command(bot, pull.number, "dana", "/hotfix verbal-approval `@lena`")
+
+    [reply] = replies(bot, pull.number)
+    assert reply.splitlines()[:3] == [
+        f"<!-- hotfix-bot reply to comment {refused.id} -->",
+        "> `` /hotfix verbal-approval `@lena` ``",
+        "",
+    ]
 
 
 def test_a_push_after_a_verbal_approval_asks_for_it_again(bot: Bot) -> None:
@@ -332,9 +363,10 @@ def test_a_break_glass_passes_the_check_until_an_approver_withdraws_it(bot: Bot)
     assert reactions(bot, broke) == [("+1", BOT)]
 
     line = "/hotfix break-glass off"
-    command(bot, pull.number, "dana", line)  # neither the one who broke it nor an approver
+    refused = command(bot, pull.number, "dana", line)  # neither who broke it nor an approver
     assert replies(bot, pull.number) == [
         refusal(
+            refused,
             line,
             "dana",
             "only lead, who broke the glass, or an approver of severity P0 (Engineering Lead "
@@ -466,9 +498,10 @@ def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bo
     command(bot, pull.number, "dana", "/hotfix verbal-approval @lead")
     command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
     line = "/hotfix confirm"
-    command(bot, pull.number, "lena", line)  # not merged yet
+    refused = command(bot, pull.number, "lena", line)  # not merged yet
     assert replies(bot, pull.number) == [
         refusal(
+            refused,
             line,
             "lena",
             "a verbal approval is confirmed after the merge, and this pull request is not "

@@ -26,13 +26,19 @@ def marker(notice_id: str) -> str:
 async def send_notice(context: Context, number: int, notice_id: str, text: str) -> bool:
     """Post `text` on pull request (or issue) `number` unless the notice `notice_id` is
     there already; False when it was."""
+    return await comment_once(context, number, marker(notice_id), text)
+
+
+async def comment_once(context: Context, number: int, hidden_line: str, text: str) -> bool:
+    """Post `text` on pull request (or issue) `number`, headed by `hidden_line` (an HTML
+    comment), unless a comment there has that line already; False when one had. A command's
+    reply is posted so too: it is no notice, and goes nowhere else."""
     path = f"/repos/{context.repository}/issues/{number}/comments"
-    found = marker(notice_id)
     comments = await context.github.get_all(path)
-    if any(found in (comment.get("body") or "") for comment in comments):
-        context.log.info("notice %s was posted before; not again", notice_id)
+    if any(hidden_line in (comment.get("body") or "") for comment in comments):
+        context.log.info("%s was posted before; not again", hidden_line)
         return False
-    await context.github.request("POST", path, body={"body": f"{found}\n{text}"})
+    await context.github.request("POST", path, body={"body": f"{hidden_line}\n{text}"})
     return True
 
 

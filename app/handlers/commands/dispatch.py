@@ -4,17 +4,20 @@ command's `permitted`), and its answer.
 Every command is answered: a `+1` reaction on the comment when it is carried out, a reply
 that quotes it, says why and lists the accepted forms when it is not. Each comment acts
 once: its id is kept in the state store once it is answered, so a redelivery or a re-run
-finds it answered; everything before that is safe to repeat after a crash or a retry.
+finds it answered; everything before that is safe to repeat after a crash or a retry (a
+reply is found again by its hidden line, a reaction GitHub keeps once).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from app.github.client import timestamp
 from app.handlers.commands import COMMANDS
 from app.handlers.commands.command import Invocation, Refusal
 from app.handlers.config_files import base_config
+from app.handlers.notices import comment_once
 from app.handlers.records import PullRecords
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery
@@ -93,12 +96,21 @@ async def _react(context: Context, comment_id: int) -> None:
 
 
 async def _reply(context: Context, number: int, comment: dict[str, Any], reason: str) -> None:
+    """The refusal, once: a run that stopped after posting it, before keeping the comment
+    answered, finds it again by its hidden line."""
     forms = "\n".join(f"- `{form}`" for form in accepted_forms([c.syntax for c in COMMANDS]))
     body = (
-        f"> {command_line(comment['body'])}\n\n"
+        f"> {_code_span(command_line(comment['body']))}\n\n"
         f"@{comment['user']['login']}, hotfix-bot did not carry this out: {reason}.\n\n"
         f"Commands hotfix-bot takes, as the first line of a pull request comment:\n{forms}"
     )
-    await context.github.request(
-        "POST", f"/repos/{context.repository}/issues/{number}/comments", body={"body": body}
-    )
+    hidden_line = f"<!-- hotfix-bot reply to comment {comment['id']} -->"
+    await comment_once(context, number, hidden_line, body)
+
+
+def _code_span(text: str) -> str:
+    """`text` as inline code, so that the @mentions it quotes notify nobody again: fenced by
+    more backticks than it holds in a row (CommonMark)."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
