@@ -295,6 +295,7 @@ def test_timers_due_while_hotfix_bot_was_down_fire_at_start_up_once_saying_how_l
         "for **3h27m**. Deadline 2026-12-04 22:30 UTC (2h after opening): "
         "**overdue by 1h27m**.\n\n"
         "`hotfix-policy`: Overdue: Waiting for approval: Engineering Lead and On-call Manager"
+        "\n\nThis reminder was due at 2026-12-04 20:45 UTC; hotfix-bot sends it 3h12m late."
     ]
     fired = [record.getMessage() for record in caplog.records if "fired" in record.getMessage()]
     assert fired == [
@@ -340,6 +341,7 @@ def merge_with_verbal_approvals(bot: Bot, *approvers: str) -> FakePull:
     """A P0 hotfix merged an hour after opening on the verbal approvals of `approvers`; lena's
     was recorded before a push, so it let nothing merge."""
     add_teams(bot, "engineering-leads", "on-call-managers")
+    bot.fake.teams[("acme", "on-call-managers")].members.append("lena")
     bot.repo.collaborators.update({login: "write" for login in ("dana", "lead", "oncall")})
     pull = open_p0(bot)
     verbal_approval(bot, pull, "lena")
@@ -384,6 +386,19 @@ def test_a_day_after_the_merge_one_reminder_names_whoever_has_not_confirmed(
     assert len(notices(bot, pull, REMINDER)) == 1
     assert [entry.status for entry in bot.journal.timers() if entry.timer.id == REMINDER] == [
         "fired"
+    ]
+
+
+def test_a_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    pull = merge_with_verbal_approvals(bot, "lead")
+
+    bot.restart(down_for=26 * HOUR + 5 * MINUTE)  # merged at 21:30:30, due a day later
+
+    assert notices(bot, pull, REMINDER) == [
+        "@lead: a verbal approval recorded for you let hotfix #1 merge, and it is still "
+        "unconfirmed. Please approve the pull request or comment `/hotfix confirm`.\n\n"
+        "This reminder was due at 2026-12-05 21:30 UTC; hotfix-bot sends it 2h5m late."
     ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from app.handlers.check_output import escalation_comment
-from app.handlers.notices import send_notice
+from app.handlers.notices import send_timer_notice
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
@@ -42,7 +42,7 @@ async def on_escalation(context: Context) -> None:
     notify = mentions(step, policy, verdict, facts, context.owner)
     now = datetime.fromtimestamp(context.clock(), UTC)
     text = escalation_comment(severity, notify, facts.opened_at, now, verdict)
-    if await send_notice(context, timer.number, timer.id, text):
+    if await send_timer_notice(context, timer, text):
         context.log.info("%s: reminded %s", timer.id, " ".join(notify) or "nobody")
 
 

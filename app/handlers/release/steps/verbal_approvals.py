@@ -11,7 +11,7 @@ import shlex
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from app.handlers.notices import send_notice
+from app.handlers.notices import send_timer_notice
 from app.handlers.records import PullRecords, VerbalRecord
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
@@ -79,7 +79,7 @@ async def on_confirmation_reminder(context: Context) -> None:
         context.log.info("%s: every verbal approval is confirmed; nothing sent", timer.id)
         return
     text = confirmation_reminder(timer.number, waiting)
-    if await send_notice(context, timer.number, timer.id, text):
+    if await send_timer_notice(context, timer, text):
         approvers = ", ".join(record.approval.approver for record in waiting)
         context.log.info("%s: reminded %s", timer.id, approvers)
 
