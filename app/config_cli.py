@@ -1,4 +1,5 @@
-"""`hotfix-bot config validate|show`: a repository's `.github/hotfix.yml`, offline.
+"""`hotfix-bot config validate|show`: a repository's `.github/hotfix.yml`, offline, laid over
+its organization's when one is given.
 
 The same model and messages as the `hotfix-policy` check (policies.config), and no settings:
 an admin checks a file on a laptop that runs no server.
@@ -10,7 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, config_as_yaml, load_config
+from policies.config import (
+    CONFIG_PATH,
+    ConfigError,
+    HotfixConfig,
+    OrgDefaults,
+    config_as_yaml,
+    load_config,
+)
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,36 +44,70 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             help="the repository's default branch: the production branch unless the file "
             "names one (default main)",
         )
+        action.add_argument(
+            "--org-file",
+            type=Path,
+            metavar="ORG_PATH",
+            help=f"the organization's defaults ({CONFIG_PATH} of its .github repository), "
+            "which the file is laid over; then PATH may be missing",
+        )
+
+
+class _CannotRead(Exception):
+    """A file named on the command line cannot be read; the message says which and why."""
+
+
+def _read(path: Path, required: bool) -> str | None:
+    """The file's text; None when it does not exist and is not `required`."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        if required:
+            raise _CannotRead(f"cannot read {path}: {error.strerror}") from None
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise _CannotRead(f"cannot read {path}: {reason}") from None
 
 
 def run(arguments: argparse.Namespace) -> int:
     path: Path = arguments.path
+    org_path: Path | None = arguments.org_file
     try:
-        text: str | None = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = None
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        print(f"hotfix-bot: cannot read {path}: {reason}", file=sys.stderr)
+        org_text = None if org_path is None else _read(org_path, required=True)
+        text = _read(path, required=False)
+    except _CannotRead as error:
+        print(f"hotfix-bot: {error}", file=sys.stderr)
         return 2
-    if text is None and arguments.config_command == "validate":
+    if text is None and org_text is None and arguments.config_command == "validate":
         print(
             f"hotfix-bot: {path} does not exist (a repository without it gets the defaults, "
             "which `hotfix-bot config show` prints)",
             file=sys.stderr,
         )
         return 2
+    org = None if org_path is None or org_text is None else OrgDefaults(str(org_path), org_text)
     try:
-        config = load_config(text, arguments.default_branch)
+        config = load_config(text, arguments.default_branch, org)
     except ConfigError as error:
         for problem in error.problems:
-            print(f"{path}: {problem}")
+            print(f"{error.file or path}: {problem}")
         return 1
+    # The files used, in the order they are laid over the defaults, as the check run says.
+    used = [str(file) for file, read in ((org_path, org_text), (path, text)) if read is not None]
+    beneath = "the organization's file over the defaults" if org else "the defaults"
     if arguments.config_command == "validate":
-        print(f"OK: {path} is valid ({_summary(config)})")
+        if text is None:
+            print(
+                f"hotfix-bot: {path} does not exist; a repository without it gets {beneath}",
+                file=sys.stderr,
+            )
+        verb = "is" if len(used) == 1 else "are"
+        print(f"OK: {', then '.join(used)} {verb} valid ({_summary(config)})")
     else:
         if text is None:
-            print(f"hotfix-bot: {path} does not exist; these are the defaults", file=sys.stderr)
+            print(f"hotfix-bot: {path} does not exist; these are {beneath}", file=sys.stderr)
+        print(f"# Config: {', then '.join(used) or 'the defaults'}")
         print(config_as_yaml(config), end="")
     return 0
 

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, Literal, Self, get_args
+from types import UnionType
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -25,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import ErrorDetails
+from yaml.constructor import ConstructorError
 
 from policies.pattern import PatternError, check_pattern
 
@@ -49,14 +51,28 @@ severities:
     approvals:
       - {name: Engineering Lead, team: engineering-leads, count: 1}
       - {name: On-call Manager, team: on-call-managers, count: 1}
+    verbal_approval: true
+    break_glass: {teams: [engineering-leads, on-call-managers]}
+    request_reviews: true
+    escalation:
+      - {after: 15m, notify: [approvers]}
+      - {after: 4h, notify: [approvers, author]}
   P1:
     hotfix_allowed: true
     deadline: 24h
     approvals:
       - {name: Engineering Lead, team: engineering-leads, count: 1}
       - {name: Product Manager, team: product-managers, count: 1}
+    verbal_approval: false
+    break_glass: null
+    request_reviews: true
+    escalation:
+      - {after: 30m, notify: [approvers]}
+      - {after: 2h, notify: [approvers, author]}
   P2:
     hotfix_allowed: false
+    verbal_approval: false
+    break_glass: null
 version:
   files: []
   bump: patch
@@ -81,29 +97,55 @@ _MAX_DEPTH = 50
 # A value quoted in a message is cut to this: an alias can repeat a long value in every one.
 _MAX_SHOWN_CHARACTERS = 80
 
-_DURATION_PART = re.compile(r"([0-9]+)([dhms])")
-_DURATION_WHOLE = re.compile(r"(?:[0-9]+[dhms])+")
-_UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
-_MAX_DURATION = timedelta(days=30)
+# A duration: whole numbers with units, largest first, each unit once (`1h30m`).
+_DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
+_DURATION_ANY_ORDER = re.compile(r"(?:[0-9]+[dhms])+")
+_UNIT_SECONDS = (86_400, 3_600, 60, 1)
+LONGEST_DURATION = timedelta(days=30)
+# A mention in a notify list: `@login`, `@org/team-slug`, or one of MENTION_WORDS.
+_MENTION = re.compile(r"@[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:/[A-Za-z0-9_-]+)?")
+MENTION_WORDS = ("approvers", "author")
 
 
 class ConfigError(Exception):
-    """`.github/hotfix.yml` cannot be used; `problems` lists every reason found."""
+    """`.github/hotfix.yml` cannot be used; `problems` lists every reason found. `file` names
+    the organization's file when the problems are in it, None for the repository's own."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], file: str | None = None) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.file = file
+
+
+@dataclass(frozen=True)
+class OrgDefaults:
+    """The organization's `.github/hotfix.yml`: the base its repositories' own files are laid
+    over (docs/BEHAVIOUR.md, "Organization defaults")."""
+
+    file: str  # how messages name it: acme/.github:.github/hotfix.yml
+    text: str
 
 
 @dataclass(frozen=True)
 class Duration:
-    """A deadline such as `2h`, keeping the text the admin wrote for display."""
+    """A duration such as `2h`, keeping the text the admin wrote for display."""
 
     text: str
     value: timedelta
 
     def __str__(self) -> str:
         return self.text
+
+
+def _at(mark: yaml.Mark) -> str:
+    return f"at line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _cut(text: str) -> str:
+    """`text`, cut to `_MAX_SHOWN_CHARACTERS`."""
+    if len(text) > _MAX_SHOWN_CHARACTERS:
+        return text[: _MAX_SHOWN_CHARACTERS - 1] + "…"
+    return text
 
 
 def _describe(value: object) -> str:
@@ -120,32 +162,46 @@ def _describe(value: object) -> str:
         text = "a list"
     else:
         text = str(value)
-    if len(text) > _MAX_SHOWN_CHARACTERS:
-        return text[: _MAX_SHOWN_CHARACTERS - 1] + "…"
-    return text
+    return _cut(text)
 
 
 def _duration_amount(digits: str) -> int:
     # Python refuses to convert a number of thousands of digits. An amount of 8 significant
-    # digits is longer than `_MAX_DURATION` (2,592,000 s) in any unit, so no more are read.
+    # digits is longer than `LONGEST_DURATION` (2,592,000 s) in any unit, so no more are read.
     return int(digits.lstrip("0")[:8] or "0")
 
 
 def _parse_duration(value: object) -> Duration:
+    """A positive duration of at most 30 days (docs/ADMIN.md, 'Durations')."""
     if isinstance(value, Duration):
         return value
-    if not isinstance(value, str) or not _DURATION_WHOLE.fullmatch(value.strip()):
+    text = value.strip() if isinstance(value, str) else ""
+    amounts = _DURATION.fullmatch(text)
+    if amounts is None or not text:
+        if _DURATION_ANY_ORDER.fullmatch(text):
+            raise ValueError(
+                "must give its units largest first, each once, as in 1h30m "
+                f"(got {_describe(value)})"
+            )
         raise ValueError(f"must be a duration such as 2h, 30m, 1d or 90s (got {_describe(value)})")
-    text = value.strip()
     seconds = sum(
-        _duration_amount(amount) * _UNIT_SECONDS[unit]
-        for amount, unit in _DURATION_PART.findall(text)
+        _duration_amount(amount) * unit
+        for amount, unit in zip(amounts.groups(), _UNIT_SECONDS, strict=True)
+        if amount
     )
     if seconds == 0:
         raise ValueError(f"must be longer than zero (got {_describe(value)})")
-    if seconds > _MAX_DURATION.total_seconds():
-        raise ValueError(f"must be at most {_MAX_DURATION.days}d (got {_describe(value)})")
+    if seconds > LONGEST_DURATION.total_seconds():
+        raise ValueError(f"must be at most {LONGEST_DURATION.days}d (got {_describe(value)})")
     return Duration(text=text, value=timedelta(seconds=seconds))
+
+
+def _mention(value: object) -> object:
+    if isinstance(value, str) and (value in MENTION_WORDS or _MENTION.fullmatch(value)):
+        return value
+    raise ValueError(
+        f"must be @login, @org/team-slug, approvers or author (got {_describe(value)})"
+    )
 
 
 def _whole_number_at_least_one(value: object) -> object:
@@ -162,9 +218,10 @@ def _non_empty_text(value: object) -> object:
 
 
 NonEmptyText = Annotated[str, BeforeValidator(_non_empty_text)]
-Deadline = Annotated[
+PositiveDuration = Annotated[
     Duration, BeforeValidator(_parse_duration), PlainSerializer(lambda duration: duration.text)
 ]
+Mention = Annotated[str, BeforeValidator(_mention)]
 
 
 class _Section(BaseModel):
@@ -249,11 +306,59 @@ def _distinct_group_names(groups: list[ApprovalGroup]) -> list[ApprovalGroup]:
     return groups
 
 
+class BreakGlassConfig(_Section):
+    """Who may waive the hotfix-policy rules with `/hotfix break-glass`."""
+
+    teams: list[NonEmptyText] = []
+    users: list[NonEmptyText] = []
+
+    @model_validator(mode="after")
+    def _names_someone(self) -> Self:
+        if not self.teams and not self.users:
+            raise ValueError(
+                "must name at least one team or user; break_glass: null lets nobody break the glass"
+            )
+        return self
+
+
+class EscalationStep(_Section):
+    """A reminder `after` the pull request opened, mentioning `notify` (docs/BEHAVIOUR.md,
+    'The incident clock')."""
+
+    after: PositiveDuration
+    notify: list[Mention]
+
+    @field_validator("notify")
+    @classmethod
+    def _someone_is_notified(cls, notify: list[str]) -> list[str]:
+        if not notify:
+            raise ValueError("must name whom to notify (@login, @org/team-slug, approvers, author)")
+        return notify
+
+
 class SeverityPolicy(_Section):
-    # A severity added by a repository is not a hotfix severity unless it says so.
+    # A severity added by a repository is not a hotfix severity unless it says so, and allows
+    # no emergency approvals.
     hotfix_allowed: bool = False
-    deadline: Deadline | None = None
+    deadline: PositiveDuration | None = None
     approvals: list[ApprovalGroup] = []
+    verbal_approval: bool = False
+    break_glass: BreakGlassConfig | None = None
+    request_reviews: bool = True
+    escalation: list[EscalationStep] = []
+
+    @field_validator("escalation")
+    @classmethod
+    def _steps_come_at_different_times(cls, steps: list[EscalationStep]) -> list[EscalationStep]:
+        # A step is kept apart from the others by its time (its timer's name says it).
+        times = [step.after.value for step in steps]
+        repeated = sorted({step.after.text for step in steps if times.count(step.after.value) > 1})
+        if repeated:
+            raise ValueError(
+                f"two steps come after the same time ({', '.join(repeated)}); "
+                "give each step its own time"
+            )
+        return steps
 
     @field_validator("approvals")
     @classmethod
@@ -308,7 +413,7 @@ class RollbackConfig(_Section):
 
 
 class HotfixConfig(_Section):
-    workflow: Literal["gitflow", "github-flow"]
+    workflow: Literal["gitflow", "github-flow", "trunk"]
     branches: BranchesConfig
     labels: LabelsConfig
     severities: dict[str, SeverityPolicy]
@@ -319,17 +424,36 @@ class HotfixConfig(_Section):
     rollback: RollbackConfig
 
 
-def _consistency_problems(config: HotfixConfig) -> list[str]:
+def _consistency_problems(config: HotfixConfig, default_branch: str) -> list[str]:
     """Problems that span sections, found once each section is valid on its own."""
-    return [
-        f"labels.severities.{name}: there is no severity {name} under severities"
-        for name in config.labels.severities
-        if name not in config.severities
-    ] + [
-        f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
-        for name in config.severities
-        if name not in config.labels.severities
-    ]
+    production = config.branches.production
+    # A trunk hotfix is a push to the trunk, which the intake tells from the repository's
+    # default branch: it reads no config.
+    trunk = (
+        [
+            f"branches.production: must be the repository's default branch {default_branch} "
+            f'with workflow: trunk, where a hotfix is a push to the trunk (got "{production}")'
+        ]
+        if config.workflow == "trunk" and production != default_branch
+        else []
+    )
+    return (
+        trunk
+        + [
+            f"labels.severities.{name}: there is no severity {name} under severities"
+            for name in config.labels.severities
+            if name not in config.severities
+        ]
+        + [
+            f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
+            for name in config.severities
+            if name not in config.labels.severities
+        ]
+    )
+
+
+# Sections where null is a value, not an empty section: `break_glass: null` lets nobody.
+_NULL_IS_A_VALUE = frozenset({"break_glass"})
 
 
 def _rollback_label_problems(config: HotfixConfig) -> list[str]:
@@ -353,21 +477,45 @@ def _deep_merge(defaults: object, given: object) -> object:
     if isinstance(defaults, dict) and isinstance(given, dict):
         merged = dict(defaults)
         for key, value in given.items():
-            merged[key] = _deep_merge(defaults[key], value) if key in defaults else value
+            if key in defaults and not (value is None and key in _NULL_IS_A_VALUE):
+                merged[key] = _deep_merge(defaults[key], value)
+            else:
+                merged[key] = value
         return merged
     return given
 
 
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_STR_TAG = "tag:yaml.org,2002:str"
-# What a scalar of these tags was to become, for the message when it cannot.
+_YAML_TAG = "tag:yaml.org,2002:"
+_MERGE_TAG = f"{_YAML_TAG}merge"
+_STR_TAG = f"{_YAML_TAG}str"
+# What a value of these tags was to become, for the message when it cannot.
 _KINDS = {
-    "tag:yaml.org,2002:bool": "true or false",
-    "tag:yaml.org,2002:int": "a whole number",
-    "tag:yaml.org,2002:float": "a number",
-    "tag:yaml.org,2002:timestamp": "a date",
+    f"{_YAML_TAG}null": "nothing",
+    f"{_YAML_TAG}bool": "true or false",
+    f"{_YAML_TAG}int": "a whole number",
+    f"{_YAML_TAG}float": "a number",
+    f"{_YAML_TAG}timestamp": "a date",
+    f"{_YAML_TAG}binary": "binary data",
     _STR_TAG: "text",
+    f"{_YAML_TAG}seq": "a list",
+    f"{_YAML_TAG}map": "a mapping",
+    f"{_YAML_TAG}set": "a set",
+    f"{_YAML_TAG}omap": "an ordered mapping",
+    f"{_YAML_TAG}pairs": "a list of pairs",
 }
+
+
+def _tag_as_written(tag: str) -> str:
+    """`!!binary` for YAML's own tags, as a file writes them; others as they are."""
+    return "!!" + tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else tag
+
+
+def _node_described(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return _describe(node.value)
 
 
 class _Refused(Exception):
@@ -421,6 +569,10 @@ class _StrictLoader(yaml.SafeLoader):
         self._path.pop()
         return node
 
+    def _as_written(self, node: yaml.Node) -> str:
+        written = " ".join(self.buffer[node.start_mark.index : node.end_mark.index].split())
+        return _cut(written) or "(empty)"
+
     def _too_deep(self) -> _Refused:
         return _Refused(f"{self._where(self._path)}: is nested more than {_MAX_DEPTH} levels deep")
 
@@ -439,8 +591,15 @@ class _StrictLoader(yaml.SafeLoader):
         node = super().compose_mapping_node(anchor)
         seen: set[str] = set()
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG:
-                continue  # validation reports keys that are not text; `<<` merges
+                # A key of another kind (1, true, ~, a date, a list, a tag) has no name to
+                # report a problem with: named as written, and where.
+                raise _Refused(
+                    f"{self._where(self._path)}: the key {self._as_written(key_node)} "
+                    f"{_at(key_node.start_mark)} must be text"
+                )
             if key_node.value in seen:
                 raise yaml.composer.ComposerError(
                     None, None, f'the key "{key_node.value}" is given twice', key_node.start_mark
@@ -454,24 +613,22 @@ class _StrictLoader(yaml.SafeLoader):
         over a later one (YAML 1.1). PyYAML's own lets the later one win for most keys, and
         copies without bound."""
         written: list[tuple[yaml.Node, yaml.Node]] = []
-        sources: list[yaml.Node] = []
+        sources: list[tuple[yaml.Node, yaml.Node]] = []  # (the `<<` key, a mapping it merges)
         for key_node, value_node in node.value:
             if key_node.tag != _MERGE_TAG:
                 written.append((key_node, value_node))
             elif isinstance(value_node, yaml.SequenceNode):
-                sources += value_node.value
+                sources += [(key_node, source) for source in value_node.value]
             else:
-                sources.append(value_node)
+                sources.append((key_node, value_node))
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         # The mapping is built entry by entry, the last of equal keys winning: so the
         # latest source comes first and what is written last.
-        for source in reversed(sources):
+        for merge_key, source in reversed(sources):
             if not isinstance(source, yaml.MappingNode):
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    "<< merges only mappings: <<: *name or <<: [*a, *b]",
-                    source.start_mark,
+                raise _Refused(
+                    f"{self._where(self._locations[node])}: << {_at(merge_key.start_mark)} "
+                    "merges only mappings: <<: *name or <<: [*a, *b]"
                 )
             self.flatten_mapping(source)
             merged += source.value
@@ -481,17 +638,22 @@ class _StrictLoader(yaml.SafeLoader):
         node.value = merged + written
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        where = self._where(self._locations[node])
+        if node.tag not in self.yaml_constructors:  # `!foo`, `!!python/tuple`, `!!merge x`
+            raise _Refused(f"{where}: the tag {_tag_as_written(node.tag)} is not supported")
         try:
-            value = super().construct_object(node, deep=deep)
+            # Deep: a mapping or list is built whole here, so that what fails in it is
+            # reported against it, and not after the document was built.
+            value = super().construct_object(node, deep=True)
             if isinstance(value, str):
                 value.encode("utf-8")  # a lone surrogate ("\ud800") can be written nowhere
-        # PyYAML's constructors fail in these ways on a scalar they cannot convert: a number
-        # of thousands of digits, 2024-13-45, `!!bool maybe`, `!!timestamp soon`.
-        except (ArithmeticError, AttributeError, LookupError, ValueError):
-            kind = _KINDS.get(node.tag, node.tag)
+        # PyYAML's constructors fail in these ways on a value they cannot convert: a number
+        # of thousands of digits, 2024-13-45, `!!bool maybe`, `!!timestamp soon`, `!!binary`
+        # that is not base64, `!!str [a]`.
+        except (ArithmeticError, AttributeError, LookupError, ValueError, ConstructorError):
             raise _Refused(
-                f"{self._where(self._locations[node])}: cannot be represented as {kind} "
-                f"(got {_describe(node.value)})"
+                f"{where}: cannot be represented as {_KINDS[node.tag]} "
+                f"(got {_node_described(node)})"
             ) from None
         return value
 
@@ -533,7 +695,7 @@ def _section_keys(section_location: tuple[int | str, ...]) -> list[str]:
     for part in section_location:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = annotation.model_fields.get(str(part))
-            annotation = field.annotation if field else None
+            annotation = _without_none(field.annotation) if field else None
         else:
             # list[X] and dict[str, X] hold their sections as the last type argument.
             arguments = get_args(annotation)
@@ -541,6 +703,14 @@ def _section_keys(section_location: tuple[int | str, ...]) -> list[str]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return list(annotation.model_fields)
     return []
+
+
+def _without_none(annotation: object) -> object:
+    """`X | None` -> X: a section that may be null has X's keys."""
+    if get_origin(annotation) not in (Union, UnionType):
+        return annotation
+    present = [argument for argument in get_args(annotation) if argument is not type(None)]
+    return present[0] if len(present) == 1 else annotation
 
 
 _TYPE_WORDS = {
@@ -561,8 +731,6 @@ def _problem(error: ErrorDetails) -> str:
         guess = difflib.get_close_matches(str(last), _section_keys(tuple(parent)), n=1)
         hint = f' (did you mean "{guess[0]}"?)' if guess else ""
         return f'unknown key "{last}" {where}{hint}'
-    if last == "[key]":
-        return f"{_key_path(tuple(parent[:-1]))}: the key {_describe(parent[-1])} must be text"
     path = _key_path(error["loc"])
     if kind == "value_error" and "ctx" in error:
         # Our validators word the problem themselves; drop pydantic's "Value error, ".
@@ -589,37 +757,67 @@ def _parse_yaml(text: str) -> object:
         problem = error.problem
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = f" {_at(mark)}" if mark else ""
         problem = f"invalid YAML{where}: {error.problem or error.context}"
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - text.rfind("\n", 0, error.position)
+        problem = (
+            f"invalid YAML at line {line}, column {column}: "
+            f"the character #x{error.character:04x} is not allowed"
+        )
     except yaml.YAMLError as error:
         problem = f"invalid YAML: {error}"
     # A key may hold a lone surrogate ("\ud800"): escaped, the message can be printed.
     raise ConfigError([problem.encode("utf-8", "backslashreplace").decode("utf-8")])
 
 
-# The same file is read for every evaluation of a repository; the model is frozen, so one
+# The same files are read for every evaluation of a repository; the model is frozen, so one
 # parse can serve them all.
 @functools.lru_cache(maxsize=256)
-def load_config(text: str | None, default_branch: str) -> HotfixConfig:
-    """The effective config from the file's text (None: no file, so all defaults)."""
+def load_config(
+    text: str | None, default_branch: str, org: OrgDefaults | None = None
+) -> HotfixConfig:
+    """The effective config from the file's text (None: no file) laid over the organization's
+    defaults (None: none), and those over the built-in defaults. Each file must be valid
+    over what lies beneath it, so each problem is reported against the file that has it."""
+    base = _defaults(default_branch)
+    if org is not None:
+        try:
+            base, _ = _laid_over(base, org.text, default_branch)
+        except ConfigError as error:
+            raise ConfigError(error.problems, org.file) from None
+    _, config = _laid_over(base, text, default_branch)
+    return config
+
+
+def _laid_over(
+    base: dict[str, Any], text: str | None, default_branch: str
+) -> tuple[dict[str, Any], HotfixConfig]:
+    """The file's data laid over `base`, and the config it makes."""
     given = None if text is None else _parse_yaml(text)
     if given is not None and not isinstance(given, dict):
         raise ConfigError(["the file must be a mapping of keys"])
     if too_large := _expansion_problem(given):
         raise ConfigError([too_large])
-    merged = _deep_merge(_defaults(default_branch), given)
+    merged = _deep_merge(base, given)
+    assert isinstance(merged, dict)  # a mapping (or nothing) laid over a mapping
     try:
         config = HotfixConfig.model_validate(merged)
     except ValidationError as error:
         # dict.fromkeys: one line per problem, in the order found.
         raise ConfigError(list(dict.fromkeys(map(_problem, error.errors())))) from None
-    problems = _consistency_problems(config) + _rollback_label_problems(config)
+    problems = _consistency_problems(config, default_branch) + _rollback_label_problems(config)
     if problems:
         raise ConfigError(problems)
-    return config
+    return merged, config
 
 
 def config_as_yaml(config: HotfixConfig) -> str:
     """The effective config, defaults filled in, as `.github/hotfix.yml` text."""
     data = config.model_dump(mode="json", exclude_none=True)
+    # Every other null is a key left unset; this one says that nobody may break the glass.
+    for name, policy in config.severities.items():
+        if policy.break_glass is None:
+            data["severities"][name]["break_glass"] = None
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

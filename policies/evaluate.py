@@ -1,12 +1,12 @@
 """The verdict on a pull request: which rules pass, and the check run's conclusion."""
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import reduce
 
-from policies.config import CONFIG_PATH, ConfigError, Duration, HotfixConfig
-from policies.facts import PullRequestFacts
+from policies.config import CONFIG_PATH, ConfigError, Duration, HotfixConfig, SeverityPolicy
+from policies.facts import BreakGlass, PullRequestFacts
 from policies.result import RuleResult, Status
 from policies.rollback import Rollback, is_rollback, judge_rollback
 from policies.rule import Lookups, Rule
@@ -14,6 +14,10 @@ from policies.rules import ROLLBACK_RULES, RULES
 from policies.rules.common import is_hotfix as is_hotfix  # re-exported: the app asks here
 from policies.rules.common import single_severity
 from policies.wording import join_words, plural
+
+# Begins the title of a hotfix pull request still open past its deadline; the conclusion
+# stays what the rules say (a late fix is still a fix).
+OVERDUE = "Overdue: "
 
 
 class Conclusion(StrEnum):
@@ -32,7 +36,31 @@ class Verdict:
     severity: str | None = None  # the one severity labelled, if exactly one is
     deadline: Duration | None = None  # that severity's time from opening to merge
     due: datetime | None = None  # when the deadline runs out, if the opening time is known
+    # From the evaluation to `due` (negative once it has passed), if both are known.
+    time_left: timedelta | None = None
+    waiting_for: tuple[str, ...] = ()  # the approval groups not filled yet
+    break_glass: BreakGlass | None = None  # in force: it concluded the verdict
+    # Recorded, but not in force: the severity labelled now allows no break-glass.
+    dormant_break_glass: BreakGlass | None = None
     rollback: Rollback | None = None  # set for a rollback pull request
+
+    @property
+    def overdue(self) -> bool:
+        return self.time_left is not None and self.time_left <= timedelta(0)
+
+    @property
+    def waived_rules(self) -> tuple[str, ...]:
+        return tuple(result.rule for result in self.results if result.status is Status.WAIVED)
+
+    @property
+    def waived_groups(self) -> tuple[str, ...]:
+        """The approval groups that were not filled when the break-glass waived them."""
+        return tuple(
+            name
+            for result in self.results
+            if result.status is Status.WAIVED
+            for name in result.waiting_for
+        )
 
 
 def rules_for(config: HotfixConfig, facts: PullRequestFacts) -> tuple[Rule, ...]:
@@ -59,12 +87,18 @@ def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
     severity, deadline = (labelled[0], labelled[1].deadline) if labelled else (None, None)
     conclusion, title = _conclude(results)
     due = facts.opened_at + deadline.value if deadline and facts.opened_at else None
-    return Verdict(conclusion, title, results, severity, deadline, due)
+    time_left = due - facts.evaluated_at if due and facts.evaluated_at else None
+    verdict = Verdict(
+        conclusion, title, results, severity, deadline, due, time_left, _waiting_for(results)
+    )
+    verdict = _break_glass(verdict, facts, labelled)
+    return replace(verdict, title=OVERDUE + verdict.title) if verdict.overdue else verdict
 
 
 def _rollback_verdict(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
     """A rollback is judged by `ROLLBACK_RULES` once it names a merged hotfix pull request;
-    its titles say which."""
+    its titles say which. It has no deadline of its own; a break-glass waives its rules as
+    a hotfix's, while the rolled-back hotfix's severity allows one."""
     rollback = judge_rollback(config, facts)
     if rollback.refusal is not None:
         title = f"Not a rollback of a merged hotfix: {rollback.refusal.problem}"
@@ -72,14 +106,18 @@ def _rollback_verdict(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
     assert rollback.reverted is not None  # named whenever there is no refusal
     results = tuple(rule.check(config, facts) for rule in ROLLBACK_RULES)
     conclusion, title = _conclude(results)
-    title += f" (rollback of #{rollback.reverted.number})"
-    return Verdict(conclusion, title, results, rollback=rollback)
+    verdict = Verdict(
+        conclusion, title, results, waiting_for=_waiting_for(results), rollback=rollback
+    )
+    labelled = single_severity(config, rollback.reverted.labels)
+    verdict = _break_glass(verdict, facts, labelled)
+    return replace(verdict, title=f"{verdict.title} (rollback of #{rollback.reverted.number})")
 
 
 def _conclude(results: tuple[RuleResult, ...]) -> tuple[Conclusion | None, str]:
     """The conclusion (None: people still have to act) and title of the rules' results."""
     failed = [result.rule for result in results if result.status is Status.FAIL]
-    waiting = [name for result in results for name in result.waiting_for]
+    waiting = _waiting_for(results)
     conclusion: Conclusion | None
     if failed:
         verb = "fails" if len(failed) == 1 else "fail"
@@ -94,7 +132,48 @@ def _conclude(results: tuple[RuleResult, ...]) -> tuple[Conclusion | None, str]:
     return conclusion, title
 
 
+def _waiting_for(results: tuple[RuleResult, ...]) -> tuple[str, ...]:
+    return tuple(name for result in results for name in result.waiting_for)
+
+
+def _break_glass(
+    verdict: Verdict, facts: PullRequestFacts, labelled: tuple[str, SeverityPolicy] | None
+) -> Verdict:
+    """The verdict once a break-glass in force has waived what fails or waits; `labelled` is
+    the severity that says whether one may be in force (for a rollback, the rolled-back
+    hotfix's)."""
+    glass = facts.break_glass
+    if glass is None:
+        return verdict
+    if not _allows_break_glass(labelled):
+        return replace(verdict, dormant_break_glass=glass)
+    # Every rule still runs, so the check run shows what the break-glass waived.
+    return replace(
+        verdict,
+        conclusion=Conclusion.SUCCESS,
+        title=f"Break-glass by @{glass.by}: {glass.reason}",
+        results=tuple(_waived(result) for result in verdict.results),
+        break_glass=glass,
+    )
+
+
+def _allows_break_glass(labelled: tuple[str, SeverityPolicy] | None) -> bool:
+    """Whether the one severity labelled allows a hotfix and names who may break the glass:
+    only then does a break-glass waive the rules, so that a pull request relabelled with a
+    lower severity is judged by that severity's rules."""
+    return (
+        labelled is not None and labelled[1].hotfix_allowed and labelled[1].break_glass is not None
+    )
+
+
+def _waived(result: RuleResult) -> RuleResult:
+    if result.status in (Status.FAIL, Status.PENDING):
+        return replace(result, status=Status.WAIVED)
+    return result
+
+
 def config_error_verdict(error: ConfigError) -> Verdict:
-    """The failure shown when `.github/hotfix.yml` cannot be used."""
+    """The failure shown when `.github/hotfix.yml` (or the organization's) cannot be used."""
     more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
-    return Verdict(Conclusion.FAILURE, f"Invalid {CONFIG_PATH}: {error.problems[0]}{more}")
+    file = error.file or CONFIG_PATH
+    return Verdict(Conclusion.FAILURE, f"Invalid {file}: {error.problems[0]}{more}")

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from policies.files import FileText
@@ -21,6 +21,34 @@ class Review:
     reviewer: str  # login
     state: ReviewState
     commit_id: str | None  # the head commit the review was given on
+    submitted_at: datetime | None = None  # None for a draft, which has not been submitted
+
+
+@dataclass(frozen=True)
+class VerbalApproval:
+    """`/hotfix verbal-approval @approver`: an approval given outside GitHub, recorded by
+    someone with write access; it counts as an approving review of `head_sha` at `recorded_at`."""
+
+    approver: str  # login
+    recorder: str  # login
+    recorded_at: datetime
+    head_sha: str  # the head commit when it was recorded
+
+    def __str__(self) -> str:
+        """As the check run and the report name it: `lena (verbal, recorded by @dana at
+        14:32 UTC)`."""
+        recorded = self.recorded_at.astimezone(UTC)
+        return f"{self.approver} (verbal, recorded by @{self.recorder} at {recorded:%H:%M} UTC)"
+
+
+@dataclass(frozen=True)
+class BreakGlass:
+    """`/hotfix break-glass <reason>`: every rule that fails or waits is waived until it is
+    withdrawn."""
+
+    by: str  # login
+    reason: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -59,6 +87,10 @@ class PullRequestFacts:
     head_version_files: Mapping[str, FileText] = field(default_factory=dict)
     existing_tags: frozenset[str] = frozenset()  # tags the app looked up and found
     opened_at: datetime | None = None  # when the pull request was opened (its deadline's start)
+    verbal_approvals: Sequence[VerbalApproval] = ()
+    break_glass: BreakGlass | None = None
+    # When it is evaluated: the app's clock, from which the time left to the deadline runs.
+    evaluated_at: datetime | None = None
     repository: str = ""  # owner/name of the base repository
     body: str = ""  # the description
     # For a rollback: the pull request it names, read by the app; None when there is none.

@@ -9,6 +9,7 @@ class Status(StrEnum):
     FAIL = "fail"
     PENDING = "pending"  # nothing is wrong yet, but people still have to act
     NOT_APPLICABLE = "not_applicable"  # a rule it depends on did not give it an input
+    WAIVED = "waived"  # failed or waited, and a break-glass waived it
 
 
 @dataclass(frozen=True)

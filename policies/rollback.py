@@ -40,6 +40,8 @@ class Rollback:
     reverted: RevertedPull | None  # a merged hotfix pull request when `refusal` is None
     refusal: Refusal | None
     severity: str | None  # the reverted hotfix's, when it carries exactly one severity label
+    # Whether `/hotfix verbal-approval` counts on the rollback: that severity takes them.
+    verbal_approval: bool = False
 
 
 def is_rollback(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> bool:
@@ -87,6 +89,7 @@ def judge_rollback(config: HotfixConfig, facts: PullRequestFacts) -> Rollback:
         reverted if refusal is None else None,
         refusal,
         labelled[0] if labelled else None,
+        labelled[1].verbal_approval if labelled else False,
     )
 
 

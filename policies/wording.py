@@ -1,6 +1,7 @@
 """Small helpers that keep the wording of every rule alike."""
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 
 def join_words(words: Sequence[str], conjunction: str = "and") -> str:
@@ -13,3 +14,21 @@ def join_words(words: Sequence[str], conjunction: str = "and") -> str:
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """`1 rule`, `2 rules`."""
     return f"{count} {singular if count == 1 else plural_form or singular + 's'}"
+
+
+_DURATION_UNITS = (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
+
+
+def duration_words(value: timedelta, *, parts: int = 2) -> str:
+    """`3h12m`: `value` in d, h, m and s (the notation of durations in `.github/hotfix.yml`),
+    from its largest unit down over `parts` units, rounded down; `0s` for under a second.
+    `parts=4` writes it exactly, to the second."""
+    left = max(int(value.total_seconds()), 0)
+    amounts = []
+    for unit, seconds in _DURATION_UNITS:
+        amount, left = divmod(left, seconds)
+        amounts.append((amount, unit))
+    first = next((index for index, (amount, _) in enumerate(amounts) if amount), None)
+    if first is None:
+        return "0s"
+    return "".join(f"{amount}{unit}" for amount, unit in amounts[first : first + parts] if amount)

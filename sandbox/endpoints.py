@@ -12,6 +12,7 @@ from sandbox.models import (
     FakeCheckRun,
     FakeComment,
     FakeInstallation,
+    FakeIssue,
     FakePull,
 )
 from sandbox.repo import FakeRepo, MergeConflictError
@@ -172,6 +173,13 @@ def request_reviewers(call: Call) -> Reply:
     teams = call.optional("team_reviewers", list, [])
     if pull.author in reviewers:
         raise ApiError(422, "Review cannot be requested from pull request author.")
+    # The fake gives every team of the repository's organization access to it.
+    if any((call.repo.owner.lower(), slug) not in call.fake.teams for slug in teams):
+        raise ApiError(
+            422,
+            "Reviews may only be requested from collaborators. One or more of the teams you "
+            f"specified is not a collaborator of the {call.repo.full_name} repository.",
+        )
     pull.requested_reviewers.extend(r for r in reviewers if r not in pull.requested_reviewers)
     pull.requested_teams.extend(t for t in teams if t not in pull.requested_teams)
     return Reply(201, shapes.pull_request(call.fake, call.repo, pull))
@@ -630,8 +638,9 @@ def list_check_runs(call: Call) -> Reply:
 
 
 def _issue_number(call: Call) -> int:
+    """A pull request's or an issue's number: both are issues to the issues API."""
     number = int(call.params["number"])
-    if number not in call.repo.pulls:
+    if number not in call.repo.pulls and number not in call.repo.issues:
         raise not_found()
     return number
 
@@ -678,20 +687,93 @@ def update_comment(call: Call) -> Reply:
     return Reply(200, shapes.comment(call.fake, call.repo, comment))
 
 
+def create_reaction(call: Call) -> Reply:
+    comment = _comment(call)
+    content = call.field("content", str, "Reaction")
+    reaction, created = call.repo.react(comment.id, content, call.bot_login)
+    return Reply(201 if created else 200, shapes.reaction(call.fake, reaction))
+
+
+# --- issues ----------------------------------------------------------------------------------
+
+
+def _names(values: list[Any]) -> list[str]:
+    """Labels given as names or as `{name: ...}` objects, as GitHub takes them."""
+    return [value["name"] if isinstance(value, dict) else str(value) for value in values]
+
+
+def create_issue(call: Call) -> Reply:
+    repo = call.repo
+    title = call.body.get("title") if isinstance(call.body, dict) else None
+    if not isinstance(title, str | int) or isinstance(title, bool) or str(title) == "":
+        raise validation_failed("Issue", "title", "missing_field")
+    assignees = call.optional("assignees", list, [])
+    for login in assignees:
+        if login not in repo.collaborators:
+            raise validation_failed("Issue", "assignees")
+    issue = repo.open_issue(
+        str(title),
+        author=call.bot_login,
+        body=call.optional("body", str, ""),
+        labels=_names(call.optional("labels", list, [])),
+        assignees=assignees,
+    )
+    return Reply(201, shapes.issue(call.fake, repo, issue))
+
+
+def list_issues(call: Call) -> Reply:
+    """Issues and pull requests, newest first, filtered by `state` and every one of `labels`."""
+    repo = call.repo
+    state = call.query.get("state", "open")
+    wanted = {name for name in call.query.get("labels", "").split(",") if name}
+    items: list[FakeIssue | FakePull] = [*repo.issues.values(), *repo.pulls.values()]
+    found = [
+        item
+        for item in sorted(items, key=lambda item: item.number, reverse=True)
+        if state in ("all", item.state) and wanted <= set(item.labels)
+    ]
+    return call.page([shapes.issue(call.fake, repo, item) for item in found])
+
+
+# --- collaborators ---------------------------------------------------------------------------
+
+# A role's base permission, as GitHub's `permission` field says it.
+_BASE_PERMISSION = {
+    "admin": "admin",
+    "maintain": "write",
+    "write": "write",
+    "triage": "read",
+    "read": "read",
+}
+
+
+def collaborator_permission(call: Call) -> Reply:
+    repo = call.repo
+    login = call.params["username"]
+    role = next(
+        (r for name, r in repo.collaborators.items() if name.lower() == login.lower()), None
+    )
+    permission = _BASE_PERMISSION[role] if role else "none"
+    collaborator = {**shapes.user(call.fake, login), "role_name": role or "none"}
+    return Reply(200, {"permission": permission, "role_name": role or "none", "user": collaborator})
+
+
 def add_labels(call: Call) -> Reply:
     repo = call.repo
     number = _issue_number(call)
     repo.add_labels(number, *call.field("labels", list, "Label"))
-    return Reply(200, [shapes.label(call.fake, repo, name) for name in repo.pulls[number].labels])
+    labels = repo.issue_like(number).labels
+    return Reply(200, [shapes.label(call.fake, repo, name) for name in labels])
 
 
 def remove_label(call: Call) -> Reply:
     repo = call.repo
     number = _issue_number(call)
-    if call.params["name"] not in repo.pulls[number].labels:
+    if call.params["name"] not in repo.issue_like(number).labels:
         raise ApiError(404, "Label does not exist")
     repo.remove_label(number, call.params["name"])
-    return Reply(200, [shapes.label(call.fake, repo, name) for name in repo.pulls[number].labels])
+    labels = repo.issue_like(number).labels
+    return Reply(200, [shapes.label(call.fake, repo, name) for name in labels])
 
 
 # --- releases ------------------------------------------------------------------------------
@@ -814,6 +896,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{REPO}/issues/{{number:int}}/comments", list_comments),
     Route("GET", f"{REPO}/issues/comments/{{comment_id:int}}", get_comment),
     Route("PATCH", f"{REPO}/issues/comments/{{comment_id:int}}", update_comment),
+    Route("POST", f"{REPO}/issues/comments/{{comment_id:int}}/reactions", create_reaction),
+    Route("GET", f"{REPO}/issues", list_issues),
+    Route("POST", f"{REPO}/issues", create_issue),
+    Route("GET", f"{REPO}/collaborators/{{username}}/permission", collaborator_permission),
     Route("POST", f"{REPO}/issues/{{number:int}}/labels", add_labels),
     Route("DELETE", f"{REPO}/issues/{{number:int}}/labels/{{name}}", remove_label),
     Route("GET", f"{REPO}/releases/tags/{{tag:path}}", get_release_by_tag),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox import shapes
+from sandbox.git import changed_paths
 from sandbox.models import FakeMergeGroup
 from sandbox.repo import FakeRepo
 
@@ -12,6 +13,8 @@ if TYPE_CHECKING:
     from sandbox.fake import FakeGitHub
 
 JSON = dict[str, Any]
+# `before` of a push that created the branch, `after` of one that deleted it.
+NO_COMMIT = "0" * 40
 
 
 def _envelope(fake: FakeGitHub, repo: FakeRepo, action: str, sender: str) -> JSON:
@@ -162,4 +165,79 @@ def _simple_commit(repo: FakeRepo, sha: str) -> JSON:
         "timestamp": shapes.timestamp(commit.committed_at),
         "author": person,
         "committer": person,
+    }
+
+
+def issue_comment_event(
+    fake: FakeGitHub, repo: FakeRepo, comment_id: int, action: str, previous_body: str | None
+) -> JSON:
+    """An ``issue_comment`` payload; ``previous_body`` is what an ``edited`` one changed."""
+    with fake.lock:
+        comment = repo.comments[comment_id]
+        payload = {
+            **_envelope(fake, repo, action, comment.author),
+            "issue": shapes.issue(fake, repo, repo.issue_like(comment.issue_number)),
+            "comment": shapes.comment(fake, repo, comment),
+        }
+        if previous_body is not None:
+            payload["changes"] = {"body": {"from": previous_body}}
+        return payload
+
+
+def push_event(
+    fake: FakeGitHub, repo: FakeRepo, ref: str, before: str, after: str, sender: str, forced: bool
+) -> JSON:
+    """A ``push`` payload moving ``ref`` from ``before`` to ``after`` (either `NO_COMMIT` for
+    a ref created or deleted). Pushes have no action; their repository carries the epoch
+    seconds GitHub writes there, and ``master_branch``."""
+    with fake.lock:
+        envelope = _envelope(fake, repo, "", sender)
+        del envelope["action"]
+        moment = int(fake.now().timestamp())
+        envelope["repository"] |= {
+            "created_at": moment,
+            "pushed_at": moment,
+            "master_branch": repo.default_branch,
+        }
+        if after == NO_COMMIT:
+            pushed = []
+        elif before == NO_COMMIT:  # GitHub lists the commits new to the repository; here, the head
+            pushed = [after]
+        else:
+            pushed = [commit.sha for commit in repo.objects.commits_between(before, after)]
+        commits = [_pushed_commit(repo, sha) for sha in pushed]
+        base = "" if before == NO_COMMIT else f"{before[:12]}..."
+        return {
+            "ref": ref,
+            "before": before,
+            "after": after,
+            **envelope,
+            "pusher": {"name": sender, "email": f"{sender}@users.noreply.github.com"},
+            "created": before == NO_COMMIT,
+            "deleted": after == NO_COMMIT,
+            "forced": forced,
+            "base_ref": None,
+            "compare": f"{shapes.HTML_URL}/{repo.full_name}/compare/{base}{after[:12]}",
+            "commits": commits,
+            "head_commit": commits[-1] if commits else None,
+        }
+
+
+def _pushed_commit(repo: FakeRepo, sha: str) -> JSON:
+    """A commit as a push lists it: its author's username and the paths it changed."""
+    commit = repo.objects.commits[sha]
+    parent_tree = repo.objects.commits[commit.parents[0]].tree if commit.parents else {}
+    changes = changed_paths(parent_tree, commit.tree)
+    username = commit.author.name
+    person = {"name": commit.author.name, "email": commit.author.email, "username": username}
+    return {
+        **_simple_commit(repo, sha),
+        "distinct": True,
+        "url": f"{shapes.HTML_URL}/{repo.full_name}/commit/{sha}",
+        "author": person,
+        "committer": person,
+        **{
+            status: [path for path, change in changes if change == status]
+            for status in ("added", "removed", "modified")
+        },
     }

@@ -293,6 +293,33 @@ class FakeGitHub:
         fake_repo = self._as_repo(repo)
         return events.merge_group_event(self, fake_repo, group, action, sender, reason)
 
+    def issue_comment_event(
+        self,
+        repo: FakeRepo | str,
+        comment_id: int,
+        action: str = "created",
+        previous_body: str | None = None,
+    ) -> dict[str, Any]:
+        fake_repo = self._as_repo(repo)
+        return events.issue_comment_event(self, fake_repo, comment_id, action, previous_body)
+
+    def push_event(
+        self,
+        repo: FakeRepo | str,
+        ref: str,
+        before: str,
+        after: str | None = None,
+        sender: str = "octocat",
+        forced: bool = False,
+    ) -> dict[str, Any]:
+        """A ``push`` payload: ``ref`` (``refs/heads/main``, ``refs/tags/v1``) moved from
+        ``before`` to ``after`` (default: where the ref is now). ``events.NO_COMMIT`` as
+        ``before`` creates the ref, as ``after`` deletes it."""
+        fake_repo = self._as_repo(repo)
+        if after is None:
+            after = fake_repo.resolve(ref) or events.NO_COMMIT
+        return events.push_event(self, fake_repo, ref, before, after, sender, forced)
+
     def _as_repo(self, repo: FakeRepo | str) -> FakeRepo:
         return repo if isinstance(repo, FakeRepo) else self.repo(repo)
 

@@ -140,6 +140,32 @@ class FakeComment:
 
 
 @dataclass
+class FakeIssue:
+    """An issue (not a pull request); it shares the repository's numbering with pulls."""
+
+    id: int
+    number: int
+    title: str
+    body: str
+    author: str
+    created_at: datetime
+    updated_at: datetime
+    labels: list[str] = field(default_factory=list)
+    assignees: list[str] = field(default_factory=list)
+    state: str = "open"
+    closed_at: datetime | None = None
+
+
+@dataclass
+class FakeReaction:
+    id: int
+    comment_id: int
+    content: str  # "+1", "heart", ...
+    user: str
+    created_at: datetime
+
+
+@dataclass
 class FakeRelease:
     id: int
     tag_name: str

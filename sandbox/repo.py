@@ -14,14 +14,18 @@ from sandbox.models import (
     FakeBranch,
     FakeCheckRun,
     FakeComment,
+    FakeIssue,
     FakeMergeGroup,
     FakePull,
+    FakeReaction,
     FakeRelease,
     FakeReview,
 )
 
 MergeMethod = Literal["merge", "squash", "rebase"]
 ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"]
+# A collaborator's role; GitHub's `permission` maps maintain to write and triage to read.
+Role = Literal["admin", "maintain", "write", "triage", "read"]
 
 
 class Site(Protocol):
@@ -75,9 +79,13 @@ class FakeRepo:
     check_runs: dict[int, FakeCheckRun] = field(default_factory=dict)
     check_suites: dict[tuple[int, str], int] = field(default_factory=dict)
     comments: dict[int, FakeComment] = field(default_factory=dict)
+    reactions: list[FakeReaction] = field(default_factory=list)
+    issues: dict[int, FakeIssue] = field(default_factory=dict)
     releases: dict[str, FakeRelease] = field(default_factory=dict)
     # Each base branch's merge queue, oldest entry first.
     merge_queues: dict[str, list[FakeMergeGroup]] = field(default_factory=dict)
+    # login -> role; anyone else has no access
+    collaborators: dict[str, Role] = field(default_factory=dict)
     next_number: int = 1
 
     @property
@@ -122,6 +130,9 @@ class FakeRepo:
 
     def comments_on(self, number: int) -> list[FakeComment]:
         return [comment for comment in self.comments.values() if comment.issue_number == number]
+
+    def reactions_to(self, comment_id: int) -> list[FakeReaction]:
+        return [reaction for reaction in self.reactions if reaction.comment_id == comment_id]
 
     def runs_named(self, name: str, head_sha: str | None = None) -> list[FakeCheckRun]:
         return [
@@ -449,11 +460,68 @@ class FakeRepo:
         pull.state = "closed"
         pull.closed_at = pull.updated_at = self.site.now()
 
-    @locked
-    def add_labels(self, pull_number: int, *labels: str) -> None:
-        pull = self.pulls[pull_number]
-        pull.labels.extend(label for label in labels if label not in pull.labels)
+    # --- issues and comments -------------------------------------------------------------
 
     @locked
-    def remove_label(self, pull_number: int, label: str) -> None:
-        self.pulls[pull_number].labels.remove(label)
+    def open_issue(
+        self,
+        title: str,
+        author: str = "octocat",
+        body: str = "",
+        labels: Iterable[str] = (),
+        assignees: Iterable[str] = (),
+    ) -> FakeIssue:
+        now = self.site.now()
+        issue = FakeIssue(
+            self.site.next_id(),
+            self.take_number(),
+            title,
+            body,
+            author,
+            now,
+            now,
+            list(labels),
+            list(assignees),
+        )
+        self.issues[issue.number] = issue
+        return issue
+
+    @locked
+    def add_comment(self, number: int, author: str, body: str) -> FakeComment:
+        """A comment on the conversation of pull request or issue `number`."""
+        if number not in self.pulls and number not in self.issues:
+            raise KeyError(number)
+        now = self.site.now()
+        comment = FakeComment(self.site.next_id(), number, body, author, now, now)
+        self.comments[comment.id] = comment
+        return comment
+
+    @locked
+    def edit_comment(self, comment_id: int, body: str) -> FakeComment:
+        comment = self.comments[comment_id]
+        comment.body = body
+        comment.updated_at = self.site.now()
+        return comment
+
+    @locked
+    def react(self, comment_id: int, content: str, user: str) -> tuple[FakeReaction, bool]:
+        """`user`'s reaction to a comment; False when it was there already (GitHub's 200)."""
+        for reaction in self.reactions_to(comment_id):
+            if (reaction.content, reaction.user) == (content, user):
+                return reaction, False
+        reaction = FakeReaction(self.site.next_id(), comment_id, content, user, self.site.now())
+        self.reactions.append(reaction)
+        return reaction, True
+
+    def issue_like(self, number: int) -> FakePull | FakeIssue:
+        """The pull request or issue `number` (they share one numbering)."""
+        return self.pulls.get(number) or self.issues[number]
+
+    @locked
+    def add_labels(self, number: int, *labels: str) -> None:
+        item = self.issue_like(number)
+        item.labels.extend(label for label in labels if label not in item.labels)
+
+    @locked
+    def remove_label(self, number: int, label: str) -> None:
+        self.issue_like(number).labels.remove(label)

@@ -13,9 +13,12 @@ from sandbox.models import (
     FakeCheckRun,
     FakeComment,
     FakeInstallation,
+    FakeIssue,
     FakePull,
+    FakeReaction,
     FakeRelease,
     FakeReview,
+    FakeTeam,
 )
 from sandbox.repo import FakeRepo
 
@@ -268,7 +271,9 @@ def pull_request(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
         "head": side(pull.head_ref, pull.head_sha, _head_repo(fake, repo, pull)),
         "base": side(pull.base_ref, pull.base_sha, repo),
         "requested_reviewers": [user(fake, login) for login in pull.requested_reviewers],
-        "requested_teams": [{"slug": slug, "name": slug} for slug in pull.requested_teams],
+        "requested_teams": [
+            team(fake, fake.teams[(repo.owner.lower(), slug)]) for slug in pull.requested_teams
+        ],
         "author_association": "MEMBER",
         "assignee": None,
         "assignees": [],
@@ -300,6 +305,26 @@ def pull_request(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
             "commits": {"href": f"{url}/commits"},
             "statuses": {"href": f"{fake.api_url}/repos/{repo.full_name}/statuses/{pull.head_sha}"},
         },
+    }
+
+
+def team(fake: FakeGitHub, item: FakeTeam) -> JSON:
+    """GitHub's `team-simple`."""
+    url = f"{fake.api_url}/organizations/{fake.user_id(item.org)}/team/{item.id}"
+    return {
+        "id": item.id,
+        "node_id": f"T_{item.id}",
+        "url": url,
+        "html_url": f"{HTML_URL}/orgs/{item.org}/teams/{item.slug}",
+        "name": item.name,
+        "slug": item.slug,
+        "description": None,
+        "privacy": "closed",
+        "notification_setting": "notifications_enabled",
+        "permission": "pull",
+        "members_url": f"{url}/members{{/member}}",
+        "repositories_url": f"{url}/repos",
+        "parent": None,
     }
 
 
@@ -535,13 +560,71 @@ def pull_ref(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
     }
 
 
+def issue(fake: FakeGitHub, repo: FakeRepo, item: FakeIssue | FakePull) -> JSON:
+    """The issues API's shape: of an issue, or of a pull request's conversation (with a
+    `pull_request` object, as GitHub lists pull requests among issues)."""
+    url = f"{fake.api_url}/repos/{repo.full_name}/issues/{item.number}"
+    is_pull = isinstance(item, FakePull)
+    html = f"{HTML_URL}/{repo.full_name}/{'pull' if is_pull else 'issues'}/{item.number}"
+    assignees = [] if isinstance(item, FakePull) else item.assignees
+    shape: JSON = {
+        "id": item.id,
+        "node_id": f"I_{item.id}",
+        "url": url,
+        "repository_url": f"{fake.api_url}/repos/{repo.full_name}",
+        "labels_url": f"{url}/labels{{/name}}",
+        "comments_url": f"{url}/comments",
+        "events_url": f"{url}/events",
+        "html_url": html,
+        "number": item.number,
+        "state": item.state,
+        "state_reason": None,
+        "title": item.title,
+        "body": item.body,
+        "user": user(fake, item.author),
+        "labels": [label(fake, repo, name) for name in item.labels],
+        "assignee": user(fake, assignees[0]) if assignees else None,
+        "assignees": [user(fake, login) for login in assignees],
+        "milestone": None,
+        "locked": False,
+        "active_lock_reason": None,
+        "comments": len(repo.comments_on(item.number)),
+        "closed_at": timestamp(item.closed_at),
+        "created_at": timestamp(item.created_at),
+        "updated_at": timestamp(item.updated_at),
+        "author_association": "MEMBER",
+    }
+    if isinstance(item, FakePull):
+        pull_url = f"{fake.api_url}/repos/{repo.full_name}/pulls/{item.number}"
+        shape["pull_request"] = {
+            "url": pull_url,
+            "html_url": html,
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "merged_at": timestamp(item.merged_at),
+        }
+    return shape
+
+
+def reaction(fake: FakeGitHub, item: FakeReaction) -> JSON:
+    return {
+        "id": item.id,
+        "node_id": f"REA_{item.id}",
+        "user": user(fake, item.user),
+        "content": item.content,
+        "created_at": timestamp(item.created_at),
+    }
+
+
 def comment(fake: FakeGitHub, repo: FakeRepo, item: FakeComment) -> JSON:
     issues_url = f"{fake.api_url}/repos/{repo.full_name}/issues"
+    kind = "pull" if item.issue_number in repo.pulls else "issues"
     return {
         "id": item.id,
         "node_id": f"IC_{item.id}",
         "url": f"{issues_url}/comments/{item.id}",
-        "html_url": f"{HTML_URL}/{repo.full_name}/pull/{item.issue_number}#issuecomment-{item.id}",
+        "html_url": f"{HTML_URL}/{repo.full_name}/{kind}/{item.issue_number}"
+        f"#issuecomment-{item.id}",
         "issue_url": f"{issues_url}/{item.issue_number}",
         "body": item.body,
         "user": user(fake, item.author),

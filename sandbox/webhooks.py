@@ -37,12 +37,18 @@ def post_delivery(
 
 
 def wait_until_settled(journal: Journal, timeout: float) -> None:
-    """Wait until no journaled delivery is queued or running (each is done, failed or ignored).
+    """Wait until no journaled delivery is queued or running (each is done, failed or ignored)
+    and no timer is due on the journal's clock (it would become a delivery).
 
     A delivery waiting out a retry counts as queued, so this also waits for its retries.
     """
     deadline = time.monotonic() + timeout
-    while journal.count(("queued", "running")):
+    while journal.count(("queued", "running")) or _timer_due(journal):
         if time.monotonic() > deadline:
             raise TimeoutError(f"deliveries did not finish within {timeout:g} s")
         time.sleep(0.01)
+
+
+def _timer_due(journal: Journal) -> bool:
+    due = journal.next_due()
+    return due is not None and due <= journal.now()

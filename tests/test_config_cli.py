@@ -11,7 +11,7 @@ from app.cli import main
 from policies.config import ConfigError, load_config
 
 INVALID = """\
-workflow: trunk
+workflow: trunk-based
 branches:
   prodution: release
 severities:
@@ -80,6 +80,32 @@ def test_validate_names_the_key_of_a_value_nested_too_deep_or_too_long(
     assert capsys.readouterr().out == f"{path}: {problem}\n"
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            'tag:\n  format: !!binary "not base64!!"\n',
+            'tag.format: cannot be represented as binary data (got "not base64!!")',
+        ),
+        ("tag:\n  format: !foo bar\n", "tag.format: the tag !foo is not supported"),
+        (
+            "labels:\n  severities:\n    ? [a, b]\n    : x\n",
+            "labels.severities: the key [a, b] at line 3, column 7 must be text",
+        ),
+        ("true: x\n", "the top level: the key true at line 1, column 1 must be text"),
+    ],
+    ids=["binary", "unknown-tag", "list-key", "true-key"],
+)
+def test_validate_names_the_key_of_a_tag_or_a_key_that_is_not_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, problem: str
+) -> None:
+    path = write_config(tmp_path, text)
+
+    assert main(["config", "validate", str(path)]) == 1
+
+    assert capsys.readouterr().out == f"{path}: {problem}\n"
+
+
 def test_validate_reads_merge_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_config(
         tmp_path,
@@ -95,6 +121,22 @@ def test_validate_reads_merge_keys(tmp_path: Path, capsys: pytest.CaptureFixture
         "OK: .github/hotfix.yml is valid "
         "(workflow gitflow, production branch main, hotfix severities P0, P1, P3, P4)\n"
     )
+
+
+def test_validate_names_an_escalation_step_that_cannot_be_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(
+        tmp_path, "severities:\n  P1:\n    escalation:\n      - {after: 45d, notify: [oncall]}\n"
+    )
+
+    assert main(["config", "validate", str(path)]) == 1
+
+    assert capsys.readouterr().out.splitlines() == [
+        f'{path}: severities.P1.escalation[0].after: must be at most 30d (got "45d")',
+        f"{path}: severities.P1.escalation[0].notify[0]: must be @login, @org/team-slug, "
+        'approvers or author (got "oncall")',
+    ]
 
 
 def test_validate_needs_no_settings(
@@ -128,9 +170,26 @@ def test_show_prints_the_effective_config_with_defaults_filled_in(
     assert shown["branches"]["production"] == "trunk"
     assert shown["branches"]["development"] == "dev"
     assert shown["branches"]["hotfix_prefix"] == "hotfix/"
-    assert shown["severities"]["P2"] == {"hotfix_allowed": True, "approvals": []}
+    assert shown["severities"]["P2"] == {
+        "hotfix_allowed": True,
+        "approvals": [],
+        "verbal_approval": False,
+        "break_glass": None,
+        "request_reviews": True,
+        "escalation": [],
+    }
     assert shown["severities"]["P0"]["deadline"] == "2h"
     assert shown["version"] == {"files": [], "bump": "patch", "allow_prerelease": True}
+    assert shown["severities"]["P0"]["verbal_approval"] is True
+    assert shown["severities"]["P0"]["break_glass"] == {
+        "teams": ["engineering-leads", "on-call-managers"],
+        "users": [],
+    }
+    assert shown["severities"]["P0"]["request_reviews"] is True
+    assert shown["severities"]["P0"]["escalation"] == [
+        {"after": "15m", "notify": ["approvers"]},
+        {"after": "4h", "notify": ["approvers", "author"]},
+    ]
     assert load_config(yaml.safe_dump(shown), "other") == load_config(
         "branches: {development: dev, production: trunk}\n"
         "severities: {P2: {hotfix_allowed: true}}\nversion: {allow_prerelease: true}\n",
@@ -153,4 +212,106 @@ def test_show_refuses_an_invalid_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["config", "show"]) == 1
     assert capsys.readouterr().out == (
         '.github/hotfix.yml: release: must be true or false (got "maybe")\n'
+    )
+
+
+ORG_DEFAULTS = """\
+workflow: trunk
+severities:
+  P1:
+    deadline: 4h
+    approvals:
+      - {name: Release Manager, users: [rm]}
+"""
+
+
+def test_an_organization_file_is_the_base_the_file_is_laid_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org = tmp_path / "org-hotfix.yml"
+    org.write_text(ORG_DEFAULTS)
+    write_config(tmp_path, "severities:\n  P1:\n    deadline: 8h\n")
+
+    assert main(["config", "validate", "--org-file", str(org)]) == 0
+    assert capsys.readouterr().out == (
+        f"OK: {org}, then .github/hotfix.yml are valid "
+        "(workflow trunk, production branch main, hotfix severities P0, P1)\n"
+    )
+
+    assert main(["config", "show", "--org-file", str(org)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"# Config: {org}, then .github/hotfix.yml\n")
+    shown = yaml.safe_load(printed)
+    assert shown["workflow"] == "trunk"
+    assert shown["severities"]["P1"] == {
+        "hotfix_allowed": True,
+        "deadline": "8h",
+        "approvals": [{"name": "Release Manager", "count": 1, "users": ["rm"]}],
+        "request_reviews": True,
+        "escalation": [
+            {"after": "30m", "notify": ["approvers"]},
+            {"after": "2h", "notify": ["approvers", "author"]},
+        ],
+        "verbal_approval": False,
+        "break_glass": None,
+    }
+
+
+def test_show_says_which_files_it_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    org = tmp_path / "org-hotfix.yml"
+    org.write_text(ORG_DEFAULTS)
+
+    assert main(["config", "show"]) == 0
+    assert capsys.readouterr().out.startswith("# Config: the defaults\n")
+
+    assert main(["config", "show", "--org-file", str(org)]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.startswith(f"# Config: {org}\nworkflow: trunk\n")
+    assert printed.err == (
+        "hotfix-bot: .github/hotfix.yml does not exist; "
+        "these are the organization's file over the defaults\n"
+    )
+
+    write_config(tmp_path, "release: false\n")
+    assert main(["config", "show"]) == 0
+    assert capsys.readouterr().out.startswith("# Config: .github/hotfix.yml\n")
+
+
+def test_validate_checks_an_organization_file_alone_when_the_repository_has_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org = tmp_path / "org-hotfix.yml"
+    org.write_text(ORG_DEFAULTS)
+
+    assert main(["config", "validate", "--org-file", str(org)]) == 0
+
+    printed = capsys.readouterr()
+    assert printed.out == (
+        f"OK: {org} is valid (workflow trunk, production branch main, hotfix severities P0, P1)\n"
+    )
+    assert printed.err == (
+        "hotfix-bot: .github/hotfix.yml does not exist; a repository without it gets "
+        "the organization's file over the defaults\n"
+    )
+
+
+def test_validate_names_the_file_each_problem_is_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org = tmp_path / "org-hotfix.yml"
+    org.write_text("branchs: {}\n")
+    path = write_config(tmp_path, "release: maybe\n")
+
+    assert main(["config", "validate", "--org-file", str(org)]) == 1
+    assert capsys.readouterr().out == (
+        f'{org}: unknown key "branchs" at top level (did you mean "branches"?)\n'
+    )
+
+    org.write_text(ORG_DEFAULTS)
+    assert main(["config", "validate", "--org-file", str(org), str(path)]) == 1
+    assert capsys.readouterr().out == f'{path}: release: must be true or false (got "maybe")\n'
+
+    assert main(["config", "validate", "--org-file", str(tmp_path / "nowhere.yml")]) == 2
+    assert capsys.readouterr().err == (
+        f"hotfix-bot: cannot read {tmp_path / 'nowhere.yml'}: No such file or directory\n"
     )

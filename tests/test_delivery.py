@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from typing import Any
 
 import pytest
+from support.large_bodies import LARGE_BODIES
 
 from app.intake.delivery import from_body, from_payload
+
+MIB = 1024 * 1024
 
 PULL = {"number": 7, "title": "Fix login", "head": {"sha": "abc", "ref": "hotfix/x"}}
 SHAPES: dict[str, dict[str, Any]] = {
@@ -58,6 +62,48 @@ SHAPES: dict[str, dict[str, Any]] = {
         "installation": {"id": 42},
         "repository": {"full_name": "acme/widgets"},
     },
+    "review of a merged pull request": {
+        "action": "submitted",
+        "review": {"state": "approved"},
+        "pull_request": {**PULL, "merged_at": "2026-12-04T14:32:00Z"},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    "a command on a pull request": {
+        "action": "created",
+        "issue": {"number": 7, "pull_request": {"url": "u", "merged_at": None}},
+        "comment": {"id": 1, "body": "/hotfix confirm\nthanks", "user": {"type": "User"}},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    "a command by a bot": {
+        "action": "created",
+        "issue": {"number": 7, "pull_request": {"url": "u"}},
+        "comment": {"id": 1, "body": "/hotfix confirm", "user": {"type": "Bot"}},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    "a command on an issue": {
+        "action": "created",
+        "issue": {"number": 9},
+        "comment": {"id": 1, "body": "/hotfix confirm", "user": {"type": "User"}},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    "a comment that is no command": {
+        "action": "created",
+        "issue": {"number": 7, "pull_request": {"url": "u"}},
+        "comment": {"id": 1, "body": "LGTM /hotfix confirm", "user": {"type": "User"}},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    "a comment of odd types": {
+        "action": "created",
+        "issue": {"number": "7", "pull_request": True},
+        "comment": {"id": 1, "body": 7, "user": "me"},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
     "no installation": {"action": "created", "repository": {"full_name": "acme/widgets"}},
     "odd types": {
         "action": 3,
@@ -83,6 +129,9 @@ def routing(delivery: Any) -> tuple[object, ...]:
         delivery.pr_number,
         delivery.ordering_key,
         delivery.merged,
+        delivery.issue_is_pull_request,
+        delivery.comment_is_command,
+        delivery.comment_by_bot,
     )
 
 
@@ -99,7 +148,17 @@ def test_the_routing_fields_are_read_as_github_sends_them() -> None:
         "d-1", "check_run", json.dumps(SHAPES["check_suite for two pull requests"]).encode()
     )
 
-    assert routing(read) == ("rerequested", 42, "acme/widgets", None, "acme/widgets@def", False)
+    assert routing(read) == (
+        "rerequested",
+        42,
+        "acme/widgets",
+        None,
+        "acme/widgets@def",
+        False,
+        False,
+        False,
+        False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -107,12 +166,23 @@ def test_the_routing_fields_are_read_as_github_sends_them() -> None:
     [
         (f"refs/heads/gh-readonly-queue/main/pr-7-{'a' * 40}", 7, "acme/widgets#7"),
         (f"refs/heads/gh-readonly-queue/release/1.x/pr-12-{'b' * 40}", 12, "acme/widgets#12"),
+        (f"gh-readonly-queue/main/pr-7-{'a' * 40}", 7, "acme/widgets#7"),
+        (f"refs/heads/gh-readonly-queue/main/pr-7-{'aB3' * 13}F", 7, "acme/widgets#7"),
         ("refs/heads/gh-readonly-queue/main/pr-7", None, "acme/widgets@f00"),
         (f"refs/heads/main/pr-7-{'a' * 40}", None, "acme/widgets@f00"),
         (f"refs/heads/gh-readonly-queue/main/pr-{'9' * 19}-{'a' * 40}", None, "acme/widgets@f00"),
         (None, None, "acme/widgets@f00"),
     ],
-    ids=["main", "base with slashes", "no sha", "not the queue", "too big", "none"],
+    ids=[
+        "main",
+        "base with slashes",
+        "without refs/heads/",
+        "upper-case sha",
+        "no sha",
+        "not the queue",
+        "too big",
+        "none",
+    ],
 )
 def test_a_merge_group_runs_with_the_pull_request_its_ref_names(
     head_ref: str | None, pr_number: int | None, ordering_key: str
@@ -127,3 +197,104 @@ def test_a_merge_group_runs_with_the_pull_request_its_ref_names(
     read = from_body("d-1", "merge_group", json.dumps(payload).encode())
 
     assert (read.pr_number, read.ordering_key) == (pr_number, ordering_key)
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ("review of a merged pull request", (7, True, False, False, False)),
+        ("a command on a pull request", (7, False, True, True, False)),
+        ("a command by a bot", (7, False, True, True, True)),
+        ("a command on an issue", (None, False, False, True, False)),
+        ("a comment that is no command", (7, False, True, False, False)),
+        ("a comment of odd types", (None, False, False, False, False)),
+    ],
+)
+def test_comments_and_reviews_are_read_as_github_sends_them(
+    shape: str, expected: tuple[object, ...]
+) -> None:
+    """A command is told from other comments at the intake, from the body as received."""
+    read = from_body("d-1", "issue_comment", json.dumps(SHAPES[shape]).encode())
+
+    assert (
+        read.pr_number,
+        read.merged,
+        read.issue_is_pull_request,
+        read.comment_is_command,
+        read.comment_by_bot,
+    ) == expected
+
+
+PUSH = {
+    "ref": "refs/heads/main",
+    "before": "a" * 40,
+    "after": "b" * 40,
+    "created": False,
+    "deleted": False,
+    "forced": False,
+    "installation": {"id": 42},
+    "repository": {"full_name": "acme/widgets", "default_branch": "main"},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "pushed_branch", "ordering_key"),
+    [
+        ({}, "main", "acme/widgets:refs/heads/main"),
+        ({"ref": "refs/heads/release/1.x"}, "release/1.x", "acme/widgets:refs/heads/release/1.x"),
+        ({"ref": "refs/tags/v1.2.4"}, None, "delivery:d-1"),
+        ({"created": True}, None, "delivery:d-1"),
+        ({"deleted": True}, None, "delivery:d-1"),
+        ({"forced": True}, None, "delivery:d-1"),
+        ({"forced": None}, None, "delivery:d-1"),
+    ],
+    ids=["main", "slashes", "tag", "created", "deleted", "forced", "not said"],
+)
+def test_a_push_names_the_branch_it_moved_forward_and_runs_in_its_order(
+    change: dict[str, Any], pushed_branch: str | None, ordering_key: str
+) -> None:
+    payload = {**PUSH, **change}
+
+    read = from_body("d-1", "push", json.dumps(payload).encode())
+    whole = from_payload("d-1", "push", payload)
+
+    assert (read.action, read.pushed_branch, read.default_branch, read.ordering_key) == (
+        None,
+        pushed_branch,
+        "main",
+        ordering_key,
+    )
+    assert (whole.pushed_branch, whole.ordering_key) == (read.pushed_branch, read.ordering_key)
+
+
+@pytest.mark.parametrize(
+    ("length", "is_command"),
+    [(512 * 1024, True), (512 * 1024 + 1, False)],
+    ids=["512 KiB", "512 KiB + 1 byte"],
+)
+def test_a_text_longer_than_github_sends_is_not_read(length: int, is_command: bool) -> None:
+    """No comment is over 65,536 characters; a longer routing text would only cost memory."""
+    payload = dict(SHAPES["a command on a pull request"])
+    text = "/hotfix confirm"
+    payload["comment"] = {"body": text + " " * (length - len(text) - 2), "user": {"type": "User"}}
+    body = json.dumps(payload).encode()
+    assert len(json.dumps(payload["comment"]["body"])) == length
+
+    read = from_body("d-1", "issue_comment", body)
+
+    assert (read.comment_is_command, read.pr_number) == (is_command, 7)
+
+
+@pytest.mark.parametrize("name", LARGE_BODIES)
+def test_a_body_of_25_mib_is_read_in_a_few_mib(name: str) -> None:
+    """Checked whole, but never decoded whole, nor built beyond the routing fields."""
+    event, make = LARGE_BODIES[name]
+    body = make()
+    tracemalloc.start()
+    try:
+        from_body("d-1", event, body)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert peak < 8 * MIB

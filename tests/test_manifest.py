@@ -89,6 +89,14 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
         ("issues", "write"),
         ("pull_requests", "write"),
     ),
+    "GET /repos/{owner}/{repo}/collaborators/{username}/permission": (("metadata", "read"),),
+    "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions": (
+        ("issues", "write"),
+        ("pull_requests", "write"),
+    ),
+    # Issues lists pull requests too; either permission reads the list.
+    "GET /repos/{owner}/{repo}/issues": (("issues", "read"), ("pull_requests", "read")),
+    "POST /repos/{owner}/{repo}/issues": (("issues", "write"),),
     "GET /repos/{owner}/{repo}/releases/tags/{tag}": (("contents", "read"),),
     "POST /repos/{owner}/{repo}/releases": (("contents", "write"),),
     "PATCH /repos/{owner}/{repo}/releases/{release_id}": (("contents", "write"),),
@@ -105,6 +113,8 @@ EVENTS: dict[str, Permission] = {
     "check_run": ("checks", "read"),
     "check_suite": ("checks", "read"),
     "merge_group": ("merge_queues", "read"),
+    "issue_comment": ("issues", "read"),
+    "push": ("contents", "read"),
 }
 
 
@@ -168,18 +178,28 @@ def test_every_call_the_app_makes_in_a_hotfix_lifecycle_is_covered(bot: Bot) -> 
         "hotfix/fix-login", "main", title="Fix login", author="dev", labels=["hotfix", "P0"]
     )
     bot.pull_request(pull.number, "opened")
-    for reviewer in ("lead", "oncall"):
-        bot.repo.review(pull.number, reviewer, "APPROVED")
-        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.repo.collaborators.update({"lead": "write", "oncall": "write"})
+    for body in (
+        "/hotfix verbal-approval @oncall",
+        "/hotfix break-glass the fix must ship now",
+        "/hotfix unknown",
+    ):
+        comment = bot.repo.add_comment(pull.number, "lead", body)
+        bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
     bot.deliver("check_suite", bot.fake.check_suite_event(bot.repo, head))
     group = bot.repo.enqueue(pull.number)
     bot.deliver("merge_group", bot.fake.merge_group_event(bot.repo, group))
     bot.repo.merge_group(group)
     bot.pull_request(pull.number, "closed")
+    confirmation = bot.repo.add_comment(pull.number, "oncall", "/hotfix confirm")
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, confirmation.id))
 
     validator = OpenAPIValidator()
     calls = {validator.operation(request.method, request.path) for request in bot.fake.requests}
     assert None not in calls  # the harness also checks every request against OpenAPI
     assert "POST /repos/{owner}/{repo}/check-runs" in calls
     assert bot.policy_run(group.head_sha).conclusion == "success"
+    assert "POST /repos/{owner}/{repo}/issues" in calls  # the commands ran
     assert sorted(call for call in calls if call is not None and not covered(call)) == []

@@ -70,7 +70,13 @@ def test_a_good_p1_hotfix_waits_for_approvals_one_by_one_then_passes(bot: Bot) -
     assert run.output["title"] == all_rules_pass()
     due = (pull.created_at + timedelta(hours=24)).astimezone(UTC)
     assert run.output["summary"].startswith(
-        f"**Severity P1**: merge within 24h of opening, by {due:%Y-%m-%d %H:%M} UTC.\n"
+        f"**Severity P1**: merge within 24h of opening, by {due:%Y-%m-%d %H:%M} UTC, "
+        "23h59m left.\n\n"
+        "**Review requests** (made once for P1):\n"
+        "- Engineering Lead: asked team engineering-leads\n"
+        "- Product Manager: asked team product-managers\n\n"
+        "Config: the defaults (no .github/hotfix.yml on main or in acme/.github)\n\n"
+        "| Rule |"
     )
     assert (
         "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login |"

@@ -31,12 +31,18 @@ def teams(bot: Bot) -> None:
 @pytest.fixture
 def hotfix(bot: Bot) -> FakePull:
     """Hotfix #1, merged into main and released as v1.2.4 by the app."""
+    return merged_hotfix(bot, "P1")
+
+
+def merged_hotfix(bot: Bot, severity: str) -> FakePull:
+    """Hotfix #1 of `severity`, merged into main and released as v1.2.4 by the app."""
     repo = bot.repo
     repo.commit("main", {"app.py": "def login(): ...\n"}, "Base")
     repo.create_branch("develop", "main")
     repo.create_branch(BRANCH, "main")
     repo.commit(BRANCH, {"VERSION": "1.2.4\n", "app.py": "def login(): fixed\n"}, "Fix login")
-    pull = repo.open_pull(BRANCH, "main", title="Fix login", author="dev", labels=["hotfix", "P1"])
+    labels = ["hotfix", severity]
+    pull = repo.open_pull(BRANCH, "main", title="Fix login", author="dev", labels=labels)
     repo.merge_pull(pull.number)
     bot.pull_request(pull.number, "closed")
     assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
@@ -84,13 +90,20 @@ def version_bump(found_on_head: str, result: str = "✅ pass") -> tuple[str, str
     )
 
 
-def rollback_header(recognised_by: str) -> str:
+DEFAULTS_USED = "Config: the defaults (no .github/hotfix.yml on main or in acme/.github)"
+P1_TAKES_NO_VERBAL = (
+    "A verbal approval does not count: P1 does not take them (`severities.P1.verbal_approval`)."
+)
+
+
+def rollback_header(recognised_by: str, config_used: str = DEFAULTS_USED) -> str:
     return (
         f"**Rollback of #1** (Fix login), a P1 hotfix: this pull request is a rollback "
         f"because {recognised_by}.\n\n"
         "`branch-name`, `labels` and `severity` do not apply to a rollback: it is recognised "
         "by its branch or label, and its approvals are those of `rollback.approvals`, by "
-        "default one from any approval group of the rolled-back hotfix's severity.\n\n"
+        f"default one from any approval group of the rolled-back hotfix's severity. "
+        f"{P1_TAKES_NO_VERBAL}\n\n{config_used}\n\n"
     )
 
 
@@ -182,7 +195,7 @@ def test_a_pull_request_labelled_rollback_is_one_and_takes_the_configured_approv
     run = bot.policy_run(head)
     assert run.output["title"] == "Waiting for approval: Release Owner (rollback of #1)"
     assert run.output["summary"].startswith(
-        rollback_header("it carries the label `rollback`")
+        rollback_header("it carries the label `rollback`", "Config: .github/hotfix.yml on main")
         + rows(
             TARGET_MAIN,
             ("approvals", "⏳ waiting", "Release Owner: nobody yet",
@@ -242,7 +255,7 @@ def test_a_rollback_of_anything_but_a_merged_hotfix_is_refused_saying_why(
     assert run.output["summary"].startswith(
         "This pull request is a rollback because it carries the label `rollback`. A rollback "
         f"reverts a merged hotfix pull request, but {problem}, so no rule was checked.\n\n"
-        "## How to fix\n\n"
+        f"{DEFAULTS_USED}\n\n## How to fix\n\n"
     )
 
 
@@ -266,7 +279,7 @@ def test_a_revert_of_a_hotfix_that_was_closed_unmerged_says_there_is_nothing_to_
         "This pull request is a rollback because its head branch `revert-1-hotfix/abandoned` "
         "matches `rollback.pattern` (`^revert-[0-9]+-hotfix/`). A rollback reverts a merged "
         "hotfix pull request, but #1 was closed without being merged, so no rule was "
-        "checked.\n\n## How to fix\n\n"
+        f"checked.\n\n{DEFAULTS_USED}\n\n## How to fix\n\n"
         "#1 never reached main, so there is nothing to roll back: close this pull request."
     )
 
@@ -392,3 +405,89 @@ def test_a_rollback_run_that_lost_its_journal_finds_its_own_work_and_adds_nothin
         "| Rollback notice | ✅ already done | the rollback notice was already on #1 "
         f"| [#1]({WEB}/pull/1#issuecomment-{notice.id}) |"
     )
+
+
+# --- comment commands on a rollback ----------------------------------------------------------
+
+
+def command(bot: Bot, number: int, author: str, body: str) -> None:
+    bot.repo.collaborators.update({author: "write"})
+    comment = bot.repo.add_comment(number, author, body)
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+
+
+def bot_replies(bot: Bot, number: int) -> list[str]:
+    return [c.body for c in bot.repo.comments_on(number) if c.author == "hotfix-bot[bot]"]
+
+
+def test_a_verbal_approval_counts_on_the_rollback_of_a_hotfix_whose_severity_takes_them(
+    bot: Bot,
+) -> None:
+    hotfix = merged_hotfix(bot, "P0")
+    revert = revert_button(bot, hotfix)
+
+    command(bot, revert.number, "dana", "/hotfix verbal-approval @oncall on the bridge call")
+
+    run = bot.policy_run(revert.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All 3 rules pass (rollback of #1)")
+    assert (
+        "A verbal approval (`/hotfix verbal-approval`) counts, as P0 takes them."
+        in (run.output["summary"])
+    )
+    assert (
+        "| `approvals` | ✅ pass | Engineering Lead or On-call Manager: oncall (verbal, "
+        in (run.output["summary"])
+    )
+    assert bot_replies(bot, revert.number) == []
+
+    # After the merge the rollback's report waits for oncall to confirm, as a hotfix's would.
+    bot.repo.merge_pull(revert.number, merged_by="dana")
+    bot.pull_request(revert.number, "closed")
+    [release_run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    [row] = [
+        line
+        for line in release_run.output["summary"].splitlines()
+        if line.startswith("| Verbal approvals |")
+    ]
+    assert "oncall (verbal, recorded by @dana at " in row and "**unconfirmed**" in row
+
+
+def test_a_verbal_approval_on_the_rollback_of_a_severity_without_them_is_refused_saying_why(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    revert = revert_button(bot, hotfix)
+
+    command(bot, revert.number, "dana", "/hotfix verbal-approval @pm")
+
+    [reply] = bot_replies(bot, revert.number)
+    assert (
+        "\n> `/hotfix verbal-approval @pm`\n\n@dana, hotfix-bot did not carry this out: "
+        "severity P1 (of hotfix #1, which this rolls back) does not take verbal approvals "
+        "(`severities.P1.verbal_approval` in `.github/hotfix.yml`).\n\n"
+    ) in reply
+    assert bot.policy_run(revert.head_sha).conclusion is None  # still waiting for approval
+
+
+def test_a_break_glass_on_a_rollback_waives_its_rules_and_asks_for_a_retroactive_review(
+    bot: Bot,
+) -> None:
+    hotfix = merged_hotfix(bot, "P0")
+    revert = revert_button(bot, hotfix)
+
+    command(bot, revert.number, "lead", "/hotfix break-glass SSO is down for everyone")
+
+    run = bot.policy_run(revert.head_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "Break-glass by @lead: SSO is down for everyone (rollback of #1)",
+    )
+    assert "| `approvals` | ⚠️ waived |" in run.output["summary"]
+
+    bot.repo.merge_pull(revert.number, merged_by="dana")
+    bot.pull_request(revert.number, "closed")
+    [issue] = bot.repo.issues.values()
+    assert (issue.title, issue.assignees) == ('Retroactive review: Revert "Fix login"', ["lead"])
+    assert (
+        "- `approvals`: Engineering Lead (@acme/engineering-leads), On-call Manager "
+        "(@acme/on-call-managers)"
+    ) in issue.body

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.handlers.routing import Context, Router
 from app.intake.delivery import Delivery, from_payload
+from app.journal.timers import TIMER_EVENT
 
 
 async def first(context: Context) -> None: ...
@@ -47,3 +48,22 @@ def test_a_route_may_take_only_the_payloads_its_condition_accepts() -> None:
     assert router.handlers_for(closed(merged=True)) == [first]
     assert not router.handles(closed(merged=False))
     assert not router.supersedable(closed(merged=True))
+
+
+def test_a_timer_delivery_runs_its_kinds_handler_but_is_never_taken_from_outside() -> None:
+    router = Router()
+    router.add("pull_request", ["opened"], first)
+    router.add(TIMER_EVENT, ["escalation"], second)
+    fired = delivery(TIMER_EVENT, "escalation", timer={"number": 7})
+
+    assert router.handlers_for(fired) == [second]  # as the worker runs it
+    assert fired.pr_number == 7
+    assert not router.handles(fired)  # the intake: a `timer` sent to the webhook is ignored
+    assert router.events == {"pull_request"}  # what the App subscribes to
+
+
+def test_an_event_without_actions_is_routed_to_each_of_its_handlers_once() -> None:
+    router = Router()
+    router.add("push", None, first)
+
+    assert router.handlers_for(delivery("push", None)) == [first]

@@ -146,6 +146,8 @@ def test_the_setup_page_registers_the_app_and_the_server_is_configured_without_a
         "check_run",
         "check_suite",
         "merge_group",
+        "issue_comment",
+        "push",
     }
     assert manifest["default_permissions"] == {
         "checks": "write",

@@ -336,6 +336,16 @@ def _retry_after(
     return None
 
 
+def timestamp(value: object) -> datetime | None:
+    """GitHub's `2026-11-27T15:28:00Z`; None when absent or not of that form."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def _seconds_until(http_date: str) -> int | None:
     """Whole seconds from now until an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`), at
     least 0; None when it is no date."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from urllib.parse import quote
 
 from githubkit.exception import RequestFailed
@@ -23,24 +23,6 @@ from policies.files import FileText, UnreadableText
 # The config and version files are a few KB; a larger file is refused before it is
 # fetched, so no blob of megabytes is downloaded, held and parsed on the event loop.
 MAX_FILE_BYTES = 256 * 1024
-
-
-class UnreadableFile(Exception):
-    """A file that must be read exists but cannot be: not UTF-8 text, or over `MAX_FILE_BYTES`."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path} {problem}")
-        self.path = path
-        self.problem = problem
-
-
-def text_of(files: Mapping[str, FileText], path: str) -> str | None:
-    """A file's text from `read_files`, None when there is none; `UnreadableFile` when there
-    is one that cannot be read (the config: nothing can be judged without it)."""
-    found = files.get(path)
-    if isinstance(found, UnreadableText):
-        raise UnreadableFile(path, found.problem)
-    return found
 
 
 async def read_files(
@@ -89,12 +71,24 @@ async def _read(
     return _text(blob["content"])
 
 
-async def _read_contents(
-    github: InstallationClient, repository: str, ref: str, path: str
+async def read_default_branch_file(
+    github: InstallationClient, repository: str, path: str
 ) -> FileText:
-    url = f"/repos/{repository}/contents/{quote(path.strip('/'))}?ref={quote(ref, safe='')}"
+    """A file on the repository's default branch, revalidated by ETag: one request, with no
+    need to know the branch. None when there is no such file, or no such repository that
+    the installation can see (GitHub answers both with 404)."""
+    return await _read_contents(github, repository, None, path)
+
+
+async def _read_contents(
+    github: InstallationClient, repository: str, ref: str | None, path: str
+) -> FileText:
+    url = f"/repos/{repository}/contents/{quote(path.strip('/'))}"
+    if ref is not None:
+        url += f"?ref={quote(ref, safe='')}"
     try:
-        found = await (github.get_immutable(url) if _is_sha(ref) else github.get_revalidated(url))
+        immutable = ref is not None and _is_sha(ref)
+        found = await (github.get_immutable(url) if immutable else github.get_revalidated(url))
     except RequestFailed as error:
         if error.response.status_code == 404:
             return None

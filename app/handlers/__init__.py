@@ -6,8 +6,12 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 
 from __future__ import annotations
 
-from app.handlers import merge_group, policy, release
+from app.handlers import clock, merge_group, policy, release
+from app.handlers.commands import confirm, dispatch
+from app.handlers.release.steps import verbal_approvals
 from app.handlers.routing import Router
+from app.journal.timers import TIMER_EVENT
+from policies.clock import ESCALATION, OVERDUE
 
 
 def build_router() -> Router:
@@ -25,8 +29,26 @@ def build_router() -> Router:
         when=release.merged,
     )
     router.add("check_run", ["rerequested"], policy.on_rerequest)
+    router.add("push", None, release.push.on_push, when=release.push.pushed_to_default_branch)
     router.add("check_run", ["rerequested"], release.on_rerequest)
+    router.add("check_run", ["rerequested"], release.push.on_rerequest)
     router.add("check_suite", ["rerequested"], policy.on_rerequest)
     router.add("check_suite", ["rerequested"], release.on_rerequest)
+    router.add("check_suite", ["rerequested"], release.push.on_rerequest)
     router.add("merge_group", merge_group.MERGE_GROUP_ACTIONS, merge_group.on_checks_requested)
+    router.add("issue_comment", dispatch.ACTIONS, dispatch.on_command, when=dispatch.is_command)
+    router.add(
+        "pull_request_review",
+        ["submitted"],
+        confirm.on_review_after_merge,
+        when=confirm.after_merge,
+    )
+    # Timers the journal fired (app/timers.py), by kind.
+    router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
+    router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
+    router.add(
+        TIMER_EVENT,
+        [verbal_approvals.CONFIRMATION_REMINDER],
+        verbal_approvals.on_confirmation_reminder,
+    )
     return router

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from app.github.client import LongWait
+from policies.clock import RequestOutcome
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import Conclusion, Verdict
+from policies.facts import BreakGlass
 from policies.result import RuleResult, Status
 from policies.rollback import Refusal, Rollback
 from policies.rules import ROLLBACK_RULES, RULES
-from policies.wording import join_words
+from policies.wording import duration_words, join_words
 
 # GitHub refuses check-run output fields longer than this.
 MAX_OUTPUT_CHARS = 65_535
@@ -22,6 +25,7 @@ _RESULT = {
     Status.FAIL: "❌ fail",
     Status.PENDING: "⏳ waiting",
     Status.NOT_APPLICABLE: "➖ not checked",
+    Status.WAIVED: "⚠️ waived",
 }
 
 
@@ -45,15 +49,21 @@ def cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "
 
 
-def policy_output(verdict: Verdict) -> CheckOutput:
+def policy_output(
+    verdict: Verdict, config_used: str, review_requests: Sequence[RequestOutcome] = ()
+) -> CheckOutput:
+    """The run of a pull request; `config_used` is the line saying which files made the
+    config (`Config: ...`). A rollback's first lines say what it rolls back, where a
+    hotfix's say its severity and deadline."""
     rollback = verdict.rollback
     if rollback is not None and rollback.refusal is not None:
-        return _refused_rollback_output(verdict.title, rollback, rollback.refusal)
+        return _refused_rollback_output(verdict.title, rollback, rollback.refusal, config_used)
     if not verdict.results:  # not a hotfix pull request
         return CheckOutput(
             verdict.title,
             "This pull request is not a hotfix: its head branch does not start with the "
-            f"hotfix prefix and it has no hotfix label, so `{CONFIG_PATH}` does not apply.",
+            f"hotfix prefix and it has no hotfix label, so `{CONFIG_PATH}` does not apply."
+            f"\n\n{config_used}",
         )
     lines = _rollback_lines(rollback) if rollback is not None else []
     if verdict.severity is not None:
@@ -61,8 +71,30 @@ def policy_output(verdict: Verdict) -> CheckOutput:
         if verdict.deadline is not None:
             deadline = f": merge within {verdict.deadline} of opening"
         if verdict.due is not None:
-            deadline += f", by {verdict.due.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            deadline += f", by {when(verdict.due)}"
+        if verdict.time_left is not None:
+            left = time_left(verdict.time_left)
+            deadline += f": **{left}**" if verdict.overdue else f", {left}"
         lines += [f"**Severity {verdict.severity}**{deadline}.", ""]
+    if verdict.break_glass is not None:
+        lines += [
+            f"{_break_glass(verdict.break_glass)} Every rule that fails or waits is waived; "
+            "after the merge an issue asks for a retroactive review. `/hotfix break-glass off` "
+            "withdraws it.",
+            "",
+        ]
+    if verdict.dormant_break_glass is not None:
+        # A rollback follows the severity of the hotfix it rolls back.
+        label = "the pull request's" if rollback is None else "the rolled-back hotfix's"
+        lines += [
+            f"{_break_glass(verdict.dormant_break_glass)} It is **not in force**: a break-glass "
+            f"waives the rules only while {label} one severity label allows a hotfix "
+            "and a break-glass. `/hotfix break-glass off` withdraws it.",
+            "",
+        ]
+    if review_requests:
+        lines += _review_requests(verdict.severity, review_requests)
+    lines += [config_used, ""]
     lines += ["| Rule | Result | Found | Expected |", "| --- | --- | --- | --- |"]
     lines += [
         f"| `{r.rule}` | {_RESULT[r.status]} | {cell(r.found)} | {cell(r.expected)} |"
@@ -72,29 +104,96 @@ def policy_output(verdict: Verdict) -> CheckOutput:
     return CheckOutput(verdict.title, "\n".join(lines))
 
 
+def _break_glass(glass: BreakGlass) -> str:
+    return f"**Break-glass** by @{glass.by} at {when(glass.at)}: {glass.reason}."
+
+
+def when(moment: datetime) -> str:
+    """`2026-12-04 22:30 UTC`."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def time_left(left: timedelta) -> str:
+    """`1h45m left`, or `overdue by 3h12m` once the deadline has passed."""
+    if left <= timedelta(0):
+        return f"overdue by {duration_words(-left)}"
+    return f"{duration_words(left)} left"
+
+
+def _review_requests(severity: str | None, outcomes: Sequence[RequestOutcome]) -> list[str]:
+    lines = [f"**Review requests** (made once for {severity}):"]
+    for outcome in outcomes:
+        if outcome.refused is None:
+            lines.append(f"- {outcome.group}: asked {outcome.who}")
+        else:
+            lines.append(
+                f"- {outcome.group}: GitHub refused to ask {outcome.who} ({outcome.refused}); "
+                "ask them yourself"
+            )
+    return [*lines, ""]
+
+
+def escalation_comment(
+    severity: str, mentions: Sequence[str], opened_at: datetime, now: datetime, verdict: Verdict
+) -> str:
+    """An escalation step's reminder on a hotfix pull request (docs/BEHAVIOUR.md, 'The
+    incident clock')."""
+    opening = f"this **{severity}** hotfix has been open for **{duration_words(now - opened_at)}**."
+    if verdict.due is not None and verdict.deadline is not None and verdict.time_left is not None:
+        deadline = (
+            f"Deadline {when(verdict.due)} ({verdict.deadline} after opening): "
+            f"**{time_left(verdict.time_left)}**."
+        )
+    else:
+        deadline = f"{severity} has no deadline."
+    to = f"{' '.join(mentions)}: {opening}" if mentions else opening[0].upper() + opening[1:]
+    return f"{to} {deadline}\n\n`hotfix-policy`: {verdict.title}"
+
+
 def _rollback_lines(rollback: Rollback) -> list[str]:
-    """What a rollback reverts, and why some rules do not judge it."""
+    """What a rollback reverts, why some rules do not judge it, and whether a verbal
+    approval counts."""
     assert rollback.reverted is not None  # named whenever a rollback is judged by rules
     reverted = rollback.reverted
     kind = f"a {rollback.severity} hotfix" if rollback.severity else "a hotfix"
     left_out = join_words([f"`{rule.name}`" for rule in RULES if rule not in ROLLBACK_RULES])
+    verbal = _verbal_words(rollback, reverted.number)
     return [
         f"**Rollback of #{reverted.number}** ({reverted.title}), {kind}: this pull request "
         f"is a rollback because {rollback.recognised_by}.",
         "",
         f"{left_out} do not apply to a rollback: it is recognised by its branch or label, "
         "and its approvals are those of `rollback.approvals`, by default one from any "
-        "approval group of the rolled-back hotfix's severity.",
+        f"approval group of the rolled-back hotfix's severity. {verbal}",
         "",
     ]
 
 
-def _refused_rollback_output(title: str, rollback: Rollback, refusal: Refusal) -> CheckOutput:
+def _verbal_words(rollback: Rollback, reverted: int) -> str:
+    """Whether `/hotfix verbal-approval` counts on a rollback, and why not when it does not:
+    the rolled-back hotfix's severity decides."""
+    severity = rollback.severity
+    if severity is None:
+        return (
+            f"A verbal approval does not count: #{reverted} has no single "
+            "severity label to allow it."
+        )
+    if not rollback.verbal_approval:
+        return (
+            f"A verbal approval does not count: {severity} does not take them "
+            f"(`severities.{severity}.verbal_approval`)."
+        )
+    return f"A verbal approval (`/hotfix verbal-approval`) counts, as {severity} takes them."
+
+
+def _refused_rollback_output(
+    title: str, rollback: Rollback, refusal: Refusal, config_used: str
+) -> CheckOutput:
     return CheckOutput(
         title,
         f"This pull request is a rollback because {rollback.recognised_by}. A rollback "
         f"reverts a merged hotfix pull request, but {refusal.problem}, so no rule was checked."
-        f"\n\n## How to fix\n\n{refusal.how_to_fix}.",
+        f"\n\n{config_used}\n\n## How to fix\n\n{refusal.how_to_fix}.",
     )
 
 
@@ -113,13 +212,23 @@ def _fixes(results: tuple[RuleResult, ...]) -> list[str]:
     return lines
 
 
-def config_error_output(verdict: Verdict, error: ConfigError) -> CheckOutput:
+def config_error_output(verdict: Verdict, error: ConfigError, config_used: str) -> CheckOutput:
     problems = "\n".join(f"- {problem}" for problem in error.problems)
+    if error.file is None:
+        where = f"`{CONFIG_PATH}` on the base branch"
+        fix = "Fix the file on the base branch (a pull request cannot change its own policy)"
+        validate = "`hotfix-bot config validate` checks a file offline"
+    else:
+        where = f"`{error.file}`, the organization's defaults,"
+        fix = (
+            f"Fix `{error.file}` on its repository's default branch (and give the App's "
+            "installation access to that repository if GitHub refused it)"
+        )
+        validate = "`hotfix-bot config validate --org-file` checks it offline"
     return CheckOutput(
         verdict.title,
-        f"`{CONFIG_PATH}` on the base branch cannot be used, so no rule was checked:\n\n"
-        f"{problems}\n\nFix the file on the base branch (a pull request cannot change its own "
-        "policy), then re-run this check. `hotfix-bot config validate` checks a file offline.",
+        f"{where} cannot be used, so no rule was checked:\n\n{problems}\n\n{config_used}\n\n"
+        f"{fix}, then re-run this check. {validate}.",
     )
 
 

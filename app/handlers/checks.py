@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from app.github.client import classify, describe
-from app.github.files import UnreadableFile
 from app.handlers.check_output import CheckOutput, error_output, long_wait_output
 from app.handlers.routing import Context
 
@@ -90,17 +89,14 @@ async def report_failure(
 ) -> None:
     """Show why a handler stopped on the `name` run, from its `except` block (the delivery
     is recorded as failed too): a refusal that will not pass (permissions, a missing team),
-    a file that cannot be read, GitHub still failing on the last attempt, or GitHub asking
-    for a wait too long to take in line. An error that will be retried is left to the next
-    attempt."""
+    GitHub still failing on the last attempt, or GitHub asking for a wait too long to take
+    in line. An error that will be retried is left to the next attempt."""
     now = context.clock()
     transience = classify(error, now)
     if head_sha is None or (transience.retriable and not context.last_attempt):
         return
     long_wait = transience.long_wait(now)
-    if isinstance(error, UnreadableFile):
-        output = error_output(f"Cannot read {error.path}", str(error))
-    elif long_wait is not None:
+    if long_wait is not None:
         output = long_wait_output(title, describe(error), long_wait)
     else:
         output = error_output(title, describe(error))

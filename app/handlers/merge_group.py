@@ -9,9 +9,11 @@ now as its own check is, on its own head commit.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from app.handlers.check_output import merge_group_output, unnamed_merge_group_output
 from app.handlers.checks import report_failure, write_check_run
-from app.handlers.policy import CHECK_NAME, policy_verdict, read_pull_request
+from app.handlers.policy import CHECK_NAME, policy_evaluation, read_pull_request
 from app.handlers.routing import Context
 from policies.evaluate import Conclusion
 
@@ -35,12 +37,14 @@ async def on_checks_requested(context: Context) -> None:
         return
     github, repository = context.github, context.repository
     try:
-        pull, reviews = await read_pull_request(github, repository, number)
+        pull, reviews, records = await read_pull_request(context, number)
         if pull["state"] != "open":
             # Closing a pull request takes it out of the queue: no group waits for this one.
             context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
             return
-        conclusion, policy = await policy_verdict(github, repository, pull, reviews)
+        now = datetime.fromtimestamp(context.clock(), UTC)
+        evaluation = await policy_evaluation(github, repository, pull, reviews, records, now)
+        policy, conclusion = evaluation.output(()), evaluation.verdict.conclusion
     except Exception as error:
         await report_failure(
             context, CHECK_NAME, head_sha, error, f"Could not evaluate pull request #{number}"

@@ -3,28 +3,37 @@
 The pull request is always read from the API, never from the delivery, so deliveries that
 arrive late or out of order still end in the result for its current state. Independent
 requests run concurrently; with warm caches an evaluation is 4 sequential round trips:
-(pull request, reviews) -> (base tree, revalidated) -> (tag, team members) -> check run;
-a rollback reads the pull request it reverts after the base tree, one more.
+(pull request, reviews) -> (base tree and the organization's file, revalidated) -> (tag,
+team members) -> check run; a rollback reads the pull request it reverts after the base
+tree, one more.
+
+A hotfix pull request's evaluation also keeps its incident clock going (docs/BEHAVIOUR.md,
+'The incident clock'): it schedules the clock's timers in the journal and asks the approval
+groups not filled yet for reviews, each only the first time; later evaluations make no
+request for either.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from githubkit.exception import RequestFailed
-
-from app.github.client import InstallationClient
-from app.github.files import UnreadableFile, read_files, text_of
+from app.github.client import InstallationClient, timestamp
+from app.github.files import read_files
+from app.github.teams import members_among
 from app.handlers.check_output import CheckOutput, config_error_output, policy_output
 from app.handlers.checks import report_failure, write_check_run
+from app.handlers.config_files import ConfigFiles, read_org_file
+from app.handlers.records import BreakGlassRecord, PullRecords, Waived
+from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
-from policies.config import CONFIG_PATH, ConfigError, load_config
+from policies.clock import RequestOutcome, clock_timers, review_requests
+from policies.config import CONFIG_PATH, ConfigError, HotfixConfig
 from policies.evaluate import (
-    Conclusion,
+    Verdict,
     config_error_verdict,
     evaluate,
     is_hotfix,
@@ -72,23 +81,90 @@ async def on_rerequest(context: Context) -> None:
         await evaluate_pull_request(context, number)
 
 
-async def evaluate_pull_request(context: Context, number: int) -> None:
+@dataclass(frozen=True)
+class Evaluation:
+    """An open pull request as one evaluation found it."""
+
+    verdict: Verdict
+    config_used: str  # which files made the config: a line of the check run
+    config: HotfixConfig | None = None  # None: the config files cannot be used
+    config_error: ConfigError | None = None
+    facts: PullRequestFacts | None = None  # None when the config is unusable
+
+    def output(self, review_requests: Sequence[RequestOutcome]) -> CheckOutput:
+        if self.config_error is not None:
+            return config_error_output(self.verdict, self.config_error, self.config_used)
+        return policy_output(self.verdict, self.config_used, review_requests)
+
+
+async def evaluate_pull_request(context: Context, number: int) -> Evaluation | None:
+    """Evaluate pull request `number` and write its check run; None when it is not open."""
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     try:
-        pull, reviews = await read_pull_request(github, repository, number)
+        pull, reviews, records = await read_pull_request(context, number)
         if pull["state"] != "open":
             context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
-            return
+            return None
         head_sha = pull["head"]["sha"]
-        conclusion, output = await policy_verdict(github, repository, pull, reviews)
+        now = datetime.fromtimestamp(context.clock(), UTC)
+        evaluation = await policy_evaluation(github, repository, pull, reviews, records, now)
+        requested = await _keep_the_clock(context, number, evaluation)
     except Exception as error:
         await report_failure(
             context, CHECK_NAME, head_sha, error, "Could not evaluate the hotfix policy"
         )
         raise
+    output = evaluation.output(requested)
+    conclusion = evaluation.verdict.conclusion
     await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
+    # Only a break-glass in force waives anything: one not in force under the severity
+    # labelled now keeps what it waived while it was.
+    if records.break_glass is not None and evaluation.verdict.break_glass is not None:
+        await _remember_what_was_waived(context, number, records.break_glass, evaluation.verdict)
     context.log.info("pull request #%d: %s", number, output.title)
+    return evaluation
+
+
+async def read_pull_request(
+    context: Context, number: int
+) -> tuple[dict[str, Any], list[Any], PullRecords]:
+    """The pull request and its reviews as they are now, and what commands left on it."""
+    github, repository = context.github, context.repository
+    pull, reviews, records = await asyncio.gather(
+        github.get_json(f"/repos/{repository}/pulls/{number}"),
+        github.get_all(f"/repos/{repository}/pulls/{number}/reviews"),
+        PullRecords.load(context, number),
+    )
+    return pull, reviews, records
+
+
+async def _remember_what_was_waived(
+    context: Context, number: int, glass: BreakGlassRecord, verdict: Verdict
+) -> None:
+    """After the merge, the retroactive review asks about what the break-glass waived; for a
+    rollback, under the rolled-back hotfix's severity, whose groups its approvals come from."""
+    rolled_back = verdict.rollback.severity if verdict.rollback is not None else None
+    severity = verdict.severity or rolled_back
+    waived = Waived(severity, verdict.waived_rules, verdict.waived_groups)
+    if await Waived.load(context, number, glass) != waived:
+        await waived.save(context, number, glass)
+
+
+async def _keep_the_clock(
+    context: Context, number: int, evaluation: Evaluation
+) -> list[RequestOutcome]:
+    """The incident clock of a hotfix pull request: its timers kept in the journal, and
+    reviews asked for. Returns the review requests made for its severity."""
+    config, facts, verdict = evaluation.config, evaluation.facts, evaluation.verdict
+    if config is None or facts is None:
+        return []
+    for timer in clock_timers(config, verdict, facts):
+        await context.timers.schedule(timer.kind, timer.key, timer.due, timer.data, number=number)
+    requests = review_requests(config, verdict, facts)
+    if requests is None or verdict.severity is None:
+        return []
+    return await request_reviews(context, number, verdict.severity, requests)
 
 
 def _head_named_by(payload: dict[str, Any]) -> str | None:
@@ -104,43 +180,37 @@ def _head_named_by(payload: dict[str, Any]) -> str | None:
     return None
 
 
-async def read_pull_request(
-    github: InstallationClient, repository: str, number: int
-) -> tuple[dict[str, Any], list[Any]]:
-    """The pull request and its reviews as they are now."""
-    pull, reviews = await asyncio.gather(
-        github.get_json(f"/repos/{repository}/pulls/{number}"),
-        github.get_all(f"/repos/{repository}/pulls/{number}/reviews"),
-    )
-    return pull, reviews
-
-
-async def policy_verdict(
-    github: InstallationClient, repository: str, pull: dict[str, Any], reviews: list[Any]
-) -> tuple[Conclusion | None, CheckOutput]:
-    """The hotfix-policy result of `pull` (as `read_pull_request` gave it) on its head
-    commit: the conclusion (None while approvals are outstanding) and the run's output."""
+async def policy_evaluation(
+    github: InstallationClient,
+    repository: str,
+    pull: dict[str, Any],
+    reviews: list[Any],
+    records: PullRecords,
+    now: datetime,
+) -> Evaluation:
+    """The hotfix policy on `pull` (as `read_pull_request` gave it) on its head commit."""
     base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
     default_branch = pull["base"]["repo"]["default_branch"]
     # The config and the usual version files come from one base tree; the head's version
-    # files are read alongside so that neither waits for the other.
+    # files and the organization's defaults are read alongside so that none waits.
+    base_files, head_files, org_file = await asyncio.gather(
+        read_files(github, repository, base_ref, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
+        read_files(github, repository, head_sha, DEFAULT_VERSION_FILES),
+        read_org_file(github, repository),
+    )
+    config_files = ConfigFiles(repository, base_ref, org_file, base_files.get(CONFIG_PATH))
     try:
-        base_files, head_files = await asyncio.gather(
-            read_files(github, repository, base_ref, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
-            read_files(github, repository, head_sha, DEFAULT_VERSION_FILES),
-        )
-        config = load_config(text_of(base_files, CONFIG_PATH), default_branch)
-    except UnreadableFile as error:
-        return _config_failure(ConfigError([f"the file {error.problem}"]))
+        config = config_files.config(default_branch)
     except ConfigError as error:
-        return _config_failure(error)
-    facts = _facts(pull, reviews)
+        verdict = config_error_verdict(error)
+        return Evaluation(verdict, config_used=config_files.used, config_error=error)
+    facts = _facts(pull, reviews, records, now)
     if is_rollback(config, facts.head_ref, facts.labels):
         number = reverted_number(facts.head_ref, facts.body, repository)
         if number is not None:
             facts = replace(facts, reverted=await read_reverted_pull(github, repository, number))
     elif not is_hotfix(config, facts.head_ref, facts.labels):
-        return Conclusion.NEUTRAL, policy_output(evaluate(config, facts))
+        return Evaluation(evaluate(config, facts), config_files.used, config, facts=facts)
 
     # The rules say what to look up: first the version files they read...
     version_paths = needed_lookups(config, facts).version_files
@@ -162,17 +232,13 @@ async def policy_verdict(
         _existing_tags(github, repository, needs.tags),
         _approvers_by_team(github, repository.split("/")[0], needs),
     )
-    verdict = evaluate(
-        config, replace(facts, team_members=team_members, existing_tags=existing_tags)
-    )
-    return verdict.conclusion, policy_output(verdict)
+    facts = replace(facts, team_members=team_members, existing_tags=existing_tags)
+    return Evaluation(evaluate(config, facts), config_files.used, config, facts=facts)
 
 
-def _config_failure(error: ConfigError) -> tuple[Conclusion | None, CheckOutput]:
-    return Conclusion.FAILURE, config_error_output(config_error_verdict(error), error)
-
-
-def _facts(pull: dict[str, Any], reviews: list[Any]) -> PullRequestFacts:
+def _facts(
+    pull: dict[str, Any], reviews: list[Any], records: PullRecords, now: datetime
+) -> PullRequestFacts:
     head_repo = pull["head"].get("repo") or {}
     base_repo = pull["base"]["repo"]
     return PullRequestFacts(
@@ -188,11 +254,19 @@ def _facts(pull: dict[str, Any], reviews: list[Any]) -> PullRequestFacts:
         labels=frozenset(label["name"] for label in pull["labels"]),
         default_branch=base_repo["default_branch"],
         reviews=[
-            Review(review["user"]["login"], ReviewState(review["state"]), review.get("commit_id"))
+            Review(
+                review["user"]["login"],
+                ReviewState(review["state"]),
+                review.get("commit_id"),
+                timestamp(review.get("submitted_at")),
+            )
             for review in reviews
             if review.get("user") and review.get("state") in ReviewState.__members__
         ],
-        opened_at=_timestamp(pull.get("created_at")),
+        opened_at=timestamp(pull.get("created_at")),
+        verbal_approvals=records.verbal_approvals,
+        break_glass=records.break_glass.glass if records.break_glass else None,
+        evaluated_at=now,
         repository=base_repo["full_name"],
         body=pull.get("body") or "",
     )
@@ -218,16 +292,6 @@ async def read_reverted_pull(
     )
 
 
-def _timestamp(value: object) -> datetime | None:
-    """GitHub's `2026-11-27T15:28:00Z`; None when absent or not of that form."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 async def _existing_tags(
     github: InstallationClient, repository: str, tags: Sequence[str]
 ) -> frozenset[str]:
@@ -243,36 +307,10 @@ async def _approvers_by_team(
     """Team slug -> those of `needs.approvers` who are in that team."""
     approvers = needs.approvers
     members = await asyncio.gather(
-        *(_team_members(github, org, slug, approvers) for slug in needs.teams)
+        *(members_among(github, org, slug, approvers) for slug in needs.teams)
     )
     # GitHub logins are case-insensitive.
     return {
         slug: frozenset(login for login in approvers if login.casefold() in team)
         for slug, team in zip(needs.teams, members, strict=True)
     }
-
-
-async def _team_members(
-    github: InstallationClient, org: str, slug: str, approvers: frozenset[str]
-) -> frozenset[str]:
-    """The team's members (casefolded), or, where the members list is not served, those of
-    `approvers` whose membership is active."""
-    try:
-        members = await github.get_all(f"/orgs/{org}/teams/{slug}/members")
-    except RequestFailed as error:
-        if error.response.status_code != 404:
-            raise
-        # No such team, a personal account, or a server without the members list: ask for
-        # each approver instead (never cached: it says nothing of the others).
-        memberships = await asyncio.gather(
-            *(
-                github.get_optional(f"/orgs/{org}/teams/{slug}/memberships/{login}")
-                for login in approvers
-            )
-        )
-        return frozenset(
-            login.casefold()
-            for login, membership in zip(approvers, memberships, strict=True)
-            if membership is not None and membership.get("state") == "active"
-        )
-    return frozenset(member["login"].casefold() for member in members)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from app.github.client import InstallationClient
 from app.intake.delivery import Delivery
+from app.journal.timers import TIMER_EVENT, Timers
 from app.logs import ContextLogger
 
 
@@ -29,6 +31,7 @@ class Context:
     delivery: Delivery
     state: StateStore
     log: ContextLogger
+    timers: Timers  # what it asks to happen later (app/timers.py)
     # Seconds since the epoch; the worker passes the journal's, which tests can set.
     clock: Callable[[], float] = time.time
     # The worker retries what may pass; on the last attempt a handler reports instead.
@@ -42,6 +45,9 @@ class Context:
     @property
     def owner(self) -> str:
         return self.repository.split("/", 1)[0]
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
 
 
 Handler = Callable[[Context], Awaitable[None]]
@@ -86,15 +92,17 @@ class Router:
         return bool(handlers) and all(handler in self._supersedable for handler in handlers)
 
     def handlers_for(self, delivery: Delivery) -> list[Handler]:
-        routes = [
-            *self._routes.get((delivery.event, delivery.action), []),
-            *self._routes.get((delivery.event, None), []),
-        ]
+        routes = list(self._routes.get((delivery.event, delivery.action), []))
+        if delivery.action is not None:  # an event without actions (push) has only these
+            routes += self._routes.get((delivery.event, None), [])
         return [handler for handler, when in routes if when(delivery)]
 
     def handles(self, delivery: Delivery) -> bool:
-        return bool(self.handlers_for(delivery))
+        """Whether the intake queues `delivery`: a `timer` delivery comes from the journal
+        alone (app/timers.py), never from outside."""
+        return delivery.event != TIMER_EVENT and bool(self.handlers_for(delivery))
 
     @property
     def events(self) -> set[str]:
-        return {event for event, _ in self._routes}
+        """The GitHub events routed: those the App subscribes to."""
+        return {event for event, _ in self._routes if event != TIMER_EVENT}

@@ -20,6 +20,7 @@ from app.github.client import GitHubApp, classify, describe, describe_with_wait
 from app.handlers.routing import Context, Router
 from app.intake import delivery as deliveries
 from app.journal import Journal, JournalEntry, JournalUnavailable
+from app.journal.timers import TIMER_EVENT, FiredTimer, Timers
 from app.logs import ContextLogger, for_delivery
 from app.metrics import DELIVERIES, PROCESSING_SECONDS
 
@@ -75,6 +76,8 @@ class Worker:
 
     async def run(self) -> None:
         resumed = False
+        # Deliveries journaled by other instances (PostgreSQL) wake this worker too.
+        self._journal.listen(self.wake)
         try:
             while True:
                 try:
@@ -141,7 +144,9 @@ class Worker:
             self._slot_freed.clear()
             await self._slot_freed.wait()
             return
-        due = self._journal.next_due()
+        # Without credentials nothing is claimed, so what is due would stay due: wait to be
+        # woken (credentials arriving) rather than spin.
+        due = self._journal.next_due() if self._github is not None else None
         now = self._journal.now()
         timeout = IDLE_POLL_SECONDS if due is None else min(max(due - now, 0.0), 1.0)
         if due is not None:
@@ -177,6 +182,14 @@ class Worker:
             )
             if delivery.installation_id is None or delivery.repository is None:
                 raise ValueError("the delivery names no installation or repository")
+            if delivery.event == TIMER_EVENT:
+                timer = FiredTimer.of(delivery)
+                logger.info(
+                    "timer %s due %s UTC fired %s",
+                    timer.id,
+                    f"{timer.due_at:%Y-%m-%d %H:%M:%S}",
+                    timer.lateness,
+                )
             github = await self._github.installation(delivery.installation_id)
             attempt = entry.attempts + 1
             context = Context(
@@ -185,6 +198,12 @@ class Worker:
                 delivery,
                 self._journal,
                 logger,
+                Timers(
+                    self._journal,
+                    delivery.installation_id,
+                    delivery.repository,
+                    delivery.pr_number,
+                ),
                 clock=self._journal.now,
                 attempt=attempt,
                 last_attempt=attempt >= self._max_attempts,

@@ -10,15 +10,20 @@ hotfix's severity (docs/BEHAVIOUR.md, "Rollbacks").
 "Latest review" is taken literally: a comment submitted as a review after an approval
 replaces the approval (GitHub's own badge would keep showing it), so the rule says
 so by name and asks for a new approval.
+
+Where the severity allows it (for a rollback, the rolled-back hotfix's severity), a verbal
+approval counts as an approving review submitted when it was recorded, on the head commit of
+that time (docs/BEHAVIOUR.md, 'Comment commands'); where it does not, the row says why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from policies.config import ApprovalGroup, HotfixConfig
-from policies.facts import PullRequestFacts, Review, ReviewState
+from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
+from policies.facts import PullRequestFacts, Review, ReviewState, VerbalApproval
 from policies.result import RuleResult, Status
 from policies.rule import Lookups, Rule
 from policies.rules.common import single_severity
@@ -63,6 +68,10 @@ class ApprovalNeed:
     of: str  # whose they are, in words: "P1"
     config_key: str  # where `.github/hotfix.yml` sets them
     seats: tuple[Seats, ...]
+    # The severity whose `verbal_approval` says whether verbal approvals count: the hotfix's,
+    # or the rolled-back hotfix's; None (they never count) when a rollback's hotfix has none.
+    severity: str | None = None
+    policy: SeverityPolicy | None = None
 
     def teams(self) -> tuple[str, ...]:
         """The slug of every team named, once each: the app looks these up."""
@@ -75,20 +84,28 @@ def approval_need(config: HotfixConfig, facts: PullRequestFacts) -> ApprovalNeed
     one severity label that allows a hotfix, a rollback of a hotfix without one severity label
     (unless `rollback.approvals` is set)."""
     if facts.reverted is not None:  # a rollback
-        if config.rollback.approvals is not None:
-            seats = tuple(map(Seats.of, config.rollback.approvals))
-            return ApprovalNeed("a rollback", "rollback.approvals", seats)
         labelled = single_severity(config, facts.reverted.labels)
-        if labelled is None:
-            return None
-        severity, policy = labelled
-        any_group = (Seats.any_of(policy.approvals),) if policy.approvals else ()
-        return ApprovalNeed(f"a rollback of a {severity} hotfix", "rollback.approvals", any_group)
+        return rollback_need(config, labelled[0] if labelled else None)
     labelled = single_severity(config, facts.labels)
     if labelled is None or not labelled[1].hotfix_allowed:
         return None
     severity, policy = labelled
-    return ApprovalNeed(severity, f"severities.{severity}", tuple(map(Seats.of, policy.approvals)))
+    seats = tuple(map(Seats.of, policy.approvals))
+    return ApprovalNeed(severity, f"severities.{severity}", seats, severity, policy)
+
+
+def rollback_need(config: HotfixConfig, severity: str | None) -> ApprovalNeed | None:
+    """The approvals a rollback of a hotfix of `severity` (None: without one severity label)
+    needs; None when no group applies. Verbal approvals count where that severity takes them."""
+    policy = config.severities.get(severity) if severity is not None else None
+    if config.rollback.approvals is not None:
+        seats = tuple(map(Seats.of, config.rollback.approvals))
+        return ApprovalNeed("a rollback", "rollback.approvals", seats, severity, policy)
+    if severity is None or policy is None:
+        return None
+    any_group = (Seats.any_of(policy.approvals),) if policy.approvals else ()
+    of = f"a rollback of a {severity} hotfix"
+    return ApprovalNeed(of, "rollback.approvals", any_group, severity, policy)
 
 
 @dataclass(frozen=True)
@@ -96,12 +113,32 @@ class _Approvals:
     current: list[str]  # logins approving the head commit, in review order
     stale: list[str]  # logins whose approval is on an older commit
     commented: list[str]  # logins who approved, then submitted a comment review
+    # Login (as in `current`) -> the verbal approval that is their approval of the head.
+    verbal: dict[str, VerbalApproval]
 
 
-def _latest_approvals(reviews: Sequence[Review], head_sha: str, author: str) -> _Approvals:
-    latest: dict[str, Review] = {}
+# Where undated reviews (none that are submitted) sort among dated ones.
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _history(
+    reviews: Sequence[Review], verbal: Sequence[VerbalApproval]
+) -> list[tuple[Review, VerbalApproval | None]]:
+    """The reviews with the verbal approvals among them, each as an approving review
+    submitted when it was recorded, in time order."""
+    recorded = [
+        (Review(v.approver, ReviewState.APPROVED, v.head_sha, v.recorded_at), v) for v in verbal
+    ]
+    history: list[tuple[Review, VerbalApproval | None]] = [(r, None) for r in reviews]
+    return sorted([*history, *recorded], key=lambda item: item[0].submitted_at or _EARLIEST)
+
+
+def _latest_approvals(
+    reviews: Sequence[Review], verbal: Sequence[VerbalApproval], head_sha: str, author: str
+) -> _Approvals:
+    latest: dict[str, tuple[Review, VerbalApproval | None]] = {}
     approved_once: set[str] = set()
-    for review in reviews:
+    for review, verbal_approval in _history(reviews, verbal):
         if review.state is ReviewState.PENDING:  # a draft its author has not submitted
             continue
         login = review.reviewer.casefold()  # logins are case-insensitive
@@ -111,17 +148,62 @@ def _latest_approvals(reviews: Sequence[Review], head_sha: str, author: str) -> 
             approved_once.add(login)
         # Re-inserting keeps the order of the latest reviews.
         latest.pop(login, None)
-        latest[login] = review
-    approving = [review for review in latest.values() if review.state is ReviewState.APPROVED]
+        latest[login] = (review, verbal_approval)
+    approving = [item for item in latest.values() if item[0].state is ReviewState.APPROVED]
+    current = [item for item in approving if item[0].commit_id == head_sha]
     return _Approvals(
-        current=[review.reviewer for review in approving if review.commit_id == head_sha],
-        stale=[review.reviewer for review in approving if review.commit_id != head_sha],
+        current=[review.reviewer for review, _ in current],
+        stale=[
+            f"{review.reviewer} (verbal)" if spoken else review.reviewer
+            for review, spoken in approving
+            if review.commit_id != head_sha
+        ],
         commented=[
             review.reviewer
-            for login, review in latest.items()
+            for login, (review, _) in latest.items()
             if review.state is ReviewState.COMMENTED and login in approved_once
         ],
+        verbal={review.reviewer: spoken for review, spoken in current if spoken is not None},
     )
+
+
+def _counted_verbal(
+    policy: SeverityPolicy | None, facts: PullRequestFacts
+) -> Sequence[VerbalApproval]:
+    """The verbal approvals, where the severity allows them (for a rollback, the rolled-back
+    hotfix's severity); none without a severity."""
+    return facts.verbal_approvals if policy is not None and policy.verbal_approval else ()
+
+
+def _uncounted_verbal(need: ApprovalNeed, facts: PullRequestFacts) -> str | None:
+    """Why the verbal approvals recorded on the pull request do not count, if they do not."""
+    if not facts.verbal_approvals or _counted_verbal(need.policy, facts):
+        return None
+    approvers = dict.fromkeys(approval.approver for approval in facts.verbal_approvals)
+    if need.severity is None:
+        why = "the rolled-back hotfix has no single severity label that could allow them"
+    else:
+        rolled_back = " (of the rolled-back hotfix)" if facts.reverted is not None else ""
+        why = (
+            f"severity {need.severity}{rolled_back} does not take verbal approvals "
+            f"(`severities.{need.severity}.verbal_approval`)"
+        )
+    if len(approvers) == 1:
+        return f"the verbal approval of {next(iter(approvers))} does not count: {why}"
+    return f"the verbal approvals of {join_words(list(approvers))} do not count: {why}"
+
+
+def _shown(login: str, approvals: _Approvals) -> str:
+    """An approver as the row names them: `lena (verbal, recorded by @dana at 14:32 UTC)`."""
+    verbal = approvals.verbal.get(login)
+    return login if verbal is None else str(verbal)
+
+
+def current_approvers(policy: SeverityPolicy, facts: PullRequestFacts) -> list[str]:
+    """Who approves the head commit, by their latest review or a verbal approval the
+    severity allows, the author aside."""
+    verbal = _counted_verbal(policy, facts)
+    return _latest_approvals(facts.reviews, verbal, facts.head_sha, facts.author).current
 
 
 def _members(seats: Seats, facts: PullRequestFacts) -> frozenset[str]:
@@ -201,12 +283,14 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         )
     groups = need.seats
     expected = "; ".join(map(_describe_group, groups)) or f"no approvals for {need.of}"
-    approvals = _latest_approvals(facts.reviews, facts.head_sha, facts.author)
+    approvals = _latest_approvals(
+        facts.reviews, _counted_verbal(need.policy, facts), facts.head_sha, facts.author
+    )
     candidates = [_members(group, facts) - {facts.author.casefold()} for group in groups]
     filled = _assign_approvers(groups, candidates, approvals.current)
 
     found_parts = [
-        f"{group.name}: {', '.join(people) or 'nobody yet'}"
+        f"{group.name}: {', '.join(_shown(p, approvals) for p in people) or 'nobody yet'}"
         for group, people in zip(groups, filled, strict=True)
     ]
     notes = []
@@ -218,6 +302,9 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             f"{join_words(approvals.commented)} commented after approving; only the latest "
             "review counts, so they must approve again"
         )
+    uncounted = _uncounted_verbal(need, facts)
+    if uncounted is not None:
+        notes.append(uncounted)
     found = "; ".join(found_parts + notes) or "no approvals needed"
 
     # A `users:` group the author is needed for can never fill: say so instead of waiting.
@@ -263,8 +350,11 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
 def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
     """Which of the approvers on the head commit are in the teams of the groups it needs."""
     need = approval_need(config, facts)
-    approvers = _latest_approvals(facts.reviews, facts.head_sha, facts.author).current
-    if need is None or not approvers:
+    if need is None:
+        return Lookups()
+    verbal = _counted_verbal(need.policy, facts)
+    approvers = _latest_approvals(facts.reviews, verbal, facts.head_sha, facts.author).current
+    if not approvers:
         return Lookups()  # nobody to look up
     return Lookups(teams=need.teams(), approvers=frozenset(approvers))
 

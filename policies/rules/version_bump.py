@@ -2,16 +2,19 @@
 
 Every version file on the base must be on the head with that version (a file the hotfix
 adds is not a version file), and the release tag for it must not exist yet. Versions are
-SemVer 2.0: a pre-release of that version passes only with `version.allow_prerelease`, and
-the tag is made from the head's version as written (docs/ADMIN.md, "Pre-release versions").
+SemVer 2.0: MAJOR.MINOR.PATCH[-pre] wants MAJOR.MINOR.(PATCH+1), a pre-release of which
+passes only with `version.allow_prerelease`, and the tag is made from the head's version as
+written (docs/ADMIN.md, "Pre-release versions").
 """
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from policies.config import HotfixConfig
 from policies.facts import PullRequestFacts
+from policies.files import FileText
 from policies.result import RuleResult, Status
 from policies.rule import Lookups, Rule
 from policies.versions import (
@@ -35,6 +38,17 @@ class _Problem:
     fix: str
 
 
+@dataclass(frozen=True)
+class _Change:
+    """The version files on two sides: a pull request's base and head, or the commits before
+    and after a push."""
+
+    base: str  # how the text names each side
+    head: str
+    base_files: Mapping[str, FileText]
+    head_files: Mapping[str, FileText]
+
+
 def _describe(read: Version | VersionFileError | None) -> str:
     if read is None:
         return "missing"
@@ -54,26 +68,18 @@ def _set_version_command(path: str, version: Version) -> str:
 
 def _is_next_patch(version: Version, current: Version, allow_prerelease: bool) -> bool:
     """`version` is what a hotfix of `current` may ship: its next patch release (build
-    metadata aside), or a pre-release of that above `current` when pre-releases are allowed."""
+    metadata aside), or a pre-release of that when pre-releases are allowed (any of which is
+    above `current`, whose patch number is lower)."""
     target = next_patch(current)
     if version.prerelease is None:
         return version == target  # SemVer precedence ignores build metadata
-    return allow_prerelease and version.finalize_version() == target and version > current
+    return allow_prerelease and version.finalize_version() == target
 
 
 def _wanted(current: Version, allow_prerelease: bool) -> str:
     """The versions `_is_next_patch` accepts, in words."""
     target = next_patch(current)
-    if not allow_prerelease:
-        return str(target)
-    above = f" above {current}" if current.prerelease else ""
-    return f"{target} or a pre-release of it{above}"
-
-
-def _bump_words(current: Version) -> str:
-    if current.prerelease:
-        return f"the release of the pre-release {current}"
-    return f"{current} + 1 patch"
+    return f"{target} or a pre-release of it" if allow_prerelease else str(target)
 
 
 def _disagreement(ref: str, versions: dict[str, Version], fix: str) -> _Problem | None:
@@ -95,7 +101,7 @@ def _result(
 
 
 def _head_problems(
-    facts: PullRequestFacts,
+    change: _Change,
     on_base: list[str],
     head_reads: dict[str, Version | VersionFileError | None],
     current: Version,
@@ -103,7 +109,7 @@ def _head_problems(
 ) -> tuple[list[_Problem], str]:
     """What is wrong with the head's version files, and a note when a pre-release would pass
     if pre-releases were allowed."""
-    head, target, wanted = facts.head_ref, next_patch(current), _wanted(current, allow_prerelease)
+    head, target, wanted = change.head, next_patch(current), _wanted(current, allow_prerelease)
     problems: list[_Problem] = []
     note = ""
     head_versions: dict[str, Version] = {}
@@ -119,7 +125,7 @@ def _head_problems(
             if _is_next_patch(read, current, allow_prerelease=True):
                 note = (
                     f"to ship the pre-release {read} instead, set `version.allow_prerelease: "
-                    f"true` in `.github/hotfix.yml` on {facts.base_ref}"
+                    f"true` in `.github/hotfix.yml` on {change.base}"
                 )
         else:
             head_versions[path] = read
@@ -132,10 +138,29 @@ def _head_problems(
 
 
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
-    base, head = facts.base_ref, facts.head_ref
+    change = _Change(
+        facts.base_ref, facts.head_ref, facts.base_version_files, facts.head_version_files
+    )
+    return _judge(config, change, facts.existing_tags)
+
+
+def bumped_version(
+    config: HotfixConfig, base_files: Mapping[str, FileText], head_files: Mapping[str, FileText]
+) -> Version | None:
+    """The version `head_files` ship when they hold `base_files`' next patch as this rule
+    wants it, the tag aside; None when they do not. A push to the trunk is a hotfix when
+    this finds a version (docs/BEHAVIOUR.md, "Trunk-based hotfixes")."""
+    result = _judge(config, _Change("before", "after", base_files, head_files), frozenset())
+    if result.status is not Status.PASS:
+        return None
+    return head_version(config, base_files, head_files)
+
+
+def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str]) -> RuleResult:
+    base, head = change.base, change.head
     paths = version_files_to_read(config)
-    base_reads = {path: read_version(path, facts.base_version_files.get(path)) for path in paths}
-    head_reads = {path: read_version(path, facts.head_version_files.get(path)) for path in paths}
+    base_reads = {path: read_version(path, change.base_files.get(path)) for path in paths}
+    head_reads = {path: read_version(path, change.head_files.get(path)) for path in paths}
     seen = [path for path in paths if base_reads[path] is not None or head_reads[path] is not None]
     found = "; ".join(
         f"{path}: {_describe(base_reads[path])} on {base}, {_describe(head_reads[path])} on {head}"
@@ -194,13 +219,13 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     wanted = _wanted(current, allow_prerelease)
     # The tag is made from the head's version as written; until the head has an acceptable
     # one, the expectation names the next patch's.
-    shipped = head_version(config, facts.base_version_files, facts.head_version_files)
+    shipped = head_version(config, change.base_files, change.head_files)
     if shipped is None or not _is_next_patch(shipped, current, allow_prerelease):
         shipped = target
     tag = tag_name(config, str(shipped))
-    expected = f"{wanted} ({_bump_words(current)}) in {', '.join(on_base)}, and no tag {tag} yet"
-    problems, note = _head_problems(facts, on_base, head_reads, current, allow_prerelease)
-    if not problems and tag in facts.existing_tags:
+    expected = f"{wanted} ({current} + 1 patch) in {', '.join(on_base)}, and no tag {tag} yet"
+    problems, note = _head_problems(change, on_base, head_reads, current, allow_prerelease)
+    if not problems and tag in existing_tags:
         problems.append(
             _Problem(
                 f"The tag {tag} already exists, so {shipped} was released before",

@@ -13,9 +13,11 @@ from githubkit_schemas.latest.models import (
     WebhookMergeGroupDestroyed,
     WebhookPullRequestReviewSubmitted,
     WebhookPullRequestSynchronize,
+    WebhookPush,
 )
 
 from sandbox import FakeGitHub, serve_fake
+from sandbox.events import NO_COMMIT
 
 
 def test_githubkit_parses_every_route_and_webhook() -> None:
@@ -98,3 +100,13 @@ def test_githubkit_parses_every_route_and_webhook() -> None:
     WebhookMergeGroupDestroyed.model_validate(
         fake.merge_group_event(repo, group, "destroyed", reason="dequeued")
     )
+    pushed = fake.push_event(repo, "refs/heads/hotfix/x", main_sha)
+    WebhookPush.model_validate(pushed)
+    assert [commit["modified"] for commit in pushed["commits"]] == [["VERSION"]]
+    assert pushed["head_commit"]["id"] == pushed["after"] == repo.branches["hotfix/x"].sha
+    created = fake.push_event(repo, "refs/heads/develop", NO_COMMIT)
+    WebhookPush.model_validate(created)
+    assert (created["created"], created["deleted"]) == (True, False)
+    deleted = fake.push_event(repo, "refs/heads/gone", main_sha, NO_COMMIT)
+    WebhookPush.model_validate(deleted)
+    assert (deleted["deleted"], deleted["commits"], deleted["head_commit"]) == (True, [], None)

@@ -191,6 +191,31 @@ def test_requested_reviewers_and_commit_pulls(world: World) -> None:
     ]
 
 
+def test_a_team_of_the_organization_can_be_requested_and_another_is_refused(
+    world: World,
+) -> None:
+    world.repo.commit("hotfix/x", {"VERSION": "1.2.4\n"}, "bump")
+    pull = world.repo.open_pull("hotfix/x", "main", "x", "dev")
+    world.fake.add_team("acme", "engineering-leads", ["lead"])
+    url = f"{REPO}/pulls/{pull.number}/requested_reviewers"
+
+    refused = world.client.post(url, json={"team_reviewers": ["engineering-leads", "nobody"]})
+    asked = world.client.post(url, json={"team_reviewers": ["engineering-leads"]})
+
+    assert refused.status_code == 422
+    assert refused.json()["message"] == (
+        "Reviews may only be requested from collaborators. One or more of the teams you "
+        "specified is not a collaborator of the acme/widgets repository."
+    )
+    assert asked.status_code == 201
+    [team] = asked.json()["requested_teams"]
+    assert (team["slug"], team["html_url"]) == (
+        "engineering-leads",
+        "https://github.com/orgs/acme/teams/engineering-leads",
+    )
+    assert pull.requested_teams == ["engineering-leads"]
+
+
 def test_check_runs_keep_history_and_list_latest(world: World) -> None:
     sha = world.repo.branches["main"].sha
     waiting = {"title": "Waiting", "summary": "for approvals"}

@@ -1,11 +1,12 @@
 """The approvals rule: who counts, latest review wins, one person per group."""
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from policy_factories import HEAD_SHA, OLD_SHA, config, facts, review
 
-from policies.facts import Review
+from policies.facts import Review, ReviewState, VerbalApproval
 from policies.result import RuleResult, Status
 from policies.rules import approvals
 
@@ -215,3 +216,71 @@ def test_a_users_group_named_like_a_team_group_of_another_severity_counts_its_us
         "Engineering Lead: alice; Product Manager: bob",
     )
     assert (by_team.status, by_team.waiting_for) == (Status.PENDING, ("Engineering Lead",))
+
+
+# --- verbal approvals (docs/BEHAVIOUR.md, 'Comment commands') ----------------------------------
+
+RECORDED_AT = datetime(2026, 12, 4, 14, 32, 10, tzinfo=UTC)
+
+
+def verbal(approver: str, commit_id: str = HEAD_SHA, recorder: str = "dana") -> VerbalApproval:
+    return VerbalApproval(approver, recorder, RECORDED_AT, commit_id)
+
+
+def test_a_verbal_approval_counts_as_an_approval_of_the_head_and_names_its_recorder() -> None:
+    result = run([review("lead")], verbal_approvals=[verbal("manager")])
+
+    assert result.status is Status.PASS
+    assert result.found == (
+        "Engineering Lead: lead; On-call Manager: manager (verbal, recorded by @dana at 14:32 UTC)"
+    )
+
+
+def test_a_verbal_approval_for_an_older_head_asks_again() -> None:
+    result = run([review("lead")], verbal_approvals=[verbal("manager", OLD_SHA)])
+
+    assert result.waiting_for == ("On-call Manager",)
+    assert result.found == (
+        "Engineering Lead: lead; On-call Manager: nobody yet; "
+        "manager (verbal) approved an older commit and must approve again"
+    )
+
+
+def test_a_verbal_approval_counts_only_as_a_review_would() -> None:
+    # The author never counts; one person fills one group; someone in no group fills none.
+    assert run([], verbal_approvals=[verbal("dev")], author="dev").waiting_for == (
+        "Engineering Lead",
+        "On-call Manager",
+    )
+    assert run([], verbal_approvals=[verbal("both")]).waiting_for == ("On-call Manager",)
+    assert run([review("lead")], verbal_approvals=[verbal("stranger")]).waiting_for == (
+        "On-call Manager",
+    )
+
+
+def test_a_later_review_replaces_a_verbal_approval_and_a_later_verbal_approval_a_review() -> None:
+    before = RECORDED_AT - timedelta(minutes=5)
+    after = RECORDED_AT + timedelta(minutes=5)
+    asked_changes = Review("manager", ReviewState.CHANGES_REQUESTED, HEAD_SHA, after)
+    assert run([review("lead"), asked_changes], verbal_approvals=[verbal("manager")]).status is (
+        Status.PENDING
+    )
+    asked_earlier = Review("manager", ReviewState.CHANGES_REQUESTED, HEAD_SHA, before)
+    assert run([review("lead"), asked_earlier], verbal_approvals=[verbal("manager")]).status is (
+        Status.PASS
+    )
+
+
+def test_verbal_approvals_count_only_where_the_severity_takes_them() -> None:
+    result = run(
+        [review("lead")],
+        config_text="severities: {P0: {verbal_approval: false}}",
+        verbal_approvals=[verbal("manager")],
+    )
+    assert result.waiting_for == ("On-call Manager",)
+
+
+def test_the_teams_of_verbal_approvers_are_looked_up() -> None:
+    needs = approvals.needs(config(), facts(reviews=[], verbal_approvals=[verbal("manager")]))
+    assert needs.approvers == frozenset({"manager"})
+    assert needs.teams == ("engineering-leads", "on-call-managers")

@@ -1,3 +1,4 @@
+import re
 import tracemalloc
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from policy_factories import config
 
-from policies.config import ConfigError, HotfixConfig, config_as_yaml, load_config
+from policies.config import ConfigError, HotfixConfig, OrgDefaults, config_as_yaml, load_config
 
 
 def problems(text: str) -> list[str]:
@@ -40,6 +41,42 @@ def test_missing_file_gives_the_documented_defaults() -> None:
     assert loaded.version.allow_prerelease is False
     assert loaded.tag.format == "v{version}" and loaded.tag.message == "Hotfix: {title}"
     assert loaded.release is True and loaded.delete_branch is True
+    assert (p0.verbal_approval, p1.verbal_approval, p2.verbal_approval) == (True, False, False)
+    assert p0.break_glass is not None
+    assert (p0.break_glass.teams, p0.break_glass.users) == (
+        ["engineering-leads", "on-call-managers"],
+        [],
+    )
+    assert (p1.break_glass, p2.break_glass) == (None, None)
+
+
+def test_the_incident_clock_defaults_escalate_p0_and_p1_and_request_reviews() -> None:
+    p0, p1, p2 = (load_config(None, "main").severities[name] for name in ("P0", "P1", "P2"))
+
+    assert [(str(step.after), step.notify) for step in p0.escalation] == [
+        ("15m", ["approvers"]),
+        ("4h", ["approvers", "author"]),
+    ]
+    assert [(str(step.after), step.notify) for step in p1.escalation] == [
+        ("30m", ["approvers"]),
+        ("2h", ["approvers", "author"]),
+    ]
+    assert p2.escalation == []
+    assert p0.request_reviews and p1.request_reviews
+
+
+def test_escalation_steps_take_every_kind_of_mention() -> None:
+    loaded = config(
+        "severities: {P1: {escalation: [{after: 1d2h3m4s, notify: "
+        "[approvers, author, '@octo-cat', '@acme/sre_team-2']}]}}"
+    )
+
+    [step] = loaded.severities["P1"].escalation
+    assert step.after.value == timedelta(days=1, hours=2, minutes=3, seconds=4)
+    assert step.notify == ["approvers", "author", "@octo-cat", "@acme/sre_team-2"]
+    shown = config_as_yaml(loaded)  # what `hotfix-bot config show` prints
+    assert "  - after: 1d2h3m4s\n" in shown and "- '@acme/sre_team-2'\n" in shown
+    assert load_config(shown, "main") == loaded
 
 
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "branches:\n"])
@@ -77,6 +114,28 @@ def test_a_new_severity_is_not_a_hotfix_severity_unless_it_says_so() -> None:
     assert loaded.severities["P3"].deadline.value == timedelta(days=7)
 
 
+def test_break_glass_merges_key_by_key_and_null_lets_nobody() -> None:
+    p0 = config("severities: {P0: {break_glass: {users: [alice]}}}").severities["P0"]
+    assert p0.break_glass is not None
+    assert (p0.break_glass.teams, p0.break_glass.users) == (
+        ["engineering-leads", "on-call-managers"],
+        ["alice"],
+    )
+    assert config("severities: {P0: {break_glass: null}}").severities["P0"].break_glass is None
+    p1 = config("severities: {P1: {break_glass: {teams: [sre]}, verbal_approval: true}}")
+    assert p1.severities["P1"].break_glass is not None
+    assert p1.severities["P1"].break_glass.teams == ["sre"]
+    assert p1.severities["P1"].verbal_approval is True
+
+
+def test_a_new_severity_takes_no_verbal_approval_and_no_break_glass() -> None:
+    loaded = config("labels: {severities: {P3: low}}\nseverities: {P3: {hotfix_allowed: true}}")
+    assert (loaded.severities["P3"].verbal_approval, loaded.severities["P3"].break_glass) == (
+        False,
+        None,
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("2h", 7200), ("30m", 1800), ("1d", 86400), ("90s", 90), ("1h30m", 5400), ("30d", 2592000)],
@@ -108,7 +167,10 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             "severities: {P0: {approvals: [{name: A, tem: t}]}}",
             'unknown key "tem" in severities.P0.approvals[0] (did you mean "team"?)',
         ),
-        ("workflow: trunk", "workflow: must be 'gitflow' or 'github-flow' (got \"trunk\")"),
+        (
+            "workflow: trunk-based",
+            "workflow: must be 'gitflow', 'github-flow' or 'trunk' (got \"trunk-based\")",
+        ),
         ("release: maybe", 'release: must be true or false (got "maybe")'),
         ("version: {files: VERSION}", 'version.files: must be a list (got "VERSION")'),
         ("version: {bump: minor}", "version.bump: must be 'patch' (got \"minor\")"),
@@ -138,6 +200,66 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             'severities.P0.deadline: must be longer than zero (got "0h")',
         ),
         (
+            "severities: {P0: {deadline: 31d}}",
+            'severities.P0.deadline: must be at most 30d (got "31d")',
+        ),
+        (
+            "severities: {P0: {deadline: 30m2h}}",
+            "severities.P0.deadline: must give its units largest first, each once, as in 1h30m "
+            '(got "30m2h")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 0m, notify: [author]}]}}",
+            'severities.P0.escalation[0].after: must be longer than zero (got "0m")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 721h, notify: [author]}]}}",
+            'severities.P0.escalation[0].after: must be at most 30d (got "721h")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h1h, notify: [author]}]}}",
+            "severities.P0.escalation[0].after: must give its units largest first, each once, "
+            'as in 1h30m (got "1h1h")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: soon, notify: [author]}]}}",
+            "severities.P0.escalation[0].after: must be a duration such as 2h, 30m, 1d or 90s "
+            '(got "soon")',
+        ),
+        (
+            "severities: {P0: {escalation: [{notify: [author]}]}}",
+            "severities.P0.escalation[0].after: is required",
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h, notify: [approvers, bob]}]}}",
+            "severities.P0.escalation[0].notify[1]: must be @login, @org/team-slug, approvers "
+            'or author (got "bob")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h, notify: ['@-bob']}]}}",
+            "severities.P0.escalation[0].notify[0]: must be @login, @org/team-slug, approvers "
+            'or author (got "@-bob")',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h, notify: []}]}}",
+            "severities.P0.escalation[0].notify: must name whom to notify (@login, "
+            "@org/team-slug, approvers, author)",
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h, notify: [author], aftr: 2h}]}}",
+            'unknown key "aftr" in severities.P0.escalation[0] (did you mean "after"?)',
+        ),
+        (
+            "severities: {P0: {escalation: [{after: 1h, notify: [author]}, "
+            "{after: 60m, notify: [approvers]}]}}",
+            "severities.P0.escalation: two steps come after the same time (1h, 60m); give each "
+            "step its own time",
+        ),
+        (
+            "severities: {P0: {request_reviews: yes please}}",
+            'severities.P0.request_reviews: must be true or false (got "yes please")',
+        ),
+        (
             "severities: {P0: {approvals: [{name: A}]}}",
             "severities.P0.approvals[0]: must name who approves: team: SLUG or users: [login, ...]",
         ),
@@ -155,6 +277,27 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             "1 distinct login(s)",
         ),
         ("tag: {format: 'release'}", 'tag.format: must contain {version} (got "release")'),
+        (
+            "severities: {P0: {verbal_approval: yes please}}",
+            'severities.P0.verbal_approval: must be true or false (got "yes please")',
+        ),
+        (
+            "severities: {P0: {break_glass: {teams: [], users: []}}}",
+            "severities.P0.break_glass: must name at least one team or user; "
+            "break_glass: null lets nobody break the glass",
+        ),
+        (
+            "severities: {P0: {break_glass: {team: [sre]}}}",
+            'unknown key "team" in severities.P0.break_glass (did you mean "teams"?)',
+        ),
+        (
+            "severities: {P1: {break_glass: [sre]}}",
+            "severities.P1.break_glass: must be a mapping of keys (got a list)",
+        ),
+        (
+            "severities: {P0: {break_glass: {users: alice}}}",
+            'severities.P0.break_glass.users: must be a list (got "alice")',
+        ),
         ("a: [1\nb: 2\n", "invalid YAML at line 2, column 2: expected ',' or ']', but got ':'"),
         ("a: 1\na: 2\n", 'invalid YAML at line 2, column 1: the key "a" is given twice'),
         ("- P0\n- P1\n", "the file must be a mapping of keys"),
@@ -172,7 +315,37 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             'labels: severity P1 uses the label "hotfix", which is already the hotfix label; '
             "each needs its own label",
         ),
-        ("labels: {severities: {1: one}}", "labels.severities: the key 1 must be text"),
+        (
+            "labels: {severities: {1: one}}",
+            "labels.severities: the key 1 at line 1, column 23 must be text",
+        ),
+        ("true: x", "the top level: the key true at line 1, column 1 must be text"),
+        ("~: x", "the top level: the key ~ at line 1, column 1 must be text"),
+        (
+            "severities:\n  2024-01-01: {}\n",
+            "severities: the key 2024-01-01 at line 2, column 3 must be text",
+        ),
+        (
+            "labels:\n  severities:\n    ? [a, b]\n    : x\n",
+            "labels.severities: the key [a, b] at line 3, column 7 must be text",
+        ),
+        (
+            "tag:\n  ? !!python/tuple [a]\n  : x\n",
+            "tag: the key !!python/tuple [a] at line 2, column 5 must be text",
+        ),
+        (
+            'tag:\n  format: !!binary "not base64!!"\n',
+            'tag.format: cannot be represented as binary data (got "not base64!!")',
+        ),
+        (
+            "tag:\n  format: !!python/object:os.system echo\n",
+            "tag.format: the tag !!python/object:os.system is not supported",
+        ),
+        ("workflow: !foo bar", "workflow: the tag !foo is not supported"),
+        ("tag: !!merge x", "tag: the tag !!merge is not supported"),
+        ("tag: {format: !!str [a]}", "tag.format: cannot be represented as text (got a list)"),
+        ("version: {files: !!set x}", 'version.files: cannot be represented as a set (got "x")'),
+        ("tag: \x07", "invalid YAML at line 1, column 6: the character #x0007 is not allowed"),
         (
             "severities: {P0: {deadline: 31d}}",
             'severities.P0.deadline: must be at most 30d (got "31d")',
@@ -208,7 +381,8 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
         ),
         (
             "severities: {P0: {<<: 1}}",
-            "invalid YAML at line 1, column 23: << merges only mappings: <<: *name or <<: [*a, *b]",
+            "severities.P0: << at line 1, column 19 merges only mappings: <<: *name or "
+            "<<: [*a, *b]",
         ),
     ],
 )
@@ -339,11 +513,14 @@ def test_a_key_written_twice_beside_a_merge_is_still_refused() -> None:
 
 
 # Keys and scalars the fuzzing below combines: the config's own keys, so that it reaches
-# validation, and every kind of scalar PyYAML converts, well-formed or not.
+# validation, keys that are no text, and every kind of scalar PyYAML converts, well-formed or
+# not, and tags it does not.
 FUZZ_KEYS = [
     *("workflow", "branches", "production", "labels", "hotfix", "severities", "P0", "P9"),
     *("hotfix_allowed", "deadline", "approvals", "name", "team", "users", "count", "version"),
     *("files", "bump", "tag", "format", "message", "release", "delete_branch", "<<", "? [k]"),
+    *("true", "~", "1", ".nan", "2024-01-01", "? {k: 1}", "!!binary aGVsbG8=", "!foo k"),
+    *("!!python/tuple [k]", "!!str k", "'1'", "!!merge k"),
 ]
 FUZZ_SCALARS = [
     *("gitflow", "hotfix/", "true", "no", "~", "1", "-1", "0x1F", "0b", "0o7", "1:30", "1_0"),
@@ -353,6 +530,8 @@ FUZZ_SCALARS = [
     *("!!python/name:os.system ''", "!!int abc", "!!int ''", "!!float x", "!!bool maybe"),
     *("!!timestamp soon", "!!str 1", "!!null ''", "!!set {a}", "!!omap [a: 1]", "!!seq x"),
     *("!!map x", "!local x", "=", '"\\ud800"', "'{version}'", "x" * 300),
+    *('!!binary "not base64!!"', "!!python/tuple [a]", "!foo bar", "!!merge x", "!!str [a]"),
+    *("!!str {a: 1}", "!!set x", "!!omap {a: 1}", "!!pairs x", "!!int [1]", "!!null [x]"),
 ]
 
 
@@ -387,6 +566,7 @@ YAML_TOKENS = [
     *('"', "|", ">", "%", "@", "`", "~", "=", "x", "P0", "deadline: ", "severities: ", ":"),
     *("!!int ", "!!float ", "!!bool ", "!!timestamp ", "!!binary ", "!!str ", "!!set "),
     *("!!python/object:os.system ", "9" * 5000, "1e400", "2001-13-45", "\\ud800", "0b", "0x"),
+    *("!foo ", "!!merge ", "!!python/tuple ", "!!omap ", "true: ", "~: ", "2024-01-01: ", "1: "),
 ]
 yaml_text = st.lists(st.sampled_from(YAML_TOKENS), max_size=40).map("".join)
 structures = st.recursive(
@@ -406,6 +586,11 @@ structures = st.recursive(
 )
 
 
+# What PyYAML, pydantic or Python say where a problem does not name its key.
+NAMING_NO_KEY = ("Keys should be strings", "could not determine a constructor", "unhashable")
+NAMING_NO_KEY += ("tag:yaml.org,2002:", "datetime.", "while constructing", "<unicode string>")
+
+
 def assert_loads_or_names_problems(text: str) -> None:
     try:
         loaded = load_config(text, "main")
@@ -413,6 +598,10 @@ def assert_loads_or_names_problems(text: str) -> None:
         assert error.problems
         for problem in error.problems:
             problem.encode("utf-8")  # printable, in the check run and in a terminal
+            assert "\n" not in problem
+            assert not any(words in problem for words in NAMING_NO_KEY), problem
+            if problem.startswith("invalid YAML"):
+                assert re.match(r"invalid YAML at line \d+, column \d+: ", problem), problem
     else:
         assert isinstance(loaded, HotfixConfig)
 
@@ -465,6 +654,13 @@ def test_config_as_yaml_round_trips_the_effective_config() -> None:
     assert load_config(shown, "other") == loaded
 
 
+def test_config_as_yaml_shows_a_break_glass_turned_off() -> None:
+    loaded = config("severities: {P0: {break_glass: null}}")
+    shown = config_as_yaml(loaded)
+    assert "    break_glass: null\n" in shown
+    assert load_config(shown, "other") == loaded
+
+
 def test_approval_teams_lists_each_team_of_a_severity_once() -> None:
     defaults = config()
     assert defaults.severities["P0"].approval_teams() == ["engineering-leads", "on-call-managers"]
@@ -491,3 +687,64 @@ def test_a_group_name_may_mean_other_people_in_another_severity() -> None:
     )
     assert (p1_lead.name, p1_lead.team, p1_lead.users) == ("Engineering Lead", None, ["alice"])
     assert loaded.severities["P1"].approval_teams() == []
+
+
+ORG_FILE = "acme/.github:.github/hotfix.yml"
+ORG = OrgDefaults(
+    ORG_FILE,
+    """\
+workflow: github-flow
+labels:
+  severities: {P0: P0, P1: P1, P2: P2, P3: sev3}
+severities:
+  P1:
+    deadline: 4h
+    approvals:
+      - {name: Release Manager, users: [rm]}
+  P3: {hotfix_allowed: true}
+""",
+)
+
+
+def test_a_file_is_laid_over_the_organizations_as_over_the_defaults() -> None:
+    loaded = load_config(
+        "severities:\n"
+        "  P1:\n    approvals:\n      - {name: Lead, team: leads}\n"
+        "  P3: {deadline: 1h}\n",
+        "main",
+        ORG,
+    )
+
+    assert loaded.workflow == "github-flow"  # the organization's: the file leaves it out
+    p1, p3 = loaded.severities["P1"], loaded.severities["P3"]
+    assert str(p1.deadline) == "4h"  # mappings merge key by key...
+    assert [(group.name, group.team) for group in p1.approvals] == [("Lead", "leads")]  # lists go
+    assert (p3.hotfix_allowed, str(p3.deadline)) == (True, "1h")
+    assert loaded.labels.severities == {"P0": "P0", "P1": "P1", "P2": "P2", "P3": "sev3"}
+    assert loaded.severities["P0"] == config().severities["P0"]
+    assert load_config(None, "main", ORG).severities["P1"].approvals[0].users == ["rm"]
+
+
+def test_a_problem_is_reported_against_the_file_that_has_it() -> None:
+    unusable_org = OrgDefaults(ORG_FILE, "release: maybe\n")
+    with pytest.raises(ConfigError) as in_org:
+        load_config("release: false\n", "main", unusable_org)
+    with pytest.raises(ConfigError) as in_repository:
+        load_config("release: maybe\n", "main", ORG)
+
+    assert (in_org.value.file, in_org.value.problems) == (
+        ORG_FILE,
+        ['release: must be true or false (got "maybe")'],
+    )
+    assert (in_repository.value.file, in_repository.value.problems) == (
+        None,
+        ['release: must be true or false (got "maybe")'],
+    )
+
+
+def test_trunk_based_the_production_branch_is_the_default_branch() -> None:
+    assert load_config("workflow: trunk\n", "trunk").branches.production == "trunk"
+    assert problems("workflow: trunk\nbranches: {production: release}\n") == [
+        "branches.production: must be the repository's default branch main with "
+        'workflow: trunk, where a hotfix is a push to the trunk (got "release")'
+    ]

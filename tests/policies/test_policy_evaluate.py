@@ -1,5 +1,6 @@
 """The verdict over all rules, hotfix detection and the tag the app must look up."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,7 +8,8 @@ from policy_factories import OLD_SHA, config, facts, review
 from support.titles import all_rules_pass, rules_fail
 
 from policies.config import ConfigError, load_config
-from policies.evaluate import Conclusion, config_error_verdict, evaluate, is_hotfix
+from policies.evaluate import Conclusion, Verdict, config_error_verdict, evaluate, is_hotfix
+from policies.facts import BreakGlass
 from policies.result import Status
 from policies.versions import tag_to_check
 
@@ -48,6 +50,34 @@ def test_the_deadline_runs_from_the_opening_of_the_pull_request() -> None:
     assert evaluate(config(), facts(opened_at=opened)).due == opened + timedelta(hours=2)
     assert evaluate(config(), facts(labels={"hotfix", "P1"})).due is None  # opening unknown
     assert evaluate(config(), facts(opened_at=opened, labels={"hotfix", "P2"})).due is None
+
+
+def test_the_time_left_runs_to_the_deadline_and_then_the_title_says_overdue() -> None:
+    opened = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+    waiting = [review("lead")]  # the On-call Manager has not approved
+
+    def at(hour: int, minute: int, **changes: object) -> Verdict:
+        now = datetime(2026, 11, 27, hour, minute, tzinfo=UTC)
+        return evaluate(config(), facts(opened_at=opened, evaluated_at=now, **changes))
+
+    early, due, late = at(16, 45), at(17, 30), at(18, 42, reviews=waiting)
+    assert (early.title, early.time_left, early.overdue) == (
+        all_rules_pass(),
+        timedelta(minutes=45),
+        False,
+    )
+    # The deadline is passed the moment it comes; the conclusion stays the rules'.
+    assert (due.title, due.conclusion, due.overdue) == (
+        f"Overdue: {all_rules_pass()}",
+        Conclusion.SUCCESS,
+        True,
+    )
+    assert (late.title, late.conclusion, late.time_left) == (
+        "Overdue: Waiting for approval: On-call Manager",
+        None,
+        -timedelta(hours=1, minutes=12),
+    )
+    assert late.waiting_for == ("On-call Manager",)
 
 
 def test_failures_are_counted_and_named() -> None:
@@ -92,6 +122,63 @@ def test_a_p2_hotfix_fails_and_approvals_are_not_applicable() -> None:
     assert verdict.title == rules_fail("severity")
     assert by_rule["approvals"] is Status.NOT_APPLICABLE
     assert (verdict.severity, verdict.deadline) == ("P2", None)
+
+
+def test_a_break_glass_concludes_success_and_waives_what_fails_or_waits() -> None:
+    glass = BreakGlass("dana", "checkout is down", datetime(2026, 12, 4, 14, 32, tzinfo=UTC))
+    verdict = evaluate(
+        config(), facts(base_ref="develop", reviews=[review("lead")], break_glass=glass)
+    )
+
+    assert verdict.conclusion is Conclusion.SUCCESS
+    assert verdict.title == "Break-glass by @dana: checkout is down"
+    assert {result.rule: result.status for result in verdict.results} == {
+        "branch-name": Status.PASS,
+        "target-branch": Status.WAIVED,
+        "labels": Status.PASS,
+        "severity": Status.PASS,
+        "approvals": Status.WAIVED,
+        "version-bump": Status.PASS,
+    }
+    assert verdict.waived_rules == ("target-branch", "approvals")
+    assert verdict.waived_groups == ("On-call Manager",)
+    assert verdict.break_glass == glass
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"hotfix", "P2"},  # a severity that allows no hotfix
+        {"hotfix", "P1"},  # a hotfix severity that names no break_glass
+        {"hotfix"},  # no severity label
+        {"hotfix", "P0", "P1"},  # more than one
+    ],
+    ids=["P2", "P1", "no severity", "two severities"],
+)
+def test_a_break_glass_is_not_in_force_under_a_severity_that_allows_none(
+    labels: set[str],
+) -> None:
+    """Broken under P0, then relabelled: the rules decide, and the verdict keeps the record."""
+    glass = BreakGlass("dana", "checkout is down", datetime(2026, 12, 4, 14, 32, tzinfo=UTC))
+
+    verdict = evaluate(config(), facts(labels=labels, reviews=[], break_glass=glass))
+
+    without_glass = evaluate(config(), facts(labels=labels, reviews=[]))
+    assert verdict == replace(without_glass, dormant_break_glass=glass)
+    assert (verdict.break_glass, verdict.waived_rules) == (None, ())
+
+
+def test_a_break_glass_is_in_force_under_any_severity_that_names_break_glass() -> None:
+    glass = BreakGlass("dana", "checkout is down", datetime(2026, 12, 4, 14, 32, tzinfo=UTC))
+    p1_too = config("severities:\n  P1:\n    break_glass: {users: [sre]}\n")
+
+    verdict = evaluate(p1_too, facts(labels={"hotfix", "P1"}, reviews=[], break_glass=glass))
+
+    assert (verdict.conclusion, verdict.title, verdict.waived_rules) == (
+        Conclusion.SUCCESS,
+        "Break-glass by @dana: checkout is down",
+        ("approvals",),
+    )
 
 
 def test_a_pathological_pattern_fails_the_branch_promptly() -> None:

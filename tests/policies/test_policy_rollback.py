@@ -2,14 +2,15 @@
 request it names, the verdict (docs/BEHAVIOUR.md, "Rollbacks")."""
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from policy_factories import config, facts, review
+from policy_factories import HEAD_SHA, config, facts, review
 
 from policies.config import ConfigError, config_as_yaml, load_config
 from policies.evaluate import Conclusion, evaluate, needed_lookups
-from policies.facts import PullRequestFacts, RevertedPull
+from policies.facts import BreakGlass, PullRequestFacts, RevertedPull, VerbalApproval
 from policies.result import Status
 from policies.rollback import is_rollback, reverted_number, rollback_reason
 from policies.rule import Lookups
@@ -271,3 +272,86 @@ def test_a_rollback_of_anything_but_a_merged_hotfix_is_refused_before_any_rule(
     assert verdict.rollback is not None and verdict.rollback.refusal is not None
     assert verdict.rollback.refusal.how_to_fix.startswith(fix)
     assert needed_lookups(config(), refused) == Lookups()  # nothing to look up for no rule
+
+
+# --- comment commands on a rollback ------------------------------------------------------------
+
+RECORDED_AT = datetime(2026, 12, 4, 14, 32, tzinfo=UTC)
+
+
+def spoken(approver: str) -> VerbalApproval:
+    return VerbalApproval(approver, "dana", RECORDED_AT, HEAD_SHA)
+
+
+def test_a_verbal_approval_counts_on_a_rollback_where_the_hotfixs_severity_takes_them() -> None:
+    verdict = evaluate(config(), rollback_facts(reviews=[], verbal_approvals=[spoken("manager")]))
+
+    assert verdict.title == "All 3 rules pass (rollback of #7)"
+    assert verdict.results[1].found == (
+        "Engineering Lead or On-call Manager: manager (verbal, recorded by @dana at 14:32 UTC)"
+    )
+    assert verdict.rollback is not None and verdict.rollback.verbal_approval is True
+    # The verbal approver's teams are looked up as a reviewer's would be.
+    lookups = needed_lookups(config(), rollback_facts(reviews=[], verbal_approvals=[spoken("x")]))
+    assert lookups.approvers == frozenset({"x"})
+
+
+def test_a_verbal_approval_on_a_rollback_of_a_severity_without_them_does_not_count() -> None:
+    p1_hotfix = replace(HOTFIX, labels=frozenset({"hotfix", "P1"}))
+    verdict = evaluate(
+        config(),
+        rollback_facts(reviews=[], reverted=p1_hotfix, verbal_approvals=[spoken("lead")]),
+    )
+
+    assert verdict.title == (
+        "Waiting for approval: Engineering Lead or Product Manager (rollback of #7)"
+    )
+    assert verdict.results[1].found == (
+        "Engineering Lead or Product Manager: nobody yet; the verbal approval of lead does not "
+        "count: severity P1 (of the rolled-back hotfix) does not take verbal approvals "
+        "(`severities.P1.verbal_approval`)"
+    )
+    assert verdict.rollback is not None and verdict.rollback.verbal_approval is False
+
+
+def test_configured_rollback_approvals_take_verbal_approvals_as_the_hotfixs_severity_does() -> None:
+    owners = config("rollback: {approvals: [{name: Release Owner, users: [rita]}]}")
+    verdict = evaluate(owners, rollback_facts(reviews=[], verbal_approvals=[spoken("rita")]))
+    assert verdict.title == "All 3 rules pass (rollback of #7)"
+
+    unlabelled = replace(HOTFIX, labels=frozenset({"hotfix"}))
+    verdict = evaluate(
+        owners,
+        rollback_facts(reviews=[], reverted=unlabelled, verbal_approvals=[spoken("rita")]),
+    )
+    assert verdict.title == "Waiting for approval: Release Owner (rollback of #7)"
+    assert verdict.results[1].found.endswith(
+        "the verbal approval of rita does not count: the rolled-back hotfix has no single "
+        "severity label that could allow them"
+    )
+
+
+def test_a_break_glass_waives_what_a_rollback_fails_or_waits_for() -> None:
+    glass = BreakGlass("lead", "SSO is down for everyone", RECORDED_AT)
+    verdict = evaluate(
+        config(),
+        rollback_facts(reviews=[], head_version_files={"VERSION": "1.2.3\n"}, break_glass=glass),
+    )
+
+    assert verdict.conclusion is Conclusion.SUCCESS
+    assert verdict.title == "Break-glass by @lead: SSO is down for everyone (rollback of #7)"
+    assert verdict.waived_rules == ("approvals", "version-bump")
+    assert verdict.waived_groups == ("Engineering Lead or On-call Manager",)
+    assert (verdict.break_glass, verdict.severity, verdict.time_left) == (glass, None, None)
+
+
+def test_a_break_glass_is_not_in_force_on_a_rollback_of_a_severity_that_allows_none() -> None:
+    glass = BreakGlass("lead", "SSO is down for everyone", RECORDED_AT)
+    p1_hotfix = replace(HOTFIX, labels=frozenset({"hotfix", "P1"}))
+    verdict = evaluate(config(), rollback_facts(reviews=[], reverted=p1_hotfix, break_glass=glass))
+
+    assert verdict.conclusion is None
+    assert verdict.title == (
+        "Waiting for approval: Engineering Lead or Product Manager (rollback of #7)"
+    )
+    assert (verdict.break_glass, verdict.dormant_break_glass) == (None, glass)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from app.github.client import TIMEOUT, GitHubApp
 from app.handlers.routing import Context, Handler
 from app.intake.delivery import from_payload
 from app.intake.server import create_app
-from app.journal import SqliteJournal, journal_path
+from app.journal import Journal, open_journal
+from app.journal.timers import Timers
 from app.logs import for_delivery
 from sandbox import (
     FakeCheckRun,
@@ -88,6 +90,10 @@ class Clock:
     def __call__(self) -> float:
         return self.now
 
+    def moment(self) -> datetime:
+        """`now` as a date, as the fake GitHub keeps its times."""
+        return datetime.fromtimestamp(self.now, UTC)
+
 
 REFUSAL = "Resource not accessible by integration"  # GitHub's words for a missing permission
 
@@ -97,8 +103,11 @@ class Bot:
     fake: FakeGitHub
     repo: FakeRepo
     client: TestClient
-    journal: SqliteJournal
+    journal: Journal
     transport: TracingTransport
+    # Starts hotfix-bot on the journal's file: its client (entered) and journal.
+    launch: Callable[[], tuple[TestClient, Journal]]
+    clock: Clock | None = None  # the journal's and the fake's, when a test keeps the time
     sent: list[str] = field(default_factory=list)
 
     def send(self, event: str, payload: dict[str, Any], delivery_id: str | None = None) -> Any:
@@ -116,6 +125,23 @@ class Bot:
 
     def deliver(self, event: str, payload: dict[str, Any]) -> None:
         self.send(event, payload)
+        self.settle()
+
+    def advance(self, seconds: float) -> None:
+        """Move the time on, then wait for what came due (the worker looks at the journal at
+        least once a second)."""
+        assert self.clock is not None, "advance() needs the clocked_bot fixture"
+        self.clock.now += seconds
+        self.settle()
+
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop hotfix-bot as a shutdown does, let `down_for` seconds pass, and start it
+        again on the same journal file and fake GitHub."""
+        self.client.__exit__(None, None, None)  # closes the journal too
+        if down_for:
+            assert self.clock is not None, "down_for needs the clocked_bot fixture"
+            self.clock.now += down_for
+        self.client, self.journal = self.launch()
         self.settle()
 
     def pull_request(self, number: int, action: str, **extra: Any) -> None:
@@ -165,8 +191,10 @@ def running_bot(
     """`network` stands between the app and the fake (a test's faults); `github_timeout`
     replaces the app's 15 s request timeout; `clock` is the journal's, which the worker
     measures due times and GitHub's waits on; `environment` adds settings
-    (`ADMIN_TOKEN=...`)."""
+    (`ADMIN_TOKEN=...`, `DATABASE_URL=...`: a SQLite journal in `tmp_path` by default)."""
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
+    if isinstance(clock, Clock):
+        fake.clock = clock.moment  # pull requests opened, reviews given at the journal's time
     app_record = fake.create_app(private_key_pem=private_key_pem)
     installation = fake.add_installation(app_record.id, account="acme")
     repo = fake.add_repo("acme/widgets", installation, files={"VERSION": "1.2.3\n"})
@@ -174,13 +202,31 @@ def running_bot(
         settings = make_settings(
             tmp_path, private_key_pem, APP_ID=app_record.id, GITHUB_API_URL=base_url, **environment
         )
-        journal = SqliteJournal(journal_path(settings.database_url), clock=clock)
         transport = TracingTransport(network)
-        app = create_app(
-            settings, journal=journal, transport=transport, github_timeout=github_timeout
+
+        def launch() -> tuple[TestClient, Journal]:
+            journal = open_journal(settings.database_url, clock=clock)
+            app = create_app(
+                settings, journal=journal, transport=transport, github_timeout=github_timeout
+            )
+            client = TestClient(app)
+            client.__enter__()
+            return client, journal
+
+        client, journal = launch()
+        bot = Bot(
+            fake,
+            repo,
+            client,
+            journal,
+            transport,
+            launch,
+            clock if isinstance(clock, Clock) else None,
         )
-        with TestClient(app) as client:
-            yield Bot(fake, repo, client, journal, transport)
+        try:
+            yield bot
+        finally:
+            bot.client.__exit__(None, None, None)
     problems = [f"{v.request.method} {v.request.path}: {v.errors}" for v in fake.violations]
     assert problems == [], "requests not valid against GitHub's OpenAPI description"
 
@@ -199,6 +245,7 @@ async def run_on_last_attempt(
             delivery,
             bot.journal,
             for_delivery(logging.getLogger("tests"), delivery),
+            Timers(bot.journal, bot.repo.installation_id, bot.repo.full_name, delivery.pr_number),
             clock=bot.journal.now,
             attempt=8,
             last_attempt=True,

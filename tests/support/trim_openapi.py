@@ -64,6 +64,11 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
     ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
     ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
+    # comment commands: who may give them, the answer, the retroactive review issue
+    ("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
+    ("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"),
+    ("GET", "/repos/{owner}/{repo}/issues"),
+    ("POST", "/repos/{owner}/{repo}/issues"),
     # releases
     ("GET", "/repos/{owner}/{repo}/releases/tags/{tag}"),
     ("POST", "/repos/{owner}/{repo}/releases"),

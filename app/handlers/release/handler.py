@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import classify, describe_with_wait
-from app.github.files import read_files, text_of
+from app.github.client import classify, describe_with_wait, timestamp
+from app.github.files import read_files
 from app.handlers.checks import report_failure, write_check_run
+from app.handlers.config_files import base_config
 from app.handlers.policy import read_reverted_pull
+from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import write_comment
 from app.handlers.release.plan import ReleasePlan, RolledBack
@@ -30,11 +33,11 @@ from app.handlers.release.report import (
     config_problem_report,
     steps_report,
 )
-from app.handlers.release.step import StepOutcome, StepRun, StepStatus
-from app.handlers.release.steps import back_merge
+from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
+from app.handlers.release.steps import back_merge, verbal_approvals
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery
-from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, load_config
+from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
 from policies.rollback import is_rollback, reverted_number, rollback_reason, rollback_refusal
 from policies.versions import declared_version, tag_name, version_files_to_read
@@ -71,6 +74,16 @@ async def on_rerequest(context: Context) -> None:
             await release_pull_request(context, pull["number"], listed=pull)
 
 
+def release_key(repository: str, hotfix: int | str) -> str:
+    """Where a hotfix's run keeps its state, and the lock its runs take turns by; `hotfix` is
+    a pull request's number, or the SHA of a commit pushed to the trunk."""
+    return (
+        f"release:{repository}#{hotfix}"
+        if isinstance(hotfix, int)
+        else f"release:{repository}@{hotfix}"
+    )
+
+
 @dataclass(slots=True)
 class ReleaseState:
     """What a run leaves in the journal for the next one: step outcomes, the comment id."""
@@ -80,8 +93,8 @@ class ReleaseState:
     comment_id: int | None = None
 
     @classmethod
-    async def load(cls, context: Context, number: int) -> ReleaseState:
-        key = f"release:{context.repository}#{number}"
+    async def load(cls, context: Context, key: str) -> ReleaseState:
+        """The state kept under `key`: `release_key` of the hotfix."""
         stored = await context.state.get_state(key)
         if stored is None:
             return cls(key)
@@ -103,7 +116,7 @@ async def release_pull_request(
     # A re-run is queued under its merge commit and the merge's delivery under the pull
     # request, so the journal's ordering alone would let the two run their steps at once;
     # the worker process (one per journal) takes them in turn.
-    async with context.github.caches.lock(f"release:{context.repository}#{number}"):
+    async with context.github.caches.lock(release_key(context.repository, number)):
         await _release(context, number, listed)
 
 
@@ -119,15 +132,17 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
     except Exception as error:
         # Judged with the defaults, as an unusable config is: a merge that is no hotfix
         # gets no hotfix-release run.
-        if isinstance(pull, dict) and _is_production_hotfix(_defaults(pull), pull):
+        if isinstance(pull, dict) and is_production_hotfix(_defaults(pull), pull):
             await report_failure(
                 context, CHECK_NAME, merge_sha, error, "Could not run the post-merge steps"
             )
         raise
     if plan is None:
         return
-    state = await ReleaseState.load(context, number)
-    outcomes = await _run_steps(context, plan, state)
+    merged_at = timestamp(pull.get("merged_at")) or context.now()
+    await verbal_approvals.schedule_confirmation_reminder(context, plan, merged_at)
+    state = await ReleaseState.load(context, release_key(context.repository, number))
+    outcomes = await run_steps(context, plan, state, steps.STEPS)
     report = steps_report(plan, outcomes)
     await _publish(context, number, plan.merge_sha, report, state)
     context.log.info("pull request #%d: %s", number, report.output.title)
@@ -139,16 +154,16 @@ async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | Non
     number = pull["number"]
     base = pull["base"]
     try:
-        config = await _config(context, pull)
+        config = await base_config(context.github, context.repository, pull)
     except ConfigError as error:
         # Judged with the defaults: an unusable file must not hide a hotfix merge.
-        if not _is_production_hotfix(_defaults(pull), pull):
+        if not is_production_hotfix(_defaults(pull), pull):
             return None
         report = config_problem_report(pull["html_url"], base["ref"], error)
         await _publish(context, number, pull["merge_commit_sha"], report)
         context.log.warning("pull request #%d: %s", number, report.output.title)
         return None
-    if not _is_production_hotfix(config, pull):
+    if not is_production_hotfix(config, pull):
         context.log.info("pull request #%d is not a hotfix merged into production", number)
         return None
     rolled_back = None
@@ -160,20 +175,14 @@ async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | Non
     return await _plan(context, pull, config, rolled_back)
 
 
-async def _config(context: Context, pull: dict[str, Any]) -> HotfixConfig:
-    """`.github/hotfix.yml` of the production branch, i.e. the branch the PR merged into."""
-    base = pull["base"]
-    files = await read_files(context.github, context.repository, base["ref"], [CONFIG_PATH])
-    return load_config(text_of(files, CONFIG_PATH), base["repo"]["default_branch"])
-
-
 def _defaults(pull: dict[str, Any]) -> HotfixConfig:
     """The config a repository without `.github/hotfix.yml` has."""
     return load_config(None, pull["base"]["repo"]["default_branch"])
 
 
-def _is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
-    """A hotfix or a rollback, merged into the production branch."""
+def is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
+    """A hotfix or a rollback pull request into the production branch: the post-merge steps
+    run for it."""
     labels = [label["name"] for label in pull["labels"]]
     return pull["base"]["ref"] == config.branches.production and (
         is_hotfix(config, pull["head"]["ref"], labels) or _is_rollback(config, pull)
@@ -217,10 +226,13 @@ async def _plan(
     rolled_back: RolledBack | None = None,
 ) -> ReleasePlan:
     merge_sha = pull["merge_commit_sha"]
-    version_files, back_merge_target = await asyncio.gather(
+    version_files, back_merge_target, records = await asyncio.gather(
         read_files(context.github, context.repository, merge_sha, version_files_to_read(config)),
         back_merge.back_merge_target(context.github, context.repository, config),
+        PullRecords.load(context, pull["number"]),
     )
+    glass = records.break_glass
+    waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
     return ReleasePlan(
         repository=context.repository,
@@ -228,7 +240,7 @@ async def _plan(
         number=pull["number"],
         title=pull["title"],
         author=pull["user"]["login"],
-        pull_url=pull["html_url"],
+        hotfix_url=pull["html_url"],
         merge_sha=merge_sha,
         head_ref=pull["head"]["ref"],
         head_sha=pull["head"]["sha"],
@@ -238,14 +250,20 @@ async def _plan(
         config=config,
         version=declared_version(config, version_files),
         back_merge_target=back_merge_target,
+        verbal_approvals=tuple(records.verbal),
+        break_glass=glass,
+        waived=waived,
         rolled_back=rolled_back,
     )
 
 
-async def _run_steps(context: Context, plan: ReleasePlan, state: ReleaseState) -> StepOutcomes:
-    """The registered steps in order, each resumed from its journaled outcome."""
+async def run_steps(
+    context: Context, plan: ReleasePlan, state: ReleaseState, registered: Sequence[Step]
+) -> StepOutcomes:
+    """`registered` steps in order, each resumed from its journaled outcome; those whose
+    `applies` refuses the plan neither run nor are reported."""
     outcomes: dict[str, StepOutcome] = {}
-    registered = [step for step in steps.STEPS if step.applies(plan)]
+    registered = [step for step in registered if step.applies(plan)]
     for step in registered:
         previous = state.steps.get(step.key)
         if previous is not None and previous.status.finished:
@@ -285,7 +303,7 @@ async def _publish(
     state: ReleaseState | None = None,
 ) -> None:
     """The comment, then the check run; the comment's id is kept before anything else."""
-    state = state or await ReleaseState.load(context, number)
+    state = state or await ReleaseState.load(context, release_key(context.repository, number))
     state.comment_id = await write_comment(context, number, comment_body(report), state.comment_id)
     await state.save(context)
     await write_check_run(

@@ -1,11 +1,12 @@
-"""What the post-merge steps work on: one merged hotfix (or rollback) pull request and its
-config."""
+"""What the post-merge steps work on: one merged hotfix (or rollback) pull request, or one
+hotfix pushed to the trunk, and its config."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from app.handlers.records import BreakGlassRecord, VerbalRecord, Waived
 from policies.config import HotfixConfig
 from policies.versions import Version, tag_name
 
@@ -26,15 +27,16 @@ class RolledBack:
 
 @dataclass(frozen=True, slots=True)
 class ReleasePlan:
-    """What the steps act on: one merged hotfix pull request and the config it obeys."""
+    """What the steps act on: one merged hotfix (or rollback) pull request, or one hotfix
+    pushed to the trunk (`workflow: trunk`), and the config it obeys."""
 
     repository: str
     repository_url: str  # the repository's html_url
-    number: int
-    title: str
+    number: int | None  # the pull request's; None for a push to the trunk
+    title: str  # the pull request's, or the pushed commit's first line
     author: str
-    pull_url: str
-    merge_sha: str
+    hotfix_url: str  # the pull request's page, or the pushed commit's: the report's link
+    merge_sha: str  # the merge commit, or the pushed commit
     head_ref: str
     head_sha: str
     head_repository: str | None  # full name; None when a fork was deleted since
@@ -44,14 +46,18 @@ class ReleasePlan:
     version: Version | None  # None when no version file at the merge commit can be read
     # The latest open release branch (gitflow), else the development branch.
     back_merge_target: str
+    # What comment commands left on the pull request before it merged.
+    verbal_approvals: tuple[VerbalRecord, ...] = ()
+    break_glass: BreakGlassRecord | None = None
+    waived: Waived = field(default_factory=Waived)  # what the break-glass waived, last checked
     rolled_back: RolledBack | None = None  # set when the pull request is a rollback
 
     @property
     def description(self) -> str:
-        """The pull request as the report names it."""
+        """The merged pull request as the report names it."""
         if self.rolled_back is None:
-            return f"Hotfix #{self.number} ({self.title})"
-        return f"Rollback #{self.number} ({self.title}) of hotfix #{self.rolled_back.number}"
+            return f"Hotfix {self.reference} ({self.title})"
+        return f"Rollback {self.reference} ({self.title}) of hotfix #{self.rolled_back.number}"
 
     @property
     def tag(self) -> str | None:
@@ -90,8 +96,19 @@ class ReleasePlan:
 
     @property
     def _tag_or_number(self) -> str:
-        # Without a version there is no tag to name the hotfix by; the PR number is unique.
-        return self.tag or f"#{self.number}"
+        # Without a version there is no tag to name the hotfix by.
+        return self.tag or self.reference
+
+    @property
+    def reference(self) -> str:
+        """The hotfix by a name that is unique without its tag: `#12`, or a pushed commit's
+        short SHA."""
+        return self.short_sha if self.number is None else f"#{self.number}"
+
+    @property
+    def commit_words(self) -> str:
+        """The commit the steps tag, as the report calls it."""
+        return "the pushed commit" if self.number is None else "the merge commit"
 
     @property
     def development(self) -> str:

@@ -41,12 +41,11 @@ class Report:
 
 
 def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
+    outcomes = [item for item in outcomes if item[1].status is not StepStatus.NOT_NEEDED]
     failed = [step.key for step, outcome in outcomes if outcome.status is StepStatus.FAILED]
     skipped = [outcome for _, outcome in outcomes if outcome.status is StepStatus.SKIPPED]
     lines = [
-        f"{plan.description} was merged into "
-        f"`{plan.config.branches.production}` as [`{plan.short_sha}`]"
-        f"({plan.commit_url(plan.merge_sha)}).",
+        _what_happened(plan),
         "",
         "| Step | Outcome | Details | Link |",
         "| --- | --- | --- | --- |",
@@ -72,14 +71,25 @@ def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
     summary = "\n".join(lines)
     if failed:
         title = f"{len(failed)} of {plural(len(outcomes), 'step')} failed: {join_words(failed)}"
-        return Report(CheckOutput(title, summary), "failure", plan.pull_url)
+        return Report(CheckOutput(title, summary), "failure", plan.hotfix_url)
     if pending is not None:
         title = f"Back-merge into {plan.back_merge_target} waits for review in {pending.text}"
         return Report(CheckOutput(title, summary), "action_required", pending.url)
     title = f"All steps done for {plan.tag}"
     if skipped:
         title += f" ({len(skipped)} skipped)"
-    return Report(CheckOutput(title, summary), "success", plan.pull_url)
+    return Report(CheckOutput(title, summary), "success", plan.hotfix_url)
+
+
+def _what_happened(plan: ReleasePlan) -> str:
+    production = plan.config.branches.production
+    commit = f"[`{plan.short_sha}`]({plan.commit_url(plan.merge_sha)})"
+    if plan.number is None:
+        return (
+            f"{commit} ({plan.title}) was pushed to `{production}` and raises the version by "
+            f"one patch, to {plan.version}: a hotfix."
+        )
+    return f"{plan.description} was merged into `{production}` as {commit}."
 
 
 def _waiting_back_merge(outcomes: StepOutcomes) -> Link | None:
@@ -96,9 +106,13 @@ def _waiting_back_merge(outcomes: StepOutcomes) -> Link | None:
 
 def config_problem_report(pull_url: str, production: str, error: ConfigError) -> Report:
     problems = "\n".join(f"- {problem}" for problem in error.problems)
+    if error.file is None:
+        file, fix = f"`{CONFIG_PATH}` on `{production}`", f"the file on `{production}`"
+    else:
+        file = fix = f"`{error.file}`"
     summary = (
-        f"`{CONFIG_PATH}` on `{production}` cannot be used, so no post-merge step ran:\n\n"
-        f"{problems}\n\nFix the file on `{production}`, then re-run this check."
+        f"{file} cannot be used, so no post-merge step ran:\n\n"
+        f"{problems}\n\nFix {fix}, then re-run this check."
     )
     return Report(CheckOutput(config_error_verdict(error).title, summary), "failure", pull_url)
 

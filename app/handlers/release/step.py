@@ -20,13 +20,16 @@ class StepStatus(StrEnum):
     ALREADY_DONE = "already done"
     SKIPPED = "skipped"
     BLOCKED = "blocked"  # skipped because a step it needs failed; a re-run tries again
-    WAITING = "waiting"  # a back-merge pull request waits for people
+    WAITING = "waiting"  # people have to act: review a back-merge, confirm an approval
     FAILED = "failed"
+    # Nothing for this hotfix to do, for good (say, no break-glass before the merge): the
+    # report leaves the step out.
+    NOT_NEEDED = "not needed"
 
     @property
     def finished(self) -> bool:
         """A re-run keeps this outcome without looking again."""
-        return self in (StepStatus.DONE, StepStatus.ALREADY_DONE)
+        return self in (StepStatus.DONE, StepStatus.ALREADY_DONE, StepStatus.NOT_NEEDED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,9 @@ done. A step returns its outcome; a GitHub answer it does not expect propagates,
 caller retries what may pass and records the rest as the step's failure.
 
 Adding a step: a module defining its `STEP` (see `app.handlers.release.step`), and one line
-here, after the steps it needs. A step whose `applies` refuses a merge (a rollback's own steps
-on a hotfix) neither runs nor is reported for it.
+here, after the steps it needs (in `PUSH_STEPS` too when a push to the trunk needs it). A step
+whose `applies` refuses a merge (a rollback's own steps on a hotfix) neither runs nor is
+reported for it.
 """
 
 from app.handlers.release.step import Step
@@ -15,8 +16,10 @@ from app.handlers.release.steps import (
     delete_branch,
     old_release,
     release,
+    retro_review,
     rollback_notice,
     tag,
+    verbal_approvals,
 )
 
 STEPS: list[Step] = [
@@ -26,4 +29,10 @@ STEPS: list[Step] = [
     back_merge.STEP,
     delete_branch.STEP,
     rollback_notice.STEP,
+    verbal_approvals.STEP,
+    retro_review.STEP,
 ]
+
+# A hotfix pushed to the trunk (`workflow: trunk`) has no branch to merge back or delete: it
+# gets the steps that act on its commit alone.
+PUSH_STEPS: list[Step] = [tag.STEP, release.STEP]

@@ -1,6 +1,7 @@
-"""Tag: an annotated tag on the merge commit, named and worded as `tag` in the config says.
+"""Tag: an annotated tag on the merge commit (or the pushed commit), named and worded as `tag`
+in the config says.
 
-A tag of that name already on the merge commit counts as done; one on another commit is a
+A tag of that name already on that commit counts as done; one on another commit is a
 failure, and hotfix-bot never moves it.
 """
 
@@ -22,7 +23,7 @@ async def create_tag(run: StepRun) -> StepOutcome:
         files = ", ".join(f"`{path}`" for path in version_files_to_read(plan.config))
         return StepOutcome(
             StepStatus.FAILED,
-            f"no version file at the merge commit `{plan.short_sha}` declares a version "
+            f"no version file at {plan.commit_words} `{plan.short_sha}` declares a version "
             f"(looked at {files}), so there is no tag name",
         )
     link = Link(tag, f"{plan.repository_url}/tree/{path_part(tag)}")
@@ -32,12 +33,12 @@ async def create_tag(run: StepRun) -> StepOutcome:
         if target == plan.merge_sha:
             return StepOutcome(
                 StepStatus.ALREADY_DONE,
-                f"`{tag}` was already on the merge commit `{plan.short_sha}`",
+                f"`{tag}` was already on {plan.commit_words} `{plan.short_sha}`",
                 link,
             )
         return StepOutcome(
             StepStatus.FAILED,
-            f"`{tag}` already exists on `{target[:7]}`, not on the merge commit "
+            f"`{tag}` already exists on `{target[:7]}`, not on {plan.commit_words} "
             f"`{plan.short_sha}`; hotfix-bot never moves a tag",
             link,
         )
@@ -52,7 +53,7 @@ async def create_tag(run: StepRun) -> StepOutcome:
         body={"ref": f"refs/tags/{tag}", "sha": tag_object.json()["sha"]},
     )
     return StepOutcome(
-        StepStatus.DONE, f"annotated tag `{tag}` on the merge commit `{plan.short_sha}`", link
+        StepStatus.DONE, f"annotated tag `{tag}` on {plan.commit_words} `{plan.short_sha}`", link
     )
 
 

@@ -1,0 +1,36 @@
+"""Who is in a team of the repository's organization, as approval groups and break-glass
+ask it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from githubkit.exception import RequestFailed
+
+from app.github.client import InstallationClient
+
+
+async def members_among(
+    github: InstallationClient, org: str, slug: str, logins: frozenset[str]
+) -> frozenset[str]:
+    """Those of `logins` who are in the team, casefolded (GitHub logins ignore case)."""
+    try:
+        members = await github.get_all(f"/orgs/{org}/teams/{slug}/members")
+    except RequestFailed as error:
+        if error.response.status_code != 404:
+            raise
+        # No such team, a personal account, or a server without the members list: ask for
+        # each login instead (never cached: it says nothing of the others).
+        memberships = await asyncio.gather(
+            *(
+                github.get_optional(f"/orgs/{org}/teams/{slug}/memberships/{login}")
+                for login in logins
+            )
+        )
+        return frozenset(
+            login.casefold()
+            for login, membership in zip(logins, memberships, strict=True)
+            if membership is not None and membership.get("state") == "active"
+        )
+    in_team = {member["login"].casefold() for member in members}
+    return frozenset(login.casefold() for login in logins if login.casefold() in in_team)

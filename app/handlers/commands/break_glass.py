@@ -1,0 +1,91 @@
+"""`/hotfix break-glass <reason>` and `/hotfix break-glass off`.
+
+While the glass is broken, and the severity labelled allows a break-glass, the hotfix-policy
+check passes with every rule that fails or waits shown as waived; after the merge a
+retroactive review issue is opened (the `retro-review` post-merge step). Who may break it is
+`severities.<S>.break_glass`; the one who broke it, or anyone who may fill an approval group
+of the severity it was broken under, withdraws it, whatever the labels are now. On a rollback
+the severity is the rolled-back hotfix's, and its approvers are the rollback's.
+"""
+
+from __future__ import annotations
+
+from app.handlers.commands.command import Command, Invocation, Refusal, rollback_groups, who
+from app.handlers.policy import evaluate_pull_request
+from app.handlers.records import BreakGlassRecord
+from policies.commands import CommandError, Syntax
+from policies.config import CONFIG_PATH, ApprovalGroup
+from policies.facts import BreakGlass
+from policies.wording import join_words
+
+
+def read(text: str) -> str | None:
+    """The reason; None for `off`."""
+    if not text:
+        raise CommandError("it needs a reason: `/hotfix break-glass <reason>`")
+    return None if text.casefold() == "off" else text
+
+
+async def permitted(invocation: Invocation, reason: str | None) -> None:
+    if reason is None:
+        await _may_withdraw(invocation)
+    else:
+        await _may_break(invocation)
+
+
+async def break_glass(invocation: Invocation, reason: str | None) -> None:
+    if reason is None:
+        # Whatever the labels are now: a break-glass not in force may come back into force.
+        invocation.require_open()
+        invocation.records.break_glass = None
+    else:
+        severity = (await invocation.open_severity()).severity
+        glass = BreakGlass(invocation.commenter, reason, invocation.written_at)
+        invocation.records.break_glass = BreakGlassRecord(glass, invocation.comment_id, severity)
+    await invocation.records.save(invocation.context)
+    await evaluate_pull_request(invocation.context, invocation.number)
+
+
+async def _may_break(invocation: Invocation) -> None:
+    """The severity's `break_glass` teams and users may, whatever their access."""
+    governing = await invocation.open_severity()
+    severity, allowed = governing.severity, governing.policy.break_glass
+    if allowed is None:
+        raise Refusal(
+            f"{governing.words} allows no break-glass "
+            f"(`severities.{severity}.break_glass` in `{CONFIG_PATH}`)"
+        )
+    if not await invocation.is_among(invocation.commenter, allowed.teams, allowed.users):
+        raise Refusal(
+            f"only {who(allowed.teams, allowed.users)} may break the glass for {governing.words}"
+        )
+
+
+async def _may_withdraw(invocation: Invocation) -> None:
+    """The one who broke it, or an approver of the severity it was broken under (of a
+    rollback: an approver of the rollback)."""
+    current = invocation.records.break_glass
+    if current is None:
+        return  # nothing to withdraw (or this very command withdrew it before a retry)
+    if current.glass.by.casefold() == invocation.commenter.casefold():
+        return
+    severity = current.severity
+    approvers: list[ApprovalGroup] | tuple[ApprovalGroup, ...]
+    if invocation.is_rollback_pull():
+        approvers, whose = rollback_groups(invocation.config, severity), "this rollback"
+    else:
+        policy = invocation.config.severities.get(severity)  # gone when the config dropped it
+        approvers, whose = (policy.approvals if policy is not None else []), f"severity {severity}"
+    if not await invocation.may_fill_a_group(invocation.commenter, approvers):
+        groups = join_words([group.name for group in approvers]) or "none"
+        raise Refusal(
+            f"only {current.glass.by}, who broke the glass, or an approver of {whose} "
+            f"({groups}) may withdraw it"
+        )
+
+
+COMMAND = Command(
+    Syntax("break-glass", ("/hotfix break-glass <reason>", "/hotfix break-glass off"), read),
+    permitted,
+    break_glass,
+)

@@ -1,0 +1,164 @@
+"""What a comment command is given and how it refuses, and the checks several commands share.
+
+A command module defines `COMMAND = Command(Syntax(...), permitted, run)`: its syntax (pure,
+read by `policies.commands.parse`); `permitted`, which says who may give it; and `run`, which
+acts and returns when the command is carried out. Both raise `Refusal` saying why it is not
+(docs/BEHAVIOUR.md, 'Comment commands').
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic
+
+from app.github.teams import members_among
+from app.handlers.policy import read_reverted_pull
+from app.handlers.records import PullRecords
+from app.handlers.routing import Context
+from policies.commands import Arguments, Syntax
+from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
+from policies.evaluate import is_hotfix
+from policies.rollback import is_rollback, reverted_number, rollback_refusal
+from policies.rules.approvals import rollback_need
+from policies.rules.common import single_severity
+from policies.wording import join_words
+
+
+@dataclass(frozen=True, slots=True)
+class Governing:
+    """The severity a command follows on a pull request, and who approves it."""
+
+    severity: str
+    policy: SeverityPolicy
+    approvals: tuple[ApprovalGroup, ...]  # the groups whose members approve the pull request
+    rolled_back: int | None = None  # for a rollback: the hotfix whose severity this is
+
+    @property
+    def words(self) -> str:
+        """`severity P0`, or `severity P0 (of hotfix #12, which this rolls back)`."""
+        if self.rolled_back is None:
+            return f"severity {self.severity}"
+        return f"severity {self.severity} (of hotfix #{self.rolled_back}, which this rolls back)"
+
+
+class Refusal(Exception):
+    """The command is not carried out; the message says why, as a sentence without its
+    full stop, and the reply quotes it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One command as written, and the pull request it was written on, as it is now."""
+
+    context: Context
+    number: int
+    commenter: str  # login
+    comment_id: int
+    written_at: datetime
+    pull: dict[str, Any]  # from the API
+    config: HotfixConfig  # of the pull request's base branch
+    records: PullRecords  # what earlier commands left
+
+    @property
+    def author(self) -> str:
+        return str(self.pull["user"]["login"])
+
+    @property
+    def head_sha(self) -> str:
+        return str(self.pull["head"]["sha"])
+
+    def require_open(self) -> None:
+        """A refusal unless the pull request is open."""
+        if self.pull["merged"]:
+            raise Refusal("the pull request is already merged")
+        if self.pull["state"] != "open":
+            raise Refusal("the pull request is closed")
+
+    async def open_severity(self) -> Governing:
+        """The severity whose rules commands follow on an open hotfix pull request, or on
+        an open rollback the rolled-back hotfix's; a refusal for any other pull request."""
+        self.require_open()
+        labels = [label["name"] for label in self.pull["labels"]]
+        head_ref = self.pull["head"]["ref"]
+        if is_rollback(self.config, head_ref, labels):
+            return await self._rolled_back_severity()
+        if not is_hotfix(self.config, head_ref, labels):
+            raise Refusal("this is not a hotfix pull request")
+        labelled = single_severity(self.config, labels)
+        if labelled is None:
+            raise Refusal("the pull request needs exactly one severity label first")
+        severity, policy = labelled
+        return Governing(severity, policy, tuple(policy.approvals))
+
+    def is_rollback_pull(self) -> bool:
+        """Whether the pull request is a rollback (`rollback.pattern` or `rollback.label`)."""
+        labels = [label["name"] for label in self.pull["labels"]]
+        return is_rollback(self.config, self.pull["head"]["ref"], labels)
+
+    async def _rolled_back_severity(self) -> Governing:
+        """A rollback follows the severity of the hotfix it rolls back (docs/BEHAVIOUR.md,
+        "Rollbacks"); its approvers are those of its own approvals."""
+        repository = self.context.repository
+        number = reverted_number(self.pull["head"]["ref"], self.pull.get("body") or "", repository)
+        reverted = (
+            await read_reverted_pull(self.context.github, repository, number)
+            if number is not None
+            else None
+        )
+        refusal = rollback_refusal(self.config, repository, number, reverted)
+        if refusal is not None:
+            raise Refusal(f"this rollback does not roll back a merged hotfix: {refusal.problem}")
+        assert reverted is not None  # rollback_refusal names a missing one
+        labelled = single_severity(self.config, reverted.labels)
+        if labelled is None:
+            raise Refusal(
+                f"#{reverted.number}, the hotfix this rolls back, needs exactly one severity "
+                "label first"
+            )
+        severity, policy = labelled
+        return Governing(severity, policy, rollback_groups(self.config, severity), reverted.number)
+
+    async def is_among(self, login: str, teams: Iterable[str], users: Iterable[str]) -> bool:
+        """Whether `login` is one of `users` or a member of one of `teams`."""
+        folded = login.casefold()
+        if folded in {user.casefold() for user in users}:
+            return True
+        context = self.context
+        found = await asyncio.gather(
+            *(
+                members_among(context.github, context.owner, slug, frozenset({login}))
+                for slug in teams
+            )
+        )
+        return any(folded in members for members in found)
+
+    async def may_fill_a_group(self, login: str, groups: Sequence[ApprovalGroup]) -> bool:
+        """Whether `login` is a member or a listed user of one of the approval `groups`."""
+        teams = [group.team for group in groups if group.team]
+        return await self.is_among(login, teams, [u for group in groups for u in group.users or ()])
+
+
+def rollback_groups(config: HotfixConfig, severity: str) -> tuple[ApprovalGroup, ...]:
+    """The approval groups a rollback of a `severity` hotfix is approved by."""
+    need = rollback_need(config, severity)
+    return tuple(group for seats in need.seats for group in seats.groups) if need else ()
+
+
+def who(teams: Sequence[str], users: Sequence[str]) -> str:
+    """`members of team engineering-leads or lena`: named, not mentioned, as a refusal need
+    not notify them."""
+    return join_words([f"members of team {team}" for team in teams] + list(users), "or")
+
+
+@dataclass(frozen=True, slots=True)
+class Command(Generic[Arguments]):
+    syntax: Syntax[Arguments]
+    # Raises Refusal when the commenter may not give this command, here and now; called
+    # before `run`. Each command says who may (docs/BEHAVIOUR.md, 'Comment commands').
+    permitted: Callable[[Invocation, Arguments], Awaitable[None]]
+    # Acts (keeping what it records in `invocation.records`) or raises Refusal. Running it
+    # again for the same comment, after a crash or a retry, must change nothing more.
+    run: Callable[[Invocation, Arguments], Awaitable[None]]

@@ -1,0 +1,71 @@
+"""`/hotfix confirm`, or an approving review, after the merge: the approver confirms the
+verbal approval recorded for them, and the hotfix-release report stops listing it as
+unconfirmed.
+"""
+
+from __future__ import annotations
+
+from app.github.client import timestamp
+from app.handlers.commands.command import Command, Invocation, Refusal
+from app.handlers.records import Confirmation, PullRecords
+from app.handlers.release.handler import release_pull_request
+from app.handlers.routing import Context
+from app.intake.delivery import Delivery
+from policies.commands import Syntax
+
+
+def read(text: str) -> None:
+    """Nothing: what follows the command is for the people reading the comment."""
+
+
+async def permitted(invocation: Invocation, _: None) -> None:
+    """The approver a verbal approval names confirms it, whatever their access."""
+    if invocation.records.verbal_of(invocation.commenter) is None:
+        raise Refusal(f"there is no verbal approval by {invocation.commenter} here to confirm")
+
+
+async def confirm(invocation: Invocation, _: None) -> None:
+    if not invocation.pull["merged"]:
+        raise Refusal(
+            "a verbal approval is confirmed after the merge, and this pull request is not "
+            "merged yet"
+        )
+    await _confirmed(
+        invocation.context,
+        invocation.number,
+        invocation.records,
+        invocation.commenter,
+        Confirmation("comment", invocation.written_at),
+    )
+
+
+def after_merge(delivery: Delivery) -> bool:
+    """A review of a merged pull request: it may confirm a verbal approval."""
+    return delivery.merged
+
+
+async def on_review_after_merge(context: Context) -> None:
+    """pull_request_review `submitted` on a merged pull request."""
+    review = context.payload["review"]
+    number = context.delivery.pr_number
+    # Webhooks write the state in lower case, the REST API in upper case.
+    if number is None or str(review.get("state")).casefold() != "approved":
+        return
+    at = timestamp(review.get("submitted_at")) or context.now()
+    records = await PullRecords.load(context, number)
+    await _confirmed(context, number, records, review["user"]["login"], Confirmation("review", at))
+
+
+async def _confirmed(
+    context: Context, number: int, records: PullRecords, login: str, confirmation: Confirmation
+) -> None:
+    """Keep the confirmation, and report it on the hotfix-release run (a re-run of it)."""
+    if records.verbal_of(login) is None:
+        return  # an approving review by someone without a verbal approval
+    if records.confirm(login, confirmation):
+        await records.save(context)
+    # Also when it was kept before: a retry must still report it.
+    await release_pull_request(context, number)
+
+
+COMMAND = Command(Syntax("confirm", ("/hotfix confirm",), read), permitted, confirm)

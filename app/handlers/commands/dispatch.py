@@ -1,0 +1,116 @@
+"""One comment command: which command it is, whether the commenter may give it (each
+command's `permitted`), and its answer.
+
+Every command is answered: a `+1` reaction on the comment when it is carried out, a reply
+that quotes it, says why and lists the accepted forms when it is not. Each comment acts
+once: its id is kept in the state store once it is answered, so a redelivery or a re-run
+finds it answered; everything before that is safe to repeat after a crash or a retry (a
+reply is found again by its hidden line, a reaction GitHub keeps once).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from app.github.client import timestamp
+from app.handlers.commands import COMMANDS
+from app.handlers.commands.command import Invocation, Refusal
+from app.handlers.config_files import base_config
+from app.handlers.notices import comment_once
+from app.handlers.records import PullRecords
+from app.handlers.routing import Context
+from app.intake.delivery import Delivery
+from policies.commands import Parsed, ParseError, accepted_forms, command_line, parse
+from policies.config import CONFIG_PATH, ConfigError
+
+ACTIONS = ("created",)  # an edited comment is not a command
+
+
+def is_command(delivery: Delivery) -> bool:
+    """A person's comment on a pull request whose first line is a command."""
+    return (
+        delivery.comment_is_command
+        and delivery.issue_is_pull_request
+        and not delivery.comment_by_bot
+    )
+
+
+async def on_command(context: Context) -> None:
+    """issue_comment `created` (see `is_command`)."""
+    comment = context.payload["comment"]
+    number = context.delivery.pr_number
+    assert number is not None  # is_command: the comment is on a pull request
+    answered_key = f"command:{context.repository}:{comment['id']}"
+    if await context.state.get_state(answered_key) is not None:
+        context.log.info("comment %s was answered before; nothing to do", comment["id"])
+        return
+    parsed = parse(comment["body"], [command.syntax for command in COMMANDS])
+    try:
+        if isinstance(parsed, ParseError):
+            raise Refusal(parsed.reason)
+        await _carry_out(context, number, comment, parsed)
+    except Refusal as refusal:
+        await _reply(context, number, comment, str(refusal))
+        outcome = f"refused: {refusal}"
+    else:
+        await _react(context, comment["id"])
+        outcome = "carried out"
+    await context.state.set_state(answered_key, outcome)
+    context.log.info("command %r %s", command_line(comment["body"]), outcome)
+
+
+async def _carry_out(
+    context: Context, number: int, comment: dict[str, Any], parsed: Parsed[Any]
+) -> None:
+    pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
+    try:
+        config = await base_config(context.github, context.repository, pull)
+    except ConfigError as error:
+        problem = error.problems[0] if isinstance(error, ConfigError) else str(error)
+        raise Refusal(
+            f"`{CONFIG_PATH}` on `{pull['base']['ref']}` cannot be used: {problem}"
+        ) from None
+    invocation = Invocation(
+        context,
+        number,
+        comment["user"]["login"],
+        comment["id"],
+        timestamp(comment.get("created_at")) or context.now(),
+        pull,
+        config,
+        await PullRecords.load(context, number),
+    )
+    command = next(command for command in COMMANDS if command.syntax is parsed.syntax)
+    await command.permitted(invocation, parsed.arguments)
+    await command.run(invocation, parsed.arguments)
+
+
+async def _react(context: Context, comment_id: int) -> None:
+    # GitHub answers 200 for a reaction already there: a repeat adds nothing.
+    await context.github.request(
+        "POST",
+        f"/repos/{context.repository}/issues/comments/{comment_id}/reactions",
+        body={"content": "+1"},
+    )
+
+
+async def _reply(context: Context, number: int, comment: dict[str, Any], reason: str) -> None:
+    """The refusal, once: a run that stopped after posting it, before keeping the comment
+    answered, finds it again by its hidden line."""
+    forms = "\n".join(f"- `{form}`" for form in accepted_forms([c.syntax for c in COMMANDS]))
+    body = (
+        f"> {_code_span(command_line(comment['body']))}\n\n"
+        f"@{comment['user']['login']}, hotfix-bot did not carry this out: {reason}.\n\n"
+        f"Commands hotfix-bot takes, as the first line of a pull request comment:\n{forms}"
+    )
+    hidden_line = f"<!-- hotfix-bot reply to comment {comment['id']} -->"
+    await comment_once(context, number, hidden_line, body)
+
+
+def _code_span(text: str) -> str:
+    """`text` as inline code, so that the @mentions it quotes notify nobody again: fenced by
+    more backticks than it holds in a row (CommonMark)."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"

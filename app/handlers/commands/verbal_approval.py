@@ -1,0 +1,73 @@
+"""`/hotfix verbal-approval @login [note]`: record an approval given outside GitHub.
+
+It counts as @login's approving review of the current head commit (the approvals rule), so
+a later push asks for a new one; after the merge @login confirms it (`confirm`). On a rollback
+the rolled-back hotfix's severity says whether it is taken.
+"""
+
+from __future__ import annotations
+
+from app.handlers.commands.command import Command, Invocation, Refusal, who
+from app.handlers.policy import evaluate_pull_request
+from app.handlers.records import VerbalRecord
+from policies.commands import CommandError, Syntax, login_of
+from policies.config import CONFIG_PATH
+from policies.facts import VerbalApproval
+
+WRITE_ACCESS = frozenset({"admin", "write"})  # GitHub says `write` for the maintain role too
+
+
+def read(text: str) -> str:
+    """The approver's login; the note after it is for the people reading the comment."""
+    if not text:
+        raise CommandError("it needs the approver: `/hotfix verbal-approval @login`")
+    return login_of(text.split()[0], "the approver")
+
+
+async def permitted(invocation: Invocation, _: str) -> None:
+    """Anyone with write access to the repository may record one."""
+    context, commenter = invocation.context, invocation.commenter
+    answer = await context.github.get_optional(
+        f"/repos/{context.repository}/collaborators/{commenter}/permission"
+    )
+    access = str(answer["permission"]) if answer is not None else "none"
+    if access not in WRITE_ACCESS:
+        raise Refusal(
+            f"recording a verbal approval needs write access to {context.repository}, and "
+            f"{commenter} has {access} access"
+        )
+
+
+async def record(invocation: Invocation, approver: str) -> None:
+    governing = await invocation.open_severity()
+    severity = governing.severity
+    if not governing.policy.verbal_approval:
+        raise Refusal(
+            f"{governing.words} does not take verbal approvals "
+            f"(`severities.{severity}.verbal_approval` in `{CONFIG_PATH}`)"
+        )
+    if approver.casefold() == invocation.author.casefold():
+        raise Refusal(
+            f"{approver} opened this pull request, and the author's approval never counts"
+        )
+    groups = governing.approvals
+    if not await invocation.may_fill_a_group(approver, groups):
+        named = "; ".join(
+            f"{group.name}: {who([group.team] if group.team else [], group.users or [])}"
+            for group in groups
+        )
+        whose = f"severity {severity}" if governing.rolled_back is None else "this rollback"
+        raise Refusal(
+            f"{approver} can fill no approval group of {whose} ({named or 'it has none'})"
+        )
+    approval = VerbalApproval(
+        approver, invocation.commenter, invocation.written_at, invocation.head_sha
+    )
+    invocation.records.record_verbal(VerbalRecord(approval, invocation.comment_id))
+    await invocation.records.save(invocation.context)
+    await evaluate_pull_request(invocation.context, invocation.number)
+
+
+COMMAND = Command(
+    Syntax("verbal-approval", ("/hotfix verbal-approval @login [note]",), read), permitted, record
+)

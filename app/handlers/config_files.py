@@ -1,0 +1,100 @@
+"""The `.github/hotfix.yml` files a repository's config is made of: its organization's
+defaults, then its own file (docs/BEHAVIOUR.md, "Organization defaults").
+
+The organization's file is read from the default branch of its `.github` repository with
+one request, revalidated by ETag, beside the reads of the repository's own file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from githubkit.exception import RequestFailed
+
+from app.github.client import InstallationClient, classify, error_message
+from app.github.files import read_default_branch_file, read_files
+from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, OrgDefaults, load_config
+from policies.files import FileText, UnreadableText
+
+# The repository GitHub reads an organization's shared community files from.
+ORG_REPOSITORY = ".github"
+
+
+async def read_org_file(github: InstallationClient, repository: str) -> FileText:
+    """The organization's `.github/hotfix.yml` for `repository`: None when there is none, or
+    none the installation can see (a repository it was not given answers 404 too), and
+    `UnreadableText` when GitHub refuses it, so that the refusal is named, not skipped."""
+    owner, name = repository.split("/", 1)
+    if name.casefold() == ORG_REPOSITORY:
+        return None  # the organization's repository: its own file is read as such
+    try:
+        return await read_default_branch_file(github, f"{owner}/{ORG_REPOSITORY}", CONFIG_PATH)
+    except RequestFailed as error:
+        if classify(error).transient:
+            raise  # a rate limit or GitHub failing: the worker retries
+        answer = str(error.response.status_code)
+        if message := error_message(error):
+            answer += f": {message}"
+        return UnreadableText(f"cannot be read (GitHub answered {answer})")
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFiles:
+    """The two files as read; `config` makes the effective config of them."""
+
+    repository: str
+    ref: str  # the branch the repository's own file was read from
+    org: FileText
+    own: FileText
+
+    @property
+    def org_file(self) -> str:
+        """The organization's file as problems name it."""
+        return f"{self._org_repository}:{CONFIG_PATH}"
+
+    @property
+    def _org_repository(self) -> str:
+        return f"{self.repository.split('/', 1)[0]}/{ORG_REPOSITORY}"
+
+    def config(self, default_branch: str) -> HotfixConfig:
+        """The organization's file laid over the defaults, the repository's over that;
+        `ConfigError` naming the file that cannot be used and why."""
+        if isinstance(self.org, UnreadableText):
+            raise ConfigError([f"the file {self.org.problem}"], self.org_file)
+        if isinstance(self.own, UnreadableText):
+            raise ConfigError([f"the file {self.own.problem}"])
+        org = None if self.org is None else OrgDefaults(self.org_file, self.org)
+        return load_config(self.own, default_branch, org)
+
+    @property
+    def used(self) -> str:
+        """Which files make the config, in the order they are laid over the defaults: one
+        line for the check run."""
+        files = []
+        if self.org is not None:
+            files.append(f"{self._org_repository} {CONFIG_PATH}")
+        if self.own is not None:
+            files.append(f"{CONFIG_PATH} on {self.ref}")
+        if not files:
+            return (
+                f"Config: the defaults (no {CONFIG_PATH} on {self.ref} "
+                f"or in {self._org_repository})"
+            )
+        return "Config: " + ", then ".join(files)
+
+
+async def base_config(
+    github: InstallationClient, repository: str, pull: Mapping[str, Any]
+) -> HotfixConfig:
+    """The config of the pull request's base branch (for a merged one, the branch it merged
+    into) over the organization's; `ConfigError` naming the file that cannot be used."""
+    base = pull["base"]
+    files, org_file = await asyncio.gather(
+        read_files(github, repository, base["ref"], [CONFIG_PATH]),
+        read_org_file(github, repository),
+    )
+    config_files = ConfigFiles(repository, base["ref"], org_file, files.get(CONFIG_PATH))
+    return config_files.config(base["repo"]["default_branch"])

@@ -1,0 +1,171 @@
+"""What comment commands leave on a pull request: the verbal approvals recorded and the
+break-glass in force (docs/BEHAVIOUR.md, 'Comment commands'). Kept in the state store as
+one JSON value per pull request, which only commands write and the hotfix-policy check and
+the post-merge steps read; what a break-glass waived, the check keeps beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from app.handlers.routing import Context
+from policies.facts import BreakGlass, VerbalApproval
+
+ConfirmedBy = Literal["review", "comment"]
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """After the merge, the approver confirmed a verbal approval."""
+
+    by: ConfirmedBy  # an approving review, or `/hotfix confirm`
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VerbalRecord:
+    approval: VerbalApproval
+    comment_id: int  # the command that recorded it
+    confirmation: Confirmation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BreakGlassRecord:
+    glass: BreakGlass
+    comment_id: int  # the command that broke it
+    # The severity labelled then: its approvers may withdraw it whatever the labels are now.
+    severity: str
+
+
+@dataclass(frozen=True, slots=True)
+class Waived:
+    """What a break-glass waived at the latest evaluation: the retroactive review asks
+    about it. Kept under its own key, by the check, so that it never writes over a command."""
+
+    severity: str | None = None
+    rules: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # approval groups not filled
+
+    @staticmethod
+    def _key(context: Context, number: int, record: BreakGlassRecord) -> str:
+        return f"break-glass-waived:{context.repository}#{number}:{record.comment_id}"
+
+    @classmethod
+    async def load(cls, context: Context, number: int, record: BreakGlassRecord) -> Waived:
+        stored = await context.state.get_state(cls._key(context, number, record))
+        if stored is None:
+            return cls()
+        data = json.loads(stored)
+        return cls(data["severity"], tuple(data["rules"]), tuple(data["groups"]))
+
+    async def save(self, context: Context, number: int, record: BreakGlassRecord) -> None:
+        data = {"severity": self.severity, "rules": self.rules, "groups": self.groups}
+        await context.state.set_state(self._key(context, number, record), json.dumps(data))
+
+
+@dataclass(slots=True)
+class PullRecords:
+    key: str
+    verbal: list[VerbalRecord] = field(default_factory=list)
+    break_glass: BreakGlassRecord | None = None
+
+    @classmethod
+    async def load(cls, context: Context, number: int) -> PullRecords:
+        key = f"commands:{context.repository}#{number}"
+        stored = await context.state.get_state(key)
+        if stored is None:
+            return cls(key)
+        data = json.loads(stored)
+        glass = data["break_glass"]
+        return cls(
+            key,
+            [_verbal_from_json(item) for item in data["verbal"]],
+            _break_glass_from_json(glass) if glass else None,
+        )
+
+    async def save(self, context: Context) -> None:
+        glass = self.break_glass
+        data = {
+            "verbal": [_verbal_as_json(record) for record in self.verbal],
+            "break_glass": _break_glass_as_json(glass) if glass else None,
+        }
+        await context.state.set_state(self.key, json.dumps(data))
+
+    @property
+    def verbal_approvals(self) -> tuple[VerbalApproval, ...]:
+        return tuple(record.approval for record in self.verbal)
+
+    def verbal_of(self, login: str) -> VerbalRecord | None:
+        return next(
+            (r for r in self.verbal if r.approval.approver.casefold() == login.casefold()), None
+        )
+
+    def record_verbal(self, record: VerbalRecord) -> None:
+        """The approver's verbal approval, replacing an earlier one (not its own re-run)."""
+        earlier = self.verbal_of(record.approval.approver)
+        if earlier is not None and earlier.comment_id == record.comment_id:
+            return  # the same command again: keep the head commit it was recorded on
+        self.verbal = [r for r in self.verbal if r is not earlier] + [record]
+
+    def confirm(self, login: str, confirmation: Confirmation) -> bool:
+        """Mark `login`'s verbal approval confirmed; False when there is none to confirm."""
+        record = self.verbal_of(login)
+        if record is None or record.confirmation is not None:
+            return False
+        self.verbal = [
+            replace(r, confirmation=confirmation) if r is record else r for r in self.verbal
+        ]
+        return True
+
+
+def _verbal_as_json(record: VerbalRecord) -> dict[str, Any]:
+    approval, confirmation = record.approval, record.confirmation
+    return {
+        "approver": approval.approver,
+        "recorder": approval.recorder,
+        "recorded_at": approval.recorded_at.isoformat(),
+        "head_sha": approval.head_sha,
+        "comment_id": record.comment_id,
+        "confirmation": (
+            {"by": confirmation.by, "at": confirmation.at.isoformat()} if confirmation else None
+        ),
+    }
+
+
+def _verbal_from_json(data: dict[str, Any]) -> VerbalRecord:
+    approval = VerbalApproval(
+        data["approver"],
+        data["recorder"],
+        datetime.fromisoformat(data["recorded_at"]),
+        data["head_sha"],
+    )
+    confirmation = data["confirmation"]
+    return VerbalRecord(
+        approval,
+        data["comment_id"],
+        Confirmation(confirmation["by"], datetime.fromisoformat(confirmation["at"]))
+        if confirmation
+        else None,
+    )
+
+
+def _break_glass_as_json(record: BreakGlassRecord) -> dict[str, Any]:
+    glass = record.glass
+    return {
+        "by": glass.by,
+        "reason": glass.reason,
+        "at": glass.at.isoformat(),
+        "comment_id": record.comment_id,
+        "severity": record.severity,
+    }
+
+
+def _break_glass_from_json(data: dict[str, Any]) -> BreakGlassRecord:
+    return BreakGlassRecord(
+        BreakGlass(data["by"], data["reason"], datetime.fromisoformat(data["at"])),
+        data["comment_id"],
+        data["severity"],
+    )

@@ -1,0 +1,114 @@
+"""Retroactive review: after a break-glass, one issue asks the approval groups it waived to
+review the hotfix as it merged (docs/BEHAVIOUR.md, 'Comment commands'). A hidden marker in
+its body finds it again, so redeliveries and re-runs never open a second.
+"""
+
+from __future__ import annotations
+
+import shlex
+from datetime import UTC
+from typing import Any
+
+from app.github.client import InstallationClient
+from app.handlers.records import BreakGlassRecord
+from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
+from policies.config import ApprovalGroup
+from policies.rules.approvals import rollback_need
+
+LABEL = "hotfix-retro-review"
+
+
+def _marker(plan: ReleasePlan) -> str:
+    return f"<!-- hotfix-bot:retro-review {plan.repository}#{plan.number} -->"
+
+
+def _title(plan: ReleasePlan) -> str:
+    return f"Retroactive review: {plan.title}"
+
+
+async def open_retro_review(run: StepRun) -> StepOutcome:
+    github, plan, glass = run.github, run.plan, run.plan.break_glass
+    if glass is None:
+        return StepOutcome(StepStatus.NOT_NEEDED, "the glass was not broken")
+    by = glass.glass.by
+    existing = await _existing_issue(github, plan)
+    if existing is not None:
+        return StepOutcome(
+            StepStatus.ALREADY_DONE,
+            f"issue #{existing['number']} already asks for a review of the break-glass by @{by}",
+            Link(f"#{existing['number']}", existing["html_url"]),
+        )
+    created = await github.request(
+        "POST",
+        f"/repos/{plan.repository}/issues",
+        body={
+            "title": _title(plan),
+            "body": _body(plan, glass),
+            "labels": [LABEL],
+            "assignees": [by],
+        },
+    )
+    issue = created.json()
+    return StepOutcome(
+        StepStatus.DONE,
+        f"opened issue #{issue['number']} for the break-glass by @{by}, assigned to them",
+        Link(f"#{issue['number']}", issue["html_url"]),
+    )
+
+
+async def _existing_issue(github: InstallationClient, plan: ReleasePlan) -> dict[str, Any] | None:
+    # GitHub lists pull requests among issues; only an issue carries the marker.
+    issues = await github.get_all(f"/repos/{plan.repository}/issues?labels={LABEL}&state=all")
+    marker = _marker(plan)
+    return next((issue for issue in issues if marker in (issue.get("body") or "")), None)
+
+
+def _body(plan: ReleasePlan, record: BreakGlassRecord) -> str:
+    glass = record.glass
+    groups = ", ".join(f"{group.name} ({_mentions(plan, group)})" for group in _waived_groups(plan))
+    waived = [
+        f"- `{rule}`: {groups}" if rule == "approvals" and groups else f"- `{rule}`"
+        for rule in plan.waived.rules
+    ] or ["- nothing: every rule passed when it was last checked"]
+    return "\n\n".join(
+        [
+            _marker(plan),
+            f"@{glass.by} broke the glass on [#{plan.number}]({plan.hotfix_url}) ({plan.title}) "
+            f"at {glass.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, so it merged without the usual "
+            f"checks. The reason given: {glass.reason}",
+            "What the break-glass waived:\n" + "\n".join(waived),
+            f"Please review the change as it merged, [`{plan.short_sha}`]"
+            f"({plan.commit_url(plan.merge_sha)}), and close this issue once it is reviewed.",
+        ]
+    )
+
+
+def _waived_groups(plan: ReleasePlan) -> list[ApprovalGroup]:
+    if plan.rolled_back is not None:
+        # A rollback's approvals: `rollback.approvals`, or any group of the rolled-back
+        # hotfix's severity (kept as the severity of what was waived).
+        need = rollback_need(plan.config, plan.waived.severity)
+        seats = need.seats if need is not None else ()
+        return [group for one in seats if one.name in plan.waived.groups for group in one.groups]
+    policy = plan.config.severities.get(plan.waived.severity or "")
+    if policy is None:
+        return []
+    return [group for group in policy.approvals if group.name in plan.waived.groups]
+
+
+def _mentions(plan: ReleasePlan, group: ApprovalGroup) -> str:
+    if group.team is not None:
+        return f"@{plan.repository.split('/')[0]}/{group.team}"
+    return ", ".join(f"@{user}" for user in group.users or ())
+
+
+def retro_review_commands(plan: ReleasePlan) -> list[str]:
+    by = plan.break_glass.glass.by if plan.break_glass else "<login>"
+    return [
+        f"gh issue create --title {shlex.quote(_title(plan))} --label {LABEL} "
+        f"--assignee {shlex.quote(by)} --body {shlex.quote(f'Break-glass on #{plan.number}')}"
+    ]
+
+
+STEP = Step("retro-review", "Retroactive review", open_retro_review, retro_review_commands)

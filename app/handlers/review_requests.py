@@ -1,0 +1,95 @@
+"""Review requests: a hotfix pull request asks each approval group not filled yet to review
+it, once per group and severity (docs/BEHAVIOUR.md, 'The incident clock').
+
+What was asked, and what GitHub refused, is kept in the journal's state store: asking is
+done once, and every later evaluation shows it in the `hotfix-policy` summary. A refusal
+(a team without access to the repository, a missing permission) is shown there, never a
+failure of the check.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from githubkit.exception import RequestFailed
+
+from app.github.client import classify, describe_with_wait
+from app.handlers.routing import Context
+from policies.clock import RequestOutcome, ReviewRequest
+
+
+async def request_reviews(
+    context: Context, number: int, severity: str, requests: list[ReviewRequest]
+) -> list[RequestOutcome]:
+    """Ask for the reviews of `requests` that were not asked for under `severity` before;
+    returns every request made for that severity, in the order made."""
+    key = f"review-requests:{context.repository}#{number}"
+    stored = await context.state.get_state(key)
+    by_severity: dict[str, list[dict[str, Any]]] = json.loads(stored) if stored else {}
+    made = [
+        RequestOutcome(outcome["group"], outcome["who"], outcome["refused"])
+        for outcome in by_severity.get(severity, [])
+    ]
+    asked = {outcome.group for outcome in made}
+    new = [request for request in requests if request.group not in asked]
+    if not new:
+        return made
+    made += await _ask(context, number, new)
+    by_severity[severity] = [
+        {"group": outcome.group, "who": outcome.who, "refused": outcome.refused} for outcome in made
+    ]
+    await context.state.set_state(key, json.dumps(by_severity))
+    return made
+
+
+async def _ask(
+    context: Context, number: int, requests: list[ReviewRequest]
+) -> list[RequestOutcome]:
+    """One request for all of them; when GitHub refuses it, one a group, so that a refusal
+    is told of the group it concerns and does not keep the other groups from being asked."""
+    refused = await _refusal_of(context, number, requests)
+    if refused is None or len(requests) == 1:
+        return [RequestOutcome(request.group, request.who, refused) for request in requests]
+    return [
+        RequestOutcome(request.group, request.who, await _refusal_of(context, number, [request]))
+        for request in requests
+    ]
+
+
+async def _refusal_of(context: Context, number: int, requests: list[ReviewRequest]) -> str | None:
+    """Ask GitHub for `requests`: None when it did, else its refusal, in words."""
+    try:
+        await _post(context, number, requests)
+    except Exception as error:
+        refusal = _refusal(context, error)
+        if refusal is None:
+            raise
+        return refusal
+    return None
+
+
+async def _post(context: Context, number: int, requests: list[ReviewRequest]) -> None:
+    body: dict[str, list[str]] = {}
+    reviewers = [login for request in requests for login in request.reviewers]
+    teams = [slug for request in requests for slug in request.team_reviewers]
+    if reviewers:
+        body["reviewers"] = reviewers
+    if teams:
+        body["team_reviewers"] = teams
+    await context.github.request(
+        "POST", f"/repos/{context.repository}/pulls/{number}/requested_reviewers", body=body
+    )
+
+
+def _refusal(context: Context, error: Exception) -> str | None:
+    """What to show for an error asking for reviews; None when it is to be raised: an error
+    that may pass is retried with the delivery (until its last attempt), and one that is
+    not GitHub's answer is a bug."""
+    now = context.clock()
+    transience = classify(error, now)
+    if transience.retriable and not context.last_attempt:
+        return None
+    if not isinstance(error, RequestFailed) and not transience.transient:
+        return None
+    return describe_with_wait(error, now)

@@ -1,0 +1,172 @@
+"""Durable timers: work a handler asks for at a later time (docs/RELIABILITY.md, 'Timers').
+
+A handler schedules one through its context, for the pull request (or issue) it works on:
+
+    await context.timers.schedule("escalation", "P0:15m", due, {"severity": "P0"})
+
+The journal keeps it. When it comes due, the worker turns it, in one transaction, into a
+delivery of event `timer` whose action is the timer's kind and whose id is the timer's: from
+there it runs as any delivery does, after the earlier deliveries of its pull request, with
+retries, resumed after a crash, listed by `hotfix-bot deliveries`. The router sends it to
+the handler of its kind, `router.add(TIMER_EVENT, [kind], handler)`, which reads it with
+`FiredTimer.of(context.delivery)`. A timer fires once: scheduling an id again does nothing,
+and the delivery's id is unique in the journal. Its handler must check that its reason
+still holds (the pull request may have merged meanwhile).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from app.intake.delivery import Delivery
+from policies.wording import duration_words
+
+TIMER_EVENT = "timer"  # not one of GitHub's events: a delivery of a timer that came due
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A timer as the journal keeps it."""
+
+    id: str
+    kind: str  # names the handler: the action of the delivery it becomes
+    installation_id: int
+    repository: str
+    number: int  # the pull request or issue (they share numbers): it runs in that one's order
+    due_at: float  # seconds since the epoch, on the journal's clock
+    data: Mapping[str, Any] = field(default_factory=dict)  # JSON, for the handler
+
+    @property
+    def ordering_key(self) -> str:
+        """That of the deliveries of its pull request (`Delivery.ordering_key`)."""
+        return f"{self.repository}#{self.number}"
+
+
+def timer_id(kind: str, repository: str, number: int, key: str) -> str:
+    """`escalation:acme/widgets#7:P0:15m`: unique across repositories and kinds."""
+    return f"{kind}:{repository}#{number}:{key}"
+
+
+class TimerStore(Protocol):
+    """Where timers are kept: the journal."""
+
+    async def schedule_timer(self, timer: Timer) -> bool: ...
+    async def cancel_timer(self, timer_id: str) -> bool: ...
+
+
+class Timers:
+    """What a handler schedules with: the timers of its repository, by default for the
+    pull request of its delivery."""
+
+    def __init__(
+        self, store: TimerStore, installation_id: int, repository: str, number: int | None
+    ) -> None:
+        self._store = store
+        self._installation_id = installation_id
+        self._repository = repository
+        self._number = number
+
+    async def schedule(
+        self,
+        kind: str,
+        key: str,
+        due: datetime,
+        data: Mapping[str, Any] | None = None,
+        *,
+        number: int | None = None,
+    ) -> bool:
+        """Keep a timer `kind` (a route's action) for `due`; `key` tells it from the other
+        timers of that kind and pull request. Written to the journal before this returns.
+        False when a timer of that kind and key was scheduled before (whether it is still
+        waiting, fired or cancelled): it is left as it is."""
+        subject = self._subject(number)
+        timer = Timer(
+            timer_id(kind, self._repository, subject, key),
+            kind,
+            self._installation_id,
+            self._repository,
+            subject,
+            due.timestamp(),
+            dict(data or {}),
+        )
+        return await self._store.schedule_timer(timer)
+
+    async def cancel(self, kind: str, key: str, *, number: int | None = None) -> bool:
+        """Stop a timer that has not fired yet; False when there is none waiting."""
+        return await self._store.cancel_timer(
+            timer_id(kind, self._repository, self._subject(number), key)
+        )
+
+    def _subject(self, number: int | None) -> int:
+        subject = self._number if number is None else number
+        if subject is None:
+            raise ValueError("this delivery names no pull request: give the timer's number")
+        return subject
+
+
+@dataclass(frozen=True, slots=True)
+class FiredTimer:
+    """A timer that came due, as its handler reads it from the delivery it became."""
+
+    id: str
+    kind: str
+    number: int
+    due_at: datetime
+    scheduled_at: datetime
+    fired_at: datetime
+    data: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> FiredTimer:
+        timer = delivery.payload["timer"]
+        return cls(
+            timer["id"],
+            timer["kind"],
+            timer["number"],
+            due_at=datetime.fromtimestamp(timer["due_at"], UTC),
+            scheduled_at=datetime.fromtimestamp(timer["scheduled_at"], UTC),
+            fired_at=datetime.fromtimestamp(timer["fired_at"], UTC),
+            data=timer["data"],
+        )
+
+    @property
+    def expected_at(self) -> datetime:
+        """When it was to fire: when due, or when scheduled if that was later (a timer
+        scheduled for a time already past is not late for that)."""
+        return max(self.due_at, self.scheduled_at)
+
+    @property
+    def late_by(self) -> timedelta:
+        """How much later than expected it fired: the service was down, or busy."""
+        return max(self.fired_at - self.expected_at, timedelta(0))
+
+    @property
+    def lateness(self) -> str:
+        """`on time`, or `3h12m late`."""
+        late_by = self.late_by
+        return "on time" if late_by < timedelta(seconds=1) else f"{duration_words(late_by)} late"
+
+
+def fired_timer_body(timer: Timer, scheduled_at: float, fired_at: float) -> bytes:
+    """The body of the delivery a timer becomes when it fires: shaped like GitHub's, so
+    that routing and the worker read it as any other (`FiredTimer.of` reads the rest)."""
+    return json.dumps(
+        {
+            "action": timer.kind,
+            "timer": {
+                "id": timer.id,
+                "kind": timer.kind,
+                "number": timer.number,
+                "due_at": timer.due_at,
+                "scheduled_at": scheduled_at,
+                "fired_at": fired_at,
+                "data": dict(timer.data),
+            },
+            "installation": {"id": timer.installation_id},
+            "repository": {"full_name": timer.repository},
+        }
+    ).encode()

@@ -1,0 +1,84 @@
+"""Comment commands: a pull request comment whose first line is `/hotfix <command> ...`
+(docs/BEHAVIOUR.md, 'Comment commands').
+
+Pure: the comment's text in, the command it names with its arguments (or why it is none)
+out. Each command declares its `Syntax` beside the code that carries it out; `parse` reads
+a comment against the syntaxes it is given.
+"""
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+PREFIX = "/hotfix "
+
+# GitHub logins: letters, digits and single hyphens between them, at most 39 characters.
+_LOGIN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
+
+Arguments = TypeVar("Arguments")
+
+
+class CommandError(ValueError):
+    """The words after a command's name do not fit its form; the message says how."""
+
+
+@dataclass(frozen=True)
+class Syntax(Generic[Arguments]):
+    """How one command is written."""
+
+    name: str  # the word after `/hotfix`, e.g. "verbal-approval"
+    forms: tuple[str, ...]  # as replies list them: "/hotfix verbal-approval @login [note]"
+    # The text after the name (stripped) -> the arguments; raises CommandError.
+    read: Callable[[str], Arguments]
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[Arguments]):
+    syntax: Syntax[Arguments]
+    arguments: Arguments
+    line: str  # the command as written
+
+
+@dataclass(frozen=True)
+class ParseError:
+    line: str  # the command as written
+    reason: str  # why it is not a command hotfix-bot carries out, as a clause
+
+
+def is_command(body: str) -> bool:
+    """Whether a comment is a command: its first line starts with `/hotfix `, or is `/hotfix`
+    alone (which names no command, and is answered with the accepted forms). A space before
+    `/hotfix` makes it no command: it was not written as one."""
+    return body.startswith(PREFIX) or body.split("\n", 1)[0].rstrip(" \r") == PREFIX.strip()
+
+
+def command_line(body: str) -> str:
+    """The first line of a comment: the command; what follows is free text."""
+    return body.split("\n", 1)[0].strip()
+
+
+def parse(body: str, syntaxes: Sequence[Syntax[Any]]) -> Parsed[Any] | ParseError:
+    line = command_line(body)
+    name, _, rest = line.removeprefix(PREFIX.strip()).strip().partition(" ")
+    if not name:
+        return ParseError(line, "it names no command")
+    syntax = next((s for s in syntaxes if s.name == name.casefold()), None)
+    if syntax is None:
+        return ParseError(line, f"`{name}` is not a hotfix-bot command")
+    try:
+        return Parsed(syntax, syntax.read(rest.strip()), line)
+    except CommandError as error:
+        return ParseError(line, str(error))
+
+
+def accepted_forms(syntaxes: Sequence[Syntax[Any]]) -> list[str]:
+    return [form for syntax in syntaxes for form in syntax.forms]
+
+
+def login_of(word: str, what: str) -> str:
+    """The login of an `@login` mention; `what` names it in the error ("the approver")."""
+    login = word.removeprefix("@")
+    if not word.startswith("@") or not _LOGIN.fullmatch(login):
+        raise CommandError(f"{what} must be a GitHub login after @, such as @lena (got `{word}`)")
+    return login

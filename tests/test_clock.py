@@ -1,0 +1,416 @@
+"""The incident clock against the fake GitHub, on a clock the test moves (docs/BEHAVIOUR.md,
+'The incident clock'): review requests, escalation steps, the deadline, timers that came
+due while hotfix-bot was down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from support.harness import Bot
+from support.titles import all_rules_pass
+
+from sandbox import FakePull
+
+TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
+MINUTE, HOUR = 60, 3600
+REQUESTS = "/repos/acme/widgets/pulls/1/requested_reviewers"
+REFUSED = (
+    "Reviews may only be requested from collaborators. One or more of the teams you "
+    "specified is not a collaborator of the acme/widgets repository."
+)
+
+
+def add_teams(bot: Bot, *slugs: str) -> None:
+    for slug in slugs:
+        bot.fake.add_team("acme", slug, TEAMS[slug])
+
+
+def open_p0(bot: Bot) -> FakePull:
+    """A P0 hotfix by dev, opened now on the test's clock (2026-12-04 20:30:30 UTC)."""
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
+def approve(bot: Bot, pull: FakePull, login: str) -> None:
+    bot.repo.review(pull.number, login, "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+
+def notices(bot: Bot, pull: FakePull, timer_id: str) -> list[str]:
+    marker = f"<!-- hotfix-bot notice {timer_id} -->\n"
+    return [
+        comment.body.removeprefix(marker)
+        for comment in bot.repo.comments_on(pull.number)
+        if comment.body.startswith(marker)
+    ]
+
+
+def test_each_escalation_step_comments_once_at_its_time_and_never_after_the_merge(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    pull = open_p0(bot)
+    first, second = "escalation:acme/widgets#1:P0:15m", "escalation:acme/widgets#1:P0:4h"
+    opened = bot.clock.now if bot.clock else 0
+    assert [(entry.timer.id, entry.timer.due_at) for entry in bot.journal.timers()] == [
+        (first, opened + 15 * MINUTE),
+        ("overdue:acme/widgets#1:P0:2h", opened + 2 * HOUR),
+        (second, opened + 4 * HOUR),
+    ]
+
+    bot.advance(15 * MINUTE - 1)
+    assert notices(bot, pull, first) == []
+    bot.advance(1)
+    assert notices(bot, pull, first) == [
+        "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open "
+        "for **15m**. Deadline 2026-12-04 22:30 UTC (2h after opening): **1h45m left**.\n\n"
+        "`hotfix-policy`: Waiting for approval: Engineering Lead and On-call Manager"
+    ]
+
+    bot.advance(MINUTE)
+    bot.pull_request(pull.number, "synchronize")  # evaluated again: scheduling nothing anew
+    bot.repo.merge_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+    bot.advance(4 * HOUR)
+
+    assert len(notices(bot, pull, first)) == 1
+    assert notices(bot, pull, second) == []  # it fired after the merge, and said nothing
+    fired = {entry.id: entry.status for entry in bot.journal.recent() if entry.event == "timer"}
+    assert fired == {first: "done", "overdue:acme/widgets#1:P0:2h": "done", second: "done"}
+    assert [entry.status for entry in bot.journal.timers()] == ["fired"] * 3
+
+
+def test_a_late_step_mentions_who_is_left_the_author_and_others_and_says_how_far_past(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads")
+    bot.repo.commit(
+        "main",
+        {
+            ".github/hotfix.yml": (
+                "severities:\n  P1:\n    deadline: 1h\n    approvals:\n"
+                "      - {name: Engineering Lead, team: engineering-leads}\n"
+                "      - {name: Maintainers, users: [dev, alice, bob]}\n"
+                "    escalation:\n"
+                "      - {after: 90m, notify: [approvers, author, '@acme/sre']}\n"
+            )
+        },
+        "A P1 policy of our own",
+    )
+    pull = bot.open_hotfix()  # P1, by dev
+    bot.pull_request(pull.number, "opened")
+    approve(bot, pull, "lead")
+
+    bot.advance(90 * MINUTE)
+
+    assert notices(bot, pull, "escalation:acme/widgets#1:P1:1h30m") == [
+        "@alice @bob @dev @acme/sre: this **P1** hotfix has been open for **1h30m**. "
+        "Deadline 2026-12-04 21:30 UTC (1h after opening): **overdue by 30m**.\n\n"
+        "`hotfix-policy`: Overdue: Waiting for approval: Maintainers"
+    ]
+
+
+def test_a_step_with_every_group_filled_and_no_deadline_mentions_nobody_and_says_so(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "product-managers")
+    bot.repo.commit(
+        "main",
+        {
+            ".github/hotfix.yml": (
+                "severities:\n  P1:\n    deadline: null\n"
+                "    escalation: [{after: 30m, notify: [approvers]}]\n"
+            )
+        },
+        "No deadline for P1",
+    )
+    pull = bot.open_hotfix()  # P1
+    bot.pull_request(pull.number, "opened")
+    approve(bot, pull, "lead")
+    approve(bot, pull, "pm")
+
+    bot.advance(30 * MINUTE)
+
+    assert notices(bot, pull, "escalation:acme/widgets#1:P1:30m") == [
+        "This **P1** hotfix has been open for **30m**. P1 has no deadline.\n\n"
+        f"`hotfix-policy`: {all_rules_pass()}"
+    ]
+
+
+def test_a_step_of_a_severity_the_pull_request_no_longer_has_sends_nothing(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers", "product-managers")
+    pull = open_p0(bot)
+    bot.repo.remove_label(pull.number, "P0")
+    bot.repo.add_labels(pull.number, "P1")
+    bot.pull_request(pull.number, "labeled", label="P1")
+
+    bot.advance(30 * MINUTE)
+
+    assert notices(bot, pull, "escalation:acme/widgets#1:P0:15m") == []
+    assert notices(bot, pull, "escalation:acme/widgets#1:P1:30m") == [
+        "@acme/engineering-leads @acme/product-managers: this **P1** hotfix has been open "
+        "for **30m**. Deadline 2026-12-05 20:30 UTC (24h after opening): **23h30m left**.\n\n"
+        "`hotfix-policy`: Waiting for approval: Engineering Lead and Product Manager"
+    ]
+    fired = {entry.id: entry.status for entry in bot.journal.recent() if entry.event == "timer"}
+    assert fired == {
+        "escalation:acme/widgets#1:P0:15m": "done",
+        "escalation:acme/widgets#1:P1:30m": "done",
+    }
+
+
+def test_reviews_are_requested_once_from_each_group_never_from_the_author(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads")
+    bot.fake.teams[("acme", "engineering-leads")].members.append("dev")  # the author is in it
+    bot.repo.commit(
+        "main",
+        {
+            ".github/hotfix.yml": (
+                "severities:\n  P1:\n    approvals:\n"
+                "      - {name: Engineering Lead, team: engineering-leads}\n"
+                "      - {name: Maintainers, users: [alice, dev, bob], count: 2}\n"
+            )
+        },
+        "Maintainers approve P1 hotfixes",
+    )
+    pull = bot.open_hotfix()  # P1, by dev
+
+    bot.pull_request(pull.number, "opened")
+    approve(bot, pull, "alice")
+    bot.pull_request(pull.number, "synchronize")
+
+    asked = bot.fake.requests_to("POST", REQUESTS)
+    assert [request.json for request in asked] == [
+        {"reviewers": ["alice", "bob"], "team_reviewers": ["engineering-leads"]}
+    ]
+    assert (pull.requested_reviewers, pull.requested_teams) == (["bob"], ["engineering-leads"])
+    summary = bot.policy_run(pull.head_sha).output["summary"]
+    assert (
+        "**Review requests** (made once for P1):\n"
+        "- Engineering Lead: asked team engineering-leads\n"
+        "- Maintainers: asked alice, bob\n\n"
+        "Config: .github/hotfix.yml on main\n\n| Rule |"
+    ) in summary
+
+
+def test_a_new_severity_asks_its_own_groups_and_a_filled_group_is_not_asked(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers", "product-managers")
+    pull = bot.open_hotfix()  # P1
+    bot.pull_request(pull.number, "opened")
+    approve(bot, pull, "lead")
+
+    bot.repo.remove_label(pull.number, "P1")
+    bot.repo.add_labels(pull.number, "P0")
+    bot.pull_request(pull.number, "labeled", label="P0")
+
+    asked = [request.json for request in bot.fake.requests_to("POST", REQUESTS)]
+    assert asked == [
+        {"team_reviewers": ["engineering-leads", "product-managers"]},
+        {"team_reviewers": ["on-call-managers"]},  # Engineering Lead is filled for P0
+    ]
+
+
+def test_a_team_github_refuses_is_shown_in_the_summary_and_the_others_are_asked(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads")  # on-call-managers has no access to the repository
+    pull = open_p0(bot)
+    bot.pull_request(pull.number, "synchronize")
+
+    asked = [(request.json, request.status) for request in bot.fake.requests_to("POST", REQUESTS)]
+    assert asked == [
+        ({"team_reviewers": ["engineering-leads", "on-call-managers"]}, 422),
+        ({"team_reviewers": ["engineering-leads"]}, 201),
+        ({"team_reviewers": ["on-call-managers"]}, 422),
+    ]
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead and On-call Manager",
+    )
+    assert (
+        "**Review requests** (made once for P0):\n"
+        "- Engineering Lead: asked team engineering-leads\n"
+        "- On-call Manager: GitHub refused to ask team on-call-managers (GitHub answered 422 "
+        f"to POST {REQUESTS}: {REFUSED}); ask them yourself\n\n"
+    ) in run.output["summary"]
+    assert {entry.status for entry in bot.journal.recent()} == {"done"}
+
+
+def test_past_the_deadline_the_check_run_is_titled_overdue_and_its_conclusion_kept(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    pull = open_p0(bot)
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["summary"].startswith(
+        "**Severity P0**: merge within 2h of opening, by 2026-12-04 22:30 UTC, 2h left.\n"
+    )
+
+    bot.advance(2 * HOUR + 5 * MINUTE)  # the overdue timer evaluates again, unasked
+
+    assert (run.status, run.output["title"]) == (
+        "in_progress",
+        "Overdue: Waiting for approval: Engineering Lead and On-call Manager",
+    )
+    assert run.output["summary"].startswith(
+        "**Severity P0**: merge within 2h of opening, by 2026-12-04 22:30 UTC: **overdue by 5m**.\n"
+    )
+    approve(bot, pull, "lead")
+    approve(bot, pull, "oncall")
+    assert (run.conclusion, run.output["title"]) == ("success", f"Overdue: {all_rules_pass()}")
+
+
+def test_timers_due_while_hotfix_bot_was_down_fire_at_start_up_once_saying_how_late(
+    clocked_bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    pull = open_p0(bot)
+    step = "escalation:acme/widgets#1:P0:15m"
+
+    with caplog.at_level(logging.INFO, logger="hotfix_bot"):
+        bot.restart(down_for=3 * HOUR + 27 * MINUTE)
+    bot.restart()
+
+    assert notices(bot, pull, step) == [
+        "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open "
+        "for **3h27m**. Deadline 2026-12-04 22:30 UTC (2h after opening): "
+        "**overdue by 1h27m**.\n\n"
+        "`hotfix-policy`: Overdue: Waiting for approval: Engineering Lead and On-call Manager"
+        "\n\nThis reminder was due at 2026-12-04 20:45 UTC; hotfix-bot sends it 3h12m late."
+    ]
+    fired = [record.getMessage() for record in caplog.records if "fired" in record.getMessage()]
+    assert fired == [
+        f"timer {step} due 2026-12-04 20:45:30 UTC fired 3h12m late",
+        "timer overdue:acme/widgets#1:P0:2h due 2026-12-04 22:30:30 UTC fired 1h27m late",
+    ]
+    assert [entry.id for entry in bot.journal.recent() if entry.event == "timer"] == [
+        "overdue:acme/widgets#1:P0:2h",
+        step,
+    ]
+
+
+def test_an_evaluation_with_nothing_due_makes_no_request_for_the_clock(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    pull = open_p0(bot)
+    bot.advance(10 * MINUTE)
+
+    with bot.counting() as requests:
+        approve(bot, pull, "lead")
+
+    calls = [f"{request.method} {request.path}" for request in requests]
+    run = bot.policy_run(pull.head_sha)
+    assert [call for call in calls if not call.startswith("GET ")] == [
+        f"PATCH /repos/acme/widgets/check-runs/{run.id}"
+    ]
+    assert len(calls) <= 8, calls
+    assert len(bot.journal.timers("scheduled")) == 3
+
+
+# --- after the merge: the verbal approvals' confirmation reminder ------------------------------
+
+REMINDER = "confirmation-reminder:acme/widgets#1:1d"
+
+
+def verbal_approval(bot: Bot, pull: FakePull, approver: str) -> None:
+    """dana, a maintainer, records `approver`'s approval given on the incident bridge."""
+    comment = bot.repo.add_comment(pull.number, "dana", f"/hotfix verbal-approval @{approver}")
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+
+
+def merge_with_verbal_approvals(bot: Bot, *approvers: str) -> FakePull:
+    """A P0 hotfix merged an hour after opening on the verbal approvals of `approvers`; lena's
+    was recorded before a push, so it let nothing merge."""
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    bot.fake.teams[("acme", "on-call-managers")].members.append("lena")
+    bot.repo.collaborators.update({login: "write" for login in ("dana", "lead", "oncall")})
+    pull = open_p0(bot)
+    verbal_approval(bot, pull, "lena")
+    bot.repo.commit("hotfix/fix-login", {"NOTES": "typo\n"}, "Typo")
+    bot.pull_request(pull.number, "synchronize")
+    for approver in approvers:
+        verbal_approval(bot, pull, approver)
+    bot.advance(HOUR)
+    bot.repo.merge_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+    return pull
+
+
+def confirm(bot: Bot, pull: FakePull, login: str) -> None:
+    comment = bot.repo.add_comment(pull.number, login, "/hotfix confirm")
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+
+
+def test_a_day_after_the_merge_one_reminder_names_whoever_has_not_confirmed(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    pull = merge_with_verbal_approvals(bot, "lead", "oncall")
+    merged_at = bot.clock.now if bot.clock else 0
+    bot.pull_request(pull.number, "closed")  # delivered again: scheduling nothing anew
+    confirm(bot, pull, "lead")
+
+    reminders = [entry for entry in bot.journal.timers() if entry.timer.id == REMINDER]
+    assert [(entry.timer.due_at, entry.status) for entry in reminders] == [
+        (merged_at + 24 * HOUR, "scheduled")
+    ]
+    bot.advance(24 * HOUR - 1)
+    assert notices(bot, pull, REMINDER) == []
+    bot.advance(1)
+    assert notices(bot, pull, REMINDER) == [
+        "@oncall: a verbal approval recorded for you let hotfix #1 merge, and it is still "
+        "unconfirmed. Please approve the pull request or comment `/hotfix confirm`."
+    ]
+
+    asyncio.run(bot.journal.redeliver(REMINDER))  # `hotfix-bot redeliver`
+    bot.settle()
+    assert len(notices(bot, pull, REMINDER)) == 1
+    assert [entry.status for entry in bot.journal.timers() if entry.timer.id == REMINDER] == [
+        "fired"
+    ]
+
+
+def test_a_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    pull = merge_with_verbal_approvals(bot, "lead")
+
+    bot.restart(down_for=26 * HOUR + 5 * MINUTE)  # merged at 21:30:30, due a day later
+
+    assert notices(bot, pull, REMINDER) == [
+        "@lead: a verbal approval recorded for you let hotfix #1 merge, and it is still "
+        "unconfirmed. Please approve the pull request or comment `/hotfix confirm`.\n\n"
+        "This reminder was due at 2026-12-05 21:30 UTC; hotfix-bot sends it 2h5m late."
+    ]
+
+
+def test_no_reminder_when_every_verbal_approval_is_confirmed_by_then(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    pull = merge_with_verbal_approvals(bot, "lead", "oncall")
+    confirm(bot, pull, "oncall")
+    bot.repo.review(pull.number, "lead", "APPROVED")  # confirms too
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    bot.advance(24 * HOUR)
+
+    assert notices(bot, pull, REMINDER) == []
+    fired = {entry.id: entry.status for entry in bot.journal.recent() if entry.event == "timer"}
+    assert fired[REMINDER] == "done"

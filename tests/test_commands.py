@@ -1,0 +1,562 @@
+"""Comment commands end to end against the fake GitHub (docs/BEHAVIOUR.md, 'Comment commands'):
+verbal approval, break-glass and confirmation, each answered with a reaction or a reply."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from support.harness import Bot, running_bot
+from support.titles import all_rules_pass, rules_fail
+
+from app.handlers.records import VerbalRecord
+from app.handlers.release.steps import verbal_approvals
+from policies.facts import VerbalApproval
+from sandbox import FakeComment, FakeIssue, FakePull
+
+# 2026-12-04 14:32:10 UTC: what the fake GitHub stamps everything with in these tests.
+NOW = datetime(2026, 12, 4, 14, 32, 10, tzinfo=UTC)
+BOT = "hotfix-bot[bot]"
+WEB = "https://github.com/acme/widgets"
+TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
+ACCEPTED_FORMS = (
+    "Commands hotfix-bot takes, as the first line of a pull request comment:\n"
+    "- `/hotfix verbal-approval @login [note]`\n"
+    "- `/hotfix break-glass <reason>`\n"
+    "- `/hotfix break-glass off`\n"
+    "- `/hotfix confirm`"
+)
+APPROVALS_EXPECTED = (
+    "Engineering Lead: 1 approval from team engineering-leads; "
+    "On-call Manager: 1 approval from team on-call-managers"
+)
+
+
+class FakeTime:
+    """The fake GitHub's clock, standing at `now` until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def github_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def bot(tmp_path: Path, private_key_pem: str, github_time: FakeTime) -> Iterator[Bot]:
+    """hotfix-bot and the fake GitHub on one clock, so a P0 opened at `NOW` is not overdue."""
+    with running_bot(tmp_path, private_key_pem, clock=lambda: github_time.now.timestamp()) as bot:
+        bot.fake.clock = github_time
+        yield bot
+
+
+@pytest.fixture(autouse=True)
+def organization(bot: Bot, github_time: FakeTime) -> None:
+    for slug, members in TEAMS.items():
+        bot.fake.add_team("acme", slug, members)
+    bot.repo.collaborators.update(
+        {"dana": "write", "lead": "maintain", "lena": "write", "oncall": "write", "dev": "write"}
+    )
+    bot.repo.collaborators.update({"maya": "admin", "eve": "read"})
+
+
+def open_p0_hotfix(bot: Bot, labels: tuple[str, ...] = ("hotfix", "P0")) -> FakePull:
+    pull = bot.open_hotfix(labels=labels)
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
+def command(bot: Bot, number: int, author: str, body: str) -> FakeComment:
+    """`author` comments `body` on the conversation of `number`, and GitHub says so."""
+    comment = bot.repo.add_comment(number, author, body)
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+    return comment
+
+
+def replies(bot: Bot, number: int) -> list[str]:
+    return [c.body for c in bot.repo.comments_on(number) if c.author == BOT]
+
+
+def reactions(bot: Bot, comment: FakeComment) -> list[tuple[str, str]]:
+    return [(r.content, r.user) for r in bot.repo.reactions_to(comment.id)]
+
+
+def refusal(comment: FakeComment, line: str, commenter: str, reason: str) -> str:
+    """The reply to `comment`: its hidden line, then the command quoted as code, which
+    mentions nobody again."""
+    return (
+        f"<!-- hotfix-bot reply to comment {comment.id} -->\n"
+        f"> `{line}`\n\n@{commenter}, hotfix-bot did not carry this out: {reason}.\n\n"
+        + ACCEPTED_FORMS
+    )
+
+
+def approvals_row(bot: Bot, pull: FakePull) -> str:
+    [row] = [
+        line
+        for line in bot.policy_run(pull.head_sha).output["summary"].splitlines()
+        if line.startswith("| `approvals` |")
+    ]
+    return row
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+
+def test_a_verbal_approval_counts_for_the_approver_and_is_answered_with_a_reaction(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    line = "/hotfix verbal-approval @lena approved on the bridge call"
+    recorded = command(bot, pull.number, "dana", f"{line}\nShe is driving.")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
+    assert approvals_row(bot, pull) == (
+        "| `approvals` | ✅ pass | Engineering Lead: lead; "
+        "On-call Manager: lena (verbal, recorded by @dana at 14:32 UTC) | "
+        f"{APPROVALS_EXPECTED} |"
+    )
+    assert reactions(bot, recorded) == [("+1", BOT)]
+    assert replies(bot, pull.number) == []
+
+
+def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time: FakeTime) -> None:
+    pull = open_p0_hotfix(bot)
+    recorded = command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
+    payload = bot.fake.issue_comment_event(bot.repo, recorded.id)
+    github_time.now += timedelta(minutes=1)
+    bot.repo.review(pull.number, "lena", "CHANGES_REQUESTED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    with bot.counting() as requests:
+        bot.deliver("issue_comment", payload)  # GitHub delivers it again, with a new id
+
+    # The changes lena asked for after it stay her latest word: the command did not act again.
+    assert bot.policy_run(pull.head_sha).output["title"] == (
+        "Waiting for approval: Engineering Lead and On-call Manager"
+    )
+    assert [f"{r.method} {r.path}" for r in requests if r.method != "GET"] == []
+    assert reactions(bot, recorded) == [("+1", BOT)]
+
+
+@pytest.mark.parametrize(
+    ("severity", "commenter", "line", "reason"),
+    [
+        (
+            "P0",
+            "eve",
+            "/hotfix verbal-approval @lena",
+            "recording a verbal approval needs write access to acme/widgets, and eve has read "
+            "access",
+        ),
+        (
+            "P0",
+            "dana",
+            "/hotfix verbal-approval @DEV",
+            "DEV opened this pull request, and the author's approval never counts",
+        ),
+        (
+            "P0",
+            "dana",
+            "/hotfix verbal-approval @maya",
+            "maya can fill no approval group of severity P0 (Engineering Lead: members of team "
+            "engineering-leads; On-call Manager: members of team on-call-managers)",
+        ),
+        (
+            "P1",
+            "dana",
+            "/hotfix verbal-approval @lead",
+            "severity P1 does not take verbal approvals "
+            "(`severities.P1.verbal_approval` in `.github/hotfix.yml`)",
+        ),
+        (
+            "P0",
+            "maya",
+            "/hotfix break-glass checkout is down",
+            "only members of team engineering-leads or members of team on-call-managers may "
+            "break the glass for severity P0",
+        ),
+        (
+            "P1",
+            "lead",
+            "/hotfix break-glass checkout is down",
+            "severity P1 allows no break-glass "
+            "(`severities.P1.break_glass` in `.github/hotfix.yml`)",
+        ),
+        (
+            "P0",
+            "lead",
+            "/hotfix break-glass",
+            "it needs a reason: `/hotfix break-glass <reason>`",
+        ),
+        ("P0", "dana", "/hotfix approve @lena", "`approve` is not a hotfix-bot command"),
+        ("P0", "dana", "/hotfix", "it names no command"),
+    ],
+    ids=[
+        "no write access",
+        "for the author",
+        "for someone in no approval group",
+        "a severity without verbal approvals",
+        "break-glass by someone not allowed",
+        "a severity without break-glass",
+        "break-glass without a reason",
+        "unknown",
+        "no command named",
+    ],
+)
+def test_a_refused_command_is_answered_with_the_reason_and_the_accepted_forms(
+    bot: Bot, severity: str, commenter: str, line: str, reason: str
+) -> None:
+    pull = open_p0_hotfix(bot, labels=("hotfix", severity))
+    check_before = dict(bot.policy_run(pull.head_sha).output)
+
+    refused = command(bot, pull.number, commenter, f"{line}\nThe rest is for people.")
+
+    assert replies(bot, pull.number) == [refusal(refused, line, commenter, reason)]
+    assert reactions(bot, refused) == []
+    assert bot.policy_run(pull.head_sha).output == check_before
+
+
+def test_who_may_break_the_glass_is_the_config_s_say_not_write_access(bot: Bot) -> None:
+    bot.repo.commit(
+        "main",
+        {".github/hotfix.yml": "severities:\n  P0:\n    break_glass: {users: [eve]}\n"},
+        "eve may break the glass",
+    )
+    pull = open_p0_hotfix(bot)
+
+    broke = command(bot, pull.number, "eve", "/hotfix break-glass checkout is down")  # read access
+
+    assert (reactions(bot, broke), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "Break-glass by @eve: checkout is down",
+    )
+
+
+def test_a_refusal_is_posted_once_though_the_run_before_stopped_after_posting_it(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    line = "/hotfix approve @lena"
+    refused = bot.repo.add_comment(pull.number, "dana", line)
+    # That run replied, then stopped before it kept the comment as answered.
+    earlier = refusal(refused, line, "dana", "`approve` is not a hotfix-bot command")
+    bot.repo.add_comment(pull.number, BOT, earlier)
+
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, refused.id))
+
+    assert replies(bot, pull.number) == [earlier]
+
+
+def test_a_quoted_command_with_backticks_stays_one_code_span(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+
+    refused = command(bot, pull.number, "dana", "/hotfix verbal-approval `@lena`")
+
+    [reply] = replies(bot, pull.number)
+    assert reply.splitlines()[:3] == [
+        f"<!-- hotfix-bot reply to comment {refused.id} -->",
+        "> `` /hotfix verbal-approval `@lena` ``",
+        "",
+    ]
+
+
+def test_a_push_after_a_verbal_approval_asks_for_it_again(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
+    assert "lena (verbal, recorded by @dana at 14:32 UTC)" in approvals_row(bot, pull)
+
+    bot.repo.commit("hotfix/fix-login", {"NOTES": "typo\n"}, "Typo")
+    bot.pull_request(pull.number, "synchronize")
+
+    assert bot.policy_run(pull.head_sha).output["title"] == (
+        "Waiting for approval: Engineering Lead and On-call Manager"
+    )
+    assert approvals_row(bot, pull) == (
+        "| `approvals` | ⏳ waiting | Engineering Lead: nobody yet; On-call Manager: nobody yet; "
+        f"lena (verbal) approved an older commit and must approve again | {APPROVALS_EXPECTED} |"
+    )
+
+
+def test_only_commands_by_people_on_pull_requests_are_taken(bot: Bot) -> None:
+    """Other comments are answered `ignored` at the intake, and their text is not kept."""
+    pull = open_p0_hotfix(bot)
+    taken = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena")
+    issue: FakeIssue = bot.repo.open_issue("Flaky login", author="dev")
+    edited = bot.repo.add_comment(pull.number, "dana", "Looks fine")
+    created = bot.fake.issue_comment_event(bot.repo, edited.id)
+    bot.repo.edit_comment(edited.id, "/hotfix verbal-approval @lena")
+    comments = {
+        "an ordinary comment": created,
+        "an edit into a command": bot.fake.issue_comment_event(
+            bot.repo, edited.id, "edited", previous_body="Looks fine"
+        ),
+        "a command on an issue": bot.fake.issue_comment_event(
+            bot.repo, bot.repo.add_comment(issue.number, "dana", "/hotfix confirm").id
+        ),
+        "a command by a bot": bot.fake.issue_comment_event(
+            bot.repo, bot.repo.add_comment(pull.number, "ci[bot]", "/hotfix confirm").id
+        ),
+        "a command": bot.fake.issue_comment_event(bot.repo, taken.id),
+    }
+
+    answers = {
+        what: bot.send("issue_comment", payload).json() for what, payload in comments.items()
+    }
+    bot.settle()
+
+    assert {what: answer["status"] for what, answer in answers.items()} == {
+        **dict.fromkeys(comments, "ignored"),
+        "a command": "queued",
+    }
+    kept = {entry.id: entry for entry in bot.journal.recent()}
+    assert [kept[answer["delivery"]].payload is None for answer in answers.values()] == [
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert replies(bot, pull.number) == replies(bot, issue.number) == []
+    assert [(r.comment_id, r.content) for r in bot.repo.reactions] == [(taken.id, "+1")]
+
+
+# --- break-glass -------------------------------------------------------------------------------
+
+
+def test_a_break_glass_passes_the_check_until_an_approver_withdraws_it(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+
+    broke = command(bot, pull.number, "lead", "/hotfix break-glass checkout is down for everyone")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        "Break-glass by @lead: checkout is down for everyone",
+    )
+    summary = run.output["summary"]
+    assert (
+        "**Break-glass** by @lead at 2026-12-04 14:32 UTC: checkout is down for everyone. Every "
+        "rule that fails or waits is waived; after the merge an issue asks for a retroactive "
+        "review. `/hotfix break-glass off` withdraws it."
+    ) in summary
+    assert approvals_row(bot, pull).startswith(
+        "| `approvals` | ⚠️ waived | Engineering Lead: nobody yet; On-call Manager: nobody yet |"
+    )
+    assert "## How to fix" not in summary
+    assert reactions(bot, broke) == [("+1", BOT)]
+
+    line = "/hotfix break-glass off"
+    refused = command(bot, pull.number, "dana", line)  # neither who broke it nor an approver
+    assert replies(bot, pull.number) == [
+        refusal(
+            refused,
+            line,
+            "dana",
+            "only lead, who broke the glass, or an approver of severity P0 (Engineering Lead "
+            "and On-call Manager) may withdraw it",
+        )
+    ]
+    withdrew = command(bot, pull.number, "oncall", line)
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead and On-call Manager",
+    )
+    assert reactions(bot, withdrew) == [("+1", BOT)]
+
+
+def test_a_break_glass_is_not_in_force_once_the_severity_allows_none_and_is_withdrawn_anyway(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "lead", "/hotfix break-glass checkout is down")
+    bot.repo.remove_label(pull.number, "P0")
+    bot.repo.add_labels(pull.number, "P2")
+
+    bot.pull_request(pull.number, "labeled", label="P2")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("severity"))
+    assert (
+        "**Break-glass** by @lead at 2026-12-04 14:32 UTC: checkout is down. It is **not in "
+        "force**: a break-glass waives the rules only while the pull request's one severity "
+        "label allows a hotfix and a break-glass. `/hotfix break-glass off` withdraws it.\n"
+    ) in run.output["summary"]
+    assert "| `severity` | ❌ fail |" in run.output["summary"]
+    assert "waived" not in run.output["summary"]
+
+    bot.repo.remove_label(pull.number, "P2")
+    bot.pull_request(pull.number, "unlabeled", label="P2")
+    assert bot.policy_run(pull.head_sha).output["title"] == rules_fail("labels")
+
+    withdrew = command(bot, pull.number, "oncall", "/hotfix break-glass off")  # a P0 approver
+
+    assert (reactions(bot, withdrew), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    assert "Break-glass" not in bot.policy_run(pull.head_sha).output["summary"]
+    bot.repo.add_labels(pull.number, "P0")
+    bot.pull_request(pull.number, "labeled", label="P0")
+    assert bot.policy_run(pull.head_sha).output["title"] == (
+        "Waiting for approval: Engineering Lead and On-call Manager"
+    )
+
+
+# --- after the merge ---------------------------------------------------------------------------
+
+
+def release_run_text(bot: Bot, pull: FakePull) -> str:
+    assert pull.merge_commit_sha is not None
+    [run] = bot.repo.runs_named("hotfix-release", pull.merge_commit_sha)
+    return str(run.output["summary"])
+
+
+def merge(bot: Bot, pull: FakePull) -> None:
+    bot.repo.merge_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+
+
+def test_a_break_glass_opens_one_retroactive_review_issue_after_the_merge(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    command(bot, pull.number, "oncall", "/hotfix break-glass payments are failing")
+
+    merge(bot, pull)
+    bot.pull_request(pull.number, "closed")  # delivered again
+    assert pull.merge_commit_sha is not None
+    [run] = bot.repo.runs_named("hotfix-release", pull.merge_commit_sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))  # "Re-run"
+
+    [issue] = bot.repo.issues.values()
+    assert (issue.title, issue.labels, issue.assignees, issue.author) == (
+        "Retroactive review: Fix",
+        ["hotfix-retro-review"],
+        ["oncall"],
+        BOT,
+    )
+    sha = pull.merge_commit_sha
+    assert issue.body == (
+        f"<!-- hotfix-bot:retro-review acme/widgets#{pull.number} -->\n\n"
+        f"@oncall broke the glass on [#{pull.number}]({WEB}/pull/{pull.number}) (Fix) at "
+        "2026-12-04 14:32 UTC, so it merged without the usual checks. The reason given: "
+        "payments are failing\n\n"
+        "What the break-glass waived:\n"
+        "- `approvals`: On-call Manager (@acme/on-call-managers)\n\n"
+        f"Please review the change as it merged, [`{sha[:7]}`]({WEB}/commit/{sha}), and close "
+        "this issue once it is reviewed."
+    )
+    assert (
+        f"| Retroactive review | ✅ done | opened issue #{issue.number} for the break-glass by "
+        f"@oncall, assigned to them | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_run_text(bot, pull)
+    opened = [
+        r for r in bot.fake.requests if (r.method, r.path) == ("POST", "/repos/acme/widgets/issues")
+    ]
+    assert len(opened) == 1
+
+
+def test_the_retroactive_review_issue_is_found_again_when_the_journal_lost_its_outcome(
+    bot: Bot,
+) -> None:
+    """As after a crash between opening the issue and keeping the step's outcome."""
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "lead", "/hotfix break-glass payments are failing")
+    merge(bot, pull)
+    key = f"release:acme/widgets#{pull.number}"
+    kept = json.loads(asyncio.run(bot.journal.get_state(key)) or "{}")
+    del kept["steps"]["retro-review"]
+    asyncio.run(bot.journal.set_state(key, json.dumps(kept)))
+
+    bot.pull_request(pull.number, "closed")
+
+    [issue] = bot.repo.issues.values()
+    assert (
+        f"| Retroactive review | ✅ already done | issue #{issue.number} already asks for a "
+        f"review of the break-glass by @lead | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_run_text(bot, pull)
+
+
+def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @lead")
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
+    line = "/hotfix confirm"
+    refused = command(bot, pull.number, "lena", line)  # not merged yet
+    assert replies(bot, pull.number) == [
+        refusal(
+            refused,
+            line,
+            "lena",
+            "a verbal approval is confirmed after the merge, and this pull request is not "
+            "merged yet",
+        )
+    ]
+
+    merge(bot, pull)
+
+    lead = "lead (verbal, recorded by @dana at 14:32 UTC)"
+    lena = "lena (verbal, recorded by @dana at 14:32 UTC)"
+    assert (
+        f"| Verbal approvals | ⏳ waiting for review | {lead}: **unconfirmed**; @lead, approve "
+        f"the pull request or comment `/hotfix confirm`; {lena}: **unconfirmed**; @lena, "
+        "approve the pull request or comment `/hotfix confirm` |   |"
+    ) in release_run_text(bot, pull)
+
+    confirmed = command(bot, pull.number, "lena", "/hotfix confirm")
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    assert reactions(bot, confirmed) == [("+1", BOT)]
+    assert (
+        f"| Verbal approvals | ✅ done | {lead}: confirmed by an approving review; "
+        f"{lena}: confirmed by `/hotfix confirm` |   |"
+    ) in release_run_text(bot, pull)
+
+
+def test_the_approver_confirms_with_read_access(bot: Bot) -> None:
+    bot.fake.teams[("acme", "on-call-managers")].members.append("eve")
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @eve")
+    merge(bot, pull)
+    answers_before = len(replies(bot, pull.number))  # the release report
+
+    confirmed = command(bot, pull.number, "eve", "/hotfix confirm")
+
+    assert reactions(bot, confirmed) == [("+1", BOT)]
+    assert len(replies(bot, pull.number)) == answers_before  # no refusal
+    assert (
+        "| Verbal approvals | ✅ done | eve (verbal, recorded by @dana at 14:32 UTC): confirmed "
+        "by `/hotfix confirm` |   |"
+    ) in release_run_text(bot, pull)
+
+
+def test_the_confirmation_reminder_mentions_each_approver_it_names() -> None:
+    """The text the durable timer posts `CONFIRMATION_REMINDER_AFTER` the merge (whom it names:
+    tests/test_clock.py)."""
+
+    def unconfirmed(approver: str) -> VerbalRecord:
+        return VerbalRecord(VerbalApproval(approver, "dana", NOW, "a" * 40), 1)
+
+    assert verbal_approvals.CONFIRMATION_REMINDER_AFTER.total_seconds() == 24 * 3600
+    reminder = verbal_approvals.confirmation_reminder(7, [unconfirmed("lena"), unconfirmed("lead")])
+    assert reminder == (
+        "@lena and @lead: a verbal approval recorded for you let hotfix #7 merge, and it is still "
+        "unconfirmed. Please approve the pull request or comment `/hotfix confirm`."
+    )

@@ -1,0 +1,192 @@
+"""Organization defaults: `.github/hotfix.yml` of the organization's `.github` repository is
+the base a repository's own file is laid over, end to end against the fake GitHub
+(docs/BEHAVIOUR.md, 'Organization defaults')."""
+
+from __future__ import annotations
+
+import pytest
+from support.harness import REFUSAL, Bot, sequential_round_trips
+from support.titles import all_rules_pass
+
+from sandbox import FakePull, FakeRepo
+
+TEAMS = {"engineering-leads": ["lead"], "product-managers": ["pm"]}
+ORG_FILE = "acme/.github:.github/hotfix.yml"
+ORG_CONFIG = """\
+severities:
+  P1:
+    deadline: 4h
+    approvals:
+      - {name: Release Manager, users: [rm], count: 1}
+tag:
+  format: "release-{version}"
+"""
+DEFAULTS_USED = "Config: the defaults (no .github/hotfix.yml on main or in acme/.github)"
+
+
+@pytest.fixture(autouse=True)
+def teams(bot: Bot) -> None:
+    for slug, members in TEAMS.items():
+        bot.fake.add_team("acme", slug, members)
+
+
+def org_repository(bot: Bot, text: str | None, installation: int | None = None) -> FakeRepo:
+    """The organization's `.github` repository, with `text` as its `.github/hotfix.yml`."""
+    files = {"README.md": "# .github\n"} if text is None else {".github/hotfix.yml": text}
+    return bot.fake.add_repo("acme/.github", installation or bot.repo.installation_id, files=files)
+
+
+def evaluated_hotfix(bot: Bot) -> FakePull:
+    """A P1 hotfix pull request by dev bumping VERSION, evaluated once."""
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
+def test_the_repository_file_is_laid_over_the_organizations_and_the_run_names_both(
+    bot: Bot,
+) -> None:
+    org_repository(bot, ORG_CONFIG)
+    bot.repo.commit("main", {".github/hotfix.yml": "severities:\n  P1:\n    deadline: 8h\n"})
+
+    pull = evaluated_hotfix(bot)
+
+    run = bot.policy_run(pull.head_sha)
+    # The organization's approval group and tag format, the repository's deadline.
+    assert (run.status, run.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Release Manager",
+    )
+    summary = run.output["summary"]
+    assert summary.startswith("**Severity P1**: merge within 8h of opening, by ")
+    assert (
+        "\n\nConfig: acme/.github .github/hotfix.yml, then .github/hotfix.yml on main\n\n"
+        "| Rule | Result | Found | Expected |\n"
+    ) in summary
+    assert (
+        "| `approvals` | ⏳ waiting | Release Manager: nobody yet | "
+        "Release Manager: 1 approval from users rm |"
+    ) in summary
+    assert "and no tag release-1.2.4 yet |" in summary
+
+    bot.repo.review(pull.number, "rm", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            None,  # GitHub refuses the read
+            "the file cannot be read (GitHub answered 403: Resource not accessible by integration)",
+        ),
+        (
+            "severities: [\n",
+            "invalid YAML at line 2, column 1: expected the node content, but found '<stream end>'",
+        ),
+        (
+            "# padding\n" + "#" * 300_000 + "\n",
+            "the file is 300,011 bytes, more than the 256 KiB hotfix-bot reads",
+        ),
+        ("branchs: {}\n", 'unknown key "branchs" at top level (did you mean "branches"?)'),
+    ],
+    ids=["refused", "invalid YAML", "too large", "unknown key"],
+)
+def test_an_unusable_organization_file_is_named_in_the_check_run(
+    bot: Bot, text: str | None, problem: str
+) -> None:
+    org_repository(bot, text or ORG_CONFIG)
+    if text is None:
+        bot.fake.inject(
+            "GET",
+            r"/repos/acme/\.github/contents/",
+            status=403,
+            times=None,
+            body={"message": REFUSAL},
+        )
+
+    run = bot.policy_run(evaluated_hotfix(bot).head_sha)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.output["title"] == f"Invalid {ORG_FILE}: {problem}"
+    assert run.output["summary"] == (
+        f"`{ORG_FILE}`, the organization's defaults, cannot be used, so no rule was checked:\n\n"
+        f"- {problem}\n\n"
+        "Config: acme/.github .github/hotfix.yml\n\n"
+        f"Fix `{ORG_FILE}` on its repository's default branch (and give the App's installation "
+        "access to that repository if GitHub refused it), then re-run this check. "
+        "`hotfix-bot config validate --org-file` checks it offline."
+    )
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts) == ("done", 1)
+
+
+def test_an_unusable_organization_file_stops_the_post_merge_steps_and_is_named(bot: Bot) -> None:
+    org_repository(bot, "branchs: {}\n")
+    pull = bot.open_hotfix()
+    merge = bot.repo.merge_pull(pull.number)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
+    [run] = bot.repo.runs_named("hotfix-release", merge)
+    problem = 'unknown key "branchs" at top level (did you mean "branches"?)'
+    assert (run.conclusion, run.output["title"]) == ("failure", f"Invalid {ORG_FILE}: {problem}")
+    assert run.output["summary"] == (
+        f"`{ORG_FILE}` cannot be used, so no post-merge step ran:\n\n- {problem}\n\n"
+        f"Fix `{ORG_FILE}`, then re-run this check."
+    )
+
+
+@pytest.mark.parametrize("where", ["no repository", "another installation's", "no file"])
+def test_without_an_organization_file_the_defaults_apply(bot: Bot, where: str) -> None:
+    if where == "another installation's":
+        [app_id] = bot.fake.apps
+        org_repository(bot, ORG_CONFIG, bot.fake.add_installation(app_id, account="acme"))
+    elif where == "no file":
+        org_repository(bot, None)
+
+    run = bot.policy_run(evaluated_hotfix(bot).head_sha)
+    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    assert f"\n\n{DEFAULTS_USED}\n\n| Rule |" in run.output["summary"]
+    assert [entry.status for entry in bot.journal.recent()] == ["done"]
+
+
+def test_a_warm_evaluation_revalidates_the_organization_file_beside_the_base_tree(
+    bot: Bot,
+) -> None:
+    org_repository(bot, 'tag:\n  format: "release-{version}"\n')
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.repo.review(pull.number, "pm", "APPROVED")
+    bot.fake.latency = 0.05  # makes concurrent requests overlap visibly
+    bot.transport.spans.clear()
+
+    with bot.counting() as requests:
+        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    assert bot.policy_run(pull.head_sha).conclusion == "success"
+    org_reads = [r.status for r in requests if r.path.startswith("/repos/acme/.github/")]
+    assert org_reads == [304]
+    calls = [f"{span.method} {span.path}" for span in bot.transport.spans]
+    assert len(calls) <= 8, calls
+    assert sequential_round_trips(bot.transport.spans) <= 4, calls
+
+
+def test_the_organizations_repository_reads_its_file_once_as_its_own(bot: Bot) -> None:
+    org = org_repository(bot, ORG_CONFIG)
+    org.commit("main", {"VERSION": "1.2.3\n"}, "Version 1.2.3")
+    org.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Fix", author="dev")
+    pull = org.open_pull("hotfix/fix-login", "main", "Fix", "dev", labels=["hotfix", "P1"])
+
+    with bot.counting() as requests:
+        bot.deliver("pull_request", bot.fake.pull_request_event(org, pull.number, "opened"))
+
+    [run] = org.runs_named("hotfix-policy", pull.head_sha)
+    assert run.output["title"] == "Waiting for approval: Release Manager"
+    assert "\n\nConfig: .github/hotfix.yml on main\n\n| Rule |" in run.output["summary"]
+    assert not [request for request in requests if "/contents/" in request.path]

@@ -1,0 +1,276 @@
+"""Trunk-based hotfixes (`workflow: trunk`): a push to the production branch that raises the
+version by one patch is tagged, released and reported, end to end against the fake GitHub.
+
+Every test asserts the state GitHub is left in: refs, the tag object, releases, comments
+and the `hotfix-release` check run of the pushed commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from support.harness import Bot
+
+from sandbox import FakeCheckRun
+from sandbox.events import NO_COMMIT
+
+TAG = "v1.2.4"
+WEB = "https://github.com/acme/widgets"
+BOT_LOGIN = "hotfix-bot[bot]"
+TRUNK = "workflow: trunk\n"
+
+
+def work_trunk_based(bot: Bot, config: str = TRUNK) -> None:
+    bot.repo.commit("main", {".github/hotfix.yml": config}, "Work trunk-based")
+
+
+def pushed(
+    bot: Bot, files: dict[str, str | None], message: str = "Fix login crash", branch: str = "main"
+) -> dict[str, Any]:
+    """Commit `files` on `branch` as dev's push, and the push's payload."""
+    before = bot.repo.resolve(branch) or NO_COMMIT
+    after = bot.repo.commit(branch, files, message, author="dev")
+    return bot.fake.push_event(bot.repo, f"refs/heads/{branch}", before, after, sender="dev")
+
+
+def release_run(bot: Bot, sha: str) -> FakeCheckRun:
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    return run
+
+
+def row(step: str, outcome: str, details: str, link: str = " ") -> str:
+    return f"| {step} | {outcome} | {details} | {link} |"
+
+
+def report(sha: str, *rows: str, version: str = "1.2.4", tail: str = "") -> str:
+    return (
+        "\n".join(
+            [
+                f"[`{sha[:7]}`]({WEB}/commit/{sha}) (Fix login crash) was pushed to `main` and "
+                f"raises the version by one patch, to {version}: a hotfix.",
+                "",
+                "| Step | Outcome | Details | Link |",
+                "| --- | --- | --- | --- |",
+                *rows,
+            ]
+        )
+        + tail
+    )
+
+
+def tag_done(sha: str, tag: str = TAG) -> str:
+    return row(
+        "Tag",
+        "✅ done",
+        f"annotated tag `{tag}` on the pushed commit `{sha[:7]}`",
+        f"[{tag}]({WEB}/tree/{tag})",
+    )
+
+
+def release_done(tag: str = TAG) -> str:
+    return row(
+        "Release", "✅ done", f"published release `{tag}`", f"[{tag}]({WEB}/releases/tag/{tag})"
+    )
+
+
+def assert_released(bot: Bot, sha: str, tag: str = TAG) -> None:
+    """An annotated tag of the configured message on the pushed commit, and its release."""
+    tag_object = bot.repo.tag_object(tag)
+    assert tag_object is not None
+    assert bot.repo.tags == {tag: tag_object.sha}
+    assert (tag_object.tag, tag_object.message) == (tag, "Hotfix: Fix login crash")
+    assert (tag_object.object_sha, tag_object.object_type) == (sha, "commit")
+    [release] = bot.repo.releases.values()
+    assert (release.tag_name, release.name, release.body, release.author) == (
+        tag,
+        tag,
+        f"Hotfix {sha[:7]}: Fix login crash",
+        BOT_LOGIN,
+    )
+    assert release.target_commitish == sha
+
+
+def test_a_push_raising_the_version_one_patch_is_tagged_released_and_reported(bot: Bot) -> None:
+    work_trunk_based(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4\n", "app.py": "fixed\n"})
+    after = payload["after"]
+
+    bot.deliver("push", payload)
+
+    assert_released(bot, after)
+    run = release_run(bot, after)
+    assert (run.status, run.conclusion, run.details_url) == (
+        "completed",
+        "success",
+        f"{WEB}/commit/{after}",
+    )
+    assert run.output["title"] == f"All steps done for {TAG}"
+    assert run.output["summary"] == report(after, tag_done(after), release_done())
+    assert bot.repo.comments == {}
+    assert [entry.status for entry in bot.journal.recent()] == ["done"]
+
+
+def test_a_redelivered_push_creates_nothing_twice(bot: Bot) -> None:
+    work_trunk_based(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4\n"})
+
+    bot.deliver("push", payload)
+    with bot.counting() as requests:
+        bot.deliver("push", payload)  # GitHub's "Redeliver", under a new delivery id
+
+    assert_released(bot, payload["after"])
+    assert not [request for request in requests if request.method == "POST"]
+    run = release_run(bot, payload["after"])
+    assert run.output["title"] == f"All steps done for {TAG}"
+    assert len(run.history) == 2  # the one run, written by each
+
+
+def test_a_pre_release_pushed_is_a_hotfix_when_pre_releases_are_allowed(bot: Bot) -> None:
+    work_trunk_based(bot, TRUNK + "version: {allow_prerelease: true}\n")
+    payload = pushed(bot, {"VERSION": "1.2.4-rc.1\n"})
+
+    bot.deliver("push", payload)
+
+    assert_released(bot, payload["after"], "v1.2.4-rc.1")
+    assert release_run(bot, payload["after"]).output["title"] == "All steps done for v1.2.4-rc.1"
+
+
+@pytest.mark.parametrize(
+    ("files", "config"),
+    [
+        ({"app.py": "fixed\n"}, TRUNK),
+        ({"VERSION": "1.3.0\n"}, TRUNK),
+        ({"VERSION": "1.2.5\n"}, TRUNK),
+        ({"VERSION": "1.2.4-rc.1\n"}, TRUNK),
+        ({"VERSION": "1.2.4\n"}, TRUNK + "version: {files: [VERSION, package.json]}\n"),
+        ({"VERSION": "1.2.4\n"}, "workflow: github-flow\n"),
+        ({"VERSION": "1.2.4\n"}, None),
+    ],
+    ids=[
+        "no version change",
+        "minor",
+        "two patches",
+        "pre-release not allowed",
+        "a listed file missing",
+        "github-flow",
+        "gitflow by default",
+    ],
+)
+def test_any_other_push_to_main_costs_only_the_reads_of_config_and_versions(
+    bot: Bot, files: dict[str, str | None], config: str | None
+) -> None:
+    if config is not None:
+        work_trunk_based(bot, config)
+    payload = pushed(bot, files)
+
+    with bot.counting() as requests:
+        response = bot.send("push", payload)
+        bot.settle()
+
+    assert response.json()["status"] == "queued"  # the workflow is in the config
+    assert (bot.repo.tags, bot.repo.releases, bot.repo.check_runs) == ({}, {}, {})
+    reads = (
+        "/repos/acme/widgets/git/trees/",
+        "/repos/acme/widgets/git/blobs/",
+        "/repos/acme/.github/contents/.github/hotfix.yml",
+    )
+    assert [
+        f"{request.method} {request.path}"
+        for request in requests
+        if request.method != "GET" or not request.path.startswith(reads)
+    ] == [f"POST /app/installations/{bot.repo.installation_id}/access_tokens"]
+    assert [entry.status for entry in bot.journal.recent()] == ["done"]
+
+
+@pytest.mark.parametrize(
+    ("ref", "change"),
+    [
+        ("refs/heads/develop", {}),
+        ("refs/tags/v1.2.4", {}),
+        ("refs/heads/main", {"deleted": True, "after": NO_COMMIT}),
+        ("refs/heads/main", {"created": True, "before": NO_COMMIT}),
+        ("refs/heads/main", {"forced": True}),
+    ],
+    ids=["another branch", "a tag", "deleted", "created", "forced"],
+)
+def test_a_push_that_cannot_be_a_trunk_hotfix_is_ignored_at_the_intake(
+    bot: Bot, ref: str, change: dict[str, Any]
+) -> None:
+    work_trunk_based(bot)
+    bot.repo.create_branch("develop", "main")
+    payload = pushed(bot, {"VERSION": "1.2.4\n"})
+
+    with bot.counting() as requests:
+        response = bot.send("push", {**payload, "ref": ref, **change}, delivery_id="push-1")
+        bot.settle()
+
+    assert response.json() == {"delivery": "push-1", "status": "ignored"}
+    assert requests == []
+    assert (bot.repo.tags, bot.repo.check_runs) == ({}, {})
+    # The push as it was, moving main forward, is taken.
+    assert bot.send("push", payload, delivery_id="push-2").json()["status"] == "queued"
+    bot.settle()
+    assert list(bot.repo.tags) == [TAG]
+
+
+def test_a_merged_hotfix_pull_request_is_reported_by_its_own_run_not_its_push(bot: Bot) -> None:
+    work_trunk_based(bot)
+    before = bot.repo.branches["main"].sha
+    pull = bot.open_hotfix()
+    merge = bot.repo.merge_pull(pull.number)
+
+    bot.deliver("push", bot.fake.push_event(bot.repo, "refs/heads/main", before, merge))
+    assert (bot.repo.tags, bot.repo.check_runs) == ({}, {})
+    bot.pull_request(pull.number, "closed")
+
+    tag_object = bot.repo.tag_object(TAG)
+    assert tag_object is not None and tag_object.object_sha == merge
+    run = release_run(bot, merge)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        f"All steps done for {TAG} (1 skipped)",
+    )
+    assert (
+        "| Back-merge | ➖ skipped | `workflow: trunk` has no development branch to merge into |"
+        in run.output["summary"]
+    )
+    [comment] = bot.repo.comments_on(pull.number)
+    assert comment.body.endswith(run.output["summary"])
+    assert "hotfix/fix-login" not in bot.repo.branches
+
+
+def test_rerunning_the_release_check_of_a_pushed_hotfix_retries_what_failed(bot: Bot) -> None:
+    work_trunk_based(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4\n"})
+    after = payload["after"]
+    refused = {"message": "Resource not accessible by integration"}
+    bot.fake.inject("POST", r"/repos/acme/widgets/releases$", status=403, body=refused)
+
+    bot.deliver("push", payload)
+
+    run = release_run(bot, after)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 2 steps failed: release")
+    assert bot.repo.releases == {}
+    failed = row(
+        "Release",
+        "❌ failed",
+        "GitHub answered 403 to POST /repos/acme/widgets/releases: "
+        "Resource not accessible by integration",
+    )
+    finish = (
+        "\n\n## Finish by hand\n\n"
+        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
+        "confirm:\n\n```sh\n"
+        "git fetch origin\n"
+        f"gh release create {TAG} --verify-tag --title {TAG} --notes "
+        f"'Hotfix {after[:7]}: Fix login crash'\n```"
+    )
+    assert run.output["summary"] == report(after, tag_done(after), failed, tail=finish)
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    assert_released(bot, after)
+    run = release_run(bot, after)
+    assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {TAG}")
+    assert run.output["summary"] == report(after, tag_done(after), release_done())
