@@ -86,3 +86,16 @@ def unknown_placeholders(name: str, template: str) -> list[str]:
 def fill(template: str, values: Mapping[str, str]) -> str:
     """`template` with each `{name}` of `values` replaced by its value."""
     return _PLACEHOLDER.sub(lambda match: values.get(match[1], match[0]), template)
+
+
+def pull_request_values(
+    repository: str, number: int, title: str, author: str, severity: str
+) -> dict[str, str]:
+    """The placeholders every template may use: the hotfix pull request's."""
+    return {
+        "repository": repository,
+        "number": str(number),
+        "title": title,
+        "author": f"@{author}",
+        "severity": severity,
+    }

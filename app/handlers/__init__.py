@@ -6,8 +6,9 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 
 from __future__ import annotations
 
-from app.handlers import clock, merge_group, policy, release
+from app.handlers import clock, incident, merge_group, policy, release
 from app.handlers.commands import confirm, dispatch
+from app.handlers.release.steps import incident_report
 from app.handlers.routing import Router
 from app.journal.timers import TIMER_EVENT
 from policies.clock import ESCALATION, OVERDUE
@@ -45,4 +46,5 @@ def build_router() -> Router:
     # Timers the journal fired (app/timers.py), by kind.
     router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
     router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
+    router.add(TIMER_EVENT, [incident_report.REMINDER], incident.on_report_due)
     return router

@@ -8,12 +8,14 @@ who broke it, or anyone who may fill an approval group of the severity, withdraw
 
 from __future__ import annotations
 
+from app.handlers import timeline
 from app.handlers.commands.command import Command, Invocation, Refusal
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import BreakGlassRecord
 from policies.commands import CommandError, Syntax
 from policies.config import CONFIG_PATH, BreakGlassConfig, SeverityPolicy
 from policies.facts import BreakGlass
+from policies.timeline import TimelineEvent, glass_broken, glass_mended
 from policies.wording import join_words
 
 
@@ -27,16 +29,18 @@ def read(text: str) -> str | None:
 async def break_glass(invocation: Invocation, reason: str | None) -> None:
     severity, policy = invocation.open_hotfix_severity()
     if reason is None:
-        await _withdraw(invocation, severity, policy)
+        event = await _withdraw(invocation, severity, policy)
     else:
-        await _break(invocation, severity, policy.break_glass, reason)
+        event = await _break(invocation, severity, policy.break_glass, reason)
     await invocation.records.save(invocation.context)
+    if event is not None:
+        await timeline.record(invocation.context, invocation.number, [event])
     await evaluate_pull_request(invocation.context, invocation.number)
 
 
 async def _break(
     invocation: Invocation, severity: str, allowed: BreakGlassConfig | None, reason: str
-) -> None:
+) -> TimelineEvent:
     if allowed is None:
         raise Refusal(
             f"severity {severity} allows no break-glass "
@@ -46,12 +50,15 @@ async def _break(
         raise Refusal(f"only {_who(allowed)} may break the glass for severity {severity}")
     glass = BreakGlass(invocation.commenter, reason, invocation.written_at)
     invocation.records.break_glass = BreakGlassRecord(glass, invocation.comment_id)
+    return glass_broken(glass, invocation.comment_id)
 
 
-async def _withdraw(invocation: Invocation, severity: str, policy: SeverityPolicy) -> None:
+async def _withdraw(
+    invocation: Invocation, severity: str, policy: SeverityPolicy
+) -> TimelineEvent | None:
     current = invocation.records.break_glass
     if current is None:
-        return  # nothing to withdraw (or this very command withdrew it before a retry)
+        return None  # nothing to withdraw (or this very command withdrew it before a retry)
     approvers = policy.approvals
     broke_it = current.glass.by.casefold() == invocation.commenter.casefold()
     if not broke_it and not await invocation.commenter_in(
@@ -64,6 +71,7 @@ async def _withdraw(invocation: Invocation, severity: str, policy: SeverityPolic
             f"{severity} ({groups}) may withdraw it"
         )
     invocation.records.break_glass = None
+    return glass_mended(invocation.commenter, invocation.written_at, invocation.comment_id)
 
 
 def _who(allowed: BreakGlassConfig) -> str:

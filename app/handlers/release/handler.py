@@ -16,8 +16,9 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import classify, describe_with_wait
+from app.github.client import classify, describe_with_wait, timestamp
 from app.github.files import read_files
+from app.handlers import timeline
 from app.handlers.checks import report_failure, write_check_run
 from app.handlers.config_files import base_config
 from app.handlers.records import PullRecords, Waived
@@ -38,6 +39,8 @@ from app.handlers.routing import Context
 from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
+from policies.rules.common import single_severity
+from policies.timeline import merged_into, step_finished
 from policies.versions import declared_version, version_files_to_read
 
 PULL_REQUEST_ACTIONS = ("closed",)
@@ -137,6 +140,10 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         raise
     if plan is None:
         return
+    if plan.merged_at is not None:
+        production = plan.config.branches.production
+        merge = merged_into(production, plan.merged_by, plan.short_sha, plan.merged_at)
+        await timeline.record(context, number, [merge])
     state = await ReleaseState.load(context, release_key(context.repository, number))
     outcomes = await run_steps(context, plan, state, steps.STEPS)
     report = steps_report(plan, outcomes)
@@ -188,6 +195,7 @@ async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) ->
     glass = records.break_glass
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
+    labelled = single_severity(config, [label["name"] for label in pull["labels"]])
     return ReleasePlan(
         repository=context.repository,
         repository_url=base_repo["html_url"],
@@ -207,6 +215,10 @@ async def _plan(context: Context, pull: dict[str, Any], config: HotfixConfig) ->
         verbal_approvals=tuple(records.verbal),
         break_glass=glass,
         waived=waived,
+        severity=labelled[0] if labelled else None,
+        opened_at=timestamp(pull.get("created_at")),
+        merged_at=timestamp(pull.get("merged_at")),
+        merged_by=(pull.get("merged_by") or {}).get("login"),
     )
 
 
@@ -224,7 +236,8 @@ async def run_steps(
             need.key for need in step.needs if not outcomes[need.key].status.finished
         )
         try:
-            outcome = await step.action(StepRun(context.github, plan, previous, unfinished_needs))
+            run = StepRun(context.github, plan, previous, unfinished_needs, context, dict(outcomes))
+            outcome = await step.action(run)
         except Exception as error:
             now = context.clock()
             transience = classify(error, now)
@@ -241,6 +254,11 @@ async def run_steps(
             outcome = StepOutcome(StepStatus.FAILED, reason)
         outcomes[step.key] = state.steps[step.key] = outcome
         await state.save(context)
+        if plan.number is not None and step in steps.IN_TIMELINE and outcome.status.happened:
+            event = step_finished(
+                step.key, step.title, outcome.status, outcome.detail, context.now()
+            )
+            await timeline.record(context, plan.number, [event])
     return [(step, outcomes[step.key]) for step in registered]
 
 

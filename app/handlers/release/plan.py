@@ -4,6 +4,7 @@ to the trunk, and its config."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import quote
 
 from app.handlers.records import BreakGlassRecord, VerbalRecord, Waived
@@ -36,6 +37,11 @@ class ReleasePlan:
     verbal_approvals: tuple[VerbalRecord, ...] = ()
     break_glass: BreakGlassRecord | None = None
     waived: Waived = field(default_factory=Waived)  # what the break-glass waived, last checked
+    # A merged pull request's: its one severity label, when it was opened and merged, by whom.
+    severity: str | None = None
+    opened_at: datetime | None = None
+    merged_at: datetime | None = None
+    merged_by: str | None = None
 
     @property
     def tag(self) -> str | None:

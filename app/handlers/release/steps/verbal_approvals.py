@@ -26,7 +26,8 @@ def _counted(plan: ReleasePlan) -> list[VerbalRecord]:
     return [r for r in plan.verbal_approvals if r.approval.head_sha == plan.head_sha]
 
 
-def _unconfirmed(plan: ReleasePlan) -> list[VerbalRecord]:
+def unconfirmed(plan: ReleasePlan) -> list[VerbalRecord]:
+    """The verbal approvals that counted and wait for their approvers to confirm them."""
     return [record for record in _counted(plan) if record.confirmation is None]
 
 
@@ -42,7 +43,7 @@ async def check_confirmations(run: StepRun) -> StepOutcome:
     waiting = [
         f"{record.approval}: **unconfirmed**; @{record.approval.approver}, approve the pull "
         "request or comment `/hotfix confirm`"
-        for record in _unconfirmed(run.plan)
+        for record in unconfirmed(run.plan)
     ]
     status = StepStatus.WAITING if waiting else StepStatus.DONE
     return StepOutcome(status, "; ".join(waiting + confirmed))
@@ -51,10 +52,10 @@ async def check_confirmations(run: StepRun) -> StepOutcome:
 def confirmation_reminder(plan: ReleasePlan) -> str | None:
     """The reminder comment, `CONFIRMATION_REMINDER_AFTER` the merge; None when every verbal
     approval is confirmed."""
-    unconfirmed = _unconfirmed(plan)
-    if not unconfirmed:
+    waiting = unconfirmed(plan)
+    if not waiting:
         return None
-    who = join_words([f"@{record.approval.approver}" for record in unconfirmed])
+    who = join_words([f"@{record.approval.approver}" for record in waiting])
     return (
         f"{who}: a verbal approval recorded for you let hotfix #{plan.number} merge, and it is "
         "still unconfirmed. Please approve the pull request or comment `/hotfix confirm`."
@@ -65,7 +66,7 @@ def confirm_commands(plan: ReleasePlan) -> list[str]:
     return [
         f"gh pr comment {plan.number} --body {shlex.quote('/hotfix confirm')}"
         f"  # as @{record.approval.approver}"
-        for record in _unconfirmed(plan)
+        for record in unconfirmed(plan)
     ]
 
 
