@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from policies.config import Duration
 from policies.evaluate import Verdict
-from policies.facts import PullRequestFacts
+from policies.facts import BreakGlass, PullRequestFacts
 from policies.notices import pull_request_values
 from policies.timeline import TimelineEvent, key_rows
 from policies.wording import cell, duration_words, when
@@ -192,3 +192,12 @@ def p0_alert_values(
         "commander": f"@{facts.author}",
         "deadline": deadline,
     }
+
+
+def glass_broken_message(glass: BreakGlass, number: int, title: str) -> str:
+    """What chat is told of a break-glass."""
+    return (
+        f"🔓 BREAK-GLASS on #{number} ({title}) by @{glass.by}: {glass.reason}\n"
+        "Its hotfix-policy check passes with every failing or waiting rule waived; a "
+        "retroactive review is opened after the merge."
+    )

@@ -447,3 +447,38 @@ def test_a_repositorys_templates_replace_the_notices_wording_filled_in_as_plain_
             "#1 resolved 2026-12-04 20:45 UTC in 15m, v1.2.4, report 2026-12-05 20:45 UTC"
         ),
     }
+
+
+def test_a_break_glass_is_in_the_timeline_and_the_report_names_its_retroactive_review(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    bot.advance(10 * MINUTE)
+    command(bot, pull, "lead", "/hotfix break-glass checkout is down")
+    bot.advance(5 * MINUTE)
+    sha = merge(bot, pull)
+
+    [review] = [i for i in bot.repo.issues.values() if "hotfix-retro-review" in i.labels]
+    [issue] = reports(bot)
+    summary, _, rest = issue.body.partition("## Root Cause")
+    assert (
+        "- **Break-glass:** by @lead: checkout is down; retroactive review in "
+        f"[#{review.number}]({WEB}/issues/{review.number})\n"
+    ) in summary
+    timeline = rest.split("## Timeline\n")[1].split("\n\n")[0]
+    assert timeline.splitlines()[2:] == [
+        "| 2026-12-04 20:30 UTC | Opened by @dev |",
+        "| 2026-12-04 20:30 UTC | Became a P0 hotfix |",
+        "| 2026-12-04 20:30 UTC | Review requested for Engineering Lead: team engineering-leads |",
+        "| 2026-12-04 20:30 UTC | Review requested for On-call Manager: team on-call-managers |",
+        "| 2026-12-04 20:40 UTC | Break-glass by @lead: checkout is down |",
+        "| 2026-12-04 20:45 UTC | Escalation after 15m: reminded @acme/engineering-leads and "
+        "@acme/on-call-managers |",
+        f"| 2026-12-04 20:45 UTC | Merged into `main` by @lead as `{sha[:7]}` |",
+        f"| 2026-12-04 20:45 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |",
+        "| 2026-12-04 20:45 UTC | Release: published release `v1.2.4` |",
+        f"| 2026-12-04 20:45 UTC | Back-merge: merged into `develop` as "
+        f"`{bot.repo.branches['develop'].sha[:7]}` |",
+    ]

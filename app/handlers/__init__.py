@@ -6,7 +6,7 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 
 from __future__ import annotations
 
-from app.handlers import clock, incident, merge_group, policy, release
+from app.handlers import clock, incident, merge_group, notices, policy, release
 from app.handlers.commands import confirm, dispatch
 from app.handlers.release.steps import incident_report
 from app.handlers.routing import Router
@@ -47,4 +47,5 @@ def build_router() -> Router:
     router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
     router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
     router.add(TIMER_EVENT, [incident_report.REMINDER], incident.on_report_due)
+    router.add(TIMER_EVENT, [notices.CHAT], notices.on_chat)
     return router

@@ -49,7 +49,7 @@ async def on_escalation(context: Context) -> None:
     )
     template = config.notices.template(ESCALATION)
     text = escalation_comment(pull_request, notify, facts.opened_at, now, verdict, template)
-    if await send_notice(context, timer.number, timer.id, text):
+    if await send_notice(context, timer.number, timer.id, text, chat=config.notify.chat):
         context.log.info("%s: reminded %s", timer.id, " ".join(notify) or "nobody")
     await timeline.record(
         context, timer.number, [escalated(severity, str(step.after), notify, now)]

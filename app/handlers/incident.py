@@ -23,5 +23,5 @@ async def on_report_due(context: Context) -> None:
     assignees = [assignee["login"] for assignee in issue.get("assignees") or []]
     mentions = [f"@{login}" for login in assignees or [timer.data["author"]]]
     text = report_reminder(mentions, timer.data["hotfix"], timer.due_at)
-    if await send_notice(context, timer.number, timer.id, text):
+    if await send_notice(context, timer.number, timer.id, text, chat=timer.data["chat"]):
         context.log.info("%s: reminded %s", timer.id, " ".join(mentions))

@@ -196,7 +196,8 @@ class TimerEntry:
 
 
 _TIMER_COLUMNS = (
-    "id, kind, installation_id, repository, number, due_at, data, status, scheduled_at, updated_at"
+    "id, kind, installation_id, repository, number, due_at, data, status, scheduled_at, "
+    "updated_at, ordering_key"
 )
 
 
@@ -540,7 +541,7 @@ class SqliteJournal:
 
         def insert(connection: sqlite3.Connection) -> bool:
             cursor = connection.execute(
-                f"INSERT INTO timers ({_TIMER_COLUMNS}, ordering_key) "  # noqa: S608
+                f"INSERT INTO timers ({_TIMER_COLUMNS}) "  # noqa: S608
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 (
                     timer.id,
@@ -831,10 +832,11 @@ def _move_payloads_out(connection: sqlite3.Connection) -> None:
 
 def _timer_entry(row: tuple[object, ...]) -> TimerEntry:
     """A row of `_TIMER_COLUMNS`."""
-    columns = cast(tuple[str, str, int, str, int, float, str, TimerStatus, float, float], row)
-    timer_id, kind, installation_id, repository, number, due_at, data, status, *times = columns
-    timer = Timer(timer_id, kind, installation_id, repository, number, due_at, json.loads(data))
-    return TimerEntry(timer, status, *times)
+    columns = cast(tuple[str, str, int, str, int, float, str, TimerStatus, float, float, str], row)
+    timer_id, kind, installation, repository, number, due_at, data, status, *times, queue = columns
+    timer = Timer(timer_id, kind, installation, repository, number, due_at, json.loads(data), queue)
+    scheduled_at, updated_at = times
+    return TimerEntry(timer, status, scheduled_at, updated_at)
 
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from app.handlers import timeline
 from app.handlers.commands.command import Command, Invocation, Refusal
+from app.handlers.notices import send_to_chat
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import BreakGlassRecord
 from policies.commands import CommandError, Syntax
 from policies.config import CONFIG_PATH, BreakGlassConfig, SeverityPolicy
 from policies.facts import BreakGlass
+from policies.incident import glass_broken_message
 from policies.timeline import TimelineEvent, glass_broken, glass_mended
 from policies.wording import join_words
 
@@ -28,14 +30,20 @@ def read(text: str) -> str | None:
 
 async def break_glass(invocation: Invocation, reason: str | None) -> None:
     severity, policy = invocation.open_hotfix_severity()
+    context, number = invocation.context, invocation.number
     if reason is None:
         event = await _withdraw(invocation, severity, policy)
     else:
         event = await _break(invocation, severity, policy.break_glass, reason)
-    await invocation.records.save(invocation.context)
+    await invocation.records.save(context)
     if event is not None:
-        await timeline.record(invocation.context, invocation.number, [event])
-    await evaluate_pull_request(invocation.context, invocation.number)
+        await timeline.record(context, number, [event])
+    glass = invocation.records.break_glass
+    if reason is not None and glass is not None and invocation.config.notify.chat:
+        text = glass_broken_message(glass.glass, number, str(invocation.pull["title"]))
+        link = context.payload["comment"].get("html_url")
+        await send_to_chat(context, number, f"break-glass:{glass.comment_id}", text, link)
+    await evaluate_pull_request(context, number)
 
 
 async def _break(

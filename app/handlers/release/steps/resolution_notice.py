@@ -30,7 +30,8 @@ async def post_resolution_notice(run: StepRun) -> StepOutcome:
     events = await timeline.load(run.context, incident.number)
     values = resolution_values(incident, events, f"[{link.text}]({link.url})" if link else None)
     template = plan.config.notices.template(RESOLUTION) or DEFAULT_TEMPLATES[RESOLUTION]
-    if await send_notice(run.context, incident.number, _notice_id(plan), fill(template, values)):
+    text, chat = fill(template, values), plan.config.notify.chat
+    if await send_notice(run.context, incident.number, _notice_id(plan), text, chat=chat):
         return StepOutcome(StepStatus.DONE, "posted the resolution notice on the pull request")
     return StepOutcome(StepStatus.ALREADY_DONE, "the resolution notice was posted before")
 
