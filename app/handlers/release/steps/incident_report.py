@@ -30,31 +30,41 @@ def _marker(plan: ReleasePlan) -> str:
 
 def incident_of(run: StepRun) -> Incident | None:
     """The merged hotfix as the report tells of it, with the tag and release this run made;
-    None for a merge without a severity (or a push to the trunk)."""
-    plan, earlier = run.plan, run.earlier
-    if plan.number is None or plan.severity is None or None in (plan.opened_at, plan.merged_at):
+    None for a merge without one severity label (or a push to the trunk)."""
+    plan = run.plan
+    number, severity, opened_at, merged_at = (
+        plan.number,
+        plan.severity,
+        plan.opened_at,
+        plan.merged_at,
+    )
+    if number is None or severity is None or opened_at is None or merged_at is None:
         return None
-    assert plan.opened_at is not None and plan.merged_at is not None  # looked at just above
-    policy = plan.config.severities[plan.severity]
-    tagged, released = earlier.get(tag.STEP.key), earlier.get(release.STEP.key)
-    tag_made = tagged is not None and tagged.status.finished
+    policy = plan.config.severities[severity]
+    tag_url = _made(run, tag.STEP)
     return Incident(
         repository=plan.repository,
-        number=plan.number,
+        number=number,
         title=plan.title,
         url=plan.hotfix_url,
         author=plan.author,
-        severity=plan.severity,
-        opened_at=plan.opened_at,
-        merged_at=plan.merged_at,
+        severity=severity,
+        opened_at=opened_at,
+        merged_at=merged_at,
         deadline=policy.deadline,
         report_due=policy.incident_report.due if policy.incident_report else None,
-        tag=plan.tag if tag_made else None,
-        tag_url=tagged.link.url if tagged and tagged.link and tag_made else None,
-        release_url=(
-            released.link.url if released and released.link and released.status.finished else None
-        ),
+        tag=plan.tag if tag_url else None,
+        tag_url=tag_url,
+        release_url=_made(run, release.STEP),
     )
+
+
+def _made(run: StepRun, step: Step) -> str | None:
+    """The link of what `step` made (or found made) in this run; None if it did not."""
+    outcome = run.earlier.get(step.key)
+    if outcome is None or not outcome.status.finished or outcome.link is None:
+        return None
+    return outcome.link.url
 
 
 async def open_incident_report(run: StepRun) -> StepOutcome:
