@@ -148,7 +148,7 @@ def test_timers_scheduled_before_a_kill_fire_once_after_the_restart_saying_how_l
         time.sleep(max((all_due - fake.now()).total_seconds(), 0) + 1)
         server.start()  # every timer came due while the server was down
         wait_for(lambda: timer_statuses(journal) == ["fired"] * 3)
-        wait_for(lambda: len(repo.comments_on(pull.number)) == 2)
+        wait_for(lambda: len(repo.comments_on(pull.number)) == 3)  # the P0 alert and 2 steps
         server.kill()
         server.start()  # and once more: nothing is done again
 
@@ -170,11 +170,12 @@ def test_timers_scheduled_before_a_kill_fire_once_after_the_restart_saying_how_l
     ]
     bodies = [comment.body for comment in repo.comments_on(pull.number)]
     assert [body.splitlines()[0] for body in bodies] == [
+        "<!-- hotfix-bot notice p0-alert:acme/widgets#1 -->",
         f"<!-- hotfix-bot notice {step} -->",
         f"<!-- hotfix-bot notice {last_step} -->",
     ]
     assert (
-        bodies[1]
+        bodies[2]
         .splitlines()[1]
         .startswith(
             "@acme/engineering-leads @acme/on-call-managers @dev: this **P0** hotfix has been open"
