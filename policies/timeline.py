@@ -52,10 +52,8 @@ def in_order(events: Sequence[TimelineEvent]) -> list[TimelineEvent]:
     return sorted(events, key=lambda event: event.at)
 
 
-def opened(facts: PullRequestFacts) -> TimelineEvent | None:
-    if facts.opened_at is None:
-        return None
-    return TimelineEvent("opened", facts.opened_at, Kind.OPENED, f"Opened by @{facts.author}")
+def opened(at: datetime, author: str) -> TimelineEvent:
+    return TimelineEvent("opened", at, Kind.OPENED, f"Opened by @{author}")
 
 
 def severity_labelled(severity: str, at: datetime, first: bool) -> TimelineEvent:
@@ -87,7 +85,7 @@ def evaluated(
     timeline holds already. Nothing for any other pull request."""
     if verdict.severity is None or not verdict.results:
         return []
-    events = [event for event in [opened(facts)] if event is not None]
+    events = [] if facts.opened_at is None else [opened(facts.opened_at, facts.author)]
     if verdict.severity not in severities_before:
         events.append(severity_labelled(verdict.severity, now, first=not severities_before))
     policy = hotfix_policy(config, verdict)
