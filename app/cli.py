@@ -20,9 +20,11 @@ from app.intake.delivery import event_label, location
 from app.journal import (
     STATUSES,
     TIMER_STATUSES,
+    Journal,
     JournalEntry,
     JournalUnopenable,
     TimerEntry,
+    describe_journal,
     journal_path,
     open_journal,
 )
@@ -34,6 +36,10 @@ if TYPE_CHECKING:
 
     from app.intake.connection_limits import ConnectionLimits
 
+
+# Finished deliveries `journal copy` takes along by default: enough to look back a while and
+# to redeliver one, not the whole past.
+COPIED_HISTORY = 1000
 
 # Commands other packages add (the sandbox's `demo`), so the service imports none of them.
 PLUGIN_GROUP = "hotfix_bot.commands"
@@ -70,6 +76,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     again = commands.add_parser("redeliver", help="queue a journaled delivery to run again")
     again.add_argument("delivery_id", metavar="ID")
+    journal = commands.add_parser("journal", help="move the delivery journal")
+    journal_commands = journal.add_subparsers(dest="journal_command", required=True)
+    copy = journal_commands.add_parser(
+        "copy",
+        help="copy pending work, timers, recent history and state into another journal (run it "
+        "with the servers of --from stopped; running it again copies nothing twice)",
+    )
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="a DATABASE_URL")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="a DATABASE_URL")
+    copy.add_argument(
+        "--history",
+        type=int,
+        default=COPIED_HISTORY,
+        metavar="N",
+        help=f"how many finished deliveries to copy, the latest (default {COPIED_HISTORY})",
+    )
     timers = commands.add_parser("timers", help="timers, soonest due first, and their status")
     timers.add_argument("--status", choices=TIMER_STATUSES, help="only timers with this status")
     timers.add_argument("--limit", type=int, default=50, help="how many (default 50)")
@@ -81,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if arguments.command == "config":
         return config_cli.run(arguments)  # offline: no settings, so a bad APP_ID cannot stop it
+    if arguments.command == "journal":  # names its journals itself: no settings either
+        return copy_journal(arguments.source, arguments.target, arguments.history)
     if arguments.command in plugins:
         return plugins[arguments.command].run(arguments)
     try:
@@ -113,7 +137,9 @@ def serve(settings: Settings) -> int:
     os.umask(0o077)
     # The intake and the worker process each keep their metrics in files there (see
     # app.metrics); it must be set before prometheus_client is imported.
-    metrics_root = Path(f"{journal_path(settings.database_url)}.metrics")
+    database = journal_path(settings.database_url)
+    # Beside a SQLite journal; a PostgreSQL one has no directory here: the working directory.
+    metrics_root = Path(f"{database}.metrics" if database else "hotfix-bot.metrics")
     try:
         metrics = MetricsDirectory(metrics_root)
     except OSError as error:
@@ -228,6 +254,33 @@ def _row(entry: JournalEntry) -> str:
     return (
         f"{received:<20} {entry.status:<8} {entry.attempts:>5}  {event:<28} {where:<32} {entry.id}"
     )
+
+
+def copy_journal(source_url: str, target_url: str, history: int) -> int:
+    """`hotfix-bot journal copy`: what the target lacks of the source, in one transaction."""
+    journals: list[Journal] = []
+    try:
+        for option, url in (("--from", source_url), ("--to", target_url)):
+            try:
+                journals.append(open_journal(url))
+            except JournalUnopenable as error:
+                print(f"hotfix-bot: {option}: {error}", file=sys.stderr)
+                return 2
+        source, target = journals
+        contents = source.contents(history)
+        copied = asyncio.run(target.add_contents(contents))
+    finally:
+        for journal in journals:
+            journal.close()
+    print(
+        f"copied {copied.deliveries} deliveries ({copied.pending} to run), {copied.state} "
+        f"state values and {copied.timers} timers ({copied.waiting} waiting) into "
+        f"{describe_journal(target_url)}; it held "
+        f"{len(contents.deliveries) - copied.deliveries} of the deliveries, "
+        f"{len(contents.state) - copied.state} of the state values and "
+        f"{len(contents.timers) - copied.timers} of the timers already, kept as they were"
+    )
+    return 0
 
 
 def list_timers(settings: Settings, status: str | None, limit: int) -> int:

@@ -33,7 +33,9 @@ PROCESSING_SECONDS = Histogram(
 )
 CONNECTIONS_CLOSED = Counter(
     "hotfix_bot_connections_closed",
-    "Connections the intake closed on its own, by reason: headers_too_large (answered 431), "
+    "Connections the intake closed on its own, by reason: headers_too_large and "
+    "too_many_header_fields (answered 431), too_many_connections (answered 503), "
+    "too_many_pipelined (a second request queued behind the one being answered), "
     "header_timeout (headers not complete in time), body_timeout (a body left idle).",
     ["reason"],
 )

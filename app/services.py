@@ -12,8 +12,14 @@ import httpx
 from app.github.client import TIMEOUT, GitHubApp
 from app.handlers.routing import Router
 from app.intake.bodies import BodyBudget
-from app.journal import Journal
+from app.journal import JOURNAL_UNUSABLE, Journal, JournalReplaced, JournalUnavailable
 from app.settings import Settings
+
+# Told to anyone who asks: the path, which the log gives, is not.
+JOURNAL_REPLACED = (
+    "the journal file was deleted or replaced while hotfix-bot was running: "
+    "put it back, or restart hotfix-bot to open the file now at its path"
+)
 
 
 class Runner(Protocol):
@@ -41,6 +47,17 @@ class Services:
     @property
     def accepting(self) -> bool:
         return self.github is not None and self.settings.webhook_secret is not None
+
+    async def journal_problem(self) -> str | None:
+        """Why the journal cannot take writes now, as /readyz and the status page say it;
+        None when it can."""
+        try:
+            await self.journal.check_writable()
+        except JournalReplaced:
+            return JOURNAL_REPLACED
+        except JournalUnavailable:
+            return JOURNAL_UNUSABLE
+        return None
 
     def configure(self, settings: Settings) -> None:
         """Credentials arrived while running (the setup page): switch to configured."""

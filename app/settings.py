@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.journal import checked_database_url
+
 
 class SettingsError(Exception):
     """One line that names the variable and the problem, never its value."""
@@ -104,10 +106,8 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _sqlite_url(cls, value: str) -> str:
-        if not value.startswith("sqlite:///") or value == "sqlite:///":
-            raise ValueError("must look like sqlite:///relative.db or sqlite:////absolute/path.db")
-        return value
+    def _journal_url(cls, value: str) -> str:
+        return checked_database_url(value)
 
     @property
     def has_credentials(self) -> bool:

@@ -47,8 +47,10 @@ class ParseError:
 
 
 def is_command(body: str) -> bool:
-    """Whether a comment is a command: its first line starts with `/hotfix `."""
-    return body.startswith(PREFIX)
+    """Whether a comment is a command: its first line starts with `/hotfix `, or is `/hotfix`
+    alone (which names no command, and is answered with the accepted forms). A space before
+    `/hotfix` makes it no command: it was not written as one."""
+    return body.startswith(PREFIX) or body.split("\n", 1)[0].rstrip(" \r") == PREFIX.strip()
 
 
 def command_line(body: str) -> str:

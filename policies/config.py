@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import ErrorDetails
+from yaml.constructor import ConstructorError
 
 from policies.notices import PLACEHOLDERS, unknown_placeholders
 from policies.pattern import PatternError, check_pattern
@@ -142,6 +143,17 @@ class Duration:
         return self.text
 
 
+def _at(mark: yaml.Mark) -> str:
+    return f"at line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _cut(text: str) -> str:
+    """`text`, cut to `_MAX_SHOWN_CHARACTERS`."""
+    if len(text) > _MAX_SHOWN_CHARACTERS:
+        return text[: _MAX_SHOWN_CHARACTERS - 1] + "…"
+    return text
+
+
 def _describe(value: object) -> str:
     """How a YAML value reads in an error message, cut to `_MAX_SHOWN_CHARACTERS`."""
     if isinstance(value, str):
@@ -156,9 +168,7 @@ def _describe(value: object) -> str:
         text = "a list"
     else:
         text = str(value)
-    if len(text) > _MAX_SHOWN_CHARACTERS:
-        return text[: _MAX_SHOWN_CHARACTERS - 1] + "…"
-    return text
+    return _cut(text)
 
 
 def _duration_amount(digits: str) -> int:
@@ -483,16 +493,37 @@ def _deep_merge(defaults: object, given: object) -> object:
     return given
 
 
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_STR_TAG = "tag:yaml.org,2002:str"
-# What a scalar of these tags was to become, for the message when it cannot.
+_YAML_TAG = "tag:yaml.org,2002:"
+_MERGE_TAG = f"{_YAML_TAG}merge"
+_STR_TAG = f"{_YAML_TAG}str"
+# What a value of these tags was to become, for the message when it cannot.
 _KINDS = {
-    "tag:yaml.org,2002:bool": "true or false",
-    "tag:yaml.org,2002:int": "a whole number",
-    "tag:yaml.org,2002:float": "a number",
-    "tag:yaml.org,2002:timestamp": "a date",
+    f"{_YAML_TAG}null": "nothing",
+    f"{_YAML_TAG}bool": "true or false",
+    f"{_YAML_TAG}int": "a whole number",
+    f"{_YAML_TAG}float": "a number",
+    f"{_YAML_TAG}timestamp": "a date",
+    f"{_YAML_TAG}binary": "binary data",
     _STR_TAG: "text",
+    f"{_YAML_TAG}seq": "a list",
+    f"{_YAML_TAG}map": "a mapping",
+    f"{_YAML_TAG}set": "a set",
+    f"{_YAML_TAG}omap": "an ordered mapping",
+    f"{_YAML_TAG}pairs": "a list of pairs",
 }
+
+
+def _tag_as_written(tag: str) -> str:
+    """`!!binary` for YAML's own tags, as a file writes them; others as they are."""
+    return "!!" + tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else tag
+
+
+def _node_described(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return _describe(node.value)
 
 
 class _Refused(Exception):
@@ -546,6 +577,10 @@ class _StrictLoader(yaml.SafeLoader):
         self._path.pop()
         return node
 
+    def _as_written(self, node: yaml.Node) -> str:
+        written = " ".join(self.buffer[node.start_mark.index : node.end_mark.index].split())
+        return _cut(written) or "(empty)"
+
     def _too_deep(self) -> _Refused:
         return _Refused(f"{self._where(self._path)}: is nested more than {_MAX_DEPTH} levels deep")
 
@@ -564,8 +599,15 @@ class _StrictLoader(yaml.SafeLoader):
         node = super().compose_mapping_node(anchor)
         seen: set[str] = set()
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG:
-                continue  # validation reports keys that are not text; `<<` merges
+                # A key of another kind (1, true, ~, a date, a list, a tag) has no name to
+                # report a problem with: named as written, and where.
+                raise _Refused(
+                    f"{self._where(self._path)}: the key {self._as_written(key_node)} "
+                    f"{_at(key_node.start_mark)} must be text"
+                )
             if key_node.value in seen:
                 raise yaml.composer.ComposerError(
                     None, None, f'the key "{key_node.value}" is given twice', key_node.start_mark
@@ -579,24 +621,22 @@ class _StrictLoader(yaml.SafeLoader):
         over a later one (YAML 1.1). PyYAML's own lets the later one win for most keys, and
         copies without bound."""
         written: list[tuple[yaml.Node, yaml.Node]] = []
-        sources: list[yaml.Node] = []
+        sources: list[tuple[yaml.Node, yaml.Node]] = []  # (the `<<` key, a mapping it merges)
         for key_node, value_node in node.value:
             if key_node.tag != _MERGE_TAG:
                 written.append((key_node, value_node))
             elif isinstance(value_node, yaml.SequenceNode):
-                sources += value_node.value
+                sources += [(key_node, source) for source in value_node.value]
             else:
-                sources.append(value_node)
+                sources.append((key_node, value_node))
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         # The mapping is built entry by entry, the last of equal keys winning: so the
         # latest source comes first and what is written last.
-        for source in reversed(sources):
+        for merge_key, source in reversed(sources):
             if not isinstance(source, yaml.MappingNode):
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    "<< merges only mappings: <<: *name or <<: [*a, *b]",
-                    source.start_mark,
+                raise _Refused(
+                    f"{self._where(self._locations[node])}: << {_at(merge_key.start_mark)} "
+                    "merges only mappings: <<: *name or <<: [*a, *b]"
                 )
             self.flatten_mapping(source)
             merged += source.value
@@ -606,17 +646,22 @@ class _StrictLoader(yaml.SafeLoader):
         node.value = merged + written
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        where = self._where(self._locations[node])
+        if node.tag not in self.yaml_constructors:  # `!foo`, `!!python/tuple`, `!!merge x`
+            raise _Refused(f"{where}: the tag {_tag_as_written(node.tag)} is not supported")
         try:
-            value = super().construct_object(node, deep=deep)
+            # Deep: a mapping or list is built whole here, so that what fails in it is
+            # reported against it, and not after the document was built.
+            value = super().construct_object(node, deep=True)
             if isinstance(value, str):
                 value.encode("utf-8")  # a lone surrogate ("\ud800") can be written nowhere
-        # PyYAML's constructors fail in these ways on a scalar they cannot convert: a number
-        # of thousands of digits, 2024-13-45, `!!bool maybe`, `!!timestamp soon`.
-        except (ArithmeticError, AttributeError, LookupError, ValueError):
-            kind = _KINDS.get(node.tag, node.tag)
+        # PyYAML's constructors fail in these ways on a value they cannot convert: a number
+        # of thousands of digits, 2024-13-45, `!!bool maybe`, `!!timestamp soon`, `!!binary`
+        # that is not base64, `!!str [a]`.
+        except (ArithmeticError, AttributeError, LookupError, ValueError, ConstructorError):
             raise _Refused(
-                f"{self._where(self._locations[node])}: cannot be represented as {kind} "
-                f"(got {_describe(node.value)})"
+                f"{where}: cannot be represented as {_KINDS[node.tag]} "
+                f"(got {_node_described(node)})"
             ) from None
         return value
 
@@ -693,9 +738,8 @@ def _problem(error: ErrorDetails) -> str:
         where = f"in {_key_path(tuple(parent))}" if parent else "at top level"
         guess = difflib.get_close_matches(str(last), _section_keys(tuple(parent)), n=1)
         hint = f' (did you mean "{guess[0]}"?)' if guess else ""
-        return f'unknown key "{last}" {where}{hint}'
-    if last == "[key]":
-        return f"{_key_path(tuple(parent[:-1]))}: the key {_describe(parent[-1])} must be text"
+        # JSON's quoting: a key with a line break or a quote in it stays on one line.
+        return f"unknown key {json.dumps(str(last), ensure_ascii=False)} {where}{hint}"
     path = _key_path(error["loc"])
     if kind == "value_error" and "ctx" in error:
         # Our validators word the problem themselves; drop pydantic's "Value error, ".
@@ -722,8 +766,15 @@ def _parse_yaml(text: str) -> object:
         problem = error.problem
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = f" {_at(mark)}" if mark else ""
         problem = f"invalid YAML{where}: {error.problem or error.context}"
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - text.rfind("\n", 0, error.position)
+        problem = (
+            f"invalid YAML at line {line}, column {column}: "
+            f"the character #x{error.character:04x} is not allowed"
+        )
     except yaml.YAMLError as error:
         problem = f"invalid YAML: {error}"
     # A key may hold a lone surrogate ("\ud800"): escaped, the message can be printed.

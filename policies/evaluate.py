@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import reduce
 
-from policies.config import CONFIG_PATH, ConfigError, Duration, HotfixConfig
+from policies.config import CONFIG_PATH, ConfigError, Duration, HotfixConfig, SeverityPolicy
 from policies.facts import BreakGlass, PullRequestFacts
 from policies.result import RuleResult, Status
 from policies.rule import Lookups
@@ -39,6 +39,8 @@ class Verdict:
     time_left: timedelta | None = None
     waiting_for: tuple[str, ...] = ()  # the approval groups not filled yet
     break_glass: BreakGlass | None = None  # in force: it concluded the verdict
+    # Recorded, but not in force: the severity labelled now allows no break-glass.
+    dormant_break_glass: BreakGlass | None = None
 
     @property
     def overdue(self) -> bool:
@@ -97,9 +99,11 @@ def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
     verdict = Verdict(
         conclusion, title, results, severity, deadline, due, time_left, tuple(waiting)
     )
-    if facts.break_glass is not None:
+    glass = facts.break_glass
+    if glass is not None and not _allows_break_glass(labelled):
+        verdict = replace(verdict, dormant_break_glass=glass)
+    elif glass is not None:
         # Every rule still runs, so the check run shows what the break-glass waived.
-        glass = facts.break_glass
         verdict = replace(
             verdict,
             conclusion=Conclusion.SUCCESS,
@@ -108,6 +112,15 @@ def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
             break_glass=glass,
         )
     return replace(verdict, title=OVERDUE + verdict.title) if verdict.overdue else verdict
+
+
+def _allows_break_glass(labelled: tuple[str, SeverityPolicy] | None) -> bool:
+    """Whether the one severity labelled allows a hotfix and names who may break the glass:
+    only then does a break-glass waive the rules, so that a pull request relabelled with a
+    lower severity is judged by that severity's rules."""
+    return (
+        labelled is not None and labelled[1].hotfix_allowed and labelled[1].break_glass is not None
+    )
 
 
 def _waived(result: RuleResult) -> RuleResult:

@@ -1,29 +1,43 @@
-"""Release branches (gitflow): which one a hotfix is merged back into.
+"""Release branches (gitflow): the order in which a back-merge looks at them.
 
-Any branch whose name starts with `branches.release_prefix` is an open release branch. The
-back-merge goes into the latest: the one whose name carries the highest version.
+Any branch whose name starts with `branches.release_prefix` is a release branch. The
+back-merge goes into the open one with the highest version in its name; whether one is
+still open (not yet merged into production) is for the app to ask GitHub, from the first of
+`release_branches_newest_first` down.
 """
 
 import re
 from collections.abc import Iterable
 
-# `1.3`, `1.10`, `v2.0.1`: dot-separated whole numbers, with an optional leading v.
-_VERSION_IN_NAME = re.compile(r"v?([0-9]+(?:\.[0-9]+)*)")
+# The version a name starts with: dot-separated whole numbers after an optional `v`, then
+# maybe a SemVer pre-release part; anything may follow (`1.10.x`, `v2.0`, `2.0.0-rc.1`).
+_VERSION_IN_NAME = re.compile(
+    r"v?(?P<numbers>[0-9]+(?:\.[0-9]+)*)(?:-(?P<prerelease>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
+)
+
+# A pre-release identifier as SemVer orders them: numeric ones by value, below alphanumeric
+# ones, which compare as text.
+_Identifier = tuple[int, int, str]
+_Rank = tuple[bool, tuple[int, ...], bool, tuple[_Identifier, ...], str]
 
 
-def _version_in_name(rest: str) -> tuple[int, ...] | None:
-    found = _VERSION_IN_NAME.fullmatch(rest)
-    return None if found is None else tuple(int(part) for part in found.group(1).split("."))
+def _identifier(text: str) -> _Identifier:
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
 
 
-def latest_release_branch(prefix: str, branches: Iterable[str]) -> str | None:
-    """The release branch with the highest version after `prefix` (`1.3` < `1.3.0` < `1.10`);
-    names without a version rank below every name with one, then by name. None when no
-    branch starts with `prefix`."""
+def _rank(prefix: str, name: str) -> _Rank:
+    """Names with a version above those without; then the numbers (`1.3` < `1.3.0` <
+    `1.10`); then a pre-release below its release; then the name."""
+    found = _VERSION_IN_NAME.match(name.removeprefix(prefix))
+    if found is None:
+        return (False, (), False, (), name)
+    numbers = tuple(int(part) for part in found["numbers"].split("."))
+    prerelease = found["prerelease"]
+    identifiers = () if prerelease is None else tuple(map(_identifier, prerelease.split(".")))
+    return (True, numbers, prerelease is None, identifiers, name)
 
-    def rank(name: str) -> tuple[bool, tuple[int, ...], str]:
-        version = _version_in_name(name.removeprefix(prefix))
-        return (version is not None, version or (), name)
 
+def release_branches_newest_first(prefix: str, branches: Iterable[str]) -> list[str]:
+    """The branches starting with `prefix`, the highest version after it first."""
     candidates = [name for name in branches if name.startswith(prefix)]
-    return max(candidates, key=rank, default=None)
+    return sorted(candidates, key=lambda name: _rank(prefix, name), reverse=True)

@@ -35,10 +35,9 @@ def parse_version(text: str) -> Version | None:
 
 
 def next_patch(version: Version) -> Version:
-    """The release a hotfix of `version` ships: X.Y.(Z+1), or for a pre-release the release it
-    leads to (1.2.4-rc.1 becomes 1.2.4, the lowest release above it). Build metadata is
-    dropped."""
-    return version.next_version("patch")
+    """The release a hotfix of `version` ships: X.Y.(Z+1), a pre-release included (1.2.4-rc.1
+    becomes 1.2.5). The pre-release and build parts are dropped."""
+    return version.bump_patch()
 
 
 def version_files_to_read(config: HotfixConfig) -> list[str]:

@@ -19,7 +19,11 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "--scenario",
         choices=tuple(SCENARIOS),
         default="quickstart",
-        help="version-conflict: develop has its own VERSION, and the back-merge keeps it",
+        help=(
+            "version-conflict: develop has its own VERSION, and the back-merge keeps it; "
+            "p0: an incident's hotfix, with its escalation, a verbal approval and the "
+            "reminder to confirm it"
+        ),
     )
 
 

@@ -3,19 +3,24 @@
 The real service (`create_app`, served by uvicorn) runs against the project's fake GitHub,
 both on loopback, and receives signed webhooks over HTTP as GitHub would send them. No
 GitHub account and no settings are needed: nothing is read from the environment or `.env`,
-and the temporary directory with the journal is removed at the end.
+and the temporary directory with the journal is removed at the end. The service and the
+fake keep one clock, which the incident story moves on instead of waiting for hours.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
+import re
 import secrets
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +28,34 @@ import httpx
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from app import logs
+from app.cli import list_timers
 from app.handlers.check_output import CheckOutput
 from app.handlers.policy import CHECK_NAME as POLICY_CHECK
 from app.handlers.release.report import CHECK_NAME as RELEASE_CHECK
 from app.handlers.release.report import COMMENT_MARKER, Report, comment_body
 from app.handlers.release.steps.incident_report import LABEL as INCIDENT_LABEL
+from app.handlers.release.steps.verbal_approvals import (
+    CONFIRMATION_REMINDER,
+    CONFIRMATION_REMINDER_AFTER,
+)
 from app.intake.delivery import event_label
 from app.intake.server import create_app
 from app.journal import Journal, open_journal
 from app.settings import Settings
+from policies.clock import ESCALATION
+from policies.config import load_config
 from policies.rules import RULES
-from sandbox import FakeCheckRun, FakeGitHub, FakePull, FakeRepo, serve_asgi, serve_fake
+from policies.wording import duration_words, join_words
+from sandbox import (
+    FakeCheckRun,
+    FakeComment,
+    FakeGitHub,
+    FakePull,
+    FakeRepo,
+    serve_asgi,
+    serve_fake,
+)
+from sandbox.repo import Role
 from sandbox.scenarios import SCENARIOS, Scenario
 from sandbox.webhooks import post_delivery, wait_until_settled
 
@@ -41,12 +63,24 @@ OWNER = "acme"
 REPOSITORY = f"{OWNER}/widgets"
 DEVELOPER, LEAD, PRODUCT_MANAGER = "dana", "lena", "pat"
 TEAMS = {"engineering-leads": [LEAD], "product-managers": [PRODUCT_MANAGER]}
+# The incident story's people: its on-call manager, and a maintainer on the incident bridge.
+ON_CALL, MAINTAINER = "omar", "maya"
+INCIDENT_TEAMS = {**TEAMS, "on-call-managers": [ON_CALL]}
+COLLABORATORS: dict[str, Role] = {
+    DEVELOPER: "write",
+    LEAD: "write",
+    ON_CALL: "write",
+    MAINTAINER: "maintain",
+}
 BAD_BRANCH, BRANCH = "hotfix/Security_Patch", "hotfix/security-patch"
 TITLE = "Fix SQL injection in the user lookup"
 TAG = "v1.2.4"
 PASSING = f"All {len(RULES)} rules pass"
 # Generous: on a loaded CI machine one evaluation still takes well under a second.
 SETTLE_TIMEOUT = 20.0
+# How far short of a timer's due time the demo sets the clocks: the worker looks at the
+# journal at least once a second, so it then fires the timer within moments of its time.
+SHORT_OF_DUE = 0.5
 INDENT = "      "
 
 VULNERABLE_LOOKUP = """def find_user(cursor, name):
@@ -59,6 +93,21 @@ FIXED_LOOKUP = """def find_user(cursor, name):
 
 class DemoFailure(Exception):
     """A step did not end as expected; the message says which step and what was seen."""
+
+
+class DemoClock:
+    """The time hotfix-bot's journal and the fake GitHub both keep: this machine's, moved on
+    by what the demo skips, so that the wait for a timer costs none."""
+
+    def __init__(self) -> None:
+        self.skipped = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.skipped
+
+    def moment(self) -> datetime:
+        """The time as the fake GitHub stamps pull requests, reviews and comments."""
+        return datetime.fromtimestamp(self(), UTC)
 
 
 class DemoSettings(Settings):
@@ -103,6 +152,8 @@ class Rehearsal:
     client: httpx.Client
     webhook_url: str
     webhook_secret: str
+    settings: Settings
+    clock: DemoClock
     step: str = "setup"
     _delivery_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -122,8 +173,21 @@ class Rehearsal:
         )
         label = event_label(event, payload.get("action"))
         self.expect(answer.status_code == 202, f"202 for {label}, got {answer.status_code}")
-        number = payload["pull_request"]["number"]
+        number = (payload.get("pull_request") or payload["issue"])["number"]
         print(f"  -> {label:<29} #{number}  {answer.status_code} {answer.json()['status']}")
+
+    def skip_to_timer(self, kind: str) -> None:
+        """Move hotfix-bot's clock, and GitHub's, on to the soonest timer of `kind`, and wait
+        until it has fired and run: a wait of hours costs a moment."""
+        waiting = [entry for entry in self.journal.timers("scheduled") if entry.timer.kind == kind]
+        self.expect(bool(waiting), f"a {kind} timer scheduled in the journal")
+        entry = waiting[0]
+        due = datetime.fromtimestamp(entry.timer.due_at, UTC)
+        print(f"  (the demo moves the clocks on to {due:%Y-%m-%d %H:%M:%S} UTC: {entry.timer.id})")
+        # Just short of it, so that it fires on time, as it would have after the real wait.
+        self.clock.skipped += entry.timer.due_at - SHORT_OF_DUE - self.clock()
+        time.sleep(SHORT_OF_DUE)
+        self.settle()
 
     def settle(self) -> None:
         """Wait until the service has run every delivery, and none of them failed."""
@@ -155,10 +219,12 @@ class Rehearsal:
 @contextmanager
 def rehearsal(workdir: Path, scenario: Scenario) -> Iterator[Rehearsal]:
     """The fake GitHub and hotfix-bot, each served on a free loopback port."""
+    clock = DemoClock()
     fake = FakeGitHub()
+    fake.clock = clock.moment
     github_app = fake.create_app()  # a fresh RSA key for this run
     installation_id = fake.add_installation(github_app.id, account=OWNER)
-    for slug, members in TEAMS.items():
+    for slug, members in teams_of(scenario).items():
         fake.add_team(OWNER, slug, members)
     repo = seed_repository(fake, installation_id, scenario)
     webhook_secret = secrets.token_hex(20)
@@ -171,8 +237,9 @@ def rehearsal(workdir: Path, scenario: Scenario) -> Iterator[Rehearsal]:
             DATABASE_URL=f"sqlite:///{workdir / 'journal.db'}",
             LOG_LEVEL="warning",
         )
-        # The journal is passed in so the demo can see when every delivery has run.
-        journal = open_journal(settings.database_url)
+        # The journal is passed in so the demo can see when every delivery has run, and
+        # keeps the demo's clock, by which the worker fires timers.
+        journal = open_journal(settings.database_url, clock=clock)
         service = create_app(settings, journal=journal)
         with (
             serve_asgi(service, thread_name="hotfix-bot") as service_url,
@@ -180,8 +247,19 @@ def rehearsal(workdir: Path, scenario: Scenario) -> Iterator[Rehearsal]:
         ):
             print_setting(repo, api_url, service_url, scenario)
             yield Rehearsal(
-                fake, repo, journal, client, service_url + settings.webhook_path, webhook_secret
+                fake,
+                repo,
+                journal,
+                client,
+                service_url + settings.webhook_path,
+                webhook_secret,
+                settings,
+                clock,
             )
+
+
+def teams_of(scenario: Scenario) -> dict[str, list[str]]:
+    return INCIDENT_TEAMS if scenario.incident else TEAMS
 
 
 def seed_repository(fake: FakeGitHub, installation_id: int, scenario: Scenario) -> FakeRepo:
@@ -212,6 +290,8 @@ def seed_repository(fake: FakeGitHub, installation_id: int, scenario: Scenario) 
             f"chore: start {scenario.develop_version.strip()}",
             author=DEVELOPER,
         )
+    if scenario.incident:  # comment commands need write access
+        repo.collaborators.update(COLLABORATORS)
     return repo
 
 
@@ -219,8 +299,13 @@ def print_setting(repo: FakeRepo, api_url: str, service_url: str, scenario: Scen
     print("hotfix-bot demo: one hotfix through Git Flow, against a fake GitHub on this machine\n")
     print(f"  fake GitHub    {api_url}  (an App with a fresh key, installed on {OWNER})")
     print(f"  hotfix-bot     {service_url}  (the real service; deliveries are signed webhooks)")
-    teams = "; ".join(f"{slug}: {', '.join(members)}" for slug, members in TEAMS.items())
+    teams = "; ".join(
+        f"{slug}: {', '.join(members)}" for slug, members in teams_of(scenario).items()
+    )
     print(f"  teams          {teams}")
+    if scenario.incident:
+        roles = "; ".join(f"{login}: {role}" for login, role in COLLABORATORS.items())
+        print(f"  collaborators  {roles}")
     print(f"  {REPOSITORY:<14} {branch_line(repo, 'main')}, VERSION 1.2.3, tagged v1.2.3")
     print(f"  {'':<14} {branch_line(repo, 'develop')}, {scenario.develop_setting}")
 
@@ -238,13 +323,22 @@ def print_check_run(run: FakeCheckRun, branch: str) -> None:
     print(textwrap.indent(run.output.get("summary", ""), INDENT))
 
 
+def print_comment(comment: FakeComment) -> None:
+    """A comment as GitHub shows it: its author, then its text without the hidden markers."""
+    print(f"\n  {comment.author} commented on #{comment.issue_number}:\n")
+    print(textwrap.indent(re.sub(r"<!--.*?-->\n?", "", comment.body, flags=re.DOTALL), INDENT))
+
+
 def walk_hotfix(demo: Rehearsal, scenario: Scenario) -> None:
-    first = open_with_bad_branch(demo)
-    pull = rename_label_and_bump(demo, first)
-    waiting_for_manager = ("in_progress", "Waiting for approval: Product Manager")
-    approval_step(demo, pull, 3, LEAD, "Engineering Lead", waiting_for_manager)
-    approval_step(demo, pull, 4, PRODUCT_MANAGER, "Product Manager", ("success", PASSING))
-    merge_and_release(demo, pull, scenario)
+    if scenario.incident:
+        walk_incident(demo)
+    else:
+        first = open_with_bad_branch(demo)
+        pull = rename_label_and_bump(demo, first)
+        waiting_for_manager = ("in_progress", "Waiting for approval: Product Manager")
+        approval_step(demo, pull, 3, LEAD, "Engineering Lead", waiting_for_manager)
+        approval_step(demo, pull, 4, PRODUCT_MANAGER, "Product Manager", ("success", PASSING))
+        merge_and_release(demo, pull, scenario)
     print_final_refs(demo.repo)
 
 
@@ -375,6 +469,134 @@ def expect_back_merged(
         f"develop to keep its VERSION {scenario.develop_version.strip()}",
     )
     demo.expect(f"backmerge/{TAG}" not in repo.branches, f"backmerge/{TAG} deleted")
+
+
+# --- the incident story (--scenario p0) ---------------------------------------------------
+
+
+def walk_incident(demo: Rehearsal) -> None:
+    """A P0 under the default policy (the demo has no `.github/hotfix.yml`)."""
+    first_escalation = load_config(None, "main").severities["P0"].escalation[0].after.value
+    pull = open_p0_hotfix(demo)
+    escalate(demo, pull, first_escalation)
+    approve_on_the_bridge(demo, pull)
+    merge_on_a_verbal_approval(demo, pull)
+    remind_to_confirm(demo, pull)
+
+
+def open_p0_hotfix(demo: Rehearsal) -> FakePull:
+    repo = demo.repo
+    demo.begin(1, f"{DEVELOPER} opens {BRANCH}, VERSION bumped to 1.2.4, labelled hotfix + P0")
+    repo.create_branch(BRANCH, "main")
+    repo.commit(
+        BRANCH,
+        {"widgets/users.py": FIXED_LOOKUP},
+        "fix: resolve SQL injection vulnerability",
+        author=DEVELOPER,
+    )
+    repo.commit(BRANCH, {"VERSION": "1.2.4\n"}, "chore: bump version to 1.2.4", author=DEVELOPER)
+    pull = repo.open_pull(BRANCH, "main", title=TITLE, author=DEVELOPER, labels=["hotfix", "P0"])
+    demo.pull_request_event(pull, "opened", sender=DEVELOPER)
+    demo.settle()
+    run = demo.check_run(POLICY_CHECK, pull.head_sha)
+    print_check_run(run, BRANCH)
+    expected_title = "Waiting for approval: Engineering Lead and On-call Manager"
+    title = run.output.get("title", "")
+    demo.expect(
+        (run.status, title) == ("in_progress", expected_title),
+        f"{POLICY_CHECK} in_progress: {expected_title!r}, got {run.status}: {title!r}",
+    )
+    asked = ["engineering-leads", "on-call-managers"]
+    demo.expect(
+        pull.requested_teams == asked,
+        f"reviews requested from the teams {asked}, got {pull.requested_teams}",
+    )
+    teams = join_words([f"@{OWNER}/{slug}" for slug in pull.requested_teams])
+    print(f"\n  GitHub shows #{pull.number} awaiting review from {teams}.")
+    return pull
+
+
+def escalate(demo: Rehearsal, pull: FakePull, after: timedelta) -> None:
+    demo.begin(2, f"{duration_words(after)} pass without a review: the first escalation step")
+    seen = len(demo.repo.comments_on(pull.number))
+    demo.skip_to_timer(ESCALATION)
+    comments = demo.repo.comments_on(pull.number)[seen:]
+    mentions = f"@{OWNER}/engineering-leads @{OWNER}/on-call-managers: "
+    demo.expect(
+        len(comments) == 1 and mentions in comments[0].body,
+        f"one escalation comment on #{pull.number} mentioning {mentions.rstrip(': ')}, "
+        f"got {len(comments)} comments",
+    )
+    print_comment(comments[0])
+
+
+def approve_on_the_bridge(demo: Rehearsal, pull: FakePull) -> None:
+    demo.begin(
+        3, f"{ON_CALL} approves; {LEAD} approves on the incident bridge, {MAINTAINER} records it"
+    )
+    demo.approve(pull, ON_CALL)
+    line = f"/hotfix verbal-approval @{LEAD} Approved on the incident bridge"
+    command = demo.repo.add_comment(pull.number, MAINTAINER, line)
+    demo.deliver("issue_comment", demo.fake.issue_comment_event(demo.repo, command.id))
+    demo.settle()
+    print(f"\n  {MAINTAINER} commented on #{pull.number}: {line}")
+    reactions = [reaction.content for reaction in demo.repo.reactions_to(command.id)]
+    demo.expect(reactions == ["+1"], f"a +1 reaction to the command, got {reactions}")
+    print("  hotfix-bot reacted with +1: the approval is recorded.")
+    run = demo.check_run(POLICY_CHECK, pull.head_sha)
+    print_check_run(run, BRANCH)
+    seen = (run.conclusion, run.output.get("title", ""))
+    demo.expect(seen == ("success", PASSING), f"{POLICY_CHECK} success: {PASSING}, got {seen}")
+    verbal = f"{LEAD} (verbal, recorded by @{MAINTAINER} at "
+    demo.expect(verbal in run.output.get("summary", ""), f"the approvals row to show {verbal!r}")
+
+
+def merge_on_a_verbal_approval(demo: Rehearsal, pull: FakePull) -> None:
+    repo = demo.repo
+    demo.begin(4, f"{DEVELOPER} merges #{pull.number} into main")
+    merge_sha = repo.merge_pull(pull.number, "merge", merged_by=DEVELOPER)
+    demo.pull_request_event(pull, "closed", sender=DEVELOPER)
+    demo.settle()
+    run = demo.check_run(RELEASE_CHECK, merge_sha)
+    print_check_run(run, "main")
+    unconfirmed = f"**unconfirmed**; @{LEAD}, approve the pull request or comment"
+    demo.expect(
+        unconfirmed in run.output.get("summary", ""),
+        f"the report to list {LEAD}'s verbal approval as unconfirmed",
+    )
+    print("\n  $ hotfix-bot timers")
+    listing = io.StringIO()
+    with redirect_stdout(listing):
+        list_timers(demo.settings, None, 50)
+    print(textwrap.indent(listing.getvalue().rstrip(), INDENT))
+    reminders = [
+        datetime.fromtimestamp(entry.timer.due_at, UTC)
+        for entry in demo.journal.timers("scheduled")
+        if entry.timer.kind == CONFIRMATION_REMINDER
+    ]
+    assert pull.merged_at is not None  # merge_pull set it
+    after = duration_words(CONFIRMATION_REMINDER_AFTER)
+    # GitHub gives the merge time to the second.
+    demo.expect(
+        len(reminders) == 1
+        and abs(reminders[0] - pull.merged_at - CONFIRMATION_REMINDER_AFTER) < timedelta(seconds=1),
+        f"one {CONFIRMATION_REMINDER} timer, due {after} after the merge, found {len(reminders)}",
+    )
+    due = f"{reminders[0]:%Y-%m-%d %H:%M:%S} UTC"
+    print(f"\n  The reminder to confirm is due {due}, {after} after the merge.")
+
+
+def remind_to_confirm(demo: Rehearsal, pull: FakePull) -> None:
+    demo.begin(5, f"a day later {LEAD} has still not confirmed: the reminder")
+    seen = len(demo.repo.comments_on(pull.number))
+    demo.skip_to_timer(CONFIRMATION_REMINDER)
+    comments = demo.repo.comments_on(pull.number)[seen:]
+    reminder = f"@{LEAD}: a verbal approval recorded for you let hotfix #{pull.number} merge"
+    demo.expect(
+        len(comments) == 1 and reminder in comments[0].body,
+        f"one reminder on #{pull.number} mentioning @{LEAD}, got {len(comments)} comments",
+    )
+    print_comment(comments[0])
 
 
 def print_final_refs(repo: FakeRepo) -> None:

@@ -2,8 +2,9 @@
 
 Trees are flat ``{path: text}`` maps. Merging is three-way per path (equal texts are equal
 blobs): a path changed on one side since the merge base takes that side, changed on both
-sides alike is fine, changed on both sides differently is a conflict. Merging lines inside
-a file is not modelled, so such a file conflicts where git might merge it.
+sides alike is fine; a file both sides changed differently is merged line by line, as git
+does, and conflicts when the changes overlap or touch. A path added on both sides, or
+deleted on one and changed on the other, conflicts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+
+from policies.line_merge import merge_lines
 
 Tree = Mapping[str, str]
 
@@ -67,7 +70,8 @@ class FakeTagObject:
 
 
 def merge_trees(base: Tree, ours: Tree, theirs: Tree) -> tuple[dict[str, str], list[str]]:
-    """File-level three-way merge; conflicting paths keep our version and are listed sorted."""
+    """Three-way merge, line by line inside a file both sides changed; conflicting paths keep
+    our version and are listed sorted."""
     merged: dict[str, str] = {}
     conflicts: list[str] = []
     for path in sorted(set(base) | set(ours) | set(theirs)):
@@ -77,11 +81,21 @@ def merge_trees(base: Tree, ours: Tree, theirs: Tree) -> tuple[dict[str, str], l
         elif our_text == base_text:
             chosen = their_text
         else:
-            conflicts.append(path)
-            chosen = our_text
+            chosen = _merged_file(base_text, our_text, their_text)
+            if chosen is None:
+                conflicts.append(path)
+                chosen = our_text
         if chosen is not None:
             merged[path] = chosen
     return merged, conflicts
+
+
+def _merged_file(base: str | None, ours: str | None, theirs: str | None) -> str | None:
+    """A file both sides changed, merged line by line; None for a conflict, which a path
+    added on both sides or deleted on one side always is."""
+    if base is None or ours is None or theirs is None:
+        return None
+    return merge_lines(base, ours, theirs)
 
 
 def changed_paths(old: Tree, new: Tree) -> list[tuple[str, str]]:

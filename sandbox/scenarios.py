@@ -6,10 +6,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Scenario:
-    """Where `develop` stands when the hotfix starts; the back-merge's outcome follows."""
+    """Which story the demo tells, and where `develop` stands when the hotfix starts (the
+    back-merge's outcome follows)."""
 
     # develop's own VERSION, committed there before the hotfix; None: main's, unchanged.
     develop_version: str | None = None
+    # A P0 fixed during an incident: reviews asked at once, an escalation, an approval given
+    # on the incident bridge and, a day after the merge, the reminder to confirm it. Otherwise
+    # the quickstart's P1, from a failing check to the release.
+    incident: bool = False
 
     @property
     def develop_setting(self) -> str:
@@ -22,4 +27,5 @@ SCENARIOS = {
     "quickstart": Scenario(),
     # develop already names the next version, so the back-merge conflicts in VERSION alone.
     "version-conflict": Scenario(develop_version="1.3.0-dev\n"),
+    "p0": Scenario(incident=True),
 }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from support.harness import Bot, Clock, running_bot
+from support.postgres import PostgresServer, PostgresUnavailable, start_postgres
 
 from sandbox import new_private_key_pem
 
@@ -48,3 +50,31 @@ def clocked_bot(tmp_path: Path, private_key_pem: str, clock: Clock) -> Iterator[
     """`bot` whose journal, and the worker with it, keeps the time of `clock`."""
     with running_bot(tmp_path, private_key_pem, clock=clock) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test session's own. CI installs it (.ci/run): there a
+    missing server fails the tests that need one rather than skip them."""
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as missing:
+        if os.environ.get("CI"):
+            pytest.fail(str(missing))
+        pytest.skip(str(missing))
+    yield server
+    server.stop()
+
+
+JOURNAL_KINDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=JOURNAL_KINDS)
+def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """DATABASE_URL of a new, empty journal: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'journal.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    with server.database() as url:
+        yield url

@@ -4,6 +4,7 @@ due while hotfix-bot was down."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -299,6 +300,7 @@ def test_timers_due_while_hotfix_bot_was_down_fire_at_start_up_once_saying_how_l
         "for **3h27m**. Deadline 2026-12-04 22:30 UTC (2h after opening): "
         "**overdue by 1h27m**.\n\n"
         "`hotfix-policy`: Overdue: Waiting for approval: Engineering Lead and On-call Manager"
+        "\n\nThis reminder was due at 2026-12-04 20:45 UTC; hotfix-bot sends it 3h12m late."
     ]
     fired = [record.getMessage() for record in caplog.records if "fired" in record.getMessage()]
     assert fired == [
@@ -327,3 +329,93 @@ def test_an_evaluation_with_nothing_due_makes_no_request_for_the_clock(clocked_b
     ]
     assert len(calls) <= 8, calls
     assert len(bot.journal.timers("scheduled")) == 3
+
+
+# --- after the merge: the verbal approvals' confirmation reminder ------------------------------
+
+REMINDER = "confirmation-reminder:acme/widgets#1:1d"
+
+
+def verbal_approval(bot: Bot, pull: FakePull, approver: str) -> None:
+    """dana, a maintainer, records `approver`'s approval given on the incident bridge."""
+    comment = bot.repo.add_comment(pull.number, "dana", f"/hotfix verbal-approval @{approver}")
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+
+
+def merge_with_verbal_approvals(bot: Bot, *approvers: str) -> FakePull:
+    """A P0 hotfix merged an hour after opening on the verbal approvals of `approvers`; lena's
+    was recorded before a push, so it let nothing merge."""
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    bot.fake.teams[("acme", "on-call-managers")].members.append("lena")
+    bot.repo.collaborators.update({login: "write" for login in ("dana", "lead", "oncall")})
+    pull = open_p0(bot)
+    verbal_approval(bot, pull, "lena")
+    bot.repo.commit("hotfix/fix-login", {"NOTES": "typo\n"}, "Typo")
+    bot.pull_request(pull.number, "synchronize")
+    for approver in approvers:
+        verbal_approval(bot, pull, approver)
+    bot.advance(HOUR)
+    bot.repo.merge_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+    return pull
+
+
+def confirm(bot: Bot, pull: FakePull, login: str) -> None:
+    comment = bot.repo.add_comment(pull.number, login, "/hotfix confirm")
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+
+
+def test_a_day_after_the_merge_one_reminder_names_whoever_has_not_confirmed(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    pull = merge_with_verbal_approvals(bot, "lead", "oncall")
+    merged_at = bot.clock.now if bot.clock else 0
+    bot.pull_request(pull.number, "closed")  # delivered again: scheduling nothing anew
+    confirm(bot, pull, "lead")
+
+    reminders = [entry for entry in bot.journal.timers() if entry.timer.id == REMINDER]
+    assert [(entry.timer.due_at, entry.status) for entry in reminders] == [
+        (merged_at + 24 * HOUR, "scheduled")
+    ]
+    bot.advance(24 * HOUR - 1)
+    assert notices(bot, pull, REMINDER) == []
+    bot.advance(1)
+    assert notices(bot, pull, REMINDER) == [
+        "@oncall: a verbal approval recorded for you let hotfix #1 merge, and it is still "
+        "unconfirmed. Please approve the pull request or comment `/hotfix confirm`."
+    ]
+
+    asyncio.run(bot.journal.redeliver(REMINDER))  # `hotfix-bot redeliver`
+    bot.settle()
+    assert len(notices(bot, pull, REMINDER)) == 1
+    assert [entry.status for entry in bot.journal.timers() if entry.timer.id == REMINDER] == [
+        "fired"
+    ]
+
+
+def test_a_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    pull = merge_with_verbal_approvals(bot, "lead")
+
+    bot.restart(down_for=26 * HOUR + 5 * MINUTE)  # merged at 21:30:30, due a day later
+
+    assert notices(bot, pull, REMINDER) == [
+        "@lead: a verbal approval recorded for you let hotfix #1 merge, and it is still "
+        "unconfirmed. Please approve the pull request or comment `/hotfix confirm`.\n\n"
+        "This reminder was due at 2026-12-05 21:30 UTC; hotfix-bot sends it 2h5m late."
+    ]
+
+
+def test_no_reminder_when_every_verbal_approval_is_confirmed_by_then(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    pull = merge_with_verbal_approvals(bot, "lead", "oncall")
+    confirm(bot, pull, "oncall")
+    bot.repo.review(pull.number, "lead", "APPROVED")  # confirms too
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    bot.advance(24 * HOUR)
+
+    assert notices(bot, pull, REMINDER) == []
+    fired = {entry.id: entry.status for entry in bot.journal.recent() if entry.event == "timer"}
+    assert fired[REMINDER] == "done"

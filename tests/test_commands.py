@@ -6,18 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from support.harness import Bot, running_bot
-from support.titles import all_rules_pass
+from support.titles import all_rules_pass, rules_fail
 
-from app.handlers.records import Confirmation, VerbalRecord
-from app.handlers.release.plan import ReleasePlan
+from app.handlers.records import VerbalRecord
 from app.handlers.release.steps import verbal_approvals
-from policies.config import load_config
 from policies.facts import VerbalApproval
 from sandbox import FakeComment, FakeIssue, FakePull
 
@@ -102,9 +99,12 @@ def reactions(bot: Bot, comment: FakeComment) -> list[tuple[str, str]]:
     return [(r.content, r.user) for r in bot.repo.reactions_to(comment.id)]
 
 
-def refusal(line: str, commenter: str, reason: str) -> str:
+def refusal(comment: FakeComment, line: str, commenter: str, reason: str) -> str:
+    """The reply to `comment`: its hidden line, then the command quoted as code, which
+    mentions nobody again."""
     return (
-        f"> {line}\n\n@{commenter}, hotfix-bot did not carry this out: {reason}.\n\n"
+        f"<!-- hotfix-bot reply to comment {comment.id} -->\n"
+        f"> `{line}`\n\n@{commenter}, hotfix-bot did not carry this out: {reason}.\n\n"
         + ACCEPTED_FORMS
     )
 
@@ -168,13 +168,21 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
             "P0",
             "eve",
             "/hotfix verbal-approval @lena",
-            "commands need write access to acme/widgets, and eve has read access",
+            "recording a verbal approval needs write access to acme/widgets, and eve has read "
+            "access",
         ),
         (
             "P0",
             "dana",
             "/hotfix verbal-approval @DEV",
             "DEV opened this pull request, and the author's approval never counts",
+        ),
+        (
+            "P0",
+            "dana",
+            "/hotfix verbal-approval @maya",
+            "maya can fill no approval group of severity P0 (Engineering Lead: members of team "
+            "engineering-leads; On-call Manager: members of team on-call-managers)",
         ),
         (
             "P1",
@@ -204,15 +212,18 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
             "it needs a reason: `/hotfix break-glass <reason>`",
         ),
         ("P0", "dana", "/hotfix approve @lena", "`approve` is not a hotfix-bot command"),
+        ("P0", "dana", "/hotfix", "it names no command"),
     ],
     ids=[
         "no write access",
         "for the author",
+        "for someone in no approval group",
         "a severity without verbal approvals",
         "break-glass by someone not allowed",
         "a severity without break-glass",
         "break-glass without a reason",
         "unknown",
+        "no command named",
     ],
 )
 def test_a_refused_command_is_answered_with_the_reason_and_the_accepted_forms(
@@ -223,9 +234,55 @@ def test_a_refused_command_is_answered_with_the_reason_and_the_accepted_forms(
 
     refused = command(bot, pull.number, commenter, f"{line}\nThe rest is for people.")
 
-    assert replies(bot, pull.number) == [refusal(line, commenter, reason)]
+    assert replies(bot, pull.number) == [refusal(refused, line, commenter, reason)]
     assert reactions(bot, refused) == []
     assert bot.policy_run(pull.head_sha).output == check_before
+
+
+def test_who_may_break_the_glass_is_the_config_s_say_not_write_access(bot: Bot) -> None:
+    bot.repo.commit(
+        "main",
+        {".github/hotfix.yml": "severities:\n  P0:\n    break_glass: {users: [eve]}\n"},
+        "eve may break the glass",
+    )
+    pull = open_p0_hotfix(bot)
+
+    broke = command(bot, pull.number, "eve", "/hotfix break-glass checkout is down")  # read access
+
+    assert (reactions(bot, broke), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "Break-glass by @eve: checkout is down",
+    )
+
+
+def test_a_refusal_is_posted_once_though_the_run_before_stopped_after_posting_it(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    line = "/hotfix approve @lena"
+    refused = bot.repo.add_comment(pull.number, "dana", line)
+    # That run replied, then stopped before it kept the comment as answered.
+    earlier = refusal(refused, line, "dana", "`approve` is not a hotfix-bot command")
+    bot.repo.add_comment(pull.number, BOT, earlier)
+
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, refused.id))
+
+    assert replies(bot, pull.number) == [earlier]
+
+
+def test_a_quoted_command_with_backticks_stays_one_code_span(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+
+    refused = command(bot, pull.number, "dana", "/hotfix verbal-approval `@lena`")
+
+    [reply] = replies(bot, pull.number)
+    assert reply.splitlines()[:3] == [
+        f"<!-- hotfix-bot reply to comment {refused.id} -->",
+        "> `` /hotfix verbal-approval `@lena` ``",
+        "",
+    ]
 
 
 def test_a_push_after_a_verbal_approval_asks_for_it_again(bot: Bot) -> None:
@@ -315,9 +372,10 @@ def test_a_break_glass_passes_the_check_until_an_approver_withdraws_it(bot: Bot)
     assert reactions(bot, broke) == [("+1", BOT)]
 
     line = "/hotfix break-glass off"
-    command(bot, pull.number, "dana", line)  # neither the one who broke it nor an approver
+    refused = command(bot, pull.number, "dana", line)  # neither who broke it nor an approver
     assert replies(bot, pull.number) == [
         refusal(
+            refused,
             line,
             "dana",
             "only lead, who broke the glass, or an approver of severity P0 (Engineering Lead "
@@ -332,6 +390,41 @@ def test_a_break_glass_passes_the_check_until_an_approver_withdraws_it(bot: Bot)
         "Waiting for approval: Engineering Lead and On-call Manager",
     )
     assert reactions(bot, withdrew) == [("+1", BOT)]
+
+
+def test_a_break_glass_is_not_in_force_once_the_severity_allows_none_and_is_withdrawn_anyway(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "lead", "/hotfix break-glass checkout is down")
+    bot.repo.remove_label(pull.number, "P0")
+    bot.repo.add_labels(pull.number, "P2")
+
+    bot.pull_request(pull.number, "labeled", label="P2")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("severity"))
+    assert (
+        "**Break-glass** by @lead at 2026-12-04 14:32 UTC: checkout is down. It is **not in "
+        "force**: a break-glass waives the rules only while the pull request's one severity "
+        "label allows a hotfix and a break-glass. `/hotfix break-glass off` withdraws it.\n"
+    ) in run.output["summary"]
+    assert "| `severity` | ❌ fail |" in run.output["summary"]
+    assert "waived" not in run.output["summary"]
+
+    bot.repo.remove_label(pull.number, "P2")
+    bot.pull_request(pull.number, "unlabeled", label="P2")
+    assert bot.policy_run(pull.head_sha).output["title"] == rules_fail("labels")
+
+    withdrew = command(bot, pull.number, "oncall", "/hotfix break-glass off")  # a P0 approver
+
+    assert (reactions(bot, withdrew), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    assert "Break-glass" not in bot.policy_run(pull.head_sha).output["summary"]
+    bot.repo.add_labels(pull.number, "P0")
+    bot.pull_request(pull.number, "labeled", label="P0")
+    assert bot.policy_run(pull.head_sha).output["title"] == (
+        "Waiting for approval: Engineering Lead and On-call Manager"
+    )
 
 
 # --- after the merge ---------------------------------------------------------------------------
@@ -416,9 +509,10 @@ def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bo
     command(bot, pull.number, "dana", "/hotfix verbal-approval @lead")
     command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
     line = "/hotfix confirm"
-    command(bot, pull.number, "lena", line)  # not merged yet
+    refused = command(bot, pull.number, "lena", line)  # not merged yet
     assert replies(bot, pull.number) == [
         refusal(
+            refused,
             line,
             "lena",
             "a verbal approval is confirmed after the merge, and this pull request is not "
@@ -447,41 +541,33 @@ def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bo
     ) in release_run_text(bot, pull)
 
 
-def test_the_confirmation_reminder_names_whoever_has_not_confirmed() -> None:
-    """The text the durable timers post `CONFIRMATION_REMINDER_AFTER` the merge."""
-    head = "a" * 40
+def test_the_approver_confirms_with_read_access(bot: Bot) -> None:
+    bot.fake.teams[("acme", "on-call-managers")].members.append("eve")
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @eve")
+    merge(bot, pull)
+    answers_before = len(replies(bot, pull.number))  # the release report
 
-    def recorded(approver: str, head_sha: str = head, confirmed: bool = False) -> VerbalRecord:
-        confirmation = Confirmation("review", NOW) if confirmed else None
-        return VerbalRecord(VerbalApproval(approver, "dana", NOW, head_sha), 1, confirmation)
+    confirmed = command(bot, pull.number, "eve", "/hotfix confirm")
 
-    plan = ReleasePlan(
-        repository="acme/widgets",
-        repository_url=WEB,
-        number=7,
-        title="Fix",
-        author="dev",
-        hotfix_url=f"{WEB}/pull/7",
-        merge_sha="b" * 40,
-        head_ref="hotfix/fix-login",
-        head_sha=head,
-        head_repository="acme/widgets",
-        head_in_repository=True,
-        default_branch="main",
-        config=load_config(None, "main"),
-        version=None,
-        back_merge_target="develop",
-        verbal_approvals=(
-            recorded("lena"),
-            recorded("lead", confirmed=True),
-            recorded("oncall", head_sha="c" * 40),  # voided by a push: it let nothing merge
-        ),
-    )
+    assert reactions(bot, confirmed) == [("+1", BOT)]
+    assert len(replies(bot, pull.number)) == answers_before  # no refusal
+    assert (
+        "| Verbal approvals | ✅ done | eve (verbal, recorded by @dana at 14:32 UTC): confirmed "
+        "by `/hotfix confirm` |   |"
+    ) in release_run_text(bot, pull)
+
+
+def test_the_confirmation_reminder_mentions_each_approver_it_names() -> None:
+    """The text the durable timer posts `CONFIRMATION_REMINDER_AFTER` the merge (whom it names:
+    tests/test_clock.py)."""
+
+    def unconfirmed(approver: str) -> VerbalRecord:
+        return VerbalRecord(VerbalApproval(approver, "dana", NOW, "a" * 40), 1)
 
     assert verbal_approvals.CONFIRMATION_REMINDER_AFTER.total_seconds() == 24 * 3600
-    assert verbal_approvals.confirmation_reminder(plan) == (
-        "@lena: a verbal approval recorded for you let hotfix #7 merge, and it is still "
+    reminder = verbal_approvals.confirmation_reminder(7, [unconfirmed("lena"), unconfirmed("lead")])
+    assert reminder == (
+        "@lena and @lead: a verbal approval recorded for you let hotfix #7 merge, and it is still "
         "unconfirmed. Please approve the pull request or comment `/hotfix confirm`."
     )
-    everyone_confirmed = replace(plan, verbal_approvals=(recorded("lena", confirmed=True),))
-    assert verbal_approvals.confirmation_reminder(everyone_confirmed) is None

@@ -80,6 +80,32 @@ def test_validate_names_the_key_of_a_value_nested_too_deep_or_too_long(
     assert capsys.readouterr().out == f"{path}: {problem}\n"
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            'tag:\n  format: !!binary "not base64!!"\n',
+            'tag.format: cannot be represented as binary data (got "not base64!!")',
+        ),
+        ("tag:\n  format: !foo bar\n", "tag.format: the tag !foo is not supported"),
+        (
+            "labels:\n  severities:\n    ? [a, b]\n    : x\n",
+            "labels.severities: the key [a, b] at line 3, column 7 must be text",
+        ),
+        ("true: x\n", "the top level: the key true at line 1, column 1 must be text"),
+    ],
+    ids=["binary", "unknown-tag", "list-key", "true-key"],
+)
+def test_validate_names_the_key_of_a_tag_or_a_key_that_is_not_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, problem: str
+) -> None:
+    path = write_config(tmp_path, text)
+
+    assert main(["config", "validate", str(path)]) == 1
+
+    assert capsys.readouterr().out == f"{path}: {problem}\n"
+
+
 def test_validate_reads_merge_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_config(
         tmp_path,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from typing import Any
 
 import pytest
+from support.large_bodies import LARGE_BODIES
 
 from app.intake.delivery import from_body, from_payload
+
+MIB = 1024 * 1024
 
 PULL = {"number": 7, "title": "Fix login", "head": {"sha": "abc", "ref": "hotfix/x"}}
 SHAPES: dict[str, dict[str, Any]] = {
@@ -162,12 +166,23 @@ def test_the_routing_fields_are_read_as_github_sends_them() -> None:
     [
         (f"refs/heads/gh-readonly-queue/main/pr-7-{'a' * 40}", 7, "acme/widgets#7"),
         (f"refs/heads/gh-readonly-queue/release/1.x/pr-12-{'b' * 40}", 12, "acme/widgets#12"),
+        (f"gh-readonly-queue/main/pr-7-{'a' * 40}", 7, "acme/widgets#7"),
+        (f"refs/heads/gh-readonly-queue/main/pr-7-{'aB3' * 13}F", 7, "acme/widgets#7"),
         ("refs/heads/gh-readonly-queue/main/pr-7", None, "acme/widgets@f00"),
         (f"refs/heads/main/pr-7-{'a' * 40}", None, "acme/widgets@f00"),
         (f"refs/heads/gh-readonly-queue/main/pr-{'9' * 19}-{'a' * 40}", None, "acme/widgets@f00"),
         (None, None, "acme/widgets@f00"),
     ],
-    ids=["main", "base with slashes", "no sha", "not the queue", "too big", "none"],
+    ids=[
+        "main",
+        "base with slashes",
+        "without refs/heads/",
+        "upper-case sha",
+        "no sha",
+        "not the queue",
+        "too big",
+        "none",
+    ],
 )
 def test_a_merge_group_runs_with_the_pull_request_its_ref_names(
     head_ref: str | None, pr_number: int | None, ordering_key: str
@@ -250,3 +265,36 @@ def test_a_push_names_the_branch_it_moved_forward_and_runs_in_its_order(
         ordering_key,
     )
     assert (whole.pushed_branch, whole.ordering_key) == (read.pushed_branch, read.ordering_key)
+
+
+@pytest.mark.parametrize(
+    ("length", "is_command"),
+    [(512 * 1024, True), (512 * 1024 + 1, False)],
+    ids=["512 KiB", "512 KiB + 1 byte"],
+)
+def test_a_text_longer_than_github_sends_is_not_read(length: int, is_command: bool) -> None:
+    """No comment is over 65,536 characters; a longer routing text would only cost memory."""
+    payload = dict(SHAPES["a command on a pull request"])
+    text = "/hotfix confirm"
+    payload["comment"] = {"body": text + " " * (length - len(text) - 2), "user": {"type": "User"}}
+    body = json.dumps(payload).encode()
+    assert len(json.dumps(payload["comment"]["body"])) == length
+
+    read = from_body("d-1", "issue_comment", body)
+
+    assert (read.comment_is_command, read.pr_number) == (is_command, 7)
+
+
+@pytest.mark.parametrize("name", LARGE_BODIES)
+def test_a_body_of_25_mib_is_read_in_a_few_mib(name: str) -> None:
+    """Checked whole, but never decoded whole, nor built beyond the routing fields."""
+    event, make = LARGE_BODIES[name]
+    body = make()
+    tracemalloc.start()
+    try:
+        from_body("d-1", event, body)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert peak < 8 * MIB

@@ -85,8 +85,8 @@ def test_the_version_conflict_demo_keeps_develops_version(tmp_path: Path) -> Non
         output,
     )
     assert (
-        "| Back-merge | ✅ done | merged into `develop`; the version conflict in `VERSION` was "
-        "resolved by keeping `develop`'s version | ["
+        "| Back-merge | ✅ done | merged into `develop`; the version conflict was resolved by "
+        "keeping `develop`'s version in `VERSION` | ["
     ) in output
     final_refs = output.split("== acme/widgets at the end ==")[1]
     assert re.search(
@@ -94,4 +94,65 @@ def test_the_version_conflict_demo_keeps_develops_version(tmp_path: Path) -> Non
     )
     assert re.findall(r"branch +(\S+)", final_refs) == ["develop", "main"]  # backmerge/v1.2.4 gone
     assert "open PRs none" in final_refs
+    assert output.rstrip().endswith("Every step ended as expected.")
+
+
+def test_the_p0_demo_escalates_takes_a_verbal_approval_and_reminds_to_confirm_it(
+    tmp_path: Path,
+) -> None:
+    output = run_demo(tmp_path, "--scenario", "p0")
+
+    # 1: a P0 hotfix, its reviews asked for at once.
+    assert "labelled hotfix + P0 ==" in output
+    assert (
+        "**Review requests** (made once for P0):\n"
+        "      - Engineering Lead: asked team engineering-leads\n"
+        "      - On-call Manager: asked team on-call-managers\n"
+    ) in output
+    asked = (
+        "GitHub shows #1 awaiting review from @acme/engineering-leads and @acme/on-call-managers."
+    )
+    assert f"{asked}\n" in output
+    # 2: the first escalation step, as GitHub shows the comment (its hidden marker is not).
+    assert re.search(
+        r"hotfix-bot\[bot\] commented on #1:\n\n"
+        r"      @acme/engineering-leads @acme/on-call-managers: this \*\*P0\*\* hotfix has been "
+        r"open for \*\*15m\*\*\. Deadline \d{4}-\d\d-\d\d \d\d:\d\d UTC \(2h after opening\): "
+        r"\*\*1h4[45]m left\*\*\.\n",
+        output,
+    )
+    assert "<!--" not in output
+    # 3: the approval given on the incident bridge counts.
+    command = "/hotfix verbal-approval @lena Approved on the incident bridge"
+    assert f"maya commented on #1: {command}\n" in output
+    assert "hotfix-bot reacted with +1: the approval is recorded." in output
+    assert f"(hotfix/security-patch) is completed: success\n  {all_rules_pass()}" in output
+    assert re.search(
+        r"\| `approvals` \| ✅ pass \| Engineering Lead: lena \(verbal, recorded by @maya at "
+        r"\d\d:\d\d UTC\); On-call Manager: omar \|",
+        output,
+    )
+    # 4: merged; the report lists the approval as unconfirmed, and the reminder is kept.
+    assert "All steps done for v1.2.4" in output
+    assert re.search(
+        r"\| Verbal approvals \| ⏳ waiting for review \| lena \(verbal, recorded by @maya at "
+        r"\d\d:\d\d UTC\): \*\*unconfirmed\*\*; @lena, approve the pull request or comment "
+        r"`/hotfix confirm` \|",
+        output,
+    )
+    assert re.search(
+        r"\$ hotfix-bot timers\n(      .*\n)*"
+        r"      \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  scheduled  "
+        r"confirmation-reminder:acme/widgets#1:1d\n",
+        output,
+    )
+    # 5: a day later, the one reminder.
+    reminder = output.split("== Step 5/5: ")[1]
+    assert reminder.count(" commented on #1:") == 1
+    assert (
+        "hotfix-bot[bot] commented on #1:\n\n"
+        "      @lena: a verbal approval recorded for you let hotfix #1 merge, and it is still "
+        "unconfirmed. Please approve the pull request or comment `/hotfix confirm`.\n"
+    ) in reminder
+    assert "open PRs none" in output.split("== acme/widgets at the end ==")[1]
     assert output.rstrip().endswith("Every step ended as expected.")

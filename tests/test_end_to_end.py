@@ -11,7 +11,15 @@ from stat import S_IMODE
 from types import SimpleNamespace
 
 import httpx
-from support.live_server import ROOT, Server, free_port, github_and_server, open_hotfix, wait_for
+from support.live_server import (
+    ROOT,
+    Server,
+    children_of,
+    free_port,
+    github_and_server,
+    open_hotfix,
+    wait_for,
+)
 from support.titles import rules_fail
 from support.webhooks import WEBHOOK_SECRET
 
@@ -282,19 +290,6 @@ def test_a_worker_process_waiting_for_the_lock_exits_when_the_server_is_killed(
             waiting,
             SERVER_GONE,
         ]
-
-
-def children_of(pid: int) -> list[int]:
-    """The live processes whose parent is `pid`, from /proc."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # exited meanwhile
-        if int(fields[1]) == pid and fields[0] not in "ZX":
-            found.append(int(stat.parent.name))
-    return found
 
 
 def running(pid: int) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,6 +154,29 @@ def test_ping_is_answered_200_and_not_journaled(harness: Harness) -> None:
     response = harness.post(body, signed_headers(body, "ping", "d-ping"))
 
     assert response.status_code == 200
+    harness.assert_nothing_kept()
+
+
+def test_ping_is_503_while_the_journal_file_is_replaced_as_deliveries_are(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """A ping says whether the next delivery would be taken: not into a file gone from its
+    path (docs/RELIABILITY.md, the journal file deleted or replaced)."""
+    body = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
+    path, moved = tmp_path / "journal.db", tmp_path / "journal.db.moved"
+    path.rename(moved)
+    shutil.copy(moved, path)  # say, a backup restored over it
+
+    refused = harness.post(body, signed_headers(body, "ping", "d-ping-1"))
+    moved.replace(path)  # the file the server opened, put back
+    answered = harness.post(body, signed_headers(body, "ping", "d-ping-2"))
+
+    error = "the delivery journal file was deleted or replaced; GitHub will let you redeliver"
+    assert (refused.status_code, refused.json()) == (503, {"error": error})
+    assert (answered.status_code, answered.json()) == (
+        200,
+        {"delivery": "d-ping-2", "status": "pong"},
+    )
     harness.assert_nothing_kept()
 
 

@@ -7,6 +7,8 @@ subprocess, shows the defaults.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
 import socket
@@ -19,12 +21,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.large_bodies import LARGE_BODIES
 from support.live_server import Server, free_port
 from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
 
 from app.handlers.routing import Router
 from app.intake.bodies import MAX_BODY_BYTES, BodyBudget
-from app.intake.connection_limits import ConnectionLimits, limited_protocol
+from app.intake.connection_limits import (
+    MAX_CONNECTIONS,
+    MAX_HEADER_BYTES,
+    ConnectionLimits,
+    limited_protocol,
+)
 from app.intake.server import create_app
 from app.journal import SqliteJournal, journal_path
 from sandbox import serve_asgi
@@ -108,6 +116,11 @@ def closed_by_server(sock: socket.socket, within: float, drip: bytes = b"") -> f
     return None
 
 
+def first_line(sock: socket.socket) -> bytes:
+    sock.settimeout(10)
+    return sock.recv(65536).split(b"\r\n", 1)[0]
+
+
 def answer(sock: socket.socket) -> bytes:
     """What the server sent until it closed the connection."""
     sock.settimeout(10)
@@ -115,6 +128,15 @@ def answer(sock: socket.socket) -> bytes:
     while chunk := sock.recv(65536):
         received += chunk
     return received
+
+
+def once_admitted(base_url: str) -> httpx.Response:
+    """`GET /healthz` once the server has let go of enough connections to take one more."""
+    deadline = time.monotonic() + 5
+    while (response := httpx.get(f"{base_url}/healthz")).status_code == 503:
+        assert time.monotonic() < deadline, "no connection was taken for 5 s"
+        time.sleep(0.05)
+    return response
 
 
 def closed_connections(base_url: str, reason: str) -> float:
@@ -152,6 +174,100 @@ def test_request_line_and_headers_over_64_kib_are_431(url: str, size: int, expec
     with connect(url) as sock:
         sock.sendall(head + b"{}")
         assert sock.recv(65536).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (100, b"HTTP/1.1 401 Unauthorized\r\n"),
+        (
+            101,
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            b"content-type: text/plain; charset=utf-8\r\ncontent-length: 43\r\n"
+            b"connection: close\r\n\r\n"
+            b"the request has more than 100 header fields",
+        ),
+    ],
+    ids=["100", "101"],
+)
+def test_more_than_100_header_fields_are_431(url: str, fields: int, expected: bytes) -> None:
+    before = closed_connections(url, "too_many_header_fields")
+    # host and content-length are two of them
+    padding = b"".join(b"x-field-%d: a\r\n" % number for number in range(fields - 2))
+    head = request_head(2).removesuffix(b"\r\n") + padding + b"\r\n"
+    with connect(url) as sock:
+        sock.sendall(head + b"{}")
+        received = answer(sock) if fields > 100 else sock.recv(65536)
+
+    assert received.startswith(expected)
+    assert closed_connections(url, "too_many_header_fields") == before + (fields > 100)
+
+
+def test_a_connection_past_the_bound_is_503_with_retry_after(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    limits = ConnectionLimits(max_connections=3, header_timeout=5.0)
+    for url in serve_in_thread(tmp_path, private_key_pem, limits):
+        # Connections the server holds: each waits for the rest of its headers.
+        held = [connect(url) for _ in range(3)]
+        for sock in held:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n")
+        time.sleep(0.2)
+        with connect(url) as refused:
+            refused.sendall(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+            assert answer(refused) == (
+                b"HTTP/1.1 503 Service Unavailable\r\n"
+                b"content-type: text/plain; charset=utf-8\r\ncontent-length: 79\r\n"
+                b"retry-after: 5\r\nconnection: close\r\n\r\n"
+                b"hotfix-bot has as many connections open as it serves at once; try again shortly"
+            )
+
+        held.pop().close()
+        assert once_admitted(url).status_code == 200
+        for sock in held:
+            sock.close()
+
+
+def test_a_second_request_queued_behind_an_answer_closes_the_connection(url: str) -> None:
+    """One request may wait behind the one being answered (HTTP/1.1 pipelining), not two."""
+    before = closed_connections(url, "too_many_pipelined")
+    healthz = b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
+    last = b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n"
+    with connect(url) as sock:
+        sock.sendall(healthz + last)
+        assert answer(sock).count(b"HTTP/1.1 200 OK\r\n") == 2
+    with connect(url) as sock:
+        sock.sendall(healthz * 2 + last)
+        assert answer(sock) == b""  # closed before its answers: none may be skipped
+    assert closed_connections(url, "too_many_pipelined") == before + 1
+
+
+def test_600_connections_of_64_kib_of_headers_keep_the_intake_under_256_mib(
+    serve: Server,
+) -> None:
+    """Half send 64 KiB of 5-byte fields (a Python object each in uvicorn), half 100 long
+    ones and stay open; those past the bound on connections are turned away."""
+    line = f"POST {PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\n".encode()
+    tiny_fields = line + b"a:b\r\n" * ((MAX_HEADER_BYTES - len(line)) // 5)
+    long_fields = line + b"".join(b"x-%02d: %s\r\n" % (n, b"a" * 640) for n in range(98))
+    socks = [connect(serve.url) for _ in range(600)]
+    try:
+        for number, sock in enumerate(socks):
+            sock.sendall(tiny_fields if number % 2 else long_fields)
+        answers = [first_line(sock) for sock in socks[1::2]]
+        assert serve.process is not None
+        peak = peak_rss_mib(serve.process.pid)
+    finally:
+        for sock in socks:
+            sock.close()
+
+    assert peak < 256
+    assert set(answers) == {
+        b"HTTP/1.1 431 Request Header Fields Too Large",
+        b"HTTP/1.1 503 Service Unavailable",
+    }
+    assert once_admitted(serve.url).status_code == 200
+    assert closed_connections(serve.url, "too_many_connections") >= 600 - MAX_CONNECTIONS
 
 
 def test_a_100_mib_header_is_431_at_once_and_costs_no_memory(serve: Server) -> None:
@@ -259,8 +375,9 @@ def test_serve_closes_stalled_connections_after_10_s_and_counts_them(serve: Serv
 
 @pytest.fixture
 def small_budget(tmp_path: Path, private_key_pem: str) -> Iterator[str]:
-    """hotfix-bot holding 1,000 bytes of bodies at once; one that does not fit waits 1 s."""
-    budget = BodyBudget(limit=1000, wait=1.0)
+    """hotfix-bot holding 1,000 bytes of bodies at once (3,000 with their copies); one that
+    does not fit waits 1 s."""
+    budget = BodyBudget(limit=3000, wait=1.0)
     yield from serve_in_thread(tmp_path, private_key_pem, ConnectionLimits(), budget)
 
 
@@ -304,6 +421,43 @@ def test_a_body_over_the_bound_is_read_once_room_is_made(small_budget: str) -> N
     assert (accepted.status_code, accepted.json()["status"]) == (202, "ignored")
 
 
+def post_whole_then_read(base_url: str, body: bytes, delivery_id: str) -> http.client.HTTPResponse:
+    """A signed delivery sent as http.client sends it: the whole body, and only then the
+    answer read; on a connection the sender asks to close."""
+    host, port = base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    headers = {**signed_headers(body, "pull_request", delivery_id), "connection": "close"}
+    connection.request("POST", PATH, body, headers)
+    return connection.getresponse()
+
+
+def test_a_413_reaches_a_sender_that_asked_to_close(url: str) -> None:
+    """Answered before the body was read, and the rest of the body read and dropped before
+    the connection closes: closed with the body unread, the connection was reset while the
+    sender was still sending, and it never read the answer."""
+    refused = post_whole_then_read(url, b" " * (MAX_BODY_BYTES + 1), "d-413")
+
+    assert (refused.status, json.loads(refused.read())) == (
+        413,
+        {"error": "the body is larger than 25 MiB"},
+    )
+
+
+def test_a_503_for_want_of_room_reaches_a_sender_that_asked_to_close(
+    small_budget: str,
+) -> None:
+    with connect(small_budget) as holder:
+        holder.sendall(request_head(900) + b"{")  # 900 of the 1,000 bytes, while it lasts
+        time.sleep(0.2)
+
+        refused = post_whole_then_read(small_budget, b" " * (8 * MIB), "d-503")
+
+    assert (refused.status, refused.getheader("retry-after")) == (503, "5")
+    assert json.loads(refused.read()) == {
+        "error": "hotfix-bot is receiving as many bodies as it holds at once; try again shortly"
+    }
+
+
 def test_20_senders_of_25_mib_unsigned_bodies_keep_the_intake_under_256_mib(
     serve: Server,
 ) -> None:
@@ -320,3 +474,25 @@ def test_20_senders_of_25_mib_unsigned_bodies_keep_the_intake_under_256_mib(
     assert answers <= {(401, None), (503, "5")}
     assert serve.process is not None
     assert peak_rss_mib(serve.process.pid) < 256
+
+
+def test_8_signed_deliveries_of_25_mib_at_once_keep_the_intake_under_256_mib(
+    serve: Server,
+) -> None:
+    """Shaped to cost the most to read (support.large_bodies) and signed, so that each is
+    read, checked, and journaled."""
+    deliveries = [(event, make()) for event, make in LARGE_BODIES.values()]
+
+    def send(number: int) -> tuple[int, str | None]:
+        event, body = deliveries[number]
+        headers = signed_headers(body, event, f"large-{number}")
+        response = httpx.post(f"{serve.url}{PATH}", content=body, headers=headers, timeout=30)
+        return response.status_code, response.headers.get("retry-after")
+
+    with ThreadPoolExecutor(len(deliveries)) as pool:
+        answers = list(pool.map(send, range(len(deliveries))))
+
+    assert serve.process is not None
+    assert peak_rss_mib(serve.process.pid) < 256
+    assert set(answers) <= {(202, None), (503, "5")}
+    assert (202, None) in answers

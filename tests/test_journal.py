@@ -4,30 +4,46 @@ CLI."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
+import textwrap
+import time
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from support.harness import Clock
+from support.live_server import free_port
 
 from app.cli import main
 from app.intake.delivery import Delivery, from_payload
 from app.journal import (
+    STATUSES,
     SUPERSEDE_PER_CLAIM,
+    Journal,
     JournalEntry,
     JournalReplaced,
     JournalUnavailable,
     SqliteJournal,
+    journal_path,
+    open_journal,
 )
+from app.journal import sqlite as sqlite_journal_module
 from app.journal.timers import FiredTimer, Timer, Timers
+
+# How long a claim of the crashed process in test_work_interrupted_by_a_crash_is_queued_again
+# stays its own (PostgreSQL; a SQLite journal has one worker, which takes all back at start).
+CRASHED_LEASE_SECONDS = 0.5
 
 
 @pytest.fixture
@@ -36,10 +52,59 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def journal(tmp_path: Path, clock: Clock) -> Iterator[SqliteJournal]:
+def journal(journal_url: str, clock: Clock) -> Iterator[Journal]:
+    """A journal of each kind (see `journal_url`)."""
+    journal = open_journal(journal_url, clock=clock)
+    yield journal
+    journal.close()
+
+
+@pytest.fixture
+def sqlite_journal(tmp_path: Path, clock: Clock) -> Iterator[SqliteJournal]:
     journal = SqliteJournal(tmp_path / "journal.db", clock=clock)
     yield journal
     journal.close()
+
+
+def schema_version(journal_url: str) -> int:
+    """The version of the journal's schema, as its database records it."""
+    path = journal_path(journal_url)
+    if path is not None:
+        return int(sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0])
+    with psycopg.connect(journal_url) as connection:
+        [(version,)] = connection.execute("SELECT version FROM journal_schema").fetchall()
+        return int(version)
+
+
+def migrate_to(journal_url: str, version: int) -> None:
+    """As a newer hotfix-bot would leave the journal."""
+    path = journal_path(journal_url)
+    if path is not None:
+        sqlite3.connect(path).execute(f"PRAGMA user_version = {version}")
+        return
+    with psycopg.connect(journal_url) as connection:
+        connection.execute("UPDATE journal_schema SET version = %s", (version,))
+
+
+def execute(journal_url: str, sql: str) -> None:
+    """Change the journal's database behind its back (as a crash or a lost write might)."""
+    path = journal_path(journal_url)
+    if path is not None:
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            connection.execute(sql)
+            connection.commit()
+        return
+    with psycopg.connect(journal_url) as connection:
+        connection.execute(sql)
+
+
+def stored_payloads(journal_url: str) -> list[bytes]:
+    """The payloads as the journal's database holds them."""
+    path = journal_path(journal_url)
+    if path is not None:
+        return [row[0] for row in sqlite3.connect(path).execute("SELECT body FROM payloads")]
+    with psycopg.connect(journal_url) as connection:
+        return [row[0] for row in connection.execute("SELECT body FROM payloads")]
 
 
 def pull_request(delivery_id: str, number: int, action: str = "synchronize") -> Delivery:
@@ -52,13 +117,11 @@ def pull_request(delivery_id: str, number: int, action: str = "synchronize") -> 
     return from_payload(delivery_id, "pull_request", payload)
 
 
-async def record_all(journal: SqliteJournal, *items: Delivery) -> list[str]:
+async def record_all(journal: Journal, *items: Delivery) -> list[str]:
     return [await journal.record(item, b"{}", handled=True) for item in items]
 
 
-def test_a_burst_of_concurrent_records_is_all_on_disk(
-    tmp_path: Path, journal: SqliteJournal
-) -> None:
+def test_a_burst_of_concurrent_records_is_all_on_disk(journal_url: str, journal: Journal) -> None:
     async def burst() -> list[str]:
         items = [pull_request(f"d-{index}", index % 10) for index in range(300)]
         return await asyncio.gather(*(journal.record(i, b"{}", handled=True) for i in items))
@@ -66,17 +129,20 @@ def test_a_burst_of_concurrent_records_is_all_on_disk(
     outcomes = asyncio.run(burst())
 
     assert outcomes == ["queued"] * 300
-    stored = sqlite3.connect(tmp_path / "journal.db").execute("SELECT COUNT(*) FROM deliveries")
-    assert stored.fetchone() == (300,)
+    another_process = open_journal(journal_url)
+    try:
+        assert another_process.count(STATUSES) == 300
+    finally:
+        another_process.close()
 
 
-def test_the_journal_runs_in_wal_mode(tmp_path: Path, journal: SqliteJournal) -> None:
+def test_the_journal_runs_in_wal_mode(tmp_path: Path, sqlite_journal: SqliteJournal) -> None:
     connection = sqlite3.connect(tmp_path / "journal.db")
     assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_one_pull_request_runs_one_delivery_at_a_time_in_arrival_order(
-    journal: SqliteJournal,
+    journal: Journal,
 ) -> None:
     async def scenario() -> list[list[str]]:
         await record_all(
@@ -92,7 +158,7 @@ def test_one_pull_request_runs_one_delivery_at_a_time_in_arrival_order(
 
 
 def test_a_delivery_waiting_for_a_retry_holds_back_later_ones_of_its_pull_request(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     async def scenario() -> list[list[str]]:
         await record_all(journal, pull_request("a1", 1), pull_request("a2", 1))
@@ -110,7 +176,7 @@ def test_a_delivery_waiting_for_a_retry_holds_back_later_ones_of_its_pull_reques
 
 
 def test_a_queued_delivery_is_superseded_by_a_later_one_of_its_pull_request(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     async def scenario() -> list[list[str]]:
         for delivery_id, number, supersedable in (
@@ -144,7 +210,7 @@ def test_a_queued_delivery_is_superseded_by_a_later_one_of_its_pull_request(
 
 
 def test_a_stream_of_deliveries_runs_its_newest_once_a_second(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     async def arrive_and_claim(*delivery_ids: str) -> list[str]:
         for delivery_id in delivery_ids:
@@ -174,7 +240,7 @@ def test_a_stream_of_deliveries_runs_its_newest_once_a_second(
 
 
 def test_a_burst_found_late_in_the_queue_does_not_wait_any_longer(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     async def scenario() -> list[str]:
         for delivery_id in ("q1", "q2"):
@@ -188,7 +254,7 @@ def test_a_burst_found_late_in_the_queue_does_not_wait_any_longer(
 
 
 def test_a_long_burst_is_superseded_a_little_at_a_claim_and_settles_once(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     """A claim holds the journal's write turn, and the intake waits for it: superseding
     1,200 deliveries in one claim took ~100 ms. Each claim takes at most
@@ -203,22 +269,21 @@ def test_a_long_burst_is_superseded_a_little_at_a_claim_and_settles_once(
                 for n in range(newest + 1)
             )
         )
-        steps = []
+        # Recorded at once, they are journaled in whatever order their commits take.
+        [last] = journal.recent(limit=1)
+        steps: list[tuple[list[str], int]] = [([last.id], 0)]
         for advance in (0.0, 1.0, 0.0):  # the burst begins; it has settled; it goes on
             clock.now += advance
             claimed = [entry.id for entry in await journal.claim_ready(10)]
             steps.append((claimed, journal.count(["superseded"])))
         return steps
 
-    assert asyncio.run(scenario()) == [
-        ([], budget),
-        ([], 2 * budget),
-        ([f"r{newest}"], newest),
-    ]
+    [(last, _), *steps] = asyncio.run(scenario())
+    assert steps == [([], budget), ([], 2 * budget), (last, newest)]
 
 
 def test_a_settled_burst_runs_when_another_pull_request_spent_the_claims_budget(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     """Pull request 1's settled burst ends within the budget, pull request 2's takes the
     rest: 1's newest still runs in that claim rather than wait for another second."""
@@ -244,13 +309,31 @@ def test_a_settled_burst_runs_when_another_pull_request_spent_the_claims_budget(
     assert asyncio.run(scenario()) == [[], ["a9"]]
 
 
-def test_work_interrupted_by_a_crash_is_queued_again(tmp_path: Path, clock: Clock) -> None:
-    first = SqliteJournal(tmp_path / "j.db", clock=clock)
-    asyncio.run(record_all(first, pull_request("a1", 1)))
-    assert [e.id for e in asyncio.run(first.claim_ready(10))] == ["a1"]
-    first.close()  # the process dies with a1 running
+def test_work_interrupted_by_a_crash_is_queued_again(journal_url: str) -> None:
+    # A process records and claims a delivery, then dies without a word.
+    crash = textwrap.dedent(
+        f"""
+        import asyncio, os
+        from app.intake.delivery import from_payload
+        from app.journal import open_journal
+        from app.journal.postgres import PostgresJournal
+        url = {journal_url!r}
+        journal = (
+            PostgresJournal(url, lease_seconds={CRASHED_LEASE_SECONDS})
+            if url.startswith("postgresql") else open_journal(url)
+        )
+        payload = {{"installation": {{"id": 1}}, "repository": {{"full_name": "acme/widgets"}},
+                   "action": "opened", "pull_request": {{"number": 1}}}}
+        delivery = from_payload("a1", "pull_request", payload)
+        asyncio.run(journal.record(delivery, b"{{}}", handled=True))
+        assert [entry.id for entry in asyncio.run(journal.claim_ready(10))] == ["a1"]
+        os._exit(0)
+        """
+    )
+    subprocess.run([sys.executable, "-c", crash], check=True, timeout=30)
+    time.sleep(CRASHED_LEASE_SECONDS)
 
-    second = SqliteJournal(tmp_path / "j.db", clock=clock)
+    second = open_journal(journal_url)
     try:
         assert asyncio.run(second.resume_interrupted()) == 1
         assert [e.id for e in asyncio.run(second.claim_ready(10))] == ["a1"]
@@ -258,7 +341,7 @@ def test_work_interrupted_by_a_crash_is_queued_again(tmp_path: Path, clock: Cloc
         second.close()
 
 
-def test_a_duplicate_in_the_same_burst_is_recorded_once(journal: SqliteJournal) -> None:
+def test_a_duplicate_in_the_same_burst_is_recorded_once(journal: Journal) -> None:
     async def burst() -> list[str]:
         same = pull_request("d-1", 1)
         return list(
@@ -268,7 +351,7 @@ def test_a_duplicate_in_the_same_burst_is_recorded_once(journal: SqliteJournal) 
     assert sorted(asyncio.run(burst())) == ["duplicate", "duplicate", "queued"]
 
 
-def test_state_values_round_trip(journal: SqliteJournal) -> None:
+def test_state_values_round_trip(journal: Journal) -> None:
     asyncio.run(journal.set_state("check-run:acme/widgets@abc", "17"))
     asyncio.run(journal.set_state("check-run:acme/widgets@abc", "18"))
     assert asyncio.run(journal.get_state("check-run:acme/widgets@abc")) == "18"
@@ -276,10 +359,10 @@ def test_state_values_round_trip(journal: SqliteJournal) -> None:
 
 
 def test_cli_lists_deliveries_and_redelivers_a_failed_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    journal = SqliteJournal(tmp_path / "cli.db")
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    journal = open_journal(journal_url)
     asyncio.run(record_all(journal, pull_request("ok-1", 3), pull_request("bad-1", 4)))
     asyncio.run(journal.claim_ready(10))
     asyncio.run(journal.finish("ok-1"))
@@ -301,11 +384,41 @@ def test_cli_lists_deliveries_and_redelivers_a_failed_one(
     assert "no delivery nope" in capsys.readouterr().err
 
 
-def test_cli_lists_the_timers_soonest_due_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_a_new_journal_has_the_schema_of_this_hotfix_bot(
+    journal_url: str, journal: Journal
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    journal = SqliteJournal(tmp_path / "cli.db")
+    assert schema_version(journal_url) == 2
+
+
+def test_a_journal_of_a_newer_schema_stops_the_command_naming_both_versions(
+    journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = open_journal(journal_url)
+    asyncio.run(record_all(journal, pull_request("d-1", 1)))
+    journal.close()
+    migrate_to(journal_url, 3)
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    monkeypatch.setenv("PORT", str(free_port()))
+
+    def serving(*_: object) -> None:
+        raise AssertionError("serve started on a journal it cannot read")
+
+    monkeypatch.setattr("app.cli.run_server", serving)
+    refusals = [(main([command]), capsys.readouterr().err) for command in ("serve", "deliveries")]
+
+    line = (
+        "hotfix-bot: DATABASE_URL: the journal's schema is version 3, newer than this "
+        "hotfix-bot's 2: upgrade hotfix-bot\n"
+    )
+    assert refusals == [(2, line), (2, line)]
+    assert schema_version(journal_url) == 3
+
+
+def test_cli_lists_the_timers_soonest_due_first(
+    journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    journal = open_journal(journal_url)
     opened = datetime(2026, 12, 4, 20, 30, 30, tzinfo=UTC).timestamp()
     asyncio.run(journal.schedule_timer(timer("overdue:acme/widgets#1:P0:2h", 1, opened + 7200)))
     asyncio.run(journal.schedule_timer(timer("escalation:acme/widgets#1:P0:15m", 1, opened + 900)))
@@ -365,11 +478,40 @@ def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
     assert can_redeliver_ignored is False
     columns = sqlite3.connect(tmp_path / "journal.db").execute("PRAGMA table_info(deliveries)")
     assert "payload" not in {column[1] for column in columns}
+    assert schema_version(f"sqlite:///{tmp_path / 'journal.db'}") == 2
+
+
+def test_a_journal_with_timers_from_before_schema_versions_opens_at_version_2(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """As hotfix-bot left it when timers came and the schema had no version yet: the tables
+    of version 1 and `timers`, user_version 0."""
+    path = tmp_path / "journal.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(sqlite_journal_module._VERSION_1 + sqlite_journal_module._VERSION_2)
+    old.execute(
+        "INSERT INTO timers (id, kind, installation_id, repository, number, ordering_key, "
+        "due_at, data, status, scheduled_at, updated_at) VALUES ('t-old', 'escalation', 1, "
+        "'acme/widgets', 1, 'acme/widgets#1', 1010, '{}', 'scheduled', 1, 1)"
+    )
+    old.execute("PRAGMA user_version = 0")
+    old.close()
+
+    journal = SqliteJournal(path, clock=clock)
+    try:
+        assert [entry.timer.id for entry in journal.timers("scheduled")] == ["t-old"]
+        clock.now += 10
+        assert [entry.id for entry in asyncio.run(journal.claim_ready(10))] == ["t-old"]
+    finally:
+        journal.close()
+    assert schema_version(f"sqlite:///{path}") == 2
 
 
 def test_a_write_waits_for_another_process_to_end_its_turn(
-    tmp_path: Path, journal: SqliteJournal
+    tmp_path: Path, sqlite_journal: SqliteJournal
 ) -> None:
+    journal = sqlite_journal
+
     async def scenario() -> tuple[bool, str]:
         with (tmp_path / "journal.db.write-lock").open("a") as other_process:
             fcntl.flock(other_process, fcntl.LOCK_EX)
@@ -384,8 +526,10 @@ def test_a_write_waits_for_another_process_to_end_its_turn(
 
 
 def test_a_write_that_gets_no_turn_in_2_s_is_refused(
-    tmp_path: Path, journal: SqliteJournal
+    tmp_path: Path, sqlite_journal: SqliteJournal
 ) -> None:
+    journal = sqlite_journal
+
     async def scenario() -> str:
         with (tmp_path / "journal.db.write-lock").open("a") as stalled_process:
             fcntl.flock(stalled_process, fcntl.LOCK_EX)
@@ -437,13 +581,13 @@ def test_only_a_transaction_that_records_a_delivery_waits_for_a_sync(
 
 
 def test_a_payload_is_stored_compressed_and_read_back_as_received(
-    tmp_path: Path, journal: SqliteJournal
+    journal_url: str, journal: Journal
 ) -> None:
     body = json.dumps({"action": "opened", "pull_request": {"body": "fix " * 2_000}}).encode()
 
     asyncio.run(journal.record(pull_request("d-1", 1), body, handled=True))
 
-    [(stored,)] = sqlite3.connect(tmp_path / "journal.db").execute("SELECT body FROM payloads")
+    [stored] = stored_payloads(journal_url)
     assert stored.startswith(b"\x28\xb5\x2f\xfd")  # a Zstandard frame
     assert len(stored) < len(body) / 10
     [entry] = asyncio.run(journal.claim_ready(1))
@@ -451,7 +595,7 @@ def test_a_payload_is_stored_compressed_and_read_back_as_received(
 
 
 def test_a_burst_settling_behind_its_head_is_due_when_its_head_is(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     async def scenario() -> tuple[list[JournalEntry], float | None]:
         for delivery_id in ("b1", "b2"):
@@ -471,8 +615,9 @@ JOURNAL_FILES = ("journal.db", "journal.db-wal", "journal.db-shm")
 
 
 def test_a_journal_whose_files_were_deleted_takes_no_more_writes(
-    tmp_path: Path, journal: SqliteJournal
+    tmp_path: Path, sqlite_journal: SqliteJournal
 ) -> None:
+    journal = sqlite_journal
     asyncio.run(journal.record(pull_request("d-1", 1), b"{}", handled=True))
     for name in JOURNAL_FILES:
         (tmp_path / name).unlink()
@@ -497,8 +642,9 @@ def test_a_journal_whose_files_were_deleted_takes_no_more_writes(
 
 
 def test_a_journal_file_moved_away_and_back_takes_writes_again(
-    tmp_path: Path, journal: SqliteJournal
+    tmp_path: Path, sqlite_journal: SqliteJournal
 ) -> None:
+    journal = sqlite_journal
     path = tmp_path / "journal.db-wal"
     path.rename(tmp_path / "moved")
 
@@ -512,8 +658,9 @@ def test_a_journal_file_moved_away_and_back_takes_writes_again(
 
 
 def test_a_delivery_whose_file_is_deleted_during_its_commit_is_not_acknowledged(
-    tmp_path: Path, journal: SqliteJournal, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sqlite_journal: SqliteJournal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    journal = sqlite_journal
     commit = journal._commit
 
     def commit_then_lose_the_file(connection: sqlite3.Connection, batch: list[Any]) -> list[Any]:
@@ -557,7 +704,7 @@ def timer(timer_id: str, number: int, due_at: float) -> Timer:
 
 
 def test_a_timer_comes_due_as_a_delivery_behind_what_its_pull_request_has_queued(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     async def scenario() -> list[list[str]]:
         await record_all(journal, pull_request("a1", 1))
@@ -596,7 +743,7 @@ def test_a_timer_comes_due_as_a_delivery_behind_what_its_pull_request_has_queued
 
 
 def test_a_timer_fires_once_however_often_it_is_scheduled_and_a_cancelled_one_never(
-    tmp_path: Path, journal: SqliteJournal, clock: Clock
+    journal_url: str, journal: Journal, clock: Clock
 ) -> None:
     async def scenario() -> list[object]:
         outcomes: list[object] = [
@@ -612,9 +759,7 @@ def test_a_timer_fires_once_however_often_it_is_scheduled_and_a_cancelled_one_ne
         outcomes.append(await journal.schedule_timer(timer("t-1", 1, clock.now + 10)))
         # Were its `fired` lost (say, a power cut after the delivery was written), the
         # delivery's unique id would still keep it one.
-        sqlite3.connect(tmp_path / "journal.db").execute(
-            "UPDATE timers SET status = 'scheduled' WHERE id = 't-1'"
-        ).connection.commit()
+        execute(journal_url, "UPDATE timers SET status = 'scheduled' WHERE id = 't-1'")
         clock.now += 100
         outcomes.append([entry.id for entry in await journal.claim_ready(10)])
         return outcomes
@@ -628,7 +773,7 @@ def test_a_timer_fires_once_however_often_it_is_scheduled_and_a_cancelled_one_ne
     assert journal.next_due() is None
 
 
-def test_the_worker_is_due_when_the_first_timer_is(journal: SqliteJournal, clock: Clock) -> None:
+def test_the_worker_is_due_when_the_first_timer_is(journal: Journal, clock: Clock) -> None:
     async def scenario() -> list[float | None]:
         nothing = journal.next_due()
         await journal.schedule_timer(timer("t-later", 2, clock.now + 300))
@@ -641,14 +786,14 @@ def test_the_worker_is_due_when_the_first_timer_is(journal: SqliteJournal, clock
 
 
 def test_a_timer_due_while_no_journal_was_open_fires_at_the_next_start_saying_how_late(
-    tmp_path: Path, clock: Clock
+    journal_url: str, clock: Clock
 ) -> None:
-    first = SqliteJournal(tmp_path / "j.db", clock=clock)
+    first = open_journal(journal_url, clock=clock)
     asyncio.run(first.schedule_timer(timer("t-1", 1, clock.now + 15 * 60)))
     first.close()  # the service stops for hours
 
     clock.now += 15 * 60 + 3 * 3600 + 12 * 60 + 9
-    second = SqliteJournal(tmp_path / "j.db", clock=clock)
+    second = open_journal(journal_url, clock=clock)
     try:
         [entry] = asyncio.run(second.claim_ready(10))
     finally:
@@ -661,7 +806,7 @@ def test_a_timer_due_while_no_journal_was_open_fires_at_the_next_start_saying_ho
 
 
 def test_a_handlers_timers_are_named_by_kind_pull_request_and_key(
-    journal: SqliteJournal, clock: Clock
+    journal: Journal, clock: Clock
 ) -> None:
     timers = Timers(journal, 1, "acme/widgets", 7)  # a handler's, for pull request #7
     due = datetime.fromtimestamp(clock.now + 60, UTC)

@@ -29,9 +29,13 @@ def approved_hotfix(bot: Bot) -> FakePull:
     return pull
 
 
-def checks_requested(bot: Bot, group: FakeMergeGroup) -> FakeCheckRun:
-    """GitHub asks for the required checks of `group`; the group's hotfix-policy run."""
-    bot.deliver("merge_group", bot.fake.merge_group_event(bot.repo, group))
+def checks_requested(bot: Bot, group: FakeMergeGroup, head_ref: str | None = None) -> FakeCheckRun:
+    """GitHub asks for the required checks of `group`, its ref written as `head_ref` when
+    given; the group's hotfix-policy run."""
+    payload = bot.fake.merge_group_event(bot.repo, group)
+    if head_ref is not None:
+        payload["merge_group"]["head_ref"] = head_ref
+    bot.deliver("merge_group", payload)
     return bot.policy_run(group.head_sha)
 
 
@@ -46,13 +50,24 @@ def lead(pull: FakePull, found: str, then: str) -> str:
 MAY_MERGE = ", so this merge group may merge."
 
 
-def test_a_group_adding_a_hotfix_that_passes_succeeds_on_the_groups_commit(bot: Bot) -> None:
+@pytest.mark.parametrize(
+    "ref_form", ["refs/heads/gh-readonly-queue/...", "gh-readonly-queue/...", "upper-case sha"]
+)
+def test_a_group_adding_a_hotfix_that_passes_succeeds_on_the_groups_commit(
+    bot: Bot, ref_form: str
+) -> None:
     pull = approved_hotfix(bot)
     pull_run = bot.policy_run(pull.head_sha)
     pull_run_writes = len(pull_run.history)
     group = bot.repo.enqueue(pull.number)
+    name, _, sha = group.branch.rpartition("-")
+    head_ref = {
+        "refs/heads/gh-readonly-queue/...": f"refs/heads/{group.branch}",
+        "gh-readonly-queue/...": group.branch,
+        "upper-case sha": f"refs/heads/{name}-{sha.upper()}",
+    }[ref_form]
 
-    run = checks_requested(bot, group)
+    run = checks_requested(bot, group, head_ref)
 
     assert (run.status, run.conclusion) == ("completed", "success")
     assert run.output["title"] == f"Pull request #{pull.number}: {all_rules_pass()}"

@@ -17,7 +17,8 @@ from app.handlers import release
 from app.handlers.release import steps
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
-from sandbox import Author, FakeCheckRun, FakeComment, FakePull
+from sandbox import Author, FakeCheckRun, FakeComment, FakePull, RecordedRequest
+from sandbox.git import blob_sha
 from sandbox.repo import MergeMethod
 
 BRANCH = "hotfix/fix-login"
@@ -529,10 +530,11 @@ def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
     assert release.tree["VERSION"] == "1.2.4\n"
     assert bot.repo.branches["release/1.2"].sha == before["release/1.2"]
     assert bot.repo.branches["develop"].sha == before["develop"]
-    # The release branches are listed once, with one request.
+    # The release branches are listed once, with one request; the latest is open.
     assert [r.path for r in requests if "/git/matching-refs/" in r.path] == [
         "/repos/acme/widgets/git/matching-refs/heads/release"
     ]
+    assert compared_release_branches(requests) == ["release/1.3"]
     merged = row(
         "Back-merge",
         "✅ done",
@@ -541,6 +543,41 @@ def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
     )
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, merged, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def compared_release_branches(requests: list[RecordedRequest]) -> list[str]:
+    """The release branches compared with main, in order."""
+    prefix = "/repos/acme/widgets/compare/main..."
+    return [r.path.removeprefix(prefix) for r in requests if r.path.startswith(prefix)]
+
+
+@pytest.mark.parametrize(
+    ("release_branches", "target"),
+    [(["release/1.3"], "develop"), (["release/1.2", "release/1.3"], "release/1.2")],
+)
+def test_a_finished_release_branch_kept_after_its_merge_is_passed_over(
+    bot: Bot, release_branches: list[str], target: str
+) -> None:
+    pull = merged_hotfix(bot)
+    with_release_branches(bot, *release_branches)
+    # release/1.3 was finished with `git flow release finish -k`: merged into main, kept.
+    bot.repo.merge_refs("main", "release/1.3", "Merge branch 'release/1.3'", "dev")
+    before = {name: branch.sha for name, branch in bot.repo.branches.items()}
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.branches["release/1.3"].sha == before["release/1.3"]
+    merged = bot.repo.get_commit(target)
+    assert merged.parents == (before[target], merge_sha(pull))
+    assert merged.message == f"Merge hotfix {TAG} back into {target}"
+    # From the highest version down, until one is open.
+    assert compared_release_branches(requests) == list(reversed(release_branches))
+    where = "`develop`" if target == "develop" else f"the release branch `{target}`"
+    assert (
+        f"| Back-merge | ✅ done | merged into {where} as `{merged.sha[:7]}` |"
+        in release_run(bot, pull).output["summary"]
+    )
 
 
 def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: str) -> None:
@@ -567,12 +604,12 @@ def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: s
     )
 
 
-def resolved_row(resolution: str) -> str:
+def resolved_row(resolution: str, kept: str = "`VERSION`") -> str:
     return row(
         "Back-merge",
         "✅ done",
-        "merged into `develop`; the version conflict in `VERSION` was resolved by keeping "
-        "`develop`'s version",
+        f"merged into `develop`; the version conflict was resolved by keeping `develop`'s "
+        f"version in {kept}",
         f"[{resolution[:7]}]({WEB}/commit/{resolution})",
     )
 
@@ -607,6 +644,106 @@ def test_a_conflict_in_version_files_alone_keeps_develops_version(bot: Bot) -> N
     assert bot.repo.read_file("develop", "app.py") == "def login(): fixed\n"
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_develop_keeps_every_version_file_of_its_own_not_only_the_conflicting_one(
+    bot: Bot,
+) -> None:
+    """package.json merges without a conflict (develop never changed it), yet develop keeps
+    its own: its version files are all put back, not only VERSION."""
+    package = '{"version": "%s"}\n'
+    pull = merged_hotfix(
+        bot,
+        main_files={"package.json": package % "1.2.3"},
+        hotfix_files={"package.json": package % "1.2.4"},
+        develop_files={"VERSION": DEVELOP_VERSION, "feature.py": "x = 1\n"},
+    )
+    develop_before = bot.repo.branches["develop"].sha
+
+    bot.pull_request(pull.number, "closed")
+
+    develop = bot.repo.get_commit("develop")
+    assert develop.parents[0] == develop_before
+    assert develop.tree == {
+        "VERSION": DEVELOP_VERSION,
+        "package.json": package % "1.2.3",
+        "app.py": APP_PY,
+        "feature.py": "x = 1\n",
+    }
+    resolution = bot.repo.objects.commits[develop.parents[1]]
+    assert (resolution.parents, resolution.message) == ((merge_sha(pull),), KEEP_MESSAGE)
+    assert set(bot.repo.branches) == {"main", "develop"}
+    assert_only_pull(bot, pull)
+    kept = resolved_row(resolution.sha, "`VERSION` and `package.json`")
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, kept, DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+APP_LINES = [f"line {number}\n" for number in range(1, 31)]
+
+
+def app_py(**changed: str) -> str:
+    """app.py of 30 lines with `line_N` replaced."""
+    return "".join(changed.get(f"line_{number}", line) for number, line in enumerate(APP_LINES, 1))
+
+
+def test_a_file_both_sides_changed_in_different_places_merges_with_the_version_resolution(
+    bot: Bot,
+) -> None:
+    """GitHub merges a file line by line, so only VERSION conflicts: develop keeps its own
+    version and gets the hotfix's line of app.py next to its own."""
+    pull = merged_hotfix(
+        bot,
+        main_files={"app.py": app_py()},
+        hotfix_files={"app.py": app_py(line_1="line 1, fixed\n")},
+        develop_files={"VERSION": DEVELOP_VERSION, "app.py": app_py(line_20="line 20, new\n")},
+    )
+    develop_before = bot.repo.branches["develop"].sha
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    develop = bot.repo.get_commit("develop")
+    assert develop.parents[0] == develop_before
+    assert develop.tree == {
+        "VERSION": DEVELOP_VERSION,
+        "app.py": app_py(line_1="line 1, fixed\n", line_20="line 20, new\n"),
+    }
+    assert set(bot.repo.branches) == {"main", "develop"}
+    assert_only_pull(bot, pull)
+    # app.py's three sides were read to tell, once each; of VERSION only the merge commit's,
+    # for the tag.
+    read = [r.path.rpartition("/")[2] for r in requests if "/git/blobs/" in r.path]
+    sides = [app_py(), app_py(line_1="line 1, fixed\n"), app_py(line_20="line 20, new\n")]
+    assert sorted(read) == sorted(blob_sha(text) for text in ["1.2.4\n", *sides])
+    resolution = develop.parents[1]
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_beyond_fifty_other_files_changed_on_both_sides_people_merge(bot: Bot) -> None:
+    """Three blob reads each: past 50 such files the step does not look inside them."""
+    paths = [f"src/module_{number:02}.py" for number in range(51)]
+    pull = merged_hotfix(
+        bot,
+        main_files=dict.fromkeys(paths, app_py()),
+        hotfix_files=dict.fromkeys(paths, app_py(line_1="line 1, fixed\n")),
+        develop_files={
+            "VERSION": DEVELOP_VERSION,
+            **dict.fromkeys(paths, app_py(line_20="line 20, new\n")),
+        },
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    # Only VERSION at the merge commit, for the tag.
+    blobs = bot.fake.requests_to("GET", "/repos/acme/widgets/git/blobs/")
+    assert [r.path.rpartition("/")[2] for r in blobs] == [blob_sha("1.2.4\n")]
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
+    listed = [line for line in backmerge.body.splitlines() if line.startswith("- `")]
+    assert listed == ["- `VERSION`", *(f"- `{path}`" for path in paths)]
+    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
 
 
 CRASHED_AFTER = ["the branch was made", "the commit was made", "the branch was merged"]
@@ -1001,9 +1138,37 @@ def test_a_pre_release_is_tagged_and_released_exactly_as_written(bot: Bot, versi
     assert (tag_object.tag, tag_object.message) == (tag, "Hotfix: Fix login")
     assert (tag_object.object_sha, tag_object.object_type) == (merge_sha(pull), "commit")
     [published] = bot.repo.releases.values()
-    assert (published.tag_name, published.name) == (tag, tag)
+    # Marked a pre-release, so GitHub does not make it the repository's latest release.
+    assert (published.tag_name, published.name, published.prerelease) == (tag, tag, True)
     run = release_run(bot, pull)
     assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {tag}")
+
+
+def test_finishing_a_pre_release_by_hand_publishes_it_as_one(
+    bot: Bot, private_key_pem: str
+) -> None:
+    pull = merged_hotfix(
+        bot,
+        main_files={".github/hotfix.yml": "version: {allow_prerelease: true}\n"},
+        hotfix_files={"VERSION": "1.2.4-rc.1\n"},
+    )
+    bot.fake.inject("POST", r"/releases$", status=502, times=None)
+
+    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
+    asyncio.run(
+        run_on_last_attempt(
+            bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
+        )
+    )
+
+    run = release_run(bot, pull)
+    assert run.output["title"] == "1 of 6 steps failed: release"
+    assert run.output["summary"].endswith(
+        "```sh\n"
+        "git fetch origin\n"
+        "gh release create v1.2.4-rc.1 --verify-tag --title v1.2.4-rc.1 --notes "
+        f"'Hotfix #{pull.number}: Fix login' --prerelease\n```"
+    )
 
 
 @pytest.mark.parametrize("method", ["squash", "rebase"])

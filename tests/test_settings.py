@@ -44,6 +44,14 @@ def test_a_dot_env_file_in_the_working_directory_is_read(
     assert (settings.port, settings.log_format) == (8080, "json")
 
 
+@pytest.mark.parametrize(
+    "url", ["postgresql://hotfix:pw@db.internal:5432/hotfix", "postgres://db.internal/hotfix"]
+)
+def test_a_postgresql_url_is_a_database_url(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert load_settings(env_file=None).database_url == url
+
+
 def test_the_environment_wins_over_dot_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("PORT=8080\n")
     monkeypatch.setenv("PORT", "9090")
@@ -93,7 +101,11 @@ def test_a_key_file_is_read_when_private_key_is_unset(
         ),
         ({"PORT": "http"}, "PORT: Input should be a valid integer"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: Input should be 'json' or 'console'"),
-        ({"DATABASE_URL": "postgres://db/x"}, "DATABASE_URL: must look like sqlite:///"),
+        (
+            {"DATABASE_URL": "mysql://db/x"},
+            "DATABASE_URL: must look like sqlite:///relative.db, sqlite:////absolute/path.db or "
+            "postgresql://user:password@host:port/database",
+        ),
         ({"GITHUB_API_URL": "github.example.com"}, "GITHUB_API_URL: must be an http"),
         (
             {"NOTIFY_WEBHOOK_URL": "hooks.slack.com/services/secretstuff"},

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +168,25 @@ def test_a_corrupt_journal_is_a_503_saying_what_readyz_says(
     assert (
         "the status page cannot read the journal: journal read failed: file is not a database"
     ) in caplog.messages
+
+
+def test_a_replaced_journal_file_is_said_on_the_page_without_its_path(
+    bot: Bot, tmp_path: Path
+) -> None:
+    path, moved = tmp_path / "journal.db", tmp_path / "journal.db.moved"
+    path.rename(moved)
+    shutil.copy(moved, path)  # say, a backup restored over it
+
+    replaced = bot.client.get("/")
+    moved.replace(path)  # the file the server opened, put back
+    restored = bot.client.get("/")
+
+    problem = (
+        "the journal file was deleted or replaced while hotfix-bot was running: put it back, "
+        "or restart hotfix-bot to open the file now at its path"
+    )
+    assert replaced.status_code == 200
+    assert f'<div class="problem"><p>{problem}</p></div>' in replaced.text
+    assert str(tmp_path) not in replaced.text
+    assert restored.status_code == 200
+    assert problem not in restored.text

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from app.handlers import clock, incident, merge_group, notices, policy, release
 from app.handlers.commands import confirm, dispatch
-from app.handlers.release.steps import incident_report
+from app.handlers.release.steps import incident_report, verbal_approvals
 from app.handlers.routing import Router
 from app.journal.timers import TIMER_EVENT
 from policies.clock import ESCALATION, OVERDUE
@@ -48,4 +48,9 @@ def build_router() -> Router:
     router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
     router.add(TIMER_EVENT, [incident_report.REMINDER], incident.on_report_due)
     router.add(TIMER_EVENT, [notices.CHAT], notices.on_chat)
+    router.add(
+        TIMER_EVENT,
+        [verbal_approvals.CONFIRMATION_REMINDER],
+        verbal_approvals.on_confirmation_reminder,
+    )
     return router

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from app.github.client import LongWait
 from policies.clock import RequestOutcome
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import Conclusion, Verdict
+from policies.facts import BreakGlass
 from policies.notices import fill
 from policies.result import RuleResult, Status
 from policies.wording import cell, duration_words, time_left, when
@@ -66,11 +67,17 @@ def policy_output(
             deadline += f": **{left}**" if verdict.overdue else f", {left}"
         lines += [f"**Severity {verdict.severity}**{deadline}.", ""]
     if verdict.break_glass is not None:
-        glass = verdict.break_glass
         lines += [
-            f"**Break-glass** by @{glass.by} at {glass.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: "
-            f"{glass.reason}. Every rule that fails or waits is waived; after the merge an "
-            "issue asks for a retroactive review. `/hotfix break-glass off` withdraws it.",
+            f"{_break_glass(verdict.break_glass)} Every rule that fails or waits is waived; "
+            "after the merge an issue asks for a retroactive review. `/hotfix break-glass off` "
+            "withdraws it.",
+            "",
+        ]
+    if verdict.dormant_break_glass is not None:
+        lines += [
+            f"{_break_glass(verdict.dormant_break_glass)} It is **not in force**: a break-glass "
+            "waives the rules only while the pull request's one severity label allows a hotfix "
+            "and a break-glass. `/hotfix break-glass off` withdraws it.",
             "",
         ]
     if review_requests:
@@ -83,6 +90,10 @@ def policy_output(
     ]
     lines += _fixes(verdict.results)
     return CheckOutput(verdict.title, "\n".join(lines))
+
+
+def _break_glass(glass: BreakGlass) -> str:
+    return f"**Break-glass** by @{glass.by} at {when(glass.at)}: {glass.reason}."
 
 
 def _review_requests(severity: str | None, outcomes: Sequence[RequestOutcome]) -> list[str]:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.handlers import timeline
 from app.handlers.check_output import escalation_comment
-from app.handlers.notices import send_notice
+from app.handlers.notices import send_timer_notice
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
@@ -49,7 +49,7 @@ async def on_escalation(context: Context) -> None:
     )
     template = config.notices.template(ESCALATION)
     text = escalation_comment(pull_request, notify, facts.opened_at, now, verdict, template)
-    if await send_notice(context, timer.number, timer.id, text, chat=config.notify.chat):
+    if await send_timer_notice(context, timer, text, chat=config.notify.chat):
         context.log.info("%s: reminded %s", timer.id, " ".join(notify) or "nobody")
     await timeline.record(
         context, timer.number, [escalated(severity, str(step.after), notify, now)]

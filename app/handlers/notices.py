@@ -16,6 +16,8 @@ request's deliveries, nor fails its check.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
 from policies.clock import hotfix_policy
@@ -24,8 +26,12 @@ from policies.evaluate import Verdict
 from policies.facts import PullRequestFacts
 from policies.incident import P0, p0_alert_values
 from policies.notices import DEFAULT_TEMPLATES, P0_ALERT, fill
+from policies.wording import duration_words, when
 
 CHAT = "chat"  # the kind of the timer that sends a message to chat
+
+# A timer's notice later than this says when it was due: people read it as news otherwise.
+LATE_NOTICE = timedelta(minutes=1)
 
 
 def marker(notice_id: str) -> str:
@@ -56,6 +62,33 @@ async def send_notice(
         await send_to_chat(context, number, notice_id, text, comment.get("html_url"))
     await context.state.set_state(sent_key, "sent")
     return posted
+
+
+async def comment_once(context: Context, number: int, hidden_line: str, text: str) -> bool:
+    """Post `text` on pull request (or issue) `number`, headed by `hidden_line` (an HTML
+    comment), unless a comment there has that line already; False when one had. A command's
+    reply is posted so too: it is no notice, and goes nowhere else."""
+    path = f"/repos/{context.repository}/issues/{number}/comments"
+    comments = await context.github.get_all(path)
+    if any(hidden_line in (comment.get("body") or "") for comment in comments):
+        context.log.info("%s was posted before; not again", hidden_line)
+        return False
+    await context.github.request("POST", path, body={"body": f"{hidden_line}\n{text}"})
+    return True
+
+
+async def send_timer_notice(
+    context: Context, timer: FiredTimer, text: str, *, chat: bool = False
+) -> bool:
+    """`send_notice` for the timer `timer`, on its pull request; when it fired more than
+    `LATE_NOTICE` late (the service was down), the comment (and the chat message) ends
+    saying so."""
+    if timer.late_by > LATE_NOTICE:
+        text += (
+            f"\n\nThis reminder was due at {when(timer.expected_at)}; hotfix-bot sends it "
+            f"{duration_words(timer.late_by)} late."
+        )
+    return await send_notice(context, timer.number, timer.id, text, chat=chat)
 
 
 async def send_to_chat(

@@ -122,7 +122,9 @@ async def evaluate_pull_request(context: Context, number: int) -> Evaluation | N
     conclusion = evaluation.verdict.conclusion
     await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
     await alert_p0(context, evaluation.config, evaluation.verdict, evaluation.facts)
-    if records.break_glass is not None:
+    # Only a break-glass in force waives anything: one not in force under the severity
+    # labelled now keeps what it waived while it was.
+    if records.break_glass is not None and evaluation.verdict.break_glass is not None:
         await _remember_what_was_waived(context, number, records.break_glass, evaluation.verdict)
     context.log.info("pull request #%d: %s", number, output.title)
     return evaluation

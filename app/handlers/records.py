@@ -36,6 +36,8 @@ class VerbalRecord:
 class BreakGlassRecord:
     glass: BreakGlass
     comment_id: int  # the command that broke it
+    # The severity labelled then: its approvers may withdraw it whatever the labels are now.
+    severity: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,7 @@ def _break_glass_as_json(record: BreakGlassRecord) -> dict[str, Any]:
         "reason": glass.reason,
         "at": glass.at.isoformat(),
         "comment_id": record.comment_id,
+        "severity": record.severity,
     }
 
 
@@ -164,4 +167,5 @@ def _break_glass_from_json(data: dict[str, Any]) -> BreakGlassRecord:
     return BreakGlassRecord(
         BreakGlass(data["by"], data["reason"], datetime.fromisoformat(data["at"])),
         data["comment_id"],
+        data["severity"],
     )

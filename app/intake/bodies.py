@@ -7,17 +7,20 @@ import asyncio
 import ctypes
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
-# Bodies held at once, all deliveries together: with the process itself (~75 MB) and what a
-# signed body costs while it is checked and journaled, the intake stays under 256 MiB.
-BODIES_IN_FLIGHT_BYTES = 64 * 1024 * 1024
+# While a delivery is journaled its body is held three times over: as received, as zstd's
+# output (as large, for a body that does not compress) and as SQLite's copy of that.
+COPIES_HELD = 3
+# What bodies take at once, all deliveries together, copies counted: two 25 MiB bodies. With
+# the process itself (~75 MB) and its connections, the intake stays under 256 MiB.
+BODIES_IN_FLIGHT_BYTES = 150 * 1024 * 1024
 
 
 class BodyBudget:
-    """The bytes of request bodies the intake holds at once, all deliveries together.
+    """The memory request bodies take at once, all deliveries together.
 
-    A body is counted at its `Content-Length` before it is read. One that does not fit waits
-    up to `wait` seconds for room, at most `max_waiting` of them at once (uvicorn holds up to
-    a few hundred KiB of each meanwhile); otherwise it is refused.
+    A body is counted before it is read, at `COPIES_HELD` times its `Content-Length`. One
+    that does not fit waits up to `wait` seconds for room, at most `max_waiting` of them at
+    once (uvicorn holds up to a few hundred KiB of each meanwhile); otherwise it is refused.
     """
 
     def __init__(
@@ -29,13 +32,13 @@ class BodyBudget:
         self._freed = asyncio.Event()
 
     def try_take(self, size: int) -> bool:
-        if self.held + size > self.limit:
+        if self.held + size * COPIES_HELD > self.limit:
             return False
-        self.held += size
+        self.held += size * COPIES_HELD
         return True
 
     async def wait_to_take(self, size: int) -> bool:
-        if size > self.limit or self._waiting >= self.max_waiting:
+        if size * COPIES_HELD > self.limit or self._waiting >= self.max_waiting:
             return False
         self._waiting += 1
         try:
@@ -50,7 +53,7 @@ class BodyBudget:
         return True
 
     def give_back(self, size: int) -> None:
-        self.held -= size
+        self.held -= size * COPIES_HELD
         if self._waiting:
             self._freed.set()
 

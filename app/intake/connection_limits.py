@@ -1,7 +1,8 @@
 """uvicorn's HTTP/1.1 protocol (httptools) with the limits it lacks: the size of a request's
-headers, and how long a sender may take with them or leave its body idle.
+headers and the number of its fields, the connections open at once, and how long a sender
+may take with its headers or leave its body idle.
 
-uvicorn offers neither with httptools, which it runs by default (it parses as fast as the
+uvicorn offers none of these with httptools, which it runs by default (it parses as fast as the
 intake needs): llhttp has no header limit, and the only timer is keep-alive, armed after a
 response. Its h11 protocol limits headers (to 16 KiB by default, answering `400`) but has no
 read timeouts either, and parses in Python. docs/RELIABILITY.md, "The intake's own limits",
@@ -19,25 +20,52 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from app.metrics import CONNECTIONS_CLOSED
 
 MAX_HEADER_BYTES = 64 * 1024
-# After a 431, what the sender still sends is read and dropped for this long: closing with
-# its bytes unread would reset the connection, and the sender could lose the answer.
+# As common servers do (Apache, nginx's default buffers): uvicorn keeps a Python object per
+# field, so 64 KiB of 5-byte fields cost 1.5 MB a connection.
+MAX_HEADER_FIELDS = 100
+# Open at once, whatever each is doing: with what each may hold (the headers of two
+# requests, and a few hundred KiB of body that the intake has not asked for), the intake
+# stays under 256 MiB (docs/RELIABILITY.md, "The intake's own limits").
+MAX_CONNECTIONS = 256
+# After a refusal sent before the request was read, what the sender still sends is read and
+# dropped for this long: closing with its bytes unread would reset the connection, and the
+# sender could lose the answer.
 LINGER_SECONDS = 2.0
+RETRY_AFTER_SECONDS = 5
 
-_MESSAGE = b"the request line and headers are larger than 64 KiB"
-HEADERS_TOO_LARGE = b"".join(
-    [
-        b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
-        b"content-type: text/plain; charset=utf-8\r\n",
-        b"content-length: %d\r\n" % len(_MESSAGE),
-        b"connection: close\r\n\r\n",
-        _MESSAGE,
-    ]
+
+def _answer(status: bytes, message: bytes, extra_headers: bytes = b"") -> bytes:
+    """A whole plain-text response that closes the connection."""
+    return b"".join(
+        [
+            b"HTTP/1.1 %s\r\n" % status,
+            b"content-type: text/plain; charset=utf-8\r\n",
+            b"content-length: %d\r\n" % len(message),
+            extra_headers,
+            b"connection: close\r\n\r\n",
+            message,
+        ]
+    )
+
+
+HEADERS_TOO_LARGE = _answer(
+    b"431 Request Header Fields Too Large", b"the request line and headers are larger than 64 KiB"
+)
+TOO_MANY_HEADER_FIELDS = _answer(
+    b"431 Request Header Fields Too Large", b"the request has more than 100 header fields"
+)
+TOO_MANY_CONNECTIONS = _answer(
+    b"503 Service Unavailable",
+    b"hotfix-bot has as many connections open as it serves at once; try again shortly",
+    b"retry-after: %d\r\n" % RETRY_AFTER_SECONDS,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
     max_header_bytes: int = MAX_HEADER_BYTES  # request line plus headers, or 431
+    max_header_fields: int = MAX_HEADER_FIELDS  # or 431
+    max_connections: int = MAX_CONNECTIONS  # a connection opened past it is answered 503
     header_timeout: float = 10.0  # from the connection opening (or the request's first byte)
     body_idle_timeout: float = 10.0  # a body with no byte for this long is abandoned
 
@@ -62,11 +90,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # Bytes the current request's line and headers may still take; None once they
         # are complete.
         self._header_allowance: int | None = self.limits.max_header_bytes
+        self._header_fields = 0  # of the current request
+        # Why the request being parsed is refused: the parser's callbacks then do nothing
+        # for the rest of the data at hand, and the refusal follows.
+        self._refused_as: str | None = None
         self._reading_body = False
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        # uvicorn's own `limit_concurrency` would answer 503 only once a request's headers
+        # were complete: the connections, and the headers they hold meanwhile, are bounded
+        # here instead, before anything is read.
+        if len(self.connections) > self.limits.max_connections:
+            self._refuse(TOO_MANY_CONNECTIONS, "too_many_connections")
+            return
         self._arm(self.limits.header_timeout, "header_timeout")
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -80,44 +118,81 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 self._receive_past_allowance(data, allowance)
                 return
             self._header_allowance = allowance - len(data)
-        super().data_received(data)
+        self._parse(data)
         if self._reading_body and not self.transport.is_closing():
             self._arm(self.limits.body_idle_timeout, "body_timeout")
+
+    def _parse(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._refused_as == "too_many_header_fields":
+            self._refuse(TOO_MANY_HEADER_FIELDS, self._refused_as)
+        elif self._refused_as == "too_many_pipelined":
+            # The requests before it are owed their answers first: none can be sent for it.
+            CONNECTIONS_CLOSED.labels(reason=self._refused_as).inc()
+            self._disarm()
+            self.transport.close()
 
     def _receive_past_allowance(self, data: bytes, allowance: int) -> None:
         """`data` holds more than the headers may still take: they must end within it."""
         view = memoryview(data)  # httptools parses any buffer: the parts are not copied
         self._header_allowance = 0
-        super().data_received(view[:allowance])  # type: ignore[arg-type]
-        if self.transport.is_closing():
+        self._parse(view[:allowance])  # type: ignore[arg-type]
+        if self._refused_as or self.transport.is_closing():
             return
         if self._header_allowance == 0:  # neither complete nor a new request begun
-            self._refuse_headers()
+            self._refuse(HEADERS_TOO_LARGE, "headers_too_large")
             return
         self.data_received(view[allowance:])  # type: ignore[arg-type]
 
-    def _refuse_headers(self) -> None:
-        CONNECTIONS_CLOSED.labels(reason="headers_too_large").inc()
+    def _refuse(self, answer: bytes, reason: str) -> None:
+        """Answer before the request was read (or while its headers are), and close."""
+        CONNECTIONS_CLOSED.labels(reason=reason).inc()
         self._disarm()
-        self.transport.write(HEADERS_TOO_LARGE)
+        self.transport.write(answer)
         if self.transport.can_write_eof():
             self.transport.write_eof()
-        # The parser is left behind: it would keep what comes as part of a header.
+        # The parser is left behind: it would keep what comes as part of a request.
         self.transport.set_protocol(_Draining(self, LINGER_SECONDS))
 
     # Parser callbacks
     def on_message_begin(self) -> None:
+        if self._refused_as:
+            return
+        self._header_fields = 0
         super().on_message_begin()
         if self._timer is None:  # a later request on a kept-alive connection
             self._arm(self.limits.header_timeout, "header_timeout")
 
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._refused_as:
+            return
+        self._header_fields += 1
+        if self._header_fields > self.limits.max_header_fields:
+            self._refused_as = "too_many_header_fields"
+            return
+        super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
+        if self._refused_as:
+            return
+        if self.pipeline:
+            # A request already waits behind the one being answered. uvicorn stops reading
+            # then, but parses the rest of the data at hand, each request with its headers:
+            # a sender that never reads its answers would make it hold any number.
+            self._refused_as = "too_many_pipelined"
+            return
         self._header_allowance = None
         self._reading_body = True
         self._disarm()
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._refused_as:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._refused_as:
+            return
         self._header_allowance = self.limits.max_header_bytes
         self._reading_body = False
         self._disarm()
@@ -149,7 +224,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
 
 class _Draining(asyncio.Protocol):
-    """A connection refused with 431: what the sender still sends is dropped until it stops
+    """A connection refused (431, 503): what the sender still sends is dropped until it stops
     or `linger` seconds pass."""
 
     def __init__(self, refused: HttpToolsProtocol, linger: float) -> None:

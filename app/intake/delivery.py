@@ -4,15 +4,18 @@ githubkit's webhook models are kept off the intake path: parsing one pull_reques
 with them costs ~18 ms and importing them seconds and ~70 MB. The intake does not build the
 payload at all (`from_body`): msgspec checks the whole body and builds only the fields
 routing reads, ~30 us for a 28 KB pull_request delivery where a full parse takes ~90 us and
-leaves thousands of objects to the garbage collector.
+leaves thousands of objects to the garbage collector; and whatever a body holds, reading it
+takes a few MiB, not a multiple of it.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import hmac
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,86 +90,125 @@ class NotAJsonObject(ValueError):
     """The body is not JSON, or not a JSON object: the delivery is refused with 400."""
 
 
-class _PullRequest(msgspec.Struct):
-    number: Any = None
-    merged: Any = None  # a `closed` that merged runs the post-merge steps; others are ignored
-    merged_at: Any = None  # what review deliveries say of a merge (they carry no `merged`)
+# What routing reads of a body: for each key, the type of its value, the keys read inside it
+# (an object; {} for any object), or [keys] for a list of exactly one such object.
+_Shape = Mapping[str, "type | _Shape | list[_Shape]"]
+_CHECK: _Shape = {"head_sha": str, "pull_requests": [{"number": int}]}
+_ROUTING: _Shape = {
+    "action": str,
+    "installation": {"id": int},
+    "repository": {"full_name": str, "default_branch": str},
+    # A `closed` that merged runs the post-merge steps; review deliveries carry no `merged`,
+    # but `merged_at`.
+    "pull_request": {"number": int, "merged": bool, "merged_at": str},
+    "check_run": _CHECK,
+    "check_suite": _CHECK,
+    "merge_group": {"head_ref": str, "head_sha": str},
+    "issue": {"number": int, "pull_request": {}},  # an object when the issue is a pull request
+    "comment": {"body": str, "user": {"type": str}},
+    # A push: the ref it moved, and whether it created, deleted or forced it.
+    "ref": str,
+    "created": bool,
+    "deleted": bool,
+    "forced": bool,
+}
+# A value longer than this is none GitHub sends (the longest, a comment's body of at most
+# 65,536 characters, is under 400 KiB of JSON): it is not read, so that no body makes the
+# intake build a large value. Objects are read key by key; a list of one item is read up to
+# its second item.
+_MAX_VALUE_BYTES = 512 * 1024
+_ABSENT = msgspec.Raw()
+_NOT_READ = object()  # absent, of another type, or too long: of no use to routing
 
 
-class _User(msgspec.Struct):
-    type: Any = None
+class _Reader:
+    """Reads one shape from JSON. msgspec validates all of it and builds none of what the
+    shape leaves out; each value read is decoded on its own, so one of another type is not
+    read (as a whole parse would find it no use to routing) and the others still are."""
+
+    def __init__(self, shape: type | _Shape | list[_Shape]) -> None:
+        self._fields: dict[str, _Reader] | None = None  # of an object
+        self._item: _Reader | None = None  # of a list of one
+        decoded_as: Any = shape
+        if isinstance(shape, list):
+            [item] = shape
+            self._item = _Reader(item)
+            decoded_as = tuple[msgspec.Raw]
+        elif isinstance(shape, Mapping):
+            self._fields = {name: _Reader(field) for name, field in shape.items()}
+            raw_fields = [(name, msgspec.Raw, _ABSENT) for name in shape]
+            decoded_as = msgspec.defstruct("Fields", raw_fields)
+        self._decoder = msgspec.json.Decoder(decoded_as)
+
+    def decode(self, json_text: bytes | bytearray | msgspec.Raw) -> Any:
+        """The value, or `_NOT_READ`; `msgspec.DecodeError` when the text is not of the shape
+        or not JSON."""
+        decoded = self._decoder.decode(json_text)
+        if self._item is not None:
+            item = self._item.read(decoded[0])
+            return _NOT_READ if item is _NOT_READ else [item]
+        if self._fields is not None:
+            values = (
+                (name, reader.read(getattr(decoded, name))) for name, reader in self._fields.items()
+            )
+            return {name: value for name, value in values if value is not _NOT_READ}
+        return decoded
+
+    def read(self, raw: msgspec.Raw) -> Any:
+        """A value inside the body (already validated with it), or `_NOT_READ`."""
+        is_value = self._fields is None and self._item is None
+        if not raw or (is_value and len(raw) > _MAX_VALUE_BYTES):
+            return _NOT_READ
+        try:
+            return self.decode(raw)
+        except msgspec.DecodeError:
+            return _NOT_READ
 
 
-class _Comment(msgspec.Struct):
-    body: Any = None
-    user: _User | None = None
-
-
-class _Issue(msgspec.Struct):
-    number: Any = None
-    pull_request: Any = None  # present when the issue is a pull request
-
-
-class _Installation(msgspec.Struct):
-    id: Any = None
-
-
-class _Repository(msgspec.Struct):
-    full_name: Any = None
-    default_branch: Any = None
-
-
-class _Check(msgspec.Struct):
-    head_sha: Any = None
-    pull_requests: Any = None
-
-
-class _MergeGroup(msgspec.Struct):
-    head_ref: Any = None
-    head_sha: Any = None
-
-
-class _Routing(msgspec.Struct):
-    """What `from_payload` reads; msgspec validates and skips everything else."""
-
-    action: Any = None
-    installation: _Installation | None = None
-    repository: _Repository | None = None
-    pull_request: _PullRequest | None = None
-    check_run: _Check | None = None
-    check_suite: _Check | None = None
-    merge_group: _MergeGroup | None = None
-    issue: _Issue | None = None
-    comment: _Comment | None = None
-    # push
-    ref: Any = None
-    created: Any = None
-    deleted: Any = None
-    forced: Any = None
-
-
-_ROUTING = msgspec.json.Decoder(_Routing)
+_ROUTING_READER = _Reader(_ROUTING)
+_ANY_JSON = msgspec.json.Decoder(msgspec.Raw)  # validates, and builds nothing
+# A body that is not ASCII is checked for UTF-8 this much at a time.
+_UTF8_SLICE_BYTES = 1024 * 1024
 
 
 def from_body(delivery_id: str, event: str, body: bytes | bytearray) -> Delivery:
-    """The delivery as the intake needs it, from the body as received."""
+    """The delivery as the intake needs it, from the body as received: all of it checked,
+    only the fields routing reads built (docs/RELIABILITY.md, "The intake's own limits")."""
+    if not _is_utf8(body):
+        raise NotAJsonObject("the body is not JSON")
     try:
-        body.decode()  # JSON is UTF-8 (RFC 8259); msgspec does not check what it skips
-        routing = _ROUTING.decode(body)
-    except UnicodeDecodeError:
-        raise NotAJsonObject("the body is not JSON") from None
-    except (msgspec.DecodeError, RecursionError):
-        # Not the shape GitHub sends (say, "installation" is not an object), or JSON msgspec
-        # does not take: read it all, which also checks what comes after where msgspec
-        # stopped.
+        payload = _ROUTING_READER.decode(body)
+    except msgspec.ValidationError:
+        # The top level is no object; msgspec says so from its first character.
         try:
-            payload = parse(body)
-        except NotAJsonObject:
+            _ANY_JSON.decode(body)
+        except (msgspec.DecodeError, RecursionError):
             raise NotAJsonObject("the body is not JSON") from None
-        if not isinstance(payload, dict):
-            raise NotAJsonObject("the body is not a JSON object") from None
-        return from_payload(delivery_id, event, payload)
-    return from_payload(delivery_id, event, msgspec.to_builtins(routing))
+        raise NotAJsonObject("the body is not a JSON object") from None
+    except (msgspec.DecodeError, RecursionError):
+        # Numbers out of msgspec's range (1e400) are read past, not refused: what is
+        # refused is no JSON (NaN, a lone surrogate such as "\\ud800", a BOM, UTF-16), or
+        # nested deeper than Python's recursion limit, which the standard library's parser
+        # keeps to as well.
+        raise NotAJsonObject("the body is not JSON") from None
+    return from_payload(delivery_id, event, payload)
+
+
+def _is_utf8(body: bytes | bytearray) -> bool:
+    """JSON is UTF-8 (RFC 8259), and msgspec checks the UTF-8 of the strings it builds
+    only. Checked a slice at a time: decoded whole, the body would take up to 4 times its
+    size."""
+    if body.isascii():
+        return True
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with memoryview(body) as view:
+        try:
+            for start in range(0, len(view), _UTF8_SLICE_BYTES):
+                decoder.decode(view[start : start + _UTF8_SLICE_BYTES])
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 def parse(body: bytes | bytearray) -> Any:
@@ -249,9 +291,9 @@ def _pr_number(payload: dict[str, Any]) -> int | None:
 
 
 # A merge group's branch: `gh-readonly-queue/<base>/pr-<number>-<sha of the commit it was
-# built on>`; the base may hold slashes. At most 18 digits: the journal keeps the number
-# as a 64-bit integer.
-_QUEUE_REF = re.compile(r"refs/heads/gh-readonly-queue/.+/pr-([1-9][0-9]{0,17})-[0-9a-f]+")
+# built on>`, as a full ref or a bare branch name; the base may hold slashes, the sha either
+# case. At most 18 digits: the journal keeps the number as a 64-bit integer.
+_QUEUE_REF = re.compile(r"(?:refs/heads/)?gh-readonly-queue/.+/pr-([1-9][0-9]{0,17})-[0-9a-fA-F]+")
 
 
 def _queued_pull_number(head_ref: object) -> int | None:

@@ -11,18 +11,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.intake.webhook import receive_webhook
-from app.journal import JOURNAL_UNUSABLE, JournalReplaced, JournalUnavailable
 from app.metrics import generate_latest
 from app.pages.setup import CALLBACK_PATH, SetupFlow
 from app.pages.status import StatusPage
 from app.services import Services
 
 VERSION = version("hotfix-bot")
-# Told to anyone who asks: the path, which the log gives, is not.
-JOURNAL_REPLACED = (
-    "the journal file was deleted or replaced while hotfix-bot was running: "
-    "put it back, or restart hotfix-bot to open the file now at its path"
-)
 
 
 def endpoints(webhook_path: str) -> list[Route]:
@@ -52,13 +46,8 @@ async def healthz(_: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     services = _services(request)
-    problems = []
-    try:
-        await services.journal.check_writable()
-    except JournalReplaced:
-        problems.append(JOURNAL_REPLACED)
-    except JournalUnavailable:
-        problems.append(JOURNAL_UNUSABLE)
+    journal_problem = await services.journal_problem()
+    problems = [] if journal_problem is None else [journal_problem]
     if services.github is None:
         problems.append("no GitHub App credentials (APP_ID, PRIVATE_KEY)")
     if problems:

@@ -3,40 +3,68 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from app.intake import delivery as deliveries
 from app.intake.bodies import MAX_BODY_BYTES
+from app.intake.connection_limits import LINGER_SECONDS, RETRY_AFTER_SECONDS
 from app.journal import JournalReplaced, JournalUnavailable
 from app.metrics import DELIVERIES
 from app.services import Services
 
 log = logging.getLogger("hotfix_bot.intake")
 
-RETRY_AFTER_SECONDS = 5
 MAX_DELIVERY_ID_LENGTH = 128
 
 
+class _BeforeTheBody(JSONResponse):
+    """An answer sent before the body was read. The rest of the body is then read and
+    dropped, for up to LINGER_SECONDS, before the answer ends: closed on with its body
+    unread, a sender that asked to close the connection had it reset while still sending,
+    and could never read the answer."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send({**start, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": True})
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(LINGER_SECONDS):
+                while (await receive()).get("more_body", False):
+                    pass
+        await send({"type": "http.response.body", "body": b""})
+
+
 def _refuse(
-    status: int, message: str, event: str = "unknown", headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    event: str = "unknown",
+    headers: dict[str, str] | None = None,
+    *,
+    before_the_body: bool = False,
 ) -> JSONResponse:
     DELIVERIES.labels(event=event, outcome="refused").inc()
-    return JSONResponse({"error": message}, status, headers)
+    answer = _BeforeTheBody if before_the_body else JSONResponse
+    return answer({"error": message}, status, headers)
 
 
 async def receive_webhook(services: Services, request: Request) -> Response:
     secret = services.settings.webhook_secret
     if not services.accepting or secret is None:
         return _refuse(
-            503, "hotfix-bot is not configured yet: set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET"
+            503,
+            "hotfix-bot is not configured yet: set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET",
+            before_the_body=True,
         )
 
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        return _refuse(413, "the body is larger than 25 MiB")
+        return _refuse(413, "the body is larger than 25 MiB", before_the_body=True)
     # Counted before it is read; a body without a length as the largest there may be.
     size = MAX_BODY_BYTES if declared is None else int(declared)
     bodies = services.bodies
@@ -45,6 +73,7 @@ async def receive_webhook(services: Services, request: Request) -> Response:
             503,
             "hotfix-bot is receiving as many bodies as it holds at once; try again shortly",
             headers={"retry-after": str(RETRY_AFTER_SECONDS)},
+            before_the_body=True,
         )
     try:
         return await _read_and_record(services, request, secret.get_secret_value())
@@ -54,21 +83,24 @@ async def receive_webhook(services: Services, request: Request) -> Response:
 
 async def _read_and_record(services: Services, request: Request, secret: str) -> Response:
     body: bytes | bytearray = b""
-    try:
-        async for chunk in request.stream():
-            if not body:
-                body = chunk  # most bodies arrive in one piece: used as they came
-            else:
-                if isinstance(body, bytes):
-                    body = bytearray(body)
-                body += chunk
-            if len(body) > MAX_BODY_BYTES:  # also stops a chunked body without a length
-                return _refuse(413, "the body is larger than 25 MiB")
-    except ClientDisconnect:
-        # Nothing was acknowledged, so GitHub counts the delivery as failed and offers to
-        # redeliver it: no error of ours to report.
-        log.info("a delivery's sender went away before its body arrived")
-        return _refuse(400, "the body did not arrive")
+    more_body = True
+    while more_body:  # as Request.stream() reads, knowing when the body ended
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            # Nothing was acknowledged, so GitHub counts the delivery as failed and offers
+            # to redeliver it: no error of ours to report.
+            log.info("a delivery's sender went away before its body arrived")
+            return _refuse(400, "the body did not arrive")
+        chunk: bytes = message.get("body", b"")
+        more_body = message.get("more_body", False)
+        if not body:
+            body = chunk  # most bodies arrive in one piece: used as they came
+        else:
+            if isinstance(body, bytes):
+                body = bytearray(body)
+            body += chunk
+        if len(body) > MAX_BODY_BYTES:  # also stops a chunked body without a length
+            return _refuse(413, "the body is larger than 25 MiB", before_the_body=more_body)
 
     # The signature is checked before anything in the request is believed.
     signature = request.headers.get("x-hub-signature-256", "")
@@ -86,6 +118,11 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
     except deliveries.NotAJsonObject as error:
         return _refuse(400, str(error), event)
     if event == "ping":
+        # A pong says that deliveries are taken: not while the journal cannot take them.
+        try:
+            await services.journal.check_writable()
+        except JournalUnavailable as error:
+            return _journal_refusal(delivery_id, event, error)
         DELIVERIES.labels(event=event, outcome="pong").inc()
         return JSONResponse({"delivery": delivery_id, "status": "pong"})
 
@@ -102,14 +139,18 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
             supersedable=services.router.supersedable(delivery),
         )
     except JournalUnavailable as error:
-        log.error("delivery %s refused: %s", delivery_id, error)
-        journal_problem = (
-            "the delivery journal file was deleted or replaced"
-            if isinstance(error, JournalReplaced)
-            else "the delivery journal cannot take writes"
-        )
-        return _refuse(503, f"{journal_problem}; GitHub will let you redeliver", event)
+        return _journal_refusal(delivery_id, event, error)
     DELIVERIES.labels(event=event, outcome=outcome).inc()
     if outcome == "queued":
         services.worker.wake()
     return JSONResponse({"delivery": delivery_id, "status": outcome}, 202)
+
+
+def _journal_refusal(delivery_id: str, event: str, error: JournalUnavailable) -> JSONResponse:
+    log.error("delivery %s refused: %s", delivery_id, error)
+    journal_problem = (
+        "the delivery journal file was deleted or replaced"
+        if isinstance(error, JournalReplaced)
+        else "the delivery journal cannot take writes"
+    )
+    return _refuse(503, f"{journal_problem}; GitHub will let you redeliver", event)

@@ -143,10 +143,15 @@ class FiredTimer:
         )
 
     @property
+    def expected_at(self) -> datetime:
+        """When it was to fire: when due, or when scheduled if that was later (a timer
+        scheduled for a time already past is not late for that)."""
+        return max(self.due_at, self.scheduled_at)
+
+    @property
     def late_by(self) -> timedelta:
-        """How much later than due it fired: the service was down, or busy. A timer
-        scheduled for a time already past is not late for that."""
-        return max(self.fired_at - max(self.due_at, self.scheduled_at), timedelta(0))
+        """How much later than expected it fired: the service was down, or busy."""
+        return max(self.fired_at - self.expected_at, timedelta(0))
 
     @property
     def lateness(self) -> str:

@@ -79,6 +79,8 @@ class Worker:
 
     async def run(self) -> None:
         resumed = False
+        # Deliveries journaled by other instances (PostgreSQL) wake this worker too.
+        self._journal.listen(self.wake)
         try:
             while True:
                 try:

@@ -9,8 +9,9 @@ processes write to it).
 credentials exist, starts it again if it dies, and wakes it through its standard input, one
 byte per wake-up. The child exits when that pipe closes (the kernel closes it when the server dies,
 however it dies), so it never outlives the server, not even while it waits for the journal's
-worker lock; it takes that lock before it resumes anything, so a child left from a killed
-server has gone before the next one takes its deliveries over.
+worker lock; it takes that lock (SQLite journals: one worker each) before it resumes
+anything, so a child left from a killed server has gone before the next one takes its
+deliveries over. Workers on a PostgreSQL journal take no lock: their claims are leased.
 """
 
 from __future__ import annotations
@@ -225,7 +226,9 @@ def main() -> int:
         return 2
     logs.configure(settings.log_level, settings.log_format)
     try:
-        with single_worker(journal_path(settings.database_url)):
+        database = journal_path(settings.database_url)
+        # A PostgreSQL journal is shared by any number of workers, each claim leased to one.
+        with single_worker(database) if database else contextlib.nullcontext():
             uvloop.run(work(settings))
     except ServerGone:
         pass  # while waiting for the lock: nothing started, nothing to stop

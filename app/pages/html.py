@@ -33,7 +33,8 @@ def html_page(
     """A whole page around `body` (HTML the caller has escaped); never cached.
 
     The setup pages carry single-use values and the status page changes by the second, so
-    neither browsers nor proxies should keep a copy; and no other site may frame a page.
+    neither browsers nor proxies should keep a copy. (No other site may frame them: every
+    answer says so, app.intake.server.)
     """
     document = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -44,9 +45,6 @@ def html_page(
     headers = {
         "cache-control": "no-store",
         "referrer-policy": "no-referrer",
-        # No other site may frame a page and trick a click on its buttons.
-        "x-frame-options": "DENY",
-        "content-security-policy": "frame-ancestors 'none'",
         **(headers or {}),
     }
     return HTMLResponse(document, status_code, headers=headers)

@@ -96,11 +96,14 @@ class StatusPage:
             # GitHub's words may name repositories or installations: details only.
             reason = f": {escape(describe(error))}" if details else "."
             app_section = f'<div class="problem"><p>GitHub did not answer{reason}</p></div>'
-        worker_problem = self._services.worker.problem()
-        worker_section = (
-            f'<div class="problem"><p>{escape(worker_problem)}</p></div>' if worker_problem else ""
+        # Said to anyone, in /readyz's words; why is in the log.
+        problems = [self._services.worker.problem(), await self._services.journal_problem()]
+        problem_section = "".join(
+            f'<div class="problem"><p>{escape(problem)}</p></div>'
+            for problem in problems
+            if problem
         )
-        body = f"<h1>hotfix-bot</h1>{app_section}{worker_section}{deliveries}{recent}{_footer()}"
+        body = f"<h1>hotfix-bot</h1>{app_section}{problem_section}{deliveries}{recent}{_footer()}"
         return html_page("Status", body, status_code)
 
     async def _summary(self, github: GitHubApp) -> AppSummary:

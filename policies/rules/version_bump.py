@@ -2,8 +2,9 @@
 
 Every version file on the base must be on the head with that version (a file the hotfix
 adds is not a version file), and the release tag for it must not exist yet. Versions are
-SemVer 2.0: a pre-release of that version passes only with `version.allow_prerelease`, and
-the tag is made from the head's version as written (docs/ADMIN.md, "Pre-release versions").
+SemVer 2.0: MAJOR.MINOR.PATCH[-pre] wants MAJOR.MINOR.(PATCH+1), a pre-release of which
+passes only with `version.allow_prerelease`, and the tag is made from the head's version as
+written (docs/ADMIN.md, "Pre-release versions").
 """
 
 import shlex
@@ -67,26 +68,18 @@ def _set_version_command(path: str, version: Version) -> str:
 
 def _is_next_patch(version: Version, current: Version, allow_prerelease: bool) -> bool:
     """`version` is what a hotfix of `current` may ship: its next patch release (build
-    metadata aside), or a pre-release of that above `current` when pre-releases are allowed."""
+    metadata aside), or a pre-release of that when pre-releases are allowed (any of which is
+    above `current`, whose patch number is lower)."""
     target = next_patch(current)
     if version.prerelease is None:
         return version == target  # SemVer precedence ignores build metadata
-    return allow_prerelease and version.finalize_version() == target and version > current
+    return allow_prerelease and version.finalize_version() == target
 
 
 def _wanted(current: Version, allow_prerelease: bool) -> str:
     """The versions `_is_next_patch` accepts, in words."""
     target = next_patch(current)
-    if not allow_prerelease:
-        return str(target)
-    above = f" above {current}" if current.prerelease else ""
-    return f"{target} or a pre-release of it{above}"
-
-
-def _bump_words(current: Version) -> str:
-    if current.prerelease:
-        return f"the release of the pre-release {current}"
-    return f"{current} + 1 patch"
+    return f"{target} or a pre-release of it" if allow_prerelease else str(target)
 
 
 def _disagreement(ref: str, versions: dict[str, Version], fix: str) -> _Problem | None:
@@ -230,7 +223,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     if shipped is None or not _is_next_patch(shipped, current, allow_prerelease):
         shipped = target
     tag = tag_name(config, str(shipped))
-    expected = f"{wanted} ({_bump_words(current)}) in {', '.join(on_base)}, and no tag {tag} yet"
+    expected = f"{wanted} ({current} + 1 patch) in {', '.join(on_base)}, and no tag {tag} yet"
     problems, note = _head_problems(change, on_base, head_reads, current, allow_prerelease)
     if not problems and tag in existing_tags:
         problems.append(

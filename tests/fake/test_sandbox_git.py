@@ -215,6 +215,32 @@ def test_merges_api_merges_three_way_per_path(world: World) -> None:
     assert "app.py" not in repo.get_commit("cleanup").tree
 
 
+def test_merges_api_merges_a_file_both_sides_changed_line_by_line(world: World) -> None:
+    """As GitHub does: changes in different places of one file both apply; changes that
+    overlap or touch are a 409 "Merge conflict"."""
+    repo = world.repo
+    merges = "/repos/acme/widgets/merges"
+    lines = [f"line {number}\n" for number in range(1, 21)]
+    repo.commit("main", {"app.py": "".join(lines)}, "base")
+    repo.create_branch("develop", "main")
+    repo.commit("develop", {"app.py": "".join([*lines[:19], "line 20, feature\n"])}, "feature")
+    repo.create_branch("release/1.3", "main")
+    repo.commit("release/1.3", {"app.py": "".join(["line 1, other\n", *lines[1:]])}, "other")
+    fixed = "".join(["line 1, fixed\n", *lines[1:]])
+    hotfix = repo.commit("hotfix/x", {"app.py": fixed}, "fix")
+
+    merged = world.client.post(merges, json={"base": "develop", "head": hotfix})
+
+    assert merged.status_code == 201
+    assert repo.read_file("develop", "app.py") == "".join(
+        ["line 1, fixed\n", *lines[1:19], "line 20, feature\n"]
+    )
+    release_before = repo.branches["release/1.3"].sha
+    overlapping = world.client.post(merges, json={"base": "release/1.3", "head": hotfix})
+    assert (overlapping.status_code, overlapping.json()["message"]) == (409, "Merge conflict")
+    assert repo.branches["release/1.3"].sha == release_before
+
+
 def test_recursive_tree_lists_every_path_with_its_blob(world: World) -> None:
     repo = world.repo
     repo.commit("main", {"src/app/main.py": "x = 1\n"}, "nested")

@@ -31,14 +31,16 @@ SYNTAXES = [GREET, PING]
     [
         ("/hotfix ping", True),
         ("/hotfix ping\nand more", True),
-        ("/hotfix", False),
+        ("/hotfix", True),  # names no command: answered with the accepted forms
+        ("/hotfix  \r\nwhat can you do?", True),
         ("/hotfixing", False),
         (" /hotfix ping", False),
+        ("  /hotfix", False),
         ("please /hotfix ping", False),
         ("> /hotfix ping", False),
     ],
 )
-def test_a_command_is_a_comment_whose_first_line_starts_with_the_prefix(
+def test_a_command_is_a_comment_whose_first_line_starts_with_the_prefix_or_is_it_alone(
     body: str, expected: bool
 ) -> None:
     assert is_command(body) is expected
@@ -61,6 +63,7 @@ def test_command_names_ignore_case() -> None:
     [
         ("/hotfix approve @lena", "`approve` is not a hotfix-bot command"),
         ("/hotfix  ", "it names no command"),
+        ("/hotfix", "it names no command"),
         ("/hotfix greet", "it needs someone to greet"),
         (
             "/hotfix greet lena",

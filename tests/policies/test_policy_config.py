@@ -1,3 +1,4 @@
+import re
 import tracemalloc
 from datetime import timedelta
 
@@ -375,7 +376,37 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             'labels: severity P1 uses the label "hotfix", which is already the hotfix label; '
             "each needs its own label",
         ),
-        ("labels: {severities: {1: one}}", "labels.severities: the key 1 must be text"),
+        (
+            "labels: {severities: {1: one}}",
+            "labels.severities: the key 1 at line 1, column 23 must be text",
+        ),
+        ("true: x", "the top level: the key true at line 1, column 1 must be text"),
+        ("~: x", "the top level: the key ~ at line 1, column 1 must be text"),
+        (
+            "severities:\n  2024-01-01: {}\n",
+            "severities: the key 2024-01-01 at line 2, column 3 must be text",
+        ),
+        (
+            "labels:\n  severities:\n    ? [a, b]\n    : x\n",
+            "labels.severities: the key [a, b] at line 3, column 7 must be text",
+        ),
+        (
+            "tag:\n  ? !!python/tuple [a]\n  : x\n",
+            "tag: the key !!python/tuple [a] at line 2, column 5 must be text",
+        ),
+        (
+            'tag:\n  format: !!binary "not base64!!"\n',
+            'tag.format: cannot be represented as binary data (got "not base64!!")',
+        ),
+        (
+            "tag:\n  format: !!python/object:os.system echo\n",
+            "tag.format: the tag !!python/object:os.system is not supported",
+        ),
+        ("workflow: !foo bar", "workflow: the tag !foo is not supported"),
+        ("tag: !!merge x", "tag: the tag !!merge is not supported"),
+        ("tag: {format: !!str [a]}", "tag.format: cannot be represented as text (got a list)"),
+        ("version: {files: !!set x}", 'version.files: cannot be represented as a set (got "x")'),
+        ("tag: \x07", "invalid YAML at line 1, column 6: the character #x0007 is not allowed"),
         (
             "severities: {P0: {deadline: 31d}}",
             'severities.P0.deadline: must be at most 30d (got "31d")',
@@ -411,7 +442,8 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
         ),
         (
             "severities: {P0: {<<: 1}}",
-            "invalid YAML at line 1, column 23: << merges only mappings: <<: *name or <<: [*a, *b]",
+            "severities.P0: << at line 1, column 19 merges only mappings: <<: *name or "
+            "<<: [*a, *b]",
         ),
     ],
 )
@@ -542,11 +574,14 @@ def test_a_key_written_twice_beside_a_merge_is_still_refused() -> None:
 
 
 # Keys and scalars the fuzzing below combines: the config's own keys, so that it reaches
-# validation, and every kind of scalar PyYAML converts, well-formed or not.
+# validation, keys that are no text, and every kind of scalar PyYAML converts, well-formed or
+# not, and tags it does not.
 FUZZ_KEYS = [
     *("workflow", "branches", "production", "labels", "hotfix", "severities", "P0", "P9"),
     *("hotfix_allowed", "deadline", "approvals", "name", "team", "users", "count", "version"),
     *("files", "bump", "tag", "format", "message", "release", "delete_branch", "<<", "? [k]"),
+    *("true", "~", "1", ".nan", "2024-01-01", "? {k: 1}", "!!binary aGVsbG8=", "!foo k"),
+    *("!!python/tuple [k]", "!!str k", "'1'", "!!merge k"),
 ]
 FUZZ_SCALARS = [
     *("gitflow", "hotfix/", "true", "no", "~", "1", "-1", "0x1F", "0b", "0o7", "1:30", "1_0"),
@@ -556,6 +591,8 @@ FUZZ_SCALARS = [
     *("!!python/name:os.system ''", "!!int abc", "!!int ''", "!!float x", "!!bool maybe"),
     *("!!timestamp soon", "!!str 1", "!!null ''", "!!set {a}", "!!omap [a: 1]", "!!seq x"),
     *("!!map x", "!local x", "=", '"\\ud800"', "'{version}'", "x" * 300),
+    *('!!binary "not base64!!"', "!!python/tuple [a]", "!foo bar", "!!merge x", "!!str [a]"),
+    *("!!str {a: 1}", "!!set x", "!!omap {a: 1}", "!!pairs x", "!!int [1]", "!!null [x]"),
 ]
 
 
@@ -590,6 +627,7 @@ YAML_TOKENS = [
     *('"', "|", ">", "%", "@", "`", "~", "=", "x", "P0", "deadline: ", "severities: ", ":"),
     *("!!int ", "!!float ", "!!bool ", "!!timestamp ", "!!binary ", "!!str ", "!!set "),
     *("!!python/object:os.system ", "9" * 5000, "1e400", "2001-13-45", "\\ud800", "0b", "0x"),
+    *("!foo ", "!!merge ", "!!python/tuple ", "!!omap ", "true: ", "~: ", "2024-01-01: ", "1: "),
 ]
 yaml_text = st.lists(st.sampled_from(YAML_TOKENS), max_size=40).map("".join)
 structures = st.recursive(
@@ -609,6 +647,11 @@ structures = st.recursive(
 )
 
 
+# What PyYAML, pydantic or Python say where a problem does not name its key.
+NAMING_NO_KEY = ("Keys should be strings", "could not determine a constructor", "unhashable")
+NAMING_NO_KEY += ("tag:yaml.org,2002:", "datetime.", "while constructing", "<unicode string>")
+
+
 def assert_loads_or_names_problems(text: str) -> None:
     try:
         loaded = load_config(text, "main")
@@ -616,6 +659,10 @@ def assert_loads_or_names_problems(text: str) -> None:
         assert error.problems
         for problem in error.problems:
             problem.encode("utf-8")  # printable, in the check run and in a terminal
+            assert "\n" not in problem
+            assert not any(words in problem for words in NAMING_NO_KEY), problem
+            if problem.startswith("invalid YAML"):
+                assert re.match(r"invalid YAML at line \d+, column \d+: ", problem), problem
     else:
         assert isinstance(loaded, HotfixConfig)
 

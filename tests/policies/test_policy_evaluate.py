@@ -1,5 +1,6 @@
 """The verdict over all rules, hotfix detection and the tag the app must look up."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -142,6 +143,42 @@ def test_a_break_glass_concludes_success_and_waives_what_fails_or_waits() -> Non
     assert verdict.waived_rules == ("target-branch", "approvals")
     assert verdict.waived_groups == ("On-call Manager",)
     assert verdict.break_glass == glass
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"hotfix", "P2"},  # a severity that allows no hotfix
+        {"hotfix", "P1"},  # a hotfix severity that names no break_glass
+        {"hotfix"},  # no severity label
+        {"hotfix", "P0", "P1"},  # more than one
+    ],
+    ids=["P2", "P1", "no severity", "two severities"],
+)
+def test_a_break_glass_is_not_in_force_under_a_severity_that_allows_none(
+    labels: set[str],
+) -> None:
+    """Broken under P0, then relabelled: the rules decide, and the verdict keeps the record."""
+    glass = BreakGlass("dana", "checkout is down", datetime(2026, 12, 4, 14, 32, tzinfo=UTC))
+
+    verdict = evaluate(config(), facts(labels=labels, reviews=[], break_glass=glass))
+
+    without_glass = evaluate(config(), facts(labels=labels, reviews=[]))
+    assert verdict == replace(without_glass, dormant_break_glass=glass)
+    assert (verdict.break_glass, verdict.waived_rules) == (None, ())
+
+
+def test_a_break_glass_is_in_force_under_any_severity_that_names_break_glass() -> None:
+    glass = BreakGlass("dana", "checkout is down", datetime(2026, 12, 4, 14, 32, tzinfo=UTC))
+    p1_too = config("severities:\n  P1:\n    break_glass: {users: [sre]}\n")
+
+    verdict = evaluate(p1_too, facts(labels={"hotfix", "P1"}, reviews=[], break_glass=glass))
+
+    assert (verdict.conclusion, verdict.title, verdict.waived_rules) == (
+        Conclusion.SUCCESS,
+        "Break-glass by @dana: checkout is down",
+        ("approvals",),
+    )
 
 
 def test_a_pathological_pattern_fails_the_branch_promptly() -> None:

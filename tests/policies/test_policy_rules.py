@@ -206,19 +206,31 @@ V = {"VERSION": "1.2.3\n"}
             "Version 1.2.3 becomes 1.2.4+build.7 in VERSION; tag v1.2.4+build.7 is free",
             "",
         ),
-        (  # the hotfix of a pre-release ships its release
-            {"base_version_files": {"VERSION": "1.2.4-rc.1"}, "head_version_files": V},
-            Status.FAIL,
-            "VERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4",
-            '`echo "1.2.4" > VERSION`',
-        ),
-        (
+        (  # the hotfix of a pre-release raises its patch number too
             {
                 "base_version_files": {"VERSION": "1.2.4-rc.1"},
                 "head_version_files": {"VERSION": "1.2.5"},
             },
+            Status.PASS,
+            "Version 1.2.4-rc.1 becomes 1.2.5 in VERSION; tag v1.2.5 is free",
+            "",
+        ),
+        (  # ... not only its pre-release part
+            {
+                "base_version_files": {"VERSION": "1.2.4-rc.1"},
+                "head_version_files": {"VERSION": "1.2.4"},
+            },
             Status.FAIL,
-            "VERSION is 1.2.5 on hotfix/fix-login, expected 1.2.4",
+            "VERSION is 1.2.4 on hotfix/fix-login, expected 1.2.5",
+            '`echo "1.2.5" > VERSION`',
+        ),
+        (
+            {
+                "base_version_files": {"VERSION": "1.2.3-rc.1"},
+                "head_version_files": {"VERSION": "1.2.3"},
+            },
+            Status.FAIL,
+            "VERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4",
             '`echo "1.2.4" > VERSION`',
         ),
         (
@@ -391,31 +403,27 @@ PRERELEASES = config("version: {allow_prerelease: true}")
             "VERSION is 1.2.5-rc.1 on hotfix/fix-login, expected 1.2.4 or a pre-release of it",
             "1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4 yet",
         ),
+        (  # from a pre-release base, the patch number goes up: 1.2.4-rc.1 wants 1.2.5
+            "1.2.4-rc.1",
+            "1.2.5-rc.1",
+            Status.PASS,
+            "Version 1.2.4-rc.1 becomes 1.2.5-rc.1 in VERSION; tag v1.2.5-rc.1 is free",
+            "1.2.5 or a pre-release of it (1.2.4-rc.1 + 1 patch) in VERSION, and no tag "
+            "v1.2.5-rc.1 yet",
+        ),
         (
             "1.2.4-rc.1",
             "1.2.4-rc.2",
-            Status.PASS,
-            "Version 1.2.4-rc.1 becomes 1.2.4-rc.2 in VERSION; tag v1.2.4-rc.2 is free",
-            "1.2.4 or a pre-release of it above 1.2.4-rc.1 (the release of the pre-release "
-            "1.2.4-rc.1) in VERSION, and no tag v1.2.4-rc.2 yet",
-        ),
-        (  # beta is below rc.1 in SemVer precedence: this would go backwards
-            "1.2.4-rc.1",
-            "1.2.4-beta",
             Status.FAIL,
-            "VERSION is 1.2.4-beta on hotfix/fix-login, expected 1.2.4 or a pre-release of it "
-            "above 1.2.4-rc.1",
-            "1.2.4 or a pre-release of it above 1.2.4-rc.1 (the release of the pre-release "
-            "1.2.4-rc.1) in VERSION, and no tag v1.2.4 yet",
+            "VERSION is 1.2.4-rc.2 on hotfix/fix-login, expected 1.2.5 or a pre-release of it",
+            "1.2.5 or a pre-release of it (1.2.4-rc.1 + 1 patch) in VERSION, and no tag v1.2.5 yet",
         ),
         (
             "1.2.4-rc.1",
-            "1.2.4-rc.1",
+            "1.2.4",
             Status.FAIL,
-            "VERSION is 1.2.4-rc.1 on hotfix/fix-login, expected 1.2.4 or a pre-release of it "
-            "above 1.2.4-rc.1",
-            "1.2.4 or a pre-release of it above 1.2.4-rc.1 (the release of the pre-release "
-            "1.2.4-rc.1) in VERSION, and no tag v1.2.4 yet",
+            "VERSION is 1.2.4 on hotfix/fix-login, expected 1.2.5 or a pre-release of it",
+            "1.2.5 or a pre-release of it (1.2.4-rc.1 + 1 patch) in VERSION, and no tag v1.2.5 yet",
         ),
     ],
 )
@@ -431,7 +439,8 @@ def test_version_bump_with_pre_releases_allowed(
     )
     assert (result.status, result.summary, result.expected) == (status, summary, expected)
     assert result.found == f"VERSION: {base_version} on main, {head_version} on hotfix/fix-login"
-    assert result.how_to_fix == ("" if status is Status.PASS else '`echo "1.2.4" > VERSION`')
+    target = {"1.2.3": "1.2.4", "1.2.4-rc.1": "1.2.5"}[base_version]
+    assert result.how_to_fix == ("" if status is Status.PASS else f'`echo "{target}" > VERSION`')
 
 
 def test_an_existing_tag_of_the_pre_release_fails_version_bump() -> None:

@@ -129,10 +129,10 @@ def test_suffixes_parse_and_are_kept_as_written(
         ("1.2.3", "1.2.4"),
         ("1.2.3+build.7", "1.2.4"),
         ("0.9.9", "0.9.10"),
-        # A pre-release leads to its release: the lowest version above it without one.
-        ("1.2.4-rc.1", "1.2.4"),
-        ("1.2.4-rc.1+build.7", "1.2.4"),
-        ("2.0.0-alpha", "2.0.0"),
+        # A pre-release's patch number goes up too: the pre-release part is not read.
+        ("1.2.4-rc.1", "1.2.5"),
+        ("1.2.4-rc.1+build.7", "1.2.5"),
+        ("2.0.0-alpha", "2.0.1"),
     ],
 )
 def test_next_patch_is_the_next_release(current: str, next_release: str) -> None:
@@ -147,7 +147,7 @@ def test_next_patch_is_above_and_has_no_suffixes(
     bumped = next_patch(current)
     assert bumped > current
     assert (bumped.prerelease, bumped.build) == (None, None)
-    assert bumped.patch == (patch if prerelease else patch + 1)
+    assert (bumped.major, bumped.minor, bumped.patch) == (major, minor, patch + 1)
 
 
 # --- precedence, as SemVer 2.0 orders versions ------------------------------------------------

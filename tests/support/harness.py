@@ -24,7 +24,7 @@ from app.github.client import TIMEOUT, GitHubApp
 from app.handlers.routing import Context, Handler
 from app.intake.delivery import from_payload
 from app.intake.server import create_app
-from app.journal import SqliteJournal, journal_path
+from app.journal import Journal, open_journal
 from app.journal.timers import Timers
 from app.logs import for_delivery
 from sandbox import (
@@ -104,10 +104,10 @@ class Bot:
     fake: FakeGitHub
     repo: FakeRepo
     client: TestClient
-    journal: SqliteJournal
+    journal: Journal
     transport: TracingTransport
     # Starts hotfix-bot on the journal's file: its client (entered) and journal.
-    launch: Callable[[], tuple[TestClient, SqliteJournal]]
+    launch: Callable[[], tuple[TestClient, Journal]]
     clock: Clock | None = None  # the journal's and the fake's, when a test keeps the time
     sent: list[str] = field(default_factory=list)
 
@@ -193,7 +193,8 @@ def running_bot(
     """`network` stands between the app and the fake (a test's faults); `github_timeout`
     replaces the app's 15 s request timeout; `clock` is the journal's, which the worker
     measures due times and GitHub's waits on; `chat_timeout` bounds an attempt to post to
-    chat; `environment` adds settings (`ADMIN_TOKEN=...`)."""
+    chat; `environment` adds settings (`ADMIN_TOKEN=...`, `DATABASE_URL=...`: a SQLite
+    journal in `tmp_path` by default)."""
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
     if isinstance(clock, Clock):
         fake.clock = clock.moment  # pull requests opened, reviews given at the journal's time
@@ -206,8 +207,8 @@ def running_bot(
         )
         transport = TracingTransport(network)
 
-        def launch() -> tuple[TestClient, SqliteJournal]:
-            journal = SqliteJournal(journal_path(settings.database_url), clock=clock)
+        def launch() -> tuple[TestClient, Journal]:
+            journal = open_journal(settings.database_url, clock=clock)
             app = create_app(
                 settings,
                 journal=journal,

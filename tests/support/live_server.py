@@ -81,30 +81,48 @@ class Server:
 def github_and_server(
     tmp_path: Path, private_key_pem: str
 ) -> Iterator[tuple[FakeGitHub, FakeRepo, Server]]:
+    """One server on a SQLite journal in `tmp_path`, not started yet."""
+    database_url = f"sqlite:///{tmp_path / 'journal.db'}"
+    with github_and_servers(tmp_path, private_key_pem, database_url, 1) as (fake, repo, servers):
+        [server] = servers
+        yield fake, repo, server
+
+
+@contextmanager
+def github_and_servers(
+    tmp_path: Path, private_key_pem: str, database_url: str, count: int
+) -> Iterator[tuple[FakeGitHub, FakeRepo, list[Server]]]:
+    """`count` servers, each on a port of its own, sharing the journal `database_url` and
+    the fake GitHub; not started yet."""
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
     app = fake.create_app(private_key_pem=private_key_pem)
     installation = fake.add_installation(app.id, account="acme")
     repo = fake.add_repo("acme/widgets", installation, files={"VERSION": "1.2.3\n"})
     with serve_fake(fake) as base_url:
-        port = free_port()
         environment = {
             **os.environ,
             "APP_ID": str(app.id),
             "PRIVATE_KEY": private_key_pem,
             "WEBHOOK_SECRET": WEBHOOK_SECRET,
             "GITHUB_API_URL": base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'journal.db'}",
-            "PORT": str(port),
+            "DATABASE_URL": database_url,
             "LOG_FORMAT": "json",
         }
         # The working directory is empty: no .env of the developer's is read.
         command = [sys.executable, "-m", "app.cli", "serve"]
-        server = Server(command, environment, port, cwd=tmp_path, log=tmp_path / "server.log")
+        servers = []
+        for index in range(count):
+            port = free_port()
+            log = tmp_path / ("server.log" if count == 1 else f"server-{index + 1}.log")
+            servers.append(
+                Server(command, {**environment, "PORT": str(port)}, port, cwd=tmp_path, log=log)
+            )
         try:
-            yield fake, repo, server
+            yield fake, repo, servers
         finally:
-            server.stop()
-            server.client.close()
+            for server in servers:
+                server.stop()
+                server.client.close()
     assert [v.errors for v in fake.violations] == []
 
 
@@ -113,6 +131,19 @@ def open_hotfix(repo: FakeRepo) -> int:
     repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Fix")
     pull = repo.open_pull("hotfix/fix-login", "main", title="Fix", author="dev", labels=["hotfix"])
     return pull.number
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is `pid`, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        if int(fields[1]) == pid and fields[0] not in "ZX":
+            found.append(int(stat.parent.name))
+    return found
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> None:

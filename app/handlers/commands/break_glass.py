@@ -1,23 +1,24 @@
 """`/hotfix break-glass <reason>` and `/hotfix break-glass off`.
 
-While the glass is broken, the hotfix-policy check passes with every rule that fails or
-waits shown as waived; after the merge a retroactive review issue is opened (the
-`retro-review` post-merge step). Who may break it is `severities.<S>.break_glass`; the one
-who broke it, or anyone who may fill an approval group of the severity, withdraws it.
+While the glass is broken, and the severity labelled allows a break-glass, the hotfix-policy
+check passes with every rule that fails or waits shown as waived; after the merge a
+retroactive review issue is opened (the `retro-review` post-merge step). Who may break it is
+`severities.<S>.break_glass`; the one who broke it, or anyone who may fill an approval group
+of the severity it was broken under, withdraws it, whatever the labels are now.
 """
 
 from __future__ import annotations
 
 from app.handlers import timeline
-from app.handlers.commands.command import Command, Invocation, Refusal
+from app.handlers.commands.command import Command, Invocation, Refusal, who
 from app.handlers.notices import send_to_chat
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import BreakGlassRecord
 from policies.commands import CommandError, Syntax
-from policies.config import CONFIG_PATH, BreakGlassConfig, SeverityPolicy
+from policies.config import CONFIG_PATH
 from policies.facts import BreakGlass
 from policies.incident import glass_broken_message
-from policies.timeline import TimelineEvent, glass_broken, glass_mended
+from policies.timeline import glass_broken, glass_mended
 from policies.wording import join_words
 
 
@@ -28,67 +29,74 @@ def read(text: str) -> str | None:
     return None if text.casefold() == "off" else text
 
 
-async def break_glass(invocation: Invocation, reason: str | None) -> None:
-    severity, policy = invocation.open_hotfix_severity()
-    context, number = invocation.context, invocation.number
+async def permitted(invocation: Invocation, reason: str | None) -> None:
     if reason is None:
-        event = await _withdraw(invocation, severity, policy)
+        await _may_withdraw(invocation)
     else:
-        event = await _break(invocation, severity, policy.break_glass, reason)
+        await _may_break(invocation)
+
+
+async def break_glass(invocation: Invocation, reason: str | None) -> None:
+    context, number = invocation.context, invocation.number
+    event = None
+    if reason is None:
+        # Whatever the labels are now: a break-glass not in force may come back into force.
+        invocation.require_open()
+        if invocation.records.break_glass is not None:
+            # None: nothing to withdraw (or this very command withdrew it before a retry)
+            event = glass_mended(invocation.commenter, invocation.written_at, invocation.comment_id)
+        invocation.records.break_glass = None
+    else:
+        severity, _ = invocation.open_hotfix_severity()
+        glass = BreakGlass(invocation.commenter, reason, invocation.written_at)
+        invocation.records.break_glass = BreakGlassRecord(glass, invocation.comment_id, severity)
+        event = glass_broken(glass, invocation.comment_id)
     await invocation.records.save(context)
     if event is not None:
         await timeline.record(context, number, [event])
-    glass = invocation.records.break_glass
-    if reason is not None and glass is not None and invocation.config.notify.chat:
-        text = glass_broken_message(glass.glass, number, str(invocation.pull["title"]))
+    glass_record = invocation.records.break_glass
+    if reason is not None and glass_record is not None and invocation.config.notify.chat:
+        text = glass_broken_message(glass_record.glass, number, str(invocation.pull["title"]))
         link = context.payload["comment"].get("html_url")
-        await send_to_chat(context, number, f"break-glass:{glass.comment_id}", text, link)
+        await send_to_chat(context, number, f"break-glass:{glass_record.comment_id}", text, link)
     await evaluate_pull_request(context, number)
 
 
-async def _break(
-    invocation: Invocation, severity: str, allowed: BreakGlassConfig | None, reason: str
-) -> TimelineEvent:
+async def _may_break(invocation: Invocation) -> None:
+    """The severity's `break_glass` teams and users may, whatever their access."""
+    severity, policy = invocation.open_hotfix_severity()
+    allowed = policy.break_glass
     if allowed is None:
         raise Refusal(
             f"severity {severity} allows no break-glass "
             f"(`severities.{severity}.break_glass` in `{CONFIG_PATH}`)"
         )
-    if not await invocation.commenter_in(allowed.teams, allowed.users):
-        raise Refusal(f"only {_who(allowed)} may break the glass for severity {severity}")
-    glass = BreakGlass(invocation.commenter, reason, invocation.written_at)
-    invocation.records.break_glass = BreakGlassRecord(glass, invocation.comment_id)
-    return glass_broken(glass, invocation.comment_id)
+    if not await invocation.is_among(invocation.commenter, allowed.teams, allowed.users):
+        raise Refusal(
+            f"only {who(allowed.teams, allowed.users)} may break the glass for severity {severity}"
+        )
 
 
-async def _withdraw(
-    invocation: Invocation, severity: str, policy: SeverityPolicy
-) -> TimelineEvent | None:
+async def _may_withdraw(invocation: Invocation) -> None:
+    """The one who broke it, or an approver of the severity it was broken under."""
     current = invocation.records.break_glass
     if current is None:
-        return None  # nothing to withdraw (or this very command withdrew it before a retry)
-    approvers = policy.approvals
-    broke_it = current.glass.by.casefold() == invocation.commenter.casefold()
-    if not broke_it and not await invocation.commenter_in(
-        [group.team for group in approvers if group.team],
-        [user for group in approvers for user in group.users or ()],
-    ):
+        return  # nothing to withdraw (or this very command withdrew it before a retry)
+    if current.glass.by.casefold() == invocation.commenter.casefold():
+        return
+    severity = current.severity
+    policy = invocation.config.severities.get(severity)  # gone when the config dropped it
+    approvers = policy.approvals if policy is not None else []
+    if not await invocation.may_fill_a_group(invocation.commenter, approvers):
         groups = join_words([group.name for group in approvers]) or "none"
         raise Refusal(
             f"only {current.glass.by}, who broke the glass, or an approver of severity "
             f"{severity} ({groups}) may withdraw it"
         )
-    invocation.records.break_glass = None
-    return glass_mended(invocation.commenter, invocation.written_at, invocation.comment_id)
-
-
-def _who(allowed: BreakGlassConfig) -> str:
-    # Named, not mentioned: a refusal need not notify them.
-    teams = [f"members of team {team}" for team in allowed.teams]
-    return join_words(teams + allowed.users, "or")
 
 
 COMMAND = Command(
     Syntax("break-glass", ("/hotfix break-glass <reason>", "/hotfix break-glass off"), read),
+    permitted,
     break_glass,
 )

@@ -1,14 +1,15 @@
 """What a comment command is given and how it refuses, and the checks several commands share.
 
-A command module defines `COMMAND = Command(Syntax(...), run)`: its syntax (pure, read by
-`policies.commands.parse`) and `run`, which acts and returns when the command is carried
-out, or raises `Refusal` saying why it is not (docs/BEHAVIOUR.md, 'Comment commands').
+A command module defines `COMMAND = Command(Syntax(...), permitted, run)`: its syntax (pure,
+read by `policies.commands.parse`); `permitted`, which says who may give it; and `run`, which
+acts and returns when the command is carried out. Both raise `Refusal` saying why it is not
+(docs/BEHAVIOUR.md, 'Comment commands').
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic
@@ -17,9 +18,10 @@ from app.github.teams import members_among
 from app.handlers.records import PullRecords
 from app.handlers.routing import Context
 from policies.commands import Arguments, Syntax
-from policies.config import HotfixConfig, SeverityPolicy
+from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
 from policies.evaluate import is_hotfix
 from policies.rules.common import single_severity
+from policies.wording import join_words
 
 
 class Refusal(Exception):
@@ -48,12 +50,16 @@ class Invocation:
     def head_sha(self) -> str:
         return str(self.pull["head"]["sha"])
 
-    def open_hotfix_severity(self) -> tuple[str, SeverityPolicy]:
-        """The severity of an open hotfix pull request; a refusal for any other."""
+    def require_open(self) -> None:
+        """A refusal unless the pull request is open."""
         if self.pull["merged"]:
             raise Refusal("the pull request is already merged")
         if self.pull["state"] != "open":
             raise Refusal("the pull request is closed")
+
+    def open_hotfix_severity(self) -> tuple[str, SeverityPolicy]:
+        """The severity of an open hotfix pull request; a refusal for any other."""
+        self.require_open()
         labels = [label["name"] for label in self.pull["labels"]]
         if not is_hotfix(self.config, self.pull["head"]["ref"], labels):
             raise Refusal("this is not a hotfix pull request")
@@ -62,24 +68,38 @@ class Invocation:
             raise Refusal("the pull request needs exactly one severity label first")
         return labelled
 
-    async def commenter_in(self, teams: Iterable[str], users: Iterable[str]) -> bool:
-        """Whether the commenter is one of `users` or a member of one of `teams`."""
-        login = self.commenter.casefold()
-        if login in {user.casefold() for user in users}:
+    async def is_among(self, login: str, teams: Iterable[str], users: Iterable[str]) -> bool:
+        """Whether `login` is one of `users` or a member of one of `teams`."""
+        folded = login.casefold()
+        if folded in {user.casefold() for user in users}:
             return True
         context = self.context
         found = await asyncio.gather(
             *(
-                members_among(context.github, context.owner, slug, frozenset({self.commenter}))
+                members_among(context.github, context.owner, slug, frozenset({login}))
                 for slug in teams
             )
         )
-        return any(login in members for members in found)
+        return any(folded in members for members in found)
+
+    async def may_fill_a_group(self, login: str, groups: Sequence[ApprovalGroup]) -> bool:
+        """Whether `login` is a member or a listed user of one of the approval `groups`."""
+        teams = [group.team for group in groups if group.team]
+        return await self.is_among(login, teams, [u for group in groups for u in group.users or ()])
+
+
+def who(teams: Sequence[str], users: Sequence[str]) -> str:
+    """`members of team engineering-leads or lena`: named, not mentioned, as a refusal need
+    not notify them."""
+    return join_words([f"members of team {team}" for team in teams] + list(users), "or")
 
 
 @dataclass(frozen=True, slots=True)
 class Command(Generic[Arguments]):
     syntax: Syntax[Arguments]
+    # Raises Refusal when the commenter may not give this command, here and now; called
+    # before `run`. Each command says who may (docs/BEHAVIOUR.md, 'Comment commands').
+    permitted: Callable[[Invocation, Arguments], Awaitable[None]]
     # Acts (keeping what it records in `invocation.records`) or raises Refusal. Running it
     # again for the same comment, after a crash or a retry, must change nothing more.
     run: Callable[[Invocation, Arguments], Awaitable[None]]

@@ -18,14 +18,18 @@ def read(text: str) -> None:
     """Nothing: what follows the command is for the people reading the comment."""
 
 
+async def permitted(invocation: Invocation, _: None) -> None:
+    """The approver a verbal approval names confirms it, whatever their access."""
+    if invocation.records.verbal_of(invocation.commenter) is None:
+        raise Refusal(f"there is no verbal approval by {invocation.commenter} here to confirm")
+
+
 async def confirm(invocation: Invocation, _: None) -> None:
     if not invocation.pull["merged"]:
         raise Refusal(
             "a verbal approval is confirmed after the merge, and this pull request is not "
             "merged yet"
         )
-    if invocation.records.verbal_of(invocation.commenter) is None:
-        raise Refusal(f"there is no verbal approval by {invocation.commenter} here to confirm")
     await _confirmed(
         invocation.context,
         invocation.number,
@@ -64,4 +68,4 @@ async def _confirmed(
     await release_pull_request(context, number)
 
 
-COMMAND = Command(Syntax("confirm", ("/hotfix confirm",), read), confirm)
+COMMAND = Command(Syntax("confirm", ("/hotfix confirm",), read), permitted, confirm)

@@ -1,19 +1,23 @@
-"""One comment command: who may give it, which command it is, and its answer.
+"""One comment command: which command it is, whether the commenter may give it (each
+command's `permitted`), and its answer.
 
 Every command is answered: a `+1` reaction on the comment when it is carried out, a reply
 that quotes it, says why and lists the accepted forms when it is not. Each comment acts
 once: its id is kept in the state store once it is answered, so a redelivery or a re-run
-finds it answered; everything before that is safe to repeat after a crash or a retry.
+finds it answered; everything before that is safe to repeat after a crash or a retry (a
+reply is found again by its hidden line, a reaction GitHub keeps once).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from app.github.client import timestamp
 from app.handlers.commands import COMMANDS
 from app.handlers.commands.command import Invocation, Refusal
 from app.handlers.config_files import base_config
+from app.handlers.notices import comment_once
 from app.handlers.records import PullRecords
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery
@@ -21,7 +25,6 @@ from policies.commands import Parsed, ParseError, accepted_forms, command_line, 
 from policies.config import CONFIG_PATH, ConfigError
 
 ACTIONS = ("created",)  # an edited comment is not a command
-WRITE_ACCESS = frozenset({"admin", "write"})  # GitHub says `write` for the maintain role too
 
 
 def is_command(delivery: Delivery) -> bool:
@@ -60,13 +63,6 @@ async def on_command(context: Context) -> None:
 async def _carry_out(
     context: Context, number: int, comment: dict[str, Any], parsed: Parsed[Any]
 ) -> None:
-    commenter = comment["user"]["login"]
-    access = await _access(context, commenter)
-    if access not in WRITE_ACCESS:
-        raise Refusal(
-            f"commands need write access to {context.repository}, and {commenter} has "
-            f"{access} access"
-        )
     pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
     try:
         config = await base_config(context.github, context.repository, pull)
@@ -78,7 +74,7 @@ async def _carry_out(
     invocation = Invocation(
         context,
         number,
-        commenter,
+        comment["user"]["login"],
         comment["id"],
         timestamp(comment.get("created_at")) or context.now(),
         pull,
@@ -86,15 +82,8 @@ async def _carry_out(
         await PullRecords.load(context, number),
     )
     command = next(command for command in COMMANDS if command.syntax is parsed.syntax)
+    await command.permitted(invocation, parsed.arguments)
     await command.run(invocation, parsed.arguments)
-
-
-async def _access(context: Context, login: str) -> str:
-    """`admin`, `write`, `read` or `none`: GitHub's base role of `login` here."""
-    answer = await context.github.get_optional(
-        f"/repos/{context.repository}/collaborators/{login}/permission"
-    )
-    return str(answer["permission"]) if answer is not None else "none"
 
 
 async def _react(context: Context, comment_id: int) -> None:
@@ -107,12 +96,21 @@ async def _react(context: Context, comment_id: int) -> None:
 
 
 async def _reply(context: Context, number: int, comment: dict[str, Any], reason: str) -> None:
+    """The refusal, once: a run that stopped after posting it, before keeping the comment
+    answered, finds it again by its hidden line."""
     forms = "\n".join(f"- `{form}`" for form in accepted_forms([c.syntax for c in COMMANDS]))
     body = (
-        f"> {command_line(comment['body'])}\n\n"
+        f"> {_code_span(command_line(comment['body']))}\n\n"
         f"@{comment['user']['login']}, hotfix-bot did not carry this out: {reason}.\n\n"
         f"Commands hotfix-bot takes, as the first line of a pull request comment:\n{forms}"
     )
-    await context.github.request(
-        "POST", f"/repos/{context.repository}/issues/{number}/comments", body={"body": body}
-    )
+    hidden_line = f"<!-- hotfix-bot reply to comment {comment['id']} -->"
+    await comment_once(context, number, hidden_line, body)
+
+
+def _code_span(text: str) -> str:
+    """`text` as inline code, so that the @mentions it quotes notify nobody again: fenced by
+    more backticks than it holds in a row (CommonMark)."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"

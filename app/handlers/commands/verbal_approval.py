@@ -6,12 +6,14 @@ a later push asks for a new one; after the merge @login confirms it (`confirm`).
 
 from __future__ import annotations
 
-from app.handlers.commands.command import Command, Invocation, Refusal
+from app.handlers.commands.command import Command, Invocation, Refusal, who
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import VerbalRecord
 from policies.commands import CommandError, Syntax, login_of
 from policies.config import CONFIG_PATH
 from policies.facts import VerbalApproval
+
+WRITE_ACCESS = frozenset({"admin", "write"})  # GitHub says `write` for the maintain role too
 
 
 def read(text: str) -> str:
@@ -19,6 +21,20 @@ def read(text: str) -> str:
     if not text:
         raise CommandError("it needs the approver: `/hotfix verbal-approval @login`")
     return login_of(text.split()[0], "the approver")
+
+
+async def permitted(invocation: Invocation, _: str) -> None:
+    """Anyone with write access to the repository may record one."""
+    context, commenter = invocation.context, invocation.commenter
+    answer = await context.github.get_optional(
+        f"/repos/{context.repository}/collaborators/{commenter}/permission"
+    )
+    access = str(answer["permission"]) if answer is not None else "none"
+    if access not in WRITE_ACCESS:
+        raise Refusal(
+            f"recording a verbal approval needs write access to {context.repository}, and "
+            f"{commenter} has {access} access"
+        )
 
 
 async def record(invocation: Invocation, approver: str) -> None:
@@ -32,6 +48,15 @@ async def record(invocation: Invocation, approver: str) -> None:
         raise Refusal(
             f"{approver} opened this pull request, and the author's approval never counts"
         )
+    if not await invocation.may_fill_a_group(approver, policy.approvals):
+        groups = "; ".join(
+            f"{group.name}: {who([group.team] if group.team else [], group.users or [])}"
+            for group in policy.approvals
+        )
+        raise Refusal(
+            f"{approver} can fill no approval group of severity {severity} "
+            f"({groups or 'it has none'})"
+        )
     approval = VerbalApproval(
         approver, invocation.commenter, invocation.written_at, invocation.head_sha
     )
@@ -41,5 +66,5 @@ async def record(invocation: Invocation, approver: str) -> None:
 
 
 COMMAND = Command(
-    Syntax("verbal-approval", ("/hotfix verbal-approval @login [note]",), read), record
+    Syntax("verbal-approval", ("/hotfix verbal-approval @login [note]",), read), permitted, record
 )

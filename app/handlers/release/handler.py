@@ -34,7 +34,7 @@ from app.handlers.release.report import (
     steps_report,
 )
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
-from app.handlers.release.steps import back_merge
+from app.handlers.release.steps import back_merge, verbal_approvals
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, load_config
@@ -144,6 +144,8 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         production = plan.config.branches.production
         merge = merged_into(production, plan.merged_by, plan.short_sha, plan.merged_at)
         await timeline.record(context, number, [merge])
+    merged_at = timestamp(pull.get("merged_at")) or context.now()
+    await verbal_approvals.schedule_confirmation_reminder(context, plan, merged_at)
     state = await ReleaseState.load(context, release_key(context.repository, number))
     outcomes = await run_steps(context, plan, state, steps.STEPS)
     report = steps_report(plan, outcomes)

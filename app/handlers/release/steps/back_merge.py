@@ -1,4 +1,5 @@
-"""Back-merge (gitflow): the merge commit into the latest release branch or `development`.
+"""Back-merge (gitflow): the merge commit into the latest open release branch or
+`development`.
 
 The merges API merges directly. When the only conflicts are in version files, the step
 settles them itself: on `backmerge/<tag>` at the merge commit it commits the target's own
@@ -10,8 +11,9 @@ it, saying why and asking the hotfix author to review.
 from __future__ import annotations
 
 import asyncio
+import base64
 import shlex
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -22,8 +24,10 @@ from app.github.client import InstallationClient, classify, error_message
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from policies.config import HotfixConfig
-from policies.release_branches import latest_release_branch
+from policies.line_merge import merge_lines
+from policies.release_branches import release_branches_newest_first
 from policies.versions import version_files_to_read
+from policies.wording import join_words
 
 
 class Refusal(StrEnum):
@@ -56,7 +60,17 @@ async def back_merge_target(
         f"/repos/{repository}/git/matching-refs/{path_part(f'heads/{prefix}'.rstrip('/'))}"
     )
     names = [ref["ref"].removeprefix("refs/heads/") for ref in refs]
-    return latest_release_branch(prefix, names) or development
+    production = path_part(config.branches.production)
+    for branch in release_branches_newest_first(prefix, names):
+        # A release finished and kept (`git flow release finish -k`) has nothing production
+        # lacks; an open one has commits of its own. Usually the first asked is open.
+        compare = await github.get_optional(
+            f"/repos/{repository}/compare/{production}...{path_part(branch)}"
+        )
+        # None: gone since listed, or sharing no history with production.
+        if compare is not None and compare["ahead_by"] > 0:
+            return branch
+    return development
 
 
 async def back_merge(run: StepRun) -> StepOutcome:
@@ -134,6 +148,14 @@ class _Entry:
     mode: str
     type: str  # blob, or commit for a submodule
     sha: str
+    size: int  # bytes; 0 for a submodule
+
+
+# GitHub merges a file both sides changed line by line; telling whether their changes
+# overlap takes three blob reads per file. Beyond this many such files (version files
+# aside), or in a file this large, the step does not look and leaves the merge to people.
+_MAX_FILES_TO_MERGE = 50
+_MAX_BYTES_TO_MERGE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,16 +190,60 @@ class _Trees:
             return None
         return cls(_files(base), _files(ours), _files(theirs), theirs["sha"])
 
-    def conflicts(self) -> list[str]:
-        """The paths both sides changed since the merge base, each in its own way."""
+    async def conflicts(
+        self, github: InstallationClient, repository: str, version_files: Collection[str]
+    ) -> list[str]:
+        """The paths whose changes on the two sides since the merge base overlap: every
+        version file both sides changed, and each other file both changed whose changes do
+        not merge line by line."""
         paths = self.base.keys() | self.ours.keys() | self.theirs.keys()
         sides = (self.base, self.ours, self.theirs)
-        return sorted(path for path in paths if len({_sha(side, path) for side in sides}) == 3)
+        both_changed = sorted(
+            path for path in paths if len({_sha(side, path) for side in sides}) == 3
+        )
+        to_merge = [
+            path for path in both_changed if path not in version_files and self._mergeable(path)
+        ]
+        if len(to_merge) > _MAX_FILES_TO_MERGE:
+            return both_changed
+        merged = await asyncio.gather(
+            *(self._merges_cleanly(github, repository, path) for path in to_merge)
+        )
+        clean = {path for path, cleanly in zip(to_merge, merged, strict=True) if cleanly}
+        return [path for path in both_changed if path not in clean]
+
+    def _mergeable(self, path: str) -> bool:
+        """A file on all three sides that a line merge may settle (added on both sides,
+        deleted on one, a submodule or a large file always conflicts)."""
+        entries = [side.get(path) for side in (self.base, self.ours, self.theirs)]
+        return all(
+            entry is not None and entry.type == "blob" and entry.size <= _MAX_BYTES_TO_MERGE
+            for entry in entries
+        )
+
+    async def _merges_cleanly(self, github: InstallationClient, repository: str, path: str) -> bool:
+        base, ours, theirs = await asyncio.gather(
+            *(
+                _blob_text(github, repository, side[path].sha)
+                for side in (self.base, self.ours, self.theirs)
+            )
+        )
+        if base is None or ours is None or theirs is None:
+            return False  # a binary file: git does not merge it
+        return merge_lines(base, ours, theirs) is not None
+
+
+async def _blob_text(github: InstallationClient, repository: str, sha: str) -> str | None:
+    """A blob's text (bytes that are not UTF-8 kept as they are), None when git takes it for
+    binary: a NUL byte near the start. Read afresh, not cached: rarely read twice, and large."""
+    blob = await github.get_json(f"/repos/{repository}/git/blobs/{sha}")
+    data = base64.b64decode(blob["content"])
+    return None if b"\0" in data[:8000] else data.decode(errors="surrogateescape")
 
 
 def _files(tree: Mapping[str, Any]) -> dict[str, _Entry]:
     return {
-        entry["path"]: _Entry(entry["mode"], entry["type"], entry["sha"])
+        entry["path"]: _Entry(entry["mode"], entry["type"], entry["sha"], entry.get("size", 0))
         for entry in tree["tree"]
         if entry["type"] != "tree"
     }
@@ -192,13 +258,13 @@ async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
     """Settled here when every conflicting path is a version file; else a pull request."""
     github, plan = run.github, run.plan
     conflicts: list[str] | None = None
-    if refused.refusal is Refusal.CONFLICT:
-        trees = await _Trees.read(github, plan)
-        conflicts = None if trees is None else trees.conflicts()
+    trees = await _Trees.read(github, plan) if refused.refusal is Refusal.CONFLICT else None
+    if trees is not None:
         version_files = set(version_files_to_read(plan.config))
-        if trees is not None and conflicts and set(conflicts) <= version_files:
+        conflicts = await trees.conflicts(github, plan.repository, version_files)
+        if conflicts and set(conflicts) <= version_files:
             try:
-                resolved = await _keep_target_versions(github, plan, trees, conflicts)
+                resolved = await _keep_target_versions(github, plan, trees, version_files)
             except _Refused as refused_again:  # e.g. the target moved on and conflicts anew
                 refused = refused_again
             else:
@@ -208,11 +274,12 @@ async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
 
 
 async def _keep_target_versions(
-    github: InstallationClient, plan: ReleasePlan, trees: _Trees, conflicts: list[str]
+    github: InstallationClient, plan: ReleasePlan, trees: _Trees, version_files: Collection[str]
 ) -> StepOutcome | None:
     """On `backmerge/<tag>` at the merge commit, one commit putting back the target's own
-    version files; that branch merged into the target, then deleted. Each part finds its
-    own earlier work done. None when the branch holds other work: people decide then."""
+    version files, all of them (not only those in conflict: the target keeps its version
+    everywhere); that branch merged into the target, then deleted. Each part finds its own
+    earlier work done. None when the branch holds other work: people decide then."""
     head = await _branch_head(github, plan)
     if head is None:
         await github.request(
@@ -221,22 +288,28 @@ async def _keep_target_versions(
             body={"ref": f"refs/heads/{plan.backmerge_branch}", "sha": plan.merge_sha},
         )
         head = plan.merge_sha
+    kept: list[str] | None
     if head == plan.merge_sha:
-        head = await _commit_target_versions(github, plan, trees, conflicts)
-    elif await _version_resolution_paths(github, plan, head) is None:
-        return None
+        kept = sorted(
+            path for path in version_files if _sha(trees.ours, path) != _sha(trees.theirs, path)
+        )
+        head = await _commit_target_versions(github, plan, trees, kept)
+    else:
+        kept = await _version_resolution_paths(github, plan, head)
+        if kept is None:
+            return None
     await _merge(github, plan, plan.backmerge_branch)
     await _delete_backmerge_branch(github, plan)
-    return _resolved(plan, conflicts, head)
+    return _resolved(plan, kept, head)
 
 
 async def _commit_target_versions(
-    github: InstallationClient, plan: ReleasePlan, trees: _Trees, conflicts: list[str]
+    github: InstallationClient, plan: ReleasePlan, trees: _Trees, paths: list[str]
 ) -> str:
-    """The commit on `backmerge/<tag>` that takes the target's side of each conflicting
-    path, made with the git data API from blobs the target already has."""
+    """The commit on `backmerge/<tag>` that takes the target's side of each of `paths`,
+    made with the git data API from blobs the target already has."""
     entries: list[dict[str, str | None]] = []
-    for path in conflicts:
+    for path in paths:
         ours, theirs = trees.ours.get(path), trees.theirs.get(path)
         if ours is not None:
             entries.append({"path": path, "mode": ours.mode, "type": ours.type, "sha": ours.sha})
@@ -298,11 +371,11 @@ async def _finish_resolution_left_behind(
 
 
 def _resolved(plan: ReleasePlan, paths: list[str], commit_sha: str) -> StepOutcome:
-    files = ", ".join(f"`{path}`" for path in paths)
+    files = join_words([f"`{path}`" for path in paths])
     return StepOutcome(
         StepStatus.DONE,
-        f"merged into {plan.back_merge_target_words}; the version conflict in {files} was "
-        f"resolved by keeping `{plan.back_merge_target}`'s version",
+        f"merged into {plan.back_merge_target_words}; the version conflict was resolved by "
+        f"keeping `{plan.back_merge_target}`'s version in {files}",
         Link(commit_sha[:7], plan.commit_url(commit_sha)),
     )
 

@@ -1,4 +1,5 @@
-"""Release: a GitHub release for the tag (with `release: true`), unless one exists."""
+"""Release: a GitHub release for the tag (with `release: true`), unless one exists; a
+pre-release version (1.2.4-rc.1) is published as a pre-release."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ async def create_release(run: StepRun) -> StepOutcome:
             "target_commitish": plan.merge_sha,
             "name": tag,
             "body": release_notes(plan),
+            # A pre-release is never the repository's latest release on GitHub.
+            "prerelease": _is_prerelease(plan),
         },
     )
     return StepOutcome(
@@ -40,10 +43,15 @@ def release_notes(plan: ReleasePlan) -> str:
     return f"Hotfix {plan.reference}: {plan.title}"
 
 
+def _is_prerelease(plan: ReleasePlan) -> bool:
+    return plan.version is not None and plan.version.prerelease is not None
+
+
 def release_commands(plan: ReleasePlan) -> list[str]:
     tag = shlex.quote(plan.tag) if plan.tag else "<tag>"
     notes = shlex.quote(release_notes(plan))
-    return [f"gh release create {tag} --verify-tag --title {tag} --notes {notes}"]
+    prerelease = " --prerelease" if _is_prerelease(plan) else ""
+    return [f"gh release create {tag} --verify-tag --title {tag} --notes {notes}{prerelease}"]
 
 
 STEP = Step("release", "Release", create_release, release_commands, needs=(tag_step.STEP,))

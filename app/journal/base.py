@@ -1,0 +1,232 @@
+"""What every journal is: the `Journal` protocol, its entries, statuses and errors, and the
+rules both implementations (`app.journal.sqlite`, `app.journal.postgres`) follow alike.
+
+Ordering: deliveries with the same ordering key (a pull request) run one at a time, in the
+order they were journaled; `claim_ready` claims only the head of each key's queue, and only
+while nothing of that key runs.
+
+Supersession: when the head of a key's queue is about to run and is supersedable, the run
+of supersedable deliveries that starts with it is marked `superseded`, all but its last,
+which reads the same, fresher state. A delivery that is not supersedable (a merge) ends the
+run, so nothing is ever skipped across it. When this starts a burst, the last one waits
+`BURST_SETTLE_SECONDS` from its arrival, and at most until `BURST_LONGEST_WAIT` after the
+burst's first one, for what else the burst brings. A claim supersedes at most
+`SUPERSEDE_PER_CLAIM` deliveries; the rest of a long burst goes to the next claims at once.
+
+Timers (app/journal/timers.py) are kept in the journal too, in their own table: a handler
+schedules one for a later time, and a claim first turns every timer that has come due into
+a delivery, in the same transaction, so that it then runs as deliveries do, in its pull
+request's order. The delivery takes the timer's id, and the journal's unique key on
+delivery ids makes a timer fire at most once, whichever instance fires it.
+
+Payloads are stored compressed with Zstandard at level 1 (~50 us for a 28 KB
+`pull_request` delivery, about 8 times smaller; zlib took ~160-230 us for a larger result);
+`JournalEntry.payload` is always the delivery's body as received.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal, Protocol, cast
+
+import zstandard
+
+from app.intake.delivery import Delivery
+from app.journal.timers import Timer
+
+RecordOutcome = Literal["queued", "duplicate", "ignored"]
+Status = Literal["queued", "running", "done", "superseded", "failed", "ignored"]
+STATUSES: tuple[Status, ...] = ("queued", "running", "done", "superseded", "failed", "ignored")
+TimerStatus = Literal["scheduled", "fired", "cancelled"]
+TIMER_STATUSES: tuple[TimerStatus, ...] = ("scheduled", "fired", "cancelled")
+
+# The last delivery of a burst for one pull request runs this long after it arrived, and at
+# the latest this long after the burst's first one.
+BURST_SETTLE_SECONDS = 1.0
+BURST_LONGEST_WAIT = 5.0
+# A claim supersedes at most this many deliveries (a few ms of the journal): a stream of a
+# hundred a second for each of many pull requests otherwise made one claim take 100 ms and
+# more, and every delivery arriving meanwhile waited for it.
+SUPERSEDE_PER_CLAIM = 100
+# A claim fires at most this many timers that came due (a few ms of the write turn); the
+# rest are due still, so the next claim follows at once.
+FIRE_PER_CLAIM = 100
+# A delivery whose due time is past its arrival has waited (for its burst, or a retry).
+WAITED = 1e-6
+PAYLOAD_COMPRESSION_LEVEL = 1  # the fastest: the sync, not the ratio, is what costs
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # every Zstandard frame starts so
+ZLIB_HEADER = b"\x78"  # the first byte of every zlib stream with the default window
+# The state key `check_writable` writes: this journal's, never copied to another.
+HEARTBEAT_KEY = "journal.heartbeat"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    seq: int
+    id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository: str | None
+    pr_number: int | None
+    ordering_key: str
+    status: Status
+    attempts: int
+    last_error: str | None
+    received_at: float
+    updated_at: float
+    next_attempt_at: float
+    supersedable: bool
+    payload: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerEntry:
+    """A timer as the journal lists it."""
+
+    timer: Timer
+    status: TimerStatus
+    scheduled_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class JournalContents:
+    """What `hotfix-bot journal copy` moves from one journal to another: deliveries (their
+    payloads included) in the order they were journaled, the handlers' state, and the
+    timers (those still waiting, and the fired or cancelled ones, so that none is scheduled
+    again or fires twice)."""
+
+    deliveries: tuple[JournalEntry, ...]
+    state: tuple[tuple[str, str], ...]
+    timers: tuple[TimerEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CopyCounts:
+    """What a journal took of some `JournalContents`: what it held already is not counted."""
+
+    deliveries: int
+    pending: int  # of those, queued to run
+    state: int
+    timers: int = 0
+    waiting: int = 0  # of those, scheduled still
+
+
+def copied_status(status: Status) -> Status:
+    """A delivery's status in the journal it is copied into: what was running there runs
+    again here (nothing runs it here yet)."""
+    return "queued" if status == "running" else status
+
+
+class JournalUnavailable(Exception):
+    """The journal cannot take a write or be read (disk full, database locked, unwritable or
+    corrupt file, database server unreachable)."""
+
+
+# What /readyz and the status page say of such a journal; the log says why.
+JOURNAL_UNUSABLE = "the journal is not writable"
+
+
+class JournalUnopenable(JournalUnavailable):
+    """The journal DATABASE_URL names cannot be created, opened or reached: nothing can
+    start."""
+
+
+class JournalReplaced(JournalUnavailable):
+    """A file of the journal was deleted, or another put in its place, since this process
+    opened it: what is written into the one still open is gone at the next start. Writes are
+    refused until the file is back at its path, or a restart opens the one there."""
+
+
+class Journal(Protocol):
+    async def record(
+        self,
+        delivery: Delivery,
+        body: bytes | bytearray,
+        *,
+        handled: bool,
+        supersedable: bool = False,
+    ) -> RecordOutcome: ...
+    async def claim_ready(self, limit: int) -> list[JournalEntry]: ...
+    async def finish(self, delivery_id: str) -> None: ...
+    async def retry_later(self, delivery_id: str, error: str, delay: float) -> None: ...
+    async def fail(self, delivery_id: str, error: str) -> None: ...
+    async def resume_interrupted(self) -> int: ...
+    async def redeliver(self, delivery_id: str) -> bool: ...
+    async def check_writable(self) -> None: ...
+    async def get_state(self, key: str) -> str | None: ...
+    async def set_state(self, key: str, value: str) -> None: ...
+    async def add_contents(self, contents: JournalContents) -> CopyCounts: ...
+    async def schedule_timer(self, timer: Timer) -> bool: ...
+    async def cancel_timer(self, timer_id: str) -> bool: ...
+    def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]: ...
+    def listen(self, wake: Callable[[], None]) -> None: ...
+    def contents(self, history: int) -> JournalContents: ...
+    def next_due(self) -> float | None: ...
+    def now(self) -> float: ...
+    def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]: ...
+    def count(self, statuses: Iterable[Status]) -> int: ...
+    def close(self) -> None: ...
+
+
+BurstDue = Literal["settle", "go_on"]
+
+
+def burst_due(head: JournalEntry, superseded: int, budget: int) -> BurstDue | None:
+    """When the delivery left at the head after superseding `superseded` of its run (with
+    `budget` to spend) runs: "settle", a burst begins and its last one waits for the rest;
+    "go_on", more of a settled burst is left for the next claim, at once; None, as it is."""
+    if superseded == 0:
+        return None
+    if head.next_attempt_at <= head.received_at:
+        return "settle"
+    return "go_on" if superseded == budget else None
+
+
+class SchemaTooNew(JournalUnopenable):
+    """The journal was migrated by a newer hotfix-bot: this one would misread it."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"the journal's schema is version {found}, newer than this hotfix-bot's {known}: "
+            "upgrade hotfix-bot"
+        )
+
+
+def versions_to_apply(found: int, known: int) -> range:
+    """The migrations that bring a schema at version `found` to `known`; refuses a newer one."""
+    if found > known:
+        raise SchemaTooNew(found, known)
+    return range(found + 1, known + 1)
+
+
+def timer_entry(row: tuple[object, ...]) -> TimerEntry:
+    """A row of `TIMER_COLUMNS`."""
+    columns = cast(tuple[str, str, int, str, int, float, str, TimerStatus, float, float, str], row)
+    timer_id, kind, installation, repository, number, due_at, data, status, *times, queue = columns
+    timer = Timer(
+        timer_id, kind, installation, repository, number, float(due_at), json.loads(data), queue
+    )
+    scheduled_at, updated_at = times
+    return TimerEntry(timer, status, float(scheduled_at), float(updated_at))
+
+
+# A timer's columns, as `timer_entry` reads them (both journals name them alike). The
+# ordering key is the timer's queue (`Timer.queue`): its pull request's, or its own.
+TIMER_COLUMNS = (
+    "id, kind, installation_id, repository, number, due_at, data, status, scheduled_at, "
+    "updated_at, ordering_key"
+)
+
+
+def decompressed(stored: bytes) -> bytes:
+    """The body as received. A JSON object starts with neither a Zstandard frame's magic
+    number nor "x", with which a zlib stream always starts: SQLite journals written before
+    hold zlib streams, or, before that, plain JSON."""
+    if stored.startswith(ZSTD_MAGIC):
+        return zstandard.decompress(stored)
+    return zlib.decompress(stored) if stored.startswith(ZLIB_HEADER) else stored

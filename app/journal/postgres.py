@@ -1,0 +1,917 @@
+"""The PostgreSQL journal: `DATABASE_URL=postgresql://user:password@host:port/database`.
+
+Any number of `hotfix-bot serve` processes, on any number of machines, share one database,
+with the guarantees of the SQLite journal (`app.journal.base` says what they are):
+
+- **`202` only after commit.** A delivery is recorded by one statement, committed when it
+  returns, and every connection runs with `synchronous_commit = on` whatever the server's
+  default: the commit has reached the server's disk (and its synchronous standbys) first.
+  PostgreSQL shares the flush of the write-ahead log between the commits that wait for it
+  (its own group commit), so the journal needs none of its own.
+- **Duplicates.** The delivery id is a unique key; `INSERT ... ON CONFLICT DO NOTHING`
+  inserts nothing for a second delivery of an id, which is then answered `duplicate`.
+- **One delivery of a pull request at a time, in order.** A claim takes, for each pull
+  request (ordering key) it would claim for, a lock for its transaction
+  (`pg_try_advisory_xact_lock`; a key another claim holds is skipped, not waited for), and,
+  holding it, reads that key's queue afresh: only its first delivery runs, and only while
+  nothing of the key runs (a delivery whose commit was slower may be journaled behind one
+  that already runs). Rows are claimed and superseded under these locks alone, so two
+  claims never touch one key's rows together. A unique index on the running row of each
+  key turns any other outcome into an error instead of a second run.
+- **Leases.** A claimed delivery is `running`, `claimed_by` this journal, until
+  `lease_until` (on the database's clock: machines' clocks may disagree). The journal that
+  claims renews its leases every `LEASE_SECONDS / 3`, and takes back (queues again) every
+  lease that ran out, its holder having died with the machine, at the same pace and when
+  the worker starts (`resume_interrupted`). A journal closed normally hands its running
+  deliveries back at once. Outcomes are written only by the holder of the claim: a worker
+  whose lease ran out (cut off from the database for longer) changes nothing of the one
+  that took over.
+- **Timers** (app/journal/timers.py) fire once across instances: every claim first fires
+  the timers that came due, with one statement (`_FIRE_DUE_TIMERS`) that selects them `FOR
+  UPDATE SKIP LOCKED` (two claims never take the same timer, nor wait for each other),
+  inserts them as deliveries `ON CONFLICT (id) DO NOTHING` with their payloads, marks them
+  `fired` and sends `NOTIFY`, in the claim's transaction.
+- **Wake-ups.** Recording a delivery sends `NOTIFY` in the same transaction (PostgreSQL
+  sends it on commit); a worker's journal `LISTEN`s on a connection of its own and wakes
+  the worker. The worker still looks at the journal every second, which covers a lost
+  connection, and retries coming due.
+
+psycopg's asynchronous connections belong to the event loop they were made on, and callers
+come from several loops (the server's, a test's, `asyncio.run` in a CLI command) and, for
+reads, from plain threads. So the journal keeps its connection pool on an event loop of its
+own, in a thread, and hands each call over to it (~50 us).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from typing import Any, Literal, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+import zstandard
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from app.intake.delivery import Delivery
+from app.journal.base import (
+    BURST_LONGEST_WAIT,
+    BURST_SETTLE_SECONDS,
+    FIRE_PER_CLAIM,
+    HEARTBEAT_KEY,
+    PAYLOAD_COMPRESSION_LEVEL,
+    SUPERSEDE_PER_CLAIM,
+    TIMER_COLUMNS,
+    WAITED,
+    CopyCounts,
+    JournalContents,
+    JournalEntry,
+    JournalUnavailable,
+    JournalUnopenable,
+    RecordOutcome,
+    Status,
+    TimerEntry,
+    TimerStatus,
+    burst_due,
+    copied_status,
+    decompressed,
+    timer_entry,
+    versions_to_apply,
+)
+from app.journal.timers import TIMER_EVENT, Timer
+
+log = logging.getLogger("hotfix_bot.journal")
+
+T = TypeVar("T")
+
+# How long a claim stays with a journal that stopped renewing it (its machine died): the
+# longest a dead instance's work waits before another takes it.
+LEASE_SECONDS = 15.0
+CHANNEL = "hotfix_bot_journal"  # NOTIFY'd when there is something new to run
+POOL_SIZE = 4  # connections per journal: the intake's records share them
+CONNECT_SECONDS = 5.0  # to reach the database, at start-up and for a connection of the pool
+# A delivery refused with 503 must be refused before GitHub's 10 s timeout.
+POOL_WAIT_SECONDS = 2.0
+STATEMENT_TIMEOUT_MS = 5000
+LISTEN_RETRY_SECONDS = 1.0
+# Advisory lock keys: the schema's migrations (one bigint), and the claims of ordering keys
+# (two ints: this space, the key's hash), which do not overlap.
+MIGRATION_LOCK = 0x686F74666978  # "hotfix"
+CLAIM_LOCKS = 0x68626A63  # "hbjc"
+
+# The schema, one script per version: _MIGRATIONS[n - 1] takes a schema at version n - 1 to n.
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: deliveries, their payloads, the handlers' state.
+    """
+    CREATE TABLE deliveries (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        event TEXT NOT NULL,
+        action TEXT,
+        installation_id BIGINT,
+        repository TEXT,
+        pr_number BIGINT,
+        ordering_key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        received_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL,
+        next_attempt_at DOUBLE PRECISION NOT NULL,
+        supersedable BOOLEAN NOT NULL DEFAULT FALSE,
+        claimed_by TEXT,
+        lease_until TIMESTAMPTZ
+    );
+    -- Each pull request's unfinished deliveries in order: the heads of the queues are read
+    -- from this index alone.
+    CREATE INDEX deliveries_open ON deliveries (ordering_key, seq)
+        INCLUDE (status, next_attempt_at) WHERE status IN ('queued', 'running');
+    CREATE INDEX deliveries_by_status ON deliveries (status, seq);
+    -- Never two running deliveries of one pull request, whatever a claim does.
+    CREATE UNIQUE INDEX deliveries_one_running ON deliveries (ordering_key)
+        WHERE status = 'running';
+    CREATE TABLE payloads (
+        seq BIGINT PRIMARY KEY,
+        body BYTEA NOT NULL
+    );
+    CREATE TABLE app_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+    """,
+    # 2: the timers handlers schedule (app/journal/timers.py): `scheduled` until they come
+    # due, then `fired` (a delivery with the timer's id holds the rest), or `cancelled`.
+    """
+    CREATE TABLE timers (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        installation_id BIGINT NOT NULL,
+        repository TEXT NOT NULL,
+        number BIGINT NOT NULL,
+        ordering_key TEXT NOT NULL,
+        due_at DOUBLE PRECISION NOT NULL,
+        data TEXT NOT NULL,
+        status TEXT NOT NULL,
+        scheduled_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+    -- The timers still waiting, soonest first: what next_due() and a claim read.
+    CREATE INDEX timers_due ON timers (due_at, seq) WHERE status = 'scheduled';
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_COLUMNS = (
+    "d.seq, d.id, d.event, d.action, d.installation_id, d.repository, d.pr_number, "
+    "d.ordering_key, d.status, d.attempts, d.last_error, d.received_at, d.updated_at, "
+    "d.next_attempt_at, d.supersedable, p.body"
+)
+_WITH_PAYLOAD = "LEFT JOIN payloads AS p ON p.seq = d.seq"
+_INSERT_DELIVERY = (
+    "INSERT INTO deliveries (id, event, action, installation_id, repository, pr_number, "
+    "ordering_key, status, received_at, updated_at, next_attempt_at, supersedable) "
+    "VALUES (%(id)s, %(event)s, %(action)s, %(installation_id)s, %(repository)s, "
+    "%(pr_number)s, %(ordering_key)s, %(status)s, %(now)s, %(now)s, %(now)s, "
+    "%(supersedable)s) ON CONFLICT (id) DO NOTHING RETURNING seq"
+)
+# One statement, so one round trip and one transaction: the delivery, its payload, and the
+# wake-up, sent when it commits. Returns a row unless the id was journaled before.
+_RECORD = (
+    f"WITH inserted AS ({_INSERT_DELIVERY}), "  # noqa: S608
+    "stored AS (INSERT INTO payloads (seq, body) SELECT seq, %(body)b FROM inserted) "
+    "SELECT pg_notify(%(channel)s, '') FROM inserted"
+)
+# A delivery copied from another journal, as it was there (`journal copy`).
+_COPY_DELIVERY = (
+    "WITH inserted AS (INSERT INTO deliveries (id, event, action, installation_id, repository, "
+    "pr_number, ordering_key, status, attempts, last_error, received_at, updated_at, "
+    "next_attempt_at, supersedable) VALUES (%(id)s, %(event)s, %(action)s, "
+    "%(installation_id)s, %(repository)s, %(pr_number)s, %(ordering_key)s, %(status)s, "
+    "%(attempts)s, %(last_error)s, %(received_at)s, %(updated_at)s, %(next_attempt_at)s, "
+    "%(supersedable)s) ON CONFLICT (id) DO NOTHING RETURNING seq), "
+    "stored AS (INSERT INTO payloads (seq, body) "
+    "SELECT seq, %(body)b::bytea FROM inserted WHERE %(body)b::bytea IS NOT NULL) "
+    "SELECT seq FROM inserted"
+)
+_RECORD_IGNORED = f"WITH inserted AS ({_INSERT_DELIVERY}) SELECT 1 FROM inserted"  # noqa: S608
+# The first unfinished delivery of each pull request, when it may run now: queued, due,
+# and nothing of its pull request running. `{columns}` of `d`; `{keys}` narrows them.
+_DUE_HEADS = (
+    "SELECT {columns} FROM ("  # noqa: S608
+    "SELECT DISTINCT ON (ordering_key) seq, status, next_attempt_at FROM deliveries "
+    "WHERE status IN ('queued', 'running') ORDER BY ordering_key, seq) AS heads "
+    f"JOIN deliveries AS d ON d.seq = heads.seq {_WITH_PAYLOAD} "
+    "WHERE heads.status = 'queued' AND heads.next_attempt_at <= %(now)s {keys} "
+    "AND NOT EXISTS (SELECT 1 FROM deliveries AS r "
+    "WHERE r.ordering_key = d.ordering_key AND r.status = 'running') "
+    "ORDER BY d.seq LIMIT %(limit)s"
+)
+_NEXT_DUE = (
+    "SELECT MIN(heads.next_attempt_at) FROM ("
+    "SELECT DISTINCT ON (ordering_key) ordering_key, status, next_attempt_at FROM deliveries "
+    "WHERE status IN ('queued', 'running') ORDER BY ordering_key, seq) AS heads "
+    "WHERE heads.status = 'queued' AND NOT EXISTS (SELECT 1 FROM deliveries AS r "
+    "WHERE r.ordering_key = heads.ordering_key AND r.status = 'running')"
+)
+# The timers due by %(now)s, fired in one statement (so one round trip of the claim's
+# transaction): each becomes a queued delivery of event `timer` with the timer's id, its
+# payload the body `app.journal.timers.fired_timer_body` makes (plain JSON, which
+# `decompressed` reads as it is: a timer's body is small), and is marked `fired`; the
+# workers are woken when it commits. SKIP LOCKED: a timer another claim is firing is left
+# to it, and once that commits it is no longer `scheduled`. ON CONFLICT: should a delivery
+# of that id exist already (its `fired` mark lost), it stays the only one. Returns a row
+# when some fired.
+_FIRE_DUE_TIMERS = (
+    "WITH due AS (SELECT seq, id, kind, installation_id, repository, number, ordering_key, "
+    "due_at, data, scheduled_at FROM timers WHERE status = 'scheduled' AND due_at <= %(now)s "
+    "ORDER BY due_at, seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED), "
+    "fired AS (UPDATE timers AS t SET status = 'fired', updated_at = %(now)s FROM due "
+    "WHERE t.seq = due.seq), "
+    "inserted AS (INSERT INTO deliveries (id, event, action, installation_id, repository, "
+    "pr_number, ordering_key, status, received_at, updated_at, next_attempt_at) "
+    "SELECT id, %(event)s, kind, installation_id, repository, number, ordering_key, "
+    "'queued', %(now)s, %(now)s, %(now)s FROM due ORDER BY due_at, seq "
+    "ON CONFLICT (id) DO NOTHING RETURNING seq, id), "
+    "stored AS (INSERT INTO payloads (seq, body) SELECT inserted.seq, convert_to("
+    "json_build_object('action', due.kind, 'timer', json_build_object('id', due.id, "
+    "'kind', due.kind, 'number', due.number, 'due_at', due.due_at, "
+    "'scheduled_at', due.scheduled_at, 'fired_at', %(now)s::float8, "
+    "'data', due.data::json), 'installation', json_build_object('id', due.installation_id), "
+    "'repository', json_build_object('full_name', due.repository))::text, 'UTF8') "
+    "FROM inserted JOIN due ON due.id = inserted.id) "
+    "SELECT pg_notify(%(channel)s, '') FROM (SELECT 1 FROM inserted LIMIT 1) AS fired_any"
+)
+_INSERT_TIMER = (
+    f"INSERT INTO timers ({TIMER_COLUMNS}) VALUES (%(id)s, %(kind)s, "  # noqa: S608
+    "%(installation_id)s, %(repository)s, %(number)s, %(due_at)s, %(data)s, %(status)s, "
+    "%(scheduled_at)s, %(updated_at)s, %(ordering_key)s) ON CONFLICT (id) DO NOTHING"
+)
+# The deliveries of the run `_supersede` marks: the supersedable ones of the pull request
+# from its head on, up to the first that is not supersedable, all but the last.
+_RUN_BEHIND_HEAD = (
+    "ordering_key = %(key)s AND status IN ('queued', 'running') AND supersedable "
+    "AND seq < (SELECT MAX(seq) FROM deliveries WHERE ordering_key = %(key)s "
+    "AND status IN ('queued', 'running') AND supersedable AND seq < COALESCE("
+    "(SELECT MIN(seq) FROM deliveries WHERE ordering_key = %(key)s "
+    "AND status IN ('queued', 'running') AND NOT supersedable AND seq > %(head)s), "
+    "9223372036854775807))"
+)
+# The due time `burst_due` names, of the delivery left at the head of its queue.
+_BURST_DUE = {
+    "settle": "LEAST(received_at + %(settle)s, %(burst_began)s + %(longest)s)",
+    "go_on": f"received_at + {WAITED}, %(now)s",
+}
+
+
+class _LoopThread:
+    """An event loop of the journal's own, in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="journal-postgres", daemon=True
+        )
+        self._thread.start()
+
+    def submit(self, operation: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(operation, self.loop)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+class PostgresJournal:
+    """PostgreSQL journal; each process (and each instance) has its own."""
+
+    def __init__(
+        self,
+        database_url: str,
+        clock: Callable[[], float] = time.time,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
+        self._url = database_url
+        self._clock = clock
+        self._lease = lease_seconds
+        # Names this journal's claims: which machine and process, for whoever reads them.
+        self.claimer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Used on the journal's thread alone (a compressor is not thread-safe).
+        self._compressor = zstandard.ZstdCompressor(level=PAYLOAD_COMPRESSION_LEVEL)
+        # Tasks of the journal's loop: renewing claims once there are some, and listening.
+        self._background: list[asyncio.Task[None]] = []
+        self._keeping_leases = False
+        self._thread = _LoopThread()
+        try:
+            self._pool = self._thread.submit(self._open()).result()
+        except BaseException:
+            self._thread.stop()
+            raise
+
+    # -- the journal's own loop ---------------------------------------------------------
+
+    async def _open(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
+        try:
+            async with await self._connect() as connection:
+                await _migrate(connection)
+        except psycopg.Error as error:
+            raise JournalUnopenable(
+                f"cannot open the journal at {describe_url(self._url)}: {_reason(error, self._url)}"
+            ) from None
+        pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] = AsyncConnectionPool(
+            self._url,
+            min_size=1,
+            max_size=POOL_SIZE,
+            kwargs=_connection_options(),
+            configure=_configure,
+            timeout=POOL_WAIT_SECONDS,
+            open=False,
+            name="hotfix-bot-journal",
+        )
+        await pool.open()
+        return pool
+
+    async def _connect(self) -> AsyncConnection[tuple[Any, ...]]:
+        connection = await AsyncConnection.connect(self._url, **_connection_options())
+        await _configure(connection)
+        return connection
+
+    @contextlib.asynccontextmanager
+    async def _connection(
+        self, purpose: Literal["read", "write"]
+    ) -> AsyncIterator[AsyncConnection[tuple[Any, ...]]]:
+        try:
+            async with self._pool.connection() as connection:
+                yield connection
+        except (psycopg.Error, PoolTimeout) as error:
+            raise JournalUnavailable(f"journal {purpose} failed: {_reason(error)}") from None
+
+    async def _call(self, operation: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(self._thread.submit(operation))
+
+    def _wait(self, operation: Coroutine[Any, Any, T]) -> T:
+        return self._thread.submit(operation).result()
+
+    async def _rows(
+        self,
+        sql: str,
+        parameters: dict[str, Any] | tuple[Any, ...] = (),
+        purpose: Literal["read", "write"] = "read",
+    ) -> list[tuple[Any, ...]]:
+        async with self._connection(purpose) as connection:
+            cursor = await connection.execute(sql, parameters)
+            return await cursor.fetchall()
+
+    async def _change(self, sql: str, parameters: dict[str, Any] | tuple[Any, ...]) -> int:
+        async with self._connection("write") as connection:
+            cursor = await connection.execute(sql, parameters)
+            return cursor.rowcount
+
+    # -- writes -------------------------------------------------------------------------
+
+    async def record(
+        self,
+        delivery: Delivery,
+        body: bytes | bytearray,
+        *,
+        handled: bool,
+        supersedable: bool = False,
+    ) -> RecordOutcome:
+        """Store a delivery; see `SqliteJournal.record`."""
+        status: Literal["queued", "ignored"] = "queued" if handled else "ignored"
+        parameters: dict[str, Any] = {
+            "id": delivery.id,
+            "event": delivery.event,
+            "action": delivery.action,
+            "installation_id": delivery.installation_id,
+            "repository": delivery.repository,
+            "pr_number": delivery.pr_number,
+            "ordering_key": delivery.ordering_key,
+            "status": status,
+            "now": self._clock(),
+            "supersedable": supersedable,
+            "channel": CHANNEL,
+        }
+
+        async def insert() -> RecordOutcome:
+            if handled:  # an ignored delivery is never run: its body is not kept
+                parameters["body"] = self._compressor.compress(body)
+            inserted = await self._change(_RECORD if handled else _RECORD_IGNORED, parameters)
+            return status if inserted else "duplicate"
+
+        return await self._call(insert())
+
+    async def claim_ready(self, limit: int) -> list[JournalEntry]:
+        """Mark as running the oldest due deliveries whose pull request has nothing earlier
+        open and nothing running, superseding as the SQLite journal does."""
+        return await self._call(self._claim(limit, self._clock()))
+
+    async def _claim(self, limit: int, now: float) -> list[JournalEntry]:
+        if not self._keeping_leases:  # this journal claims: its claims must be renewed
+            self._keeping_leases = True
+            self._background.append(asyncio.create_task(self._keep_leases()))
+        claimed: list[JournalEntry] = []
+        budget = SUPERSEDE_PER_CLAIM
+        async with self._connection("write") as connection, connection.transaction():
+            await connection.execute(
+                _FIRE_DUE_TIMERS,
+                {"now": now, "limit": FIRE_PER_CLAIM, "event": TIMER_EVENT, "channel": CHANNEL},
+            )
+            # Each pass claims heads of their pull requests' queues, or supersedes them (the
+            # next pass then sees the later delivery as the head), as SqliteJournal does.
+            for _ in range(limit + 1):
+                wanted = limit - len(claimed)
+                heads = await _locked_due_heads(connection, now, wanted)
+                runnable = []
+                superseded_any = False
+                for head in heads:
+                    superseded = await _supersede(connection, head, now, budget)
+                    if superseded is None:
+                        continue  # over budget: the next claim supersedes, this one claims on
+                    if superseded:
+                        budget -= superseded
+                        superseded_any = True
+                    else:
+                        runnable.append(head)
+                if runnable:
+                    await connection.execute(
+                        "UPDATE deliveries SET status = 'running', attempts = attempts + 1, "
+                        "updated_at = %(now)s, claimed_by = %(me)s, "
+                        "lease_until = clock_timestamp() + make_interval(secs => %(lease)s) "
+                        "WHERE seq = ANY(%(seqs)s)",
+                        {
+                            "now": now,
+                            "me": self.claimer,
+                            "lease": self._lease,
+                            "seqs": [entry.seq for entry in runnable],
+                        },
+                    )
+                claimed += runnable
+                if not superseded_any:  # no head moved on: nothing new to look at
+                    break
+        return sorted(claimed, key=lambda entry: entry.seq)
+
+    async def schedule_timer(self, timer: Timer) -> bool:
+        """Keep `timer` unless one of its id was ever scheduled (then False)."""
+        now = self._clock()
+        inserted = await self._call(
+            self._change(_INSERT_TIMER, _timer_row(timer, "scheduled", now, now))
+        )
+        return inserted == 1
+
+    async def cancel_timer(self, timer_id: str) -> bool:
+        """Stop a timer still waiting; False when there is none of that id waiting (a claim
+        firing it meanwhile holds its row: this waits for it, and finds it fired)."""
+        changed = await self._call(
+            self._change(
+                "UPDATE timers SET status = 'cancelled', updated_at = %s "
+                "WHERE id = %s AND status = 'scheduled'",
+                (self._clock(), timer_id),
+            )
+        )
+        return changed == 1
+
+    async def finish(self, delivery_id: str) -> None:
+        await self._set_status(delivery_id, "done", error=None)
+
+    async def fail(self, delivery_id: str, error: str) -> None:
+        await self._set_status(delivery_id, "failed", error=error)
+
+    async def retry_later(self, delivery_id: str, error: str, delay: float) -> None:
+        await self._set_status(delivery_id, "queued", error=error, delay=delay)
+
+    async def _set_status(
+        self, delivery_id: str, status: Status, *, error: str | None, delay: float = 0.0
+    ) -> None:
+        now = self._clock()
+        changed = await self._call(
+            self._change(
+                "UPDATE deliveries SET status = %(status)s, last_error = %(error)s, "
+                "updated_at = %(now)s, next_attempt_at = %(due)s, claimed_by = NULL, "
+                "lease_until = NULL WHERE id = %(id)s AND claimed_by = %(me)s",
+                {
+                    "status": status,
+                    "error": error,
+                    "now": now,
+                    "due": now + delay,
+                    "id": delivery_id,
+                    "me": self.claimer,
+                },
+            )
+        )
+        if not changed:
+            log.warning(
+                "delivery %s: its lease ran out and it was taken back, so this outcome (%s) "
+                "is not recorded; it runs again",
+                delivery_id,
+                status,
+            )
+
+    async def resume_interrupted(self) -> int:
+        """Queue again the deliveries whose claims ran out: their worker died."""
+        return await self._call(self._take_back_expired())
+
+    async def _take_back_expired(self) -> int:
+        async with self._connection("write") as connection:
+            cursor = await connection.execute(
+                "WITH taken AS (UPDATE deliveries SET status = 'queued', claimed_by = NULL, "
+                "lease_until = NULL, updated_at = %(now)s "
+                "WHERE status = 'running' AND lease_until < clock_timestamp() RETURNING seq) "
+                "SELECT COUNT(*) FROM taken",
+                {"now": self._clock()},
+            )
+            row = await cursor.fetchone()
+            taken = int(row[0]) if row else 0
+            if taken:
+                await connection.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+        return taken
+
+    async def _keep_leases(self) -> None:
+        """Renew this journal's claims, and take back those whose holder stopped renewing."""
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            try:
+                await self._change(
+                    "UPDATE deliveries "
+                    "SET lease_until = clock_timestamp() + make_interval(secs => %(lease)s) "
+                    "WHERE claimed_by = %(me)s AND status = 'running'",
+                    {"lease": self._lease, "me": self.claimer},
+                )
+                taken = await self._take_back_expired()
+            except JournalUnavailable as error:
+                log.error("could not renew the claims of running deliveries: %s", error)
+                continue
+            if taken:
+                log.warning("took back %d deliveries whose worker stopped renewing them", taken)
+
+    async def redeliver(self, delivery_id: str) -> bool:
+        now = self._clock()
+        changed = await self._call(
+            self._rows(
+                "WITH queued AS (UPDATE deliveries AS d SET status = 'queued', attempts = 0, "
+                "last_error = NULL, updated_at = %(now)s, next_attempt_at = %(now)s, "
+                "claimed_by = NULL, lease_until = NULL WHERE id = %(id)s "
+                "AND status != 'running' AND EXISTS (SELECT 1 FROM payloads AS p "
+                "WHERE p.seq = d.seq) RETURNING seq) "
+                "SELECT pg_notify(%(channel)s, '') FROM queued",
+                {"now": now, "id": delivery_id, "channel": CHANNEL},
+                "write",
+            )
+        )
+        return len(changed) == 1
+
+    async def check_writable(self) -> None:
+        await self.set_state(HEARTBEAT_KEY, str(self._clock()))
+
+    async def get_state(self, key: str) -> str | None:
+        rows = await self._call(self._rows("SELECT value FROM app_state WHERE key = %s", (key,)))
+        return str(rows[0][0]) if rows else None
+
+    async def set_state(self, key: str, value: str) -> None:
+        await self._call(
+            self._change(
+                "INSERT INTO app_state (key, value, updated_at) VALUES (%s, %s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                (key, value, self._clock()),
+            )
+        )
+
+    async def add_contents(self, contents: JournalContents) -> CopyCounts:
+        """Add what this journal lacks of `contents` (see `SqliteJournal.add_contents`)."""
+        return await self._call(self._add_contents(contents, self._clock()))
+
+    async def _add_contents(self, contents: JournalContents, now: float) -> CopyCounts:
+        deliveries = pending = state = 0
+        async with self._connection("write") as connection, connection.transaction():
+            for entry in contents.deliveries:
+                status = copied_status(entry.status)
+                cursor = await connection.execute(
+                    _COPY_DELIVERY,
+                    dataclasses.asdict(entry)
+                    | {
+                        "status": status,
+                        "body": None
+                        if entry.payload is None
+                        else self._compressor.compress(entry.payload),
+                    },
+                )
+                if cursor.rowcount:
+                    deliveries += 1
+                    pending += status == "queued"
+            for key, value in contents.state:
+                cursor = await connection.execute(
+                    "INSERT INTO app_state (key, value, updated_at) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (key, value, now),
+                )
+                state += cursor.rowcount
+            timers = waiting = 0
+            for timer in contents.timers:
+                cursor = await connection.execute(
+                    _INSERT_TIMER,
+                    _timer_row(timer.timer, timer.status, timer.scheduled_at, timer.updated_at),
+                )
+                timers += cursor.rowcount
+                waiting += cursor.rowcount == 1 and timer.status == "scheduled"
+            if pending:  # sent on commit: workers already running take them at once
+                await connection.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+        return CopyCounts(deliveries, pending, state, timers, waiting)
+
+    def listen(self, wake: Callable[[], None]) -> None:
+        """Call `wake` (on the caller's event loop) whenever a delivery is journaled or
+        queued again, by any instance."""
+        loop = asyncio.get_running_loop()
+
+        def deliver() -> None:
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
+                loop.call_soon_threadsafe(wake)
+
+        async def start() -> None:
+            self._background.append(asyncio.create_task(self._listen(deliver)))
+
+        self._wait(start())
+
+    async def _listen(self, deliver: Callable[[], None]) -> None:
+        while True:
+            try:
+                async with await self._connect() as connection:
+                    await connection.execute(f"LISTEN {CHANNEL}")
+                    deliver()  # what was journaled while nobody listened is looked at now
+                    async for _ in connection.notifies():
+                        deliver()
+            except psycopg.Error as error:
+                log.warning(
+                    "not listening for new deliveries, looking every second meanwhile: %s",
+                    _reason(error, self._url),
+                )
+                await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The journal's clock, which due times are kept in: the worker measures waits on it."""
+        return self._clock()
+
+    def next_due(self) -> float | None:
+        """When the first queue head may run, or the first timer comes due (see
+        `SqliteJournal.next_due`)."""
+        rows = self._wait(
+            self._rows(
+                f"SELECT LEAST(({_NEXT_DUE}), "  # noqa: S608
+                "(SELECT MIN(due_at) FROM timers WHERE status = 'scheduled'))"
+            )
+        )
+        value = rows[0][0]
+        return float(value) if value is not None else None
+
+    def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]:
+        """Timers, soonest due first."""
+        where = "WHERE status = %(status)s" if status else ""
+        rows = self._wait(
+            self._rows(
+                f"SELECT {TIMER_COLUMNS} FROM timers {where} "  # noqa: S608
+                "ORDER BY due_at, seq LIMIT %(limit)s",
+                {"status": status, "limit": limit},
+            )
+        )
+        return [timer_entry(row) for row in rows]
+
+    def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]:
+        where = "WHERE d.status = %(status)s" if status else ""
+        rows = self._wait(
+            self._rows(
+                f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} {where} "  # noqa: S608
+                "ORDER BY d.seq DESC LIMIT %(limit)s",
+                {"status": status, "limit": limit},
+            )
+        )
+        return [_entry(row) for row in rows]
+
+    def contents(self, history: int) -> JournalContents:
+        """Every unfinished delivery, the `history` latest finished ones, and the state."""
+        return self._wait(self._contents(history))
+
+    async def _contents(self, history: int) -> JournalContents:
+        async with self._connection("read") as connection, connection.transaction():
+            # One snapshot for all the reads.
+            await connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor = await connection.execute(
+                f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+                "WHERE d.status IN ('queued', 'running')"
+            )
+            unfinished = await cursor.fetchall()
+            cursor = await connection.execute(
+                f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+                "WHERE d.status NOT IN ('queued', 'running') ORDER BY d.seq DESC LIMIT %s",
+                (history,),
+            )
+            finished = await cursor.fetchall()
+            cursor = await connection.execute(
+                "SELECT key, value FROM app_state WHERE key != %s ORDER BY key", (HEARTBEAT_KEY,)
+            )
+            state = await cursor.fetchall()
+            cursor = await connection.execute(
+                f"SELECT {TIMER_COLUMNS} FROM timers ORDER BY seq"  # noqa: S608
+            )
+            timers = await cursor.fetchall()
+        return JournalContents(
+            tuple(sorted(map(_entry, unfinished + finished), key=lambda entry: entry.seq)),
+            tuple((str(key), str(value)) for key, value in state),
+            tuple(map(timer_entry, timers)),
+        )
+
+    def count(self, statuses: Iterable[Status]) -> int:
+        rows = self._wait(
+            self._rows("SELECT COUNT(*) FROM deliveries WHERE status = ANY(%s)", (list(statuses),))
+        )
+        return int(rows[0][0])
+
+    def close(self) -> None:
+        """Hand this journal's running deliveries back, at once rather than when their
+        leases run out, and let go of the database."""
+        try:
+            self._wait(self._close())
+        except JournalUnavailable as error:
+            log.error("could not hand the running deliveries back: %s", error)
+        finally:
+            self._thread.stop()
+
+    async def _close(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        try:
+            released = await self._change(
+                "WITH released AS (UPDATE deliveries SET status = 'queued', claimed_by = NULL, "
+                "lease_until = NULL WHERE claimed_by = %(me)s AND status = 'running' "
+                "RETURNING seq) SELECT pg_notify(%(channel)s, '') FROM released LIMIT 1",
+                {"me": self.claimer, "channel": CHANNEL},
+            )
+            if released:
+                log.info("handed the deliveries running here back to the journal")
+        finally:
+            await self._pool.close()
+
+
+def _connection_options() -> dict[str, Any]:
+    return {
+        "autocommit": True,
+        "connect_timeout": int(CONNECT_SECONDS),
+        "application_name": "hotfix-bot",
+    }
+
+
+async def _configure(connection: AsyncConnection[tuple[Any, ...]]) -> None:
+    # Whatever the server's default: a 202 needs the commit on disk.
+    await connection.execute(
+        "SET synchronous_commit = on; "
+        f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}; "
+        "SET idle_in_transaction_session_timeout = 60000"
+    )
+
+
+async def _migrate(connection: AsyncConnection[tuple[Any, ...]]) -> None:
+    """Bring the schema to SCHEMA_VERSION, one journal at a time; refuse a newer one."""
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS journal_schema (version INTEGER NOT NULL)"
+        )
+        cursor = await connection.execute("SELECT version FROM journal_schema")
+        row = await cursor.fetchone()
+        found = int(row[0]) if row else 0
+        for version in versions_to_apply(found, SCHEMA_VERSION):
+            await connection.execute(_MIGRATIONS[version - 1])
+        if row is None:
+            await connection.execute(
+                "INSERT INTO journal_schema (version) VALUES (%s)", (SCHEMA_VERSION,)
+            )
+        elif found != SCHEMA_VERSION:
+            await connection.execute("UPDATE journal_schema SET version = %s", (SCHEMA_VERSION,))
+
+
+async def _locked_due_heads(
+    connection: AsyncConnection[tuple[Any, ...]], now: float, limit: int
+) -> list[JournalEntry]:
+    """The due heads of up to `limit` pull requests' queues, each pull request locked for
+    this transaction: the heads are read again once the locks are held, when no other claim
+    of those pull requests can be under way."""
+    if limit <= 0:
+        return []
+    parameters: dict[str, Any] = {"now": now, "limit": limit}
+    cursor = await connection.execute(
+        _DUE_HEADS.format(columns="d.ordering_key", keys=""), parameters
+    )
+    keys = [row[0] for row in await cursor.fetchall()]
+    if not keys:
+        return []
+    cursor = await connection.execute(
+        "SELECT key FROM unnest(%(keys)s::text[]) AS key "
+        "WHERE pg_try_advisory_xact_lock(%(space)s, hashtext(key))",
+        {"keys": keys, "space": CLAIM_LOCKS},
+    )
+    locked = [row[0] for row in await cursor.fetchall()]
+    if not locked:
+        return []
+    cursor = await connection.execute(
+        _DUE_HEADS.format(columns=_COLUMNS, keys="AND d.ordering_key = ANY(%(locked)s)"),
+        parameters | {"locked": locked},
+    )
+    return [_entry(row) for row in await cursor.fetchall()]
+
+
+async def _supersede(
+    connection: AsyncConnection[tuple[Any, ...]], head: JournalEntry, now: float, budget: int
+) -> int | None:
+    """Supersede the run of supersedable deliveries that starts at `head`, as
+    `app.journal.sqlite._supersede` does; the same answers."""
+    if not head.supersedable:
+        return 0
+    parameters = {"now": now, "key": head.ordering_key, "head": head.seq, "budget": budget}
+    if budget == 0:
+        cursor = await connection.execute(
+            f"SELECT 1 FROM deliveries WHERE {_RUN_BEHIND_HEAD} LIMIT 1",  # noqa: S608
+            parameters,
+        )
+        return None if await cursor.fetchone() else 0
+    cursor = await connection.execute(
+        "UPDATE deliveries SET status = 'superseded', updated_at = %(now)s WHERE seq IN ("  # noqa: S608
+        f"SELECT seq FROM deliveries WHERE {_RUN_BEHIND_HEAD} ORDER BY seq LIMIT %(budget)s)",
+        parameters,
+    )
+    superseded = cursor.rowcount
+    rule = burst_due(head, superseded, budget)
+    if rule is None:
+        return superseded
+    await connection.execute(
+        "UPDATE deliveries SET next_attempt_at = GREATEST(next_attempt_at, "  # noqa: S608
+        f"{_BURST_DUE[rule]}) "
+        "WHERE seq = (SELECT MIN(seq) FROM deliveries WHERE ordering_key = %(key)s "
+        "AND status = 'queued' AND seq > %(head)s)",
+        parameters
+        | {
+            "settle": BURST_SETTLE_SECONDS,
+            "burst_began": head.received_at,
+            "longest": BURST_LONGEST_WAIT,
+        },
+    )
+    return superseded
+
+
+def _timer_row(
+    timer: Timer, status: TimerStatus, scheduled_at: float, updated_at: float
+) -> dict[str, Any]:
+    """The parameters of `_INSERT_TIMER`."""
+    return {
+        "id": timer.id,
+        "kind": timer.kind,
+        "installation_id": timer.installation_id,
+        "repository": timer.repository,
+        "number": timer.number,
+        "due_at": timer.due_at,
+        "data": json.dumps(dict(timer.data)),
+        "status": status,
+        "scheduled_at": scheduled_at,
+        "updated_at": updated_at,
+        "ordering_key": timer.ordering_key,
+    }
+
+
+def _entry(row: tuple[Any, ...]) -> JournalEntry:
+    entry = JournalEntry(*row)
+    if entry.payload is None:
+        return entry
+    return dataclasses.replace(entry, payload=decompressed(bytes(entry.payload)))
+
+
+def describe_url(database_url: str) -> str:
+    """Where a PostgreSQL URL leads (its hosts and ports, and database), without the user or
+    password."""
+    parts = urlsplit(database_url)
+    return f"{parts.netloc.rpartition('@')[2] or 'localhost'}{parts.path}"
+
+
+def _reason(error: BaseException, database_url: str = "") -> str:
+    """psycopg's message, its first line (the rest are hints about the server), without the
+    password of `database_url`: libpq quotes the part of a URL it cannot read."""
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    with contextlib.suppress(ValueError):
+        password = urlsplit(database_url).password
+        if password:
+            reason = reason.replace(password, "***").replace(unquote(password), "***")
+    return reason

@@ -1,0 +1,104 @@
+"""A real PostgreSQL server for the tests: one `initdb` per test session on a free loopback
+port, and a fresh database for each test that asks for one.
+
+PostgreSQL refuses to run as root; as root (CI), the server runs as the `postgres` system
+user, in a directory of its own outside pytest's (which only root may enter).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+
+from support.live_server import free_port
+
+SUPERUSER = "hotfix"
+# Debian's packages: /usr/lib/postgresql/<major>/bin, the newest first.
+BINARY_DIRECTORIES = sorted(
+    Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name), reverse=True
+)
+
+
+class PostgresUnavailable(Exception):
+    """No PostgreSQL server binaries on this machine."""
+
+
+class PostgresServer:
+    def __init__(self, root: Path, port: int, run_as: list[str]) -> None:
+        self.root, self.port, self._run_as = root, port, run_as
+        self._databases = itertools.count(1)
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def admin(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.url("postgres"), autocommit=True)
+
+    @contextlib.contextmanager
+    def database(self) -> Iterator[str]:
+        """A new, empty database for the block: its URL. Dropped afterwards, connections and
+        all."""
+        name = f"test_{next(self._databases)}"
+        with self.admin() as connection:
+            connection.execute(f"CREATE DATABASE {name}")
+        try:
+            yield self.url(name)
+        finally:
+            with self.admin() as connection:
+                connection.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self._run_as, str(self._binary("pg_ctl")), "-D", str(self.root / "data"),
+             "-m", "immediate", "-w", "stop"],
+            check=False, capture_output=True,
+        )  # fmt: skip
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _binary(self, name: str) -> Path:
+        return BINARY_DIRECTORIES[0] / name
+
+
+def start_postgres() -> PostgresServer:
+    """initdb and start a server; raises PostgresUnavailable without the binaries."""
+    if not BINARY_DIRECTORIES:
+        raise PostgresUnavailable("no /usr/lib/postgresql/*/bin: apt-get install postgresql")
+    root = Path(tempfile.mkdtemp(prefix="hotfix-bot-postgres-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    server = PostgresServer(root, free_port(), run_as)
+    data = root / "data"
+    try:
+        _run([*run_as, str(server._binary("initdb")), "-D", str(data), "-U", SUPERUSER,
+              "--auth=trust", "--encoding=UTF8", "--no-sync"])  # fmt: skip
+        # The server's default is synchronous_commit=off, so that tests show the journal
+        # turning it on for itself; fsync is off, the tests' durability being the journal's
+        # commits, not the disk's.
+        options = (
+            f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        _run([*run_as, str(server._binary("pg_ctl")), "-D", str(data), "-l",
+              str(root / "server.log"), "-o", options, "-w", "-t", "30", "start"])  # fmt: skip
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _run(command: list[str]) -> None:
+    finished = subprocess.run(command, capture_output=True, text=True, check=False)
+    if finished.returncode != 0:
+        raise RuntimeError(f"{command[-1]} failed: {finished.stdout}{finished.stderr}")

@@ -1,0 +1,162 @@
+"""`hotfix-bot journal copy`: pending work, timers, recent history and state move between journals
+of either kind, once however often it runs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.harness import Clock
+from support.postgres import PostgresServer
+
+from app.cli import main
+from app.intake.delivery import Delivery, from_payload
+from app.journal import Journal, describe_journal, open_journal
+from app.journal.timers import Timer
+
+
+@pytest.fixture(
+    params=[("sqlite", "postgresql"), ("postgresql", "sqlite")], ids="{0[0]}-to-{0[1]}".format
+)
+def journals(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres: PostgresServer
+) -> Iterator[tuple[str, str]]:
+    """The URLs of a source journal and an empty target, of the kinds named."""
+    source_kind, _ = request.param
+    with postgres.database() as database:
+        sqlite = f"sqlite:///{tmp_path / 'journal.db'}"
+        yield (sqlite, database) if source_kind == "sqlite" else (database, sqlite)
+
+
+def pull_request(delivery_id: str, number: int) -> Delivery:
+    payload = {
+        "action": "synchronize",
+        "installation": {"id": 1},
+        "repository": {"full_name": "acme/widgets"},
+        "pull_request": {"number": number},
+    }
+    return from_payload(delivery_id, "pull_request", payload)
+
+
+def body(delivery_id: str) -> bytes:
+    return b'{"delivery": "%s"}' % delivery_id.encode()
+
+
+async def fill(journal: Journal, clock: Clock) -> None:
+    """Finished deliveries, one ignored, and pending ones: running, waiting for a retry,
+    queued; state; timers: one waiting, one cancelled, one fired."""
+    for delivery_id, number in (("old-1", 1), ("old-2", 2), ("done-1", 1), ("failed-1", 2)):
+        await journal.record(pull_request(delivery_id, number), body(delivery_id), handled=True)
+        await journal.claim_ready(1)
+        if delivery_id.startswith("failed"):
+            await journal.fail(delivery_id, "GitHub answered 404")
+        else:
+            await journal.finish(delivery_id)
+    await journal.record(pull_request("ignored-1", 3), b"{}", handled=False)
+    for delivery_id, number in (("running-1", 1), ("retry-1", 2), ("queued-1", 1)):
+        await journal.record(pull_request(delivery_id, number), body(delivery_id), handled=True)
+    assert [entry.id for entry in await journal.claim_ready(2)] == ["running-1", "retry-1"]
+    await journal.retry_later("retry-1", "GitHub answered 502", delay=60)
+    await journal.set_state("check-run:acme/widgets:hotfix-policy:abc", "17")
+    await journal.set_state("release:acme/widgets#1", '{"steps": {}}')
+    await journal.check_writable()  # the source's own heartbeat, which is not copied
+    for timer_id, due in (("t-waiting", 120), ("t-cancelled", 30), ("t-fired", 0)):
+        await journal.schedule_timer(timer(timer_id, clock.now + due))
+    await journal.cancel_timer("t-cancelled")
+    assert await journal.claim_ready(10) == []  # fires t-fired: queued behind queued-1
+
+
+def timer(timer_id: str, due_at: float) -> Timer:
+    return Timer(timer_id, "escalation", 1, "acme/widgets", 1, due_at, {"severity": "P0"})
+
+
+def test_copy_moves_pending_work_recent_history_and_state_once(
+    journals: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    source_url, target_url = journals
+    clock = Clock()
+    source = open_journal(source_url, clock=clock)
+    try:
+        asyncio.run(fill(source, clock))
+    finally:
+        source.close()  # as the servers of the source are stopped before a copy
+
+    copy = ["journal", "copy", "--from", source_url, "--to", target_url, "--history", "3"]
+    assert main(copy) == 0
+    first = capsys.readouterr().out
+    assert main(copy) == 0
+    again = capsys.readouterr().out
+
+    target = open_journal(target_url, clock=clock)
+    try:
+        copied = [
+            (entry.id, entry.status, entry.attempts, entry.last_error, entry.payload)
+            for entry in reversed(target.recent())
+        ]
+        state = [
+            asyncio.run(target.get_state(key))
+            for key in ("check-run:acme/widgets:hotfix-policy:abc", "release:acme/widgets#1")
+        ]
+        heartbeat = asyncio.run(target.get_state("journal.heartbeat"))
+        timers = [(e.timer.id, e.status, e.timer.due_at, e.timer.data) for e in target.timers()]
+        claimed = [entry.id for entry in asyncio.run(target.claim_ready(10))]
+        clock.now += 60
+        claimed_later = [entry.id for entry in asyncio.run(target.claim_ready(10))]
+        asyncio.run(target.finish("running-1"))
+        asyncio.run(target.finish("retry-1"))
+        clock.now += 60  # t-waiting comes due: it fires here, once, behind its pull request
+        fired = []
+        while claims := asyncio.run(target.claim_ready(10)):
+            fired += [entry.id for entry in claims]
+            for entry in claims:
+                asyncio.run(target.finish(entry.id))
+    finally:
+        target.close()
+
+    where = describe_journal(target_url)
+    assert first == (
+        f"copied 7 deliveries (4 to run), 2 state values and 3 timers (1 waiting) into {where}; "
+        "it held 0 of the deliveries, 0 of the state values and 0 of the timers already, kept "
+        "as they were\n"
+    )
+    assert again == (
+        f"copied 0 deliveries (0 to run), 0 state values and 0 timers (0 waiting) into {where}; "
+        "it held 7 of the deliveries, 2 of the state values and 3 of the timers already, kept "
+        "as they were\n"
+    )
+    # The 3 latest finished ones (not old-1, old-2), in the order they were journaled; what
+    # was running is queued, with its attempts and errors as they were.
+    assert copied == [
+        ("done-1", "done", 1, None, body("done-1")),
+        ("failed-1", "failed", 1, "GitHub answered 404", body("failed-1")),
+        ("ignored-1", "ignored", 0, None, None),
+        ("running-1", "queued", 1, None, body("running-1")),
+        ("retry-1", "queued", 1, "GitHub answered 502", body("retry-1")),
+        ("queued-1", "queued", 0, None, body("queued-1")),
+        ("t-fired", "queued", 0, None, copied[-1][4]),
+    ]
+    assert timers == [
+        ("t-fired", "fired", 1_000.0, {"severity": "P0"}),
+        ("t-cancelled", "cancelled", 1_030.0, {"severity": "P0"}),
+        ("t-waiting", "scheduled", 1_120.0, {"severity": "P0"}),
+    ]
+    assert state == ["17", '{"steps": {}}'] and heartbeat is None
+    # Per pull request in order: queued-1 after running-1; retry-1 when its retry is due.
+    assert (claimed, claimed_later) == (["running-1"], ["retry-1"])
+    # The timers' deliveries run behind queued-1, in order, each once.
+    assert fired == ["queued-1", "t-fired", "t-waiting"]
+
+
+def test_copy_names_the_option_whose_journal_cannot_be_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = f"sqlite:///{tmp_path / 'journal.db'}"
+
+    assert main(["journal", "copy", "--from", source, "--to", "mysql://db/hotfix"]) == 2
+
+    assert capsys.readouterr().err == (
+        "hotfix-bot: --to: must look like sqlite:///relative.db, sqlite:////absolute/path.db "
+        "or postgresql://user:password@host:port/database\n"
+    )

@@ -1,0 +1,343 @@
+"""The PostgreSQL journal shared by several instances: commits on disk, leases, per-PR order
+between instances claiming at once, wake-ups across instances. What both kinds of journal
+do alike is in tests/test_journal.py."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from support.live_server import free_port
+from support.postgres import PostgresServer
+
+from app.cli import main
+from app.intake.delivery import Delivery, from_payload
+from app.journal import JournalUnavailable
+from app.journal.postgres import SCHEMA_VERSION, PostgresJournal
+from app.journal.timers import Timer
+
+
+@pytest.fixture
+def database(postgres: PostgresServer) -> Iterator[str]:
+    with postgres.database() as url:
+        yield url
+
+
+def pull_request(delivery_id: str, number: int) -> Delivery:
+    payload = {
+        "action": "synchronize",
+        "installation": {"id": 1},
+        "repository": {"full_name": "acme/widgets"},
+        "pull_request": {"number": number},
+    }
+    return from_payload(delivery_id, "pull_request", payload)
+
+
+def rows(database: str) -> dict[str, tuple[str, int, str | None]]:
+    """Each delivery's status, attempts and claimer, as the database holds them."""
+    with psycopg.connect(database) as connection:
+        found = connection.execute("SELECT id, status, attempts, claimed_by FROM deliveries")
+        return {row[0]: (row[1], row[2], row[3]) for row in found}
+
+
+def test_every_connection_commits_synchronously_whatever_the_server_default(
+    database: str,
+) -> None:
+    with psycopg.connect(database) as connection:  # the test server's default is off
+        assert connection.execute("SHOW synchronous_commit").fetchone() == ("off",)
+    journal = PostgresJournal(database)
+    try:
+        shown = journal._wait(journal._rows("SHOW synchronous_commit"))
+    finally:
+        journal.close()
+
+    assert shown == [("on",)]
+
+
+def test_instances_starting_together_on_a_new_database_migrate_it_once(database: str) -> None:
+    opened: list[PostgresJournal] = []
+    failures: list[Exception] = []
+    together = threading.Barrier(4)
+
+    def start() -> None:
+        together.wait()
+        try:
+            opened.append(PostgresJournal(database))
+        except Exception as failure:
+            failures.append(failure)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    for journal in opened:
+        journal.close()
+
+    assert (failures, len(opened)) == ([], 4)
+    with psycopg.connect(database) as connection:
+        assert connection.execute("SELECT version FROM journal_schema").fetchall() == [
+            (SCHEMA_VERSION,)
+        ]
+
+
+def test_a_live_instance_keeps_its_claims_past_the_lease(database: str) -> None:
+    holder = PostgresJournal(database, lease_seconds=0.6)
+    other = PostgresJournal(database)
+    try:
+        asyncio.run(holder.record(pull_request("a1", 1), b"{}", handled=True))
+        assert [entry.id for entry in asyncio.run(holder.claim_ready(10))] == ["a1"]
+        time.sleep(1.5)  # two and a half leases: renewed meanwhile
+
+        taken_back = asyncio.run(other.resume_interrupted())
+        claimed = asyncio.run(other.claim_ready(10))
+        asyncio.run(holder.finish("a1"))
+    finally:
+        other.close()
+        holder.close()
+
+    assert (taken_back, claimed) == (0, [])
+    assert rows(database) == {"a1": ("done", 1, None)}
+
+
+def test_a_closed_instance_hands_its_running_deliveries_back_at_once(database: str) -> None:
+    stopping = PostgresJournal(database)  # a lease of 15 s: nobody waits for it here
+    other = PostgresJournal(database)
+    try:
+        asyncio.run(stopping.record(pull_request("a1", 1), b"{}", handled=True))
+        asyncio.run(stopping.claim_ready(10))
+        stopping.close()
+
+        claimed = asyncio.run(other.claim_ready(10))
+    finally:
+        other.close()
+
+    assert [(entry.id, entry.attempts) for entry in claimed] == [("a1", 1)]
+
+
+def test_a_lease_that_ran_out_is_taken_back_and_its_holders_late_outcome_is_not_recorded(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    cut_off = PostgresJournal(database, lease_seconds=60)
+    other = PostgresJournal(database)
+    try:
+        asyncio.run(cut_off.record(pull_request("a1", 1), b"{}", handled=True))
+        asyncio.run(cut_off.claim_ready(10))
+        with psycopg.connect(database) as connection:  # as if renewals stopped a while ago
+            connection.execute("UPDATE deliveries SET lease_until = now() - interval '1 s'")
+
+        taken_back = asyncio.run(other.resume_interrupted())
+        claimed = [entry.id for entry in asyncio.run(other.claim_ready(10))]
+        asyncio.run(cut_off.fail("a1", "GitHub answered 404"))  # the first holder comes back
+        after_late_outcome = rows(database)
+        asyncio.run(other.finish("a1"))
+    finally:
+        other.close()
+        cut_off.close()
+
+    assert (taken_back, claimed) == (1, ["a1"])
+    assert after_late_outcome == {"a1": ("running", 2, other.claimer)}
+    assert rows(database) == {"a1": ("done", 2, None)}
+    assert (
+        "delivery a1: its lease ran out and it was taken back, so this outcome (failed) is not "
+        "recorded; it runs again"
+    ) in caplog.text
+
+
+def test_two_instances_claiming_at_once_run_each_delivery_once_one_per_pull_request_in_order(
+    database: str,
+) -> None:
+    keys, per_key = 4, 40
+    recorder = PostgresJournal(database)
+    expected = [[f"k{key}-{n}" for n in range(per_key)] for key in range(keys)]
+
+    async def record_all() -> None:
+        for n in range(per_key):
+            for key in range(keys):
+                await recorder.record(pull_request(f"k{key}-{n}", key), b"{}", handled=True)
+
+    asyncio.run(record_all())
+    recorder.close()
+
+    running: set[str] = set()  # pull requests with a delivery running, across instances
+    ran: list[list[str]] = [[] for _ in range(keys)]
+    overlaps: list[str] = []
+    guard = threading.Lock()
+
+    async def instance() -> None:
+        journal = PostgresJournal(database)
+        try:
+            deadline = time.monotonic() + 20
+            while sum(map(len, ran)) < keys * per_key and time.monotonic() < deadline:
+                for entry in await journal.claim_ready(3):
+                    with guard:
+                        if entry.ordering_key in running:
+                            overlaps.append(entry.id)
+                        running.add(entry.ordering_key)
+                        ran[int(entry.id[1])].append(entry.id)
+                    await asyncio.sleep(0)  # running the delivery
+                    with guard:
+                        running.discard(entry.ordering_key)
+                    await journal.finish(entry.id)
+        finally:
+            journal.close()
+
+    threads = [threading.Thread(target=asyncio.run, args=(instance(),)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert overlaps == []
+    assert ran == expected
+    assert {status for status, _, _ in rows(database).values()} == {"done"}
+
+
+def timer(timer_id: str, number: int, due_at: float) -> Timer:
+    return Timer(timer_id, "escalation", 1, "acme/widgets", number, due_at, {"n": number})
+
+
+def test_two_instances_claiming_at_once_fire_each_timer_once(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.journal.postgres.FIRE_PER_CLAIM", 3)  # many claims fire some
+    pulls, per_pull = 10, 6
+    expected = {f"t{number}-{n}" for number in range(pulls) for n in range(per_pull)}
+    scheduler = PostgresJournal(database)
+
+    async def schedule_all() -> list[bool]:
+        return [
+            await scheduler.schedule_timer(timer(f"t{number}-{n}", number, time.time() - n))
+            for number in range(pulls)
+            for n in range(per_pull)
+        ]
+
+    assert asyncio.run(schedule_all()) == [True] * len(expected)
+    scheduler.close()
+
+    ran: list[str] = []
+    guard = threading.Lock()
+
+    async def instance() -> None:
+        journal = PostgresJournal(database)
+        try:
+            deadline = time.monotonic() + 20
+            while len(ran) < len(expected) and time.monotonic() < deadline:
+                for entry in await journal.claim_ready(4):
+                    with guard:
+                        ran.append(entry.id)
+                    await journal.finish(entry.id)
+        finally:
+            journal.close()
+
+    threads = [threading.Thread(target=asyncio.run, args=(instance(),)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(ran) == sorted(expected)  # each ran, once
+    with psycopg.connect(database) as connection:
+        statuses = connection.execute("SELECT status, COUNT(*) FROM timers GROUP BY status")
+        assert statuses.fetchall() == [("fired", len(expected))]
+    assert {rows(database)[timer_id][:2] for timer_id in expected} == {("done", 1)}
+
+
+def test_a_timer_another_instance_is_firing_is_skipped_not_waited_for(database: str) -> None:
+    journal = PostgresJournal(database)
+    try:
+        asyncio.run(journal.schedule_timer(timer("t-1", 1, time.time() - 1)))
+        with psycopg.connect(database) as other:  # another instance's claim, under way
+            other.execute("SELECT 1 FROM timers WHERE id = 't-1' FOR UPDATE")
+            started = time.monotonic()
+            during = asyncio.run(journal.claim_ready(10))
+            waited = time.monotonic() - started
+            other.rollback()  # that claim failed: the timer is still to fire
+        after = [entry.id for entry in asyncio.run(journal.claim_ready(10))]
+    finally:
+        journal.close()
+
+    assert (during, after) == ([], ["t-1"])
+    assert waited < 2
+
+
+def test_a_delivery_journaled_by_one_instance_wakes_the_worker_of_another(database: str) -> None:
+    intake = PostgresJournal(database)
+    worker = PostgresJournal(database)
+
+    async def scenario() -> list[float]:
+        woken = asyncio.Event()
+        worker.listen(woken.set)
+        await asyncio.wait_for(woken.wait(), 5)  # woken once it listens: look now
+        waits = []
+        for action in (
+            lambda: intake.record(pull_request("a1", 1), b"{}", handled=True),
+            lambda: intake.redeliver("a1"),
+        ):
+            woken.clear()
+            started = time.monotonic()
+            await action()
+            await asyncio.wait_for(woken.wait(), 5)
+            waits.append(time.monotonic() - started)
+        return waits
+
+    try:
+        waits = asyncio.run(scenario())
+    finally:
+        worker.close()
+        intake.close()
+    assert all(wait < 0.5 for wait in waits), waits  # not the worker's 1 s poll
+
+
+def test_an_unreachable_database_stops_the_command_with_one_line_without_the_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://hotfix:s3cret-pw@127.0.0.1:{port}/journal")
+
+    assert main(["deliveries"]) == 2
+
+    error = capsys.readouterr().err
+    assert error.startswith(
+        f"hotfix-bot: DATABASE_URL: cannot open the journal at 127.0.0.1:{port}/journal: "
+        "connection failed: "
+    )
+    assert error.count("\n") == 1 and "s3cret-pw" not in error
+
+
+def test_a_url_libpq_cannot_read_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://hotfix:s3 cret@db.internal:5432/journal")
+
+    assert main(["deliveries"]) == 2
+
+    assert capsys.readouterr().err == (
+        "hotfix-bot: DATABASE_URL: cannot open the journal at db.internal:5432/journal: "
+        'unexpected spaces found in "***", use percent-encoded spaces (%20) instead\n'
+    )
+
+
+def test_a_journal_that_stops_answering_refuses_writes_within_seconds(database: str) -> None:
+    journal = PostgresJournal(database)
+    try:
+        with psycopg.connect(database) as locker, locker.transaction():
+            # Holds every write to deliveries, as a stuck migration or a vacuum full would.
+            locker.execute("LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            with pytest.raises(JournalUnavailable) as refused:
+                asyncio.run(journal.record(pull_request("a1", 1), b"{}", handled=True))
+            waited = time.monotonic() - started
+        outcome = asyncio.run(journal.record(pull_request("a1", 1), b"{}", handled=True))
+    finally:
+        journal.close()
+
+    assert str(refused.value) == (
+        "journal write failed: canceling statement due to statement timeout"
+    )
+    assert waited < 8  # GitHub gives up after 10 s: it hears 503 first
+    assert outcome == "queued"
