@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, validation_alias=_env("WEBHOOK_SECRET"))
     # Shows the status page's details (repositories, pull requests, errors); unset: to nobody.
     admin_token: SecretStr | None = Field(default=None, validation_alias=_env("ADMIN_TOKEN"))
+    # A chat's incoming webhook: notices are posted there too. Its URL is its credential.
+    notify_webhook_url: SecretStr | None = Field(
+        default=None, validation_alias=_env("NOTIFY_WEBHOOK_URL")
+    )
     github_api_url: str = Field(
         default="https://api.github.com", validation_alias=_env("GITHUB_API_URL")
     )
@@ -58,7 +62,13 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "app_id", "private_key", "private_key_path", "webhook_secret", "admin_token", mode="before"
+        "app_id",
+        "private_key",
+        "private_key_path",
+        "webhook_secret",
+        "admin_token",
+        "notify_webhook_url",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -79,6 +89,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("notify_webhook_url")
+    @classmethod
+    def _secret_http_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
     @field_validator("webhook_path")
     @classmethod

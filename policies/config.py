@@ -22,12 +22,14 @@ from pydantic import (
     ConfigDict,
     PlainSerializer,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import ErrorDetails
 from yaml.constructor import ConstructorError
 
+from policies.notices import PLACEHOLDERS, unknown_placeholders
 from policies.pattern import PatternError, check_pattern
 
 CONFIG_PATH = ".github/hotfix.yml"
@@ -57,6 +59,7 @@ severities:
     escalation:
       - {after: 15m, notify: [approvers]}
       - {after: 4h, notify: [approvers, author]}
+    incident_report: {due: 24h}
   P1:
     hotfix_allowed: true
     deadline: 24h
@@ -69,10 +72,12 @@ severities:
     escalation:
       - {after: 30m, notify: [approvers]}
       - {after: 2h, notify: [approvers, author]}
+    incident_report: {due: 48h}
   P2:
     hotfix_allowed: false
     verbal_approval: false
     break_glass: null
+    incident_report: null
 version:
   files: []
   bump: patch
@@ -85,6 +90,10 @@ delete_branch: true
 rollback:
   pattern: '^revert-[0-9]+-hotfix/'
   label: rollback
+notify:
+  chat: true
+notices:
+  templates: {}
 """
 
 # Aliases (`*name`) and merge keys (`<<: *name`) can make a short file expand enormously;
@@ -336,6 +345,13 @@ class EscalationStep(_Section):
         return notify
 
 
+class IncidentReportConfig(_Section):
+    """The incident report issue opened after a hotfix of the severity merges
+    (docs/BEHAVIOUR.md, 'The incident report')."""
+
+    due: PositiveDuration  # after the merge; then one reminder if the issue is still open
+
+
 class SeverityPolicy(_Section):
     # A severity added by a repository is not a hotfix severity unless it says so, and allows
     # no emergency approvals.
@@ -346,6 +362,7 @@ class SeverityPolicy(_Section):
     break_glass: BreakGlassConfig | None = None
     request_reviews: bool = True
     escalation: list[EscalationStep] = []
+    incident_report: IncidentReportConfig | None = None
 
     @field_validator("escalation")
     @classmethod
@@ -412,6 +429,43 @@ class RollbackConfig(_Section):
         return None if groups is None else _distinct_group_names(groups)
 
 
+class NotifyConfig(_Section):
+    # Notices go to NOTIFY_WEBHOOK_URL too, when the service has one.
+    chat: bool
+
+
+class TemplatesConfig(_Section):
+    """Templates replacing the notices' built-in ones (policies/notices.py), by name."""
+
+    p0_alert: NonEmptyText | None = None
+    resolution: NonEmptyText | None = None
+    escalation: NonEmptyText | None = None
+    rollback: NonEmptyText | None = None
+
+    @field_validator(*PLACEHOLDERS)
+    @classmethod
+    def _placeholders_are_known(cls, template: str | None, info: ValidationInfo) -> str | None:
+        name = info.field_name
+        assert name is not None  # a field validator's
+        unknown = unknown_placeholders(name, template or "")
+        if unknown:
+            words = "placeholder" if len(unknown) == 1 else "placeholders"
+            known = ", ".join(f"{{{placeholder}}}" for placeholder in PLACEHOLDERS[name])
+            named = ", ".join(f"{{{placeholder}}}" for placeholder in unknown)
+            raise ValueError(f"unknown {words} {named} (the {name} template may use {known})")
+        return template
+
+
+class NoticesConfig(_Section):
+    templates: TemplatesConfig
+
+    def template(self, name: str) -> str | None:
+        """The repository's template `name` (a key of `notices.PLACEHOLDERS`); None: the
+        built-in one."""
+        template: str | None = getattr(self.templates, name)
+        return template
+
+
 class HotfixConfig(_Section):
     workflow: Literal["gitflow", "github-flow", "trunk"]
     branches: BranchesConfig
@@ -422,6 +476,8 @@ class HotfixConfig(_Section):
     release: bool
     delete_branch: bool
     rollback: RollbackConfig
+    notify: NotifyConfig
+    notices: NoticesConfig
 
 
 def _consistency_problems(config: HotfixConfig, default_branch: str) -> list[str]:
@@ -452,8 +508,9 @@ def _consistency_problems(config: HotfixConfig, default_branch: str) -> list[str
     )
 
 
-# Sections where null is a value, not an empty section: `break_glass: null` lets nobody.
-_NULL_IS_A_VALUE = frozenset({"break_glass"})
+# Sections where null is a value, not an empty section: `break_glass: null` lets nobody,
+# `incident_report: null` opens no report.
+_NULL_IS_A_VALUE = frozenset({"break_glass", "incident_report"})
 
 
 def _rollback_label_problems(config: HotfixConfig) -> list[str]:
@@ -730,7 +787,8 @@ def _problem(error: ErrorDetails) -> str:
         where = f"in {_key_path(tuple(parent))}" if parent else "at top level"
         guess = difflib.get_close_matches(str(last), _section_keys(tuple(parent)), n=1)
         hint = f' (did you mean "{guess[0]}"?)' if guess else ""
-        return f'unknown key "{last}" {where}{hint}'
+        # JSON's quoting: a key with a line break or a quote in it stays on one line.
+        return f"unknown key {json.dumps(str(last), ensure_ascii=False)} {where}{hint}"
     path = _key_path(error["loc"])
     if kind == "value_error" and "ctx" in error:
         # Our validators word the problem themselves; drop pydantic's "Value error, ".
@@ -816,8 +874,10 @@ def _laid_over(
 def config_as_yaml(config: HotfixConfig) -> str:
     """The effective config, defaults filled in, as `.github/hotfix.yml` text."""
     data = config.model_dump(mode="json", exclude_none=True)
-    # Every other null is a key left unset; this one says that nobody may break the glass.
+    # Every other null is a key left unset; these say that nobody may break the glass, or
+    # that no incident report is opened.
     for name, policy in config.severities.items():
-        if policy.break_glass is None:
-            data["severities"][name]["break_glass"] = None
+        for key in sorted(_NULL_IS_A_VALUE):
+            if getattr(policy, key) is None:
+                data["severities"][name][key] = None
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -1,7 +1,7 @@
 """Small helpers that keep the wording of every rule alike."""
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 
 def join_words(words: Sequence[str], conjunction: str = "and") -> str:
@@ -32,3 +32,20 @@ def duration_words(value: timedelta, *, parts: int = 2) -> str:
     if first is None:
         return "0s"
     return "".join(f"{amount}{unit}" for amount, unit in amounts[first : first + parts] if amount)
+
+
+def time_left(left: timedelta) -> str:
+    """`1h45m left`, or `overdue by 3h12m` once the deadline has passed."""
+    if left <= timedelta(0):
+        return f"overdue by {duration_words(-left)}"
+    return f"{duration_words(left)} left"
+
+
+def when(moment: datetime) -> str:
+    """`2026-12-04 22:30 UTC`: hotfix-bot writes times in UTC, to the minute."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def cell(text: str) -> str:
+    """Text safe inside one Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "

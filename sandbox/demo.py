@@ -32,7 +32,8 @@ from app.cli import list_timers
 from app.handlers.check_output import CheckOutput
 from app.handlers.policy import CHECK_NAME as POLICY_CHECK
 from app.handlers.release.report import CHECK_NAME as RELEASE_CHECK
-from app.handlers.release.report import Report, comment_body
+from app.handlers.release.report import COMMENT_MARKER, Report, comment_body
+from app.handlers.release.steps.incident_report import LABEL as INCIDENT_LABEL
 from app.handlers.release.steps.verbal_approvals import (
     CONFIRMATION_REMINDER,
     CONFIRMATION_REMINDER_AFTER,
@@ -274,6 +275,7 @@ def seed_repository(fake: FakeGitHub, installation_id: int, scenario: Scenario) 
         },
     )
     repo.create_tag("v1.2.3", "main", "Release 1.2.3")
+    repo.collaborators[DEVELOPER] = "write"  # she pushes the hotfix branch
     repo.create_branch("develop", "main")
     repo.commit(
         "develop",
@@ -431,10 +433,20 @@ def merge_and_release(demo: Rehearsal, pull: FakePull, scenario: Scenario) -> No
     report = Report(output, run.conclusion or "", run.details_url or "")
     comments = [comment.body for comment in repo.comments_on(pull.number)]
     demo.expect(
-        comments == [comment_body(report)],
+        [body for body in comments if body.startswith(COMMENT_MARKER)] == [comment_body(report)],
         f"one report comment on #{pull.number} saying what the check run says",
     )
     print(f"\n  hotfix-bot posted the same report as a comment on #{pull.number}.")
+    reports = [issue for issue in repo.issues.values() if INCIDENT_LABEL in issue.labels]
+    demo.expect(
+        [(issue.title, issue.assignees) for issue in reports]
+        == [(f"Incident report: {pull.title}", [DEVELOPER])],
+        f"one incident report issue assigned to {DEVELOPER}",
+    )
+    print(
+        f"  It opened the incident report #{reports[0].number}, assigned to {DEVELOPER}, and "
+        f"posted the resolution notice on #{pull.number}."
+    )
 
 
 def expect_back_merged(

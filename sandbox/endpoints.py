@@ -721,6 +721,12 @@ def create_issue(call: Call) -> Reply:
     return Reply(201, shapes.issue(call.fake, repo, issue))
 
 
+def get_issue(call: Call) -> Reply:
+    """An issue, or a pull request's conversation (GitHub answers both)."""
+    repo = call.repo
+    return Reply(200, shapes.issue(call.fake, repo, repo.issue_like(_issue_number(call))))
+
+
 def list_issues(call: Call) -> Reply:
     """Issues and pull requests, newest first, filtered by `state` and every one of `labels`."""
     repo = call.repo
@@ -899,6 +905,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{REPO}/issues/comments/{{comment_id:int}}/reactions", create_reaction),
     Route("GET", f"{REPO}/issues", list_issues),
     Route("POST", f"{REPO}/issues", create_issue),
+    Route("GET", f"{REPO}/issues/{{number:int}}", get_issue),
     Route("GET", f"{REPO}/collaborators/{{username}}/permission", collaborator_permission),
     Route("POST", f"{REPO}/issues/{{number:int}}/labels", add_labels),
     Route("DELETE", f"{REPO}/issues/{{number:int}}/labels/{{name}}", remove_label),

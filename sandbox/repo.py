@@ -487,6 +487,12 @@ class FakeRepo:
         return issue
 
     @locked
+    def close_issue(self, number: int) -> None:
+        issue = self.issues[number]
+        issue.state = "closed"
+        issue.closed_at = issue.updated_at = self.site.now()
+
+    @locked
     def add_comment(self, number: int, author: str, body: str) -> FakeComment:
         """A comment on the conversation of pull request or issue `number`."""
         if number not in self.pulls and number not in self.issues:

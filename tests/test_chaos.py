@@ -206,7 +206,7 @@ def test_timers_scheduled_before_a_kill_fire_once_after_the_restart_saying_how_l
         time.sleep(max((all_due - fake.now()).total_seconds(), 0) + 1)
         server.start()  # every timer came due while the server was down
         wait_for(lambda: timer_statuses(journal) == ["fired"] * 3)
-        wait_for(lambda: len(repo.comments_on(pull.number)) == 2)
+        wait_for(lambda: len(repo.comments_on(pull.number)) == 3)  # the P0 alert and 2 steps
         wait_for(lambda: unfinished(journal) == 0)  # the overdue run too, then the kill
         server.kill()
         server.start()  # and once more: nothing is done again
@@ -229,11 +229,12 @@ def test_timers_scheduled_before_a_kill_fire_once_after_the_restart_saying_how_l
     ]
     bodies = [comment.body for comment in repo.comments_on(pull.number)]
     assert [body.splitlines()[0] for body in bodies] == [
+        "<!-- hotfix-bot notice p0-alert:acme/widgets#1 -->",
         f"<!-- hotfix-bot notice {step} -->",
         f"<!-- hotfix-bot notice {last_step} -->",
     ]
     assert (
-        bodies[1]
+        bodies[2]
         .splitlines()[1]
         .startswith(
             "@acme/engineering-leads @acme/on-call-managers @dev: this **P0** hotfix has been open"
@@ -339,6 +340,7 @@ def test_timers_scheduled_before_kills_fire_once_across_two_instances_on_postgre
     for pull in pulls:
         markers = [body.splitlines()[0] for body in map(str, comment_bodies(repo, pull.number))]
         assert markers == [
+            f"<!-- hotfix-bot notice p0-alert:acme/widgets#{pull.number} -->",
             f"<!-- hotfix-bot notice escalation:acme/widgets#{pull.number}:P0:8s -->",
             f"<!-- hotfix-bot notice escalation:acme/widgets#{pull.number}:P0:10s -->",
         ]

@@ -81,7 +81,12 @@ def test_each_escalation_step_comments_once_at_its_time_and_never_after_the_merg
     assert notices(bot, pull, second) == []  # it fired after the merge, and said nothing
     fired = {entry.id: entry.status for entry in bot.journal.recent() if entry.event == "timer"}
     assert fired == {first: "done", "overdue:acme/widgets#1:P0:2h": "done", second: "done"}
-    assert [entry.status for entry in bot.journal.timers()] == ["fired"] * 3
+    assert [(entry.timer.kind, entry.status) for entry in bot.journal.timers()] == [
+        ("escalation", "fired"),
+        ("overdue", "fired"),
+        ("escalation", "fired"),
+        ("incident-report-due", "scheduled"),  # a day after the merge
+    ]
 
 
 def test_a_late_step_mentions_who_is_left_the_author_and_others_and_says_how_far_past(

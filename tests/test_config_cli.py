@@ -139,6 +139,27 @@ def test_validate_names_an_escalation_step_that_cannot_be_used(
     ]
 
 
+def test_validate_names_an_unknown_placeholder_and_a_report_that_cannot_be_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(
+        tmp_path,
+        "severities:\n  P1:\n    incident_report: {due: 60d}\n"
+        "notify: {chat: sometimes}\n"
+        'notices:\n  templates:\n    p0_alert: "{title} broke prod, {pager} is paged"\n',
+    )
+
+    assert main(["config", "validate", str(path)]) == 1
+
+    assert capsys.readouterr().out.splitlines() == [
+        f'{path}: severities.P1.incident_report.due: must be at most 30d (got "60d")',
+        f'{path}: notify.chat: must be true or false (got "sometimes")',
+        f"{path}: notices.templates.p0_alert: unknown placeholder {{pager}} (the p0_alert "
+        "template may use {repository}, {number}, {title}, {author}, {severity}, {started}, "
+        "{commander}, {deadline})",
+    ]
+
+
 def test_validate_needs_no_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -177,8 +198,13 @@ def test_show_prints_the_effective_config_with_defaults_filled_in(
         "break_glass": None,
         "request_reviews": True,
         "escalation": [],
+        "incident_report": None,
     }
     assert shown["severities"]["P0"]["deadline"] == "2h"
+    assert shown["severities"]["P0"]["incident_report"] == {"due": "24h"}
+    assert shown["severities"]["P1"]["incident_report"] == {"due": "48h"}
+    assert shown["notify"] == {"chat": True}
+    assert shown["notices"] == {"templates": {}}
     assert shown["version"] == {"files": [], "bump": "patch", "allow_prerelease": True}
     assert shown["severities"]["P0"]["verbal_approval"] is True
     assert shown["severities"]["P0"]["break_glass"] == {
@@ -254,6 +280,7 @@ def test_an_organization_file_is_the_base_the_file_is_laid_over(
         ],
         "verbal_approval": False,
         "break_glass": None,
+        "incident_report": {"due": "48h"},
     }
 
 

@@ -827,3 +827,27 @@ def test_a_handlers_timers_are_named_by_kind_pull_request_and_key(
         ("reminder:acme/widgets#7:P0:1m", 1_060.0, {"to": "@dana"}, "scheduled"),
         ("reminder:acme/widgets#8:P0:1m", 1_060.0, {}, "cancelled"),
     ]
+
+
+def test_a_timer_in_a_queue_of_its_own_neither_waits_for_its_pull_request_nor_holds_it_up(
+    journal: SqliteJournal, clock: Clock
+) -> None:
+    timers = Timers(journal, 1, "acme/widgets", 1)
+    now = datetime.fromtimestamp(clock.now, UTC)
+
+    async def scenario() -> list[list[str]]:
+        await record_all(journal, pull_request("a1", 1))
+        first = await journal.claim_ready(10)  # a1 runs
+        await timers.schedule("chat", "p0-alert", now, {"text": "hi"}, own_queue=True)
+        beside = await journal.claim_ready(10)  # the message, while a1 still runs
+        await journal.retry_later("chat:acme/widgets#1:p0-alert", "chat answered 500", 60)
+        await journal.finish("a1")
+        await record_all(journal, pull_request("a2", 1))
+        behind_nothing = await journal.claim_ready(10)  # a2, while the message waits
+        return [[e.id for e in batch] for batch in (first, beside, behind_nothing)]
+
+    assert asyncio.run(scenario()) == [["a1"], ["chat:acme/widgets#1:p0-alert"], ["a2"]]
+    [entry] = journal.timers()
+    assert (entry.timer.ordering_key, entry.status) == ("chat:acme/widgets#1:p0-alert", "fired")
+    fired = next(e for e in journal.recent() if e.event == "timer")
+    assert (fired.ordering_key, fired.pr_number) == ("chat:acme/widgets#1:p0-alert", 1)

@@ -97,6 +97,10 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
     # Issues lists pull requests too; either permission reads the list.
     "GET /repos/{owner}/{repo}/issues": (("issues", "read"), ("pull_requests", "read")),
     "POST /repos/{owner}/{repo}/issues": (("issues", "write"),),
+    "GET /repos/{owner}/{repo}/issues/{issue_number}": (
+        ("issues", "read"),
+        ("pull_requests", "read"),
+    ),
     "GET /repos/{owner}/{repo}/releases/tags/{tag}": (("contents", "read"),),
     "POST /repos/{owner}/{repo}/releases": (("contents", "write"),),
     "PATCH /repos/{owner}/{repo}/releases/{release_id}": (("contents", "write"),),

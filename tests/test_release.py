@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
 from support.harness import Bot, run_on_last_attempt
@@ -16,7 +17,7 @@ from app.handlers import release
 from app.handlers.release import steps
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
-from sandbox import Author, FakeCheckRun, FakePull, RecordedRequest
+from sandbox import Author, FakeCheckRun, FakeComment, FakePull, RecordedRequest
 from sandbox.git import blob_sha
 from sandbox.repo import MergeMethod
 
@@ -43,6 +44,7 @@ def merged_hotfix(
     """A P1 hotfix by `dev` bumping VERSION to 1.2.4, merged into main (by `method`, or
     through main's merge queue); develop from main."""
     repo = bot.repo
+    repo.collaborators["dev"] = "write"  # who pushed the branch: their report is assigned to them
     repo.commit("main", {"app.py": APP_PY, **(main_files or {})}, "Base")
     if with_develop:
         repo.create_branch("develop", "main")
@@ -91,7 +93,9 @@ def row(step: str, outcome: str, details: str, link: str = " ") -> str:
     return f"| {step} | {outcome} | {details} | {link} |"
 
 
-def summary(pull: FakePull, *rows: str, tail: str = "") -> str:
+def summary(bot: Bot, pull: FakePull, *rows: str, tail: str = "") -> str:
+    """The report of `pull`'s steps: `rows`, then those of its incident report and
+    resolution notice, which every P1 hotfix gets."""
     sha = merge_sha(pull)
     return (
         "\n".join(
@@ -102,10 +106,29 @@ def summary(pull: FakePull, *rows: str, tail: str = "") -> str:
                 "| Step | Outcome | Details | Link |",
                 "| --- | --- | --- | --- |",
                 *rows,
+                incident_report_done(bot, pull),
+                RESOLUTION_NOTICE_DONE,
             ]
         )
         + tail
     )
+
+
+def incident_report_done(bot: Bot, pull: FakePull) -> str:
+    [issue] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
+    assert pull.merged_at is not None
+    due = pull.merged_at + timedelta(hours=48)  # a P1's report
+    return row(
+        "Incident report",
+        "✅ done",
+        f"opened issue #{issue.number} (assigned to @dev), due {due:%Y-%m-%d %H:%M} UTC",
+        f"[#{issue.number}]({WEB}/issues/{issue.number})",
+    )
+
+
+RESOLUTION_NOTICE_DONE = row(
+    "Resolution notice", "✅ done", "posted the resolution notice on the pull request"
+)
 
 
 def tag_done(pull: FakePull) -> str:
@@ -150,9 +173,14 @@ def assert_report(
     assert run.output["title"] == title
     assert run.output["summary"] == text
     assert run.details_url == (details_url or f"{WEB}/pull/{pull.number}")
-    [comment] = bot.repo.comments_on(pull.number)
+    [comment] = report_comments(bot, pull)
     assert comment.author == BOT_LOGIN
     assert comment.body == f"{MARKER}\n### `hotfix-release`: {title}\n\n{text}"
+
+
+def report_comments(bot: Bot, pull: FakePull) -> list[FakeComment]:
+    """The report comments on `pull` (its notices aside)."""
+    return [c for c in bot.repo.comments_on(pull.number) if c.body.startswith(MARKER)]
 
 
 # --- GitHub's state ----------------------------------------------------------------------------
@@ -202,6 +230,7 @@ def assert_waiting_for_backmerge(bot: Bot, pull: FakePull, backmerge: FakePull, 
         f"[#{backmerge.number}]({backmerge_url})",
     )
     text = summary(
+        bot,
         pull,
         tag_done(pull),
         RELEASE_DONE,
@@ -225,19 +254,19 @@ def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> N
     assert set(bot.repo.branches) == {"main", "develop"}
     assert_merged_back(bot, pull, develop_before)
     assert_only_pull(bot, pull)
-    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
     # One installation token, the pull request, config and version (3), the organization's
     # config (1), tag (3), release (2), back-merge (3: release branches, develop, the merge),
-    # deletion (2), comment (2), check run (2).
-    assert len(requests) == 20
+    # deletion (2), incident report (2), resolution notice (2), comment (2), check run (2).
+    assert len(requests) == 24
 
 
 def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
     pull = merged_hotfix(bot)
     bot.pull_request(pull.number, "closed")
     first_run = release_run(bot, pull)
-    [first_comment] = bot.repo.comments_on(pull.number)
+    [first_comment] = report_comments(bot, pull)
     refs = (dict(bot.repo.tags), {name: b.sha for name, b in bot.repo.branches.items()})
 
     with bot.counting() as requests:
@@ -248,14 +277,14 @@ def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
     assert_released(bot, pull)
     assert_only_pull(bot, pull)
     assert release_run(bot, pull).id == first_run.id
-    assert [c.id for c in bot.repo.comments_on(pull.number)] == [first_comment.id]
+    assert [c.id for c in report_comments(bot, pull)] == [first_comment.id]
     # Finished steps are not looked at again: only the report is rewritten in place.
     writes = {f"{r.method} {r.path}" for r in requests if r.method != "GET"}
     assert writes == {
         f"PATCH /repos/acme/widgets/issues/comments/{first_comment.id}",
         f"PATCH /repos/acme/widgets/check-runs/{first_run.id}",
     }
-    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -273,7 +302,7 @@ def test_develop_already_containing_the_merge_is_done(bot: Bot) -> None:
         "✅ already done",
         f"`develop` already contains the merge commit `{merge_sha(pull)[:7]}`",
     )
-    text = summary(pull, tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -340,7 +369,7 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
         "✅ already done",
         f"`develop` already contains the merge commit `{sha[:7]}`",
     )
-    text = summary(pull, tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
     assert len(bot.repo.tags) == 1
     assert len(bot.repo.releases) == 1
@@ -386,13 +415,15 @@ def test_a_rerun_that_comes_while_the_merge_runs_waits_for_it(bot: Bot) -> None:
     bot.send("check_suite", bot.fake.check_suite_event(bot.repo, merge_sha(pull)))
     bot.settle()
 
-    for path in ("git/tags", "releases", "merges", f"issues/{pull.number}/comments"):
+    for path in ("git/tags", "releases", "merges"):
         assert len(bot.fake.requests_to("POST", f"/repos/acme/widgets/{path}")) == 1, path
-    assert len(bot.repo.comments_on(pull.number)) == 1
+    # The report and the resolution notice, once each.
+    assert len(bot.fake.requests_to("POST", f"/repos/acme/widgets/issues/{pull.number}/")) == 2
+    assert len(report_comments(bot, pull)) == 1
     assert_tagged(bot, pull)
     assert_released(bot, pull)
     assert_merged_back(bot, pull, develop_before)
-    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -468,7 +499,7 @@ def test_a_rate_limit_on_the_back_merge_is_retried_not_taken_for_a_refusal(bot: 
     assert [request.status for request in merges] == [403, 201]
     assert BACKMERGE not in bot.repo.branches
     assert_merged_back(bot, pull, develop_before)
-    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -510,7 +541,7 @@ def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
         f"merged into the release branch `release/1.3` as `{release.sha[:7]}`",
         f"[{release.sha[:7]}]({WEB}/commit/{release.sha})",
     )
-    text = summary(pull, tag_done(pull), RELEASE_DONE, merged, DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, merged, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -562,7 +593,7 @@ def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: s
     )
 
     run = release_run(bot, pull)
-    assert run.output["title"] == "1 of 4 steps failed: back-merge"
+    assert run.output["title"] == "1 of 6 steps failed: back-merge"
     assert run.output["summary"].endswith(
         "```sh\n"
         "git fetch origin\n"
@@ -611,7 +642,7 @@ def test_a_conflict_in_version_files_alone_keeps_develops_version(bot: Bot) -> N
 
     resolution = assert_develop_kept_its_version(bot, pull, develop_before)
     assert bot.repo.read_file("develop", "app.py") == "def login(): fixed\n"
-    text = summary(pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -644,7 +675,7 @@ def test_develop_keeps_every_version_file_of_its_own_not_only_the_conflicting_on
     assert set(bot.repo.branches) == {"main", "develop"}
     assert_only_pull(bot, pull)
     kept = resolved_row(resolution.sha, "`VERSION` and `package.json`")
-    text = summary(pull, tag_done(pull), RELEASE_DONE, kept, DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, kept, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -686,7 +717,7 @@ def test_a_file_both_sides_changed_in_different_places_merges_with_the_version_r
     sides = [app_py(), app_py(line_1="line 1, fixed\n"), app_py(line_20="line 20, new\n")]
     assert sorted(read) == sorted(blob_sha(text) for text in ["1.2.4\n", *sides])
     resolution = develop.parents[1]
-    text = summary(pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -762,10 +793,12 @@ def test_a_rerun_finishes_a_version_resolution_without_doing_anything_twice(
         *resumed,
         f"DELETE /git/refs/heads/{BACKMERGE}",
         f"DELETE /git/refs/heads/{BRANCH}",
-        f"POST /issues/{pull.number}/comments",
+        "POST /issues",  # the incident report
+        f"POST /issues/{pull.number}/comments",  # the resolution notice
+        f"POST /issues/{pull.number}/comments",  # the report
         "POST /check-runs",
     ]
-    text = summary(pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -790,7 +823,7 @@ def test_a_crash_after_merging_the_version_resolution_is_finished_by_the_retry(
     assert statuses("PATCH", f"git/refs/heads/{BACKMERGE}") == [200]
     assert statuses("POST", "merges") == [409, 201, 204]
     assert statuses("DELETE", f"git/refs/heads/{BACKMERGE}") == [502, 204]
-    text = summary(pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -863,7 +896,7 @@ def test_no_develop_branch_skips_the_back_merge(bot: Bot) -> None:
     assert_tagged(bot, pull)
     assert_released(bot, pull)
     skipped = row("Back-merge", "➖ skipped", "there is no branch `develop`")
-    text = summary(pull, tag_done(pull), RELEASE_DONE, skipped, DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, skipped, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG} (1 skipped)", text)
 
 
@@ -880,7 +913,7 @@ def test_github_flow_skips_the_back_merge(bot: Bot) -> None:
         "➖ skipped",
         "`workflow: github-flow` has no development branch to merge into",
     )
-    text = summary(pull, tag_done(pull), RELEASE_DONE, skipped, DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, skipped, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG} (1 skipped)", text)
 
 
@@ -899,7 +932,7 @@ def test_tag_already_on_the_merge_commit_is_done(bot: Bot, message: str | None) 
         f"`{TAG}` was already on the merge commit `{merge_sha(pull)[:7]}`",
         f"[{TAG}]({WEB}/tree/{TAG})",
     )
-    text = summary(pull, already, RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, already, RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -938,8 +971,8 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
         "Fix login'\n```"
     )
     back_merged = back_merge_done(bot)
-    text = summary(pull, tag_failed, blocked, back_merged, DELETE_DONE, tail=commands)
-    assert_report(bot, pull, "failure", "1 of 4 steps failed: tag", text)
+    text = summary(bot, pull, tag_failed, blocked, back_merged, DELETE_DONE, tail=commands)
+    assert_report(bot, pull, "failure", "1 of 6 steps failed: tag", text)
 
     # Someone removes the premature tag; the re-run retries only what is not done.
     del bot.repo.tags[TAG]
@@ -948,7 +981,7 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
     assert_tagged(bot, pull)
     assert_released(bot, pull)
     assert not [r for r in requests if r.path.endswith(("/merges", f"/heads/{BRANCH}"))]
-    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merged, DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merged, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -974,7 +1007,7 @@ def test_release_already_there_is_done(bot: Bot) -> None:
         f"a release for `{TAG}` already existed",
         f"[1.2.4 by hand]({WEB}/releases/tag/{TAG})",
     )
-    text = summary(pull, tag_already, release_already, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, tag_already, release_already, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -986,7 +1019,7 @@ def test_branch_already_deleted_is_done(bot: Bot) -> None:
 
     assert set(bot.repo.branches) == {"main", "develop"}
     deleted = row("Delete branch", "✅ already done", f"`{BRANCH}` was already deleted")
-    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), deleted)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), deleted)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -1005,11 +1038,12 @@ def test_a_transient_failure_in_the_middle_is_retried_without_redoing_steps(bot:
     ]
     assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/git/tags")) == 1
     assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/releases")) == 1
-    assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/issues/")) == 1
+    # The resolution notice and the report.
+    assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/issues/")) == 2
     assert_tagged(bot, pull)
     assert_released(bot, pull)
     assert_merged_back(bot, pull, develop_before)
-    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -1038,8 +1072,8 @@ def test_on_the_last_attempt_a_transient_failure_is_a_failed_step(
         "GitHub answered 502 to POST /repos/acme/widgets/merges: Bad Gateway",
     )
     tail = back_merge_by_hand(pull)
-    text = summary(pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=tail)
-    assert_report(bot, pull, "failure", "1 of 4 steps failed: back-merge", text)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=tail)
+    assert_report(bot, pull, "failure", "1 of 6 steps failed: back-merge", text)
 
 
 def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_resumes(
@@ -1063,13 +1097,13 @@ def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_re
         "asked to wait until 2026-12-05 20:31 UTC (24h)",
     )
     tail = back_merge_by_hand(pull)
-    text = summary(pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=tail)
-    assert_report(bot, pull, "failure", "1 of 4 steps failed: back-merge", text)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=tail)
+    assert_report(bot, pull, "failure", "1 of 6 steps failed: back-merge", text)
 
     rerun(bot, pull)
 
     assert_merged_back(bot, pull, develop_before)
-    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -1128,7 +1162,7 @@ def test_finishing_a_pre_release_by_hand_publishes_it_as_one(
     )
 
     run = release_run(bot, pull)
-    assert run.output["title"] == "1 of 4 steps failed: release"
+    assert run.output["title"] == "1 of 6 steps failed: release"
     assert run.output["summary"].endswith(
         "```sh\n"
         "git fetch origin\n"
@@ -1149,7 +1183,7 @@ def test_squash_and_rebase_merges_tag_the_merge_commit_sha(bot: Bot, method: Mer
     assert_released(bot, pull)
     assert_merged_back(bot, pull, develop_before)
     assert set(bot.repo.branches) == {"main", "develop"}
-    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -1169,7 +1203,7 @@ def test_a_hotfix_merged_through_the_merge_queue_is_tagged_on_its_groups_commit(
     assert_released(bot, pull)
     assert_merged_back(bot, pull, develop_before)
     assert set(bot.repo.branches) == {"main", "develop"}
-    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -1190,7 +1224,7 @@ def test_a_head_branch_in_a_fork_is_never_deleted(bot: Bot) -> None:
         f"`{BRANCH}` is in the fork `contributor/widgets`; hotfix-bot never deletes a fork's "
         "branch",
     )
-    text = summary(pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), kept)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), kept)
     assert_report(bot, pull, "success", f"All steps done for {TAG} (1 skipped)", text)
 
 
@@ -1331,6 +1365,8 @@ def test_the_steps_run_in_their_order_each_after_what_it_needs() -> None:
         "rollback-notice",
         "verbal-approvals",
         "retro-review",
+        "incident-report",
+        "resolution-notice",
     ]
     for position, step in enumerate(steps.STEPS):
         assert all(need in steps.STEPS[:position] for need in step.needs), step.key
@@ -1383,19 +1419,19 @@ def test_a_step_added_to_the_list_runs_in_its_place_and_its_failure_shows_its_co
     )
     back_merged = back_merge_done(bot)
     text = summary(
-        pull, tag_done(pull), RELEASE_DONE, failed, back_merged, DELETE_DONE, tail=commands
+        bot, pull, tag_done(pull), RELEASE_DONE, failed, back_merged, DELETE_DONE, tail=commands
     )
-    assert_report(bot, pull, "failure", "1 of 5 steps failed: announce", text)
+    assert_report(bot, pull, "failure", "1 of 7 steps failed: announce", text)
 
     # A re-run retries the new step alone, as it does the others.
     with bot.counting() as requests:
         rerun(bot, pull)
     assert len(writes_before) == 2
-    [comment] = bot.repo.comments_on(pull.number)
+    [comment] = report_comments(bot, pull)
     assert {f"{r.method} {r.path}" for r in requests if r.method != "GET"} == {
         f"PATCH /repos/acme/widgets/issues/comments/{comment.id}",
         f"PATCH /repos/acme/widgets/check-runs/{release_run(bot, pull).id}",
     }
     done = row("Announce", "✅ done", "the team was told")
-    text = summary(pull, tag_done(pull), RELEASE_DONE, done, back_merged, DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, done, back_merged, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)

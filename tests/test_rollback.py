@@ -229,8 +229,8 @@ def merged_feature(bot: Bot) -> FakePull:
     [
         ("", "it names no pull request it reverts"),
         ("Reverts acme/widgets#99", "there is no pull request #99"),
-        ("Reverts #2", "#2 is still open"),
-        ("Reverts acme/widgets#3", "#3 is not a hotfix pull request"),
+        ("Reverts #3", "#3 is still open"),
+        ("Reverts acme/widgets#4", "#4 is not a hotfix pull request"),
     ],
     ids=["nothing", "no-such-pull", "open", "not-a-hotfix"],
 )
@@ -240,7 +240,8 @@ def test_a_rollback_of_anything_but_a_merged_hotfix_is_refused_saying_why(
     bot.repo.commit("hotfix/other", {"VERSION": "1.2.5\n"}, "Another fix")
     still_open = bot.repo.open_pull("hotfix/other", "main", labels=["hotfix", "P1"])
     feature = merged_feature(bot)
-    assert (still_open.number, feature.number) == (2, 3)
+    # #2 is the hotfix's incident report.
+    assert (still_open.number, feature.number) == (3, 4)
     bot.repo.create_branch("undo", "main")
     head = bot.repo.commit("undo", {"VERSION": "1.2.5\n"}, "Undo")
     pull = bot.repo.open_pull(
@@ -296,10 +297,10 @@ def merged_rollback(bot: Bot, hotfix: FakePull) -> FakePull:
 
 NOTICE = (
     "🔄 ROLLBACK COMPLETE\n\n"
-    "The hotfix has been rolled back due to a problem found after its release (see #2).\n"
+    "The hotfix has been rolled back due to a problem found after its release (see #3).\n"
     "System is now stable on previous version.\n"
     "We are investigating the issue and will provide updates.\n\n"
-    'Rolled back by #2 (Revert "Fix login"), released as v1.2.5.'
+    'Rolled back by #3 (Revert "Fix login"), released as v1.2.5.'
 )
 
 
@@ -315,11 +316,11 @@ def assert_rolled_back(bot: Bot, hotfix: FakePull, revert: FakePull) -> None:
     new_release = repo.releases["v1.2.5"]
     assert (new_release.name, new_release.body) == (
         "v1.2.5",
-        'Rollback #2: Revert "Fix login"\n\nThis release rolls back v1.2.4 (hotfix #1: Fix login).',
+        'Rollback #3: Revert "Fix login"\n\nThis release rolls back v1.2.4 (hotfix #1: Fix login).',
     )
     assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.5"
     notices = [c for c in repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
-    assert [c.body for c in notices] == [f"{NOTICE_MARKER.format(number=2)}\n{NOTICE}"]
+    assert [c.body for c in notices] == [f"{NOTICE_MARKER.format(number=revert.number)}\n{NOTICE}"]
     assert repo.get_commit("main").tree["app.py"] == "def login(): ...\n"
     assert REVERT_BRANCH not in repo.branches
 
@@ -333,7 +334,7 @@ def rollback_report(bot: Bot, hotfix: FakePull, revert: FakePull, *outcomes: str
     tag, release, old_release, back_merge, delete, notice_outcome = outcomes
     return "\n".join(
         [
-            f'Rollback #2 (Revert "Fix login") of hotfix #1 was merged into `main` as '
+            f'Rollback #{revert.number} (Revert "Fix login") of hotfix #1 was merged into `main` as '
             f"[`{sha[:7]}`]({WEB}/commit/{sha}).",
             "",
             "| Step | Outcome | Details | Link |",
@@ -485,7 +486,7 @@ def test_a_break_glass_on_a_rollback_waives_its_rules_and_asks_for_a_retroactive
 
     bot.repo.merge_pull(revert.number, merged_by="dana")
     bot.pull_request(revert.number, "closed")
-    [issue] = bot.repo.issues.values()
+    [issue] = [i for i in bot.repo.issues.values() if i.title.startswith("Retroactive")]
     assert (issue.title, issue.assignees) == ('Retroactive review: Revert "Fix login"', ["lead"])
     assert (
         "- `approvals`: Engineering Lead (@acme/engineering-leads), On-call Manager "

@@ -107,6 +107,10 @@ def test_a_key_file_is_read_when_private_key_is_unset(
             "postgresql://user:password@host:port/database",
         ),
         ({"GITHUB_API_URL": "github.example.com"}, "GITHUB_API_URL: must be an http"),
+        (
+            {"NOTIFY_WEBHOOK_URL": "hooks.slack.com/services/secretstuff"},
+            "NOTIFY_WEBHOOK_URL: must be an http:// or https:// URL",
+        ),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable_without_its_value(
@@ -146,9 +150,12 @@ def test_secrets_are_hidden_in_the_settings_repr(private_key_pem: str) -> None:
         PRIVATE_KEY=private_key_pem,
         WEBHOOK_SECRET="hunter2-secret",
         ADMIN_TOKEN="admin-token-secret",
+        NOTIFY_WEBHOOK_URL="https://chat.example/hooks/chat-token-secret",
     )
     assert "hunter2-secret" not in repr(settings) and "PRIVATE KEY" not in repr(settings)
     assert "admin-token-secret" not in repr(settings)
+    assert "chat-token-secret" not in repr(settings) and "chat-token-secret" not in str(settings)
+    assert settings.notify_webhook_url is not None
     assert settings.admin_token is not None
     assert settings.admin_token.get_secret_value() == "admin-token-secret"
 
@@ -156,6 +163,14 @@ def test_secrets_are_hidden_in_the_settings_repr(private_key_pem: str) -> None:
 def test_admin_token_left_blank_in_dot_env_is_unset(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("ADMIN_TOKEN=\n")
     assert load_settings().admin_token is None
+
+
+def test_no_chat_unless_notify_webhook_url_is_set(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("NOTIFY_WEBHOOK_URL=\n")
+    assert load_settings().notify_webhook_url is None
+    (tmp_path / ".env").write_text("NOTIFY_WEBHOOK_URL=https://chat.example/hooks/x\n")
+    url = load_settings().notify_webhook_url
+    assert url is not None and url.get_secret_value() == "https://chat.example/hooks/x"
 
 
 @pytest.mark.parametrize(

@@ -235,7 +235,7 @@ def test_a_merged_hotfix_pull_request_is_reported_by_its_own_run_not_its_push(bo
         "| Back-merge | ➖ skipped | `workflow: trunk` has no development branch to merge into |"
         in run.output["summary"]
     )
-    [comment] = bot.repo.comments_on(pull.number)
+    [comment] = [c for c in bot.repo.comments_on(pull.number) if "`hotfix-release`" in c.body]
     assert comment.body.endswith(run.output["summary"])
     assert "hotfix/fix-login" not in bot.repo.branches
 

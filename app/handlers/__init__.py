@@ -6,9 +6,9 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 
 from __future__ import annotations
 
-from app.handlers import clock, merge_group, policy, release
+from app.handlers import clock, incident, merge_group, notices, policy, release
 from app.handlers.commands import confirm, dispatch
-from app.handlers.release.steps import verbal_approvals
+from app.handlers.release.steps import incident_report, verbal_approvals
 from app.handlers.routing import Router
 from app.journal.timers import TIMER_EVENT
 from policies.clock import ESCALATION, OVERDUE
@@ -46,6 +46,8 @@ def build_router() -> Router:
     # Timers the journal fired (app/timers.py), by kind.
     router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
     router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
+    router.add(TIMER_EVENT, [incident_report.REMINDER], incident.on_report_due)
+    router.add(TIMER_EVENT, [notices.CHAT], notices.on_chat)
     router.add(
         TIMER_EVENT,
         [verbal_approvals.CONFIRMATION_REMINDER],

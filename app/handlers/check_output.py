@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from app.github.client import LongWait
 from policies.clock import RequestOutcome
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import Conclusion, Verdict
 from policies.facts import BreakGlass
+from policies.notices import fill
 from policies.result import RuleResult, Status
 from policies.rollback import Refusal, Rollback
 from policies.rules import ROLLBACK_RULES, RULES
-from policies.wording import duration_words, join_words
+from policies.wording import cell, duration_words, join_words, time_left, when
 
 # GitHub refuses check-run output fields longer than this.
 MAX_OUTPUT_CHARS = 65_535
@@ -42,11 +43,6 @@ def fit(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - len(_TRUNCATED)] + _TRUNCATED
-
-
-def cell(text: str) -> str:
-    """Text safe inside one Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "
 
 
 def policy_output(
@@ -108,18 +104,6 @@ def _break_glass(glass: BreakGlass) -> str:
     return f"**Break-glass** by @{glass.by} at {when(glass.at)}: {glass.reason}."
 
 
-def when(moment: datetime) -> str:
-    """`2026-12-04 22:30 UTC`."""
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def time_left(left: timedelta) -> str:
-    """`1h45m left`, or `overdue by 3h12m` once the deadline has passed."""
-    if left <= timedelta(0):
-        return f"overdue by {duration_words(-left)}"
-    return f"{duration_words(left)} left"
-
-
 def _review_requests(severity: str | None, outcomes: Sequence[RequestOutcome]) -> list[str]:
     lines = [f"**Review requests** (made once for {severity}):"]
     for outcome in outcomes:
@@ -134,11 +118,17 @@ def _review_requests(severity: str | None, outcomes: Sequence[RequestOutcome]) -
 
 
 def escalation_comment(
-    severity: str, mentions: Sequence[str], opened_at: datetime, now: datetime, verdict: Verdict
+    pull_request: Mapping[str, str],
+    mentions: Sequence[str],
+    opened_at: datetime,
+    now: datetime,
+    verdict: Verdict,
+    template: str | None = None,
 ) -> str:
     """An escalation step's reminder on a hotfix pull request (docs/BEHAVIOUR.md, 'The
-    incident clock')."""
-    opening = f"this **{severity}** hotfix has been open for **{duration_words(now - opened_at)}**."
+    incident clock'): the built-in wording, or the repository's `template` filled in with
+    `pull_request`'s values (`notices.pull_request_values`) and the step's."""
+    severity, open_for = pull_request["severity"], duration_words(now - opened_at)
     if verdict.due is not None and verdict.deadline is not None and verdict.time_left is not None:
         deadline = (
             f"Deadline {when(verdict.due)} ({verdict.deadline} after opening): "
@@ -146,6 +136,10 @@ def escalation_comment(
         )
     else:
         deadline = f"{severity} has no deadline."
+    if template is not None:
+        values = {"mentions": " ".join(mentions), "open_for": open_for, "deadline": deadline}
+        return fill(template, {**pull_request, **values, "check": verdict.title})
+    opening = f"this **{severity}** hotfix has been open for **{open_for}**."
     to = f"{' '.join(mentions)}: {opening}" if mentions else opening[0].upper() + opening[1:]
     return f"{to} {deadline}\n\n`hotfix-policy`: {verdict.title}"
 

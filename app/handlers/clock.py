@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from app.handlers import timeline
 from app.handlers.check_output import escalation_comment
 from app.handlers.notices import send_timer_notice
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
 from policies.clock import escalation_step, hotfix_policy, mentions
+from policies.notices import ESCALATION, pull_request_values
+from policies.timeline import escalated
 
 
 async def on_escalation(context: Context) -> None:
@@ -41,9 +44,16 @@ async def on_escalation(context: Context) -> None:
         return
     notify = mentions(step, policy, verdict, facts, context.owner)
     now = datetime.fromtimestamp(context.clock(), UTC)
-    text = escalation_comment(severity, notify, facts.opened_at, now, verdict)
-    if await send_timer_notice(context, timer, text):
+    pull_request = pull_request_values(
+        context.repository, facts.number, facts.title, facts.author, severity
+    )
+    template = config.notices.template(ESCALATION)
+    text = escalation_comment(pull_request, notify, facts.opened_at, now, verdict, template)
+    if await send_timer_notice(context, timer, text, chat=config.notify.chat):
         context.log.info("%s: reminded %s", timer.id, " ".join(notify) or "nobody")
+    await timeline.record(
+        context, timer.number, [escalated(severity, str(step.after), notify, now)]
+    )
 
 
 async def on_overdue(context: Context) -> None:

@@ -1,18 +1,34 @@
-"""Notices: what hotfix-bot tells the people of a pull request, once each.
+"""Notices: what hotfix-bot tells the people of a pull request, once each (docs/BEHAVIOUR.md,
+'The record and the notices').
 
-A notice is a comment on the pull request, marked with its id, so that running its handler
-again (a retry, a restart, `hotfix-bot redeliver`) finds it and does not post it twice.
-This is the one way notices leave hotfix-bot: sending them to chat as well belongs here.
+A notice is a comment on the pull request (or issue), marked with its id, so that running its
+handler again (a retry, a restart, `hotfix-bot redeliver`) finds it and does not post it
+twice; once it is posted, the state store remembers it, so that a handler that may send it
+at every evaluation (the P0 alert) asks GitHub nothing more. This is the one way notices
+leave hotfix-bot.
+
+With NOTIFY_WEBHOOK_URL set and `notify.chat: true`, each notice (and a break-glass) also
+goes to chat: as a timer of kind `chat` due at once, named after the notice, so it is sent
+once, in a queue of its own. The worker runs it with its own retries and backoff, each
+attempt bounded (app/chat.py): a chat that is down or hangs never holds up the pull
+request's deliveries, nor fails its check.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from app.handlers.check_output import when
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
-from policies.wording import duration_words
+from policies.clock import hotfix_policy
+from policies.config import HotfixConfig
+from policies.evaluate import Verdict
+from policies.facts import PullRequestFacts
+from policies.incident import P0, p0_alert_values
+from policies.notices import DEFAULT_TEMPLATES, P0_ALERT, fill
+from policies.wording import duration_words, when
+
+CHAT = "chat"  # the kind of the timer that sends a message to chat
 
 # A timer's notice later than this says when it was due: people read it as news otherwise.
 LATE_NOTICE = timedelta(minutes=1)
@@ -23,10 +39,29 @@ def marker(notice_id: str) -> str:
     return f"<!-- hotfix-bot notice {notice_id} -->"
 
 
-async def send_notice(context: Context, number: int, notice_id: str, text: str) -> bool:
+async def send_notice(
+    context: Context, number: int, notice_id: str, text: str, *, chat: bool
+) -> bool:
     """Post `text` on pull request (or issue) `number` unless the notice `notice_id` is
-    there already; False when it was."""
-    return await comment_once(context, number, marker(notice_id), text)
+    there already, and send it to chat too when `chat` (`notify.chat`); False when it was
+    there."""
+    sent_key = f"notice:{context.repository}:{notice_id}"
+    if await context.state.get_state(sent_key) is not None:
+        return False
+    path = f"/repos/{context.repository}/issues/{number}/comments"
+    found = marker(notice_id)
+    comments = await context.github.get_all(path)
+    comment = next((c for c in comments if found in (c.get("body") or "")), None)
+    posted = comment is None
+    if comment is None:
+        created = await context.github.request("POST", path, body={"body": f"{found}\n{text}"})
+        comment = created.json()
+    else:
+        context.log.info("notice %s was posted before; not again", notice_id)
+    if chat:
+        await send_to_chat(context, number, notice_id, text, comment.get("html_url"))
+    await context.state.set_state(sent_key, "sent")
+    return posted
 
 
 async def comment_once(context: Context, number: int, hidden_line: str, text: str) -> bool:
@@ -42,12 +77,62 @@ async def comment_once(context: Context, number: int, hidden_line: str, text: st
     return True
 
 
-async def send_timer_notice(context: Context, timer: FiredTimer, text: str) -> bool:
+async def send_timer_notice(
+    context: Context, timer: FiredTimer, text: str, *, chat: bool = False
+) -> bool:
     """`send_notice` for the timer `timer`, on its pull request; when it fired more than
-    `LATE_NOTICE` late (the service was down), the comment ends saying so."""
+    `LATE_NOTICE` late (the service was down), the comment (and the chat message) ends
+    saying so."""
     if timer.late_by > LATE_NOTICE:
         text += (
             f"\n\nThis reminder was due at {when(timer.expected_at)}; hotfix-bot sends it "
             f"{duration_words(timer.late_by)} late."
         )
-    return await send_notice(context, timer.number, timer.id, text)
+    return await send_notice(context, timer.number, timer.id, text, chat=chat)
+
+
+async def send_to_chat(
+    context: Context, number: int, notice_id: str, text: str, link: str | None
+) -> None:
+    """Send `text` about pull request `number` to chat once, when hotfix-bot has one;
+    `link` is where it is on GitHub."""
+    if context.chat is None:
+        return
+    where = f"{context.repository}#{number}" + (f": {link}" if link else "")
+    await context.timers.schedule(
+        CHAT,
+        notice_id,
+        context.now(),
+        {"text": f"{where}\n{text}"},
+        number=number,
+        own_queue=True,
+    )
+
+
+async def on_chat(context: Context) -> None:
+    """A message for chat came due: post it. A failure raises, and the worker tries again
+    later, in the message's own queue."""
+    timer = FiredTimer.of(context.delivery)
+    if context.chat is None:
+        context.log.warning("%s: NOTIFY_WEBHOOK_URL is not set any more; not sent", timer.id)
+        return
+    await context.chat.post(timer.data["text"])
+    context.log.info("%s: sent to chat", timer.id)
+
+
+async def alert_p0(
+    context: Context,
+    config: HotfixConfig | None,
+    verdict: Verdict,
+    facts: PullRequestFacts | None,
+) -> None:
+    """The P0 Initial Alert, once, when the evaluation finds a P0 hotfix pull request."""
+    if config is None or facts is None or verdict.severity != P0:
+        return
+    if hotfix_policy(config, verdict) is None or facts.opened_at is None:
+        return  # P0 allows no hotfix here: the clock does not run, and there is no alert
+    template = config.notices.template(P0_ALERT) or DEFAULT_TEMPLATES[P0_ALERT]
+    text = fill(template, p0_alert_values(context.repository, verdict, facts))
+    notice_id = f"p0-alert:{context.repository}#{facts.number}"
+    if await send_notice(context, facts.number, notice_id, text, chat=config.notify.chat):
+        context.log.info("pull request #%d: posted the P0 alert", facts.number)

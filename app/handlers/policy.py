@@ -24,9 +24,11 @@ from typing import Any
 from app.github.client import InstallationClient, timestamp
 from app.github.files import read_files
 from app.github.teams import members_among
+from app.handlers import timeline
 from app.handlers.check_output import CheckOutput, config_error_output, policy_output
 from app.handlers.checks import report_failure, write_check_run
 from app.handlers.config_files import ConfigFiles, read_org_file
+from app.handlers.notices import alert_p0
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
@@ -109,6 +111,9 @@ async def evaluate_pull_request(context: Context, number: int) -> Evaluation | N
         head_sha = pull["head"]["sha"]
         now = datetime.fromtimestamp(context.clock(), UTC)
         evaluation = await policy_evaluation(github, repository, pull, reviews, records, now)
+        await timeline.record_evaluation(
+            context, evaluation.config, evaluation.verdict, evaluation.facts
+        )
         requested = await _keep_the_clock(context, number, evaluation)
     except Exception as error:
         await report_failure(
@@ -118,6 +123,7 @@ async def evaluate_pull_request(context: Context, number: int) -> Evaluation | N
     output = evaluation.output(requested)
     conclusion = evaluation.verdict.conclusion
     await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
+    await alert_p0(context, evaluation.config, evaluation.verdict, evaluation.facts)
     # Only a break-glass in force waives anything: one not in force under the severity
     # labelled now keeps what it waived while it was.
     if records.break_glass is not None and evaluation.verdict.break_glass is not None:

@@ -15,8 +15,10 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import classify, describe_with_wait
+from app.handlers import timeline
 from app.handlers.routing import Context
 from policies.clock import RequestOutcome, ReviewRequest
+from policies.timeline import review_requested
 
 
 async def request_reviews(
@@ -35,11 +37,16 @@ async def request_reviews(
     new = [request for request in requests if request.group not in asked]
     if not new:
         return made
-    made += await _ask(context, number, new)
+    asked_now = await _ask(context, number, new)
+    made += asked_now
     by_severity[severity] = [
         {"group": outcome.group, "who": outcome.who, "refused": outcome.refused} for outcome in made
     ]
     await context.state.set_state(key, json.dumps(by_severity))
+    now = context.now()
+    await timeline.record(
+        context, number, [review_requested(severity, outcome, now) for outcome in asked_now]
+    )
     return made
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from app.chat import ChatWebhook
 from app.github.client import InstallationClient
 from app.intake.delivery import Delivery
 from app.journal.timers import TIMER_EVENT, Timers
@@ -37,6 +38,7 @@ class Context:
     # The worker retries what may pass; on the last attempt a handler reports instead.
     attempt: int = 1
     last_attempt: bool = True
+    chat: ChatWebhook | None = None  # where notices also go (NOTIFY_WEBHOOK_URL), if anywhere
 
     @property
     def payload(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.chat import CHAT_TIMEOUT, chat_webhook
 from app.github.client import TIMEOUT
 from app.handlers import build_router
 from app.handlers.routing import Router
@@ -33,16 +34,18 @@ def create_app(
     github_timeout: httpx.Timeout = TIMEOUT,
     worker_process: bool = False,
     bodies: BodyBudget | None = None,
+    chat_timeout: float = CHAT_TIMEOUT,
 ) -> Starlette:
     """The server. With `worker_process` (as `serve` runs it) deliveries run in a child
-    process, which reads its settings as this one did; otherwise on this event loop."""
+    process, which reads its settings as this one did; otherwise on this event loop, which
+    gives chat `chat_timeout` seconds an attempt."""
     router = router or build_router()
     journal = journal or open_journal(settings.database_url)
     github = github_app(settings, transport, github_timeout)
     worker: Runner = (
         WorkerProcess(configured=github is not None)
         if worker_process
-        else Worker(journal, router, github)
+        else Worker(journal, router, github, chat=chat_webhook(settings, chat_timeout))
     )
     services = Services(
         settings,

@@ -206,17 +206,20 @@ def versions_to_apply(found: int, known: int) -> range:
 
 def timer_entry(row: tuple[object, ...]) -> TimerEntry:
     """A row of `TIMER_COLUMNS`."""
-    columns = cast(tuple[str, str, int, str, int, float, str, TimerStatus, float, float], row)
-    timer_id, kind, installation_id, repository, number, due_at, data, status, *times = columns
+    columns = cast(tuple[str, str, int, str, int, float, str, TimerStatus, float, float, str], row)
+    timer_id, kind, installation, repository, number, due_at, data, status, *times, queue = columns
     timer = Timer(
-        timer_id, kind, installation_id, repository, number, float(due_at), json.loads(data)
+        timer_id, kind, installation, repository, number, float(due_at), json.loads(data), queue
     )
-    return TimerEntry(timer, status, *(float(time) for time in times))
+    scheduled_at, updated_at = times
+    return TimerEntry(timer, status, float(scheduled_at), float(updated_at))
 
 
-# A timer's columns, as `timer_entry` reads them (both journals name them alike).
+# A timer's columns, as `timer_entry` reads them (both journals name them alike). The
+# ordering key is the timer's queue (`Timer.queue`): its pull request's, or its own.
 TIMER_COLUMNS = (
-    "id, kind, installation_id, repository, number, due_at, data, status, scheduled_at, updated_at"
+    "id, kind, installation_id, repository, number, due_at, data, status, scheduled_at, "
+    "updated_at, ordering_key"
 )
 
 

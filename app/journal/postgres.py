@@ -255,7 +255,7 @@ _FIRE_DUE_TIMERS = (
     "SELECT pg_notify(%(channel)s, '') FROM (SELECT 1 FROM inserted LIMIT 1) AS fired_any"
 )
 _INSERT_TIMER = (
-    f"INSERT INTO timers ({TIMER_COLUMNS}, ordering_key) VALUES (%(id)s, %(kind)s, "  # noqa: S608
+    f"INSERT INTO timers ({TIMER_COLUMNS}) VALUES (%(id)s, %(kind)s, "  # noqa: S608
     "%(installation_id)s, %(repository)s, %(number)s, %(due_at)s, %(data)s, %(status)s, "
     "%(scheduled_at)s, %(updated_at)s, %(ordering_key)s) ON CONFLICT (id) DO NOTHING"
 )

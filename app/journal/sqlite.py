@@ -466,7 +466,7 @@ class SqliteJournal:
 
         def insert(connection: sqlite3.Connection) -> bool:
             cursor = connection.execute(
-                f"INSERT INTO timers ({TIMER_COLUMNS}, ordering_key) "  # noqa: S608
+                f"INSERT INTO timers ({TIMER_COLUMNS}) "  # noqa: S608
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 (
                     timer.id,
@@ -612,7 +612,7 @@ class SqliteJournal:
             for timer_entry_ in contents.timers:
                 timer = timer_entry_.timer
                 added = connection.execute(
-                    f"INSERT INTO timers ({TIMER_COLUMNS}, ordering_key) "  # noqa: S608
+                    f"INSERT INTO timers ({TIMER_COLUMNS}) "  # noqa: S608
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                     (
                         timer.id,

@@ -39,11 +39,14 @@ class Timer:
     number: int  # the pull request or issue (they share numbers): it runs in that one's order
     due_at: float  # seconds since the epoch, on the journal's clock
     data: Mapping[str, Any] = field(default_factory=dict)  # JSON, for the handler
+    # The queue its delivery runs in; None: its pull request's, after what that has queued.
+    queue: str | None = None
 
     @property
     def ordering_key(self) -> str:
-        """That of the deliveries of its pull request (`Delivery.ordering_key`)."""
-        return f"{self.repository}#{self.number}"
+        """Its queue, by default that of its pull request's deliveries
+        (`Delivery.ordering_key`)."""
+        return self.queue or f"{self.repository}#{self.number}"
 
 
 def timer_id(kind: str, repository: str, number: int, key: str) -> str:
@@ -78,20 +81,26 @@ class Timers:
         data: Mapping[str, Any] | None = None,
         *,
         number: int | None = None,
+        own_queue: bool = False,
     ) -> bool:
         """Keep a timer `kind` (a route's action) for `due`; `key` tells it from the other
         timers of that kind and pull request. Written to the journal before this returns.
         False when a timer of that kind and key was scheduled before (whether it is still
-        waiting, fired or cancelled): it is left as it is."""
+        waiting, fired or cancelled): it is left as it is.
+
+        `own_queue`: its delivery runs in a queue of its own, neither waiting for its pull
+        request's deliveries nor holding them up (a message to chat, which may be slow)."""
         subject = self._subject(number)
+        identity = timer_id(kind, self._repository, subject, key)
         timer = Timer(
-            timer_id(kind, self._repository, subject, key),
+            identity,
             kind,
             self._installation_id,
             self._repository,
             subject,
             due.timestamp(),
             dict(data or {}),
+            queue=identity if own_queue else None,
         )
         return await self._store.schedule_timer(timer)
 

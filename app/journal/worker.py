@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from githubkit.exception import RequestFailed
 
+from app.chat import ChatWebhook
 from app.github.client import GitHubApp, classify, describe, describe_with_wait
 from app.handlers.routing import Context, Router
 from app.intake import delivery as deliveries
@@ -48,10 +49,12 @@ class Worker:
         max_attempts: int = 8,
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
+        chat: ChatWebhook | None = None,
     ) -> None:
         self._journal = journal
         self._router = router
         self._github = github
+        self._chat = chat
         self._slots = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
         self._max_attempts = max_attempts
@@ -207,6 +210,7 @@ class Worker:
                 clock=self._journal.now,
                 attempt=attempt,
                 last_attempt=attempt >= self._max_attempts,
+                chat=self._chat,
             )
             async with github.session():
                 for handler in self._router.handlers_for(delivery):

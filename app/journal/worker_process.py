@@ -30,6 +30,7 @@ from pathlib import Path
 import uvloop
 
 from app import logs
+from app.chat import chat_webhook
 from app.github.client import GitHubApp
 from app.handlers import build_router
 from app.journal import journal_path, open_journal
@@ -192,7 +193,7 @@ async def work(settings: Settings) -> None:
     if github is None:
         raise SettingsError("APP_ID and PRIVATE_KEY are required to run the worker")
     journal = open_journal(settings.database_url)
-    worker = Worker(journal, build_router(), github)
+    worker = Worker(journal, build_router(), github, chat=chat_webhook(settings))
     loop = asyncio.get_running_loop()
     server_gone = loop.create_future()
 

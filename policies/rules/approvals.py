@@ -206,6 +206,31 @@ def current_approvers(policy: SeverityPolicy, facts: PullRequestFacts) -> list[s
     return _latest_approvals(facts.reviews, verbal, facts.head_sha, facts.author).current
 
 
+@dataclass(frozen=True)
+class CountedApproval:
+    """An approval of the head commit that fills a seat of an approval group."""
+
+    group: str  # the approval group's name
+    approver: str  # login
+    verbal: VerbalApproval | None  # the verbal approval it is, if it is one
+
+
+def counted_approvals(policy: SeverityPolicy, facts: PullRequestFacts) -> list[CountedApproval]:
+    """The approvals that count, group by group, each person placed as `check` places them."""
+    approvals = _latest_approvals(
+        facts.reviews, _counted_verbal(policy, facts), facts.head_sha, facts.author
+    )
+    groups = [Seats.of(group) for group in policy.approvals]
+    candidates = [_members(seats, facts) - {facts.author.casefold()} for seats in groups]
+    return [
+        CountedApproval(group.name, login, approvals.verbal.get(login))
+        for group, people in zip(
+            groups, _assign_approvers(groups, candidates, approvals.current), strict=True
+        )
+        for login in people
+    ]
+
+
 def _members(seats: Seats, facts: PullRequestFacts) -> frozenset[str]:
     """Casefolded logins that can fill `seats`."""
     members: set[str] = set()

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from policy_factories import config
 
 from policies.config import ConfigError, HotfixConfig, OrgDefaults, config_as_yaml, load_config
+from policies.notices import PLACEHOLDERS
 
 
 def problems(text: str) -> list[str]:
@@ -136,6 +137,43 @@ def test_a_new_severity_takes_no_verbal_approval_and_no_break_glass() -> None:
     )
 
 
+def test_incident_reports_are_due_a_day_after_a_p0_two_after_a_p1_and_none_for_p2() -> None:
+    defaults = config()
+    p0, p1, p2 = (defaults.severities[name].incident_report for name in ("P0", "P1", "P2"))
+    assert p0 is not None and p0.due.value == timedelta(hours=24)
+    assert p1 is not None and str(p1.due) == "48h"
+    assert p2 is None
+    assert defaults.notify.chat is True
+    assert [defaults.notices.template(name) for name in PLACEHOLDERS] == [None] * 4
+
+
+def test_incident_report_null_opens_none_and_a_new_severity_has_none() -> None:
+    loaded = config(
+        "labels: {severities: {P3: low}}\n"
+        "severities: {P0: {incident_report: null}, P2: {incident_report: {due: 3d}}, P3: {}}"
+    )
+    assert loaded.severities["P0"].incident_report is None
+    p2 = loaded.severities["P2"].incident_report
+    assert p2 is not None and str(p2.due) == "3d"
+    assert loaded.severities["P3"].incident_report is None
+    assert "    incident_report: null\n" in config_as_yaml(loaded)
+    assert load_config(config_as_yaml(loaded), "other") == loaded
+
+
+def test_a_template_may_use_its_own_placeholders_and_chat_can_be_turned_off() -> None:
+    loaded = config(
+        "notify: {chat: false}\n"
+        "notices:\n  templates:\n"
+        '    p0_alert: "{severity} #{number} by {author}: {title}, {started}, {deadline}"\n'
+        '    resolution: "{tag} {timeline} {report} {report_due} {resolved_at}"\n'
+        '    escalation: "{mentions}: {open_for} {deadline} {check} {unused"\n'
+    )
+    assert loaded.notify.chat is False
+    escalation = loaded.notices.template("escalation")
+    assert escalation == "{mentions}: {open_for} {deadline} {check} {unused"
+    assert loaded.notices.template("rollback") is None
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("2h", 7200), ("30m", 1800), ("1d", 86400), ("90s", 90), ("1h30m", 5400), ("30d", 2592000)],
@@ -225,6 +263,29 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             "severities: {P0: {escalation: [{after: soon, notify: [author]}]}}",
             "severities.P0.escalation[0].after: must be a duration such as 2h, 30m, 1d or 90s "
             '(got "soon")',
+        ),
+        (
+            "severities: {P0: {incident_report: {due: 31d}}}",
+            'severities.P0.incident_report.due: must be at most 30d (got "31d")',
+        ),
+        (
+            "severities: {P0: {incident_report: {due: 1d, remind: 2d}}}",
+            'unknown key "remind" in severities.P0.incident_report',
+        ),
+        ("notify: {chat: 1}", "notify.chat: must be true or false (got 1)"),
+        (
+            "notices: {templates: {resolutoin: x}}",
+            'unknown key "resolutoin" in notices.templates (did you mean "resolution"?)',
+        ),
+        (
+            "notices: {templates: {resolution: 'Fixed in {tag} by {commander}'}}",
+            "notices.templates.resolution: unknown placeholder {commander} (the resolution "
+            "template may use {repository}, {number}, {title}, {author}, {severity}, "
+            "{resolved_at}, {resolution_time}, {timeline}, {tag}, {report}, {report_due})",
+        ),
+        (
+            "notices: {templates: {escalation: ''}}",
+            'notices.templates.escalation: must be a non-empty text (got "")',
         ),
         (
             "severities: {P0: {escalation: [{notify: [author]}]}}",

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 from starlette.testclient import TestClient
 
+from app.chat import CHAT_TIMEOUT
 from app.github.client import TIMEOUT, GitHubApp
 from app.handlers.routing import Context, Handler
 from app.intake.delivery import from_payload
@@ -186,12 +187,14 @@ def running_bot(
     network: httpx.AsyncBaseTransport | None = None,
     github_timeout: httpx.Timeout = TIMEOUT,
     clock: Callable[[], float] = time.time,
+    chat_timeout: float = CHAT_TIMEOUT,
     **environment: Any,
 ) -> Iterator[Bot]:
     """`network` stands between the app and the fake (a test's faults); `github_timeout`
     replaces the app's 15 s request timeout; `clock` is the journal's, which the worker
-    measures due times and GitHub's waits on; `environment` adds settings
-    (`ADMIN_TOKEN=...`, `DATABASE_URL=...`: a SQLite journal in `tmp_path` by default)."""
+    measures due times and GitHub's waits on; `chat_timeout` bounds an attempt to post to
+    chat; `environment` adds settings (`ADMIN_TOKEN=...`, `DATABASE_URL=...`: a SQLite
+    journal in `tmp_path` by default)."""
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
     if isinstance(clock, Clock):
         fake.clock = clock.moment  # pull requests opened, reviews given at the journal's time
@@ -207,7 +210,11 @@ def running_bot(
         def launch() -> tuple[TestClient, Journal]:
             journal = open_journal(settings.database_url, clock=clock)
             app = create_app(
-                settings, journal=journal, transport=transport, github_timeout=github_timeout
+                settings,
+                journal=journal,
+                transport=transport,
+                github_timeout=github_timeout,
+                chat_timeout=chat_timeout,
             )
             client = TestClient(app)
             client.__enter__()

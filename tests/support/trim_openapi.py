@@ -69,6 +69,8 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"),
     ("GET", "/repos/{owner}/{repo}/issues"),
     ("POST", "/repos/{owner}/{repo}/issues"),
+    # the incident report's reminder
+    ("GET", "/repos/{owner}/{repo}/issues/{issue_number}"),
     # releases
     ("GET", "/repos/{owner}/{repo}/releases/tags/{tag}"),
     ("POST", "/repos/{owner}/{repo}/releases"),

@@ -10,12 +10,16 @@ the severity is the rolled-back hotfix's, and its approvers are the rollback's.
 
 from __future__ import annotations
 
+from app.handlers import timeline
 from app.handlers.commands.command import Command, Invocation, Refusal, rollback_groups, who
+from app.handlers.notices import send_to_chat
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import BreakGlassRecord
 from policies.commands import CommandError, Syntax
 from policies.config import CONFIG_PATH, ApprovalGroup
 from policies.facts import BreakGlass
+from policies.incident import glass_broken_message
+from policies.timeline import glass_broken, glass_mended
 from policies.wording import join_words
 
 
@@ -34,16 +38,29 @@ async def permitted(invocation: Invocation, reason: str | None) -> None:
 
 
 async def break_glass(invocation: Invocation, reason: str | None) -> None:
+    context, number = invocation.context, invocation.number
+    event = None
     if reason is None:
         # Whatever the labels are now: a break-glass not in force may come back into force.
         invocation.require_open()
+        if invocation.records.break_glass is not None:
+            # None: nothing to withdraw (or this very command withdrew it before a retry)
+            event = glass_mended(invocation.commenter, invocation.written_at, invocation.comment_id)
         invocation.records.break_glass = None
     else:
         severity = (await invocation.open_severity()).severity
         glass = BreakGlass(invocation.commenter, reason, invocation.written_at)
         invocation.records.break_glass = BreakGlassRecord(glass, invocation.comment_id, severity)
-    await invocation.records.save(invocation.context)
-    await evaluate_pull_request(invocation.context, invocation.number)
+        event = glass_broken(glass, invocation.comment_id)
+    await invocation.records.save(context)
+    if event is not None:
+        await timeline.record(context, number, [event])
+    glass_record = invocation.records.break_glass
+    if reason is not None and glass_record is not None and invocation.config.notify.chat:
+        text = glass_broken_message(glass_record.glass, number, str(invocation.pull["title"]))
+        link = context.payload["comment"].get("html_url")
+        await send_to_chat(context, number, f"break-glass:{glass_record.comment_id}", text, link)
+    await evaluate_pull_request(context, number)
 
 
 async def _may_break(invocation: Invocation) -> None:

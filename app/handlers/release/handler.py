@@ -18,6 +18,7 @@ from githubkit.exception import RequestFailed
 
 from app.github.client import classify, describe_with_wait, timestamp
 from app.github.files import read_files
+from app.handlers import timeline
 from app.handlers.checks import report_failure, write_check_run
 from app.handlers.config_files import base_config
 from app.handlers.policy import read_reverted_pull
@@ -40,6 +41,8 @@ from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
 from policies.rollback import is_rollback, reverted_number, rollback_reason, rollback_refusal
+from policies.rules.common import single_severity
+from policies.timeline import merged_into, step_finished
 from policies.versions import declared_version, tag_name, version_files_to_read
 
 PULL_REQUEST_ACTIONS = ("closed",)
@@ -139,6 +142,10 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         raise
     if plan is None:
         return
+    if plan.merged_at is not None:
+        production = plan.config.branches.production
+        merge = merged_into(production, plan.merged_by, plan.short_sha, plan.merged_at)
+        await timeline.record(context, number, [merge])
     merged_at = timestamp(pull.get("merged_at")) or context.now()
     await verbal_approvals.schedule_confirmation_reminder(context, plan, merged_at)
     state = await ReleaseState.load(context, release_key(context.repository, number))
@@ -234,6 +241,7 @@ async def _plan(
     glass = records.break_glass
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
+    labelled = single_severity(config, [label["name"] for label in pull["labels"]])
     return ReleasePlan(
         repository=context.repository,
         repository_url=base_repo["html_url"],
@@ -254,6 +262,10 @@ async def _plan(
         break_glass=glass,
         waived=waived,
         rolled_back=rolled_back,
+        severity=labelled[0] if labelled else None,
+        opened_at=timestamp(pull.get("created_at")),
+        merged_at=timestamp(pull.get("merged_at")),
+        merged_by=(pull.get("merged_by") or {}).get("login"),
     )
 
 
@@ -275,7 +287,8 @@ async def run_steps(
             if need.key in outcomes and not outcomes[need.key].status.finished
         )
         try:
-            outcome = await step.action(StepRun(context.github, plan, previous, unfinished_needs))
+            run = StepRun(context.github, plan, previous, unfinished_needs, context, dict(outcomes))
+            outcome = await step.action(run)
         except Exception as error:
             now = context.clock()
             transience = classify(error, now)
@@ -292,6 +305,11 @@ async def run_steps(
             outcome = StepOutcome(StepStatus.FAILED, reason)
         outcomes[step.key] = state.steps[step.key] = outcome
         await state.save(context)
+        if plan.number is not None and step in steps.IN_TIMELINE and outcome.status.happened:
+            event = step_finished(
+                step.key, step.title, outcome.status, outcome.detail, context.now()
+            )
+            await timeline.record(context, plan.number, [event])
     return [(step, outcomes[step.key]) for step in registered]
 
 

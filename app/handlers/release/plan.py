@@ -4,6 +4,7 @@ hotfix pushed to the trunk, and its config."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import quote
 
 from app.handlers.records import BreakGlassRecord, VerbalRecord, Waived
@@ -58,6 +59,12 @@ class ReleasePlan:
         if self.rolled_back is None:
             return f"Hotfix {self.reference} ({self.title})"
         return f"Rollback {self.reference} ({self.title}) of hotfix #{self.rolled_back.number}"
+
+    # A merged pull request's: its one severity label, when it was opened and merged, by whom.
+    severity: str | None = None
+    opened_at: datetime | None = None
+    merged_at: datetime | None = None
+    merged_by: str | None = None
 
     @property
     def tag(self) -> str | None:

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.handlers.check_output import CheckOutput, cell, fit
+from app.handlers.check_output import CheckOutput, fit
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
 from app.handlers.release.steps import back_merge
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import config_error_verdict
-from policies.wording import join_words, plural
+from policies.wording import cell, join_words, plural
 
 CHECK_NAME = "hotfix-release"
 # Finds the one report comment again when the journal no longer knows its id.

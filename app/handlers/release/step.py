@@ -13,6 +13,7 @@ from typing import Any
 
 from app.github.client import InstallationClient
 from app.handlers.release.plan import ReleasePlan
+from app.handlers.routing import Context
 
 
 class StepStatus(StrEnum):
@@ -25,6 +26,11 @@ class StepStatus(StrEnum):
     # Nothing for this hotfix to do, for good (say, no break-glass before the merge): the
     # report leaves the step out.
     NOT_NEEDED = "not needed"
+
+    @property
+    def happened(self) -> bool:
+        """What it did, or found done, or opened for people, is an event of the hotfix."""
+        return self in (StepStatus.DONE, StepStatus.ALREADY_DONE, StepStatus.WAITING)
 
     @property
     def finished(self) -> bool:
@@ -68,6 +74,10 @@ class StepRun:
     plan: ReleasePlan
     previous: StepOutcome | None
     unfinished_needs: tuple[str, ...]  # keys
+    # The delivery's context, for the state store and timers, and the outcomes of the steps
+    # before this one, by key (this run's, or those a re-run kept).
+    context: Context
+    earlier: Mapping[str, StepOutcome]
 
 
 def every_merge(plan: ReleasePlan) -> bool:

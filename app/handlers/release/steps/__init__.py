@@ -14,8 +14,10 @@ from app.handlers.release.step import Step
 from app.handlers.release.steps import (
     back_merge,
     delete_branch,
+    incident_report,
     old_release,
     release,
+    resolution_notice,
     retro_review,
     rollback_notice,
     tag,
@@ -31,7 +33,13 @@ STEPS: list[Step] = [
     rollback_notice.STEP,
     verbal_approvals.STEP,
     retro_review.STEP,
+    incident_report.STEP,
+    resolution_notice.STEP,
 ]
+
+# The steps whose outcome the incident timeline records (docs/BEHAVIOUR.md, 'The record and
+# the notices').
+IN_TIMELINE: tuple[Step, ...] = (tag.STEP, release.STEP, back_merge.STEP)
 
 # A hotfix pushed to the trunk (`workflow: trunk`) has no branch to merge back or delete: it
 # gets the steps that act on its commit alone.

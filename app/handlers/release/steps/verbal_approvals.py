@@ -34,6 +34,11 @@ def _unconfirmed(records: Iterable[VerbalRecord], head_sha: str) -> list[VerbalR
     return [record for record in _counted(records, head_sha) if record.confirmation is None]
 
 
+def unconfirmed(plan: ReleasePlan) -> list[VerbalRecord]:
+    """The verbal approvals that counted and wait for their approvers to confirm them."""
+    return _unconfirmed(plan.verbal_approvals, plan.head_sha)
+
+
 async def check_confirmations(run: StepRun) -> StepOutcome:
     plan = run.plan
     counted = _counted(plan.verbal_approvals, plan.head_sha)

@@ -1,0 +1,55 @@
+"""Chat: the incoming webhook of a chat (Slack, Mattermost, a Teams workflow) that notices are
+posted to as well, `{"text": ...}` (docs/BEHAVIOUR.md, 'The record and the notices').
+
+The webhook's URL is its credential (`NOTIFY_WEBHOOK_URL`, a secret): it is never logged nor
+put in an error. A message is sent by a timer of its own (`app/handlers/notices.py`), which
+the worker retries as it retries GitHub; each attempt is bounded by `timeout`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import httpx
+from pydantic import SecretStr
+
+from app.settings import Settings
+
+CHAT_TIMEOUT = 5.0  # seconds an attempt may take, from connecting to the answer's last byte
+
+
+class ChatUndelivered(httpx.TransportError):
+    """Chat did not take a message: a failure on the way to it, which the worker retries
+    with backoff as it does a network error (`app.github.client.classify`). Its words never
+    hold the URL."""
+
+
+@dataclass(frozen=True)
+class ChatWebhook:
+    url: SecretStr
+    timeout: float = CHAT_TIMEOUT
+
+    async def post(self, text: str) -> None:
+        """Send `text`; ChatUndelivered unless chat answers 2xx within `timeout`."""
+        request = httpx.Request("POST", self.url.get_secret_value(), json={"text": text})
+        # The transport alone, not a client: httpx's client logs every request's URL.
+        transport = httpx.AsyncHTTPTransport()
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await transport.handle_async_request(request)
+                await response.aread()
+        except TimeoutError:
+            raise ChatUndelivered(f"chat did not answer within {self.timeout:g} s") from None
+        except httpx.HTTPError as error:
+            raise ChatUndelivered(f"could not reach chat: {type(error).__name__}") from None
+        finally:
+            await transport.aclose()
+        if not response.is_success:
+            raise ChatUndelivered(f"chat answered {response.status_code}")
+
+
+def chat_webhook(settings: Settings, timeout: float = CHAT_TIMEOUT) -> ChatWebhook | None:
+    """The chat notices go to, when NOTIFY_WEBHOOK_URL is set."""
+    url = settings.notify_webhook_url
+    return None if url is None else ChatWebhook(url, timeout)

@@ -1,0 +1,153 @@
+"""Incident report: one issue `Incident report: <title>` after a hotfix whose severity has an
+`incident_report`, following the hotfix procedures' template with its summary and timeline
+filled in (docs/BEHAVIOUR.md, 'The record and the notices'). A hidden marker in its body
+finds it again, so no redelivery, re-run or run cut short after creating it opens a second.
+When it is due, a timer reminds its assignee once if it is still open.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from githubkit.exception import RequestFailed
+
+from app.github.client import InstallationClient
+from app.handlers import timeline
+from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
+from app.handlers.release.steps import release, retro_review, tag, verbal_approvals
+from policies.incident import Incident, report_body, report_title
+from policies.wording import join_words, when
+
+LABEL = "incident-report"
+REMINDER = "incident-report-due"  # the timer's kind: its handler is app/handlers/incident.py
+
+
+def _marker(plan: ReleasePlan) -> str:
+    return f"<!-- hotfix-bot:incident-report {plan.repository}#{plan.number} -->"
+
+
+def incident_of(run: StepRun) -> Incident | None:
+    """The merged hotfix as the report tells of it, with the tag and release this run made;
+    None for a merge without one severity label (or a push to the trunk)."""
+    plan = run.plan
+    number, severity, opened_at, merged_at = (
+        plan.number,
+        plan.severity,
+        plan.opened_at,
+        plan.merged_at,
+    )
+    if number is None or severity is None or opened_at is None or merged_at is None:
+        return None
+    policy = plan.config.severities[severity]
+    tag_url = _made(run, tag.STEP)
+    return Incident(
+        repository=plan.repository,
+        number=number,
+        title=plan.title,
+        url=plan.hotfix_url,
+        author=plan.author,
+        severity=severity,
+        opened_at=opened_at,
+        merged_at=merged_at,
+        deadline=policy.deadline,
+        report_due=policy.incident_report.due if policy.incident_report else None,
+        tag=plan.tag if tag_url else None,
+        tag_url=tag_url,
+        release_url=_made(run, release.STEP),
+    )
+
+
+def _made(run: StepRun, step: Step) -> str | None:
+    """The link of what `step` made (or found made) in this run; None if it did not."""
+    outcome = run.earlier.get(step.key)
+    if outcome is None or not outcome.status.finished or outcome.link is None:
+        return None
+    return outcome.link.url
+
+
+async def open_incident_report(run: StepRun) -> StepOutcome:
+    plan = run.plan
+    incident = incident_of(run)
+    due_at = incident.due_at if incident else None
+    if incident is None or due_at is None:
+        return StepOutcome(StepStatus.NOT_NEEDED, "no incident report for this severity")
+    existing = await _existing_issue(run.github, plan)
+    if existing is not None:
+        issue = existing
+        outcome = StepOutcome(
+            StepStatus.ALREADY_DONE,
+            f"issue #{issue['number']} already holds the incident report, due {when(due_at)}",
+            Link(f"#{issue['number']}", issue["html_url"]),
+        )
+    else:
+        events = await timeline.load(run.context, incident.number)
+        body = f"{_marker(plan)}\n{report_body(incident, events, _notes(run))}"
+        issue, assigned = await _create(run.github, plan, body)
+        to = "assigned to" if assigned else "GitHub would not assign it to"
+        outcome = StepOutcome(
+            StepStatus.DONE,
+            f"opened issue #{issue['number']} ({to} @{plan.author}), due {when(due_at)}",
+            Link(f"#{issue['number']}", issue["html_url"]),
+        )
+    reminder = {"hotfix": incident.number, "author": plan.author, "chat": plan.config.notify.chat}
+    await run.context.timers.schedule(
+        REMINDER, "due", due_at, reminder, number=int(issue["number"])
+    )
+    return outcome
+
+
+def _notes(run: StepRun) -> list[str]:
+    """What the summary says besides the template's lines: verbal approvals that wait to be
+    confirmed, and the retroactive review of a break-glass."""
+    plan, notes = run.plan, []
+    waiting = verbal_approvals.unconfirmed(plan)
+    if waiting:
+        approvals = join_words([f"{record.approval}" for record in waiting])
+        notes.append(f"**Verbal approvals:** {approvals}, **unconfirmed**")
+    if plan.break_glass is not None:
+        glass = plan.break_glass.glass
+        review = run.earlier.get(retro_review.STEP.key)
+        link = review.link if review is not None else None
+        where = f"; retroactive review in [{link.text}]({link.url})" if link else ""
+        notes.append(f"**Break-glass:** by @{glass.by}: {glass.reason}{where}")
+    return notes
+
+
+async def _existing_issue(github: InstallationClient, plan: ReleasePlan) -> dict[str, Any] | None:
+    # GitHub lists pull requests among issues; only an issue carries the marker.
+    issues = await github.get_all(f"/repos/{plan.repository}/issues?labels={LABEL}&state=all")
+    marker = _marker(plan)
+    return next((issue for issue in issues if marker in (issue.get("body") or "")), None)
+
+
+async def _create(
+    github: InstallationClient, plan: ReleasePlan, body: str
+) -> tuple[dict[str, Any], bool]:
+    """The issue, assigned to the author when GitHub takes them as an assignee (one without
+    access to the repository, from a fork, is refused: the issue is opened all the same)."""
+    labels = [LABEL, plan.config.labels.severities[plan.severity or ""]]
+    path = f"/repos/{plan.repository}/issues"
+    fields = {"title": report_title(plan.title), "body": body, "labels": labels}
+    try:
+        created = await github.request("POST", path, body={**fields, "assignees": [plan.author]})
+    except RequestFailed as error:
+        refusal = error.response.raw_response.text
+        if error.response.status_code != 422 or "assignees" not in refusal:
+            raise
+        return (await github.request("POST", path, body=fields)).json(), False
+    return created.json(), True
+
+
+def incident_report_commands(plan: ReleasePlan) -> list[str]:
+    severity = plan.config.labels.severities.get(plan.severity or "", "<severity label>")
+    title = shlex.quote(report_title(plan.title))
+    return [
+        f"gh issue create --title {title} --label {LABEL} --label {shlex.quote(severity)} "
+        f"--assignee {shlex.quote(plan.author)} "
+        f"--body {shlex.quote(f'Incident report of #{plan.number}')}"
+    ]
+
+
+STEP = Step("incident-report", "Incident report", open_incident_report, incident_report_commands)

@@ -1,0 +1,46 @@
+"""Resolution notice: after a P0 or P1 hotfix merges, the hotfix procedures' "Resolution
+Notice" on its pull request, once (docs/BEHAVIOUR.md, 'The record and the notices'): how long
+the incident took, the timeline's key rows, the tag and when the incident report is due.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from app.handlers import timeline
+from app.handlers.notices import send_notice
+from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
+from app.handlers.release.steps import incident_report
+from policies.incident import RESOLVED_SEVERITIES, resolution_values
+from policies.notices import DEFAULT_TEMPLATES, RESOLUTION, fill
+
+
+def _notice_id(plan: ReleasePlan) -> str:
+    return f"resolution:{plan.repository}#{plan.number}"
+
+
+async def post_resolution_notice(run: StepRun) -> StepOutcome:
+    plan = run.plan
+    incident = incident_report.incident_of(run)
+    if incident is None or incident.severity not in RESOLVED_SEVERITIES:
+        return StepOutcome(StepStatus.NOT_NEEDED, "a resolution notice is for P0 and P1")
+    opened = run.earlier.get(incident_report.STEP.key)
+    link = opened.link if opened is not None and opened.status.finished else None
+    events = await timeline.load(run.context, incident.number)
+    values = resolution_values(incident, events, f"[{link.text}]({link.url})" if link else None)
+    template = plan.config.notices.template(RESOLUTION) or DEFAULT_TEMPLATES[RESOLUTION]
+    text, chat = fill(template, values), plan.config.notify.chat
+    if await send_notice(run.context, incident.number, _notice_id(plan), text, chat=chat):
+        return StepOutcome(StepStatus.DONE, "posted the resolution notice on the pull request")
+    return StepOutcome(StepStatus.ALREADY_DONE, "the resolution notice was posted before")
+
+
+def resolution_notice_commands(plan: ReleasePlan) -> list[str]:
+    body = shlex.quote(f"Resolved: #{plan.number} {plan.title}, released as {plan.tag}")
+    return [f"gh pr comment {plan.number} --body {body}"]
+
+
+STEP = Step(
+    "resolution-notice", "Resolution notice", post_resolution_notice, resolution_notice_commands
+)

@@ -1,0 +1,73 @@
+"""The timeline of a hotfix pull request, kept in the state store (docs/BEHAVIOUR.md, 'The
+record and the notices').
+
+One small list per pull request, only ever added to: each handler adds what it sees happen
+when it happens (an evaluation the opening, the severity and the approvals; the review
+requests, escalations and commands theirs; the post-merge run the merge and its steps), and
+an event already there (by its key) is not added again, so a handler run twice adds nothing.
+The wording is `policies.timeline`'s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+
+from app.handlers.routing import Context
+from policies.config import HotfixConfig
+from policies.evaluate import Verdict
+from policies.facts import PullRequestFacts
+from policies.timeline import Kind, TimelineEvent, evaluated, in_order
+
+
+def _key(context: Context, number: int) -> str:
+    return f"timeline:{context.repository}#{number}"
+
+
+async def load(context: Context, number: int) -> list[TimelineEvent]:
+    """The events of pull request `number`, in time order."""
+    stored = await context.state.get_state(_key(context, number))
+    return in_order(
+        [
+            TimelineEvent(i["key"], datetime.fromisoformat(i["at"]), Kind(i["kind"]), i["text"])
+            for i in json.loads(stored or "[]")
+        ]
+    )
+
+
+async def record(context: Context, number: int, events: Iterable[TimelineEvent]) -> None:
+    """Add those of `events` whose key the timeline of `number` does not hold yet."""
+    # Read and written under one lock: the deliveries of a pull request run one at a time,
+    # but a re-run of its post-merge steps is queued under its merge commit.
+    async with context.github.caches.lock(_key(context, number)):
+        stored = await context.state.get_state(_key(context, number))
+        items = json.loads(stored or "[]")
+        known = {item["key"] for item in items}
+        new: dict[str, TimelineEvent] = {}
+        for event in events:
+            if event.key not in known:
+                new.setdefault(event.key, event)
+        if not new:
+            return
+        items += [
+            {"key": e.key, "at": e.at.isoformat(), "kind": e.kind.value, "text": e.text}
+            for e in new.values()
+        ]
+        await context.state.set_state(_key(context, number), json.dumps(items))
+
+
+async def record_evaluation(
+    context: Context,
+    config: HotfixConfig | None,
+    verdict: Verdict,
+    facts: PullRequestFacts | None,
+) -> None:
+    """What an evaluation of a hotfix pull request saw: its opening, its severity and the
+    approvals that count (nothing when its config cannot be used)."""
+    if config is None or facts is None or verdict.severity is None or not verdict.results:
+        return  # not a hotfix pull request with one severity label: nothing to keep
+    earlier = await load(context, facts.number)
+    severities = [e.key.removeprefix("severity:") for e in earlier if e.kind is Kind.SEVERITY]
+    events = evaluated(config, verdict, facts, context.now(), severities)
+    await record(context, facts.number, events)

@@ -1,0 +1,203 @@
+"""The incident report of a merged hotfix and the notices about it, as text
+(docs/BEHAVIOUR.md, 'The record and the notices'): the report follows the hotfix procedures'
+"Incident Documentation Template", its summary and timeline filled in and the rest left as
+the template's prompts for people.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from policies.config import Duration
+from policies.evaluate import Verdict
+from policies.facts import BreakGlass, PullRequestFacts
+from policies.notices import pull_request_values
+from policies.timeline import TimelineEvent, key_rows
+from policies.wording import cell, duration_words, when
+
+# The hotfix procedures' alert is for production down; their resolution notice closes a P0 or
+# a P1 incident.
+P0 = "P0"
+RESOLVED_SEVERITIES = frozenset({"P0", "P1"})
+
+
+def report_title(title: str) -> str:
+    """The report issue's title, from the pull request's."""
+    return f"Incident report: {title}"
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A merged hotfix pull request, as the report and the notices tell of it."""
+
+    repository: str
+    number: int
+    title: str
+    url: str  # the pull request's page
+    author: str
+    severity: str
+    opened_at: datetime
+    merged_at: datetime
+    deadline: Duration | None  # the severity's, from the opening
+    report_due: Duration | None  # after the merge; None: the severity has no report
+    tag: str | None  # None: the tag step has not made it
+    tag_url: str | None = None
+    release_url: str | None = None  # None: no release published
+
+    @property
+    def incident_id(self) -> str:
+        """`INC-2026-007`: the year of the merge, the number in at least 3 digits."""
+        return f"INC-{self.merged_at.astimezone(UTC).year}-{self.number:03d}"
+
+    @property
+    def duration(self) -> timedelta:
+        return self.merged_at - self.opened_at
+
+    @property
+    def due_at(self) -> datetime | None:
+        """When the report is due."""
+        return None if self.report_due is None else self.merged_at + self.report_due.value
+
+    def deadline_words(self) -> str:
+        """`met, with 45m to spare (2h after opening: 2026-12-04 22:30 UTC)`, or `missed by
+        1h5m (...)`."""
+        if self.deadline is None:
+            return f"none ({self.severity} has no deadline)"
+        due = self.opened_at + self.deadline.value
+        spare = due - self.merged_at
+        outcome = (
+            f"met, with {duration_words(spare)} to spare"
+            if spare >= timedelta(0)
+            else f"missed by {duration_words(-spare)}"
+        )
+        return f"{outcome} ({self.deadline} after opening: {when(due)})"
+
+
+def report_body(
+    incident: Incident,
+    timeline: Sequence[TimelineEvent],
+    notes: Sequence[str] = (),
+) -> str:
+    """The report issue's Markdown; `notes` are more summary lines (what a break-glass left
+    to review, verbal approvals not confirmed yet)."""
+    due_at = incident.due_at
+    due = f"{when(due_at)} ({incident.report_due} after the merge)" if due_at else "none"
+    rows = [f"| {when(event.at)} | {cell(event.text)} |" for event in timeline]
+    return "\n".join(
+        [
+            f"# Incident Report: {incident.title}",
+            "",
+            "## Summary",
+            f"- **Incident ID:** {incident.incident_id}",
+            f"- **Severity:** {incident.severity}",
+            f"- **Start Time:** {when(incident.opened_at)} (pull request opened)",
+            f"- **End Time:** {when(incident.merged_at)} (merged)",
+            f"- **Duration:** {duration_words(incident.duration)}",
+            f"- **Deadline:** {incident.deadline_words()}",
+            f"- **Release:** {_release(incident)}",
+            f"- **Report due:** {due}",
+            *(f"- {note}" for note in notes),
+            "- **Impact:** [Description of user/business impact]",
+            "",
+            "## Root Cause",
+            "[Detailed explanation of what went wrong and why]",
+            "",
+            "## Timeline",
+            "| Time | Event |",
+            "|------|-------|",
+            *rows,
+            "",
+            "## Resolution",
+            "[What was done to fix the issue]",
+            "",
+            f"Fixed by [#{incident.number}]({incident.url}) ({incident.title}), "
+            f"released as {_release(incident)}.",
+            "",
+            "## Lessons Learned",
+            "### What went well",
+            "- [e.g. Quick detection through monitoring]",
+            "",
+            "### What could be improved",
+            "- [e.g. Earlier detection possible with better alerting]",
+            "",
+            "## Action Items",
+            "- [ ] Improve monitoring for [specific area]",
+            "- [ ] Add automated test for [specific scenario]",
+            "- [ ] Update documentation for [specific process]",
+            "- [ ] Training on [specific topic] for team",
+            "",
+            "## Prevention Measures",
+            "[How we'll prevent this from happening again]",
+        ]
+    )
+
+
+def _release(incident: Incident) -> str:
+    if incident.tag is None:
+        return "not tagged yet (see the `hotfix-release` check)"
+    tag = f"[`{incident.tag}`]({incident.tag_url})" if incident.tag_url else f"`{incident.tag}`"
+    if incident.release_url is None:
+        return tag
+    return f"{tag}, [release {incident.tag}]({incident.release_url})"
+
+
+def resolution_values(
+    incident: Incident, timeline: Sequence[TimelineEvent], report: str | None
+) -> Mapping[str, str]:
+    """The resolution notice's placeholders; `report` names the report issue (None: none
+    was opened)."""
+    due_at = incident.due_at
+    if report is not None and due_at is not None:
+        report_words = f"{report}, due {when(due_at)}"
+    elif due_at is not None:
+        report_words = f"not opened yet, due {when(due_at)}"
+    else:
+        report_words = f"none for {incident.severity}"
+    return {
+        **pull_request_values(
+            incident.repository, incident.number, incident.title, incident.author, incident.severity
+        ),
+        "resolved_at": when(incident.merged_at),
+        "resolution_time": duration_words(incident.duration),
+        "timeline": "\n".join(f"{when(event.at)} - {event.text}" for event in key_rows(timeline)),
+        "tag": incident.tag or "not tagged yet",
+        "report": report_words,
+        "report_due": when(due_at) if due_at else "none",
+    }
+
+
+def report_reminder(mentions: Sequence[str], hotfix: int, due_at: datetime) -> str:
+    """The one comment on a report still open when it is due."""
+    return (
+        f"{' '.join(mentions)}: this incident report of #{hotfix} was due {when(due_at)} and "
+        "the issue is still open. Please fill it in, and close the issue once it is reviewed."
+    )
+
+
+def p0_alert_values(
+    repository: str, verdict: Verdict, facts: PullRequestFacts
+) -> Mapping[str, str]:
+    """The P0 alert's placeholders: the clock started when the pull request was opened, and
+    its author is the incident commander."""
+    severity = verdict.severity or P0
+    started = when(facts.opened_at) if facts.opened_at else "unknown"
+    deadline = (
+        f"{when(verdict.due)} ({verdict.deadline} after opening)"
+        if verdict.due is not None and verdict.deadline is not None
+        else f"none ({severity} has no deadline)"
+    )
+    return {
+        **pull_request_values(repository, facts.number, facts.title, facts.author, severity),
+        "started": started,
+        "commander": f"@{facts.author}",
+        "deadline": deadline,
+    }
+
+
+def glass_broken_message(glass: BreakGlass, number: int, title: str) -> str:
+    """What chat is told of a break-glass."""
+    return (
+        f"🔓 BREAK-GLASS on #{number} ({title}) by @{glass.by}: {glass.reason}\n"
+        "Its hotfix-policy check passes with every failing or waiting rule waived; a "
+        "retroactive review is opened after the merge."
+    )

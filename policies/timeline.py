@@ -1,0 +1,162 @@
+"""The timeline of a hotfix pull request (docs/BEHAVIOUR.md, 'The record and the notices'):
+what happened to it, each event worded and timed when the app saw it happen.
+
+The app keeps the events in its state store, one list per pull request, and adds each once
+(by its key); the incident report and the resolution notice read them back. The wording is
+here, so that every event reads alike wherever it is shown.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from policies.clock import RequestOutcome, hotfix_policy
+from policies.config import HotfixConfig
+from policies.evaluate import Verdict
+from policies.facts import BreakGlass, PullRequestFacts, ReviewState
+from policies.rules.approvals import CountedApproval, counted_approvals
+from policies.wording import join_words
+
+
+class Kind(StrEnum):
+    OPENED = "opened"
+    SEVERITY = "severity"  # became a hotfix of a severity, or changed to another
+    REVIEW_REQUEST = "review-request"
+    ESCALATION = "escalation"
+    APPROVAL = "approval"
+    BREAK_GLASS = "break-glass"
+    MERGED = "merged"
+    STEP = "step"  # a post-merge step: the tag, the release, the back-merge
+
+
+# The rows the resolution notice repeats: how the incident went, in brief.
+KEY_KINDS = frozenset({Kind.OPENED, Kind.SEVERITY, Kind.BREAK_GLASS, Kind.MERGED, Kind.STEP})
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    key: str  # unique among the pull request's events: recording it again changes nothing
+    at: datetime
+    kind: Kind
+    text: str  # Markdown, one line
+
+
+def key_rows(events: Sequence[TimelineEvent]) -> list[TimelineEvent]:
+    """The events that tell the incident in brief."""
+    return [event for event in events if event.kind in KEY_KINDS]
+
+
+def in_order(events: Sequence[TimelineEvent]) -> list[TimelineEvent]:
+    """By time; events of the same time in the order they were recorded."""
+    return sorted(events, key=lambda event: event.at)
+
+
+def opened(at: datetime, author: str) -> TimelineEvent:
+    return TimelineEvent("opened", at, Kind.OPENED, f"Opened by @{author}")
+
+
+def severity_labelled(severity: str, at: datetime, first: bool) -> TimelineEvent:
+    """The pull request became a hotfix of `severity`, or (not `first`) changed to it."""
+    text = f"Became a {severity} hotfix" if first else f"Severity changed to {severity}"
+    return TimelineEvent(f"severity:{severity}", at, Kind.SEVERITY, text)
+
+
+def approved(approval: CountedApproval, at: datetime, head_sha: str) -> TimelineEvent:
+    """An approval that counted for a group, on the head commit `head_sha`."""
+    verbal = approval.verbal
+    how = "verbal" if verbal else "review"
+    key = f"approval:{approval.approver.casefold()}:{head_sha}:{how}"
+    text = f"Approved by @{approval.approver} for {approval.group}"
+    if verbal is not None:
+        text += f" (verbal, recorded by @{verbal.recorder})"
+    return TimelineEvent(key, at, Kind.APPROVAL, text)
+
+
+def evaluated(
+    config: HotfixConfig,
+    verdict: Verdict,
+    facts: PullRequestFacts,
+    now: datetime,
+    severities_before: Sequence[str],
+) -> list[TimelineEvent]:
+    """What an evaluation of a hotfix pull request with one severity label sees happened:
+    its opening, its severity, the approvals that count. `severities_before` are those the
+    timeline holds already. Nothing for any other pull request."""
+    if verdict.severity is None or not verdict.results:
+        return []
+    events = [] if facts.opened_at is None else [opened(facts.opened_at, facts.author)]
+    if verdict.severity not in severities_before:
+        events.append(severity_labelled(verdict.severity, now, first=not severities_before))
+    policy = hotfix_policy(config, verdict)
+    if policy is not None:
+        events += [
+            approved(approval, _approved_at(approval, facts) or now, facts.head_sha)
+            for approval in counted_approvals(policy, facts)
+        ]
+    return events
+
+
+def _approved_at(approval: CountedApproval, facts: PullRequestFacts) -> datetime | None:
+    """When the approval was given: recorded, or its review submitted."""
+    if approval.verbal is not None:
+        return approval.verbal.recorded_at
+    login = approval.approver.casefold()
+    times = [
+        review.submitted_at
+        for review in facts.reviews
+        if review.reviewer.casefold() == login
+        and review.state is ReviewState.APPROVED
+        and review.commit_id == facts.head_sha
+        and review.submitted_at is not None
+    ]
+    return max(times, default=None)
+
+
+def review_requested(severity: str, outcome: RequestOutcome, at: datetime) -> TimelineEvent:
+    text = (
+        f"Review requested for {outcome.group}: {outcome.who}"
+        if outcome.refused is None
+        else f"GitHub refused the review request for {outcome.group} ({outcome.who})"
+    )
+    return TimelineEvent(
+        f"review-request:{severity}:{outcome.group}", at, Kind.REVIEW_REQUEST, text
+    )
+
+
+def escalated(severity: str, after: str, mentions: Sequence[str], at: datetime) -> TimelineEvent:
+    """An escalation step `after` the opening reminded `mentions`."""
+    reminded = join_words(list(mentions)) if mentions else "nobody (every group was filled)"
+    return TimelineEvent(
+        f"escalation:{severity}:{after}",
+        at,
+        Kind.ESCALATION,
+        f"Escalation after {after}: reminded {reminded}",
+    )
+
+
+def glass_broken(glass: BreakGlass, comment_id: int) -> TimelineEvent:
+    return TimelineEvent(
+        f"break-glass:{comment_id}",
+        glass.at,
+        Kind.BREAK_GLASS,
+        f"Break-glass by @{glass.by}: {glass.reason}",
+    )
+
+
+def glass_mended(by: str, at: datetime, comment_id: int) -> TimelineEvent:
+    return TimelineEvent(
+        f"break-glass-off:{comment_id}", at, Kind.BREAK_GLASS, f"Break-glass withdrawn by @{by}"
+    )
+
+
+def merged_into(base: str, by: str | None, short_sha: str, at: datetime) -> TimelineEvent:
+    by_whom = f" by @{by}" if by else ""
+    return TimelineEvent(
+        "merged", at, Kind.MERGED, f"Merged into `{base}`{by_whom} as `{short_sha}`"
+    )
+
+
+def step_finished(key: str, title: str, status: str, detail: str, at: datetime) -> TimelineEvent:
+    """A post-merge step's outcome (done, already done, waiting for people)."""
+    return TimelineEvent(f"step:{key}:{status}", at, Kind.STEP, f"{title}: {detail}")

@@ -1,0 +1,56 @@
+"""The incident report's summary, as text (policies/incident.py)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from policies.config import Duration
+from policies.incident import Incident
+
+OPENED = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)
+
+
+def incident(number: int = 7, merged_after: timedelta = timedelta(hours=1)) -> Incident:
+    return Incident(
+        repository="acme/widgets",
+        number=number,
+        title="Fix login",
+        url="https://github.com/acme/widgets/pull/7",
+        author="dev",
+        severity="P0",
+        opened_at=OPENED,
+        merged_at=OPENED + merged_after,
+        deadline=Duration("2h", timedelta(hours=2)),
+        report_due=Duration("24h", timedelta(hours=24)),
+        tag="v1.2.4",
+    )
+
+
+@pytest.mark.parametrize(
+    ("number", "merged_after", "expected"),
+    [
+        (7, timedelta(hours=1), "INC-2026-007"),
+        (42, timedelta(hours=1), "INC-2026-042"),
+        (1234, timedelta(hours=1), "INC-2026-1234"),
+        (7, timedelta(hours=2), "INC-2027-007"),  # merged in the new year
+    ],
+)
+def test_the_incident_id_is_the_year_of_the_merge_and_the_number_in_three_digits_or_more(
+    number: int, merged_after: timedelta, expected: str
+) -> None:
+    assert incident(number, merged_after).incident_id == expected
+
+
+@pytest.mark.parametrize(
+    ("merged_after", "expected"),
+    [
+        (timedelta(minutes=75), "met, with 45m to spare (2h after opening: 2027-01-01 00:30 UTC)"),
+        (timedelta(hours=2), "met, with 0s to spare (2h after opening: 2027-01-01 00:30 UTC)"),
+        (
+            timedelta(hours=5, minutes=12),
+            "missed by 3h12m (2h after opening: 2027-01-01 00:30 UTC)",
+        ),
+    ],
+)
+def test_the_deadline_is_met_or_missed_by_how_much(merged_after: timedelta, expected: str) -> None:
+    assert incident(merged_after=merged_after).deadline_words() == expected

@@ -1,0 +1,246 @@
+"""Notices sent to chat (NOTIFY_WEBHOOK_URL) as well, against the fake GitHub and a chat
+webhook served on 127.0.0.1 by the test (docs/BEHAVIOUR.md, 'The record and the notices'):
+each once, retried in the background, never holding up or failing the pull request's check,
+and never a word of the webhook's URL in the logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from support.harness import Bot, Clock, running_bot
+
+from app.journal import JournalEntry
+from sandbox import FakePull
+
+MINUTE, HOUR = 60, 3600
+SECRET_PATH = "/hooks/T0001/B0002/s3cr3t-t0k3n"
+TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"]}
+
+
+class ChatReceiver:
+    """A chat's incoming webhook: keeps each JSON body posted to it and answers with the next
+    of `answers` (200 once they run out); an answer of None hangs until the test ends."""
+
+    def __init__(self) -> None:
+        self.received: list[object] = []
+        self.answers: list[int | None] = []
+        self.hanging = threading.Event()  # a request is hanging now
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((self.path, json.loads(body)))
+                answer = receiver.answers.pop(0) if receiver.answers else 200
+                if answer is None:
+                    receiver.hanging.set()
+                    receiver.release.wait(30)
+                    return
+                self.send_response(answer)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{SECRET_PATH}"
+
+    def texts(self) -> list[str]:
+        return [str(body["text"]) for _, body in self.received]  # type: ignore[index]
+
+
+@pytest.fixture
+def chat() -> Iterator[ChatReceiver]:
+    receiver = ChatReceiver()
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.release.set()
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+@pytest.fixture
+def chatty_bot(
+    tmp_path: Path, private_key_pem: str, clock: Clock, chat: ChatReceiver
+) -> Iterator[Bot]:
+    """`clocked_bot` with NOTIFY_WEBHOOK_URL set to `chat`, each attempt given 2 s."""
+    with running_bot(
+        tmp_path, private_key_pem, clock=clock, chat_timeout=2.0, NOTIFY_WEBHOOK_URL=chat.url
+    ) as bot:
+        for slug, members in TEAMS.items():
+            bot.fake.add_team("acme", slug, members)
+        bot.repo.collaborators.update({"dev": "write", "lead": "maintain", "oncall": "write"})
+        yield bot
+
+
+def open_p0(bot: Bot, *, settle: bool = True) -> FakePull:
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    payload = bot.fake.pull_request_event(bot.repo, pull.number, "opened")
+    bot.send("pull_request", payload)
+    if settle:
+        bot.settle()
+    return pull
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.02)
+
+
+def chat_deliveries(bot: Bot) -> list[JournalEntry]:
+    return [entry for entry in bot.journal.recent() if entry.action == "chat"]
+
+
+def comment_url(bot: Bot, pull: FakePull, notice: str) -> str:
+    [comment] = [c for c in bot.repo.comments_on(pull.number) if notice in c.body]
+    return f"https://github.com/acme/widgets/pull/{pull.number}#issuecomment-{comment.id}"
+
+
+def test_each_notice_escalation_and_break_glass_goes_to_chat_once(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    pull = open_p0(bot)
+    bot.pull_request(pull.number, "synchronize")  # evaluated again: nothing sent again
+    bot.advance(15 * MINUTE)
+    glass = bot.repo.add_comment(pull.number, "lead", "/hotfix break-glass checkout is down")
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, glass.id))
+    bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+    bot.pull_request(pull.number, "closed")  # redelivered: nothing sent again
+    [report] = [i for i in bot.repo.issues.values() if "incident-report" in i.labels]
+    bot.advance(24 * HOUR)
+
+    texts = chat.texts()
+    assert [path for path, _ in chat.received] == [SECRET_PATH] * 5
+    assert texts[0] == (
+        f"acme/widgets#1: {comment_url(bot, pull, 'p0-alert')}\n"
+        "🚨 CRITICAL INCIDENT - Production Down\n\nStatus: Fix in review\n"
+        "Started: 2026-12-04 20:30 UTC\nIncident Commander: @dev\n"
+        "Deadline: 2026-12-04 22:30 UTC (2h after opening)\n\nCurrent Actions:\n"
+        "- Reviewing the emergency fix, #1: Fix\n- Reminding the approvers until it is merged"
+    )
+    assert texts[1] == (
+        f"acme/widgets#1: {comment_url(bot, pull, 'escalation:')}\n"
+        "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open for "
+        "**15m**. Deadline 2026-12-04 22:30 UTC (2h after opening): **1h45m left**.\n\n"
+        "`hotfix-policy`: Waiting for approval: Engineering Lead and On-call Manager"
+    )
+    assert texts[2] == (
+        f"acme/widgets#1: https://github.com/acme/widgets/pull/1#issuecomment-{glass.id}\n"
+        "🔓 BREAK-GLASS on #1 (Fix) by @lead: checkout is down\n"
+        "Its hotfix-policy check passes with every failing or waiting rule waived; a "
+        "retroactive review is opened after the merge."
+    )
+    assert texts[3].startswith(
+        f"acme/widgets#1: {comment_url(bot, pull, 'resolution:')}\n"
+        "✅ RESOLVED - Production Restored\n"
+    )
+    assert texts[4] == (
+        f"acme/widgets#{report.number}: https://github.com/acme/widgets/issues/"
+        f"{report.number}#issuecomment-{bot.repo.comments_on(report.number)[0].id}\n"
+        f"@dev: this incident report of #1 was due 2026-12-05 20:45 UTC and the issue is "
+        "still open. Please fill it in, and close the issue once it is reviewed."
+    )
+    assert {(entry.status, entry.attempts) for entry in chat_deliveries(bot)} == {("done", 1)}
+
+
+def test_chat_off_in_the_repository_sends_nothing(chatty_bot: Bot, chat: ChatReceiver) -> None:
+    bot = chatty_bot
+    bot.repo.commit("main", {".github/hotfix.yml": "notify: {chat: false}\n"}, "No chat")
+    pull = open_p0(bot)
+    bot.advance(15 * MINUTE)
+
+    assert [c.body.split("\n")[0] for c in bot.repo.comments_on(pull.number)] == [
+        "<!-- hotfix-bot notice p0-alert:acme/widgets#1 -->",
+        "<!-- hotfix-bot notice escalation:acme/widgets#1:P0:15m -->",
+    ]
+    assert chat.received == []
+    assert chat_deliveries(bot) == []
+
+
+def test_a_chat_answering_500_is_retried_and_the_check_is_not_held_up(
+    chatty_bot: Bot, chat: ChatReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = chatty_bot
+    chat.answers = [500]
+    with caplog.at_level(logging.DEBUG):
+        pull = open_p0(bot, settle=False)
+        wait_for(lambda: chat_deliveries(bot) and chat_deliveries(bot)[0].attempts == 1)
+        wait_for(lambda: chat_deliveries(bot)[0].status == "queued")
+        [waiting] = chat_deliveries(bot)
+        run = bot.policy_run(pull.head_sha)
+        assert (run.status, run.output["title"]) == (
+            "in_progress",
+            "Waiting for approval: Engineering Lead and On-call Manager",
+        )
+        assert waiting.last_error == "ChatUndelivered: chat answered 500"
+        # The pull request's next delivery runs while the message waits for its retry.
+        bot.repo.review(pull.number, "lead", "APPROVED")
+        bot.send("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+        wait_for(lambda: bot.policy_run(pull.head_sha).output["title"].endswith("On-call Manager"))
+        assert chat_deliveries(bot)[0].status == "queued"
+
+        bot.advance(2)  # the backoff, on the journal's clock
+
+    [sent] = chat_deliveries(bot)
+    assert (sent.status, sent.attempts) == ("done", 2)
+    assert len(chat.received) == 2 and chat.received[0] == chat.received[1]
+    assert "attempt 1 failed, retrying in " in caplog.text
+    assert_no_secret_in(caplog)
+
+
+def test_a_chat_that_hangs_costs_an_attempt_its_timeout_and_never_holds_up_the_check(
+    chatty_bot: Bot, chat: ChatReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = chatty_bot
+    chat.answers = [None]  # the first attempt hangs; the retry is answered
+    started = time.monotonic()
+    with caplog.at_level(logging.DEBUG):
+        pull = open_p0(bot, settle=False)
+        wait_for(chat.hanging.is_set)
+        # While the message hangs, the pull request's deliveries run.
+        wait_for(lambda: bot.repo.runs_named("hotfix-policy", pull.head_sha))
+        bot.repo.review(pull.number, "lead", "APPROVED")
+        bot.send("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+        wait_for(lambda: bot.policy_run(pull.head_sha).output["title"].endswith("On-call Manager"))
+        assert chat_deliveries(bot)[0].status == "running"
+
+        wait_for(lambda: chat_deliveries(bot)[0].status == "queued")
+        given_up_after = time.monotonic() - started
+        [waiting] = chat_deliveries(bot)
+        assert (waiting.attempts, waiting.last_error) == (
+            1,
+            "ChatUndelivered: chat did not answer within 2 s",
+        )
+        bot.advance(2)
+
+    assert 2 <= given_up_after < 10
+    [sent] = chat_deliveries(bot)
+    assert (sent.status, sent.attempts) == ("done", 2)
+    assert len(chat.received) == 2
+    assert_no_secret_in(caplog)
+
+
+def assert_no_secret_in(caplog: pytest.LogCaptureFixture) -> None:
+    """No log line, nor the journal's errors, holds the webhook's URL or its token."""
+    assert caplog.records
+    for record in caplog.records:
+        line = logging.Formatter().format(record)
+        assert "s3cr3t" not in line and SECRET_PATH not in line, line

@@ -1,0 +1,484 @@
+"""The record and the notices of a hotfix, end to end against the fake GitHub on a clock the
+test moves (docs/BEHAVIOUR.md, 'The record and the notices'): the timeline, the incident
+report issue and its reminder."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+
+from support.harness import Bot
+
+from app.journal import TimerEntry
+from policies.timeline import Kind, TimelineEvent
+from sandbox import FakeComment, FakeIssue, FakePull
+
+MINUTE, HOUR = 60, 3600
+WEB = "https://github.com/acme/widgets"
+BOT = "hotfix-bot[bot]"
+TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
+
+
+def organization(bot: Bot) -> None:
+    for slug, members in TEAMS.items():
+        bot.fake.add_team("acme", slug, members)
+    bot.repo.collaborators.update(
+        {"dev": "write", "dana": "write", "lead": "maintain", "lena": "write", "oncall": "write"}
+    )
+    bot.repo.create_branch("develop", "main")
+
+
+def open_hotfix(bot: Bot, severity: str = "P0") -> FakePull:
+    """A hotfix by dev, opened now on the test's clock (2026-12-04 20:30:30 UTC)."""
+    pull = bot.open_hotfix(labels=("hotfix", severity))
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
+def approve(bot: Bot, pull: FakePull, login: str) -> None:
+    bot.repo.review(pull.number, login, "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+
+def command(bot: Bot, pull: FakePull, author: str, body: str) -> FakeComment:
+    comment = bot.repo.add_comment(pull.number, author, body)
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+    return comment
+
+
+def merge(bot: Bot, pull: FakePull, by: str = "lead") -> str:
+    sha = bot.repo.merge_pull(pull.number, merged_by=by)
+    bot.pull_request(pull.number, "closed")
+    return sha
+
+
+def reports(bot: Bot) -> list[FakeIssue]:
+    return [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
+
+
+def notices(bot: Bot, pull: FakePull) -> dict[str, str]:
+    """The notices on the pull request, by id."""
+    found = {}
+    for comment in bot.repo.comments_on(pull.number):
+        first, _, text = comment.body.partition("\n")
+        if first.startswith("<!-- hotfix-bot notice "):
+            assert comment.author == BOT
+            found[first.removeprefix("<!-- hotfix-bot notice ").removesuffix(" -->")] = text
+    return found
+
+
+async def timeline_of(bot: Bot, pull: FakePull) -> list[TimelineEvent]:
+    stored = await bot.journal.get_state(f"timeline:acme/widgets#{pull.number}")
+    return [
+        TimelineEvent(e["key"], datetime.fromisoformat(e["at"]), Kind(e["kind"]), e["text"])
+        for e in json.loads(stored or "[]")
+    ]
+
+
+def report_timers(bot: Bot) -> list[TimerEntry]:
+    return [entry for entry in bot.journal.timers() if entry.timer.kind == "incident-report-due"]
+
+
+def release_report(bot: Bot, sha: str) -> str:
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    return str(run.output["summary"])
+
+
+def merged_p0(bot: Bot) -> tuple[FakePull, str]:
+    """A P0 opened at 20:30:30, escalated at 20:45:30, approved by lead at 20:50:30 and
+    verbally for lena at 20:55:30, merged by lead at 21:00:30."""
+    organization(bot)
+    pull = open_hotfix(bot)
+    bot.advance(15 * MINUTE)  # the first escalation step
+    bot.advance(5 * MINUTE)
+    approve(bot, pull, "lead")
+    bot.advance(5 * MINUTE)
+    command(bot, pull, "dana", "/hotfix verbal-approval @lena on the bridge call")
+    bot.advance(5 * MINUTE)
+    return pull, merge(bot, pull)
+
+
+def test_a_merged_p0_opens_one_report_with_its_summary_and_every_event_of_its_timeline(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    _, sha = merged_p0(bot)
+
+    [issue] = reports(bot)
+    assert issue.title == "Incident report: Fix"
+    assert (issue.labels, issue.assignees, issue.state) == (
+        ["incident-report", "P0"],
+        ["dev"],
+        "open",
+    )
+    develop = bot.repo.branches["develop"].sha
+    assert issue.body == (
+        "<!-- hotfix-bot:incident-report acme/widgets#1 -->\n"
+        "# Incident Report: Fix\n"
+        "\n"
+        "## Summary\n"
+        "- **Incident ID:** INC-2026-001\n"
+        "- **Severity:** P0\n"
+        "- **Start Time:** 2026-12-04 20:30 UTC (pull request opened)\n"
+        "- **End Time:** 2026-12-04 21:00 UTC (merged)\n"
+        "- **Duration:** 30m\n"
+        "- **Deadline:** met, with 1h30m to spare (2h after opening: 2026-12-04 22:30 UTC)\n"
+        f"- **Release:** [`v1.2.4`]({WEB}/tree/v1.2.4), "
+        f"[release v1.2.4]({WEB}/releases/tag/v1.2.4)\n"
+        "- **Report due:** 2026-12-05 21:00 UTC (24h after the merge)\n"
+        "- **Verbal approvals:** lena (verbal, recorded by @dana at 20:55 UTC), **unconfirmed**\n"
+        "- **Impact:** [Description of user/business impact]\n"
+        "\n"
+        "## Root Cause\n"
+        "[Detailed explanation of what went wrong and why]\n"
+        "\n"
+        "## Timeline\n"
+        "| Time | Event |\n"
+        "|------|-------|\n"
+        "| 2026-12-04 20:30 UTC | Opened by @dev |\n"
+        "| 2026-12-04 20:30 UTC | Became a P0 hotfix |\n"
+        "| 2026-12-04 20:30 UTC | Review requested for Engineering Lead: team engineering-leads |\n"
+        "| 2026-12-04 20:30 UTC | Review requested for On-call Manager: team on-call-managers |\n"
+        "| 2026-12-04 20:45 UTC | Escalation after 15m: reminded @acme/engineering-leads and "
+        "@acme/on-call-managers |\n"
+        "| 2026-12-04 20:50 UTC | Approved by @lead for Engineering Lead |\n"
+        "| 2026-12-04 20:55 UTC | Approved by @lena for On-call Manager (verbal, recorded by "
+        "@dana) |\n"
+        f"| 2026-12-04 21:00 UTC | Merged into `main` by @lead as `{sha[:7]}` |\n"
+        f"| 2026-12-04 21:00 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
+        "| 2026-12-04 21:00 UTC | Release: published release `v1.2.4` |\n"
+        f"| 2026-12-04 21:00 UTC | Back-merge: merged into `develop` as `{develop[:7]}` |\n"
+        "\n"
+        "## Resolution\n"
+        "[What was done to fix the issue]\n"
+        "\n"
+        f"Fixed by [#1]({WEB}/pull/1) (Fix), released as [`v1.2.4`]({WEB}/tree/v1.2.4), "
+        f"[release v1.2.4]({WEB}/releases/tag/v1.2.4).\n"
+        "\n"
+        "## Lessons Learned\n"
+        "### What went well\n"
+        "- [e.g. Quick detection through monitoring]\n"
+        "\n"
+        "### What could be improved\n"
+        "- [e.g. Earlier detection possible with better alerting]\n"
+        "\n"
+        "## Action Items\n"
+        "- [ ] Improve monitoring for [specific area]\n"
+        "- [ ] Add automated test for [specific scenario]\n"
+        "- [ ] Update documentation for [specific process]\n"
+        "- [ ] Training on [specific topic] for team\n"
+        "\n"
+        "## Prevention Measures\n"
+        "[How we'll prevent this from happening again]"
+    )
+    assert (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |\n"
+        "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |"
+    ) in release_report(bot, sha)
+
+
+def test_a_p0_gets_the_alert_when_it_opens_and_the_resolution_notice_when_it_merges(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    pull, sha = merged_p0(bot)
+
+    [issue] = reports(bot)
+    develop = bot.repo.branches["develop"].sha
+    assert notices(bot, pull) == {
+        "p0-alert:acme/widgets#1": (
+            "🚨 CRITICAL INCIDENT - Production Down\n"
+            "\n"
+            "Status: Fix in review\n"
+            "Started: 2026-12-04 20:30 UTC\n"
+            "Incident Commander: @dev\n"
+            "Deadline: 2026-12-04 22:30 UTC (2h after opening)\n"
+            "\n"
+            "Current Actions:\n"
+            "- Reviewing the emergency fix, #1: Fix\n"
+            "- Reminding the approvers until it is merged"
+        ),
+        "escalation:acme/widgets#1:P0:15m": (
+            "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open "
+            "for **15m**. Deadline 2026-12-04 22:30 UTC (2h after opening): **1h45m left**.\n\n"
+            "`hotfix-policy`: Waiting for approval: Engineering Lead and On-call Manager"
+        ),
+        "resolution:acme/widgets#1": (
+            "✅ RESOLVED - Production Restored\n"
+            "\n"
+            "Status: Resolved\n"
+            "Resolution Time: 30m\n"
+            "Fix: #1 Fix, merged 2026-12-04 21:00 UTC, tagged v1.2.4\n"
+            "\n"
+            "Timeline:\n"
+            "2026-12-04 20:30 UTC - Opened by @dev\n"
+            "2026-12-04 20:30 UTC - Became a P0 hotfix\n"
+            f"2026-12-04 21:00 UTC - Merged into `main` by @lead as `{sha[:7]}`\n"
+            f"2026-12-04 21:00 UTC - Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`\n"
+            "2026-12-04 21:00 UTC - Release: published release `v1.2.4`\n"
+            f"2026-12-04 21:00 UTC - Back-merge: merged into `develop` as `{develop[:7]}`\n"
+            "\n"
+            f"Incident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+            "2026-12-05 21:00 UTC\n"
+            "Thank you for your patience."
+        ),
+    }
+
+
+def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    bot.repo.commit(
+        "main", {".github/hotfix.yml": "severities: {P1: {deadline: 1h}}\n"}, "P1 within 1h"
+    )
+    pull = open_hotfix(bot, "P1")
+    bot.advance(3 * HOUR + 12 * MINUTE)
+    merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert (issue.title, issue.labels) == ("Incident report: Fix", ["incident-report", "P1"])
+    summary = issue.body.split("## Root Cause")[0]
+    assert (
+        "- **Incident ID:** INC-2026-001\n"
+        "- **Severity:** P1\n"
+        "- **Start Time:** 2026-12-04 20:30 UTC (pull request opened)\n"
+        "- **End Time:** 2026-12-04 23:42 UTC (merged)\n"
+        "- **Duration:** 3h12m\n"
+        "- **Deadline:** missed by 2h12m (1h after opening: 2026-12-04 21:30 UTC)\n"
+    ) in summary
+    assert "- **Report due:** 2026-12-06 23:42 UTC (48h after the merge)\n" in summary
+
+
+def test_a_p2_hotfix_gets_no_report_and_the_release_report_has_no_row_for_it(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P2")
+    sha = merge(bot, pull)
+
+    assert reports(bot) == []
+    assert "Incident report" not in release_report(bot, sha)
+    assert report_timers(bot) == []
+
+
+def test_one_report_across_a_redelivery_a_rerun_and_a_run_stopped_after_creating_it(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    sha = merge(bot, pull)
+    [issue] = reports(bot)
+
+    bot.deliver("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "closed"))
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    # A run that stopped once GitHub had opened the issue, before the journal kept the step.
+    key = "release:acme/widgets#1"
+    kept = json.loads(asyncio.run(bot.journal.get_state(key)) or "{}")
+    del kept["steps"]["incident-report"]
+    asyncio.run(bot.journal.set_state(key, json.dumps(kept)))
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    assert reports(bot) == [issue]
+    created = bot.fake.requests_to("POST", "/repos/acme/widgets/issues")
+    assert [request.path for request in created].count("/repos/acme/widgets/issues") == 1
+    assert (
+        f"| Incident report | ✅ already done | issue #{issue.number} already holds the "
+        "incident report, due 2026-12-05 20:30 UTC | "
+        f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_report(bot, sha)
+    [reminder] = report_timers(bot)
+    assert (reminder.timer.id, reminder.status) == (
+        f"incident-report-due:acme/widgets#{issue.number}:due",
+        "scheduled",
+    )
+
+
+def test_when_the_report_is_due_and_still_open_its_assignee_is_reminded_once(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    merge(bot, pull)
+    [issue] = reports(bot)
+    bot.repo.issues[issue.number].assignees.append("lena")  # someone joined the review
+
+    bot.advance(24 * HOUR - 1)
+    assert bot.repo.comments_on(issue.number) == []
+    bot.advance(1)
+    bot.restart()  # the timer has fired: a restart does not fire it again
+
+    [reminder] = bot.repo.comments_on(issue.number)
+    assert reminder.author == BOT
+    assert reminder.body == (
+        f"<!-- hotfix-bot notice incident-report-due:acme/widgets#{issue.number}:due -->\n"
+        "@dev @lena: this incident report of #1 was due 2026-12-05 20:30 UTC and the issue is "
+        "still open. Please fill it in, and close the issue once it is reviewed."
+    )
+    fired = [entry for entry in bot.journal.recent() if entry.action == "incident-report-due"]
+    assert [entry.status for entry in fired] == ["done"]
+
+
+def test_a_report_closed_before_it_is_due_gets_no_reminder(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    merge(bot, pull)
+    [issue] = reports(bot)
+    bot.repo.close_issue(issue.number)
+
+    bot.advance(25 * HOUR)
+
+    assert bot.repo.comments_on(issue.number) == []
+    [entry] = report_timers(bot)
+    assert entry.status == "fired"
+
+
+def test_an_author_github_will_not_assign_still_gets_the_report_unassigned(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    del bot.repo.collaborators["dev"]  # say, a contributor from a fork
+    pull = open_hotfix(bot)
+    sha = merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert issue.assignees == []
+    assert (
+        f"opened issue #{issue.number} (GitHub would not assign it to @dev), due "
+        "2026-12-05 20:30 UTC"
+    ) in release_report(bot, sha)
+
+
+def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kept(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    bot.repo.commit(
+        "main",
+        {".github/hotfix.yml": "severities: {P1: {incident_report: null}}\n"},
+        "No P1 report",
+    )
+    pull = open_hotfix(bot, "P1")
+    bot.pull_request(pull.number, "synchronize")
+    assert notices(bot, pull) == {}
+    bot.advance(90 * MINUTE)
+    merge(bot, pull)
+
+    assert reports(bot) == []
+    resolution = notices(bot, pull)["resolution:acme/widgets#1"]
+    assert "Resolution Time: 1h30m\n" in resolution
+    assert resolution.endswith("\n\nIncident report: none for P1\nThank you for your patience.")
+
+
+def test_a_pull_request_that_becomes_a_p0_is_alerted_once(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    bot.advance(10 * MINUTE)
+    bot.repo.remove_label(pull.number, "P1")
+    bot.repo.add_labels(pull.number, "P0")
+    bot.pull_request(pull.number, "labeled", label="P0")
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "synchronize")
+        approve(bot, pull, "lead")
+
+    assert list(notices(bot, pull)) == ["p0-alert:acme/widgets#1"]
+    assert "Started: 2026-12-04 20:30 UTC\n" in notices(bot, pull)["p0-alert:acme/widgets#1"]
+    # Known to be sent: later evaluations ask GitHub nothing about it.
+    assert not [r for r in requests if r.path.endswith(f"/issues/{pull.number}/comments")]
+    labelled = [
+        (event.at.strftime("%H:%M"), event.text)
+        for event in asyncio.run(timeline_of(bot, pull))
+        if event.kind in (Kind.OPENED, Kind.SEVERITY)
+    ]
+    assert labelled == [
+        ("20:30", "Opened by @dev"),
+        ("20:30", "Became a P1 hotfix"),
+        ("20:40", "Severity changed to P0"),
+    ]
+
+
+def test_a_repositorys_templates_replace_the_notices_wording_filled_in_as_plain_text(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    templates = (
+        "notices:\n  templates:\n"
+        "    p0_alert: '{severity} on {repository}: #{number} {title} by {author}, "
+        "commander {commander}, since {started}, due {deadline}'\n"
+        "    escalation: '{mentions} {severity} #{number} open {open_for}; {deadline} {check}'\n"
+        "    resolution: '#{number} resolved {resolved_at} in {resolution_time}, {tag}, "
+        "report {report_due}'\n"
+    )
+    bot.repo.commit("main", {".github/hotfix.yml": templates}, "Our own words")
+    bot.repo.create_branch("hotfix/braces", "main")
+    bot.repo.commit("hotfix/braces", {"VERSION": "1.2.4\n"}, "Fix")
+    pull = bot.repo.open_pull(
+        "hotfix/braces", "main", title="Fix {author} {0.__class__}", author="dev",
+        labels=["hotfix", "P0"],
+    )  # fmt: skip
+    bot.pull_request(pull.number, "opened")
+    bot.advance(15 * MINUTE)
+    merge(bot, pull)
+
+    assert notices(bot, pull) == {
+        "p0-alert:acme/widgets#1": (
+            "P0 on acme/widgets: #1 Fix {author} {0.__class__} by @dev, commander @dev, "
+            "since 2026-12-04 20:30 UTC, due 2026-12-04 22:30 UTC (2h after opening)"
+        ),
+        "escalation:acme/widgets#1:P0:15m": (
+            "@acme/engineering-leads @acme/on-call-managers P0 #1 open 15m; Deadline "
+            "2026-12-04 22:30 UTC (2h after opening): **1h45m left**. Waiting for approval: "
+            "Engineering Lead and On-call Manager"
+        ),
+        "resolution:acme/widgets#1": (
+            "#1 resolved 2026-12-04 20:45 UTC in 15m, v1.2.4, report 2026-12-05 20:45 UTC"
+        ),
+    }
+
+
+def test_a_break_glass_is_in_the_timeline_and_the_report_names_its_retroactive_review(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    bot.advance(10 * MINUTE)
+    command(bot, pull, "lead", "/hotfix break-glass checkout is down")
+    bot.advance(5 * MINUTE)
+    sha = merge(bot, pull)
+
+    [review] = [i for i in bot.repo.issues.values() if "hotfix-retro-review" in i.labels]
+    [issue] = reports(bot)
+    summary, _, rest = issue.body.partition("## Root Cause")
+    assert (
+        "- **Break-glass:** by @lead: checkout is down; retroactive review in "
+        f"[#{review.number}]({WEB}/issues/{review.number})\n"
+    ) in summary
+    timeline = rest.split("## Timeline\n")[1].split("\n\n")[0]
+    assert timeline.splitlines()[2:] == [
+        "| 2026-12-04 20:30 UTC | Opened by @dev |",
+        "| 2026-12-04 20:30 UTC | Became a P0 hotfix |",
+        "| 2026-12-04 20:30 UTC | Review requested for Engineering Lead: team engineering-leads |",
+        "| 2026-12-04 20:30 UTC | Review requested for On-call Manager: team on-call-managers |",
+        "| 2026-12-04 20:40 UTC | Break-glass by @lead: checkout is down |",
+        "| 2026-12-04 20:45 UTC | Escalation after 15m: reminded @acme/engineering-leads and "
+        "@acme/on-call-managers |",
+        f"| 2026-12-04 20:45 UTC | Merged into `main` by @lead as `{sha[:7]}` |",
+        f"| 2026-12-04 20:45 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |",
+        "| 2026-12-04 20:45 UTC | Release: published release `v1.2.4` |",
+        f"| 2026-12-04 20:45 UTC | Back-merge: merged into `develop` as "
+        f"`{bot.repo.branches['develop'].sha[:7]}` |",
+    ]
