@@ -57,6 +57,7 @@ class RevertedPull:
 
     number: int
     title: str
+    author: str  # login
     head_ref: str
     base_ref: str
     labels: frozenset[str]

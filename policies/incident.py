@@ -82,7 +82,6 @@ def report_body(
     to review, verbal approvals not confirmed yet)."""
     due_at = incident.due_at
     due = f"{when(due_at)} ({incident.report_due} after the merge)" if due_at else "none"
-    rows = [f"| {when(event.at)} | {cell(event.text)} |" for event in timeline]
     return "\n".join(
         [
             f"# Incident Report: {incident.title}",
@@ -103,9 +102,7 @@ def report_body(
             "[Detailed explanation of what went wrong and why]",
             "",
             "## Timeline",
-            "| Time | Event |",
-            "|------|-------|",
-            *rows,
+            *timeline_table(timeline),
             "",
             "## Resolution",
             "[What was done to fix the issue]",
@@ -130,6 +127,18 @@ def report_body(
             "[How we'll prevent this from happening again]",
         ]
     )
+
+
+def timeline_table(events: Sequence[TimelineEvent]) -> list[str]:
+    """The lines of the report's timeline table: one row per event, with its UTC time."""
+    rows = [f"| {when(event.at)} | {cell(event.text)} |" for event in events]
+    return ["| Time | Event |", "|------|-------|", *rows]
+
+
+def timeline_continued(events: Sequence[TimelineEvent]) -> str:
+    """A comment on a report adding `events`, which happened after it was opened, to its
+    timeline."""
+    return "\n".join(["**Timeline, continued**", "", *timeline_table(events)])
 
 
 def _release(incident: Incident) -> str:

@@ -28,10 +28,13 @@ class Kind(StrEnum):
     BREAK_GLASS = "break-glass"
     MERGED = "merged"
     STEP = "step"  # a post-merge step: the tag, the release, the back-merge
+    ROLLBACK = "rollback"  # a rollback of the hotfix merged
 
 
 # The rows the resolution notice repeats: how the incident went, in brief.
-KEY_KINDS = frozenset({Kind.OPENED, Kind.SEVERITY, Kind.BREAK_GLASS, Kind.MERGED, Kind.STEP})
+KEY_KINDS = frozenset(
+    {Kind.OPENED, Kind.SEVERITY, Kind.BREAK_GLASS, Kind.MERGED, Kind.STEP, Kind.ROLLBACK}
+)
 
 
 @dataclass(frozen=True)
@@ -160,3 +163,24 @@ def merged_into(base: str, by: str | None, short_sha: str, at: datetime) -> Time
 def step_finished(key: str, title: str, status: str, detail: str, at: datetime) -> TimelineEvent:
     """A post-merge step's outcome (done, already done, waiting for people)."""
     return TimelineEvent(f"step:{key}:{status}", at, Kind.STEP, f"{title}: {detail}")
+
+
+def rolled_back(
+    number: int,
+    title: str,
+    base: str,
+    by: str | None,
+    short_sha: str,
+    tag: str | None,
+    at: datetime,
+) -> TimelineEvent:
+    """Rollback `number` of the hotfix merged into `base`, released as `tag` if tagged."""
+    by_whom = f" by @{by}" if by else ""
+    released = f", released as `{tag}`" if tag else ""
+    return TimelineEvent(
+        f"rolled-back:{number}",
+        at,
+        Kind.ROLLBACK,
+        f"Rolled back by #{number} ({title}): merged into `{base}`{by_whom} as `{short_sha}`"
+        f"{released}",
+    )

@@ -175,6 +175,36 @@ def test_chat_off_in_the_repository_sends_nothing(chatty_bot: Bot, chat: ChatRec
     assert chat_deliveries(bot) == []
 
 
+def test_a_rollback_notice_goes_to_chat_once_in_the_repository_s_own_words(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    template = "ROLLED BACK {severity} #{number} ({title}) of {author}: {reason}. {rolled_back_by}"
+    config = f"notices:\n  templates:\n    rollback: '{template}'\n"
+    bot.repo.commit("main", {".github/hotfix.yml": config}, "Our own rollback notice")
+    bot.repo.create_branch("develop", "main")
+    hotfix = bot.open_hotfix(labels=("hotfix", "P2"))
+    bot.repo.merge_pull(hotfix.number)
+    bot.pull_request(hotfix.number, "closed")
+    revert = bot.repo.revert_pull(hotfix.number, author="dana")
+    bot.repo.commit(revert.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
+    bot.repo.pulls[revert.number].body += "\n\nLogins fail for SSO users."
+    bot.repo.merge_pull(revert.number, merged_by="dana")
+
+    bot.pull_request(revert.number, "closed")
+    bot.pull_request(revert.number, "closed")  # redelivered: nothing sent again
+    wait_for(lambda: chat.received)
+
+    notice = (
+        "ROLLED BACK P2 #1 (Fix) of @dev: Logins fail for SSO users. Rolled back by #2 (Revert "
+        '"Fix"), released as v1.2.5.'
+    )
+    [comment] = [c for c in bot.repo.comments_on(hotfix.number) if "ROLLED BACK" in c.body]
+    assert comment.body == f"<!-- hotfix-bot:rollback-notice #2 -->\n{notice}"
+    assert chat.texts() == [f"acme/widgets#1: {comment_url(bot, hotfix, 'ROLLED BACK')}\n{notice}"]
+    assert {(entry.status, entry.attempts) for entry in chat_deliveries(bot)} == {("done", 1)}
+
+
 def test_a_chat_answering_500_is_retried_and_the_check_is_not_held_up(
     chatty_bot: Bot, chat: ChatReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:

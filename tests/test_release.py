@@ -1363,6 +1363,7 @@ def test_the_steps_run_in_their_order_each_after_what_it_needs() -> None:
         "back-merge",
         "delete-branch",
         "rollback-notice",
+        "rollback-in-report",
         "verbal-approvals",
         "retro-review",
         "incident-report",

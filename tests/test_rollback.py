@@ -323,18 +323,30 @@ def assert_rolled_back(bot: Bot, hotfix: FakePull, revert: FakePull) -> None:
     assert [c.body for c in notices] == [f"{NOTICE_MARKER.format(number=revert.number)}\n{NOTICE}"]
     assert repo.get_commit("main").tree["app.py"] == "def login(): ...\n"
     assert REVERT_BRANCH not in repo.branches
+    # The hotfix's incident report (#2) gains the rollback in its timeline, once.
+    [report] = [issue for issue in repo.issues.values() if "incident-report" in issue.labels]
+    merged_at = revert.merged_at
+    assert report.number == 2 and merged_at is not None
+    assert [c.body for c in repo.comments_on(report.number)] == [
+        f"<!-- hotfix-bot:incident-timeline rollback #{revert.number} -->\n"
+        "**Timeline, continued**\n\n| Time | Event |\n|------|-------|\n"
+        f'| {merged_at:%Y-%m-%d %H:%M} UTC | Rolled back by #3 (Revert "Fix login"): merged '
+        f"into `main` by @dana as `{revert.merge_commit_sha[:7]}`, released as `v1.2.5` |"
+    ]
 
 
 def rollback_report(bot: Bot, hotfix: FakePull, revert: FakePull, *outcomes: str) -> str:
-    """The `hotfix-release` summary of the rollback; `outcomes` of its six steps in order."""
+    """The `hotfix-release` summary of the rollback; `outcomes` of its seven steps in order."""
     sha = revert.merge_commit_sha
     assert sha is not None
     develop = bot.repo.branches["develop"].sha
     [notice] = [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
-    tag, release, old_release, back_merge, delete, notice_outcome = outcomes
+    [timeline] = bot.repo.comments_on(2)
+    tag, release, old_release, back_merge, delete, notice_outcome, timeline_outcome = outcomes
     return "\n".join(
         [
-            f'Rollback #{revert.number} (Revert "Fix login") of hotfix #1 was merged into `main` as '
+            f'Rollback #{revert.number} (Revert "Fix login") of hotfix #1 was merged into '
+            f"`main` as "
             f"[`{sha[:7]}`]({WEB}/commit/{sha}).",
             "",
             "| Step | Outcome | Details | Link |",
@@ -350,6 +362,8 @@ def rollback_report(bot: Bot, hotfix: FakePull, revert: FakePull, *outcomes: str
             f"| Delete branch | {delete} | deleted `{REVERT_BRANCH}` |   |",
             f"| Rollback notice | {notice_outcome} | posted the rollback notice on #1 "
             f"| [#1]({WEB}/pull/1#issuecomment-{notice.id}) |",
+            f"| Report timeline | {timeline_outcome} | added the rollback to the timeline of the "
+            f"incident report #2 | [#2]({WEB}/issues/2#issuecomment-{timeline.id}) |",
         ]
     )
 
@@ -365,7 +379,7 @@ def test_a_merged_rollback_is_released_marks_the_old_release_and_tells_the_hotfi
     [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
     done = "✅ done"
     assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
-    assert run.output["summary"] == rollback_report(bot, hotfix, revert, *[done] * 6)
+    assert run.output["summary"] == rollback_report(bot, hotfix, revert, *[done] * 7)
 
     # A redelivery and a re-run add nothing: only the report is written again.
     with bot.counting() as requests:
@@ -406,6 +420,36 @@ def test_a_rollback_run_that_lost_its_journal_finds_its_own_work_and_adds_nothin
         "| Rollback notice | ✅ already done | the rollback notice was already on #1 "
         f"| [#1]({WEB}/pull/1#issuecomment-{notice.id}) |"
     )
+    [timeline] = bot.repo.comments_on(2)
+    assert step_rows["Report timeline"] == (
+        "| Report timeline | ✅ already done | the incident report #2 already had the rollback "
+        f"in its timeline | [#2]({WEB}/issues/2#issuecomment-{timeline.id}) |"
+    )
+
+
+def test_the_rollback_of_a_hotfix_without_an_incident_report_reports_no_timeline_step(
+    bot: Bot,
+) -> None:
+    hotfix = merged_hotfix(bot, "P2")
+    assert not bot.repo.issues
+    revert = merged_rollback(bot, hotfix)
+
+    bot.pull_request(revert.number, "closed")
+
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
+    steps = [
+        row.split(" | ")[0].removeprefix("| ") for row in run.output["summary"].splitlines()[4:]
+    ]
+    assert steps == [
+        "Tag",
+        "Release",
+        "Old release",
+        "Back-merge",
+        "Delete branch",
+        "Rollback notice",
+    ]
+    assert not bot.repo.issues
 
 
 # --- comment commands on a rollback ----------------------------------------------------------

@@ -17,6 +17,7 @@ request's deliveries, nor fails its check.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
@@ -48,15 +49,8 @@ async def send_notice(
     sent_key = f"notice:{context.repository}:{notice_id}"
     if await context.state.get_state(sent_key) is not None:
         return False
-    path = f"/repos/{context.repository}/issues/{number}/comments"
-    found = marker(notice_id)
-    comments = await context.github.get_all(path)
-    comment = next((c for c in comments if found in (c.get("body") or "")), None)
-    posted = comment is None
-    if comment is None:
-        created = await context.github.request("POST", path, body={"body": f"{found}\n{text}"})
-        comment = created.json()
-    else:
+    comment, posted = await find_or_post(context, number, marker(notice_id), text)
+    if not posted:
         context.log.info("notice %s was posted before; not again", notice_id)
     if chat:
         await send_to_chat(context, number, notice_id, text, comment.get("html_url"))
@@ -68,13 +62,24 @@ async def comment_once(context: Context, number: int, hidden_line: str, text: st
     """Post `text` on pull request (or issue) `number`, headed by `hidden_line` (an HTML
     comment), unless a comment there has that line already; False when one had. A command's
     reply is posted so too: it is no notice, and goes nowhere else."""
+    _, posted = await find_or_post(context, number, hidden_line, text)
+    if not posted:
+        context.log.info("%s was posted before; not again", hidden_line)
+    return posted
+
+
+async def find_or_post(
+    context: Context, number: int, hidden_line: str, text: str
+) -> tuple[dict[str, Any], bool]:
+    """The comment on pull request (or issue) `number` headed by `hidden_line`, posted with
+    `text` when none is there yet; and whether it was posted now."""
     path = f"/repos/{context.repository}/issues/{number}/comments"
     comments = await context.github.get_all(path)
-    if any(hidden_line in (comment.get("body") or "") for comment in comments):
-        context.log.info("%s was posted before; not again", hidden_line)
-        return False
-    await context.github.request("POST", path, body={"body": f"{hidden_line}\n{text}"})
-    return True
+    found = next((c for c in comments if hidden_line in (c.get("body") or "")), None)
+    if found is not None:
+        return found, False
+    created = await context.github.request("POST", path, body={"body": f"{hidden_line}\n{text}"})
+    return created.json(), True
 
 
 async def send_timer_notice(

@@ -289,6 +289,7 @@ async def read_reverted_pull(
     return RevertedPull(
         number=number,
         title=pull["title"],
+        author=pull["user"]["login"],
         head_ref=pull["head"]["ref"],
         base_ref=pull["base"]["ref"],
         labels=frozenset(label["name"] for label in pull["labels"]),

@@ -18,6 +18,7 @@ from policies.rule import Lookups
 HOTFIX = RevertedPull(
     number=7,
     title="Fix login",
+    author="dev",
     head_ref="hotfix/fix-login",
     base_ref="main",
     labels=frozenset({"hotfix", "P0"}),

@@ -218,9 +218,12 @@ async def _rolled_back(
     paths = version_files_to_read(config)
     files = await read_files(context.github, repository, reverted.merge_commit_sha, paths)
     version = declared_version(config, files)
+    labelled = single_severity(config, reverted.labels)
     return RolledBack(
         number=number,
         title=reverted.title,
+        author=reverted.author,
+        severity=labelled[0] if labelled else None,
         tag=None if version is None else tag_name(config, str(version)),
         reason=rollback_reason(body),
     )

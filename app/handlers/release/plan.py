@@ -18,6 +18,8 @@ class RolledBack:
 
     number: int
     title: str
+    author: str  # login
+    severity: str | None  # its one severity label; None when it has not exactly one
     tag: str | None  # None when no version file at its merge commit declares a version
     reason: str | None  # the rollback's own words, from its description
 

@@ -24,8 +24,8 @@ LABEL = "incident-report"
 REMINDER = "incident-report-due"  # the timer's kind: its handler is app/handlers/incident.py
 
 
-def _marker(plan: ReleasePlan) -> str:
-    return f"<!-- hotfix-bot:incident-report {plan.repository}#{plan.number} -->"
+def _marker(repository: str, number: int) -> str:
+    return f"<!-- hotfix-bot:incident-report {repository}#{number} -->"
 
 
 def incident_of(run: StepRun) -> Incident | None:
@@ -73,7 +73,7 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
     due_at = incident.due_at if incident else None
     if incident is None or due_at is None:
         return StepOutcome(StepStatus.NOT_NEEDED, "no incident report for this severity")
-    existing = await _existing_issue(run.github, plan)
+    existing = await existing_report(run.github, plan.repository, incident.number)
     if existing is not None:
         issue = existing
         outcome = StepOutcome(
@@ -83,7 +83,8 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         )
     else:
         events = await timeline.load(run.context, incident.number)
-        body = f"{_marker(plan)}\n{report_body(incident, events, _notes(run))}"
+        body = f"{_marker(plan.repository, incident.number)}\n"
+        body += report_body(incident, events, _notes(run))
         issue, assigned = await _create(run.github, plan, body)
         to = "assigned to" if assigned else "GitHub would not assign it to"
         outcome = StepOutcome(
@@ -115,10 +116,13 @@ def _notes(run: StepRun) -> list[str]:
     return notes
 
 
-async def _existing_issue(github: InstallationClient, plan: ReleasePlan) -> dict[str, Any] | None:
+async def existing_report(
+    github: InstallationClient, repository: str, number: int
+) -> dict[str, Any] | None:
+    """The incident report issue of hotfix pull request `number`, if it was opened."""
     # GitHub lists pull requests among issues; only an issue carries the marker.
-    issues = await github.get_all(f"/repos/{plan.repository}/issues?labels={LABEL}&state=all")
-    marker = _marker(plan)
+    issues = await github.get_all(f"/repos/{repository}/issues?labels={LABEL}&state=all")
+    marker = _marker(repository, number)
     return next((issue for issue in issues if marker in (issue.get("body") or "")), None)
 
 

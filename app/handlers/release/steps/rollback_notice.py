@@ -1,38 +1,32 @@
 """Rollback notice (rollbacks): the rollback notice posted once on the rolled-back hotfix pull
-request, found again by a hidden marker.
+request, found again by a hidden marker, and sent to chat (docs/BEHAVIOUR.md, "Rollbacks").
 
-`rollback_notice` words it, so that every other place told of the rollback (a chat message,
-the incident report's timeline) says the same: each is a step of its own after this one, with
-`applies=rollbacks_only`.
+`rollback_notice` words it from the repository's `notices.templates.rollback` or the built-in
+one, so that every other place told of the rollback says the same.
 """
 
 from __future__ import annotations
 
 import shlex
 
+from app.handlers.notices import find_or_post, send_to_chat
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus, rollbacks_only
-
-# docs/BEHAVIOUR.md, "Rollbacks": the rollback notice of the hotfix procedures, its
-# `{placeholders}` filled by `rollback_notice`.
-ROLLBACK_TEMPLATE = (
-    "🔄 ROLLBACK COMPLETE\n"
-    "\n"
-    "The hotfix has been rolled back due to {reason}.\n"
-    "System is now stable on previous version.\n"
-    "We are investigating the issue and will provide updates.\n"
-    "\n"
-    "{rolled_back_by}"
-)
+from policies.notices import DEFAULT_TEMPLATES, ROLLBACK, fill, pull_request_values
 
 
 def rollback_notice(plan: ReleasePlan) -> str:
-    assert plan.rolled_back is not None  # a notice is of a rollback
-    reason = plan.rolled_back.reason or f"a problem found after its release (see #{plan.number})"
+    hotfix = plan.rolled_back
+    assert hotfix is not None  # a notice is of a rollback
+    reason = hotfix.reason or f"a problem found after its release (see #{plan.number})"
     released = f", released as {plan.tag}" if plan.tag else ""
-    rolled_back_by = f"Rolled back by #{plan.number} ({plan.title}){released}."
-    # Plain replacement: str.format on people's text could reach object attributes.
-    return ROLLBACK_TEMPLATE.replace("{reason}", reason).replace("{rolled_back_by}", rolled_back_by)
+    values = pull_request_values(
+        plan.repository, hotfix.number, hotfix.title, hotfix.author, hotfix.severity or ""
+    )
+    values["reason"] = reason
+    values["rolled_back_by"] = f"Rolled back by #{plan.number} ({plan.title}){released}."
+    template = plan.config.notices.template(ROLLBACK) or DEFAULT_TEMPLATES[ROLLBACK]
+    return fill(template, values)
 
 
 def _marker(plan: ReleasePlan) -> str:
@@ -40,34 +34,26 @@ def _marker(plan: ReleasePlan) -> str:
     return f"<!-- hotfix-bot:rollback-notice #{plan.number} -->"
 
 
-def _comment_body(plan: ReleasePlan) -> str:
-    return f"{_marker(plan)}\n{rollback_notice(plan)}"
-
-
 async def post_notice(run: StepRun) -> StepOutcome:
-    github, plan = run.github, run.plan
+    plan = run.plan
     assert plan.rolled_back is not None  # the step applies to rollbacks only
-    number = plan.rolled_back.number
-    comments_path = f"/repos/{plan.repository}/issues/{number}/comments"
-    comments = await github.get_all(comments_path)
-    posted = next((c for c in comments if _marker(plan) in (c.get("body") or "")), None)
-    if posted is not None:
+    number, text = plan.rolled_back.number, rollback_notice(plan)
+    comment, posted = await find_or_post(run.context, number, _marker(plan), text)
+    if plan.config.notify.chat:
+        notice_id = f"rollback:{plan.repository}#{plan.number}"
+        await send_to_chat(run.context, number, notice_id, text, comment.get("html_url"))
+    link = Link(f"#{number}", comment["html_url"])
+    if not posted:
         return StepOutcome(
-            StepStatus.ALREADY_DONE,
-            f"the rollback notice was already on #{number}",
-            Link(f"#{number}", posted["html_url"]),
+            StepStatus.ALREADY_DONE, f"the rollback notice was already on #{number}", link
         )
-    created = await github.request("POST", comments_path, body={"body": _comment_body(plan)})
-    return StepOutcome(
-        StepStatus.DONE,
-        f"posted the rollback notice on #{number}",
-        Link(f"#{number}", created.json()["html_url"]),
-    )
+    return StepOutcome(StepStatus.DONE, f"posted the rollback notice on #{number}", link)
 
 
 def notice_commands(plan: ReleasePlan) -> list[str]:
     assert plan.rolled_back is not None  # the step applies to rollbacks only
-    return [f"gh pr comment {plan.rolled_back.number} --body {shlex.quote(_comment_body(plan))}"]
+    body = f"{_marker(plan)}\n{rollback_notice(plan)}"
+    return [f"gh pr comment {plan.rolled_back.number} --body {shlex.quote(body)}"]
 
 
 STEP = Step(

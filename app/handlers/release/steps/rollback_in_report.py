@@ -1,0 +1,70 @@
+"""Rollback in the report (rollbacks): the rollback added to the rolled-back hotfix's timeline,
+and, when that hotfix has an incident report issue, one comment on it adding the rollback to
+the report's timeline (docs/BEHAVIOUR.md, "Rollbacks"). A hidden line naming the rollback
+finds the comment again.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from app.handlers import timeline
+from app.handlers.notices import find_or_post
+from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus, rollbacks_only
+from app.handlers.release.steps import incident_report, tag
+from policies.incident import report_title, timeline_continued
+from policies.timeline import rolled_back
+
+
+def _hidden_line(plan: ReleasePlan) -> str:
+    return f"<!-- hotfix-bot:incident-timeline rollback #{plan.number} -->"
+
+
+async def add_to_report(run: StepRun) -> StepOutcome:
+    plan, context = run.plan, run.context
+    hotfix = plan.rolled_back
+    assert hotfix is not None and plan.number is not None  # a merged rollback pull request
+    event = rolled_back(
+        plan.number,
+        plan.title,
+        plan.config.branches.production,
+        plan.merged_by,
+        plan.short_sha,
+        None if tag.STEP.key in run.unfinished_needs else plan.tag,
+        plan.merged_at or context.now(),
+    )
+    await timeline.record(context, hotfix.number, [event])
+    report = await incident_report.existing_report(run.github, plan.repository, hotfix.number)
+    if report is None:
+        return StepOutcome(StepStatus.NOT_NEEDED, f"#{hotfix.number} has no incident report")
+    number = report["number"]
+    text = timeline_continued([event])
+    comment, posted = await find_or_post(context, number, _hidden_line(plan), text)
+    link = Link(f"#{number}", comment["html_url"])
+    if not posted:
+        detail = f"the incident report #{number} already had the rollback in its timeline"
+        return StepOutcome(StepStatus.ALREADY_DONE, detail, link)
+    return StepOutcome(
+        StepStatus.DONE,
+        f"added the rollback to the timeline of the incident report #{number}",
+        link,
+    )
+
+
+def add_to_report_commands(plan: ReleasePlan) -> list[str]:
+    assert plan.rolled_back is not None  # the step applies to rollbacks only
+    title = shlex.quote(f"{report_title(plan.rolled_back.title)} in:title")
+    find = f"gh issue list --label {incident_report.LABEL} --state all --search {title}"
+    body = shlex.quote(f"{_hidden_line(plan)}\nRolled back by #{plan.number} ({plan.title})")
+    return [f"gh issue comment \"$({find} --json number --jq '.[0].number')\" --body {body}"]
+
+
+STEP = Step(
+    "rollback-in-report",
+    "Report timeline",
+    add_to_report,
+    add_to_report_commands,
+    needs=(tag.STEP,),
+    applies=rollbacks_only,
+)
