@@ -4,7 +4,9 @@ The real service (`create_app`, served by uvicorn) runs against the project's fa
 both on loopback, and receives signed webhooks over HTTP as GitHub would send them. No
 GitHub account and no settings are needed: nothing is read from the environment or `.env`,
 and the temporary directory with the journal is removed at the end. The service and the
-fake keep one clock, which the incident story moves on instead of waiting for hours.
+fake keep one clock, which the incident story moves on instead of waiting for hours, and
+every story a few minutes between its steps. Each story ends with the incident report issue,
+read back from the fake GitHub and printed as GitHub shows it.
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ from sandbox import (
     FakeCheckRun,
     FakeComment,
     FakeGitHub,
+    FakeIssue,
     FakePull,
     FakeRepo,
     serve_asgi,
     serve_fake,
 )
+from sandbox.markdown import render, section
 from sandbox.repo import Role
 from sandbox.scenarios import SCENARIOS, Scenario
 from sandbox.webhooks import post_delivery, wait_until_settled
@@ -81,6 +85,8 @@ SETTLE_TIMEOUT = 20.0
 # How far short of a timer's due time the demo sets the clocks: the worker looks at the
 # journal at least once a second, so it then fires the timer within moments of its time.
 SHORT_OF_DUE = 0.5
+# Between two steps of a story, on the demo's clock: short of any escalation step's time.
+STEP_PAUSE = timedelta(minutes=3)
 INDENT = "      "
 
 VULNERABLE_LOOKUP = """def find_user(cursor, name):
@@ -158,6 +164,10 @@ class Rehearsal:
     _delivery_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def begin(self, number: int, headline: str) -> None:
+        if number > 1:
+            # People take minutes between one step and the next; without them every time
+            # hotfix-bot records, and the incident report shows, would fall in one second.
+            self.clock.skipped += STEP_PAUSE.total_seconds()
         self.step = f"step {number}"
         print(f"\n== Step {number}/5: {headline} ==\n")
 
@@ -340,6 +350,7 @@ def walk_hotfix(demo: Rehearsal, scenario: Scenario) -> None:
         approval_step(demo, pull, 4, PRODUCT_MANAGER, "Product Manager", ("success", PASSING))
         merge_and_release(demo, pull, scenario)
     print_final_refs(demo.repo)
+    print_incident_reports(demo.repo)
 
 
 def open_with_bad_branch(demo: Rehearsal) -> FakePull:
@@ -614,3 +625,26 @@ def print_final_refs(repo: FakeRepo) -> None:
         print(f"  open PR  #{pull.number} {pull.head_ref} -> {pull.base_ref}: {pull.title}")
     if not open_pulls:
         print("  open PRs none")
+
+
+# --- the incident report, at the end of every story -----------------------------------------
+
+
+def print_incident_reports(repo: FakeRepo) -> None:
+    """Each incident report issue as GitHub shows it: its title, labels and assignees, its
+    summary and timeline, then every comment on it."""
+    for issue in repo.issues.values():
+        if INCIDENT_LABEL in issue.labels:
+            print_incident_report(repo, issue)
+
+
+def print_incident_report(repo: FakeRepo, issue: FakeIssue) -> None:
+    print(f"\n== Incident report issue #{issue.number} ==\n")
+    print(f"  {issue.title} #{issue.number} ({issue.state})")
+    print(f"  labels     {', '.join(issue.labels)}")
+    print(f"  assignees  {', '.join(issue.assignees) or 'none'}")
+    for heading in ("Summary", "Timeline"):
+        print(f"\n  {heading}\n")
+        print(textwrap.indent(render(section(issue.body, heading)), INDENT))
+    for comment in repo.comments_on(issue.number):
+        print_comment(comment)
