@@ -262,3 +262,69 @@ def test_the_p0_demo_escalates_takes_a_verbal_approval_and_reminds_to_confirm_it
         report,
     )
     assert output.rstrip().endswith("Every step ended as expected.")
+
+
+def test_the_rollback_demo_reverts_the_hotfix_and_ships_the_rollback_as_the_next_patch(
+    tmp_path: Path,
+) -> None:
+    output = run_demo(tmp_path, "--scenario", "rollback")
+
+    # 1-5: the quickstart's hotfix, released as v1.2.4.
+    assert "== Step 5/8: dana merges #2 into main ==" in output
+    assert "All steps done for v1.2.4" in output
+    rollback = output.split("== Step 6/8: ")[1]
+    # 6: the Revert button's pull request takes VERSION back to 1.2.3.
+    assert rollback.startswith("dana clicks Revert on #2 to roll v1.2.4 back ==\n")
+    assert (
+        "(revert-2-hotfix/security-patch) is completed: failure\n"
+        "  1 of 3 rules fails: version-bump (rollback of #2)\n"
+    ) in rollback
+    assert '`echo "1.2.5" > VERSION`' in rollback
+    # 7: shipped as 1.2.5, one approval from any approval group of P1 is enough.
+    assert "== Step 7/8: dana sets VERSION to 1.2.5, lena approves the rollback ==" in rollback
+    assert (
+        "(revert-2-hotfix/security-patch) is completed: success\n"
+        "  All 3 rules pass (rollback of #2)\n"
+    ) in rollback
+    assert "| `approvals` | ✅ pass | Engineering Lead or Product Manager: lena |" in rollback
+    # 8: merged and released; the old release marked, the hotfix told.
+    merged = rollback.split("== Step 8/8: dana merges the rollback #4 into main ==")[1]
+    assert "is completed: success\n  All steps done for v1.2.5\n" in merged
+    assert (
+        "| Old release | ✅ done | added `Rolled back in v1.2.5` to the notes of `v1.2.4` |"
+    ) in merged
+    assert re.search(
+        r"  The new tag, its release, and the notes of the release it rolls back:\n\n"
+        r"  tag      v1\.2\.5 -> [0-9a-f]{7}, annotated: Rollback of v1\.2\.4: "
+        r'Revert "Fix SQL injection in the user lookup"\n'
+        r'  release  v1\.2\.5 \(tag v1\.2\.5\): Rollback #4: Revert "Fix SQL injection in the '
+        r'user lookup"\n'
+        r"                                This release rolls back v1\.2\.4 \(hotfix #2: Fix SQL "
+        r"injection in the user lookup\)\.\n"
+        r"  release  v1\.2\.4 \(tag v1\.2\.4\): Hotfix #2: Fix SQL injection in the user lookup\n"
+        r"                                Rolled back in v1\.2\.5\n",
+        merged,
+    )
+    assert (
+        "  hotfix-bot[bot] commented on #2:\n\n"
+        "      🔄 ROLLBACK COMPLETE\n\n"
+        "      The hotfix has been rolled back due to user lookups timing out on the production "
+        "database since v1.2.4.\n"
+        "      System is now stable on previous version.\n"
+        "      We are investigating the issue and will provide updates.\n\n"
+        '      Rolled back by #4 (Revert "Fix SQL injection in the user lookup"), released as '
+        "v1.2.5.\n"
+    ) in merged
+    final_refs = output.split("== acme/widgets at the end ==")[1]
+    assert re.search(
+        r"branch +main [0-9a-f]{7} \(Merge pull request #4 from acme/revert-2-hotfix/", final_refs
+    )
+    assert re.findall(r"branch +(\S+)", final_refs) == ["develop", "main"]  # revert-2-... gone
+    assert "open PRs none" in final_refs
+    # The hotfix's incident report, the only one: a rollback opens none of its own.
+    assert final_refs.count("== Incident report issue #") == 1
+    report = incident_report(output, 3)
+    assert report.startswith("  Incident report: Fix SQL injection in the user lookup #3 (open)\n")
+    assert re.fullmatch(r"      • Incident ID: INC-\d{4}-002", report_part(report, "Summary")[0])
+    assert timeline_events(report) == with_commits(output, QUICKSTART_TIMELINE)
+    assert output.rstrip().endswith("Every step ended as expected.")
