@@ -22,7 +22,9 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help=(
             "version-conflict: develop has its own VERSION, and the back-merge keeps it; "
             "p0: an incident's hotfix, with its escalation, a verbal approval and the "
-            "reminder to confirm it"
+            "reminder to confirm it; rollback: the quickstart's hotfix reverted with GitHub's "
+            "Revert button and the rollback released as the next patch. Each ends with the "
+            "incident report issue"
         ),
     )
 

@@ -4,7 +4,9 @@ The real service (`create_app`, served by uvicorn) runs against the project's fa
 both on loopback, and receives signed webhooks over HTTP as GitHub would send them. No
 GitHub account and no settings are needed: nothing is read from the environment or `.env`,
 and the temporary directory with the journal is removed at the end. The service and the
-fake keep one clock, which the incident story moves on instead of waiting for hours.
+fake keep one clock, which the incident story moves on instead of waiting for hours, and
+every story a few minutes between its steps. Each story ends with the incident report issue,
+read back from the fake GitHub and printed as GitHub shows it.
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ from sandbox import (
     FakeCheckRun,
     FakeComment,
     FakeGitHub,
+    FakeIssue,
     FakePull,
     FakeRepo,
     serve_asgi,
     serve_fake,
 )
+from sandbox.markdown import render, section
 from sandbox.repo import Role
 from sandbox.scenarios import SCENARIOS, Scenario
 from sandbox.webhooks import post_delivery, wait_until_settled
@@ -75,12 +79,18 @@ COLLABORATORS: dict[str, Role] = {
 BAD_BRANCH, BRANCH = "hotfix/Security_Patch", "hotfix/security-patch"
 TITLE = "Fix SQL injection in the user lookup"
 TAG = "v1.2.4"
+ROLLBACK_VERSION, ROLLBACK_TAG = "1.2.5", "v1.2.5"
+ROLLBACK_REASON = "user lookups timing out on the production database since v1.2.4."
+# The rollback notice's first line (docs/BEHAVIOUR.md, "Rollbacks").
+ROLLBACK_NOTICE = "🔄 ROLLBACK COMPLETE"
 PASSING = f"All {len(RULES)} rules pass"
 # Generous: on a loaded CI machine one evaluation still takes well under a second.
 SETTLE_TIMEOUT = 20.0
 # How far short of a timer's due time the demo sets the clocks: the worker looks at the
 # journal at least once a second, so it then fires the timer within moments of its time.
 SHORT_OF_DUE = 0.5
+# Between two steps of a story, on the demo's clock: short of any escalation step's time.
+STEP_PAUSE = timedelta(minutes=3)
 INDENT = "      "
 
 VULNERABLE_LOOKUP = """def find_user(cursor, name):
@@ -154,12 +164,17 @@ class Rehearsal:
     webhook_secret: str
     settings: Settings
     clock: DemoClock
+    steps: int  # how many the story has
     step: str = "setup"
     _delivery_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def begin(self, number: int, headline: str) -> None:
+        if number > 1:
+            # People take minutes between one step and the next; without them every time
+            # hotfix-bot records, and the incident report shows, would fall in one second.
+            self.clock.skipped += STEP_PAUSE.total_seconds()
         self.step = f"step {number}"
-        print(f"\n== Step {number}/5: {headline} ==\n")
+        print(f"\n== Step {number}/{self.steps}: {headline} ==\n")
 
     def expect(self, condition: bool, what: str) -> None:
         if not condition:
@@ -255,6 +270,7 @@ def rehearsal(workdir: Path, scenario: Scenario) -> Iterator[Rehearsal]:
                 webhook_secret,
                 settings,
                 clock,
+                scenario.steps,
             )
 
 
@@ -339,7 +355,10 @@ def walk_hotfix(demo: Rehearsal, scenario: Scenario) -> None:
         approval_step(demo, pull, 3, LEAD, "Engineering Lead", waiting_for_manager)
         approval_step(demo, pull, 4, PRODUCT_MANAGER, "Product Manager", ("success", PASSING))
         merge_and_release(demo, pull, scenario)
+        if scenario.rollback:
+            walk_rollback(demo, pull)
     print_final_refs(demo.repo)
+    print_incident_reports(demo.repo)
 
 
 def open_with_bad_branch(demo: Rehearsal) -> FakePull:
@@ -403,8 +422,14 @@ def approval_step(
     demo.begin(step, f"{login} approves as {role}")
     demo.approve(pull, login)
     demo.settle()
+    show_policy_check(demo, pull, expected)
+
+
+def show_policy_check(demo: Rehearsal, pull: FakePull, expected: tuple[str, str]) -> None:
+    """Print the pull request's `hotfix-policy` run, which must be `expected`: (conclusion or
+    status, title)."""
     run = demo.check_run(POLICY_CHECK, pull.head_sha)
-    print_check_run(run, BRANCH)
+    print_check_run(run, pull.head_ref)
     seen = (run.conclusion or run.status, run.output.get("title", ""))
     demo.expect(seen == expected, f"{POLICY_CHECK} {expected}, got {seen}")
 
@@ -416,17 +441,7 @@ def merge_and_release(demo: Rehearsal, pull: FakePull, scenario: Scenario) -> No
     merge_sha = repo.merge_pull(pull.number, "merge", merged_by=DEVELOPER)
     demo.pull_request_event(pull, "closed", sender=DEVELOPER)
     demo.settle()
-    run = demo.check_run(RELEASE_CHECK, merge_sha)
-    print_check_run(run, "main")
-    demo.expect(
-        (run.conclusion, run.output.get("title")) == ("success", f"All steps done for {TAG}"),
-        f"{RELEASE_CHECK} success, got {run.conclusion}: {run.output.get('title')!r}",
-    )
-    demo.expect(
-        repo.tag_object(TAG) is not None and repo.resolve(TAG) == merge_sha,
-        f"an annotated tag {TAG} on the merge commit {merge_sha[:7]}",
-    )
-    demo.expect(TAG in repo.releases, f"a release {TAG}")
+    run = show_release(demo, merge_sha, TAG)
     expect_back_merged(demo, scenario, develop_before, merge_sha)
     demo.expect(BRANCH not in repo.branches, f"{BRANCH} deleted")
     output = CheckOutput(run.output.get("title", ""), run.output.get("summary", ""))
@@ -447,6 +462,24 @@ def merge_and_release(demo: Rehearsal, pull: FakePull, scenario: Scenario) -> No
         f"  It opened the incident report #{reports[0].number}, assigned to {DEVELOPER}, and "
         f"posted the resolution notice on #{pull.number}."
     )
+
+
+def show_release(demo: Rehearsal, merge_sha: str, tag: str) -> FakeCheckRun:
+    """Print the `hotfix-release` run of the merge commit, which must have tagged it `tag`
+    and published its release."""
+    repo = demo.repo
+    run = demo.check_run(RELEASE_CHECK, merge_sha)
+    print_check_run(run, "main")
+    demo.expect(
+        (run.conclusion, run.output.get("title")) == ("success", f"All steps done for {tag}"),
+        f"{RELEASE_CHECK} success, got {run.conclusion}: {run.output.get('title')!r}",
+    )
+    demo.expect(
+        repo.tag_object(tag) is not None and repo.resolve(tag) == merge_sha,
+        f"an annotated tag {tag} on the merge commit {merge_sha[:7]}",
+    )
+    demo.expect(tag in repo.releases, f"a release {tag}")
+    return run
 
 
 def expect_back_merged(
@@ -604,13 +637,109 @@ def print_final_refs(repo: FakeRepo) -> None:
     for name in sorted(repo.branches):
         print(f"  branch   {branch_line(repo, name)}")
     for name in sorted(repo.tags):
-        tag_object = repo.tag_object(name)
-        message = f", annotated: {tag_object.message.strip()}" if tag_object else ""
-        print(f"  tag      {name} -> {repo.get_commit(name).sha[:7]}{message}")
-    for release in repo.releases.values():
-        print(f"  release  {release.name} (tag {release.tag_name}): {release.body}")
+        print_tag(repo, name)
+    for name in repo.releases:
+        print_release(repo, name)
     open_pulls = [pull for pull in repo.pulls.values() if pull.state == "open"]
     for pull in open_pulls:
         print(f"  open PR  #{pull.number} {pull.head_ref} -> {pull.base_ref}: {pull.title}")
     if not open_pulls:
         print("  open PRs none")
+
+
+def print_tag(repo: FakeRepo, name: str) -> None:
+    tag_object = repo.tag_object(name)
+    message = f", annotated: {tag_object.message.strip()}" if tag_object else ""
+    print(f"  tag      {name} -> {repo.get_commit(name).sha[:7]}{message}")
+
+
+def print_release(repo: FakeRepo, tag: str) -> None:
+    """A release and its notes, their further lines (not the blank ones) under the first."""
+    release = repo.releases[tag]
+    heading = f"  release  {release.name} (tag {release.tag_name}): "
+    first, *more = [line for line in (release.body or "").splitlines() if line.strip()] or [""]
+    print(heading + first)
+    for line in more:
+        print(" " * len(heading) + line)
+
+
+# --- the rollback (--scenario rollback) -----------------------------------------------------
+
+
+def walk_rollback(demo: Rehearsal, hotfix: FakePull) -> None:
+    """The quickstart's hotfix undone, as a repository does when a release goes wrong."""
+    revert = click_revert(demo, hotfix)
+    bump_and_approve_rollback(demo, hotfix, revert)
+    merge_rollback(demo, hotfix, revert)
+
+
+def click_revert(demo: Rehearsal, hotfix: FakePull) -> FakePull:
+    demo.begin(6, f"{DEVELOPER} clicks Revert on #{hotfix.number} to roll {TAG} back")
+    revert = demo.repo.revert_pull(hotfix.number, author=DEVELOPER)
+    # Typed into the form the Revert button opens; the rollback notice gives it as the reason.
+    revert.body += f"\n\n{ROLLBACK_REASON}\n"
+    demo.pull_request_event(revert, "opened", sender=DEVELOPER)
+    demo.settle()
+    # The revert takes VERSION back to 1.2.3 too.
+    failing = f"1 of 3 rules fails: version-bump (rollback of #{hotfix.number})"
+    show_policy_check(demo, revert, ("failure", failing))
+    return revert
+
+
+def bump_and_approve_rollback(demo: Rehearsal, hotfix: FakePull, revert: FakePull) -> None:
+    demo.begin(7, f"{DEVELOPER} sets VERSION to {ROLLBACK_VERSION}, {LEAD} approves the rollback")
+    demo.repo.commit(
+        revert.head_ref,
+        {"VERSION": f"{ROLLBACK_VERSION}\n"},
+        f"chore: ship the rollback as {ROLLBACK_VERSION}",
+        author=DEVELOPER,
+    )
+    demo.pull_request_event(revert, "synchronize", sender=DEVELOPER)
+    demo.approve(revert, LEAD)  # one approval, from any approval group of P1
+    demo.settle()
+    passing = f"All 3 rules pass (rollback of #{hotfix.number})"
+    show_policy_check(demo, revert, ("success", passing))
+
+
+def merge_rollback(demo: Rehearsal, hotfix: FakePull, revert: FakePull) -> None:
+    repo = demo.repo
+    demo.begin(8, f"{DEVELOPER} merges the rollback #{revert.number} into main")
+    merge_sha = repo.merge_pull(revert.number, "merge", merged_by=DEVELOPER)
+    demo.pull_request_event(revert, "closed", sender=DEVELOPER)
+    demo.settle()
+    show_release(demo, merge_sha, ROLLBACK_TAG)
+    rolled_back = f"Rolled back in {ROLLBACK_TAG}"
+    demo.expect(
+        (repo.releases[TAG].body or "").endswith(rolled_back),
+        f"the notes of {TAG} to end {rolled_back!r}",
+    )
+    print("\n  The new tag, its release, and the notes of the release it rolls back:\n")
+    print_tag(repo, ROLLBACK_TAG)
+    print_release(repo, ROLLBACK_TAG)
+    print_release(repo, TAG)
+    notices = [c for c in repo.comments_on(hotfix.number) if ROLLBACK_NOTICE in c.body]
+    demo.expect(len(notices) == 1, f"one rollback notice on #{hotfix.number}, found {len(notices)}")
+    print_comment(notices[0])
+
+
+# --- the incident report, at the end of every story -----------------------------------------
+
+
+def print_incident_reports(repo: FakeRepo) -> None:
+    """Each incident report issue as GitHub shows it: its title, labels and assignees, its
+    summary and timeline, then every comment on it."""
+    for issue in repo.issues.values():
+        if INCIDENT_LABEL in issue.labels:
+            print_incident_report(repo, issue)
+
+
+def print_incident_report(repo: FakeRepo, issue: FakeIssue) -> None:
+    print(f"\n== Incident report issue #{issue.number} ==\n")
+    print(f"  {issue.title} #{issue.number} ({issue.state})")
+    print(f"  labels     {', '.join(issue.labels)}")
+    print(f"  assignees  {', '.join(issue.assignees) or 'none'}")
+    for heading in ("Summary", "Timeline"):
+        print(f"\n  {heading}\n")
+        print(textwrap.indent(render(section(issue.body, heading)), INDENT))
+    for comment in repo.comments_on(issue.number):
+        print_comment(comment)

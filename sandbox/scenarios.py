@@ -15,6 +15,14 @@ class Scenario:
     # on the incident bridge and, a day after the merge, the reminder to confirm it. Otherwise
     # the quickstart's P1, from a failing check to the release.
     incident: bool = False
+    # The quickstart's hotfix, then undone: GitHub's Revert button, the rollback shipped as the
+    # next patch with one approval, merged and released, the hotfix told of it.
+    rollback: bool = False
+
+    @property
+    def steps(self) -> int:
+        """How many steps the story has: a rollback's three follow the quickstart's five."""
+        return 8 if self.rollback else 5
 
     @property
     def develop_setting(self) -> str:
@@ -28,4 +36,5 @@ SCENARIOS = {
     # develop already names the next version, so the back-merge conflicts in VERSION alone.
     "version-conflict": Scenario(develop_version="1.3.0-dev\n"),
     "p0": Scenario(incident=True),
+    "rollback": Scenario(rollback=True),
 }
