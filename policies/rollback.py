@@ -22,6 +22,10 @@ _REVERT_BRANCH = re.compile(r"revert-([0-9]{1,18})-")
 _REVERTS_LINE = re.compile(
     r"^[ \t]*Reverts[ \t]+([\w.-]+/[\w.-]+)?#([0-9]{1,18})[ \t\r]*$", re.MULTILINE | re.IGNORECASE
 )
+# What a pull request template leaves in a description besides the author's words: hidden
+# comments, headings and checklist items.
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_TEMPLATE_LINES = re.compile(r"^[ \t]*(#{1,6}[ \t].*|[-*][ \t]+\[[ xX]\].*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ def reverted_number(head_ref: str, body: str, repository: str) -> int | None:
 def rollback_reason(body: str) -> str | None:
     """Why the hotfix is rolled back, as the rollback's description says: its first paragraph
     other than the `Reverts` line, on one line and without a closing full stop."""
-    for paragraph in re.split(r"\n\s*\n", _REVERTS_LINE.sub("", body)):
+    text = _TEMPLATE_LINES.sub("", _HTML_COMMENT.sub("", _REVERTS_LINE.sub("", body)))
+    for paragraph in re.split(r"\n\s*\n", text):
         words = " ".join(paragraph.split()).rstrip(".")
         if words:
             return words

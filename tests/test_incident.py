@@ -482,3 +482,37 @@ def test_a_break_glass_is_in_the_timeline_and_the_report_names_its_retroactive_r
         f"| 2026-12-04 20:45 UTC | Back-merge: merged into `develop` as "
         f"`{bot.repo.branches['develop'].sha[:7]}` |",
     ]
+
+
+def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_are_recorded(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    # Merged before hotfix-bot saw it open: the merge writes the opening from GitHub's time.
+    pull = bot.open_hotfix(labels=("hotfix", "P1"))
+    bot.advance(5 * MINUTE)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.advance(5 * MINUTE)
+    bot.repo.merge_pull(pull.number, merged_by="lead")
+    # The review's delivery was queued behind the merge: it is processed once the pull
+    # request is merged, and its approval still joins the timeline.
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.pull_request(pull.number, "closed")
+
+    sha = pull.merge_commit_sha
+    assert sha is not None
+    events = asyncio.run(timeline_of(bot, pull))
+    assert (
+        [(f"{event.at:%H:%M:%S}", event.text) for event in events[:4]]
+        == [
+            ("20:30:30", "Opened by @dev"),
+            ("20:40:30", "Became a P1 hotfix"),  # when hotfix-bot first saw it
+            ("20:35:30", "Approved by @lead for Engineering Lead"),  # the review's own time
+            ("20:40:30", f"Merged into `main` by @lead as `{sha[:7]}`"),
+        ]
+    )
+    [report] = reports(bot)
+    assert "| Opened by @dev |" in report.body
+    assert "| Approved by @lead for Engineering Lead |" in report.body
+    assert bot.repo.runs_named("hotfix-policy") == []

@@ -536,3 +536,32 @@ def test_a_break_glass_on_a_rollback_waives_its_rules_and_asks_for_a_retroactive
         "- `approvals`: Engineering Lead (@acme/engineering-leads), On-call Manager "
         "(@acme/on-call-managers)"
     ) in issue.body
+
+
+def test_a_rollback_labelled_with_a_severity_adds_to_the_hotfix_record_and_opens_none_itself(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    revert = revert_button(bot, hotfix)
+    bot.repo.pulls[revert.number].labels.append("P0")
+    approve(bot, revert, "lead")
+    bot.repo.merge_pull(revert.number, merged_by="dana")
+
+    bot.pull_request(revert.number, "closed")
+
+    assert [issue.number for issue in bot.repo.issues.values()] == [2]  # the hotfix's report
+    assert [c.body.split("\n")[0] for c in bot.repo.comments_on(revert.number)] == [
+        "<!-- hotfix-bot:hotfix-release -->"
+    ]
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    steps = [
+        row.split(" | ")[0].removeprefix("| ") for row in run.output["summary"].splitlines()[4:]
+    ]
+    assert steps == [
+        "Tag",
+        "Release",
+        "Old release",
+        "Back-merge",
+        "Delete branch",
+        "Rollback notice",
+        "Report timeline",
+    ]

@@ -99,21 +99,31 @@ class Evaluation:
         return policy_output(self.verdict, self.config_used, review_requests)
 
 
+async def _record(context: Context, evaluation: Evaluation) -> None:
+    await timeline.record_evaluation(
+        context, evaluation.config, evaluation.verdict, evaluation.facts
+    )
+
+
 async def evaluate_pull_request(context: Context, number: int) -> Evaluation | None:
     """Evaluate pull request `number` and write its check run; None when it is not open."""
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     try:
         pull, reviews, records = await read_pull_request(context, number)
+        now = datetime.fromtimestamp(context.clock(), UTC)
         if pull["state"] != "open":
+            if pull.get("merged"):
+                # A review queued behind the merge still belongs in the incident's timeline.
+                await _record(
+                    context,
+                    await policy_evaluation(github, repository, pull, reviews, records, now),
+                )
             context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
             return None
         head_sha = pull["head"]["sha"]
-        now = datetime.fromtimestamp(context.clock(), UTC)
         evaluation = await policy_evaluation(github, repository, pull, reviews, records, now)
-        await timeline.record_evaluation(
-            context, evaluation.config, evaluation.verdict, evaluation.facts
-        )
+        await _record(context, evaluation)
         requested = await _keep_the_clock(context, number, evaluation)
     except Exception as error:
         await report_failure(

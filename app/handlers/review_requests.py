@@ -42,11 +42,13 @@ async def request_reviews(
     by_severity[severity] = [
         {"group": outcome.group, "who": outcome.who, "refused": outcome.refused} for outcome in made
     ]
-    await context.state.set_state(key, json.dumps(by_severity))
+    # The rows first: a crash between the two asks again (GitHub takes a request twice),
+    # where the other order would lose the rows for good.
     now = context.now()
     await timeline.record(
         context, number, [review_requested(severity, outcome, now) for outcome in asked_now]
     )
+    await context.state.set_state(key, json.dumps(by_severity))
     return made
 
 

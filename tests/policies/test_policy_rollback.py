@@ -154,6 +154,13 @@ def test_the_reverted_pull_request_is_named_by_the_branch_or_a_reverts_line(
             "SSO users are locked out",
         ),
         ("", None),
+        # What a pull request template leaves is not the author's reason.
+        (
+            "## Summary\n<!-- Describe the change -->\n\n- [ ] Tests added\n\n"
+            "Checkout times out.\n\nReverts acme/shop#7",
+            "Checkout times out",
+        ),
+        ("## Summary\n<!-- Why? -->\n- [x] Tests added\nReverts acme/shop#7", None),
     ],
 )
 def test_the_reason_is_the_first_paragraph_besides_the_reverts_line(

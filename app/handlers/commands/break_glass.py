@@ -52,9 +52,11 @@ async def break_glass(invocation: Invocation, reason: str | None) -> None:
         glass = BreakGlass(invocation.commenter, reason, invocation.written_at)
         invocation.records.break_glass = BreakGlassRecord(glass, invocation.comment_id, severity)
         event = glass_broken(glass, invocation.comment_id)
-    await invocation.records.save(context)
+    # The row before the record: a retry after a crash between them finds the glass as the
+    # command left it and words no event, so a row recorded later would be lost.
     if event is not None:
         await timeline.record(context, number, [event])
+    await invocation.records.save(context)
     glass_record = invocation.records.break_glass
     if reason is not None and glass_record is not None and invocation.config.notify.chat:
         text = glass_broken_message(glass_record.glass, number, str(invocation.pull["title"]))

@@ -42,7 +42,7 @@ from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
 from policies.rollback import is_rollback, reverted_number, rollback_reason, rollback_refusal
 from policies.rules.common import single_severity
-from policies.timeline import merged_into, step_finished
+from policies.timeline import merged_into, opened, step_finished
 from policies.versions import declared_version, tag_name, version_files_to_read
 
 PULL_REQUEST_ACTIONS = ("closed",)
@@ -145,7 +145,9 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
     if plan.merged_at is not None:
         production = plan.config.branches.production
         merge = merged_into(production, plan.merged_by, plan.short_sha, plan.merged_at)
-        await timeline.record(context, number, [merge])
+        # Opened too: an evaluation writes it, but a pull request may merge before any ran.
+        events = [merge] if plan.opened_at is None else [opened(plan.opened_at, plan.author), merge]
+        await timeline.record(context, number, events)
     merged_at = timestamp(pull.get("merged_at")) or context.now()
     await verbal_approvals.schedule_confirmation_reminder(context, plan, merged_at)
     state = await ReleaseState.load(context, release_key(context.repository, number))

@@ -85,6 +85,12 @@ def every_merge(plan: ReleasePlan) -> bool:
     return True
 
 
+def hotfixes_only(plan: ReleasePlan) -> bool:
+    """For the steps of a hotfix's own record and notices: a rollback adds itself to the
+    rolled-back hotfix's instead, whatever its labels."""
+    return plan.rolled_back is None
+
+
 def rollbacks_only(plan: ReleasePlan) -> bool:
     """For the steps a merged rollback has besides a hotfix's."""
     return plan.rolled_back is not None

@@ -15,7 +15,14 @@ from githubkit.exception import RequestFailed
 from app.github.client import InstallationClient
 from app.handlers import timeline
 from app.handlers.release.plan import ReleasePlan
-from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
+from app.handlers.release.step import (
+    Link,
+    Step,
+    StepOutcome,
+    StepRun,
+    StepStatus,
+    hotfixes_only,
+)
 from app.handlers.release.steps import release, retro_review, tag, verbal_approvals
 from policies.incident import Incident, report_body, report_title
 from policies.wording import join_words, when
@@ -24,7 +31,7 @@ LABEL = "incident-report"
 REMINDER = "incident-report-due"  # the timer's kind: its handler is app/handlers/incident.py
 
 
-def _marker(repository: str, number: int) -> str:
+def _marker(repository: str, number: int | None) -> str:
     return f"<!-- hotfix-bot:incident-report {repository}#{number} -->"
 
 
@@ -147,11 +154,20 @@ async def _create(
 def incident_report_commands(plan: ReleasePlan) -> list[str]:
     severity = plan.config.labels.severities.get(plan.severity or "", "<severity label>")
     title = shlex.quote(report_title(plan.title))
+    # The marker, so that a later run finds this issue rather than opening another.
+    body = shlex.quote(
+        f"{_marker(plan.repository, plan.number)}\nIncident report of #{plan.number}"
+    )
     return [
         f"gh issue create --title {title} --label {LABEL} --label {shlex.quote(severity)} "
-        f"--assignee {shlex.quote(plan.author)} "
-        f"--body {shlex.quote(f'Incident report of #{plan.number}')}"
+        f"--assignee {shlex.quote(plan.author)} --body {body}"
     ]
 
 
-STEP = Step("incident-report", "Incident report", open_incident_report, incident_report_commands)
+STEP = Step(
+    "incident-report",
+    "Incident report",
+    open_incident_report,
+    incident_report_commands,
+    applies=hotfixes_only,
+)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import shlex
 
 from app.handlers import timeline
-from app.handlers.notices import send_notice
+from app.handlers.notices import marker, send_notice
 from app.handlers.release.plan import ReleasePlan
-from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
+from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus, hotfixes_only
 from app.handlers.release.steps import incident_report
 from policies.incident import RESOLVED_SEVERITIES, resolution_values
 from policies.notices import DEFAULT_TEMPLATES, RESOLUTION, fill
@@ -37,10 +37,15 @@ async def post_resolution_notice(run: StepRun) -> StepOutcome:
 
 
 def resolution_notice_commands(plan: ReleasePlan) -> list[str]:
-    body = shlex.quote(f"Resolved: #{plan.number} {plan.title}, released as {plan.tag}")
+    text = f"Resolved: #{plan.number} {plan.title}, released as {plan.tag}"
+    body = shlex.quote(f"{marker(_notice_id(plan))}\n{text}")
     return [f"gh pr comment {plan.number} --body {body}"]
 
 
 STEP = Step(
-    "resolution-notice", "Resolution notice", post_resolution_notice, resolution_notice_commands
+    "resolution-notice",
+    "Resolution notice",
+    post_resolution_notice,
+    resolution_notice_commands,
+    applies=hotfixes_only,
 )
