@@ -202,11 +202,14 @@ class FakeGitHub:
         body: Any = None,
         delay: float = 0.0,
         hang: bool = False,
+        apply: bool = False,
     ) -> InjectedFault:
         """Answer the next ``times`` matching requests (None = all) with a fault.
 
         ``status`` answers with that error, ``delay`` adds latency before the answer,
         ``hang`` never answers until the client disconnects or the server stops.
+        ``apply`` carries the request out first, so that only its answer goes wrong: a
+        client cut off or told of an error after GitHub did what it asked.
         """
         if status is None and not delay and not hang:
             raise ValueError("a fault needs a status, a delay or hang=True")
@@ -219,6 +222,7 @@ class FakeGitHub:
             body,
             delay,
             hang,
+            apply,
         )
         with self.lock:
             self.faults.append(fault)
@@ -373,21 +377,27 @@ class FakeGitHub:
         if self.latency:
             await asyncio.sleep(self.latency)
         fault = self._take_fault(record.method, record.path)
-        if fault is not None:
-            if fault.delay:
-                await asyncio.sleep(fault.delay)
-            if fault.hang:
-                await self._hang(request)
-                return self._finish(record, Reply(504, {"message": "Gateway Timeout"}))
-            if fault.status is not None:
-                default_body = {"message": HTTPStatus(fault.status).phrase}
-                body = default_body if fault.body is None else fault.body
-                return self._finish(record, Reply(fault.status, body, dict(fault.headers)))
+        if fault is None:
+            return self._finish(record, self._reply(record, parse_error))
+        applied = self._reply(record, parse_error) if fault.apply else None
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.hang:
+            await self._hang(request)
+            return self._finish(record, Reply(504, {"message": "Gateway Timeout"}))
+        if fault.status is not None:
+            default_body = {"message": HTTPStatus(fault.status).phrase}
+            body = default_body if fault.body is None else fault.body
+            return self._finish(record, Reply(fault.status, body, dict(fault.headers)))
+        if applied is None:  # not carried out before the fault: now, after its delay
+            applied = self._reply(record, parse_error)
+        return self._finish(record, applied)
+
+    def _reply(self, record: RecordedRequest, parse_error: bool) -> Reply:
         try:
-            reply = self._dispatch(record, parse_error)
+            return self._dispatch(record, parse_error)
         except ApiError as error:
-            reply = Reply(error.status, error.body(), error.headers)
-        return self._finish(record, reply)
+            return Reply(error.status, error.body(), error.headers)
 
     def _dispatch(self, record: RecordedRequest, parse_error: bool) -> Reply:
         if parse_error:

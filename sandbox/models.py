@@ -219,6 +219,7 @@ class InjectedFault:
     body: Any
     delay: float
     hang: bool
+    apply: bool = False
     hits: int = 0
 
     @property

@@ -1,21 +1,27 @@
 """The record and the notices of a hotfix, end to end against the fake GitHub on a clock the
 test moves (docs/BEHAVIOUR.md, 'The record and the notices'): the timeline, the incident
-report issue and its reminder."""
+report issue and its reminder; and the report across a real SIGKILL of `hotfix-bot serve`."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+import os
+import signal
+from datetime import datetime, timedelta
+from pathlib import Path
 
+import pytest
 from support.harness import Bot
+from support.live_server import children_of, github_and_server, wait_for
 
-from app.journal import TimerEntry
+from app.journal import Journal, TimerEntry, open_journal
 from policies.timeline import Kind, TimelineEvent
-from sandbox import FakeComment, FakeIssue, FakePull
+from sandbox import FakeComment, FakeGitHub, FakeIssue, FakePull, FakeRepo, RecordedRequest
 
 MINUTE, HOUR = 60, 3600
 WEB = "https://github.com/acme/widgets"
+ISSUES = "/repos/acme/widgets/issues"
 BOT = "hotfix-bot[bot]"
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
 
@@ -54,7 +60,11 @@ def merge(bot: Bot, pull: FakePull, by: str = "lead") -> str:
 
 
 def reports(bot: Bot) -> list[FakeIssue]:
-    return [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
+    return reports_in(bot.repo)
+
+
+def reports_in(repo: FakeRepo) -> list[FakeIssue]:
+    return [issue for issue in repo.issues.values() if "incident-report" in issue.labels]
 
 
 def notices(bot: Bot, pull: FakePull) -> dict[str, str]:
@@ -77,7 +87,16 @@ async def timeline_of(bot: Bot, pull: FakePull) -> list[TimelineEvent]:
 
 
 def report_timers(bot: Bot) -> list[TimerEntry]:
-    return [entry for entry in bot.journal.timers() if entry.timer.kind == "incident-report-due"]
+    return timers_of_reports(bot.journal)
+
+
+def timers_of_reports(journal: Journal) -> list[TimerEntry]:
+    return [entry for entry in journal.timers() if entry.timer.kind == "incident-report-due"]
+
+
+def issues_created(fake: FakeGitHub) -> list[RecordedRequest]:
+    """The requests to open an issue GitHub received (not those to comment on one)."""
+    return [request for request in fake.requests_to("POST", ISSUES) if request.path == ISSUES]
 
 
 def release_report(bot: Bot, sha: str) -> str:
@@ -286,14 +305,78 @@ def test_one_report_across_a_redelivery_a_rerun_and_a_run_stopped_after_creating
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
 
     assert reports(bot) == [issue]
-    created = bot.fake.requests_to("POST", "/repos/acme/widgets/issues")
-    assert [request.path for request in created].count("/repos/acme/widgets/issues") == 1
+    assert len(issues_created(bot.fake)) == 1
     assert (
         f"| Incident report | ✅ already done | issue #{issue.number} already holds the "
         "incident report, due 2026-12-05 20:30 UTC | "
         f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
     ) in release_report(bot, sha)
     [reminder] = report_timers(bot)
+    assert (reminder.timer.id, reminder.status) == (
+        f"incident-report-due:acme/widgets#{issue.number}:due",
+        "scheduled",
+    )
+
+
+@pytest.mark.timeout(30)  # each wait below bounded: 8 + 5 + 8 + 5 s at most
+def test_one_report_when_the_server_is_killed_after_github_opened_it_before_it_heard_so(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """`hotfix-bot serve` and its worker process SIGKILLed while GitHub, having opened the
+    issue, holds its answer back: the journal never kept the step. Started again on the same
+    journal, the resumed run finds the issue by its marker instead of opening a second."""
+    journal_path = tmp_path / "journal.db"
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        repo.collaborators.update({"dev": "write", "lead": "maintain"})
+        repo.create_branch("develop", "main")
+        repo.create_branch("hotfix/fix-login", "main")
+        repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Fix")
+        pull = repo.open_pull(
+            "hotfix/fix-login", "main", title="Fix", author="dev", labels=["hotfix", "P0"]
+        )
+        sha = repo.merge_pull(pull.number, merged_by="lead")
+        fake.inject("POST", f"^{ISSUES}$", hang=True, apply=True)
+        server.start(timeout=8)
+        assert server.process is not None
+
+        closed = fake.pull_request_event(repo, pull.number, "closed")
+        assert server.deliver("pull_request", closed, "merged-1").status_code == 202
+        wait_for(lambda: repo.issues, timeout=5)  # opened; its answer is held back
+        [created] = issues_created(fake)
+        assert created.status is None
+        [worker] = children_of(server.process.pid)
+        os.kill(worker, signal.SIGKILL)  # the process running the step, mid-request
+        server.kill()
+
+        journal = open_journal(f"sqlite:///{journal_path}")
+        try:
+            kept = json.loads(asyncio.run(journal.get_state("release:acme/widgets#1")) or "{}")
+            assert "tag" in kept["steps"]
+            assert "incident-report" not in kept["steps"]
+            server.start(timeout=8)
+            wait_for(lambda: journal.count(("queued", "running")) == 0, timeout=5)
+            [delivery] = journal.recent()
+            timers = timers_of_reports(journal)
+        finally:
+            journal.close()
+
+    assert (delivery.id, delivery.status, delivery.attempts) == ("merged-1", "done", 2)
+    [issue] = reports_in(repo)
+    assert (issue.title, issue.labels, issue.assignees) == (
+        "Incident report: Fix",
+        ["incident-report", "P0"],
+        ["dev"],
+    )
+    assert issues_created(fake) == [created]
+    [run] = repo.runs_named("hotfix-release", sha)
+    assert (run.status, run.conclusion) == ("completed", "success")
+    assert pull.merged_at is not None
+    due = f"{pull.merged_at + timedelta(hours=24):%Y-%m-%d %H:%M} UTC"
+    assert (
+        f"| Incident report | ✅ already done | issue #{issue.number} already holds the "
+        f"incident report, due {due} | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in str(run.output["summary"])
+    [reminder] = timers
     assert (reminder.timer.id, reminder.status) == (
         f"incident-report-due:acme/widgets#{issue.number}:due",
         "scheduled",

@@ -100,6 +100,37 @@ def test_a_hang_times_the_client_out_and_shutdown_still_works() -> None:
     assert fake.requests[0].status == 504  # answered (to nobody) once the client left
 
 
+def test_an_applied_fault_answers_an_error_for_what_github_did(world: World) -> None:
+    world.fake.inject("POST", f"^{REPO}/issues$", status=502)
+    world.fake.inject("POST", f"^{REPO}/issues$", status=502, apply=True)
+
+    answers = [world.client.post(f"{REPO}/issues", json={"title": t}) for t in ("One", "Two")]
+
+    assert [answer.status_code for answer in answers] == [502, 502]
+    assert [issue.title for issue in world.repo.issues.values()] == ["Two"]
+
+
+def test_an_applied_hang_does_the_work_and_holds_the_answer_until_the_client_leaves(
+    served_world: World,
+) -> None:
+    fake, client = served_world.fake, served_world.client
+    fake.inject("POST", f"^{REPO}/issues$", hang=True, apply=True)
+    report = {"title": "Incident report: Fix", "labels": ["incident-report"]}
+
+    with pytest.raises(httpx.ReadTimeout):
+        client.post(f"{REPO}/issues", json=report, timeout=0.3)
+
+    [issue] = served_world.repo.issues.values()
+    assert (issue.title, issue.labels) == ("Incident report: Fix", ["incident-report"])
+    [held] = fake.requests_to("POST", f"{REPO}/issues")
+    deadline = time.monotonic() + 5
+    while held.status is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert held.status == 504  # answered, to nobody, once the client had gone
+    again = client.post(f"{REPO}/issues", json={"title": "Again"})  # the fault is spent
+    assert (again.status_code, again.json()["number"]) == (201, issue.number + 1)
+
+
 def test_request_validator_refuses_and_records_violations(world: World) -> None:
     def no_empty_bodies(method: str, path: str, query: dict[str, str], body: Any) -> list[str]:
         return ["POST needs a JSON body"] if method == "POST" and body is None else []
