@@ -9,6 +9,7 @@ the worker retries as it retries GitHub; each attempt is bounded by `timeout`.
 from __future__ import annotations
 
 import asyncio
+import urllib.request
 from dataclasses import dataclass
 
 import httpx
@@ -34,7 +35,7 @@ class ChatWebhook:
         """Send `text`; ChatUndelivered unless chat answers 2xx within `timeout`."""
         request = httpx.Request("POST", self.url.get_secret_value(), json={"text": text})
         # The transport alone, not a client: httpx's client logs every request's URL.
-        transport = httpx.AsyncHTTPTransport()
+        transport = _transport(request.url)
         try:
             async with asyncio.timeout(self.timeout):
                 response = await transport.handle_async_request(request)
@@ -47,6 +48,16 @@ class ChatWebhook:
             await transport.aclose()
         if not response.is_success:
             raise ChatUndelivered(f"chat answered {response.status_code}")
+
+
+def _transport(url: httpx.URL) -> httpx.AsyncHTTPTransport:
+    """Through the proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,
+    less NO_PROXY), as GitHub's requests go: behind a proxy, chat is reached too."""
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if proxy is None or urllib.request.proxy_bypass(url.host):
+        return httpx.AsyncHTTPTransport()
+    return httpx.AsyncHTTPTransport(proxy=proxy)
 
 
 def chat_webhook(settings: Settings, timeout: float = CHAT_TIMEOUT) -> ChatWebhook | None:

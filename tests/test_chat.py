@@ -5,6 +5,7 @@ and never a word of the webhook's URL in the logs."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -14,8 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from support.harness import Bot, Clock, running_bot
 
+from app.chat import ChatWebhook
 from app.journal import JournalEntry
 from sandbox import FakePull
 
@@ -274,3 +277,28 @@ def assert_no_secret_in(caplog: pytest.LogCaptureFixture) -> None:
     for record in caplog.records:
         line = logging.Formatter().format(record)
         assert "s3cr3t" not in line and SECRET_PATH not in line, line
+
+
+def test_chat_is_reached_through_the_proxy_the_environment_names_unless_no_proxy_says_not(
+    chat: ChatReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As GitHub's requests go: a server behind a proxy reaches chat through it."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    proxy = chat.url.removesuffix(SECRET_PATH)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    behind_the_proxy = f"http://chat.example.invalid{SECRET_PATH}"
+
+    asyncio.run(ChatWebhook(SecretStr(behind_the_proxy)).post("through the proxy"))
+    # NO_PROXY names the chat's host: it is reached directly, not through the proxy (which is
+    # gone now, so an attempt through it would fail).
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    asyncio.run(ChatWebhook(SecretStr(chat.url)).post("directly"))
+
+    # A proxy is asked for the whole URL, a server for its path.
+    assert chat.received == [
+        (behind_the_proxy, {"text": "through the proxy"}),
+        (SECRET_PATH, {"text": "directly"}),
+    ]
