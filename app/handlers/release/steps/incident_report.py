@@ -16,7 +16,7 @@ from app.github.client import InstallationClient
 from app.handlers import timeline
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
-from app.handlers.release.steps import release, retro_review, tag, verbal_approvals
+from app.handlers.release.steps import back_merge, release, retro_review, tag, verbal_approvals
 from policies.incident import Incident, report_body, report_title
 from policies.wording import join_words, when
 
@@ -150,4 +150,12 @@ def incident_report_commands(plan: ReleasePlan) -> list[str]:
     ]
 
 
-STEP = Step("incident-report", "Incident report", open_incident_report, incident_report_commands)
+STEP = Step(
+    "incident-report",
+    "Incident report",
+    open_incident_report,
+    incident_report_commands,
+    # It links the tag, the release and the retroactive review, and its timeline holds the
+    # rows of the tag, the release and the back-merge.
+    needs=(tag.STEP, release.STEP, back_merge.STEP, retro_review.STEP),
+)

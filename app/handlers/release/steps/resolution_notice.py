@@ -42,5 +42,11 @@ def resolution_notice_commands(plan: ReleasePlan) -> list[str]:
 
 
 STEP = Step(
-    "resolution-notice", "Resolution notice", post_resolution_notice, resolution_notice_commands
+    "resolution-notice",
+    "Resolution notice",
+    post_resolution_notice,
+    resolution_notice_commands,
+    # It links the incident report and, through what that needs, the tag, the release and
+    # their rows of the timeline.
+    needs=(incident_report.STEP,),
 )
