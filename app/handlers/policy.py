@@ -105,6 +105,10 @@ class Evaluation:
         return policy_output(self.verdict, self.config_used, review_requests)
 
 
+# What is done with an evaluation as soon as the approvals are judged (see `policy_evaluation`).
+ApprovalsJudged = Callable[[Evaluation], Awaitable[None]]
+
+
 async def evaluate_pull_request(context: Context, number: int) -> Evaluation | None:
     """Evaluate pull request `number` and write its check run; None when it is not open."""
     async with reading_ahead() as reads:
@@ -230,7 +234,7 @@ async def policy_evaluation(
     records: PullRecords,
     now: datetime,
     reads: Reads | None = None,
-    approvals_judged: Callable[[Evaluation], Awaitable[None]] | None = None,
+    approvals_judged: ApprovalsJudged | None = None,
 ) -> Evaluation:
     """The hotfix policy on `pull` (as `read_pull_request` gave it) on its head commit.
     `reads`: those started before, of which the ones of this base and head are used.
@@ -299,9 +303,7 @@ async def policy_evaluation(
     return Evaluation(evaluate(config, facts), config_files.used, config, facts=facts)
 
 
-async def _judged(
-    evaluation: Evaluation, approvals_judged: Callable[[Evaluation], Awaitable[None]] | None
-) -> Evaluation:
+async def _judged(evaluation: Evaluation, approvals_judged: ApprovalsJudged | None) -> Evaluation:
     if approvals_judged is not None:
         await approvals_judged(evaluation)
     return evaluation

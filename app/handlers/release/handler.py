@@ -328,7 +328,7 @@ async def _run_step(
     if previous is not None and previous.status.finished:
         return previous
     # The steps it needs, and theirs: it may read the outcome of any of them.
-    needed = {key: started[key] for key in _needs_of(step) if key in started}
+    needed = {key: started[key] for key in _needs_of(step) & started.keys()}
     if needed:
         await asyncio.wait(needed.values())
     if any(task.exception() is not None for task in needed.values()):
@@ -364,13 +364,9 @@ async def _run_step(
     return outcome
 
 
-def _needs_of(step: Step) -> dict[str, Step]:
-    """The steps `step` needs, directly or through the steps it needs, by key."""
-    found: dict[str, Step] = {}
-    for need in step.needs:
-        found[need.key] = need
-        found.update(_needs_of(need))
-    return found
+def _needs_of(step: Step) -> set[str]:
+    """The keys of the steps `step` needs, directly or through the steps it needs."""
+    return {key for need in step.needs for key in (need.key, *_needs_of(need))}
 
 
 def _look_up_report_places(
