@@ -87,7 +87,15 @@ def timeline_events(report: str) -> list[str]:
     assert all(cells), rows
     times = [found[1] for found in cells if found]
     assert times == sorted(times)
-    return [found[2] for found in cells if found]
+    return back_merge_last([found[2] for found in cells if found])
+
+
+def back_merge_last(events: list[str]) -> list[str]:
+    """`events` with the back-merge's row last: the back-merge runs beside the tag and the
+    release, so its row comes where it ended, before or after theirs."""
+    [back_merge] = [event for event in events if event.startswith("Back-merge: ")]
+    assert events.index(back_merge) >= len(events) - 3  # among the post-merge steps' rows
+    return [event for event in events if event != back_merge] + [back_merge]
 
 
 def with_commits(output: str, events: list[str]) -> list[str]:

@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from support.harness import Bot, run_on_last_attempt
+from support.harness import Bot, run_on_last_attempt, sequential_round_trips
 
 from app.handlers import release
 from app.handlers.release import steps
@@ -40,9 +40,12 @@ def merged_hotfix(
     with_develop: bool = True,
     from_fork: str | None = None,
     through_queue: bool = False,
+    severity: str = "P1",
+    evaluated: bool = False,
 ) -> FakePull:
-    """A P1 hotfix by `dev` bumping VERSION to 1.2.4, merged into main (by `method`, or
-    through main's merge queue); develop from main."""
+    """A hotfix by `dev` of `severity` bumping VERSION to 1.2.4, merged into main (by
+    `method`, or through main's merge queue); develop from main. `evaluated`: hotfix-policy
+    ran on it while it was open."""
     repo = bot.repo
     repo.collaborators["dev"] = "write"  # who pushed the branch: their report is assigned to them
     repo.commit("main", {"app.py": APP_PY, **(main_files or {})}, "Base")
@@ -57,9 +60,11 @@ def merged_hotfix(
         "main",
         title="Fix login",
         author="dev",
-        labels=["hotfix", "P1"],
+        labels=["hotfix", severity],
         from_fork=from_fork,
     )
+    if evaluated:
+        bot.pull_request(pull.number, "opened")
     if through_queue:
         repo.merge_group(repo.enqueue(pull.number))
     else:
@@ -785,21 +790,39 @@ def test_a_rerun_finishes_a_version_resolution_without_doing_anything_twice(
         "the commit was made": ["POST /merges"],
         "the branch was merged": [],
     }[crashed_after]
-    assert writes == [
-        "POST /git/tags",
-        "POST /git/refs",
-        "POST /releases",
-        "POST /merges",
-        *resumed,
-        f"DELETE /git/refs/heads/{BACKMERGE}",
-        f"DELETE /git/refs/heads/{BRANCH}",
-        "POST /issues",  # the incident report
-        f"POST /issues/{pull.number}/comments",  # the resolution notice
-        f"POST /issues/{pull.number}/comments",  # the report
-        "POST /check-runs",
-    ]
+    # The tag and the back-merge need nothing of each other and run at once, each with what
+    # needs it after it; the report is written once every step has ended.
+    steps_writes, report_writes = writes[:-2], writes[-2:]
+    assert interleaves(
+        steps_writes,
+        [
+            "POST /git/tags",
+            "POST /git/refs",
+            "POST /releases",
+            "POST /issues",  # the incident report
+            f"POST /issues/{pull.number}/comments",  # the resolution notice
+        ],
+        [
+            "POST /merges",
+            *resumed,
+            f"DELETE /git/refs/heads/{BACKMERGE}",
+            f"DELETE /git/refs/heads/{BRANCH}",  # the branch deletion, after the back-merge
+        ],
+    ), writes
+    assert sorted(report_writes) == ["POST /check-runs", f"POST /issues/{pull.number}/comments"]
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def interleaves(writes: list[str], *sequences: list[str]) -> bool:
+    """Whether `writes` are exactly `sequences` run side by side: each in its own order."""
+    left = [list(sequence) for sequence in sequences]
+    for write in writes:
+        sequence = next((one for one in left if one and one[0] == write), None)
+        if sequence is None:
+            return False
+        sequence.pop(0)
+    return not any(left)
 
 
 def test_a_crash_after_merging_the_version_resolution_is_finished_by_the_retry(
@@ -1043,6 +1066,189 @@ def test_a_transient_failure_in_the_middle_is_retried_without_redoing_steps(bot:
     assert_tagged(bot, pull)
     assert_released(bot, pull)
     assert_merged_back(bot, pull, develop_before)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_a_failure_that_may_pass_stops_what_needs_it_and_lets_the_steps_beside_it_end(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+    bot.fake.inject("POST", r"/git/tags$", status=502, times=1)
+
+    bot.pull_request(pull.number, "closed")
+
+    [delivery] = [entry for entry in bot.journal.recent() if entry.event == "pull_request"]
+    assert (delivery.status, delivery.attempts) == ("done", 2)
+    writes = [
+        (r.method, r.path.removeprefix("/repos/acme/widgets"), r.status)
+        for r in bot.fake.requests
+        if r.method != "GET" and "/access_tokens" not in r.path
+    ]
+    first_attempt = writes[: writes.index(("POST", "/git/tags", 201))]
+    # The back-merge, and the branch deletion after it, need nothing of the tag: they ended
+    # in the first attempt, and the retry did not do them again. What needs the tag (the
+    # release, then the incident report and the resolution notice) waited for the retry.
+    assert sorted(first_attempt) == [
+        ("DELETE", f"/git/refs/heads/{BRANCH}", 204),
+        ("POST", "/git/tags", 502),
+        ("POST", "/merges", 201),
+    ]
+    second_attempt = writes[len(first_attempt) :]
+    assert second_attempt[:-2] == [
+        ("POST", "/git/tags", 201),
+        ("POST", "/git/refs", 201),
+        ("POST", "/releases", 201),
+        ("POST", "/issues", 201),  # the incident report
+        ("POST", f"/issues/{pull.number}/comments", 201),  # the resolution notice
+    ]
+    assert sorted(second_attempt[-2:]) == [  # the report, written at once
+        ("POST", "/check-runs", 201),
+        ("POST", f"/issues/{pull.number}/comments", 201),
+    ]
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    assert_merged_back(bot, pull, develop_before)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_each_step_starts_once_the_steps_it_needs_have_ended_beside_the_others(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot)
+    bot.fake.latency = 0.05  # makes concurrent requests overlap visibly
+
+    bot.pull_request(pull.number, "closed")
+
+    def made(method: str, path: str) -> list[RecordedRequest]:
+        return [
+            r
+            for r in bot.fake.requests
+            if (r.method, r.path) == (method, f"/repos/acme/widgets{path}")
+        ]
+
+    def first(method: str, path: str) -> RecordedRequest:
+        return made(method, path)[0]
+
+    def last(method: str, path: str) -> RecordedRequest:
+        return made(method, path)[-1]
+
+    def before(earlier: RecordedRequest, later: RecordedRequest) -> bool:
+        assert earlier.answered_at is not None
+        return earlier.answered_at <= later.received_at
+
+    def overlap(one: RecordedRequest, other: RecordedRequest) -> bool:
+        return not before(one, other) and not before(other, one)
+
+    tag_look = first("GET", f"/git/ref/tags/{TAG}")
+    tag_ref, release = first("POST", "/git/refs"), first("POST", "/releases")
+    back_merge_look, merge = first("GET", "/git/ref/heads/develop"), first("POST", "/merges")
+    delete_look = first("GET", f"/git/ref/heads/{BRANCH}")
+    report_look, report_issue = first("GET", "/issues"), first("POST", "/issues")
+    notice_look = last("GET", f"/issues/{pull.number}/comments")
+    # The tag and the back-merge at once; the comment and check run looked up meanwhile.
+    assert overlap(tag_look, back_merge_look)
+    assert overlap(tag_look, first("GET", f"/issues/{pull.number}/comments"))
+    assert overlap(tag_look, first("GET", f"/commits/{merge_sha(pull)}/check-runs"))
+    # The release after the tag; the branch deletion after the back-merge, beside the tag.
+    assert before(tag_ref, first("GET", f"/releases/tags/{TAG}"))
+    assert before(merge, delete_look) and overlap(delete_look, tag_ref)
+    # The incident report after the tag, the release and the back-merge; the resolution
+    # notice after the report.
+    assert before(release, report_look) and before(merge, report_look)
+    assert before(report_issue, notice_look)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+# The pull request and its base's config; the merge commit's version files and the release
+# branches; then the tag and the back-merge side by side, each looking before it acts, while
+# the comment and the check run are looked up; the tag's ref beside the branch's look (after
+# the back-merge), the release's look beside the branch's deletion, the release; then the
+# comment and the check run at once.
+POST_MERGE_REQUESTS = [
+    "GET /pulls/{number}",
+    "GET /git/trees/main",
+    "GET /repos/acme/.github/contents/.github/hotfix.yml",
+    "GET /git/trees/{sha}",
+    "GET /git/matching-refs/heads/release",
+    "GET /issues/{number}/comments",
+    "GET /commits/{sha}/check-runs",
+    f"GET /git/ref/tags/{TAG}",
+    "GET /git/ref/heads/develop",
+    "POST /git/tags",
+    "POST /merges",
+    "POST /git/refs",
+    f"GET /git/ref/heads/{BRANCH}",
+    f"GET /releases/tags/{TAG}",
+    f"DELETE /git/refs/heads/{BRANCH}",
+    "POST /releases",
+    "POST /issues/{number}/comments",
+    "POST /check-runs",
+]
+
+
+@pytest.mark.parametrize(
+    ("severity", "incident_requests", "round_trips"),
+    [
+        ("P2", [], 8),
+        # The incident report after the release (its look and the issue), then the
+        # resolution notice (its look and its comment).
+        (
+            "P1",
+            [
+                "GET /issues",
+                "POST /issues",
+                "GET /issues/{number}/comments",
+                "POST /issues/{number}/comments",
+            ],
+            12,
+        ),
+    ],
+)
+def test_a_post_merge_run_takes_8_sequential_round_trips_and_4_more_for_an_incident_report(
+    bot: Bot, severity: str, incident_requests: list[str], round_trips: int
+) -> None:
+    # Evaluated while open, as every hotfix is: the version file was read then.
+    pull = merged_hotfix(bot, severity=severity, evaluated=True)
+    bot.fake.latency = 0.05  # makes concurrent requests overlap visibly
+    bot.transport.spans.clear()
+
+    bot.pull_request(pull.number, "closed")
+
+    spans = [span for span in bot.transport.spans if "/access_tokens" not in span.path]
+    calls = sorted(
+        f"{span.method} {span.path.removeprefix('/repos/acme/widgets')}" for span in spans
+    )
+    expected = [
+        call.format(number=pull.number, sha=merge_sha(pull))
+        for call in POST_MERGE_REQUESTS + incident_requests
+    ]
+    assert calls == sorted(expected)
+    assert sequential_round_trips(spans) == round_trips, calls
+
+
+def test_the_comment_and_the_check_run_are_written_at_once_and_a_failed_run_keeps_the_comment(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot)
+    bot.fake.latency = 0.05  # makes concurrent requests overlap visibly
+    bot.fake.inject("POST", r"/check-runs$", status=502, times=1)
+
+    bot.pull_request(pull.number, "closed")
+
+    [*_, posted] = bot.fake.requests_to(
+        "POST", f"/repos/acme/widgets/issues/{pull.number}/comments"
+    )
+    failed, created = bot.fake.requests_to("POST", "/repos/acme/widgets/check-runs")
+    assert (failed.status, created.status) == (502, 201)
+    assert failed.answered_at is not None and posted.answered_at is not None
+    assert posted.received_at < failed.answered_at and failed.received_at < posted.answered_at
+    # The retry found the comment's id kept, and edited the comment rather than post another.
+    [edited] = bot.fake.requests_to("PATCH", "/repos/acme/widgets/issues/comments/")
+    assert edited.received_at > failed.answered_at
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
@@ -1395,13 +1601,18 @@ def test_a_step_added_to_the_list_runs_in_its_place_and_its_failure_shows_its_co
     def announce_commands(plan: ReleasePlan) -> list[str]:
         return [f"notify-team 'Released {plan.tag}'"]
 
-    announce_step = Step("announce", "Announce", announce, announce_commands)
-    # After the release, before the back-merge.
-    monkeypatch.setattr(steps, "STEPS", [*steps.STEPS[:2], announce_step, *steps.STEPS[2:]])
+    tag_step, release_step = steps.STEPS[:2]
+    announce_step = Step("announce", "Announce", announce, announce_commands, (release_step,))
+    # Listed after the release, before the back-merge; run once the release it needs is out.
+    monkeypatch.setattr(steps, "STEPS", [tag_step, release_step, announce_step, *steps.STEPS[2:]])
 
     bot.pull_request(pull.number, "closed")
 
-    assert writes_before == [
+    # The back-merge and the branch deletion need nothing of it and run beside it.
+    assert [
+        [write for write in writes if "/merges" not in write and "/refs/heads/" not in write]
+        for writes in writes_before
+    ] == [
         [
             "POST /repos/acme/widgets/git/tags",
             "POST /repos/acme/widgets/git/refs",

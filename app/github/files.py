@@ -18,6 +18,7 @@ from urllib.parse import quote
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient
+from app.github.reads import Reads
 from policies.files import FileText, UnreadableText
 
 # The config and version files are a few KB; a larger file is refused before it is
@@ -41,6 +42,17 @@ async def read_files(
     else:
         reads = [_read(github, repository, root, path) for path in wanted]
     return dict(zip(wanted, await asyncio.gather(*reads), strict=True))
+
+
+def start_reading_files(
+    reads: Reads, github: InstallationClient, repository: str, ref: str, paths: Iterable[str]
+) -> asyncio.Task[dict[str, FileText]]:
+    """`read_files` as one of `reads`: started now, or the read of the same files at the same
+    ref started before."""
+    wanted = tuple(dict.fromkeys(paths))
+    return reads.start(
+        ("files", repository, ref, wanted), lambda: read_files(github, repository, ref, wanted)
+    )
 
 
 async def _root_tree(github: InstallationClient, repository: str, ref: str) -> dict[str, object]:

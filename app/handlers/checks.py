@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from app.github.client import classify, describe
+from app.github.reads import Reads
 from app.handlers.check_output import CheckOutput, error_output, long_wait_output
 from app.handlers.routing import Context
 
@@ -17,8 +20,10 @@ async def write_check_run(
     *,
     conclusion: str | None,
     details_url: str | None = None,
+    reads: Reads | None = None,
 ) -> int:
-    """Create or update the `name` run on `head_sha`; `conclusion=None` means in progress."""
+    """Create or update the `name` run on `head_sha`; `conclusion=None` means in progress.
+    With `reads`, the look-up of the run that `find_check_run` started there is used."""
     body: dict[str, Any] = {"output": output.as_json()}
     if conclusion is None:
         body["status"] = "in_progress"
@@ -27,23 +32,67 @@ async def write_check_run(
     if details_url is not None:
         body["details_url"] = details_url
 
-    state_key = f"check-run:{context.repository}:{name}:{head_sha}"
+    state_key = _state_key(context, name, head_sha)
     # Pull requests whose branches point at the same commit share its check run: their
     # evaluations must not both find no run and both create one.
     async with context.github.caches.lock(state_key):
-        return await _create_or_update(context, name, head_sha, state_key, body)
+        return await _create_or_update(context, name, head_sha, state_key, body, reads)
+
+
+def find_check_run(
+    reads: Reads, context: Context, name: str, head_sha: str
+) -> asyncio.Task[_LookedUp]:
+    """Start looking for the `name` run on `head_sha`, as one of `reads`, so that the look-up
+    overlaps the work whose result the run will show."""
+    return reads.start(
+        ("check run", context.repository, name, head_sha),
+        lambda: _look_up(context, name, head_sha),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _LookedUp:
+    stored: str | None  # the run the journal named when looked up
+    run_id: str | None  # the run to update; None when there is none yet
+
+
+def _state_key(context: Context, name: str, head_sha: str) -> str:
+    return f"check-run:{context.repository}:{name}:{head_sha}"
+
+
+async def _look_up(context: Context, name: str, head_sha: str) -> _LookedUp:
+    state_key = _state_key(context, name, head_sha)
+    known = context.github.caches.check_runs.get(state_key)
+    if known is not None:  # written by this process: no need to ask
+        return _LookedUp(None, known)
+    # First written by this process: trust only what GitHub confirms.
+    stored = run_id = await context.state.get_state(state_key)
+    if run_id is not None and not await _is_run_of(context, run_id, name, head_sha):
+        run_id = None  # the journal outlived the run, or names another GitHub's
+    return _LookedUp(stored, run_id or await _existing_run(context, name, head_sha))
 
 
 async def _create_or_update(
-    context: Context, name: str, head_sha: str, state_key: str, body: dict[str, Any]
+    context: Context,
+    name: str,
+    head_sha: str,
+    state_key: str,
+    body: dict[str, Any],
+    reads: Reads | None,
 ) -> int:
-    known = context.github.caches.check_runs
-    run_id = known.get(state_key)
-    if run_id is None:  # first written by this process: trust only what GitHub confirms
-        run_id = await context.state.get_state(state_key)
-        if run_id is not None and not await _is_run_of(context, run_id, name, head_sha):
-            run_id = None  # the journal outlived the run, or names another GitHub's
-        run_id = run_id or await _existing_run(context, name, head_sha)
+    run_id = context.github.caches.check_runs.get(state_key)
+    if run_id is None:
+        looked_up = await (
+            find_check_run(reads, context, name, head_sha)
+            if reads is not None
+            else _look_up(context, name, head_sha)
+        )
+        run_id = looked_up.run_id
+        # Looked up before this turn, maybe: a run written since (by another process) is the
+        # one the journal names now.
+        stored = await context.state.get_state(state_key)
+        if stored is not None and stored != looked_up.stored:
+            run_id = stored
     if run_id is not None:
         path = f"/repos/{context.repository}/check-runs/{run_id}"
         updated = (await context.github.request("PATCH", path, body=body)).json()

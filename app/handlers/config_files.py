@@ -15,7 +15,8 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, classify, error_message
-from app.github.files import read_default_branch_file, read_files
+from app.github.files import read_default_branch_file, start_reading_files
+from app.github.reads import Reads
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, OrgDefaults, load_config
 from policies.files import FileText, UnreadableText
 
@@ -39,6 +40,13 @@ async def read_org_file(github: InstallationClient, repository: str) -> FileText
         if message := error_message(error):
             answer += f": {message}"
         return UnreadableText(f"cannot be read (GitHub answered {answer})")
+
+
+def start_reading_org_file(
+    reads: Reads, github: InstallationClient, repository: str
+) -> asyncio.Task[FileText]:
+    """`read_org_file` as one of `reads`: started now, or the read started before."""
+    return reads.start(("org file", repository), lambda: read_org_file(github, repository))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +94,28 @@ class ConfigFiles:
         return "Config: " + ", then ".join(files)
 
 
+def start_reading_config(
+    reads: Reads, github: InstallationClient, repository: str, base_ref: str
+) -> None:
+    """Start the reads `base_config` makes for a pull request into `base_ref`, as some of
+    `reads`, before the pull request is read."""
+    start_reading_files(reads, github, repository, base_ref, [CONFIG_PATH])
+    start_reading_org_file(reads, github, repository)
+
+
 async def base_config(
-    github: InstallationClient, repository: str, pull: Mapping[str, Any]
+    github: InstallationClient,
+    repository: str,
+    pull: Mapping[str, Any],
+    reads: Reads | None = None,
 ) -> HotfixConfig:
     """The config of the pull request's base branch (for a merged one, the branch it merged
-    into) over the organization's; `ConfigError` naming the file that cannot be used."""
-    base = pull["base"]
+    into) over the organization's; `ConfigError` naming the file that cannot be used. With
+    `reads`, those `start_reading_config` started for the same branch are used."""
+    base, reads = pull["base"], reads or Reads()
     files, org_file = await asyncio.gather(
-        read_files(github, repository, base["ref"], [CONFIG_PATH]),
-        read_org_file(github, repository),
+        start_reading_files(reads, github, repository, base["ref"], [CONFIG_PATH]),
+        start_reading_org_file(reads, github, repository),
     )
     config_files = ConfigFiles(repository, base["ref"], org_file, files.get(CONFIG_PATH))
     return config_files.config(base["repo"]["default_branch"])

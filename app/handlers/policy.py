@@ -2,10 +2,13 @@
 
 The pull request is always read from the API, never from the delivery, so deliveries that
 arrive late or out of order still end in the result for its current state. Independent
-requests run concurrently; with warm caches an evaluation is 4 sequential round trips:
-(pull request, reviews) -> (base tree and the organization's file, revalidated) -> (tag,
-team members) -> check run; a rollback reads the pull request it reverts after the base
-tree, one more.
+requests run concurrently, and what the delivery names (the base branch, the head commit)
+is read beside the pull request, to be used once the pull request as read confirms it:
+(pull request, reviews, base tree and the organization's file revalidated, head tree, the
+check run's look-up) -> (the head's version files, unless cached) -> (tag; team members and
+review requests) -> check run. With warm caches that is 3 sequential round trips, and 4 for
+the first evaluation of a head commit; a rollback reads the pull request it reverts after
+the base tree, one more.
 
 A hotfix pull request's evaluation also keeps its incident clock going (docs/BEHAVIOUR.md,
 'The incident clock'): it schedules the clock's timers in the journal and asks the approval
@@ -16,18 +19,19 @@ request for either.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from app.github.client import InstallationClient, timestamp
-from app.github.files import read_files
+from app.github.files import read_files, start_reading_files
+from app.github.reads import Reads, both, reading_ahead
 from app.github.teams import members_among
 from app.handlers import timeline
 from app.handlers.check_output import CheckOutput, config_error_output, policy_output
-from app.handlers.checks import report_failure, write_check_run
-from app.handlers.config_files import ConfigFiles, read_org_file
+from app.handlers.checks import find_check_run, report_failure, write_check_run
+from app.handlers.config_files import ConfigFiles, start_reading_org_file
 from app.handlers.notices import alert_p0
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
@@ -58,6 +62,8 @@ PULL_REQUEST_ACTIONS = (
     "ready_for_review",
 )
 REVIEW_ACTIONS = ("submitted", "edited", "dismissed")
+# What the base branch is read for first: the config, and the usual version files beside it.
+_BASE_FILES = (CONFIG_PATH, *DEFAULT_VERSION_FILES)
 
 
 async def on_pull_request(context: Context) -> None:
@@ -105,10 +111,26 @@ async def _record(context: Context, evaluation: Evaluation) -> None:
     )
 
 
+# What is done with an evaluation as soon as the approvals are judged (see `policy_evaluation`).
+ApprovalsJudged = Callable[[Evaluation], Awaitable[None]]
+
+
 async def evaluate_pull_request(context: Context, number: int) -> Evaluation | None:
     """Evaluate pull request `number` and write its check run; None when it is not open."""
+    async with reading_ahead() as reads:
+        _read_what_the_delivery_names(context, reads, number)
+        return await _evaluate(context, number, reads)
+
+
+async def _evaluate(context: Context, number: int, reads: Reads) -> Evaluation | None:
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
+    requested: list[RequestOutcome] = []
+
+    async def keep_the_clock(judged: Evaluation) -> None:
+        await _record(context, judged)
+        requested.extend(await _keep_the_clock(context, number, judged))
+
     try:
         pull, reviews, records = await read_pull_request(context, number)
         now = datetime.fromtimestamp(context.clock(), UTC)
@@ -117,14 +139,14 @@ async def evaluate_pull_request(context: Context, number: int) -> Evaluation | N
                 # A review queued behind the merge still belongs in the incident's timeline.
                 await _record(
                     context,
-                    await policy_evaluation(github, repository, pull, reviews, records, now),
+                    await policy_evaluation(github, repository, pull, reviews, records, now, reads),
                 )
             context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
             return None
         head_sha = pull["head"]["sha"]
-        evaluation = await policy_evaluation(github, repository, pull, reviews, records, now)
-        await _record(context, evaluation)
-        requested = await _keep_the_clock(context, number, evaluation)
+        evaluation = await policy_evaluation(
+            github, repository, pull, reviews, records, now, reads, keep_the_clock
+        )
     except Exception as error:
         await report_failure(
             context, CHECK_NAME, head_sha, error, "Could not evaluate the hotfix policy"
@@ -132,7 +154,7 @@ async def evaluate_pull_request(context: Context, number: int) -> Evaluation | N
         raise
     output = evaluation.output(requested)
     conclusion = evaluation.verdict.conclusion
-    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion)
+    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion, reads=reads)
     await alert_p0(context, evaluation.config, evaluation.verdict, evaluation.facts)
     # Only a break-glass in force waives anything: one not in force under the severity
     # labelled now keeps what it waived while it was.
@@ -183,6 +205,26 @@ async def _keep_the_clock(
     return await request_reviews(context, number, verdict.severity, requests)
 
 
+def _read_what_the_delivery_names(context: Context, reads: Reads, number: int) -> None:
+    """Start the reads of the base branch and head commit the delivery's pull request names
+    (and of the organization's config), and the look-up of the check run on that head:
+    `policy_evaluation` and `write_check_run` use them when the pull request read from the
+    API names the same (a delivery that is not the latest names an older head, and its reads
+    are left unused)."""
+    pull = context.payload.get("pull_request")
+    if not isinstance(pull, dict) or pull.get("number") != number:
+        return
+    base_ref = (pull.get("base") or {}).get("ref")
+    head_sha = (pull.get("head") or {}).get("sha")
+    github, repository = context.github, context.repository
+    start_reading_org_file(reads, github, repository)
+    if isinstance(base_ref, str):
+        start_reading_files(reads, github, repository, base_ref, _BASE_FILES)
+    if isinstance(head_sha, str):
+        start_reading_files(reads, github, repository, head_sha, DEFAULT_VERSION_FILES)
+        find_check_run(reads, context, CHECK_NAME, head_sha)
+
+
 def _head_named_by(payload: dict[str, Any]) -> str | None:
     """The head commit the delivery names: possibly stale, but where an error can be shown
     when GitHub does not give the current one."""
@@ -203,53 +245,80 @@ async def policy_evaluation(
     reviews: list[Any],
     records: PullRecords,
     now: datetime,
+    reads: Reads | None = None,
+    approvals_judged: ApprovalsJudged | None = None,
 ) -> Evaluation:
-    """The hotfix policy on `pull` (as `read_pull_request` gave it) on its head commit."""
+    """The hotfix policy on `pull` (as `read_pull_request` gave it) on its head commit.
+    `reads`: those started before, of which the ones of this base and head are used.
+    `approvals_judged` is given the evaluation as soon as the approvals are judged, beside
+    the reads of the version files and the tag: its verdict says the severity and the
+    approval groups waited for, and cannot be shown (the version bump is not judged yet)."""
     base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
     default_branch = pull["base"]["repo"]["default_branch"]
+    reads = reads or Reads()
     # The config and the usual version files come from one base tree; the head's version
     # files and the organization's defaults are read alongside so that none waits.
     base_files, head_files, org_file = await asyncio.gather(
-        read_files(github, repository, base_ref, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
-        read_files(github, repository, head_sha, DEFAULT_VERSION_FILES),
-        read_org_file(github, repository),
+        start_reading_files(reads, github, repository, base_ref, _BASE_FILES),
+        start_reading_files(reads, github, repository, head_sha, DEFAULT_VERSION_FILES),
+        start_reading_org_file(reads, github, repository),
     )
     config_files = ConfigFiles(repository, base_ref, org_file, base_files.get(CONFIG_PATH))
     try:
         config = config_files.config(default_branch)
     except ConfigError as error:
         verdict = config_error_verdict(error)
-        return Evaluation(verdict, config_used=config_files.used, config_error=error)
+        evaluation = Evaluation(verdict, config_used=config_files.used, config_error=error)
+        return await _judged(evaluation, approvals_judged)
     facts = _facts(pull, reviews, records, now)
     if is_rollback(config, facts.head_ref, facts.labels):
         number = reverted_number(facts.head_ref, facts.body, repository)
         if number is not None:
             facts = replace(facts, reverted=await read_reverted_pull(github, repository, number))
     elif not is_hotfix(config, facts.head_ref, facts.labels):
-        return Evaluation(evaluate(config, facts), config_files.used, config, facts=facts)
+        evaluation = Evaluation(evaluate(config, facts), config_files.used, config, facts=facts)
+        return await _judged(evaluation, approvals_judged)
 
-    # The rules say what to look up: first the version files they read...
-    version_paths = needed_lookups(config, facts).version_files
-    missing = [path for path in version_paths if path not in head_files]
-    if missing:  # version.files names files other than the usual ones
-        extra_base, extra_head = await asyncio.gather(
-            read_files(github, repository, base_ref, missing),
-            read_files(github, repository, head_sha, missing),
+    # The rules say what to look up: the version files they read, then the tag those name;
+    # and, beside them, the teams of those approving (the approvals read no file).
+    lookups = needed_lookups(config, facts)
+
+    async def versions() -> PullRequestFacts:
+        paths = lookups.version_files
+        base, head = base_files, head_files
+        missing = [path for path in paths if path not in head_files]
+        if missing:  # version.files names files other than the usual ones
+            extra_base, extra_head = await asyncio.gather(
+                read_files(github, repository, base_ref, missing),
+                read_files(github, repository, head_sha, missing),
+            )
+            base, head = {**base, **extra_base}, {**head, **extra_head}
+        versioned = replace(
+            facts,
+            base_version_files={path: base.get(path) for path in paths},
+            head_version_files={path: head.get(path) for path in paths},
         )
-        base_files, head_files = {**base_files, **extra_base}, {**head_files, **extra_head}
-    facts = replace(
-        facts,
-        base_version_files={path: base_files.get(path) for path in version_paths},
-        head_version_files={path: head_files.get(path) for path in version_paths},
-    )
-    # ...then what those files and the reviews decide: the tag, the approvers' teams.
-    needs = needed_lookups(config, facts)
-    existing_tags, team_members = await asyncio.gather(
-        _existing_tags(github, repository, needs.tags),
-        _approvers_by_team(github, repository.split("/")[0], needs),
-    )
-    facts = replace(facts, team_members=team_members, existing_tags=existing_tags)
+        tags = needed_lookups(config, versioned).tags
+        return replace(versioned, existing_tags=await _existing_tags(github, repository, tags))
+
+    async def approvals() -> Mapping[str, frozenset[str]]:
+        team_members = await _approvers_by_team(github, repository.split("/")[0], lookups)
+        judged = replace(facts, team_members=team_members)
+        await _judged(
+            Evaluation(evaluate(config, judged), config_files.used, config, facts=judged),
+            approvals_judged,
+        )
+        return team_members
+
+    versioned, team_members = await both(versions(), approvals())
+    facts = replace(versioned, team_members=team_members)
     return Evaluation(evaluate(config, facts), config_files.used, config, facts=facts)
+
+
+async def _judged(evaluation: Evaluation, approvals_judged: ApprovalsJudged | None) -> Evaluation:
+    if approvals_judged is not None:
+        await approvals_judged(evaluation)
+    return evaluation
 
 
 def _facts(

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from githubkit.exception import RequestFailed
 
+from app.github.reads import Reads
 from app.handlers.release.report import COMMENT_MARKER
 from app.handlers.routing import Context
 
 
-async def write_comment(context: Context, number: int, body: str, comment_id: int | None) -> int:
-    """Update the report comment, or post it when there is none; returns its id."""
+async def write_comment(
+    context: Context, number: int, body: str, comment_id: int | None, reads: Reads
+) -> int:
+    """Update the report comment, or post it when there is none; returns its id. Without
+    `comment_id`, the look-up `find_comment` started in `reads` says which it is."""
     repository = context.repository
     if comment_id is None:
-        comment_id = await _find_comment(context, number)
+        comment_id = await find_comment(reads, context, number)
     if comment_id is not None:
         try:
             await context.github.request(
@@ -26,6 +32,13 @@ async def write_comment(context: Context, number: int, body: str, comment_id: in
         "POST", f"/repos/{repository}/issues/{number}/comments", body={"body": body}
     )
     return int(created.json()["id"])
+
+
+def find_comment(reads: Reads, context: Context, number: int) -> asyncio.Task[int | None]:
+    """Start looking for the report comment on pull request `number`, as one of `reads`."""
+    return reads.start(
+        ("report comment", context.repository, number), lambda: _find_comment(context, number)
+    )
 
 
 async def _find_comment(context: Context, number: int) -> int | None:

@@ -1,9 +1,14 @@
-"""After a hotfix merges into production: run the steps of `steps.STEPS` in order, then report.
+"""After a hotfix merges into production: run the steps of `steps.STEPS`, then report.
 
-The pull request is read from the API, never from the delivery. Each step's outcome is kept
-in the journal as soon as it is known, so a retry, a redelivery or a re-run of the
-`hotfix-release` check resumes with what is not done. The report (one comment on the
-pull request and the check run on the merge commit) is written once, at the end of a run.
+The pull request is read from the API, never from the delivery; the config of the base
+branch the delivery names is read alongside, and used when the API confirms that branch (a
+merged pull request's base no longer changes). Each step runs as soon as the steps it needs
+have ended, so steps that need nothing of each other run at once; the report lists them in
+the registry's order. Each step's outcome is kept in the journal as soon as it is known, so
+a retry, a redelivery or a re-run of the `hotfix-release` check resumes with what is not
+done. The report (one comment on the pull request and the check run on the merge commit,
+written together) is written once, at the end of a run; whether the comment and the run
+exist already is looked up while the steps run.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from githubkit.exception import RequestFailed
 
 from app.github.client import classify, describe_with_wait, timestamp
 from app.github.files import read_files
+from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
-from app.handlers.checks import report_failure, write_check_run
-from app.handlers.config_files import base_config
+from app.handlers.checks import find_check_run, report_failure, write_check_run
+from app.handlers.config_files import base_config, start_reading_config
 from app.handlers.policy import read_reverted_pull
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
-from app.handlers.release.comment import write_comment
+from app.handlers.release.comment import find_comment, write_comment
 from app.handlers.release.plan import ReleasePlan, RolledBack
 from app.handlers.release.report import (
     CHECK_NAME,
@@ -94,6 +100,9 @@ class ReleaseState:
     key: str
     steps: dict[str, StepOutcome] = field(default_factory=dict)
     comment_id: int | None = None
+    # Steps side by side save as they end: one write at a time, each made of what is known
+    # when its turn comes, so that none is overwritten by an older one.
+    _saving: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
 
     @classmethod
     async def load(cls, context: Context, key: str) -> ReleaseState:
@@ -106,9 +115,10 @@ class ReleaseState:
         return cls(key, steps, data["comment_id"])
 
     async def save(self, context: Context) -> None:
-        steps = {name: outcome.as_json() for name, outcome in self.steps.items()}
-        data = {"steps": steps, "comment_id": self.comment_id}
-        await context.state.set_state(self.key, json.dumps(data))
+        async with self._saving:
+            steps = {name: outcome.as_json() for name, outcome in self.steps.items()}
+            data = {"steps": steps, "comment_id": self.comment_id}
+            await context.state.set_state(self.key, json.dumps(data))
 
 
 async def release_pull_request(
@@ -126,50 +136,57 @@ async def release_pull_request(
 async def _release(context: Context, number: int, listed: dict[str, Any] | None) -> None:
     pull = listed or context.payload.get("pull_request")
     merge_sha = pull.get("merge_commit_sha") if isinstance(pull, dict) else None
-    try:
-        pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
-        if not pull["merged"]:
+    async with reading_ahead() as reads:
+        base = pull.get("base") if isinstance(pull, dict) else None
+        if isinstance(base, dict) and isinstance(base.get("ref"), str):
+            start_reading_config(reads, context.github, context.repository, base["ref"])
+        try:
+            pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
+            if not pull["merged"]:
+                return
+            merge_sha = pull["merge_commit_sha"]
+            plan = await _plan_for(context, pull, reads)
+        except Exception as error:
+            # Judged with the defaults, as an unusable config is: a merge that is no hotfix
+            # gets no hotfix-release run.
+            if isinstance(pull, dict) and is_production_hotfix(_defaults(pull), pull):
+                await report_failure(
+                    context, CHECK_NAME, merge_sha, error, "Could not run the post-merge steps"
+                )
+            raise
+        if plan is None:
             return
-        merge_sha = pull["merge_commit_sha"]
-        plan = await _plan_for(context, pull)
-    except Exception as error:
-        # Judged with the defaults, as an unusable config is: a merge that is no hotfix
-        # gets no hotfix-release run.
-        if isinstance(pull, dict) and is_production_hotfix(_defaults(pull), pull):
-            await report_failure(
-                context, CHECK_NAME, merge_sha, error, "Could not run the post-merge steps"
-            )
-        raise
-    if plan is None:
-        return
-    if plan.merged_at is not None:
-        production = plan.config.branches.production
-        merge = merged_into(production, plan.merged_by, plan.short_sha, plan.merged_at)
-        # Opened too: an evaluation writes it, but a pull request may merge before any ran.
-        events = [merge] if plan.opened_at is None else [opened(plan.opened_at, plan.author), merge]
-        await timeline.record(context, number, events)
-    merged_at = timestamp(pull.get("merged_at")) or context.now()
-    await verbal_approvals.schedule_confirmation_reminder(context, plan, merged_at)
-    state = await ReleaseState.load(context, release_key(context.repository, number))
-    outcomes = await run_steps(context, plan, state, steps.STEPS)
-    report = steps_report(plan, outcomes)
-    await _publish(context, number, plan.merge_sha, report, state)
-    context.log.info("pull request #%d: %s", number, report.output.title)
+        if plan.merged_at is not None:
+            production = plan.config.branches.production
+            merge = merged_into(production, plan.merged_by, plan.short_sha, plan.merged_at)
+            # Opened too: an evaluation writes it, but a pull request may merge before any ran.
+            events = [merge]
+            if plan.opened_at is not None:
+                events.insert(0, opened(plan.opened_at, plan.author))
+            await timeline.record(context, number, events)
+        merged_at = timestamp(pull.get("merged_at")) or context.now()
+        await verbal_approvals.schedule_confirmation_reminder(context, plan, merged_at)
+        state = await ReleaseState.load(context, release_key(context.repository, number))
+        _look_up_report_places(context, reads, number, plan.merge_sha, state)
+        outcomes = await run_steps(context, plan, state, steps.STEPS)
+        report = steps_report(plan, outcomes)
+        await _publish(context, number, plan.merge_sha, report, reads, state)
+        context.log.info("pull request #%d: %s", number, report.output.title)
 
 
-async def _plan_for(context: Context, pull: dict[str, Any]) -> ReleasePlan | None:
+async def _plan_for(context: Context, pull: dict[str, Any], reads: Reads) -> ReleasePlan | None:
     """What the post-merge run will do; None when there is nothing to do, or the config
     cannot be used (reported here)."""
     number = pull["number"]
     base = pull["base"]
     try:
-        config = await base_config(context.github, context.repository, pull)
+        config = await base_config(context.github, context.repository, pull, reads)
     except ConfigError as error:
         # Judged with the defaults: an unusable file must not hide a hotfix merge.
         if not is_production_hotfix(_defaults(pull), pull):
             return None
         report = config_problem_report(pull["html_url"], base["ref"], error)
-        await _publish(context, number, pull["merge_commit_sha"], report)
+        await _publish(context, number, pull["merge_commit_sha"], report, reads)
         context.log.warning("pull request #%d: %s", number, report.output.title)
         return None
     if not is_production_hotfix(config, pull):
@@ -277,45 +294,96 @@ async def _plan(
 async def run_steps(
     context: Context, plan: ReleasePlan, state: ReleaseState, registered: Sequence[Step]
 ) -> StepOutcomes:
-    """`registered` steps in order, each resumed from its journaled outcome; those whose
-    `applies` refuses the plan neither run nor are reported."""
-    outcomes: dict[str, StepOutcome] = {}
-    registered = [step for step in registered if step.applies(plan)]
+    """`registered` steps, each resumed from its journaled outcome, each started as soon as
+    the steps it needs have ended (those that need nothing of each other run at once);
+    listed in `registered`'s order. Those whose `applies` refuses the plan neither run nor
+    are reported, and a step that needs one of them does not wait for it.
+
+    A failure that may pass stops nothing already started: the steps under way end, and
+    what they did is kept, before it is raised (the worker retries the whole run, and
+    finished steps are not redone); the steps that need the failed one do not start."""
+    started: dict[str, asyncio.Task[StepOutcome]] = {}
     for step in registered:
-        previous = state.steps.get(step.key)
-        if previous is not None and previous.status.finished:
-            outcomes[step.key] = previous
-            continue
-        unfinished_needs = tuple(
-            need.key
-            for need in step.needs
-            if need.key in outcomes and not outcomes[need.key].status.finished
+        if step.applies(plan):
+            # Each task looks its needs up in `started` once it runs: by then all are in it.
+            started[step.key] = asyncio.create_task(_run_step(context, plan, state, step, started))
+    try:
+        await asyncio.gather(*started.values(), return_exceptions=True)
+    finally:
+        for task in started.values():
+            task.cancel()  # the run itself was cancelled: none of its steps goes on
+    for task in started.values():  # the first failure in the list's order
+        error = task.exception()
+        if error is not None and not isinstance(error, _NeedNotRun):
+            raise error
+    return [(step, started[step.key].result()) for step in registered if step.key in started]
+
+
+class _NeedNotRun(Exception):
+    """A step that needs another did not run: that one stopped the run with an error that
+    may pass."""
+
+
+async def _run_step(
+    context: Context,
+    plan: ReleasePlan,
+    state: ReleaseState,
+    step: Step,
+    started: dict[str, asyncio.Task[StepOutcome]],
+) -> StepOutcome:
+    previous = state.steps.get(step.key)
+    if previous is not None and previous.status.finished:
+        return previous
+    # The steps it needs, and theirs: it may read the outcome of any of them.
+    needed = {key: started[key] for key in _needs_of(step) & started.keys()}
+    if needed:
+        await asyncio.wait(needed.values())
+    if any(task.exception() is not None for task in needed.values()):
+        raise _NeedNotRun
+    earlier = {key: task.result() for key, task in needed.items()}
+    unfinished_needs = tuple(
+        need.key
+        for need in step.needs
+        if need.key in earlier and not earlier[need.key].status.finished
+    )
+    try:
+        run = StepRun(context.github, plan, previous, unfinished_needs, context, earlier)
+        outcome = await step.action(run)
+    except Exception as error:
+        now = context.clock()
+        transience = classify(error, now)
+        if transience.retriable and not context.last_attempt:
+            raise  # the worker retries the whole run; finished steps are not redone
+        # A failure that is not GitHub's answer is a bug: keep its traceback.
+        reason = describe_with_wait(error, now)
+        context.log.warning(
+            "step %s failed: %s",
+            step.key,
+            reason,
+            exc_info=not transience.transient and not isinstance(error, RequestFailed),
         )
-        try:
-            run = StepRun(context.github, plan, previous, unfinished_needs, context, dict(outcomes))
-            outcome = await step.action(run)
-        except Exception as error:
-            now = context.clock()
-            transience = classify(error, now)
-            if transience.retriable and not context.last_attempt:
-                raise  # the worker retries the whole run; finished steps are not redone
-            # A failure that is not GitHub's answer is a bug: keep its traceback.
-            reason = describe_with_wait(error, now)
-            context.log.warning(
-                "step %s failed: %s",
-                step.key,
-                reason,
-                exc_info=not transience.transient and not isinstance(error, RequestFailed),
-            )
-            outcome = StepOutcome(StepStatus.FAILED, reason)
-        outcomes[step.key] = state.steps[step.key] = outcome
-        await state.save(context)
-        if plan.number is not None and step in steps.IN_TIMELINE and outcome.status.happened:
-            event = step_finished(
-                step.key, step.title, outcome.status, outcome.detail, context.now()
-            )
-            await timeline.record(context, plan.number, [event])
-    return [(step, outcomes[step.key]) for step in registered]
+        outcome = StepOutcome(StepStatus.FAILED, reason)
+    state.steps[step.key] = outcome
+    await state.save(context)
+    if plan.number is not None and step in steps.IN_TIMELINE and outcome.status.happened:
+        event = step_finished(step.key, step.title, outcome.status, outcome.detail, context.now())
+        await timeline.record(context, plan.number, [event])
+    return outcome
+
+
+def _needs_of(step: Step) -> set[str]:
+    """The keys of the steps `step` needs, directly or through the steps it needs."""
+    return {key for need in step.needs for key in (need.key, *_needs_of(need))}
+
+
+def _look_up_report_places(
+    context: Context, reads: Reads, number: int, merge_sha: str, state: ReleaseState
+) -> None:
+    """Start looking for the report's comment (unless its id is kept) and check run, so that
+    `_publish` finds them looked up while the steps ran."""
+    if state.comment_id is None:
+        find_comment(reads, context, number)
+    find_check_run(reads, context, CHECK_NAME, merge_sha)
 
 
 async def _publish(
@@ -323,17 +391,27 @@ async def _publish(
     number: int,
     merge_sha: str,
     report: Report,
+    reads: Reads,
     state: ReleaseState | None = None,
 ) -> None:
-    """The comment, then the check run; the comment's id is kept before anything else."""
+    """The comment and the check run, written at once; the comment's id is kept as soon as
+    it is known, whatever happens to the check run."""
     state = state or await ReleaseState.load(context, release_key(context.repository, number))
-    state.comment_id = await write_comment(context, number, comment_body(report), state.comment_id)
-    await state.save(context)
-    await write_check_run(
-        context,
-        CHECK_NAME,
-        merge_sha,
-        report.output,
-        conclusion=report.conclusion,
-        details_url=report.details_url,
+
+    async def comment() -> None:
+        body = comment_body(report)
+        state.comment_id = await write_comment(context, number, body, state.comment_id, reads)
+        await state.save(context)
+
+    await both(
+        comment(),
+        write_check_run(
+            context,
+            CHECK_NAME,
+            merge_sha,
+            report.output,
+            conclusion=report.conclusion,
+            details_url=report.details_url,
+            reads=reads,
+        ),
     )

@@ -15,7 +15,8 @@ import json
 from dataclasses import asdict, dataclass
 
 from app.github.files import read_files
-from app.handlers.checks import write_check_run
+from app.github.reads import reading_ahead
+from app.handlers.checks import find_check_run, write_check_run
 from app.handlers.config_files import ConfigFiles, read_org_file
 from app.handlers.release import steps
 from app.handlers.release.handler import (
@@ -94,16 +95,19 @@ async def release_push(context: Context, push: Push, after: str) -> None:
             _push_key(context.repository, after), json.dumps(asdict(push))
         )
         state = await ReleaseState.load(context, key)
-        outcomes = await run_steps(context, plan, state, steps.PUSH_STEPS)
-        report = steps_report(plan, outcomes)
-        await write_check_run(
-            context,
-            CHECK_NAME,
-            after,
-            report.output,
-            conclusion=report.conclusion,
-            details_url=report.details_url,
-        )
+        async with reading_ahead() as reads:
+            find_check_run(reads, context, CHECK_NAME, after)  # looked up while the steps run
+            outcomes = await run_steps(context, plan, state, steps.PUSH_STEPS)
+            report = steps_report(plan, outcomes)
+            await write_check_run(
+                context,
+                CHECK_NAME,
+                after,
+                report.output,
+                conclusion=report.conclusion,
+                details_url=report.details_url,
+                reads=reads,
+            )
     context.log.info("push %s to %s: %s", after[:7], push.branch, report.output.title)
 
 

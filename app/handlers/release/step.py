@@ -75,7 +75,7 @@ class StepRun:
     previous: StepOutcome | None
     unfinished_needs: tuple[str, ...]  # keys
     # The delivery's context, for the state store and timers, and the outcomes of the steps
-    # before this one, by key (this run's, or those a re-run kept).
+    # it needs and of those they need, by key (this run's, or those a re-run kept).
     context: Context
     earlier: Mapping[str, StepOutcome]
 
@@ -98,7 +98,8 @@ def rollbacks_only(plan: ReleasePlan) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One post-merge step; `app.handlers.release.steps.STEPS` lists them in order."""
+    """One post-merge step; `app.handlers.release.steps.STEPS` lists them in the report's
+    order."""
 
     key: str  # in the journal, and in the report's title when it fails
     title: str  # its row in the report
@@ -106,7 +107,9 @@ class Step:
     action: Callable[[StepRun], Awaitable[StepOutcome]]
     # The shell commands that finish it by hand, shown when it failed or was blocked.
     manual_commands: Callable[[ReleasePlan], list[str]]
-    # Steps listed before it; those that did not finish reach it as `unfinished_needs`.
+    # Steps listed before it, which it starts after: every step whose outcome it reads, or
+    # whose work must be done before its own. Those that did not finish reach it as
+    # `unfinished_needs`. Steps that need nothing of each other run at once.
     needs: tuple[Step, ...] = ()
     # Whether it runs, and is reported, for this merge (a rollback has steps of its own).
     applies: Callable[[ReleasePlan], bool] = every_merge

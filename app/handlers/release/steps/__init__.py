@@ -1,4 +1,5 @@
-"""The post-merge steps, in the order they run and the report lists them (see README.md).
+"""The post-merge steps, in the order the report lists them (see README.md). Each runs as soon
+as the steps it `needs` have ended; steps that need nothing of each other run at once.
 
 Each step looks before it acts, so running it again finds its own earlier work and calls it
 done. A step returns its outcome; a GitHub answer it does not expect propagates, and the

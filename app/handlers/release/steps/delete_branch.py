@@ -9,6 +9,7 @@ from githubkit.exception import RequestFailed
 from app.github.client import error_message
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
+from app.handlers.release.steps import back_merge
 from policies.config import CONFIG_PATH
 
 
@@ -48,4 +49,12 @@ def delete_branch_commands(plan: ReleasePlan) -> list[str]:
     return [f"git push origin --delete {shlex.quote(plan.head_ref)}"]
 
 
-STEP = Step("delete-branch", "Delete branch", delete_branch, delete_branch_commands)
+STEP = Step(
+    "delete-branch",
+    "Delete branch",
+    delete_branch,
+    delete_branch_commands,
+    # As gitflow finishes a hotfix: the branch goes once the back-merge has ended, whatever
+    # its outcome.
+    needs=(back_merge.STEP,),
+)

@@ -23,7 +23,7 @@ from app.handlers.release.step import (
     StepStatus,
     hotfixes_only,
 )
-from app.handlers.release.steps import release, retro_review, tag, verbal_approvals
+from app.handlers.release.steps import back_merge, release, retro_review, tag, verbal_approvals
 from policies.incident import Incident, report_body, report_title
 from policies.wording import join_words, when
 
@@ -169,5 +169,8 @@ STEP = Step(
     "Incident report",
     open_incident_report,
     incident_report_commands,
+    # It links the tag, the release and the retroactive review, and its timeline holds the
+    # rows of the tag, the release and the back-merge.
+    needs=(tag.STEP, release.STEP, back_merge.STEP, retro_review.STEP),
     applies=hotfixes_only,
 )

@@ -47,5 +47,8 @@ STEP = Step(
     "Resolution notice",
     post_resolution_notice,
     resolution_notice_commands,
+    # It links the incident report and, through what that needs, the tag, the release and
+    # their rows of the timeline.
+    needs=(incident_report.STEP,),
     applies=hotfixes_only,
 )

@@ -12,6 +12,7 @@ import shlex
 from app.handlers.notices import find_or_post, send_to_chat
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus, rollbacks_only
+from app.handlers.release.steps import release
 from policies.notices import DEFAULT_TEMPLATES, ROLLBACK, fill, pull_request_values
 
 
@@ -57,5 +58,10 @@ def notice_commands(plan: ReleasePlan) -> list[str]:
 
 
 STEP = Step(
-    "rollback-notice", "Rollback notice", post_notice, notice_commands, applies=rollbacks_only
+    "rollback-notice",
+    "Rollback notice",
+    post_notice,
+    notice_commands,
+    needs=(release.STEP,),  # it says the rollback was released as its tag
+    applies=rollbacks_only,
 )

@@ -1,0 +1,66 @@
+"""Requests made side by side: reads started before it is certain they will be needed, so that
+they overlap others, and pairs of requests that neither cuts off.
+
+A handler waits for GitHub's answers one round trip after another wherever a read needs what
+the last one said. Some reads can be started sooner on a good guess: the files of the base
+branch a delivery names, while the pull request is read from the API to confirm it. A handler
+run keeps its reads in one `Reads`, by what they read; asking for a read already started
+gets the one under way, and what nobody asked for is cancelled when the run ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+class Reads:
+    """The reads of one handler run, by key: each is made once, however often asked for."""
+
+    def __init__(self) -> None:
+        self._started: dict[Hashable, asyncio.Task[Any]] = {}
+
+    def start(self, key: Hashable, read: Callable[[], Coroutine[Any, Any, T]]) -> asyncio.Task[T]:
+        """The read of `key`, started now unless it was already."""
+        task = self._started.get(key)
+        if task is None:
+            task = self._started[key] = asyncio.create_task(read())
+        return cast("asyncio.Task[T]", task)
+
+    async def _cancel_unused(self) -> None:
+        """Cancel what nobody waited for. A guess that failed is no error of the run's: its
+        exception is retrieved here and dropped."""
+        unfinished = [task for task in self._started.values() if not task.done()]
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            await asyncio.wait(unfinished)
+        for task in self._started.values():
+            if not task.cancelled():
+                task.exception()
+
+
+@contextlib.asynccontextmanager
+async def reading_ahead() -> AsyncIterator[Reads]:
+    """A `Reads` for the block; nothing it started outlives the block."""
+    reads = Reads()
+    try:
+        yield reads
+    finally:
+        await reads._cancel_unused()
+
+
+async def both(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
+    """`first` and `second` side by side, each awaited to its end whatever happens to the
+    other (a write is never cut off half-way); then the first failure, in that order."""
+    one, other = await asyncio.gather(first, second, return_exceptions=True)
+    if isinstance(one, BaseException):
+        raise one
+    if isinstance(other, BaseException):
+        raise other
+    return one, other
