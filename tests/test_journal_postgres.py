@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -371,6 +372,29 @@ def test_a_lock_whose_holder_dies_is_free_at_once(database: str) -> None:
         journal.close()
 
     assert waited < 1.0
+
+
+def test_the_server_probes_a_locks_connection_so_a_dead_machine_loses_it_within_seconds(
+    database: str,
+) -> None:
+    """A machine that dies sends nothing more: the server notices only by probing."""
+    journal = PostgresJournal(database)
+
+    async def settings() -> tuple[Any, ...] | None:
+        async with (await journal._locks()).connection() as connection:
+            cursor = await connection.execute(
+                "SELECT current_setting('tcp_keepalives_idle'), "
+                "current_setting('tcp_keepalives_interval'), "
+                "current_setting('tcp_keepalives_count')"
+            )
+            return await cursor.fetchone()
+
+    try:
+        shown = journal._wait(settings())
+    finally:
+        journal.close()
+
+    assert shown == ("5", "2", "3")  # silent for 5 s, then 3 probes 2 s apart: ~11 s
 
 
 RELEASE_LOCK = "release:acme/widgets#1"
