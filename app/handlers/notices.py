@@ -46,21 +46,24 @@ async def send_notice(
     there already, and send it to chat too when `chat` (`notify.chat`); False when it was
     there."""
     sent_key = f"notice:{context.repository}:{notice_id}"
-    if await context.state.get_state(sent_key) is not None:
-        return False
-    path = f"/repos/{context.repository}/issues/{number}/comments"
-    found = marker(notice_id)
-    comments = await context.github.get_all(path)
-    comment = next((c for c in comments if found in (c.get("body") or "")), None)
-    posted = comment is None
-    if comment is None:
-        created = await context.github.request("POST", path, body={"body": f"{found}\n{text}"})
-        comment = created.json()
-    else:
-        context.log.info("notice %s was posted before; not again", notice_id)
-    if chat:
-        await send_to_chat(context, number, notice_id, text, comment.get("html_url"))
-    await context.state.set_state(sent_key, "sent")
+    # Looked for and posted under a lock: the P0 alert comes from every evaluation, and a
+    # re-run's is queued under its head commit, beside the pull request's own deliveries.
+    async with context.locks.lock(sent_key):
+        if await context.state.get_state(sent_key) is not None:
+            return False
+        path = f"/repos/{context.repository}/issues/{number}/comments"
+        found = marker(notice_id)
+        comments = await context.github.get_all(path)
+        comment = next((c for c in comments if found in (c.get("body") or "")), None)
+        posted = comment is None
+        if comment is None:
+            created = await context.github.request("POST", path, body={"body": f"{found}\n{text}"})
+            comment = created.json()
+        else:
+            context.log.info("notice %s was posted before; not again", notice_id)
+        if chat:
+            await send_to_chat(context, number, notice_id, text, comment.get("html_url"))
+        await context.state.set_state(sent_key, "sent")
     return posted
 
 
