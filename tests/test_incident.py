@@ -496,6 +496,27 @@ def test_a_pull_request_that_becomes_a_p0_is_alerted_once(clocked_bot: Bot) -> N
     ]
 
 
+def test_a_p0_evaluated_twice_at_once_is_alerted_once(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    # Each evaluation would list the comments, find no alert, and post one.
+    bot.fake.inject("GET", rf"/issues/{pull.number}/comments$", delay=0.5, times=2)
+
+    # The pull request's own delivery, and "Re-run all checks", which names no pull request
+    # (as for one from a fork) and so is queued under the head commit, beside it.
+    rerun = bot.fake.check_suite_event(bot.repo, pull.head_sha)
+    rerun["check_suite"]["pull_requests"] = []
+    bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
+    bot.send("check_suite", rerun)
+    bot.settle()
+
+    assert [entry.status for entry in bot.journal.recent()] == ["done", "done"]
+    assert [comment.body.splitlines()[0] for comment in bot.repo.comments_on(pull.number)] == [
+        "<!-- hotfix-bot notice p0-alert:acme/widgets#1 -->"
+    ]
+
+
 def test_a_repositorys_templates_replace_the_notices_wording_filled_in_as_plain_text(
     clocked_bot: Bot,
 ) -> None:

@@ -6,7 +6,10 @@ report."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from support.live_server import Server, github_and_servers, wait_for
 from support.postgres import PostgresServer
 
 from app.journal import Journal, open_journal
-from sandbox import FakeGitHub, FakeRepo
+from sandbox import FakeGitHub, FakeRepo, RecordedRequest
 
 PULL_REQUESTS = 4
 ACTIONS = ("opened", "edited", "labeled", "synchronize", "unlabeled", "reopened")
@@ -25,13 +28,16 @@ MARKER = "<!-- hotfix-bot:hotfix-release -->"
 
 
 @pytest.fixture
+def database(postgres: PostgresServer) -> Iterator[str]:
+    with postgres.database() as url:
+        yield url
+
+
+@pytest.fixture
 def two_servers(
-    tmp_path: Path, private_key_pem: str, postgres: PostgresServer
+    tmp_path: Path, private_key_pem: str, database: str
 ) -> Iterator[tuple[FakeGitHub, FakeRepo, list[Server], Journal]]:
-    with (
-        postgres.database() as database,
-        github_and_servers(tmp_path, private_key_pem, database, 2) as (fake, repo, servers),
-    ):
+    with github_and_servers(tmp_path, private_key_pem, database, 2) as (fake, repo, servers):
         journal = open_journal(database)  # the test's own look at the shared journal
         try:
             for server in servers:
@@ -158,3 +164,136 @@ def test_two_instances_share_the_work_of_one_journal_and_do_each_thing_once(
         "merged-1": "done",
         "merged-2": "done",
     }
+
+
+TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"]}
+REFUSAL = "Resource not accessible by integration"
+ISSUES = "/repos/acme/widgets/issues"  # where the incident report step looks for its issue
+
+
+def to_both(
+    servers: list[Server], event: str, payload: dict[str, object], name: str
+) -> list[tuple[Server, str, dict[str, object], str]]:
+    """`payload` to each server, under an id of its own (GitHub sent it twice)."""
+    return [(server, event, payload, f"{name}-{n}") for n, server in enumerate(servers, 1)]
+
+
+def worker_running(database: str, delivery_id: str) -> int:
+    """The process id of the worker that runs `delivery_id`, from its claim."""
+    with psycopg.connect(database) as connection:
+        [(claimer,)] = connection.execute(
+            "SELECT claimed_by FROM deliveries WHERE id = %s AND status = 'running'",
+            (delivery_id,),
+        ).fetchall()
+    return int(claimer.split(":")[1])
+
+
+def report_searches(fake: FakeGitHub) -> list[RecordedRequest]:
+    return [request for request in fake.requests_to("GET", ISSUES) if request.path == ISSUES]
+
+
+def first_lines(repo: FakeRepo, number: int) -> list[str]:
+    return [comment.body.splitlines()[0] for comment in repo.comments_on(number)]
+
+
+def test_every_delivery_of_a_p0_hotfix_reaching_both_instances_does_each_thing_once(
+    two_servers: tuple[FakeGitHub, FakeRepo, list[Server], Journal], database: str
+) -> None:
+    """A P0 hotfix whose every delivery reaches both instances. Its merge's post-merge run
+    then meets a re-run of `hotfix-release` on the other instance, while the first is
+    stopped (SIGSTOP) between looking for the incident report and opening it: the re-run
+    waits for it, and the hotfix gets one of everything."""
+    fake, repo, servers, journal = two_servers
+    first, second = servers
+    for slug, members in TEAMS.items():
+        fake.add_team("acme", slug, members)
+    repo.commit("main", {"app.py": "def login(): ...\n"}, "Base")
+    repo.create_branch("develop", "main")
+    repo.commit("develop", {"app.py": "def login(): new feature\n"}, "Work on develop")
+    repo.create_branch("hotfix/fix-login", "main")
+    repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n", "app.py": "def login(): fixed\n"}, "Fix")
+    pull = repo.open_pull(
+        "hotfix/fix-login", "main", title="Fix login", author="dev", labels=["hotfix", "P0"]
+    )
+    number, first_head = pull.number, pull.head_sha
+
+    def event(action: str) -> dict[str, object]:
+        return fake.pull_request_event(repo, number, action)
+
+    deliver_all(
+        to_both(servers, "pull_request", event("opened"), "opened")
+        + to_both(servers, "pull_request", event("labeled"), "labeled")
+    )
+    settled(journal)
+    repo.commit("hotfix/fix-login", {"app.py": "def login(): fixed, and tested\n"}, "Test")
+    repo.review(number, "lead", "APPROVED")
+    review = fake.review_event(repo, number)
+    deliver_all(
+        to_both(servers, "pull_request", event("synchronize"), "synchronize")
+        + to_both(servers, "pull_request_review", review, "review")
+    )
+    settled(journal)
+    [policy_run] = repo.runs_named("hotfix-policy", pull.head_sha)
+    deliver_all(
+        to_both(servers, "check_run", fake.check_run_event(repo, policy_run.id), "policy-rerun")
+    )
+    settled(journal)
+
+    # Merged while GitHub refuses the App the config (a permission missing): the merge's
+    # deliveries fail before any step, and the hotfix-release run says so.
+    merge_sha = repo.merge_pull(number, merged_by="lead")
+    refusal = fake.inject("GET", r"/git/trees/main$", 403, times=None, body={"message": REFUSAL})
+    closed = event("closed")
+    deliver_all(to_both(servers, "pull_request", closed, "closed"))
+    settled(journal)
+    refusal.times = refusal.hits  # the permission granted
+    [release_run] = repo.runs_named("hotfix-release", merge_sha)
+    assert release_run.output["title"] == "Could not run the post-merge steps"
+
+    # GitHub redelivers the merge; its run gets as far as finding no incident report, and
+    # stops there (SIGSTOP, as a machine might).
+    fake.inject("GET", rf"{ISSUES}$", delay=0.5)
+    deliver_all([(first, "pull_request", closed, "closed-3")])
+    wait_for(lambda: report_searches(fake))
+    stopped = worker_running(database, "closed-3")
+    os.kill(stopped, signal.SIGSTOP)
+    try:
+        wait_for(lambda: report_searches(fake)[0].answered_at is not None)  # unread
+        writes = len(fake.requests_to("POST", "/repos/")) + len(fake.requests_to("PATCH", "/"))
+        # Someone re-runs hotfix-release; the other instance's worker takes it.
+        rerun = fake.check_run_event(repo, release_run.id)
+        deliver_all([(second, "check_run", rerun, "rerun-1")])
+        time.sleep(2)
+        rerun_while_stopped = {entry.id: entry.status for entry in journal.recent()}["rerun-1"]
+        written_while_stopped = (
+            len(fake.requests_to("POST", "/repos/")) + len(fake.requests_to("PATCH", "/")) - writes
+        )
+    finally:
+        os.kill(stopped, signal.SIGCONT)
+    deliver_all(
+        [(second, "pull_request", closed, "closed-4"), (first, "check_run", rerun, "rerun-2")]
+    )
+    settled(journal)
+
+    assert (rerun_while_stopped, written_while_stopped) == ("running", 0)
+    [first_run] = repo.runs_named("hotfix-policy", first_head)
+    [last_run] = repo.runs_named("hotfix-policy", pull.head_sha)
+    assert (first_run.status, last_run.status) == ("in_progress", "in_progress")
+    assert last_run.output["title"] == "Waiting for approval: On-call Manager"
+    assert list(repo.tags) == ["v1.2.4"]
+    assert list(repo.releases) == ["v1.2.4"]
+    backmerges = [p for p in repo.pulls.values() if p.head_ref == "backmerge/v1.2.4"]
+    assert [(p.base_ref, p.state) for p in backmerges] == [("develop", "open")]
+    waiting = f"Back-merge into develop waits for review in #{backmerges[0].number}"
+    reports = [i for i in repo.issues.values() if "incident-report" in i.labels]
+    assert [issue.title for issue in reports] == ["Incident report: Fix login"]
+    assert first_lines(repo, number) == [
+        f"<!-- hotfix-bot notice p0-alert:acme/widgets#{number} -->",
+        f"<!-- hotfix-bot notice resolution:acme/widgets#{number} -->",
+        MARKER,
+    ]
+    [release_run] = repo.runs_named("hotfix-release", merge_sha)
+    assert (release_run.conclusion, release_run.output["title"]) == ("action_required", waiting)
+    statuses = {entry.id: entry.status for entry in journal.recent(limit=100)}
+    assert {statuses.pop("closed-1"), statuses.pop("closed-2")} == {"failed"}
+    assert set(statuses.values()) <= {"done", "superseded"}

@@ -34,6 +34,7 @@ from app.journal import (
     JournalEntry,
     JournalReplaced,
     JournalUnavailable,
+    LockTimeout,
     SqliteJournal,
     journal_path,
     open_journal,
@@ -851,3 +852,78 @@ def test_a_timer_in_a_queue_of_its_own_neither_waits_for_its_pull_request_nor_ho
     assert (entry.timer.ordering_key, entry.status) == ("chat:acme/widgets#1:p0-alert", "fired")
     fired = next(e for e in journal.recent() if e.event == "timer")
     assert (fired.ordering_key, fired.pr_number) == ("chat:acme/widgets#1:p0-alert", 1)
+
+
+RELEASE_LOCK = "release:acme/widgets#1"
+
+
+@pytest.fixture
+def two_journals(journal_url: str) -> Iterator[tuple[Journal, Journal]]:
+    """Two journal objects on one database, as two instances (or two processes) have."""
+    first, second = open_journal(journal_url), open_journal(journal_url)
+    yield first, second
+    second.close()
+    first.close()
+
+
+def test_a_lock_held_through_one_journal_is_waited_for_through_another_on_the_same_database(
+    two_journals: tuple[Journal, Journal],
+) -> None:
+    first, second = two_journals
+
+    async def scenario() -> tuple[list[str], float]:
+        steps: list[str] = []
+
+        async def critical_section(journal: Journal, who: str) -> None:
+            async with journal.lock(RELEASE_LOCK):
+                steps.append(f"{who} looks")
+                await asyncio.sleep(0.3)  # reading GitHub, say, before creating
+                steps.append(f"{who} creates")
+
+        async def another_lock() -> float:
+            await asyncio.sleep(0.1)  # while the first holds its lock
+            started = time.monotonic()
+            async with second.lock("release:acme/widgets#2"):
+                return time.monotonic() - started
+
+        *_, waited = await asyncio.gather(
+            critical_section(first, "first"), critical_section(second, "second"), another_lock()
+        )
+        return steps, waited
+
+    steps, other_lock_waited = asyncio.run(scenario())
+
+    assert steps in (
+        ["first looks", "first creates", "second looks", "second creates"],
+        ["second looks", "second creates", "first looks", "first creates"],
+    )
+    assert other_lock_waited < 0.2  # another name is another lock
+
+
+def test_a_lock_held_elsewhere_for_longer_than_the_wait_is_a_timeout_naming_it(
+    two_journals: tuple[Journal, Journal],
+) -> None:
+    first, second = two_journals
+
+    async def scenario() -> tuple[float, float]:
+        async with first.lock(RELEASE_LOCK):
+            started = time.monotonic()
+            with pytest.raises(LockTimeout) as timeout:
+                async with second.lock(RELEASE_LOCK, wait=0.3):
+                    pytest.fail("taken while held")
+            waited = time.monotonic() - started
+            # Another waiter, given up while it waits, leaves nothing behind it.
+            given_up = asyncio.create_task(second.lock(RELEASE_LOCK).__aenter__())
+            await asyncio.sleep(0.1)
+            given_up.cancel()
+            await asyncio.gather(given_up, return_exceptions=True)
+        assert isinstance(timeout.value, TimeoutError)  # the worker tries the delivery again
+        assert str(timeout.value) == f"the lock {RELEASE_LOCK} stayed held elsewhere for 0.3 s"
+        started = time.monotonic()
+        async with second.lock(RELEASE_LOCK, wait=2):
+            return waited, time.monotonic() - started
+
+    waited, then_waited = asyncio.run(scenario())
+
+    assert 0.3 <= waited < 1.0
+    assert then_waited < 0.2

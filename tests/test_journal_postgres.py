@@ -5,9 +5,12 @@ do alike is in tests/test_journal.py."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -16,7 +19,7 @@ from support.postgres import PostgresServer
 
 from app.cli import main
 from app.intake.delivery import Delivery, from_payload
-from app.journal import JournalUnavailable
+from app.journal import JournalUnavailable, LockTimeout
 from app.journal.postgres import SCHEMA_VERSION, PostgresJournal
 from app.journal.timers import Timer
 
@@ -341,3 +344,68 @@ def test_a_journal_that_stops_answering_refuses_writes_within_seconds(database: 
     )
     assert waited < 8  # GitHub gives up after 10 s: it hears 503 first
     assert outcome == "queued"
+
+
+def test_a_lock_whose_holder_dies_is_free_at_once(database: str) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_LOCK_FOREVER, database],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    journal = PostgresJournal(database)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+
+        async def take(wait: float) -> float:
+            started = time.monotonic()
+            async with journal.lock(RELEASE_LOCK, wait=wait):
+                return time.monotonic() - started
+
+        with pytest.raises(LockTimeout):
+            asyncio.run(take(wait=0.3))
+        holder.kill()  # SIGKILL: nothing of it lets go of anything
+        holder.wait(timeout=10)
+        waited = asyncio.run(take(wait=5))
+    finally:
+        holder.kill()
+        journal.close()
+
+    assert waited < 1.0
+
+
+def test_the_server_probes_a_locks_connection_so_a_dead_machine_loses_it_within_seconds(
+    database: str,
+) -> None:
+    """A machine that dies sends nothing more: the server notices only by probing."""
+    journal = PostgresJournal(database)
+
+    async def settings() -> tuple[Any, ...] | None:
+        async with (await journal._locks()).connection() as connection:
+            cursor = await connection.execute(
+                "SELECT current_setting('tcp_keepalives_idle'), "
+                "current_setting('tcp_keepalives_interval'), "
+                "current_setting('tcp_keepalives_count')"
+            )
+            return await cursor.fetchone()
+
+    try:
+        shown = journal._wait(settings())
+    finally:
+        journal.close()
+
+    assert shown == ("5", "2", "3")  # silent for 5 s, then 3 probes 2 s apart: ~11 s
+
+
+RELEASE_LOCK = "release:acme/widgets#1"
+HOLD_A_LOCK_FOREVER = f"""
+import asyncio, sys
+from app.journal.postgres import PostgresJournal
+
+async def hold() -> None:
+    async with PostgresJournal(sys.argv[1]).lock({RELEASE_LOCK!r}):
+        print("held", flush=True)
+        await asyncio.Event().wait()
+
+asyncio.run(hold())
+"""

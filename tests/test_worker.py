@@ -4,9 +4,11 @@ failures recorded, one token per installation."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,7 +16,8 @@ import pytest
 from support.harness import Bot, running_bot
 
 from app.github.client import GitHubApp
-from app.handlers.routing import Router
+from app.handlers.routing import Context, Router
+from app.intake.delivery import from_body
 from app.journal import Journal, JournalEntry, open_journal
 from app.journal.worker import Worker
 
@@ -151,3 +154,70 @@ def test_a_wake_up_during_a_claim_is_not_lost(journal_url: str) -> None:
         journal.close()
     assert len(claims) == 2
     assert claims[1] - claims[0] < 0.25
+
+
+class OfflineGitHub:
+    """GitHub as the worker sees it for handlers that ask GitHub nothing."""
+
+    async def installation(self, installation_id: int) -> OfflineGitHub:
+        return self
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        yield
+
+
+def test_a_lock_held_elsewhere_for_too_long_sends_the_delivery_back_to_be_tried_again(
+    journal_url: str,
+) -> None:
+    lock = "release:acme/widgets#1"
+    ran: list[str] = []
+
+    async def post_merge_run(context: Context) -> None:
+        async with context.locks.lock(lock, wait=0.2):
+            ran.append(context.delivery.id)
+
+    router = Router()
+    router.add("pull_request", ["closed"], post_merge_run)
+    journal = open_journal(journal_url)
+    worker = Worker(journal, router, cast(GitHubApp, OfflineGitHub()), backoff_base=0.3)
+    body = json.dumps(
+        {
+            "action": "closed",
+            "installation": {"id": 1},
+            "repository": {"full_name": "acme/widgets"},
+            "pull_request": {"number": 1},
+        }
+    ).encode()
+
+    async def scenario() -> tuple[JournalEntry, JournalEntry]:
+        async def entry_when(ready: Callable[[JournalEntry], bool]) -> JournalEntry:
+            async with asyncio.timeout(10):
+                while not (journal.recent() and ready(journal.recent()[0])):
+                    await asyncio.sleep(0.02)
+            return journal.recent()[0]
+
+        running = asyncio.create_task(worker.run())
+        try:
+            async with journal.lock(lock):  # another instance's post-merge run, stuck
+                await journal.record(
+                    from_body("closed-1", "pull_request", body), body, handled=True
+                )
+                worker.wake()
+                sent_back = await entry_when(lambda entry: entry.last_error is not None)
+            return sent_back, await entry_when(lambda entry: entry.status == "done")
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+
+    try:
+        sent_back, done = asyncio.run(scenario())
+    finally:
+        journal.close()
+
+    assert (sent_back.status, sent_back.attempts, sent_back.last_error) == (
+        "queued",
+        1,
+        f"LockTimeout: the lock {lock} stayed held elsewhere for 0.2 s",
+    )
+    assert (done.status, done.attempts, ran) == ("done", 2, ["closed-1"])

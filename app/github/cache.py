@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections import OrderedDict
 from typing import Any, Generic, TypeVar
 
@@ -42,11 +40,3 @@ class Caches:
         self.etagged: Lru[tuple[str, Any]] = Lru(1024)
         # Check-run ids this process wrote to or saw GitHub list, by app.handlers.checks' state key.
         self.check_runs: Lru[str] = Lru(4096)
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    def lock(self, key: str) -> asyncio.Lock:
-        """One lock per key while anyone holds or waits for it."""
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        return lock

@@ -35,7 +35,7 @@ async def write_check_run(
     state_key = _state_key(context, name, head_sha)
     # Pull requests whose branches point at the same commit share its check run: their
     # evaluations must not both find no run and both create one.
-    async with context.github.caches.lock(state_key):
+    async with context.locks.lock(state_key):
         return await _create_or_update(context, name, head_sha, state_key, body, reads)
 
 

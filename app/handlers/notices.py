@@ -47,14 +47,17 @@ async def send_notice(
     there already, and send it to chat too when `chat` (`notify.chat`); False when it was
     there."""
     sent_key = f"notice:{context.repository}:{notice_id}"
-    if await context.state.get_state(sent_key) is not None:
-        return False
-    comment, posted = await find_or_post(context, number, marker(notice_id), text)
-    if not posted:
-        context.log.info("notice %s was posted before; not again", notice_id)
-    if chat:
-        await send_to_chat(context, number, notice_id, text, comment.get("html_url"))
-    await context.state.set_state(sent_key, "sent")
+    # Looked for and posted under a lock: the P0 alert comes from every evaluation, and a
+    # re-run's is queued under its head commit, beside the pull request's own deliveries.
+    async with context.locks.lock(sent_key):
+        if await context.state.get_state(sent_key) is not None:
+            return False
+        comment, posted = await find_or_post(context, number, marker(notice_id), text)
+        if not posted:
+            context.log.info("notice %s was posted before; not again", notice_id)
+        if chat:
+            await send_to_chat(context, number, notice_id, text, comment.get("html_url"))
+        await context.state.set_state(sent_key, "sent")
     return posted
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -23,6 +24,17 @@ class StateStore(Protocol):
     async def set_state(self, key: str, value: str) -> None: ...
 
 
+class Locks(Protocol):
+    """Locks shared by every process and instance running deliveries from one journal.
+    Deliveries of one pull request run one at a time, but some work is queued under other
+    keys (a re-run under its commit, a merge group, a push, a timer in a queue of its own):
+    what two of them must not do at once (look, then create) is done holding a lock named
+    after it. A lock held elsewhere for too long raises a TimeoutError, and the delivery is
+    tried again later."""
+
+    def lock(self, name: str) -> AbstractAsyncContextManager[None]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """What a handler works with: its installation's client, the repository, the delivery."""
@@ -33,6 +45,7 @@ class Context:
     state: StateStore
     log: ContextLogger
     timers: Timers  # what it asks to happen later (app/timers.py)
+    locks: Locks  # what it does once however many instances run (the journal's locks)
     # Seconds since the epoch; the worker passes the journal's, which tests can set.
     clock: Callable[[], float] = time.time
     # The worker retries what may pass; on the last attempt a handler reports instead.

@@ -40,7 +40,7 @@ async def record(context: Context, number: int, events: Iterable[TimelineEvent])
     """Add those of `events` whose key the timeline of `number` does not hold yet."""
     # Read and written under one lock: the deliveries of a pull request run one at a time,
     # but a re-run of its post-merge steps is queued under its merge commit.
-    async with context.github.caches.lock(_key(context, number)):
+    async with context.locks.lock(_key(context, number)):
         stored = await context.state.get_state(_key(context, number))
         items = json.loads(stored or "[]")
         known = {item["key"] for item in items}

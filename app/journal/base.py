@@ -19,6 +19,12 @@ a delivery, in the same transaction, so that it then runs as deliveries do, in i
 request's order. The delivery takes the timer's id, and the journal's unique key on
 delivery ids makes a timer fire at most once, whichever instance fires it.
 
+Locks (`Journal.lock`): a critical section that deliveries of different ordering keys may
+both enter (a re-run of a post-merge run is keyed by its merge commit, the merge by its pull
+request) is entered by one of them at a time, in whichever process of the journal they run.
+A lock is waited for `LOCK_WAIT_SECONDS` at most; then `LockTimeout`, a TimeoutError, sends
+the delivery back to be tried again later, as a timeout of GitHub's does.
+
 Payloads are stored compressed with Zstandard at level 1 (~50 us for a 28 KB
 `pull_request` delivery, about 8 times smaller; zlib took ~160-230 us for a larger result);
 `JournalEntry.payload` is always the delivery's body as received.
@@ -29,6 +35,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol, cast
 
@@ -61,6 +68,10 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # every Zstandard frame starts so
 ZLIB_HEADER = b"\x78"  # the first byte of every zlib stream with the default window
 # The state key `check_writable` writes: this journal's, never copied to another.
 HEARTBEAT_KEY = "journal.heartbeat"
+# How long `Journal.lock` waits for a lock held elsewhere: its holder runs one delivery's
+# handlers, whose GitHub requests are bounded (15 s each) and never wait in line, so one
+# still held after this is stuck, and the delivery waiting for it is better tried later.
+LOCK_WAIT_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +142,15 @@ class JournalUnavailable(Exception):
 JOURNAL_UNUSABLE = "the journal is not writable"
 
 
+class LockTimeout(TimeoutError):
+    """A lock stayed held elsewhere for as long as `Journal.lock` waits. A TimeoutError: the
+    worker tries the delivery again later, with backoff, as it does after a timeout of
+    GitHub's."""
+
+    def __init__(self, name: str, waited: float) -> None:
+        super().__init__(f"the lock {name} stayed held elsewhere for {waited:g} s")
+
+
 class JournalUnopenable(JournalUnavailable):
     """The journal DATABASE_URL names cannot be created, opened or reached: nothing can
     start."""
@@ -163,6 +183,9 @@ class Journal(Protocol):
     async def add_contents(self, contents: JournalContents) -> CopyCounts: ...
     async def schedule_timer(self, timer: Timer) -> bool: ...
     async def cancel_timer(self, timer_id: str) -> bool: ...
+    def lock(
+        self, name: str, wait: float = LOCK_WAIT_SECONDS
+    ) -> AbstractAsyncContextManager[None]: ...
     def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]: ...
     def listen(self, wake: Callable[[], None]) -> None: ...
     def contents(self, history: int) -> JournalContents: ...

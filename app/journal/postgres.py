@@ -31,6 +31,10 @@ with the guarantees of the SQLite journal (`app.journal.base` says what they are
   UPDATE SKIP LOCKED` (two claims never take the same timer, nor wait for each other),
   inserts them as deliveries `ON CONFLICT (id) DO NOTHING` with their payloads, marks them
   `fired` and sends `NOTIFY`, in the claim's transaction.
+- **Locks** (`lock`) hold across instances: a session-level advisory lock, taken on a
+  connection of its own from a pool kept for them, and released by handing the connection
+  back; the server releases it too when the session ends, so a holder that dies with its
+  process or machine leaves nothing held.
 - **Wake-ups.** Recording a delivery sends `NOTIFY` in the same transaction (PostgreSQL
   sends it on commit); a worker's journal `LISTEN`s on a connection of its own and wakes
   the worker. The worker still looks at the journal every second, which covers a lost
@@ -70,6 +74,7 @@ from app.journal.base import (
     BURST_SETTLE_SECONDS,
     FIRE_PER_CLAIM,
     HEARTBEAT_KEY,
+    LOCK_WAIT_SECONDS,
     PAYLOAD_COMPRESSION_LEVEL,
     SUPERSEDE_PER_CLAIM,
     TIMER_COLUMNS,
@@ -79,6 +84,7 @@ from app.journal.base import (
     JournalEntry,
     JournalUnavailable,
     JournalUnopenable,
+    LockTimeout,
     RecordOutcome,
     Status,
     TimerEntry,
@@ -105,10 +111,25 @@ CONNECT_SECONDS = 5.0  # to reach the database, at start-up and for a connection
 POOL_WAIT_SECONDS = 2.0
 STATEMENT_TIMEOUT_MS = 5000
 LISTEN_RETRY_SECONDS = 1.0
-# Advisory lock keys: the schema's migrations (one bigint), and the claims of ordering keys
-# (two ints: this space, the key's hash), which do not overlap.
+# Advisory lock keys: the schema's migrations (one bigint), the claims of ordering keys and
+# the handlers' locks (two ints each: its space, the key's or name's hash), which do not
+# overlap.
 MIGRATION_LOCK = 0x686F74666978  # "hotfix"
 CLAIM_LOCKS = 0x68626A63  # "hbjc"
+HANDLER_LOCKS = 0x68626C6B  # "hblk"
+# Connections for `lock`, one per lock held: each of the worker's 8 deliveries holds two at
+# most (a post-merge run's, and a check run's or a notice's inside it), so none waits for a
+# connection another of them holds. Opened as locks are taken, closed once idle.
+LOCK_POOL_SIZE = 16
+# How often a lock held elsewhere is asked for again.
+LOCK_POLL_SECONDS = 0.05
+# How the server finds a lock's holder gone when its machine died or was cut off, sending no
+# FIN: it probes the idle connection after 5 s of silence, every 2 s, and ends the session,
+# releasing the lock, after 3 probes unanswered (~11 s, as a lease runs out in 15 s). The
+# operating system's default is hours.
+LOCK_KEEPALIVES = (
+    "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3"
+)
 
 # The schema, one script per version: _MIGRATIONS[n - 1] takes a schema at version n - 1 to n.
 _MIGRATIONS: tuple[str, ...] = (
@@ -315,6 +336,8 @@ class PostgresJournal:
         # Tasks of the journal's loop: renewing claims once there are some, and listening.
         self._background: list[asyncio.Task[None]] = []
         self._keeping_leases = False
+        # The connections of `lock`, made on the first (the worker's journal alone takes locks).
+        self._lock_pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
         self._thread = _LoopThread()
         try:
             self._pool = self._thread.submit(self._open()).result()
@@ -484,6 +507,73 @@ class PostgresJournal:
             )
         )
         return changed == 1
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str, wait: float = LOCK_WAIT_SECONDS) -> AsyncIterator[None]:
+        """Hold the lock `name`, for every instance of this database, while the block runs;
+        waiting `wait` seconds at most for it (then `LockTimeout`).
+
+        The lock's connection is taken, locked and handed back by one call on the journal's
+        loop (`_hold`), which this one tells when to let go: however the block ends (a
+        cancellation while waiting included), the connection goes back to the pool, and
+        the lock with it."""
+        loop = asyncio.get_running_loop()
+        held: asyncio.Future[None] = loop.create_future()
+        release = asyncio.Event()  # set on the journal's loop alone
+
+        def on_held() -> None:
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
+                loop.call_soon_threadsafe(held.set_result, None)
+
+        holding = asyncio.wrap_future(self._thread.submit(self._hold(name, wait, on_held, release)))
+        try:
+            try:
+                await asyncio.wait((held, holding), return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                holding.cancel()
+                raise
+            if not held.done():
+                holding.result()  # LockTimeout, JournalUnavailable
+            yield
+        finally:
+            self._thread.loop.call_soon_threadsafe(release.set)
+            await asyncio.wait((holding,))
+
+    async def _hold(
+        self, name: str, wait: float, on_held: Callable[[], None], release: asyncio.Event
+    ) -> None:
+        """Take the lock `name`, call `on_held`, and keep it until `release` is set (or stop
+        waiting for it then)."""
+        deadline = time.monotonic() + wait
+        try:
+            async with (await self._locks()).connection() as connection:
+                while not await _try_lock(connection, name):
+                    if release.is_set():
+                        return  # the caller stopped waiting
+                    if time.monotonic() >= deadline:
+                        raise LockTimeout(name, wait)
+                    await asyncio.sleep(LOCK_POLL_SECONDS)
+                on_held()
+                await release.wait()
+        except (psycopg.Error, PoolTimeout) as error:
+            raise JournalUnavailable(f"journal lock failed: {_reason(error)}") from None
+
+    async def _locks(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
+        if self._lock_pool is None:
+            self._lock_pool = AsyncConnectionPool(
+                self._url,
+                min_size=0,
+                max_size=LOCK_POOL_SIZE,
+                kwargs=_connection_options(),
+                configure=_configure_for_locks,
+                # A connection comes back holding no lock, whichever way its holder ended.
+                reset=_unlock_all,
+                timeout=POOL_WAIT_SECONDS,
+                open=False,
+                name="hotfix-bot-journal-locks",
+            )
+        await self._lock_pool.open()  # at once when open already
+        return self._lock_pool
 
     async def finish(self, delivery_id: str) -> None:
         await self._set_status(delivery_id, "done", error=None)
@@ -766,6 +856,8 @@ class PostgresJournal:
                 log.info("handed the deliveries running here back to the journal")
         finally:
             await self._pool.close()
+            if self._lock_pool is not None:
+                await self._lock_pool.close()
 
 
 def _connection_options() -> dict[str, Any]:
@@ -783,6 +875,24 @@ async def _configure(connection: AsyncConnection[tuple[Any, ...]]) -> None:
         f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}; "
         "SET idle_in_transaction_session_timeout = 60000"
     )
+
+
+async def _configure_for_locks(connection: AsyncConnection[tuple[Any, ...]]) -> None:
+    await _configure(connection)
+    await connection.execute(LOCK_KEEPALIVES)
+
+
+async def _try_lock(connection: AsyncConnection[tuple[Any, ...]], name: str) -> bool:
+    """Take the lock `name` for the connection's session, unless another session holds it."""
+    cursor = await connection.execute(
+        "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (HANDLER_LOCKS, name)
+    )
+    row = await cursor.fetchone()
+    return bool(row and row[0])
+
+
+async def _unlock_all(connection: AsyncConnection[tuple[Any, ...]]) -> None:
+    await connection.execute("SELECT pg_advisory_unlock_all()")
 
 
 async def _migrate(connection: AsyncConnection[tuple[Any, ...]]) -> None:

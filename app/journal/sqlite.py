@@ -48,7 +48,8 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -61,6 +62,7 @@ from app.journal.base import (
     BURST_SETTLE_SECONDS,
     FIRE_PER_CLAIM,
     HEARTBEAT_KEY,
+    LOCK_WAIT_SECONDS,
     PAYLOAD_COMPRESSION_LEVEL,
     SUPERSEDE_PER_CLAIM,
     TIMER_COLUMNS,
@@ -71,6 +73,7 @@ from app.journal.base import (
     JournalReplaced,
     JournalUnavailable,
     JournalUnopenable,
+    LockTimeout,
     RecordOutcome,
     Status,
     TimerEntry,
@@ -90,6 +93,10 @@ T = TypeVar("T")
 # back-to-back transactions.
 TURN_WAIT_SECONDS = 2.0
 TURN_POLL_SECONDS = 0.0002
+
+# The locks of `SqliteJournal.lock` held or waited for in this process, by journal file and
+# name.
+_LOCKS: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
 # Version 1 of the schema: deliveries, their payloads, the handlers' state. Its statements
 # also bring a journal from before schema versions (user_version 0) to it: they find its
@@ -559,6 +566,27 @@ class SqliteJournal:
                 (key, value, now),
             )
         )
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str, wait: float = LOCK_WAIT_SECONDS) -> AsyncIterator[None]:
+        """Hold the lock `name` of this journal while the block runs, waiting `wait` seconds
+        at most for it (then `LockTimeout`). A lock of this process is enough: handlers run
+        in the journal's one worker process (`app.journal.worker_process` holds the
+        journal's worker lock; the intake processes only journal deliveries), so it is
+        shared by whatever journal object of that file asks."""
+        key = (str(self._path.absolute()), name)
+        lock = _LOCKS.get(key)
+        if lock is None:
+            lock = _LOCKS[key] = asyncio.Lock()
+        try:
+            async with asyncio.timeout(wait):
+                await lock.acquire()
+        except TimeoutError:
+            raise LockTimeout(name, wait) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     async def add_contents(self, contents: JournalContents) -> CopyCounts:
         """Add what this journal lacks of `contents` (by delivery id and state key) in one

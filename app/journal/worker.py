@@ -207,6 +207,7 @@ class Worker:
                     delivery.repository,
                     delivery.pr_number,
                 ),
+                self._journal,
                 clock=self._journal.now,
                 attempt=attempt,
                 last_attempt=attempt >= self._max_attempts,

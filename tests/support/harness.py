@@ -253,6 +253,7 @@ async def run_on_last_attempt(
             bot.journal,
             for_delivery(logging.getLogger("tests"), delivery),
             Timers(bot.journal, bot.repo.installation_id, bot.repo.full_name, delivery.pr_number),
+            bot.journal,
             clock=bot.journal.now,
             attempt=8,
             last_attempt=True,

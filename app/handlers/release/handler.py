@@ -127,9 +127,9 @@ async def release_pull_request(
     """The post-merge run of pull request `number`, one at a time; `listed` is the pull
     request as a re-run found it, which stands in for the delivery's until GitHub answers."""
     # A re-run is queued under its merge commit and the merge's delivery under the pull
-    # request, so the journal's ordering alone would let the two run their steps at once;
-    # the worker process (one per journal) takes them in turn.
-    async with context.github.caches.lock(release_key(context.repository, number)):
+    # request, so the journal's ordering alone would let the two run their steps at once,
+    # on one instance or two: the journal's lock takes them in turn.
+    async with context.locks.lock(release_key(context.repository, number)):
         await _release(context, number, listed)
 
 

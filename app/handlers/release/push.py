@@ -87,7 +87,7 @@ async def release_push(context: Context, push: Push, after: str) -> None:
     """The post-merge run of the commit `after` pushed to the trunk, when it is a hotfix."""
     key = release_key(context.repository, after)
     # A re-run and a redelivery of the push are queued apart: they take turns here.
-    async with context.github.caches.lock(key):
+    async with context.locks.lock(key):
         plan = await _plan(context, push, after)
         if plan is None:
             return
