@@ -13,7 +13,7 @@ from support.titles import all_rules_pass, rules_fail
 
 from app.github.cache import Lru
 from app.handlers.policy import on_pull_request
-from sandbox import FakePull
+from sandbox import FakeCheckRun, FakePull
 from sandbox.git import blob_sha
 
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
@@ -513,3 +513,27 @@ def test_without_the_team_members_list_each_approvers_membership_is_asked(bot: B
     asked = {r.path for r in bot.fake.requests_to("GET", "/orgs/acme/teams/")}
     assert "/orgs/acme/teams/engineering-leads/memberships/lead" in asked
     assert "/orgs/acme/teams/product-managers/memberships/outsider" in asked
+
+
+def test_a_run_another_instance_started_since_is_the_one_updated(bot: Bot) -> None:
+    """Instances on one journal each remember the runs they wrote; the journal names the run
+    written last, by whichever instance, and that is the one updated."""
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    [own] = bot.repo.runs_named("hotfix-policy", pull.head_sha)
+    # Another instance started a newer run for the commit and named it in the journal.
+    newer = FakeCheckRun(
+        bot.fake.next_id(), "hotfix-policy", pull.head_sha, own.app_id, own.check_suite_id
+    )
+    bot.repo.check_runs[newer.id] = newer
+    key = f"check-run:acme/widgets:hotfix-policy:{pull.head_sha}"
+    asyncio.run(bot.journal.set_state(key, str(newer.id)))
+    own_output = dict(own.output)
+
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    assert len(bot.repo.runs_named("hotfix-policy", pull.head_sha)) == 2  # none created
+    assert own.output == own_output
+    assert newer.status == "in_progress"
+    assert newer.output["title"] == "Waiting for approval: Product Manager"

@@ -80,6 +80,9 @@ async def _create_or_update(
     body: dict[str, Any],
     reads: Reads | None,
 ) -> int:
+    # Read under the lock, the journal names the run any instance wrote last: another
+    # instance may have started a newer one since this process remembered its own.
+    stored = await context.state.get_state(state_key)
     run_id = context.github.caches.check_runs.get(state_key)
     if run_id is None:
         looked_up = await (
@@ -88,11 +91,11 @@ async def _create_or_update(
             else _look_up(context, name, head_sha)
         )
         run_id = looked_up.run_id
-        # Looked up before this turn, maybe: a run written since (by another process) is the
-        # one the journal names now.
-        stored = await context.state.get_state(state_key)
+        # Looked up before this turn, maybe: a run written since is the one named now.
         if stored is not None and stored != looked_up.stored:
             run_id = stored
+    elif stored is not None and stored != run_id:
+        run_id = stored
     if run_id is not None:
         path = f"/repos/{context.repository}/check-runs/{run_id}"
         updated = (await context.github.request("PATCH", path, body=body)).json()
