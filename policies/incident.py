@@ -93,7 +93,7 @@ def report_body(
             f"- **End Time:** {when(incident.merged_at)} (merged)",
             f"- **Duration:** {duration_words(incident.duration)}",
             f"- **Deadline:** {incident.deadline_words()}",
-            f"- **Release:** {_release(incident)}",
+            f"- **Release:** {release_words(incident)}",
             f"- **Report due:** {due}",
             *(f"- {note}" for note in notes),
             "- **Impact:** [Description of user/business impact]",
@@ -108,7 +108,7 @@ def report_body(
             "[What was done to fix the issue]",
             "",
             f"Fixed by [#{incident.number}]({incident.url}) ({incident.title}), "
-            f"released as {_release(incident)}.",
+            f"released as {release_words(incident)}.",
             "",
             "## Lessons Learned",
             "### What went well",
@@ -141,9 +141,13 @@ def timeline_continued(events: Sequence[TimelineEvent]) -> str:
     return "\n".join(["**Timeline, continued**", "", *timeline_table(events)])
 
 
-def _release(incident: Incident) -> str:
+UNTAGGED = "not tagged yet (see the `hotfix-release` check)"
+
+
+def release_words(incident: Incident) -> str:
+    """The tag and release as the report names them; `UNTAGGED` until the tag is made."""
     if incident.tag is None:
-        return "not tagged yet (see the `hotfix-release` check)"
+        return UNTAGGED
     tag = f"[`{incident.tag}`]({incident.tag_url})" if incident.tag_url else f"`{incident.tag}`"
     if incident.release_url is None:
         return tag

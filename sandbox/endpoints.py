@@ -727,6 +727,18 @@ def get_issue(call: Call) -> Reply:
     return Reply(200, shapes.issue(call.fake, repo, repo.issue_like(_issue_number(call))))
 
 
+def update_issue(call: Call) -> Reply:
+    """An issue's new title or body (the fields hotfix-bot edits); a pull request's number is
+    an issue's too, and is answered as GitHub answers it, but not edited here."""
+    repo = call.repo
+    issue = repo.issues.get(_issue_number(call))
+    if issue is None:
+        raise ApiError(404, "Not Found")
+    title, body = call.optional("title", str, issue.title), call.optional("body", str, issue.body)
+    issue = repo.edit_issue(issue.number, title, body)
+    return Reply(200, shapes.issue(call.fake, repo, issue))
+
+
 def list_issues(call: Call) -> Reply:
     """Issues and pull requests, newest first, filtered by `state` and every one of `labels`."""
     repo = call.repo
@@ -906,6 +918,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{REPO}/issues", list_issues),
     Route("POST", f"{REPO}/issues", create_issue),
     Route("GET", f"{REPO}/issues/{{number:int}}", get_issue),
+    Route("PATCH", f"{REPO}/issues/{{number:int}}", update_issue),
     Route("GET", f"{REPO}/collaborators/{{username}}/permission", collaborator_permission),
     Route("POST", f"{REPO}/issues/{{number:int}}/labels", add_labels),
     Route("DELETE", f"{REPO}/issues/{{number:int}}/labels/{{name}}", remove_label),

@@ -487,6 +487,13 @@ class FakeRepo:
         return issue
 
     @locked
+    def edit_issue(self, number: int, title: str, body: str) -> FakeIssue:
+        """Issue `number` with its title and body as its page's edit leaves them."""
+        issue = self.issues[number]
+        issue.title, issue.body, issue.updated_at = title, body, self.site.now()
+        return issue
+
+    @locked
     def close_issue(self, number: int) -> None:
         issue = self.issues[number]
         issue.state = "closed"

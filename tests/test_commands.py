@@ -525,7 +525,7 @@ def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bo
     lead = "lead (verbal, recorded by @dana at 14:32 UTC)"
     lena = "lena (verbal, recorded by @dana at 14:32 UTC)"
     assert (
-        f"| Verbal approvals | ⏳ waiting for review | {lead}: **unconfirmed**; @lead, approve "
+        f"| Verbal approvals | ⏳ waiting | {lead}: **unconfirmed**; @lead, approve "
         f"the pull request or comment `/hotfix confirm`; {lena}: **unconfirmed**; @lena, "
         "approve the pull request or comment `/hotfix confirm` |   |"
     ) in release_run_text(bot, pull)

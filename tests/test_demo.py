@@ -228,7 +228,7 @@ def test_the_p0_demo_escalates_takes_a_verbal_approval_and_reminds_to_confirm_it
     # 4: merged; the report lists the approval as unconfirmed, and the reminder is kept.
     assert "All steps done for v1.2.4" in output
     assert re.search(
-        r"\| Verbal approvals \| ⏳ waiting for review \| lena \(verbal, recorded by @maya at "
+        r"\| Verbal approvals \| ⏳ waiting \| lena \(verbal, recorded by @maya at "
         r"\d\d:\d\d UTC\): \*\*unconfirmed\*\*; @lena, approve the pull request or comment "
         r"`/hotfix confirm` \|",
         output,

@@ -624,3 +624,44 @@ def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_ar
     assert "| Opened by @dev |" in report.body
     assert "| Approved by @lead for Engineering Lead |" in report.body
     assert bot.repo.runs_named("hotfix-policy") == []
+
+
+def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    # GitHub refuses the annotated tag until the test lifts the refusal.
+    bot.fake.inject("POST", r"/git/tags$", status=422, times=None, body={"message": "refused"})
+    sha = merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert "- **Release:** not tagged yet (see the `hotfix-release` check)" in issue.body
+    summary = release_report(bot, sha)
+    assert (
+        f"| Incident report | ⏳ waiting | opened issue #{issue.number} (assigned to @dev), due "
+        "2026-12-06 20:30 UTC; it waits for the tag to name the release | "
+        f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in summary
+    assert (
+        "| Resolution notice | ➖ skipped | needs the tag, which failed: the notice names it |   |"
+    ) in summary
+    assert "resolution:acme/widgets#1" not in notices(bot, pull)
+
+    bot.fake.faults.clear()
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    [issue] = reports(bot)
+    assert "not tagged yet" not in issue.body
+    assert (
+        f"- **Release:** [`v1.2.4`]({WEB}/tree/v1.2.4), [release v1.2.4]({WEB}/releases/tag/v1.2.4)"
+    ) in issue.body
+    summary = release_report(bot, sha)
+    assert (
+        f"| Incident report | ✅ done | issue #{issue.number} names v1.2.4 now, due "
+        f"2026-12-06 20:30 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in summary
+    assert "tagged v1.2.4" in notices(bot, pull)["resolution:acme/widgets#1"]
+    assert len(reports(bot)) == 1

@@ -98,9 +98,11 @@ def row(step: str, outcome: str, details: str, link: str = " ") -> str:
     return f"| {step} | {outcome} | {details} | {link} |"
 
 
-def summary(bot: Bot, pull: FakePull, *rows: str, tail: str = "") -> str:
+def summary(
+    bot: Bot, pull: FakePull, *rows: str, tail: str = "", record: tuple[str, ...] = ()
+) -> str:
     """The report of `pull`'s steps: `rows`, then those of its incident report and
-    resolution notice, which every P1 hotfix gets."""
+    resolution notice, which every P1 hotfix gets (`record`, when they did not end done)."""
     sha = merge_sha(pull)
     return (
         "\n".join(
@@ -111,22 +113,26 @@ def summary(bot: Bot, pull: FakePull, *rows: str, tail: str = "") -> str:
                 "| Step | Outcome | Details | Link |",
                 "| --- | --- | --- | --- |",
                 *rows,
-                incident_report_done(bot, pull),
-                RESOLUTION_NOTICE_DONE,
+                *(record or (incident_report_done(bot, pull), RESOLUTION_NOTICE_DONE)),
             ]
         )
         + tail
     )
 
 
-def incident_report_done(bot: Bot, pull: FakePull) -> str:
+def incident_report_done(
+    bot: Bot,
+    pull: FakePull,
+    outcome: str = "✅ done",
+    detail: str = "opened issue #{number} (assigned to @dev), due {due}",
+) -> str:
     [issue] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
     assert pull.merged_at is not None
-    due = pull.merged_at + timedelta(hours=48)  # a P1's report
+    due = f"{pull.merged_at + timedelta(hours=48):%Y-%m-%d %H:%M} UTC"  # a P1's report
     return row(
         "Incident report",
-        "✅ done",
-        f"opened issue #{issue.number} (assigned to @dev), due {due:%Y-%m-%d %H:%M} UTC",
+        outcome,
+        detail.format(number=issue.number, due=due),
         f"[#{issue.number}]({WEB}/issues/{issue.number})",
     )
 
@@ -230,7 +236,7 @@ def assert_waiting_for_backmerge(bot: Bot, pull: FakePull, backmerge: FakePull, 
     backmerge_url = f"{WEB}/pull/{backmerge.number}"
     waiting = row(
         "Back-merge",
-        "⏳ waiting for review",
+        "⏳ waiting",
         f"{why}: pull request #{backmerge.number} from `{BACKMERGE}` waits for @dev",
         f"[#{backmerge.number}]({backmerge_url})",
     )
@@ -904,7 +910,7 @@ def test_a_conflict_beyond_version_files_still_opens_the_back_merge_pull_request
     )
     where = "`develop`" if target == "develop" else f"the release branch `{target}`"
     assert (
-        f"| Back-merge | ⏳ waiting for review | the hotfix conflicts with {where}: pull "
+        f"| Back-merge | ⏳ waiting | the hotfix conflicts with {where}: pull "
         f"request #{backmerge.number} from `{BACKMERGE}` waits for @dev |"
     ) in run.output["summary"]
     assert f"GitHub did not take the back-merge into `{target}` directly." in run.output["summary"]
@@ -991,10 +997,34 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
         f"git tag -a {TAG} -m 'Hotfix: Fix login' {sha}\n"
         f"git push origin {TAG}\n"
         f"gh release create {TAG} --verify-tag --title {TAG} --notes 'Hotfix #{pull.number}: "
-        "Fix login'\n```"
+        "Fix login'\n"
+        f"gh pr comment {pull.number} --body '<!-- hotfix-bot notice "
+        f"resolution:acme/widgets#{pull.number} -->\n"
+        f"Resolved: #{pull.number} Fix login, released as {TAG}'\n```"
     )
     back_merged = back_merge_done(bot)
-    text = summary(bot, pull, tag_failed, blocked, back_merged, DELETE_DONE, tail=commands)
+    # The incident report is opened all the same, and waits for the tag to name it; the
+    # resolution notice, which names it, waits too.
+    waiting_for_the_tag = incident_report_done(
+        bot,
+        pull,
+        "⏳ waiting",
+        "opened issue #{number} (assigned to @dev), due {due}; it waits for the tag to name "
+        "the release",
+    )
+    notice_blocked = row(
+        "Resolution notice", "➖ skipped", "needs the tag, which failed: the notice names it"
+    )
+    text = summary(
+        bot,
+        pull,
+        tag_failed,
+        blocked,
+        back_merged,
+        DELETE_DONE,
+        tail=commands,
+        record=(waiting_for_the_tag, notice_blocked),
+    )
     assert_report(bot, pull, "failure", "1 of 6 steps failed: tag", text)
 
     # Someone removes the premature tag; the re-run retries only what is not done.
@@ -1004,7 +1034,11 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
     assert_tagged(bot, pull)
     assert_released(bot, pull)
     assert not [r for r in requests if r.path.endswith(("/merges", f"/heads/{BRANCH}"))]
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merged, DELETE_DONE)
+    named = incident_report_done(
+        bot, pull, detail=f"issue #{{number}} names {TAG} now, due {{due}}"
+    )
+    rows = (tag_done(pull), RELEASE_DONE, back_merged, DELETE_DONE)
+    text = summary(bot, pull, *rows, record=(named, RESOLUTION_NOTICE_DONE))
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 

@@ -78,7 +78,8 @@ async def find_or_post(
     `text` when none is there yet; and whether it was posted now."""
     path = f"/repos/{context.repository}/issues/{number}/comments"
     comments = await context.github.get_all(path)
-    found = next((c for c in comments if hidden_line in (c.get("body") or "")), None)
+    # Its first line: the release report quotes markers in the commands it shows.
+    found = next((c for c in comments if (c.get("body") or "").startswith(hidden_line)), None)
     if found is not None:
         return found, False
     created = await context.github.request("POST", path, body={"body": f"{hidden_line}\n{text}"})

@@ -71,6 +71,8 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", "/repos/{owner}/{repo}/issues"),
     # the incident report's reminder
     ("GET", "/repos/{owner}/{repo}/issues/{issue_number}"),
+    # the incident report, naming the release a re-run made
+    ("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}"),
     # releases
     ("GET", "/repos/{owner}/{repo}/releases/tags/{tag}"),
     ("POST", "/repos/{owner}/{repo}/releases"),

@@ -24,7 +24,7 @@ _OUTCOME = {
     StepStatus.ALREADY_DONE: "✅ already done",
     StepStatus.SKIPPED: "➖ skipped",
     StepStatus.BLOCKED: "➖ skipped",
-    StepStatus.WAITING: "⏳ waiting for review",
+    StepStatus.WAITING: "⏳ waiting",
     StepStatus.FAILED: "❌ failed",
 }
 

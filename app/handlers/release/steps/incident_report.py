@@ -24,7 +24,7 @@ from app.handlers.release.step import (
     hotfixes_only,
 )
 from app.handlers.release.steps import back_merge, release, retro_review, tag, verbal_approvals
-from policies.incident import Incident, report_body, report_title
+from policies.incident import UNTAGGED, Incident, release_words, report_body, report_title
 from policies.wording import join_words, when
 
 LABEL = "incident-report"
@@ -88,6 +88,17 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
             f"issue #{issue['number']} already holds the incident report, due {when(due_at)}",
             Link(f"#{issue['number']}", issue["html_url"]),
         )
+        body = issue.get("body") or ""
+        if incident.tag is not None and UNTAGGED in body:
+            # Opened while the tag failed: the release the re-run made goes in.
+            body = body.replace(UNTAGGED, release_words(incident))
+            path = f"/repos/{plan.repository}/issues/{issue['number']}"
+            await run.github.request("PATCH", path, body={"body": body})
+            outcome = StepOutcome(
+                StepStatus.DONE,
+                f"issue #{issue['number']} names {incident.tag} now, due {when(due_at)}",
+                outcome.link,
+            )
     else:
         events = await timeline.load(run.context, incident.number)
         body = f"{_marker(plan.repository, incident.number)}\n"
@@ -98,6 +109,13 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
             StepStatus.DONE,
             f"opened issue #{issue['number']} ({to} @{plan.author}), due {when(due_at)}",
             Link(f"#{issue['number']}", issue["html_url"]),
+        )
+    if incident.tag is None:
+        # Not finished: a re-run, once the tag is made, puts it in the report.
+        outcome = StepOutcome(
+            StepStatus.WAITING,
+            f"{outcome.detail}; it waits for the tag to name the release",
+            outcome.link,
         )
     reminder = {"hotfix": incident.number, "author": plan.author, "chat": plan.config.notify.chat}
     await run.context.timers.schedule(

@@ -25,8 +25,10 @@ async def post_resolution_notice(run: StepRun) -> StepOutcome:
     incident = incident_report.incident_of(run)
     if incident is None or incident.severity not in RESOLVED_SEVERITIES:
         return StepOutcome(StepStatus.NOT_NEEDED, "a resolution notice is for P0 and P1")
+    if incident.tag is None:
+        return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed: the notice names it")
     opened = run.earlier.get(incident_report.STEP.key)
-    link = opened.link if opened is not None and opened.status.finished else None
+    link = opened.link if opened is not None and opened.status.happened else None
     events = await timeline.load(run.context, incident.number)
     values = resolution_values(incident, events, f"[{link.text}]({link.url})" if link else None)
     template = plan.config.notices.template(RESOLUTION) or DEFAULT_TEMPLATES[RESOLUTION]

@@ -25,13 +25,16 @@ async def add_to_report(run: StepRun) -> StepOutcome:
     plan, context = run.plan, run.context
     hotfix = plan.rolled_back
     assert hotfix is not None and plan.number is not None  # a merged rollback pull request
+    if tag.STEP.key in run.unfinished_needs:
+        # The row is written once: it waits to say what the rollback was released as.
+        return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed: the row names it")
     event = rolled_back(
         plan.number,
         plan.title,
         plan.config.branches.production,
         plan.merged_by,
         plan.short_sha,
-        None if tag.STEP.key in run.unfinished_needs else plan.tag,
+        plan.tag,
         plan.merged_at or context.now(),
     )
     await timeline.record(context, hotfix.number, [event])
