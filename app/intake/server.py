@@ -17,7 +17,6 @@ from app.intake.bodies import BodyBudget
 from app.intake.endpoints import endpoints
 from app.journal import Journal, open_journal
 from app.journal.worker import Worker
-from app.journal.worker_process import WorkerProcess
 from app.pages.setup import SetupFlow
 from app.pages.status import StatusPage
 from app.services import Runner, Services, github_app
@@ -31,19 +30,15 @@ def create_app(
     journal: Journal | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     github_timeout: httpx.Timeout = TIMEOUT,
-    worker_process: bool = False,
+    runner: Runner | None = None,
     bodies: BodyBudget | None = None,
 ) -> Starlette:
-    """The server. With `worker_process` (as `serve` runs it) deliveries run in a child
-    process, which reads its settings as this one did; otherwise on this event loop."""
+    """The server. `runner` runs what it journals: as `serve` runs it, the worker process
+    (`app.intake.processes`); by default a `Worker` on this event loop."""
     router = router or build_router()
     journal = journal or open_journal(settings.database_url)
     github = github_app(settings, transport, github_timeout)
-    worker: Runner = (
-        WorkerProcess(configured=github is not None)
-        if worker_process
-        else Worker(journal, router, github)
-    )
+    worker = runner or Worker(journal, router, github)
     services = Services(
         settings,
         journal,
