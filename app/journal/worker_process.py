@@ -41,6 +41,7 @@ from app.settings import Settings, SettingsError, load_settings
 log = logging.getLogger("hotfix_bot.worker")
 
 LOCK_POLL_SECONDS = 0.2  # how often a child waiting for the worker lock tries it again
+WAKE_GAP_SECONDS = 0.005  # an intake process wakes the worker at most this often
 WAKE = b"\x00"
 SERVER_GONE = "the server is gone (standard input closed): the worker process exits"
 
@@ -67,18 +68,29 @@ class Waker:
     def __init__(self, write_end: int) -> None:
         self._write_end = write_end
         self._pending = False
+        self._sent_at = float("-inf")
 
     def wake(self) -> None:
         """The wake-ups asked for in one turn of the event loop go out as one byte at the end
         of it: a group commit answers its whole batch in one turn, and a byte per delivery
         cost the intake a pipe write and the worker a claim of the journal's write turn for
-        each delivery."""
-        if not self._pending:
-            self._pending = True
-            asyncio.get_running_loop().call_soon(self._send)
+        each delivery. And one byte at most every `WAKE_GAP_SECONDS`: each wakes the worker
+        process, which under a stream of deliveries took the intake's core from it several
+        hundred times a second, while the worker takes the wake-ups of 20 ms as one claim
+        anyway when deliveries wait (`app.journal.worker.CLAIM_GAP_SECONDS`)."""
+        if self._pending:
+            return
+        self._pending = True
+        loop = asyncio.get_running_loop()
+        wait = self._sent_at + WAKE_GAP_SECONDS - loop.time()
+        if wait > 0:
+            loop.call_later(wait, self._send)
+        else:
+            loop.call_soon(self._send)
 
     def _send(self) -> None:
         self._pending = False
+        self._sent_at = asyncio.get_running_loop().time()
         # Full: the worker has bytes to read, a wake-up, already. No reader left: the
         # server is going, and this process with it.
         with contextlib.suppress(BlockingIOError, BrokenPipeError):
