@@ -133,6 +133,9 @@ def test_an_intake_process_that_dies_is_started_again(tmp_path: Path, private_ke
 
         os.kill(intake, signal.SIGKILL)
 
+        # Meanwhile `serve` alone listens, and its status page says so.
+        stopped = "Intake process 2 is not running: 1 exits or failed starts in a row."
+        wait_for(lambda: stopped in httpx.get(f"{server.url}/").text)
         wait_for(lambda: intake_children(server) not in ([], [intake]))
         wait_for(lambda: listening_sockets(server.port) == 2)
         restarted = "intake process 2 exited (status -9); starting it again in 1 s"

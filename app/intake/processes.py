@@ -60,7 +60,9 @@ class ServerProcesses:
         await asyncio.gather(*(child.run() for child in (self.worker, *self.intakes)))
 
     def problem(self) -> str | None:
-        return self.worker.problem()
+        """The first of them that is not running, for the status page."""
+        problems = (child.problem() for child in (self.worker, *self.intakes))
+        return next((problem for problem in problems if problem), None)
 
 
 class WorkerElsewhere:
