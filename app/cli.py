@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import socket
 import sys
@@ -157,6 +158,12 @@ def serve(settings: Settings) -> int:
 
     logs.configure(settings.log_level, settings.log_format)
     return_large_blocks_to_the_system()
+    # uvicorn names the address only when it binds the sockets itself.
+    logging.getLogger("hotfix_bot.server").info(
+        "listening on %s with %d intake process(es) (Press CTRL+C to quit)",
+        ", ".join(_url(listener) for listener in sockets),
+        settings.web_concurrency,
+    )
     try:
         run_server(create_app(settings, journal=journal, runner=ServerProcesses(settings)), sockets)
     finally:
@@ -210,6 +217,13 @@ def listen(host: str, port: int, *, shared: bool = False) -> list[socket.socket]
             listener.close()
         raise
     return bound
+
+
+def _url(listener: socket.socket) -> str:
+    host, port = listener.getsockname()[:2]
+    return (
+        f"http://[{host}]:{port}" if listener.family == socket.AF_INET6 else f"http://{host}:{port}"
+    )
 
 
 def _listen_problem(host: str, port: int, error: OSError) -> str:
