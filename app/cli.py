@@ -259,6 +259,8 @@ def run_server(
     config = uvicorn.Config(
         asgi_app,
         http=limited_protocol(limits or ConnectionLimits()),
+        # uvicorn would read WEB_CONCURRENCY too: its processes are app.intake.processes'.
+        workers=1,
         log_config=None,
         access_log=False,
         server_header=False,
