@@ -14,6 +14,7 @@ from support.live_server import (
     Server,
     children_of,
     github_and_server,
+    github_and_servers,
     open_hotfix,
     running,
     wait_for,
@@ -21,7 +22,7 @@ from support.live_server import (
 from support.webhooks import WEBHOOK_SECRET
 
 from app.cli import main
-from app.journal import SqliteJournal
+from app.journal import open_journal
 from app.journal.worker_process import SERVER_GONE
 from sandbox.webhooks import post_delivery
 
@@ -76,9 +77,9 @@ def deliver_on_a_new_connection(
 
 
 def test_two_intake_processes_share_the_port_and_the_worker_runs_each_delivery_once(
-    tmp_path: Path, private_key_pem: str
+    tmp_path: Path, private_key_pem: str, journal_url: str
 ) -> None:
-    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+    with github_and_servers(tmp_path, private_key_pem, journal_url, 1) as (fake, repo, [server]):
         server.environment["WEB_CONCURRENCY"] = "2"
         server.start()
         assert server.process is not None
@@ -93,7 +94,8 @@ def test_two_intake_processes_share_the_port_and_the_worker_runs_each_delivery_o
 
         assert (first, again) == (["queued"] * DELIVERIES, ["duplicate"] * DELIVERIES)
         # Both processes answered: each counted some of the deliveries, in its own file.
-        metrics = tmp_path / "journal.db.metrics" / f"server-{server.process.pid}"
+        # Beside a SQLite journal; for a PostgreSQL one, in the server's working directory.
+        [metrics] = tmp_path.glob(f"*.metrics/server-{server.process.pid}")
         by_serve = counted_by_process(metrics, server.process.pid)
         by_intake = counted_by_process(metrics, intake)
         assert by_serve["queued"] > 0 and by_intake["queued"] > 0, (by_serve, by_intake)
@@ -108,7 +110,7 @@ def test_two_intake_processes_share_the_port_and_the_worker_runs_each_delivery_o
                 assert queued in client.get(f"{server.url}/metrics").text
                 assert client.get(f"{server.url}/readyz").status_code == 200
 
-        journal = SqliteJournal(tmp_path / "journal.db")
+        journal = open_journal(journal_url)
         try:
             wait_for(lambda: journal.count(("queued", "running")) == 0)
             entries = journal.recent(limit=100)
