@@ -155,9 +155,13 @@ def listening_sockets(port: int) -> int:
     return len(listing.stdout.splitlines())
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time the process has used so far (/proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time the process has used so far (/proc/PID/stat); None once it
+    has exited."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -173,10 +177,15 @@ def _peak_rss_kib(pid: int) -> int:
 
 
 def hotfix_bot(
-    world: World, api_url: str, workdir: Path, web_concurrency: int = 1
+    world: World,
+    api_url: str,
+    workdir: Path,
+    web_concurrency: int = 1,
+    database_url: str | None = None,
 ) -> ServerProcess:
     """`hotfix-bot serve` from the .venv against the fake GitHub at `api_url`, with
-    `web_concurrency` intake processes."""
+    `web_concurrency` intake processes, journaling into `database_url` (by default a SQLite
+    file in `workdir`)."""
     environment = {
         **base_environment(),
         "WEB_CONCURRENCY": str(web_concurrency),
@@ -184,7 +193,7 @@ def hotfix_bot(
         "PRIVATE_KEY": world.private_key_pem,
         "WEBHOOK_SECRET": WEBHOOK_SECRET,
         "GITHUB_API_URL": api_url,
-        "DATABASE_URL": f"sqlite:///{journal_path(workdir)}",
+        "DATABASE_URL": database_url or f"sqlite:///{journal_path(workdir)}",
         "LOG_LEVEL": "warning",
     }
     command = [str(VENV_BIN / "hotfix-bot"), "serve"]

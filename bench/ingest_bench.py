@@ -9,12 +9,14 @@ server stack (`checked`: the intake's checks and no journal; `bare`: the body re
 202), and loads each in turn with `wrk` (installed from Debian when missing): signed ~28 KB
 `pull_request` deliveries, each with a unique `X-GitHub-Delivery`, over loopback, for a
 warm-up and then a measured period. Afterwards each hotfix-bot's journal must hold exactly
-the deliveries it answered 202.
+the deliveries it answered 202. The journal is a SQLite file, or with `--database-url` a new
+database on that PostgreSQL server for each hotfix-bot.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -26,11 +28,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import psycopg
 from common import (
     ROOT,
     WEBHOOK_PATH,
@@ -38,6 +43,7 @@ from common import (
     ServerProcess,
     World,
     base_environment,
+    children_of,
     cpu_seconds,
     hotfix_bot,
     journal_path,
@@ -46,6 +52,8 @@ from common import (
 )
 
 from app.intake.delivery import signature_for
+from app.journal import describe_journal
+from app.journal import journal_path as sqlite_file
 from sandbox import FakePull, serve_fake, shapes
 
 LUA_SCRIPT = ROOT / "bench" / "ingest.lua"
@@ -119,6 +127,13 @@ def main() -> int:
         help="hotfix-bot's WEB_CONCURRENCY, one hotfix-bot per value in each round (default "
         "1 2); the targets are judged on the last",
     )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="journal into PostgreSQL rather than a SQLite file: a database of the server to "
+        "use (postgresql://user@host:port/postgres), where each hotfix-bot gets a new "
+        "database, dropped afterwards",
+    )
     options = parser.parse_args()
 
     wrk = ensure_wrk()
@@ -132,7 +147,11 @@ def main() -> int:
         bodies = workdir / "bodies"
         size = write_signed_bodies(world, bodies, options.pulls, options.payload_kib * 1024)
         print(f"payload: {size} bytes, {options.pulls} pull requests, signed once each")
-        print("hotfix-bot/N: hotfix-bot serve with WEB_CONCURRENCY=N")
+        print("hotfix-bot/N: hotfix-bot serve with WEB_CONCURRENCY=N, ", end="")
+        if options.database_url:
+            print(f"journaling into PostgreSQL at {describe_journal(options.database_url)}")
+        else:
+            print("journaling into a SQLite file")
         load = Load(wrk, bodies, options)
         with serve_fake(world.fake) as api_url:
             # Each round runs the servers back to back, so that what the machine's disk and
@@ -142,7 +161,9 @@ def main() -> int:
                 round_dir = workdir / f"round-{number}"
                 round_dir.mkdir()
                 bots = [
-                    measure_hotfix_bot(load, world, api_url, round_dir, web_concurrency)
+                    measure_hotfix_bot(
+                        load, world, api_url, round_dir, web_concurrency, options.database_url
+                    )
                     for web_concurrency in options.web_concurrency
                 ]
                 probot = measure(load, probot_server(probot_app, world, round_dir), "probot")
@@ -291,8 +312,8 @@ class Figures:
     non_2xx: int
     socket_errors: int
     peak_rss_mib: float
-    # Cores each process used during the measured period: the server's, wrk, and this
-    # process (the fake GitHub, answering hotfix-bot's worker).
+    # Cores each process used during the measured period: the server's, a PostgreSQL
+    # journal's server, wrk, and this process (the fake GitHub, answering hotfix-bot's worker).
     cpu: dict[str, float] = field(default_factory=dict)
     journal_matches: bool | None = None
 
@@ -306,10 +327,17 @@ def measure(load: Load, server: ServerProcess, name: str) -> Figures:
     return figures
 
 
-def load_server(load: Load, server: ServerProcess, name: str) -> tuple[Figures, list[WrkReport]]:
+def load_server(
+    load: Load,
+    server: ServerProcess,
+    name: str,
+    neighbours: Callable[[], dict[int, str]] = dict,
+) -> tuple[Figures, list[WrkReport]]:
+    """`neighbours`: processes besides the server's whose CPU counts too, by pid, named."""
     workdir = load.bodies.parent
     warmup = load.run(server.url, f"{name}-warmup", load.options.warmup, workdir / "warm.json")
-    processes = process_names(server.processes())
+    # After the warm-up: a PostgreSQL journal's connections have been opened by then.
+    processes = process_names(server.processes()) | neighbours()
     before = ProcessesCpu.now(processes)
     run = load.run(server.url, f"{name}-run", load.options.seconds, workdir / "run.json")
     cpu = before.cores_since(processes)
@@ -359,7 +387,7 @@ class ProcessesCpu:
         own = resource.getrusage(resource.RUSAGE_SELF)
         return cls(
             time.monotonic(),
-            {pid: cpu_seconds(pid) for pid in processes},
+            {pid: used for pid in processes if (used := cpu_seconds(pid)) is not None},
             children.ru_utime + children.ru_stime,
             own.ru_utime + own.ru_stime,
         )
@@ -367,34 +395,88 @@ class ProcessesCpu:
     def cores_since(self, processes: dict[int, str]) -> dict[str, float]:
         now = ProcessesCpu.now(processes)
         elapsed = now.at - self.at
-        cores = {
-            name: (now.servers[pid] - self.servers[pid]) / elapsed
-            for pid, name in processes.items()
-        }
+        cores: dict[str, float] = {}
+        for pid, name in processes.items():  # several of one name (PostgreSQL's) add up
+            if pid in now.servers and pid in self.servers:  # not one that came or went
+                used = now.servers[pid] - self.servers[pid]
+                cores[name] = cores.get(name, 0.0) + used / elapsed
         cores["wrk"] = (now.waited_children - self.waited_children) / elapsed
         cores["bench and fake GitHub"] = (now.own - self.own) / elapsed
         return cores
 
 
 def measure_hotfix_bot(
-    load: Load, world: World, api_url: str, round_dir: Path, web_concurrency: int
+    load: Load,
+    world: World,
+    api_url: str,
+    round_dir: Path,
+    web_concurrency: int,
+    postgres_url: str | None,
 ) -> Figures:
     workdir = round_dir / f"hotfix-bot-{web_concurrency}"
     workdir.mkdir()
-    server = hotfix_bot(world, api_url, workdir, web_concurrency)
-    before = check_run_writes(world)
-    server.start()
-    try:
-        figures, runs = load_server(load, server, f"hotfix-bot/{web_concurrency}")
-        answered = settled_202_count(server.url)
-    finally:
-        server.stop()
-    print(
-        f"{figures.name}: the worker wrote {check_run_writes(world) - before} check-run "
-        "updates to the fake meanwhile"
-    )
-    figures.journal_matches = check_journal(journal_path(workdir), answered, runs)
+    with journal_database(postgres_url, workdir) as database_url:
+        server = hotfix_bot(world, api_url, workdir, web_concurrency, database_url)
+        before = check_run_writes(world)
+        server.start()
+        try:
+            figures, runs = load_server(
+                load,
+                server,
+                f"hotfix-bot/{web_concurrency}",
+                lambda: postgres_processes(database_url) if postgres_url else {},
+            )
+            answered = settled_202_count(server.url)
+        finally:
+            server.stop()
+        print(
+            f"{figures.name}: the worker wrote {check_run_writes(world) - before} check-run "
+            "updates to the fake meanwhile"
+        )
+        figures.journal_matches = check_journal(journal_ids(database_url), answered, runs)
     return figures
+
+
+@contextlib.contextmanager
+def journal_database(postgres_url: str | None, workdir: Path) -> Iterator[str]:
+    """The DATABASE_URL of a new journal: a SQLite file in `workdir`, or with `postgres_url`
+    a new database on that server, dropped afterwards."""
+    if postgres_url is None:
+        yield f"sqlite:///{journal_path(workdir)}"
+        return
+    name = f"hotfix_bot_bench_{workdir.parent.name}_{workdir.name}".replace("-", "_")
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name}")
+        connection.execute(f"CREATE DATABASE {name}")
+    try:
+        yield urlsplit(postgres_url)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def postgres_processes(database_url: str) -> dict[int, str]:
+    """The PostgreSQL server's processes, when it runs on this machine: the parent of this
+    connection's backend and its children (the journal's connections among them)."""
+    with psycopg.connect(database_url) as connection:
+        [(backend,)] = connection.execute("SELECT pg_backend_pid()").fetchall()
+        try:
+            server = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except FileNotFoundError:
+            return {}  # another machine's
+        # Not this connection's backend, which ends with it.
+        pids = [server, *(pid for pid in children_of(server) if pid != backend)]
+    return dict.fromkeys(pids, "postgres")
+
+
+def journal_ids(database_url: str) -> set[str]:
+    """The delivery ids a journal holds, read with the database's own client."""
+    path = sqlite_file(database_url)
+    if path is not None:
+        with sqlite3.connect(path) as connection:
+            return {row[0] for row in connection.execute("SELECT id FROM deliveries")}
+    with psycopg.connect(database_url) as connection:
+        return {row[0] for row in connection.execute("SELECT id FROM deliveries")}
 
 
 def settled_202_count(url: str) -> int:
@@ -414,10 +496,8 @@ def settled_202_count(url: str) -> int:
         time.sleep(0.2)
 
 
-def check_journal(path: Path, answered: int, runs: list[WrkReport]) -> bool:
-    """Rows in the journal == 202 answers, and every 202 wrk received is a row."""
-    with sqlite3.connect(path) as connection:
-        ids = {row[0] for row in connection.execute("SELECT id FROM deliveries")}
+def check_journal(ids: set[str], answered: int, runs: list[WrkReport]) -> bool:
+    """Rows in the journal (`ids`) == 202 answers, and every 202 wrk received is a row."""
     received = [delivery_id for run in runs for delivery_id in run.accepted_ids]
     missing = [delivery_id for delivery_id in received if delivery_id not in ids]
     unread = answered - len(received)
