@@ -124,6 +124,11 @@ def test_two_intake_processes_share_the_port_and_the_worker_runs_each_delivery_o
         assert [e.attempts for e in entries if e.id == ids[-1]] == [1]
         [run] = repo.runs_named("hotfix-policy")
         assert run.conclusion == "failure"  # no severity label: the verdict, once
+        said = [json.loads(line)["message"] for line in server.log_lines()]
+        assert (
+            f"listening on http://127.0.0.1:{server.port} with 2 intake process(es) "
+            "(Press CTRL+C to quit)"
+        ) in said
 
 
 def test_an_intake_process_that_dies_is_started_again(tmp_path: Path, private_key_pem: str) -> None:
