@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
+import logging
 import os
 import socket
 import sys
@@ -130,13 +132,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(settings: Settings) -> int:
     # First: a server that cannot listen leaves nothing behind.
-    check_listen(settings.host, settings.port)
+    sockets = listen(settings.host, settings.port, shared=settings.web_concurrency > 1)
+    # PORT=0 took a free port: the other intake processes bind that one.
+    settings = settings.model_copy(update={"port": sockets[0].getsockname()[1]})
     journal = open_journal(settings.database_url)  # a bad DATABASE_URL stops start-up here
-    # Whatever serve and its worker process create is theirs alone, as the journal is;
+    # Whatever serve and its child processes create is theirs alone, as the journal is;
     # prometheus_client creates its files with the umask's mode.
     os.umask(0o077)
-    # The intake and the worker process each keep their metrics in files there (see
-    # app.metrics); it must be set before prometheus_client is imported.
+    # Every process of the server keeps its metrics in files there (see app.metrics); it
+    # must be set before prometheus_client is imported.
     database = journal_path(settings.database_url)
     # Beside a SQLite journal; a PostgreSQL one has no directory here: the working directory.
     metrics_root = Path(f"{database}.metrics" if database else "hotfix-bot.metrics")
@@ -149,16 +153,19 @@ def serve(settings: Settings) -> int:
 
     from app import logs
     from app.intake.bodies import return_large_blocks_to_the_system
+    from app.intake.processes import ServerProcesses
     from app.intake.server import create_app
 
     logs.configure(settings.log_level, settings.log_format)
     return_large_blocks_to_the_system()
+    # uvicorn names the address only when it binds the sockets itself.
+    logging.getLogger("hotfix_bot.server").info(
+        "listening on %s with %d intake process(es) (Press CTRL+C to quit)",
+        ", ".join(_url(listener) for listener in sockets),
+        settings.web_concurrency,
+    )
     try:
-        run_server(
-            create_app(settings, journal=journal, worker_process=True),
-            settings.host,
-            settings.port,
-        )
+        run_server(create_app(settings, journal=journal, runner=ServerProcesses(settings)), sockets)
     finally:
         metrics.close()
     return 0
@@ -168,33 +175,55 @@ class CannotListen(Exception):
     """HOST and PORT name no address this machine can listen on; says which is at fault."""
 
 
-def check_listen(host: str, port: int) -> None:
-    """Bind HOST:PORT as uvicorn will (every address HOST resolves to), and let go again:
-    uvicorn reports a failure as a bare OS error that names neither variable."""
+def listen(host: str, port: int, *, shared: bool = False) -> list[socket.socket]:
+    """Sockets bound to HOST:PORT as uvicorn would bind them (every address HOST resolves
+    to), for `run_server`; uvicorn reports a failure as a bare OS error that names neither
+    variable. `shared`: with SO_REUSEPORT, so that the other intake processes of this server
+    bind the same port and the kernel spreads the connections over them."""
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
         raise CannotListen(f"HOST: cannot resolve {host!r}: {error.strerror}") from None
+    bound: list[socket.socket] = []
     unavailable: list[OSError] = []
-    for family, kind, protocol, _, address in addresses:
-        # As asyncio does, an address of a family the machine lacks is skipped.
-        try:
-            probe = socket.socket(family, kind, protocol)
-        except OSError as error:  # say, IPv6 turned off
-            unavailable.append(error)
-            continue
-        with probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:  # as asyncio binds it: [::] beside 0.0.0.0
-                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        for family, kind, protocol, _, address in addresses:
+            # As asyncio does, an address of a family the machine lacks is skipped.
             try:
-                probe.bind(address)
+                listener = socket.socket(family, kind, protocol)
+            except OSError as error:  # say, IPv6 turned off
+                unavailable.append(error)
+                continue
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if shared:
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6:  # as asyncio binds it: [::] beside 0.0.0.0
+                listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if bound and port == 0:  # every address on the one free port the first got
+                address = (address[0], bound[0].getsockname()[1], *address[2:])
+            try:
+                listener.bind(address)
             except OSError as error:
+                listener.close()
                 if error.errno != errno.EADDRNOTAVAIL:
                     raise CannotListen(_listen_problem(host, port, error)) from None
                 unavailable.append(error)
-    if len(unavailable) == len(addresses):
-        raise CannotListen(_listen_problem(host, port, unavailable[0]))
+                continue
+            bound.append(listener)
+        if not bound:
+            raise CannotListen(_listen_problem(host, port, unavailable[0]))
+    except CannotListen:
+        for listener in bound:
+            listener.close()
+        raise
+    return bound
+
+
+def _url(listener: socket.socket) -> str:
+    host, port = listener.getsockname()[:2]
+    return (
+        f"http://[{host}]:{port}" if listener.family == socket.AF_INET6 else f"http://{host}:{port}"
+    )
 
 
 def _listen_problem(host: str, port: int, error: OSError) -> str:
@@ -208,26 +237,48 @@ def _listen_problem(host: str, port: int, error: OSError) -> str:
 
 
 def run_server(
-    asgi_app: ASGIApp, host: str, port: int, limits: ConnectionLimits | None = None
+    asgi_app: ASGIApp,
+    sockets: list[socket.socket],
+    limits: ConnectionLimits | None = None,
+    *,
+    until_server_gone: bool = False,
 ) -> None:
-    """uvicorn as `serve` runs it; bench/ingest serves its bare baseline with the same call.
+    """uvicorn as `serve` runs it, on the sockets of `listen`; bench/ingest serves its bare
+    baseline with the same call. `until_server_gone`: in an intake process `serve` started,
+    stop as Ctrl-C would when `serve` closes its standard input, or dies.
 
     HTTP is uvicorn's httptools protocol with the intake's limits (app.intake.connection_limits);
-    uvicorn's "auto" loop is uvloop. Both are installed by uvicorn[standard].
+    the event loop is uvloop, as uvicorn's "auto" picks. Both are installed by uvicorn[standard].
     """
     import uvicorn
+    import uvloop
 
+    from app.child_process import when_server_gone
     from app.intake.connection_limits import ConnectionLimits, limited_protocol
 
-    uvicorn.run(
+    config = uvicorn.Config(
         asgi_app,
-        host=host,
-        port=port,
         http=limited_protocol(limits or ConnectionLimits()),
+        # uvicorn would read WEB_CONCURRENCY too: its processes are app.intake.processes'.
+        workers=1,
         log_config=None,
         access_log=False,
         server_header=False,
     )
+    server = uvicorn.Server(config)
+
+    def stop() -> None:
+        server.should_exit = True
+
+    async def serve() -> None:
+        if until_server_gone:
+            when_server_gone(asyncio.get_running_loop(), stop)
+        await server.serve(sockets)
+
+    # After a graceful stop uvicorn raises the Ctrl-C it caught again; uvicorn.run ends
+    # there quietly too.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvloop.run(serve())
 
 
 def list_deliveries(settings: Settings, status: str | None, limit: int) -> int:

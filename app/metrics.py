@@ -1,7 +1,7 @@
 """Prometheus metrics, served at /metrics.
 
-`hotfix-bot serve` runs two processes (the intake and the worker, see app.journal.worker_process),
-so it sets PROMETHEUS_MULTIPROC_DIR before either imports prometheus_client: each process
+`hotfix-bot serve` runs several processes (intakes and the worker, see app.intake.processes),
+so it sets PROMETHEUS_MULTIPROC_DIR before any imports prometheus_client: each process
 then keeps its values in files there, and /metrics adds them up. Without it (tests, one
 process) the values live in memory.
 """
@@ -65,7 +65,7 @@ class QueueDepth(Collector):
 
 
 def generate_latest(queue_depth: Callable[[], int]) -> bytes:
-    """The exposition for /metrics: of every process of this server, when there are two,
+    """The exposition for /metrics: of every process of this server, when there are several,
     and the journal's queue depth, counted now."""
     registry = CollectorRegistry()
     registry.register(QueueDepth(queue_depth))

@@ -1,7 +1,8 @@
 """The directory of a running `hotfix-bot serve` for the files behind its /metrics.
 
-Its intake and its worker process each keep their values in files there (prometheus_client's
-multiprocess mode, see app.metrics), and /metrics adds up the files of that directory alone.
+Its intake processes and its worker process each keep their values in files there
+(prometheus_client's multiprocess mode, see app.metrics), and /metrics adds up the files of
+that directory alone.
 Several servers may share one journal (on other ports, or one after another), so each has a
 directory of its own, `<journal>.metrics/server-<pid>/`, and holds a lock on it while it
 runs. A starting server removes the directories whose lock nobody holds: their server has

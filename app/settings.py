@@ -16,6 +16,8 @@ class SettingsError(Exception):
     """One line that names the variable and the problem, never its value."""
 
 
+MAX_WEB_CONCURRENCY = 64
+
 PROBOT_LOG_LEVELS = {"trace": "debug", "warn": "warning", "fatal": "critical"}
 
 
@@ -59,6 +61,11 @@ class Settings(BaseSettings):
     )
     log_format: Literal["json", "console"] = Field(
         default="console", validation_alias=_env("LOG_FORMAT")
+    )
+    # Intake processes sharing the port; each takes ~60 MiB, so a stray zero too many is
+    # refused rather than started.
+    web_concurrency: int = Field(
+        default=1, validation_alias=_env("WEB_CONCURRENCY"), ge=1, le=MAX_WEB_CONCURRENCY
     )
 
     @field_validator(

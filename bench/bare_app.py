@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.cli import run_server
+from app.cli import listen, run_server
 from app.intake import delivery as deliveries
 
 WEBHOOK_PATH = "/api/github/webhooks"
@@ -53,4 +53,4 @@ ENDPOINTS = {"bare": receive, "checked": receive_checked}
 if __name__ == "__main__":
     endpoint = ENDPOINTS[sys.argv[1]]
     app = Starlette(routes=[Route(WEBHOOK_PATH, endpoint, methods=["POST"])])
-    run_server(app, "127.0.0.1", int(os.environ["PORT"]))
+    run_server(app, listen("127.0.0.1", int(os.environ["PORT"])))

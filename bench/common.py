@@ -71,15 +71,29 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class ServerProcess:
-    """A server started as a subprocess on a loopback port; its log goes to a file."""
+def base_environment() -> dict[str, str]:
+    """What every server of the benchmarks inherits: PATH, and PYTHONPATH when it is set (a
+    checkout run with another checkout's .venv imports its own code)."""
+    inherited = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    if "PYTHONPATH" in os.environ:
+        inherited["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return inherited
 
-    def __init__(self, command: list[str], environment: dict[str, str], log: Path) -> None:
+
+class ServerProcess:
+    """A server started as a subprocess on a loopback port; its log goes to a file.
+    `listeners`: how many processes of it listen on the port (hotfix-bot's WEB_CONCURRENCY):
+    it counts as started once they all do, so that the load's connections reach them all."""
+
+    def __init__(
+        self, command: list[str], environment: dict[str, str], log: Path, listeners: int = 1
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._command = command
         self._environment = {**environment, "PORT": str(self.port)}
         self._log = log
+        self._listeners = listeners
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -96,12 +110,10 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"{self._command[0]} exited:\n{self._log.read_text()}")
-            try:
-                # uvicorn binds its socket only once the app's startup has finished.
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            # uvicorn listens only once the app's startup has finished.
+            if listening_sockets(self.port) >= self._listeners:
                 return
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"{self._command[0]} did not listen on {self.port} in time")
 
@@ -110,11 +122,14 @@ class ServerProcess:
         assert self._process is not None
         return self._process.pid
 
+    def processes(self) -> list[int]:
+        """The server's process and its children (hotfix-bot's worker and intake processes)."""
+        return [self.pid, *children_of(self.pid)]
+
     def peak_rss_mib(self) -> float:
         """VmHWM, the highest resident set size so far, of the server and of its children
         (hotfix-bot's worker process): their sum, the memory the service needed."""
-        pids = [self.pid, *children_of(self.pid)]
-        return sum(_peak_rss_kib(pid) for pid in pids) / 1024
+        return sum(_peak_rss_kib(pid) for pid in self.processes()) / 1024
 
     def stop(self) -> None:
         """SIGTERM (uvicorn shuts down gracefully), SIGKILL when that takes too long."""
@@ -128,6 +143,28 @@ class ServerProcess:
             self._process.wait(timeout=STOP_TIMEOUT)
 
 
+def listening_sockets(port: int) -> int:
+    """Sockets listening on `port` of this machine (`ss` from iproute2)."""
+    listing = subprocess.run(
+        ["ss", "-H", "-l", "-t", "-n", f"sport = :{port}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
+    return len(listing.stdout.splitlines())
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time the process has used so far (/proc/PID/stat); None once it
+    has exited."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children_of(pid: int) -> list[int]:
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return [int(child) for child in children]
@@ -139,19 +176,28 @@ def _peak_rss_kib(pid: int) -> int:
     return int(line.split()[1])
 
 
-def hotfix_bot(world: World, api_url: str, workdir: Path) -> ServerProcess:
-    """`hotfix-bot serve` from the .venv against the fake GitHub at `api_url`."""
+def hotfix_bot(
+    world: World,
+    api_url: str,
+    workdir: Path,
+    web_concurrency: int = 1,
+    database_url: str | None = None,
+) -> ServerProcess:
+    """`hotfix-bot serve` from the .venv against the fake GitHub at `api_url`, with
+    `web_concurrency` intake processes, journaling into `database_url` (by default a SQLite
+    file in `workdir`)."""
     environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **base_environment(),
+        "WEB_CONCURRENCY": str(web_concurrency),
         "APP_ID": str(world.app_id),
         "PRIVATE_KEY": world.private_key_pem,
         "WEBHOOK_SECRET": WEBHOOK_SECRET,
         "GITHUB_API_URL": api_url,
-        "DATABASE_URL": f"sqlite:///{journal_path(workdir)}",
+        "DATABASE_URL": database_url or f"sqlite:///{journal_path(workdir)}",
         "LOG_LEVEL": "warning",
     }
     command = [str(VENV_BIN / "hotfix-bot"), "serve"]
-    return ServerProcess(command, environment, workdir / "hotfix-bot.log")
+    return ServerProcess(command, environment, workdir / "hotfix-bot.log", web_concurrency)
 
 
 def journal_path(workdir: Path) -> Path:

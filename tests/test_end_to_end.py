@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 from pathlib import Path
 from stat import S_IMODE
-from types import SimpleNamespace
 
 import httpx
 from support.live_server import (
@@ -18,13 +18,21 @@ from support.live_server import (
     free_port,
     github_and_server,
     open_hotfix,
+    running,
     wait_for,
 )
 from support.titles import rules_fail
 from support.webhooks import WEBHOOK_SECRET
 
 from app.journal import SqliteJournal
-from app.journal.worker_process import SERVER_GONE, WAKE, WorkerProcess, single_worker
+from app.journal.worker_process import (
+    SERVER_GONE,
+    WAKE,
+    WAKE_GAP_SECONDS,
+    Waker,
+    WakeUps,
+    single_worker,
+)
 
 
 def test_the_server_takes_a_delivery_over_http_and_writes_the_check_run(
@@ -292,14 +300,6 @@ def test_a_worker_process_waiting_for_the_lock_exits_when_the_server_is_killed(
         ]
 
 
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in "ZX"  # a zombie has exited; only its parent has not reaped it
-
-
 def test_the_quickstart_serve_command_runs_as_written(tmp_path: Path) -> None:
     # `python3 dev.py serve` with no credentials: setup mode, healthy, refusing deliveries.
     port = free_port()
@@ -318,39 +318,44 @@ def test_the_quickstart_serve_command_runs_as_written(tmp_path: Path) -> None:
         server.stop()
 
 
-class _RecordingPipe:
-    """The child's stdin, as the wake-ups written to it."""
+def test_the_wake_ups_of_one_event_loop_turn_reach_the_worker_as_one_byte_one_per_gap() -> None:
+    wake_ups = WakeUps()
+    waker = Waker(wake_ups.write_end)
 
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-        self.transport = SimpleNamespace(get_write_buffer_size=lambda: 0)
+    def unread() -> bytes:
+        try:
+            return os.read(wake_ups.read_end, 65536)
+        except BlockingIOError:
+            return b""
 
-    def is_closing(self) -> bool:
-        return False
-
-    def write(self, data: bytes) -> None:
-        self.written.append(data)
-
-
-def test_the_wake_ups_of_one_event_loop_turn_reach_the_worker_process_as_one_byte() -> None:
-    pipe = _RecordingPipe()
-    runner = WorkerProcess(configured=True)
-    runner._process = SimpleNamespace(stdin=pipe)  # type: ignore[assignment]
-
-    async def a_group_commit_then_one_more_delivery() -> list[list[bytes]]:
+    async def a_group_commit_then_one_more_delivery_then_a_full_pipe() -> list[bytes]:
         seen = []
         for _ in range(16):  # a batch of 16 deliveries answered in one turn
-            runner.wake()
-        seen.append(list(pipe.written))
+            waker.wake()
+        seen.append(unread())
         await asyncio.sleep(0)
-        seen.append(list(pipe.written))
-        runner.wake()
+        seen.append(unread())
+        waker.wake()  # one more at once: it waits for the gap to pass
         await asyncio.sleep(0)
-        seen.append(list(pipe.written))
+        seen.append(unread())
+        await asyncio.sleep(WAKE_GAP_SECONDS)
+        seen.append(unread())
+        # A worker that reads nothing (it is being started again): the pipe fills, and the
+        # intake drops the byte rather than wait.
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                os.write(wake_ups.write_end, WAKE * 4096)
+        waker.wake()
+        await asyncio.sleep(0)
         return seen
 
-    assert asyncio.run(a_group_commit_then_one_more_delivery()) == [
-        [],
-        [WAKE],
-        [WAKE, WAKE],
-    ]
+    try:
+        assert asyncio.run(a_group_commit_then_one_more_delivery_then_a_full_pipe()) == [
+            b"",
+            WAKE,
+            b"",
+            WAKE,
+        ]
+    finally:
+        os.close(wake_ups.read_end)
+        os.close(wake_ups.write_end)

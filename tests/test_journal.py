@@ -555,11 +555,27 @@ class TracedJournal(SqliteJournal):
         return connection
 
 
-def test_only_a_transaction_that_records_a_delivery_waits_for_a_sync(
-    tmp_path: Path, clock: Clock
+def test_only_a_transaction_that_records_a_delivery_is_synced_and_after_the_turn(
+    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     TracedJournal.statements = []
     journal = TracedJournal(tmp_path / "journal.db", clock=clock)
+    turn_free_while_syncing = []
+    sync = os.fdatasync
+
+    def traced_sync(descriptor: int) -> None:
+        # Another process asks for the turn while this one waits for the disk.
+        with open(f"{tmp_path / 'journal.db'}.write-lock") as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                turn_free_while_syncing.append(False)
+            else:
+                turn_free_while_syncing.append(True)
+        TracedJournal.statements.append("fdatasync")
+        sync(descriptor)
+
+    monkeypatch.setattr(os, "fdatasync", traced_sync)
     try:
         asyncio.run(record_all(journal, pull_request("d-1", 1)))
         asyncio.run(journal.finish("d-1"))
@@ -567,18 +583,49 @@ def test_only_a_transaction_that_records_a_delivery_waits_for_a_sync(
     finally:
         journal.close()
 
-    settings_and_writes = [
+    writes_and_syncs = [
         statement.split(" (")[0].split(" SET")[0]
         for statement in TracedJournal.statements
-        if statement.startswith(("PRAGMA synchronous", "INSERT INTO deliveries", "UPDATE"))
+        if statement.startswith(("fdatasync", "INSERT INTO deliveries", "UPDATE"))
     ]
-    assert settings_and_writes == [
-        "INSERT INTO deliveries",  # as connected: synchronous = FULL
-        "PRAGMA synchronous = NORMAL",
-        "UPDATE deliveries",
-        "PRAGMA synchronous = FULL",
+    assert writes_and_syncs == [
         "INSERT INTO deliveries",
+        "fdatasync",
+        "UPDATE deliveries",  # the worker's outcome: not waited for
+        "INSERT INTO deliveries",
+        "fdatasync",
     ]
+    assert turn_free_while_syncing == [True, True]
+
+
+def test_deliveries_that_arrive_while_another_process_writes_join_the_next_commit(
+    tmp_path: Path, clock: Clock
+) -> None:
+    TracedJournal.statements = []
+    journal = TracedJournal(tmp_path / "journal.db", clock=clock)
+    other = os.open(f"{tmp_path / 'journal.db'}.write-lock", os.O_RDWR)
+
+    async def while_another_process_holds_the_turn() -> list[str]:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        first = asyncio.ensure_future(journal.record(pull_request("d-0", 0), b"{}", handled=True))
+        await asyncio.sleep(0.1)  # the writer has taken it and waits for the turn
+        later = [
+            asyncio.ensure_future(journal.record(pull_request(f"d-{n}", n), b"{}", handled=True))
+            for n in range(1, 5)
+        ]
+        await asyncio.sleep(0.1)
+        fcntl.flock(other, fcntl.LOCK_UN)
+        return list(await asyncio.gather(first, *later))
+
+    try:
+        TracedJournal.statements.clear()
+        outcomes = asyncio.run(while_another_process_holds_the_turn())
+    finally:
+        journal.close()
+        os.close(other)
+
+    assert outcomes == ["queued"] * 5
+    assert TracedJournal.statements.count("BEGIN IMMEDIATE") == 1
 
 
 def test_a_payload_is_stored_compressed_and_read_back_as_received(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.cli import CannotListen, check_listen, main
+from app.cli import CannotListen, listen, main
 from app.journal import journal_path
 from app.settings import Settings, SettingsError, load_settings
 
@@ -257,11 +257,13 @@ def test_an_address_family_the_machine_lacks_is_skipped(monkeypatch: pytest.Monk
     ipv4 = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0))
     monkeypatch.setattr(socket, "socket", without_ipv6)
     monkeypatch.setattr(socket, "getaddrinfo", lambda *_, **__: [ipv6, ipv4])
-    check_listen("localhost", 0)
+    [bound] = listen("localhost", 0)
+    assert bound.family == socket.AF_INET
+    bound.close()
 
     monkeypatch.setattr(socket, "getaddrinfo", lambda *_, **__: [ipv6])
     with pytest.raises(CannotListen) as refused:
-        check_listen("::1", 0)
+        listen("::1", 0)
     assert str(refused.value) == (
         "HOST, PORT: cannot listen on ::1:0: Address family not supported by protocol"
     )

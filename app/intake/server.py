@@ -18,7 +18,6 @@ from app.intake.bodies import BodyBudget
 from app.intake.endpoints import endpoints
 from app.journal import Journal, open_journal
 from app.journal.worker import Worker
-from app.journal.worker_process import WorkerProcess
 from app.pages.setup import SetupFlow
 from app.pages.status import StatusPage
 from app.services import Runner, Services, github_app
@@ -32,21 +31,17 @@ def create_app(
     journal: Journal | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     github_timeout: httpx.Timeout = TIMEOUT,
-    worker_process: bool = False,
+    runner: Runner | None = None,
     bodies: BodyBudget | None = None,
     chat_timeout: float = CHAT_TIMEOUT,
 ) -> Starlette:
-    """The server. With `worker_process` (as `serve` runs it) deliveries run in a child
-    process, which reads its settings as this one did; otherwise on this event loop, which
-    gives chat `chat_timeout` seconds an attempt."""
+    """The server. `runner` runs what it journals: as `serve` runs it, the worker process
+    (`app.intake.processes`); by default a `Worker` on this event loop, which gives chat
+    `chat_timeout` seconds an attempt."""
     router = router or build_router()
     journal = journal or open_journal(settings.database_url)
     github = github_app(settings, transport, github_timeout)
-    worker: Runner = (
-        WorkerProcess(configured=github is not None)
-        if worker_process
-        else Worker(journal, router, github, chat=chat_webhook(settings, chat_timeout))
-    )
+    worker = runner or Worker(journal, router, github, chat=chat_webhook(settings, chat_timeout))
     services = Services(
         settings,
         journal,

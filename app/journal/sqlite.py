@@ -5,13 +5,16 @@ thread that commits whatever arrived while the previous transaction was committi
 single transaction (group commit): one fsync is shared by all deliveries of a burst, so
 durability does not cost throughput.
 
-Guarantees of the settings used (WAL): a transaction that records a delivery commits with
-synchronous=FULL, so a delivery answered `202` survives a crash of the process, a loss of
-power and an OS crash: the commit returns only after the write-ahead log is synced to disk.
-The worker's own writes (claims, outcomes, retries, state) commit with synchronous=NORMAL:
-they survive a crash of the process, and a loss of power can undo the last of them, so a
-delivery may run once more after a power cut. Handlers are idempotent for that reason. The
-next synced commit makes every earlier one durable too, since the log is written in order.
+Guarantees of the settings used (WAL): a transaction that records a delivery is synced to
+disk before its caller hears of it, so a delivery answered `202` survives a crash of the
+process, a loss of power and an OS crash: the write-ahead log is synced (`fdatasync`) after
+the commit and before the outcome is reported. That sync happens once the write turn is
+given up (below), so that another process commits while this one waits for the disk, and
+one sync often covers both. The worker's own writes (claims, outcomes, retries, state) are
+not synced: they survive a crash of the process, and a loss of power can undo the last of
+them, so a delivery may run once more after a power cut. Handlers are idempotent for that
+reason. The next sync makes every earlier commit durable too, since the log is written in
+order.
 
 Several processes write to one journal: `serve`'s intake and its worker process, and CLI
 commands. They take turns through a lock file held for one transaction at a time, because
@@ -219,6 +222,9 @@ class SqliteJournal:
             name: _identity(name)
             for name in (f"{path.absolute()}{suffix}" for suffix in _FILE_SUFFIXES)
         }
+        # Synced after each commit that records a delivery (see _write_loop); closed last, as
+        # closing a descriptor of a file drops the process's locks on it.
+        self._log = os.open(f"{path}-wal", os.O_RDONLY)
         self._reader = self._connect()
         self._reader_lock = threading.Lock()
         # Used on the writer thread alone (a compressor is not thread-safe); reusing its
@@ -237,7 +243,9 @@ class SqliteJournal:
         # refused before GitHub's 10 s timeout.
         connection.execute("PRAGMA busy_timeout = 2000")
         connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = FULL")
+        # The log is synced by _write_loop, after the turn; SQLite still syncs around its
+        # checkpoints and when it starts the log anew.
+        connection.execute("PRAGMA synchronous = NORMAL")
         return connection
 
     @contextlib.contextmanager
@@ -265,35 +273,40 @@ class SqliteJournal:
     # -- the writer thread ------------------------------------------------------------
 
     def _write_loop(self, connection: sqlite3.Connection) -> None:
-        synced = True  # as _connect() left the connection
         while (first := self._operations.get()) is not _STOP:
             batch = [first]
-            stop_after = False
-            while len(batch) < self.BATCH_LIMIT:
-                try:
-                    operation = self._operations.get_nowait()
-                except queue.Empty:
-                    break
-                if operation is _STOP:
-                    stop_after = True
-                    break
-                batch.append(operation)
-            # Only a batch that records a delivery pays for a sync.
-            durable = any(operation.durable for operation in batch)
-            if durable != synced:
-                connection.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-                synced = durable
+            stop_after: bool | None = None  # until the turn is ours
             try:
                 with self._write_turn():
+                    # Gathered once the turn is ours: what arrived while another process
+                    # wrote joins this commit instead of waiting for the next turn.
+                    stop_after = self._gather(batch)
                     self._check_files()  # nothing is written into a file gone from its path,
                     outcomes = self._commit(connection, batch)
-                    self._check_files()  # nor acknowledged if it went during the commit
+                # Synced with the turn given up: another process commits meanwhile.
+                if any(operation.durable for operation in batch):
+                    _sync(self._log)
+                self._check_files()  # nor acknowledged if it went during the commit
             except JournalUnavailable as unavailable:
+                if stop_after is None:  # no turn: what waits behind it would wait as long
+                    stop_after = self._gather(batch)
                 outcomes = [(operation, None, unavailable) for operation in batch]
             _report(outcomes)
             if stop_after:
                 break
         connection.close()
+
+    def _gather(self, batch: list[_Operation]) -> bool:
+        """Add what is queued to `batch`, up to the limit; whether the journal closes next."""
+        while len(batch) < self.BATCH_LIMIT:
+            try:
+                operation = self._operations.get_nowait()
+            except queue.Empty:
+                return False
+            if operation is _STOP:
+                return True
+            batch.append(operation)
+        return False
 
     def _check_files(self) -> None:
         for name, opened in self._files.items():
@@ -750,6 +763,7 @@ class SqliteJournal:
         os.close(self._turns)
         with self._reader_lock:
             self._reader.close()
+        os.close(self._log)
 
 
 def _report(outcomes: list[_Outcome]) -> None:
@@ -773,6 +787,16 @@ def _settle(outcomes: list[_Outcome]) -> None:
             future.set_result(result)
         else:
             future.set_exception(failure)
+
+
+def _sync(log: int) -> None:
+    """Make what was written to the log so far durable, by this process or any other."""
+    try:
+        os.fdatasync(log)
+    except OSError as error:
+        raise JournalUnavailable(
+            f"journal write failed: syncing the log: {error.strerror}"
+        ) from None
 
 
 def _identity(name: str) -> tuple[int, int] | None:

@@ -1,4 +1,4 @@
-"""The worker in a process of its own, beside `hotfix-bot serve`'s intake.
+"""The worker in a process of its own, beside `hotfix-bot serve`'s intake processes.
 
 The intake answers GitHub and journals deliveries; the worker runs them. In one process they
 would share one event loop and one interpreter lock, so a busy worker would slow every
@@ -6,12 +6,13 @@ acknowledgement down. Here they share only the journal (see `app.journal` for ho
 processes write to it).
 
 `WorkerProcess` runs in the server: it starts `python -m app.journal.worker_process` once
-credentials exist, starts it again if it dies, and wakes it through its standard input, one
-byte per wake-up. The child exits when that pipe closes (the kernel closes it when the server dies,
-however it dies), so it never outlives the server, not even while it waits for the journal's
-worker lock; it takes that lock (SQLite journals: one worker each) before it resumes
-anything, so a child left from a killed server has gone before the next one takes its
-deliveries over. Workers on a PostgreSQL journal take no lock: their claims are leased.
+credentials exist and starts it again if it dies (`app.child_process`). Every intake process
+of the server wakes it through one pipe (`WakeUps`), one byte per wake-up. The child exits
+when its standard input closes (the kernel closes it when the server dies, however it dies),
+so it never outlives the server, not even while it waits for the journal's worker lock; it
+takes that lock (SQLite journals: one worker each) before it resumes anything, so a child
+left from a killed server has gone before the next one takes its deliveries over. Workers on
+a PostgreSQL journal take no lock: their claims are leased.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import uvloop
 
 from app import logs
 from app.chat import chat_webhook
-from app.github.client import GitHubApp
+from app.child_process import ChildProcess, when_server_gone
 from app.handlers import build_router
 from app.journal import journal_path, open_journal
 from app.journal.worker import Worker
@@ -40,11 +41,8 @@ from app.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("hotfix_bot.worker")
 
-RESTART_SECONDS = 1.0
-RESTART_LONGEST_PAUSE = 60.0
-HEALTHY_SECONDS = 60.0  # a child that ran this long died of something new: restart at once
-STOP_SECONDS = 10.0  # for the child to cancel its work when the server stops
 LOCK_POLL_SECONDS = 0.2  # how often a child waiting for the worker lock tries it again
+WAKE_GAP_SECONDS = 0.005  # an intake process wakes the worker at most this often
 WAKE = b"\x00"
 SERVER_GONE = "the server is gone (standard input closed): the worker process exits"
 
@@ -53,103 +51,74 @@ class ServerGone(Exception):
     """The server closed the child's standard input: it stopped, or it died."""
 
 
-class WorkerProcess:
-    """The child process that runs the worker, as `serve` keeps it."""
+class WakeUps:
+    """How a server's intake processes wake its worker process: a pipe whose read end the
+    worker watches and whose write end every intake process holds. A byte means "something
+    new is in the journal"; bytes that arrive together are one wake-up. Both ends are
+    non-blocking: a full pipe already holds a wake-up, and the byte is dropped."""
 
-    def __init__(self, configured: bool) -> None:
-        self._configured = asyncio.Event()
-        if configured:
-            self._configured.set()
-        self._process: asyncio.subprocess.Process | None = None
-        self._failures = 0  # exits or failed starts since a child last started
-        self._wake_pending = False
+    def __init__(self) -> None:
+        self.read_end, self.write_end = os.pipe()
+        os.set_blocking(self.read_end, False)
+        os.set_blocking(self.write_end, False)
+
+
+class Waker:
+    """One intake process's side of `WakeUps`, through its write end."""
+
+    def __init__(self, write_end: int) -> None:
+        self._write_end = write_end
+        self._pending = False
+        self._sent_at = float("-inf")
 
     def wake(self) -> None:
-        """Something new is in the journal. The wake-ups asked for in one turn of the event
-        loop go out as one byte at the end of it: a group commit answers its whole batch in
-        one turn, and a byte per delivery cost the intake a pipe write and the worker a
-        claim of the journal's write turn for each delivery."""
-        if not self._wake_pending:
-            self._wake_pending = True
-            asyncio.get_running_loop().call_soon(self._send_wake)
-
-    def _send_wake(self) -> None:
-        self._wake_pending = False
-        pipe = self._process.stdin if self._process is not None else None
-        # While an earlier byte is still on its way the worker has a wake-up pending anyway.
-        if pipe is None or pipe.is_closing() or pipe.transport.get_write_buffer_size():
+        """The wake-ups asked for in one turn of the event loop go out as one byte at the end
+        of it: a group commit answers its whole batch in one turn, and a byte per delivery
+        cost the intake a pipe write and the worker a claim of the journal's write turn for
+        each delivery. And one byte at most every `WAKE_GAP_SECONDS`: each wakes the worker
+        process, which under a stream of deliveries took the intake's core from it several
+        hundred times a second, while the worker takes the wake-ups of 20 ms as one claim
+        anyway when deliveries wait (`app.journal.worker.CLAIM_GAP_SECONDS`)."""
+        if self._pending:
             return
-        pipe.write(WAKE)
+        self._pending = True
+        loop = asyncio.get_running_loop()
+        wait = self._sent_at + WAKE_GAP_SECONDS - loop.time()
+        if wait > 0:
+            loop.call_later(wait, self._send)
+        else:
+            loop.call_soon(self._send)
 
-    def problem(self) -> str | None:
-        """Why deliveries cannot run now, for the status page."""
-        if self._failures:
-            return (
-                f"The worker process is not running: {self._failures} exits or failed starts "
-                "in a row. It is started again; its log says why it stopped."
-            )
-        return None
+    def _send(self) -> None:
+        self._pending = False
+        self._sent_at = asyncio.get_running_loop().time()
+        # Full: the worker has bytes to read, a wake-up, already. No reader left: the
+        # server is going, and this process with it.
+        with contextlib.suppress(BlockingIOError, BrokenPipeError):
+            os.write(self._write_end, WAKE)
 
-    def attach(self, _github: GitHubApp) -> None:
-        """Credentials arrived (the setup page wrote them to .env): start the child."""
-        self._configured.set()
 
-    async def run(self) -> None:
-        await self._configured.wait()
-        pause = RESTART_SECONDS / 2  # doubled before the first wait
-        try:
-            while True:
-                started = time.monotonic()
-                try:
-                    outcome = f"exited (status {await self._run_child()})"
-                except OSError as error:  # out of processes, memory or file descriptors
-                    outcome = f"could not start ({error})"
-                # One that keeps dying is started less and less often, up to once a minute.
-                lived = time.monotonic() - started
-                pause = RESTART_SECONDS if lived > HEALTHY_SECONDS else pause * 2
-                pause = min(pause, RESTART_LONGEST_PAUSE)
-                log.error("the worker process %s; starting it again in %.0f s", outcome, pause)
-                await asyncio.sleep(pause)
-        finally:
-            await self._stop()
+class WorkerProcess(ChildProcess):
+    """The child process that runs the worker, as `serve` keeps it; woken through `wake_ups`,
+    whose read end it inherits."""
 
-    async def _run_child(self) -> int:
-        try:
-            self._process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "app.journal.worker_process",
-                stdin=asyncio.subprocess.PIPE,
-                # Not in the server's process group: Ctrl-C or a service manager's signal to the
-                # group stops the server, which then closes the child's pipe; the child is not
-                # cut off in the middle of a delivery, nor started again meanwhile.
-                start_new_session=True,
-            )
-        except OSError:
-            self._failures += 1
-            raise
-        self._failures = 0
-        code = await self._process.wait()
-        self._failures += 1
-        return code
+    def __init__(self, configured: bool, wake_ups: WakeUps) -> None:
+        super().__init__(
+            "the worker process",
+            "app.journal.worker_process",
+            configured=configured,
+            arguments=[str(wake_ups.read_end)],
+            pass_fds=[wake_ups.read_end],
+        )
+        self._waker = Waker(wake_ups.write_end)
 
-    async def _stop(self) -> None:
-        process = self._process
-        if process is None or process.returncode is not None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()  # the child's cue to stop
-        try:
-            async with asyncio.timeout(STOP_SECONDS):
-                await process.wait()
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+    def wake(self) -> None:
+        self._waker.wake()
 
 
 def server_gone_within(seconds: float) -> bool:
-    """Whether standard input reaches its end within `seconds`. Wake-ups read meanwhile are
-    dropped: a worker that has not started yet runs whatever is queued once it starts."""
+    """Whether standard input reaches its end within `seconds`: nothing else comes that way
+    (wake-ups come through `WakeUps`)."""
     stdin = sys.stdin.fileno()
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
@@ -187,8 +156,9 @@ def _wait_for_lock(lock: int) -> None:
     raise ServerGone
 
 
-async def work(settings: Settings) -> None:
-    """Run the worker until standard input closes: the server is gone."""
+async def work(settings: Settings, wake_ups: int) -> None:
+    """Run the worker, woken by bytes on `wake_ups`, until standard input closes: the server
+    is gone."""
     github = github_app(settings)
     if github is None:
         raise SettingsError("APP_ID and PRIVATE_KEY are required to run the worker")
@@ -198,20 +168,25 @@ async def work(settings: Settings) -> None:
     server_gone = loop.create_future()
 
     def on_wake() -> None:
-        if os.read(sys.stdin.fileno(), 4096):
-            worker.wake()
-        elif not server_gone.done():
-            server_gone.set_result(None)
+        try:
+            while os.read(wake_ups, 4096):  # everything written so far: one wake-up
+                pass
+        except BlockingIOError:
+            pass  # read to the end of what was written
+        else:
+            loop.remove_reader(wake_ups)  # every intake process has gone: no more will come
+        worker.wake()
 
-    os.set_blocking(sys.stdin.fileno(), False)
-    loop.add_reader(sys.stdin.fileno(), on_wake)
+    loop.add_reader(wake_ups, on_wake)
+    stop_watching = when_server_gone(loop, lambda: server_gone.set_result(None))
     running = asyncio.create_task(worker.run(), name="worker")
     try:
         await asyncio.wait({running, server_gone}, return_when=asyncio.FIRST_COMPLETED)
         if running.done():
             running.result()  # the worker stopped by itself: exit, and the server restarts us
     finally:
-        loop.remove_reader(sys.stdin.fileno())
+        stop_watching()
+        loop.remove_reader(wake_ups)
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await github.aclose()
@@ -219,6 +194,7 @@ async def work(settings: Settings) -> None:
 
 
 def main() -> int:
+    wake_ups = int(sys.argv[1])  # the read end of the server's WakeUps, inherited
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -229,7 +205,7 @@ def main() -> int:
         database = journal_path(settings.database_url)
         # A PostgreSQL journal is shared by any number of workers, each claim leased to one.
         with single_worker(database) if database else contextlib.nullcontext():
-            uvloop.run(work(settings))
+            uvloop.run(work(settings, wake_ups))
     except ServerGone:
         pass  # while waiting for the lock: nothing started, nothing to stop
     log.info(SERVER_GONE)
