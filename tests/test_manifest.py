@@ -97,6 +97,7 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
     # Issues lists pull requests too; either permission reads the list.
     "GET /repos/{owner}/{repo}/issues": (("issues", "read"), ("pull_requests", "read")),
     "POST /repos/{owner}/{repo}/issues": (("issues", "write"),),
+    "PATCH /repos/{owner}/{repo}/issues/{issue_number}": (("issues", "write"),),
     "GET /repos/{owner}/{repo}/issues/{issue_number}": (
         ("issues", "read"),
         ("pull_requests", "read"),
