@@ -19,6 +19,7 @@ VENV_BIN = Path(sys.executable).parent
 WEBHOOK_PATH = "/api/github/webhooks"
 WEBHOOK_SECRET = "bench-webhook-secret"  # noqa: S105 (a loopback-only bench server's)
 REPOSITORY = "acme/widgets"
+AUTHOR = "dev"  # of every hotfix
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
@@ -52,16 +53,19 @@ class World:
         app = fake.create_app(private_key_pem=private_key_pem)
         installation = fake.add_installation(app.id, account="acme")
         repo = fake.add_repo(REPOSITORY, installation, files={"VERSION": "1.2.3\n"})
+        # The hotfixes' author pushes their branches: GitHub takes them as an assignee of
+        # the incident report.
+        repo.collaborators[AUTHOR] = "write"
         for slug, members in TEAMS.items():
             fake.add_team("acme", slug, members)
         return cls(fake, repo, app.id, private_key_pem)
 
     def open_hotfix(self, branch: str, version: str, body: str = "") -> FakePull:
-        """A P1 hotfix by `dev` bumping VERSION on `branch`, opened against main."""
+        """A P1 hotfix by `AUTHOR` bumping VERSION on `branch`, opened against main."""
         self.repo.create_branch(branch, "main")
         self.repo.commit(branch, {"VERSION": f"{version}\n"}, f"Fix, {version}")
         return self.repo.open_pull(
-            branch, "main", title="Fix login", author="dev", labels=["hotfix", "P1"], body=body
+            branch, "main", title="Fix login", author=AUTHOR, labels=["hotfix", "P1"], body=body
         )
 
 
@@ -140,9 +144,11 @@ def _peak_rss_kib(pid: int) -> int:
 
 
 def hotfix_bot(world: World, api_url: str, workdir: Path) -> ServerProcess:
-    """`hotfix-bot serve` from the .venv against the fake GitHub at `api_url`."""
+    """`hotfix-bot serve` from the .venv against the fake GitHub at `api_url`, running the
+    code of the tree this bench is in (a worktree's too, not the one the .venv installed)."""
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(ROOT),
         "APP_ID": str(world.app_id),
         "PRIVATE_KEY": world.private_key_pem,
         "WEBHOOK_SECRET": WEBHOOK_SECRET,
