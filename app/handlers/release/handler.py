@@ -3,12 +3,13 @@
 The pull request is read from the API, never from the delivery; the config of the base
 branch the delivery names is read alongside, and used when the API confirms that branch (a
 merged pull request's base no longer changes). Each step runs as soon as the steps it needs
-have ended, so steps that need nothing of each other run at once; the report lists them in
-the registry's order. Each step's outcome is kept in the journal as soon as it is known, so
-a retry, a redelivery or a re-run of the `hotfix-release` check resumes with what is not
-done. The report (one comment on the pull request and the check run on the merge commit,
-written together) is written once, at the end of a run; whether the comment and the run
-exist already is looked up while the steps run.
+have ended, so steps that need nothing of each other run at once; what they look at before
+acting (their looks) is read as soon as the plan is known, beside the listing of the release
+branches. The report lists them in the registry's order. Each step's outcome is kept in the
+journal as soon as it is known, so a retry, a redelivery or a re-run of the `hotfix-release`
+check resumes with what is not done. The report (one comment on the pull request and the
+check run on the merge commit, written together) is written once, at the end of a run;
+whether the comment and the run exist already is looked up while the steps run.
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         if isinstance(base, dict) and isinstance(base.get("ref"), str):
             start_reading_config(reads, context.github, context.repository, base["ref"])
         if isinstance(merge_sha, str):
-            # Where the version files are: which of them to read, the config says.
+            # The tree the version files are read from, beside the pull request (a merged
+            # one's merge commit never changes); which files, the config says.
             start_reading_tree(reads, context.github, context.repository, merge_sha)
         state = await ReleaseState.load(context, release_key(context.repository, number))
         try:
