@@ -19,6 +19,7 @@ VENV_BIN = Path(sys.executable).parent
 WEBHOOK_PATH = "/api/github/webhooks"
 WEBHOOK_SECRET = "bench-webhook-secret"  # noqa: S105 (a loopback-only bench server's)
 REPOSITORY = "acme/widgets"
+AUTHOR = "dev"  # of every hotfix
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
@@ -52,16 +53,19 @@ class World:
         app = fake.create_app(private_key_pem=private_key_pem)
         installation = fake.add_installation(app.id, account="acme")
         repo = fake.add_repo(REPOSITORY, installation, files={"VERSION": "1.2.3\n"})
+        # The hotfixes' author pushes their branches: GitHub takes them as an assignee of
+        # the incident report.
+        repo.collaborators[AUTHOR] = "write"
         for slug, members in TEAMS.items():
             fake.add_team("acme", slug, members)
         return cls(fake, repo, app.id, private_key_pem)
 
     def open_hotfix(self, branch: str, version: str, body: str = "") -> FakePull:
-        """A P1 hotfix by `dev` bumping VERSION on `branch`, opened against main."""
+        """A P1 hotfix by `AUTHOR` bumping VERSION on `branch`, opened against main."""
         self.repo.create_branch(branch, "main")
         self.repo.commit(branch, {"VERSION": f"{version}\n"}, f"Fix, {version}")
         return self.repo.open_pull(
-            branch, "main", title="Fix login", author="dev", labels=["hotfix", "P1"], body=body
+            branch, "main", title="Fix login", author=AUTHOR, labels=["hotfix", "P1"], body=body
         )
 
 
@@ -72,12 +76,11 @@ def free_port() -> int:
 
 
 def base_environment() -> dict[str, str]:
-    """What every server of the benchmarks inherits: PATH, and PYTHONPATH when it is set (a
-    checkout run with another checkout's .venv imports its own code)."""
-    inherited = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    if "PYTHONPATH" in os.environ:
-        inherited["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    return inherited
+    """What every server of the benchmarks inherits: PATH, and PYTHONPATH naming the tree this
+    bench is in first, so that a checkout run with another checkout's .venv imports its own
+    code."""
+    paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": os.pathsep.join(paths)}
 
 
 class ServerProcess:

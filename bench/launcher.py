@@ -16,5 +16,10 @@ def exec_in_venv(script: str) -> None:
 
     dev.ensure_environment()
     python = str(dev.BIN / "python")
+    # This tree's code first, ahead of the tree the .venv was installed from (a worktree's
+    # .venv may be another checkout's).
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        path for path in (str(ROOT), os.environ.get("PYTHONPATH")) if path
+    )
     # The project's own interpreter and script: no shell, nothing from outside.
     os.execv(python, [python, str(ROOT / "bench" / script), *sys.argv[1:]])  # noqa: S606

@@ -27,21 +27,30 @@ MAX_FILE_BYTES = 256 * 1024
 
 
 async def read_files(
-    github: InstallationClient, repository: str, ref: str, paths: Iterable[str]
+    github: InstallationClient,
+    repository: str,
+    ref: str,
+    paths: Iterable[str],
+    reads: Reads | None = None,
 ) -> dict[str, FileText]:
     """Path -> text at `ref` (a branch name or a commit SHA), `UnreadableText` for a file
     that cannot be read, None where there is no file. One unreadable file does not keep the
-    others from being read: a rule that needs it says why it cannot be used."""
+    others from being read: a rule that needs it says why it cannot be used. With `reads`,
+    the read of `ref`'s tree `start_reading_tree` started there is used."""
     wanted = list(dict.fromkeys(paths))
     try:
-        root = await _root_tree(github, repository, ref)
+        root = await (
+            start_reading_tree(reads, github, repository, ref)
+            if reads is not None
+            else _root_tree(github, repository, ref)
+        )
     except RequestFailed as error:
         if error.response.status_code != 404:
             raise
-        reads = [_read_contents(github, repository, ref, path) for path in wanted]
+        texts = [_read_contents(github, repository, ref, path) for path in wanted]
     else:
-        reads = [_read(github, repository, root, path) for path in wanted]
-    return dict(zip(wanted, await asyncio.gather(*reads), strict=True))
+        texts = [_read(github, repository, root, path) for path in wanted]
+    return dict(zip(wanted, await asyncio.gather(*texts), strict=True))
 
 
 def start_reading_files(
@@ -53,6 +62,14 @@ def start_reading_files(
     return reads.start(
         ("files", repository, ref, wanted), lambda: read_files(github, repository, ref, wanted)
     )
+
+
+def start_reading_tree(
+    reads: Reads, github: InstallationClient, repository: str, ref: str
+) -> asyncio.Task[dict[str, object]]:
+    """The read of `ref`'s root tree, as one of `reads`: before it is known which files of it
+    are wanted (they are named in the config, read meanwhile)."""
+    return reads.start(("tree", repository, ref), lambda: _root_tree(github, repository, ref))
 
 
 async def _root_tree(github: InstallationClient, repository: str, ref: str) -> dict[str, object]:

@@ -13,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
+
+from app.github.client import InstallationClient
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -43,6 +46,26 @@ class Reads:
         for task in self._started.values():
             if not task.cancelled():
                 task.exception()
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """A GET made to see what is there before acting: the JSON at `path`, None when GitHub
+    answers 404; with `every_page`, every item of the list at `path`. It is its own key in
+    a `Reads`, so a look started early is the one a later `start` of the same look gets."""
+
+    path: str
+    every_page: bool = False
+
+    def start(self, reads: Reads, github: InstallationClient) -> asyncio.Task[Any]:
+        """This look, as one of `reads`: started now, or the one started before."""
+        return reads.start(self, lambda: self.read(github))
+
+    async def read(self, github: InstallationClient) -> Any:
+        """This look, made now."""
+        if self.every_page:
+            return await github.get_all(self.path)
+        return await github.get_optional(self.path)
 
 
 @contextlib.asynccontextmanager

@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from app.github.reads import Look, Reads
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
 from policies.clock import hotfix_policy
@@ -41,18 +42,25 @@ def marker(notice_id: str) -> str:
 
 
 async def send_notice(
-    context: Context, number: int, notice_id: str, text: str, *, chat: bool
+    context: Context,
+    number: int,
+    notice_id: str,
+    text: str,
+    *,
+    chat: bool,
+    reads: Reads | None = None,
 ) -> bool:
     """Post `text` on pull request (or issue) `number` unless the notice `notice_id` is
     there already, and send it to chat too when `chat` (`notify.chat`); False when it was
-    there."""
+    there. With `reads`, the look at the comments started there (`comments_look`) is the
+    one that says whether it is there."""
     sent_key = f"notice:{context.repository}:{notice_id}"
     # Looked for and posted under a lock: the P0 alert comes from every evaluation, and a
     # re-run's is queued under its head commit, beside the pull request's own deliveries.
     async with context.locks.lock(sent_key):
         if await context.state.get_state(sent_key) is not None:
             return False
-        comment, posted = await find_or_post(context, number, marker(notice_id), text)
+        comment, posted = await find_or_post(context, number, marker(notice_id), text, reads)
         if not posted:
             context.log.info("notice %s was posted before; not again", notice_id)
         if chat:
@@ -72,18 +80,26 @@ async def comment_once(context: Context, number: int, hidden_line: str, text: st
 
 
 async def find_or_post(
-    context: Context, number: int, hidden_line: str, text: str
+    context: Context, number: int, hidden_line: str, text: str, reads: Reads | None = None
 ) -> tuple[dict[str, Any], bool]:
     """The comment on pull request (or issue) `number` headed by `hidden_line`, posted with
-    `text` when none is there yet; and whether it was posted now."""
-    path = f"/repos/{context.repository}/issues/{number}/comments"
-    comments = await context.github.get_all(path)
+    `text` when none is there yet; and whether it was posted now. With `reads`, the look at
+    the comments started there is used."""
+    look = comments_look(context.repository, number)
+    comments = await (look.start(reads, context.github) if reads else look.read(context.github))
     # Its first line: the release report quotes markers in the commands it shows.
     found = next((c for c in comments if (c.get("body") or "").startswith(hidden_line)), None)
     if found is not None:
         return found, False
-    created = await context.github.request("POST", path, body={"body": f"{hidden_line}\n{text}"})
+    created = await context.github.request(
+        "POST", look.path, body={"body": f"{hidden_line}\n{text}"}
+    )
     return created.json(), True
+
+
+def comments_look(repository: str, number: int) -> Look:
+    """The look at every comment on pull request (or issue) `number`."""
+    return Look(f"/repos/{repository}/issues/{number}/comments", every_page=True)
 
 
 async def send_timer_notice(

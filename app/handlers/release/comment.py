@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from githubkit.exception import RequestFailed
 
 from app.github.reads import Reads
+from app.handlers.notices import comments_look
 from app.handlers.release.report import COMMENT_MARKER
 from app.handlers.routing import Context
 
@@ -15,10 +14,10 @@ async def write_comment(
     context: Context, number: int, body: str, comment_id: int | None, reads: Reads
 ) -> int:
     """Update the report comment, or post it when there is none; returns its id. Without
-    `comment_id`, the look-up `find_comment` started in `reads` says which it is."""
+    `comment_id`, the look `look_for_comment` started in `reads` says which it is."""
     repository = context.repository
     if comment_id is None:
-        comment_id = await find_comment(reads, context, number)
+        comment_id = await _found_comment(reads, context, number)
     if comment_id is not None:
         try:
             await context.github.request(
@@ -34,13 +33,13 @@ async def write_comment(
     return int(created.json()["id"])
 
 
-def find_comment(reads: Reads, context: Context, number: int) -> asyncio.Task[int | None]:
+def look_for_comment(reads: Reads, context: Context, number: int) -> None:
     """Start looking for the report comment on pull request `number`, as one of `reads`."""
-    return reads.start(
-        ("report comment", context.repository, number), lambda: _find_comment(context, number)
-    )
+    comments_look(context.repository, number).start(reads, context.github)
 
 
-async def _find_comment(context: Context, number: int) -> int | None:
-    comments = await context.github.get_all(f"/repos/{context.repository}/issues/{number}/comments")
+async def _found_comment(reads: Reads, context: Context, number: int) -> int | None:
+    # The look at the comments the resolution notice makes too: neither comment is the
+    # other's, and only this run (under the release lock) writes either.
+    comments = await comments_look(context.repository, number).start(reads, context.github)
     return next((int(c["id"]) for c in comments if COMMENT_MARKER in (c.get("body") or "")), None)

@@ -3,17 +3,19 @@
 The pull request is read from the API, never from the delivery; the config of the base
 branch the delivery names is read alongside, and used when the API confirms that branch (a
 merged pull request's base no longer changes). Each step runs as soon as the steps it needs
-have ended, so steps that need nothing of each other run at once; the report lists them in
-the registry's order. Each step's outcome is kept in the journal as soon as it is known, so
-a retry, a redelivery or a re-run of the `hotfix-release` check resumes with what is not
-done. The report (one comment on the pull request and the check run on the merge commit,
-written together) is written once, at the end of a run; whether the comment and the run
-exist already is looked up while the steps run.
+have ended, so steps that need nothing of each other run at once; what they look at before
+acting (their looks) is read as soon as the plan is known, beside the listing of the release
+branches. The report lists them in the registry's order. Each step's outcome is kept in the
+journal as soon as it is known, so a retry, a redelivery or a re-run of the `hotfix-release`
+check resumes with what is not done. The report (one comment on the pull request and the
+check run on the merge commit, written together) is written once, at the end of a run;
+whether the comment and the run exist already is looked up while the steps run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import classify, describe_with_wait, timestamp
-from app.github.files import read_files
+from app.github.files import read_files, start_reading_tree
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
 from app.handlers.checks import find_check_run, report_failure, write_check_run
@@ -30,7 +32,7 @@ from app.handlers.config_files import base_config, start_reading_config
 from app.handlers.policy import read_reverted_pull
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
-from app.handlers.release.comment import find_comment, write_comment
+from app.handlers.release.comment import look_for_comment, write_comment
 from app.handlers.release.plan import ReleasePlan, RolledBack
 from app.handlers.release.report import (
     CHECK_NAME,
@@ -140,12 +142,17 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         base = pull.get("base") if isinstance(pull, dict) else None
         if isinstance(base, dict) and isinstance(base.get("ref"), str):
             start_reading_config(reads, context.github, context.repository, base["ref"])
+        if isinstance(merge_sha, str):
+            # The tree the version files are read from, beside the pull request (a merged
+            # one's merge commit never changes); which files, the config says.
+            start_reading_tree(reads, context.github, context.repository, merge_sha)
+        state = await ReleaseState.load(context, release_key(context.repository, number))
         try:
             pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
             if not pull["merged"]:
                 return
             merge_sha = pull["merge_commit_sha"]
-            plan = await _plan_for(context, pull, reads)
+            plan = await _plan_for(context, pull, reads, state)
         except Exception as error:
             # Judged with the defaults, as an unusable config is: a merge that is no hotfix
             # gets no hotfix-release run.
@@ -166,17 +173,19 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
             await timeline.record(context, number, events)
         merged_at = timestamp(pull.get("merged_at")) or context.now()
         await verbal_approvals.schedule_confirmation_reminder(context, plan, merged_at)
-        state = await ReleaseState.load(context, release_key(context.repository, number))
         _look_up_report_places(context, reads, number, plan.merge_sha, state)
-        outcomes = await run_steps(context, plan, state, steps.STEPS)
+        outcomes = await run_steps(context, plan, state, steps.STEPS, reads)
         report = steps_report(plan, outcomes)
         await _publish(context, number, plan.merge_sha, report, reads, state)
         context.log.info("pull request #%d: %s", number, report.output.title)
 
 
-async def _plan_for(context: Context, pull: dict[str, Any], reads: Reads) -> ReleasePlan | None:
+async def _plan_for(
+    context: Context, pull: dict[str, Any], reads: Reads, state: ReleaseState
+) -> ReleasePlan | None:
     """What the post-merge run will do; None when there is nothing to do, or the config
-    cannot be used (reported here)."""
+    cannot be used (reported here). The looks of the steps `state` does not keep finished
+    are started in `reads` as soon as they can be."""
     number = pull["number"]
     base = pull["base"]
     try:
@@ -198,7 +207,7 @@ async def _plan_for(context: Context, pull: dict[str, Any], reads: Reads) -> Rel
         if rolled_back is None:
             context.log.info("pull request #%d rolls back no merged hotfix", number)
             return None
-    return await _plan(context, pull, config, rolled_back)
+    return await _plan(context, pull, config, reads, state, rolled_back)
 
 
 def _defaults(pull: dict[str, Any]) -> HotfixConfig:
@@ -252,20 +261,25 @@ async def _plan(
     context: Context,
     pull: dict[str, Any],
     config: HotfixConfig,
-    rolled_back: RolledBack | None = None,
+    reads: Reads,
+    state: ReleaseState,
+    rolled_back: RolledBack | None,
 ) -> ReleasePlan:
-    merge_sha = pull["merge_commit_sha"]
-    version_files, back_merge_target, records = await asyncio.gather(
-        read_files(context.github, context.repository, merge_sha, version_files_to_read(config)),
-        back_merge.back_merge_target(context.github, context.repository, config),
+    github, repository, merge_sha = context.github, context.repository, pull["merge_commit_sha"]
+    back_merge_target = reads.start(
+        ("back-merge target", repository),
+        lambda: back_merge.back_merge_target(github, repository, config),
+    )
+    version_files, records = await asyncio.gather(
+        read_files(github, repository, merge_sha, version_files_to_read(config), reads),
         PullRecords.load(context, pull["number"]),
     )
     glass = records.break_glass
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
     labelled = single_severity(config, [label["name"] for label in pull["labels"]])
-    return ReleasePlan(
-        repository=context.repository,
+    plan = ReleasePlan(
+        repository=repository,
         repository_url=base_repo["html_url"],
         number=pull["number"],
         title=pull["title"],
@@ -279,7 +293,9 @@ async def _plan(
         default_branch=base_repo["default_branch"],
         config=config,
         version=declared_version(config, version_files),
-        back_merge_target=back_merge_target,
+        # Until the release branches are listed: no look of a step reads the back-merge
+        # target, and one that did would be of the development branch, not used for another.
+        back_merge_target=config.branches.development,
         verbal_approvals=tuple(records.verbal),
         break_glass=glass,
         waived=waived,
@@ -289,24 +305,34 @@ async def _plan(
         merged_at=timestamp(pull.get("merged_at")),
         merged_by=(pull.get("merged_by") or {}).get("login"),
     )
+    start_looks(context, plan, state, steps.STEPS, reads)
+    return dataclasses.replace(plan, back_merge_target=await back_merge_target)
 
 
 async def run_steps(
-    context: Context, plan: ReleasePlan, state: ReleaseState, registered: Sequence[Step]
+    context: Context,
+    plan: ReleasePlan,
+    state: ReleaseState,
+    registered: Sequence[Step],
+    reads: Reads,
 ) -> StepOutcomes:
     """`registered` steps, each resumed from its journaled outcome, each started as soon as
     the steps it needs have ended (those that need nothing of each other run at once);
     listed in `registered`'s order. Those whose `applies` refuses the plan neither run nor
-    are reported, and a step that needs one of them does not wait for it.
+    are reported, and a step that needs one of them does not wait for it. The looks of the
+    steps still to run start at once, in `reads`.
 
     A failure that may pass stops nothing already started: the steps under way end, and
     what they did is kept, before it is raised (the worker retries the whole run, and
     finished steps are not redone); the steps that need the failed one do not start."""
+    start_looks(context, plan, state, registered, reads)
     started: dict[str, asyncio.Task[StepOutcome]] = {}
     for step in registered:
         if step.applies(plan):
             # Each task looks its needs up in `started` once it runs: by then all are in it.
-            started[step.key] = asyncio.create_task(_run_step(context, plan, state, step, started))
+            started[step.key] = asyncio.create_task(
+                _run_step(context, plan, state, step, started, reads)
+            )
     try:
         await asyncio.gather(*started.values(), return_exceptions=True)
     finally:
@@ -330,10 +356,11 @@ async def _run_step(
     state: ReleaseState,
     step: Step,
     started: dict[str, asyncio.Task[StepOutcome]],
+    reads: Reads,
 ) -> StepOutcome:
+    if _finished(state, step):
+        return state.steps[step.key]
     previous = state.steps.get(step.key)
-    if previous is not None and previous.status.finished:
-        return previous
     # The steps it needs, and theirs: it may read the outcome of any of them.
     needed = {key: started[key] for key in _needs_of(step) & started.keys()}
     if needed:
@@ -347,7 +374,7 @@ async def _run_step(
         if need.key in earlier and not earlier[need.key].status.finished
     )
     try:
-        run = StepRun(context.github, plan, previous, unfinished_needs, context, earlier)
+        run = StepRun(context.github, plan, previous, unfinished_needs, context, earlier, reads)
         outcome = await step.action(run)
     except Exception as error:
         now = context.clock()
@@ -371,6 +398,27 @@ async def _run_step(
     return outcome
 
 
+def start_looks(
+    context: Context,
+    plan: ReleasePlan,
+    state: ReleaseState,
+    registered: Sequence[Step],
+    reads: Reads,
+) -> None:
+    """Start the looks (`Step.looks`) of the `registered` steps that apply to `plan` and are
+    still to run, in `reads`, where their actions will find them."""
+    for step in registered:
+        if step.applies(plan) and not _finished(state, step):
+            for look in step.looks(plan):
+                look.start(reads, context.github)
+
+
+def _finished(state: ReleaseState, step: Step) -> bool:
+    """Whether the journal keeps an outcome of `step` that a re-run does not look at again."""
+    previous = state.steps.get(step.key)
+    return previous is not None and previous.status.finished
+
+
 def _needs_of(step: Step) -> set[str]:
     """The keys of the steps `step` needs, directly or through the steps it needs."""
     return {key for need in step.needs for key in (need.key, *_needs_of(need))}
@@ -382,7 +430,7 @@ def _look_up_report_places(
     """Start looking for the report's comment (unless its id is kept) and check run, so that
     `_publish` finds them looked up while the steps ran."""
     if state.comment_id is None:
-        find_comment(reads, context, number)
+        look_for_comment(reads, context, number)
     find_check_run(reads, context, CHECK_NAME, merge_sha)
 
 

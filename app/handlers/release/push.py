@@ -97,7 +97,7 @@ async def release_push(context: Context, push: Push, after: str) -> None:
         state = await ReleaseState.load(context, key)
         async with reading_ahead() as reads:
             find_check_run(reads, context, CHECK_NAME, after)  # looked up while the steps run
-            outcomes = await run_steps(context, plan, state, steps.PUSH_STEPS)
+            outcomes = await run_steps(context, plan, state, steps.PUSH_STEPS, reads)
             report = steps_report(plan, outcomes)
             await write_check_run(
                 context,

@@ -6,12 +6,14 @@ Outcomes are stored in the journal as JSON, so a later run can resume.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from app.github.client import InstallationClient
+from app.github.reads import Look, Reads
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.routing import Context
 
@@ -78,6 +80,17 @@ class StepRun:
     # it needs and of those they need, by key (this run's, or those a re-run kept).
     context: Context
     earlier: Mapping[str, StepOutcome]
+    reads: Reads  # the run's: where the looks the steps declared were started
+
+    def look(self, look: Look) -> asyncio.Task[Any]:
+        """The answer to `look`: the one started with the run when the step declared it
+        (`Step.looks`), else read now."""
+        return look.start(self.reads, self.github)
+
+
+def no_looks(plan: ReleasePlan) -> Sequence[Look]:
+    """For the steps that declare no look to start early."""
+    return ()
 
 
 def every_merge(plan: ReleasePlan) -> bool:
@@ -113,3 +126,9 @@ class Step:
     needs: tuple[Step, ...] = ()
     # Whether it runs, and is reported, for this merge (a rollback has steps of its own).
     applies: Callable[[ReleasePlan], bool] = every_merge
+    # The reads its action looks at before acting (`StepRun.look`), started with the run so
+    # that they cost the step no round trip once its needs have ended. Only reads whose
+    # answer nothing but the step itself changes while the run holds the hotfix's lock (the
+    # release lock every instance takes): started seconds before the step acts, they must
+    # still say what it would have seen. None where the step will not look.
+    looks: Callable[[ReleasePlan], Sequence[Look]] = no_looks

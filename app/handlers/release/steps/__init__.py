@@ -8,7 +8,8 @@ caller retries what may pass and records the rest as the step's failure.
 Adding a step: a module defining its `STEP` (see `app.handlers.release.step`), and one line
 here, after the steps it needs (in `PUSH_STEPS` too when a push to the trunk needs it). A step
 whose `applies` refuses a merge (a rollback's own steps on a hotfix) neither runs nor is
-reported for it.
+reported for it. A step whose look only it changes declares it in `looks` and reads it with
+`StepRun.look`: it is then read as the run starts, and costs the step no round trip.
 """
 
 from app.handlers.release.step import Step

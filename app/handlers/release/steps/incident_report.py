@@ -8,11 +8,13 @@ When it is due, a timer reminds its assignee once if it is still open.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from typing import Any
 
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient
+from app.github.reads import Look
 from app.handlers import timeline
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import (
@@ -80,7 +82,7 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
     due_at = incident.due_at if incident else None
     if incident is None or due_at is None:
         return StepOutcome(StepStatus.NOT_NEEDED, "no incident report for this severity")
-    existing = await existing_report(run.github, plan.repository, incident.number)
+    existing = await existing_report(run, incident.number)
     if existing is not None:
         issue = existing
         outcome = StepOutcome(
@@ -141,14 +143,25 @@ def _notes(run: StepRun) -> list[str]:
     return notes
 
 
-async def existing_report(
-    github: InstallationClient, repository: str, number: int
-) -> dict[str, Any] | None:
+async def existing_report(run: StepRun, number: int) -> dict[str, Any] | None:
     """The incident report issue of hotfix pull request `number`, if it was opened."""
-    # GitHub lists pull requests among issues; only an issue carries the marker.
-    issues = await github.get_all(f"/repos/{repository}/issues?labels={LABEL}&state=all")
+    repository = run.plan.repository
+    issues = await run.look(_reports(repository))
     marker = _marker(repository, number)
     return next((issue for issue in issues if marker in (issue.get("body") or "")), None)
+
+
+def _reports(repository: str) -> Look:
+    # GitHub lists pull requests among issues; only an issue carries the marker.
+    return Look(f"/repos/{repository}/issues?labels={LABEL}&state=all", every_page=True)
+
+
+def incident_report_looks(plan: ReleasePlan) -> Sequence[Look]:
+    # A hotfix's report is opened by its post-merge run alone, which holds the release lock.
+    policy = plan.config.severities.get(plan.severity or "")
+    if plan.number is None or policy is None or policy.incident_report is None:
+        return ()
+    return (_reports(plan.repository),)
 
 
 async def _create(
@@ -191,4 +204,5 @@ STEP = Step(
     # rows of the tag, the release and the back-merge.
     needs=(tag.STEP, release.STEP, back_merge.STEP, retro_review.STEP),
     applies=hotfixes_only,
+    looks=incident_report_looks,
 )

@@ -4,7 +4,9 @@ pre-release version (1.2.4-rc.1) is published as a pre-release."""
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 
+from app.github.reads import Look
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import tag as tag_step
@@ -18,7 +20,7 @@ async def create_release(run: StepRun) -> StepOutcome:
     tag = plan.tag
     if tag is None or run.unfinished_needs:
         return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed")
-    existing = await github.get_optional(f"/repos/{plan.repository}/releases/tags/{path_part(tag)}")
+    existing = await run.look(_release_of(plan.repository, tag))
     if existing is not None:
         link = Link(existing.get("name") or tag, existing["html_url"])
         return StepOutcome(StepStatus.ALREADY_DONE, f"a release for `{tag}` already existed", link)
@@ -37,6 +39,17 @@ async def create_release(run: StepRun) -> StepOutcome:
     return StepOutcome(
         StepStatus.DONE, f"published release `{tag}`", Link(tag, created.json()["html_url"])
     )
+
+
+def _release_of(repository: str, tag: str) -> Look:
+    return Look(f"/repos/{repository}/releases/tags/{path_part(tag)}")
+
+
+def release_looks(plan: ReleasePlan) -> Sequence[Look]:
+    # The release of the hotfix's tag is hotfix-bot's to make, under the release lock.
+    if not plan.config.release or plan.tag is None:
+        return ()
+    return (_release_of(plan.repository, plan.tag),)
 
 
 def release_notes(plan: ReleasePlan) -> str:
@@ -60,4 +73,11 @@ def release_commands(plan: ReleasePlan) -> list[str]:
     return [f"gh release create {tag} --verify-tag --title {tag} --notes {notes}{prerelease}"]
 
 
-STEP = Step("release", "Release", create_release, release_commands, needs=(tag_step.STEP,))
+STEP = Step(
+    "release",
+    "Release",
+    create_release,
+    release_commands,
+    needs=(tag_step.STEP,),
+    looks=release_looks,
+)

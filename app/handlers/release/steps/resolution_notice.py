@@ -6,9 +6,11 @@ the incident took, the timeline's key rows, the tag and when the incident report
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 
+from app.github.reads import Look
 from app.handlers import timeline
-from app.handlers.notices import marker, send_notice
+from app.handlers.notices import comments_look, marker, send_notice
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus, hotfixes_only
 from app.handlers.release.steps import incident_report
@@ -33,9 +35,18 @@ async def post_resolution_notice(run: StepRun) -> StepOutcome:
     values = resolution_values(incident, events, f"[{link.text}]({link.url})" if link else None)
     template = plan.config.notices.template(RESOLUTION) or DEFAULT_TEMPLATES[RESOLUTION]
     text, chat = fill(template, values), plan.config.notify.chat
-    if await send_notice(run.context, incident.number, _notice_id(plan), text, chat=chat):
+    notice_id = _notice_id(plan)
+    if await send_notice(run.context, incident.number, notice_id, text, chat=chat, reads=run.reads):
         return StepOutcome(StepStatus.DONE, "posted the resolution notice on the pull request")
     return StepOutcome(StepStatus.ALREADY_DONE, "the resolution notice was posted before")
+
+
+def resolution_notice_looks(plan: ReleasePlan) -> Sequence[Look]:
+    # The notice is posted by the hotfix's post-merge run alone, which holds the release
+    # lock; other comments there do not carry its marker.
+    if plan.number is None or plan.severity not in RESOLVED_SEVERITIES:
+        return ()
+    return (comments_look(plan.repository, plan.number),)
 
 
 def resolution_notice_commands(plan: ReleasePlan) -> list[str]:
@@ -53,4 +64,5 @@ STEP = Step(
     # their rows of the timeline.
     needs=(incident_report.STEP,),
     applies=hotfixes_only,
+    looks=resolution_notice_looks,
 )

@@ -38,7 +38,7 @@ async def add_to_report(run: StepRun) -> StepOutcome:
         plan.merged_at or context.now(),
     )
     await timeline.record(context, hotfix.number, [event])
-    report = await incident_report.existing_report(run.github, plan.repository, hotfix.number)
+    report = await incident_report.existing_report(run, hotfix.number)
     if report is None:
         return StepOutcome(StepStatus.NOT_NEEDED, f"#{hotfix.number} has no incident report")
     number = report["number"]

@@ -8,9 +8,11 @@ failure, and hotfix-bot never moves it.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from typing import Any
 
 from app.github.client import InstallationClient
+from app.github.reads import Look
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from policies.versions import version_files_to_read
@@ -27,7 +29,7 @@ async def create_tag(run: StepRun) -> StepOutcome:
             f"(looked at {files}), so there is no tag name",
         )
     link = Link(tag, f"{plan.repository_url}/tree/{path_part(tag)}")
-    existing = await github.get_optional(f"/repos/{plan.repository}/git/ref/tags/{path_part(tag)}")
+    existing = await run.look(_tag_ref(plan.repository, tag))
     if existing is not None:
         target = await _peeled(github, plan.repository, existing["object"])
         if target == plan.merge_sha:
@@ -55,6 +57,16 @@ async def create_tag(run: StepRun) -> StepOutcome:
     return StepOutcome(
         StepStatus.DONE, f"annotated tag `{tag}` on {plan.commit_words} `{plan.short_sha}`", link
     )
+
+
+def _tag_ref(repository: str, tag: str) -> Look:
+    return Look(f"/repos/{repository}/git/ref/tags/{path_part(tag)}")
+
+
+def tag_looks(plan: ReleasePlan) -> Sequence[Look]:
+    # The hotfix's tag is named after the version its merge commit declares: hotfix-bot,
+    # holding the release lock, is who makes it.
+    return () if plan.tag is None else (_tag_ref(plan.repository, plan.tag),)
 
 
 # Tags of tags are legal but rare; a longer chain is treated as pointing nowhere useful.
@@ -88,4 +100,4 @@ def tag_commands(plan: ReleasePlan) -> list[str]:
     ]
 
 
-STEP = Step("tag", "Tag", create_tag, tag_commands)
+STEP = Step("tag", "Tag", create_tag, tag_commands, looks=tag_looks)
