@@ -57,7 +57,8 @@ def _transport(url: httpx.URL) -> httpx.AsyncHTTPTransport:
     proxy = proxies.get(url.scheme) or proxies.get("all")
     if proxy is None or urllib.request.proxy_bypass(url.host):
         return httpx.AsyncHTTPTransport()
-    return httpx.AsyncHTTPTransport(proxy=proxy)
+    # `proxy.corp:3128` is common, and means HTTP, as httpx reads it for GitHub's requests.
+    return httpx.AsyncHTTPTransport(proxy=proxy if "://" in proxy else f"http://{proxy}")
 
 
 def chat_webhook(settings: Settings, timeout: float = CHAT_TIMEOUT) -> ChatWebhook | None:

@@ -291,6 +291,9 @@ def test_chat_is_reached_through_the_proxy_the_environment_names_unless_no_proxy
     behind_the_proxy = f"http://chat.example.invalid{SECRET_PATH}"
 
     asyncio.run(ChatWebhook(SecretStr(behind_the_proxy)).post("through the proxy"))
+    # Written without a scheme, as it often is: an HTTP proxy.
+    monkeypatch.setenv("HTTP_PROXY", proxy.removeprefix("http://"))
+    asyncio.run(ChatWebhook(SecretStr(behind_the_proxy)).post("through it again"))
     # NO_PROXY names the chat's host: it is reached directly, not through the proxy (which is
     # gone now, so an attempt through it would fail).
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
@@ -300,5 +303,6 @@ def test_chat_is_reached_through_the_proxy_the_environment_names_unless_no_proxy
     # A proxy is asked for the whole URL, a server for its path.
     assert chat.received == [
         (behind_the_proxy, {"text": "through the proxy"}),
+        (behind_the_proxy, {"text": "through it again"}),
         (SECRET_PATH, {"text": "directly"}),
     ]

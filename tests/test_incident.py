@@ -641,7 +641,7 @@ def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
     summary = release_report(bot, sha)
     assert (
         f"| Incident report | ⏳ waiting | opened issue #{issue.number} (assigned to @dev), due "
-        "2026-12-06 20:30 UTC; it waits for the tag to name the release | "
+        "2026-12-06 20:30 UTC; it waits for the tag and release to name them | "
         f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
     ) in summary
     assert (
@@ -658,6 +658,14 @@ def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
     assert (
         f"- **Release:** [`v1.2.4`]({WEB}/tree/v1.2.4), [release v1.2.4]({WEB}/releases/tag/v1.2.4)"
     ) in issue.body
+    # The rows the report could not have when it was opened come in one comment.
+    [continued] = bot.repo.comments_on(issue.number)
+    assert continued.body == (
+        "<!-- hotfix-bot:incident-timeline v1.2.4 -->\n**Timeline, continued**\n\n"
+        "| Time | Event |\n|------|-------|\n"
+        f"| 2026-12-04 20:30 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
+        "| 2026-12-04 20:30 UTC | Release: published release `v1.2.4` |"
+    )
     summary = release_report(bot, sha)
     assert (
         f"| Incident report | ✅ done | issue #{issue.number} names v1.2.4 now, due "
@@ -665,3 +673,51 @@ def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
     ) in summary
     assert "tagged v1.2.4" in notices(bot, pull)["resolution:acme/widgets#1"]
     assert len(reports(bot)) == 1
+
+
+def test_a_report_opened_while_the_release_failed_names_it_once_a_rerun_makes_it(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    bot.fake.inject("POST", r"/releases$", status=422, times=None, body={"message": "refused"})
+    sha = merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert f"- **Release:** [`v1.2.4`]({WEB}/tree/v1.2.4)\n" in issue.body
+    assert (
+        f"| Incident report | ⏳ waiting | opened issue #{issue.number} (assigned to @dev), due "
+        "2026-12-06 20:30 UTC; it waits for the tag and release to name them"
+    ) in release_report(bot, sha)
+
+    bot.fake.faults.clear()
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    [issue] = reports(bot)
+    assert (
+        f"- **Release:** [`v1.2.4`]({WEB}/tree/v1.2.4), [release v1.2.4]({WEB}/releases/tag/v1.2.4)"
+    ) in issue.body
+    [continued] = bot.repo.comments_on(issue.number)
+    assert continued.body.endswith("| 2026-12-04 20:30 UTC | Release: published release `v1.2.4` |")
+    assert "Tag:" not in continued.body  # the report had its row
+
+
+def test_a_rerun_writes_the_timeline_rows_of_the_steps_it_finds_done(clocked_bot: Bot) -> None:
+    """A run stopped between a step's outcome and its row loses no row: the next writes it."""
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    sha = merge(bot, pull)
+    key = f"timeline:acme/widgets#{pull.number}"
+    stored = json.loads(asyncio.run(bot.journal.get_state(key)) or "[]")
+    without_tag = [item for item in stored if not item["key"].startswith("step:tag:")]
+    assert len(without_tag) == len(stored) - 1
+    asyncio.run(bot.journal.set_state(key, json.dumps(without_tag)))
+
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    rows = [event.text for event in asyncio.run(timeline_of(bot, pull))]
+    assert f"Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`" in rows

@@ -20,6 +20,7 @@ from support.postgres import PostgresServer
 from app.cli import main
 from app.intake.delivery import Delivery, from_payload
 from app.journal import JournalUnavailable, LockTimeout
+from app.journal import postgres as postgres_journal
 from app.journal.postgres import SCHEMA_VERSION, PostgresJournal
 from app.journal.timers import Timer
 
@@ -409,3 +410,27 @@ async def hold() -> None:
 
 asyncio.run(hold())
 """
+
+
+def test_a_lock_with_no_connection_free_is_a_timeout_the_worker_retries(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_journal, "LOCK_POOL_SIZE", 1)
+    monkeypatch.setattr(postgres_journal, "POOL_WAIT_SECONDS", 0.2)
+    journal = PostgresJournal(database)
+
+    async def scenario() -> None:
+        async with journal.lock("release:acme/widgets#1"):
+            with pytest.raises(LockTimeout) as timeout:
+                async with journal.lock("release:acme/widgets#2", wait=5):
+                    pytest.fail("taken without a connection")
+        assert (
+            str(timeout.value) == "the lock release:acme/widgets#2 had no connection free for 0.2 s"
+        )
+        async with journal.lock("release:acme/widgets#2", wait=5):
+            pass  # the connection is free again
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        journal.close()

@@ -1010,8 +1010,8 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
         bot,
         pull,
         "⏳ waiting",
-        "opened issue #{number} (assigned to @dev), due {due}; it waits for the tag to name "
-        "the release",
+        "opened issue #{number} (assigned to @dev), due {due}; it waits for the tag and "
+        "release to name them",
     )
     notice_blocked = row(
         "Resolution notice", "➖ skipped", "needs the tag, which failed: the notice names it"

@@ -565,3 +565,28 @@ def test_a_rollback_labelled_with_a_severity_adds_to_the_hotfix_record_and_opens
         "Rollback notice",
         "Report timeline",
     ]
+
+
+def test_a_rollback_whose_tag_failed_tells_nobody_until_a_rerun_releases_it(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    revert = merged_rollback(bot, hotfix)
+    bot.fake.inject("POST", r"/git/tags$", status=422, times=None, body={"message": "refused"})
+
+    bot.pull_request(revert.number, "closed")
+
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    rows = run.output["summary"]
+    assert (
+        "| Rollback notice | ➖ skipped | needs the release, which failed: the notice names it |"
+    ) in rows
+    assert (
+        "| Report timeline | ➖ skipped | needs the tag, which failed: the row names it |" in rows
+    )
+    assert not [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+    assert bot.repo.comments_on(2) == []  # the hotfix's incident report
+
+    bot.fake.faults.clear()
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    assert_rolled_back(bot, hotfix, revert)  # the notice names v1.2.5, and the report's row

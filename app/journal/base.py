@@ -147,8 +147,8 @@ class LockTimeout(TimeoutError):
     worker tries the delivery again later, with backoff, as it does after a timeout of
     GitHub's."""
 
-    def __init__(self, name: str, waited: float) -> None:
-        super().__init__(f"the lock {name} stayed held elsewhere for {waited:g} s")
+    def __init__(self, name: str, waited: float, why: str = "stayed held elsewhere") -> None:
+        super().__init__(f"the lock {name} {why} for {waited:g} s")
 
 
 class JournalUnopenable(JournalUnavailable):

@@ -117,9 +117,11 @@ LISTEN_RETRY_SECONDS = 1.0
 MIGRATION_LOCK = 0x686F74666978  # "hotfix"
 CLAIM_LOCKS = 0x68626A63  # "hbjc"
 HANDLER_LOCKS = 0x68626C6B  # "hblk"
-# Connections for `lock`, one per lock held: each of the worker's 8 deliveries holds two at
-# most (a post-merge run's, and a check run's or a notice's inside it), so none waits for a
-# connection another of them holds. Opened as locks are taken, closed once idle.
+# Connections for `lock`, one per lock held or waited for. A delivery holds two or three at
+# once (a post-merge run's, and inside it a check run's, a notice's or its steps' timeline
+# rows, side by side); when the worker's 8 deliveries want more, the next waits for a
+# connection as for the lock itself, within its bound, and is retried after it. Opened as
+# locks are taken, closed once idle.
 LOCK_POOL_SIZE = 16
 # How often a lock held elsewhere is asked for again.
 LOCK_POLL_SECONDS = 0.05
@@ -555,7 +557,11 @@ class PostgresJournal:
                     await asyncio.sleep(LOCK_POLL_SECONDS)
                 on_held()
                 await release.wait()
-        except (psycopg.Error, PoolTimeout) as error:
+        except PoolTimeout:
+            # Every lock connection is taken, by locks held or waited for: a busy moment,
+            # which the worker rides out as a lock held elsewhere, trying again later.
+            raise LockTimeout(name, POOL_WAIT_SECONDS, "had no connection free") from None
+        except psycopg.Error as error:
             raise JournalUnavailable(f"journal lock failed: {_reason(error)}") from None
 
     async def _locks(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:

@@ -359,7 +359,11 @@ async def _run_step(
     reads: Reads,
 ) -> StepOutcome:
     if _finished(state, step):
-        return state.steps[step.key]
+        kept = state.steps[step.key]
+        # Its row again (a row is added once): a run stopped between the outcome and the row
+        # would have lost it for good.
+        await _record_in_timeline(context, plan, step, kept)
+        return kept
     previous = state.steps.get(step.key)
     # The steps it needs, and theirs: it may read the outcome of any of them.
     needed = {key: started[key] for key in _needs_of(step) & started.keys()}
@@ -391,11 +395,18 @@ async def _run_step(
         )
         outcome = StepOutcome(StepStatus.FAILED, reason)
     state.steps[step.key] = outcome
+    await _record_in_timeline(context, plan, step, outcome)
     await state.save(context)
+    return outcome
+
+
+async def _record_in_timeline(
+    context: Context, plan: ReleasePlan, step: Step, outcome: StepOutcome
+) -> None:
+    """The row of `step` in the hotfix's timeline, when it is one the timeline records."""
     if plan.number is not None and step in steps.IN_TIMELINE and outcome.status.happened:
         event = step_finished(step.key, step.title, outcome.status, outcome.detail, context.now())
         await timeline.record(context, plan.number, [event])
-    return outcome
 
 
 def start_looks(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from githubkit.exception import RequestFailed
@@ -16,6 +17,7 @@ from githubkit.exception import RequestFailed
 from app.github.client import InstallationClient
 from app.github.reads import Look
 from app.handlers import timeline
+from app.handlers.notices import find_or_post
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import (
     Link,
@@ -26,8 +28,15 @@ from app.handlers.release.step import (
     hotfixes_only,
 )
 from app.handlers.release.steps import back_merge, release, retro_review, tag, verbal_approvals
-from policies.incident import UNTAGGED, Incident, release_words, report_body, report_title
-from policies.wording import join_words, when
+from policies.incident import (
+    UNTAGGED,
+    Incident,
+    release_words,
+    report_body,
+    report_title,
+    timeline_continued,
+)
+from policies.wording import cell, join_words, when
 
 LABEL = "incident-report"
 REMINDER = "incident-report-due"  # the timer's kind: its handler is app/handlers/incident.py
@@ -90,12 +99,7 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
             f"issue #{issue['number']} already holds the incident report, due {when(due_at)}",
             Link(f"#{issue['number']}", issue["html_url"]),
         )
-        body = issue.get("body") or ""
-        if incident.tag is not None and UNTAGGED in body:
-            # Opened while the tag failed: the release the re-run made goes in.
-            body = body.replace(UNTAGGED, release_words(incident))
-            path = f"/repos/{plan.repository}/issues/{issue['number']}"
-            await run.github.request("PATCH", path, body={"body": body})
+        if await _name_the_release(run, incident, issue):
             outcome = StepOutcome(
                 StepStatus.DONE,
                 f"issue #{issue['number']} names {incident.tag} now, due {when(due_at)}",
@@ -112,11 +116,11 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
             f"opened issue #{issue['number']} ({to} @{plan.author}), due {when(due_at)}",
             Link(f"#{issue['number']}", issue["html_url"]),
         )
-    if incident.tag is None:
-        # Not finished: a re-run, once the tag is made, puts it in the report.
+    if incident.tag is None or _release_failed(run):
+        # Not finished: a re-run, once they are made, puts the tag and release in the report.
         outcome = StepOutcome(
             StepStatus.WAITING,
-            f"{outcome.detail}; it waits for the tag to name the release",
+            f"{outcome.detail}; it waits for the tag and release to name them",
             outcome.link,
         )
     reminder = {"hotfix": incident.number, "author": plan.author, "chat": plan.config.notify.chat}
@@ -124,6 +128,32 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         REMINDER, "due", due_at, reminder, number=int(issue["number"])
     )
     return outcome
+
+
+def _release_failed(run: StepRun) -> bool:
+    outcome = run.earlier.get(release.STEP.key)
+    return outcome is not None and outcome.status in (StepStatus.FAILED, StepStatus.BLOCKED)
+
+
+async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, Any]) -> bool:
+    """A report opened while the tag or the release failed: the words saying so become the
+    tag and release a re-run made, and one comment adds their rows to its timeline. False
+    when the report had them already."""
+    body = issue.get("body") or ""
+    named = release_words(incident)
+    unnamed = (UNTAGGED, release_words(replace(incident, release_url=None)))
+    earlier = next((words for words in unnamed if words != named and words in body), None)
+    if earlier is None or named in body:
+        return False
+    number = int(issue["number"])
+    path = f"/repos/{run.plan.repository}/issues/{number}"
+    await run.github.request("PATCH", path, body={"body": body.replace(earlier, named)})
+    events = await timeline.load(run.context, incident.number)
+    missing = [event for event in events if cell(event.text) not in body]
+    if missing:
+        hidden_line = f"<!-- hotfix-bot:incident-timeline {incident.tag} -->"
+        await find_or_post(run.context, number, hidden_line, timeline_continued(missing))
+    return True
 
 
 def _notes(run: StepRun) -> list[str]:

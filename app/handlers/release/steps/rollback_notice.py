@@ -38,6 +38,11 @@ def _marker(plan: ReleasePlan) -> str:
 async def post_notice(run: StepRun) -> StepOutcome:
     plan = run.plan
     assert plan.rolled_back is not None  # the step applies to rollbacks only
+    if release.STEP.key in run.unfinished_needs:
+        # Posted once, never corrected: it waits to say what the rollback was released as.
+        return StepOutcome(
+            StepStatus.BLOCKED, "needs the release, which failed: the notice names it"
+        )
     number, text = plan.rolled_back.number, rollback_notice(plan)
     comment, posted = await find_or_post(run.context, number, _marker(plan), text)
     if plan.config.notify.chat:
