@@ -626,15 +626,26 @@ def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_ar
     assert bot.repo.runs_named("hotfix-policy") == []
 
 
+def merged_while_github_refuses(bot: Bot, refused: str) -> tuple[FakePull, str]:
+    """A P1 hotfix merged while GitHub refuses every POST to a path ending `refused`, until
+    `rerun_once_github_takes_it`."""
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    bot.fake.inject("POST", f"{refused}$", status=422, times=None, body={"message": "refused"})
+    return pull, merge(bot, pull)
+
+
+def rerun_once_github_takes_it(bot: Bot, sha: str) -> None:
+    bot.fake.faults.clear()
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+
 def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
     clocked_bot: Bot,
 ) -> None:
     bot = clocked_bot
-    organization(bot)
-    pull = open_hotfix(bot, "P1")
-    # GitHub refuses the annotated tag until the test lifts the refusal.
-    bot.fake.inject("POST", r"/git/tags$", status=422, times=None, body={"message": "refused"})
-    sha = merge(bot, pull)
+    pull, sha = merged_while_github_refuses(bot, "/git/tags")
 
     [issue] = reports(bot)
     assert "- **Release:** not tagged yet (see the `hotfix-release` check)" in issue.body
@@ -649,9 +660,7 @@ def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
     ) in summary
     assert "resolution:acme/widgets#1" not in notices(bot, pull)
 
-    bot.fake.faults.clear()
-    [run] = bot.repo.runs_named("hotfix-release", sha)
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_once_github_takes_it(bot, sha)
 
     [issue] = reports(bot)
     assert "not tagged yet" not in issue.body
@@ -679,10 +688,7 @@ def test_a_report_opened_while_the_release_failed_names_it_once_a_rerun_makes_it
     clocked_bot: Bot,
 ) -> None:
     bot = clocked_bot
-    organization(bot)
-    pull = open_hotfix(bot, "P1")
-    bot.fake.inject("POST", r"/releases$", status=422, times=None, body={"message": "refused"})
-    sha = merge(bot, pull)
+    _, sha = merged_while_github_refuses(bot, "/releases")
 
     [issue] = reports(bot)
     assert f"- **Release:** [`v1.2.4`]({WEB}/tree/v1.2.4)\n" in issue.body
@@ -691,9 +697,7 @@ def test_a_report_opened_while_the_release_failed_names_it_once_a_rerun_makes_it
         "2026-12-06 20:30 UTC; it waits for the tag and release to name them"
     ) in release_report(bot, sha)
 
-    bot.fake.faults.clear()
-    [run] = bot.repo.runs_named("hotfix-release", sha)
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_once_github_takes_it(bot, sha)
 
     [issue] = reports(bot)
     assert (

@@ -368,6 +368,11 @@ def rollback_report(bot: Bot, hotfix: FakePull, revert: FakePull, *outcomes: str
     )
 
 
+def step_titles(summary: str) -> list[str]:
+    """The steps a `hotfix-release` summary has a row for, in its order."""
+    return [row.split(" | ")[0].removeprefix("| ") for row in summary.splitlines()[4:]]
+
+
 def test_a_merged_rollback_is_released_marks_the_old_release_and_tells_the_hotfix_once(
     bot: Bot, hotfix: FakePull
 ) -> None:
@@ -438,10 +443,7 @@ def test_the_rollback_of_a_hotfix_without_an_incident_report_reports_no_timeline
 
     [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
     assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
-    steps = [
-        row.split(" | ")[0].removeprefix("| ") for row in run.output["summary"].splitlines()[4:]
-    ]
-    assert steps == [
+    assert step_titles(run.output["summary"]) == [
         "Tag",
         "Release",
         "Old release",
@@ -553,10 +555,7 @@ def test_a_rollback_labelled_with_a_severity_adds_to_the_hotfix_record_and_opens
         "<!-- hotfix-bot:hotfix-release -->"
     ]
     [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
-    steps = [
-        row.split(" | ")[0].removeprefix("| ") for row in run.output["summary"].splitlines()[4:]
-    ]
-    assert steps == [
+    assert step_titles(run.output["summary"]) == [
         "Tag",
         "Release",
         "Old release",

@@ -462,15 +462,17 @@ async def _publish(
         state.comment_id = await write_comment(context, number, body, state.comment_id, reads)
         await state.save(context)
 
-    await both(
-        comment(),
-        write_check_run(
-            context,
-            CHECK_NAME,
-            merge_sha,
-            report.output,
-            conclusion=report.conclusion,
-            details_url=report.details_url,
-            reads=reads,
-        ),
+    await both(comment(), write_report_run(context, merge_sha, report, reads))
+
+
+async def write_report_run(context: Context, head_sha: str, report: Report, reads: Reads) -> int:
+    """The `hotfix-release` run of `head_sha`, showing `report`."""
+    return await write_check_run(
+        context,
+        CHECK_NAME,
+        head_sha,
+        report.output,
+        conclusion=report.conclusion,
+        details_url=report.details_url,
+        reads=reads,
     )

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 from app.github.files import read_files
 from app.github.reads import reading_ahead
-from app.handlers.checks import find_check_run, write_check_run
+from app.handlers.checks import find_check_run
 from app.handlers.config_files import ConfigFiles, read_org_file
 from app.handlers.release import steps
 from app.handlers.release.handler import (
@@ -24,6 +24,7 @@ from app.handlers.release.handler import (
     is_production_hotfix,
     release_key,
     run_steps,
+    write_report_run,
 )
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.report import CHECK_NAME, steps_report
@@ -99,15 +100,7 @@ async def release_push(context: Context, push: Push, after: str) -> None:
             find_check_run(reads, context, CHECK_NAME, after)  # looked up while the steps run
             outcomes = await run_steps(context, plan, state, steps.PUSH_STEPS, reads)
             report = steps_report(plan, outcomes)
-            await write_check_run(
-                context,
-                CHECK_NAME,
-                after,
-                report.output,
-                conclusion=report.conclusion,
-                details_url=report.details_url,
-                reads=reads,
-            )
+            await write_report_run(context, after, report, reads)
     context.log.info("push %s to %s: %s", after[:7], push.branch, report.output.title)
 
 
