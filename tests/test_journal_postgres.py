@@ -21,6 +21,7 @@ from app.cli import main
 from app.intake.delivery import Delivery, from_payload
 from app.journal import JournalUnavailable, LockTimeout
 from app.journal import postgres as postgres_journal
+from app.journal.base import RecordOutcome
 from app.journal.postgres import SCHEMA_VERSION, PostgresJournal
 from app.journal.timers import Timer
 
@@ -345,6 +346,132 @@ def test_a_journal_that_stops_answering_refuses_writes_within_seconds(database: 
     )
     assert waited < 8  # GitHub gives up after 10 s: it hears 503 first
     assert outcome == "queued"
+
+
+def record_behind_a_held_batch(
+    database: str, journal: PostgresJournal, later: list[tuple[str, bool]]
+) -> tuple[RecordOutcome, list[RecordOutcome | BaseException]]:
+    """Record `held` while a lock on the table holds its batch, then each of `later` (id,
+    handled) at once, which arrive meanwhile; let the table go. The answers: `held`'s, and
+    each of `later`'s, or what it raised."""
+
+    async def record(delivery_id: str, handled: bool = True) -> RecordOutcome:
+        return await journal.record(pull_request(delivery_id, 1), b"{}", handled=handled)
+
+    async def scenario() -> tuple[RecordOutcome, list[RecordOutcome | BaseException]]:
+        with psycopg.connect(database) as locker:
+            with locker.transaction():
+                locker.execute("LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE")
+                held = asyncio.create_task(record("held"))
+                deadline = time.monotonic() + 10
+                while not locker.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                ).fetchone():
+                    assert time.monotonic() < deadline, "the first batch never waited"
+                    await asyncio.sleep(0.01)
+                others = asyncio.gather(
+                    *(record(delivery_id, handled) for delivery_id, handled in later),
+                    return_exceptions=True,
+                )
+                await asyncio.sleep(0.3)  # they reach the journal's loop, behind the held batch
+            return await held, list(await others)
+
+    return asyncio.run(scenario())
+
+
+def transactions(database: str) -> int:
+    """How many transactions inserted the journal's deliveries."""
+    with psycopg.connect(database) as connection:
+        row = connection.execute("SELECT COUNT(DISTINCT xmin::text) FROM deliveries").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_deliveries_recorded_at_once_share_one_transaction_and_each_is_answered(
+    database: str,
+) -> None:
+    journal = PostgresJournal(database)
+    try:
+        held, later = record_behind_a_held_batch(
+            database, journal, [(f"d{index}", index % 4 != 0) for index in range(31)]
+        )
+        stored = rows(database)
+        payloads = journal.recent(limit=100)
+    finally:
+        journal.close()
+
+    assert held == "queued"
+    assert later == ["ignored" if index % 4 == 0 else "queued" for index in range(31)]
+    assert transactions(database) == 2  # the held batch, and the 31 that waited behind it
+    assert stored == {"held": ("queued", 0, None)} | {
+        f"d{index}": ("ignored" if index % 4 == 0 else "queued", 0, None) for index in range(31)
+    }
+    # In the order they arrived; the bodies of the handled ones, and only those, kept.
+    assert [entry.id for entry in reversed(payloads)] == ["held"] + [f"d{i}" for i in range(31)]
+    assert {entry.id: entry.payload for entry in payloads} == {"held": b"{}"} | {
+        f"d{index}": None if index % 4 == 0 else b"{}" for index in range(31)
+    }
+
+
+def test_a_batch_is_bounded_in_deliveries(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres_journal, "RECORD_BATCH_LIMIT", 8)
+    journal = PostgresJournal(database)
+    try:
+        _, later = record_behind_a_held_batch(
+            database, journal, [(f"d{index}", True) for index in range(20)]
+        )
+    finally:
+        journal.close()
+
+    assert later == ["queued"] * 20
+    assert transactions(database) == 4  # the held batch, then 8, 8 and 4
+
+
+def test_an_id_twice_in_one_batch_is_journaled_once_and_answered_duplicate_once(
+    database: str,
+) -> None:
+    journal = PostgresJournal(database)
+    try:
+        asyncio.run(journal.record(pull_request("old", 1), b"{}", handled=True))
+        held, later = record_behind_a_held_batch(
+            database, journal, [("d1", True), ("d1", True), ("old", True), ("d2", True)]
+        )
+        stored = rows(database)
+    finally:
+        journal.close()
+
+    assert held == "queued"
+    assert later == ["queued", "duplicate", "duplicate", "queued"]
+    assert transactions(database) == 3  # "old", the held batch, and the rest together
+    assert stored.keys() == {"old", "held", "d1", "d2"}
+
+
+def test_a_batch_the_database_refuses_fails_each_of_its_callers_and_stores_none(
+    database: str,
+) -> None:
+    journal = PostgresJournal(database)
+    with psycopg.connect(database, autocommit=True) as connection:
+        connection.execute(
+            "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.id = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$; "
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON deliveries FOR EACH ROW "
+            "EXECUTE FUNCTION refuse_poison()"
+        )
+    try:
+        held, later = record_behind_a_held_batch(
+            database, journal, [("b1", True), ("poison", True), ("b2", False)]
+        )
+        stored_after_failure = rows(database)
+        again = asyncio.run(journal.record(pull_request("b1", 1), b"{}", handled=True))
+    finally:
+        journal.close()
+
+    assert held == "queued"
+    assert [str(outcome) for outcome in later] == ["journal write failed: poisoned"] * 3
+    assert all(isinstance(outcome, JournalUnavailable) for outcome in later)
+    assert stored_after_failure.keys() == {"held"}  # none of the failed batch, not even b1
+    assert again == "queued"
 
 
 def test_a_lock_whose_holder_dies_is_free_at_once(database: str) -> None:

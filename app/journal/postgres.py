@@ -3,13 +3,17 @@
 Any number of `hotfix-bot serve` processes, on any number of machines, share one database,
 with the guarantees of the SQLite journal (`app.journal.base` says what they are):
 
-- **`202` only after commit.** A delivery is recorded by one statement, committed when it
-  returns, and every connection runs with `synchronous_commit = on` whatever the server's
-  default: the commit has reached the server's disk (and its synchronous standbys) first.
-  PostgreSQL shares the flush of the write-ahead log between the commits that wait for it
-  (its own group commit), so the journal needs none of its own.
+- **`202` only after commit.** The deliveries a process records at once are gathered into
+  one statement (group commit: up to `RECORD_BATCH_LIMIT` of them, or `RECORD_BATCH_BYTES`
+  of bodies), committed when it returns, and every connection runs with
+  `synchronous_commit = on` whatever the server's default: the commit has reached the
+  server's disk (and its synchronous standbys) first. Each caller is answered once its
+  batch has committed; a batch that fails stores none of its deliveries and fails each of
+  its callers. While one batch commits, the next gathers: one round trip and one flush of
+  the log for many deliveries.
 - **Duplicates.** The delivery id is a unique key; `INSERT ... ON CONFLICT DO NOTHING`
-  inserts nothing for a second delivery of an id, which is then answered `duplicate`.
+  inserts nothing for a second delivery of an id, which is then answered `duplicate`; so is
+  the second of one batch, which is never sent.
 - **One delivery of a pull request at a time, in order.** A claim takes, for each pull
   request (ordering key) it would claim for, a lock for its transaction
   (`pg_try_advisory_xact_lock`; a key another claim holds is skipped, not waited for), and,
@@ -49,6 +53,7 @@ own, in a thread, and hands each call over to it (~50 us).
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -106,6 +111,10 @@ T = TypeVar("T")
 LEASE_SECONDS = 15.0
 CHANNEL = "hotfix_bot_journal"  # NOTIFY'd when there is something new to run
 POOL_SIZE = 4  # connections per journal: the intake's records share them
+# A batch of records (group commit) stops at this many deliveries, or once its compressed
+# bodies reach this many bytes: a bound on the statement, and on what one failure refuses.
+RECORD_BATCH_LIMIT = 64
+RECORD_BATCH_BYTES = 4 * 1024 * 1024
 CONNECT_SECONDS = 5.0  # to reach the database, at start-up and for a connection of the pool
 # A delivery refused with 503 must be refused before GitHub's 10 s timeout.
 POOL_WAIT_SECONDS = 2.0
@@ -203,19 +212,25 @@ _COLUMNS = (
     "d.next_attempt_at, d.supersedable, p.body"
 )
 _WITH_PAYLOAD = "LEFT JOIN payloads AS p ON p.seq = d.seq"
-_INSERT_DELIVERY = (
-    "INSERT INTO deliveries (id, event, action, installation_id, repository, pr_number, "
-    "ordering_key, status, received_at, updated_at, next_attempt_at, supersedable) "
-    "VALUES (%(id)s, %(event)s, %(action)s, %(installation_id)s, %(repository)s, "
-    "%(pr_number)s, %(ordering_key)s, %(status)s, %(now)s, %(now)s, %(now)s, "
-    "%(supersedable)s) ON CONFLICT (id) DO NOTHING RETURNING seq"
-)
-# One statement, so one round trip and one transaction: the delivery, its payload, and the
-# wake-up, sent when it commits. Returns a row unless the id was journaled before.
-_RECORD = (
-    f"WITH inserted AS ({_INSERT_DELIVERY}), "  # noqa: S608
-    "stored AS (INSERT INTO payloads (seq, body) SELECT seq, %(body)b FROM inserted) "
-    "SELECT pg_notify(%(channel)s, '') FROM inserted"
+# A batch of deliveries, one statement, so one round trip and one transaction: the
+# deliveries in the order they arrived, the payloads of those handled (ignored ones are
+# never run: their body is not kept), and the wake-up, sent when it commits. Returns the
+# ids inserted: the others were journaled before.
+_RECORD_BATCH = (
+    "WITH arrived AS (SELECT * FROM unnest(%(id)s::text[], %(event)s::text[], "
+    "%(action)s::text[], %(installation_id)s::bigint[], %(repository)s::text[], "
+    "%(pr_number)s::bigint[], %(ordering_key)s::text[], %(status)s::text[], "
+    "%(now)s::float8[], %(supersedable)s::boolean[], %(body)b::bytea[]) WITH ORDINALITY "
+    "AS a(id, event, action, installation_id, repository, pr_number, ordering_key, status, "
+    "now, supersedable, body, arrival)), "
+    "inserted AS (INSERT INTO deliveries (id, event, action, installation_id, repository, "
+    "pr_number, ordering_key, status, received_at, updated_at, next_attempt_at, "
+    "supersedable) SELECT id, event, action, installation_id, repository, pr_number, "
+    "ordering_key, status, now, now, now, supersedable FROM arrived ORDER BY arrival "
+    "ON CONFLICT (id) DO NOTHING RETURNING seq, id, status), "
+    "stored AS (INSERT INTO payloads (seq, body) SELECT inserted.seq, arrived.body "
+    "FROM inserted JOIN arrived USING (id) WHERE arrived.body IS NOT NULL) "
+    "SELECT id, CASE WHEN status = 'queued' THEN pg_notify(%(channel)s, '') END FROM inserted"
 )
 # A delivery copied from another journal, as it was there (`journal copy`).
 _COPY_DELIVERY = (
@@ -229,7 +244,6 @@ _COPY_DELIVERY = (
     "SELECT seq, %(body)b::bytea FROM inserted WHERE %(body)b::bytea IS NOT NULL) "
     "SELECT seq FROM inserted"
 )
-_RECORD_IGNORED = f"WITH inserted AS ({_INSERT_DELIVERY}) SELECT 1 FROM inserted"  # noqa: S608
 # The first unfinished delivery of each pull request, when it may run now: queued, due,
 # and nothing of its pull request running. `{columns}` of `d`; `{keys}` narrows them.
 _DUE_HEADS = (
@@ -299,6 +313,32 @@ _BURST_DUE = {
 }
 
 
+@dataclasses.dataclass
+class _RecordRow:
+    """One delivery of a batch: its columns in `_RECORD_BATCH`, one array each."""
+
+    id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository: str | None
+    pr_number: int | None
+    ordering_key: str
+    status: Literal["queued", "ignored"]
+    now: float
+    supersedable: bool
+    body: bytes | None
+
+
+_ROW_FIELDS = dataclasses.fields(_RecordRow)
+
+
+@dataclasses.dataclass
+class _PendingRecord:
+    row: _RecordRow
+    answer: asyncio.Future[RecordOutcome]  # set once its batch has committed, or failed
+
+
 class _LoopThread:
     """An event loop of the journal's own, in a daemon thread."""
 
@@ -338,6 +378,9 @@ class PostgresJournal:
         # Tasks of the journal's loop: renewing claims once there are some, and listening.
         self._background: list[asyncio.Task[None]] = []
         self._keeping_leases = False
+        # Records waiting for the next batch, and the task committing them (journal's loop).
+        self._arrived: collections.deque[_PendingRecord] = collections.deque()
+        self._recording: asyncio.Task[None] | None = None
         # The connections of `lock`, made on the first (the worker's journal alone takes locks).
         self._lock_pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
         self._thread = _LoopThread()
@@ -416,29 +459,75 @@ class PostgresJournal:
         handled: bool,
         supersedable: bool = False,
     ) -> RecordOutcome:
-        """Store a delivery; see `SqliteJournal.record`."""
+        """Store a delivery; see `SqliteJournal.record`. Answered once the batch it joins on
+        the journal's loop has committed."""
         status: Literal["queued", "ignored"] = "queued" if handled else "ignored"
-        parameters: dict[str, Any] = {
-            "id": delivery.id,
-            "event": delivery.event,
-            "action": delivery.action,
-            "installation_id": delivery.installation_id,
-            "repository": delivery.repository,
-            "pr_number": delivery.pr_number,
-            "ordering_key": delivery.ordering_key,
-            "status": status,
-            "now": self._clock(),
-            "supersedable": supersedable,
-            "channel": CHANNEL,
-        }
+        row = _RecordRow(
+            id=delivery.id,
+            event=delivery.event,
+            action=delivery.action,
+            installation_id=delivery.installation_id,
+            repository=delivery.repository,
+            pr_number=delivery.pr_number,
+            ordering_key=delivery.ordering_key,
+            status=status,
+            now=self._clock(),
+            supersedable=supersedable,
+            body=None,
+        )
 
-        async def insert() -> RecordOutcome:
+        async def join_batch() -> RecordOutcome:
             if handled:  # an ignored delivery is never run: its body is not kept
-                parameters["body"] = self._compressor.compress(body)
-            inserted = await self._change(_RECORD if handled else _RECORD_IGNORED, parameters)
-            return status if inserted else "duplicate"
+                row.body = self._compressor.compress(body)
+            answer: asyncio.Future[RecordOutcome] = self._thread.loop.create_future()
+            self._arrived.append(_PendingRecord(row, answer))
+            if self._recording is None or self._recording.done():
+                self._recording = asyncio.create_task(self._record_arrived())
+            return await answer
 
-        return await self._call(insert())
+        return await self._call(join_batch())
+
+    async def _record_arrived(self) -> None:
+        """Commit what has arrived, batch after batch, until nothing is left: what arrives
+        while a batch commits waits for the next."""
+        while self._arrived:
+            batch = self._next_batch()
+            try:
+                inserted = await self._insert(batch)
+            except Exception as error:  # JournalUnavailable; anything else must not hang them
+                for pending in batch:
+                    if not pending.answer.done():
+                        pending.answer.set_exception(error)
+                continue
+            for pending in batch:
+                # The first arrival of an id inserted is answered with its status; any later
+                # one, in this batch or after, is a duplicate of it.
+                outcome = pending.row.status if pending.row.id in inserted else "duplicate"
+                inserted.discard(pending.row.id)
+                if not pending.answer.done():  # its caller may have given up meanwhile
+                    pending.answer.set_result(outcome)
+
+    def _next_batch(self) -> list[_PendingRecord]:
+        """The oldest arrivals, up to `RECORD_BATCH_LIMIT` or `RECORD_BATCH_BYTES`."""
+        batch = [self._arrived.popleft()]
+        size = len(batch[0].row.body or b"")
+        while self._arrived and len(batch) < RECORD_BATCH_LIMIT:
+            size += len(self._arrived[0].row.body or b"")
+            if size > RECORD_BATCH_BYTES:
+                break
+            batch.append(self._arrived.popleft())
+        return batch
+
+    async def _insert(self, batch: list[_PendingRecord]) -> set[str]:
+        """Insert `batch` in one statement; the ids it inserted. An id twice in the batch is
+        sent once, its first arrival: the second is a duplicate of it."""
+        first_arrivals: dict[str, _RecordRow] = {}
+        for pending in batch:
+            first_arrivals.setdefault(pending.row.id, pending.row)
+        rows = first_arrivals.values()
+        columns = {field.name: [getattr(row, field.name) for row in rows] for field in _ROW_FIELDS}
+        found = await self._rows(_RECORD_BATCH, columns | {"channel": CHANNEL}, "write")
+        return {str(found_row[0]) for found_row in found}
 
     async def claim_ready(self, limit: int) -> list[JournalEntry]:
         """Mark as running the oldest due deliveries whose pull request has nothing earlier
