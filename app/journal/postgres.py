@@ -491,21 +491,28 @@ class PostgresJournal:
         """Commit what has arrived, batch after batch, until nothing is left: what arrives
         while a batch commits waits for the next."""
         while self._arrived:
-            batch = self._next_batch()
-            try:
-                inserted = await self._insert(batch)
-            except Exception as error:  # JournalUnavailable; anything else must not hang them
-                for pending in batch:
-                    if not pending.answer.done():
-                        pending.answer.set_exception(error)
-                continue
-            for pending in batch:
-                # The first arrival of an id inserted is answered with its status; any later
-                # one, in this batch or after, is a duplicate of it.
-                outcome = pending.row.status if pending.row.id in inserted else "duplicate"
-                inserted.discard(pending.row.id)
-                if not pending.answer.done():  # its caller may have given up meanwhile
-                    pending.answer.set_result(outcome)
+            await self._commit(self._next_batch())
+
+    async def _commit(self, batch: list[_PendingRecord]) -> None:
+        """Insert `batch` and answer each of its callers. A batch the database refuses is
+        tried again a delivery at a time: one it cannot store (a number beyond its column's
+        range) fails alone, not the deliveries that arrived with it."""
+        try:
+            inserted = await self._insert(batch)
+        except Exception as error:  # JournalUnavailable; anything else must not hang them
+            if len(batch) > 1:
+                await asyncio.gather(*(self._commit([pending]) for pending in batch))
+                return
+            if not batch[0].answer.done():
+                batch[0].answer.set_exception(error)
+            return
+        for pending in batch:
+            # The first arrival of an id inserted is answered with its status; any later one,
+            # in this batch or after, is a duplicate of it.
+            outcome = pending.row.status if pending.row.id in inserted else "duplicate"
+            inserted.discard(pending.row.id)
+            if not pending.answer.done():  # its caller may have given up meanwhile
+                pending.answer.set_result(outcome)
 
     def _next_batch(self) -> list[_PendingRecord]:
         """The oldest arrivals, up to `RECORD_BATCH_LIMIT` or `RECORD_BATCH_BYTES`."""
