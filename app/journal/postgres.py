@@ -358,6 +358,12 @@ class _LoopThread:
         self.loop.close()
 
 
+class _Refused(JournalUnavailable):
+    """The database refused what a statement wrote (a value beyond its column's type, a
+    constraint): the data's fault, not the database's, so trying again with less of it may
+    pass."""
+
+
 class PostgresJournal:
     """PostgreSQL journal; each process (and each instance) has its own."""
 
@@ -425,6 +431,8 @@ class PostgresJournal:
         try:
             async with self._pool.connection() as connection:
                 yield connection
+        except (psycopg.DataError, psycopg.IntegrityError) as error:
+            raise _Refused(f"journal {purpose} failed: {_reason(error)}") from None
         except (psycopg.Error, PoolTimeout) as error:
             raise JournalUnavailable(f"journal {purpose} failed: {_reason(error)}") from None
 
@@ -494,17 +502,26 @@ class PostgresJournal:
             await self._commit(self._next_batch())
 
     async def _commit(self, batch: list[_PendingRecord]) -> None:
-        """Insert `batch` and answer each of its callers. A batch the database refuses is
-        tried again a delivery at a time: one it cannot store (a number beyond its column's
-        range) fails alone, not the deliveries that arrived with it."""
+        """Insert `batch` and answer each of its callers. A batch whose data the database
+        refuses is tried again a delivery at a time, in order: one it cannot store (a number
+        beyond its column's range) fails alone, not the deliveries that arrived with it. A
+        database that is down or slow fails the batch at once, and those gathered behind it
+        too (they would wait for it, then for their own): their senders hear 503 within
+        GitHub's patience."""
         try:
             inserted = await self._insert(batch)
         except Exception as error:  # JournalUnavailable; anything else must not hang them
-            if len(batch) > 1:
-                await asyncio.gather(*(self._commit([pending]) for pending in batch))
+            if len(batch) > 1 and isinstance(error, _Refused):
+                for pending in batch:
+                    await self._commit([pending])
                 return
-            if not batch[0].answer.done():
-                batch[0].answer.set_exception(error)
+            failed = list(batch)
+            if not isinstance(error, _Refused):
+                failed += self._arrived
+                self._arrived.clear()
+            for pending in failed:
+                if not pending.answer.done():
+                    pending.answer.set_exception(error)
             return
         for pending in batch:
             # The first arrival of an id inserted is answered with its status; any later one,
