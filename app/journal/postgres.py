@@ -315,22 +315,30 @@ _BURST_DUE = {
 
 @dataclasses.dataclass
 class _RecordRow:
-    """One delivery of a batch: its columns in `_RECORD_BATCH`, one array each."""
+    """One delivery of a batch: the delivery's columns of `_RECORD_BATCH` (`_DELIVERY_COLUMNS`)
+    and these, one array each."""
 
-    id: str
-    event: str
-    action: str | None
-    installation_id: int | None
-    repository: str | None
-    pr_number: int | None
-    ordering_key: str
+    delivery: Delivery
     status: Literal["queued", "ignored"]
     now: float
     supersedable: bool
     body: bytes | None
 
+    @property
+    def id(self) -> str:
+        return self.delivery.id
 
-_ROW_FIELDS = dataclasses.fields(_RecordRow)
+
+_DELIVERY_COLUMNS = (
+    "id",
+    "event",
+    "action",
+    "installation_id",
+    "repository",
+    "pr_number",
+    "ordering_key",
+)
+_ROW_COLUMNS = ("status", "now", "supersedable", "body")
 
 
 @dataclasses.dataclass
@@ -470,19 +478,7 @@ class PostgresJournal:
         """Store a delivery; see `SqliteJournal.record`. Answered once the batch it joins on
         the journal's loop has committed."""
         status: Literal["queued", "ignored"] = "queued" if handled else "ignored"
-        row = _RecordRow(
-            id=delivery.id,
-            event=delivery.event,
-            action=delivery.action,
-            installation_id=delivery.installation_id,
-            repository=delivery.repository,
-            pr_number=delivery.pr_number,
-            ordering_key=delivery.ordering_key,
-            status=status,
-            now=self._clock(),
-            supersedable=supersedable,
-            body=None,
-        )
+        row = _RecordRow(delivery, status, self._clock(), supersedable, body=None)
 
         async def join_batch() -> RecordOutcome:
             if handled:  # an ignored delivery is never run: its body is not kept
@@ -549,7 +545,10 @@ class PostgresJournal:
         for pending in batch:
             first_arrivals.setdefault(pending.row.id, pending.row)
         rows = first_arrivals.values()
-        columns = {field.name: [getattr(row, field.name) for row in rows] for field in _ROW_FIELDS}
+        columns = {
+            **{name: [getattr(row.delivery, name) for row in rows] for name in _DELIVERY_COLUMNS},
+            **{name: [getattr(row, name) for row in rows] for name in _ROW_COLUMNS},
+        }
         found = await self._rows(_RECORD_BATCH, columns | {"channel": CHANNEL}, "write")
         return {str(found_row[0]) for found_row in found}
 
