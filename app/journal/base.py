@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -160,6 +161,25 @@ class JournalReplaced(JournalUnavailable):
     """A file of the journal was deleted, or another put in its place, since this process
     opened it: what is written into the one still open is gone at the next start. Writes are
     refused until the file is back at its path, or a restart opens the one there."""
+
+
+class SettlesDeliveries(ABC):
+    """How a delivery's run ends, the same for every journal: each writes its status its own
+    way (`_set_status`)."""
+
+    @abstractmethod
+    async def _set_status(
+        self, delivery_id: str, status: Status, *, error: str | None, delay: float = 0.0
+    ) -> None: ...
+
+    async def finish(self, delivery_id: str) -> None:
+        await self._set_status(delivery_id, "done", error=None)
+
+    async def fail(self, delivery_id: str, error: str) -> None:
+        await self._set_status(delivery_id, "failed", error=error)
+
+    async def retry_later(self, delivery_id: str, error: str, delay: float) -> None:
+        await self._set_status(delivery_id, "queued", error=error, delay=delay)
 
 
 class Journal(Protocol):

@@ -91,6 +91,7 @@ from app.journal.base import (
     JournalUnopenable,
     LockTimeout,
     RecordOutcome,
+    SettlesDeliveries,
     Status,
     TimerEntry,
     TimerStatus,
@@ -372,7 +373,7 @@ class _Refused(JournalUnavailable):
     pass."""
 
 
-class PostgresJournal:
+class PostgresJournal(SettlesDeliveries):
     """PostgreSQL journal; each process (and each instance) has its own."""
 
     def __init__(
@@ -692,15 +693,6 @@ class PostgresJournal:
             )
         await self._lock_pool.open()  # at once when open already
         return self._lock_pool
-
-    async def finish(self, delivery_id: str) -> None:
-        await self._set_status(delivery_id, "done", error=None)
-
-    async def fail(self, delivery_id: str, error: str) -> None:
-        await self._set_status(delivery_id, "failed", error=error)
-
-    async def retry_later(self, delivery_id: str, error: str, delay: float) -> None:
-        await self._set_status(delivery_id, "queued", error=error, delay=delay)
 
     async def _set_status(
         self, delivery_id: str, status: Status, *, error: str | None, delay: float = 0.0

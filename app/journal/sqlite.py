@@ -78,6 +78,7 @@ from app.journal.base import (
     JournalUnopenable,
     LockTimeout,
     RecordOutcome,
+    SettlesDeliveries,
     Status,
     TimerEntry,
     TimerStatus,
@@ -193,7 +194,7 @@ _STOP = None
 _FILE_SUFFIXES = ("", "-wal", "-shm")
 
 
-class SqliteJournal:
+class SqliteJournal(SettlesDeliveries):
     """SQLite journal; several processes may use one, each through its own instance."""
 
     BATCH_LIMIT = 1024
@@ -516,15 +517,6 @@ class SqliteJournal:
             )
         )
         return cursor.rowcount == 1
-
-    async def finish(self, delivery_id: str) -> None:
-        await self._set_status(delivery_id, "done", error=None)
-
-    async def fail(self, delivery_id: str, error: str) -> None:
-        await self._set_status(delivery_id, "failed", error=error)
-
-    async def retry_later(self, delivery_id: str, error: str, delay: float) -> None:
-        await self._set_status(delivery_id, "queued", error=error, delay=delay)
 
     async def _set_status(
         self, delivery_id: str, status: Status, *, error: str | None, delay: float = 0.0
