@@ -725,3 +725,23 @@ def test_a_rerun_writes_the_timeline_rows_of_the_steps_it_finds_done(clocked_bot
 
     rows = [event.text for event in asyncio.run(timeline_of(bot, pull))]
     assert f"Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`" in rows
+
+
+def test_a_hotfix_merged_before_any_evaluation_has_its_opening_in_the_timeline(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = bot.open_hotfix(labels=("hotfix", "P1"))  # no delivery: never evaluated open
+    bot.advance(10 * MINUTE)
+
+    sha = merge(bot, pull)
+
+    events = asyncio.run(timeline_of(bot, pull))
+    assert (
+        [(f"{event.at:%H:%M:%S}", event.text) for event in events[:2]]
+        == [
+            ("20:30:30", "Opened by @dev"),  # GitHub's created_at, not when the merge was seen
+            ("20:40:30", f"Merged into `main` by @lead as `{sha[:7]}`"),
+        ]
+    )
