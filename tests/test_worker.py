@@ -18,7 +18,7 @@ from support.harness import Bot, running_bot
 from app.github.client import GitHubApp
 from app.handlers.routing import Context, Router
 from app.intake.delivery import from_body
-from app.journal import Journal, JournalEntry, open_journal
+from app.journal import Journal, JournalEntry, JournalUnavailable, open_journal
 from app.journal.worker import Worker
 
 
@@ -221,3 +221,57 @@ def test_a_lock_held_elsewhere_for_too_long_sends_the_delivery_back_to_be_tried_
         f"LockTimeout: the lock {lock} stayed held elsewhere for 0.2 s",
     )
     assert (done.status, done.attempts, ran) == ("done", 2, ["closed-1"])
+
+
+def test_a_journal_refusing_a_handlers_write_sends_the_delivery_back_to_be_tried_again(
+    journal_url: str,
+) -> None:
+    attempts: list[int] = []
+
+    async def handler_whose_state_write_is_refused_once(context: Context) -> None:
+        attempts.append(context.attempt)
+        if context.attempt == 1:  # what set_state raises while the database is locked
+            raise JournalUnavailable("journal write failed: database is locked")
+
+    router = Router()
+    router.add("pull_request", ["opened"], handler_whose_state_write_is_refused_once)
+    journal = open_journal(journal_url)
+    worker = Worker(journal, router, cast(GitHubApp, OfflineGitHub()), backoff_base=0.1)
+    body = json.dumps(
+        {
+            "action": "opened",
+            "installation": {"id": 1},
+            "repository": {"full_name": "acme/widgets"},
+            "pull_request": {"number": 1},
+        }
+    ).encode()
+
+    async def scenario() -> list[JournalEntry]:
+        seen: list[JournalEntry] = []
+        running = asyncio.create_task(worker.run())
+        try:
+            await journal.record(from_body("opened-1", "pull_request", body), body, handled=True)
+            worker.wake()
+            async with asyncio.timeout(10):
+                while not (seen and seen[-1].status in ("done", "failed")):
+                    await asyncio.sleep(0.01)
+                    entry = journal.recent()[0]
+                    if not seen or entry != seen[-1]:
+                        seen.append(entry)
+            return seen
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+
+    try:
+        seen = asyncio.run(scenario())
+    finally:
+        journal.close()
+
+    sent_back = next(entry for entry in seen if entry.last_error is not None)
+    assert (sent_back.status, sent_back.attempts, sent_back.last_error) == (
+        "queued",
+        1,
+        "JournalUnavailable: journal write failed: database is locked",
+    )
+    assert (seen[-1].status, seen[-1].attempts, attempts) == ("done", 2, [1, 2])
