@@ -171,6 +171,7 @@ def test_any_other_push_to_main_costs_only_the_reads_of_config_and_versions(
     assert response.json()["status"] == "queued"  # the workflow is in the config
     assert (bot.repo.tags, bot.repo.releases, bot.repo.check_runs) == ({}, {}, {})
     reads = (
+        "/repos/acme/widgets/contents/.github/hotfix.yml",
         "/repos/acme/widgets/git/trees/",
         "/repos/acme/widgets/git/blobs/",
         "/repos/acme/.github/contents/.github/hotfix.yml",
@@ -186,13 +187,12 @@ def test_any_other_push_to_main_costs_only_the_reads_of_config_and_versions(
 @pytest.mark.parametrize(
     ("ref", "change"),
     [
-        ("refs/heads/develop", {}),
         ("refs/tags/v1.2.4", {}),
         ("refs/heads/main", {"deleted": True, "after": NO_COMMIT}),
         ("refs/heads/main", {"created": True, "before": NO_COMMIT}),
         ("refs/heads/main", {"forced": True}),
     ],
-    ids=["another branch", "a tag", "deleted", "created", "forced"],
+    ids=["a tag", "deleted", "created", "forced"],
 )
 def test_a_push_that_cannot_be_a_trunk_hotfix_is_ignored_at_the_intake(
     bot: Bot, ref: str, change: dict[str, Any]
@@ -212,6 +212,37 @@ def test_a_push_that_cannot_be_a_trunk_hotfix_is_ignored_at_the_intake(
     assert bot.send("push", payload, delivery_id="push-2").json()["status"] == "queued"
     bot.settle()
     assert list(bot.repo.tags) == [TAG]
+
+
+@pytest.mark.parametrize(
+    ("config", "branch"),
+    [
+        (TRUNK, "feature/login"),
+        ("workflow: github-flow\n", "feature/login"),
+    ],
+    ids=["a trunk's feature branch", "github-flow"],
+)
+def test_a_push_to_a_branch_that_is_not_production_costs_only_the_config_reads(
+    bot: Bot, config: str, branch: str
+) -> None:
+    work_trunk_based(bot, config)
+    bot.repo.create_branch("feature/login", "main")
+    first = pushed(bot, {"VERSION": "1.2.4\n"}, branch=branch)
+    bot.deliver("push", first)
+    second = pushed(bot, {"app.py": "fixed\n"}, branch=branch)
+
+    with bot.counting() as requests:
+        response = bot.send("push", second, delivery_id="push-2")
+        bot.settle()
+
+    assert response.json() == {"delivery": "push-2", "status": "queued"}
+    assert (bot.repo.tags, bot.repo.releases, bot.repo.check_runs) == ({}, {}, {})
+    # The default branch's config, revalidated by ETag; the organization has no .github.
+    assert sorted((request.method, request.path, request.status) for request in requests) == [
+        ("GET", "/repos/acme/.github/contents/.github/hotfix.yml", 404),
+        ("GET", "/repos/acme/widgets/contents/.github/hotfix.yml", 304),
+    ]
+    assert [entry.status for entry in bot.journal.recent()] == ["done", "done"]
 
 
 def test_a_merged_hotfix_pull_request_is_reported_by_its_own_run_not_its_push(bot: Bot) -> None:

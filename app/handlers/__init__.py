@@ -29,7 +29,7 @@ def build_router() -> Router:
         when=release.merged,
     )
     router.add("check_run", ["rerequested"], policy.on_rerequest)
-    router.add("push", None, release.push.on_push, when=release.push.pushed_to_default_branch)
+    router.add("push", None, release.push.on_push, when=release.push.pushed_a_branch)
     router.add("check_run", ["rerequested"], release.on_rerequest)
     router.add("check_run", ["rerequested"], release.push.on_rerequest)
     router.add("check_suite", ["rerequested"], policy.on_rerequest)

@@ -3,9 +3,11 @@ push to the production branch whose version files move up by exactly one patch i
 
 It gets the steps that act on its commit alone (`steps.PUSH_STEPS`: the tag and the release)
 and the `hotfix-release` check run on that commit; there is no pull request to comment on.
-Any other push costs only the reads of the config and the version files. The merge commit
-of a hotfix pull request is left to that pull request's own run (`handler`), which also
-comments on it and deletes its branch.
+Only the config names the production branch, so every push that moves a branch forward is
+queued: a push to any other branch costs the reads of the config files on the default branch,
+revalidated by ETag; a push to production, the reads of the config and the version files at
+the pushed commit too. The merge commit of a hotfix pull request is left to that pull
+request's own run (`handler`), which also comments on it and deletes its branch.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import json
 from dataclasses import asdict, dataclass
 
-from app.github.files import read_files
+from app.github.files import read_default_branch_file, read_files
 from app.github.reads import reading_ahead
 from app.handlers.checks import find_check_run
 from app.handlers.config_files import ConfigFiles, read_org_file
@@ -36,10 +38,11 @@ from policies.rules.version_bump import bumped_version
 from policies.versions import DEFAULT_VERSION_FILES, Version, version_files_to_read
 
 
-def pushed_to_default_branch(delivery: Delivery) -> bool:
-    """A push that moved the default branch forward: the only push that can be a trunk
-    hotfix (any other is answered `ignored`); the config decides the rest."""
-    return delivery.pushed_branch is not None and delivery.pushed_branch == delivery.default_branch
+def pushed_a_branch(delivery: Delivery) -> bool:
+    """A push that moved a branch forward: any such push may be to the production branch,
+    which only the config names (a tag, or a branch created, deleted or forced, is answered
+    `ignored`)."""
+    return delivery.pushed_branch is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,7 @@ class Push:
 
 
 async def on_push(context: Context) -> None:
-    """`push` to the default branch (see `pushed_to_default_branch`)."""
+    """`push` that moved a branch forward (see `pushed_a_branch`)."""
     payload = context.payload
     head_commit = payload.get("head_commit") or {}
     after: str = payload["after"]
@@ -108,23 +111,21 @@ async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | None:
     """What the run will do; None when the push is not a trunk hotfix."""
     github, repository = context.github, context.repository
     default_branch = context.delivery.default_branch or push.branch
-    after_files, org_file = await asyncio.gather(
-        read_files(github, repository, after, [CONFIG_PATH, *DEFAULT_VERSION_FILES]),
-        read_org_file(github, repository),
-    )
-    config_files = ConfigFiles(repository, push.branch, org_file, after_files.get(CONFIG_PATH))
-    try:
-        config = config_files.config(default_branch)
-    except ConfigError as error:
-        # Whether the repository works trunk-based is in the config: without it, no push
-        # can be told a hotfix. The hotfix-policy check of pull requests names the problems.
-        context.log.warning(
-            "push to %s not judged, the config cannot be used: %s", push.branch, error
-        )
-        return None
     pushed = f"push {after[:7]} to {push.branch}"
-    if config.workflow != "trunk" or push.branch != config.branches.production:
-        context.log.info("%s: not the production branch of a trunk", pushed)
+    # GitHub sends a push for every branch: the default branch's config, revalidated by ETag,
+    # names the production branch before anything at the pushed commit is read.
+    org_file, default_branch_file = await asyncio.gather(
+        read_org_file(github, repository),
+        read_default_branch_file(github, repository, CONFIG_PATH),
+    )
+    on_default_branch = ConfigFiles(repository, default_branch, org_file, default_branch_file)
+    if _trunk_config(context, push, pushed, on_default_branch, default_branch) is None:
+        return None
+    # Post-merge work obeys the production branch's own config: the one of the pushed commit.
+    after_files = await read_files(github, repository, after, [CONFIG_PATH, *DEFAULT_VERSION_FILES])
+    at_after = ConfigFiles(repository, push.branch, org_file, after_files.get(CONFIG_PATH))
+    config = _trunk_config(context, push, pushed, at_after, default_branch)
+    if config is None:
         return None
     version = await _bumped_version(context, config, push.before, after, after_files)
     if version is None:
@@ -152,6 +153,26 @@ async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | None:
         version=version,
         back_merge_target=config.branches.development,
     )
+
+
+def _trunk_config(
+    context: Context, push: Push, pushed: str, config_files: ConfigFiles, default_branch: str
+) -> HotfixConfig | None:
+    """The config `config_files` make when it works trunk-based with the pushed branch as
+    production; None, logged as `pushed`, otherwise."""
+    try:
+        config = config_files.config(default_branch)
+    except ConfigError as error:
+        # Whether the repository works trunk-based is in the config: without it, no push
+        # can be told a hotfix. The hotfix-policy check of pull requests names the problems.
+        context.log.warning(
+            "%s not judged, the config on %s cannot be used: %s", pushed, config_files.ref, error
+        )
+        return None
+    if config.workflow != "trunk" or config.branches.production != push.branch:
+        context.log.info("%s: not the production branch of a trunk", pushed)
+        return None
+    return config
 
 
 async def _bumped_version(
