@@ -480,32 +480,17 @@ class HotfixConfig(_Section):
     notices: NoticesConfig
 
 
-def _consistency_problems(config: HotfixConfig, default_branch: str) -> list[str]:
+def _consistency_problems(config: HotfixConfig) -> list[str]:
     """Problems that span sections, found once each section is valid on its own."""
-    production = config.branches.production
-    # A trunk hotfix is a push to the trunk, which the intake tells from the repository's
-    # default branch: it reads no config.
-    trunk = (
-        [
-            f"branches.production: must be the repository's default branch {default_branch} "
-            f'with workflow: trunk, where a hotfix is a push to the trunk (got "{production}")'
-        ]
-        if config.workflow == "trunk" and production != default_branch
-        else []
-    )
-    return (
-        trunk
-        + [
-            f"labels.severities.{name}: there is no severity {name} under severities"
-            for name in config.labels.severities
-            if name not in config.severities
-        ]
-        + [
-            f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
-            for name in config.severities
-            if name not in config.labels.severities
-        ]
-    )
+    return [
+        f"labels.severities.{name}: there is no severity {name} under severities"
+        for name in config.labels.severities
+        if name not in config.severities
+    ] + [
+        f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
+        for name in config.severities
+        if name not in config.labels.severities
+    ]
 
 
 # Sections where null is a value, not an empty section: `break_glass: null` lets nobody,
@@ -842,16 +827,14 @@ def load_config(
     base = _defaults(default_branch)
     if org is not None:
         try:
-            base, _ = _laid_over(base, org.text, default_branch)
+            base, _ = _laid_over(base, org.text)
         except ConfigError as error:
             raise ConfigError(error.problems, org.file) from None
-    _, config = _laid_over(base, text, default_branch)
+    _, config = _laid_over(base, text)
     return config
 
 
-def _laid_over(
-    base: dict[str, Any], text: str | None, default_branch: str
-) -> tuple[dict[str, Any], HotfixConfig]:
+def _laid_over(base: dict[str, Any], text: str | None) -> tuple[dict[str, Any], HotfixConfig]:
     """The file's data laid over `base`, and the config it makes."""
     given = None if text is None else _parse_yaml(text)
     if given is not None and not isinstance(given, dict):
@@ -865,7 +848,7 @@ def _laid_over(
     except ValidationError as error:
         # dict.fromkeys: one line per problem, in the order found.
         raise ConfigError(list(dict.fromkeys(map(_problem, error.errors())))) from None
-    problems = _consistency_problems(config, default_branch) + _rollback_label_problems(config)
+    problems = _consistency_problems(config) + _rollback_label_problems(config)
     if problems:
         raise ConfigError(problems)
     return merged, config

@@ -41,6 +41,19 @@ def test_validate_reads_the_default_path_and_says_ok(
     )
 
 
+def test_validate_accepts_a_trunk_whose_production_branch_is_not_the_default_branch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_config(tmp_path, "workflow: trunk\nbranches: {production: stable}\n")
+
+    assert main(["config", "validate"]) == 0
+
+    assert capsys.readouterr().out == (
+        "OK: .github/hotfix.yml is valid "
+        "(workflow trunk, production branch stable, hotfix severities P0, P1)\n"
+    )
+
+
 def test_validate_prints_every_problem_with_the_check_runs_words(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -19,6 +19,8 @@ TAG = "v1.2.4"
 WEB = "https://github.com/acme/widgets"
 BOT_LOGIN = "hotfix-bot[bot]"
 TRUNK = "workflow: trunk\n"
+# Trunk-based with a production branch that is not the default branch (main).
+TRUNK_ON_STABLE = "workflow: trunk\nbranches: {production: stable}\n"
 
 
 def work_trunk_based(bot: Bot, config: str = TRUNK) -> None:
@@ -43,12 +45,14 @@ def row(step: str, outcome: str, details: str, link: str = " ") -> str:
     return f"| {step} | {outcome} | {details} | {link} |"
 
 
-def report(sha: str, *rows: str, version: str = "1.2.4", tail: str = "") -> str:
+def report(
+    sha: str, *rows: str, version: str = "1.2.4", tail: str = "", branch: str = "main"
+) -> str:
     return (
         "\n".join(
             [
-                f"[`{sha[:7]}`]({WEB}/commit/{sha}) (Fix login crash) was pushed to `main` and "
-                f"raises the version by one patch, to {version}: a hotfix.",
+                f"[`{sha[:7]}`]({WEB}/commit/{sha}) (Fix login crash) was pushed to `{branch}` "
+                f"and raises the version by one patch, to {version}: a hotfix.",
                 "",
                 "| Step | Outcome | Details | Link |",
                 "| --- | --- | --- | --- |",
@@ -214,18 +218,63 @@ def test_a_push_that_cannot_be_a_trunk_hotfix_is_ignored_at_the_intake(
     assert list(bot.repo.tags) == [TAG]
 
 
+def test_a_push_to_a_production_branch_other_than_the_default_branch_is_a_hotfix(
+    bot: Bot,
+) -> None:
+    work_trunk_based(bot, TRUNK_ON_STABLE)
+    bot.repo.create_branch("stable", "main")
+    payload = pushed(bot, {"VERSION": "1.2.4\n"}, branch="stable")
+    after = payload["after"]
+
+    bot.deliver("push", payload)
+
+    assert_released(bot, after)
+    run = release_run(bot, after)
+    assert (run.status, run.conclusion, run.details_url) == (
+        "completed",
+        "success",
+        f"{WEB}/commit/{after}",
+    )
+    assert run.output["title"] == f"All steps done for {TAG}"
+    assert run.output["summary"] == report(after, tag_done(after), release_done(), branch="stable")
+
+
+def test_a_hotfix_pull_request_into_that_production_branch_is_checked_not_refused(
+    bot: Bot,
+) -> None:
+    work_trunk_based(bot, TRUNK_ON_STABLE)
+    bot.repo.create_branch("stable", "main")
+    bot.repo.create_branch("hotfix/fix-login", "stable")
+    head = bot.repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Fix")
+    pull = bot.repo.open_pull(
+        "hotfix/fix-login", "stable", title="Fix", author="dev", labels=["hotfix", "P1"]
+    )
+
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "in_progress",
+        None,
+        "Waiting for approval: Engineering Lead and Product Manager",
+    )
+
+
 @pytest.mark.parametrize(
     ("config", "branch"),
     [
+        (TRUNK_ON_STABLE, "main"),
+        (TRUNK_ON_STABLE, "feature/login"),
         (TRUNK, "feature/login"),
         ("workflow: github-flow\n", "feature/login"),
     ],
-    ids=["a trunk's feature branch", "github-flow"],
+    ids=["the default branch", "a feature branch", "a trunk's feature branch", "github-flow"],
 )
 def test_a_push_to_a_branch_that_is_not_production_costs_only_the_config_reads(
     bot: Bot, config: str, branch: str
 ) -> None:
     work_trunk_based(bot, config)
+    bot.repo.create_branch("stable", "main")
     bot.repo.create_branch("feature/login", "main")
     first = pushed(bot, {"VERSION": "1.2.4\n"}, branch=branch)
     bot.deliver("push", first)

@@ -803,9 +803,7 @@ def test_a_problem_is_reported_against_the_file_that_has_it() -> None:
     )
 
 
-def test_trunk_based_the_production_branch_is_the_default_branch() -> None:
+def test_trunk_based_the_production_branch_is_the_default_branch_unless_named() -> None:
     assert load_config("workflow: trunk\n", "trunk").branches.production == "trunk"
-    assert problems("workflow: trunk\nbranches: {production: release}\n") == [
-        "branches.production: must be the repository's default branch main with "
-        'workflow: trunk, where a hotfix is a push to the trunk (got "release")'
-    ]
+    named = load_config("workflow: trunk\nbranches: {production: stable}\n", "main")
+    assert (named.workflow, named.branches.production) == ("trunk", "stable")
