@@ -116,8 +116,9 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
             f"opened issue #{issue['number']} ({to} @{plan.author}), due {when(due_at)}",
             Link(f"#{issue['number']}", issue["html_url"]),
         )
-    if incident.tag is None or _release_failed(run):
-        # Not finished: a re-run, once they are made, puts the tag and release in the report.
+    if incident.tag is None or release.STEP.key in run.outstanding_needs:
+        # Not finished: a re-run, once they are made, puts the tag and release in the report
+        # (a release skipped by `release: false` is not waited for: the tag alone is named).
         outcome = StepOutcome(
             StepStatus.WAITING,
             f"{outcome.detail}; it waits for the tag and release to name them",
@@ -128,11 +129,6 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         REMINDER, "due", due_at, reminder, number=int(issue["number"])
     )
     return outcome
-
-
-def _release_failed(run: StepRun) -> bool:
-    outcome = run.earlier.get(release.STEP.key)
-    return outcome is not None and outcome.status in (StepStatus.FAILED, StepStatus.BLOCKED)
 
 
 async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, Any]) -> bool:
