@@ -208,6 +208,33 @@ def test_a_rollback_notice_goes_to_chat_once_in_the_repository_s_own_words(
     assert {(entry.status, entry.attempts) for entry in chat_deliveries(bot)} == {("done", 1)}
 
 
+def test_a_rollback_notice_goes_to_chat_naming_the_tag_when_no_release_is_made(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    bot.repo.commit("main", {".github/hotfix.yml": "release: false\n"}, "Tags, no releases")
+    bot.repo.create_branch("develop", "main")
+    hotfix = bot.open_hotfix(labels=("hotfix", "P2"))
+    bot.repo.merge_pull(hotfix.number)
+    bot.pull_request(hotfix.number, "closed")
+    revert = bot.repo.revert_pull(hotfix.number, author="dana")
+    bot.repo.commit(revert.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
+    bot.repo.merge_pull(revert.number, merged_by="dana")
+
+    bot.pull_request(revert.number, "closed")
+    wait_for(lambda: chat.received)
+
+    assert chat.texts() == [
+        f"acme/widgets#1: {comment_url(bot, hotfix, 'ROLLBACK')}\n"
+        "🔄 ROLLBACK COMPLETE\n\n"
+        "The hotfix has been rolled back due to a problem found after its release (see #2).\n"
+        "System is now stable on previous version.\n"
+        "We are investigating the issue and will provide updates.\n\n"
+        'Rolled back by #2 (Revert "Fix"), tagged v1.2.5.'
+    ]
+    assert bot.repo.releases == {}
+
+
 def test_a_chat_answering_500_is_retried_and_the_check_is_not_held_up(
     chatty_bot: Bot, chat: ChatReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:

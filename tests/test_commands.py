@@ -483,6 +483,47 @@ def test_a_break_glass_opens_one_retroactive_review_issue_after_the_merge(bot: B
     assert opened == ["Retroactive review: Fix", "Incident report: Fix"]
 
 
+def test_a_break_glass_by_someone_github_will_not_assign_still_opens_the_review_unassigned(
+    bot: Bot,
+) -> None:
+    # `break_glass` names teams, whose members need no access to the repository.
+    bot.fake.add_team("acme", "engineering-leads", ["lead", "sam"])
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "sam", "/hotfix break-glass payments are failing")
+
+    merge(bot, pull)
+
+    [issue] = retro_reviews(bot)
+    assert (issue.title, issue.labels, issue.assignees) == (
+        "Retroactive review: Fix",
+        ["hotfix-retro-review"],
+        [],
+    )
+    assert issue.body.startswith(
+        f"<!-- hotfix-bot:retro-review acme/widgets#{pull.number} -->\n\n"
+        f"@sam broke the glass on [#{pull.number}]({WEB}/pull/{pull.number}) (Fix) at "
+        "2026-12-04 14:32 UTC,"
+    )
+    assert pull.merge_commit_sha is not None
+    [run] = bot.repo.runs_named("hotfix-release", pull.merge_commit_sha)
+    assert run.conclusion == "success"
+    assert (
+        f"| Retroactive review | ✅ done | opened issue #{issue.number} for the break-glass by "
+        "@sam, unassigned (GitHub would not assign it to them) "
+        f"| [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_run_text(bot, pull)
+    asked = [
+        (r.json["title"], r.json.get("assignees"))
+        for r in bot.fake.requests
+        if (r.method, r.path) == ("POST", "/repos/acme/widgets/issues")
+    ]
+    assert asked == [
+        ("Retroactive review: Fix", ["sam"]),  # refused: 422, field `assignees`
+        ("Retroactive review: Fix", None),
+        ("Incident report: Fix", ["dev"]),
+    ]
+
+
 def test_the_retroactive_review_issue_is_found_again_when_the_journal_lost_its_outcome(
     bot: Bot,
 ) -> None:

@@ -20,6 +20,7 @@ REVERT_BRANCH = f"revert-1-{BRANCH}"
 WEB = "https://github.com/acme/widgets"
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
 NOTICE_MARKER = "<!-- hotfix-bot:rollback-notice #{number} -->"
+CONFIG = ".github/hotfix.yml"
 
 
 @pytest.fixture(autouse=True)
@@ -34,10 +35,12 @@ def hotfix(bot: Bot) -> FakePull:
     return merged_hotfix(bot, "P1")
 
 
-def merged_hotfix(bot: Bot, severity: str) -> FakePull:
-    """Hotfix #1 of `severity`, merged into main and released as v1.2.4 by the app."""
+def merged_hotfix(bot: Bot, severity: str, config: str | None = None) -> FakePull:
+    """Hotfix #1 of `severity`, merged into main and released as v1.2.4 by the app (only
+    tagged, when `config`, the repository's `.github/hotfix.yml`, says `release: false`)."""
     repo = bot.repo
-    repo.commit("main", {"app.py": "def login(): ...\n"}, "Base")
+    base = {"app.py": "def login(): ...\n"}
+    repo.commit("main", base if config is None else {**base, CONFIG: config}, "Base")
     repo.create_branch("develop", "main")
     repo.create_branch(BRANCH, "main")
     repo.commit(BRANCH, {"VERSION": "1.2.4\n", "app.py": "def login(): fixed\n"}, "Fix login")
@@ -45,7 +48,9 @@ def merged_hotfix(bot: Bot, severity: str) -> FakePull:
     pull = repo.open_pull(BRANCH, "main", title="Fix login", author="dev", labels=labels)
     repo.merge_pull(pull.number)
     bot.pull_request(pull.number, "closed")
-    assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
+    assert repo.tag_object("v1.2.4") is not None
+    if config is None:
+        assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
     return pull
 
 
@@ -577,7 +582,7 @@ def test_a_rollback_whose_tag_failed_tells_nobody_until_a_rerun_releases_it(
     [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
     rows = run.output["summary"]
     assert (
-        "| Rollback notice | ➖ skipped | needs the release, which failed: the notice names it |"
+        "| Rollback notice | ➖ skipped | needs the tag, which failed: the notice names it |"
     ) in rows
     assert (
         "| Report timeline | ➖ skipped | needs the tag, which failed: the row names it |" in rows
@@ -589,3 +594,78 @@ def test_a_rollback_whose_tag_failed_tells_nobody_until_a_rerun_releases_it(
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
 
     assert_rolled_back(bot, hotfix, revert)  # the notice names v1.2.5, and the report's row
+
+
+def test_a_rollback_whose_release_failed_tells_nobody_until_a_rerun_releases_it(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    revert = merged_rollback(bot, hotfix)
+    bot.fake.inject("POST", r"/releases$", status=422, times=None, body={"message": "refused"})
+
+    bot.pull_request(revert.number, "closed")
+
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 7 steps failed: release")
+    assert (
+        "| Rollback notice | ➖ skipped | needs the release, which failed: the notice names it |"
+    ) in run.output["summary"]
+    assert not [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+
+    bot.fake.faults.clear()
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    assert_rolled_back(bot, hotfix, revert)
+
+
+# With `release: false` the rollback is tagged and nothing is released: the notice says so.
+TAGGED_NOTICE = NOTICE.replace("released as v1.2.5", "tagged v1.2.5")
+
+
+def test_with_release_false_the_rollback_notice_names_the_tag_alone(bot: Bot) -> None:
+    hotfix = merged_hotfix(bot, "P1", config="release: false\n")
+    revert = merged_rollback(bot, hotfix)
+
+    bot.pull_request(revert.number, "closed")
+    bot.pull_request(revert.number, "closed")  # delivered again: nothing posted twice
+
+    repo = bot.repo
+    assert repo.releases == {}
+    notices = [c for c in repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+    marker = NOTICE_MARKER.format(number=revert.number)
+    assert [c.body for c in notices] == [f"{marker}\n{TAGGED_NOTICE}"]
+    [run] = repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "All steps done for v1.2.5 (2 skipped)",
+    )
+    step_rows = run.output["summary"].splitlines()[4:]
+    assert step_rows[1:3] == [
+        "| Release | ➖ skipped | `release: false` in `.github/hotfix.yml` |   |",
+        "| Old release | ➖ skipped | there is no release for `v1.2.4` |   |",
+    ]
+    assert step_rows[5] == (
+        "| Rollback notice | ✅ done | posted the rollback notice on #1 "
+        f"| [#1]({WEB}/pull/1#issuecomment-{notices[0].id}) |"
+    )
+
+
+def test_with_release_false_the_rollback_notice_waits_for_the_tag_alone(bot: Bot) -> None:
+    hotfix = merged_hotfix(bot, "P1", config="release: false\n")
+    revert = merged_rollback(bot, hotfix)
+    bot.fake.inject("POST", r"/git/tags$", status=422, times=None, body={"message": "refused"})
+
+    bot.pull_request(revert.number, "closed")
+
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (
+        "| Rollback notice | ➖ skipped | needs the tag, which failed: the notice names it |"
+    ) in run.output["summary"]
+    assert not [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+
+    bot.fake.faults.clear()
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    notices = [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+    marker = NOTICE_MARKER.format(number=revert.number)
+    assert [c.body for c in notices] == [f"{marker}\n{TAGGED_NOTICE}"]
+    assert bot.repo.releases == {}

@@ -372,13 +372,13 @@ async def _run_step(
     if any(task.exception() is not None for task in needed.values()):
         raise _NeedNotRun
     earlier = {key: task.result() for key, task in needed.items()}
-    unfinished_needs = tuple(
+    outstanding_needs = tuple(
         need.key
         for need in step.needs
-        if need.key in earlier and not earlier[need.key].status.finished
+        if need.key in earlier and earlier[need.key].status.outstanding
     )
     try:
-        run = StepRun(context.github, plan, previous, unfinished_needs, context, earlier, reads)
+        run = StepRun(context.github, plan, previous, outstanding_needs, context, earlier, reads)
         outcome = await step.action(run)
     except Exception as error:
         now = context.clock()

@@ -21,6 +21,8 @@ from app.handlers.routing import Context
 class StepStatus(StrEnum):
     DONE = "done"
     ALREADY_DONE = "already done"
+    # Nothing for it to make here, as the config or the repository stands (`release: false`,
+    # no development branch): the steps that need it go on without what it would have made.
     SKIPPED = "skipped"
     BLOCKED = "blocked"  # skipped because a step it needs failed; a re-run tries again
     WAITING = "waiting"  # people have to act: review a back-merge, confirm an approval
@@ -38,6 +40,12 @@ class StepStatus(StrEnum):
     def finished(self) -> bool:
         """A re-run keeps this outcome without looking again."""
         return self in (StepStatus.DONE, StepStatus.ALREADY_DONE, StepStatus.NOT_NEEDED)
+
+    @property
+    def outstanding(self) -> bool:
+        """What it was to make is still to come (it failed, was blocked, or waits for
+        people): a step that needs it and names what it made waits for a re-run."""
+        return self in (StepStatus.FAILED, StepStatus.BLOCKED, StepStatus.WAITING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +76,14 @@ class StepOutcome:
 
 @dataclass(frozen=True, slots=True)
 class StepRun:
-    """What a step works with: its own last outcome, and which of the steps it needs did not
-    finish (the step decides when that stops it: a step turned off in the config is skipped
-    all the same)."""
+    """What a step works with: its own last outcome, and which of the steps it needs have
+    their work outstanding (the step decides when that stops it: a step turned off in the
+    config is skipped all the same)."""
 
     github: InstallationClient
     plan: ReleasePlan
     previous: StepOutcome | None
-    unfinished_needs: tuple[str, ...]  # keys
+    outstanding_needs: tuple[str, ...]  # keys
     # The delivery's context, for the state store and timers, and the outcomes of the steps
     # it needs and of those they need, by key (this run's, or those a re-run kept).
     context: Context
@@ -121,8 +129,8 @@ class Step:
     # The shell commands that finish it by hand, shown when it failed or was blocked.
     manual_commands: Callable[[ReleasePlan], list[str]]
     # Steps listed before it, which it starts after: every step whose outcome it reads, or
-    # whose work must be done before its own. Those that did not finish reach it as
-    # `unfinished_needs`. Steps that need nothing of each other run at once.
+    # whose work must be done before its own. Those whose work is outstanding reach it as
+    # `outstanding_needs`. Steps that need nothing of each other run at once.
     needs: tuple[Step, ...] = ()
     # Whether it runs, and is reported, for this merge (a rollback has steps of its own).
     applies: Callable[[ReleasePlan], bool] = every_merge

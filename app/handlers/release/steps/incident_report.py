@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from githubkit.exception import RequestFailed
-
-from app.github.client import InstallationClient
+from app.github.issues import open_issue
 from app.github.reads import Look
 from app.handlers import timeline
 from app.handlers.notices import find_or_post
@@ -109,15 +107,18 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         events = await timeline.load(run.context, incident.number)
         body = f"{_marker(plan.repository, incident.number)}\n"
         body += report_body(incident, events, _notes(run))
-        issue, assigned = await _create(run.github, plan, body)
+        labels = [LABEL, plan.config.labels.severities[plan.severity or ""]]
+        fields = {"title": report_title(plan.title), "body": body, "labels": labels}
+        issue, assigned = await open_issue(run.github, plan.repository, fields, plan.author)
         to = "assigned to" if assigned else "GitHub would not assign it to"
         outcome = StepOutcome(
             StepStatus.DONE,
             f"opened issue #{issue['number']} ({to} @{plan.author}), due {when(due_at)}",
             Link(f"#{issue['number']}", issue["html_url"]),
         )
-    if incident.tag is None or _release_failed(run):
-        # Not finished: a re-run, once they are made, puts the tag and release in the report.
+    if incident.tag is None or release.STEP.key in run.outstanding_needs:
+        # Not finished: a re-run, once they are made, puts the tag and release in the report
+        # (a release skipped by `release: false` is not waited for: the tag alone is named).
         outcome = StepOutcome(
             StepStatus.WAITING,
             f"{outcome.detail}; it waits for the tag and release to name them",
@@ -128,11 +129,6 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         REMINDER, "due", due_at, reminder, number=int(issue["number"])
     )
     return outcome
-
-
-def _release_failed(run: StepRun) -> bool:
-    outcome = run.earlier.get(release.STEP.key)
-    return outcome is not None and outcome.status in (StepStatus.FAILED, StepStatus.BLOCKED)
 
 
 async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, Any]) -> bool:
@@ -192,24 +188,6 @@ def incident_report_looks(plan: ReleasePlan) -> Sequence[Look]:
     if plan.number is None or policy is None or policy.incident_report is None:
         return ()
     return (_reports(plan.repository),)
-
-
-async def _create(
-    github: InstallationClient, plan: ReleasePlan, body: str
-) -> tuple[dict[str, Any], bool]:
-    """The issue, assigned to the author when GitHub takes them as an assignee (one without
-    access to the repository, from a fork, is refused: the issue is opened all the same)."""
-    labels = [LABEL, plan.config.labels.severities[plan.severity or ""]]
-    path = f"/repos/{plan.repository}/issues"
-    fields = {"title": report_title(plan.title), "body": body, "labels": labels}
-    try:
-        created = await github.request("POST", path, body={**fields, "assignees": [plan.author]})
-    except RequestFailed as error:
-        refusal = error.response.raw_response.text
-        if error.response.status_code != 422 or "assignees" not in refusal:
-            raise
-        return (await github.request("POST", path, body=fields)).json(), False
-    return created.json(), True
 
 
 def incident_report_commands(plan: ReleasePlan) -> list[str]:

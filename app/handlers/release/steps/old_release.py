@@ -22,7 +22,7 @@ async def mark_rolled_back(run: StepRun) -> StepOutcome:
     github, plan = run.github, run.plan
     assert plan.rolled_back is not None  # the step applies to rollbacks only
     old_tag = plan.rolled_back.tag
-    if plan.tag is None or run.unfinished_needs:
+    if plan.tag is None or run.outstanding_needs:
         return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed")
     if old_tag is None:
         return StepOutcome(

@@ -18,7 +18,7 @@ async def create_release(run: StepRun) -> StepOutcome:
     if not plan.config.release:
         return StepOutcome(StepStatus.SKIPPED, f"`release: false` in `{CONFIG_PATH}`")
     tag = plan.tag
-    if tag is None or run.unfinished_needs:
+    if tag is None or run.outstanding_needs:
         return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed")
     existing = await run.look(_release_of(plan.repository, tag))
     if existing is not None:

@@ -1,5 +1,6 @@
 """Retroactive review: after a break-glass, one issue asks the approval groups it waived to
-review the hotfix as it merged (docs/BEHAVIOUR.md, 'Comment commands'). A hidden marker in
+review the hotfix as it merged (docs/BEHAVIOUR.md, 'Comment commands'), assigned to whoever
+broke the glass when GitHub takes them as an assignee, else unassigned. A hidden marker in
 its body finds it again, so redeliveries and re-runs never open a second.
 """
 
@@ -10,6 +11,7 @@ from datetime import UTC
 from typing import Any
 
 from app.github.client import InstallationClient
+from app.github.issues import open_issue
 from app.handlers.records import BreakGlassRecord
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
@@ -39,20 +41,12 @@ async def open_retro_review(run: StepRun) -> StepOutcome:
             f"issue #{existing['number']} already asks for a review of the break-glass by @{by}",
             Link(f"#{existing['number']}", existing["html_url"]),
         )
-    created = await github.request(
-        "POST",
-        f"/repos/{plan.repository}/issues",
-        body={
-            "title": _title(plan),
-            "body": _body(plan, glass),
-            "labels": [LABEL],
-            "assignees": [by],
-        },
-    )
-    issue = created.json()
+    fields = {"title": _title(plan), "body": _body(plan, glass), "labels": [LABEL]}
+    issue, assigned = await open_issue(github, plan.repository, fields, by)
+    to = "assigned to them" if assigned else "unassigned (GitHub would not assign it to them)"
     return StepOutcome(
         StepStatus.DONE,
-        f"opened issue #{issue['number']} for the break-glass by @{by}, assigned to them",
+        f"opened issue #{issue['number']} for the break-glass by @{by}, {to}",
         Link(f"#{issue['number']}", issue["html_url"]),
     )
 

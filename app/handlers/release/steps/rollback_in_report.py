@@ -25,7 +25,7 @@ async def add_to_report(run: StepRun) -> StepOutcome:
     plan, context = run.plan, run.context
     hotfix = plan.rolled_back
     assert hotfix is not None and plan.number is not None  # a merged rollback pull request
-    if tag.STEP.key in run.unfinished_needs:
+    if tag.STEP.key in run.outstanding_needs:
         # The row is written once: it waits to say what the rollback was released as.
         return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed: the row names it")
     event = rolled_back(

@@ -12,7 +12,7 @@ import shlex
 from app.handlers.notices import find_or_post, send_to_chat
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus, rollbacks_only
-from app.handlers.release.steps import release
+from app.handlers.release.steps import release, tag
 from policies.notices import DEFAULT_TEMPLATES, ROLLBACK, fill, pull_request_values
 
 
@@ -20,12 +20,14 @@ def rollback_notice(plan: ReleasePlan) -> str:
     hotfix = plan.rolled_back
     assert hotfix is not None  # a notice is of a rollback
     reason = hotfix.reason or f"a problem found after its release (see #{plan.number})"
-    released = f", released as {plan.tag}" if plan.tag else ""
+    # With `release: false` there is no release to name: the tag alone says what shipped.
+    shipped = "released as" if plan.config.release else "tagged"
+    shipped_as = f", {shipped} {plan.tag}" if plan.tag else ""
     values = pull_request_values(
         plan.repository, hotfix.number, hotfix.title, hotfix.author, hotfix.severity or ""
     )
     values["reason"] = reason
-    values["rolled_back_by"] = f"Rolled back by #{plan.number} ({plan.title}){released}."
+    values["rolled_back_by"] = f"Rolled back by #{plan.number} ({plan.title}){shipped_as}."
     template = plan.config.notices.template(ROLLBACK) or DEFAULT_TEMPLATES[ROLLBACK]
     return fill(template, values)
 
@@ -38,10 +40,12 @@ def _marker(plan: ReleasePlan) -> str:
 async def post_notice(run: StepRun) -> StepOutcome:
     plan = run.plan
     assert plan.rolled_back is not None  # the step applies to rollbacks only
-    if release.STEP.key in run.unfinished_needs:
-        # Posted once, never corrected: it waits to say what the rollback was released as.
+    if run.outstanding_needs:
+        # Posted once, never corrected: it waits for the tag it names, and for the release
+        # it speaks of (one skipped by `release: false` is not waited for).
+        need = "tag" if tag.STEP.key in run.outstanding_needs else "release"
         return StepOutcome(
-            StepStatus.BLOCKED, "needs the release, which failed: the notice names it"
+            StepStatus.BLOCKED, f"needs the {need}, which failed: the notice names it"
         )
     number, text = plan.rolled_back.number, rollback_notice(plan)
     comment, posted = await find_or_post(run.context, number, _marker(plan), text)
@@ -67,6 +71,6 @@ STEP = Step(
     "Rollback notice",
     post_notice,
     notice_commands,
-    needs=(release.STEP,),  # it says the rollback was released as its tag
+    needs=(tag.STEP, release.STEP),  # it names the rollback's tag, and its release if any
     applies=rollbacks_only,
 )
