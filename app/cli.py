@@ -85,7 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="copy pending work, timers, recent history and state into another journal (run it "
         "with the servers of --from stopped; running it again copies nothing twice)",
     )
-    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="a DATABASE_URL")
+    copy.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="the DATABASE_URL of the journal to copy, which must exist",
+    )
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="a DATABASE_URL")
     copy.add_argument(
         "--history",
@@ -311,9 +317,10 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
     """`hotfix-bot journal copy`: what the target lacks of the source, in one transaction."""
     journals: list[Journal] = []
     try:
-        for option, url in (("--from", source_url), ("--to", target_url)):
+        # A source that is not there is a mistyped name, not an empty journal to copy.
+        for option, url, create in (("--from", source_url, False), ("--to", target_url, True)):
             try:
-                journals.append(open_journal(url))
+                journals.append(open_journal(url, create=create))
             except JournalUnopenable as error:
                 print(f"hotfix-bot: {option}: {error}", file=sys.stderr)
                 return 2

@@ -153,6 +153,7 @@ def test_copy_names_the_option_whose_journal_cannot_be_used(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = f"sqlite:///{tmp_path / 'journal.db'}"
+    open_journal(source).close()
 
     assert main(["journal", "copy", "--from", source, "--to", "mysql://db/hotfix"]) == 2
 
@@ -160,3 +161,39 @@ def test_copy_names_the_option_whose_journal_cannot_be_used(
         "hotfix-bot: --to: must look like sqlite:///relative.db, sqlite:////absolute/path.db "
         "or postgresql://user:password@host:port/database\n"
     )
+
+
+def test_copy_from_a_sqlite_journal_that_is_not_there_fails_and_makes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "old" / "jurnal.db"  # a typo of a journal in a directory not there
+    target = f"sqlite:///{tmp_path / 'journal.db'}"
+
+    assert main(["journal", "copy", "--from", f"sqlite:///{missing}", "--to", target]) == 2
+
+    assert capsys.readouterr() == (
+        "",
+        f"hotfix-bot: --from: cannot open the journal {missing}: No such file or directory\n",
+    )
+    assert list(tmp_path.iterdir()) == []  # neither the source, its directory nor the target
+
+
+def test_copy_from_a_postgresql_database_that_is_not_there_fails_and_makes_nothing(
+    tmp_path: Path, postgres: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = postgres.url("jurnal")  # a typo of a database's name
+    target = f"sqlite:///{tmp_path / 'journal.db'}"
+
+    assert main(["journal", "copy", "--from", source, "--to", target]) == 2
+
+    port = postgres.port
+    assert capsys.readouterr() == (
+        "",
+        f"hotfix-bot: --from: cannot open the journal at 127.0.0.1:{port}/jurnal: connection "
+        f'failed: connection to server at "127.0.0.1", port {port} failed: FATAL:  database '
+        '"jurnal" does not exist\n',
+    )
+    with postgres.admin() as connection:
+        databases = connection.execute("SELECT datname FROM pg_database").fetchall()
+    assert ("jurnal",) not in databases
+    assert list(tmp_path.iterdir()) == []

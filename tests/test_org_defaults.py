@@ -80,10 +80,6 @@ def test_the_repository_file_is_laid_over_the_organizations_and_the_run_names_bo
     ("text", "problem"),
     [
         (
-            None,  # GitHub refuses the read
-            "the file cannot be read (GitHub answered 403: Resource not accessible by integration)",
-        ),
-        (
             "severities: [\n",
             "invalid YAML at line 2, column 1: expected the node content, but found '<stream end>'",
         ),
@@ -93,20 +89,12 @@ def test_the_repository_file_is_laid_over_the_organizations_and_the_run_names_bo
         ),
         ("branchs: {}\n", 'unknown key "branchs" at top level (did you mean "branches"?)'),
     ],
-    ids=["refused", "invalid YAML", "too large", "unknown key"],
+    ids=["invalid YAML", "too large", "unknown key"],
 )
 def test_an_unusable_organization_file_is_named_in_the_check_run(
-    bot: Bot, text: str | None, problem: str
+    bot: Bot, text: str, problem: str
 ) -> None:
-    org_repository(bot, text or ORG_CONFIG)
-    if text is None:
-        bot.fake.inject(
-            "GET",
-            r"/repos/acme/\.github/contents/",
-            status=403,
-            times=None,
-            body={"message": REFUSAL},
-        )
+    org_repository(bot, text)
 
     run = bot.policy_run(evaluated_hotfix(bot).head_sha)
     assert (run.status, run.conclusion) == ("completed", "failure")
@@ -115,8 +103,7 @@ def test_an_unusable_organization_file_is_named_in_the_check_run(
         f"`{ORG_FILE}`, the organization's defaults, cannot be used, so no rule was checked:\n\n"
         f"- {problem}\n\n"
         "Config: acme/.github .github/hotfix.yml\n\n"
-        f"Fix `{ORG_FILE}` on its repository's default branch (and give the App's installation "
-        "access to that repository if GitHub refused it), then re-run this check. "
+        f"Fix `{ORG_FILE}` on its repository's default branch, then re-run this check. "
         "`hotfix-bot config validate --org-file` checks it offline."
     )
     [entry] = bot.journal.recent()
@@ -138,6 +125,97 @@ def test_an_unusable_organization_file_stops_the_post_merge_steps_and_is_named(b
         f"`{ORG_FILE}` cannot be used, so no post-merge step ran:\n\n- {problem}\n\n"
         f"Fix `{ORG_FILE}`, then re-run this check."
     )
+
+
+NOT_READABLE = (
+    f"acme/.github: .github/hotfix.yml not readable (GitHub answered 403: {REFUSAL}), not used"
+)
+
+
+@pytest.mark.parametrize(
+    ("own_file", "used"),
+    [
+        (
+            "severities:\n  P1:\n    deadline: 8h\n",
+            f"Config: .github/hotfix.yml on main; {NOT_READABLE}",
+        ),
+        (None, f"Config: the defaults (no .github/hotfix.yml on main); {NOT_READABLE}"),
+    ],
+    ids=["own file", "no own file"],
+)
+def test_an_organization_file_the_installation_may_not_read_is_no_base_and_the_run_says_so(
+    bot: Bot, own_file: str | None, used: str
+) -> None:
+    org_repository(bot, ORG_CONFIG)
+    bot.fake.inject(
+        "GET", r"/repos/acme/\.github/contents/", status=403, times=None, body={"message": REFUSAL}
+    )
+    if own_file is not None:
+        bot.repo.commit("main", {".github/hotfix.yml": own_file})
+
+    pull = evaluated_hotfix(bot)
+
+    # The defaults' approval groups, not the organization's Release Manager.
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead and Product Manager",
+    )
+    deadline = "8h" if own_file else "24h"
+    assert run.output["summary"].startswith(f"**Severity P1**: merge within {deadline} of ")
+    assert f"\n\n{used}\n\n| Rule |" in run.output["summary"]
+
+    for login in ("lead", "pm"):
+        bot.repo.review(pull.number, login, "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    assert bot.policy_run(pull.head_sha).conclusion == "success"
+
+    group = bot.repo.enqueue(pull.number)
+    bot.deliver("merge_group", bot.fake.merge_group_event(bot.repo, group))
+    group_run = bot.policy_run(group.head_sha)
+    assert (group_run.conclusion, group_run.output["title"]) == (
+        "success",
+        f"Pull request #{pull.number}: {all_rules_pass()}",
+    )
+
+    merge = bot.repo.merge_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+
+    # Tagged by the defaults' format, not the organization's release-{version}.
+    assert list(bot.repo.tags) == ["v1.2.4"]
+    [release_run] = bot.repo.runs_named("hotfix-release", merge)
+    assert release_run.conclusion == "success"
+    assert [entry.status for entry in bot.journal.recent()] == ["done"] * 4
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "message"),
+    [
+        (502, {}, "Bad Gateway"),
+        (403, {"retry-after": "1"}, "You have exceeded a secondary rate limit."),
+    ],
+    ids=["502", "403 rate limit"],
+)
+def test_an_organization_file_github_fails_to_answer_is_read_again_by_the_retry(
+    bot: Bot, status: int, headers: dict[str, str], message: str
+) -> None:
+    org_repository(bot, ORG_CONFIG)
+    bot.fake.inject(
+        "GET",
+        r"/repos/acme/\.github/contents/",
+        status=status,
+        times=1,
+        headers=headers,
+        body={"message": message},
+    )
+
+    pull = evaluated_hotfix(bot)
+
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["title"] == "Waiting for approval: Release Manager"
+    assert "\n\nConfig: acme/.github .github/hotfix.yml\n\n| Rule |" in run.output["summary"]
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts) == ("done", 2)
 
 
 @pytest.mark.parametrize("where", ["no repository", "another installation's", "no file"])

@@ -214,10 +214,7 @@ def config_error_output(verdict: Verdict, error: ConfigError, config_used: str) 
         validate = "`hotfix-bot config validate` checks a file offline"
     else:
         where = f"`{error.file}`, the organization's defaults,"
-        fix = (
-            f"Fix `{error.file}` on its repository's default branch (and give the App's "
-            "installation access to that repository if GitHub refused it)"
-        )
+        fix = f"Fix `{error.file}` on its repository's default branch"
         validate = "`hotfix-bot config validate --org-file` checks it offline"
     return CheckOutput(
         verdict.title,

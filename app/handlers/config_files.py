@@ -24,10 +24,22 @@ from policies.files import FileText, UnreadableText
 ORG_REPOSITORY = ".github"
 
 
-async def read_org_file(github: InstallationClient, repository: str) -> FileText:
+@dataclass(frozen=True, slots=True)
+class NotReadable:
+    """An organization file GitHub will not hand this installation (a `403` that is not a
+    rate limit, or another error that is not retried): no base, and the check run says so."""
+
+    answer: str  # GitHub's status and message: "403: Resource not accessible by integration"
+
+
+# The organization's file as read: as a repository's, or one the installation may not read.
+OrgFileText = FileText | NotReadable
+
+
+async def read_org_file(github: InstallationClient, repository: str) -> OrgFileText:
     """The organization's `.github/hotfix.yml` for `repository`: None when there is none, or
     none the installation can see (a repository it was not given answers 404 too), and
-    `UnreadableText` when GitHub refuses it, so that the refusal is named, not skipped."""
+    `NotReadable` when GitHub refuses it to the installation."""
     owner, name = repository.split("/", 1)
     if name.casefold() == ORG_REPOSITORY:
         return None  # the organization's repository: its own file is read as such
@@ -39,12 +51,12 @@ async def read_org_file(github: InstallationClient, repository: str) -> FileText
         answer = str(error.response.status_code)
         if message := error_message(error):
             answer += f": {message}"
-        return UnreadableText(f"cannot be read (GitHub answered {answer})")
+        return NotReadable(answer)
 
 
 def start_reading_org_file(
     reads: Reads, github: InstallationClient, repository: str
-) -> asyncio.Task[FileText]:
+) -> asyncio.Task[OrgFileText]:
     """`read_org_file` as one of `reads`: started now, or the read started before."""
     return reads.start(("org file", repository), lambda: read_org_file(github, repository))
 
@@ -55,7 +67,7 @@ class ConfigFiles:
 
     repository: str
     ref: str  # the branch the repository's own file was read from
-    org: FileText
+    org: OrgFileText
     own: FileText
 
     @property
@@ -69,29 +81,38 @@ class ConfigFiles:
 
     def config(self, default_branch: str) -> HotfixConfig:
         """The organization's file laid over the defaults, the repository's over that;
-        `ConfigError` naming the file that cannot be used and why."""
+        `ConfigError` naming the file that cannot be used and why. An organization file the
+        installation may not read is no base: the repository's file is laid over the
+        defaults."""
         if isinstance(self.org, UnreadableText):
             raise ConfigError([f"the file {self.org.problem}"], self.org_file)
         if isinstance(self.own, UnreadableText):
             raise ConfigError([f"the file {self.own.problem}"])
-        org = None if self.org is None else OrgDefaults(self.org_file, self.org)
+        org = OrgDefaults(self.org_file, self.org) if isinstance(self.org, str) else None
         return load_config(self.own, default_branch, org)
 
     @property
     def used(self) -> str:
-        """Which files make the config, in the order they are laid over the defaults: one
-        line for the check run."""
+        """Which files make the config, in the order they are laid over the defaults, and
+        the organization's when the installation may not read it: one line for the check
+        run."""
         files = []
-        if self.org is not None:
+        if isinstance(self.org, str | UnreadableText):
             files.append(f"{self._org_repository} {CONFIG_PATH}")
         if self.own is not None:
             files.append(f"{CONFIG_PATH} on {self.ref}")
-        if not files:
-            return (
-                f"Config: the defaults (no {CONFIG_PATH} on {self.ref} "
-                f"or in {self._org_repository})"
+        if isinstance(self.org, NotReadable):
+            # Said, not failed on: an admin sees why the organization's policy is missing.
+            missing = f"no {CONFIG_PATH} on {self.ref}"
+            not_used = (
+                f"; {self._org_repository}: {CONFIG_PATH} not readable "
+                f"(GitHub answered {self.org.answer}), not used"
             )
-        return "Config: " + ", then ".join(files)
+        else:
+            missing = f"no {CONFIG_PATH} on {self.ref} or in {self._org_repository}"
+            not_used = ""
+        used = ", then ".join(files) if files else f"the defaults ({missing})"
+        return f"Config: {used}{not_used}"
 
 
 def start_reading_config(

@@ -93,15 +93,19 @@ def describe_journal(database_url: str) -> str:
     return describe_url(database_url)
 
 
-def open_journal(database_url: str, *, clock: Callable[[], float] = time.time) -> Journal:
-    """The journal DATABASE_URL names; `clock` keeps its due times (tests move it)."""
+def open_journal(
+    database_url: str, *, clock: Callable[[], float] = time.time, create: bool = True
+) -> Journal:
+    """The journal DATABASE_URL names; `clock` keeps its due times (tests move it). A SQLite
+    file that is not there is made unless `create` is False (then JournalUnopenable); a
+    PostgreSQL database is never made, only the journal's tables in it."""
     try:
         checked_database_url(database_url)
     except ValueError as error:
         raise JournalUnopenable(str(error)) from None
     path = journal_path(database_url)
     if path is not None:
-        return open_sqlite_journal(path, clock)
+        return open_sqlite_journal(path, clock, create=create)
     # Imported here: the processes of a SQLite journal need not load psycopg.
     from app.journal.postgres import PostgresJournal
 

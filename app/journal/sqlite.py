@@ -199,15 +199,22 @@ class SqliteJournal(SettlesDeliveries):
 
     BATCH_LIMIT = 1024
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path, clock: Callable[[], float] = time.time, *, create: bool = True
+    ) -> None:
+        """The journal in `path`, made there (and its directories) unless `create` is False:
+        then a `path` that does not exist is a FileNotFoundError, and nothing is made."""
         self._path = path
         self._clock = clock
-        _make_private_directories(path.parent)
-        # Created here, 0600, rather than by SQLite (0644), which gives its -wal and -shm the
-        # database's mode. Only a new file is opened: closing a descriptor of a file that this
-        # process holds SQLite's locks on would drop them.
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        if create:
+            _make_private_directories(path.parent)
+            # Created here, 0600, rather than by SQLite (0644), which gives its -wal and -shm
+            # the database's mode. Only a new file is opened: closing a descriptor of a file
+            # that this process holds SQLite's locks on would drop them.
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        else:
+            path.stat()  # FileNotFoundError when there is no journal to open
         self._turns = os.open(f"{path}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
         writer = self._connect()
         try:
@@ -940,10 +947,13 @@ def _entry(row: tuple[object, ...]) -> JournalEntry:
     return JournalEntry(*columns, bool(supersedable), body)  # type: ignore[arg-type, call-arg]
 
 
-def open_sqlite_journal(path: Path, clock: Callable[[], float] = time.time) -> SqliteJournal:
-    """The journal in `path`, or JournalUnopenable saying why there is none."""
+def open_sqlite_journal(
+    path: Path, clock: Callable[[], float] = time.time, *, create: bool = True
+) -> SqliteJournal:
+    """The journal in `path` (made there unless `create` is False), or JournalUnopenable
+    saying why there is none."""
     try:
-        return SqliteJournal(path, clock)
+        return SqliteJournal(path, clock, create=create)
     except (OSError, sqlite3.Error) as error:
         raise JournalUnopenable(f"cannot open the journal {path}: {_reason(error)}") from None
 
