@@ -10,11 +10,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.harness import Bot, running_bot
+from githubkit.exception import RequestFailed
+from support.harness import Bot, run_on_last_attempt, running_bot
+from support.live_server import wait_for
 from support.titles import all_rules_pass, rules_fail
 
-from app.handlers.records import VerbalRecord
+from app.handlers.commands import dispatch
+from app.handlers.records import PullRecords, VerbalRecord
 from app.handlers.release.steps import verbal_approvals
+from app.handlers.routing import Context
+from app.journal import JournalEntry, JournalUnavailable
 from policies.facts import VerbalApproval
 from sandbox import FakeComment, FakeIssue, FakePull
 
@@ -270,6 +275,165 @@ def test_a_refusal_is_posted_once_though_the_run_before_stopped_after_posting_it
     bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, refused.id))
 
     assert replies(bot, pull.number) == [earlier]
+
+
+def failure_reply(comment: FakeComment, line: str, commenter: str, reason: str, advice: str) -> str:
+    """The reply to `comment` when an error stopped it: its own hidden line, then the command
+    quoted as code, why, and what to do."""
+    return (
+        f"<!-- hotfix-bot failure reply to comment {comment.id} -->\n"
+        f"> `{line}`\n\n@{commenter}, hotfix-bot could not carry this out: {reason}.\n\n{advice}"
+    )
+
+
+def command_delivery(bot: Bot) -> JournalEntry:
+    [entry] = [entry for entry in bot.journal.recent() if entry.event == "issue_comment"]
+    return entry
+
+
+def command_tried_twice(
+    bot: Bot, github_time: FakeTime, number: int, author: str, body: str
+) -> FakeComment:
+    """`command`, whose first attempt fails and is sent back to be tried again: the clock
+    moves past the worker's backoff (a second at most) once it is."""
+    comment = bot.repo.add_comment(number, author, body)
+    bot.send("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+    wait_for(lambda: command_delivery(bot).last_error is not None, timeout=20)
+    github_time.now += timedelta(seconds=1)
+    bot.settle()
+    return comment
+
+
+def test_a_command_github_refuses_is_answered_once_and_carried_out_when_run_again(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    check_before = dict(bot.policy_run(pull.head_sha).output)
+    forbidden = bot.fake.inject(
+        "GET",
+        r"/teams/engineering-leads/members$",
+        status=403,
+        times=None,
+        body={"message": "Resource not accessible by integration"},
+    )
+    line = "/hotfix break-glass checkout is down"
+
+    stopped = command(bot, pull.number, "lead", line)
+
+    github_said = (
+        "GitHub answered 403 to GET /orgs/acme/teams/engineering-leads/members: "
+        "Resource not accessible by integration"
+    )
+    reply = failure_reply(
+        stopped,
+        line,
+        "lead",
+        github_said,
+        "Whoever administers hotfix-bot's GitHub App can check that it has the permissions and "
+        "access this needs; then post the command again, in a new comment.",
+    )
+    assert (replies(bot, pull.number), reactions(bot, stopped)) == ([reply], [])
+    entry = command_delivery(bot)
+    assert (entry.status, entry.attempts, entry.last_error) == ("failed", 1, github_said)
+    assert bot.policy_run(pull.head_sha).output == check_before
+
+    # Not kept answered: GitHub delivering it again stops on the same refusal, and the one
+    # reply stands.
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, stopped.id))
+    assert replies(bot, pull.number) == [reply]
+
+    forbidden.times = forbidden.hits  # the App may read the team now
+    asyncio.run(bot.journal.redeliver(entry.id))  # `hotfix-bot redeliver`
+    bot.settle()
+
+    assert (replies(bot, pull.number), reactions(bot, stopped)) == ([reply], [("+1", BOT)])
+    assert bot.policy_run(pull.head_sha).output["title"] == "Break-glass by @lead: checkout is down"
+
+
+def test_github_failing_is_retried_unanswered_and_answered_when_still_failing_at_the_last(
+    bot: Bot, github_time: FakeTime, private_key_pem: str
+) -> None:
+    pull = open_p0_hotfix(bot)
+    permission = r"/collaborators/dana/permission$"
+    bot.fake.inject("GET", permission, status=502, times=1)
+    line = "/hotfix verbal-approval @lena"
+
+    recorded = command_tried_twice(bot, github_time, pull.number, "dana", line)
+
+    assert (replies(bot, pull.number), reactions(bot, recorded)) == ([], [("+1", BOT)])
+    assert (command_delivery(bot).status, command_delivery(bot).attempts) == ("done", 2)
+
+    bot.fake.inject("GET", permission, status=502, times=None)
+    stopped = bot.repo.add_comment(pull.number, "dana", line)
+    payload = bot.fake.issue_comment_event(bot.repo, stopped.id)
+    with pytest.raises(RequestFailed):
+        asyncio.run(
+            run_on_last_attempt(bot, private_key_pem, dispatch.on_command, "issue_comment", payload)
+        )
+
+    assert replies(bot, pull.number) == [
+        failure_reply(
+            stopped,
+            line,
+            "dana",
+            "GitHub answered 502 to GET /repos/acme/widgets/collaborators/dana/permission: "
+            "Bad Gateway",
+            "This may pass: post the command again, in a new comment, later.",
+        )
+    ]
+    assert reactions(bot, stopped) == []
+
+
+def test_a_fault_of_hotfix_bots_own_is_answered_naming_its_kind_alone(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pull = open_p0_hotfix(bot)
+
+    class UnreadableRecords:
+        @staticmethod
+        async def load(context: Context, number: int) -> PullRecords:
+            raise KeyError("verbal")  # what a record of an unknown shape would raise
+
+    monkeypatch.setattr(dispatch, "PullRecords", UnreadableRecords)
+    line = "/hotfix verbal-approval @lena"
+
+    stopped = command(bot, pull.number, "dana", line)
+
+    assert replies(bot, pull.number) == [
+        failure_reply(
+            stopped,
+            line,
+            "dana",
+            "it ran into an error of its own (KeyError)",
+            "Whoever runs hotfix-bot finds the error with `hotfix-bot deliveries --status "
+            "failed`; post the command again, in a new comment, once it is fixed.",
+        )
+    ]
+    entry = command_delivery(bot)
+    assert (entry.status, entry.last_error) == ("failed", "KeyError: 'verbal'")
+
+
+def test_the_journal_refusing_a_read_is_retried_unanswered(
+    bot: Bot, github_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pull = open_p0_hotfix(bot)
+    refusals = [JournalUnavailable("journal read failed: database is locked")]
+
+    class RecordsLockedOnce:
+        @staticmethod
+        async def load(context: Context, number: int) -> PullRecords:
+            if refusals:
+                raise refusals.pop()
+            return await PullRecords.load(context, number)
+
+    monkeypatch.setattr(dispatch, "PullRecords", RecordsLockedOnce)
+
+    recorded = command_tried_twice(
+        bot, github_time, pull.number, "dana", "/hotfix verbal-approval @lena"
+    )
+
+    assert (replies(bot, pull.number), reactions(bot, recorded)) == ([], [("+1", BOT)])
+    assert (command_delivery(bot).status, command_delivery(bot).attempts) == ("done", 2)
 
 
 def test_a_quoted_command_with_backticks_stays_one_code_span(bot: Bot) -> None:

@@ -413,6 +413,27 @@ def test_when_the_report_is_due_and_still_open_its_assignee_is_reminded_once(
     assert [entry.status for entry in fired] == ["done"]
 
 
+def test_a_report_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    merge(bot, pull)  # at 2026-12-04 20:30:30 UTC: the report is due a day later
+    [issue] = reports(bot)
+    bot.advance(23 * HOUR)
+
+    bot.restart(down_for=5 * HOUR)  # down when it came due
+
+    [reminder] = bot.repo.comments_on(issue.number)
+    assert reminder.body == (
+        f"<!-- hotfix-bot notice incident-report-due:acme/widgets#{issue.number}:due -->\n"
+        "@dev: this incident report of #1 was due 2026-12-05 20:30 UTC and the issue is "
+        "still open. Please fill it in, and close the issue once it is reviewed.\n\n"
+        "This reminder was due at 2026-12-05 20:30 UTC; hotfix-bot sends it 4h late."
+    )
+
+
 def test_a_report_closed_before_it_is_due_gets_no_reminder(clocked_bot: Bot) -> None:
     bot = clocked_bot
     organization(bot)

@@ -376,6 +376,12 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def from_github(error: BaseException) -> bool:
+    """Whether `error` is GitHub's answer, or the want of one (no answer, or one that is not
+    JSON), rather than a fault of hotfix-bot's own."""
+    return isinstance(error, RequestError | MalformedAnswer)
+
+
 def describe_with_wait(error: BaseException, now: float) -> str:
     """`describe`, and the wait GitHub asked for when that is too long to wait in line (and
     so the reason the error is reported rather than retried)."""

@@ -105,9 +105,9 @@ def comments_look(repository: str, number: int) -> Look:
 async def send_timer_notice(
     context: Context, timer: FiredTimer, text: str, *, chat: bool = False
 ) -> bool:
-    """`send_notice` for the timer `timer`, on its pull request; when it fired more than
-    `LATE_NOTICE` late (the service was down), the comment (and the chat message) ends
-    saying so."""
+    """`send_notice` for the timer `timer`, on its pull request (or issue); when it fired
+    more than `LATE_NOTICE` late (the service was down), the comment (and the chat message)
+    ends saying so."""
     if timer.late_by > LATE_NOTICE:
         text += (
             f"\n\nThis reminder was due at {when(timer.expected_at)}; hotfix-bot sends it "

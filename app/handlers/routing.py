@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from app.chat import ChatWebhook
-from app.github.client import InstallationClient
+from app.github.client import InstallationClient, Transience, classify
 from app.intake.delivery import Delivery
+from app.journal.base import JournalUnavailable
 from app.journal.timers import TIMER_EVENT, Timers
 from app.logs import ContextLogger
 
@@ -63,6 +64,13 @@ class Context:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
+
+
+def transience_of(error: BaseException, now: float) -> Transience:
+    """Whether a handler's `error` may pass, as the worker judges it: GitHub's as `classify`
+    says; the journal refusing a handler's write or read (locked, disk full, a database
+    failing over) always, as GitHub's outages do."""
+    return Transience(True) if isinstance(error, JournalUnavailable) else classify(error, now)
 
 
 Handler = Callable[[Context], Awaitable[None]]

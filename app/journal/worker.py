@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from githubkit.exception import RequestFailed
 
 from app.chat import ChatWebhook
-from app.github.client import GitHubApp, Transience, classify, describe, describe_with_wait
-from app.handlers.routing import Context, Router
+from app.github.client import GitHubApp, describe, describe_with_wait
+from app.handlers.routing import Context, Router, transience_of
 from app.intake import delivery as deliveries
 from app.journal import Journal, JournalEntry, JournalUnavailable
 from app.journal.timers import TIMER_EVENT, FiredTimer, Timers
@@ -231,12 +231,7 @@ class Worker:
         self, entry: JournalEntry, error: Exception, logger: ContextLogger
     ) -> None:
         now = self._journal.now()
-        # The journal refusing a handler's write (locked, disk full, a database failing
-        # over) passes as GitHub's outages do: the delivery waits for it, as the intake's
-        # senders do.
-        transience = (
-            Transience(True) if isinstance(error, JournalUnavailable) else classify(error, now)
-        )
+        transience = transience_of(error, now)
         attempt = entry.attempts + 1
         unauthorized = isinstance(error, RequestFailed) and error.response.status_code == 401
         if unauthorized and self._github is not None and entry.installation_id is not None:

@@ -6,6 +6,11 @@ that quotes it, says why and lists the accepted forms when it is not. Each comme
 once: its id is kept in the state store once it is answered, so a redelivery or a re-run
 finds it answered; everything before that is safe to repeat after a crash or a retry (a
 reply is found again by its hidden line, a reaction GitHub keeps once).
+
+A command an error stops for good (one that will not pass, or one still there on the
+delivery's last attempt) is answered too: a reply saying it could not be carried out, why,
+and what to do. It is not kept answered: the delivery is recorded failed, and running it
+again (`hotfix-bot redeliver`) carries the command out once the cause is gone.
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.github.client import timestamp
+from app.github.client import Transience, describe, describe_with_wait, from_github, timestamp
 from app.handlers.commands import COMMANDS
 from app.handlers.commands.command import Invocation, Refusal
 from app.handlers.config_files import base_config
 from app.handlers.notices import comment_once
 from app.handlers.records import PullRecords
-from app.handlers.routing import Context
+from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
 from policies.commands import Parsed, ParseError, accepted_forms, command_line, parse
 from policies.config import CONFIG_PATH, ConfigError
@@ -51,8 +56,11 @@ async def on_command(context: Context) -> None:
             raise Refusal(parsed.reason)
         await _carry_out(context, number, comment, parsed)
     except Refusal as refusal:
-        await _reply(context, number, comment, str(refusal))
+        await _refuse(context, number, comment, str(refusal))
         outcome = f"refused: {refusal}"
+    except Exception as error:
+        await _report_failure(context, number, comment, error)
+        raise  # the worker tries the delivery again, or records it failed
     else:
         await _react(context, comment["id"])
         outcome = "carried out"
@@ -95,16 +103,70 @@ async def _react(context: Context, comment_id: int) -> None:
     )
 
 
-async def _reply(context: Context, number: int, comment: dict[str, Any], reason: str) -> None:
-    """The refusal, once: a run that stopped after posting it, before keeping the comment
-    answered, finds it again by its hidden line."""
+async def _refuse(context: Context, number: int, comment: dict[str, Any], reason: str) -> None:
     forms = "\n".join(f"- `{form}`" for form in accepted_forms([c.syntax for c in COMMANDS]))
+    await _reply(
+        context,
+        number,
+        comment,
+        "reply",
+        f"did not carry this out: {reason}.\n\n"
+        f"Commands hotfix-bot takes, as the first line of a pull request comment:\n{forms}",
+    )
+
+
+async def _report_failure(
+    context: Context, number: int, comment: dict[str, Any], error: Exception
+) -> None:
+    """Say that the command stopped on `error`, unless the worker will try it again. A reply
+    refused as well (an installation whose access was revoked refuses both) is logged: the
+    error that stopped the command stays the delivery's cause."""
+    now = context.clock()
+    transience = transience_of(error, now)
+    if transience.retriable and not context.last_attempt:
+        return
+    # GitHub's answer is shown as the journal keeps it; a fault of hotfix-bot's own only by
+    # its kind, as its message is no one's business on a pull request.
+    if from_github(error):
+        reason = describe_with_wait(error, now)
+    else:
+        reason = f"it ran into an error of its own ({type(error).__name__})"
+    answer = f"could not carry this out: {reason}.\n\n{_what_to_do(error, transience)}"
+    try:
+        await _reply(context, number, comment, "failure reply", answer)
+    except Exception as reply_error:
+        context.log.warning(
+            "%s; the reply saying so could not be posted: %s",
+            describe(error),
+            describe(reply_error),
+        )
+
+
+def _what_to_do(error: Exception, transience: Transience) -> str:
+    if transience.transient:
+        return "This may pass: post the command again, in a new comment, later."
+    if from_github(error):
+        return (
+            "Whoever administers hotfix-bot's GitHub App can check that it has the "
+            "permissions and access this needs; then post the command again, in a new comment."
+        )
+    return (
+        "Whoever runs hotfix-bot finds the error with `hotfix-bot deliveries --status "
+        "failed`; post the command again, in a new comment, once it is fixed."
+    )
+
+
+async def _reply(
+    context: Context, number: int, comment: dict[str, Any], kind: str, answer: str
+) -> None:
+    """The `kind` of reply to `comment`, quoting it, once: a run that stopped after posting
+    it, before keeping the comment answered (or a redelivery of a failed one), finds it again
+    by its hidden line."""
     body = (
         f"> {_code_span(command_line(comment['body']))}\n\n"
-        f"@{comment['user']['login']}, hotfix-bot did not carry this out: {reason}.\n\n"
-        f"Commands hotfix-bot takes, as the first line of a pull request comment:\n{forms}"
+        f"@{comment['user']['login']}, hotfix-bot {answer}"
     )
-    hidden_line = f"<!-- hotfix-bot reply to comment {comment['id']} -->"
+    hidden_line = f"<!-- hotfix-bot {kind} to comment {comment['id']} -->"
     await comment_once(context, number, hidden_line, body)
 
 
