@@ -745,3 +745,36 @@ def test_a_hotfix_merged_before_any_evaluation_has_its_opening_in_the_timeline(
             ("20:40:30", f"Merged into `main` by @lead as `{sha[:7]}`"),
         ]
     )
+
+
+@pytest.mark.parametrize("later_review", ["APPROVED", "COMMENTED"])
+def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_confirmation(
+    clocked_bot: Bot, later_review: str
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    command(bot, pull, "dana", "/hotfix verbal-approval @lena on the bridge call")
+    bot.advance(MINUTE)
+    # lena reviews herself before the merge: her review is what counts, approving or not
+    # (oncall fills her group when she does not).
+    bot.repo.review(pull.number, "lena", later_review)
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    approve(bot, pull, "oncall")
+    bot.advance(MINUTE)
+
+    sha = merge(bot, pull)
+
+    summary = release_report(bot, sha)
+    assert "Verbal approvals" not in summary
+    [issue] = reports(bot)
+    assert (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev)" in summary
+    )
+    assert "**Verbal approvals:**" not in issue.body
+    assert [
+        e.timer.id for e in bot.journal.timers() if e.timer.kind == "confirmation-reminder"
+    ] == []
+    bot.advance(24 * HOUR + MINUTE)
+    assert not [key for key in notices(bot, pull) if key.startswith("confirmation-reminder:")]
