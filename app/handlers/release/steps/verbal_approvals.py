@@ -15,7 +15,7 @@ from typing import Any
 from app.github.client import timestamp
 from app.handlers.notices import send_timer_notice
 from app.handlers.policy import reviews_of
-from app.handlers.records import PullRecords, VerbalRecord
+from app.handlers.records import Confirmation, PullRecords, VerbalRecord
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
 from app.handlers.routing import Context
@@ -82,12 +82,17 @@ def unconfirmed(plan: ReleasePlan) -> list[VerbalRecord]:
     return _unconfirmed(plan.verbal_approvals)
 
 
+def confirmation_words(confirmation: Confirmation) -> str:
+    """How the approver confirmed: `confirmed by `/hotfix confirm``."""
+    return f"confirmed by {_CONFIRMED_BY[confirmation.by]}"
+
+
 async def check_confirmations(run: StepRun) -> StepOutcome:
     plan = run.plan
     if not plan.verbal_approvals:
         return StepOutcome(StepStatus.NOT_NEEDED, "no verbal approval counted")
     done = [
-        f"{record.approval}: confirmed by {_CONFIRMED_BY[record.confirmation.by]}"
+        f"{record.approval}: {confirmation_words(record.confirmation)}"
         for record in plan.verbal_approvals
         if record.confirmation is not None
     ]
