@@ -195,9 +195,11 @@ def test_a_merged_p0_opens_one_report_with_its_summary_and_every_event_of_its_ti
         "## Prevention Measures\n"
         "[How we'll prevent this from happening again]"
     )
+    # lena's confirmation is still to be written into it.
     assert (
-        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
-        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |\n"
+        f"| Incident report | ⏳ waiting | opened issue #{issue.number} (assigned to @dev), due "
+        "2026-12-05 21:00 UTC; it will show the verbal approval of lena confirmed once it is | "
+        f"[#{issue.number}]({WEB}/issues/{issue.number}) |\n"
         "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |"
     ) in release_report(bot, sha)
 
@@ -766,3 +768,92 @@ def test_a_hotfix_merged_before_any_evaluation_has_its_opening_in_the_timeline(
             ("20:40:30", f"Merged into `main` by @lead as `{sha[:7]}`"),
         ]
     )
+
+
+UNCONFIRMED = (
+    "- **Verbal approvals:** lena (verbal, recorded by @dana at 20:55 UTC), **unconfirmed**\n"
+)
+
+
+def test_a_confirmation_is_written_into_the_report_once_and_nothing_is_posted_on_it(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    pull, sha = merged_p0(bot)  # lena's verbal approval recorded at 20:55, merged at 21:00
+    [opened] = reports(bot)
+    assert UNCONFIRMED in opened.body
+    body_when_opened = opened.body
+    bot.advance(10 * MINUTE)
+
+    confirmation = command(bot, pull, "lena", "/hotfix confirm")
+
+    [issue] = reports(bot)
+    # The one line changes; whatever else the body says (people may have filled it in) stays.
+    assert issue.body == body_when_opened.replace(
+        UNCONFIRMED,
+        "- **Verbal approvals:** lena (verbal, recorded by @dana at 20:55 UTC), confirmed by "
+        "`/hotfix confirm` at 2026-12-04 21:10 UTC\n",
+    )
+    assert bot.repo.comments_on(issue.number) == []
+    summary = release_report(bot, sha)
+    assert (
+        f"| Incident report | ✅ done | issue #{issue.number} shows the verbal approval of lena "
+        "confirmed now, due 2026-12-05 21:00 UTC | "
+        f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in summary
+    assert (
+        "| Verbal approvals | ✅ done | lena (verbal, recorded by @dana at 20:55 UTC): confirmed "
+        "by `/hotfix confirm` |   |"
+    ) in summary
+
+    # The command redelivered, the check re-run, and a run that lost the step's outcome: the
+    # report is found again by its marker, and written to no more.
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, confirmation.id))
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    key = "release:acme/widgets#1"
+    kept = json.loads(asyncio.run(bot.journal.get_state(key)) or "{}")
+    del kept["steps"]["incident-report"]
+    asyncio.run(bot.journal.set_state(key, json.dumps(kept)))
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    assert reports(bot) == [issue]
+    assert len(issues_created(bot.fake)) == 1
+    edits = [
+        r for r in bot.fake.requests_to("PATCH", ISSUES) if r.path == f"{ISSUES}/{issue.number}"
+    ]
+    assert len(edits) == 1
+    assert bot.repo.comments_on(issue.number) == []
+
+
+@pytest.mark.parametrize("later_review", ["APPROVED", "COMMENTED"])
+def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_confirmation(
+    clocked_bot: Bot, later_review: str
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    command(bot, pull, "dana", "/hotfix verbal-approval @lena on the bridge call")
+    bot.advance(MINUTE)
+    # lena reviews herself before the merge: her review is what counts, approving or not
+    # (oncall fills her group when she does not).
+    bot.repo.review(pull.number, "lena", later_review)
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    approve(bot, pull, "oncall")
+    bot.advance(MINUTE)
+
+    sha = merge(bot, pull)
+
+    summary = release_report(bot, sha)
+    assert "Verbal approvals" not in summary
+    [issue] = reports(bot)
+    assert (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev)" in summary
+    )
+    assert "**Verbal approvals:**" not in issue.body
+    assert [
+        e.timer.id for e in bot.journal.timers() if e.timer.kind == "confirmation-reminder"
+    ] == []
+    bot.advance(24 * HOUR + MINUTE)
+    assert not [key for key in notices(bot, pull) if key.startswith("confirmation-reminder:")]

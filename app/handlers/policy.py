@@ -338,16 +338,7 @@ def _facts(
         head_is_same_repo=head_repo.get("id") == base_repo["id"],
         labels=frozenset(label["name"] for label in pull["labels"]),
         default_branch=base_repo["default_branch"],
-        reviews=[
-            Review(
-                review["user"]["login"],
-                ReviewState(review["state"]),
-                review.get("commit_id"),
-                timestamp(review.get("submitted_at")),
-            )
-            for review in reviews
-            if review.get("user") and review.get("state") in ReviewState.__members__
-        ],
+        reviews=reviews_of(reviews),
         opened_at=timestamp(pull.get("created_at")),
         verbal_approvals=records.verbal_approvals,
         break_glass=records.break_glass.glass if records.break_glass else None,
@@ -355,6 +346,21 @@ def _facts(
         repository=base_repo["full_name"],
         body=pull.get("body") or "",
     )
+
+
+def reviews_of(listed: list[Any]) -> list[Review]:
+    """The reviews of a pull request as GitHub lists them, as the rules read them (those of a
+    deleted account, without a user, and of a state the rules do not know are left out)."""
+    return [
+        Review(
+            review["user"]["login"],
+            ReviewState(review["state"]),
+            review.get("commit_id"),
+            timestamp(review.get("submitted_at")),
+        )
+        for review in listed
+        if review.get("user") and review.get("state") in ReviewState.__members__
+    ]
 
 
 async def read_reverted_pull(

@@ -167,6 +167,15 @@ def _latest_approvals(
     )
 
 
+def standing_verbal_approvals(
+    reviews: Sequence[Review], verbal: Sequence[VerbalApproval], head_sha: str, author: str
+) -> list[VerbalApproval]:
+    """The verbal approvals among `verbal` that are their approver's latest approval of
+    `head_sha`, as this rule counts them: a later push voided the others, and a later review by
+    the same person, approving or not, replaced them."""
+    return list(_latest_approvals(reviews, verbal, head_sha, author).verbal.values())
+
+
 def _counted_verbal(
     policy: SeverityPolicy | None, facts: PullRequestFacts
 ) -> Sequence[VerbalApproval]:

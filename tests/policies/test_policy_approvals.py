@@ -284,3 +284,19 @@ def test_the_teams_of_verbal_approvers_are_looked_up() -> None:
     needs = approvals.needs(config(), facts(reviews=[], verbal_approvals=[verbal("manager")]))
     assert needs.approvers == frozenset({"manager"})
     assert needs.teams == ("engineering-leads", "on-call-managers")
+
+
+def test_a_verbal_approval_stands_until_a_push_or_a_later_review_by_its_approver() -> None:
+    after = RECORDED_AT + timedelta(minutes=5)
+    reviews = [
+        Review("manager", ReviewState.APPROVED, HEAD_SHA, after),
+        Review("both", ReviewState.COMMENTED, HEAD_SHA, after),
+        Review("lead", ReviewState.APPROVED, HEAD_SHA, RECORDED_AT - timedelta(minutes=5)),
+    ]
+    recorded = [verbal("manager"), verbal("both"), verbal("lead"), verbal("other", OLD_SHA)]
+
+    standing = approvals.standing_verbal_approvals(reviews, recorded, HEAD_SHA, "dev")
+
+    # manager's and both's later reviews, approving or not, replaced theirs; other's is of a
+    # commit a push replaced.
+    assert standing == [verbal("lead")]

@@ -1,6 +1,6 @@
 """`/hotfix confirm`, or an approving review, after the merge: the approver confirms the
-verbal approval recorded for them, and the hotfix-release report stops listing it as
-unconfirmed.
+verbal approval recorded for them, and the hotfix-release report and the incident report stop
+listing it as unconfirmed.
 """
 
 from __future__ import annotations

@@ -276,6 +276,7 @@ async def _plan(
     )
     glass = records.break_glass
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
+    verbal = await verbal_approvals.counted_at_merge(context, pull, records.verbal)
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
     labelled = single_severity(config, [label["name"] for label in pull["labels"]])
     plan = ReleasePlan(
@@ -296,7 +297,7 @@ async def _plan(
         # Until the release branches are listed: no look of a step reads the back-merge
         # target, and one that did would be of the development branch, not used for another.
         back_merge_target=config.branches.development,
-        verbal_approvals=tuple(records.verbal),
+        verbal_approvals=tuple(verbal),
         break_glass=glass,
         waived=waived,
         rolled_back=rolled_back,

@@ -49,7 +49,9 @@ class ReleasePlan:
     version: Version | None  # None when no version file at the merge commit can be read
     # The latest open release branch (gitflow), else the development branch.
     back_merge_target: str
-    # What comment commands left on the pull request before it merged.
+    # What comment commands left on the pull request before it merged: the verbal approvals
+    # that counted for the merged head commit (with their confirmations since), the
+    # break-glass.
     verbal_approvals: tuple[VerbalRecord, ...] = ()
     break_glass: BreakGlassRecord | None = None
     waived: Waived = field(default_factory=Waived)  # what the break-glass waived, last checked

@@ -7,6 +7,7 @@ When it is due, a timer reminds its assignee once if it is still open.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import replace
@@ -16,6 +17,7 @@ from app.github.issues import open_issue
 from app.github.reads import Look
 from app.handlers import timeline
 from app.handlers.notices import find_or_post
+from app.handlers.records import VerbalRecord
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import (
     Link,
@@ -91,16 +93,19 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         return StepOutcome(StepStatus.NOT_NEEDED, "no incident report for this severity")
     existing = await existing_report(run, incident.number)
     if existing is not None:
-        issue = existing
+        issue, noted = await _note_the_confirmations(run, existing)
         outcome = StepOutcome(
             StepStatus.ALREADY_DONE,
             f"issue #{issue['number']} already holds the incident report, due {when(due_at)}",
             Link(f"#{issue['number']}", issue["html_url"]),
         )
+        news = [f"shows {noted} confirmed"] if noted else []
         if await _name_the_release(run, incident, issue):
+            news.append(f"names {incident.tag}")
+        if news:
             outcome = StepOutcome(
                 StepStatus.DONE,
-                f"issue #{issue['number']} names {incident.tag} now, due {when(due_at)}",
+                f"issue #{issue['number']} {join_words(news)} now, due {when(due_at)}",
                 outcome.link,
             )
     else:
@@ -122,6 +127,15 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         outcome = StepOutcome(
             StepStatus.WAITING,
             f"{outcome.detail}; it waits for the tag and release to name them",
+            outcome.link,
+        )
+    waiting = verbal_approvals.unconfirmed(plan)
+    if waiting:
+        # Not finished either: the run a confirmation starts writes it into the report.
+        once = "it is" if len(waiting) == 1 else "they are"
+        outcome = StepOutcome(
+            StepStatus.WAITING,
+            f"{outcome.detail}; it will show {_approvals_of(waiting)} confirmed once {once}",
             outcome.link,
         )
     reminder = {"hotfix": incident.number, "author": plan.author, "chat": plan.config.notify.chat}
@@ -153,13 +167,12 @@ async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, A
 
 
 def _notes(run: StepRun) -> list[str]:
-    """What the summary says besides the template's lines: verbal approvals that wait to be
-    confirmed, and the retroactive review of a break-glass."""
+    """What the summary says besides the template's lines: the verbal approvals that let the
+    hotfix merge, and the retroactive review of a break-glass."""
     plan, notes = run.plan, []
-    waiting = verbal_approvals.unconfirmed(plan)
-    if waiting:
-        approvals = join_words([f"{record.approval}" for record in waiting])
-        notes.append(f"**Verbal approvals:** {approvals}, **unconfirmed**")
+    verbal = _verbal_approvals_note(plan)
+    if verbal is not None:
+        notes.append(verbal)
     if plan.break_glass is not None:
         glass = plan.break_glass.glass
         review = run.earlier.get(retro_review.STEP.key)
@@ -167,6 +180,54 @@ def _notes(run: StepRun) -> list[str]:
         where = f"; retroactive review in [{link.text}]({link.url})" if link else ""
         notes.append(f"**Break-glass:** by @{glass.by}: {glass.reason}{where}")
     return notes
+
+
+_VERBAL_APPROVALS = "**Verbal approvals:**"
+# Its line in the summary, as `report_body` writes a note; the end of a line is left out, be
+# it GitHub's `\r\n` after an edit in the browser.
+_VERBAL_APPROVALS_LINE = re.compile(rf"^- {re.escape(_VERBAL_APPROVALS)} [^\r\n]*", re.MULTILINE)
+
+
+def _verbal_approvals_note(plan: ReleasePlan) -> str | None:
+    """The verbal approvals that counted: those still **unconfirmed**, then each confirmed
+    one, how and when; None when none counted."""
+    waiting = verbal_approvals.unconfirmed(plan)
+    parts = (
+        [f"{join_words([str(r.approval) for r in waiting])}, **unconfirmed**"] if waiting else []
+    )
+    parts += [
+        f"{record.approval}, {verbal_approvals.confirmation_words(record.confirmation)} at "
+        f"{when(record.confirmation.at)}"
+        for record in plan.verbal_approvals
+        if record.confirmation is not None
+    ]
+    return f"{_VERBAL_APPROVALS} {'; '.join(parts)}" if parts else None
+
+
+async def _note_the_confirmations(
+    run: StepRun, issue: dict[str, Any]
+) -> tuple[dict[str, Any], str | None]:
+    """The report's line of verbal approvals rewritten with the confirmations given since it
+    was written: the issue as it is then, and the approvals confirmed, in words (None when the
+    line said so already, or people removed it)."""
+    plan = run.plan
+    confirmed = [record for record in plan.verbal_approvals if record.confirmation is not None]
+    note = _verbal_approvals_note(plan)
+    if not confirmed or note is None:
+        return issue, None
+    body = issue.get("body") or ""
+    edited = _VERBAL_APPROVALS_LINE.sub(lambda _: f"- {note}", body, count=1)
+    if edited == body:
+        return issue, None
+    path = f"/repos/{plan.repository}/issues/{issue['number']}"
+    await run.github.request("PATCH", path, body={"body": edited})
+    return {**issue, "body": edited}, _approvals_of(confirmed)
+
+
+def _approvals_of(records: Sequence[VerbalRecord]) -> str:
+    """`the verbal approval of lena`, `the verbal approvals of lena and max`."""
+    approvers = join_words([record.approval.approver for record in records])
+    return f"the verbal approval{'s' if len(records) > 1 else ''} of {approvers}"
 
 
 async def existing_report(run: StepRun, number: int) -> dict[str, Any] | None:

@@ -10,13 +10,18 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+from app.github.client import timestamp
 from app.handlers.notices import send_timer_notice
-from app.handlers.records import PullRecords, VerbalRecord
+from app.handlers.policy import reviews_of
+from app.handlers.records import Confirmation, PullRecords, VerbalRecord
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
+from policies.facts import Review
+from policies.rules.approvals import standing_verbal_approvals
 from policies.wording import duration_words, join_words
 
 _CONFIRMED_BY = {"review": "an approving review", "comment": "`/hotfix confirm`"}
@@ -25,37 +30,79 @@ CONFIRMATION_REMINDER = "confirmation-reminder"  # the timer's kind
 CONFIRMATION_REMINDER_AFTER = timedelta(hours=24)
 
 
-def _counted(records: Iterable[VerbalRecord], head_sha: str) -> list[VerbalRecord]:
-    """The verbal approvals of the head commit that merged (a later push voided the others)."""
-    return [record for record in records if record.approval.head_sha == head_sha]
+async def counted_at_merge(
+    context: Context, pull: dict[str, Any], records: Sequence[VerbalRecord]
+) -> list[VerbalRecord]:
+    """The verbal approvals of merged pull request `pull` that counted when it merged: each
+    its approver's latest approval of the merged head commit, as the `approvals` rule counts
+    them. A later push voided the others, and a later review by the same person replaced
+    them (docs/BEHAVIOUR.md, 'Approval groups'); a review after the merge changes nothing of
+    what let it merge."""
+    merged_at = timestamp(pull.get("merged_at"))
+    if not records or merged_at is None:
+        return []  # nothing to read the reviews for
+    listed = await context.github.get_all(
+        f"/repos/{context.repository}/pulls/{pull['number']}/reviews"
+    )
+    standing = standing_verbal_approvals(
+        _before_merge(reviews_of(listed), records, merged_at),
+        [record.approval for record in records],
+        pull["head"]["sha"],
+        pull["user"]["login"],
+    )
+    return [record for record in records if record.approval in standing]
 
 
-def _unconfirmed(records: Iterable[VerbalRecord], head_sha: str) -> list[VerbalRecord]:
-    return [record for record in _counted(records, head_sha) if record.confirmation is None]
+def _before_merge(
+    reviews: Iterable[Review], records: Iterable[VerbalRecord], merged_at: datetime
+) -> list[Review]:
+    """The `reviews` submitted before the merge. GitHub's times are whole seconds, so the
+    merge's own second counts as before it, except for a review taken as a confirmation:
+    that one came after the merge."""
+    confirming = {
+        (record.approval.approver.casefold(), record.confirmation.at)
+        for record in records
+        if record.confirmation is not None and record.confirmation.by == "review"
+    }
+    return [
+        review
+        for review in reviews
+        if review.submitted_at is not None
+        and review.submitted_at <= merged_at
+        and (review.reviewer.casefold(), review.submitted_at) not in confirming
+    ]
+
+
+def _unconfirmed(records: Iterable[VerbalRecord]) -> list[VerbalRecord]:
+    return [record for record in records if record.confirmation is None]
 
 
 def unconfirmed(plan: ReleasePlan) -> list[VerbalRecord]:
     """The verbal approvals that counted and wait for their approvers to confirm them."""
-    return _unconfirmed(plan.verbal_approvals, plan.head_sha)
+    return _unconfirmed(plan.verbal_approvals)
+
+
+def confirmation_words(confirmation: Confirmation) -> str:
+    """How the approver confirmed: `confirmed by `/hotfix confirm``."""
+    return f"confirmed by {_CONFIRMED_BY[confirmation.by]}"
 
 
 async def check_confirmations(run: StepRun) -> StepOutcome:
     plan = run.plan
-    counted = _counted(plan.verbal_approvals, plan.head_sha)
-    if not counted:
+    if not plan.verbal_approvals:
         return StepOutcome(StepStatus.NOT_NEEDED, "no verbal approval counted")
-    confirmed = [
-        f"{record.approval}: confirmed by {_CONFIRMED_BY[record.confirmation.by]}"
-        for record in counted
+    done = [
+        f"{record.approval}: {confirmation_words(record.confirmation)}"
+        for record in plan.verbal_approvals
         if record.confirmation is not None
     ]
     waiting = [
         f"{record.approval}: **unconfirmed**; @{record.approval.approver}, approve the pull "
         "request or comment `/hotfix confirm`"
-        for record in _unconfirmed(plan.verbal_approvals, plan.head_sha)
+        for record in unconfirmed(plan)
     ]
     status = StepStatus.WAITING if waiting else StepStatus.DONE
-    return StepOutcome(status, "; ".join(waiting + confirmed))
+    return StepOutcome(status, "; ".join(waiting + done))
 
 
 async def schedule_confirmation_reminder(
@@ -63,23 +110,23 @@ async def schedule_confirmation_reminder(
 ) -> None:
     """Keep the reminder in the journal, `CONFIRMATION_REMINDER_AFTER` the merge, when a verbal
     approval is unconfirmed; every later run of the steps finds it scheduled."""
-    if plan.number is None or not _unconfirmed(plan.verbal_approvals, plan.head_sha):
+    if plan.number is None or not unconfirmed(plan):
         return
     await context.timers.schedule(
         CONFIRMATION_REMINDER,
         duration_words(CONFIRMATION_REMINDER_AFTER),
         merged_at + CONFIRMATION_REMINDER_AFTER,
-        {"head_sha": plan.head_sha},
         number=plan.number,
     )
 
 
 async def on_confirmation_reminder(context: Context) -> None:
-    """The reminder came due: one comment mentioning whoever has still not confirmed. The
-    pull request is merged for good; what may have changed is in the records alone."""
+    """The reminder came due: one comment mentioning whoever has still not confirmed a verbal
+    approval that counted at the merge."""
     timer = FiredTimer.of(context.delivery)
+    pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{timer.number}")
     records = await PullRecords.load(context, timer.number)
-    waiting = _unconfirmed(records.verbal, timer.data["head_sha"])
+    waiting = _unconfirmed(await counted_at_merge(context, pull, records.verbal))
     if not waiting:
         context.log.info("%s: every verbal approval is confirmed; nothing sent", timer.id)
         return
@@ -102,7 +149,7 @@ def confirm_commands(plan: ReleasePlan) -> list[str]:
     return [
         f"gh pr comment {plan.number} --body {shlex.quote('/hotfix confirm')}"
         f"  # as @{record.approval.approver}"
-        for record in _unconfirmed(plan.verbal_approvals, plan.head_sha)
+        for record in unconfirmed(plan)
     ]
 
 
