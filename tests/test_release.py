@@ -17,6 +17,7 @@ from app.handlers import release
 from app.handlers.release import steps
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
+from app.journal import JournalUnavailable
 from sandbox import Author, FakeCheckRun, FakeComment, FakePull, RecordedRequest
 from sandbox.git import blob_sha
 from sandbox.repo import MergeMethod
@@ -1741,4 +1742,37 @@ def test_a_step_added_to_the_list_runs_in_its_place_and_its_failure_shows_its_co
     }
     done = row("Announce", "✅ done", "the team was told")
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, done, back_merged, DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_a_step_the_journal_refuses_once_is_retried_not_reported_failed(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal locked for a moment passes as GitHub's outages do: the worker tries the run
+    again, and the report never shows the step failed."""
+    pull = merged_hotfix(bot)
+    refusals = [JournalUnavailable("journal write failed: database is locked")]
+
+    async def announce(run: StepRun) -> StepOutcome:
+        if refusals:
+            raise refusals.pop()
+        return StepOutcome(StepStatus.DONE, "the team was told")
+
+    announce_step = Step("announce", "Announce", announce, lambda plan: [])
+    monkeypatch.setattr(steps, "STEPS", [*steps.STEPS[:2], announce_step, *steps.STEPS[2:]])
+
+    bot.pull_request(pull.number, "closed")
+
+    [delivery] = [entry for entry in bot.journal.recent() if entry.event == "pull_request"]
+    assert (delivery.status, delivery.attempts) == ("done", 2)
+    announced = row("Announce", "✅ done", "the team was told")
+    text = summary(
+        bot,
+        pull,
+        tag_done(pull),
+        RELEASE_DONE,
+        announced,
+        back_merge_done(bot),
+        DELETE_DONE,
+    )
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)

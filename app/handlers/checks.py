@@ -6,10 +6,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from app.github.client import classify, describe
+from app.github.client import describe
 from app.github.reads import Reads
 from app.handlers.check_output import CheckOutput, error_output, long_wait_output
-from app.handlers.routing import Context
+from app.handlers.routing import Context, transience_of
 
 
 async def write_check_run(
@@ -144,7 +144,7 @@ async def report_failure(
     GitHub still failing on the last attempt, or GitHub asking for a wait too long to take
     in line. An error that will be retried is left to the next attempt."""
     now = context.clock()
-    transience = classify(error, now)
+    transience = transience_of(error, now)
     if head_sha is None or (transience.retriable and not context.last_attempt):
         return
     long_wait = transience.long_wait(now)

@@ -14,9 +14,9 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import classify, describe_with_wait
+from app.github.client import describe_with_wait
 from app.handlers import timeline
-from app.handlers.routing import Context
+from app.handlers.routing import Context, transience_of
 from policies.clock import RequestOutcome, ReviewRequest
 from policies.timeline import review_requested
 
@@ -96,7 +96,7 @@ def _refusal(context: Context, error: Exception) -> str | None:
     that may pass is retried with the delivery (until its last attempt), and one that is
     not GitHub's answer is a bug."""
     now = context.clock()
-    transience = classify(error, now)
+    transience = transience_of(error, now)
     if transience.retriable and not context.last_attempt:
         return None
     if not isinstance(error, RequestFailed) and not transience.transient:

@@ -23,7 +23,7 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import classify, describe_with_wait, timestamp
+from app.github.client import describe_with_wait, timestamp
 from app.github.files import read_files, start_reading_tree
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
@@ -44,7 +44,7 @@ from app.handlers.release.report import (
 )
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import back_merge, verbal_approvals
-from app.handlers.routing import Context
+from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
@@ -383,7 +383,7 @@ async def _run_step(
         outcome = await step.action(run)
     except Exception as error:
         now = context.clock()
-        transience = classify(error, now)
+        transience = transience_of(error, now)
         if transience.retriable and not context.last_attempt:
             raise  # the worker retries the whole run; finished steps are not redone
         # A failure that is not GitHub's answer is a bug: keep its traceback.
