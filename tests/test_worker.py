@@ -167,6 +167,18 @@ class OfflineGitHub:
         yield
 
 
+def pull_request_body(action: str) -> bytes:
+    """A `pull_request` delivery's body for acme/widgets#1, as routing reads it."""
+    return json.dumps(
+        {
+            "action": action,
+            "installation": {"id": 1},
+            "repository": {"full_name": "acme/widgets"},
+            "pull_request": {"number": 1},
+        }
+    ).encode()
+
+
 def test_a_lock_held_elsewhere_for_too_long_sends_the_delivery_back_to_be_tried_again(
     journal_url: str,
 ) -> None:
@@ -181,14 +193,7 @@ def test_a_lock_held_elsewhere_for_too_long_sends_the_delivery_back_to_be_tried_
     router.add("pull_request", ["closed"], post_merge_run)
     journal = open_journal(journal_url)
     worker = Worker(journal, router, cast(GitHubApp, OfflineGitHub()), backoff_base=0.3)
-    body = json.dumps(
-        {
-            "action": "closed",
-            "installation": {"id": 1},
-            "repository": {"full_name": "acme/widgets"},
-            "pull_request": {"number": 1},
-        }
-    ).encode()
+    body = pull_request_body("closed")
 
     async def scenario() -> tuple[JournalEntry, JournalEntry]:
         async def entry_when(ready: Callable[[JournalEntry], bool]) -> JournalEntry:
@@ -237,14 +242,7 @@ def test_a_journal_refusing_a_handlers_write_sends_the_delivery_back_to_be_tried
     router.add("pull_request", ["opened"], handler_whose_state_write_is_refused_once)
     journal = open_journal(journal_url)
     worker = Worker(journal, router, cast(GitHubApp, OfflineGitHub()), backoff_base=0.1)
-    body = json.dumps(
-        {
-            "action": "opened",
-            "installation": {"id": 1},
-            "repository": {"full_name": "acme/widgets"},
-            "pull_request": {"number": 1},
-        }
-    ).encode()
+    body = pull_request_body("opened")
 
     async def scenario() -> list[JournalEntry]:
         seen: list[JournalEntry] = []
