@@ -8,7 +8,7 @@ from functools import reduce
 from policies.config import CONFIG_PATH, ConfigError, Duration, HotfixConfig, SeverityPolicy
 from policies.facts import BreakGlass, PullRequestFacts
 from policies.result import RuleResult, Status
-from policies.rollback import Rollback, is_rollback, judge_rollback
+from policies.rollback import Rollback, judge_rollback
 from policies.rule import Lookups, Rule
 from policies.rules import ROLLBACK_RULES, RULES
 from policies.rules.common import is_hotfix as is_hotfix  # re-exported: the app asks here
@@ -43,6 +43,9 @@ class Verdict:
     # Recorded, but not in force: the severity labelled now allows no break-glass.
     dormant_break_glass: BreakGlass | None = None
     rollback: Rollback | None = None  # set for a rollback pull request
+    # Set for a pull request that looks like a rollback but is none (its refusal says why):
+    # it is judged as any other pull request.
+    not_a_rollback: Rollback | None = None
 
     @property
     def overdue(self) -> bool:
@@ -64,10 +67,11 @@ class Verdict:
 
 
 def rules_for(config: HotfixConfig, facts: PullRequestFacts) -> tuple[Rule, ...]:
-    """The rules that judge the pull request: those of a hotfix, or the fewer of a rollback;
-    none for any other pull request, nor for a rollback that reverts no merged hotfix."""
-    if is_rollback(config, facts.head_ref, facts.labels):
-        return ROLLBACK_RULES if judge_rollback(config, facts).refusal is None else ()
+    """The rules that judge the pull request: the fewer of a rollback, or those of a hotfix;
+    none for any other pull request."""
+    rollback = judge_rollback(config, facts)
+    if rollback is not None and rollback.refusal is None:
+        return ROLLBACK_RULES
     return RULES if is_hotfix(config, facts.head_ref, facts.labels) else ()
 
 
@@ -78,8 +82,14 @@ def needed_lookups(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
 
 
 def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
-    if is_rollback(config, facts.head_ref, facts.labels):
-        return _rollback_verdict(config, facts)
+    rollback = judge_rollback(config, facts)
+    if rollback is not None and rollback.refusal is None:
+        return _rollback_verdict(config, facts, rollback)
+    return replace(_hotfix_verdict(config, facts), not_a_rollback=rollback)
+
+
+def _hotfix_verdict(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
+    """A hotfix pull request is judged by `RULES`; any other is `Not a hotfix pull request`."""
     if not is_hotfix(config, facts.head_ref, facts.labels):
         return Verdict(Conclusion.NEUTRAL, "Not a hotfix pull request")
     results = tuple(rule.check(config, facts) for rule in RULES)
@@ -95,14 +105,10 @@ def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
     return replace(verdict, title=OVERDUE + verdict.title) if verdict.overdue else verdict
 
 
-def _rollback_verdict(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
-    """A rollback is judged by `ROLLBACK_RULES` once it names a merged hotfix pull request;
-    its titles say which. It has no deadline of its own; a break-glass waives its rules as
-    a hotfix's, while the rolled-back hotfix's severity allows one."""
-    rollback = judge_rollback(config, facts)
-    if rollback.refusal is not None:
-        title = f"Not a rollback of a merged hotfix: {rollback.refusal.problem}"
-        return Verdict(Conclusion.FAILURE, title, rollback=rollback)
+def _rollback_verdict(config: HotfixConfig, facts: PullRequestFacts, rollback: Rollback) -> Verdict:
+    """A rollback is judged by `ROLLBACK_RULES`; its titles say which hotfix it rolls back.
+    It has no deadline of its own; a break-glass waives its rules as a hotfix's, while the
+    rolled-back hotfix's severity allows one."""
     assert rollback.reverted is not None  # named whenever there is no refusal
     results = tuple(rule.check(config, facts) for rule in ROLLBACK_RULES)
     conclusion, title = _conclude(results)

@@ -30,17 +30,19 @@ _TEMPLATE_LINES = re.compile(r"^[ \t]*(#{1,6}[ \t].*|[-*][ \t]+\[[ xX]\].*)$", r
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a rollback pull request cannot be judged as one: it reverts no merged hotfix."""
+    """Why a pull request that looks like a rollback is none: it is not into the production
+    branch, or it reverts no merged hotfix. It is then judged as any other pull request."""
 
-    problem: str  # reads after "Not a rollback of a merged hotfix: " and after "but "
-    how_to_fix: str
+    problem: str  # reads after "but "
+    how_to_fix: str  # what would make it a rollback, or why nothing would
 
 
 @dataclass(frozen=True)
 class Rollback:
-    """What the check says of a rollback pull request, besides its rules."""
+    """What the check says of a pull request that looks like a rollback, besides its rules:
+    a rollback when `refusal` is None."""
 
-    recognised_by: str  # why it is a rollback, in words
+    recognised_by: str  # why it looks like a rollback, in words
     reverted: RevertedPull | None  # a merged hotfix pull request when `refusal` is None
     refusal: Refusal | None
     severity: str | None  # the reverted hotfix's, when it carries exactly one severity label
@@ -49,7 +51,8 @@ class Rollback:
 
 
 def is_rollback(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> bool:
-    """A rollback PR: its head branch matches `rollback.pattern` or it has the rollback label."""
+    """Whether a pull request looks like a rollback: its head branch matches `rollback.pattern`
+    or it has the rollback label. It is one when `rollback_refusal` finds nothing wrong."""
     return search(config.rollback.pattern, head_ref) or has_label(labels, config.rollback.label)
 
 
@@ -77,8 +80,11 @@ def rollback_reason(body: str) -> str | None:
     return None
 
 
-def judge_rollback(config: HotfixConfig, facts: PullRequestFacts) -> Rollback:
-    """What a rollback pull request reverts, read by the app into `facts.reverted`."""
+def judge_rollback(config: HotfixConfig, facts: PullRequestFacts) -> Rollback | None:
+    """Whether a pull request that looks like a rollback is one, and what it reverts (read by
+    the app into `facts.reverted`); None when it does not look like one."""
+    if not is_rollback(config, facts.head_ref, facts.labels):
+        return None
     pattern = config.rollback.pattern
     recognised_by = (
         f"its head branch `{facts.head_ref}` matches `rollback.pattern` (`{pattern}`)"
@@ -87,7 +93,7 @@ def judge_rollback(config: HotfixConfig, facts: PullRequestFacts) -> Rollback:
     )
     number = reverted_number(facts.head_ref, facts.body, facts.repository)
     reverted = facts.reverted
-    refusal = rollback_refusal(config, facts.repository, number, reverted)
+    refusal = rollback_refusal(config, facts.repository, facts.base_ref, number, reverted)
     labelled = single_severity(config, reverted.labels) if reverted else None
     return Rollback(
         recognised_by,
@@ -99,11 +105,21 @@ def judge_rollback(config: HotfixConfig, facts: PullRequestFacts) -> Rollback:
 
 
 def rollback_refusal(
-    config: HotfixConfig, repository: str, number: int | None, reverted: RevertedPull | None
+    config: HotfixConfig,
+    repository: str,
+    base_ref: str,
+    number: int | None,
+    reverted: RevertedPull | None,
 ) -> Refusal | None:
-    """Why the pull request `number` (as read: `reverted`) cannot be rolled back; None when
-    it is a hotfix merged into the production branch."""
+    """Why a pull request into `base_ref` that looks like a rollback of the pull request
+    `number` (as read: `reverted`) is none; None when it is one: into the production branch,
+    reverting a hotfix merged there."""
     production = config.branches.production
+    if base_ref != production:
+        return Refusal(
+            f"it is into {base_ref}, not the production branch {production}",
+            f"A hotfix is rolled back where it shipped: change the base branch to {production}",
+        )
     name_the_hotfix = (
         f"Add the line `Reverts {repository}#N` to this pull request's description, N being "
         "the number of the merged hotfix pull request it reverts; or close it and use the "

@@ -210,6 +210,48 @@ def test_reviews_are_requested_once_from_each_group_never_from_the_author(
     ) in summary
 
 
+def test_a_group_only_the_author_could_fill_fails_but_the_other_groups_are_asked_and_reminded(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads")
+    bot.repo.commit(
+        "main",
+        {
+            ".github/hotfix.yml": (
+                "severities:\n  P1:\n    approvals:\n"
+                "      - {name: Engineering Lead, team: engineering-leads}\n"
+                "      - {name: Owner, users: [dev]}\n"
+            )
+        },
+        "The owner approves P1 hotfixes",
+    )
+    pull = bot.open_hotfix()  # P1, by dev: the owner
+
+    bot.pull_request(pull.number, "opened")
+
+    asked = bot.fake.requests_to("POST", REQUESTS)
+    assert [request.json for request in asked] == [{"team_reviewers": ["engineering-leads"]}]
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 rules fails: approvals")
+    summary = run.output["summary"]
+    assert (
+        "**Review requests** (made once for P1):\n"
+        "- Engineering Lead: asked team engineering-leads\n\n"
+    ) in summary
+    assert summary.endswith(
+        "### `approvals`\n\nOwner cannot be filled: the author cannot approve their own "
+        "hotfix\n\nList more users for Owner under severities.P1 in .github/hotfix.yml on main, "
+        "or have someone else open the pull request"
+    )
+    bot.advance(30 * MINUTE)
+    assert notices(bot, pull, "escalation:acme/widgets#1:P1:30m") == [
+        "@acme/engineering-leads: this **P1** hotfix has been open for **30m**. "
+        "Deadline 2026-12-05 20:30 UTC (24h after opening): **23h30m left**.\n\n"
+        "`hotfix-policy`: 1 of 6 rules fails: approvals"
+    ]
+
+
 def test_a_new_severity_asks_its_own_groups_and_a_filled_group_is_not_asked(
     clocked_bot: Bot,
 ) -> None:

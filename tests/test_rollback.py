@@ -229,18 +229,52 @@ def merged_feature(bot: Bot) -> FakePull:
     return feature
 
 
+NOT_A_HOTFIX = (
+    "This pull request is not a hotfix: its head branch does not start with the hotfix prefix "
+    "and it has no hotfix label, so `.github/hotfix.yml` does not apply.\n\n"
+)
+NAME_THE_HOTFIX = (
+    "Add the line `Reverts acme/widgets#N` to this pull request's description, N being the "
+    "number of the merged hotfix pull request it reverts; or close it and use the **Revert** "
+    "button of that pull request, which names it"
+)
+
+
+def not_a_rollback(recognised_by: str, problem: str) -> str:
+    return (
+        f"It is not taken as a rollback, though {recognised_by}: a rollback goes into the "
+        f"production branch and reverts a merged hotfix pull request, but {problem}."
+    )
+
+
+def meant_as_a_rollback(fix: str) -> str:
+    return f"\n\n## If it is meant as a rollback\n\n{fix}."
+
+
 @pytest.mark.parametrize(
-    ("names", "problem"),
+    ("names", "problem", "fix"),
     [
-        ("", "it names no pull request it reverts"),
-        ("Reverts acme/widgets#99", "there is no pull request #99"),
-        ("Reverts #3", "#3 is still open"),
-        ("Reverts acme/widgets#4", "#4 is not a hotfix pull request"),
+        ("", "it names no pull request it reverts", NAME_THE_HOTFIX),
+        ("Reverts acme/widgets#99", "there is no pull request #99", NAME_THE_HOTFIX),
+        (
+            "Reverts #3",
+            "#3 is still open",
+            "Nothing of #3 is in main yet: close #3 instead of rolling it back, and close this "
+            "pull request",
+        ),
+        (
+            "Reverts acme/widgets#4",
+            "#4 is not a hotfix pull request",
+            "Only a hotfix is rolled back; any other change is reverted through the regular "
+            "release process. If this pull request reverts a hotfix, name it instead: "
+            + NAME_THE_HOTFIX[0].lower()
+            + NAME_THE_HOTFIX[1:],
+        ),
     ],
     ids=["nothing", "no-such-pull", "open", "not-a-hotfix"],
 )
-def test_a_rollback_of_anything_but_a_merged_hotfix_is_refused_saying_why(
-    bot: Bot, hotfix: FakePull, names: str, problem: str
+def test_a_rollback_label_on_anything_but_a_rollback_of_a_merged_hotfix_is_neutral_saying_why(
+    bot: Bot, hotfix: FakePull, names: str, problem: str, fix: str
 ) -> None:
     bot.repo.commit("hotfix/other", {"VERSION": "1.2.5\n"}, "Another fix")
     still_open = bot.repo.open_pull("hotfix/other", "main", labels=["hotfix", "P1"])
@@ -256,13 +290,21 @@ def test_a_rollback_of_anything_but_a_merged_hotfix_is_refused_saying_why(
     bot.pull_request(pull.number, "opened")
 
     run = bot.policy_run(head)
-    assert (run.status, run.conclusion) == ("completed", "failure")
-    assert run.output["title"] == f"Not a rollback of a merged hotfix: {problem}"
-    assert run.output["summary"].startswith(
-        "This pull request is a rollback because it carries the label `rollback`. A rollback "
-        f"reverts a merged hotfix pull request, but {problem}, so no rule was checked.\n\n"
-        f"{DEFAULTS_USED}\n\n## How to fix\n\n"
+    assert (run.status, run.conclusion) == ("completed", "neutral")
+    assert run.output["title"] == "Not a hotfix pull request"
+    assert run.output["summary"] == (
+        NOT_A_HOTFIX
+        + not_a_rollback("it carries the label `rollback`", problem)
+        + f"\n\n{DEFAULTS_USED}"
+        + meant_as_a_rollback(fix)
     )
+
+    # Merged, it is no hotfix and no rollback: nothing is released, nothing rolled back.
+    bot.repo.merge_pull(pull.number, merged_by="dana")
+    bot.pull_request(pull.number, "closed")
+    assert bot.repo.runs_named("hotfix-release", pull.merge_commit_sha) == []
+    assert (bot.repo.tag_object("v1.2.5"), sorted(bot.repo.releases)) == (None, ["v1.2.4"])
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
 
 
 def test_a_revert_of_a_hotfix_that_was_closed_unmerged_says_there_is_nothing_to_roll_back(
@@ -277,17 +319,98 @@ def test_a_revert_of_a_hotfix_that_was_closed_unmerged_says_there_is_nothing_to_
     bot.pull_request(pull.number, "opened")
 
     run = bot.policy_run(pull.head_sha)
-    assert (run.conclusion, run.output["title"]) == (
-        "failure",
-        "Not a rollback of a merged hotfix: #1 was closed without being merged",
-    )
+    assert (run.conclusion, run.output["title"]) == ("neutral", "Not a hotfix pull request")
     assert run.output["summary"] == (
-        "This pull request is a rollback because its head branch `revert-1-hotfix/abandoned` "
-        "matches `rollback.pattern` (`^revert-[0-9]+-hotfix/`). A rollback reverts a merged "
-        "hotfix pull request, but #1 was closed without being merged, so no rule was "
-        f"checked.\n\n{DEFAULTS_USED}\n\n## How to fix\n\n"
-        "#1 never reached main, so there is nothing to roll back: close this pull request."
+        NOT_A_HOTFIX
+        + not_a_rollback(
+            "its head branch `revert-1-hotfix/abandoned` matches `rollback.pattern` "
+            "(`^revert-[0-9]+-hotfix/`)",
+            "#1 was closed without being merged",
+        )
+        + f"\n\n{DEFAULTS_USED}"
+        + meant_as_a_rollback(
+            "#1 never reached main, so there is nothing to roll back: close this pull request"
+        )
     )
+
+
+def test_a_revert_of_a_merged_hotfix_into_another_branch_than_production_is_no_rollback(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    bot.repo.create_branch(REVERT_BRANCH, "develop")
+    bot.repo.commit(REVERT_BRANCH, {"app.py": "def login(): ...\n"}, 'Revert "Fix login"')
+    pull = bot.repo.open_pull(
+        REVERT_BRANCH, "develop", title='Revert "Fix login"', author="dana",
+        body="Reverts acme/widgets#1",
+    )  # fmt: skip
+
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "neutral")
+    assert run.output["title"] == "Not a hotfix pull request"
+    assert run.output["summary"] == (
+        NOT_A_HOTFIX
+        + not_a_rollback(
+            f"its head branch `{REVERT_BRANCH}` matches `rollback.pattern` "
+            "(`^revert-[0-9]+-hotfix/`)",
+            "it is into develop, not the production branch main",
+        )
+        + "\n\nConfig: the defaults (no .github/hotfix.yml on develop or in acme/.github)"
+        + meant_as_a_rollback(
+            "A hotfix is rolled back where it shipped: change the base branch to main"
+        )
+    )
+
+    bot.repo.merge_pull(pull.number, merged_by="dana")
+    bot.pull_request(pull.number, "closed")
+    assert bot.repo.runs_named("hotfix-release", pull.merge_commit_sha) == []
+    assert [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body] == []
+
+
+def test_a_hotfix_with_the_rollback_label_that_reverts_no_merged_hotfix_is_judged_as_a_hotfix(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    bot.repo.create_branch("hotfix/undo-login", "main")
+    bot.repo.commit("hotfix/undo-login", {"VERSION": "1.2.5\n"}, "Undo the login fix")
+    pull = bot.repo.open_pull(
+        "hotfix/undo-login", "main", title="Undo the login fix", author="dev",
+        labels=["hotfix", "P0", "rollback"],
+    )  # fmt: skip
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead and On-call Manager",
+    )
+    summary = run.output["summary"]
+    assert summary.startswith(
+        not_a_rollback("it carries the label `rollback`", "it names no pull request it reverts")
+        + "\n\n**Severity P0**: merge within 2h of opening, by "
+    )
+    assert summary.endswith(meant_as_a_rollback(NAME_THE_HOTFIX))
+
+    # The commands follow its own severity, P0, which takes verbal approvals.
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @oncall on the bridge call")
+    approve(bot, pull, "lead")
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All 6 rules pass")
+    assert (
+        "| `approvals` | ✅ pass | Engineering Lead: lead; On-call Manager: oncall (verbal, "
+        "recorded by @dana at "
+    ) in run.output["summary"]
+
+    # Merged, it is released as a hotfix, and rolls nothing back.
+    bot.repo.merge_pull(pull.number, merged_by="dana")
+    bot.pull_request(pull.number, "closed")
+    [release_run] = bot.repo.runs_named("hotfix-release", pull.merge_commit_sha)
+    assert release_run.output["title"] == "All steps done for v1.2.5"
+    tag = bot.repo.tag_object("v1.2.5")
+    assert tag is not None and tag.message == "Hotfix: Undo the login fix"
+    assert bot.repo.releases["v1.2.5"].body == f"Hotfix #{pull.number}: Undo the login fix"
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
+    assert [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body] == []
 
 
 # --- after the merge -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from policies.evaluate import Conclusion, Verdict
 from policies.facts import BreakGlass
 from policies.notices import fill
 from policies.result import RuleResult, Status
-from policies.rollback import Refusal, Rollback
+from policies.rollback import Rollback
 from policies.rules import ROLLBACK_RULES, RULES
 from policies.wording import cell, duration_words, join_words, time_left, when
 
@@ -52,16 +52,18 @@ def policy_output(
     config (`Config: ...`). A rollback's first lines say what it rolls back, where a
     hotfix's say its severity and deadline."""
     rollback = verdict.rollback
-    if rollback is not None and rollback.refusal is not None:
-        return _refused_rollback_output(verdict.title, rollback, rollback.refusal, config_used)
+    why_not, to_make_it_one = _not_a_rollback(verdict.not_a_rollback)
     if not verdict.results:  # not a hotfix pull request
-        return CheckOutput(
-            verdict.title,
+        lines = [
             "This pull request is not a hotfix: its head branch does not start with the "
-            f"hotfix prefix and it has no hotfix label, so `{CONFIG_PATH}` does not apply."
-            f"\n\n{config_used}",
-        )
-    lines = _rollback_lines(rollback) if rollback is not None else []
+            f"hotfix prefix and it has no hotfix label, so `{CONFIG_PATH}` does not apply.",
+            "",
+            *why_not,
+            config_used,
+            *to_make_it_one,
+        ]
+        return CheckOutput(verdict.title, "\n".join(lines))
+    lines = _rollback_lines(rollback) if rollback is not None else why_not
     if verdict.severity is not None:
         deadline = ""
         if verdict.deadline is not None:
@@ -97,6 +99,7 @@ def policy_output(
         for r in verdict.results
     ]
     lines += _fixes(verdict.results)
+    lines += to_make_it_one
     return CheckOutput(verdict.title, "\n".join(lines))
 
 
@@ -180,15 +183,18 @@ def _verbal_words(rollback: Rollback, reverted: int) -> str:
     return f"A verbal approval (`/hotfix verbal-approval`) counts, as {severity} takes them."
 
 
-def _refused_rollback_output(
-    title: str, rollback: Rollback, refusal: Refusal, config_used: str
-) -> CheckOutput:
-    return CheckOutput(
-        title,
-        f"This pull request is a rollback because {rollback.recognised_by}. A rollback "
-        f"reverts a merged hotfix pull request, but {refusal.problem}, so no rule was checked."
-        f"\n\n{config_used}\n\n## How to fix\n\n{refusal.how_to_fix}.",
+def _not_a_rollback(looks_like_one: Rollback | None) -> tuple[list[str], list[str]]:
+    """For whoever meant the pull request as a rollback, when it looks like one but is none:
+    the lines above the table saying why, and those at the end saying what would make it one."""
+    refusal = looks_like_one.refusal if looks_like_one is not None else None
+    if looks_like_one is None or refusal is None:
+        return [], []
+    why_not = (
+        f"It is not taken as a rollback, though {looks_like_one.recognised_by}: a rollback "
+        "goes into the production branch and reverts a merged hotfix pull request, but "
+        f"{refusal.problem}."
     )
+    return [why_not, ""], ["", "## If it is meant as a rollback", "", f"{refusal.how_to_fix}."]
 
 
 def _fixes(results: tuple[RuleResult, ...]) -> list[str]:

@@ -46,7 +46,7 @@ from policies.evaluate import (
     needed_lookups,
 )
 from policies.facts import PullRequestFacts, RevertedPull, Review, ReviewState
-from policies.rollback import is_rollback, reverted_number
+from policies.rollback import is_rollback, reverted_number, rollback_refusal
 from policies.rule import Lookups
 from policies.versions import DEFAULT_VERSION_FILES
 
@@ -382,6 +382,21 @@ async def read_reverted_pull(
         merged=bool(pull.get("merged")),
         merge_commit_sha=pull.get("merge_commit_sha") if pull.get("merged") else None,
     )
+
+
+async def read_rolled_back_hotfix(
+    github: InstallationClient, repository: str, config: HotfixConfig, pull: dict[str, Any]
+) -> RevertedPull | None:
+    """The merged hotfix pull request that `pull` (as the API gives it) rolls back; None when
+    `pull` is no rollback: it does not look like one, is not into the production branch, or
+    reverts no merged hotfix (docs/BEHAVIOUR.md, "Rollbacks")."""
+    head_ref, labels = pull["head"]["ref"], [label["name"] for label in pull["labels"]]
+    if not is_rollback(config, head_ref, labels):
+        return None
+    number = reverted_number(head_ref, pull.get("body") or "", repository)
+    reverted = await read_reverted_pull(github, repository, number) if number is not None else None
+    refused = rollback_refusal(config, repository, pull["base"]["ref"], number, reverted)
+    return reverted if refused is None else None
 
 
 async def _existing_tags(

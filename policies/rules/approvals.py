@@ -341,7 +341,14 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         notes.append(uncounted)
     found = "; ".join(found_parts + notes) or "no approvals needed"
 
+    waiting = [
+        (group, group.count - len(people))
+        for group, people in zip(groups, filled, strict=True)
+        if len(people) < group.count
+    ]
+    waiting_names = tuple(group.name for group, _ in waiting)
     # A `users:` group the author is needed for can never fill: say so instead of waiting.
+    # The groups not filled are still named, so that their people are asked and reminded.
     impossible = [
         group
         for group, members in zip(groups, candidates, strict=True)
@@ -358,17 +365,12 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             f"List more users for {join_words(names)} under {need.config_key} in "
             f".github/hotfix.yml on {facts.base_ref}, or have someone else "
             "open the pull request",
+            waiting_names,
         )
-    waiting = [
-        (group, group.count - len(people))
-        for group, people in zip(groups, filled, strict=True)
-        if len(people) < group.count
-    ]
     if not waiting:
         return RuleResult(
             NAME, Status.PASS, found, expected, f"Every approval group of {need.of} is filled"
         )
-    waiting_names = tuple(group.name for group, _ in waiting)
     fixes = [_ask(group, missing) for group, missing in waiting] + notes
     return RuleResult(
         NAME,

@@ -185,6 +185,21 @@ def test_a_users_group_that_needs_the_author_fails() -> None:
     assert result.summary == "Pair cannot be filled: the author cannot approve their own hotfix"
 
 
+def test_a_group_only_the_author_could_fill_still_names_every_group_not_filled() -> None:
+    # Whom the clock asks and reminds: the other groups go on waiting for their people.
+    text = (
+        "severities: {P0: {approvals: [{name: Engineering Lead, team: engineering-leads}, "
+        "{name: Owner, users: [dev]}, {name: On-call Manager, team: on-call-managers}]}}"
+    )
+    result = run([review("manager")], config_text=text)
+    assert (result.status, result.waiting_for) == (Status.FAIL, ("Engineering Lead", "Owner"))
+    assert result.summary == "Owner cannot be filled: the author cannot approve their own hotfix"
+    assert result.how_to_fix == (
+        "List more users for Owner under severities.P0 in .github/hotfix.yml on main, "
+        "or have someone else open the pull request"
+    )
+
+
 @pytest.mark.parametrize("labels", [{"hotfix"}, {"hotfix", "P2"}, {"hotfix", "P0", "P1"}])
 def test_not_applicable_without_an_allowed_severity(labels: set[str]) -> None:
     assert run([review("lead")], labels=labels).status is Status.NOT_APPLICABLE

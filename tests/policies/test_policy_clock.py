@@ -119,6 +119,36 @@ def test_mentions_name_the_groups_not_filled_the_author_and_the_others_once_each
     ]
 
 
+AUTHOR_ONLY_GROUP = """
+severities:
+  P1:
+    approvals:
+      - {name: Engineering Lead, team: engineering-leads}
+      - {name: Owner, users: [Dev]}
+      - {name: Maintainers, users: [dev, alice, bob]}
+    escalation:
+      - {after: 30m, notify: [approvers]}
+"""
+
+
+def test_a_group_only_the_author_could_fill_leaves_the_others_asked_and_mentioned() -> None:
+    policy = config(AUTHOR_ONLY_GROUP)
+    pull = facts(labels={"hotfix", "P1"}, reviews=[], author="dev")
+    verdict = evaluate(policy, pull)
+    [step] = policy.severities["P1"].escalation
+
+    assert verdict.title == "1 of 6 rules fails: approvals"
+    assert review_requests(policy, verdict, pull) == [
+        ReviewRequest("Engineering Lead", team_reviewers=("engineering-leads",)),
+        ReviewRequest("Maintainers", reviewers=("alice", "bob")),
+    ]
+    assert mentions(step, policy.severities["P1"], verdict, pull, "acme") == [
+        "@acme/engineering-leads",
+        "@alice",
+        "@bob",
+    ]
+
+
 def test_an_escalation_step_is_found_by_its_time() -> None:
     assert escalation_step(config(), "P0", timedelta(minutes=15)) is not None
     assert escalation_step(config(), "P0", timedelta(minutes=16)) is None

@@ -237,6 +237,11 @@ def test_a_rollback_is_one_even_with_the_hotfix_label() -> None:
     ("changes", "problem", "fix"),
     [
         (
+            {"base_ref": "develop"},
+            "it is into develop, not the production branch main",
+            "A hotfix is rolled back where it shipped: change the base branch to main",
+        ),
+        (
             {"head_ref": "undo-login", "labels": {"rollback"}, "body": "", "reverted": None},
             "it names no pull request it reverts",
             "Add the line `Reverts acme/shop#N` to this pull request's description",
@@ -268,18 +273,37 @@ def test_a_rollback_is_one_even_with_the_hotfix_label() -> None:
         ),
     ],
 )
-def test_a_rollback_of_anything_but_a_merged_hotfix_is_refused_before_any_rule(
+def test_what_looks_like_a_rollback_of_anything_but_a_merged_hotfix_is_no_hotfix_saying_why(
     changes: dict[str, Any], problem: str, fix: str
 ) -> None:
     refused = rollback_facts(**changes)
 
     verdict = evaluate(config(), refused)
 
-    assert (verdict.conclusion, verdict.results) == (Conclusion.FAILURE, ())
-    assert verdict.title == f"Not a rollback of a merged hotfix: {problem}"
-    assert verdict.rollback is not None and verdict.rollback.refusal is not None
-    assert verdict.rollback.refusal.how_to_fix.startswith(fix)
+    assert (verdict.conclusion, verdict.title, verdict.results) == (
+        Conclusion.NEUTRAL,
+        "Not a hotfix pull request",
+        (),
+    )
+    assert verdict.rollback is None
+    assert verdict.not_a_rollback is not None and verdict.not_a_rollback.refusal is not None
+    assert verdict.not_a_rollback.refusal.problem == problem
+    assert verdict.not_a_rollback.refusal.how_to_fix.startswith(fix)
     assert needed_lookups(config(), refused) == Lookups()  # nothing to look up for no rule
+
+
+def test_what_looks_like_a_rollback_but_is_none_is_judged_as_the_hotfix_it_is() -> None:
+    hotfix = rollback_facts(
+        head_ref="hotfix/undo-login", labels={"rollback", "hotfix", "P0"}, body=""
+    )
+
+    verdict = evaluate(config(), hotfix)
+
+    assert (verdict.conclusion, verdict.title) == (Conclusion.SUCCESS, "All 6 rules pass")
+    assert (verdict.severity, verdict.rollback) == ("P0", None)
+    assert verdict.not_a_rollback is not None and verdict.not_a_rollback.refusal is not None
+    assert verdict.not_a_rollback.refusal.problem == "it names no pull request it reverts"
+    assert needed_lookups(config(), hotfix).teams == ("engineering-leads", "on-call-managers")
 
 
 # --- comment commands on a rollback ------------------------------------------------------------

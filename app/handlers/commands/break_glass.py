@@ -90,7 +90,7 @@ async def _may_withdraw(invocation: Invocation) -> None:
         return
     severity = current.severity
     approvers: list[ApprovalGroup] | tuple[ApprovalGroup, ...]
-    if invocation.is_rollback_pull():
+    if await invocation.rolled_back() is not None:
         approvers, whose = rollback_groups(invocation.config, severity), "this rollback"
     else:
         policy = invocation.config.severities.get(severity)  # gone when the config dropped it

@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any, Generic
 
 from app.github.teams import members_among
-from app.handlers.policy import read_reverted_pull
+from app.handlers.policy import read_rolled_back_hotfix
 from app.handlers.records import PullRecords
 from app.handlers.routing import Context
 from policies.commands import Arguments, Syntax
 from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
 from policies.evaluate import is_hotfix
-from policies.rollback import is_rollback, reverted_number, rollback_refusal
+from policies.facts import RevertedPull
 from policies.rules.approvals import rollback_need
 from policies.rules.common import single_severity
 from policies.wording import join_words
@@ -79,13 +79,14 @@ class Invocation:
 
     async def open_severity(self) -> Governing:
         """The severity whose rules commands follow on an open hotfix pull request, or on
-        an open rollback the rolled-back hotfix's; a refusal for any other pull request."""
+        an open rollback the rolled-back hotfix's; a refusal for any other pull request (such
+        as one that looks like a rollback, but is none and no hotfix)."""
         self.require_open()
+        rolled_back = await self.rolled_back()
+        if rolled_back is not None:
+            return self._rollback_severity(rolled_back)
         labels = [label["name"] for label in self.pull["labels"]]
-        head_ref = self.pull["head"]["ref"]
-        if is_rollback(self.config, head_ref, labels):
-            return await self._rolled_back_severity()
-        if not is_hotfix(self.config, head_ref, labels):
+        if not is_hotfix(self.config, self.pull["head"]["ref"], labels):
             raise Refusal("this is not a hotfix pull request")
         labelled = single_severity(self.config, labels)
         if labelled is None:
@@ -93,25 +94,16 @@ class Invocation:
         severity, policy = labelled
         return Governing(severity, policy, tuple(policy.approvals))
 
-    def is_rollback_pull(self) -> bool:
-        """Whether the pull request is a rollback (`rollback.pattern` or `rollback.label`)."""
-        labels = [label["name"] for label in self.pull["labels"]]
-        return is_rollback(self.config, self.pull["head"]["ref"], labels)
+    async def rolled_back(self) -> RevertedPull | None:
+        """The merged hotfix the pull request rolls back; None when it is no rollback."""
+        context = self.context
+        return await read_rolled_back_hotfix(
+            context.github, context.repository, self.config, self.pull
+        )
 
-    async def _rolled_back_severity(self) -> Governing:
+    def _rollback_severity(self, reverted: RevertedPull) -> Governing:
         """A rollback follows the severity of the hotfix it rolls back (docs/BEHAVIOUR.md,
         "Rollbacks"); its approvers are those of its own approvals."""
-        repository = self.context.repository
-        number = reverted_number(self.pull["head"]["ref"], self.pull.get("body") or "", repository)
-        reverted = (
-            await read_reverted_pull(self.context.github, repository, number)
-            if number is not None
-            else None
-        )
-        refusal = rollback_refusal(self.config, repository, number, reverted)
-        if refusal is not None:
-            raise Refusal(f"this rollback does not roll back a merged hotfix: {refusal.problem}")
-        assert reverted is not None  # rollback_refusal names a missing one
         labelled = single_severity(self.config, reverted.labels)
         if labelled is None:
             raise Refusal(

@@ -29,7 +29,7 @@ from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
 from app.handlers.checks import find_check_run, report_failure, write_check_run
 from app.handlers.config_files import base_config, start_reading_config
-from app.handlers.policy import read_reverted_pull
+from app.handlers.policy import read_rolled_back_hotfix
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import look_for_comment, write_comment
@@ -48,7 +48,7 @@ from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
-from policies.rollback import is_rollback, reverted_number, rollback_reason, rollback_refusal
+from policies.rollback import is_rollback, rollback_reason
 from policies.rules.common import single_severity
 from policies.timeline import merged_into, opened, step_finished
 from policies.versions import declared_version, tag_name, version_files_to_read
@@ -201,12 +201,11 @@ async def _plan_for(
     if not is_production_hotfix(config, pull):
         context.log.info("pull request #%d is not a hotfix merged into production", number)
         return None
-    rolled_back = None
-    if _is_rollback(config, pull):
-        rolled_back = await _rolled_back(context, pull, config)
-        if rolled_back is None:
-            context.log.info("pull request #%d rolls back no merged hotfix", number)
-            return None
+    # One that looks like a rollback but is none is judged as any pull request.
+    rolled_back = await _rolled_back(context, pull, config)
+    if rolled_back is None and not is_hotfix(config, pull["head"]["ref"], _labels(pull)):
+        context.log.info("pull request #%d is neither a hotfix nor a rollback", number)
+        return None
     return await _plan(context, pull, config, reads, state, rolled_back)
 
 
@@ -216,31 +215,27 @@ def _defaults(pull: dict[str, Any]) -> HotfixConfig:
 
 
 def is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
-    """A hotfix or a rollback pull request into the production branch: the post-merge steps
-    run for it."""
-    labels = [label["name"] for label in pull["labels"]]
+    """A hotfix pull request into the production branch, or one there that looks like a
+    rollback: the post-merge steps run for it, for the latter only when it is a rollback
+    (`_plan_for` reads what it reverts)."""
+    head_ref, labels = pull["head"]["ref"], _labels(pull)
     return pull["base"]["ref"] == config.branches.production and (
-        is_hotfix(config, pull["head"]["ref"], labels) or _is_rollback(config, pull)
+        is_hotfix(config, head_ref, labels) or is_rollback(config, head_ref, labels)
     )
 
 
-def _is_rollback(config: HotfixConfig, pull: dict[str, Any]) -> bool:
-    labels = [label["name"] for label in pull["labels"]]
-    return is_rollback(config, pull["head"]["ref"], labels)
+def _labels(pull: dict[str, Any]) -> list[str]:
+    return [label["name"] for label in pull["labels"]]
 
 
 async def _rolled_back(
     context: Context, pull: dict[str, Any], config: HotfixConfig
 ) -> RolledBack | None:
-    """The hotfix a rollback reverts, with its tag; None when it names no hotfix merged into
-    the production branch."""
+    """The hotfix a rollback reverts, with its tag; None when the pull request is no rollback
+    of a hotfix merged into the production branch."""
     repository, body = context.repository, pull.get("body") or ""
-    number = reverted_number(pull["head"]["ref"], body, repository)
-    if number is None:
-        return None
-    reverted = await read_reverted_pull(context.github, repository, number)
-    refused = rollback_refusal(config, repository, number, reverted)
-    if reverted is None or reverted.merge_commit_sha is None or refused is not None:
+    reverted = await read_rolled_back_hotfix(context.github, repository, config, pull)
+    if reverted is None or reverted.merge_commit_sha is None:
         return None
     # Its tag is the one its own post-merge run made: from the version at its merge commit.
     paths = version_files_to_read(config)
@@ -248,7 +243,7 @@ async def _rolled_back(
     version = declared_version(config, files)
     labelled = single_severity(config, reverted.labels)
     return RolledBack(
-        number=number,
+        number=reverted.number,
         title=reverted.title,
         author=reverted.author,
         severity=labelled[0] if labelled else None,
