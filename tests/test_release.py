@@ -528,68 +528,83 @@ def with_release_branches(bot: Bot, *names: str) -> None:
         bot.repo.commit(name, {"RELEASE_NOTES.md": f"{name}\n"}, f"Start {name}")
 
 
-def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
-    pull = merged_hotfix(bot)
-    with_release_branches(bot, "release/1.2", "release/1.3")
-    before = {name: branch.sha for name, branch in bot.repo.branches.items()}
-
-    with bot.counting() as requests:
-        bot.pull_request(pull.number, "closed")
-
-    release = bot.repo.get_commit("release/1.3")
-    assert release.parents == (before["release/1.3"], merge_sha(pull))
-    assert release.message == f"Merge hotfix {TAG} back into release/1.3"
-    assert release.tree["VERSION"] == "1.2.4\n"
-    assert bot.repo.branches["release/1.2"].sha == before["release/1.2"]
-    assert bot.repo.branches["develop"].sha == before["develop"]
-    # The release branches are listed once, with one request; the latest is open.
-    assert [r.path for r in requests if "/git/matching-refs/" in r.path] == [
-        "/repos/acme/widgets/git/matching-refs/heads/release"
-    ]
-    assert compared_release_branches(requests) == ["release/1.3"]
-    merged = row(
+def assert_merged_into_release_branch(
+    bot: Bot, pull: FakePull, branch: str, before: dict[str, str]
+) -> None:
+    """`branch`, alone of all branches, merged the merge commit; the report says so."""
+    merged = bot.repo.get_commit(branch)
+    assert merged.parents == (before[branch], merge_sha(pull))
+    assert merged.message == f"Merge hotfix {TAG} back into {branch}"
+    assert merged.tree["VERSION"] == "1.2.4\n"
+    after = {name: ref.sha for name, ref in bot.repo.branches.items()}
+    assert after == {**before, branch: merged.sha}
+    row_merged = row(
         "Back-merge",
         "✅ done",
-        f"merged into the release branch `release/1.3` as `{release.sha[:7]}`",
-        f"[{release.sha[:7]}]({WEB}/commit/{release.sha})",
+        f"merged into the release branch `{branch}` as `{merged.sha[:7]}`",
+        f"[{merged.sha[:7]}]({WEB}/commit/{merged.sha})",
     )
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, merged, DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, row_merged, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
-def compared_release_branches(requests: list[RecordedRequest]) -> list[str]:
-    """The release branches compared with main, in order."""
-    prefix = "/repos/acme/widgets/compare/main..."
-    return [r.path.removeprefix(prefix) for r in requests if r.path.startswith(prefix)]
-
-
-@pytest.mark.parametrize(
-    ("release_branches", "target"),
-    [(["release/1.3"], "develop"), (["release/1.2", "release/1.3"], "release/1.2")],
-)
-def test_a_finished_release_branch_kept_after_its_merge_is_passed_over(
-    bot: Bot, release_branches: list[str], target: str
-) -> None:
+def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
     pull = merged_hotfix(bot)
-    with_release_branches(bot, *release_branches)
-    # release/1.3 was finished with `git flow release finish -k`: merged into main, kept.
-    bot.repo.merge_refs("main", "release/1.3", "Merge branch 'release/1.3'", "dev")
-    before = {name: branch.sha for name, branch in bot.repo.branches.items()}
+    with_release_branches(bot, "release/1.3", "release/1.4")
+    before = {name: branch.sha for name, branch in bot.repo.branches.items() if name != BRANCH}
 
     with bot.counting() as requests:
         bot.pull_request(pull.number, "closed")
 
-    assert bot.repo.branches["release/1.3"].sha == before["release/1.3"]
-    merged = bot.repo.get_commit(target)
-    assert merged.parents == (before[target], merge_sha(pull))
-    assert merged.message == f"Merge hotfix {TAG} back into {target}"
-    # From the highest version down, until one is open.
-    assert compared_release_branches(requests) == list(reversed(release_branches))
-    where = "`develop`" if target == "develop" else f"the release branch `{target}`"
-    assert (
-        f"| Back-merge | ✅ done | merged into {where} as `{merged.sha[:7]}` |"
-        in release_run(bot, pull).output["summary"]
-    )
+    assert_merged_into_release_branch(bot, pull, "release/1.4", before)
+    # The release branches are listed once, with one request; their names tell which is open.
+    assert [r.path for r in requests if "/git/matching-refs/" in r.path] == [
+        "/repos/acme/widgets/git/matching-refs/heads/release"
+    ]
+    assert not [r.path for r in requests if "/compare/" in r.path]
+
+
+def test_a_release_branch_with_no_commit_of_its_own_yet_is_open(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    # Just cut from develop, which holds nothing main does not: it is behind main.
+    bot.repo.create_branch("release/1.3.0", "develop")
+    before = {name: branch.sha for name, branch in bot.repo.branches.items() if name != BRANCH}
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_merged_into_release_branch(bot, pull, "release/1.3.0", before)
+
+
+@pytest.mark.parametrize(
+    "release_branches", [["release/1.2.0"], ["release/1.2.0", "release/1.2.4"]]
+)
+def test_a_release_branch_at_or_below_the_hotfix_version_is_passed_over(
+    bot: Bot, release_branches: list[str]
+) -> None:
+    pull = merged_hotfix(bot)
+    # Released already and kept (merged into main by squash, say): with commits main lacks.
+    with_release_branches(bot, *release_branches)
+    before = {name: branch.sha for name, branch in bot.repo.branches.items()}
+
+    bot.pull_request(pull.number, "closed")
+
+    assert {name: bot.repo.branches[name].sha for name in release_branches} == {
+        name: before[name] for name in release_branches
+    }
+    assert_merged_back(bot, pull, before["develop"])
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_of_two_open_release_branches_the_higher_version_gets_the_back_merge(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    with_release_branches(bot, "release/1.3.0")
+    bot.repo.create_branch("release/2.0.0", "develop")  # no commit of its own yet
+    before = {name: branch.sha for name, branch in bot.repo.branches.items() if name != BRANCH}
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_merged_into_release_branch(bot, pull, "release/2.0.0", before)
 
 
 def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: str) -> None:

@@ -266,14 +266,15 @@ async def _plan(
     rolled_back: RolledBack | None,
 ) -> ReleasePlan:
     github, repository, merge_sha = context.github, context.repository, pull["merge_commit_sha"]
-    back_merge_target = reads.start(
-        ("back-merge target", repository),
-        lambda: back_merge.back_merge_target(github, repository, config),
+    release_branches = reads.start(
+        ("release branches", repository),
+        lambda: back_merge.release_branches(github, repository, config),
     )
     version_files, records = await asyncio.gather(
         read_files(github, repository, merge_sha, version_files_to_read(config), reads),
         PullRecords.load(context, pull["number"]),
     )
+    version = declared_version(config, version_files)
     glass = records.break_glass
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
@@ -292,7 +293,7 @@ async def _plan(
         head_in_repository=head_repo is not None and head_repo["id"] == base_repo["id"],
         default_branch=base_repo["default_branch"],
         config=config,
-        version=declared_version(config, version_files),
+        version=version,
         # Until the release branches are listed: no look of a step reads the back-merge
         # target, and one that did would be of the development branch, not used for another.
         back_merge_target=config.branches.development,
@@ -306,7 +307,8 @@ async def _plan(
         merged_by=(pull.get("merged_by") or {}).get("login"),
     )
     start_looks(context, plan, state, steps.STEPS, reads)
-    return dataclasses.replace(plan, back_merge_target=await back_merge_target)
+    target = back_merge.back_merge_target(config, await release_branches, version)
+    return dataclasses.replace(plan, back_merge_target=target)
 
 
 async def run_steps(
