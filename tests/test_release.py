@@ -36,7 +36,7 @@ def merged_hotfix(
     *,
     hotfix_files: dict[str, str] | None = None,
     develop_files: dict[str, str] | None = None,
-    main_files: dict[str, str] | None = None,
+    main_files: dict[str, str | None] | None = None,
     with_develop: bool = True,
     from_fork: str | None = None,
     through_queue: bool = False,
@@ -75,6 +75,11 @@ def merged_hotfix(
 def merge_sha(pull: FakePull) -> str:
     assert pull.merge_commit_sha is not None
     return pull.merge_commit_sha
+
+
+def before_merge(bot: Bot, pull: FakePull) -> str:
+    """The merge commit's first parent: the production branch the hotfix merged into."""
+    return bot.repo.get_commit(merge_sha(pull)).parents[0]
 
 
 def release_run(bot: Bot, pull: FakePull) -> FakeCheckRun:
@@ -267,11 +272,12 @@ def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> N
     assert_only_pull(bot, pull)
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
-    # One installation token, the pull request, config and version (3), the organization's
-    # config (1), tag (3), release (2), back-merge (3: release branches, develop, the merge),
-    # deletion (2), incident report (2), resolution notice (1: its look at the comments is
-    # the report comment's), comment (2), check run (2).
-    assert len(requests) == 23
+    # One installation token, the pull request, config and version (3), the version files
+    # main had before the merge (3: the merge commit, the tree and VERSION before it), the
+    # organization's config (1), tag (3), release (2), back-merge (3: release branches,
+    # develop, the merge), deletion (2), incident report (2), resolution notice (1: its look
+    # at the comments is the report comment's), comment (2), check run (2).
+    assert len(requests) == 26
 
 
 def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
@@ -738,11 +744,11 @@ def test_a_file_both_sides_changed_in_different_places_merges_with_the_version_r
     }
     assert set(bot.repo.branches) == {"main", "develop"}
     assert_only_pull(bot, pull)
-    # app.py's three sides were read to tell, once each; of VERSION only the merge commit's,
-    # for the tag.
+    # app.py's three sides were read to tell, once each; of VERSION only main's before the
+    # merge and the merge commit's, for the tag.
     read = [r.path.rpartition("/")[2] for r in requests if "/git/blobs/" in r.path]
     sides = [app_py(), app_py(line_1="line 1, fixed\n"), app_py(line_20="line 20, new\n")]
-    assert sorted(read) == sorted(blob_sha(text) for text in ["1.2.4\n", *sides])
+    assert sorted(read) == sorted(blob_sha(text) for text in ["1.2.3\n", "1.2.4\n", *sides])
     resolution = develop.parents[1]
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
@@ -763,9 +769,10 @@ def test_beyond_fifty_other_files_changed_on_both_sides_people_merge(bot: Bot) -
 
     bot.pull_request(pull.number, "closed")
 
-    # Only VERSION at the merge commit, for the tag.
+    # Only VERSION on main before the merge and at the merge commit, for the tag.
     blobs = bot.fake.requests_to("GET", "/repos/acme/widgets/git/blobs/")
-    assert [r.path.rpartition("/")[2] for r in blobs] == [blob_sha("1.2.4\n")]
+    read = sorted(r.path.rpartition("/")[2] for r in blobs)
+    assert read == sorted(blob_sha(text) for text in ["1.2.3\n", "1.2.4\n"])
     [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
     assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
     listed = [line for line in backmerge.body.splitlines() if line.startswith("- `")]
@@ -1263,12 +1270,15 @@ def test_each_step_starts_once_the_steps_it_needs_have_ended_beside_the_others(
     [comments_look] = made("GET", f"/issues/{pull.number}/comments")
     notice, report_comment = made("POST", f"/issues/{pull.number}/comments")
     # The looks of the tag, the release, the incident report and the resolution notice at
-    # once, beside the listing of the release branches, before any step acts.
+    # once, beside the listing of the release branches and the read of which version files
+    # main had before the merge, before any step acts.
     release_branches = first("GET", "/git/matching-refs/heads/release")
+    main_before = first("GET", f"/git/trees/{before_merge(bot, pull)}")
     for look in (tag_look, release_look, report_look, comments_look):
-        assert overlap(look, release_branches)
+        assert overlap(look, release_branches) and overlap(look, main_before)
     # Then the tag and the back-merge at once; the check run looked up meanwhile.
     assert before(release_branches, tag_object) and overlap(tag_object, back_merge_look)
+    assert before(main_before, tag_object)
     assert overlap(tag_object, first("GET", f"/commits/{merge_sha(pull)}/check-runs"))
     # The release after the tag; the branch deletion after the back-merge, beside the release.
     assert before(tag_ref, release)
@@ -1281,16 +1291,19 @@ def test_each_step_starts_once_the_steps_it_needs_have_ended_beside_the_others(
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
-# The pull request, its base's config and the merge commit's tree; the release branches
-# beside the looks of the tag and the release; then the tag and the back-merge side by side
-# (the back-merge looks before it acts), while the comment and the check run are looked up;
-# the tag's ref beside the merge; the release beside the branch's look (after the
-# back-merge); the branch's deletion; then the comment and the check run at once.
+# The pull request, its base's config, the merge commit and its tree; the release branches
+# and the tree before the merge (which version files main had) beside the looks of the tag
+# and the release; then the tag and the back-merge side by side (the back-merge looks before
+# it acts), while the comment and the check run are looked up; the tag's ref beside the
+# merge; the release beside the branch's look (after the back-merge); the branch's
+# deletion; then the comment and the check run at once.
 POST_MERGE_REQUESTS = [
     "GET /pulls/{number}",
     "GET /git/trees/main",
     "GET /repos/acme/.github/contents/.github/hotfix.yml",
     "GET /git/trees/{sha}",
+    "GET /git/commits/{sha}",
+    "GET /git/trees/{before}",
     "GET /git/matching-refs/heads/release",
     "GET /issues/{number}/comments",
     "GET /commits/{sha}/check-runs",
@@ -1333,7 +1346,7 @@ def test_a_post_merge_run_takes_7_sequential_round_trips_and_8_with_an_incident_
         f"{span.method} {span.path.removeprefix('/repos/acme/widgets')}" for span in spans
     )
     expected = [
-        call.format(number=pull.number, sha=merge_sha(pull))
+        call.format(number=pull.number, sha=merge_sha(pull), before=before_merge(bot, pull))
         for call in POST_MERGE_REQUESTS + incident_requests
     ]
     assert calls == sorted(expected)
@@ -1484,6 +1497,52 @@ def test_finishing_a_pre_release_by_hand_publishes_it_as_one(
         "git fetch origin\n"
         "gh release create v1.2.4-rc.1 --verify-tag --title v1.2.4-rc.1 --notes "
         f"'Hotfix #{pull.number}: Fix login' --prerelease\n```"
+    )
+
+
+def test_the_tag_is_the_version_the_check_approved_not_that_of_a_file_the_hotfix_added(
+    bot: Bot,
+) -> None:
+    """main's one version file is package.json; the hotfix bumps it and adds VERSION 2.0.0,
+    which `version-bump` does not take for a version file, since main has none."""
+    pull = merged_hotfix(
+        bot,
+        main_files={"VERSION": None, "package.json": '{"version": "1.2.3"}\n'},
+        hotfix_files={"package.json": '{"version": "1.2.4"}\n', "VERSION": "2.0.0\n"},
+        evaluated=True,
+    )
+    assert (
+        "| `version-bump` | ✅ pass | VERSION: missing on main, 2.0.0 on hotfix/fix-login; "
+        "package.json: 1.2.3 on main, 1.2.4 on hotfix/fix-login | 1.2.4 (1.2.3 + 1 patch) in "
+        "package.json, and no tag v1.2.4 yet |"
+    ) in bot.policy_run(pull.head_sha).output["summary"].splitlines()
+
+    bot.pull_request(pull.number, "closed")
+
+    assert set(bot.repo.tags) == {TAG}
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    assert release_run(bot, pull).output["title"] == f"All steps done for {TAG}"
+
+
+def test_a_version_file_only_the_hotfix_added_names_no_tag(bot: Bot) -> None:
+    pull = merged_hotfix(bot, main_files={"VERSION": None})  # the hotfix adds VERSION 1.2.4
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.tags == {}
+    run = release_run(bot, pull)
+    assert run.output["title"] == "1 of 6 steps failed: tag"
+    assert (
+        row(
+            "Tag",
+            "❌ failed",
+            f"no version file `main` had before the merge declares a version at the merge "
+            f"commit `{merge_sha(pull)[:7]}` (looked at `VERSION`, `pyproject.toml`, "
+            "`package.json`, `Cargo.toml`; one the hotfix added does not count), so there is "
+            "no tag name",
+        )
+        in run.output["summary"].splitlines()
     )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import classify, describe_with_wait, timestamp
+from app.github.client import InstallationClient, classify, describe_with_wait, timestamp
 from app.github.files import read_files, start_reading_tree
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
@@ -48,10 +48,17 @@ from app.handlers.routing import Context
 from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
+from policies.files import FileText
 from policies.rollback import is_rollback, reverted_number, rollback_reason, rollback_refusal
 from policies.rules.common import single_severity
 from policies.timeline import merged_into, opened, step_finished
-from policies.versions import declared_version, tag_name, version_files_to_read
+from policies.versions import (
+    Version,
+    declared_version,
+    head_version,
+    tag_name,
+    version_files_to_read,
+)
 
 PULL_REQUEST_ACTIONS = ("closed",)
 
@@ -143,9 +150,11 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         if isinstance(base, dict) and isinstance(base.get("ref"), str):
             start_reading_config(reads, context.github, context.repository, base["ref"])
         if isinstance(merge_sha, str):
-            # The tree the version files are read from, beside the pull request (a merged
-            # one's merge commit never changes); which files, the config says.
+            # The tree the version files are read from and the commit naming the base's,
+            # beside the pull request (a merged one's merge commit never changes); which
+            # files, the config says.
             start_reading_tree(reads, context.github, context.repository, merge_sha)
+            _start_reading_commit(reads, context.github, context.repository, merge_sha)
         state = await ReleaseState.load(context, release_key(context.repository, number))
         try:
             pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
@@ -203,7 +212,7 @@ async def _plan_for(
         return None
     rolled_back = None
     if _is_rollback(config, pull):
-        rolled_back = await _rolled_back(context, pull, config)
+        rolled_back = await _rolled_back(context, pull, config, reads)
         if rolled_back is None:
             context.log.info("pull request #%d rolls back no merged hotfix", number)
             return None
@@ -230,7 +239,7 @@ def _is_rollback(config: HotfixConfig, pull: dict[str, Any]) -> bool:
 
 
 async def _rolled_back(
-    context: Context, pull: dict[str, Any], config: HotfixConfig
+    context: Context, pull: dict[str, Any], config: HotfixConfig, reads: Reads
 ) -> RolledBack | None:
     """The hotfix a rollback reverts, with its tag; None when it names no hotfix merged into
     the production branch."""
@@ -242,10 +251,10 @@ async def _rolled_back(
     refused = rollback_refusal(config, repository, number, reverted)
     if reverted is None or reverted.merge_commit_sha is None or refused is not None:
         return None
-    # Its tag is the one its own post-merge run made: from the version at its merge commit.
-    paths = version_files_to_read(config)
-    files = await read_files(context.github, repository, reverted.merge_commit_sha, paths)
-    version = declared_version(config, files)
+    # Its tag is the one its own post-merge run made.
+    version = await _released_version(
+        context.github, repository, config, reverted.merge_commit_sha, reads
+    )
     labelled = single_severity(config, reverted.labels)
     return RolledBack(
         number=number,
@@ -270,11 +279,15 @@ async def _plan(
         ("release branches", repository),
         lambda: back_merge.release_branches(github, repository, config),
     )
-    version_files, records = await asyncio.gather(
+    merged_files, records = await asyncio.gather(
         read_files(github, repository, merge_sha, version_files_to_read(config), reads),
         PullRecords.load(context, pull["number"]),
     )
-    version = declared_version(config, version_files)
+    # Started once the merge commit's files are read, so that no blob is fetched twice.
+    released = reads.start(
+        ("released version", repository, merge_sha),
+        lambda: _released_version(github, repository, config, merge_sha, reads),
+    )
     glass = records.break_glass
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
@@ -293,7 +306,10 @@ async def _plan(
         head_in_repository=head_repo is not None and head_repo["id"] == base_repo["id"],
         default_branch=base_repo["default_branch"],
         config=config,
-        version=version,
+        # Until the version files before the merge are read: the merge commit's first
+        # readable one, the version released unless the hotfix added a version file. The
+        # looks start on it; run_steps starts those of another.
+        version=declared_version(config, merged_files),
         # Until the release branches are listed: no look of a step reads the back-merge
         # target, and one that did would be of the development branch, not used for another.
         back_merge_target=config.branches.development,
@@ -307,8 +323,37 @@ async def _plan(
         merged_by=(pull.get("merged_by") or {}).get("login"),
     )
     start_looks(context, plan, state, steps.STEPS, reads)
+    version = await released
     target = back_merge.back_merge_target(config, await release_branches, version)
-    return dataclasses.replace(plan, back_merge_target=target)
+    return dataclasses.replace(plan, version=version, back_merge_target=target)
+
+
+async def _released_version(
+    github: InstallationClient, repository: str, config: HotfixConfig, merge_sha: str, reads: Reads
+) -> Version | None:
+    """The version the hotfix merged as `merge_sha` releases, read as `version-bump` read the
+    head's: of the version files the production branch had before the merge (in the merge
+    commit's first parent; one the hotfix added is not one), the first readable at the merge
+    commit. The tag made is the one the check approved."""
+    paths = version_files_to_read(config)
+
+    async def base_files() -> dict[str, FileText]:
+        merge_commit = await _start_reading_commit(reads, github, repository, merge_sha)
+        before = merge_commit["parents"][0]["sha"]
+        return await read_files(github, repository, before, paths, reads)
+
+    before, after = await asyncio.gather(
+        base_files(), read_files(github, repository, merge_sha, paths, reads)
+    )
+    return head_version(config, before, after)
+
+
+def _start_reading_commit(
+    reads: Reads, github: InstallationClient, repository: str, sha: str
+) -> asyncio.Task[Any]:
+    """The git data API's commit `sha` (its tree and parents), as one of `reads`."""
+    path = f"/repos/{repository}/git/commits/{sha}"
+    return reads.start(("commit", repository, sha), lambda: github.get_immutable(path))
 
 
 async def run_steps(
