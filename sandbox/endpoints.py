@@ -334,6 +334,14 @@ def create_git_commit(call: Call) -> Reply:
     return Reply(201, shapes.git_commit(call.fake, repo, commit))
 
 
+def get_git_commit(call: Call) -> Reply:
+    repo = call.repo
+    commit = repo.objects.commits.get(call.params["sha"])
+    if commit is None:
+        raise not_found()
+    return Reply(200, shapes.git_commit(call.fake, repo, commit))
+
+
 def get_blob(call: Call) -> Reply:
     repo = call.repo
     sha = call.params["sha"]
@@ -906,6 +914,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{REPO}/git/trees/{{tree_sha:path}}", get_tree),
     Route("POST", f"{REPO}/git/trees", create_tree),
     Route("POST", f"{REPO}/git/commits", create_git_commit),
+    Route("GET", f"{REPO}/git/commits/{{sha}}", get_git_commit),
     Route("GET", f"{REPO}/git/blobs/{{sha}}", get_blob),
     Route("POST", f"{REPO}/check-runs", create_check_run),
     Route("GET", f"{REPO}/check-runs/{{run_id:int}}", get_check_run),

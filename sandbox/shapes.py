@@ -384,7 +384,7 @@ def commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
 
 
 def git_commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
-    """The git data API's shape of a commit (``POST /git/commits``)."""
+    """The git data API's shape of a commit (``POST /git/commits``, ``GET /git/commits/{sha}``)."""
     git_url = f"{fake.api_url}/repos/{repo.full_name}/git"
     signature = {
         "name": item.author.name,

@@ -67,6 +67,7 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
     "GET /repos/{owner}/{repo}/git/trees/{tree_sha}": (("contents", "read"),),
     "POST /repos/{owner}/{repo}/git/trees": (("contents", "write"),),
     "POST /repos/{owner}/{repo}/git/commits": (("contents", "write"),),
+    "GET /repos/{owner}/{repo}/git/commits/{commit_sha}": (("contents", "read"),),
     "GET /repos/{owner}/{repo}/git/blobs/{file_sha}": (("contents", "read"),),
     "GET /repos/{owner}/{repo}/branches/{branch}": (("contents", "read"), ("metadata", "read")),
     "GET /repos/{owner}/{repo}/compare/{basehead}": (("contents", "read"),),

@@ -37,7 +37,7 @@ def merged_hotfix(
     *,
     hotfix_files: dict[str, str] | None = None,
     develop_files: dict[str, str] | None = None,
-    main_files: dict[str, str] | None = None,
+    main_files: dict[str, str | None] | None = None,
     with_develop: bool = True,
     from_fork: str | None = None,
     through_queue: bool = False,
@@ -76,6 +76,11 @@ def merged_hotfix(
 def merge_sha(pull: FakePull) -> str:
     assert pull.merge_commit_sha is not None
     return pull.merge_commit_sha
+
+
+def before_merge(bot: Bot, pull: FakePull) -> str:
+    """The merge commit's first parent: the production branch the hotfix merged into."""
+    return bot.repo.get_commit(merge_sha(pull)).parents[0]
 
 
 def release_run(bot: Bot, pull: FakePull) -> FakeCheckRun:
@@ -268,11 +273,12 @@ def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> N
     assert_only_pull(bot, pull)
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
-    # One installation token, the pull request, config and version (3), the organization's
-    # config (1), tag (3), release (2), back-merge (3: release branches, develop, the merge),
-    # deletion (2), incident report (2), resolution notice (1: its look at the comments is
-    # the report comment's), comment (2), check run (2).
-    assert len(requests) == 23
+    # One installation token, the pull request, config and version (3), the version files
+    # main had before the merge (3: the merge commit, the tree and VERSION before it), the
+    # organization's config (1), tag (3), release (2), back-merge (3: release branches,
+    # develop, the merge), deletion (2), incident report (2), resolution notice (1: its look
+    # at the comments is the report comment's), comment (2), check run (2).
+    assert len(requests) == 26
 
 
 def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
@@ -529,68 +535,83 @@ def with_release_branches(bot: Bot, *names: str) -> None:
         bot.repo.commit(name, {"RELEASE_NOTES.md": f"{name}\n"}, f"Start {name}")
 
 
-def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
-    pull = merged_hotfix(bot)
-    with_release_branches(bot, "release/1.2", "release/1.3")
-    before = {name: branch.sha for name, branch in bot.repo.branches.items()}
-
-    with bot.counting() as requests:
-        bot.pull_request(pull.number, "closed")
-
-    release = bot.repo.get_commit("release/1.3")
-    assert release.parents == (before["release/1.3"], merge_sha(pull))
-    assert release.message == f"Merge hotfix {TAG} back into release/1.3"
-    assert release.tree["VERSION"] == "1.2.4\n"
-    assert bot.repo.branches["release/1.2"].sha == before["release/1.2"]
-    assert bot.repo.branches["develop"].sha == before["develop"]
-    # The release branches are listed once, with one request; the latest is open.
-    assert [r.path for r in requests if "/git/matching-refs/" in r.path] == [
-        "/repos/acme/widgets/git/matching-refs/heads/release"
-    ]
-    assert compared_release_branches(requests) == ["release/1.3"]
-    merged = row(
+def assert_merged_into_release_branch(
+    bot: Bot, pull: FakePull, branch: str, before: dict[str, str]
+) -> None:
+    """`branch`, alone of all branches, merged the merge commit; the report says so."""
+    merged = bot.repo.get_commit(branch)
+    assert merged.parents == (before[branch], merge_sha(pull))
+    assert merged.message == f"Merge hotfix {TAG} back into {branch}"
+    assert merged.tree["VERSION"] == "1.2.4\n"
+    after = {name: ref.sha for name, ref in bot.repo.branches.items()}
+    assert after == {**before, branch: merged.sha}
+    row_merged = row(
         "Back-merge",
         "✅ done",
-        f"merged into the release branch `release/1.3` as `{release.sha[:7]}`",
-        f"[{release.sha[:7]}]({WEB}/commit/{release.sha})",
+        f"merged into the release branch `{branch}` as `{merged.sha[:7]}`",
+        f"[{merged.sha[:7]}]({WEB}/commit/{merged.sha})",
     )
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, merged, DELETE_DONE)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, row_merged, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
-def compared_release_branches(requests: list[RecordedRequest]) -> list[str]:
-    """The release branches compared with main, in order."""
-    prefix = "/repos/acme/widgets/compare/main..."
-    return [r.path.removeprefix(prefix) for r in requests if r.path.startswith(prefix)]
-
-
-@pytest.mark.parametrize(
-    ("release_branches", "target"),
-    [(["release/1.3"], "develop"), (["release/1.2", "release/1.3"], "release/1.2")],
-)
-def test_a_finished_release_branch_kept_after_its_merge_is_passed_over(
-    bot: Bot, release_branches: list[str], target: str
-) -> None:
+def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
     pull = merged_hotfix(bot)
-    with_release_branches(bot, *release_branches)
-    # release/1.3 was finished with `git flow release finish -k`: merged into main, kept.
-    bot.repo.merge_refs("main", "release/1.3", "Merge branch 'release/1.3'", "dev")
-    before = {name: branch.sha for name, branch in bot.repo.branches.items()}
+    with_release_branches(bot, "release/1.3", "release/1.4")
+    before = {name: branch.sha for name, branch in bot.repo.branches.items() if name != BRANCH}
 
     with bot.counting() as requests:
         bot.pull_request(pull.number, "closed")
 
-    assert bot.repo.branches["release/1.3"].sha == before["release/1.3"]
-    merged = bot.repo.get_commit(target)
-    assert merged.parents == (before[target], merge_sha(pull))
-    assert merged.message == f"Merge hotfix {TAG} back into {target}"
-    # From the highest version down, until one is open.
-    assert compared_release_branches(requests) == list(reversed(release_branches))
-    where = "`develop`" if target == "develop" else f"the release branch `{target}`"
-    assert (
-        f"| Back-merge | ✅ done | merged into {where} as `{merged.sha[:7]}` |"
-        in release_run(bot, pull).output["summary"]
-    )
+    assert_merged_into_release_branch(bot, pull, "release/1.4", before)
+    # The release branches are listed once, with one request; their names tell which is open.
+    assert [r.path for r in requests if "/git/matching-refs/" in r.path] == [
+        "/repos/acme/widgets/git/matching-refs/heads/release"
+    ]
+    assert not [r.path for r in requests if "/compare/" in r.path]
+
+
+def test_a_release_branch_with_no_commit_of_its_own_yet_is_open(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    # Just cut from develop, which holds nothing main does not: it is behind main.
+    bot.repo.create_branch("release/1.3.0", "develop")
+    before = {name: branch.sha for name, branch in bot.repo.branches.items() if name != BRANCH}
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_merged_into_release_branch(bot, pull, "release/1.3.0", before)
+
+
+@pytest.mark.parametrize(
+    "release_branches", [["release/1.2.0"], ["release/1.2.0", "release/1.2.4"]]
+)
+def test_a_release_branch_at_or_below_the_hotfix_version_is_passed_over(
+    bot: Bot, release_branches: list[str]
+) -> None:
+    pull = merged_hotfix(bot)
+    # Released already and kept (merged into main by squash, say): with commits main lacks.
+    with_release_branches(bot, *release_branches)
+    before = {name: branch.sha for name, branch in bot.repo.branches.items()}
+
+    bot.pull_request(pull.number, "closed")
+
+    assert {name: bot.repo.branches[name].sha for name in release_branches} == {
+        name: before[name] for name in release_branches
+    }
+    assert_merged_back(bot, pull, before["develop"])
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_of_two_open_release_branches_the_higher_version_gets_the_back_merge(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    with_release_branches(bot, "release/1.3.0")
+    bot.repo.create_branch("release/2.0.0", "develop")  # no commit of its own yet
+    before = {name: branch.sha for name, branch in bot.repo.branches.items() if name != BRANCH}
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_merged_into_release_branch(bot, pull, "release/2.0.0", before)
 
 
 def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: str) -> None:
@@ -724,11 +745,11 @@ def test_a_file_both_sides_changed_in_different_places_merges_with_the_version_r
     }
     assert set(bot.repo.branches) == {"main", "develop"}
     assert_only_pull(bot, pull)
-    # app.py's three sides were read to tell, once each; of VERSION only the merge commit's,
-    # for the tag.
+    # app.py's three sides were read to tell, once each; of VERSION only main's before the
+    # merge and the merge commit's, for the tag.
     read = [r.path.rpartition("/")[2] for r in requests if "/git/blobs/" in r.path]
     sides = [app_py(), app_py(line_1="line 1, fixed\n"), app_py(line_20="line 20, new\n")]
-    assert sorted(read) == sorted(blob_sha(text) for text in ["1.2.4\n", *sides])
+    assert sorted(read) == sorted(blob_sha(text) for text in ["1.2.3\n", "1.2.4\n", *sides])
     resolution = develop.parents[1]
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
@@ -749,9 +770,10 @@ def test_beyond_fifty_other_files_changed_on_both_sides_people_merge(bot: Bot) -
 
     bot.pull_request(pull.number, "closed")
 
-    # Only VERSION at the merge commit, for the tag.
+    # Only VERSION on main before the merge and at the merge commit, for the tag.
     blobs = bot.fake.requests_to("GET", "/repos/acme/widgets/git/blobs/")
-    assert [r.path.rpartition("/")[2] for r in blobs] == [blob_sha("1.2.4\n")]
+    read = sorted(r.path.rpartition("/")[2] for r in blobs)
+    assert read == sorted(blob_sha(text) for text in ["1.2.3\n", "1.2.4\n"])
     [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
     assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
     listed = [line for line in backmerge.body.splitlines() if line.startswith("- `")]
@@ -1249,12 +1271,15 @@ def test_each_step_starts_once_the_steps_it_needs_have_ended_beside_the_others(
     [comments_look] = made("GET", f"/issues/{pull.number}/comments")
     notice, report_comment = made("POST", f"/issues/{pull.number}/comments")
     # The looks of the tag, the release, the incident report and the resolution notice at
-    # once, beside the listing of the release branches, before any step acts.
+    # once, beside the listing of the release branches and the read of which version files
+    # main had before the merge, before any step acts.
     release_branches = first("GET", "/git/matching-refs/heads/release")
+    main_before = first("GET", f"/git/trees/{before_merge(bot, pull)}")
     for look in (tag_look, release_look, report_look, comments_look):
-        assert overlap(look, release_branches)
+        assert overlap(look, release_branches) and overlap(look, main_before)
     # Then the tag and the back-merge at once; the check run looked up meanwhile.
     assert before(release_branches, tag_object) and overlap(tag_object, back_merge_look)
+    assert before(main_before, tag_object)
     assert overlap(tag_object, first("GET", f"/commits/{merge_sha(pull)}/check-runs"))
     # The release after the tag; the branch deletion after the back-merge, beside the release.
     assert before(tag_ref, release)
@@ -1267,16 +1292,19 @@ def test_each_step_starts_once_the_steps_it_needs_have_ended_beside_the_others(
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
-# The pull request, its base's config and the merge commit's tree; the release branches
-# beside the looks of the tag and the release; then the tag and the back-merge side by side
-# (the back-merge looks before it acts), while the comment and the check run are looked up;
-# the tag's ref beside the merge; the release beside the branch's look (after the
-# back-merge); the branch's deletion; then the comment and the check run at once.
+# The pull request, its base's config, the merge commit and its tree; the release branches
+# and the tree before the merge (which version files main had) beside the looks of the tag
+# and the release; then the tag and the back-merge side by side (the back-merge looks before
+# it acts), while the comment and the check run are looked up; the tag's ref beside the
+# merge; the release beside the branch's look (after the back-merge); the branch's
+# deletion; then the comment and the check run at once.
 POST_MERGE_REQUESTS = [
     "GET /pulls/{number}",
     "GET /git/trees/main",
     "GET /repos/acme/.github/contents/.github/hotfix.yml",
     "GET /git/trees/{sha}",
+    "GET /git/commits/{sha}",
+    "GET /git/trees/{before}",
     "GET /git/matching-refs/heads/release",
     "GET /issues/{number}/comments",
     "GET /commits/{sha}/check-runs",
@@ -1319,7 +1347,7 @@ def test_a_post_merge_run_takes_7_sequential_round_trips_and_8_with_an_incident_
         f"{span.method} {span.path.removeprefix('/repos/acme/widgets')}" for span in spans
     )
     expected = [
-        call.format(number=pull.number, sha=merge_sha(pull))
+        call.format(number=pull.number, sha=merge_sha(pull), before=before_merge(bot, pull))
         for call in POST_MERGE_REQUESTS + incident_requests
     ]
     assert calls == sorted(expected)
@@ -1470,6 +1498,52 @@ def test_finishing_a_pre_release_by_hand_publishes_it_as_one(
         "git fetch origin\n"
         "gh release create v1.2.4-rc.1 --verify-tag --title v1.2.4-rc.1 --notes "
         f"'Hotfix #{pull.number}: Fix login' --prerelease\n```"
+    )
+
+
+def test_the_tag_is_the_version_the_check_approved_not_that_of_a_file_the_hotfix_added(
+    bot: Bot,
+) -> None:
+    """main's one version file is package.json; the hotfix bumps it and adds VERSION 2.0.0,
+    which `version-bump` does not take for a version file, since main has none."""
+    pull = merged_hotfix(
+        bot,
+        main_files={"VERSION": None, "package.json": '{"version": "1.2.3"}\n'},
+        hotfix_files={"package.json": '{"version": "1.2.4"}\n', "VERSION": "2.0.0\n"},
+        evaluated=True,
+    )
+    assert (
+        "| `version-bump` | ✅ pass | VERSION: missing on main, 2.0.0 on hotfix/fix-login; "
+        "package.json: 1.2.3 on main, 1.2.4 on hotfix/fix-login | 1.2.4 (1.2.3 + 1 patch) in "
+        "package.json, and no tag v1.2.4 yet |"
+    ) in bot.policy_run(pull.head_sha).output["summary"].splitlines()
+
+    bot.pull_request(pull.number, "closed")
+
+    assert set(bot.repo.tags) == {TAG}
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    assert release_run(bot, pull).output["title"] == f"All steps done for {TAG}"
+
+
+def test_a_version_file_only_the_hotfix_added_names_no_tag(bot: Bot) -> None:
+    pull = merged_hotfix(bot, main_files={"VERSION": None})  # the hotfix adds VERSION 1.2.4
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.tags == {}
+    run = release_run(bot, pull)
+    assert run.output["title"] == "1 of 6 steps failed: tag"
+    assert (
+        row(
+            "Tag",
+            "❌ failed",
+            f"no version file `main` had before the merge declares a version at the merge "
+            f"commit `{merge_sha(pull)[:7]}` (looked at `VERSION`, `pyproject.toml`, "
+            "`package.json`, `Cargo.toml`; one the hotfix added does not count), so there is "
+            "no tag name",
+        )
+        in run.output["summary"].splitlines()
     )
 
 

@@ -526,6 +526,31 @@ def test_a_merged_rollback_is_released_marks_the_old_release_and_tells_the_hotfi
     }
 
 
+def test_the_rolled_back_hotfix_is_named_by_the_tag_its_own_run_made(bot: Bot) -> None:
+    """main's one version file is package.json; the hotfix bumped it and added VERSION 2.0.0,
+    which is no version file, so the hotfix was released as v1.2.4, not v2.0.0."""
+    repo = bot.repo
+    repo.commit("main", {"VERSION": None, "package.json": '{"version": "1.2.3"}\n'}, "Base")
+    repo.create_branch("develop", "main")
+    repo.create_branch(BRANCH, "main")
+    bumped = {"package.json": '{"version": "1.2.4"}\n', "VERSION": "2.0.0\n"}
+    repo.commit(BRANCH, bumped, "Fix login")
+    hotfix = repo.open_pull(BRANCH, "main", title="Fix login", author="dev", labels=["hotfix"])
+    repo.merge_pull(hotfix.number)
+    bot.pull_request(hotfix.number, "closed")
+    assert set(repo.tags) == {"v1.2.4"}
+    revert = repo.revert_pull(hotfix.number, author="dana")
+    repo.commit(revert.head_ref, {"package.json": '{"version": "1.2.5"}\n'}, "Ship as 1.2.5")
+    repo.merge_pull(revert.number, merged_by="dana")
+
+    bot.pull_request(revert.number, "closed")
+
+    tag = repo.tag_object("v1.2.5")
+    assert tag is not None
+    assert tag.message == 'Rollback of v1.2.4: Revert "Fix login"'
+    assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.5"
+
+
 def test_a_rollback_run_that_lost_its_journal_finds_its_own_work_and_adds_nothing(
     bot: Bot, hotfix: FakePull
 ) -> None:

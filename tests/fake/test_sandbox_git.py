@@ -310,6 +310,23 @@ def test_a_commit_made_with_the_git_data_api(world: World) -> None:
         assert world.client.post(path, json=payload).status_code == 422, payload
 
 
+def test_a_commit_read_with_the_git_data_api_names_its_parents(world: World) -> None:
+    repo = world.repo
+    repo.create_branch("hotfix/x", "main")
+    repo.commit("hotfix/x", {"VERSION": "1.2.4\n"}, "Fix")
+    before = repo.branches["main"].sha
+    merged = repo.merge_pull(repo.open_pull("hotfix/x", "main").number)
+
+    answer = world.client.get(f"/repos/acme/widgets/git/commits/{merged}")
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["sha"], body["tree"]["sha"]) == (merged, repo.get_commit(merged).tree_sha)
+    parents = [parent["sha"] for parent in body["parents"]]
+    assert parents == [before, repo.branches["hotfix/x"].sha]
+    assert world.client.get(f"/repos/acme/widgets/git/commits/{'0' * 40}").status_code == 404
+
+
 def test_matching_refs_answers_every_match_at_once(world: World) -> None:
     """GitHub does not page this list: a client asks once."""
     for minor in range(35):

@@ -2,18 +2,20 @@
 
 import pytest
 
-from policies.release_branches import release_branches_newest_first
+from policies.release_branches import open_release_branch
+from policies.versions import Version
+
+HOTFIX = Version.parse("1.2.4")
 
 
 @pytest.mark.parametrize(
     ("branches", "latest"),
     [
-        (["release/1.2", "release/1.3"], "release/1.3"),
+        (["release/1.3", "release/1.4"], "release/1.4"),
         (["release/1.10", "release/1.3"], "release/1.10"),
         (["release/1.3", "release/1.3.0"], "release/1.3.0"),
         (["release/v2.0", "release/1.9.9"], "release/v2.0"),
         (["release/next", "release/1.3"], "release/1.3"),
-        (["release/next", "release/candidate"], "release/next"),
         # The leading version counts, whatever follows it.
         (["release/1.9.x", "release/1.10.x"], "release/1.10.x"),
         (["release/1.9", "release/2.0.0-rc.1"], "release/2.0.0-rc.1"),
@@ -26,22 +28,46 @@ from policies.release_branches import release_branches_newest_first
         (["release/2.0.0-1", "release/2.0.0-alpha"], "release/2.0.0-alpha"),
     ],
 )
-def test_the_highest_version_in_the_name_comes_first(branches: list[str], latest: str) -> None:
-    assert release_branches_newest_first("release/", branches)[0] == latest
-    assert release_branches_newest_first("release/", list(reversed(branches)))[0] == latest
+def test_the_highest_version_in_the_name_is_the_open_one(branches: list[str], latest: str) -> None:
+    assert open_release_branch("release/", branches, HOTFIX) == latest
+    assert open_release_branch("release/", list(reversed(branches)), HOTFIX) == latest
 
 
-def test_every_release_branch_is_listed_from_the_highest_version_down() -> None:
-    branches = ["release/next", "release/1.3", "release/2.0.0-rc.1", "release/1.10.x", "main"]
-    assert release_branches_newest_first("release/", branches) == [
-        "release/2.0.0-rc.1",
-        "release/1.10.x",
-        "release/1.3",
-        "release/next",
-    ]
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "release/1.2",  # 1.2.0
+        "release/1.2.x",
+        "release/1.2.4",  # the hotfix's own version
+        "release/1.2.4.0",
+        "release/v1.2.4-rc.1",  # a pre-release of it
+        "release/1.1.9",
+        "release/next",  # no version: none can be told open
+        "release/candidate",
+    ],
+)
+def test_a_release_branch_at_or_below_the_released_version_is_not_open(branch: str) -> None:
+    assert open_release_branch("release/", [branch], HOTFIX) is None
+    assert open_release_branch("release/", [branch, "release/1.2.5"], HOTFIX) == "release/1.2.5"
+
+
+@pytest.mark.parametrize(
+    ("released", "branch", "is_open"),
+    [
+        ("1.2.4-rc.1", "release/1.2.4", True),
+        ("1.2.4-rc.1", "release/1.2.4-rc.2", True),
+        ("1.2.4-rc.1", "release/1.2.4-rc.1", False),
+        ("1.2.4+build.7", "release/1.2.4", False),  # build metadata has no precedence
+        ("1.9.1", "release/1.10", True),
+        ("1.10.1", "release/1.9.9", False),
+    ],
+)
+def test_versions_compare_as_semver(released: str, branch: str, is_open: bool) -> None:
+    expected = branch if is_open else None
+    assert open_release_branch("release/", [branch], Version.parse(released)) == expected
 
 
 def test_only_branches_starting_with_the_prefix_count() -> None:
-    branches = ["main", "develop", "releases/9.0", "hotfix/release-2.0"]
-    assert release_branches_newest_first("release/", branches) == []
-    assert release_branches_newest_first("rel-", ["rel-1.4", "release/2.0"]) == ["rel-1.4"]
+    branches = ["main", "develop", "releases/9.0", "hotfix/release-2.0", "9.0"]
+    assert open_release_branch("release/", branches, HOTFIX) is None
+    assert open_release_branch("rel-", ["rel-1.4", "release/2.0"], HOTFIX) == "rel-1.4"

@@ -50,6 +50,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"),
     ("POST", "/repos/{owner}/{repo}/git/trees"),
     ("POST", "/repos/{owner}/{repo}/git/commits"),
+    ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"),
     ("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}"),
     ("GET", "/repos/{owner}/{repo}/branches/{branch}"),
     ("GET", "/repos/{owner}/{repo}/compare/{basehead}"),

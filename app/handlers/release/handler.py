@@ -23,7 +23,7 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import describe_with_wait, timestamp
+from app.github.client import InstallationClient, describe_with_wait, timestamp
 from app.github.files import read_files, start_reading_tree
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
@@ -48,10 +48,17 @@ from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
+from policies.files import FileText
 from policies.rollback import is_rollback, rollback_reason
 from policies.rules.common import single_severity
 from policies.timeline import merged_into, opened, step_finished
-from policies.versions import declared_version, tag_name, version_files_to_read
+from policies.versions import (
+    Version,
+    declared_version,
+    head_version,
+    tag_name,
+    version_files_to_read,
+)
 
 PULL_REQUEST_ACTIONS = ("closed",)
 
@@ -143,9 +150,11 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         if isinstance(base, dict) and isinstance(base.get("ref"), str):
             start_reading_config(reads, context.github, context.repository, base["ref"])
         if isinstance(merge_sha, str):
-            # The tree the version files are read from, beside the pull request (a merged
-            # one's merge commit never changes); which files, the config says.
+            # The tree the version files are read from and the commit naming the base's,
+            # beside the pull request (a merged one's merge commit never changes); which
+            # files, the config says.
             start_reading_tree(reads, context.github, context.repository, merge_sha)
+            _start_reading_commit(reads, context.github, context.repository, merge_sha)
         state = await ReleaseState.load(context, release_key(context.repository, number))
         try:
             pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
@@ -202,7 +211,7 @@ async def _plan_for(
         context.log.info("pull request #%d is not a hotfix merged into production", number)
         return None
     # One that looks like a rollback but is none is judged as any pull request.
-    rolled_back = await _rolled_back(context, pull, config)
+    rolled_back = await _rolled_back(context, pull, config, reads)
     if rolled_back is None and not is_hotfix(config, pull["head"]["ref"], _labels(pull)):
         context.log.info("pull request #%d is neither a hotfix nor a rollback", number)
         return None
@@ -229,7 +238,7 @@ def _labels(pull: dict[str, Any]) -> list[str]:
 
 
 async def _rolled_back(
-    context: Context, pull: dict[str, Any], config: HotfixConfig
+    context: Context, pull: dict[str, Any], config: HotfixConfig, reads: Reads
 ) -> RolledBack | None:
     """The hotfix a rollback reverts, with its tag; None when the pull request is no rollback
     of a hotfix merged into the production branch."""
@@ -237,10 +246,10 @@ async def _rolled_back(
     reverted = await read_rolled_back_hotfix(context.github, repository, config, pull)
     if reverted is None or reverted.merge_commit_sha is None:
         return None
-    # Its tag is the one its own post-merge run made: from the version at its merge commit.
-    paths = version_files_to_read(config)
-    files = await read_files(context.github, repository, reverted.merge_commit_sha, paths)
-    version = declared_version(config, files)
+    # Its tag is the one its own post-merge run made.
+    version = await _released_version(
+        context.github, repository, config, reverted.merge_commit_sha, reads
+    )
     labelled = single_severity(config, reverted.labels)
     return RolledBack(
         number=reverted.number,
@@ -261,13 +270,18 @@ async def _plan(
     rolled_back: RolledBack | None,
 ) -> ReleasePlan:
     github, repository, merge_sha = context.github, context.repository, pull["merge_commit_sha"]
-    back_merge_target = reads.start(
-        ("back-merge target", repository),
-        lambda: back_merge.back_merge_target(github, repository, config),
+    release_branches = reads.start(
+        ("release branches", repository),
+        lambda: back_merge.release_branches(github, repository, config),
     )
-    version_files, records = await asyncio.gather(
+    merged_files, records = await asyncio.gather(
         read_files(github, repository, merge_sha, version_files_to_read(config), reads),
         PullRecords.load(context, pull["number"]),
+    )
+    # Started once the merge commit's files are read, so that no blob is fetched twice.
+    released = reads.start(
+        ("released version", repository, merge_sha),
+        lambda: _released_version(github, repository, config, merge_sha, reads),
     )
     glass = records.break_glass
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
@@ -288,7 +302,10 @@ async def _plan(
         head_in_repository=head_repo is not None and head_repo["id"] == base_repo["id"],
         default_branch=base_repo["default_branch"],
         config=config,
-        version=declared_version(config, version_files),
+        # Until the version files before the merge are read: the merge commit's first
+        # readable one, the version released unless the hotfix added a version file. The
+        # looks start on it; run_steps starts those of another.
+        version=declared_version(config, merged_files),
         # Until the release branches are listed: no look of a step reads the back-merge
         # target, and one that did would be of the development branch, not used for another.
         back_merge_target=config.branches.development,
@@ -302,7 +319,37 @@ async def _plan(
         merged_by=(pull.get("merged_by") or {}).get("login"),
     )
     start_looks(context, plan, state, steps.STEPS, reads)
-    return dataclasses.replace(plan, back_merge_target=await back_merge_target)
+    version = await released
+    target = back_merge.back_merge_target(config, await release_branches, version)
+    return dataclasses.replace(plan, version=version, back_merge_target=target)
+
+
+async def _released_version(
+    github: InstallationClient, repository: str, config: HotfixConfig, merge_sha: str, reads: Reads
+) -> Version | None:
+    """The version the hotfix merged as `merge_sha` releases, read as `version-bump` read the
+    head's: of the version files the production branch had before the merge (in the merge
+    commit's first parent; one the hotfix added is not one), the first readable at the merge
+    commit. The tag made is the one the check approved."""
+    paths = version_files_to_read(config)
+
+    async def base_files() -> dict[str, FileText]:
+        merge_commit = await _start_reading_commit(reads, github, repository, merge_sha)
+        before = merge_commit["parents"][0]["sha"]
+        return await read_files(github, repository, before, paths, reads)
+
+    before, after = await asyncio.gather(
+        base_files(), read_files(github, repository, merge_sha, paths, reads)
+    )
+    return head_version(config, before, after)
+
+
+def _start_reading_commit(
+    reads: Reads, github: InstallationClient, repository: str, sha: str
+) -> asyncio.Task[Any]:
+    """The git data API's commit `sha` (its tree and parents), as one of `reads`."""
+    path = f"/repos/{repository}/git/commits/{sha}"
+    return reads.start(("commit", repository, sha), lambda: github.get_immutable(path))
 
 
 async def run_steps(

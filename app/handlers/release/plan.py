@@ -46,7 +46,7 @@ class ReleasePlan:
     head_in_repository: bool
     default_branch: str
     config: HotfixConfig
-    version: Version | None  # None when no version file at the merge commit can be read
+    version: Version | None  # None when none of the base's version files reads at the merge commit
     # The latest open release branch (gitflow), else the development branch.
     back_merge_target: str
     # What comment commands left on the pull request before it merged: the verbal approvals

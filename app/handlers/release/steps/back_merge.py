@@ -25,8 +25,8 @@ from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from policies.config import HotfixConfig
 from policies.line_merge import merge_lines
-from policies.release_branches import release_branches_newest_first
-from policies.versions import version_files_to_read
+from policies.release_branches import open_release_branch
+from policies.versions import Version, version_files_to_read
 from policies.wording import join_words
 
 
@@ -46,31 +46,27 @@ class _Refused(Exception):
         self.message = message
 
 
-async def back_merge_target(
+async def release_branches(
     github: InstallationClient, repository: str, config: HotfixConfig
-) -> str:
-    """The open release branch with the highest version (gitflow), else `development`."""
-    development = config.branches.development
+) -> list[str]:
+    """The names of the release branches (gitflow; none with the other workflows)."""
     if config.workflow != "gitflow":
-        return development
+        return []
     prefix = config.branches.release_prefix
     # One request lists every branch starting with the prefix (GitHub does not page it); the
     # trailing slash is left out of the path and checked on the names.
     refs = await github.get_json(
         f"/repos/{repository}/git/matching-refs/{path_part(f'heads/{prefix}'.rstrip('/'))}"
     )
-    names = [ref["ref"].removeprefix("refs/heads/") for ref in refs]
-    production = path_part(config.branches.production)
-    for branch in release_branches_newest_first(prefix, names):
-        # A release finished and kept (`git flow release finish -k`) has nothing production
-        # lacks; an open one has commits of its own. Usually the first asked is open.
-        compare = await github.get_optional(
-            f"/repos/{repository}/compare/{production}...{path_part(branch)}"
-        )
-        # None: gone since listed, or sharing no history with production.
-        if compare is not None and compare["ahead_by"] > 0:
-            return branch
-    return development
+    return [ref["ref"].removeprefix("refs/heads/") for ref in refs]
+
+
+def back_merge_target(config: HotfixConfig, branches: list[str], released: Version | None) -> str:
+    """Of `branches`, the open release branch with the highest version, else `development`.
+    Without the version the hotfix releases, no release branch can be told open."""
+    prefix = config.branches.release_prefix
+    release_branch = None if released is None else open_release_branch(prefix, branches, released)
+    return release_branch or config.branches.development
 
 
 async def back_merge(run: StepRun) -> StepOutcome:

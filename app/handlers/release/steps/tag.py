@@ -22,11 +22,13 @@ async def create_tag(run: StepRun) -> StepOutcome:
     github, plan = run.github, run.plan
     tag = plan.tag
     if tag is None:
+        # Only a merged pull request can lack a version: a push without one is no hotfix.
         files = ", ".join(f"`{path}`" for path in version_files_to_read(plan.config))
         return StepOutcome(
             StepStatus.FAILED,
-            f"no version file at {plan.commit_words} `{plan.short_sha}` declares a version "
-            f"(looked at {files}), so there is no tag name",
+            f"no version file `{plan.config.branches.production}` had before the merge "
+            f"declares a version at {plan.commit_words} `{plan.short_sha}` (looked at {files}; "
+            "one the hotfix added does not count), so there is no tag name",
         )
     link = Link(tag, f"{plan.repository_url}/tree/{path_part(tag)}")
     existing = await run.look(_tag_ref(plan.repository, tag))
