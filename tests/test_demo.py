@@ -91,10 +91,10 @@ def timeline_events(report: str) -> list[str]:
 
 
 def back_merge_last(events: list[str]) -> list[str]:
-    """`events` with the back-merge's row last: the back-merge runs beside the tag and the
-    release, so its row comes where it ended, before or after theirs."""
+    """`events` with the back-merge's row last: the back-merge runs beside the release, once
+    the tag is made, so its row comes where it ended, before or after the release's."""
     [back_merge] = [event for event in events if event.startswith("Back-merge: ")]
-    assert events.index(back_merge) >= len(events) - 3  # among the post-merge steps' rows
+    assert events.index(back_merge) >= len(events) - 2  # after the tag's row
     return [event for event in events if event != back_merge] + [back_merge]
 
 

@@ -997,12 +997,18 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
     pull = merged_hotfix(bot)
     sha = merge_sha(pull)
     wrong_tag = bot.repo.create_tag(TAG, old_main, "Premature tag")
+    # GitHub slow to show the tag found, so that the tag step ends late.
+    bot.fake.inject("GET", r"/git/tags/[0-9a-f]+$", delay=0.5)
 
     bot.pull_request(pull.number, "closed")
 
     assert bot.repo.tags == {TAG: wrong_tag}
     assert bot.repo.releases == {}
-    assert BRANCH not in bot.repo.branches  # the steps that do not need the tag still ran
+    # The steps that need nothing the tag made still ran, once the tag step had ended.
+    assert BRANCH not in bot.repo.branches
+    [peel] = bot.fake.requests_to("GET", "/repos/acme/widgets/git/tags/")
+    [merge] = bot.fake.requests_to("POST", "/repos/acme/widgets/merges")
+    assert peel.answered_at is not None and peel.answered_at <= merge.received_at
     tag_failed = row(
         "Tag",
         "❌ failed",
@@ -1133,7 +1139,7 @@ def test_a_failure_that_may_pass_stops_what_needs_it_and_lets_the_steps_beside_i
 ) -> None:
     pull = merged_hotfix(bot)
     develop_before = bot.repo.branches["develop"].sha
-    bot.fake.inject("POST", r"/git/tags$", status=502, times=1)
+    bot.fake.inject("POST", r"/releases$", status=502, times=1)
 
     bot.pull_request(pull.number, "closed")
 
@@ -1144,19 +1150,20 @@ def test_a_failure_that_may_pass_stops_what_needs_it_and_lets_the_steps_beside_i
         for r in bot.fake.requests
         if r.method != "GET" and "/access_tokens" not in r.path
     ]
-    first_attempt = writes[: writes.index(("POST", "/git/tags", 201))]
-    # The back-merge, and the branch deletion after it, need nothing of the tag: they ended
-    # in the first attempt, and the retry did not do them again. What needs the tag (the
-    # release, then the incident report and the resolution notice) waited for the retry.
+    first_attempt = writes[: writes.index(("POST", "/releases", 201))]
+    # The back-merge, and the branch deletion after it, need nothing of the release: they
+    # ended in the first attempt, beside it, and the retry did not do them again, nor the tag.
+    # What needs the release (the incident report, then the resolution notice) waited for the
+    # retry.
     assert sorted(first_attempt) == [
         ("DELETE", f"/git/refs/heads/{BRANCH}", 204),
-        ("POST", "/git/tags", 502),
+        ("POST", "/git/refs", 201),
+        ("POST", "/git/tags", 201),
         ("POST", "/merges", 201),
+        ("POST", "/releases", 502),
     ]
     second_attempt = writes[len(first_attempt) :]
     assert second_attempt[:-2] == [
-        ("POST", "/git/tags", 201),
-        ("POST", "/git/refs", 201),
         ("POST", "/releases", 201),
         ("POST", "/issues", 201),  # the incident report
         ("POST", f"/issues/{pull.number}/comments", 201),  # the resolution notice
@@ -1270,20 +1277,20 @@ def test_each_step_starts_once_the_steps_it_needs_have_ended_beside_the_others(
     # One look at the comments: the resolution notice's, and the report comment's.
     [comments_look] = made("GET", f"/issues/{pull.number}/comments")
     notice, report_comment = made("POST", f"/issues/{pull.number}/comments")
-    # The looks of the tag, the release, the incident report and the resolution notice at
-    # once, beside the listing of the release branches and the read of which version files
-    # main had before the merge, before any step acts.
+    # The looks of the tag, the release, the back-merge, the incident report and the
+    # resolution notice at once, beside the listing of the release branches and the read of
+    # which version files main had before the merge, before any step acts.
     release_branches = first("GET", "/git/matching-refs/heads/release")
     main_before = first("GET", f"/git/trees/{before_merge(bot, pull)}")
-    for look in (tag_look, release_look, report_look, comments_look):
+    for look in (tag_look, release_look, back_merge_look, report_look, comments_look):
         assert overlap(look, release_branches) and overlap(look, main_before)
-    # Then the tag and the back-merge at once; the check run looked up meanwhile.
-    assert before(release_branches, tag_object) and overlap(tag_object, back_merge_look)
-    assert before(main_before, tag_object)
+    # Then the tag; the check run looked up meanwhile.
+    assert before(release_branches, tag_object) and before(main_before, tag_object)
     assert overlap(tag_object, first("GET", f"/commits/{merge_sha(pull)}/check-runs"))
-    # The release after the tag; the branch deletion after the back-merge, beside the release.
-    assert before(tag_ref, release)
-    assert before(merge, delete_look) and overlap(delete_look, release)
+    # The release and the back-merge at once, after the tag; the branch deletion after the
+    # back-merge.
+    assert before(tag_ref, release) and before(tag_ref, merge) and overlap(release, merge)
+    assert before(merge, delete_look)
     # The incident report after the tag, the release and the back-merge; the resolution
     # notice after the report; the report comment last.
     assert before(release, report_issue) and before(merge, report_issue)
@@ -1292,12 +1299,31 @@ def test_each_step_starts_once_the_steps_it_needs_have_ended_beside_the_others(
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
+def test_a_slow_tag_exists_before_the_branch_is_merged_back_or_deleted(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+    bot.fake.inject("POST", r"/git/tags$", delay=0.5)  # GitHub slow to make the tag object
+
+    bot.pull_request(pull.number, "closed")
+
+    [tag_ref] = bot.fake.requests_to("POST", "/repos/acme/widgets/git/refs")
+    [merge] = bot.fake.requests_to("POST", "/repos/acme/widgets/merges")
+    [delete] = bot.fake.requests_to("DELETE", "/repos/acme/widgets/git/refs/heads/")
+    assert tag_ref.answered_at is not None
+    assert tag_ref.answered_at <= merge.received_at
+    assert tag_ref.answered_at <= delete.received_at
+    assert_tagged(bot, pull)
+    assert_merged_back(bot, pull, develop_before)
+    assert BRANCH not in bot.repo.branches
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
 # The pull request, its base's config, the merge commit and its tree; the release branches
-# and the tree before the merge (which version files main had) beside the looks of the tag
-# and the release; then the tag and the back-merge side by side (the back-merge looks before
-# it acts), while the comment and the check run are looked up; the tag's ref beside the
-# merge; the release beside the branch's look (after the back-merge); the branch's
-# deletion; then the comment and the check run at once.
+# and the tree before the merge (which version files main had) beside the looks of the tag,
+# the release and the back-merge; then the tag object, while the comment and the check run
+# are looked up; the tag's ref; the release and the merge side by side; the branch's look
+# (after the back-merge); the branch's deletion; then the comment and the check run at once.
 POST_MERGE_REQUESTS = [
     "GET /pulls/{number}",
     "GET /git/trees/main",
@@ -1306,17 +1332,17 @@ POST_MERGE_REQUESTS = [
     "GET /git/commits/{sha}",
     "GET /git/trees/{before}",
     "GET /git/matching-refs/heads/release",
+    f"GET /git/ref/tags/{TAG}",
+    f"GET /releases/tags/{TAG}",
+    "GET /git/ref/heads/develop",
     "GET /issues/{number}/comments",
     "GET /commits/{sha}/check-runs",
-    f"GET /git/ref/tags/{TAG}",
-    "GET /git/ref/heads/develop",
     "POST /git/tags",
-    "POST /merges",
     "POST /git/refs",
-    f"GET /git/ref/heads/{BRANCH}",
-    f"GET /releases/tags/{TAG}",
-    f"DELETE /git/refs/heads/{BRANCH}",
     "POST /releases",
+    "POST /merges",
+    f"GET /git/ref/heads/{BRANCH}",
+    f"DELETE /git/refs/heads/{BRANCH}",
     "POST /issues/{number}/comments",
     "POST /check-runs",
 ]
@@ -1325,14 +1351,15 @@ POST_MERGE_REQUESTS = [
 @pytest.mark.parametrize(
     ("severity", "incident_requests", "round_trips"),
     [
-        ("P2", [], 7),
+        ("P2", [], 8),
         # The looks of the incident report and the resolution notice (the comments, looked
         # at once for the notice and the report) beside the release branches; the issue
-        # after the release, the notice after the issue, then the report.
+        # after the release and the merge, beside the branch's look; the notice after the
+        # issue, beside the branch's deletion; then the report.
         ("P1", ["GET /issues", "POST /issues", "POST /issues/{number}/comments"], 8),
     ],
 )
-def test_a_post_merge_run_takes_7_sequential_round_trips_and_8_with_an_incident_report(
+def test_a_post_merge_run_takes_8_sequential_round_trips_with_or_without_an_incident_report(
     bot: Bot, severity: str, incident_requests: list[str], round_trips: int
 ) -> None:
     # Evaluated while open, as every hotfix is: the version file was read then.

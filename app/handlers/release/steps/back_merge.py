@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import shlex
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,8 +21,10 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, classify, error_message
+from app.github.reads import Look
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
+from app.handlers.release.steps import tag as tag_step
 from policies.config import HotfixConfig
 from policies.line_merge import merge_lines
 from policies.release_branches import open_release_branch
@@ -77,9 +79,8 @@ async def back_merge(run: StepRun) -> StepOutcome:
             f"`workflow: {plan.config.workflow}` has no development branch to merge into",
         )
     target = plan.back_merge_target
-    ref_path = f"/repos/{plan.repository}/git/ref/heads/{path_part(target)}"
     # A release branch was just listed; the development branch may not exist.
-    if target == plan.development and await github.get_optional(ref_path) is None:
+    if target == plan.development and await run.look(_development_ref(plan)) is None:
         return StepOutcome(StepStatus.SKIPPED, f"there is no branch `{target}`")
     try:
         merged = await _merge(github, plan, plan.merge_sha)
@@ -508,4 +509,24 @@ def back_merge_commands(plan: ReleasePlan) -> list[str]:
     ]
 
 
-STEP = Step("back-merge", "Back-merge", back_merge, back_merge_commands)
+def _development_ref(plan: ReleasePlan) -> Look:
+    return Look(f"/repos/{plan.repository}/git/ref/heads/{path_part(plan.development)}")
+
+
+def back_merge_looks(plan: ReleasePlan) -> Sequence[Look]:
+    # Only whether the development branch exists is read, which people do not change in the
+    # seconds of a run (its commits are not read). Started before the release branches are
+    # listed, so also when one of them turns out to be the target.
+    return (_development_ref(plan),) if plan.config.workflow == "gitflow" else ()
+
+
+STEP = Step(
+    "back-merge",
+    "Back-merge",
+    back_merge,
+    back_merge_commands,
+    # As gitflow finishes a hotfix: merged back once the tag step has ended, so that GitHub
+    # has the tag first; whatever the tag's outcome, as the merge uses nothing it made.
+    needs=(tag_step.STEP,),
+    looks=back_merge_looks,
+)

@@ -10,6 +10,7 @@ from app.github.client import error_message
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import back_merge
+from app.handlers.release.steps import tag as tag_step
 from policies.config import CONFIG_PATH
 
 
@@ -54,7 +55,7 @@ STEP = Step(
     "Delete branch",
     delete_branch,
     delete_branch_commands,
-    # As gitflow finishes a hotfix: the branch goes once the back-merge has ended, whatever
-    # its outcome.
-    needs=(back_merge.STEP,),
+    # As gitflow finishes a hotfix: the branch goes once the tag and the back-merge have
+    # ended, whatever their outcomes.
+    needs=(tag_step.STEP, back_merge.STEP),
 )
