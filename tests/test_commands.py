@@ -350,6 +350,44 @@ def test_a_command_github_refuses_is_answered_once_and_carried_out_when_run_agai
     assert bot.policy_run(pull.head_sha).output["title"] == "Break-glass by @lead: checkout is down"
 
 
+def test_a_command_carried_out_whose_check_cannot_be_updated_says_so_not_that_it_failed(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    forbidden = bot.fake.inject(
+        "PATCH",
+        r"/check-runs/[0-9]+$",
+        status=403,
+        times=None,
+        body={"message": "Resource not accessible by integration"},
+    )
+    line = "/hotfix verbal-approval @lena"
+
+    recorded = command(bot, pull.number, "dana", line)
+
+    github_said = (
+        f"GitHub answered 403 to PATCH /repos/acme/widgets/check-runs/"
+        f"{bot.policy_run(pull.head_sha).id}: Resource not accessible by integration"
+    )
+    reply = (
+        f"<!-- hotfix-bot failure reply to comment {recorded.id} -->\n"
+        f"> `{line}`\n\n@dana, hotfix-bot recorded this, but could not update the pull "
+        f"request's checks with it: {github_said}.\n\n"
+        "They show it at the pull request's next event, or when the check is re-run."
+    )
+    assert (replies(bot, pull.number), reactions(bot, recorded)) == ([reply], [("+1", BOT)])
+    entry = command_delivery(bot)
+    assert (entry.status, entry.last_error) == ("failed", github_said)
+
+    # Kept answered: GitHub delivering it again neither replies nor records it again.
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, recorded.id))
+    assert replies(bot, pull.number) == [reply]
+
+    forbidden.times = forbidden.hits
+    bot.pull_request(pull.number, "labeled")  # the pull request's next event
+    assert "lena (verbal, recorded by @dana at 14:32 UTC)" in approvals_row(bot, pull)
+
+
 def test_github_failing_is_retried_unanswered_and_answered_when_still_failing_at_the_last(
     bot: Bot, github_time: FakeTime, private_key_pem: str
 ) -> None:

@@ -11,7 +11,14 @@ the severity is the rolled-back hotfix's, and its approvers are the rollback's.
 from __future__ import annotations
 
 from app.handlers import timeline
-from app.handlers.commands.command import Command, Invocation, Refusal, rollback_groups, who
+from app.handlers.commands.command import (
+    Command,
+    Invocation,
+    Refusal,
+    rollback_groups,
+    shown,
+    who,
+)
 from app.handlers.notices import send_to_chat
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import BreakGlassRecord
@@ -62,7 +69,7 @@ async def break_glass(invocation: Invocation, reason: str | None) -> None:
         text = glass_broken_message(glass_record.glass, number, str(invocation.pull["title"]))
         link = context.payload["comment"].get("html_url")
         await send_to_chat(context, number, f"break-glass:{glass_record.comment_id}", text, link)
-    await evaluate_pull_request(context, number)
+    await shown(evaluate_pull_request(context, number))
 
 
 async def _may_break(invocation: Invocation) -> None:

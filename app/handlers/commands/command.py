@@ -49,6 +49,24 @@ class Refusal(Exception):
     full stop, and the reply quotes it."""
 
 
+class NotShown(Exception):
+    """The command is carried out (its record is saved), but showing it on the pull request
+    (the check runs it changes) stopped on `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def shown(showing: Awaitable[object]) -> None:
+    """Show what a command recorded; `NotShown` when that fails, so that its answer does not
+    say the command was not carried out."""
+    try:
+        await showing
+    except Exception as error:
+        raise NotShown(error) from error
+
+
 @dataclass(frozen=True, slots=True)
 class Invocation:
     """One command as written, and the pull request it was written on, as it is now."""

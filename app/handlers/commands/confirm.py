@@ -6,7 +6,7 @@ listing it as unconfirmed.
 from __future__ import annotations
 
 from app.github.client import timestamp
-from app.handlers.commands.command import Command, Invocation, Refusal
+from app.handlers.commands.command import Command, Invocation, Refusal, shown
 from app.handlers.records import Confirmation, PullRecords
 from app.handlers.release.handler import release_pull_request
 from app.handlers.routing import Context
@@ -30,13 +30,13 @@ async def confirm(invocation: Invocation, _: None) -> None:
             "a verbal approval is confirmed after the merge, and this pull request is not "
             "merged yet"
         )
-    await _confirmed(
+    if await _confirmed(
         invocation.context,
-        invocation.number,
         invocation.records,
         invocation.commenter,
         Confirmation("comment", invocation.written_at),
-    )
+    ):
+        await shown(release_pull_request(invocation.context, invocation.number))
 
 
 def after_merge(delivery: Delivery) -> bool:
@@ -53,19 +53,20 @@ async def on_review_after_merge(context: Context) -> None:
         return
     at = timestamp(review.get("submitted_at")) or context.now()
     records = await PullRecords.load(context, number)
-    await _confirmed(context, number, records, review["user"]["login"], Confirmation("review", at))
+    if await _confirmed(context, records, review["user"]["login"], Confirmation("review", at)):
+        await release_pull_request(context, number)
 
 
 async def _confirmed(
-    context: Context, number: int, records: PullRecords, login: str, confirmation: Confirmation
-) -> None:
-    """Keep the confirmation, and report it on the hotfix-release run (a re-run of it)."""
+    context: Context, records: PullRecords, login: str, confirmation: Confirmation
+) -> bool:
+    """Keep the confirmation; whether there is one to report on the hotfix-release run (a
+    re-run of it), also when it was kept before: a retry must still report it."""
     if records.verbal_of(login) is None:
-        return  # an approving review by someone without a verbal approval
+        return False  # an approving review by someone without a verbal approval
     if records.confirm(login, confirmation):
         await records.save(context)
-    # Also when it was kept before: a retry must still report it.
-    await release_pull_request(context, number)
+    return True
 
 
 COMMAND = Command(Syntax("confirm", ("/hotfix confirm",), read), permitted, confirm)

@@ -20,7 +20,7 @@ from typing import Any
 
 from app.github.client import Transience, describe, describe_with_wait, from_github, timestamp
 from app.handlers.commands import COMMANDS
-from app.handlers.commands.command import Invocation, Refusal
+from app.handlers.commands.command import Invocation, NotShown, Refusal
 from app.handlers.config_files import base_config
 from app.handlers.notices import comment_once
 from app.handlers.records import PullRecords
@@ -58,8 +58,19 @@ async def on_command(context: Context) -> None:
     except Refusal as refusal:
         await _refuse(context, number, comment, str(refusal))
         outcome = f"refused: {refusal}"
+    except NotShown as not_shown:
+        error = not_shown.error
+        if _retried(context, error):
+            raise error from None
+        # Carried out: answered as such, with what did not show it, and kept answered (the
+        # next evaluation or a re-run of the check shows what it recorded).
+        await _react(context, comment["id"])
+        await _report_failure(context, number, comment, error, _not_shown(context, error))
+        await context.state.set_state(answered_key, f"carried out, not shown: {describe(error)}")
+        raise error from None
     except Exception as error:
-        await _report_failure(context, number, comment, error)
+        if not _retried(context, error):
+            await _report_failure(context, number, comment, error, _not_carried_out(context, error))
         raise  # the worker tries the delivery again, or records it failed
     else:
         await _react(context, comment["id"])
@@ -116,22 +127,11 @@ async def _refuse(context: Context, number: int, comment: dict[str, Any], reason
 
 
 async def _report_failure(
-    context: Context, number: int, comment: dict[str, Any], error: Exception
+    context: Context, number: int, comment: dict[str, Any], error: Exception, answer: str
 ) -> None:
-    """Say that the command stopped on `error`, unless the worker will try it again. A reply
-    refused as well (an installation whose access was revoked refuses both) is logged: the
-    error that stopped the command stays the delivery's cause."""
-    now = context.clock()
-    transience = transience_of(error, now)
-    if transience.retriable and not context.last_attempt:
-        return
-    # GitHub's answer is shown as the journal keeps it; a fault of hotfix-bot's own only by
-    # its kind, as its message is no one's business on a pull request.
-    if from_github(error):
-        reason = describe_with_wait(error, now)
-    else:
-        reason = f"it ran into an error of its own ({type(error).__name__})"
-    answer = f"could not carry this out: {reason}.\n\n{_what_to_do(error, transience)}"
+    """Say what `error` stopped, once the worker will not try it again. A reply refused as
+    well (an installation whose access was revoked refuses both) is logged: the error that
+    stopped the command stays the delivery's cause."""
     try:
         await _reply(context, number, comment, "failure reply", answer)
     except Exception as reply_error:
@@ -140,6 +140,34 @@ async def _report_failure(
             describe(error),
             describe(reply_error),
         )
+
+
+def _retried(context: Context, error: Exception) -> bool:
+    """Whether the worker tries the delivery again after `error`: then nothing is said yet."""
+    return transience_of(error, context.clock()).retriable and not context.last_attempt
+
+
+def _reason(context: Context, error: Exception) -> str:
+    # GitHub's answer is shown as the journal keeps it; a fault of hotfix-bot's own only by
+    # its kind, as its message is no one's business on a pull request.
+    if from_github(error):
+        return describe_with_wait(error, context.clock())
+    return f"it ran into an error of its own ({type(error).__name__})"
+
+
+def _not_carried_out(context: Context, error: Exception) -> str:
+    transience = transience_of(error, context.clock())
+    return (
+        f"could not carry this out: {_reason(context, error)}.\n\n{_what_to_do(error, transience)}"
+    )
+
+
+def _not_shown(context: Context, error: Exception) -> str:
+    return (
+        "recorded this, but could not update the pull request's checks with it: "
+        f"{_reason(context, error)}.\n\n"
+        "They show it at the pull request's next event, or when the check is re-run."
+    )
 
 
 def _what_to_do(error: Exception, transience: Transience) -> str:

@@ -7,7 +7,7 @@ the rolled-back hotfix's severity says whether it is taken.
 
 from __future__ import annotations
 
-from app.handlers.commands.command import Command, Invocation, Refusal, who
+from app.handlers.commands.command import Command, Invocation, Refusal, shown, who
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import VerbalRecord
 from policies.commands import CommandError, Syntax, login_of
@@ -65,7 +65,7 @@ async def record(invocation: Invocation, approver: str) -> None:
     )
     invocation.records.record_verbal(VerbalRecord(approval, invocation.comment_id))
     await invocation.records.save(invocation.context)
-    await evaluate_pull_request(invocation.context, invocation.number)
+    await shown(evaluate_pull_request(invocation.context, invocation.number))
 
 
 COMMAND = Command(
