@@ -4,7 +4,6 @@ verbal approval, break-glass and confirmation, each answered with a reaction or 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -733,10 +732,7 @@ def test_the_retroactive_review_issue_is_found_again_when_the_journal_lost_its_o
     pull = open_p0_hotfix(bot)
     command(bot, pull.number, "lead", "/hotfix break-glass payments are failing")
     merge(bot, pull)
-    key = f"release:acme/widgets#{pull.number}"
-    kept = json.loads(asyncio.run(bot.journal.get_state(key)) or "{}")
-    del kept["steps"]["retro-review"]
-    asyncio.run(bot.journal.set_state(key, json.dumps(kept)))
+    bot.forget_post_merge_step(pull.number, "retro-review")
 
     bot.pull_request(pull.number, "closed")
 

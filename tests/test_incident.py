@@ -304,10 +304,7 @@ def test_one_report_across_a_redelivery_a_rerun_and_a_run_stopped_after_creating
     [run] = bot.repo.runs_named("hotfix-release", sha)
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
     # A run that stopped once GitHub had opened the issue, before the journal kept the step.
-    key = "release:acme/widgets#1"
-    kept = json.loads(asyncio.run(bot.journal.get_state(key)) or "{}")
-    del kept["steps"]["incident-report"]
-    asyncio.run(bot.journal.set_state(key, json.dumps(kept)))
+    bot.forget_post_merge_step(1, "incident-report")
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
 
     assert reports(bot) == [issue]
@@ -811,10 +808,7 @@ def test_a_confirmation_is_written_into_the_report_once_and_nothing_is_posted_on
     bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, confirmation.id))
     [run] = bot.repo.runs_named("hotfix-release", sha)
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
-    key = "release:acme/widgets#1"
-    kept = json.loads(asyncio.run(bot.journal.get_state(key)) or "{}")
-    del kept["steps"]["incident-report"]
-    asyncio.run(bot.journal.set_state(key, json.dumps(kept)))
+    bot.forget_post_merge_step(1, "incident-report")
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
 
     assert reports(bot) == [issue]

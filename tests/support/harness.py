@@ -6,7 +6,9 @@ makes an invalid request fails when its `bot` fixture is torn down.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -165,6 +167,14 @@ class Bot:
         """GitHub refuses the App every read of matching trees, as it does when the App
         lacks a permission."""
         self.fake.inject("GET", path_pattern, status=403, times=None, body={"message": REFUSAL})
+
+    def forget_post_merge_step(self, number: int, step: str) -> None:
+        """The journal loses what it kept of pull request #`number`'s post-merge `step`, as
+        after a crash between GitHub doing the step's work and the journal keeping it."""
+        key = f"release:{self.repo.full_name}#{number}"
+        kept = json.loads(asyncio.run(self.journal.get_state(key)) or "{}")
+        del kept["steps"][step]
+        asyncio.run(self.journal.set_state(key, json.dumps(kept)))
 
     def policy_run(self, head_sha: str) -> FakeCheckRun:
         [run] = self.repo.runs_named("hotfix-policy", head_sha)
