@@ -320,6 +320,31 @@ def test_a_merged_hotfix_pull_request_is_reported_by_its_own_run_not_its_push(bo
     assert "hotfix/fix-login" not in bot.repo.branches
 
 
+def test_a_merged_pull_request_that_only_looks_like_a_rollback_is_released_by_its_push(
+    bot: Bot,
+) -> None:
+    """Named like the Revert button's branch, it reverts no merged hotfix: its own run does
+    nothing (it is no hotfix and no rollback), so the push that bumps the version is the
+    hotfix."""
+    work_trunk_based(bot)
+    before = bot.repo.branches["main"].sha
+    bot.repo.create_branch("revert-99-hotfix/x", "main")
+    bot.repo.commit("revert-99-hotfix/x", {"VERSION": "1.2.4\n"}, "Fix")
+    pull = bot.repo.open_pull("revert-99-hotfix/x", "main", title="Fix", author="dev")
+    bot.pull_request(pull.number, "opened")
+    assert bot.policy_run(pull.head_sha).output["title"] == "Not a hotfix pull request"
+    merge = bot.repo.merge_pull(pull.number)
+
+    bot.deliver("push", bot.fake.push_event(bot.repo, "refs/heads/main", before, merge))
+    bot.pull_request(pull.number, "closed")
+
+    tag_object = bot.repo.tag_object(TAG)
+    assert tag_object is not None and tag_object.object_sha == merge
+    run = release_run(bot, merge)
+    assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {TAG}")
+    assert bot.repo.comments_on(pull.number) == []
+
+
 def test_rerunning_the_release_check_of_a_pushed_hotfix_retries_what_failed(bot: Bot) -> None:
     work_trunk_based(bot)
     payload = pushed(bot, {"VERSION": "1.2.4\n"})

@@ -233,6 +233,18 @@ def is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
     )
 
 
+async def has_post_merge_run(context: Context, config: HotfixConfig, pull: dict[str, Any]) -> bool:
+    """Whether `pull` (as the API gives it), merged, gets post-merge steps of its own: a
+    hotfix into the production branch, or a rollback of a merged hotfix (what `_plan_for`
+    finds); one that only looks like a rollback gets none."""
+    if not is_production_hotfix(config, pull):
+        return False
+    if is_hotfix(config, pull["head"]["ref"], _labels(pull)):
+        return True
+    reverted = await read_rolled_back_hotfix(context.github, context.repository, config, pull)
+    return reverted is not None and reverted.merge_commit_sha is not None
+
+
 def _labels(pull: dict[str, Any]) -> list[str]:
     return [label["name"] for label in pull["labels"]]
 

@@ -23,7 +23,7 @@ from app.handlers.config_files import ConfigFiles, read_org_file
 from app.handlers.release import steps
 from app.handlers.release.handler import (
     ReleaseState,
-    is_production_hotfix,
+    has_post_merge_run,
     release_key,
     run_steps,
     write_report_run,
@@ -195,12 +195,12 @@ async def _bumped_version(
 
 
 async def _merges_a_hotfix_pull_request(context: Context, config: HotfixConfig, after: str) -> bool:
-    """Whether `after` is the merge commit of a hotfix (or rollback) pull request into
-    production."""
+    """Whether `after` is the merge commit of a pull request whose own post-merge run reports
+    it: a hotfix, or a rollback of one, into production."""
     pulls = await context.github.get_json(f"/repos/{context.repository}/commits/{after}/pulls")
+    merged = [
+        pull for pull in pulls if pull.get("merged_at") and pull.get("merge_commit_sha") == after
+    ]
     return any(
-        pull.get("merged_at")
-        and pull.get("merge_commit_sha") == after
-        and is_production_hotfix(config, pull)
-        for pull in pulls
+        await asyncio.gather(*(has_post_merge_run(context, config, pull) for pull in merged))
     )
