@@ -24,7 +24,7 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, describe_with_wait, timestamp
-from app.github.files import read_files, start_reading_tree
+from app.github.files import start_reading_files, start_reading_tree
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
 from app.handlers.checks import find_check_run, report_failure, write_check_run
@@ -241,8 +241,9 @@ async def has_post_merge_run(context: Context, config: HotfixConfig, pull: dict[
         return False
     if is_hotfix(config, pull["head"]["ref"], _labels(pull)):
         return True
-    reverted = await read_rolled_back_hotfix(context.github, context.repository, config, pull)
-    return reverted is not None and reverted.merge_commit_sha is not None
+    return (
+        await read_rolled_back_hotfix(context.github, context.repository, config, pull) is not None
+    )
 
 
 def _labels(pull: dict[str, Any]) -> list[str]:
@@ -286,14 +287,13 @@ async def _plan(
         ("release branches", repository),
         lambda: back_merge.release_branches(github, repository, config),
     )
-    merged_files, records = await asyncio.gather(
-        read_files(github, repository, merge_sha, version_files_to_read(config), reads),
-        PullRecords.load(context, pull["number"]),
-    )
-    # Started once the merge commit's files are read, so that no blob is fetched twice.
     released = reads.start(
         ("released version", repository, merge_sha),
         lambda: _released_version(github, repository, config, merge_sha, reads),
+    )
+    merged_files, records = await asyncio.gather(
+        start_reading_files(reads, github, repository, merge_sha, version_files_to_read(config)),
+        PullRecords.load(context, pull["number"]),
     )
     glass = records.break_glass
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
@@ -348,10 +348,10 @@ async def _released_version(
     async def base_files() -> dict[str, FileText]:
         merge_commit = await _start_reading_commit(reads, github, repository, merge_sha)
         before = merge_commit["parents"][0]["sha"]
-        return await read_files(github, repository, before, paths, reads)
+        return await start_reading_files(reads, github, repository, before, paths)
 
     before, after = await asyncio.gather(
-        base_files(), read_files(github, repository, merge_sha, paths, reads)
+        base_files(), start_reading_files(reads, github, repository, merge_sha, paths)
     )
     return head_version(config, before, after)
 
