@@ -375,7 +375,10 @@ def record_behind_a_held_batch(
                     *(record(delivery_id, handled) for delivery_id, handled in later),
                     return_exceptions=True,
                 )
-                await asyncio.sleep(0.3)  # they reach the journal's loop, behind the held batch
+                # They reach the journal's loop, behind the held batch, before it goes.
+                while len(journal._arrived) < len(later):
+                    assert time.monotonic() < deadline, "the later deliveries never arrived"
+                    await asyncio.sleep(0.01)
             return await held, list(await others)
 
     return asyncio.run(scenario())
