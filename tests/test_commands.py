@@ -628,6 +628,45 @@ def test_a_break_glass_is_not_in_force_once_the_severity_allows_none_and_is_with
     )
 
 
+@pytest.mark.parametrize("line", ["/hotfix break-glass off.", "/hotfix break-glass OFF!"])
+def test_off_in_any_case_with_trailing_punctuation_withdraws_the_break_glass(
+    bot: Bot, line: str
+) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "lead", "/hotfix break-glass checkout is down")
+
+    withdrew = command(bot, pull.number, "lead", line)
+
+    assert (reactions(bot, withdrew), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["title"] == "Waiting for approval: Engineering Lead and On-call Manager"
+    assert "Break-glass" not in run.output["summary"]
+
+
+def test_a_reason_beginning_with_the_word_off_is_refused_and_the_glass_stays_as_it_was(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "lead", "/hotfix break-glass checkout is down")
+    check_before = dict(bot.policy_run(pull.head_sha).output)
+
+    line = "/hotfix break-glass off now, lead approved"
+    refused = command(bot, pull.number, "oncall", line)
+
+    assert replies(bot, pull.number) == [
+        refusal(
+            refused,
+            line,
+            "oncall",
+            "`off` withdraws the break-glass and takes nothing after it, so a reason cannot "
+            "begin with the word `off`",
+        )
+    ]
+    assert reactions(bot, refused) == []
+    assert bot.policy_run(pull.head_sha).output == check_before
+    assert check_before["title"] == "Break-glass by @lead: checkout is down"
+
+
 # --- after the merge ---------------------------------------------------------------------------
 
 

@@ -10,6 +10,8 @@ the severity is the rolled-back hotfix's, and its approvers are the rollback's.
 
 from __future__ import annotations
 
+import string
+
 from app.handlers import timeline
 from app.handlers.commands.command import (
     Command,
@@ -31,10 +33,19 @@ from policies.wording import join_words
 
 
 def read(text: str) -> str | None:
-    """The reason; None for `off`."""
+    """The reason; None for `off` (any case, trailing punctuation aside: `Off.`). A reason
+    that begins with the word `off` is refused: read as a reason it would break the glass
+    again when the commenter meant to withdraw it."""
     if not text:
         raise CommandError("it needs a reason: `/hotfix break-glass <reason>`")
-    return None if text.casefold() == "off" else text
+    if text.rstrip(string.punctuation + string.whitespace).casefold() == "off":
+        return None
+    if text.split()[0].rstrip(string.punctuation).casefold() == "off":
+        raise CommandError(
+            "`off` withdraws the break-glass and takes nothing after it, so a reason cannot "
+            "begin with the word `off`"
+        )
+    return text
 
 
 async def permitted(invocation: Invocation, reason: str | None) -> None:
