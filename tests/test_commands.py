@@ -723,6 +723,32 @@ def test_a_break_glass_opens_one_retroactive_review_issue_after_the_merge(bot: B
     assert opened == ["Retroactive review: Fix", "Incident report: Fix"]
 
 
+def test_a_retroactive_review_with_nothing_waived_does_not_say_the_checks_were_skipped(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "lead", "/hotfix break-glass checkout is down")
+    for approver in ("lead", "oncall"):  # every rule passes before the merge
+        bot.repo.review(pull.number, approver, "APPROVED")
+        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    merge(bot, pull)
+
+    [issue] = retro_reviews(bot)
+    sha = pull.merge_commit_sha
+    assert sha is not None
+    assert issue.body == (
+        f"<!-- hotfix-bot:retro-review acme/widgets#{pull.number} -->\n\n"
+        f"@lead broke the glass on [#{pull.number}]({WEB}/pull/{pull.number}) (Fix) at "
+        "2026-12-04 14:32 UTC, and it merged while the break-glass was in force. The reason "
+        "given: checkout is down\n\n"
+        "What the break-glass waived:\n"
+        "- nothing: every rule passed when it was last checked\n\n"
+        f"Please review the change as it merged, [`{sha[:7]}`]({WEB}/commit/{sha}), and close "
+        "this issue once it is reviewed."
+    )
+
+
 def test_a_break_glass_by_someone_github_will_not_assign_still_opens_the_review_unassigned(
     bot: Bot,
 ) -> None:

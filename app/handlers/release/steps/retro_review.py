@@ -65,12 +65,18 @@ def _body(plan: ReleasePlan, record: BreakGlassRecord) -> str:
         f"- `{rule}`: {groups}" if rule == "approvals" and groups else f"- `{rule}`"
         for rule in plan.waived.rules
     ] or ["- nothing: every rule passed when it was last checked"]
+    # With nothing waived the usual checks did pass: the issue must not say they were skipped.
+    merged = (
+        "so it merged without the usual checks"
+        if plan.waived.rules
+        else "and it merged while the break-glass was in force"
+    )
     return "\n\n".join(
         [
             _marker(plan),
             f"@{glass.by} broke the glass on [#{plan.number}]({plan.hotfix_url}) ({plan.title}) "
-            f"at {glass.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, so it merged without the usual "
-            f"checks. The reason given: {glass.reason}",
+            f"at {glass.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, {merged}. "
+            f"The reason given: {glass.reason}",
             "What the break-glass waived:\n" + "\n".join(waived),
             f"Please review the change as it merged, [`{plan.short_sha}`]"
             f"({plan.commit_url(plan.merge_sha)}), and close this issue once it is reviewed.",
