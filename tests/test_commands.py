@@ -146,6 +146,21 @@ def test_a_verbal_approval_counts_for_the_approver_and_is_answered_with_a_reacti
     assert replies(bot, pull.number) == []
 
 
+def test_a_note_that_mentions_someone_after_its_first_word_is_taken_as_a_note(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+
+    recorded = command(
+        bot, pull.number, "dana", "/hotfix verbal-approval @lena said ok on the bridge with @lead"
+    )
+
+    assert (reactions(bot, recorded), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    assert approvals_row(bot, pull) == (
+        "| `approvals` | ⏳ waiting | Engineering Lead: nobody yet; "
+        "On-call Manager: lena (verbal, recorded by @dana at 14:32 UTC) | "
+        f"{APPROVALS_EXPECTED} |"
+    )
+
+
 def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time: FakeTime) -> None:
     pull = open_p0_hotfix(bot)
     recorded = command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
@@ -215,6 +230,13 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
             "/hotfix break-glass",
             "it needs a reason: `/hotfix break-glass <reason>`",
         ),
+        (
+            "P0",
+            "dana",
+            "/hotfix verbal-approval @lena @lead",
+            "it takes one approver per command: post one command for each, "
+            "`/hotfix verbal-approval @lena` and `/hotfix verbal-approval @lead`",
+        ),
         ("P0", "dana", "/hotfix approve @lena", "`approve` is not a hotfix-bot command"),
         ("P0", "dana", "/hotfix", "it names no command"),
     ],
@@ -226,6 +248,7 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
         "break-glass by someone not allowed",
         "a severity without break-glass",
         "break-glass without a reason",
+        "two approvers",
         "unknown",
         "no command named",
     ],

@@ -7,21 +7,43 @@ the rolled-back hotfix's severity says whether it is taken.
 
 from __future__ import annotations
 
+import re
+
 from app.handlers.commands.command import Command, Invocation, Refusal, shown, who
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import VerbalRecord
 from policies.commands import CommandError, Syntax, login_of
 from policies.config import CONFIG_PATH
 from policies.facts import VerbalApproval
+from policies.wording import join_words
 
 WRITE_ACCESS = frozenset({"admin", "write"})  # GitHub says `write` for the maintain role too
 
 
+# A mention as written in a note: `@lead` of `@lead,`.
+_MENTION = re.compile(r"@[A-Za-z0-9][A-Za-z0-9/-]*")
+
+
 def read(text: str) -> str:
-    """The approver's login; the note after it is for the people reading the comment."""
+    """The approver's login; the note after it is for the people reading the comment. Mentions
+    right after the approver are more approvers, not a note, and are refused: taken as a note
+    they would be recorded for nobody without a word."""
     if not text:
         raise CommandError("it needs the approver: `/hotfix verbal-approval @login`")
-    return login_of(text.split()[0], "the approver")
+    first, *rest = text.split()
+    approver = login_of(first, "the approver")
+    mentions: list[str] = []
+    for word in rest:
+        mention = _MENTION.match(word)
+        if mention is None:
+            break
+        mentions.append(mention.group())
+    if mentions:
+        commands = [f"`/hotfix verbal-approval {mention}`" for mention in [first, *mentions]]
+        raise CommandError(
+            f"it takes one approver per command: post one command for each, {join_words(commands)}"
+        )
+    return approver
 
 
 async def permitted(invocation: Invocation, _: str) -> None:
