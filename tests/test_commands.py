@@ -161,6 +161,32 @@ def test_a_note_that_mentions_someone_after_its_first_word_is_taken_as_a_note(bo
     )
 
 
+def test_a_verbal_approval_for_someone_whose_review_approves_the_head_is_refused(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    bot.repo.review(pull.number, "lena", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    check_before = dict(bot.policy_run(pull.head_sha).output)
+
+    line = "/hotfix verbal-approval @lena"
+    refused = command(bot, pull.number, "dana", line)
+
+    assert replies(bot, pull.number) == [
+        refusal(
+            refused,
+            line,
+            "dana",
+            "lena's review already approves this head commit, so there is nothing to record",
+        )
+    ]
+    assert reactions(bot, refused) == []
+    assert bot.policy_run(pull.head_sha).output == check_before
+    assert approvals_row(bot, pull).startswith(
+        "| `approvals` | ⏳ waiting | Engineering Lead: nobody yet; On-call Manager: lena |"
+    )
+
+
 def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time: FakeTime) -> None:
     pull = open_p0_hotfix(bot)
     recorded = command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")

@@ -820,6 +820,41 @@ def test_a_confirmation_is_written_into_the_report_once_and_nothing_is_posted_on
     assert bot.repo.comments_on(issue.number) == []
 
 
+def test_an_approving_review_of_the_merged_commit_before_the_verbal_approval_confirms_it(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    approve(bot, pull, "lena")  # 20:30:30, on the head commit that merges
+    bot.advance(MINUTE)
+    # A comment review after it: lena's approval no longer counts, and a verbal one may.
+    bot.repo.review(pull.number, "lena", "COMMENTED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.advance(MINUTE)
+    recorded = command(bot, pull, "dana", "/hotfix verbal-approval @lena on the bridge call")
+    assert [(r.content, r.user) for r in bot.repo.reactions_to(recorded.id)] == [("+1", BOT)]
+    bot.advance(MINUTE)
+
+    sha = merge(bot, pull)
+
+    lena = "lena (verbal, recorded by @dana at 20:32 UTC)"
+    assert (
+        f"| Verbal approvals | ✅ done | {lena}: confirmed by an approving review |   |"
+    ) in release_report(bot, sha)
+    [issue] = reports(bot)
+    assert (
+        f"- **Verbal approvals:** {lena}, confirmed by an approving review at "
+        "2026-12-04 20:30 UTC\n"
+    ) in issue.body
+    assert [
+        e.timer.id for e in bot.journal.timers() if e.timer.kind == "confirmation-reminder"
+    ] == []
+    bot.advance(24 * HOUR + MINUTE)
+    assert not [key for key in notices(bot, pull) if key.startswith("confirmation-reminder:")]
+
+
 @pytest.mark.parametrize("later_review", ["APPROVED", "COMMENTED"])
 def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_confirmation(
     clocked_bot: Bot, later_review: str

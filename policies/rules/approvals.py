@@ -176,6 +176,29 @@ def standing_verbal_approvals(
     return list(_latest_approvals(reviews, verbal, head_sha, author).verbal.values())
 
 
+def review_approves(reviews: Sequence[Review], login: str, head_sha: str, author: str) -> bool:
+    """Whether `login`'s latest review approves `head_sha`, as this rule counts reviews: a
+    verbal approval recorded for them would add nothing."""
+    current = _latest_approvals(reviews, (), head_sha, author).current
+    return login.casefold() in {approver.casefold() for approver in current}
+
+
+def confirming_review(reviews: Sequence[Review], approval: VerbalApproval) -> Review | None:
+    """The first approving review of the head commit `approval` was recorded on by its
+    approver, submitted before the verbal approval or after it: that approval is what the
+    confirmation asks of them (docs/BEHAVIOUR.md, 'Comment commands')."""
+    approver = approval.approver.casefold()
+    approving = [
+        review
+        for review in reviews
+        if review.reviewer.casefold() == approver
+        and review.state is ReviewState.APPROVED
+        and review.commit_id == approval.head_sha
+        and review.submitted_at is not None
+    ]
+    return min(approving, key=lambda review: review.submitted_at or _EARLIEST, default=None)
+
+
 def _counted_verbal(
     policy: SeverityPolicy | None, facts: PullRequestFacts
 ) -> Sequence[VerbalApproval]:

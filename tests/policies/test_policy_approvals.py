@@ -315,3 +315,39 @@ def test_a_verbal_approval_stands_until_a_push_or_a_later_review_by_its_approver
     # manager's and both's later reviews, approving or not, replaced theirs; other's is of a
     # commit a push replaced.
     assert standing == [verbal("lead")]
+
+
+def test_whether_someone_s_review_approves_the_head_is_their_latest_review_s_say() -> None:
+    before = RECORDED_AT - timedelta(minutes=5)
+    reviews = [
+        Review("lead", ReviewState.APPROVED, HEAD_SHA, before),
+        Review("manager", ReviewState.APPROVED, HEAD_SHA, before),
+        Review("manager", ReviewState.COMMENTED, HEAD_SHA, RECORDED_AT),
+        Review("both", ReviewState.APPROVED, OLD_SHA, before),
+        Review("dev", ReviewState.APPROVED, HEAD_SHA, before),  # the author
+    ]
+
+    approving = [
+        login
+        for login in ("LEAD", "manager", "both", "dev")
+        if approvals.review_approves(reviews, login, HEAD_SHA, "dev")
+    ]
+
+    assert approving == ["LEAD"]
+
+
+def test_an_approving_review_of_its_commit_confirms_a_verbal_approval_before_or_after_it() -> None:
+    earlier = Review("MANAGER", ReviewState.APPROVED, HEAD_SHA, RECORDED_AT - timedelta(minutes=5))
+    reviews = [
+        Review("manager", ReviewState.APPROVED, OLD_SHA, RECORDED_AT - timedelta(minutes=9)),
+        earlier,
+        Review("manager", ReviewState.APPROVED, HEAD_SHA, RECORDED_AT + timedelta(hours=1)),
+        Review("both", ReviewState.COMMENTED, HEAD_SHA, RECORDED_AT + timedelta(hours=1)),
+        Review("lead", ReviewState.APPROVED, OLD_SHA, RECORDED_AT + timedelta(hours=1)),
+    ]
+
+    assert approvals.confirming_review(reviews, verbal("manager")) == earlier
+    assert approvals.confirming_review(reviews[2:], verbal("manager")) == reviews[2]
+    # A comment review, or an approval of another commit, is no confirmation.
+    assert approvals.confirming_review(reviews, verbal("both")) is None
+    assert approvals.confirming_review(reviews, verbal("lead")) is None

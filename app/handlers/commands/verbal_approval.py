@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 
 from app.handlers.commands.command import Command, Invocation, Refusal, shown, who
-from app.handlers.policy import evaluate_pull_request
+from app.handlers.policy import evaluate_pull_request, reviews_of
 from app.handlers.records import VerbalRecord
 from policies.commands import CommandError, Syntax, login_of
 from policies.config import CONFIG_PATH
 from policies.facts import VerbalApproval
+from policies.rules.approvals import review_approves
 from policies.wording import join_words
 
 WRITE_ACCESS = frozenset({"admin", "write"})  # GitHub says `write` for the maintain role too
@@ -81,6 +82,14 @@ async def record(invocation: Invocation, approver: str) -> None:
         whose = f"severity {severity}" if governing.rolled_back is None else "this rollback"
         raise Refusal(
             f"{approver} can fill no approval group of {whose} ({named or 'it has none'})"
+        )
+    context = invocation.context
+    listed = await context.github.get_all(
+        f"/repos/{context.repository}/pulls/{invocation.number}/reviews"
+    )
+    if review_approves(reviews_of(listed), approver, invocation.head_sha, invocation.author):
+        raise Refusal(
+            f"{approver}'s review already approves this head commit, so there is nothing to record"
         )
     approval = VerbalApproval(
         approver, invocation.commenter, invocation.written_at, invocation.head_sha

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
 from policies.facts import Review
-from policies.rules.approvals import standing_verbal_approvals
+from policies.rules.approvals import confirming_review, standing_verbal_approvals
 from policies.wording import duration_words, join_words
 
 _CONFIRMED_BY = {"review": "an approving review", "comment": "`/hotfix confirm`"}
@@ -37,20 +38,35 @@ async def counted_at_merge(
     its approver's latest approval of the merged head commit, as the `approvals` rule counts
     them. A later push voided the others, and a later review by the same person replaced
     them (docs/BEHAVIOUR.md, 'Approval groups'); a review after the merge changes nothing of
-    what let it merge."""
+    what let it merge. Each is confirmed when its approver approved that commit in a review,
+    at any time (`_confirmed_by_review`)."""
     merged_at = timestamp(pull.get("merged_at"))
     if not records or merged_at is None:
         return []  # nothing to read the reviews for
     listed = await context.github.get_all(
         f"/repos/{context.repository}/pulls/{pull['number']}/reviews"
     )
+    reviews = reviews_of(listed)
     standing = standing_verbal_approvals(
-        _before_merge(reviews_of(listed), records, merged_at),
+        _before_merge(reviews, records, merged_at),
         [record.approval for record in records],
         pull["head"]["sha"],
         pull["user"]["login"],
     )
-    return [record for record in records if record.approval in standing]
+    return [
+        _confirmed_by_review(record, reviews) for record in records if record.approval in standing
+    ]
+
+
+def _confirmed_by_review(record: VerbalRecord, reviews: Sequence[Review]) -> VerbalRecord:
+    """`record`, confirmed by its approver's approving review of the commit it approved when
+    there is one and nothing confirmed it before: a review submitted before the verbal
+    approval was recorded gives what the confirmation asks for as well as one after the
+    merge does."""
+    review = confirming_review(reviews, record.approval)
+    if record.confirmation is not None or review is None or review.submitted_at is None:
+        return record
+    return replace(record, confirmation=Confirmation("review", review.submitted_at))
 
 
 def _before_merge(
