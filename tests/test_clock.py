@@ -449,6 +449,32 @@ def test_a_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(clocked_bo
     ]
 
 
+def test_the_reminder_on_a_rollback_names_it_a_rollback(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    bot.repo.collaborators.update({"dana": "write"})
+    hotfix = open_p0(bot)
+    approve(bot, hotfix, "lead")
+    approve(bot, hotfix, "oncall")
+    bot.repo.merge_pull(hotfix.number)
+    bot.pull_request(hotfix.number, "closed")
+    rollback = bot.repo.revert_pull(hotfix.number, author="dana")
+    bot.repo.commit(rollback.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
+    bot.pull_request(rollback.number, "opened")
+    verbal_approval(bot, rollback, "oncall")  # enough for a rollback of a P0 hotfix
+    bot.repo.merge_pull(rollback.number)
+    bot.pull_request(rollback.number, "closed")
+
+    bot.advance(24 * HOUR)
+
+    reminder = f"confirmation-reminder:acme/widgets#{rollback.number}:1d"
+    assert notices(bot, rollback, reminder) == [
+        f"@oncall: a verbal approval recorded for you let rollback #{rollback.number} merge, "
+        "and it is still unconfirmed. Please approve the pull request or comment "
+        "`/hotfix confirm`."
+    ]
+
+
 def test_no_reminder_when_every_verbal_approval_is_confirmed_by_then(clocked_bot: Bot) -> None:
     bot = clocked_bot
     pull = merge_with_verbal_approvals(bot, "lead", "oncall")

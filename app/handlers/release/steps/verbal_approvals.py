@@ -125,13 +125,15 @@ async def schedule_confirmation_reminder(
     context: Context, plan: ReleasePlan, merged_at: datetime
 ) -> None:
     """Keep the reminder in the journal, `CONFIRMATION_REMINDER_AFTER` the merge, when a verbal
-    approval is unconfirmed; every later run of the steps finds it scheduled."""
+    approval is unconfirmed; every later run of the steps finds it scheduled. It keeps whether
+    the pull request is a rollback, for its words."""
     if plan.number is None or not unconfirmed(plan):
         return
     await context.timers.schedule(
         CONFIRMATION_REMINDER,
         duration_words(CONFIRMATION_REMINDER_AFTER),
         merged_at + CONFIRMATION_REMINDER_AFTER,
+        {"rollback": plan.rolled_back is not None},
         number=plan.number,
     )
 
@@ -146,17 +148,22 @@ async def on_confirmation_reminder(context: Context) -> None:
     if not waiting:
         context.log.info("%s: every verbal approval is confirmed; nothing sent", timer.id)
         return
-    text = confirmation_reminder(timer.number, waiting)
+    # A reminder kept before it said whether it was of a rollback is of a hotfix.
+    text = confirmation_reminder(timer.number, waiting, rollback=bool(timer.data.get("rollback")))
     if await send_timer_notice(context, timer, text):
         approvers = ", ".join(record.approval.approver for record in waiting)
         context.log.info("%s: reminded %s", timer.id, approvers)
 
 
-def confirmation_reminder(number: int, unconfirmed: Sequence[VerbalRecord]) -> str:
-    """The reminder comment on hotfix `number`, mentioning the `unconfirmed` approvers."""
+def confirmation_reminder(
+    number: int, unconfirmed: Sequence[VerbalRecord], *, rollback: bool = False
+) -> str:
+    """The reminder comment on hotfix (or `rollback`) `number`, mentioning the `unconfirmed`
+    approvers."""
     who = join_words([f"@{record.approval.approver}" for record in unconfirmed])
+    merged = f"{'rollback' if rollback else 'hotfix'} #{number}"
     return (
-        f"{who}: a verbal approval recorded for you let hotfix #{number} merge, and it is "
+        f"{who}: a verbal approval recorded for you let {merged} merge, and it is "
         "still unconfirmed. Please approve the pull request or comment `/hotfix confirm`."
     )
 
