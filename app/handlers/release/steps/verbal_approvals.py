@@ -63,8 +63,10 @@ def _confirmed_by_review(record: VerbalRecord, reviews: Sequence[Review]) -> Ver
     there is one and nothing confirmed it before: a review submitted before the verbal
     approval was recorded gives what the confirmation asks for as well as one after the
     merge does."""
+    if record.confirmation is not None:
+        return record
     review = confirming_review(reviews, record.approval)
-    if record.confirmation is not None or review is None or review.submitted_at is None:
+    if review is None or review.submitted_at is None:
         return record
     return replace(record, confirmation=Confirmation("review", review.submitted_at))
 
