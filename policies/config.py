@@ -466,8 +466,8 @@ class TagConfig(_Section):
 
 
 def _only_known_placeholders(template: str, known: Sequence[str], user: str) -> str:
-    """`template`, when each of its placeholders is among `known`: what `user` (the text
-    that uses it, as a message names it) may name."""
+    """`template`, or an error naming its placeholders that are not among `known`, those
+    `user` ("tag message", "p0_alert template") may use."""
     unknown = unknown_placeholders(template, known)
     if unknown:
         words = "placeholder" if len(unknown) == 1 else "placeholders"
