@@ -9,7 +9,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import UnionType
@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +32,12 @@ from yaml.constructor import ConstructorError
 
 from policies.notices import PLACEHOLDERS, unknown_placeholders
 from policies.pattern import PatternError, check_pattern
+from policies.tags import (
+    FORMAT_PLACEHOLDERS,
+    MESSAGE_PLACEHOLDERS,
+    fill_format,
+    tag_name_problem,
+)
 
 CONFIG_PATH = ".github/hotfix.yml"
 
@@ -114,6 +121,10 @@ LONGEST_DURATION = timedelta(days=30)
 # A mention in a notify list: `@login`, `@org/team-slug`, or one of MENTION_WORDS.
 _MENTION = re.compile(r"@[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:/[A-Za-z0-9_-]+)?")
 MENTION_WORDS = ("approvers", "author")
+# The version a tag format is tried with. Every version is digits, letters, ".", "-" and "+",
+# begins with a digit and ends with neither "." nor "/": a tag name git refuses with this one
+# it refuses with any.
+_EXAMPLE_VERSION = "1.2.4"
 
 
 class ConfigError(Exception):
@@ -213,6 +224,39 @@ def _mention(value: object) -> object:
     )
 
 
+def _login(login: str) -> str:
+    if "/" in login:
+        raise ValueError(f"must be a login, not a team (got {_describe(login)})")
+    if login.startswith("@"):
+        # GitHub's logins have no @: "@alice" is compared with reviewers and never matches.
+        fix = f"write {login[1:]}, without @" if login[1:].strip() else "must be a login"
+        raise ValueError(f"{fix} (got {_describe(login)})")
+    return login
+
+
+def _team_slug(team: str) -> str:
+    """A team of the repository's organization, named by its slug. GitHub makes the slug from
+    the team's name: lowercase, special characters replaced, spaces as "-" ("Engineering
+    Leads" is engineering-leads). Only what no slug holds is refused."""
+    name = team.rsplit("/", 1)[-1].lstrip("@")
+    slug = "-".join(name.lower().split())
+    if name != team:  # @acme/leads, acme/leads, @leads
+        if not slug:
+            raise ValueError(
+                "must be the slug of a team in the repository's organization "
+                f"(got {_describe(team)})"
+            )
+        raise ValueError(
+            f"write {slug}: the slug of the team in the repository's organization "
+            f"(got {_describe(team)})"
+        )
+    if slug != team:
+        raise ValueError(
+            f"{_describe(team)} looks like a team's name; its slug is lowercase, like {slug}"
+        )
+    return team
+
+
 def _whole_number_at_least_one(value: object) -> object:
     # bool is an int in Python, but `count: true` is a mistake in YAML.
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -231,6 +275,8 @@ PositiveDuration = Annotated[
     Duration, BeforeValidator(_parse_duration), PlainSerializer(lambda duration: duration.text)
 ]
 Mention = Annotated[str, BeforeValidator(_mention)]
+Login = Annotated[NonEmptyText, AfterValidator(_login)]
+TeamSlug = Annotated[NonEmptyText, AfterValidator(_team_slug)]
 
 
 class _Section(BaseModel):
@@ -281,8 +327,8 @@ class LabelsConfig(_Section):
 class ApprovalGroup(_Section):
     name: NonEmptyText
     count: Annotated[int, BeforeValidator(_whole_number_at_least_one)] = 1
-    team: NonEmptyText | None = None
-    users: list[NonEmptyText] | None = None
+    team: TeamSlug | None = None
+    users: list[Login] | None = None
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> Self:
@@ -318,8 +364,8 @@ def _distinct_group_names(groups: list[ApprovalGroup]) -> list[ApprovalGroup]:
 class BreakGlassConfig(_Section):
     """Who may waive the hotfix-policy rules with `/hotfix break-glass`."""
 
-    teams: list[NonEmptyText] = []
-    users: list[NonEmptyText] = []
+    teams: list[TeamSlug] = []
+    users: list[Login] = []
 
     @model_validator(mode="after")
     def _names_someone(self) -> Self:
@@ -400,10 +446,35 @@ class TagConfig(_Section):
 
     @field_validator("format")
     @classmethod
-    def _format_names_the_version(cls, tag_format: str) -> str:
+    def _format_makes_valid_tag_names(cls, tag_format: str) -> str:
         if "{version}" not in tag_format:
             raise ValueError(f'must contain {{version}} (got "{tag_format}")')
+        _only_known_placeholders(tag_format, FORMAT_PLACEHOLDERS, "tag format")
+        example = fill_format(tag_format, _EXAMPLE_VERSION)
+        problem = tag_name_problem(example)
+        if problem is not None:
+            raise ValueError(
+                f"would make tags such as {_describe(example)}, but a tag name {problem} "
+                f"(got {_describe(tag_format)})"
+            )
         return tag_format
+
+    @field_validator("message")
+    @classmethod
+    def _message_placeholders_are_known(cls, message: str) -> str:
+        return _only_known_placeholders(message, MESSAGE_PLACEHOLDERS, "tag message")
+
+
+def _only_known_placeholders(template: str, known: Sequence[str], user: str) -> str:
+    """`template`, or an error naming its placeholders that are not among `known`, those
+    `user` ("tag message", "p0_alert template") may use."""
+    unknown = unknown_placeholders(template, known)
+    if unknown:
+        words = "placeholder" if len(unknown) == 1 else "placeholders"
+        named = ", ".join(f"{{{placeholder}}}" for placeholder in unknown)
+        known_words = ", ".join(f"{{{placeholder}}}" for placeholder in known)
+        raise ValueError(f"unknown {words} {named} (the {user} may use {known_words})")
+    return template
 
 
 class RollbackConfig(_Section):
@@ -447,13 +518,9 @@ class TemplatesConfig(_Section):
     def _placeholders_are_known(cls, template: str | None, info: ValidationInfo) -> str | None:
         name = info.field_name
         assert name is not None  # a field validator's
-        unknown = unknown_placeholders(name, template or "")
-        if unknown:
-            words = "placeholder" if len(unknown) == 1 else "placeholders"
-            known = ", ".join(f"{{{placeholder}}}" for placeholder in PLACEHOLDERS[name])
-            named = ", ".join(f"{{{placeholder}}}" for placeholder in unknown)
-            raise ValueError(f"unknown {words} {named} (the {name} template may use {known})")
-        return template
+        if template is None:
+            return None
+        return _only_known_placeholders(template, PLACEHOLDERS[name], f"{name} template")
 
 
 class NoticesConfig(_Section):

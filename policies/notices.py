@@ -8,7 +8,7 @@ are never read as a template themselves, and nothing else in the text is interpr
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 P0_ALERT = "p0_alert"
 RESOLUTION = "resolution"
@@ -76,11 +76,11 @@ DEFAULT_TEMPLATES: Mapping[str, str] = {
 }
 
 
-def unknown_placeholders(name: str, template: str) -> list[str]:
-    """The `{placeholders}` of `template` that the template `name` cannot fill, each once."""
-    known = PLACEHOLDERS[name]
+def unknown_placeholders(template: str, known: Iterable[str]) -> list[str]:
+    """The `{placeholders}` of `template` that are not among `known`, each once."""
+    known_names = frozenset(known)
     found = (match[1] for match in _PLACEHOLDER.finditer(template))
-    return list(dict.fromkeys(word for word in found if word not in known))
+    return list(dict.fromkeys(word for word in found if word not in known_names))
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

@@ -12,6 +12,7 @@ from semver import Version as Version
 
 from policies.config import HotfixConfig
 from policies.files import FileText, UnreadableText
+from policies.tags import fill_format
 
 DEFAULT_VERSION_FILES = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
 
@@ -131,8 +132,7 @@ def parse_version_file(path: str, text: str) -> Version:
 
 
 def tag_name(config: HotfixConfig, version: str) -> str:
-    # Plain replacement: str.format on an admin's text could reach object attributes.
-    return config.tag.format.replace("{version}", version)
+    return fill_format(config.tag.format, version)
 
 
 def head_version(

@@ -173,6 +173,37 @@ def test_validate_names_an_unknown_placeholder_and_a_report_that_cannot_be_used(
     ]
 
 
+def test_validate_names_a_team_login_or_tag_that_would_never_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(
+        tmp_path,
+        "severities:\n"
+        "  P1:\n"
+        "    approvals:\n"
+        "      - {name: Leads, team: '@acme/leads'}\n"
+        "      - {name: Managers, team: Product Managers}\n"
+        "      - {name: Maintainers, users: ['@alice']}\n"
+        "tag:\n"
+        '  format: "v {version}"\n'
+        '  message: "Hotfix {titel}"\n',
+    )
+
+    assert main(["config", "validate", str(path)]) == 1
+
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}: severities.P1.approvals[0].team: write leads: the slug of the team in the "
+        'repository\'s organization (got "@acme/leads")',
+        f'{path}: severities.P1.approvals[1].team: "Product Managers" looks like a team\'s name; '
+        "its slug is lowercase, like product-managers",
+        f'{path}: severities.P1.approvals[2].users[0]: write alice, without @ (got "@alice")',
+        f'{path}: tag.format: would make tags such as "v 1.2.4", but a tag name cannot contain '
+        'a space (got "v {version}")',
+        f"{path}: tag.message: unknown placeholder {{titel}} (the tag message may use {{title}}, "
+        "{version})",
+    ]
+
+
 def test_validate_needs_no_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -457,6 +457,251 @@ def test_every_problem_is_collected() -> None:
     assert ConfigError(found).problems == found
 
 
+IN_THE_ORGANIZATION = "the slug of the team in the repository's organization"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "severities: {P1: {approvals: [{name: Maintainers, users: ['@alice']}]}}",
+            'severities.P1.approvals[0].users[0]: write alice, without @ (got "@alice")',
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Maintainers, users: [bob, '@']}]}}",
+            'severities.P1.approvals[0].users[1]: must be a login (got "@")',
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Maintainers, users: ['@acme/leads']}]}}",
+            'severities.P1.approvals[0].users[0]: must be a login, not a team (got "@acme/leads")',
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Leads, team: '@acme/leads'}]}}",
+            f"severities.P1.approvals[0].team: write leads: {IN_THE_ORGANIZATION}"
+            ' (got "@acme/leads")',
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Leads, team: acme/leads}]}}",
+            f"severities.P1.approvals[0].team: write leads: {IN_THE_ORGANIZATION}"
+            ' (got "acme/leads")',
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Leads, team: '@leads'}]}}",
+            f'severities.P1.approvals[0].team: write leads: {IN_THE_ORGANIZATION} (got "@leads")',
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Leads, team: '@Acme/Engineering Leads'}]}}",
+            f"severities.P1.approvals[0].team: write engineering-leads: {IN_THE_ORGANIZATION} "
+            '(got "@Acme/Engineering Leads")',
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Leads, team: '@acme/'}]}}",
+            "severities.P1.approvals[0].team: must be the slug of a team in the repository's "
+            'organization (got "@acme/")',
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Leads, team: Engineering Leads}]}}",
+            'severities.P1.approvals[0].team: "Engineering Leads" looks like a team\'s name; '
+            "its slug is lowercase, like engineering-leads",
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Leads, team: SRE}]}}",
+            'severities.P1.approvals[0].team: "SRE" looks like a team\'s name; its slug is '
+            "lowercase, like sre",
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Leads, team: on call}]}}",
+            'severities.P1.approvals[0].team: "on call" looks like a team\'s name; its slug is '
+            "lowercase, like on-call",
+        ),
+        (
+            "rollback: {approvals: [{name: Leads, team: '@acme/leads'}]}",
+            f'rollback.approvals[0].team: write leads: {IN_THE_ORGANIZATION} (got "@acme/leads")',
+        ),
+        (
+            "severities: {P0: {break_glass: {teams: [sre, '@acme/dba']}}}",
+            f"severities.P0.break_glass.teams[1]: write dba: {IN_THE_ORGANIZATION}"
+            ' (got "@acme/dba")',
+        ),
+        (
+            "severities: {P0: {break_glass: {users: ['@bob']}}}",
+            'severities.P0.break_glass.users[0]: write bob, without @ (got "@bob")',
+        ),
+    ],
+)
+def test_a_team_or_login_written_otherwise_says_what_to_write(text: str, expected: str) -> None:
+    assert problems(text) == [expected]
+
+
+def test_team_slugs_and_logins_as_github_writes_them_are_accepted() -> None:
+    loaded = config(
+        "severities:\n"
+        "  P0:\n"
+        "    approvals:\n"
+        "      - {name: A, team: sre_team-2}\n"
+        "      - {name: B, users: [octo-cat, Dev, a1]}\n"
+        "    break_glass: {teams: [engineering-leads, '42'], users: [Octo-Cat]}\n"
+    )
+
+    p0 = loaded.severities["P0"]
+    assert [(group.team, group.users) for group in p0.approvals] == [
+        ("sre_team-2", None),
+        (None, ["octo-cat", "Dev", "a1"]),
+    ]
+    assert p0.break_glass is not None
+    assert (p0.break_glass.teams, p0.break_glass.users) == (
+        ["engineering-leads", "42"],
+        ["Octo-Cat"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (
+            '"v {version}"',
+            'tag.format: would make tags such as "v 1.2.4", but '
+            'a tag name cannot contain a space (got "v {version}")',
+        ),
+        (
+            '"v~{version}"',
+            'tag.format: would make tags such as "v~1.2.4", but '
+            'a tag name cannot contain "~" (got "v~{version}")',
+        ),
+        (
+            '"v^{version}"',
+            'tag.format: would make tags such as "v^1.2.4", but '
+            'a tag name cannot contain "^" (got "v^{version}")',
+        ),
+        (
+            '"v:{version}"',
+            'tag.format: would make tags such as "v:1.2.4", but '
+            'a tag name cannot contain ":" (got "v:{version}")',
+        ),
+        (
+            '"v?{version}"',
+            'tag.format: would make tags such as "v?1.2.4", but '
+            'a tag name cannot contain "?" (got "v?{version}")',
+        ),
+        (
+            '"v*{version}"',
+            'tag.format: would make tags such as "v*1.2.4", but '
+            'a tag name cannot contain "*" (got "v*{version}")',
+        ),
+        (
+            '"v[{version}]"',
+            'tag.format: would make tags such as "v[1.2.4]", but '
+            'a tag name cannot contain "[" (got "v[{version}]")',
+        ),
+        (
+            '"v\\\\{version}"',
+            'tag.format: would make tags such as "v\\\\1.2.4", but '
+            'a tag name cannot contain a backslash (got "v\\\\{version}")',
+        ),
+        (
+            '"v\\t{version}"',
+            'tag.format: would make tags such as "v\\t1.2.4", but '
+            'a tag name cannot contain the control character "\\t" (got "v\\t{version}")',
+        ),
+        (
+            '"v\\u007f{version}"',
+            'tag.format: would make tags such as "v\\u007f1.2.4", but '
+            'a tag name cannot contain the control character "\\u007f" (got "v\\u007f{version}")',
+        ),
+        (
+            '"release..{version}"',
+            'tag.format: would make tags such as "release..1.2.4", but '
+            'a tag name cannot contain ".." (got "release..{version}")',
+        ),
+        (
+            '"v@{{version}}"',
+            'tag.format: would make tags such as "v@{1.2.4}", but '
+            'a tag name cannot contain "@{" (got "v@{{version}}")',
+        ),
+        (
+            '"release//{version}"',
+            'tag.format: would make tags such as "release//1.2.4", but '
+            'a tag name cannot contain "//" (got "release//{version}")',
+        ),
+        (
+            '"-{version}"',
+            'tag.format: would make tags such as "-1.2.4", but '
+            'a tag name cannot begin with "-" (got "-{version}")',
+        ),
+        (
+            '"/v{version}"',
+            'tag.format: would make tags such as "/v1.2.4", but '
+            'a tag name cannot begin with "/" (got "/v{version}")',
+        ),
+        (
+            '"v{version}/"',
+            'tag.format: would make tags such as "v1.2.4/", but '
+            'a tag name cannot end with "/" (got "v{version}/")',
+        ),
+        (
+            '"v{version}."',
+            'tag.format: would make tags such as "v1.2.4.", but '
+            'a tag name cannot end with "." (got "v{version}.")',
+        ),
+        (
+            '"v{version}.lock"',
+            'tag.format: would make tags such as "v1.2.4.lock", but '
+            'a tag name cannot have a part between slashes that ends with ".lock"'
+            ' (got "v{version}.lock")',
+        ),
+        (
+            '"v{version}.lock/x"',
+            'tag.format: would make tags such as "v1.2.4.lock/x", but '
+            'a tag name cannot have a part between slashes that ends with ".lock"'
+            ' (got "v{version}.lock/x")',
+        ),
+        (
+            '".v{version}"',
+            'tag.format: would make tags such as ".v1.2.4", but '
+            'a tag name cannot have a part between slashes that begins with "."'
+            ' (got ".v{version}")',
+        ),
+        (
+            '"release/.{version}"',
+            'tag.format: would make tags such as "release/.1.2.4", but '
+            'a tag name cannot have a part between slashes that begins with "."'
+            ' (got "release/.{version}")',
+        ),
+    ],
+)
+def test_a_tag_format_git_refuses_names_the_rule(written: str, expected: str) -> None:
+    assert problems(f"tag: {{format: {written}}}") == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'tag: {message: "Hotfix {titel}"}',
+            "tag.message: unknown placeholder {titel} (the tag message may use {title}, {version})",
+        ),
+        (
+            'tag: {message: "{version}: {title} by {author} ({number})"}',
+            "tag.message: unknown placeholders {author}, {number} (the tag message may use "
+            "{title}, {version})",
+        ),
+        (
+            'tag: {format: "{version}-{titel}"}',
+            "tag.format: unknown placeholder {titel} (the tag format may use {version})",
+        ),
+    ],
+)
+def test_a_tag_placeholder_that_does_not_exist_is_named(text: str, expected: str) -> None:
+    assert problems(text) == [expected]
+
+
+def test_tag_formats_git_accepts_and_known_placeholders_load() -> None:
+    for tag_format in ("{version}", "release/{version}", "v{version}+hotfix", "hotfix@{version}"):
+        assert config(f'tag: {{format: "{tag_format}"}}').tag.format == tag_format
+    message = "Hotfix {version}: {title} ({0} and {x y} are no placeholders)"
+    assert config(f'tag: {{message: "{message}"}}').tag.message == message
+
+
 def test_alias_bombs_are_refused() -> None:
     lines = ["a: &a [1,1,1,1,1,1,1,1,1,1]"]
     for name, previous in zip("bcd", "abc", strict=True):

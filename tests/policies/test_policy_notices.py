@@ -13,15 +13,18 @@ def test_filling_in_replaces_each_known_placeholder_once_and_reads_nothing_else(
 
 
 def test_unknown_placeholders_are_named_once_each_in_order() -> None:
-    assert unknown_placeholders("p0_alert", "{pager} {title} {Started} {pager} {0} {x y}") == [
+    assert unknown_placeholders(
+        "{pager} {title} {Started} {pager} {0} {x y}", PLACEHOLDERS["p0_alert"]
+    ) == [
         "pager",
         "Started",
     ]
-    assert unknown_placeholders("resolution", "{timeline}\n{tag}") == []
+    assert unknown_placeholders("{timeline}\n{tag}", PLACEHOLDERS["resolution"]) == []
 
 
 def test_the_built_in_templates_use_only_their_own_placeholders() -> None:
     assert set(DEFAULT_TEMPLATES) <= set(PLACEHOLDERS)
-    assert {name: unknown_placeholders(name, text) for name, text in DEFAULT_TEMPLATES.items()} == {
-        name: [] for name in DEFAULT_TEMPLATES
-    }
+    assert {
+        name: unknown_placeholders(text, PLACEHOLDERS[name])
+        for name, text in DEFAULT_TEMPLATES.items()
+    } == {name: [] for name in DEFAULT_TEMPLATES}

@@ -1,0 +1,25 @@
+"""The tag a hotfix is released as: its name and message (policies/tags.py)."""
+
+import pytest
+
+from policies.tags import fill_format, fill_message, tag_name_problem
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["v1.2.4", "release/1.2.4", "v1.2.4-rc.1+build.5", "@", "a@b", "é-1.2.4", "v1.lock.2", "{1}"],
+)
+def test_names_git_accepts_have_no_problem(name: str) -> None:
+    assert tag_name_problem(name) is None
+
+
+def test_the_message_fills_title_and_version_once_and_reads_nothing_else() -> None:
+    template = "Hotfix {version}: {title} {titel} {0}"
+
+    assert fill_message(template, "Fix {version} {x}", "1.2.4") == (
+        "Hotfix 1.2.4: Fix {version} {x} {titel} {0}"
+    )
+
+
+def test_the_name_fills_the_version_as_written() -> None:
+    assert fill_format("release/v{version}", "1.2.4-rc.1+b.5") == "release/v1.2.4-rc.1+b.5"
