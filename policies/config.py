@@ -237,7 +237,7 @@ def _login(login: str) -> str:
 def _team_slug(team: str) -> str:
     """A team of the repository's organization, named by its slug. GitHub makes the slug from
     the team's name: lowercase, special characters replaced, spaces as "-" ("Engineering
-    Leads" is engineering-leads). Only what no slug holds is refused."""
+    Leads" is engineering-leads). Only what no slug holds (@, /, spaces) is refused."""
     name = team.rsplit("/", 1)[-1].lstrip("@")
     slug = "-".join(name.lower().split())
     if name != team:  # @acme/leads, acme/leads, @leads
@@ -250,7 +250,8 @@ def _team_slug(team: str) -> str:
             f"write {slug}: the slug of the team in the repository's organization "
             f"(got {_describe(team)})"
         )
-    if slug != team:
+    # Only a space tells a name from a slug for certain; the case is left for GitHub to judge.
+    if any(character.isspace() for character in team):
         raise ValueError(
             f"{_describe(team)} looks like a team's name; its slug is lowercase, like {slug}"
         )
