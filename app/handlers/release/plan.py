@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from app.handlers.records import BreakGlassRecord, VerbalRecord, Waived
 from policies.config import HotfixConfig
+from policies.tags import fill_message
 from policies.versions import Version, tag_name
 
 
@@ -78,9 +79,8 @@ class ReleasePlan:
     def tag_message(self) -> str:
         if self.rolled_back is not None:
             return f"Rollback of {self.rolled_back.tag_or_number}: {self.title}"
-        # Plain replacement, as for the tag name: str.format could reach object attributes.
         version = "" if self.version is None else str(self.version)
-        return self.config.tag.message.replace("{title}", self.title).replace("{version}", version)
+        return fill_message(self.config.tag.message, self.title, version)
 
     @property
     def backmerge_branch(self) -> str:
