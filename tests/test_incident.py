@@ -851,3 +851,52 @@ def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_conf
     ] == []
     bot.advance(24 * HOUR + MINUTE)
     assert not [key for key in notices(bot, pull) if key.startswith("confirmation-reminder:")]
+
+
+REFUSED = {"message": "Resource not accessible by integration"}
+
+
+def test_a_resolution_notice_github_refused_is_posted_whole_by_the_rerun(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    # The run's first comment is the notice (its report comes last).
+    bot.fake.inject("POST", f"{ISSUES}/1/comments$", status=403, times=1, body=REFUSED)
+    sha = merge(bot, pull)
+
+    assert notices(bot, pull) == {}
+    assert release_report(bot, sha).endswith(
+        "| Resolution notice | ❌ failed | GitHub answered 403 to POST "
+        "/repos/acme/widgets/issues/1/comments: Resource not accessible by integration |   |\n"
+        "\n## Finish by hand\n\n"
+        "*Resolution notice* has no command: hotfix-bot writes it from what it recorded of the "
+        "hotfix. Fix what its row names, then re-run the `hotfix-release` check."
+    )
+
+    rerun_once_github_takes_it(bot, sha)
+
+    [issue] = reports(bot)
+    develop = bot.repo.branches["develop"].sha
+    assert notices(bot, pull) == {
+        "resolution:acme/widgets#1": (
+            "✅ RESOLVED - Production Restored\n"
+            "\n"
+            "Status: Resolved\n"
+            "Resolution Time: 0s\n"
+            "Fix: #1 Fix, merged 2026-12-04 20:30 UTC, tagged v1.2.4\n"
+            "\n"
+            "Timeline:\n"
+            "2026-12-04 20:30 UTC - Opened by @dev\n"
+            "2026-12-04 20:30 UTC - Became a P1 hotfix\n"
+            f"2026-12-04 20:30 UTC - Merged into `main` by @lead as `{sha[:7]}`\n"
+            f"2026-12-04 20:30 UTC - Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`\n"
+            "2026-12-04 20:30 UTC - Release: published release `v1.2.4`\n"
+            f"2026-12-04 20:30 UTC - Back-merge: merged into `develop` as `{develop[:7]}`\n"
+            "\n"
+            f"Incident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+            "2026-12-06 20:30 UTC\n"
+            "Thank you for your patience."
+        )
+    }

@@ -8,7 +8,6 @@ When it is due, a timer reminds its assignee once if it is still open.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -26,6 +25,7 @@ from app.handlers.release.step import (
     StepRun,
     StepStatus,
     hotfixes_only,
+    no_commands,
 )
 from app.handlers.release.steps import back_merge, release, retro_review, tag, verbal_approvals
 from policies.incident import (
@@ -251,24 +251,12 @@ def incident_report_looks(plan: ReleasePlan) -> Sequence[Look]:
     return (_reports(plan.repository),)
 
 
-def incident_report_commands(plan: ReleasePlan) -> list[str]:
-    severity = plan.config.labels.severities.get(plan.severity or "", "<severity label>")
-    title = shlex.quote(report_title(plan.title))
-    # The marker, so that a later run finds this issue rather than opening another.
-    body = shlex.quote(
-        f"{_marker(plan.repository, plan.number)}\nIncident report of #{plan.number}"
-    )
-    return [
-        f"gh issue create --title {title} --label {LABEL} --label {shlex.quote(severity)} "
-        f"--assignee {shlex.quote(plan.author)} --body {body}"
-    ]
-
-
 STEP = Step(
     "incident-report",
     "Incident report",
     open_incident_report,
-    incident_report_commands,
+    # Its body holds the timeline and the other steps' links: a run writes it.
+    no_commands,
     # It links the tag, the release and the retroactive review, and its timeline holds the
     # rows of the tag, the release and the back-merge.
     needs=(tag.STEP, release.STEP, back_merge.STEP, retro_review.STEP),

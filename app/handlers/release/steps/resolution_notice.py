@@ -5,14 +5,20 @@ the incident took, the timeline's key rows, the tag and when the incident report
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 
 from app.github.reads import Look
 from app.handlers import timeline
-from app.handlers.notices import comments_look, marker, send_notice
+from app.handlers.notices import comments_look, send_notice
 from app.handlers.release.plan import ReleasePlan
-from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus, hotfixes_only
+from app.handlers.release.step import (
+    Step,
+    StepOutcome,
+    StepRun,
+    StepStatus,
+    hotfixes_only,
+    no_commands,
+)
 from app.handlers.release.steps import incident_report
 from policies.incident import RESOLVED_SEVERITIES, resolution_values
 from policies.notices import DEFAULT_TEMPLATES, RESOLUTION, fill
@@ -49,17 +55,12 @@ def resolution_notice_looks(plan: ReleasePlan) -> Sequence[Look]:
     return (comments_look(plan.repository, plan.number),)
 
 
-def resolution_notice_commands(plan: ReleasePlan) -> list[str]:
-    text = f"Resolved: #{plan.number} {plan.title}, released as {plan.tag}"
-    body = shlex.quote(f"{marker(_notice_id(plan))}\n{text}")
-    return [f"gh pr comment {plan.number} --body {body}"]
-
-
 STEP = Step(
     "resolution-notice",
     "Resolution notice",
     post_resolution_notice,
-    resolution_notice_commands,
+    # It holds the timeline's key rows: a run writes it, and sends it to chat.
+    no_commands,
     # It links the incident report and, through what that needs, the tag, the release and
     # their rows of the timeline.
     needs=(incident_report.STEP,),
