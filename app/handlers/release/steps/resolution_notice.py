@@ -33,10 +33,15 @@ async def post_resolution_notice(run: StepRun) -> StepOutcome:
     incident = incident_report.incident_of(run)
     if incident is None or incident.severity not in RESOLVED_SEVERITIES:
         return StepOutcome(StepStatus.NOT_NEEDED, "a resolution notice is for P0 and P1")
+    # Posted once, never corrected (nor can chat be): it waits for what it names.
     if incident.tag is None:
         return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed: the notice names it")
     opened = run.earlier.get(incident_report.STEP.key)
     link = opened.link if opened is not None and opened.status.happened else None
+    if link is None and incident.due_at is not None:
+        return StepOutcome(
+            StepStatus.BLOCKED, "needs the incident report, which failed: the notice links it"
+        )
     events = await timeline.load(run.context, incident.number)
     values = resolution_values(incident, events, f"[{link.text}]({link.url})" if link else None)
     template = plan.config.notices.template(RESOLUTION) or DEFAULT_TEMPLATES[RESOLUTION]
