@@ -157,13 +157,11 @@ def release_words(incident: Incident) -> str:
 def resolution_values(
     incident: Incident, timeline: Sequence[TimelineEvent], report: str | None
 ) -> Mapping[str, str]:
-    """The resolution notice's placeholders; `report` names the report issue (None: none
-    was opened)."""
+    """The resolution notice's placeholders; `report` names the report issue (None: its
+    severity keeps none)."""
     due_at = incident.due_at
     if report is not None and due_at is not None:
         report_words = f"{report}, due {when(due_at)}"
-    elif due_at is not None:
-        report_words = f"not opened yet, due {when(due_at)}"
     else:
         report_words = f"none for {incident.severity}"
     return {

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.by_hand import apply, run_by_hand
 from support.harness import Bot
 from support.live_server import children_of, github_and_server, wait_for
 
@@ -886,3 +887,185 @@ def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_conf
     ] == []
     bot.advance(24 * HOUR + MINUTE)
     assert not [key for key in notices(bot, pull) if key.startswith("confirmation-reminder:")]
+
+
+# A reason as someone may type it: quotes, a `$`, backquotes, a fence and a backslash, which
+# the commands of the report keep as typed.
+REASON = "checkout's down: `$PAY` ```rollback``` \\ EOF"
+REFUSED = {"message": "Resource not accessible by integration"}
+
+
+def retro_reviews(bot: Bot) -> list[FakeIssue]:
+    return [issue for issue in bot.repo.issues.values() if "hotfix-retro-review" in issue.labels]
+
+
+def retro_review_body(sha: str) -> str:
+    """The retroactive review of `break_glass_merged`, as hotfix-bot writes it."""
+    return (
+        "<!-- hotfix-bot:retro-review acme/widgets#1 -->\n\n"
+        f"@lead broke the glass on [#1]({WEB}/pull/1) (Fix) at 2026-12-04 20:40 UTC, so it "
+        f"merged without the usual checks. The reason given: {REASON}\n\n"
+        "What the break-glass waived:\n"
+        "- `approvals`: Engineering Lead (@acme/engineering-leads), On-call Manager "
+        "(@acme/on-call-managers)\n\n"
+        f"Please review the change as it merged, [`{sha[:7]}`]({WEB}/commit/{sha}), and close "
+        "this issue once it is reviewed."
+    )
+
+
+@pytest.mark.parametrize("by_hand", [True, False], ids=["made-by-hand", "made-by-the-rerun"])
+def test_a_retroactive_review_github_refused_is_made_once_and_the_report_names_it(
+    clocked_bot: Bot, tmp_path: Path, by_hand: bool
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    bot.advance(10 * MINUTE)
+    command(bot, pull, "lead", f"/hotfix break-glass {REASON}")
+    bot.advance(5 * MINUTE)
+    # The first issue the run opens is the retroactive review: the report waits for it.
+    bot.fake.inject("POST", f"{ISSUES}$", status=403, times=1, body=REFUSED)
+    sha = merge(bot, pull)
+
+    assert retro_reviews(bot) == []
+    [report] = reports(bot)
+    unnamed = f"- **Break-glass:** by @lead: {REASON}\n"
+    assert unnamed in report.body
+    summary = release_report(bot, sha)
+    assert (
+        "| Retroactive review | ❌ failed | GitHub answered 403 to POST "
+        "/repos/acme/widgets/issues: Resource not accessible by integration |   |\n"
+        f"| Incident report | ⏳ waiting | opened issue #{report.number} (assigned to @dev), due "
+        "2026-12-05 20:45 UTC; it waits for the retroactive review to name it | "
+        f"[#{report.number}]({WEB}/issues/{report.number}) |\n"
+    ) in summary
+    body = retro_review_body(sha)
+    # Fenced with four backquotes: the reason holds three.
+    assert summary.endswith(
+        "\n\n## Finish by hand\n\n"
+        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
+        "confirm:\n\n````sh\n"
+        "git fetch origin\n"
+        "gh issue create --title 'Retroactive review: Fix' --label hotfix-retro-review "
+        f"--assignee lead --body-file - <<'EOF'\n{body}\nEOF\n````"
+    )
+    if by_hand:
+        # Followed as written, by lead, before the re-run; a here-document ends in a newline.
+        apply(run_by_hand(summary, tmp_path), bot.repo, "lead")
+        body += "\n"
+
+    rerun_once_github_takes_it(bot, sha)
+
+    [review] = retro_reviews(bot)
+    assert (review.title, review.body, review.labels, review.assignees) == (
+        "Retroactive review: Fix",
+        body,
+        ["hotfix-retro-review"],
+        ["lead"],
+    )
+    link = f"[#{review.number}]({WEB}/issues/{review.number})"
+    [report] = reports(bot)
+    assert f"- **Break-glass:** by @lead: {REASON}; retroactive review in {link}\n" in report.body
+    assert unnamed not in report.body
+    found = (
+        f"✅ already done | issue #{review.number} already asks for a review of the "
+        "break-glass by @lead"
+        if by_hand
+        else f"✅ done | opened issue #{review.number} for the break-glass by @lead, assigned "
+        "to them"
+    )
+    assert f"| Retroactive review | {found} | {link} |" in release_report(bot, sha)
+    assert (
+        f"| Incident report | ✅ done | issue #{report.number} names the retroactive review "
+        f"#{review.number} now, due 2026-12-05 20:45 UTC | "
+        f"[#{report.number}]({WEB}/issues/{report.number}) |"
+    ) in release_report(bot, sha)
+
+
+def test_a_report_github_refused_is_written_by_the_rerun_and_the_notice_waits_to_link_it(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    bot.fake.inject("POST", f"{ISSUES}$", status=403, times=1, body=REFUSED)
+    sha = merge(bot, pull)
+
+    assert reports(bot) == []
+    # The notice would have said the report was not opened, and stayed so: it waits.
+    assert notices(bot, pull) == {}
+    summary = release_report(bot, sha)
+    assert summary.endswith(
+        "| Incident report | ❌ failed | GitHub answered 403 to POST /repos/acme/widgets/issues: "
+        "Resource not accessible by integration |   |\n"
+        "| Resolution notice | ➖ skipped | needs the incident report, which failed: the notice "
+        "links it |   |\n"
+        "\n## Finish by hand\n\n"
+        # Their text comes from the timeline: no command given here could hold it.
+        "*Incident report* and *Resolution notice* have no command: hotfix-bot writes them from "
+        "what it recorded of the hotfix. Fix what their rows name, then re-run the "
+        "`hotfix-release` check."
+    )
+
+    rerun_once_github_takes_it(bot, sha)
+
+    [issue] = reports(bot)
+    assert issue.body.startswith(
+        "<!-- hotfix-bot:incident-report acme/widgets#1 -->\n# Incident Report: Fix\n\n"
+        "## Summary\n- **Incident ID:** INC-2026-001\n"
+    )
+    link = f"[#{issue.number}]({WEB}/issues/{issue.number})"
+    assert notices(bot, pull)["resolution:acme/widgets#1"].endswith(
+        f"\n\nIncident report: {link}, due 2026-12-06 20:30 UTC\nThank you for your patience."
+    )
+    assert release_report(bot, sha).endswith(
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"2026-12-06 20:30 UTC | {link} |\n"
+        "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |"
+    )
+
+
+def test_a_resolution_notice_github_refused_is_posted_whole_by_the_rerun(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    # The run's first comment is the notice (its report comes last).
+    bot.fake.inject("POST", f"{ISSUES}/1/comments$", status=403, times=1, body=REFUSED)
+    sha = merge(bot, pull)
+
+    assert notices(bot, pull) == {}
+    assert release_report(bot, sha).endswith(
+        "| Resolution notice | ❌ failed | GitHub answered 403 to POST "
+        "/repos/acme/widgets/issues/1/comments: Resource not accessible by integration |   |\n"
+        "\n## Finish by hand\n\n"
+        "*Resolution notice* has no command: hotfix-bot writes it from what it recorded of the "
+        "hotfix. Fix what its row names, then re-run the `hotfix-release` check."
+    )
+
+    rerun_once_github_takes_it(bot, sha)
+
+    [issue] = reports(bot)
+    develop = bot.repo.branches["develop"].sha
+    assert notices(bot, pull) == {
+        "resolution:acme/widgets#1": (
+            "✅ RESOLVED - Production Restored\n"
+            "\n"
+            "Status: Resolved\n"
+            "Resolution Time: 0s\n"
+            "Fix: #1 Fix, merged 2026-12-04 20:30 UTC, tagged v1.2.4\n"
+            "\n"
+            "Timeline:\n"
+            "2026-12-04 20:30 UTC - Opened by @dev\n"
+            "2026-12-04 20:30 UTC - Became a P1 hotfix\n"
+            f"2026-12-04 20:30 UTC - Merged into `main` by @lead as `{sha[:7]}`\n"
+            f"2026-12-04 20:30 UTC - Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`\n"
+            "2026-12-04 20:30 UTC - Release: published release `v1.2.4`\n"
+            f"2026-12-04 20:30 UTC - Back-merge: merged into `develop` as `{develop[:7]}`\n"
+            "\n"
+            f"Incident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+            "2026-12-06 20:30 UTC\n"
+            "Thank you for your patience."
+        )
+    }

@@ -7,6 +7,7 @@ requests, the report comment and the `hotfix-release` check run.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from datetime import timedelta
 
@@ -16,7 +17,13 @@ from support.harness import Bot, run_on_last_attempt, sequential_round_trips
 from app.handlers import release
 from app.handlers.release import steps
 from app.handlers.release.plan import ReleasePlan
-from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
+from app.handlers.release.step import (
+    Step,
+    StepOutcome,
+    StepRun,
+    StepStatus,
+    with_text_on_stdin,
+)
 from app.journal import JournalUnavailable
 from sandbox import Author, FakeCheckRun, FakeComment, FakePull, RecordedRequest
 from sandbox.git import blob_sha
@@ -1027,10 +1034,10 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
         f"git tag -a {TAG} -m 'Hotfix: Fix login' {sha}\n"
         f"git push origin {TAG}\n"
         f"gh release create {TAG} --verify-tag --title {TAG} --notes 'Hotfix #{pull.number}: "
-        "Fix login'\n"
-        f"gh pr comment {pull.number} --body '<!-- hotfix-bot notice "
-        f"resolution:acme/widgets#{pull.number} -->\n"
-        f"Resolved: #{pull.number} Fix login, released as {TAG}'\n```"
+        "Fix login'\n```\n\n"
+        # hotfix-bot alone can write the notice: it holds the timeline's key rows.
+        "*Resolution notice* has no command: hotfix-bot writes it from what it recorded of "
+        "the hotfix. Fix what its row names, then re-run the `hotfix-release` check."
     )
     back_merged = back_merge_done(bot)
     # The incident report is opened all the same, and waits for the tag to name it; the
@@ -1462,6 +1469,22 @@ def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_re
     assert_merged_back(bot, pull, develop_before)
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "EOF",
+        "a line\nEOF\n  EOF_ \nlast",  # the lines a delimiter could be taken for
+        "it's `$(false)` $HOME \\n and \\",  # nothing the shell would read
+        "<!-- hotfix-bot:marker -->\n\n```sh\necho\n```\n\n- a list",
+    ],
+)
+def test_a_text_the_commands_give_by_hand_reaches_its_command_as_written(text: str) -> None:
+    shown = with_text_on_stdin("cat", text)
+    ran = subprocess.run(["sh", "-c", shown], capture_output=True, text=True, timeout=10)
+    # A here-document ends in a newline.
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, f"{text}\n", "")
 
 
 def back_merge_by_hand(pull: FakePull) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
+from support.by_hand import apply, run_by_hand
 from support.harness import Bot
 
 from sandbox import FakePull
@@ -763,6 +765,61 @@ def test_a_rollback_whose_release_failed_tells_nobody_until_a_rerun_releases_it(
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
 
     assert_rolled_back(bot, hotfix, revert)
+
+
+def test_a_rollback_notice_and_report_row_made_by_hand_as_the_report_says_are_found_again(
+    bot: Bot, hotfix: FakePull, tmp_path: Path
+) -> None:
+    revert = merged_rollback(bot, hotfix)
+    # GitHub refuses the rollback's comments on the hotfix (#1) and on its incident report (#2).
+    refused = {"message": "Resource not accessible by integration"}
+    bot.fake.inject("POST", r"/issues/[12]/comments$", status=403, times=None, body=refused)
+
+    bot.pull_request(revert.number, "closed")
+
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert run.output["title"] == "2 of 7 steps failed: rollback-notice and rollback-in-report"
+    merged_at = revert.merged_at
+    assert merged_at is not None and revert.merge_commit_sha is not None
+    notice = f"{NOTICE_MARKER.format(number=revert.number)}\n{NOTICE}"
+    row = (
+        f"<!-- hotfix-bot:incident-timeline rollback #{revert.number} -->\n"
+        "**Timeline, continued**\n\n| Time | Event |\n|------|-------|\n"
+        f'| {merged_at:%Y-%m-%d %H:%M} UTC | Rolled back by #3 (Revert "Fix login"): merged '
+        f"into `main` by @dana as `{revert.merge_commit_sha[:7]}`, released as `v1.2.5` |"
+    )
+    assert run.output["summary"].endswith(
+        "\n\n## Finish by hand\n\n"
+        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
+        "confirm:\n\n```sh\n"
+        "git fetch origin\n"
+        f"gh pr comment 1 --body-file - <<'EOF'\n{notice}\nEOF\n"
+        'gh issue comment "$(gh issue list --label incident-report --state all --search '
+        "'Incident report: Fix login in:title' --json number --jq '.[0].number')\" "
+        f"--body-file - <<'EOF'\n{row}\nEOF\n```"
+    )
+
+    # dana follows them; the report's number is what `gh issue list` finds.
+    calls = run_by_hand(run.output["summary"], tmp_path, issue_list="2")
+    bot.fake.faults.clear()
+    apply(calls, bot.repo, "dana")
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    # Each found again, once; a here-document ends in a newline.
+    assert [c.body for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body] == [
+        f"{notice}\n"
+    ]
+    assert [c.body for c in bot.repo.comments_on(2)] == [f"{row}\n"]
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
+    summary = run.output["summary"]
+    assert (
+        "| Rollback notice | ✅ already done | the rollback notice was already on #1 |" in summary
+    )
+    assert (
+        "| Report timeline | ✅ already done | the incident report #2 already had the rollback "
+        "in its timeline |"
+    ) in summary
 
 
 # With `release: false` the rollback is tagged and nothing is released: the notice says so.

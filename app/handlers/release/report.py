@@ -4,6 +4,7 @@ left for people to do. Pure: `app.handlers.release.comment` and `app.handlers.ch
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -124,13 +125,36 @@ def comment_body(report: Report) -> str:
 
 
 def _manual_commands(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
-    """The commands that finish, by hand, each step that failed or was blocked."""
-    unfinished = {StepStatus.FAILED, StepStatus.BLOCKED}
-    lines = ["git fetch origin"]
-    for step, outcome in outcomes:
-        if outcome.status in unfinished:
-            lines += step.manual_commands(plan)
-    return (
-        f"Run these in a clone of `{plan.repository}`, then re-run the `{CHECK_NAME}` check "
-        "to confirm:\n\n```sh\n" + "\n".join(lines) + "\n```"
-    )
+    """The commands that finish, by hand, each step that failed or was blocked; and the steps
+    that have none, which a re-run does once what stopped them is fixed."""
+    unfinished = [
+        step
+        for step, outcome in outcomes
+        if outcome.status in (StepStatus.FAILED, StepStatus.BLOCKED)
+    ]
+    commands = [(step, step.manual_commands(plan)) for step in unfinished]
+    script = "\n".join(line for _, lines in commands for line in lines)
+    rerun_only = [f"*{step.title}*" for step, lines in commands if not lines]
+    parts = []
+    if script:
+        fence = _fence(script)
+        parts.append(
+            f"Run these in a clone of `{plan.repository}`, then re-run the `{CHECK_NAME}` "
+            f"check to confirm:\n\n{fence}sh\ngit fetch origin\n{script}\n{fence}"
+        )
+    if rerun_only:
+        one = len(rerun_only) == 1
+        parts.append(
+            f"{join_words(rerun_only)} {'has' if one else 'have'} no command: hotfix-bot writes "
+            f"{'it' if one else 'them'} from what it recorded of the hotfix. Fix what "
+            f"{'its row names' if one else 'their rows name'}, then re-run the `{CHECK_NAME}` "
+            "check."
+        )
+    return "\n\n".join(parts)
+
+
+def _fence(text: str) -> str:
+    """A Markdown code fence longer than any run of backticks in `text` (a body the commands
+    hold may have one), so that nothing in it ends the block."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)

@@ -101,6 +101,24 @@ def no_looks(plan: ReleasePlan) -> Sequence[Look]:
     return ()
 
 
+def no_commands(plan: ReleasePlan) -> list[str]:
+    """For the steps whose text is written from what hotfix-bot recorded of the hotfix (its
+    timeline, the other steps' outcomes), which no command given with the report can hold."""
+    return []
+
+
+def with_text_on_stdin(command: str, text: str) -> str:
+    """`command` (say `gh issue create ... --body-file -`) given `text` on its standard input
+    in a here-document: its delimiter is quoted, so the shell keeps every character of `text`
+    as it is, and is no line of `text`, so it ends the text where `text` ends."""
+    # Compared without the spaces and `\r` a copy from the browser may drop.
+    lines = {line.strip() for line in text.split("\n")}
+    delimiter = "EOF"
+    while delimiter in lines:
+        delimiter += "_"
+    return f"{command} <<'{delimiter}'\n{text}\n{delimiter}"
+
+
 def every_merge(plan: ReleasePlan) -> bool:
     """For the steps of every hotfix and rollback."""
     return True
@@ -126,7 +144,10 @@ class Step:
     title: str  # its row in the report
     # Looks before it acts, so that running it again finds its own earlier work done.
     action: Callable[[StepRun], Awaitable[StepOutcome]]
-    # The shell commands that finish it by hand, shown when it failed or was blocked.
+    # The shell commands that finish it by hand, shown when it failed or was blocked: they
+    # make exactly what it would have (a text it writes given whole, `with_text_on_stdin`),
+    # so that a re-run finds it done. No command (`no_commands`) when what it writes comes
+    # from what only a run has; the report then says to fix the cause and re-run.
     manual_commands: Callable[[ReleasePlan], list[str]]
     # Steps listed before it, which it starts after: every step whose outcome it reads, or
     # whose work must be done before its own. Those whose work is outstanding reach it as

@@ -8,7 +8,6 @@ When it is due, a timer reminds its assignee once if it is still open.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -26,8 +25,10 @@ from app.handlers.release.step import (
     StepRun,
     StepStatus,
     hotfixes_only,
+    no_commands,
 )
 from app.handlers.release.steps import back_merge, release, retro_review, tag, verbal_approvals
+from policies.facts import BreakGlass
 from policies.incident import (
     UNTAGGED,
     Incident,
@@ -94,12 +95,15 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
     existing = await existing_report(run, incident.number)
     if existing is not None:
         issue, noted = await _note_the_confirmations(run, existing)
+        issue, review = await _name_the_review(run, issue)
         outcome = StepOutcome(
             StepStatus.ALREADY_DONE,
             f"issue #{issue['number']} already holds the incident report, due {when(due_at)}",
             Link(f"#{issue['number']}", issue["html_url"]),
         )
         news = [f"shows {noted} confirmed"] if noted else []
+        if review:
+            news.append(f"names the retroactive review {review}")
         if await _name_the_release(run, incident, issue):
             news.append(f"names {incident.tag}")
         if news:
@@ -129,6 +133,14 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
             f"{outcome.detail}; it waits for the tag and release to name them",
             outcome.link,
         )
+    if retro_review.STEP.key in run.outstanding_needs:
+        # Nor while the retroactive review is still to be opened: the re-run that opens it
+        # writes it into the break-glass line.
+        outcome = StepOutcome(
+            StepStatus.WAITING,
+            f"{outcome.detail}; it waits for the retroactive review to name it",
+            outcome.link,
+        )
     waiting = verbal_approvals.unconfirmed(plan)
     if waiting:
         # Not finished either: the run a confirmation starts writes it into the report.
@@ -156,8 +168,7 @@ async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, A
     if earlier is None or named in body:
         return False
     number = int(issue["number"])
-    path = f"/repos/{run.plan.repository}/issues/{number}"
-    await run.github.request("PATCH", path, body={"body": body.replace(earlier, named)})
+    await _edit_body(run, issue, body.replace(earlier, named))
     events = await timeline.load(run.context, incident.number)
     missing = [event for event in events if cell(event.text) not in body]
     if missing:
@@ -174,12 +185,39 @@ def _notes(run: StepRun) -> list[str]:
     if verbal is not None:
         notes.append(verbal)
     if plan.break_glass is not None:
-        glass = plan.break_glass.glass
-        review = run.earlier.get(retro_review.STEP.key)
-        link = review.link if review is not None else None
-        where = f"; retroactive review in [{link.text}]({link.url})" if link else ""
-        notes.append(f"**Break-glass:** by @{glass.by}: {glass.reason}{where}")
+        notes.append(_break_glass_note(plan.break_glass.glass, _review_of(run)))
     return notes
+
+
+def _break_glass_note(glass: BreakGlass, review: Link | None) -> str:
+    where = f"; retroactive review in [{review.text}]({review.url})" if review else ""
+    return f"**Break-glass:** by @{glass.by}: {glass.reason}{where}"
+
+
+def _review_of(run: StepRun) -> Link | None:
+    """The retroactive review issue, when the run opened or found it."""
+    review = run.earlier.get(retro_review.STEP.key)
+    return review.link if review is not None else None
+
+
+async def _name_the_review(
+    run: StepRun, issue: dict[str, Any]
+) -> tuple[dict[str, Any], str | None]:
+    """A report opened while the retroactive review failed: its break-glass line, as written
+    then, gains the review a re-run opened. The issue as it is then, and the review named
+    (None when the line had it, or people changed it)."""
+    glass, review = run.plan.break_glass, _review_of(run)
+    if glass is None or review is None:
+        return issue, None
+    unnamed = re.compile(
+        rf"^- {re.escape(_break_glass_note(glass.glass, None))}(?=\r?$)", re.MULTILINE
+    )
+    body = issue.get("body") or ""
+    named = f"- {_break_glass_note(glass.glass, review)}"
+    edited = unnamed.sub(lambda _: named, body, count=1)
+    if edited == body:
+        return issue, None
+    return await _edit_body(run, issue, edited), review.text
 
 
 _VERBAL_APPROVALS = "**Verbal approvals:**"
@@ -219,9 +257,14 @@ async def _note_the_confirmations(
     edited = _VERBAL_APPROVALS_LINE.sub(lambda _: f"- {note}", body, count=1)
     if edited == body:
         return issue, None
-    path = f"/repos/{plan.repository}/issues/{issue['number']}"
-    await run.github.request("PATCH", path, body={"body": edited})
-    return {**issue, "body": edited}, _approvals_of(confirmed)
+    return await _edit_body(run, issue, edited), _approvals_of(confirmed)
+
+
+async def _edit_body(run: StepRun, issue: dict[str, Any], body: str) -> dict[str, Any]:
+    """`issue`, its body replaced with `body` on GitHub."""
+    path = f"/repos/{run.plan.repository}/issues/{issue['number']}"
+    await run.github.request("PATCH", path, body={"body": body})
+    return {**issue, "body": body}
 
 
 def _approvals_of(records: Sequence[VerbalRecord]) -> str:
@@ -251,24 +294,12 @@ def incident_report_looks(plan: ReleasePlan) -> Sequence[Look]:
     return (_reports(plan.repository),)
 
 
-def incident_report_commands(plan: ReleasePlan) -> list[str]:
-    severity = plan.config.labels.severities.get(plan.severity or "", "<severity label>")
-    title = shlex.quote(report_title(plan.title))
-    # The marker, so that a later run finds this issue rather than opening another.
-    body = shlex.quote(
-        f"{_marker(plan.repository, plan.number)}\nIncident report of #{plan.number}"
-    )
-    return [
-        f"gh issue create --title {title} --label {LABEL} --label {shlex.quote(severity)} "
-        f"--assignee {shlex.quote(plan.author)} --body {body}"
-    ]
-
-
 STEP = Step(
     "incident-report",
     "Incident report",
     open_incident_report,
-    incident_report_commands,
+    # Its body holds the timeline and the other steps' links: a run writes it.
+    no_commands,
     # It links the tag, the release and the retroactive review, and its timeline holds the
     # rows of the tag, the release and the back-merge.
     needs=(tag.STEP, release.STEP, back_merge.STEP, retro_review.STEP),

@@ -5,14 +5,20 @@ the incident took, the timeline's key rows, the tag and when the incident report
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 
 from app.github.reads import Look
 from app.handlers import timeline
-from app.handlers.notices import comments_look, marker, send_notice
+from app.handlers.notices import comments_look, send_notice
 from app.handlers.release.plan import ReleasePlan
-from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus, hotfixes_only
+from app.handlers.release.step import (
+    Step,
+    StepOutcome,
+    StepRun,
+    StepStatus,
+    hotfixes_only,
+    no_commands,
+)
 from app.handlers.release.steps import incident_report
 from policies.incident import RESOLVED_SEVERITIES, resolution_values
 from policies.notices import DEFAULT_TEMPLATES, RESOLUTION, fill
@@ -27,10 +33,15 @@ async def post_resolution_notice(run: StepRun) -> StepOutcome:
     incident = incident_report.incident_of(run)
     if incident is None or incident.severity not in RESOLVED_SEVERITIES:
         return StepOutcome(StepStatus.NOT_NEEDED, "a resolution notice is for P0 and P1")
+    # Posted once, never corrected (nor can chat be): it waits for what it names.
     if incident.tag is None:
         return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed: the notice names it")
     opened = run.earlier.get(incident_report.STEP.key)
     link = opened.link if opened is not None and opened.status.happened else None
+    if link is None and incident.due_at is not None:
+        return StepOutcome(
+            StepStatus.BLOCKED, "needs the incident report, which failed: the notice links it"
+        )
     events = await timeline.load(run.context, incident.number)
     values = resolution_values(incident, events, f"[{link.text}]({link.url})" if link else None)
     template = plan.config.notices.template(RESOLUTION) or DEFAULT_TEMPLATES[RESOLUTION]
@@ -49,17 +60,12 @@ def resolution_notice_looks(plan: ReleasePlan) -> Sequence[Look]:
     return (comments_look(plan.repository, plan.number),)
 
 
-def resolution_notice_commands(plan: ReleasePlan) -> list[str]:
-    text = f"Resolved: #{plan.number} {plan.title}, released as {plan.tag}"
-    body = shlex.quote(f"{marker(_notice_id(plan))}\n{text}")
-    return [f"gh pr comment {plan.number} --body {body}"]
-
-
 STEP = Step(
     "resolution-notice",
     "Resolution notice",
     post_resolution_notice,
-    resolution_notice_commands,
+    # It holds the timeline's key rows: a run writes it, and sends it to chat.
+    no_commands,
     # It links the incident report and, through what that needs, the tag, the release and
     # their rows of the timeline.
     needs=(incident_report.STEP,),

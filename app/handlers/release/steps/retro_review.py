@@ -14,7 +14,14 @@ from app.github.client import InstallationClient
 from app.github.issues import open_issue
 from app.handlers.records import BreakGlassRecord
 from app.handlers.release.plan import ReleasePlan
-from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
+from app.handlers.release.step import (
+    Link,
+    Step,
+    StepOutcome,
+    StepRun,
+    StepStatus,
+    with_text_on_stdin,
+)
 from policies.config import ApprovalGroup
 from policies.rules.approvals import rollback_need
 
@@ -104,11 +111,14 @@ def _mentions(plan: ReleasePlan, group: ApprovalGroup) -> str:
 
 
 def retro_review_commands(plan: ReleasePlan) -> list[str]:
-    by = plan.break_glass.glass.by if plan.break_glass else "<login>"
-    return [
+    glass = plan.break_glass
+    assert glass is not None  # the step fails only after a break-glass
+    create = (
         f"gh issue create --title {shlex.quote(_title(plan))} --label {LABEL} "
-        f"--assignee {shlex.quote(by)} --body {shlex.quote(f'Break-glass on #{plan.number}')}"
-    ]
+        f"--assignee {shlex.quote(glass.glass.by)} --body-file -"
+    )
+    # The whole body, marker and all: a re-run finds the issue and opens no second.
+    return [with_text_on_stdin(create, _body(plan, glass))]
 
 
 STEP = Step("retro-review", "Retroactive review", open_retro_review, retro_review_commands)

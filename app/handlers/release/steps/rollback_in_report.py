@@ -7,14 +7,24 @@ finds the comment again.
 from __future__ import annotations
 
 import shlex
+from datetime import datetime
 
 from app.handlers import timeline
 from app.handlers.notices import find_or_post
 from app.handlers.release.plan import ReleasePlan
-from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus, rollbacks_only
+from app.handlers.release.step import (
+    Link,
+    Step,
+    StepOutcome,
+    StepRun,
+    StepStatus,
+    no_commands,
+    rollbacks_only,
+    with_text_on_stdin,
+)
 from app.handlers.release.steps import incident_report, tag
 from policies.incident import report_title, timeline_continued
-from policies.timeline import rolled_back
+from policies.timeline import TimelineEvent, rolled_back
 
 
 def _hidden_line(plan: ReleasePlan) -> str:
@@ -28,15 +38,7 @@ async def add_to_report(run: StepRun) -> StepOutcome:
     if tag.STEP.key in run.outstanding_needs:
         # The row is written once: it waits to say what the rollback was released as.
         return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed: the row names it")
-    event = rolled_back(
-        plan.number,
-        plan.title,
-        plan.config.branches.production,
-        plan.merged_by,
-        plan.short_sha,
-        plan.tag,
-        plan.merged_at or context.now(),
-    )
+    event = _row(plan, plan.merged_at or context.now())
     await timeline.record(context, hotfix.number, [event])
     report = await incident_report.existing_report(run, hotfix.number)
     if report is None:
@@ -55,12 +57,29 @@ async def add_to_report(run: StepRun) -> StepOutcome:
     )
 
 
+def _row(plan: ReleasePlan, at: datetime) -> TimelineEvent:
+    """The rollback's row in the rolled-back hotfix's timeline."""
+    assert plan.number is not None  # a merged rollback pull request
+    return rolled_back(
+        plan.number,
+        plan.title,
+        plan.config.branches.production,
+        plan.merged_by,
+        plan.short_sha,
+        plan.tag,
+        at,
+    )
+
+
 def add_to_report_commands(plan: ReleasePlan) -> list[str]:
     assert plan.rolled_back is not None  # the step applies to rollbacks only
+    if plan.merged_at is None:
+        return no_commands(plan)  # the row's time is the run's
     title = shlex.quote(f"{report_title(plan.rolled_back.title)} in:title")
     find = f"gh issue list --label {incident_report.LABEL} --state all --search {title}"
-    body = shlex.quote(f"{_hidden_line(plan)}\nRolled back by #{plan.number} ({plan.title})")
-    return [f"gh issue comment \"$({find} --json number --jq '.[0].number')\" --body {body}"]
+    comment = f"gh issue comment \"$({find} --json number --jq '.[0].number')\" --body-file -"
+    text = timeline_continued([_row(plan, plan.merged_at)])
+    return [with_text_on_stdin(comment, f"{_hidden_line(plan)}\n{text}")]
 
 
 STEP = Step(

@@ -7,11 +7,17 @@ one, so that every other place told of the rollback says the same.
 
 from __future__ import annotations
 
-import shlex
-
 from app.handlers.notices import find_or_post, send_to_chat
 from app.handlers.release.plan import ReleasePlan
-from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus, rollbacks_only
+from app.handlers.release.step import (
+    Link,
+    Step,
+    StepOutcome,
+    StepRun,
+    StepStatus,
+    rollbacks_only,
+    with_text_on_stdin,
+)
 from app.handlers.release.steps import release, tag
 from policies.notices import DEFAULT_TEMPLATES, ROLLBACK, fill, pull_request_values
 
@@ -62,8 +68,8 @@ async def post_notice(run: StepRun) -> StepOutcome:
 
 def notice_commands(plan: ReleasePlan) -> list[str]:
     assert plan.rolled_back is not None  # the step applies to rollbacks only
-    body = f"{_marker(plan)}\n{rollback_notice(plan)}"
-    return [f"gh pr comment {plan.rolled_back.number} --body {shlex.quote(body)}"]
+    comment = f"gh pr comment {plan.rolled_back.number} --body-file -"
+    return [with_text_on_stdin(comment, f"{_marker(plan)}\n{rollback_notice(plan)}")]
 
 
 STEP = Step(
