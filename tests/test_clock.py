@@ -14,7 +14,7 @@ from support.titles import all_rules_pass
 from sandbox import FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
-MINUTE, HOUR = 60, 3600
+MINUTE, HOUR, DAY = 60, 3600, 86_400
 REQUESTS = "/repos/acme/widgets/pulls/1/requested_reviewers"
 REFUSED = (
     "Reviews may only be requested from collaborators. One or more of the teams you "
@@ -353,6 +353,39 @@ def test_timers_due_while_hotfix_bot_was_down_fire_at_start_up_once_saying_how_l
         "overdue:acme/widgets#1:P0:2h",
         step,
     ]
+
+
+def test_a_step_a_day_on_and_a_day_late_says_how_long_to_the_minute(
+    clocked_bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "product-managers")
+    bot.repo.commit(
+        "main",
+        {
+            ".github/hotfix.yml": (
+                "severities:\n  P1:\n    deadline: 4d\n"
+                "    escalation: [{after: 1d2h30m, notify: [approvers]}]\n"
+            )
+        },
+        "A slow P1",
+    )
+    pull = bot.open_hotfix()  # P1, by dev
+    bot.pull_request(pull.number, "opened")
+    step = "escalation:acme/widgets#1:P1:1d2h30m"
+
+    with caplog.at_level(logging.INFO, logger="hotfix_bot"):
+        bot.restart(down_for=2 * DAY + 3 * HOUR + 35 * MINUTE)
+
+    assert notices(bot, pull, step) == [
+        "@acme/engineering-leads @acme/product-managers: this **P1** hotfix has been open "
+        "for **2d3h35m**. Deadline 2026-12-08 20:30 UTC (4d after opening): "
+        "**1d20h25m left**.\n\n"
+        "`hotfix-policy`: Waiting for approval: Engineering Lead and Product Manager"
+        "\n\nThis reminder was due at 2026-12-05 23:00 UTC; hotfix-bot sends it 1d1h5m late."
+    ]
+    fired = [record.getMessage() for record in caplog.records if "fired" in record.getMessage()]
+    assert fired == [f"timer {step} due 2026-12-05 23:00:30 UTC fired 1d1h5m late"]
 
 
 def test_an_evaluation_with_nothing_due_makes_no_request_for_the_clock(clocked_bot: Bot) -> None:

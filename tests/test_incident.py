@@ -278,6 +278,25 @@ def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(
     assert "- **Report due:** 2026-12-06 23:42 UTC (48h after the merge)\n" in summary
 
 
+def test_a_p1_a_day_late_shows_its_duration_to_the_minute_beside_the_deadline_missed(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")  # the default P1: within 24h
+    bot.advance(27 * HOUR + 30 * MINUTE)
+    merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert (
+        "- **End Time:** 2026-12-06 00:00 UTC (merged)\n"
+        "- **Duration:** 1d3h30m\n"
+        "- **Deadline:** missed by 3h30m (24h after opening: 2026-12-05 20:30 UTC)\n"
+    ) in issue.body
+    resolution = notices(bot, pull)["resolution:acme/widgets#1"]
+    assert "Resolution Time: 1d3h30m\n" in resolution
+
+
 def test_a_p2_hotfix_gets_no_report_and_the_release_report_has_no_row_for_it(
     clocked_bot: Bot,
 ) -> None:

@@ -47,6 +47,14 @@ def test_the_incident_id_is_the_year_of_the_merge_and_the_number_in_three_digits
         (timedelta(minutes=75), "met, with 45m to spare (2h after opening: 2027-01-01 00:30 UTC)"),
         (timedelta(hours=2), "met, with 0s to spare (2h after opening: 2027-01-01 00:30 UTC)"),
         (
+            timedelta(hours=1, minutes=59, seconds=30),
+            "met, with 30s to spare (2h after opening: 2027-01-01 00:30 UTC)",
+        ),
+        (
+            timedelta(days=1, hours=5, minutes=12, seconds=40),
+            "missed by 1d3h12m (2h after opening: 2027-01-01 00:30 UTC)",
+        ),
+        (
             timedelta(hours=5, minutes=12),
             "missed by 3h12m (2h after opening: 2027-01-01 00:30 UTC)",
         ),
