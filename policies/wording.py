@@ -46,6 +46,14 @@ def when(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
+def when_beside(moment: datetime, shown: datetime) -> str:
+    """`02:25 UTC` when `moment` falls on the UTC day of `shown`, a time written beside it;
+    `when(moment)` otherwise."""
+    if moment.astimezone(UTC).date() == shown.astimezone(UTC).date():
+        return f"{moment.astimezone(UTC):%H:%M} UTC"
+    return when(moment)
+
+
 def cell(text: str) -> str:
     """Text safe inside one Markdown table cell."""
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "

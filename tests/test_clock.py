@@ -300,28 +300,37 @@ def test_a_team_github_refuses_is_shown_in_the_summary_and_the_others_are_asked(
     assert {entry.status for entry in bot.journal.recent()} == {"done"}
 
 
-def test_past_the_deadline_the_check_run_is_titled_overdue_and_its_conclusion_kept(
+def first_line(bot: Bot, pull: FakePull) -> str:
+    return str(bot.policy_run(pull.head_sha).output["summary"].splitlines()[0])
+
+
+def test_the_summary_says_when_it_reckoned_the_time_left_and_past_the_deadline_is_overdue(
     clocked_bot: Bot,
 ) -> None:
     bot = clocked_bot
     add_teams(bot, "engineering-leads", "on-call-managers")
     pull = open_p0(bot)
+    deadline = "**Severity P0**: merge within 2h of opening, by 2026-12-04 22:30 UTC"
+    assert first_line(bot, pull) == f"{deadline}: 2h left as of 20:30 UTC."
+
+    bot.advance(15 * MINUTE)  # the first escalation step evaluates again
+    assert first_line(bot, pull) == f"{deadline}: 1h45m left as of 20:45 UTC."
+
+    # The deadline: the overdue timer evaluates again, unasked, and that stays up until the
+    # next evaluation, two hours on.
+    bot.advance(105 * MINUTE)
     run = bot.policy_run(pull.head_sha)
-    assert run.output["summary"].startswith(
-        "**Severity P0**: merge within 2h of opening, by 2026-12-04 22:30 UTC, 2h left.\n"
-    )
-
-    bot.advance(2 * HOUR + 5 * MINUTE)  # the overdue timer evaluates again, unasked
-
     assert (run.status, run.output["title"]) == (
         "in_progress",
         "Overdue: Waiting for approval: Engineering Lead and On-call Manager",
     )
-    assert run.output["summary"].startswith(
-        "**Severity P0**: merge within 2h of opening, by 2026-12-04 22:30 UTC: **overdue by 5m**.\n"
-    )
+    assert first_line(bot, pull) == f"{deadline}: **overdue by 0s** as of 22:30 UTC."
+
+    bot.advance(2 * HOUR)  # the second step, on the next day
+    assert first_line(bot, pull) == f"{deadline}: **overdue by 2h** as of 2026-12-05 00:30 UTC."
     approve(bot, pull, "lead")
     approve(bot, pull, "oncall")
+    run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("success", f"Overdue: {all_rules_pass()}")
 
 
