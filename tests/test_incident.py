@@ -223,7 +223,7 @@ def test_a_p0_gets_the_alert_when_it_opens_and_the_resolution_notice_when_it_mer
             "\n"
             "Current Actions:\n"
             "- Reviewing the emergency fix, #1: Fix\n"
-            "- Reminding the approvers until it is merged"
+            "- Reminding the approvers at 15m and 4h, and the author at 4h after opening"
         ),
         "escalation:acme/widgets#1:P0:15m": (
             "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open "
@@ -250,6 +250,24 @@ def test_a_p0_gets_the_alert_when_it_opens_and_the_resolution_notice_when_it_mer
             "Thank you for your patience."
         ),
     }
+
+
+def test_a_p0_alert_says_no_reminders_come_when_its_severity_has_no_escalation(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    bot.repo.commit(
+        "main", {".github/hotfix.yml": "severities: {P0: {escalation: []}}\n"}, "No reminders"
+    )
+    pull = open_hotfix(bot)
+
+    assert notices(bot, pull)["p0-alert:acme/widgets#1"].endswith(
+        "Current Actions:\n"
+        "- Reviewing the emergency fix, #1: Fix\n"
+        "- No reminders are set (severities.P0.escalation is empty)"
+    )
+    assert [entry.timer.kind for entry in bot.journal.timers()] == ["overdue"]
 
 
 def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(
@@ -564,7 +582,7 @@ def test_a_repositorys_templates_replace_the_notices_wording_filled_in_as_plain_
     templates = (
         "notices:\n  templates:\n"
         "    p0_alert: '{severity} on {repository}: #{number} {title} by {author}, "
-        "commander {commander}, since {started}, due {deadline}'\n"
+        "commander {commander}, since {started}, due {deadline}; {reminders}'\n"
         "    escalation: '{mentions} {severity} #{number} open {open_for}; {deadline} {check}'\n"
         "    resolution: '#{number} resolved {resolved_at} in {resolution_time}, {tag}, "
         "report {report_due}'\n"
@@ -583,7 +601,8 @@ def test_a_repositorys_templates_replace_the_notices_wording_filled_in_as_plain_
     assert notices(bot, pull) == {
         "p0-alert:acme/widgets#1": (
             "P0 on acme/widgets: #1 Fix {author} {0.__class__} by @dev, commander @dev, "
-            "since 2026-12-04 20:30 UTC, due 2026-12-04 22:30 UTC (2h after opening)"
+            "since 2026-12-04 20:30 UTC, due 2026-12-04 22:30 UTC (2h after opening); "
+            "Reminding the approvers at 15m and 4h, and the author at 4h after opening"
         ),
         "escalation:acme/widgets#1:P0:15m": (
             "@acme/engineering-leads @acme/on-call-managers P0 #1 open 15m; Deadline "
