@@ -75,14 +75,14 @@ def clock_timers(
     timers = [
         ClockTimer(
             ESCALATION,
-            f"{severity}:{duration_words(step.after.value, parts=4)}",
+            f"{severity}:{duration_words(step.after.value, to_the_second=True)}",
             facts.opened_at + step.after.value,
             {"severity": severity, "after": int(step.after.value.total_seconds())},
         )
         for step in policy.escalation
     ]
     if verdict.due is not None and verdict.deadline is not None and not verdict.overdue:
-        deadline = duration_words(verdict.deadline.value, parts=4)
+        deadline = duration_words(verdict.deadline.value, to_the_second=True)
         timers.append(
             ClockTimer(OVERDUE, f"{severity}:{deadline}", verdict.due, {"severity": severity})
         )

@@ -8,12 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from policies.config import Duration
+from policies.config import Duration, EscalationStep
 from policies.evaluate import Verdict
 from policies.facts import BreakGlass, PullRequestFacts
 from policies.notices import pull_request_values
 from policies.timeline import TimelineEvent, key_rows
-from policies.wording import cell, duration_words, when
+from policies.wording import cell, duration_words, join_words, when
 
 # The hotfix procedures' alert is for production down; their resolution notice closes a P0 or
 # a P1 incident.
@@ -186,10 +186,14 @@ def report_reminder(mentions: Sequence[str], hotfix: int, due_at: datetime) -> s
 
 
 def p0_alert_values(
-    repository: str, verdict: Verdict, facts: PullRequestFacts
+    repository: str,
+    verdict: Verdict,
+    facts: PullRequestFacts,
+    escalation: Sequence[EscalationStep],
 ) -> Mapping[str, str]:
-    """The P0 alert's placeholders: the clock started when the pull request was opened, and
-    its author is the incident commander."""
+    """The P0 alert's placeholders: the clock started when the pull request was opened, its
+    author is the incident commander, and `escalation` (the severity's steps) says who will
+    be reminded when."""
     severity = verdict.severity or P0
     started = when(facts.opened_at) if facts.opened_at else "unknown"
     deadline = (
@@ -202,7 +206,32 @@ def p0_alert_values(
         "started": started,
         "commander": f"@{facts.author}",
         "deadline": deadline,
+        "reminders": reminder_words(severity, escalation),
     }
+
+
+# Whom an escalation step's `notify` names, in words. Any other entry is an `@` mention, shown
+# as code so that the alert does not notify now those a step is to notify later.
+_NOTIFIED = {"approvers": "the approvers", "author": "the author"}
+
+
+def reminder_words(severity: str, escalation: Sequence[EscalationStep]) -> str:
+    """`Reminding the approvers at 15m and 4h, and the author at 4h after opening`: what the
+    escalation steps of `severity` will do, each recipient with the times they are reminded."""
+    if not escalation:
+        return f"No reminders are set (severities.{severity}.escalation is empty)"
+    times: dict[str, list[str]] = {}
+    for step in sorted(escalation, key=lambda step: step.after.value):
+        for mention in step.notify:
+            at = times.setdefault(_NOTIFIED.get(mention, f"`{mention}`"), [])
+            if str(step.after) not in at:
+                at.append(str(step.after))
+    # Those reminded at the same times are named together.
+    recipients: dict[tuple[str, ...], list[str]] = {}
+    for recipient, at in times.items():
+        recipients.setdefault(tuple(at), []).append(recipient)
+    clauses = [f"{join_words(whom)} at {join_words(at)}" for at, whom in recipients.items()]
+    return f"Reminding {', and '.join(clauses)} after opening"
 
 
 def glass_broken_message(glass: BreakGlass, number: int, title: str) -> str:

@@ -21,7 +21,7 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PULL_REQUEST = ("repository", "number", "title", "author", "severity")
 
 PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
-    P0_ALERT: (*_PULL_REQUEST, "started", "commander", "deadline"),
+    P0_ALERT: (*_PULL_REQUEST, "started", "commander", "deadline", "reminders"),
     RESOLUTION: (
         *_PULL_REQUEST,
         "resolved_at",
@@ -49,7 +49,7 @@ DEFAULT_TEMPLATES: Mapping[str, str] = {
         "\n"
         "Current Actions:\n"
         "- Reviewing the emergency fix, #{number}: {title}\n"
-        "- Reminding the approvers until it is merged"
+        "- {reminders}"
     ),
     RESOLUTION: (
         "✅ RESOLVED - Production Restored\n"

@@ -19,19 +19,19 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 _DURATION_UNITS = (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
 
 
-def duration_words(value: timedelta, *, parts: int = 2) -> str:
-    """`3h12m`: `value` in d, h, m and s (the notation of durations in `.github/hotfix.yml`),
-    from its largest unit down over `parts` units, rounded down; `0s` for under a second.
-    `parts=4` writes it exactly, to the second."""
+def duration_words(value: timedelta, *, to_the_second: bool = False) -> str:
+    """`1d3h30m`: `value` in d, h, m and s (the notation of durations in `.github/hotfix.yml`),
+    rounded down to the minute, beside times people read to the minute; under a minute, or
+    `to_the_second`, exact to the second (`45s`); `0s` for under a second."""
     left = max(int(value.total_seconds()), 0)
-    amounts = []
+    if left >= 60 and not to_the_second:
+        left -= left % 60
+    words = []
     for unit, seconds in _DURATION_UNITS:
         amount, left = divmod(left, seconds)
-        amounts.append((amount, unit))
-    first = next((index for index, (amount, _) in enumerate(amounts) if amount), None)
-    if first is None:
-        return "0s"
-    return "".join(f"{amount}{unit}" for amount, unit in amounts[first : first + parts] if amount)
+        if amount:
+            words.append(f"{amount}{unit}")
+    return "".join(words) or "0s"
 
 
 def time_left(left: timedelta) -> str:
@@ -44,6 +44,14 @@ def time_left(left: timedelta) -> str:
 def when(moment: datetime) -> str:
     """`2026-12-04 22:30 UTC`: hotfix-bot writes times in UTC, to the minute."""
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def when_beside(moment: datetime, shown: datetime) -> str:
+    """`02:25 UTC` when `moment` falls on the UTC day of `shown`, a time written beside it;
+    `when(moment)` otherwise."""
+    if moment.astimezone(UTC).date() == shown.astimezone(UTC).date():
+        return f"{moment.astimezone(UTC):%H:%M} UTC"
+    return when(moment)
 
 
 def cell(text: str) -> str:

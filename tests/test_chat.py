@@ -137,7 +137,8 @@ def test_each_notice_escalation_and_break_glass_goes_to_chat_once(
         "🚨 CRITICAL INCIDENT - Production Down\n\nStatus: Fix in review\n"
         "Started: 2026-12-04 20:30 UTC\nIncident Commander: @dev\n"
         "Deadline: 2026-12-04 22:30 UTC (2h after opening)\n\nCurrent Actions:\n"
-        "- Reviewing the emergency fix, #1: Fix\n- Reminding the approvers until it is merged"
+        "- Reviewing the emergency fix, #1: Fix\n"
+        "- Reminding the approvers at 15m and 4h, and the author at 4h after opening"
     )
     assert texts[1] == (
         f"acme/widgets#1: {comment_url(bot, pull, 'escalation:')}\n"

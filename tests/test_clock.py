@@ -14,7 +14,7 @@ from support.titles import all_rules_pass
 from sandbox import FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
-MINUTE, HOUR = 60, 3600
+MINUTE, HOUR, DAY = 60, 3600, 86_400
 REQUESTS = "/repos/acme/widgets/pulls/1/requested_reviewers"
 REFUSED = (
     "Reviews may only be requested from collaborators. One or more of the teams you "
@@ -300,28 +300,37 @@ def test_a_team_github_refuses_is_shown_in_the_summary_and_the_others_are_asked(
     assert {entry.status for entry in bot.journal.recent()} == {"done"}
 
 
-def test_past_the_deadline_the_check_run_is_titled_overdue_and_its_conclusion_kept(
+def first_line(bot: Bot, pull: FakePull) -> str:
+    return str(bot.policy_run(pull.head_sha).output["summary"].splitlines()[0])
+
+
+def test_the_summary_says_when_it_reckoned_the_time_left_and_past_the_deadline_is_overdue(
     clocked_bot: Bot,
 ) -> None:
     bot = clocked_bot
     add_teams(bot, "engineering-leads", "on-call-managers")
     pull = open_p0(bot)
+    deadline = "**Severity P0**: merge within 2h of opening, by 2026-12-04 22:30 UTC"
+    assert first_line(bot, pull) == f"{deadline}: 2h left as of 20:30 UTC."
+
+    bot.advance(15 * MINUTE)  # the first escalation step evaluates again
+    assert first_line(bot, pull) == f"{deadline}: 1h45m left as of 20:45 UTC."
+
+    # The deadline: the overdue timer evaluates again, unasked, and that stays up until the
+    # next evaluation, two hours on.
+    bot.advance(105 * MINUTE)
     run = bot.policy_run(pull.head_sha)
-    assert run.output["summary"].startswith(
-        "**Severity P0**: merge within 2h of opening, by 2026-12-04 22:30 UTC, 2h left.\n"
-    )
-
-    bot.advance(2 * HOUR + 5 * MINUTE)  # the overdue timer evaluates again, unasked
-
     assert (run.status, run.output["title"]) == (
         "in_progress",
         "Overdue: Waiting for approval: Engineering Lead and On-call Manager",
     )
-    assert run.output["summary"].startswith(
-        "**Severity P0**: merge within 2h of opening, by 2026-12-04 22:30 UTC: **overdue by 5m**.\n"
-    )
+    assert first_line(bot, pull) == f"{deadline}: **overdue by 0s** as of 22:30 UTC."
+
+    bot.advance(2 * HOUR)  # the second step, on the next day
+    assert first_line(bot, pull) == f"{deadline}: **overdue by 2h** as of 2026-12-05 00:30 UTC."
     approve(bot, pull, "lead")
     approve(bot, pull, "oncall")
+    run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("success", f"Overdue: {all_rules_pass()}")
 
 
@@ -353,6 +362,39 @@ def test_timers_due_while_hotfix_bot_was_down_fire_at_start_up_once_saying_how_l
         "overdue:acme/widgets#1:P0:2h",
         step,
     ]
+
+
+def test_a_step_a_day_on_and_a_day_late_says_how_long_to_the_minute(
+    clocked_bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "product-managers")
+    bot.repo.commit(
+        "main",
+        {
+            ".github/hotfix.yml": (
+                "severities:\n  P1:\n    deadline: 4d\n"
+                "    escalation: [{after: 1d2h30m, notify: [approvers]}]\n"
+            )
+        },
+        "A slow P1",
+    )
+    pull = bot.open_hotfix()  # P1, by dev
+    bot.pull_request(pull.number, "opened")
+    step = "escalation:acme/widgets#1:P1:1d2h30m"
+
+    with caplog.at_level(logging.INFO, logger="hotfix_bot"):
+        bot.restart(down_for=2 * DAY + 3 * HOUR + 35 * MINUTE)
+
+    assert notices(bot, pull, step) == [
+        "@acme/engineering-leads @acme/product-managers: this **P1** hotfix has been open "
+        "for **2d3h35m**. Deadline 2026-12-08 20:30 UTC (4d after opening): "
+        "**1d20h25m left**.\n\n"
+        "`hotfix-policy`: Waiting for approval: Engineering Lead and Product Manager"
+        "\n\nThis reminder was due at 2026-12-05 23:00 UTC; hotfix-bot sends it 1d1h5m late."
+    ]
+    fired = [record.getMessage() for record in caplog.records if "fired" in record.getMessage()]
+    assert fired == [f"timer {step} due 2026-12-05 23:00:30 UTC fired 1d1h5m late"]
 
 
 def test_an_evaluation_with_nothing_due_makes_no_request_for_the_clock(clocked_bot: Bot) -> None:

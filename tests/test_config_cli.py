@@ -169,7 +169,7 @@ def test_validate_names_an_unknown_placeholder_and_a_report_that_cannot_be_used(
         f'{path}: notify.chat: must be true or false (got "sometimes")',
         f"{path}: notices.templates.p0_alert: unknown placeholder {{pager}} (the p0_alert "
         "template may use {repository}, {number}, {title}, {author}, {severity}, {started}, "
-        "{commander}, {deadline})",
+        "{commander}, {deadline}, {reminders})",
     ]
 
 

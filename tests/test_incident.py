@@ -224,7 +224,7 @@ def test_a_p0_gets_the_alert_when_it_opens_and_the_resolution_notice_when_it_mer
             "\n"
             "Current Actions:\n"
             "- Reviewing the emergency fix, #1: Fix\n"
-            "- Reminding the approvers until it is merged"
+            "- Reminding the approvers at 15m and 4h, and the author at 4h after opening"
         ),
         "escalation:acme/widgets#1:P0:15m": (
             "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open "
@@ -253,6 +253,24 @@ def test_a_p0_gets_the_alert_when_it_opens_and_the_resolution_notice_when_it_mer
     }
 
 
+def test_a_p0_alert_says_no_reminders_come_when_its_severity_has_no_escalation(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    bot.repo.commit(
+        "main", {".github/hotfix.yml": "severities: {P0: {escalation: []}}\n"}, "No reminders"
+    )
+    pull = open_hotfix(bot)
+
+    assert notices(bot, pull)["p0-alert:acme/widgets#1"].endswith(
+        "Current Actions:\n"
+        "- Reviewing the emergency fix, #1: Fix\n"
+        "- No reminders are set (severities.P0.escalation is empty)"
+    )
+    assert [entry.timer.kind for entry in bot.journal.timers()] == ["overdue"]
+
+
 def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(
     clocked_bot: Bot,
 ) -> None:
@@ -277,6 +295,25 @@ def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(
         "- **Deadline:** missed by 2h12m (1h after opening: 2026-12-04 21:30 UTC)\n"
     ) in summary
     assert "- **Report due:** 2026-12-06 23:42 UTC (48h after the merge)\n" in summary
+
+
+def test_a_p1_a_day_late_shows_its_duration_to_the_minute_beside_the_deadline_missed(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")  # the default P1: within 24h
+    bot.advance(27 * HOUR + 30 * MINUTE)
+    merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert (
+        "- **End Time:** 2026-12-06 00:00 UTC (merged)\n"
+        "- **Duration:** 1d3h30m\n"
+        "- **Deadline:** missed by 3h30m (24h after opening: 2026-12-05 20:30 UTC)\n"
+    ) in issue.body
+    resolution = notices(bot, pull)["resolution:acme/widgets#1"]
+    assert "Resolution Time: 1d3h30m\n" in resolution
 
 
 def test_a_p2_hotfix_gets_no_report_and_the_release_report_has_no_row_for_it(
@@ -546,7 +583,7 @@ def test_a_repositorys_templates_replace_the_notices_wording_filled_in_as_plain_
     templates = (
         "notices:\n  templates:\n"
         "    p0_alert: '{severity} on {repository}: #{number} {title} by {author}, "
-        "commander {commander}, since {started}, due {deadline}'\n"
+        "commander {commander}, since {started}, due {deadline}; {reminders}'\n"
         "    escalation: '{mentions} {severity} #{number} open {open_for}; {deadline} {check}'\n"
         "    resolution: '#{number} resolved {resolved_at} in {resolution_time}, {tag}, "
         "report {report_due}'\n"
@@ -565,7 +602,8 @@ def test_a_repositorys_templates_replace_the_notices_wording_filled_in_as_plain_
     assert notices(bot, pull) == {
         "p0-alert:acme/widgets#1": (
             "P0 on acme/widgets: #1 Fix {author} {0.__class__} by @dev, commander @dev, "
-            "since 2026-12-04 20:30 UTC, due 2026-12-04 22:30 UTC (2h after opening)"
+            "since 2026-12-04 20:30 UTC, due 2026-12-04 22:30 UTC (2h after opening); "
+            "Reminding the approvers at 15m and 4h, and the author at 4h after opening"
         ),
         "escalation:acme/widgets#1:P0:15m": (
             "@acme/engineering-leads @acme/on-call-managers P0 #1 open 15m; Deadline "

@@ -15,7 +15,7 @@ from policies.notices import fill
 from policies.result import RuleResult, Status
 from policies.rollback import Rollback
 from policies.rules import ROLLBACK_RULES, RULES
-from policies.wording import cell, duration_words, join_words, time_left, when
+from policies.wording import cell, duration_words, join_words, time_left, when, when_beside
 
 # GitHub refuses check-run output fields longer than this.
 MAX_OUTPUT_CHARS = 65_535
@@ -65,15 +65,7 @@ def policy_output(
         return CheckOutput(verdict.title, "\n".join(lines))
     lines = _rollback_lines(rollback) if rollback is not None else why_not
     if verdict.severity is not None:
-        deadline = ""
-        if verdict.deadline is not None:
-            deadline = f": merge within {verdict.deadline} of opening"
-        if verdict.due is not None:
-            deadline += f", by {when(verdict.due)}"
-        if verdict.time_left is not None:
-            left = time_left(verdict.time_left)
-            deadline += f": **{left}**" if verdict.overdue else f", {left}"
-        lines += [f"**Severity {verdict.severity}**{deadline}.", ""]
+        lines += [f"**Severity {verdict.severity}**{_deadline_words(verdict)}.", ""]
     if verdict.break_glass is not None:
         lines += [
             f"{_break_glass(verdict.break_glass)} Every rule that fails or waits is waived; "
@@ -101,6 +93,22 @@ def policy_output(
     lines += _fixes(verdict.results)
     lines += to_make_it_one
     return CheckOutput(verdict.title, "\n".join(lines))
+
+
+def _deadline_words(verdict: Verdict) -> str:
+    """`: merge within 2h of opening, by 2026-12-05 04:10 UTC: 1h45m left as of 02:25 UTC`,
+    as far as the severity and the evaluation know it."""
+    words = f": merge within {verdict.deadline} of opening" if verdict.deadline is not None else ""
+    due, left = verdict.due, verdict.time_left
+    if due is None:
+        return words
+    words += f", by {when(due)}"
+    if left is None:
+        return words
+    # The summary stays up until the next evaluation, hours later maybe: the time left is
+    # true only with the time of the evaluation (`due - left`) beside it.
+    said = f"**{time_left(left)}**" if verdict.overdue else time_left(left)
+    return f"{words}: {said} as of {when_beside(due - left, due)}"
 
 
 def _break_glass(glass: BreakGlass) -> str:

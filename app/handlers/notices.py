@@ -154,10 +154,12 @@ async def alert_p0(
     """The P0 Initial Alert, once, when the evaluation finds a P0 hotfix pull request."""
     if config is None or facts is None or verdict.severity != P0:
         return
-    if hotfix_policy(config, verdict) is None or facts.opened_at is None:
+    policy = hotfix_policy(config, verdict)
+    if policy is None or facts.opened_at is None:
         return  # P0 allows no hotfix here: the clock does not run, and there is no alert
     template = config.notices.template(P0_ALERT) or DEFAULT_TEMPLATES[P0_ALERT]
-    text = fill(template, p0_alert_values(context.repository, verdict, facts))
+    values = p0_alert_values(context.repository, verdict, facts, policy.escalation)
+    text = fill(template, values)
     notice_id = f"p0-alert:{context.repository}#{facts.number}"
     if await send_notice(context, facts.number, notice_id, text, chat=config.notify.chat):
         context.log.info("pull request #%d: posted the P0 alert", facts.number)

@@ -3,9 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from policy_factories import config
 
 from policies.config import Duration
-from policies.incident import Incident
+from policies.incident import Incident, reminder_words
 
 OPENED = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)
 
@@ -47,6 +48,14 @@ def test_the_incident_id_is_the_year_of_the_merge_and_the_number_in_three_digits
         (timedelta(minutes=75), "met, with 45m to spare (2h after opening: 2027-01-01 00:30 UTC)"),
         (timedelta(hours=2), "met, with 0s to spare (2h after opening: 2027-01-01 00:30 UTC)"),
         (
+            timedelta(hours=1, minutes=59, seconds=30),
+            "met, with 30s to spare (2h after opening: 2027-01-01 00:30 UTC)",
+        ),
+        (
+            timedelta(days=1, hours=5, minutes=12, seconds=40),
+            "missed by 1d3h12m (2h after opening: 2027-01-01 00:30 UTC)",
+        ),
+        (
             timedelta(hours=5, minutes=12),
             "missed by 3h12m (2h after opening: 2027-01-01 00:30 UTC)",
         ),
@@ -54,3 +63,24 @@ def test_the_incident_id_is_the_year_of_the_merge_and_the_number_in_three_digits
 )
 def test_the_deadline_is_met_or_missed_by_how_much(merged_after: timedelta, expected: str) -> None:
     assert incident(merged_after=merged_after).deadline_words() == expected
+
+
+@pytest.mark.parametrize(
+    ("escalation", "expected"),
+    [
+        (
+            "[{after: 15m, notify: [approvers]}, {after: 4h, notify: [approvers, author]}]",
+            "Reminding the approvers at 15m and 4h, and the author at 4h after opening",
+        ),
+        (  # named together when reminded at the same times; as written, in time order
+            "[{after: 1d, notify: ['@acme/sre', author]}, {after: 90m, notify: [approvers]}]",
+            "Reminding the approvers at 90m, and `@acme/sre` and the author at 1d after opening",
+        ),
+        ("[]", "No reminders are set (severities.P0.escalation is empty)"),
+    ],
+)
+def test_the_p0_alert_says_whom_the_escalation_steps_remind_and_when(
+    escalation: str, expected: str
+) -> None:
+    steps = config(f"severities: {{P0: {{escalation: {escalation}}}}}\n").severities["P0"]
+    assert reminder_words("P0", steps.escalation) == expected
