@@ -354,9 +354,10 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             found,
             expected,
             f"{join_words(names)} cannot be filled: the author cannot approve their own hotfix",
+            # Changing the base branch sends no pull request event to evaluate it again.
             f"List more users for {join_words(names)} under {need.config_key} in "
-            f".github/hotfix.yml on {facts.base_ref}, or have someone else "
-            "open the pull request",
+            f".github/hotfix.yml on {facts.base_ref}, then re-run this check; or have someone "
+            "else open the pull request",
             waiting,
         )
     if not waiting:

@@ -259,9 +259,10 @@ def test_a_group_only_the_author_could_fill_still_names_every_group_not_filled()
     result = run([review("manager")], config_text=text)
     assert (result.status, result.waiting_for) == (Status.FAIL, ("Engineering Lead", "Owner"))
     assert result.summary == "Owner cannot be filled: the author cannot approve their own hotfix"
+    # A new .github/hotfix.yml on the base branch sends no event to evaluate the pull request.
     assert result.how_to_fix == (
-        "List more users for Owner under severities.P0 in .github/hotfix.yml on main, "
-        "or have someone else open the pull request"
+        "List more users for Owner under severities.P0 in .github/hotfix.yml on main, then "
+        "re-run this check; or have someone else open the pull request"
     )
 
 
