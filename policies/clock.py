@@ -99,10 +99,10 @@ def escalation_step(config: HotfixConfig, severity: str, after: timedelta) -> Es
 def review_requests(
     config: HotfixConfig, verdict: Verdict, facts: PullRequestFacts
 ) -> list[ReviewRequest] | None:
-    """For each approval group not filled yet: its team, or its people other than the
-    author and those already approving. A team is asked even when the author is in it:
-    GitHub asks its other members. None when reviews are not requested for this pull
-    request at all (no severity that allows a hotfix, or `request_reviews: false`)."""
+    """For each approval group waited for (`Verdict.waiting_for`): its team, or its people
+    other than the author and those already approving. A team is asked even when the author
+    is in it: GitHub asks its other members. None when reviews are not requested for this
+    pull request at all (no severity that allows a hotfix, or `request_reviews: false`)."""
     policy = hotfix_policy(config, verdict)
     if policy is None or not policy.request_reviews:
         return None
@@ -132,7 +132,7 @@ def mentions(
     organization: str,
 ) -> list[str]:
     """The step's notify list as `@` mentions: `approvers` are the teams and people of the
-    groups not filled yet (never the author), `author` the pull request's author."""
+    groups waited for (never the author), `author` the pull request's author."""
     found: list[str] = []
     for mention in step.notify:
         if mention == "author":

@@ -13,7 +13,7 @@ from policies.rule import Lookups, Rule
 from policies.rules import ROLLBACK_RULES, RULES
 from policies.rules.common import is_hotfix as is_hotfix  # re-exported: the app asks here
 from policies.rules.common import single_severity
-from policies.wording import join_words, plural
+from policies.wording import plural, waiting_words
 
 # Begins the title of a hotfix pull request still open past its deadline; the conclusion
 # stays what the rules say (a late fix is still a fix).
@@ -38,7 +38,8 @@ class Verdict:
     due: datetime | None = None  # when the deadline runs out, if the opening time is known
     # From the evaluation to `due` (negative once it has passed), if both are known.
     time_left: timedelta | None = None
-    waiting_for: tuple[str, ...] = ()  # the approval groups not filled yet
+    # The approval groups waited for: one more approval from any of them fills one more group.
+    waiting_for: tuple[str, ...] = ()
     break_glass: BreakGlass | None = None  # in force: it concluded the verdict
     # Recorded, but not in force: the severity labelled now allows no break-glass.
     dormant_break_glass: BreakGlass | None = None
@@ -57,7 +58,7 @@ class Verdict:
 
     @property
     def waived_groups(self) -> tuple[str, ...]:
-        """The approval groups that were not filled when the break-glass waived them."""
+        """The approval groups waited for when the break-glass waived them."""
         return tuple(
             name
             for result in self.results
@@ -123,7 +124,7 @@ def _rollback_verdict(config: HotfixConfig, facts: PullRequestFacts, rollback: R
 def _conclude(results: tuple[RuleResult, ...]) -> tuple[Conclusion | None, str]:
     """The conclusion (None: people still have to act) and title of the rules' results."""
     failed = [result.rule for result in results if result.status is Status.FAIL]
-    waiting = _waiting_for(results)
+    waiting = [names for result in results for names in result.waiting]
     conclusion: Conclusion | None
     if failed:
         verb = "fails" if len(failed) == 1 else "fail"
@@ -131,7 +132,7 @@ def _conclude(results: tuple[RuleResult, ...]) -> tuple[Conclusion | None, str]:
         title = f"{len(failed)} of {plural(len(results), 'rule')} {verb}: {', '.join(failed)}"
     elif waiting:
         conclusion = None
-        title = f"Waiting for approval: {join_words(waiting)}"
+        title = f"Waiting for approval: {waiting_words(waiting)}"
     else:
         conclusion = Conclusion.SUCCESS
         title = f"All {len(results)} rules pass"

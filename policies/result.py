@@ -20,4 +20,12 @@ class RuleResult:
     expected: str
     summary: str  # one line
     how_to_fix: str = ""  # empty when there is nothing to fix
-    waiting_for: tuple[str, ...] = ()  # approval groups not filled yet
+    # The approval groups it waits for, as alternatives: one more approval from any group of
+    # an alternative fills one more group (("Engineering Lead", "Product Manager") where
+    # someone who approved counts for either).
+    waiting: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def waiting_for(self) -> tuple[str, ...]:
+        """Every approval group it waits for."""
+        return tuple(name for names in self.waiting for name in names)

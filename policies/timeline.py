@@ -37,6 +37,12 @@ KEY_KINDS = frozenset(
 )
 
 
+# The rows a later evaluation rewords, keeping their time: an approval names the group its
+# approver fills as the approvals stand at the latest evaluation (one who could fill either
+# of two groups may end up in the other), so that at the merge each names the group filled.
+REWORDED_KINDS = frozenset({Kind.APPROVAL})
+
+
 @dataclass(frozen=True)
 class TimelineEvent:
     key: str  # unique among the pull request's events: recording it again changes nothing
@@ -66,7 +72,8 @@ def severity_labelled(severity: str, at: datetime, first: bool) -> TimelineEvent
 
 
 def approved(approval: CountedApproval, at: datetime, head_sha: str) -> TimelineEvent:
-    """An approval that counted for a group, on the head commit `head_sha`."""
+    """An approval that counts for a group (or either of two), on the head commit
+    `head_sha`."""
     verbal = approval.verbal
     how = "verbal" if verbal else "review"
     key = f"approval:{approval.approver.casefold()}:{head_sha}:{how}"

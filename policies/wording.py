@@ -11,6 +11,12 @@ def join_words(words: Sequence[str], conjunction: str = "and") -> str:
     return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
 
 
+def waiting_words(waiting: Sequence[Sequence[str]]) -> str:
+    """Approval groups waited for, as alternatives (see `RuleResult.waiting`):
+    `Engineering Lead and On-call Manager`, `Engineering Lead or Product Manager`."""
+    return join_words([join_words(names, "or") for names in waiting])
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """`1 rule`, `2 rules`."""
     return f"{count} {singular if count == 1 else plural_form or singular + 's'}"

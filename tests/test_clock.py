@@ -242,7 +242,7 @@ def test_a_group_only_the_author_could_fill_fails_but_the_other_groups_are_asked
     assert summary.endswith(
         "### `approvals`\n\nOwner cannot be filled: the author cannot approve their own "
         "hotfix\n\nList more users for Owner under severities.P1 in .github/hotfix.yml on main, "
-        "or have someone else open the pull request"
+        "then re-run this check; or have someone else open the pull request"
     )
     bot.advance(30 * MINUTE)
     assert notices(bot, pull, "escalation:acme/widgets#1:P1:30m") == [

@@ -685,6 +685,58 @@ def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_ar
     assert bot.repo.runs_named("hotfix-policy") == []
 
 
+def test_someone_in_two_groups_is_asked_about_truly_and_recorded_for_the_group_they_filled(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    # pm leads engineering too, and is the only product manager.
+    bot.fake.add_team("acme", "engineering-leads", ["lead", "pm"])
+    bot.fake.add_team("acme", "product-managers", ["pm"])
+    bot.repo.create_branch("develop", "main")
+    pull = open_hotfix(bot, "P1")
+    bot.advance(5 * MINUTE)
+    approve(bot, pull, "pm")
+
+    # pm counts for either group: one more approval from either completes the pair.
+    run = bot.policy_run(pull.head_sha)
+    either = "Engineering Lead or Product Manager"
+    assert (run.status, run.output["title"]) == ("in_progress", f"Waiting for approval: {either}")
+    summary = run.output["summary"]
+    assert (
+        "| `approvals` | ⏳ waiting | Engineering Lead: nobody yet; Product Manager: nobody yet; "
+        f"pm (counts for either {either}) |"
+    ) in summary
+    assert summary.endswith(
+        f"### `approvals`\n\nWaiting for approval: {either}\n\n"
+        f"{either}: ask someone from team engineering-leads or team product-managers to "
+        "approve the latest commit"
+    )
+    bot.advance(25 * MINUTE)
+    assert notices(bot, pull)["escalation:acme/widgets#1:P1:30m"] == (
+        "@acme/engineering-leads @acme/product-managers: this **P1** hotfix has been open for "
+        "**30m**. Deadline 2026-12-05 20:30 UTC (24h after opening): **23h30m left**.\n\n"
+        f"`hotfix-policy`: Waiting for approval: {either}"
+    )
+
+    bot.advance(5 * MINUTE)
+    approve(bot, pull, "lead")
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "success")
+    assert (
+        "| `approvals` | ✅ pass | Engineering Lead: lead; Product Manager: pm |"
+        in run.output["summary"]
+    )
+    merge(bot, pull)
+
+    # Each approval row names the group its approver filled at the merge, at its own time.
+    [report] = reports(bot)
+    rows = [row for row in report.body.splitlines() if "| Approved by" in row]
+    assert rows == [
+        "| 2026-12-04 20:35 UTC | Approved by @pm for Product Manager |",
+        "| 2026-12-04 21:05 UTC | Approved by @lead for Engineering Lead |",
+    ]
+
+
 def merged_while_github_refuses(bot: Bot, refused: str) -> tuple[FakePull, str]:
     """A P1 hotfix merged while GitHub refuses every POST to a path ending `refused`, until
     `rerun_once_github_takes_it`."""

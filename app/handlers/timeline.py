@@ -1,11 +1,12 @@
 """The timeline of a hotfix pull request, kept in the state store (docs/BEHAVIOUR.md, 'The
 record and the notices').
 
-One small list per pull request, only ever added to: each handler adds what it sees happen
+One small list per pull request, never shortened: each handler adds what it sees happen
 when it happens (an evaluation the opening, the severity and the approvals; the review
 requests, escalations and commands theirs; the post-merge run the merge and its steps), and
 an event already there (by its key) is not added again, so a handler run twice adds nothing.
-The wording is `policies.timeline`'s.
+Only the group an approval row names follows the latest evaluation. The wording is
+`policies.timeline`'s.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from app.handlers.routing import Context
 from policies.config import HotfixConfig
 from policies.evaluate import Verdict
 from policies.facts import PullRequestFacts
-from policies.timeline import Kind, TimelineEvent, evaluated, in_order
+from policies.timeline import REWORDED_KINDS, Kind, TimelineEvent, evaluated, in_order
 
 
 def _key(context: Context, number: int) -> str:
@@ -37,24 +38,27 @@ async def load(context: Context, number: int) -> list[TimelineEvent]:
 
 
 async def record(context: Context, number: int, events: Iterable[TimelineEvent]) -> None:
-    """Add those of `events` whose key the timeline of `number` does not hold yet."""
+    """Add those of `events` whose key the timeline of `number` does not hold yet, and
+    reword the rows of `REWORDED_KINDS` whose words changed."""
     # Read and written under one lock: the deliveries of a pull request run one at a time,
     # but a re-run of its post-merge steps is queued under its merge commit.
     async with context.locks.lock(_key(context, number)):
         stored = await context.state.get_state(_key(context, number))
         items = json.loads(stored or "[]")
-        known = {item["key"] for item in items}
-        new: dict[str, TimelineEvent] = {}
+        held = {item["key"]: item for item in items}
+        changed = False
         for event in events:
-            if event.key not in known:
-                new.setdefault(event.key, event)
-        if not new:
-            return
-        items += [
-            {"key": e.key, "at": e.at.isoformat(), "kind": e.kind.value, "text": e.text}
-            for e in new.values()
-        ]
-        await context.state.set_state(_key(context, number), json.dumps(items))
+            item = held.get(event.key)
+            if item is None:
+                item = {"key": event.key, "at": event.at.isoformat(), "kind": event.kind.value}
+                items.append(item)
+                held[event.key] = item
+            elif event.kind not in REWORDED_KINDS or item["text"] == event.text:
+                continue
+            item["text"] = event.text
+            changed = True
+        if changed:
+            await context.state.set_state(_key(context, number), json.dumps(items))
 
 
 async def record_evaluation(

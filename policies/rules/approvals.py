@@ -3,9 +3,13 @@
 Each group needs `count` approvals from distinct people, a person fills at most one group,
 the author never counts, and only each reviewer's latest review counts, and only when it
 approves the current head commit (docs/BEHAVIOUR.md, 'Approval groups'). Unfilled
-groups are PENDING, not a failure. A hotfix needs the groups of its severity; a rollback
-those of `rollback.approvals`, by default one approval from anyone in a group of the rolled-back
-hotfix's severity (docs/BEHAVIOUR.md, "Rollbacks").
+groups are PENDING, not a failure. People are seated as `policies.seating` seats them: the
+most groups filled; someone who counts for either of two groups is named so, and the rule
+waits for, and asks, every group one more approval from would fill one more group.
+
+A hotfix needs the groups of its severity; a rollback those of `rollback.approvals`, by
+default one approval from anyone in a group of the rolled-back hotfix's severity
+(docs/BEHAVIOUR.md, "Rollbacks").
 
 "Latest review" is taken literally: a comment submitted as a review after an approval
 replaces the approval (GitHub's own badge would keep showing it), so the rule says
@@ -27,7 +31,8 @@ from policies.facts import PullRequestFacts, Review, ReviewState, VerbalApproval
 from policies.result import RuleResult, Status
 from policies.rule import Lookups, Rule
 from policies.rules.common import single_severity
-from policies.wording import join_words
+from policies.seating import Seating, Shortfall, seat
+from policies.wording import join_words, waiting_words
 
 NAME = "approvals"
 
@@ -53,12 +58,6 @@ class Seats:
     def source(self) -> str:
         """Who can fill them, in words."""
         return join_words([group.source for group in self.groups], "or")
-
-    @property
-    def pool(self) -> str:
-        return join_words(
-            [f"team {g.team}" if g.team else ", ".join(g.users or []) for g in self.groups], "or"
-        )
 
 
 @dataclass(frozen=True)
@@ -242,7 +241,8 @@ def current_approvers(policy: SeverityPolicy, facts: PullRequestFacts) -> list[s
 class CountedApproval:
     """An approval of the head commit that fills a seat of an approval group."""
 
-    group: str  # the approval group's name
+    # The approval group's name; groups joined by "or" while it counts for either of them.
+    group: str
     approver: str  # login
     verbal: VerbalApproval | None  # the verbal approval it is, if it is one
 
@@ -252,13 +252,15 @@ def counted_approvals(policy: SeverityPolicy, facts: PullRequestFacts) -> list[C
     approvals = _latest_approvals(
         facts.reviews, _counted_verbal(policy, facts), facts.head_sha, facts.author
     )
-    groups = [Seats.of(group) for group in policy.approvals]
-    candidates = [_members(seats, facts) - {facts.author.casefold()} for seats in groups]
+    groups = tuple(Seats.of(group) for group in policy.approvals)
+    seating = _seat(groups, facts, approvals.current)
     return [
-        CountedApproval(group.name, login, approvals.verbal.get(login))
-        for group, people in zip(
-            groups, _assign_approvers(groups, candidates, approvals.current), strict=True
+        CountedApproval(
+            _either(groups, seating.unsettled.get(login, (index,))),
+            login,
+            approvals.verbal.get(login),
         )
+        for index, people in enumerate(seating.seated)
         for login in people
     ]
 
@@ -275,35 +277,18 @@ def _members(seats: Seats, facts: PullRequestFacts) -> frozenset[str]:
     return frozenset(members)
 
 
-def _assign_approvers(
-    groups: Sequence[Seats], candidates: Sequence[frozenset[str]], approvers: list[str]
-) -> list[list[str]]:
-    """A largest assignment of approvers to group seats, each person to one seat.
+def _candidates(groups: Sequence[Seats], facts: PullRequestFacts) -> list[frozenset[str]]:
+    """Per group, the casefolded logins whose approval counts for it: never the author's."""
+    return [_members(group, facts) - {facts.author.casefold()} for group in groups]
 
-    `candidates[i]` holds the casefolded logins that may fill `groups[i]`. Seats are filled
-    in group order by augmenting paths (Kuhn's bipartite matching): a person already
-    seated moves to another seat they qualify for when that frees a seat for someone else.
-    """
-    seat_groups = [index for index, group in enumerate(groups) for _ in range(group.count)]
-    seat_of: dict[str, int] = {}
 
-    def seat(seat_index: int, tried: set[str]) -> bool:
-        for person in approvers:
-            if person.casefold() not in candidates[seat_groups[seat_index]] or person in tried:
-                continue
-            tried.add(person)
-            if person not in seat_of or seat(seat_of[person], tried):
-                seat_of[person] = seat_index
-                return True
-        return False
+def _seat(groups: Sequence[Seats], facts: PullRequestFacts, approvers: Sequence[str]) -> Seating:
+    return seat([group.count for group in groups], _candidates(groups, facts), approvers)
 
-    for seat_index in range(len(seat_groups)):
-        seat(seat_index, set())
-    filled: list[list[str]] = [[] for _ in groups]
-    for person in approvers:
-        if person in seat_of:
-            filled[seat_groups[seat_of[person]]].append(person)
-    return filled
+
+def _either(groups: Sequence[Seats], indices: Sequence[int]) -> str:
+    """The groups at `indices` as alternatives: `Engineering Lead or Product Manager`."""
+    return join_words([groups[index].name for index in indices], "or")
 
 
 def _describe_group(group: Seats) -> str:
@@ -311,10 +296,19 @@ def _describe_group(group: Seats) -> str:
     return f"{group.name}: {approvals} from {group.source}"
 
 
-def _ask(group: Seats, missing: int) -> str:
-    pool = group.pool
+def _ask(groups: Sequence[Seats], short: Shortfall) -> str:
+    """Whom to ask for the approvals `short` misses: the people of any of its groups."""
+    pool = join_words(
+        [
+            f"team {group.team}" if group.team else ", ".join(group.users or [])
+            for index in short.groups
+            for group in groups[index].groups
+        ],
+        "or",
+    )
+    missing = short.missing
     who = f"someone from {pool}" if missing == 1 else f"{missing} more people from {pool}"
-    return f"{group.name}: ask {who} to approve the latest commit"
+    return f"{_either(groups, short.groups)}: ask {who} to approve the latest commit"
 
 
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
@@ -343,12 +337,13 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     approvals = _latest_approvals(
         facts.reviews, _counted_verbal(need.policy, facts), facts.head_sha, facts.author
     )
-    candidates = [_members(group, facts) - {facts.author.casefold()} for group in groups]
-    filled = _assign_approvers(groups, candidates, approvals.current)
-
+    seating = _seat(groups, facts, approvals.current)
     found_parts = [
         f"{group.name}: {', '.join(_shown(p, approvals) for p in people) or 'nobody yet'}"
-        for group, people in zip(groups, filled, strict=True)
+        for group, people in zip(groups, map(seating.settled, range(len(groups))), strict=True)
+    ] + [
+        f"{_shown(login, approvals)} (counts for either {_either(groups, indices)})"
+        for login, indices in seating.unsettled.items()
     ]
     notes = []
     if approvals.stale:
@@ -364,17 +359,14 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         notes.append(uncounted)
     found = "; ".join(found_parts + notes) or "no approvals needed"
 
-    waiting = [
-        (group, group.count - len(people))
-        for group, people in zip(groups, filled, strict=True)
-        if len(people) < group.count
-    ]
-    waiting_names = tuple(group.name for group, _ in waiting)
+    waiting = tuple(
+        tuple(groups[index].name for index in short.groups) for short in seating.shortfalls
+    )
     # A `users:` group the author is needed for can never fill: say so instead of waiting.
-    # The groups not filled are still named, so that their people are asked and reminded.
+    # The groups waited for are still named, so that their people are asked and reminded.
     impossible = [
         group
-        for group, members in zip(groups, candidates, strict=True)
+        for group, members in zip(groups, _candidates(groups, facts), strict=True)
         if all(one.users is not None for one in group.groups) and len(members) < group.count
     ]
     if impossible:
@@ -385,24 +377,25 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             found,
             expected,
             f"{join_words(names)} cannot be filled: the author cannot approve their own hotfix",
+            # Changing the base branch sends no pull request event to evaluate it again.
             f"List more users for {join_words(names)} under {need.config_key} in "
-            f".github/hotfix.yml on {facts.base_ref}, or have someone else "
-            "open the pull request",
-            waiting_names,
+            f".github/hotfix.yml on {facts.base_ref}, then re-run this check; or have someone "
+            "else open the pull request",
+            waiting,
         )
     if not waiting:
         return RuleResult(
             NAME, Status.PASS, found, expected, f"Every approval group of {need.of} is filled"
         )
-    fixes = [_ask(group, missing) for group, missing in waiting] + notes
+    fixes = [_ask(groups, short) for short in seating.shortfalls] + notes
     return RuleResult(
         NAME,
         Status.PENDING,
         found,
         expected,
-        f"Waiting for approval: {join_words(waiting_names)}",
+        f"Waiting for approval: {waiting_words(waiting)}",
         "; ".join(fixes),
-        waiting_names,
+        waiting,
     )
 
 

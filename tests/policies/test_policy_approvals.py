@@ -1,6 +1,7 @@
 """The approvals rule: who counts, latest review wins, one person per group."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,9 +35,10 @@ def run(
         ([review("LEAD"), review("Manager")], Status.PASS, ()),
         ([], Status.PENDING, ("Engineering Lead", "On-call Manager")),
         ([review("lead")], Status.PENDING, ("On-call Manager",)),
-        # One person in both groups fills only one of them.
-        ([review("both")], Status.PENDING, ("On-call Manager",)),
-        # ...but the assignment moves them when that lets both groups fill.
+        # One person in both groups fills only one of them, either one: someone new in
+        # either group completes the pair.
+        ([review("both")], Status.PENDING, ("Engineering Lead", "On-call Manager")),
+        # ...and moves to the other group when that lets both groups fill.
         ([review("both"), review("lead")], Status.PASS, ()),
         ([review("both"), review("manager")], Status.PASS, ()),
         # Only approvals of the current head commit count.
@@ -114,6 +116,69 @@ def test_a_stale_approval_is_named_in_found_and_fix() -> None:
     )
 
 
+P1_SHARED = {"engineering-leads": frozenset({"lead", "pm"}), "product-managers": frozenset({"pm"})}
+
+
+def test_someone_in_two_groups_counts_for_either_until_the_next_approval_settles_them() -> None:
+    # pm leads engineering too, and is the only product manager: a lead's approval completes
+    # the pair (pm then fills Product Manager), as another product manager's would.
+    result = run([review("pm")], P1_SHARED, labels={"hotfix", "P1"})
+
+    assert (result.status, result.waiting, result.waiting_for) == (
+        Status.PENDING,
+        (("Engineering Lead", "Product Manager"),),
+        ("Engineering Lead", "Product Manager"),
+    )
+    assert result.found == (
+        "Engineering Lead: nobody yet; Product Manager: nobody yet; "
+        "pm (counts for either Engineering Lead or Product Manager)"
+    )
+    assert result.summary == "Waiting for approval: Engineering Lead or Product Manager"
+    assert result.how_to_fix == (
+        "Engineering Lead or Product Manager: ask someone from team engineering-leads or team "
+        "product-managers to approve the latest commit"
+    )
+
+    result = run([review("pm"), review("lead")], P1_SHARED, labels={"hotfix", "P1"})
+
+    assert (result.status, result.found) == (
+        Status.PASS,
+        "Engineering Lead: lead; Product Manager: pm",
+    )
+
+
+def test_alternatives_and_a_group_apart_are_asked_for_each_on_their_own() -> None:
+    p0_shared = {"engineering-leads": frozenset({"both"}), "on-call-managers": frozenset({"both"})}
+    text = (
+        "severities: {P0: {approvals: [{name: Engineering Lead, team: engineering-leads}, "
+        "{name: On-call Manager, team: on-call-managers}, {name: Owners, users: [ann, bo], "
+        "count: 2}]}}"
+    )
+    result = run([review("both")], p0_shared, text)
+
+    assert result.waiting == (("Engineering Lead", "On-call Manager"), ("Owners",))
+    assert result.summary == "Waiting for approval: Engineering Lead or On-call Manager and Owners"
+    assert result.how_to_fix == (
+        "Engineering Lead or On-call Manager: ask someone from team engineering-leads or team "
+        "on-call-managers to approve the latest commit; "
+        "Owners: ask 2 more people from ann, bo to approve the latest commit"
+    )
+
+
+def test_the_approvals_counted_name_the_group_filled_or_both_while_either_would_do() -> None:
+    p1 = config().severities["P1"]
+    waiting = facts(reviews=[review("pm")], team_members=P1_SHARED, labels={"hotfix", "P1"})
+    filled = replace(waiting, reviews=[review("pm"), review("lead")])
+
+    assert approvals.counted_approvals(p1, waiting) == [
+        approvals.CountedApproval("Engineering Lead or Product Manager", "pm", None)
+    ]
+    assert approvals.counted_approvals(p1, filled) == [
+        approvals.CountedApproval("Engineering Lead", "lead", None),
+        approvals.CountedApproval("Product Manager", "pm", None),
+    ]
+
+
 def test_team_groups_without_known_members_wait() -> None:
     result = run([review("lead"), review("manager")], team_members={})
     assert result.waiting_for == ("Engineering Lead", "On-call Manager")
@@ -137,12 +202,12 @@ severities:
             (),
             "Leads: alice, bob; Security: dave",
         ),
-        # Both maximal assignments leave one group short; earlier groups fill first.
+        # Both largest seatings leave one group short: carol counts for either.
         (
             [review("alice"), review("carol")],
             Status.PENDING,
-            ("Security",),
-            "Leads: alice, carol; Security: nobody yet",
+            ("Leads", "Security"),
+            "Leads: alice; Security: nobody yet; carol (counts for either Leads or Security)",
         ),
         (
             [review("carol"), review("alice"), review("bob")],
@@ -194,9 +259,10 @@ def test_a_group_only_the_author_could_fill_still_names_every_group_not_filled()
     result = run([review("manager")], config_text=text)
     assert (result.status, result.waiting_for) == (Status.FAIL, ("Engineering Lead", "Owner"))
     assert result.summary == "Owner cannot be filled: the author cannot approve their own hotfix"
+    # A new .github/hotfix.yml on the base branch sends no event to evaluate the pull request.
     assert result.how_to_fix == (
-        "List more users for Owner under severities.P0 in .github/hotfix.yml on main, "
-        "or have someone else open the pull request"
+        "List more users for Owner under severities.P0 in .github/hotfix.yml on main, then "
+        "re-run this check; or have someone else open the pull request"
     )
 
 
@@ -267,7 +333,10 @@ def test_a_verbal_approval_counts_only_as_a_review_would() -> None:
         "Engineering Lead",
         "On-call Manager",
     )
-    assert run([], verbal_approvals=[verbal("both")]).waiting_for == ("On-call Manager",)
+    assert run([], verbal_approvals=[verbal("both")]).waiting_for == (
+        "Engineering Lead",
+        "On-call Manager",
+    )
     assert run([review("lead")], verbal_approvals=[verbal("stranger")]).waiting_for == (
         "On-call Manager",
     )

@@ -119,6 +119,25 @@ def test_mentions_name_the_groups_not_filled_the_author_and_the_others_once_each
     ]
 
 
+def test_someone_in_two_groups_leaves_both_asked_and_mentioned_either_would_complete_it() -> None:
+    # pm is in both teams and approved: a lead's approval completes the pair, and so would
+    # another product manager's.
+    policy = config()
+    shared = {"engineering-leads": frozenset({"lead", "pm"}), "product-managers": {"pm"}}
+    pull = facts(labels={"hotfix", "P1"}, reviews=[review("pm")], team_members=shared)
+    verdict = evaluate(policy, pull)
+    first_step = policy.severities["P1"].escalation[0]
+
+    assert review_requests(policy, verdict, pull) == [
+        ReviewRequest("Engineering Lead", team_reviewers=("engineering-leads",)),
+        ReviewRequest("Product Manager", team_reviewers=("product-managers",)),
+    ]
+    assert mentions(first_step, policy.severities["P1"], verdict, pull, "acme") == [
+        "@acme/engineering-leads",
+        "@acme/product-managers",
+    ]
+
+
 AUTHOR_ONLY_GROUP = """
 severities:
   P1:

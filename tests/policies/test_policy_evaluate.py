@@ -116,6 +116,16 @@ def test_outstanding_approvals_are_in_progress(reviews: list[object], title: str
     assert verdict.title == title
 
 
+def test_the_title_joins_groups_either_of_which_would_do_with_or() -> None:
+    shared = {"engineering-leads": frozenset({"lead", "pm"}), "product-managers": {"pm"}}
+    verdict = evaluate(
+        config(), facts(reviews=[review("pm")], team_members=shared, labels={"hotfix", "P1"})
+    )
+
+    assert verdict.title == "Waiting for approval: Engineering Lead or Product Manager"
+    assert verdict.waiting_for == ("Engineering Lead", "Product Manager")
+
+
 def test_a_p2_hotfix_fails_and_approvals_are_not_applicable() -> None:
     verdict = evaluate(config(), facts(labels={"hotfix", "P2"}))
     by_rule = {result.rule: result.status for result in verdict.results}
