@@ -21,11 +21,13 @@ from policies.versions import (
     Version,
     VersionFileError,
     head_version,
+    holds_only_the_version,
     next_patch,
     read_version,
     tag_name,
     tag_to_check,
     version_files_to_read,
+    version_table,
 )
 from policies.wording import join_words
 
@@ -55,15 +57,32 @@ def _describe(read: Version | VersionFileError | None) -> str:
     return str(read) if isinstance(read, Version) else "unreadable"
 
 
-def _set_version_command(path: str, version: Version) -> str:
-    name = PurePosixPath(path).name
-    if name == "package.json":
-        return f"`npm version {version} --no-git-tag-version`"
-    if name == "pyproject.toml":
-        return f'set `version = "{version}"` in `{path}`'
-    if name == "Cargo.toml":
-        return f'set `version = "{version}"` under `[package]` in `{path}`'
+def _set_version_command(change: _Change, path: str, version: Version) -> str:
+    """What sets `path`'s version on the head, run from the repository's root, in the table
+    the version is read from there (or on the base, when the head's file cannot say)."""
+    file = PurePosixPath(path)
+    if file.name == "package.json":
+        # --prefix makes npm edit that directory's package.json and nothing else; run inside
+        # a workspace's member, npm would install the whole workspace too.
+        directory = str(file.parent)
+        prefix = "" if directory == "." else f"--prefix {shlex.quote(directory)} "
+        return f"`npm {prefix}version {version} --no-git-tag-version`"
+    table = version_table(path, change.head_files.get(path)) or version_table(
+        path, change.base_files.get(path)
+    )
+    if table is not None:
+        return f'set `version = "{version}"` under `[{table}]` in `{path}`'
     return f'`echo "{version}" > {shlex.quote(path)}`'
+
+
+def _restore_command(change: _Change, path: str, version: Version) -> str:
+    """What brings back `path`, deleted on the head, holding `version`: a file that holds
+    more than the version comes back from the base first."""
+    set_version = _set_version_command(change, path, version)
+    if holds_only_the_version(path):
+        return f"Restore {path}: {set_version}"
+    checkout = f"git checkout {shlex.quote(f'origin/{change.base}')} -- {shlex.quote(path)}"
+    return f"Restore {path} from {change.base} (`{checkout}`), then {set_version}"
 
 
 def _is_next_patch(version: Version, current: Version, allow_prerelease: bool) -> bool:
@@ -115,9 +134,11 @@ def _head_problems(
     head_versions: dict[str, Version] = {}
     for path in on_base:
         read = head_reads[path]
-        fix = _set_version_command(path, target)
+        fix = _set_version_command(change, path, target)
         if read is None:
-            problems.append(_Problem(f"{path} is missing on {head}", f"Restore {path}: {fix}"))
+            problems.append(
+                _Problem(f"{path} is missing on {head}", _restore_command(change, path, target))
+            )
         elif isinstance(read, VersionFileError):
             problems.append(_Problem(str(read), fix))
         elif not _is_next_patch(read, current, allow_prerelease):

@@ -175,6 +175,7 @@ def test_severity_fix_follows_the_workflow(workflow: str, route: str) -> None:
 
 
 V = {"VERSION": "1.2.3\n"}
+CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversion = "{}"\n'
 
 
 @pytest.mark.parametrize(
@@ -238,6 +239,24 @@ V = {"VERSION": "1.2.3\n"}
             Status.FAIL,
             "VERSION is missing on hotfix/fix-login",
             'Restore VERSION: `echo "1.2.4" > VERSION`',
+        ),
+        (  # a workspace's shared version is set where it is read from
+            {
+                "base_version_files": {"Cargo.toml": CARGO_WORKSPACE.format("1.2.3")},
+                "head_version_files": {"Cargo.toml": CARGO_WORKSPACE.format("1.2.5")},
+            },
+            Status.FAIL,
+            "Cargo.toml is 1.2.5 on hotfix/fix-login, expected 1.2.4",
+            'set `version = "1.2.4"` under `[workspace.package]` in `Cargo.toml`',
+        ),
+        (
+            {
+                "base_version_files": {"pyproject.toml": '[tool.poetry]\nversion = "1.2.3"\n'},
+                "head_version_files": {"pyproject.toml": '[tool.poetry]\nversion = "1.2.3"\n'},
+            },
+            Status.FAIL,
+            "pyproject.toml is 1.2.3 on hotfix/fix-login, expected 1.2.4",
+            'set `version = "1.2.4"` under `[tool.poetry]` in `pyproject.toml`',
         ),
         (
             {"existing_tags": frozenset({"v1.2.4"})},
@@ -328,7 +347,7 @@ V = {"VERSION": "1.2.3\n"}
             },
             Status.FAIL,
             "pyproject.toml: the version is dynamic",
-            'set `version = "2.0.1"` in `pyproject.toml`',
+            'set `version = "2.0.1"` under `[project]` in `pyproject.toml`',
         ),
     ],
 )
@@ -374,6 +393,35 @@ def test_version_bump_with_configured_files() -> None:
     assert missing.status is Status.FAIL
     assert missing.summary == "app/VERSION is listed in version.files but is not on main"
     assert missing.how_to_fix == "Add app/VERSION to main or remove it from version.files"
+
+
+WEB_PACKAGE = '{"name": "web", "version": "1.2.3"}'
+
+
+@pytest.mark.parametrize(
+    ("head_files", "summary", "how_to_fix"),
+    [
+        (  # npm is told the file's directory: run at the root it would edit another file
+            {"web/package.json": WEB_PACKAGE},
+            "web/package.json is 1.2.3 on hotfix/fix-login, expected 1.2.4",
+            "`npm --prefix web version 1.2.4 --no-git-tag-version`",
+        ),
+        (  # npm cannot bring back a deleted package.json: git can, from the base
+            {},
+            "web/package.json is missing on hotfix/fix-login",
+            "Restore web/package.json from main (`git checkout origin/main -- web/package.json`), "
+            "then `npm --prefix web version 1.2.4 --no-git-tag-version`",
+        ),
+    ],
+)
+def test_version_bump_fixes_a_package_json_in_a_directory_from_the_root(
+    head_files: dict[str, str], summary: str, how_to_fix: str
+) -> None:
+    result = version_bump.check(
+        config("version: {files: [web/package.json]}"),
+        facts(base_version_files={"web/package.json": WEB_PACKAGE}, head_version_files=head_files),
+    )
+    assert (result.status, result.summary, result.how_to_fix) == (Status.FAIL, summary, how_to_fix)
 
 
 PRERELEASES = config("version: {allow_prerelease: true}")
