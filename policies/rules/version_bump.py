@@ -20,6 +20,7 @@ from policies.rule import Lookups, Rule
 from policies.versions import (
     Version,
     VersionFileError,
+    declared_version,
     head_version,
     holds_only_the_version,
     next_patch,
@@ -32,6 +33,9 @@ from policies.versions import (
 from policies.wording import join_words
 
 NAME = "version-bump"
+
+# A push to the base branch sends no pull request event: a fix made there needs a re-run.
+_RERUN = "then re-run this check"
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,26 @@ def _head_problems(
     return problems, note
 
 
+def _add_version_file(config: HotfixConfig, change: _Change) -> str:
+    """How to give the base a version file: the files `version.files` names, or a `VERSION`
+    file holding the version before the head's when the head has one to go by."""
+    if config.version.files:
+        return (
+            f"Add {join_words(config.version.files)} to {change.base}, holding the current "
+            "version, or set `version.files` in `.github/hotfix.yml` to the files that hold it"
+        )
+    declared = declared_version(config, change.head_files)
+    if declared is not None and declared.patch > 0:
+        current = Version(declared.major, declared.minor, declared.patch - 1)
+        command = f'`echo "{current}" > VERSION` if {declared}, on {change.head}, is its next patch'
+    else:
+        command = '`echo "<current version>" > VERSION`'
+    return (
+        f"Add a `VERSION` file holding the current version to {change.base} ({command}), "
+        "or set `version.files` in `.github/hotfix.yml` to the file that holds it"
+    )
+
+
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     change = _Change(
         facts.base_ref, facts.head_ref, facts.base_version_files, facts.head_version_files
@@ -199,11 +223,10 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
             [
                 _Problem(
                     f"No version file on {base} (looked for {', '.join(paths)})",
-                    f"Add a `VERSION` file holding the current version to {base} "
-                    '(`echo "1.2.3" > VERSION`), or set `version.files` in '
-                    "`.github/hotfix.yml` to the file that holds it",
+                    _add_version_file(config, change),
                 )
             ],
+            _RERUN,
         )
 
     problems: list[_Problem] = []
@@ -225,13 +248,21 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
             problems.append(_Problem(f"On {base}, {read}", f"Fix {path} on {base}"))
     if problems:  # on_base is not empty, so no problem means base_versions is not either
         return _result(
-            Status.FAIL, found, f"a readable version in every version file on {base}", problems
+            Status.FAIL,
+            found,
+            f"a readable version in every version file on {base}",
+            problems,
+            _RERUN,
         )
 
-    base_disagree = _disagreement(base, base_versions, f"Make them agree on {base} first")
+    base_disagree = _disagreement(base, base_versions, f"Make them agree on {base}")
     if base_disagree:
         return _result(
-            Status.FAIL, found, f"one version in all version files on {base}", [base_disagree]
+            Status.FAIL,
+            found,
+            f"one version in all version files on {base}",
+            [base_disagree],
+            _RERUN,
         )
 
     current = next(iter(base_versions.values()))

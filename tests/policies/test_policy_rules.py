@@ -265,13 +265,31 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             "Bring the version files on main up to the latest release first, "
             "then bump its patch number here",
         ),
-        (
+        (  # with no version to go by, the current one is not made up
             {"base_version_files": {}, "head_version_files": {}},
             Status.FAIL,
             "No version file on main (looked for VERSION, pyproject.toml, package.json, "
             "Cargo.toml)",
-            'Add a `VERSION` file holding the current version to main (`echo "1.2.3" > VERSION`), '
-            "or set `version.files` in `.github/hotfix.yml` to the file that holds it",
+            "Add a `VERSION` file holding the current version to main "
+            '(`echo "<current version>" > VERSION`), or set `version.files` in '
+            "`.github/hotfix.yml` to the file that holds it; then re-run this check",
+        ),
+        (  # the head's version, that the hotfix adds, tells what it should be
+            {"base_version_files": {}, "head_version_files": {"VERSION": "1.2.4-rc.1"}},
+            Status.FAIL,
+            "No version file on main",
+            "Add a `VERSION` file holding the current version to main "
+            '(`echo "1.2.3" > VERSION` if 1.2.4-rc.1, on hotfix/fix-login, is its next patch), '
+            "or set `version.files` in `.github/hotfix.yml` to the file that holds it; "
+            "then re-run this check",
+        ),
+        (  # ... unless it has no patch number to go back from
+            {"base_version_files": {}, "head_version_files": {"VERSION": "1.3.0"}},
+            Status.FAIL,
+            "No version file on main",
+            "Add a `VERSION` file holding the current version to main "
+            '(`echo "<current version>" > VERSION`), or set `version.files` in '
+            "`.github/hotfix.yml` to the file that holds it; then re-run this check",
         ),
         (
             {
@@ -292,7 +310,7 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             },
             Status.FAIL,
             "The version files on main disagree: VERSION 1.2.3 and Cargo.toml 1.2.2",
-            "Make them agree on main first",
+            "Make them agree on main; then re-run this check",
         ),
         (
             {
@@ -304,7 +322,7 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             },
             Status.FAIL,
             "The version files on main disagree: VERSION 1.2.3-rc.1 and package.json 1.2.3",
-            "Make them agree on main first",
+            "Make them agree on main; then re-run this check",
         ),
         (  # the tag is made from the head's version as written, so it must be one text
             {
@@ -338,7 +356,7 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             {"base_version_files": {"VERSION": "one"}},
             Status.FAIL,
             'On main, VERSION: the version "one" is not of the form X.Y.Z, e.g. 1.2.3',
-            "Fix VERSION on main",
+            "Fix VERSION on main; then re-run this check",
         ),
         (
             {
@@ -392,7 +410,14 @@ def test_version_bump_with_configured_files() -> None:
     missing = version_bump.check(configured, facts(base_version_files={"VERSION": "0.9.9"}))
     assert missing.status is Status.FAIL
     assert missing.summary == "app/VERSION is listed in version.files but is not on main"
-    assert missing.how_to_fix == "Add app/VERSION to main or remove it from version.files"
+    assert missing.how_to_fix == (
+        "Add app/VERSION to main or remove it from version.files; then re-run this check"
+    )
+    none = version_bump.check(configured, facts(base_version_files={}))
+    assert none.how_to_fix == (
+        "Add app/VERSION and VERSION to main, holding the current version, or set "
+        "`version.files` in `.github/hotfix.yml` to the files that hold it; then re-run this check"
+    )
 
 
 WEB_PACKAGE = '{"name": "web", "version": "1.2.3"}'
