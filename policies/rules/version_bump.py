@@ -182,6 +182,39 @@ def _add_version_file(config: HotfixConfig, change: _Change) -> str:
     )
 
 
+def _released(
+    config: HotfixConfig,
+    change: _Change,
+    on_base: list[str],
+    current: Version,
+    shipped: Version,
+    existing_tags: frozenset[str],
+) -> _Problem | None:
+    """The base's next patch, or the version the head ships, was released already: the base
+    is behind the latest release. The tags are those `needs` had looked up."""
+    catch_up = (
+        f"Bring the version files on {change.base} up to the latest release first, then bump "
+        f"its patch number here (if {change.head} holds that version already, {_RERUN})"
+    )
+    target_tag = tag_name(config, str(next_patch(current)))
+    if target_tag in existing_tags:
+        return _Problem(
+            f"The tag {target_tag} already exists, so {change.base} ({current}) is behind "
+            "the latest release",
+            catch_up,
+        )
+    tag = tag_name(config, str(shipped))
+    if tag not in existing_tags:
+        return None
+    if shipped.prerelease is not None:
+        next_prerelease = shipped.bump_prerelease()
+        commands = join_words(
+            [_set_version_command(change, path, next_prerelease) for path in on_base]
+        )
+        catch_up += f"; or ship the next pre-release, {next_prerelease}, instead: {commands}"
+    return _Problem(f"The tag {tag} already exists, so {shipped} was released before", catch_up)
+
+
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     change = _Change(
         facts.base_ref, facts.head_ref, facts.base_version_files, facts.head_version_files
@@ -277,14 +310,9 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     tag = tag_name(config, str(shipped))
     expected = f"{wanted} ({current} + 1 patch) in {', '.join(on_base)}, and no tag {tag} yet"
     problems, note = _head_problems(change, on_base, head_reads, current, allow_prerelease)
-    if not problems and tag in existing_tags:
-        problems.append(
-            _Problem(
-                f"The tag {tag} already exists, so {shipped} was released before",
-                f"Bring the version files on {base} up to the latest release first, "
-                "then bump its patch number here",
-            )
-        )
+    released = _released(config, change, on_base, current, shipped, existing_tags)
+    if released is not None:  # setting the head's files as asked would not help
+        problems, note = [released], ""
     if problems:
         return _result(Status.FAIL, found, expected, problems, note)
     return RuleResult(
@@ -297,9 +325,19 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
 
 
 def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
-    """The version files on both sides, then the tag the head's version would be released as."""
-    tag = tag_to_check(config, facts.base_version_files, facts.head_version_files)
-    return Lookups(version_files=tuple(version_files_to_read(config)), tags=(tag,) if tag else ())
+    """The version files on both sides, then the tag the head's version would be released as;
+    and when the head holds no version this rule accepts, the tag of the base's next patch,
+    which the fixes would ask for: if that was released, the base is behind."""
+    base_files, head_files = facts.base_version_files, facts.head_version_files
+    tags = [tag_to_check(config, base_files, head_files)]
+    current = declared_version(config, base_files)
+    if current is not None:
+        shipped = head_version(config, base_files, head_files)
+        allow_prerelease = config.version.allow_prerelease
+        if shipped is None or not _is_next_patch(shipped, current, allow_prerelease):
+            tags.append(tag_name(config, str(next_patch(current))))
+    files = tuple(version_files_to_read(config))
+    return Lookups(version_files=files, tags=tuple(tag for tag in tags if tag))
 
 
 RULE = Rule(NAME, check, needs)

@@ -175,6 +175,10 @@ def test_severity_fix_follows_the_workflow(workflow: str, route: str) -> None:
 
 
 V = {"VERSION": "1.2.3\n"}
+BEHIND = (
+    "Bring the version files on main up to the latest release first, then bump its patch "
+    "number here (if hotfix/fix-login holds that version already, then re-run this check)"
+)
 CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversion = "{}"\n'
 
 
@@ -261,9 +265,20 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
         (
             {"existing_tags": frozenset({"v1.2.4"})},
             Status.FAIL,
-            "The tag v1.2.4 already exists, so 1.2.4 was released before",
-            "Bring the version files on main up to the latest release first, "
-            "then bump its patch number here",
+            "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
+            BEHIND,
+        ),
+        (  # the fix would ask for 1.2.4, which was released: the base is behind
+            {"head_version_files": {"VERSION": "1.2.5"}, "existing_tags": frozenset({"v1.2.4"})},
+            Status.FAIL,
+            "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
+            BEHIND,
+        ),
+        (
+            {"head_version_files": {}, "existing_tags": frozenset({"v1.2.4"})},
+            Status.FAIL,
+            "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
+            BEHIND,
         ),
         (  # with no version to go by, the current one is not made up
             {"base_version_files": {}, "head_version_files": {}},
@@ -516,26 +531,53 @@ def test_version_bump_with_pre_releases_allowed(
     assert result.how_to_fix == ("" if status is Status.PASS else f'`echo "{target}" > VERSION`')
 
 
-def test_an_existing_tag_of_the_pre_release_fails_version_bump() -> None:
+def test_an_existing_tag_of_the_pre_release_fails_version_bump_offering_the_next_one() -> None:
     result = version_bump.check(
         PRERELEASES,
         facts(
-            head_version_files={"VERSION": "1.2.4-rc.1"},
+            base_version_files={**V, "package.json": '{"version": "1.2.3"}'},
+            head_version_files={
+                "VERSION": "1.2.4-rc.1",
+                "package.json": '{"version": "1.2.4-rc.1"}',
+            },
             existing_tags=frozenset({"v1.2.4-rc.1"}),
         ),
     )
     assert result.status is Status.FAIL
     assert result.summary == "The tag v1.2.4-rc.1 already exists, so 1.2.4-rc.1 was released before"
+    assert result.how_to_fix == (
+        f"{BEHIND}; or ship the next pre-release, 1.2.4-rc.2, instead: "
+        '`echo "1.2.4-rc.2" > VERSION` and `npm version 1.2.4-rc.2 --no-git-tag-version`'
+    )
 
 
-def test_version_bump_asks_for_the_tag_of_the_heads_version_once_the_head_is_read() -> None:
-    files = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
-    unread = facts(head_version_files={})
-    assert version_bump.needs(PRERELEASES, unread) == Lookups(version_files=files)
+FILES = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
+
+
+def test_version_bump_asks_for_the_tag_of_the_heads_version_once_the_files_are_read() -> None:
+    unread = facts(base_version_files={}, head_version_files={})
+    assert version_bump.needs(PRERELEASES, unread) == Lookups(version_files=FILES)
     read = facts(head_version_files={"VERSION": "1.2.4-rc.1+build.5"})
     assert version_bump.needs(PRERELEASES, read) == Lookups(
-        version_files=files, tags=("v1.2.4-rc.1+build.5",)
+        version_files=FILES, tags=("v1.2.4-rc.1+build.5",)
     )
+
+
+@pytest.mark.parametrize(
+    ("head_files", "tags"),
+    [
+        ({"VERSION": "1.2.5"}, ("v1.2.5", "v1.2.4")),
+        ({"VERSION": "1.2.4-rc.1"}, ("v1.2.4-rc.1", "v1.2.4")),  # no pre-release allowed
+        ({"VERSION": None}, ("v1.2.4",)),
+        ({"VERSION": "1.2.4"}, ("v1.2.4",)),
+    ],
+)
+def test_version_bump_asks_for_the_next_patchs_tag_when_the_head_holds_another_version(
+    head_files: dict[str, str | None], tags: tuple[str, ...]
+) -> None:
+    # The fixes would ask for 1.2.4: whether it was released decides what they say.
+    needs = version_bump.needs(config(), facts(head_version_files=head_files))
+    assert needs == Lookups(version_files=FILES, tags=tags)
 
 
 @pytest.mark.parametrize(
