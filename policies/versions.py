@@ -2,7 +2,7 @@
 
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 
 # Re-exported: the rules and the post-merge steps name versions by this type. It compares by
@@ -53,47 +53,45 @@ def _toml_table(document: dict[str, object], *keys: str) -> dict[str, object]:
     return table if isinstance(table, dict) else {}
 
 
-def _pyproject_version(path: str, text: str) -> object:
+def _pyproject_version(path: str, text: str) -> tuple[str, object]:
     document = _load_toml(path, text)
-    project = _toml_table(document, "project")
-    poetry = _toml_table(document, "tool", "poetry")
-    if "version" in project:
-        return project["version"]
-    if "version" in poetry:
-        return poetry["version"]
-    dynamic = project.get("dynamic")
+    for table in ("project", "tool.poetry"):
+        declared = _toml_table(document, *table.split(".")).get("version")
+        if declared is not None:
+            return table, declared
+    dynamic = _toml_table(document, "project").get("dynamic")
     if isinstance(dynamic, list) and "version" in dynamic:
         raise VersionFileError(
             f"{path}: the version is dynamic (project.dynamic lists it), so it is not in the "
             f"file; {_CONFIGURE}, e.g. files: [VERSION]"
         )
-    return None
+    return "project", None
 
 
-def _cargo_version(path: str, text: str) -> object:
+def _cargo_version(path: str, text: str) -> tuple[str, object]:
     document = _load_toml(path, text)
-    package = _toml_table(document, "package")
+    declared = _toml_table(document, "package").get("version")
     # A workspace root keeps the shared version in [workspace.package].
     workspace_version = _toml_table(document, "workspace", "package").get("version")
-    version = package.get("version", workspace_version)
-    if isinstance(version, dict) and version.get("workspace") is True:
-        if workspace_version is None:
-            raise VersionFileError(
-                f"{path}: the version is inherited from the workspace (version.workspace = "
-                f"true), so it is not in this file; {_CONFIGURE}, e.g. the workspace's Cargo.toml"
-            )
-        return workspace_version
-    return version
+    inherited = isinstance(declared, dict) and declared.get("workspace") is True
+    if inherited and workspace_version is None:
+        raise VersionFileError(
+            f"{path}: the version is inherited from the workspace (version.workspace = "
+            f"true), so it is not in this file; {_CONFIGURE}, e.g. the workspace's Cargo.toml"
+        )
+    if inherited or (declared is None and workspace_version is not None):
+        return "workspace.package", workspace_version
+    return "package", declared
 
 
-def _package_json_version(path: str, text: str) -> object:
+def _package_json_version(path: str, text: str) -> tuple[None, object]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise VersionFileError(
             f"{path}: is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
-    return document.get("version") if isinstance(document, dict) else None
+    return None, document.get("version") if isinstance(document, dict) else None
 
 
 def _load_toml(path: str, text: str) -> dict[str, object]:
@@ -104,7 +102,8 @@ def _load_toml(path: str, text: str) -> dict[str, object]:
 
 
 # Files are told apart by name; any other name (VERSION, version.txt) holds just the version.
-_READERS = {
+# A reader returns the TOML table the version is read from (None for JSON), and the version.
+_READERS: dict[str, tuple[Callable[[str, str], tuple[str | None, object]], str]] = {
     "pyproject.toml": (_pyproject_version, '[project] version = "1.2.3"'),
     "Cargo.toml": (_cargo_version, '[package] version = "1.2.3"'),
     "package.json": (_package_json_version, '"version": "1.2.3"'),
@@ -119,7 +118,7 @@ def parse_version_file(path: str, text: str) -> Version:
         expected = "only the version, e.g. 1.2.3"
     else:
         read, expected = reader
-        declared = read(path, text)
+        _, declared = read(path, text)
     if declared is None or declared == "":
         raise VersionFileError(f"{path}: declares no version (expected {expected}); {_CONFIGURE}")
     version = parse_version(declared) if isinstance(declared, str) else None
@@ -129,6 +128,26 @@ def parse_version_file(path: str, text: str) -> Version:
             "is not of the form X.Y.Z, e.g. 1.2.3"
         )
     return version
+
+
+def holds_only_the_version(path: str) -> bool:
+    """The file is one like VERSION, whose whole text is the version."""
+    return PurePosixPath(path).name not in _READERS
+
+
+def version_table(path: str, text: FileText) -> str | None:
+    """The TOML table `path`'s version is read from, e.g. `workspace.package` for the shared
+    version of a Cargo workspace, or where it belongs when the file has none; None for a file
+    that is no TOML file or cannot be read."""
+    reader = _READERS.get(PurePosixPath(path).name)
+    if reader is None or not isinstance(text, str):
+        return None
+    read, _ = reader
+    try:
+        table, _ = read(path, text)
+    except VersionFileError:
+        return None
+    return table
 
 
 def tag_name(config: HotfixConfig, version: str) -> str:

@@ -147,6 +147,37 @@ def test_each_rule_failing_fails_the_check_and_says_how_to_fix_it(
     assert fix in how_to_fix
 
 
+def test_a_released_next_patch_says_the_base_is_behind_and_a_re_run_follows_its_fix(
+    bot: Bot,
+) -> None:
+    bot.repo.create_tag("v1.2.4", "main")  # released from elsewhere: main still says 1.2.3
+    _, head = open_hotfix(bot, files={"VERSION": "1.2.5\n"})
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.output["summary"].endswith(
+        "### `version-bump`\n\n"
+        "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release\n\n"
+        "Bring the version files on main up to the latest release first, then bump its patch "
+        "number here (if hotfix/fix-login holds that version already, then re-run this check)"
+    )
+    looked_up = {r.path for r in bot.fake.requests_to("GET", "/repos/acme/widgets/git/ref/")}
+    assert looked_up == {
+        "/repos/acme/widgets/git/ref/tags/v1.2.5",
+        "/repos/acme/widgets/git/ref/tags/v1.2.4",
+    }
+
+    bot.repo.commit("main", {"VERSION": "1.2.4\n"}, "Catch up with v1.2.4")
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    run = bot.policy_run(head)
+    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    assert (
+        "| `version-bump` | ✅ pass | VERSION: 1.2.4 on main, 1.2.5 on hotfix/fix-login "
+        "| 1.2.5 (1.2.4 + 1 patch) in VERSION, and no tag v1.2.5 yet |"
+    ) in run.output["summary"]
+
+
 def test_an_existing_tag_for_the_new_version_fails_version_bump(bot: Bot) -> None:
     bot.repo.create_tag("v1.2.4", "main")
     _, head = open_hotfix(bot)
@@ -207,8 +238,9 @@ def test_an_existing_tag_of_the_pre_release_fails_version_bump(bot: Bot) -> None
     assert run.output["summary"].endswith(
         "### `version-bump`\n\n"
         "The tag v1.2.4-rc.1 already exists, so 1.2.4-rc.1 was released before\n\n"
-        "Bring the version files on main up to the latest release first, "
-        "then bump its patch number here"
+        "Bring the version files on main up to the latest release first, then bump its patch "
+        "number here (if hotfix/fix-login holds that version already, then re-run this check); "
+        'or ship the next pre-release, 1.2.4-rc.2, instead: `echo "1.2.4-rc.2" > VERSION`'
     )
 
 
@@ -384,7 +416,7 @@ def test_one_evaluation_with_warm_caches_takes_8_requests_in_3_round_trips(bot: 
     assert rounds == 3, calls
 
 
-def test_the_first_evaluation_of_a_pull_request_takes_10_requests_in_4_round_trips(
+def test_the_first_evaluation_of_a_pull_request_takes_11_requests_in_4_round_trips(
     bot: Bot,
 ) -> None:
     # Another pull request was evaluated before: the token and the base branch's files are
@@ -406,8 +438,9 @@ def test_the_first_evaluation_of_a_pull_request_takes_10_requests_in_4_round_tri
     assert bot.policy_run(head).output["title"] == rules_fail("version-bump")  # 1.2.3 to 1.2.5
     # The pull request and its reviews, and what the delivery names beside them: the base's
     # tree (revalidated), the organization's file, the head's tree and the look-up of its
-    # check run; then the head's VERSION; then the tag it names, beside the review requests
-    # (the approvals read no version); then the run.
+    # check run; then the head's VERSION; then the tag it names and, as it is not 1.2.4, the
+    # tag v1.2.4 the fix would ask for, beside the review requests (the approvals read no
+    # version); then the run.
     assert sorted(calls) == sorted(
         [
             f"GET /repos/acme/widgets/pulls/{pull.number}",
@@ -418,6 +451,7 @@ def test_the_first_evaluation_of_a_pull_request_takes_10_requests_in_4_round_tri
             f"GET /repos/acme/widgets/commits/{head}/check-runs",
             f"GET /repos/acme/widgets/git/blobs/{blob_sha(version)}",
             "GET /repos/acme/widgets/git/ref/tags/v1.2.5",
+            "GET /repos/acme/widgets/git/ref/tags/v1.2.4",
             f"POST /repos/acme/widgets/pulls/{pull.number}/requested_reviewers",
             "POST /repos/acme/widgets/check-runs",
         ]

@@ -20,16 +20,22 @@ from policies.rule import Lookups, Rule
 from policies.versions import (
     Version,
     VersionFileError,
+    declared_version,
     head_version,
+    holds_only_the_version,
     next_patch,
     read_version,
     tag_name,
     tag_to_check,
     version_files_to_read,
+    version_table,
 )
 from policies.wording import join_words
 
 NAME = "version-bump"
+
+# A push to the base branch sends no pull request event: a fix made there needs a re-run.
+_RERUN = "then re-run this check"
 
 
 @dataclass(frozen=True)
@@ -55,15 +61,32 @@ def _describe(read: Version | VersionFileError | None) -> str:
     return str(read) if isinstance(read, Version) else "unreadable"
 
 
-def _set_version_command(path: str, version: Version) -> str:
-    name = PurePosixPath(path).name
-    if name == "package.json":
-        return f"`npm version {version} --no-git-tag-version`"
-    if name == "pyproject.toml":
-        return f'set `version = "{version}"` in `{path}`'
-    if name == "Cargo.toml":
-        return f'set `version = "{version}"` under `[package]` in `{path}`'
+def _set_version_command(change: _Change, path: str, version: Version) -> str:
+    """What sets `path`'s version on the head, run from the repository's root, in the table
+    the version is read from there (or on the base, when the head's file cannot say)."""
+    file = PurePosixPath(path)
+    if file.name == "package.json":
+        # --prefix makes npm edit that directory's package.json and nothing else; run inside
+        # a workspace's member, npm would install the whole workspace too.
+        directory = str(file.parent)
+        prefix = "" if directory == "." else f"--prefix {shlex.quote(directory)} "
+        return f"`npm {prefix}version {version} --no-git-tag-version`"
+    table = version_table(path, change.head_files.get(path)) or version_table(
+        path, change.base_files.get(path)
+    )
+    if table is not None:
+        return f'set `version = "{version}"` under `[{table}]` in `{path}`'
     return f'`echo "{version}" > {shlex.quote(path)}`'
+
+
+def _restore_command(change: _Change, path: str, version: Version) -> str:
+    """What brings back `path`, deleted on the head, holding `version`: a file that holds
+    more than the version comes back from the base first."""
+    set_version = _set_version_command(change, path, version)
+    if holds_only_the_version(path):
+        return f"Restore {path}: {set_version}"
+    checkout = f"git checkout {shlex.quote(f'origin/{change.base}')} -- {shlex.quote(path)}"
+    return f"Restore {path} from {change.base} (`{checkout}`), then {set_version}"
 
 
 def _is_next_patch(version: Version, current: Version, allow_prerelease: bool) -> bool:
@@ -115,9 +138,11 @@ def _head_problems(
     head_versions: dict[str, Version] = {}
     for path in on_base:
         read = head_reads[path]
-        fix = _set_version_command(path, target)
+        fix = _set_version_command(change, path, target)
         if read is None:
-            problems.append(_Problem(f"{path} is missing on {head}", f"Restore {path}: {fix}"))
+            problems.append(
+                _Problem(f"{path} is missing on {head}", _restore_command(change, path, target))
+            )
         elif isinstance(read, VersionFileError):
             problems.append(_Problem(str(read), fix))
         elif not _is_next_patch(read, current, allow_prerelease):
@@ -135,6 +160,59 @@ def _head_problems(
     if not problems and disagreement:
         problems.append(disagreement)
     return problems, note
+
+
+def _add_version_file(config: HotfixConfig, change: _Change) -> str:
+    """How to give the base a version file: the files `version.files` names, or a `VERSION`
+    file holding the version before the head's when the head has one to go by."""
+    if config.version.files:
+        return (
+            f"Add {join_words(config.version.files)} to {change.base}, holding the current "
+            "version, or set `version.files` in `.github/hotfix.yml` to the files that hold it"
+        )
+    declared = declared_version(config, change.head_files)
+    if declared is not None and declared.patch > 0:
+        current = Version(declared.major, declared.minor, declared.patch - 1)
+        command = f'`echo "{current}" > VERSION` if {declared}, on {change.head}, is its next patch'
+    else:
+        command = '`echo "<current version>" > VERSION`'
+    return (
+        f"Add a `VERSION` file holding the current version to {change.base} ({command}), "
+        "or set `version.files` in `.github/hotfix.yml` to the file that holds it"
+    )
+
+
+def _released(
+    config: HotfixConfig,
+    change: _Change,
+    on_base: list[str],
+    current: Version,
+    shipped: Version,
+    existing_tags: frozenset[str],
+) -> _Problem | None:
+    """The base's next patch, or the version the head ships, was released already: the base
+    is behind the latest release. The tags are those `needs` had looked up."""
+    catch_up = (
+        f"Bring the version files on {change.base} up to the latest release first, then bump "
+        f"its patch number here (if {change.head} holds that version already, {_RERUN})"
+    )
+    target_tag = tag_name(config, str(next_patch(current)))
+    if target_tag in existing_tags:
+        return _Problem(
+            f"The tag {target_tag} already exists, so {change.base} ({current}) is behind "
+            "the latest release",
+            catch_up,
+        )
+    tag = tag_name(config, str(shipped))
+    if tag not in existing_tags:
+        return None
+    if shipped.prerelease is not None:
+        next_prerelease = shipped.bump_prerelease()
+        commands = join_words(
+            [_set_version_command(change, path, next_prerelease) for path in on_base]
+        )
+        catch_up += f"; or ship the next pre-release, {next_prerelease}, instead: {commands}"
+    return _Problem(f"The tag {tag} already exists, so {shipped} was released before", catch_up)
 
 
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
@@ -178,11 +256,10 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
             [
                 _Problem(
                     f"No version file on {base} (looked for {', '.join(paths)})",
-                    f"Add a `VERSION` file holding the current version to {base} "
-                    '(`echo "1.2.3" > VERSION`), or set `version.files` in '
-                    "`.github/hotfix.yml` to the file that holds it",
+                    _add_version_file(config, change),
                 )
             ],
+            _RERUN,
         )
 
     problems: list[_Problem] = []
@@ -204,13 +281,21 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
             problems.append(_Problem(f"On {base}, {read}", f"Fix {path} on {base}"))
     if problems:  # on_base is not empty, so no problem means base_versions is not either
         return _result(
-            Status.FAIL, found, f"a readable version in every version file on {base}", problems
+            Status.FAIL,
+            found,
+            f"a readable version in every version file on {base}",
+            problems,
+            _RERUN,
         )
 
-    base_disagree = _disagreement(base, base_versions, f"Make them agree on {base} first")
+    base_disagree = _disagreement(base, base_versions, f"Make them agree on {base}")
     if base_disagree:
         return _result(
-            Status.FAIL, found, f"one version in all version files on {base}", [base_disagree]
+            Status.FAIL,
+            found,
+            f"one version in all version files on {base}",
+            [base_disagree],
+            _RERUN,
         )
 
     current = next(iter(base_versions.values()))
@@ -225,14 +310,9 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     tag = tag_name(config, str(shipped))
     expected = f"{wanted} ({current} + 1 patch) in {', '.join(on_base)}, and no tag {tag} yet"
     problems, note = _head_problems(change, on_base, head_reads, current, allow_prerelease)
-    if not problems and tag in existing_tags:
-        problems.append(
-            _Problem(
-                f"The tag {tag} already exists, so {shipped} was released before",
-                f"Bring the version files on {base} up to the latest release first, "
-                "then bump its patch number here",
-            )
-        )
+    released = _released(config, change, on_base, current, shipped, existing_tags)
+    if released is not None:  # setting the head's files as asked would not help
+        problems, note = [released], ""
     if problems:
         return _result(Status.FAIL, found, expected, problems, note)
     return RuleResult(
@@ -245,9 +325,19 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
 
 
 def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
-    """The version files on both sides, then the tag the head's version would be released as."""
-    tag = tag_to_check(config, facts.base_version_files, facts.head_version_files)
-    return Lookups(version_files=tuple(version_files_to_read(config)), tags=(tag,) if tag else ())
+    """The version files on both sides, then the tag the head's version would be released as;
+    and when the head holds no version this rule accepts, the tag of the base's next patch,
+    which the fixes would ask for: if that was released, the base is behind."""
+    base_files, head_files = facts.base_version_files, facts.head_version_files
+    tags = [tag_to_check(config, base_files, head_files)]
+    current = declared_version(config, base_files)
+    if current is not None:
+        shipped = head_version(config, base_files, head_files)
+        allow_prerelease = config.version.allow_prerelease
+        if shipped is None or not _is_next_patch(shipped, current, allow_prerelease):
+            tags.append(tag_name(config, str(next_patch(current))))
+    files = tuple(version_files_to_read(config))
+    return Lookups(version_files=files, tags=tuple(tag for tag in tags if tag))
 
 
 RULE = Rule(NAME, check, needs)

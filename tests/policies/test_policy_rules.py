@@ -175,6 +175,11 @@ def test_severity_fix_follows_the_workflow(workflow: str, route: str) -> None:
 
 
 V = {"VERSION": "1.2.3\n"}
+BEHIND = (
+    "Bring the version files on main up to the latest release first, then bump its patch "
+    "number here (if hotfix/fix-login holds that version already, then re-run this check)"
+)
+CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversion = "{}"\n'
 
 
 @pytest.mark.parametrize(
@@ -239,20 +244,67 @@ V = {"VERSION": "1.2.3\n"}
             "VERSION is missing on hotfix/fix-login",
             'Restore VERSION: `echo "1.2.4" > VERSION`',
         ),
+        (  # a workspace's shared version is set where it is read from
+            {
+                "base_version_files": {"Cargo.toml": CARGO_WORKSPACE.format("1.2.3")},
+                "head_version_files": {"Cargo.toml": CARGO_WORKSPACE.format("1.2.5")},
+            },
+            Status.FAIL,
+            "Cargo.toml is 1.2.5 on hotfix/fix-login, expected 1.2.4",
+            'set `version = "1.2.4"` under `[workspace.package]` in `Cargo.toml`',
+        ),
+        (
+            {
+                "base_version_files": {"pyproject.toml": '[tool.poetry]\nversion = "1.2.3"\n'},
+                "head_version_files": {"pyproject.toml": '[tool.poetry]\nversion = "1.2.3"\n'},
+            },
+            Status.FAIL,
+            "pyproject.toml is 1.2.3 on hotfix/fix-login, expected 1.2.4",
+            'set `version = "1.2.4"` under `[tool.poetry]` in `pyproject.toml`',
+        ),
         (
             {"existing_tags": frozenset({"v1.2.4"})},
             Status.FAIL,
-            "The tag v1.2.4 already exists, so 1.2.4 was released before",
-            "Bring the version files on main up to the latest release first, "
-            "then bump its patch number here",
+            "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
+            BEHIND,
+        ),
+        (  # the fix would ask for 1.2.4, which was released: the base is behind
+            {"head_version_files": {"VERSION": "1.2.5"}, "existing_tags": frozenset({"v1.2.4"})},
+            Status.FAIL,
+            "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
+            BEHIND,
         ),
         (
+            {"head_version_files": {}, "existing_tags": frozenset({"v1.2.4"})},
+            Status.FAIL,
+            "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
+            BEHIND,
+        ),
+        (  # with no version to go by, the current one is not made up
             {"base_version_files": {}, "head_version_files": {}},
             Status.FAIL,
             "No version file on main (looked for VERSION, pyproject.toml, package.json, "
             "Cargo.toml)",
-            'Add a `VERSION` file holding the current version to main (`echo "1.2.3" > VERSION`), '
-            "or set `version.files` in `.github/hotfix.yml` to the file that holds it",
+            "Add a `VERSION` file holding the current version to main "
+            '(`echo "<current version>" > VERSION`), or set `version.files` in '
+            "`.github/hotfix.yml` to the file that holds it; then re-run this check",
+        ),
+        (  # the head's version, that the hotfix adds, tells what it should be
+            {"base_version_files": {}, "head_version_files": {"VERSION": "1.2.4-rc.1"}},
+            Status.FAIL,
+            "No version file on main",
+            "Add a `VERSION` file holding the current version to main "
+            '(`echo "1.2.3" > VERSION` if 1.2.4-rc.1, on hotfix/fix-login, is its next patch), '
+            "or set `version.files` in `.github/hotfix.yml` to the file that holds it; "
+            "then re-run this check",
+        ),
+        (  # ... unless it has no patch number to go back from
+            {"base_version_files": {}, "head_version_files": {"VERSION": "1.3.0"}},
+            Status.FAIL,
+            "No version file on main",
+            "Add a `VERSION` file holding the current version to main "
+            '(`echo "<current version>" > VERSION`), or set `version.files` in '
+            "`.github/hotfix.yml` to the file that holds it; then re-run this check",
         ),
         (
             {
@@ -273,7 +325,7 @@ V = {"VERSION": "1.2.3\n"}
             },
             Status.FAIL,
             "The version files on main disagree: VERSION 1.2.3 and Cargo.toml 1.2.2",
-            "Make them agree on main first",
+            "Make them agree on main; then re-run this check",
         ),
         (
             {
@@ -285,7 +337,7 @@ V = {"VERSION": "1.2.3\n"}
             },
             Status.FAIL,
             "The version files on main disagree: VERSION 1.2.3-rc.1 and package.json 1.2.3",
-            "Make them agree on main first",
+            "Make them agree on main; then re-run this check",
         ),
         (  # the tag is made from the head's version as written, so it must be one text
             {
@@ -319,7 +371,7 @@ V = {"VERSION": "1.2.3\n"}
             {"base_version_files": {"VERSION": "one"}},
             Status.FAIL,
             'On main, VERSION: the version "one" is not of the form X.Y.Z, e.g. 1.2.3',
-            "Fix VERSION on main",
+            "Fix VERSION on main; then re-run this check",
         ),
         (
             {
@@ -328,7 +380,7 @@ V = {"VERSION": "1.2.3\n"}
             },
             Status.FAIL,
             "pyproject.toml: the version is dynamic",
-            'set `version = "2.0.1"` in `pyproject.toml`',
+            'set `version = "2.0.1"` under `[project]` in `pyproject.toml`',
         ),
     ],
 )
@@ -373,7 +425,43 @@ def test_version_bump_with_configured_files() -> None:
     missing = version_bump.check(configured, facts(base_version_files={"VERSION": "0.9.9"}))
     assert missing.status is Status.FAIL
     assert missing.summary == "app/VERSION is listed in version.files but is not on main"
-    assert missing.how_to_fix == "Add app/VERSION to main or remove it from version.files"
+    assert missing.how_to_fix == (
+        "Add app/VERSION to main or remove it from version.files; then re-run this check"
+    )
+    none = version_bump.check(configured, facts(base_version_files={}))
+    assert none.how_to_fix == (
+        "Add app/VERSION and VERSION to main, holding the current version, or set "
+        "`version.files` in `.github/hotfix.yml` to the files that hold it; then re-run this check"
+    )
+
+
+WEB_PACKAGE = '{"name": "web", "version": "1.2.3"}'
+
+
+@pytest.mark.parametrize(
+    ("head_files", "summary", "how_to_fix"),
+    [
+        (  # npm is told the file's directory: run at the root it would edit another file
+            {"web/package.json": WEB_PACKAGE},
+            "web/package.json is 1.2.3 on hotfix/fix-login, expected 1.2.4",
+            "`npm --prefix web version 1.2.4 --no-git-tag-version`",
+        ),
+        (  # npm cannot bring back a deleted package.json: git can, from the base
+            {},
+            "web/package.json is missing on hotfix/fix-login",
+            "Restore web/package.json from main (`git checkout origin/main -- web/package.json`), "
+            "then `npm --prefix web version 1.2.4 --no-git-tag-version`",
+        ),
+    ],
+)
+def test_version_bump_fixes_a_package_json_in_a_directory_from_the_root(
+    head_files: dict[str, str], summary: str, how_to_fix: str
+) -> None:
+    result = version_bump.check(
+        config("version: {files: [web/package.json]}"),
+        facts(base_version_files={"web/package.json": WEB_PACKAGE}, head_version_files=head_files),
+    )
+    assert (result.status, result.summary, result.how_to_fix) == (Status.FAIL, summary, how_to_fix)
 
 
 PRERELEASES = config("version: {allow_prerelease: true}")
@@ -443,26 +531,53 @@ def test_version_bump_with_pre_releases_allowed(
     assert result.how_to_fix == ("" if status is Status.PASS else f'`echo "{target}" > VERSION`')
 
 
-def test_an_existing_tag_of_the_pre_release_fails_version_bump() -> None:
+def test_an_existing_tag_of_the_pre_release_fails_version_bump_offering_the_next_one() -> None:
     result = version_bump.check(
         PRERELEASES,
         facts(
-            head_version_files={"VERSION": "1.2.4-rc.1"},
+            base_version_files={**V, "package.json": '{"version": "1.2.3"}'},
+            head_version_files={
+                "VERSION": "1.2.4-rc.1",
+                "package.json": '{"version": "1.2.4-rc.1"}',
+            },
             existing_tags=frozenset({"v1.2.4-rc.1"}),
         ),
     )
     assert result.status is Status.FAIL
     assert result.summary == "The tag v1.2.4-rc.1 already exists, so 1.2.4-rc.1 was released before"
+    assert result.how_to_fix == (
+        f"{BEHIND}; or ship the next pre-release, 1.2.4-rc.2, instead: "
+        '`echo "1.2.4-rc.2" > VERSION` and `npm version 1.2.4-rc.2 --no-git-tag-version`'
+    )
 
 
-def test_version_bump_asks_for_the_tag_of_the_heads_version_once_the_head_is_read() -> None:
-    files = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
-    unread = facts(head_version_files={})
-    assert version_bump.needs(PRERELEASES, unread) == Lookups(version_files=files)
+FILES = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
+
+
+def test_version_bump_asks_for_the_tag_of_the_heads_version_once_the_files_are_read() -> None:
+    unread = facts(base_version_files={}, head_version_files={})
+    assert version_bump.needs(PRERELEASES, unread) == Lookups(version_files=FILES)
     read = facts(head_version_files={"VERSION": "1.2.4-rc.1+build.5"})
     assert version_bump.needs(PRERELEASES, read) == Lookups(
-        version_files=files, tags=("v1.2.4-rc.1+build.5",)
+        version_files=FILES, tags=("v1.2.4-rc.1+build.5",)
     )
+
+
+@pytest.mark.parametrize(
+    ("head_files", "tags"),
+    [
+        ({"VERSION": "1.2.5"}, ("v1.2.5", "v1.2.4")),
+        ({"VERSION": "1.2.4-rc.1"}, ("v1.2.4-rc.1", "v1.2.4")),  # no pre-release allowed
+        ({"VERSION": None}, ("v1.2.4",)),
+        ({"VERSION": "1.2.4"}, ("v1.2.4",)),
+    ],
+)
+def test_version_bump_asks_for_the_next_patchs_tag_when_the_head_holds_another_version(
+    head_files: dict[str, str | None], tags: tuple[str, ...]
+) -> None:
+    # The fixes would ask for 1.2.4: whether it was released decides what they say.
+    needs = version_bump.needs(config(), facts(head_version_files=head_files))
+    assert needs == Lookups(version_files=FILES, tags=tags)
 
 
 @pytest.mark.parametrize(

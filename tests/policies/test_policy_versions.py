@@ -14,6 +14,7 @@ from policies.versions import (
     parse_version,
     parse_version_file,
     version_files_to_read,
+    version_table,
 )
 
 
@@ -50,6 +51,36 @@ from policies.versions import (
 )
 def test_version_files_are_read(path: str, text: str, expected: str) -> None:
     assert str(parse_version_file(path, text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "table"),
+    [
+        ("Cargo.toml", '[package]\nversion = "0.4.2"\n', "package"),
+        ("Cargo.toml", '[workspace.package]\nversion = "0.5.0"\n', "workspace.package"),
+        (
+            "Cargo.toml",
+            '[package]\nversion.workspace = true\n[workspace.package]\nversion = "0.6.0"\n',
+            "workspace.package",
+        ),
+        (  # a workspace root that is a crate of its own: [package] is read first
+            "crates/Cargo.toml",
+            '[package]\nversion = "0.4.2"\n[workspace.package]\nversion = "0.6.0"\n',
+            "package",
+        ),
+        ("Cargo.toml", '[package]\nname = "x"\n', "package"),  # where it belongs
+        ("pyproject.toml", '[project]\nversion = "2.0.1"\n', "project"),
+        ("pyproject.toml", '[tool.poetry]\nversion = "3.1.4"\n', "tool.poetry"),
+        ("pyproject.toml", '[project]\ndynamic = ["version"]\n', None),
+        ("pyproject.toml", "[project\n", None),
+        ("package.json", '{"version": "1.0.0"}', None),
+        ("VERSION", "1.2.3", None),
+    ],
+)
+def test_version_table_is_the_table_the_version_is_read_from(
+    path: str, text: str, table: str | None
+) -> None:
+    assert version_table(path, text) == table
 
 
 @pytest.mark.parametrize(
