@@ -1009,28 +1009,21 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
     [peel] = bot.fake.requests_to("GET", "/repos/acme/widgets/git/tags/")
     [merge] = bot.fake.requests_to("POST", "/repos/acme/widgets/merges")
     assert peel.answered_at is not None and peel.answered_at <= merge.received_at
+    tagged = bot.repo.objects.peel(wrong_tag)[:7]
     tag_failed = row(
         "Tag",
         "❌ failed",
-        f"`{TAG}` already exists on `{bot.repo.objects.peel(wrong_tag)[:7]}`, not on the merge "
-        f"commit `{sha[:7]}`; hotfix-bot never moves a tag",
+        f"`{TAG}` already names `{tagged}`, not the merge commit `{sha[:7]}`, so this hotfix's "
+        "change needs a version of its own: open a hotfix pull request into `main` bumping the "
+        "version to 1.2.5",
         f"[{TAG}]({WEB}/tree/{TAG})",
     )
     blocked = row("Release", "➖ skipped", "needs the tag, which failed")
-    commands = (
-        "\n\n## Finish by hand\n\n"
-        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
-        "confirm:\n\n```sh\n"
-        "git fetch origin\n"
-        f"# If {TAG} already exists on another commit and is wrong, delete it first:\n"
-        f"#   git push origin :refs/tags/{TAG} && git tag -d {TAG}\n"
-        f"git tag -a {TAG} -m 'Hotfix: Fix login' {sha}\n"
-        f"git push origin {TAG}\n"
-        f"gh release create {TAG} --verify-tag --title {TAG} --notes 'Hotfix #{pull.number}: "
-        "Fix login'\n"
-        f"gh pr comment {pull.number} --body '<!-- hotfix-bot notice "
-        f"resolution:acme/widgets#{pull.number} -->\n"
-        f"Resolved: #{pull.number} Fix login, released as {TAG}'\n```"
+    # No command to delete the tag, nor any that would release or announce it as this one's.
+    by_hand = (
+        f"\n\n## Finish by hand\n\nLeave `{TAG}` as it is: it names `{tagged}`. To release "
+        "this hotfix's change, open a hotfix pull request into `main` bumping the version to "
+        "1.2.5, which hotfix-bot tags `v1.2.5`."
     )
     back_merged = back_merge_done(bot)
     # The incident report is opened all the same, and waits for the tag to name it; the
@@ -1052,7 +1045,7 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
         blocked,
         back_merged,
         DELETE_DONE,
-        tail=commands,
+        tail=by_hand,
         record=(waiting_for_the_tag, notice_blocked),
     )
     assert_report(bot, pull, "failure", "1 of 6 steps failed: tag", text)
@@ -1070,6 +1063,47 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
     rows = (tag_done(pull), RELEASE_DONE, back_merged, DELETE_DONE)
     text = summary(bot, pull, *rows, record=(named, RESOLUTION_NOTICE_DONE))
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_a_tag_another_hotfix_released_first_is_kept_and_this_one_is_told_to_bump_again(
+    bot: Bot,
+) -> None:
+    """Two hotfixes bumped 1.2.3 to 1.2.4 side by side; the second merged after the first
+    was released."""
+    bot.repo.collaborators["dev"] = "write"
+    bot.repo.create_branch("develop", "main")
+    first = bot.open_hotfix("hotfix/first")
+    second = bot.open_hotfix("hotfix/second", files={"second.py": "x = 2\n"})
+    bot.repo.merge_pull(first.number)
+    bot.pull_request(first.number, "closed")
+    released = (dict(bot.repo.tags), list(bot.repo.releases.values()))
+
+    bot.repo.merge_pull(second.number)
+    bot.pull_request(second.number, "closed")
+
+    assert (dict(bot.repo.tags), list(bot.repo.releases.values())) == released
+    first_sha, second_sha = merge_sha(first)[:7], merge_sha(second)[:7]
+    run = release_run(bot, second)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 steps failed: tag")
+    report = run.output["summary"]
+    assert (
+        row(
+            "Tag",
+            "❌ failed",
+            f"`{TAG}` already names `{first_sha}`, the release of #{first.number}, not the merge "
+            f"commit `{second_sha}`, so this hotfix's change needs a version of its own: open a "
+            "hotfix pull request into `main` bumping the version to 1.2.5",
+            f"[{TAG}]({WEB}/tree/{TAG})",
+        )
+        in report
+    )
+    assert row("Release", "➖ skipped", "needs the tag, which failed") in report
+    # Nothing that would delete the first hotfix's tag, or release it again as this one's.
+    assert report.endswith(
+        f"\n\n## Finish by hand\n\nLeave `{TAG}` as it is: it names `{first_sha}`, the "
+        f"release of #{first.number}. To release this hotfix's change, open a hotfix pull "
+        "request into `main` bumping the version to 1.2.5, which hotfix-bot tags `v1.2.5`."
+    )
 
 
 def test_release_already_there_is_done(bot: Bot) -> None:

@@ -25,6 +25,7 @@ from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, describe_with_wait, timestamp
 from app.github.files import start_reading_files, start_reading_tree
+from app.github.pulls import merged_as
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
 from app.handlers.checks import find_check_run, report_failure, write_check_run
@@ -85,11 +86,9 @@ async def on_rerequest(context: Context) -> None:
     head_sha = (check or context.payload.get("check_suite") or {}).get("head_sha")
     if not isinstance(head_sha, str):
         return
-    pulls = await context.github.get_json(f"/repos/{context.repository}/commits/{head_sha}/pulls")
-    for pull in pulls:
-        # The list also holds open pull requests containing the commit (the back-merge one).
-        if pull.get("merged_at") and pull.get("merge_commit_sha") == head_sha:
-            await release_pull_request(context, pull["number"], listed=pull)
+    # Not the open pull requests containing the commit (the back-merge one).
+    for pull in await merged_as(context.github, context.repository, head_sha):
+        await release_pull_request(context, pull["number"], listed=pull)
 
 
 def release_key(repository: str, hotfix: int | str) -> str:
@@ -421,7 +420,7 @@ async def _run_step(
         return kept
     previous = state.steps.get(step.key)
     # The steps it needs, and theirs: it may read the outcome of any of them.
-    needed = {key: started[key] for key in _needs_of(step) & started.keys()}
+    needed = {key: started[key] for key in step.all_needs & started.keys()}
     if needed:
         await asyncio.wait(needed.values())
     if any(task.exception() is not None for task in needed.values()):
@@ -483,11 +482,6 @@ def _finished(state: ReleaseState, step: Step) -> bool:
     """Whether the journal keeps an outcome of `step` that a re-run does not look at again."""
     previous = state.steps.get(step.key)
     return previous is not None and previous.status.finished
-
-
-def _needs_of(step: Step) -> set[str]:
-    """The keys of the steps `step` needs, directly or through the steps it needs."""
-    return {key for need in step.needs for key in (need.key, *_needs_of(need))}
 
 
 def _look_up_report_places(

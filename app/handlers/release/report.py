@@ -57,7 +57,7 @@ def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
         )
     # Both sections can apply: a failed tag does not stop a back-merge pull request.
     if failed:
-        lines += ["", "## Finish by hand", "", _manual_commands(plan, outcomes)]
+        lines += ["", "## Finish by hand", "", _finish_by_hand(plan, outcomes)]
     pending = _waiting_back_merge(outcomes)
     if pending is not None:
         lines += [
@@ -123,14 +123,26 @@ def comment_body(report: Report) -> str:
     )
 
 
-def _manual_commands(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
-    """The commands that finish, by hand, each step that failed or was blocked."""
+def _finish_by_hand(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
+    """What finishes, by hand, each step that failed or was blocked: the words of those
+    whose own commands would not (`StepOutcome.by_hand`), then the commands of the others,
+    but for the steps the former blocked (a failed step that needs one still has its own: it
+    ran without what that one makes)."""
     unfinished = {StepStatus.FAILED, StepStatus.BLOCKED}
+    told = {
+        step.key: outcome.by_hand
+        for step, outcome in outcomes
+        if outcome.status in unfinished and outcome.by_hand is not None
+    }
     lines = ["git fetch origin"]
     for step, outcome in outcomes:
-        if outcome.status in unfinished:
+        blocked_by_told = outcome.status is StepStatus.BLOCKED and step.all_needs & told.keys()
+        if outcome.status in unfinished and step.key not in told and not blocked_by_told:
             lines += step.manual_commands(plan)
-    return (
-        f"Run these in a clone of `{plan.repository}`, then re-run the `{CHECK_NAME}` check "
-        "to confirm:\n\n```sh\n" + "\n".join(lines) + "\n```"
-    )
+    parts = list(told.values())
+    if len(lines) > 1:
+        parts.append(
+            f"Run these in a clone of `{plan.repository}`, then re-run the `{CHECK_NAME}` check "
+            "to confirm:\n\n```sh\n" + "\n".join(lines) + "\n```"
+        )
+    return "\n\n".join(parts)
