@@ -277,8 +277,9 @@ def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> N
     # main had before the merge (3: the merge commit, the tree and VERSION before it), the
     # organization's config (1), tag (3), release (2), back-merge (3: release branches,
     # develop, the merge), deletion (2), incident report (2), resolution notice (1: its look
-    # at the comments is the report comment's), comment (2), check run (2).
-    assert len(requests) == 26
+    # at the comments is the report comment's), comment (2), check run (2). Then, in a
+    # delivery of its own, the open pull requests into main, to evaluate again (1).
+    assert len(requests) == 26 + 1
 
 
 def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
@@ -1106,6 +1107,46 @@ def test_a_tag_another_hotfix_released_first_is_kept_and_this_one_is_told_to_bum
     )
 
 
+def test_an_open_hotfix_bumping_to_the_version_just_tagged_is_evaluated_again(bot: Bot) -> None:
+    """Its `version-bump` passed while the tag did not exist, and nothing on it changes when
+    another hotfix is tagged with that version."""
+    first = bot.open_hotfix("hotfix/first")
+    second = bot.open_hotfix("hotfix/second", files={"second.py": "x = 2\n"})
+    bot.repo.create_branch("feature/search", "main")
+    feature = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
+    bot.pull_request(second.number, "opened")
+
+    def version_bump_row() -> str:
+        [line] = [
+            line
+            for line in bot.policy_run(second.head_sha).output["summary"].splitlines()
+            if line.startswith("| `version-bump` |")
+        ]
+        return line
+
+    assert version_bump_row() == (
+        "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/second | 1.2.4 "
+        "(1.2.3 + 1 patch) in VERSION, and no tag v1.2.4 yet |"
+    )
+
+    bot.repo.merge_pull(first.number)
+    bot.pull_request(first.number, "closed")  # nothing is delivered for the second
+
+    assert bot.repo.tags.keys() == {TAG}
+    run = bot.policy_run(second.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert version_bump_row() == (
+        "| `version-bump` | ❌ fail | VERSION: 1.2.4 on main, 1.2.4 on hotfix/second | 1.2.5 "
+        "(1.2.4 + 1 patch) in VERSION, and no tag v1.2.5 yet |"
+    )
+    assert bot.repo.runs_named("hotfix-policy", feature.head_sha) == []  # no hotfix
+    # Once for the tag: a re-run of the first's report evaluates nothing again.
+    with bot.counting() as requests:
+        rerun(bot, first)
+    listed_or_read = ("/repos/acme/widgets/pulls", f"/repos/acme/widgets/pulls/{second.number}")
+    assert not [r for r in requests if r.path in listed_or_read]
+
+
 def test_release_already_there_is_done(bot: Bot) -> None:
     pull = merged_hotfix(bot)
     # Released by hand: GitHub made a lightweight tag on the merge commit.
@@ -1403,7 +1444,15 @@ def test_a_post_merge_run_takes_8_sequential_round_trips_with_or_without_an_inci
 
     bot.pull_request(pull.number, "closed")
 
-    spans = [span for span in bot.transport.spans if "/access_tokens" not in span.path]
+    # The open pull requests into main, listed once the run has ended, in a delivery of its
+    # own (to evaluate them again after the tag): not the run's.
+    [listed] = [span for span in bot.transport.spans if span.path == "/repos/acme/widgets/pulls"]
+    spans = [
+        span
+        for span in bot.transport.spans
+        if "/access_tokens" not in span.path and span is not listed
+    ]
+    assert listed.started > max(span.ended for span in spans)
     calls = sorted(
         f"{span.method} {span.path.removeprefix('/repos/acme/widgets')}" for span in spans
     )
@@ -1478,7 +1527,7 @@ def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_re
 
     bot.pull_request(pull.number, "closed")
 
-    [delivery] = bot.journal.recent()
+    [delivery] = [entry for entry in bot.journal.recent() if entry.event == "pull_request"]
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("done", 1, None)
     assert bot.repo.branches["develop"].sha == develop_before
     failed = row(

@@ -35,6 +35,7 @@ from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import look_for_comment, write_comment
 from app.handlers.release.plan import ReleasePlan, RolledBack
+from app.handlers.release.production import is_production_hotfix, labels_of, recheck_after_tag
 from app.handlers.release.report import (
     CHECK_NAME,
     Report,
@@ -44,13 +45,13 @@ from app.handlers.release.report import (
     steps_report,
 )
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
-from app.handlers.release.steps import back_merge, verbal_approvals
+from app.handlers.release.steps import back_merge, tag, verbal_approvals
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
 from policies.files import FileText
-from policies.rollback import is_rollback, rollback_reason
+from policies.rollback import rollback_reason
 from policies.rules.common import single_severity
 from policies.timeline import merged_into, opened, step_finished
 from policies.versions import (
@@ -186,6 +187,8 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         report = steps_report(plan, outcomes)
         await _publish(context, number, plan.merge_sha, report, reads, state)
         context.log.info("pull request #%d: %s", number, report.output.title)
+        if any(step is tag.STEP and outcome.status.finished for step, outcome in outcomes):
+            await recheck_after_tag(context, plan)
 
 
 async def _plan_for(
@@ -211,7 +214,7 @@ async def _plan_for(
         return None
     # One that looks like a rollback but is none is judged as any pull request.
     rolled_back = await _rolled_back(context, pull, config, reads)
-    if rolled_back is None and not is_hotfix(config, pull["head"]["ref"], _labels(pull)):
+    if rolled_back is None and not is_hotfix(config, pull["head"]["ref"], labels_of(pull)):
         context.log.info("pull request #%d is neither a hotfix nor a rollback", number)
         return None
     return await _plan(context, pull, config, reads, state, rolled_back)
@@ -222,31 +225,17 @@ def _defaults(pull: dict[str, Any]) -> HotfixConfig:
     return load_config(None, pull["base"]["repo"]["default_branch"])
 
 
-def is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
-    """A hotfix pull request into the production branch, or one there that looks like a
-    rollback: the post-merge steps run for it, for the latter only when it is a rollback
-    (`_plan_for` reads what it reverts)."""
-    head_ref, labels = pull["head"]["ref"], _labels(pull)
-    return pull["base"]["ref"] == config.branches.production and (
-        is_hotfix(config, head_ref, labels) or is_rollback(config, head_ref, labels)
-    )
-
-
 async def has_post_merge_run(context: Context, config: HotfixConfig, pull: dict[str, Any]) -> bool:
     """Whether `pull` (as the API gives it), merged, gets post-merge steps of its own: a
     hotfix into the production branch, or a rollback of a merged hotfix (what `_plan_for`
     finds); one that only looks like a rollback gets none."""
     if not is_production_hotfix(config, pull):
         return False
-    if is_hotfix(config, pull["head"]["ref"], _labels(pull)):
+    if is_hotfix(config, pull["head"]["ref"], labels_of(pull)):
         return True
     return (
         await read_rolled_back_hotfix(context.github, context.repository, config, pull) is not None
     )
-
-
-def _labels(pull: dict[str, Any]) -> list[str]:
-    return [label["name"] for label in pull["labels"]]
 
 
 async def _rolled_back(
