@@ -7,8 +7,9 @@ requests, the report comment and the `hotfix-release` check run.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from support.harness import Bot, run_on_last_attempt, sequential_round_trips
@@ -148,6 +149,18 @@ RESOLUTION_NOTICE_DONE = row(
 )
 
 
+OPENED = "opened issue #{number} (assigned to @dev), due {due}"
+
+
+def record_waiting_for_the_back_merge(
+    bot: Bot, pull: FakePull, report: str = OPENED
+) -> tuple[str, str]:
+    """The rows of the incident report (`report` says what its run did) and the resolution
+    notice while the back-merge is not done: the report waits to add it to its timeline."""
+    detail = f"{report}; it waits for the back-merge to add it to its timeline"
+    return incident_report_done(bot, pull, "⏳ waiting", detail), RESOLUTION_NOTICE_DONE
+
+
 def tag_done(pull: FakePull) -> str:
     return row(
         "Tag",
@@ -195,6 +208,14 @@ def assert_report(
     assert comment.body == f"{MARKER}\n### `hotfix-release`: {title}\n\n{text}"
 
 
+def stored_timeline(bot: Bot, pull: FakePull) -> list[dict[str, str]]:
+    """The rows of `pull`'s timeline as the state store keeps them."""
+    stored = asyncio.run(bot.journal.get_state(f"timeline:acme/widgets#{pull.number}"))
+    assert stored is not None
+    rows: list[dict[str, str]] = json.loads(stored)
+    return rows
+
+
 def report_comments(bot: Bot, pull: FakePull) -> list[FakeComment]:
     """The report comments on `pull` (its notices aside)."""
     return [c for c in bot.repo.comments_on(pull.number) if c.body.startswith(MARKER)]
@@ -237,8 +258,11 @@ def assert_only_pull(bot: Bot, pull: FakePull) -> None:
 # --- the tests ---------------------------------------------------------------------------------
 
 
-def assert_waiting_for_backmerge(bot: Bot, pull: FakePull, backmerge: FakePull, why: str) -> None:
-    """The report while the back-merge pull request waits for the hotfix author."""
+def assert_waiting_for_backmerge(
+    bot: Bot, pull: FakePull, backmerge: FakePull, why: str, report: str = OPENED
+) -> None:
+    """The report while the back-merge pull request waits for the hotfix author; `report`
+    says what the run did of the incident report."""
     backmerge_url = f"{WEB}/pull/{backmerge.number}"
     waiting = row(
         "Back-merge",
@@ -254,6 +278,7 @@ def assert_waiting_for_backmerge(bot: Bot, pull: FakePull, backmerge: FakePull, 
         waiting,
         DELETE_DONE,
         tail=waiting_tail(backmerge.number),
+        record=record_waiting_for_the_back_merge(bot, pull, report),
     )
     title = f"Back-merge into develop waits for review in #{backmerge.number}"
     assert_report(bot, pull, "action_required", title, text, backmerge_url)
@@ -371,7 +396,8 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     assert bot.repo.branches[BACKMERGE].sha == sha
     assert not [r for r in requests if r.method == "POST" and "/merges" not in r.path]
     assert backmerge.requested_reviewers == ["dev"]
-    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
+    found = "issue #{number} already holds the incident report, due {due}"
+    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`", found)
 
     # People resolve the conflict on the branch and merge; a re-run then turns green.
     resolution = bot.repo.objects.make_commit(
@@ -383,16 +409,45 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     )
     bot.repo.set_branch(BACKMERGE, resolution.sha)
     bot.repo.merge_pull(backmerge.number, "merge", merged_by="dev")
-    rerun(bot, pull)
-    already = row(
+    rerun(bot, pull, "check_suite")
+    merged_back = row(
         "Back-merge",
         "✅ already done",
-        f"`develop` already contains the merge commit `{sha[:7]}`",
+        f"pull request #{backmerge.number} merged into `develop`",
+        f"[#{backmerge.number}]({WEB}/pull/{backmerge.number})",
     )
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
+    added = incident_report_done(
+        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
+    )
+    rows = (tag_done(pull), RELEASE_DONE, merged_back, DELETE_DONE)
+    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
     assert len(bot.repo.tags) == 1
     assert len(bot.repo.releases) == 1
+    # The timeline records how it was done, and the incident report, opened while the pull
+    # request waited, gets that row in one comment.
+    timeline = stored_timeline(bot, pull)
+    back_merge_rows = [event for event in timeline if event["key"].startswith("step:back-merge:")]
+    assert [event["text"] for event in back_merge_rows] == [
+        f"Back-merge: the hotfix conflicts with `develop`: pull request #{backmerge.number} from "
+        f"`{BACKMERGE}` waits for @dev",
+        f"Back-merge: pull request #{backmerge.number} merged into `develop`",
+    ]
+    merged_at = datetime.fromisoformat(back_merge_rows[-1]["at"])
+    [issue] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
+    [continued] = bot.repo.comments_on(issue.number)
+    assert continued.body == (
+        "<!-- hotfix-bot:incident-timeline back-merge -->\n**Timeline, continued**\n\n"
+        "| Time | Event |\n|------|-------|\n"
+        f"| {merged_at:%Y-%m-%d %H:%M} UTC | Back-merge: pull request #{backmerge.number} merged "
+        "into `develop` |"
+    )
+
+    # Written once: a later re-run changes nothing.
+    rerun(bot, pull)
+    assert bot.repo.comments_on(issue.number) == [continued]
+    assert stored_timeline(bot, pull) == timeline
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
 @pytest.mark.parametrize("refusal_status", [409, 403])
@@ -422,6 +477,37 @@ def test_protected_develop_gets_a_back_merge_pull_request(bot: Bot, refusal_stat
         "@dev, please review and merge it."
     )
     assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
+
+
+def test_a_back_merge_done_by_hand_beside_its_closed_pull_request_names_no_pull_request(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot)
+    bot.repo.protect("develop")
+    bot.pull_request(pull.number, "closed")
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+
+    # Someone closes it and merges back by hand.
+    bot.repo.close_pull(backmerge.number)
+    bot.repo.merge_refs("develop", merge_sha(pull), "Merge main into develop", "dev")
+    rerun(bot, pull)
+
+    already = row(
+        "Back-merge",
+        "✅ already done",
+        f"`develop` already contains the merge commit `{merge_sha(pull)[:7]}`",
+    )
+    added = incident_report_done(
+        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
+    )
+    rows = (tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
+    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    [issue] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
+    [continued] = bot.repo.comments_on(issue.number)
+    assert continued.body.endswith(
+        f" UTC | Back-merge: `develop` already contains the merge commit `{merge_sha(pull)[:7]}` |"
+    )
 
 
 def test_a_rerun_that_comes_while_the_merge_runs_waits_for_it(bot: Bot) -> None:
@@ -1512,7 +1598,9 @@ def test_on_the_last_attempt_a_transient_failure_is_a_failed_step(
         "GitHub answered 502 to POST /repos/acme/widgets/merges: Bad Gateway",
     )
     tail = back_merge_by_hand(pull)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=tail)
+    record = record_waiting_for_the_back_merge(bot, pull)
+    rows = (tag_done(pull), RELEASE_DONE, failed, DELETE_DONE)
+    text = summary(bot, pull, *rows, tail=tail, record=record)
     assert_report(bot, pull, "failure", "1 of 6 steps failed: back-merge", text)
 
 
@@ -1537,13 +1625,19 @@ def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_re
         "asked to wait until 2026-12-05 20:31 UTC (24h)",
     )
     tail = back_merge_by_hand(pull)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=tail)
+    record = record_waiting_for_the_back_merge(bot, pull)
+    rows = (tag_done(pull), RELEASE_DONE, failed, DELETE_DONE)
+    text = summary(bot, pull, *rows, tail=tail, record=record)
     assert_report(bot, pull, "failure", "1 of 6 steps failed: back-merge", text)
 
     rerun(bot, pull)
 
     assert_merged_back(bot, pull, develop_before)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    added = incident_report_done(
+        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
+    )
+    rows = (tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
