@@ -36,6 +36,7 @@ from policies.incident import (
     report_title,
     timeline_continued,
 )
+from policies.timeline import TimelineEvent, step_key
 from policies.wording import cell, join_words, when
 
 LABEL = "incident-report"
@@ -101,7 +102,7 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         )
         news = [f"shows {noted} confirmed"] if noted else []
         if await _name_the_release(run, incident, issue):
-            news.append(f"names {incident.tag}")  # its comment has the back-merge's row too
+            news.append(f"names {incident.tag}")  # its comment adds every row the report lacks
         elif await _add_the_back_merge(run, incident, issue):
             news.append("has the back-merge in its timeline")
         if news:
@@ -166,7 +167,8 @@ async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, A
         return False
     path = f"/repos/{run.plan.repository}/issues/{issue['number']}"
     await run.github.request("PATCH", path, body={"body": body.replace(earlier, named)})
-    await _continue_the_timeline(run, incident, issue, incident.tag)
+    events = await timeline.load(run.context, incident.number)
+    await _continue_the_timeline(run, issue, events, incident.tag)
     return True
 
 
@@ -177,16 +179,20 @@ async def _add_the_back_merge(run: StepRun, incident: Incident, issue: dict[str,
     merged_back = run.earlier.get(back_merge.STEP.key)
     if merged_back is None or not merged_back.status.finished:
         return False
-    return await _continue_the_timeline(run, incident, issue, "back-merge")
+    events = await timeline.load(run.context, incident.number)
+    key, body = step_key(back_merge.STEP.key, merged_back.status), issue.get("body") or ""
+    if not any(event.key == key and cell(event.text) not in body for event in events):
+        return False  # the report was opened after it
+    return await _continue_the_timeline(run, issue, events, "back-merge")
 
 
 async def _continue_the_timeline(
-    run: StepRun, incident: Incident, issue: dict[str, Any], name: str
+    run: StepRun, issue: dict[str, Any], events: Sequence[TimelineEvent], name: str
 ) -> bool:
-    """One comment on the report adding the rows of the timeline that neither its body nor an
-    earlier such comment shows (they happened after it was opened), found again by a hidden
-    line carrying `name`. False when there were none, or the comment was posted before."""
-    events = await timeline.load(run.context, incident.number)
+    """One comment on the report adding the rows of `events` (its timeline) that neither its
+    body nor an earlier such comment shows (they happened after it was opened), found again
+    by a hidden line carrying `name`. False when there were none, or the comment was posted
+    before."""
     missing = [event for event in events if cell(event.text) not in (issue.get("body") or "")]
     if not missing:
         return False
