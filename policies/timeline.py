@@ -169,7 +169,12 @@ def merged_into(base: str, by: str | None, short_sha: str, at: datetime) -> Time
 
 def step_finished(key: str, title: str, status: str, detail: str, at: datetime) -> TimelineEvent:
     """A post-merge step's outcome (done, already done, waiting for people)."""
-    return TimelineEvent(f"step:{key}:{status}", at, Kind.STEP, f"{title}: {detail}")
+    return TimelineEvent(step_key(key, status), at, Kind.STEP, f"{title}: {detail}")
+
+
+def step_key(key: str, status: str) -> str:
+    """The key of the row of step `key`'s outcome of that status: one row per status."""
+    return f"step:{key}:{status}"
 
 
 def rolled_back(

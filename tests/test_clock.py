@@ -80,9 +80,15 @@ def test_each_escalation_step_comments_once_at_its_time_and_never_after_the_merg
     assert len(notices(bot, pull, first)) == 1
     assert notices(bot, pull, second) == []  # it fired after the merge, and said nothing
     fired = {entry.id: entry.status for entry in bot.journal.recent() if entry.event == "timer"}
-    assert fired == {first: "done", "overdue:acme/widgets#1:P0:2h": "done", second: "done"}
+    assert fired == {
+        first: "done",
+        "tagged:acme/widgets#1:v1.2.4": "done",  # the open hotfixes evaluated after the tag
+        "overdue:acme/widgets#1:P0:2h": "done",
+        second: "done",
+    }
     assert [(entry.timer.kind, entry.status) for entry in bot.journal.timers()] == [
         ("escalation", "fired"),
+        ("tagged", "fired"),
         ("overdue", "fired"),
         ("escalation", "fired"),
         ("incident-report-due", "scheduled"),  # a day after the merge

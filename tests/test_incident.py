@@ -396,7 +396,7 @@ def test_one_report_when_the_server_is_killed_after_github_opened_it_before_it_h
             assert "incident-report" not in kept["steps"]
             server.start(timeout=8)
             wait_for(lambda: journal.count(("queued", "running")) == 0, timeout=5)
-            [delivery] = journal.recent()
+            [delivery] = [entry for entry in journal.recent() if entry.event == "pull_request"]
             timers = timers_of_reports(journal)
         finally:
             journal.close()

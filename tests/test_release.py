@@ -7,9 +7,10 @@ requests, the report comment and the `hotfix-release` check run.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from support.harness import Bot, run_on_last_attempt, sequential_round_trips
@@ -155,6 +156,18 @@ RESOLUTION_NOTICE_DONE = row(
 )
 
 
+OPENED = "opened issue #{number} (assigned to @dev), due {due}"
+
+
+def record_waiting_for_the_back_merge(
+    bot: Bot, pull: FakePull, report: str = OPENED
+) -> tuple[str, str]:
+    """The rows of the incident report (`report` says what its run did) and the resolution
+    notice while the back-merge is not done: the report waits to add it to its timeline."""
+    detail = f"{report}; it waits for the back-merge to add it to its timeline"
+    return incident_report_done(bot, pull, "⏳ waiting", detail), RESOLUTION_NOTICE_DONE
+
+
 def tag_done(pull: FakePull) -> str:
     return row(
         "Tag",
@@ -202,6 +215,14 @@ def assert_report(
     assert comment.body == f"{MARKER}\n### `hotfix-release`: {title}\n\n{text}"
 
 
+def stored_timeline(bot: Bot, pull: FakePull) -> list[dict[str, str]]:
+    """The rows of `pull`'s timeline as the state store keeps them."""
+    stored = asyncio.run(bot.journal.get_state(f"timeline:acme/widgets#{pull.number}"))
+    assert stored is not None
+    rows: list[dict[str, str]] = json.loads(stored)
+    return rows
+
+
 def report_comments(bot: Bot, pull: FakePull) -> list[FakeComment]:
     """The report comments on `pull` (its notices aside)."""
     return [c for c in bot.repo.comments_on(pull.number) if c.body.startswith(MARKER)]
@@ -244,8 +265,11 @@ def assert_only_pull(bot: Bot, pull: FakePull) -> None:
 # --- the tests ---------------------------------------------------------------------------------
 
 
-def assert_waiting_for_backmerge(bot: Bot, pull: FakePull, backmerge: FakePull, why: str) -> None:
-    """The report while the back-merge pull request waits for the hotfix author."""
+def assert_waiting_for_backmerge(
+    bot: Bot, pull: FakePull, backmerge: FakePull, why: str, report: str = OPENED
+) -> None:
+    """The report while the back-merge pull request waits for the hotfix author; `report`
+    says what the run did of the incident report."""
     backmerge_url = f"{WEB}/pull/{backmerge.number}"
     waiting = row(
         "Back-merge",
@@ -261,6 +285,7 @@ def assert_waiting_for_backmerge(bot: Bot, pull: FakePull, backmerge: FakePull, 
         waiting,
         DELETE_DONE,
         tail=waiting_tail(backmerge.number),
+        record=record_waiting_for_the_back_merge(bot, pull, report),
     )
     title = f"Back-merge into develop waits for review in #{backmerge.number}"
     assert_report(bot, pull, "action_required", title, text, backmerge_url)
@@ -284,8 +309,9 @@ def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> N
     # main had before the merge (3: the merge commit, the tree and VERSION before it), the
     # organization's config (1), tag (3), release (2), back-merge (3: release branches,
     # develop, the merge), deletion (2), incident report (2), resolution notice (1: its look
-    # at the comments is the report comment's), comment (2), check run (2).
-    assert len(requests) == 26
+    # at the comments is the report comment's), comment (2), check run (2). Then, in a
+    # delivery of its own, the open pull requests into main, to evaluate again (1).
+    assert len(requests) == 26 + 1
 
 
 def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
@@ -377,7 +403,8 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     assert bot.repo.branches[BACKMERGE].sha == sha
     assert not [r for r in requests if r.method == "POST" and "/merges" not in r.path]
     assert backmerge.requested_reviewers == ["dev"]
-    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
+    found = "issue #{number} already holds the incident report, due {due}"
+    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`", found)
 
     # People resolve the conflict on the branch and merge; a re-run then turns green.
     resolution = bot.repo.objects.make_commit(
@@ -389,16 +416,45 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     )
     bot.repo.set_branch(BACKMERGE, resolution.sha)
     bot.repo.merge_pull(backmerge.number, "merge", merged_by="dev")
-    rerun(bot, pull)
-    already = row(
+    rerun(bot, pull, "check_suite")
+    merged_back = row(
         "Back-merge",
         "✅ already done",
-        f"`develop` already contains the merge commit `{sha[:7]}`",
+        f"pull request #{backmerge.number} merged into `develop`",
+        f"[#{backmerge.number}]({WEB}/pull/{backmerge.number})",
     )
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
+    added = incident_report_done(
+        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
+    )
+    rows = (tag_done(pull), RELEASE_DONE, merged_back, DELETE_DONE)
+    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
     assert len(bot.repo.tags) == 1
     assert len(bot.repo.releases) == 1
+    # The timeline records how it was done, and the incident report, opened while the pull
+    # request waited, gets that row in one comment.
+    timeline = stored_timeline(bot, pull)
+    back_merge_rows = [event for event in timeline if event["key"].startswith("step:back-merge:")]
+    assert [event["text"] for event in back_merge_rows] == [
+        f"Back-merge: the hotfix conflicts with `develop`: pull request #{backmerge.number} from "
+        f"`{BACKMERGE}` waits for @dev",
+        f"Back-merge: pull request #{backmerge.number} merged into `develop`",
+    ]
+    merged_at = datetime.fromisoformat(back_merge_rows[-1]["at"])
+    [issue] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
+    [continued] = bot.repo.comments_on(issue.number)
+    assert continued.body == (
+        "<!-- hotfix-bot:incident-timeline back-merge -->\n**Timeline, continued**\n\n"
+        "| Time | Event |\n|------|-------|\n"
+        f"| {merged_at:%Y-%m-%d %H:%M} UTC | Back-merge: pull request #{backmerge.number} merged "
+        "into `develop` |"
+    )
+
+    # Written once: a later re-run changes nothing.
+    rerun(bot, pull)
+    assert bot.repo.comments_on(issue.number) == [continued]
+    assert stored_timeline(bot, pull) == timeline
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
 @pytest.mark.parametrize("refusal_status", [409, 403])
@@ -428,6 +484,37 @@ def test_protected_develop_gets_a_back_merge_pull_request(bot: Bot, refusal_stat
         "@dev, please review and merge it."
     )
     assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
+
+
+def test_a_back_merge_done_by_hand_beside_its_closed_pull_request_names_no_pull_request(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot)
+    bot.repo.protect("develop")
+    bot.pull_request(pull.number, "closed")
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+
+    # Someone closes it and merges back by hand.
+    bot.repo.close_pull(backmerge.number)
+    bot.repo.merge_refs("develop", merge_sha(pull), "Merge main into develop", "dev")
+    rerun(bot, pull)
+
+    already = row(
+        "Back-merge",
+        "✅ already done",
+        f"`develop` already contains the merge commit `{merge_sha(pull)[:7]}`",
+    )
+    added = incident_report_done(
+        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
+    )
+    rows = (tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
+    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    [issue] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
+    [continued] = bot.repo.comments_on(issue.number)
+    assert continued.body.endswith(
+        f" UTC | Back-merge: `develop` already contains the merge commit `{merge_sha(pull)[:7]}` |"
+    )
 
 
 def test_a_rerun_that_comes_while_the_merge_runs_waits_for_it(bot: Bot) -> None:
@@ -1016,28 +1103,21 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
     [peel] = bot.fake.requests_to("GET", "/repos/acme/widgets/git/tags/")
     [merge] = bot.fake.requests_to("POST", "/repos/acme/widgets/merges")
     assert peel.answered_at is not None and peel.answered_at <= merge.received_at
+    tagged = bot.repo.objects.peel(wrong_tag)[:7]
     tag_failed = row(
         "Tag",
         "❌ failed",
-        f"`{TAG}` already exists on `{bot.repo.objects.peel(wrong_tag)[:7]}`, not on the merge "
-        f"commit `{sha[:7]}`; hotfix-bot never moves a tag",
+        f"`{TAG}` already names `{tagged}`, not the merge commit `{sha[:7]}`, so this hotfix's "
+        "change needs a version of its own: open a hotfix pull request into `main` bumping the "
+        "version to 1.2.5",
         f"[{TAG}]({WEB}/tree/{TAG})",
     )
     blocked = row("Release", "➖ skipped", "needs the tag, which failed")
-    commands = (
-        "\n\n## Finish by hand\n\n"
-        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
-        "confirm:\n\n```sh\n"
-        "git fetch origin\n"
-        f"# If {TAG} already exists on another commit and is wrong, delete it first:\n"
-        f"#   git push origin :refs/tags/{TAG} && git tag -d {TAG}\n"
-        f"git tag -a {TAG} -m 'Hotfix: Fix login' {sha}\n"
-        f"git push origin {TAG}\n"
-        f"gh release create {TAG} --verify-tag --title {TAG} --notes 'Hotfix #{pull.number}: "
-        "Fix login'\n```\n\n"
-        # hotfix-bot alone can write the notice: it holds the timeline's key rows.
-        "*Resolution notice* has no command: hotfix-bot writes it from what it recorded of "
-        "the hotfix. Fix what its row names, then re-run the `hotfix-release` check."
+    # No command to delete the tag, nor any that would release or announce it as this one's.
+    by_hand = (
+        f"\n\n## Finish by hand\n\nLeave `{TAG}` as it is: it names `{tagged}`. To release "
+        "this hotfix's change, open a hotfix pull request into `main` bumping the version to "
+        "1.2.5, which hotfix-bot tags `v1.2.5`."
     )
     back_merged = back_merge_done(bot)
     # The incident report is opened all the same, and waits for the tag to name it; the
@@ -1059,7 +1139,7 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
         blocked,
         back_merged,
         DELETE_DONE,
-        tail=commands,
+        tail=by_hand,
         record=(waiting_for_the_tag, notice_blocked),
     )
     assert_report(bot, pull, "failure", "1 of 6 steps failed: tag", text)
@@ -1077,6 +1157,87 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
     rows = (tag_done(pull), RELEASE_DONE, back_merged, DELETE_DONE)
     text = summary(bot, pull, *rows, record=(named, RESOLUTION_NOTICE_DONE))
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_a_tag_another_hotfix_released_first_is_kept_and_this_one_is_told_to_bump_again(
+    bot: Bot,
+) -> None:
+    """Two hotfixes bumped 1.2.3 to 1.2.4 side by side; the second merged after the first
+    was released."""
+    bot.repo.collaborators["dev"] = "write"
+    bot.repo.create_branch("develop", "main")
+    first = bot.open_hotfix("hotfix/first")
+    second = bot.open_hotfix("hotfix/second", files={"second.py": "x = 2\n"})
+    bot.repo.merge_pull(first.number)
+    bot.pull_request(first.number, "closed")
+    released = (dict(bot.repo.tags), list(bot.repo.releases.values()))
+
+    bot.repo.merge_pull(second.number)
+    bot.pull_request(second.number, "closed")
+
+    assert (dict(bot.repo.tags), list(bot.repo.releases.values())) == released
+    first_sha, second_sha = merge_sha(first)[:7], merge_sha(second)[:7]
+    run = release_run(bot, second)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 steps failed: tag")
+    report = run.output["summary"]
+    assert (
+        row(
+            "Tag",
+            "❌ failed",
+            f"`{TAG}` already names `{first_sha}`, the release of #{first.number}, not the merge "
+            f"commit `{second_sha}`, so this hotfix's change needs a version of its own: open a "
+            "hotfix pull request into `main` bumping the version to 1.2.5",
+            f"[{TAG}]({WEB}/tree/{TAG})",
+        )
+        in report
+    )
+    assert row("Release", "➖ skipped", "needs the tag, which failed") in report
+    # Nothing that would delete the first hotfix's tag, or release it again as this one's.
+    assert report.endswith(
+        f"\n\n## Finish by hand\n\nLeave `{TAG}` as it is: it names `{first_sha}`, the "
+        f"release of #{first.number}. To release this hotfix's change, open a hotfix pull "
+        "request into `main` bumping the version to 1.2.5, which hotfix-bot tags `v1.2.5`."
+    )
+
+
+def test_an_open_hotfix_bumping_to_the_version_just_tagged_is_evaluated_again(bot: Bot) -> None:
+    """Its `version-bump` passed while the tag did not exist, and nothing on it changes when
+    another hotfix is tagged with that version."""
+    first = bot.open_hotfix("hotfix/first")
+    second = bot.open_hotfix("hotfix/second", files={"second.py": "x = 2\n"})
+    bot.repo.create_branch("feature/search", "main")
+    feature = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
+    bot.pull_request(second.number, "opened")
+
+    def version_bump_row() -> str:
+        [line] = [
+            line
+            for line in bot.policy_run(second.head_sha).output["summary"].splitlines()
+            if line.startswith("| `version-bump` |")
+        ]
+        return line
+
+    assert version_bump_row() == (
+        "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/second | 1.2.4 "
+        "(1.2.3 + 1 patch) in VERSION, and no tag v1.2.4 yet |"
+    )
+
+    bot.repo.merge_pull(first.number)
+    bot.pull_request(first.number, "closed")  # nothing is delivered for the second
+
+    assert bot.repo.tags.keys() == {TAG}
+    run = bot.policy_run(second.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert version_bump_row() == (
+        "| `version-bump` | ❌ fail | VERSION: 1.2.4 on main, 1.2.4 on hotfix/second | 1.2.5 "
+        "(1.2.4 + 1 patch) in VERSION, and no tag v1.2.5 yet |"
+    )
+    assert bot.repo.runs_named("hotfix-policy", feature.head_sha) == []  # no hotfix
+    # Once for the tag: a re-run of the first's report evaluates nothing again.
+    with bot.counting() as requests:
+        rerun(bot, first)
+    listed_or_read = ("/repos/acme/widgets/pulls", f"/repos/acme/widgets/pulls/{second.number}")
+    assert not [r for r in requests if r.path in listed_or_read]
 
 
 def test_release_already_there_is_done(bot: Bot) -> None:
@@ -1376,7 +1537,15 @@ def test_a_post_merge_run_takes_8_sequential_round_trips_with_or_without_an_inci
 
     bot.pull_request(pull.number, "closed")
 
-    spans = [span for span in bot.transport.spans if "/access_tokens" not in span.path]
+    # The open pull requests into main, listed once the run has ended, in a delivery of its
+    # own (to evaluate them again after the tag): not the run's.
+    [listed] = [span for span in bot.transport.spans if span.path == "/repos/acme/widgets/pulls"]
+    spans = [
+        span
+        for span in bot.transport.spans
+        if "/access_tokens" not in span.path and span is not listed
+    ]
+    assert listed.started > max(span.ended for span in spans)
     calls = sorted(
         f"{span.method} {span.path.removeprefix('/repos/acme/widgets')}" for span in spans
     )
@@ -1436,7 +1605,9 @@ def test_on_the_last_attempt_a_transient_failure_is_a_failed_step(
         "GitHub answered 502 to POST /repos/acme/widgets/merges: Bad Gateway",
     )
     tail = back_merge_by_hand(pull)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=tail)
+    record = record_waiting_for_the_back_merge(bot, pull)
+    rows = (tag_done(pull), RELEASE_DONE, failed, DELETE_DONE)
+    text = summary(bot, pull, *rows, tail=tail, record=record)
     assert_report(bot, pull, "failure", "1 of 6 steps failed: back-merge", text)
 
 
@@ -1451,7 +1622,7 @@ def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_re
 
     bot.pull_request(pull.number, "closed")
 
-    [delivery] = bot.journal.recent()
+    [delivery] = [entry for entry in bot.journal.recent() if entry.event == "pull_request"]
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("done", 1, None)
     assert bot.repo.branches["develop"].sha == develop_before
     failed = row(
@@ -1461,13 +1632,19 @@ def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_re
         "asked to wait until 2026-12-05 20:31 UTC (24h)",
     )
     tail = back_merge_by_hand(pull)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, failed, DELETE_DONE, tail=tail)
+    record = record_waiting_for_the_back_merge(bot, pull)
+    rows = (tag_done(pull), RELEASE_DONE, failed, DELETE_DONE)
+    text = summary(bot, pull, *rows, tail=tail, record=record)
     assert_report(bot, pull, "failure", "1 of 6 steps failed: back-merge", text)
 
     rerun(bot, pull)
 
     assert_merged_back(bot, pull, develop_before)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    added = incident_report_done(
+        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
+    )
+    rows = (tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from app.handlers import clock, incident, merge_group, notices, policy, release
 from app.handlers.commands import confirm, dispatch
+from app.handlers.release import production
 from app.handlers.release.steps import incident_report, verbal_approvals
 from app.handlers.routing import Router
 from app.journal.timers import TIMER_EVENT
@@ -53,4 +54,6 @@ def build_router() -> Router:
         [verbal_approvals.CONFIRMATION_REMINDER],
         verbal_approvals.on_confirmation_reminder,
     )
+    router.add(TIMER_EVENT, [production.TAGGED], production.on_tagged)
+    router.add(TIMER_EVENT, [production.RECHECK], production.on_recheck)
     return router

@@ -25,6 +25,7 @@ from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, describe_with_wait, timestamp
 from app.github.files import start_reading_files, start_reading_tree
+from app.github.pulls import merged_as
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
 from app.handlers.checks import find_check_run, report_failure, write_check_run
@@ -34,6 +35,7 @@ from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import look_for_comment, write_comment
 from app.handlers.release.plan import ReleasePlan, RolledBack
+from app.handlers.release.production import is_production_hotfix, labels_of, recheck_after_tag
 from app.handlers.release.report import (
     CHECK_NAME,
     Report,
@@ -43,13 +45,13 @@ from app.handlers.release.report import (
     steps_report,
 )
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
-from app.handlers.release.steps import back_merge, verbal_approvals
+from app.handlers.release.steps import back_merge, tag, verbal_approvals
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, load_config
 from policies.evaluate import is_hotfix
 from policies.files import FileText
-from policies.rollback import is_rollback, rollback_reason
+from policies.rollback import rollback_reason
 from policies.rules.common import single_severity
 from policies.timeline import merged_into, opened, step_finished
 from policies.versions import (
@@ -85,11 +87,9 @@ async def on_rerequest(context: Context) -> None:
     head_sha = (check or context.payload.get("check_suite") or {}).get("head_sha")
     if not isinstance(head_sha, str):
         return
-    pulls = await context.github.get_json(f"/repos/{context.repository}/commits/{head_sha}/pulls")
-    for pull in pulls:
-        # The list also holds open pull requests containing the commit (the back-merge one).
-        if pull.get("merged_at") and pull.get("merge_commit_sha") == head_sha:
-            await release_pull_request(context, pull["number"], listed=pull)
+    # Not the open pull requests containing the commit (the back-merge one).
+    for pull in await merged_as(context.github, context.repository, head_sha):
+        await release_pull_request(context, pull["number"], listed=pull)
 
 
 def release_key(repository: str, hotfix: int | str) -> str:
@@ -187,6 +187,8 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         report = steps_report(plan, outcomes)
         await _publish(context, number, plan.merge_sha, report, reads, state)
         context.log.info("pull request #%d: %s", number, report.output.title)
+        if any(step is tag.STEP and outcome.status.finished for step, outcome in outcomes):
+            await recheck_after_tag(context, plan)
 
 
 async def _plan_for(
@@ -212,7 +214,7 @@ async def _plan_for(
         return None
     # One that looks like a rollback but is none is judged as any pull request.
     rolled_back = await _rolled_back(context, pull, config, reads)
-    if rolled_back is None and not is_hotfix(config, pull["head"]["ref"], _labels(pull)):
+    if rolled_back is None and not is_hotfix(config, pull["head"]["ref"], labels_of(pull)):
         context.log.info("pull request #%d is neither a hotfix nor a rollback", number)
         return None
     return await _plan(context, pull, config, reads, state, rolled_back)
@@ -223,31 +225,17 @@ def _defaults(pull: dict[str, Any]) -> HotfixConfig:
     return load_config(None, pull["base"]["repo"]["default_branch"])
 
 
-def is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
-    """A hotfix pull request into the production branch, or one there that looks like a
-    rollback: the post-merge steps run for it, for the latter only when it is a rollback
-    (`_plan_for` reads what it reverts)."""
-    head_ref, labels = pull["head"]["ref"], _labels(pull)
-    return pull["base"]["ref"] == config.branches.production and (
-        is_hotfix(config, head_ref, labels) or is_rollback(config, head_ref, labels)
-    )
-
-
 async def has_post_merge_run(context: Context, config: HotfixConfig, pull: dict[str, Any]) -> bool:
     """Whether `pull` (as the API gives it), merged, gets post-merge steps of its own: a
     hotfix into the production branch, or a rollback of a merged hotfix (what `_plan_for`
     finds); one that only looks like a rollback gets none."""
     if not is_production_hotfix(config, pull):
         return False
-    if is_hotfix(config, pull["head"]["ref"], _labels(pull)):
+    if is_hotfix(config, pull["head"]["ref"], labels_of(pull)):
         return True
     return (
         await read_rolled_back_hotfix(context.github, context.repository, config, pull) is not None
     )
-
-
-def _labels(pull: dict[str, Any]) -> list[str]:
-    return [label["name"] for label in pull["labels"]]
 
 
 async def _rolled_back(
@@ -421,7 +409,7 @@ async def _run_step(
         return kept
     previous = state.steps.get(step.key)
     # The steps it needs, and theirs: it may read the outcome of any of them.
-    needed = {key: started[key] for key in _needs_of(step) & started.keys()}
+    needed = {key: started[key] for key in step.all_needs & started.keys()}
     if needed:
         await asyncio.wait(needed.values())
     if any(task.exception() is not None for task in needed.values()):
@@ -483,11 +471,6 @@ def _finished(state: ReleaseState, step: Step) -> bool:
     """Whether the journal keeps an outcome of `step` that a re-run does not look at again."""
     previous = state.steps.get(step.key)
     return previous is not None and previous.status.finished
-
-
-def _needs_of(step: Step) -> set[str]:
-    """The keys of the steps `step` needs, directly or through the steps it needs."""
-    return {key for need in step.needs for key in (need.key, *_needs_of(need))}
 
 
 def _look_up_report_places(

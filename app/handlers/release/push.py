@@ -17,6 +17,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from app.github.files import read_default_branch_file, read_files
+from app.github.pulls import merged_as
 from app.github.reads import reading_ahead
 from app.handlers.checks import find_check_run
 from app.handlers.config_files import ConfigFiles, read_org_file
@@ -197,10 +198,7 @@ async def _bumped_version(
 async def _merges_a_hotfix_pull_request(context: Context, config: HotfixConfig, after: str) -> bool:
     """Whether `after` is the merge commit of a pull request whose own post-merge run reports
     it: a hotfix, or a rollback of one, into production."""
-    pulls = await context.github.get_json(f"/repos/{context.repository}/commits/{after}/pulls")
-    merged = [
-        pull for pull in pulls if pull.get("merged_at") and pull.get("merge_commit_sha") == after
-    ]
+    merged = await merged_as(context.github, context.repository, after)
     return any(
         await asyncio.gather(*(has_post_merge_run(context, config, pull) for pull in merged))
     )

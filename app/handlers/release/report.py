@@ -58,7 +58,7 @@ def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
         )
     # Both sections can apply: a failed tag does not stop a back-merge pull request.
     if failed:
-        lines += ["", "## Finish by hand", "", _manual_commands(plan, outcomes)]
+        lines += ["", "## Finish by hand", "", _finish_by_hand(plan, outcomes)]
     pending = _waiting_back_merge(outcomes)
     if pending is not None:
         lines += [
@@ -124,18 +124,26 @@ def comment_body(report: Report) -> str:
     )
 
 
-def _manual_commands(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
-    """The commands that finish, by hand, each step that failed or was blocked; and the steps
-    that have none, which a re-run does once what stopped them is fixed."""
-    unfinished = [
-        step
+def _finish_by_hand(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
+    """What finishes, by hand, each step that failed or was blocked: the words of those
+    whose own commands would not (`StepOutcome.by_hand`), then the commands of the others,
+    but for the steps the former blocked (a failed step that needs one still has its own: it
+    ran without what that one makes); and the steps that have no command, which a re-run does
+    once what stopped them is fixed."""
+    unfinished = {StepStatus.FAILED, StepStatus.BLOCKED}
+    told = {
+        step.key: outcome.by_hand
         for step, outcome in outcomes
-        if outcome.status in (StepStatus.FAILED, StepStatus.BLOCKED)
-    ]
-    commands = [(step, step.manual_commands(plan)) for step in unfinished]
+        if outcome.status in unfinished and outcome.by_hand is not None
+    }
+    commands = []
+    for step, outcome in outcomes:
+        blocked_by_told = outcome.status is StepStatus.BLOCKED and step.all_needs & told.keys()
+        if outcome.status in unfinished and step.key not in told and not blocked_by_told:
+            commands.append((step, step.manual_commands(plan)))
     script = "\n".join(line for _, lines in commands for line in lines)
     rerun_only = [f"*{step.title}*" for step, lines in commands if not lines]
-    parts = []
+    parts = list(told.values())
     if script:
         fence = _fence(script)
         parts.append(

@@ -59,10 +59,19 @@ class StepOutcome:
     status: StepStatus
     detail: str  # Markdown without links, e.g. "deleted `hotfix/fix-login`"
     link: Link | None = None
+    # What people do instead when the step's commands (`Step.manual_commands`) would not
+    # finish it, in Markdown: the report shows it in their place, and leaves out the commands
+    # of the steps it blocked, which would act on what it did not make.
+    by_hand: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         link = {"text": self.link.text, "url": self.link.url} if self.link else None
-        return {"status": self.status.value, "detail": self.detail, "link": link}
+        return {
+            "status": self.status.value,
+            "detail": self.detail,
+            "link": link,
+            "by_hand": self.by_hand,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StepOutcome:
@@ -71,6 +80,7 @@ class StepOutcome:
             StepStatus(data["status"]),
             data["detail"],
             Link(link["text"], link["url"]) if link else None,
+            data.get("by_hand"),  # kept before outcomes had it: none
         )
 
 
@@ -161,3 +171,8 @@ class Step:
     # release lock every instance takes): started seconds before the step acts, they must
     # still say what it would have seen. None where the step will not look.
     looks: Callable[[ReleasePlan], Sequence[Look]] = no_looks
+
+    @property
+    def all_needs(self) -> frozenset[str]:
+        """The keys of the steps it needs, directly or through the steps it needs."""
+        return frozenset(key for need in self.needs for key in (need.key, *need.all_needs))

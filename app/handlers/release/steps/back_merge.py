@@ -5,7 +5,8 @@ The merges API merges directly. When the only conflicts are in version files, th
 settles them itself: on `backmerge/<tag>` at the merge commit it commits the target's own
 version files, merges that branch and deletes it. Any other refusal (a conflict elsewhere,
 a protected branch) leaves `backmerge/<tag>` at the merge commit and one pull request from
-it, saying why and asking the hotfix author to review.
+it, saying why and asking the hotfix author to review; once people merged it, a re-run
+names it as what did the back-merge.
 """
 
 from __future__ import annotations
@@ -89,9 +90,14 @@ async def back_merge(run: StepRun) -> StepOutcome:
     if merged is None:
         # A crash between merging `backmerge/<tag>` and deleting it left the branch behind.
         finished = await _finish_resolution_left_behind(github, plan)
-        return finished or StepOutcome(
-            StepStatus.ALREADY_DONE,
-            f"{plan.back_merge_target_words} already contains the merge commit `{plan.short_sha}`",
+        return (
+            finished
+            or await _merged_by_people(run)
+            or StepOutcome(
+                StepStatus.ALREADY_DONE,
+                f"{plan.back_merge_target_words} already contains the merge commit "
+                f"`{plan.short_sha}`",
+            )
         )
     return StepOutcome(
         StepStatus.DONE,
@@ -374,6 +380,32 @@ def _resolved(plan: ReleasePlan, paths: list[str], commit_sha: str) -> StepOutco
         f"merged into {plan.back_merge_target_words}; the version conflict was resolved by "
         f"keeping `{plan.back_merge_target}`'s version in {files}",
         Link(commit_sha[:7], plan.commit_url(commit_sha)),
+    )
+
+
+async def _merged_by_people(run: StepRun) -> StepOutcome | None:
+    """The target contains the merge commit, and an earlier run left the back-merge to people
+    in a pull request: that pull request as what did it, when it merged (one request, made
+    only then). None otherwise (closed unmerged: someone merged back another way)."""
+    plan, previous = run.plan, run.previous
+    if previous is None or previous.status is not StepStatus.WAITING:
+        return None
+    owner = plan.repository.split("/")[0]
+    closed = await run.github.get_json(
+        f"/repos/{plan.repository}/pulls",
+        {
+            "head": f"{owner}:{plan.backmerge_branch}",
+            "base": plan.back_merge_target,
+            "state": "closed",
+        },
+    )
+    pull = next((pull for pull in closed if pull.get("merged_at")), None)
+    if pull is None:
+        return None
+    return StepOutcome(
+        StepStatus.ALREADY_DONE,
+        f"pull request #{pull['number']} merged into {plan.back_merge_target_words}",
+        Link(f"#{pull['number']}", pull["html_url"]),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from app.github.issues import open_issue
 from app.github.reads import Look
 from app.handlers import timeline
-from app.handlers.notices import find_or_post
+from app.handlers.notices import comments_look, find_or_post
 from app.handlers.records import VerbalRecord
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import (
@@ -37,6 +37,7 @@ from policies.incident import (
     report_title,
     timeline_continued,
 )
+from policies.timeline import TimelineEvent, step_key
 from policies.wording import cell, join_words, when
 
 LABEL = "incident-report"
@@ -105,7 +106,9 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         if review:
             news.append(f"names the retroactive review {review}")
         if await _name_the_release(run, incident, issue):
-            news.append(f"names {incident.tag}")
+            news.append(f"names {incident.tag}")  # its comment adds every row the report lacks
+        elif await _add_the_back_merge(run, incident, issue):
+            news.append("has the back-merge in its timeline")
         if news:
             outcome = StepOutcome(
                 StepStatus.DONE,
@@ -141,6 +144,13 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
             f"{outcome.detail}; it waits for the retroactive review to name it",
             outcome.link,
         )
+    if back_merge.STEP.key in run.outstanding_needs:
+        # Nor while people have the back-merge: the re-run that finds it done adds its row.
+        outcome = StepOutcome(
+            StepStatus.WAITING,
+            f"{outcome.detail}; it waits for the back-merge to add it to its timeline",
+            outcome.link,
+        )
     waiting = verbal_approvals.unconfirmed(plan)
     if waiting:
         # Not finished either: the run a confirmation starts writes it into the report.
@@ -165,16 +175,48 @@ async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, A
     named = release_words(incident)
     unnamed = (UNTAGGED, release_words(replace(incident, release_url=None)))
     earlier = next((words for words in unnamed if words != named and words in body), None)
-    if earlier is None or named in body:
+    if incident.tag is None or earlier is None or named in body:
         return False
-    number = int(issue["number"])
     await _edit_body(run, issue, body.replace(earlier, named))
     events = await timeline.load(run.context, incident.number)
-    missing = [event for event in events if cell(event.text) not in body]
-    if missing:
-        hidden_line = f"<!-- hotfix-bot:incident-timeline {incident.tag} -->"
-        await find_or_post(run.context, number, hidden_line, timeline_continued(missing))
+    await _continue_the_timeline(run, issue, events, incident.tag)
     return True
+
+
+async def _add_the_back_merge(run: StepRun, incident: Incident, issue: dict[str, Any]) -> bool:
+    """A report opened while the back-merge waited for people (or failed): once a re-run
+    finds it done, one comment adds its row to the report's timeline. False when the report
+    had it already."""
+    merged_back = run.earlier.get(back_merge.STEP.key)
+    if merged_back is None or not merged_back.status.finished:
+        return False
+    events = await timeline.load(run.context, incident.number)
+    key, body = step_key(back_merge.STEP.key, merged_back.status), issue.get("body") or ""
+    if not any(event.key == key and cell(event.text) not in body for event in events):
+        return False  # the report was opened after it
+    return await _continue_the_timeline(run, issue, events, "back-merge")
+
+
+async def _continue_the_timeline(
+    run: StepRun, issue: dict[str, Any], events: Sequence[TimelineEvent], name: str
+) -> bool:
+    """One comment on the report adding the rows of `events` (its timeline) that neither its
+    body nor an earlier such comment shows (they happened after it was opened), found again
+    by a hidden line carrying `name`. False when there were none, or the comment was posted
+    before."""
+    missing = [event for event in events if cell(event.text) not in (issue.get("body") or "")]
+    if not missing:
+        return False
+    number = int(issue["number"])
+    comments = await run.look(comments_look(run.plan.repository, number))
+    shown = [comment.get("body") or "" for comment in comments]
+    missing = [event for event in missing if not any(cell(event.text) in text for text in shown)]
+    if not missing:
+        return False
+    hidden_line = f"<!-- hotfix-bot:incident-timeline {name} -->"
+    text = timeline_continued(missing)
+    _, posted = await find_or_post(run.context, number, hidden_line, text, run.reads)
+    return posted
 
 
 def _notes(run: StepRun) -> list[str]:

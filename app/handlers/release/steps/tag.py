@@ -2,7 +2,8 @@
 in the config says.
 
 A tag of that name already on that commit counts as done; one on another commit is a
-failure, and hotfix-bot never moves it.
+failure, and hotfix-bot never moves it: that tag is most likely another hotfix's release, and
+this hotfix's change needs the next version.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.github.client import InstallationClient
+from app.github.pulls import merged_as
 from app.github.reads import Look
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
-from policies.versions import version_files_to_read
+from policies.versions import next_patch, tag_name, version_files_to_read
 
 
 async def create_tag(run: StepRun) -> StepOutcome:
@@ -40,12 +42,7 @@ async def create_tag(run: StepRun) -> StepOutcome:
                 f"`{tag}` was already on {plan.commit_words} `{plan.short_sha}`",
                 link,
             )
-        return StepOutcome(
-            StepStatus.FAILED,
-            f"`{tag}` already exists on `{target[:7]}`, not on {plan.commit_words} "
-            f"`{plan.short_sha}`; hotfix-bot never moves a tag",
-            link,
-        )
+        return await _taken(run, tag, target, link)
     tag_object = await github.request(
         "POST",
         f"/repos/{plan.repository}/git/tags",
@@ -58,6 +55,33 @@ async def create_tag(run: StepRun) -> StepOutcome:
     )
     return StepOutcome(
         StepStatus.DONE, f"annotated tag `{tag}` on {plan.commit_words} `{plan.short_sha}`", link
+    )
+
+
+async def _taken(run: StepRun, tag: str, target: str, link: Link) -> StepOutcome:
+    """`tag` names commit `target`, not this hotfix's: most likely the release of another
+    hotfix merged first, which stays as it is (hotfix-bot never moves a tag). This hotfix's
+    change is released by a version of its own, the next patch of the one it holds."""
+    plan = run.plan
+    assert plan.version is not None  # the tag is named after it
+    merged = await merged_as(run.github, plan.repository, target)
+    named = f"`{target[:7]}`" + (f", the release of #{merged[0]['number']}" if merged else "")
+    version = next_patch(plan.version)
+    production = f"`{plan.config.branches.production}`"
+    bump = (
+        f"push to {production} a commit bumping the version to {version}"
+        if plan.config.workflow == "trunk"
+        else f"open a hotfix pull request into {production} bumping the version to {version}"
+    )
+    return StepOutcome(
+        StepStatus.FAILED,
+        f"`{tag}` already names {named}, not {plan.commit_words} `{plan.short_sha}`, so "
+        f"this hotfix's change needs a version of its own: {bump}",
+        link,
+        by_hand=(
+            f"Leave `{tag}` as it is: it names {named}. To release this hotfix's change, "
+            f"{bump}, which hotfix-bot tags `{tag_name(plan.config, str(version))}`."
+        ),
     )
 
 
@@ -86,14 +110,12 @@ async def _peeled(github: InstallationClient, repository: str, target: dict[str,
 
 
 def tag_commands(plan: ReleasePlan) -> list[str]:
+    # For a tag found on another commit, its outcome says what to do instead (`_taken`).
     tag = shlex.quote(plan.tag) if plan.tag else "<tag>"
     lines = (
         ["# No version file declares the version: replace <tag> with the hotfix's tag."]
         if plan.tag is None
-        else [
-            f"# If {tag} already exists on another commit and is wrong, delete it first:",
-            f"#   git push origin :refs/tags/{tag} && git tag -d {tag}",
-        ]
+        else []
     )
     return [
         *lines,

@@ -1,0 +1,82 @@
+"""Hotfix pull requests into the production branch: which merged ones get the post-merge steps
+(`is_production_hotfix`), and how the open ones are evaluated again once one of them is
+tagged (docs/BEHAVIOUR.md, "Triggers").
+
+A hotfix pull request still open may bump to the version another has just been tagged with:
+its `version-bump` passed while that tag did not exist, and nothing on the pull request
+itself changed since. After a merged pull request's run, once its tag is on its merge commit,
+that run keeps a timer (a journal write, no request: the report is not held up). The timer's
+delivery lists the open pull requests into the production branch with one request, and keeps
+one more timer for each hotfix among them, due at once, in that pull request's own queue: each
+is evaluated there, after what its own deliveries queued, as one of them would be.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from app.handlers.config_files import base_config
+from app.handlers.policy import evaluate_pull_request
+from app.handlers.release.plan import ReleasePlan
+from app.handlers.routing import Context
+from app.journal.timers import FiredTimer
+from policies.config import ConfigError, HotfixConfig
+from policies.evaluate import is_hotfix
+from policies.rollback import is_rollback
+
+# The timers' kinds (their handlers: `on_tagged`, then `on_recheck`).
+TAGGED = "tagged"
+RECHECK = "recheck"
+
+
+def is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
+    """A hotfix pull request into the production branch, or one there that looks like a
+    rollback: the post-merge steps run for it, for the latter only when it is a rollback
+    (the post-merge run reads what it reverts)."""
+    head_ref, labels = pull["head"]["ref"], labels_of(pull)
+    return pull["base"]["ref"] == config.branches.production and (
+        is_hotfix(config, head_ref, labels) or is_rollback(config, head_ref, labels)
+    )
+
+
+def labels_of(pull: dict[str, Any]) -> list[str]:
+    return [label["name"] for label in pull["labels"]]
+
+
+async def recheck_after_tag(context: Context, plan: ReleasePlan) -> None:
+    """The timer that has the open hotfix pull requests into production evaluated again, now
+    that `plan`'s tag is on its merge commit; kept once per tag, however often the run is
+    repeated."""
+    if plan.number is None or plan.tag is None:
+        return
+    branch = plan.config.branches.production
+    data = {"branch": branch, "tag": plan.tag}
+    await context.timers.schedule(TAGGED, plan.tag, context.now(), data, number=plan.number)
+
+
+async def on_tagged(context: Context) -> None:
+    """A tag was made on a merge into `branch`: the open hotfix pull requests into it, each
+    evaluated again in its own queue (`on_recheck`)."""
+    timer = FiredTimer.of(context.delivery)
+    branch, tag = timer.data["branch"], timer.data["tag"]
+    path = f"/repos/{context.repository}/pulls?state=open&base={quote(branch, safe='')}"
+    pulls = await context.github.get_all(path)
+    if not pulls:
+        return
+    try:
+        config = await base_config(context.github, context.repository, pulls[0])
+    except ConfigError as error:
+        # Their own evaluations name the problem, the next time they run.
+        context.log.warning("%s: the config on %s cannot be used: %s", timer.id, branch, error)
+        return
+    for pull in pulls:
+        if is_production_hotfix(config, pull):
+            await context.timers.schedule(
+                RECHECK, tag, context.now(), {"tag": tag}, number=pull["number"]
+            )
+
+
+async def on_recheck(context: Context) -> None:
+    """An open hotfix pull request's turn to be evaluated again after a tag (`on_tagged`)."""
+    await evaluate_pull_request(context, FiredTimer.of(context.delivery).number)
