@@ -63,10 +63,15 @@ POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
 def checked_database_url(database_url: str) -> str:
-    """`database_url` if it names a journal of a kind there is; ValueError naming the forms."""
+    """`database_url` if it names a journal of a kind there is, written so that it can be
+    read; ValueError naming the forms, or what is wrong with a PostgreSQL URL."""
     if database_url.startswith(SQLITE_PREFIX) and database_url != SQLITE_PREFIX:
         return database_url
     if any(database_url.startswith(p) and database_url != p for p in POSTGRES_PREFIXES):
+        # Imported here: the processes of a SQLite journal need not load psycopg.
+        from app.journal.postgres_url import check_url
+
+        check_url(database_url)
         return database_url
     raise ValueError(
         "must look like sqlite:///relative.db, sqlite:////absolute/path.db or "
@@ -88,7 +93,7 @@ def describe_journal(database_url: str) -> str:
     path = journal_path(database_url)
     if path is not None:
         return str(path)
-    from app.journal.postgres import describe_url
+    from app.journal.postgres_url import describe_url
 
     return describe_url(database_url)
 

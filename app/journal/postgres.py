@@ -66,7 +66,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any, Literal, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import psycopg
 import zstandard
@@ -101,6 +100,7 @@ from app.journal.base import (
     timer_entry,
     versions_to_apply,
 )
+from app.journal.postgres_url import describe_url, without_password
 from app.journal.timers import TIMER_EVENT, Timer
 
 log = logging.getLogger("hotfix_bot.journal")
@@ -441,9 +441,11 @@ class PostgresJournal(SettlesDeliveries):
             async with self._pool.connection() as connection:
                 yield connection
         except (psycopg.DataError, psycopg.IntegrityError) as error:
-            raise _Refused(f"journal {purpose} failed: {_reason(error)}") from None
+            raise _Refused(f"journal {purpose} failed: {_reason(error, self._url)}") from None
         except (psycopg.Error, PoolTimeout) as error:
-            raise JournalUnavailable(f"journal {purpose} failed: {_reason(error)}") from None
+            raise JournalUnavailable(
+                f"journal {purpose} failed: {_reason(error, self._url)}"
+            ) from None
 
     async def _call(self, operation: Coroutine[Any, Any, T]) -> T:
         return await asyncio.wrap_future(self._thread.submit(operation))
@@ -675,7 +677,7 @@ class PostgresJournal(SettlesDeliveries):
             # which the worker rides out as a lock held elsewhere, trying again later.
             raise LockTimeout(name, POOL_WAIT_SECONDS, "had no connection free") from None
         except psycopg.Error as error:
-            raise JournalUnavailable(f"journal lock failed: {_reason(error)}") from None
+            raise JournalUnavailable(f"journal lock failed: {_reason(error, self._url)}") from None
 
     async def _locks(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
         if self._lock_pool is None:
@@ -1119,19 +1121,8 @@ def _entry(row: tuple[Any, ...]) -> JournalEntry:
     return dataclasses.replace(entry, payload=decompressed(bytes(entry.payload)))
 
 
-def describe_url(database_url: str) -> str:
-    """Where a PostgreSQL URL leads (its hosts and ports, and database), without the user or
-    password."""
-    parts = urlsplit(database_url)
-    return f"{parts.netloc.rpartition('@')[2] or 'localhost'}{parts.path}"
-
-
-def _reason(error: BaseException, database_url: str = "") -> str:
+def _reason(error: BaseException, database_url: str) -> str:
     """psycopg's message, its first line (the rest are hints about the server), without the
     password of `database_url`: libpq quotes the part of a URL it cannot read."""
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    with contextlib.suppress(ValueError):
-        password = urlsplit(database_url).password
-        if password:
-            reason = reason.replace(password, "***").replace(unquote(password), "***")
-    return reason
+    return without_password(reason, database_url)
