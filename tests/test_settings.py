@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from app import cli
 from app.cli import CannotListen, listen, main
 from app.journal import journal_path
 from app.settings import Settings, SettingsError, load_settings
@@ -141,6 +144,45 @@ def test_serve_with_a_bad_value_stops_with_that_line(
         "hotfix-bot: APP_ID: Input should be a valid integer, "
         "unable to parse string as an integer\n"
     )
+
+
+def _pem(key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey) -> str:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+
+@pytest.mark.parametrize(
+    ("key", "kind"),
+    [
+        (ec.generate_private_key(ec.SECP256R1()), "an EC"),  # certbot's privkey.pem
+        (ed25519.Ed25519PrivateKey.generate(), "an Ed25519"),
+    ],
+    ids=["EC", "Ed25519"],
+)
+@pytest.mark.parametrize("variable", ["PRIVATE_KEY", "PRIVATE_KEY_PATH"])
+def test_a_key_that_is_not_rsa_stops_serve_with_one_line_naming_the_variable(
+    key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey,
+    kind: str,
+    variable: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """GitHub takes an App's tokens signed RS256 alone: every delivery would fail."""
+    key_file = tmp_path / "privkey.pem"
+    key_file.write_text(_pem(key))
+    monkeypatch.setenv("APP_ID", "7")
+    monkeypatch.setenv(variable, str(key_file) if variable == "PRIVATE_KEY_PATH" else _pem(key))
+    started: list[Settings] = []
+    monkeypatch.setattr(cli, "serve", started.append)  # what would start, were it reached
+
+    assert main(["serve"]) == 2
+
+    where = f"{key_file} is" if variable == "PRIVATE_KEY_PATH" else "this is"
+    assert capsys.readouterr().err == (
+        f"hotfix-bot: {variable}: {where} {kind} key; a GitHub App's private key is RSA: "
+        "generate one in the App's settings on GitHub and use the .pem it downloads\n"
+    )
+    assert started == []
 
 
 def test_secrets_are_hidden_in_the_settings_repr(private_key_pem: str) -> None:
