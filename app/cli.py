@@ -287,8 +287,15 @@ def run_server(
         uvloop.run(serve())
 
 
+def served_journal(settings: Settings) -> Journal:
+    """The journal `serve` keeps at DATABASE_URL, for the commands that look into it; one
+    that is not there is named, not made: run elsewhere than the server (another working
+    directory, another DATABASE_URL), they would find a new, empty journal."""
+    return open_journal(settings.database_url, create=False)
+
+
 def list_deliveries(settings: Settings, status: str | None, limit: int) -> int:
-    journal = open_journal(settings.database_url)
+    journal = served_journal(settings)
     try:
         entries = journal.recent(status, limit)  # type: ignore[arg-type]
     finally:
@@ -343,7 +350,7 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
 
 def list_timers(settings: Settings, status: str | None, limit: int) -> int:
     """A fired timer's work is the delivery of its id (`hotfix-bot deliveries`)."""
-    journal = open_journal(settings.database_url)
+    journal = served_journal(settings)
     try:
         entries = journal.timers(status, limit)  # type: ignore[arg-type]
     finally:
@@ -363,7 +370,7 @@ def _timer_row(entry: TimerEntry) -> str:
 
 
 def redeliver(settings: Settings, delivery_id: str) -> int:
-    journal = open_journal(settings.database_url)
+    journal = served_journal(settings)
     try:
         queued = asyncio.run(journal.redeliver(delivery_id))
     finally:

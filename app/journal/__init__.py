@@ -102,8 +102,8 @@ def open_journal(
     database_url: str, *, clock: Callable[[], float] = time.time, create: bool = True
 ) -> Journal:
     """The journal DATABASE_URL names; `clock` keeps its due times (tests move it). A SQLite
-    file that is not there is made unless `create` is False (then JournalUnopenable); a
-    PostgreSQL database is never made, only the journal's tables in it."""
+    file that is not there, or the journal's tables in a PostgreSQL database, are made unless
+    `create` is False (then JournalUnopenable); a PostgreSQL database is never made."""
     try:
         checked_database_url(database_url)
     except ValueError as error:
@@ -114,4 +114,4 @@ def open_journal(
     # Imported here: the processes of a SQLite journal need not load psycopg.
     from app.journal.postgres import PostgresJournal
 
-    return PostgresJournal(database_url, clock)
+    return PostgresJournal(database_url, clock, create=create)

@@ -382,7 +382,11 @@ class PostgresJournal(SettlesDeliveries):
         clock: Callable[[], float] = time.time,
         *,
         lease_seconds: float = LEASE_SECONDS,
+        create: bool = True,
     ) -> None:
+        """The journal in the database `database_url` names; its tables are made there unless
+        `create` is False: then a database without them is JournalUnopenable, and nothing is
+        made."""
         self._url = database_url
         self._clock = clock
         self._lease = lease_seconds
@@ -400,16 +404,21 @@ class PostgresJournal(SettlesDeliveries):
         self._lock_pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
         self._thread = _LoopThread()
         try:
-            self._pool = self._thread.submit(self._open()).result()
+            self._pool = self._thread.submit(self._open(create)).result()
         except BaseException:
             self._thread.stop()
             raise
 
     # -- the journal's own loop ---------------------------------------------------------
 
-    async def _open(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
+    async def _open(self, create: bool) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
         try:
             async with await self._connect() as connection:
+                if not create and not await _has_journal(connection):
+                    raise JournalUnopenable(
+                        f"cannot open the journal at {describe_url(self._url)}: "
+                        "that database holds no journal"
+                    )
                 await _migrate(connection)
         except psycopg.Error as error:
             raise JournalUnopenable(
@@ -1005,6 +1014,12 @@ async def _try_lock(connection: AsyncConnection[tuple[Any, ...]], name: str) -> 
 
 async def _unlock_all(connection: AsyncConnection[tuple[Any, ...]]) -> None:
     await connection.execute("SELECT pg_advisory_unlock_all()")
+
+
+async def _has_journal(connection: AsyncConnection[tuple[Any, ...]]) -> bool:
+    cursor = await connection.execute("SELECT to_regclass('journal_schema') IS NOT NULL")
+    row = await cursor.fetchone()
+    return bool(row and row[0])
 
 
 async def _migrate(connection: AsyncConnection[tuple[Any, ...]]) -> None:
