@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -97,6 +98,15 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        try:
+            host = urlsplit(value).hostname
+        except ValueError:  # an IPv6 address without its ]
+            host = None
+        if not host:
+            raise ValueError(
+                "must name a host, like https://api.github.com or https://HOST/api/v3 "
+                "(GitHub Enterprise Server)"
+            )
         return value.rstrip("/")
 
     @field_validator("notify_webhook_url")
@@ -111,6 +121,15 @@ class Settings(BaseSettings):
     def _absolute_path(cls, value: str) -> str:
         if not value.startswith("/"):
             raise ValueError("must start with /")
+        if value == "/":
+            # POST / is the status page's ADMIN_TOKEN form.
+            raise ValueError(
+                "/ is the status page: give deliveries a path of their own, like "
+                "/api/github/webhooks"
+            )
+        if "?" in value or "#" in value:
+            # Requests are routed by their path alone: no delivery would ever match.
+            raise ValueError("must be a path alone, without ? or #")
         return value
 
     @field_validator("database_url")

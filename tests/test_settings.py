@@ -146,6 +146,47 @@ def test_serve_with_a_bad_value_stops_with_that_line(
     )
 
 
+NO_HOST = (
+    "GITHUB_API_URL: must name a host, like https://api.github.com or https://HOST/api/v3 "
+    "(GitHub Enterprise Server)"
+)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        (
+            "WEBHOOK_PATH",
+            "/",
+            "WEBHOOK_PATH: / is the status page: give deliveries a path of their own, like "
+            "/api/github/webhooks",
+        ),
+        ("WEBHOOK_PATH", "/hooks?token=x", "WEBHOOK_PATH: must be a path alone, without ? or #"),
+        ("WEBHOOK_PATH", "/hooks#github", "WEBHOOK_PATH: must be a path alone, without ? or #"),
+        ("GITHUB_API_URL", "https://", NO_HOST),
+        ("GITHUB_API_URL", "https:///api/v3", NO_HOST),
+        ("GITHUB_API_URL", "https://[::1/api/v3", NO_HOST),
+    ],
+    ids=["root", "query", "fragment", "no host", "only a path", "IPv6 without ]"],
+)
+def test_a_webhook_path_or_api_url_that_cannot_work_stops_serve_with_one_line(
+    variable: str,
+    value: str,
+    line: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`WEBHOOK_PATH=/` took the status page's `POST /` (its ADMIN_TOKEN form) for itself."""
+    monkeypatch.setenv(variable, value)
+    started: list[Settings] = []
+    monkeypatch.setattr(cli, "serve", started.append)  # what would start, were it reached
+
+    assert main(["serve"]) == 2
+
+    assert capsys.readouterr().err == f"hotfix-bot: {line}\n"
+    assert started == []
+
+
 def _pem(key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey) -> str:
     return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
 
