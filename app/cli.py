@@ -67,6 +67,15 @@ def plugin_commands() -> dict[str, PluginCommand]:
     return found
 
 
+def count(text: str) -> int:
+    """A command-line number of things: a whole number, 0 or more (argparse says "invalid
+    count value" for one that is no number)."""
+    number = int(text)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {number}")
+    return number
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="hotfix-bot", description="The hotfix GitHub App and its delivery journal."
@@ -75,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("serve", help="receive webhooks and act on them (HOST, PORT)")
     listing = commands.add_parser("deliveries", help="recent deliveries and their status")
     listing.add_argument("--status", choices=STATUSES, help="only deliveries with this status")
-    listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    listing.add_argument("--limit", type=count, default=50, help="how many (default 50)")
     again = commands.add_parser("redeliver", help="queue a journaled delivery to run again")
     again.add_argument("delivery_id", metavar="ID")
     journal = commands.add_parser("journal", help="move the delivery journal")
@@ -95,14 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="a DATABASE_URL")
     copy.add_argument(
         "--history",
-        type=int,
+        type=count,
         default=COPIED_HISTORY,
         metavar="N",
         help=f"how many finished deliveries to copy, the latest (default {COPIED_HISTORY})",
     )
     timers = commands.add_parser("timers", help="timers, soonest due first, and their status")
     timers.add_argument("--status", choices=TIMER_STATUSES, help="only timers with this status")
-    timers.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    timers.add_argument("--limit", type=count, default=50, help="how many (default 50)")
     config_cli.add_commands(commands)
     plugins = plugin_commands()
     for plugin in plugins.values():
