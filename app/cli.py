@@ -67,6 +67,15 @@ def plugin_commands() -> dict[str, PluginCommand]:
     return found
 
 
+def count(text: str) -> int:
+    """A command-line number of things: a whole number, 0 or more (argparse says "invalid
+    count value" for one that is no number)."""
+    number = int(text)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {number}")
+    return number
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="hotfix-bot", description="The hotfix GitHub App and its delivery journal."
@@ -75,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("serve", help="receive webhooks and act on them (HOST, PORT)")
     listing = commands.add_parser("deliveries", help="recent deliveries and their status")
     listing.add_argument("--status", choices=STATUSES, help="only deliveries with this status")
-    listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    listing.add_argument("--limit", type=count, default=50, help="how many (default 50)")
     again = commands.add_parser("redeliver", help="queue a journaled delivery to run again")
     again.add_argument("delivery_id", metavar="ID")
     journal = commands.add_parser("journal", help="move the delivery journal")
@@ -95,14 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="a DATABASE_URL")
     copy.add_argument(
         "--history",
-        type=int,
+        type=count,
         default=COPIED_HISTORY,
         metavar="N",
         help=f"how many finished deliveries to copy, the latest (default {COPIED_HISTORY})",
     )
     timers = commands.add_parser("timers", help="timers, soonest due first, and their status")
     timers.add_argument("--status", choices=TIMER_STATUSES, help="only timers with this status")
-    timers.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    timers.add_argument("--limit", type=count, default=50, help="how many (default 50)")
     config_cli.add_commands(commands)
     plugins = plugin_commands()
     for plugin in plugins.values():
@@ -287,8 +296,15 @@ def run_server(
         uvloop.run(serve())
 
 
+def served_journal(settings: Settings) -> Journal:
+    """The journal `serve` keeps at DATABASE_URL, for the commands that look into it; one
+    that is not there is named, not made: run elsewhere than the server (another working
+    directory, another DATABASE_URL), they would find a new, empty journal."""
+    return open_journal(settings.database_url, create=False)
+
+
 def list_deliveries(settings: Settings, status: str | None, limit: int) -> int:
-    journal = open_journal(settings.database_url)
+    journal = served_journal(settings)
     try:
         entries = journal.recent(status, limit)  # type: ignore[arg-type]
     finally:
@@ -343,7 +359,7 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
 
 def list_timers(settings: Settings, status: str | None, limit: int) -> int:
     """A fired timer's work is the delivery of its id (`hotfix-bot deliveries`)."""
-    journal = open_journal(settings.database_url)
+    journal = served_journal(settings)
     try:
         entries = journal.timers(status, limit)  # type: ignore[arg-type]
     finally:
@@ -363,7 +379,7 @@ def _timer_row(entry: TimerEntry) -> str:
 
 
 def redeliver(settings: Settings, delivery_id: str) -> int:
-    journal = open_journal(settings.database_url)
+    journal = served_journal(settings)
     try:
         queued = asyncio.run(journal.redeliver(delivery_id))
     finally:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,6 +98,15 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        try:
+            host = urlsplit(value).hostname
+        except ValueError:  # an IPv6 address without its ]
+            host = None
+        if not host:
+            raise ValueError(
+                "must name a host, like https://api.github.com or https://HOST/api/v3 "
+                "(GitHub Enterprise Server)"
+            )
         return value.rstrip("/")
 
     @field_validator("notify_webhook_url")
@@ -109,6 +121,15 @@ class Settings(BaseSettings):
     def _absolute_path(cls, value: str) -> str:
         if not value.startswith("/"):
             raise ValueError("must start with /")
+        if value == "/":
+            # POST / is the status page's ADMIN_TOKEN form.
+            raise ValueError(
+                "/ is the status page: give deliveries a path of their own, like "
+                "/api/github/webhooks"
+            )
+        if "?" in value or "#" in value:
+            # Requests are routed by their path alone: no delivery would ever match.
+            raise ValueError("must be a path alone, without ? or #")
         return value
 
     @field_validator("database_url")
@@ -140,9 +161,16 @@ class Settings(BaseSettings):
         # Hosting platforms often store a PEM on one line with literal \n escapes.
         pem = pem.replace("\\n", "\n").strip() + "\n"
         try:
-            load_pem_private_key(pem.encode(), password=None)
+            key = load_pem_private_key(pem.encode(), password=None)
         except (ValueError, TypeError):
             raise SettingsError(f"{variable}: not a PEM private key without a passphrase") from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            # GitHub takes an App's tokens signed RS256 alone; certbot's privkey.pem, say, is EC.
+            where = f"{self.private_key_path} is" if variable == "PRIVATE_KEY_PATH" else "this is"
+            raise SettingsError(
+                f"{variable}: {where} {_key_kind(key)} key; a GitHub App's private key is RSA: "
+                "generate one in the App's settings on GitHub and use the .pem it downloads"
+            )
         return pem
 
 
@@ -158,6 +186,17 @@ def load_settings(env_file: Path | str | None = ".env") -> Settings:
         raise SettingsError("PRIVATE_KEY: required when APP_ID is set (or set PRIVATE_KEY_PATH)")
     settings.private_key_pem()
     return settings
+
+
+def _key_kind(key: PrivateKeyTypes) -> str:
+    """The kind of a private key, for people: "an EC", "an Ed25519", ..."""
+    kinds = {
+        ec.EllipticCurvePrivateKey: "an EC",
+        ed25519.Ed25519PrivateKey: "an Ed25519",
+        ed448.Ed448PrivateKey: "an Ed448",
+        dsa.DSAPrivateKey: "a DSA",
+    }
+    return next((kind for base, kind in kinds.items() if isinstance(key, base)), "not an RSA")
 
 
 def _plain(message: str) -> str:

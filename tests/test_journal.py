@@ -385,6 +385,52 @@ def test_cli_lists_deliveries_and_redelivers_a_failed_one(
     assert "no delivery nope" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["deliveries"],
+        ["timers"],
+        ["redeliver", "d-1"],
+        ["journal", "copy", "--to", "sqlite:///copy.db", "--from"],
+    ],
+    ids=["deliveries", "timers", "redeliver", "journal copy"],
+)
+def test_a_command_run_where_no_journal_is_names_it_and_makes_none(
+    command: list[str],
+    journal_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Run from another working directory than the server's, say: an empty journal made
+    there would answer `no deliveries`."""
+    if command[0] == "journal":
+        command, option = [*command, journal_url], "--from"
+    else:
+        monkeypatch.setenv("DATABASE_URL", journal_url)
+        option = "DATABASE_URL"
+
+    assert main(command) == 2
+
+    path = journal_path(journal_url)
+    if path is not None:
+        where, problem = path, "No such file or directory"
+    else:
+        where, problem = f"at {journal_url.rpartition('@')[2]}", "that database holds no journal"
+    assert capsys.readouterr() == (
+        "",
+        f"hotfix-bot: {option}: cannot open the journal {where}: {problem}\n",
+    )
+    if path is not None:
+        assert list(tmp_path.iterdir()) == []
+    else:
+        with psycopg.connect(journal_url) as connection:
+            tables = connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            )
+            assert tables.fetchall() == []
+
+
 def test_a_new_journal_has_the_schema_of_this_hotfix_bot(
     journal_url: str, journal: Journal
 ) -> None:

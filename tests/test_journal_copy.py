@@ -163,6 +163,27 @@ def test_copy_names_the_option_whose_journal_cannot_be_used(
     )
 
 
+def test_a_negative_history_is_refused_with_the_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLite read -1 as no limit and PostgreSQL refused it with a traceback."""
+    source = f"sqlite:///{tmp_path / 'journal.db'}"
+    open_journal(source).close()
+    target = tmp_path / "copy.db"
+    copy = ["journal", "copy", "--from", source, "--to", f"sqlite:///{target}"]
+
+    with pytest.raises(SystemExit) as exited:
+        main([*copy, "--history", "-1"])
+
+    assert exited.value.code == 2
+    assert capsys.readouterr() == (
+        "",
+        "usage: hotfix-bot journal copy [-h] --from URL --to URL [--history N]\n"
+        "hotfix-bot journal copy: error: argument --history: must be 0 or more, not -1\n",
+    )
+    assert not target.exists()
+
+
 def test_copy_from_a_sqlite_journal_that_is_not_there_fails_and_makes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,10 +20,11 @@ from support.postgres import PostgresServer
 
 from app.cli import main
 from app.intake.delivery import Delivery, from_payload
-from app.journal import JournalUnavailable, LockTimeout
+from app.journal import JournalUnavailable, LockTimeout, open_journal
 from app.journal import postgres as postgres_journal
 from app.journal.base import RecordOutcome
 from app.journal.postgres import SCHEMA_VERSION, PostgresJournal
+from app.journal.postgres_url import describe_url, without_password
 from app.journal.timers import Timer
 
 
@@ -323,8 +324,127 @@ def test_a_url_libpq_cannot_read_is_named_without_its_password(
     assert main(["deliveries"]) == 2
 
     assert capsys.readouterr().err == (
-        "hotfix-bot: DATABASE_URL: cannot open the journal at db.internal:5432/journal: "
+        "hotfix-bot: DATABASE_URL: cannot be read as a PostgreSQL URL: "
         'unexpected spaces found in "***", use percent-encoded spaces (%20) instead\n'
+    )
+
+
+UNENCODED = (
+    'write "@" and "/" in the user name or password as %40 and %2F: as they are, part of '
+    "the password reads as the host or the database"
+)
+REFUSED = "cannot open the journal at 127.0.0.1:{port}/hotfix: connection failed: "
+
+
+@pytest.mark.parametrize(
+    ("password", "hidden", "problem"),
+    [
+        ("Sec/ret99", ["Sec", "ret99"], UNENCODED),
+        ("Sup3r@Secret", ["Sup3r", "Secret"], UNENCODED),
+        # libpq reads these two as written: only the description was cut at them.
+        ("Sec#ret99", ["Sec", "ret99"], REFUSED),
+        ("Sec?ret99", ["Sec", "ret99"], REFUSED),
+    ],
+    ids=["slash", "at", "hash", "question mark"],
+)
+@pytest.mark.parametrize(
+    "command",
+    [["serve"], ["deliveries"], ["journal", "copy", "--from", "sqlite:///old.db", "--to"]],
+    ids=["serve", "deliveries", "journal copy"],
+)
+def test_a_password_holding_url_delimiters_is_never_shown(
+    password: str,
+    hidden: list[str],
+    problem: str,
+    command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`openssl rand -base64` makes passwords with `/`; `@`, `#` and `?` are common too."""
+    port = free_port()  # nothing listens there
+    url = f"postgresql://hotfix:{password}@127.0.0.1:{port}/hotfix"
+    monkeypatch.setenv("PORT", "0")
+    if command[0] == "journal":
+        open_journal("sqlite:///old.db").close()
+        command, option = [*command, url], "--to"
+    else:
+        monkeypatch.setenv("DATABASE_URL", url)
+        option = "DATABASE_URL"
+
+    assert main(command) == 2
+
+    error = capsys.readouterr().err
+    assert error.startswith(f"hotfix-bot: {option}: {problem.format(port=port)}")
+    assert error.count("\n") == 1
+    assert not [piece for piece in [password, *hidden] if piece in error]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["serve"], ["deliveries"], ["journal", "copy", "--from", "sqlite:///old.db", "--to"]],
+    ids=["serve", "deliveries", "journal copy"],
+)
+def test_a_malformed_url_is_one_line_naming_it_without_a_traceback_or_the_password(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "postgresql://hotfix:Secret99@[::1:5432/hotfix"  # the IPv6 address's ] left out
+    if command[0] == "journal":
+        open_journal("sqlite:///old.db").close()
+        command, option = [*command, url], "--to"
+    else:
+        monkeypatch.setenv("DATABASE_URL", url)
+        option = "DATABASE_URL"
+
+    assert main(command) == 2
+
+    assert capsys.readouterr().err == (
+        f"hotfix-bot: {option}: cannot be read as a PostgreSQL URL: end of string reached when "
+        'looking for matching "]" in IPv6 host address in URI: "postgresql://***@[::1:5432/hotfix"\n'
+    )
+
+
+def test_a_password_libpq_reads_as_written_reaches_the_database_and_is_not_shown(
+    postgres: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with postgres.database() as database:
+        name = database.rpartition("/")[2]
+        # The test server trusts every connection: the password only has to be read.
+        url = f"postgresql://hotfix:Sec#ret?99@127.0.0.1:{postgres.port}/{name}"
+        open_journal("sqlite:///old.db").close()
+
+        assert main(["journal", "copy", "--from", "sqlite:///old.db", "--to", url]) == 0
+
+    assert capsys.readouterr().out == (
+        "copied 0 deliveries (0 to run), 0 state values and 0 timers (0 waiting) into "
+        f"127.0.0.1:{postgres.port}/{name}; it held 0 of the deliveries, 0 of the state values "
+        "and 0 of the timers already, kept as they were\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "described"),
+    [
+        ("postgresql://hotfix:pw@db.internal:5432/hotfix", "db.internal:5432/hotfix"),
+        ("postgresql://hotfix:Sec/ret@db:5432/hotfix?sslmode=require", "db:5432/hotfix"),
+        ("postgresql://hotfix:a@b/c?d#e@db/hotfix", "db/hotfix"),
+        ("postgres://db.internal", "db.internal"),
+        ("postgresql:///hotfix?host=/run/postgresql", "localhost/hotfix"),
+        ("postgresql://h1:5432,h2:5433/hotfix", "h1:5432,h2:5433/hotfix"),
+    ],
+)
+def test_a_url_is_described_by_its_hosts_ports_and_database_alone(url: str, described: str) -> None:
+    assert describe_url(url) == described
+
+
+def test_libpqs_messages_lose_the_password_whole_decoded_and_in_the_pieces_libpq_cuts() -> None:
+    url = "postgresql://hotfix:Sec%2Fret/99abc@db/hotfix"
+    message = (
+        'invalid "Sec%2Fret/99abc", "Sec/ret/99abc", host "hotfix", port "Sec%2Fret", '
+        'database "99abc@db/hotfix"'
+    )
+
+    assert without_password(message, url) == (
+        'invalid "***", "***", host "hotfix", port "***", database "***@db/hotfix"'
     )
 
 

@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from app import cli
 from app.cli import CannotListen, listen, main
 from app.journal import journal_path
 from app.settings import Settings, SettingsError, load_settings
@@ -141,6 +144,86 @@ def test_serve_with_a_bad_value_stops_with_that_line(
         "hotfix-bot: APP_ID: Input should be a valid integer, "
         "unable to parse string as an integer\n"
     )
+
+
+NO_HOST = (
+    "GITHUB_API_URL: must name a host, like https://api.github.com or https://HOST/api/v3 "
+    "(GitHub Enterprise Server)"
+)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        (
+            "WEBHOOK_PATH",
+            "/",
+            "WEBHOOK_PATH: / is the status page: give deliveries a path of their own, like "
+            "/api/github/webhooks",
+        ),
+        ("WEBHOOK_PATH", "/hooks?token=x", "WEBHOOK_PATH: must be a path alone, without ? or #"),
+        ("WEBHOOK_PATH", "/hooks#github", "WEBHOOK_PATH: must be a path alone, without ? or #"),
+        ("GITHUB_API_URL", "https://", NO_HOST),
+        ("GITHUB_API_URL", "https:///api/v3", NO_HOST),
+        ("GITHUB_API_URL", "https://[::1/api/v3", NO_HOST),
+    ],
+    ids=["root", "query", "fragment", "no host", "only a path", "IPv6 without ]"],
+)
+def test_a_webhook_path_or_api_url_that_cannot_work_stops_serve_with_one_line(
+    variable: str,
+    value: str,
+    line: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`WEBHOOK_PATH=/` took the status page's `POST /` (its ADMIN_TOKEN form) for itself."""
+    monkeypatch.setenv(variable, value)
+    started: list[Settings] = []
+    monkeypatch.setattr(cli, "serve", started.append)  # what would start, were it reached
+
+    assert main(["serve"]) == 2
+
+    assert capsys.readouterr().err == f"hotfix-bot: {line}\n"
+    assert started == []
+
+
+def _pem(key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey) -> str:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+
+@pytest.mark.parametrize(
+    ("key", "kind"),
+    [
+        (ec.generate_private_key(ec.SECP256R1()), "an EC"),  # certbot's privkey.pem
+        (ed25519.Ed25519PrivateKey.generate(), "an Ed25519"),
+    ],
+    ids=["EC", "Ed25519"],
+)
+@pytest.mark.parametrize("variable", ["PRIVATE_KEY", "PRIVATE_KEY_PATH"])
+def test_a_key_that_is_not_rsa_stops_serve_with_one_line_naming_the_variable(
+    key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey,
+    kind: str,
+    variable: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """GitHub takes an App's tokens signed RS256 alone: every delivery would fail."""
+    key_file = tmp_path / "privkey.pem"
+    key_file.write_text(_pem(key))
+    monkeypatch.setenv("APP_ID", "7")
+    monkeypatch.setenv(variable, str(key_file) if variable == "PRIVATE_KEY_PATH" else _pem(key))
+    started: list[Settings] = []
+    monkeypatch.setattr(cli, "serve", started.append)  # what would start, were it reached
+
+    assert main(["serve"]) == 2
+
+    where = f"{key_file} is" if variable == "PRIVATE_KEY_PATH" else "this is"
+    assert capsys.readouterr().err == (
+        f"hotfix-bot: {variable}: {where} {kind} key; a GitHub App's private key is RSA: "
+        "generate one in the App's settings on GitHub and use the .pem it downloads\n"
+    )
+    assert started == []
 
 
 def test_secrets_are_hidden_in_the_settings_repr(private_key_pem: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +152,62 @@ def test_many_anonymous_page_loads_do_not_crowd_out_a_browsers_state(
     # The state is spent: the cookie is gone, so this browser cannot follow the link again.
     assert registered.headers["set-cookie"].startswith(f'{STATE_COOKIE}=""; expires=')
     assert STATE_COOKIE not in client.cookies
+
+
+ONE_OVERRIDDEN = (
+    "WEBHOOK_SECRET is also set in the environment, which overrides .env at the next start: "
+    "remove it there, or set it there to the new value from .env"
+)
+TWO_OVERRIDDEN = (
+    "PRIVATE_KEY and WEBHOOK_SECRET are also set in the environment, which overrides .env at "
+    "the next start: remove them there, or set them there to the new values from .env"
+)
+
+
+@pytest.mark.parametrize(
+    ("environment", "warning"),
+    [
+        ({"WEBHOOK_SECRET": "the-old-secret"}, ONE_OVERRIDDEN),
+        ({"PRIVATE_KEY": "the-old-key", "WEBHOOK_SECRET": "the-old-secret"}, TWO_OVERRIDDEN),
+        ({"WEBHOOK_SECRET": ""}, None),  # left blank: unset, so .env supplies it
+    ],
+    ids=["secret", "key and secret", "blank"],
+)
+def test_credentials_the_environment_sets_too_are_replaced_there_and_named_never_shown(
+    environment: dict[str, str],
+    warning: str | None,
+    setup_client: tuple[TestClient, FakeGitHub],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The environment wins over .env: the processes the server starts inherit it, and the
+    next start reads it again."""
+    client, fake = setup_client
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    registration = fake.register_manifest_code("hotfix-bot-acme")
+
+    with caplog.at_level(logging.WARNING, logger="hotfix_bot.setup"):
+        registered = client.get(
+            "/setup/callback", params={"code": registration.code, "state": _state(client)}
+        )
+
+    assert registered.status_code == 200
+    new_values = {
+        "PRIVATE_KEY": registration.app.private_key_pem,
+        "WEBHOOK_SECRET": registration.webhook_secret,
+    }
+    assert {name: os.environ[name] for name in environment} == {
+        name: new_values[name] if value else "" for name, value in environment.items()
+    }
+    warnings = [record.getMessage() for record in caplog.records]
+    if warning is None:
+        assert 'class="problem"' not in registered.text and warnings == []
+    else:
+        assert f'<div class="problem"><p>{warning}.</p></div>' in registered.text
+        assert warnings == [warning]
+    for secret in (*environment.values(), *new_values.values()):
+        assert not secret or secret not in registered.text
 
 
 def test_a_code_github_does_not_know_is_reported_and_nothing_is_written(

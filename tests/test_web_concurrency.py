@@ -6,6 +6,7 @@ import json
 import os
 import signal
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -147,6 +148,43 @@ def test_an_intake_process_that_dies_is_started_again(tmp_path: Path, private_ke
         wait_for(lambda: listening_sockets(server.port) == 2)
         restarted = "intake process 2 exited (status -9); starting it again in 1 s"
         assert restarted in [json.loads(line)["message"] for line in server.log_lines()]
+
+
+def test_intake_processes_started_after_the_setup_page_take_the_new_secret_over_the_environment(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """WEBHOOK_SECRET in the environment wins over the .env the setup page writes: the
+    intake processes started once the App is registered inherit the new secret."""
+    with github_and_server(tmp_path, private_key_pem) as (fake, _, server):
+        del server.environment["APP_ID"], server.environment["PRIVATE_KEY"]  # setup mode
+        server.environment |= {"WEB_CONCURRENCY": "2", "WEBHOOK_SECRET": "the-old-secret"}
+        server.start()
+        registration = fake.register_manifest_code("hotfix-bot-acme")
+        with httpx.Client(base_url=server.url, timeout=10) as browser:
+            form = browser.get("/").text.split('action="', 1)[1].split('"', 1)[0]
+            [state] = parse_qs(urlsplit(form.replace("&amp;", "&")).query)["state"]
+            registered = browser.get(
+                "/setup/callback", params={"code": registration.code, "state": state}
+            )
+        assert registered.status_code == 200
+        wait_for(lambda: listening_sockets(server.port) == 2)
+
+        answers = []
+        for number in range(DELIVERIES):  # new connections: the kernel spreads them
+            with httpx.Client(timeout=10) as client:
+                url = f"{server.url}/api/github/webhooks"
+                delivery = post_delivery(
+                    client, url, registration.webhook_secret, "star", {}, f"star-{number}"
+                )
+            answers.append(delivery.status_code)
+
+        assert answers == [202] * DELIVERIES
+        warning = (
+            "WEBHOOK_SECRET is also set in the environment, which overrides .env at the next "
+            "start: remove it there, or set it there to the new value from .env"
+        )
+        assert f"<p>{warning}.</p>" in registered.text
+        assert warning in [json.loads(line)["message"] for line in server.log_lines()]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])

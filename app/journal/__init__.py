@@ -63,10 +63,15 @@ POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
 def checked_database_url(database_url: str) -> str:
-    """`database_url` if it names a journal of a kind there is; ValueError naming the forms."""
+    """`database_url` if it names a journal of a kind there is, written so that it can be
+    read; ValueError naming the forms, or what is wrong with a PostgreSQL URL."""
     if database_url.startswith(SQLITE_PREFIX) and database_url != SQLITE_PREFIX:
         return database_url
     if any(database_url.startswith(p) and database_url != p for p in POSTGRES_PREFIXES):
+        # Imported here: the processes of a SQLite journal need not load psycopg.
+        from app.journal.postgres_url import check_url
+
+        check_url(database_url)
         return database_url
     raise ValueError(
         "must look like sqlite:///relative.db, sqlite:////absolute/path.db or "
@@ -88,7 +93,7 @@ def describe_journal(database_url: str) -> str:
     path = journal_path(database_url)
     if path is not None:
         return str(path)
-    from app.journal.postgres import describe_url
+    from app.journal.postgres_url import describe_url
 
     return describe_url(database_url)
 
@@ -97,8 +102,8 @@ def open_journal(
     database_url: str, *, clock: Callable[[], float] = time.time, create: bool = True
 ) -> Journal:
     """The journal DATABASE_URL names; `clock` keeps its due times (tests move it). A SQLite
-    file that is not there is made unless `create` is False (then JournalUnopenable); a
-    PostgreSQL database is never made, only the journal's tables in it."""
+    file that is not there, or the journal's tables in a PostgreSQL database, are made unless
+    `create` is False (then JournalUnopenable); a PostgreSQL database is never made."""
     try:
         checked_database_url(database_url)
     except ValueError as error:
@@ -109,4 +114,4 @@ def open_journal(
     # Imported here: the processes of a SQLite journal need not load psycopg.
     from app.journal.postgres import PostgresJournal
 
-    return PostgresJournal(database_url, clock)
+    return PostgresJournal(database_url, clock, create=create)

@@ -66,7 +66,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any, Literal, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import psycopg
 import zstandard
@@ -101,6 +100,7 @@ from app.journal.base import (
     timer_entry,
     versions_to_apply,
 )
+from app.journal.postgres_url import describe_url, without_password
 from app.journal.timers import TIMER_EVENT, Timer
 
 log = logging.getLogger("hotfix_bot.journal")
@@ -382,7 +382,11 @@ class PostgresJournal(SettlesDeliveries):
         clock: Callable[[], float] = time.time,
         *,
         lease_seconds: float = LEASE_SECONDS,
+        create: bool = True,
     ) -> None:
+        """The journal in the database `database_url` names; its tables are made there unless
+        `create` is False: then a database without them is JournalUnopenable, and nothing is
+        made."""
         self._url = database_url
         self._clock = clock
         self._lease = lease_seconds
@@ -400,16 +404,21 @@ class PostgresJournal(SettlesDeliveries):
         self._lock_pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
         self._thread = _LoopThread()
         try:
-            self._pool = self._thread.submit(self._open()).result()
+            self._pool = self._thread.submit(self._open(create)).result()
         except BaseException:
             self._thread.stop()
             raise
 
     # -- the journal's own loop ---------------------------------------------------------
 
-    async def _open(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
+    async def _open(self, create: bool) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
         try:
             async with await self._connect() as connection:
+                if not create and not await _has_journal(connection):
+                    raise JournalUnopenable(
+                        f"cannot open the journal at {describe_url(self._url)}: "
+                        "that database holds no journal"
+                    )
                 await _migrate(connection)
         except psycopg.Error as error:
             raise JournalUnopenable(
@@ -441,9 +450,11 @@ class PostgresJournal(SettlesDeliveries):
             async with self._pool.connection() as connection:
                 yield connection
         except (psycopg.DataError, psycopg.IntegrityError) as error:
-            raise _Refused(f"journal {purpose} failed: {_reason(error)}") from None
+            raise _Refused(f"journal {purpose} failed: {_reason(error, self._url)}") from None
         except (psycopg.Error, PoolTimeout) as error:
-            raise JournalUnavailable(f"journal {purpose} failed: {_reason(error)}") from None
+            raise JournalUnavailable(
+                f"journal {purpose} failed: {_reason(error, self._url)}"
+            ) from None
 
     async def _call(self, operation: Coroutine[Any, Any, T]) -> T:
         return await asyncio.wrap_future(self._thread.submit(operation))
@@ -675,7 +686,7 @@ class PostgresJournal(SettlesDeliveries):
             # which the worker rides out as a lock held elsewhere, trying again later.
             raise LockTimeout(name, POOL_WAIT_SECONDS, "had no connection free") from None
         except psycopg.Error as error:
-            raise JournalUnavailable(f"journal lock failed: {_reason(error)}") from None
+            raise JournalUnavailable(f"journal lock failed: {_reason(error, self._url)}") from None
 
     async def _locks(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
         if self._lock_pool is None:
@@ -1005,6 +1016,12 @@ async def _unlock_all(connection: AsyncConnection[tuple[Any, ...]]) -> None:
     await connection.execute("SELECT pg_advisory_unlock_all()")
 
 
+async def _has_journal(connection: AsyncConnection[tuple[Any, ...]]) -> bool:
+    cursor = await connection.execute("SELECT to_regclass('journal_schema') IS NOT NULL")
+    row = await cursor.fetchone()
+    return bool(row and row[0])
+
+
 async def _migrate(connection: AsyncConnection[tuple[Any, ...]]) -> None:
     """Bring the schema to SCHEMA_VERSION, one journal at a time; refuse a newer one."""
     async with connection.transaction():
@@ -1119,19 +1136,8 @@ def _entry(row: tuple[Any, ...]) -> JournalEntry:
     return dataclasses.replace(entry, payload=decompressed(bytes(entry.payload)))
 
 
-def describe_url(database_url: str) -> str:
-    """Where a PostgreSQL URL leads (its hosts and ports, and database), without the user or
-    password."""
-    parts = urlsplit(database_url)
-    return f"{parts.netloc.rpartition('@')[2] or 'localhost'}{parts.path}"
-
-
-def _reason(error: BaseException, database_url: str = "") -> str:
+def _reason(error: BaseException, database_url: str) -> str:
     """psycopg's message, its first line (the rest are hints about the server), without the
     password of `database_url`: libpq quotes the part of a URL it cannot read."""
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    with contextlib.suppress(ValueError):
-        password = urlsplit(database_url).password
-        if password:
-            reason = reason.replace(password, "***").replace(unquote(password), "***")
-    return reason
+    return without_password(reason, database_url)

@@ -6,7 +6,8 @@
 2. Once the App exists, GitHub redirects to `/setup/callback?code=...&state=...`. Only the
    browser that holds the state's cookie gets further: the code is exchanged for the App's
    credentials (`POST /app-manifests/{code}/conversions`), they are written to `.env`
-   (mode 0600) and the running server switches to configured.
+   (mode 0600) and the running server switches to configured. Those the environment sets
+   too are replaced there, and named: the environment wins over `.env` at the next start.
 
 No page shows a secret, and neither the code nor a credential is logged.
 """
@@ -19,6 +20,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import secrets
 import time
 from collections.abc import Callable
@@ -150,11 +152,17 @@ class RegisteredApp:
     def install_url(self) -> str:
         return f"{self.html_url}/installations/new"
 
-    def env_values(self) -> dict[str, str]:
+    def settings_values(self) -> dict[str, str]:
+        """The variables of these credentials that hotfix-bot's settings read."""
         return {
             "APP_ID": str(self.id),
             "PRIVATE_KEY": self.pem,
             "WEBHOOK_SECRET": self.webhook_secret,
+        }
+
+    def env_values(self) -> dict[str, str]:
+        return {
+            **self.settings_values(),
             "GITHUB_CLIENT_ID": self.client_id,
             "GITHUB_CLIENT_SECRET": self.client_secret,
         }
@@ -285,6 +293,7 @@ class SetupFlow:
                 "hotfix-bot as APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.",
                 500,
             )
+        overridden = _take_over_environment(app.settings_values())
         self._services.configure(
             self._services.settings.model_copy(
                 update={
@@ -296,7 +305,35 @@ class SetupFlow:
             )
         )
         log.info("registered as GitHub App %s (id %d); credentials saved to .env", app.slug, app.id)
-        return html_page("Registered", _registered_body(app, self._env_file))
+        if overridden:
+            log.warning("%s", _environment_warning(overridden))
+        return html_page("Registered", _registered_body(app, self._env_file, overridden))
+
+
+def _take_over_environment(values: dict[str, str]) -> list[str]:
+    """Set those of `values` that this process's environment sets already (a blank one counts
+    as unset, as in the settings) to their new values there, where they win over .env: the
+    processes the server starts from now on inherit them. Returns their names."""
+    overridden = [name for name in values if os.environ.get(name)]
+    for name in overridden:
+        os.environ[name] = values[name]
+    return overridden
+
+
+def _environment_warning(names: list[str]) -> str:
+    """What the environment does to the new values at the next start: names, no values."""
+    if len(names) == 1:
+        subject, them, values = f"{names[0]} is", "it", "the new value"
+    else:
+        subject, them, values = (
+            f"{', '.join(names[:-1])} and {names[-1]} are",
+            "them",
+            "the new values",
+        )
+    return (
+        f"{subject} also set in the environment, which overrides .env at the next start: "
+        f"remove {them} there, or set {them} there to {values} from .env"
+    )
 
 
 def _registration_body(
@@ -364,12 +401,18 @@ def _loopback_warning(webhook_url: str) -> str:
     )
 
 
-def _registered_body(app: RegisteredApp, env_file: Path) -> str:
+def _registered_body(app: RegisteredApp, env_file: Path, overridden: list[str]) -> str:
+    warning = (
+        f'<div class="problem"><p>{escape(_environment_warning(overridden))}.</p></div>'
+        if overridden
+        else ""
+    )
     return f"""
 <h1>hotfix-bot is registered</h1>
 <p>GitHub created the App <strong>{escape(app.name)}</strong> (id {app.id}). Its
 credentials are saved in <code>{escape(str(env_file))}</code> (mode 0600) and this server
 now receives its deliveries.</p>
+{warning}
 <a class="button" href="{escape(app.install_url)}">Install {escape(app.name)}</a>
 <h2>Next</h2>
 <ol>
