@@ -184,8 +184,10 @@ def review_approves(reviews: Sequence[Review], login: str, head_sha: str, author
 
 def confirming_review(reviews: Sequence[Review], approval: VerbalApproval) -> Review | None:
     """The first approving review of the head commit `approval` was recorded on by its
-    approver, submitted before the verbal approval or after it: that approval is what the
-    confirmation asks of them (docs/BEHAVIOUR.md, 'Comment commands')."""
+    approver, submitted after the verbal approval was recorded: the confirmation it asks for
+    (docs/BEHAVIOUR.md, 'Comment commands'). An approval before it is none: the verbal
+    approval was only taken because a later review of theirs (a comment, changes requested)
+    had replaced it, and one still standing refuses the command."""
     approver = approval.approver.casefold()
     approving = [
         review
@@ -194,6 +196,7 @@ def confirming_review(reviews: Sequence[Review], approval: VerbalApproval) -> Re
         and review.state is ReviewState.APPROVED
         and review.commit_id == approval.head_sha
         and review.submitted_at is not None
+        and review.submitted_at >= approval.recorded_at
     ]
     return min(approving, key=lambda review: review.submitted_at or _EARLIEST, default=None)
 

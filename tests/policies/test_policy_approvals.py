@@ -405,18 +405,21 @@ def test_whether_someone_s_review_approves_the_head_is_their_latest_review_s_say
     assert approving == ["LEAD"]
 
 
-def test_an_approving_review_of_its_commit_confirms_a_verbal_approval_before_or_after_it() -> None:
-    earlier = Review("MANAGER", ReviewState.APPROVED, HEAD_SHA, RECORDED_AT - timedelta(minutes=5))
+def test_an_approving_review_of_its_commit_after_a_verbal_approval_confirms_it() -> None:
+    later = Review("MANAGER", ReviewState.APPROVED, HEAD_SHA, RECORDED_AT + timedelta(hours=1))
     reviews = [
         Review("manager", ReviewState.APPROVED, OLD_SHA, RECORDED_AT - timedelta(minutes=9)),
-        earlier,
-        Review("manager", ReviewState.APPROVED, HEAD_SHA, RECORDED_AT + timedelta(hours=1)),
+        # Replaced by a later review of theirs before the verbal approval was taken.
+        Review("manager", ReviewState.APPROVED, HEAD_SHA, RECORDED_AT - timedelta(minutes=5)),
+        later,
+        Review("manager", ReviewState.APPROVED, HEAD_SHA, RECORDED_AT + timedelta(hours=2)),
         Review("both", ReviewState.COMMENTED, HEAD_SHA, RECORDED_AT + timedelta(hours=1)),
         Review("lead", ReviewState.APPROVED, OLD_SHA, RECORDED_AT + timedelta(hours=1)),
     ]
 
-    assert approvals.confirming_review(reviews, verbal("manager")) == earlier
-    assert approvals.confirming_review(reviews[2:], verbal("manager")) == reviews[2]
-    # A comment review, or an approval of another commit, is no confirmation.
+    assert approvals.confirming_review(reviews, verbal("manager")) == later
+    # An approval before the verbal approval, a comment review, or an approval of another
+    # commit, is no confirmation.
+    assert approvals.confirming_review(reviews[:2], verbal("manager")) is None
     assert approvals.confirming_review(reviews, verbal("both")) is None
     assert approvals.confirming_review(reviews, verbal("lead")) is None

@@ -38,8 +38,8 @@ async def counted_at_merge(
     its approver's latest approval of the merged head commit, as the `approvals` rule counts
     them. A later push voided the others, and a later review by the same person replaced
     them (docs/BEHAVIOUR.md, 'Approval groups'); a review after the merge changes nothing of
-    what let it merge. Each is confirmed when its approver approved that commit in a review,
-    at any time (`_confirmed_by_review`)."""
+    what let it merge. Each is confirmed when its approver approved that commit in a review
+    after it was recorded (`_confirmed_by_review`)."""
     merged_at = timestamp(pull.get("merged_at"))
     if not records or merged_at is None:
         return []  # nothing to read the reviews for
@@ -59,10 +59,8 @@ async def counted_at_merge(
 
 
 def _confirmed_by_review(record: VerbalRecord, reviews: Sequence[Review]) -> VerbalRecord:
-    """`record`, confirmed by its approver's approving review of the commit it approved when
-    there is one and nothing confirmed it before: a review submitted before the verbal
-    approval was recorded gives what the confirmation asks for as well as one after the
-    merge does."""
+    """`record`, confirmed by its approver's approving review of the commit it approved,
+    submitted after it was recorded (`confirming_review`), when nothing confirmed it before."""
     if record.confirmation is not None:
         return record
     review = confirming_review(reviews, record.approval)
