@@ -685,6 +685,24 @@ def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_ar
     assert bot.repo.runs_named("hotfix-policy") == []
 
 
+def test_a_review_submitted_after_the_merge_does_not_join_the_timeline(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    bot.advance(5 * MINUTE)
+    approve(bot, pull, "lead")
+    bot.advance(5 * MINUTE)
+    merge(bot, pull)  # with On-call Manager's approval still missing
+    bot.advance(5 * MINUTE)
+    # lena, an on-call manager, approves the merged commit: it let nothing merge.
+    approve(bot, pull, "lena")
+
+    events = asyncio.run(timeline_of(bot, pull))
+    assert [event.text for event in events if event.text.startswith("Approved by")] == [
+        "Approved by @lead for Engineering Lead"
+    ]
+
+
 def test_someone_in_two_groups_is_asked_about_truly_and_recorded_for_the_group_they_filled(
     clocked_bot: Bot,
 ) -> None:

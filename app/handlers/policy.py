@@ -136,10 +136,13 @@ async def _evaluate(context: Context, number: int, reads: Reads) -> Evaluation |
         now = datetime.fromtimestamp(context.clock(), UTC)
         if pull["state"] != "open":
             if pull.get("merged"):
-                # A review queued behind the merge still belongs in the incident's timeline.
+                # A review queued behind the merge still belongs in the incident's timeline;
+                # one submitted after it let nothing merge, and is left out of it.
+                merged_at = timestamp(pull.get("merged_at"))
+                before = [review for review in reviews if _submitted_by(review, merged_at)]
                 await _record(
                     context,
-                    await policy_evaluation(github, repository, pull, reviews, records, now, reads),
+                    await policy_evaluation(github, repository, pull, before, records, now, reads),
                 )
             context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
             return None
@@ -223,6 +226,13 @@ def _read_what_the_delivery_names(context: Context, reads: Reads, number: int) -
     if isinstance(head_sha, str):
         start_reading_files(reads, github, repository, head_sha, DEFAULT_VERSION_FILES)
         find_check_run(reads, context, CHECK_NAME, head_sha)
+
+
+def _submitted_by(review: dict[str, Any], moment: datetime | None) -> bool:
+    """Whether `review` was submitted by `moment` (GitHub's times are whole seconds: its own
+    second counts as before it)."""
+    submitted_at = timestamp(review.get("submitted_at"))
+    return moment is None or submitted_at is None or submitted_at <= moment
 
 
 def _head_named_by(payload: dict[str, Any]) -> str | None:
