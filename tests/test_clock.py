@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from support.harness import Bot
+from support.harness import REFUSAL, Bot, Clock, running_bot
 from support.titles import all_rules_pass
 
 from sandbox import FakePull
@@ -487,3 +489,57 @@ def test_no_reminder_when_every_verbal_approval_is_confirmed_by_then(clocked_bot
     assert notices(bot, pull, REMINDER) == []
     fired = {entry.id: entry.status for entry in bot.journal.recent() if entry.event == "timer"}
     assert fired[REMINDER] == "done"
+
+
+# --- a timer whose run cannot finish: GitHub refuses, asks for a long wait, or keeps failing --
+
+ESCALATION = "escalation:acme/widgets#1:P1:30m"  # due 2026-12-04 21:00:30 UTC
+PULL = "/repos/acme/widgets/pulls/1"
+P1_REMINDER = (
+    "@acme/engineering-leads @acme/product-managers: this **P1** hotfix has been open for "
+    "**{open_for}**. Deadline 2026-12-05 20:30 UTC (24h after opening): **{left} left**.\n\n"
+    "`hotfix-policy`: Waiting for approval: Engineering Lead and Product Manager\n\n"
+    "This reminder was due at 2026-12-04 21:00 UTC; hotfix-bot sends it {late} late."
+)
+
+
+@pytest.fixture
+def bot_on_each_journal(
+    tmp_path: Path, private_key_pem: str, clock: Clock, journal_url: str
+) -> Iterator[Bot]:
+    """`clocked_bot` on each kind of journal (see `journal_url`)."""
+    with running_bot(tmp_path, private_key_pem, clock=clock, DATABASE_URL=journal_url) as running:
+        yield running
+
+
+def open_p1_almost_due(bot: Bot) -> FakePull:
+    """A P1 hotfix opened at 20:30:30 UTC, a minute before its 30m escalation step."""
+    add_teams(bot, "engineering-leads", "product-managers")
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    bot.advance(29 * MINUTE)
+    return pull
+
+
+def test_a_step_redelivered_by_hand_after_a_refusal_says_how_late_it_is_sent(
+    bot_on_each_journal: Bot,
+) -> None:
+    bot = bot_on_each_journal
+    pull = open_p1_almost_due(bot)
+    bot.fake.inject("GET", rf"{PULL}$", status=403, body={"message": REFUSAL})
+
+    bot.advance(MINUTE)  # the step comes due, and GitHub refuses: that will not pass
+
+    [failed] = [entry for entry in bot.journal.recent() if entry.id == ESCALATION]
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        "failed",
+        1,
+        f"GitHub answered 403 to GET {PULL}: {REFUSAL}",
+    )
+    bot.advance(26 * MINUTE)  # the App's permission is given back
+    asyncio.run(bot.journal.redeliver(ESCALATION))  # `hotfix-bot redeliver`
+    bot.settle()
+
+    assert notices(bot, pull, ESCALATION) == [
+        P1_REMINDER.format(open_for="56m", left="23h4m", late="26m")
+    ]

@@ -850,7 +850,7 @@ def test_a_timer_due_while_no_journal_was_open_fires_at_the_next_start_saying_ho
     fired = FiredTimer.of(from_payload(entry.id, entry.event, json.loads(entry.payload or b"")))
     assert (fired.id, fired.kind, fired.number) == ("t-1", "escalation", 1)
     assert fired.due_at.timestamp() == 1_000 + 15 * 60
-    assert fired.lateness == "3h12m late"
+    assert fired.lateness(datetime.fromtimestamp(clock.now, UTC)) == "3h12m late"
 
 
 def test_a_handlers_timers_are_named_by_kind_pull_request_and_key(

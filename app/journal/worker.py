@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from githubkit.exception import RequestFailed
 
@@ -191,7 +192,7 @@ class Worker:
                     "timer %s due %s UTC fired %s",
                     timer.id,
                     f"{timer.due_at:%Y-%m-%d %H:%M:%S}",
-                    timer.lateness,
+                    timer.lateness(datetime.fromtimestamp(self._journal.now(), UTC)),
                 )
             github = await self._github.installation(delivery.installation_id)
             attempt = entry.attempts + 1
