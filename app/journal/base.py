@@ -236,9 +236,10 @@ class Journal(Protocol):
 
 
 def may_rejoin_its_queue(head: JournalEntry) -> bool:
-    """Whether the head of a queue may be a timer's delivery waiting in a queue of its own
-    (`retry_timer_later`) that goes back to its timer's queue, at the end, rather than run
-    there: the timer's queue says, unless that is its own (a message to chat)."""
+    """Whether the head of a queue may be a timer's delivery that waited in a queue of its
+    own (`retry_timer_later`) and, now due, goes back to the end of its timer's queue rather
+    than run: its timer's queue decides, as some timers have one of their own anyway (a
+    message to chat)."""
     return head.event == TIMER_EVENT and head.ordering_key == head.id
 
 
