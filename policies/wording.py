@@ -40,6 +40,12 @@ def duration_words(value: timedelta, *, to_the_second: bool = False) -> str:
     return "".join(words) or "0s"
 
 
+def sentence(text: str) -> str:
+    """`text` ending with a full stop: one is added unless it has one (GitHub's error
+    messages may, or not)."""
+    return text if text.endswith(".") else f"{text}."
+
+
 def time_left(left: timedelta) -> str:
     """`1h45m left`, or `overdue by 3h12m` once the deadline has passed."""
     if left <= timedelta(0):

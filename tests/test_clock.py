@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from support.harness import Bot
+from support.harness import REFUSAL, Bot, Clock, running_bot
 from support.titles import all_rules_pass
 
+from app.journal import JournalEntry
 from sandbox import FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
@@ -535,3 +540,195 @@ def test_no_reminder_when_every_verbal_approval_is_confirmed_by_then(clocked_bot
     assert notices(bot, pull, REMINDER) == []
     fired = {entry.id: entry.status for entry in bot.journal.recent() if entry.event == "timer"}
     assert fired[REMINDER] == "done"
+
+
+# --- a timer whose run cannot finish: GitHub refuses, asks for a long wait, or keeps failing --
+
+ESCALATION = "escalation:acme/widgets#1:P1:30m"  # due 2026-12-04 21:00:30 UTC
+PULL = "/repos/acme/widgets/pulls/1"
+P1_REMINDER = (
+    "@acme/engineering-leads @acme/product-managers: this **P1** hotfix has been open for "
+    "**{open_for}**. Deadline 2026-12-05 20:30 UTC (24h after opening): **{left} left**.\n\n"
+    "`hotfix-policy`: Waiting for approval: Engineering Lead and Product Manager\n\n"
+    "This reminder was due at 2026-12-04 21:00 UTC; hotfix-bot sends it {late} late."
+)
+
+
+@pytest.fixture
+def bot_on_each_journal(
+    tmp_path: Path, private_key_pem: str, clock: Clock, journal_url: str
+) -> Iterator[Bot]:
+    """`clocked_bot` on each kind of journal (see `journal_url`)."""
+    with running_bot(tmp_path, private_key_pem, clock=clock, DATABASE_URL=journal_url) as running:
+        yield running
+
+
+@pytest.fixture
+def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries in line back off exactly 1, 2, 4, ... s, so that the times they add are known."""
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+
+
+def open_p1_almost_due(bot: Bot) -> FakePull:
+    """A P1 hotfix opened at 20:30:30 UTC, a minute before its 30m escalation step."""
+    add_teams(bot, "engineering-leads", "product-managers")
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    bot.advance(29 * MINUTE)
+    return pull
+
+
+def next_chance(bot: Bot, clock: Clock, timer_id: str, after_attempts: int = 0) -> JournalEntry:
+    """The timer's delivery once more than `after_attempts` attempts failed and it waits for
+    a later chance, in a queue of its own (or once it is done or failed); the clock is moved
+    to each retry in line meanwhile."""
+    deadline = time.monotonic() + 20
+    while True:
+        entry = next((entry for entry in bot.journal.recent() if entry.id == timer_id), None)
+        if entry is not None and entry.status in ("done", "failed"):
+            return entry
+        if entry is not None and entry.status == "queued" and entry.attempts > after_attempts:
+            if entry.ordering_key == timer_id:
+                return entry
+            clock.now = max(clock.now, entry.next_attempt_at)
+        assert time.monotonic() < deadline, f"the journal row stayed {entry}"
+        time.sleep(0.01)
+
+
+def finished(bot: Bot, delivery_id: str) -> JournalEntry:
+    """The delivery's journal row once it is done or failed (`settle` waits for every one,
+    a timer waiting for its next chance included)."""
+    deadline = time.monotonic() + 20
+    while True:
+        [entry] = [entry for entry in bot.journal.recent() if entry.id == delivery_id]
+        if entry.status in ("done", "failed"):
+            return entry
+        assert time.monotonic() < deadline, f"the journal row stayed {entry}"
+        time.sleep(0.01)
+
+
+def test_a_step_github_rate_limits_for_20_minutes_is_sent_after_the_reset_saying_how_late(
+    bot_on_each_journal: Bot, clock: Clock
+) -> None:
+    """The step does not fail, and does not hold the pull request's deliveries back while it
+    waits: it runs again at the reset, after them."""
+    bot = bot_on_each_journal
+    pull = open_p1_almost_due(bot)
+    reset = clock.now + 21 * MINUTE  # 21:20:30
+    bot.fake.inject(
+        "GET",
+        rf"{PULL}$",
+        status=403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(reset))},
+        body={"message": "API rate limit exceeded for installation ID 1."},
+    )
+
+    clock.now += MINUTE  # the step comes due
+    waiting = next_chance(bot, clock, ESCALATION)
+
+    assert (waiting.status, waiting.attempts, waiting.next_attempt_at, waiting.last_error) == (
+        "queued",
+        1,
+        reset,
+        f"GitHub answered 403 to GET {PULL}: API rate limit exceeded for installation ID 1; "
+        "GitHub asked to wait until 2026-12-04 21:21 UTC (20m)",
+    )
+    pushed = bot.send(
+        "pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "synchronize")
+    ).json()["delivery"]
+    assert finished(bot, pushed).status == "done"  # not held back by the step
+    assert notices(bot, pull, ESCALATION) == []
+
+    clock.now = reset
+    bot.settle()
+
+    assert notices(bot, pull, ESCALATION) == [
+        P1_REMINDER.format(open_for="50m", left="23h10m", late="20m")
+    ]
+    assert [(entry.id, entry.status, entry.attempts) for entry in bot.journal.recent()][:2] == [
+        (ESCALATION, "done", 2),
+        (pushed, "done", 1),
+    ]
+
+
+def test_a_step_whose_attempts_ran_out_gets_another_chance_15_minutes_later(
+    bot_on_each_journal: Bot, clock: Clock, no_jitter: None
+) -> None:
+    bot = bot_on_each_journal
+    pull = open_p1_almost_due(bot)
+    outage = bot.fake.inject("GET", rf"{PULL}$", status=502, times=None)
+
+    clock.now += MINUTE  # the step comes due at 21:00:30, and fails 8 times in 127 s
+    waiting = next_chance(bot, clock, ESCALATION)
+
+    assert (waiting.status, waiting.attempts, waiting.next_attempt_at - clock.now) == (
+        "queued",
+        8,
+        15 * MINUTE,
+    )
+    assert waiting.last_error == f"GitHub answered 502 to GET {PULL}: Bad Gateway"
+    bot.fake.faults.remove(outage)  # GitHub is back
+    clock.now = waiting.next_attempt_at  # 21:17:37
+    bot.settle()
+
+    assert notices(bot, pull, ESCALATION) == [
+        P1_REMINDER.format(open_for="47m", left="23h12m", late="17m")
+    ]
+
+
+def test_a_step_that_keeps_failing_gets_chances_ever_further_apart_then_fails_after_a_day(
+    bot_on_each_journal: Bot, clock: Clock, no_jitter: None
+) -> None:
+    bot = bot_on_each_journal
+    bot.repo.commit(
+        "main",
+        {
+            ".github/hotfix.yml": (
+                "severities:\n  P1:\n    escalation: [{after: 30m, notify: [author]}]\n"
+            )
+        },
+        "One escalation step for P1",
+    )
+    open_p1_almost_due(bot)
+    bot.fake.inject("GET", rf"{PULL}$", status=502, times=None)
+    due = clock.now + MINUTE
+    clock.now = due
+
+    chances = []
+    entry = next_chance(bot, clock, ESCALATION)
+    while entry.status == "queued":
+        chances.append(entry.next_attempt_at - due)
+        clock.now = entry.next_attempt_at
+        entry = next_chance(bot, clock, ESCALATION, entry.attempts)
+
+    # 8 attempts in line (127 s), then each chance after as long again as it is late.
+    assert chances == [127 + 900, 2 * 1027, 4 * 1027, 8 * 1027, 16 * 1027, 32 * 1027, 64 * 1027]
+    assert (entry.status, entry.attempts, entry.last_error) == (
+        "failed",
+        15,
+        f"GitHub answered 502 to GET {PULL}: Bad Gateway",
+    )
+
+
+def test_a_step_redelivered_by_hand_after_a_refusal_says_how_late_it_is_sent(
+    bot_on_each_journal: Bot,
+) -> None:
+    bot = bot_on_each_journal
+    pull = open_p1_almost_due(bot)
+    bot.fake.inject("GET", rf"{PULL}$", status=403, body={"message": REFUSAL})
+
+    bot.advance(MINUTE)  # the step comes due, and GitHub refuses: that will not pass
+
+    [failed] = [entry for entry in bot.journal.recent() if entry.id == ESCALATION]
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        "failed",
+        1,
+        f"GitHub answered 403 to GET {PULL}: {REFUSAL}",
+    )
+    bot.advance(26 * MINUTE)  # the App's permission is given back
+    asyncio.run(bot.journal.redeliver(ESCALATION))  # `hotfix-bot redeliver`
+    bot.settle()
+
+    assert notices(bot, pull, ESCALATION) == [
+        P1_REMINDER.format(open_for="56m", left="23h4m", late="26m")
+    ]

@@ -263,6 +263,8 @@ class LongWait:
     message: str
     title: str  # of the check run
     asked: str  # the wait, as the check run and the journal name it
+    recorded: str  # the message in the journal, before the wait
+    shown: str  # the message as the check run's sentence ends it
 
 
 LONG_WAITS = {
@@ -272,6 +274,8 @@ LONG_WAITS = {
         "Too Many Requests",
         "GitHub rate-limited hotfix-bot until 2026-12-05 20:31 UTC",
         "GitHub asked to wait until 2026-12-05 20:31 UTC (24h)",
+        "Too Many Requests",
+        "Too Many Requests.",
     ),
     "403 x-ratelimit-reset in 2h30m": LongWait(
         403,
@@ -279,6 +283,8 @@ LONG_WAITS = {
         "API rate limit exceeded for installation ID 1.",
         "GitHub rate-limited hotfix-bot until 2026-12-04 23:01 UTC",
         "GitHub asked to wait until 2026-12-04 23:01 UTC (2h30m)",
+        "API rate limit exceeded for installation ID 1",  # no full stop before the wait
+        "API rate limit exceeded for installation ID 1.",  # not two
     ),
 }
 
@@ -299,19 +305,20 @@ def test_a_wait_over_15_minutes_is_shown_with_its_time_and_not_waited_for(
 
     bot.pull_request(pull.number, "opened")
 
-    reason = f"GitHub answered {row.status} to GET {path}: {row.message}"
+    answered = f"GitHub answered {row.status} to GET {path}"
     [entry] = bot.journal.recent()
     assert (entry.status, entry.attempts, entry.last_error) == (
         "failed",
         1,
-        f"{reason}; {row.asked}",
+        f"{answered}: {row.recorded}; {row.asked}",
     )
     run = bot.policy_run(pull.head_sha)
     assert (run.status, run.conclusion, run.output["title"], run.output["summary"]) == (
         "completed",
         "failure",
         row.title,
-        f"Could not evaluate the hotfix policy: {reason}.\n\n{row.asked}; re-run this check then.",
+        f"Could not evaluate the hotfix policy: {answered}: {row.shown}\n\n"
+        f"{row.asked}; re-run this check then.",
     )
 
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))

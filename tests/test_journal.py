@@ -896,7 +896,7 @@ def test_a_timer_due_while_no_journal_was_open_fires_at_the_next_start_saying_ho
     fired = FiredTimer.of(from_payload(entry.id, entry.event, json.loads(entry.payload or b"")))
     assert (fired.id, fired.kind, fired.number) == ("t-1", "escalation", 1)
     assert fired.due_at.timestamp() == 1_000 + 15 * 60
-    assert fired.lateness == "3h12m late"
+    assert fired.lateness(datetime.fromtimestamp(clock.now, UTC)) == "3h12m late"
 
 
 def test_a_handlers_timers_are_named_by_kind_pull_request_and_key(
@@ -945,6 +945,79 @@ def test_a_timer_in_a_queue_of_its_own_neither_waits_for_its_pull_request_nor_ho
     assert (entry.timer.ordering_key, entry.status) == ("chat:acme/widgets#1:p0-alert", "fired")
     fired = next(e for e in journal.recent() if e.event == "timer")
     assert (fired.ordering_key, fired.pr_number) == ("chat:acme/widgets#1:p0-alert", 1)
+
+
+def test_a_timer_retried_later_waits_beside_its_pull_request_then_rejoins_its_queue_at_the_end(
+    journal: Journal, clock: Clock
+) -> None:
+    async def scenario() -> list[object]:
+        await journal.schedule_timer(timer("t-1", 1, clock.now))
+        fired = await journal.claim_ready(10)
+        await record_all(journal, pull_request("a1", 1))
+        await journal.retry_timer_later("t-1", "GitHub asked to wait", delay=21 * 60)
+        beside = await journal.claim_ready(10)  # a1, while t-1 waits
+        due = journal.next_due()
+        await record_all(journal, pull_request("a2", 1))
+        clock.now += 21 * 60
+        behind = await journal.claim_ready(10)  # t-1 is due: behind a2, while a1 runs
+        await journal.finish("a1")
+        second = await journal.claim_ready(10)
+        await journal.finish("a2")
+        last = await journal.claim_ready(10)
+        return [due, *([e.id for e in batch] for batch in (fired, beside, behind, second, last))]
+
+    assert asyncio.run(scenario()) == [2_260.0, ["t-1"], ["a1"], [], ["a2"], ["t-1"]]
+    rejoined, *_ = journal.recent()
+    assert (rejoined.id, rejoined.ordering_key, rejoined.attempts, rejoined.last_error) == (
+        "t-1",
+        "acme/widgets#1",
+        2,
+        "GitHub asked to wait",
+    )
+    assert [entry.id for entry in journal.recent()] == ["t-1", "a2", "a1"]
+    fired = FiredTimer.of(from_payload("t-1", "timer", json.loads(rejoined.payload or b"")))
+    assert (fired.id, fired.due_at.timestamp(), fired.data) == ("t-1", 1_000.0, {"severity": "P0"})
+
+
+def test_a_waiting_timer_redelivered_by_hand_still_runs_after_its_pull_requests_delivery(
+    journal: Journal, clock: Clock
+) -> None:
+    async def scenario() -> list[list[str]]:
+        await journal.schedule_timer(timer("t-1", 1, clock.now))
+        await journal.claim_ready(10)
+        await record_all(journal, pull_request("a1", 1))
+        await journal.retry_timer_later("t-1", "GitHub asked to wait", delay=21 * 60)
+        first = await journal.claim_ready(10)
+        await journal.redeliver("t-1")  # `hotfix-bot redeliver`, long before its time
+        beside = await journal.claim_ready(10)
+        await journal.finish("a1")
+        after = await journal.claim_ready(10)
+        return [[e.id for e in batch] for batch in (first, beside, after)]
+
+    assert asyncio.run(scenario()) == [["a1"], [], ["t-1"]]
+
+
+def test_a_timer_in_a_queue_of_its_own_retried_later_stays_in_it(
+    journal: Journal, clock: Clock
+) -> None:
+    timers = Timers(journal, 1, "acme/widgets", 1)
+    now = datetime.fromtimestamp(clock.now, UTC)
+    message = "chat:acme/widgets#1:p0-alert"
+
+    async def scenario() -> list[list[str]]:
+        await record_all(journal, pull_request("a1", 1))
+        await journal.claim_ready(10)  # a1 runs, and goes on running
+        await timers.schedule("chat", "p0-alert", now, {"text": "hi"}, own_queue=True)
+        await journal.claim_ready(10)
+        await journal.retry_timer_later(message, "chat answered 500", delay=20 * 60)
+        clock.now += 20 * 60
+        return [[e.id for e in await journal.claim_ready(10)]]
+
+    assert asyncio.run(scenario()) == [[message]]
+    assert [(e.id, e.ordering_key) for e in journal.recent()] == [
+        (message, message),
+        ("a1", "acme/widgets#1"),
+    ]
 
 
 RELEASE_LOCK = "release:acme/widgets#1"

@@ -386,7 +386,10 @@ def describe_with_wait(error: BaseException, now: float) -> str:
     """`describe`, and the wait GitHub asked for when that is too long to wait in line (and
     so the reason the error is reported rather than retried)."""
     long_wait = classify(error, now).long_wait(now)
-    return describe(error) if long_wait is None else f"{describe(error)}; {long_wait}"
+    if long_wait is None:
+        return describe(error)
+    # GitHub's message may end a sentence: the wait follows it as a clause all the same.
+    return f"{describe(error).removesuffix('.')}; {long_wait}"
 
 
 def error_message(error: RequestFailed) -> str:

@@ -15,7 +15,15 @@ from policies.notices import fill
 from policies.result import RuleResult, Status
 from policies.rollback import Rollback
 from policies.rules import ROLLBACK_RULES, RULES
-from policies.wording import cell, duration_words, join_words, time_left, when, when_beside
+from policies.wording import (
+    cell,
+    duration_words,
+    join_words,
+    sentence,
+    time_left,
+    when,
+    when_beside,
+)
 
 # GitHub refuses check-run output fields longer than this.
 MAX_OUTPUT_CHARS = 65_535
@@ -240,8 +248,8 @@ def config_error_output(verdict: Verdict, error: ConfigError, config_used: str) 
 def error_output(title: str, reason: str) -> CheckOutput:
     return CheckOutput(
         title,
-        f"hotfix-bot could not finish: {reason}.\n\nRe-run this check once the cause is fixed; "
-        "`hotfix-bot deliveries --status failed` lists what failed on the server.",
+        f"hotfix-bot could not finish: {sentence(reason)}\n\nRe-run this check once the cause "
+        "is fixed; `hotfix-bot deliveries --status failed` lists what failed on the server.",
     )
 
 
@@ -250,7 +258,7 @@ def long_wait_output(title: str, reason: str, long_wait: LongWait) -> CheckOutpu
         f"GitHub rate-limited hotfix-bot until {long_wait.when}"
         if long_wait.rate_limited
         else f"GitHub asked hotfix-bot to wait until {long_wait.when}",
-        f"{title}: {reason}.\n\n{long_wait}; re-run this check then.",
+        f"{title}: {sentence(reason)}\n\n{long_wait}; re-run this check then.",
     )
 
 

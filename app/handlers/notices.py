@@ -105,13 +105,14 @@ def comments_look(repository: str, number: int) -> Look:
 async def send_timer_notice(
     context: Context, timer: FiredTimer, text: str, *, chat: bool = False
 ) -> bool:
-    """`send_notice` for the timer `timer`, on its pull request (or issue); when it fired
-    more than `LATE_NOTICE` late (the service was down), the comment (and the chat message)
-    ends saying so."""
-    if timer.late_by > LATE_NOTICE:
+    """`send_notice` for the timer `timer`, on its pull request (or issue); when it is sent
+    more than `LATE_NOTICE` after it was due (the service was down, GitHub asked for a long
+    wait, it was redelivered by hand), the comment (and the chat message) ends saying so."""
+    late_by = timer.late_by(context.now())
+    if late_by > LATE_NOTICE:
         text += (
             f"\n\nThis reminder was due at {when(timer.expected_at)}; hotfix-bot sends it "
-            f"{duration_words(timer.late_by)} late."
+            f"{duration_words(late_by)} late."
         )
     return await send_notice(context, timer.number, timer.id, text, chat=chat)
 

@@ -17,7 +17,10 @@ Timers (app/journal/timers.py) are kept in the journal too, in their own table: 
 schedules one for a later time, and a claim first turns every timer that has come due into
 a delivery, in the same transaction, so that it then runs as deliveries do, in its pull
 request's order. The delivery takes the timer's id, and the journal's unique key on
-delivery ids makes a timer fire at most once, whichever instance fires it.
+delivery ids makes a timer fire at most once, whichever instance fires it. A timer's
+delivery that is to wait long for its next chance (`retry_timer_later`) waits in a queue of
+its own, holding back nothing of its pull request's, and a claim moves it to the end of its
+timer's queue when it is due.
 
 Locks (`Journal.lock`): a critical section that deliveries of different ordering keys may
 both enter (a re-run of a post-merge run is keyed by its merge commit, the merge by its pull
@@ -43,7 +46,7 @@ from typing import Literal, Protocol, cast
 import zstandard
 
 from app.intake.delivery import Delivery
-from app.journal.timers import Timer
+from app.journal.timers import TIMER_EVENT, Timer
 
 RecordOutcome = Literal["queued", "duplicate", "ignored"]
 Status = Literal["queued", "running", "done", "superseded", "failed", "ignored"]
@@ -169,8 +172,15 @@ class SettlesDeliveries(ABC):
 
     @abstractmethod
     async def _set_status(
-        self, delivery_id: str, status: Status, *, error: str | None, delay: float = 0.0
-    ) -> None: ...
+        self,
+        delivery_id: str,
+        status: Status,
+        *,
+        error: str | None,
+        delay: float = 0.0,
+        queue: str | None = None,
+    ) -> None:
+        """Write the delivery's outcome; `queue`: its ordering key from now on (None: kept)."""
 
     async def finish(self, delivery_id: str) -> None:
         await self._set_status(delivery_id, "done", error=None)
@@ -180,6 +190,14 @@ class SettlesDeliveries(ABC):
 
     async def retry_later(self, delivery_id: str, error: str, delay: float) -> None:
         await self._set_status(delivery_id, "queued", error=error, delay=delay)
+
+    async def retry_timer_later(self, delivery_id: str, error: str, delay: float) -> None:
+        """Queue a timer's delivery again for `delay` from now, waiting in a queue of its own
+        (its id): a wait that long in its pull request's queue would hold back every later
+        delivery of the pull request. When it is due, a claim puts it back at the end of its
+        timer's queue (`may_rejoin_its_queue`), so it runs after what the pull request queued
+        meanwhile, and never beside it."""
+        await self._set_status(delivery_id, "queued", error=error, delay=delay, queue=delivery_id)
 
 
 class Journal(Protocol):
@@ -194,6 +212,7 @@ class Journal(Protocol):
     async def claim_ready(self, limit: int) -> list[JournalEntry]: ...
     async def finish(self, delivery_id: str) -> None: ...
     async def retry_later(self, delivery_id: str, error: str, delay: float) -> None: ...
+    async def retry_timer_later(self, delivery_id: str, error: str, delay: float) -> None: ...
     async def fail(self, delivery_id: str, error: str) -> None: ...
     async def resume_interrupted(self) -> int: ...
     async def redeliver(self, delivery_id: str) -> bool: ...
@@ -214,6 +233,14 @@ class Journal(Protocol):
     def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]: ...
     def count(self, statuses: Iterable[Status]) -> int: ...
     def close(self) -> None: ...
+
+
+def may_rejoin_its_queue(head: JournalEntry) -> bool:
+    """Whether the head of a queue may be a timer's delivery that waited in a queue of its
+    own (`retry_timer_later`) and, now due, goes back to the end of its timer's queue rather
+    than run: its timer's queue decides, as some timers have one of their own anyway (a
+    message to chat)."""
+    return head.event == TIMER_EVENT and head.ordering_key == head.id
 
 
 BurstDue = Literal["settle", "go_on"]

@@ -34,7 +34,9 @@ with the guarantees of the SQLite journal (`app.journal.base` says what they are
   the timers that came due, with one statement (`_FIRE_DUE_TIMERS`) that selects them `FOR
   UPDATE SKIP LOCKED` (two claims never take the same timer, nor wait for each other),
   inserts them as deliveries `ON CONFLICT (id) DO NOTHING` with their payloads, marks them
-  `fired` and sends `NOTIFY`, in the claim's transaction.
+  `fired` and sends `NOTIFY`, in the claim's transaction. A timer's delivery that waited in
+  a queue of its own goes back to the end of its timer's queue under the claim's lock of
+  its own (`_REJOIN_QUEUES`).
 - **Locks** (`lock`) hold across instances: a session-level advisory lock, taken on a
   connection of its own from a pool kept for them, and released by handing the connection
   back; the server releases it too when the session ends, so a holder that dies with its
@@ -97,6 +99,7 @@ from app.journal.base import (
     burst_due,
     copied_status,
     decompressed,
+    may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
 )
@@ -291,6 +294,19 @@ _FIRE_DUE_TIMERS = (
     "'repository', json_build_object('full_name', due.repository))::text, 'UTF8') "
     "FROM inserted JOIN due ON due.id = inserted.id) "
     "SELECT pg_notify(%(channel)s, '') FROM (SELECT 1 FROM inserted LIMIT 1) AS fired_any"
+)
+# Timers' deliveries that waited in a queue of their own (ids and sequence numbers given),
+# moved to the end of their timers' queues: a new sequence number for the row and its
+# payload. A timer whose queue is its own (a message to chat) is left where it is, to run.
+_REJOIN_QUEUES = (
+    "WITH waited AS (SELECT * FROM unnest(%(ids)s::text[], %(seqs)s::bigint[]) "
+    "AS w(id, seq)), "
+    "moved AS (UPDATE deliveries AS d SET seq = DEFAULT, ordering_key = t.ordering_key, "
+    "updated_at = %(now)s FROM waited, timers AS t WHERE d.seq = waited.seq "
+    "AND t.id = d.id AND t.ordering_key <> d.ordering_key RETURNING d.id, d.seq), "
+    "repointed AS (UPDATE payloads AS p SET seq = moved.seq FROM moved "
+    "JOIN waited USING (id) WHERE p.seq = waited.seq) "
+    "SELECT id FROM moved"
 )
 _INSERT_TIMER = (
     f"INSERT INTO timers ({TIMER_COLUMNS}) VALUES (%(id)s, %(kind)s, "  # noqa: S608
@@ -585,15 +601,18 @@ class PostgresJournal(SettlesDeliveries):
             for _ in range(limit + 1):
                 wanted = limit - len(claimed)
                 heads = await _locked_due_heads(connection, now, wanted)
+                rejoined = await _rejoin_queues(connection, heads, now)
                 runnable = []
-                superseded_any = False
+                moved_on = bool(rejoined)
                 for head in heads:
+                    if head.id in rejoined:
+                        continue
                     superseded = await _supersede(connection, head, now, budget)
                     if superseded is None:
                         continue  # over budget: the next claim supersedes, this one claims on
                     if superseded:
                         budget -= superseded
-                        superseded_any = True
+                        moved_on = True
                     else:
                         runnable.append(head)
                 if runnable:
@@ -610,7 +629,7 @@ class PostgresJournal(SettlesDeliveries):
                         },
                     )
                 claimed += runnable
-                if not superseded_any:  # no head moved on: nothing new to look at
+                if not moved_on:  # no head moved on: nothing new to look at
                     break
         return sorted(claimed, key=lambda entry: entry.seq)
 
@@ -706,19 +725,27 @@ class PostgresJournal(SettlesDeliveries):
         return self._lock_pool
 
     async def _set_status(
-        self, delivery_id: str, status: Status, *, error: str | None, delay: float = 0.0
+        self,
+        delivery_id: str,
+        status: Status,
+        *,
+        error: str | None,
+        delay: float = 0.0,
+        queue: str | None = None,
     ) -> None:
         now = self._clock()
         changed = await self._call(
             self._change(
                 "UPDATE deliveries SET status = %(status)s, last_error = %(error)s, "
                 "updated_at = %(now)s, next_attempt_at = %(due)s, claimed_by = NULL, "
-                "lease_until = NULL WHERE id = %(id)s AND claimed_by = %(me)s",
+                "lease_until = NULL, ordering_key = COALESCE(%(queue)s, ordering_key) "
+                "WHERE id = %(id)s AND claimed_by = %(me)s",
                 {
                     "status": status,
                     "error": error,
                     "now": now,
                     "due": now + delay,
+                    "queue": queue,
                     "id": delivery_id,
                     "me": self.claimer,
                 },
@@ -1070,6 +1097,28 @@ async def _locked_due_heads(
         parameters | {"locked": locked},
     )
     return [_entry(row) for row in await cursor.fetchall()]
+
+
+async def _rejoin_queues(
+    connection: AsyncConnection[tuple[Any, ...]], heads: list[JournalEntry], now: float
+) -> set[str]:
+    """Put the timers' deliveries among `heads` that waited in a queue of their own
+    (`retry_timer_later`) back at the end of their timers' queues, behind what those queued
+    meanwhile, as the SQLite journal does; their ids. Each row, and its payload's, takes the
+    next number of the sequence. The claim holds the lock of each head's queue: no other
+    claim moves or runs them meanwhile."""
+    waiting = [head for head in heads if may_rejoin_its_queue(head)]
+    if not waiting:
+        return set()
+    cursor = await connection.execute(
+        _REJOIN_QUEUES,
+        {
+            "ids": [head.id for head in waiting],
+            "seqs": [head.seq for head in waiting],
+            "now": now,
+        },
+    )
+    return {row[0] for row in await cursor.fetchall()}
 
 
 async def _supersede(

@@ -32,7 +32,8 @@ refuses the batch otherwise (`JournalReplaced`): a few `stat` calls a commit, no
 delivery.
 
 Timers (see `app.journal.base`) have their own table; a claim fires those that came due in
-its transaction.
+its transaction, and moves a timer's delivery that waited in a queue of its own back to the
+end of its timer's queue.
 
 Payloads are stored compressed (see `app.journal.base`), so each group commit writes and
 syncs a fraction of the bytes. They sit in their own table, written once: the worker's
@@ -85,6 +86,7 @@ from app.journal.base import (
     burst_due,
     copied_status,
     decompressed,
+    may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
 )
@@ -420,14 +422,17 @@ class SqliteJournal(SettlesDeliveries):
             for _ in range(limit + 1):
                 heads = [_entry(row) for row in _due_heads(connection, now, limit - len(claimed))]
                 runnable = []
-                superseded_any = False
+                moved_on = False
                 for head in heads:
+                    if _rejoin_queue(connection, head, now):
+                        moved_on = True
+                        continue
                     superseded = _supersede(connection, head, now, budget)
                     if superseded is None:
                         continue  # over budget: the next claim supersedes, this one claims on
                     if superseded:
                         budget -= superseded
-                        superseded_any = True
+                        moved_on = True
                     else:
                         runnable.append(head)
                 connection.executemany(
@@ -436,7 +441,7 @@ class SqliteJournal(SettlesDeliveries):
                     [(now, entry.id) for entry in runnable],
                 )
                 claimed += runnable
-                if not superseded_any:  # no head moved on: nothing new to look at
+                if not moved_on:  # no head moved on: nothing new to look at
                     break
             return sorted(claimed, key=lambda entry: entry.seq)
 
@@ -526,14 +531,20 @@ class SqliteJournal(SettlesDeliveries):
         return cursor.rowcount == 1
 
     async def _set_status(
-        self, delivery_id: str, status: Status, *, error: str | None, delay: float = 0.0
+        self,
+        delivery_id: str,
+        status: Status,
+        *,
+        error: str | None,
+        delay: float = 0.0,
+        queue: str | None = None,
     ) -> None:
         now = self._clock()
         await self._write(
             lambda connection: connection.execute(
                 "UPDATE deliveries SET status = ?, last_error = ?, updated_at = ?, "
-                "next_attempt_at = ? WHERE id = ?",
-                (status, error, now, now + delay, delivery_id),
+                "next_attempt_at = ?, ordering_key = COALESCE(?, ordering_key) WHERE id = ?",
+                (status, error, now, now + delay, queue, delivery_id),
             )
         )
 
@@ -828,6 +839,28 @@ def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[t
         "AND d.status = 'queued' AND d.next_attempt_at <= ? ORDER BY d.seq LIMIT ?",
         (now, limit),
     ).fetchall()
+
+
+def _rejoin_queue(connection: sqlite3.Connection, head: JournalEntry, now: float) -> bool:
+    """Put a timer's delivery that waited in a queue of its own (`retry_timer_later`) back
+    at the end of its timer's queue, behind what that queued meanwhile: its row (and its
+    payload's) takes the next sequence number. Whether it did."""
+    if not may_rejoin_its_queue(head):
+        return False
+    home = connection.execute(
+        "SELECT ordering_key FROM timers WHERE id = ? AND ordering_key != ?",
+        (head.id, head.ordering_key),
+    ).fetchone()
+    if home is None:
+        return False  # a queue of its own is its timer's (a message to chat): it runs there
+    # One above the largest: AUTOINCREMENT numbers the rows to come above it, so none takes it.
+    [(moved,)] = connection.execute(
+        "UPDATE deliveries SET seq = (SELECT MAX(seq) + 1 FROM deliveries), "
+        "ordering_key = ?, updated_at = ? WHERE seq = ? RETURNING seq",
+        (home[0], now, head.seq),
+    ).fetchall()
+    connection.execute("UPDATE payloads SET seq = ? WHERE seq = ?", (moved, head.seq))
+    return True
 
 
 # The deliveries of the run `_supersede` marks: the supersedable ones of the pull request

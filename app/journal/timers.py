@@ -126,7 +126,6 @@ class FiredTimer:
     number: int
     due_at: datetime
     scheduled_at: datetime
-    fired_at: datetime
     data: Mapping[str, Any]
 
     @classmethod
@@ -138,7 +137,6 @@ class FiredTimer:
             timer["number"],
             due_at=datetime.fromtimestamp(timer["due_at"], UTC),
             scheduled_at=datetime.fromtimestamp(timer["scheduled_at"], UTC),
-            fired_at=datetime.fromtimestamp(timer["fired_at"], UTC),
             data=timer["data"],
         )
 
@@ -148,21 +146,23 @@ class FiredTimer:
         scheduled for a time already past is not late for that)."""
         return max(self.due_at, self.scheduled_at)
 
-    @property
-    def late_by(self) -> timedelta:
-        """How much later than expected it fired: the service was down, or busy."""
-        return max(self.fired_at - self.expected_at, timedelta(0))
+    def late_by(self, now: datetime) -> timedelta:
+        """How much later than expected its work runs at `now`: the service was down or busy
+        when it came due, or its first run could not finish (GitHub asked for a long wait,
+        a redelivery by hand). Measured to now, not to when it fired: that was its first run."""
+        return max(now - self.expected_at, timedelta(0))
 
-    @property
-    def lateness(self) -> str:
-        """`on time`, or `3h12m late`."""
-        late_by = self.late_by
+    def lateness(self, now: datetime) -> str:
+        """`on time`, or `3h12m late`, at `now`."""
+        late_by = self.late_by(now)
         return "on time" if late_by < timedelta(seconds=1) else f"{duration_words(late_by)} late"
 
 
 def fired_timer_body(timer: Timer, scheduled_at: float, fired_at: float) -> bytes:
     """The body of the delivery a timer becomes when it fires: shaped like GitHub's, so
-    that routing and the worker read it as any other (`FiredTimer.of` reads the rest)."""
+    that routing and the worker read it as any other (`FiredTimer.of` reads the rest).
+    `fired_at` is kept for the record, and for a hotfix-bot from before lateness was
+    measured to the run, which reads it."""
     return json.dumps(
         {
             "action": timer.kind,

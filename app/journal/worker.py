@@ -13,17 +13,19 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from githubkit.exception import RequestFailed
 
 from app.chat import ChatWebhook
-from app.github.client import GitHubApp, describe, describe_with_wait
+from app.github.client import GitHubApp, Transience, describe, describe_with_wait
 from app.handlers.routing import Context, Router, transience_of
 from app.intake import delivery as deliveries
 from app.journal import Journal, JournalEntry, JournalUnavailable
 from app.journal.timers import TIMER_EVENT, FiredTimer, Timers
 from app.logs import ContextLogger, for_delivery
 from app.metrics import DELIVERIES, PROCESSING_SECONDS
+from policies.wording import duration_words
 
 log = logging.getLogger("hotfix_bot.worker")
 
@@ -36,6 +38,10 @@ CLAIM_GAP_SECONDS = 0.02
 JOURNAL_RETRY_SECONDS = 1.0
 # How long an outcome waits for the journal to come back (locked, disk full), in tries.
 OUTCOME_WRITE_TRIES = 60
+# A timer whose attempts ran out gets its next chance this long after at the soonest
+# (`timer_retry_delay`), and none later than this long after it was due.
+TIMER_RETRY_AT_LEAST = 15 * 60.0
+TIMER_RETRY_FOR = 24 * 3600.0
 
 
 class Worker:
@@ -179,6 +185,7 @@ class Worker:
         )
         logger = for_delivery(log, delivery)
         started = time.perf_counter()
+        timer: FiredTimer | None = None
         try:
             delivery = deliveries.from_payload(
                 entry.id, entry.event, deliveries.parse(entry.payload)
@@ -191,7 +198,7 @@ class Worker:
                     "timer %s due %s UTC fired %s",
                     timer.id,
                     f"{timer.due_at:%Y-%m-%d %H:%M:%S}",
-                    timer.lateness,
+                    timer.lateness(datetime.fromtimestamp(self._journal.now(), UTC)),
                 )
             github = await self._github.installation(delivery.installation_id)
             attempt = entry.attempts + 1
@@ -219,7 +226,7 @@ class Worker:
         except asyncio.CancelledError:
             raise  # shutting down: the journal still says running, so a restart resumes it
         except Exception as error:
-            await self._handle_failure(entry, error, logger)
+            await self._handle_failure(entry, error, logger, timer)
         else:
             await self._recorded(lambda: self._journal.finish(entry.id), logger)
             DELIVERIES.labels(event=delivery.event, outcome="done").inc()
@@ -228,7 +235,11 @@ class Worker:
             PROCESSING_SECONDS.labels(event=delivery.event).observe(time.perf_counter() - started)
 
     async def _handle_failure(
-        self, entry: JournalEntry, error: Exception, logger: ContextLogger
+        self,
+        entry: JournalEntry,
+        error: Exception,
+        logger: ContextLogger,
+        timer: FiredTimer | None,
     ) -> None:
         now = self._journal.now()
         transience = transience_of(error, now)
@@ -245,8 +256,15 @@ class Worker:
             return
         # A wait too long to take in line fails the delivery too: a retry hours ahead would
         # hold back every later delivery of its pull request. The handler has shown the time
-        # on its check run; a re-run, or the next delivery, goes on from there.
+        # on its check run; a re-run, or the next delivery, goes on from there. A timer has
+        # neither (nothing on GitHub shows it, nothing comes after it), so the journal keeps
+        # it for its next chance, as one whose attempts ran out; a refusal still fails it.
         reason = describe_with_wait(error, now)
+        if timer is not None and transience.transient:
+            next_chance = timer_retry_delay(timer, transience, now)
+            if next_chance is not None:
+                await self._retry_timer_later(entry, reason, next_chance, logger)
+                return
         await self._recorded(lambda: self._journal.fail(entry.id, reason), logger)
         DELIVERIES.labels(event=entry.event, outcome="failed").inc()
         # A permanent error that is not GitHub's answer is a bug: keep its traceback.
@@ -258,7 +276,34 @@ class Worker:
             and not transience.transient,
         )
 
+    async def _retry_timer_later(
+        self, entry: JournalEntry, reason: str, delay: float, logger: ContextLogger
+    ) -> None:
+        await self._recorded(
+            lambda: self._journal.retry_timer_later(entry.id, reason, delay), logger
+        )
+        DELIVERIES.labels(event=entry.event, outcome="retried").inc()
+        logger.warning(
+            "attempt %d failed, the timer runs again in %s: %s",
+            entry.attempts + 1,
+            duration_words(timedelta(seconds=delay)),
+            reason,
+        )
+
     def _backoff(self, attempt: int) -> float:
         # Exponential with jitter, so retries of a burst do not arrive together.
         ceiling = min(self._backoff_base * 2.0 ** (attempt - 1), self._backoff_cap)
         return ceiling * random.uniform(0.8, 1.0)
+
+
+def timer_retry_delay(timer: FiredTimer, transience: Transience, now: float) -> float | None:
+    """How long from `now` until the next chance of a timer whose run could not finish on an
+    error that may pass: the wait GitHub asked for, when that was too long to take in line;
+    else (its attempts ran out) as long again as it is late already, at least
+    `TIMER_RETRY_AT_LEAST`, so that a lasting outage costs it a few runs, not one every few
+    minutes. None when that chance would come more than `TIMER_RETRY_FOR` after it was due:
+    the delivery then fails as any other does."""
+    late_by = now - timer.expected_at.timestamp()
+    asked = None if transience.retriable else transience.wait
+    delay = asked if asked is not None else max(TIMER_RETRY_AT_LEAST, late_by)
+    return delay if late_by + delay <= TIMER_RETRY_FOR else None
