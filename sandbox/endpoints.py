@@ -737,11 +737,16 @@ def get_issue(call: Call) -> Reply:
 
 def update_issue(call: Call) -> Reply:
     """An issue's new title or body (the fields hotfix-bot edits); a pull request's number is
-    an issue's too, and is answered as GitHub answers it, but not edited here."""
+    an issue's too, and `state: closed` closes the pull request as it does on GitHub (its
+    other fields are not edited here)."""
     repo = call.repo
-    issue = repo.issues.get(_issue_number(call))
-    if issue is None:
-        raise ApiError(404, "Not Found")
+    number = _issue_number(call)
+    pull = repo.pulls.get(number)
+    if pull is not None:
+        if call.optional("state", str, pull.state) == "closed" and pull.state == "open":
+            repo.close_pull(number)
+        return Reply(200, shapes.issue(call.fake, repo, pull))
+    issue = repo.issues[number]
     title, body = call.optional("title", str, issue.title), call.optional("body", str, issue.body)
     issue = repo.edit_issue(issue.number, title, body)
     return Reply(200, shapes.issue(call.fake, repo, issue))

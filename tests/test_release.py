@@ -417,6 +417,8 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     bot.repo.set_branch(BACKMERGE, resolution.sha)
     bot.repo.merge_pull(backmerge.number, "merge", merged_by="dev")
     rerun(bot, pull, "check_suite")
+    # Its branch, at the head people merged, goes with it.
+    assert sorted(bot.repo.branches) == ["develop", "main"]
     merged_back = row(
         "Back-merge",
         "✅ already done",
@@ -499,6 +501,9 @@ def test_a_back_merge_done_by_hand_beside_its_closed_pull_request_names_no_pull_
     bot.repo.merge_refs("develop", merge_sha(pull), "Merge main into develop", "dev")
     rerun(bot, pull)
 
+    # Its branch, still at the merge commit, holds nothing develop lacks: it goes.
+    assert sorted(bot.repo.branches) == ["develop", "main"]
+
     already = row(
         "Back-merge",
         "✅ already done",
@@ -515,6 +520,178 @@ def test_a_back_merge_done_by_hand_beside_its_closed_pull_request_names_no_pull_
     assert continued.body.endswith(
         f" UTC | Back-merge: `develop` already contains the merge commit `{merge_sha(pull)[:7]}` |"
     )
+
+
+CLOSING_MARKER = "<!-- hotfix-bot:back-merge-closed -->"
+
+
+def waiting_behind_protected_develop(bot: Bot) -> tuple[FakePull, FakePull]:
+    """A merged hotfix whose back-merge waits in a pull request, develop being protected;
+    then the admin lets hotfix-bot merge into develop."""
+    pull = merged_hotfix(bot)
+    bot.repo.protect("develop")
+    bot.pull_request(pull.number, "closed")
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
+    bot.repo.protect("develop", False)
+    return pull, backmerge
+
+
+def assert_closed_by_the_back_merge(
+    bot: Bot, pull: FakePull, backmerge: FakePull, how: str, link: str = " "
+) -> FakeComment:
+    """The back-merge pull request closed unmerged with one comment saying `how` the
+    back-merge was done, and the report's row saying so too; its one comment."""
+    assert (backmerge.state, backmerge.merged) == ("closed", False)
+    [comment] = bot.repo.comments_on(backmerge.number)
+    assert comment.author == BOT_LOGIN
+    assert comment.body == (
+        f"{CLOSING_MARKER}\nThe back-merge is done: {how}; closing this pull request."
+    )
+    done = "✅ done" if how.endswith(" by hotfix-bot") else "✅ already done"
+    detail = f"{how.removesuffix(' by hotfix-bot')}; closed #{backmerge.number}"
+    added = incident_report_done(
+        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
+    )
+    rows = (tag_done(pull), RELEASE_DONE, row("Back-merge", done, detail, link), DELETE_DONE)
+    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    return comment
+
+
+def test_a_back_merge_pull_request_left_open_is_closed_when_hotfix_bot_merges_back(
+    bot: Bot,
+) -> None:
+    pull, backmerge = waiting_behind_protected_develop(bot)
+    develop_before = bot.repo.branches["develop"].sha
+
+    rerun(bot, pull)
+
+    assert_merged_back(bot, pull, develop_before)
+    merged = bot.repo.branches["develop"].sha
+    how = f"merged into `develop` as `{merged[:7]}` by hotfix-bot"
+    link = f"[{merged[:7]}]({WEB}/commit/{merged})"
+    comment = assert_closed_by_the_back_merge(bot, pull, backmerge, how, link)
+    assert sorted(bot.repo.branches) == ["develop", "main"]
+
+    # Closed once: a later re-run asks nothing of the pull request nor of its branch.
+    with bot.counting() as requests:
+        rerun(bot, pull)
+    repo_path = "/repos/acme/widgets"
+    untouched = (f"{repo_path}/pulls", f"{repo_path}/merges")
+    about = (f"/pulls/{backmerge.number}", f"/issues/{backmerge.number}", BACKMERGE)
+    asked = [r.path for r in requests]
+    assert not [p for p in asked if p in untouched or any(part in p for part in about)], asked
+    assert bot.repo.comments_on(backmerge.number) == [comment]
+    assert_closed_by_the_back_merge(bot, pull, backmerge, how, link)
+
+
+def test_a_back_merge_pull_request_is_closed_after_a_failed_run_too(bot: Bot) -> None:
+    """A failure's outcome replaces the one that waited on the pull request: the re-run after
+    it still finds that pull request and closes it."""
+    pull, backmerge = waiting_behind_protected_develop(bot)
+    bot.fake.inject("POST", r"/merges$", status=404, body={"message": "Not Found"})
+    rerun(bot, pull)
+    assert release_run(bot, pull).conclusion == "failure"
+    assert backmerge.state == "open"
+
+    rerun(bot, pull)
+
+    merged = bot.repo.branches["develop"].sha
+    how = f"merged into `develop` as `{merged[:7]}` by hotfix-bot"
+    assert_closed_by_the_back_merge(
+        bot, pull, backmerge, how, f"[{merged[:7]}]({WEB}/commit/{merged})"
+    )
+    assert BACKMERGE not in bot.repo.branches
+
+
+def test_closing_the_back_merge_pull_request_is_retried_with_one_comment(bot: Bot) -> None:
+    """The run is retried after the comment: the merge it made is found, and the comment is
+    not posted again."""
+    pull, backmerge = waiting_behind_protected_develop(bot)
+    bot.fake.inject("PATCH", rf"/issues/{backmerge.number}$", status=502)
+
+    rerun(bot, pull)
+
+    closes = bot.fake.requests_to("PATCH", f"/repos/acme/widgets/issues/{backmerge.number}")
+    assert [request.status for request in closes] == [502, 200]
+    merged = bot.repo.branches["develop"].sha
+    [comment] = bot.repo.comments_on(backmerge.number)
+    assert comment.body == (
+        f"{CLOSING_MARKER}\nThe back-merge is done: merged into `develop` as `{merged[:7]}` by "
+        "hotfix-bot; closing this pull request."
+    )
+    assert (backmerge.state, BACKMERGE in bot.repo.branches) == ("closed", False)
+    # The retry's words: it found develop containing the merge commit.
+    how = f"`develop` already contains the merge commit `{merge_sha(pull)[:7]}`"
+    closed = row("Back-merge", "✅ already done", f"{how}; closed #{backmerge.number}")
+    assert closed in release_run(bot, pull).output["summary"].splitlines()
+
+
+def test_a_back_merge_branch_people_added_to_is_kept_when_its_pull_request_is_closed(
+    bot: Bot,
+) -> None:
+    pull, backmerge = waiting_behind_protected_develop(bot)
+    added = bot.repo.commit(BACKMERGE, {"NOTES.md": "notes\n"}, "Notes on the hotfix")
+
+    rerun(bot, pull)
+
+    merged = bot.repo.branches["develop"].sha
+    how = f"merged into `develop` as `{merged[:7]}` by hotfix-bot"
+    assert (backmerge.state, bot.repo.branches[BACKMERGE].sha) == ("closed", added)
+    [comment] = bot.repo.comments_on(backmerge.number)
+    assert comment.body == (
+        f"{CLOSING_MARKER}\nThe back-merge is done: {how}; closing this pull request. "
+        f"`{BACKMERGE}` is kept: it has commits besides the merge commit (at `{added[:7]}`)."
+    )
+    closed = row(
+        "Back-merge",
+        "✅ done",
+        f"merged into `develop` as `{merged[:7]}`; closed #{backmerge.number}",
+        f"[{merged[:7]}]({WEB}/commit/{merged})",
+    )
+    assert closed in release_run(bot, pull).output["summary"].splitlines()
+
+
+@pytest.mark.parametrize(
+    "deleted_by_github",
+    ["no", "on the merge", "between the look and the delete (422)", "... (404)"],
+)
+def test_the_branch_of_a_merged_back_merge_pull_request_is_deleted(
+    bot: Bot, deleted_by_github: str
+) -> None:
+    pull, backmerge = waiting_behind_protected_develop(bot)
+    bot.repo.protect("develop")
+    bot.repo.merge_pull(backmerge.number, "merge", merged_by="dev")
+    if deleted_by_github == "on the merge":
+        bot.repo.delete_branch(BACKMERGE)
+    elif deleted_by_github != "no":
+        status = 404 if "404" in deleted_by_github else 422
+        message = "Not Found" if status == 404 else "Reference does not exist"
+        bot.fake.inject(
+            "DELETE",
+            "/git/refs/heads/backmerge",
+            status=status,
+            body={"message": message},
+            apply=True,
+        )
+
+    rerun(bot, pull)
+
+    assert sorted(bot.repo.branches) == ["develop", "main"]
+    merged_back = row(
+        "Back-merge",
+        "✅ already done",
+        f"pull request #{backmerge.number} merged into `develop`",
+        f"[#{backmerge.number}]({WEB}/pull/{backmerge.number})",
+    )
+    added = incident_report_done(
+        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
+    )
+    rows = (tag_done(pull), RELEASE_DONE, merged_back, DELETE_DONE)
+    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert bot.repo.comments_on(backmerge.number) == []
 
 
 def test_a_rerun_that_comes_while_the_merge_runs_waits_for_it(bot: Bot) -> None:

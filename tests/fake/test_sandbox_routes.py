@@ -264,6 +264,19 @@ def test_comments(world: World) -> None:
     assert world.client.post(f"{REPO}/issues/99/comments", json={"body": "x"}).status_code == 404
 
 
+def test_the_issues_api_closes_a_pull_request(world: World) -> None:
+    world.repo.commit("hotfix/x", {"VERSION": "1.2.4\n"}, "bump")
+    pull = world.repo.open_pull("hotfix/x", "main", "x", "dev")
+    closed = world.client.patch(f"{REPO}/issues/{pull.number}", json={"state": "closed"})
+    assert closed.status_code == 200
+    assert (closed.json()["state"], "pull_request" in closed.json()) == ("closed", True)
+    assert (pull.state, pull.merged, pull.closed_at is not None) == ("closed", False, True)
+    listed = world.client.get(f"{REPO}/pulls", params={"state": "closed"}).json()
+    assert [(p["number"], p["state"], p["merged_at"]) for p in listed] == [
+        (pull.number, "closed", None)
+    ]
+
+
 def test_team_members_and_memberships(world: World) -> None:
     world.fake.add_team("acme", "engineering-leads", members=[f"lead{i}" for i in range(35)])
     teams = "/orgs/acme/teams/engineering-leads"

@@ -6,13 +6,17 @@ settles them itself: on `backmerge/<tag>` at the merge commit it commits the tar
 version files, merges that branch and deletes it. Any other refusal (a conflict elsewhere,
 a protected branch) leaves `backmerge/<tag>` at the merge commit and one pull request from
 it, saying why and asking the hotfix author to review; once people merged it, a re-run
-names it as what did the back-merge.
+names it as what did the back-merge. When a re-run merges back itself (or finds it merged
+back another way), it closes that pull request if still open, saying so; and once the
+pull request is closed or merged, it deletes `backmerge/<tag>` unless people added commits
+to it that the target does not have.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, classify, error_message
 from app.github.reads import Look
+from app.handlers.notices import comment_once
 from app.handlers.release.plan import ReleasePlan, path_part
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import tag as tag_step
@@ -87,23 +92,25 @@ async def back_merge(run: StepRun) -> StepOutcome:
         merged = await _merge(github, plan, plan.merge_sha)
     except _Refused as refused:
         return await _after_refusal(run, refused)
-    if merged is None:
-        # A crash between merging `backmerge/<tag>` and deleting it left the branch behind.
-        finished = await _finish_resolution_left_behind(github, plan)
-        return (
-            finished
-            or await _merged_by_people(run)
-            or StepOutcome(
-                StepStatus.ALREADY_DONE,
-                f"{plan.back_merge_target_words} already contains the merge commit "
-                f"`{plan.short_sha}`",
-            )
+    if merged is not None:
+        done = StepOutcome(
+            StepStatus.DONE,
+            f"merged into {plan.back_merge_target_words} as `{merged[:7]}`",
+            Link(merged[:7], plan.commit_url(merged)),
         )
-    return StepOutcome(
-        StepStatus.DONE,
-        f"merged into {plan.back_merge_target_words} as `{merged[:7]}`",
-        Link(merged[:7], plan.commit_url(merged)),
+        pulls = await _earlier_back_merge_pulls(run)
+        head = await _branch_head(github, plan) if pulls else None
+        return await _settle_back_merge_pulls(run, done, pulls, head)
+    head, pulls = await asyncio.gather(_branch_head(github, plan), _earlier_back_merge_pulls(run))
+    # A crash between merging `backmerge/<tag>` and deleting it left the branch behind.
+    finished = await _finish_resolution_left_behind(github, plan, head)
+    if finished is not None:
+        return finished
+    already = StepOutcome(
+        StepStatus.ALREADY_DONE,
+        f"{plan.back_merge_target_words} already contains the merge commit `{plan.short_sha}`",
     )
+    return await _settle_back_merge_pulls(run, already, pulls, head)
 
 
 async def _merge(github: InstallationClient, plan: ReleasePlan, head: str) -> str | None:
@@ -359,11 +366,11 @@ async def _version_resolution_paths(
 
 
 async def _finish_resolution_left_behind(
-    github: InstallationClient, plan: ReleasePlan
+    github: InstallationClient, plan: ReleasePlan, head: str | None
 ) -> StepOutcome | None:
     """The target contains the merge commit: when through the step's own version commit
-    on `backmerge/<tag>` and the branch is still there, the branch is deleted now."""
-    head = await _branch_head(github, plan)
+    on `backmerge/<tag>` (at `head`) and the branch is still there, the branch is deleted
+    now."""
     if head is None or head == plan.merge_sha:
         return None
     paths = await _version_resolution_paths(github, plan, head)
@@ -383,29 +390,81 @@ def _resolved(plan: ReleasePlan, paths: list[str], commit_sha: str) -> StepOutco
     )
 
 
-async def _merged_by_people(run: StepRun) -> StepOutcome | None:
-    """The target contains the merge commit, and an earlier run left the back-merge to people
-    in a pull request: that pull request as what did it, when it merged (one request, made
-    only then). None otherwise (closed unmerged: someone merged back another way)."""
+async def _earlier_back_merge_pulls(run: StepRun) -> list[dict[str, Any]]:
+    """The pull requests from `backmerge/<tag>` into the target, open or closed, when an
+    earlier run may have opened one: it waited on one, or failed, and a failure's outcome
+    replaces the waiting one's. One request, made only then; none otherwise."""
     plan, previous = run.plan, run.previous
-    if previous is None or previous.status is not StepStatus.WAITING:
-        return None
+    if previous is None or previous.status not in (StepStatus.WAITING, StepStatus.FAILED):
+        return []
     owner = plan.repository.split("/")[0]
-    closed = await run.github.get_json(
+    pulls: list[dict[str, Any]] = await run.github.get_json(
         f"/repos/{plan.repository}/pulls",
         {
             "head": f"{owner}:{plan.backmerge_branch}",
             "base": plan.back_merge_target,
-            "state": "closed",
+            "state": "all",
         },
     )
-    pull = next((pull for pull in closed if pull.get("merged_at")), None)
-    if pull is None:
-        return None
-    return StepOutcome(
-        StepStatus.ALREADY_DONE,
-        f"pull request #{pull['number']} merged into {plan.back_merge_target_words}",
-        Link(f"#{pull['number']}", pull["html_url"]),
+    return pulls
+
+
+async def _settle_back_merge_pulls(
+    run: StepRun, outcome: StepOutcome, pulls: list[dict[str, Any]], head: str | None
+) -> StepOutcome:
+    """The target contains the merge commit, as `outcome` says; `pulls` are the back-merge
+    pull requests (`_earlier_back_merge_pulls`) and `head` is where `backmerge/<tag>` points.
+
+    One that people merged is named as what did the back-merge, when this run merged nothing
+    (closed unmerged: someone merged back another way). One still open asks people to merge
+    what is merged already: it is closed, with a comment saying where the hotfix went. The
+    branch is deleted when all it holds is in the target: it is still at the merge commit,
+    or at the head of the merged pull request (GitHub may have deleted it on the merge)."""
+    github, plan = run.github, run.plan
+    merged_pull = next((pull for pull in pulls if pull.get("merged_at")), None)
+    if merged_pull is not None and outcome.status is StepStatus.ALREADY_DONE:
+        number = merged_pull["number"]
+        outcome = StepOutcome(
+            StepStatus.ALREADY_DONE,
+            f"pull request #{number} merged into {plan.back_merge_target_words}",
+            Link(f"#{number}", merged_pull["html_url"]),
+        )
+    merged_work = {plan.merge_sha}
+    if merged_pull is not None:
+        merged_work.add(merged_pull["head"]["sha"])
+    branch_done_with = head in merged_work
+    open_pull = next((pull for pull in pulls if pull["state"] == "open"), None)
+    if open_pull is not None:
+        number = open_pull["number"]
+        kept = None if branch_done_with else head
+        await _close_back_merge_pull(run, number, outcome, kept)
+        outcome = dataclasses.replace(outcome, detail=f"{outcome.detail}; closed #{number}")
+    if pulls and branch_done_with:
+        await _delete_backmerge_branch(github, plan)
+    return outcome
+
+
+_CLOSING_MARKER = "<!-- hotfix-bot:back-merge-closed -->"
+
+
+async def _close_back_merge_pull(
+    run: StepRun, number: int, outcome: StepOutcome, kept_head: str | None
+) -> None:
+    """Close back-merge pull request `number`, commented once (a retry finds the comment);
+    `kept_head` is where `backmerge/<tag>` points when people added commits to it, which
+    keep it."""
+    plan = run.plan
+    by = " by hotfix-bot" if outcome.status is StepStatus.DONE else ""
+    text = f"The back-merge is done: {outcome.detail}{by}; closing this pull request."
+    if kept_head is not None:
+        text += (
+            f" `{plan.backmerge_branch}` is kept: it has commits besides the merge commit "
+            f"(at `{kept_head[:7]}`)."
+        )
+    await comment_once(run.context, number, _CLOSING_MARKER, text)
+    # The issues API closes a pull request as it closes an issue.
+    await run.github.request(
+        "PATCH", f"/repos/{plan.repository}/issues/{number}", body={"state": "closed"}
     )
 
 
@@ -421,8 +480,11 @@ async def _delete_backmerge_branch(github: InstallationClient, plan: ReleasePlan
     try:
         await github.request("DELETE", branch_ref)
     except RequestFailed as error:
-        if error.response.status_code != 422 or "does not exist" not in error_message(error):
-            raise  # 422 "Reference does not exist": deleted already
+        # Deleted already (by a run before, or by GitHub once it merged the pull request):
+        # 422 "Reference does not exist", or a 404.
+        status = error.response.status_code
+        if status != 404 and (status != 422 or "does not exist" not in error_message(error)):
+            raise
 
 
 async def _back_merge_pull(
