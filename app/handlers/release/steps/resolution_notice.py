@@ -63,7 +63,9 @@ async def post_resolution_notice(run: StepRun) -> StepOutcome:
     if link is None and incident.due_at is not None:
         # The report failed: the notice says it is not opened yet, and the re-run that opens
         # it (or finds it opened by hand) edits the notice to link it.
-        said = "posted the resolution notice" if posted else "the resolution notice was posted"
+        said = (
+            "posted the resolution notice" if posted else "the resolution notice was posted before"
+        )
         return StepOutcome(
             StepStatus.WAITING, f"{said}; it waits for the incident report to link it"
         )
