@@ -154,16 +154,23 @@ def release_words(incident: Incident) -> str:
     return f"{tag}, [release {incident.tag}]({incident.release_url})"
 
 
+def report_words(incident: Incident, report: str | None) -> str:
+    """The incident report as the resolution notice names it: `report` (the issue, None
+    while none was opened) with its due time, or that its severity keeps none."""
+    due_at = incident.due_at
+    if due_at is None:
+        return f"none for {incident.severity}"
+    if report is None:
+        return f"not opened yet, due {when(due_at)}"
+    return f"{report}, due {when(due_at)}"
+
+
 def resolution_values(
     incident: Incident, timeline: Sequence[TimelineEvent], report: str | None
 ) -> Mapping[str, str]:
-    """The resolution notice's placeholders; `report` names the report issue (None: its
-    severity keeps none)."""
+    """The resolution notice's placeholders; `report` names the report issue (None: none
+    was opened)."""
     due_at = incident.due_at
-    if report is not None and due_at is not None:
-        report_words = f"{report}, due {when(due_at)}"
-    else:
-        report_words = f"none for {incident.severity}"
     return {
         **pull_request_values(
             incident.repository, incident.number, incident.title, incident.author, incident.severity
@@ -172,7 +179,7 @@ def resolution_values(
         "resolution_time": duration_words(incident.duration),
         "timeline": "\n".join(f"{when(event.at)} - {event.text}" for event in key_rows(timeline)),
         "tag": incident.tag or "not tagged yet",
-        "report": report_words,
+        "report": report_words(incident, report),
         "report_due": when(due_at) if due_at else "none",
     }
 

@@ -165,6 +165,41 @@ def test_each_notice_escalation_and_break_glass_goes_to_chat_once(
     assert {(entry.status, entry.attempts) for entry in chat_deliveries(bot)} == {("done", 1)}
 
 
+def test_a_notice_posted_before_its_report_goes_to_chat_once_and_is_edited_to_link_it(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    bot.repo.create_branch("develop", "main")
+    pull = bot.open_hotfix(labels=("hotfix", "P1"))
+    bot.pull_request(pull.number, "opened")
+    # GitHub refuses the incident report once: the notice is posted and sent all the same.
+    refused = {"message": "Resource not accessible by integration"}
+    bot.fake.inject("POST", "/repos/acme/widgets/issues$", status=403, times=1, body=refused)
+    sha = bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+    wait_for(lambda: chat.received)
+    [comment] = [c for c in bot.repo.comments_on(pull.number) if "resolution:" in c.body]
+    unopened = comment.body.partition("\n")[2]
+    assert unopened.endswith(
+        "\n\nIncident report: not opened yet, due 2026-12-06 20:30 UTC\n"
+        "Thank you for your patience."
+    )
+    sent = [f"acme/widgets#1: {comment_url(bot, pull, 'resolution:')}\n{unopened}"]
+    assert chat.texts() == sent
+
+    bot.fake.faults.clear()
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    [report] = [i for i in bot.repo.issues.values() if "incident-report" in i.labels]
+    link = f"[#{report.number}](https://github.com/acme/widgets/issues/{report.number})"
+    assert comment.body.partition("\n")[2] == unopened.replace("not opened yet", link)
+    # Chat keeps what it was told: no second message.
+    assert chat.texts() == sent
+    assert [(entry.status, entry.attempts) for entry in chat_deliveries(bot)] == [("done", 1)]
+
+
 def test_chat_off_in_the_repository_sends_nothing(chatty_bot: Bot, chat: ChatReceiver) -> None:
     bot = chatty_bot
     bot.repo.commit("main", {".github/hotfix.yml": "notify: {chat: false}\n"}, "No chat")

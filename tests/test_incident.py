@@ -1086,8 +1086,32 @@ def test_a_retroactive_review_github_refused_is_made_once_and_the_report_names_i
     ) in release_report(bot, sha)
 
 
-def test_a_report_github_refused_is_written_by_the_rerun_and_the_notice_waits_to_link_it(
-    clocked_bot: Bot,
+def finish_by_hand_giving(summary: str, command: str) -> str:
+    """The text the report's *Finish by hand* gives `command` on its standard input, it being
+    the section's one command."""
+    start = (
+        "\n\n## Finish by hand\n\n"
+        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
+        f"confirm:\n\n```sh\ngit fetch origin\n{command} <<'EOF'\n"
+    )
+    assert start in summary, summary
+    text = summary[summary.index(start) + len(start) :]
+    assert text.endswith("\nEOF\n```"), summary
+    return text.removesuffix("\nEOF\n```")
+
+
+def notice_comment(bot: Bot, pull: FakePull) -> FakeComment:
+    [comment] = [
+        c
+        for c in bot.repo.comments_on(pull.number)
+        if c.body.startswith("<!-- hotfix-bot notice resolution:")
+    ]
+    return comment
+
+
+@pytest.mark.parametrize("by_hand", [True, False], ids=["opened-by-hand", "opened-by-the-rerun"])
+def test_a_report_github_refused_is_opened_whole_and_the_notice_posted_at_once_then_links_it(
+    clocked_bot: Bot, tmp_path: Path, by_hand: bool
 ) -> None:
     bot = clocked_bot
     organization(bot)
@@ -1096,41 +1120,95 @@ def test_a_report_github_refused_is_written_by_the_rerun_and_the_notice_waits_to
     sha = merge(bot, pull)
 
     assert reports(bot) == []
-    # The notice would have said the report was not opened, and stayed so: it waits.
-    assert notices(bot, pull) == {}
+    # Posted at once all the same, saying the report is not opened yet.
+    unopened = notices(bot, pull)["resolution:acme/widgets#1"]
+    assert unopened.endswith(
+        "\n\nIncident report: not opened yet, due 2026-12-06 20:30 UTC\n"
+        "Thank you for your patience."
+    )
     summary = release_report(bot, sha)
-    assert summary.endswith(
+    assert (
         "| Incident report | ❌ failed | GitHub answered 403 to POST /repos/acme/widgets/issues: "
         "Resource not accessible by integration |   |\n"
-        "| Resolution notice | ➖ skipped | needs the incident report, which failed: the notice "
-        "links it |   |\n"
-        "\n## Finish by hand\n\n"
-        # Their text comes from the timeline: no command given here could hold it.
-        "*Incident report* and *Resolution notice* have no command: hotfix-bot writes them from "
-        "what it recorded of the hotfix. Fix what their rows name, then re-run the "
-        "`hotfix-release` check."
+        "| Resolution notice | ⏳ waiting | posted the resolution notice; it waits for the "
+        "incident report to link it |   |\n\n## Finish by hand"
+    ) in summary
+    # The report's whole text, as the step wrote it before GitHub refused it.
+    body = finish_by_hand_giving(
+        summary,
+        "gh issue create --title 'Incident report: Fix' --label incident-report --label P1 "
+        "--assignee dev --body-file -",
     )
+    assert body.startswith(
+        "<!-- hotfix-bot:incident-report acme/widgets#1 -->\n# Incident Report: Fix\n\n"
+        "## Summary\n- **Incident ID:** INC-2026-001\n"
+    )
+    if by_hand:
+        apply(run_by_hand(summary, tmp_path), bot.repo, "lead")
+        body += "\n"  # a here-document ends in a newline
 
     rerun_once_github_takes_it(bot, sha)
 
     [issue] = reports(bot)
-    assert issue.body.startswith(
-        "<!-- hotfix-bot:incident-report acme/widgets#1 -->\n# Incident Report: Fix\n\n"
-        "## Summary\n- **Incident ID:** INC-2026-001\n"
+    assert (issue.title, issue.body, issue.labels, issue.assignees) == (
+        "Incident report: Fix",
+        body,
+        ["incident-report", "P1"],
+        ["dev"],
     )
     link = f"[#{issue.number}]({WEB}/issues/{issue.number})"
-    assert notices(bot, pull)["resolution:acme/widgets#1"].endswith(
-        f"\n\nIncident report: {link}, due 2026-12-06 20:30 UTC\nThank you for your patience."
+    # The notice posted before, edited once to link it.
+    comment = notice_comment(bot, pull)
+    edits = bot.fake.requests_to("PATCH", f"{ISSUES}/comments/{comment.id}")
+    assert len(edits) == 1
+    assert notices(bot, pull) == {
+        "resolution:acme/widgets#1": unopened.replace(
+            "Incident report: not opened yet, due", f"Incident report: {link}, due"
+        )
+    }
+    opened = (
+        f"✅ already done | issue #{issue.number} already holds the incident report"
+        if by_hand
+        else f"✅ done | opened issue #{issue.number} (assigned to @dev)"
     )
     assert release_report(bot, sha).endswith(
-        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
-        f"2026-12-06 20:30 UTC | {link} |\n"
-        "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |"
+        f"| Incident report | {opened}, due 2026-12-06 20:30 UTC | {link} |\n"
+        "| Resolution notice | ✅ done | the resolution notice links the incident report "
+        f"#{issue.number} now |   |"
+    )
+
+    # Again: nothing more is opened, posted or edited.
+    rerun_once_github_takes_it(bot, sha)
+    assert reports(bot) == [issue]
+    assert len(issues_created(bot.fake)) == (1 if by_hand else 2)
+    assert bot.repo.comments_on(pull.number)[0] is comment
+    assert len(bot.fake.requests_to("PATCH", f"{ISSUES}/comments/{comment.id}")) == 1
+
+
+def test_a_report_not_looked_for_has_no_command_and_the_notice_still_goes_out(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    # Whether the report was opened is not known: a command could open a second.
+    bot.fake.inject("GET", f"{ISSUES}$", status=403, times=1, body=REFUSED)
+    sha = merge(bot, pull)
+
+    assert reports(bot) == []
+    assert "resolution:acme/widgets#1" in notices(bot, pull)
+    assert release_report(bot, sha).endswith(
+        "| Resolution notice | ⏳ waiting | posted the resolution notice; it waits for the "
+        "incident report to link it |   |\n"
+        "\n## Finish by hand\n\n"
+        "*Incident report* has no command: hotfix-bot writes it from what it recorded of the "
+        "hotfix. Fix what its row names, then re-run the `hotfix-release` check."
     )
 
 
-def test_a_resolution_notice_github_refused_is_posted_whole_by_the_rerun(
-    clocked_bot: Bot,
+@pytest.mark.parametrize("by_hand", [True, False], ids=["posted-by-hand", "posted-by-the-rerun"])
+def test_a_resolution_notice_github_refused_is_posted_whole_by_hand_or_by_the_rerun(
+    clocked_bot: Bot, tmp_path: Path, by_hand: bool
 ) -> None:
     bot = clocked_bot
     organization(bot)
@@ -1140,36 +1218,47 @@ def test_a_resolution_notice_github_refused_is_posted_whole_by_the_rerun(
     sha = merge(bot, pull)
 
     assert notices(bot, pull) == {}
-    assert release_report(bot, sha).endswith(
+    summary = release_report(bot, sha)
+    assert (
         "| Resolution notice | ❌ failed | GitHub answered 403 to POST "
         "/repos/acme/widgets/issues/1/comments: Resource not accessible by integration |   |\n"
-        "\n## Finish by hand\n\n"
-        "*Resolution notice* has no command: hotfix-bot writes it from what it recorded of the "
-        "hotfix. Fix what its row names, then re-run the `hotfix-release` check."
+        "\n## Finish by hand"
+    ) in summary
+    # The notice's whole text, as the step wrote it before GitHub refused it.
+    text = finish_by_hand_giving(summary, "gh pr comment 1 --body-file -")
+    [issue] = reports(bot)
+    develop = bot.repo.branches["develop"].sha
+    assert text == (
+        "<!-- hotfix-bot notice resolution:acme/widgets#1 -->\n"
+        "✅ RESOLVED - Production Restored\n"
+        "\n"
+        "Status: Resolved\n"
+        "Resolution Time: 0s\n"
+        "Fix: #1 Fix, merged 2026-12-04 20:30 UTC, tagged v1.2.4\n"
+        "\n"
+        "Timeline:\n"
+        "2026-12-04 20:30 UTC - Opened by @dev\n"
+        "2026-12-04 20:30 UTC - Became a P1 hotfix\n"
+        f"2026-12-04 20:30 UTC - Merged into `main` by @lead as `{sha[:7]}`\n"
+        f"2026-12-04 20:30 UTC - Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`\n"
+        "2026-12-04 20:30 UTC - Release: published release `v1.2.4`\n"
+        f"2026-12-04 20:30 UTC - Back-merge: merged into `develop` as `{develop[:7]}`\n"
+        "\n"
+        f"Incident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+        "2026-12-06 20:30 UTC\n"
+        "Thank you for your patience."
     )
+    if by_hand:
+        apply(run_by_hand(summary, tmp_path), bot.repo, "lead")
+        text += "\n"  # a here-document ends in a newline
 
     rerun_once_github_takes_it(bot, sha)
 
-    [issue] = reports(bot)
-    develop = bot.repo.branches["develop"].sha
-    assert notices(bot, pull) == {
-        "resolution:acme/widgets#1": (
-            "✅ RESOLVED - Production Restored\n"
-            "\n"
-            "Status: Resolved\n"
-            "Resolution Time: 0s\n"
-            "Fix: #1 Fix, merged 2026-12-04 20:30 UTC, tagged v1.2.4\n"
-            "\n"
-            "Timeline:\n"
-            "2026-12-04 20:30 UTC - Opened by @dev\n"
-            "2026-12-04 20:30 UTC - Became a P1 hotfix\n"
-            f"2026-12-04 20:30 UTC - Merged into `main` by @lead as `{sha[:7]}`\n"
-            f"2026-12-04 20:30 UTC - Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`\n"
-            "2026-12-04 20:30 UTC - Release: published release `v1.2.4`\n"
-            f"2026-12-04 20:30 UTC - Back-merge: merged into `develop` as `{develop[:7]}`\n"
-            "\n"
-            f"Incident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
-            "2026-12-06 20:30 UTC\n"
-            "Thank you for your patience."
-        )
-    }
+    # One notice, found again when people posted it.
+    assert notice_comment(bot, pull).body == text
+    posted = (
+        "✅ already done | the resolution notice was posted before"
+        if by_hand
+        else "✅ done | posted the resolution notice on the pull request"
+    )
+    assert release_report(bot, sha).endswith(f"| Resolution notice | {posted} |   |")

@@ -44,7 +44,7 @@ from app.handlers.release.report import (
     config_problem_report,
     steps_report,
 )
-from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
+from app.handlers.release.step import Step, StepCommandsKnown, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import back_merge, tag, verbal_approvals
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
@@ -423,24 +423,34 @@ async def _run_step(
     try:
         run = StepRun(context.github, plan, previous, outstanding_needs, context, earlier, reads)
         outcome = await step.action(run)
+    except StepCommandsKnown as known:
+        outcome = _failed(context, step, known.error, known.commands)
     except Exception as error:
-        now = context.clock()
-        transience = transience_of(error, now)
-        if transience.retriable and not context.last_attempt:
-            raise  # the worker retries the whole run; finished steps are not redone
-        # A failure that is not GitHub's answer is a bug: keep its traceback.
-        reason = describe_with_wait(error, now)
-        context.log.warning(
-            "step %s failed: %s",
-            step.key,
-            reason,
-            exc_info=not transience.transient and not isinstance(error, RequestFailed),
-        )
-        outcome = StepOutcome(StepStatus.FAILED, reason)
+        outcome = _failed(context, step, error)
     state.steps[step.key] = outcome
     await _record_in_timeline(context, plan, step, outcome)
     await state.save(context)
     return outcome
+
+
+def _failed(
+    context: Context, step: Step, error: Exception, commands: tuple[str, ...] | None = None
+) -> StepOutcome:
+    """The outcome of `step` stopped by `error`, with the `commands` that finish it by hand
+    when it knew them; `error` itself when it may pass and the run has attempts left."""
+    now = context.clock()
+    transience = transience_of(error, now)
+    if transience.retriable and not context.last_attempt:
+        raise error  # the worker retries the whole run; finished steps are not redone
+    # A failure that is not GitHub's answer is a bug: keep its traceback.
+    reason = describe_with_wait(error, now)
+    context.log.warning(
+        "step %s failed: %s",
+        step.key,
+        reason,
+        exc_info=not transience.transient and not isinstance(error, RequestFailed),
+    )
+    return StepOutcome(StepStatus.FAILED, reason, commands=commands)
 
 
 async def _record_in_timeline(

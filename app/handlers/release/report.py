@@ -126,10 +126,11 @@ def comment_body(report: Report) -> str:
 
 def _finish_by_hand(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
     """What finishes, by hand, each step that failed or was blocked: the words of those
-    whose own commands would not (`StepOutcome.by_hand`), then the commands of the others,
-    but for the steps the former blocked (a failed step that needs one still has its own: it
-    ran without what that one makes); and the steps that have no command, which a re-run does
-    once what stopped them is fixed."""
+    whose own commands would not (`StepOutcome.by_hand`), then the commands of the others
+    (those their run wrote, `StepOutcome.commands`, else the step's own), but for the steps
+    the former blocked (a failed step that needs one still has its own: it ran without what
+    that one makes); and the steps that have no command, which a re-run does once what
+    stopped them is fixed."""
     unfinished = {StepStatus.FAILED, StepStatus.BLOCKED}
     told = {
         step.key: outcome.by_hand
@@ -140,7 +141,8 @@ def _finish_by_hand(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
     for step, outcome in outcomes:
         blocked_by_told = outcome.status is StepStatus.BLOCKED and step.all_needs & told.keys()
         if outcome.status in unfinished and step.key not in told and not blocked_by_told:
-            commands.append((step, step.manual_commands(plan)))
+            own = outcome.commands
+            commands.append((step, list(own) if own is not None else step.manual_commands(plan)))
     script = "\n".join(line for _, lines in commands for line in lines)
     rerun_only = [f"*{step.title}*" for step, lines in commands if not lines]
     parts = list(told.values())

@@ -7,7 +7,8 @@ Outcomes are stored in the journal as JSON, so a later run can resume.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -63,6 +64,10 @@ class StepOutcome:
     # finish it, in Markdown: the report shows it in their place, and leaves out the commands
     # of the steps it blocked, which would act on what it did not make.
     by_hand: str | None = None
+    # The shell commands that finish it by hand, when only its run could write them (a text
+    # made from the hotfix's timeline): the report shows them in place of the step's own
+    # (`Step.manual_commands`). Set by `StepCommandsKnown`.
+    commands: tuple[str, ...] | None = None
 
     def as_json(self) -> dict[str, Any]:
         link = {"text": self.link.text, "url": self.link.url} if self.link else None
@@ -71,6 +76,7 @@ class StepOutcome:
             "detail": self.detail,
             "link": link,
             "by_hand": self.by_hand,
+            "commands": list(self.commands) if self.commands is not None else None,
         }
 
     @classmethod
@@ -81,7 +87,28 @@ class StepOutcome:
             data["detail"],
             Link(link["text"], link["url"]) if link else None,
             data.get("by_hand"),  # kept before outcomes had it: none
+            tuple(commands) if (commands := data.get("commands")) is not None else None,
         )
+
+
+class StepCommandsKnown(Exception):
+    """`error` stopped a step that knew by then the commands that make, by hand, what it was
+    making (`commands_if_it_fails`): its failed outcome carries them."""
+
+    def __init__(self, error: Exception, commands: Sequence[str]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.commands = tuple(commands)
+
+
+@contextmanager
+def commands_if_it_fails(commands: Sequence[str]) -> Iterator[None]:
+    """Around what a step makes from a text only its run could write: should it fail,
+    `commands` (which make the same, `with_text_on_stdin`) finish it by hand."""
+    try:
+        yield
+    except Exception as error:
+        raise StepCommandsKnown(error, commands) from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +140,9 @@ def no_looks(plan: ReleasePlan) -> Sequence[Look]:
 
 def no_commands(plan: ReleasePlan) -> list[str]:
     """For the steps whose text is written from what hotfix-bot recorded of the hotfix (its
-    timeline, the other steps' outcomes), which no command given with the report can hold."""
+    timeline, the other steps' outcomes): only their run knows it, and gives the commands with
+    the outcome when it fails (`commands_if_it_fails`). A step stopped before it knew its text
+    has none: the report says to fix the cause and re-run."""
     return []
 
 
@@ -157,7 +186,8 @@ class Step:
     # The shell commands that finish it by hand, shown when it failed or was blocked: they
     # make exactly what it would have (a text it writes given whole, `with_text_on_stdin`),
     # so that a re-run finds it done. No command (`no_commands`) when what it writes comes
-    # from what only a run has; the report then says to fix the cause and re-run.
+    # from what only a run has: the outcome of the run carries them (`StepOutcome.commands`),
+    # or, stopped before it knew its text, the report says to fix the cause and re-run.
     manual_commands: Callable[[ReleasePlan], list[str]]
     # Steps listed before it, which it starts after: every step whose outcome it reads, or
     # whose work must be done before its own. Those whose work is outstanding reach it as

@@ -8,6 +8,7 @@ When it is due, a timer reminds its assignee once if it is still open.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -24,8 +25,10 @@ from app.handlers.release.step import (
     StepOutcome,
     StepRun,
     StepStatus,
+    commands_if_it_fails,
     hotfixes_only,
     no_commands,
+    with_text_on_stdin,
 )
 from app.handlers.release.steps import back_merge, release, retro_review, tag, verbal_approvals
 from policies.facts import BreakGlass
@@ -121,7 +124,8 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         body += report_body(incident, events, _notes(run))
         labels = [LABEL, plan.config.labels.severities[plan.severity or ""]]
         fields = {"title": report_title(plan.title), "body": body, "labels": labels}
-        issue, assigned = await open_issue(run.github, plan.repository, fields, plan.author)
+        with commands_if_it_fails([_open_by_hand(report_title(plan.title), labels, plan, body)]):
+            issue, assigned = await open_issue(run.github, plan.repository, fields, plan.author)
         to = "assigned to" if assigned else "GitHub would not assign it to"
         outcome = StepOutcome(
             StepStatus.DONE,
@@ -165,6 +169,17 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         REMINDER, "due", due_at, reminder, number=int(issue["number"])
     )
     return outcome
+
+
+def _open_by_hand(title: str, labels: Sequence[str], plan: ReleasePlan, body: str) -> str:
+    """The command that opens the report as the step would: the body whole, marker and all,
+    so that a re-run finds it and opens no second."""
+    options = "".join(f" --label {shlex.quote(label)}" for label in labels)
+    create = (
+        f"gh issue create --title {shlex.quote(title)}{options} "
+        f"--assignee {shlex.quote(plan.author)} --body-file -"
+    )
+    return with_text_on_stdin(create, body)
 
 
 async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, Any]) -> bool:
@@ -340,7 +355,8 @@ STEP = Step(
     "incident-report",
     "Incident report",
     open_incident_report,
-    # Its body holds the timeline and the other steps' links: a run writes it.
+    # Its body holds the timeline and the other steps' links: a run writes it, and, refused,
+    # its outcome gives the command that opens it whole.
     no_commands,
     # It links the tag, the release and the retroactive review, and its timeline holds the
     # rows of the tag, the release and the back-merge.
