@@ -12,8 +12,8 @@ the base tree, one more.
 
 A hotfix pull request's evaluation also keeps its incident clock going (docs/BEHAVIOUR.md,
 'The incident clock'): it schedules the clock's timers in the journal and asks the approval
-groups not filled yet for reviews, each only the first time; later evaluations make no
-request for either.
+groups waited for (docs/BEHAVIOUR.md, 'Approval groups') for reviews, each only the first
+time; later evaluations make no request for either.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ class Waived:
 
     severity: str | None = None
     rules: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()  # approval groups not filled
+    groups: tuple[str, ...] = ()  # the approval groups waited for when it waived them
 
     @staticmethod
     def _key(context: Context, number: int, record: BreakGlassRecord) -> str:

@@ -1,4 +1,5 @@
-"""Review requests: a hotfix pull request asks each approval group not filled yet to review
+"""Review requests: a hotfix pull request asks each approval group waited for (one more
+approval from which would fill one more group, docs/BEHAVIOUR.md, 'Approval groups') to review
 it, once per group and severity (docs/BEHAVIOUR.md, 'The incident clock').
 
 What was asked, and what GitHub refused, is kept in the journal's state store: asking is
