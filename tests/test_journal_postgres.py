@@ -469,6 +469,18 @@ def test_a_journal_that_stops_answering_refuses_writes_within_seconds(database: 
     assert outcome == "queued"
 
 
+def _waits_for_a_lock(connection: psycopg.Connection[Any]) -> bool:
+    """Whether a backend of this database waits for a lock now. Inside a transaction the
+    statistics are read once and then kept: cleared, each look sees the backends as they are."""
+    connection.execute("SELECT pg_stat_clear_snapshot()")
+    return bool(
+        connection.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        ).fetchone()
+    )
+
+
 def record_behind_a_held_batch(
     database: str, journal: PostgresJournal, later: list[tuple[str, bool]]
 ) -> tuple[RecordOutcome, list[RecordOutcome | BaseException]]:
@@ -485,10 +497,7 @@ def record_behind_a_held_batch(
                 locker.execute("LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE")
                 held = asyncio.create_task(record("held"))
                 deadline = time.monotonic() + 10
-                while not locker.execute(
-                    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock'"
-                ).fetchone():
+                while not _waits_for_a_lock(locker):
                     assert time.monotonic() < deadline, "the first batch never waited"
                     await asyncio.sleep(0.01)
                 others = asyncio.gather(
