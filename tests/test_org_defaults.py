@@ -242,7 +242,7 @@ def test_a_warm_evaluation_revalidates_the_organization_file_beside_the_base_tre
     bot.repo.review(pull.number, "lead", "APPROVED")
     bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
     bot.repo.review(pull.number, "pm", "APPROVED")
-    bot.fake.latency = 0.05  # makes concurrent requests overlap visibly
+    bot.fake.latency = 0.2  # makes concurrent requests overlap visibly, even on a busy machine
     bot.transport.spans.clear()
 
     with bot.counting() as requests:

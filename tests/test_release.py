@@ -1528,7 +1528,7 @@ def test_a_retry_looks_again_at_its_start_and_finds_what_github_made_before_fail
     bot: Bot,
 ) -> None:
     pull = merged_hotfix(bot, evaluated=True)
-    bot.fake.latency = 0.05  # makes concurrent requests overlap visibly
+    bot.fake.latency = 0.2  # makes concurrent requests overlap visibly, even on a busy machine
     # GitHub makes the tag's ref, then the resolution notice, and answers 502 each time.
     bot.fake.inject("POST", r"/git/refs$", status=502, apply=True)
     bot.fake.inject("POST", rf"/issues/{pull.number}/comments$", status=502, apply=True)
@@ -1592,7 +1592,7 @@ def test_each_step_starts_once_the_steps_it_needs_have_ended_beside_the_others(
 ) -> None:
     # Evaluated while open, as every hotfix is: the version file was read then.
     pull = merged_hotfix(bot, evaluated=True)
-    bot.fake.latency = 0.05  # makes concurrent requests overlap visibly
+    bot.fake.latency = 0.2  # makes concurrent requests overlap visibly, even on a busy machine
 
     with bot.counting() as requests:
         bot.pull_request(pull.number, "closed")
@@ -1709,7 +1709,7 @@ def test_a_post_merge_run_takes_8_sequential_round_trips_with_or_without_an_inci
 ) -> None:
     # Evaluated while open, as every hotfix is: the version file was read then.
     pull = merged_hotfix(bot, severity=severity, evaluated=True)
-    bot.fake.latency = 0.05  # makes concurrent requests overlap visibly
+    bot.fake.latency = 0.2  # makes concurrent requests overlap visibly, even on a busy machine
     bot.transport.spans.clear()
 
     bot.pull_request(pull.number, "closed")
@@ -1738,7 +1738,7 @@ def test_the_comment_and_the_check_run_are_written_at_once_and_a_failed_run_keep
     bot: Bot,
 ) -> None:
     pull = merged_hotfix(bot)
-    bot.fake.latency = 0.05  # makes concurrent requests overlap visibly
+    bot.fake.latency = 0.2  # makes concurrent requests overlap visibly, even on a busy machine
     bot.fake.inject("POST", r"/check-runs$", status=502, times=1)
 
     bot.pull_request(pull.number, "closed")
