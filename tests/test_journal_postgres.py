@@ -364,12 +364,7 @@ def test_a_password_holding_url_delimiters_is_never_shown(
     port = free_port()  # nothing listens there
     url = f"postgresql://hotfix:{password}@127.0.0.1:{port}/hotfix"
     monkeypatch.setenv("PORT", "0")
-    if command[0] == "journal":
-        open_journal("sqlite:///old.db").close()
-        command, option = [*command, url], "--to"
-    else:
-        monkeypatch.setenv("DATABASE_URL", url)
-        option = "DATABASE_URL"
+    command, option = _given(command, url, monkeypatch)
 
     assert main(command) == 2
 
@@ -377,6 +372,16 @@ def test_a_password_holding_url_delimiters_is_never_shown(
     assert error.startswith(f"hotfix-bot: {option}: {problem.format(port=port)}")
     assert error.count("\n") == 1
     assert not [piece for piece in [password, *hidden] if piece in error]
+
+
+def _given(command: list[str], url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], str]:
+    """`command` given `url`: `journal copy` as its `--to` (from a journal made here), the
+    others as DATABASE_URL; and the name the error names it by."""
+    if command[0] == "journal":
+        open_journal("sqlite:///old.db").close()
+        return [*command, url], "--to"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return command, "DATABASE_URL"
 
 
 @pytest.mark.parametrize(
@@ -388,12 +393,7 @@ def test_a_malformed_url_is_one_line_naming_it_without_a_traceback_or_the_passwo
     command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = "postgresql://hotfix:Secret99@[::1:5432/hotfix"  # the IPv6 address's ] left out
-    if command[0] == "journal":
-        open_journal("sqlite:///old.db").close()
-        command, option = [*command, url], "--to"
-    else:
-        monkeypatch.setenv("DATABASE_URL", url)
-        option = "DATABASE_URL"
+    command, option = _given(command, url, monkeypatch)
 
     assert main(command) == 2
 
