@@ -1734,6 +1734,21 @@ def test_a_post_merge_run_takes_8_sequential_round_trips_with_or_without_an_inci
     assert sequential_round_trips(spans) == round_trips, calls
 
 
+def test_the_merge_commits_tree_is_read_once_though_its_read_ahead_is_still_under_way(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot, evaluated=True)
+    tree = f"/repos/acme/widgets/git/trees/{merge_sha(pull)}"
+    # Still under way when the config names the version files to read in it.
+    bot.fake.inject("GET", f"{tree}$", delay=0.5)
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    assert [request.path for request in requests if request.path == tree] == [tree]
+    assert release_run(bot, pull).conclusion == "success"
+
+
 def test_the_comment_and_the_check_run_are_written_at_once_and_a_failed_run_keeps_the_comment(
     bot: Bot,
 ) -> None:

@@ -57,10 +57,12 @@ def start_reading_files(
     reads: Reads, github: InstallationClient, repository: str, ref: str, paths: Iterable[str]
 ) -> asyncio.Task[dict[str, FileText]]:
     """`read_files` as one of `reads`: started now, or the read of the same files at the same
-    ref started before."""
+    ref started before. Its tree is `reads`' too: a read of it started ahead and still under
+    way is waited for, not made again."""
     wanted = tuple(dict.fromkeys(paths))
     return reads.start(
-        ("files", repository, ref, wanted), lambda: read_files(github, repository, ref, wanted)
+        ("files", repository, ref, wanted),
+        lambda: read_files(github, repository, ref, wanted, reads),
     )
 
 
