@@ -39,6 +39,7 @@ from starlette.responses import Response
 from app.env_file import update_env_file
 from app.github.client import TIMEOUT, USER_AGENT, MeteredTransport
 from app.pages.html import html_page, problem_page
+from policies.wording import join_words
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -322,14 +323,9 @@ def _take_over_environment(values: dict[str, str]) -> list[str]:
 
 def _environment_warning(names: list[str]) -> str:
     """What the environment does to the new values at the next start: names, no values."""
-    if len(names) == 1:
-        subject, them, values = f"{names[0]} is", "it", "the new value"
-    else:
-        subject, them, values = (
-            f"{', '.join(names[:-1])} and {names[-1]} are",
-            "them",
-            "the new values",
-        )
+    one = len(names) == 1
+    subject = f"{join_words(names)} {'is' if one else 'are'}"
+    them, values = ("it", "the new value") if one else ("them", "the new values")
     return (
         f"{subject} also set in the environment, which overrides .env at the next start: "
         f"remove {them} there, or set {them} there to {values} from .env"
