@@ -303,7 +303,7 @@ def timer_retry_delay(timer: FiredTimer, transience: Transience, now: float) -> 
     `TIMER_RETRY_AT_LEAST`, so that a lasting outage costs it a few runs, not one every few
     minutes. None when that chance would come more than `TIMER_RETRY_FOR` after it was due:
     the delivery then fails as any other does."""
-    late_by = now - timer.expected_at.timestamp()
+    late_by = timer.late_by(datetime.fromtimestamp(now, UTC)).total_seconds()
     asked = None if transience.retriable else transience.wait
     delay = asked if asked is not None else max(TIMER_RETRY_AT_LEAST, late_by)
     return delay if late_by + delay <= TIMER_RETRY_FOR else None
