@@ -103,7 +103,7 @@ from app.journal.base import (
     timer_entry,
     versions_to_apply,
 )
-from app.journal.postgres_url import describe_url, without_password
+from app.journal.postgres_url import describe_url, error_reason
 from app.journal.timers import TIMER_EVENT, Timer
 
 log = logging.getLogger("hotfix_bot.journal")
@@ -438,7 +438,8 @@ class PostgresJournal(SettlesDeliveries):
                 await _migrate(connection)
         except psycopg.Error as error:
             raise JournalUnopenable(
-                f"cannot open the journal at {describe_url(self._url)}: {_reason(error, self._url)}"
+                f"cannot open the journal at {describe_url(self._url)}: "
+                f"{error_reason(error, self._url)}"
             ) from None
         pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] = AsyncConnectionPool(
             self._url,
@@ -466,10 +467,10 @@ class PostgresJournal(SettlesDeliveries):
             async with self._pool.connection() as connection:
                 yield connection
         except (psycopg.DataError, psycopg.IntegrityError) as error:
-            raise _Refused(f"journal {purpose} failed: {_reason(error, self._url)}") from None
+            raise _Refused(f"journal {purpose} failed: {error_reason(error, self._url)}") from None
         except (psycopg.Error, PoolTimeout) as error:
             raise JournalUnavailable(
-                f"journal {purpose} failed: {_reason(error, self._url)}"
+                f"journal {purpose} failed: {error_reason(error, self._url)}"
             ) from None
 
     async def _call(self, operation: Coroutine[Any, Any, T]) -> T:
@@ -705,7 +706,8 @@ class PostgresJournal(SettlesDeliveries):
             # which the worker rides out as a lock held elsewhere, trying again later.
             raise LockTimeout(name, POOL_WAIT_SECONDS, "had no connection free") from None
         except psycopg.Error as error:
-            raise JournalUnavailable(f"journal lock failed: {_reason(error, self._url)}") from None
+            reason = error_reason(error, self._url)
+            raise JournalUnavailable(f"journal lock failed: {reason}") from None
 
     async def _locks(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
         if self._lock_pool is None:
@@ -895,7 +897,7 @@ class PostgresJournal(SettlesDeliveries):
             except psycopg.Error as error:
                 log.warning(
                     "not listening for new deliveries, looking every second meanwhile: %s",
-                    _reason(error, self._url),
+                    error_reason(error, self._url),
                 )
                 await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
@@ -1183,10 +1185,3 @@ def _entry(row: tuple[Any, ...]) -> JournalEntry:
     if entry.payload is None:
         return entry
     return dataclasses.replace(entry, payload=decompressed(bytes(entry.payload)))
-
-
-def _reason(error: BaseException, database_url: str) -> str:
-    """psycopg's message, its first line (the rest are hints about the server), without the
-    password of `database_url`: libpq quotes the part of a URL it cannot read."""
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return without_password(reason, database_url)

@@ -50,14 +50,20 @@ def without_password(message: str, database_url: str) -> str:
     return message
 
 
+def error_reason(error: BaseException, database_url: str) -> str:
+    """psycopg's message, its first line (the rest are hints about the server), without the
+    password of `database_url`: libpq quotes the part of a URL it cannot read."""
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return without_password(reason, database_url)
+
+
 def check_url(database_url: str) -> None:
     """ValueError, safe to show, when libpq cannot read `database_url`, or would read part
     of its user name or password as the host or the database (an unencoded `@` or `/`)."""
     try:
         parameters = conninfo_to_dict(database_url)
     except psycopg.ProgrammingError as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        reason = without_password(reason, database_url)
+        reason = error_reason(error, database_url)
         raise ValueError(f"cannot be read as a PostgreSQL URL: {reason}") from None
     # A host never holds an `@`, nor a database made by hand; libpq's do when it ended the
     # user-info at an `@` of the password, or the host at a `/` of it.
