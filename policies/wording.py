@@ -1,7 +1,15 @@
 """Small helpers that keep the wording of every rule alike."""
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+
+
+def fence_for(text: str, at_least: int = 1) -> str:
+    """The backticks that fence `text` in Markdown, inline or as a block: more than any run
+    of them it holds (CommonMark), and `at_least` (3 for a block)."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    return "`" * max(at_least, longest + 1)
 
 
 def join_words(words: Sequence[str], conjunction: str = "and") -> str:

@@ -15,7 +15,6 @@ again (`hotfix-bot redeliver`) carries the command out once the cause is gone.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from app.github.client import Transience, describe, describe_with_wait, from_github, timestamp
@@ -28,6 +27,7 @@ from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
 from policies.commands import Parsed, ParseError, accepted_forms, command_line, parse
 from policies.config import CONFIG_PATH, ConfigError
+from policies.wording import fence_for
 
 ACTIONS = ("created",)  # an edited comment is not a command
 
@@ -201,6 +201,6 @@ async def _reply(
 def _code_span(text: str) -> str:
     """`text` as inline code, so that the @mentions it quotes notify nobody again: fenced by
     more backticks than it holds in a row (CommonMark)."""
-    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    fence = fence_for(text)
     padding = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{padding}{text}{padding}{fence}"

@@ -4,7 +4,6 @@ left for people to do. Pure: `app.handlers.release.comment` and `app.handlers.ch
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,7 +13,7 @@ from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
 from app.handlers.release.steps import back_merge
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import config_error_verdict
-from policies.wording import cell, join_words, plural
+from policies.wording import cell, fence_for, join_words, plural
 
 CHECK_NAME = "hotfix-release"
 # Finds the one report comment again when the journal no longer knows its id.
@@ -147,7 +146,8 @@ def _finish_by_hand(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
     rerun_only = [f"*{step.title}*" for step, lines in commands if not lines]
     parts = list(told.values())
     if script:
-        fence = _fence(script)
+        # Longer than any run of backticks a body in the commands holds: nothing ends it.
+        fence = fence_for(script, at_least=3)
         parts.append(
             f"Run these in a clone of `{plan.repository}`, then re-run the `{CHECK_NAME}` "
             f"check to confirm:\n\n{fence}sh\ngit fetch origin\n{script}\n{fence}"
@@ -161,10 +161,3 @@ def _finish_by_hand(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
             "check."
         )
     return "\n\n".join(parts)
-
-
-def _fence(text: str) -> str:
-    """A Markdown code fence longer than any run of backticks in `text` (a body the commands
-    hold may have one), so that nothing in it ends the block."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
