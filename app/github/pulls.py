@@ -1,4 +1,4 @@
-"""The pull requests a commit belongs to."""
+"""Pull requests as GitHub gives them: the ones a commit belongs to, and their labels."""
 
 from __future__ import annotations
 
@@ -13,3 +13,8 @@ async def merged_as(github: InstallationClient, repository: str, sha: str) -> li
     they are left out."""
     pulls = await github.get_json(f"/repos/{repository}/commits/{sha}/pulls")
     return [pull for pull in pulls if pull.get("merged_at") and pull.get("merge_commit_sha") == sha]
+
+
+def labels_of(pull: dict[str, Any]) -> list[str]:
+    """The names of the labels on `pull`, as GitHub gives it."""
+    return [label["name"] for label in pull["labels"]]

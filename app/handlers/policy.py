@@ -26,6 +26,7 @@ from typing import Any
 
 from app.github.client import InstallationClient, timestamp
 from app.github.files import read_files, start_reading_files
+from app.github.pulls import labels_of
 from app.github.reads import Reads, both, reading_ahead
 from app.github.teams import members_among
 from app.handlers import timeline
@@ -346,7 +347,7 @@ def _facts(
         base_sha=pull["base"]["sha"],
         head_repo_full_name=head_repo.get("full_name", ""),
         head_is_same_repo=head_repo.get("id") == base_repo["id"],
-        labels=frozenset(label["name"] for label in pull["labels"]),
+        labels=frozenset(labels_of(pull)),
         default_branch=base_repo["default_branch"],
         reviews=reviews_of(reviews),
         opened_at=timestamp(pull.get("created_at")),
@@ -387,7 +388,7 @@ async def read_reverted_pull(
         author=pull["user"]["login"],
         head_ref=pull["head"]["ref"],
         base_ref=pull["base"]["ref"],
-        labels=frozenset(label["name"] for label in pull["labels"]),
+        labels=frozenset(labels_of(pull)),
         state=pull["state"],
         merged=bool(pull.get("merged")),
         merge_commit_sha=pull.get("merge_commit_sha") if pull.get("merged") else None,
@@ -400,7 +401,7 @@ async def read_rolled_back_hotfix(
     """The merged hotfix pull request that `pull` (as the API gives it) rolls back; None when
     `pull` is no rollback: it does not look like one, is not into the production branch, or
     reverts no merged hotfix (docs/BEHAVIOUR.md, "Rollbacks")."""
-    head_ref, labels = pull["head"]["ref"], [label["name"] for label in pull["labels"]]
+    head_ref, labels = pull["head"]["ref"], labels_of(pull)
     if not is_rollback(config, head_ref, labels):
         return None
     number = reverted_number(head_ref, pull.get("body") or "", repository)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic
 
+from app.github.pulls import labels_of
 from app.github.teams import members_among
 from app.handlers.policy import read_rolled_back_hotfix
 from app.handlers.records import PullRecords
@@ -103,7 +104,7 @@ class Invocation:
         rolled_back = await self.rolled_back()
         if rolled_back is not None:
             return self._rollback_severity(rolled_back)
-        labels = [label["name"] for label in self.pull["labels"]]
+        labels = labels_of(self.pull)
         if not is_hotfix(self.config, self.pull["head"]["ref"], labels):
             raise Refusal("this is not a hotfix pull request")
         labelled = single_severity(self.config, labels)

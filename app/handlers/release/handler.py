@@ -25,7 +25,7 @@ from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, describe_with_wait, timestamp
 from app.github.files import start_reading_files, start_reading_tree
-from app.github.pulls import merged_as
+from app.github.pulls import labels_of, merged_as
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
 from app.handlers.checks import find_check_run, report_failure, write_check_run
@@ -35,7 +35,7 @@ from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import look_for_comment, write_comment
 from app.handlers.release.plan import ReleasePlan, RolledBack
-from app.handlers.release.production import is_production_hotfix, labels_of, recheck_after_tag
+from app.handlers.release.production import is_production_hotfix, recheck_after_tag
 from app.handlers.release.report import (
     CHECK_NAME,
     Report,
@@ -287,7 +287,7 @@ async def _plan(
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     verbal = await verbal_approvals.counted_at_merge(context, pull, records.verbal)
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
-    labelled = single_severity(config, [label["name"] for label in pull["labels"]])
+    labelled = single_severity(config, labels_of(pull))
     plan = ReleasePlan(
         repository=repository,
         repository_url=base_repo["html_url"],

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from app.github.pulls import labels_of
 from app.handlers.config_files import base_config
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.release.plan import ReleasePlan
@@ -38,10 +39,6 @@ def is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
     return pull["base"]["ref"] == config.branches.production and (
         is_hotfix(config, head_ref, labels) or is_rollback(config, head_ref, labels)
     )
-
-
-def labels_of(pull: dict[str, Any]) -> list[str]:
-    return [label["name"] for label in pull["labels"]]
 
 
 async def recheck_after_tag(context: Context, plan: ReleasePlan) -> None:
