@@ -397,13 +397,20 @@ async def _earlier_back_merge_pulls(run: StepRun) -> list[dict[str, Any]]:
     plan, previous = run.plan, run.previous
     if previous is None or previous.status not in (StepStatus.WAITING, StepStatus.FAILED):
         return []
+    return await _back_merge_pulls(run.github, plan, "all")
+
+
+async def _back_merge_pulls(
+    github: InstallationClient, plan: ReleasePlan, state: str
+) -> list[dict[str, Any]]:
+    """The pull requests from `backmerge/<tag>` into the back-merge's target, in `state`."""
     owner = plan.repository.split("/")[0]
-    pulls: list[dict[str, Any]] = await run.github.get_json(
+    pulls: list[dict[str, Any]] = await github.get_json(
         f"/repos/{plan.repository}/pulls",
         {
             "head": f"{owner}:{plan.backmerge_branch}",
             "base": plan.back_merge_target,
-            "state": "all",
+            "state": state,
         },
     )
     return pulls
@@ -500,11 +507,7 @@ async def _back_merge_pull(
             f"/repos/{plan.repository}/git/refs",
             body={"ref": f"refs/heads/{branch}", "sha": plan.merge_sha},
         )
-    owner = plan.repository.split("/")[0]
-    open_pulls = await github.get_json(
-        f"/repos/{plan.repository}/pulls",
-        {"head": f"{owner}:{branch}", "base": target, "state": "open"},
-    )
+    open_pulls = await _back_merge_pulls(github, plan, "open")
     if open_pulls:
         pull = open_pulls[0]
     else:
