@@ -16,6 +16,7 @@ request's deliveries, nor fails its check.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -87,14 +88,19 @@ async def find_or_post(
     the comments started there is used."""
     look = comments_look(context.repository, number)
     comments = await (look.start(reads, context.github) if reads else look.read(context.github))
-    # Its first line: the release report quotes markers in the commands it shows.
-    found = next((c for c in comments if (c.get("body") or "").startswith(hidden_line)), None)
+    found = find_marked(comments, hidden_line)
     if found is not None:
         return found, False
     created = await context.github.request(
         "POST", look.path, body={"body": f"{hidden_line}\n{text}"}
     )
     return created.json(), True
+
+
+def find_marked(comments: Sequence[dict[str, Any]], hidden_line: str) -> dict[str, Any] | None:
+    """The comment among `comments` headed by `hidden_line`. Its first line: the release
+    report quotes markers in the commands it shows."""
+    return next((c for c in comments if (c.get("body") or "").startswith(hidden_line)), None)
 
 
 def comments_look(repository: str, number: int) -> Look:

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.github.reads import Look
 from app.handlers import timeline
-from app.handlers.notices import comments_look, marker, send_notice
+from app.handlers.notices import comments_look, find_marked, marker, send_notice
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import (
     Step,
@@ -89,7 +89,7 @@ async def _link_the_report(
     become `report`, linked, in one edit (chat had it once, and is not told again). False
     when it says something else: it links the report already, or people changed it."""
     hidden_line = marker(notice_id)
-    notice = next((c for c in comments if (c.get("body") or "").startswith(hidden_line)), None)
+    notice = find_marked(comments, hidden_line)
     if notice is None:
         return False
     body = notice.get("body") or ""
