@@ -16,6 +16,7 @@ from support.harness import REFUSAL, Bot, Clock, running_bot
 from support.titles import all_rules_pass
 
 from app.journal import JournalEntry
+from app.journal.base import waiting_queue
 from sandbox import FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
@@ -588,7 +589,7 @@ def next_chance(bot: Bot, clock: Clock, timer_id: str, after_attempts: int = 0) 
         if entry is not None and entry.status in ("done", "failed"):
             return entry
         if entry is not None and entry.status == "queued" and entry.attempts > after_attempts:
-            if entry.ordering_key == timer_id:
+            if entry.ordering_key == waiting_queue(timer_id):
                 return entry
             clock.now = max(clock.now, entry.next_attempt_at)
         assert time.monotonic() < deadline, f"the journal row stayed {entry}"

@@ -193,11 +193,12 @@ class SettlesDeliveries(ABC):
 
     async def retry_timer_later(self, delivery_id: str, error: str, delay: float) -> None:
         """Queue a timer's delivery again for `delay` from now, waiting in a queue of its own
-        (its id): a wait that long in its pull request's queue would hold back every later
+        (`waiting_queue`): a wait that long in its pull request's queue would hold back every later
         delivery of the pull request. When it is due, a claim puts it back at the end of its
         timer's queue (`may_rejoin_its_queue`), so it runs after what the pull request queued
         meanwhile, and never beside it."""
-        await self._set_status(delivery_id, "queued", error=error, delay=delay, queue=delivery_id)
+        queue = waiting_queue(delivery_id)
+        await self._set_status(delivery_id, "queued", error=error, delay=delay, queue=queue)
 
 
 class Journal(Protocol):
@@ -235,12 +236,17 @@ class Journal(Protocol):
     def close(self) -> None: ...
 
 
+def waiting_queue(delivery_id: str) -> str:
+    """The queue a timer's delivery waits in for its next chance (`retry_timer_later`): named
+    apart from every pull request's, and from a timer's own (a message to chat has one)."""
+    return f"waiting:{delivery_id}"
+
+
 def may_rejoin_its_queue(head: JournalEntry) -> bool:
-    """Whether the head of a queue may be a timer's delivery that waited in a queue of its
-    own (`retry_timer_later`) and, now due, goes back to the end of its timer's queue rather
-    than run: its timer's queue decides, as some timers have one of their own anyway (a
-    message to chat)."""
-    return head.event == TIMER_EVENT and head.ordering_key == head.id
+    """Whether the head of a queue is a timer's delivery that waited in a queue of its own
+    (`retry_timer_later`) and, now due, goes back to the end of its timer's queue rather than
+    run; told by the queue's name, without reading its timer."""
+    return head.event == TIMER_EVENT and head.ordering_key == waiting_queue(head.id)
 
 
 BurstDue = Literal["settle", "go_on"]

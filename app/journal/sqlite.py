@@ -852,7 +852,7 @@ def _rejoin_queue(connection: sqlite3.Connection, head: JournalEntry, now: float
         (head.id, head.ordering_key),
     ).fetchone()
     if home is None:
-        return False  # a queue of its own is its timer's (a message to chat): it runs there
+        return False  # no timer of another queue to go back to: it runs where it waited
     # One above the largest: AUTOINCREMENT numbers the rows to come above it, so none takes it.
     [(moved,)] = connection.execute(
         "UPDATE deliveries SET seq = (SELECT MAX(seq) + 1 FROM deliveries), "
