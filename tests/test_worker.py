@@ -273,3 +273,26 @@ def test_a_journal_refusing_a_handlers_write_sends_the_delivery_back_to_be_tried
         "JournalUnavailable: journal write failed: database is locked",
     )
     assert (seen[-1].status, seen[-1].attempts, attempts) == ("done", 2, [1, 2])
+
+
+def test_a_rate_limit_whose_reset_has_passed_backs_off_rather_than_retrying_at_once(
+    bot: Bot,
+) -> None:
+    """The reset GitHub names may be behind this machine's clock: a wait of nothing, taken as
+    it is, would spend every attempt within milliseconds."""
+    pull = bot.open_hotfix()
+    passed = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) - 2)}
+    bot.fake.inject("GET", rf"/pulls/{pull.number}$", status=403, times=2, headers=passed)
+
+    bot.pull_request(pull.number, "opened")
+
+    assert bot.policy_run(pull.head_sha).output["title"].startswith("Waiting for approval")
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts) == ("done", 3)
+    reads = [
+        s
+        for s in bot.transport.spans
+        if s.method == "GET" and s.path.endswith(f"/pulls/{pull.number}")
+    ]
+    gaps = [later.started - earlier.ended for earlier, later in itertools.pairwise(reads)]
+    assert gaps[0] >= 0.75 and gaps[1] >= 1.5, gaps

@@ -249,7 +249,9 @@ class Worker:
             self._github.forget_token(entry.installation_id)
         if transience.retriable and attempt < self._max_attempts:
             reason = describe(error)
-            delay = transience.wait if transience.wait is not None else self._backoff(attempt)
+            # GitHub's wait when it names one ahead; a reset or date already past (clocks
+            # apart) backs off instead, or every attempt would be spent in milliseconds.
+            delay = transience.wait if transience.wait else self._backoff(attempt)
             await self._recorded(lambda: self._journal.retry_later(entry.id, reason, delay), logger)
             DELIVERIES.labels(event=entry.event, outcome="retried").inc()
             logger.warning("attempt %d failed, retrying in %.1fs: %s", attempt, delay, reason)
