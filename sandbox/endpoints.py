@@ -618,6 +618,13 @@ def get_check_run(call: Call) -> Reply:
 
 def update_check_run(call: Call) -> Reply:
     run = _check_run(call)
+    app_id = call.fake.installations[call.repo.installation_id].app_id
+    if run.app_id != app_id:
+        raise ApiError(
+            403,
+            f"Invalid app_id `{app_id}` - check run can only be modified by the "
+            "GitHub App that created it.",
+        )
     _write_check_run(call, run)
     return Reply(200, shapes.check_run(call.fake, call.repo, run))
 
@@ -633,9 +640,9 @@ def list_check_runs(call: Call) -> Reply:
         if run.head_sha == sha and name in (None, run.name) and status in (None, run.status)
     ]
     if call.query.get("filter", "latest") == "latest":
-        latest: dict[str, FakeCheckRun] = {}
+        latest: dict[tuple[int, str], FakeCheckRun] = {}  # each App's latest of a name
         for run in runs:
-            latest.setdefault(run.name, run)
+            latest.setdefault((run.app_id, run.name), run)
         runs = list(latest.values())
     reply = call.page([shapes.check_run(call.fake, repo, run) for run in runs])
     reply.body = {"total_count": len(runs), "check_runs": reply.body}

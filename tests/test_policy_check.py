@@ -576,3 +576,26 @@ def test_a_run_another_instance_started_since_is_the_one_updated(bot: Bot) -> No
     assert own.output == own_output
     assert newer.status == "in_progress"
     assert newer.output["title"] == "Waiting for approval: Product Manager"
+
+
+def test_another_apps_run_of_the_same_name_is_left_alone_and_one_of_its_own_is_made(
+    bot: Bot,
+) -> None:
+    """A CI job, or a second installation of hotfix-bot, may have a `hotfix-policy` run on
+    the commit: GitHub lets only the App that made a run update it."""
+    pull = bot.open_hotfix()
+    ci = bot.fake.create_app("ci", "CI", private_key_pem=bot.fake.apps[1000].private_key_pem)
+    theirs = FakeCheckRun(bot.fake.next_id(), "hotfix-policy", pull.head_sha, ci.id, 1)
+    theirs.status = "in_progress"
+    bot.repo.check_runs[theirs.id] = theirs
+
+    bot.pull_request(pull.number, "opened")
+
+    assert (theirs.status, theirs.output) == ("in_progress", {})
+    [ours] = [run for run in bot.repo.runs_named("hotfix-policy", pull.head_sha) if run != theirs]
+    assert (ours.app_id, ours.status, ours.output["title"]) == (
+        1000,
+        "in_progress",
+        "Waiting for approval: Engineering Lead and Product Manager",
+    )
+    assert not bot.fake.requests_to("PATCH", f"/check-runs/{theirs.id}")

@@ -103,6 +103,7 @@ class GitHubApp:
         self._base_url = base_url
         self._timeout = timeout
         self._app_client = self._client(AppAuthStrategy(str(app_id), private_key))
+        self.app_id = app_id
         self.caches = Caches()
         self._tokens: dict[int, _Token] = {}
         self._token_locks: dict[int, asyncio.Lock] = {}
@@ -128,7 +129,7 @@ class GitHubApp:
     async def installation(self, installation_id: int) -> InstallationClient:
         token = await self._token(installation_id)
         return InstallationClient(
-            self._client(TokenAuthStrategy(token)), installation_id, self.caches
+            self._client(TokenAuthStrategy(token)), installation_id, self.caches, self.app_id
         )
 
     async def _token(self, installation_id: int) -> str:
@@ -158,10 +159,13 @@ class GitHubApp:
 class InstallationClient:
     """Requests as one installation; answers are plain JSON, githubkit's models stay unloaded."""
 
-    def __init__(self, client: GitHub[Any], installation_id: int, caches: Caches) -> None:
+    def __init__(
+        self, client: GitHub[Any], installation_id: int, caches: Caches, app_id: int
+    ) -> None:
         self._client = client
         self.installation_id = installation_id
         self.caches = caches
+        self.app_id = app_id  # the App whose check runs this one may update
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[None]:

@@ -115,7 +115,18 @@ async def _create_or_update(
 
 async def _is_run_of(context: Context, run_id: str, name: str, head_sha: str) -> bool:
     run = await context.github.get_optional(f"/repos/{context.repository}/check-runs/{run_id}")
-    return run is not None and (run.get("head_sha"), run.get("name")) == (head_sha, name)
+    return (
+        run is not None
+        and (run.get("head_sha"), run.get("name")) == (head_sha, name)
+        and _is_ours(context, run)
+    )
+
+
+def _is_ours(context: Context, run: dict[str, Any]) -> bool:
+    """Whether this App made the run: GitHub refuses to update another App's, and a CI job
+    or a second installation of hotfix-bot may have one of the same name on the commit."""
+    app = run.get("app")
+    return not isinstance(app, dict) or app.get("id") in (None, context.github.app_id)
 
 
 async def _remember(context: Context, state_key: str, run_id: str) -> None:
@@ -132,8 +143,8 @@ async def _existing_run(context: Context, name: str, head_sha: str) -> str | Non
         f"/repos/{context.repository}/commits/{head_sha}/check-runs",
         {"check_name": name, "filter": "latest"},
     )
-    runs = listing.get("check_runs") or []
-    return str(runs[0]["id"]) if runs else None
+    ours = [run for run in listing.get("check_runs") or [] if _is_ours(context, run)]
+    return str(ours[0]["id"]) if ours else None
 
 
 async def report_failure(
