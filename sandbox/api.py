@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from starlette.convertors import Convertor
 from starlette.routing import compile_path
@@ -142,7 +142,11 @@ class Route:
         found = regex.match(path) if method == self.method else None
         if found is None:
             return None
-        return {name: convertors[name].convert(value) for name, value in found.groupdict().items()}
+        # GitHub reads a percent-encoded name (`rel%231.2.4`) as the name it encodes.
+        return {
+            name: convertors[name].convert(unquote(value))
+            for name, value in found.groupdict().items()
+        }
 
 
 _COMPILED: dict[str, tuple[re.Pattern[str], dict[str, Convertor[Any]]]] = {}

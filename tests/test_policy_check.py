@@ -187,6 +187,19 @@ def test_an_existing_tag_for_the_new_version_fails_version_bump(bot: Bot) -> Non
     assert "v1.2.4" in run.output["summary"]
 
 
+def test_a_tag_format_with_a_hash_looks_up_the_whole_tag_name(bot: Bot) -> None:
+    """git allows `#` in a tag; in a URL path it would end the name."""
+    bot.repo.commit("main", {".github/hotfix.yml": 'tag:\n  format: "rel#{version}"\n'}, "tags")
+    bot.repo.create_tag("rel#1.2.4", "main")
+    _, head = open_hotfix(bot)
+
+    run = bot.policy_run(head)
+    assert run.output["title"] == rules_fail("version-bump")
+    assert "rel#1.2.4" in run.output["summary"]
+    [look_up] = bot.fake.requests_to("GET", "/repos/acme/widgets/git/ref/tags/")
+    assert look_up.path == "/repos/acme/widgets/git/ref/tags/rel%231.2.4"
+
+
 PRE_RELEASES_ALLOWED = {".github/hotfix.yml": "version:\n  allow_prerelease: true\n"}
 
 

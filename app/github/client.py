@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
@@ -338,6 +339,12 @@ def _retry_after(
         # A reset already past says nothing of when to come back: GitHub's minute holds.
         return wait if wait > 0 else None
     return None
+
+
+def path_part(text: str) -> str:
+    """A branch or tag name inside a URL path (slashes kept, as GitHub's routes expect; a
+    `#` or `?` quoted, or the name would end at it)."""
+    return quote(text, safe="/")
 
 
 def timestamp(value: object) -> datetime | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from app.github.client import InstallationClient, timestamp
+from app.github.client import InstallationClient, path_part, timestamp
 from app.github.files import read_files, start_reading_files
 from app.github.pulls import labels_of
 from app.github.reads import Reads, both, reading_ahead
@@ -414,7 +414,7 @@ async def _existing_tags(
     github: InstallationClient, repository: str, tags: Sequence[str]
 ) -> frozenset[str]:
     found = await asyncio.gather(
-        *(github.get_optional(f"/repos/{repository}/git/ref/tags/{tag}") for tag in tags)
+        *(github.get_optional(f"/repos/{repository}/git/ref/tags/{path_part(tag)}") for tag in tags)
     )
     return frozenset(tag for tag, ref in zip(tags, found, strict=True) if ref is not None)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import quote
 
 from app.handlers.records import BreakGlassRecord, VerbalRecord, Waived
 from policies.config import HotfixConfig
@@ -131,8 +130,3 @@ class ReleasePlan:
 
     def commit_url(self, sha: str) -> str:
         return f"{self.repository_url}/commit/{sha}"
-
-
-def path_part(text: str) -> str:
-    """A branch or tag name inside a URL path (slashes kept, as GitHub's routes expect)."""
-    return quote(text, safe="/")

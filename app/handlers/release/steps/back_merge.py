@@ -25,10 +25,10 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import InstallationClient, classify, error_message
+from app.github.client import InstallationClient, classify, error_message, path_part
 from app.github.reads import Look
 from app.handlers.notices import comment_once
-from app.handlers.release.plan import ReleasePlan, path_part
+from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import tag as tag_step
 from policies.config import HotfixConfig

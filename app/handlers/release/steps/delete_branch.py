@@ -6,8 +6,8 @@ import shlex
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import error_message
-from app.handlers.release.plan import ReleasePlan, path_part
+from app.github.client import error_message, path_part
+from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import back_merge
 from app.handlers.release.steps import tag as tag_step

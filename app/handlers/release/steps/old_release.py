@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import shlex
 
-from app.handlers.release.plan import ReleasePlan, path_part
+from app.github.client import path_part
+from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus, rollbacks_only
 from app.handlers.release.steps import tag as tag_step
 

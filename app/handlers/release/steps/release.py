@@ -6,8 +6,9 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
+from app.github.client import path_part
 from app.github.reads import Look
-from app.handlers.release.plan import ReleasePlan, path_part
+from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import tag as tag_step
 from policies.config import CONFIG_PATH

@@ -12,10 +12,10 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-from app.github.client import InstallationClient
+from app.github.client import InstallationClient, path_part
 from app.github.pulls import merged_as
 from app.github.reads import Look
-from app.handlers.release.plan import ReleasePlan, path_part
+from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from policies.versions import next_patch, tag_name, version_files_to_read
 
