@@ -182,6 +182,11 @@ def load_settings(env_file: Path | str | None = ".env") -> Settings:
         first = error.errors(include_url=False, include_input=False)[0]
         variable = ".".join(str(part) for part in first["loc"])
         raise SettingsError(f"{variable}: {_plain(first['msg'])}") from None
+    except UnicodeDecodeError as error:
+        # Its bytes may be a secret's: say where, not what.
+        raise SettingsError(
+            f"{env_file}: not UTF-8 text (byte {error.start + 1} cannot be read); save it as UTF-8"
+        ) from None
     if settings.app_id is not None and not settings.has_credentials:
         raise SettingsError("PRIVATE_KEY: required when APP_ID is set (or set PRIVATE_KEY_PATH)")
     settings.private_key_pem()

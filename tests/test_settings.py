@@ -55,6 +55,22 @@ def test_a_postgresql_url_is_a_database_url(url: str, monkeypatch: pytest.Monkey
     assert load_settings(env_file=None).database_url == url
 
 
+@pytest.mark.parametrize(
+    ("content", "unreadable"),
+    [("WEBHOOK_SECRET=caf\xe9\n".encode("latin-1"), 19), ("APP_ID=12\n".encode("utf-16"), 1)],
+)
+def test_a_dot_env_that_is_not_utf8_is_one_line_naming_the_file(
+    tmp_path: Path, content: bytes, unreadable: int
+) -> None:
+    """Latin-1, or UTF-16 as PowerShell's `>` writes it; the bytes are not shown."""
+    (tmp_path / ".env").write_bytes(content)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert str(raised.value) == (
+        f".env: not UTF-8 text (byte {unreadable} cannot be read); save it as UTF-8"
+    )
+
+
 def test_the_environment_wins_over_dot_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("PORT=8080\n")
     monkeypatch.setenv("PORT", "9090")

@@ -28,6 +28,7 @@ ADMIN_TOKEN = "admin-token-for-tests"
     [
         ("https://api.github.com", "https://github.com"),
         ("https://github.acme.com/api/v3", "https://github.acme.com"),
+        ("https://api.ghe.acme.com/api/v3", "https://api.ghe.acme.com"),
         ("https://api.acme.ghe.com", "https://acme.ghe.com"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
     ],

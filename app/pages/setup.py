@@ -96,6 +96,8 @@ def github_web_url(api_url: str) -> str:
     `https://SUB.ghe.com`; anything else (a local fake) is its own web host.
     """
     parts = urlsplit(api_url)
+    if parts.path.rstrip("/").endswith("/api/v3"):
+        return f"{parts.scheme}://{parts.netloc}"  # its host is the web host, `api.` or not
     host = parts.netloc.removeprefix("api.")
     return f"{parts.scheme}://{host}"
 
