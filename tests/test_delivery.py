@@ -56,6 +56,26 @@ SHAPES: dict[str, dict[str, Any]] = {
         "installation": {"id": 42},
         "repository": {"full_name": "acme/widgets"},
     },
+    "check_run on a merge group's commit": {
+        "action": "rerequested",
+        "check_run": {
+            "head_sha": "f00",
+            "pull_requests": [],
+            "check_suite": {"head_branch": f"gh-readonly-queue/main/pr-7-{'a' * 40}"},
+        },
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    "check_suite on a merge group's commit": {
+        "action": "rerequested",
+        "check_suite": {
+            "head_sha": "f00",
+            "head_branch": f"gh-readonly-queue/main/pr-7-{'a' * 40}",
+            "pull_requests": [],
+        },
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
     "merge_group naming no pull request": {
         "action": "checks_requested",
         "merge_group": {"head_sha": "f00", "head_ref": "refs/heads/gh-readonly-queue/main/x"},
@@ -132,6 +152,7 @@ def routing(delivery: Any) -> tuple[object, ...]:
         delivery.issue_is_pull_request,
         delivery.comment_is_command,
         delivery.comment_by_bot,
+        delivery.on_merge_group,
     )
 
 
@@ -154,6 +175,7 @@ def test_the_routing_fields_are_read_as_github_sends_them() -> None:
         "acme/widgets",
         None,
         "acme/widgets@def",
+        False,
         False,
         False,
         False,
@@ -197,6 +219,43 @@ def test_a_merge_group_runs_with_the_pull_request_its_ref_names(
     read = from_body("d-1", "merge_group", json.dumps(payload).encode())
 
     assert (read.pr_number, read.ordering_key) == (pr_number, ordering_key)
+
+
+@pytest.mark.parametrize("event", ["check_run", "check_suite"])
+@pytest.mark.parametrize(
+    ("head_branch", "pr_number", "ordering_key", "on_merge_group"),
+    [
+        (f"gh-readonly-queue/main/pr-7-{'a' * 40}", 7, "acme/widgets#7", True),
+        (f"refs/heads/gh-readonly-queue/release/1.x/pr-12-{'b' * 40}", 12, "acme/widgets#12", True),
+        ("gh-readonly-queue/main/pr-7", None, "acme/widgets@f00", False),
+        ("hotfix/login", None, "acme/widgets@f00", False),
+        (None, None, "acme/widgets@f00", False),
+    ],
+    ids=["merge group", "base with slashes", "no sha", "a pull request's branch", "none"],
+)
+def test_a_rerun_on_a_merge_groups_commit_runs_with_the_pull_request_the_group_adds(
+    event: str,
+    head_branch: str | None,
+    pr_number: int | None,
+    ordering_key: str,
+    on_merge_group: bool,
+) -> None:
+    suite = {"head_sha": "f00", "head_branch": head_branch, "pull_requests": []}
+    check = suite if event == "check_suite" else {"head_sha": "f00", "check_suite": suite}
+    payload = {
+        "action": "rerequested",
+        event: check,
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    }
+
+    read = from_body("d-1", event, json.dumps(payload).encode())
+
+    assert (read.pr_number, read.ordering_key, read.on_merge_group) == (
+        pr_number,
+        ordering_key,
+        on_merge_group,
+    )
 
 
 @pytest.mark.parametrize(

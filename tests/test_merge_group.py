@@ -127,6 +127,37 @@ def test_a_group_adding_a_hotfix_that_waits_for_approval_fails_naming_whom(bot: 
     assert "Product Manager: ask someone from team product-managers" in run.output["summary"]
 
 
+@pytest.mark.parametrize("rerun", ["check_run", "check_suite"])
+def test_a_rerun_once_the_approvals_are_in_turns_the_groups_run_to_success(
+    bot: Bot, rerun: str
+) -> None:
+    pull = approved_hotfix(bot)
+    pull_run = bot.policy_run(pull.head_sha)
+    pull_run_writes = len(pull_run.history)
+    group = bot.repo.enqueue(pull.number)
+    [_, pm_review] = bot.repo.pulls[pull.number].reviews
+    bot.repo.dismiss_review(pull.number, pm_review.id)
+    failed = checks_requested(bot, group)
+    assert failed.output["title"] == (
+        f"Pull request #{pull.number}: Waiting for approval: Product Manager"
+    )
+    # The approval comes in; a review reaches the pull request's own run, not its group's.
+    bot.repo.review(pull.number, "pm", "APPROVED")
+
+    if rerun == "check_run":  # "Re-run" on the group's run
+        bot.deliver("check_run", bot.fake.check_run_event(bot.repo, failed.id))
+    else:  # "Re-run all checks" on the group's commit
+        bot.deliver("check_suite", bot.fake.check_suite_event(bot.repo, group.head_sha))
+
+    run = bot.policy_run(group.head_sha)
+    assert run.id == failed.id
+    assert (run.status, run.conclusion) == ("completed", "success")
+    assert run.output["title"] == f"Pull request #{pull.number}: {all_rules_pass()}"
+    assert run.output["summary"].startswith(lead(pull, "passes the hotfix policy", MAY_MERGE))
+    assert run.details_url == f"{WEB}/pull/{pull.number}"
+    assert len(pull_run.history) == pull_run_writes  # the pull request's own run is untouched
+
+
 def test_a_group_adding_a_pull_request_that_is_not_a_hotfix_succeeds(bot: Bot) -> None:
     bot.repo.create_branch("feature/search", "main")
     bot.repo.commit("feature/search", {"search.py": "print()\n"}, "Search")

@@ -29,11 +29,15 @@ def build_router() -> Router:
         release.on_pull_request_closed,
         when=release.merged,
     )
-    router.add("check_run", ["rerequested"], policy.on_rerequest)
+    # A re-run on a merge group's commit checks the group; on any other, its pull requests.
+    not_on_a_group, on_a_group = merge_group.not_on_a_merge_group, merge_group.on_a_merge_group
+    router.add("check_run", ["rerequested"], policy.on_rerequest, when=not_on_a_group)
+    router.add("check_run", ["rerequested"], merge_group.on_rerequest, when=on_a_group)
     router.add("push", None, release.push.on_push, when=release.push.pushed_a_branch)
     router.add("check_run", ["rerequested"], release.on_rerequest)
     router.add("check_run", ["rerequested"], release.push.on_rerequest)
-    router.add("check_suite", ["rerequested"], policy.on_rerequest)
+    router.add("check_suite", ["rerequested"], policy.on_rerequest, when=not_on_a_group)
+    router.add("check_suite", ["rerequested"], merge_group.on_rerequest, when=on_a_group)
     router.add("check_suite", ["rerequested"], release.on_rerequest)
     router.add("check_suite", ["rerequested"], release.push.on_rerequest)
     router.add("merge_group", merge_group.MERGE_GROUP_ACTIONS, merge_group.on_checks_requested)

@@ -13,14 +13,24 @@ from datetime import UTC, datetime
 
 from app.handlers.check_output import merge_group_output, unnamed_merge_group_output
 from app.handlers.checks import report_failure, write_check_run
-from app.handlers.policy import CHECK_NAME, policy_evaluation, read_pull_request
+from app.handlers.policy import CHECK_NAME, policy_evaluation, read_pull_request, rerun_check
 from app.handlers.routing import Context
+from app.intake.delivery import Delivery
 from policies.evaluate import Conclusion
 
 MERGE_GROUP_ACTIONS = ("checks_requested",)
 
 # A group passes when the pull request it adds would pass a required check on its own.
 _PASSING = (Conclusion.SUCCESS, Conclusion.NEUTRAL)
+
+
+def on_a_merge_group(delivery: Delivery) -> bool:
+    """A check run's or suite's delivery on a merge group's commit."""
+    return delivery.on_merge_group
+
+
+def not_on_a_merge_group(delivery: Delivery) -> bool:
+    return not delivery.on_merge_group
 
 
 async def on_checks_requested(context: Context) -> None:
@@ -35,6 +45,21 @@ async def on_checks_requested(context: Context) -> None:
         await write_check_run(context, CHECK_NAME, head_sha, output, conclusion="failure")
         context.log.warning("merge group %s names no pull request", group.get("head_ref"))
         return
+    await _check_group(context, head_sha, number)
+
+
+async def on_rerequest(context: Context) -> None:
+    """check_run / check_suite `rerequested` on a merge group's commit: the group is checked
+    again, as when GitHub first asked."""
+    check = rerun_check(context.payload)
+    number = context.delivery.pr_number  # read from the group's branch
+    if check is not None and number is not None:
+        await _check_group(context, check["head_sha"], number)
+
+
+async def _check_group(context: Context, head_sha: str, number: int) -> None:
+    """Write `hotfix-policy` on `head_sha`, the commit of a merge group adding pull request
+    `number`."""
     github, repository = context.github, context.repository
     try:
         pull, reviews, records = await read_pull_request(context, number)

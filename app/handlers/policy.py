@@ -73,10 +73,18 @@ async def on_pull_request(context: Context) -> None:
         await evaluate_pull_request(context, context.delivery.pr_number)
 
 
+def rerun_check(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The check run or suite a `rerequested` delivery re-runs `hotfix-policy` in; None when
+    it re-runs another check."""
+    check: dict[str, Any] = payload.get("check_run") or payload.get("check_suite") or {}
+    return None if "check_run" in payload and check.get("name") != CHECK_NAME else check
+
+
 async def on_rerequest(context: Context) -> None:
-    """check_run / check_suite `rerequested`: evaluate the pull requests of that head."""
-    check = context.payload.get("check_run") or context.payload.get("check_suite") or {}
-    if "check_run" in context.payload and check.get("name") != CHECK_NAME:
+    """check_run / check_suite `rerequested` on a pull request's commit: evaluate the pull
+    requests of that head."""
+    check = rerun_check(context.payload)
+    if check is None:
         return
     head_sha = check.get("head_sha")
     numbers = [pull["number"] for pull in check.get("pull_requests") or []]

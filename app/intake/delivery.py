@@ -57,6 +57,9 @@ class Delivery:
     # the branch; and the repository's default branch, as the payload names it.
     pushed_branch: str | None = None
     default_branch: str | None = None
+    # A check run's or suite's delivery on a merge group's commit: its pull request
+    # (`pr_number`) is the one the group adds.
+    on_merge_group: bool = False
 
     @property
     def ordering_key(self) -> str:
@@ -93,7 +96,13 @@ class NotAJsonObject(ValueError):
 # What routing reads of a body: for each key, the type of its value, the keys read inside it
 # (an object; {} for any object), or [keys] for a list of exactly one such object.
 _Shape = Mapping[str, "type | _Shape | list[_Shape]"]
-_CHECK: _Shape = {"head_sha": str, "pull_requests": [{"number": int}]}
+# A check suite's `head_branch` is a merge queue's branch on a merge group's commit.
+_CHECK_SUITE: _Shape = {"head_sha": str, "head_branch": str, "pull_requests": [{"number": int}]}
+_CHECK_RUN: _Shape = {
+    "head_sha": str,
+    "pull_requests": [{"number": int}],
+    "check_suite": {"head_branch": str},
+}
 _ROUTING: _Shape = {
     "action": str,
     "installation": {"id": int},
@@ -101,8 +110,8 @@ _ROUTING: _Shape = {
     # A `closed` that merged runs the post-merge steps; review deliveries carry no `merged`,
     # but `merged_at`.
     "pull_request": {"number": int, "merged": bool, "merged_at": str},
-    "check_run": _CHECK,
-    "check_suite": _CHECK,
+    "check_run": _CHECK_RUN,
+    "check_suite": _CHECK_SUITE,
     "merge_group": {"head_ref": str, "head_sha": str},
     "issue": {"number": int, "pull_request": {}},  # an object when the issue is a pull request
     "comment": {"body": str, "user": {"type": str}},
@@ -258,6 +267,7 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
         default_branch=(
             _str(repository.get("default_branch")) if isinstance(repository, dict) else None
         ),
+        on_merge_group=_merge_group_pull_number(payload) is not None,
     )
 
 
@@ -277,6 +287,9 @@ def _pr_number(payload: dict[str, Any]) -> int | None:
             return _int(item.get("number"))
     if _issue_is_pull_request(payload):  # a comment on a pull request's conversation
         return _int(payload["issue"].get("number"))
+    group_pull_number = _merge_group_pull_number(payload)
+    if group_pull_number is not None:  # a check on a merge group's commit: its pull request
+        return group_pull_number
     for key in ("check_run", "check_suite"):
         check = payload.get(key)
         if isinstance(check, dict):
@@ -294,6 +307,14 @@ def _pr_number(payload: dict[str, Any]) -> int | None:
 # built on>`, as a full ref or a bare branch name; the base may hold slashes, the sha either
 # case. At most 18 digits: the journal keeps the number as a 64-bit integer.
 _QUEUE_REF = re.compile(r"(?:refs/heads/)?gh-readonly-queue/.+/pr-([1-9][0-9]{0,17})-[0-9a-fA-F]+")
+
+
+def _merge_group_pull_number(payload: dict[str, Any]) -> int | None:
+    """For a check run or suite on a merge group's commit, the pull request the group adds,
+    from the suite's `head_branch`; None for any other delivery."""
+    check_run = _dict(payload.get("check_run"))
+    suite = _dict(check_run.get("check_suite")) if check_run else _dict(payload.get("check_suite"))
+    return _queued_pull_number(suite.get("head_branch"))
 
 
 def _queued_pull_number(head_ref: object) -> int | None:
