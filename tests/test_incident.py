@@ -927,6 +927,58 @@ def test_a_confirmation_is_written_into_the_report_once_and_nothing_is_posted_on
     ]
     assert len(edits) == 1
     assert bot.repo.comments_on(issue.number) == []
+    # Each run found it listed under its label: none read it alone.
+    assert [r for r in bot.fake.requests_to("GET", ISSUES) if r.path == edits[0].path] == []
+
+
+@pytest.mark.parametrize("relabelled", [[], ["postmortem"]], ids=["label-removed", "renamed"])
+def test_a_report_people_took_the_label_off_is_found_by_the_number_the_run_recorded(
+    clocked_bot: Bot, relabelled: list[str]
+) -> None:
+    bot = clocked_bot
+    pull, sha = merged_p0(bot)  # lena's verbal approval unconfirmed: the report's step waits
+    [issue] = reports(bot)
+    # People triage it: the label comes off, or is renamed for the whole repository.
+    bot.repo.remove_label(issue.number, "incident-report")
+    bot.repo.add_labels(issue.number, *relabelled)
+    bot.advance(10 * MINUTE)
+
+    with bot.counting() as requests:
+        command(bot, pull, "lena", "/hotfix confirm")
+
+    assert len(issues_created(bot.fake)) == 1
+    assert [i.number for i in bot.repo.issues.values()] == [issue.number]
+    assert issue.labels == ["P0", *relabelled]  # as people left them
+    assert (
+        "- **Verbal approvals:** lena (verbal, recorded by @dana at 20:55 UTC), confirmed by "
+        "`/hotfix confirm` at 2026-12-04 21:10 UTC\n"
+    ) in issue.body
+    assert (
+        f"| Incident report | ✅ done | issue #{issue.number} shows the verbal approval of lena "
+        "confirmed now, due 2026-12-05 21:00 UTC | "
+        f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_report(bot, sha)
+    # The listing under the label missed it: the issue the step recorded is read alone.
+    found_by = (ISSUES, f"{ISSUES}/{issue.number}")
+    assert [r.path for r in requests if r.method == "GET" and r.path in found_by] == [*found_by]
+
+
+def test_a_report_deleted_since_the_step_recorded_it_is_opened_again(clocked_bot: Bot) -> None:
+    bot = clocked_bot
+    pull, sha = merged_p0(bot)
+    [deleted] = reports(bot)
+    del bot.repo.issues[deleted.number]
+    bot.fake.inject("GET", f"{ISSUES}/{deleted.number}$", status=410, body={"message": "Gone"})
+    bot.advance(10 * MINUTE)
+
+    command(bot, pull, "lena", "/hotfix confirm")
+
+    [issue] = reports(bot)
+    assert issue.number != deleted.number
+    assert (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_report(bot, sha)
 
 
 @pytest.mark.parametrize("replacing_review", ["COMMENTED", "CHANGES_REQUESTED"])

@@ -587,6 +587,21 @@ def test_a_rollback_run_that_lost_its_journal_finds_its_own_work_and_adds_nothin
     )
 
 
+def test_the_rollback_joins_the_report_people_took_the_label_off_found_by_its_number(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    bot.repo.remove_label(2, "incident-report")  # the hotfix's report, triaged
+    revert = merged_rollback(bot, hotfix)
+
+    bot.pull_request(revert.number, "closed")
+
+    assert len(bot.repo.comments_on(2)) == 1
+    summary = rollback_report(bot, hotfix, revert, *["✅ done"] * 7)
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert run.output["summary"] == summary
+    assert bot.repo.issues[2].labels == ["P1"]
+
+
 def test_the_rollback_of_a_hotfix_without_an_incident_report_reports_no_timeline_step(
     bot: Bot,
 ) -> None:

@@ -1,7 +1,9 @@
-"""Opening an issue assigned to someone GitHub may refuse as an assignee."""
+"""Opening an issue assigned to someone GitHub may refuse as an assignee, and finding an issue
+hotfix-bot opened again by the hidden marker in its body."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from githubkit.exception import RequestFailed
@@ -25,3 +27,30 @@ async def open_issue(
             raise
         return (await github.request("POST", path, body=fields)).json(), False
     return created.json(), True
+
+
+async def find_marked_issue(
+    github: InstallationClient,
+    repository: str,
+    labelled: Sequence[dict[str, Any]],
+    marker: str,
+    recorded: int | None = None,
+) -> dict[str, Any] | None:
+    """The issue whose body carries `marker`, among `labelled` (the issues listed under the
+    label it was opened with); else issue #`recorded`, the one an earlier run opened, read
+    alone: people may have taken the label off since. None when neither carries the marker
+    (a pull request never does), or #`recorded` was deleted."""
+    found = next((issue for issue in labelled if _carries(issue, marker)), None)
+    if found is not None or recorded is None:
+        return found
+    try:
+        issue = await github.get_optional(f"/repos/{repository}/issues/{recorded}")
+    except RequestFailed as error:
+        if error.response.status_code != 410:  # Gone: deleted
+            raise
+        return None
+    return issue if issue is not None and _carries(issue, marker) else None
+
+
+def _carries(issue: dict[str, Any], marker: str) -> bool:
+    return marker in (issue.get("body") or "")

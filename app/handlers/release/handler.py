@@ -45,7 +45,7 @@ from app.handlers.release.report import (
     steps_report,
 )
 from app.handlers.release.step import Step, StepCommandsKnown, StepOutcome, StepRun, StepStatus
-from app.handlers.release.steps import back_merge, tag, verbal_approvals
+from app.handlers.release.steps import back_merge, incident_report, tag, verbal_approvals
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, load_config
@@ -251,6 +251,7 @@ async def _rolled_back(
     version = await _released_version(
         context.github, repository, config, reverted.merge_commit_sha, reads
     )
+    its_run = await ReleaseState.load(context, release_key(repository, reverted.number))
     labelled = single_severity(config, reverted.labels)
     return RolledBack(
         number=reverted.number,
@@ -259,6 +260,7 @@ async def _rolled_back(
         severity=labelled[0] if labelled else None,
         tag=None if version is None else tag_name(config, str(version)),
         reason=rollback_reason(body),
+        report=incident_report.recorded_report(its_run.steps.get(incident_report.STEP.key)),
     )
 
 

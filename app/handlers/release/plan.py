@@ -22,6 +22,9 @@ class RolledBack:
     severity: str | None  # its one severity label; None when it has not exactly one
     tag: str | None  # None when no version file at its merge commit declares a version
     reason: str | None  # the rollback's own words, from its description
+    # Its incident report issue, as its own post-merge run recorded it: found by this number
+    # when people have taken its label off since. None when that run recorded none.
+    report: int | None
 
     @property
     def tag_or_number(self) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from app.github.issues import open_issue
+from app.github.issues import find_marked_issue, open_issue
 from app.github.reads import Look
 from app.handlers import timeline
 from app.handlers.notices import comments_look, find_or_post
@@ -96,7 +96,7 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
     due_at = incident.due_at if incident else None
     if incident is None or due_at is None:
         return StepOutcome(StepStatus.NOT_NEEDED, "no incident report for this severity")
-    existing = await existing_report(run, incident.number)
+    existing = await existing_report(run, incident.number, recorded_report(run.previous))
     if existing is not None:
         issue, noted = await _note_the_confirmations(run, existing)
         issue, review = await _name_the_review(run, issue)
@@ -330,12 +330,19 @@ def _approvals_of(records: Sequence[VerbalRecord]) -> str:
     return f"the verbal approval{'s' if len(records) > 1 else ''} of {approvers}"
 
 
-async def existing_report(run: StepRun, number: int) -> dict[str, Any] | None:
-    """The incident report issue of hotfix pull request `number`, if it was opened."""
+async def existing_report(run: StepRun, number: int, recorded: int | None) -> dict[str, Any] | None:
+    """The incident report issue of hotfix pull request `number`, if it was opened: listed
+    under its label, else issue #`recorded` (`recorded_report`) when it carries the marker."""
     repository = run.plan.repository
-    issues = await run.look(_reports(repository))
+    labelled = await run.look(_reports(repository))
     marker = _marker(repository, number)
-    return next((issue for issue in issues if marker in (issue.get("body") or "")), None)
+    return await find_marked_issue(run.github, repository, labelled, marker, recorded)
+
+
+def recorded_report(outcome: StepOutcome | None) -> int | None:
+    """The number of the report issue an outcome of this step (as the journal kept it)
+    links; None when it links none."""
+    return int(outcome.link.text.removeprefix("#")) if outcome and outcome.link else None
 
 
 def _reports(repository: str) -> Look:

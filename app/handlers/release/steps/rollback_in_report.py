@@ -40,7 +40,7 @@ async def add_to_report(run: StepRun) -> StepOutcome:
         return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed: the row names it")
     event = _row(plan, plan.merged_at or context.now())
     await timeline.record(context, hotfix.number, [event])
-    report = await incident_report.existing_report(run, hotfix.number)
+    report = await incident_report.existing_report(run, hotfix.number, hotfix.report)
     if report is None:
         return StepOutcome(StepStatus.NOT_NEEDED, f"#{hotfix.number} has no incident report")
     number = report["number"]
