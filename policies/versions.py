@@ -18,6 +18,9 @@ DEFAULT_VERSION_FILES = ("VERSION", "pyproject.toml", "package.json", "Cargo.tom
 
 _CONFIGURE = "set version.files in .github/hotfix.yml to the file(s) that hold the version"
 
+# Editors on Windows begin UTF-8 files with one; JSON and TOML parsers refuse it.
+_BYTE_ORDER_MARK = "\ufeff"
+
 
 class VersionFileError(ValueError):
     """A version file has no version hotfix-bot can read; the message says what to do."""
@@ -112,6 +115,7 @@ _READERS: dict[str, tuple[Callable[[str, str], tuple[str | None, object]], str]]
 
 def parse_version_file(path: str, text: str) -> Version:
     """The version `text` declares, read the way the file's name says."""
+    text = text.removeprefix(_BYTE_ORDER_MARK)
     reader = _READERS.get(PurePosixPath(path).name)
     if reader is None:
         declared: object = text.strip()
@@ -144,7 +148,7 @@ def version_table(path: str, text: FileText) -> str | None:
         return None
     read, _ = reader
     try:
-        table, _ = read(path, text)
+        table, _ = read(path, text.removeprefix(_BYTE_ORDER_MARK))
     except VersionFileError:
         return None
     return table

@@ -200,6 +200,32 @@ def test_a_tag_format_with_a_hash_looks_up_the_whole_tag_name(bot: Bot) -> None:
     assert look_up.path == "/repos/acme/widgets/git/ref/tags/rel%231.2.4"
 
 
+def test_build_metadata_on_a_released_version_fails_version_bump(bot: Bot) -> None:
+    bot.repo.create_tag("v1.2.4", "main")  # released from elsewhere: main still says 1.2.3
+    _, head = open_hotfix(bot, files={"VERSION": "1.2.4+hotfix.1\n"})
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.output["title"] == rules_fail("version-bump")
+    summary = run.output["summary"]
+    assert (
+        "| `version-bump` | ❌ fail | VERSION: 1.2.3 on main, 1.2.4+hotfix.1 on hotfix/fix-login "
+        "| 1.2.4 (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4+hotfix.1 or v1.2.4 yet |"
+    ) in summary
+    assert summary.endswith(
+        "### `version-bump`\n\n"
+        "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release "
+        "(1.2.4+hotfix.1 is 1.2.4: build metadata does not make another version)\n\n"
+        "Bring the version files on main up to the latest release first, then bump its patch "
+        "number here (if hotfix/fix-login holds that version already, then re-run this check)"
+    )
+    looked_up = {r.path for r in bot.fake.requests_to("GET", "/repos/acme/widgets/git/ref/")}
+    assert looked_up == {
+        "/repos/acme/widgets/git/ref/tags/v1.2.4%2Bhotfix.1",
+        "/repos/acme/widgets/git/ref/tags/v1.2.4",
+    }
+
+
 PRE_RELEASES_ALLOWED = {".github/hotfix.yml": "version:\n  allow_prerelease: true\n"}
 
 
@@ -221,7 +247,7 @@ def test_a_pre_release_on_the_head_fails_version_bump_by_default(bot: Bot) -> No
     )
 
 
-def test_with_pre_releases_allowed_a_pre_release_passes_and_its_own_tag_is_looked_up(
+def test_with_pre_releases_allowed_a_pre_release_passes_and_its_tags_are_looked_up(
     bot: Bot,
 ) -> None:
     bot.repo.commit("main", PRE_RELEASES_ALLOWED, "Allow pre-release hotfixes")
@@ -234,10 +260,13 @@ def test_with_pre_releases_allowed_a_pre_release_passes_and_its_own_tag_is_looke
     assert (
         "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4-rc.1 on hotfix/fix-login "
         "| 1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, "
-        "and no tag v1.2.4-rc.1 yet |"
+        "and no tag v1.2.4-rc.1 or v1.2.4 yet |"
     ) in run.output["summary"]
     looked_up = {r.path for r in bot.fake.requests_to("GET", "/repos/acme/widgets/git/ref/")}
-    assert looked_up == {"/repos/acme/widgets/git/ref/tags/v1.2.4-rc.1"}
+    assert looked_up == {
+        "/repos/acme/widgets/git/ref/tags/v1.2.4-rc.1",
+        "/repos/acme/widgets/git/ref/tags/v1.2.4",  # the release it is a pre-release of
+    }
 
 
 def test_an_existing_tag_of_the_pre_release_fails_version_bump(bot: Bot) -> None:

@@ -196,13 +196,18 @@ def _released(
         f"Bring the version files on {change.base} up to the latest release first, then bump "
         f"its patch number here (if {change.head} holds that version already, {_RERUN})"
     )
-    target_tag = tag_name(config, str(next_patch(current)))
+    target = next_patch(current)
+    target_tag = tag_name(config, str(target))
     if target_tag in existing_tags:
-        return _Problem(
+        what = (
             f"The tag {target_tag} already exists, so {change.base} ({current}) is behind "
-            "the latest release",
-            catch_up,
+            "the latest release"
         )
+        if shipped.prerelease is not None:
+            what += f" ({shipped} is a pre-release of {target}, so below it)"
+        elif str(shipped) != str(target):
+            what += f" ({shipped} is {target}: build metadata does not make another version)"
+        return _Problem(what, catch_up)
     tag = tag_name(config, str(shipped))
     if tag not in existing_tags:
         return None
@@ -308,7 +313,8 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     if shipped is None or not _is_next_patch(shipped, current, allow_prerelease):
         shipped = target
     tag = tag_name(config, str(shipped))
-    expected = f"{wanted} ({current} + 1 patch) in {', '.join(on_base)}, and no tag {tag} yet"
+    tags = join_words(list(dict.fromkeys([tag, tag_name(config, str(target))])), "or")
+    expected = f"{wanted} ({current} + 1 patch) in {', '.join(on_base)}, and no tag {tags} yet"
     problems, note = _head_problems(change, on_base, head_reads, current, allow_prerelease)
     released = _released(config, change, on_base, current, shipped, existing_tags)
     if released is not None:  # setting the head's files as asked would not help
@@ -326,16 +332,19 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
 
 def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
     """The version files on both sides, then the tag the head's version would be released as;
-    and when the head holds no version this rule accepts, the tag of the base's next patch,
-    which the fixes would ask for: if that was released, the base is behind."""
+    and when the head holds anything but the base's next patch as a plain X.Y.Z, the tag of
+    that next patch too. A pre-release or build of it would ship a version released already
+    if that tag exists, and for a version this rule refuses, the fixes would ask for it: in
+    both cases the base is behind."""
     base_files, head_files = facts.base_version_files, facts.head_version_files
     tags = [tag_to_check(config, base_files, head_files)]
     current = declared_version(config, base_files)
     if current is not None:
+        target = next_patch(current)
         shipped = head_version(config, base_files, head_files)
-        allow_prerelease = config.version.allow_prerelease
-        if shipped is None or not _is_next_patch(shipped, current, allow_prerelease):
-            tags.append(tag_name(config, str(next_patch(current))))
+        # Compared as written: SemVer equality ignores build metadata.
+        if shipped is None or str(shipped) != str(target):
+            tags.append(tag_name(config, str(target)))
     files = tuple(version_files_to_read(config))
     return Lookups(version_files=files, tags=tuple(tag for tag in tags if tag))
 

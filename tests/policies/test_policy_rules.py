@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from policy_factories import config, facts
 
+from policies.config import HotfixConfig
 from policies.result import Status
 from policies.rule import Lookups
 from policies.rules import (
@@ -280,6 +281,16 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
             BEHIND,
         ),
+        (  # build metadata does not make another version: 1.2.4 would be released twice
+            {
+                "head_version_files": {"VERSION": "1.2.4+hotfix.1\n"},
+                "existing_tags": frozenset({"v1.2.4"}),
+            },
+            Status.FAIL,
+            "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release "
+            "(1.2.4+hotfix.1 is 1.2.4: build metadata does not make another version)",
+            BEHIND,
+        ),
         (  # with no version to go by, the current one is not made up
             {"base_version_files": {}, "head_version_files": {}},
             Status.FAIL,
@@ -475,7 +486,8 @@ PRERELEASES = config("version: {allow_prerelease: true}")
             "1.2.4-rc.1",
             Status.PASS,
             "Version 1.2.3 becomes 1.2.4-rc.1 in VERSION; tag v1.2.4-rc.1 is free",
-            "1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4-rc.1 yet",
+            "1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, "
+            "and no tag v1.2.4-rc.1 or v1.2.4 yet",
         ),
         (
             "1.2.3",
@@ -497,7 +509,7 @@ PRERELEASES = config("version: {allow_prerelease: true}")
             Status.PASS,
             "Version 1.2.4-rc.1 becomes 1.2.5-rc.1 in VERSION; tag v1.2.5-rc.1 is free",
             "1.2.5 or a pre-release of it (1.2.4-rc.1 + 1 patch) in VERSION, and no tag "
-            "v1.2.5-rc.1 yet",
+            "v1.2.5-rc.1 or v1.2.5 yet",
         ),
         (
             "1.2.4-rc.1",
@@ -551,6 +563,26 @@ def test_an_existing_tag_of_the_pre_release_fails_version_bump_offering_the_next
     )
 
 
+def test_a_pre_release_of_a_released_version_fails_version_bump_as_the_base_being_behind() -> None:
+    result = version_bump.check(
+        PRERELEASES,
+        facts(
+            head_version_files={"VERSION": "1.2.4-rc.1"},
+            existing_tags=frozenset({"v1.2.4"}),
+        ),
+    )
+    assert result.status is Status.FAIL
+    assert result.summary == (
+        "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release "
+        "(1.2.4-rc.1 is a pre-release of 1.2.4, so below it)"
+    )
+    assert result.how_to_fix == BEHIND
+    assert result.expected == (
+        "1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, "
+        "and no tag v1.2.4-rc.1 or v1.2.4 yet"
+    )
+
+
 FILES = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
 
 
@@ -559,7 +591,7 @@ def test_version_bump_asks_for_the_tag_of_the_heads_version_once_the_files_are_r
     assert version_bump.needs(PRERELEASES, unread) == Lookups(version_files=FILES)
     read = facts(head_version_files={"VERSION": "1.2.4-rc.1+build.5"})
     assert version_bump.needs(PRERELEASES, read) == Lookups(
-        version_files=FILES, tags=("v1.2.4-rc.1+build.5",)
+        version_files=FILES, tags=("v1.2.4-rc.1+build.5", "v1.2.4")
     )
 
 
@@ -567,16 +599,22 @@ def test_version_bump_asks_for_the_tag_of_the_heads_version_once_the_files_are_r
     ("head_files", "tags"),
     [
         ({"VERSION": "1.2.5"}, ("v1.2.5", "v1.2.4")),
-        ({"VERSION": "1.2.4-rc.1"}, ("v1.2.4-rc.1", "v1.2.4")),  # no pre-release allowed
         ({"VERSION": None}, ("v1.2.4",)),
-        ({"VERSION": "1.2.4"}, ("v1.2.4",)),
+        ({"VERSION": "1.2.4"}, ("v1.2.4",)),  # one tag for both: no request more
+        ({"VERSION": "v1.2.4\n"}, ("v1.2.4",)),
+        # 1.2.4 with a pre-release part or build metadata is no newer than 1.2.4
+        ({"VERSION": "1.2.4-rc.1"}, ("v1.2.4-rc.1", "v1.2.4")),
+        ({"VERSION": "1.2.4+hotfix.1"}, ("v1.2.4+hotfix.1", "v1.2.4")),
+        ({"VERSION": "1.2.4-rc.1+b.2"}, ("v1.2.4-rc.1+b.2", "v1.2.4")),
     ],
 )
+@pytest.mark.parametrize("hotfix_config", [config(), PRERELEASES], ids=["defaults", "pre-releases"])
 def test_version_bump_asks_for_the_next_patchs_tag_when_the_head_holds_another_version(
-    head_files: dict[str, str | None], tags: tuple[str, ...]
+    head_files: dict[str, str | None], tags: tuple[str, ...], hotfix_config: HotfixConfig
 ) -> None:
-    # The fixes would ask for 1.2.4: whether it was released decides what they say.
-    needs = version_bump.needs(config(), facts(head_version_files=head_files))
+    # The fixes would ask for 1.2.4, and a head holding it with a suffix ships 1.2.4 or less:
+    # whether it was released decides what the check says, pre-releases allowed or not.
+    needs = version_bump.needs(hotfix_config, facts(head_version_files=head_files))
     assert needs == Lookups(version_files=FILES, tags=tags)
 
 

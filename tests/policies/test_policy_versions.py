@@ -84,6 +84,21 @@ def test_version_table_is_the_table_the_version_is_read_from(
 
 
 @pytest.mark.parametrize(
+    ("path", "text", "table"),
+    [
+        ("VERSION", "1.2.3\r\n", None),
+        ("package.json", '{"name": "x", "version": "1.2.3"}', None),
+        ("pyproject.toml", '[tool.poetry]\nversion = "1.2.3"\n', "tool.poetry"),
+        ("Cargo.toml", '[workspace.package]\nversion = "1.2.3"\n', "workspace.package"),
+    ],
+)
+def test_a_leading_byte_order_mark_is_read_past(path: str, text: str, table: str | None) -> None:
+    with_mark = "\ufeff" + text  # as editors on Windows save UTF-8
+    assert str(parse_version_file(path, with_mark)) == "1.2.3"
+    assert version_table(path, with_mark) == table
+
+
+@pytest.mark.parametrize(
     ("path", "text", "words"),
     [
         ("VERSION", "", "VERSION: declares no version (expected only the version"),
