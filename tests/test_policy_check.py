@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from datetime import UTC, timedelta
 
@@ -541,7 +542,8 @@ def test_a_remembered_run_that_is_not_this_commits_gives_way_to_the_commits_own(
         "Waiting for approval: Product Manager",
     )
     assert (other.status, other.conclusion, dict(other.output)) == other_before
-    assert asyncio.run(bot.journal.get_state(key)) == str(run.id)
+    # The run, and the pull request whose result it shows, of rank 2: into production.
+    assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {pull.number} 2"
 
 
 def test_without_the_git_trees_api_files_are_read_through_the_contents_api(bot: Bot) -> None:
@@ -641,3 +643,91 @@ def test_another_apps_run_of_the_same_name_is_left_alone_and_one_of_its_own_is_m
         "Waiting for approval: Engineering Lead and Product Manager",
     )
     assert not bot.fake.requests_to("PATCH", f"/check-runs/{theirs.id}")
+
+
+P0_WAITING = "Waiting for approval: Engineering Lead and On-call Manager"
+
+
+def test_a_pull_request_that_is_no_hotfix_on_a_waiting_hotfixs_commit_leaves_its_run(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anyone who can push a branch can open a pull request on a hotfix's commit: its
+    `neutral` must not pass the hotfix's required check before the approvals."""
+    hotfix, head = open_hotfix(bot, labels=("hotfix", "P0"))
+    bot.repo.create_branch("docs-tweak", "hotfix/fix-login")
+    other = bot.repo.open_pull("docs-tweak", "main", title="Docs", author="mallory")
+    writes = len(bot.policy_run(head).history)
+
+    with bot.counting() as requests, caplog.at_level(logging.INFO, logger="hotfix_bot"):
+        bot.pull_request(other.number, "opened")
+
+    run = bot.policy_run(head)
+    assert (run.status, run.output["title"], len(run.history)) == (
+        "in_progress",
+        P0_WAITING,
+        writes,
+    )
+    # The hotfix is asked about once: it is still open on the commit.
+    assert [r.path for r in requests if r.path.endswith(f"/pulls/{hotfix.number}")] == [
+        f"/repos/acme/widgets/pulls/{hotfix.number}"
+    ]
+    assert not [r for r in requests if "/check-runs" in r.path and r.method != "GET"]
+    assert (
+        f"pull request #{other.number}: Not a hotfix pull request; not written: the "
+        f"hotfix-policy run of {head} shows #{hotfix.number}, a hotfix pull request into the "
+        "production branch still open on it"
+    ) in caplog.messages
+
+    bot.repo.close_pull(hotfix.number)
+    bot.pull_request(hotfix.number, "closed")
+    bot.pull_request(other.number, "edited")
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "neutral",
+        "Not a hotfix pull request",
+    )
+
+
+def test_a_second_pull_request_of_a_hotfix_branch_into_develop_leaves_the_approved_run(
+    bot: Bot,
+) -> None:
+    bot.repo.create_branch("develop", "main")
+    hotfix, head = open_hotfix(bot)
+    approve(bot, hotfix, "lead", "pm")
+    assert bot.policy_run(head).conclusion == "success"
+    into_develop = bot.repo.open_pull(
+        "hotfix/fix-login", "develop", title="Fix login", author="dev", labels=["hotfix", "P1"]
+    )
+
+    bot.pull_request(into_develop.number, "opened")
+
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
+
+    # Once the hotfix is closed, the other pull request's result is the commit's.
+    bot.repo.close_pull(hotfix.number)
+    bot.pull_request(hotfix.number, "closed")
+    bot.pull_request(into_develop.number, "synchronize")
+
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("target-branch"))
+
+
+def test_a_re_run_of_a_shared_commit_ends_with_the_hotfixs_result_whatever_the_order(
+    bot: Bot,
+) -> None:
+    hotfix, head = open_hotfix(bot, labels=("hotfix", "P0"))
+    bot.repo.create_branch("docs-tweak", "hotfix/fix-login")
+    other = bot.repo.open_pull("docs-tweak", "main", title="Docs", author="dev")
+    payload = bot.fake.check_run_event(bot.repo, bot.policy_run(head).id)
+    # The hotfix first, then the other one: the one evaluated last used to win.
+    payload["check_run"]["pull_requests"] = [{"number": hotfix.number}, {"number": other.number}]
+
+    bot.deliver("check_run", payload)
+
+    run = bot.policy_run(head)
+    assert (run.status, run.output["title"]) == ("in_progress", P0_WAITING)
+    key = f"check-run:acme/widgets:hotfix-policy:{head}"
+    assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {hotfix.number} 2"

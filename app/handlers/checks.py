@@ -1,4 +1,6 @@
-"""Writing check runs: one run per name and head commit, created once and then updated."""
+"""Writing check runs: one run per name and head commit, created once and then updated. The
+pull requests whose branches point at one commit share its run, which shows the result of the
+one that matters most (`write_pull_request_run`)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,62 @@ async def write_check_run(
     reads: Reads | None = None,
 ) -> int:
     """Create or update the `name` run on `head_sha`; `conclusion=None` means in progress.
-    With `reads`, the look-up of the run that `find_check_run` started there is used."""
+    With `reads`, the look-up of the run that `find_check_run` started there is used. The
+    pull request the journal names as the run's writer stays named."""
+    body = _body(output, conclusion, details_url)
+    state_key = _state_key(context, name, head_sha)
+    # Pull requests whose branches point at the same commit share its check run: their
+    # evaluations must not both find no run and both create one.
+    async with context.locks.lock(state_key):
+        stored = _Stored.read(await context.state.get_state(state_key))
+        writer = stored.writer if stored is not None else None
+        return await _create_or_update(context, name, head_sha, stored, writer, body, reads)
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """The pull request whose result a shared run shows, and how much that result matters
+    to the commit: of the open pull requests on it, the one of the highest rank is shown."""
+
+    number: int
+    rank: int
+
+
+async def write_pull_request_run(
+    context: Context,
+    name: str,
+    head_sha: str,
+    output: CheckOutput,
+    *,
+    conclusion: str | None,
+    writer: Writer,
+    reads: Reads | None = None,
+) -> Writer | None:
+    """Write `writer`'s result to the `name` run on its head commit `head_sha`, as
+    `write_check_run` does, unless the run shows a pull request of a higher rank still open
+    on that commit: then nothing is written, and that pull request is returned."""
+    body = _body(output, conclusion, None)
+    state_key = _state_key(context, name, head_sha)
+    async with context.locks.lock(state_key):
+        stored = _Stored.read(await context.state.get_state(state_key))
+        shown = stored.writer if stored is not None else None
+        if shown is not None and await _outranks(context, shown, writer, head_sha):
+            return shown
+        await _create_or_update(context, name, head_sha, stored, writer, body, reads)
+        return None
+
+
+async def _outranks(context: Context, shown: Writer, writer: Writer, head_sha: str) -> bool:
+    """Whether the run's `shown` writer keeps it from `writer`: it ranks higher and is still
+    open on the commit. Asked of GitHub only then, so that the evaluations of a pull request
+    alone on its commit make no request for it."""
+    if shown.number == writer.number or shown.rank <= writer.rank:
+        return False
+    pull = await context.github.get_optional(f"/repos/{context.repository}/pulls/{shown.number}")
+    return pull is not None and pull["state"] == "open" and pull["head"]["sha"] == head_sha
+
+
+def _body(output: CheckOutput, conclusion: str | None, details_url: str | None) -> dict[str, Any]:
     body: dict[str, Any] = {"output": output.as_json()}
     if conclusion is None:
         body["status"] = "in_progress"
@@ -31,12 +88,7 @@ async def write_check_run(
         body.update(status="completed", conclusion=conclusion)
     if details_url is not None:
         body["details_url"] = details_url
-
-    state_key = _state_key(context, name, head_sha)
-    # Pull requests whose branches point at the same commit share its check run: their
-    # evaluations must not both find no run and both create one.
-    async with context.locks.lock(state_key):
-        return await _create_or_update(context, name, head_sha, state_key, body, reads)
+    return body
 
 
 def find_check_run(
@@ -56,6 +108,29 @@ class _LookedUp:
     run_id: str | None  # the run to update; None when there is none yet
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What the journal keeps of a commit's run: its id, and the pull request whose result
+    it shows, if one is known ("<run id>" or "<run id> <number> <rank>")."""
+
+    run_id: str
+    writer: Writer | None
+
+    @classmethod
+    def read(cls, value: str | None) -> _Stored | None:
+        match (value or "").split():
+            case [run_id, number, rank]:
+                return cls(run_id, Writer(int(number), int(rank)))
+            case [run_id]:
+                return cls(run_id, None)
+            case _:
+                return None
+
+    def __str__(self) -> str:
+        writer = self.writer
+        return self.run_id if writer is None else f"{self.run_id} {writer.number} {writer.rank}"
+
+
 def _state_key(context: Context, name: str, head_sha: str) -> str:
     return f"check-run:{context.repository}:{name}:{head_sha}"
 
@@ -66,23 +141,27 @@ async def _look_up(context: Context, name: str, head_sha: str) -> _LookedUp:
     if known is not None:  # written by this process: no need to ask
         return _LookedUp(None, known)
     # First written by this process: trust only what GitHub confirms.
-    stored = run_id = await context.state.get_state(state_key)
+    stored = _Stored.read(await context.state.get_state(state_key))
+    named = run_id = stored.run_id if stored is not None else None
     if run_id is not None and not await _is_run_of(context, run_id, name, head_sha):
         run_id = None  # the journal outlived the run, or names another GitHub's
-    return _LookedUp(stored, run_id or await _existing_run(context, name, head_sha))
+    return _LookedUp(named, run_id or await _existing_run(context, name, head_sha))
 
 
 async def _create_or_update(
     context: Context,
     name: str,
     head_sha: str,
-    state_key: str,
+    stored: _Stored | None,
+    writer: Writer | None,
     body: dict[str, Any],
     reads: Reads | None,
 ) -> int:
-    # Read under the lock, the journal names the run any instance wrote last: another
-    # instance may have started a newer one since this process remembered its own.
-    stored = await context.state.get_state(state_key)
+    """Write `body` to the run, as `writer`'s result. `stored`: what the journal kept of the
+    run, read under the lock: it names the run any instance wrote last, as another instance
+    may have started a newer one since this process remembered its own."""
+    state_key = _state_key(context, name, head_sha)
+    named = stored.run_id if stored is not None else None
     run_id = context.github.caches.check_runs.get(state_key)
     if run_id is None:
         looked_up = await (
@@ -92,16 +171,16 @@ async def _create_or_update(
         )
         run_id = looked_up.run_id
         # Looked up before this turn, maybe: a run written since is the one named now.
-        if stored is not None and stored != looked_up.stored:
-            run_id = stored
-    elif stored is not None and stored != run_id:
-        run_id = stored
+        if named is not None and named != looked_up.stored:
+            run_id = named
+    elif named is not None and named != run_id:
+        run_id = named
     if run_id is not None:
         path = f"/repos/{context.repository}/check-runs/{run_id}"
         updated = (await context.github.request("PATCH", path, body=body)).json()
         # GitHub does not move a completed run back to in progress: start a new run then.
         if updated.get("status") == body["status"]:
-            await _remember(context, state_key, run_id)
+            await _remember(context, state_key, stored, _Stored(run_id, writer))
             return int(run_id)
     created = await context.github.request(
         "POST",
@@ -109,7 +188,7 @@ async def _create_or_update(
         body={"name": name, "head_sha": head_sha, **body},
     )
     new_id = str(created.json()["id"])
-    await _remember(context, state_key, new_id)
+    await _remember(context, state_key, stored, _Stored(new_id, writer))
     return int(new_id)
 
 
@@ -129,12 +208,14 @@ def _is_ours(context: Context, run: dict[str, Any]) -> bool:
     return not isinstance(app, dict) or app.get("id") in (None, context.github.app_id)
 
 
-async def _remember(context: Context, state_key: str, run_id: str) -> None:
-    """The commit's run, for this process and (through the journal) the next."""
-    known = context.github.caches.check_runs
-    if known.get(state_key) != run_id:
-        known.put(state_key, run_id)
-        await context.state.set_state(state_key, run_id)
+async def _remember(
+    context: Context, state_key: str, stored: _Stored | None, written: _Stored
+) -> None:
+    """The commit's run, for this process and (through the journal, with its writer) the
+    next; the journal is written only when that changed."""
+    context.github.caches.check_runs.put(state_key, written.run_id)
+    if written != stored:
+        await context.state.set_state(state_key, str(written))
 
 
 async def _existing_run(context: Context, name: str, head_sha: str) -> str | None:

@@ -22,6 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from enum import IntEnum
 from typing import Any
 
 from app.github.client import InstallationClient, path_part, timestamp
@@ -31,7 +32,7 @@ from app.github.reads import Reads, both, reading_ahead
 from app.github.teams import members_among
 from app.handlers import timeline
 from app.handlers.check_output import CheckOutput, config_error_output, policy_output
-from app.handlers.checks import find_check_run, report_failure, write_check_run
+from app.handlers.checks import Writer, find_check_run, report_failure, write_pull_request_run
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
 from app.handlers.notices import alert_p0
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
@@ -166,14 +167,58 @@ async def _evaluate(context: Context, number: int, reads: Reads) -> Evaluation |
         raise
     output = evaluation.output(requested)
     conclusion = evaluation.verdict.conclusion
-    await write_check_run(context, CHECK_NAME, head_sha, output, conclusion=conclusion, reads=reads)
+    writer = Writer(number, _rank(evaluation, pull["base"]["ref"]))
+    shown = await write_pull_request_run(
+        context, CHECK_NAME, head_sha, output, conclusion=conclusion, writer=writer, reads=reads
+    )
     await alert_p0(context, evaluation.config, evaluation.verdict, evaluation.facts)
     # Only a break-glass in force waives anything: one not in force under the severity
     # labelled now keeps what it waived while it was.
     if records.break_glass is not None and evaluation.verdict.break_glass is not None:
         await _remember_what_was_waived(context, number, records.break_glass, evaluation.verdict)
-    context.log.info("pull request #%d: %s", number, output.title)
+    if shown is None:
+        context.log.info("pull request #%d: %s", number, output.title)
+    else:
+        context.log.info(
+            "pull request #%d: %s; not written: the %s run of %s shows #%d, %s still open on it",
+            number,
+            output.title,
+            CHECK_NAME,
+            head_sha,
+            shown.number,
+            Rank(shown.rank).described,
+        )
     return evaluation
+
+
+class Rank(IntEnum):
+    """How much a pull request's result matters to its head commit's run, which every pull
+    request on that commit shares: it shows the open one of the highest rank (docs/BEHAVIOUR.md,
+    'Triggers')."""
+
+    NOT_A_HOTFIX = 0
+    HOTFIX = 1  # into another branch, or under a config that cannot be read
+    PRODUCTION_HOTFIX = 2  # rollbacks included: the production branch requires the check
+
+    @property
+    def described(self) -> str:
+        return _RANKS_DESCRIBED[self]
+
+
+_RANKS_DESCRIBED = {
+    Rank.NOT_A_HOTFIX: "a pull request that is no hotfix",
+    Rank.HOTFIX: "a hotfix pull request",
+    Rank.PRODUCTION_HOTFIX: "a hotfix pull request into the production branch",
+}
+
+
+def _rank(evaluation: Evaluation, base_ref: str) -> Rank:
+    config, verdict = evaluation.config, evaluation.verdict
+    if config is None:  # a failure that may be a hotfix's: no pull request that is none hides it
+        return Rank.HOTFIX
+    if not verdict.results:  # judged by no rule
+        return Rank.NOT_A_HOTFIX
+    return Rank.PRODUCTION_HOTFIX if base_ref == config.branches.production else Rank.HOTFIX
 
 
 async def read_pull_request(
