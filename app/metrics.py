@@ -9,7 +9,7 @@ process) the values live in memory.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import generate_latest as _generate_latest
@@ -49,26 +49,35 @@ GITHUB_RATE_LIMIT_REMAINING = Gauge(
 )
 
 
-class QueueDepth(Collector):
-    """Journaled deliveries not finished yet, counted when /metrics is read: not a gauge
-    kept up to date on every delivery, and the same whichever process counts."""
+class JournalGauges(Collector):
+    """What the journal holds, read when /metrics is read: not a gauge kept up to date on
+    every delivery, and the same whichever process reads it. A journal that could not be
+    read is said by `hotfix_bot_journal_up 0`, its queue depth left out: the counters are
+    still served, when they matter most."""
 
-    def __init__(self, count: Callable[[], int]) -> None:
-        self._count = count
+    def __init__(self, queue_depth: int | None) -> None:
+        self._queue_depth = queue_depth
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily(
-            "hotfix_bot_queue_depth",
-            "Journaled deliveries not finished yet (queued or running).",
-            value=self._count(),
+            "hotfix_bot_journal_up",
+            "1 when this scrape could read the journal, 0 when it could not (down, locked or "
+            "slower than the scrape waits): hotfix_bot_queue_depth is then left out.",
+            value=0 if self._queue_depth is None else 1,
         )
+        if self._queue_depth is not None:
+            yield GaugeMetricFamily(
+                "hotfix_bot_queue_depth",
+                "Journaled deliveries not finished yet (queued or running).",
+                value=self._queue_depth,
+            )
 
 
-def generate_latest(queue_depth: Callable[[], int]) -> bytes:
+def generate_latest(queue_depth: int | None) -> bytes:
     """The exposition for /metrics: of every process of this server, when there are several,
-    and the journal's queue depth, counted now."""
+    and the journal's queue depth, counted just before (None: the journal could not be read)."""
     registry = CollectorRegistry()
-    registry.register(QueueDepth(queue_depth))
+    registry.register(JournalGauges(queue_depth))
     if not os.environ.get(MULTIPROCESS_DIRECTORY):
         return _generate_latest(REGISTRY) + _generate_latest(registry)
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

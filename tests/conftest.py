@@ -55,16 +55,29 @@ def clocked_bot(tmp_path: Path, private_key_pem: str, clock: Clock) -> Iterator[
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL server of the test session's own. CI installs it (.ci/run): there a
-    missing server fails the tests that need one rather than skip them."""
+    """A PostgreSQL server of the test session's own."""
+    server = _started_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_to_stop() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test's own, for a test that stops it."""
+    server = _started_postgres()
+    yield server
+    server.stop()  # again, when the test did not
+
+
+def _started_postgres() -> PostgresServer:
+    """CI installs PostgreSQL (.ci/run): there a missing server fails the tests that need
+    one rather than skip them."""
     try:
-        server = start_postgres()
+        return start_postgres()
     except PostgresUnavailable as missing:
         if os.environ.get("CI"):
             pytest.fail(str(missing))
         pytest.skip(str(missing))
-    yield server
-    server.stop()
 
 
 JOURNAL_KINDS = ("sqlite", "postgresql")

@@ -116,6 +116,7 @@ def test_deliveries_run_in_a_worker_process_that_never_outlives_the_server(
         metrics = httpx.get(f"{server.url}/metrics").text
         assert 'hotfix_bot_deliveries_total{event="pull_request",outcome="queued"} 1.0' in metrics
         assert "hotfix_bot_queue_depth 0.0" in metrics
+        assert "hotfix_bot_journal_up 1.0" in metrics
 
         # A worker that dies is started again; the status page says so meanwhile.
         os.kill(worker, signal.SIGKILL)

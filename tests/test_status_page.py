@@ -145,7 +145,7 @@ def _request(cookie: str | None = None) -> Request:
     return Request({**scope, "query_string": b"", "headers": headers})
 
 
-def test_a_corrupt_journal_is_a_503_saying_what_readyz_says(
+def test_a_corrupt_journal_is_said_on_the_page_in_readyzs_words(
     bot: Bot, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     journal_file = tmp_path / "journal.db"
@@ -158,13 +158,14 @@ def test_a_corrupt_journal_is_a_503_saying_what_readyz_says(
 
     assert ready.status_code == 503
     assert ready.json() == {"status": "unavailable", "problems": ["the journal is not writable"]}
-    assert page.status_code == 503
+    assert page.status_code == 200
     assert_not_framable(page)
-    assert "<h1>The journal is not writable</h1>" in page.text
+    assert '<div class="problem"><p>the journal is not writable</p></div>' in page.text
     assert (
-        "hotfix-bot cannot use its delivery journal (DATABASE_URL); /readyz answers 503 until "
-        "it can. The log says why."
+        '<h2>Deliveries</h2><div class="problem"><p>The journal could not be read, so its '
+        "deliveries are not shown: the log says why.</p></div>"
     ) in page.text
+    assert "Running as a GitHub App installed on 1 account." in page.text
     assert (
         "the status page cannot read the journal: journal read failed: file is not a database"
     ) in caplog.messages

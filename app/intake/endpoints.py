@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from importlib.metadata import version
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -11,12 +12,15 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.intake.webhook import receive_webhook
+from app.journal import JournalUnavailable, read_aside
 from app.metrics import generate_latest
 from app.pages.setup import CALLBACK_PATH, SetupFlow
 from app.pages.status import StatusPage
 from app.services import Services
 
 VERSION = version("hotfix-bot")
+
+log = logging.getLogger("hotfix_bot.metrics")
 
 
 def endpoints(webhook_path: str) -> list[Route]:
@@ -62,7 +66,13 @@ async def readyz(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     journal = _services(request).journal
     # Counted when /metrics is read, not on every delivery.
-    exposition = generate_latest(queue_depth=lambda: journal.count(("queued", "running")))
+    queue_depth: int | None
+    try:
+        queue_depth = await read_aside(lambda: journal.count(("queued", "running")))
+    except JournalUnavailable as error:
+        log.warning("/metrics leaves out the queue depth: %s", error)
+        queue_depth = None
+    exposition = generate_latest(queue_depth)
     return Response(exposition, media_type=CONTENT_TYPE_LATEST)
 
 

@@ -32,6 +32,7 @@ from app.journal.base import (
     Status,
     TimerEntry,
     TimerStatus,
+    read_aside,
 )
 from app.journal.sqlite import SqliteJournal, open_sqlite_journal
 
@@ -56,6 +57,7 @@ __all__ = [
     "describe_journal",
     "journal_path",
     "open_journal",
+    "read_aside",
 ]
 
 SQLITE_PREFIX = "sqlite:///"

@@ -35,13 +35,14 @@ Payloads are stored compressed with Zstandard at level 1 (~50 us for a 28 KB
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Literal, Protocol, cast
+from typing import Literal, Protocol, TypeVar, cast
 
 import zstandard
 
@@ -76,6 +77,12 @@ HEARTBEAT_KEY = "journal.heartbeat"
 # handlers, whose GitHub requests are bounded (15 s each) and never wait in line, so one
 # still held after this is stuck, and the delivery waiting for it is better tried later.
 LOCK_WAIT_SECONDS = 60.0
+# How long /metrics and the status page wait for what they read of the journal: a scrape is
+# answered well within Prometheus's default 10 s scrape_timeout, and a person is not kept
+# waiting on a database that is down, locked or slow.
+PAGE_READ_SECONDS = 2.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +151,17 @@ class JournalUnavailable(Exception):
 
 # What /readyz and the status page say of such a journal; the log says why.
 JOURNAL_UNUSABLE = "the journal is not writable"
+
+
+async def read_aside(read: Callable[[], T], wait: float = PAGE_READ_SECONDS) -> T:
+    """`read`, one of a journal's blocking reads, run on a thread: the event loop answers
+    other requests (deliveries, /healthz) while the journal takes its time. JournalUnavailable
+    once it took `wait` seconds; the thread finishes on its own, within the journal's own
+    bounds (SQLite's busy timeout, PostgreSQL's statement timeout)."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(read), wait)
+    except TimeoutError:
+        raise JournalUnavailable(f"journal read took longer than {wait:g} s") from None
 
 
 class LockTimeout(TimeoutError):

@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from app.github.client import GitHubApp, describe
 from app.intake.delivery import event_label, location
-from app.journal import JOURNAL_UNUSABLE, STATUSES, JournalUnavailable
+from app.journal import STATUSES, JournalEntry, JournalUnavailable, read_aside
 from app.pages.admin import Access, AdminSessions, offered_token, token_matches
 from app.pages.html import html_page, problem_page
 
@@ -33,6 +33,7 @@ log = logging.getLogger("hotfix_bot.status")
 # each time it is reloaded.
 SUMMARY_SECONDS = 60.0
 RECENT_DELIVERIES = 8
+JOURNAL_UNREAD = "The journal could not be read, so its deliveries are not shown: the log says why."
 
 
 @dataclass(frozen=True)
@@ -77,17 +78,7 @@ class StatusPage:
     async def _render(
         self, *, details: bool, refusal: str | None = None, status_code: int = 200
     ) -> Response:
-        try:
-            deliveries = self._deliveries_section()
-            recent = self._recent_section() if details else self._sign_in_section(refusal)
-        except JournalUnavailable as error:
-            log.error("the status page cannot read the journal: %s", error)
-            return problem_page(
-                JOURNAL_UNUSABLE.capitalize(),
-                "hotfix-bot cannot use its delivery journal (DATABASE_URL); /readyz answers "
-                "503 until it can. The log says why.",
-                503,
-            )
+        journal_sections = await self._journal_sections(details, refusal)
         github = self._services.github
         assert github is not None, "the status page is for a configured server"
         try:
@@ -103,7 +94,7 @@ class StatusPage:
             for problem in problems
             if problem
         )
-        body = f"<h1>hotfix-bot</h1>{app_section}{problem_section}{deliveries}{recent}{_footer()}"
+        body = f"<h1>hotfix-bot</h1>{app_section}{problem_section}{journal_sections}{_footer()}"
         return html_page("Status", body, status_code)
 
     async def _summary(self, github: GitHubApp) -> AppSummary:
@@ -116,28 +107,27 @@ class StatusPage:
         self._cached = (github, time.monotonic(), summary)
         return summary
 
-    def _deliveries_section(self) -> str:
+    async def _journal_sections(self, details: bool, refusal: str | None) -> str:
+        """The deliveries in each state, then the latest ones (`details`) or the sign-in
+        form. Read off the event loop and waited for a bounded time: a journal that is down
+        or locked is said on the page, and keeps no other request waiting."""
         journal = self._services.journal
-        counts = " · ".join(f"{journal.count((status,))} {status}" for status in STATUSES)
-        return f"<h2>Deliveries</h2><p>{counts}</p>"
 
-    def _recent_section(self) -> str:
-        rows = "".join(
-            "<tr>"
-            f"<td>{datetime.fromtimestamp(entry.received_at, UTC):%Y-%m-%d %H:%M:%S}</td>"
-            f"<td>{escape(entry.status)}</td>"
-            f"<td><code>{escape(event_label(entry.event, entry.action))}</code></td>"
-            f"<td>{escape(location(entry.repository, entry.pr_number))}</td>"
-            f"<td>{escape(entry.last_error or '')}</td>"
-            "</tr>"
-            for entry in self._services.journal.recent(None, RECENT_DELIVERIES)
+        def read() -> tuple[list[int], list[JournalEntry]]:
+            counts = [journal.count((status,)) for status in STATUSES]
+            return counts, journal.recent(None, RECENT_DELIVERIES) if details else []
+
+        below = "" if details else self._sign_in_section(refusal)
+        try:
+            counts, latest = await read_aside(read)
+        except JournalUnavailable as error:
+            log.error("the status page cannot read the journal: %s", error)
+            return f'<h2>Deliveries</h2><div class="problem"><p>{JOURNAL_UNREAD}</p></div>{below}'
+        shown = " · ".join(
+            f"{count} {status}" for count, status in zip(counts, STATUSES, strict=True)
         )
-        if not rows:
-            return "<p>No deliveries yet.</p>"
-        return (
-            "<table><tr><th>Received (UTC)</th><th>Status</th><th>Event</th><th>Where</th>"
-            f"<th>Last error</th></tr>{rows}</table>"
-        )
+        deliveries = f"<h2>Deliveries</h2><p>{shown}</p>"
+        return deliveries + (_recent_section(latest) if details else below)
 
     def _sign_in_section(self, refusal: str | None) -> str:
         problem = f'<div class="problem"><p>{escape(refusal)}</p></div>' if refusal else ""
@@ -156,6 +146,25 @@ class StatusPage:
             "deliveries.</p>"
             '<button class="button" type="submit">Show details</button></form>'
         )
+
+
+def _recent_section(latest: list[JournalEntry]) -> str:
+    rows = "".join(
+        "<tr>"
+        f"<td>{datetime.fromtimestamp(entry.received_at, UTC):%Y-%m-%d %H:%M:%S}</td>"
+        f"<td>{escape(entry.status)}</td>"
+        f"<td><code>{escape(event_label(entry.event, entry.action))}</code></td>"
+        f"<td>{escape(location(entry.repository, entry.pr_number))}</td>"
+        f"<td>{escape(entry.last_error or '')}</td>"
+        "</tr>"
+        for entry in latest
+    )
+    if not rows:
+        return "<p>No deliveries yet.</p>"
+    return (
+        "<table><tr><th>Received (UTC)</th><th>Status</th><th>Event</th><th>Where</th>"
+        f"<th>Last error</th></tr>{rows}</table>"
+    )
 
 
 def _app_section(summary: AppSummary, details: bool) -> str:
