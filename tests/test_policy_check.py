@@ -222,7 +222,7 @@ def test_build_metadata_on_a_released_version_fails_version_bump(bot: Bot) -> No
     )
     looked_up = {r.path for r in bot.fake.requests_to("GET", "/repos/acme/widgets/git/ref/")}
     assert looked_up == {
-        "/repos/acme/widgets/git/ref/tags/v1.2.4%2Bhotfix.1",
+        "/repos/acme/widgets/git/ref/tags/v1.2.4+hotfix.1",
         "/repos/acme/widgets/git/ref/tags/v1.2.4",
     }
 
