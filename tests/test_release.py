@@ -51,10 +51,11 @@ def merged_hotfix(
     through_queue: bool = False,
     severity: str = "P1",
     evaluated: bool = False,
+    into: str = "main",
 ) -> FakePull:
-    """A hotfix by `dev` of `severity` bumping VERSION to 1.2.4, merged into main (by
-    `method`, or through main's merge queue); develop from main. `evaluated`: hotfix-policy
-    ran on it while it was open."""
+    """A hotfix by `dev` of `severity` bumping VERSION to 1.2.4, merged into `into` (by
+    `method`, or through its merge queue), a branch from main; develop from main.
+    `evaluated`: hotfix-policy ran on it while it was open."""
     repo = bot.repo
     repo.collaborators["dev"] = "write"  # who pushed the branch: their report is assigned to them
     repo.commit("main", {"app.py": APP_PY, **(main_files or {})}, "Base")
@@ -62,11 +63,13 @@ def merged_hotfix(
         repo.create_branch("develop", "main")
         if develop_files:
             repo.commit("develop", develop_files, "Work on develop")
-    repo.create_branch(BRANCH, "main")
+    if into != "main":
+        repo.create_branch(into, "main")
+    repo.create_branch(BRANCH, into)
     repo.commit(BRANCH, {"VERSION": "1.2.4\n", **(hotfix_files or {})}, "Fix login, 1.2.4")
     pull = repo.open_pull(
         BRANCH,
-        "main",
+        into,
         title="Fix login",
         author="dev",
         labels=["hotfix", severity],
@@ -2143,6 +2146,72 @@ def test_a_refusal_after_a_merge_that_is_no_hotfix_writes_no_release_check(bot: 
     bot.pull_request(pull.number, "closed")
 
     assert bot.repo.runs_named("hotfix-release") == []
+    [entry] = bot.journal.recent(None, 1)
+    assert entry.status == "failed"
+
+
+# Production is `prod`, not the default branch (main).
+PROD_CONFIG = "branches:\n  production: prod\n"
+
+
+def test_a_hotfix_into_another_production_branch_breaking_its_config_fails_the_release_check(
+    bot: Bot,
+) -> None:
+    # The config before the merge, which hotfix-policy read, names prod production: the
+    # merge is a hotfix, though the file it leaves cannot say so.
+    typo = {".github/hotfix.yml": PROD_CONFIG + "relase: true\n"}
+    pull = merged_hotfix(
+        bot, main_files={".github/hotfix.yml": PROD_CONFIG}, into="prod", hotfix_files=typo
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
+    assert BRANCH in bot.repo.branches
+    problem = 'unknown key "relase" at top level (did you mean "release"?)'
+    title = f"Invalid .github/hotfix.yml: {problem}"
+    text = (
+        "`.github/hotfix.yml` on `prod` cannot be used, so no post-merge step ran:\n\n"
+        f"- {problem}\n\n"
+        "Fix the file on `prod`, then re-run this check."
+    )
+    run = release_run(bot, pull)
+    assert (run.status, run.conclusion, run.output["title"]) == ("completed", "failure", title)
+    assert run.output["summary"] == text
+    [comment] = bot.repo.comments_on(pull.number)
+    assert comment.body == f"{MARKER}\n### `hotfix-release`: {title}\n\n{text}"
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        # After the config was read: it says the merge is a hotfix.
+        "/repos/acme/widgets/git/commits/{sha}",
+        # The config itself: the one before the merge says so.
+        "/repos/acme/widgets/git/trees/prod",
+    ],
+)
+def test_a_refusal_before_the_steps_of_a_hotfix_into_another_production_branch_is_shown(
+    bot: Bot, refused: str
+) -> None:
+    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": PROD_CONFIG}, into="prod")
+    path = refused.format(sha=merge_sha(pull))
+    bot.refuse_tree_reads(f"{path}$")
+
+    bot.pull_request(pull.number, "closed")
+
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
+    run = release_run(bot, pull)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "failure",
+        "Could not run the post-merge steps",
+    )
+    assert run.output["summary"] == (
+        f"hotfix-bot could not finish: GitHub answered 403 to GET {path}: Resource not "
+        "accessible by integration.\n\nRe-run this check once the cause is fixed; "
+        "`hotfix-bot deliveries --status failed` lists what failed on the server."
+    )
     [entry] = bot.journal.recent(None, 1)
     assert entry.status == "failed"
 
