@@ -43,6 +43,7 @@ from app.handlers.release.report import (
     comment_body,
     config_problem_report,
     steps_report,
+    without_comment,
 )
 from app.handlers.release.step import Step, StepCommandsKnown, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import back_merge, tag, verbal_approvals
@@ -527,15 +528,35 @@ async def _publish(
     state: ReleaseState | None = None,
 ) -> None:
     """The comment and the check run, written at once; the comment's id is kept as soon as
-    it is known, whatever happens to the check run."""
+    it is known, whatever happens to the check run. When GitHub will not take the comment (a
+    refusal, or a failure on the last attempt), the run is written once more to say so: it is
+    then the only copy of the report. The delivery still fails, with the comment's error."""
     state = state or await ReleaseState.load(context, release_key(context.repository, number))
 
     async def comment() -> None:
         body = comment_body(report)
-        state.comment_id = await write_comment(context, number, body, state.comment_id, reads)
+        try:
+            state.comment_id = await write_comment(context, number, body, state.comment_id, reads)
+        except Exception as error:
+            if is_final(context, error):
+                raise _CommentNotPosted(error) from error
+            raise
         await state.save(context)
 
-    await both(comment(), write_report_run(context, merge_sha, report, reads))
+    try:
+        await both(comment(), write_report_run(context, merge_sha, report, reads))
+    except _CommentNotPosted as not_posted:
+        answer = describe_with_wait(not_posted.error, context.clock())
+        await write_report_run(context, merge_sha, without_comment(report, number, answer), reads)
+        raise not_posted.error from None
+
+
+class _CommentNotPosted(Exception):
+    """GitHub will not take the report comment, for the reason `error` gives."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 async def write_report_run(context: Context, head_sha: str, report: Report, reads: Reads) -> int:
