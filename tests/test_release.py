@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from support.harness import Bot, run_on_last_attempt, sequential_round_trips
+from support.harness import REFUSAL, Bot, run_on_last_attempt, sequential_round_trips
 
 from app.handlers import release
 from app.handlers.release import steps
@@ -51,10 +51,11 @@ def merged_hotfix(
     through_queue: bool = False,
     severity: str = "P1",
     evaluated: bool = False,
+    into: str = "main",
 ) -> FakePull:
-    """A hotfix by `dev` of `severity` bumping VERSION to 1.2.4, merged into main (by
-    `method`, or through main's merge queue); develop from main. `evaluated`: hotfix-policy
-    ran on it while it was open."""
+    """A hotfix by `dev` of `severity` bumping VERSION to 1.2.4, merged into `into` (by
+    `method`, or through its merge queue), a branch from main; develop from main.
+    `evaluated`: hotfix-policy ran on it while it was open."""
     repo = bot.repo
     repo.collaborators["dev"] = "write"  # who pushed the branch: their report is assigned to them
     repo.commit("main", {"app.py": APP_PY, **(main_files or {})}, "Base")
@@ -62,11 +63,13 @@ def merged_hotfix(
         repo.create_branch("develop", "main")
         if develop_files:
             repo.commit("develop", develop_files, "Work on develop")
-    repo.create_branch(BRANCH, "main")
+    if into != "main":
+        repo.create_branch(into, "main")
+    repo.create_branch(BRANCH, into)
     repo.commit(BRANCH, {"VERSION": "1.2.4\n", **(hotfix_files or {})}, "Fix login, 1.2.4")
     pull = repo.open_pull(
         BRANCH,
-        "main",
+        into,
         title="Fix login",
         author="dev",
         labels=["hotfix", severity],
@@ -113,10 +116,11 @@ def row(step: str, outcome: str, details: str, link: str = " ") -> str:
 
 
 def summary(
-    bot: Bot, pull: FakePull, *rows: str, tail: str = "", record: tuple[str, ...] = ()
+    bot: Bot, pull: FakePull, *rows: str, tail: str = "", record: tuple[str, ...] | None = None
 ) -> str:
     """The report of `pull`'s steps: `rows`, then those of its incident report and
-    resolution notice, which every P1 hotfix gets (`record`, when they did not end done)."""
+    resolution notice, which every P1 hotfix gets (`record`, when they did not end done, or
+    none for a P2)."""
     sha = merge_sha(pull)
     return (
         "\n".join(
@@ -127,7 +131,11 @@ def summary(
                 "| Step | Outcome | Details | Link |",
                 "| --- | --- | --- | --- |",
                 *rows,
-                *(record or (incident_report_done(bot, pull), RESOLUTION_NOTICE_DONE)),
+                *(
+                    (incident_report_done(bot, pull), RESOLUTION_NOTICE_DONE)
+                    if record is None
+                    else record
+                ),
             ]
         )
         + tail
@@ -2145,6 +2153,138 @@ def test_a_refusal_after_a_merge_that_is_no_hotfix_writes_no_release_check(bot: 
     assert bot.repo.runs_named("hotfix-release") == []
     [entry] = bot.journal.recent(None, 1)
     assert entry.status == "failed"
+
+
+# Production is `prod`, not the default branch (main).
+PROD_CONFIG = "branches:\n  production: prod\n"
+
+
+def test_a_hotfix_into_another_production_branch_breaking_its_config_fails_the_release_check(
+    bot: Bot,
+) -> None:
+    # The config before the merge, which hotfix-policy read, names prod production: the
+    # merge is a hotfix, though the file it leaves cannot say so.
+    typo = {".github/hotfix.yml": PROD_CONFIG + "relase: true\n"}
+    pull = merged_hotfix(
+        bot, main_files={".github/hotfix.yml": PROD_CONFIG}, into="prod", hotfix_files=typo
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
+    assert BRANCH in bot.repo.branches
+    problem = 'unknown key "relase" at top level (did you mean "release"?)'
+    title = f"Invalid .github/hotfix.yml: {problem}"
+    text = (
+        "`.github/hotfix.yml` on `prod` cannot be used, so no post-merge step ran:\n\n"
+        f"- {problem}\n\n"
+        "Fix the file on `prod`, then re-run this check."
+    )
+    run = release_run(bot, pull)
+    assert (run.status, run.conclusion, run.output["title"]) == ("completed", "failure", title)
+    assert run.output["summary"] == text
+    [comment] = bot.repo.comments_on(pull.number)
+    assert comment.body == f"{MARKER}\n### `hotfix-release`: {title}\n\n{text}"
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        # After the config was read: it says the merge is a hotfix.
+        "/repos/acme/widgets/git/commits/{sha}",
+        # The config itself: the one before the merge says so.
+        "/repos/acme/widgets/git/trees/prod",
+    ],
+)
+def test_a_refusal_before_the_steps_of_a_hotfix_into_another_production_branch_is_shown(
+    bot: Bot, refused: str
+) -> None:
+    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": PROD_CONFIG}, into="prod")
+    path = refused.format(sha=merge_sha(pull))
+    bot.refuse_tree_reads(f"{path}$")
+
+    bot.pull_request(pull.number, "closed")
+
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
+    run = release_run(bot, pull)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "failure",
+        "Could not run the post-merge steps",
+    )
+    assert run.output["summary"] == (
+        f"hotfix-bot could not finish: GitHub answered 403 to GET {path}: Resource not "
+        "accessible by integration.\n\nRe-run this check once the cause is fixed; "
+        "`hotfix-bot deliveries --status failed` lists what failed on the server."
+    )
+    [entry] = bot.journal.recent(None, 1)
+    assert entry.status == "failed"
+
+
+def comment_not_posted_report(bot: Bot, pull: FakePull, answer: str) -> tuple[str, str]:
+    """The title and text of a P2 hotfix's run whose steps were done and whose report comment
+    GitHub answered `answer`."""
+    steps_done = summary(
+        bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE, record=()
+    )
+    text = (
+        f"{steps_done}\n\n## Report comment not posted\n\n"
+        f"The comment with this report could not be posted on #{pull.number}: GitHub answered "
+        f"{answer}. This check run is the only copy of the report: once the cause is fixed, "
+        "re-run the `hotfix-release` check to post it."
+    )
+    return f"All steps done for {TAG}; the report comment could not be posted", text
+
+
+def test_a_refused_report_comment_fails_the_release_check_which_says_so(bot: Bot) -> None:
+    pull = merged_hotfix(bot, severity="P2")  # no resolution notice: one comment to post
+    comments = f"/repos/acme/widgets/issues/{pull.number}/comments"
+    refusal = bot.fake.inject(
+        "POST", f"{comments}$", status=403, times=None, body={"message": REFUSAL}
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_tagged(bot, pull)
+    assert bot.repo.comments_on(pull.number) == []
+    title, text = comment_not_posted_report(bot, pull, f"403 to POST {comments}: {REFUSAL}")
+    run = release_run(bot, pull)
+    assert (run.status, run.conclusion, run.output["title"]) == ("completed", "failure", title)
+    assert run.output["summary"] == text
+    [entry] = bot.journal.recent(None, 1)
+    assert (entry.status, entry.last_error) == (
+        "failed",
+        f"GitHub answered 403 to POST {comments}: {REFUSAL}",
+    )
+
+    # Once GitHub takes it, a re-run posts the comment and the run is the steps' again.
+    bot.fake.faults.remove(refusal)
+    rerun(bot, pull)
+
+    steps_done = summary(
+        bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE, record=()
+    )
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", steps_done)
+
+
+def test_github_failing_on_the_report_comment_on_the_last_attempt_fails_the_release_check(
+    bot: Bot, private_key_pem: str
+) -> None:
+    pull = merged_hotfix(bot, severity="P2")
+    comments = f"/repos/acme/widgets/issues/{pull.number}/comments"
+    bot.fake.inject("POST", f"{comments}$", status=502, times=None)
+    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
+
+    with pytest.raises(Exception, match="502"):
+        asyncio.run(
+            run_on_last_attempt(
+                bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
+            )
+        )
+
+    title, text = comment_not_posted_report(bot, pull, f"502 to POST {comments}: Bad Gateway")
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"], run.output["summary"]) == ("failure", title, text)
 
 
 # --- adding a step ----------------------------------------------------------------------------

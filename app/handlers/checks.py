@@ -228,6 +228,13 @@ async def _existing_run(context: Context, name: str, head_sha: str) -> str | Non
     return str(ours[0]["id"]) if ours else None
 
 
+def is_final(context: Context, error: Exception) -> bool:
+    """Whether `error` ends the delivery: it will not pass (a refusal), or it may but this is
+    the last attempt, or GitHub asked for a wait too long to take in line. Any other is left
+    to the next attempt."""
+    return context.last_attempt or not transience_of(error, context.clock()).retriable
+
+
 async def report_failure(
     context: Context, name: str, head_sha: str | None, error: Exception, title: str
 ) -> None:
@@ -235,11 +242,10 @@ async def report_failure(
     is recorded as failed too): a refusal that will not pass (permissions, a missing team),
     GitHub still failing on the last attempt, or GitHub asking for a wait too long to take
     in line. An error that will be retried is left to the next attempt."""
-    now = context.clock()
-    transience = transience_of(error, now)
-    if head_sha is None or (transience.retriable and not context.last_attempt):
+    if head_sha is None or not is_final(context, error):
         return
-    long_wait = transience.long_wait(now)
+    now = context.clock()
+    long_wait = transience_of(error, now).long_wait(now)
     if long_wait is not None:
         output = long_wait_output(title, describe(error), long_wait)
     else:

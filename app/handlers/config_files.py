@@ -133,10 +133,22 @@ async def base_config(
     """The config of the pull request's base branch (for a merged one, the branch it merged
     into) over the organization's; `ConfigError` naming the file that cannot be used. With
     `reads`, those `start_reading_config` started for the same branch are used."""
-    base, reads = pull["base"], reads or Reads()
+    base = pull["base"]
+    return await config_at(github, repository, base["ref"], base["repo"]["default_branch"], reads)
+
+
+async def config_at(
+    github: InstallationClient,
+    repository: str,
+    ref: str,
+    default_branch: str,
+    reads: Reads | None = None,
+) -> HotfixConfig:
+    """The config at `ref` (a branch or a commit SHA) over the organization's, as
+    `base_config` makes it."""
+    reads = reads or Reads()
     files, org_file = await asyncio.gather(
-        start_reading_files(reads, github, repository, base["ref"], [CONFIG_PATH]),
+        start_reading_files(reads, github, repository, ref, [CONFIG_PATH]),
         start_reading_org_file(reads, github, repository),
     )
-    config_files = ConfigFiles(repository, base["ref"], org_file, files.get(CONFIG_PATH))
-    return config_files.config(base["repo"]["default_branch"])
+    return ConfigFiles(repository, ref, org_file, files.get(CONFIG_PATH)).config(default_branch)

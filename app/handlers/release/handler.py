@@ -21,15 +21,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from githubkit.exception import RequestFailed
+from githubkit.exception import RequestError, RequestFailed
 
-from app.github.client import InstallationClient, describe_with_wait, timestamp
+from app.github.client import InstallationClient, MalformedAnswer, describe_with_wait, timestamp
 from app.github.files import start_reading_files, start_reading_tree
 from app.github.pulls import labels_of, merged_as
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
-from app.handlers.checks import find_check_run, report_failure, write_check_run
-from app.handlers.config_files import base_config, start_reading_config
+from app.handlers.checks import find_check_run, is_final, report_failure, write_check_run
+from app.handlers.config_files import base_config, config_at, start_reading_config
 from app.handlers.policy import read_rolled_back_hotfix
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
@@ -43,6 +43,7 @@ from app.handlers.release.report import (
     comment_body,
     config_problem_report,
     steps_report,
+    without_comment,
 )
 from app.handlers.release.step import Step, StepCommandsKnown, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import back_merge, incident_report, tag, verbal_approvals
@@ -163,9 +164,12 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
             merge_sha = pull["merge_commit_sha"]
             plan = await _plan_for(context, pull, reads, state)
         except Exception as error:
-            # Judged with the defaults, as an unusable config is: a merge that is no hotfix
-            # gets no hotfix-release run.
-            if isinstance(pull, dict) and is_production_hotfix(_defaults(pull), pull):
+            # A merge that is no hotfix gets no hotfix-release run.
+            if (
+                isinstance(pull, dict)
+                and is_final(context, error)
+                and await _is_hotfix_merge(context, pull, reads)
+            ):
                 await report_failure(
                     context, CHECK_NAME, merge_sha, error, "Could not run the post-merge steps"
                 )
@@ -202,8 +206,7 @@ async def _plan_for(
     try:
         config = await base_config(context.github, context.repository, pull, reads)
     except ConfigError as error:
-        # Judged with the defaults: an unusable file must not hide a hotfix merge.
-        if not is_production_hotfix(_defaults(pull), pull):
+        if not await _is_hotfix_merge(context, pull, reads):
             return None
         report = config_problem_report(pull["html_url"], base["ref"], error)
         await _publish(context, number, pull["merge_commit_sha"], report, reads)
@@ -220,9 +223,32 @@ async def _plan_for(
     return await _plan(context, pull, config, reads, state, rolled_back)
 
 
-def _defaults(pull: dict[str, Any]) -> HotfixConfig:
-    """The config a repository without `.github/hotfix.yml` has."""
-    return load_config(None, pull["base"]["repo"]["default_branch"])
+async def _is_hotfix_merge(context: Context, pull: dict[str, Any], reads: Reads) -> bool:
+    """Whether `pull`, merged, is a hotfix into the production branch, when the run cannot go
+    on (docs/BEHAVIOUR.md, "Which merges"): judged by the production branch's config as read
+    in `reads`; when that cannot be used, by the one it had before the merge (the merge
+    commit's first parent), which its hotfix-policy check read; by the defaults only when
+    neither can be read. An unusable file must not hide a hotfix merge, nor may the defaults
+    make a hotfix of another merge."""
+    github, repository = context.github, context.repository
+    default_branch = pull["base"]["repo"]["default_branch"]
+
+    async def as_read() -> HotfixConfig:
+        return await base_config(github, repository, pull, reads)
+
+    async def before_merge() -> HotfixConfig:
+        merge_commit = await _start_reading_commit(
+            reads, github, repository, pull["merge_commit_sha"]
+        )
+        before = merge_commit["parents"][0]["sha"]
+        return await config_at(github, repository, before, default_branch, reads)
+
+    for config in (as_read, before_merge):
+        try:
+            return is_production_hotfix(await config(), pull)
+        except (ConfigError, RequestError, MalformedAnswer):
+            continue  # the next best evidence
+    return is_production_hotfix(load_config(None, default_branch), pull)
 
 
 async def has_post_merge_run(context: Context, config: HotfixConfig, pull: dict[str, Any]) -> bool:
@@ -504,15 +530,35 @@ async def _publish(
     state: ReleaseState | None = None,
 ) -> None:
     """The comment and the check run, written at once; the comment's id is kept as soon as
-    it is known, whatever happens to the check run."""
+    it is known, whatever happens to the check run. When GitHub will not take the comment (a
+    refusal, or a failure on the last attempt), the run is written once more to say so: it is
+    then the only copy of the report. The delivery still fails, with the comment's error."""
     state = state or await ReleaseState.load(context, release_key(context.repository, number))
 
     async def comment() -> None:
         body = comment_body(report)
-        state.comment_id = await write_comment(context, number, body, state.comment_id, reads)
+        try:
+            state.comment_id = await write_comment(context, number, body, state.comment_id, reads)
+        except Exception as error:
+            if is_final(context, error):
+                raise _CommentNotPosted(error) from error
+            raise
         await state.save(context)
 
-    await both(comment(), write_report_run(context, merge_sha, report, reads))
+    try:
+        await both(comment(), write_report_run(context, merge_sha, report, reads))
+    except _CommentNotPosted as not_posted:
+        answer = describe_with_wait(not_posted.error, context.clock())
+        await write_report_run(context, merge_sha, without_comment(report, number, answer), reads)
+        raise not_posted.error from None
+
+
+class _CommentNotPosted(Exception):
+    """GitHub will not take the report comment, for the reason `error` gives."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 async def write_report_run(context: Context, head_sha: str, report: Report, reads: Reads) -> int:

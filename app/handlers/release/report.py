@@ -13,7 +13,7 @@ from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
 from app.handlers.release.steps import back_merge
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import config_error_verdict
-from policies.wording import cell, fence_for, join_words, plural
+from policies.wording import cell, fence_for, join_words, plural, sentence
 
 CHECK_NAME = "hotfix-release"
 # Finds the one report comment again when the journal no longer knows its id.
@@ -115,6 +115,20 @@ def config_problem_report(pull_url: str, production: str, error: ConfigError) ->
         f"{problems}\n\nFix {fix}, then re-run this check."
     )
     return Report(CheckOutput(config_error_verdict(error).title, summary), "failure", pull_url)
+
+
+def without_comment(report: Report, number: int, answer: str) -> Report:
+    """`report` as the check run shows it when its comment on pull request `number` could not
+    be written (GitHub's `answer`): failed, as a run with any part unfinished is, until the
+    re-run that writes the comment shows what the steps earned; the steps' table is kept."""
+    summary = (
+        f"{report.output.summary}\n\n## Report comment not posted\n\n"
+        f"The comment with this report could not be posted on #{number}: {sentence(answer)} "
+        "This check run is the only copy of the report: once the cause is fixed, re-run the "
+        f"`{CHECK_NAME}` check to post it."
+    )
+    title = f"{report.output.title}; the report comment could not be posted"
+    return Report(CheckOutput(title, summary), "failure", report.details_url)
 
 
 def comment_body(report: Report) -> str:
