@@ -48,8 +48,9 @@ from app.handlers.release.step import Step, StepCommandsKnown, StepOutcome, Step
 from app.handlers.release.steps import back_merge, tag, verbal_approvals
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
-from policies.config import ConfigError, HotfixConfig, load_config
+from policies.config import ConfigError, HotfixConfig, SeverityPolicy, load_config
 from policies.evaluate import is_hotfix
+from policies.facts import RevertedPull
 from policies.files import FileText
 from policies.rollback import rollback_reason
 from policies.rules.common import single_severity
@@ -213,11 +214,13 @@ async def _plan_for(
         context.log.info("pull request #%d is not a hotfix merged into production", number)
         return None
     # One that looks like a rollback but is none is judged as any pull request.
-    rolled_back = await _rolled_back(context, pull, config, reads)
+    reverted = await read_rolled_back_hotfix(context.github, context.repository, config, pull)
+    rolled_back = await _rolled_back(context, pull, config, reverted, reads)
     if rolled_back is None and not is_hotfix(config, pull["head"]["ref"], labels_of(pull)):
         context.log.info("pull request #%d is neither a hotfix nor a rollback", number)
         return None
-    return await _plan(context, pull, config, reads, state, rolled_back)
+    severity = verbal_approvals.approvals_severity(config, pull, reverted)
+    return await _plan(context, pull, config, reads, state, rolled_back, severity)
 
 
 def _defaults(pull: dict[str, Any]) -> HotfixConfig:
@@ -239,12 +242,16 @@ async def has_post_merge_run(context: Context, config: HotfixConfig, pull: dict[
 
 
 async def _rolled_back(
-    context: Context, pull: dict[str, Any], config: HotfixConfig, reads: Reads
+    context: Context,
+    pull: dict[str, Any],
+    config: HotfixConfig,
+    reverted: RevertedPull | None,
+    reads: Reads,
 ) -> RolledBack | None:
-    """The hotfix a rollback reverts, with its tag; None when the pull request is no rollback
-    of a hotfix merged into the production branch."""
+    """The hotfix a rollback reverts (`reverted`, as `read_rolled_back_hotfix` reads it), with
+    its tag; None when the pull request is no rollback of a hotfix merged into the production
+    branch."""
     repository, body = context.repository, pull.get("body") or ""
-    reverted = await read_rolled_back_hotfix(context.github, repository, config, pull)
     if reverted is None or reverted.merge_commit_sha is None:
         return None
     # Its tag is the one its own post-merge run made.
@@ -269,7 +276,10 @@ async def _plan(
     reads: Reads,
     state: ReleaseState,
     rolled_back: RolledBack | None,
+    severity: SeverityPolicy | None,
 ) -> ReleasePlan:
+    """`severity`: the one the verbal approvals and the break-glass were counted under
+    (`verbal_approvals.approvals_severity`)."""
     github, repository, merge_sha = context.github, context.repository, pull["merge_commit_sha"]
     release_branches = reads.start(
         ("release branches", repository),
@@ -285,7 +295,7 @@ async def _plan(
     )
     glass = records.break_glass
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
-    verbal = await verbal_approvals.counted_at_merge(context, pull, records.verbal)
+    verbal = await verbal_approvals.counted_at_merge(context, pull, records.verbal, severity)
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
     labelled = single_severity(config, labels_of(pull))
     plan = ReleasePlan(
