@@ -661,6 +661,68 @@ def relabelled_p1(bot: Bot, pull: FakePull) -> None:
     bot.pull_request(pull.number, "labeled", label="P1")
 
 
+def test_a_break_glass_not_in_force_at_the_merge_waived_nothing_and_asks_for_no_review(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    bot.advance(5 * MINUTE)
+    command(bot, pull, "lead", "/hotfix break-glass checkout is down")
+    bot.advance(5 * MINUTE)
+    relabelled_p1(bot, pull)  # the glass stays broken, but the rules decide
+    approve(bot, pull, "lead")
+    approve(bot, pull, "pm")
+    assert bot.policy_run(pull.head_sha).output["title"] == "All 6 rules pass"
+
+    sha = merge(bot, pull)
+
+    # The incident report alone: no retroactive review.
+    [issue] = bot.repo.issues.values()
+    assert (issue.title, issue.labels) == ("Incident report: Fix", ["incident-report", "P1"])
+    develop = bot.repo.branches["develop"].sha
+    assert release_report(bot, sha).splitlines()[4:] == [
+        f"| Tag | ✅ done | annotated tag `v1.2.4` on the merge commit `{sha[:7]}` | "
+        f"[v1.2.4]({WEB}/tree/v1.2.4) |",
+        f"| Release | ✅ done | published release `v1.2.4` | [v1.2.4]({WEB}/releases/tag/v1.2.4) |",
+        f"| Back-merge | ✅ done | merged into `develop` as `{develop[:7]}` | "
+        f"[{develop[:7]}]({WEB}/commit/{develop}) |",
+        "| Delete branch | ✅ done | deleted `hotfix/fix-login` |   |",
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"2026-12-06 20:40 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |",
+        "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |",
+    ]
+    summary, _, rest = issue.body.partition("## Root Cause")
+    assert "Break-glass" not in summary
+    # It was broken, and the timeline keeps it; at the merge it was not in force.
+    not_in_force = "Break-glass by @lead was not in force at the merge: it waived nothing"
+    timeline = rest.split("## Timeline\n")[1].split("\n\n")[0]
+    assert timeline.splitlines()[2:] == [
+        "| 2026-12-04 20:30 UTC | Opened by @dev |",
+        "| 2026-12-04 20:30 UTC | Became a P0 hotfix |",
+        "| 2026-12-04 20:30 UTC | Review requested for Engineering Lead: team engineering-leads |",
+        "| 2026-12-04 20:30 UTC | Review requested for On-call Manager: team on-call-managers |",
+        "| 2026-12-04 20:35 UTC | Break-glass by @lead: checkout is down |",
+        "| 2026-12-04 20:40 UTC | Severity changed to P1 |",
+        "| 2026-12-04 20:40 UTC | Review requested for Engineering Lead: team engineering-leads |",
+        "| 2026-12-04 20:40 UTC | Review requested for Product Manager: team product-managers |",
+        "| 2026-12-04 20:40 UTC | Approved by @lead for Engineering Lead |",
+        "| 2026-12-04 20:40 UTC | Approved by @pm for Product Manager |",
+        f"| 2026-12-04 20:40 UTC | {not_in_force} |",
+        f"| 2026-12-04 20:40 UTC | Merged into `main` by @lead as `{sha[:7]}` |",
+        f"| 2026-12-04 20:40 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |",
+        "| 2026-12-04 20:40 UTC | Release: published release `v1.2.4` |",
+        f"| 2026-12-04 20:40 UTC | Back-merge: merged into `develop` as `{develop[:7]}` |",
+    ]
+    resolution = notices(bot, pull)["resolution:acme/widgets#1"]
+    assert (
+        "2026-12-04 20:35 UTC - Break-glass by @lead: checkout is down\n"
+        "2026-12-04 20:40 UTC - Severity changed to P1\n"
+        f"2026-12-04 20:40 UTC - {not_in_force}\n"
+        f"2026-12-04 20:40 UTC - Merged into `main` by @lead as `{sha[:7]}`\n"
+    ) in resolution
+
+
 def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_are_recorded(
     clocked_bot: Bot,
 ) -> None:

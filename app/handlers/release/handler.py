@@ -49,12 +49,12 @@ from app.handlers.release.steps import back_merge, tag, verbal_approvals
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
 from policies.config import ConfigError, HotfixConfig, SeverityPolicy, load_config
-from policies.evaluate import is_hotfix
+from policies.evaluate import allows_break_glass, is_hotfix
 from policies.facts import RevertedPull
 from policies.files import FileText
 from policies.rollback import rollback_reason
 from policies.rules.common import single_severity
-from policies.timeline import merged_into, opened, step_finished
+from policies.timeline import glass_not_in_force, merged_into, opened, step_finished
 from policies.versions import (
     Version,
     declared_version,
@@ -175,11 +175,13 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
             return
         if plan.merged_at is not None:
             production = plan.config.branches.production
-            merge = merged_into(production, plan.merged_by, plan.short_sha, plan.merged_at)
             # Opened too: an evaluation writes it, but a pull request may merge before any ran.
-            events = [merge]
-            if plan.opened_at is not None:
-                events.insert(0, opened(plan.opened_at, plan.author))
+            events = [] if plan.opened_at is None else [opened(plan.opened_at, plan.author)]
+            dormant = plan.dormant_break_glass
+            if dormant is not None:
+                # Its own row says the glass was broken; this one, that it waived nothing here.
+                events.append(glass_not_in_force(dormant.glass, dormant.comment_id, plan.merged_at))
+            events.append(merged_into(production, plan.merged_by, plan.short_sha, plan.merged_at))
             await timeline.record(context, number, events)
         merged_at = timestamp(pull.get("merged_at")) or context.now()
         await verbal_approvals.schedule_confirmation_reminder(context, plan, merged_at)
@@ -293,7 +295,10 @@ async def _plan(
         start_reading_files(reads, github, repository, merge_sha, version_files_to_read(config)),
         PullRecords.load(context, pull["number"]),
     )
-    glass = records.break_glass
+    # Only a break-glass in force at the merge waived anything: one the merged severity allows
+    # none of left the rules to decide, whatever it waived while it was in force.
+    recorded_glass = records.break_glass
+    glass = recorded_glass if allows_break_glass(severity) else None
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     verbal = await verbal_approvals.counted_at_merge(context, pull, records.verbal, severity)
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
@@ -321,6 +326,7 @@ async def _plan(
         back_merge_target=config.branches.development,
         verbal_approvals=tuple(verbal),
         break_glass=glass,
+        dormant_break_glass=recorded_glass if glass is None else None,
         waived=waived,
         rolled_back=rolled_back,
         severity=labelled[0] if labelled else None,
