@@ -102,7 +102,7 @@ def _hotfix_verdict(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
     verdict = Verdict(
         conclusion, title, results, severity, deadline, due, time_left, _waiting_for(results)
     )
-    verdict = _break_glass(verdict, facts, labelled)
+    verdict = _break_glass(verdict, facts, labelled[1] if labelled else None)
     return replace(verdict, title=OVERDUE + verdict.title) if verdict.overdue else verdict
 
 
@@ -117,7 +117,7 @@ def _rollback_verdict(config: HotfixConfig, facts: PullRequestFacts, rollback: R
         conclusion, title, results, waiting_for=_waiting_for(results), rollback=rollback
     )
     labelled = single_severity(config, rollback.reverted.labels)
-    verdict = _break_glass(verdict, facts, labelled)
+    verdict = _break_glass(verdict, facts, labelled[1] if labelled else None)
     return replace(verdict, title=f"{verdict.title} (rollback of #{rollback.reverted.number})")
 
 
@@ -144,15 +144,15 @@ def _waiting_for(results: tuple[RuleResult, ...]) -> tuple[str, ...]:
 
 
 def _break_glass(
-    verdict: Verdict, facts: PullRequestFacts, labelled: tuple[str, SeverityPolicy] | None
+    verdict: Verdict, facts: PullRequestFacts, severity: SeverityPolicy | None
 ) -> Verdict:
-    """The verdict once a break-glass in force has waived what fails or waits; `labelled` is
-    the severity that says whether one may be in force (for a rollback, the rolled-back
-    hotfix's)."""
+    """The verdict once a break-glass in force has waived what fails or waits; `severity` is
+    the one labelled, which says whether one may be in force (for a rollback, the rolled-back
+    hotfix's; None without one severity label)."""
     glass = facts.break_glass
     if glass is None:
         return verdict
-    if not _allows_break_glass(labelled):
+    if not allows_break_glass(severity):
         return replace(verdict, dormant_break_glass=glass)
     # Every rule still runs, so the check run shows what the break-glass waived.
     return replace(
@@ -164,13 +164,12 @@ def _break_glass(
     )
 
 
-def _allows_break_glass(labelled: tuple[str, SeverityPolicy] | None) -> bool:
-    """Whether the one severity labelled allows a hotfix and names who may break the glass:
-    only then does a break-glass waive the rules, so that a pull request relabelled with a
-    lower severity is judged by that severity's rules."""
-    return (
-        labelled is not None and labelled[1].hotfix_allowed and labelled[1].break_glass is not None
-    )
+def allows_break_glass(severity: SeverityPolicy | None) -> bool:
+    """Whether the one severity labelled (None: not exactly one) allows a hotfix and names who
+    may break the glass: only then is a break-glass in force and waives the rules, so that a
+    pull request relabelled with a lower severity is judged by that severity's rules. The
+    post-merge steps ask it of the merged severity."""
+    return severity is not None and severity.hotfix_allowed and severity.break_glass is not None
 
 
 def _waived(result: RuleResult) -> RuleResult:

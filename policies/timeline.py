@@ -160,6 +160,17 @@ def glass_mended(by: str, at: datetime, comment_id: int) -> TimelineEvent:
     )
 
 
+def glass_not_in_force(glass: BreakGlass, comment_id: int, merged_at: datetime) -> TimelineEvent:
+    """The break-glass broken by comment `comment_id` was not in force when the pull request
+    merged: the severity it merged with allows none, so the rules decided."""
+    return TimelineEvent(
+        f"break-glass-not-in-force:{comment_id}",
+        merged_at,
+        Kind.BREAK_GLASS,
+        f"Break-glass by @{glass.by} was not in force at the merge: it waived nothing",
+    )
+
+
 def merged_into(base: str, by: str | None, short_sha: str, at: datetime) -> TimelineEvent:
     by_whom = f" by @{by}" if by else ""
     return TimelineEvent(

@@ -8,7 +8,7 @@ import asyncio
 import json
 import os
 import signal
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from support.harness import Bot
 from support.live_server import children_of, github_and_server, wait_for
 
 from app.journal import Journal, TimerEntry, open_journal
+from app.journal.timers import Timers
 from policies.timeline import Kind, TimelineEvent
 from sandbox import FakeComment, FakeGitHub, FakeIssue, FakePull, FakeRepo, RecordedRequest
 
@@ -651,6 +652,77 @@ def test_a_break_glass_is_in_the_timeline_and_the_report_names_its_retroactive_r
     ]
 
 
+def relabelled_p1(bot: Bot, pull: FakePull) -> None:
+    """P0 hotfix `pull` turns out to be a P1: a severity that names no `break_glass` and takes
+    no verbal approvals, whose approval groups are Engineering Lead and Product Manager."""
+    bot.fake.add_team("acme", "product-managers", ["pm"])
+    bot.repo.remove_label(pull.number, "P0")
+    bot.repo.add_labels(pull.number, "P1")
+    bot.pull_request(pull.number, "labeled", label="P1")
+
+
+def test_a_break_glass_not_in_force_at_the_merge_waived_nothing_and_asks_for_no_review(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    bot.advance(5 * MINUTE)
+    command(bot, pull, "lead", "/hotfix break-glass checkout is down")
+    bot.advance(5 * MINUTE)
+    relabelled_p1(bot, pull)  # the glass stays broken, but the rules decide
+    approve(bot, pull, "lead")
+    approve(bot, pull, "pm")
+    assert bot.policy_run(pull.head_sha).output["title"] == "All 6 rules pass"
+
+    sha = merge(bot, pull)
+
+    # The incident report alone: no retroactive review.
+    [issue] = bot.repo.issues.values()
+    assert (issue.title, issue.labels) == ("Incident report: Fix", ["incident-report", "P1"])
+    develop = bot.repo.branches["develop"].sha
+    assert release_report(bot, sha).splitlines()[4:] == [
+        f"| Tag | ✅ done | annotated tag `v1.2.4` on the merge commit `{sha[:7]}` | "
+        f"[v1.2.4]({WEB}/tree/v1.2.4) |",
+        f"| Release | ✅ done | published release `v1.2.4` | [v1.2.4]({WEB}/releases/tag/v1.2.4) |",
+        f"| Back-merge | ✅ done | merged into `develop` as `{develop[:7]}` | "
+        f"[{develop[:7]}]({WEB}/commit/{develop}) |",
+        "| Delete branch | ✅ done | deleted `hotfix/fix-login` |   |",
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"2026-12-06 20:40 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |",
+        "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |",
+    ]
+    summary, _, rest = issue.body.partition("## Root Cause")
+    assert "Break-glass" not in summary
+    # It was broken, and the timeline keeps it; at the merge it was not in force.
+    not_in_force = "Break-glass by @lead was not in force at the merge: it waived nothing"
+    timeline = rest.split("## Timeline\n")[1].split("\n\n")[0]
+    assert timeline.splitlines()[2:] == [
+        "| 2026-12-04 20:30 UTC | Opened by @dev |",
+        "| 2026-12-04 20:30 UTC | Became a P0 hotfix |",
+        "| 2026-12-04 20:30 UTC | Review requested for Engineering Lead: team engineering-leads |",
+        "| 2026-12-04 20:30 UTC | Review requested for On-call Manager: team on-call-managers |",
+        "| 2026-12-04 20:35 UTC | Break-glass by @lead: checkout is down |",
+        "| 2026-12-04 20:40 UTC | Severity changed to P1 |",
+        "| 2026-12-04 20:40 UTC | Review requested for Engineering Lead: team engineering-leads |",
+        "| 2026-12-04 20:40 UTC | Review requested for Product Manager: team product-managers |",
+        "| 2026-12-04 20:40 UTC | Approved by @lead for Engineering Lead |",
+        "| 2026-12-04 20:40 UTC | Approved by @pm for Product Manager |",
+        f"| 2026-12-04 20:40 UTC | {not_in_force} |",
+        f"| 2026-12-04 20:40 UTC | Merged into `main` by @lead as `{sha[:7]}` |",
+        f"| 2026-12-04 20:40 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |",
+        "| 2026-12-04 20:40 UTC | Release: published release `v1.2.4` |",
+        f"| 2026-12-04 20:40 UTC | Back-merge: merged into `develop` as `{develop[:7]}` |",
+    ]
+    resolution = notices(bot, pull)["resolution:acme/widgets#1"]
+    assert (
+        "2026-12-04 20:35 UTC - Break-glass by @lead: checkout is down\n"
+        "2026-12-04 20:40 UTC - Severity changed to P1\n"
+        f"2026-12-04 20:40 UTC - {not_in_force}\n"
+        f"2026-12-04 20:40 UTC - Merged into `main` by @lead as `{sha[:7]}`\n"
+    ) in resolution
+
+
 def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_are_recorded(
     clocked_bot: Bot,
 ) -> None:
@@ -1043,6 +1115,68 @@ def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_conf
     ] == []
     bot.advance(24 * HOUR + MINUTE)
     assert not [key for key in notices(bot, pull) if key.startswith("confirmation-reminder:")]
+
+
+def merged_p1_with_a_p0_verbal_approval(bot: Bot) -> tuple[FakePull, str]:
+    """A P0 with lead's verbal approval, relabelled P1 (which takes none) and merged on the
+    reviews of lead2, another engineering lead, and pm."""
+    organization(bot)
+    bot.fake.teams[("acme", "engineering-leads")].members.append("lead2")
+    pull = open_hotfix(bot)
+    bot.advance(5 * MINUTE)
+    command(bot, pull, "dana", "/hotfix verbal-approval @lead on the bridge call")
+    bot.advance(5 * MINUTE)
+    relabelled_p1(bot, pull)
+    approve(bot, pull, "lead2")
+    approve(bot, pull, "pm")
+    assert bot.policy_run(pull.head_sha).output["title"] == "All 6 rules pass"
+    return pull, merge(bot, pull)
+
+
+def test_a_verbal_approval_the_merged_severity_takes_none_of_is_neither_listed_nor_reminded(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+
+    pull, sha = merged_p1_with_a_p0_verbal_approval(bot)
+
+    [issue] = reports(bot)
+    summary = release_report(bot, sha)
+    assert "Verbal approvals" not in summary
+    assert (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"2026-12-06 20:40 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in summary
+    assert "**Verbal approvals:**" not in issue.body
+    assert "unconfirmed" not in issue.body
+    assert [
+        e.timer.id for e in bot.journal.timers() if e.timer.kind == "confirmation-reminder"
+    ] == []
+    bot.advance(24 * HOUR + MINUTE)
+    assert sorted(notices(bot, pull)) == ["p0-alert:acme/widgets#1", "resolution:acme/widgets#1"]
+
+
+def test_a_reminder_kept_for_a_verbal_approval_the_merged_severity_takes_none_of_sends_nothing(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    pull, _ = merged_p1_with_a_p0_verbal_approval(bot)
+    assert bot.clock is not None
+    merged_at = datetime.fromtimestamp(bot.clock.now, UTC)
+    # As hotfix-bot kept it before it asked the merged severity: the reminder asks it itself.
+    timers = Timers(bot.journal, bot.repo.installation_id, "acme/widgets", pull.number)
+    asyncio.run(
+        timers.schedule(
+            "confirmation-reminder", "1d", merged_at + timedelta(hours=24), {"rollback": False}
+        )
+    )
+
+    bot.advance(24 * HOUR)
+
+    reminder = "confirmation-reminder:acme/widgets#1:1d"
+    fired = {entry.id: entry.status for entry in bot.journal.recent() if entry.event == "timer"}
+    assert fired[reminder] == "done"
+    assert sorted(notices(bot, pull)) == ["p0-alert:acme/widgets#1", "resolution:acme/widgets#1"]
 
 
 # A reason as someone may type it: quotes, a `$`, backquotes, a fence and a backslash, which

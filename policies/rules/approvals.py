@@ -22,12 +22,12 @@ that time (docs/BEHAVIOUR.md, 'Comment commands'); where it does not, the row sa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
-from policies.facts import PullRequestFacts, Review, ReviewState, VerbalApproval
+from policies.facts import PullRequestFacts, RevertedPull, Review, ReviewState, VerbalApproval
 from policies.result import RuleResult, Status
 from policies.rule import Lookups, Rule
 from policies.rules.common import single_severity
@@ -78,14 +78,18 @@ class ApprovalNeed:
         return tuple(dict.fromkeys(group.team for group in groups if group.team))
 
 
-def approval_need(config: HotfixConfig, facts: PullRequestFacts) -> ApprovalNeed | None:
-    """The approvals the pull request needs; None when no group applies: a hotfix without
-    one severity label that allows a hotfix, a rollback of a hotfix without one severity label
-    (unless `rollback.approvals` is set)."""
-    if facts.reverted is not None:  # a rollback
-        labelled = single_severity(config, facts.reverted.labels)
+def approval_need(
+    config: HotfixConfig, labels: Iterable[str], reverted: RevertedPull | None
+) -> ApprovalNeed | None:
+    """The approvals a pull request labelled `labels` needs; for a rollback, `reverted` is the
+    hotfix it rolls back. None when no group applies: a hotfix without one severity label that
+    allows a hotfix, a rollback of a hotfix without one severity label (unless
+    `rollback.approvals` is set). The post-merge steps ask it of the merged pull request, to
+    count its verbal approvals and break-glass as its check did."""
+    if reverted is not None:  # a rollback
+        labelled = single_severity(config, reverted.labels)
         return rollback_need(config, labelled[0] if labelled else None)
-    labelled = single_severity(config, facts.labels)
+    labelled = single_severity(config, labels)
     if labelled is None or not labelled[1].hotfix_allowed:
         return None
     severity, policy = labelled
@@ -201,12 +205,19 @@ def confirming_review(reviews: Sequence[Review], approval: VerbalApproval) -> Re
     return min(approving, key=lambda review: review.submitted_at or _EARLIEST, default=None)
 
 
+def takes_verbal_approvals(policy: SeverityPolicy | None) -> bool:
+    """Whether verbal approvals count under `policy`, an `ApprovalNeed`'s severity (for a
+    rollback, the rolled-back hotfix's; None: none). The post-merge steps ask it of the
+    merged pull request's."""
+    return policy is not None and policy.verbal_approval
+
+
 def _counted_verbal(
     policy: SeverityPolicy | None, facts: PullRequestFacts
 ) -> Sequence[VerbalApproval]:
     """The verbal approvals, where the severity allows them (for a rollback, the rolled-back
     hotfix's severity); none without a severity."""
-    return facts.verbal_approvals if policy is not None and policy.verbal_approval else ()
+    return facts.verbal_approvals if takes_verbal_approvals(policy) else ()
 
 
 def _uncounted_verbal(need: ApprovalNeed, facts: PullRequestFacts) -> str | None:
@@ -315,7 +326,7 @@ def _ask(groups: Sequence[Seats], short: Shortfall) -> str:
 
 
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
-    need = approval_need(config, facts)
+    need = approval_need(config, facts.labels, facts.reverted)
     if need is None and facts.reverted is not None:
         number = facts.reverted.number
         return RuleResult(
@@ -404,7 +415,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
 
 def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
     """Which of the approvers on the head commit are in the teams of the groups it needs."""
-    need = approval_need(config, facts)
+    need = approval_need(config, facts.labels, facts.reverted)
     if need is None:
         return Lookups()
     verbal = _counted_verbal(need.policy, facts)

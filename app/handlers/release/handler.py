@@ -49,12 +49,13 @@ from app.handlers.release.step import Step, StepCommandsKnown, StepOutcome, Step
 from app.handlers.release.steps import back_merge, incident_report, tag, verbal_approvals
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
-from policies.config import ConfigError, HotfixConfig, load_config
-from policies.evaluate import is_hotfix
+from policies.config import ConfigError, HotfixConfig, SeverityPolicy, load_config
+from policies.evaluate import allows_break_glass, is_hotfix
+from policies.facts import RevertedPull
 from policies.files import FileText
 from policies.rollback import rollback_reason
 from policies.rules.common import single_severity
-from policies.timeline import merged_into, opened, step_finished
+from policies.timeline import glass_not_in_force, merged_into, opened, step_finished
 from policies.versions import (
     Version,
     declared_version,
@@ -178,11 +179,13 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
             return
         if plan.merged_at is not None:
             production = plan.config.branches.production
-            merge = merged_into(production, plan.merged_by, plan.short_sha, plan.merged_at)
             # Opened too: an evaluation writes it, but a pull request may merge before any ran.
-            events = [merge]
-            if plan.opened_at is not None:
-                events.insert(0, opened(plan.opened_at, plan.author))
+            events = [] if plan.opened_at is None else [opened(plan.opened_at, plan.author)]
+            dormant = plan.dormant_break_glass
+            if dormant is not None:
+                # Its own row says the glass was broken; this one, that it waived nothing here.
+                events.append(glass_not_in_force(dormant.glass, dormant.comment_id, plan.merged_at))
+            events.append(merged_into(production, plan.merged_by, plan.short_sha, plan.merged_at))
             await timeline.record(context, number, events)
         merged_at = timestamp(pull.get("merged_at")) or context.now()
         await verbal_approvals.schedule_confirmation_reminder(context, plan, merged_at)
@@ -216,11 +219,13 @@ async def _plan_for(
         context.log.info("pull request #%d is not a hotfix merged into production", number)
         return None
     # One that looks like a rollback but is none is judged as any pull request.
-    rolled_back = await _rolled_back(context, pull, config, reads)
+    reverted = await read_rolled_back_hotfix(context.github, context.repository, config, pull)
+    rolled_back = await _rolled_back(context, pull, config, reverted, reads)
     if rolled_back is None and not is_hotfix(config, pull["head"]["ref"], labels_of(pull)):
         context.log.info("pull request #%d is neither a hotfix nor a rollback", number)
         return None
-    return await _plan(context, pull, config, reads, state, rolled_back)
+    severity = verbal_approvals.approvals_severity(config, pull, reverted)
+    return await _plan(context, pull, config, reads, state, rolled_back, severity)
 
 
 async def _is_hotfix_merge(context: Context, pull: dict[str, Any], reads: Reads) -> bool:
@@ -265,12 +270,16 @@ async def has_post_merge_run(context: Context, config: HotfixConfig, pull: dict[
 
 
 async def _rolled_back(
-    context: Context, pull: dict[str, Any], config: HotfixConfig, reads: Reads
+    context: Context,
+    pull: dict[str, Any],
+    config: HotfixConfig,
+    reverted: RevertedPull | None,
+    reads: Reads,
 ) -> RolledBack | None:
-    """The hotfix a rollback reverts, with its tag; None when the pull request is no rollback
-    of a hotfix merged into the production branch."""
+    """The hotfix a rollback reverts (`reverted`, as `read_rolled_back_hotfix` reads it), with
+    its tag; None when the pull request is no rollback of a hotfix merged into the production
+    branch."""
     repository, body = context.repository, pull.get("body") or ""
-    reverted = await read_rolled_back_hotfix(context.github, repository, config, pull)
     if reverted is None or reverted.merge_commit_sha is None:
         return None
     # Its tag is the one its own post-merge run made.
@@ -297,7 +306,10 @@ async def _plan(
     reads: Reads,
     state: ReleaseState,
     rolled_back: RolledBack | None,
+    severity: SeverityPolicy | None,
 ) -> ReleasePlan:
+    """`severity`: the one the verbal approvals and the break-glass were counted under
+    (`verbal_approvals.approvals_severity`)."""
     github, repository, merge_sha = context.github, context.repository, pull["merge_commit_sha"]
     release_branches = reads.start(
         ("release branches", repository),
@@ -311,9 +323,12 @@ async def _plan(
         start_reading_files(reads, github, repository, merge_sha, version_files_to_read(config)),
         PullRecords.load(context, pull["number"]),
     )
-    glass = records.break_glass
+    # Only a break-glass in force at the merge waived anything: one the merged severity allows
+    # none of left the rules to decide, whatever it waived while it was in force.
+    recorded_glass = records.break_glass
+    glass = recorded_glass if allows_break_glass(severity) else None
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
-    verbal = await verbal_approvals.counted_at_merge(context, pull, records.verbal)
+    verbal = await verbal_approvals.counted_at_merge(context, pull, records.verbal, severity)
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
     labelled = single_severity(config, labels_of(pull))
     plan = ReleasePlan(
@@ -339,6 +354,7 @@ async def _plan(
         back_merge_target=config.branches.development,
         verbal_approvals=tuple(verbal),
         break_glass=glass,
+        dormant_break_glass=recorded_glass if glass is None else None,
         waived=waived,
         rolled_back=rolled_back,
         severity=labelled[0] if labelled else None,

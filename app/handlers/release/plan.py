@@ -52,12 +52,14 @@ class ReleasePlan:
     version: Version | None  # None when none of the base's version files reads at the merge commit
     # The latest open release branch (gitflow), else the development branch.
     back_merge_target: str
-    # What comment commands left on the pull request before it merged: the verbal approvals
-    # that counted for the merged head commit (with their confirmations since), the
-    # break-glass.
+    # What comment commands left on the pull request before it merged, as they counted under
+    # the merged severity: the verbal approvals that counted for the merged head commit (with
+    # their confirmations since), the break-glass in force.
     verbal_approvals: tuple[VerbalRecord, ...] = ()
     break_glass: BreakGlassRecord | None = None
     waived: Waived = field(default_factory=Waived)  # what the break-glass waived, last checked
+    # A break-glass recorded but not in force at the merge: only the timeline tells of it.
+    dormant_break_glass: BreakGlassRecord | None = None
     rolled_back: RolledBack | None = None  # set when the pull request is a rollback
 
     @property

@@ -1,7 +1,7 @@
-"""Retroactive review: after a break-glass, one issue asks the approval groups it waived to
-review the hotfix as it merged (docs/BEHAVIOUR.md, 'Comment commands'), assigned to whoever
-broke the glass when GitHub takes them as an assignee, else unassigned. A hidden marker in
-its body finds it again, so redeliveries and re-runs never open a second.
+"""Retroactive review: after a break-glass in force at the merge, one issue asks the approval
+groups it waived to review the hotfix as it merged (docs/BEHAVIOUR.md, 'Comment commands'),
+assigned to whoever broke the glass when GitHub takes them as an assignee, else unassigned. A
+hidden marker in its body finds it again, so redeliveries and re-runs never open a second.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _title(plan: ReleasePlan) -> str:
 async def open_retro_review(run: StepRun) -> StepOutcome:
     github, plan, glass = run.github, run.plan, run.plan.break_glass
     if glass is None:
-        return StepOutcome(StepStatus.NOT_NEEDED, "the glass was not broken")
+        return StepOutcome(StepStatus.NOT_NEEDED, "no break-glass was in force at the merge")
     by = glass.glass.by
     existing = await _existing_issue(github, plan)
     if existing is not None:

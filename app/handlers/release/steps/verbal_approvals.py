@@ -1,12 +1,13 @@
-"""Verbal approvals: each one that counted for the merged head commit waits for its approver
-to confirm it, with an approving review or `/hotfix confirm`; until then the report lists it
-as unconfirmed, and `CONFIRMATION_REMINDER_AFTER` the merge one comment reminds whoever has
-not confirmed (docs/BEHAVIOUR.md, 'Comment commands'). A confirmation re-runs the steps,
-which finds it here.
+"""Verbal approvals: each one that counted for the merged head commit, under the severity it
+merged with, waits for its approver to confirm it, with an approving review or `/hotfix
+confirm`; until then the report lists it as unconfirmed, and `CONFIRMATION_REMINDER_AFTER`
+the merge one comment reminds whoever has not confirmed (docs/BEHAVIOUR.md, 'Comment
+commands'). A confirmation re-runs the steps, which finds it here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -14,15 +15,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.github.client import timestamp
+from app.github.pulls import labels_of
+from app.handlers.config_files import base_config
 from app.handlers.notices import send_timer_notice
-from app.handlers.policy import reviews_of
+from app.handlers.policy import read_rolled_back_hotfix, reviews_of
 from app.handlers.records import Confirmation, PullRecords, VerbalRecord
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
-from policies.facts import Review
-from policies.rules.approvals import confirming_review, standing_verbal_approvals
+from policies.config import HotfixConfig, SeverityPolicy
+from policies.facts import RevertedPull, Review
+from policies.rules.approvals import (
+    approval_need,
+    confirming_review,
+    standing_verbal_approvals,
+    takes_verbal_approvals,
+)
 from policies.wording import duration_words, join_words
 
 _CONFIRMED_BY = {"review": "an approving review", "comment": "`/hotfix confirm`"}
@@ -31,17 +40,31 @@ CONFIRMATION_REMINDER = "confirmation-reminder"  # the timer's kind
 CONFIRMATION_REMINDER_AFTER = timedelta(hours=24)
 
 
+def approvals_severity(
+    config: HotfixConfig, pull: dict[str, Any], reverted: RevertedPull | None
+) -> SeverityPolicy | None:
+    """The severity merged pull request `pull` had its verbal approvals and break-glass
+    counted under, as its `hotfix-policy` check did: its one severity label, when that
+    allows a hotfix; for a rollback (of `reverted`), the rolled-back hotfix's."""
+    need = approval_need(config, labels_of(pull), reverted)
+    return need.policy if need is not None else None
+
+
 async def counted_at_merge(
-    context: Context, pull: dict[str, Any], records: Sequence[VerbalRecord]
+    context: Context,
+    pull: dict[str, Any],
+    records: Sequence[VerbalRecord],
+    severity: SeverityPolicy | None,
 ) -> list[VerbalRecord]:
-    """The verbal approvals of merged pull request `pull` that counted when it merged: each
-    its approver's latest approval of the merged head commit, as the `approvals` rule counts
-    them. A later push voided the others, and a later review by the same person replaced
-    them (docs/BEHAVIOUR.md, 'Approval groups'); a review after the merge changes nothing of
-    what let it merge. Each is confirmed when its approver approved that commit in a review
-    after it was recorded (`_confirmed_by_review`)."""
+    """The verbal approvals of merged pull request `pull` that counted when it merged, under
+    `severity` (`approvals_severity`): none where it takes none; else each its approver's
+    latest approval of the merged head commit, as the `approvals` rule counts them. A later
+    push voided the others, and a later review by the same person replaced them
+    (docs/BEHAVIOUR.md, 'Approval groups'); a review after the merge changes nothing of what
+    let it merge. Each is confirmed when its approver approved that commit in a review after
+    it was recorded (`_confirmed_by_review`)."""
     merged_at = timestamp(pull.get("merged_at"))
-    if not records or merged_at is None:
+    if not records or merged_at is None or not takes_verbal_approvals(severity):
         return []  # nothing to read the reviews for
     listed = await context.github.get_all(
         f"/repos/{context.repository}/pulls/{pull['number']}/reviews"
@@ -140,13 +163,21 @@ async def schedule_confirmation_reminder(
 
 async def on_confirmation_reminder(context: Context) -> None:
     """The reminder came due: one comment mentioning whoever has still not confirmed a verbal
-    approval that counted at the merge."""
+    approval that counted at the merge, as the post-merge steps count them."""
     timer = FiredTimer.of(context.delivery)
-    pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{timer.number}")
-    records = await PullRecords.load(context, timer.number)
-    waiting = _unconfirmed(await counted_at_merge(context, pull, records.verbal))
+    github, repository = context.github, context.repository
+    pull, records = await asyncio.gather(
+        github.get_json(f"/repos/{repository}/pulls/{timer.number}"),
+        PullRecords.load(context, timer.number),
+    )
+    config = await base_config(github, repository, pull)
+    reverted = await read_rolled_back_hotfix(github, repository, config, pull)
+    severity = approvals_severity(config, pull, reverted)
+    waiting = _unconfirmed(await counted_at_merge(context, pull, records.verbal, severity))
     if not waiting:
-        context.log.info("%s: every verbal approval is confirmed; nothing sent", timer.id)
+        context.log.info(
+            "%s: no verbal approval that counted is unconfirmed; nothing sent", timer.id
+        )
         return
     # A reminder kept before it said whether it was of a rollback is of a hotfix.
     text = confirmation_reminder(timer.number, waiting, rollback=bool(timer.data.get("rollback")))
