@@ -20,10 +20,9 @@ request's order. The delivery takes the timer's id, and the journal's unique key
 delivery ids makes a timer fire at most once, whichever instance fires it. A handler whose
 timer's work could not be done then may have the journal forget that it fired
 (`forget_timer`): scheduled again, it fires once more, as a delivery of its own
-(`FIRED_DELIVERY_ID`). A timer's
-delivery that is to wait long for its next chance (`retry_timer_later`) waits in a queue of
-its own, holding back nothing of its pull request's, and a claim moves it to the end of its
-timer's queue when it is due.
+(`FIRED_DELIVERY_ID`). A timer's delivery that is to wait long for its next chance
+(`retry_timer_later`) waits in a queue of its own, holding back nothing of its pull
+request's, and a claim moves it to the end of its timer's queue when it is due.
 
 Locks (`Journal.lock`): a critical section that deliveries of different ordering keys may
 both enter (a re-run of a post-merge run is keyed by its merge commit, the merge by its pull

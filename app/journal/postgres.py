@@ -317,12 +317,14 @@ _REJOIN_QUEUES = (
     "JOIN waited USING (id) WHERE p.seq = waited.seq) "
     "SELECT id FROM moved"
 )
-# A timer's row (`_timer_row`); `{again}`: what a row of its id there already makes it do.
+# A timer's row (`_timer_row`): scheduled, or copied as it was (`journal copy`).
 _INSERT_TIMER = (
     f"INSERT INTO timers ({TIMER_COLUMNS}) VALUES (%(id)s, %(kind)s, "  # noqa: S608
     "%(installation_id)s, %(repository)s, %(number)s, %(due_at)s, %(data)s, %(status)s, "
-    "%(scheduled_at)s, %(updated_at)s, %(ordering_key)s, %(rearmed)s) {again}"
+    "%(scheduled_at)s, %(updated_at)s, %(ordering_key)s, %(rearmed)s) "
 )
+_SCHEDULE_TIMER = _INSERT_TIMER + SCHEDULE_AGAIN_IF_FORGOTTEN
+_COPY_TIMER = _INSERT_TIMER + "ON CONFLICT (id) DO NOTHING"
 # The deliveries of the run `_supersede` marks: the supersedable ones of the pull request
 # from its head on, up to the first that is not supersedable, all but the last.
 _RUN_BEHIND_HEAD = (
@@ -649,10 +651,7 @@ class PostgresJournal(SettlesDeliveries):
         (then False); a forgotten one is kept anew."""
         now = self._clock()
         inserted = await self._call(
-            self._change(
-                _INSERT_TIMER.format(again=SCHEDULE_AGAIN_IF_FORGOTTEN),
-                _timer_row(TimerEntry(timer, "scheduled", now, now)),
-            )
+            self._change(_SCHEDULE_TIMER, _timer_row(TimerEntry(timer, "scheduled", now, now)))
         )
         return inserted == 1
 
@@ -888,9 +887,7 @@ class PostgresJournal(SettlesDeliveries):
                 state += cursor.rowcount
             timers = waiting = 0
             for timer in contents.timers:
-                cursor = await connection.execute(
-                    _INSERT_TIMER.format(again="ON CONFLICT (id) DO NOTHING"), _timer_row(timer)
-                )
+                cursor = await connection.execute(_COPY_TIMER, _timer_row(timer))
                 timers += cursor.rowcount
                 waiting += cursor.rowcount == 1 and timer.status == "scheduled"
             if pending:  # sent on commit: workers already running take them at once

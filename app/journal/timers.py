@@ -12,7 +12,7 @@ the handler of its kind, `router.add(TIMER_EVENT, [kind], handler)`, which reads
 `FiredTimer.of(context.delivery)`. A timer fires once: scheduling an id again does nothing,
 and the delivery's id is unique in the journal. Its handler must check that its reason
 still holds (the pull request may have merged meanwhile). A handler that could not do its
-work for a reason that may come back (an escalation step of a severity the pull request
+work for a reason that may pass (an escalation step of a severity the pull request
 has not now) has the journal forget the timer, `await context.timers.forget(timer)`: the
 next schedule of its kind and key keeps it anew, and it fires once more.
 """
