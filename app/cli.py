@@ -358,7 +358,8 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
 
 
 def list_timers(settings: Settings, status: str | None, limit: int) -> int:
-    """A fired timer's work is the delivery of its id (`hotfix-bot deliveries`)."""
+    """A fired timer's work is the delivery of its id (`hotfix-bot deliveries`), or of its id
+    and `#2`, `#3`, ... when it was scheduled again after it was forgotten."""
     journal = served_journal(settings)
     try:
         entries = journal.timers(status, limit)  # type: ignore[arg-type]

@@ -185,6 +185,124 @@ def test_a_step_of_a_severity_the_pull_request_no_longer_has_sends_nothing(
     }
 
 
+P0_STEP = "escalation:acme/widgets#1:P0:15m"
+
+
+def relabel(bot: Bot, pull: FakePull, old: str, new: str) -> None:
+    bot.repo.remove_label(pull.number, old)
+    bot.repo.add_labels(pull.number, new)
+    bot.pull_request(pull.number, "labeled", label=new)
+
+
+def p0_reminder(open_for: str, left: str) -> str:
+    return (
+        f"@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open for "
+        f"**{open_for}**. Deadline 2026-12-04 22:30 UTC (2h after opening): **{left} left**."
+        "\n\n`hotfix-policy`: Waiting for approval: Engineering Lead and On-call Manager"
+    )
+
+
+def test_a_step_that_came_while_the_pull_request_was_of_another_severity_is_sent_when_it_is_again(
+    clocked_bot: Bot,
+) -> None:
+    """It is not spent by coming at the wrong time, as a severity labelled late is not; once
+    sent, it is spent, however often the severity changes."""
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers", "product-managers")
+    pull = open_p0(bot)
+    bot.advance(10 * MINUTE)
+    relabel(bot, pull, "P0", "P1")
+    bot.advance(10 * MINUTE)  # the P0 step came at 15m, while it was a P1
+    first = bot.journal.timers()[0]
+    forgotten = (first.timer.id, first.status)
+
+    relabel(bot, pull, "P1", "P0")  # at 20m
+    bot.advance(MINUTE)
+    sent = notices(bot, pull, P0_STEP)
+    relabel(bot, pull, "P0", "P1")
+    bot.advance(MINUTE)
+    relabel(bot, pull, "P1", "P0")
+    bot.advance(30 * MINUTE)  # the P1 step comes at 30m, while it is a P0
+
+    assert sent == [p0_reminder("20m", "1h40m")]  # at once, and on time from its labelling
+    assert forgotten == (P0_STEP, "forgotten")
+    assert notices(bot, pull, P0_STEP) == sent
+    assert notices(bot, pull, "escalation:acme/widgets#1:P1:30m") == []
+    fired = [(e.id, e.status) for e in reversed(bot.journal.recent()) if e.event == "timer"]
+    assert fired == [
+        (P0_STEP, "done"),
+        (f"{P0_STEP}#2", "done"),
+        ("escalation:acme/widgets#1:P1:30m", "done"),
+    ]
+    steps = {
+        e.timer.id: (e.status, e.rearmed)
+        for e in bot.journal.timers()
+        if e.timer.kind == "escalation"
+    }
+    assert steps == {
+        P0_STEP: ("fired", 1),
+        "escalation:acme/widgets#1:P1:30m": ("forgotten", 0),
+        "escalation:acme/widgets#1:P0:4h": ("scheduled", 0),
+        "escalation:acme/widgets#1:P1:2h": ("scheduled", 0),
+    }
+
+
+RECHECK = "config-recheck"
+BROKEN_CONFIG = {".github/hotfix.yml": "severities: {P0: {deadline: 2 hours}}\n"}
+FIXED_CONFIG = {".github/hotfix.yml": "severities: {P0: {deadline: 2h}}\n"}
+
+
+def test_a_step_that_came_while_the_config_could_not_be_used_is_sent_once_it_is_fixed(
+    clocked_bot: Bot,
+) -> None:
+    """The fix on main brings no event of the pull request's: the clock looks again by itself,
+    5 minutes after the step came."""
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    pull = open_p0(bot)
+    bot.advance(10 * MINUTE)
+    bot.repo.commit("main", BROKEN_CONFIG, "A typo")
+    bot.advance(5 * MINUTE)  # the step comes at 15m
+    unsent = notices(bot, pull, P0_STEP)
+    bot.repo.commit("main", FIXED_CONFIG, "The typo fixed")
+    bot.advance(5 * MINUTE - 1)
+    before_the_recheck = notices(bot, pull, P0_STEP)
+    bot.advance(1)  # 20m: the pull request is evaluated again
+    bot.advance(HOUR)
+
+    assert (unsent, before_the_recheck) == ([], [])
+    assert notices(bot, pull, P0_STEP) == [p0_reminder("20m", "1h40m")]
+    rechecks = [(e.timer.id, e.status) for e in bot.journal.timers() if e.timer.kind == RECHECK]
+    assert rechecks == [("config-recheck:acme/widgets#1:P0:15m:1", "fired")]
+
+
+def test_a_config_that_stays_unusable_is_looked_at_again_for_an_hour_then_at_the_next_event(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    pull = open_p0(bot)
+    opened = bot.clock.now if bot.clock else 0
+    bot.repo.commit("main", BROKEN_CONFIG, "A typo")
+    bot.advance(15 * MINUTE)
+    for _ in range(24):  # 2 hours: evaluated again every 5 minutes, 12 times, then no more
+        bot.advance(5 * MINUTE)
+    rechecks = [(e.timer.due_at, e.status) for e in bot.journal.timers() if e.timer.kind == RECHECK]
+    bot.repo.commit("main", FIXED_CONFIG, "The typo fixed")
+    bot.advance(HOUR)
+    unsent = notices(bot, pull, P0_STEP)
+    bot.pull_request(pull.number, "synchronize")
+    bot.advance(MINUTE)
+
+    assert rechecks == [(opened + 15 * MINUTE + n * 5 * MINUTE, "fired") for n in range(1, 13)]
+    assert unsent == []
+    assert notices(bot, pull, P0_STEP) == [  # at the synchronize, 3h15m after opening
+        "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open for "
+        "**3h15m**. Deadline 2026-12-04 22:30 UTC (2h after opening): **overdue by 1h15m**."
+        "\n\n`hotfix-policy`: Overdue: Waiting for approval: Engineering Lead and On-call Manager"
+    ]
+
+
 def test_reviews_are_requested_once_from_each_group_never_from_the_author(
     clocked_bot: Bot,
 ) -> None:

@@ -39,6 +39,7 @@ from app.journal import (
     journal_path,
     open_journal,
 )
+from app.journal import postgres as postgres_journal_module
 from app.journal import sqlite as sqlite_journal_module
 from app.journal.timers import FiredTimer, Timer, Timers
 
@@ -434,7 +435,7 @@ def test_a_command_run_where_no_journal_is_names_it_and_makes_none(
 def test_a_new_journal_has_the_schema_of_this_hotfix_bot(
     journal_url: str, journal: Journal
 ) -> None:
-    assert schema_version(journal_url) == 2
+    assert schema_version(journal_url) == 3
 
 
 def test_a_journal_of_a_newer_schema_stops_the_command_naming_both_versions(
@@ -443,7 +444,7 @@ def test_a_journal_of_a_newer_schema_stops_the_command_naming_both_versions(
     journal = open_journal(journal_url)
     asyncio.run(record_all(journal, pull_request("d-1", 1)))
     journal.close()
-    migrate_to(journal_url, 3)
+    migrate_to(journal_url, 4)
     monkeypatch.setenv("DATABASE_URL", journal_url)
     monkeypatch.setenv("PORT", str(free_port()))
 
@@ -454,11 +455,11 @@ def test_a_journal_of_a_newer_schema_stops_the_command_naming_both_versions(
     refusals = [(main([command]), capsys.readouterr().err) for command in ("serve", "deliveries")]
 
     line = (
-        "hotfix-bot: DATABASE_URL: the journal's schema is version 3, newer than this "
-        "hotfix-bot's 2: upgrade hotfix-bot\n"
+        "hotfix-bot: DATABASE_URL: the journal's schema is version 4, newer than this "
+        "hotfix-bot's 3: upgrade hotfix-bot\n"
     )
     assert refusals == [(2, line), (2, line)]
-    assert schema_version(journal_url) == 3
+    assert schema_version(journal_url) == 4
 
 
 def test_cli_lists_the_timers_soonest_due_first(
@@ -525,10 +526,10 @@ def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
     assert can_redeliver_ignored is False
     columns = sqlite3.connect(tmp_path / "journal.db").execute("PRAGMA table_info(deliveries)")
     assert "payload" not in {column[1] for column in columns}
-    assert schema_version(f"sqlite:///{tmp_path / 'journal.db'}") == 2
+    assert schema_version(f"sqlite:///{tmp_path / 'journal.db'}") == 3
 
 
-def test_a_journal_with_timers_from_before_schema_versions_opens_at_version_2(
+def test_a_journal_with_timers_from_before_schema_versions_opens_at_the_current_version(
     tmp_path: Path, clock: Clock
 ) -> None:
     """As hotfix-bot left it when timers came and the schema had no version yet: the tables
@@ -551,7 +552,7 @@ def test_a_journal_with_timers_from_before_schema_versions_opens_at_version_2(
         assert [entry.id for entry in asyncio.run(journal.claim_ready(10))] == ["t-old"]
     finally:
         journal.close()
-    assert schema_version(f"sqlite:///{path}") == 2
+    assert schema_version(f"sqlite:///{path}") == 3
 
 
 def test_a_write_waits_for_another_process_to_end_its_turn(
@@ -1018,6 +1019,144 @@ def test_a_timer_in_a_queue_of_its_own_retried_later_stays_in_it(
         (message, message),
         ("a1", "acme/widgets#1"),
     ]
+
+
+def fired_timer(entry: JournalEntry) -> FiredTimer:
+    """The timer a timer's delivery carries, as its handler reads it."""
+    return FiredTimer.of(from_payload(entry.id, entry.event, json.loads(entry.payload or b"")))
+
+
+def test_a_forgotten_timer_scheduled_again_fires_once_more_as_a_delivery_of_its_own(
+    journal_url: str, journal: Journal, clock: Clock
+) -> None:
+    again = Timer("t-1", "escalation", 1, "acme/widgets", 1, 1_005.0, {"severity": "P0", "n": 2})
+
+    async def scenario() -> list[object]:
+        await journal.schedule_timer(timer("t-1", 1, clock.now + 10))
+        clock.now += 10
+        first = await journal.claim_ready(10)  # t-1 runs, and cannot do its work now
+        outcomes: list[object] = [
+            [entry.id for entry in first],
+            await journal.forget_timer("t-1"),
+            await journal.forget_timer("t-1"),  # forgotten already
+            await journal.forget_timer("t-2"),  # never scheduled
+            [(e.timer.id, e.status, e.rearmed) for e in journal.timers()],
+        ]
+        clock.now += 50
+        outcomes += [
+            await journal.schedule_timer(again),  # due already: it fires at the next claim
+            await journal.schedule_timer(again),  # changes nothing
+            [(e.timer.id, e.status, e.timer.due_at, e.rearmed) for e in journal.timers()],
+            [entry.id for entry in await journal.claim_ready(10)],  # behind t-1, which runs
+        ]
+        await journal.finish("t-1")
+        second = await journal.claim_ready(10)
+        await journal.finish("t-1#2")
+        outcomes += [[entry.id for entry in second], fired_timer(second[0])]
+        # Were its `fired` lost, the delivery's unique id would still keep this firing one.
+        execute(journal_url, "UPDATE timers SET status = 'scheduled' WHERE id = 't-1'")
+        outcomes.append([entry.id for entry in await journal.claim_ready(10)])
+        # Forgotten once more, it fires a third time.
+        await journal.forget_timer("t-1")
+        await journal.schedule_timer(again)
+        outcomes.append([entry.id for entry in await journal.claim_ready(10)])
+        return outcomes
+
+    assert asyncio.run(scenario()) == [
+        ["t-1"],
+        True,
+        False,
+        False,
+        [("t-1", "forgotten", 0)],
+        True,
+        False,
+        [("t-1", "scheduled", 1_005.0, 1)],
+        [],
+        ["t-1#2"],
+        FiredTimer(
+            "t-1",
+            "escalation",
+            1,
+            due_at=datetime.fromtimestamp(1_005, UTC),
+            scheduled_at=datetime.fromtimestamp(1_060, UTC),  # scheduled after its time
+            data={"severity": "P0", "n": 2},
+        ),
+        [],
+        ["t-1#3"],
+    ]
+    assert [(entry.id, entry.status) for entry in journal.recent()] == [
+        ("t-1#3", "running"),
+        ("t-1#2", "done"),
+        ("t-1", "done"),
+    ]
+    assert [(e.timer.id, e.status, e.rearmed) for e in journal.timers()] == [("t-1", "fired", 2)]
+
+
+def test_a_timer_fired_again_and_retried_later_rejoins_its_pull_requests_queue(
+    journal: Journal, clock: Clock
+) -> None:
+    async def scenario() -> list[list[str]]:
+        await journal.schedule_timer(timer("t-1", 1, clock.now))
+        await journal.claim_ready(10)
+        await journal.finish("t-1")
+        await journal.forget_timer("t-1")
+        await journal.schedule_timer(timer("t-1", 1, clock.now))
+        fired = await journal.claim_ready(10)
+        await record_all(journal, pull_request("a1", 1))
+        await journal.retry_timer_later("t-1#2", "GitHub asked to wait", delay=21 * 60)
+        beside = await journal.claim_ready(10)  # a1, while t-1#2 waits
+        await record_all(journal, pull_request("a2", 1))
+        clock.now += 21 * 60
+        behind = await journal.claim_ready(10)  # t-1#2 is due: behind a2, while a1 runs
+        await journal.finish("a1")
+        second = await journal.claim_ready(10)
+        await journal.finish("a2")
+        last = await journal.claim_ready(10)
+        return [[e.id for e in batch] for batch in (fired, beside, behind, second, last)]
+
+    assert asyncio.run(scenario()) == [["t-1#2"], ["a1"], [], ["a2"], ["t-1#2"]]
+    rejoined = journal.recent()[0]
+    assert (rejoined.id, rejoined.ordering_key) == ("t-1#2", "acme/widgets#1")
+
+
+def create_schema_version_2(journal_url: str) -> None:
+    """The journal as hotfix-bot of schema version 2 left it."""
+    path = journal_path(journal_url)
+    if path is not None:
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as connection:
+            connection.executescript(
+                sqlite_journal_module._VERSION_1 + sqlite_journal_module._VERSION_2
+            )
+            connection.execute("PRAGMA user_version = 2")
+        return
+    with psycopg.connect(journal_url) as connection:
+        for script in postgres_journal_module._MIGRATIONS[:2]:
+            connection.execute(script)
+        connection.execute("CREATE TABLE journal_schema (version INTEGER NOT NULL)")
+        connection.execute("INSERT INTO journal_schema (version) VALUES (2)")
+
+
+def test_a_journal_of_schema_version_2_keeps_its_fired_timers_fired(
+    journal_url: str, clock: Clock
+) -> None:
+    create_schema_version_2(journal_url)
+    execute(
+        journal_url,
+        "INSERT INTO timers (id, kind, installation_id, repository, number, ordering_key, "
+        "due_at, data, status, scheduled_at, updated_at) VALUES ('t-old', 'escalation', 1, "
+        "'acme/widgets', 1, 'acme/widgets#1', 1000, '{}', 'fired', 1, 1)",
+    )
+
+    journal = open_journal(journal_url, clock=clock)
+    try:
+        entries = [(e.timer.id, e.status, e.rearmed) for e in journal.timers()]
+        scheduled_again = asyncio.run(journal.schedule_timer(timer("t-old", 1, clock.now)))
+        forgotten = asyncio.run(journal.forget_timer("t-old"))
+    finally:
+        journal.close()
+
+    assert (schema_version(journal_url), entries) == (3, [("t-old", "fired", 0)])
+    assert (scheduled_again, forgotten) == (False, True)
 
 
 RELEASE_LOCK = "release:acme/widgets#1"

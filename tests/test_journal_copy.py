@@ -218,3 +218,43 @@ def test_copy_from_a_postgresql_database_that_is_not_there_fails_and_makes_nothi
         databases = connection.execute("SELECT datname FROM pg_database").fetchall()
     assert ("jurnal",) not in databases
     assert list(tmp_path.iterdir()) == []
+
+
+def test_copy_keeps_a_forgotten_timer_forgotten_and_one_fired_again_firing_anew(
+    journals: tuple[str, str],
+) -> None:
+    """A timer forgotten in the source may be scheduled again in the target; one scheduled
+    again already fires there as it would have in the source, as a delivery of its own."""
+    source_url, target_url = journals
+    clock = Clock()
+    source = open_journal(source_url, clock=clock)
+
+    async def fire_and_forget() -> None:
+        for timer_id in ("t-forgotten", "t-again"):
+            await source.schedule_timer(timer(timer_id, clock.now))
+        while claimed := await source.claim_ready(10):  # one at a time: one pull request's
+            for entry in claimed:
+                await source.finish(entry.id)
+        for timer_id in ("t-forgotten", "t-again"):
+            await source.forget_timer(timer_id)
+        await source.schedule_timer(timer("t-again", clock.now + 60))
+
+    try:
+        asyncio.run(fire_and_forget())
+    finally:
+        source.close()
+
+    assert main(["journal", "copy", "--from", source_url, "--to", target_url]) == 0
+    target = open_journal(target_url, clock=clock)
+    try:
+        copied = [(e.timer.id, e.status, e.rearmed) for e in target.timers()]
+        scheduled = asyncio.run(target.schedule_timer(timer("t-forgotten", clock.now + 60)))
+        clock.now += 60
+        asyncio.run(target.claim_ready(10))  # both fire: the first runs, the other waits
+        fired = [(entry.id, entry.status) for entry in target.recent()][:2]
+    finally:
+        target.close()
+
+    assert copied == [("t-forgotten", "forgotten", 0), ("t-again", "scheduled", 1)]
+    assert scheduled is True
+    assert fired == [("t-again#2", "queued"), ("t-forgotten#2", "running")]

@@ -51,6 +51,7 @@ def build_router() -> Router:
     # Timers the journal fired (app/timers.py), by kind.
     router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
     router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
+    router.add(TIMER_EVENT, [clock.CONFIG_RECHECK], clock.on_config_recheck)
     router.add(TIMER_EVENT, [incident_report.REMINDER], incident.on_report_due)
     router.add(TIMER_EVENT, [notices.CHAT], notices.on_chat)
     router.add(

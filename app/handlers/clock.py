@@ -2,8 +2,10 @@
 
 The `hotfix-policy` evaluation schedules them (app/handlers/policy.py); here they fire. Each
 first evaluates the pull request again, as it is now: a timer whose reason has gone (the
-pull request merged or closed, its severity changed, the step no longer configured) does
-nothing more.
+pull request merged or closed) does nothing more. An escalation step that cannot be sent
+for a reason that may pass (the pull request of another severity now, the step not in its
+config now, the config unusable) is forgotten, so that the next evaluation that finds the
+step due schedules it again, and it is sent then, once.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from app.journal.timers import FiredTimer
 from policies.clock import escalation_step, hotfix_policy, mentions
 from policies.notices import ESCALATION, pull_request_values
 from policies.timeline import escalated
+from policies.wording import duration_words
+
+# A config that cannot be used is most likely being fixed, and a fix on the base branch
+# brings no event of the pull request's: after a step met it, the pull request is evaluated
+# again this often, this many times at most, so that the fixed config sends the step.
+CONFIG_RECHECK = "config-recheck"
+CONFIG_RECHECK_EVERY = timedelta(minutes=5)
+CONFIG_RECHECKS = 12
 
 
 async def on_escalation(context: Context) -> None:
@@ -30,17 +40,17 @@ async def on_escalation(context: Context) -> None:
         return  # merged or closed: the evaluation said so
     config, facts, verdict = evaluation.config, evaluation.facts, evaluation.verdict
     severity = timer.data["severity"]
-    if config is None or facts is None or facts.opened_at is None or verdict.severity != severity:
-        context.log.info(
-            "%s: the pull request is not a %s hotfix now; nothing sent", timer.id, severity
-        )
+    if config is None:
+        await _not_sent(context, timer, "the config files cannot be used now")
+        await _recheck_config(context, timer, 1)
+        return
+    if facts is None or facts.opened_at is None or verdict.severity != severity:
+        await _not_sent(context, timer, f"the pull request is not a {severity} hotfix now")
         return
     step = escalation_step(config, severity, timedelta(seconds=timer.data["after"]))
     policy = hotfix_policy(config, verdict)
     if step is None or policy is None:
-        context.log.info(
-            "%s: %s allows no hotfix or has no such step now; nothing sent", timer.id, severity
-        )
+        await _not_sent(context, timer, f"{severity} allows no hotfix or has no such step now")
         return
     notify = mentions(step, policy, verdict, facts, context.owner)
     now = datetime.fromtimestamp(context.clock(), UTC)
@@ -54,6 +64,39 @@ async def on_escalation(context: Context) -> None:
     await timeline.record(
         context, timer.number, [escalated(severity, str(step.after), notify, now)]
     )
+
+
+async def _not_sent(context: Context, timer: FiredTimer, why: str) -> None:
+    """The step is not spent: the next evaluation that finds it due schedules it again."""
+    await context.timers.forget(timer)
+    context.log.info("%s: %s; nothing sent until an evaluation finds it due again", timer.id, why)
+
+
+async def _recheck_config(context: Context, fired: FiredTimer, recheck: int) -> None:
+    """Evaluate the pull request again after `CONFIG_RECHECK_EVERY`, the `recheck`th time
+    for the step `fired` (the step's timer, or its last recheck) names, unless that is more
+    than `CONFIG_RECHECKS`."""
+    if recheck > CONFIG_RECHECKS:
+        context.log.info("%s: the config still cannot be used; not looked at again", fired.id)
+        return
+    severity, after = fired.data["severity"], fired.data["after"]
+    step = f"{severity}:{duration_words(timedelta(seconds=after), to_the_second=True)}"
+    await context.timers.schedule(
+        CONFIG_RECHECK,
+        f"{step}:{recheck}",
+        context.now() + CONFIG_RECHECK_EVERY,
+        {"severity": severity, "after": after, "recheck": recheck},
+        number=fired.number,
+    )
+
+
+async def on_config_recheck(context: Context) -> None:
+    """A step met a config that could not be used: evaluate again, which schedules the step
+    again, due already, once the config can be used; else look again later."""
+    timer = FiredTimer.of(context.delivery)
+    evaluation = await evaluate_pull_request(context, timer.number)
+    if evaluation is not None and evaluation.config is None:
+        await _recheck_config(context, timer, timer.data["recheck"] + 1)
 
 
 async def on_overdue(context: Context) -> None:

@@ -17,10 +17,12 @@ Timers (app/journal/timers.py) are kept in the journal too, in their own table: 
 schedules one for a later time, and a claim first turns every timer that has come due into
 a delivery, in the same transaction, so that it then runs as deliveries do, in its pull
 request's order. The delivery takes the timer's id, and the journal's unique key on
-delivery ids makes a timer fire at most once, whichever instance fires it. A timer's
-delivery that is to wait long for its next chance (`retry_timer_later`) waits in a queue of
-its own, holding back nothing of its pull request's, and a claim moves it to the end of its
-timer's queue when it is due.
+delivery ids makes a timer fire at most once, whichever instance fires it. A handler whose
+timer's work could not be done then may have the journal forget that it fired
+(`forget_timer`): scheduled again, it fires once more, as a delivery of its own
+(`FIRED_DELIVERY_ID`). A timer's delivery that is to wait long for its next chance
+(`retry_timer_later`) waits in a queue of its own, holding back nothing of its pull
+request's, and a claim moves it to the end of its timer's queue when it is due.
 
 Locks (`Journal.lock`): a critical section that deliveries of different ordering keys may
 both enter (a re-run of a post-merge run is keyed by its merge commit, the merge by its pull
@@ -52,8 +54,8 @@ from app.journal.timers import TIMER_EVENT, Timer
 RecordOutcome = Literal["queued", "duplicate", "ignored"]
 Status = Literal["queued", "running", "done", "superseded", "failed", "ignored"]
 STATUSES: tuple[Status, ...] = ("queued", "running", "done", "superseded", "failed", "ignored")
-TimerStatus = Literal["scheduled", "fired", "cancelled"]
-TIMER_STATUSES: tuple[TimerStatus, ...] = ("scheduled", "fired", "cancelled")
+TimerStatus = Literal["scheduled", "fired", "cancelled", "forgotten"]
+TIMER_STATUSES: tuple[TimerStatus, ...] = ("scheduled", "fired", "cancelled", "forgotten")
 
 # The last delivery of a burst for one pull request runs this long after it arrived, and at
 # the latest this long after the burst's first one.
@@ -113,6 +115,7 @@ class TimerEntry:
     status: TimerStatus
     scheduled_at: float
     updated_at: float
+    rearmed: int = 0  # how often it was scheduled again after it was forgotten
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +244,7 @@ class Journal(Protocol):
     async def add_contents(self, contents: JournalContents) -> CopyCounts: ...
     async def schedule_timer(self, timer: Timer) -> bool: ...
     async def cancel_timer(self, timer_id: str) -> bool: ...
+    async def forget_timer(self, timer_id: str) -> bool: ...
     def lock(
         self, name: str, wait: float = LOCK_WAIT_SECONDS
     ) -> AbstractAsyncContextManager[None]: ...
@@ -300,21 +304,46 @@ def versions_to_apply(found: int, known: int) -> range:
 
 def timer_entry(row: tuple[object, ...]) -> TimerEntry:
     """A row of `TIMER_COLUMNS`."""
-    columns = cast(tuple[str, str, int, str, int, float, str, TimerStatus, float, float, str], row)
-    timer_id, kind, installation, repository, number, due_at, data, status, *times, queue = columns
+    columns = cast(
+        tuple[str, str, int, str, int, float, str, TimerStatus, float, float, str, int], row
+    )
+    timer_id, kind, installation, repository, number, due_at, data, status = columns[:8]
+    scheduled_at, updated_at, queue, rearmed = columns[8:]
     timer = Timer(
         timer_id, kind, installation, repository, number, float(due_at), json.loads(data), queue
     )
-    scheduled_at, updated_at = times
-    return TimerEntry(timer, status, float(scheduled_at), float(updated_at))
+    return TimerEntry(timer, status, float(scheduled_at), float(updated_at), int(rearmed))
 
 
 # A timer's columns, as `timer_entry` reads them (both journals name them alike). The
 # ordering key is the timer's queue (`Timer.queue`): its pull request's, or its own.
 TIMER_COLUMNS = (
     "id, kind, installation_id, repository, number, due_at, data, status, scheduled_at, "
-    "updated_at, ordering_key"
+    "updated_at, ordering_key, rearmed"
 )
+
+
+# What scheduling a timer's id again does: nothing, unless the timer was forgotten
+# (`forget_timer`); then it is kept anew, and counted in `rearmed`. Both journals' SQL.
+SCHEDULE_AGAIN_IF_FORGOTTEN = (
+    "ON CONFLICT (id) DO UPDATE SET installation_id = excluded.installation_id, "
+    "ordering_key = excluded.ordering_key, due_at = excluded.due_at, data = excluded.data, "
+    "status = excluded.status, scheduled_at = excluded.scheduled_at, "
+    "updated_at = excluded.updated_at, rearmed = timers.rearmed + 1 "
+    "WHERE timers.status = 'forgotten'"
+)
+
+
+# The id of the delivery a timer becomes when it fires, in both journals' SQL: its own id the
+# first time, and `<id>#2`, `<id>#3`, ... once it was forgotten and scheduled again, so that
+# each firing is a delivery of its own, and none fires twice.
+FIRED_DELIVERY_ID = "CASE WHEN rearmed = 0 THEN id ELSE id || '#' || (rearmed + 1) END"
+
+
+def fired_timer_id(entry: JournalEntry) -> str:
+    """The id of the timer a timer's delivery came from, as its payload names it (the
+    delivery's own id says which firing it is: `FIRED_DELIVERY_ID`)."""
+    return str(json.loads(entry.payload or b"{}")["timer"]["id"])
 
 
 def decompressed(stored: bytes) -> bytes:

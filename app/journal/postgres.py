@@ -79,9 +79,11 @@ from app.journal.base import (
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
     FIRE_PER_CLAIM,
+    FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
     LOCK_WAIT_SECONDS,
     PAYLOAD_COMPRESSION_LEVEL,
+    SCHEDULE_AGAIN_IF_FORGOTTEN,
     SUPERSEDE_PER_CLAIM,
     TIMER_COLUMNS,
     WAITED,
@@ -99,6 +101,7 @@ from app.journal.base import (
     burst_due,
     copied_status,
     decompressed,
+    fired_timer_id,
     may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
@@ -207,6 +210,9 @@ _MIGRATIONS: tuple[str, ...] = (
     -- The timers still waiting, soonest first: what next_due() and a claim read.
     CREATE INDEX timers_due ON timers (due_at, seq) WHERE status = 'scheduled';
     """,
+    # 3: a fired timer may be forgotten (`forget_timer`: status `forgotten`) and scheduled
+    # again; `rearmed` counts how often, and names the delivery of each firing.
+    "ALTER TABLE timers ADD COLUMN rearmed INTEGER NOT NULL DEFAULT 0",
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -268,7 +274,8 @@ _NEXT_DUE = (
     "WHERE r.ordering_key = heads.ordering_key AND r.status = 'running')"
 )
 # The timers due by %(now)s, fired in one statement (so one round trip of the claim's
-# transaction): each becomes a queued delivery of event `timer` with the timer's id, its
+# transaction): each becomes a queued delivery of event `timer` with the timer's id (one
+# scheduled again after it was forgotten: an id of its own each time), its
 # payload the body `app.journal.timers.fired_timer_body` makes (plain JSON, which
 # `decompressed` reads as it is: a timer's body is small), and is marked `fired`; the
 # workers are woken when it commits. SKIP LOCKED: a timer another claim is firing is left
@@ -276,14 +283,15 @@ _NEXT_DUE = (
 # of that id exist already (its `fired` mark lost), it stays the only one. Returns a row
 # when some fired.
 _FIRE_DUE_TIMERS = (
-    "WITH due AS (SELECT seq, id, kind, installation_id, repository, number, ordering_key, "
-    "due_at, data, scheduled_at FROM timers WHERE status = 'scheduled' AND due_at <= %(now)s "
+    "WITH due AS (SELECT seq, id, kind, installation_id, repository, number, ordering_key, "  # noqa: S608
+    f"due_at, data, scheduled_at, {FIRED_DELIVERY_ID} AS delivery_id FROM timers "
+    "WHERE status = 'scheduled' AND due_at <= %(now)s "
     "ORDER BY due_at, seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED), "
     "fired AS (UPDATE timers AS t SET status = 'fired', updated_at = %(now)s FROM due "
     "WHERE t.seq = due.seq), "
     "inserted AS (INSERT INTO deliveries (id, event, action, installation_id, repository, "
     "pr_number, ordering_key, status, received_at, updated_at, next_attempt_at) "
-    "SELECT id, %(event)s, kind, installation_id, repository, number, ordering_key, "
+    "SELECT delivery_id, %(event)s, kind, installation_id, repository, number, ordering_key, "
     "'queued', %(now)s, %(now)s, %(now)s FROM due ORDER BY due_at, seq "
     "ON CONFLICT (id) DO NOTHING RETURNING seq, id), "
     "stored AS (INSERT INTO payloads (seq, body) SELECT inserted.seq, convert_to("
@@ -292,27 +300,31 @@ _FIRE_DUE_TIMERS = (
     "'scheduled_at', due.scheduled_at, 'fired_at', %(now)s::float8, "
     "'data', due.data::json), 'installation', json_build_object('id', due.installation_id), "
     "'repository', json_build_object('full_name', due.repository))::text, 'UTF8') "
-    "FROM inserted JOIN due ON due.id = inserted.id) "
+    "FROM inserted JOIN due ON due.delivery_id = inserted.id) "
     "SELECT pg_notify(%(channel)s, '') FROM (SELECT 1 FROM inserted LIMIT 1) AS fired_any"
 )
-# Timers' deliveries that waited in a queue of their own (ids and sequence numbers given),
-# moved to the end of their timers' queues: a new sequence number for the row and its
-# payload. A timer whose queue is its own (a message to chat) is left where it is, to run.
+# Timers' deliveries that waited in a queue of their own (ids, sequence numbers and their
+# timers' ids given), moved to the end of their timers' queues: a new sequence number for
+# the row and its payload. A timer whose queue is its own (a message to chat) is left where
+# it is, to run.
 _REJOIN_QUEUES = (
-    "WITH waited AS (SELECT * FROM unnest(%(ids)s::text[], %(seqs)s::bigint[]) "
-    "AS w(id, seq)), "
+    "WITH waited AS (SELECT * FROM unnest(%(ids)s::text[], %(seqs)s::bigint[], "
+    "%(timers)s::text[]) AS w(id, seq, timer_id)), "
     "moved AS (UPDATE deliveries AS d SET seq = DEFAULT, ordering_key = t.ordering_key, "
     "updated_at = %(now)s FROM waited, timers AS t WHERE d.seq = waited.seq "
-    "AND t.id = d.id AND t.ordering_key <> d.ordering_key RETURNING d.id, d.seq), "
+    "AND t.id = waited.timer_id AND t.ordering_key <> d.ordering_key RETURNING d.id, d.seq), "
     "repointed AS (UPDATE payloads AS p SET seq = moved.seq FROM moved "
     "JOIN waited USING (id) WHERE p.seq = waited.seq) "
     "SELECT id FROM moved"
 )
+# A timer's row (`_timer_row`): scheduled, or copied as it was (`journal copy`).
 _INSERT_TIMER = (
     f"INSERT INTO timers ({TIMER_COLUMNS}) VALUES (%(id)s, %(kind)s, "  # noqa: S608
     "%(installation_id)s, %(repository)s, %(number)s, %(due_at)s, %(data)s, %(status)s, "
-    "%(scheduled_at)s, %(updated_at)s, %(ordering_key)s) ON CONFLICT (id) DO NOTHING"
+    "%(scheduled_at)s, %(updated_at)s, %(ordering_key)s, %(rearmed)s) "
 )
+_SCHEDULE_TIMER = _INSERT_TIMER + SCHEDULE_AGAIN_IF_FORGOTTEN
+_COPY_TIMER = _INSERT_TIMER + "ON CONFLICT (id) DO NOTHING"
 # The deliveries of the run `_supersede` marks: the supersedable ones of the pull request
 # from its head on, up to the first that is not supersedable, all but the last.
 _RUN_BEHIND_HEAD = (
@@ -635,10 +647,11 @@ class PostgresJournal(SettlesDeliveries):
         return sorted(claimed, key=lambda entry: entry.seq)
 
     async def schedule_timer(self, timer: Timer) -> bool:
-        """Keep `timer` unless one of its id was ever scheduled (then False)."""
+        """Keep `timer` unless one of its id was scheduled before and not forgotten since
+        (then False); a forgotten one is kept anew."""
         now = self._clock()
         inserted = await self._call(
-            self._change(_INSERT_TIMER, _timer_row(timer, "scheduled", now, now))
+            self._change(_SCHEDULE_TIMER, _timer_row(TimerEntry(timer, "scheduled", now, now)))
         )
         return inserted == 1
 
@@ -649,6 +662,18 @@ class PostgresJournal(SettlesDeliveries):
             self._change(
                 "UPDATE timers SET status = 'cancelled', updated_at = %s "
                 "WHERE id = %s AND status = 'scheduled'",
+                (self._clock(), timer_id),
+            )
+        )
+        return changed == 1
+
+    async def forget_timer(self, timer_id: str) -> bool:
+        """Forget that a timer fired, so that scheduling it again keeps it anew; False when
+        none of that id is fired."""
+        changed = await self._call(
+            self._change(
+                "UPDATE timers SET status = 'forgotten', updated_at = %s "
+                "WHERE id = %s AND status = 'fired'",
                 (self._clock(), timer_id),
             )
         )
@@ -862,10 +887,7 @@ class PostgresJournal(SettlesDeliveries):
                 state += cursor.rowcount
             timers = waiting = 0
             for timer in contents.timers:
-                cursor = await connection.execute(
-                    _INSERT_TIMER,
-                    _timer_row(timer.timer, timer.status, timer.scheduled_at, timer.updated_at),
-                )
+                cursor = await connection.execute(_COPY_TIMER, _timer_row(timer))
                 timers += cursor.rowcount
                 waiting += cursor.rowcount == 1 and timer.status == "scheduled"
             if pending:  # sent on commit: workers already running take them at once
@@ -1117,6 +1139,7 @@ async def _rejoin_queues(
         {
             "ids": [head.id for head in waiting],
             "seqs": [head.seq for head in waiting],
+            "timers": [fired_timer_id(head) for head in waiting],
             "now": now,
         },
     )
@@ -1161,10 +1184,9 @@ async def _supersede(
     return superseded
 
 
-def _timer_row(
-    timer: Timer, status: TimerStatus, scheduled_at: float, updated_at: float
-) -> dict[str, Any]:
+def _timer_row(entry: TimerEntry) -> dict[str, Any]:
     """The parameters of `_INSERT_TIMER`."""
+    timer = entry.timer
     return {
         "id": timer.id,
         "kind": timer.kind,
@@ -1173,10 +1195,11 @@ def _timer_row(
         "number": timer.number,
         "due_at": timer.due_at,
         "data": json.dumps(dict(timer.data)),
-        "status": status,
-        "scheduled_at": scheduled_at,
-        "updated_at": updated_at,
+        "status": entry.status,
+        "scheduled_at": entry.scheduled_at,
+        "updated_at": entry.updated_at,
         "ordering_key": timer.ordering_key,
+        "rearmed": entry.rearmed,
     }
 
 

@@ -65,9 +65,11 @@ from app.journal.base import (
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
     FIRE_PER_CLAIM,
+    FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
     LOCK_WAIT_SECONDS,
     PAYLOAD_COMPRESSION_LEVEL,
+    SCHEDULE_AGAIN_IF_FORGOTTEN,
     SUPERSEDE_PER_CLAIM,
     TIMER_COLUMNS,
     WAITED,
@@ -86,6 +88,7 @@ from app.journal.base import (
     burst_due,
     copied_status,
     decompressed,
+    fired_timer_id,
     may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
@@ -168,6 +171,10 @@ CREATE TABLE IF NOT EXISTS timers (
 CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at) WHERE status = 'scheduled';
 """
 
+# Version 3: a fired timer may be forgotten (`forget_timer`: status `forgotten`) and scheduled
+# again; `rearmed` counts how often, and names the delivery of each firing.
+_VERSION_3 = "ALTER TABLE timers ADD COLUMN rearmed INTEGER NOT NULL DEFAULT 0"
+
 # A delivery and its payload (NULL for an ignored one): `FROM deliveries AS d {_WITH_PAYLOAD}`.
 _COLUMNS = (
     "d.seq, d.id, d.event, d.action, d.installation_id, d.repository, d.pr_number, "
@@ -180,6 +187,28 @@ _QUEUE_HEADS = (
     "SELECT MIN(seq) FROM deliveries INDEXED BY deliveries_open "
     "WHERE status IN ('queued', 'running') GROUP BY ordering_key"
 )
+
+
+# The values of a timer's row, in the order of `TIMER_COLUMNS` (`_timer_values`).
+_TIMER_VALUES = "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _timer_values(entry: TimerEntry) -> tuple[object, ...]:
+    timer = entry.timer
+    return (
+        timer.id,
+        timer.kind,
+        timer.installation_id,
+        timer.repository,
+        timer.number,
+        timer.due_at,
+        json.dumps(dict(timer.data)),
+        entry.status,
+        entry.scheduled_at,
+        entry.updated_at,
+        timer.ordering_key,
+        entry.rearmed,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,22 +479,25 @@ class SqliteJournal(SettlesDeliveries):
     def _fire_due_timers(self, connection: sqlite3.Connection, now: float) -> None:
         """Turn the timers due by `now` into queued deliveries, in the claim's transaction:
         each becomes a delivery of event `timer` with the timer's id, behind what its pull
-        request has queued. Should a delivery of that id exist already, the journal's unique
-        key keeps it the only one: a timer fires once."""
+        request has queued (`FIRED_DELIVERY_ID`: one scheduled again after it was forgotten
+        has an id of its own each time). Should a delivery of that id exist already, the
+        journal's unique key keeps it the only one: a timer fires once each time it is
+        scheduled."""
         due = connection.execute(
-            f"SELECT {TIMER_COLUMNS} FROM timers INDEXED BY timers_due "  # noqa: S608
+            f"SELECT {TIMER_COLUMNS}, {FIRED_DELIVERY_ID} FROM timers "  # noqa: S608
+            "INDEXED BY timers_due "
             "WHERE status = 'scheduled' AND due_at <= ? ORDER BY due_at, seq LIMIT ?",
             (now, FIRE_PER_CLAIM),
         ).fetchall()
-        for row in due:
-            entry = timer_entry(row)
+        for *row, delivery_id in due:
+            entry = timer_entry(tuple(row))
             timer = entry.timer
             cursor = connection.execute(
                 "INSERT INTO deliveries (id, event, action, installation_id, repository, "
                 "pr_number, ordering_key, status, received_at, updated_at, next_attempt_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 (
-                    timer.id,
+                    delivery_id,
                     TIMER_EVENT,
                     timer.kind,
                     timer.installation_id,
@@ -489,34 +521,22 @@ class SqliteJournal(SettlesDeliveries):
         )
 
     async def schedule_timer(self, timer: Timer) -> bool:
-        """Keep `timer` unless one of its id was ever scheduled (then False). Looked up
-        without the write turn first: a handler schedules the same timers every time it
-        runs, and only the first time writes."""
-        if self._read("SELECT 1 FROM timers WHERE id = ?", (timer.id,)):
+        """Keep `timer` unless one of its id was scheduled before and not forgotten since
+        (then False); a forgotten one is kept anew. Looked up without the write turn first:
+        a handler schedules the same timers every time it runs, and only the first time
+        writes."""
+        if self._read("SELECT 1 FROM timers WHERE id = ? AND status != 'forgotten'", (timer.id,)):
             return False
         now = self._clock()
-        data = json.dumps(dict(timer.data))
-
-        def insert(connection: sqlite3.Connection) -> bool:
-            cursor = connection.execute(
-                f"INSERT INTO timers ({TIMER_COLUMNS}) "  # noqa: S608
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (
-                    timer.id,
-                    timer.kind,
-                    timer.installation_id,
-                    timer.repository,
-                    timer.number,
-                    timer.due_at,
-                    data,
-                    now,
-                    now,
-                    timer.ordering_key,
-                ),
+        values = _timer_values(TimerEntry(timer, "scheduled", now, now))
+        cursor = await self._write(
+            lambda connection: connection.execute(
+                f"INSERT INTO timers ({TIMER_COLUMNS}) {_TIMER_VALUES} "
+                f"{SCHEDULE_AGAIN_IF_FORGOTTEN}",
+                values,
             )
-            return cursor.rowcount == 1
-
-        return await self._write(insert)
+        )
+        return cursor.rowcount == 1
 
     async def cancel_timer(self, timer_id: str) -> bool:
         """Stop a timer still waiting; False when there is none of that id waiting."""
@@ -525,6 +545,19 @@ class SqliteJournal(SettlesDeliveries):
             lambda connection: connection.execute(
                 "UPDATE timers SET status = 'cancelled', updated_at = ? "
                 "WHERE id = ? AND status = 'scheduled'",
+                (now, timer_id),
+            )
+        )
+        return cursor.rowcount == 1
+
+    async def forget_timer(self, timer_id: str) -> bool:
+        """Forget that a timer fired, so that scheduling it again keeps it anew; False when
+        none of that id is fired."""
+        now = self._clock()
+        cursor = await self._write(
+            lambda connection: connection.execute(
+                "UPDATE timers SET status = 'forgotten', updated_at = ? "
+                "WHERE id = ? AND status = 'fired'",
                 (now, timer_id),
             )
         )
@@ -661,23 +694,10 @@ class SqliteJournal(SettlesDeliveries):
             )
             timers = waiting = 0
             for timer_entry_ in contents.timers:
-                timer = timer_entry_.timer
                 added = connection.execute(
-                    f"INSERT INTO timers ({TIMER_COLUMNS}) "  # noqa: S608
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                    (
-                        timer.id,
-                        timer.kind,
-                        timer.installation_id,
-                        timer.repository,
-                        timer.number,
-                        timer.due_at,
-                        json.dumps(dict(timer.data)),
-                        timer_entry_.status,
-                        timer_entry_.scheduled_at,
-                        timer_entry_.updated_at,
-                        timer.ordering_key,
-                    ),
+                    f"INSERT INTO timers ({TIMER_COLUMNS}) {_TIMER_VALUES} "
+                    "ON CONFLICT (id) DO NOTHING",
+                    _timer_values(timer_entry_),
                 ).rowcount
                 timers += added
                 waiting += added and timer_entry_.status == "scheduled"
@@ -849,7 +869,7 @@ def _rejoin_queue(connection: sqlite3.Connection, head: JournalEntry, now: float
         return False
     home = connection.execute(
         "SELECT ordering_key FROM timers WHERE id = ? AND ordering_key != ?",
-        (head.id, head.ordering_key),
+        (fired_timer_id(head), head.ordering_key),
     ).fetchone()
     if home is None:
         return False  # no timer of another queue to go back to: it runs where it waited
@@ -969,8 +989,16 @@ def _version_2(connection: sqlite3.Connection) -> None:
             connection.execute(statement)
 
 
+def _version_3(connection: sqlite3.Connection) -> None:
+    connection.execute(_VERSION_3)
+
+
 # The schema, one migration per version: _MIGRATIONS[n - 1] takes a journal from n - 1 to n.
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2)
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _version_1,
+    _version_2,
+    _version_3,
+)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 

@@ -11,7 +11,10 @@ retries, resumed after a crash, listed by `hotfix-bot deliveries`. The router se
 the handler of its kind, `router.add(TIMER_EVENT, [kind], handler)`, which reads it with
 `FiredTimer.of(context.delivery)`. A timer fires once: scheduling an id again does nothing,
 and the delivery's id is unique in the journal. Its handler must check that its reason
-still holds (the pull request may have merged meanwhile).
+still holds (the pull request may have merged meanwhile). A handler that could not do its
+work for a reason that may pass (an escalation step of a severity the pull request
+has not now) has the journal forget the timer, `await context.timers.forget(timer)`: the
+next schedule of its kind and key keeps it anew, and it fires once more.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class TimerStore(Protocol):
 
     async def schedule_timer(self, timer: Timer) -> bool: ...
     async def cancel_timer(self, timer_id: str) -> bool: ...
+    async def forget_timer(self, timer_id: str) -> bool: ...
 
 
 class Timers:
@@ -86,7 +90,8 @@ class Timers:
         """Keep a timer `kind` (a route's action) for `due`; `key` tells it from the other
         timers of that kind and pull request. Written to the journal before this returns.
         False when a timer of that kind and key was scheduled before (whether it is still
-        waiting, fired or cancelled): it is left as it is.
+        waiting, fired or cancelled): it is left as it is. One that fired and was forgotten
+        since (`forget`) is kept anew, for `due` and with `data`, as if never scheduled.
 
         `own_queue`: its delivery runs in a queue of its own, neither waiting for its pull
         request's deliveries nor holding them up (a message to chat, which may be slow)."""
@@ -109,6 +114,12 @@ class Timers:
         return await self._store.cancel_timer(
             timer_id(kind, self._repository, self._subject(number), key)
         )
+
+    async def forget(self, fired: FiredTimer) -> bool:
+        """Forget that `fired` fired, from its handler, whose work it could not do: the next
+        `schedule` of its kind and key keeps it anew. False when it is not fired (forgotten
+        already)."""
+        return await self._store.forget_timer(fired.id)
 
     def _subject(self, number: int | None) -> int:
         subject = self._number if number is None else number
