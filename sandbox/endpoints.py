@@ -574,12 +574,9 @@ def _write_check_run(call: Call, run: FakeCheckRun) -> None:
     if output and not {"title", "summary"} <= output.keys():
         raise validation_failed("CheckRun", "output", "missing_field")
     for key in ("summary", "text"):
-        if len(output.get(key) or "") > MAX_TEXT:
-            raise ApiError(
-                422,
-                f"Invalid request.\n\nOnly {MAX_TEXT} characters are allowed "
-                f"in output.{key}; {len(output[key])} were supplied.",
-            )
+        # GitHub counts UTF-8 bytes, though its documentation says characters.
+        if len((output.get(key) or "").encode()) > MAX_TEXT:
+            raise ApiError(422, f"{key} exceeds a maximum bytesize of {MAX_TEXT}")
     now = call.fake.now()
     run.status = status
     run.conclusion = conclusion if status == "completed" else None
@@ -723,6 +720,8 @@ def create_issue(call: Call) -> Reply:
     if not isinstance(title, str | int) or isinstance(title, bool) or str(title) == "":
         raise validation_failed("Issue", "title", "missing_field")
     assignees = call.optional("assignees", list, [])
+    if repo.drops_assignees:
+        assignees = []
     for login in assignees:
         if login not in repo.collaborators:
             raise validation_failed("Issue", "assignees")

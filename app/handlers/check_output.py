@@ -26,8 +26,8 @@ from policies.wording import (
 )
 
 # GitHub refuses check-run output fields longer than this.
-MAX_OUTPUT_CHARS = 65_535
-_TRUNCATED = "\n\n… (cut to fit GitHub's limit of 65,535 characters)"
+MAX_OUTPUT_BYTES = 65_535  # GitHub counts the summary's UTF-8 bytes, not its characters
+_TRUNCATED = "\n\n… (cut to fit GitHub's limit of 65,535 bytes)"
 
 _RESULT = {
     Status.PASS: "✅ pass",
@@ -47,10 +47,13 @@ class CheckOutput:
         return {"title": fit(self.title, 1_000), "summary": fit(self.summary)}
 
 
-def fit(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
-    if len(text) <= limit:
+def fit(text: str, limit: int = MAX_OUTPUT_BYTES) -> str:
+    encoded = text.encode()
+    if len(encoded) <= limit:
         return text
-    return text[: limit - len(_TRUNCATED)] + _TRUNCATED
+    room = limit - len(_TRUNCATED.encode())
+    # A character cut in two at the end is left out whole.
+    return encoded[:room].decode(errors="ignore") + _TRUNCATED
 
 
 def policy_output(

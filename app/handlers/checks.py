@@ -178,8 +178,12 @@ async def _create_or_update(
     if run_id is not None:
         path = f"/repos/{context.repository}/check-runs/{run_id}"
         updated = (await context.github.request("PATCH", path, body=body)).json()
-        # GitHub does not move a completed run back to in progress: start a new run then.
-        if updated.get("status") == body["status"]:
+        # GitHub does not move a completed run back to in progress, nor, some say, change a
+        # completed run's conclusion: start a new run then.
+        if (updated.get("status"), updated.get("conclusion")) == (
+            body["status"],
+            body.get("conclusion"),
+        ):
             await _remember(context, state_key, stored, _Stored(run_id, writer))
             return int(run_id)
     created = await context.github.request(
