@@ -86,6 +86,9 @@ class FakeRepo:
     merge_queues: dict[str, list[FakeMergeGroup]] = field(default_factory=dict)
     # login -> role; anyone else has no access
     collaborators: dict[str, Role] = field(default_factory=dict)
+    # GitHub's other answer to an assignee it will not take on a new issue: when the App
+    # may not push, the assignees are dropped silently rather than refused.
+    drops_assignees: bool = False
     next_number: int = 1
 
     @property

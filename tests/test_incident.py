@@ -487,12 +487,16 @@ def test_a_report_closed_before_it_is_due_gets_no_reminder(clocked_bot: Bot) -> 
     assert entry.status == "fired"
 
 
+@pytest.mark.parametrize("github_answer", ["refused", "dropped silently"])
 def test_an_author_github_will_not_assign_still_gets_the_report_unassigned(
-    clocked_bot: Bot,
+    clocked_bot: Bot, github_answer: str
 ) -> None:
     bot = clocked_bot
     organization(bot)
-    del bot.repo.collaborators["dev"]  # say, a contributor from a fork
+    if github_answer == "refused":
+        del bot.repo.collaborators["dev"]  # say, a contributor from a fork
+    else:
+        bot.repo.drops_assignees = True  # GitHub's way when the App may not push
     pull = open_hotfix(bot)
     sha = merge(bot, pull)
 

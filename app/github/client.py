@@ -193,11 +193,12 @@ class InstallationClient:
         return json_of(await self.request("GET", path, params=params))
 
     async def get_optional(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """The JSON at `path`, or None when GitHub answers 404."""
+        """The JSON at `path`, or None when GitHub answers 404, or 410 (Gone: an issue
+        deleted)."""
         try:
             return await self.get_json(path, params)
         except RequestFailed as error:
-            if error.response.status_code == 404:
+            if error.response.status_code in (404, 410):
                 return None
             raise
 

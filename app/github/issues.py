@@ -17,7 +17,8 @@ async def open_issue(
     """The issue opened with `fields`, and whether it is assigned to `assignee`. GitHub
     refuses (422, field `assignees`) an assignee without access to the repository, say an
     author from a fork or someone named by `break_glass` who is no collaborator: the issue
-    is then opened unassigned all the same."""
+    is then opened unassigned all the same. Without push access it drops the assignee
+    silently instead: the issue it answers with says which."""
     path = f"/repos/{repository}/issues"
     try:
         created = await github.request("POST", path, body={**fields, "assignees": [assignee]})
@@ -26,7 +27,11 @@ async def open_issue(
         if error.response.status_code != 422 or "assignees" not in refusal:
             raise
         return (await github.request("POST", path, body=fields)).json(), False
-    return created.json(), True
+    issue = created.json()
+    if "assignees" not in issue:
+        return issue, True
+    assigned = {person["login"].casefold() for person in issue["assignees"] or ()}
+    return issue, assignee.casefold() in assigned
 
 
 async def find_marked_issue(
@@ -43,12 +48,7 @@ async def find_marked_issue(
     found = next((issue for issue in labelled if _carries(issue, marker)), None)
     if found is not None or recorded is None:
         return found
-    try:
-        issue = await github.get_optional(f"/repos/{repository}/issues/{recorded}")
-    except RequestFailed as error:
-        if error.response.status_code != 410:  # Gone: deleted
-            raise
-        return None
+    issue = await github.get_optional(f"/repos/{repository}/issues/{recorded}")
     return issue if issue is not None and _carries(issue, marker) else None
 
 
