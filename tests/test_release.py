@@ -1385,6 +1385,37 @@ def test_a_tag_another_hotfix_released_first_is_kept_and_this_one_is_told_to_bum
     )
 
 
+def test_two_hotfixes_of_one_version_merged_together_tag_it_once_and_the_other_is_told_to_bump(
+    bot: Bot,
+) -> None:
+    """Both runs look for the tag before either has made it (each holds its own hotfix's
+    lock): the one whose ref GitHub refuses as existing reads it again."""
+    bot.repo.create_branch("develop", "main")
+    first = bot.open_hotfix("hotfix/first")
+    second = bot.open_hotfix("hotfix/second", files={"second.py": "x = 2\n"})
+    bot.repo.merge_pull(first.number)
+    bot.repo.merge_pull(second.number)
+    bot.fake.inject("POST", r"/git/tags$", delay=0.5, times=2)
+
+    for pull in (first, second):
+        bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "closed"))
+    bot.settle()
+
+    assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/git/tags")) == 2
+    tagged = bot.repo.objects.peel(bot.repo.tags[TAG])
+    winner, loser = (first, second) if tagged == merge_sha(first) else (second, first)
+    assert tagged == merge_sha(winner)
+    run = release_run(bot, loser)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 steps failed: tag")
+    assert (
+        f"`{TAG}` already names `{merge_sha(winner)[:7]}`, the release of #{winner.number}, not "
+        f"the merge commit `{merge_sha(loser)[:7]}`, so this hotfix's change needs a version of "
+        "its own: open a hotfix pull request into `main` bumping the version to 1.2.5"
+    ) in run.output["summary"]
+    assert "git push origin" not in run.output["summary"]
+    assert release_run(bot, winner).conclusion == "success"
+
+
 def test_an_open_hotfix_bumping_to_the_version_just_tagged_is_evaluated_again(bot: Bot) -> None:
     """Its `version-bump` passed while the tag did not exist, and nothing on it changes when
     another hotfix is tagged with that version."""

@@ -12,6 +12,8 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
+from githubkit.exception import RequestFailed
+
 from app.github.client import InstallationClient, path_part
 from app.github.pulls import merged_as
 from app.github.reads import Look
@@ -35,27 +37,41 @@ async def create_tag(run: StepRun) -> StepOutcome:
     link = Link(tag, f"{plan.repository_url}/tree/{path_part(tag)}")
     existing = await run.look(_tag_ref(plan.repository, tag))
     if existing is not None:
-        target = await _peeled(github, plan.repository, existing["object"])
-        if target == plan.merge_sha:
-            return StepOutcome(
-                StepStatus.ALREADY_DONE,
-                f"`{tag}` was already on {plan.commit_words} `{plan.short_sha}`",
-                link,
-            )
-        return await _taken(run, tag, target, link)
+        return await _found(run, tag, existing, link)
     tag_object = await github.request(
         "POST",
         f"/repos/{plan.repository}/git/tags",
         body={"tag": tag, "message": plan.tag_message, "object": plan.merge_sha, "type": "commit"},
     )
-    await github.request(
-        "POST",
-        f"/repos/{plan.repository}/git/refs",
-        body={"ref": f"refs/tags/{tag}", "sha": tag_object.json()["sha"]},
-    )
+    try:
+        await github.request(
+            "POST",
+            f"/repos/{plan.repository}/git/refs",
+            body={"ref": f"refs/tags/{tag}", "sha": tag_object.json()["sha"]},
+        )
+    except RequestFailed as error:
+        # Made since it was looked up: by another hotfix of the same version merged at the
+        # same time (their runs hold locks of their own), or by people.
+        made = await github.get_optional(_tag_ref(plan.repository, tag).path)
+        if error.response.status_code != 422 or made is None:
+            raise
+        return await _found(run, tag, made, link)
     return StepOutcome(
         StepStatus.DONE, f"annotated tag `{tag}` on {plan.commit_words} `{plan.short_sha}`", link
     )
+
+
+async def _found(run: StepRun, tag: str, ref: dict[str, Any], link: Link) -> StepOutcome:
+    """The outcome for `tag` found as `ref`: done when it names this merge, else taken."""
+    plan = run.plan
+    target = await _peeled(run.github, plan.repository, ref["object"])
+    if target == plan.merge_sha:
+        return StepOutcome(
+            StepStatus.ALREADY_DONE,
+            f"`{tag}` was already on {plan.commit_words} `{plan.short_sha}`",
+            link,
+        )
+    return await _taken(run, tag, target, link)
 
 
 async def _taken(run: StepRun, tag: str, target: str, link: Link) -> StepOutcome:
