@@ -165,6 +165,28 @@ def test_each_notice_escalation_and_break_glass_goes_to_chat_once(
     assert {(entry.status, entry.attempts) for entry in chat_deliveries(bot)} == {("done", 1)}
 
 
+def test_the_reminder_to_confirm_a_verbal_approval_goes_to_chat_too(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    pull = open_p0(bot)
+    verbal = bot.repo.add_comment(pull.number, "lead", "/hotfix verbal-approval @oncall")
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, verbal.id))
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+
+    bot.advance(24 * HOUR + MINUTE)
+
+    reminder = comment_url(bot, pull, "confirmation-reminder:")
+    assert (
+        f"acme/widgets#1: {reminder}\n@oncall: a verbal approval recorded for you let hotfix #1 "
+        "merge, and it is still unconfirmed. Please approve the pull request or comment "
+        "`/hotfix confirm`."
+    ) in chat.texts()
+
+
 def test_a_notice_posted_before_its_report_goes_to_chat_once_and_is_edited_to_link_it(
     chatty_bot: Bot, chat: ChatReceiver
 ) -> None:

@@ -185,6 +185,30 @@ def test_a_step_of_a_severity_the_pull_request_no_longer_has_sends_nothing(
     }
 
 
+def test_a_person_posting_a_reminders_marker_first_does_not_silence_it_nor_the_p0_alert(
+    clocked_bot: Bot,
+) -> None:
+    """Only an App's comment is taken for a notice no person is ever asked to post."""
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    for notice in ("escalation:acme/widgets#1:P0:15m", "p0-alert:acme/widgets#1"):
+        bot.repo.add_comment(pull.number, "dev", f"<!-- hotfix-bot notice {notice} -->\nnothing")
+    bot.pull_request(pull.number, "opened")
+
+    bot.advance(16 * MINUTE)
+
+    alerts = [c for c in bot.repo.comments_on(pull.number) if "CRITICAL INCIDENT" in c.body]
+    [step] = [c for c in bot.repo.comments_on(pull.number) if "has been open for" in c.body]
+    assert [comment.author for comment in (*alerts, step)] == ["hotfix-bot[bot]", "hotfix-bot[bot]"]
+    assert step.body == (
+        "<!-- hotfix-bot notice escalation:acme/widgets#1:P0:15m -->\n"
+        "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open for "
+        "**16m**. Deadline 2026-12-04 22:30 UTC (2h after opening): **1h44m left**.\n\n"
+        "`hotfix-policy`: Waiting for approval: Engineering Lead and On-call Manager"
+    )
+
+
 P0_STEP = "escalation:acme/widgets#1:P0:15m"
 
 

@@ -50,18 +50,23 @@ async def send_notice(
     *,
     chat: bool,
     reads: Reads | None = None,
+    by_people_too: bool = True,
 ) -> bool:
     """Post `text` on pull request (or issue) `number` unless the notice `notice_id` is
     there already, and send it to chat too when `chat` (`notify.chat`); False when it was
     there. With `reads`, the look at the comments started there (`comments_look`) is the
-    one that says whether it is there."""
+    one that says whether it is there. `by_people_too`: a person's comment carrying the
+    notice's marker counts, as one a Finish-by-hand command posts; otherwise only an App's
+    does, so that nobody silences a reminder by posting its marker first."""
     sent_key = f"notice:{context.repository}:{notice_id}"
     # Looked for and posted under a lock: the P0 alert comes from every evaluation, and a
     # re-run's is queued under its head commit, beside the pull request's own deliveries.
     async with context.locks.lock(sent_key):
         if await context.state.get_state(sent_key) is not None:
             return False
-        comment, posted = await find_or_post(context, number, marker(notice_id), text, reads)
+        comment, posted = await find_or_post(
+            context, number, marker(notice_id), text, reads, by_people_too=by_people_too
+        )
         if not posted:
             context.log.info("notice %s was posted before; not again", notice_id)
         if chat:
@@ -81,14 +86,20 @@ async def comment_once(context: Context, number: int, hidden_line: str, text: st
 
 
 async def find_or_post(
-    context: Context, number: int, hidden_line: str, text: str, reads: Reads | None = None
+    context: Context,
+    number: int,
+    hidden_line: str,
+    text: str,
+    reads: Reads | None = None,
+    *,
+    by_people_too: bool = True,
 ) -> tuple[dict[str, Any], bool]:
     """The comment on pull request (or issue) `number` headed by `hidden_line`, posted with
     `text` when none is there yet; and whether it was posted now. With `reads`, the look at
-    the comments started there is used."""
+    the comments started there is used; `by_people_too` as for `send_notice`."""
     look = comments_look(context.repository, number)
     comments = await (look.start(reads, context.github) if reads else look.read(context.github))
-    found = find_marked(comments, hidden_line)
+    found = find_marked(comments, hidden_line, by_people_too=by_people_too)
     if found is not None:
         return found, False
     created = await context.github.request(
@@ -97,10 +108,26 @@ async def find_or_post(
     return created.json(), True
 
 
-def find_marked(comments: Sequence[dict[str, Any]], hidden_line: str) -> dict[str, Any] | None:
+def find_marked(
+    comments: Sequence[dict[str, Any]], hidden_line: str, *, by_people_too: bool = True
+) -> dict[str, Any] | None:
     """The comment among `comments` headed by `hidden_line`. Its first line: the release
-    report quotes markers in the commands it shows."""
-    return next((c for c in comments if (c.get("body") or "").startswith(hidden_line)), None)
+    report quotes markers in the commands it shows. Without `by_people_too`, only a
+    comment an App wrote (GitHub's user type `Bot`) counts."""
+    return next(
+        (
+            comment
+            for comment in comments
+            if (comment.get("body") or "").startswith(hidden_line)
+            and (by_people_too or _written_by_an_app(comment))
+        ),
+        None,
+    )
+
+
+def _written_by_an_app(comment: dict[str, Any]) -> bool:
+    user = comment.get("user")
+    return not isinstance(user, dict) or user.get("type") in (None, "Bot")
 
 
 def comments_look(repository: str, number: int) -> Look:
@@ -120,7 +147,8 @@ async def send_timer_notice(
             f"\n\nThis reminder was due at {when(timer.expected_at)}; hotfix-bot sends it "
             f"{duration_words(late_by)} late."
         )
-    return await send_notice(context, timer.number, timer.id, text, chat=chat)
+    # No Finish-by-hand command posts a timer's notice.
+    return await send_notice(context, timer.number, timer.id, text, chat=chat, by_people_too=False)
 
 
 async def send_to_chat(
@@ -168,5 +196,8 @@ async def alert_p0(
     values = p0_alert_values(context.repository, verdict, facts, policy.escalation)
     text = fill(template, values)
     notice_id = f"p0-alert:{context.repository}#{facts.number}"
-    if await send_notice(context, facts.number, notice_id, text, chat=config.notify.chat):
+    alerted = await send_notice(
+        context, facts.number, notice_id, text, chat=config.notify.chat, by_people_too=False
+    )
+    if alerted:
         context.log.info("pull request #%d: posted the P0 alert", facts.number)

@@ -181,7 +181,7 @@ async def on_confirmation_reminder(context: Context) -> None:
         return
     # A reminder kept before it said whether it was of a rollback is of a hotfix.
     text = confirmation_reminder(timer.number, waiting, rollback=bool(timer.data.get("rollback")))
-    if await send_timer_notice(context, timer, text):
+    if await send_timer_notice(context, timer, text, chat=config.notify.chat):
         approvers = ", ".join(record.approval.approver for record in waiting)
         context.log.info("%s: reminded %s", timer.id, approvers)
 
