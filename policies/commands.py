@@ -11,7 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from policies.wording import shortened
+
 PREFIX = "/hotfix "
+QUOTED_WORD = 100  # characters of a word of the command a refusal quotes
+QUOTED_LINE = 1_000  # characters of the command line a reply quotes
 
 # GitHub logins: letters, digits and single hyphens between them, at most 39 characters.
 _LOGIN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
@@ -65,7 +69,7 @@ def parse(body: str, syntaxes: Sequence[Syntax[Any]]) -> Parsed[Any] | ParseErro
         return ParseError(line, "it names no command")
     syntax = next((s for s in syntaxes if s.name == name.casefold()), None)
     if syntax is None:
-        return ParseError(line, f"`{name}` is not a hotfix-bot command")
+        return ParseError(line, f"`{shortened(name, QUOTED_WORD)}` is not a hotfix-bot command")
     try:
         return Parsed(syntax, syntax.read(rest.strip()), line)
     except CommandError as error:
@@ -80,5 +84,8 @@ def login_of(word: str, what: str) -> str:
     """The login of an `@login` mention; `what` names it in the error ("the approver")."""
     login = word.removeprefix("@")
     if not word.startswith("@") or not _LOGIN.fullmatch(login):
-        raise CommandError(f"{what} must be a GitHub login after @, such as @lena (got `{word}`)")
+        raise CommandError(
+            f"{what} must be a GitHub login after @, such as @lena "
+            f"(got `{shortened(word, QUOTED_WORD)}`)"
+        )
     return login

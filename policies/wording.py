@@ -12,6 +12,12 @@ def fence_for(text: str, at_least: int = 1) -> str:
     return "`" * max(at_least, longest + 1)
 
 
+def shortened(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with `…` when longer: someone's words quoted in a
+    reply, which GitHub takes up to 65,536 characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def join_words(words: Sequence[str], conjunction: str = "and") -> str:
     """`A`, `A and B`, `A, B and C` (or `A, B or C`)."""
     if len(words) <= 1:

@@ -292,6 +292,36 @@ def test_a_refused_command_is_answered_with_the_reason_and_the_accepted_forms(
     assert bot.policy_run(pull.head_sha).output == check_before
 
 
+@pytest.mark.parametrize(
+    ("words", "reason"),
+    [
+        ("x" * 33_000, f"`{'x' * 99}…` is not a hotfix-bot command"),
+        (
+            "verbal-approval @" + "y" * 40_000,
+            f"the approver must be a GitHub login after @, such as @lena (got `@{'y' * 98}…`)",
+        ),
+        (
+            "verbal-approval " + " ".join(f"@approver{n}" for n in range(1, 3_000)),
+            "it takes one approver per command: post one command for each, "
+            + ", ".join(f"`/hotfix verbal-approval @approver{n}`" for n in range(1, 6))
+            + " and so on",
+        ),
+    ],
+    ids=["a long unknown command", "a long login", "thousands of approvers"],
+)
+def test_a_command_too_long_to_quote_whole_is_answered_quoting_its_start(
+    bot: Bot, words: str, reason: str
+) -> None:
+    """GitHub takes a comment of up to 65,536 characters: a reply quoting all of it twice
+    would be refused, and the command left unanswered."""
+    pull = open_p0_hotfix(bot)
+
+    refused = command(bot, pull.number, "dana", f"/hotfix {words}")
+
+    quoted = f"/hotfix {words}"[:999] + "…"
+    assert replies(bot, pull.number) == [refusal(refused, quoted, "dana", reason)]
+
+
 def test_who_may_break_the_glass_is_the_config_s_say_not_write_access(bot: Bot) -> None:
     bot.repo.commit(
         "main",

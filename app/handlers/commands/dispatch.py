@@ -25,9 +25,16 @@ from app.handlers.notices import comment_once
 from app.handlers.records import PullRecords
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
-from policies.commands import Parsed, ParseError, accepted_forms, command_line, parse
+from policies.commands import (
+    QUOTED_LINE,
+    Parsed,
+    ParseError,
+    accepted_forms,
+    command_line,
+    parse,
+)
 from policies.config import CONFIG_PATH, ConfigError
-from policies.wording import fence_for
+from policies.wording import fence_for, shortened
 
 ACTIONS = ("created",)  # an edited comment is not a command
 
@@ -191,7 +198,7 @@ async def _reply(
     it, before keeping the comment answered (or a redelivery of a failed one), finds it again
     by its hidden line."""
     body = (
-        f"> {_code_span(command_line(comment['body']))}\n\n"
+        f"> {_code_span(shortened(command_line(comment['body']), QUOTED_LINE))}\n\n"
         f"@{comment['user']['login']}, hotfix-bot {answer}"
     )
     hidden_line = f"<!-- hotfix-bot {kind} to comment {comment['id']} -->"

@@ -12,17 +12,18 @@ import re
 from app.handlers.commands.command import Command, Invocation, Refusal, shown, who
 from app.handlers.policy import evaluate_pull_request, reviews_of
 from app.handlers.records import VerbalRecord
-from policies.commands import CommandError, Syntax, login_of
+from policies.commands import QUOTED_WORD, CommandError, Syntax, login_of
 from policies.config import CONFIG_PATH
 from policies.facts import VerbalApproval
 from policies.rules.approvals import review_approves
-from policies.wording import join_words
+from policies.wording import join_words, shortened
 
 WRITE_ACCESS = frozenset({"admin", "write"})  # GitHub says `write` for the maintain role too
 
 
 # A mention as written in a note: `@lead` of `@lead,`.
 _MENTION = re.compile(r"@[A-Za-z0-9][A-Za-z0-9/-]*")
+QUOTED_MENTIONS = 5  # the commands a refusal of several approvers spells out
 
 
 def read(text: str) -> str:
@@ -40,7 +41,12 @@ def read(text: str) -> str:
             break
         mentions.append(mention.group())
     if mentions:
-        commands = [f"`/hotfix verbal-approval {mention}`" for mention in [first, *mentions]]
+        commands = [
+            f"`/hotfix verbal-approval {shortened(mention, QUOTED_WORD)}`"
+            for mention in [first, *mentions][:QUOTED_MENTIONS]
+        ]
+        if len(mentions) + 1 > QUOTED_MENTIONS:
+            commands.append("so on")
         raise CommandError(
             f"it takes one approver per command: post one command for each, {join_words(commands)}"
         )
