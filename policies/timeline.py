@@ -65,10 +65,13 @@ def opened(at: datetime, author: str) -> TimelineEvent:
     return TimelineEvent("opened", at, Kind.OPENED, f"Opened by @{author}")
 
 
-def severity_labelled(severity: str, at: datetime, first: bool) -> TimelineEvent:
-    """The pull request became a hotfix of `severity`, or (not `first`) changed to it."""
-    text = f"Became a {severity} hotfix" if first else f"Severity changed to {severity}"
-    return TimelineEvent(f"severity:{severity}", at, Kind.SEVERITY, text)
+def severity_labelled(severity: str, at: datetime, before: Sequence[str]) -> TimelineEvent:
+    """The pull request became a hotfix of `severity`, or changed to it from the severities
+    `before` (in time order). A severity labelled again (P1, then P0, then P1) is a row of
+    its own: the last severity row is the one the incident ended with."""
+    key = f"severity:{severity}" + (f":{len(before) + 1}" if severity in before else "")
+    text = f"Severity changed to {severity}" if before else f"Became a {severity} hotfix"
+    return TimelineEvent(key, at, Kind.SEVERITY, text)
 
 
 def approved(approval: CountedApproval, at: datetime, head_sha: str) -> TimelineEvent:
@@ -92,12 +95,12 @@ def evaluated(
 ) -> list[TimelineEvent]:
     """What an evaluation of a hotfix pull request with one severity label sees happened:
     its opening, its severity, the approvals that count. `severities_before` are those the
-    timeline holds already. Nothing for any other pull request."""
+    timeline's severity rows name, in time order. Nothing for any other pull request."""
     if verdict.severity is None or not verdict.results:
         return []
     events = [] if facts.opened_at is None else [opened(facts.opened_at, facts.author)]
-    if verdict.severity not in severities_before:
-        events.append(severity_labelled(verdict.severity, now, first=not severities_before))
+    if verdict.severity != (severities_before[-1] if severities_before else None):
+        events.append(severity_labelled(verdict.severity, now, severities_before))
     policy = hotfix_policy(config, verdict)
     if policy is not None:
         events += [

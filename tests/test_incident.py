@@ -559,6 +559,32 @@ def test_a_pull_request_that_becomes_a_p0_is_alerted_once(clocked_bot: Bot) -> N
     ]
 
 
+def test_a_severity_labelled_again_is_a_row_of_its_own(clocked_bot: Bot) -> None:
+    """P1, then P0, then P1 again: the last severity row is the one the incident ended
+    with, as its report's summary says."""
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    for old, new in (("P1", "P0"), ("P0", "P1")):
+        bot.advance(10 * MINUTE)
+        bot.repo.remove_label(pull.number, old)
+        bot.repo.add_labels(pull.number, new)
+        bot.pull_request(pull.number, "labeled", label=new)
+    bot.advance(5 * MINUTE)
+    bot.pull_request(pull.number, "synchronize")  # still P1: no row
+
+    labelled = [
+        (event.at.strftime("%H:%M"), event.text)
+        for event in asyncio.run(timeline_of(bot, pull))
+        if event.kind is Kind.SEVERITY
+    ]
+    assert labelled == [
+        ("20:30", "Became a P1 hotfix"),
+        ("20:40", "Severity changed to P0"),
+        ("20:50", "Severity changed to P1"),
+    ]
+
+
 def test_a_p0_evaluated_twice_at_once_is_alerted_once(clocked_bot: Bot) -> None:
     bot = clocked_bot
     organization(bot)

@@ -72,6 +72,6 @@ async def record_evaluation(
     if config is None or facts is None or verdict.severity is None or not verdict.results:
         return  # not a hotfix pull request with one severity label: nothing to keep
     earlier = await load(context, facts.number)
-    severities = [e.key.removeprefix("severity:") for e in earlier if e.kind is Kind.SEVERITY]
+    severities = [e.key.split(":")[1] for e in earlier if e.kind is Kind.SEVERITY]
     events = evaluated(config, verdict, facts, context.now(), severities)
     await record(context, facts.number, events)
