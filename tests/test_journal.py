@@ -462,6 +462,53 @@ def test_a_journal_of_a_newer_schema_stops_the_command_naming_both_versions(
     assert schema_version(journal_url) == 4
 
 
+def test_a_command_that_only_looks_leaves_an_older_schema_as_it_is(
+    journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Migrated by a look, the journal would keep the hotfix-bot that wrote it from starting
+    on it again: no going back from an upgrade tried and abandoned."""
+    open_journal(journal_url).close()
+    migrate_to(journal_url, 2)  # as the hotfix-bot before this one left it
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    target = f"sqlite:///{journal_path(journal_url) or 'copy'}-copy.db"
+
+    refusals = [
+        (main(command), capsys.readouterr().err)
+        for command in (
+            ["deliveries"],
+            ["timers"],
+            ["journal", "copy", "--from", journal_url, "--to", target],
+        )
+    ]
+
+    older = (
+        "the journal's schema is version 2, older than this hotfix-bot's 3: `hotfix-bot serve` "
+        "of this version migrates it when it starts; until then, use the hotfix-bot that "
+        "wrote it\n"
+    )
+    assert refusals == [
+        (2, f"hotfix-bot: DATABASE_URL: {older}"),
+        (2, f"hotfix-bot: DATABASE_URL: {older}"),
+        (2, f"hotfix-bot: --from: {older}"),
+    ]
+    assert schema_version(journal_url) == 2
+
+
+def test_an_empty_file_is_no_journal_to_look_into(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A restore that failed, a `touch`: `deliveries` must not report an empty history."""
+    empty = tmp_path / "hotfix-bot.db"
+    empty.touch()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{empty}")
+
+    assert (main(["deliveries"]), capsys.readouterr().err) == (
+        2,
+        f"hotfix-bot: DATABASE_URL: cannot open the journal {empty}: it holds no journal\n",
+    )
+    assert sqlite3.connect(empty).execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
 def test_cli_lists_the_timers_soonest_due_first(
     journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

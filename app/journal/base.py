@@ -295,10 +295,34 @@ class SchemaTooNew(JournalUnopenable):
         )
 
 
-def versions_to_apply(found: int, known: int) -> range:
-    """The migrations that bring a schema at version `found` to `known`; refuses a newer one."""
+class NoJournal(JournalUnopenable):
+    """A command that only looks into the journal found none there (an empty file)."""
+
+    def __init__(self) -> None:
+        super().__init__("it holds no journal")
+
+
+class SchemaTooOld(JournalUnopenable):
+    """A command that only looks into the journal found it written by an older hotfix-bot:
+    migrating it would leave that one unable to start on it again."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"the journal's schema is version {found}, older than this hotfix-bot's {known}: "
+            "`hotfix-bot serve` of this version migrates it when it starts; until then, use "
+            "the hotfix-bot that wrote it"
+        )
+
+
+def versions_to_apply(found: int, known: int, *, upgrade: bool = True) -> range:
+    """The migrations that bring a schema at version `found` to `known`; refuses a newer one,
+    and without `upgrade` (a command that only looks) an older one too."""
     if found > known:
         raise SchemaTooNew(found, known)
+    if not upgrade and found < known:
+        if found == 0:
+            raise NoJournal()
+        raise SchemaTooOld(found, known)
     return range(found + 1, known + 1)
 
 

@@ -447,7 +447,7 @@ class PostgresJournal(SettlesDeliveries):
                         f"cannot open the journal at {describe_url(self._url)}: "
                         "that database holds no journal"
                     )
-                await _migrate(connection)
+                await _migrate(connection, upgrade=create)
         except psycopg.Error as error:
             raise JournalUnopenable(
                 f"cannot open the journal at {describe_url(self._url)}: "
@@ -1073,8 +1073,9 @@ async def _has_journal(connection: AsyncConnection[tuple[Any, ...]]) -> bool:
     return bool(row and row[0])
 
 
-async def _migrate(connection: AsyncConnection[tuple[Any, ...]]) -> None:
-    """Bring the schema to SCHEMA_VERSION, one journal at a time; refuse a newer one."""
+async def _migrate(connection: AsyncConnection[tuple[Any, ...]], *, upgrade: bool) -> None:
+    """Bring the schema to SCHEMA_VERSION, one journal at a time; refuse a newer one, and
+    without `upgrade` an older one."""
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         await connection.execute(
@@ -1083,7 +1084,7 @@ async def _migrate(connection: AsyncConnection[tuple[Any, ...]]) -> None:
         cursor = await connection.execute("SELECT version FROM journal_schema")
         row = await cursor.fetchone()
         found = int(row[0]) if row else 0
-        for version in versions_to_apply(found, SCHEMA_VERSION):
+        for version in versions_to_apply(found, SCHEMA_VERSION, upgrade=upgrade):
             await connection.execute(_MIGRATIONS[version - 1])
         if row is None:
             await connection.execute(

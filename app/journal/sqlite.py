@@ -80,6 +80,7 @@ from app.journal.base import (
     JournalUnavailable,
     JournalUnopenable,
     LockTimeout,
+    NoJournal,
     RecordOutcome,
     SettlesDeliveries,
     Status,
@@ -250,7 +251,7 @@ class SqliteJournal(SettlesDeliveries):
         writer = self._connect()
         try:
             with self._write_turn():
-                _migrate(writer)
+                _migrate(writer, upgrade=create)
         except BaseException:  # a schema too new, a file that is no database
             writer.close()
             os.close(self._turns)
@@ -947,14 +948,15 @@ def _supersede(
     return superseded
 
 
-def _migrate(connection: sqlite3.Connection) -> None:
+def _migrate(connection: sqlite3.Connection, *, upgrade: bool) -> None:
     """Bring the schema (its version in `PRAGMA user_version`) to SCHEMA_VERSION in one
     transaction, holding SQLite's write lock (and the caller the journal's write turn), so
-    that processes starting together migrate once; refuse a newer schema."""
+    that processes starting together migrate once; refuse a newer schema, and without
+    `upgrade` an older one (or none: an empty file)."""
     connection.execute("BEGIN IMMEDIATE")
     try:
         [found] = connection.execute("PRAGMA user_version").fetchone()
-        for version in versions_to_apply(found, SCHEMA_VERSION):
+        for version in versions_to_apply(found, SCHEMA_VERSION, upgrade=upgrade):
             _MIGRATIONS[version - 1](connection)
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         connection.execute("COMMIT")
@@ -1015,11 +1017,11 @@ def open_sqlite_journal(
     saying why there is none."""
     try:
         return SqliteJournal(path, clock, create=create)
-    except (OSError, sqlite3.Error) as error:
+    except (OSError, sqlite3.Error, NoJournal) as error:
         raise JournalUnopenable(f"cannot open the journal {path}: {_reason(error)}") from None
 
 
-def _reason(error: OSError | sqlite3.Error) -> str:
+def _reason(error: OSError | sqlite3.Error | NoJournal) -> str:
     """The error without the path, which the message gives once already."""
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
