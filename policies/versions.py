@@ -113,16 +113,21 @@ _READERS: dict[str, tuple[Callable[[str, str], tuple[str | None, object]], str]]
 }
 
 
-def parse_version_file(path: str, text: str) -> Version:
-    """The version `text` declares, read the way the file's name says."""
+def _declared(path: str, text: str) -> tuple[object, str]:
+    """What `text` declares as the version, as written, read the way the file's name says;
+    and what such a file is expected to hold."""
     text = text.removeprefix(_BYTE_ORDER_MARK)
     reader = _READERS.get(PurePosixPath(path).name)
     if reader is None:
-        declared: object = text.strip()
-        expected = "only the version, e.g. 1.2.3"
-    else:
-        read, expected = reader
-        _, declared = read(path, text)
+        return text.strip(), "only the version, e.g. 1.2.3"
+    read, expected = reader
+    _, declared = read(path, text)
+    return declared, expected
+
+
+def parse_version_file(path: str, text: str) -> Version:
+    """The version `text` declares, read the way the file's name says."""
+    declared, expected = _declared(path, text)
     if declared is None or declared == "":
         raise VersionFileError(f"{path}: declares no version (expected {expected}); {_CONFIGURE}")
     version = parse_version(declared) if isinstance(declared, str) else None
@@ -132,6 +137,46 @@ def parse_version_file(path: str, text: str) -> Version:
             "is not of the form X.Y.Z, e.g. 1.2.3"
         )
     return version
+
+
+def changed_beyond_version(path: str, before: FileText, after: FileText) -> bool:
+    """Whether version file `path`, `before` and `after` a change, differs in more than its
+    version: with the version each declares, as written, taken out of the one place it
+    stands, the rest of the text is not the same. Taken as changed whenever that cannot be
+    told: the file added, deleted or unreadable, or a version not found as declared (written
+    with escapes, say)."""
+    if before is None and after is None:
+        return False
+    if not isinstance(before, str) or not isinstance(after, str):
+        return True
+    if before == after:
+        return False
+    old, new = _written_version(path, before), _written_version(path, after)
+    if old is None or new is None:
+        return True
+    # The version may be written elsewhere too (a dependency at the same version): each
+    # place it stands in `before` is tried as the one the change replaced.
+    start = before.find(old)
+    while start != -1:
+        if (
+            after.startswith(new, start)
+            and before[:start] == after[:start]
+            and before[start + len(old) :] == after[start + len(new) :]
+        ):
+            return False
+        start = before.find(old, start + 1)
+    return True
+
+
+def _written_version(path: str, text: str) -> str | None:
+    """The version `text` declares, exactly as written, when it is one."""
+    try:
+        declared, _ = _declared(path, text)
+    except VersionFileError:
+        return None
+    if not isinstance(declared, str) or parse_version(declared) is None:
+        return None
+    return declared
 
 
 def holds_only_the_version(path: str) -> bool:

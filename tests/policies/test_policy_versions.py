@@ -7,9 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from policy_factories import config
 
+from policies.files import FileText, UnreadableText
 from policies.versions import (
     Version,
     VersionFileError,
+    changed_beyond_version,
     next_patch,
     parse_version,
     parse_version_file,
@@ -128,6 +130,87 @@ def test_unreadable_versions_name_the_file_and_what_to_do(path: str, text: str, 
 def test_pyproject_errors_suggest_version_files(text: str) -> None:
     with pytest.raises(VersionFileError, match=r"set version\.files"):
         parse_version_file("pyproject.toml", text)
+
+
+PACKAGE = '{\n  "version": "%s",\n  "dependencies": {"lodash": "%s", "left-pad": "%s"}\n}\n'
+PYPROJECT = '[project]\nname = "w"\nversion = "%s"\ndependencies = ["%s"]\n'
+UNREADABLE = UnreadableText("is not UTF-8 text")
+
+
+@pytest.mark.parametrize(
+    ("path", "before", "after"),
+    [
+        ("VERSION", "1.2.3\n", "1.2.4\n"),
+        ("VERSION", "v1.2.3\n", "1.2.4-rc.1\n"),
+        (
+            "package.json",
+            PACKAGE % ("1.2.3", "4.17.20", "1.0.0"),
+            PACKAGE % ("1.2.4", "4.17.20", "1.0.0"),
+        ),
+        # The version is written twice; the change is in the place it is declared.
+        (
+            "package.json",
+            PACKAGE % ("1.2.3", "4.17.20", "1.2.3"),
+            PACKAGE % ("1.2.4", "4.17.20", "1.2.3"),
+        ),
+        ("pyproject.toml", PYPROJECT % ("1.2.3", "x"), PYPROJECT % ("1.2.4", "x")),
+        (
+            "package.json",
+            PACKAGE % ("1.2.3", "4.17.20", "1.0.0"),
+            PACKAGE % ("1.2.3", "4.17.20", "1.0.0"),
+        ),
+        ("VERSION", None, None),
+    ],
+)
+def test_a_change_of_the_version_alone_is_not_beyond_it(
+    path: str, before: str | None, after: str | None
+) -> None:
+    assert not changed_beyond_version(path, before, after)
+
+
+@pytest.mark.parametrize(
+    ("path", "before", "after"),
+    [
+        # A dependency bumped beside the version.
+        (
+            "package.json",
+            PACKAGE % ("1.2.3", "4.17.20", "1.0.0"),
+            PACKAGE % ("1.2.4", "4.17.21", "1.0.0"),
+        ),
+        # The same text as the version, bumped elsewhere than where it is declared.
+        (
+            "package.json",
+            PACKAGE % ("1.2.3", "4.17.20", "1.2.3"),
+            PACKAGE % ("1.2.3", "4.17.20", "1.2.4"),
+        ),
+        (
+            "package.json",
+            PACKAGE % ("1.2.3", "4.17.20", "1.2.3"),
+            PACKAGE % ("1.2.4", "4.17.20", "1.2.4"),
+        ),
+        # Nothing but a dependency changed.
+        ("pyproject.toml", PYPROJECT % ("1.2.3", "x"), PYPROJECT % ("1.2.3", "y")),
+        # A line added after the version.
+        ("VERSION", "1.2.3\n", "1.2.4\n# a comment\n"),
+        # Only whitespace, outside the version.
+        ("package.json", '{"version": "1.2.3"}\n', '{"version": "1.2.4"}'),
+        # The version written with an escape is not found as declared.
+        ("package.json", '{"version": "1.2.3"}\n', '{"version": "1.2.\\u0034"}\n'),
+        # No version to take out on one side.
+        ("package.json", '{"version": "1.2.3"}\n', '{"version": 4}\n'),
+        ("package.json", '{"version": "1.2.3"}\n', "{not json\n"),
+        ("VERSION", "1.2.3\n", "next\n"),
+        # Added, deleted, or unreadable on either side.
+        ("VERSION", None, "1.2.4\n"),
+        ("VERSION", "1.2.3\n", None),
+        ("VERSION", UNREADABLE, UNREADABLE),
+        ("VERSION", "1.2.3\n", UNREADABLE),
+    ],
+)
+def test_anything_else_changed_or_not_told_is_beyond_the_version(
+    path: str, before: FileText, after: FileText
+) -> None:
+    assert changed_beyond_version(path, before, after)
 
 
 def test_files_to_read_default_to_the_four_known_files() -> None:
