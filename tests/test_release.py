@@ -44,6 +44,7 @@ def merged_hotfix(
     method: MergeMethod = "merge",
     *,
     hotfix_files: dict[str, str] | None = None,
+    earlier_hotfix_files: dict[str, str] | None = None,
     develop_files: dict[str, str] | None = None,
     main_files: dict[str, str | None] | None = None,
     with_develop: bool = True,
@@ -55,6 +56,7 @@ def merged_hotfix(
 ) -> FakePull:
     """A hotfix by `dev` of `severity` bumping VERSION to 1.2.4, merged into `into` (by
     `method`, or through its merge queue), a branch from main; develop from main.
+    `earlier_hotfix_files`: a commit on the branch before the one bumping VERSION.
     `evaluated`: hotfix-policy ran on it while it was open."""
     repo = bot.repo
     repo.collaborators["dev"] = "write"  # who pushed the branch: their report is assigned to them
@@ -66,6 +68,8 @@ def merged_hotfix(
     if into != "main":
         repo.create_branch(into, "main")
     repo.create_branch(BRANCH, into)
+    if earlier_hotfix_files:
+        repo.commit(BRANCH, earlier_hotfix_files, "Fix login")
     repo.commit(BRANCH, {"VERSION": "1.2.4\n", **(hotfix_files or {})}, "Fix login, 1.2.4")
     pull = repo.open_pull(
         BRANCH,
@@ -990,6 +994,88 @@ def test_develop_keeps_every_version_file_of_its_own_not_only_the_conflicting_on
     kept = resolved_row(resolution.sha, "`VERSION` and `package.json`")
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, kept, DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+PACKAGE = '{\n  "name": "w",\n  "version": "%s",\n  "dependencies": {\n    "lodash": "%s"\n  }\n}\n'
+PYPROJECT = '[project]\nname = "w"\nversion = "%s"\ndependencies = ["%s"]\n'
+
+
+@pytest.mark.parametrize(
+    ("case", "conflicts", "not_settled"),
+    [
+        ("in the conflicting file", ["package.json"], "`package.json` changed beyond its version"),
+        (
+            "in files beside the conflict",
+            ["VERSION"],
+            "`package.json` and `pyproject.toml` changed beyond their versions",
+        ),
+        # The merge commit's parent holds the earlier commit: only the merge base shows it.
+        (
+            "in an earlier commit, rebased",
+            ["package.json"],
+            "`package.json` changed beyond its version",
+        ),
+    ],
+)
+def test_a_version_conflict_is_left_to_people_when_keeping_develops_would_drop_a_change(
+    bot: Bot, case: str, conflicts: list[str], not_settled: str
+) -> None:
+    """The hotfix also bumped lodash (a security fix) in package.json: keeping develop's
+    version files would leave develop without it."""
+    main = {
+        "package.json": PACKAGE % ("1.2.3", "4.17.20"),
+        "pyproject.toml": PYPROJECT % ("1.2.3", "a"),
+    }
+    fixed = PACKAGE % ("1.2.4", "4.17.21")
+    if case == "in the conflicting file":
+        pull = merged_hotfix(
+            bot,
+            main_files=main,
+            hotfix_files={"package.json": fixed},
+            develop_files={"package.json": PACKAGE % ("1.3.0-dev", "4.17.20")},
+        )
+    elif case == "in files beside the conflict":
+        pull = merged_hotfix(
+            bot,
+            main_files=main,
+            hotfix_files={"package.json": fixed, "pyproject.toml": PYPROJECT % ("1.2.4", "b")},
+            develop_files={"VERSION": DEVELOP_VERSION},
+        )
+    else:
+        pull = merged_hotfix(
+            bot,
+            "rebase",
+            main_files=main,
+            earlier_hotfix_files={"package.json": PACKAGE % ("1.2.3", "4.17.21")},
+            hotfix_files={"package.json": fixed},
+            develop_files={"package.json": PACKAGE % ("1.3.0-dev", "4.17.20")},
+        )
+    develop_before = bot.repo.branches["develop"].sha
+    sha = merge_sha(pull)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.branches["develop"].sha == develop_before
+    assert bot.repo.branches[BACKMERGE].sha == sha
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
+    listed = "\n".join(f"- `{path}`" for path in conflicts)
+    assert backmerge.body == (
+        f"This merges hotfix #{pull.number} (Fix login), merge commit `{sha[:7]}`, back into "
+        "`develop`.\n\n"
+        "**Why a pull request:** the hotfix conflicts with `develop`, so GitHub could not "
+        "merge it automatically.\n\n"
+        "Files changed on both sides since they diverged (the conflicts are in these):\n\n"
+        f"{listed}\n\n"
+        "hotfix-bot settles a conflict in version files alone by keeping `develop`'s, but that "
+        f"would drop more than the version: {not_settled} on the hotfix's side.\n\n"
+        f"@dev, please resolve the conflicts on `{BACKMERGE}`, keeping both the hotfix and the "
+        "work on `develop`, then merge:\n\n"
+        "```sh\ngit fetch origin\n"
+        f"git checkout {BACKMERGE}\ngit merge origin/develop\n# resolve, commit\n"
+        f"git push origin {BACKMERGE}\n```"
+    )
+    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
 
 
 APP_LINES = [f"line {number}\n" for number in range(1, 31)]

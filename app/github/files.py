@@ -96,9 +96,17 @@ async def _read(
     entry = _entry(tree, name, "blob")
     if entry is None:
         return None
-    if too_large := _too_large(entry.get("size")):
+    return await read_blob(github, repository, str(entry["sha"]), entry.get("size"))
+
+
+async def read_blob(
+    github: InstallationClient, repository: str, sha: str, size: object
+) -> str | UnreadableText:
+    """A file's text by its blob's SHA and size, as a tree lists them, read as `read_files`
+    reads it (and fetched once: a blob `read_files` read costs nothing more)."""
+    if too_large := _too_large(size):
         return too_large
-    blob = await github.get_immutable(f"/repos/{repository}/git/blobs/{entry['sha']}")
+    blob = await github.get_immutable(f"/repos/{repository}/git/blobs/{sha}")
     return _text(blob["content"])
 
 

@@ -26,15 +26,17 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, classify, error_message, path_part
+from app.github.files import read_blob
 from app.github.reads import Look
 from app.handlers.notices import comment_once
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import tag as tag_step
 from policies.config import HotfixConfig
+from policies.files import FileText, UnreadableText
 from policies.line_merge import merge_lines
 from policies.release_branches import open_release_branch
-from policies.versions import Version, version_files_to_read
+from policies.versions import Version, changed_beyond_version, version_files_to_read
 from policies.wording import join_words
 
 
@@ -222,6 +224,42 @@ class _Trees:
         clean = {path for path, cleanly in zip(to_merge, merged, strict=True) if cleanly}
         return [path for path in both_changed if path not in clean]
 
+    def kept_from_target(self, version_files: Collection[str]) -> list[str]:
+        """The version files that keeping the target's own changes on the merge commit: those
+        the two hold differently."""
+        return sorted(
+            path for path in version_files if _sha(self.ours, path) != _sha(self.theirs, path)
+        )
+
+    async def lost_by_keeping_target(
+        self, github: InstallationClient, repository: str, version_files: Collection[str]
+    ) -> list[str]:
+        """Of the version files keeping the target's own would change, those the merge
+        commit's side changed since the merge base in more than their version: keeping the
+        target's would drop that change. The merge base, not the merge commit's parent, as
+        the side's earlier commits (of a rebase merge, or on the production branch since the
+        target last took it) would be dropped as well. Only files that side changed are read;
+        their blobs were mostly read already, for the version released."""
+        changed = [
+            path
+            for path in self.kept_from_target(version_files)
+            if self.base.get(path) != self.theirs.get(path)
+        ]
+        texts = await asyncio.gather(
+            *(
+                asyncio.gather(
+                    _version_file_text(github, repository, self.base.get(path)),
+                    _version_file_text(github, repository, self.theirs.get(path)),
+                )
+                for path in changed
+            )
+        )
+        return [
+            path
+            for path, (before, after) in zip(changed, texts, strict=True)
+            if changed_beyond_version(path, before, after)
+        ]
+
     def _mergeable(self, path: str) -> bool:
         """A file on all three sides that a line merge may settle (added on both sides,
         deleted on one, a submodule or a large file always conflicts)."""
@@ -251,6 +289,16 @@ async def _blob_text(github: InstallationClient, repository: str, sha: str) -> s
     return None if b"\0" in data[:8000] else data.decode(errors="surrogateescape")
 
 
+async def _version_file_text(
+    github: InstallationClient, repository: str, entry: _Entry | None
+) -> FileText:
+    if entry is None:
+        return None
+    if entry.type != "blob":
+        return UnreadableText("is a submodule")
+    return await read_blob(github, repository, entry.sha, entry.size)
+
+
 def _files(tree: Mapping[str, Any]) -> dict[str, _Entry]:
     return {
         entry["path"]: _Entry(entry["mode"], entry["type"], entry["sha"], entry.get("size", 0))
@@ -268,19 +316,24 @@ async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
     """Settled here when every conflicting path is a version file; else a pull request."""
     github, plan = run.github, run.plan
     conflicts: list[str] | None = None
+    not_only_versions: list[str] = []
     trees = await _Trees.read(github, plan) if refused.refusal is Refusal.CONFLICT else None
     if trees is not None:
         version_files = set(version_files_to_read(plan.config))
         conflicts = await trees.conflicts(github, plan.repository, version_files)
         if conflicts and set(conflicts) <= version_files:
-            try:
-                resolved = await _keep_target_versions(github, plan, trees, version_files)
-            except _Refused as refused_again:  # e.g. the target moved on and conflicts anew
-                refused = refused_again
-            else:
-                if resolved is not None:
-                    return resolved
-    return await _back_merge_pull(run, refused, conflicts)
+            not_only_versions = await trees.lost_by_keeping_target(
+                github, plan.repository, version_files
+            )
+            if not not_only_versions:
+                try:
+                    resolved = await _keep_target_versions(github, plan, trees, version_files)
+                except _Refused as refused_again:  # e.g. the target moved on, conflicts anew
+                    refused = refused_again
+                else:
+                    if resolved is not None:
+                        return resolved
+    return await _back_merge_pull(run, refused, conflicts, not_only_versions)
 
 
 async def _keep_target_versions(
@@ -300,9 +353,7 @@ async def _keep_target_versions(
         head = plan.merge_sha
     kept: list[str] | None
     if head == plan.merge_sha:
-        kept = sorted(
-            path for path in version_files if _sha(trees.ours, path) != _sha(trees.theirs, path)
-        )
+        kept = trees.kept_from_target(version_files)
         head = await _commit_target_versions(github, plan, trees, kept)
     else:
         kept = await _version_resolution_paths(github, plan, head)
@@ -495,9 +546,11 @@ async def _delete_backmerge_branch(github: InstallationClient, plan: ReleasePlan
 
 
 async def _back_merge_pull(
-    run: StepRun, refused: _Refused, conflicts: list[str] | None
+    run: StepRun, refused: _Refused, conflicts: list[str] | None, not_only_versions: list[str]
 ) -> StepOutcome:
-    """Branch `backmerge/<tag>` at the merge commit and one pull request from it."""
+    """Branch `backmerge/<tag>` at the merge commit and one pull request from it.
+    `not_only_versions`: the version files whose other changes kept a conflict in version
+    files alone from being settled by keeping the target's."""
     github, plan = run.github, run.plan
     branch, target = plan.backmerge_branch, plan.back_merge_target
     # An existing branch is kept as it is: people may have resolved the conflict on it.
@@ -518,7 +571,7 @@ async def _back_merge_pull(
                 "title": f"Back-merge {plan.tag or f'hotfix #{plan.number}'} into {target}",
                 "head": branch,
                 "base": target,
-                "body": _back_merge_body(plan, refused, conflicts),
+                "body": _back_merge_body(plan, refused, conflicts, not_only_versions),
             },
         )
         pull = created.json()
@@ -559,7 +612,12 @@ async def _ask_author_to_review(github: InstallationClient, plan: ReleasePlan, n
             raise
 
 
-def _back_merge_body(plan: ReleasePlan, refused: _Refused, conflicts: list[str] | None) -> str:
+def _back_merge_body(
+    plan: ReleasePlan,
+    refused: _Refused,
+    conflicts: list[str] | None,
+    not_only_versions: list[str],
+) -> str:
     target, branch = plan.back_merge_target, plan.backmerge_branch
     what = (
         f"This merges hotfix #{plan.number} ({plan.title}), merge commit `{plan.short_sha}`, "
@@ -581,12 +639,24 @@ def _back_merge_body(plan: ReleasePlan, refused: _Refused, conflicts: list[str] 
         if conflicts
         else "GitHub did not say which files conflict."
     )
+    not_settled = (
+        [
+            f"hotfix-bot settles a conflict in version files alone by keeping `{target}`'s, "
+            f"but that would drop more than the version: "
+            f"{join_words([f'`{path}`' for path in not_only_versions])} changed beyond "
+            f"{'its version' if len(not_only_versions) == 1 else 'their versions'} "
+            "on the hotfix's side."
+        ]
+        if not_only_versions
+        else []
+    )
     return "\n\n".join(
         [
             what,
             f"**Why a pull request:** the hotfix conflicts with `{target}`, so GitHub "
             "could not merge it automatically.",
             listing,
+            *not_settled,
             f"@{plan.author}, please resolve the conflicts on `{branch}`, keeping both the "
             f"hotfix and the work on `{target}`, then merge:",
             "```sh\n"
