@@ -96,24 +96,16 @@ class Settings(BaseSettings):
     @field_validator("github_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        try:
-            host = urlsplit(value).hostname
-        except ValueError:  # an IPv6 address without its ]
-            host = None
-        if not host:
-            raise ValueError(
-                "must name a host, like https://api.github.com or https://HOST/api/v3 "
-                "(GitHub Enterprise Server)"
-            )
+        _check_http_url(
+            value, "like https://api.github.com or https://HOST/api/v3 (GitHub Enterprise Server)"
+        )
         return value.rstrip("/")
 
     @field_validator("notify_webhook_url")
     @classmethod
     def _secret_http_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
+        if value is not None:
+            _check_http_url(value.get_secret_value(), "like https://hooks.slack.com/services/…")
         return value
 
     @field_validator("webhook_path")
@@ -172,6 +164,20 @@ class Settings(BaseSettings):
                 "generate one in the App's settings on GitHub and use the .pem it downloads"
             )
         return pem
+
+
+def _check_http_url(value: str, example: str) -> None:
+    """ValueError unless `value` is an http(s) URL naming a host (and a port, if any, that is a
+    number); the error never holds the value, which may be a secret."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    try:
+        parts = urlsplit(value)
+        host, _ = parts.hostname, parts.port
+    except ValueError:  # an IPv6 address without its ], a port that is no number
+        host = None
+    if not host:
+        raise ValueError(f"must name a host (and any port as a number), {example}")
 
 
 def load_settings(env_file: Path | str | None = ".env") -> Settings:

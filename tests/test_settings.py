@@ -163,8 +163,12 @@ def test_serve_with_a_bad_value_stops_with_that_line(
 
 
 NO_HOST = (
-    "GITHUB_API_URL: must name a host, like https://api.github.com or https://HOST/api/v3 "
-    "(GitHub Enterprise Server)"
+    "GITHUB_API_URL: must name a host (and any port as a number), like https://api.github.com "
+    "or https://HOST/api/v3 (GitHub Enterprise Server)"
+)
+NO_CHAT_HOST = (
+    "NOTIFY_WEBHOOK_URL: must name a host (and any port as a number), like "
+    "https://hooks.slack.com/services/…"
 )
 
 
@@ -182,10 +186,23 @@ NO_HOST = (
         ("GITHUB_API_URL", "https://", NO_HOST),
         ("GITHUB_API_URL", "https:///api/v3", NO_HOST),
         ("GITHUB_API_URL", "https://[::1/api/v3", NO_HOST),
+        ("GITHUB_API_URL", "https://ghe.acme.com:443x/api/v3", NO_HOST),
+        ("NOTIFY_WEBHOOK_URL", "https://", NO_CHAT_HOST),
+        ("NOTIFY_WEBHOOK_URL", "https://[::1/T0/B0/SECRET", NO_CHAT_HOST),
     ],
-    ids=["root", "query", "fragment", "no host", "only a path", "IPv6 without ]"],
+    ids=[
+        "root",
+        "query",
+        "fragment",
+        "no host",
+        "only a path",
+        "IPv6 without ]",
+        "a port that is no number",
+        "chat without a host",
+        "chat's IPv6 without ]",
+    ],
 )
-def test_a_webhook_path_or_api_url_that_cannot_work_stops_serve_with_one_line(
+def test_a_webhook_path_or_url_that_cannot_work_stops_serve_with_one_line(
     variable: str,
     value: str,
     line: str,
