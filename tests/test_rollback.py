@@ -40,6 +40,18 @@ def hotfix(bot: Bot) -> FakePull:
 def merged_hotfix(bot: Bot, severity: str, config: str | None = None) -> FakePull:
     """Hotfix #1 of `severity`, merged into main and released as v1.2.4 by the app (only
     tagged, when `config`, the repository's `.github/hotfix.yml`, says `release: false`)."""
+    pull = merge_hotfix(bot, severity, config)
+    bot.pull_request(pull.number, "closed")
+    repo = bot.repo
+    assert repo.tag_object("v1.2.4") is not None
+    if config is None:
+        assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
+    return pull
+
+
+def merge_hotfix(bot: Bot, severity: str = "P1", config: str | None = None) -> FakePull:
+    """Hotfix #1 of `severity`, bumping VERSION to 1.2.4, merged into main; the app has not
+    seen the merge yet."""
     repo = bot.repo
     base = {"app.py": "def login(): ...\n"}
     repo.commit("main", base if config is None else {**base, CONFIG: config}, "Base")
@@ -49,10 +61,6 @@ def merged_hotfix(bot: Bot, severity: str, config: str | None = None) -> FakePul
     labels = ["hotfix", severity]
     pull = repo.open_pull(BRANCH, "main", title="Fix login", author="dev", labels=labels)
     repo.merge_pull(pull.number)
-    bot.pull_request(pull.number, "closed")
-    assert repo.tag_object("v1.2.4") is not None
-    if config is None:
-        assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
     return pull
 
 
@@ -780,6 +788,66 @@ def test_a_rollback_whose_release_failed_tells_nobody_until_a_rerun_releases_it(
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
 
     assert_rolled_back(bot, hotfix, revert)
+
+
+def step_row(summary: str, title: str) -> str:
+    """The row of the step `title` in a `hotfix-release` summary."""
+    [row] = [row for row in summary.splitlines() if row.startswith(f"| {title} |")]
+    return row
+
+
+OLD_RELEASE_NOT_PUBLISHED_YET = (
+    "| Old release | ➖ skipped | there is no release for `v1.2.4` yet: when hotfix #1's run "
+    "publishes it, its notes will say `Rolled back in v1.2.5` |   |"
+)
+PUBLISHED_ROLLED_BACK = (
+    "| Release | ✅ done | published release `v1.2.4` saying `Rolled back in v1.2.5` "
+    f"| [v1.2.4]({WEB}/releases/tag/v1.2.4) |"
+)
+
+
+def test_a_rollback_merged_while_the_hotfix_release_failed_is_in_the_notes_its_rerun_publishes(
+    bot: Bot,
+) -> None:
+    hotfix = merge_hotfix(bot)
+    refused = {"message": "Resource not accessible by integration"}
+    bot.fake.inject("POST", r"/releases$", status=403, times=1, body=refused)
+    bot.pull_request(hotfix.number, "closed")
+    [hotfix_run] = bot.repo.runs_named("hotfix-release", hotfix.merge_commit_sha)
+    assert hotfix_run.output["title"] == "1 of 6 steps failed: release"
+    revert = merged_rollback(bot, hotfix)
+
+    bot.pull_request(revert.number, "closed")
+
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "All steps done for v1.2.5 (1 skipped)",
+    )
+    assert step_row(run.output["summary"], "Old release") == OLD_RELEASE_NOT_PUBLISHED_YET
+    assert "v1.2.4" not in bot.repo.releases
+
+    # Nothing re-runs the rollback: the hotfix's re-run publishes its release, saying so.
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, hotfix_run.id))
+
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.5"
+    [hotfix_run] = bot.repo.runs_named("hotfix-release", hotfix.merge_commit_sha)
+    assert (hotfix_run.conclusion, hotfix_run.output["title"]) == (
+        "success",
+        "All steps done for v1.2.4",
+    )
+    assert step_row(hotfix_run.output["summary"], "Release") == PUBLISHED_ROLLED_BACK
+
+    # A re-run of the rollback finds the line there, and adds it no second time.
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.5"
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
+    assert step_row(run.output["summary"], "Old release") == (
+        "| Old release | ✅ already done | the notes of `v1.2.4` already said "
+        f"`Rolled back in v1.2.5` | [v1.2.4]({WEB}/releases/tag/v1.2.4) |"
+    )
 
 
 def test_a_rollback_notice_and_report_row_made_by_hand_as_the_report_says_are_found_again(

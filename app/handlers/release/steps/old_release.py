@@ -2,21 +2,63 @@
 `Rolled back in <tag>`, naming the rollback's tag.
 
 The notes are read first and the line is added only when they do not hold it yet, so the
-step never adds it twice.
+step never adds it twice. A rollback may merge before the hotfix's release exists (GitHub
+refused it, or the hotfix's run has not run yet): the state store then keeps which tag
+rolled the old one back, and the hotfix's own release step writes the line when it
+publishes that release (`recorded_rollback`).
 """
 
 from __future__ import annotations
 
 import shlex
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
-from app.github.client import path_part
+from app.github.client import InstallationClient, path_part
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus, rollbacks_only
 from app.handlers.release.steps import tag as tag_step
+from app.handlers.routing import Context
 
 
-def rolled_back_line(plan: ReleasePlan) -> str:
-    return f"Rolled back in {plan.tag}"
+def rolled_back_line(new_tag: str) -> str:
+    return f"Rolled back in {new_tag}"
+
+
+def notes_with(notes: str, line: str) -> str:
+    """Release notes `notes` ending with `line`."""
+    notes = notes.rstrip()
+    return f"{notes}\n\n{line}" if notes else line
+
+
+def _rollback_key(repository: str, old_tag: str) -> str:
+    return f"rolled-back-in:{repository}@{old_tag}"
+
+
+def rollback_lock(context: Context, old_tag: str) -> AbstractAsyncContextManager[None]:
+    """Held while a rollback's run looks for the release of `old_tag` and, finding none,
+    records its own tag, and while the hotfix's run reads that record and publishes the
+    release: one after the other, so the line is never lost between the two."""
+    return context.locks.lock(_rollback_key(context.repository, old_tag))
+
+
+async def recorded_rollback(context: Context, old_tag: str) -> str | None:
+    """The tag of the rollback recorded as rolling `old_tag` back before its release
+    existed; None when none was."""
+    return await context.state.get_state(_rollback_key(context.repository, old_tag))
+
+
+async def add_line(
+    github: InstallationClient, repository: str, release: dict[str, Any], line: str
+) -> bool:
+    """Add `line` at the end of the notes of `release` (as GitHub gave it); False when they
+    held it already."""
+    notes = (release.get("body") or "").rstrip()
+    if line in notes.splitlines():
+        return False
+    path = f"/repos/{repository}/releases/{release['id']}"
+    await github.request("PATCH", path, body={"body": notes_with(notes, line)})
+    return True
 
 
 async def mark_rolled_back(run: StepRun) -> StepOutcome:
@@ -31,32 +73,37 @@ async def mark_rolled_back(run: StepRun) -> StepOutcome:
             f"hotfix #{plan.rolled_back.number} has no tag: no version file at its merge "
             "commit declares a version",
         )
-    release = await github.get_optional(
-        f"/repos/{plan.repository}/releases/tags/{path_part(old_tag)}"
-    )
+    line = rolled_back_line(plan.tag)
+    async with rollback_lock(run.context, old_tag):
+        release = await github.get_optional(
+            f"/repos/{plan.repository}/releases/tags/{path_part(old_tag)}"
+        )
+        if release is None:
+            key = _rollback_key(run.context.repository, old_tag)
+            await run.context.state.set_state(key, plan.tag)
     if release is None:
-        return StepOutcome(StepStatus.SKIPPED, f"there is no release for `{old_tag}`")
-    line = rolled_back_line(plan)
+        if not plan.config.release:
+            return StepOutcome(StepStatus.SKIPPED, f"there is no release for `{old_tag}`")
+        return StepOutcome(
+            StepStatus.SKIPPED,
+            f"there is no release for `{old_tag}` yet: when hotfix "
+            f"#{plan.rolled_back.number}'s run publishes it, its notes will say `{line}`",
+        )
     link = Link(release.get("name") or old_tag, release["html_url"])
-    notes = (release.get("body") or "").rstrip()
-    if line in notes.splitlines():
+    if not await add_line(github, plan.repository, release, line):
         return StepOutcome(
             StepStatus.ALREADY_DONE, f"the notes of `{old_tag}` already said `{line}`", link
         )
-    await github.request(
-        "PATCH",
-        f"/repos/{plan.repository}/releases/{release['id']}",
-        body={"body": f"{notes}\n\n{line}" if notes else line},
-    )
     return StepOutcome(StepStatus.DONE, f"added `{line}` to the notes of `{old_tag}`", link)
 
 
 def old_release_commands(plan: ReleasePlan) -> list[str]:
     assert plan.rolled_back is not None  # the step applies to rollbacks only
     old_tag = shlex.quote(plan.rolled_back.tag or "<tag of the rolled-back hotfix>")
+    line = rolled_back_line(plan.tag or "<tag>")
     return [
         f"gh release view {old_tag} --json body --jq .body > notes.md",
-        f"printf '\\n%s\\n' {shlex.quote(rolled_back_line(plan))} >> notes.md",
+        f"printf '\\n%s\\n' {shlex.quote(line)} >> notes.md",
         f"gh release edit {old_tag} --notes-file notes.md",
     ]
 
