@@ -191,6 +191,9 @@ def step_key(key: str, status: str) -> str:
     return f"step:{key}:{status}"
 
 
+_ROLLED_BACK_KEY = "rolled-back:"
+
+
 def rolled_back(
     number: int,
     title: str,
@@ -204,9 +207,22 @@ def rolled_back(
     by_whom = f" by @{by}" if by else ""
     released = f", released as `{tag}`" if tag else ""
     return TimelineEvent(
-        f"rolled-back:{number}",
+        f"{_ROLLED_BACK_KEY}{number}",
         at,
         Kind.ROLLBACK,
         f"Rolled back by #{number} ({title}): merged into `{base}`{by_whom} as `{short_sha}`"
         f"{released}",
+    )
+
+
+def rolled_back_by(events: Sequence[TimelineEvent]) -> int | None:
+    """The number of the first rollback that `events`, a hotfix's timeline, hold (`rolled_back`);
+    None when none merged."""
+    return next(
+        (
+            int(event.key.removeprefix(_ROLLED_BACK_KEY))
+            for event in events
+            if event.kind is Kind.ROLLBACK
+        ),
+        None,
     )

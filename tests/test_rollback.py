@@ -850,6 +850,39 @@ def test_a_rollback_merged_while_the_hotfix_release_failed_is_in_the_notes_its_r
     )
 
 
+def test_a_rollback_whose_run_comes_before_its_hotfix_run_is_in_the_release_it_publishes(
+    bot: Bot,
+) -> None:
+    hotfix = merge_hotfix(bot)
+    revert = merged_rollback(bot, hotfix)  # #2: the hotfix's run has opened no report yet
+    bot.pull_request(revert.number, "closed")
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert step_row(run.output["summary"], "Old release") == OLD_RELEASE_NOT_PUBLISHED_YET
+
+    bot.pull_request(hotfix.number, "closed")
+
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.5"
+    [hotfix_run] = bot.repo.runs_named("hotfix-release", hotfix.merge_commit_sha)
+    assert (hotfix_run.conclusion, hotfix_run.output["title"]) == (
+        "success",
+        "All steps done for v1.2.4 (1 skipped)",
+    )
+    summary = hotfix_run.output["summary"]
+    assert step_row(summary, "Release") == PUBLISHED_ROLLED_BACK
+    # Posted now, the resolution notice would say the hotfix restored production, below the
+    # rollback notice saying it was rolled back.
+    assert step_row(summary, "Resolution notice") == (
+        "| Resolution notice | ➖ skipped | not posted: rollback #2 undid the hotfix before it, "
+        "so the hotfix did not restore production |   |"
+    )
+    notice = NOTICE.replace("#3", f"#{revert.number}")
+    assert [c.body.split("\n", 1)[0] for c in bot.repo.comments_on(hotfix.number)] == [
+        NOTICE_MARKER.format(number=revert.number),
+        "<!-- hotfix-bot:hotfix-release -->",
+    ]
+    assert bot.repo.comments_on(hotfix.number)[0].body.endswith(notice)
+
+
 def test_a_rollback_notice_and_report_row_made_by_hand_as_the_report_says_are_found_again(
     bot: Bot, hotfix: FakePull, tmp_path: Path
 ) -> None:

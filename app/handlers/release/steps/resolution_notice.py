@@ -27,6 +27,7 @@ from app.handlers.release.step import (
 from app.handlers.release.steps import incident_report
 from policies.incident import RESOLVED_SEVERITIES, Incident, report_words, resolution_values
 from policies.notices import DEFAULT_TEMPLATES, RESOLUTION, fill
+from policies.timeline import rolled_back_by
 
 
 def _notice_id(plan: ReleasePlan) -> str:
@@ -38,18 +39,28 @@ async def post_resolution_notice(run: StepRun) -> StepOutcome:
     incident = incident_report.incident_of(run)
     if incident is None or incident.severity not in RESOLVED_SEVERITIES:
         return StepOutcome(StepStatus.NOT_NEEDED, "a resolution notice is for P0 and P1")
+    events = await timeline.load(run.context, incident.number)
+    notice_id = _notice_id(plan)
+    # Read before posting, so that a refusal to post leaves commands that post no second.
+    comments = await run.look(comments_look(plan.repository, incident.number))
+    rollback = rolled_back_by(events)
+    if rollback is not None and find_marked(comments, marker(notice_id)) is None:
+        # Its run came after the rollback's (a refused release re-run, deliveries out of
+        # order): the notice would say production was restored by what was already undone,
+        # after the rollback notice.
+        return StepOutcome(
+            StepStatus.SKIPPED,
+            f"not posted: rollback #{rollback} undid the hotfix before it, so the hotfix did "
+            "not restore production",
+        )
     # Posted once, and its chat message is never corrected: it waits for the tag it names.
     if incident.tag is None:
         return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed: the notice names it")
     opened = run.earlier.get(incident_report.STEP.key)
     link = opened.link if opened is not None and opened.status.happened else None
     report = f"[{link.text}]({link.url})" if link else None
-    events = await timeline.load(run.context, incident.number)
     template = plan.config.notices.template(RESOLUTION) or DEFAULT_TEMPLATES[RESOLUTION]
     text = fill(template, resolution_values(incident, events, report))
-    notice_id = _notice_id(plan)
-    # Read before posting, so that a refusal to post leaves commands that post no second.
-    comments = await run.look(comments_look(plan.repository, incident.number))
     post = f"gh pr comment {incident.number} --body-file -"
     with commands_if_it_fails([with_text_on_stdin(post, f"{marker(notice_id)}\n{text}")]):
         posted = await send_notice(
