@@ -658,23 +658,19 @@ class PostgresJournal(SettlesDeliveries):
     async def cancel_timer(self, timer_id: str) -> bool:
         """Stop a timer still waiting; False when there is none of that id waiting (a claim
         firing it meanwhile holds its row: this waits for it, and finds it fired)."""
-        changed = await self._call(
-            self._change(
-                "UPDATE timers SET status = 'cancelled', updated_at = %s "
-                "WHERE id = %s AND status = 'scheduled'",
-                (self._clock(), timer_id),
-            )
-        )
-        return changed == 1
+        return await self._move_timer(timer_id, "scheduled", "cancelled")
 
     async def forget_timer(self, timer_id: str) -> bool:
         """Forget that a timer fired, so that scheduling it again keeps it anew; False when
         none of that id is fired."""
+        return await self._move_timer(timer_id, "fired", "forgotten")
+
+    async def _move_timer(self, timer_id: str, status: TimerStatus, to: TimerStatus) -> bool:
+        """Timer `timer_id`, when of `status`, made of status `to`; False when it was not."""
         changed = await self._call(
             self._change(
-                "UPDATE timers SET status = 'forgotten', updated_at = %s "
-                "WHERE id = %s AND status = 'fired'",
-                (self._clock(), timer_id),
+                "UPDATE timers SET status = %s, updated_at = %s WHERE id = %s AND status = %s",
+                (to, self._clock(), timer_id, status),
             )
         )
         return changed == 1

@@ -541,25 +541,20 @@ class SqliteJournal(SettlesDeliveries):
 
     async def cancel_timer(self, timer_id: str) -> bool:
         """Stop a timer still waiting; False when there is none of that id waiting."""
-        now = self._clock()
-        cursor = await self._write(
-            lambda connection: connection.execute(
-                "UPDATE timers SET status = 'cancelled', updated_at = ? "
-                "WHERE id = ? AND status = 'scheduled'",
-                (now, timer_id),
-            )
-        )
-        return cursor.rowcount == 1
+        return await self._move_timer(timer_id, "scheduled", "cancelled")
 
     async def forget_timer(self, timer_id: str) -> bool:
         """Forget that a timer fired, so that scheduling it again keeps it anew; False when
         none of that id is fired."""
+        return await self._move_timer(timer_id, "fired", "forgotten")
+
+    async def _move_timer(self, timer_id: str, status: TimerStatus, to: TimerStatus) -> bool:
+        """Timer `timer_id`, when of `status`, made of status `to`; False when it was not."""
         now = self._clock()
         cursor = await self._write(
             lambda connection: connection.execute(
-                "UPDATE timers SET status = 'forgotten', updated_at = ? "
-                "WHERE id = ? AND status = 'fired'",
-                (now, timer_id),
+                "UPDATE timers SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+                (to, now, timer_id, status),
             )
         )
         return cursor.rowcount == 1
