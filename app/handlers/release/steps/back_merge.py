@@ -566,10 +566,10 @@ async def _back_merge_pull(
     not_only_versions: list[str],
 ) -> StepOutcome:
     """Branch `backmerge/<tag>` at the merge commit and one pull request from it, its
-    description rewritten when what it says has changed since (another back-merge opened or
-    merged meanwhile). `trees`, `conflicts`: as read for the conflict, None for none read.
-    `not_only_versions`: the version files whose other changes kept a conflict in version
-    files alone from being settled by keeping the target's."""
+    description rewritten when what it says has changed since (the back-merge of an earlier
+    hotfix opened or merged meanwhile). `trees`, `conflicts`: as read for the conflict, None
+    when not read. `not_only_versions`: the version files whose other changes kept a
+    conflict in version files alone from being settled by keeping the target's."""
     github, plan = run.github, run.plan
     branch, target = plan.backmerge_branch, plan.back_merge_target
     # An existing branch is kept as it is: people may have resolved the conflict on it.
@@ -579,7 +579,8 @@ async def _back_merge_pull(
             f"/repos/{plan.repository}/git/refs",
             body={"ref": f"refs/heads/{branch}", "sha": plan.merge_sha},
         )
-    own, others = await _open_back_merge_pulls(github, plan)
+    own, open_others = await _open_back_merge_pulls(github, plan)
+    others = await _contained(github, plan, open_others)
     not_the_hotfixs: list[str] = []
     if others and trees is not None and conflicts:
         changed = await trees.changed_by_hotfix(github, plan)
@@ -653,6 +654,28 @@ async def _open_back_merge_pulls(
     return own, others
 
 
+async def _contained(
+    github: InstallationClient, plan: ReleasePlan, pulls: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Of `pulls`, those whose head the merge commit contains: the back-merges of hotfixes
+    merged before this one (one of a later hotfix holds this one's changes instead). One
+    compare each, side by side; none without `pulls`. A branch people added commits to is
+    no longer contained, and is left out."""
+    compared = await asyncio.gather(
+        *(
+            github.get_json(
+                f"/repos/{plan.repository}/compare/{pull['head']['sha']}...{plan.merge_sha}"
+            )
+            for pull in pulls
+        )
+    )
+    return [
+        pull
+        for pull, compare in zip(pulls, compared, strict=True)
+        if compare["status"] in ("ahead", "identical")
+    ]
+
+
 async def _ask_author_to_review(github: InstallationClient, plan: ReleasePlan, number: int) -> None:
     try:
         await github.request(
@@ -676,7 +699,7 @@ def _back_merge_body(
     others: list[dict[str, Any]],
     not_the_hotfixs: list[str],
 ) -> str:
-    """`others`: the other back-merge pull requests still open into the target;
+    """`others`: the back-merge pull requests of earlier hotfixes still open into the target;
     `not_the_hotfixs`: the conflicting paths the hotfix did not change."""
     target, branch = plan.back_merge_target, plan.backmerge_branch
     what = (
@@ -730,9 +753,9 @@ def _back_merge_body(
 
 
 def _others_waiting(others: list[dict[str, Any]], not_the_hotfixs: list[str]) -> list[str]:
-    """The paragraphs naming the other back-merge pull requests still open (`others`), whose
-    changes the merge commit holds too, and the conflicts that are theirs (`not_the_hotfixs`);
-    none when there are none."""
+    """The paragraphs naming the back-merge pull requests of earlier hotfixes still open
+    (`others`), whose changes the merge commit holds too, and the conflicts that are theirs
+    (`not_the_hotfixs`); none when there are none."""
     if not others:
         return []
     one = len(others) == 1
