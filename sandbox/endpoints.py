@@ -743,12 +743,15 @@ def get_issue(call: Call) -> Reply:
 
 def update_issue(call: Call) -> Reply:
     """An issue's new title or body (the fields hotfix-bot edits); a pull request's number is
-    an issue's too, and `state: closed` closes the pull request as it does on GitHub (its
-    other fields are not edited here)."""
+    an issue's too: its title and description are edited the same way, and `state: closed`
+    closes it as it does on GitHub (its other fields are not edited here)."""
     repo = call.repo
     number = _issue_number(call)
     pull = repo.pulls.get(number)
     if pull is not None:
+        title, body = call.optional("title", str, pull.title), call.optional("body", str, pull.body)
+        if (title, body) != (pull.title, pull.body):
+            pull = repo.edit_pull(number, title, body)
         if call.optional("state", str, pull.state) == "closed" and pull.state == "open":
             repo.close_pull(number)
         return Reply(200, shapes.issue(call.fake, repo, pull))

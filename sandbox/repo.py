@@ -463,6 +463,14 @@ class FakeRepo:
         pull.state = "closed"
         pull.closed_at = pull.updated_at = self.site.now()
 
+    @locked
+    def edit_pull(self, number: int, title: str, body: str) -> FakePull:
+        """Pull request `number` with its title and description as its page's edit leaves
+        them."""
+        pull = self.pulls[number]
+        pull.title, pull.body, pull.updated_at = title, body, self.site.now()
+        return pull
+
     # --- issues and comments -------------------------------------------------------------
 
     @locked

@@ -471,6 +471,115 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
+def lone_conflict_body(pull: FakePull) -> str:
+    """The description of the back-merge pull request of `pull`, conflicting with develop
+    in app.py, when no earlier hotfix's back-merge is still open."""
+    sha = merge_sha(pull)
+    return (
+        f"This merges hotfix #{pull.number} (Fix login), merge commit `{sha[:7]}`, back into "
+        "`develop`.\n\n"
+        "**Why a pull request:** the hotfix conflicts with `develop`, so GitHub could not "
+        "merge it automatically.\n\n"
+        "Files changed on both sides since they diverged (the conflicts are in these):\n\n"
+        "- `app.py`\n\n"
+        f"@dev, please resolve the conflicts on `{BACKMERGE}`, keeping both the hotfix and the "
+        "work on `develop`, then merge:\n\n"
+        "```sh\ngit fetch origin\n"
+        f"git checkout {BACKMERGE}\ngit merge origin/develop\n# resolve, commit\n"
+        f"git push origin {BACKMERGE}\n```"
+    )
+
+
+def next_hotfix(bot: Bot) -> FakePull:
+    """A second hotfix, by `dev2`, releasing 1.2.5 from main as it stands: it changes only
+    b.py, and VERSION."""
+    repo = bot.repo
+    repo.collaborators["dev2"] = "write"
+    repo.create_branch("hotfix/next", "main")
+    repo.commit("hotfix/next", {"VERSION": "1.2.5\n", "b.py": "b = 1\n"}, "Fix b, 1.2.5")
+    pull = repo.open_pull(
+        "hotfix/next", "main", title="Fix b", author="dev2", labels=["hotfix", "P1"]
+    )
+    repo.merge_pull(pull.number)
+    return pull
+
+
+def back_merge_of(bot: Bot, branch: str) -> FakePull:
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.head_ref == branch]
+    return backmerge
+
+
+def behind_an_open_back_merge_body(pull: FakePull, earlier: FakePull) -> str:
+    """The description of the back-merge pull request of `next_hotfix`'s `pull`, whose
+    conflict in app.py is the earlier hotfix's, still waiting in `earlier`."""
+    sha = merge_sha(pull)
+    return (
+        f"This merges hotfix #{pull.number} (Fix b), merge commit `{sha[:7]}`, back into "
+        "`develop`.\n\n"
+        "**Why a pull request:** the hotfix conflicts with `develop`, so GitHub could not "
+        "merge it automatically.\n\n"
+        "Files changed on both sides since they diverged (the conflicts are in these):\n\n"
+        "- `app.py`\n\n"
+        f"**Another back-merge is still open:** `{BACKMERGE}` (#{earlier.number}). Merge it "
+        "first: its changes are in this branch too, so this pull request may then have nothing "
+        "left to resolve.\n\n"
+        "This hotfix did not change `app.py`: that conflict comes from the earlier hotfix still "
+        f"waiting in #{earlier.number}, not from this one.\n\n"
+        "@dev2, please resolve the conflicts on `backmerge/v1.2.5`, keeping both the hotfix and "
+        "the work on `develop`, then merge:\n\n"
+        "```sh\ngit fetch origin\ngit checkout backmerge/v1.2.5\ngit merge origin/develop\n"
+        "# resolve, commit\ngit push origin backmerge/v1.2.5\n```"
+    )
+
+
+def test_a_back_merge_behind_one_still_open_names_it_and_the_conflict_that_is_its(
+    bot: Bot,
+) -> None:
+    first = merged_hotfix(
+        bot,
+        hotfix_files={"app.py": "def login(): fixed\n"},
+        develop_files={"app.py": "def login(): new feature\n"},
+    )
+    bot.pull_request(first.number, "closed")
+    earlier = back_merge_of(bot, BACKMERGE)
+    assert earlier.body == lone_conflict_body(first)
+
+    second = next_hotfix(bot)
+    bot.pull_request(second.number, "closed")
+
+    backmerge = back_merge_of(bot, "backmerge/v1.2.5")
+    assert (backmerge.base_ref, backmerge.requested_reviewers) == ("develop", ["dev2"])
+    assert backmerge.body == behind_an_open_back_merge_body(second, earlier)
+    # The first hotfix's re-run names no later back-merge: that one holds its changes, not
+    # the other way round.
+    with bot.counting() as requests:
+        rerun(bot, first)
+    assert not [r for r in requests if r.path == f"/repos/acme/widgets/issues/{earlier.number}"]
+    assert earlier.body == lone_conflict_body(first)
+
+
+def test_a_back_merge_found_again_names_an_earlier_one_opened_since(bot: Bot) -> None:
+    """The second hotfix's run came first: its re-run rewrites its pull request's
+    description once the first hotfix's back-merge waits too."""
+    first = merged_hotfix(
+        bot,
+        hotfix_files={"app.py": "def login(): fixed\n"},
+        develop_files={"app.py": "def login(): new feature\n"},
+    )
+    second = next_hotfix(bot)
+    bot.pull_request(second.number, "closed")
+    backmerge = back_merge_of(bot, "backmerge/v1.2.5")
+    assert "still open" not in backmerge.body
+    bot.pull_request(first.number, "closed")
+    earlier = back_merge_of(bot, BACKMERGE)
+    assert earlier.body == lone_conflict_body(first)
+
+    rerun(bot, second)
+
+    assert back_merge_of(bot, "backmerge/v1.2.5") is backmerge
+    assert backmerge.body == behind_an_open_back_merge_body(second, earlier)
+
+
 @pytest.mark.parametrize("refusal_status", [409, 403])
 def test_protected_develop_gets_a_back_merge_pull_request(bot: Bot, refusal_status: int) -> None:
     bot.fake.protected_merge_status = refusal_status

@@ -11,6 +11,9 @@ from policies.config import HotfixConfig
 from policies.tags import fill_message
 from policies.versions import Version, tag_name
 
+# The branches of the back-merge pull requests: `backmerge/<tag>`.
+BACKMERGE_PREFIX = "backmerge/"
+
 
 @dataclass(frozen=True, slots=True)
 class RolledBack:
@@ -89,7 +92,7 @@ class ReleasePlan:
     @property
     def backmerge_branch(self) -> str:
         # Without a version there is no tag to name the branch after; the PR number is unique.
-        return f"backmerge/{self.tag or f'pr-{self.number}'}"
+        return f"{BACKMERGE_PREFIX}{self.tag or f'pr-{self.number}'}"
 
     @property
     def backmerge_message(self) -> str:

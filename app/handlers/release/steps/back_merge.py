@@ -22,6 +22,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlencode
 
 from githubkit.exception import RequestFailed
 
@@ -29,7 +30,7 @@ from app.github.client import InstallationClient, classify, error_message, path_
 from app.github.files import read_blob
 from app.github.reads import Look
 from app.handlers.notices import comment_once
-from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.plan import BACKMERGE_PREFIX, ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from app.handlers.release.steps import tag as tag_step
 from policies.config import HotfixConfig
@@ -224,6 +225,25 @@ class _Trees:
         clean = {path for path, cleanly in zip(to_merge, merged, strict=True) if cleanly}
         return [path for path in both_changed if path not in clean]
 
+    async def changed_by_hotfix(
+        self, github: InstallationClient, plan: ReleasePlan
+    ) -> set[str] | None:
+        """The paths the merge commit changed from its first parent (the production branch
+        before the merge; the merge commit was read for the version released); None when
+        GitHub cannot list that parent's tree whole."""
+        repository = plan.repository
+        commit = await github.get_immutable(f"/repos/{repository}/git/commits/{plan.merge_sha}")
+        parent = commit["parents"][0]["sha"]
+        tree = await github.get_immutable(f"/repos/{repository}/git/trees/{parent}?recursive=1")
+        if tree["truncated"]:
+            return None
+        before = _files(tree)
+        return {
+            path
+            for path in before.keys() | self.theirs.keys()
+            if _sha(before, path) != _sha(self.theirs, path)
+        }
+
     def kept_from_target(self, version_files: Collection[str]) -> list[str]:
         """The version files that keeping the target's own changes on the merge commit: those
         the two hold differently."""
@@ -333,7 +353,7 @@ async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
                 else:
                     if resolved is not None:
                         return resolved
-    return await _back_merge_pull(run, refused, conflicts, not_only_versions)
+    return await _back_merge_pull(run, refused, trees, conflicts, not_only_versions)
 
 
 async def _keep_target_versions(
@@ -445,23 +465,16 @@ async def _earlier_back_merge_pulls(run: StepRun) -> list[dict[str, Any]]:
     """The pull requests from `backmerge/<tag>` into the target, open or closed, when an
     earlier run may have opened one: it waited on one, or failed, and a failure's outcome
     replaces the waiting one's. One request, made only then; none otherwise."""
-    plan, previous = run.plan, run.previous
+    github, plan, previous = run.github, run.plan, run.previous
     if previous is None or previous.status not in (StepStatus.WAITING, StepStatus.FAILED):
         return []
-    return await _back_merge_pulls(run.github, plan, "all")
-
-
-async def _back_merge_pulls(
-    github: InstallationClient, plan: ReleasePlan, state: str
-) -> list[dict[str, Any]]:
-    """The pull requests from `backmerge/<tag>` into the back-merge's target, in `state`."""
     owner = plan.repository.split("/")[0]
     pulls: list[dict[str, Any]] = await github.get_json(
         f"/repos/{plan.repository}/pulls",
         {
             "head": f"{owner}:{plan.backmerge_branch}",
             "base": plan.back_merge_target,
-            "state": state,
+            "state": "all",
         },
     )
     return pulls
@@ -546,11 +559,17 @@ async def _delete_backmerge_branch(github: InstallationClient, plan: ReleasePlan
 
 
 async def _back_merge_pull(
-    run: StepRun, refused: _Refused, conflicts: list[str] | None, not_only_versions: list[str]
+    run: StepRun,
+    refused: _Refused,
+    trees: _Trees | None,
+    conflicts: list[str] | None,
+    not_only_versions: list[str],
 ) -> StepOutcome:
-    """Branch `backmerge/<tag>` at the merge commit and one pull request from it.
-    `not_only_versions`: the version files whose other changes kept a conflict in version
-    files alone from being settled by keeping the target's."""
+    """Branch `backmerge/<tag>` at the merge commit and one pull request from it, its
+    description rewritten when what it says has changed since (the back-merge of an earlier
+    hotfix opened or merged meanwhile). `trees`, `conflicts`: as read for the conflict, None
+    when not read. `not_only_versions`: the version files whose other changes kept a
+    conflict in version files alone from being settled by keeping the target's."""
     github, plan = run.github, run.plan
     branch, target = plan.backmerge_branch, plan.back_merge_target
     # An existing branch is kept as it is: people may have resolved the conflict on it.
@@ -560,10 +579,15 @@ async def _back_merge_pull(
             f"/repos/{plan.repository}/git/refs",
             body={"ref": f"refs/heads/{branch}", "sha": plan.merge_sha},
         )
-    open_pulls = await _back_merge_pulls(github, plan, "open")
-    if open_pulls:
-        pull = open_pulls[0]
-    else:
+    own, open_others = await _open_back_merge_pulls(github, plan)
+    others = await _contained(github, plan, open_others)
+    not_the_hotfixs: list[str] = []
+    if others and trees is not None and conflicts:
+        changed = await trees.changed_by_hotfix(github, plan)
+        if changed is not None:
+            not_the_hotfixs = [path for path in conflicts if path not in changed]
+    body = _back_merge_body(plan, refused, conflicts, not_only_versions, others, not_the_hotfixs)
+    if own is None:
         created = await github.request(
             "POST",
             f"/repos/{plan.repository}/pulls",
@@ -571,10 +595,17 @@ async def _back_merge_pull(
                 "title": f"Back-merge {plan.tag or f'hotfix #{plan.number}'} into {target}",
                 "head": branch,
                 "base": target,
-                "body": _back_merge_body(plan, refused, conflicts, not_only_versions),
+                "body": body,
             },
         )
         pull = created.json()
+    else:
+        pull = own
+        if (pull.get("body") or "") != body:
+            # The issues API edits a pull request's description as it does an issue's.
+            await github.request(
+                "PATCH", f"/repos/{plan.repository}/issues/{pull['number']}", body={"body": body}
+            )
     # Asked once per pull request: a redelivery or re-run while it waits does not ask again.
     previous = run.previous
     already_asked = (
@@ -597,6 +628,54 @@ async def _back_merge_pull(
     )
 
 
+async def _open_back_merge_pulls(
+    github: InstallationClient, plan: ReleasePlan
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The open pull request from `backmerge/<tag>` into the target, if any, and those from
+    the other `backmerge/` branches of the repository into it, oldest first: one listing of
+    the open pull requests into the target."""
+    query = urlencode({"state": "open", "base": plan.back_merge_target})
+    pulls = await github.get_all(f"/repos/{plan.repository}/pulls?{query}")
+    from_here = [
+        pull
+        for pull in pulls
+        if (pull["head"].get("repo") or {}).get("id") == pull["base"]["repo"]["id"]
+    ]
+    own = next((pull for pull in from_here if pull["head"]["ref"] == plan.backmerge_branch), None)
+    others = sorted(
+        (
+            pull
+            for pull in from_here
+            if pull["head"]["ref"].startswith(BACKMERGE_PREFIX)
+            and pull["head"]["ref"] != plan.backmerge_branch
+        ),
+        key=lambda pull: int(pull["number"]),
+    )
+    return own, others
+
+
+async def _contained(
+    github: InstallationClient, plan: ReleasePlan, pulls: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Of `pulls`, those whose head the merge commit contains: the back-merges of hotfixes
+    merged before this one (one of a later hotfix holds this one's changes instead). One
+    compare each, side by side; none without `pulls`. A branch people added commits to is
+    no longer contained, and is left out."""
+    compared = await asyncio.gather(
+        *(
+            github.get_json(
+                f"/repos/{plan.repository}/compare/{pull['head']['sha']}...{plan.merge_sha}"
+            )
+            for pull in pulls
+        )
+    )
+    return [
+        pull
+        for pull, compare in zip(pulls, compared, strict=True)
+        if compare["status"] in ("ahead", "identical")
+    ]
+
+
 async def _ask_author_to_review(github: InstallationClient, plan: ReleasePlan, number: int) -> None:
     try:
         await github.request(
@@ -617,12 +696,17 @@ def _back_merge_body(
     refused: _Refused,
     conflicts: list[str] | None,
     not_only_versions: list[str],
+    others: list[dict[str, Any]],
+    not_the_hotfixs: list[str],
 ) -> str:
+    """`others`: the back-merge pull requests of earlier hotfixes still open into the target;
+    `not_the_hotfixs`: the conflicting paths the hotfix did not change."""
     target, branch = plan.back_merge_target, plan.backmerge_branch
     what = (
         f"This merges hotfix #{plan.number} ({plan.title}), merge commit `{plan.short_sha}`, "
         f"back into `{target}`."
     )
+    waiting = _others_waiting(others, not_the_hotfixs)
     if refused.refusal is Refusal.PROTECTED:
         quoted = f' (GitHub: "{refused.message}")' if refused.message else ""
         return "\n\n".join(
@@ -630,6 +714,7 @@ def _back_merge_body(
                 what,
                 f"**Why a pull request:** `{target}` is protected{quoted}, so hotfix-bot "
                 "may not merge into it directly.",
+                *waiting,
                 f"@{plan.author}, please review and merge it.",
             ]
         )
@@ -657,6 +742,7 @@ def _back_merge_body(
             "could not merge it automatically.",
             listing,
             *not_settled,
+            *waiting,
             f"@{plan.author}, please resolve the conflicts on `{branch}`, keeping both the "
             f"hotfix and the work on `{target}`, then merge:",
             "```sh\n"
@@ -664,6 +750,31 @@ def _back_merge_body(
             f"# resolve, commit\ngit push origin {branch}\n```",
         ]
     )
+
+
+def _others_waiting(others: list[dict[str, Any]], not_the_hotfixs: list[str]) -> list[str]:
+    """The paragraphs naming the back-merge pull requests of earlier hotfixes still open
+    (`others`), whose changes the merge commit holds too, and the conflicts that are theirs
+    (`not_the_hotfixs`); none when there are none."""
+    if not others:
+        return []
+    one = len(others) == 1
+    named = join_words([f"`{pull['head']['ref']}` (#{pull['number']})" for pull in others])
+    numbers = join_words([f"#{pull['number']}" for pull in others])
+    paragraphs = [
+        f"**{'Another back-merge is' if one else 'Other back-merges are'} still open:** "
+        f"{named}. Merge {'it' if one else 'them'} first: {'its' if one else 'their'} changes "
+        "are in this branch too, so this pull request may then have nothing left to resolve."
+    ]
+    if not_the_hotfixs:
+        files = join_words([f"`{path}`" for path in not_the_hotfixs], "or")
+        paragraphs.append(
+            f"This hotfix did not change {files}: "
+            f"{'that conflict comes' if len(not_the_hotfixs) == 1 else 'those conflicts come'} "
+            f"from the earlier {'hotfix' if one else 'hotfixes'} still waiting in {numbers}, "
+            "not from this one."
+        )
+    return paragraphs
 
 
 def back_merge_commands(plan: ReleasePlan) -> list[str]:
