@@ -2,6 +2,7 @@
 the message filled in, and the names git accepts for a tag (docs/ADMIN.md, "Reference")."""
 
 import json
+import re
 
 from policies.notices import fill
 
@@ -28,6 +29,16 @@ _DELETE = "\x7f"
 def fill_format(tag_format: str, version: str) -> str:
     """The tag name `tag.format` makes for `version`."""
     return fill(tag_format, {"version": version})
+
+
+def format_version(tag_format: str, tag: str) -> str | None:
+    """The text `fill_format` fills `tag_format` with to name `tag`, the same at each
+    `{version}`; None when no text would make `tag`."""
+    literal_parts = [re.escape(part) for part in tag_format.split("{version}")]
+    # The first `{version}` reads the text; any other must repeat it.
+    pattern = literal_parts[0] + "(.+)" + r"\1".join(literal_parts[1:])
+    match = re.fullmatch(pattern, tag, re.DOTALL)
+    return None if match is None else match[1]
 
 
 def fill_message(template: str, title: str, version: str) -> str:

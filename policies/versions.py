@@ -12,7 +12,7 @@ from semver import Version as Version
 
 from policies.config import HotfixConfig
 from policies.files import FileText, UnreadableText
-from policies.tags import fill_format
+from policies.tags import fill_format, format_version
 
 DEFAULT_VERSION_FILES = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
 
@@ -201,6 +201,15 @@ def version_table(path: str, text: FileText) -> str | None:
 
 def tag_name(config: HotfixConfig, version: str) -> str:
     return fill_format(config.tag.format, version)
+
+
+def tag_version(config: HotfixConfig, tag: str) -> Version | None:
+    """The version `tag_name` named `tag` after, or None when `tag` is no name it makes (a
+    tag made by hand, or under another `tag.format`)."""
+    text = format_version(config.tag.format, tag)
+    version = None if text is None else parse_version(text)
+    # `parse_version` reads past a leading `v` and spaces, which `tag_name` never writes.
+    return version if version is not None and str(version) == text else None
 
 
 def head_version(

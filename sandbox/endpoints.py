@@ -827,6 +827,14 @@ def get_release_by_tag(call: Call) -> Reply:
     return Reply(200, shapes.release(call.fake, repo, release))
 
 
+def get_latest_release(call: Call) -> Reply:
+    repo = call.repo
+    release = repo.latest_release()
+    if release is None:
+        raise not_found()
+    return Reply(200, shapes.release(call.fake, repo, release))
+
+
 def create_release(call: Call) -> Reply:
     repo = call.repo
     tag = call.field("tag_name", str, "Release")
@@ -843,8 +851,19 @@ def create_release(call: Call) -> Reply:
         author=call.bot_login,
         draft=call.optional("draft", bool, False),
         prerelease=call.optional("prerelease", bool, False),
+        make_latest=_make_latest(call),
     )
     return Reply(201, shapes.release(call.fake, repo, release))
+
+
+def _make_latest(call: Call) -> bool:
+    """Whether a new release is made the latest: GitHub's `make_latest`, "true" by default.
+    "legacy" (GitHub's pick by creation date and version) is not modelled: refused, so that
+    no test relies on a guess of it."""
+    make_latest = call.optional("make_latest", str, "true")
+    if make_latest == "legacy":
+        raise ApiError(422, 'make_latest "legacy" is not modelled by the fake')
+    return make_latest == "true"
 
 
 def update_release(call: Call) -> Reply:
@@ -946,6 +965,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{REPO}/issues/{{number:int}}/labels", add_labels),
     Route("DELETE", f"{REPO}/issues/{{number:int}}/labels/{{name}}", remove_label),
     Route("GET", f"{REPO}/releases/tags/{{tag:path}}", get_release_by_tag),
+    Route("GET", f"{REPO}/releases/latest", get_latest_release),
     Route("POST", f"{REPO}/releases", create_release),
     Route("PATCH", f"{REPO}/releases/{{release_id:int}}", update_release),
     Route("GET", "/orgs/{org}/teams/{team_slug}/members", list_team_members),

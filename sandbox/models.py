@@ -176,6 +176,9 @@ class FakeRelease:
     prerelease: bool
     author: str
     created_at: datetime
+    # Published as the repository's latest release: GitHub's `make_latest` "true", its
+    # default; "false" leaves the latest release as it was.
+    make_latest: bool = True
 
 
 @dataclass

@@ -219,6 +219,7 @@ class FakeRepo:
         author: str = "octocat",
         draft: bool = False,
         prerelease: bool = False,
+        make_latest: bool = True,
     ) -> FakeRelease:
         """A release of ``tag``; like GitHub, a missing tag is made (lightweight) at ``target``."""
         commitish = target or self.default_branch
@@ -234,9 +235,21 @@ class FakeRepo:
             prerelease=prerelease,
             author=author,
             created_at=self.site.now(),
+            make_latest=make_latest,
         )
         self.releases[tag] = release
         return release
+
+    def latest_release(self) -> FakeRelease | None:
+        """The release GitHub calls the repository's latest: of the published full releases
+        (no draft, no pre-release, which GitHub never makes latest), the one made latest
+        most recently."""
+        made_latest = [
+            release
+            for release in self.releases.values()
+            if release.make_latest and not release.draft and not release.prerelease
+        ]
+        return max(made_latest, key=lambda release: (release.created_at, release.id), default=None)
 
     @locked
     def merge_refs(self, base_branch: str, head_ref: str, message: str, author: str) -> str | None:

@@ -319,11 +319,11 @@ def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> N
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
     # One installation token, the pull request, config and version (3), the version files
     # main had before the merge (3: the merge commit, the tree and VERSION before it), the
-    # organization's config (1), tag (3), release (2), back-merge (3: release branches,
+    # organization's config (1), tag (3), release (3), back-merge (3: release branches,
     # develop, the merge), deletion (2), incident report (2), resolution notice (1: its look
     # at the comments is the report comment's), comment (2), check run (2). Then, in a
     # delivery of its own, the open pull requests into main, to evaluate again (1).
-    assert len(requests) == 26 + 1
+    assert len(requests) == 27 + 1
 
 
 def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
@@ -1677,6 +1677,113 @@ def test_release_already_there_is_done(bot: Bot) -> None:
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
+def releases_requested(bot: Bot) -> list[tuple[str, str | None]]:
+    """The tag and `make_latest` of each request to create a release, in the order GitHub
+    received them (those it failed included)."""
+    return [
+        (request.json["tag_name"], request.json.get("make_latest"))
+        for request in bot.fake.requests_to("POST", "/repos/acme/widgets/releases")
+    ]
+
+
+def latest_tag(bot: Bot) -> str | None:
+    """The tag of the release GitHub calls the repository's latest."""
+    latest = bot.repo.latest_release()
+    return None if latest is None else latest.tag_name
+
+
+def hotfixes_to_1_2_4_then_1_2_5(bot: Bot) -> tuple[FakePull, FakePull]:
+    """#1 bumps 1.2.3 to 1.2.4 and merges; #2, from main after it, bumps to 1.2.5."""
+    bot.repo.create_branch("develop", "main")
+    first = bot.open_hotfix("hotfix/first")
+    bot.repo.merge_pull(first.number)
+    bot.repo.create_branch("hotfix/second", "main")
+    bot.repo.commit("hotfix/second", {"VERSION": "1.2.5\n"}, "Fix again, 1.2.5")
+    second = bot.repo.open_pull(
+        "hotfix/second", "main", title="Fix again", author="dev", labels=["hotfix", "P1"]
+    )
+    return first, second
+
+
+def test_a_release_becomes_the_latest(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert releases_requested(bot) == [(TAG, "true")]
+    assert latest_tag(bot) == TAG
+
+
+def test_an_older_hotfix_released_after_a_newer_one_leaves_the_newer_one_latest(
+    bot: Bot,
+) -> None:
+    first, second = hotfixes_to_1_2_4_then_1_2_5(bot)
+    bot.repo.merge_pull(second.number)
+
+    # GitHub delivers the second merge first.
+    bot.pull_request(second.number, "closed")
+    bot.pull_request(first.number, "closed")
+
+    assert releases_requested(bot) == [("v1.2.5", "true"), ("v1.2.4", "false")]
+    assert latest_tag(bot) == "v1.2.5"
+    assert [release.make_latest for release in bot.repo.releases.values()] == [True, False]
+    run = release_run(bot, first)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
+
+
+def test_an_older_hotfixs_release_retried_after_a_newer_one_leaves_the_newer_one_latest(
+    bot: Bot, private_key_pem: str
+) -> None:
+    first, second = hotfixes_to_1_2_4_then_1_2_5(bot)
+    bot.fake.inject("POST", r"/releases$", status=502, times=1)
+    closed = bot.fake.pull_request_event(bot.repo, first.number, "closed")
+    asyncio.run(
+        run_on_last_attempt(
+            bot, private_key_pem, release.on_pull_request_closed, "pull_request", closed
+        )
+    )
+    bot.repo.merge_pull(second.number)
+    bot.pull_request(second.number, "closed")
+    # Retried with 1.2.5 released, and failing again on its last attempt: by hand, it is
+    # released as not the latest.
+    bot.fake.inject("POST", r"/releases$", status=502, times=1)
+    check_run = bot.fake.check_run_event(bot.repo, release_run(bot, first).id)
+    asyncio.run(
+        run_on_last_attempt(bot, private_key_pem, release.on_rerequest, "check_run", check_run)
+    )
+    assert (
+        release_run(bot, first)
+        .output["summary"]
+        .endswith(
+            "```sh\n"
+            "git fetch origin\n"
+            "gh release create v1.2.4 --verify-tag --title v1.2.4 --notes "
+            f"'Hotfix #{first.number}: Fix' --latest=false\n```"
+        )
+    )
+
+    rerun(bot, first)
+
+    assert releases_requested(bot) == [
+        ("v1.2.4", "true"),  # failed: no release was latest yet
+        ("v1.2.5", "true"),
+        ("v1.2.4", "false"),  # failed
+        ("v1.2.4", "false"),
+    ]
+    assert latest_tag(bot) == "v1.2.5"
+    assert release_run(bot, first).conclusion == "success"
+
+
+def test_a_latest_release_whose_tag_names_no_version_is_not_compared(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    bot.repo.create_release("release-2024", "main")
+
+    bot.pull_request(pull.number, "closed")
+
+    assert releases_requested(bot) == [(TAG, "true")]
+    assert latest_tag(bot) == TAG
+
+
 def test_branch_already_deleted_is_done(bot: Bot) -> None:
     pull = merged_hotfix(bot)
     bot.repo.delete_branch(BRANCH)
@@ -1900,9 +2007,10 @@ def test_a_slow_tag_exists_before_the_branch_is_merged_back_or_deleted(bot: Bot)
 
 # The pull request, its base's config, the merge commit and its tree; the release branches
 # and the tree before the merge (which version files main had) beside the looks of the tag,
-# the release and the back-merge; then the tag object, while the comment and the check run
-# are looked up; the tag's ref; the release and the merge side by side; the branch's look
-# (after the back-merge); the branch's deletion; then the comment and the check run at once.
+# the release (of the tag, and the latest) and the back-merge; then the tag object, while the
+# comment and the check run are looked up; the tag's ref; the release and the merge side by
+# side; the branch's look (after the back-merge); the branch's deletion; then the comment and
+# the check run at once.
 POST_MERGE_REQUESTS = [
     "GET /pulls/{number}",
     "GET /git/trees/main",
@@ -1913,6 +2021,7 @@ POST_MERGE_REQUESTS = [
     "GET /git/matching-refs/heads/release",
     f"GET /git/ref/tags/{TAG}",
     f"GET /releases/tags/{TAG}",
+    "GET /releases/latest",
     "GET /git/ref/heads/develop",
     "GET /issues/{number}/comments",
     "GET /commits/{sha}/check-runs",
@@ -2150,7 +2259,7 @@ def test_finishing_a_pre_release_by_hand_publishes_it_as_one(
         "```sh\n"
         "git fetch origin\n"
         "gh release create v1.2.4-rc.1 --verify-tag --title v1.2.4-rc.1 --notes "
-        f"'Hotfix #{pull.number}: Fix login' --prerelease\n```"
+        f"'Hotfix #{pull.number}: Fix login' --prerelease --latest=false\n```"
     )
 
 

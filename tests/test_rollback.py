@@ -457,6 +457,15 @@ def assert_rolled_back(bot: Bot, hotfix: FakePull, revert: FakePull) -> None:
         'Rollback #3: Revert "Fix login"\n\nThis release rolls back v1.2.4 (hotfix #1: Fix login).',
     )
     assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.5"
+    # It ships the patch above the rolled-back release, which was the latest: it is now.
+    [made] = [
+        request
+        for request in bot.fake.requests_to("POST", "/repos/acme/widgets/releases")
+        if request.status == 201 and request.json["tag_name"] == "v1.2.5"
+    ]
+    assert made.json.get("make_latest") == "true"
+    latest = repo.latest_release()
+    assert latest is not None and latest.tag_name == "v1.2.5"
     notices = [c for c in repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
     assert [c.body for c in notices] == [f"{NOTICE_MARKER.format(number=revert.number)}\n{NOTICE}"]
     assert repo.get_commit("main").tree["app.py"] == "def login(): ...\n"

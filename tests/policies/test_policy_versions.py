@@ -15,6 +15,8 @@ from policies.versions import (
     next_patch,
     parse_version,
     parse_version_file,
+    tag_name,
+    tag_version,
     version_files_to_read,
     version_table,
 )
@@ -395,3 +397,26 @@ def test_any_text_is_a_version_or_a_version_file_error(text: str) -> None:
     for path in ("VERSION", "package.json", "pyproject.toml", "Cargo.toml"):
         with contextlib.suppress(VersionFileError):
             parse_version_file(path, text)
+
+
+@pytest.mark.parametrize(
+    ("tag_format", "tag", "version"),
+    [
+        ("v{version}", "v1.2.5", Version(1, 2, 5)),
+        ("v{version}", "v1.2.4-rc.1+b.5", Version(1, 2, 4, "rc.1", "b.5")),
+        ("release/{version}", "release/1.3.0", Version(1, 3, 0)),
+        # Names `tag_name` never makes for a version: no version.
+        ("v{version}", "vv1.2.5", None),
+        ("v{version}", "v 1.2.5", None),
+        ("v{version}", "v01.2.5", None),
+        ("v{version}", "release-2024", None),
+        ("release/{version}", "v1.3.0", None),
+    ],
+)
+def test_a_tag_reads_as_the_version_its_format_named_it_after(
+    tag_format: str, tag: str, version: Version | None
+) -> None:
+    tag_config = config(f'tag: {{format: "{tag_format}"}}')
+    assert tag_version(tag_config, tag) == version
+    if version is not None:
+        assert tag_name(tag_config, str(version)) == tag

@@ -76,6 +76,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}"),
     # releases
     ("GET", "/repos/{owner}/{repo}/releases/tags/{tag}"),
+    ("GET", "/repos/{owner}/{repo}/releases/latest"),
     ("POST", "/repos/{owner}/{repo}/releases"),
     ("PATCH", "/repos/{owner}/{repo}/releases/{release_id}"),
     # teams
