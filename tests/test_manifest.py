@@ -104,6 +104,7 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
         ("pull_requests", "read"),
     ),
     "GET /repos/{owner}/{repo}/releases/tags/{tag}": (("contents", "read"),),
+    "GET /repos/{owner}/{repo}/releases/latest": (("contents", "read"),),
     "POST /repos/{owner}/{repo}/releases": (("contents", "write"),),
     "PATCH /repos/{owner}/{repo}/releases/{release_id}": (("contents", "write"),),
     "GET /orgs/{org}/teams/{team_slug}/members": (("members", "read"),),
