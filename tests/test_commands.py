@@ -4,6 +4,7 @@ verbal approval, break-glass and confirmation, each answered with a reaction or 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -744,6 +745,76 @@ def test_a_reason_beginning_with_the_word_off_is_refused_and_the_glass_stays_as_
     assert reactions(bot, refused) == []
     assert bot.policy_run(pull.head_sha).output == check_before
     assert check_before["title"] == "Break-glass by @lead: checkout is down"
+
+
+def written_then_delivered_in_reverse(
+    bot: Bot, github_time: FakeTime, number: int, first: tuple[str, str], then: tuple[str, str]
+) -> tuple[FakeComment, FakeComment]:
+    """`first` is commented (author, body), a minute later `then`; GitHub delivers `then`
+    first."""
+    earlier = bot.repo.add_comment(number, *first)
+    github_time.now += timedelta(minutes=1)
+    later = bot.repo.add_comment(number, *then)
+    for comment in (later, earlier):
+        bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+    return earlier, later
+
+
+def glass_timeline(bot: Bot, pull: FakePull) -> list[tuple[str, str]]:
+    stored = asyncio.run(bot.journal.get_state(f"timeline:acme/widgets#{pull.number}"))
+    rows = json.loads(stored or "[]")
+    return sorted((row["at"], row["text"]) for row in rows if row["kind"] == "break-glass")
+
+
+def test_a_withdrawal_delivered_before_the_break_glass_it_withdraws_still_withdraws_it(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+
+    broke, withdrew = written_then_delivered_in_reverse(
+        bot,
+        github_time,
+        pull.number,
+        ("lead", "/hotfix break-glass checkout is down"),
+        ("lead", "/hotfix break-glass off"),
+    )
+
+    assert (reactions(bot, broke), reactions(bot, withdrew)) == ([("+1", BOT)], [("+1", BOT)])
+    assert replies(bot, pull.number) == []
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["title"] == "Waiting for approval: Engineering Lead and On-call Manager"
+    assert "Break-glass" not in run.output["summary"]
+    assert glass_timeline(bot, pull) == [
+        ("2026-12-04T14:32:10+00:00", "Break-glass by @lead: checkout is down"),
+        ("2026-12-04T14:33:10+00:00", "Break-glass withdrawn by @lead"),
+    ]
+
+    merge(bot, pull)
+
+    assert retro_reviews(bot) == []
+
+
+def test_of_two_break_glasses_delivered_in_reverse_the_later_written_one_is_in_force(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+
+    earlier, later = written_then_delivered_in_reverse(
+        bot,
+        github_time,
+        pull.number,
+        ("lead", "/hotfix break-glass checkout is down"),
+        ("oncall", "/hotfix break-glass payments are failing too"),
+    )
+
+    assert (reactions(bot, earlier), reactions(bot, later)) == ([("+1", BOT)], [("+1", BOT)])
+    assert bot.policy_run(pull.head_sha).output["title"] == (
+        "Break-glass by @oncall: payments are failing too"
+    )
+    assert glass_timeline(bot, pull) == [
+        ("2026-12-04T14:32:10+00:00", "Break-glass by @lead: checkout is down"),
+        ("2026-12-04T14:33:10+00:00", "Break-glass by @oncall: payments are failing too"),
+    ]
 
 
 # --- after the merge ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""What comment commands leave on a pull request: the verbal approvals recorded and the
-break-glass in force (docs/BEHAVIOUR.md, 'Comment commands'). Kept in the state store as
-one JSON value per pull request, which only commands write and the hotfix-policy check and
-the post-merge steps read; what a break-glass waived, the check keeps beside it.
+"""What comment commands leave on a pull request: the verbal approvals recorded, the
+break-glass in force and when the glass was last withdrawn (docs/BEHAVIOUR.md, 'Comment
+commands'). Kept in the state store as one JSON value per pull request, which only commands
+write and the hotfix-policy check and the post-merge steps read; what a break-glass waived,
+the check keeps beside it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,30 @@ class BreakGlassRecord:
     # The severity labelled then: its approvers may withdraw it whatever the labels are now.
     severity: str
 
+    @property
+    def written(self) -> tuple[datetime, int]:
+        return written_order(self.glass.at, self.comment_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """The latest `/hotfix break-glass off` carried out: a break-glass written before it,
+    delivered after it, is withdrawn all the same."""
+
+    by: str  # login
+    at: datetime  # when the comment was written
+    comment_id: int
+
+    @property
+    def written(self) -> tuple[datetime, int]:
+        return written_order(self.at, self.comment_id)
+
+
+def written_order(at: datetime, comment_id: int) -> tuple[datetime, int]:
+    """Orders commands as they were written, whatever order they are delivered in: by the
+    comment's time, which GitHub gives to the second, then by its id, which grows."""
+    return at, comment_id
+
 
 @dataclass(frozen=True, slots=True)
 class Waived:
@@ -71,6 +96,7 @@ class PullRecords:
     key: str
     verbal: list[VerbalRecord] = field(default_factory=list)
     break_glass: BreakGlassRecord | None = None
+    glass_withdrawn: Withdrawal | None = None
 
     @classmethod
     async def load(cls, context: Context, number: int) -> PullRecords:
@@ -80,17 +106,20 @@ class PullRecords:
             return cls(key)
         data = json.loads(stored)
         glass = data["break_glass"]
+        withdrawn = data.get("glass_withdrawn")  # absent from records kept before it was
         return cls(
             key,
             [_verbal_from_json(item) for item in data["verbal"]],
             _break_glass_from_json(glass) if glass else None,
+            _withdrawal_from_json(withdrawn) if withdrawn else None,
         )
 
     async def save(self, context: Context) -> None:
-        glass = self.break_glass
+        glass, withdrawn = self.break_glass, self.glass_withdrawn
         data = {
             "verbal": [_verbal_as_json(record) for record in self.verbal],
             "break_glass": _break_glass_as_json(glass) if glass else None,
+            "glass_withdrawn": _withdrawal_as_json(withdrawn) if withdrawn else None,
         }
         await context.state.set_state(self.key, json.dumps(data))
 
@@ -169,3 +198,15 @@ def _break_glass_from_json(data: dict[str, Any]) -> BreakGlassRecord:
         data["comment_id"],
         data["severity"],
     )
+
+
+def _withdrawal_as_json(withdrawal: Withdrawal) -> dict[str, Any]:
+    return {
+        "by": withdrawal.by,
+        "at": withdrawal.at.isoformat(),
+        "comment_id": withdrawal.comment_id,
+    }
+
+
+def _withdrawal_from_json(data: dict[str, Any]) -> Withdrawal:
+    return Withdrawal(data["by"], datetime.fromisoformat(data["at"]), data["comment_id"])

@@ -5,7 +5,9 @@ check passes with every rule that fails or waits shown as waived; after the merg
 retroactive review issue is opened (the `retro-review` post-merge step). Who may break it is
 `severities.<S>.break_glass`; the one who broke it, or anyone who may fill an approval group
 of the severity it was broken under, withdraws it, whatever the labels are now. On a rollback
-the severity is the rolled-back hotfix's, and its approvers are the rollback's.
+the severity is the rolled-back hotfix's, and its approvers are the rollback's. Commands end
+as they were written, whatever order they are delivered in: a break-glass written before the
+latest withdrawal, or before the break-glass in force, is not in force.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from app.handlers.commands.command import (
 )
 from app.handlers.notices import send_to_chat
 from app.handlers.policy import evaluate_pull_request
-from app.handlers.records import BreakGlassRecord
+from app.handlers.records import BreakGlassRecord, Withdrawal, written_order
 from policies.commands import CommandError, Syntax
 from policies.config import CONFIG_PATH, ApprovalGroup
 from policies.facts import BreakGlass
 from policies.incident import glass_broken_message
-from policies.timeline import glass_broken, glass_mended
+from policies.timeline import TimelineEvent, glass_broken, glass_mended
 from policies.wording import join_words
 
 
@@ -56,31 +58,65 @@ async def permitted(invocation: Invocation, reason: str | None) -> None:
 
 
 async def break_glass(invocation: Invocation, reason: str | None) -> None:
+    """Each command takes effect at its place in the order the commands were written, so
+    that whatever order GitHub delivers them in, they end as they would in order."""
     context, number = invocation.context, invocation.number
-    event = None
-    if reason is None:
-        # Whatever the labels are now: a break-glass not in force may come back into force.
-        invocation.require_open()
-        if invocation.records.break_glass is not None:
-            # None: nothing to withdraw (or this very command withdrew it before a retry)
-            event = glass_mended(invocation.commenter, invocation.written_at, invocation.comment_id)
-        invocation.records.break_glass = None
-    else:
-        severity = (await invocation.open_severity()).severity
-        glass = BreakGlass(invocation.commenter, reason, invocation.written_at)
-        invocation.records.break_glass = BreakGlassRecord(glass, invocation.comment_id, severity)
-        event = glass_broken(glass, invocation.comment_id)
-    # The row before the record: a retry after a crash between them finds the glass as the
+    events = _withdraw(invocation) if reason is None else await _break(invocation, reason)
+    # The rows before the record: a retry after a crash between them finds the glass as the
     # command left it and words no event, so a row recorded later would be lost.
-    if event is not None:
-        await timeline.record(context, number, [event])
+    if events:
+        await timeline.record(context, number, events)
     await invocation.records.save(context)
     glass_record = invocation.records.break_glass
-    if reason is not None and glass_record is not None and invocation.config.notify.chat:
+    # Only a break-glass this command put in force is news, not one a later command ended.
+    if (
+        glass_record is not None
+        and glass_record.comment_id == invocation.comment_id
+        and invocation.config.notify.chat
+    ):
         text = glass_broken_message(glass_record.glass, number, str(invocation.pull["title"]))
         link = context.payload["comment"].get("html_url")
         await send_to_chat(context, number, f"break-glass:{glass_record.comment_id}", text, link)
     await shown(evaluate_pull_request(context, number))
+
+
+def _withdraw(invocation: Invocation) -> list[TimelineEvent]:
+    """Withdraws the break-glass written before this command, whatever the labels are now (a
+    break-glass not in force may come back into force), and keeps this withdrawal for one
+    written before it that is delivered after it."""
+    invocation.require_open()
+    records = invocation.records
+    withdrawal = Withdrawal(invocation.commenter, invocation.written_at, invocation.comment_id)
+    if records.glass_withdrawn is None or records.glass_withdrawn.written < withdrawal.written:
+        records.glass_withdrawn = withdrawal
+    current = records.break_glass
+    if current is None or withdrawal.written < current.written:
+        # Nothing to withdraw (or this very command withdrew it before a retry), or a
+        # break-glass written after this command, which it does not withdraw.
+        return []
+    records.break_glass = None
+    return [glass_mended(withdrawal.by, withdrawal.at, withdrawal.comment_id)]
+
+
+async def _break(invocation: Invocation, reason: str) -> list[TimelineEvent]:
+    """Breaks the glass, unless a withdrawal or a break-glass written after this command was
+    delivered before it: then it is recorded as broken and ended, as it would be in order."""
+    severity = (await invocation.open_severity()).severity
+    glass = BreakGlass(invocation.commenter, reason, invocation.written_at)
+    record = BreakGlassRecord(glass, invocation.comment_id, severity)
+    events = [glass_broken(glass, invocation.comment_id)]
+    records = invocation.records
+    withdrawal = records.glass_withdrawn
+    if (
+        withdrawal is not None
+        and record.written < withdrawal.written
+        and await _withdrawal_refused(invocation, record, withdrawal.by) is None
+    ):
+        return [*events, glass_mended(withdrawal.by, withdrawal.at, withdrawal.comment_id)]
+    current = records.break_glass
+    if current is None or not record.written < current.written:
+        records.break_glass = record  # replaces one written before it, or itself on a retry
+    return events
 
 
 async def _may_break(invocation: Invocation) -> None:
@@ -99,26 +135,37 @@ async def _may_break(invocation: Invocation) -> None:
 
 
 async def _may_withdraw(invocation: Invocation) -> None:
-    """The one who broke it, or an approver of the severity it was broken under (of a
-    rollback: an approver of the rollback)."""
     current = invocation.records.break_glass
-    if current is None:
-        return  # nothing to withdraw (or this very command withdrew it before a retry)
-    if current.glass.by.casefold() == invocation.commenter.casefold():
-        return
-    severity = current.severity
+    written = written_order(invocation.written_at, invocation.comment_id)
+    if current is None or written < current.written:
+        return  # nothing this command withdraws (or it withdrew it before a retry)
+    refusal = await _withdrawal_refused(invocation, current, invocation.commenter)
+    if refusal is not None:
+        raise refusal
+
+
+async def _withdrawal_refused(
+    invocation: Invocation, glass: BreakGlassRecord, login: str
+) -> Refusal | None:
+    """Why `login` may not withdraw `glass`; None when they may: the one who broke it, or an
+    approver of the severity it was broken under (of a rollback: an approver of the
+    rollback)."""
+    if glass.glass.by.casefold() == login.casefold():
+        return None
+    severity = glass.severity
     approvers: list[ApprovalGroup] | tuple[ApprovalGroup, ...]
     if await invocation.rolled_back() is not None:
         approvers, whose = rollback_groups(invocation.config, severity), "this rollback"
     else:
         policy = invocation.config.severities.get(severity)  # gone when the config dropped it
         approvers, whose = (policy.approvals if policy is not None else []), f"severity {severity}"
-    if not await invocation.may_fill_a_group(invocation.commenter, approvers):
-        groups = join_words([group.name for group in approvers]) or "none"
-        raise Refusal(
-            f"only {current.glass.by}, who broke the glass, or an approver of {whose} "
-            f"({groups}) may withdraw it"
-        )
+    if await invocation.may_fill_a_group(login, approvers):
+        return None
+    groups = join_words([group.name for group in approvers]) or "none"
+    return Refusal(
+        f"only {glass.glass.by}, who broke the glass, or an approver of {whose} "
+        f"({groups}) may withdraw it"
+    )
 
 
 COMMAND = Command(
