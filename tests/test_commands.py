@@ -817,6 +817,28 @@ def test_of_two_break_glasses_delivered_in_reverse_the_later_written_one_is_in_f
     ]
 
 
+def test_of_two_verbal_approvals_delivered_in_reverse_the_later_written_one_is_recorded(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+
+    earlier, later = written_then_delivered_in_reverse(
+        bot,
+        github_time,
+        pull.number,
+        ("dana", "/hotfix verbal-approval @lena on the bridge"),
+        ("oncall", "/hotfix verbal-approval @lena again after the rollout plan"),
+    )
+
+    assert (reactions(bot, earlier), reactions(bot, later)) == ([("+1", BOT)], [("+1", BOT)])
+    assert replies(bot, pull.number) == []
+    assert approvals_row(bot, pull) == (
+        "| `approvals` | ⏳ waiting | Engineering Lead: nobody yet; "
+        "On-call Manager: lena (verbal, recorded by @oncall at 14:33 UTC) | "
+        f"{APPROVALS_EXPECTED} |"
+    )
+
+
 # --- after the merge ---------------------------------------------------------------------------
 
 

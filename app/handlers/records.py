@@ -32,6 +32,10 @@ class VerbalRecord:
     comment_id: int  # the command that recorded it
     confirmation: Confirmation | None = None
 
+    @property
+    def written(self) -> tuple[datetime, int]:
+        return written_order(self.approval.recorded_at, self.comment_id)
+
 
 @dataclass(frozen=True, slots=True)
 class BreakGlassRecord:
@@ -133,11 +137,14 @@ class PullRecords:
         )
 
     def record_verbal(self, record: VerbalRecord) -> None:
-        """The approver's verbal approval, replacing an earlier one (not its own re-run)."""
-        earlier = self.verbal_of(record.approval.approver)
-        if earlier is not None and earlier.comment_id == record.comment_id:
-            return  # the same command again: keep the head commit it was recorded on
-        self.verbal = [r for r in self.verbal if r is not earlier] + [record]
+        """The approver's verbal approval, replacing one written before it, whatever order
+        they are delivered in."""
+        kept = self.verbal_of(record.approval.approver)
+        if kept is not None and not kept.written < record.written:
+            # Written after this one, delivered first; or the same command again, which keeps
+            # the head commit it was recorded on.
+            return
+        self.verbal = [r for r in self.verbal if r is not kept] + [record]
 
     def confirm(self, login: str, confirmation: Confirmation) -> bool:
         """Mark `login`'s verbal approval confirmed; False when there is none to confirm."""
