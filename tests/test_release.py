@@ -2406,14 +2406,20 @@ def test_an_unusable_config_fails_the_release_check_and_names_the_problem(bot: B
 
     bot.pull_request(pull.number, "closed")
 
+    problem = "workflow: must be 'gitflow', 'github-flow' or 'trunk' (got \"trunk-based\")"
+    assert_nothing_ran_for_the_config(bot, pull, "main", problem)
+
+
+def assert_nothing_ran_for_the_config(bot: Bot, pull: FakePull, branch: str, problem: str) -> None:
+    """Nothing released or deleted, and the run and its comment name the `problem` of the
+    config on `branch`."""
     assert (bot.repo.tags, bot.repo.releases) == ({}, {})
     assert BRANCH in bot.repo.branches
-    problem = "workflow: must be 'gitflow', 'github-flow' or 'trunk' (got \"trunk-based\")"
     title = f"Invalid .github/hotfix.yml: {problem}"
     text = (
-        "`.github/hotfix.yml` on `main` cannot be used, so no post-merge step ran:\n\n"
+        f"`.github/hotfix.yml` on `{branch}` cannot be used, so no post-merge step ran:\n\n"
         f"- {problem}\n\n"
-        "Fix the file on `main`, then re-run this check."
+        f"Fix the file on `{branch}`, then re-run this check."
     )
     run = release_run(bot, pull)
     assert (run.status, run.conclusion, run.output["title"]) == ("completed", "failure", title)
@@ -2508,20 +2514,8 @@ def test_a_hotfix_into_another_production_branch_breaking_its_config_fails_the_r
 
     bot.pull_request(pull.number, "closed")
 
-    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
-    assert BRANCH in bot.repo.branches
     problem = 'unknown key "relase" at top level (did you mean "release"?)'
-    title = f"Invalid .github/hotfix.yml: {problem}"
-    text = (
-        "`.github/hotfix.yml` on `prod` cannot be used, so no post-merge step ran:\n\n"
-        f"- {problem}\n\n"
-        "Fix the file on `prod`, then re-run this check."
-    )
-    run = release_run(bot, pull)
-    assert (run.status, run.conclusion, run.output["title"]) == ("completed", "failure", title)
-    assert run.output["summary"] == text
-    [comment] = bot.repo.comments_on(pull.number)
-    assert comment.body == f"{MARKER}\n### `hotfix-release`: {title}\n\n{text}"
+    assert_nothing_ran_for_the_config(bot, pull, "prod", problem)
 
 
 @pytest.mark.parametrize(
