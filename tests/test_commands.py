@@ -83,8 +83,12 @@ def open_p0_hotfix(bot: Bot, labels: tuple[str, ...] = ("hotfix", "P0")) -> Fake
 def command(bot: Bot, number: int, author: str, body: str) -> FakeComment:
     """`author` comments `body` on the conversation of `number`, and GitHub says so."""
     comment = bot.repo.add_comment(number, author, body)
-    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+    deliver_comment(bot, comment)
     return comment
+
+
+def deliver_comment(bot: Bot, comment: FakeComment) -> None:
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
 
 
 def replies(bot: Bot, number: int) -> list[str]:
@@ -977,6 +981,56 @@ def test_the_retroactive_review_issue_is_found_again_when_the_journal_lost_its_o
     assert (
         f"| Retroactive review | ✅ already done | issue #{issue.number} already asks for a "
         f"review of the break-glass by @lead | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_run_text(bot, pull)
+
+
+def test_a_break_glass_written_before_the_merge_and_delivered_after_it_opens_the_review(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+    glass = bot.repo.add_comment(pull.number, "oncall", "/hotfix break-glass payments are failing")
+    github_time.now = NOW + timedelta(minutes=1)
+    merge(bot, pull)
+    assert retro_reviews(bot) == []
+
+    deliver_comment(bot, glass)
+
+    assert reactions(bot, glass) == [("+1", BOT)]
+    [issue] = retro_reviews(bot)
+    assert (issue.title, issue.labels, issue.assignees) == (
+        "Retroactive review: Fix",
+        ["hotfix-retro-review"],
+        ["oncall"],
+    )
+    assert (
+        f"| Retroactive review | ✅ done | opened issue #{issue.number} for the break-glass by "
+        f"@oncall, assigned to them | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_run_text(bot, pull)
+
+    github_time.now = NOW + timedelta(minutes=2)
+    line = "/hotfix break-glass off"
+    late = command(bot, pull.number, "oncall", line)  # written after the merge
+    assert refusal(late, line, "oncall", "the pull request is already merged") in replies(
+        bot, pull.number
+    )
+    assert len(retro_reviews(bot)) == 1
+
+
+def test_a_verbal_approval_written_before_the_merge_and_delivered_after_it_is_unconfirmed(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+    verbal = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena")
+    github_time.now = NOW + timedelta(minutes=1)
+    merge(bot, pull)
+    assert "| Verbal approvals |" not in release_run_text(bot, pull)
+
+    deliver_comment(bot, verbal)
+
+    assert reactions(bot, verbal) == [("+1", BOT)]
+    assert (
+        "| Verbal approvals | ⏳ waiting | lena (verbal, recorded by @dana at 14:32 UTC): "
+        "**unconfirmed**; @lena, approve the pull request or comment `/hotfix confirm` |   |"
     ) in release_run_text(bot, pull)
 
 

@@ -20,11 +20,9 @@ from app.handlers.commands.command import (
     Invocation,
     Refusal,
     rollback_groups,
-    shown,
     who,
 )
 from app.handlers.notices import send_to_chat
-from app.handlers.policy import evaluate_pull_request
 from app.handlers.records import BreakGlassRecord, Withdrawal, written_order
 from policies.commands import CommandError, Syntax
 from policies.config import CONFIG_PATH, ApprovalGroup
@@ -77,7 +75,7 @@ async def break_glass(invocation: Invocation, reason: str | None) -> None:
         text = glass_broken_message(glass_record.glass, number, str(invocation.pull["title"]))
         link = context.payload["comment"].get("html_url")
         await send_to_chat(context, number, f"break-glass:{glass_record.comment_id}", text, link)
-    await shown(evaluate_pull_request(context, number))
+    await invocation.show()
 
 
 def _withdraw(invocation: Invocation) -> list[TimelineEvent]:

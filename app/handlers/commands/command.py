@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic
 
+from app.github.client import timestamp
 from app.github.pulls import labels_of
 from app.github.teams import members_among
-from app.handlers.policy import read_rolled_back_hotfix
+from app.handlers.policy import evaluate_pull_request, read_rolled_back_hotfix
 from app.handlers.records import PullRecords
+from app.handlers.release.handler import release_pull_request
 from app.handlers.routing import Context
 from policies.commands import Arguments, Syntax
 from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
@@ -89,17 +91,34 @@ class Invocation:
     def head_sha(self) -> str:
         return str(self.pull["head"]["sha"])
 
+    @property
+    def written_before_merge(self) -> bool:
+        """Whether the pull request merged after the command was written: GitHub may deliver
+        a comment after the merge, and the command is then judged as of the merge."""
+        merged_at = timestamp(self.pull.get("merged_at")) if self.pull["merged"] else None
+        return merged_at is not None and self.written_at < merged_at
+
     def require_open(self) -> None:
-        """A refusal unless the pull request is open."""
+        """A refusal unless the pull request is open, or was when the command was written."""
         if self.pull["merged"]:
-            raise Refusal("the pull request is already merged")
-        if self.pull["state"] != "open":
+            if not self.written_before_merge:
+                raise Refusal("the pull request is already merged")
+        elif self.pull["state"] != "open":
             raise Refusal("the pull request is closed")
 
+    async def show(self) -> None:
+        """Show what the command recorded on the pull request's checks; on one that merged
+        after it was written, in the post-merge run as well, run again as `/hotfix confirm`
+        runs it (a retroactive review to open, a verbal approval to list and remind of)."""
+        await shown(evaluate_pull_request(self.context, self.number))
+        if self.pull["merged"]:
+            await shown(release_pull_request(self.context, self.number))
+
     async def open_severity(self) -> Governing:
-        """The severity whose rules commands follow on an open hotfix pull request, or on
-        an open rollback the rolled-back hotfix's; a refusal for any other pull request (such
-        as one that looks like a rollback, but is none and no hotfix)."""
+        """The severity whose rules commands follow on an open hotfix pull request (or one
+        merged after the command was written), or on such a rollback the rolled-back
+        hotfix's; a refusal for any other pull request (such as one that looks like a
+        rollback, but is none and no hotfix)."""
         self.require_open()
         rolled_back = await self.rolled_back()
         if rolled_back is not None:

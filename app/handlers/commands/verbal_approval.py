@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from app.handlers.commands.command import Command, Invocation, Refusal, shown, who
-from app.handlers.policy import evaluate_pull_request, reviews_of
+from app.handlers.commands.command import Command, Invocation, Refusal, who
+from app.handlers.policy import reviews_of
 from app.handlers.records import VerbalRecord
 from policies.commands import QUOTED_WORD, CommandError, Syntax, login_of
 from policies.config import CONFIG_PATH
@@ -102,7 +102,7 @@ async def record(invocation: Invocation, approver: str) -> None:
     )
     invocation.records.record_verbal(VerbalRecord(approval, invocation.comment_id))
     await invocation.records.save(invocation.context)
-    await shown(evaluate_pull_request(invocation.context, invocation.number))
+    await invocation.show()
 
 
 COMMAND = Command(

@@ -28,8 +28,8 @@ class StepStatus(StrEnum):
     BLOCKED = "blocked"  # skipped because a step it needs failed; a re-run tries again
     WAITING = "waiting"  # people have to act: review a back-merge, confirm an approval
     FAILED = "failed"
-    # Nothing for this hotfix to do, for good (say, no break-glass before the merge): the
-    # report leaves the step out.
+    # Nothing for this hotfix to do, for good (say, no incident report for its severity):
+    # the report leaves the step out.
     NOT_NEEDED = "not needed"
 
     @property
