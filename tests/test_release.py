@@ -2598,6 +2598,23 @@ def test_a_refused_report_comment_fails_the_release_check_which_says_so(bot: Bot
     assert_report(bot, pull, "success", f"All steps done for {TAG}", steps_done)
 
 
+def test_a_refused_report_comment_leaves_the_run_naming_the_configs_problem(bot: Bot) -> None:
+    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": "workflow: trunk-based\n"})
+    comments = f"/repos/acme/widgets/issues/{pull.number}/comments"
+    bot.fake.inject("POST", f"{comments}$", status=403, times=None, body={"message": REFUSAL})
+
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.comments_on(pull.number) == []
+    run = release_run(bot, pull)
+    problem = "workflow: must be 'gitflow', 'github-flow' or 'trunk' (got \"trunk-based\")"
+    assert (run.conclusion, run.output["title"]) == (
+        "failure",
+        f"Invalid .github/hotfix.yml: {problem}; the report comment could not be posted",
+    )
+    assert f"- {problem}\n" in run.output["summary"]
+
+
 def test_github_failing_on_the_report_comment_on_the_last_attempt_fails_the_release_check(
     bot: Bot, private_key_pem: str
 ) -> None:

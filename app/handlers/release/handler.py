@@ -177,6 +177,12 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
             raise
         if plan is None:
             return
+        if isinstance(plan, Report):
+            # Published outside the `try`: a report comment GitHub refuses is said on the
+            # run, which must keep naming the config's problem rather than the refusal.
+            await _publish(context, number, merge_sha, plan, reads)
+            context.log.warning("pull request #%d: %s", number, plan.output.title)
+            return
         if plan.merged_at is not None:
             production = plan.config.branches.production
             # Opened too: an evaluation writes it, but a pull request may merge before any ran.
@@ -200,10 +206,10 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
 
 async def _plan_for(
     context: Context, pull: dict[str, Any], reads: Reads, state: ReleaseState
-) -> ReleasePlan | None:
-    """What the post-merge run will do; None when there is nothing to do, or the config
-    cannot be used (reported here). The looks of the steps `state` does not keep finished
-    are started in `reads` as soon as they can be."""
+) -> ReleasePlan | Report | None:
+    """What the post-merge run will do; None when there is nothing to do, or the report to
+    publish when the config of a hotfix's merge cannot be used. The looks of the steps
+    `state` does not keep finished are started in `reads` as soon as they can be."""
     number = pull["number"]
     base = pull["base"]
     try:
@@ -211,10 +217,7 @@ async def _plan_for(
     except ConfigError as error:
         if not await _is_hotfix_merge(context, pull, reads):
             return None
-        report = config_problem_report(pull["html_url"], base["ref"], error)
-        await _publish(context, number, pull["merge_commit_sha"], report, reads)
-        context.log.warning("pull request #%d: %s", number, report.output.title)
-        return None
+        return config_problem_report(pull["html_url"], base["ref"], error)
     if not is_production_hotfix(config, pull):
         context.log.info("pull request #%d is not a hotfix merged into production", number)
         return None

@@ -50,10 +50,12 @@ async def create_tag(run: StepRun) -> StepOutcome:
             body={"ref": f"refs/tags/{tag}", "sha": tag_object.json()["sha"]},
         )
     except RequestFailed as error:
+        if error.response.status_code != 422:
+            raise
         # Made since it was looked up: by another hotfix of the same version merged at the
         # same time (their runs hold locks of their own), or by people.
         made = await github.get_optional(_tag_ref(plan.repository, tag).path)
-        if error.response.status_code != 422 or made is None:
+        if made is None:
             raise
         return await _found(run, tag, made, link)
     return StepOutcome(
