@@ -580,6 +580,27 @@ def test_a_back_merge_found_again_names_an_earlier_one_opened_since(bot: Bot) ->
     assert backmerge.body == behind_an_open_back_merge_body(second, earlier)
 
 
+def test_a_back_merge_description_people_edited_is_left_as_they_wrote_it(bot: Bot) -> None:
+    first = merged_hotfix(
+        bot,
+        hotfix_files={"app.py": "def login(): fixed\n"},
+        develop_files={"app.py": "def login(): new feature\n"},
+    )
+    second = next_hotfix(bot)
+    bot.pull_request(second.number, "closed")
+    backmerge = back_merge_of(bot, "backmerge/v1.2.5")
+    backmerge.body += "\n\nNote from @dev2: waiting for the release manager."
+    edited = backmerge.body
+    bot.pull_request(first.number, "closed")
+
+    with bot.counting() as requests:
+        rerun(bot, second)
+
+    assert backmerge.body == edited
+    edits = f"/repos/acme/widgets/issues/{backmerge.number}"
+    assert not [r for r in requests if r.method == "PATCH" and r.path == edits]
+
+
 @pytest.mark.parametrize("refusal_status", [409, 403])
 def test_protected_develop_gets_a_back_merge_pull_request(bot: Bot, refusal_status: int) -> None:
     bot.fake.protected_merge_status = refusal_status

@@ -601,7 +601,10 @@ async def _back_merge_pull(
         pull = created.json()
     else:
         pull = own
-        if (pull.get("body") or "") != body:
+        # Only a description as hotfix-bot wrote it, naming no other back-merge, gains the
+        # ones opened since: people's edits are theirs.
+        as_written = _back_merge_body(plan, refused, conflicts, not_only_versions, [], [])
+        if (pull.get("body") or "") == as_written != body:
             # The issues API edits a pull request's description as it does an issue's.
             await github.request(
                 "PATCH", f"/repos/{plan.repository}/issues/{pull['number']}", body={"body": body}
