@@ -333,10 +333,11 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
     """`hotfix-bot journal copy`: what the target lacks of the source, in one transaction."""
     journals: list[Journal] = []
     try:
-        # A source that is not there is a mistyped name, not an empty journal to copy.
+        # A source that is not there is a mistyped name, not an empty journal to copy; one
+        # of an older schema is migrated, as the server of this version would.
         for option, url, create in (("--from", source_url, False), ("--to", target_url, True)):
             try:
-                journals.append(open_journal(url, create=create))
+                journals.append(open_journal(url, create=create, upgrade=True))
             except JournalUnopenable as error:
                 print(f"hotfix-bot: {option}: {error}", file=sys.stderr)
                 return 2

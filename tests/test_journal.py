@@ -462,24 +462,19 @@ def test_a_journal_of_a_newer_schema_stops_the_command_naming_both_versions(
     assert schema_version(journal_url) == 4
 
 
-def test_a_command_that_only_looks_leaves_an_older_schema_as_it_is(
-    journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_a_command_that_only_looks_leaves_an_older_schema_as_it_is_and_a_copy_migrates_it(
+    journal_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Migrated by a look, the journal would keep the hotfix-bot that wrote it from starting
-    on it again: no going back from an upgrade tried and abandoned."""
-    open_journal(journal_url).close()
-    migrate_to(journal_url, 2)  # as the hotfix-bot before this one left it
+    on it again: no going back from an upgrade tried and abandoned. A copy moves it to this
+    version's journal, as the server of this version would."""
+    create_schema_version_2(journal_url)
     monkeypatch.setenv("DATABASE_URL", journal_url)
-    target = f"sqlite:///{journal_path(journal_url) or 'copy'}-copy.db"
 
-    refusals = [
-        (main(command), capsys.readouterr().err)
-        for command in (
-            ["deliveries"],
-            ["timers"],
-            ["journal", "copy", "--from", journal_url, "--to", target],
-        )
-    ]
+    refusals = [(main([command]), capsys.readouterr().err) for command in ("deliveries", "timers")]
 
     older = (
         "the journal's schema is version 2, older than this hotfix-bot's 3: `hotfix-bot serve` "
@@ -489,9 +484,12 @@ def test_a_command_that_only_looks_leaves_an_older_schema_as_it_is(
     assert refusals == [
         (2, f"hotfix-bot: DATABASE_URL: {older}"),
         (2, f"hotfix-bot: DATABASE_URL: {older}"),
-        (2, f"hotfix-bot: --from: {older}"),
     ]
     assert schema_version(journal_url) == 2
+
+    target = f"sqlite:///{tmp_path / 'moved.db'}"
+    assert main(["journal", "copy", "--from", journal_url, "--to", target]) == 0
+    assert (schema_version(journal_url), schema_version(target)) == (3, 3)
 
 
 def test_an_empty_file_is_no_journal_to_look_into(

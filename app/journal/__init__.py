@@ -101,19 +101,25 @@ def describe_journal(database_url: str) -> str:
 
 
 def open_journal(
-    database_url: str, *, clock: Callable[[], float] = time.time, create: bool = True
+    database_url: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    create: bool = True,
+    upgrade: bool | None = None,
 ) -> Journal:
     """The journal DATABASE_URL names; `clock` keeps its due times (tests move it). A SQLite
     file that is not there, or the journal's tables in a PostgreSQL database, are made unless
-    `create` is False (then JournalUnopenable); a PostgreSQL database is never made."""
+    `create` is False (then JournalUnopenable); a PostgreSQL database is never made. An older
+    schema is migrated when `upgrade` (by default, when `create`), else JournalUnopenable."""
+    upgrade = create if upgrade is None else upgrade
     try:
         checked_database_url(database_url)
     except ValueError as error:
         raise JournalUnopenable(str(error)) from None
     path = journal_path(database_url)
     if path is not None:
-        return open_sqlite_journal(path, clock, create=create)
+        return open_sqlite_journal(path, clock, create=create, upgrade=upgrade)
     # Imported here: the processes of a SQLite journal need not load psycopg.
     from app.journal.postgres import PostgresJournal
 
-    return PostgresJournal(database_url, clock, create=create)
+    return PostgresJournal(database_url, clock, create=create, upgrade=upgrade)

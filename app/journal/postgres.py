@@ -411,6 +411,7 @@ class PostgresJournal(SettlesDeliveries):
         *,
         lease_seconds: float = LEASE_SECONDS,
         create: bool = True,
+        upgrade: bool = True,
     ) -> None:
         """The journal in the database `database_url` names; its tables are made there unless
         `create` is False: then a database without them is JournalUnopenable, and nothing is
@@ -432,14 +433,16 @@ class PostgresJournal(SettlesDeliveries):
         self._lock_pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
         self._thread = _LoopThread()
         try:
-            self._pool = self._thread.submit(self._open(create)).result()
+            self._pool = self._thread.submit(self._open(create, upgrade)).result()
         except BaseException:
             self._thread.stop()
             raise
 
     # -- the journal's own loop ---------------------------------------------------------
 
-    async def _open(self, create: bool) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
+    async def _open(
+        self, create: bool, upgrade: bool
+    ) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
         try:
             async with await self._connect() as connection:
                 if not create and not await _has_journal(connection):
@@ -447,7 +450,7 @@ class PostgresJournal(SettlesDeliveries):
                         f"cannot open the journal at {describe_url(self._url)}: "
                         "that database holds no journal"
                     )
-                await _migrate(connection, upgrade=create)
+                await _migrate(connection, upgrade=upgrade)
         except psycopg.Error as error:
             raise JournalUnopenable(
                 f"cannot open the journal at {describe_url(self._url)}: "

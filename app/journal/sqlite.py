@@ -232,7 +232,12 @@ class SqliteJournal(SettlesDeliveries):
     BATCH_LIMIT = 1024
 
     def __init__(
-        self, path: Path, clock: Callable[[], float] = time.time, *, create: bool = True
+        self,
+        path: Path,
+        clock: Callable[[], float] = time.time,
+        *,
+        create: bool = True,
+        upgrade: bool = True,
     ) -> None:
         """The journal in `path`, made there (and its directories) unless `create` is False:
         then a `path` that does not exist is a FileNotFoundError, and nothing is made."""
@@ -251,7 +256,7 @@ class SqliteJournal(SettlesDeliveries):
         writer = self._connect()
         try:
             with self._write_turn():
-                _migrate(writer, upgrade=create)
+                _migrate(writer, upgrade=upgrade)
         except BaseException:  # a schema too new, a file that is no database
             writer.close()
             os.close(self._turns)
@@ -1006,12 +1011,16 @@ def _entry(row: tuple[object, ...]) -> JournalEntry:
 
 
 def open_sqlite_journal(
-    path: Path, clock: Callable[[], float] = time.time, *, create: bool = True
+    path: Path,
+    clock: Callable[[], float] = time.time,
+    *,
+    create: bool = True,
+    upgrade: bool = True,
 ) -> SqliteJournal:
     """The journal in `path` (made there unless `create` is False), or JournalUnopenable
     saying why there is none."""
     try:
-        return SqliteJournal(path, clock, create=create)
+        return SqliteJournal(path, clock, create=create, upgrade=upgrade)
     except (OSError, sqlite3.Error, NoJournal) as error:
         raise JournalUnopenable(f"cannot open the journal {path}: {_reason(error)}") from None
 
