@@ -163,6 +163,17 @@ def incident_report_done(
     )
 
 
+def assert_done_once_merged_back(bot: Bot, pull: FakePull, back_merge_row: str) -> None:
+    """The report of a re-run that found the back-merge done, `back_merge_row` its row: every
+    step done, the incident report given the back-merge's row in its timeline."""
+    added = incident_report_done(
+        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
+    )
+    rows = (tag_done(pull), RELEASE_DONE, back_merge_row, DELETE_DONE)
+    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
 RESOLUTION_NOTICE_DONE = row(
     "Resolution notice", "✅ done", "posted the resolution notice on the pull request"
 )
@@ -437,12 +448,7 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
         f"pull request #{backmerge.number} merged into `develop`",
         f"[#{backmerge.number}]({WEB}/pull/{backmerge.number})",
     )
-    added = incident_report_done(
-        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
-    )
-    rows = (tag_done(pull), RELEASE_DONE, merged_back, DELETE_DONE)
-    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_done_once_merged_back(bot, pull, merged_back)
     assert len(bot.repo.tags) == 1
     assert len(bot.repo.releases) == 1
     # The timeline records how it was done, and the incident report, opened while the pull
@@ -468,7 +474,7 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     rerun(bot, pull)
     assert bot.repo.comments_on(issue.number) == [continued]
     assert stored_timeline(bot, pull) == timeline
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_done_once_merged_back(bot, pull, merged_back)
 
 
 def lone_conflict_body(pull: FakePull) -> str:
@@ -651,12 +657,7 @@ def test_a_back_merge_done_by_hand_beside_its_closed_pull_request_names_no_pull_
         "✅ already done",
         f"`develop` already contains the merge commit `{merge_sha(pull)[:7]}`",
     )
-    added = incident_report_done(
-        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
-    )
-    rows = (tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
-    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_done_once_merged_back(bot, pull, already)
     [issue] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
     [continued] = bot.repo.comments_on(issue.number)
     assert continued.body.endswith(
@@ -692,12 +693,7 @@ def assert_closed_by_the_back_merge(
     )
     done = "✅ done" if how.endswith(" by hotfix-bot") else "✅ already done"
     detail = f"{how.removesuffix(' by hotfix-bot')}; closed #{backmerge.number}"
-    added = incident_report_done(
-        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
-    )
-    rows = (tag_done(pull), RELEASE_DONE, row("Back-merge", done, detail, link), DELETE_DONE)
-    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_done_once_merged_back(bot, pull, row("Back-merge", done, detail, link))
     return comment
 
 
@@ -827,12 +823,7 @@ def test_the_branch_of_a_merged_back_merge_pull_request_is_deleted(
         f"pull request #{backmerge.number} merged into `develop`",
         f"[#{backmerge.number}]({WEB}/pull/{backmerge.number})",
     )
-    added = incident_report_done(
-        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
-    )
-    rows = (tag_done(pull), RELEASE_DONE, merged_back, DELETE_DONE)
-    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_done_once_merged_back(bot, pull, merged_back)
     assert bot.repo.comments_on(backmerge.number) == []
 
 
@@ -2198,12 +2189,7 @@ def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_re
     rerun(bot, pull)
 
     assert_merged_back(bot, pull, develop_before)
-    added = incident_report_done(
-        bot, pull, detail="issue #{number} has the back-merge in its timeline now, due {due}"
-    )
-    rows = (tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    text = summary(bot, pull, *rows, record=(added, RESOLUTION_NOTICE_DONE))
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_done_once_merged_back(bot, pull, back_merge_done(bot))
 
 
 @pytest.mark.parametrize(
