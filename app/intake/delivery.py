@@ -251,13 +251,14 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
     repository = payload.get("repository")
     comment = _dict(payload.get("comment"))
     body = comment.get("body")
+    group_pull_number = _merge_group_pull_number(payload)
     return Delivery(
         id=delivery_id,
         event=event,
         action=action if isinstance(action, str) else None,
         installation_id=_int(installation.get("id")) if isinstance(installation, dict) else None,
         repository=_str(repository.get("full_name")) if isinstance(repository, dict) else None,
-        pr_number=_pr_number(payload),
+        pr_number=_pr_number(payload, group_pull_number),
         payload=payload,
         merged=_pull_request_merged(payload),
         issue_is_pull_request=_issue_is_pull_request(payload),
@@ -267,7 +268,7 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
         default_branch=(
             _str(repository.get("default_branch")) if isinstance(repository, dict) else None
         ),
-        on_merge_group=_merge_group_pull_number(payload) is not None,
+        on_merge_group=group_pull_number is not None,
     )
 
 
@@ -279,7 +280,8 @@ def _issue_is_pull_request(payload: dict[str, Any]) -> bool:
     return isinstance(_dict(payload.get("issue")).get("pull_request"), dict)
 
 
-def _pr_number(payload: dict[str, Any]) -> int | None:
+def _pr_number(payload: dict[str, Any], group_pull_number: int | None) -> int | None:
+    """`group_pull_number`: the pull request a merge group adds, for a check on its commit."""
     # A timer that came due (app/journal/timers.py) names its pull request as `timer.number`.
     for key in ("pull_request", "timer"):
         item = payload.get(key)
@@ -287,7 +289,6 @@ def _pr_number(payload: dict[str, Any]) -> int | None:
             return _int(item.get("number"))
     if _issue_is_pull_request(payload):  # a comment on a pull request's conversation
         return _int(payload["issue"].get("number"))
-    group_pull_number = _merge_group_pull_number(payload)
     if group_pull_number is not None:  # a check on a merge group's commit: its pull request
         return group_pull_number
     for key in ("check_run", "check_suite"):
