@@ -3,9 +3,11 @@
 The `hotfix-policy` evaluation schedules them (app/handlers/policy.py); here they fire. Each
 first evaluates the pull request again, as it is now: a timer whose reason has gone (the
 pull request merged or closed) does nothing more. An escalation step that cannot be sent
-for a reason that may pass (the pull request of another severity now, the step not in its
-config now, the config unusable) is forgotten, so that the next evaluation that finds the
-step due schedules it again, and it is sent then, once.
+for a reason that may pass (the pull request closed, which may be reopened, or of another
+severity now, the step not in its config now, the config unusable) is forgotten, so that
+the next evaluation that finds the step due schedules it again, and it is sent then, once.
+Only an open pull request's evaluation schedules: a step forgotten while its pull request
+is closed stays so until it is reopened.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from app.handlers import timeline
 from app.handlers.check_output import escalation_comment
 from app.handlers.notices import send_timer_notice
-from app.handlers.policy import evaluate_pull_request
+from app.handlers.policy import Evaluation, NotOpen, evaluate_pull_request
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
 from policies.clock import escalation_step, hotfix_policy, mentions
@@ -36,8 +38,11 @@ async def on_escalation(context: Context) -> None:
     request is open, unmerged and still of the step's severity."""
     timer = FiredTimer.of(context.delivery)
     evaluation = await evaluate_pull_request(context, timer.number)
-    if evaluation is None:
-        return  # merged or closed: the evaluation said so
+    if evaluation is NotOpen.MERGED:
+        return  # spent: there is nothing left to remind of
+    if evaluation is NotOpen.CLOSED:
+        await _not_sent(context, timer, "the pull request is closed now")
+        return
     config, facts, verdict = evaluation.config, evaluation.facts, evaluation.verdict
     severity = timer.data["severity"]
     if config is None:
@@ -95,7 +100,7 @@ async def on_config_recheck(context: Context) -> None:
     again, due already, once the config can be used; else look again later."""
     timer = FiredTimer.of(context.delivery)
     evaluation = await evaluate_pull_request(context, timer.number)
-    if evaluation is not None and evaluation.config is None:
+    if isinstance(evaluation, Evaluation) and evaluation.config is None:
         await _recheck_config(context, timer, timer.data["recheck"] + 1)
 
 

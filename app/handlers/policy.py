@@ -22,7 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from enum import IntEnum
+from enum import Enum, IntEnum
 from typing import Any
 
 from app.github.client import InstallationClient, path_part, timestamp
@@ -125,14 +125,21 @@ async def _record(context: Context, evaluation: Evaluation) -> None:
 ApprovalsJudged = Callable[[Evaluation], Awaitable[None]]
 
 
-async def evaluate_pull_request(context: Context, number: int) -> Evaluation | None:
-    """Evaluate pull request `number` and write its check run; None when it is not open."""
+class NotOpen(Enum):
+    """What became of a pull request that is not open, and so was not evaluated."""
+
+    MERGED = "merged"
+    CLOSED = "closed"  # without a merge: it may be reopened
+
+
+async def evaluate_pull_request(context: Context, number: int) -> Evaluation | NotOpen:
+    """Evaluate pull request `number` and write its check run, when it is open."""
     async with reading_ahead() as reads:
         _read_what_the_delivery_names(context, reads, number)
         return await _evaluate(context, number, reads)
 
 
-async def _evaluate(context: Context, number: int, reads: Reads) -> Evaluation | None:
+async def _evaluate(context: Context, number: int, reads: Reads) -> Evaluation | NotOpen:
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     requested: list[RequestOutcome] = []
@@ -145,7 +152,8 @@ async def _evaluate(context: Context, number: int, reads: Reads) -> Evaluation |
         pull, reviews, records = await read_pull_request(context, number)
         now = datetime.fromtimestamp(context.clock(), UTC)
         if pull["state"] != "open":
-            if pull.get("merged"):
+            not_open = NotOpen.MERGED if pull.get("merged") else NotOpen.CLOSED
+            if not_open is NotOpen.MERGED:
                 # A review queued behind the merge still belongs in the incident's timeline;
                 # one submitted after it let nothing merge, and is left out of it.
                 merged_at = timestamp(pull.get("merged_at"))
@@ -154,8 +162,8 @@ async def _evaluate(context: Context, number: int, reads: Reads) -> Evaluation |
                     context,
                     await policy_evaluation(github, repository, pull, before, records, now, reads),
                 )
-            context.log.info("pull request #%d is %s; nothing to check", number, pull["state"])
-            return None
+            context.log.info("pull request #%d is %s; nothing to check", number, not_open.value)
+            return not_open
         head_sha = pull["head"]["sha"]
         evaluation = await policy_evaluation(
             github, repository, pull, reviews, records, now, reads, keep_the_clock
