@@ -477,6 +477,16 @@ class FakeRepo:
         pull.closed_at = pull.updated_at = self.site.now()
 
     @locked
+    def reopen_pull(self, pull_number: int) -> None:
+        """Reopen a pull request closed without a merge, as its page's button does."""
+        pull = self.pulls[pull_number]
+        if pull.state != "closed" or pull.merged:
+            raise ValueError(f"pull request #{pull_number} is not closed without a merge")
+        pull.state = "open"
+        pull.closed_at = None
+        pull.updated_at = self.site.now()
+
+    @locked
     def edit_pull(self, number: int, title: str, body: str) -> FakePull:
         """Pull request `number` with its title and description as its page's edit leaves
         them."""

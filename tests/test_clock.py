@@ -226,6 +226,20 @@ def p0_reminder(open_for: str, left: str) -> str:
     )
 
 
+def timer_runs(bot: Bot) -> list[tuple[str, str]]:
+    """Each run of a timer, first first: its delivery's id and status."""
+    return [(e.id, e.status) for e in reversed(bot.journal.recent()) if e.event == "timer"]
+
+
+def escalation_steps(bot: Bot) -> dict[str, tuple[str, int]]:
+    """Each escalation step's timer: its status, and how often it was scheduled again."""
+    return {
+        e.timer.id: (e.status, e.rearmed)
+        for e in bot.journal.timers()
+        if e.timer.kind == "escalation"
+    }
+
+
 def test_a_step_that_came_while_the_pull_request_was_of_another_severity_is_sent_when_it_is_again(
     clocked_bot: Bot,
 ) -> None:
@@ -252,23 +266,102 @@ def test_a_step_that_came_while_the_pull_request_was_of_another_severity_is_sent
     assert forgotten == (P0_STEP, "forgotten")
     assert notices(bot, pull, P0_STEP) == sent
     assert notices(bot, pull, "escalation:acme/widgets#1:P1:30m") == []
-    fired = [(e.id, e.status) for e in reversed(bot.journal.recent()) if e.event == "timer"]
-    assert fired == [
+    assert timer_runs(bot) == [
         (P0_STEP, "done"),
         (f"{P0_STEP}#2", "done"),
         ("escalation:acme/widgets#1:P1:30m", "done"),
     ]
-    steps = {
-        e.timer.id: (e.status, e.rearmed)
-        for e in bot.journal.timers()
-        if e.timer.kind == "escalation"
-    }
-    assert steps == {
+    assert escalation_steps(bot) == {
         P0_STEP: ("fired", 1),
         "escalation:acme/widgets#1:P1:30m": ("forgotten", 0),
         "escalation:acme/widgets#1:P0:4h": ("scheduled", 0),
         "escalation:acme/widgets#1:P1:2h": ("scheduled", 0),
     }
+
+
+P0_LAST_STEP = "escalation:acme/widgets#1:P0:4h"
+P0_OVERDUE = "overdue:acme/widgets#1:P0:2h"
+
+
+def close(bot: Bot, pull: FakePull) -> None:
+    bot.repo.close_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+
+
+def reopen(bot: Bot, pull: FakePull) -> None:
+    bot.repo.reopen_pull(pull.number)
+    bot.pull_request(pull.number, "reopened")
+
+
+def test_a_step_that_came_while_the_pull_request_was_closed_is_sent_at_the_reopening_once(
+    clocked_bot: Bot,
+) -> None:
+    """Closed, it may be reopened: the step is not spent by coming then. Once sent it is
+    spent, however often the pull request is closed and reopened, and the merge spends the
+    steps still to come."""
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    pull = open_p0(bot)
+    bot.advance(10 * MINUTE)
+    close(bot, pull)
+    bot.advance(10 * MINUTE)  # the step came at 15m, while closed
+    while_closed = notices(bot, pull, P0_STEP)
+    steps_while_closed = escalation_steps(bot)
+
+    reopen(bot, pull)  # at 20m
+    sent = notices(bot, pull, P0_STEP)
+    bot.advance(MINUTE)
+    close(bot, pull)
+    bot.advance(MINUTE)
+    reopen(bot, pull)
+    bot.advance(MINUTE)
+    bot.repo.merge_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+    bot.advance(4 * HOUR)  # the 4h step comes after the merge
+
+    assert while_closed == []
+    # At once, and on time from the reopening: nothing says it is late.
+    assert sent == [p0_reminder("20m", "1h40m")]
+    assert notices(bot, pull, P0_STEP) == sent
+    assert notices(bot, pull, P0_LAST_STEP) == []
+    assert steps_while_closed == {P0_STEP: ("forgotten", 0), P0_LAST_STEP: ("scheduled", 0)}
+    assert [run for run in timer_runs(bot) if run[0].startswith("escalation:")] == [
+        (P0_STEP, "done"),
+        (f"{P0_STEP}#2", "done"),
+        (P0_LAST_STEP, "done"),
+    ]
+    assert escalation_steps(bot) == {P0_STEP: ("fired", 1), P0_LAST_STEP: ("fired", 0)}
+
+
+def test_a_pull_request_closed_for_good_sends_nothing_and_its_steps_wait_for_a_reopening(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    pull = open_p0(bot)
+    bot.advance(10 * MINUTE)
+    close(bot, pull)
+    bot.advance(2 * DAY)  # every timer came, while closed
+    approve(bot, pull, "lead")  # evaluated: closed, it schedules nothing
+    bot.advance(2 * DAY)
+    runs_while_closed = timer_runs(bot)
+    steps_while_closed = escalation_steps(bot)
+    comments_while_closed = len(bot.repo.comments_on(pull.number))
+
+    reopen(bot, pull)  # 4 days and 10 minutes after the opening
+    bot.advance(MINUTE)
+
+    assert runs_while_closed == [(P0_STEP, "done"), (P0_OVERDUE, "done"), (P0_LAST_STEP, "done")]
+    assert comments_while_closed == 1  # the P0 alert, at the opening
+    overdue = (
+        "this **P0** hotfix has been open for **4d10m**. Deadline 2026-12-04 22:30 UTC "
+        "(2h after opening): **overdue by 3d22h10m**.\n\n"
+        "`hotfix-policy`: Overdue: Waiting for approval: On-call Manager"
+    )
+    assert notices(bot, pull, P0_STEP) == [f"@acme/on-call-managers: {overdue}"]
+    assert notices(bot, pull, P0_LAST_STEP) == [f"@acme/on-call-managers @dev: {overdue}"]
+    assert timer_runs(bot)[3:] == [(f"{P0_STEP}#2", "done"), (f"{P0_LAST_STEP}#2", "done")]
+    assert steps_while_closed == {P0_STEP: ("forgotten", 0), P0_LAST_STEP: ("forgotten", 0)}
 
 
 RECHECK = "config-recheck"
