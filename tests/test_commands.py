@@ -223,6 +223,13 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
         ),
         (
             "P0",
+            "mallory",
+            "/hotfix verbal-approval @lena",
+            "recording a verbal approval needs write access to acme/widgets, and mallory has no "
+            "access",
+        ),
+        (
+            "P0",
             "dana",
             "/hotfix verbal-approval @DEV",
             "DEV opened this pull request, and the author's approval never counts",
@@ -273,6 +280,7 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
     ],
     ids=[
         "no write access",
+        "no access at all",
         "for the author",
         "for someone in no approval group",
         "a severity without verbal approvals",

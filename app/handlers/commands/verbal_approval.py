@@ -61,9 +61,11 @@ async def permitted(invocation: Invocation, _: str) -> None:
     )
     access = str(answer["permission"]) if answer is not None else "none"
     if access not in WRITE_ACCESS:
+        # GitHub says `none` for someone who is no collaborator.
+        has = "no" if access == "none" else access
         raise Refusal(
             f"recording a verbal approval needs write access to {context.repository}, and "
-            f"{commenter} has {access} access"
+            f"{commenter} has {has} access"
         )
 
 
