@@ -13,7 +13,7 @@ from policies.evaluate import Verdict
 from policies.facts import BreakGlass, PullRequestFacts
 from policies.notices import pull_request_values
 from policies.timeline import TimelineEvent, key_rows
-from policies.wording import cell, duration_words, join_words, when
+from policies.wording import cell, duration_words, join_words, title_of, when
 
 # The hotfix procedures' alert is for production down; their resolution notice closes a P0 or
 # a P1 incident.
@@ -23,7 +23,7 @@ RESOLVED_SEVERITIES = frozenset({"P0", "P1"})
 
 def report_title(title: str) -> str:
     """The report issue's title, from the pull request's."""
-    return f"Incident report: {title}"
+    return title_of("Incident report: ", title)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,16 @@ def shortened(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# GitHub refuses an issue or pull request title longer than this.
+TITLE_LIMIT = 256
+
+
+def title_of(prefix: str, title: str) -> str:
+    """An issue title made of `prefix` and a pull request's `title`, which may already be as
+    long as GitHub allows: the pull request's part is cut to fit."""
+    return shortened(f"{prefix}{title}", TITLE_LIMIT)
+
+
 def join_words(words: Sequence[str], conjunction: str = "and") -> str:
     """`A`, `A and B`, `A, B and C` (or `A, B or C`)."""
     if len(words) <= 1:

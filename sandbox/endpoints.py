@@ -131,7 +131,7 @@ def list_pulls(call: Call) -> Reply:
 
 def create_pull(call: Call) -> Reply:
     repo = call.repo
-    title = call.field("title", str, "PullRequest")
+    title = _title_checked("PullRequest", call.field("title", str, "PullRequest"))
     base = call.field("base", str, "PullRequest")
     head = call.field("head", str, "PullRequest").split(":")[-1]
     if base not in repo.branches:
@@ -157,9 +157,23 @@ def create_pull(call: Call) -> Reply:
     return Reply(201, shapes.pull_request(call.fake, repo, pull))
 
 
-def _custom_error(resource: str, message: str) -> ApiError:
+def _custom_error(resource: str, message: str, field_name: str | None = None) -> ApiError:
     error = {"resource": resource, "code": "custom", "message": message}
+    if field_name is not None:
+        error["field"] = field_name
     return ApiError(422, "Validation Failed", errors=[error])
+
+
+# GitHub refuses longer titles of issues and pull requests.
+_TITLE_LIMIT = 256
+
+
+def _title_checked(resource: str, title: str) -> str:
+    if len(title) > _TITLE_LIMIT:
+        raise _custom_error(
+            resource, f"title is too long (maximum is {_TITLE_LIMIT} characters)", "title"
+        )
+    return title
 
 
 def list_reviews(call: Call) -> Reply:
@@ -719,6 +733,7 @@ def create_issue(call: Call) -> Reply:
     title = call.body.get("title") if isinstance(call.body, dict) else None
     if not isinstance(title, str | int) or isinstance(title, bool) or str(title) == "":
         raise validation_failed("Issue", "title", "missing_field")
+    _title_checked("Issue", str(title))
     assignees = call.optional("assignees", list, [])
     if repo.drops_assignees:
         assignees = []
@@ -757,6 +772,7 @@ def update_issue(call: Call) -> Reply:
         return Reply(200, shapes.issue(call.fake, repo, pull))
     issue = repo.issues[number]
     title, body = call.optional("title", str, issue.title), call.optional("body", str, issue.body)
+    _title_checked("Issue", title)
     issue = repo.edit_issue(issue.number, title, body)
     return Reply(200, shapes.issue(call.fake, repo, issue))
 

@@ -682,6 +682,25 @@ def test_a_break_glass_is_in_the_timeline_and_the_report_names_its_retroactive_r
     ]
 
 
+def test_the_issues_of_a_pull_request_titled_as_long_as_github_allows_are_cut_to_fit(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    longest = "Fix " + "x" * 252  # the 256 characters GitHub takes for a title
+    bot.repo.edit_pull(pull.number, longest, pull.body)
+    command(bot, pull, "lead", "/hotfix break-glass checkout is down")
+    merge(bot, pull, back_merge_last=True)
+
+    titles = sorted(issue.title for issue in bot.repo.issues.values())
+    assert titles == [
+        "Incident report: Fix " + "x" * 234 + "…",
+        "Retroactive review: Fix " + "x" * 231 + "…",
+    ]
+    assert [len(title) for title in titles] == [256, 256]
+
+
 def relabelled_p1(bot: Bot, pull: FakePull) -> None:
     """P0 hotfix `pull` turns out to be a P1: a severity that names no `break_glass` and takes
     no verbal approvals, whose approval groups are Engineering Lead and Product Manager."""

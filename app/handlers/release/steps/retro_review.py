@@ -24,6 +24,7 @@ from app.handlers.release.step import (
 )
 from policies.config import ApprovalGroup
 from policies.rules.approvals import rollback_need
+from policies.wording import title_of
 
 LABEL = "hotfix-retro-review"
 
@@ -33,7 +34,7 @@ def _marker(plan: ReleasePlan) -> str:
 
 
 def _title(plan: ReleasePlan) -> str:
-    return f"Retroactive review: {plan.title}"
+    return title_of("Retroactive review: ", plan.title)
 
 
 async def open_retro_review(run: StepRun) -> StepOutcome:
