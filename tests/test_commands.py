@@ -1034,6 +1034,31 @@ def test_a_verbal_approval_written_before_the_merge_and_delivered_after_it_is_un
     ) in release_run_text(bot, pull)
 
 
+def test_a_confirmation_written_before_the_merge_and_delivered_after_it_is_refused(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
+    line = "/hotfix confirm"
+    early = bot.repo.add_comment(pull.number, "lena", line)
+    github_time.now = NOW + timedelta(minutes=1)
+    merge(bot, pull)
+
+    deliver_comment(bot, early)
+
+    assert reactions(bot, early) == []
+    assert refusal(
+        early,
+        line,
+        "lena",
+        "a verbal approval is confirmed after the merge, and this pull request is not merged yet",
+    ) in replies(bot, pull.number)
+    assert (
+        "| Verbal approvals | ⏳ waiting | lena (verbal, recorded by @dana at 14:32 UTC): "
+        "**unconfirmed**; @lena, approve the pull request or comment `/hotfix confirm` |   |"
+    ) in release_run_text(bot, pull)
+
+
 def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bot) -> None:
     pull = open_p0_hotfix(bot)
     command(bot, pull.number, "dana", "/hotfix verbal-approval @lead")
