@@ -64,9 +64,11 @@ def command_line(body: str) -> str:
 
 def parse(body: str, syntaxes: Sequence[Syntax[Any]]) -> Parsed[Any] | ParseError:
     line = command_line(body)
-    name, _, rest = line.removeprefix(PREFIX.strip()).strip().partition(" ")
-    if not name:
+    # Any whitespace ends the name, as it separates the arguments (a tab, a no-break space).
+    words = line.removeprefix(PREFIX.strip()).split(maxsplit=1)
+    if not words:
         return ParseError(line, "it names no command")
+    name, rest = words[0], "".join(words[1:])
     syntax = next((s for s in syntaxes if s.name == name.casefold()), None)
     if syntax is None:
         return ParseError(line, f"`{shortened(name, QUOTED_WORD)}` is not a hotfix-bot command")

@@ -461,7 +461,7 @@ def test_a_command_carried_out_whose_check_cannot_be_updated_says_so_not_that_it
         f"{bot.policy_run(pull.head_sha).id}: Resource not accessible by integration"
     )
     reply = (
-        f"<!-- hotfix-bot failure reply to comment {recorded.id} -->\n"
+        f"<!-- hotfix-bot carried-out reply to comment {recorded.id} -->\n"
         f"> `{line}`\n\n@dana, hotfix-bot recorded this, but could not update the pull "
         f"request's checks with it: {github_said}.\n\n"
         "They show it at the pull request's next event, or when the check is re-run."
@@ -477,6 +477,142 @@ def test_a_command_carried_out_whose_check_cannot_be_updated_says_so_not_that_it
     forbidden.times = forbidden.hits
     bot.pull_request(pull.number, "labeled")  # the pull request's next event
     assert "lena (verbal, recorded by @dana at 14:32 UTC)" in approvals_row(bot, pull)
+
+
+def carried_out_reply(comment: FakeComment, line: str, commenter: str, github_said: str) -> str:
+    """The reply to `comment`, carried out, when GitHub refused its `+1` reaction."""
+    return (
+        f"<!-- hotfix-bot carried-out reply to comment {comment.id} -->\n"
+        f"> `{line}`\n\n@{commenter}, hotfix-bot carried this out, but could not add the `+1` "
+        f"reaction that says so: {github_said}.\n\nThere is no need to post the command again."
+    )
+
+
+def reaction_path(comment: FakeComment) -> str:
+    return f"POST /repos/acme/widgets/issues/comments/{comment.id}/reactions"
+
+
+@pytest.mark.parametrize(
+    ("status", "message"), [(403, "Resource not accessible by integration"), (502, "Bad Gateway")]
+)
+def test_a_command_carried_out_whose_reaction_github_refuses_is_answered_by_a_reply(
+    bot: Bot, status: int, message: str
+) -> None:
+    """Not tried again for its answer, even on an error that may pass: it is carried out."""
+    pull = open_p0_hotfix(bot)
+    bot.fake.inject("POST", r"/reactions$", status=status, times=None, body={"message": message})
+    line = "/hotfix break-glass checkout is down"
+
+    broke = command(bot, pull.number, "lead", line)
+
+    github_said = f"GitHub answered {status} to {reaction_path(broke)}: {message}"
+    reply = carried_out_reply(broke, line, "lead", github_said)
+    assert (replies(bot, pull.number), reactions(bot, broke)) == ([reply], [])
+    assert bot.policy_run(pull.head_sha).output["title"] == "Break-glass by @lead: checkout is down"
+    entry = command_delivery(bot)
+    assert (entry.status, entry.attempts) == ("done", 1)
+
+    # Kept answered: GitHub delivering it again neither carries it out nor replies again.
+    with bot.counting() as requests:
+        bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, broke.id))
+    assert (replies(bot, pull.number), requests) == ([reply], [])
+
+
+def test_a_command_carried_out_when_run_again_after_its_failure_reply_is_answered_anew(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    refusal_body = {"message": "Resource not accessible by integration"}
+    forbidden = bot.fake.inject(
+        "GET", r"/teams/engineering-leads/members$", status=403, times=None, body=refusal_body
+    )
+    line = "/hotfix break-glass checkout is down"
+    broke = command(bot, pull.number, "lead", line)
+    [failure] = replies(bot, pull.number)
+    forbidden.times = forbidden.hits  # the App may read the team now, not react
+    bot.fake.inject("POST", r"/reactions$", status=403, times=None, body=refusal_body)
+
+    asyncio.run(bot.journal.redeliver(command_delivery(bot).id))  # `hotfix-bot redeliver`
+    bot.settle()
+
+    github_said = f"GitHub answered 403 to {reaction_path(broke)}: {refusal_body['message']}"
+    assert replies(bot, pull.number) == [
+        failure,
+        carried_out_reply(broke, line, "lead", github_said),
+    ]
+
+
+def test_a_command_whose_comment_is_deleted_before_its_reaction_is_answered_on_the_pull_request(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    line = "/hotfix verbal-approval @lena on the bridge call"
+    deleted = bot.repo.add_comment(pull.number, "dana", line)
+    event = bot.fake.issue_comment_event(bot.repo, deleted.id)
+    del bot.repo.comments[deleted.id]
+
+    bot.deliver("issue_comment", event)
+
+    github_said = f"GitHub answered 404 to {reaction_path(deleted)}: Not Found"
+    assert replies(bot, pull.number) == [carried_out_reply(deleted, line, "dana", github_said)]
+    assert "lena (verbal, recorded by @dana at 14:32 UTC)" in approvals_row(bot, pull)
+    assert command_delivery(bot).status == "done"
+
+
+def test_a_command_carried_out_that_github_lets_nobody_answer_fails_its_delivery_once(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    bot.fake.inject("POST", r"/reactions$", status=502, times=None)
+    posting = bot.fake.inject("POST", r"/issues/[0-9]+/comments$", status=502, times=None)
+
+    broke = command(bot, pull.number, "lead", "/hotfix break-glass checkout is down")
+
+    assert (replies(bot, pull.number), reactions(bot, broke)) == ([], [])
+    assert bot.policy_run(pull.head_sha).output["title"] == "Break-glass by @lead: checkout is down"
+    entry = command_delivery(bot)
+    assert (entry.status, entry.attempts, entry.last_error) == (
+        "failed",
+        1,
+        "Unanswered: carried out, but GitHub refused both its +1 reaction (GitHub answered 502 "
+        f"to {reaction_path(broke)}: Bad Gateway) and the reply saying so (GitHub answered 502 "
+        f"to POST /repos/acme/widgets/issues/{pull.number}/comments: Bad Gateway)",
+    )
+
+    # Kept answered: running it again carries nothing out again.
+    posting.times = posting.hits
+    with bot.counting() as requests:
+        asyncio.run(bot.journal.redeliver(entry.id))
+        bot.settle()
+    assert (replies(bot, pull.number), requests) == ([], [])
+
+
+def test_a_command_whose_check_and_reaction_github_refuses_is_answered_by_one_reply(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    refusal_body = {"message": "Resource not accessible by integration"}
+    bot.fake.inject("PATCH", r"/check-runs/[0-9]+$", status=403, times=None, body=refusal_body)
+    bot.fake.inject("POST", r"/reactions$", status=403, times=None, body=refusal_body)
+    line = "/hotfix verbal-approval @lena"
+
+    recorded = command(bot, pull.number, "dana", line)
+
+    github_said = (
+        f"GitHub answered 403 to PATCH /repos/acme/widgets/check-runs/"
+        f"{bot.policy_run(pull.head_sha).id}: Resource not accessible by integration"
+    )
+    assert (replies(bot, pull.number), reactions(bot, recorded)) == (
+        [
+            f"<!-- hotfix-bot carried-out reply to comment {recorded.id} -->\n"
+            f"> `{line}`\n\n@dana, hotfix-bot recorded this, but could not update the pull "
+            f"request's checks with it: {github_said}.\n\n"
+            "They show it at the pull request's next event, or when the check is re-run."
+        ],
+        [],
+    )
+    entry = command_delivery(bot)
+    assert (entry.status, entry.last_error) == ("failed", github_said)
 
 
 def test_github_failing_is_retried_unanswered_and_answered_when_still_failing_at_the_last(
@@ -1036,6 +1172,31 @@ def test_a_verbal_approval_written_before_the_merge_and_delivered_after_it_is_un
     deliver_comment(bot, verbal)
 
     assert reactions(bot, verbal) == [("+1", BOT)]
+    assert (
+        "| Verbal approvals | ⏳ waiting | lena (verbal, recorded by @dana at 14:32 UTC): "
+        "**unconfirmed**; @lena, approve the pull request or comment `/hotfix confirm` |   |"
+    ) in release_run_text(bot, pull)
+
+
+def test_a_confirmation_written_before_the_merge_and_delivered_after_it_is_refused(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
+    line = "/hotfix confirm"
+    early = bot.repo.add_comment(pull.number, "lena", line)
+    github_time.now = NOW + timedelta(minutes=1)
+    merge(bot, pull)
+
+    deliver_comment(bot, early)
+
+    assert reactions(bot, early) == []
+    assert refusal(
+        early,
+        line,
+        "lena",
+        "a verbal approval is confirmed after the merge, and this pull request is not merged yet",
+    ) in replies(bot, pull.number)
     assert (
         "| Verbal approvals | ⏳ waiting | lena (verbal, recorded by @dana at 14:32 UTC): "
         "**unconfirmed**; @lena, approve the pull request or comment `/hotfix confirm` |   |"

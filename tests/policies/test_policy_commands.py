@@ -52,6 +52,13 @@ def test_a_command_is_its_first_line_read_against_the_syntaxes() -> None:
     assert parsed == Parsed(GREET, "Lena", "/hotfix greet @Lena  thanks on the call")
 
 
+@pytest.mark.parametrize("space", ["\t", "\u00a0", "\t "])
+def test_any_whitespace_ends_the_command_s_name(space: str) -> None:
+    line = f"/hotfix greet{space}@lena on the call"
+
+    assert parse(line, SYNTAXES) == Parsed(GREET, "lena", line)
+
+
 def test_command_names_ignore_case() -> None:
     parsed = parse("/hotfix PING loudly", SYNTAXES)
     assert isinstance(parsed, Parsed)

@@ -25,7 +25,8 @@ async def permitted(invocation: Invocation, _: None) -> None:
 
 
 async def confirm(invocation: Invocation, _: None) -> None:
-    if not invocation.pull["merged"]:
+    # Judged as when written: one written before the merge and delivered after it was not.
+    if not invocation.pull["merged"] or invocation.written_before_merge:
         raise Refusal(
             "a verbal approval is confirmed after the merge, and this pull request is not "
             "merged yet"

@@ -7,6 +7,10 @@ once: its id is kept in the state store once it is answered, so a redelivery or 
 finds it answered; everything before that is safe to repeat after a crash or a retry (a
 reply is found again by its hidden line, a reaction GitHub keeps once).
 
+A command carried out stays answered as such whatever GitHub refuses afterwards: when its
+check runs could not show it, or GitHub refused the reaction, a reply says it was carried out
+(and what GitHub answered), and the command is not carried out again for its answer.
+
 A command an error stops for good (one that will not pass, or one still there on the
 delivery's last attempt) is answered too: a reply saying it could not be carried out, why,
 and what to do. It is not kept answered: the delivery is recorded failed, and running it
@@ -37,6 +41,10 @@ from policies.config import CONFIG_PATH, ConfigError
 from policies.wording import fence_for, shortened
 
 ACTIONS = ("created",)  # an edited comment is not a command
+# The kinds of reply that an error makes, each with its own hidden line: a command carried
+# out after one that could not be (`hotfix-bot redeliver`) is still answered.
+NOT_CARRIED_OUT = "failure reply"
+CARRIED_OUT = "carried-out reply"
 
 
 def is_command(delivery: Delivery) -> bool:
@@ -58,32 +66,85 @@ async def on_command(context: Context) -> None:
         context.log.info("comment %s was answered before; nothing to do", comment["id"])
         return
     parsed = parse(comment["body"], [command.syntax for command in COMMANDS])
+    not_shown: Exception | None = None
     try:
         if isinstance(parsed, ParseError):
             raise Refusal(parsed.reason)
         await _carry_out(context, number, comment, parsed)
     except Refusal as refusal:
         await _refuse(context, number, comment, str(refusal))
-        outcome = f"refused: {refusal}"
-    except NotShown as not_shown:
-        error = not_shown.error
-        if _retried(context, error):
-            raise error from None
-        # Carried out: answered as such, with what did not show it, and kept answered (the
-        # next evaluation or a re-run of the check shows what it recorded).
-        await _react(context, comment["id"])
-        await _report_failure(context, number, comment, error, _not_shown(context, error))
-        await context.state.set_state(answered_key, f"carried out, not shown: {describe(error)}")
-        raise error from None
+        await _keep_answered(context, answered_key, comment, f"refused: {refusal}")
+        return
+    except NotShown as stopped_showing:
+        not_shown = stopped_showing.error
+        if _retried(context, not_shown):
+            raise not_shown from None
     except Exception as error:
         if not _retried(context, error):
-            await _report_failure(context, number, comment, error, _not_carried_out(context, error))
+            await _report_failure(
+                context, number, comment, error, NOT_CARRIED_OUT, _not_carried_out(context, error)
+            )
         raise  # the worker tries the delivery again, or records it failed
-    else:
-        await _react(context, comment["id"])
-        outcome = "carried out"
+    # Carried out (and shown, or no longer tried again to be): answered as such and kept
+    # answered, whatever GitHub refuses now. The next evaluation or a re-run of the check
+    # shows what it recorded; carrying it out again for its answer would add nothing, only
+    # hold back the pull request's later deliveries.
+    unanswered = await _answer_carried_out(context, number, comment, not_shown)
+    outcome = "carried out"
+    if not_shown is not None:
+        outcome += f", not shown: {describe(not_shown)}"
+    if unanswered is not None:
+        outcome += f", unanswered: {unanswered}"
+    await _keep_answered(context, answered_key, comment, outcome)
+    if not_shown is not None:
+        raise not_shown
+    if unanswered is not None:
+        raise Unanswered(f"carried out, but {unanswered}")
+
+
+class Unanswered(Exception):
+    """A command carried out that GitHub let hotfix-bot answer neither with its reaction nor
+    with a reply. Of no kind that may pass: its delivery is recorded failed saying so, not
+    tried again, as the command is kept answered."""
+
+
+async def _keep_answered(
+    context: Context, answered_key: str, comment: dict[str, Any], outcome: str
+) -> None:
     await context.state.set_state(answered_key, outcome)
     context.log.info("command %r %s", command_line(comment["body"]), outcome)
+
+
+async def _answer_carried_out(
+    context: Context, number: int, comment: dict[str, Any], not_shown: Exception | None
+) -> str | None:
+    """The `+1` on the comment, and a reply when the checks could not show what the command
+    recorded (`not_shown`) or when GitHub refused the reaction: either way the commenter
+    learns that it was carried out. What kept them from any answer, when GitHub refused the
+    reply too."""
+    refused: Exception | None = None
+    try:
+        await _react(context, comment["id"])
+    except Exception as error:
+        refused = error
+    if not_shown is not None:
+        if refused is not None:  # its reply says that the command was carried out
+            context.log.warning("the +1 reaction was refused: %s", describe(refused))
+        await _report_failure(
+            context, number, comment, not_shown, CARRIED_OUT, _not_shown(context, not_shown)
+        )
+        return None
+    if refused is None:
+        return None
+    reply_error = await _report_failure(
+        context, number, comment, refused, CARRIED_OUT, _reaction_refused(context, refused)
+    )
+    if reply_error is None:
+        return None
+    return (
+        f"GitHub refused both its +1 reaction ({describe(refused)}) and the reply saying so "
+        f"({describe(reply_error)})"
+    )
 
 
 async def _carry_out(
@@ -134,19 +195,26 @@ async def _refuse(context: Context, number: int, comment: dict[str, Any], reason
 
 
 async def _report_failure(
-    context: Context, number: int, comment: dict[str, Any], error: Exception, answer: str
-) -> None:
-    """Say what `error` stopped, once the worker will not try it again. A reply refused as
-    well (an installation whose access was revoked refuses both) is logged: the error that
-    stopped the command stays the delivery's cause."""
+    context: Context,
+    number: int,
+    comment: dict[str, Any],
+    error: Exception,
+    kind: str,
+    answer: str,
+) -> Exception | None:
+    """Say in a reply (`answer`, of its `kind`) what `error` stopped, the command or its
+    answer, once the worker will not try it again. A reply refused as well (an installation
+    whose access was revoked refuses both) is logged and returned: `error` stays the cause."""
     try:
-        await _reply(context, number, comment, "failure reply", answer)
+        await _reply(context, number, comment, kind, answer)
     except Exception as reply_error:
         context.log.warning(
             "%s; the reply saying so could not be posted: %s",
             describe(error),
             describe(reply_error),
         )
+        return reply_error
+    return None
 
 
 def _retried(context: Context, error: Exception) -> bool:
@@ -174,6 +242,13 @@ def _not_shown(context: Context, error: Exception) -> str:
         "recorded this, but could not update the pull request's checks with it: "
         f"{_reason(context, error)}.\n\n"
         "They show it at the pull request's next event, or when the check is re-run."
+    )
+
+
+def _reaction_refused(context: Context, error: Exception) -> str:
+    return (
+        f"carried this out, but could not add the `+1` reaction that says so: "
+        f"{_reason(context, error)}.\n\nThere is no need to post the command again."
     )
 
 
