@@ -180,6 +180,7 @@ RESOLUTION_NOTICE_DONE = row(
 
 
 OPENED = "opened issue #{number} (assigned to @dev), due {due}"
+FOUND = "issue #{number} already holds the incident report, due {due}"
 
 
 def record_waiting_for_the_back_merge(
@@ -289,15 +290,22 @@ def assert_only_pull(bot: Bot, pull: FakePull) -> None:
 
 
 def assert_waiting_for_backmerge(
-    bot: Bot, pull: FakePull, backmerge: FakePull, why: str, report: str = OPENED
+    bot: Bot,
+    pull: FakePull,
+    backmerge: FakePull,
+    why: str,
+    report: str = OPENED,
+    *,
+    stays: str = "",
 ) -> None:
     """The report while the back-merge pull request waits for the hotfix author; `report`
-    says what the run did of the incident report."""
+    says what the run did of the incident report; `stays`, what the row adds when the
+    back-merge stays with that pull request rather than going into a release branch."""
     backmerge_url = f"{WEB}/pull/{backmerge.number}"
     waiting = row(
         "Back-merge",
         "⏳ waiting",
-        f"{why}: pull request #{backmerge.number} from `{BACKMERGE}` waits for @dev",
+        f"{why}: pull request #{backmerge.number} from `{BACKMERGE}` waits for @dev{stays}",
         f"[#{backmerge.number}]({backmerge_url})",
     )
     text = summary(
@@ -426,19 +434,10 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     assert bot.repo.branches[BACKMERGE].sha == sha
     assert not [r for r in requests if r.method == "POST" and "/merges" not in r.path]
     assert backmerge.requested_reviewers == ["dev"]
-    found = "issue #{number} already holds the incident report, due {due}"
-    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`", found)
+    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`", FOUND)
 
     # People resolve the conflict on the branch and merge; a re-run then turns green.
-    resolution = bot.repo.objects.make_commit(
-        {**bot.repo.get_commit(BACKMERGE).tree, "app.py": "def login(): fixed, new feature\n"},
-        (sha, develop_before),
-        "Merge develop, resolving app.py",
-        Author.for_login("dev"),
-        bot.fake.now(),
-    )
-    bot.repo.set_branch(BACKMERGE, resolution.sha)
-    bot.repo.merge_pull(backmerge.number, "merge", merged_by="dev")
+    resolve_and_merge(bot, backmerge)
     rerun(bot, pull, "check_suite")
     # Its branch, at the head people merged, goes with it.
     assert sorted(bot.repo.branches) == ["develop", "main"]
@@ -475,6 +474,20 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     assert bot.repo.comments_on(issue.number) == [continued]
     assert stored_timeline(bot, pull) == timeline
     assert_done_once_merged_back(bot, pull, merged_back)
+
+
+def resolve_and_merge(bot: Bot, backmerge: FakePull) -> None:
+    """People merge develop into the back-merge branch of a hotfix changing `app.py` beside
+    develop, resolving the conflict, then merge its pull request."""
+    resolution = bot.repo.objects.make_commit(
+        {**bot.repo.get_commit(BACKMERGE).tree, "app.py": "def login(): fixed, new feature\n"},
+        (bot.repo.branches[BACKMERGE].sha, bot.repo.branches["develop"].sha),
+        "Merge develop, resolving app.py",
+        Author.for_login("dev"),
+        bot.fake.now(),
+    )
+    bot.repo.set_branch(BACKMERGE, resolution.sha)
+    bot.repo.merge_pull(backmerge.number, "merge", merged_by="dev")
 
 
 def lone_conflict_body(pull: FakePull) -> str:
@@ -1039,6 +1052,110 @@ def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: s
         "git pull origin release/1.3\n"
         f"git merge --no-ff {merge_sha(pull)} -m 'Merge hotfix {TAG} back into release/1.3'\n"
         "git push origin release/1.3\n```"
+    )
+
+
+def waiting_on_a_conflict_with_develop(bot: Bot) -> tuple[FakePull, FakePull]:
+    """A merged hotfix whose back-merge conflicts with develop (app.py) and waits in its pull
+    request, opened with no release branch yet."""
+    pull = merged_hotfix(
+        bot,
+        hotfix_files={"app.py": "def login(): fixed\n"},
+        develop_files={"app.py": "def login(): new feature\n"},
+    )
+    bot.pull_request(pull.number, "closed")
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
+    return pull, backmerge
+
+
+KEPT_FROM_RELEASE = (
+    "; the back-merge keeps to its pull request's base rather than the release branch "
+    "`release/1.3.0`"
+)
+
+
+def pulls_now(bot: Bot) -> list[tuple[int, str, str, str, bool]]:
+    return [(p.number, p.head_ref, p.base_ref, p.state, p.merged) for p in bot.repo.pulls.values()]
+
+
+@pytest.mark.parametrize("conflicting", [True, False], ids=["conflicting", "merging cleanly"])
+def test_a_back_merge_waiting_in_its_pull_request_stays_there_once_a_release_branch_is_cut(
+    bot: Bot, conflicting: bool
+) -> None:
+    """Whether the release branch conflicts with the hotfix too (cut from develop) or would
+    take it cleanly (cut from main before the hotfix), the back-merge stays with the pull
+    request into develop: no second pull request from its branch, no report reading done
+    beside it."""
+    pull, backmerge = waiting_on_a_conflict_with_develop(bot)
+    bot.repo.create_branch("release/1.3.0", "develop" if conflicting else before_merge(bot, pull))
+    bot.repo.commit("release/1.3.0", {"RELEASE_NOTES.md": "1.3.0\n"}, "Start release/1.3.0")
+    branches = {name: branch.sha for name, branch in bot.repo.branches.items()}
+
+    rerun(bot, pull)
+
+    assert {name: branch.sha for name, branch in bot.repo.branches.items()} == branches
+    assert pulls_now(bot) == [
+        (pull.number, BRANCH, "main", "closed", True),
+        (backmerge.number, BACKMERGE, "develop", "open", False),
+    ]
+    reviews = f"/repos/acme/widgets/pulls/{backmerge.number}/requested_reviewers"
+    assert len(bot.fake.requests_to("POST", reviews)) == 1  # asked once, by the first run
+    assert_waiting_for_backmerge(
+        bot, pull, backmerge, "the hotfix conflicts with `develop`", FOUND, stays=KEPT_FROM_RELEASE
+    )
+
+
+def test_a_back_merge_pull_request_merged_after_a_release_branch_was_cut_is_found_done(
+    bot: Bot,
+) -> None:
+    """People merge develop into the back-merge branch, resolving the conflict, once a
+    release branch was cut: the re-run names their pull request, and opens none from that
+    branch (which holds develop's work now) into the release branch."""
+    pull, backmerge = waiting_on_a_conflict_with_develop(bot)
+    with_release_branches(bot, "release/1.3.0")
+    release_before = bot.repo.branches["release/1.3.0"].sha
+    resolve_and_merge(bot, backmerge)
+
+    rerun(bot, pull)
+
+    assert pulls_now(bot) == [
+        (pull.number, BRANCH, "main", "closed", True),
+        (backmerge.number, BACKMERGE, "develop", "closed", True),
+    ]
+    assert sorted(bot.repo.branches) == ["develop", "main", "release/1.3.0"]
+    assert bot.repo.branches["release/1.3.0"].sha == release_before
+    merged_back = row(
+        "Back-merge",
+        "✅ already done",
+        f"pull request #{backmerge.number} merged into `develop`",
+        f"[#{backmerge.number}]({WEB}/pull/{backmerge.number})",
+    )
+    assert_done_once_merged_back(bot, pull, merged_back)
+
+
+def test_a_back_merge_pull_request_closed_unmerged_is_opened_again_into_its_base(
+    bot: Bot,
+) -> None:
+    """Closed without merging while a release branch was cut: the re-run opens a pull request
+    from the same branch into develop again, not into the release branch, which would take
+    whatever people merged onto the branch from develop."""
+    pull, backmerge = waiting_on_a_conflict_with_develop(bot)
+    bot.repo.close_pull(backmerge.number)
+    with_release_branches(bot, "release/1.3.0")
+
+    rerun(bot, pull)
+
+    [again] = [
+        p for p in bot.repo.pulls.values() if p.number not in (pull.number, backmerge.number)
+    ]
+    assert pulls_now(bot) == [
+        (pull.number, BRANCH, "main", "closed", True),
+        (backmerge.number, BACKMERGE, "develop", "closed", False),
+        (again.number, BACKMERGE, "develop", "open", False),
+    ]
+    assert_waiting_for_backmerge(
+        bot, pull, again, "the hotfix conflicts with `develop`", FOUND, stays=KEPT_FROM_RELEASE
     )
 
 

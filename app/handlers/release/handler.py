@@ -366,9 +366,9 @@ async def _plan(
         merged_by=(pull.get("merged_by") or {}).get("login"),
     )
     start_looks(context, plan, state, steps.STEPS, reads)
-    version = await released
-    target = back_merge.back_merge_target(config, await release_branches, version)
-    return dataclasses.replace(plan, version=version, back_merge_target=target)
+    plan = dataclasses.replace(plan, version=await released)
+    previous = state.steps.get(back_merge.STEP.key)
+    return await back_merge.with_target(github, reads, plan, previous, await release_branches)
 
 
 async def _released_version(

@@ -53,7 +53,9 @@ class ReleasePlan:
     default_branch: str
     config: HotfixConfig
     version: Version | None  # None when none of the base's version files reads at the merge commit
-    # The latest open release branch (gitflow), else the development branch.
+    # Where the back-merge goes (`back_merge.with_target`): the base of the pull request an
+    # earlier run opened for it, else the latest open release branch (gitflow), else the
+    # development branch.
     back_merge_target: str
     # What comment commands left on the pull request before it merged, as they counted under
     # the merged severity: the verbal approvals that counted for the merged head commit (with
@@ -64,6 +66,9 @@ class ReleasePlan:
     # A break-glass recorded but not in force at the merge: only the timeline tells of it.
     dormant_break_glass: BreakGlassRecord | None = None
     rolled_back: RolledBack | None = None  # set when the pull request is a rollback
+    # The open release branch the back-merge would go into, when it keeps to the base of its
+    # earlier pull request instead: the report says so.
+    release_branch_passed_over: str | None = None
 
     @property
     def description(self) -> str:

@@ -1,5 +1,5 @@
 """Back-merge (gitflow): the merge commit into the latest open release branch or
-`development`.
+`development`; once a run opened a pull request for it, into that pull request's base.
 
 The merges API merges directly. When the only conflicts are in version files, the step
 settles them itself: on `backmerge/<tag>` at the merge commit it commits the target's own
@@ -28,7 +28,7 @@ from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, classify, error_message, path_part
 from app.github.files import read_blob
-from app.github.reads import Look
+from app.github.reads import Look, Reads
 from app.handlers.notices import comment_once
 from app.handlers.release.plan import BACKMERGE_PREFIX, ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
@@ -72,12 +72,55 @@ async def release_branches(
     return [ref["ref"].removeprefix("refs/heads/") for ref in refs]
 
 
-def back_merge_target(config: HotfixConfig, branches: list[str], released: Version | None) -> str:
+def _target_afresh(config: HotfixConfig, branches: list[str], released: Version | None) -> str:
     """Of `branches`, the open release branch with the highest version, else `development`.
     Without the version the hotfix releases, no release branch can be told open."""
     prefix = config.branches.release_prefix
     release_branch = None if released is None else open_release_branch(prefix, branches, released)
     return release_branch or config.branches.development
+
+
+async def with_target(
+    github: InstallationClient,
+    reads: Reads,
+    plan: ReleasePlan,
+    previous: StepOutcome | None,
+    branches: list[str],
+) -> ReleasePlan:
+    """`plan` with its back-merge target, `previous` being the step's last outcome and
+    `branches` the release branches: the base of the pull request an earlier run opened
+    (`_base_kept`), so that a release branch cut since gets no second pull request from the
+    same branch, and the report never reads done beside one still open; else
+    `_target_afresh`."""
+    chosen = _target_afresh(plan.config, branches, plan.version)
+    kept = await _base_kept(github, reads, plan, previous, branches)
+    if kept is None or kept == chosen:
+        return dataclasses.replace(plan, back_merge_target=chosen)
+    passed_over = None if chosen == plan.development else chosen
+    return dataclasses.replace(plan, back_merge_target=kept, release_branch_passed_over=passed_over)
+
+
+async def _base_kept(
+    github: InstallationClient,
+    reads: Reads,
+    plan: ReleasePlan,
+    previous: StepOutcome | None,
+    branches: list[str],
+) -> str | None:
+    """The base of the pull request from `backmerge/<tag>` that stands for the back-merge
+    (the open one, else the merged one, else the latest closed; its base as it is now, should
+    people have moved it), while that base is the development branch or one of `branches`
+    (a release branch finished since is gone). None when no earlier run may have opened one:
+    no request then."""
+    if plan.config.workflow != "gitflow" or not _may_have_opened_pull(previous):
+        return None
+    pulls = await _pulls_from_branch(github, reads, plan)
+    if not pulls:
+        return None
+    # GitHub lists the latest first; min keeps the first of the best.
+    pull = min(pulls, key=lambda pull: (pull["state"] != "open", not pull.get("merged_at")))
+    base = str(pull["base"]["ref"])
+    return base if base == plan.development or base in branches else None
 
 
 async def back_merge(run: StepRun) -> StepOutcome:
@@ -101,10 +144,12 @@ async def back_merge(run: StepRun) -> StepOutcome:
             f"merged into {plan.back_merge_target_words} as `{merged[:7]}`",
             Link(merged[:7], plan.commit_url(merged)),
         )
-        pulls = await _earlier_back_merge_pulls(run)
+        pulls = await _earlier_back_merge_pulls(run, after_merging=True)
         head = await _branch_head(github, plan) if pulls else None
         return await _settle_back_merge_pulls(run, done, pulls, head)
-    head, pulls = await asyncio.gather(_branch_head(github, plan), _earlier_back_merge_pulls(run))
+    head, pulls = await asyncio.gather(
+        _branch_head(github, plan), _earlier_back_merge_pulls(run, after_merging=False)
+    )
     # A crash between merging `backmerge/<tag>` and deleting it left the branch behind.
     finished = await _finish_resolution_left_behind(github, plan, head)
     if finished is not None:
@@ -461,23 +506,46 @@ def _resolved(plan: ReleasePlan, paths: list[str], commit_sha: str) -> StepOutco
     )
 
 
-async def _earlier_back_merge_pulls(run: StepRun) -> list[dict[str, Any]]:
-    """The pull requests from `backmerge/<tag>` into the target, open or closed, when an
-    earlier run may have opened one: it waited on one, or failed, and a failure's outcome
-    replaces the waiting one's. One request, made only then; none otherwise."""
-    github, plan, previous = run.github, run.plan, run.previous
-    if previous is None or previous.status not in (StepStatus.WAITING, StepStatus.FAILED):
-        return []
+def _may_have_opened_pull(previous: StepOutcome | None) -> bool:
+    """Whether an earlier run may have opened a back-merge pull request: it waited on one,
+    or failed, and a failure's outcome replaces the waiting one's."""
+    return previous is not None and previous.status in (StepStatus.WAITING, StepStatus.FAILED)
+
+
+async def _list_pulls_from_branch(
+    github: InstallationClient, plan: ReleasePlan
+) -> list[dict[str, Any]]:
+    """Every pull request from `backmerge/<tag>`, open or closed, whatever its base."""
     owner = plan.repository.split("/")[0]
     pulls: list[dict[str, Any]] = await github.get_json(
         f"/repos/{plan.repository}/pulls",
-        {
-            "head": f"{owner}:{plan.backmerge_branch}",
-            "base": plan.back_merge_target,
-            "state": "all",
-        },
+        {"head": f"{owner}:{plan.backmerge_branch}", "state": "all"},
     )
     return pulls
+
+
+def _pulls_from_branch(
+    github: InstallationClient, reads: Reads, plan: ReleasePlan
+) -> asyncio.Task[list[dict[str, Any]]]:
+    """`_list_pulls_from_branch` as one of the run's `reads`: listed once to choose the
+    target, read again by the step."""
+    key = ("back-merge pull requests", plan.repository, plan.backmerge_branch)
+    return reads.start(key, lambda: _list_pulls_from_branch(github, plan))
+
+
+async def _earlier_back_merge_pulls(run: StepRun, *, after_merging: bool) -> list[dict[str, Any]]:
+    """The pull requests from `backmerge/<tag>` into the target, open or closed, when an
+    earlier run may have opened one; none otherwise, without a request. The listing made to
+    choose the target, or a new one `after_merging`: GitHub marks a pull request merged once
+    its base holds its head, as this run's merge may have made it."""
+    github, plan = run.github, run.plan
+    if not _may_have_opened_pull(run.previous):
+        return []
+    if after_merging:
+        pulls = await _list_pulls_from_branch(github, plan)
+    else:
+        pulls = await _pulls_from_branch(github, run.reads, plan)
+    return [pull for pull in pulls if pull["base"]["ref"] == plan.back_merge_target]
 
 
 async def _settle_back_merge_pulls(
@@ -624,11 +692,13 @@ async def _back_merge_pull(
         if refused.refusal is Refusal.PROTECTED
         else f"the hotfix conflicts with {plan.back_merge_target_words}"
     )
-    return StepOutcome(
-        StepStatus.WAITING,
-        f"{why}: pull request #{pull['number']} from `{branch}` waits for @{plan.author}",
-        Link(f"#{pull['number']}", pull["html_url"]),
-    )
+    detail = f"{why}: pull request #{pull['number']} from `{branch}` waits for @{plan.author}"
+    if plan.release_branch_passed_over is not None:
+        detail += (
+            "; the back-merge keeps to its pull request's base rather than the release "
+            f"branch `{plan.release_branch_passed_over}`"
+        )
+    return StepOutcome(StepStatus.WAITING, detail, Link(f"#{pull['number']}", pull["html_url"]))
 
 
 async def _open_back_merge_pulls(
