@@ -310,16 +310,21 @@ def _describe_group(group: Seats) -> str:
     return f"{group.name}: {approvals} from {group.source}"
 
 
-def _ask(groups: Sequence[Seats], short: Shortfall) -> str:
-    """Whom to ask for the approvals `short` misses: the people of any of its groups."""
-    pool = join_words(
-        [
-            f"team {group.team}" if group.team else ", ".join(group.users or [])
-            for index in short.groups
-            for group in groups[index].groups
-        ],
-        "or",
-    )
+def _askable(group: ApprovalGroup, unhelpful: frozenset[str]) -> str:
+    """Whom of `group` to ask, in words: a team as a whole (who else joins it is not known), a
+    `users:` group's people but for `unhelpful` (casefolded logins)."""
+    if group.team is not None:
+        return f"team {group.team}"
+    return ", ".join(login for login in group.users or [] if login.casefold() not in unhelpful)
+
+
+def _ask(groups: Sequence[Seats], short: Shortfall, unhelpful: frozenset[str]) -> str:
+    """Whom to ask for the approvals `short` misses: the people of any of its groups, but for
+    `unhelpful`, those whose approval would add nothing (the author's, those given already)."""
+    askable = [
+        _askable(group, unhelpful) for index in short.groups for group in groups[index].groups
+    ]
+    pool = join_words([who for who in askable if who], "or")
     missing = short.missing
     who = f"someone from {pool}" if missing == 1 else f"{missing} more people from {pool}"
     return f"{_either(groups, short.groups)}: ask {who} to approve the latest commit"
@@ -401,7 +406,8 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         return RuleResult(
             NAME, Status.PASS, found, expected, f"Every approval group of {need.of} is filled"
         )
-    fixes = [_ask(groups, short) for short in seating.shortfalls] + notes
+    unhelpful = frozenset(login.casefold() for login in [facts.author, *approvals.current])
+    fixes = [_ask(groups, short, unhelpful) for short in seating.shortfalls] + notes
     return RuleResult(
         NAME,
         Status.PENDING,
