@@ -266,6 +266,66 @@ def test_a_group_only_the_author_could_fill_still_names_every_group_not_filled()
     )
 
 
+OVERLAPPING = """
+severities:
+  P0:
+    approvals:
+      - {name: Release Owner, users: [alice]}
+      - {name: Backup Owner, users: [alice, bob], count: 2}
+"""
+
+
+@pytest.mark.parametrize("reviews", [[], [review("alice"), review("bob")]])
+def test_users_groups_with_more_seats_than_their_people_fail_however_they_approve(
+    reviews: list[Review],
+) -> None:
+    result = run(reviews, config_text=OVERLAPPING)
+
+    assert result.status is Status.FAIL
+    assert result.summary == (
+        "Release Owner and Backup Owner need 3 different people, but only alice and bob can "
+        "fill them"
+    )
+    # Another listed user for either group would do; the author plays no part here.
+    assert result.how_to_fix == (
+        "List more users for Release Owner or Backup Owner under severities.P0 in "
+        ".github/hotfix.yml on main, then re-run this check"
+    )
+
+
+def test_users_groups_that_need_the_author_together_fail_naming_the_author() -> None:
+    text = (
+        "severities: {P0: {approvals: [{name: Engineering Lead, users: [alice, dev]}, "
+        "{name: Manager, users: [alice]}]}}"
+    )
+    result = run([review("alice")], config_text=text)
+
+    assert (result.status, result.waiting_for) == (Status.FAIL, ("Engineering Lead", "Manager"))
+    assert result.summary == (
+        "Engineering Lead and Manager need 2 different people, but only alice can fill them, "
+        "and the author cannot approve their own hotfix"
+    )
+    assert result.how_to_fix == (
+        "List more users for Engineering Lead or Manager under severities.P0 in "
+        ".github/hotfix.yml on main, then re-run this check; or have someone else open the "
+        "pull request"
+    )
+
+
+def test_each_set_of_groups_that_cannot_fill_is_told_apart() -> None:
+    text = (
+        "severities: {P0: {approvals: [{name: Owner, users: [dev]}, "
+        "{name: Release Owner, users: [alice]}, "
+        "{name: Backup Owner, users: [alice, bob], count: 2}]}}"
+    )
+    result = run([], config_text=text)
+
+    assert result.summary == (
+        "Owner cannot be filled: the author cannot approve their own hotfix; Release Owner and "
+        "Backup Owner need 3 different people, but only alice and bob can fill them"
+    )
+
+
 def test_a_team_group_sharing_its_only_known_member_with_a_users_group_waits() -> None:
     # The team may gain members; its known one is asked no more, having approved already.
     text = (
