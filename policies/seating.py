@@ -9,7 +9,7 @@ approval from any group that can pass its seat on, along approvers who can move,
 one.
 """
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -103,6 +103,39 @@ def seat(
     return Seating(seated, unsettled, _shortfalls(counts, seated, waiting, unsettled))
 
 
+def unfillable(
+    counts: Sequence[int], candidates: Sequence[Collection[str]]
+) -> tuple[tuple[int, ...], ...]:
+    """The groups that cannot all be filled even were every one of `candidates` to approve:
+    sets of groups (indices, in group order) with more seats than people who may fill them;
+    none when every seat can be filled."""
+    everyone = sorted({login for people in candidates for login in people})
+    seated = seat(counts, candidates, everyone).seated
+    holder = {login: group for group, people in enumerate(seated) for login in people}
+    parts = []
+    for short in (group for group, count in enumerate(counts) if len(seated[group]) < count):
+        # Everyone who may fill a group reached holds a seat of one (else the seating would
+        # be larger), so the groups reached have more seats than people for them.
+        reached, todo = {short}, [short]
+        while todo:
+            for login in candidates[todo.pop()]:
+                if holder[login] not in reached:
+                    reached.add(holder[login])
+                    todo.append(holder[login])
+        parts.append(reached)
+    return _joined(parts)
+
+
+def _joined(parts: Iterable[Collection[int]]) -> tuple[tuple[int, ...], ...]:
+    """`parts`, those that share a group joined into one, in group order."""
+    together: list[set[int]] = []
+    for part in parts:
+        linked = [one for one in together if not one.isdisjoint(part)]
+        together = [one for one in together if one.isdisjoint(part)]
+        together.append(set(part).union(*linked))
+    return tuple(sorted(tuple(sorted(one)) for one in together))
+
+
 def _shortfalls(
     counts: Sequence[int],
     seated: Sequence[Sequence[str]],
@@ -111,12 +144,8 @@ def _shortfalls(
 ) -> tuple[Shortfall, ...]:
     """The groups waited for, those an unsettled approver links taken together: an approval
     from any of them fills one of their empty seats."""
-    together: list[set[int]] = [{group} for group in waiting]
-    for groups in unsettled.values():
-        linked = [part for part in together if not part.isdisjoint(groups)]
-        together = [part for part in together if part.isdisjoint(groups)]
-        together.append(set().union(*linked))
+    together = _joined([*([group] for group in waiting), *unsettled.values()])
     return tuple(
         Shortfall(groups, sum(counts[group] - len(seated[group]) for group in groups))
-        for groups in sorted(tuple(sorted(part)) for part in together)
+        for groups in together
     )

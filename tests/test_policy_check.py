@@ -304,6 +304,31 @@ def test_an_approval_group_only_the_author_could_fill_fails_approvals(bot: Bot) 
     assert run.output["title"] == rules_fail("approvals")
 
 
+def test_groups_everyone_listed_has_approved_but_cannot_fill_fail_approvals(bot: Bot) -> None:
+    bot.repo.commit(
+        "main",
+        {
+            ".github/hotfix.yml": (
+                "severities:\n  P1:\n    approvals:\n"
+                "      - {name: Release Owner, users: [alice], count: 1}\n"
+                "      - {name: Backup Owner, users: [alice, bob], count: 2}\n"
+            )
+        },
+        "Three seats for two people",
+    )
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "alice", "bob")
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.output["title"] == rules_fail("approvals")
+    assert run.output["summary"].endswith(
+        "### `approvals`\n\nRelease Owner and Backup Owner need 3 different people, but only "
+        "alice and bob can fill them\n\nList more users for Release Owner or Backup Owner under "
+        "severities.P1 in .github/hotfix.yml on main, then re-run this check"
+    )
+
+
 def test_the_policy_is_read_from_the_base_branch_never_the_head(bot: Bot) -> None:
     relaxed = "severities:\n  P2:\n    hotfix_allowed: true\n"
     _, head = open_hotfix(

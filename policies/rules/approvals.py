@@ -3,9 +3,10 @@
 Each group needs `count` approvals from distinct people, a person fills at most one group,
 the author never counts, and only each reviewer's latest review counts, and only when it
 approves the current head commit (docs/BEHAVIOUR.md, 'Approval groups'). Unfilled
-groups are PENDING, not a failure. People are seated as `policies.seating` seats them: the
-most groups filled; someone who counts for either of two groups is named so, and the rule
-waits for, and asks, every group one more approval from would fill one more group.
+groups are PENDING, not a failure, unless they are `users:` groups too few people can ever
+fill. People are seated as `policies.seating` seats them: the most groups filled; someone
+who counts for either of two groups is named so, and the rule waits for, and asks, every
+group one more approval from would fill one more group.
 
 A hotfix needs the groups of its severity; a rollback those of `rollback.approvals`, by
 default one approval from anyone in a group of the rolled-back hotfix's severity
@@ -31,7 +32,7 @@ from policies.facts import PullRequestFacts, RevertedPull, Review, ReviewState, 
 from policies.result import RuleResult, Status
 from policies.rule import Lookups, Rule
 from policies.rules.common import single_severity
-from policies.seating import Seating, Shortfall, seat
+from policies.seating import Seating, Shortfall, seat, unfillable
 from policies.wording import join_words, waiting_words
 
 NAME = "approvals"
@@ -310,19 +311,57 @@ def _describe_group(group: Seats) -> str:
     return f"{group.name}: {approvals} from {group.source}"
 
 
-def _ask(groups: Sequence[Seats], short: Shortfall) -> str:
-    """Whom to ask for the approvals `short` misses: the people of any of its groups."""
-    pool = join_words(
-        [
-            f"team {group.team}" if group.team else ", ".join(group.users or [])
-            for index in short.groups
-            for group in groups[index].groups
-        ],
-        "or",
-    )
+def _askable(group: ApprovalGroup, unhelpful: frozenset[str]) -> str:
+    """Whom of `group` to ask, in words: a team as a whole (who else joins it is not known), a
+    `users:` group's people but for `unhelpful` (casefolded logins)."""
+    if group.team is not None:
+        return f"team {group.team}"
+    return ", ".join(login for login in group.users or [] if login.casefold() not in unhelpful)
+
+
+def _ask(groups: Sequence[Seats], short: Shortfall, unhelpful: frozenset[str]) -> str:
+    """Whom to ask for the approvals `short` misses: the people of any of its groups, but for
+    `unhelpful`, those whose approval would add nothing (the author's, those given already)."""
+    askable = [
+        _askable(group, unhelpful) for index in short.groups for group in groups[index].groups
+    ]
+    pool = join_words([who for who in askable if who], "or")
     missing = short.missing
     who = f"someone from {pool}" if missing == 1 else f"{missing} more people from {pool}"
     return f"{_either(groups, short.groups)}: ask {who} to approve the latest commit"
+
+
+def _listed(groups: Iterable[Seats]) -> list[str]:
+    """The logins the `users:` of `groups` list, once each (as first written)."""
+    listed: dict[str, str] = {}
+    for seats in groups:
+        for group in seats.groups:
+            for login in group.users or []:
+                listed.setdefault(login.casefold(), login)
+    return list(listed.values())
+
+
+def _unfillable(groups: Sequence[Seats], facts: PullRequestFacts) -> list[list[Seats]]:
+    """The `users:` groups that cannot all be filled by different people, the author aside,
+    whoever approves: sets of them with more seats than people. A team can gain members, so a
+    group with a team can always wait."""
+    listed = [seats for seats in groups if all(group.users is not None for group in seats.groups)]
+    short = unfillable([seats.count for seats in listed], _candidates(listed, facts))
+    return [[listed[index] for index in part] for part in short]
+
+
+def _cannot_fill(part: Sequence[Seats], author: str) -> str:
+    """Why the groups of `part` cannot all be filled. One group alone can only be for want of
+    its author (a group lists as many people as its count, or the config is refused)."""
+    names = join_words([seats.name for seats in part])
+    listed = _listed(part)
+    people = [login for login in listed if login.casefold() != author.casefold()]
+    author_cannot = "the author cannot approve their own hotfix"
+    if len(part) == 1 or not people:
+        return f"{names} cannot be filled: {author_cannot}"
+    needed = sum(seats.count for seats in part)
+    why = f"{names} need {needed} different people, but only {join_words(people)} can fill them"
+    return why + (f", and {author_cannot}" if len(people) < len(listed) else "")
 
 
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
@@ -376,32 +415,31 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     waiting = tuple(
         tuple(groups[index].name for index in short.groups) for short in seating.shortfalls
     )
-    # A `users:` group the author is needed for can never fill: say so instead of waiting.
-    # The groups waited for are still named, so that their people are asked and reminded.
-    impossible = [
-        group
-        for group, members in zip(groups, _candidates(groups, facts), strict=True)
-        if all(one.users is not None for one in group.groups) and len(members) < group.count
-    ]
+    # `users:` groups too few people can fill never fill: say so instead of waiting. The
+    # groups waited for are still named, so that their people are asked and reminded.
+    impossible = _unfillable(groups, facts)
     if impossible:
-        names = [group.name for group in impossible]
+        names = waiting_words([[seats.name for seats in part] for part in impossible])
+        listed = _listed(seats for part in impossible for seats in part)
+        author_listed = facts.author.casefold() in {login.casefold() for login in listed}
         return RuleResult(
             NAME,
             Status.FAIL,
             found,
             expected,
-            f"{join_words(names)} cannot be filled: the author cannot approve their own hotfix",
+            "; ".join(_cannot_fill(part, facts.author) for part in impossible),
             # Changing the base branch sends no pull request event to evaluate it again.
-            f"List more users for {join_words(names)} under {need.config_key} in "
-            f".github/hotfix.yml on {facts.base_ref}, then re-run this check; or have someone "
-            "else open the pull request",
+            f"List more users for {names} under {need.config_key} in .github/hotfix.yml on "
+            f"{facts.base_ref}, then re-run this check"
+            + ("; or have someone else open the pull request" if author_listed else ""),
             waiting,
         )
     if not waiting:
         return RuleResult(
             NAME, Status.PASS, found, expected, f"Every approval group of {need.of} is filled"
         )
-    fixes = [_ask(groups, short) for short in seating.shortfalls] + notes
+    unhelpful = frozenset(login.casefold() for login in [facts.author, *approvals.current])
+    fixes = [_ask(groups, short, unhelpful) for short in seating.shortfalls] + notes
     return RuleResult(
         NAME,
         Status.PENDING,

@@ -1,5 +1,7 @@
 """`target-branch`: the pull request merges into the production branch."""
 
+import shlex
+
 from policies.config import HotfixConfig
 from policies.facts import PullRequestFacts
 from policies.result import RuleResult, Status
@@ -24,7 +26,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         facts.base_ref,
         production,
         f"Targets {facts.base_ref}, but a hotfix must target the production branch {production}",
-        f"gh pr edit {facts.number} --base {production}",
+        f"gh pr edit {facts.number} --base {shlex.quote(production)}",
     )
 
 

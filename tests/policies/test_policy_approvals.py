@@ -266,6 +266,124 @@ def test_a_group_only_the_author_could_fill_still_names_every_group_not_filled()
     )
 
 
+OVERLAPPING = """
+severities:
+  P0:
+    approvals:
+      - {name: Release Owner, users: [alice]}
+      - {name: Backup Owner, users: [alice, bob], count: 2}
+"""
+
+
+@pytest.mark.parametrize("reviews", [[], [review("alice"), review("bob")]])
+def test_users_groups_with_more_seats_than_their_people_fail_however_they_approve(
+    reviews: list[Review],
+) -> None:
+    result = run(reviews, config_text=OVERLAPPING)
+
+    assert result.status is Status.FAIL
+    assert result.summary == (
+        "Release Owner and Backup Owner need 3 different people, but only alice and bob can "
+        "fill them"
+    )
+    # Another listed user for either group would do; the author plays no part here.
+    assert result.how_to_fix == (
+        "List more users for Release Owner or Backup Owner under severities.P0 in "
+        ".github/hotfix.yml on main, then re-run this check"
+    )
+
+
+def test_users_groups_that_need_the_author_together_fail_naming_the_author() -> None:
+    text = (
+        "severities: {P0: {approvals: [{name: Engineering Lead, users: [alice, dev]}, "
+        "{name: Manager, users: [alice]}]}}"
+    )
+    result = run([review("alice")], config_text=text)
+
+    assert (result.status, result.waiting_for) == (Status.FAIL, ("Engineering Lead", "Manager"))
+    assert result.summary == (
+        "Engineering Lead and Manager need 2 different people, but only alice can fill them, "
+        "and the author cannot approve their own hotfix"
+    )
+    assert result.how_to_fix == (
+        "List more users for Engineering Lead or Manager under severities.P0 in "
+        ".github/hotfix.yml on main, then re-run this check; or have someone else open the "
+        "pull request"
+    )
+
+
+def test_each_set_of_groups_that_cannot_fill_is_told_apart() -> None:
+    text = (
+        "severities: {P0: {approvals: [{name: Owner, users: [dev]}, "
+        "{name: Release Owner, users: [alice]}, "
+        "{name: Backup Owner, users: [alice, bob], count: 2}]}}"
+    )
+    result = run([], config_text=text)
+
+    assert result.summary == (
+        "Owner cannot be filled: the author cannot approve their own hotfix; Release Owner and "
+        "Backup Owner need 3 different people, but only alice and bob can fill them"
+    )
+
+
+def test_a_team_group_sharing_its_only_known_member_with_a_users_group_waits() -> None:
+    # The team may gain members; its known one is asked no more, having approved already.
+    text = (
+        "severities: {P0: {approvals: [{name: Engineering Lead, team: engineering-leads}, "
+        "{name: Owner, users: [lead]}]}}"
+    )
+    result = run([review("lead")], {"engineering-leads": frozenset({"lead"})}, text)
+
+    assert (result.status, result.waiting_for) == (
+        Status.PENDING,
+        ("Engineering Lead", "Owner"),
+    )
+    assert result.how_to_fix == (
+        "Engineering Lead or Owner: ask someone from team engineering-leads to approve the "
+        "latest commit"
+    )
+
+
+MIXED = """
+severities:
+  P0:
+    approvals:
+      - {name: Leads, team: engineering-leads}
+      - {name: Owners, users: [lead, Bob, dev, carol], count: 2}
+"""
+
+
+@pytest.mark.parametrize(
+    ("reviews", "how_to_fix"),
+    [
+        (
+            [],
+            "Leads: ask someone from team engineering-leads to approve the latest commit; "
+            "Owners: ask 2 more people from lead, Bob, carol to approve the latest commit",
+        ),
+        # Neither the author nor those approving already are asked; a team is asked as a
+        # whole, its members not all known.
+        (
+            [review("lead")],
+            "Leads or Owners: ask 2 more people from team engineering-leads or Bob, carol to "
+            "approve the latest commit",
+        ),
+        # An approval of an older commit is given no more: its reviewer is asked again.
+        (
+            [review("lead"), review("bob"), review("carol", commit_id=OLD_SHA)],
+            "Leads or Owners: ask someone from team engineering-leads or carol to approve the "
+            "latest commit; carol approved an older commit and must approve again",
+        ),
+    ],
+)
+def test_only_people_whose_approval_would_count_are_asked(
+    reviews: list[Review], how_to_fix: str
+) -> None:
+    result = run(reviews, {"engineering-leads": frozenset({"lead", "lead2"})}, MIXED)
+
+    assert (result.status, result.how_to_fix) == (Status.PENDING, how_to_fix)
+
+
 @pytest.mark.parametrize("labels", [{"hotfix"}, {"hotfix", "P2"}, {"hotfix", "P0", "P1"}])
 def test_not_applicable_without_an_allowed_severity(labels: set[str]) -> None:
     assert run([review("lead")], labels=labels).status is Status.NOT_APPLICABLE

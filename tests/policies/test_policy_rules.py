@@ -90,6 +90,14 @@ def test_target_branch(base: str, production: str | None, status: Status) -> Non
         )
 
 
+def test_target_branch_fix_quotes_the_production_branch_for_the_shell() -> None:
+    # A branch name may hold characters the shell reads: `&` would split the command.
+    result = target_branch.check(
+        config("branches: {production: 'stable&lts'}"), facts(base_ref="main")
+    )
+    assert result.how_to_fix == "gh pr edit 7 --base 'stable&lts'"
+
+
 @pytest.mark.parametrize(
     ("pr_labels", "status", "summary", "how_to_fix"),
     [

@@ -7,7 +7,7 @@ from itertools import product
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policies.seating import Seating, Shortfall, seat
+from policies.seating import Seating, Shortfall, seat, unfillable
 
 LEAD, MANAGER = 0, 1  # P1's groups: Engineering Lead, Product Manager
 
@@ -64,6 +64,15 @@ def test_an_approver_takes_an_empty_seat_rather_than_move_an_earlier_one() -> No
 
 def test_logins_are_matched_without_regard_to_case_and_kept_as_given() -> None:
     assert seat([1], [{"lead"}], ["Lead"]).seated == (("Lead",),)
+
+
+def test_groups_that_share_too_few_people_cannot_all_be_filled() -> None:
+    # Three seats, two people: whichever group alice fills, the other stays short. The third
+    # group has people enough of its own.
+    counts, candidates = [1, 2, 1], [{"alice"}, {"alice", "bob"}, {"carol"}]
+
+    assert unfillable(counts, candidates) == ((0, 1),)
+    assert unfillable([1, 1, 1], candidates) == ()
 
 
 # --- against every possible seating of small cases ---------------------------------------------
@@ -156,3 +165,20 @@ def test_nobody_loses_their_seat_to_a_later_approval(
         assert {login for people in before for login in people} <= {
             login for people in after for login in people
         }
+
+
+@given(cases)
+def test_unfillable_names_exactly_groups_short_of_people_whenever_seats_cannot_all_fill(
+    case: tuple[list[int], list[set[str]], tuple[str, ...]],
+) -> None:
+    counts, candidates, _ = case
+    everyone = sorted(set().union(*candidates))
+    parts = unfillable(counts, candidates)
+
+    assert bool(parts) == (_most(counts, candidates, everyone) < sum(counts))
+    named = [group for part in parts for group in part]
+    assert len(named) == len(set(named))
+    for part in parts:
+        assert sum(counts[group] for group in part) > len(
+            set().union(*(candidates[g] for g in part))
+        )
