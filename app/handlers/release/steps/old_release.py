@@ -5,7 +5,9 @@ The notes are read first and the line is added only when they do not hold it yet
 step never adds it twice. A rollback may merge before the hotfix's release exists (GitHub
 refused it, or the hotfix's run has not run yet): the state store then keeps which tag
 rolled the old one back, and the hotfix's own release step writes the line when it
-publishes that release (`recorded_rollback`).
+publishes that release (`recorded_rollback`). A hotfix never released under a tag (its
+version's tag names another hotfix's release) has no release to mark: the step leaves every
+release as it is, saying why.
 """
 
 from __future__ import annotations
@@ -62,17 +64,26 @@ async def add_line(
 
 
 async def mark_rolled_back(run: StepRun) -> StepOutcome:
-    github, plan = run.github, run.plan
-    assert plan.rolled_back is not None  # the step applies to rollbacks only
-    old_tag = plan.rolled_back.tag
-    if plan.tag is None or run.outstanding_needs:
-        return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed")
+    github, plan, hotfix = run.github, run.plan, run.plan.rolled_back
+    assert hotfix is not None  # the step applies to rollbacks only
+    old_tag = hotfix.tag
+    # Whatever became of the rollback's own tag, a hotfix without one has no release to mark.
+    taken = hotfix.tag_of_another
+    if taken is not None:
+        return StepOutcome(
+            StepStatus.SKIPPED,
+            f"hotfix #{hotfix.number} was never released: `{taken.tag}`, the tag of its "
+            f"version, names `{taken.commit[:7]}`, not its merge commit "
+            f"`{hotfix.merge_sha[:7]}`, so no release is marked rolled back",
+        )
     if old_tag is None:
         return StepOutcome(
             StepStatus.SKIPPED,
-            f"hotfix #{plan.rolled_back.number} has no tag: no version file at its merge "
+            f"hotfix #{hotfix.number} has no tag: no version file at its merge "
             "commit declares a version",
         )
+    if plan.tag is None or run.outstanding_needs:
+        return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed")
     line = rolled_back_line(plan.tag)
     async with rollback_lock(run.context, old_tag):
         release = await github.get_optional(
@@ -87,7 +98,7 @@ async def mark_rolled_back(run: StepRun) -> StepOutcome:
         return StepOutcome(
             StepStatus.SKIPPED,
             f"there is no release for `{old_tag}` yet: when hotfix "
-            f"#{plan.rolled_back.number}'s run publishes it, its notes will say `{line}`",
+            f"#{hotfix.number}'s run publishes it, its notes will say `{line}`",
         )
     link = Link(release.get("name") or old_tag, release["html_url"])
     if not await add_line(github, plan.repository, release, line):
@@ -98,8 +109,9 @@ async def mark_rolled_back(run: StepRun) -> StepOutcome:
 
 
 def old_release_commands(plan: ReleasePlan) -> list[str]:
-    assert plan.rolled_back is not None  # the step applies to rollbacks only
-    old_tag = shlex.quote(plan.rolled_back.tag or "<tag of the rolled-back hotfix>")
+    # A rollback's step only fails or waits for its tag when the rolled-back hotfix has one.
+    assert plan.rolled_back is not None and plan.rolled_back.tag is not None
+    old_tag = shlex.quote(plan.rolled_back.tag)
     line = rolled_back_line(plan.tag or "<tag>")
     return [
         f"gh release view {old_tag} --json body --jq .body > notes.md",

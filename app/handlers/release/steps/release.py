@@ -115,10 +115,14 @@ def release_notes(plan: ReleasePlan) -> str:
     rolled_back = plan.rolled_back
     if rolled_back is None:
         return f"Hotfix {plan.reference}: {plan.title}"
-    return (
-        f"Rollback {plan.reference}: {plan.title}\n\nThis release rolls back "
-        f"{rolled_back.tag_or_number} (hotfix #{rolled_back.number}: {rolled_back.title})."
-    )
+    hotfix = f"hotfix #{rolled_back.number}: {rolled_back.title}"
+    if rolled_back.tag is not None:
+        what = f"{rolled_back.tag} ({hotfix})"
+    elif rolled_back.tag_of_another is not None:
+        what = f"{hotfix}, which was never released"
+    else:
+        what = hotfix
+    return f"Rollback {plan.reference}: {plan.title}\n\nThis release rolls back {what}."
 
 
 def _is_prerelease(plan: ReleasePlan) -> bool:
