@@ -923,11 +923,7 @@ def test_the_rollback_of_a_hotfix_never_released_names_its_pull_request_and_mark
     failed on the tag or hotfix-bot never ran on it (nothing in the journal)."""
     repo = bot.repo
     unreleased = hotfix_of_the_same_version(bot, hotfix, seen)
-    revert = repo.revert_pull(unreleased.number, author="dana")
-    repo.commit(revert.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
-    bot.pull_request(revert.number, "opened")
-    approve(bot, revert, "lead")
-    repo.merge_pull(revert.number, merged_by="dana")
+    revert = merged_rollback(bot, unreleased)
 
     bot.pull_request(revert.number, "closed")
 
@@ -967,6 +963,42 @@ def test_the_rollback_of_a_hotfix_never_released_names_its_pull_request_and_mark
         "We are investigating the issue and will provide updates.\n\n"
         f'Rolled back by #{revert.number} (Revert "Fix logout"), released as v1.2.5.'
     )
+
+
+def test_a_rollback_run_before_both_hotfix_runs_of_its_version_marks_only_the_reverted_release(
+    bot: Bot,
+) -> None:
+    """Neither hotfix of 1.2.4 is tagged when the rollback of the second runs: it expects the
+    second to be released as v1.2.4, and the first's run, tagging it first, is not told."""
+    repo = bot.repo
+    first = merge_hotfix(bot)
+    second = hotfix_of_the_same_version(bot, first, seen=False)
+    revert = merged_rollback(bot, second)
+    bot.pull_request(revert.number, "closed")
+    [run] = repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert step_row(run.output["summary"], "Old release") == (
+        "| Old release | ➖ skipped | there is no release for `v1.2.4` yet: when hotfix "
+        f"#{second.number}'s run publishes it, its notes will say `Rolled back in v1.2.5` |   |"
+    )
+
+    bot.pull_request(first.number, "closed")
+    bot.pull_request(second.number, "closed")
+
+    assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
+    [second_run] = repo.runs_named("hotfix-release", second.merge_commit_sha)
+    assert second_run.output["title"] == "1 of 6 steps failed: tag"
+
+
+def test_a_rollback_recorded_by_an_older_hotfix_bot_under_the_tag_alone_is_in_the_release(
+    bot: Bot,
+) -> None:
+    hotfix = merge_hotfix(bot)
+    # What an older hotfix-bot kept of a rollback merged before the hotfix's run.
+    asyncio.run(bot.journal.set_state("rolled-back-in:acme/widgets@v1.2.4", "v1.2.5"))
+
+    bot.pull_request(hotfix.number, "closed")
+
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.5"
 
 
 def test_a_hotfix_released_by_hand_before_hotfix_bot_ran_is_rolled_back_as_its_tag_says(

@@ -4,10 +4,11 @@
 The notes are read first and the line is added only when they do not hold it yet, so the
 step never adds it twice. A rollback may merge before the hotfix's release exists (GitHub
 refused it, or the hotfix's run has not run yet): the state store then keeps which tag
-rolled the old one back, and the hotfix's own release step writes the line when it
-publishes that release (`recorded_rollback`). A hotfix never released under a tag (its
-version's tag names another hotfix's release) has no release to mark: the step leaves every
-release as it is, saying why.
+rolled that hotfix back, and the hotfix's own release step writes the line when it
+publishes that release (`recorded_rollback`), not the release step of another hotfix of the
+same version that is tagged first. A hotfix never released under a tag (its version's tag
+names another hotfix's release) has no release to mark: the step leaves every release as it
+is, saying why.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def _rollback_key(repository: str, old_tag: str) -> str:
     return f"rolled-back-in:{repository}@{old_tag}"
 
 
+def _hotfix_rollback_key(repository: str, old_tag: str, hotfix: int) -> str:
+    # Per hotfix: two hotfixes of one version may each be rolled back before either's run
+    # has tagged it, and only the one whose run makes the tag is released under it.
+    return f"{_rollback_key(repository, old_tag)}#{hotfix}"
+
+
 def rollback_lock(context: Context, old_tag: str) -> AbstractAsyncContextManager[None]:
     """Held while a rollback's run looks for the release of `old_tag` and, finding none,
     records its own tag, and while the hotfix's run reads that record and publishes the
@@ -44,10 +51,23 @@ def rollback_lock(context: Context, old_tag: str) -> AbstractAsyncContextManager
     return context.locks.lock(_rollback_key(context.repository, old_tag))
 
 
-async def recorded_rollback(context: Context, old_tag: str) -> str | None:
-    """The tag of the rollback recorded as rolling `old_tag` back before its release
-    existed; None when none was."""
-    return await context.state.get_state(_rollback_key(context.repository, old_tag))
+async def record_rollback(context: Context, old_tag: str, hotfix: int, new_tag: str) -> None:
+    """Keep that hotfix #`hotfix`, to be released as `old_tag`, was rolled back in `new_tag`."""
+    await context.state.set_state(
+        _hotfix_rollback_key(context.repository, old_tag, hotfix), new_tag
+    )
+
+
+async def recorded_rollback(context: Context, old_tag: str, hotfix: int | None) -> str | None:
+    """The tag of the rollback recorded as rolling hotfix #`hotfix` back before its release
+    as `old_tag` existed; None when none was, or `hotfix` is None (a push to the trunk, which
+    no rollback reverts)."""
+    if hotfix is None:
+        return None
+    state, repository = context.state, context.repository
+    recorded = await state.get_state(_hotfix_rollback_key(repository, old_tag, hotfix))
+    # An older hotfix-bot kept it under the tag alone.
+    return recorded or await state.get_state(_rollback_key(repository, old_tag))
 
 
 async def add_line(
@@ -90,8 +110,7 @@ async def mark_rolled_back(run: StepRun) -> StepOutcome:
             f"/repos/{plan.repository}/releases/tags/{path_part(old_tag)}"
         )
         if release is None:
-            key = _rollback_key(run.context.repository, old_tag)
-            await run.context.state.set_state(key, plan.tag)
+            await record_rollback(run.context, old_tag, hotfix.number, plan.tag)
     if release is None:
         if not plan.config.release:
             return StepOutcome(StepStatus.SKIPPED, f"there is no release for `{old_tag}`")
