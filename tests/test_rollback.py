@@ -892,6 +892,139 @@ def test_a_rollback_whose_run_comes_before_its_hotfix_run_is_in_the_release_it_p
     assert bot.repo.comments_on(hotfix.number)[0].body.endswith(notice)
 
 
+# --- the rolled-back hotfix's tag ------------------------------------------------------------
+
+OTHER_BRANCH = "hotfix/fix-logout"
+
+
+def hotfix_of_the_same_version(bot: Bot, released: FakePull, seen: bool) -> FakePull:
+    """Hotfix `Fix logout` (P1), branched beside `released` (#1) and bumping VERSION to 1.2.4
+    as it did, merged after it; with `seen`, hotfix-bot ran on the merge, and its tag failed:
+    `v1.2.4` is #1's release."""
+    repo = bot.repo
+    assert released.merge_commit_sha is not None
+    repo.create_branch(OTHER_BRANCH, repo.get_commit(released.merge_commit_sha).parents[0])
+    repo.commit(OTHER_BRANCH, {"VERSION": "1.2.4\n", "logout.py": "fixed\n"}, "Fix logout")
+    labels = ["hotfix", "P1"]
+    pull = repo.open_pull(OTHER_BRANCH, "main", title="Fix logout", author="dev", labels=labels)
+    repo.merge_pull(pull.number)
+    if seen:
+        bot.pull_request(pull.number, "closed")
+        [run] = repo.runs_named("hotfix-release", pull.merge_commit_sha)
+        assert run.output["title"] == "1 of 6 steps failed: tag"
+    return pull
+
+
+@pytest.mark.parametrize("seen", [True, False], ids=["its-run-failed", "no-run-of-its-own"])
+def test_the_rollback_of_a_hotfix_never_released_names_its_pull_request_and_marks_no_release(
+    bot: Bot, hotfix: FakePull, seen: bool
+) -> None:
+    """#1 was released as v1.2.4; the other hotfix of that version never was, whether its run
+    failed on the tag or hotfix-bot never ran on it (nothing in the journal)."""
+    repo = bot.repo
+    unreleased = hotfix_of_the_same_version(bot, hotfix, seen)
+    revert = merged_rollback(bot, unreleased)
+
+    bot.pull_request(revert.number, "closed")
+
+    # #1's release is left as it was: it was not rolled back.
+    assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
+    assert bot.fake.requests_to("PATCH", "/repos/acme/widgets/releases") == []
+    tag = repo.tag_object("v1.2.5")
+    assert tag is not None
+    assert (tag.message, tag.object_sha) == (
+        f'Rollback of #{unreleased.number}: Revert "Fix logout"',
+        revert.merge_commit_sha,
+    )
+    assert repo.releases["v1.2.5"].body == (
+        f'Rollback #{revert.number}: Revert "Fix logout"\n\n'
+        f"This release rolls back hotfix #{unreleased.number}: Fix logout, which was never "
+        "released."
+    )
+    [run] = repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "All steps done for v1.2.5 (1 skipped)",
+    )
+    assert unreleased.merge_commit_sha is not None and hotfix.merge_commit_sha is not None
+    assert step_row(run.output["summary"], "Old release") == (
+        f"| Old release | ➖ skipped | hotfix #{unreleased.number} was never released: "
+        f"`v1.2.4`, the tag of its version, names `{hotfix.merge_commit_sha[:7]}`, not its "
+        f"merge commit `{unreleased.merge_commit_sha[:7]}`, so no release is marked rolled "
+        "back |   |"
+    )
+    # The notice tells of a problem found after its merge: there was no release.
+    [notice] = [c for c in repo.comments_on(unreleased.number) if "ROLLBACK" in c.body]
+    assert notice.body == (
+        f"{NOTICE_MARKER.format(number=revert.number)}\n🔄 ROLLBACK COMPLETE\n\n"
+        "The hotfix has been rolled back due to a problem found after its merge "
+        f"(see #{revert.number}).\n"
+        "System is now stable on previous version.\n"
+        "We are investigating the issue and will provide updates.\n\n"
+        f'Rolled back by #{revert.number} (Revert "Fix logout"), released as v1.2.5.'
+    )
+
+
+def test_a_rollback_run_before_both_hotfix_runs_of_its_version_marks_only_the_reverted_release(
+    bot: Bot,
+) -> None:
+    """Neither hotfix of 1.2.4 is tagged when the rollback of the second runs: it expects the
+    second to be released as v1.2.4, and the first's run, tagging it first, is not told."""
+    repo = bot.repo
+    first = merge_hotfix(bot)
+    second = hotfix_of_the_same_version(bot, first, seen=False)
+    revert = merged_rollback(bot, second)
+    bot.pull_request(revert.number, "closed")
+    [run] = repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert step_row(run.output["summary"], "Old release") == (
+        "| Old release | ➖ skipped | there is no release for `v1.2.4` yet: when hotfix "
+        f"#{second.number}'s run publishes it, its notes will say `Rolled back in v1.2.5` |   |"
+    )
+
+    bot.pull_request(first.number, "closed")
+    bot.pull_request(second.number, "closed")
+
+    assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
+    [second_run] = repo.runs_named("hotfix-release", second.merge_commit_sha)
+    assert second_run.output["title"] == "1 of 6 steps failed: tag"
+
+
+def test_a_rollback_recorded_by_an_older_hotfix_bot_under_the_tag_alone_is_in_the_release(
+    bot: Bot,
+) -> None:
+    hotfix = merge_hotfix(bot)
+    # What an older hotfix-bot kept of a rollback merged before the hotfix's run.
+    asyncio.run(bot.journal.set_state("rolled-back-in:acme/widgets@v1.2.4", "v1.2.5"))
+
+    bot.pull_request(hotfix.number, "closed")
+
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.5"
+
+
+def test_a_hotfix_released_by_hand_before_hotfix_bot_ran_is_rolled_back_as_its_tag_says(
+    bot: Bot,
+) -> None:
+    """No run of its own is in the journal: its tag, on its merge commit, is its release."""
+    repo = bot.repo
+    hotfix = merge_hotfix(bot)
+    assert hotfix.merge_commit_sha is not None
+    repo.create_tag("v1.2.4", hotfix.merge_commit_sha, message="Hotfix 1.2.4")
+    repo.create_release("v1.2.4", hotfix.merge_commit_sha, body="Login fixed")
+    revert = merged_rollback(bot, hotfix)
+
+    bot.pull_request(revert.number, "closed")
+
+    tag = repo.tag_object("v1.2.5")
+    assert tag is not None and tag.message == 'Rollback of v1.2.4: Revert "Fix login"'
+    assert repo.releases["v1.2.5"].body == (
+        f'Rollback #{revert.number}: Revert "Fix login"\n\n'
+        "This release rolls back v1.2.4 (hotfix #1: Fix login)."
+    )
+    assert repo.releases["v1.2.4"].body == "Login fixed\n\nRolled back in v1.2.5"
+    [run] = repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
+
+
 def test_a_rollback_notice_and_report_row_made_by_hand_as_the_report_says_are_found_again(
     bot: Bot, hotfix: FakePull, tmp_path: Path
 ) -> None:

@@ -34,7 +34,7 @@ from app.handlers.policy import read_rolled_back_hotfix
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import look_for_comment, write_comment
-from app.handlers.release.plan import ReleasePlan, RolledBack
+from app.handlers.release.plan import ReleasePlan, RolledBack, TagOfAnother
 from app.handlers.release.production import is_production_hotfix, recheck_after_tag
 from app.handlers.release.report import (
     CHECK_NAME,
@@ -285,21 +285,50 @@ async def _rolled_back(
     repository, body = context.repository, pull.get("body") or ""
     if reverted is None or reverted.merge_commit_sha is None:
         return None
-    # Its tag is the one its own post-merge run made.
-    version = await _released_version(
-        context.github, repository, config, reverted.merge_commit_sha, reads
+    merge_sha = reverted.merge_commit_sha
+    version, its_run = await asyncio.gather(
+        _released_version(context.github, repository, config, merge_sha, reads),
+        ReleaseState.load(context, release_key(repository, reverted.number)),
     )
-    its_run = await ReleaseState.load(context, release_key(repository, reverted.number))
+    version_tag = None if version is None else tag_name(config, str(version))
+    tag_of_another = await _tag_of_another(
+        context.github, repository, version_tag, its_run, merge_sha
+    )
     labelled = single_severity(config, reverted.labels)
     return RolledBack(
         number=reverted.number,
         title=reverted.title,
         author=reverted.author,
         severity=labelled[0] if labelled else None,
-        tag=None if version is None else tag_name(config, str(version)),
+        merge_sha=merge_sha,
+        tag=None if tag_of_another is not None else version_tag,
+        tag_of_another=tag_of_another,
         reason=rollback_reason(body),
         report=incident_report.recorded_report(its_run.steps.get(incident_report.STEP.key)),
     )
+
+
+async def _tag_of_another(
+    github: InstallationClient,
+    repository: str,
+    version_tag: str | None,
+    its_run: ReleaseState,
+    merge_sha: str,
+) -> TagOfAnother | None:
+    """`version_tag`, the tag of the version a hotfix merged as `merge_sha` released, when it
+    names another commit: the hotfix was never released under it. None when it is the hotfix's
+    own: its run's tag step (as `its_run` keeps it) made it or found it there; it names the
+    merge commit (made by hand, before hotfix-bot ran, or the journal is gone); or it is not
+    made yet (the hotfix's run is still to come, and will make it)."""
+    if version_tag is None:
+        return None
+    made = its_run.steps.get(tag.STEP.key)
+    if made is not None and made.status.finished:
+        return None
+    commit = await tag.tagged_commit(github, repository, version_tag)
+    if commit is None or commit == merge_sha:
+        return None
+    return TagOfAnother(version_tag, commit)
 
 
 async def _plan(

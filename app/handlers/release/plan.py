@@ -16,6 +16,16 @@ BACKMERGE_PREFIX = "backmerge/"
 
 
 @dataclass(frozen=True, slots=True)
+class TagOfAnother:
+    """The tag of a rolled-back hotfix's version, found on another commit than the hotfix's
+    merge commit: most likely the release of another hotfix of the same version, merged
+    first. The rolled-back hotfix was never released under a tag."""
+
+    tag: str
+    commit: str  # the commit the tag names
+
+
+@dataclass(frozen=True, slots=True)
 class RolledBack:
     """The hotfix a merged rollback reverts, and why (docs/BEHAVIOUR.md, "Rollbacks")."""
 
@@ -23,7 +33,12 @@ class RolledBack:
     title: str
     author: str  # login
     severity: str | None  # its one severity label; None when it has not exactly one
-    tag: str | None  # None when no version file at its merge commit declares a version
+    merge_sha: str  # its merge commit
+    # The tag its own run made, or (that run still to come) the tag it will make. None when it
+    # has none: its version's tag names another commit (`tag_of_another`), or no version file
+    # at its merge commit declares a version.
+    tag: str | None
+    tag_of_another: TagOfAnother | None
     reason: str | None  # the rollback's own words, from its description
     # Its incident report issue, as its own post-merge run recorded it: found by this number
     # when people have taken its label off since. None when that run recorded none.

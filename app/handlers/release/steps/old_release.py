@@ -4,8 +4,11 @@
 The notes are read first and the line is added only when they do not hold it yet, so the
 step never adds it twice. A rollback may merge before the hotfix's release exists (GitHub
 refused it, or the hotfix's run has not run yet): the state store then keeps which tag
-rolled the old one back, and the hotfix's own release step writes the line when it
-publishes that release (`recorded_rollback`).
+rolled that hotfix back, and the hotfix's own release step writes the line when it
+publishes that release (`recorded_rollback`), not the release step of another hotfix of the
+same version that is tagged first. A hotfix never released under a tag (its version's tag
+names another hotfix's release) has no release to mark: the step leaves every release as it
+is, saying why.
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ def _rollback_key(repository: str, old_tag: str) -> str:
     return f"rolled-back-in:{repository}@{old_tag}"
 
 
+def _hotfix_rollback_key(repository: str, old_tag: str, hotfix: int) -> str:
+    # Per hotfix: two hotfixes of one version may each be rolled back before either's run
+    # has tagged it, and only the one whose run makes the tag is released under it.
+    return f"{_rollback_key(repository, old_tag)}#{hotfix}"
+
+
 def rollback_lock(context: Context, old_tag: str) -> AbstractAsyncContextManager[None]:
     """Held while a rollback's run looks for the release of `old_tag` and, finding none,
     records its own tag, and while the hotfix's run reads that record and publishes the
@@ -42,10 +51,23 @@ def rollback_lock(context: Context, old_tag: str) -> AbstractAsyncContextManager
     return context.locks.lock(_rollback_key(context.repository, old_tag))
 
 
-async def recorded_rollback(context: Context, old_tag: str) -> str | None:
-    """The tag of the rollback recorded as rolling `old_tag` back before its release
-    existed; None when none was."""
-    return await context.state.get_state(_rollback_key(context.repository, old_tag))
+async def record_rollback(context: Context, old_tag: str, hotfix: int, new_tag: str) -> None:
+    """Keep that hotfix #`hotfix`, to be released as `old_tag`, was rolled back in `new_tag`."""
+    await context.state.set_state(
+        _hotfix_rollback_key(context.repository, old_tag, hotfix), new_tag
+    )
+
+
+async def recorded_rollback(context: Context, old_tag: str, hotfix: int | None) -> str | None:
+    """The tag of the rollback recorded as rolling hotfix #`hotfix` back before its release
+    as `old_tag` existed; None when none was, or `hotfix` is None (a push to the trunk, which
+    no rollback reverts)."""
+    if hotfix is None:
+        return None
+    state, repository = context.state, context.repository
+    recorded = await state.get_state(_hotfix_rollback_key(repository, old_tag, hotfix))
+    # An older hotfix-bot kept it under the tag alone.
+    return recorded or await state.get_state(_rollback_key(repository, old_tag))
 
 
 async def add_line(
@@ -62,32 +84,40 @@ async def add_line(
 
 
 async def mark_rolled_back(run: StepRun) -> StepOutcome:
-    github, plan = run.github, run.plan
-    assert plan.rolled_back is not None  # the step applies to rollbacks only
-    old_tag = plan.rolled_back.tag
-    if plan.tag is None or run.outstanding_needs:
-        return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed")
+    github, plan, hotfix = run.github, run.plan, run.plan.rolled_back
+    assert hotfix is not None  # the step applies to rollbacks only
+    old_tag = hotfix.tag
+    # Whatever became of the rollback's own tag, a hotfix without one has no release to mark.
+    taken = hotfix.tag_of_another
+    if taken is not None:
+        return StepOutcome(
+            StepStatus.SKIPPED,
+            f"hotfix #{hotfix.number} was never released: `{taken.tag}`, the tag of its "
+            f"version, names `{taken.commit[:7]}`, not its merge commit "
+            f"`{hotfix.merge_sha[:7]}`, so no release is marked rolled back",
+        )
     if old_tag is None:
         return StepOutcome(
             StepStatus.SKIPPED,
-            f"hotfix #{plan.rolled_back.number} has no tag: no version file at its merge "
+            f"hotfix #{hotfix.number} has no tag: no version file at its merge "
             "commit declares a version",
         )
+    if plan.tag is None or run.outstanding_needs:
+        return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed")
     line = rolled_back_line(plan.tag)
     async with rollback_lock(run.context, old_tag):
         release = await github.get_optional(
             f"/repos/{plan.repository}/releases/tags/{path_part(old_tag)}"
         )
         if release is None:
-            key = _rollback_key(run.context.repository, old_tag)
-            await run.context.state.set_state(key, plan.tag)
+            await record_rollback(run.context, old_tag, hotfix.number, plan.tag)
     if release is None:
         if not plan.config.release:
             return StepOutcome(StepStatus.SKIPPED, f"there is no release for `{old_tag}`")
         return StepOutcome(
             StepStatus.SKIPPED,
             f"there is no release for `{old_tag}` yet: when hotfix "
-            f"#{plan.rolled_back.number}'s run publishes it, its notes will say `{line}`",
+            f"#{hotfix.number}'s run publishes it, its notes will say `{line}`",
         )
     link = Link(release.get("name") or old_tag, release["html_url"])
     if not await add_line(github, plan.repository, release, line):
@@ -98,8 +128,9 @@ async def mark_rolled_back(run: StepRun) -> StepOutcome:
 
 
 def old_release_commands(plan: ReleasePlan) -> list[str]:
-    assert plan.rolled_back is not None  # the step applies to rollbacks only
-    old_tag = shlex.quote(plan.rolled_back.tag or "<tag of the rolled-back hotfix>")
+    # A rollback's step only fails or waits for its tag when the rolled-back hotfix has one.
+    assert plan.rolled_back is not None and plan.rolled_back.tag is not None
+    old_tag = shlex.quote(plan.rolled_back.tag)
     line = rolled_back_line(plan.tag or "<tag>")
     return [
         f"gh release view {old_tag} --json body --jq .body > notes.md",

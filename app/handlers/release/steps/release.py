@@ -42,7 +42,7 @@ async def create_release(run: StepRun) -> StepOutcome:
     if existing is not None:
         link = Link(existing.get("name") or tag, existing["html_url"])
         # Made by hand after a rollback merged, which recorded its own tag.
-        rolled_back_in = await old_release.recorded_rollback(run.context, tag)
+        rolled_back_in = await old_release.recorded_rollback(run.context, tag, plan.number)
         if rolled_back_in is not None:
             line = old_release.rolled_back_line(rolled_back_in)
             if await old_release.add_line(github, plan.repository, existing, line):
@@ -55,7 +55,7 @@ async def create_release(run: StepRun) -> StepOutcome:
     # Read and published under the rollback's lock: one merged before the release exists
     # either recorded its tag by now, or will find the release published.
     async with old_release.rollback_lock(run.context, tag):
-        rolled_back_in = await old_release.recorded_rollback(run.context, tag)
+        rolled_back_in = await old_release.recorded_rollback(run.context, tag, plan.number)
         if rolled_back_in is not None:
             line = old_release.rolled_back_line(rolled_back_in)
             notes, published = old_release.notes_with(notes, line), f"{published} saying `{line}`"
@@ -115,10 +115,14 @@ def release_notes(plan: ReleasePlan) -> str:
     rolled_back = plan.rolled_back
     if rolled_back is None:
         return f"Hotfix {plan.reference}: {plan.title}"
-    return (
-        f"Rollback {plan.reference}: {plan.title}\n\nThis release rolls back "
-        f"{rolled_back.tag_or_number} (hotfix #{rolled_back.number}: {rolled_back.title})."
-    )
+    hotfix = f"hotfix #{rolled_back.number}: {rolled_back.title}"
+    if rolled_back.tag is not None:
+        what = f"{rolled_back.tag} ({hotfix})"
+    elif rolled_back.tag_of_another is not None:
+        what = f"{hotfix}, which was never released"
+    else:
+        what = hotfix
+    return f"Rollback {plan.reference}: {plan.title}\n\nThis release rolls back {what}."
 
 
 def _is_prerelease(plan: ReleasePlan) -> bool:

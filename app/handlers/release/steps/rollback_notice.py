@@ -25,7 +25,9 @@ from policies.notices import DEFAULT_TEMPLATES, ROLLBACK, fill, pull_request_val
 def rollback_notice(plan: ReleasePlan) -> str:
     hotfix = plan.rolled_back
     assert hotfix is not None  # a notice is of a rollback
-    reason = hotfix.reason or f"a problem found after its release (see #{plan.number})"
+    # A hotfix without a tag has no release to speak of: the problem was found after its merge.
+    found_after = "release" if hotfix.tag is not None else "merge"
+    reason = hotfix.reason or f"a problem found after its {found_after} (see #{plan.number})"
     # With `release: false` there is no release to name: the tag alone says what shipped.
     shipped = "released as" if plan.config.release else "tagged"
     shipped_as = f", {shipped} {plan.tag}" if plan.tag else ""

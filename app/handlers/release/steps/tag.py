@@ -103,6 +103,12 @@ async def _taken(run: StepRun, tag: str, target: str, link: Link) -> StepOutcome
     )
 
 
+async def tagged_commit(github: InstallationClient, repository: str, tag: str) -> str | None:
+    """The commit `tag` names (through annotated tag objects); None when there is no such tag."""
+    ref = await github.get_optional(_tag_ref(repository, tag).path)
+    return None if ref is None else await _peeled(github, repository, ref["object"])
+
+
 def _tag_ref(repository: str, tag: str) -> Look:
     return Look(f"/repos/{repository}/git/ref/tags/{path_part(tag)}")
 
