@@ -25,6 +25,7 @@ from app.journal import (
     Journal,
     JournalEntry,
     JournalUnopenable,
+    Redelivery,
     TimerEntry,
     describe_journal,
     journal_path,
@@ -380,18 +381,25 @@ def _timer_row(entry: TimerEntry) -> str:
     return f"{due:<20} {entry.status:<10} {entry.timer.id}"
 
 
+# Why `redeliver` queued nothing, said to whoever asked.
+NOT_REDELIVERED: dict[Redelivery, str] = {
+    "unknown": "no delivery {id} in the journal",
+    "running": "delivery {id} is running now",
+    "ignored": "delivery {id} was ignored: it has nothing to run",
+    "no payload": "delivery {id} cannot run again: the journal holds no payload for it "
+    "(`hotfix-bot journal copy` brought it without, being older than the latest --history "
+    "finished deliveries)",
+}
+
+
 def redeliver(settings: Settings, delivery_id: str) -> int:
     journal = served_journal(settings)
     try:
-        queued = asyncio.run(journal.redeliver(delivery_id))
+        outcome = asyncio.run(journal.redeliver(delivery_id))
     finally:
         journal.close()
-    if not queued:
-        print(
-            f"hotfix-bot: no delivery {delivery_id} that can run again "
-            "(unknown, ignored, or running now)",
-            file=sys.stderr,
-        )
+    if outcome != "queued":
+        print(f"hotfix-bot: {NOT_REDELIVERED[outcome].format(id=delivery_id)}", file=sys.stderr)
         return 1
     print(f"queued {delivery_id}; a running hotfix-bot picks it up within a second")
     return 0

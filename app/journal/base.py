@@ -52,6 +52,8 @@ from app.intake.delivery import Delivery
 from app.journal.timers import TIMER_EVENT, Timer
 
 RecordOutcome = Literal["queued", "duplicate", "ignored"]
+# What `redeliver` did: queued the delivery to run again, or why it did not.
+Redelivery = Literal["queued", "unknown", "running", "ignored", "no payload"]
 Status = Literal["queued", "running", "done", "superseded", "failed", "ignored"]
 STATUSES: tuple[Status, ...] = ("queued", "running", "done", "superseded", "failed", "ignored")
 TimerStatus = Literal["scheduled", "fired", "cancelled", "forgotten"]
@@ -139,6 +141,18 @@ class CopyCounts:
     state: int
     timers: int = 0
     waiting: int = 0  # of those, scheduled still
+
+
+def why_not_redelivered(found: tuple[object, ...] | None) -> Redelivery:
+    """Why `redeliver` queued nothing: `found` is the delivery's status and whether the
+    journal holds its payload, None when there is no delivery of that id. An ignored one
+    never had a payload."""
+    if found is None:
+        return "unknown"
+    status, has_payload = found
+    if not has_payload:
+        return "ignored" if status == "ignored" else "no payload"
+    return "running"
 
 
 def copied_status(status: Status) -> Status:
@@ -237,7 +251,7 @@ class Journal(Protocol):
     async def retry_timer_later(self, delivery_id: str, error: str, delay: float) -> None: ...
     async def fail(self, delivery_id: str, error: str) -> None: ...
     async def resume_interrupted(self) -> int: ...
-    async def redeliver(self, delivery_id: str) -> bool: ...
+    async def redeliver(self, delivery_id: str) -> Redelivery: ...
     async def check_writable(self) -> None: ...
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...

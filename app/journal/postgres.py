@@ -94,6 +94,7 @@ from app.journal.base import (
     JournalUnopenable,
     LockTimeout,
     RecordOutcome,
+    Redelivery,
     SettlesDeliveries,
     Status,
     TimerEntry,
@@ -105,6 +106,7 @@ from app.journal.base import (
     may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
+    why_not_redelivered,
 )
 from app.journal.postgres_url import describe_url, error_reason
 from app.journal.timers import TIMER_EVENT, Timer
@@ -822,7 +824,7 @@ class PostgresJournal(SettlesDeliveries):
             if taken:
                 log.warning("took back %d deliveries whose worker stopped renewing them", taken)
 
-    async def redeliver(self, delivery_id: str) -> bool:
+    async def redeliver(self, delivery_id: str) -> Redelivery:
         now = self._clock()
         changed = await self._call(
             self._rows(
@@ -836,7 +838,16 @@ class PostgresJournal(SettlesDeliveries):
                 "write",
             )
         )
-        return len(changed) == 1
+        if changed:
+            return "queued"
+        found = await self._call(
+            self._rows(
+                "SELECT d.status, EXISTS (SELECT 1 FROM payloads AS p WHERE p.seq = d.seq) "
+                "FROM deliveries AS d WHERE d.id = %s",
+                (delivery_id,),
+            )
+        )
+        return why_not_redelivered(found[0] if found else None)
 
     async def check_writable(self) -> None:
         await self.set_state(HEARTBEAT_KEY, str(self._clock()))

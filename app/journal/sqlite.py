@@ -82,6 +82,7 @@ from app.journal.base import (
     LockTimeout,
     NoJournal,
     RecordOutcome,
+    Redelivery,
     SettlesDeliveries,
     Status,
     TimerEntry,
@@ -93,6 +94,7 @@ from app.journal.base import (
     may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
+    why_not_redelivered,
 )
 from app.journal.timers import TIMER_EVENT, Timer, fired_timer_body
 
@@ -593,18 +595,28 @@ class SqliteJournal(SettlesDeliveries):
         )
         return cursor.rowcount
 
-    async def redeliver(self, delivery_id: str) -> bool:
+    async def redeliver(self, delivery_id: str) -> Redelivery:
         now = self._clock()
-        cursor = await self._write(
-            lambda connection: connection.execute(
+
+        def queue_again(connection: sqlite3.Connection) -> Redelivery:
+            cursor = connection.execute(
                 "UPDATE deliveries SET status = 'queued', attempts = 0, last_error = NULL, "
                 "updated_at = ?, next_attempt_at = ? WHERE id = ? AND status != 'running' "
                 "AND seq IN (SELECT seq FROM payloads)",
                 (now, now, delivery_id),
-            ),
-            durable=True,  # the command says it is queued: it must stay so
-        )
-        return cursor.rowcount == 1
+            )
+            if cursor.rowcount == 1:
+                return "queued"
+            return why_not_redelivered(
+                connection.execute(
+                    "SELECT d.status, p.seq IS NOT NULL FROM deliveries AS d "  # noqa: S608
+                    f"{_WITH_PAYLOAD} WHERE d.id = ?",
+                    (delivery_id,),
+                ).fetchone()
+            )
+
+        # Durable: the command says it is queued, so it must stay so.
+        return await self._write(queue_again, durable=True)
 
     async def check_writable(self) -> None:
         await self.set_state(HEARTBEAT_KEY, str(self._clock()))
