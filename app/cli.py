@@ -25,6 +25,7 @@ from app.journal import (
     Journal,
     JournalEntry,
     JournalUnopenable,
+    Redelivery,
     TimerEntry,
     describe_journal,
     journal_path,
@@ -39,8 +40,8 @@ if TYPE_CHECKING:
     from app.intake.connection_limits import ConnectionLimits
 
 
-# Finished deliveries `journal copy` takes along by default: enough to look back a while and
-# to redeliver one, not the whole past.
+# Finished deliveries whose payloads `journal copy` takes along by default: enough to
+# redeliver one of the latest, not the whole past. The older ones go without theirs.
 COPIED_HISTORY = 1000
 
 # Commands other packages add (the sandbox's `demo`), so the service imports none of them.
@@ -91,8 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     journal_commands = journal.add_subparsers(dest="journal_command", required=True)
     copy = journal_commands.add_parser(
         "copy",
-        help="copy pending work, timers, recent history and state into another journal (run it "
-        "with the servers of --from stopped; running it again copies nothing twice)",
+        help="copy pending work, timers, state and every delivery into another journal, the "
+        "older finished ones without their payloads (run it with the servers of --from "
+        "stopped; running it again copies nothing twice)",
     )
     copy.add_argument(
         "--from",
@@ -107,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=count,
         default=COPIED_HISTORY,
         metavar="N",
-        help=f"how many finished deliveries to copy, the latest (default {COPIED_HISTORY})",
+        help="how many finished deliveries to copy with their payloads, the latest, so that "
+        f"they can be redelivered (default {COPIED_HISTORY}); the older ones are copied "
+        "without, so that their ids stay known",
     )
     timers = commands.add_parser("timers", help="timers, soonest due first, and their status")
     timers.add_argument("--status", choices=TIMER_STATUSES, help="only timers with this status")
@@ -348,10 +352,11 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
         for journal in journals:
             journal.close()
     print(
-        f"copied {copied.deliveries} deliveries ({copied.pending} to run), {copied.state} "
+        f"copied {copied.deliveries} deliveries ({copied.pending} to run, {copied.past} "
+        f"without their payloads: finished before the latest {history}), {copied.state} "
         f"state values and {copied.timers} timers ({copied.waiting} waiting) into "
         f"{describe_journal(target_url)}; it held "
-        f"{len(contents.deliveries) - copied.deliveries} of the deliveries, "
+        f"{len(contents.deliveries) + len(contents.past) - copied.deliveries} of the deliveries, "
         f"{len(contents.state) - copied.state} of the state values and "
         f"{len(contents.timers) - copied.timers} of the timers already, kept as they were"
     )
@@ -380,18 +385,25 @@ def _timer_row(entry: TimerEntry) -> str:
     return f"{due:<20} {entry.status:<10} {entry.timer.id}"
 
 
+# Why `redeliver` queued nothing, said to whoever asked.
+NOT_REDELIVERED: dict[Redelivery, str] = {
+    "unknown": "no delivery {id} in the journal",
+    "running": "delivery {id} is running now",
+    "ignored": "delivery {id} was ignored: it has nothing to run",
+    "no payload": "delivery {id} cannot run again: the journal holds no payload for it "
+    "(`hotfix-bot journal copy` brought it without, being older than the latest --history "
+    "finished deliveries)",
+}
+
+
 def redeliver(settings: Settings, delivery_id: str) -> int:
     journal = served_journal(settings)
     try:
-        queued = asyncio.run(journal.redeliver(delivery_id))
+        outcome = asyncio.run(journal.redeliver(delivery_id))
     finally:
         journal.close()
-    if not queued:
-        print(
-            f"hotfix-bot: no delivery {delivery_id} that can run again "
-            "(unknown, ignored, or running now)",
-            file=sys.stderr,
-        )
+    if outcome != "queued":
+        print(f"hotfix-bot: {NOT_REDELIVERED[outcome].format(id=delivery_id)}", file=sys.stderr)
         return 1
     print(f"queued {delivery_id}; a running hotfix-bot picks it up within a second")
     return 0

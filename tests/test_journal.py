@@ -369,6 +369,7 @@ def test_cli_lists_deliveries_and_redelivers_a_failed_one(
     asyncio.run(journal.claim_ready(10))
     asyncio.run(journal.finish("ok-1"))
     asyncio.run(journal.fail("bad-1", "GitHub answered 404 to GET /repos/acme/widgets/pulls/4"))
+    asyncio.run(journal.record(pull_request("ignored-1", 5), b"{}", handled=False))
     journal.close()
 
     assert main(["deliveries", "--status", "failed"]) == 0
@@ -383,7 +384,11 @@ def test_cli_lists_deliveries_and_redelivers_a_failed_one(
     assert "bad-1" in capsys.readouterr().out
 
     assert main(["redeliver", "nope"]) == 1
-    assert "no delivery nope" in capsys.readouterr().err
+    assert capsys.readouterr().err == "hotfix-bot: no delivery nope in the journal\n"
+    assert main(["redeliver", "ignored-1"]) == 1
+    assert capsys.readouterr().err == (
+        "hotfix-bot: delivery ignored-1 was ignored: it has nothing to run\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -559,7 +564,7 @@ def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
     try:
         claimed = asyncio.run(journal.claim_ready(10))
         ignored = journal.recent("ignored")
-        can_redeliver_ignored = asyncio.run(journal.redeliver("was-ignored"))
+        redelivered_ignored = asyncio.run(journal.redeliver("was-ignored"))
     finally:
         journal.close()
 
@@ -568,7 +573,7 @@ def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
         ("queued-compressed", body),
     ]
     assert [(entry.id, entry.payload) for entry in ignored] == [("was-ignored", None)]
-    assert can_redeliver_ignored is False
+    assert redelivered_ignored == "ignored"
     columns = sqlite3.connect(tmp_path / "journal.db").execute("PRAGMA table_info(deliveries)")
     assert "payload" not in {column[1] for column in columns}
     assert schema_version(f"sqlite:///{tmp_path / 'journal.db'}") == 3

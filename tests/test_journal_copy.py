@@ -1,5 +1,6 @@
 """`hotfix-bot journal copy`: pending work, timers, recent history and state move between journals
-of either kind, once however often it runs."""
+of either kind, once however often it runs; older deliveries without their payloads, so that
+every delivery id stays known."""
 
 from __future__ import annotations
 
@@ -13,21 +14,31 @@ from support.postgres import PostgresServer
 
 from app.cli import main
 from app.intake.delivery import Delivery, from_payload
-from app.journal import Journal, describe_journal, open_journal
+from app.journal import (
+    Journal,
+    JournalEntry,
+    JournalUnavailable,
+    Status,
+    describe_journal,
+    open_journal,
+)
+from app.journal.base import JournalContents, PastDeliveries
 from app.journal.timers import Timer
 
 
 @pytest.fixture(
-    params=[("sqlite", "postgresql"), ("postgresql", "sqlite")], ids="{0[0]}-to-{0[1]}".format
+    params=[("sqlite", "postgresql"), ("postgresql", "sqlite"), ("sqlite", "sqlite")],
+    ids="{0[0]}-to-{0[1]}".format,
 )
 def journals(
     request: pytest.FixtureRequest, tmp_path: Path, postgres: PostgresServer
 ) -> Iterator[tuple[str, str]]:
     """The URLs of a source journal and an empty target, of the kinds named."""
-    source_kind, _ = request.param
+    source_kind, target_kind = request.param
     with postgres.database() as database:
-        sqlite = f"sqlite:///{tmp_path / 'journal.db'}"
-        yield (sqlite, database) if source_kind == "sqlite" else (database, sqlite)
+        source = database if source_kind == "postgresql" else f"sqlite:///{tmp_path / 'journal.db'}"
+        target = database if target_kind == "postgresql" else f"sqlite:///{tmp_path / 'copy.db'}"
+        yield source, target
 
 
 def pull_request(delivery_id: str, number: int) -> Delivery:
@@ -117,18 +128,21 @@ def test_copy_moves_pending_work_recent_history_and_state_once(
 
     where = describe_journal(target_url)
     assert first == (
-        f"copied 7 deliveries (4 to run), 2 state values and 3 timers (1 waiting) into {where}; "
-        "it held 0 of the deliveries, 0 of the state values and 0 of the timers already, kept "
-        "as they were\n"
+        "copied 9 deliveries (4 to run, 2 without their payloads: finished before the latest "
+        f"3), 2 state values and 3 timers (1 waiting) into {where}; it held 0 of the "
+        "deliveries, 0 of the state values and 0 of the timers already, kept as they were\n"
     )
     assert again == (
-        f"copied 0 deliveries (0 to run), 0 state values and 0 timers (0 waiting) into {where}; "
-        "it held 7 of the deliveries, 2 of the state values and 3 of the timers already, kept "
-        "as they were\n"
+        "copied 0 deliveries (0 to run, 0 without their payloads: finished before the latest "
+        f"3), 0 state values and 0 timers (0 waiting) into {where}; it held 9 of the "
+        "deliveries, 2 of the state values and 3 of the timers already, kept as they were\n"
     )
-    # The 3 latest finished ones (not old-1, old-2), in the order they were journaled; what
-    # was running is queued, with its attempts and errors as they were.
+    # In the order they were journaled: the 3 latest finished ones with their payloads, the
+    # older ones (old-1, old-2) without; what was running is queued, with its attempts and
+    # errors as they were.
     assert copied == [
+        ("old-1", "done", 1, None, None),
+        ("old-2", "done", 1, None, None),
         ("done-1", "done", 1, None, body("done-1")),
         ("failed-1", "failed", 1, "GitHub answered 404", body("failed-1")),
         ("ignored-1", "ignored", 0, None, None),
@@ -147,6 +161,140 @@ def test_copy_moves_pending_work_recent_history_and_state_once(
     assert (claimed, claimed_later) == (["running-1"], ["retry-1"])
     # The timers' deliveries run behind queued-1, in order, each once.
     assert fired == ["queued-1", "t-fired", "t-waiting"]
+
+
+def star(delivery_id: str) -> Delivery:
+    """A delivery the app ignores."""
+    payload = {"action": "created", "installation": {"id": 1}, "repository": {"full_name": "x/y"}}
+    return from_payload(delivery_id, "star", payload)
+
+
+async def finish_two_then_ignore_a_thousand_and_one(journal: Journal) -> None:
+    """d-open done and d-cmd failed, then more ignored deliveries than the default
+    `--history`: d-open, d-cmd and s-0 are older than the latest 1000 finished ones."""
+    await journal.record(pull_request("d-open", 1), body("d-open"), handled=True)
+    await journal.claim_ready(1)
+    await journal.finish("d-open")
+    await journal.record(pull_request("d-cmd", 1), body("d-cmd"), handled=True)
+    await journal.claim_ready(1)
+    await journal.fail("d-cmd", "GitHub answered 404")
+    # At once: recorded together, in as few commits as the journal gathers them into.
+    await asyncio.gather(
+        *(journal.record(star(f"s-{i}"), b"{}", handled=False) for i in range(1001))
+    )
+
+
+def test_a_delivery_older_than_the_history_copied_is_a_duplicate_in_the_target(
+    journals: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitHub redelivering an old delivery to the new journal is answered `duplicate`, as the
+    old journal would have answered it, and nothing runs it again."""
+    source_url, target_url = journals
+    source = open_journal(source_url)
+    try:
+        asyncio.run(finish_two_then_ignore_a_thousand_and_one(source))
+    finally:
+        source.close()
+
+    assert main(["journal", "copy", "--from", source_url, "--to", target_url]) == 0
+    summary = capsys.readouterr().out
+    target = open_journal(target_url)
+    try:
+        answers = [
+            asyncio.run(target.record(delivery, b"{}", handled=True))
+            for delivery in (pull_request("d-cmd", 1), pull_request("d-open", 1), star("s-0"))
+        ]
+        claimed = asyncio.run(target.claim_ready(10))
+    finally:
+        target.close()
+
+    assert answers == ["duplicate", "duplicate", "duplicate"]
+    assert claimed == []
+    assert summary == (
+        "copied 1003 deliveries (0 to run, 3 without their payloads: finished before the "
+        "latest 1000), 0 state values and 0 timers (0 waiting) into "
+        f"{describe_journal(target_url)}; it held 0 of the deliveries, 0 of the state values "
+        "and 0 of the timers already, kept as they were\n"
+    )
+
+
+def test_a_delivery_copied_without_its_payload_is_listed_and_not_redelivered(
+    journals: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source_url, target_url = journals
+    source = open_journal(source_url, clock=Clock())
+    try:
+        asyncio.run(finish_two_then_ignore_a_thousand_and_one(source))
+    finally:
+        source.close()
+    assert main(["journal", "copy", "--from", source_url, "--to", target_url]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("DATABASE_URL", target_url)
+
+    assert main(["deliveries", "--status", "failed"]) == 0
+    listing = capsys.readouterr().out
+    assert main(["redeliver", "d-cmd"]) == 1
+    refusal = capsys.readouterr()
+    target = open_journal(target_url)
+    try:
+        status = [(entry.status, entry.payload) for entry in target.recent("failed")]
+    finally:
+        target.close()
+
+    assert listing.splitlines()[1:] == [
+        "1970-01-01 00:16:40  failed       1  pull_request.synchronize     acme/widgets#1"
+        "                   d-cmd",
+        f"{'':37}last error: GitHub answered 404",
+    ]
+    assert refusal == (
+        "",
+        "hotfix-bot: delivery d-cmd cannot run again: the journal holds no payload for it "
+        "(`hotfix-bot journal copy` brought it without, being older than the latest --history "
+        "finished deliveries)\n",
+    )
+    assert status == [("failed", None)]
+
+
+def entry(seq: int, delivery_id: str, status: Status, payload: bytes | None) -> JournalEntry:
+    """A delivery as a source journal reads it for a copy."""
+    key = "acme/widgets#1"
+    return JournalEntry(
+        seq, delivery_id, "pull_request", "synchronize", 1, "acme/widgets", 1, key, status,
+        0, None, 1_000.0, 1_000.0, 1_000.0, False, payload,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_copy_whose_source_fails_midway_leaves_the_target_as_it_was(
+    kind: str, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """The older deliveries are read from the source as they are copied: a read that fails
+    then takes back what the copy wrote, as any failure of its one transaction does."""
+
+    def read_past(after: int) -> list[JournalEntry]:
+        if after:
+            raise JournalUnavailable("journal read failed: the source went away")
+        return [entry(1, "old-1", "done", None)]
+
+    contents = JournalContents(
+        (entry(2, "queued-1", "queued", b"{}"),),
+        PastDeliveries(2, read_past),
+        (("release:acme/widgets#1", "{}"),),
+    )
+    with postgres.database() as database:
+        target = open_journal(
+            database if kind == "postgresql" else f"sqlite:///{tmp_path / 'j.db'}"
+        )
+        try:
+            with pytest.raises(JournalUnavailable, match="the source went away"):
+                asyncio.run(target.add_contents(contents))
+            left = target.recent(), asyncio.run(target.get_state("release:acme/widgets#1"))
+        finally:
+            target.close()
+
+    assert left == ([], None)
 
 
 def test_copy_names_the_option_whose_journal_cannot_be_used(

@@ -415,9 +415,10 @@ def test_a_password_libpq_reads_as_written_reaches_the_database_and_is_not_shown
         assert main(["journal", "copy", "--from", "sqlite:///old.db", "--to", url]) == 0
 
     assert capsys.readouterr().out == (
-        "copied 0 deliveries (0 to run), 0 state values and 0 timers (0 waiting) into "
-        f"127.0.0.1:{postgres.port}/{name}; it held 0 of the deliveries, 0 of the state values "
-        "and 0 of the timers already, kept as they were\n"
+        "copied 0 deliveries (0 to run, 0 without their payloads: finished before the latest "
+        f"1000), 0 state values and 0 timers (0 waiting) into 127.0.0.1:{postgres.port}/{name}; "
+        "it held 0 of the deliveries, 0 of the state values and 0 of the timers already, kept "
+        "as they were\n"
     )
 
 

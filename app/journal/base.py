@@ -38,10 +38,11 @@ Payloads are stored compressed with Zstandard at level 1 (~50 us for a 28 KB
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar, cast
@@ -52,6 +53,8 @@ from app.intake.delivery import Delivery
 from app.journal.timers import TIMER_EVENT, Timer
 
 RecordOutcome = Literal["queued", "duplicate", "ignored"]
+# What `redeliver` did: queued the delivery to run again, or why it did not.
+Redelivery = Literal["queued", "unknown", "running", "ignored", "no payload"]
 Status = Literal["queued", "running", "done", "superseded", "failed", "ignored"]
 STATUSES: tuple[Status, ...] = ("queued", "running", "done", "superseded", "failed", "ignored")
 TimerStatus = Literal["scheduled", "fired", "cancelled", "forgotten"]
@@ -70,6 +73,10 @@ SUPERSEDE_PER_CLAIM = 100
 FIRE_PER_CLAIM = 100
 # A delivery whose due time is past its arrival has waited (for its burst, or a retry).
 WAITED = 1e-6
+# `journal copy` reads the deliveries it copies without their payloads this many at a time.
+PAST_PAGE = 10_000
+# Above every delivery's sequence number (64-bit in both journals).
+SEQ_ABOVE_ALL = 2**63 - 1
 PAYLOAD_COMPRESSION_LEVEL = 1  # the fastest: the sync, not the ratio, is what costs
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # every Zstandard frame starts so
 ZLIB_HEADER = b"\x78"  # the first byte of every zlib stream with the default window
@@ -119,15 +126,47 @@ class TimerEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class PastDeliveries:
+    """The finished deliveries of a journal older than those `journal copy` takes with their
+    payloads, without theirs: `count` of them, read page by page as they are copied, since
+    a journal keeps every delivery and may hold millions. `read_page(after)`: those after
+    the sequence number `after`, in order, `PAST_PAGE` at most; none after the last."""
+
+    count: int
+    read_page: Callable[[int], list[JournalEntry]]
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        after = 0  # below every sequence number
+        while page := self.read_page(after):
+            yield from page
+            after = page[-1].seq
+
+
+@dataclass(frozen=True, slots=True)
 class JournalContents:
     """What `hotfix-bot journal copy` moves from one journal to another: deliveries (their
-    payloads included) in the order they were journaled, the handlers' state, and the
-    timers (those still waiting, and the fired or cancelled ones, so that none is scheduled
-    again or fires twice)."""
+    payloads included) in the order they were journaled, the finished deliveries older than
+    those (`past`) without their payloads, the handlers' state, and the timers (those still
+    waiting, and the fired or cancelled ones, so that none is scheduled again or fires
+    twice). The past ones keep their ids known: GitHub redelivering one of them is answered
+    `duplicate` by the journal copied into, as by this one, and nothing runs it again."""
 
     deliveries: tuple[JournalEntry, ...]
+    past: PastDeliveries
     state: tuple[tuple[str, str], ...]
     timers: tuple[TimerEntry, ...] = ()
+
+    def in_journal_order(self) -> Iterator[tuple[JournalEntry, bool]]:
+        """Every delivery, of `deliveries` and of `past`, in the order they were journaled,
+        each with whether it is of the `past`."""
+        return heapq.merge(
+            ((entry, False) for entry in self.deliveries),
+            ((entry, True) for entry in self.past),
+            key=lambda delivery: delivery[0].seq,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +178,19 @@ class CopyCounts:
     state: int
     timers: int = 0
     waiting: int = 0  # of those, scheduled still
+    past: int = 0  # of the deliveries, those of `JournalContents.past`: without payloads
+
+
+def why_not_redelivered(found: tuple[object, ...] | None) -> Redelivery:
+    """Why `redeliver` queued nothing: `found` is the delivery's status and whether the
+    journal holds its payload, None when there is no delivery of that id. An ignored one
+    never had a payload; another without one was copied without it (`JournalContents.past`)."""
+    if found is None:
+        return "unknown"
+    status, has_payload = found
+    if not has_payload:
+        return "ignored" if status == "ignored" else "no payload"
+    return "running"
 
 
 def copied_status(status: Status) -> Status:
@@ -237,7 +289,7 @@ class Journal(Protocol):
     async def retry_timer_later(self, delivery_id: str, error: str, delay: float) -> None: ...
     async def fail(self, delivery_id: str, error: str) -> None: ...
     async def resume_interrupted(self) -> int: ...
-    async def redeliver(self, delivery_id: str) -> bool: ...
+    async def redeliver(self, delivery_id: str) -> Redelivery: ...
     async def check_writable(self) -> None: ...
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...

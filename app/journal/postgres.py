@@ -66,7 +66,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from typing import Any, Literal, TypeVar
 
 import psycopg
@@ -82,8 +82,10 @@ from app.journal.base import (
     FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
     LOCK_WAIT_SECONDS,
+    PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     SCHEDULE_AGAIN_IF_FORGOTTEN,
+    SEQ_ABOVE_ALL,
     SUPERSEDE_PER_CLAIM,
     TIMER_COLUMNS,
     WAITED,
@@ -93,7 +95,9 @@ from app.journal.base import (
     JournalUnavailable,
     JournalUnopenable,
     LockTimeout,
+    PastDeliveries,
     RecordOutcome,
+    Redelivery,
     SettlesDeliveries,
     Status,
     TimerEntry,
@@ -105,6 +109,7 @@ from app.journal.base import (
     may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
+    why_not_redelivered,
 )
 from app.journal.postgres_url import describe_url, error_reason
 from app.journal.timers import TIMER_EVENT, Timer
@@ -122,6 +127,9 @@ POOL_SIZE = 4  # connections per journal: the intake's records share them
 # bodies reach this many bytes: a bound on the statement, and on what one failure refuses.
 RECORD_BATCH_LIMIT = 64
 RECORD_BATCH_BYTES = 4 * 1024 * 1024
+# `journal copy` inserts deliveries this many to a statement (or up to `RECORD_BATCH_BYTES`
+# of payloads): one round trip each took 29 s for 100,000.
+COPY_BATCH_LIMIT = 1000
 CONNECT_SECONDS = 5.0  # to reach the database, at start-up and for a connection of the pool
 # A delivery refused with 503 must be refused before GitHub's 10 s timeout.
 POOL_WAIT_SECONDS = 2.0
@@ -216,11 +224,12 @@ _MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-_COLUMNS = (
+_COLUMNS_BUT_PAYLOAD = (
     "d.seq, d.id, d.event, d.action, d.installation_id, d.repository, d.pr_number, "
     "d.ordering_key, d.status, d.attempts, d.last_error, d.received_at, d.updated_at, "
-    "d.next_attempt_at, d.supersedable, p.body"
+    "d.next_attempt_at, d.supersedable"
 )
+_COLUMNS = f"{_COLUMNS_BUT_PAYLOAD}, p.body"
 _WITH_PAYLOAD = "LEFT JOIN payloads AS p ON p.seq = d.seq"
 # A batch of deliveries, one statement, so one round trip and one transaction: the
 # deliveries in the order they arrived, the payloads of those handled (ignored ones are
@@ -242,17 +251,33 @@ _RECORD_BATCH = (
     "FROM inserted JOIN arrived USING (id) WHERE arrived.body IS NOT NULL) "
     "SELECT id, CASE WHEN status = 'queued' THEN pg_notify(%(channel)s, '') END FROM inserted"
 )
-# A delivery copied from another journal, as it was there (`journal copy`).
-_COPY_DELIVERY = (
-    "WITH inserted AS (INSERT INTO deliveries (id, event, action, installation_id, repository, "
+# Deliveries copied from another journal, as they were there (`journal copy`), in the order
+# given, with their payloads (if any); returns the ids inserted: the others were there.
+_COPY_DELIVERIES = (
+    "WITH copied AS (SELECT * FROM unnest(%(id)s::text[], %(event)s::text[], "
+    "%(action)s::text[], %(installation_id)s::bigint[], %(repository)s::text[], "
+    "%(pr_number)s::bigint[], %(ordering_key)s::text[], %(status)s::text[], "
+    "%(attempts)s::integer[], %(last_error)s::text[], %(received_at)s::float8[], "
+    "%(updated_at)s::float8[], %(next_attempt_at)s::float8[], %(supersedable)s::boolean[], "
+    "%(body)b::bytea[]) WITH ORDINALITY AS c(id, event, action, installation_id, repository, "
     "pr_number, ordering_key, status, attempts, last_error, received_at, updated_at, "
-    "next_attempt_at, supersedable) VALUES (%(id)s, %(event)s, %(action)s, "
-    "%(installation_id)s, %(repository)s, %(pr_number)s, %(ordering_key)s, %(status)s, "
-    "%(attempts)s, %(last_error)s, %(received_at)s, %(updated_at)s, %(next_attempt_at)s, "
-    "%(supersedable)s) ON CONFLICT (id) DO NOTHING RETURNING seq), "
-    "stored AS (INSERT INTO payloads (seq, body) "
-    "SELECT seq, %(body)b::bytea FROM inserted WHERE %(body)b::bytea IS NOT NULL) "
-    "SELECT seq FROM inserted"
+    "next_attempt_at, supersedable, body, position)), "
+    "inserted AS (INSERT INTO deliveries (id, event, action, installation_id, repository, "
+    "pr_number, ordering_key, status, attempts, last_error, received_at, updated_at, "
+    "next_attempt_at, supersedable) SELECT id, event, action, installation_id, repository, "
+    "pr_number, ordering_key, status, attempts, last_error, received_at, updated_at, "
+    "next_attempt_at, supersedable FROM copied ORDER BY position "
+    "ON CONFLICT (id) DO NOTHING RETURNING seq, id), "
+    "stored AS (INSERT INTO payloads (seq, body) SELECT inserted.seq, copied.body "
+    "FROM inserted JOIN copied USING (id) WHERE copied.body IS NOT NULL) "
+    "SELECT id FROM inserted"
+)
+# The columns of `_COPY_DELIVERIES` a `JournalEntry` gives as it is (its status is
+# `copied_status`, its payload compressed).
+_COPIED_COLUMNS = tuple(
+    field.name
+    for field in dataclasses.fields(JournalEntry)
+    if field.name not in ("seq", "status", "payload")
 )
 # The first unfinished delivery of each pull request, when it may run now: queued, due,
 # and nothing of its pull request running. `{columns}` of `d`; `{keys}` narrows them.
@@ -368,6 +393,30 @@ _DELIVERY_COLUMNS = (
     "ordering_key",
 )
 _ROW_COLUMNS = ("status", "now", "supersedable", "body")
+
+
+@dataclasses.dataclass
+class _CopyBatch:
+    """Deliveries `journal copy` inserts with one statement (`_COPY_DELIVERIES`), each with
+    whether it is of `JournalContents.past`, and their compressed payloads."""
+
+    entries: list[tuple[JournalEntry, bool]] = dataclasses.field(default_factory=list)
+    bodies: list[bytes | None] = dataclasses.field(default_factory=list)
+    size: int = 0  # of the bodies
+
+    def add(self, entry: JournalEntry, of_the_past: bool, body: bytes | None) -> None:
+        self.entries.append((entry, of_the_past))
+        self.bodies.append(body)
+        self.size += len(body or b"")
+
+    def columns(self) -> dict[str, list[Any]]:
+        """The parameters of `_COPY_DELIVERIES`: one array a column."""
+        entries = [entry for entry, _ in self.entries]
+        return {
+            **{name: [getattr(entry, name) for entry in entries] for name in _COPIED_COLUMNS},
+            "status": [copied_status(entry.status) for entry in entries],
+            "body": self.bodies,
+        }
 
 
 @dataclasses.dataclass
@@ -822,7 +871,7 @@ class PostgresJournal(SettlesDeliveries):
             if taken:
                 log.warning("took back %d deliveries whose worker stopped renewing them", taken)
 
-    async def redeliver(self, delivery_id: str) -> bool:
+    async def redeliver(self, delivery_id: str) -> Redelivery:
         now = self._clock()
         changed = await self._call(
             self._rows(
@@ -836,7 +885,16 @@ class PostgresJournal(SettlesDeliveries):
                 "write",
             )
         )
-        return len(changed) == 1
+        if changed:
+            return "queued"
+        found = await self._call(
+            self._rows(
+                "SELECT d.status, EXISTS (SELECT 1 FROM payloads AS p WHERE p.seq = d.seq) "
+                "FROM deliveries AS d WHERE d.id = %s",
+                (delivery_id,),
+            )
+        )
+        return why_not_redelivered(found[0] if found else None)
 
     async def check_writable(self) -> None:
         await self.set_state(HEARTBEAT_KEY, str(self._clock()))
@@ -860,23 +918,16 @@ class PostgresJournal(SettlesDeliveries):
         return await self._call(self._add_contents(contents, self._clock()))
 
     async def _add_contents(self, contents: JournalContents, now: float) -> CopyCounts:
-        deliveries = pending = state = 0
+        deliveries = pending = past = state = 0
         async with self._connection("write") as connection, connection.transaction():
-            for entry in contents.deliveries:
-                status = copied_status(entry.status)
-                cursor = await connection.execute(
-                    _COPY_DELIVERY,
-                    dataclasses.asdict(entry)
-                    | {
-                        "status": status,
-                        "body": None
-                        if entry.payload is None
-                        else self._compressor.compress(entry.payload),
-                    },
-                )
-                if cursor.rowcount:
-                    deliveries += 1
-                    pending += status == "queued"
+            for batch in self._copy_batches(contents):
+                cursor = await connection.execute(_COPY_DELIVERIES, batch.columns())
+                inserted = {str(row[0]) for row in await cursor.fetchall()}
+                for entry, of_the_past in batch.entries:
+                    if entry.id in inserted:
+                        deliveries += 1
+                        pending += copied_status(entry.status) == "queued"
+                        past += of_the_past
             for key, value in contents.state:
                 cursor = await connection.execute(
                     "INSERT INTO app_state (key, value, updated_at) VALUES (%s, %s, %s) "
@@ -891,7 +942,24 @@ class PostgresJournal(SettlesDeliveries):
                 waiting += cursor.rowcount == 1 and timer.status == "scheduled"
             if pending:  # sent on commit: workers already running take them at once
                 await connection.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
-        return CopyCounts(deliveries, pending, state, timers, waiting)
+        return CopyCounts(deliveries, pending, state, timers, waiting, past)
+
+    def _copy_batches(self, contents: JournalContents) -> Iterator[_CopyBatch]:
+        """The deliveries of `contents` in the order they were journaled, in batches of
+        `COPY_BATCH_LIMIT`, or fewer once their compressed payloads reach
+        `RECORD_BATCH_BYTES`."""
+        batch = _CopyBatch()
+        for entry, of_the_past in contents.in_journal_order():
+            body = None if entry.payload is None else self._compressor.compress(entry.payload)
+            if batch.entries and (
+                len(batch.entries) == COPY_BATCH_LIMIT
+                or batch.size + len(body or b"") > RECORD_BATCH_BYTES
+            ):
+                yield batch
+                batch = _CopyBatch()
+            batch.add(entry, of_the_past, body)
+        if batch.entries:
+            yield batch
 
     def listen(self, wake: Callable[[], None]) -> None:
         """Call `wake` (on the caller's event loop) whenever a delivery is journaled or
@@ -964,7 +1032,8 @@ class PostgresJournal(SettlesDeliveries):
         return [_entry(row) for row in rows]
 
     def contents(self, history: int) -> JournalContents:
-        """Every unfinished delivery, the `history` latest finished ones, and the state."""
+        """Every unfinished delivery, the `history` latest finished ones, the state and the
+        timers; the older finished deliveries without their payloads."""
         return self._wait(self._contents(history))
 
     async def _contents(self, history: int) -> JournalContents:
@@ -982,6 +1051,14 @@ class PostgresJournal(SettlesDeliveries):
                 (history,),
             )
             finished = await cursor.fetchall()
+            # The older ones: all when it takes none.
+            before = finished[-1][0] if finished else SEQ_ABOVE_ALL
+            cursor = await connection.execute(
+                "SELECT COUNT(*) FROM deliveries WHERE status NOT IN ('queued', 'running') "
+                "AND seq < %s",
+                (before,),
+            )
+            [(past,)] = await cursor.fetchall()
             cursor = await connection.execute(
                 "SELECT key, value FROM app_state WHERE key != %s ORDER BY key", (HEARTBEAT_KEY,)
             )
@@ -990,8 +1067,21 @@ class PostgresJournal(SettlesDeliveries):
                 f"SELECT {TIMER_COLUMNS} FROM timers ORDER BY seq"  # noqa: S608
             )
             timers = await cursor.fetchall()
+
+        def read_past(after: int) -> list[JournalEntry]:
+            rows = self._wait(
+                self._rows(
+                    f"SELECT {_COLUMNS_BUT_PAYLOAD}, NULL FROM deliveries AS d "  # noqa: S608
+                    "WHERE d.status NOT IN ('queued', 'running') AND d.seq > %s AND d.seq < %s "
+                    "ORDER BY d.seq LIMIT %s",
+                    (after, before, PAST_PAGE),
+                )
+            )
+            return list(map(_entry, rows))
+
         return JournalContents(
             tuple(sorted(map(_entry, unfinished + finished), key=lambda entry: entry.seq)),
+            PastDeliveries(int(past), read_past),
             tuple((str(key), str(value)) for key, value in state),
             tuple(map(timer_entry, timers)),
         )

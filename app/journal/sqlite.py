@@ -68,8 +68,10 @@ from app.journal.base import (
     FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
     LOCK_WAIT_SECONDS,
+    PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     SCHEDULE_AGAIN_IF_FORGOTTEN,
+    SEQ_ABOVE_ALL,
     SUPERSEDE_PER_CLAIM,
     TIMER_COLUMNS,
     WAITED,
@@ -81,7 +83,9 @@ from app.journal.base import (
     JournalUnopenable,
     LockTimeout,
     NoJournal,
+    PastDeliveries,
     RecordOutcome,
+    Redelivery,
     SettlesDeliveries,
     Status,
     TimerEntry,
@@ -93,6 +97,7 @@ from app.journal.base import (
     may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
+    why_not_redelivered,
 )
 from app.journal.timers import TIMER_EVENT, Timer, fired_timer_body
 
@@ -177,11 +182,12 @@ CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at) WHERE status = 'schedul
 _VERSION_3 = "ALTER TABLE timers ADD COLUMN rearmed INTEGER NOT NULL DEFAULT 0"
 
 # A delivery and its payload (NULL for an ignored one): `FROM deliveries AS d {_WITH_PAYLOAD}`.
-_COLUMNS = (
+_COLUMNS_BUT_PAYLOAD = (
     "d.seq, d.id, d.event, d.action, d.installation_id, d.repository, d.pr_number, "
     "d.ordering_key, d.status, d.attempts, d.last_error, d.received_at, d.updated_at, "
-    "d.next_attempt_at, d.supersedable, p.body"
+    "d.next_attempt_at, d.supersedable"
 )
+_COLUMNS = f"{_COLUMNS_BUT_PAYLOAD}, p.body"
 _WITH_PAYLOAD = "LEFT JOIN payloads AS p ON p.seq = d.seq"
 # The first unfinished delivery of each pull request: `WHERE seq IN ({_QUEUE_HEADS})`.
 _QUEUE_HEADS = (
@@ -593,18 +599,28 @@ class SqliteJournal(SettlesDeliveries):
         )
         return cursor.rowcount
 
-    async def redeliver(self, delivery_id: str) -> bool:
+    async def redeliver(self, delivery_id: str) -> Redelivery:
         now = self._clock()
-        cursor = await self._write(
-            lambda connection: connection.execute(
+
+        def queue_again(connection: sqlite3.Connection) -> Redelivery:
+            cursor = connection.execute(
                 "UPDATE deliveries SET status = 'queued', attempts = 0, last_error = NULL, "
                 "updated_at = ?, next_attempt_at = ? WHERE id = ? AND status != 'running' "
                 "AND seq IN (SELECT seq FROM payloads)",
                 (now, now, delivery_id),
-            ),
-            durable=True,  # the command says it is queued: it must stay so
-        )
-        return cursor.rowcount == 1
+            )
+            if cursor.rowcount == 1:
+                return "queued"
+            return why_not_redelivered(
+                connection.execute(
+                    "SELECT d.status, p.seq IS NOT NULL FROM deliveries AS d "  # noqa: S608
+                    f"{_WITH_PAYLOAD} WHERE d.id = ?",
+                    (delivery_id,),
+                ).fetchone()
+            )
+
+        # Durable: the command says it is queued, so it must stay so.
+        return await self._write(queue_again, durable=True)
 
     async def check_writable(self) -> None:
         await self.set_state(HEARTBEAT_KEY, str(self._clock()))
@@ -650,9 +666,21 @@ class SqliteJournal(SettlesDeliveries):
         transaction, in their order; what it holds already stays as it is."""
         now = self._clock()
 
+        def insert_all(connection: sqlite3.Connection) -> CopyCounts:
+            """All of it or, should reading the source fail midway, nothing: the writer
+            commits what the other operations of its batch wrote."""
+            connection.execute("SAVEPOINT copy")
+            try:
+                counts = insert(connection)
+            except BaseException:
+                connection.execute("ROLLBACK TO copy")
+                raise
+            connection.execute("RELEASE copy")
+            return counts
+
         def insert(connection: sqlite3.Connection) -> CopyCounts:
-            deliveries = pending = 0
-            for entry in contents.deliveries:
+            deliveries = pending = past = 0
+            for entry, of_the_past in contents.in_journal_order():
                 status = copied_status(entry.status)
                 cursor = connection.execute(
                     "INSERT INTO deliveries (id, event, action, installation_id, repository, "
@@ -680,6 +708,7 @@ class SqliteJournal(SettlesDeliveries):
                     continue
                 deliveries += 1
                 pending += status == "queued"
+                past += of_the_past
                 if entry.payload is not None:
                     connection.execute(
                         "INSERT INTO payloads (seq, body) VALUES (?, ?)",
@@ -702,9 +731,9 @@ class SqliteJournal(SettlesDeliveries):
                 ).rowcount
                 timers += added
                 waiting += added and timer_entry_.status == "scheduled"
-            return CopyCounts(deliveries, pending, state, timers, waiting)
+            return CopyCounts(deliveries, pending, state, timers, waiting, past)
 
-        return await self._write(insert, durable=True)
+        return await self._write(insert_all, durable=True)
 
     def listen(self, wake: Callable[[], None]) -> None:
         """Nothing to listen to: one worker per journal, woken by its own server through a
@@ -756,7 +785,8 @@ class SqliteJournal(SettlesDeliveries):
         return [_entry(row) for row in rows]
 
     def contents(self, history: int) -> JournalContents:
-        """Every unfinished delivery, the `history` latest finished ones, and the state."""
+        """Every unfinished delivery, the `history` latest finished ones, the state and the
+        timers; the older finished deliveries without their payloads."""
         unfinished = self._read(
             f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
             "WHERE d.status IN ('queued', 'running')"
@@ -766,6 +796,22 @@ class SqliteJournal(SettlesDeliveries):
             "WHERE d.status NOT IN ('queued', 'running') ORDER BY d.seq DESC LIMIT ?",
             (history,),
         )
+        # The older ones: all when it takes none.
+        before = finished[-1][0] if finished else SEQ_ABOVE_ALL
+        [(past,)] = self._read(
+            "SELECT COUNT(*) FROM deliveries WHERE status NOT IN ('queued', 'running') AND seq < ?",
+            (before,),
+        )
+
+        def read_past(after: int) -> list[JournalEntry]:
+            rows = self._read(
+                f"SELECT {_COLUMNS_BUT_PAYLOAD}, NULL FROM deliveries AS d "  # noqa: S608
+                "WHERE d.status NOT IN ('queued', 'running') AND d.seq > ? AND d.seq < ? "
+                "ORDER BY d.seq LIMIT ?",
+                (after, before, PAST_PAGE),
+            )
+            return list(map(_entry, rows))
+
         state = self._read(
             "SELECT key, value FROM app_state WHERE key != ? ORDER BY key", (HEARTBEAT_KEY,)
         )
@@ -774,6 +820,7 @@ class SqliteJournal(SettlesDeliveries):
         )
         return JournalContents(
             tuple(sorted(map(_entry, unfinished + finished), key=lambda entry: entry.seq)),
+            PastDeliveries(int(past), read_past),  # type: ignore[call-overload]
             tuple((str(key), str(value)) for key, value in state),
             tuple(map(timer_entry, timers)),
         )
