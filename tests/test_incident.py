@@ -1083,6 +1083,90 @@ def test_a_report_deleted_since_the_step_recorded_it_is_opened_again(clocked_bot
     ) in release_report(bot, sha)
 
 
+MARKER = "<!-- hotfix-bot:incident-report acme/widgets#1 -->"
+CONFIRMED = (
+    "- **Verbal approvals:** lena (verbal, recorded by @dana at 20:55 UTC), confirmed by "
+    "`/hotfix confirm` at 2026-12-04 21:10 UTC"
+)
+
+
+def rewritten_in_the_browser(bot: Bot, issue: FakeIssue) -> str:
+    """The report as people save it from the browser, its Root Cause filled in and its first
+    line, the hidden marker, left out of what they pasted (GitHub keeps `\\r\\n` line ends):
+    its new body."""
+    first, _, rest = issue.body.partition("\n")
+    assert first == MARKER
+    body = rest.replace("\n", "\r\n").replace(
+        "[Detailed explanation of what went wrong and why]", "A DNS record pointed elsewhere."
+    )
+    bot.repo.edit_issue(issue.number, issue.title, body)
+    return body
+
+
+def confirmed_in(body: str) -> str:
+    """`body` as the run a confirmation starts writes it: the verbal approval confirmed, and the
+    marker first again."""
+    unconfirmed = UNCONFIRMED.removesuffix("\n")
+    assert body.count(unconfirmed) == 1
+    return f"{MARKER}\n{body.replace(unconfirmed, CONFIRMED)}"
+
+
+def test_a_report_people_rewrote_without_its_marker_is_the_one_a_confirmation_writes_to(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    pull, sha = merged_p0(bot)  # lena's verbal approval unconfirmed: the report's step waits
+    [issue] = reports(bot)
+    rewritten = rewritten_in_the_browser(bot, issue)
+    bot.advance(10 * MINUTE)
+
+    command(bot, pull, "lena", "/hotfix confirm")
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))  # and a re-run
+
+    # The issue the step recorded, whatever people made of its body: no second is opened.
+    assert list(bot.repo.issues) == [issue.number]
+    assert len(issues_created(bot.fake)) == 1
+    # The one line rewritten, in one edit; people's words kept, and the marker back first.
+    assert issue.body == confirmed_in(rewritten)
+    assert len(bot.fake.requests_to("PATCH", f"{ISSUES}/{issue.number}")) == 1
+    link = f"[#{issue.number}]({WEB}/issues/{issue.number})"
+    assert (
+        f"| Incident report | ✅ done | issue #{issue.number} shows the verbal approval of lena "
+        f"confirmed now, due 2026-12-05 21:00 UTC | {link} |"
+    ) in release_report(bot, sha)
+    assert notices(bot, pull)["resolution:acme/widgets#1"].endswith(
+        f"\n\nIncident report: {link}, due 2026-12-05 21:00 UTC\nThank you for your patience."
+    )
+
+
+def test_a_report_moved_to_another_repository_since_the_step_recorded_it_is_opened_again(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    pull, sha = merged_p0(bot)
+    [moved] = reports(bot)
+    # People transfer it: it leaves acme/widgets, marker and all, and GitHub answers its old
+    # number with a redirect to it in the repository it went to.
+    handbook = bot.fake.add_repo("acme/handbook", bot.repo.installation_id)
+    there = handbook.open_issue(moved.title, author=BOT, body=moved.body, labels=moved.labels)
+    del bot.repo.issues[moved.number]
+    location = f"{bot.fake.api_url}/repos/acme/handbook/issues/{there.number}"
+    bot.fake.inject("GET", f"{ISSUES}/{moved.number}$", status=301, headers={"Location": location})
+    bot.advance(10 * MINUTE)
+
+    command(bot, pull, "lena", "/hotfix confirm")
+
+    [issue] = reports(bot)
+    assert issue.number != moved.number
+    assert CONFIRMED in issue.body
+    assert handbook.issues[there.number].body == moved.body  # not written to
+    assert (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_report(bot, sha)
+
+
 @pytest.mark.parametrize("replacing_review", ["COMMENTED", "CHANGES_REQUESTED"])
 def test_an_approval_its_approver_replaced_before_the_verbal_approval_does_not_confirm_it(
     clocked_bot: Bot, replacing_review: str

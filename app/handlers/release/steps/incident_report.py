@@ -1,7 +1,8 @@
 """Incident report: one issue `Incident report: <title>` after a hotfix whose severity has an
 `incident_report`, following the hotfix procedures' template with its summary and timeline
-filled in (docs/BEHAVIOUR.md, 'The record and the notices'). A hidden marker in its body
-finds it again, so no redelivery, re-run or run cut short after creating it opens a second.
+filled in (docs/BEHAVIOUR.md, 'The record and the notices'). The number a run recorded, or a
+hidden marker in its body, finds it again, so no redelivery, re-run or run cut short after
+creating it opens a second.
 When it is due, a timer reminds its assignee once if it is still open.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from app.github.issues import find_marked_issue, open_issue
+from app.github.issues import find_opened_issue, open_issue
 from app.github.reads import Look
 from app.handlers import timeline
 from app.handlers.notices import comments_look, find_or_post
@@ -318,7 +319,11 @@ async def _note_the_confirmations(
 
 
 async def _edit_body(run: StepRun, issue: dict[str, Any], body: str) -> dict[str, Any]:
-    """`issue`, its body replaced with `body` on GitHub."""
+    """`issue`, its body replaced with `body` on GitHub, the marker put back first when people
+    took it out, so that the issue is found by it again."""
+    marker = _marker(run.plan.repository, run.plan.number)
+    if marker not in body:
+        body = f"{marker}\n{body}"
     path = f"/repos/{run.plan.repository}/issues/{issue['number']}"
     await run.github.request("PATCH", path, body={"body": body})
     return {**issue, "body": body}
@@ -331,12 +336,13 @@ def _approvals_of(records: Sequence[VerbalRecord]) -> str:
 
 
 async def existing_report(run: StepRun, number: int, recorded: int | None) -> dict[str, Any] | None:
-    """The incident report issue of hotfix pull request `number`, if it was opened: listed
-    under its label, else issue #`recorded` (`recorded_report`) when it carries the marker."""
+    """The incident report issue of hotfix pull request `number`, if it was opened: issue
+    #`recorded` (`recorded_report`) while it is there, whatever people made of its body, else
+    the one listed under its label that carries the marker."""
     repository = run.plan.repository
     labelled = await run.look(_reports(repository))
     marker = _marker(repository, number)
-    return await find_marked_issue(run.github, repository, labelled, marker, recorded)
+    return await find_opened_issue(run.github, repository, labelled, marker, recorded)
 
 
 def recorded_report(outcome: StepOutcome | None) -> int | None:
