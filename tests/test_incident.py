@@ -1485,6 +1485,98 @@ def test_a_report_github_refused_is_opened_whole_and_the_notice_posted_at_once_t
     assert len(bot.fake.requests_to("PATCH", f"{ISSUES}/comments/{comment.id}")) == 1
 
 
+@pytest.mark.parametrize("by_hand", [True, False], ids=["edited-by-hand", "edited-by-the-rerun"])
+def test_a_confirmation_github_refused_to_write_into_the_report_is_given_as_the_edit(
+    clocked_bot: Bot, tmp_path: Path, by_hand: bool
+) -> None:
+    bot = clocked_bot
+    pull, sha = merged_p0(bot)
+    [issue] = reports(bot)
+    rewritten = rewritten_in_the_browser(bot, issue)
+    bot.fake.inject("PATCH", f"{ISSUES}/{issue.number}$", status=403, times=None, body=REFUSED)
+    bot.advance(10 * MINUTE)
+
+    command(bot, pull, "lena", "/hotfix confirm")
+
+    assert list(bot.repo.issues) == [issue.number]
+    assert issue.body == rewritten
+    link = f"[#{issue.number}]({WEB}/issues/{issue.number})"
+    summary = release_report(bot, sha)
+    assert (
+        f"| Incident report | ❌ failed | GitHub answered 403 to PATCH {ISSUES}/{issue.number}: "
+        f"Resource not accessible by integration | {link} |"
+    ) in summary
+    # The body whole as the step wrote it: people's words, the line confirmed, the marker.
+    body = confirmed_in(rewritten)
+    command_given = f"gh issue edit {issue.number} --body-file -"
+    assert finish_by_hand_giving(summary, command_given) == body
+    if by_hand:
+        apply(run_by_hand(summary, tmp_path), bot.repo, "lead")
+        body += "\n"  # a here-document ends in a newline
+
+    rerun_once_github_takes_it(bot, sha)
+
+    # Found again by the number the failed run kept, though its body had no marker.
+    assert list(bot.repo.issues) == [issue.number]
+    assert issue.body == body
+    written = (
+        f"✅ already done | issue #{issue.number} already holds the incident report"
+        if by_hand
+        else f"✅ done | issue #{issue.number} shows the verbal approval of lena confirmed now"
+    )
+    summary = release_report(bot, sha)
+    assert f"| Incident report | {written}, due 2026-12-05 21:00 UTC | {link} |" in summary
+    assert "## Finish by hand" not in summary
+
+
+def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and_comment(
+    clocked_bot: Bot, tmp_path: Path
+) -> None:
+    bot = clocked_bot
+    _, sha = merged_while_github_refuses(bot, "/git/tags")
+    [issue] = reports(bot)
+    bot.fake.faults.clear()
+    bot.fake.inject("PATCH", f"{ISSUES}/{issue.number}$", status=403, times=None, body=REFUSED)
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    unnamed = issue.body
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    assert (issue.body, bot.repo.comments_on(issue.number)) == (unnamed, [])
+    summary = release_report(bot, sha)
+    assert (
+        f"| Incident report | ❌ failed | GitHub answered 403 to PATCH {ISSUES}/{issue.number}: "
+        f"Resource not accessible by integration | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in summary
+    # The edit, and the comment that was to follow it: once the words name the release, no
+    # run would post that comment.
+    named = unnamed.replace(  # in the Summary and in the Resolution
+        "not tagged yet (see the `hotfix-release` check)",
+        f"[`v1.2.4`]({WEB}/tree/v1.2.4), [release v1.2.4]({WEB}/releases/tag/v1.2.4)",
+    )
+    continued = (
+        "<!-- hotfix-bot:incident-timeline v1.2.4 -->\n**Timeline, continued**\n\n"
+        "| Time | Event |\n|------|-------|\n"
+        f"| 2026-12-04 20:30 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
+        "| 2026-12-04 20:30 UTC | Release: published release `v1.2.4` |"
+    )
+    calls = run_by_hand(summary, tmp_path)
+    assert [(call.argv, call.stdin) for call in calls] == [
+        (["issue", "edit", str(issue.number), "--body-file", "-"], f"{named}\n"),
+        (["issue", "comment", str(issue.number), "--body-file", "-"], f"{continued}\n"),
+    ]
+    apply(calls, bot.repo, "lead")
+
+    rerun_once_github_takes_it(bot, sha)
+
+    assert issue.body == f"{named}\n"
+    assert [comment.body for comment in bot.repo.comments_on(issue.number)] == [f"{continued}\n"]
+    assert (
+        f"| Incident report | ✅ already done | issue #{issue.number} already holds the incident "
+        f"report, due 2026-12-06 20:30 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_report(bot, sha)
+
+
 def test_a_report_not_looked_for_has_no_command_and_the_notice_still_goes_out(
     clocked_bot: Bot,
 ) -> None:
