@@ -1533,7 +1533,7 @@ def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and
     clocked_bot: Bot, tmp_path: Path
 ) -> None:
     bot = clocked_bot
-    _, sha = merged_while_github_refuses(bot, "/git/tags")
+    pull, sha = merged_while_github_refuses(bot, "/git/tags")
     [issue] = reports(bot)
     bot.fake.faults.clear()
     bot.fake.inject("PATCH", f"{ISSUES}/{issue.number}$", status=403, times=None, body=REFUSED)
@@ -1547,6 +1547,14 @@ def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and
     assert (
         f"| Incident report | ❌ failed | GitHub answered 403 to PATCH {ISSUES}/{issue.number}: "
         f"Resource not accessible by integration | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in summary
+    # The resolution notice, blocked until the tag was made, links the report all the same.
+    assert notices(bot, pull)["resolution:acme/widgets#1"].endswith(
+        f"\n\nIncident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+        "2026-12-06 20:30 UTC\nThank you for your patience."
+    )
+    assert (
+        "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |"
     ) in summary
     # The edit, and the comment that was to follow it: once the words name the release, no
     # run would post that comment.
