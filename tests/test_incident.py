@@ -1102,6 +1102,90 @@ def test_a_report_deleted_since_the_step_recorded_it_is_opened_again(clocked_bot
     ) in release_report(bot, sha)
 
 
+MARKER = "<!-- hotfix-bot:incident-report acme/widgets#1 -->"
+CONFIRMED = (
+    "- **Verbal approvals:** lena (verbal, recorded by @dana at 20:55 UTC), confirmed by "
+    "`/hotfix confirm` at 2026-12-04 21:10 UTC"
+)
+
+
+def rewritten_in_the_browser(bot: Bot, issue: FakeIssue) -> str:
+    """The report as people save it from the browser, its Root Cause filled in and its first
+    line, the hidden marker, left out of what they pasted (GitHub keeps `\\r\\n` line ends):
+    its new body."""
+    first, _, rest = issue.body.partition("\n")
+    assert first == MARKER
+    body = rest.replace("\n", "\r\n").replace(
+        "[Detailed explanation of what went wrong and why]", "A DNS record pointed elsewhere."
+    )
+    bot.repo.edit_issue(issue.number, issue.title, body)
+    return body
+
+
+def confirmed_in(body: str) -> str:
+    """`body` as the run a confirmation starts writes it: the verbal approval confirmed, and the
+    marker first again."""
+    unconfirmed = UNCONFIRMED.removesuffix("\n")
+    assert body.count(unconfirmed) == 1
+    return f"{MARKER}\n{body.replace(unconfirmed, CONFIRMED)}"
+
+
+def test_a_report_people_rewrote_without_its_marker_is_the_one_a_confirmation_writes_to(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    pull, sha = merged_p0(bot)  # lena's verbal approval unconfirmed: the report's step waits
+    [issue] = reports(bot)
+    rewritten = rewritten_in_the_browser(bot, issue)
+    bot.advance(10 * MINUTE)
+
+    command(bot, pull, "lena", "/hotfix confirm")
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))  # and a re-run
+
+    # The issue the step recorded, whatever people made of its body: no second is opened.
+    assert list(bot.repo.issues) == [issue.number]
+    assert len(issues_created(bot.fake)) == 1
+    # The one line rewritten, in one edit; people's words kept, and the marker back first.
+    assert issue.body == confirmed_in(rewritten)
+    assert len(bot.fake.requests_to("PATCH", f"{ISSUES}/{issue.number}")) == 1
+    link = f"[#{issue.number}]({WEB}/issues/{issue.number})"
+    assert (
+        f"| Incident report | ✅ done | issue #{issue.number} shows the verbal approval of lena "
+        f"confirmed now, due 2026-12-05 21:00 UTC | {link} |"
+    ) in release_report(bot, sha)
+    assert notices(bot, pull)["resolution:acme/widgets#1"].endswith(
+        f"\n\nIncident report: {link}, due 2026-12-05 21:00 UTC\nThank you for your patience."
+    )
+
+
+def test_a_report_moved_to_another_repository_since_the_step_recorded_it_is_opened_again(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    pull, sha = merged_p0(bot)
+    [moved] = reports(bot)
+    # People transfer it: it leaves acme/widgets, marker and all, and GitHub answers its old
+    # number with a redirect to it in the repository it went to.
+    handbook = bot.fake.add_repo("acme/handbook", bot.repo.installation_id)
+    there = handbook.open_issue(moved.title, author=BOT, body=moved.body, labels=moved.labels)
+    del bot.repo.issues[moved.number]
+    location = f"{bot.fake.api_url}/repos/acme/handbook/issues/{there.number}"
+    bot.fake.inject("GET", f"{ISSUES}/{moved.number}$", status=301, headers={"Location": location})
+    bot.advance(10 * MINUTE)
+
+    command(bot, pull, "lena", "/hotfix confirm")
+
+    [issue] = reports(bot)
+    assert issue.number != moved.number
+    assert CONFIRMED in issue.body
+    assert handbook.issues[there.number].body == moved.body  # not written to
+    assert (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_report(bot, sha)
+
+
 @pytest.mark.parametrize("replacing_review", ["COMMENTED", "CHANGES_REQUESTED"])
 def test_an_approval_its_approver_replaced_before_the_verbal_approval_does_not_confirm_it(
     clocked_bot: Bot, replacing_review: str
@@ -1418,6 +1502,106 @@ def test_a_report_github_refused_is_opened_whole_and_the_notice_posted_at_once_t
     assert len(issues_created(bot.fake)) == (1 if by_hand else 2)
     assert bot.repo.comments_on(pull.number)[0] is comment
     assert len(bot.fake.requests_to("PATCH", f"{ISSUES}/comments/{comment.id}")) == 1
+
+
+@pytest.mark.parametrize("by_hand", [True, False], ids=["edited-by-hand", "edited-by-the-rerun"])
+def test_a_confirmation_github_refused_to_write_into_the_report_is_given_as_the_edit(
+    clocked_bot: Bot, tmp_path: Path, by_hand: bool
+) -> None:
+    bot = clocked_bot
+    pull, sha = merged_p0(bot)
+    [issue] = reports(bot)
+    rewritten = rewritten_in_the_browser(bot, issue)
+    bot.fake.inject("PATCH", f"{ISSUES}/{issue.number}$", status=403, times=None, body=REFUSED)
+    bot.advance(10 * MINUTE)
+
+    command(bot, pull, "lena", "/hotfix confirm")
+
+    assert list(bot.repo.issues) == [issue.number]
+    assert issue.body == rewritten
+    link = f"[#{issue.number}]({WEB}/issues/{issue.number})"
+    summary = release_report(bot, sha)
+    assert (
+        f"| Incident report | ❌ failed | GitHub answered 403 to PATCH {ISSUES}/{issue.number}: "
+        f"Resource not accessible by integration | {link} |"
+    ) in summary
+    # The body whole as the step wrote it: people's words, the line confirmed, the marker.
+    body = confirmed_in(rewritten)
+    command_given = f"gh issue edit {issue.number} --body-file -"
+    assert finish_by_hand_giving(summary, command_given) == body
+    if by_hand:
+        apply(run_by_hand(summary, tmp_path), bot.repo, "lead")
+        body += "\n"  # a here-document ends in a newline
+
+    rerun_once_github_takes_it(bot, sha)
+
+    # Found again by the number the failed run kept, though its body had no marker.
+    assert list(bot.repo.issues) == [issue.number]
+    assert issue.body == body
+    written = (
+        f"✅ already done | issue #{issue.number} already holds the incident report"
+        if by_hand
+        else f"✅ done | issue #{issue.number} shows the verbal approval of lena confirmed now"
+    )
+    summary = release_report(bot, sha)
+    assert f"| Incident report | {written}, due 2026-12-05 21:00 UTC | {link} |" in summary
+    assert "## Finish by hand" not in summary
+
+
+def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and_comment(
+    clocked_bot: Bot, tmp_path: Path
+) -> None:
+    bot = clocked_bot
+    pull, sha = merged_while_github_refuses(bot, "/git/tags")
+    [issue] = reports(bot)
+    bot.fake.faults.clear()
+    bot.fake.inject("PATCH", f"{ISSUES}/{issue.number}$", status=403, times=None, body=REFUSED)
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    unnamed = issue.body
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    assert (issue.body, bot.repo.comments_on(issue.number)) == (unnamed, [])
+    summary = release_report(bot, sha)
+    assert (
+        f"| Incident report | ❌ failed | GitHub answered 403 to PATCH {ISSUES}/{issue.number}: "
+        f"Resource not accessible by integration | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in summary
+    # The resolution notice, blocked until the tag was made, links the report all the same.
+    assert notices(bot, pull)["resolution:acme/widgets#1"].endswith(
+        f"\n\nIncident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+        "2026-12-06 20:30 UTC\nThank you for your patience."
+    )
+    assert (
+        "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |"
+    ) in summary
+    # The edit, and the comment that was to follow it: once the words name the release, no
+    # run would post that comment.
+    named = unnamed.replace(  # in the Summary and in the Resolution
+        "not tagged yet (see the `hotfix-release` check)",
+        f"[`v1.2.4`]({WEB}/tree/v1.2.4), [release v1.2.4]({WEB}/releases/tag/v1.2.4)",
+    )
+    continued = (
+        "<!-- hotfix-bot:incident-timeline v1.2.4 -->\n**Timeline, continued**\n\n"
+        "| Time | Event |\n|------|-------|\n"
+        f"| 2026-12-04 20:30 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
+        "| 2026-12-04 20:30 UTC | Release: published release `v1.2.4` |"
+    )
+    calls = run_by_hand(summary, tmp_path)
+    assert [(call.argv, call.stdin) for call in calls] == [
+        (["issue", "edit", str(issue.number), "--body-file", "-"], f"{named}\n"),
+        (["issue", "comment", str(issue.number), "--body-file", "-"], f"{continued}\n"),
+    ]
+    apply(calls, bot.repo, "lead")
+
+    rerun_once_github_takes_it(bot, sha)
+
+    assert issue.body == f"{named}\n"
+    assert [comment.body for comment in bot.repo.comments_on(issue.number)] == [f"{continued}\n"]
+    assert (
+        f"| Incident report | ✅ already done | issue #{issue.number} already holds the incident "
+        f"report, due 2026-12-06 20:30 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_report(bot, sha)
 
 
 def test_a_report_not_looked_for_has_no_command_and_the_notice_still_goes_out(

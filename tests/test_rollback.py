@@ -619,6 +619,24 @@ def test_the_rollback_joins_the_report_people_took_the_label_off_found_by_its_nu
     assert bot.repo.issues[2].labels == ["P1"]
 
 
+def test_the_rollback_joins_the_report_people_rewrote_without_its_marker_found_by_its_number(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    report = bot.repo.issues[2]  # the hotfix's report, filled in without its hidden first line
+    marker, _, rest = report.body.partition("\n")
+    assert marker == "<!-- hotfix-bot:incident-report acme/widgets#1 -->"
+    bot.repo.edit_issue(2, report.title, rest.replace("\n", "\r\n"))
+    revert = merged_rollback(bot, hotfix)
+
+    bot.pull_request(revert.number, "closed")
+
+    assert list(bot.repo.issues) == [2]
+    assert_rolled_back(bot, hotfix, revert)  # its one comment on #2 among them
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert run.output["summary"] == rollback_report(bot, hotfix, revert, *["✅ done"] * 7)
+    assert report.body == rest.replace("\n", "\r\n")  # a comment: the body is left alone
+
+
 def test_the_rollback_of_a_hotfix_without_an_incident_report_reports_no_timeline_step(
     bot: Bot,
 ) -> None:

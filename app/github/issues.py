@@ -1,5 +1,5 @@
 """Opening an issue assigned to someone GitHub may refuse as an assignee, and finding an issue
-hotfix-bot opened again by the hidden marker in its body."""
+hotfix-bot opened again: by the number a run recorded, or by the hidden marker in its body."""
 
 from __future__ import annotations
 
@@ -34,23 +34,29 @@ async def open_issue(
     return issue, assignee.casefold() in assigned
 
 
-async def find_marked_issue(
+async def find_opened_issue(
     github: InstallationClient,
     repository: str,
     labelled: Sequence[dict[str, Any]],
     marker: str,
     recorded: int | None = None,
 ) -> dict[str, Any] | None:
-    """The issue whose body carries `marker`, among `labelled` (the issues listed under the
-    label it was opened with); else issue #`recorded`, the one an earlier run opened, read
-    alone: people may have taken the label off since. None when neither carries the marker
-    (a pull request never does), or #`recorded` was deleted."""
-    found = next((issue for issue in labelled if _carries(issue, marker)), None)
-    if found is not None or recorded is None:
-        return found
-    issue = await github.get_optional(f"/repos/{repository}/issues/{recorded}")
-    return issue if issue is not None and _carries(issue, marker) else None
+    """Issue #`recorded`, the one an earlier run opened, whatever people made of its body since
+    (GitHub never gives its number to another issue of the repository): found among
+    `labelled` (the issues listed under the label it was opened with), else read alone, as
+    people may have taken the label off. Else, or when it is gone (deleted, moved to another
+    repository), the issue among `labelled` whose body carries `marker` (a pull request's
+    never does); None when there is none."""
+    if recorded is not None:
+        listed = next((issue for issue in labelled if issue["number"] == recorded), None)
+        issue = listed or await github.get_optional(f"/repos/{repository}/issues/{recorded}")
+        if issue is not None and _is_an_issue_of(repository, issue):
+            return issue
+    return next((issue for issue in labelled if marker in (issue.get("body") or "")), None)
 
 
-def _carries(issue: dict[str, Any], marker: str) -> bool:
-    return marker in (issue.get("body") or "")
+def _is_an_issue_of(repository: str, issue: dict[str, Any]) -> bool:
+    """Not a pull request (they share the numbering), nor an issue transferred to another
+    repository since: GitHub answers the number with a redirect to it there."""
+    in_repository = str(issue.get("repository_url", "")).casefold()
+    return "pull_request" not in issue and in_repository.endswith(f"/repos/{repository}".casefold())

@@ -68,8 +68,8 @@ def run_by_hand(summary: str, directory: Path, issue_list: str = "") -> list[Cal
 
 
 def _options() -> argparse.ArgumentParser:
-    """The options of `gh issue create`, `gh issue comment` and `gh pr comment` the commands
-    use."""
+    """The options of `gh issue create`, `gh issue edit`, `gh issue comment` and
+    `gh pr comment` the commands use."""
     parser = argparse.ArgumentParser(exit_on_error=False)
     parser.add_argument("number", nargs="?", type=int)
     parser.add_argument("--title")
@@ -96,6 +96,8 @@ def apply(calls: list[Call], repo: FakeRepo, author: str) -> None:
                 labels=options.label,
                 assignees=options.assignee,
             )
+        elif command == ["issue", "edit"]:
+            repo.edit_issue(options.number, repo.issues[options.number].title, call.stdin)
         elif command in (["issue", "comment"], ["pr", "comment"]):
             repo.add_comment(options.number, author, call.stdin)
         else:

@@ -45,7 +45,14 @@ from app.handlers.release.report import (
     steps_report,
     without_comment,
 )
-from app.handlers.release.step import Step, StepCommandsKnown, StepOutcome, StepRun, StepStatus
+from app.handlers.release.step import (
+    Link,
+    Step,
+    StepCommandsKnown,
+    StepOutcome,
+    StepRun,
+    StepStatus,
+)
 from app.handlers.release.steps import back_merge, incident_report, tag, verbal_approvals
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
@@ -500,7 +507,7 @@ async def _run_step(
         run = StepRun(context.github, plan, previous, outstanding_needs, context, earlier, reads)
         outcome = await step.action(run)
     except StepCommandsKnown as known:
-        outcome = _failed(context, step, known.error, known.commands)
+        outcome = _failed(context, step, known.error, known.commands, known.link)
     except Exception as error:
         outcome = _failed(context, step, error)
     state.steps[step.key] = outcome
@@ -510,10 +517,15 @@ async def _run_step(
 
 
 def _failed(
-    context: Context, step: Step, error: Exception, commands: tuple[str, ...] | None = None
+    context: Context,
+    step: Step,
+    error: Exception,
+    commands: tuple[str, ...] | None = None,
+    link: Link | None = None,
 ) -> StepOutcome:
     """The outcome of `step` stopped by `error`, with the `commands` that finish it by hand
-    when it knew them; `error` itself when it may pass and the run has attempts left."""
+    when it knew them, linking the `link` it was changing; `error` itself when it may pass and
+    the run has attempts left."""
     now = context.clock()
     transience = transience_of(error, now)
     if transience.retriable and not context.last_attempt:
@@ -526,7 +538,7 @@ def _failed(
         reason,
         exc_info=not transience.transient and not isinstance(error, RequestFailed),
     )
-    return StepOutcome(StepStatus.FAILED, reason, commands=commands)
+    return StepOutcome(StepStatus.FAILED, reason, link, commands=commands)
 
 
 async def _record_in_timeline(

@@ -93,22 +93,25 @@ class StepOutcome:
 
 class StepCommandsKnown(Exception):
     """`error` stopped a step that knew by then the commands that make, by hand, what it was
-    making (`commands_if_it_fails`): its failed outcome carries them."""
+    making (`commands_if_it_fails`): its failed outcome carries them, and links `link`."""
 
-    def __init__(self, error: Exception, commands: Sequence[str]) -> None:
+    def __init__(self, error: Exception, commands: Sequence[str], link: Link | None = None) -> None:
         super().__init__(str(error))
         self.error = error
         self.commands = tuple(commands)
+        self.link = link
 
 
 @contextmanager
-def commands_if_it_fails(commands: Sequence[str]) -> Iterator[None]:
+def commands_if_it_fails(commands: Sequence[str], link: Link | None = None) -> Iterator[None]:
     """Around what a step makes from a text only its run could write: should it fail,
-    `commands` (which make the same, `with_text_on_stdin`) finish it by hand."""
+    `commands` (which make the same, `with_text_on_stdin`) finish it by hand. `link` is what
+    it was changing, an issue an earlier run opened: the failed outcome links it still, so
+    that the journal keeps it for the next run to find."""
     try:
         yield
     except Exception as error:
-        raise StepCommandsKnown(error, commands) from error
+        raise StepCommandsKnown(error, commands, link) from error
 
 
 @dataclass(frozen=True, slots=True)

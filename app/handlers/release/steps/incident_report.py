@@ -1,7 +1,8 @@
 """Incident report: one issue `Incident report: <title>` after a hotfix whose severity has an
 `incident_report`, following the hotfix procedures' template with its summary and timeline
-filled in (docs/BEHAVIOUR.md, 'The record and the notices'). A hidden marker in its body
-finds it again, so no redelivery, re-run or run cut short after creating it opens a second.
+filled in (docs/BEHAVIOUR.md, 'The record and the notices'). The number a run recorded, or a
+hidden marker in its body, finds it again, so no redelivery, re-run or run cut short after
+creating it opens a second.
 When it is due, a timer reminds its assignee once if it is still open.
 """
 
@@ -10,13 +11,13 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from app.github.issues import find_marked_issue, open_issue
+from app.github.issues import find_opened_issue, open_issue
 from app.github.reads import Look
 from app.handlers import timeline
-from app.handlers.notices import comments_look, find_or_post
+from app.handlers.notices import comments_look, find_marked, find_or_post
 from app.handlers.records import VerbalRecord
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import (
@@ -103,7 +104,7 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         outcome = StepOutcome(
             StepStatus.ALREADY_DONE,
             f"issue #{issue['number']} already holds the incident report, due {when(due_at)}",
-            Link(f"#{issue['number']}", issue["html_url"]),
+            _link(issue),
         )
         news = [f"shows {noted} confirmed"] if noted else []
         if review:
@@ -130,7 +131,7 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         outcome = StepOutcome(
             StepStatus.DONE,
             f"opened issue #{issue['number']} ({to} @{plan.author}), due {when(due_at)}",
-            Link(f"#{issue['number']}", issue["html_url"]),
+            _link(issue),
         )
     if incident.tag is None or release.STEP.key in run.outstanding_needs:
         # Not finished: a re-run, once they are made, puts the tag and release in the report
@@ -182,6 +183,10 @@ def _open_by_hand(title: str, labels: Sequence[str], plan: ReleasePlan, body: st
     return with_text_on_stdin(create, body)
 
 
+def _link(issue: dict[str, Any]) -> Link:
+    return Link(f"#{issue['number']}", issue["html_url"])
+
+
 async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, Any]) -> bool:
     """A report opened while the tag or the release failed: the words saying so become the
     tag and release a re-run made, and one comment adds their rows to its timeline. False
@@ -192,9 +197,13 @@ async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, A
     earlier = next((words for words in unnamed if words != named and words in body), None)
     if incident.tag is None or earlier is None or named in body:
         return False
-    await _edit_body(run, issue, body.replace(earlier, named))
+    edited = body.replace(earlier, named)
     events = await timeline.load(run.context, incident.number)
-    await _continue_the_timeline(run, issue, events, incident.tag)
+    # Known before the edit: once the words name the release, no run writes this comment.
+    rows = await _rows_to_add(run, {**issue, "body": edited}, events, incident.tag)
+    issue = await _edit_body(run, issue, edited, then=rows)
+    if rows is not None:
+        await _continue_the_timeline(run, issue, rows)
     return True
 
 
@@ -209,29 +218,48 @@ async def _add_the_back_merge(run: StepRun, incident: Incident, issue: dict[str,
     key, body = step_key(back_merge.STEP.key, merged_back.status), issue.get("body") or ""
     if not any(event.key == key and cell(event.text) not in body for event in events):
         return False  # the report was opened after it
-    return await _continue_the_timeline(run, issue, events, "back-merge")
+    rows = await _rows_to_add(run, issue, events, "back-merge")
+    if rows is None:
+        return False
+    await _continue_the_timeline(run, issue, rows)
+    return True
 
 
-async def _continue_the_timeline(
+@dataclass(frozen=True, slots=True)
+class _TimelineRows:
+    """A comment adding rows to the report's timeline: headed by its hidden line, it is
+    found again."""
+
+    hidden_line: str
+    text: str
+
+    def by_hand(self, issue: dict[str, Any]) -> str:
+        post = f"gh issue comment {issue['number']} --body-file -"
+        return with_text_on_stdin(post, f"{self.hidden_line}\n{self.text}")
+
+
+async def _rows_to_add(
     run: StepRun, issue: dict[str, Any], events: Sequence[TimelineEvent], name: str
-) -> bool:
-    """One comment on the report adding the rows of `events` (its timeline) that neither its
+) -> _TimelineRows | None:
+    """The comment adding to the report the rows of `events` (its timeline) that neither its
     body nor an earlier such comment shows (they happened after it was opened), found again
-    by a hidden line carrying `name`. False when there were none, or the comment was posted
-    before."""
+    by a hidden line carrying `name`. None when there are none, or it was posted before."""
     missing = [event for event in events if cell(event.text) not in (issue.get("body") or "")]
     if not missing:
-        return False
-    number = int(issue["number"])
-    comments = await run.look(comments_look(run.plan.repository, number))
+        return None
+    comments = await run.look(comments_look(run.plan.repository, int(issue["number"])))
+    hidden_line = f"<!-- hotfix-bot:incident-timeline {name} -->"
+    if find_marked(comments, hidden_line) is not None:
+        return None
     shown = [comment.get("body") or "" for comment in comments]
     missing = [event for event in missing if not any(cell(event.text) in text for text in shown)]
-    if not missing:
-        return False
-    hidden_line = f"<!-- hotfix-bot:incident-timeline {name} -->"
-    text = timeline_continued(missing)
-    _, posted = await find_or_post(run.context, number, hidden_line, text, run.reads)
-    return posted
+    return _TimelineRows(hidden_line, timeline_continued(missing)) if missing else None
+
+
+async def _continue_the_timeline(run: StepRun, issue: dict[str, Any], rows: _TimelineRows) -> None:
+    """`rows` posted on the report; refused, the command that posts them is given."""
+    with commands_if_it_fails([rows.by_hand(issue)], _link(issue)):
+        await find_or_post(run.context, issue["number"], rows.hidden_line, rows.text, run.reads)
 
 
 def _notes(run: StepRun) -> list[str]:
@@ -317,10 +345,21 @@ async def _note_the_confirmations(
     return await _edit_body(run, issue, edited), _approvals_of(confirmed)
 
 
-async def _edit_body(run: StepRun, issue: dict[str, Any], body: str) -> dict[str, Any]:
-    """`issue`, its body replaced with `body` on GitHub."""
+async def _edit_body(
+    run: StepRun, issue: dict[str, Any], body: str, *, then: _TimelineRows | None = None
+) -> dict[str, Any]:
+    """`issue`, its body replaced with `body` on GitHub, the marker put back first when people
+    took it out, so that the issue is found by it again. Refused, the commands that finish the
+    job by hand are given: this edit, and the comment adding `then` to the timeline that was
+    to follow it."""
+    marker = _marker(run.plan.repository, run.plan.number)
+    if marker not in body:
+        body = f"{marker}\n{body}"
+    edit = with_text_on_stdin(f"gh issue edit {issue['number']} --body-file -", body)
+    commands = [edit, then.by_hand(issue)] if then is not None else [edit]
     path = f"/repos/{run.plan.repository}/issues/{issue['number']}"
-    await run.github.request("PATCH", path, body={"body": body})
+    with commands_if_it_fails(commands, _link(issue)):
+        await run.github.request("PATCH", path, body={"body": body})
     return {**issue, "body": body}
 
 
@@ -331,12 +370,13 @@ def _approvals_of(records: Sequence[VerbalRecord]) -> str:
 
 
 async def existing_report(run: StepRun, number: int, recorded: int | None) -> dict[str, Any] | None:
-    """The incident report issue of hotfix pull request `number`, if it was opened: listed
-    under its label, else issue #`recorded` (`recorded_report`) when it carries the marker."""
+    """The incident report issue of hotfix pull request `number`, if it was opened: issue
+    #`recorded` (`recorded_report`) while it is there, whatever people made of its body, else
+    the one listed under its label that carries the marker."""
     repository = run.plan.repository
     labelled = await run.look(_reports(repository))
     marker = _marker(repository, number)
-    return await find_marked_issue(run.github, repository, labelled, marker, recorded)
+    return await find_opened_issue(run.github, repository, labelled, marker, recorded)
 
 
 def recorded_report(outcome: StepOutcome | None) -> int | None:
@@ -363,7 +403,8 @@ STEP = Step(
     "Incident report",
     open_incident_report,
     # Its body holds the timeline and the other steps' links: a run writes it, and, refused,
-    # its outcome gives the command that opens it whole.
+    # its outcome gives the commands that open it whole, or make the edit and the comment
+    # the run was making on it.
     no_commands,
     # It links the tag, the release and the retroactive review, and its timeline holds the
     # rows of the tag, the release and the back-merge.

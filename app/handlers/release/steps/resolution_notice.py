@@ -57,7 +57,8 @@ async def post_resolution_notice(run: StepRun) -> StepOutcome:
     if incident.tag is None:
         return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed: the notice names it")
     opened = run.earlier.get(incident_report.STEP.key)
-    link = opened.link if opened is not None and opened.status.happened else None
+    # Its outcome links the report once it is open, even failed (GitHub refused an edit since).
+    link = opened.link if opened is not None else None
     report = f"[{link.text}]({link.url})" if link else None
     template = plan.config.notices.template(RESOLUTION) or DEFAULT_TEMPLATES[RESOLUTION]
     text = fill(template, resolution_values(incident, events, report))

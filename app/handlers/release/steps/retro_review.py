@@ -11,7 +11,7 @@ from datetime import UTC
 from typing import Any
 
 from app.github.client import InstallationClient
-from app.github.issues import find_marked_issue, open_issue
+from app.github.issues import find_opened_issue, open_issue
 from app.handlers.records import BreakGlassRecord
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import (
@@ -61,7 +61,7 @@ async def open_retro_review(run: StepRun) -> StepOutcome:
 async def _existing_issue(github: InstallationClient, plan: ReleasePlan) -> dict[str, Any] | None:
     # GitHub lists pull requests among issues; only an issue carries the marker.
     issues = await github.get_all(f"/repos/{plan.repository}/issues?labels={LABEL}&state=all")
-    return await find_marked_issue(github, plan.repository, issues, _marker(plan))
+    return await find_opened_issue(github, plan.repository, issues, _marker(plan))
 
 
 def _body(plan: ReleasePlan, record: BreakGlassRecord) -> str:
