@@ -293,6 +293,67 @@ def test_a_rollback_notice_goes_to_chat_naming_the_tag_when_no_release_is_made(
     assert bot.repo.releases == {}
 
 
+REFUSED = {"message": "Resource not accessible by integration"}
+COMMENTS = "/repos/acme/widgets/issues/1/comments"
+
+
+def test_a_rollback_notice_github_refuses_goes_to_chat_once_and_not_again_when_a_rerun_posts_it(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    bot.repo.create_branch("develop", "main")
+    hotfix = bot.open_hotfix(labels=("hotfix", "P2"))
+    bot.repo.merge_pull(hotfix.number)
+    bot.pull_request(hotfix.number, "closed")
+    revert = bot.repo.revert_pull(hotfix.number, author="dana")
+    bot.repo.commit(revert.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
+    bot.repo.merge_pull(revert.number, merged_by="dana")
+    bot.fake.inject("POST", f"{COMMENTS}$", status=403, times=None, body=REFUSED)
+
+    bot.pull_request(revert.number, "closed")
+    wait_for(lambda: chat.received)
+
+    [sent] = chat.texts()
+    assert sent.startswith("acme/widgets#1\n🔄 ROLLBACK COMPLETE\n")
+    assert not [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+
+    bot.fake.faults.clear()
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    [comment] = [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+    assert sent == f"acme/widgets#1\n{comment.body.partition(chr(10))[2]}"
+    assert chat.texts() == [sent]
+
+
+def test_a_resolution_notice_github_refuses_goes_to_chat_once_and_not_again_when_a_rerun_posts_it(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    bot.repo.create_branch("develop", "main")
+    pull = bot.open_hotfix(labels=("hotfix", "P1"))
+    bot.pull_request(pull.number, "opened")
+    # The post-merge run's first comment is the notice.
+    bot.fake.inject("POST", f"{COMMENTS}$", status=403, times=1, body=REFUSED)
+    sha = bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    assert (
+        f"| Resolution notice | ❌ failed | GitHub answered 403 to POST {COMMENTS}: Resource "
+        "not accessible by integration |   |\n"
+    ) in run.output["summary"]
+    [sent] = chat.texts()
+    assert sent.startswith("acme/widgets#1\n✅ RESOLVED - Production Restored\n")
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    [comment] = [c for c in bot.repo.comments_on(pull.number) if "resolution:" in c.body]
+    assert sent == f"acme/widgets#1\n{comment.body.partition(chr(10))[2]}"
+    assert chat.texts() == [sent]
+    assert [(entry.status, entry.attempts) for entry in chat_deliveries(bot)] == [("done", 1)]
+
+
 def test_a_chat_answering_500_is_retried_and_the_check_is_not_held_up(
     chatty_bot: Bot, chat: ChatReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -11,7 +11,8 @@ With NOTIFY_WEBHOOK_URL set and `notify.chat: true`, each notice (and a break-gl
 goes to chat: as a timer of kind `chat` due at once, named after the notice, so it is sent
 once, in a queue of its own. The worker runs it with its own retries and backoff, each
 attempt bounded (app/chat.py): a chat that is down or hangs never holds up the pull
-request's deliveries, nor fails its check.
+request's deliveries, nor fails its check. A notice GitHub will not take goes to chat all
+the same, and the try that posts it later sends nothing more.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.github.reads import Look, Reads
+from app.handlers.checks import is_final
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
 from policies.clock import hotfix_policy
@@ -64,15 +66,48 @@ async def send_notice(
     async with context.locks.lock(sent_key):
         if await context.state.get_state(sent_key) is not None:
             return False
-        comment, posted = await find_or_post(
-            context, number, marker(notice_id), text, reads, by_people_too=by_people_too
+        _, posted = await post_and_chat(
+            context,
+            number,
+            notice_id,
+            marker(notice_id),
+            text,
+            chat=chat,
+            reads=reads,
+            by_people_too=by_people_too,
         )
         if not posted:
             context.log.info("notice %s was posted before; not again", notice_id)
-        if chat:
-            await send_to_chat(context, number, notice_id, text, comment.get("html_url"))
         await context.state.set_state(sent_key, "sent")
     return posted
+
+
+async def post_and_chat(
+    context: Context,
+    number: int,
+    notice_id: str,
+    hidden_line: str,
+    text: str,
+    *,
+    chat: bool,
+    reads: Reads | None = None,
+    by_people_too: bool = True,
+) -> tuple[dict[str, Any], bool]:
+    """`find_or_post`, and the notice's message to chat when `chat`. When GitHub will not
+    take the comment (a refusal, or the last attempt), the message goes without a link all
+    the same, so that people hear of it: the try that posts the comment later finds the
+    message kept already, by `notice_id`, and sends nothing more."""
+    try:
+        comment, posted = await find_or_post(
+            context, number, hidden_line, text, reads, by_people_too=by_people_too
+        )
+    except Exception as error:
+        if chat and is_final(context, error):
+            await send_to_chat(context, number, notice_id, text, None)
+        raise
+    if chat:
+        await send_to_chat(context, number, notice_id, text, comment.get("html_url"))
+    return comment, posted
 
 
 async def comment_once(context: Context, number: int, hidden_line: str, text: str) -> bool:
