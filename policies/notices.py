@@ -9,6 +9,7 @@ are never read as a template themselves, and nothing else in the text is interpr
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 P0_ALERT = "p0_alert"
 RESOLUTION = "resolution"
@@ -74,6 +75,16 @@ DEFAULT_TEMPLATES: Mapping[str, str] = {
         "{rolled_back_by}"
     ),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedNotice:
+    """A notice of a pull request's that GitHub did not post (the P0 alert, an escalation
+    step), as its `hotfix-policy` run tells of it."""
+
+    name: str  # `P0 alert`, `Escalation after 15m (@acme/leads)`
+    refusal: str  # GitHub's answer, in words
+    in_chat: bool  # sent to chat all the same
 
 
 def unknown_placeholders(template: str, known: Iterable[str]) -> list[str]:

@@ -137,14 +137,15 @@ def review_requested(severity: str, outcome: RequestOutcome, at: datetime) -> Ti
     )
 
 
-def escalated(severity: str, after: str, mentions: Sequence[str], at: datetime) -> TimelineEvent:
-    """An escalation step `after` the opening reminded `mentions`."""
+def escalated(
+    severity: str, after: str, mentions: Sequence[str], at: datetime, *, refused: bool = False
+) -> TimelineEvent:
+    """An escalation step `after` the opening reminded `mentions`, or GitHub `refused` its
+    comment."""
     reminded = join_words(list(mentions)) if mentions else "nobody (every group was filled)"
+    text = f"GitHub refused the comment reminding {reminded}" if refused else f"reminded {reminded}"
     return TimelineEvent(
-        f"escalation:{severity}:{after}",
-        at,
-        Kind.ESCALATION,
-        f"Escalation after {after}: reminded {reminded}",
+        f"escalation:{severity}:{after}", at, Kind.ESCALATION, f"Escalation after {after}: {text}"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,12 @@ def bot(tmp_path: Path, private_key_pem: str) -> Iterator[Bot]:
 def clock() -> Clock:
     """Stands at 2026-12-04 20:30:30 UTC until a test moves it."""
     return Clock(datetime(2026, 12, 4, 20, 30, 30, tzinfo=UTC).timestamp())
+
+
+@pytest.fixture
+def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries in line back off exactly 1, 2, 4, ... s, so that the times they add are known."""
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
 
 
 @pytest.fixture

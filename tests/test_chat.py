@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from support.harness import Bot, Clock, running_bot
+from support.harness import Bot, Clock, next_chance, running_bot
 
 from app.chat import ChatWebhook
 from app.journal import JournalEntry
@@ -115,6 +115,20 @@ def comment_url(bot: Bot, pull: FakePull, notice: str) -> str:
     return f"https://github.com/acme/widgets/pull/{pull.number}#issuecomment-{comment.id}"
 
 
+P0_ALERT = (
+    "🚨 CRITICAL INCIDENT - Production Down\n\nStatus: Fix in review\n"
+    "Started: 2026-12-04 20:30 UTC\nIncident Commander: @dev\n"
+    "Deadline: 2026-12-04 22:30 UTC (2h after opening)\n\nCurrent Actions:\n"
+    "- Reviewing the emergency fix, #1: Fix\n"
+    "- Reminding the approvers at 15m and 4h, and the author at 4h after opening"
+)
+ESCALATION = (
+    "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open for "
+    "**15m**. Deadline 2026-12-04 22:30 UTC (2h after opening): **1h45m left**.\n\n"
+    "`hotfix-policy`: Waiting for approval: Engineering Lead and On-call Manager"
+)
+
+
 def test_each_notice_escalation_and_break_glass_goes_to_chat_once(
     chatty_bot: Bot, chat: ChatReceiver
 ) -> None:
@@ -132,20 +146,8 @@ def test_each_notice_escalation_and_break_glass_goes_to_chat_once(
 
     texts = chat.texts()
     assert [path for path, _ in chat.received] == [SECRET_PATH] * 5
-    assert texts[0] == (
-        f"acme/widgets#1: {comment_url(bot, pull, 'p0-alert')}\n"
-        "🚨 CRITICAL INCIDENT - Production Down\n\nStatus: Fix in review\n"
-        "Started: 2026-12-04 20:30 UTC\nIncident Commander: @dev\n"
-        "Deadline: 2026-12-04 22:30 UTC (2h after opening)\n\nCurrent Actions:\n"
-        "- Reviewing the emergency fix, #1: Fix\n"
-        "- Reminding the approvers at 15m and 4h, and the author at 4h after opening"
-    )
-    assert texts[1] == (
-        f"acme/widgets#1: {comment_url(bot, pull, 'escalation:')}\n"
-        "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open for "
-        "**15m**. Deadline 2026-12-04 22:30 UTC (2h after opening): **1h45m left**.\n\n"
-        "`hotfix-policy`: Waiting for approval: Engineering Lead and On-call Manager"
-    )
+    assert texts[0] == f"acme/widgets#1: {comment_url(bot, pull, 'p0-alert')}\n{P0_ALERT}"
+    assert texts[1] == f"acme/widgets#1: {comment_url(bot, pull, 'escalation:')}\n{ESCALATION}"
     assert texts[2] == (
         f"acme/widgets#1: https://github.com/acme/widgets/pull/1#issuecomment-{glass.id}\n"
         "🔓 BREAK-GLASS on #1 (Fix) by @lead: checkout is down\n"
@@ -291,6 +293,196 @@ def test_a_rollback_notice_goes_to_chat_naming_the_tag_when_no_release_is_made(
         'Rolled back by #2 (Revert "Fix"), tagged v1.2.5.'
     ]
     assert bot.repo.releases == {}
+
+
+REFUSED = {"message": "Resource not accessible by integration"}
+COMMENTS = "/repos/acme/widgets/issues/1/comments"
+NOT_POSTED = "**Notices not posted on this pull request**:\n"
+ESCALATION_ID = "escalation:acme/widgets#1:P0:15m"
+
+
+def test_a_p0_alert_github_refuses_goes_to_chat_and_on_the_run_and_the_evaluation_goes_on(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    # The App may not comment on the pull request: the alert is refused, for good.
+    bot.fake.inject("POST", f"{COMMENTS}$", status=403, times=None, body=REFUSED)
+    pull = open_p0(bot)
+    glass = bot.repo.add_comment(pull.number, "lead", "/hotfix break-glass db is down")
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, glass.id))
+
+    # Chat has the alert, linking no comment, and the break-glass.
+    assert chat.texts() == [
+        f"acme/widgets#1\n{P0_ALERT}",
+        f"acme/widgets#1: https://github.com/acme/widgets/pull/1#issuecomment-{glass.id}\n"
+        "🔓 BREAK-GLASS on #1 (Fix) by @lead: db is down\n"
+        "Its hotfix-policy check passes with every failing or waiting rule waived; a "
+        "retroactive review is opened after the merge.",
+    ]
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "Break-glass by @lead: db is down")
+    assert (
+        f"{NOT_POSTED}- P0 alert: GitHub answered 403 to POST {COMMENTS}: Resource not "
+        "accessible by integration; sent to chat only\n\nConfig: "
+    ) in run.output["summary"]
+    assert [(e.event, e.action, e.status) for e in bot.journal.recent() if e.event != "timer"] == [
+        ("issue_comment", "created", "done"),
+        ("pull_request", "opened", "done"),
+    ]
+
+    bot.fake.faults.clear()
+    bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+
+    # What the break-glass waived was kept by the evaluations the refusal did not cut short.
+    [review] = [i for i in bot.repo.issues.values() if "hotfix-retro-review" in i.labels]
+    assert (
+        "What the break-glass waived:\n- `approvals`: Engineering Lead "
+        "(@acme/engineering-leads), On-call Manager (@acme/on-call-managers)\n"
+    ) in review.body
+    # A refused alert is not tried again: not on GitHub, not in chat.
+    assert notices_on(bot, pull) == ["resolution:acme/widgets#1"]
+    assert len(chat.texts()) == 3 and chat.texts()[2].startswith(
+        f"acme/widgets#1: {comment_url(bot, pull, 'resolution:')}\n✅ RESOLVED"
+    )
+
+
+def test_an_escalation_github_refuses_goes_to_chat_and_on_the_run_and_in_the_timeline(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    pull = open_p0(bot)
+    bot.fake.inject("POST", f"{COMMENTS}$", status=403, times=None, body=REFUSED)
+
+    bot.advance(15 * MINUTE)
+
+    assert chat.texts()[1:] == [f"acme/widgets#1\n{ESCALATION}"]
+    assert notices_on(bot, pull) == ["p0-alert:acme/widgets#1"]
+    summary = bot.policy_run(pull.head_sha).output["summary"]
+    assert summary.startswith(
+        "**Severity P0**: merge within 2h of opening, by 2026-12-04 22:30 UTC: 1h45m left as "
+        "of 20:45 UTC.\n"
+    )
+    assert (
+        f"{NOT_POSTED}- Escalation after 15m (@acme/engineering-leads and "
+        f"@acme/on-call-managers): GitHub answered 403 to POST {COMMENTS}: Resource not "
+        "accessible by integration; sent to chat only\n\nConfig: "
+    ) in summary
+    stored = asyncio.run(bot.journal.get_state("timeline:acme/widgets#1"))
+    assert [row["text"] for row in json.loads(stored or "[]") if row["kind"] == "escalation"] == [
+        "Escalation after 15m: GitHub refused the comment reminding @acme/engineering-leads "
+        "and @acme/on-call-managers"
+    ]
+    [step] = [entry for entry in bot.journal.recent() if entry.id == ESCALATION_ID]
+    assert (step.status, step.attempts, step.last_error) == ("done", 1, None)
+
+    # Run again by hand, the step finds it was refused: nothing more, on GitHub or in chat.
+    asyncio.run(bot.journal.redeliver(ESCALATION_ID))
+    bot.settle()
+    assert len(chat.texts()) == 2
+    assert notices_on(bot, pull) == ["p0-alert:acme/widgets#1"]
+
+
+def test_an_escalation_comment_failing_through_its_attempts_goes_to_chat_once_and_later_to_github(
+    chatty_bot: Bot, chat: ChatReceiver, clock: Clock, no_jitter: None
+) -> None:
+    bot = chatty_bot
+    pull = open_p0(bot)
+    bot.fake.inject("POST", f"{COMMENTS}$", status=502, times=None)
+
+    clock.now += 15 * MINUTE
+    waiting = next_chance(bot, clock, ESCALATION_ID)
+
+    # Its last attempt in line (127 s late) sent it to chat; the timer waits for a later
+    # chance, and the run tells of no refusal.
+    assert (waiting.status, waiting.attempts) == ("queued", 8)
+    wait_for(lambda: len(chat.received) == 2)
+    assert chat.texts()[1:] == [
+        "acme/widgets#1\n@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has "
+        "been open for **17m**. Deadline 2026-12-04 22:30 UTC (2h after opening): **1h42m "
+        "left**.\n\n`hotfix-policy`: Waiting for approval: Engineering Lead and On-call Manager"
+        "\n\nThis reminder was due at 2026-12-04 20:45 UTC; hotfix-bot sends it 2m late."
+    ]
+    assert notices_on(bot, pull) == ["p0-alert:acme/widgets#1"]
+    assert NOT_POSTED not in bot.policy_run(pull.head_sha).output["summary"]
+
+    bot.fake.faults.clear()
+    clock.now = waiting.next_attempt_at
+    bot.settle()
+
+    assert notices_on(bot, pull) == ["p0-alert:acme/widgets#1", ESCALATION_ID]
+    [comment] = [c for c in bot.repo.comments_on(pull.number) if ESCALATION_ID in c.body]
+    assert comment.body.endswith("hotfix-bot sends it 17m late.")
+    assert len(chat.texts()) == 2
+    [step] = [entry for entry in bot.journal.recent() if entry.id == ESCALATION_ID]
+    assert (step.status, step.attempts) == ("done", 9)
+
+
+def test_a_rollback_notice_github_refuses_goes_to_chat_once_and_not_again_when_a_rerun_posts_it(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    bot.repo.create_branch("develop", "main")
+    hotfix = bot.open_hotfix(labels=("hotfix", "P2"))
+    bot.repo.merge_pull(hotfix.number)
+    bot.pull_request(hotfix.number, "closed")
+    revert = bot.repo.revert_pull(hotfix.number, author="dana")
+    bot.repo.commit(revert.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
+    bot.repo.merge_pull(revert.number, merged_by="dana")
+    bot.fake.inject("POST", f"{COMMENTS}$", status=403, times=None, body=REFUSED)
+
+    bot.pull_request(revert.number, "closed")
+    wait_for(lambda: chat.received)
+
+    [sent] = chat.texts()
+    assert sent.startswith("acme/widgets#1\n🔄 ROLLBACK COMPLETE\n")
+    assert not [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+
+    bot.fake.faults.clear()
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    [comment] = [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+    assert sent == f"acme/widgets#1\n{comment.body.partition(chr(10))[2]}"
+    assert chat.texts() == [sent]
+
+
+def test_a_resolution_notice_github_refuses_goes_to_chat_once_and_not_again_when_a_rerun_posts_it(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    bot.repo.create_branch("develop", "main")
+    pull = bot.open_hotfix(labels=("hotfix", "P1"))
+    bot.pull_request(pull.number, "opened")
+    # The post-merge run's first comment is the notice.
+    bot.fake.inject("POST", f"{COMMENTS}$", status=403, times=1, body=REFUSED)
+    sha = bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    assert (
+        f"| Resolution notice | ❌ failed | GitHub answered 403 to POST {COMMENTS}: Resource "
+        "not accessible by integration |   |\n"
+    ) in run.output["summary"]
+    [sent] = chat.texts()
+    assert sent.startswith("acme/widgets#1\n✅ RESOLVED - Production Restored\n")
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    [comment] = [c for c in bot.repo.comments_on(pull.number) if "resolution:" in c.body]
+    assert sent == f"acme/widgets#1\n{comment.body.partition(chr(10))[2]}"
+    assert chat.texts() == [sent]
+    assert [(entry.status, entry.attempts) for entry in chat_deliveries(bot)] == [("done", 1)]
+
+
+def notices_on(bot: Bot, pull: FakePull) -> list[str]:
+    """The ids of the notices posted on the pull request, in order."""
+    prefix = "<!-- hotfix-bot notice "
+    return [
+        c.body.partition("\n")[0].removeprefix(prefix).removesuffix(" -->")
+        for c in bot.repo.comments_on(pull.number)
+        if c.body.startswith(prefix)
+    ]
 
 
 def test_a_chat_answering_500_is_retried_and_the_check_is_not_held_up(

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.harness import REFUSAL, Bot, Clock, running_bot
+from support.harness import REFUSAL, Bot, Clock, next_chance, running_bot
 from support.titles import all_rules_pass
 
 from app.journal import JournalEntry
-from app.journal.base import waiting_queue
 from sandbox import FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
@@ -799,12 +797,6 @@ def bot_on_each_journal(
         yield running
 
 
-@pytest.fixture
-def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries in line back off exactly 1, 2, 4, ... s, so that the times they add are known."""
-    monkeypatch.setattr(random, "uniform", lambda low, high: high)
-
-
 def open_p1_almost_due(bot: Bot) -> FakePull:
     """A P1 hotfix opened at 20:30:30 UTC, a minute before its 30m escalation step."""
     add_teams(bot, "engineering-leads", "product-managers")
@@ -812,23 +804,6 @@ def open_p1_almost_due(bot: Bot) -> FakePull:
     bot.pull_request(pull.number, "opened")
     bot.advance(29 * MINUTE)
     return pull
-
-
-def next_chance(bot: Bot, clock: Clock, timer_id: str, after_attempts: int = 0) -> JournalEntry:
-    """The timer's delivery once more than `after_attempts` attempts failed and it waits for
-    a later chance, in a queue of its own (or once it is done or failed); the clock is moved
-    to each retry in line meanwhile."""
-    deadline = time.monotonic() + 20
-    while True:
-        entry = next((entry for entry in bot.journal.recent() if entry.id == timer_id), None)
-        if entry is not None and entry.status in ("done", "failed"):
-            return entry
-        if entry is not None and entry.status == "queued" and entry.attempts > after_attempts:
-            if entry.ordering_key == waiting_queue(timer_id):
-                return entry
-            clock.now = max(clock.now, entry.next_attempt_at)
-        assert time.monotonic() < deadline, f"the journal row stayed {entry}"
-        time.sleep(0.01)
 
 
 def finished(bot: Bot, delivery_id: str) -> JournalEntry:

@@ -272,6 +272,30 @@ def test_a_p0_alert_says_no_reminders_come_when_its_severity_has_no_escalation(
     assert [entry.timer.kind for entry in bot.journal.timers()] == ["overdue"]
 
 
+def test_a_p0_alert_github_refuses_is_shown_on_the_run_once_and_not_asked_for_again(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    bot.fake.inject("POST", f"{ISSUES}/1/comments$", status=403, times=None, body=REFUSED)
+    pull = open_hotfix(bot)
+    approve(bot, pull, "lead")
+
+    assert notices(bot, pull) == {}
+    # No chat is set up: the run is where it is told.
+    assert (
+        "**Notices not posted on this pull request**:\n- P0 alert: GitHub answered 403 to POST "
+        f"{ISSUES}/1/comments: Resource not accessible by integration; not sent to chat either\n"
+    ) in bot.policy_run(pull.head_sha).output["summary"]
+    assert [(e.event, e.action, e.status) for e in bot.journal.recent()] == [
+        ("pull_request_review", "submitted", "done"),
+        ("pull_request", "opened", "done"),
+    ]
+    # Asked once: the review's evaluation knew it was refused.
+    asked = bot.fake.requests_to("POST", f"{ISSUES}/1/comments")
+    assert len(asked) == 1
+
+
 def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(
     clocked_bot: Bot,
 ) -> None:

@@ -11,7 +11,7 @@ from policies.clock import RequestOutcome
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import Conclusion, Verdict
 from policies.facts import BreakGlass
-from policies.notices import fill
+from policies.notices import RefusedNotice, fill
 from policies.result import RuleResult, Status
 from policies.rollback import Rollback
 from policies.rules import ROLLBACK_RULES, RULES
@@ -57,11 +57,15 @@ def fit(text: str, limit: int = MAX_OUTPUT_BYTES) -> str:
 
 
 def policy_output(
-    verdict: Verdict, config_used: str, review_requests: Sequence[RequestOutcome] = ()
+    verdict: Verdict,
+    config_used: str,
+    review_requests: Sequence[RequestOutcome] = (),
+    refused_notices: Sequence[RefusedNotice] = (),
 ) -> CheckOutput:
     """The run of a pull request; `config_used` is the line saying which files made the
     config (`Config: ...`). A rollback's first lines say what it rolls back, where a
-    hotfix's say its severity and deadline."""
+    hotfix's say its severity and deadline; `refused_notices`, the notices of the pull
+    request's that GitHub did not post."""
     rollback = verdict.rollback
     why_not, to_make_it_one = _not_a_rollback(verdict.not_a_rollback)
     if not verdict.results:  # not a hotfix pull request
@@ -95,6 +99,8 @@ def policy_output(
         ]
     if review_requests:
         lines += _review_requests(verdict.severity, review_requests)
+    if refused_notices:
+        lines += _refused_notices(refused_notices)
     lines += [config_used, ""]
     lines += ["| Rule | Result | Found | Expected |", "| --- | --- | --- | --- |"]
     lines += [
@@ -104,6 +110,14 @@ def policy_output(
     lines += _fixes(verdict.results)
     lines += to_make_it_one
     return CheckOutput(verdict.title, "\n".join(lines))
+
+
+def _refused_notices(refused: Sequence[RefusedNotice]) -> list[str]:
+    lines = ["**Notices not posted on this pull request**:"]
+    for notice in refused:
+        told = "sent to chat only" if notice.in_chat else "not sent to chat either"
+        lines.append(f"- {notice.name}: {notice.refusal}; {told}")
+    return [*lines, ""]
 
 
 def _deadline_words(verdict: Verdict) -> str:

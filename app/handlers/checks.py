@@ -8,7 +8,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from app.github.client import describe
+from githubkit.exception import RequestFailed
+
+from app.github.client import describe, describe_with_wait
 from app.github.reads import Reads
 from app.handlers.check_output import CheckOutput, error_output, long_wait_output
 from app.handlers.routing import Context, transience_of
@@ -237,6 +239,20 @@ def is_final(context: Context, error: Exception) -> bool:
     the last attempt, or GitHub asked for a wait too long to take in line. Any other is left
     to the next attempt."""
     return context.last_attempt or not transience_of(error, context.clock()).retriable
+
+
+def refusal_shown(context: Context, error: Exception) -> str | None:
+    """GitHub's answer to something a check run tells of rather than fails on (a review
+    request, a notice), in words; None when `error` is to be raised: one that may pass is
+    retried with the delivery (until its last attempt), and one that is not GitHub's answer
+    is a bug."""
+    now = context.clock()
+    transience = transience_of(error, now)
+    if transience.retriable and not context.last_attempt:
+        return None
+    if not isinstance(error, RequestFailed) and not transience.transient:
+        return None
+    return describe_with_wait(error, now)
 
 
 async def report_failure(

@@ -16,14 +16,14 @@ from datetime import UTC, datetime, timedelta
 
 from app.handlers import timeline
 from app.handlers.check_output import escalation_comment
-from app.handlers.notices import send_timer_notice
+from app.handlers.notices import Sent, send_timer_notice
 from app.handlers.policy import Evaluation, NotOpen, evaluate_pull_request
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
 from policies.clock import escalation_step, hotfix_policy, mentions
 from policies.notices import ESCALATION, pull_request_values
 from policies.timeline import escalated
-from policies.wording import duration_words
+from policies.wording import duration_words, join_words
 
 # A config that cannot be used is most likely being fixed, and a fix on the base branch
 # brings no event of the pull request's: after a step met it, the pull request is evaluated
@@ -35,14 +35,21 @@ CONFIG_RECHECKS = 12
 
 async def on_escalation(context: Context) -> None:
     """An escalation step came due: one comment mentioning its notify list, while the pull
-    request is open, unmerged and still of the step's severity."""
+    request is open, unmerged and still of the step's severity. Sent before the pull
+    request's run is written, so that the run tells of GitHub refusing it."""
     timer = FiredTimer.of(context.delivery)
-    evaluation = await evaluate_pull_request(context, timer.number)
-    if evaluation is NotOpen.MERGED:
-        return  # spent: there is nothing left to remind of
+
+    async def escalate(evaluation: Evaluation) -> None:
+        await _escalate(context, timer, evaluation)
+
+    # Called for an open pull request only. A merged one's step is spent: there is nothing
+    # left to remind of; a closed one's waits for a reopening.
+    evaluation = await evaluate_pull_request(context, timer.number, before_writing=escalate)
     if evaluation is NotOpen.CLOSED:
         await _not_sent(context, timer, "the pull request is closed now")
-        return
+
+
+async def _escalate(context: Context, timer: FiredTimer, evaluation: Evaluation) -> None:
     config, facts, verdict = evaluation.config, evaluation.facts, evaluation.verdict
     severity = timer.data["severity"]
     if config is None:
@@ -64,11 +71,12 @@ async def on_escalation(context: Context) -> None:
     )
     template = config.notices.template(ESCALATION)
     text = escalation_comment(pull_request, notify, facts.opened_at, now, verdict, template)
-    if await send_timer_notice(context, timer, text, chat=config.notify.chat):
+    name = f"Escalation after {step.after}" + (f" ({join_words(notify)})" if notify else "")
+    sent = await send_timer_notice(context, timer, text, chat=config.notify.chat, shown_as=name)
+    if sent is Sent.POSTED:
         context.log.info("%s: reminded %s", timer.id, " ".join(notify) or "nobody")
-    await timeline.record(
-        context, timer.number, [escalated(severity, str(step.after), notify, now)]
-    )
+    event = escalated(severity, str(step.after), notify, now, refused=sent is Sent.REFUSED)
+    await timeline.record(context, timer.number, [event])
 
 
 async def _not_sent(context: Context, timer: FiredTimer, why: str) -> None:

@@ -6,7 +6,7 @@ The `incident-report` post-merge step opens the issue and schedules this timer o
 
 from __future__ import annotations
 
-from app.handlers.notices import send_timer_notice
+from app.handlers.notices import Sent, send_timer_notice
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
 from policies.incident import report_reminder
@@ -23,5 +23,5 @@ async def on_report_due(context: Context) -> None:
     assignees = [assignee["login"] for assignee in issue.get("assignees") or []]
     mentions = [f"@{login}" for login in assignees or [timer.data["author"]]]
     text = report_reminder(mentions, timer.data["hotfix"], timer.due_at)
-    if await send_timer_notice(context, timer, text, chat=timer.data["chat"]):
+    if await send_timer_notice(context, timer, text, chat=timer.data["chat"]) is Sent.POSTED:
         context.log.info("%s: reminded %s", timer.id, " ".join(mentions))

@@ -11,24 +11,32 @@ With NOTIFY_WEBHOOK_URL set and `notify.chat: true`, each notice (and a break-gl
 goes to chat: as a timer of kind `chat` due at once, named after the notice, so it is sent
 once, in a queue of its own. The worker runs it with its own retries and backoff, each
 attempt bounded (app/chat.py): a chat that is down or hangs never holds up the pull
-request's deliveries, nor fails its check.
+request's deliveries, nor fails its check. A notice GitHub will not take goes to chat all
+the same, and the try that posts it later sends nothing more.
+
+A notice the pull request's `hotfix-policy` run tells of (the P0 alert, an escalation step)
+is, when GitHub refuses it, kept as refused instead of failing the delivery: the run's
+summary shows it, and the evaluation that sent it goes on to its end.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import timedelta
+from enum import Enum
 from typing import Any
 
 from app.github.reads import Look, Reads
-from app.handlers.routing import Context
+from app.handlers.checks import is_final, refusal_shown
+from app.handlers.routing import Context, transience_of
 from app.journal.timers import FiredTimer
 from policies.clock import hotfix_policy
 from policies.config import HotfixConfig
 from policies.evaluate import Verdict
 from policies.facts import PullRequestFacts
 from policies.incident import P0, p0_alert_values
-from policies.notices import DEFAULT_TEMPLATES, P0_ALERT, fill
+from policies.notices import DEFAULT_TEMPLATES, P0_ALERT, RefusedNotice, fill
 from policies.wording import duration_words, when
 
 CHAT = "chat"  # the kind of the timer that sends a message to chat
@@ -42,6 +50,14 @@ def marker(notice_id: str) -> str:
     return f"<!-- hotfix-bot notice {notice_id} -->"
 
 
+class Sent(Enum):
+    """What became of a notice."""
+
+    POSTED = "posted now"
+    BEFORE = "posted (or refused) before"
+    REFUSED = "refused by GitHub now"
+
+
 async def send_notice(
     context: Context,
     number: int,
@@ -51,28 +67,104 @@ async def send_notice(
     chat: bool,
     reads: Reads | None = None,
     by_people_too: bool = True,
-) -> bool:
+    shown_as: str | None = None,
+    later_chance: bool = False,
+) -> Sent:
     """Post `text` on pull request (or issue) `number` unless the notice `notice_id` is
-    there already, and send it to chat too when `chat` (`notify.chat`); False when it was
-    there. With `reads`, the look at the comments started there (`comments_look`) is the
-    one that says whether it is there. `by_people_too`: a person's comment carrying the
-    notice's marker counts, as one a Finish-by-hand command posts; otherwise only an App's
-    does, so that nobody silences a reminder by posting its marker first."""
+    there already, and send it to chat too when `chat` (`notify.chat`). With `reads`, the
+    look at the comments started there (`comments_look`) is the one that says whether it is
+    there. `by_people_too`: a person's comment carrying the notice's marker counts, as one a
+    Finish-by-hand command posts; otherwise only an App's does, so that nobody silences a
+    reminder by posting its marker first. `shown_as`: the notice's name on the pull
+    request's `hotfix-policy` run, which tells of GitHub refusing it (`refused_notices`)
+    rather than the delivery failing; so refused, it is not tried again. `later_chance`: the
+    notice is a timer's, which the journal runs again later on an error that may pass
+    (docs/RELIABILITY.md, 'Timers'): such an error is never shown as a refusal."""
     sent_key = f"notice:{context.repository}:{notice_id}"
     # Looked for and posted under a lock: the P0 alert comes from every evaluation, and a
     # re-run's is queued under its head commit, beside the pull request's own deliveries.
     async with context.locks.lock(sent_key):
         if await context.state.get_state(sent_key) is not None:
-            return False
-        comment, posted = await find_or_post(
-            context, number, marker(notice_id), text, reads, by_people_too=by_people_too
-        )
+            return Sent.BEFORE
+        try:
+            _, posted = await post_and_chat(
+                context,
+                number,
+                notice_id,
+                marker(notice_id),
+                text,
+                chat=chat,
+                reads=reads,
+                by_people_too=by_people_too,
+            )
+        except Exception as error:
+            if later_chance and transience_of(error, context.clock()).transient:
+                raise
+            if shown_as is None or (refusal := refusal_shown(context, error)) is None:
+                raise
+            refused = RefusedNotice(shown_as, refusal, in_chat=chat and context.chat is not None)
+            await _keep_refused(context, number, notice_id, refused)
+            await context.state.set_state(sent_key, "refused")
+            context.log.warning("notice %s not posted: %s", notice_id, refusal)
+            return Sent.REFUSED
         if not posted:
             context.log.info("notice %s was posted before; not again", notice_id)
-        if chat:
-            await send_to_chat(context, number, notice_id, text, comment.get("html_url"))
         await context.state.set_state(sent_key, "sent")
-    return posted
+    return Sent.POSTED if posted else Sent.BEFORE
+
+
+async def post_and_chat(
+    context: Context,
+    number: int,
+    notice_id: str,
+    hidden_line: str,
+    text: str,
+    *,
+    chat: bool,
+    reads: Reads | None = None,
+    by_people_too: bool = True,
+) -> tuple[dict[str, Any], bool]:
+    """`find_or_post`, and the notice's message to chat when `chat`. When GitHub will not
+    take the comment (a refusal, or the last attempt), the message goes without a link all
+    the same, so that people hear of it: the try that posts the comment later finds the
+    message kept already, by `notice_id`, and sends nothing more."""
+    try:
+        comment, posted = await find_or_post(
+            context, number, hidden_line, text, reads, by_people_too=by_people_too
+        )
+    except Exception as error:
+        if chat and is_final(context, error):
+            await send_to_chat(context, number, notice_id, text, None)
+        raise
+    if chat:
+        await send_to_chat(context, number, notice_id, text, comment.get("html_url"))
+    return comment, posted
+
+
+def _refused_key(context: Context, number: int) -> str:
+    return f"refused-notices:{context.repository}#{number}"
+
+
+async def refused_notices(context: Context, number: int) -> list[RefusedNotice]:
+    """The notices of pull request `number` that GitHub refused, in the order refused."""
+    stored = await context.state.get_state(_refused_key(context, number))
+    return [
+        RefusedNotice(item["name"], item["refusal"], item["in_chat"])
+        for item in json.loads(stored or "[]")
+    ]
+
+
+async def _keep_refused(
+    context: Context, number: int, notice_id: str, refused: RefusedNotice
+) -> None:
+    key = _refused_key(context, number)
+    # The P0 alert and an escalation step may be refused at once, in two queues.
+    async with context.locks.lock(key):
+        items = json.loads(await context.state.get_state(key) or "[]")
+        if all(item["id"] != notice_id for item in items):
+            item = {"name": refused.name, "refusal": refused.refusal, "in_chat": refused.in_chat}
+            items.append({"id": notice_id, **item})
+            await context.state.set_state(key, json.dumps(items))
 
 
 async def comment_once(context: Context, number: int, hidden_line: str, text: str) -> bool:
@@ -136,8 +228,13 @@ def comments_look(repository: str, number: int) -> Look:
 
 
 async def send_timer_notice(
-    context: Context, timer: FiredTimer, text: str, *, chat: bool = False
-) -> bool:
+    context: Context,
+    timer: FiredTimer,
+    text: str,
+    *,
+    chat: bool = False,
+    shown_as: str | None = None,
+) -> Sent:
     """`send_notice` for the timer `timer`, on its pull request (or issue); when it is sent
     more than `LATE_NOTICE` after it was due (the service was down, GitHub asked for a long
     wait, it was redelivered by hand), the comment (and the chat message) ends saying so."""
@@ -148,7 +245,16 @@ async def send_timer_notice(
             f"{duration_words(late_by)} late."
         )
     # No Finish-by-hand command posts a timer's notice.
-    return await send_notice(context, timer.number, timer.id, text, chat=chat, by_people_too=False)
+    return await send_notice(
+        context,
+        timer.number,
+        timer.id,
+        text,
+        chat=chat,
+        by_people_too=False,
+        shown_as=shown_as,
+        later_chance=True,
+    )
 
 
 async def send_to_chat(
@@ -196,8 +302,14 @@ async def alert_p0(
     values = p0_alert_values(context.repository, verdict, facts, policy.escalation)
     text = fill(template, values)
     notice_id = f"p0-alert:{context.repository}#{facts.number}"
-    alerted = await send_notice(
-        context, facts.number, notice_id, text, chat=config.notify.chat, by_people_too=False
+    sent = await send_notice(
+        context,
+        facts.number,
+        notice_id,
+        text,
+        chat=config.notify.chat,
+        by_people_too=False,
+        shown_as="P0 alert",
     )
-    if alerted:
+    if sent is Sent.POSTED:
         context.log.info("pull request #%d: posted the P0 alert", facts.number)

@@ -13,7 +13,9 @@ the base tree, one more.
 A hotfix pull request's evaluation also keeps its incident clock going (docs/BEHAVIOUR.md,
 'The incident clock'): it schedules the clock's timers in the journal and asks the approval
 groups waited for (docs/BEHAVIOUR.md, 'Approval groups') for reviews, each only the first
-time; later evaluations make no request for either.
+time; later evaluations make no request for either. A P0's evaluation posts its alert beside
+the review requests, before the run is written, so that the run tells of GitHub refusing
+either.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from app.handlers import timeline
 from app.handlers.check_output import CheckOutput, config_error_output, policy_output
 from app.handlers.checks import Writer, find_check_run, report_failure, write_pull_request_run
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
-from app.handlers.notices import alert_p0
+from app.handlers.notices import alert_p0, refused_notices
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
@@ -48,6 +50,7 @@ from policies.evaluate import (
     needed_lookups,
 )
 from policies.facts import PullRequestFacts, RevertedPull, Review, ReviewState
+from policies.notices import RefusedNotice
 from policies.rollback import is_rollback, reverted_number, rollback_refusal
 from policies.rule import Lookups
 from policies.versions import DEFAULT_VERSION_FILES
@@ -109,10 +112,12 @@ class Evaluation:
     config_error: ConfigError | None = None
     facts: PullRequestFacts | None = None  # None when the config is unusable
 
-    def output(self, review_requests: Sequence[RequestOutcome]) -> CheckOutput:
+    def output(
+        self, review_requests: Sequence[RequestOutcome], refused: Sequence[RefusedNotice] = ()
+    ) -> CheckOutput:
         if self.config_error is not None:
             return config_error_output(self.verdict, self.config_error, self.config_used)
-        return policy_output(self.verdict, self.config_used, review_requests)
+        return policy_output(self.verdict, self.config_used, review_requests, refused)
 
 
 async def _record(context: Context, evaluation: Evaluation) -> None:
@@ -123,6 +128,9 @@ async def _record(context: Context, evaluation: Evaluation) -> None:
 
 # What is done with an evaluation as soon as the approvals are judged (see `policy_evaluation`).
 ApprovalsJudged = Callable[[Evaluation], Awaitable[None]]
+# What is done with an open pull request's evaluation before its run is written, so that the
+# run tells of it (an escalation step's comment GitHub refused).
+BeforeWriting = Callable[[Evaluation], Awaitable[None]]
 
 
 class NotOpen(Enum):
@@ -132,21 +140,29 @@ class NotOpen(Enum):
     CLOSED = "closed"  # without a merge: it may be reopened
 
 
-async def evaluate_pull_request(context: Context, number: int) -> Evaluation | NotOpen:
+async def evaluate_pull_request(
+    context: Context, number: int, before_writing: BeforeWriting | None = None
+) -> Evaluation | NotOpen:
     """Evaluate pull request `number` and write its check run, when it is open."""
     async with reading_ahead() as reads:
         _read_what_the_delivery_names(context, reads, number)
-        return await _evaluate(context, number, reads)
+        return await _evaluate(context, number, reads, before_writing)
 
 
-async def _evaluate(context: Context, number: int, reads: Reads) -> Evaluation | NotOpen:
+async def _evaluate(
+    context: Context, number: int, reads: Reads, before_writing: BeforeWriting | None
+) -> Evaluation | NotOpen:
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     requested: list[RequestOutcome] = []
 
     async def keep_the_clock(judged: Evaluation) -> None:
         await _record(context, judged)
-        requested.extend(await _keep_the_clock(context, number, judged))
+        made, _ = await both(
+            _keep_the_clock(context, number, judged),
+            alert_p0(context, judged.config, judged.verdict, judged.facts),
+        )
+        requested.extend(made)
 
     try:
         pull, reviews, records = await read_pull_request(context, number)
@@ -173,13 +189,14 @@ async def _evaluate(context: Context, number: int, reads: Reads) -> Evaluation |
             context, CHECK_NAME, head_sha, error, "Could not evaluate the hotfix policy"
         )
         raise
-    output = evaluation.output(requested)
+    if before_writing is not None:
+        await before_writing(evaluation)
+    output = evaluation.output(requested, await refused_notices(context, number))
     conclusion = evaluation.verdict.conclusion
     writer = Writer(number, _rank(evaluation, pull["base"]["ref"]))
     shown = await write_pull_request_run(
         context, CHECK_NAME, head_sha, output, conclusion=conclusion, writer=writer, reads=reads
     )
-    await alert_p0(context, evaluation.config, evaluation.verdict, evaluation.facts)
     # Only a break-glass in force waives anything: one not in force under the severity
     # labelled now keeps what it waived while it was.
     if records.break_glass is not None and evaluation.verdict.break_glass is not None:

@@ -13,11 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from githubkit.exception import RequestFailed
-
-from app.github.client import describe_with_wait
 from app.handlers import timeline
-from app.handlers.routing import Context, transience_of
+from app.handlers.checks import refusal_shown
+from app.handlers.routing import Context
 from policies.clock import RequestOutcome, ReviewRequest
 from policies.timeline import review_requested
 
@@ -72,7 +70,7 @@ async def _refusal_of(context: Context, number: int, requests: list[ReviewReques
     try:
         await _post(context, number, requests)
     except Exception as error:
-        refusal = _refusal(context, error)
+        refusal = refusal_shown(context, error)
         if refusal is None:
             raise
         return refusal
@@ -90,16 +88,3 @@ async def _post(context: Context, number: int, requests: list[ReviewRequest]) ->
     await context.github.request(
         "POST", f"/repos/{context.repository}/pulls/{number}/requested_reviewers", body=body
     )
-
-
-def _refusal(context: Context, error: Exception) -> str | None:
-    """What to show for an error asking for reviews; None when it is to be raised: an error
-    that may pass is retried with the delivery (until its last attempt), and one that is
-    not GitHub's answer is a bug."""
-    now = context.clock()
-    transience = transience_of(error, now)
-    if transience.retriable and not context.last_attempt:
-        return None
-    if not isinstance(error, RequestFailed) and not transience.transient:
-        return None
-    return describe_with_wait(error, now)

@@ -26,7 +26,8 @@ from app.github.client import TIMEOUT, GitHubApp
 from app.handlers.routing import Context, Handler
 from app.intake.delivery import from_payload
 from app.intake.server import create_app
-from app.journal import Journal, open_journal
+from app.journal import Journal, JournalEntry, open_journal
+from app.journal.base import waiting_queue
 from app.journal.timers import Timers
 from app.logs import for_delivery
 from sandbox import (
@@ -99,6 +100,23 @@ class Clock:
 
 
 REFUSAL = "Resource not accessible by integration"  # GitHub's words for a missing permission
+
+
+def next_chance(bot: Bot, clock: Clock, timer_id: str, after_attempts: int = 0) -> JournalEntry:
+    """The timer's delivery once more than `after_attempts` attempts failed and it waits for
+    a later chance, in a queue of its own (or once it is done or failed); the clock is moved
+    to each retry in line meanwhile."""
+    deadline = time.monotonic() + 20
+    while True:
+        entry = next((entry for entry in bot.journal.recent() if entry.id == timer_id), None)
+        if entry is not None and entry.status in ("done", "failed"):
+            return entry
+        if entry is not None and entry.status == "queued" and entry.attempts > after_attempts:
+            if entry.ordering_key == waiting_queue(timer_id):
+                return entry
+            clock.now = max(clock.now, entry.next_attempt_at)
+        assert time.monotonic() < deadline, f"the journal row stayed {entry}"
+        time.sleep(0.01)
 
 
 @dataclass

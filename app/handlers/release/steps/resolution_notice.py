@@ -12,7 +12,7 @@ from typing import Any
 
 from app.github.reads import Look
 from app.handlers import timeline
-from app.handlers.notices import comments_look, find_marked, marker, send_notice
+from app.handlers.notices import Sent, comments_look, find_marked, marker, send_notice
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import (
     Step,
@@ -64,7 +64,7 @@ async def post_resolution_notice(run: StepRun) -> StepOutcome:
     text = fill(template, resolution_values(incident, events, report))
     post = f"gh pr comment {incident.number} --body-file -"
     with commands_if_it_fails([with_text_on_stdin(post, f"{marker(notice_id)}\n{text}")]):
-        posted = await send_notice(
+        sent = await send_notice(
             run.context,
             incident.number,
             notice_id,
@@ -72,6 +72,7 @@ async def post_resolution_notice(run: StepRun) -> StepOutcome:
             chat=plan.config.notify.chat,
             reads=run.reads,
         )
+    posted = sent is Sent.POSTED
     if link is None and incident.due_at is not None:
         # The report failed: the notice says it is not opened yet, and the re-run that opens
         # it (or finds it opened by hand) edits the notice to link it.

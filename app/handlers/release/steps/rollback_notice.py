@@ -7,7 +7,7 @@ one, so that every other place told of the rollback says the same.
 
 from __future__ import annotations
 
-from app.handlers.notices import find_or_post, send_to_chat
+from app.handlers.notices import post_and_chat
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import (
     Link,
@@ -56,10 +56,10 @@ async def post_notice(run: StepRun) -> StepOutcome:
             StepStatus.BLOCKED, f"needs the {need}, which failed: the notice names it"
         )
     number, text = plan.rolled_back.number, rollback_notice(plan)
-    comment, posted = await find_or_post(run.context, number, _marker(plan), text)
-    if plan.config.notify.chat:
-        notice_id = f"rollback:{plan.repository}#{plan.number}"
-        await send_to_chat(run.context, number, notice_id, text, comment.get("html_url"))
+    notice_id = f"rollback:{plan.repository}#{plan.number}"
+    comment, posted = await post_and_chat(
+        run.context, number, notice_id, _marker(plan), text, chat=plan.config.notify.chat
+    )
     link = Link(f"#{number}", comment["html_url"])
     if not posted:
         return StepOutcome(

@@ -17,7 +17,7 @@ from typing import Any
 from app.github.client import timestamp
 from app.github.pulls import labels_of
 from app.handlers.config_files import base_config
-from app.handlers.notices import send_timer_notice
+from app.handlers.notices import Sent, send_timer_notice
 from app.handlers.policy import read_rolled_back_hotfix, reviews_of
 from app.handlers.records import Confirmation, PullRecords, VerbalRecord
 from app.handlers.release.plan import ReleasePlan
@@ -179,7 +179,7 @@ async def on_confirmation_reminder(context: Context) -> None:
         return
     # A reminder kept before it said whether it was of a rollback is of a hotfix.
     text = confirmation_reminder(timer.number, waiting, rollback=bool(timer.data.get("rollback")))
-    if await send_timer_notice(context, timer, text, chat=config.notify.chat):
+    if await send_timer_notice(context, timer, text, chat=config.notify.chat) is Sent.POSTED:
         approvers = ", ".join(record.approval.approver for record in waiting)
         context.log.info("%s: reminded %s", timer.id, approvers)
 
