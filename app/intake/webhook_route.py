@@ -26,6 +26,8 @@ _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 # What a path holds as it is besides the unreserved characters (RFC 3986, `pchar` and "/").
 _AS_IT_IS = "!$&'()*+,;=:@/"
 _ESCAPE_OR_BYTE = re.compile(rb"%[0-9A-Fa-f]{2}|.", re.DOTALL)
+# A path without escapes or characters to escape, as most are: already in normal form.
+_NORMAL = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 
 
 def comparable_path(path: bytes) -> str:
@@ -33,6 +35,8 @@ def comparable_path(path: bytes) -> str:
     of an unreserved character (`%7E`) that character, and a character no path holds as it
     is (a space, `é`, `{`) its UTF-8 escape. Any other escape stays one: `/gh%2Fhooks` is
     not `/gh/hooks`."""
+    if _NORMAL.fullmatch(path):
+        return path.decode()
     return "".join(_normal(piece.group()) for piece in _ESCAPE_OR_BYTE.finditer(path))
 
 
@@ -50,8 +54,8 @@ def _sent_path(scope: Scope) -> str:
 
 
 def _other_trailing_slash(path: str) -> str:
-    """The path Starlette's other routes redirect to: without its trailing slashes, or
-    with one."""
+    """Where Starlette redirects a request for `path` that no route takes: to the path
+    without its trailing slashes, or with one."""
     return path.rstrip("/") if path.endswith("/") else path + "/"
 
 
