@@ -344,6 +344,57 @@ def test_a_text_longer_than_github_sends_is_not_read(length: int, is_command: bo
     assert (read.comment_is_command, read.pr_number) == (is_command, 7)
 
 
+@pytest.mark.parametrize(
+    ("number", "read"),
+    [(2**63 - 1, 2**63 - 1), (-(2**63), -(2**63)), (2**63, None), (-(2**63) - 1, None)],
+    ids=["largest", "smallest", "one over", "one under"],
+)
+def test_a_number_is_read_when_the_journal_can_keep_it(number: int, read: int | None) -> None:
+    """The journal keeps ids and numbers as 64-bit integers: a number beyond them is not
+    read, as one of another type is not."""
+    payload = {"installation": {"id": number}, "pull_request": {"number": number}}
+
+    delivery = from_body("d-1", "pull_request", json.dumps(payload).encode())
+
+    assert (delivery.installation_id, delivery.pr_number) == (read, read)
+
+
+REPOSITORY = {"full_name": "acme/widgets"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "read"),
+    [
+        ({"action": "open\u0000ed", "repository": REPOSITORY}, (None, "acme/widgets", None, None)),
+        (
+            {"repository": {"full_name": "acme/\u0000widgets", "default_branch": "ma\u0000in"}},
+            (None, None, None, None),
+        ),
+        (
+            {"ref": "refs/heads/ma\u0000in", "created": False, "deleted": False, "forced": False},
+            (None, None, None, None),
+        ),
+    ],
+    ids=["action", "repository", "pushed branch"],
+)
+def test_a_text_holding_a_nul_is_not_read(
+    payload: dict[str, Any], read: tuple[object, ...]
+) -> None:
+    """No text GitHub sends holds one, and PostgreSQL's text cannot."""
+    delivery = from_body("d-1", "push", json.dumps(payload).encode())
+
+    fields = (delivery.action, delivery.repository, delivery.default_branch)
+    assert (*fields, delivery.pushed_branch) == read
+
+
+def test_a_head_sha_holding_a_nul_orders_nothing() -> None:
+    payload = {"check_run": {"head_sha": "a\u0000b"}, "repository": REPOSITORY}
+
+    delivery = from_body("d-1", "check_run", json.dumps(payload).encode())
+
+    assert delivery.ordering_key == "delivery:d-1"
+
+
 @pytest.mark.parametrize("name", LARGE_BODIES)
 def test_a_body_of_25_mib_is_read_in_a_few_mib(name: str) -> None:
     """Checked whole, but never decoded whole, nor built beyond the routing fields."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
@@ -16,6 +17,7 @@ from httpx import Response
 from starlette.testclient import TestClient
 from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
 
+from app.github.client import GitHubApp
 from app.handlers.routing import Context, Router
 from app.intake.bodies import MAX_BODY_BYTES
 from app.intake.delivery import Delivery
@@ -389,3 +391,126 @@ def test_a_sender_that_goes_away_mid_body_is_let_go_without_an_error(
     assert [record.levelname for record in caplog.records if record.levelno >= 30] == []
     assert "a delivery's sender went away before its body arrived" in caplog.messages
     harness.assert_nothing_kept()
+
+
+class Idle:
+    """Runs nothing: a journaled delivery stays as the intake left it."""
+
+    def wake(self) -> None:
+        pass
+
+    def attach(self, github: GitHubApp) -> None:
+        pass
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()
+
+    def problem(self) -> str | None:
+        return None
+
+
+BEYOND_64_BITS = 2**63
+INSTALLATION = {"id": 11}
+REPOSITORY = {"full_name": "acme/widgets", "default_branch": "main"}
+COMMAND = {"body": "/hotfix help", "user": {"type": "User"}}
+# Values GitHub never sends; each is not read, as a value of another type is not.
+UNSENDABLE: dict[str, tuple[str, dict[str, Any], str, tuple[object, ...]]] = {
+    "pull request number": (
+        "pull_request",
+        {
+            "action": "opened",
+            "installation": INSTALLATION,
+            "repository": REPOSITORY,
+            "pull_request": {"number": BEYOND_64_BITS},
+        },
+        "queued",  # as one without a number: the policy check has nothing to evaluate
+        ("opened", 11, "acme/widgets", None, "delivery:d-1"),
+    ),
+    "installation id": (
+        "pull_request",
+        {
+            "action": "opened",
+            "installation": {"id": BEYOND_64_BITS},
+            "repository": REPOSITORY,
+            "pull_request": {"number": 7},
+        },
+        "ignored",
+        ("opened", None, "acme/widgets", 7, "acme/widgets#7"),
+    ),
+    "number of the commented pull request": (
+        "issue_comment",
+        {
+            "action": "created",
+            "installation": INSTALLATION,
+            "repository": REPOSITORY,
+            "issue": {"number": BEYOND_64_BITS, "pull_request": {}},
+            "comment": COMMAND,
+        },
+        "ignored",  # a command needs the pull request it is on
+        ("created", 11, "acme/widgets", None, "delivery:d-1"),
+    ),
+    "pull request of a re-run": (
+        "check_run",
+        {
+            "action": "rerequested",
+            "installation": INSTALLATION,
+            "repository": REPOSITORY,
+            "check_run": {"head_sha": "a" * 40, "pull_requests": [{"number": -BEYOND_64_BITS - 1}]},
+        },
+        "queued",  # as a re-run on a fork's commit, which names no pull request
+        ("rerequested", 11, "acme/widgets", None, f"acme/widgets@{'a' * 40}"),
+    ),
+    "NUL in the repository's name": (
+        "pull_request",
+        {
+            "action": "opened",
+            "installation": INSTALLATION,
+            "repository": {"full_name": "acme/wid\u0000gets"},
+            "pull_request": {"number": 7},
+        },
+        "ignored",
+        ("opened", 11, None, 7, "delivery:d-1"),
+    ),
+    "NUL in the action": (
+        "pull_request",
+        {
+            "action": "open\u0000ed",
+            "installation": INSTALLATION,
+            "repository": REPOSITORY,
+            "pull_request": {"number": 7},
+        },
+        "ignored",
+        (None, 11, "acme/widgets", 7, "acme/widgets#7"),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("event", "payload", "status", "routing"), UNSENDABLE.values(), ids=UNSENDABLE.keys()
+)
+def test_a_value_github_never_sends_is_answered_alike_by_both_journals(
+    tmp_path: Path,
+    private_key_pem: str,
+    journal_url: str,
+    event: str,
+    payload: dict[str, Any],
+    status: str,
+    routing: tuple[object, ...],
+) -> None:
+    """A number beyond the journal's 64 bits, or text holding a NUL (which PostgreSQL's text
+    cannot): answered `202` and journaled without it, never a 500 or a 503 that a
+    redelivery would meet again."""
+    settings = make_settings(tmp_path, private_key_pem, DATABASE_URL=journal_url)
+    body = json.dumps(payload).encode()
+    headers = signed_headers(body, event, "d-1")
+    app = create_app(settings, runner=Idle())
+    with TestClient(app, raise_server_exceptions=False) as client:
+        first = client.post(PATH, content=body, headers=headers)
+        again = client.post(PATH, content=body, headers=headers)
+        [entry] = app.state.services.journal.recent()
+
+    assert (first.status_code, first.json()) == (202, {"delivery": "d-1", "status": status})
+    assert (again.status_code, again.json()) == (202, {"delivery": "d-1", "status": "duplicate"})
+    kept = (entry.action, entry.installation_id, entry.repository, entry.pr_number)
+    assert (*kept, entry.ordering_key) == routing
+    assert entry.status == status

@@ -246,7 +246,6 @@ def _not_json(constant: str) -> Any:
 
 
 def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Delivery:
-    action = payload.get("action")
     installation = payload.get("installation")
     repository = payload.get("repository")
     comment = _dict(payload.get("comment"))
@@ -255,7 +254,7 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
     return Delivery(
         id=delivery_id,
         event=event,
-        action=action if isinstance(action, str) else None,
+        action=_str(payload.get("action")),
         installation_id=_int(installation.get("id")) if isinstance(installation, dict) else None,
         repository=_str(repository.get("full_name")) if isinstance(repository, dict) else None,
         pr_number=_pr_number(payload, group_pull_number),
@@ -347,9 +346,17 @@ def _head_sha(payload: dict[str, Any]) -> str | None:
     return None
 
 
+# The journal keeps ids and numbers as 64-bit integers, as GitHub does: one beyond them is
+# none GitHub sends, and is not read.
+_INT64_BOUND = 2**63
+
+
 def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -_INT64_BOUND <= value < _INT64_BOUND else None
+    return None
 
 
 def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    # No text GitHub sends holds a NUL, and PostgreSQL's cannot: such a value is not read.
+    return value if isinstance(value, str) and value and "\x00" not in value else None

@@ -9,9 +9,10 @@ from importlib.metadata import version
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from app.intake.webhook import receive_webhook
+from app.intake.webhook_route import WebhookRoute
 from app.journal import JournalUnavailable, read_aside
 from app.metrics import generate_latest
 from app.pages.setup import CALLBACK_PATH, SetupFlow
@@ -23,9 +24,9 @@ VERSION = version("hotfix-bot")
 log = logging.getLogger("hotfix_bot.metrics")
 
 
-def endpoints(webhook_path: str) -> list[Route]:
+def endpoints(webhook_path: str) -> list[BaseRoute]:
     return [
-        Route(webhook_path, webhook, methods=["POST"]),
+        WebhookRoute(webhook_path, webhook),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

@@ -48,10 +48,12 @@ CARRIED_OUT = "carried-out reply"
 
 
 def is_command(delivery: Delivery) -> bool:
-    """A person's comment on a pull request whose first line is a command."""
+    """A person's comment whose first line is a command, on a pull request whose number was
+    read (`app.intake.delivery` reads none GitHub could not send)."""
     return (
         delivery.comment_is_command
         and delivery.issue_is_pull_request
+        and delivery.pr_number is not None
         and not delivery.comment_by_bot
     )
 
