@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.harness import Bot
+from support.harness import REFUSAL, Bot
 
-from sandbox import FakeCheckRun
+from sandbox import FakeCheckRun, FakePull
 from sandbox.events import NO_COMMIT
 
 TAG = "v1.2.4"
@@ -379,3 +379,234 @@ def test_rerunning_the_release_check_of_a_pushed_hotfix_retries_what_failed(bot:
     run = release_run(bot, after)
     assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {TAG}")
     assert run.output["summary"] == report(after, tag_done(after), release_done())
+
+
+def merged_with_a_feature_in_one_push(bot: Bot) -> tuple[FakePull, str, str, dict[str, Any]]:
+    """The hotfix pull request (VERSION 1.2.3 to 1.2.4) and a feature's, merged by the merge
+    queue in one push to main, the hotfix first: the hotfix, its merge commit, the feature's
+    (main's new head) and the push's payload."""
+    work_trunk_based(bot)
+    before = bot.repo.resolve("main")
+    hotfix = bot.open_hotfix()
+    bot.repo.create_branch("feature/search", "main")
+    bot.repo.commit("feature/search", {"search.py": "print()\n"}, "Search")
+    feature = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
+    groups = [bot.repo.enqueue(pull.number) for pull in (hotfix, feature)]
+    for group in groups:
+        bot.repo.merge_group(group)
+    after = groups[1].head_sha
+    push = bot.fake.push_event(bot.repo, "refs/heads/main", before, after)
+    return hotfix, groups[0].head_sha, after, push
+
+
+def assert_released_by_the_pull_request(bot: Bot, merge: str) -> None:
+    """v1.2.4 on the hotfix's merge commit, made by its own run; no run on any other commit."""
+    tag_object = bot.repo.tag_object(TAG)
+    assert tag_object is not None
+    assert bot.repo.tags == {TAG: tag_object.sha}
+    assert tag_object.object_sha == merge
+    [release] = bot.repo.releases.values()
+    assert (release.tag_name, release.body, release.target_commitish) == (
+        TAG,
+        "Hotfix #1: Fix",
+        merge,
+    )
+    assert [
+        (run.head_sha, run.conclusion, run.output["title"])
+        for run in bot.repo.runs_named("hotfix-release")
+    ] == [(merge, "success", f"All steps done for {TAG} (1 skipped)")]
+
+
+@pytest.mark.parametrize("push_first", [True, False], ids=["push first", "pull requests first"])
+def test_a_hotfix_merged_with_another_pull_request_in_one_push_is_released_by_its_own_run(
+    bot: Bot, push_first: bool
+) -> None:
+    hotfix, merge, _, push = merged_with_a_feature_in_one_push(bot)
+
+    if push_first:
+        bot.deliver("push", push)
+    for number in (hotfix.number, hotfix.number + 1):
+        bot.pull_request(number, "closed")
+    if not push_first:
+        bot.deliver("push", push)
+
+    assert_released_by_the_pull_request(bot, merge)
+    assert [entry.status for entry in bot.journal.recent()] == ["done"] * 4
+
+
+def test_a_push_of_several_commits_raising_the_version_is_tagged_on_its_last(bot: Bot) -> None:
+    work_trunk_based(bot)
+    before = bot.repo.resolve("main")
+    bot.repo.commit("main", {"VERSION": "1.2.4\n"}, "Bump the version", author="dev")
+    after = bot.repo.commit("main", {"app.py": "fixed\n"}, "Fix login crash", author="dev")
+
+    bot.deliver("push", bot.fake.push_event(bot.repo, "refs/heads/main", before, after))
+
+    assert_released(bot, after)
+    assert release_run(bot, after).output["summary"] == report(
+        after, tag_done(after), release_done()
+    )
+
+
+def could_not_tell(path: str) -> tuple[str, str, str]:
+    """The conclusion, title and summary of a push's run when GitHub refused `path`."""
+    return (
+        "failure",
+        "Could not tell whether this push is a hotfix",
+        f"hotfix-bot could not finish: GitHub answered 403 to GET {path}: {REFUSAL}.\n\n"
+        "Re-run this check once the cause is fixed; `hotfix-bot deliveries --status failed` "
+        "lists what failed on the server.",
+    )
+
+
+def shown(run: FakeCheckRun) -> tuple[str | None, str, str]:
+    return (run.conclusion, run.output["title"], run.output["summary"])
+
+
+# The blob of VERSION holding 1.2.4, as git names it.
+RAISED_VERSION_BLOB = "e8ea05db81420da0a67f51ada616e6aca2881745"
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        "/repos/acme/widgets/commits/{after}/pulls",
+        "/repos/acme/widgets/git/trees/{after}",
+        f"/repos/acme/widgets/git/blobs/{RAISED_VERSION_BLOB}",
+    ],
+    ids=["its pull requests", "its tree", "its version file"],
+)
+def test_a_refused_read_of_a_pushed_hotfix_fails_its_run_and_a_rerun_releases_it(
+    bot: Bot, refused: str
+) -> None:
+    work_trunk_based(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4\n"})
+    after = payload["after"]
+    path = refused.format(after=after)
+    bot.refuse_tree_reads(f"{path}$")
+
+    bot.deliver("push", payload)
+
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
+    run = release_run(bot, after)
+    assert (run.status, *shown(run)) == ("completed", *could_not_tell(path))
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.last_error) == (
+        "failed",
+        f"GitHub answered 403 to GET {path}: {REFUSAL}",
+    )
+
+    bot.fake.faults.clear()
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    assert_released(bot, after)
+    run = release_run(bot, after)
+    assert shown(run) == (
+        "success",
+        f"All steps done for {TAG}",
+        report(after, tag_done(after), release_done()),
+    )
+
+
+def test_a_push_that_could_not_be_judged_is_shown_as_no_hotfix_once_a_rerun_can(
+    bot: Bot,
+) -> None:
+    work_trunk_based(bot)
+    payload = pushed(bot, {"app.py": "fixed\n"})
+    after = payload["after"]
+    path = f"/repos/acme/widgets/git/trees/{after}"
+    bot.refuse_tree_reads(f"{path}$")
+    bot.deliver("push", payload)
+    assert shown(release_run(bot, after)) == could_not_tell(path)
+
+    bot.fake.faults.clear()
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, release_run(bot, after).id))
+
+    run = release_run(bot, after)
+    assert (run.details_url, *shown(run)) == (
+        f"{WEB}/commit/{after}",
+        "neutral",
+        "Not a hotfix push",
+        f"[`{after[:7]}`]({WEB}/commit/{after}) (Fix login crash) was pushed to `main` and is "
+        "not a hotfix of its own: it does not raise the version by one patch. Nothing to "
+        "release here.",
+    )
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
+
+
+def test_a_push_that_could_not_be_judged_is_left_to_the_hotfix_merged_in_it_once_a_rerun_can(
+    bot: Bot,
+) -> None:
+    hotfix, merge, after, push = merged_with_a_feature_in_one_push(bot)
+    path = f"/repos/acme/widgets/commits/{after}/pulls"
+    bot.refuse_tree_reads(f"{path}$")
+    bot.deliver("push", push)
+    assert shown(release_run(bot, after)) == could_not_tell(path)
+
+    bot.fake.faults.clear()
+    for number in (hotfix.number, hotfix.number + 1):
+        bot.pull_request(number, "closed")
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, release_run(bot, after).id))
+
+    assert shown(release_run(bot, after)) == (
+        "neutral",
+        "Not a hotfix push",
+        f"[`{after[:7]}`]({WEB}/commit/{after}) (Merge pull request #2 from acme/feature/search) "
+        "was pushed to `main` and is not a hotfix of its own: its version, 1.2.4, was raised "
+        f"by #1 (Fix), merged in this push as `{merge[:7]}`, whose own run releases it. "
+        "Nothing to release here.",
+    )
+    tag_object = bot.repo.tag_object(TAG)
+    assert tag_object is not None and tag_object.object_sha == merge
+
+
+def test_a_push_whose_default_branch_config_is_refused_is_only_journaled(bot: Bot) -> None:
+    """Until that config names the production branch, any push may be to another branch."""
+    work_trunk_based(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4\n"})
+    path = "/repos/acme/widgets/contents/.github/hotfix.yml"
+    bot.refuse_tree_reads(f"{path}$")
+
+    bot.deliver("push", payload)
+
+    assert (bot.repo.tags, bot.repo.check_runs) == ({}, {})
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.last_error) == (
+        "failed",
+        f"GitHub answered 403 to GET {path}: {REFUSAL}",
+    )
+
+
+def test_github_failing_once_on_a_pushed_hotfix_is_retried_without_a_failed_run(
+    bot: Bot,
+) -> None:
+    work_trunk_based(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4\n"})
+    after = payload["after"]
+    bot.fake.inject("GET", rf"/repos/acme/widgets/git/trees/{after}$", status=502, times=1)
+
+    bot.deliver("push", payload)
+
+    assert_released(bot, after)
+    run = release_run(bot, after)
+    assert [written["conclusion"] for written in run.history] == ["success"]
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts) == ("done", 2)
+
+
+def test_a_rerun_leaves_the_report_of_the_hotfix_merged_as_the_pushed_commit(bot: Bot) -> None:
+    """The push of a hotfix's merge commit shares that commit's run with the pull request."""
+    work_trunk_based(bot)
+    before = bot.repo.resolve("main")
+    pull = bot.open_hotfix()
+    merge = bot.repo.merge_pull(pull.number)
+    path = f"/repos/acme/widgets/commits/{merge}/pulls"
+    bot.refuse_tree_reads(f"{path}$")
+    bot.deliver("push", bot.fake.push_event(bot.repo, "refs/heads/main", before, merge))
+    assert shown(release_run(bot, merge)) == could_not_tell(path)
+    bot.fake.faults.clear()
+    bot.pull_request(pull.number, "closed")
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, release_run(bot, merge).id))
+
+    assert_released_by_the_pull_request(bot, merge)

@@ -198,6 +198,16 @@ async def _create_or_update(
     return int(new_id)
 
 
+async def shown_title(context: Context, name: str, head_sha: str) -> str | None:
+    """The title the `name` run of this App on `head_sha` shows now; None when it has none."""
+    run_id = (await _look_up(context, name, head_sha)).run_id
+    if run_id is None:
+        return None
+    run = await context.github.get_optional(f"/repos/{context.repository}/check-runs/{run_id}")
+    title = ((run or {}).get("output") or {}).get("title")
+    return title if isinstance(title, str) else None
+
+
 async def _is_run_of(context: Context, run_id: str, name: str, head_sha: str) -> bool:
     run = await context.github.get_optional(f"/repos/{context.repository}/check-runs/{run_id}")
     return (

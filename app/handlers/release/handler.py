@@ -621,8 +621,11 @@ class _CommentNotPosted(Exception):
         self.error = error
 
 
-async def write_report_run(context: Context, head_sha: str, report: Report, reads: Reads) -> int:
-    """The `hotfix-release` run of `head_sha`, showing `report`."""
+async def write_report_run(
+    context: Context, head_sha: str, report: Report, reads: Reads | None = None
+) -> int:
+    """The `hotfix-release` run of `head_sha`, showing `report`; with `reads`, the look-up
+    of the run `find_check_run` started there is used."""
     return await write_check_run(
         context,
         CHECK_NAME,

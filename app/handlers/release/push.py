@@ -6,21 +6,29 @@ and the `hotfix-release` check run on that commit; there is no pull request to c
 Only the config names the production branch, so every push that moves a branch forward is
 queued: a push to any other branch costs the reads of the config files on the default branch,
 revalidated by ETag; a push to production, the reads of the config and the version files at
-the pushed commit too. The merge commit of a hotfix pull request is left to that pull
-request's own run (`handler`), which also comments on it and deletes its branch.
+the pushed commit too. A push whose version change a hotfix pull request merged within it
+made (its merge commit, or one before it on the branch, holds the raised version: a merge
+queue merges several pull requests in one push) is left to that pull request's own run
+(`handler`), which also comments on it and deletes its branch.
+
+Once the default branch's config says the push went to a trunk's production branch, GitHub
+refusing a read needed to tell whether it is a hotfix is shown on its `hotfix-release` run,
+whose re-run judges the push again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from app.github.files import read_default_branch_file, read_files
 from app.github.pulls import merged_as
 from app.github.reads import reading_ahead
-from app.handlers.checks import find_check_run
-from app.handlers.config_files import ConfigFiles, read_org_file
+from app.handlers.checks import find_check_run, is_final, report_failure, shown_title
+from app.handlers.config_files import ConfigFiles, OrgFileText, read_org_file
 from app.handlers.release import steps
 from app.handlers.release.handler import (
     ReleaseState,
@@ -30,13 +38,16 @@ from app.handlers.release.handler import (
     write_report_run,
 )
 from app.handlers.release.plan import ReleasePlan
-from app.handlers.release.report import CHECK_NAME, steps_report
+from app.handlers.release.report import CHECK_NAME, not_a_hotfix_push_report, steps_report
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig
 from policies.files import FileText
 from policies.rules.version_bump import bumped_version
 from policies.versions import DEFAULT_VERSION_FILES, Version, version_files_to_read
+
+# The run's title when GitHub refused a read needed to tell whether the push is a hotfix.
+UNJUDGED_TITLE = "Could not tell whether this push is a hotfix"
 
 
 def pushed_a_branch(delivery: Delivery) -> bool:
@@ -54,6 +65,18 @@ class Push:
     before: str
     title: str  # the pushed commit's first line
     pusher: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotAHotfix:
+    """Why a push to the production branch of a trunk is no hotfix of its own: a clause."""
+
+    reason: str
+    # A config that cannot be used is a problem to fix, not a verdict.
+    log_level: int = logging.INFO
+
+    def log(self, context: Context, push: Push, after: str) -> None:
+        context.log.log(self.log_level, "push %s to %s: %s", after[:7], push.branch, self.reason)
 
 
 async def on_push(context: Context) -> None:
@@ -88,6 +111,11 @@ def _push_key(repository: str, after: str) -> str:
     return f"trunk-push:{repository}@{after}"
 
 
+async def _keep(context: Context, push: Push, after: str) -> None:
+    """Keep the push for a re-run of the run written on `after`."""
+    await context.state.set_state(_push_key(context.repository, after), json.dumps(asdict(push)))
+
+
 async def release_push(context: Context, push: Push, after: str) -> None:
     """The post-merge run of the commit `after` pushed to the trunk, when it is a hotfix."""
     key = release_key(context.repository, after)
@@ -96,9 +124,11 @@ async def release_push(context: Context, push: Push, after: str) -> None:
         plan = await _plan(context, push, after)
         if plan is None:
             return
-        await context.state.set_state(
-            _push_key(context.repository, after), json.dumps(asdict(push))
-        )
+        if isinstance(plan, NotAHotfix):
+            plan.log(context, push, after)
+            await _withdraw_unjudged_report(context, push, after, plan)
+            return
+        await _keep(context, push, after)
         state = await ReleaseState.load(context, key)
         async with reading_ahead() as reads:
             find_check_run(reads, context, CHECK_NAME, after)  # looked up while the steps run
@@ -108,11 +138,11 @@ async def release_push(context: Context, push: Push, after: str) -> None:
     context.log.info("push %s to %s: %s", after[:7], push.branch, report.output.title)
 
 
-async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | None:
-    """What the run will do; None when the push is not a trunk hotfix."""
+async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | NotAHotfix | None:
+    """What the run will do; why the push is no hotfix; None when the default branch's config
+    says it did not go to the production branch of a trunk."""
     github, repository = context.github, context.repository
     default_branch = context.delivery.default_branch or push.branch
-    pushed = f"push {after[:7]} to {push.branch}"
     # GitHub sends a push for every branch: the default branch's config, revalidated by ETag,
     # names the production branch before anything at the pushed commit is read.
     org_file, default_branch_file = await asyncio.gather(
@@ -120,21 +150,45 @@ async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | None:
         read_default_branch_file(github, repository, CONFIG_PATH),
     )
     on_default_branch = ConfigFiles(repository, default_branch, org_file, default_branch_file)
-    if _trunk_config(context, push, pushed, on_default_branch, default_branch) is None:
+    config = _trunk_config(push, on_default_branch, default_branch)
+    if isinstance(config, NotAHotfix):
+        config.log(context, push, after)
         return None
+    try:
+        return await _judge(context, push, after, org_file, default_branch)
+    except Exception as error:
+        # A refusal here could hide a hotfix: it is shown on the run, which a re-run judges
+        # again once the cause is fixed. One that may pass is left to the next attempt.
+        if is_final(context, error):
+            await _keep(context, push, after)
+            await report_failure(context, CHECK_NAME, after, error, UNJUDGED_TITLE)
+        raise
+
+
+async def _judge(
+    context: Context, push: Push, after: str, org_file: OrgFileText, default_branch: str
+) -> ReleasePlan | NotAHotfix:
+    """The plan of the push to the production branch of a trunk (as the default branch's
+    config says), or why it is no hotfix of its own."""
+    github, repository = context.github, context.repository
     # Post-merge work obeys the production branch's own config: the one of the pushed commit.
     after_files = await read_files(github, repository, after, [CONFIG_PATH, *DEFAULT_VERSION_FILES])
     at_after = ConfigFiles(repository, push.branch, org_file, after_files.get(CONFIG_PATH))
-    config = _trunk_config(context, push, pushed, at_after, default_branch)
-    if config is None:
-        return None
-    version = await _bumped_version(context, config, push.before, after, after_files)
-    if version is None:
-        context.log.info("%s: does not raise the version by one patch", pushed)
-        return None
-    if await _merges_a_hotfix_pull_request(context, config, after):
-        context.log.info("%s: merges a hotfix pull request, whose own run reports", pushed)
-        return None
+    config = _trunk_config(push, at_after, default_branch)
+    if isinstance(config, NotAHotfix):
+        return config
+    raised = await _raised_version(context, config, push.before, after, after_files)
+    if raised is None:
+        return NotAHotfix("it does not raise the version by one patch")
+    version, before_files = raised
+    merged_hotfix = await _hotfix_merged_within(context, config, after, version, before_files)
+    if merged_hotfix is not None:
+        number, title = merged_hotfix["number"], merged_hotfix["title"]
+        merge = merged_hotfix["merge_commit_sha"][:7]
+        return NotAHotfix(
+            f"its version, {version}, was raised by #{number} ({title}), merged in this push "
+            f"as `{merge}`, whose own run releases it"
+        )
     repository_url = context.payload["repository"]["html_url"]
     return ReleasePlan(
         repository=repository,
@@ -157,33 +211,35 @@ async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | None:
 
 
 def _trunk_config(
-    context: Context, push: Push, pushed: str, config_files: ConfigFiles, default_branch: str
-) -> HotfixConfig | None:
+    push: Push, config_files: ConfigFiles, default_branch: str
+) -> HotfixConfig | NotAHotfix:
     """The config `config_files` make when it works trunk-based with the pushed branch as
-    production; None, logged as `pushed`, otherwise."""
+    production; why the push is no hotfix otherwise."""
     try:
         config = config_files.config(default_branch)
     except ConfigError as error:
         # Whether the repository works trunk-based is in the config: without it, no push
         # can be told a hotfix. The hotfix-policy check of pull requests names the problems.
-        context.log.warning(
-            "%s not judged, the config on %s cannot be used: %s", pushed, config_files.ref, error
+        return NotAHotfix(
+            f"the config on `{config_files.ref}` cannot be used: {error}", logging.WARNING
         )
-        return None
     if config.workflow != "trunk" or config.branches.production != push.branch:
-        context.log.info("%s: not the production branch of a trunk", pushed)
-        return None
+        return NotAHotfix(
+            f"the config on `{config_files.ref}` does not make `{push.branch}` "
+            "the production branch of a trunk"
+        )
     return config
 
 
-async def _bumped_version(
+async def _raised_version(
     context: Context,
     config: HotfixConfig,
     before: str,
     after: str,
     after_files: dict[str, FileText],
-) -> Version | None:
-    """The version `after` releases when it raises `before`'s by exactly one patch."""
+) -> tuple[Version, dict[str, FileText]] | None:
+    """The version `after` releases when it raises `before`'s by exactly one patch, with the
+    version files at `before`."""
     github, repository = context.github, context.repository
     paths = version_files_to_read(config)
     # Those version.files names beyond the usual ones; the tree of `after` is read already.
@@ -192,13 +248,60 @@ async def _bumped_version(
         read_files(github, repository, before, paths),
         read_files(github, repository, after, missing),
     )
-    return bumped_version(config, before_files, {**after_files, **more_after_files})
+    version = bumped_version(config, before_files, {**after_files, **more_after_files})
+    return None if version is None else (version, before_files)
 
 
-async def _merges_a_hotfix_pull_request(context: Context, config: HotfixConfig, after: str) -> bool:
-    """Whether `after` is the merge commit of a pull request whose own post-merge run reports
-    it: a hotfix, or a rollback of one, into production."""
-    merged = await merged_as(context.github, context.repository, after)
-    return any(
-        await asyncio.gather(*(has_post_merge_run(context, config, pull) for pull in merged))
+async def _hotfix_merged_within(
+    context: Context,
+    config: HotfixConfig,
+    after: str,
+    version: Version,
+    before_files: dict[str, FileText],
+) -> dict[str, Any] | None:
+    """The pull request with a post-merge run of its own (a hotfix, or a rollback of one) that
+    raised the version to `version` within the push, as GitHub gives it: the one merged as
+    `after`, or as one of its first parents back that still holds `version` (a merge queue
+    merges several pull requests in one push). None when the push raised it itself: the
+    walk ends at the first commit that does not hold `version`, `before` at the latest when
+    it is on the branch's line (its files are read already)."""
+    github, repository = context.github, context.repository
+    paths = version_files_to_read(config)
+    commit = after
+    while True:
+        merged = await merged_as(github, repository, commit)
+        own_runs = await asyncio.gather(
+            *(has_post_merge_run(context, config, pull) for pull in merged)
+        )
+        if pull := next((pull for pull, own in zip(merged, own_runs, strict=True) if own), None):
+            return pull
+        parents = (await github.get_immutable(f"/repos/{repository}/git/commits/{commit}"))[
+            "parents"
+        ]
+        if not parents:
+            return None
+        commit = parents[0]["sha"]
+        files = await read_files(github, repository, commit, paths)
+        if bumped_version(config, before_files, files) != version:
+            return None  # the version was raised after `commit`, by no such pull request
+
+
+async def _withdraw_unjudged_report(
+    context: Context, push: Push, after: str, not_a_hotfix: NotAHotfix
+) -> None:
+    """Once a push GitHub kept from being judged turns out to be no hotfix of its own, its run
+    says so, `neutral`, while it still says it could not tell (`UNJUDGED_TITLE`): any other
+    report there (a hotfix's, or that of the pull request merged as `after`) stands. Only a
+    push kept in the journal can have had such a run: no other costs a request here."""
+    if await context.state.get_state(_push_key(context.repository, after)) is None:
+        return
+    if await shown_title(context, CHECK_NAME, after) != UNJUDGED_TITLE:
+        return
+    report = not_a_hotfix_push_report(
+        context.payload["repository"]["html_url"],
+        after,
+        push.title,
+        push.branch,
+        not_a_hotfix.reason,
     )
+    await write_report_run(context, after, report)

@@ -92,6 +92,19 @@ def _what_happened(plan: ReleasePlan) -> str:
     return f"{plan.description} was merged into `{production}` as {commit}."
 
 
+def not_a_hotfix_push_report(
+    repository_url: str, sha: str, title: str, branch: str, reason: str
+) -> Report:
+    """The run of commit `sha` pushed to the trunk, no hotfix of its own for the `reason` a
+    clause gives: written only over a run that could not tell."""
+    commit_url = f"{repository_url}/commit/{sha}"
+    summary = (
+        f"[`{sha[:7]}`]({commit_url}) ({title}) was pushed to `{branch}` and is not a hotfix "
+        f"of its own: {reason}. Nothing to release here."
+    )
+    return Report(CheckOutput("Not a hotfix push", summary), "neutral", commit_url)
+
+
 def _waiting_back_merge(outcomes: StepOutcomes) -> Link | None:
     """The back-merge pull request that waits for people, if there is one."""
     return next(
