@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support.harness import WEBHOOK_PATH, Bot, Clock, running_bot
+from support.live_server import wait_for
 from support.titles import all_rules_pass, rules_fail
 from support.webhooks import signed_headers
 
@@ -380,12 +381,16 @@ def test_a_revoked_installation_records_the_refused_read_not_the_failed_report(
     assert bot.fake.requests_to("PATCH", f"/repos/acme/widgets/check-runs/{run.id}")
     unchanged = bot.policy_run(pull.head_sha)
     assert (unchanged.status, unchanged.output["title"]) == ("in_progress", WAITING_FOR_APPROVAL)
-    messages = [record.getMessage() for record in caplog.records]
-    assert f"failed after 8 attempts: {cause}" in messages
+    # The worker logs the failure just after the journal holds it.
+    wait_for(lambda: f"failed after 8 attempts: {cause}" in logged(caplog), timeout=5)
     assert (
         f"{cause}; the hotfix-policy check run could not show it: GitHub answered 401 to "
         f"PATCH /repos/acme/widgets/check-runs/{run.id}: Bad credentials"
-    ) in messages
+    ) in logged(caplog)
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records]
 
 
 def retried_until_finished(bot: Bot, clock: Clock, delivery_id: str) -> JournalEntry:
