@@ -1031,6 +1031,20 @@ def test_of_two_open_release_branches_the_higher_version_gets_the_back_merge(bot
     assert_merged_into_release_branch(bot, pull, "release/2.0.0", before)
 
 
+def test_a_production_branch_named_like_a_release_branch_is_no_release_branch(bot: Bot) -> None:
+    # A maintenance line: production is `release/2024.06`, whose name reads as version 2024.6.
+    config = {".github/hotfix.yml": "branches:\n  production: release/2024.06\n"}
+    pull = merged_hotfix(bot, main_files=config, into="release/2024.06", severity="P2")
+    develop_before = bot.repo.branches["develop"].sha
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_merged_back(bot, pull, develop_before)
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {TAG}")
+    assert f"\n{back_merge_done(bot)}\n" in run.output["summary"]
+
+
 def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: str) -> None:
     pull = merged_hotfix(bot)
     with_release_branches(bot, "release/1.3")
