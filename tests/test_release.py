@@ -2332,11 +2332,15 @@ def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_re
         "<!-- hotfix-bot:marker -->\n\n```sh\necho\n```\n\n- a list",
     ],
 )
-def test_a_text_the_commands_give_by_hand_reaches_its_command_as_written(text: str) -> None:
-    shown = with_text_on_stdin("cat", text)
+@pytest.mark.parametrize("piped_to", [None, "tr a-z A-Z"])
+def test_a_text_the_commands_give_by_hand_reaches_its_command_as_written(
+    text: str, piped_to: str | None
+) -> None:
+    shown = with_text_on_stdin("cat", text, piped_to)
     ran = subprocess.run(["sh", "-c", shown], capture_output=True, text=True, timeout=10)
-    # A here-document ends in a newline.
-    assert (ran.returncode, ran.stdout, ran.stderr) == (0, f"{text}\n", "")
+    # A here-document ends in a newline; what reads the command's output comes after it.
+    printed = f"{text}\n" if piped_to is None else f"{text}\n".upper()
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, printed, "")
 
 
 def back_merge_by_hand(pull: FakePull) -> str:
