@@ -1,9 +1,10 @@
 """Release branches (gitflow): which one a back-merge goes into.
 
 Any branch whose name starts with `branches.release_prefix` is a release branch, named after
-the version it prepares. It is open while that version is above the one a hotfix releases:
-one at or below it was released already, its branch kept. The back-merge goes into the open
-one with the highest version, whether or not it has commits of its own yet.
+the version it prepares, but for the production and development branches, whatever their
+names. It is open while that version is above the one a hotfix releases: one at or below it
+was released already, its branch kept. The back-merge goes into the open one with the
+highest version, whether or not it has commits of its own yet.
 """
 
 import re
@@ -46,15 +47,20 @@ def _name_version(prefix: str, name: str) -> _Precedence | None:
     return _precedence(numbers, found["prerelease"])
 
 
-def open_release_branch(prefix: str, branches: Iterable[str], released: Version) -> str | None:
+def open_release_branch(
+    prefix: str, branches: Iterable[str], released: Version, *, production: str, development: str
+) -> str | None:
     """Of the branches starting with `prefix` whose name's version is above `released`, the
     one with the highest (of two naming the same version, the last by name); None when none
-    is."""
+    is. Named like one (`release/2024.06` for a maintenance line), the `production` and
+    `development` branches are none: the hotfix merged into the one, and the other takes the
+    back-merge when no release branch is open."""
     above = _precedence((released.major, released.minor, released.patch), released.prerelease)
     candidates = [
         (version, name)
         for name in branches
         if name.startswith(prefix)
+        and name not in (production, development)
         and (version := _name_version(prefix, name)) is not None
         and version > above
     ]

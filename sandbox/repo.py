@@ -86,6 +86,9 @@ class FakeRepo:
     merge_queues: dict[str, list[FakeMergeGroup]] = field(default_factory=dict)
     # login -> role; anyone else has no access
     collaborators: dict[str, Role] = field(default_factory=dict)
+    # The repository's labels: GitHub's API makes each missing one it is given on an issue or
+    # pull request, and keeps it when taken off again.
+    labels: set[str] = field(default_factory=set)
     # GitHub's other answer to an assignee it will not take on a new issue: when the App
     # may not push, the assignees are dropped silently rather than refused.
     drops_assignees: bool = False
@@ -314,6 +317,7 @@ class FakeRepo:
             draft=draft,
             head_repo_full_name=from_fork,
         )
+        self.labels.update(pull.labels)
         self.pulls[pull.number] = pull
         return pull
 
@@ -517,8 +521,14 @@ class FakeRepo:
             list(labels),
             list(assignees),
         )
+        self.labels.update(issue.labels)
         self.issues[issue.number] = issue
         return issue
+
+    @locked
+    def assign(self, number: int, *logins: str) -> None:
+        issue = self.issues[number]
+        issue.assignees.extend(login for login in logins if login not in issue.assignees)
 
     @locked
     def edit_issue(self, number: int, title: str, body: str) -> FakeIssue:
@@ -565,9 +575,14 @@ class FakeRepo:
         return self.pulls.get(number) or self.issues[number]
 
     @locked
+    def create_label(self, name: str) -> None:
+        self.labels.add(name)
+
+    @locked
     def add_labels(self, number: int, *labels: str) -> None:
         item = self.issue_like(number)
         item.labels.extend(label for label in labels if label not in item.labels)
+        self.labels.update(labels)
 
     @locked
     def remove_label(self, number: int, label: str) -> None:

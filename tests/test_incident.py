@@ -1393,12 +1393,14 @@ def test_a_retroactive_review_github_refused_is_made_once_and_the_report_names_i
         "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
         "confirm:\n\n````sh\n"
         "git fetch origin\n"
+        "gh label create hotfix-retro-review 2>/dev/null || true\n"
         "gh issue create --title 'Retroactive review: Fix' --label hotfix-retro-review "
-        f"--assignee lead --body-file - <<'EOF'\n{body}\nEOF\n````"
+        f"--body-file - <<'EOF' |\n{body}\nEOF\n"
+        "xargs -I{} gh issue edit {} --add-assignee lead\n````"
     )
     if by_hand:
         # Followed as written, by lead, before the re-run; a here-document ends in a newline.
-        apply(run_by_hand(summary, tmp_path), bot.repo, "lead")
+        apply(run_by_hand(summary, tmp_path, bot.repo), bot.repo, "lead")
         body += "\n"
 
     rerun_once_github_takes_it(bot, sha)
@@ -1429,18 +1431,30 @@ def test_a_retroactive_review_github_refused_is_made_once_and_the_report_names_i
     ) in release_report(bot, sha)
 
 
-def finish_by_hand_giving(summary: str, command: str) -> str:
+def finish_by_hand_giving(summary: str, command: str, piped_to: str | None = None) -> str:
     """The text the report's *Finish by hand* gives `command` on its standard input, it being
-    the section's one command."""
+    the section's one command (with the lines before it), its output `piped_to` another."""
     start = (
         "\n\n## Finish by hand\n\n"
         "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
-        f"confirm:\n\n```sh\ngit fetch origin\n{command} <<'EOF'\n"
+        f"confirm:\n\n```sh\ngit fetch origin\n{command} <<'EOF'{' |' if piped_to else ''}\n"
     )
     assert start in summary, summary
     text = summary[summary.index(start) + len(start) :]
-    assert text.endswith("\nEOF\n```"), summary
-    return text.removesuffix("\nEOF\n```")
+    end = f"\nEOF\n{piped_to}\n```" if piped_to else "\nEOF\n```"
+    assert text.endswith(end), summary
+    return text.removesuffix(end)
+
+
+# The commands that open the report of a P1 hotfix by dev as the step would: `gh` makes none
+# of its labels, so they are made first unless they exist; the issue is assigned once open.
+OPEN_THE_REPORT_BY_HAND = (
+    "gh label create incident-report 2>/dev/null || true\n"
+    "gh label create P1 2>/dev/null || true\n"
+    "gh issue create --title 'Incident report: Fix' --label incident-report --label P1 "
+    "--body-file -",
+    "xargs -I{} gh issue edit {} --add-assignee dev",
+)
 
 
 def notice_comment(bot: Bot, pull: FakePull) -> FakeComment:
@@ -1477,17 +1491,13 @@ def test_a_report_github_refused_is_opened_whole_and_the_notice_posted_at_once_t
         "incident report to link it |   |\n\n## Finish by hand"
     ) in summary
     # The report's whole text, as the step wrote it before GitHub refused it.
-    body = finish_by_hand_giving(
-        summary,
-        "gh issue create --title 'Incident report: Fix' --label incident-report --label P1 "
-        "--assignee dev --body-file -",
-    )
+    body = finish_by_hand_giving(summary, *OPEN_THE_REPORT_BY_HAND)
     assert body.startswith(
         "<!-- hotfix-bot:incident-report acme/widgets#1 -->\n# Incident Report: Fix\n\n"
         "## Summary\n- **Incident ID:** INC-2026-001\n"
     )
     if by_hand:
-        apply(run_by_hand(summary, tmp_path), bot.repo, "lead")
+        apply(run_by_hand(summary, tmp_path, bot.repo), bot.repo, "lead")
         body += "\n"  # a here-document ends in a newline
 
     rerun_once_github_takes_it(bot, sha)
@@ -1554,7 +1564,7 @@ def test_a_confirmation_github_refused_to_write_into_the_report_is_given_as_the_
     command_given = f"gh issue edit {issue.number} --body-file -"
     assert finish_by_hand_giving(summary, command_given) == body
     if by_hand:
-        apply(run_by_hand(summary, tmp_path), bot.repo, "lead")
+        apply(run_by_hand(summary, tmp_path, bot.repo), bot.repo, "lead")
         body += "\n"  # a here-document ends in a newline
 
     rerun_once_github_takes_it(bot, sha)
@@ -1611,7 +1621,7 @@ def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and
         f"| 2026-12-04 20:30 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
         "| 2026-12-04 20:30 UTC | Release: published release `v1.2.4` |"
     )
-    calls = run_by_hand(summary, tmp_path)
+    calls = run_by_hand(summary, tmp_path, bot.repo)
     assert [(call.argv, call.stdin) for call in calls] == [
         (["issue", "edit", str(issue.number), "--body-file", "-"], f"{named}\n"),
         (["issue", "comment", str(issue.number), "--body-file", "-"], f"{continued}\n"),
@@ -1625,6 +1635,42 @@ def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and
     assert (
         f"| Incident report | ✅ already done | issue #{issue.number} already holds the incident "
         f"report, due 2026-12-06 20:30 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    ) in release_report(bot, sha)
+
+
+def test_a_report_opened_by_hand_for_an_author_github_will_not_assign_is_opened_unassigned(
+    clocked_bot: Bot, tmp_path: Path
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    del bot.repo.collaborators["dev"]  # from a fork, say: GitHub takes them as no assignee
+    bot.fake.inject("POST", f"{ISSUES}$", status=403, times=1, body=REFUSED)
+    sha = merge(bot, pull)
+    summary = release_report(bot, sha)
+    body = finish_by_hand_giving(summary, *OPEN_THE_REPORT_BY_HAND)
+
+    # Followed as written, as GitHub's `gh` does: the report's label is made (P1 is there
+    # already, and stays as it is), the issue opened, and its assignee alone refused.
+    calls = run_by_hand(summary, tmp_path, bot.repo, fails=True)
+    assert [call.argv[:3] for call in calls] == [
+        ["label", "create", "incident-report"],
+        ["issue", "create", "--title"],
+    ]
+    apply(calls, bot.repo, "lead")
+    rerun_once_github_takes_it(bot, sha)
+
+    [issue] = reports(bot)
+    assert (issue.title, issue.body, issue.labels, issue.assignees) == (
+        "Incident report: Fix",
+        f"{body}\n",  # a here-document ends in a newline
+        ["incident-report", "P1"],
+        [],
+    )
+    assert (
+        f"| Incident report | ✅ already done | issue #{issue.number} already holds the "
+        f"incident report, due 2026-12-06 20:30 UTC | [#{issue.number}]({WEB}/issues/"
+        f"{issue.number}) |"
     ) in release_report(bot, sha)
 
 
@@ -1692,7 +1738,7 @@ def test_a_resolution_notice_github_refused_is_posted_whole_by_hand_or_by_the_re
         "Thank you for your patience."
     )
     if by_hand:
-        apply(run_by_hand(summary, tmp_path), bot.repo, "lead")
+        apply(run_by_hand(summary, tmp_path, bot.repo), bot.repo, "lead")
         text += "\n"  # a here-document ends in a newline
 
     rerun_once_github_takes_it(bot, sha)

@@ -1031,6 +1031,20 @@ def test_of_two_open_release_branches_the_higher_version_gets_the_back_merge(bot
     assert_merged_into_release_branch(bot, pull, "release/2.0.0", before)
 
 
+def test_a_production_branch_named_like_a_release_branch_is_no_release_branch(bot: Bot) -> None:
+    # A maintenance line: production is `release/2024.06`, whose name reads as version 2024.6.
+    config = {".github/hotfix.yml": "branches:\n  production: release/2024.06\n"}
+    pull = merged_hotfix(bot, main_files=config, into="release/2024.06", severity="P2")
+    develop_before = bot.repo.branches["develop"].sha
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_merged_back(bot, pull, develop_before)
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {TAG}")
+    assert f"\n{back_merge_done(bot)}\n" in run.output["summary"]
+
+
 def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: str) -> None:
     pull = merged_hotfix(bot)
     with_release_branches(bot, "release/1.3")
@@ -2318,11 +2332,15 @@ def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_re
         "<!-- hotfix-bot:marker -->\n\n```sh\necho\n```\n\n- a list",
     ],
 )
-def test_a_text_the_commands_give_by_hand_reaches_its_command_as_written(text: str) -> None:
-    shown = with_text_on_stdin("cat", text)
+@pytest.mark.parametrize("piped_to", [None, "tr a-z A-Z"])
+def test_a_text_the_commands_give_by_hand_reaches_its_command_as_written(
+    text: str, piped_to: str | None
+) -> None:
+    shown = with_text_on_stdin("cat", text, piped_to)
     ran = subprocess.run(["sh", "-c", shown], capture_output=True, text=True, timeout=10)
-    # A here-document ends in a newline.
-    assert (ran.returncode, ran.stdout, ran.stderr) == (0, f"{text}\n", "")
+    # A here-document ends in a newline; what reads the command's output comes after it.
+    printed = f"{text}\n" if piped_to is None else f"{text}\n".upper()
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, printed, "")
 
 
 def back_merge_by_hand(pull: FakePull) -> str:

@@ -1076,7 +1076,7 @@ def test_a_rollback_notice_and_report_row_made_by_hand_as_the_report_says_are_fo
     )
 
     # dana follows them; the report's number is what `gh issue list` finds.
-    calls = run_by_hand(run.output["summary"], tmp_path, issue_list="2")
+    calls = run_by_hand(run.output["summary"], tmp_path, bot.repo, issue_list="2")
     bot.fake.faults.clear()
     apply(calls, bot.repo, "dana")
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))

@@ -1,11 +1,21 @@
 """Which release branch a hotfix is merged back into (docs/ADMIN.md, `branches.release_prefix`)."""
 
+from collections.abc import Iterable
+
 import pytest
 
 from policies.release_branches import open_release_branch
 from policies.versions import Version
 
 HOTFIX = Version.parse("1.2.4")
+
+
+def open_one(
+    branches: Iterable[str], released: Version = HOTFIX, prefix: str = "release/"
+) -> str | None:
+    """The open release branch among `branches`, production and development being main and
+    develop."""
+    return open_release_branch(prefix, branches, released, production="main", development="develop")
 
 
 @pytest.mark.parametrize(
@@ -29,8 +39,8 @@ HOTFIX = Version.parse("1.2.4")
     ],
 )
 def test_the_highest_version_in_the_name_is_the_open_one(branches: list[str], latest: str) -> None:
-    assert open_release_branch("release/", branches, HOTFIX) == latest
-    assert open_release_branch("release/", list(reversed(branches)), HOTFIX) == latest
+    assert open_one(branches) == latest
+    assert open_one(reversed(branches)) == latest
 
 
 @pytest.mark.parametrize(
@@ -47,8 +57,8 @@ def test_the_highest_version_in_the_name_is_the_open_one(branches: list[str], la
     ],
 )
 def test_a_release_branch_at_or_below_the_released_version_is_not_open(branch: str) -> None:
-    assert open_release_branch("release/", [branch], HOTFIX) is None
-    assert open_release_branch("release/", [branch, "release/1.2.5"], HOTFIX) == "release/1.2.5"
+    assert open_one([branch]) is None
+    assert open_one([branch, "release/1.2.5"]) == "release/1.2.5"
 
 
 @pytest.mark.parametrize(
@@ -64,10 +74,28 @@ def test_a_release_branch_at_or_below_the_released_version_is_not_open(branch: s
 )
 def test_versions_compare_as_semver(released: str, branch: str, is_open: bool) -> None:
     expected = branch if is_open else None
-    assert open_release_branch("release/", [branch], Version.parse(released)) == expected
+    assert open_one([branch], Version.parse(released)) == expected
 
 
 def test_only_branches_starting_with_the_prefix_count() -> None:
     branches = ["main", "develop", "releases/9.0", "hotfix/release-2.0", "9.0"]
-    assert open_release_branch("release/", branches, HOTFIX) is None
-    assert open_release_branch("rel-", ["rel-1.4", "release/2.0"], HOTFIX) == "rel-1.4"
+    assert open_one(branches) is None
+    assert open_one(["rel-1.4", "release/2.0"], prefix="rel-") == "rel-1.4"
+
+
+@pytest.mark.parametrize(
+    ("production", "development"),
+    [("release/2024.06", "develop"), ("main", "release/2.0-next"), ("release/3.0", "release/4.0")],
+)
+def test_the_production_and_development_branches_are_never_release_branches(
+    production: str, development: str
+) -> None:
+    # A maintenance line, say, whose production branch is named like a release branch.
+    def open_release(*others: str) -> str | None:
+        branches = [production, development, *others]
+        return open_release_branch(
+            "release/", branches, HOTFIX, production=production, development=development
+        )
+
+    assert open_release() is None
+    assert open_release("release/1.3") == "release/1.3"

@@ -1,11 +1,11 @@
 """The `hotfix-release` report's *Finish by hand*, followed as people would: its shell block run
 by `sh`, with a `git` and a `gh` that record what they are given (their arguments, and what
-reaches their standard input) instead of acting; `apply` then does on the fake GitHub what
-each `gh` would have done there."""
+reaches their standard input) instead of acting, `gh` refusing what the real one would on the
+test's repository (`support.fake_gh`); `apply` then does on the fake GitHub what each `gh`
+would have done there."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -15,16 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox import FakeRepo
+from support.fake_gh import options
 
-# Records one call a line; `gh issue list` answers what the test says it finds.
-_RECORDER = f"""#!{sys.executable}
-import json, os, sys
-call = {{"tool": os.path.basename(sys.argv[0]), "argv": sys.argv[1:], "stdin": sys.stdin.read()}}
-with open(os.environ["BY_HAND_LOG"], "a", encoding="utf-8") as log:
-    log.write(json.dumps(call) + "\\n")
-if sys.argv[1:3] == ["issue", "list"]:
-    print(os.environ["BY_HAND_ISSUE_LIST"])
-"""
+
+def _tool(name: str) -> str:
+    """The program `name` (`git`, `gh`): `support.fake_gh`, in a process of its own, as the
+    real one would run."""
+    return (
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import fake_gh\n"
+        f"sys.exit(fake_gh.main({name!r}, sys.argv[1:]))\n"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,65 +43,74 @@ def commands_block(summary: str) -> str:
     return found.group(2)
 
 
-def run_by_hand(summary: str, directory: Path, issue_list: str = "") -> list[Call]:
-    """The `gh` calls the report's commands make, run in `directory`; `gh issue list` finds
-    `issue_list`."""
+def run_by_hand(
+    summary: str, directory: Path, repo: FakeRepo, issue_list: str = "", *, fails: bool = False
+) -> list[Call]:
+    """The `gh` calls the report's commands make, run in `directory`, that `gh` takes as
+    `repo` stands (its labels, and its collaborators as the people it may assign); `gh issue
+    list` finds `issue_list`. The block's last command fails when `fails` says so."""
     tools = directory / "tools"
     tools.mkdir()
     for name in ("git", "gh"):
-        (tools / name).write_text(_RECORDER, encoding="utf-8")
+        (tools / name).write_text(_tool(name), encoding="utf-8")
         (tools / name).chmod(0o755)
-    log = directory / "calls.jsonl"
+    log, state = directory / "calls.jsonl", directory / "github.json"
+    log.touch()
+    repository = {
+        "repository": repo.full_name,
+        "labels": sorted(repo.labels),
+        "assignable": sorted(repo.collaborators),
+        "next_number": repo.next_number,
+        "issue_list": issue_list,
+    }
+    state.write_text(json.dumps(repository), encoding="utf-8")
     environment = {
         **os.environ,
         "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}",
         "BY_HAND_LOG": str(log),
-        "BY_HAND_ISSUE_LIST": issue_list,
+        "BY_HAND_STATE": str(state),
     }
-    subprocess.run(
+    ran = subprocess.run(
         ["sh", "-c", commands_block(summary)],
         cwd=directory,
         env=environment,
         stdin=subprocess.DEVNULL,
-        check=True,
+        capture_output=True,
+        text=True,
         timeout=20,
     )
+    assert (ran.returncode != 0) == fails, ran.stderr
     calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     return [Call(call["argv"], call["stdin"]) for call in calls if call["tool"] == "gh"]
 
 
-def _options() -> argparse.ArgumentParser:
-    """The options of `gh issue create`, `gh issue edit`, `gh issue comment` and
-    `gh pr comment` the commands use."""
-    parser = argparse.ArgumentParser(exit_on_error=False)
-    parser.add_argument("number", nargs="?", type=int)
-    parser.add_argument("--title")
-    parser.add_argument("--label", action="append", default=[])
-    parser.add_argument("--assignee", action="append", default=[])
-    parser.add_argument("--body-file")
-    return parser
-
-
 def apply(calls: list[Call], repo: FakeRepo, author: str) -> None:
-    """Do on `repo`, as `author`, what `gh` would have done for each of `calls`; the body of
-    each is what reached its standard input (`--body-file -`)."""
+    """Do on `repo`, as `author`, what `gh` did for each of `calls` (the ones it took); the
+    body of each is what reached its standard input (`--body-file -`)."""
     for call in calls:
         command = call.argv[:2]
         if command == ["issue", "list"]:
             continue  # it only looks
-        options = _options().parse_args(call.argv[2:])
-        assert options.body_file == "-", call
-        if command == ["issue", "create"]:
+        given = options().parse_args(call.argv[2:])
+        if command == ["label", "create"]:
+            repo.create_label(given.target)
+        elif command == ["issue", "edit"] and given.add_assignee:
+            # The address `gh issue create` printed.
+            repo.assign(int(given.target.rsplit("/", 1)[1]), *given.add_assignee)
+        elif command == ["issue", "edit"]:
+            number = int(given.target)
+            repo.edit_issue(number, repo.issues[number].title, call.stdin)
+        elif command == ["issue", "create"]:
+            assert given.body_file == "-", call
             repo.open_issue(
-                options.title,
+                given.title,
                 author=author,
                 body=call.stdin,
-                labels=options.label,
-                assignees=options.assignee,
+                labels=given.label,
+                assignees=given.assignee,
             )
-        elif command == ["issue", "edit"]:
-            repo.edit_issue(options.number, repo.issues[options.number].title, call.stdin)
         elif command in (["issue", "comment"], ["pr", "comment"]):
-            repo.add_comment(options.number, author, call.stdin)
+            assert given.body_file == "-", call
+            repo.add_comment(int(given.target), author, call.stdin)
         else:
             raise AssertionError(f"no such gh command in the report: {call.argv}")

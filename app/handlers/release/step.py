@@ -7,6 +7,7 @@ Outcomes are stored in the journal as JSON, so a later run can resume.
 from __future__ import annotations
 
 import asyncio
+import shlex
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -149,16 +150,33 @@ def no_commands(plan: ReleasePlan) -> list[str]:
     return []
 
 
-def with_text_on_stdin(command: str, text: str) -> str:
+def with_text_on_stdin(command: str, text: str, piped_to: str | None = None) -> str:
     """`command` (say `gh issue create ... --body-file -`) given `text` on its standard input
     in a here-document: its delimiter is quoted, so the shell keeps every character of `text`
-    as it is, and is no line of `text`, so it ends the text where `text` ends."""
+    as it is, and is no line of `text`, so it ends the text where `text` ends. `piped_to`,
+    written after the text, reads what `command` prints."""
     # Compared without the spaces and `\r` a copy from the browser may drop.
     lines = {line.strip() for line in text.split("\n")}
     delimiter = "EOF"
     while delimiter in lines:
         delimiter += "_"
-    return f"{command} <<'{delimiter}'\n{text}\n{delimiter}"
+    if piped_to is None:
+        return f"{command} <<'{delimiter}'\n{text}\n{delimiter}"
+    return f"{command} <<'{delimiter}' |\n{text}\n{delimiter}\n{piped_to}"
+
+
+def open_issue_commands(title: str, labels: Sequence[str], assignee: str, body: str) -> list[str]:
+    """The commands that open an issue as `app.github.issues.open_issue` does. `gh` looks up
+    each label and the assignee before it opens anything, and stops at one it does not find
+    where GitHub's API would make the label or leave the issue unassigned: so each label is
+    made first (`gh label create` refuses one that exists, leaving it as it is, where
+    `--force` would give it a new color), and the issue is assigned once it is open, from
+    the address `gh issue create` prints."""
+    make_labels = [f"gh label create {shlex.quote(label)} 2>/dev/null || true" for label in labels]
+    options = "".join(f" --label {shlex.quote(label)}" for label in labels)
+    create = f"gh issue create --title {shlex.quote(title)}{options} --body-file -"
+    assign = f"xargs -I{{}} gh issue edit {{}} --add-assignee {shlex.quote(assignee)}"
+    return [*make_labels, with_text_on_stdin(create, body, piped_to=assign)]
 
 
 def every_merge(plan: ReleasePlan) -> bool:

@@ -75,9 +75,17 @@ async def release_branches(
 def _target_afresh(config: HotfixConfig, branches: list[str], released: Version | None) -> str:
     """Of `branches`, the open release branch with the highest version, else `development`.
     Without the version the hotfix releases, no release branch can be told open."""
-    prefix = config.branches.release_prefix
-    release_branch = None if released is None else open_release_branch(prefix, branches, released)
-    return release_branch or config.branches.development
+    named = config.branches
+    if released is None:
+        return named.development
+    release_branch = open_release_branch(
+        named.release_prefix,
+        branches,
+        released,
+        production=named.production,
+        development=named.development,
+    )
+    return release_branch or named.development
 
 
 async def with_target(

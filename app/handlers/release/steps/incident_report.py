@@ -9,7 +9,6 @@ When it is due, a timer reminds its assignee once if it is still open.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -29,6 +28,7 @@ from app.handlers.release.step import (
     commands_if_it_fails,
     hotfixes_only,
     no_commands,
+    open_issue_commands,
     with_text_on_stdin,
 )
 from app.handlers.release.steps import back_merge, release, retro_review, tag, verbal_approvals
@@ -125,7 +125,7 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         body += report_body(incident, events, _notes(run))
         labels = [LABEL, plan.config.labels.severities[plan.severity or ""]]
         fields = {"title": report_title(plan.title), "body": body, "labels": labels}
-        with commands_if_it_fails([_open_by_hand(report_title(plan.title), labels, plan, body)]):
+        with commands_if_it_fails(_open_by_hand(report_title(plan.title), labels, plan, body)):
             issue, assigned = await open_issue(run.github, plan.repository, fields, plan.author)
         to = "assigned to" if assigned else "GitHub would not assign it to"
         outcome = StepOutcome(
@@ -172,15 +172,10 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
     return outcome
 
 
-def _open_by_hand(title: str, labels: Sequence[str], plan: ReleasePlan, body: str) -> str:
-    """The command that opens the report as the step would: the body whole, marker and all,
+def _open_by_hand(title: str, labels: Sequence[str], plan: ReleasePlan, body: str) -> list[str]:
+    """The commands that open the report as the step would: the body whole, marker and all,
     so that a re-run finds it and opens no second."""
-    options = "".join(f" --label {shlex.quote(label)}" for label in labels)
-    create = (
-        f"gh issue create --title {shlex.quote(title)}{options} "
-        f"--assignee {shlex.quote(plan.author)} --body-file -"
-    )
-    return with_text_on_stdin(create, body)
+    return open_issue_commands(title, labels, plan.author, body)
 
 
 def _link(issue: dict[str, Any]) -> Link:

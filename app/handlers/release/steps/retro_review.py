@@ -6,7 +6,6 @@ hidden marker in its body finds it again, so redeliveries and re-runs never open
 
 from __future__ import annotations
 
-import shlex
 from datetime import UTC
 from typing import Any
 
@@ -20,7 +19,7 @@ from app.handlers.release.step import (
     StepOutcome,
     StepRun,
     StepStatus,
-    with_text_on_stdin,
+    open_issue_commands,
 )
 from policies.config import ApprovalGroup
 from policies.rules.approvals import rollback_need
@@ -112,12 +111,8 @@ def _mentions(plan: ReleasePlan, group: ApprovalGroup) -> str:
 def retro_review_commands(plan: ReleasePlan) -> list[str]:
     glass = plan.break_glass
     assert glass is not None  # the step applies only after a break-glass
-    create = (
-        f"gh issue create --title {shlex.quote(_title(plan))} --label {LABEL} "
-        f"--assignee {shlex.quote(glass.glass.by)} --body-file -"
-    )
     # The whole body, marker and all: a re-run finds the issue and opens no second.
-    return [with_text_on_stdin(create, _body(plan, glass))]
+    return open_issue_commands(_title(plan), [LABEL], glass.glass.by, _body(plan, glass))
 
 
 def _after_a_break_glass(plan: ReleasePlan) -> bool:
