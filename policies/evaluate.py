@@ -13,7 +13,7 @@ from policies.rule import Lookups, Rule
 from policies.rules import ROLLBACK_RULES, RULES
 from policies.rules.common import is_hotfix as is_hotfix  # re-exported: the app asks here
 from policies.rules.common import single_severity
-from policies.wording import plural, waiting_words
+from policies.wording import deadline_passed, plural, waiting_words
 
 # Begins the title of a hotfix pull request still open past its deadline; the conclusion
 # stays what the rules say (a late fix is still a fix).
@@ -50,7 +50,7 @@ class Verdict:
 
     @property
     def overdue(self) -> bool:
-        return self.time_left is not None and self.time_left <= timedelta(0)
+        return self.time_left is not None and deadline_passed(self.time_left)
 
     @property
     def waived_rules(self) -> tuple[str, ...]:

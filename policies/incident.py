@@ -13,7 +13,15 @@ from policies.evaluate import Verdict
 from policies.facts import BreakGlass, PullRequestFacts
 from policies.notices import pull_request_values
 from policies.timeline import TimelineEvent, key_rows
-from policies.wording import cell, duration_words, join_words, title_of, when
+from policies.wording import (
+    cell,
+    deadline_distance,
+    deadline_passed,
+    duration_words,
+    join_words,
+    title_of,
+    when,
+)
 
 # The hotfix procedures' alert is for production down; their resolution notice closes a P0 or
 # a P1 incident.
@@ -60,15 +68,15 @@ class Incident:
 
     def deadline_words(self) -> str:
         """`met, with 45m to spare (2h after opening: 2026-12-04 22:30 UTC)`, or `missed by
-        1h5m (...)`."""
+        1h5m (...)`: a merge at the deadline itself missed it, as the check run then says."""
         if self.deadline is None:
             return f"none ({self.severity} has no deadline)"
         due = self.opened_at + self.deadline.value
         spare = due - self.merged_at
         outcome = (
-            f"met, with {duration_words(spare)} to spare"
-            if spare >= timedelta(0)
-            else f"missed by {duration_words(-spare)}"
+            f"missed by {deadline_distance(spare)}"
+            if deadline_passed(spare)
+            else f"met, with {deadline_distance(spare)} to spare"
         )
         return f"{outcome} ({self.deadline} after opening: {when(due)})"
 

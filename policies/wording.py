@@ -70,11 +70,28 @@ def sentence(text: str) -> str:
     return text if text.endswith(".") else f"{text}."
 
 
+def deadline_passed(left: timedelta) -> bool:
+    """Whether a deadline `left` away (negative once behind) has passed: it has the moment it
+    comes, when its timer fires, so that a merge at that moment missed it too."""
+    return left <= timedelta(0)
+
+
+_SECOND = timedelta(seconds=1)
+
+
+def deadline_distance(left: timedelta) -> str:
+    """How far a deadline `left` away is, either side, as `duration_words` writes it: rounded
+    up to the whole second and at least `1s`, never `0s`, which would read as neither before
+    nor past it (at the deadline itself it has passed)."""
+    seconds = max(-(-abs(left) // _SECOND), 1)
+    return duration_words(timedelta(seconds=seconds))
+
+
 def time_left(left: timedelta) -> str:
     """`1h45m left`, or `overdue by 3h12m` once the deadline has passed."""
-    if left <= timedelta(0):
-        return f"overdue by {duration_words(-left)}"
-    return f"{duration_words(left)} left"
+    if deadline_passed(left):
+        return f"overdue by {deadline_distance(left)}"
+    return f"{deadline_distance(left)} left"
 
 
 def when(moment: datetime) -> str:

@@ -569,7 +569,7 @@ def test_the_summary_says_when_it_reckoned_the_time_left_and_past_the_deadline_i
         "in_progress",
         "Overdue: Waiting for approval: Engineering Lead and On-call Manager",
     )
-    assert first_line(bot, pull) == f"{deadline}: **overdue by 0s** as of 22:30 UTC."
+    assert first_line(bot, pull) == f"{deadline}: **overdue by 1s** as of 22:30 UTC."
 
     bot.advance(2 * HOUR)  # the second step, on the next day
     assert first_line(bot, pull) == f"{deadline}: **overdue by 2h** as of 2026-12-05 00:30 UTC."

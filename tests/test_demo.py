@@ -287,7 +287,19 @@ def test_the_rollback_demo_reverts_the_hotfix_and_ships_the_rollback_as_the_next
         "(revert-2-hotfix/security-patch) is completed: failure\n"
         "  1 of 3 rules fails: version-bump (rollback of #2)\n"
     ) in rollback
-    assert '`echo "1.2.5" > VERSION`' in rollback
+    # Its fix sets VERSION on the rollback's branch, commits and pushes it.
+    assert (
+        "      Set the version to 1.2.5 on revert-2-hotfix/security-patch, commit it and push it:\n"
+        "\n"
+        "      ```sh\n"
+        "      git fetch origin\n"
+        "      git checkout revert-2-hotfix/security-patch\n"
+        '      echo "1.2.5" > VERSION\n'
+        "      git add VERSION\n"
+        '      git commit -m "Bump the version to 1.2.5"\n'
+        "      git push origin revert-2-hotfix/security-patch\n"
+        "      ```\n"
+    ) in rollback
     # 7: shipped as 1.2.5, one approval from any approval group of P1 is enough.
     assert "== Step 7/8: dana sets VERSION to 1.2.5, lena approves the rollback ==" in rollback
     assert (

@@ -541,7 +541,14 @@ def test_a_version_file_that_is_not_utf8_fails_version_bump_naming_the_file(bot:
     run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("version-bump"))
     assert run.output["summary"].endswith(
-        '### `version-bump`\n\nVERSION is not UTF-8 text\n\n`echo "1.2.4" > VERSION`'
+        "### `version-bump`\n\nVERSION is not UTF-8 text\n\n"
+        "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n\n```sh\n"
+        "git fetch origin\n"
+        "git checkout hotfix/fix-login\n"
+        'echo "1.2.4" > VERSION\n'
+        "git add VERSION\n"
+        'git commit -m "Bump the version to 1.2.4"\n'
+        "git push origin hotfix/fix-login\n```"
     )
     [entry] = bot.journal.recent()
     assert (entry.status, entry.attempts) == ("done", 1)

@@ -322,6 +322,33 @@ def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(
     assert "- **Report due:** 2026-12-06 23:42 UTC (48h after the merge)\n" in summary
 
 
+def test_a_merge_the_moment_the_deadline_comes_missed_it_as_the_overdue_check_run_says(
+    clocked_bot: Bot,
+) -> None:
+    """The deadline's timer and the merge at one moment: the check run and the report tell
+    the same, and neither by `0s`."""
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    approve(bot, pull, "oncall")
+    bot.advance(2 * HOUR)  # the overdue timer evaluates again
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["title"] == "Overdue: All 6 rules pass"
+    assert run.output["summary"].startswith(
+        "**Severity P0**: merge within 2h of opening, by 2026-12-04 22:30 UTC: "
+        "**overdue by 1s** as of 22:30 UTC.\n"
+    )
+    merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert (
+        "- **End Time:** 2026-12-04 22:30 UTC (merged)\n"
+        "- **Duration:** 2h\n"
+        "- **Deadline:** missed by 1s (2h after opening: 2026-12-04 22:30 UTC)\n"
+    ) in issue.body
+
+
 def test_a_p1_a_day_late_shows_its_duration_to_the_minute_beside_the_deadline_missed(
     clocked_bot: Bot,
 ) -> None:

@@ -8,8 +8,8 @@ written (docs/ADMIN.md, "Pre-release versions").
 """
 
 import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from policies.config import HotfixConfig
@@ -30,7 +30,7 @@ from policies.versions import (
     version_files_to_read,
     version_table,
 )
-from policies.wording import join_words
+from policies.wording import fence_for, join_words
 
 NAME = "version-bump"
 
@@ -39,9 +39,23 @@ _RERUN = "then re-run this check"
 
 
 @dataclass(frozen=True)
+class _Edit:
+    """What sets one version file on the head branch to `version`: commands run from the
+    repository's root, then what to change by hand (a TOML table's version, which no
+    command sets)."""
+
+    head: str
+    path: str
+    version: Version
+    commands: tuple[str, ...] = ()
+    by_hand: str = ""
+
+
+@dataclass(frozen=True)
 class _Problem:
     what: str
-    fix: str
+    fix: str = ""  # in words: what to do elsewhere than in the head's version files
+    edits: tuple[_Edit, ...] = ()  # of the head's version files, pushed in one commit
 
 
 @dataclass(frozen=True)
@@ -61,32 +75,67 @@ def _describe(read: Version | VersionFileError | None) -> str:
     return str(read) if isinstance(read, Version) else "unreadable"
 
 
-def _set_version_command(change: _Change, path: str, version: Version) -> str:
-    """What sets `path`'s version on the head, run from the repository's root, in the table
-    the version is read from there (or on the base, when the head's file cannot say)."""
+def _set_version(change: _Change, path: str, version: Version) -> _Edit:
+    """What sets `path`'s version on the head, in the table the version is read from there
+    (or on the base, when the head's file cannot say)."""
     file = PurePosixPath(path)
     if file.name == "package.json":
         # --prefix makes npm edit that directory's package.json and nothing else; run inside
         # a workspace's member, npm would install the whole workspace too.
         directory = str(file.parent)
         prefix = "" if directory == "." else f"--prefix {shlex.quote(directory)} "
-        return f"`npm {prefix}version {version} --no-git-tag-version`"
+        return _Edit(
+            change.head, path, version, (f"npm {prefix}version {version} --no-git-tag-version",)
+        )
     table = version_table(path, change.head_files.get(path)) or version_table(
         path, change.base_files.get(path)
     )
     if table is not None:
-        return f'set `version = "{version}"` under `[{table}]` in `{path}`'
-    return f'`echo "{version}" > {shlex.quote(path)}`'
+        return _Edit(
+            change.head,
+            path,
+            version,
+            by_hand=f'set `version = "{version}"` under `[{table}]` in `{path}`',
+        )
+    return _Edit(change.head, path, version, (f'echo "{version}" > {shlex.quote(path)}',))
 
 
-def _restore_command(change: _Change, path: str, version: Version) -> str:
+def _restore(change: _Change, path: str, version: Version) -> _Edit:
     """What brings back `path`, deleted on the head, holding `version`: a file that holds
     more than the version comes back from the base first."""
-    set_version = _set_version_command(change, path, version)
+    set_version = _set_version(change, path, version)
     if holds_only_the_version(path):
-        return f"Restore {path}: {set_version}"
+        return set_version
     checkout = f"git checkout {shlex.quote(f'origin/{change.base}')} -- {shlex.quote(path)}"
-    return f"Restore {path} from {change.base} (`{checkout}`), then {set_version}"
+    return replace(set_version, commands=(checkout, *set_version.commands))
+
+
+def _shell_block(commands: list[str]) -> str:
+    """`commands` as a Markdown block to copy and paste."""
+    text = "\n".join(commands)
+    fence = fence_for(text, 3)
+    return f"{fence}sh\n{text}\n{fence}"
+
+
+def _commit_and_push(edits: Sequence[_Edit], lead: str = "Set") -> str:
+    """`edits` made on the head branch, committed once and pushed: only what is pushed
+    changes the pull request. The commands are a block to paste, cut in two around what is
+    changed by hand; `lead` begins the sentence that introduces them."""
+    head, version = edits[0].head, edits[0].version
+    branch = shlex.quote(head)
+    paths = " ".join(dict.fromkeys(shlex.quote(edit.path) for edit in edits))
+    start = ["git fetch origin", f"git checkout {branch}"]
+    start += [command for edit in edits for command in edit.commands]
+    finish = [
+        f"git add {paths}",
+        f'git commit -m "Bump the version to {version}"',
+        f"git push origin {branch}",
+    ]
+    intro = f"{lead} the version to {version} on {head}, commit it and push it:"
+    by_hand = join_words([edit.by_hand for edit in edits if edit.by_hand])
+    if not by_hand:
+        return f"{intro}\n\n{_shell_block(start + finish)}"
+    return f"{intro}\n\n{_shell_block(start)}\n\nThen {by_hand}, and:\n\n{_shell_block(finish)}"
 
 
 def _is_next_patch(version: Version, current: Version, allow_prerelease: bool) -> bool:
@@ -114,13 +163,26 @@ def _disagreement(ref: str, versions: dict[str, Version], fix: str) -> _Problem 
 
 
 def _result(
-    status: Status, found: str, expected: str, problems: list[_Problem], note: str = ""
+    status: Status,
+    found: str,
+    expected: str,
+    problems: list[_Problem],
+    *,
+    then: str = "",
+    after: str = "",
 ) -> RuleResult:
+    """A failing result: the problems' fixes in words (`then` ending them), their edits of
+    the head as one commit pushed, and `after` in a paragraph of its own."""
     summary = problems[0].what
     if len(problems) > 1:
         summary += f" (and {len(problems) - 1} more)"
-    fixes = [problem.fix for problem in problems] + ([note] if note else [])
-    return RuleResult(NAME, status, found, expected, summary, "; ".join(fixes))
+    words = "; ".join(
+        [problem.fix for problem in problems if problem.fix] + ([then] if then else [])
+    )
+    edits = [edit for problem in problems for edit in problem.edits]
+    pushed = _commit_and_push(edits) if edits else ""
+    how_to_fix = "\n\n".join(part for part in (words, pushed, after) if part)
+    return RuleResult(NAME, status, found, expected, summary, how_to_fix)
 
 
 def _head_problems(
@@ -138,18 +200,20 @@ def _head_problems(
     head_versions: dict[str, Version] = {}
     for path in on_base:
         read = head_reads[path]
-        fix = _set_version_command(change, path, target)
+        edit = _set_version(change, path, target)
         if read is None:
             problems.append(
-                _Problem(f"{path} is missing on {head}", _restore_command(change, path, target))
+                _Problem(f"{path} is missing on {head}", edits=(_restore(change, path, target),))
             )
         elif isinstance(read, VersionFileError):
-            problems.append(_Problem(str(read), fix))
+            problems.append(_Problem(str(read), edits=(edit,)))
         elif not _is_next_patch(read, current, allow_prerelease):
-            problems.append(_Problem(f"{path} is {read} on {head}, expected {wanted}", fix))
+            problems.append(
+                _Problem(f"{path} is {read} on {head}, expected {wanted}", edits=(edit,))
+            )
             if _is_next_patch(read, current, allow_prerelease=True):
                 note = (
-                    f"to ship the pre-release {read} instead, set `version.allow_prerelease: "
+                    f"To ship the pre-release {read} instead, set `version.allow_prerelease: "
                     f"true` in `.github/hotfix.yml` on {change.base}"
                 )
         else:
@@ -213,10 +277,9 @@ def _released(
         return None
     if shipped.prerelease is not None:
         next_prerelease = shipped.bump_prerelease()
-        commands = join_words(
-            [_set_version_command(change, path, next_prerelease) for path in on_base]
-        )
-        catch_up += f"; or ship the next pre-release, {next_prerelease}, instead: {commands}"
+        edits = [_set_version(change, path, next_prerelease) for path in on_base]
+        lead = "Or ship the next pre-release instead: set"
+        catch_up += f"\n\n{_commit_and_push(edits, lead)}"
     return _Problem(f"The tag {tag} already exists, so {shipped} was released before", catch_up)
 
 
@@ -264,7 +327,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
                     _add_version_file(config, change),
                 )
             ],
-            _RERUN,
+            then=_RERUN,
         )
 
     problems: list[_Problem] = []
@@ -290,7 +353,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
             found,
             f"a readable version in every version file on {base}",
             problems,
-            _RERUN,
+            then=_RERUN,
         )
 
     base_disagree = _disagreement(base, base_versions, f"Make them agree on {base}")
@@ -300,7 +363,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
             found,
             f"one version in all version files on {base}",
             [base_disagree],
-            _RERUN,
+            then=_RERUN,
         )
 
     current = next(iter(base_versions.values()))
@@ -320,7 +383,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     if released is not None:  # setting the head's files as asked would not help
         problems, note = [released], ""
     if problems:
-        return _result(Status.FAIL, found, expected, problems, note)
+        return _result(Status.FAIL, found, expected, problems, after=note)
     return RuleResult(
         NAME,
         Status.PASS,

@@ -46,7 +46,21 @@ def test_the_incident_id_is_the_year_of_the_merge_and_the_number_in_three_digits
     ("merged_after", "expected"),
     [
         (timedelta(minutes=75), "met, with 45m to spare (2h after opening: 2027-01-01 00:30 UTC)"),
-        (timedelta(hours=2), "met, with 0s to spare (2h after opening: 2027-01-01 00:30 UTC)"),
+        # At the deadline itself it has passed, as the check run's `Overdue:` says then; no
+        # side of it reads `0s`.
+        (timedelta(hours=2), "missed by 1s (2h after opening: 2027-01-01 00:30 UTC)"),
+        (
+            timedelta(hours=2, milliseconds=3),
+            "missed by 1s (2h after opening: 2027-01-01 00:30 UTC)",
+        ),
+        (
+            timedelta(hours=2, seconds=1, milliseconds=500),
+            "missed by 2s (2h after opening: 2027-01-01 00:30 UTC)",
+        ),
+        (
+            timedelta(hours=1, minutes=59, seconds=59, milliseconds=600),
+            "met, with 1s to spare (2h after opening: 2027-01-01 00:30 UTC)",
+        ),
         (
             timedelta(hours=1, minutes=59, seconds=30),
             "met, with 30s to spare (2h after opening: 2027-01-01 00:30 UTC)",

@@ -191,6 +191,34 @@ BEHIND = (
 CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversion = "{}"\n'
 
 
+def pushed(version: str, *commands: str, paths: str = "VERSION") -> str:
+    """The fix that runs `commands` on hotfix/fix-login and commits and pushes `paths`."""
+    return (
+        f"Set the version to {version} on hotfix/fix-login, commit it and push it:\n\n"
+        "```sh\ngit fetch origin\ngit checkout hotfix/fix-login\n"
+        + "".join(f"{command}\n" for command in commands)
+        + f'git add {paths}\ngit commit -m "Bump the version to {version}"\n'
+        "git push origin hotfix/fix-login\n```"
+    )
+
+
+def echo(version: str) -> str:
+    """The fix that writes `version` into VERSION on hotfix/fix-login, commits and pushes it."""
+    return pushed(version, f'echo "{version}" > VERSION')
+
+
+def by_hand(version: str, what: str, path: str) -> str:
+    """The fix that has `what` changed in `path` by hand on hotfix/fix-login, then commits
+    and pushes it."""
+    return (
+        f"Set the version to {version} on hotfix/fix-login, commit it and push it:\n\n"
+        "```sh\ngit fetch origin\ngit checkout hotfix/fix-login\n```\n\n"
+        f"Then {what}, and:\n\n"
+        f'```sh\ngit add {path}\ngit commit -m "Bump the version to {version}"\n'
+        "git push origin hotfix/fix-login\n```"
+    )
+
+
 @pytest.mark.parametrize(
     ("changes", "status", "summary", "how_to_fix"),
     [
@@ -199,19 +227,19 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             {"head_version_files": {"VERSION": "1.2.3\n"}},
             Status.FAIL,
             "VERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4",
-            '`echo "1.2.4" > VERSION`',
+            echo("1.2.4"),
         ),
         (
             {"head_version_files": {"VERSION": "1.3.0\n"}},
             Status.FAIL,
             "VERSION is 1.3.0 on hotfix/fix-login, expected 1.2.4",
-            '`echo "1.2.4" > VERSION`',
+            echo("1.2.4"),
         ),
         (  # a pre-release of the next patch needs version.allow_prerelease
             {"head_version_files": {"VERSION": "v1.2.4-hotfix.1\n"}},
             Status.FAIL,
             "VERSION is 1.2.4-hotfix.1 on hotfix/fix-login, expected 1.2.4",
-            '`echo "1.2.4" > VERSION`; to ship the pre-release 1.2.4-hotfix.1 instead, set '
+            echo("1.2.4") + "\n\nTo ship the pre-release 1.2.4-hotfix.1 instead, set "
             "`version.allow_prerelease: true` in `.github/hotfix.yml` on main",
         ),
         (  # build metadata is no pre-release; the tag keeps it as written
@@ -236,7 +264,7 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             },
             Status.FAIL,
             "VERSION is 1.2.4 on hotfix/fix-login, expected 1.2.5",
-            '`echo "1.2.5" > VERSION`',
+            echo("1.2.5"),
         ),
         (
             {
@@ -245,13 +273,13 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             },
             Status.FAIL,
             "VERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4",
-            '`echo "1.2.4" > VERSION`',
+            echo("1.2.4"),
         ),
         (
             {"head_version_files": {}},
             Status.FAIL,
             "VERSION is missing on hotfix/fix-login",
-            'Restore VERSION: `echo "1.2.4" > VERSION`',
+            echo("1.2.4"),
         ),
         (  # a workspace's shared version is set where it is read from
             {
@@ -260,7 +288,11 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             },
             Status.FAIL,
             "Cargo.toml is 1.2.5 on hotfix/fix-login, expected 1.2.4",
-            'set `version = "1.2.4"` under `[workspace.package]` in `Cargo.toml`',
+            by_hand(
+                "1.2.4",
+                'set `version = "1.2.4"` under `[workspace.package]` in `Cargo.toml`',
+                "Cargo.toml",
+            ),
         ),
         (
             {
@@ -269,7 +301,11 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             },
             Status.FAIL,
             "pyproject.toml is 1.2.3 on hotfix/fix-login, expected 1.2.4",
-            'set `version = "1.2.4"` under `[tool.poetry]` in `pyproject.toml`',
+            by_hand(
+                "1.2.4",
+                'set `version = "1.2.4"` under `[tool.poetry]` in `pyproject.toml`',
+                "pyproject.toml",
+            ),
         ),
         (
             {"existing_tags": frozenset({"v1.2.4"})},
@@ -332,7 +368,7 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             },
             Status.FAIL,
             "package.json is 1.2.5 on hotfix/fix-login, expected 1.2.4",
-            "`npm version 1.2.4 --no-git-tag-version`",
+            pushed("1.2.4", "npm version 1.2.4 --no-git-tag-version", paths="package.json"),
         ),
         (
             {
@@ -384,7 +420,7 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             },
             Status.FAIL,
             "package.json is 9.9.9 on hotfix/fix-login, expected 1.2.4",
-            "`npm version 1.2.4 --no-git-tag-version`",
+            pushed("1.2.4", "npm version 1.2.4 --no-git-tag-version", paths="package.json"),
         ),
         (
             {"base_version_files": {"VERSION": "one"}},
@@ -399,7 +435,11 @@ CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversio
             },
             Status.FAIL,
             "pyproject.toml: the version is dynamic",
-            'set `version = "2.0.1"` under `[project]` in `pyproject.toml`',
+            by_hand(
+                "2.0.1",
+                'set `version = "2.0.1"` under `[project]` in `pyproject.toml`',
+                "pyproject.toml",
+            ),
         ),
     ],
 )
@@ -410,6 +450,81 @@ def test_version_bump(
     assert result.status is status
     assert result.summary.startswith(summary)
     assert result.how_to_fix == how_to_fix
+
+
+def test_the_version_bump_fix_commits_on_the_head_branch_and_pushes_it() -> None:
+    """Pasted as given, the fix changes the pull request on GitHub: the version set on the
+    head branch, committed and pushed."""
+    result = version_bump.check(
+        config(),
+        facts(head_ref="hotfix/Fix_Login", head_version_files={"VERSION": "1.2.3\n"}),
+    )
+    assert result.how_to_fix == (
+        "Set the version to 1.2.4 on hotfix/Fix_Login, commit it and push it:\n"
+        "\n"
+        "```sh\n"
+        "git fetch origin\n"
+        "git checkout hotfix/Fix_Login\n"
+        'echo "1.2.4" > VERSION\n'
+        "git add VERSION\n"
+        'git commit -m "Bump the version to 1.2.4"\n'
+        "git push origin hotfix/Fix_Login\n"
+        "```"
+    )
+
+
+def test_the_version_bump_fix_sets_every_file_in_one_commit_on_a_quoted_branch() -> None:
+    result = version_bump.check(
+        config(),
+        facts(
+            head_ref="hotfix/it's-$HOME",
+            base_version_files={**V, "package.json": '{"version": "1.2.3"}'},
+            head_version_files={"VERSION": "1.2.3", "package.json": '{"version": "1.2.3"}'},
+        ),
+    )
+    assert result.how_to_fix == (
+        "Set the version to 1.2.4 on hotfix/it's-$HOME, commit it and push it:\n"
+        "\n"
+        "```sh\n"
+        "git fetch origin\n"
+        "git checkout 'hotfix/it'\"'\"'s-$HOME'\n"
+        'echo "1.2.4" > VERSION\n'
+        "npm version 1.2.4 --no-git-tag-version\n"
+        "git add VERSION package.json\n"
+        'git commit -m "Bump the version to 1.2.4"\n'
+        "git push origin 'hotfix/it'\"'\"'s-$HOME'\n"
+        "```"
+    )
+
+
+def test_the_version_bump_fix_commits_what_is_set_by_hand_once_it_is() -> None:
+    """No command sets a TOML table's version: the commands stop for it, and the commit
+    that follows takes every file."""
+    result = version_bump.check(
+        config(),
+        facts(
+            base_version_files={**V, "Cargo.toml": '[package]\nversion = "1.2.3"\n'},
+            head_version_files={},
+        ),
+    )
+    assert result.how_to_fix == (
+        "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n"
+        "\n"
+        "```sh\n"
+        "git fetch origin\n"
+        "git checkout hotfix/fix-login\n"
+        'echo "1.2.4" > VERSION\n'
+        "git checkout origin/main -- Cargo.toml\n"
+        "```\n"
+        "\n"
+        'Then set `version = "1.2.4"` under `[package]` in `Cargo.toml`, and:\n'
+        "\n"
+        "```sh\n"
+        "git add VERSION Cargo.toml\n"
+        'git commit -m "Bump the version to 1.2.4"\n'
+        "git push origin hotfix/fix-login\n"
+        "```"
+    )
 
 
 def test_version_bump_reports_every_file_found() -> None:
@@ -463,13 +578,21 @@ WEB_PACKAGE = '{"name": "web", "version": "1.2.3"}'
         (  # npm is told the file's directory: run at the root it would edit another file
             {"web/package.json": WEB_PACKAGE},
             "web/package.json is 1.2.3 on hotfix/fix-login, expected 1.2.4",
-            "`npm --prefix web version 1.2.4 --no-git-tag-version`",
+            pushed(
+                "1.2.4",
+                "npm --prefix web version 1.2.4 --no-git-tag-version",
+                paths="web/package.json",
+            ),
         ),
         (  # npm cannot bring back a deleted package.json: git can, from the base
             {},
             "web/package.json is missing on hotfix/fix-login",
-            "Restore web/package.json from main (`git checkout origin/main -- web/package.json`), "
-            "then `npm --prefix web version 1.2.4 --no-git-tag-version`",
+            pushed(
+                "1.2.4",
+                "git checkout origin/main -- web/package.json",
+                "npm --prefix web version 1.2.4 --no-git-tag-version",
+                paths="web/package.json",
+            ),
         ),
     ],
 )
@@ -548,7 +671,7 @@ def test_version_bump_with_pre_releases_allowed(
     assert (result.status, result.summary, result.expected) == (status, summary, expected)
     assert result.found == f"VERSION: {base_version} on main, {head_version} on hotfix/fix-login"
     target = {"1.2.3": "1.2.4", "1.2.4-rc.1": "1.2.5"}[base_version]
-    assert result.how_to_fix == ("" if status is Status.PASS else f'`echo "{target}" > VERSION`')
+    assert result.how_to_fix == ("" if status is Status.PASS else echo(target))
 
 
 def test_an_existing_tag_of_the_pre_release_fails_version_bump_offering_the_next_one() -> None:
@@ -566,8 +689,15 @@ def test_an_existing_tag_of_the_pre_release_fails_version_bump_offering_the_next
     assert result.status is Status.FAIL
     assert result.summary == "The tag v1.2.4-rc.1 already exists, so 1.2.4-rc.1 was released before"
     assert result.how_to_fix == (
-        f"{BEHIND}; or ship the next pre-release, 1.2.4-rc.2, instead: "
-        '`echo "1.2.4-rc.2" > VERSION` and `npm version 1.2.4-rc.2 --no-git-tag-version`'
+        f"{BEHIND}\n\nOr ship the next pre-release instead: set the version to 1.2.4-rc.2 on "
+        "hotfix/fix-login, commit it and push it:\n\n```sh\n"
+        "git fetch origin\n"
+        "git checkout hotfix/fix-login\n"
+        'echo "1.2.4-rc.2" > VERSION\n'
+        "npm version 1.2.4-rc.2 --no-git-tag-version\n"
+        "git add VERSION package.json\n"
+        'git commit -m "Bump the version to 1.2.4-rc.2"\n'
+        "git push origin hotfix/fix-login\n```"
     )
 
 
