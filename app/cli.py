@@ -113,7 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"they can be redelivered (default {COPIED_HISTORY}); the older ones are copied "
         "without, so that their ids stay known",
     )
-    timers = commands.add_parser("timers", help="timers, soonest due first, and their status")
+    timers = commands.add_parser(
+        "timers",
+        help="timers and their status: the scheduled ones soonest due first, then the others "
+        "latest due first",
+    )
     timers.add_argument("--status", choices=TIMER_STATUSES, help="only timers with this status")
     timers.add_argument("--limit", type=count, default=50, help="how many (default 50)")
     config_cli.add_commands(commands)

@@ -532,6 +532,44 @@ def test_cli_lists_the_timers_soonest_due_first(
     assert capsys.readouterr().out == "no timers with status fired\n"
 
 
+def test_cli_lists_the_waiting_timers_first_then_the_latest_of_the_others(
+    journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Timers are kept for good: weeks of steps cancelled at the merge must not hide the next
+    one due, nor the fired timer of a minute ago."""
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    opened = datetime(2026, 12, 4, 20, 30, 30, tzinfo=UTC).timestamp()
+    journal = open_journal(journal_url, clock=Clock(opened))
+
+    async def scenario() -> None:
+        for number in (1, 2, 3):  # hotfixes of weeks ago, merged before their 2h step
+            step = f"escalation:acme/widgets#{number}:P1:2h"
+            await journal.schedule_timer(timer(step, number, opened - (40 - number) * 86_400))
+            await journal.cancel_timer(step)
+        await journal.schedule_timer(timer("escalation:acme/widgets#8:P0:15m", 8, opened - 60))
+        await journal.claim_ready(10)  # fires it
+        await journal.schedule_timer(timer("overdue:acme/widgets#9:P0:2h", 9, opened + 7200))
+        await journal.schedule_timer(timer("escalation:acme/widgets#9:P0:15m", 9, opened + 900))
+
+    asyncio.run(scenario())
+    journal.close()
+
+    assert main(["timers", "--limit", "4"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "DUE (UTC)            STATUS     ID",
+        "2026-12-04 20:45:30  scheduled  escalation:acme/widgets#9:P0:15m",
+        "2026-12-04 22:30:30  scheduled  overdue:acme/widgets#9:P0:2h",
+        "2026-12-04 20:29:30  fired      escalation:acme/widgets#8:P0:15m",
+        "2026-10-28 20:30:30  cancelled  escalation:acme/widgets#3:P1:2h",
+    ]
+    assert main(["timers", "--status", "cancelled", "--limit", "2"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "DUE (UTC)            STATUS     ID",
+        "2026-10-28 20:30:30  cancelled  escalation:acme/widgets#3:P1:2h",
+        "2026-10-27 20:30:30  cancelled  escalation:acme/widgets#2:P1:2h",
+    ]
+
+
 def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
     tmp_path: Path, clock: Clock
 ) -> None:
@@ -912,8 +950,8 @@ def test_a_timer_fires_once_however_often_it_is_scheduled_and_a_cancelled_one_ne
     assert asyncio.run(scenario()) == [True, False, True, True, False, ["t-1"], False, []]
     assert [(entry.id, entry.status) for entry in journal.recent()] == [("t-1", "done")]
     assert [(e.timer.id, e.status) for e in journal.timers()] == [
+        ("t-2", "cancelled"),  # due when t-1 was, scheduled after it
         ("t-1", "fired"),
-        ("t-2", "cancelled"),
     ]
     assert journal.next_due() is None
 
