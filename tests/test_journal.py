@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 import pytest
 from support.harness import Clock
-from support.live_server import free_port
+from support.live_server import free_port, github_and_servers
 
 from app.cli import main
 from app.intake.delivery import Delivery, from_payload
@@ -36,6 +36,7 @@ from app.journal import (
     JournalUnavailable,
     LockTimeout,
     SqliteJournal,
+    describe_journal,
     journal_path,
     open_journal,
 )
@@ -510,6 +511,30 @@ def test_an_empty_file_is_no_journal_to_look_into(
         f"hotfix-bot: DATABASE_URL: cannot open the journal {empty}: it holds no journal\n",
     )
     assert sqlite3.connect(empty).execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+def test_serve_says_which_journal_it_opened_and_that_it_waits_for_setup(
+    journal_url: str, tmp_path: Path, private_key_pem: str
+) -> None:
+    """Named without its password; a relative SQLite path as the absolute one it is."""
+    with github_and_servers(tmp_path, private_key_pem, journal_url, 1) as (_, _, [server]):
+        del server.environment["APP_ID"], server.environment["PRIVATE_KEY"]
+        if journal_url.startswith("sqlite"):
+            server.environment["DATABASE_URL"] = "sqlite:///journal.db"  # in its directory
+        server.start()
+        server.stop()
+    said = [json.loads(line)["message"] for line in server.log_lines() if line.startswith("{")]
+
+    opened = (
+        f"SQLite {tmp_path / 'journal.db'}"
+        if journal_url.startswith("sqlite")
+        else f"PostgreSQL {describe_journal(journal_url)}"
+    )
+    assert said[:2] == [
+        f"journal: {opened}",
+        "setup mode: no APP_ID yet; open this server's public address in a browser to register "
+        "the GitHub App",
+    ]
 
 
 def test_cli_lists_the_timers_soonest_due_first(
