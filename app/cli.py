@@ -113,7 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"they can be redelivered (default {COPIED_HISTORY}); the older ones are copied "
         "without, so that their ids stay known",
     )
-    timers = commands.add_parser("timers", help="timers, soonest due first, and their status")
+    timers = commands.add_parser(
+        "timers",
+        help="timers and their status: the scheduled ones soonest due first, then the others "
+        "latest due first",
+    )
     timers.add_argument("--status", choices=TIMER_STATUSES, help="only timers with this status")
     timers.add_argument("--limit", type=count, default=50, help="how many (default 50)")
     config_cli.add_commands(commands)
@@ -177,8 +181,21 @@ def serve(settings: Settings) -> int:
 
     logs.configure(settings.log_level, settings.log_format)
     return_large_blocks_to_the_system()
+    server_log = logging.getLogger("hotfix_bot.server")
+    # Which file a relative sqlite:/// URL is depends on the working directory: say it whole.
+    opened = (
+        f"SQLite {database.absolute()}"
+        if database
+        else f"PostgreSQL {describe_journal(settings.database_url)}"
+    )
+    server_log.info("journal: %s", opened)
+    if not settings.has_credentials:
+        server_log.info(
+            "setup mode: no APP_ID yet; open this server's public address in a browser to "
+            "register the GitHub App"
+        )
     # uvicorn names the address only when it binds the sockets itself.
-    logging.getLogger("hotfix_bot.server").info(
+    server_log.info(
         "listening on %s with %d intake process(es) (Press CTRL+C to quit)",
         ", ".join(_url(listener) for listener in sockets),
         settings.web_concurrency,

@@ -8,6 +8,7 @@ an admin checks a file on a laptop that runs no server.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from policies.config import (
     config_as_yaml,
     load_config,
 )
+from policies.files import FileText, decoded, too_large
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,17 +59,18 @@ class _CannotRead(Exception):
     """A file named on the command line cannot be read; the message says which and why."""
 
 
-def _read(path: Path, required: bool) -> str | None:
-    """The file's text; None when it does not exist and is not `required`."""
+def _read(path: Path, required: bool) -> FileText:
+    """The file's text, or why the check run would not read it (too large, not UTF-8); None
+    when it does not exist and is not `required`."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            return too_large(os.fstat(file.fileno()).st_size) or decoded(file.read())
     except FileNotFoundError as error:
         if required:
             raise _CannotRead(f"cannot read {path}: {error.strerror}") from None
         return None
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise _CannotRead(f"cannot read {path}: {reason}") from None
+    except OSError as error:
+        raise _CannotRead(f"cannot read {path}: {error.strerror}") from None
 
 
 def run(arguments: argparse.Namespace) -> int:

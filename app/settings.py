@@ -193,6 +193,13 @@ def load_settings(env_file: Path | str | None = ".env") -> Settings:
         raise SettingsError(
             f"{env_file}: not UTF-8 text (byte {error.start + 1} cannot be read); save it as UTF-8"
         ) from None
+    except OSError as error:
+        # Reading .env is the only I/O here: typically a 0600 file the setup page wrote as
+        # another user, or one bind-mounted into a container that runs as uid 10001.
+        raise SettingsError(
+            f"{env_file}: cannot read the file: {error.strerror}; make it readable to the user "
+            "hotfix-bot runs as (and to no one else: it holds secrets)"
+        ) from None
     if settings.app_id is not None and not settings.has_credentials:
         raise SettingsError("PRIVATE_KEY: required when APP_ID is set (or set PRIVATE_KEY_PATH)")
     settings.private_key_pem()

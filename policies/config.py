@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from yaml.constructor import ConstructorError
 
+from policies.files import UnreadableText
 from policies.notices import PLACEHOLDERS, unknown_placeholders
 from policies.pattern import PatternError, check_pattern
 from policies.tags import (
@@ -143,7 +144,7 @@ class OrgDefaults:
     over (docs/BEHAVIOUR.md, "Organization defaults")."""
 
     file: str  # how messages name it: acme/.github:.github/hotfix.yml
-    text: str
+    text: str | UnreadableText
 
 
 @dataclass(frozen=True)
@@ -887,11 +888,12 @@ def _parse_yaml(text: str) -> object:
 # parse can serve them all.
 @functools.lru_cache(maxsize=256)
 def load_config(
-    text: str | None, default_branch: str, org: OrgDefaults | None = None
+    text: str | UnreadableText | None, default_branch: str, org: OrgDefaults | None = None
 ) -> HotfixConfig:
     """The effective config from the file's text (None: no file) laid over the organization's
     defaults (None: none), and those over the built-in defaults. Each file must be valid
-    over what lies beneath it, so each problem is reported against the file that has it."""
+    over what lies beneath it, so each problem is reported against the file that has it; a
+    file that could not be read (too large, not UTF-8) is one such problem."""
     base = _defaults(default_branch)
     if org is not None:
         try:
@@ -902,8 +904,12 @@ def load_config(
     return config
 
 
-def _laid_over(base: dict[str, Any], text: str | None) -> tuple[dict[str, Any], HotfixConfig]:
+def _laid_over(
+    base: dict[str, Any], text: str | UnreadableText | None
+) -> tuple[dict[str, Any], HotfixConfig]:
     """The file's data laid over `base`, and the config it makes."""
+    if isinstance(text, UnreadableText):
+        raise ConfigError([f"the file {text.problem}"])
     given = None if text is None else _parse_yaml(text)
     if given is not None and not isinstance(given, dict):
         raise ConfigError(["the file must be a mapping of keys"])

@@ -12,3 +12,25 @@ class UnreadableText:
 
 # A file as the app read it: its text, why it is unreadable, or None when there is none.
 FileText = str | UnreadableText | None
+
+# The config and version files are a few KB; a larger file is refused unread, so no blob of
+# megabytes is downloaded, held and parsed on the event loop, and `hotfix-bot config
+# validate` refuses what the check run would.
+MAX_FILE_BYTES = 256 * 1024
+
+
+def too_large(size: int) -> UnreadableText | None:
+    """Why a file of `size` bytes is not read; None when it is read."""
+    if size > MAX_FILE_BYTES:
+        return UnreadableText(
+            f"is {size:,} bytes, more than the {MAX_FILE_BYTES // 1024} KiB hotfix-bot reads"
+        )
+    return None
+
+
+def decoded(content: bytes) -> str | UnreadableText:
+    """A file's bytes as text, or why they are none."""
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return UnreadableText("is not UTF-8 text")

@@ -90,12 +90,13 @@ def test_each_escalation_step_comments_once_at_its_time_and_never_after_the_merg
         "overdue:acme/widgets#1:P0:2h": "done",
         second: "done",
     }
+    # The waiting ones first, then the others latest due first.
     assert [(entry.timer.kind, entry.status) for entry in bot.journal.timers()] == [
-        ("escalation", "fired"),
-        ("tagged", "fired"),
-        ("overdue", "fired"),
-        ("escalation", "fired"),
         ("incident-report-due", "scheduled"),  # a day after the merge
+        ("escalation", "fired"),
+        ("overdue", "fired"),
+        ("tagged", "fired"),
+        ("escalation", "fired"),
     ]
 
 
@@ -249,8 +250,7 @@ def test_a_step_that_came_while_the_pull_request_was_of_another_severity_is_sent
     bot.advance(10 * MINUTE)
     relabel(bot, pull, "P0", "P1")
     bot.advance(10 * MINUTE)  # the P0 step came at 15m, while it was a P1
-    first = bot.journal.timers()[0]
-    forgotten = (first.timer.id, first.status)
+    forgotten = escalation_steps(bot)[P0_STEP]
 
     relabel(bot, pull, "P1", "P0")  # at 20m
     bot.advance(MINUTE)
@@ -261,7 +261,7 @@ def test_a_step_that_came_while_the_pull_request_was_of_another_severity_is_sent
     bot.advance(30 * MINUTE)  # the P1 step comes at 30m, while it is a P0
 
     assert sent == [p0_reminder("20m", "1h40m")]  # at once, and on time from its labelling
-    assert forgotten == (P0_STEP, "forgotten")
+    assert forgotten == ("forgotten", 0)
     assert notices(bot, pull, P0_STEP) == sent
     assert notices(bot, pull, "escalation:acme/widgets#1:P1:30m") == []
     assert timer_runs(bot) == [
@@ -402,7 +402,9 @@ def test_a_config_that_stays_unusable_is_looked_at_again_for_an_hour_then_at_the
     bot.advance(15 * MINUTE)
     for _ in range(24):  # 2 hours: evaluated again every 5 minutes, 12 times, then no more
         bot.advance(5 * MINUTE)
-    rechecks = [(e.timer.due_at, e.status) for e in bot.journal.timers() if e.timer.kind == RECHECK]
+    rechecks = sorted(
+        (e.timer.due_at, e.status) for e in bot.journal.timers() if e.timer.kind == RECHECK
+    )
     bot.repo.commit("main", FIXED_CONFIG, "The typo fixed")
     bot.advance(HOUR)
     unsent = notices(bot, pull, P0_STEP)

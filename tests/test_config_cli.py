@@ -204,6 +204,37 @@ def test_validate_names_a_team_login_or_tag_that_would_never_work(
     ]
 
 
+# A comment-heavy file: valid YAML, yet more than the check run reads.
+RUNBOOK = "release: true\n" + "# a long comment line of the team's runbook notes\n" * 6000
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            RUNBOOK.encode(),
+            "the file is 300,014 bytes, more than the 256 KiB hotfix-bot reads",
+        ),
+        ("release: true\n# caf\xe9\n".encode("latin-1"), "the file is not UTF-8 text"),
+    ],
+    ids=["over-256-KiB", "latin-1"],
+)
+@pytest.mark.parametrize("org_file", [False, True], ids=["own", "org"])
+def test_validate_refuses_a_file_the_check_run_would_not_read_in_its_words(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    problem: str,
+    org_file: bool,
+) -> None:
+    path = tmp_path / ("org-hotfix.yml" if org_file else "hotfix.yml")
+    path.write_bytes(content)
+    arguments = ["--org-file", str(path), str(tmp_path / "none.yml")] if org_file else [str(path)]
+
+    assert main(["config", "validate", *arguments]) == 1
+    assert capsys.readouterr().out == f"{path}: {problem}\n"
+
+
 def test_validate_needs_no_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

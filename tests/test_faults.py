@@ -25,8 +25,8 @@ from support.live_server import wait_for
 from support.titles import all_rules_pass, rules_fail
 from support.webhooks import signed_headers
 
-from app.github.files import MAX_FILE_BYTES
 from app.journal import JournalEntry
+from policies.files import MAX_FILE_BYTES
 from sandbox.git import blob_sha
 
 GITHUB_TIMEOUT = 1.0

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 import pytest
 from support.harness import Clock
-from support.live_server import free_port
+from support.live_server import free_port, github_and_servers
 
 from app.cli import main
 from app.intake.delivery import Delivery, from_payload
@@ -36,6 +36,7 @@ from app.journal import (
     JournalUnavailable,
     LockTimeout,
     SqliteJournal,
+    describe_journal,
     journal_path,
     open_journal,
 )
@@ -512,6 +513,30 @@ def test_an_empty_file_is_no_journal_to_look_into(
     assert sqlite3.connect(empty).execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
+def test_serve_says_which_journal_it_opened_and_that_it_waits_for_setup(
+    journal_url: str, tmp_path: Path, private_key_pem: str
+) -> None:
+    """Named without its password; a relative SQLite path as the absolute one it is."""
+    with github_and_servers(tmp_path, private_key_pem, journal_url, 1) as (_, _, [server]):
+        del server.environment["APP_ID"], server.environment["PRIVATE_KEY"]
+        if journal_url.startswith("sqlite"):
+            server.environment["DATABASE_URL"] = "sqlite:///journal.db"  # in its directory
+        server.start()
+        server.stop()
+    said = [json.loads(line)["message"] for line in server.log_lines() if line.startswith("{")]
+
+    opened = (
+        f"SQLite {tmp_path / 'journal.db'}"
+        if journal_url.startswith("sqlite")
+        else f"PostgreSQL {describe_journal(journal_url)}"
+    )
+    assert said[:2] == [
+        f"journal: {opened}",
+        "setup mode: no APP_ID yet; open this server's public address in a browser to register "
+        "the GitHub App",
+    ]
+
+
 def test_cli_lists_the_timers_soonest_due_first(
     journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -530,6 +555,44 @@ def test_cli_lists_the_timers_soonest_due_first(
     ]
     assert main(["timers", "--status", "fired"]) == 0
     assert capsys.readouterr().out == "no timers with status fired\n"
+
+
+def test_cli_lists_the_waiting_timers_first_then_the_latest_of_the_others(
+    journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Timers are kept for good: weeks of steps cancelled at the merge must not hide the next
+    one due, nor the fired timer of a minute ago."""
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    opened = datetime(2026, 12, 4, 20, 30, 30, tzinfo=UTC).timestamp()
+    journal = open_journal(journal_url, clock=Clock(opened))
+
+    async def scenario() -> None:
+        for number in (1, 2, 3):  # hotfixes of weeks ago, merged before their 2h step
+            step = f"escalation:acme/widgets#{number}:P1:2h"
+            await journal.schedule_timer(timer(step, number, opened - (40 - number) * 86_400))
+            await journal.cancel_timer(step)
+        await journal.schedule_timer(timer("escalation:acme/widgets#8:P0:15m", 8, opened - 60))
+        await journal.claim_ready(10)  # fires it
+        await journal.schedule_timer(timer("overdue:acme/widgets#9:P0:2h", 9, opened + 7200))
+        await journal.schedule_timer(timer("escalation:acme/widgets#9:P0:15m", 9, opened + 900))
+
+    asyncio.run(scenario())
+    journal.close()
+
+    assert main(["timers", "--limit", "4"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "DUE (UTC)            STATUS     ID",
+        "2026-12-04 20:45:30  scheduled  escalation:acme/widgets#9:P0:15m",
+        "2026-12-04 22:30:30  scheduled  overdue:acme/widgets#9:P0:2h",
+        "2026-12-04 20:29:30  fired      escalation:acme/widgets#8:P0:15m",
+        "2026-10-28 20:30:30  cancelled  escalation:acme/widgets#3:P1:2h",
+    ]
+    assert main(["timers", "--status", "cancelled", "--limit", "2"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "DUE (UTC)            STATUS     ID",
+        "2026-10-28 20:30:30  cancelled  escalation:acme/widgets#3:P1:2h",
+        "2026-10-27 20:30:30  cancelled  escalation:acme/widgets#2:P1:2h",
+    ]
 
 
 def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
@@ -912,8 +975,8 @@ def test_a_timer_fires_once_however_often_it_is_scheduled_and_a_cancelled_one_ne
     assert asyncio.run(scenario()) == [True, False, True, True, False, ["t-1"], False, []]
     assert [(entry.id, entry.status) for entry in journal.recent()] == [("t-1", "done")]
     assert [(e.timer.id, e.status) for e in journal.timers()] == [
+        ("t-2", "cancelled"),  # due when t-1 was, scheduled after it
         ("t-1", "fired"),
-        ("t-2", "cancelled"),
     ]
     assert journal.next_due() is None
 

@@ -152,9 +152,9 @@ def test_copy_moves_pending_work_recent_history_and_state_once(
         ("t-fired", "queued", 0, None, copied[-1][4]),
     ]
     assert timers == [
-        ("t-fired", "fired", 1_000.0, {"severity": "P0"}),
-        ("t-cancelled", "cancelled", 1_030.0, {"severity": "P0"}),
         ("t-waiting", "scheduled", 1_120.0, {"severity": "P0"}),
+        ("t-cancelled", "cancelled", 1_030.0, {"severity": "P0"}),
+        ("t-fired", "fired", 1_000.0, {"severity": "P0"}),
     ]
     assert state == ["17", '{"steps": {}}'] and heartbeat is None
     # Per pull request in order: queued-1 after running-1; retry-1 when its retry is due.
@@ -403,6 +403,6 @@ def test_copy_keeps_a_forgotten_timer_forgotten_and_one_fired_again_firing_anew(
     finally:
         target.close()
 
-    assert copied == [("t-forgotten", "forgotten", 0), ("t-again", "scheduled", 1)]
+    assert copied == [("t-again", "scheduled", 1), ("t-forgotten", "forgotten", 0)]
     assert scheduled is True
     assert fired == [("t-again#2", "queued"), ("t-forgotten#2", "running")]

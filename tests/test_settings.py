@@ -4,7 +4,12 @@ for a bad value."""
 from __future__ import annotations
 
 import errno
+import os
+import pwd
 import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +73,42 @@ def test_a_dot_env_that_is_not_utf8_is_one_line_naming_the_file(
         load_settings()
     assert str(raised.value) == (
         f".env: not UTF-8 text (byte {unreadable} cannot be read); save it as UTF-8"
+    )
+
+
+@contextmanager
+def _a_dot_env_of_another_user(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A 0600 `.env` this process cannot read, in a directory it may enter, as the setup page
+    leaves it when run by root and the service then runs as someone else. Root reads files
+    whatever their mode, so as root the test reads it as nobody."""
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory).chmod(0o755)
+        monkeypatch.chdir(directory)
+        env_file = Path(directory, ".env")
+        env_file.write_text("APP_ID=12\nWEBHOOK_SECRET=secretstuff\n")
+        if os.geteuid() != 0:
+            env_file.chmod(0o000)
+            yield
+            return
+        env_file.chmod(0o600)
+        os.seteuid(pwd.getpwnam("nobody").pw_uid)
+        try:
+            yield
+        finally:
+            os.seteuid(0)
+
+
+@pytest.mark.parametrize("command", ["serve", "deliveries", "timers"])
+def test_an_unreadable_dot_env_stops_every_command_with_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    with _a_dot_env_of_another_user(monkeypatch):
+        status = main([command])
+
+    assert (status, capsys.readouterr().err) == (
+        2,
+        "hotfix-bot: .env: cannot read the file: Permission denied; make it readable to the "
+        "user hotfix-bot runs as (and to no one else: it holds secrets)\n",
     )
 
 

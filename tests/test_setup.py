@@ -227,7 +227,7 @@ def test_a_code_github_does_not_know_is_reported_and_nothing_is_written(
     assert "authorization" not in conversion.headers
 
 
-def test_the_status_page_says_when_github_does_not_answer(
+def test_the_status_page_says_what_github_answered_and_its_words_with_the_details(
     setup_client: tuple[TestClient, FakeGitHub],
 ) -> None:
     client, fake = setup_client
@@ -241,8 +241,8 @@ def test_the_status_page_says_when_github_does_not_answer(
     details = client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
 
     assert page.status_code == 200
-    assert "GitHub did not answer.</p>" in page.text and "GitHub answered" not in page.text
+    assert "GitHub answered 500.</p>" in page.text and "GET /app" not in page.text
     assert "0 queued" in page.text
     assert details.status_code == 200  # ADMIN_TOKEN outlives the switch to configured
-    assert "GitHub did not answer: GitHub answered 500 to GET /app" in details.text
+    assert "<p>GitHub answered 500 to GET /app" in details.text
     assert "No deliveries yet." in details.text

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from support.harness import Bot, running_bot
 from support.pages import assert_not_framable
 
 from app.pages.admin import COOKIE, SESSION_SECONDS, Access, AdminSessions
+from sandbox import new_private_key_pem
 
 ADMIN_TOKEN = "correct-horse-battery-staple-0123456789"
 REFUSED = "GitHub answered 404 to GET /repos/acme/widgets/pulls/1: Not Found"
@@ -191,3 +193,29 @@ def test_a_replaced_journal_file_is_said_on_the_page_without_its_path(
     assert str(tmp_path) not in replaced.text
     assert restored.status_code == 200
     assert problem not in restored.text
+
+
+def test_app_credentials_github_refuses_are_said_as_its_answer_not_as_silence(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """A key of another App (or APP_ID of another App): GitHub answers 401 to the App's JWT."""
+    with running_bot(
+        tmp_path, private_key_pem, PRIVATE_KEY=new_private_key_pem(), ADMIN_TOKEN=ADMIN_TOKEN
+    ) as bot:
+        public = bot.client.get("/")
+        details = bot.client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+
+    refused = (
+        "GitHub refused hotfix-bot's App credentials (401): check that APP_ID and PRIVATE_KEY "
+        "belong to the same App, and that the key was not deleted from its settings on GitHub."
+    )
+    assert public.status_code == 200
+    assert f'<div class="problem"><p>{html.escape(refused)}</p></div>' in public.text
+    assert details.status_code == 200
+    assert (
+        html.escape(
+            f"{refused} GitHub answered 401 to GET /app: A JSON web token could not be decoded."
+        )
+        in details.text
+    )
+    assert "did not answer" not in public.text + details.text

@@ -130,6 +130,7 @@ def test_two_intake_processes_share_the_port_and_the_worker_runs_each_delivery_o
             f"listening on http://127.0.0.1:{server.port} with 2 intake process(es) "
             "(Press CTRL+C to quit)"
         ) in said
+        assert [line for line in said if line.startswith("setup mode")] == []
 
 
 def test_an_intake_process_that_dies_is_started_again(tmp_path: Path, private_key_pem: str) -> None:

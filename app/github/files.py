@@ -19,11 +19,7 @@ from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient
 from app.github.reads import Reads
-from policies.files import FileText, UnreadableText
-
-# The config and version files are a few KB; a larger file is refused before it is
-# fetched, so no blob of megabytes is downloaded, held and parsed on the event loop.
-MAX_FILE_BYTES = 256 * 1024
+from policies.files import FileText, UnreadableText, decoded, too_large
 
 
 async def read_files(
@@ -104,8 +100,8 @@ async def read_blob(
 ) -> str | UnreadableText:
     """A file's text by its blob's SHA and size, as a tree lists them, read as `read_files`
     reads it (and fetched once: a blob `read_files` read costs nothing more)."""
-    if too_large := _too_large(size):
-        return too_large
+    if refused := _too_large(size):
+        return refused
     blob = await github.get_immutable(f"/repos/{repository}/git/blobs/{sha}")
     return _text(blob["content"])
 
@@ -138,17 +134,15 @@ async def _read_contents(
 
 
 def _too_large(size: object) -> UnreadableText | None:
-    if isinstance(size, int) and size > MAX_FILE_BYTES:
-        return UnreadableText(
-            f"is {size:,} bytes, more than the {MAX_FILE_BYTES // 1024} KiB hotfix-bot reads"
-        )
-    return None
+    """Refused from the size GitHub gives (a tree entry's, the contents API's) before any
+    download; a size it does not give lets the file be read."""
+    return too_large(size) if isinstance(size, int) else None
 
 
 def _text(content: object) -> str | UnreadableText:
     try:
-        return base64.b64decode(str(content)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        return decoded(base64.b64decode(str(content)))
+    except binascii.Error:
         return UnreadableText("is not UTF-8 text")
 
 

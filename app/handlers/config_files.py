@@ -17,7 +17,7 @@ from githubkit.exception import RequestFailed
 from app.github.client import InstallationClient, classify, error_message
 from app.github.files import read_default_branch_file, start_reading_files
 from app.github.reads import Reads
-from policies.config import CONFIG_PATH, ConfigError, HotfixConfig, OrgDefaults, load_config
+from policies.config import CONFIG_PATH, HotfixConfig, OrgDefaults, load_config
 from policies.files import FileText, UnreadableText
 
 # The repository GitHub reads an organization's shared community files from.
@@ -84,11 +84,11 @@ class ConfigFiles:
         `ConfigError` naming the file that cannot be used and why. An organization file the
         installation may not read is no base: the repository's file is laid over the
         defaults."""
-        if isinstance(self.org, UnreadableText):
-            raise ConfigError([f"the file {self.org.problem}"], self.org_file)
-        if isinstance(self.own, UnreadableText):
-            raise ConfigError([f"the file {self.own.problem}"])
-        org = OrgDefaults(self.org_file, self.org) if isinstance(self.org, str) else None
+        org = (
+            OrgDefaults(self.org_file, self.org)
+            if isinstance(self.org, str | UnreadableText)
+            else None
+        )
         return load_config(self.own, default_branch, org)
 
     @property

@@ -398,6 +398,15 @@ TIMER_COLUMNS = (
     "updated_at, ordering_key, rearmed"
 )
 
+# How `timers()` lists them, in both journals: the waiting ones soonest due first, then the
+# others latest due first. Timers are kept for good, so in due order alone the listing would
+# soon be the oldest fired and cancelled ones, and the waiting ones past its limit.
+TIMER_LISTING_ORDER = (
+    "ORDER BY status <> 'scheduled', "
+    "CASE WHEN status = 'scheduled' THEN due_at ELSE -due_at END, "
+    "CASE WHEN status = 'scheduled' THEN seq ELSE -seq END"
+)
+
 
 # What scheduling a timer's id again does: nothing, unless the timer was forgotten
 # (`forget_timer`); then it is kept anew, and counted in `rearmed`. Both journals' SQL.

@@ -88,6 +88,7 @@ from app.journal.base import (
     SEQ_ABOVE_ALL,
     SUPERSEDE_PER_CLAIM,
     TIMER_COLUMNS,
+    TIMER_LISTING_ORDER,
     WAITED,
     CopyCounts,
     JournalContents,
@@ -1009,12 +1010,12 @@ class PostgresJournal(SettlesDeliveries):
         return float(value) if value is not None else None
 
     def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]:
-        """Timers, soonest due first."""
+        """Timers in `TIMER_LISTING_ORDER`."""
         where = "WHERE status = %(status)s" if status else ""
         rows = self._wait(
             self._rows(
-                f"SELECT {TIMER_COLUMNS} FROM timers {where} "  # noqa: S608
-                "ORDER BY due_at, seq LIMIT %(limit)s",
+                f"SELECT {TIMER_COLUMNS} FROM timers {where} {TIMER_LISTING_ORDER} "  # noqa: S608
+                "LIMIT %(limit)s",
                 {"status": status, "limit": limit},
             )
         )

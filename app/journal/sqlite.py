@@ -74,6 +74,7 @@ from app.journal.base import (
     SEQ_ABOVE_ALL,
     SUPERSEDE_PER_CLAIM,
     TIMER_COLUMNS,
+    TIMER_LISTING_ORDER,
     WAITED,
     CopyCounts,
     JournalContents,
@@ -766,11 +767,11 @@ class SqliteJournal(SettlesDeliveries):
         return min(due, default=None)
 
     def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]:
-        """Timers, soonest due first."""
+        """Timers in `TIMER_LISTING_ORDER`."""
         where, parameters = ("WHERE status = ?", (status, limit)) if status else ("", (limit,))
         rows = self._read(
-            f"SELECT {TIMER_COLUMNS} FROM timers {where} "  # noqa: S608
-            "ORDER BY due_at, seq LIMIT ?",
+            f"SELECT {TIMER_COLUMNS} FROM timers {where} {TIMER_LISTING_ORDER} "  # noqa: S608
+            "LIMIT ?",
             parameters,
         )
         return [timer_entry(row) for row in rows]

@@ -14,7 +14,7 @@ from html import escape
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-from githubkit.exception import RequestError
+from githubkit.exception import RequestError, RequestFailed
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -84,9 +84,8 @@ class StatusPage:
         try:
             app_section = _app_section(await self._summary(github), details)
         except RequestError as error:
-            # GitHub's words may name repositories or installations: details only.
-            reason = f": {escape(describe(error))}" if details else "."
-            app_section = f'<div class="problem"><p>GitHub did not answer{reason}</p></div>'
+            said = escape(self._github_problem(error, details))
+            app_section = f'<div class="problem"><p>{said}</p></div>'
         # Said to anyone, in /readyz's words; why is in the log.
         problems = [self._services.worker.problem(), await self._services.journal_problem()]
         problem_section = "".join(
@@ -96,6 +95,27 @@ class StatusPage:
         )
         body = f"<h1>hotfix-bot</h1>{app_section}{problem_section}{journal_sections}{_footer()}"
         return html_page("Status", body, status_code)
+
+    def _github_problem(self, error: BaseException, details: bool) -> str:
+        """Why the App's summary is missing: GitHub's answer said as an answer, the want of
+        one as that. GitHub's own words may name repositories or installations: details
+        only."""
+        if not isinstance(error, RequestFailed):
+            return (
+                f"GitHub did not answer: {describe(error)}" if details else "GitHub did not answer."
+            )
+        status = error.response.status_code
+        if status != 401:
+            return describe(error) if details else f"GitHub answered {status}."
+        # The App's own JWT refused: the key is not the App's (another App's, one deleted on
+        # GitHub), or APP_ID names another App. Every delivery fails the same way.
+        settings = self._services.settings
+        key = "PRIVATE_KEY" if settings.private_key is not None else "PRIVATE_KEY_PATH"
+        refused = (
+            f"GitHub refused hotfix-bot's App credentials (401): check that APP_ID and {key} "
+            "belong to the same App, and that the key was not deleted from its settings on GitHub."
+        )
+        return f"{refused} {describe(error).removesuffix('.')}." if details else refused
 
     async def _summary(self, github: GitHubApp) -> AppSummary:
         if self._cached is not None:
