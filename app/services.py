@@ -9,7 +9,7 @@ from typing import Protocol
 
 import httpx
 
-from app.github.client import TIMEOUT, GitHubApp
+from app.github.client import TIMEOUTS, GitHubApp, Timeouts
 from app.handlers.routing import Router
 from app.intake.bodies import BodyBudget
 from app.journal import JOURNAL_UNUSABLE, Journal, JournalReplaced, JournalUnavailable
@@ -42,7 +42,7 @@ class Services:
     background: list[asyncio.Task[None]] = field(default_factory=list)
     # How GitHub is reached (None: the network); kept for credentials that arrive later.
     transport: httpx.AsyncBaseTransport | None = None
-    github_timeout: httpx.Timeout = field(default_factory=lambda: TIMEOUT)
+    github_timeouts: Timeouts = TIMEOUTS
 
     @property
     def accepting(self) -> bool:
@@ -61,7 +61,7 @@ class Services:
 
     def configure(self, settings: Settings) -> None:
         """Credentials arrived while running (the setup page): switch to configured."""
-        github = github_app(settings, self.transport, self.github_timeout)
+        github = github_app(settings, self.transport, self.github_timeouts)
         if github is None:
             raise ValueError("configure() needs settings with APP_ID and a private key")
         self.settings, self.github = settings, github
@@ -71,9 +71,9 @@ class Services:
 def github_app(
     settings: Settings,
     transport: httpx.AsyncBaseTransport | None = None,
-    timeout: httpx.Timeout = TIMEOUT,
+    timeouts: Timeouts = TIMEOUTS,
 ) -> GitHubApp | None:
     pem = settings.private_key_pem()
     if settings.app_id is None or pem is None:
         return None  # setup mode
-    return GitHubApp(settings.app_id, pem, settings.github_api_url, transport, timeout=timeout)
+    return GitHubApp(settings.app_id, pem, settings.github_api_url, transport, timeouts=timeouts)

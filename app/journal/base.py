@@ -83,7 +83,7 @@ ZLIB_HEADER = b"\x78"  # the first byte of every zlib stream with the default wi
 # The state key `check_writable` writes: this journal's, never copied to another.
 HEARTBEAT_KEY = "journal.heartbeat"
 # How long `Journal.lock` waits for a lock held elsewhere: its holder runs one delivery's
-# handlers, whose GitHub requests are bounded (15 s each) and never wait in line, so one
+# handlers, whose GitHub requests are bounded (30 s each) and never wait in line, so one
 # still held after this is stuck, and the delivery waiting for it is better tried later.
 LOCK_WAIT_SECONDS = 60.0
 # How long /metrics and the status page wait for what they read of the journal: a scrape is
