@@ -43,16 +43,39 @@ class Services:
     # How GitHub is reached (None: the network); kept for credentials that arrive later.
     transport: httpx.AsyncBaseTransport | None = None
     github_timeouts: Timeouts = TIMEOUTS
+    # The size of the last delivery the journal refused, until it takes one again, or a write
+    # as large (`check_journal`); 0 meanwhile.
+    refused_delivery_bytes: int = 0
 
     @property
     def accepting(self) -> bool:
         return self.github is not None and self.settings.webhook_secret is not None
 
+    def delivery_taken(self) -> None:
+        self.refused_delivery_bytes = 0
+
+    def delivery_refused(self, size: int) -> None:
+        self.refused_delivery_bytes = size
+
+    async def check_journal(self) -> None:
+        """JournalUnavailable unless the journal takes a write now. Once it refused a
+        delivery, until it takes one, the write is as large as that delivery's body: a disk
+        too full for deliveries may still have room for a heartbeat of a few bytes, and
+        nothing would then say so. The body as received is more than the journal keeps of it
+        (compressed), which leaves room for the row and its indexes (docs/RELIABILITY.md,
+        "Durability")."""
+        refused = self.refused_delivery_bytes
+        await self.journal.check_writable(refused)
+        if refused:
+            if self.refused_delivery_bytes == refused:  # no other refused since
+                self.refused_delivery_bytes = 0
+            await self.journal.check_writable()  # the heartbeat is not kept that large
+
     async def journal_problem(self) -> str | None:
         """Why the journal cannot take writes now, as /readyz and the status page say it;
         None when it can."""
         try:
-            await self.journal.check_writable()
+            await self.check_journal()
         except JournalReplaced:
             return JOURNAL_REPLACED
         except JournalUnavailable:

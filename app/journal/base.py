@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import json
+import secrets
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -290,7 +291,7 @@ class Journal(Protocol):
     async def fail(self, delivery_id: str, error: str) -> None: ...
     async def resume_interrupted(self) -> int: ...
     async def redeliver(self, delivery_id: str) -> Redelivery: ...
-    async def check_writable(self) -> None: ...
+    async def check_writable(self, size: int = 0) -> None: ...
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...
     async def add_contents(self, contents: JournalContents) -> CopyCounts: ...
@@ -420,6 +421,13 @@ def fired_timer_id(entry: JournalEntry) -> str:
     """The id of the timer a timer's delivery came from, as its payload names it (the
     delivery's own id says which firing it is: `FIRED_DELIVERY_ID`)."""
     return str(json.loads(entry.payload or b"{}")["timer"]["id"])
+
+
+def heartbeat(now: float, size: int) -> str:
+    """What `check_writable` writes under `HEARTBEAT_KEY`: the time, and `size` characters
+    more when it is to show that a write that large fits now (random ones: PostgreSQL
+    compresses a long value, and a repeated one would shrink to nothing)."""
+    return f"{now} {secrets.token_hex((size + 1) // 2)}" if size else str(now)
 
 
 def decompressed(stored: bytes) -> bytes:
