@@ -10,7 +10,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
@@ -19,7 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from sandbox import events
@@ -203,16 +203,19 @@ class FakeGitHub:
         delay: float = 0.0,
         hang: bool = False,
         apply: bool = False,
+        drip: float = 0.0,
     ) -> InjectedFault:
         """Answer the next ``times`` matching requests (None = all) with a fault.
 
         ``status`` answers with that error, ``delay`` adds latency before the answer,
         ``hang`` never answers until the client disconnects or the server stops.
         ``apply`` carries the request out first, so that only its answer goes wrong: a
-        client cut off or told of an error after GitHub did what it asked.
+        client cut off or told of an error after GitHub did what it asked. ``drip`` sends
+        the answer's status and headers at once, then its body one byte every ``drip``
+        seconds, until the client disconnects or the server stops.
         """
-        if status is None and not delay and not hang:
-            raise ValueError("a fault needs a status, a delay or hang=True")
+        if status is None and not delay and not hang and not drip:
+            raise ValueError("a fault needs a status, a delay, a drip or hang=True")
         fault = InjectedFault(
             method.upper(),
             re.compile(path_regex),
@@ -223,6 +226,7 @@ class FakeGitHub:
             delay,
             hang,
             apply,
+            drip,
         )
         with self.lock:
             self.faults.append(fault)
@@ -388,10 +392,29 @@ class FakeGitHub:
         if fault.status is not None:
             default_body = {"message": HTTPStatus(fault.status).phrase}
             body = default_body if fault.body is None else fault.body
-            return self._finish(record, Reply(fault.status, body, dict(fault.headers)))
-        if applied is None:  # not carried out before the fault: now, after its delay
-            applied = self._reply(record, parse_error)
-        return self._finish(record, applied)
+            answer = self._finish(record, Reply(fault.status, body, dict(fault.headers)))
+        else:
+            if applied is None:  # not carried out before the fault: now, after its delay
+                applied = self._reply(record, parse_error)
+            answer = self._finish(record, applied)
+        return self._dripping(answer, fault.drip) if fault.drip else answer
+
+    def _dripping(self, answer: Response, pause: float) -> Response:
+        """`answer`, its body sent a byte every `pause` seconds (chunked: the server may stop
+        before the last one)."""
+        body = bytes(answer.body)
+
+        async def one_byte_at_a_time() -> AsyncIterator[bytes]:
+            for at in range(len(body)):
+                if self.stopping.is_set():
+                    return
+                yield body[at : at + 1]
+                await asyncio.sleep(pause)
+
+        headers = {
+            name: value for name, value in answer.headers.items() if name != "content-length"
+        }
+        return StreamingResponse(one_byte_at_a_time(), answer.status_code, headers)
 
     def _reply(self, record: RecordedRequest, parse_error: bool) -> Reply:
         try:

@@ -223,6 +223,7 @@ class InjectedFault:
     delay: float
     hang: bool
     apply: bool = False
+    drip: float = 0.0
     hits: int = 0
 
     @property

@@ -2,8 +2,9 @@
 app did and what it reported, on real state: the check run, the journal row, the intake's
 answer and the requests the fake GitHub received.
 
-The app runs in process against the fake GitHub on loopback, with a 1 s GitHub timeout
-instead of 15 s, so timeouts cost a second.
+The app runs in process against the fake GitHub on loopback, with GitHub's timeouts cut
+(1 s for each part of an answer instead of 15 s, 3 s for the whole instead of 30 s), so
+timeouts cost seconds.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from support.live_server import wait_for
 from support.titles import all_rules_pass, rules_fail
 from support.webhooks import signed_headers
 
+from app.github.client import Timeouts
 from app.journal import JournalEntry
 from policies.files import MAX_FILE_BYTES
 from sandbox.git import blob_sha
 
 GITHUB_TIMEOUT = 1.0
+GITHUB_DEADLINE = 3.0
 # The worker's first backoff is 1 s with jitter down to 80%.
 FIRST_BACKOFF = 0.8
 WAITING_FOR_APPROVAL = "Waiting for approval: Engineering Lead and Product Manager"
@@ -90,12 +93,12 @@ def network() -> Network:
 
 @pytest.fixture
 def bot(tmp_path: Path, private_key_pem: str, network: Network) -> Iterator[Bot]:
-    """conftest's `bot`, behind `network`, with a short GitHub timeout."""
+    """conftest's `bot`, behind `network`, with short GitHub timeouts."""
     with running_bot(
         tmp_path,
         private_key_pem,
         network=network,
-        github_timeout=httpx.Timeout(GITHUB_TIMEOUT),
+        github_timeouts=Timeouts(GITHUB_TIMEOUT, GITHUB_TIMEOUT, GITHUB_DEADLINE),
     ) as running:
         yield running
 
@@ -153,6 +156,12 @@ def hanging(bot: Bot, _: Network, path: str) -> None:
     bot.fake.inject("GET", path, hang=True)
 
 
+def trickling(bot: Bot, _: Network, path: str) -> None:
+    # Each byte well within the wait for a part of the answer: only the whole one's deadline
+    # ends it.
+    bot.fake.inject("GET", path, drip=GITHUB_TIMEOUT / 4)
+
+
 def connection_reset(_: Bot, network: Network, path: str) -> None:
     network.reset_once("GET", path)
 
@@ -196,6 +205,11 @@ RETRIED = {
         hanging,
         NOT_IN_TIME,
         GITHUB_TIMEOUT + FIRST_BACKOFF,
+    ),
+    "trickle": Retried(
+        trickling,
+        NOT_IN_TIME,
+        GITHUB_DEADLINE + FIRST_BACKOFF,
     ),
     "connection reset": Retried(
         connection_reset,

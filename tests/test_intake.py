@@ -22,7 +22,13 @@ from app.handlers.routing import Context, Router
 from app.intake.bodies import MAX_BODY_BYTES
 from app.intake.delivery import Delivery
 from app.intake.server import create_app
-from app.journal import JournalUnavailable, RecordOutcome, SqliteJournal, journal_path
+from app.journal import (
+    JournalUnavailable,
+    RecordOutcome,
+    SqliteJournal,
+    journal_path,
+)
+from app.journal.base import HEARTBEAT_KEY
 
 PATH = "/api/github/webhooks"
 
@@ -338,6 +344,76 @@ def test_a_delivery_the_journal_cannot_take_is_refused_503_not_acknowledged(
         response = client.post(PATH, content=body, headers=signed_headers(body, "push", "d-8"))
     assert response.status_code == 503
     assert "GitHub will let you redeliver" in response.json()["error"]
+
+
+class NearlyFullDisk(SqliteJournal):
+    """A journal whose disk has room for `room` bytes: a delivery, or a state value, larger
+    is refused, as SQLite refuses a write that does not fit."""
+
+    room = 64
+
+    async def record(
+        self, delivery: Delivery, body: bytes, *, handled: bool, supersedable: bool = False
+    ) -> RecordOutcome:
+        self._fits(len(body))
+        return await super().record(delivery, body, handled=handled, supersedable=supersedable)
+
+    async def set_state(self, key: str, value: str) -> None:
+        self._fits(len(value))
+        await super().set_state(key, value)
+
+    def _fits(self, size: int) -> None:
+        if size > self.room:
+            raise JournalUnavailable("journal write failed: database or disk is full")
+
+
+def test_readyz_is_503_after_a_refused_delivery_until_a_write_that_large_fits(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """The heartbeat /readyz writes is a few bytes, which still fit on a disk too full for a
+    delivery: after a refusal, /readyz and a ping write as much as the refused delivery."""
+    settings = make_settings(tmp_path, private_key_pem)
+    journal = NearlyFullDisk(journal_path(settings.database_url))
+    delivery = pull_request_payload()
+    ping = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
+    unwritable = (503, {"status": "unavailable", "problems": ["the journal is not writable"]})
+    with TestClient(create_app(settings, router=Router(), journal=journal)) as client:
+        ready = client.get("/readyz")
+        refused = client.post(
+            PATH, content=delivery, headers=signed_headers(delivery, "push", "d-1")
+        )
+        ready_after = client.get("/readyz")
+        pong_after = client.post(PATH, content=ping, headers=signed_headers(ping, "ping", "p-1"))
+        journal.room = len(delivery) + 64  # room made, and no delivery since
+        ready_again = client.get("/readyz")
+        heartbeat = asyncio.run(journal.get_state(HEARTBEAT_KEY))
+        taken = client.post(PATH, content=delivery, headers=signed_headers(delivery, "push", "d-1"))
+
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert refused.status_code == 503
+    assert (ready_after.status_code, ready_after.json()) == unwritable
+    assert pong_after.status_code == 503
+    assert (ready_again.status_code, ready_again.json()) == (200, {"status": "ready"})
+    assert heartbeat is not None and len(heartbeat) < 64  # not kept as large
+    assert (taken.status_code, taken.json()) == (202, {"delivery": "d-1", "status": "ignored"})
+
+
+def test_readyz_is_200_again_once_the_journal_takes_a_delivery(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """What counts is the last delivery: one that fits clears an earlier refusal."""
+    settings = make_settings(tmp_path, private_key_pem)
+    journal = NearlyFullDisk(journal_path(settings.database_url))
+    large, small = pull_request_payload(), b'{"zen": "Half measures are as bad as nothing."}'
+    with TestClient(create_app(settings, router=Router(), journal=journal)) as client:
+        refused = client.post(PATH, content=large, headers=signed_headers(large, "push", "d-1"))
+        ready_after = client.get("/readyz")
+        taken = client.post(PATH, content=small, headers=signed_headers(small, "push", "d-2"))
+        ready_again = client.get("/readyz")
+
+    assert (refused.status_code, ready_after.status_code) == (503, 503)
+    assert (taken.status_code, taken.json()) == (202, {"delivery": "d-2", "status": "ignored"})
+    assert (ready_again.status_code, ready_again.json()) == (200, {"status": "ready"})
 
 
 def test_the_secret_never_appears_in_an_answer(harness: Harness) -> None:

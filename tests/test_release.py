@@ -10,7 +10,7 @@ import asyncio
 import json
 import subprocess
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from support.harness import REFUSAL, Bot, run_on_last_attempt, sequential_round_trips
@@ -2291,10 +2291,20 @@ def test_on_the_last_attempt_a_transient_failure_is_a_failed_step(
     assert_report(bot, pull, "failure", "1 of 6 steps failed: back-merge", text)
 
 
+def resumes_after(time: str) -> str:
+    """What *Finish by hand* says first when GitHub asked a step to wait until `time`."""
+    return (
+        f"GitHub asked hotfix-bot to wait until {time}: hotfix-bot runs the steps not done "
+        "again by itself then, as a re-run of the `hotfix-release` check does."
+    )
+
+
 def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_resumes(
     clocked_bot: Bot,
 ) -> None:
-    """Not waited for in line (the delivery ends): the report names until when."""
+    """Not waited for in line (the delivery ends): the report names until when, and a re-run
+    before then finishes the steps; the timer that would have resumed them does nothing more
+    when it comes."""
     bot = clocked_bot
     pull = merged_hotfix(bot)
     develop_before = bot.repo.branches["develop"].sha
@@ -2311,7 +2321,7 @@ def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_re
         "GitHub answered 429 to POST /repos/acme/widgets/merges: Too Many Requests; GitHub "
         "asked to wait until 2026-12-05 20:31 UTC (24h)",
     )
-    tail = back_merge_by_hand(pull)
+    tail = back_merge_by_hand(pull, first=resumes_after("2026-12-05 20:31 UTC"))
     record = record_waiting_for_the_back_merge(bot, pull)
     rows = (tag_done(pull), RELEASE_DONE, failed, DELETE_DONE)
     text = summary(bot, pull, *rows, tail=tail, record=record)
@@ -2321,6 +2331,55 @@ def test_a_wait_over_15_minutes_in_a_step_is_shown_as_its_failure_and_a_rerun_re
 
     assert_merged_back(bot, pull, develop_before)
     assert_done_once_merged_back(bot, pull, back_merge_done(bot))
+    merged_back = bot.repo.branches["develop"].sha
+    bot.advance(24 * 3600 + 60)  # past 20:31 UTC the next day
+    [resume] = [entry for entry in bot.journal.timers() if entry.timer.kind == release.RESUME]
+    assert resume.status == "fired"
+    assert bot.repo.branches["develop"].sha == merged_back
+    assert_done_once_merged_back(bot, pull, back_merge_done(bot))
+
+
+def test_a_wait_over_15_minutes_in_a_step_is_resumed_by_itself_at_the_time_github_gave(
+    clocked_bot: Bot,
+) -> None:
+    """A secondary rate limit on the release for 20 minutes: no re-run and no delivery
+    needed; not a minute early."""
+    bot = clocked_bot
+    pull = merged_hotfix(bot)
+    bot.fake.inject(
+        "POST",
+        r"/releases$",
+        status=403,
+        headers={"retry-after": "1200"},
+        body={"message": "You have exceeded a secondary rate limit. Please wait a few minutes."},
+    )
+
+    bot.pull_request(pull.number, "closed")  # at 20:30:30 UTC
+
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 steps failed: release")
+    assert run.output["summary"].split("## Finish by hand\n\n")[1] == (
+        f"{resumes_after('2026-12-04 20:51 UTC')}\n\n"
+        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
+        "confirm:\n\n```sh\ngit fetch origin\n"
+        f"gh release create {TAG} --verify-tag --title {TAG} --notes 'Hotfix #1: Fix login'\n```"
+    )
+    [resume] = [entry for entry in bot.journal.timers() if entry.timer.kind == release.RESUME]
+    assert (resume.timer.id, resume.status) == (
+        "resume-release:acme/widgets#1:2026-12-04T20:51Z",
+        "scheduled",
+    )
+    assert resume.timer.due_at == datetime(2026, 12, 4, 20, 51, tzinfo=UTC).timestamp()
+
+    bot.advance(20 * 60)  # 20:50:30
+    assert bot.repo.releases == {}
+    bot.advance(60)
+
+    assert_released(bot, pull)
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {TAG}")
+    [resume] = [entry for entry in bot.journal.timers() if entry.timer.kind == release.RESUME]
+    assert resume.status == "fired"
 
 
 @pytest.mark.parametrize(
@@ -2343,11 +2402,12 @@ def test_a_text_the_commands_give_by_hand_reaches_its_command_as_written(
     assert (ran.returncode, ran.stdout, ran.stderr) == (0, printed, "")
 
 
-def back_merge_by_hand(pull: FakePull) -> str:
-    """The report's commands for a back-merge that failed."""
+def back_merge_by_hand(pull: FakePull, first: str = "") -> str:
+    """The report's commands for a back-merge that failed, after the paragraph `first`."""
     return (
         "\n\n## Finish by hand\n\n"
-        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
+        + (f"{first}\n\n" if first else "")
+        + "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
         "confirm:\n\n```sh\n"
         "git fetch origin\n"
         "git checkout develop\n"

@@ -381,6 +381,28 @@ def test_rerunning_the_release_check_of_a_pushed_hotfix_retries_what_failed(bot:
     assert run.output["summary"] == report(after, tag_done(after), release_done())
 
 
+def test_a_wait_over_15_minutes_on_a_pushed_hotfix_says_to_rerun_after_it(
+    clocked_bot: Bot,
+) -> None:
+    """No pull request to keep a timer under: people re-run the check after GitHub's time."""
+    bot = clocked_bot
+    work_trunk_based(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4\n"})
+    bot.fake.inject(
+        "POST", r"/repos/acme/widgets/releases$", status=429, headers={"retry-after": "1200"}
+    )
+
+    bot.deliver("push", payload)  # at 20:30:30 UTC
+
+    run = release_run(bot, payload["after"])
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 2 steps failed: release")
+    assert run.output["summary"].split("## Finish by hand\n\n")[1].split("\n\n")[0] == (
+        "GitHub asked hotfix-bot to wait until 2026-12-04 20:51 UTC: re-run the "
+        "`hotfix-release` check after that time to run the steps not done again."
+    )
+    assert bot.journal.timers() == []
+
+
 def merged_with_a_feature_in_one_push(bot: Bot) -> tuple[FakePull, str, str, dict[str, Any]]:
     """The hotfix pull request (VERSION 1.2.3 to 1.2.4) and a feature's, merged by the merge
     queue in one push to main, the hotfix first: the hotfix, its merge commit, the feature's

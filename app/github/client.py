@@ -2,7 +2,8 @@
 
 githubkit does the auth and the requests. Three things it does not do the way a service
 needs are done here:
-- it has no default timeout: every request gets `TIMEOUT` (or the one `GitHubApp` is given);
+- it has no default timeout: every request gets `TIMEOUTS` (or the ones `GitHubApp` is
+  given), the longest wait for each part of an answer and a deadline for the whole of it;
 - it opens a new connection pool per request outside `async with`: all clients share one
   transport whose pool lives as long as the process;
 - it retries on its own: that is off, because the worker retries from the durable journal,
@@ -31,7 +32,6 @@ from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, 
 from app.github.cache import Caches
 from app.metrics import GITHUB_RATE_LIMIT_REMAINING, GITHUB_REQUESTS
 
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 USER_AGENT = "hotfix-bot"
 # GitHub's advice for a secondary rate limit that names no wait: "at least one minute".
 RATE_LIMIT_MINIMUM_WAIT = 60.0
@@ -43,20 +43,57 @@ LONGEST_WAIT_IN_LINE = 15 * 60.0
 TOKEN_REFRESH_MARGIN = 300.0
 
 
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """How long a request to GitHub may take, in seconds: `connect` to connect, `read` for
+    each part of the answer (and to send each part of the request, or to get a pooled
+    connection), `whole` for all of it, from asking for a connection to the answer's last
+    byte. `read` alone lets an answer that trickles in a byte at a time hold its delivery,
+    and every later one of its pull request, for as long as it trickles."""
+
+    connect: float = 5.0
+    read: float = 15.0
+    # GitHub ends a request it cannot answer within 10 s; the largest answers read (a page
+    # of 100 files with their patches, a compare) then arrive in a second or two.
+    whole: float = 30.0
+
+    @property
+    def per_part(self) -> httpx.Timeout:
+        """What httpx enforces: all but `whole`, which `MeteredTransport` does."""
+        return httpx.Timeout(self.read, connect=self.connect)
+
+
+TIMEOUTS = Timeouts()
+
+
 class MeteredTransport(httpx.AsyncBaseTransport):
-    """One connection pool for every client; counts answers and the rate limit left.
+    """One connection pool for every client; counts answers and the rate limit left; gives
+    each request `deadline` seconds for the whole of its answer.
 
     githubkit closes its httpx client after each request; closing must not close the pool.
+    Its own retries are off (`GitHubApp`), so a request is one attempt, and the deadline is
+    the attempt's.
     """
 
-    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport | None = None, *, deadline: float = TIMEOUTS.whole
+    ) -> None:
         self._inner = inner or httpx.AsyncHTTPTransport(
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20)
         )
+        self._deadline = deadline
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            response = await self._inner.handle_async_request(request)
+            async with asyncio.timeout(self._deadline):
+                response = await self._whole_answer(request)
+        except TimeoutError:
+            GITHUB_REQUESTS.labels(status="0").inc()
+            # The timeout httpx raises for a part too late: githubkit makes it the
+            # RequestTimeout the worker retries.
+            raise httpx.ReadTimeout(
+                f"no whole answer within {self._deadline:g} s", request=request
+            ) from None
         except httpx.TransportError:
             GITHUB_REQUESTS.labels(status="0").inc()
             raise
@@ -73,6 +110,16 @@ class MeteredTransport(httpx.AsyncBaseTransport):
                 del response.headers["retry-after"]
             else:
                 response.headers["retry-after"] = str(seconds)
+        return response
+
+    async def _whole_answer(self, request: httpx.Request) -> httpx.Response:
+        """The answer with its body read: githubkit reads every body whole anyway."""
+        response = await self._inner.handle_async_request(request)
+        try:
+            await response.aread()
+        except BaseException:
+            await response.aclose()  # its connection, cut off mid-answer, is not reused
+            raise
         return response
 
     async def aclose(self) -> None:
@@ -98,11 +145,11 @@ class GitHubApp:
         base_url: str,
         transport: httpx.AsyncBaseTransport | None = None,
         *,
-        timeout: httpx.Timeout = TIMEOUT,
+        timeouts: Timeouts = TIMEOUTS,
     ) -> None:
-        self._transport = MeteredTransport(transport)
+        self._transport = MeteredTransport(transport, deadline=timeouts.whole)
         self._base_url = base_url
-        self._timeout = timeout
+        self._timeout = timeouts.per_part
         self._app_client = self._client(AppAuthStrategy(str(app_id), private_key))
         self.app_id = app_id
         self.caches = Caches()

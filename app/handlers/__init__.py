@@ -59,6 +59,7 @@ def build_router() -> Router:
         [verbal_approvals.CONFIRMATION_REMINDER],
         verbal_approvals.on_confirmation_reminder,
     )
+    router.add(TIMER_EVENT, [release.RESUME], release.on_resume)
     router.add(TIMER_EVENT, [production.TAGGED], production.on_tagged)
     router.add(TIMER_EVENT, [production.RECHECK], production.on_recheck)
     return router

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.chat import CHAT_TIMEOUT, chat_webhook
-from app.github.client import TIMEOUT
+from app.github.client import TIMEOUTS, Timeouts
 from app.handlers import build_router
 from app.handlers.routing import Router
 from app.intake.bodies import BodyBudget
@@ -30,7 +30,7 @@ def create_app(
     router: Router | None = None,
     journal: Journal | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    github_timeout: httpx.Timeout = TIMEOUT,
+    github_timeouts: Timeouts = TIMEOUTS,
     runner: Runner | None = None,
     bodies: BodyBudget | None = None,
     chat_timeout: float = CHAT_TIMEOUT,
@@ -40,7 +40,7 @@ def create_app(
     `chat_timeout` seconds an attempt."""
     router = router or build_router()
     journal = journal or open_journal(settings.database_url)
-    github = github_app(settings, transport, github_timeout)
+    github = github_app(settings, transport, github_timeouts)
     worker = runner or Worker(journal, router, github, chat=chat_webhook(settings, chat_timeout))
     services = Services(
         settings,
@@ -50,7 +50,7 @@ def create_app(
         worker,
         bodies=bodies or BodyBudget(),
         transport=transport,
-        github_timeout=github_timeout,
+        github_timeouts=github_timeouts,
     )
 
     @contextlib.asynccontextmanager

@@ -120,7 +120,7 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
     if event == "ping":
         # A pong says that deliveries are taken: not while the journal cannot take them.
         try:
-            await services.journal.check_writable()
+            await services.check_journal()
         except JournalUnavailable as error:
             return _journal_refusal(delivery_id, event, error)
         DELIVERIES.labels(event=event, outcome="pong").inc()
@@ -139,7 +139,9 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
             supersedable=services.router.supersedable(delivery),
         )
     except JournalUnavailable as error:
+        services.delivery_refused(len(body))
         return _journal_refusal(delivery_id, event, error)
+    services.delivery_taken()
     DELIVERIES.labels(event=event, outcome=outcome).inc()
     if outcome == "queued":
         services.worker.wake()

@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import json
+import secrets
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -83,7 +84,7 @@ ZLIB_HEADER = b"\x78"  # the first byte of every zlib stream with the default wi
 # The state key `check_writable` writes: this journal's, never copied to another.
 HEARTBEAT_KEY = "journal.heartbeat"
 # How long `Journal.lock` waits for a lock held elsewhere: its holder runs one delivery's
-# handlers, whose GitHub requests are bounded (15 s each) and never wait in line, so one
+# handlers, whose GitHub requests are bounded (30 s each) and never wait in line, so one
 # still held after this is stuck, and the delivery waiting for it is better tried later.
 LOCK_WAIT_SECONDS = 60.0
 # How long /metrics and the status page wait for what they read of the journal: a scrape is
@@ -290,7 +291,7 @@ class Journal(Protocol):
     async def fail(self, delivery_id: str, error: str) -> None: ...
     async def resume_interrupted(self) -> int: ...
     async def redeliver(self, delivery_id: str) -> Redelivery: ...
-    async def check_writable(self) -> None: ...
+    async def check_writable(self, size: int = 0) -> None: ...
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...
     async def add_contents(self, contents: JournalContents) -> CopyCounts: ...
@@ -429,6 +430,13 @@ def fired_timer_id(entry: JournalEntry) -> str:
     """The id of the timer a timer's delivery came from, as its payload names it (the
     delivery's own id says which firing it is: `FIRED_DELIVERY_ID`)."""
     return str(json.loads(entry.payload or b"{}")["timer"]["id"])
+
+
+def heartbeat(now: float, size: int) -> str:
+    """What `check_writable` writes under `HEARTBEAT_KEY`: the time, and `size` characters
+    more when it is to show that a write that large fits now (random ones: PostgreSQL
+    compresses a long value, and a repeated one would shrink to nothing)."""
+    return f"{now} {secrets.token_hex((size + 1) // 2)}" if size else str(now)
 
 
 def decompressed(stored: bytes) -> bytes:

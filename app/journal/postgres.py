@@ -107,6 +107,7 @@ from app.journal.base import (
     copied_status,
     decompressed,
     fired_timer_id,
+    heartbeat,
     may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
@@ -897,8 +898,8 @@ class PostgresJournal(SettlesDeliveries):
         )
         return why_not_redelivered(found[0] if found else None)
 
-    async def check_writable(self) -> None:
-        await self.set_state(HEARTBEAT_KEY, str(self._clock()))
+    async def check_writable(self, size: int = 0) -> None:
+        await self.set_state(HEARTBEAT_KEY, heartbeat(self._clock(), size))
 
     async def get_state(self, key: str) -> str | None:
         rows = await self._call(self._rows("SELECT value FROM app_state WHERE key = %s", (key,)))

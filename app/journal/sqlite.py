@@ -95,6 +95,7 @@ from app.journal.base import (
     copied_status,
     decompressed,
     fired_timer_id,
+    heartbeat,
     may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
@@ -623,8 +624,8 @@ class SqliteJournal(SettlesDeliveries):
         # Durable: the command says it is queued, so it must stay so.
         return await self._write(queue_again, durable=True)
 
-    async def check_writable(self) -> None:
-        await self.set_state(HEARTBEAT_KEY, str(self._clock()))
+    async def check_writable(self, size: int = 0) -> None:
+        await self.set_state(HEARTBEAT_KEY, heartbeat(self._clock(), size))
 
     async def get_state(self, key: str) -> str | None:
         row = self._read("SELECT value FROM app_state WHERE key = ?", (key,))

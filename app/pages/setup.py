@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.env_file import update_env_file
-from app.github.client import TIMEOUT, USER_AGENT, MeteredTransport
+from app.github.client import TIMEOUTS, USER_AGENT, MeteredTransport
 from app.pages.html import html_page, problem_page
 from policies.wording import join_words
 
@@ -182,7 +182,9 @@ async def convert_code(
     # MeteredTransport never closes the transport it wraps, which the caller may share.
     metered = MeteredTransport(transport) if transport is not None else None
     headers = {"accept": "application/vnd.github+json", "user-agent": USER_AGENT}
-    async with httpx.AsyncClient(transport=metered, timeout=TIMEOUT, headers=headers) as client:
+    async with httpx.AsyncClient(
+        transport=metered, timeout=TIMEOUTS.per_part, headers=headers
+    ) as client:
         try:
             response = await client.post(
                 f"{api_url}/app-manifests/{quote(code, safe='')}/conversions"

@@ -22,7 +22,7 @@ import httpx
 from starlette.testclient import TestClient
 
 from app.chat import CHAT_TIMEOUT
-from app.github.client import TIMEOUT, GitHubApp
+from app.github.client import TIMEOUTS, GitHubApp, Timeouts
 from app.handlers.routing import Context, Handler
 from app.intake.delivery import from_payload
 from app.intake.server import create_app
@@ -213,16 +213,16 @@ def running_bot(
     private_key_pem: str,
     *,
     network: httpx.AsyncBaseTransport | None = None,
-    github_timeout: httpx.Timeout = TIMEOUT,
+    github_timeouts: Timeouts = TIMEOUTS,
     clock: Callable[[], float] = time.time,
     chat_timeout: float = CHAT_TIMEOUT,
     **environment: Any,
 ) -> Iterator[Bot]:
-    """`network` stands between the app and the fake (a test's faults); `github_timeout`
-    replaces the app's 15 s request timeout; `clock` is the journal's, which the worker
-    measures due times and GitHub's waits on; `chat_timeout` bounds an attempt to post to
-    chat; `environment` adds settings (`ADMIN_TOKEN=...`, `DATABASE_URL=...`: a SQLite
-    journal in `tmp_path` by default)."""
+    """`network` stands between the app and the fake (a test's faults); `github_timeouts`
+    replaces the app's (15 s for each part of an answer, 30 s for the whole); `clock` is the
+    journal's, which the worker measures due times and GitHub's waits on; `chat_timeout`
+    bounds an attempt to post to chat; `environment` adds settings (`ADMIN_TOKEN=...`,
+    `DATABASE_URL=...`: a SQLite journal in `tmp_path` by default)."""
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
     if isinstance(clock, Clock):
         fake.clock = clock.moment  # pull requests opened, reviews given at the journal's time
@@ -241,7 +241,7 @@ def running_bot(
                 settings,
                 journal=journal,
                 transport=transport,
-                github_timeout=github_timeout,
+                github_timeouts=github_timeouts,
                 chat_timeout=chat_timeout,
             )
             client = TestClient(app)

@@ -7,9 +7,19 @@
 from app.handlers.release import push
 from app.handlers.release.handler import (
     PULL_REQUEST_ACTIONS,
+    RESUME,
     merged,
     on_pull_request_closed,
     on_rerequest,
+    on_resume,
 )
 
-__all__ = ["PULL_REQUEST_ACTIONS", "merged", "on_pull_request_closed", "on_rerequest", "push"]
+__all__ = [
+    "PULL_REQUEST_ACTIONS",
+    "RESUME",
+    "merged",
+    "on_pull_request_closed",
+    "on_rerequest",
+    "on_resume",
+    "push",
+]

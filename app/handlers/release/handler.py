@@ -43,6 +43,7 @@ from app.handlers.release.report import (
     comment_body,
     config_problem_report,
     steps_report,
+    waited_for,
     without_comment,
 )
 from app.handlers.release.step import (
@@ -56,6 +57,7 @@ from app.handlers.release.step import (
 from app.handlers.release.steps import back_merge, incident_report, tag, verbal_approvals
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
+from app.journal.timers import FiredTimer
 from policies.config import ConfigError, HotfixConfig, SeverityPolicy, load_config
 from policies.evaluate import allows_break_glass, is_hotfix
 from policies.facts import RevertedPull
@@ -72,6 +74,9 @@ from policies.versions import (
 )
 
 PULL_REQUEST_ACTIONS = ("closed",)
+# The timer that runs a pull request's post-merge steps again once a wait GitHub asked a step
+# for, too long to wait in line, is over (`on_resume`).
+RESUME = "resume-release"
 
 
 def merged(delivery: Delivery) -> bool:
@@ -99,6 +104,21 @@ async def on_rerequest(context: Context) -> None:
     # Not the open pull requests containing the commit (the back-merge one).
     for pull in await merged_as(context.github, context.repository, head_sha):
         await release_pull_request(context, pull["number"], listed=pull)
+
+
+async def on_resume(context: Context) -> None:
+    """GitHub's wait is over (`_resume_after_the_wait`): the post-merge run again, as a re-run
+    of the check runs it."""
+    await release_pull_request(context, FiredTimer.of(context.delivery).number)
+
+
+async def _resume_after_the_wait(context: Context, number: int, outcomes: StepOutcomes) -> None:
+    """When GitHub asked a step to wait longer than is waited in line, the timer that runs the
+    steps not done again at the time it gave (the latest, when it gave several): kept once
+    per time, however often the run is repeated before then."""
+    until = waited_for(outcomes)
+    if until is not None:
+        await context.timers.schedule(RESUME, f"{until:%Y-%m-%dT%H:%MZ}", until, number=number)
 
 
 def release_key(repository: str, hotfix: int | str) -> str:
@@ -204,7 +224,8 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         await verbal_approvals.schedule_confirmation_reminder(context, plan, merged_at)
         _look_up_report_places(context, reads, number, plan.merge_sha, state)
         outcomes = await run_steps(context, plan, state, steps.STEPS, reads)
-        report = steps_report(plan, outcomes)
+        await _resume_after_the_wait(context, number, outcomes)
+        report = steps_report(plan, outcomes, resumes_by_itself=True)
         await _publish(context, number, plan.merge_sha, report, reads, state)
         context.log.info("pull request #%d: %s", number, report.output.title)
         if any(step is tag.STEP and outcome.status.finished for step, outcome in outcomes):
@@ -538,7 +559,9 @@ def _failed(
         reason,
         exc_info=not transience.transient and not isinstance(error, RequestFailed),
     )
-    return StepOutcome(StepStatus.FAILED, reason, link, commands=commands)
+    long_wait = transience.long_wait(now)
+    waits_until = None if long_wait is None else long_wait.until
+    return StepOutcome(StepStatus.FAILED, reason, link, commands=commands, waits_until=waits_until)
 
 
 async def _record_in_timeline(

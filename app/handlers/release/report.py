@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.handlers.check_output import CheckOutput, fit
 from app.handlers.release.plan import ReleasePlan
@@ -13,7 +14,7 @@ from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
 from app.handlers.release.steps import back_merge
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import config_error_verdict
-from policies.wording import cell, fence_for, join_words, plural, sentence
+from policies.wording import cell, fence_for, join_words, plural, sentence, when
 
 CHECK_NAME = "hotfix-release"
 # Finds the one report comment again when the journal no longer knows its id.
@@ -40,7 +41,12 @@ class Report:
     details_url: str
 
 
-def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
+def steps_report(
+    plan: ReleasePlan, outcomes: StepOutcomes, *, resumes_by_itself: bool = False
+) -> Report:
+    """`resumes_by_itself`: a timer runs the steps again once GitHub's wait is over, when
+    GitHub asked a step for one too long to wait in line (`waited_for`); else people re-run
+    the check then."""
     outcomes = [item for item in outcomes if item[1].status is not StepStatus.NOT_NEEDED]
     failed = [step.key for step, outcome in outcomes if outcome.status is StepStatus.FAILED]
     skipped = [outcome for _, outcome in outcomes if outcome.status is StepStatus.SKIPPED]
@@ -57,7 +63,11 @@ def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
         )
     # Both sections can apply: a failed tag does not stop a back-merge pull request.
     if failed:
-        lines += ["", "## Finish by hand", "", _finish_by_hand(plan, outcomes)]
+        by_hand = _finish_by_hand(plan, outcomes)
+        until = waited_for(outcomes)
+        if until is not None:
+            by_hand = f"{_after_the_wait(until, resumes_by_itself)}\n\n{by_hand}"
+        lines += ["", "## Finish by hand", "", by_hand]
     pending = _waiting_back_merge(outcomes)
     if pending is not None:
         lines += [
@@ -79,6 +89,31 @@ def steps_report(plan: ReleasePlan, outcomes: StepOutcomes) -> Report:
     if skipped:
         title += f" ({len(skipped)} skipped)"
     return Report(CheckOutput(title, summary), "success", plan.hotfix_url)
+
+
+def waited_for(outcomes: StepOutcomes) -> datetime | None:
+    """The latest time GitHub asked a failed step to wait until, when that was too long to
+    wait in line: by then every such step may be tried again."""
+    return max(
+        (
+            outcome.waits_until
+            for _, outcome in outcomes
+            if outcome.status is StepStatus.FAILED and outcome.waits_until is not None
+        ),
+        default=None,
+    )
+
+
+def _after_the_wait(until: datetime, resumes_by_itself: bool) -> str:
+    if resumes_by_itself:
+        return (
+            f"GitHub asked hotfix-bot to wait until {when(until)}: hotfix-bot runs the steps "
+            f"not done again by itself then, as a re-run of the `{CHECK_NAME}` check does."
+        )
+    return (
+        f"GitHub asked hotfix-bot to wait until {when(until)}: re-run the `{CHECK_NAME}` "
+        "check after that time to run the steps not done again."
+    )
 
 
 def _what_happened(plan: ReleasePlan) -> str:

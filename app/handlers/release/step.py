@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -69,6 +70,9 @@ class StepOutcome:
     # made from the hotfix's timeline): the report shows them in place of the step's own
     # (`Step.manual_commands`). Set by `StepCommandsKnown`.
     commands: tuple[str, ...] | None = None
+    # The time GitHub asked to wait until, when that was too long to wait in line and so
+    # failed the step (`LongWait.until`).
+    waits_until: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         link = {"text": self.link.text, "url": self.link.url} if self.link else None
@@ -78,6 +82,7 @@ class StepOutcome:
             "link": link,
             "by_hand": self.by_hand,
             "commands": list(self.commands) if self.commands is not None else None,
+            "waits_until": self.waits_until.timestamp() if self.waits_until else None,
         }
 
     @classmethod
@@ -89,6 +94,9 @@ class StepOutcome:
             Link(link["text"], link["url"]) if link else None,
             data.get("by_hand"),  # kept before outcomes had it: none
             tuple(commands) if (commands := data.get("commands")) is not None else None,
+            datetime.fromtimestamp(until, UTC)
+            if (until := data.get("waits_until")) is not None
+            else None,
         )
 
 
