@@ -21,8 +21,8 @@ MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 
 DELIVERIES = Counter(
     "hotfix_bot_deliveries",
-    "Webhook deliveries by event and outcome (queued, duplicate, ignored, refused, done, "
-    "retried, failed).",
+    "Webhook deliveries by event and outcome (queued, duplicate, ignored, pong, refused, "
+    "done, retried, failed).",
     ["event", "outcome"],
 )
 PROCESSING_SECONDS = Histogram(
