@@ -411,6 +411,13 @@ class SeverityPolicy(_Section):
     escalation: list[EscalationStep] = []
     incident_report: IncidentReportConfig | None = None
 
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _deadline_written_is_a_duration(cls, deadline: object) -> Duration:
+        # Left out, a severity has none (P2's default); `deadline:` with nothing after it is
+        # an unfinished line, not a way to drop the deadline the defaults give.
+        return _parse_duration(deadline)
+
     @field_validator("escalation")
     @classmethod
     def _steps_come_at_different_times(cls, steps: list[EscalationStep]) -> list[EscalationStep]:

@@ -451,6 +451,22 @@ def test_problems_name_the_key_and_the_problem(text: str, expected: str) -> None
     assert problems(text) == [expected]
 
 
+@pytest.mark.parametrize(
+    "written", ["deadline:   # to be decided", "deadline: ~", "deadline: null"]
+)
+def test_a_deadline_written_with_nothing_is_an_error_not_no_deadline(written: str) -> None:
+    assert problems(f"severities:\n  P0:\n    {written}\n") == [
+        "severities.P0.deadline: must be a duration such as 2h, 30m, 1d or 90s (got nothing)"
+    ]
+
+
+def test_a_severity_that_leaves_out_its_deadline_has_none_and_show_keeps_it_so() -> None:
+    loaded = config("severities: {P2: {hotfix_allowed: true}}")
+    assert loaded.severities["P2"].deadline is None
+    assert "deadline" not in yaml.safe_load(config_as_yaml(loaded))["severities"]["P2"]
+    assert load_config(config_as_yaml(loaded), "main") == loaded
+
+
 def test_every_problem_is_collected() -> None:
     found = problems("brnches: {}\nrelease: maybe\nseverities: {P0: {deadline: soon}}")
     assert len(found) == 3
