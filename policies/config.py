@@ -136,6 +136,11 @@ class ConfigError(Exception):
         self.problems = problems
         self.file = file
 
+    def file_named(self, branch: str) -> str:
+        """The file with the problems as a message names it (Markdown): the organization's by
+        its repository, the repository's own by the `branch` it was read from."""
+        return f"`{CONFIG_PATH}` on `{branch}`" if self.file is None else f"`{self.file}`"
+
 
 @dataclass(frozen=True)
 class OrgDefaults:
