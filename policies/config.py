@@ -263,6 +263,24 @@ def _team_slug(team: str) -> str:
     return team
 
 
+def _repository_path(path: str) -> str:
+    """A file's path from the repository's root as git's trees name it (`app/package.json`):
+    the app looks it up part by part, and shows it in the check run as written."""
+    parts = path.split("/")
+    if ".." in parts:
+        raise ValueError(
+            f'must be a path inside the repository, without ".." (got {_describe(path)})'
+        )
+    as_git_names_it = "/".join(part for part in parts if part not in ("", "."))
+    if as_git_names_it != path:
+        fix = f"write {_describe(as_git_names_it)}" if as_git_names_it else "must name a file"
+        raise ValueError(
+            f'{fix}: a path from the repository\'s root has no "." part and no "/" at its start, '
+            f"at its end or twice in a row (got {_describe(path)})"
+        )
+    return path
+
+
 def _whole_number_at_least_one(value: object) -> object:
     # bool is an int in Python, but `count: true` is a mistake in YAML.
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -283,6 +301,7 @@ PositiveDuration = Annotated[
 Mention = Annotated[str, BeforeValidator(_mention)]
 Login = Annotated[NonEmptyText, AfterValidator(_login)]
 TeamSlug = Annotated[NonEmptyText, AfterValidator(_team_slug)]
+RepositoryPath = Annotated[NonEmptyText, AfterValidator(_repository_path)]
 
 
 class _Section(BaseModel):
@@ -447,10 +466,19 @@ class SeverityPolicy(_Section):
 
 
 class VersionConfig(_Section):
-    files: list[NonEmptyText]
+    files: list[RepositoryPath]
     bump: Literal["patch"]
     # A hotfix may ship a pre-release of the next patch (1.2.4-rc.1), tagged as written.
     allow_prerelease: bool
+
+    @field_validator("files")
+    @classmethod
+    def _each_file_once(cls, files: list[str]) -> list[str]:
+        repeated = [path for path in dict.fromkeys(files) if files.count(path) > 1]
+        if repeated:
+            named = ", ".join(_describe(path) for path in repeated)
+            raise ValueError(f"names {named} more than once; name each file once")
+        return files
 
 
 class TagConfig(_Section):

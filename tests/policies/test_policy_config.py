@@ -467,6 +467,52 @@ def test_a_severity_that_leaves_out_its_deadline_has_none_and_show_keeps_it_so()
     assert load_config(config_as_yaml(loaded), "main") == loaded
 
 
+PATH_FORM = (
+    'a path from the repository\'s root has no "." part and no "/" at its start, at its end '
+    "or twice in a row"
+)
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ("[./VERSION]", f'version.files[0]: write "VERSION": {PATH_FORM} (got "./VERSION")'),
+        ("[/VERSION]", f'version.files[0]: write "VERSION": {PATH_FORM} (got "/VERSION")'),
+        (
+            "[VERSION, app//package.json]",
+            f'version.files[1]: write "app/package.json": {PATH_FORM} (got "app//package.json")',
+        ),
+        (
+            "[app/./VERSION]",
+            f'version.files[0]: write "app/VERSION": {PATH_FORM} (got "app/./VERSION")',
+        ),
+        ("[app/]", f'version.files[0]: write "app": {PATH_FORM} (got "app/")'),
+        ("['/']", f'version.files[0]: must name a file: {PATH_FORM} (got "/")'),
+        (
+            "[../VERSION]",
+            'version.files[0]: must be a path inside the repository, without ".." '
+            '(got "../VERSION")',
+        ),
+        (
+            "[app/../VERSION]",
+            'version.files[0]: must be a path inside the repository, without ".." '
+            '(got "app/../VERSION")',
+        ),
+        (
+            "[VERSION, package.json, VERSION]",
+            'version.files: names "VERSION" more than once; name each file once',
+        ),
+    ],
+)
+def test_a_version_file_is_named_once_by_its_path_from_the_root(files: str, expected: str) -> None:
+    assert problems(f"version: {{files: {files}}}") == [expected]
+
+
+def test_version_files_as_git_names_them_are_accepted() -> None:
+    files = config("version: {files: [VERSION, app/package.json, a..b/.VERSION]}").version.files
+    assert files == ["VERSION", "app/package.json", "a..b/.VERSION"]
+
+
 def test_every_problem_is_collected() -> None:
     found = problems("brnches: {}\nrelease: maybe\nseverities: {P0: {deadline: soon}}")
     assert len(found) == 3
