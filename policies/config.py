@@ -592,13 +592,22 @@ def _consistency_problems(config: HotfixConfig) -> list[str]:
     """Problems that span sections, found once each section is valid on its own."""
     return [
         f"labels.severities.{name}: there is no severity {name} under severities"
+        + _same_but_for_case(name, config.severities)
         for name in config.labels.severities
         if name not in config.severities
     ] + [
         f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
+        + _same_but_for_case(name, config.labels.severities)
         for name in config.severities
         if name not in config.labels.severities
     ]
+
+
+def _same_but_for_case(name: str, names: Iterable[str]) -> str:
+    """A hint naming the one of `names` that `name` differs from only in case (`p0` for
+    `P0`): a severity written so is a new one, which no label or rule refers to."""
+    same = [other for other in names if other != name and other.casefold() == name.casefold()]
+    return f' (did you mean "{same[0]}"?)' if same else ""
 
 
 # Sections where null is a value, not an empty section: `break_glass: null` lets nobody,

@@ -372,6 +372,15 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             'severities.P9: has no label; add "P9: LABEL" under labels.severities',
         ),
         (
+            "severities: {p0: {deadline: 1h}}",
+            'severities.p0: has no label; add "p0: LABEL" under labels.severities '
+            '(did you mean "P0"?)',
+        ),
+        (
+            "labels: {severities: {p1: sev1}}",
+            'labels.severities.p1: there is no severity p1 under severities (did you mean "P1"?)',
+        ),
+        (
             "labels: {severities: {P1: hotfix}}",
             'labels: severity P1 uses the label "hotfix", which is already the hotfix label; '
             "each needs its own label",
