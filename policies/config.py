@@ -32,12 +32,8 @@ from yaml.constructor import ConstructorError
 
 from policies.notices import PLACEHOLDERS, unknown_placeholders
 from policies.pattern import PatternError, check_pattern
-from policies.tags import (
-    FORMAT_PLACEHOLDERS,
-    MESSAGE_PLACEHOLDERS,
-    fill_format,
-    tag_name_problem,
-)
+from policies.refs import ref_name_problem
+from policies.tags import FORMAT_PLACEHOLDERS, MESSAGE_PLACEHOLDERS, fill_format
 
 CONFIG_PATH = ".github/hotfix.yml"
 
@@ -309,13 +305,43 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def _unprefixed(name: str, kind: str) -> str:
+    """`name`, or an error when it is written as a ref (`refs/heads/main`): GitHub names a
+    pull request's branches, and the app its tags, without `refs/heads/` or `refs/tags/`."""
+    if name.startswith("refs/"):
+        prefix = f"refs/{'heads' if kind == 'branch' else 'tags'}/"
+        name_in_it = name.removeprefix(prefix)
+        fix = f"write {_describe(name_in_it)}: " if name_in_it not in ("", name) else "must be "
+        raise ValueError(f'{fix}a {kind}\'s name, without "{prefix}" (got {_describe(name)})')
+    return name
+
+
+def _branch_name(branch: str) -> str:
+    """A name git accepts for a branch: no other can be the production or development one."""
+    problem = ref_name_problem(_unprefixed(branch, "branch"))
+    if problem is not None:
+        raise ValueError(f"a branch name {problem} (got {_describe(branch)})")
+    return branch
+
+
+def _branch_prefix(prefix: str) -> str:
+    """The start of names git accepts for a branch: the check is of a name that only adds a
+    letter, which git refuses exactly when it refuses every name beginning with `prefix`."""
+    problem = ref_name_problem(_unprefixed(prefix, "branch") + "x")
+    if problem is not None:
+        raise ValueError(
+            f"no branch begins with it, as a branch name {problem} (got {_describe(prefix)})"
+        )
+    return prefix
+
+
 class BranchesConfig(_Section):
-    production: NonEmptyText
-    development: NonEmptyText
-    hotfix_prefix: NonEmptyText
+    production: Annotated[NonEmptyText, AfterValidator(_branch_name)]
+    development: Annotated[NonEmptyText, AfterValidator(_branch_name)]
+    hotfix_prefix: Annotated[NonEmptyText, AfterValidator(_branch_prefix)]
     hotfix_pattern: NonEmptyText
     # A branch starting with this is a release branch; the back-merge prefers the latest one.
-    release_prefix: NonEmptyText
+    release_prefix: Annotated[NonEmptyText, AfterValidator(_branch_prefix)]
 
     @field_validator("hotfix_pattern")
     @classmethod
@@ -491,8 +517,8 @@ class TagConfig(_Section):
         if "{version}" not in tag_format:
             raise ValueError(f'must contain {{version}} (got "{tag_format}")')
         _only_known_placeholders(tag_format, FORMAT_PLACEHOLDERS, "tag format")
-        example = fill_format(tag_format, _EXAMPLE_VERSION)
-        problem = tag_name_problem(example)
+        example = fill_format(_unprefixed(tag_format, "tag"), _EXAMPLE_VERSION)
+        problem = ref_name_problem(example)
         if problem is not None:
             raise ValueError(
                 f"would make tags such as {_describe(example)}, but a tag name {problem} "

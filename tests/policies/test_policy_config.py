@@ -743,6 +743,73 @@ def test_a_tag_format_git_refuses_names_the_rule(written: str, expected: str) ->
     ("text", "expected"),
     [
         (
+            "branches: {production: refs/heads/main}",
+            'branches.production: write "main": a branch\'s name, without "refs/heads/" '
+            '(got "refs/heads/main")',
+        ),
+        (
+            "branches: {development: refs/tags/develop}",
+            'branches.development: must be a branch\'s name, without "refs/heads/" '
+            '(got "refs/tags/develop")',
+        ),
+        (
+            "branches: {production: 'main '}",
+            'branches.production: a branch name cannot contain a space (got "main ")',
+        ),
+        (
+            "branches: {development: dev elop}",
+            'branches.development: a branch name cannot contain a space (got "dev elop")',
+        ),
+        (
+            "branches: {production: main.lock}",
+            "branches.production: a branch name cannot have a part between slashes that ends "
+            'with ".lock" (got "main.lock")',
+        ),
+        (
+            "branches: {development: -develop}",
+            'branches.development: a branch name cannot begin with "-" (got "-develop")',
+        ),
+        (
+            "branches: {hotfix_prefix: 'hot fix/'}",
+            "branches.hotfix_prefix: no branch begins with it, as a branch name cannot contain "
+            'a space (got "hot fix/")',
+        ),
+        (
+            "branches: {release_prefix: /release/}",
+            "branches.release_prefix: no branch begins with it, as a branch name cannot begin "
+            'with "/" (got "/release/")',
+        ),
+        (
+            "branches: {hotfix_prefix: refs/heads/hotfix/}",
+            'branches.hotfix_prefix: write "hotfix/": a branch\'s name, without "refs/heads/" '
+            '(got "refs/heads/hotfix/")',
+        ),
+        (
+            "tag: {format: 'refs/tags/v{version}'}",
+            'tag.format: write "v{version}": a tag\'s name, without "refs/tags/" '
+            '(got "refs/tags/v{version}")',
+        ),
+    ],
+)
+def test_a_branch_or_tag_name_git_refuses_or_written_as_a_ref_is_named(
+    text: str, expected: str
+) -> None:
+    assert problems(text) == [expected]
+
+
+def test_branch_names_and_prefixes_git_accepts_are_taken_as_written() -> None:
+    branches = config(
+        "branches: {production: release/2024.x, development: dev@team, "
+        "hotfix_prefix: fix., release_prefix: rel-}"
+    ).branches
+    assert (branches.production, branches.development) == ("release/2024.x", "dev@team")
+    assert (branches.hotfix_prefix, branches.release_prefix) == ("fix.", "rel-")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
             'tag: {message: "Hotfix {titel}"}',
             "tag.message: unknown placeholder {titel} (the tag message may use {title}, {version})",
         ),
