@@ -114,8 +114,13 @@ _DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)
 _DURATION_ANY_ORDER = re.compile(r"(?:[0-9]+[dhms])+")
 _UNIT_SECONDS = (86_400, 3_600, 60, 1)
 LONGEST_DURATION = timedelta(days=30)
+# A GitHub login: letters, digits and single hyphens, neither first nor last, at most
+# `_LONGEST_LOGIN` characters. A GitHub App reviews as its slug with `_APP_SUFFIX` after it.
+_LOGIN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9])*")
+_LONGEST_LOGIN = 39
+_APP_SUFFIX = "[bot]"
 # A mention in a notify list: `@login`, `@org/team-slug`, or one of MENTION_WORDS.
-_MENTION = re.compile(r"@[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:/[A-Za-z0-9_-]+)?")
+_TEAM_IN_MENTION = re.compile(r"[A-Za-z0-9_-]+")
 MENTION_WORDS = ("approvers", "author")
 # The version a tag format is tried with. Every version is digits, letters, ".", "-" and "+",
 # begins with a digit and ends with neither "." nor "/": a tag name git refuses with this one
@@ -217,9 +222,19 @@ def _parse_duration(value: object) -> Duration:
     return Duration(text=text, value=timedelta(seconds=seconds))
 
 
+def _is_login(text: str) -> bool:
+    return len(text) <= _LONGEST_LOGIN and _LOGIN.fullmatch(text) is not None
+
+
 def _mention(value: object) -> object:
-    if isinstance(value, str) and (value in MENTION_WORDS or _MENTION.fullmatch(value)):
-        return value
+    if isinstance(value, str):
+        login, slash, team = value.removeprefix("@").partition("/")
+        if value in MENTION_WORDS or (
+            value.startswith("@")
+            and _is_login(login)
+            and (not slash or _TEAM_IN_MENTION.fullmatch(team))
+        ):
+            return value
     raise ValueError(
         f"must be @login, @org/team-slug, approvers or author (got {_describe(value)})"
     )
@@ -232,6 +247,22 @@ def _login(login: str) -> str:
         # GitHub's logins have no @: "@alice" is compared with reviewers and never matches.
         fix = f"write {login[1:]}, without @" if login[1:].strip() else "must be a login"
         raise ValueError(f"{fix} (got {_describe(login)})")
+    if not _is_login(login.removesuffix(_APP_SUFFIX)):
+        raise ValueError(
+            f"must be a GitHub login: letters, digits and single hyphens, at most "
+            f"{_LONGEST_LOGIN} characters, not beginning or ending with a hyphen "
+            f"(got {_describe(login)})"
+        )
+    return login
+
+
+def _person(login: str) -> str:
+    """A login that can comment a command: GitHub Apps' comments are not commands."""
+    if login.endswith(_APP_SUFFIX):
+        raise ValueError(
+            f"a GitHub App's comments are not commands, so it cannot break the glass "
+            f"(got {_describe(login)})"
+        )
     return login
 
 
@@ -296,6 +327,7 @@ PositiveDuration = Annotated[
 ]
 Mention = Annotated[str, BeforeValidator(_mention)]
 Login = Annotated[NonEmptyText, AfterValidator(_login)]
+PersonLogin = Annotated[Login, AfterValidator(_person)]
 TeamSlug = Annotated[NonEmptyText, AfterValidator(_team_slug)]
 RepositoryPath = Annotated[NonEmptyText, AfterValidator(_repository_path)]
 
@@ -416,7 +448,7 @@ class BreakGlassConfig(_Section):
     """Who may waive the hotfix-policy rules with `/hotfix break-glass`."""
 
     teams: list[TeamSlug] = []
-    users: list[Login] = []
+    users: list[PersonLogin] = []
 
     @model_validator(mode="after")
     def _names_someone(self) -> Self:

@@ -599,6 +599,60 @@ def test_a_team_or_login_written_otherwise_says_what_to_write(text: str, expecte
     assert problems(text) == [expected]
 
 
+NOT_A_LOGIN = (
+    "must be a GitHub login: letters, digits and single hyphens, at most 39 characters, "
+    "not beginning or ending with a hyphen"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "severities: {P1: {approvals: [{name: Owner, users: [alice, 'bob smith']}]}}",
+            f'severities.P1.approvals[0].users[1]: {NOT_A_LOGIN} (got "bob smith")',
+        ),
+        (
+            "severities: {P0: {break_glass: {users: ['x!']}}}",
+            f'severities.P0.break_glass.users[0]: {NOT_A_LOGIN} (got "x!")',
+        ),
+        (
+            "rollback: {approvals: [{name: R, users: [-bob]}]}",
+            f'rollback.approvals[0].users[0]: {NOT_A_LOGIN} (got "-bob")',
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Owner, users: [bob--smith]}]}}",
+            f'severities.P1.approvals[0].users[0]: {NOT_A_LOGIN} (got "bob--smith")',
+        ),
+        (
+            f"severities: {{P1: {{approvals: [{{name: Owner, users: [{'a' * 40}]}}]}}}}",
+            f'severities.P1.approvals[0].users[0]: {NOT_A_LOGIN} (got "{"a" * 40}")',
+        ),
+        (
+            f"severities: {{P0: {{escalation: [{{after: 1h, notify: ['@{'a-' * 20}a']}}]}}}}",
+            "severities.P0.escalation[0].notify[0]: must be @login, @org/team-slug, approvers "
+            f'or author (got "@{"a-" * 20}a")',
+        ),
+        (
+            "severities: {P0: {break_glass: {users: ['renovate[bot]']}}}",
+            "severities.P0.break_glass.users[0]: a GitHub App's comments are not commands, so "
+            'it cannot break the glass (got "renovate[bot]")',
+        ),
+    ],
+)
+def test_a_login_github_cannot_have_is_named(text: str, expected: str) -> None:
+    assert problems(text) == [expected]
+
+
+def test_a_github_app_may_fill_an_approval_group_as_its_reviews_name_it() -> None:
+    text = (
+        "severities:\n  P1:\n    approvals:\n      - name: Bots\n"
+        f"        users: ['dependabot[bot]', {'a' * 39}]\n"
+    )
+    [group] = config(text).severities["P1"].approvals
+    assert group.users == ["dependabot[bot]", "a" * 39]
+
+
 def test_team_slugs_and_logins_as_github_writes_them_are_accepted() -> None:
     loaded = config(
         "severities:\n"
