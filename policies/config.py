@@ -389,9 +389,25 @@ def _usable_pattern(pattern: str) -> str:
     return pattern
 
 
+def _check_severity_names(names: Iterable[str]) -> None:
+    """An error when a severity has an empty or blank name: the check run, the notices and
+    the timers name a severity by it."""
+    for name in names:
+        if not name.strip():
+            raise ValueError(
+                f"a severity needs a name, not an empty or blank one (got {_describe(name)})"
+            )
+
+
 class LabelsConfig(_Section):
     hotfix: NonEmptyText
     severities: dict[str, NonEmptyText]
+
+    @field_validator("severities")
+    @classmethod
+    def _severities_have_names(cls, severities: dict[str, str]) -> dict[str, str]:
+        _check_severity_names(severities)
+        return severities
 
     @model_validator(mode="after")
     def _labels_are_distinct(self) -> Self:
@@ -644,6 +660,14 @@ class HotfixConfig(_Section):
     rollback: RollbackConfig
     notify: NotifyConfig
     notices: NoticesConfig
+
+    @field_validator("severities")
+    @classmethod
+    def _severities_have_names(
+        cls, severities: dict[str, SeverityPolicy]
+    ) -> dict[str, SeverityPolicy]:
+        _check_severity_names(severities)
+        return severities
 
 
 def _consistency_problems(config: HotfixConfig) -> list[str]:

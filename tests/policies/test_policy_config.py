@@ -522,6 +522,17 @@ def test_version_files_as_git_names_them_are_accepted() -> None:
     assert files == ["VERSION", "app/package.json", "a..b/.VERSION"]
 
 
+@pytest.mark.parametrize(("written", "quoted"), [("''", '""'), ("' '", '" "')])
+def test_a_severity_without_a_name_is_refused_in_both_sections(written: str, quoted: str) -> None:
+    assert problems(
+        f"labels: {{severities: {{{written}: sevx}}}}\n"
+        f"severities: {{{written}: {{hotfix_allowed: true, deadline: 1h}}}}\n"
+    ) == [
+        f"labels.severities: a severity needs a name, not an empty or blank one (got {quoted})",
+        f"severities: a severity needs a name, not an empty or blank one (got {quoted})",
+    ]
+
+
 def test_every_problem_is_collected() -> None:
     found = problems("brnches: {}\nrelease: maybe\nseverities: {P0: {deadline: soon}}")
     assert len(found) == 3
