@@ -729,9 +729,10 @@ def _deep_merge(defaults: object, given: object) -> object:
 _YAML_TAG = "tag:yaml.org,2002:"
 _MERGE_TAG = f"{_YAML_TAG}merge"
 _STR_TAG = f"{_YAML_TAG}str"
+_NULL_TAG = f"{_YAML_TAG}null"
 # What a value of these tags was to become, for the message when it cannot.
 _KINDS = {
-    f"{_YAML_TAG}null": "nothing",
+    _NULL_TAG: "nothing",
     f"{_YAML_TAG}bool": "true or false",
     f"{_YAML_TAG}int": "a whole number",
     f"{_YAML_TAG}float": "a number",
@@ -777,6 +778,9 @@ class _StrictLoader(yaml.SafeLoader):
         self._locations: dict[yaml.Node, tuple[str | int | None, ...]] = {}
         self._heights: dict[yaml.Node, int] = {}  # levels of collections, 0 for a scalar
         self._merged_entries = 0
+        # By key path, each plain scalar YAML reads as other than text (010, 1:30, yes), as
+        # written: a message quotes that, not the number or boolean it became.
+        self.written: dict[tuple[str | int, ...], str] = {}
 
     def _where(self, path: Iterable[str | int | None]) -> str:
         return _key_path(tuple(part for part in path if part is not None)) or "the top level"
@@ -807,8 +811,21 @@ class _StrictLoader(yaml.SafeLoader):
         else:
             self._heights[node] = self._height(node)
             self._locations[node] = tuple(self._path)
+            if self._read_as_other_than_text(node):
+                key_path = tuple(part for part in self._path if part is not None)
+                self.written[key_path] = node.value
         self._path.pop()
         return node
+
+    def _read_as_other_than_text(self, node: yaml.Node) -> bool:
+        """Whether `node` is a plain scalar that YAML's own rules, not a tag, made a number,
+        a boolean or a date: quoted, it would be the text written."""
+        return (
+            isinstance(node, yaml.ScalarNode)
+            and node.style is None
+            and node.tag not in (_STR_TAG, _NULL_TAG)
+            and node.tag == self.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+        )
 
     def _as_written(self, node: yaml.Node) -> str:
         written = " ".join(self.buffer[node.start_mark.index : node.end_mark.index].split())
@@ -986,15 +1003,39 @@ def _problem(error: ErrorDetails) -> str:
     return f"{path}: {words} (got {_describe(error['input'])})"
 
 
+# Key path -> a scalar as written where YAML read it as other than text (`_StrictLoader`).
+_Written = Mapping[tuple[str | int, ...], str]
+
+
+def _quoting_as_written(problem: str, error: ErrorDetails, written: _Written) -> str:
+    """`problem`, quoting the value as the file wrote it where YAML read it as a number, a
+    boolean or a date (`010` is 8, `1:30` is 90); where text was wanted, with the fix."""
+    source = written.get(tuple(error["loc"]))
+    read_as = _describe(error["input"])
+    if source is None or not problem.endswith(f"(got {read_as})"):
+        return problem
+    shown = _cut(source)
+    if read_as != shown:
+        shown += f", which YAML reads as {read_as}"
+    if ": must be text " in problem or ": must be a non-empty text " in problem:
+        shown += f"; quote it: {_cut(json.dumps(source))}"
+    return problem.removesuffix(f"(got {read_as})") + f"(got {shown})"
+
+
 def _defaults(default_branch: str) -> dict[str, Any]:
     defaults: dict[str, Any] = yaml.safe_load(_DEFAULTS_YAML)  # a fresh copy every time
     defaults["branches"]["production"] = default_branch
     return defaults
 
 
-def _parse_yaml(text: str) -> object:
+def _parse_yaml(text: str) -> tuple[object, _Written]:
+    """The file's data, and its scalars YAML read as other than text, as written."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506  # a SafeLoader subclass
+        loader = _StrictLoader(text)
+        try:
+            return loader.get_single_data(), loader.written
+        finally:
+            loader.dispose()
     except _Refused as error:
         problem = error.problem
     except yaml.MarkedYAMLError as error:
@@ -1035,7 +1076,7 @@ def load_config(
 
 def _laid_over(base: dict[str, Any], text: str | None) -> tuple[dict[str, Any], HotfixConfig]:
     """The file's data laid over `base`, and the config it makes."""
-    given = None if text is None else _parse_yaml(text)
+    given, written = (None, {}) if text is None else _parse_yaml(text)
     if given is not None and not isinstance(given, dict):
         raise ConfigError(["the file must be a mapping of keys"])
     if too_large := _expansion_problem(given):
@@ -1046,7 +1087,10 @@ def _laid_over(base: dict[str, Any], text: str | None) -> tuple[dict[str, Any], 
         config = HotfixConfig.model_validate(merged)
     except ValidationError as error:
         # dict.fromkeys: one line per problem, in the order found.
-        raise ConfigError(list(dict.fromkeys(map(_problem, error.errors())))) from None
+        problems = [
+            _quoting_as_written(_problem(details), details, written) for details in error.errors()
+        ]
+        raise ConfigError(list(dict.fromkeys(problems))) from None
     problems = _consistency_problems(config) + _rollback_label_problems(config)
     if problems:
         raise ConfigError(problems)

@@ -533,6 +533,50 @@ def test_a_severity_without_a_name_is_refused_in_both_sections(written: str, quo
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "branches:\n  production: 010\n",
+            "branches.production: must be a non-empty text (got 010, which YAML reads as 8; "
+            'quote it: "010")',
+        ),
+        (
+            "branches:\n  development: 1.10\n",
+            "branches.development: must be a non-empty text (got 1.10, which YAML reads as 1.1; "
+            'quote it: "1.10")',
+        ),
+        (
+            "labels:\n  severities: {P0: 2024-01-01}\n",
+            "labels.severities.P0: must be a non-empty text (got 2024-01-01; "
+            'quote it: "2024-01-01")',
+        ),
+        (
+            "severities:\n  P0:\n    approvals: [{name: Lead, users: [off]}]\n",
+            "severities.P0.approvals[0].users[0]: must be a non-empty text (got off, which YAML "
+            'reads as false; quote it: "off")',
+        ),
+        (
+            "severities:\n  P0:\n    deadline: 1:30\n",
+            "severities.P0.deadline: must be a duration such as 2h, 30m, 1d or 90s "
+            "(got 1:30, which YAML reads as 90)",
+        ),
+        ("release: 0x1\n", "release: must be true or false (got 0x1, which YAML reads as 1)"),
+    ],
+)
+def test_a_value_yaml_converts_is_quoted_as_written(text: str, expected: str) -> None:
+    assert problems(text) == [expected]
+
+
+def test_a_value_an_alias_brings_in_is_quoted_as_read() -> None:
+    # The file wrote it at another key: only there is it quoted as written.
+    assert problems("branches: {production: &v 010, development: *v}\n") == [
+        "branches.production: must be a non-empty text (got 010, which YAML reads as 8; "
+        'quote it: "010")',
+        "branches.development: must be a non-empty text (got 8)",
+    ]
+
+
 def test_every_problem_is_collected() -> None:
     found = problems("brnches: {}\nrelease: maybe\nseverities: {P0: {deadline: soon}}")
     assert len(found) == 3
