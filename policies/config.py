@@ -33,12 +33,8 @@ from yaml.constructor import ConstructorError
 from policies.files import UnreadableText
 from policies.notices import PLACEHOLDERS, unknown_placeholders
 from policies.pattern import PatternError, check_pattern
-from policies.tags import (
-    FORMAT_PLACEHOLDERS,
-    MESSAGE_PLACEHOLDERS,
-    fill_format,
-    tag_name_problem,
-)
+from policies.refs import ref_name_problem
+from policies.tags import FORMAT_PLACEHOLDERS, MESSAGE_PLACEHOLDERS, fill_format
 
 CONFIG_PATH = ".github/hotfix.yml"
 
@@ -119,8 +115,13 @@ _DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)
 _DURATION_ANY_ORDER = re.compile(r"(?:[0-9]+[dhms])+")
 _UNIT_SECONDS = (86_400, 3_600, 60, 1)
 LONGEST_DURATION = timedelta(days=30)
+# A GitHub login: letters, digits and single hyphens, neither first nor last, at most
+# `_LONGEST_LOGIN` characters. A GitHub App reviews as its slug with `_APP_SUFFIX` after it.
+_LOGIN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9])*")
+_LONGEST_LOGIN = 39
+_APP_SUFFIX = "[bot]"
 # A mention in a notify list: `@login`, `@org/team-slug`, or one of MENTION_WORDS.
-_MENTION = re.compile(r"@[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:/[A-Za-z0-9_-]+)?")
+_TEAM_IN_MENTION = re.compile(r"[A-Za-z0-9_-]+")
 MENTION_WORDS = ("approvers", "author")
 # The version a tag format is tried with. Every version is digits, letters, ".", "-" and "+",
 # begins with a digit and ends with neither "." nor "/": a tag name git refuses with this one
@@ -136,6 +137,11 @@ class ConfigError(Exception):
         super().__init__("; ".join(problems))
         self.problems = problems
         self.file = file
+
+    def file_named(self, branch: str) -> str:
+        """The file with the problems as a message names it (Markdown): the organization's by
+        its repository, the repository's own by the `branch` it was read from."""
+        return f"`{CONFIG_PATH}` on `{branch}`" if self.file is None else f"`{self.file}`"
 
 
 @dataclass(frozen=True)
@@ -217,9 +223,19 @@ def _parse_duration(value: object) -> Duration:
     return Duration(text=text, value=timedelta(seconds=seconds))
 
 
+def _is_login(text: str) -> bool:
+    return len(text) <= _LONGEST_LOGIN and _LOGIN.fullmatch(text) is not None
+
+
 def _mention(value: object) -> object:
-    if isinstance(value, str) and (value in MENTION_WORDS or _MENTION.fullmatch(value)):
-        return value
+    if isinstance(value, str):
+        login, slash, team = value.removeprefix("@").partition("/")
+        if value in MENTION_WORDS or (
+            value.startswith("@")
+            and _is_login(login)
+            and (not slash or _TEAM_IN_MENTION.fullmatch(team))
+        ):
+            return value
     raise ValueError(
         f"must be @login, @org/team-slug, approvers or author (got {_describe(value)})"
     )
@@ -232,6 +248,22 @@ def _login(login: str) -> str:
         # GitHub's logins have no @: "@alice" is compared with reviewers and never matches.
         fix = f"write {login[1:]}, without @" if login[1:].strip() else "must be a login"
         raise ValueError(f"{fix} (got {_describe(login)})")
+    if not _is_login(login.removesuffix(_APP_SUFFIX)):
+        raise ValueError(
+            f"must be a GitHub login: letters, digits and single hyphens, at most "
+            f"{_LONGEST_LOGIN} characters, not beginning or ending with a hyphen "
+            f"(got {_describe(login)})"
+        )
+    return login
+
+
+def _person(login: str) -> str:
+    """A login that can comment a command: GitHub Apps' comments are not commands."""
+    if login.endswith(_APP_SUFFIX):
+        raise ValueError(
+            f"a GitHub App's comments are not commands, so it cannot break the glass "
+            f"(got {_describe(login)})"
+        )
     return login
 
 
@@ -259,6 +291,24 @@ def _team_slug(team: str) -> str:
     return team
 
 
+def _repository_path(path: str) -> str:
+    """A file's path from the repository's root as git's trees name it (`app/package.json`):
+    the app looks it up part by part, and shows it in the check run as written."""
+    parts = path.split("/")
+    if ".." in parts:
+        raise ValueError(
+            f'must be a path inside the repository, without ".." (got {_describe(path)})'
+        )
+    as_git_names_it = "/".join(part for part in parts if part not in ("", "."))
+    if as_git_names_it != path:
+        fix = f"write {_describe(as_git_names_it)}" if as_git_names_it else "must name a file"
+        raise ValueError(
+            f'{fix}: a path from the repository\'s root has no "." part and no "/" at its start, '
+            f"at its end or twice in a row (got {_describe(path)})"
+        )
+    return path
+
+
 def _whole_number_at_least_one(value: object) -> object:
     # bool is an int in Python, but `count: true` is a mistake in YAML.
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -278,7 +328,9 @@ PositiveDuration = Annotated[
 ]
 Mention = Annotated[str, BeforeValidator(_mention)]
 Login = Annotated[NonEmptyText, AfterValidator(_login)]
+PersonLogin = Annotated[Login, AfterValidator(_person)]
 TeamSlug = Annotated[NonEmptyText, AfterValidator(_team_slug)]
+RepositoryPath = Annotated[NonEmptyText, AfterValidator(_repository_path)]
 
 
 class _Section(BaseModel):
@@ -286,13 +338,43 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def _unprefixed(name: str, kind: str) -> str:
+    """`name`, or an error when it is written as a ref (`refs/heads/main`): GitHub names a
+    pull request's branches, and the app its tags, without `refs/heads/` or `refs/tags/`."""
+    if name.startswith("refs/"):
+        prefix = f"refs/{'heads' if kind == 'branch' else 'tags'}/"
+        name_in_it = name.removeprefix(prefix)
+        fix = f"write {_describe(name_in_it)}: " if name_in_it not in ("", name) else "must be "
+        raise ValueError(f'{fix}a {kind}\'s name, without "{prefix}" (got {_describe(name)})')
+    return name
+
+
+def _branch_name(branch: str) -> str:
+    """A name git accepts for a branch: no other can be the production or development one."""
+    problem = ref_name_problem(_unprefixed(branch, "branch"))
+    if problem is not None:
+        raise ValueError(f"a branch name {problem} (got {_describe(branch)})")
+    return branch
+
+
+def _branch_prefix(prefix: str) -> str:
+    """The start of names git accepts for a branch: the check is of a name that only adds a
+    letter, which git refuses exactly when it refuses every name beginning with `prefix`."""
+    problem = ref_name_problem(_unprefixed(prefix, "branch") + "x")
+    if problem is not None:
+        raise ValueError(
+            f"no branch begins with it, as a branch name {problem} (got {_describe(prefix)})"
+        )
+    return prefix
+
+
 class BranchesConfig(_Section):
-    production: NonEmptyText
-    development: NonEmptyText
-    hotfix_prefix: NonEmptyText
+    production: Annotated[NonEmptyText, AfterValidator(_branch_name)]
+    development: Annotated[NonEmptyText, AfterValidator(_branch_name)]
+    hotfix_prefix: Annotated[NonEmptyText, AfterValidator(_branch_prefix)]
     hotfix_pattern: NonEmptyText
     # A branch starting with this is a release branch; the back-merge prefers the latest one.
-    release_prefix: NonEmptyText
+    release_prefix: Annotated[NonEmptyText, AfterValidator(_branch_prefix)]
 
     @field_validator("hotfix_pattern")
     @classmethod
@@ -308,9 +390,25 @@ def _usable_pattern(pattern: str) -> str:
     return pattern
 
 
+def _check_severity_names(names: Iterable[str]) -> None:
+    """An error when a severity has an empty or blank name: the check run, the notices and
+    the timers name a severity by it."""
+    for name in names:
+        if not name.strip():
+            raise ValueError(
+                f"a severity needs a name, not an empty or blank one (got {_describe(name)})"
+            )
+
+
 class LabelsConfig(_Section):
     hotfix: NonEmptyText
     severities: dict[str, NonEmptyText]
+
+    @field_validator("severities")
+    @classmethod
+    def _severities_have_names(cls, severities: dict[str, str]) -> dict[str, str]:
+        _check_severity_names(severities)
+        return severities
 
     @model_validator(mode="after")
     def _labels_are_distinct(self) -> Self:
@@ -367,7 +465,7 @@ class BreakGlassConfig(_Section):
     """Who may waive the hotfix-policy rules with `/hotfix break-glass`."""
 
     teams: list[TeamSlug] = []
-    users: list[Login] = []
+    users: list[PersonLogin] = []
 
     @model_validator(mode="after")
     def _names_someone(self) -> Self:
@@ -412,6 +510,13 @@ class SeverityPolicy(_Section):
     escalation: list[EscalationStep] = []
     incident_report: IncidentReportConfig | None = None
 
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _deadline_written_is_a_duration(cls, deadline: object) -> Duration:
+        # Left out, a severity has none (P2's default); `deadline:` with nothing after it is
+        # an unfinished line, not a way to drop the deadline the defaults give.
+        return _parse_duration(deadline)
+
     @field_validator("escalation")
     @classmethod
     def _steps_come_at_different_times(cls, steps: list[EscalationStep]) -> list[EscalationStep]:
@@ -436,10 +541,19 @@ class SeverityPolicy(_Section):
 
 
 class VersionConfig(_Section):
-    files: list[NonEmptyText]
+    files: list[RepositoryPath]
     bump: Literal["patch"]
     # A hotfix may ship a pre-release of the next patch (1.2.4-rc.1), tagged as written.
     allow_prerelease: bool
+
+    @field_validator("files")
+    @classmethod
+    def _each_file_once(cls, files: list[str]) -> list[str]:
+        repeated = [path for path in dict.fromkeys(files) if files.count(path) > 1]
+        if repeated:
+            named = ", ".join(_describe(path) for path in repeated)
+            raise ValueError(f"names {named} more than once; name each file once")
+        return files
 
 
 class TagConfig(_Section):
@@ -452,8 +566,8 @@ class TagConfig(_Section):
         if "{version}" not in tag_format:
             raise ValueError(f'must contain {{version}} (got "{tag_format}")')
         _only_known_placeholders(tag_format, FORMAT_PLACEHOLDERS, "tag format")
-        example = fill_format(tag_format, _EXAMPLE_VERSION)
-        problem = tag_name_problem(example)
+        example = fill_format(_unprefixed(tag_format, "tag"), _EXAMPLE_VERSION)
+        problem = ref_name_problem(example)
         if problem is not None:
             raise ValueError(
                 f"would make tags such as {_describe(example)}, but a tag name {problem} "
@@ -548,18 +662,35 @@ class HotfixConfig(_Section):
     notify: NotifyConfig
     notices: NoticesConfig
 
+    @field_validator("severities")
+    @classmethod
+    def _severities_have_names(
+        cls, severities: dict[str, SeverityPolicy]
+    ) -> dict[str, SeverityPolicy]:
+        _check_severity_names(severities)
+        return severities
+
 
 def _consistency_problems(config: HotfixConfig) -> list[str]:
     """Problems that span sections, found once each section is valid on its own."""
     return [
         f"labels.severities.{name}: there is no severity {name} under severities"
+        + _same_but_for_case(name, config.severities)
         for name in config.labels.severities
         if name not in config.severities
     ] + [
         f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
+        + _same_but_for_case(name, config.labels.severities)
         for name in config.severities
         if name not in config.labels.severities
     ]
+
+
+def _same_but_for_case(name: str, names: Iterable[str]) -> str:
+    """A hint naming the one of `names` that `name` differs from only in case (`p0` for
+    `P0`): a severity written so is a new one, which no label or rule refers to."""
+    same = [other for other in names if other != name and other.casefold() == name.casefold()]
+    return f' (did you mean "{same[0]}"?)' if same else ""
 
 
 # Sections where null is a value, not an empty section: `break_glass: null` lets nobody,
@@ -599,9 +730,10 @@ def _deep_merge(defaults: object, given: object) -> object:
 _YAML_TAG = "tag:yaml.org,2002:"
 _MERGE_TAG = f"{_YAML_TAG}merge"
 _STR_TAG = f"{_YAML_TAG}str"
+_NULL_TAG = f"{_YAML_TAG}null"
 # What a value of these tags was to become, for the message when it cannot.
 _KINDS = {
-    f"{_YAML_TAG}null": "nothing",
+    _NULL_TAG: "nothing",
     f"{_YAML_TAG}bool": "true or false",
     f"{_YAML_TAG}int": "a whole number",
     f"{_YAML_TAG}float": "a number",
@@ -647,6 +779,9 @@ class _StrictLoader(yaml.SafeLoader):
         self._locations: dict[yaml.Node, tuple[str | int | None, ...]] = {}
         self._heights: dict[yaml.Node, int] = {}  # levels of collections, 0 for a scalar
         self._merged_entries = 0
+        # By key path, each plain scalar YAML reads as other than text (010, 1:30, yes), as
+        # written: a message quotes that, not the number or boolean it became.
+        self.written: dict[tuple[str | int, ...], str] = {}
 
     def _where(self, path: Iterable[str | int | None]) -> str:
         return _key_path(tuple(part for part in path if part is not None)) or "the top level"
@@ -677,8 +812,21 @@ class _StrictLoader(yaml.SafeLoader):
         else:
             self._heights[node] = self._height(node)
             self._locations[node] = tuple(self._path)
+            if self._read_as_other_than_text(node):
+                key_path = tuple(part for part in self._path if part is not None)
+                self.written[key_path] = node.value
         self._path.pop()
         return node
+
+    def _read_as_other_than_text(self, node: yaml.Node) -> bool:
+        """Whether `node` is a plain scalar that YAML's own rules, not a tag, made a number,
+        a boolean or a date: quoted, it would be the text written."""
+        return (
+            isinstance(node, yaml.ScalarNode)
+            and node.style is None
+            and node.tag not in (_STR_TAG, _NULL_TAG)
+            and node.tag == self.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+        )
 
     def _as_written(self, node: yaml.Node) -> str:
         written = " ".join(self.buffer[node.start_mark.index : node.end_mark.index].split())
@@ -856,15 +1004,39 @@ def _problem(error: ErrorDetails) -> str:
     return f"{path}: {words} (got {_describe(error['input'])})"
 
 
+# Key path -> a scalar as written where YAML read it as other than text (`_StrictLoader`).
+_Written = Mapping[tuple[str | int, ...], str]
+
+
+def _quoting_as_written(problem: str, error: ErrorDetails, written: _Written) -> str:
+    """`problem`, quoting the value as the file wrote it where YAML read it as a number, a
+    boolean or a date (`010` is 8, `1:30` is 90); where text was wanted, with the fix."""
+    source = written.get(tuple(error["loc"]))
+    read_as = _describe(error["input"])
+    if source is None or not problem.endswith(f"(got {read_as})"):
+        return problem
+    shown = _cut(source)
+    if read_as != shown:
+        shown += f", which YAML reads as {read_as}"
+    if ": must be text " in problem or ": must be a non-empty text " in problem:
+        shown += f"; quote it: {_cut(json.dumps(source))}"
+    return problem.removesuffix(f"(got {read_as})") + f"(got {shown})"
+
+
 def _defaults(default_branch: str) -> dict[str, Any]:
     defaults: dict[str, Any] = yaml.safe_load(_DEFAULTS_YAML)  # a fresh copy every time
     defaults["branches"]["production"] = default_branch
     return defaults
 
 
-def _parse_yaml(text: str) -> object:
+def _parse_yaml(text: str) -> tuple[object, _Written]:
+    """The file's data, and its scalars YAML read as other than text, as written."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506  # a SafeLoader subclass
+        loader = _StrictLoader(text)
+        try:
+            return loader.get_single_data(), loader.written
+        finally:
+            loader.dispose()
     except _Refused as error:
         problem = error.problem
     except yaml.MarkedYAMLError as error:
@@ -910,7 +1082,7 @@ def _laid_over(
     """The file's data laid over `base`, and the config it makes."""
     if isinstance(text, UnreadableText):
         raise ConfigError([f"the file {text.problem}"])
-    given = None if text is None else _parse_yaml(text)
+    given, written = (None, {}) if text is None else _parse_yaml(text)
     if given is not None and not isinstance(given, dict):
         raise ConfigError(["the file must be a mapping of keys"])
     if too_large := _expansion_problem(given):
@@ -921,7 +1093,10 @@ def _laid_over(
         config = HotfixConfig.model_validate(merged)
     except ValidationError as error:
         # dict.fromkeys: one line per problem, in the order found.
-        raise ConfigError(list(dict.fromkeys(map(_problem, error.errors())))) from None
+        problems = [
+            _quoting_as_written(_problem(details), details, written) for details in error.errors()
+        ]
+        raise ConfigError(list(dict.fromkeys(problems))) from None
     problems = _consistency_problems(config) + _rollback_label_problems(config)
     if problems:
         raise ConfigError(problems)

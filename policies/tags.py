@@ -1,27 +1,12 @@
 """The tag a hotfix is released as: the placeholders `tag.format` and `tag.message` may use,
-the message filled in, and the names git accepts for a tag (docs/ADMIN.md, "Reference")."""
+and the name and message filled in (docs/ADMIN.md, "Reference")."""
 
-import json
 import re
 
 from policies.notices import fill
 
 FORMAT_PLACEHOLDERS = ("version",)
 MESSAGE_PLACEHOLDERS = ("title", "version")
-
-# What git's check-ref-format refuses anywhere in a tag name, and the words for it.
-_REFUSED_CHARACTERS = {
-    " ": "a space",
-    "~": '"~"',
-    "^": '"^"',
-    ":": '":"',
-    "?": '"?"',
-    "*": '"*"',
-    "[": '"["',
-    "\\": "a backslash",
-}
-_REFUSED_SEQUENCES = ("..", "@{", "//")
-_DELETE = "\x7f"
 
 
 # Plain replacement of the known placeholders: str.format on an admin's text could reach
@@ -44,27 +29,3 @@ def format_version(tag_format: str, tag: str) -> str | None:
 def fill_message(template: str, title: str, version: str) -> str:
     """The message `tag.message` makes for the hotfix titled `title`, released as `version`."""
     return fill(template, {"title": title, "version": version})
-
-
-def tag_name_problem(name: str) -> str | None:
-    """Why git refuses `name` as a tag name, worded to follow "a tag name" ("cannot contain
-    a space"); None when it is valid. The rules are `git check-ref-format`'s, with `git tag`'s
-    own refusal of a leading "-"."""
-    for character in name:
-        if character < " " or character == _DELETE:
-            return f"cannot contain the control character {json.dumps(character)}"
-        if character in _REFUSED_CHARACTERS:
-            return f"cannot contain {_REFUSED_CHARACTERS[character]}"
-    for sequence in _REFUSED_SEQUENCES:
-        if sequence in name:
-            return f'cannot contain "{sequence}"'
-    if name[:1] in ("-", "/"):
-        return f'cannot begin with "{name[0]}"'
-    if name[-1:] in ("/", "."):
-        return f'cannot end with "{name[-1]}"'
-    for part in name.split("/"):
-        if part.startswith("."):
-            return 'cannot have a part between slashes that begins with "."'
-        if part.endswith(".lock"):
-            return 'cannot have a part between slashes that ends with ".lock"'
-    return None

@@ -139,22 +139,26 @@ def test_a_step_with_every_group_filled_and_no_deadline_mentions_nobody_and_says
     bot.repo.commit(
         "main",
         {
+            # P2 has no deadline unless it is given one.
             ".github/hotfix.yml": (
-                "severities:\n  P1:\n    deadline: null\n"
+                "severities:\n  P2:\n    hotfix_allowed: true\n"
+                "    approvals:\n"
+                "      - {name: Engineering Lead, team: engineering-leads}\n"
+                "      - {name: Product Manager, team: product-managers}\n"
                 "    escalation: [{after: 30m, notify: [approvers]}]\n"
             )
         },
-        "No deadline for P1",
+        "P2 hotfixes, with no deadline",
     )
-    pull = bot.open_hotfix()  # P1
+    pull = bot.open_hotfix(labels=("hotfix", "P2"))
     bot.pull_request(pull.number, "opened")
     approve(bot, pull, "lead")
     approve(bot, pull, "pm")
 
     bot.advance(30 * MINUTE)
 
-    assert notices(bot, pull, "escalation:acme/widgets#1:P1:30m") == [
-        "This **P1** hotfix has been open for **30m**. P1 has no deadline.\n\n"
+    assert notices(bot, pull, "escalation:acme/widgets#1:P2:30m") == [
+        "This **P2** hotfix has been open for **30m**. P2 has no deadline.\n\n"
         f"`hotfix-policy`: {all_rules_pass()}"
     ]
 

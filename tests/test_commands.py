@@ -353,6 +353,40 @@ def test_who_may_break_the_glass_is_the_config_s_say_not_write_access(bot: Bot) 
     )
 
 
+UNUSABLE_CONFIG = "release: maybe\ntag:\n  format: 'v {version}'\n"
+UNUSABLE_CONFIG_PROBLEMS = (
+    'tag.format: would make tags such as "v 1.2.4", but a tag name cannot contain a space '
+    '(got "v {version}"); release: must be true or false (got "maybe")'
+)
+
+
+@pytest.mark.parametrize(
+    ("where", "named"),
+    [
+        ("acme/.github", "`acme/.github:.github/hotfix.yml`"),
+        ("acme/widgets", "`.github/hotfix.yml` on `main`"),
+    ],
+    ids=["organization's file", "repository's file"],
+)
+def test_a_command_under_an_unusable_config_names_its_file_and_every_problem(
+    bot: Bot, where: str, named: str
+) -> None:
+    if where == "acme/.github":
+        bot.fake.add_repo(
+            where, bot.repo.installation_id, files={".github/hotfix.yml": UNUSABLE_CONFIG}
+        )
+    else:
+        bot.repo.commit("main", {".github/hotfix.yml": UNUSABLE_CONFIG}, "an unusable config")
+    pull = open_p0_hotfix(bot)
+
+    line = "/hotfix break-glass checkout is down"
+    refused = command(bot, pull.number, "lead", line)
+
+    reason = f"{named} cannot be used: {UNUSABLE_CONFIG_PROBLEMS}"
+    assert replies(bot, pull.number) == [refusal(refused, line, "lead", reason)]
+    assert reactions(bot, refused) == []
+
+
 def test_a_refusal_is_posted_once_though_the_run_before_stopped_after_posting_it(
     bot: Bot,
 ) -> None:

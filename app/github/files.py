@@ -82,7 +82,7 @@ async def _root_tree(github: InstallationClient, repository: str, ref: str) -> d
 async def _read(
     github: InstallationClient, repository: str, root: dict[str, object], path: str
 ) -> FileText:
-    *directories, name = path.strip("/").split("/")
+    *directories, name = path.split("/")
     tree = root
     for directory in directories:
         entry = _entry(tree, directory, "tree")
@@ -118,7 +118,7 @@ async def read_default_branch_file(
 async def _read_contents(
     github: InstallationClient, repository: str, ref: str | None, path: str
 ) -> FileText:
-    url = f"/repos/{repository}/contents/{quote(path.strip('/'))}"
+    url = f"/repos/{repository}/contents/{quote(path)}"
     if ref is not None:
         url += f"?ref={quote(ref, safe='')}"
     try:

@@ -372,6 +372,15 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
             'severities.P9: has no label; add "P9: LABEL" under labels.severities',
         ),
         (
+            "severities: {p0: {deadline: 1h}}",
+            'severities.p0: has no label; add "p0: LABEL" under labels.severities '
+            '(did you mean "P0"?)',
+        ),
+        (
+            "labels: {severities: {p1: sev1}}",
+            'labels.severities.p1: there is no severity p1 under severities (did you mean "P1"?)',
+        ),
+        (
             "labels: {severities: {P1: hotfix}}",
             'labels: severity P1 uses the label "hotfix", which is already the hotfix label; '
             "each needs its own label",
@@ -451,6 +460,123 @@ def test_problems_name_the_key_and_the_problem(text: str, expected: str) -> None
     assert problems(text) == [expected]
 
 
+@pytest.mark.parametrize(
+    "written", ["deadline:   # to be decided", "deadline: ~", "deadline: null"]
+)
+def test_a_deadline_written_with_nothing_is_an_error_not_no_deadline(written: str) -> None:
+    assert problems(f"severities:\n  P0:\n    {written}\n") == [
+        "severities.P0.deadline: must be a duration such as 2h, 30m, 1d or 90s (got nothing)"
+    ]
+
+
+def test_a_severity_that_leaves_out_its_deadline_has_none_and_show_keeps_it_so() -> None:
+    loaded = config("severities: {P2: {hotfix_allowed: true}}")
+    assert loaded.severities["P2"].deadline is None
+    assert "deadline" not in yaml.safe_load(config_as_yaml(loaded))["severities"]["P2"]
+    assert load_config(config_as_yaml(loaded), "main") == loaded
+
+
+PATH_FORM = (
+    'a path from the repository\'s root has no "." part and no "/" at its start, at its end '
+    "or twice in a row"
+)
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ("[./VERSION]", f'version.files[0]: write "VERSION": {PATH_FORM} (got "./VERSION")'),
+        ("[/VERSION]", f'version.files[0]: write "VERSION": {PATH_FORM} (got "/VERSION")'),
+        (
+            "[VERSION, app//package.json]",
+            f'version.files[1]: write "app/package.json": {PATH_FORM} (got "app//package.json")',
+        ),
+        (
+            "[app/./VERSION]",
+            f'version.files[0]: write "app/VERSION": {PATH_FORM} (got "app/./VERSION")',
+        ),
+        ("[app/]", f'version.files[0]: write "app": {PATH_FORM} (got "app/")'),
+        ("['/']", f'version.files[0]: must name a file: {PATH_FORM} (got "/")'),
+        (
+            "[../VERSION]",
+            'version.files[0]: must be a path inside the repository, without ".." '
+            '(got "../VERSION")',
+        ),
+        (
+            "[app/../VERSION]",
+            'version.files[0]: must be a path inside the repository, without ".." '
+            '(got "app/../VERSION")',
+        ),
+        (
+            "[VERSION, package.json, VERSION]",
+            'version.files: names "VERSION" more than once; name each file once',
+        ),
+    ],
+)
+def test_a_version_file_is_named_once_by_its_path_from_the_root(files: str, expected: str) -> None:
+    assert problems(f"version: {{files: {files}}}") == [expected]
+
+
+def test_version_files_as_git_names_them_are_accepted() -> None:
+    files = config("version: {files: [VERSION, app/package.json, a..b/.VERSION]}").version.files
+    assert files == ["VERSION", "app/package.json", "a..b/.VERSION"]
+
+
+@pytest.mark.parametrize(("written", "quoted"), [("''", '""'), ("' '", '" "')])
+def test_a_severity_without_a_name_is_refused_in_both_sections(written: str, quoted: str) -> None:
+    assert problems(
+        f"labels: {{severities: {{{written}: sevx}}}}\n"
+        f"severities: {{{written}: {{hotfix_allowed: true, deadline: 1h}}}}\n"
+    ) == [
+        f"labels.severities: a severity needs a name, not an empty or blank one (got {quoted})",
+        f"severities: a severity needs a name, not an empty or blank one (got {quoted})",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "branches:\n  production: 010\n",
+            "branches.production: must be a non-empty text (got 010, which YAML reads as 8; "
+            'quote it: "010")',
+        ),
+        (
+            "branches:\n  development: 1.10\n",
+            "branches.development: must be a non-empty text (got 1.10, which YAML reads as 1.1; "
+            'quote it: "1.10")',
+        ),
+        (
+            "labels:\n  severities: {P0: 2024-01-01}\n",
+            "labels.severities.P0: must be a non-empty text (got 2024-01-01; "
+            'quote it: "2024-01-01")',
+        ),
+        (
+            "severities:\n  P0:\n    approvals: [{name: Lead, users: [off]}]\n",
+            "severities.P0.approvals[0].users[0]: must be a non-empty text (got off, which YAML "
+            'reads as false; quote it: "off")',
+        ),
+        (
+            "severities:\n  P0:\n    deadline: 1:30\n",
+            "severities.P0.deadline: must be a duration such as 2h, 30m, 1d or 90s "
+            "(got 1:30, which YAML reads as 90)",
+        ),
+        ("release: 0x1\n", "release: must be true or false (got 0x1, which YAML reads as 1)"),
+    ],
+)
+def test_a_value_yaml_converts_is_quoted_as_written(text: str, expected: str) -> None:
+    assert problems(text) == [expected]
+
+
+def test_a_value_an_alias_brings_in_is_quoted_as_read() -> None:
+    # The file wrote it at another key: only there is it quoted as written.
+    assert problems("branches: {production: &v 010, development: *v}\n") == [
+        "branches.production: must be a non-empty text (got 010, which YAML reads as 8; "
+        'quote it: "010")',
+        "branches.development: must be a non-empty text (got 8)",
+    ]
+
+
 def test_every_problem_is_collected() -> None:
     found = problems("brnches: {}\nrelease: maybe\nseverities: {P0: {deadline: soon}}")
     assert len(found) == 3
@@ -526,6 +652,60 @@ IN_THE_ORGANIZATION = "the slug of the team in the repository's organization"
 )
 def test_a_team_or_login_written_otherwise_says_what_to_write(text: str, expected: str) -> None:
     assert problems(text) == [expected]
+
+
+NOT_A_LOGIN = (
+    "must be a GitHub login: letters, digits and single hyphens, at most 39 characters, "
+    "not beginning or ending with a hyphen"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "severities: {P1: {approvals: [{name: Owner, users: [alice, 'bob smith']}]}}",
+            f'severities.P1.approvals[0].users[1]: {NOT_A_LOGIN} (got "bob smith")',
+        ),
+        (
+            "severities: {P0: {break_glass: {users: ['x!']}}}",
+            f'severities.P0.break_glass.users[0]: {NOT_A_LOGIN} (got "x!")',
+        ),
+        (
+            "rollback: {approvals: [{name: R, users: [-bob]}]}",
+            f'rollback.approvals[0].users[0]: {NOT_A_LOGIN} (got "-bob")',
+        ),
+        (
+            "severities: {P1: {approvals: [{name: Owner, users: [bob--smith]}]}}",
+            f'severities.P1.approvals[0].users[0]: {NOT_A_LOGIN} (got "bob--smith")',
+        ),
+        (
+            f"severities: {{P1: {{approvals: [{{name: Owner, users: [{'a' * 40}]}}]}}}}",
+            f'severities.P1.approvals[0].users[0]: {NOT_A_LOGIN} (got "{"a" * 40}")',
+        ),
+        (
+            f"severities: {{P0: {{escalation: [{{after: 1h, notify: ['@{'a-' * 20}a']}}]}}}}",
+            "severities.P0.escalation[0].notify[0]: must be @login, @org/team-slug, approvers "
+            f'or author (got "@{"a-" * 20}a")',
+        ),
+        (
+            "severities: {P0: {break_glass: {users: ['renovate[bot]']}}}",
+            "severities.P0.break_glass.users[0]: a GitHub App's comments are not commands, so "
+            'it cannot break the glass (got "renovate[bot]")',
+        ),
+    ],
+)
+def test_a_login_github_cannot_have_is_named(text: str, expected: str) -> None:
+    assert problems(text) == [expected]
+
+
+def test_a_github_app_may_fill_an_approval_group_as_its_reviews_name_it() -> None:
+    text = (
+        "severities:\n  P1:\n    approvals:\n      - name: Bots\n"
+        f"        users: ['dependabot[bot]', {'a' * 39}]\n"
+    )
+    [group] = config(text).severities["P1"].approvals
+    assert group.users == ["dependabot[bot]", "a" * 39]
 
 
 def test_team_slugs_and_logins_as_github_writes_them_are_accepted() -> None:
@@ -666,6 +846,73 @@ def test_team_slugs_and_logins_as_github_writes_them_are_accepted() -> None:
 )
 def test_a_tag_format_git_refuses_names_the_rule(written: str, expected: str) -> None:
     assert problems(f"tag: {{format: {written}}}") == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "branches: {production: refs/heads/main}",
+            'branches.production: write "main": a branch\'s name, without "refs/heads/" '
+            '(got "refs/heads/main")',
+        ),
+        (
+            "branches: {development: refs/tags/develop}",
+            'branches.development: must be a branch\'s name, without "refs/heads/" '
+            '(got "refs/tags/develop")',
+        ),
+        (
+            "branches: {production: 'main '}",
+            'branches.production: a branch name cannot contain a space (got "main ")',
+        ),
+        (
+            "branches: {development: dev elop}",
+            'branches.development: a branch name cannot contain a space (got "dev elop")',
+        ),
+        (
+            "branches: {production: main.lock}",
+            "branches.production: a branch name cannot have a part between slashes that ends "
+            'with ".lock" (got "main.lock")',
+        ),
+        (
+            "branches: {development: -develop}",
+            'branches.development: a branch name cannot begin with "-" (got "-develop")',
+        ),
+        (
+            "branches: {hotfix_prefix: 'hot fix/'}",
+            "branches.hotfix_prefix: no branch begins with it, as a branch name cannot contain "
+            'a space (got "hot fix/")',
+        ),
+        (
+            "branches: {release_prefix: /release/}",
+            "branches.release_prefix: no branch begins with it, as a branch name cannot begin "
+            'with "/" (got "/release/")',
+        ),
+        (
+            "branches: {hotfix_prefix: refs/heads/hotfix/}",
+            'branches.hotfix_prefix: write "hotfix/": a branch\'s name, without "refs/heads/" '
+            '(got "refs/heads/hotfix/")',
+        ),
+        (
+            "tag: {format: 'refs/tags/v{version}'}",
+            'tag.format: write "v{version}": a tag\'s name, without "refs/tags/" '
+            '(got "refs/tags/v{version}")',
+        ),
+    ],
+)
+def test_a_branch_or_tag_name_git_refuses_or_written_as_a_ref_is_named(
+    text: str, expected: str
+) -> None:
+    assert problems(text) == [expected]
+
+
+def test_branch_names_and_prefixes_git_accepts_are_taken_as_written() -> None:
+    branches = config(
+        "branches: {production: release/2024.x, development: dev@team, "
+        "hotfix_prefix: fix., release_prefix: rel-}"
+    ).branches
+    assert (branches.production, branches.development) == ("release/2024.x", "dev@team")
+    assert (branches.hotfix_prefix, branches.release_prefix) == ("fix.", "rel-")
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ from policies.commands import (
     command_line,
     parse,
 )
-from policies.config import CONFIG_PATH, ConfigError
+from policies.config import ConfigError
 from policies.wording import fence_for, shortened
 
 ACTIONS = ("created",)  # an edited comment is not a command
@@ -156,9 +156,9 @@ async def _carry_out(
     try:
         config = await base_config(context.github, context.repository, pull)
     except ConfigError as error:
-        problem = error.problems[0] if isinstance(error, ConfigError) else str(error)
+        problems = "; ".join(error.problems)
         raise Refusal(
-            f"`{CONFIG_PATH}` on `{pull['base']['ref']}` cannot be used: {problem}"
+            f"{error.file_named(pull['base']['ref'])} cannot be used: {problems}"
         ) from None
     invocation = Invocation(
         context,

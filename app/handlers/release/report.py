@@ -12,7 +12,7 @@ from app.handlers.check_output import CheckOutput, fit
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
 from app.handlers.release.steps import back_merge
-from policies.config import CONFIG_PATH, ConfigError
+from policies.config import ConfigError
 from policies.evaluate import config_error_verdict
 from policies.wording import cell, fence_for, join_words, plural, sentence, when
 
@@ -154,10 +154,8 @@ def _waiting_back_merge(outcomes: StepOutcomes) -> Link | None:
 
 def config_problem_report(pull_url: str, production: str, error: ConfigError) -> Report:
     problems = "\n".join(f"- {problem}" for problem in error.problems)
-    if error.file is None:
-        file, fix = f"`{CONFIG_PATH}` on `{production}`", f"the file on `{production}`"
-    else:
-        file = fix = f"`{error.file}`"
+    file = error.file_named(production)
+    fix = f"the file on `{production}`" if error.file is None else file
     summary = (
         f"{file} cannot be used, so no post-merge step ran:\n\n"
         f"{problems}\n\nFix {fix}, then re-run this check."
