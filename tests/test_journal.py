@@ -26,6 +26,7 @@ from support.harness import Clock
 from support.live_server import free_port, github_and_servers
 
 from app.cli import main
+from app.intake.bodies import MAX_BODY_BYTES
 from app.intake.delivery import Delivery, from_payload
 from app.journal import (
     STATUSES,
@@ -42,6 +43,7 @@ from app.journal import (
 )
 from app.journal import postgres as postgres_journal_module
 from app.journal import sqlite as sqlite_journal_module
+from app.journal.base import HEARTBEAT_KEY, ROOM_PROBE_BYTES
 from app.journal.timers import FiredTimer, Timer, Timers
 
 # How long a claim of the crashed process in test_work_interrupted_by_a_crash_is_queued_again
@@ -359,6 +361,26 @@ def test_state_values_round_trip(journal: Journal) -> None:
     asyncio.run(journal.set_state("check-run:acme/widgets@abc", "18"))
     assert asyncio.run(journal.get_state("check-run:acme/widgets@abc")) == "18"
     assert asyncio.run(journal.get_state("missing")) is None
+
+
+def test_a_write_that_shows_room_is_at_most_a_mib_and_then_the_time_alone_is_kept(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a refused delivery of 25 MiB, /readyz asks the journal for room as large:
+    either journal writes the time and ROOM_PROBE_BYTES more, then the time alone over it."""
+    written: list[str] = []
+    set_state = journal.set_state
+
+    async def kept_track_of(key: str, value: str) -> None:
+        written.append(value)
+        await set_state(key, value)
+
+    monkeypatch.setattr(journal, "set_state", kept_track_of)
+    asyncio.run(journal.check_writable(MAX_BODY_BYTES))
+
+    assert [len(value) for value in written] == [len("1000.0 ") + ROOM_PROBE_BYTES, 6]
+    assert (written[0][:7], written[1]) == ("1000.0 ", "1000.0")
+    assert asyncio.run(journal.get_state(HEARTBEAT_KEY)) == "1000.0"
 
 
 def test_cli_lists_deliveries_and_redelivers_a_failed_one(

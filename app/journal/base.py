@@ -43,7 +43,7 @@ import json
 import secrets
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar, cast
@@ -83,6 +83,11 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # every Zstandard frame starts so
 ZLIB_HEADER = b"\x78"  # the first byte of every zlib stream with the default window
 # The state key `check_writable` writes: this journal's, never copied to another.
 HEARTBEAT_KEY = "journal.heartbeat"
+# The most `check_writable` writes to show that the journal has room for a delivery: a
+# `pull_request` delivery's row is a few KB (its body compressed, above), so one that fits
+# tells that nearly every delivery does, and it costs little to hold and to write again on
+# each /readyz until it fits, however large the body the journal refused (up to 25 MiB).
+ROOM_PROBE_BYTES = 1024 * 1024
 # How long `Journal.lock` waits for a lock held elsewhere: its holder runs one delivery's
 # handlers, whose GitHub requests are bounded (30 s each) and never wait in line, so one
 # still held after this is stuck, and the delivery waiting for it is better tried later.
@@ -291,7 +296,7 @@ class Journal(Protocol):
     async def fail(self, delivery_id: str, error: str) -> None: ...
     async def resume_interrupted(self) -> int: ...
     async def redeliver(self, delivery_id: str) -> Redelivery: ...
-    async def check_writable(self, size: int = 0) -> None: ...
+    async def check_writable(self, room: int = 0) -> None: ...
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...
     async def add_contents(self, contents: JournalContents) -> CopyCounts: ...
@@ -432,11 +437,22 @@ def fired_timer_id(entry: JournalEntry) -> str:
     return str(json.loads(entry.payload or b"{}")["timer"]["id"])
 
 
-def heartbeat(now: float, size: int) -> str:
-    """What `check_writable` writes under `HEARTBEAT_KEY`: the time, and `size` characters
-    more when it is to show that a write that large fits now (random ones: PostgreSQL
-    compresses a long value, and a repeated one would shrink to nothing)."""
-    return f"{now} {secrets.token_hex((size + 1) // 2)}" if size else str(now)
+async def write_heartbeat(
+    set_state: Callable[[str, str], Awaitable[None]], now: float, room: int
+) -> None:
+    """`check_writable`, the same for every journal: the time under `HEARTBEAT_KEY`. With
+    `room`, first the time followed by that many characters (at most `ROOM_PROBE_BYTES`), to
+    show that a write that large fits now, then the time alone, so that the long value is
+    not kept. The characters are random, as PostgreSQL compresses a long value and a
+    repeated one would shrink to nothing, and drawn off the event loop."""
+    if room:
+        padding = await asyncio.to_thread(_random_characters, min(room, ROOM_PROBE_BYTES))
+        await set_state(HEARTBEAT_KEY, f"{now} {padding}")
+    await set_state(HEARTBEAT_KEY, str(now))
+
+
+def _random_characters(count: int) -> str:
+    return secrets.token_hex((count + 1) // 2)[:count]
 
 
 def decompressed(stored: bytes) -> bytes:

@@ -107,11 +107,11 @@ from app.journal.base import (
     copied_status,
     decompressed,
     fired_timer_id,
-    heartbeat,
     may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
     why_not_redelivered,
+    write_heartbeat,
 )
 from app.journal.postgres_url import describe_url, error_reason
 from app.journal.timers import TIMER_EVENT, Timer
@@ -898,8 +898,8 @@ class PostgresJournal(SettlesDeliveries):
         )
         return why_not_redelivered(found[0] if found else None)
 
-    async def check_writable(self, size: int = 0) -> None:
-        await self.set_state(HEARTBEAT_KEY, heartbeat(self._clock(), size))
+    async def check_writable(self, room: int = 0) -> None:
+        await write_heartbeat(self.set_state, self._clock(), room)
 
     async def get_state(self, key: str) -> str | None:
         rows = await self._call(self._rows("SELECT value FROM app_state WHERE key = %s", (key,)))

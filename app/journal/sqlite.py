@@ -95,11 +95,11 @@ from app.journal.base import (
     copied_status,
     decompressed,
     fired_timer_id,
-    heartbeat,
     may_rejoin_its_queue,
     timer_entry,
     versions_to_apply,
     why_not_redelivered,
+    write_heartbeat,
 )
 from app.journal.timers import TIMER_EVENT, Timer, fired_timer_body
 
@@ -624,8 +624,8 @@ class SqliteJournal(SettlesDeliveries):
         # Durable: the command says it is queued, so it must stay so.
         return await self._write(queue_again, durable=True)
 
-    async def check_writable(self, size: int = 0) -> None:
-        await self.set_state(HEARTBEAT_KEY, heartbeat(self._clock(), size))
+    async def check_writable(self, room: int = 0) -> None:
+        await write_heartbeat(self.set_state, self._clock(), room)
 
     async def get_state(self, key: str) -> str | None:
         row = self._read("SELECT value FROM app_state WHERE key = ?", (key,))
