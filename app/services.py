@@ -4,6 +4,8 @@ built from settings (`serve`'s intake and its worker process alike)."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,6 +22,12 @@ JOURNAL_REPLACED = (
     "the journal file was deleted or replaced while hotfix-bot was running: "
     "put it back, or restart hotfix-bot to open the file now at its path"
 )
+
+# A room probe that failed (`Services.check_journal`) is the answer for this long: /readyz
+# asked in a loop, which anyone may do, writes `ROOM_PROBE_BYTES` at most once a second in
+# each intake process, not as often as the disk takes it, and a load balancer asking every
+# few seconds still gets a fresh answer each time.
+ROOM_PROBE_REUSE_SECONDS = 1.0
 
 
 class Runner(Protocol):
@@ -46,6 +54,15 @@ class Services:
     # The size of the last delivery the journal refused, until it takes one again, or a write
     # as large (`check_journal`); 0 meanwhile.
     refused_delivery_bytes: int = 0
+    # What a failed room probe's age is read on (monotonic seconds).
+    clock: Callable[[], float] = time.monotonic
+    # Deliveries refused so far: a room probe that began before the last one does not clear it.
+    _refusals: int = field(default=0, init=False, repr=False)
+    # The write `check_journal` makes after a refusal, while it runs; its failure, and when.
+    _room_probe: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _room_refused: tuple[float, JournalUnavailable] | None = field(
+        default=None, init=False, repr=False
+    )
 
     @property
     def accepting(self) -> bool:
@@ -56,26 +73,50 @@ class Services:
 
     def delivery_refused(self, size: int) -> None:
         self.refused_delivery_bytes = size
+        self._refusals += 1
 
-    async def check_journal(self) -> None:
+    async def check_journal(self, *, probe_room: bool = True) -> None:
         """JournalUnavailable unless the journal takes a write now. Once it refused a
-        delivery, until it takes one, the write is as large as that delivery's body: a disk
-        too full for deliveries may still have room for a heartbeat of a few bytes, and
-        nothing would then say so. The body as received is more than the journal keeps of it
-        (compressed), which leaves room for the row and its indexes (docs/RELIABILITY.md,
-        "Durability")."""
+        delivery, until it takes one, the write is as large as that delivery's body, up to
+        `ROOM_PROBE_BYTES` (app/journal/base.py): a disk too full for deliveries may still
+        have room for a heartbeat of a few bytes, and nothing would then say so
+        (docs/RELIABILITY.md, "Durability"). One such write at a time: whoever asks
+        meanwhile gets its answer, and a failed one is the answer for
+        `ROOM_PROBE_REUSE_SECONDS`. Without `probe_room` (the status page, which anyone may
+        load) the write is a few bytes, and after a refusal the answer is what the last
+        large one said: none has fitted since."""
         refused = self.refused_delivery_bytes
-        await self.journal.check_writable(refused)
-        if refused:
-            if self.refused_delivery_bytes == refused:  # no other refused since
-                self.refused_delivery_bytes = 0
-            await self.journal.check_writable()  # the heartbeat is not kept that large
+        if not refused or not probe_room:
+            await self.journal.check_writable()
+            if refused:
+                raise JournalUnavailable("journal write failed: no room for the last delivery")
+            return
+        if self._room_refused is not None:
+            failed_at, failure = self._room_refused
+            if self.clock() - failed_at < ROOM_PROBE_REUSE_SECONDS:
+                raise failure.with_traceback(None)  # not one frame more each time
+        if self._room_probe is None:
+            self._room_probe = asyncio.create_task(self._probe_room(refused, self._refusals))
+        # Shielded: a caller that gives up (its client gone) leaves the others their answer.
+        await asyncio.shield(self._room_probe)
 
-    async def journal_problem(self) -> str | None:
-        """Why the journal cannot take writes now, as /readyz and the status page say it;
-        None when it can."""
+    async def _probe_room(self, size: int, refusals: int) -> None:
         try:
-            await self.check_journal()
+            await self.journal.check_writable(size)
+        except JournalUnavailable as failure:
+            self._room_refused = (self.clock(), failure)
+            raise
+        finally:
+            self._room_probe = None
+        self._room_refused = None
+        if self._refusals == refusals:
+            self.refused_delivery_bytes = 0
+
+    async def journal_problem(self, *, probe_room: bool = True) -> str | None:
+        """Why the journal cannot take writes now, as /readyz and the status page say it;
+        None when it can (`check_journal`)."""
+        try:
+            await self.check_journal(probe_room=probe_room)
         except JournalReplaced:
             return JOURNAL_REPLACED
         except JournalUnavailable:

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 import respx
 from httpx import Response
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from support.harness import Clock
 from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
 
 from app.github.client import GitHubApp
@@ -28,7 +30,8 @@ from app.journal import (
     SqliteJournal,
     journal_path,
 )
-from app.journal.base import HEARTBEAT_KEY
+from app.journal.base import HEARTBEAT_KEY, ROOM_PROBE_BYTES
+from app.services import ROOM_PROBE_REUSE_SECONDS
 
 PATH = "/api/github/webhooks"
 
@@ -348,9 +351,14 @@ def test_a_delivery_the_journal_cannot_take_is_refused_503_not_acknowledged(
 
 class NearlyFullDisk(SqliteJournal):
     """A journal whose disk has room for `room` bytes: a delivery, or a state value, larger
-    is refused, as SQLite refuses a write that does not fit."""
+    is refused, as SQLite refuses a write that does not fit. `heartbeats`: the length of
+    each heartbeat it was asked to write, fitting or not. Its clock stands at 1000.0."""
 
     room = 64
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, clock=lambda: 1000.0)
+        self.heartbeats: list[int] = []
 
     async def record(
         self, delivery: Delivery, body: bytes, *, handled: bool, supersedable: bool = False
@@ -359,6 +367,8 @@ class NearlyFullDisk(SqliteJournal):
         return await super().record(delivery, body, handled=handled, supersedable=supersedable)
 
     async def set_state(self, key: str, value: str) -> None:
+        if key == HEARTBEAT_KEY:
+            self.heartbeats.append(len(value))
         self._fits(len(value))
         await super().set_state(key, value)
 
@@ -367,34 +377,53 @@ class NearlyFullDisk(SqliteJournal):
             raise JournalUnavailable("journal write failed: database or disk is full")
 
 
+# What NearlyFullDisk's heartbeats hold: the time, and after it what shows room for `size`.
+SHORT_HEARTBEAT = len("1000.0")
+
+
+def room_probe(size: int) -> int:
+    return len("1000.0 ") + size
+
+
+def probed_app(tmp_path: Path, private_key_pem: str) -> tuple[Starlette, NearlyFullDisk, Clock]:
+    """The intake on a NearlyFullDisk, and the clock by which it reuses a failed room probe."""
+    settings = make_settings(tmp_path, private_key_pem)
+    journal = NearlyFullDisk(journal_path(settings.database_url))
+    app = create_app(settings, router=Router(), journal=journal)
+    app.state.services.clock = clock = Clock()
+    return app, journal, clock
+
+
+UNWRITABLE = (503, {"status": "unavailable", "problems": ["the journal is not writable"]})
+PING = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
+
+
 def test_readyz_is_503_after_a_refused_delivery_until_a_write_that_large_fits(
     tmp_path: Path, private_key_pem: str
 ) -> None:
     """The heartbeat /readyz writes is a few bytes, which still fit on a disk too full for a
     delivery: after a refusal, /readyz and a ping write as much as the refused delivery."""
-    settings = make_settings(tmp_path, private_key_pem)
-    journal = NearlyFullDisk(journal_path(settings.database_url))
+    app, journal, clock = probed_app(tmp_path, private_key_pem)
     delivery = pull_request_payload()
-    ping = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
-    unwritable = (503, {"status": "unavailable", "problems": ["the journal is not writable"]})
-    with TestClient(create_app(settings, router=Router(), journal=journal)) as client:
+    with TestClient(app) as client:
         ready = client.get("/readyz")
         refused = client.post(
             PATH, content=delivery, headers=signed_headers(delivery, "push", "d-1")
         )
         ready_after = client.get("/readyz")
-        pong_after = client.post(PATH, content=ping, headers=signed_headers(ping, "ping", "p-1"))
+        pong_after = client.post(PATH, content=PING, headers=signed_headers(PING, "ping", "p-1"))
         journal.room = len(delivery) + 64  # room made, and no delivery since
+        clock.now += ROOM_PROBE_REUSE_SECONDS
         ready_again = client.get("/readyz")
         heartbeat = asyncio.run(journal.get_state(HEARTBEAT_KEY))
         taken = client.post(PATH, content=delivery, headers=signed_headers(delivery, "push", "d-1"))
 
     assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
     assert refused.status_code == 503
-    assert (ready_after.status_code, ready_after.json()) == unwritable
+    assert (ready_after.status_code, ready_after.json()) == UNWRITABLE
     assert pong_after.status_code == 503
     assert (ready_again.status_code, ready_again.json()) == (200, {"status": "ready"})
-    assert heartbeat is not None and len(heartbeat) < 64  # not kept as large
+    assert heartbeat == "1000.0"  # not kept as large
     assert (taken.status_code, taken.json()) == (202, {"delivery": "d-1", "status": "ignored"})
 
 
@@ -402,10 +431,9 @@ def test_readyz_is_200_again_once_the_journal_takes_a_delivery(
     tmp_path: Path, private_key_pem: str
 ) -> None:
     """What counts is the last delivery: one that fits clears an earlier refusal."""
-    settings = make_settings(tmp_path, private_key_pem)
-    journal = NearlyFullDisk(journal_path(settings.database_url))
+    app, _, _ = probed_app(tmp_path, private_key_pem)
     large, small = pull_request_payload(), b'{"zen": "Half measures are as bad as nothing."}'
-    with TestClient(create_app(settings, router=Router(), journal=journal)) as client:
+    with TestClient(app) as client:
         refused = client.post(PATH, content=large, headers=signed_headers(large, "push", "d-1"))
         ready_after = client.get("/readyz")
         taken = client.post(PATH, content=small, headers=signed_headers(small, "push", "d-2"))
@@ -414,6 +442,100 @@ def test_readyz_is_200_again_once_the_journal_takes_a_delivery(
     assert (refused.status_code, ready_after.status_code) == (503, 503)
     assert (taken.status_code, taken.json()) == (202, {"delivery": "d-2", "status": "ignored"})
     assert (ready_again.status_code, ready_again.json()) == (200, {"status": "ready"})
+
+
+def test_after_a_refused_25_mib_delivery_readyz_writes_one_mib_and_keeps_the_time_alone(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """However large the refused body, /readyz looks for room with a write of
+    ROOM_PROBE_BYTES (1 MiB, far above a typical delivery's row) and then writes the time
+    alone over it: a disk with room for that is ready, and nothing that large is kept."""
+    app, journal, _ = probed_app(tmp_path, private_key_pem)
+    largest = json.dumps({"zen": "x" * (MAX_BODY_BYTES - 11)}).encode()
+    with TestClient(app) as client:
+        refused = client.post(PATH, content=largest, headers=signed_headers(largest, "push", "d"))
+        journal.room = 2 * ROOM_PROBE_BYTES  # room for a typical delivery, not for that one
+        ready = client.get("/readyz")
+        heartbeat = asyncio.run(journal.get_state(HEARTBEAT_KEY))
+
+    assert (len(largest), refused.status_code) == (MAX_BODY_BYTES, 503)
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert journal.heartbeats == [room_probe(ROOM_PROBE_BYTES), SHORT_HEARTBEAT]
+    assert heartbeat == "1000.0"
+
+
+def test_readyz_asked_by_many_at_once_after_a_refusal_makes_one_large_write(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """Eight probes at once share one write, whether it fits or not, and one answer."""
+    app, journal, clock = probed_app(tmp_path, private_key_pem)
+    services = app.state.services
+    delivery = pull_request_payload()
+
+    async def asked_at_once() -> list[str | None]:
+        return await asyncio.gather(*(services.journal_problem() for _ in range(8)))
+
+    with TestClient(app) as client:
+        refused = client.post(PATH, content=delivery, headers=signed_headers(delivery, "push", "d"))
+        while_full = asyncio.run(asked_at_once())
+        journal.room = len(delivery) + 64
+        clock.now += ROOM_PROBE_REUSE_SECONDS
+        with_room = asyncio.run(asked_at_once())
+
+    assert refused.status_code == 503
+    assert while_full == ["the journal is not writable"] * 8
+    assert with_room == [None] * 8
+    probe = room_probe(len(delivery))
+    assert journal.heartbeats == [probe, probe, SHORT_HEARTBEAT]
+
+
+def test_a_large_write_that_did_not_fit_is_the_answer_for_a_second_then_tried_again(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """Anyone may ask /readyz in a loop: after a refusal, it writes the large heartbeat at
+    most once in ROOM_PROBE_REUSE_SECONDS; /readyz and pings meanwhile answer as it did."""
+    app, journal, clock = probed_app(tmp_path, private_key_pem)
+    delivery = pull_request_payload()
+    with TestClient(app) as client:
+        client.post(PATH, content=delivery, headers=signed_headers(delivery, "push", "d-1"))
+        first = client.get("/readyz")
+        clock.now += ROOM_PROBE_REUSE_SECONDS / 2
+        reused = client.get("/readyz")
+        pong = client.post(PATH, content=PING, headers=signed_headers(PING, "ping", "p-1"))
+        written_meanwhile = list(journal.heartbeats)
+        clock.now += ROOM_PROBE_REUSE_SECONDS / 2
+        asked_again = client.get("/readyz")
+
+    assert [(r.status_code, r.json()) for r in (first, reused, asked_again)] == [UNWRITABLE] * 3
+    assert pong.status_code == 503
+    assert written_meanwhile == [room_probe(len(delivery))]
+    assert journal.heartbeats == [room_probe(len(delivery))] * 2
+
+
+def test_a_delivery_refused_while_a_large_write_runs_is_asked_about_anew(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """A large write that fits answers for the deliveries refused before it began: after
+    one refused meanwhile, the next /readyz writes as large again."""
+    app, journal, _ = probed_app(tmp_path, private_key_pem)
+    services = app.state.services
+    delivery = pull_request_payload()
+
+    async def refused_while_probing() -> str | None:
+        probing = asyncio.create_task(services.journal_problem())
+        await asyncio.sleep(0)  # the probe has begun
+        services.delivery_refused(len(delivery))  # what the intake does on a refusal
+        return await probing
+
+    with TestClient(app) as client:
+        refused = client.post(PATH, content=delivery, headers=signed_headers(delivery, "push", "d"))
+        journal.room = len(delivery) + 64
+        answer = asyncio.run(refused_while_probing())
+        ready = client.get("/readyz")
+
+    assert (refused.status_code, answer, ready.status_code) == (503, None, 200)
+    probe = room_probe(len(delivery))
+    assert journal.heartbeats == [probe, SHORT_HEARTBEAT, probe, SHORT_HEARTBEAT]
 
 
 def test_the_secret_never_appears_in_an_answer(harness: Harness) -> None:

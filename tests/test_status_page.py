@@ -14,11 +14,15 @@ import pytest
 from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
-from support.harness import Bot, running_bot
+from support.harness import WEBHOOK_PATH, Bot, running_bot
 from support.pages import assert_not_framable
+from support.webhooks import WEBHOOK_SECRET
 
+from app.journal import JournalUnavailable
+from app.journal.base import HEARTBEAT_KEY
 from app.pages.admin import COOKIE, SESSION_SECONDS, Access, AdminSessions
 from sandbox import new_private_key_pem
+from sandbox.webhooks import post_delivery
 
 ADMIN_TOKEN = "correct-horse-battery-staple-0123456789"
 REFUSED = "GitHub answered 404 to GET /repos/acme/widgets/pulls/1: Not Found"
@@ -193,6 +197,42 @@ def test_a_replaced_journal_file_is_said_on_the_page_without_its_path(
     assert str(tmp_path) not in replaced.text
     assert restored.status_code == 200
     assert problem not in restored.text
+
+
+def test_after_a_refused_delivery_the_page_says_readyzs_last_answer_without_its_large_write(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone may load the page: after a refused delivery it writes a heartbeat of a few
+    bytes, never one as large as the delivery, and says what /readyz last found; once
+    /readyz found room, it says nothing."""
+    heartbeats: list[int] = []
+    set_state = bot.journal.set_state
+
+    async def kept_track_of(key: str, value: str) -> None:
+        if key == HEARTBEAT_KEY:
+            heartbeats.append(len(value))
+        await set_state(key, value)
+
+    async def disk_full(*_: object, **__: object) -> None:
+        raise JournalUnavailable("journal write failed: database or disk is full")
+
+    monkeypatch.setattr(bot.journal, "set_state", kept_track_of)
+    monkeypatch.setattr(bot.journal, "record", disk_full)
+    delivery = {"zen": "x" * 10_000}
+    refused = post_delivery(bot.client, WEBHOOK_PATH, WEBHOOK_SECRET, "push", delivery, "d-1")
+    monkeypatch.delattr(bot.journal, "record")  # room made
+    page = bot.client.get("/")
+    written_by_the_page = list(heartbeats)
+    ready = bot.client.get("/readyz")
+    page_after = bot.client.get("/")
+
+    problem = '<div class="problem"><p>the journal is not writable</p></div>'
+    assert refused.status_code == 503
+    assert (page.status_code, problem in page.text) == (200, True)
+    assert len(written_by_the_page) == 1 and written_by_the_page[0] < 32
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert max(heartbeats) > 10_000  # /readyz's
+    assert (page_after.status_code, problem in page_after.text) == (200, False)
 
 
 def test_app_credentials_github_refuses_are_said_as_its_answer_not_as_silence(
