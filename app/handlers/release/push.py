@@ -13,7 +13,8 @@ queue merges several pull requests in one push) is left to that pull request's o
 
 Once the default branch's config says the push went to a trunk's production branch, GitHub
 refusing a read needed to tell whether it is a hotfix is shown on its `hotfix-release` run,
-whose re-run judges the push again.
+whose re-run judges the push again; a report that run shows already (that of the pull request
+merged as the pushed commit, or of an earlier run of the push) stands.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from app.github.files import read_default_branch_file, read_files
 from app.github.pulls import merged_as
 from app.github.reads import reading_ahead
-from app.handlers.checks import find_check_run, is_final, report_failure, shown_title
+from app.handlers.checks import find_check_run, is_final, report_failure
 from app.handlers.config_files import ConfigFiles, OrgFileText, read_org_file
 from app.handlers.release import steps
 from app.handlers.release.handler import (
@@ -158,10 +159,14 @@ async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | NotAH
         return await _judge(context, push, after, org_file, default_branch)
     except Exception as error:
         # A refusal here could hide a hotfix: it is shown on the run, which a re-run judges
-        # again once the cause is fixed. One that may pass is left to the next attempt.
+        # again once the cause is fixed. One that may pass is left to the next attempt. A
+        # report the run shows already stands: the pull request merged as `after` wrote it
+        # (so the push is no hotfix of its own), or an earlier run of this push did.
         if is_final(context, error):
             await _keep(context, push, after)
-            await report_failure(context, CHECK_NAME, after, error, UNJUDGED_TITLE)
+            await report_failure(
+                context, CHECK_NAME, after, error, UNJUDGED_TITLE, only_over=_none_or_unjudged
+            )
         raise
 
 
@@ -286,6 +291,16 @@ async def _hotfix_merged_within(
             return None  # the version was raised after `commit`, by no such pull request
 
 
+def _none_or_unjudged(title: str | None) -> bool:
+    """Whether the run of a pushed commit shows no report, or that it could not tell."""
+    return title in (None, UNJUDGED_TITLE)
+
+
+def _unjudged(title: str | None) -> bool:
+    """Whether the run of a pushed commit still says it could not tell."""
+    return title == UNJUDGED_TITLE
+
+
 async def _withdraw_unjudged_report(
     context: Context, push: Push, after: str, not_a_hotfix: NotAHotfix
 ) -> None:
@@ -295,8 +310,6 @@ async def _withdraw_unjudged_report(
     push kept in the journal can have had such a run: no other costs a request here."""
     if await context.state.get_state(_push_key(context.repository, after)) is None:
         return
-    if await shown_title(context, CHECK_NAME, after) != UNJUDGED_TITLE:
-        return
     report = not_a_hotfix_push_report(
         context.payload["repository"]["html_url"],
         after,
@@ -304,4 +317,4 @@ async def _withdraw_unjudged_report(
         push.branch,
         not_a_hotfix.reason,
     )
-    await write_report_run(context, after, report)
+    await write_report_run(context, after, report, only_over=_unjudged)
