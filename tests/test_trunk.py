@@ -692,3 +692,42 @@ def test_the_report_of_a_hotfix_merged_as_a_pushed_commit_stands_once_written(bo
         ("failure", "Could not tell whether this push is a hotfix"),
         ("success", f"All steps done for {TAG} (1 skipped)"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        pytest.param(
+            "workflow: github-flow\n",
+            "the config on `main` does not make `main` the production branch of a trunk",
+            id="not a trunk",
+        ),
+        pytest.param(
+            "workflow: [trunk\n",
+            "the config on `main` cannot be used: invalid YAML at line 2, column 1: expected "
+            "',' or ']', but got '<stream end>'",
+            id="unusable",
+        ),
+    ],
+)
+def test_a_push_that_could_not_be_judged_is_no_hotfix_once_main_no_longer_works_trunk_based(
+    bot: Bot, config: str, reason: str
+) -> None:
+    work_trunk_based(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4\n"})
+    after = payload["after"]
+    path = f"/repos/acme/widgets/git/trees/{after}"
+    bot.refuse_tree_reads(f"{path}$")
+    bot.deliver("push", payload)
+    assert shown(release_run(bot, after)) == could_not_tell(path)
+    bot.repo.commit("main", {".github/hotfix.yml": config}, "Stop working trunk-based")
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, release_run(bot, after).id))
+
+    assert shown(release_run(bot, after)) == (
+        "neutral",
+        "Not a hotfix push",
+        f"[`{after[:7]}`]({WEB}/commit/{after}) (Fix login crash) was pushed to `main` and is "
+        f"not a hotfix of its own: {reason}. Nothing to release here.",
+    )
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})

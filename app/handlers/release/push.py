@@ -123,8 +123,6 @@ async def release_push(context: Context, push: Push, after: str) -> None:
     # A re-run and a redelivery of the push are queued apart: they take turns here.
     async with context.locks.lock(key):
         plan = await _plan(context, push, after)
-        if plan is None:
-            return
         if isinstance(plan, NotAHotfix):
             plan.log(context, push, after)
             await _withdraw_unjudged_report(context, push, after, plan)
@@ -139,9 +137,9 @@ async def release_push(context: Context, push: Push, after: str) -> None:
     context.log.info("push %s to %s: %s", after[:7], push.branch, report.output.title)
 
 
-async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | NotAHotfix | None:
-    """What the run will do; why the push is no hotfix; None when the default branch's config
-    says it did not go to the production branch of a trunk."""
+async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | NotAHotfix:
+    """What the run will do, or why the push is no hotfix (the default branch's config may
+    say it did not go to the production branch of a trunk)."""
     github, repository = context.github, context.repository
     default_branch = context.delivery.default_branch or push.branch
     # GitHub sends a push for every branch: the default branch's config, revalidated by ETag,
@@ -153,8 +151,7 @@ async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | NotAH
     on_default_branch = ConfigFiles(repository, default_branch, org_file, default_branch_file)
     config = _trunk_config(push, on_default_branch, default_branch)
     if isinstance(config, NotAHotfix):
-        config.log(context, push, after)
-        return None
+        return config
     try:
         return await _judge(context, push, after, org_file, default_branch)
     except Exception as error:
@@ -304,10 +301,11 @@ def _unjudged(title: str | None) -> bool:
 async def _withdraw_unjudged_report(
     context: Context, push: Push, after: str, not_a_hotfix: NotAHotfix
 ) -> None:
-    """Once a push GitHub kept from being judged turns out to be no hotfix of its own, its run
-    says so, `neutral`, while it still says it could not tell (`UNJUDGED_TITLE`): any other
-    report there (a hotfix's, or that of the pull request merged as `after`) stands. Only a
-    push kept in the journal can have had such a run: no other costs a request here."""
+    """Once a push GitHub kept from being judged turns out to be no hotfix of its own (the
+    default branch's config may no longer make its branch a trunk's production branch), its
+    run says so, `neutral`, while it still says it could not tell (`UNJUDGED_TITLE`): any
+    other report there (a hotfix's, or that of the pull request merged as `after`) stands.
+    Only a push kept in the journal can have had such a run: no other costs a request here."""
     if await context.state.get_state(_push_key(context.repository, after)) is None:
         return
     report = not_a_hotfix_push_report(
