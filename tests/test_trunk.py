@@ -632,3 +632,102 @@ def test_a_rerun_leaves_the_report_of_the_hotfix_merged_as_the_pushed_commit(bot
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, release_run(bot, merge).id))
 
     assert_released_by_the_pull_request(bot, merge)
+
+
+def history(run: FakeCheckRun) -> list[tuple[str | None, str]]:
+    """The conclusion and title of each write of `run`, oldest first."""
+    return [(written["conclusion"], written["output"]["title"]) for written in run.history]
+
+
+# A refusal, and a wait longer than is taken in line: each ends the delivery at once.
+FINAL_ANSWERS = [
+    pytest.param({"status": 403, "body": {"message": REFUSAL}}, id="refused"),
+    pytest.param({"status": 429, "headers": {"retry-after": "1200"}}, id="a wait over 15 min"),
+]
+
+
+def hotfix_merged_as_main(bot: Bot) -> tuple[FakePull, str, dict[str, Any]]:
+    """A hotfix pull request merged into main on its own: it, its merge commit (main's new
+    head) and the push's payload."""
+    work_trunk_based(bot)
+    before = bot.repo.resolve("main")
+    pull = bot.open_hotfix()
+    merge = bot.repo.merge_pull(pull.number)
+    return pull, merge, bot.fake.push_event(bot.repo, "refs/heads/main", before, merge)
+
+
+@pytest.mark.parametrize("answer", FINAL_ANSWERS)
+def test_a_push_that_could_not_be_judged_leaves_the_report_of_the_hotfix_merged_as_it(
+    bot: Bot, answer: dict[str, Any]
+) -> None:
+    pull, merge, push = hotfix_merged_as_main(bot)
+    bot.pull_request(pull.number, "closed")
+    path = f"/repos/acme/widgets/commits/{merge}/pulls"
+    bot.fake.inject("GET", f"{path}$", times=None, **answer)
+
+    bot.deliver("push", push)
+
+    assert_released_by_the_pull_request(bot, merge)
+    assert history(release_run(bot, merge)) == [
+        ("success", f"All steps done for {TAG} (1 skipped)")
+    ]
+    latest = bot.journal.recent()[0]
+    assert (latest.event, latest.status) == ("push", "failed")
+    assert latest.last_error.startswith(f"GitHub answered {answer['status']} to GET {path}: ")
+
+
+def test_the_report_of_a_hotfix_merged_as_a_pushed_commit_stands_once_written(bot: Bot) -> None:
+    """Its push judged first, then the pull request's run, then the push redelivered: only
+    the pull request's run replaces what the other wrote."""
+    pull, merge, push = hotfix_merged_as_main(bot)
+    path = f"/repos/acme/widgets/commits/{merge}/pulls"
+    bot.refuse_tree_reads(f"{path}$")
+    bot.deliver("push", push)
+    bot.pull_request(pull.number, "closed")
+
+    bot.deliver("push", push)  # GitHub's "Redeliver", with the read still refused
+
+    assert_released_by_the_pull_request(bot, merge)
+    assert history(release_run(bot, merge)) == [
+        ("failure", "Could not tell whether this push is a hotfix"),
+        ("success", f"All steps done for {TAG} (1 skipped)"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        pytest.param(
+            "workflow: github-flow\n",
+            "the config on `main` does not make `main` the production branch of a trunk",
+            id="not a trunk",
+        ),
+        pytest.param(
+            "workflow: [trunk\n",
+            "the config on `main` cannot be used: invalid YAML at line 2, column 1: expected "
+            "',' or ']', but got '<stream end>'",
+            id="unusable",
+        ),
+    ],
+)
+def test_a_push_that_could_not_be_judged_is_no_hotfix_once_main_no_longer_works_trunk_based(
+    bot: Bot, config: str, reason: str
+) -> None:
+    work_trunk_based(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4\n"})
+    after = payload["after"]
+    path = f"/repos/acme/widgets/git/trees/{after}"
+    bot.refuse_tree_reads(f"{path}$")
+    bot.deliver("push", payload)
+    assert shown(release_run(bot, after)) == could_not_tell(path)
+    bot.repo.commit("main", {".github/hotfix.yml": config}, "Stop working trunk-based")
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, release_run(bot, after).id))
+
+    assert shown(release_run(bot, after)) == (
+        "neutral",
+        "Not a hotfix push",
+        f"[`{after[:7]}`]({WEB}/commit/{after}) (Fix login crash) was pushed to `main` and is "
+        f"not a hotfix of its own: {reason}. Nothing to release here.",
+    )
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})

@@ -5,15 +5,20 @@ one that matters most (`write_pull_request_run`)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from githubkit.exception import RequestFailed
 
 from app.github.client import describe, describe_with_wait
-from app.github.reads import Reads
+from app.github.reads import Reads, reading_ahead
 from app.handlers.check_output import CheckOutput, error_output, long_wait_output
 from app.handlers.routing import Context, transience_of
+
+# Whether a write may replace what a commit's run shows, told by its title: None when this App
+# has no run there (or one that shows no title).
+Replaces = Callable[[str | None], bool]
 
 
 async def write_check_run(
@@ -25,17 +30,26 @@ async def write_check_run(
     conclusion: str | None,
     details_url: str | None = None,
     reads: Reads | None = None,
-) -> int:
-    """Create or update the `name` run on `head_sha`; `conclusion=None` means in progress.
-    With `reads`, the look-up of the run that `find_check_run` started there is used. The
-    pull request the journal names as the run's writer stays named."""
+    only_over: Replaces | None = None,
+) -> int | None:
+    """Create or update the `name` run on `head_sha`, and return its id; `conclusion=None`
+    means in progress. With `reads`, the look-up of the run that `find_check_run` started
+    there is used. The pull request the journal names as the run's writer stays named.
+
+    With `only_over`, the run is written only when it accepts the title the run shows, read
+    in the same turn of the run's lock as the write (not from `reads`): a report another
+    delivery writes meanwhile is never replaced unseen. None when it was not written."""
     body = _body(output, conclusion, details_url)
     state_key = _state_key(context, name, head_sha)
     # Pull requests whose branches point at the same commit share its check run: their
     # evaluations must not both find no run and both create one.
-    async with context.locks.lock(state_key):
+    async with context.locks.lock(state_key), reading_ahead() as looks:
         stored = _Stored.read(await context.state.get_state(state_key))
         writer = stored.writer if stored is not None else None
+        if only_over is not None:
+            reads = looks  # the run is looked up once, for its title and for the write
+            if not only_over(await _shown_title(context, reads, name, head_sha)):
+                return None
         return await _create_or_update(context, name, head_sha, stored, writer, body, reads)
 
 
@@ -198,9 +212,9 @@ async def _create_or_update(
     return int(new_id)
 
 
-async def shown_title(context: Context, name: str, head_sha: str) -> str | None:
+async def _shown_title(context: Context, reads: Reads, name: str, head_sha: str) -> str | None:
     """The title the `name` run of this App on `head_sha` shows now; None when it has none."""
-    run_id = (await _look_up(context, name, head_sha)).run_id
+    run_id = (await find_check_run(reads, context, name, head_sha)).run_id
     if run_id is None:
         return None
     run = await context.github.get_optional(f"/repos/{context.repository}/check-runs/{run_id}")
@@ -266,12 +280,19 @@ def refusal_shown(context: Context, error: Exception) -> str | None:
 
 
 async def report_failure(
-    context: Context, name: str, head_sha: str | None, error: Exception, title: str
+    context: Context,
+    name: str,
+    head_sha: str | None,
+    error: Exception,
+    title: str,
+    *,
+    only_over: Replaces | None = None,
 ) -> None:
     """Show why a handler stopped on the `name` run, from its `except` block (the delivery
     is recorded as failed too): a refusal that will not pass (permissions, a missing team),
     GitHub still failing on the last attempt, or GitHub asking for a wait too long to take
-    in line. An error that will be retried is left to the next attempt."""
+    in line. An error that will be retried is left to the next attempt. `only_over`: as
+    `write_check_run` takes it."""
     if head_sha is None or not is_final(context, error):
         return
     now = context.clock()
@@ -281,7 +302,9 @@ async def report_failure(
     else:
         output = error_output(title, describe(error))
     try:
-        await write_check_run(context, name, head_sha, output, conclusion="failure")
+        await write_check_run(
+            context, name, head_sha, output, conclusion="failure", only_over=only_over
+        )
     except Exception as write_error:
         # The error being shown stays the delivery's cause, in the journal and the log: a
         # report refused as well (an installation whose access was revoked refuses both)

@@ -28,7 +28,13 @@ from app.github.files import start_reading_files, start_reading_tree
 from app.github.pulls import labels_of, merged_as
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
-from app.handlers.checks import find_check_run, is_final, report_failure, write_check_run
+from app.handlers.checks import (
+    Replaces,
+    find_check_run,
+    is_final,
+    report_failure,
+    write_check_run,
+)
 from app.handlers.config_files import base_config, config_at, start_reading_config
 from app.handlers.policy import read_rolled_back_hotfix
 from app.handlers.records import PullRecords, Waived
@@ -645,10 +651,16 @@ class _CommentNotPosted(Exception):
 
 
 async def write_report_run(
-    context: Context, head_sha: str, report: Report, reads: Reads | None = None
-) -> int:
+    context: Context,
+    head_sha: str,
+    report: Report,
+    reads: Reads | None = None,
+    *,
+    only_over: Replaces | None = None,
+) -> int | None:
     """The `hotfix-release` run of `head_sha`, showing `report`; with `reads`, the look-up
-    of the run `find_check_run` started there is used."""
+    of the run `find_check_run` started there is used. `only_over`: as `write_check_run`
+    takes it."""
     return await write_check_run(
         context,
         CHECK_NAME,
@@ -657,4 +669,5 @@ async def write_report_run(
         conclusion=report.conclusion,
         details_url=report.details_url,
         reads=reads,
+        only_over=only_over,
     )

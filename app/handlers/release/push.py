@@ -13,7 +13,8 @@ queue merges several pull requests in one push) is left to that pull request's o
 
 Once the default branch's config says the push went to a trunk's production branch, GitHub
 refusing a read needed to tell whether it is a hotfix is shown on its `hotfix-release` run,
-whose re-run judges the push again.
+whose re-run judges the push again; a report that run shows already (that of the pull request
+merged as the pushed commit, or of an earlier run of the push) stands.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from app.github.files import read_default_branch_file, read_files
 from app.github.pulls import merged_as
 from app.github.reads import reading_ahead
-from app.handlers.checks import find_check_run, is_final, report_failure, shown_title
+from app.handlers.checks import find_check_run, is_final, report_failure
 from app.handlers.config_files import ConfigFiles, OrgFileText, read_org_file
 from app.handlers.release import steps
 from app.handlers.release.handler import (
@@ -122,8 +123,6 @@ async def release_push(context: Context, push: Push, after: str) -> None:
     # A re-run and a redelivery of the push are queued apart: they take turns here.
     async with context.locks.lock(key):
         plan = await _plan(context, push, after)
-        if plan is None:
-            return
         if isinstance(plan, NotAHotfix):
             plan.log(context, push, after)
             await _withdraw_unjudged_report(context, push, after, plan)
@@ -138,9 +137,9 @@ async def release_push(context: Context, push: Push, after: str) -> None:
     context.log.info("push %s to %s: %s", after[:7], push.branch, report.output.title)
 
 
-async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | NotAHotfix | None:
-    """What the run will do; why the push is no hotfix; None when the default branch's config
-    says it did not go to the production branch of a trunk."""
+async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | NotAHotfix:
+    """What the run will do, or why the push is no hotfix (the default branch's config may
+    say it did not go to the production branch of a trunk)."""
     github, repository = context.github, context.repository
     default_branch = context.delivery.default_branch or push.branch
     # GitHub sends a push for every branch: the default branch's config, revalidated by ETag,
@@ -152,16 +151,19 @@ async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | NotAH
     on_default_branch = ConfigFiles(repository, default_branch, org_file, default_branch_file)
     config = _trunk_config(push, on_default_branch, default_branch)
     if isinstance(config, NotAHotfix):
-        config.log(context, push, after)
-        return None
+        return config
     try:
         return await _judge(context, push, after, org_file, default_branch)
     except Exception as error:
         # A refusal here could hide a hotfix: it is shown on the run, which a re-run judges
-        # again once the cause is fixed. One that may pass is left to the next attempt.
+        # again once the cause is fixed. One that may pass is left to the next attempt. A
+        # report the run shows already stands: the pull request merged as `after` wrote it
+        # (so the push is no hotfix of its own), or an earlier run of this push did.
         if is_final(context, error):
             await _keep(context, push, after)
-            await report_failure(context, CHECK_NAME, after, error, UNJUDGED_TITLE)
+            await report_failure(
+                context, CHECK_NAME, after, error, UNJUDGED_TITLE, only_over=_none_or_unjudged
+            )
         raise
 
 
@@ -286,16 +288,25 @@ async def _hotfix_merged_within(
             return None  # the version was raised after `commit`, by no such pull request
 
 
+def _none_or_unjudged(title: str | None) -> bool:
+    """Whether the run of a pushed commit shows no report, or that it could not tell."""
+    return title in (None, UNJUDGED_TITLE)
+
+
+def _unjudged(title: str | None) -> bool:
+    """Whether the run of a pushed commit still says it could not tell."""
+    return title == UNJUDGED_TITLE
+
+
 async def _withdraw_unjudged_report(
     context: Context, push: Push, after: str, not_a_hotfix: NotAHotfix
 ) -> None:
-    """Once a push GitHub kept from being judged turns out to be no hotfix of its own, its run
-    says so, `neutral`, while it still says it could not tell (`UNJUDGED_TITLE`): any other
-    report there (a hotfix's, or that of the pull request merged as `after`) stands. Only a
-    push kept in the journal can have had such a run: no other costs a request here."""
+    """Once a push GitHub kept from being judged turns out to be no hotfix of its own (the
+    default branch's config may no longer make its branch a trunk's production branch), its
+    run says so, `neutral`, while it still says it could not tell (`UNJUDGED_TITLE`): any
+    other report there (a hotfix's, or that of the pull request merged as `after`) stands.
+    Only a push kept in the journal can have had such a run: no other costs a request here."""
     if await context.state.get_state(_push_key(context.repository, after)) is None:
-        return
-    if await shown_title(context, CHECK_NAME, after) != UNJUDGED_TITLE:
         return
     report = not_a_hotfix_push_report(
         context.payload["repository"]["html_url"],
@@ -304,4 +315,4 @@ async def _withdraw_unjudged_report(
         push.branch,
         not_a_hotfix.reason,
     )
-    await write_report_run(context, after, report)
+    await write_report_run(context, after, report, only_over=_unjudged)
