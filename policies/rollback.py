@@ -57,16 +57,17 @@ def is_rollback(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> b
 
 
 def reverted_number(head_ref: str, body: str, repository: str) -> int | None:
-    """The pull request a rollback reverts: N of a `revert-<N>-` head branch, else of a
-    `Reverts owner/repo#N` line of its description naming this repository (`Reverts #N` too)."""
-    branch = _REVERT_BRANCH.match(head_ref)
-    if branch is not None:
-        return int(branch.group(1))
+    """The pull request a rollback reverts: N of a `Reverts owner/repo#N` line of its
+    description naming this repository (`Reverts #N` too), else of a `revert-<N>-` head
+    branch. A line says which pull request it means, where a branch's number may be
+    anything's (an issue's), so a line wins; the Revert button writes both, with the same
+    number."""
     for line in _REVERTS_LINE.finditer(body):
         named, number = line.groups()
         if named is None or named.casefold() == repository.casefold():
             return int(number)
-    return None
+    branch = _REVERT_BRANCH.match(head_ref)
+    return None if branch is None else int(branch.group(1))
 
 
 def rollback_reason(body: str) -> str | None:
@@ -121,9 +122,10 @@ def rollback_refusal(
             f"A hotfix is rolled back where it shipped: change the base branch to {production}",
         )
     name_the_hotfix = (
-        f"Add the line `Reverts {repository}#N` to this pull request's description, N being "
-        "the number of the merged hotfix pull request it reverts; or close it and use the "
-        "**Revert** button of that pull request, which names it"
+        f"Add the line `Reverts {repository}#N` to this pull request's description, in place "
+        "of any other `Reverts` line, N being the number of the merged hotfix pull request it "
+        "reverts (that line names it, whatever the branch is called); or close it and use "
+        "the **Revert** button of that pull request, which names it"
     )
     if number is None:
         return Refusal("it names no pull request it reverts", name_the_hotfix)

@@ -250,8 +250,9 @@ NOT_A_HOTFIX = (
     "and it has no hotfix label, so `.github/hotfix.yml` does not apply.\n\n"
 )
 NAME_THE_HOTFIX = (
-    "Add the line `Reverts acme/widgets#N` to this pull request's description, N being the "
-    "number of the merged hotfix pull request it reverts; or close it and use the **Revert** "
+    "Add the line `Reverts acme/widgets#N` to this pull request's description, in place of any "
+    "other `Reverts` line, N being the number of the merged hotfix pull request it reverts "
+    "(that line names it, whatever the branch is called); or close it and use the **Revert** "
     "button of that pull request, which names it"
 )
 
@@ -321,6 +322,46 @@ def test_a_rollback_label_on_anything_but_a_rollback_of_a_merged_hotfix_is_neutr
     assert bot.repo.runs_named("hotfix-release", pull.merge_commit_sha) == []
     assert (bot.repo.tag_object("v1.2.5"), sorted(bot.repo.releases)) == (None, ["v1.2.4"])
     assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
+
+
+def test_a_reverts_line_names_the_hotfix_whatever_the_branch_is_called(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    # dana's branch carries the number of the hotfix's incident report, #2: no pull request.
+    bot.repo.create_branch("revert-2-login-fix", "main")
+    head = bot.repo.commit(
+        "revert-2-login-fix", {"VERSION": "1.2.5\n", "app.py": "def login(): ...\n"}, "Undo"
+    )
+    pull = bot.repo.open_pull(
+        "revert-2-login-fix", "main", title="Undo the login fix", author="dana",
+        labels=["rollback"], body="SSO users are locked out.\n",
+    )  # fmt: skip
+    bot.pull_request(pull.number, "opened")
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == ("neutral", "Not a hotfix pull request")
+    assert run.output["summary"] == (
+        NOT_A_HOTFIX
+        + not_a_rollback("it carries the label `rollback`", "there is no pull request #2")
+        + f"\n\n{DEFAULTS_USED}"
+        + meant_as_a_rollback(NAME_THE_HOTFIX)
+    )
+
+    # She does as it says: the line names the hotfix, whatever the branch says.
+    bot.repo.edit_pull(
+        pull.number, "Undo the login fix", "SSO users are locked out.\n\nReverts acme/widgets#1\n"
+    )
+    bot.pull_request(pull.number, "edited")
+    approve(bot, pull, "pm")
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == ("success", "All 3 rules pass (rollback of #1)")
+    assert run.output["summary"].startswith(rollback_header("it carries the label `rollback`"))
+
+    # Its merge rolls back #1.
+    bot.repo.merge_pull(pull.number, merged_by="dana")
+    bot.pull_request(pull.number, "closed")
+    tag = bot.repo.tag_object("v1.2.5")
+    assert tag is not None and tag.message == "Rollback of v1.2.4: Undo the login fix"
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.5"
 
 
 def test_a_revert_of_a_hotfix_that_was_closed_unmerged_says_there_is_nothing_to_roll_back(

@@ -128,7 +128,13 @@ def test_is_rollback(head_ref: str, labels: list[str], expected: bool) -> None:
 @pytest.mark.parametrize(
     ("head_ref", "body", "expected"),
     [
-        ("revert-12-hotfix/fix-login", "Reverts acme/shop#7", 12),
+        # The Revert button's: the branch and the line name the same pull request.
+        ("revert-7-hotfix/fix-login", "Reverts acme/shop#7", 7),
+        ("revert-12-hotfix/fix-login", "", 12),
+        ("revert-12-hotfix/fix-login", "Reverts other/shop#7", 12),
+        # A line wins over a branch's number: #2 may be an issue, #3 the rollback reverted.
+        ("revert-2-login-fix", "SSO broke.\n\nReverts acme/shop#7\n", 7),
+        ("revert-3-revert-1-hotfix/fix-login", "Reverts acme/shop#1", 1),
         ("undo", "Reverts acme/shop#7", 7),
         ("undo", "SSO users are locked out.\r\n\r\nReverts ACME/Shop#7\r\n", 7),
         ("undo", "reverts #7", 7),
@@ -138,7 +144,7 @@ def test_is_rollback(head_ref: str, labels: list[str], expected: bool) -> None:
         ("undo", "", None),
     ],
 )
-def test_the_reverted_pull_request_is_named_by_the_branch_or_a_reverts_line(
+def test_the_reverted_pull_request_is_named_by_a_reverts_line_else_the_branch(
     head_ref: str, body: str, expected: int | None
 ) -> None:
     assert reverted_number(head_ref, body, "acme/shop") == expected
@@ -247,9 +253,15 @@ def test_a_rollback_is_one_even_with_the_hotfix_label() -> None:
             "Add the line `Reverts acme/shop#N` to this pull request's description",
         ),
         (
-            {"head_ref": "revert-70-hotfix/x", "reverted": None},
+            {"head_ref": "revert-70-hotfix/x", "body": "", "reverted": None},
             "there is no pull request #70",
             "Add",
+        ),
+        (
+            {"head_ref": "revert-2-undo", "labels": {"rollback"}, "reverted": None},
+            "there is no pull request #7",  # the description's, not the branch's
+            "Add the line `Reverts acme/shop#N` to this pull request's description, in place "
+            "of any other `Reverts` line",
         ),
         (
             {"reverted": replace(HOTFIX, state="open", merged=False, merge_commit_sha=None)},
