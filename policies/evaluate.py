@@ -13,11 +13,13 @@ from policies.rule import Lookups, Rule
 from policies.rules import ROLLBACK_RULES, RULES
 from policies.rules.common import is_hotfix as is_hotfix  # re-exported: the app asks here
 from policies.rules.common import single_severity
-from policies.wording import deadline_passed, plural, waiting_words
+from policies.wording import deadline_passed, plural, pull_numbers, waiting_words
 
 # Begins the title of a hotfix pull request still open past its deadline; the conclusion
 # stays what the rules say (a late fix is still a fix).
 OVERDUE = "Overdue: "
+# The row of a rollback that names more than one pull request it reverts, in place of its rules.
+ROLLBACK_ROW = "rollback"
 
 
 class Conclusion(StrEnum):
@@ -72,7 +74,7 @@ def rules_for(config: HotfixConfig, facts: PullRequestFacts) -> tuple[Rule, ...]
     none for any other pull request."""
     rollback = judge_rollback(config, facts)
     if rollback is not None and rollback.refusal is None:
-        return ROLLBACK_RULES
+        return () if rollback.several else ROLLBACK_RULES
     return RULES if is_hotfix(config, facts.head_ref, facts.labels) else ()
 
 
@@ -84,6 +86,8 @@ def needed_lookups(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
 
 def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
     rollback = judge_rollback(config, facts)
+    if rollback is not None and rollback.several:
+        return _several_reverted_verdict(rollback)
     if rollback is not None and rollback.refusal is None:
         return _rollback_verdict(config, facts, rollback)
     return replace(_hotfix_verdict(config, facts), not_a_rollback=rollback)
@@ -119,6 +123,24 @@ def _rollback_verdict(config: HotfixConfig, facts: PullRequestFacts, rollback: R
     labelled = single_severity(config, rollback.reverted.labels)
     verdict = _break_glass(verdict, facts, labelled[1] if labelled else None)
     return replace(verdict, title=f"{verdict.title} (rollback of #{rollback.reverted.number})")
+
+
+def _several_reverted_verdict(rollback: Rollback) -> Verdict:
+    """A rollback that names more than one pull request it reverts fails, in a row of its
+    own: its rules follow the one hotfix it rolls back, so none judges it until it names one.
+    No break-glass waives that, as no severity is known to allow one."""
+    named = pull_numbers(rollback.several)
+    result = RuleResult(
+        ROLLBACK_ROW,
+        Status.FAIL,
+        named,
+        "one merged hotfix pull request",
+        f"It names more than one pull request it reverts: {named}",
+        f"A rollback reverts one hotfix: open one rollback pull request for each of {named}, "
+        "or keep one `Reverts` line in this pull request's description",
+    )
+    title = f"A rollback reverts one hotfix: this one names {named}"
+    return Verdict(Conclusion.FAILURE, title, (result,), rollback=rollback)
 
 
 def _conclude(results: tuple[RuleResult, ...]) -> tuple[Conclusion | None, str]:

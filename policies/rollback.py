@@ -3,13 +3,14 @@ is a merged hotfix that can be rolled back (docs/BEHAVIOUR.md, "Rollbacks").
 
 GitHub's Revert button on a merged pull request #N opens a pull request from the branch
 `revert-<N>-<its head branch>`, titled `Revert "<its title>"` and described
-`Reverts owner/repo#N`; a rollback names the pull request it reverts in either place.
+`Reverts owner/repo#N`; a rollback names the pull request it reverts in either place, and
+reverts one: one naming more fails its check.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from policies.config import HotfixConfig
@@ -40,7 +41,7 @@ class Refusal:
 @dataclass(frozen=True)
 class Rollback:
     """What the check says of a pull request that looks like a rollback, besides its rules:
-    a rollback when `refusal` is None."""
+    a rollback when `refusal` is None, of the hotfix `reverted` unless it names `several`."""
 
     recognised_by: str  # why it looks like a rollback, in words
     reverted: RevertedPull | None  # a merged hotfix pull request when `refusal` is None
@@ -48,6 +49,9 @@ class Rollback:
     severity: str | None  # the reverted hotfix's, when it carries exactly one severity label
     # Whether `/hotfix verbal-approval` counts on the rollback: that severity takes them.
     verbal_approval: bool = False
+    # The pull requests it names as reverted, when more than one (then `reverted` and
+    # `refusal` are None): a rollback reverts one hotfix, so it fails its check.
+    several: tuple[int, ...] = ()
 
 
 def is_rollback(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> bool:
@@ -56,17 +60,29 @@ def is_rollback(config: HotfixConfig, head_ref: str, labels: Iterable[str]) -> b
     return search(config.rollback.pattern, head_ref) or has_label(labels, config.rollback.label)
 
 
-def reverted_number(head_ref: str, body: str, repository: str) -> int | None:
-    """The pull request a rollback reverts: N of a `revert-<N>-` head branch, else of a
-    `Reverts owner/repo#N` line of its description naming this repository (`Reverts #N` too)."""
+def reverted_numbers(head_ref: str, body: str, repository: str) -> tuple[int, ...]:
+    """The pull requests a rollback names as the ones it reverts, each once, in the order
+    named: the N of each `Reverts owner/repo#N` line of its description naming this
+    repository (`Reverts #N` too), else of a `revert-<N>-` head branch. A line says which
+    pull request it means, where a branch's number may be anything's (an issue's), so the
+    lines win; the Revert button writes both, with the same number."""
+    here = repository.casefold()
+    named = [
+        int(number)
+        for of, number in (line.groups() for line in _REVERTS_LINE.finditer(body))
+        if of is None or of.casefold() == here
+    ]
+    if named:
+        return tuple(dict.fromkeys(named))
     branch = _REVERT_BRANCH.match(head_ref)
-    if branch is not None:
-        return int(branch.group(1))
-    for line in _REVERTS_LINE.finditer(body):
-        named, number = line.groups()
-        if named is None or named.casefold() == repository.casefold():
-            return int(number)
-    return None
+    return () if branch is None else (int(branch.group(1)),)
+
+
+def reverted_number(head_ref: str, body: str, repository: str) -> int | None:
+    """The one pull request a rollback names as the one it reverts (`reverted_numbers`): the
+    one the app reads. None when it names none, or more than one."""
+    named = reverted_numbers(head_ref, body, repository)
+    return named[0] if len(named) == 1 else None
 
 
 def rollback_reason(body: str) -> str | None:
@@ -91,9 +107,11 @@ def judge_rollback(config: HotfixConfig, facts: PullRequestFacts) -> Rollback | 
         if search(pattern, facts.head_ref)
         else f"it carries the label `{config.rollback.label}`"
     )
-    number = reverted_number(facts.head_ref, facts.body, facts.repository)
+    named = reverted_numbers(facts.head_ref, facts.body, facts.repository)
     reverted = facts.reverted
-    refusal = rollback_refusal(config, facts.repository, facts.base_ref, number, reverted)
+    refusal = rollback_refusal(config, facts.repository, facts.base_ref, named, reverted)
+    if refusal is None and len(named) > 1:
+        return Rollback(recognised_by, None, None, None, several=named)
     labelled = single_severity(config, reverted.labels) if reverted else None
     return Rollback(
         recognised_by,
@@ -108,12 +126,13 @@ def rollback_refusal(
     config: HotfixConfig,
     repository: str,
     base_ref: str,
-    number: int | None,
+    named: Sequence[int],
     reverted: RevertedPull | None,
 ) -> Refusal | None:
-    """Why a pull request into `base_ref` that looks like a rollback of the pull request
-    `number` (as read: `reverted`) is none; None when it is one: into the production branch,
-    reverting a hotfix merged there."""
+    """Why a pull request into `base_ref` that looks like a rollback of the pull requests
+    `named` (`reverted_numbers`; the one named, as read: `reverted`) is none; None when it is
+    one: into the production branch, reverting a hotfix merged there, or naming more than
+    one pull request (a rollback that fails its check, `Rollback.several`)."""
     production = config.branches.production
     if base_ref != production:
         return Refusal(
@@ -121,12 +140,16 @@ def rollback_refusal(
             f"A hotfix is rolled back where it shipped: change the base branch to {production}",
         )
     name_the_hotfix = (
-        f"Add the line `Reverts {repository}#N` to this pull request's description, N being "
-        "the number of the merged hotfix pull request it reverts; or close it and use the "
-        "**Revert** button of that pull request, which names it"
+        f"Add the line `Reverts {repository}#N` to this pull request's description, in place "
+        "of any other `Reverts` line, N being the number of the merged hotfix pull request it "
+        "reverts (that line names it, whatever the branch is called); or close it and use "
+        "the **Revert** button of that pull request, which names it"
     )
-    if number is None:
+    if not named:
         return Refusal("it names no pull request it reverts", name_the_hotfix)
+    if len(named) > 1:
+        return None
+    number = named[0]
     if reverted is None:
         return Refusal(f"there is no pull request #{number}", name_the_hotfix)
     if reverted.state == "open":

@@ -35,6 +35,11 @@ def join_words(words: Sequence[str], conjunction: str = "and") -> str:
     return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
 
 
+def pull_numbers(numbers: Sequence[int]) -> str:
+    """`#1`, `#1 and #3`, `#1, #3 and #5`."""
+    return join_words([f"#{number}" for number in numbers])
+
+
 def waiting_words(waiting: Sequence[Sequence[str]]) -> str:
     """Approval groups waited for, as alternatives (see `RuleResult.waiting`):
     `Engineering Lead and On-call Manager`, `Engineering Lead or Product Manager`."""

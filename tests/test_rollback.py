@@ -250,8 +250,9 @@ NOT_A_HOTFIX = (
     "and it has no hotfix label, so `.github/hotfix.yml` does not apply.\n\n"
 )
 NAME_THE_HOTFIX = (
-    "Add the line `Reverts acme/widgets#N` to this pull request's description, N being the "
-    "number of the merged hotfix pull request it reverts; or close it and use the **Revert** "
+    "Add the line `Reverts acme/widgets#N` to this pull request's description, in place of any "
+    "other `Reverts` line, N being the number of the merged hotfix pull request it reverts "
+    "(that line names it, whatever the branch is called); or close it and use the **Revert** "
     "button of that pull request, which names it"
 )
 
@@ -321,6 +322,46 @@ def test_a_rollback_label_on_anything_but_a_rollback_of_a_merged_hotfix_is_neutr
     assert bot.repo.runs_named("hotfix-release", pull.merge_commit_sha) == []
     assert (bot.repo.tag_object("v1.2.5"), sorted(bot.repo.releases)) == (None, ["v1.2.4"])
     assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
+
+
+def test_a_reverts_line_names_the_hotfix_whatever_the_branch_is_called(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    # dana's branch carries the number of the hotfix's incident report, #2: no pull request.
+    bot.repo.create_branch("revert-2-login-fix", "main")
+    head = bot.repo.commit(
+        "revert-2-login-fix", {"VERSION": "1.2.5\n", "app.py": "def login(): ...\n"}, "Undo"
+    )
+    pull = bot.repo.open_pull(
+        "revert-2-login-fix", "main", title="Undo the login fix", author="dana",
+        labels=["rollback"], body="SSO users are locked out.\n",
+    )  # fmt: skip
+    bot.pull_request(pull.number, "opened")
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == ("neutral", "Not a hotfix pull request")
+    assert run.output["summary"] == (
+        NOT_A_HOTFIX
+        + not_a_rollback("it carries the label `rollback`", "there is no pull request #2")
+        + f"\n\n{DEFAULTS_USED}"
+        + meant_as_a_rollback(NAME_THE_HOTFIX)
+    )
+
+    # She does as it says: the line names the hotfix, whatever the branch says.
+    bot.repo.edit_pull(
+        pull.number, "Undo the login fix", "SSO users are locked out.\n\nReverts acme/widgets#1\n"
+    )
+    bot.pull_request(pull.number, "edited")
+    approve(bot, pull, "pm")
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == ("success", "All 3 rules pass (rollback of #1)")
+    assert run.output["summary"].startswith(rollback_header("it carries the label `rollback`"))
+
+    # Its merge rolls back #1.
+    bot.repo.merge_pull(pull.number, merged_by="dana")
+    bot.pull_request(pull.number, "closed")
+    tag = bot.repo.tag_object("v1.2.5")
+    assert tag is not None and tag.message == "Rollback of v1.2.4: Undo the login fix"
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.5"
 
 
 def test_a_revert_of_a_hotfix_that_was_closed_unmerged_says_there_is_nothing_to_roll_back(
@@ -427,6 +468,99 @@ def test_a_hotfix_with_the_rollback_label_that_reverts_no_merged_hotfix_is_judge
     assert bot.repo.releases["v1.2.5"].body == f"Hotfix #{pull.number}: Undo the login fix"
     assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
     assert [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body] == []
+
+
+def merged_second_hotfix(bot: Bot) -> FakePull:
+    """Hotfix #3 (`Fix logout`, P1), merged after #1 and released by the app as v1.2.5; its
+    incident report is #4."""
+    repo = bot.repo
+    repo.commit("hotfix/fix-logout", {"VERSION": "1.2.5\n", "b.py": "fixed\n"}, "Fix logout")
+    pull = repo.open_pull(
+        "hotfix/fix-logout", "main", title="Fix logout", author="dev", labels=["hotfix", "P1"]
+    )
+    repo.merge_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+    assert repo.releases["v1.2.5"].body == "Hotfix #3: Fix logout"
+    return pull
+
+
+def test_a_rollback_naming_two_hotfixes_fails_and_once_merged_rolls_back_neither(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    logout = merged_second_hotfix(bot)
+    repo = bot.repo
+    head = repo.commit("undo-both", {"VERSION": "1.2.6\n", "app.py": "def login(): ...\n"}, "Undo")
+    pull = repo.open_pull(
+        "undo-both", "main", title="Undo both fixes", author="dana", labels=["rollback"],
+        body="Both broke SSO.\n\nReverts acme/widgets#1\nReverts acme/widgets#3\n",
+    )  # fmt: skip
+    assert (logout.number, pull.number) == (3, 5)
+    bot.pull_request(pull.number, "opened")
+    approve(bot, pull, "lead")
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "failure",
+        "A rollback reverts one hotfix: this one names #1 and #3",
+    )
+    assert run.output["summary"] == (
+        "**Rollback of more than one pull request**: this pull request is a rollback because "
+        "it carries the label `rollback`, and its description names #1 and #3 as the pull "
+        "requests it reverts. A rollback reverts one hotfix, whose severity its approvals "
+        f"follow: its rules judge it once it names one.\n\n{DEFAULTS_USED}\n\n"
+        + rows(("rollback", "❌ fail", "#1 and #3", "one merged hotfix pull request"))
+        + "\n\n## How to fix\n\n### `rollback`\n\n"
+        "It names more than one pull request it reverts: #1 and #3\n\n"
+        "A rollback reverts one hotfix: open one rollback pull request for each of #1 and #3, "
+        "or keep one `Reverts` line in this pull request's description"
+    )
+
+    # The commands follow the severity of the one hotfix a rollback reverts.
+    command(bot, pull.number, "dana", "/hotfix break-glass SSO is down")
+    [reply] = bot_replies(bot, pull.number)
+    assert (
+        "\n> `/hotfix break-glass SSO is down`\n\n@dana, hotfix-bot did not carry this out: a "
+        "rollback follows the severity of the one hotfix it reverts, and this one names #1 and "
+        "#3: keep one `Reverts` line in its description.\n\n"
+    ) in reply
+
+    # Merged anyway: nothing is released or marked, and its report says why.
+    repo.merge_pull(pull.number, merged_by="dana")
+    bot.pull_request(pull.number, "closed")
+    sha = pull.merge_commit_sha
+    assert sha is not None
+    [run] = repo.runs_named("hotfix-release", sha)
+    title = "No post-merge step ran: a rollback reverts one hotfix, #5 names #1 and #3"
+    assert (run.conclusion, run.output["title"]) == ("failure", title)
+    summary = (
+        f"Rollback #5 (Undo both fixes) was merged into `main` as [`{sha[:7]}`]({WEB}/commit/"
+        f"{sha}), but its description names more than one pull request it reverts: #1 and #3. "
+        "A rollback reverts one hotfix, so no post-merge step ran: nothing was tagged or "
+        "released, no release is marked rolled back and no hotfix is told.\n\n"
+        "To run the steps of a rollback of one of them, keep only that one's `Reverts` line in "
+        "this pull request's description, then re-run this check. Record any other by hand: "
+        "`Rolled back in <tag>` at the end of its release's notes, and a comment on its pull "
+        "request."
+    )
+    assert run.output["summary"] == summary
+    assert bot_replies(bot, pull.number)[1:] == [
+        f"<!-- hotfix-bot:hotfix-release -->\n### `hotfix-release`: {title}\n\n{summary}"
+    ]
+    assert (repo.tag_object("v1.2.6"), sorted(repo.releases)) == (None, ["v1.2.4", "v1.2.5"])
+    assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login"
+    assert repo.releases["v1.2.5"].body == "Hotfix #3: Fix logout"
+    assert [c for n in (1, 2, 3, 4) for c in repo.comments_on(n) if "ollback" in c.body] == []
+
+    # Kept to one line, a re-run rolls that one back.
+    repo.edit_pull(pull.number, "Undo both fixes", "Both broke SSO.\n\nReverts acme/widgets#1\n")
+    bot.deliver("check_run", bot.fake.check_run_event(repo, run.id))
+    [run] = repo.runs_named("hotfix-release", sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.6")
+    tag = repo.tag_object("v1.2.6")
+    assert tag is not None and tag.message == "Rollback of v1.2.4: Undo both fixes"
+    assert repo.releases["v1.2.4"].body == "Hotfix #1: Fix login\n\nRolled back in v1.2.6"
+    assert repo.releases["v1.2.5"].body == "Hotfix #3: Fix logout"
 
 
 # --- after the merge -------------------------------------------------------------------------

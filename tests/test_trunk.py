@@ -345,6 +345,33 @@ def test_a_merged_pull_request_that_only_looks_like_a_rollback_is_released_by_it
     assert bot.repo.comments_on(pull.number) == []
 
 
+def test_a_merged_rollback_naming_two_pull_requests_is_reported_by_its_own_run_not_its_push(
+    bot: Bot,
+) -> None:
+    """Its own run rolls back neither and says why: the push that bumps the version is not
+    released on its own as a hotfix, under that report on the same commit."""
+    work_trunk_based(bot)
+    before = bot.repo.branches["main"].sha
+    bot.repo.create_branch("undo-both", "main")
+    bot.repo.commit("undo-both", {"VERSION": "1.2.4\n"}, "Undo both")
+    pull = bot.repo.open_pull(
+        "undo-both", "main", title="Undo both", author="dev", labels=["rollback"],
+        body="Reverts acme/widgets#7\nReverts acme/widgets#9\n",
+    )  # fmt: skip
+    merge = bot.repo.merge_pull(pull.number)
+
+    bot.deliver("push", bot.fake.push_event(bot.repo, "refs/heads/main", before, merge))
+    assert (bot.repo.tags, bot.repo.runs_named("hotfix-release", merge)) == ({}, [])
+    bot.pull_request(pull.number, "closed")
+
+    run = release_run(bot, merge)
+    assert (run.conclusion, run.output["title"]) == (
+        "failure",
+        "No post-merge step ran: a rollback reverts one hotfix, #1 names #7 and #9",
+    )
+    assert (bot.repo.tags, bot.repo.releases) == ({}, {})
+
+
 def test_rerunning_the_release_check_of_a_pushed_hotfix_retries_what_failed(bot: Bot) -> None:
     work_trunk_based(bot)
     payload = pushed(bot, {"VERSION": "1.2.4\n"})

@@ -19,6 +19,7 @@ from policies.wording import (
     cell,
     duration_words,
     join_words,
+    pull_numbers,
     sentence,
     time_left,
     when,
@@ -183,6 +184,15 @@ def escalation_comment(
 def _rollback_lines(rollback: Rollback) -> list[str]:
     """What a rollback reverts, why some rules do not judge it, and whether a verbal
     approval counts."""
+    if rollback.several:
+        named = pull_numbers(rollback.several)
+        return [
+            f"**Rollback of more than one pull request**: this pull request is a rollback "
+            f"because {rollback.recognised_by}, and its description names {named} as the "
+            "pull requests it reverts. A rollback reverts one hotfix, whose severity its "
+            "approvals follow: its rules judge it once it names one.",
+            "",
+        ]
     assert rollback.reverted is not None  # named whenever a rollback is judged by rules
     reverted = rollback.reverted
     kind = f"a {rollback.severity} hotfix" if rollback.severity else "a hotfix"

@@ -51,7 +51,7 @@ from policies.evaluate import (
 )
 from policies.facts import PullRequestFacts, RevertedPull, Review, ReviewState
 from policies.notices import RefusedNotice
-from policies.rollback import is_rollback, reverted_number, rollback_refusal
+from policies.rollback import is_rollback, reverted_number, reverted_numbers, rollback_refusal
 from policies.rule import Lookups
 from policies.versions import DEFAULT_VERSION_FILES
 
@@ -482,10 +482,26 @@ async def read_rolled_back_hotfix(
     head_ref, labels = pull["head"]["ref"], labels_of(pull)
     if not is_rollback(config, head_ref, labels):
         return None
-    number = reverted_number(head_ref, pull.get("body") or "", repository)
+    body = pull.get("body") or ""
+    number = reverted_number(head_ref, body, repository)
     reverted = await read_reverted_pull(github, repository, number) if number is not None else None
-    refused = rollback_refusal(config, repository, pull["base"]["ref"], number, reverted)
+    named = reverted_numbers(head_ref, body, repository)
+    refused = rollback_refusal(config, repository, pull["base"]["ref"], named, reverted)
     return reverted if refused is None else None
+
+
+def several_reverted(
+    config: HotfixConfig, repository: str, pull: dict[str, Any]
+) -> tuple[int, ...]:
+    """The pull requests that `pull` (as the API gives it), a rollback into the production
+    branch, names as the ones it reverts, when more than one: its check fails, and its merge
+    rolls back none (docs/BEHAVIOUR.md, "Rollback pull requests"). () for any other."""
+    head_ref = pull["head"]["ref"]
+    if not is_rollback(config, head_ref, labels_of(pull)):
+        return ()
+    named = reverted_numbers(head_ref, pull.get("body") or "", repository)
+    refused = rollback_refusal(config, repository, pull["base"]["ref"], named, None)
+    return named if refused is None else ()
 
 
 async def _existing_tags(

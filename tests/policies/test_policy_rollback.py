@@ -12,7 +12,7 @@ from policies.config import ConfigError, config_as_yaml, load_config
 from policies.evaluate import Conclusion, evaluate, needed_lookups
 from policies.facts import BreakGlass, PullRequestFacts, RevertedPull, VerbalApproval
 from policies.result import Status
-from policies.rollback import is_rollback, reverted_number, rollback_reason
+from policies.rollback import is_rollback, reverted_number, reverted_numbers, rollback_reason
 from policies.rule import Lookups
 
 HOTFIX = RevertedPull(
@@ -128,20 +128,38 @@ def test_is_rollback(head_ref: str, labels: list[str], expected: bool) -> None:
 @pytest.mark.parametrize(
     ("head_ref", "body", "expected"),
     [
-        ("revert-12-hotfix/fix-login", "Reverts acme/shop#7", 12),
-        ("undo", "Reverts acme/shop#7", 7),
-        ("undo", "SSO users are locked out.\r\n\r\nReverts ACME/Shop#7\r\n", 7),
-        ("undo", "reverts #7", 7),
-        ("undo", "Reverts other/shop#7", None),  # another repository's pull request
-        ("undo", "Reverts acme/shop#7 and #9", None),
-        ("undo", "This reverts acme/shop#7", None),
-        ("undo", "", None),
+        # The Revert button's: the branch and the line name the same pull request.
+        ("revert-7-hotfix/fix-login", "Reverts acme/shop#7", (7,)),
+        ("revert-12-hotfix/fix-login", "", (12,)),
+        ("revert-12-hotfix/fix-login", "Reverts other/shop#7", (12,)),
+        # A line wins over a branch's number: #2 may be an issue, #3 the rollback reverted.
+        ("revert-2-login-fix", "SSO broke.\n\nReverts acme/shop#7\n", (7,)),
+        ("revert-3-revert-1-hotfix/fix-login", "Reverts acme/shop#1", (1,)),
+        ("undo", "Reverts acme/shop#7", (7,)),
+        ("undo", "SSO users are locked out.\r\n\r\nReverts ACME/Shop#7\r\n", (7,)),
+        ("undo", "reverts #7", (7,)),
+        ("undo", "Reverts other/shop#7", ()),  # another repository's pull request
+        ("undo", "Reverts acme/shop#7 and #9", ()),
+        ("undo", "This reverts acme/shop#7", ()),
+        ("undo", "", ()),
+        # Each named once, in the order named.
+        ("revert-5-x", "Reverts acme/shop#7\nReverts #9\nReverts acme/shop#07\n", (7, 9)),
     ],
 )
-def test_the_reverted_pull_request_is_named_by_the_branch_or_a_reverts_line(
-    head_ref: str, body: str, expected: int | None
+def test_the_reverted_pull_requests_are_named_by_the_reverts_lines_else_the_branch(
+    head_ref: str, body: str, expected: tuple[int, ...]
 ) -> None:
-    assert reverted_number(head_ref, body, "acme/shop") == expected
+    assert reverted_numbers(head_ref, body, "acme/shop") == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [("Reverts acme/shop#7", 7), ("", None), ("Reverts acme/shop#7\nReverts #9", None)],
+)
+def test_the_app_reads_the_reverted_pull_request_only_when_one_is_named(
+    body: str, expected: int | None
+) -> None:
+    assert reverted_number("undo", body, "acme/shop") == expected
 
 
 @pytest.mark.parametrize(
@@ -247,9 +265,20 @@ def test_a_rollback_is_one_even_with_the_hotfix_label() -> None:
             "Add the line `Reverts acme/shop#N` to this pull request's description",
         ),
         (
-            {"head_ref": "revert-70-hotfix/x", "reverted": None},
+            {"head_ref": "revert-70-hotfix/x", "body": "", "reverted": None},
             "there is no pull request #70",
             "Add",
+        ),
+        (
+            {"head_ref": "revert-2-undo", "labels": {"rollback"}, "reverted": None},
+            "there is no pull request #7",  # the description's, not the branch's
+            "Add the line `Reverts acme/shop#N` to this pull request's description, in place "
+            "of any other `Reverts` line",
+        ),
+        (
+            {"base_ref": "develop", "body": "Reverts acme/shop#7\nReverts acme/shop#9"},
+            "it is into develop, not the production branch main",
+            "A hotfix is rolled back where it shipped",
         ),
         (
             {"reverted": replace(HOTFIX, state="open", merged=False, merge_commit_sha=None)},
@@ -290,6 +319,43 @@ def test_what_looks_like_a_rollback_of_anything_but_a_merged_hotfix_is_no_hotfix
     assert verdict.not_a_rollback.refusal.problem == problem
     assert verdict.not_a_rollback.refusal.how_to_fix.startswith(fix)
     assert needed_lookups(config(), refused) == Lookups()  # nothing to look up for no rule
+
+
+def test_a_rollback_naming_more_than_one_pull_request_fails_in_a_row_of_its_own() -> None:
+    two = rollback_facts(
+        head_ref="undo-both",
+        labels={"rollback"},
+        body="Both broke SSO.\n\nReverts acme/shop#7\nReverts #9\nReverts acme/shop#7\n",
+        reverted=None,
+    )
+
+    verdict = evaluate(config(), two)
+
+    assert (verdict.conclusion, verdict.title) == (
+        Conclusion.FAILURE,
+        "A rollback reverts one hotfix: this one names #7 and #9",
+    )
+    [row] = verdict.results
+    assert (row.rule, row.status, row.found, row.expected, row.summary, row.how_to_fix) == (
+        "rollback",
+        Status.FAIL,
+        "#7 and #9",
+        "one merged hotfix pull request",
+        "It names more than one pull request it reverts: #7 and #9",
+        "A rollback reverts one hotfix: open one rollback pull request for each of #7 and #9, "
+        "or keep one `Reverts` line in this pull request's description",
+    )
+    assert verdict.rollback is not None and verdict.rollback.several == (7, 9)
+    assert (verdict.rollback.reverted, verdict.not_a_rollback, verdict.severity) == (
+        None,
+        None,
+        None,
+    )
+    assert needed_lookups(config(), two) == Lookups()  # no hotfix, so no approver to look up
+    # No severity is known to allow a break-glass, so none waives it.
+    glass = BreakGlass("lead", "SSO is down for everyone", RECORDED_AT)
+    broken = evaluate(config(), replace(two, break_glass=glass))
+    assert (broken.conclusion, broken.title) == (verdict.conclusion, verdict.title)
 
 
 def test_what_looks_like_a_rollback_but_is_none_is_judged_as_the_hotfix_it_is() -> None:

@@ -17,7 +17,7 @@ from typing import Any, Generic
 from app.github.client import timestamp
 from app.github.pulls import labels_of
 from app.github.teams import members_among
-from app.handlers.policy import evaluate_pull_request, read_rolled_back_hotfix
+from app.handlers.policy import evaluate_pull_request, read_rolled_back_hotfix, several_reverted
 from app.handlers.records import PullRecords
 from app.handlers.release.handler import release_pull_request
 from app.handlers.routing import Context
@@ -27,7 +27,7 @@ from policies.evaluate import is_hotfix
 from policies.facts import RevertedPull
 from policies.rules.approvals import rollback_need
 from policies.rules.common import single_severity
-from policies.wording import join_words
+from policies.wording import join_words, pull_numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +123,12 @@ class Invocation:
         rolled_back = await self.rolled_back()
         if rolled_back is not None:
             return self._rollback_severity(rolled_back)
+        several = several_reverted(self.config, self.context.repository, self.pull)
+        if several:
+            raise Refusal(
+                "a rollback follows the severity of the one hotfix it reverts, and this one "
+                f"names {pull_numbers(several)}: keep one `Reverts` line in its description"
+            )
         labels = labels_of(self.pull)
         if not is_hotfix(self.config, self.pull["head"]["ref"], labels):
             raise Refusal("this is not a hotfix pull request")

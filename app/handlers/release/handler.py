@@ -36,7 +36,7 @@ from app.handlers.checks import (
     write_check_run,
 )
 from app.handlers.config_files import base_config, config_at, start_reading_config
-from app.handlers.policy import read_rolled_back_hotfix
+from app.handlers.policy import read_rolled_back_hotfix, several_reverted
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import look_for_comment, write_comment
@@ -48,6 +48,7 @@ from app.handlers.release.report import (
     StepOutcomes,
     comment_body,
     config_problem_report,
+    several_reverted_report,
     steps_report,
     waited_for,
     without_comment,
@@ -255,6 +256,9 @@ async def _plan_for(
     if not is_production_hotfix(config, pull):
         context.log.info("pull request #%d is not a hotfix merged into production", number)
         return None
+    several = several_reverted(config, context.repository, pull)
+    if several:
+        return several_reverted_report(pull, base["ref"], several)
     # One that looks like a rollback but is none is judged as any pull request.
     reverted = await read_rolled_back_hotfix(context.github, context.repository, config, pull)
     rolled_back = await _rolled_back(context, pull, config, reverted, reads)
@@ -294,13 +298,15 @@ async def _is_hotfix_merge(context: Context, pull: dict[str, Any], reads: Reads)
 
 
 async def has_post_merge_run(context: Context, config: HotfixConfig, pull: dict[str, Any]) -> bool:
-    """Whether `pull` (as the API gives it), merged, gets post-merge steps of its own: a
+    """Whether `pull` (as the API gives it), merged, gets a post-merge run of its own: a
     hotfix into the production branch, or a rollback of a merged hotfix (what `_plan_for`
-    finds); one that only looks like a rollback gets none."""
+    finds), or of more than one (its report); one that only looks like a rollback gets none."""
     if not is_production_hotfix(config, pull):
         return False
     if is_hotfix(config, pull["head"]["ref"], labels_of(pull)):
         return True
+    if several_reverted(config, context.repository, pull):
+        return True  # its run says why it rolls back none
     return (
         await read_rolled_back_hotfix(context.github, context.repository, config, pull) is not None
     )

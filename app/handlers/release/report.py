@@ -4,9 +4,10 @@ left for people to do. Pure: `app.handlers.release.comment` and `app.handlers.ch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from app.handlers.check_output import CheckOutput, fit
 from app.handlers.release.plan import ReleasePlan
@@ -14,7 +15,7 @@ from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
 from app.handlers.release.steps import back_merge
 from policies.config import ConfigError
 from policies.evaluate import config_error_verdict
-from policies.wording import cell, fence_for, join_words, plural, sentence, when
+from policies.wording import cell, fence_for, join_words, plural, pull_numbers, sentence, when
 
 CHECK_NAME = "hotfix-release"
 # Finds the one report comment again when the journal no longer knows its id.
@@ -161,6 +162,28 @@ def config_problem_report(pull_url: str, production: str, error: ConfigError) ->
         f"{problems}\n\nFix {fix}, then re-run this check."
     )
     return Report(CheckOutput(config_error_verdict(error).title, summary), "failure", pull_url)
+
+
+def several_reverted_report(
+    pull: Mapping[str, Any], production: str, several: Sequence[int]
+) -> Report:
+    """The run of a rollback merged while it names more than one pull request it reverts
+    (`several`): no step runs, as a rollback reverts one hotfix and follows it."""
+    number, merge_sha = pull["number"], pull["merge_commit_sha"]
+    named = pull_numbers(several)
+    commit = f"[`{merge_sha[:7]}`]({pull['base']['repo']['html_url']}/commit/{merge_sha})"
+    summary = (
+        f"Rollback #{number} ({pull['title']}) was merged into `{production}` as {commit}, "
+        f"but its description names more than one pull request it reverts: {named}. A "
+        "rollback reverts one hotfix, so no post-merge step ran: nothing was tagged or "
+        "released, no release is marked rolled back and no hotfix is told.\n\n"
+        "To run the steps of a rollback of one of them, keep only that one's `Reverts` line "
+        "in this pull request's description, then re-run this check. Record any other by "
+        "hand: `Rolled back in <tag>` at the end of its release's notes, and a comment on its "
+        "pull request."
+    )
+    title = f"No post-merge step ran: a rollback reverts one hotfix, #{number} names {named}"
+    return Report(CheckOutput(title, summary), "failure", pull["html_url"])
 
 
 def without_comment(report: Report, number: int, answer: str) -> Report:
