@@ -44,7 +44,6 @@ class _Edit:
     repository's root, then what to change by hand (a TOML table's version, which no
     command sets)."""
 
-    head: str
     path: str
     version: Version
     commands: tuple[str, ...] = ()
@@ -84,20 +83,17 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
         # a workspace's member, npm would install the whole workspace too.
         directory = str(file.parent)
         prefix = "" if directory == "." else f"--prefix {shlex.quote(directory)} "
-        return _Edit(
-            change.head, path, version, (f"npm {prefix}version {version} --no-git-tag-version",)
-        )
+        return _Edit(path, version, (f"npm {prefix}version {version} --no-git-tag-version",))
     table = version_table(path, change.head_files.get(path)) or version_table(
         path, change.base_files.get(path)
     )
     if table is not None:
         return _Edit(
-            change.head,
             path,
             version,
             by_hand=f'set `version = "{version}"` under `[{table}]` in `{path}`',
         )
-    return _Edit(change.head, path, version, (f'echo "{version}" > {shlex.quote(path)}',))
+    return _Edit(path, version, (f'echo "{version}" > {shlex.quote(path)}',))
 
 
 def _restore(change: _Change, path: str, version: Version) -> _Edit:
@@ -111,27 +107,37 @@ def _restore(change: _Change, path: str, version: Version) -> _Edit:
 
 
 def _shell_block(commands: list[str]) -> str:
-    """`commands` as a Markdown block to copy and paste."""
-    text = "\n".join(commands)
+    """`commands` as a Markdown block to copy and paste, each run only if the one before
+    succeeded: pasted one per line, the edits and the commit would go on after a checkout
+    that failed, onto whatever branch is checked out."""
+    text = " &&\n".join(commands)
     fence = fence_for(text, 3)
     return f"{fence}sh\n{text}\n{fence}"
 
 
-def _commit_and_push(edits: Sequence[_Edit], lead: str = "Set") -> str:
+def _commit_and_push(change: _Change, edits: Sequence[_Edit], lead: str = "Set") -> str:
     """`edits` made on the head branch, committed once and pushed: only what is pushed
     changes the pull request. The commands are a block to paste, cut in two around what is
     changed by hand; `lead` begins the sentence that introduces them."""
-    head, version = edits[0].head, edits[0].version
-    branch = shlex.quote(head)
+    version = edits[0].version
+    branch = shlex.quote(change.head)
+    # The branch may have moved on on GitHub since it was last checked out here, and a commit
+    # on the older tip could not be pushed. Where the copy here has commits GitHub does not
+    # have, --ff-only stops (`checkout -B` would drop them).
+    upstream = shlex.quote(f"origin/{change.head}")
+    start = [
+        "git fetch origin",
+        f"git checkout {branch}",
+        f"git merge --ff-only {upstream}",
+        *(command for edit in edits for command in edit.commands),
+    ]
     paths = " ".join(dict.fromkeys(shlex.quote(edit.path) for edit in edits))
-    start = ["git fetch origin", f"git checkout {branch}"]
-    start += [command for edit in edits for command in edit.commands]
     finish = [
         f"git add {paths}",
         f'git commit -m "Bump the version to {version}"',
         f"git push origin {branch}",
     ]
-    intro = f"{lead} the version to {version} on {head}, commit it and push it:"
+    intro = f"{lead} the version to {version} on {change.head}, commit it and push it:"
     by_hand = join_words([edit.by_hand for edit in edits if edit.by_hand])
     if not by_hand:
         return f"{intro}\n\n{_shell_block(start + finish)}"
@@ -163,6 +169,7 @@ def _disagreement(ref: str, versions: dict[str, Version], fix: str) -> _Problem 
 
 
 def _result(
+    change: _Change,
     status: Status,
     found: str,
     expected: str,
@@ -180,7 +187,7 @@ def _result(
         [problem.fix for problem in problems if problem.fix] + ([then] if then else [])
     )
     edits = [edit for problem in problems for edit in problem.edits]
-    pushed = _commit_and_push(edits) if edits else ""
+    pushed = _commit_and_push(change, edits) if edits else ""
     how_to_fix = "\n\n".join(part for part in (words, pushed, after) if part)
     return RuleResult(NAME, status, found, expected, summary, how_to_fix)
 
@@ -279,7 +286,7 @@ def _released(
         next_prerelease = shipped.bump_prerelease()
         edits = [_set_version(change, path, next_prerelease) for path in on_base]
         lead = "Or ship the next pre-release instead: set"
-        catch_up += f"\n\n{_commit_and_push(edits, lead)}"
+        catch_up += f"\n\n{_commit_and_push(change, edits, lead)}"
     return _Problem(f"The tag {tag} already exists, so {shipped} was released before", catch_up)
 
 
@@ -318,6 +325,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     on_base = [path for path in paths if base_reads[path] is not None]
     if not on_base:
         return _result(
+            change,
             Status.FAIL,
             found or f"no version file on {base}",
             f"a version file on {base}: {' or '.join(paths)}",
@@ -349,6 +357,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
             problems.append(_Problem(f"On {base}, {read}", f"Fix {path} on {base}"))
     if problems:  # on_base is not empty, so no problem means base_versions is not either
         return _result(
+            change,
             Status.FAIL,
             found,
             f"a readable version in every version file on {base}",
@@ -359,6 +368,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     base_disagree = _disagreement(base, base_versions, f"Make them agree on {base}")
     if base_disagree:
         return _result(
+            change,
             Status.FAIL,
             found,
             f"one version in all version files on {base}",
@@ -383,7 +393,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     if released is not None:  # setting the head's files as asked would not help
         problems, note = [released], ""
     if problems:
-        return _result(Status.FAIL, found, expected, problems, after=note)
+        return _result(change, Status.FAIL, found, expected, problems, after=note)
     return RuleResult(
         NAME,
         Status.PASS,
