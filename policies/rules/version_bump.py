@@ -66,6 +66,10 @@ class _Change:
     head: str
     base_files: Mapping[str, FileText]
     head_files: Mapping[str, FileText]
+    number: int = 0  # the pull request's; 0 for a push
+    # owner/name of the fork the head branch is in ("" once the fork is deleted); None for a
+    # branch of the repository itself
+    fork: str | None = None
 
 
 def _describe(read: Version | VersionFileError | None) -> str:
@@ -115,29 +119,43 @@ def _shell_block(commands: list[str]) -> str:
     return f"{fence}sh\n{text}\n{fence}"
 
 
+def _check_out_and_push(change: _Change) -> tuple[list[str], str, str]:
+    """The commands that check the head branch out as it is on GitHub and push it back, and
+    where the push goes, in words to end the sentence that introduces them."""
+    branch = shlex.quote(change.head)
+    if change.fork is None:
+        # The branch may have moved on on GitHub since it was last checked out here, and a
+        # commit on the older tip could not be pushed. Where the copy here has commits GitHub
+        # does not have, --ff-only stops (`checkout -B` would drop them).
+        upstream = shlex.quote(f"origin/{change.head}")
+        checkout = [f"git checkout {branch}", f"git merge --ff-only {upstream}"]
+        return checkout, f"git push origin {branch}", ""
+    # No remote of a clone of this repository holds the fork's branch: gh fetches it from the
+    # pull request (fast-forwarding a copy checked out before, or stopping as above) and has
+    # `git push` push it to the fork.
+    fork = f"the fork {change.fork}" if change.fork else "the fork"
+    where = (
+        f" to {fork}. In a clone of this repository, `gh pr checkout` has `git push` push "
+        "there if the pull request allows edits by maintainers; the fork's owner can run "
+        "these in a clone of the fork too"
+    )
+    return [f"gh pr checkout {change.number}"], "git push", where
+
+
 def _commit_and_push(change: _Change, edits: Sequence[_Edit], lead: str = "Set") -> str:
     """`edits` made on the head branch, committed once and pushed: only what is pushed
     changes the pull request. The commands are a block to paste, cut in two around what is
     changed by hand; `lead` begins the sentence that introduces them."""
     version = edits[0].version
-    branch = shlex.quote(change.head)
-    # The branch may have moved on on GitHub since it was last checked out here, and a commit
-    # on the older tip could not be pushed. Where the copy here has commits GitHub does not
-    # have, --ff-only stops (`checkout -B` would drop them).
-    upstream = shlex.quote(f"origin/{change.head}")
+    checkout, push, where = _check_out_and_push(change)
+    intro = f"{lead} the version to {version} on {change.head}, commit it and push it{where}:"
     start = [
         "git fetch origin",
-        f"git checkout {branch}",
-        f"git merge --ff-only {upstream}",
+        *checkout,
         *(command for edit in edits for command in edit.commands),
     ]
     paths = " ".join(dict.fromkeys(shlex.quote(edit.path) for edit in edits))
-    finish = [
-        f"git add {paths}",
-        f'git commit -m "Bump the version to {version}"',
-        f"git push origin {branch}",
-    ]
-    intro = f"{lead} the version to {version} on {change.head}, commit it and push it:"
+    finish = [f"git add {paths}", f'git commit -m "Bump the version to {version}"', push]
     by_hand = join_words([edit.by_hand for edit in edits if edit.by_hand])
     if not by_hand:
         return f"{intro}\n\n{_shell_block(start + finish)}"
@@ -292,7 +310,12 @@ def _released(
 
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     change = _Change(
-        facts.base_ref, facts.head_ref, facts.base_version_files, facts.head_version_files
+        facts.base_ref,
+        facts.head_ref,
+        facts.base_version_files,
+        facts.head_version_files,
+        facts.number,
+        None if facts.head_is_same_repo else facts.head_repo_full_name,
     )
     return _judge(config, change, facts.existing_tags)
 

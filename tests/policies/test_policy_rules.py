@@ -483,6 +483,43 @@ def test_the_version_bump_fix_commits_on_the_head_branch_as_github_has_it_and_pu
     )
 
 
+@pytest.mark.parametrize(
+    ("fork", "pushed_to"), [("octo/shop", "the fork octo/shop"), ("", "the fork")]
+)
+def test_the_version_bump_fix_of_a_pull_request_from_a_fork_pushes_to_the_fork(
+    fork: str, pushed_to: str
+) -> None:
+    """A clone of the repository has no branch of the fork to check out, and its `origin`
+    is not where the branch is: `gh pr checkout` fetches it from the pull request and has
+    `git push` push it to the fork. A fork that was deleted has no name."""
+    result = version_bump.check(
+        config(),
+        facts(
+            number=12,
+            head_is_same_repo=False,
+            head_repo_full_name=fork,
+            base_version_files={**V, "package.json": '{"version": "1.2.3"}'},
+            head_version_files={"VERSION": "1.2.3", "package.json": '{"version": "1.2.3"}'},
+        ),
+    )
+    assert result.how_to_fix == (
+        f"Set the version to 1.2.4 on hotfix/fix-login, commit it and push it to {pushed_to}. "
+        "In a clone of this repository, `gh pr checkout` has `git push` push there if the pull "
+        "request allows edits by maintainers; the fork's owner can run these in a clone of the "
+        "fork too:\n"
+        "\n"
+        "```sh\n"
+        "git fetch origin &&\n"
+        "gh pr checkout 12 &&\n"
+        'echo "1.2.4" > VERSION &&\n'
+        "npm version 1.2.4 --no-git-tag-version &&\n"
+        "git add VERSION package.json &&\n"
+        'git commit -m "Bump the version to 1.2.4" &&\n'
+        "git push\n"
+        "```"
+    )
+
+
 def test_the_version_bump_fix_sets_every_file_in_one_commit_on_a_quoted_branch() -> None:
     result = version_bump.check(
         config(),
