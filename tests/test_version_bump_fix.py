@@ -1,7 +1,8 @@
 """The `version-bump` check's *How to fix* followed literally (docs/BEHAVIOUR.md, 'Rules'): its
-shell block run by `sh` with real git, in a clone of a bare repository that stands
+shell block run by `sh` with real git (and npm), in a clone of a bare repository that stands
 in for the one on GitHub."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,10 +19,16 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 HEAD = "hotfix/fix-login"
 BUMPED = "Bump the version to 1.2.4"
+PACKAGE = '{\n  "name": "web",\n  "version": "1.2.3",\n  "private": true\n}\n'
+# As `npm install --package-lock-only` writes it for PACKAGE.
+LOCKFILE = (
+    '{\n  "name": "web",\n  "version": "1.2.3",\n  "lockfileVersion": 3,\n  "requires": true,\n'
+    '  "packages": {\n    "": {\n      "name": "web",\n      "version": "1.2.3"\n    }\n  }\n}\n'
+)
 
 
 def run(script: str, directory: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    """`script` run by `sh` in `directory`, git keeping its settings in `home`."""
+    """`script` run by `sh` in `directory`, git and npm keeping their settings in `home`."""
     environment = {
         **os.environ,
         "HOME": str(home),
@@ -30,6 +37,9 @@ def run(script: str, directory: Path, home: Path) -> subprocess.CompletedProcess
         "GIT_AUTHOR_EMAIL": "dev@example.com",
         "GIT_COMMITTER_NAME": "Dev",
         "GIT_COMMITTER_EMAIL": "dev@example.com",
+        "npm_config_cache": str(home / "npm"),
+        "npm_config_offline": "true",
+        "npm_config_update_notifier": "false",
     }
     return subprocess.run(
         ["sh", "-c", script],
@@ -136,4 +146,27 @@ def test_the_fix_stops_rather_than_drop_commits_github_does_not_have(tmp_path: P
     assert repository.history("clone/.git") == ["Mine", "Fix", "Base"]
     assert repository.history() == ["Colleague", "Fix", "Base"]
     assert (tmp_path / "clone" / "VERSION").read_text(encoding="utf-8") == "1.2.3\n"
+    assert repository.changes_left() == ""
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
+@pytest.mark.parametrize("lockfile", ["package-lock.json", "npm-shrinkwrap.json"])
+def test_the_fix_commits_the_lockfile_npm_sets_beside_package_json(
+    tmp_path: Path, lockfile: str
+) -> None:
+    """npm sets the version in the lockfile beside package.json too, where there is one:
+    pushed with it, the two agree on GitHub and nothing is left to commit."""
+    packages = {"package.json": PACKAGE, "web/package.json": PACKAGE}
+    repository = Repository(tmp_path, {**packages, f"web/{lockfile}": LOCKFILE})
+
+    done = repository.follow(
+        how_to_fix(packages, "version: {files: [package.json, web/package.json]}")
+    )
+
+    assert done.returncode == 0, done.stderr
+    for package in packages:
+        assert json.loads(repository.on_github(package))["version"] == "1.2.4"
+    locked = json.loads(repository.on_github(f"web/{lockfile}"))
+    assert (locked["version"], locked["packages"][""]["version"]) == ("1.2.4", "1.2.4")
+    assert repository.history() == [BUMPED, "Fix", "Base"]
     assert repository.changes_left() == ""

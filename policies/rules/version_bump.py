@@ -48,6 +48,9 @@ class _Edit:
     version: Version
     commands: tuple[str, ...] = ()
     by_hand: str = ""
+    # Files the commands update too where they exist (npm's lockfiles): committed with the
+    # version file when git tracks them, so that the pushed files agree.
+    lockfiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,15 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
         # a workspace's member, npm would install the whole workspace too.
         directory = str(file.parent)
         prefix = "" if directory == "." else f"--prefix {shlex.quote(directory)} "
-        return _Edit(path, version, (f"npm {prefix}version {version} --no-git-tag-version",))
+        return _Edit(
+            path,
+            version,
+            (f"npm {prefix}version {version} --no-git-tag-version",),
+            lockfiles=tuple(
+                str(file.with_name(lockfile))
+                for lockfile in ("package-lock.json", "npm-shrinkwrap.json")
+            ),
+        )
     table = version_table(path, change.head_files.get(path)) or version_table(
         path, change.base_files.get(path)
     )
@@ -117,6 +128,10 @@ def _shell_block(commands: list[str]) -> str:
     text = " &&\n".join(commands)
     fence = fence_for(text, 3)
     return f"{fence}sh\n{text}\n{fence}"
+
+
+def _quoted(paths: Sequence[str]) -> str:
+    return " ".join(dict.fromkeys(shlex.quote(path) for path in paths))
 
 
 def _check_out_and_push(change: _Change) -> tuple[list[str], str, str]:
@@ -154,8 +169,11 @@ def _commit_and_push(change: _Change, edits: Sequence[_Edit], lead: str = "Set")
         *checkout,
         *(command for edit in edits for command in edit.commands),
     ]
-    paths = " ".join(dict.fromkeys(shlex.quote(edit.path) for edit in edits))
-    finish = [f"git add {paths}", f'git commit -m "Bump the version to {version}"', push]
+    add = f"git add {_quoted([edit.path for edit in edits])}"
+    lockfiles = [lockfile for edit in edits for lockfile in edit.lockfiles]
+    if lockfiles:  # git add refuses a path that is not there: ls-files names those it tracks
+        add += f" $(git ls-files {_quoted(lockfiles)})"
+    finish = [add, f'git commit -m "Bump the version to {version}"', push]
     by_hand = join_words([edit.by_hand for edit in edits if edit.by_hand])
     if not by_hand:
         return f"{intro}\n\n{_shell_block(start + finish)}"

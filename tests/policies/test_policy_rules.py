@@ -196,6 +196,8 @@ CHECKOUT = (
     "git fetch origin &&\ngit checkout hotfix/fix-login &&\n"
     "git merge --ff-only origin/hotfix/fix-login"
 )
+# npm sets the version in the lockfile beside package.json too, which git may track.
+ROOT_NPM_FILES = "package.json $(git ls-files package-lock.json npm-shrinkwrap.json)"
 
 
 def pushed(version: str, *commands: str, paths: str = "VERSION") -> str:
@@ -375,7 +377,7 @@ def by_hand(version: str, what: str, path: str) -> str:
             },
             Status.FAIL,
             "package.json is 1.2.5 on hotfix/fix-login, expected 1.2.4",
-            pushed("1.2.4", "npm version 1.2.4 --no-git-tag-version", paths="package.json"),
+            pushed("1.2.4", "npm version 1.2.4 --no-git-tag-version", paths=ROOT_NPM_FILES),
         ),
         (
             {
@@ -427,7 +429,7 @@ def by_hand(version: str, what: str, path: str) -> str:
             },
             Status.FAIL,
             "package.json is 9.9.9 on hotfix/fix-login, expected 1.2.4",
-            pushed("1.2.4", "npm version 1.2.4 --no-git-tag-version", paths="package.json"),
+            pushed("1.2.4", "npm version 1.2.4 --no-git-tag-version", paths=ROOT_NPM_FILES),
         ),
         (
             {"base_version_files": {"VERSION": "one"}},
@@ -513,7 +515,7 @@ def test_the_version_bump_fix_of_a_pull_request_from_a_fork_pushes_to_the_fork(
         "gh pr checkout 12 &&\n"
         'echo "1.2.4" > VERSION &&\n'
         "npm version 1.2.4 --no-git-tag-version &&\n"
-        "git add VERSION package.json &&\n"
+        f"git add VERSION {ROOT_NPM_FILES} &&\n"
         'git commit -m "Bump the version to 1.2.4" &&\n'
         "git push\n"
         "```"
@@ -538,7 +540,7 @@ def test_the_version_bump_fix_sets_every_file_in_one_commit_on_a_quoted_branch()
         "git merge --ff-only 'origin/hotfix/it'\"'\"'s-$HOME' &&\n"
         'echo "1.2.4" > VERSION &&\n'
         "npm version 1.2.4 --no-git-tag-version &&\n"
-        "git add VERSION package.json &&\n"
+        f"git add VERSION {ROOT_NPM_FILES} &&\n"
         'git commit -m "Bump the version to 1.2.4" &&\n'
         "git push origin 'hotfix/it'\"'\"'s-$HOME'\n"
         "```"
@@ -619,6 +621,7 @@ def test_version_bump_with_configured_files() -> None:
 
 
 WEB_PACKAGE = '{"name": "web", "version": "1.2.3"}'
+WEB_NPM_FILES = "web/package.json $(git ls-files web/package-lock.json web/npm-shrinkwrap.json)"
 
 
 @pytest.mark.parametrize(
@@ -630,7 +633,7 @@ WEB_PACKAGE = '{"name": "web", "version": "1.2.3"}'
             pushed(
                 "1.2.4",
                 "npm --prefix web version 1.2.4 --no-git-tag-version",
-                paths="web/package.json",
+                paths=WEB_NPM_FILES,
             ),
         ),
         (  # npm cannot bring back a deleted package.json: git can, from the base
@@ -640,7 +643,7 @@ WEB_PACKAGE = '{"name": "web", "version": "1.2.3"}'
                 "1.2.4",
                 "git checkout origin/main -- web/package.json",
                 "npm --prefix web version 1.2.4 --no-git-tag-version",
-                paths="web/package.json",
+                paths=WEB_NPM_FILES,
             ),
         ),
     ],
@@ -742,7 +745,7 @@ def test_an_existing_tag_of_the_pre_release_fails_version_bump_offering_the_next
         f"hotfix/fix-login, commit it and push it:\n\n```sh\n{CHECKOUT} &&\n"
         'echo "1.2.4-rc.2" > VERSION &&\n'
         "npm version 1.2.4-rc.2 --no-git-tag-version &&\n"
-        "git add VERSION package.json &&\n"
+        f"git add VERSION {ROOT_NPM_FILES} &&\n"
         'git commit -m "Bump the version to 1.2.4-rc.2" &&\n'
         "git push origin hotfix/fix-login\n```"
     )
