@@ -292,11 +292,12 @@ def test_the_rollback_demo_reverts_the_hotfix_and_ships_the_rollback_as_the_next
         "      Set the version to 1.2.5 on revert-2-hotfix/security-patch, commit it and push it:\n"
         "\n"
         "      ```sh\n"
-        "      git fetch origin\n"
-        "      git checkout revert-2-hotfix/security-patch\n"
-        '      echo "1.2.5" > VERSION\n'
-        "      git add VERSION\n"
-        '      git commit -m "Bump the version to 1.2.5"\n'
+        "      git fetch origin &&\n"
+        "      git checkout revert-2-hotfix/security-patch &&\n"
+        "      git merge --ff-only origin/revert-2-hotfix/security-patch &&\n"
+        '      echo "1.2.5" > VERSION &&\n'
+        "      git add VERSION &&\n"
+        '      git commit -m "Bump the version to 1.2.5" &&\n'
         "      git push origin revert-2-hotfix/security-patch\n"
         "      ```\n"
     ) in rollback

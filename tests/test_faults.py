@@ -557,11 +557,12 @@ def test_a_version_file_that_is_not_utf8_fails_version_bump_naming_the_file(bot:
     assert run.output["summary"].endswith(
         "### `version-bump`\n\nVERSION is not UTF-8 text\n\n"
         "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n\n```sh\n"
-        "git fetch origin\n"
-        "git checkout hotfix/fix-login\n"
-        'echo "1.2.4" > VERSION\n'
-        "git add VERSION\n"
-        'git commit -m "Bump the version to 1.2.4"\n'
+        "git fetch origin &&\n"
+        "git checkout hotfix/fix-login &&\n"
+        "git merge --ff-only origin/hotfix/fix-login &&\n"
+        'echo "1.2.4" > VERSION &&\n'
+        "git add VERSION &&\n"
+        'git commit -m "Bump the version to 1.2.4" &&\n'
         "git push origin hotfix/fix-login\n```"
     )
     [entry] = bot.journal.recent()

@@ -245,14 +245,48 @@ def test_a_pre_release_on_the_head_fails_version_bump_by_default(bot: Bot) -> No
     assert summary.endswith(
         "### `version-bump`\n\nVERSION is 1.2.4-rc.1 on hotfix/fix-login, expected 1.2.4\n\n"
         "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n\n```sh\n"
-        "git fetch origin\n"
-        "git checkout hotfix/fix-login\n"
-        'echo "1.2.4" > VERSION\n'
-        "git add VERSION\n"
-        'git commit -m "Bump the version to 1.2.4"\n'
+        "git fetch origin &&\n"
+        "git checkout hotfix/fix-login &&\n"
+        "git merge --ff-only origin/hotfix/fix-login &&\n"
+        'echo "1.2.4" > VERSION &&\n'
+        "git add VERSION &&\n"
+        'git commit -m "Bump the version to 1.2.4" &&\n'
         "git push origin hotfix/fix-login\n```\n\n"
         "To ship the pre-release 1.2.4-rc.1 instead, set "
         "`version.allow_prerelease: true` in `.github/hotfix.yml` on main"
+    )
+
+
+def test_the_version_bump_fix_of_a_pull_request_from_a_fork_checks_it_out_with_gh(
+    bot: Bot,
+) -> None:
+    """The head branch is the fork's: the fix fetches it by the pull request's number and
+    pushes to where gh points `git push`, never to a branch of the same name here."""
+    bot.fake.add_repo("contributor/widgets", bot.repo.installation_id)
+    bot.repo.create_branch("hotfix/fix-login", "main")
+    bot.repo.commit("hotfix/fix-login", {"app.py": "fixed\n"}, "Fix the login")
+    pull = bot.repo.open_pull(
+        "hotfix/fix-login",
+        title="Fix login",
+        author="dev",
+        labels=("hotfix", "P1"),
+        from_fork="contributor/widgets",
+    )
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["summary"].endswith(
+        "### `version-bump`\n\nVERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4\n\n"
+        "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it to the fork "
+        "contributor/widgets. In a clone of this repository, `gh pr checkout` has `git push` "
+        "push there if the pull request allows edits by maintainers; the fork's owner can run "
+        "these in a clone of the fork too:\n\n```sh\n"
+        "git fetch origin &&\n"
+        f"gh pr checkout {pull.number} &&\n"
+        'echo "1.2.4" > VERSION &&\n'
+        "git add VERSION &&\n"
+        'git commit -m "Bump the version to 1.2.4" &&\n'
+        "git push\n```"
     )
 
 
@@ -293,11 +327,12 @@ def test_an_existing_tag_of_the_pre_release_fails_version_bump(bot: Bot) -> None
         "number here (if hotfix/fix-login holds that version already, then re-run this check)"
         "\n\nOr ship the next pre-release instead: set the version to 1.2.4-rc.2 on "
         "hotfix/fix-login, commit it and push it:\n\n```sh\n"
-        "git fetch origin\n"
-        "git checkout hotfix/fix-login\n"
-        'echo "1.2.4-rc.2" > VERSION\n'
-        "git add VERSION\n"
-        'git commit -m "Bump the version to 1.2.4-rc.2"\n'
+        "git fetch origin &&\n"
+        "git checkout hotfix/fix-login &&\n"
+        "git merge --ff-only origin/hotfix/fix-login &&\n"
+        'echo "1.2.4-rc.2" > VERSION &&\n'
+        "git add VERSION &&\n"
+        'git commit -m "Bump the version to 1.2.4-rc.2" &&\n'
         "git push origin hotfix/fix-login\n```"
     )
 

@@ -158,11 +158,12 @@ def test_a_revert_button_pull_request_is_judged_as_a_rollback_of_the_hotfix(
         "product-managers to approve the latest commit\n\n### `version-bump`\n\n"
         f"VERSION is 1.2.3 on {REVERT_BRANCH}, expected 1.2.5\n\n"
         f"Set the version to 1.2.5 on {REVERT_BRANCH}, commit it and push it:\n\n```sh\n"
-        "git fetch origin\n"
-        f"git checkout {REVERT_BRANCH}\n"
-        'echo "1.2.5" > VERSION\n'
-        "git add VERSION\n"
-        'git commit -m "Bump the version to 1.2.5"\n'
+        "git fetch origin &&\n"
+        f"git checkout {REVERT_BRANCH} &&\n"
+        f"git merge --ff-only origin/{REVERT_BRANCH} &&\n"
+        'echo "1.2.5" > VERSION &&\n'
+        "git add VERSION &&\n"
+        'git commit -m "Bump the version to 1.2.5" &&\n'
         f"git push origin {REVERT_BRANCH}\n```"
     )  # fmt: skip
 

@@ -44,11 +44,13 @@ class _Edit:
     repository's root, then what to change by hand (a TOML table's version, which no
     command sets)."""
 
-    head: str
     path: str
     version: Version
     commands: tuple[str, ...] = ()
     by_hand: str = ""
+    # Files the commands update too where they exist (npm's lockfiles): committed with the
+    # version file when git tracks them, so that the pushed files agree.
+    lockfiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,10 @@ class _Change:
     head: str
     base_files: Mapping[str, FileText]
     head_files: Mapping[str, FileText]
+    number: int = 0  # the pull request's; 0 for a push
+    # owner/name of the fork the head branch is in ("" once the fork is deleted); None for a
+    # branch of the repository itself
+    fork: str | None = None
 
 
 def _describe(read: Version | VersionFileError | None) -> str:
@@ -85,19 +91,24 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
         directory = str(file.parent)
         prefix = "" if directory == "." else f"--prefix {shlex.quote(directory)} "
         return _Edit(
-            change.head, path, version, (f"npm {prefix}version {version} --no-git-tag-version",)
+            path,
+            version,
+            (f"npm {prefix}version {version} --no-git-tag-version",),
+            lockfiles=tuple(
+                str(file.with_name(lockfile))
+                for lockfile in ("package-lock.json", "npm-shrinkwrap.json")
+            ),
         )
     table = version_table(path, change.head_files.get(path)) or version_table(
         path, change.base_files.get(path)
     )
     if table is not None:
         return _Edit(
-            change.head,
             path,
             version,
             by_hand=f'set `version = "{version}"` under `[{table}]` in `{path}`',
         )
-    return _Edit(change.head, path, version, (f'echo "{version}" > {shlex.quote(path)}',))
+    return _Edit(path, version, (f'echo "{version}" > {shlex.quote(path)}',))
 
 
 def _restore(change: _Change, path: str, version: Version) -> _Edit:
@@ -111,27 +122,58 @@ def _restore(change: _Change, path: str, version: Version) -> _Edit:
 
 
 def _shell_block(commands: list[str]) -> str:
-    """`commands` as a Markdown block to copy and paste."""
-    text = "\n".join(commands)
+    """`commands` as a Markdown block to copy and paste, each run only if the one before
+    succeeded: pasted one per line, the edits and the commit would go on after a checkout
+    that failed, onto whatever branch is checked out."""
+    text = " &&\n".join(commands)
     fence = fence_for(text, 3)
     return f"{fence}sh\n{text}\n{fence}"
 
 
-def _commit_and_push(edits: Sequence[_Edit], lead: str = "Set") -> str:
+def _quoted(paths: Sequence[str]) -> str:
+    return " ".join(dict.fromkeys(shlex.quote(path) for path in paths))
+
+
+def _check_out_and_push(change: _Change) -> tuple[list[str], str, str]:
+    """The commands that check the head branch out as it is on GitHub and push it back, and
+    where the push goes, in words to end the sentence that introduces them."""
+    branch = shlex.quote(change.head)
+    if change.fork is None:
+        # The branch may have moved on on GitHub since it was last checked out here, and a
+        # commit on the older tip could not be pushed. Where the copy here has commits GitHub
+        # does not have, --ff-only stops (`checkout -B` would drop them).
+        upstream = shlex.quote(f"origin/{change.head}")
+        checkout = [f"git checkout {branch}", f"git merge --ff-only {upstream}"]
+        return checkout, f"git push origin {branch}", ""
+    # No remote of a clone of this repository holds the fork's branch: gh fetches it from the
+    # pull request (fast-forwarding a copy checked out before, or stopping as above) and has
+    # `git push` push it to the fork.
+    fork = f"the fork {change.fork}" if change.fork else "the fork"
+    where = (
+        f" to {fork}. In a clone of this repository, `gh pr checkout` has `git push` push "
+        "there if the pull request allows edits by maintainers; the fork's owner can run "
+        "these in a clone of the fork too"
+    )
+    return [f"gh pr checkout {change.number}"], "git push", where
+
+
+def _commit_and_push(change: _Change, edits: Sequence[_Edit], lead: str = "Set") -> str:
     """`edits` made on the head branch, committed once and pushed: only what is pushed
     changes the pull request. The commands are a block to paste, cut in two around what is
     changed by hand; `lead` begins the sentence that introduces them."""
-    head, version = edits[0].head, edits[0].version
-    branch = shlex.quote(head)
-    paths = " ".join(dict.fromkeys(shlex.quote(edit.path) for edit in edits))
-    start = ["git fetch origin", f"git checkout {branch}"]
-    start += [command for edit in edits for command in edit.commands]
-    finish = [
-        f"git add {paths}",
-        f'git commit -m "Bump the version to {version}"',
-        f"git push origin {branch}",
+    version = edits[0].version
+    checkout, push, where = _check_out_and_push(change)
+    intro = f"{lead} the version to {version} on {change.head}, commit it and push it{where}:"
+    start = [
+        "git fetch origin",
+        *checkout,
+        *(command for edit in edits for command in edit.commands),
     ]
-    intro = f"{lead} the version to {version} on {head}, commit it and push it:"
+    add = f"git add {_quoted([edit.path for edit in edits])}"
+    lockfiles = [lockfile for edit in edits for lockfile in edit.lockfiles]
+    if lockfiles:  # git add refuses a path that is not there: ls-files names those it tracks
+        add += f" $(git ls-files {_quoted(lockfiles)})"
+    finish = [add, f'git commit -m "Bump the version to {version}"', push]
     by_hand = join_words([edit.by_hand for edit in edits if edit.by_hand])
     if not by_hand:
         return f"{intro}\n\n{_shell_block(start + finish)}"
@@ -163,6 +205,7 @@ def _disagreement(ref: str, versions: dict[str, Version], fix: str) -> _Problem 
 
 
 def _result(
+    change: _Change,
     status: Status,
     found: str,
     expected: str,
@@ -180,7 +223,7 @@ def _result(
         [problem.fix for problem in problems if problem.fix] + ([then] if then else [])
     )
     edits = [edit for problem in problems for edit in problem.edits]
-    pushed = _commit_and_push(edits) if edits else ""
+    pushed = _commit_and_push(change, edits) if edits else ""
     how_to_fix = "\n\n".join(part for part in (words, pushed, after) if part)
     return RuleResult(NAME, status, found, expected, summary, how_to_fix)
 
@@ -279,13 +322,18 @@ def _released(
         next_prerelease = shipped.bump_prerelease()
         edits = [_set_version(change, path, next_prerelease) for path in on_base]
         lead = "Or ship the next pre-release instead: set"
-        catch_up += f"\n\n{_commit_and_push(edits, lead)}"
+        catch_up += f"\n\n{_commit_and_push(change, edits, lead)}"
     return _Problem(f"The tag {tag} already exists, so {shipped} was released before", catch_up)
 
 
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     change = _Change(
-        facts.base_ref, facts.head_ref, facts.base_version_files, facts.head_version_files
+        facts.base_ref,
+        facts.head_ref,
+        facts.base_version_files,
+        facts.head_version_files,
+        facts.number,
+        None if facts.head_is_same_repo else facts.head_repo_full_name,
     )
     return _judge(config, change, facts.existing_tags)
 
@@ -318,6 +366,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     on_base = [path for path in paths if base_reads[path] is not None]
     if not on_base:
         return _result(
+            change,
             Status.FAIL,
             found or f"no version file on {base}",
             f"a version file on {base}: {' or '.join(paths)}",
@@ -349,6 +398,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
             problems.append(_Problem(f"On {base}, {read}", f"Fix {path} on {base}"))
     if problems:  # on_base is not empty, so no problem means base_versions is not either
         return _result(
+            change,
             Status.FAIL,
             found,
             f"a readable version in every version file on {base}",
@@ -359,6 +409,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     base_disagree = _disagreement(base, base_versions, f"Make them agree on {base}")
     if base_disagree:
         return _result(
+            change,
             Status.FAIL,
             found,
             f"one version in all version files on {base}",
@@ -383,7 +434,7 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     if released is not None:  # setting the head's files as asked would not help
         problems, note = [released], ""
     if problems:
-        return _result(Status.FAIL, found, expected, problems, after=note)
+        return _result(change, Status.FAIL, found, expected, problems, after=note)
     return RuleResult(
         NAME,
         Status.PASS,

@@ -191,13 +191,22 @@ BEHIND = (
 CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversion = "{}"\n'
 
 
+# The head branch checked out as it is on GitHub.
+CHECKOUT = (
+    "git fetch origin &&\ngit checkout hotfix/fix-login &&\n"
+    "git merge --ff-only origin/hotfix/fix-login"
+)
+# npm sets the version in the lockfile beside package.json too, which git may track.
+ROOT_NPM_FILES = "package.json $(git ls-files package-lock.json npm-shrinkwrap.json)"
+
+
 def pushed(version: str, *commands: str, paths: str = "VERSION") -> str:
     """The fix that runs `commands` on hotfix/fix-login and commits and pushes `paths`."""
     return (
         f"Set the version to {version} on hotfix/fix-login, commit it and push it:\n\n"
-        "```sh\ngit fetch origin\ngit checkout hotfix/fix-login\n"
-        + "".join(f"{command}\n" for command in commands)
-        + f'git add {paths}\ngit commit -m "Bump the version to {version}"\n'
+        f"```sh\n{CHECKOUT} &&\n"
+        + "".join(f"{command} &&\n" for command in commands)
+        + f'git add {paths} &&\ngit commit -m "Bump the version to {version}" &&\n'
         "git push origin hotfix/fix-login\n```"
     )
 
@@ -212,9 +221,9 @@ def by_hand(version: str, what: str, path: str) -> str:
     and pushes it."""
     return (
         f"Set the version to {version} on hotfix/fix-login, commit it and push it:\n\n"
-        "```sh\ngit fetch origin\ngit checkout hotfix/fix-login\n```\n\n"
+        f"```sh\n{CHECKOUT}\n```\n\n"
         f"Then {what}, and:\n\n"
-        f'```sh\ngit add {path}\ngit commit -m "Bump the version to {version}"\n'
+        f'```sh\ngit add {path} &&\ngit commit -m "Bump the version to {version}" &&\n'
         "git push origin hotfix/fix-login\n```"
     )
 
@@ -368,7 +377,7 @@ def by_hand(version: str, what: str, path: str) -> str:
             },
             Status.FAIL,
             "package.json is 1.2.5 on hotfix/fix-login, expected 1.2.4",
-            pushed("1.2.4", "npm version 1.2.4 --no-git-tag-version", paths="package.json"),
+            pushed("1.2.4", "npm version 1.2.4 --no-git-tag-version", paths=ROOT_NPM_FILES),
         ),
         (
             {
@@ -420,7 +429,7 @@ def by_hand(version: str, what: str, path: str) -> str:
             },
             Status.FAIL,
             "package.json is 9.9.9 on hotfix/fix-login, expected 1.2.4",
-            pushed("1.2.4", "npm version 1.2.4 --no-git-tag-version", paths="package.json"),
+            pushed("1.2.4", "npm version 1.2.4 --no-git-tag-version", paths=ROOT_NPM_FILES),
         ),
         (
             {"base_version_files": {"VERSION": "one"}},
@@ -452,9 +461,11 @@ def test_version_bump(
     assert result.how_to_fix == how_to_fix
 
 
-def test_the_version_bump_fix_commits_on_the_head_branch_and_pushes_it() -> None:
+def test_the_version_bump_fix_commits_on_the_head_branch_as_github_has_it_and_pushes_it() -> None:
     """Pasted as given, the fix changes the pull request on GitHub: the version set on the
-    head branch, committed and pushed."""
+    head branch, brought up to where GitHub has it first (a colleague may have pushed to it
+    since it was checked out, or GitHub's "Update branch" merged the base into it),
+    committed and pushed; each command runs only if the one before succeeded."""
     result = version_bump.check(
         config(),
         facts(head_ref="hotfix/Fix_Login", head_version_files={"VERSION": "1.2.3\n"}),
@@ -463,12 +474,50 @@ def test_the_version_bump_fix_commits_on_the_head_branch_and_pushes_it() -> None
         "Set the version to 1.2.4 on hotfix/Fix_Login, commit it and push it:\n"
         "\n"
         "```sh\n"
-        "git fetch origin\n"
-        "git checkout hotfix/Fix_Login\n"
-        'echo "1.2.4" > VERSION\n'
-        "git add VERSION\n"
-        'git commit -m "Bump the version to 1.2.4"\n'
+        "git fetch origin &&\n"
+        "git checkout hotfix/Fix_Login &&\n"
+        "git merge --ff-only origin/hotfix/Fix_Login &&\n"
+        'echo "1.2.4" > VERSION &&\n'
+        "git add VERSION &&\n"
+        'git commit -m "Bump the version to 1.2.4" &&\n'
         "git push origin hotfix/Fix_Login\n"
+        "```"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fork", "pushed_to"), [("octo/shop", "the fork octo/shop"), ("", "the fork")]
+)
+def test_the_version_bump_fix_of_a_pull_request_from_a_fork_pushes_to_the_fork(
+    fork: str, pushed_to: str
+) -> None:
+    """A clone of the repository has no branch of the fork to check out, and its `origin`
+    is not where the branch is: `gh pr checkout` fetches it from the pull request and has
+    `git push` push it to the fork. A fork that was deleted has no name."""
+    result = version_bump.check(
+        config(),
+        facts(
+            number=12,
+            head_is_same_repo=False,
+            head_repo_full_name=fork,
+            base_version_files={**V, "package.json": '{"version": "1.2.3"}'},
+            head_version_files={"VERSION": "1.2.3", "package.json": '{"version": "1.2.3"}'},
+        ),
+    )
+    assert result.how_to_fix == (
+        f"Set the version to 1.2.4 on hotfix/fix-login, commit it and push it to {pushed_to}. "
+        "In a clone of this repository, `gh pr checkout` has `git push` push there if the pull "
+        "request allows edits by maintainers; the fork's owner can run these in a clone of the "
+        "fork too:\n"
+        "\n"
+        "```sh\n"
+        "git fetch origin &&\n"
+        "gh pr checkout 12 &&\n"
+        'echo "1.2.4" > VERSION &&\n'
+        "npm version 1.2.4 --no-git-tag-version &&\n"
+        f"git add VERSION {ROOT_NPM_FILES} &&\n"
+        'git commit -m "Bump the version to 1.2.4" &&\n'
+        "git push\n"
         "```"
     )
 
@@ -486,12 +535,13 @@ def test_the_version_bump_fix_sets_every_file_in_one_commit_on_a_quoted_branch()
         "Set the version to 1.2.4 on hotfix/it's-$HOME, commit it and push it:\n"
         "\n"
         "```sh\n"
-        "git fetch origin\n"
-        "git checkout 'hotfix/it'\"'\"'s-$HOME'\n"
-        'echo "1.2.4" > VERSION\n'
-        "npm version 1.2.4 --no-git-tag-version\n"
-        "git add VERSION package.json\n"
-        'git commit -m "Bump the version to 1.2.4"\n'
+        "git fetch origin &&\n"
+        "git checkout 'hotfix/it'\"'\"'s-$HOME' &&\n"
+        "git merge --ff-only 'origin/hotfix/it'\"'\"'s-$HOME' &&\n"
+        'echo "1.2.4" > VERSION &&\n'
+        "npm version 1.2.4 --no-git-tag-version &&\n"
+        f"git add VERSION {ROOT_NPM_FILES} &&\n"
+        'git commit -m "Bump the version to 1.2.4" &&\n'
         "git push origin 'hotfix/it'\"'\"'s-$HOME'\n"
         "```"
     )
@@ -511,17 +561,18 @@ def test_the_version_bump_fix_commits_what_is_set_by_hand_once_it_is() -> None:
         "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n"
         "\n"
         "```sh\n"
-        "git fetch origin\n"
-        "git checkout hotfix/fix-login\n"
-        'echo "1.2.4" > VERSION\n'
+        "git fetch origin &&\n"
+        "git checkout hotfix/fix-login &&\n"
+        "git merge --ff-only origin/hotfix/fix-login &&\n"
+        'echo "1.2.4" > VERSION &&\n'
         "git checkout origin/main -- Cargo.toml\n"
         "```\n"
         "\n"
         'Then set `version = "1.2.4"` under `[package]` in `Cargo.toml`, and:\n'
         "\n"
         "```sh\n"
-        "git add VERSION Cargo.toml\n"
-        'git commit -m "Bump the version to 1.2.4"\n'
+        "git add VERSION Cargo.toml &&\n"
+        'git commit -m "Bump the version to 1.2.4" &&\n'
         "git push origin hotfix/fix-login\n"
         "```"
     )
@@ -570,6 +621,7 @@ def test_version_bump_with_configured_files() -> None:
 
 
 WEB_PACKAGE = '{"name": "web", "version": "1.2.3"}'
+WEB_NPM_FILES = "web/package.json $(git ls-files web/package-lock.json web/npm-shrinkwrap.json)"
 
 
 @pytest.mark.parametrize(
@@ -581,7 +633,7 @@ WEB_PACKAGE = '{"name": "web", "version": "1.2.3"}'
             pushed(
                 "1.2.4",
                 "npm --prefix web version 1.2.4 --no-git-tag-version",
-                paths="web/package.json",
+                paths=WEB_NPM_FILES,
             ),
         ),
         (  # npm cannot bring back a deleted package.json: git can, from the base
@@ -591,7 +643,7 @@ WEB_PACKAGE = '{"name": "web", "version": "1.2.3"}'
                 "1.2.4",
                 "git checkout origin/main -- web/package.json",
                 "npm --prefix web version 1.2.4 --no-git-tag-version",
-                paths="web/package.json",
+                paths=WEB_NPM_FILES,
             ),
         ),
     ],
@@ -690,13 +742,11 @@ def test_an_existing_tag_of_the_pre_release_fails_version_bump_offering_the_next
     assert result.summary == "The tag v1.2.4-rc.1 already exists, so 1.2.4-rc.1 was released before"
     assert result.how_to_fix == (
         f"{BEHIND}\n\nOr ship the next pre-release instead: set the version to 1.2.4-rc.2 on "
-        "hotfix/fix-login, commit it and push it:\n\n```sh\n"
-        "git fetch origin\n"
-        "git checkout hotfix/fix-login\n"
-        'echo "1.2.4-rc.2" > VERSION\n'
-        "npm version 1.2.4-rc.2 --no-git-tag-version\n"
-        "git add VERSION package.json\n"
-        'git commit -m "Bump the version to 1.2.4-rc.2"\n'
+        f"hotfix/fix-login, commit it and push it:\n\n```sh\n{CHECKOUT} &&\n"
+        'echo "1.2.4-rc.2" > VERSION &&\n'
+        "npm version 1.2.4-rc.2 --no-git-tag-version &&\n"
+        f"git add VERSION {ROOT_NPM_FILES} &&\n"
+        'git commit -m "Bump the version to 1.2.4-rc.2" &&\n'
         "git push origin hotfix/fix-login\n```"
     )
 

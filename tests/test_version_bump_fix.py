@@ -1,0 +1,172 @@
+"""The `version-bump` check's *How to fix* followed literally (docs/BEHAVIOUR.md, 'Rules'): its
+shell block run by `sh` with real git (and npm), in a clone of a bare repository that stands
+in for the one on GitHub."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from policies.config import load_config
+from policies.facts import PullRequestFacts
+from policies.files import FileText
+from policies.rules import version_bump
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+HEAD = "hotfix/fix-login"
+BUMPED = "Bump the version to 1.2.4"
+PACKAGE = '{\n  "name": "web",\n  "version": "1.2.3",\n  "private": true\n}\n'
+# As `npm install --package-lock-only` writes it for PACKAGE.
+LOCKFILE = (
+    '{\n  "name": "web",\n  "version": "1.2.3",\n  "lockfileVersion": 3,\n  "requires": true,\n'
+    '  "packages": {\n    "": {\n      "name": "web",\n      "version": "1.2.3"\n    }\n  }\n}\n'
+)
+
+
+def run(script: str, directory: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """`script` run by `sh` in `directory`, git and npm keeping their settings in `home`."""
+    environment = {
+        **os.environ,
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Dev",
+        "GIT_AUTHOR_EMAIL": "dev@example.com",
+        "GIT_COMMITTER_NAME": "Dev",
+        "GIT_COMMITTER_EMAIL": "dev@example.com",
+        "npm_config_cache": str(home / "npm"),
+        "npm_config_offline": "true",
+        "npm_config_update_notifier": "false",
+    }
+    return subprocess.run(
+        ["sh", "-c", script],
+        cwd=directory,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=25,
+    )
+
+
+class Repository:
+    """`origin.git`, as on GitHub: `main` holds `files`, the head branch a fix on top; and
+    `clone`, where the head branch was checked out once, now on `main`."""
+
+    def __init__(self, root: Path, files: dict[str, str]) -> None:
+        self.root, self.home = root, root / "home"
+        self.home.mkdir()
+        self.git("init -q --bare -b main origin.git")
+        self.git("clone -q origin.git author")
+        for path, text in files.items():
+            (root / "author" / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / "author" / path).write_text(text, encoding="utf-8")
+        self.git("add -A && git commit -qm Base && git push -q origin main", "author")
+        self.git(f"checkout -qb {HEAD} && git commit -q --allow-empty -m Fix", "author")
+        self.git(f"push -q origin {HEAD}", "author")
+        self.git("clone -q origin.git clone")
+        self.git(f"checkout -q {HEAD} && git checkout -q main", "clone")
+
+    def git(self, arguments: str, directory: str = "") -> str:
+        done = run(f"git {arguments}", self.root / directory, self.home)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def colleague_pushes(self) -> None:
+        """The head branch moves on on GitHub, as when GitHub's "Update branch" is used."""
+        self.git(f"commit -q --allow-empty -m Colleague && git push -q origin {HEAD}", "author")
+
+    def follow(self, how_to_fix: str) -> subprocess.CompletedProcess[str]:
+        """The fix's one block of commands, pasted in `clone`."""
+        [block] = how_to_fix.split("```sh\n")[1:]
+        return run(block.removesuffix("\n```"), self.root / "clone", self.home)
+
+    def on_github(self, path: str) -> str:
+        return self.git(f"--git-dir=origin.git show {HEAD}:{path}")
+
+    def history(self, where: str = "origin.git") -> list[str]:
+        return self.git(f"--git-dir={where} log --format=%s {HEAD}").splitlines()
+
+    def changes_left(self) -> str:
+        return self.git("status --porcelain", "clone")
+
+
+def how_to_fix(files: dict[str, str], config: str | None = None) -> str:
+    """The fix for a pull request from `HEAD` whose head holds the base's `files` as they
+    are: it sets them to 1.2.4."""
+    versions: dict[str, FileText] = {**files}
+    pull = PullRequestFacts(
+        number=7,
+        title="Fix login",
+        author="dev",
+        head_ref=HEAD,
+        head_sha="a" * 40,
+        base_ref="main",
+        base_sha="c" * 40,
+        head_repo_full_name="acme/shop",
+        head_is_same_repo=True,
+        labels=frozenset({"hotfix", "P0"}),
+        default_branch="main",
+        reviews=[],
+        base_version_files=versions,
+        head_version_files=versions,
+    )
+    return version_bump.check(load_config(config, "main"), pull).how_to_fix
+
+
+def test_the_fix_commits_on_the_branch_as_github_has_it_and_is_pushed(tmp_path: Path) -> None:
+    """The clone's copy of the head branch is behind GitHub's: the commit goes on top of
+    GitHub's, so the push is taken."""
+    repository = Repository(tmp_path, {"VERSION": "1.2.3\n"})
+    repository.colleague_pushes()
+
+    done = repository.follow(how_to_fix({"VERSION": "1.2.3\n"}))
+
+    assert done.returncode == 0, done.stderr
+    assert repository.on_github("VERSION") == "1.2.4\n"
+    assert repository.history() == [BUMPED, "Colleague", "Fix", "Base"]
+    assert repository.changes_left() == ""
+
+
+def test_the_fix_stops_rather_than_drop_commits_github_does_not_have(tmp_path: Path) -> None:
+    """The clone's head branch has a commit of its own, GitHub's another: both are kept, and
+    nothing is changed, committed or pushed."""
+    repository = Repository(tmp_path, {"VERSION": "1.2.3\n"})
+    repository.git(f"checkout -q {HEAD} && git commit -q --allow-empty -m Mine", "clone")
+    repository.git("checkout -q main", "clone")
+    repository.colleague_pushes()
+
+    done = repository.follow(how_to_fix({"VERSION": "1.2.3\n"}))
+
+    assert done.returncode != 0
+    assert "Not possible to fast-forward" in done.stderr
+    assert repository.history("clone/.git") == ["Mine", "Fix", "Base"]
+    assert repository.history() == ["Colleague", "Fix", "Base"]
+    assert (tmp_path / "clone" / "VERSION").read_text(encoding="utf-8") == "1.2.3\n"
+    assert repository.changes_left() == ""
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
+@pytest.mark.parametrize("lockfile", ["package-lock.json", "npm-shrinkwrap.json"])
+def test_the_fix_commits_the_lockfile_npm_sets_beside_package_json(
+    tmp_path: Path, lockfile: str
+) -> None:
+    """npm sets the version in the lockfile beside package.json too, where there is one:
+    pushed with it, the two agree on GitHub and nothing is left to commit."""
+    packages = {"package.json": PACKAGE, "web/package.json": PACKAGE}
+    repository = Repository(tmp_path, {**packages, f"web/{lockfile}": LOCKFILE})
+
+    done = repository.follow(
+        how_to_fix(packages, "version: {files: [package.json, web/package.json]}")
+    )
+
+    assert done.returncode == 0, done.stderr
+    for package in packages:
+        assert json.loads(repository.on_github(package))["version"] == "1.2.4"
+    locked = json.loads(repository.on_github(f"web/{lockfile}"))
+    assert (locked["version"], locked["packages"][""]["version"]) == ("1.2.4", "1.2.4")
+    assert repository.history() == [BUMPED, "Fix", "Base"]
+    assert repository.changes_left() == ""
