@@ -427,6 +427,12 @@ def opening(bot: Bot) -> JournalEntry:
     return entry
 
 
+def first_attempt_failed(bot: Bot) -> JournalEntry:
+    """The opening's delivery once its first attempt failed and it waits to be tried again."""
+    wait_for(lambda: opening(bot).last_error is not None, timeout=20)
+    return opening(bot)
+
+
 def tried_to_the_end(bot: Bot, clock: Clock) -> JournalEntry:
     """The opening's delivery once done or failed: the clock is moved to each of the
     worker's retries meanwhile."""
@@ -438,6 +444,37 @@ def tried_to_the_end(bot: Bot, clock: Clock) -> JournalEntry:
         assert time.monotonic() < deadline, f"the delivery stayed {entry}"
         time.sleep(0.01)
     return entry
+
+
+@pytest.mark.parametrize("posted", [False, True], ids=["not posted", "posted, answer lost"])
+def test_a_p0_alert_github_fails_once_does_not_hold_the_run_back_and_is_posted_once_by_the_retry(
+    chatty_bot: Bot, chat: ChatReceiver, clock: Clock, posted: bool
+) -> None:
+    bot = chatty_bot
+    # `posted`: GitHub made the comment, but its answer was a 502.
+    bot.fake.inject("POST", f"{COMMENTS}$", status=502, times=1, apply=posted)
+    pull = open_p0(bot, settle=False)
+
+    failed = first_attempt_failed(bot)
+
+    # The run is written all the same, telling of no failure: it may pass.
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.output["title"]) == ("in_progress", WAITING)
+    assert NOT_POSTED not in run.output["summary"]
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        "queued",
+        1,
+        f"GitHub answered 502 to POST {COMMENTS}: Bad Gateway",
+    )
+    assert chat.texts() == []
+
+    entry = tried_to_the_end(bot, clock)
+
+    assert (entry.status, entry.attempts) == ("done", 2)
+    assert notices_on(bot, pull) == ["p0-alert:acme/widgets#1"]
+    wait_for(lambda: chat.received)
+    assert chat.texts() == [f"acme/widgets#1: {comment_url(bot, pull, 'p0-alert')}\n{P0_ALERT}"]
+    assert bot.policy_run(pull.head_sha).output["title"] == WAITING
 
 
 def test_a_p0_alert_github_fails_through_every_attempt_is_shown_then_posted_by_the_next_evaluation(

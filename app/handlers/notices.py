@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -50,6 +51,15 @@ LATE_NOTICE = timedelta(minutes=1)
 def marker(notice_id: str) -> str:
     """The hidden line that marks a notice's comment."""
     return f"<!-- hotfix-bot notice {notice_id} -->"
+
+
+@dataclass(frozen=True, slots=True)
+class PostLater:
+    """A notice GitHub failed with an error that may pass (`error`), on an attempt that is
+    not the last: the delivery is to be tried again for it once the rest of its work is
+    done. (Returned, not raised: its evaluation goes on to write the run first.)"""
+
+    error: Exception
 
 
 class Sent(Enum):
@@ -313,25 +323,34 @@ async def alert_p0(
     config: HotfixConfig | None,
     verdict: Verdict,
     facts: PullRequestFacts | None,
-) -> None:
-    """The P0 Initial Alert, once, when the evaluation finds a P0 hotfix pull request."""
+) -> PostLater | None:
+    """The P0 Initial Alert, once, when the evaluation finds a P0 hotfix pull request. An
+    error that may pass, on an attempt that is not the last, is returned (`PostLater`): the
+    evaluation writes its run all the same, then raises it, and the delivery is tried again
+    for the alert (found again by its marker when GitHub posted it after all)."""
     if config is None or facts is None or verdict.severity != P0:
-        return
+        return None
     policy = hotfix_policy(config, verdict)
     if policy is None or facts.opened_at is None:
-        return  # P0 allows no hotfix here: the clock does not run, and there is no alert
+        return None  # P0 allows no hotfix here: the clock does not run, and there is no alert
     template = config.notices.template(P0_ALERT) or DEFAULT_TEMPLATES[P0_ALERT]
     values = p0_alert_values(context.repository, verdict, facts, policy.escalation)
     text = fill(template, values)
     notice_id = f"p0-alert:{context.repository}#{facts.number}"
-    sent = await send_notice(
-        context,
-        facts.number,
-        notice_id,
-        text,
-        chat=config.notify.chat,
-        by_people_too=False,
-        shown_as="P0 alert",
-    )
+    try:
+        sent = await send_notice(
+            context,
+            facts.number,
+            notice_id,
+            text,
+            chat=config.notify.chat,
+            by_people_too=False,
+            shown_as="P0 alert",
+        )
+    except Exception as error:
+        if is_final(context, error):
+            raise
+        return PostLater(error)
     if sent is Sent.POSTED:
         context.log.info("pull request #%d: posted the P0 alert", facts.number)
+    return None
