@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -416,6 +417,100 @@ def test_an_escalation_comment_failing_through_its_attempts_goes_to_chat_once_an
     assert len(chat.texts()) == 2
     [step] = [entry for entry in bot.journal.recent() if entry.id == ESCALATION_ID]
     assert (step.status, step.attempts) == ("done", 9)
+
+
+WAITING = "Waiting for approval: Engineering Lead and On-call Manager"
+
+
+def opening(bot: Bot) -> JournalEntry:
+    [entry] = [entry for entry in bot.journal.recent() if entry.action == "opened"]
+    return entry
+
+
+def first_attempt_failed(bot: Bot) -> JournalEntry:
+    """The opening's delivery once its first attempt failed and it waits to be tried again."""
+    wait_for(lambda: opening(bot).last_error is not None, timeout=20)
+    return opening(bot)
+
+
+def tried_to_the_end(bot: Bot, clock: Clock) -> JournalEntry:
+    """The opening's delivery once done or failed: the clock is moved to each of the
+    worker's retries meanwhile."""
+    deadline = time.monotonic() + 20
+    while (entry := opening(bot)).status not in ("done", "failed"):
+        if entry.status == "queued":
+            # Whole seconds: what is due now, kept as a date, must not be a microsecond on.
+            clock.now = max(clock.now, math.ceil(entry.next_attempt_at))
+        assert time.monotonic() < deadline, f"the delivery stayed {entry}"
+        time.sleep(0.01)
+    return entry
+
+
+@pytest.mark.parametrize("posted", [False, True], ids=["not posted", "posted, answer lost"])
+def test_a_p0_alert_github_fails_once_does_not_hold_the_run_back_and_is_posted_once_by_the_retry(
+    chatty_bot: Bot, chat: ChatReceiver, clock: Clock, posted: bool
+) -> None:
+    bot = chatty_bot
+    # `posted`: GitHub made the comment, but its answer was a 502.
+    bot.fake.inject("POST", f"{COMMENTS}$", status=502, times=1, apply=posted)
+    pull = open_p0(bot, settle=False)
+
+    failed = first_attempt_failed(bot)
+
+    # The run is written all the same, telling of no failure: it may pass.
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.output["title"]) == ("in_progress", WAITING)
+    assert NOT_POSTED not in run.output["summary"]
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        "queued",
+        1,
+        f"GitHub answered 502 to POST {COMMENTS}: Bad Gateway",
+    )
+    assert chat.texts() == []
+
+    entry = tried_to_the_end(bot, clock)
+
+    assert (entry.status, entry.attempts) == ("done", 2)
+    assert notices_on(bot, pull) == ["p0-alert:acme/widgets#1"]
+    wait_for(lambda: chat.received)
+    assert chat.texts() == [f"acme/widgets#1: {comment_url(bot, pull, 'p0-alert')}\n{P0_ALERT}"]
+    assert bot.policy_run(pull.head_sha).output["title"] == WAITING
+
+
+def test_a_p0_alert_github_fails_through_every_attempt_is_shown_then_posted_by_the_next_evaluation(
+    chatty_bot: Bot, chat: ChatReceiver, clock: Clock
+) -> None:
+    bot = chatty_bot
+    failing = bot.fake.inject("POST", f"{COMMENTS}$", status=502, times=None)
+    pull = open_p0(bot, settle=False)
+
+    entry = tried_to_the_end(bot, clock)
+
+    # The last attempt shows it on the run and sends it to chat, as a refusal would be.
+    assert (entry.status, entry.attempts) == ("done", 8)
+    assert notices_on(bot, pull) == []
+    wait_for(lambda: chat.received)
+    assert chat.texts() == [f"acme/widgets#1\n{P0_ALERT}"]
+    summary = bot.policy_run(pull.head_sha).output["summary"]
+    assert (
+        f"{NOT_POSTED}- P0 alert: GitHub answered 502 to POST {COMMENTS}: Bad Gateway; "
+        "sent to chat only\n\nConfig: "
+    ) in summary
+
+    # GitHub is back: the pull request's next event posts it, and the run's line goes.
+    failing.times = failing.hits
+    bot.pull_request(pull.number, "edited")
+
+    assert notices_on(bot, pull) == ["p0-alert:acme/widgets#1"]
+    run = bot.policy_run(pull.head_sha)
+    assert (run.output["title"], NOT_POSTED in run.output["summary"]) == (WAITING, False)
+    bot.settle()
+    assert len(chat.texts()) == 1  # chat had it already
+
+    # Posted: later evaluations leave it alone.
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "edited")
+    assert [r.path for r in requests if r.path.endswith("/comments")] == []
 
 
 def test_a_rollback_notice_github_refuses_goes_to_chat_once_and_not_again_when_a_rerun_posts_it(

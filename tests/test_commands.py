@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ from app.handlers.release.steps import verbal_approvals
 from app.handlers.routing import Context
 from app.journal import JournalEntry, JournalUnavailable
 from policies.facts import VerbalApproval
-from sandbox import FakeComment, FakeIssue, FakePull
+from sandbox import FakeComment, FakeIssue, FakePull, RecordedRequest
 
 # 2026-12-04 14:32:10 UTC: what the fake GitHub stamps everything with in these tests.
 NOW = datetime(2026, 12, 4, 14, 32, 10, tzinfo=UTC)
@@ -526,20 +528,18 @@ def reaction_path(comment: FakeComment) -> str:
     return f"POST /repos/acme/widgets/issues/comments/{comment.id}/reactions"
 
 
-@pytest.mark.parametrize(
-    ("status", "message"), [(403, "Resource not accessible by integration"), (502, "Bad Gateway")]
-)
 def test_a_command_carried_out_whose_reaction_github_refuses_is_answered_by_a_reply(
-    bot: Bot, status: int, message: str
+    bot: Bot,
 ) -> None:
-    """Not tried again for its answer, even on an error that may pass: it is carried out."""
+    """Not tried again for its answer: the refusal will not pass, and it is carried out."""
     pull = open_p0_hotfix(bot)
-    bot.fake.inject("POST", r"/reactions$", status=status, times=None, body={"message": message})
+    refusal_body = {"message": "Resource not accessible by integration"}
+    bot.fake.inject("POST", r"/reactions$", status=403, times=None, body=refusal_body)
     line = "/hotfix break-glass checkout is down"
 
     broke = command(bot, pull.number, "lead", line)
 
-    github_said = f"GitHub answered {status} to {reaction_path(broke)}: {message}"
+    github_said = f"GitHub answered 403 to {reaction_path(broke)}: {refusal_body['message']}"
     reply = carried_out_reply(broke, line, "lead", github_said)
     assert (replies(bot, pull.number), reactions(bot, broke)) == ([reply], [])
     assert bot.policy_run(pull.head_sha).output["title"] == "Break-glass by @lead: checkout is down"
@@ -550,6 +550,149 @@ def test_a_command_carried_out_whose_reaction_github_refuses_is_answered_by_a_re
     with bot.counting() as requests:
         bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, broke.id))
     assert (replies(bot, pull.number), requests) == ([reply], [])
+
+
+def first_attempt_failed(bot: Bot, number: int, author: str, body: str) -> FakeComment:
+    """`author` comments `body` on `number`; returns once its delivery's first attempt
+    failed and waits to be tried again."""
+    comment = bot.repo.add_comment(number, author, body)
+    bot.send("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+    wait_for(lambda: command_delivery(bot).last_error is not None, timeout=20)
+    return comment
+
+
+def tried_to_the_end(bot: Bot, github_time: FakeTime) -> JournalEntry:
+    """The command's delivery once done or failed: the clock is moved past each of the
+    worker's backoffs (127 s in all for its 8 attempts) meanwhile."""
+    deadline = time.monotonic() + 25
+    while (entry := command_delivery(bot)).status not in ("done", "failed"):
+        if entry.status == "queued":
+            # Whole seconds: the fake's clock keeps microseconds, the journal's more.
+            retry_at = datetime.fromtimestamp(math.ceil(entry.next_attempt_at), UTC)
+            github_time.now = max(github_time.now, retry_at)
+        assert time.monotonic() < deadline, f"the delivery stayed {entry}"
+        time.sleep(0.01)
+    return entry
+
+
+def requests_made(requests: list[RecordedRequest]) -> set[str]:
+    return {f"{request.method} {request.path}" for request in requests}
+
+
+def test_a_reaction_github_fails_once_is_given_by_the_next_attempt_alone(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+    bot.fake.inject("POST", r"/reactions$", status=502, times=1)
+
+    broke = first_attempt_failed(bot, pull.number, "lead", "/hotfix break-glass checkout is down")
+    with bot.counting() as requests:
+        entry = tried_to_the_end(bot, github_time)
+
+    assert (replies(bot, pull.number), reactions(bot, broke)) == ([], [("+1", BOT)])
+    assert (entry.status, entry.attempts) == ("done", 2)
+    # The second attempt only answered it: the break-glass was carried out once.
+    assert requests_made(requests) == {reaction_path(broke)}
+    assert bot.policy_run(pull.head_sha).output["title"] == "Break-glass by @lead: checkout is down"
+
+
+@pytest.mark.parametrize("reply_fails", [False, True], ids=["reply posted", "reply fails too"])
+def test_a_reaction_github_fails_on_every_attempt_is_answered_at_the_last(
+    bot: Bot, github_time: FakeTime, reply_fails: bool
+) -> None:
+    pull = open_p0_hotfix(bot)
+    bot.fake.inject("POST", r"/reactions$", status=502, times=None)
+    comments = f"/repos/acme/widgets/issues/{pull.number}/comments"
+    if reply_fails:
+        bot.fake.inject("POST", f"{comments}$", status=502, times=None)
+    line = "/hotfix break-glass checkout is down"
+
+    broke = first_attempt_failed(bot, pull.number, "lead", line)
+    assert replies(bot, pull.number) == []  # it may pass: no reply yet
+    with bot.counting() as requests:
+        entry = tried_to_the_end(bot, github_time)
+
+    reaction_failed = f"GitHub answered 502 to {reaction_path(broke)}: Bad Gateway"
+    # Carried out once: the later attempts only tried to answer it.
+    assert requests_made(requests) == {
+        reaction_path(broke),
+        f"GET {comments}",
+        f"POST {comments}",
+    }
+    assert reactions(bot, broke) == []
+    if reply_fails:
+        assert replies(bot, pull.number) == []
+        assert (entry.status, entry.attempts, entry.last_error) == (
+            "failed",
+            8,
+            f"Unanswered: carried out, but GitHub refused both its +1 reaction ({reaction_failed})"
+            f" and the reply saying so (GitHub answered 502 to POST {comments}: Bad Gateway)",
+        )
+    else:
+        assert replies(bot, pull.number) == [
+            carried_out_reply(broke, line, "lead", reaction_failed)
+        ]
+        assert (entry.status, entry.attempts) == ("done", 8)
+
+
+def test_the_reply_to_a_refused_reaction_github_fails_once_is_posted_by_the_next_attempt(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+    refusal_body = {"message": "Resource not accessible by integration"}
+    bot.fake.inject("POST", r"/reactions$", status=403, times=None, body=refusal_body)
+    bot.fake.inject("POST", r"/issues/[0-9]+/comments$", status=502, times=1)
+    line = "/hotfix break-glass checkout is down"
+
+    broke = first_attempt_failed(bot, pull.number, "lead", line)
+    with bot.counting() as requests:
+        entry = tried_to_the_end(bot, github_time)
+
+    github_said = f"GitHub answered 403 to {reaction_path(broke)}: {refusal_body['message']}"
+    assert replies(bot, pull.number) == [carried_out_reply(broke, line, "lead", github_said)]
+    assert (entry.status, entry.attempts) == ("done", 2)
+    assert requests_made(requests) == {
+        reaction_path(broke),
+        f"GET /repos/acme/widgets/issues/{pull.number}/comments",
+        f"POST /repos/acme/widgets/issues/{pull.number}/comments",
+    }
+
+
+def test_a_command_whose_checks_github_refuses_and_reaction_fails_once_gets_both_answers(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    """The second attempt answers with what the first could not show, and fails as the
+    first would have."""
+    pull = open_p0_hotfix(bot)
+    refusal_body = {"message": "Resource not accessible by integration"}
+    bot.fake.inject("PATCH", r"/check-runs/[0-9]+$", status=403, times=None, body=refusal_body)
+    bot.fake.inject("POST", r"/reactions$", status=502, times=1)
+    line = "/hotfix verbal-approval @lena"
+
+    recorded = first_attempt_failed(bot, pull.number, "dana", line)
+    assert replies(bot, pull.number) == []
+    with bot.counting() as requests:
+        entry = tried_to_the_end(bot, github_time)
+
+    github_said = (
+        f"GitHub answered 403 to PATCH /repos/acme/widgets/check-runs/"
+        f"{bot.policy_run(pull.head_sha).id}: Resource not accessible by integration"
+    )
+    assert (replies(bot, pull.number), reactions(bot, recorded)) == (
+        [
+            f"<!-- hotfix-bot carried-out reply to comment {recorded.id} -->\n"
+            f"> `{line}`\n\n@dana, hotfix-bot recorded this, but could not update the pull "
+            f"request's checks with it: {github_said}.\n\n"
+            "They show it at the pull request's next event, or when the check is re-run."
+        ],
+        [("+1", BOT)],
+    )
+    assert (entry.status, entry.attempts, entry.last_error) == (
+        "failed",
+        2,
+        f"ChecksNotUpdated: {github_said}",
+    )
+    assert "PATCH" not in {request.method for request in requests}  # not carried out again
 
 
 def test_a_command_carried_out_when_run_again_after_its_failure_reply_is_answered_anew(
@@ -597,8 +740,11 @@ def test_a_command_carried_out_that_github_lets_nobody_answer_fails_its_delivery
     bot: Bot,
 ) -> None:
     pull = open_p0_hotfix(bot)
-    bot.fake.inject("POST", r"/reactions$", status=502, times=None)
-    posting = bot.fake.inject("POST", r"/issues/[0-9]+/comments$", status=502, times=None)
+    refusal_body = {"message": "Resource not accessible by integration"}
+    bot.fake.inject("POST", r"/reactions$", status=403, times=None, body=refusal_body)
+    posting = bot.fake.inject(
+        "POST", r"/issues/[0-9]+/comments$", status=403, times=None, body=refusal_body
+    )
 
     broke = command(bot, pull.number, "lead", "/hotfix break-glass checkout is down")
 
@@ -608,9 +754,10 @@ def test_a_command_carried_out_that_github_lets_nobody_answer_fails_its_delivery
     assert (entry.status, entry.attempts, entry.last_error) == (
         "failed",
         1,
-        "Unanswered: carried out, but GitHub refused both its +1 reaction (GitHub answered 502 "
-        f"to {reaction_path(broke)}: Bad Gateway) and the reply saying so (GitHub answered 502 "
-        f"to POST /repos/acme/widgets/issues/{pull.number}/comments: Bad Gateway)",
+        "Unanswered: carried out, but GitHub refused both its +1 reaction (GitHub answered 403 "
+        f"to {reaction_path(broke)}: Resource not accessible by integration) and the reply "
+        f"saying so (GitHub answered 403 to POST /repos/acme/widgets/issues/{pull.number}/"
+        "comments: Resource not accessible by integration)",
     )
 
     # Kept answered: running it again carries nothing out again.

@@ -16,13 +16,16 @@ the same, and the try that posts it later sends nothing more.
 
 A notice the pull request's `hotfix-policy` run tells of (the P0 alert, an escalation step)
 is, when GitHub refuses it, kept as refused instead of failing the delivery: the run's
-summary shows it, and the evaluation that sent it goes on to its end.
+summary shows it, and the evaluation that sent it goes on to its end. One that GitHub still
+fails on the last attempt with an error that may pass (a 5xx, a rate limit) is shown so too,
+but not kept from the next try: the next evaluation posts it, and its line goes.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -48,6 +51,15 @@ LATE_NOTICE = timedelta(minutes=1)
 def marker(notice_id: str) -> str:
     """The hidden line that marks a notice's comment."""
     return f"<!-- hotfix-bot notice {notice_id} -->"
+
+
+@dataclass(frozen=True, slots=True)
+class PostLater:
+    """A notice GitHub failed with an error that may pass (`error`), on an attempt that is
+    not the last: the delivery is to be tried again for it once the rest of its work is
+    done. (Returned, not raised: its evaluation goes on to write the run first.)"""
+
+    error: Exception
 
 
 class Sent(Enum):
@@ -77,9 +89,11 @@ async def send_notice(
     Finish-by-hand command posts; otherwise only an App's does, so that nobody silences a
     reminder by posting its marker first. `shown_as`: the notice's name on the pull
     request's `hotfix-policy` run, which tells of GitHub refusing it (`refused_notices`)
-    rather than the delivery failing; so refused, it is not tried again. `later_chance`: the
-    notice is a timer's, which the journal runs again later on an error that may pass
-    (docs/RELIABILITY.md, 'Timers'): such an error is never shown as a refusal."""
+    rather than the delivery failing: refused by an error that will not pass, it is not
+    tried again; one that may pass, still there on the last attempt, is shown until a later
+    try posts it. `later_chance`: the notice is a timer's, which the journal runs again later
+    on an error that may pass (docs/RELIABILITY.md, 'Timers'): such an error is never shown
+    as a refusal."""
     sent_key = f"notice:{context.repository}:{notice_id}"
     # Looked for and posted under a lock: the P0 alert comes from every evaluation, and a
     # re-run's is queued under its head commit, beside the pull request's own deliveries.
@@ -104,11 +118,18 @@ async def send_notice(
                 raise
             refused = RefusedNotice(shown_as, refusal, in_chat=chat and context.chat is not None)
             await _keep_refused(context, number, notice_id, refused)
-            await context.state.set_state(sent_key, "refused")
-            context.log.warning("notice %s not posted: %s", notice_id, refusal)
+            if transience_of(error, context.clock()).transient:
+                context.log.warning(
+                    "notice %s not posted, tried again later: %s", notice_id, refusal
+                )
+            else:
+                await context.state.set_state(sent_key, "refused")
+                context.log.warning("notice %s not posted: %s", notice_id, refusal)
             return Sent.REFUSED
         if not posted:
             context.log.info("notice %s was posted before; not again", notice_id)
+        if shown_as is not None:  # a failure shown before is not there any more
+            await _forget_refused(context, number, notice_id)
         await context.state.set_state(sent_key, "sent")
     return Sent.POSTED if posted else Sent.BEFORE
 
@@ -165,6 +186,17 @@ async def _keep_refused(
             item = {"name": refused.name, "refusal": refused.refusal, "in_chat": refused.in_chat}
             items.append({"id": notice_id, **item})
             await context.state.set_state(key, json.dumps(items))
+
+
+async def _forget_refused(context: Context, number: int, notice_id: str) -> None:
+    """The notice `notice_id` is posted: no longer among those GitHub did not post."""
+    key = _refused_key(context, number)
+    async with context.locks.lock(key):
+        stored = await context.state.get_state(key)
+        items = json.loads(stored or "[]")
+        kept = [item for item in items if item["id"] != notice_id]
+        if kept != items:
+            await context.state.set_state(key, json.dumps(kept))
 
 
 async def comment_once(context: Context, number: int, hidden_line: str, text: str) -> bool:
@@ -291,25 +323,34 @@ async def alert_p0(
     config: HotfixConfig | None,
     verdict: Verdict,
     facts: PullRequestFacts | None,
-) -> None:
-    """The P0 Initial Alert, once, when the evaluation finds a P0 hotfix pull request."""
+) -> PostLater | None:
+    """The P0 Initial Alert, once, when the evaluation finds a P0 hotfix pull request. An
+    error that may pass, on an attempt that is not the last, is returned (`PostLater`): the
+    evaluation writes its run all the same, then raises it, and the delivery is tried again
+    for the alert (found again by its marker when GitHub posted it after all)."""
     if config is None or facts is None or verdict.severity != P0:
-        return
+        return None
     policy = hotfix_policy(config, verdict)
     if policy is None or facts.opened_at is None:
-        return  # P0 allows no hotfix here: the clock does not run, and there is no alert
+        return None  # P0 allows no hotfix here: the clock does not run, and there is no alert
     template = config.notices.template(P0_ALERT) or DEFAULT_TEMPLATES[P0_ALERT]
     values = p0_alert_values(context.repository, verdict, facts, policy.escalation)
     text = fill(template, values)
     notice_id = f"p0-alert:{context.repository}#{facts.number}"
-    sent = await send_notice(
-        context,
-        facts.number,
-        notice_id,
-        text,
-        chat=config.notify.chat,
-        by_people_too=False,
-        shown_as="P0 alert",
-    )
+    try:
+        sent = await send_notice(
+            context,
+            facts.number,
+            notice_id,
+            text,
+            chat=config.notify.chat,
+            by_people_too=False,
+            shown_as="P0 alert",
+        )
+    except Exception as error:
+        if is_final(context, error):
+            raise
+        return PostLater(error)
     if sent is Sent.POSTED:
         context.log.info("pull request #%d: posted the P0 alert", facts.number)
+    return None

@@ -155,14 +155,17 @@ async def _evaluate(
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     requested: list[RequestOutcome] = []
+    alert_failed: list[Exception] = []  # with an error that may pass, on this attempt
 
     async def keep_the_clock(judged: Evaluation) -> None:
         await _record(context, judged)
-        made, _ = await both(
+        made, not_alerted = await both(
             _keep_the_clock(context, number, judged),
             alert_p0(context, judged.config, judged.verdict, judged.facts),
         )
         requested.extend(made)
+        if not_alerted is not None:
+            alert_failed.append(not_alerted.error)
 
     try:
         pull, reviews, records = await read_pull_request(context, number)
@@ -213,6 +216,9 @@ async def _evaluate(
             shown.number,
             Rank(shown.rank).described,
         )
+    if alert_failed:
+        # The run did not wait for the alert: the delivery is tried again for it.
+        raise alert_failed[0]
     return evaluation
 
 

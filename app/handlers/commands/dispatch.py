@@ -9,7 +9,10 @@ reply is found again by its hidden line, a reaction GitHub keeps once).
 
 A command carried out stays answered as such whatever GitHub refuses afterwards: when its
 check runs could not show it, or GitHub refused the reaction, a reply says it was carried out
-(and what GitHub answered), and the command is not carried out again for its answer.
+(and what GitHub answered), and the command is not carried out again for its answer. An
+error that may pass on the reaction or a reply is retried with the delivery, for the answer
+alone: the comment is kept carried out (with what its checks could not show) until it is
+answered, and only a refusal, or the error still there on the last attempt, ends it.
 
 A command an error stops for good (one that will not pass, or one still there on the
 delivery's last attempt) is answered too: a reply saying it could not be carried out, why,
@@ -19,6 +22,8 @@ again (`hotfix-bot redeliver`) carries the command out once the cause is gone.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from app.github.client import Transience, describe, describe_with_wait, from_github, timestamp
@@ -67,39 +72,33 @@ async def on_command(context: Context) -> None:
     if await context.state.get_state(answered_key) is not None:
         context.log.info("comment %s was answered before; nothing to do", comment["id"])
         return
-    parsed = parse(comment["body"], [command.syntax for command in COMMANDS])
-    not_shown: Exception | None = None
-    try:
-        if isinstance(parsed, ParseError):
-            raise Refusal(parsed.reason)
-        await _carry_out(context, number, comment, parsed)
-    except Refusal as refusal:
-        await _refuse(context, number, comment, str(refusal))
-        await _keep_answered(context, answered_key, comment, f"refused: {refusal}")
-        return
-    except NotShown as stopped_showing:
-        not_shown = stopped_showing.error
-        if _retried(context, not_shown):
-            raise not_shown from None
-    except Exception as error:
-        if not _retried(context, error):
-            await _report_failure(
-                context, number, comment, error, NOT_CARRIED_OUT, _not_carried_out(context, error)
-            )
-        raise  # the worker tries the delivery again, or records it failed
+    carried_key = f"command-carried-out:{context.repository}:{comment['id']}"
+    kept = await context.state.get_state(carried_key)
+    if kept is None:
+        carried = await _carried_out(context, number, comment, answered_key)
+        if carried is None:
+            return  # refused, and answered so
+    else:
+        carried = _CarriedOut.read(kept)
+        context.log.info("comment %s was carried out before; answering it", comment["id"])
     # Carried out (and shown, or no longer tried again to be): answered as such and kept
     # answered, whatever GitHub refuses now. The next evaluation or a re-run of the check
     # shows what it recorded; carrying it out again for its answer would add nothing, only
     # hold back the pull request's later deliveries.
-    unanswered = await _answer_carried_out(context, number, comment, not_shown)
+    try:
+        unanswered = await _answer_carried_out(context, number, comment, carried.not_shown)
+    except Exception:
+        # An error that may pass kept it from its answer: the next attempt answers it alone.
+        await context.state.set_state(carried_key, carried.kept())
+        raise
     outcome = "carried out"
-    if not_shown is not None:
-        outcome += f", not shown: {describe(not_shown)}"
+    if carried.not_shown is not None:
+        outcome += f", not shown: {carried.not_shown.described}"
     if unanswered is not None:
         outcome += f", unanswered: {unanswered}"
     await _keep_answered(context, answered_key, comment, outcome)
-    if not_shown is not None:
-        raise not_shown
+    if carried.not_shown is not None:
+        raise carried.not_shown.cause()
     if unanswered is not None:
         raise Unanswered(f"carried out, but {unanswered}")
 
@@ -110,6 +109,77 @@ class Unanswered(Exception):
     tried again, as the command is kept answered."""
 
 
+class ChecksNotUpdated(Exception):
+    """A command carried out whose checks an earlier attempt could not update, answered by a
+    later one (the message is what GitHub answered then): its delivery is recorded failed
+    saying so, as that attempt's would have been."""
+
+
+@dataclass(frozen=True, slots=True)
+class _NotShown:
+    """What kept a command's checks from showing what it recorded: `described` for the
+    journal, `reason` for its reply; `error` itself in the attempt it happened in."""
+
+    described: str
+    reason: str
+    error: Exception | None = None
+
+    def cause(self) -> Exception:
+        """What the delivery fails with once the command is answered."""
+        return self.error if self.error is not None else ChecksNotUpdated(self.described)
+
+
+@dataclass(frozen=True, slots=True)
+class _CarriedOut:
+    """A command carried out, waiting for its answer: kept in the state store when an error
+    that may pass stopped the answer, so that the next attempt answers it without carrying
+    it out again."""
+
+    not_shown: _NotShown | None = None
+
+    def kept(self) -> str:
+        shown = self.not_shown
+        if shown is None:
+            return json.dumps({})
+        return json.dumps({"not_shown": {"described": shown.described, "reason": shown.reason}})
+
+    @classmethod
+    def read(cls, kept: str) -> _CarriedOut:
+        not_shown = json.loads(kept).get("not_shown")
+        if not_shown is None:
+            return cls()
+        return cls(_NotShown(not_shown["described"], not_shown["reason"]))
+
+
+async def _carried_out(
+    context: Context, number: int, comment: dict[str, Any], answered_key: str
+) -> _CarriedOut | None:
+    """Carry the command out; None when it is refused (and answered and kept so). An error
+    that stops it is answered once the worker will not try it again, and raised."""
+    parsed = parse(comment["body"], [command.syntax for command in COMMANDS])
+    try:
+        if isinstance(parsed, ParseError):
+            raise Refusal(parsed.reason)
+        await _carry_out(context, number, comment, parsed)
+    except Refusal as refusal:
+        await _refuse(context, number, comment, str(refusal))
+        await _keep_answered(context, answered_key, comment, f"refused: {refusal}")
+        return None
+    except NotShown as stopped_showing:
+        error = stopped_showing.error
+        if _retried(context, error):
+            raise error from None
+        return _CarriedOut(_NotShown(describe(error), _reason(context, error), error))
+    except Exception as error:
+        if not _retried(context, error):
+            answer = _not_carried_out(context, error)
+            await _report_failure(
+                context, number, comment, describe(error), NOT_CARRIED_OUT, answer
+            )
+        raise  # the worker tries the delivery again, or records it failed
+    return _CarriedOut()
+
+
 async def _keep_answered(
     context: Context, answered_key: str, comment: dict[str, Any], outcome: str
 ) -> None:
@@ -118,28 +188,31 @@ async def _keep_answered(
 
 
 async def _answer_carried_out(
-    context: Context, number: int, comment: dict[str, Any], not_shown: Exception | None
+    context: Context, number: int, comment: dict[str, Any], not_shown: _NotShown | None
 ) -> str | None:
     """The `+1` on the comment, and a reply when the checks could not show what the command
     recorded (`not_shown`) or when GitHub refused the reaction: either way the commenter
     learns that it was carried out. What kept them from any answer, when GitHub refused the
-    reply too."""
+    reply too. An error that may pass, on the reaction or the reply, is raised: the delivery
+    is tried again for the answer."""
     refused: Exception | None = None
     try:
         await _react(context, comment["id"])
     except Exception as error:
+        if _retried(context, error):
+            raise
         refused = error
     if not_shown is not None:
         if refused is not None:  # its reply says that the command was carried out
             context.log.warning("the +1 reaction was refused: %s", describe(refused))
-        await _report_failure(
-            context, number, comment, not_shown, CARRIED_OUT, _not_shown(context, not_shown)
-        )
+        answer = _not_shown(not_shown.reason)
+        await _report_failure(context, number, comment, not_shown.described, CARRIED_OUT, answer)
         return None
     if refused is None:
         return None
+    answer = _reaction_refused(context, refused)
     reply_error = await _report_failure(
-        context, number, comment, refused, CARRIED_OUT, _reaction_refused(context, refused)
+        context, number, comment, describe(refused), CARRIED_OUT, answer
     )
     if reply_error is None:
         return None
@@ -200,19 +273,23 @@ async def _report_failure(
     context: Context,
     number: int,
     comment: dict[str, Any],
-    error: Exception,
+    stopped_by: str,
     kind: str,
     answer: str,
 ) -> Exception | None:
-    """Say in a reply (`answer`, of its `kind`) what `error` stopped, the command or its
-    answer, once the worker will not try it again. A reply refused as well (an installation
-    whose access was revoked refuses both) is logged and returned: `error` stays the cause."""
+    """Say in a reply (`answer`, of its `kind`) what an error (`stopped_by`, described)
+    stopped, the command or its answer, once the worker will not try it again. A reply
+    refused as well (an installation whose access was revoked refuses both) is logged and
+    returned: the error stays the cause. One that may pass is raised instead, so that the
+    delivery is tried again for the reply."""
     try:
         await _reply(context, number, comment, kind, answer)
     except Exception as reply_error:
+        if _retried(context, reply_error):
+            raise
         context.log.warning(
             "%s; the reply saying so could not be posted: %s",
-            describe(error),
+            stopped_by,
             describe(reply_error),
         )
         return reply_error
@@ -239,10 +316,10 @@ def _not_carried_out(context: Context, error: Exception) -> str:
     )
 
 
-def _not_shown(context: Context, error: Exception) -> str:
+def _not_shown(reason: str) -> str:
     return (
         "recorded this, but could not update the pull request's checks with it: "
-        f"{_reason(context, error)}.\n\n"
+        f"{reason}.\n\n"
         "They show it at the pull request's next event, or when the check is re-run."
     )
 
