@@ -15,7 +15,8 @@ A hotfix pull request's evaluation also keeps its incident clock going (docs/BEH
 groups waited for (docs/BEHAVIOUR.md, 'Approval groups') for reviews, each only the first
 time; later evaluations make no request for either. A P0's evaluation posts its alert beside
 the review requests, before the run is written, so that the run tells of GitHub refusing
-either.
+either; an alert GitHub failed with an error that may pass is tried again after the run is
+written, by the delivery's next attempt.
 """
 
 from __future__ import annotations
