@@ -15,8 +15,9 @@ from policies.rules.common import is_hotfix as is_hotfix  # re-exported: the app
 from policies.rules.common import single_severity
 from policies.wording import deadline_passed, plural, waiting_words, when
 
-# Begins the title of a hotfix pull request still open past its deadline; the conclusion
-# stays what the rules say (a late fix is still a fix).
+# Begins the title of a hotfix pull request still open past its deadline (or, judged as of
+# its merge, merged after it); the conclusion stays what the rules say (a late fix is still
+# a fix).
 OVERDUE = "Overdue: "
 # Begins the title of one that merged while it waited for approval, followed by the groups.
 _MERGED_WHILE_WAITING = "Merged while waiting for approval: "
@@ -170,7 +171,7 @@ def _break_glass(
 
 def _merged_while_waiting(verdict: Verdict, merged_at: datetime | None) -> Verdict:
     """The verdict on a pull request that merged (at `merged_at`) while it waited for
-    approval: concluded, as no approval can count any more (docs/BEHAVIOUR.md, 'After the
+    approval: concluded, as no approval can count any more (docs/BEHAVIOUR.md, 'As of the
     merge'). Any other verdict stays as it was at the merge."""
     if merged_at is None or verdict.conclusion is not None:
         return verdict

@@ -2,7 +2,7 @@
 
 The pull request is always read from the API, never from the delivery, so deliveries that
 arrive late or out of order still end in the result for its current state; a merged one's,
-as it stood at its merge (docs/BEHAVIOUR.md, 'After the merge'). Independent
+as it stood at its merge (docs/BEHAVIOUR.md, 'As of the merge'). Independent
 requests run concurrently, and what the delivery names (the base branch, the head commit)
 is read beside the pull request, to be used once the pull request as read confirms it:
 (pull request, reviews, base tree and the organization's file revalidated, head tree, the
@@ -308,7 +308,7 @@ async def _as_merged(
     records: PullRecords,
     reads: Reads,
 ) -> Evaluation:
-    """Merged `pull` evaluated as it stood at its merge (docs/BEHAVIOUR.md, 'After the
+    """Merged `pull` evaluated as it stood at its merge (docs/BEHAVIOUR.md, 'As of the
     merge'): on the base branch of then, with the reviews submitted by then, its clock stopped
     then. Commands are already judged as of the merge when they are recorded."""
     github, repository = context.github, context.repository
