@@ -13,13 +13,16 @@ from policies.rule import Lookups, Rule
 from policies.rules import ROLLBACK_RULES, RULES
 from policies.rules.common import is_hotfix as is_hotfix  # re-exported: the app asks here
 from policies.rules.common import single_severity
-from policies.wording import deadline_passed, plural, pull_numbers, waiting_words
+from policies.wording import deadline_passed, plural, pull_numbers, waiting_words, when
 
-# Begins the title of a hotfix pull request still open past its deadline; the conclusion
-# stays what the rules say (a late fix is still a fix).
+# Begins the title of a hotfix pull request still open past its deadline (or, judged as of
+# its merge, merged after it); the conclusion stays what the rules say (a late fix is still
+# a fix).
 OVERDUE = "Overdue: "
 # The row of a rollback that names more than one pull request it reverts, in place of its rules.
 ROLLBACK_ROW = "rollback"
+# Begins the title of one that merged while it waited for approval, followed by the groups.
+_MERGED_WHILE_WAITING = "Merged while waiting for approval: "
 
 
 class Conclusion(StrEnum):
@@ -107,6 +110,7 @@ def _hotfix_verdict(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
         conclusion, title, results, severity, deadline, due, time_left, _waiting_for(results)
     )
     verdict = _break_glass(verdict, facts, labelled[1] if labelled else None)
+    verdict = _merged_while_waiting(verdict, facts.merged_at)
     return replace(verdict, title=OVERDUE + verdict.title) if verdict.overdue else verdict
 
 
@@ -122,6 +126,7 @@ def _rollback_verdict(config: HotfixConfig, facts: PullRequestFacts, rollback: R
     )
     labelled = single_severity(config, rollback.reverted.labels)
     verdict = _break_glass(verdict, facts, labelled[1] if labelled else None)
+    verdict = _merged_while_waiting(verdict, facts.merged_at)
     return replace(verdict, title=f"{verdict.title} (rollback of #{rollback.reverted.number})")
 
 
@@ -183,6 +188,35 @@ def _break_glass(
         title=f"Break-glass by @{glass.by}: {glass.reason}",
         results=tuple(_waived(result) for result in verdict.results),
         break_glass=glass,
+    )
+
+
+def _merged_while_waiting(verdict: Verdict, merged_at: datetime | None) -> Verdict:
+    """The verdict on a pull request that merged (at `merged_at`) while it waited for
+    approval: concluded, as no approval can count any more (docs/BEHAVIOUR.md, 'As of the
+    merge'). Any other verdict stays as it was at the merge."""
+    if merged_at is None or verdict.conclusion is not None:
+        return verdict
+    waiting = [names for result in verdict.results for names in result.waiting]
+    return replace(
+        verdict,
+        conclusion=Conclusion.FAILURE,
+        title=f"{_MERGED_WHILE_WAITING}{waiting_words(waiting)}",
+        results=tuple(_merged_without(result, merged_at) for result in verdict.results),
+    )
+
+
+def _merged_without(result: RuleResult, merged_at: datetime) -> RuleResult:
+    if result.status is not Status.PENDING:
+        return result
+    return replace(
+        result,
+        status=Status.FAIL,
+        summary=f"{_MERGED_WHILE_WAITING}{waiting_words(result.waiting)}",
+        how_to_fix=(
+            f"Nothing can change this now: it merged on {when(merged_at)} without that "
+            "approval, and an approval given after the merge does not count"
+        ),
     )
 
 

@@ -91,7 +91,9 @@ class PullRequestFacts:
     verbal_approvals: Sequence[VerbalApproval] = ()
     break_glass: BreakGlass | None = None
     # When it is evaluated: the app's clock, from which the time left to the deadline runs.
+    # A merged pull request is evaluated as it stood at its merge: at `merged_at`.
     evaluated_at: datetime | None = None
+    merged_at: datetime | None = None  # None while it is not merged
     repository: str = ""  # owner/name of the base repository
     body: str = ""  # the description
     # For a rollback: the pull request it names, read by the app; None when there is none.

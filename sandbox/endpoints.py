@@ -205,9 +205,18 @@ def pulls_for_commit(call: Call) -> Reply:
     if sha is None:
         raise ApiError(422, f"No commit found for SHA: {call.params['sha']}")
 
+    default_branch = repo.resolve(repo.default_branch)
+    on_default_branch = default_branch is not None and repo.objects.is_ancestor(sha, default_branch)
+
     def contains(pull: FakePull) -> bool:
         if sha == pull.merge_commit_sha:
             return True
+        if pull.merged and pull.merge_commit_sha is not None:
+            # GitHub lists the merged pull request that brought a commit of the default
+            # branch into the repository: one its merge brought in.
+            merge = repo.objects.commits[pull.merge_commit_sha]
+            brought = repo.objects.commits_between(merge.parents[0], merge.sha)
+            return on_default_branch and sha in {c.sha for c in brought}
         base_sha = repo.resolve(pull.base_ref) or pull.base_sha
         return sha in {c.sha for c in repo.objects.commits_between(base_sha, pull.head_sha)}
 

@@ -1321,12 +1321,24 @@ def test_a_break_glass_written_before_the_merge_and_delivered_after_it_opens_the
     deliver_comment(bot, glass)
 
     assert reactions(bot, glass) == [("+1", BOT)]
+    # The merged head's run, as it would have been with the comment delivered before the merge.
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        "Break-glass by @oncall: payments are failing",
+    )
     [issue] = retro_reviews(bot)
     assert (issue.title, issue.labels, issue.assignees) == (
         "Retroactive review: Fix",
         ["hotfix-retro-review"],
         ["oncall"],
     )
+    # What it waived as the pull request stood at the merge: nobody had approved.
+    assert (
+        "What the break-glass waived:\n- `approvals`: Engineering Lead "
+        "(@acme/engineering-leads), On-call Manager (@acme/on-call-managers)\n\n"
+    ) in issue.body
     assert (
         f"| Retroactive review | ✅ done | opened issue #{issue.number} for the break-glass by "
         f"@oncall, assigned to them | [#{issue.number}]({WEB}/issues/{issue.number}) |"
@@ -1339,6 +1351,33 @@ def test_a_break_glass_written_before_the_merge_and_delivered_after_it_opens_the
         bot, pull.number
     )
     assert len(retro_reviews(bot)) == 1
+
+
+def test_a_verbal_approval_written_before_the_merge_and_delivered_after_it_passes_the_run(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    verbal = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena")
+    github_time.now = NOW + timedelta(minutes=1)
+    merge(bot, pull)
+    waiting = (
+        "in_progress",
+        None,
+        "Waiting for approval: On-call Manager",
+    )
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.conclusion, run.output["title"]) == waiting
+
+    deliver_comment(bot, verbal)
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        all_rules_pass(),
+    )
 
 
 def test_a_verbal_approval_written_before_the_merge_and_delivered_after_it_is_unconfirmed(

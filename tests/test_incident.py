@@ -854,7 +854,13 @@ def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_ar
     [report] = reports(bot)
     assert "| Opened by @dev |" in report.body
     assert "| Approved by @lead for Engineering Lead |" in report.body
-    assert bot.repo.runs_named("hotfix-policy") == []
+    # The review's evaluation wrote the only run, as the pull request stood at the merge.
+    [run] = bot.repo.runs_named("hotfix-policy")
+    assert (run.head_sha, run.conclusion, run.output["title"]) == (
+        pull.head_sha,
+        "failure",
+        "Merged while waiting for approval: Product Manager",
+    )
 
 
 def test_a_review_submitted_after_the_merge_does_not_join_the_timeline(clocked_bot: Bot) -> None:

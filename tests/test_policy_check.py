@@ -806,3 +806,118 @@ def test_a_re_run_of_a_shared_commit_ends_with_the_hotfixs_result_whatever_the_o
     assert (run.status, run.output["title"]) == ("in_progress", P0_WAITING)
     key = f"check-run:acme/widgets:hotfix-policy:{head}"
     assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {hotfix.number} 2"
+
+
+# --- after the merge ---------------------------------------------------------------------------
+
+
+def merge(bot: Bot, pull: FakePull) -> str:
+    merge_sha = bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+    return merge_sha
+
+
+def test_an_approval_given_before_the_merge_and_delivered_after_it_passes_the_merged_run(
+    bot: Bot,
+) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    bot.repo.review(pull.number, "pm", "APPROVED")
+    late_review = bot.fake.review_event(bot.repo, pull.number)
+    merge_sha = merge(bot, pull)
+    [release] = bot.repo.runs_named("hotfix-release", merge_sha)
+    assert bot.repo.tags  # the release tagged the merge commit: v1.2.4, which the head ships
+    assert bot.policy_run(head).output["title"] == "Waiting for approval: Product Manager"
+
+    bot.deliver("pull_request_review", late_review)
+
+    # As the pull request stood at the merge: main at 1.2.3, and v1.2.4 not made yet.
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        all_rules_pass(),
+    )
+    assert (
+        "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login |"
+        in run.output["summary"]
+    )
+    assert bot.repo.runs_named("hotfix-release", merge_sha) == [release]
+    assert (release.conclusion, len(release.history)) == ("success", 1)
+
+
+@pytest.mark.parametrize("event", ["check_run", "check_suite"])
+def test_a_re_run_after_the_merge_shows_the_pull_request_as_it_stood_at_the_merge(
+    bot: Bot, event: str
+) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    bot.repo.review(pull.number, "pm", "APPROVED")  # its delivery never comes
+    merge(bot, pull)
+
+    if event == "check_run":
+        payload = bot.fake.check_run_event(bot.repo, bot.policy_run(head).id)
+    else:
+        payload = bot.fake.check_suite_event(bot.repo, head)
+    bot.deliver(event, payload)
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        all_rules_pass(),
+    )
+
+
+def test_an_approval_given_after_the_merge_does_not_count_and_the_run_says_it_merged_waiting(
+    bot: Bot,
+) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    merge(bot, pull)
+    merged_at = bot.repo.pulls[pull.number].merged_at
+    assert merged_at is not None
+    bot.fake.clock = lambda: merged_at + timedelta(minutes=5)
+
+    approve(bot, pull, "pm")
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "failure",
+        "Merged while waiting for approval: Product Manager",
+    )
+    assert (
+        "| `approvals` | ❌ fail | Engineering Lead: lead; Product Manager: nobody yet |"
+        in run.output["summary"]
+    )
+    assert run.output["summary"].endswith(
+        "## How to fix\n\n### `approvals`\n\n"
+        "Merged while waiting for approval: Product Manager\n\n"
+        f"Nothing can change this now: it merged on {merged_at:%Y-%m-%d %H:%M} UTC without "
+        "that approval, and an approval given after the merge does not count"
+    )
+
+
+def test_a_merged_hotfixs_late_delivery_leaves_the_run_to_a_pull_request_open_on_its_commit(
+    bot: Bot,
+) -> None:
+    bot.repo.create_branch("develop", "main")
+    hotfix, head = open_hotfix(bot)
+    approve(bot, hotfix, "lead")
+    bot.repo.review(hotfix.number, "pm", "APPROVED")
+    late_review = bot.fake.review_event(bot.repo, hotfix.number)
+    into_develop = bot.repo.open_pull(
+        "hotfix/fix-login", "develop", title="Fix login", author="dev", labels=["hotfix", "P1"]
+    )
+    merge(bot, hotfix)
+    bot.pull_request(into_develop.number, "opened")
+    its_result = ("failure", rules_fail("target-branch", "version-bump"))
+    assert (bot.policy_run(head).conclusion, bot.policy_run(head).output["title"]) == its_result
+    writes = len(bot.policy_run(head).history)
+
+    bot.deliver("pull_request_review", late_review)
+
+    # The run gates the open pull request's merge: the merged one's result no longer counts.
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"], len(run.history)) == (*its_result, writes)

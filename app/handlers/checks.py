@@ -70,27 +70,32 @@ async def write_pull_request_run(
     *,
     conclusion: str | None,
     writer: Writer,
+    merged: bool = False,
     reads: Reads | None = None,
 ) -> Writer | None:
     """Write `writer`'s result to the `name` run on its head commit `head_sha`, as
     `write_check_run` does, unless the run shows a pull request of a higher rank still open
-    on that commit: then nothing is written, and that pull request is returned."""
+    on that commit: then nothing is written, and that pull request is returned. A `merged`
+    writer's result gates nothing any more: it gives way to any pull request still open on
+    the commit."""
     body = _body(output, conclusion, None)
     state_key = _state_key(context, name, head_sha)
     async with context.locks.lock(state_key):
         stored = _Stored.read(await context.state.get_state(state_key))
         shown = stored.writer if stored is not None else None
-        if shown is not None and await _outranks(context, shown, writer, head_sha):
+        if shown is not None and await _keeps_the_run(context, shown, writer, merged, head_sha):
             return shown
         await _create_or_update(context, name, head_sha, stored, writer, body, reads)
         return None
 
 
-async def _outranks(context: Context, shown: Writer, writer: Writer, head_sha: str) -> bool:
-    """Whether the run's `shown` writer keeps it from `writer`: it ranks higher and is still
-    open on the commit. Asked of GitHub only then, so that the evaluations of a pull request
-    alone on its commit make no request for it."""
-    if shown.number == writer.number or shown.rank <= writer.rank:
+async def _keeps_the_run(
+    context: Context, shown: Writer, writer: Writer, merged: bool, head_sha: str
+) -> bool:
+    """Whether the run's `shown` writer keeps it from `writer`: it is still open on the
+    commit, and ranks higher or `writer` is merged. Asked of GitHub only then, so that the
+    evaluations of a pull request alone on its commit make no request for it."""
+    if shown.number == writer.number or (shown.rank <= writer.rank and not merged):
         return False
     pull = await context.github.get_optional(f"/repos/{context.repository}/pulls/{shown.number}")
     return pull is not None and pull["state"] == "open" and pull["head"]["sha"] == head_sha

@@ -1,7 +1,8 @@
 """The `hotfix-policy` check: gather one pull request's facts, evaluate, write the run.
 
 The pull request is always read from the API, never from the delivery, so deliveries that
-arrive late or out of order still end in the result for its current state. Independent
+arrive late or out of order still end in the result for its current state; a merged one's,
+as it stood at its merge (docs/BEHAVIOUR.md, 'As of the merge'). Independent
 requests run concurrently, and what the delivery names (the base branch, the head commit)
 is read beside the pull request, to be used once the pull request as read confirms it:
 (pull request, reviews, base tree and the organization's file revalidated, head tree, the
@@ -30,6 +31,7 @@ from typing import Any
 
 from app.github.client import InstallationClient, path_part, timestamp
 from app.github.files import read_files, start_reading_files
+from app.github.objects import peeled, start_reading_commit
 from app.github.pulls import labels_of
 from app.github.reads import Reads, both, reading_ahead
 from app.github.teams import members_among
@@ -75,7 +77,7 @@ _BASE_FILES = (CONFIG_PATH, *DEFAULT_VERSION_FILES)
 async def on_pull_request(context: Context) -> None:
     """pull_request and pull_request_review deliveries."""
     if context.delivery.pr_number is not None:
-        await evaluate_pull_request(context, context.delivery.pr_number)
+        await evaluate_pull_request(context, context.delivery.pr_number, show_merged=True)
 
 
 def rerun_check(payload: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -87,25 +89,33 @@ def rerun_check(payload: Mapping[str, Any]) -> dict[str, Any] | None:
 
 async def on_rerequest(context: Context) -> None:
     """check_run / check_suite `rerequested` on a pull request's commit: evaluate the pull
-    requests of that head."""
+    requests of that head (a merged one as it stood at its merge)."""
     check = rerun_check(context.payload)
     if check is None:
         return
     head_sha = check.get("head_sha")
     numbers = [pull["number"] for pull in check.get("pull_requests") or []]
     if not numbers and head_sha:
-        # GitHub leaves pull_requests empty for pull requests from forks.
+        # GitHub names none for pull requests from forks, nor for one no longer open.
         pulls = await context.github.get_json(
             f"/repos/{context.repository}/commits/{head_sha}/pulls"
         )
-        numbers = [pull["number"] for pull in pulls if pull.get("state") == "open"]
+        numbers = [pull["number"] for pull in pulls if _evaluated_on(pull, head_sha)]
     for number in numbers:
-        await evaluate_pull_request(context, number)
+        await evaluate_pull_request(context, number, show_merged=True)
+
+
+def _evaluated_on(pull: dict[str, Any], sha: str) -> bool:
+    """Whether a re-run on commit `sha` evaluates `pull`, one GitHub lists for it: an open
+    pull request containing it, or one merged with it as its head (not the one GitHub lists
+    for its merge commit, whose run there is `hotfix-release`)."""
+    return pull["state"] == "open" or (bool(pull.get("merged_at")) and pull["head"]["sha"] == sha)
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """An open pull request as one evaluation found it."""
+    """A pull request as one evaluation found it: as it is, or a merged one as it stood at
+    its merge."""
 
     verdict: Verdict
     config_used: str  # which files made the config: a line of the check run
@@ -142,21 +152,33 @@ class NotOpen(Enum):
 
 
 async def evaluate_pull_request(
-    context: Context, number: int, before_writing: BeforeWriting | None = None
+    context: Context,
+    number: int,
+    before_writing: BeforeWriting | None = None,
+    *,
+    show_merged: bool = False,
 ) -> Evaluation | NotOpen:
-    """Evaluate pull request `number` and write its check run, when it is open."""
+    """Evaluate pull request `number` and write its check run, when it is open. A merged one
+    is evaluated as it stood at its merge, for the incident's timeline; with `show_merged`
+    (a delivery of its own, a command, a re-run of its check, not a timer, whose reason
+    went with the merge) its run is written so too. A closed one is left alone."""
     async with reading_ahead() as reads:
         _read_what_the_delivery_names(context, reads, number)
-        return await _evaluate(context, number, reads, before_writing)
+        return await _evaluate(context, number, reads, before_writing, show_merged)
 
 
 async def _evaluate(
-    context: Context, number: int, reads: Reads, before_writing: BeforeWriting | None
+    context: Context,
+    number: int,
+    reads: Reads,
+    before_writing: BeforeWriting | None,
+    show_merged: bool,
 ) -> Evaluation | NotOpen:
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     requested: list[RequestOutcome] = []
     alert_failed: list[Exception] = []  # with an error that may pass, on this attempt
+    merged = False
 
     async def keep_the_clock(judged: Evaluation) -> None:
         await _record(context, judged)
@@ -170,47 +192,58 @@ async def _evaluate(
 
     try:
         pull, reviews, records = await read_pull_request(context, number)
-        now = datetime.fromtimestamp(context.clock(), UTC)
-        if pull["state"] != "open":
-            not_open = NotOpen.MERGED if pull.get("merged") else NotOpen.CLOSED
-            if not_open is NotOpen.MERGED:
-                # A review queued behind the merge still belongs in the incident's timeline;
-                # one submitted after it let nothing merge, and is left out of it.
-                merged_at = timestamp(pull.get("merged_at"))
-                before = [review for review in reviews if _submitted_by(review, merged_at)]
-                await _record(
-                    context,
-                    await policy_evaluation(github, repository, pull, before, records, now, reads),
-                )
-            context.log.info("pull request #%d is %s; nothing to check", number, not_open.value)
-            return not_open
-        head_sha = pull["head"]["sha"]
-        evaluation = await policy_evaluation(
-            github, repository, pull, reviews, records, now, reads, keep_the_clock
-        )
+        if pull["state"] == "open":
+            head_sha = pull["head"]["sha"]
+            now = datetime.fromtimestamp(context.clock(), UTC)
+            evaluation = await policy_evaluation(
+                github, repository, pull, reviews, records, now, reads, keep_the_clock
+            )
+        elif not pull.get("merged"):
+            context.log.info("pull request #%d is closed; nothing to check", number)
+            return NotOpen.CLOSED
+        elif not show_merged:
+            # A timer's reason went with the merge; the incident's timeline still takes what
+            # the merge went with (a review whose delivery is queued behind the timer).
+            await _record(context, await _as_merged(context, pull, reviews, records, reads))
+            context.log.info("pull request #%d is merged; its run is left as it is", number)
+            return NotOpen.MERGED
+        else:
+            merged = True
+            head_sha = pull["head"]["sha"]
+            evaluation = await _as_merged(context, pull, reviews, records, reads)
+            await _record(context, evaluation)
     except Exception as error:
         await report_failure(
             context, CHECK_NAME, head_sha, error, "Could not evaluate the hotfix policy"
         )
         raise
-    if before_writing is not None:
+    if before_writing is not None and not merged:
         await before_writing(evaluation)
     output = evaluation.output(requested, await refused_notices(context, number))
     conclusion = evaluation.verdict.conclusion
     writer = Writer(number, _rank(evaluation, pull["base"]["ref"]))
     shown = await write_pull_request_run(
-        context, CHECK_NAME, head_sha, output, conclusion=conclusion, writer=writer, reads=reads
+        context,
+        CHECK_NAME,
+        head_sha,
+        output,
+        conclusion=conclusion,
+        writer=writer,
+        merged=merged,
+        reads=reads,
     )
     # Only a break-glass in force waives anything: one not in force under the severity
     # labelled now keeps what it waived while it was.
     if records.break_glass is not None and evaluation.verdict.break_glass is not None:
         await _remember_what_was_waived(context, number, records.break_glass, evaluation.verdict)
+    as_of = " (as of its merge)" if merged else ""
     if shown is None:
-        context.log.info("pull request #%d: %s", number, output.title)
+        context.log.info("pull request #%d%s: %s", number, as_of, output.title)
     else:
         context.log.info(
-            "pull request #%d: %s; not written: the %s run of %s shows #%d, %s still open on it",
+            "pull request #%d%s: %s; not written: the %s run of %s shows #%d, %s still open on it",
             number,
+            as_of,
             output.title,
             CHECK_NAME,
             head_sha,
@@ -220,7 +253,7 @@ async def _evaluate(
     if alert_failed:
         # The run did not wait for the alert: the delivery is tried again for it.
         raise alert_failed[0]
-    return evaluation
+    return NotOpen.MERGED if merged else evaluation
 
 
 class Rank(IntEnum):
@@ -264,6 +297,36 @@ async def read_pull_request(
         PullRecords.load(context, number),
     )
     return pull, reviews, records
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """Where a merged pull request is judged as it stood at its merge."""
+
+    base_sha: str  # the base branch then: the merge commit's first parent
+    # Its merge commit: a tag on it was made after the merge (its own release's).
+    merge_sha: str
+
+
+async def _as_merged(
+    context: Context,
+    pull: dict[str, Any],
+    reviews: list[Any],
+    records: PullRecords,
+    reads: Reads,
+) -> Evaluation:
+    """Merged `pull` evaluated as it stood at its merge (docs/BEHAVIOUR.md, 'As of the
+    merge'): on the base branch of then, with the reviews submitted by then, its clock stopped
+    then. Commands are already judged as of the merge when they are recorded."""
+    github, repository = context.github, context.repository
+    merged_at = timestamp(pull.get("merged_at")) or context.now()
+    merge_sha = pull["merge_commit_sha"]
+    merge_commit = await start_reading_commit(reads, github, repository, merge_sha)
+    before = [review for review in reviews if _submitted_by(review, merged_at)]
+    merge = Merge(merge_commit["parents"][0]["sha"], merge_sha)
+    return await policy_evaluation(
+        github, repository, pull, before, records, merged_at, reads, merge=merge
+    )
 
 
 async def _remember_what_was_waived(
@@ -343,19 +406,24 @@ async def policy_evaluation(
     now: datetime,
     reads: Reads | None = None,
     approvals_judged: ApprovalsJudged | None = None,
+    *,
+    merge: Merge | None = None,
 ) -> Evaluation:
     """The hotfix policy on `pull` (as `read_pull_request` gave it) on its head commit.
     `reads`: those started before, of which the ones of this base and head are used.
     `approvals_judged` is given the evaluation as soon as the approvals are judged, beside
     the reads of the version files and the tag: its verdict says the severity and the
-    approval groups waited for, and cannot be shown (the version bump is not judged yet)."""
+    approval groups waited for, and cannot be shown (the version bump is not judged yet).
+    `merge`: where a merged `pull` is judged as it stood at its merge."""
     base_ref, head_sha = pull["base"]["ref"], pull["head"]["sha"]
+    # The base branch's files are read where it stands, or stood at the merge.
+    base_at = merge.base_sha if merge is not None else base_ref
     default_branch = pull["base"]["repo"]["default_branch"]
     reads = reads or Reads()
     # The config and the usual version files come from one base tree; the head's version
     # files and the organization's defaults are read alongside so that none waits.
     base_files, head_files, org_file = await asyncio.gather(
-        start_reading_files(reads, github, repository, base_ref, _BASE_FILES),
+        start_reading_files(reads, github, repository, base_at, _BASE_FILES),
         start_reading_files(reads, github, repository, head_sha, DEFAULT_VERSION_FILES),
         start_reading_org_file(reads, github, repository),
     )
@@ -385,7 +453,7 @@ async def policy_evaluation(
         missing = [path for path in paths if path not in head_files]
         if missing:  # version.files names files other than the usual ones
             extra_base, extra_head = await asyncio.gather(
-                read_files(github, repository, base_ref, missing),
+                read_files(github, repository, base_at, missing),
                 read_files(github, repository, head_sha, missing),
             )
             base, head = {**base, **extra_base}, {**head, **extra_head}
@@ -395,7 +463,9 @@ async def policy_evaluation(
             head_version_files={path: head.get(path) for path in paths},
         )
         tags = needed_lookups(config, versioned).tags
-        return replace(versioned, existing_tags=await _existing_tags(github, repository, tags))
+        made_since = merge.merge_sha if merge is not None else None
+        existing = await _existing_tags(github, repository, tags, made_since)
+        return replace(versioned, existing_tags=existing)
 
     async def approvals() -> Mapping[str, frozenset[str]]:
         team_members = await _approvers_by_team(github, repository.split("/")[0], lookups)
@@ -439,6 +509,7 @@ def _facts(
         verbal_approvals=records.verbal_approvals,
         break_glass=records.break_glass.glass if records.break_glass else None,
         evaluated_at=now,
+        merged_at=timestamp(pull.get("merged_at")) if pull.get("merged") else None,
         repository=base_repo["full_name"],
         body=pull.get("body") or "",
     )
@@ -512,12 +583,22 @@ def several_reverted(
 
 
 async def _existing_tags(
-    github: InstallationClient, repository: str, tags: Sequence[str]
+    github: InstallationClient, repository: str, tags: Sequence[str], made_since: str | None
 ) -> frozenset[str]:
-    found = await asyncio.gather(
+    """Those of `tags` that exist, less those on commit `made_since`, a merged pull request's
+    merge commit: made after its merge, they did not exist as it stood then."""
+    refs = await asyncio.gather(
         *(github.get_optional(f"/repos/{repository}/git/ref/tags/{path_part(tag)}") for tag in tags)
     )
-    return frozenset(tag for tag, ref in zip(tags, found, strict=True) if ref is not None)
+    found = {tag: ref for tag, ref in zip(tags, refs, strict=True) if ref is not None}
+    if made_since is None or not found:
+        return frozenset(found)
+    commits = await asyncio.gather(
+        *(peeled(github, repository, ref["object"]) for ref in found.values())
+    )
+    return frozenset(
+        tag for tag, commit in zip(found, commits, strict=True) if commit != made_since
+    )
 
 
 async def _approvers_by_team(

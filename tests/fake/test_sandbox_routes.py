@@ -191,6 +191,25 @@ def test_requested_reviewers_and_commit_pulls(world: World) -> None:
     ]
 
 
+def test_a_commit_a_merge_brought_into_the_default_branch_names_its_merged_pull_request(
+    world: World,
+) -> None:
+    world.repo.create_branch("develop", "main")
+    head = world.repo.commit("hotfix/x", {"VERSION": "1.2.4\n"}, "bump")
+    world.repo.merge_pull(world.repo.open_pull("hotfix/x", "main", "x", "dev").number)
+    world.repo.create_branch("feature/y", "develop")
+    feature = world.repo.commit("feature/y", {"y.py": "y\n"}, "y")
+    world.repo.merge_pull(world.repo.open_pull("feature/y", "develop", "y", "dev").number)
+
+    def listed(sha: str) -> list[tuple[int, bool]]:
+        pulls = world.client.get(f"{REPO}/commits/{sha}/pulls").json()
+        return [(p["number"], p["merged_at"] is not None) for p in pulls]
+
+    assert listed(head) == [(1, True)]
+    # Not on the default branch: GitHub lists only the open pull requests of the commit.
+    assert listed(feature) == []
+
+
 def test_a_team_of_the_organization_can_be_requested_and_another_is_refused(
     world: World,
 ) -> None:

@@ -116,6 +116,42 @@ def test_outstanding_approvals_are_in_progress(reviews: list[object], title: str
     assert verdict.title == title
 
 
+MERGED_AT = datetime(2026, 11, 27, 16, 5, tzinfo=UTC)
+
+
+def test_a_pull_request_merged_while_waiting_for_approval_fails_saying_so() -> None:
+    verdict = evaluate(config(), facts(reviews=[review("lead")], merged_at=MERGED_AT))
+
+    assert (verdict.conclusion, verdict.title) == (
+        Conclusion.FAILURE,
+        "Merged while waiting for approval: On-call Manager",
+    )
+    [approvals] = [result for result in verdict.results if result.rule == "approvals"]
+    assert (approvals.status, approvals.summary, approvals.how_to_fix) == (
+        Status.FAIL,
+        "Merged while waiting for approval: On-call Manager",
+        "Nothing can change this now: it merged on 2026-11-27 16:05 UTC without that approval, "
+        "and an approval given after the merge does not count",
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},  # every rule passed
+        {"base_ref": "develop", "reviews": []},  # a rule failed, approvals outstanding
+        {"reviews": [], "break_glass": BreakGlass("lead", "down", MERGED_AT)},
+    ],
+    ids=["passed", "failed", "break-glass"],
+)
+def test_any_other_verdict_on_a_merged_pull_request_is_the_one_it_had_open(
+    changes: dict[str, object],
+) -> None:
+    assert evaluate(config(), facts(merged_at=MERGED_AT, **changes)) == evaluate(
+        config(), facts(**changes)
+    )
+
+
 def test_the_title_joins_groups_either_of_which_would_do_with_or() -> None:
     shared = {"engineering-leads": frozenset({"lead", "pm"}), "product-managers": {"pm"}}
     verdict = evaluate(

@@ -110,7 +110,7 @@ class Invocation:
         """Show what the command recorded on the pull request's checks; on one that merged
         after it was written, in the post-merge run as well, run again as `/hotfix confirm`
         runs it (a retroactive review to open, a verbal approval to list and remind of)."""
-        await shown(evaluate_pull_request(self.context, self.number))
+        await shown(evaluate_pull_request(self.context, self.number, show_merged=True))
         if self.pull["merged"]:
             await shown(release_pull_request(self.context, self.number))
 

@@ -25,6 +25,7 @@ from githubkit.exception import RequestError, RequestFailed
 
 from app.github.client import InstallationClient, MalformedAnswer, describe_with_wait, timestamp
 from app.github.files import start_reading_files, start_reading_tree
+from app.github.objects import start_reading_commit
 from app.github.pulls import labels_of, merged_as
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
@@ -190,7 +191,7 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
             # beside the pull request (a merged one's merge commit never changes); which
             # files, the config says.
             start_reading_tree(reads, context.github, context.repository, merge_sha)
-            _start_reading_commit(reads, context.github, context.repository, merge_sha)
+            start_reading_commit(reads, context.github, context.repository, merge_sha)
         state = await ReleaseState.load(context, release_key(context.repository, number))
         try:
             pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
@@ -283,7 +284,7 @@ async def _is_hotfix_merge(context: Context, pull: dict[str, Any], reads: Reads)
         return await base_config(github, repository, pull, reads)
 
     async def before_merge() -> HotfixConfig:
-        merge_commit = await _start_reading_commit(
+        merge_commit = await start_reading_commit(
             reads, github, repository, pull["merge_commit_sha"]
         )
         before = merge_commit["parents"][0]["sha"]
@@ -450,7 +451,7 @@ async def _released_version(
     paths = version_files_to_read(config)
 
     async def base_files() -> dict[str, FileText]:
-        merge_commit = await _start_reading_commit(reads, github, repository, merge_sha)
+        merge_commit = await start_reading_commit(reads, github, repository, merge_sha)
         before = merge_commit["parents"][0]["sha"]
         return await start_reading_files(reads, github, repository, before, paths)
 
@@ -458,14 +459,6 @@ async def _released_version(
         base_files(), start_reading_files(reads, github, repository, merge_sha, paths)
     )
     return head_version(config, before, after)
-
-
-def _start_reading_commit(
-    reads: Reads, github: InstallationClient, repository: str, sha: str
-) -> asyncio.Task[Any]:
-    """The git data API's commit `sha` (its tree and parents), as one of `reads`."""
-    path = f"/repos/{repository}/git/commits/{sha}"
-    return reads.start(("commit", repository, sha), lambda: github.get_immutable(path))
 
 
 async def run_steps(

@@ -15,6 +15,7 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, path_part
+from app.github.objects import peeled
 from app.github.pulls import merged_as
 from app.github.reads import Look
 from app.handlers.release.plan import ReleasePlan
@@ -66,7 +67,7 @@ async def create_tag(run: StepRun) -> StepOutcome:
 async def _found(run: StepRun, tag: str, ref: dict[str, Any], link: Link) -> StepOutcome:
     """The outcome for `tag` found as `ref`: done when it names this merge, else taken."""
     plan = run.plan
-    target = await _peeled(run.github, plan.repository, ref["object"])
+    target = await peeled(run.github, plan.repository, ref["object"])
     if target == plan.merge_sha:
         return StepOutcome(
             StepStatus.ALREADY_DONE,
@@ -106,7 +107,7 @@ async def _taken(run: StepRun, tag: str, target: str, link: Link) -> StepOutcome
 async def tagged_commit(github: InstallationClient, repository: str, tag: str) -> str | None:
     """The commit `tag` names (through annotated tag objects); None when there is no such tag."""
     ref = await github.get_optional(_tag_ref(repository, tag).path)
-    return None if ref is None else await _peeled(github, repository, ref["object"])
+    return None if ref is None else await peeled(github, repository, ref["object"])
 
 
 def _tag_ref(repository: str, tag: str) -> Look:
@@ -117,20 +118,6 @@ def tag_looks(plan: ReleasePlan) -> Sequence[Look]:
     # The hotfix's tag is named after the version its merge commit declares: hotfix-bot,
     # holding the release lock, is who makes it.
     return () if plan.tag is None else (_tag_ref(plan.repository, plan.tag),)
-
-
-# Tags of tags are legal but rare; a longer chain is treated as pointing nowhere useful.
-_MAX_TAG_DEPTH = 8
-
-
-async def _peeled(github: InstallationClient, repository: str, target: dict[str, Any]) -> str:
-    """The commit a ref's object finally names, following annotated tag objects."""
-    for _ in range(_MAX_TAG_DEPTH):
-        if target["type"] != "tag":
-            break
-        tag_object = await github.get_immutable(f"/repos/{repository}/git/tags/{target['sha']}")
-        target = tag_object["object"]
-    return str(target["sha"])
 
 
 def tag_commands(plan: ReleasePlan) -> list[str]:
