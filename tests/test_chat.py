@@ -8,16 +8,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from support.harness import Bot, Clock, next_chance, running_bot
+from support.harness import (
+    Bot,
+    Clock,
+    first_attempt_failed,
+    next_chance,
+    running_bot,
+    tried_to_the_end,
+    wait_for,
+)
 
 from app.chat import ChatWebhook
 from app.journal import JournalEntry
@@ -98,13 +105,6 @@ def open_p0(bot: Bot, *, settle: bool = True) -> FakePull:
     if settle:
         bot.settle()
     return pull
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not come true in time"
-        time.sleep(0.02)
 
 
 def chat_deliveries(bot: Bot) -> list[JournalEntry]:
@@ -420,30 +420,6 @@ def test_an_escalation_comment_failing_through_its_attempts_goes_to_chat_once_an
 
 
 WAITING = "Waiting for approval: Engineering Lead and On-call Manager"
-
-
-def opening(bot: Bot) -> JournalEntry:
-    [entry] = [entry for entry in bot.journal.recent() if entry.action == "opened"]
-    return entry
-
-
-def first_attempt_failed(bot: Bot) -> JournalEntry:
-    """The opening's delivery once its first attempt failed and it waits to be tried again."""
-    wait_for(lambda: opening(bot).last_error is not None, timeout=20)
-    return opening(bot)
-
-
-def tried_to_the_end(bot: Bot, clock: Clock) -> JournalEntry:
-    """The opening's delivery once done or failed: the clock is moved to each of the
-    worker's retries meanwhile."""
-    deadline = time.monotonic() + 20
-    while (entry := opening(bot)).status not in ("done", "failed"):
-        if entry.status == "queued":
-            # Whole seconds: what is due now, kept as a date, must not be a microsecond on.
-            clock.now = max(clock.now, math.ceil(entry.next_attempt_at))
-        assert time.monotonic() < deadline, f"the delivery stayed {entry}"
-        time.sleep(0.01)
-    return entry
 
 
 @pytest.mark.parametrize("posted", [False, True], ids=["not posted", "posted, answer lost"])

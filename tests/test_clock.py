@@ -5,13 +5,22 @@ due while hotfix-bot was down."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.harness import REFUSAL, Bot, Clock, next_chance, running_bot
+from support.harness import (
+    REFUSAL,
+    Bot,
+    Clock,
+    first_attempt_failed,
+    next_chance,
+    running_bot,
+    tried_to_the_end,
+)
 from support.titles import all_rules_pass
 
 from app.journal import JournalEntry
@@ -548,6 +557,106 @@ def test_a_team_github_refuses_is_shown_in_the_summary_and_the_others_are_asked(
         "- On-call Manager: GitHub refused to ask team on-call-managers (GitHub answered 422 "
         f"to POST {REQUESTS}: {REFUSED}); ask them yourself\n\n"
     ) in run.output["summary"]
+    assert {entry.status for entry in bot.journal.recent()} == {"done"}
+
+
+WAITING = "Waiting for approval: Engineering Lead and On-call Manager"
+ASKED_BOTH = (
+    "**Review requests** (made once for P0):\n"
+    "- Engineering Lead: asked team engineering-leads\n"
+    "- On-call Manager: asked team on-call-managers\n\n"
+)
+BOTH_TEAMS = {"team_reviewers": ["engineering-leads", "on-call-managers"]}
+
+
+def review_request_rows(bot: Bot, pull: FakePull) -> list[str]:
+    """The review requests' rows of `pull`'s timeline, as the state store keeps them."""
+    stored = asyncio.run(bot.journal.get_state(f"timeline:acme/widgets#{pull.number}"))
+    return [row["text"] for row in json.loads(stored or "[]") if row["kind"] == "review-request"]
+
+
+@pytest.mark.parametrize("asked", [False, True], ids=["not asked", "asked, answer lost"])
+def test_a_review_request_github_fails_once_does_not_hold_the_run_back_and_is_made_by_the_retry(
+    clocked_bot: Bot, clock: Clock, asked: bool
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    # `asked`: GitHub made the request, but its answer was a 502.
+    bot.fake.inject("POST", f"{REQUESTS}$", status=502, times=1, apply=asked)
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
+
+    failed = first_attempt_failed(bot)
+
+    # The run is written all the same, telling of no request yet: it may pass.
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.output["title"]) == ("in_progress", WAITING)
+    assert "**Review requests**" not in run.output["summary"]
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        "queued",
+        1,
+        f"GitHub answered 502 to POST {REQUESTS}: Bad Gateway",
+    )
+
+    entry = tried_to_the_end(bot, clock)
+
+    assert (entry.status, entry.attempts) == ("done", 2)
+    asked_for = [(r.json, r.status) for r in bot.fake.requests_to("POST", REQUESTS)]
+    assert asked_for == [(BOTH_TEAMS, 502), (BOTH_TEAMS, 201)]
+    assert pull.requested_teams == ["engineering-leads", "on-call-managers"]
+    assert ASKED_BOTH in bot.policy_run(pull.head_sha).output["summary"]
+    assert review_request_rows(bot, pull) == [
+        "Review requested for Engineering Lead: team engineering-leads",
+        "Review requested for On-call Manager: team on-call-managers",
+    ]
+
+    # Asked: later evaluations ask nothing more.
+    bot.pull_request(pull.number, "synchronize")
+    assert len(bot.fake.requests_to("POST", REQUESTS)) == 2
+
+
+def test_a_review_request_github_fails_through_every_attempt_is_shown_then_made_next_time(
+    clocked_bot: Bot, clock: Clock
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    failing = bot.fake.inject("POST", f"{REQUESTS}$", status=502, times=None)
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
+
+    entry = tried_to_the_end(bot, clock)
+
+    # The last attempt shows it on the run, as a refusal would be, and the delivery is done.
+    assert (entry.status, entry.attempts) == ("done", 8)
+    # One request an attempt: a 5xx says nothing of one group, so the groups are not split.
+    assert [r.json for r in bot.fake.requests_to("POST", REQUESTS)] == [BOTH_TEAMS] * 8
+    failure = f"GitHub answered 502 to POST {REQUESTS}: Bad Gateway"
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.output["title"]) == ("in_progress", WAITING)
+    assert (
+        "**Review requests** (made once for P0):\n"
+        f"- Engineering Lead: GitHub refused to ask team engineering-leads ({failure}); "
+        "ask them yourself\n"
+        f"- On-call Manager: GitHub refused to ask team on-call-managers ({failure}); "
+        "ask them yourself\n\n"
+    ) in run.output["summary"]
+    assert review_request_rows(bot, pull) == []  # nothing asked, nor refused for good
+
+    # GitHub is back: the pull request's next event asks, and the run says so.
+    failing.times = failing.hits
+    bot.pull_request(pull.number, "synchronize")
+
+    assert bot.fake.requests_to("POST", REQUESTS)[8:][0].status == 201
+    assert pull.requested_teams == ["engineering-leads", "on-call-managers"]
+    assert ASKED_BOTH in bot.policy_run(pull.head_sha).output["summary"]
+    assert review_request_rows(bot, pull) == [
+        "Review requested for Engineering Lead: team engineering-leads",
+        "Review requested for On-call Manager: team on-call-managers",
+    ]
+
+    # Asked: later evaluations ask nothing more.
+    bot.pull_request(pull.number, "synchronize")
+    assert len(bot.fake.requests_to("POST", REQUESTS)) == 9
     assert {entry.status for entry in bot.journal.recent()} == {"done"}
 
 

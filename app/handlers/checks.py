@@ -270,18 +270,44 @@ def is_final(context: Context, error: Exception) -> bool:
     return context.last_attempt or not transience_of(error, context.clock()).retriable
 
 
-def refusal_shown(context: Context, error: Exception) -> str | None:
-    """GitHub's answer to something a check run tells of rather than fails on (a review
-    request, a notice), in words; None when `error` is to be raised: one that may pass is
-    retried with the delivery (until its last attempt), and one that is not GitHub's answer
-    is a bug."""
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """GitHub's answer, in words, to something a check run tells of rather than fails on (a
+    review request, a notice). `for_good`: it will not pass, so that thing is not tried
+    again; otherwise (a 5xx, a rate limit still there on the last attempt) the next
+    evaluation tries it again."""
+
+    words: str
+    for_good: bool
+
+
+def refusal_shown(context: Context, error: Exception) -> Refusal | None:
+    """GitHub's answer to something a check run tells of rather than fails on; None when
+    `error` is to be raised: one that may pass is retried with the delivery (until its last
+    attempt, see `post_later`), and one that is not GitHub's answer is a bug."""
     now = context.clock()
     transience = transience_of(error, now)
     if transience.retriable and not context.last_attempt:
         return None
     if not isinstance(error, RequestFailed) and not transience.transient:
         return None
-    return describe_with_wait(error, now)
+    return Refusal(describe_with_wait(error, now), for_good=not transience.transient)
+
+
+@dataclass(frozen=True, slots=True)
+class PostLater:
+    """Something a check run tells of (a review request, the P0 alert) that GitHub failed
+    with an error that may pass (`error`), on an attempt that is not the last: the delivery
+    is to be tried again for it once the run is written. (Returned, not raised: a run held
+    back through every retry would tell of nothing meanwhile.)"""
+
+    error: Exception
+
+
+def post_later(context: Context, error: Exception) -> PostLater | None:
+    """`error` as a `PostLater` when the delivery's next attempt is to try again; None when
+    it ends the delivery (`is_final`): then it is shown as a refusal, or raised."""
+    return None if is_final(context, error) else PostLater(error)
 
 
 async def report_failure(

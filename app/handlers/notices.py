@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 from typing import Any
 
 from app.github.reads import Look, Reads
-from app.handlers.checks import is_final, refusal_shown
+from app.handlers.checks import PostLater, is_final, post_later, refusal_shown
 from app.handlers.routing import Context, transience_of
 from app.journal.timers import FiredTimer
 from policies.clock import hotfix_policy
@@ -51,15 +50,6 @@ LATE_NOTICE = timedelta(minutes=1)
 def marker(notice_id: str) -> str:
     """The hidden line that marks a notice's comment."""
     return f"<!-- hotfix-bot notice {notice_id} -->"
-
-
-@dataclass(frozen=True, slots=True)
-class PostLater:
-    """A notice GitHub failed with an error that may pass (`error`), on an attempt that is
-    not the last: the delivery is to be tried again for it once the rest of its work is
-    done. (Returned, not raised: its evaluation goes on to write the run first.)"""
-
-    error: Exception
 
 
 class Sent(Enum):
@@ -116,15 +106,17 @@ async def send_notice(
                 raise
             if shown_as is None or (refusal := refusal_shown(context, error)) is None:
                 raise
-            refused = RefusedNotice(shown_as, refusal, in_chat=chat and context.chat is not None)
-            await _keep_refused(context, number, notice_id, refused)
-            if transience_of(error, context.clock()).transient:
-                context.log.warning(
-                    "notice %s not posted, tried again later: %s", notice_id, refusal
-                )
-            else:
+            in_chat = chat and context.chat is not None
+            await _keep_refused(
+                context, number, notice_id, RefusedNotice(shown_as, refusal.words, in_chat)
+            )
+            if refusal.for_good:
                 await context.state.set_state(sent_key, "refused")
-                context.log.warning("notice %s not posted: %s", notice_id, refusal)
+                context.log.warning("notice %s not posted: %s", notice_id, refusal.words)
+            else:
+                context.log.warning(
+                    "notice %s not posted, tried again later: %s", notice_id, refusal.words
+                )
             return Sent.REFUSED
         if not posted:
             context.log.info("notice %s was posted before; not again", notice_id)
@@ -348,9 +340,9 @@ async def alert_p0(
             shown_as="P0 alert",
         )
     except Exception as error:
-        if is_final(context, error):
+        if (later := post_later(context, error)) is None:
             raise
-        return PostLater(error)
+        return later
     if sent is Sent.POSTED:
         context.log.info("pull request #%d: posted the P0 alert", facts.number)
     return None

@@ -16,7 +16,7 @@ A hotfix pull request's evaluation also keeps its incident clock going (docs/BEH
 groups waited for (docs/BEHAVIOUR.md, 'Approval groups') for reviews, each only the first
 time; later evaluations make no request for either. A P0's evaluation posts its alert beside
 the review requests, before the run is written, so that the run tells of GitHub refusing
-either; an alert GitHub failed with an error that may pass is tried again after the run is
+either; either GitHub failed with an error that may pass is tried again after the run is
 written, by the delivery's next attempt.
 """
 
@@ -37,7 +37,13 @@ from app.github.reads import Reads, both, reading_ahead
 from app.github.teams import members_among
 from app.handlers import timeline
 from app.handlers.check_output import CheckOutput, config_error_output, policy_output
-from app.handlers.checks import Writer, find_check_run, report_failure, write_pull_request_run
+from app.handlers.checks import (
+    PostLater,
+    Writer,
+    find_check_run,
+    report_failure,
+    write_pull_request_run,
+)
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
 from app.handlers.notices import alert_p0, refused_notices
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
@@ -177,18 +183,19 @@ async def _evaluate(
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
     requested: list[RequestOutcome] = []
-    alert_failed: list[Exception] = []  # with an error that may pass, on this attempt
+    # What GitHub failed with an error that may pass, on this attempt (a review request, the
+    # P0 alert): raised once the run is written, so that the next attempt tries it again.
+    failed_for_now: list[Exception] = []
     merged = False
 
     async def keep_the_clock(judged: Evaluation) -> None:
         await _record(context, judged)
-        made, not_alerted = await both(
+        (made, not_asked), not_alerted = await both(
             _keep_the_clock(context, number, judged),
             alert_p0(context, judged.config, judged.verdict, judged.facts),
         )
         requested.extend(made)
-        if not_alerted is not None:
-            alert_failed.append(not_alerted.error)
+        failed_for_now.extend(later.error for later in (not_asked, not_alerted) if later)
 
     try:
         pull, reviews, records = await read_pull_request(context, number)
@@ -250,9 +257,9 @@ async def _evaluate(
             shown.number,
             Rank(shown.rank).described,
         )
-    if alert_failed:
-        # The run did not wait for the alert: the delivery is tried again for it.
-        raise alert_failed[0]
+    if failed_for_now:
+        # The run did not wait for them: the delivery is tried again for them.
+        raise failed_for_now[0]
     return NotOpen.MERGED if merged else evaluation
 
 
@@ -343,17 +350,18 @@ async def _remember_what_was_waived(
 
 async def _keep_the_clock(
     context: Context, number: int, evaluation: Evaluation
-) -> list[RequestOutcome]:
+) -> tuple[list[RequestOutcome], PostLater | None]:
     """The incident clock of a hotfix pull request: its timers kept in the journal, and
-    reviews asked for. Returns the review requests made for its severity."""
+    reviews asked for. Returns the review requests made for its severity, and what GitHub
+    failed to ask for now (`request_reviews`)."""
     config, facts, verdict = evaluation.config, evaluation.facts, evaluation.verdict
     if config is None or facts is None:
-        return []
+        return [], None
     for timer in clock_timers(config, verdict, facts):
         await context.timers.schedule(timer.kind, timer.key, timer.due, timer.data, number=number)
     requests = review_requests(config, verdict, facts)
     if requests is None or verdict.severity is None:
-        return []
+        return [], None
     return await request_reviews(context, number, verdict.severity, requests)
 
 

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -117,6 +118,37 @@ def next_chance(bot: Bot, clock: Clock, timer_id: str, after_attempts: int = 0) 
             clock.now = max(clock.now, entry.next_attempt_at)
         assert time.monotonic() < deadline, f"the journal row stayed {entry}"
         time.sleep(0.01)
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.02)
+
+
+def opening(bot: Bot) -> JournalEntry:
+    [entry] = [entry for entry in bot.journal.recent() if entry.action == "opened"]
+    return entry
+
+
+def first_attempt_failed(bot: Bot) -> JournalEntry:
+    """The opening's delivery once its first attempt failed and it waits to be tried again."""
+    wait_for(lambda: opening(bot).last_error is not None, timeout=20)
+    return opening(bot)
+
+
+def tried_to_the_end(bot: Bot, clock: Clock) -> JournalEntry:
+    """The opening's delivery once done or failed: the clock is moved to each of the
+    worker's retries meanwhile."""
+    deadline = time.monotonic() + 20
+    while (entry := opening(bot)).status not in ("done", "failed"):
+        if entry.status == "queued":
+            # Whole seconds: what is due now, kept as a date, must not be a microsecond on.
+            clock.now = max(clock.now, math.ceil(entry.next_attempt_at))
+        assert time.monotonic() < deadline, f"the delivery stayed {entry}"
+        time.sleep(0.01)
+    return entry
 
 
 @dataclass
