@@ -21,6 +21,38 @@ def _suggested_name(config: HotfixConfig, branch: str) -> str | None:
     return candidate if full_match(config.branches.hotfix_pattern, candidate) else None
 
 
+def _move_to(config: HotfixConfig, facts: PullRequestFacts, new_branch: str) -> str:
+    """The commands that rename the head branch to `new_branch`, push it and, for a pull
+    request from a fork, open the new pull request."""
+    rename = f"git branch -m {shlex.quote(facts.head_ref)} {shlex.quote(new_branch)}"
+    push = f"git push origin -u {shlex.quote(new_branch)}"
+    if facts.head_is_same_repo:
+        return (
+            f"Rename the branch, push it, then open a new pull request from {new_branch} "
+            f"and close this one:\n\n```sh\n{rename}\n{push}\n```"
+        )
+    # The branch is the fork's: only its clone has it, with the fork as `origin`, and the base
+    # repository usually takes no push from the contributor. gh would open a pull request into
+    # that clone's `origin`, so --repo names the base repository, and --head the fork's branch.
+    create = (
+        f"gh pr create --repo {shlex.quote(facts.repository)} "
+        f"--base {shlex.quote(config.branches.production)}"
+    )
+    if facts.head_repo_full_name:
+        fork = facts.head_repo_full_name
+        owner = fork.split("/", 1)[0]
+        head = f"{owner}:{new_branch}"
+        create += f" --head {shlex.quote(head)}"
+    else:
+        # A deleted fork has no name: gh takes the head from the branch just pushed with -u.
+        fork, head = "the fork", new_branch
+    return (
+        f"In your clone of {fork}, where `origin` is the fork, rename the branch, push it, then "
+        f"open a new pull request from {head} into {facts.repository} and close this one:"
+        f"\n\n```sh\n{rename}\n{push}\n{create}\n```"
+    )
+
+
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     pattern = config.branches.hotfix_pattern
     branch = facts.head_ref
@@ -37,12 +69,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             "and open a new pull request from it"
         )
     else:
-        fix = (
-            f"Rename the branch, push it, then open a new pull request from {suggestion} "
-            "and close this one:\n\n```sh\n"
-            f"git branch -m {shlex.quote(branch)} {shlex.quote(suggestion)}\n"
-            f"git push origin -u {shlex.quote(suggestion)}\n```"
-        )
+        fix = _move_to(config, facts, suggestion)
     return RuleResult(
         NAME,
         Status.FAIL,

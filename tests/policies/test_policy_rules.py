@@ -59,6 +59,48 @@ def test_branch_name(branch: str, status: Status, how_to_fix: str) -> None:
     assert result.found == branch
 
 
+@pytest.mark.parametrize(
+    ("fork", "clone", "new_pull"),
+    [
+        (
+            "octo/shop",
+            "octo/shop",
+            "octo:hotfix/fix-login into acme/shop and close this one:\n\n```sh\n"
+            "git branch -m 'fix login' hotfix/fix-login\n"
+            "git push origin -u hotfix/fix-login\n"
+            "gh pr create --repo acme/shop --base 'stable&lts' --head octo:hotfix/fix-login\n```",
+        ),
+        (
+            "",
+            "the fork",
+            "hotfix/fix-login into acme/shop and close this one:\n\n```sh\n"
+            "git branch -m 'fix login' hotfix/fix-login\n"
+            "git push origin -u hotfix/fix-login\n"
+            "gh pr create --repo acme/shop --base 'stable&lts'\n```",
+        ),
+    ],
+)
+def test_branch_name_fix_of_a_pull_request_from_a_fork_pushes_to_the_fork(
+    fork: str, clone: str, new_pull: str
+) -> None:
+    """The branch is in the fork, whose clone has it as `origin`: the renamed branch goes
+    there, and the new pull request goes from it into the base repository's production
+    branch. A fork that was deleted has no name, so gh finds it from the branch pushed."""
+    result = branch_name.check(
+        config("branches: {production: 'stable&lts'}"),
+        facts(
+            head_ref="fix login",
+            head_is_same_repo=False,
+            head_repo_full_name=fork,
+            repository="acme/shop",
+        ),
+    )
+    assert result.how_to_fix == (
+        f"In your clone of {clone}, where `origin` is the fork, rename the branch, push it, "
+        f"then open a new pull request from {new_pull}"
+    )
+
+
 def test_branch_name_without_a_fitting_suggestion_explains_the_pattern() -> None:
     strict = config("branches: {hotfix_pattern: '^hotfix/JIRA-[0-9]+$'}")
     result = branch_name.check(strict, facts(head_ref="hotfix/login"))
