@@ -33,19 +33,14 @@ def _move_to(config: HotfixConfig, facts: PullRequestFacts, new_branch: str) -> 
         )
     # The branch is the fork's: only its clone has it, with the fork as `origin`, and the base
     # repository usually takes no push from the contributor. gh would open a pull request into
-    # that clone's `origin`, so --repo names the base repository, and --head the fork's branch.
+    # that clone's `origin`, so --repo names the base repository; the head is the branch just
+    # pushed with -u (`--head owner:branch` takes no organization's fork).
     create = (
         f"gh pr create --repo {shlex.quote(facts.repository)} "
         f"--base {shlex.quote(config.branches.production)}"
     )
-    if facts.head_repo_full_name:
-        fork = facts.head_repo_full_name
-        owner = fork.split("/", 1)[0]
-        head = f"{owner}:{new_branch}"
-        create += f" --head {shlex.quote(head)}"
-    else:
-        # A deleted fork has no name: gh takes the head from the branch just pushed with -u.
-        fork, head = "the fork", new_branch
+    fork = facts.head_repo_full_name or "the fork"  # a deleted fork has no name
+    head = f"{fork.split('/', 1)[0]}:{new_branch}" if facts.head_repo_full_name else new_branch
     return (
         f"In your clone of {fork}, where `origin` is the fork, rename the branch, push it, then "
         f"open a new pull request from {head} into {facts.repository} and close this one:"

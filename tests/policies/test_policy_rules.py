@@ -68,7 +68,7 @@ def test_branch_name(branch: str, status: Status, how_to_fix: str) -> None:
             "octo:hotfix/fix-login into acme/shop and close this one:\n\n```sh\n"
             "git branch -m 'fix login' hotfix/fix-login\n"
             "git push origin -u hotfix/fix-login\n"
-            "gh pr create --repo acme/shop --base 'stable&lts' --head octo:hotfix/fix-login\n```",
+            "gh pr create --repo acme/shop --base 'stable&lts'\n```",
         ),
         (
             "",
@@ -85,7 +85,7 @@ def test_branch_name_fix_of_a_pull_request_from_a_fork_pushes_to_the_fork(
 ) -> None:
     """The branch is in the fork, whose clone has it as `origin`: the renamed branch goes
     there, and the new pull request goes from it into the base repository's production
-    branch. A fork that was deleted has no name, so gh finds it from the branch pushed."""
+    branch, found by gh from the branch pushed. A fork that was deleted has no name."""
     result = branch_name.check(
         config("branches: {production: 'stable&lts'}"),
         facts(
