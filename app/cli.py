@@ -24,6 +24,7 @@ from app.journal import (
     TIMER_STATUSES,
     Journal,
     JournalEntry,
+    JournalUnavailable,
     JournalUnopenable,
     Redelivery,
     TimerEntry,
@@ -363,8 +364,13 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
                 print(f"hotfix-bot: {option}: {error}", file=sys.stderr)
                 return 2
         source, target = journals
-        contents = source.contents(history)
-        copied = asyncio.run(target.add_contents(contents))
+        try:
+            contents = source.contents(history)
+            copied = asyncio.run(target.add_contents(contents))
+        except JournalUnavailable as error:
+            # The target takes it all in one transaction, or none of it.
+            print(f"hotfix-bot: journal copy failed: {error}; nothing was copied", file=sys.stderr)
+            return 1
     finally:
         for journal in journals:
             journal.close()

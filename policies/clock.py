@@ -47,11 +47,14 @@ class ReviewRequest:
 
 @dataclass(frozen=True)
 class RequestOutcome:
-    """A review request made: whom it asked, and GitHub's answer when it refused."""
+    """A review request made: whom it asked, and GitHub's answer when it refused; when that
+    answer is an error that may pass (a 5xx, a rate limit), `asked_again`: the pull request's
+    next evaluation asks again."""
 
     group: str  # the approval group's name
     who: str  # `ReviewRequest.who`
     refused: str | None = None
+    asked_again: bool = False
 
 
 def hotfix_policy(config: HotfixConfig, verdict: Verdict) -> SeverityPolicy | None:

@@ -626,7 +626,7 @@ def test_a_review_request_github_fails_through_every_attempt_is_shown_then_made_
 
     entry = tried_to_the_end(bot, clock)
 
-    # The last attempt shows it on the run, as a refusal would be, and the delivery is done.
+    # The last attempt shows it on the run, to be asked again, and the delivery is done.
     assert (entry.status, entry.attempts) == ("done", 8)
     # One request an attempt: a 5xx says nothing of one group, so the groups are not split.
     assert [r.json for r in bot.fake.requests_to("POST", REQUESTS)] == [BOTH_TEAMS] * 8
@@ -635,10 +635,10 @@ def test_a_review_request_github_fails_through_every_attempt_is_shown_then_made_
     assert (run.status, run.output["title"]) == ("in_progress", WAITING)
     assert (
         "**Review requests** (made once for P0):\n"
-        f"- Engineering Lead: GitHub refused to ask team engineering-leads ({failure}); "
-        "ask them yourself\n"
-        f"- On-call Manager: GitHub refused to ask team on-call-managers ({failure}); "
-        "ask them yourself\n\n"
+        "- Engineering Lead: GitHub did not take the review request for team engineering-leads "
+        f"({failure}); hotfix-bot asks again at the pull request's next event\n"
+        "- On-call Manager: GitHub did not take the review request for team on-call-managers "
+        f"({failure}); hotfix-bot asks again at the pull request's next event\n\n"
     ) in run.output["summary"]
     assert review_request_rows(bot, pull) == []  # nothing asked, nor refused for good
 

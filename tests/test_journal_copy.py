@@ -5,9 +5,13 @@ every delivery id stays known."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from support.harness import Clock
 from support.postgres import PostgresServer
@@ -294,6 +298,100 @@ def test_a_copy_whose_source_fails_midway_leaves_the_target_as_it_was(
         finally:
             target.close()
 
+    assert left == ([], None)
+
+
+def test_a_copy_into_a_sqlite_journal_that_runs_out_of_room_says_so_and_copies_nothing(
+    tmp_path: Path,
+) -> None:
+    """The target's files may grow no larger than 1 MiB (as on a full disk), and the payloads
+    to copy take more: one line names the failure, instead of a traceback."""
+    source_url = f"sqlite:///{tmp_path / 'journal.db'}"
+    target_url = f"sqlite:///{tmp_path / 'copy.db'}"
+    source = open_journal(source_url)
+    try:
+        for number in range(200):  # ~8 KiB each once compressed: random hex halves at most
+            delivery_id = f"queued-{number}"
+            payload = os.urandom(8 * 1024).hex().encode()
+            asyncio.run(source.record(pull_request(delivery_id, number), payload, handled=True))
+    finally:
+        source.close()
+    open_journal(target_url).close()
+
+    copy_in_one_mebibyte_files = (
+        "import resource, sys; from app.cli import main; "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, 2**20)); sys.exit(main(sys.argv[1:]))"
+    )
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            copy_in_one_mebibyte_files,
+            "journal",
+            "copy",
+            "--from",
+            source_url,
+            "--to",
+            target_url,
+        ],
+        cwd=Path(__file__).parents[1],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert (finished.returncode, finished.stdout, finished.stderr) == (
+        1,
+        "",
+        "hotfix-bot: journal copy failed: journal write failed: disk I/O error; nothing was "
+        "copied\n",
+    )
+    target = open_journal(target_url)
+    try:
+        assert target.recent() == []
+    finally:
+        target.close()
+
+
+def test_a_copy_into_a_postgresql_journal_refusing_a_write_says_so_and_copies_nothing(
+    tmp_path: Path, postgres: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The target refuses the timers, copied after the deliveries and the state: one line
+    names the failure, instead of a traceback, and the deliveries are taken back too."""
+    source_url = f"sqlite:///{tmp_path / 'journal.db'}"
+    clock = Clock()
+    source = open_journal(source_url, clock=clock)
+    try:
+        asyncio.run(fill(source, clock))
+    finally:
+        source.close()
+    with postgres.database() as target_url:
+        open_journal(target_url).close()
+        with psycopg.connect(target_url, autocommit=True) as connection:
+            connection.execute(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'no timers here'; END $$; "
+                "CREATE TRIGGER refuse BEFORE INSERT ON timers "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+
+        status = main(["journal", "copy", "--from", source_url, "--to", target_url])
+
+        target = open_journal(target_url)
+        try:
+            left = target.recent(), asyncio.run(target.get_state("release:acme/widgets#1"))
+        finally:
+            target.close()
+
+    assert (status, capsys.readouterr()) == (
+        1,
+        (
+            "",
+            "hotfix-bot: journal copy failed: journal write failed: no timers here; nothing "
+            "was copied\n",
+        ),
+    )
     assert left == ([], None)
 
 

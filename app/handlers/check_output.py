@@ -146,6 +146,11 @@ def _review_requests(severity: str | None, outcomes: Sequence[RequestOutcome]) -
     for outcome in outcomes:
         if outcome.refused is None:
             lines.append(f"- {outcome.group}: asked {outcome.who}")
+        elif outcome.asked_again:
+            lines.append(
+                f"- {outcome.group}: GitHub did not take the review request for {outcome.who} "
+                f"({outcome.refused}); hotfix-bot asks again at the pull request's next event"
+            )
         else:
             lines.append(
                 f"- {outcome.group}: GitHub refused to ask {outcome.who} ({outcome.refused}); "

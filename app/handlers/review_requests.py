@@ -7,7 +7,8 @@ done once, and every later evaluation shows it in the `hotfix-policy` summary. A
 (a team without access to the repository, a missing permission) is shown there, never a
 failure of the check. An error that may pass (a 5xx, a rate limit) is not kept: on an
 attempt that is not the last, the run is written without the request and the delivery's
-next attempt asks; on the last, it is shown like a refusal and the next evaluation asks.
+next attempt asks; on the last, the summary shows it with GitHub's answer, and that the next
+evaluation asks.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ def _settles(answer: Answer) -> bool:
 
 
 def _outcome(request: ReviewRequest, answer: Answer) -> RequestOutcome:
-    refusal = answer.words if isinstance(answer, Refusal) else None
-    return RequestOutcome(request.group, request.who, refusal)
+    if not isinstance(answer, Refusal):
+        return RequestOutcome(request.group, request.who)
+    return RequestOutcome(request.group, request.who, answer.words, not answer.for_good)
 
 
 async def _ask(
