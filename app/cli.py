@@ -369,7 +369,11 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
             copied = asyncio.run(target.add_contents(contents))
         except JournalUnavailable as error:
             # The target takes it all in one transaction, or none of it.
-            print(f"hotfix-bot: journal copy failed: {error}; nothing was copied", file=sys.stderr)
+            print(
+                f"hotfix-bot: journal copy failed: {error}; run it again once the cause is "
+                "gone: it copies nothing twice",
+                file=sys.stderr,
+            )
             return 1
     finally:
         for journal in journals:
