@@ -190,13 +190,19 @@ def test_the_reminder_to_confirm_a_verbal_approval_goes_to_chat_too(
     ) in chat.texts()
 
 
+def opened_p1_with_develop(bot: Bot) -> FakePull:
+    """A P1 hotfix opened, with a develop branch for its back-merge once it is merged."""
+    bot.repo.create_branch("develop", "main")
+    pull = bot.open_hotfix(labels=("hotfix", "P1"))
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
 def test_a_notice_posted_before_its_report_goes_to_chat_once_and_is_edited_to_link_it(
     chatty_bot: Bot, chat: ChatReceiver
 ) -> None:
     bot = chatty_bot
-    bot.repo.create_branch("develop", "main")
-    pull = bot.open_hotfix(labels=("hotfix", "P1"))
-    bot.pull_request(pull.number, "opened")
+    pull = opened_p1_with_develop(bot)
     # GitHub refuses the incident report once: the notice is posted and sent all the same.
     refused = {"message": "Resource not accessible by integration"}
     bot.fake.inject("POST", "/repos/acme/widgets/issues$", status=403, times=1, body=refused)
@@ -518,9 +524,7 @@ def test_a_resolution_notice_github_refuses_goes_to_chat_once_and_not_again_when
     chatty_bot: Bot, chat: ChatReceiver
 ) -> None:
     bot = chatty_bot
-    bot.repo.create_branch("develop", "main")
-    pull = bot.open_hotfix(labels=("hotfix", "P1"))
-    bot.pull_request(pull.number, "opened")
+    pull = opened_p1_with_develop(bot)
     # The post-merge run's first comment is the notice.
     bot.fake.inject("POST", f"{COMMENTS}$", status=403, times=1, body=REFUSED)
     sha = bot.repo.merge_pull(pull.number, merged_by="lead")
