@@ -190,13 +190,19 @@ def test_the_reminder_to_confirm_a_verbal_approval_goes_to_chat_too(
     ) in chat.texts()
 
 
+def opened_p1_with_develop(bot: Bot) -> FakePull:
+    """A P1 hotfix opened, with a develop branch for its back-merge once it is merged."""
+    bot.repo.create_branch("develop", "main")
+    pull = bot.open_hotfix(labels=("hotfix", "P1"))
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
 def test_a_notice_posted_before_its_report_goes_to_chat_once_and_is_edited_to_link_it(
     chatty_bot: Bot, chat: ChatReceiver
 ) -> None:
     bot = chatty_bot
-    bot.repo.create_branch("develop", "main")
-    pull = bot.open_hotfix(labels=("hotfix", "P1"))
-    bot.pull_request(pull.number, "opened")
+    pull = opened_p1_with_develop(bot)
     # GitHub refuses the incident report once: the notice is posted and sent all the same.
     refused = {"message": "Resource not accessible by integration"}
     bot.fake.inject("POST", "/repos/acme/widgets/issues$", status=403, times=1, body=refused)
@@ -239,6 +245,17 @@ def test_chat_off_in_the_repository_sends_nothing(chatty_bot: Bot, chat: ChatRec
     assert chat_deliveries(bot) == []
 
 
+def merged_p2_and_its_revert(bot: Bot) -> tuple[FakePull, FakePull]:
+    """A P2 hotfix merged, and dana's revert of it shipping the rollback as 1.2.5, unmerged."""
+    bot.repo.create_branch("develop", "main")
+    hotfix = bot.open_hotfix(labels=("hotfix", "P2"))
+    bot.repo.merge_pull(hotfix.number)
+    bot.pull_request(hotfix.number, "closed")
+    revert = bot.repo.revert_pull(hotfix.number, author="dana")
+    bot.repo.commit(revert.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
+    return hotfix, revert
+
+
 def test_a_rollback_notice_goes_to_chat_once_in_the_repository_s_own_words(
     chatty_bot: Bot, chat: ChatReceiver
 ) -> None:
@@ -246,12 +263,7 @@ def test_a_rollback_notice_goes_to_chat_once_in_the_repository_s_own_words(
     template = "ROLLED BACK {severity} #{number} ({title}) of {author}: {reason}. {rolled_back_by}"
     config = f"notices:\n  templates:\n    rollback: '{template}'\n"
     bot.repo.commit("main", {".github/hotfix.yml": config}, "Our own rollback notice")
-    bot.repo.create_branch("develop", "main")
-    hotfix = bot.open_hotfix(labels=("hotfix", "P2"))
-    bot.repo.merge_pull(hotfix.number)
-    bot.pull_request(hotfix.number, "closed")
-    revert = bot.repo.revert_pull(hotfix.number, author="dana")
-    bot.repo.commit(revert.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
+    hotfix, revert = merged_p2_and_its_revert(bot)
     bot.repo.pulls[revert.number].body += "\n\nLogins fail for SSO users."
     bot.repo.merge_pull(revert.number, merged_by="dana")
 
@@ -274,12 +286,7 @@ def test_a_rollback_notice_goes_to_chat_naming_the_tag_when_no_release_is_made(
 ) -> None:
     bot = chatty_bot
     bot.repo.commit("main", {".github/hotfix.yml": "release: false\n"}, "Tags, no releases")
-    bot.repo.create_branch("develop", "main")
-    hotfix = bot.open_hotfix(labels=("hotfix", "P2"))
-    bot.repo.merge_pull(hotfix.number)
-    bot.pull_request(hotfix.number, "closed")
-    revert = bot.repo.revert_pull(hotfix.number, author="dana")
-    bot.repo.commit(revert.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
+    hotfix, revert = merged_p2_and_its_revert(bot)
     bot.repo.merge_pull(revert.number, merged_by="dana")
 
     bot.pull_request(revert.number, "closed")
@@ -493,12 +500,7 @@ def test_a_rollback_notice_github_refuses_goes_to_chat_once_and_not_again_when_a
     chatty_bot: Bot, chat: ChatReceiver
 ) -> None:
     bot = chatty_bot
-    bot.repo.create_branch("develop", "main")
-    hotfix = bot.open_hotfix(labels=("hotfix", "P2"))
-    bot.repo.merge_pull(hotfix.number)
-    bot.pull_request(hotfix.number, "closed")
-    revert = bot.repo.revert_pull(hotfix.number, author="dana")
-    bot.repo.commit(revert.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
+    hotfix, revert = merged_p2_and_its_revert(bot)
     bot.repo.merge_pull(revert.number, merged_by="dana")
     bot.fake.inject("POST", f"{COMMENTS}$", status=403, times=None, body=REFUSED)
 
@@ -522,9 +524,7 @@ def test_a_resolution_notice_github_refuses_goes_to_chat_once_and_not_again_when
     chatty_bot: Bot, chat: ChatReceiver
 ) -> None:
     bot = chatty_bot
-    bot.repo.create_branch("develop", "main")
-    pull = bot.open_hotfix(labels=("hotfix", "P1"))
-    bot.pull_request(pull.number, "opened")
+    pull = opened_p1_with_develop(bot)
     # The post-merge run's first comment is the notice.
     bot.fake.inject("POST", f"{COMMENTS}$", status=403, times=1, body=REFUSED)
     sha = bot.repo.merge_pull(pull.number, merged_by="lead")

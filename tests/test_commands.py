@@ -477,6 +477,26 @@ def test_a_command_github_refuses_is_answered_once_and_carried_out_when_run_agai
     assert bot.policy_run(pull.head_sha).output["title"] == "Break-glass by @lead: checkout is down"
 
 
+def check_update_refused(bot: Bot, pull: FakePull) -> str:
+    """What GitHub said when it refused, with 403, to update `pull`'s hotfix-policy run."""
+    return (
+        f"GitHub answered 403 to PATCH /repos/acme/widgets/check-runs/"
+        f"{bot.policy_run(pull.head_sha).id}: Resource not accessible by integration"
+    )
+
+
+def checks_not_updated_reply(
+    comment: FakeComment, line: str, commenter: str, github_said: str
+) -> str:
+    """The reply to `comment`, recorded, when GitHub refused to update the checks with it."""
+    return (
+        f"<!-- hotfix-bot carried-out reply to comment {comment.id} -->\n"
+        f"> `{line}`\n\n@{commenter}, hotfix-bot recorded this, but could not update the pull "
+        f"request's checks with it: {github_said}.\n\n"
+        "They show it at the pull request's next event, or when the check is re-run."
+    )
+
+
 def test_a_command_carried_out_whose_check_cannot_be_updated_says_so_not_that_it_failed(
     bot: Bot,
 ) -> None:
@@ -492,16 +512,8 @@ def test_a_command_carried_out_whose_check_cannot_be_updated_says_so_not_that_it
 
     recorded = command(bot, pull.number, "dana", line)
 
-    github_said = (
-        f"GitHub answered 403 to PATCH /repos/acme/widgets/check-runs/"
-        f"{bot.policy_run(pull.head_sha).id}: Resource not accessible by integration"
-    )
-    reply = (
-        f"<!-- hotfix-bot carried-out reply to comment {recorded.id} -->\n"
-        f"> `{line}`\n\n@dana, hotfix-bot recorded this, but could not update the pull "
-        f"request's checks with it: {github_said}.\n\n"
-        "They show it at the pull request's next event, or when the check is re-run."
-    )
+    github_said = check_update_refused(bot, pull)
+    reply = checks_not_updated_reply(recorded, line, "dana", github_said)
     assert (replies(bot, pull.number), reactions(bot, recorded)) == ([reply], [("+1", BOT)])
     entry = command_delivery(bot)
     assert (entry.status, entry.last_error) == ("failed", github_said)
@@ -674,17 +686,9 @@ def test_a_command_whose_checks_github_refuses_and_reaction_fails_once_gets_both
     with bot.counting() as requests:
         entry = tried_to_the_end(bot, github_time)
 
-    github_said = (
-        f"GitHub answered 403 to PATCH /repos/acme/widgets/check-runs/"
-        f"{bot.policy_run(pull.head_sha).id}: Resource not accessible by integration"
-    )
+    github_said = check_update_refused(bot, pull)
     assert (replies(bot, pull.number), reactions(bot, recorded)) == (
-        [
-            f"<!-- hotfix-bot carried-out reply to comment {recorded.id} -->\n"
-            f"> `{line}`\n\n@dana, hotfix-bot recorded this, but could not update the pull "
-            f"request's checks with it: {github_said}.\n\n"
-            "They show it at the pull request's next event, or when the check is re-run."
-        ],
+        [checks_not_updated_reply(recorded, line, "dana", github_said)],
         [("+1", BOT)],
     )
     assert (entry.status, entry.attempts, entry.last_error) == (
@@ -779,17 +783,9 @@ def test_a_command_whose_check_and_reaction_github_refuses_is_answered_by_one_re
 
     recorded = command(bot, pull.number, "dana", line)
 
-    github_said = (
-        f"GitHub answered 403 to PATCH /repos/acme/widgets/check-runs/"
-        f"{bot.policy_run(pull.head_sha).id}: Resource not accessible by integration"
-    )
+    github_said = check_update_refused(bot, pull)
     assert (replies(bot, pull.number), reactions(bot, recorded)) == (
-        [
-            f"<!-- hotfix-bot carried-out reply to comment {recorded.id} -->\n"
-            f"> `{line}`\n\n@dana, hotfix-bot recorded this, but could not update the pull "
-            f"request's checks with it: {github_said}.\n\n"
-            "They show it at the pull request's next event, or when the check is re-run."
-        ],
+        [checks_not_updated_reply(recorded, line, "dana", github_said)],
         [],
     )
     entry = command_delivery(bot)

@@ -24,6 +24,7 @@ import pytest
 from support.harness import WEBHOOK_PATH, Bot, Clock, running_bot
 from support.live_server import wait_for
 from support.titles import all_rules_pass, rules_fail
+from support.version_bump import set_version_commands
 from support.webhooks import signed_headers
 
 from app.github.client import Timeouts
@@ -556,14 +557,8 @@ def test_a_version_file_that_is_not_utf8_fails_version_bump_naming_the_file(bot:
     assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("version-bump"))
     assert run.output["summary"].endswith(
         "### `version-bump`\n\nVERSION is not UTF-8 text\n\n"
-        "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n\n```sh\n"
-        "git fetch origin &&\n"
-        "git checkout hotfix/fix-login &&\n"
-        "git merge --ff-only origin/hotfix/fix-login &&\n"
-        'echo "1.2.4" > VERSION &&\n'
-        "git add VERSION &&\n"
-        'git commit -m "Bump the version to 1.2.4" &&\n'
-        "git push origin hotfix/fix-login\n```"
+        "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n\n"
+        + set_version_commands("1.2.4")
     )
     [entry] = bot.journal.recent()
     assert (entry.status, entry.attempts) == ("done", 1)

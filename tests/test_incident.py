@@ -1059,6 +1059,23 @@ UNCONFIRMED = (
 )
 
 
+def confirmed_report_row(issue: FakeIssue) -> str:
+    """The release report's row for `merged_p0`'s report once lena's approval is confirmed."""
+    return (
+        f"| Incident report | ✅ done | issue #{issue.number} shows the verbal approval of lena "
+        "confirmed now, due 2026-12-05 21:00 UTC | "
+        f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
+    )
+
+
+def reopened_report_row(issue: FakeIssue) -> str:
+    """The release report's row for `merged_p0`'s report opened again as `issue`."""
+    return (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+    )
+
+
 def test_a_confirmation_is_written_into_the_report_once_and_nothing_is_posted_on_it(
     clocked_bot: Bot,
 ) -> None:
@@ -1080,11 +1097,7 @@ def test_a_confirmation_is_written_into_the_report_once_and_nothing_is_posted_on
     )
     assert bot.repo.comments_on(issue.number) == []
     summary = release_report(bot, sha)
-    assert (
-        f"| Incident report | ✅ done | issue #{issue.number} shows the verbal approval of lena "
-        "confirmed now, due 2026-12-05 21:00 UTC | "
-        f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
-    ) in summary
+    assert confirmed_report_row(issue) in summary
     assert (
         "| Verbal approvals | ✅ done | lena (verbal, recorded by @dana at 20:55 UTC): confirmed "
         "by `/hotfix confirm` |   |"
@@ -1131,11 +1144,7 @@ def test_a_report_people_took_the_label_off_is_found_by_the_number_the_run_recor
         "- **Verbal approvals:** lena (verbal, recorded by @dana at 20:55 UTC), confirmed by "
         "`/hotfix confirm` at 2026-12-04 21:10 UTC\n"
     ) in issue.body
-    assert (
-        f"| Incident report | ✅ done | issue #{issue.number} shows the verbal approval of lena "
-        "confirmed now, due 2026-12-05 21:00 UTC | "
-        f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
-    ) in release_report(bot, sha)
+    assert confirmed_report_row(issue) in release_report(bot, sha)
     # The listing under the label missed it: the issue the step recorded is read alone.
     found_by = (ISSUES, f"{ISSUES}/{issue.number}")
     assert [r.path for r in requests if r.method == "GET" and r.path in found_by] == [*found_by]
@@ -1153,10 +1162,7 @@ def test_a_report_deleted_since_the_step_recorded_it_is_opened_again(clocked_bot
 
     [issue] = reports(bot)
     assert issue.number != deleted.number
-    assert (
-        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
-        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
-    ) in release_report(bot, sha)
+    assert reopened_report_row(issue) in release_report(bot, sha)
 
 
 MARKER = "<!-- hotfix-bot:incident-report acme/widgets#1 -->"
@@ -1207,10 +1213,7 @@ def test_a_report_people_rewrote_without_its_marker_is_the_one_a_confirmation_wr
     assert issue.body == confirmed_in(rewritten)
     assert len(bot.fake.requests_to("PATCH", f"{ISSUES}/{issue.number}")) == 1
     link = f"[#{issue.number}]({WEB}/issues/{issue.number})"
-    assert (
-        f"| Incident report | ✅ done | issue #{issue.number} shows the verbal approval of lena "
-        f"confirmed now, due 2026-12-05 21:00 UTC | {link} |"
-    ) in release_report(bot, sha)
+    assert confirmed_report_row(issue) in release_report(bot, sha)
     assert notices(bot, pull)["resolution:acme/widgets#1"].endswith(
         f"\n\nIncident report: {link}, due 2026-12-05 21:00 UTC\nThank you for your patience."
     )
@@ -1237,10 +1240,7 @@ def test_a_report_moved_to_another_repository_since_the_step_recorded_it_is_open
     assert issue.number != moved.number
     assert CONFIRMED in issue.body
     assert handbook.issues[there.number].body == moved.body  # not written to
-    assert (
-        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
-        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
-    ) in release_report(bot, sha)
+    assert reopened_report_row(issue) in release_report(bot, sha)
 
 
 @pytest.mark.parametrize("replacing_review", ["COMMENTED", "CHANGES_REQUESTED"])

@@ -12,6 +12,7 @@ import pytest
 from githubkit.exception import RequestFailed
 from support.harness import Bot, run_on_last_attempt, sequential_round_trips
 from support.titles import all_rules_pass, rules_fail
+from support.version_bump import set_version_commands
 
 from app.github.cache import Lru
 from app.handlers.policy import on_pull_request
@@ -244,14 +245,9 @@ def test_a_pre_release_on_the_head_fails_version_bump_by_default(bot: Bot) -> No
     ) in summary
     assert summary.endswith(
         "### `version-bump`\n\nVERSION is 1.2.4-rc.1 on hotfix/fix-login, expected 1.2.4\n\n"
-        "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n\n```sh\n"
-        "git fetch origin &&\n"
-        "git checkout hotfix/fix-login &&\n"
-        "git merge --ff-only origin/hotfix/fix-login &&\n"
-        'echo "1.2.4" > VERSION &&\n'
-        "git add VERSION &&\n"
-        'git commit -m "Bump the version to 1.2.4" &&\n'
-        "git push origin hotfix/fix-login\n```\n\n"
+        "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n\n"
+        + set_version_commands("1.2.4")
+        + "\n\n"
         "To ship the pre-release 1.2.4-rc.1 instead, set "
         "`version.allow_prerelease: true` in `.github/hotfix.yml` on main"
     )
@@ -326,14 +322,7 @@ def test_an_existing_tag_of_the_pre_release_fails_version_bump(bot: Bot) -> None
         "Bring the version files on main up to the latest release first, then bump its patch "
         "number here (if hotfix/fix-login holds that version already, then re-run this check)"
         "\n\nOr ship the next pre-release instead: set the version to 1.2.4-rc.2 on "
-        "hotfix/fix-login, commit it and push it:\n\n```sh\n"
-        "git fetch origin &&\n"
-        "git checkout hotfix/fix-login &&\n"
-        "git merge --ff-only origin/hotfix/fix-login &&\n"
-        'echo "1.2.4-rc.2" > VERSION &&\n'
-        "git add VERSION &&\n"
-        'git commit -m "Bump the version to 1.2.4-rc.2" &&\n'
-        "git push origin hotfix/fix-login\n```"
+        "hotfix/fix-login, commit it and push it:\n\n" + set_version_commands("1.2.4-rc.2")
     )
 
 

@@ -174,6 +174,16 @@ def assert_done_once_merged_back(bot: Bot, pull: FakePull, back_merge_row: str) 
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
+def merged_back_row(backmerge: FakePull) -> str:
+    """The Back-merge row of a re-run that found `backmerge` merged into develop by people."""
+    return row(
+        "Back-merge",
+        "✅ already done",
+        f"pull request #{backmerge.number} merged into `develop`",
+        f"[#{backmerge.number}]({WEB}/pull/{backmerge.number})",
+    )
+
+
 RESOLUTION_NOTICE_DONE = row(
     "Resolution notice", "✅ done", "posted the resolution notice on the pull request"
 )
@@ -441,13 +451,7 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     rerun(bot, pull, "check_suite")
     # Its branch, at the head people merged, goes with it.
     assert sorted(bot.repo.branches) == ["develop", "main"]
-    merged_back = row(
-        "Back-merge",
-        "✅ already done",
-        f"pull request #{backmerge.number} merged into `develop`",
-        f"[#{backmerge.number}]({WEB}/pull/{backmerge.number})",
-    )
-    assert_done_once_merged_back(bot, pull, merged_back)
+    assert_done_once_merged_back(bot, pull, merged_back_row(backmerge))
     assert len(bot.repo.tags) == 1
     assert len(bot.repo.releases) == 1
     # The timeline records how it was done, and the incident report, opened while the pull
@@ -473,7 +477,7 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     rerun(bot, pull)
     assert bot.repo.comments_on(issue.number) == [continued]
     assert stored_timeline(bot, pull) == timeline
-    assert_done_once_merged_back(bot, pull, merged_back)
+    assert_done_once_merged_back(bot, pull, merged_back_row(backmerge))
 
 
 def resolve_and_merge(bot: Bot, backmerge: FakePull) -> None:
@@ -830,13 +834,7 @@ def test_the_branch_of_a_merged_back_merge_pull_request_is_deleted(
     rerun(bot, pull)
 
     assert sorted(bot.repo.branches) == ["develop", "main"]
-    merged_back = row(
-        "Back-merge",
-        "✅ already done",
-        f"pull request #{backmerge.number} merged into `develop`",
-        f"[#{backmerge.number}]({WEB}/pull/{backmerge.number})",
-    )
-    assert_done_once_merged_back(bot, pull, merged_back)
+    assert_done_once_merged_back(bot, pull, merged_back_row(backmerge))
     assert bot.repo.comments_on(backmerge.number) == []
 
 
@@ -1139,13 +1137,7 @@ def test_a_back_merge_pull_request_merged_after_a_release_branch_was_cut_is_foun
     ]
     assert sorted(bot.repo.branches) == ["develop", "main", "release/1.3.0"]
     assert bot.repo.branches["release/1.3.0"].sha == release_before
-    merged_back = row(
-        "Back-merge",
-        "✅ already done",
-        f"pull request #{backmerge.number} merged into `develop`",
-        f"[#{backmerge.number}]({WEB}/pull/{backmerge.number})",
-    )
-    assert_done_once_merged_back(bot, pull, merged_back)
+    assert_done_once_merged_back(bot, pull, merged_back_row(backmerge))
 
 
 def test_a_back_merge_pull_request_closed_unmerged_is_opened_again_into_its_base(

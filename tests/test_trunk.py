@@ -508,6 +508,13 @@ def could_not_tell(path: str) -> tuple[str, str, str]:
     )
 
 
+def judged_with_a_read_refused(bot: Bot, push: dict[str, Any], after: str, path: str) -> None:
+    """Deliver `push` while GitHub refuses `path`: its run at `after` cannot tell."""
+    bot.refuse_tree_reads(f"{path}$")
+    bot.deliver("push", push)
+    assert shown(release_run(bot, after)) == could_not_tell(path)
+
+
 def shown(run: FakeCheckRun) -> tuple[str | None, str, str]:
     return (run.conclusion, run.output["title"], run.output["summary"])
 
@@ -564,9 +571,7 @@ def test_a_push_that_could_not_be_judged_is_shown_as_no_hotfix_once_a_rerun_can(
     payload = pushed(bot, {"app.py": "fixed\n"})
     after = payload["after"]
     path = f"/repos/acme/widgets/git/trees/{after}"
-    bot.refuse_tree_reads(f"{path}$")
-    bot.deliver("push", payload)
-    assert shown(release_run(bot, after)) == could_not_tell(path)
+    judged_with_a_read_refused(bot, payload, after, path)
 
     bot.fake.faults.clear()
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, release_run(bot, after).id))
@@ -588,9 +593,7 @@ def test_a_push_that_could_not_be_judged_is_left_to_the_hotfix_merged_in_it_once
 ) -> None:
     hotfix, merge, after, push = merged_with_a_feature_in_one_push(bot)
     path = f"/repos/acme/widgets/commits/{after}/pulls"
-    bot.refuse_tree_reads(f"{path}$")
-    bot.deliver("push", push)
-    assert shown(release_run(bot, after)) == could_not_tell(path)
+    judged_with_a_read_refused(bot, push, after, path)
 
     bot.fake.faults.clear()
     for number in (hotfix.number, hotfix.number + 1):
@@ -650,9 +653,8 @@ def test_a_rerun_leaves_the_report_of_the_hotfix_merged_as_the_pushed_commit(bot
     pull = bot.open_hotfix()
     merge = bot.repo.merge_pull(pull.number)
     path = f"/repos/acme/widgets/commits/{merge}/pulls"
-    bot.refuse_tree_reads(f"{path}$")
-    bot.deliver("push", bot.fake.push_event(bot.repo, "refs/heads/main", before, merge))
-    assert shown(release_run(bot, merge)) == could_not_tell(path)
+    push = bot.fake.push_event(bot.repo, "refs/heads/main", before, merge)
+    judged_with_a_read_refused(bot, push, merge, path)
     bot.fake.faults.clear()
     bot.pull_request(pull.number, "closed")
 
@@ -744,9 +746,7 @@ def test_a_push_that_could_not_be_judged_is_no_hotfix_once_main_no_longer_works_
     payload = pushed(bot, {"VERSION": "1.2.4\n"})
     after = payload["after"]
     path = f"/repos/acme/widgets/git/trees/{after}"
-    bot.refuse_tree_reads(f"{path}$")
-    bot.deliver("push", payload)
-    assert shown(release_run(bot, after)) == could_not_tell(path)
+    judged_with_a_read_refused(bot, payload, after, path)
     bot.repo.commit("main", {".github/hotfix.yml": config}, "Stop working trunk-based")
 
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, release_run(bot, after).id))
