@@ -23,8 +23,8 @@ from support.harness import (
     next_chance,
     running_bot,
     tried_to_the_end,
-    wait_for,
 )
+from support.live_server import wait_for
 
 from app.chat import ChatWebhook
 from app.journal import JournalEntry

@@ -603,16 +603,21 @@ def test_a_review_request_github_fails_once_does_not_hold_the_run_back_and_is_ma
     assert (entry.status, entry.attempts) == ("done", 2)
     asked_for = [(r.json, r.status) for r in bot.fake.requests_to("POST", REQUESTS)]
     assert asked_for == [(BOTH_TEAMS, 502), (BOTH_TEAMS, 201)]
+    assert_both_teams_asked(bot, pull)
+
+    # Asked: later evaluations ask nothing more.
+    bot.pull_request(pull.number, "synchronize")
+    assert len(bot.fake.requests_to("POST", REQUESTS)) == 2
+
+
+def assert_both_teams_asked(bot: Bot, pull: FakePull) -> None:
+    """GitHub holds both teams' review requests, and the run and the timeline say so."""
     assert pull.requested_teams == ["engineering-leads", "on-call-managers"]
     assert ASKED_BOTH in bot.policy_run(pull.head_sha).output["summary"]
     assert review_request_rows(bot, pull) == [
         "Review requested for Engineering Lead: team engineering-leads",
         "Review requested for On-call Manager: team on-call-managers",
     ]
-
-    # Asked: later evaluations ask nothing more.
-    bot.pull_request(pull.number, "synchronize")
-    assert len(bot.fake.requests_to("POST", REQUESTS)) == 2
 
 
 def test_a_review_request_github_fails_through_every_attempt_is_shown_then_made_next_time(
@@ -647,12 +652,7 @@ def test_a_review_request_github_fails_through_every_attempt_is_shown_then_made_
     bot.pull_request(pull.number, "synchronize")
 
     assert bot.fake.requests_to("POST", REQUESTS)[8:][0].status == 201
-    assert pull.requested_teams == ["engineering-leads", "on-call-managers"]
-    assert ASKED_BOTH in bot.policy_run(pull.head_sha).output["summary"]
-    assert review_request_rows(bot, pull) == [
-        "Review requested for Engineering Lead: team engineering-leads",
-        "Review requested for On-call Manager: team on-call-managers",
-    ]
+    assert_both_teams_asked(bot, pull)
 
     # Asked: later evaluations ask nothing more.
     bot.pull_request(pull.number, "synchronize")

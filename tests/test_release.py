@@ -421,19 +421,7 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
     )
     assert (backmerge.author, backmerge.title) == (BOT_LOGIN, f"Back-merge {TAG} into develop")
     assert backmerge.requested_reviewers == ["dev"]
-    assert backmerge.body == (
-        f"This merges hotfix #{pull.number} (Fix login), merge commit `{sha[:7]}`, back into "
-        "`develop`.\n\n"
-        "**Why a pull request:** the hotfix conflicts with `develop`, so GitHub could not "
-        "merge it automatically.\n\n"
-        "Files changed on both sides since they diverged (the conflicts are in these):\n\n"
-        "- `app.py`\n\n"
-        f"@dev, please resolve the conflicts on `{BACKMERGE}`, keeping both the hotfix and the "
-        "work on `develop`, then merge:\n\n"
-        "```sh\ngit fetch origin\n"
-        f"git checkout {BACKMERGE}\ngit merge origin/develop\n# resolve, commit\n"
-        f"git push origin {BACKMERGE}\n```"
-    )
+    assert backmerge.body == lone_conflict_body(pull)
     assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
 
     # A redelivery and a re-run while it waits: the same branch and pull request, asked once.

@@ -40,6 +40,7 @@ from sandbox import (
     serve_fake,
 )
 from sandbox.webhooks import post_delivery, wait_until_settled
+from support.live_server import wait_for
 from support.openapi import OpenAPIValidator
 from support.webhooks import WEBHOOK_SECRET, make_settings
 
@@ -118,13 +119,6 @@ def next_chance(bot: Bot, clock: Clock, timer_id: str, after_attempts: int = 0) 
             clock.now = max(clock.now, entry.next_attempt_at)
         assert time.monotonic() < deadline, f"the journal row stayed {entry}"
         time.sleep(0.01)
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not come true in time"
-        time.sleep(0.02)
 
 
 def opening(bot: Bot) -> JournalEntry:
