@@ -11,6 +11,7 @@ import httpx
 
 from app.intake.delivery import signature_for
 from app.journal import Journal
+from app.journal.base import JournalUnavailable
 
 
 def signed_headers(body: bytes, event: str, delivery_id: str, secret: str) -> dict[str, str]:
@@ -41,13 +42,22 @@ def wait_until_settled(journal: Journal, timeout: float) -> None:
     and no timer is due on the journal's clock (it would become a delivery).
 
     A delivery waiting out a retry counts as queued, so this also waits for its retries.
+    A journal busy for a moment (PostgreSQL's pool had no connection free within its wait)
+    is asked again, as the worker would.
     """
     deadline = time.monotonic() + timeout
-    # The timers first: a timer that fires between the two reads is a queued delivery by the
-    # second (both in one transaction), where read the other way round it was in neither.
-    while _timer_due(journal) or journal.count(("queued", "running")):
+    unread = ""
+    while True:
+        try:
+            # The timers first: a timer that fires between the two reads is a queued delivery
+            # by the second (both in one transaction), where read the other way round it was
+            # in neither.
+            if not _timer_due(journal) and not journal.count(("queued", "running")):
+                return
+        except JournalUnavailable as error:
+            unread = f" (the journal's last answer: {error})"
         if time.monotonic() > deadline:
-            raise TimeoutError(f"deliveries did not finish within {timeout:g} s")
+            raise TimeoutError(f"deliveries did not finish within {timeout:g} s{unread}")
         time.sleep(0.01)
 
 
