@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from githubkit.exception import RequestFailed
@@ -91,6 +92,13 @@ def command(bot: Bot, number: int, author: str, body: str) -> FakeComment:
 
 def deliver_comment(bot: Bot, comment: FakeComment) -> None:
     bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
+
+
+def by_a_deleted_account(item: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` as GitHub sends it once the author of its `item` deleted their account: a
+    ghost, with no user."""
+    payload[item]["user"] = None
+    return payload
 
 
 def replies(bot: Bot, number: int) -> list[str]:
@@ -927,6 +935,12 @@ def test_only_commands_by_people_on_pull_requests_are_taken(bot: Bot) -> None:
         "a command by a bot": bot.fake.issue_comment_event(
             bot.repo, bot.repo.add_comment(pull.number, "ci[bot]", "/hotfix confirm").id
         ),
+        "a command by a deleted account": by_a_deleted_account(
+            "comment",
+            bot.fake.issue_comment_event(
+                bot.repo, bot.repo.add_comment(pull.number, "gone", "/hotfix break-glass down").id
+            ),
+        ),
         "a command": bot.fake.issue_comment_event(bot.repo, taken.id),
     }
 
@@ -941,6 +955,7 @@ def test_only_commands_by_people_on_pull_requests_are_taken(bot: Bot) -> None:
     }
     kept = {entry.id: entry for entry in bot.journal.recent()}
     assert [kept[answer["delivery"]].payload is None for answer in answers.values()] == [
+        True,
         True,
         True,
         True,

@@ -92,28 +92,48 @@ SHAPES: dict[str, dict[str, Any]] = {
     "a command on a pull request": {
         "action": "created",
         "issue": {"number": 7, "pull_request": {"url": "u", "merged_at": None}},
-        "comment": {"id": 1, "body": "/hotfix confirm\nthanks", "user": {"type": "User"}},
+        "comment": {
+            "id": 1,
+            "body": "/hotfix confirm\nthanks",
+            "user": {"login": "dana", "type": "User"},
+        },
         "installation": {"id": 42},
         "repository": {"full_name": "acme/widgets"},
     },
     "a command by a bot": {
         "action": "created",
         "issue": {"number": 7, "pull_request": {"url": "u"}},
-        "comment": {"id": 1, "body": "/hotfix confirm", "user": {"type": "Bot"}},
+        "comment": {
+            "id": 1,
+            "body": "/hotfix confirm",
+            "user": {"login": "ci[bot]", "type": "Bot"},
+        },
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    # A deleted ("ghost") account's comment: GitHub sends no user.
+    "a command by a deleted account": {
+        "action": "created",
+        "issue": {"number": 7, "pull_request": {"url": "u"}},
+        "comment": {"id": 1, "body": "/hotfix confirm", "user": None},
         "installation": {"id": 42},
         "repository": {"full_name": "acme/widgets"},
     },
     "a command on an issue": {
         "action": "created",
         "issue": {"number": 9},
-        "comment": {"id": 1, "body": "/hotfix confirm", "user": {"type": "User"}},
+        "comment": {"id": 1, "body": "/hotfix confirm", "user": {"login": "dana", "type": "User"}},
         "installation": {"id": 42},
         "repository": {"full_name": "acme/widgets"},
     },
     "a comment that is no command": {
         "action": "created",
         "issue": {"number": 7, "pull_request": {"url": "u"}},
-        "comment": {"id": 1, "body": "LGTM /hotfix confirm", "user": {"type": "User"}},
+        "comment": {
+            "id": 1,
+            "body": "LGTM /hotfix confirm",
+            "user": {"login": "dana", "type": "User"},
+        },
         "installation": {"id": 42},
         "repository": {"full_name": "acme/widgets"},
     },
@@ -151,7 +171,7 @@ def routing(delivery: Any) -> tuple[object, ...]:
         delivery.merged,
         delivery.issue_is_pull_request,
         delivery.comment_is_command,
-        delivery.comment_by_bot,
+        delivery.comment_by_person,
         delivery.on_merge_group,
     )
 
@@ -262,10 +282,11 @@ def test_a_rerun_on_a_merge_groups_commit_runs_with_the_pull_request_the_group_a
     ("shape", "expected"),
     [
         ("review of a merged pull request", (7, True, False, False, False)),
-        ("a command on a pull request", (7, False, True, True, False)),
-        ("a command by a bot", (7, False, True, True, True)),
-        ("a command on an issue", (None, False, False, True, False)),
-        ("a comment that is no command", (7, False, True, False, False)),
+        ("a command on a pull request", (7, False, True, True, True)),
+        ("a command by a bot", (7, False, True, True, False)),
+        ("a command by a deleted account", (7, False, True, True, False)),
+        ("a command on an issue", (None, False, False, True, True)),
+        ("a comment that is no command", (7, False, True, False, True)),
         ("a comment of odd types", (None, False, False, False, False)),
     ],
 )
@@ -280,7 +301,7 @@ def test_comments_and_reviews_are_read_as_github_sends_them(
         read.merged,
         read.issue_is_pull_request,
         read.comment_is_command,
-        read.comment_by_bot,
+        read.comment_by_person,
     ) == expected
 
 
@@ -335,7 +356,10 @@ def test_a_text_longer_than_github_sends_is_not_read(length: int, is_command: bo
     """No comment is over 65,536 characters; a longer routing text would only cost memory."""
     payload = dict(SHAPES["a command on a pull request"])
     text = "/hotfix confirm"
-    payload["comment"] = {"body": text + " " * (length - len(text) - 2), "user": {"type": "User"}}
+    payload["comment"] = {
+        "body": text + " " * (length - len(text) - 2),
+        "user": {"login": "dana", "type": "User"},
+    }
     body = json.dumps(payload).encode()
     assert len(json.dumps(payload["comment"]["body"])) == length
 

@@ -610,7 +610,7 @@ class Idle:
 BEYOND_64_BITS = 2**63
 INSTALLATION = {"id": 11}
 REPOSITORY = {"full_name": "acme/widgets", "default_branch": "main"}
-COMMAND = {"body": "/hotfix help", "user": {"type": "User"}}
+COMMAND = {"body": "/hotfix help", "user": {"login": "dana", "type": "User"}}
 # Values GitHub never sends; each is not read, as a value of another type is not.
 UNSENDABLE: dict[str, tuple[str, dict[str, Any], str, tuple[object, ...]]] = {
     "pull request number": (

@@ -49,10 +49,11 @@ class Delivery:
     payload: dict[str, Any]
     merged: bool = False  # a pull request (or review) delivery whose pull request has merged
     # An issue_comment: on a pull request, not an issue; its first line is a command
-    # (`/hotfix `); its author is a bot (hotfix-bot's own replies among them).
+    # (`/hotfix `); its author is a person: not a bot (hotfix-bot's own replies among
+    # them), nor a deleted account, which GitHub sends as `user: null`.
     issue_is_pull_request: bool = False
     comment_is_command: bool = False
-    comment_by_bot: bool = False
+    comment_by_person: bool = False
     # A push that moved a branch forward (one that created, deleted or forced it is not):
     # the branch; and the repository's default branch, as the payload names it.
     pushed_branch: str | None = None
@@ -114,7 +115,7 @@ _ROUTING: _Shape = {
     "check_suite": _CHECK_SUITE,
     "merge_group": {"head_ref": str, "head_sha": str},
     "issue": {"number": int, "pull_request": {}},  # an object when the issue is a pull request
-    "comment": {"body": str, "user": {"type": str}},
+    "comment": {"body": str, "user": {"login": str, "type": str}},
     # A push: the ref it moved, and whether it created, deleted or forced it.
     "ref": str,
     "created": bool,
@@ -262,7 +263,7 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
         merged=_pull_request_merged(payload),
         issue_is_pull_request=_issue_is_pull_request(payload),
         comment_is_command=isinstance(body, str) and is_command(body),
-        comment_by_bot=_dict(comment.get("user")).get("type") == "Bot",
+        comment_by_person=_is_person(comment.get("user")),
         pushed_branch=_pushed_branch(payload) if event == "push" else None,
         default_branch=(
             _str(repository.get("default_branch")) if isinstance(repository, dict) else None
@@ -273,6 +274,12 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
 
 def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _is_person(user: object) -> bool:
+    """Whether a comment's `user` is a person's account."""
+    account = _dict(user)
+    return _str(account.get("login")) is not None and account.get("type") != "Bot"
 
 
 def _issue_is_pull_request(payload: dict[str, Any]) -> bool:

@@ -59,7 +59,7 @@ def is_command(delivery: Delivery) -> bool:
         delivery.comment_is_command
         and delivery.issue_is_pull_request
         and delivery.pr_number is not None
-        and not delivery.comment_by_bot
+        and delivery.comment_by_person
     )
 
 
