@@ -1471,6 +1471,24 @@ def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bo
     ) in release_run_text(bot, pull)
 
 
+def test_an_approving_review_of_a_deleted_account_after_the_merge_confirms_nothing(
+    bot: Bot,
+) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
+    merge(bot, pull)
+    report_before = release_run_text(bot, pull)
+
+    bot.repo.review(pull.number, "gone", "APPROVED")
+    review = bot.fake.review_event(bot.repo, pull.number)
+    delivered = bot.send("pull_request_review", by_a_deleted_account("review", review))
+    bot.settle()
+
+    [entry] = [entry for entry in bot.journal.recent() if entry.id == delivered.json()["delivery"]]
+    assert (entry.status, entry.last_error) == ("done", None)
+    assert release_run_text(bot, pull) == report_before
+
+
 def test_the_approver_confirms_with_read_access(bot: Bot) -> None:
     bot.fake.teams[("acme", "on-call-managers")].members.append("eve")
     pull = open_p0_hotfix(bot)
