@@ -492,6 +492,24 @@ def test_a_rerequested_check_evaluates_the_pull_requests_of_that_head_again(
     assert bot.policy_run(head).output["title"].startswith("Waiting for approval")
 
 
+def test_a_rerun_naming_a_pull_request_of_the_parent_repository_evaluates_this_ones(
+    bot: Bot,
+) -> None:
+    """A check suite in a fork also names the pull requests into the repository it was forked
+    from: their numbers are another repository's, and are not looked up here."""
+    pull, head = open_hotfix(bot)
+    payload = bot.fake.check_suite_event(bot.repo, head)
+    [named] = payload["check_suite"]["pull_requests"]
+    parent = {"id": bot.repo.id + 1, "url": "https://api.github.com/repos/up/widgets", "name": "w"}
+    named.update(number=pull.number + 1, base={**named["base"], "repo": parent})
+
+    bot.deliver("check_suite", payload)
+
+    assert [entry.status for entry in bot.journal.recent()] == ["done", "done"]
+    run = bot.policy_run(head)
+    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+
+
 def test_one_evaluation_with_warm_caches_takes_8_requests_in_3_round_trips(bot: Bot) -> None:
     # Two approval groups, one version file, one approval in: the base's tree, the reviews
     # and the teams' members are revalidated by ETag.

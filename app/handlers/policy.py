@@ -100,7 +100,7 @@ async def on_rerequest(context: Context) -> None:
     if check is None:
         return
     head_sha = check.get("head_sha")
-    numbers = [pull["number"] for pull in check.get("pull_requests") or []]
+    numbers = _pulls_named_here(context.payload, check)
     if not numbers and head_sha:
         # GitHub names none for pull requests from forks, nor for one no longer open.
         pulls = await context.github.get_json(
@@ -109,6 +109,18 @@ async def on_rerequest(context: Context) -> None:
         numbers = [pull["number"] for pull in pulls if _evaluated_on(pull, head_sha)]
     for number in numbers:
         await evaluate_pull_request(context, number, show_merged=True)
+
+
+def _pulls_named_here(payload: Mapping[str, Any], check: Mapping[str, Any]) -> list[int]:
+    """The numbers of the pull requests into this repository that `check` names: a fork's
+    check suite also names those into the repository it was forked from, whose numbers are
+    another repository's."""
+    here = (payload.get("repository") or {}).get("id")
+    return [
+        pull["number"]
+        for pull in check.get("pull_requests") or []
+        if ((pull.get("base") or {}).get("repo") or {}).get("id", here) == here
+    ]
 
 
 def _evaluated_on(pull: dict[str, Any], sha: str) -> bool:
