@@ -1184,9 +1184,25 @@ def test_a_hotfix_released_by_hand_before_hotfix_bot_ran_is_rolled_back_as_its_t
     assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
 
 
+# The report issue in the rollback's *Finish by hand*: the number the hotfix's run recorded,
+# else (the journal holds no run of the hotfix) the one `gh` lists under the report's label.
+RECORDED_REPORT = "2"
+LISTED_REPORT = (
+    '"$(gh issue list --label incident-report --state all --search '
+    "'Incident report: Fix login in:title' --json number --jq '.[0].number')\""
+)
+
+
+@pytest.mark.parametrize(
+    "journal_forgot_the_hotfix", [False, True], ids=["report recorded", "none recorded"]
+)
 def test_a_rollback_notice_and_report_row_made_by_hand_as_the_report_says_are_found_again(
-    bot: Bot, hotfix: FakePull, tmp_path: Path
+    bot: Bot, hotfix: FakePull, tmp_path: Path, journal_forgot_the_hotfix: bool
 ) -> None:
+    if journal_forgot_the_hotfix:
+        # As if the journal had been restored from a backup older than the hotfix's run.
+        forgotten = json.dumps({"steps": {}, "comment_id": None})
+        asyncio.run(bot.journal.set_state(f"release:acme/widgets#{hotfix.number}", forgotten))
     revert = merged_rollback(bot, hotfix)
     # GitHub refuses the rollback's comments on the hotfix (#1) and on its incident report (#2).
     refused = {"message": "Resource not accessible by integration"}
@@ -1211,12 +1227,11 @@ def test_a_rollback_notice_and_report_row_made_by_hand_as_the_report_says_are_fo
         "confirm:\n\n```sh\n"
         "git fetch origin\n"
         f"gh pr comment 1 --body-file - <<'EOF'\n{notice}\nEOF\n"
-        'gh issue comment "$(gh issue list --label incident-report --state all --search '
-        "'Incident report: Fix login in:title' --json number --jq '.[0].number')\" "
+        f"gh issue comment {LISTED_REPORT if journal_forgot_the_hotfix else RECORDED_REPORT} "
         f"--body-file - <<'EOF'\n{row}\nEOF\n```"
     )
 
-    # dana follows them; the report's number is what `gh issue list` finds.
+    # dana follows them; when asked, `gh issue list` finds the report's number.
     calls = run_by_hand(run.output["summary"], tmp_path, bot.repo, issue_list="2")
     bot.fake.faults.clear()
     apply(calls, bot.repo, "dana")

@@ -66,6 +66,12 @@ class Context:
         return datetime.fromtimestamp(self.clock(), UTC)
 
 
+class GitHubRefused(Exception):
+    """A handler's failure that is GitHub refusing what it was asked, told in full by the
+    message (what GitHub answered): no fault of hotfix-bot's own, so the worker logs it
+    without a traceback, as it logs GitHub's answers themselves."""
+
+
 def transience_of(error: BaseException, now: float) -> Transience:
     """Whether a handler's `error` may pass, as the worker judges it: GitHub's as `classify`
     says; the journal refusing a handler's write or read (locked, disk full, a database

@@ -19,7 +19,7 @@ from githubkit.exception import RequestFailed
 
 from app.chat import ChatWebhook
 from app.github.client import GitHubApp, Transience, describe, describe_with_wait
-from app.handlers.routing import Context, Router, transience_of
+from app.handlers.routing import Context, GitHubRefused, Router, transience_of
 from app.intake import delivery as deliveries
 from app.journal import Journal, JournalEntry, JournalUnavailable
 from app.journal.timers import TIMER_EVENT, FiredTimer, Timers
@@ -274,7 +274,9 @@ class Worker:
             "failed after %d attempts: %s",
             attempt,
             reason,
-            exc_info=not isinstance(error, RequestFailed | deliveries.NotAJsonObject)
+            exc_info=not isinstance(
+                error, RequestFailed | GitHubRefused | deliveries.NotAJsonObject
+            )
             and not transience.transient,
         )
 

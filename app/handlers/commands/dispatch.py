@@ -7,12 +7,14 @@ once: its id is kept in the state store once it is answered, so a redelivery or 
 finds it answered; everything before that is safe to repeat after a crash or a retry (a
 reply is found again by its hidden line, a reaction GitHub keeps once).
 
-A command carried out stays answered as such whatever GitHub refuses afterwards: when its
+A command carried out is answered as such whatever GitHub refuses afterwards: when its
 check runs could not show it, or GitHub refused the reaction, a reply says it was carried out
 (and what GitHub answered), and the command is not carried out again for its answer. An
 error that may pass on the reaction or a reply is retried with the delivery, for the answer
 alone: the comment is kept carried out (with what its checks could not show) until it is
-answered, and only a refusal, or the error still there on the last attempt, ends it.
+answered, and only a refusal, or the error still there on the last attempt, ends it. GitHub
+refusing both the reaction and the reply leaves it carried out, unanswered: its delivery is
+recorded failed, and running it again (`hotfix-bot redeliver`) answers it alone.
 
 A command an error stops for good (one that will not pass, or one still there on the
 delivery's last attempt) is answered too: a reply saying it could not be carried out, why,
@@ -32,7 +34,7 @@ from app.handlers.commands.command import Invocation, NotShown, Refusal
 from app.handlers.config_files import base_config
 from app.handlers.notices import comment_once
 from app.handlers.records import PullRecords
-from app.handlers.routing import Context, transience_of
+from app.handlers.routing import Context, GitHubRefused, transience_of
 from app.intake.delivery import Delivery
 from policies.commands import (
     QUOTED_LINE,
@@ -81,35 +83,33 @@ async def on_command(context: Context) -> None:
     else:
         carried = _CarriedOut.read(kept)
         context.log.info("comment %s was carried out before; answering it", comment["id"])
-    # Carried out (and shown, or no longer tried again to be): answered as such and kept
-    # answered, whatever GitHub refuses now. The next evaluation or a re-run of the check
-    # shows what it recorded; carrying it out again for its answer would add nothing, only
-    # hold back the pull request's later deliveries.
+    # Carried out (and shown, or no longer tried again to be): answered as such, whatever
+    # GitHub refuses now. The next evaluation or a re-run of the check shows what it
+    # recorded; carrying it out again for its answer would add nothing, only hold back the
+    # pull request's later deliveries.
     try:
-        unanswered = await _answer_carried_out(context, number, comment, carried.not_shown)
+        await _answer_carried_out(context, number, comment, carried.not_shown)
     except Exception:
-        # An error that may pass kept it from its answer: the next attempt answers it alone.
+        # An error that may pass, or GitHub refusing every answer, kept it from its answer:
+        # the next attempt, or running the delivery again, answers it alone.
         await context.state.set_state(carried_key, carried.kept())
         raise
     outcome = "carried out"
     if carried.not_shown is not None:
         outcome += f", not shown: {carried.not_shown.described}"
-    if unanswered is not None:
-        outcome += f", unanswered: {unanswered}"
     await _keep_answered(context, answered_key, comment, outcome)
     if carried.not_shown is not None:
         raise carried.not_shown.cause()
-    if unanswered is not None:
-        raise Unanswered(f"carried out, but {unanswered}")
 
 
-class Unanswered(Exception):
+class Unanswered(GitHubRefused):
     """A command carried out that GitHub let hotfix-bot answer neither with its reaction nor
     with a reply. Of no kind that may pass: its delivery is recorded failed saying so, not
-    tried again, as the command is kept answered."""
+    tried again; the command is kept carried out, so that running the delivery again answers
+    it without carrying it out again."""
 
 
-class ChecksNotUpdated(Exception):
+class ChecksNotUpdated(GitHubRefused):
     """A command carried out whose checks an earlier attempt could not update, answered by a
     later one (the message is what GitHub answered then): its delivery is recorded failed
     saying so, as that attempt's would have been."""
@@ -189,12 +189,12 @@ async def _keep_answered(
 
 async def _answer_carried_out(
     context: Context, number: int, comment: dict[str, Any], not_shown: _NotShown | None
-) -> str | None:
+) -> None:
     """The `+1` on the comment, and a reply when the checks could not show what the command
     recorded (`not_shown`) or when GitHub refused the reaction: either way the commenter
-    learns that it was carried out. What kept them from any answer, when GitHub refused the
-    reply too. An error that may pass, on the reaction or the reply, is raised: the delivery
-    is tried again for the answer."""
+    learns that it was carried out. `Unanswered` is raised when GitHub refused the reply too;
+    an error that may pass, on the reaction or the reply, is raised as it is: the delivery is
+    tried again for the answer."""
     refused: Exception | None = None
     try:
         await _react(context, comment["id"])
@@ -207,19 +207,24 @@ async def _answer_carried_out(
             context.log.warning("the +1 reaction was refused: %s", describe(refused))
         answer = _not_shown(not_shown.reason)
         await _report_failure(context, number, comment, not_shown.described, CARRIED_OUT, answer)
-        return None
+        return
     if refused is None:
-        return None
+        return
     answer = _reaction_refused(context, refused)
-    reply_error = await _report_failure(
-        context, number, comment, describe(refused), CARRIED_OUT, answer
-    )
+    reply_error = await _refused_reply(context, number, comment, CARRIED_OUT, answer)
     if reply_error is None:
-        return None
-    return (
+        return
+    unanswered = (
         f"GitHub refused both its +1 reaction ({describe(refused)}) and the reply saying so "
         f"({describe(reply_error)})"
     )
+    context.log.warning(
+        "command %r carried out, unanswered: %s; running its delivery again "
+        "(`hotfix-bot redeliver`) answers it",
+        command_line(comment["body"]),
+        unanswered,
+    )
+    raise Unanswered(f"carried out, but {unanswered}")
 
 
 async def _carry_out(
@@ -276,22 +281,31 @@ async def _report_failure(
     stopped_by: str,
     kind: str,
     answer: str,
-) -> Exception | None:
+) -> None:
     """Say in a reply (`answer`, of its `kind`) what an error (`stopped_by`, described)
     stopped, the command or its answer, once the worker will not try it again. A reply
-    refused as well (an installation whose access was revoked refuses both) is logged and
-    returned: the error stays the cause. One that may pass is raised instead, so that the
-    delivery is tried again for the reply."""
-    try:
-        await _reply(context, number, comment, kind, answer)
-    except Exception as reply_error:
-        if _retried(context, reply_error):
-            raise
+    refused as well (an installation whose access was revoked refuses both) is logged: the
+    error stays the cause."""
+    reply_error = await _refused_reply(context, number, comment, kind, answer)
+    if reply_error is not None:
         context.log.warning(
             "%s; the reply saying so could not be posted: %s",
             stopped_by,
             describe(reply_error),
         )
+
+
+async def _refused_reply(
+    context: Context, number: int, comment: dict[str, Any], kind: str, answer: str
+) -> Exception | None:
+    """Post the reply (`answer`, of its `kind`); GitHub's refusal of it, when it refused. An
+    error that may pass is raised instead, so that the delivery is tried again for the
+    reply."""
+    try:
+        await _reply(context, number, comment, kind, answer)
+    except Exception as reply_error:
+        if _retried(context, reply_error):
+            raise
         return reply_error
     return None
 

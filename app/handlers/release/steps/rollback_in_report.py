@@ -11,7 +11,7 @@ from datetime import datetime
 
 from app.handlers import timeline
 from app.handlers.notices import find_or_post
-from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.plan import ReleasePlan, RolledBack
 from app.handlers.release.step import (
     Link,
     Step,
@@ -75,11 +75,20 @@ def add_to_report_commands(plan: ReleasePlan) -> list[str]:
     assert plan.rolled_back is not None  # the step applies to rollbacks only
     if plan.merged_at is None:
         return no_commands(plan)  # the row's time is the run's
-    title = shlex.quote(f"{report_title(plan.rolled_back.title)} in:title")
-    find = f"gh issue list --label {incident_report.LABEL} --state all --search {title}"
-    comment = f"gh issue comment \"$({find} --json number --jq '.[0].number')\" --body-file -"
+    comment = f"gh issue comment {_report_by_hand(plan.rolled_back)} --body-file -"
     text = timeline_continued([_row(plan, plan.merged_at)])
     return [with_text_on_stdin(comment, f"{_hidden_line(plan)}\n{text}")]
+
+
+def _report_by_hand(hotfix: RolledBack) -> str:
+    """The incident report issue of `hotfix` as a `gh` argument: the number its run recorded,
+    as the step finds it (its label may have been taken off since); else the number `gh`
+    lists under the label for the report's title."""
+    if hotfix.report is not None:
+        return str(hotfix.report)
+    title = shlex.quote(f"{report_title(hotfix.title)} in:title")
+    find = f"gh issue list --label {incident_report.LABEL} --state all --search {title}"
+    return f"\"$({find} --json number --jq '.[0].number')\""
 
 
 STEP = Step(
