@@ -606,8 +606,9 @@ def test_a_remembered_run_that_is_not_this_commits_gives_way_to_the_commits_own(
         "Waiting for approval: Product Manager",
     )
     assert (other.status, other.conclusion, dict(other.output)) == other_before
-    # The run, and the pull request whose result it shows, of rank 2: into production.
-    assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {pull.number} 2"
+    # The run, the pull request whose result it shows, of rank 2: into production, and that
+    # it waits.
+    assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {pull.number} 2 waiting"
 
 
 def test_without_the_git_trees_api_files_are_read_through_the_contents_api(bot: Bot) -> None:
@@ -794,7 +795,7 @@ def test_a_re_run_of_a_shared_commit_ends_with_the_hotfixs_result_whatever_the_o
     run = bot.policy_run(head)
     assert (run.status, run.output["title"]) == ("in_progress", P0_WAITING)
     key = f"check-run:acme/widgets:hotfix-policy:{head}"
-    assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {hotfix.number} 2"
+    assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {hotfix.number} 2 waiting"
 
 
 # --- after the merge ---------------------------------------------------------------------------
