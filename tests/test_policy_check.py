@@ -624,8 +624,9 @@ def test_a_remembered_run_that_is_not_this_commits_gives_way_to_the_commits_own(
         "Waiting for approval: Product Manager",
     )
     assert (other.status, other.conclusion, dict(other.output)) == other_before
-    # The run, and the pull request whose result it shows, of rank 2: into production.
-    assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {pull.number} 2"
+    # The run, the pull request whose result it shows, of rank 2: into production, and that
+    # it waits.
+    assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {pull.number} 2 waiting"
 
 
 def test_without_the_git_trees_api_files_are_read_through_the_contents_api(bot: Bot) -> None:
@@ -812,7 +813,7 @@ def test_a_re_run_of_a_shared_commit_ends_with_the_hotfixs_result_whatever_the_o
     run = bot.policy_run(head)
     assert (run.status, run.output["title"]) == ("in_progress", P0_WAITING)
     key = f"check-run:acme/widgets:hotfix-policy:{head}"
-    assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {hotfix.number} 2"
+    assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {hotfix.number} 2 waiting"
 
 
 # --- after the merge ---------------------------------------------------------------------------
@@ -834,7 +835,9 @@ def test_an_approval_given_before_the_merge_and_delivered_after_it_passes_the_me
     merge_sha = merge(bot, pull)
     [release] = bot.repo.runs_named("hotfix-release", merge_sha)
     assert bot.repo.tags  # the release tagged the merge commit: v1.2.4, which the head ships
-    assert bot.policy_run(head).output["title"] == "Waiting for approval: Product Manager"
+    # The merge found the run waiting and judged it as it stood then, the review's delivery
+    # still to come.
+    assert bot.policy_run(head).output["title"] == all_rules_pass()
 
     bot.deliver("pull_request_review", late_review)
 
@@ -928,3 +931,119 @@ def test_a_merged_hotfixs_late_delivery_leaves_the_run_to_a_pull_request_open_on
     # The run gates the open pull request's merge: the merged one's result no longer counts.
     run = bot.policy_run(head)
     assert (run.conclusion, run.output["title"], len(run.history)) == (*its_result, writes)
+
+
+# --- closed while waiting ----------------------------------------------------------------------
+
+
+def test_a_merge_while_the_run_waits_concludes_it_as_of_the_merge(bot: Bot) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    assert bot.policy_run(head).status == "in_progress"
+
+    merge_sha = merge(bot, pull)
+
+    merged_at = bot.repo.pulls[pull.number].merged_at
+    assert merged_at is not None
+    run = bot.policy_run(head)  # the one run, concluded
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "failure",
+        "Merged while waiting for approval: Product Manager",
+    )
+    assert (
+        "| `approvals` | ❌ fail | Engineering Lead: lead; Product Manager: nobody yet |"
+        in run.output["summary"]
+    )
+    assert run.output["summary"].endswith(
+        "## How to fix\n\n### `approvals`\n\n"
+        "Merged while waiting for approval: Product Manager\n\n"
+        f"Nothing can change this now: it merged on {merged_at:%Y-%m-%d %H:%M} UTC without "
+        "that approval, and an approval given after the merge does not count"
+    )
+    # The post-merge steps ran as ever.
+    [release] = bot.repo.runs_named("hotfix-release", merge_sha)
+    assert (release.conclusion, release.output["title"]) == (
+        "success",
+        "All steps done for v1.2.4 (1 skipped)",
+    )
+
+
+def test_a_redelivered_merge_leaves_the_run_it_concluded(bot: Bot) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    merge(bot, pull)
+    run = bot.policy_run(head)
+    assert (run.conclusion, len(run.history)) == ("failure", 3)  # opened, approved, merged
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    assert (run.conclusion, len(run.history)) == ("failure", 3)
+    # Told by the journal: the pull request is not evaluated again.
+    assert not [r for r in requests if r.path.endswith("/reviews") or str(run.id) in r.path]
+
+
+def test_a_merge_after_the_run_passed_leaves_it_without_a_request(bot: Bot) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead", "pm")
+    run = bot.policy_run(head)
+    writes = len(run.history)
+
+    with bot.counting() as requests:
+        merge(bot, pull)
+
+    assert (run.conclusion, run.output["title"], len(run.history)) == (
+        "success",
+        all_rules_pass(),
+        writes,
+    )
+    policy_requests = [
+        r
+        for r in requests
+        if r.path.endswith("/reviews") or str(run.id) in r.path or f"/commits/{head}/" in r.path
+    ]
+    assert policy_requests == []
+
+
+CLOSED_WAITING = "Closed without being merged while waiting for approval"
+
+
+def test_a_hotfix_closed_unmerged_while_waiting_has_its_run_cancelled_until_reopened(
+    bot: Bot,
+) -> None:
+    pull, head = open_hotfix(bot)
+    bot.repo.close_pull(pull.number)
+    late_close = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
+    bot.repo.reopen_pull(pull.number)
+    bot.pull_request(pull.number, "reopened")
+
+    # Delivered after the reopening: the pull request waits again.
+    answer = bot.send("pull_request", late_close).json()
+    bot.settle()
+
+    assert answer["status"] == "queued"
+    waiting = ("in_progress", None, "Waiting for approval: Engineering Lead and Product Manager")
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == waiting
+
+    bot.repo.close_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output) == (
+        "completed",
+        "cancelled",
+        {
+            "title": CLOSED_WAITING,
+            "summary": f"#{pull.number} was closed without being merged while this check "
+            "waited for approval, so nothing waits for that approval any more. Reopening the "
+            "pull request evaluates it again.",
+        },
+    )
+
+    bot.repo.reopen_pull(pull.number)
+    bot.pull_request(pull.number, "reopened")
+
+    run = bot.repo.runs_named("hotfix-policy", head)[-1]
+    assert (run.status, run.conclusion, run.output["title"]) == waiting

@@ -57,7 +57,8 @@ def merged_hotfix(
     """A hotfix by `dev` of `severity` bumping VERSION to 1.2.4, merged into `into` (by
     `method`, or through its merge queue), a branch from main; develop from main.
     `earlier_hotfix_files`: a commit on the branch before the one bumping VERSION.
-    `evaluated`: hotfix-policy ran on it while it was open."""
+    `evaluated`: hotfix-policy ran on it while it was open, and the approval groups of a P1
+    approved it, so that its run had concluded when it merged, as a hotfix's usually has."""
     repo = bot.repo
     repo.collaborators["dev"] = "write"  # who pushed the branch: their report is assigned to them
     repo.commit("main", {"app.py": APP_PY, **(main_files or {})}, "Base")
@@ -81,6 +82,10 @@ def merged_hotfix(
     )
     if evaluated:
         bot.pull_request(pull.number, "opened")
+        for slug, login in (("engineering-leads", "lead"), ("product-managers", "pm")):
+            bot.fake.add_team("acme", slug, [login])
+            repo.review(pull.number, login, "APPROVED")
+            bot.deliver("pull_request_review", bot.fake.review_event(repo, pull.number))
     if through_queue:
         repo.merge_group(repo.enqueue(pull.number))
     else:
@@ -2571,10 +2576,10 @@ def test_merges_that_are_not_production_hotfixes_are_left_alone(bot: Bot) -> Non
         answer = bot.send("pull_request", closed).json()
         bot.settle()
 
-    # Closed without a merge: an action the app does not act on (docs/BEHAVIOUR.md,
-    # 'The webhook').
-    assert answer["status"] == "ignored"
-    assert bot.journal.recent()[0].status == "ignored"
+    # Closed without a merge: queued for a run that may wait (docs/BEHAVIOUR.md, 'Closed
+    # while waiting'), of which it has none.
+    assert answer["status"] == "queued"
+    assert bot.journal.recent()[0].status == "done"
 
     assert (repo.tags, repo.releases, repo.comments, repo.check_runs) == ({}, {}, {}, {})
     assert set(repo.branches) == branches

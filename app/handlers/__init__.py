@@ -29,6 +29,8 @@ def build_router() -> Router:
         release.on_pull_request_closed,
         when=release.merged,
     )
+    # After the post-merge steps, which a failure here must not hold back.
+    router.add("pull_request", policy.CLOSED_ACTIONS, policy.on_pull_request_closed)
     # A re-run on a merge group's commit checks the group; on any other, its pull requests.
     not_on_a_group, on_a_group = merge_group.not_on_a_merge_group, merge_group.on_a_merge_group
     router.add("check_run", ["rerequested"], policy.on_rerequest, when=not_on_a_group)

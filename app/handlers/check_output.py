@@ -277,6 +277,17 @@ def config_error_output(verdict: Verdict, error: ConfigError, config_used: str) 
     )
 
 
+def closed_while_waiting_output(number: int) -> CheckOutput:
+    """The run of pull request `number`, closed without a merge while it waited for approval
+    (docs/BEHAVIOUR.md, 'Closed while waiting')."""
+    return CheckOutput(
+        "Closed without being merged while waiting for approval",
+        f"#{number} was closed without being merged while this check waited for approval, so "
+        "nothing waits for that approval any more. Reopening the pull request evaluates it "
+        "again.",
+    )
+
+
 def error_output(title: str, reason: str) -> CheckOutput:
     return CheckOutput(
         title,

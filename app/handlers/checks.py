@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from githubkit.exception import RequestFailed
@@ -62,6 +63,12 @@ class Writer:
     rank: int
 
 
+class Concluded(Enum):
+    """A run that was to be written only while it waits, and that is concluded already."""
+
+    LEFT_ALONE = "left alone"
+
+
 async def write_pull_request_run(
     context: Context,
     name: str,
@@ -71,17 +78,22 @@ async def write_pull_request_run(
     conclusion: str | None,
     writer: Writer,
     merged: bool = False,
+    only_while_waiting: bool = False,
     reads: Reads | None = None,
-) -> Writer | None:
+) -> Writer | Concluded | None:
     """Write `writer`'s result to the `name` run on its head commit `head_sha`, as
     `write_check_run` does, unless the run shows a pull request of a higher rank still open
     on that commit: then nothing is written, and that pull request is returned. A `merged`
     writer's result gates nothing any more: it gives way to any pull request still open on
-    the commit."""
+    the commit. `only_while_waiting`: nor is anything written over a run the journal does
+    not know as last written in progress (`waiting_writer`), decided in the same turn of
+    the run's lock as the write."""
     body = _body(output, conclusion, None)
     state_key = _state_key(context, name, head_sha)
     async with context.locks.lock(state_key):
         stored = _Stored.read(await context.state.get_state(state_key))
+        if only_while_waiting and (stored is None or not stored.waiting):
+            return Concluded.LEFT_ALONE
         shown = stored.writer if stored is not None else None
         if shown is not None and await _keeps_the_run(context, shown, writer, merged, head_sha):
             return shown
@@ -99,6 +111,14 @@ async def _keeps_the_run(
         return False
     pull = await context.github.get_optional(f"/repos/{context.repository}/pulls/{shown.number}")
     return pull is not None and pull["state"] == "open" and pull["head"]["sha"] == head_sha
+
+
+async def waiting_writer(context: Context, name: str, head_sha: str) -> Writer | None:
+    """The pull request whose result the `name` run on `head_sha` shows, when the journal
+    knows the run as last written in progress (waiting, say, for approval); None when it
+    was last written concluded, or the journal names no such pull request. No request."""
+    stored = _Stored.read(await context.state.get_state(_state_key(context, name, head_sha)))
+    return stored.writer if stored is not None and stored.waiting else None
 
 
 def _body(output: CheckOutput, conclusion: str | None, details_url: str | None) -> dict[str, Any]:
@@ -131,25 +151,35 @@ class _LookedUp:
 
 @dataclass(frozen=True, slots=True)
 class _Stored:
-    """What the journal keeps of a commit's run: its id, and the pull request whose result
-    it shows, if one is known ("<run id>" or "<run id> <number> <rank>")."""
+    """What the journal keeps of a commit's run: its id, the pull request whose result it
+    shows, if one is known, and whether it was last written in progress ("<run id>" or
+    "<run id> <number> <rank>", then " waiting" when it was)."""
 
     run_id: str
     writer: Writer | None
+    waiting: bool = False
 
     @classmethod
     def read(cls, value: str | None) -> _Stored | None:
-        match (value or "").split():
+        words = (value or "").split()
+        waiting = words[-1:] == [_WAITING]
+        match words[:-1] if waiting else words:
             case [run_id, number, rank]:
-                return cls(run_id, Writer(int(number), int(rank)))
+                return cls(run_id, Writer(int(number), int(rank)), waiting)
             case [run_id]:
-                return cls(run_id, None)
+                return cls(run_id, None, waiting)
             case _:
                 return None
 
     def __str__(self) -> str:
         writer = self.writer
-        return self.run_id if writer is None else f"{self.run_id} {writer.number} {writer.rank}"
+        words = (
+            [self.run_id] if writer is None else [self.run_id, str(writer.number), str(writer.rank)]
+        )
+        return " ".join([*words, _WAITING] if self.waiting else words)
+
+
+_WAITING = "waiting"
 
 
 def _state_key(context: Context, name: str, head_sha: str) -> str:
@@ -183,6 +213,7 @@ async def _create_or_update(
     may have started a newer one since this process remembered its own."""
     state_key = _state_key(context, name, head_sha)
     named = stored.run_id if stored is not None else None
+    waiting = body["status"] == "in_progress"
     run_id = context.github.caches.check_runs.get(state_key)
     if run_id is None:
         looked_up = await (
@@ -205,7 +236,7 @@ async def _create_or_update(
             body["status"],
             body.get("conclusion"),
         ):
-            await _remember(context, state_key, stored, _Stored(run_id, writer))
+            await _remember(context, state_key, stored, _Stored(run_id, writer, waiting))
             return int(run_id)
     created = await context.github.request(
         "POST",
@@ -213,7 +244,7 @@ async def _create_or_update(
         body={"name": name, "head_sha": head_sha, **body},
     )
     new_id = str(created.json()["id"])
-    await _remember(context, state_key, stored, _Stored(new_id, writer))
+    await _remember(context, state_key, stored, _Stored(new_id, writer, waiting))
     return int(new_id)
 
 

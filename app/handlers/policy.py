@@ -36,12 +36,19 @@ from app.github.pulls import labels_of
 from app.github.reads import Reads, both, reading_ahead
 from app.github.teams import members_among
 from app.handlers import timeline
-from app.handlers.check_output import CheckOutput, config_error_output, policy_output
+from app.handlers.check_output import (
+    CheckOutput,
+    closed_while_waiting_output,
+    config_error_output,
+    policy_output,
+)
 from app.handlers.checks import (
+    Concluded,
     PostLater,
     Writer,
     find_check_run,
     report_failure,
+    waiting_writer,
     write_pull_request_run,
 )
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
@@ -76,6 +83,7 @@ PULL_REQUEST_ACTIONS = (
     "ready_for_review",
 )
 REVIEW_ACTIONS = ("submitted", "edited", "dismissed")
+CLOSED_ACTIONS = ("closed",)
 # What the base branch is read for first: the config, and the usual version files beside it.
 _BASE_FILES = (CONFIG_PATH, *DEFAULT_VERSION_FILES)
 
@@ -84,6 +92,44 @@ async def on_pull_request(context: Context) -> None:
     """pull_request and pull_request_review deliveries."""
     if context.delivery.pr_number is not None:
         await evaluate_pull_request(context, context.delivery.pr_number, show_merged=True)
+
+
+async def on_pull_request_closed(context: Context) -> None:
+    """pull_request `closed`: the head's run, when it still waits for this pull request, is
+    concluded (docs/BEHAVIOUR.md, 'Closed while waiting'): a merged one's as of the merge,
+    one closed without a merge's as closed. A run concluded already is left as it is, told
+    by the journal, without a request; so is a redelivery's, the first having concluded it."""
+    number, head_sha = context.delivery.pr_number, _head_named_by(context.payload)
+    if number is None or head_sha is None:
+        return
+    waiting = await waiting_writer(context, CHECK_NAME, head_sha)
+    if waiting is None or waiting.number != number:
+        return
+    if context.delivery.merged:
+        await evaluate_pull_request(context, number, show_merged=True, only_while_waiting=True)
+    else:
+        await _conclude_closed(context, number, head_sha, waiting)
+
+
+async def _conclude_closed(context: Context, number: int, head_sha: str, writer: Writer) -> None:
+    """Pull request `number`, closed without a merge while its run on `head_sha` waited:
+    nothing waits for that run any more. One reopened since (its delivery late) is left to
+    its own deliveries."""
+    pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
+    if pull["state"] != "closed" or pull.get("merged") or pull["head"]["sha"] != head_sha:
+        return
+    output = closed_while_waiting_output(number)
+    left = await write_pull_request_run(
+        context,
+        CHECK_NAME,
+        head_sha,
+        output,
+        conclusion="cancelled",
+        writer=writer,
+        only_while_waiting=True,
+    )
+    if left is None:
+        context.log.info("pull request #%d: %s", number, output.title)
 
 
 def rerun_check(payload: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -175,14 +221,18 @@ async def evaluate_pull_request(
     before_writing: BeforeWriting | None = None,
     *,
     show_merged: bool = False,
+    only_while_waiting: bool = False,
 ) -> Evaluation | NotOpen:
     """Evaluate pull request `number` and write its check run, when it is open. A merged one
     is evaluated as it stood at its merge, for the incident's timeline; with `show_merged`
     (a delivery of its own, a command, a re-run of its check, not a timer, whose reason
-    went with the merge) its run is written so too. A closed one is left alone."""
+    went with the merge) its run is written so too. A closed one is left alone.
+    `only_while_waiting`: a run concluded already is not written over."""
     async with reading_ahead() as reads:
         _read_what_the_delivery_names(context, reads, number)
-        return await _evaluate(context, number, reads, before_writing, show_merged)
+        return await _evaluate(
+            context, number, reads, before_writing, show_merged, only_while_waiting
+        )
 
 
 async def _evaluate(
@@ -191,6 +241,7 @@ async def _evaluate(
     reads: Reads,
     before_writing: BeforeWriting | None,
     show_merged: bool,
+    only_while_waiting: bool,
 ) -> Evaluation | NotOpen:
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
@@ -249,6 +300,7 @@ async def _evaluate(
         conclusion=conclusion,
         writer=writer,
         merged=merged,
+        only_while_waiting=only_while_waiting,
         reads=reads,
     )
     # Only a break-glass in force waives anything: one not in force under the severity
@@ -258,6 +310,15 @@ async def _evaluate(
     as_of = " (as of its merge)" if merged else ""
     if shown is None:
         context.log.info("pull request #%d%s: %s", number, as_of, output.title)
+    elif isinstance(shown, Concluded):
+        context.log.info(
+            "pull request #%d%s: %s; not written: the %s run of %s is concluded already",
+            number,
+            as_of,
+            output.title,
+            CHECK_NAME,
+            head_sha,
+        )
     else:
         context.log.info(
             "pull request #%d%s: %s; not written: the %s run of %s shows #%d, %s still open on it",
