@@ -1486,3 +1486,36 @@ def test_the_confirmation_reminder_mentions_each_approver_it_names() -> None:
         "@lena and @lead: a verbal approval recorded for you let hotfix #7 merge, and it is still "
         "unconfirmed. Please approve the pull request or comment `/hotfix confirm`."
     )
+
+
+def test_a_command_and_a_review_whose_user_github_gives_as_null_are_the_senders(
+    bot: Bot,
+) -> None:
+    """GitHub's description lets a delivery's comment and review say `user: null` (an account
+    deleted since): whoever the delivery names as its sender wrote them."""
+    pull = open_p0_hotfix(bot)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    recorded = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena")
+    comment_payload = bot.fake.issue_comment_event(bot.repo, recorded.id)
+    comment_payload["comment"]["user"] = None
+
+    bot.deliver("issue_comment", comment_payload)
+
+    assert reactions(bot, recorded) == [("+1", BOT)]
+    assert approvals_row(bot, pull) == (
+        "| `approvals` | ✅ pass | Engineering Lead: lead; "
+        "On-call Manager: lena (verbal, recorded by @dana at 14:32 UTC) | "
+        f"{APPROVALS_EXPECTED} |"
+    )
+
+    merge(bot, pull)
+    bot.repo.review(pull.number, "lena", "APPROVED")
+    review_payload = bot.fake.review_event(bot.repo, pull.number)
+    review_payload["review"]["user"] = None
+    bot.deliver("pull_request_review", review_payload)
+
+    assert (
+        "| Verbal approvals | ✅ done | lena (verbal, recorded by @dana at 14:32 UTC): "
+        "confirmed by an approving review |   |"
+    ) in release_run_text(bot, pull)

@@ -6,7 +6,7 @@ listing it as unconfirmed.
 from __future__ import annotations
 
 from app.github.client import timestamp
-from app.handlers.commands.command import Command, Invocation, Refusal, shown
+from app.handlers.commands.command import Command, Invocation, Refusal, shown, written_by
 from app.handlers.records import Confirmation, PullRecords
 from app.handlers.release.handler import release_pull_request
 from app.handlers.routing import Context
@@ -54,7 +54,8 @@ async def on_review_after_merge(context: Context) -> None:
         return
     at = timestamp(review.get("submitted_at")) or context.now()
     records = await PullRecords.load(context, number)
-    if await _confirmed(context, records, review["user"]["login"], Confirmation("review", at)):
+    approver = written_by(context, review)
+    if await _confirmed(context, records, approver, Confirmation("review", at)):
         await release_pull_request(context, number)
 
 
