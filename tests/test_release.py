@@ -29,6 +29,7 @@ from app.journal import JournalUnavailable
 from sandbox import Author, FakeCheckRun, FakeComment, FakePull, RecordedRequest
 from sandbox.git import blob_sha
 from sandbox.repo import MergeMethod
+from sandbox.shapes import git_ref
 
 BRANCH = "hotfix/fix-login"
 TAG = "v1.2.4"
@@ -972,6 +973,27 @@ def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
         "/repos/acme/widgets/git/matching-refs/heads/release"
     ]
     assert not [r.path for r in requests if "/compare/" in r.path]
+
+
+def test_release_branches_github_lists_on_a_second_page_are_read(bot: Bot) -> None:
+    """GitHub's description of the matching-refs list gives it a `link` header: a next page
+    it names is read too."""
+    pull = merged_hotfix(bot)
+    with_release_branches(bot, "release/1.3", "release/1.4")
+    before = {name: branch.sha for name, branch in bot.repo.branches.items() if name != BRANCH}
+    first_page = [git_ref(bot.fake, bot.repo, "refs/heads/release/1.3", before["release/1.3"])]
+    next_page = f"{bot.fake.api_url}/repos/acme/widgets/git/matching-refs/heads/release/1.4"
+    bot.fake.inject(
+        "GET",
+        r"/git/matching-refs/heads/release$",
+        status=200,
+        body=first_page,
+        headers={"link": f'<{next_page}>; rel="next"'},
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_merged_into_release_branch(bot, pull, "release/1.4", before)
 
 
 def test_a_release_branch_with_no_commit_of_its_own_yet_is_open(bot: Bot) -> None:
