@@ -589,10 +589,19 @@ def symbolic_link_at_root(bot: Bot, commit_sha: str, link: str) -> None:
     ("points_to", "files", "version_bump"),
     [
         ("app/VERSION", {"app/VERSION": "1.2.4\n"}, None),
-        ("../VERSION", {}, "VERSION is a symbolic link to ../VERSION, outside the repository"),
+        (
+            "../VERSION",
+            {},
+            "VERSION is a symbolic link to ../VERSION, which is no file of the repository",
+        ),
+        (
+            "app/VERSION",
+            {"app/README.md": "app\n"},
+            "VERSION is a symbolic link to app/VERSION, which is no file of the repository",
+        ),
         ("VERSION", {}, "VERSION leads through more than 8 symbolic links"),
     ],
-    ids=["inside the repository", "outside it", "to itself"],
+    ids=["inside the repository", "outside it", "to no file", "to itself"],
 )
 def test_a_version_file_that_is_a_symbolic_link_is_read_where_it_points(
     bot: Bot, points_to: str, files: dict[str, str], version_bump: str | None

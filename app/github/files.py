@@ -110,9 +110,9 @@ async def _read(
     if links_followed == _MAX_LINKS_FOLLOWED:
         return UnreadableText(f"leads through more than {_MAX_LINKS_FOLLOWED} symbolic links")
     target = posixpath.normpath(posixpath.join(posixpath.dirname(path), text))
-    if text.startswith("/") or target == ".." or target.startswith("../"):
-        return UnreadableText(f"is a symbolic link to {text}, outside the repository")
-    return await _read(github, repository, root, target, links_followed + 1)
+    inside = not text.startswith("/") and target != ".." and not target.startswith("../")
+    followed = await _read(github, repository, root, target, links_followed + 1) if inside else None
+    return _unfollowed_link(text) if followed is None else followed
 
 
 async def read_blob(
@@ -148,9 +148,16 @@ async def _read_contents(
         if error.response.status_code == 404:
             return None
         raise
+    if isinstance(found, dict) and found.get("type") == "symlink":
+        # GitHub answers with the file a link points to, when it points to one in the repository.
+        return _unfollowed_link(str(found.get("target")))
     if not isinstance(found, dict) or found.get("type") != "file":
         return None  # a directory or a submodule of that name
     return _too_large(found.get("size")) or _text(found.get("content", ""))
+
+
+def _unfollowed_link(target: str) -> UnreadableText:
+    return UnreadableText(f"is a symbolic link to {target}, which is no file of the repository")
 
 
 def _too_large(size: object) -> UnreadableText | None:
