@@ -113,6 +113,30 @@ def rerun(bot: Bot, pull: FakePull, event: str = "check_run") -> None:
         bot.deliver(event, bot.fake.check_run_event(bot.repo, release_run(bot, pull).id))
 
 
+def test_a_rerun_finds_the_pull_request_of_its_merge_commit_on_a_page_github_names(
+    bot: Bot,
+) -> None:
+    """GitHub pages the pull requests of a commit, which lists the open ones containing it
+    too: the merged one may come on a later page."""
+    pull = merged_hotfix(bot)
+    bot.fake.inject("POST", r"/git/tags$", status=403)
+    bot.pull_request(pull.number, "closed")
+    assert (release_run(bot, pull).conclusion, bot.repo.tags) == ("failure", {})
+    merge = merge_sha(pull)
+    later_page = f"{bot.fake.api_url}/repos/acme/widgets/commits/{merge}/pulls?page=1"
+    bot.fake.inject(
+        "GET",
+        rf"/commits/{merge}/pulls$",
+        status=200,
+        body=[],
+        headers={"link": f'<{later_page}>; rel="next"'},
+    )
+
+    rerun(bot, pull)
+
+    assert bot.repo.tags.keys() == {TAG}
+
+
 # --- the report, as text ---------------------------------------------------------------------
 
 
