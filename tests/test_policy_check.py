@@ -893,6 +893,34 @@ def test_a_re_run_after_the_merge_shows_the_pull_request_as_it_stood_at_the_merg
     )
 
 
+def test_a_re_run_after_the_merge_finds_the_pull_request_on_a_page_github_names(
+    bot: Bot,
+) -> None:
+    """GitHub pages the pull requests of a commit: the one of a re-run's head, no longer
+    named by the check run once merged, may come on a later page."""
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    bot.repo.review(pull.number, "pm", "APPROVED")  # its delivery never comes
+    merge(bot, pull)
+    later_page = f"{bot.fake.api_url}/repos/acme/widgets/commits/{head}/pulls?page=1"
+    bot.fake.inject(
+        "GET",
+        rf"/commits/{head}/pulls$",
+        status=200,
+        body=[],
+        headers={"link": f'<{later_page}>; rel="next"'},
+    )
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, bot.policy_run(head).id))
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        all_rules_pass(),
+    )
+
+
 def test_an_approval_given_after_the_merge_does_not_count_and_the_run_says_it_merged_waiting(
     bot: Bot,
 ) -> None:

@@ -103,7 +103,7 @@ async def on_rerequest(context: Context) -> None:
     numbers = [pull["number"] for pull in check.get("pull_requests") or []]
     if not numbers and head_sha:
         # GitHub names none for pull requests from forks, nor for one no longer open.
-        pulls = await context.github.get_json(
+        pulls = await context.github.get_all(
             f"/repos/{context.repository}/commits/{head_sha}/pulls"
         )
         numbers = [pull["number"] for pull in pulls if _evaluated_on(pull, head_sha)]
