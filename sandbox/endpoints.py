@@ -489,7 +489,8 @@ def matching_refs(call: Call) -> Reply:
     repo = call.repo
     prefix = _qualified(call.params["ref"])
     refs = sorted((ref, sha) for ref, sha in _all_refs(repo).items() if ref.startswith(prefix))
-    # Every match in one answer: GitHub does not page this list.
+    # Every match in one answer, as GitHub gives a short list (its description lets it page
+    # the list with a `link` all the same).
     return Reply(200, [shapes.git_ref(call.fake, repo, ref, sha) for ref, sha in refs])
 
 

@@ -94,10 +94,11 @@ def deliver_comment(bot: Bot, comment: FakeComment) -> None:
     bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
 
 
-def by_a_deleted_account(item: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """`payload` as GitHub sends it once the author of its `item` deleted their account: a
-    ghost, with no user."""
+def by_nobody(item: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` naming no author of its `item`: no user (an account deleted since) and no
+    sender, who would otherwise be taken for the author."""
     payload[item]["user"] = None
+    payload["sender"] = None
     return payload
 
 
@@ -952,7 +953,7 @@ def test_only_commands_by_people_on_pull_requests_are_taken(bot: Bot) -> None:
         "a command by a bot": bot.fake.issue_comment_event(
             bot.repo, bot.repo.add_comment(pull.number, "ci[bot]", "/hotfix confirm").id
         ),
-        "a command by a deleted account": by_a_deleted_account(
+        "a command by nobody": by_nobody(
             "comment",
             bot.fake.issue_comment_event(
                 bot.repo, bot.repo.add_comment(pull.number, "gone", "/hotfix break-glass down").id
@@ -1488,24 +1489,6 @@ def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bo
     ) in release_run_text(bot, pull)
 
 
-def test_an_approving_review_of_a_deleted_account_after_the_merge_confirms_nothing(
-    bot: Bot,
-) -> None:
-    pull = open_p0_hotfix(bot)
-    command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
-    merge(bot, pull)
-    report_before = release_run_text(bot, pull)
-
-    bot.repo.review(pull.number, "gone", "APPROVED")
-    review = bot.fake.review_event(bot.repo, pull.number)
-    delivered = bot.send("pull_request_review", by_a_deleted_account("review", review))
-    bot.settle()
-
-    [entry] = [entry for entry in bot.journal.recent() if entry.id == delivered.json()["delivery"]]
-    assert (entry.status, entry.last_error) == ("done", None)
-    assert release_run_text(bot, pull) == report_before
-
-
 def test_the_approver_confirms_with_read_access(bot: Bot) -> None:
     bot.fake.teams[("acme", "on-call-managers")].members.append("eve")
     pull = open_p0_hotfix(bot)
@@ -1536,3 +1519,36 @@ def test_the_confirmation_reminder_mentions_each_approver_it_names() -> None:
         "@lena and @lead: a verbal approval recorded for you let hotfix #7 merge, and it is still "
         "unconfirmed. Please approve the pull request or comment `/hotfix confirm`."
     )
+
+
+def test_a_command_and_a_review_whose_user_github_gives_as_null_are_the_senders(
+    bot: Bot,
+) -> None:
+    """GitHub's description lets a delivery's comment and review say `user: null` (an account
+    deleted since): whoever the delivery names as its sender wrote them."""
+    pull = open_p0_hotfix(bot)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    recorded = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena")
+    comment_payload = bot.fake.issue_comment_event(bot.repo, recorded.id)
+    comment_payload["comment"]["user"] = None
+
+    bot.deliver("issue_comment", comment_payload)
+
+    assert reactions(bot, recorded) == [("+1", BOT)]
+    assert approvals_row(bot, pull) == (
+        "| `approvals` | ✅ pass | Engineering Lead: lead; "
+        "On-call Manager: lena (verbal, recorded by @dana at 14:32 UTC) | "
+        f"{APPROVALS_EXPECTED} |"
+    )
+
+    merge(bot, pull)
+    bot.repo.review(pull.number, "lena", "APPROVED")
+    review_payload = bot.fake.review_event(bot.repo, pull.number)
+    review_payload["review"]["user"] = None
+    bot.deliver("pull_request_review", review_payload)
+
+    assert (
+        "| Verbal approvals | ✅ done | lena (verbal, recorded by @dana at 14:32 UTC): "
+        "confirmed by an approving review |   |"
+    ) in release_run_text(bot, pull)

@@ -111,8 +111,16 @@ SHAPES: dict[str, dict[str, Any]] = {
         "installation": {"id": 42},
         "repository": {"full_name": "acme/widgets"},
     },
-    # A deleted ("ghost") account's comment: GitHub sends no user.
-    "a command by a deleted account": {
+    # A deleted account's comment may come with no user: its sender wrote it.
+    "a command of a deleted account": {
+        "action": "created",
+        "issue": {"number": 7, "pull_request": {"url": "u"}},
+        "comment": {"id": 1, "body": "/hotfix confirm", "user": None},
+        "sender": {"login": "dana", "type": "User"},
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/widgets"},
+    },
+    "a command naming no author": {
         "action": "created",
         "issue": {"number": 7, "pull_request": {"url": "u"}},
         "comment": {"id": 1, "body": "/hotfix confirm", "user": None},
@@ -284,7 +292,8 @@ def test_a_rerun_on_a_merge_groups_commit_runs_with_the_pull_request_the_group_a
         ("review of a merged pull request", (7, True, False, False, False)),
         ("a command on a pull request", (7, False, True, True, True)),
         ("a command by a bot", (7, False, True, True, False)),
-        ("a command by a deleted account", (7, False, True, True, False)),
+        ("a command of a deleted account", (7, False, True, True, True)),
+        ("a command naming no author", (7, False, True, True, False)),
         ("a command on an issue", (None, False, False, True, True)),
         ("a comment that is no command", (7, False, True, False, True)),
         ("a comment of odd types", (None, False, False, False, False)),

@@ -30,7 +30,7 @@ from support.webhooks import signed_headers
 from app.github.client import Timeouts
 from app.journal import JournalEntry
 from policies.files import MAX_FILE_BYTES
-from sandbox.git import blob_sha
+from sandbox.git import blob_sha, subtree, tree_sha
 
 GITHUB_TIMEOUT = 1.0
 GITHUB_DEADLINE = 3.0
@@ -562,6 +562,65 @@ def test_a_version_file_that_is_not_utf8_fails_version_bump_naming_the_file(bot:
     )
     [entry] = bot.journal.recent()
     assert (entry.status, entry.attempts) == ("done", 1)
+
+
+def symbolic_link_at_root(bot: Bot, commit_sha: str, link: str) -> None:
+    """GitHub lists `link` in the root tree of `commit_sha` as a symbolic link (mode 120000):
+    its blob holds the path it points to."""
+    files = bot.repo.objects.commits[commit_sha].tree
+    entries = []
+    for name in sorted({path.split("/")[0] for path in files}):
+        if name in files:
+            mode = "120000" if name == link else "100644"
+            kind, sha = "blob", blob_sha(files[name])
+        else:
+            mode, kind, sha = "040000", "tree", tree_sha(subtree(files, name))
+        entries.append({"path": name, "mode": mode, "type": kind, "sha": sha})
+    bot.fake.inject(
+        "GET",
+        rf"/git/trees/{commit_sha}$",
+        status=200,
+        times=None,
+        body={"sha": tree_sha(files), "tree": entries, "truncated": False},
+    )
+
+
+@pytest.mark.parametrize(
+    ("points_to", "files", "version_bump"),
+    [
+        ("app/VERSION", {"app/VERSION": "1.2.4\n"}, None),
+        (
+            "../VERSION",
+            {},
+            "VERSION is a symbolic link to ../VERSION, which is no file of the repository",
+        ),
+        (
+            "app/VERSION",
+            {"app/README.md": "app\n"},
+            "VERSION is a symbolic link to app/VERSION, which is no file of the repository",
+        ),
+        ("VERSION", {}, "VERSION leads through more than 8 symbolic links"),
+    ],
+    ids=["inside the repository", "outside it", "to no file", "to itself"],
+)
+def test_a_version_file_that_is_a_symbolic_link_is_read_where_it_points(
+    bot: Bot, points_to: str, files: dict[str, str], version_bump: str | None
+) -> None:
+    """GitHub's trees API lists a symbolic link as a blob of mode 120000 holding the path it
+    points to: the file there is read, as the contents API answers with it."""
+    pull = bot.open_hotfix(files={"VERSION": points_to, **files})
+    symbolic_link_at_root(bot, pull.head_sha, "VERSION")
+
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    if version_bump is None:
+        assert (
+            "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login |"
+        ) in run.output["summary"]
+    else:
+        assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("version-bump"))
+        assert f"### `version-bump`\n\n{version_bump}\n\n" in run.output["summary"]
 
 
 def test_an_unreadable_file_that_is_no_version_file_changes_nothing(bot: Bot) -> None:

@@ -645,6 +645,41 @@ def test_without_the_git_trees_api_files_are_read_through_the_contents_api(bot: 
     assert {r.query.get("ref") for r in contents} == {"main", head}
 
 
+def test_a_symbolic_link_the_contents_api_does_not_follow_is_named_as_unreadable(
+    bot: Bot,
+) -> None:
+    """GitHub's contents API answers with the file a link points to inside the repository,
+    else with the link itself (`type: symlink`): no file of that name is not what it says."""
+    bot.fake.inject("GET", r"/git/trees/", status=404, times=None)
+    bot.fake.inject(
+        "GET",
+        r"/contents/VERSION$",
+        status=200,
+        times=None,
+        body={
+            "type": "symlink",
+            "target": "/etc/VERSION",
+            "size": 12,
+            "name": "VERSION",
+            "path": "VERSION",
+            "sha": blob_sha("/etc/VERSION"),
+            "url": f"{bot.fake.api_url}/repos/acme/widgets/contents/VERSION",
+            "git_url": None,
+            "html_url": None,
+            "download_url": None,
+            "_links": {"git": None, "html": None, "self": "https://api.github.com"},
+        },
+    )
+    _, head = open_hotfix(bot)
+
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("version-bump"))
+    assert run.output["summary"].endswith(
+        "### `version-bump`\n\nOn main, VERSION is a symbolic link to /etc/VERSION, which is no "
+        "file of the repository\n\nFix VERSION on main; then re-run this check"
+    )
+
+
 def test_github_still_failing_on_the_last_attempt_is_shown_in_the_check_run(
     bot: Bot, private_key_pem: str
 ) -> None:
@@ -870,6 +905,34 @@ def test_a_re_run_after_the_merge_shows_the_pull_request_as_it_stood_at_the_merg
     else:
         payload = bot.fake.check_suite_event(bot.repo, head)
     bot.deliver(event, payload)
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        all_rules_pass(),
+    )
+
+
+def test_a_re_run_after_the_merge_finds_the_pull_request_on_a_page_github_names(
+    bot: Bot,
+) -> None:
+    """GitHub pages the pull requests of a commit: the one of a re-run's head, no longer
+    named by the check run once merged, may come on a later page."""
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    bot.repo.review(pull.number, "pm", "APPROVED")  # its delivery never comes
+    merge(bot, pull)
+    later_page = f"{bot.fake.api_url}/repos/acme/widgets/commits/{head}/pulls?page=1"
+    bot.fake.inject(
+        "GET",
+        rf"/commits/{head}/pulls$",
+        status=200,
+        body=[],
+        headers={"link": f'<{later_page}>; rel="next"'},
+    )
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, bot.policy_run(head).id))
 
     run = bot.policy_run(head)
     assert (run.status, run.conclusion, run.output["title"]) == (

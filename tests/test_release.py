@@ -29,6 +29,7 @@ from app.journal import JournalUnavailable
 from sandbox import Author, FakeCheckRun, FakeComment, FakePull, RecordedRequest
 from sandbox.git import blob_sha
 from sandbox.repo import MergeMethod
+from sandbox.shapes import git_ref
 
 BRANCH = "hotfix/fix-login"
 TAG = "v1.2.4"
@@ -115,6 +116,30 @@ def rerun(bot: Bot, pull: FakePull, event: str = "check_run") -> None:
         bot.deliver(event, bot.fake.check_suite_event(bot.repo, merge_sha(pull)))
     else:
         bot.deliver(event, bot.fake.check_run_event(bot.repo, release_run(bot, pull).id))
+
+
+def test_a_rerun_finds_the_pull_request_of_its_merge_commit_on_a_page_github_names(
+    bot: Bot,
+) -> None:
+    """GitHub pages the pull requests of a commit, which lists the open ones containing it
+    too: the merged one may come on a later page."""
+    pull = merged_hotfix(bot)
+    bot.fake.inject("POST", r"/git/tags$", status=403)
+    bot.pull_request(pull.number, "closed")
+    assert (release_run(bot, pull).conclusion, bot.repo.tags) == ("failure", {})
+    merge = merge_sha(pull)
+    later_page = f"{bot.fake.api_url}/repos/acme/widgets/commits/{merge}/pulls?page=1"
+    bot.fake.inject(
+        "GET",
+        rf"/commits/{merge}/pulls$",
+        status=200,
+        body=[],
+        headers={"link": f'<{later_page}>; rel="next"'},
+    )
+
+    rerun(bot, pull)
+
+    assert bot.repo.tags.keys() == {TAG}
 
 
 # --- the report, as text ---------------------------------------------------------------------
@@ -977,6 +1002,27 @@ def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
         "/repos/acme/widgets/git/matching-refs/heads/release"
     ]
     assert not [r.path for r in requests if "/compare/" in r.path]
+
+
+def test_release_branches_github_lists_on_a_second_page_are_read(bot: Bot) -> None:
+    """GitHub's description of the matching-refs list gives it a `link` header: a next page
+    it names is read too."""
+    pull = merged_hotfix(bot)
+    with_release_branches(bot, "release/1.3", "release/1.4")
+    before = {name: branch.sha for name, branch in bot.repo.branches.items() if name != BRANCH}
+    first_page = [git_ref(bot.fake, bot.repo, "refs/heads/release/1.3", before["release/1.3"])]
+    next_page = f"{bot.fake.api_url}/repos/acme/widgets/git/matching-refs/heads/release/1.4"
+    bot.fake.inject(
+        "GET",
+        r"/git/matching-refs/heads/release$",
+        status=200,
+        body=first_page,
+        headers={"link": f'<{next_page}>; rel="next"'},
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_merged_into_release_branch(bot, pull, "release/1.4", before)
 
 
 def test_a_release_branch_with_no_commit_of_its_own_yet_is_open(bot: Bot) -> None:

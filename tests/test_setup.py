@@ -10,15 +10,16 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from dotenv import dotenv_values
 from starlette.testclient import TestClient
 from support.pages import assert_not_framable
-from support.webhooks import make_settings
+from support.webhooks import make_settings, signed_headers
 
 from app.env_file import update_env_file
 from app.intake.server import create_app
 from app.journal import SqliteJournal, journal_path
 from app.pages.setup import STATE_COOKIE, STATE_LIFETIME, SetupStates, github_web_url
-from sandbox import FakeGitHub, serve_fake
+from sandbox import FakeGitHub, serve_fake, shapes
 
 ADMIN_TOKEN = "admin-token-for-tests"
 
@@ -209,6 +210,46 @@ def test_credentials_the_environment_sets_too_are_replaced_there_and_named_never
         assert warnings == [warning]
     for secret in (*environment.values(), *new_values.values()):
         assert not secret or secret not in registered.text
+
+
+def test_a_conversion_without_webhook_secret_or_client_id_saves_no_guessable_secret(
+    setup_client: tuple[TestClient, FakeGitHub], tmp_path: Path
+) -> None:
+    """GitHub's description lets the conversion answer `webhook_secret: null` and leave out
+    `slug` and `client_id`."""
+    client, fake = setup_client
+    registration = fake.register_manifest_code("hotfix-bot-acme")
+    described = {
+        **{k: v for k, v in shapes.app(fake, registration.app).items() if k != "slug"},
+        "client_secret": registration.client_secret,
+        "webhook_secret": None,
+        "pem": registration.app.private_key_pem,
+    }
+    fake.inject("POST", "/app-manifests/", status=201, body=described)
+
+    registered = client.get(
+        "/setup/callback", params={"code": registration.code, "state": _state(client)}
+    )
+
+    assert registered.status_code == 200
+    settings_url = described["html_url"]
+    assert (
+        '<div class="problem"><p>GitHub gave no webhook secret, so every delivery is refused: '
+        f"set one in the App&#x27;s settings, {settings_url}, and give it to hotfix-bot as "
+        "WEBHOOK_SECRET.</p></div>"
+    ) in registered.text
+    saved = dotenv_values(tmp_path / ".env")
+    assert sorted(saved) == ["APP_ID", "GITHUB_CLIENT_SECRET", "PRIVATE_KEY"]
+    assert saved["GITHUB_CLIENT_SECRET"] == registration.client_secret
+    delivery = client.post(
+        "/api/github/webhooks",
+        content=b"{}",
+        headers={
+            **signed_headers(b"{}", "ping", "d-1", "None"),
+            "content-type": "application/json",
+        },
+    )
+    assert delivery.status_code == 503
 
 
 def test_a_code_github_does_not_know_is_reported_and_nothing_is_written(

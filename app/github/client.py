@@ -262,14 +262,17 @@ class InstallationClient:
         data, _ = await self._revalidated(path)
         return data
 
-    async def get_all(self, path: str, key: str | None = None) -> list[Any]:
-        """Every page of a list (`key` names the list inside an object answer), each page
-        revalidated by ETag."""
+    async def get_all(self, path: str, *, page_size: int | None = 100) -> list[Any]:
+        """Every page of a list, each page revalidated by ETag. `page_size` None for a list
+        whose operation takes no `per_page`: GitHub may page it all the same, and says so with
+        a `link` header."""
         items: list[Any] = []
-        url: str | None = f"{path}{'&' if '?' in path else '?'}per_page=100"
+        url: str | None = path
+        if page_size is not None:
+            url = f"{path}{'&' if '?' in path else '?'}per_page={page_size}"
         while url is not None:
             page, url = await self._revalidated(url)
-            items.extend(page[key] if key else page)
+            items.extend(page)
         return items
 
     async def _revalidated(self, url: str) -> tuple[Any, str | None]:

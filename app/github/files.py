@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import posixpath
 from collections.abc import Iterable
 from urllib.parse import quote
 
@@ -20,6 +21,11 @@ from githubkit.exception import RequestFailed
 from app.github.client import InstallationClient
 from app.github.reads import Reads
 from policies.files import FileText, UnreadableText, decoded, too_large
+
+# The git mode of a symbolic link's tree entry.
+_SYMBOLIC_LINK = "120000"
+# Links leading on to links this many times are taken for a loop.
+_MAX_LINKS_FOLLOWED = 8
 
 
 async def read_files(
@@ -80,7 +86,11 @@ async def _root_tree(github: InstallationClient, repository: str, ref: str) -> d
 
 
 async def _read(
-    github: InstallationClient, repository: str, root: dict[str, object], path: str
+    github: InstallationClient,
+    repository: str,
+    root: dict[str, object],
+    path: str,
+    links_followed: int = 0,
 ) -> FileText:
     *directories, name = path.split("/")
     tree = root
@@ -92,7 +102,17 @@ async def _read(
     entry = _entry(tree, name, "blob")
     if entry is None:
         return None
-    return await read_blob(github, repository, str(entry["sha"]), entry.get("size"))
+    text = await read_blob(github, repository, str(entry["sha"]), entry.get("size"))
+    if entry.get("mode") != _SYMBOLIC_LINK or not isinstance(text, str):
+        return text
+    # git keeps a symbolic link as a blob holding the path it points to. The contents API
+    # answers with the file a link points to inside the repository; so does this.
+    if links_followed == _MAX_LINKS_FOLLOWED:
+        return UnreadableText(f"leads through more than {_MAX_LINKS_FOLLOWED} symbolic links")
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(path), text))
+    inside = not text.startswith("/") and target != ".." and not target.startswith("../")
+    followed = await _read(github, repository, root, target, links_followed + 1) if inside else None
+    return _unfollowed_link(text) if followed is None else followed
 
 
 async def read_blob(
@@ -128,9 +148,16 @@ async def _read_contents(
         if error.response.status_code == 404:
             return None
         raise
+    if isinstance(found, dict) and found.get("type") == "symlink":
+        # GitHub answers with the file a link points to, when it points to one in the repository.
+        return _unfollowed_link(str(found.get("target")))
     if not isinstance(found, dict) or found.get("type") != "file":
         return None  # a directory or a submodule of that name
     return _too_large(found.get("size")) or _text(found.get("content", ""))
+
+
+def _unfollowed_link(target: str) -> UnreadableText:
+    return UnreadableText(f"is a symbolic link to {target}, which is no file of the repository")
 
 
 def _too_large(size: object) -> UnreadableText | None:

@@ -149,7 +149,7 @@ async def on_rerequest(context: Context) -> None:
     numbers = _pulls_named_here(context.payload, check)
     if not numbers and head_sha:
         # GitHub names none for pull requests from forks, nor for one no longer open.
-        pulls = await context.github.get_json(
+        pulls = await context.github.get_all(
             f"/repos/{context.repository}/commits/{head_sha}/pulls"
         )
         numbers = [pull["number"] for pull in pulls if _evaluated_on(pull, head_sha)]

@@ -116,6 +116,7 @@ _ROUTING: _Shape = {
     "merge_group": {"head_ref": str, "head_sha": str},
     "issue": {"number": int, "pull_request": {}},  # an object when the issue is a pull request
     "comment": {"body": str, "user": {"login": str, "type": str}},
+    "sender": {"login": str, "type": str},  # a comment's author when its user is null
     # A push: the ref it moved, and whether it created, deleted or forced it.
     "ref": str,
     "created": bool,
@@ -263,7 +264,9 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
         merged=_pull_request_merged(payload),
         issue_is_pull_request=_issue_is_pull_request(payload),
         comment_is_command=isinstance(body, str) and is_command(body),
-        comment_by_person=_is_person(comment.get("user")),
+        # GitHub may give the comment's user as null (an account deleted since); the sender
+        # of a `created` delivery wrote it.
+        comment_by_person=_is_person(comment.get("user") or payload.get("sender")),
         pushed_branch=_pushed_branch(payload) if event == "push" else None,
         default_branch=(
             _str(repository.get("default_branch")) if isinstance(repository, dict) else None
@@ -277,7 +280,7 @@ def _dict(value: object) -> dict[str, Any]:
 
 
 def _is_person(user: object) -> bool:
-    """Whether a comment's `user` is a person's account."""
+    """Whether a comment's author is a person's account."""
     account = _dict(user)
     return _str(account.get("login")) is not None and account.get("type") != "Bot"
 

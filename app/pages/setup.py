@@ -143,12 +143,12 @@ class RegisteredApp:
     """GitHub's answer to the conversion: the App, and its credentials (never shown)."""
 
     id: int
-    slug: str
     name: str
     html_url: str
     pem: str = field(repr=False)
-    webhook_secret: str = field(repr=False)
-    client_id: str = field(repr=False)
+    # GitHub's description lets the conversion leave these out (null, or absent).
+    webhook_secret: str | None = field(repr=False)
+    client_id: str | None = field(repr=False)
     client_secret: str = field(repr=False)
 
     @property
@@ -157,18 +157,22 @@ class RegisteredApp:
 
     def settings_values(self) -> dict[str, str]:
         """The variables of these credentials that hotfix-bot's settings read."""
-        return {
-            "APP_ID": str(self.id),
-            "PRIVATE_KEY": self.pem,
-            "WEBHOOK_SECRET": self.webhook_secret,
-        }
+        values = {"APP_ID": str(self.id), "PRIVATE_KEY": self.pem}
+        if self.webhook_secret is not None:
+            values["WEBHOOK_SECRET"] = self.webhook_secret
+        return values
 
     def env_values(self) -> dict[str, str]:
-        return {
-            **self.settings_values(),
-            "GITHUB_CLIENT_ID": self.client_id,
-            "GITHUB_CLIENT_SECRET": self.client_secret,
-        }
+        values = {**self.settings_values(), "GITHUB_CLIENT_SECRET": self.client_secret}
+        if self.client_id is not None:
+            values["GITHUB_CLIENT_ID"] = self.client_id
+        return values
+
+
+DELIVERIES_REFUSED = (
+    "GitHub gave no webhook secret, so every delivery is refused: set one in the App's "
+    "settings, {settings_url}, and give it to hotfix-bot as WEBHOOK_SECRET"
+)
 
 
 class ConversionFailed(Exception):
@@ -201,14 +205,19 @@ async def convert_code(
     body = response.json()
     return RegisteredApp(
         id=int(body["id"]),
-        slug=str(body["slug"]),
         name=str(body["name"]),
         html_url=str(body["html_url"]),
         pem=str(body["pem"]),
-        webhook_secret=str(body["webhook_secret"]),
-        client_id=str(body["client_id"]),
+        webhook_secret=_text_or_none(body.get("webhook_secret")),
+        client_id=_text_or_none(body.get("client_id")),
         client_secret=str(body["client_secret"]),
     )
+
+
+def _text_or_none(value: object) -> str | None:
+    """A credential GitHub may leave out: None rather than the text "None", which would
+    become a secret anyone can guess."""
+    return value if isinstance(value, str) and value else None
 
 
 def _message(response: httpx.Response) -> str:
@@ -305,13 +314,17 @@ class SetupFlow:
                     "app_id": app.id,
                     "private_key": SecretStr(app.pem),
                     "private_key_path": None,
-                    "webhook_secret": SecretStr(app.webhook_secret),
+                    "webhook_secret": (
+                        None if app.webhook_secret is None else SecretStr(app.webhook_secret)
+                    ),
                 }
             )
         )
-        log.info("registered as GitHub App %s (id %d); credentials saved to .env", app.slug, app.id)
+        log.info("registered as GitHub App %s (id %d); credentials saved to .env", app.name, app.id)
         if overridden:
             log.warning("%s", _environment_warning(overridden))
+        if app.webhook_secret is None:
+            log.warning("%s", DELIVERIES_REFUSED.format(settings_url=app.html_url))
         return html_page("Registered", _registered_body(app, self._env_file, overridden))
 
 
@@ -402,16 +415,16 @@ def _loopback_warning(webhook_url: str) -> str:
 
 
 def _registered_body(app: RegisteredApp, env_file: Path, overridden: list[str]) -> str:
-    warning = (
-        f'<div class="problem"><p>{escape(_environment_warning(overridden))}.</p></div>'
-        if overridden
-        else ""
-    )
+    warnings = [_environment_warning(overridden)] if overridden else []
+    if app.webhook_secret is None:
+        warnings.append(DELIVERIES_REFUSED.format(settings_url=app.html_url))
+    warning = "".join(f'<div class="problem"><p>{escape(text)}.</p></div>' for text in warnings)
+    receives = "now receives" if app.webhook_secret is not None else "is ready for"
     return f"""
 <h1>hotfix-bot is registered</h1>
 <p>GitHub created the App <strong>{escape(app.name)}</strong> (id {app.id}). Its
 credentials are saved in <code>{escape(str(env_file))}</code> (mode 0600) and this server
-now receives its deliveries.</p>
+{receives} its deliveries.</p>
 {warning}
 <a class="button" href="{escape(app.install_url)}">Install {escape(app.name)}</a>
 <h2>Next</h2>

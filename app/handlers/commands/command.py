@@ -70,6 +70,13 @@ async def shown(showing: Awaitable[object]) -> None:
         raise NotShown(error) from error
 
 
+def written_by(context: Context, written: dict[str, Any]) -> str:
+    """The login of whoever wrote `written`, the delivery's comment or review. GitHub may
+    give its `user` as null (an account deleted since): the delivery's `sender` wrote it."""
+    user = written.get("user") or context.payload["sender"]
+    return str(user["login"])
+
+
 @dataclass(frozen=True, slots=True)
 class Invocation:
     """One command as written, and the pull request it was written on, as it is now."""

@@ -6,7 +6,7 @@ listing it as unconfirmed.
 from __future__ import annotations
 
 from app.github.client import timestamp
-from app.handlers.commands.command import Command, Invocation, Refusal, shown
+from app.handlers.commands.command import Command, Invocation, Refusal, shown, written_by
 from app.handlers.records import Confirmation, PullRecords
 from app.handlers.release.handler import release_pull_request
 from app.handlers.routing import Context
@@ -49,14 +49,13 @@ async def on_review_after_merge(context: Context) -> None:
     """pull_request_review `submitted` on a merged pull request."""
     review = context.payload["review"]
     number = context.delivery.pr_number
-    # A deleted account's review comes without a user: nobody it could confirm for.
-    login = (review.get("user") or {}).get("login")
     # Webhooks write the state in lower case, the REST API in upper case.
-    if number is None or login is None or str(review.get("state")).casefold() != "approved":
+    if number is None or str(review.get("state")).casefold() != "approved":
         return
     at = timestamp(review.get("submitted_at")) or context.now()
     records = await PullRecords.load(context, number)
-    if await _confirmed(context, records, login, Confirmation("review", at)):
+    approver = written_by(context, review)
+    if await _confirmed(context, records, approver, Confirmation("review", at)):
         await release_pull_request(context, number)
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from app.github.client import Transience, describe, describe_with_wait, from_github, timestamp
 from app.handlers.commands import COMMANDS
-from app.handlers.commands.command import Invocation, NotShown, Refusal
+from app.handlers.commands.command import Invocation, NotShown, Refusal, written_by
 from app.handlers.config_files import base_config
 from app.handlers.notices import comment_once
 from app.handlers.records import PullRecords
@@ -241,7 +241,7 @@ async def _carry_out(
     invocation = Invocation(
         context,
         number,
-        comment["user"]["login"],
+        written_by(context, comment),
         comment["id"],
         timestamp(comment.get("created_at")) or context.now(),
         pull,
@@ -367,7 +367,7 @@ async def _reply(
     by its hidden line."""
     body = (
         f"> {_code_span(shortened(command_line(comment['body']), QUOTED_LINE))}\n\n"
-        f"@{comment['user']['login']}, hotfix-bot {answer}"
+        f"@{written_by(context, comment)}, hotfix-bot {answer}"
     )
     hidden_line = f"<!-- hotfix-bot {kind} to comment {comment['id']} -->"
     await comment_once(context, number, hidden_line, body)

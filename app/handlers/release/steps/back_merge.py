@@ -64,10 +64,12 @@ async def release_branches(
     if config.workflow != "gitflow":
         return []
     prefix = config.branches.release_prefix
-    # One request lists every branch starting with the prefix (GitHub does not page it); the
-    # trailing slash is left out of the path and checked on the names.
-    refs = await github.get_json(
-        f"/repos/{repository}/git/matching-refs/{path_part(f'heads/{prefix}'.rstrip('/'))}"
+    # One request lists every branch starting with the prefix (GitHub pages it only when its
+    # answer says so by a `link`); the trailing slash is left out of the path and checked on
+    # the names.
+    refs = await github.get_all(
+        f"/repos/{repository}/git/matching-refs/{path_part(f'heads/{prefix}'.rstrip('/'))}",
+        page_size=None,
     )
     return [ref["ref"].removeprefix("refs/heads/") for ref in refs]
 
