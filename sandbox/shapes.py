@@ -349,6 +349,18 @@ def review(fake: FakeGitHub, repo: FakeRepo, pull: FakePull, item: FakeReview) -
     }
 
 
+def _unsigned() -> JSON:
+    """GitHub's verification of a commit or tag object without a signature: the fake signs
+    none."""
+    return {
+        "verified": False,
+        "reason": "unsigned",
+        "signature": None,
+        "payload": None,
+        "verified_at": None,
+    }
+
+
 def _signature(item: FakeCommit) -> JSON:
     """A commit's author and committer, alike in the fake: who wrote it, and when."""
     return {
@@ -407,13 +419,7 @@ def git_commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
             }
             for sha in item.parents
         ],
-        "verification": {
-            "verified": False,
-            "reason": "unsigned",
-            "signature": None,
-            "payload": None,
-            "verified_at": None,
-        },
+        "verification": _unsigned(),
     }
 
 
@@ -450,13 +456,7 @@ def tag_object(fake: FakeGitHub, repo: FakeRepo, tag: FakeTagObject) -> JSON:
             "type": tag.object_type,
             "url": f"{git_url}/{tag.object_type}s/{tag.object_sha}",
         },
-        "verification": {
-            "verified": False,
-            "reason": "unsigned",
-            "signature": None,
-            "payload": None,
-            "verified_at": None,
-        },
+        "verification": _unsigned(),
     }
 
 
