@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -318,37 +318,54 @@ def run_server(
         uvloop.run(serve())
 
 
-def served_journal(settings: Settings) -> Journal:
-    """The journal `serve` keeps at DATABASE_URL, for the commands that look into it; one
-    that is not there is named, not made: run elsewhere than the server (another working
-    directory, another DATABASE_URL), they would find a new, empty journal."""
-    return open_journal(settings.database_url, create=False)
+@contextlib.contextmanager
+def served_journal(settings: Settings) -> Iterator[Journal]:
+    """The journal `serve` keeps at DATABASE_URL, for the commands that look into it, closed
+    when they are done; one that is not there is named, not made: run elsewhere than the
+    server (another working directory, another DATABASE_URL), they would find a new, empty
+    journal."""
+    journal = open_journal(settings.database_url, create=False)
+    try:
+        yield journal
+    finally:
+        journal.close()
 
 
 def list_deliveries(settings: Settings, status: str | None, limit: int) -> int:
-    journal = served_journal(settings)
-    try:
+    with served_journal(settings) as journal:
         entries = journal.recent(status, limit)  # type: ignore[arg-type]
-    finally:
-        journal.close()
-    if not entries:
-        print("no deliveries" + (f" with status {status}" if status else ""))
-        return 0
-    print(f"{'RECEIVED (UTC)':<20} {'STATUS':<8} {'TRIES':>5}  {'EVENT':<28} {'WHERE':<32} ID")
-    for entry in entries:
-        print(_row(entry))
-        if entry.last_error and entry.status in ("failed", "queued"):
-            print(f"{'':<20} {'':<8} {'':>5}  last error: {entry.last_error}")
-    return 0
+    header = f"{'RECEIVED (UTC)':<20} {'STATUS':<8} {'TRIES':>5}  {'EVENT':<28} {'WHERE':<32} ID"
+    return _print_listing("deliveries", status, header, [_row(entry) for entry in entries])
 
 
 def _row(entry: JournalEntry) -> str:
-    received = datetime.fromtimestamp(entry.received_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    """A delivery's line, and under it the last error of one that failed or will be tried
+    again."""
     event = event_label(entry.event, entry.action)
     where = location(entry.repository, entry.pr_number)
-    return (
-        f"{received:<20} {entry.status:<8} {entry.attempts:>5}  {event:<28} {where:<32} {entry.id}"
+    row = (
+        f"{_utc(entry.received_at):<20} {entry.status:<8} {entry.attempts:>5}  {event:<28} "
+        f"{where:<32} {entry.id}"
     )
+    if entry.last_error and entry.status in ("failed", "queued"):
+        row += f"\n{'':<20} {'':<8} {'':>5}  last error: {entry.last_error}"
+    return row
+
+
+def _print_listing(what: str, status: str | None, header: str, rows: Sequence[str]) -> int:
+    """What `deliveries` and `timers` print: the header and the rows, or that there are no
+    `what` (of that status)."""
+    if not rows:
+        print(f"no {what}" + (f" with status {status}" if status else ""))
+        return 0
+    print(header)
+    for row in rows:
+        print(row)
+    return 0
+
+
+def _utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def copy_journal(source_url: str, target_url: str, history: int) -> int:
@@ -393,23 +410,14 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
 def list_timers(settings: Settings, status: str | None, limit: int) -> int:
     """A fired timer's work is the delivery of its id (`hotfix-bot deliveries`), or of its id
     and `#2`, `#3`, ... when it was scheduled again after it was forgotten."""
-    journal = served_journal(settings)
-    try:
+    with served_journal(settings) as journal:
         entries = journal.timers(status, limit)  # type: ignore[arg-type]
-    finally:
-        journal.close()
-    if not entries:
-        print("no timers" + (f" with status {status}" if status else ""))
-        return 0
-    print(f"{'DUE (UTC)':<20} {'STATUS':<10} ID")
-    for entry in entries:
-        print(_timer_row(entry))
-    return 0
+    header = f"{'DUE (UTC)':<20} {'STATUS':<10} ID"
+    return _print_listing("timers", status, header, [_timer_row(entry) for entry in entries])
 
 
 def _timer_row(entry: TimerEntry) -> str:
-    due = datetime.fromtimestamp(entry.timer.due_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return f"{due:<20} {entry.status:<10} {entry.timer.id}"
+    return f"{_utc(entry.timer.due_at):<20} {entry.status:<10} {entry.timer.id}"
 
 
 # Why `redeliver` queued nothing, said to whoever asked.
@@ -424,11 +432,8 @@ NOT_REDELIVERED: dict[Redelivery, str] = {
 
 
 def redeliver(settings: Settings, delivery_id: str) -> int:
-    journal = served_journal(settings)
-    try:
+    with served_journal(settings) as journal:
         outcome = asyncio.run(journal.redeliver(delivery_id))
-    finally:
-        journal.close()
     if outcome != "queued":
         print(f"hotfix-bot: {NOT_REDELIVERED[outcome].format(id=delivery_id)}", file=sys.stderr)
         return 1

@@ -48,6 +48,13 @@ def not_found() -> ApiError:
     return ApiError(404, "Not Found")
 
 
+def found(value: T | None) -> T:
+    """`value`, looked up for a request; GitHub's 404 when there is none."""
+    if value is None:
+        raise not_found()
+    return value
+
+
 def validation_failed(resource: str, field_name: str, code: str = "invalid") -> ApiError:
     error = {"resource": resource, "field": field_name, "code": code}
     return ApiError(422, "Validation Failed", errors=[error])

@@ -204,6 +204,12 @@ class Rehearsal:
         time.sleep(SHORT_OF_DUE)
         self.settle()
 
+    def comments_when_timer_fires(self, kind: str, pull: FakePull) -> list[FakeComment]:
+        """The comments on `pull` that the soonest timer of `kind` posts (`skip_to_timer`)."""
+        seen = len(self.repo.comments_on(pull.number))
+        self.skip_to_timer(kind)
+        return self.repo.comments_on(pull.number)[seen:]
+
     def settle(self) -> None:
         """Wait until the service has run every delivery, and none of them failed."""
         try:
@@ -361,16 +367,21 @@ def walk_hotfix(demo: Rehearsal, scenario: Scenario) -> None:
     print_incident_reports(demo.repo)
 
 
-def open_with_bad_branch(demo: Rehearsal) -> FakePull:
-    repo = demo.repo
-    demo.begin(1, f"{DEVELOPER} opens a pull request from {BAD_BRANCH}, no labels, no bump")
-    repo.create_branch(BAD_BRANCH, "main")
+def commit_the_fix(repo: FakeRepo, branch: str) -> None:
+    """The developer's fix of the SQL injection, on `branch`, made from main."""
+    repo.create_branch(branch, "main")
     repo.commit(
-        BAD_BRANCH,
+        branch,
         {"widgets/users.py": FIXED_LOOKUP},
         "fix: resolve SQL injection vulnerability",
         author=DEVELOPER,
     )
+
+
+def open_with_bad_branch(demo: Rehearsal) -> FakePull:
+    repo = demo.repo
+    demo.begin(1, f"{DEVELOPER} opens a pull request from {BAD_BRANCH}, no labels, no bump")
+    commit_the_fix(repo, BAD_BRANCH)
     pull = repo.open_pull(BAD_BRANCH, "main", title=TITLE, author=DEVELOPER)
     demo.pull_request_event(pull, "opened", sender=DEVELOPER)
     demo.settle()
@@ -520,13 +531,7 @@ def walk_incident(demo: Rehearsal) -> None:
 def open_p0_hotfix(demo: Rehearsal) -> FakePull:
     repo = demo.repo
     demo.begin(1, f"{DEVELOPER} opens {BRANCH}, VERSION bumped to 1.2.4, labelled hotfix + P0")
-    repo.create_branch(BRANCH, "main")
-    repo.commit(
-        BRANCH,
-        {"widgets/users.py": FIXED_LOOKUP},
-        "fix: resolve SQL injection vulnerability",
-        author=DEVELOPER,
-    )
+    commit_the_fix(repo, BRANCH)
     repo.commit(BRANCH, {"VERSION": "1.2.4\n"}, "chore: bump version to 1.2.4", author=DEVELOPER)
     pull = repo.open_pull(BRANCH, "main", title=TITLE, author=DEVELOPER, labels=["hotfix", "P0"])
     demo.pull_request_event(pull, "opened", sender=DEVELOPER)
@@ -551,9 +556,7 @@ def open_p0_hotfix(demo: Rehearsal) -> FakePull:
 
 def escalate(demo: Rehearsal, pull: FakePull, after: timedelta) -> None:
     demo.begin(2, f"{duration_words(after)} pass without a review: the first escalation step")
-    seen = len(demo.repo.comments_on(pull.number))
-    demo.skip_to_timer(ESCALATION)
-    comments = demo.repo.comments_on(pull.number)[seen:]
+    comments = demo.comments_when_timer_fires(ESCALATION, pull)
     mentions = f"@{OWNER}/engineering-leads @{OWNER}/on-call-managers: "
     demo.expect(
         len(comments) == 1 and mentions in comments[0].body,
@@ -621,9 +624,7 @@ def merge_on_a_verbal_approval(demo: Rehearsal, pull: FakePull) -> None:
 
 def remind_to_confirm(demo: Rehearsal, pull: FakePull) -> None:
     demo.begin(5, f"a day later {LEAD} has still not confirmed: the reminder")
-    seen = len(demo.repo.comments_on(pull.number))
-    demo.skip_to_timer(CONFIRMATION_REMINDER)
-    comments = demo.repo.comments_on(pull.number)[seen:]
+    comments = demo.comments_when_timer_fires(CONFIRMATION_REMINDER, pull)
     reminder = f"@{LEAD}: a verbal approval recorded for you let hotfix #{pull.number} merge"
     demo.expect(
         len(comments) == 1 and reminder in comments[0].body,

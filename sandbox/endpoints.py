@@ -6,7 +6,7 @@ import base64
 from typing import Any
 
 from sandbox import shapes
-from sandbox.api import ApiError, Call, Reply, Route, not_found, validation_failed
+from sandbox.api import ApiError, Call, Reply, Route, found, not_found, validation_failed
 from sandbox.git import Author, blob_sha, changed_paths, subtree, tree_sha
 from sandbox.models import (
     FakeCheckRun,
@@ -46,9 +46,7 @@ def list_installations(call: Call) -> Reply:
 
 def convert_manifest_code(call: Call) -> Reply:
     # A code is good for one conversion, like GitHub's (which also expire after an hour).
-    registration = call.fake.manifest_codes.pop(call.params["code"], None)
-    if registration is None:
-        raise not_found()
+    registration = found(call.fake.manifest_codes.pop(call.params["code"], None))
     credentials = {
         "client_id": registration.client_id,
         "client_secret": registration.client_secret,
@@ -85,9 +83,7 @@ def create_access_token(call: Call) -> Reply:
 
 
 def get_repo_installation(call: Call) -> Reply:
-    repo = call.fake.find_repo(call.params["owner"], call.params["repo"])
-    if repo is None:
-        raise not_found()
+    repo = found(call.fake.find_repo(call.params["owner"], call.params["repo"]))
     installation = _own_installation(call, repo.installation_id)
     return Reply(200, shapes.installation(call.fake, installation))
 
@@ -100,10 +96,7 @@ def get_repo(call: Call) -> Reply:
 
 
 def _pull(call: Call) -> FakePull:
-    pull = call.repo.pulls.get(int(call.params["number"]))
-    if pull is None:
-        raise not_found()
-    return pull
+    return found(call.repo.pulls.get(int(call.params["number"])))
 
 
 def get_pull(call: Call) -> Reply:
@@ -359,18 +352,14 @@ def create_git_commit(call: Call) -> Reply:
 
 def get_git_commit(call: Call) -> Reply:
     repo = call.repo
-    commit = repo.objects.commits.get(call.params["sha"])
-    if commit is None:
-        raise not_found()
+    commit = found(repo.objects.commits.get(call.params["sha"]))
     return Reply(200, shapes.git_commit(call.fake, repo, commit))
 
 
 def get_blob(call: Call) -> Reply:
     repo = call.repo
     sha = call.params["sha"]
-    text = repo.objects.blobs.get(sha)
-    if text is None:
-        raise not_found()
+    text = found(repo.objects.blobs.get(sha))
     data = text.encode()
     return Reply(
         200,
@@ -479,9 +468,7 @@ def _qualified(ref: str) -> str:
 def get_ref(call: Call) -> Reply:
     repo = call.repo
     ref = _qualified(call.params["ref"])
-    sha = _all_refs(repo).get(ref)
-    if sha is None:
-        raise not_found()
+    sha = found(_all_refs(repo).get(ref))
     return Reply(200, shapes.git_ref(call.fake, repo, ref, sha))
 
 
@@ -572,9 +559,7 @@ def create_tag_object(call: Call) -> Reply:
 
 def get_tag_object(call: Call) -> Reply:
     repo = call.repo
-    tag_object = repo.objects.tags.get(call.params["sha"])
-    if tag_object is None:
-        raise not_found()
+    tag_object = found(repo.objects.tags.get(call.params["sha"]))
     return Reply(200, shapes.tag_object(call.fake, repo, tag_object))
 
 
@@ -627,10 +612,7 @@ def create_check_run(call: Call) -> Reply:
 
 
 def _check_run(call: Call) -> FakeCheckRun:
-    run = call.repo.check_runs.get(int(call.params["run_id"]))
-    if run is None:
-        raise not_found()
-    return run
+    return found(call.repo.check_runs.get(int(call.params["run_id"])))
 
 
 def get_check_run(call: Call) -> Reply:
@@ -706,10 +688,7 @@ def list_comments(call: Call) -> Reply:
 
 
 def _comment(call: Call) -> FakeComment:
-    comment = call.repo.comments.get(int(call.params["comment_id"]))
-    if comment is None:
-        raise not_found()
-    return comment
+    return found(call.repo.comments.get(int(call.params["comment_id"])))
 
 
 def get_comment(call: Call) -> Reply:
@@ -847,17 +826,13 @@ def remove_label(call: Call) -> Reply:
 
 def get_release_by_tag(call: Call) -> Reply:
     repo = call.repo
-    release = repo.releases.get(call.params["tag"])
-    if release is None:
-        raise not_found()
+    release = found(repo.releases.get(call.params["tag"]))
     return Reply(200, shapes.release(call.fake, repo, release))
 
 
 def get_latest_release(call: Call) -> Reply:
     repo = call.repo
-    release = repo.latest_release()
-    if release is None:
-        raise not_found()
+    release = found(repo.latest_release())
     return Reply(200, shapes.release(call.fake, repo, release))
 
 
@@ -895,9 +870,7 @@ def _make_latest(call: Call) -> bool:
 def update_release(call: Call) -> Reply:
     repo = call.repo
     release_id = int(call.params["release_id"])
-    release = next((r for r in repo.releases.values() if r.id == release_id), None)
-    if release is None:
-        raise not_found()
+    release = found(next((r for r in repo.releases.values() if r.id == release_id), None))
     # Only what the request names changes, as on GitHub.
     given = call.body if isinstance(call.body, dict) else {}
     if "name" in given:

@@ -349,14 +349,30 @@ def review(fake: FakeGitHub, repo: FakeRepo, pull: FakePull, item: FakeReview) -
     }
 
 
-def commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
-    """The ``/commits/{sha}`` (and merges API) shape of a commit."""
-    url = f"{fake.api_url}/repos/{repo.full_name}/commits/{item.sha}"
-    signature = {
+def _unsigned() -> JSON:
+    """GitHub's verification of a commit or tag object without a signature: the fake signs
+    none."""
+    return {
+        "verified": False,
+        "reason": "unsigned",
+        "signature": None,
+        "payload": None,
+        "verified_at": None,
+    }
+
+
+def _signature(item: FakeCommit) -> JSON:
+    """A commit's author and committer, alike in the fake: who wrote it, and when."""
+    return {
         "name": item.author.name,
         "email": item.author.email,
         "date": timestamp(item.committed_at),
     }
+
+
+def commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
+    """The ``/commits/{sha}`` (and merges API) shape of a commit."""
+    url = f"{fake.api_url}/repos/{repo.full_name}/commits/{item.sha}"
     return {
         "sha": item.sha,
         "node_id": f"C_{item.sha}",
@@ -365,8 +381,8 @@ def commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
         "comments_url": f"{url}/comments",
         "commit": {
             "url": f"{fake.api_url}/repos/{repo.full_name}/git/commits/{item.sha}",
-            "author": signature,
-            "committer": signature,
+            "author": _signature(item),
+            "committer": _signature(item),
             "message": item.message,
             "comment_count": 0,
             "tree": {
@@ -386,18 +402,13 @@ def commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
 def git_commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
     """The git data API's shape of a commit (``POST /git/commits``, ``GET /git/commits/{sha}``)."""
     git_url = f"{fake.api_url}/repos/{repo.full_name}/git"
-    signature = {
-        "name": item.author.name,
-        "email": item.author.email,
-        "date": timestamp(item.committed_at),
-    }
     return {
         "sha": item.sha,
         "node_id": f"C_{item.sha}",
         "url": f"{git_url}/commits/{item.sha}",
         "html_url": f"{HTML_URL}/{repo.full_name}/commit/{item.sha}",
-        "author": signature,
-        "committer": signature,
+        "author": _signature(item),
+        "committer": _signature(item),
         "message": item.message,
         "tree": {"sha": item.tree_sha, "url": f"{git_url}/trees/{item.tree_sha}"},
         "parents": [
@@ -408,13 +419,7 @@ def git_commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
             }
             for sha in item.parents
         ],
-        "verification": {
-            "verified": False,
-            "reason": "unsigned",
-            "signature": None,
-            "payload": None,
-            "verified_at": None,
-        },
+        "verification": _unsigned(),
     }
 
 
@@ -451,13 +456,7 @@ def tag_object(fake: FakeGitHub, repo: FakeRepo, tag: FakeTagObject) -> JSON:
             "type": tag.object_type,
             "url": f"{git_url}/{tag.object_type}s/{tag.object_sha}",
         },
-        "verification": {
-            "verified": False,
-            "reason": "unsigned",
-            "signature": None,
-            "payload": None,
-            "verified_at": None,
-        },
+        "verification": _unsigned(),
     }
 
 

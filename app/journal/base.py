@@ -280,6 +280,24 @@ class SettlesDeliveries(ABC):
         await self._set_status(delivery_id, "queued", error=error, delay=delay, queue=queue)
 
 
+class MovesTimers(ABC):
+    """What cancelling and forgetting a timer are, the same for every journal: each moves a
+    timer from one status to another its own way (`_move_timer`)."""
+
+    @abstractmethod
+    async def _move_timer(self, timer_id: str, status: TimerStatus, to: TimerStatus) -> bool:
+        """Timer `timer_id`, when of `status`, made of status `to`; False when it was not."""
+
+    async def cancel_timer(self, timer_id: str) -> bool:
+        """Stop a timer still waiting; False when there is none of that id waiting."""
+        return await self._move_timer(timer_id, "scheduled", "cancelled")
+
+    async def forget_timer(self, timer_id: str) -> bool:
+        """Forget that a timer fired, so that scheduling it again keeps it anew; False when
+        none of that id is fired."""
+        return await self._move_timer(timer_id, "fired", "forgotten")
+
+
 class Journal(Protocol):
     async def record(
         self,
@@ -396,6 +414,16 @@ def timer_entry(row: tuple[object, ...]) -> TimerEntry:
     )
     return TimerEntry(timer, status, float(scheduled_at), float(updated_at), int(rearmed))
 
+
+# A delivery and its payload (NULL for an ignored one), in both journals' SQL:
+# `SELECT {ENTRY_COLUMNS} FROM deliveries AS d {WITH_PAYLOAD}`, each row a `JournalEntry`.
+ENTRY_COLUMNS_BUT_PAYLOAD = (
+    "d.seq, d.id, d.event, d.action, d.installation_id, d.repository, d.pr_number, "
+    "d.ordering_key, d.status, d.attempts, d.last_error, d.received_at, d.updated_at, "
+    "d.next_attempt_at, d.supersedable"
+)
+ENTRY_COLUMNS = f"{ENTRY_COLUMNS_BUT_PAYLOAD}, p.body"
+WITH_PAYLOAD = "LEFT JOIN payloads AS p ON p.seq = d.seq"
 
 # A timer's columns, as `timer_entry` reads them (both journals name them alike). The
 # ordering key is the timer's queue (`Timer.queue`): its pull request's, or its own.

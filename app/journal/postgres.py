@@ -78,6 +78,8 @@ from app.intake.delivery import Delivery
 from app.journal.base import (
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
+    ENTRY_COLUMNS,
+    ENTRY_COLUMNS_BUT_PAYLOAD,
     FIRE_PER_CLAIM,
     FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
@@ -90,12 +92,14 @@ from app.journal.base import (
     TIMER_COLUMNS,
     TIMER_LISTING_ORDER,
     WAITED,
+    WITH_PAYLOAD,
     CopyCounts,
     JournalContents,
     JournalEntry,
     JournalUnavailable,
     JournalUnopenable,
     LockTimeout,
+    MovesTimers,
     PastDeliveries,
     RecordOutcome,
     Redelivery,
@@ -226,13 +230,6 @@ _MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-_COLUMNS_BUT_PAYLOAD = (
-    "d.seq, d.id, d.event, d.action, d.installation_id, d.repository, d.pr_number, "
-    "d.ordering_key, d.status, d.attempts, d.last_error, d.received_at, d.updated_at, "
-    "d.next_attempt_at, d.supersedable"
-)
-_COLUMNS = f"{_COLUMNS_BUT_PAYLOAD}, p.body"
-_WITH_PAYLOAD = "LEFT JOIN payloads AS p ON p.seq = d.seq"
 # A batch of deliveries, one statement, so one round trip and one transaction: the
 # deliveries in the order they arrived, the payloads of those handled (ignored ones are
 # never run: their body is not kept), and the wake-up, sent when it commits. Returns the
@@ -287,7 +284,7 @@ _DUE_HEADS = (
     "SELECT {columns} FROM ("  # noqa: S608
     "SELECT DISTINCT ON (ordering_key) seq, status, next_attempt_at FROM deliveries "
     "WHERE status IN ('queued', 'running') ORDER BY ordering_key, seq) AS heads "
-    f"JOIN deliveries AS d ON d.seq = heads.seq {_WITH_PAYLOAD} "
+    f"JOIN deliveries AS d ON d.seq = heads.seq {WITH_PAYLOAD} "
     "WHERE heads.status = 'queued' AND heads.next_attempt_at <= %(now)s {keys} "
     "AND NOT EXISTS (SELECT 1 FROM deliveries AS r "
     "WHERE r.ordering_key = d.ordering_key AND r.status = 'running') "
@@ -452,7 +449,7 @@ class _Refused(JournalUnavailable):
     pass."""
 
 
-class PostgresJournal(SettlesDeliveries):
+class PostgresJournal(SettlesDeliveries, MovesTimers):
     """PostgreSQL journal; each process (and each instance) has its own."""
 
     def __init__(
@@ -709,18 +706,9 @@ class PostgresJournal(SettlesDeliveries):
         )
         return inserted == 1
 
-    async def cancel_timer(self, timer_id: str) -> bool:
-        """Stop a timer still waiting; False when there is none of that id waiting (a claim
-        firing it meanwhile holds its row: this waits for it, and finds it fired)."""
-        return await self._move_timer(timer_id, "scheduled", "cancelled")
-
-    async def forget_timer(self, timer_id: str) -> bool:
-        """Forget that a timer fired, so that scheduling it again keeps it anew; False when
-        none of that id is fired."""
-        return await self._move_timer(timer_id, "fired", "forgotten")
-
     async def _move_timer(self, timer_id: str, status: TimerStatus, to: TimerStatus) -> bool:
-        """Timer `timer_id`, when of `status`, made of status `to`; False when it was not."""
+        """A claim firing the timer meanwhile holds its row: this waits for it, and finds the
+        timer fired (a cancel then changes nothing)."""
         changed = await self._call(
             self._change(
                 "UPDATE timers SET status = %s, updated_at = %s WHERE id = %s AND status = %s",
@@ -1026,7 +1014,7 @@ class PostgresJournal(SettlesDeliveries):
         where = "WHERE d.status = %(status)s" if status else ""
         rows = self._wait(
             self._rows(
-                f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} {where} "  # noqa: S608
+                f"SELECT {ENTRY_COLUMNS} FROM deliveries AS d {WITH_PAYLOAD} {where} "  # noqa: S608
                 "ORDER BY d.seq DESC LIMIT %(limit)s",
                 {"status": status, "limit": limit},
             )
@@ -1043,12 +1031,12 @@ class PostgresJournal(SettlesDeliveries):
             # One snapshot for all the reads.
             await connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor = await connection.execute(
-                f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+                f"SELECT {ENTRY_COLUMNS} FROM deliveries AS d {WITH_PAYLOAD} "  # noqa: S608
                 "WHERE d.status IN ('queued', 'running')"
             )
             unfinished = await cursor.fetchall()
             cursor = await connection.execute(
-                f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+                f"SELECT {ENTRY_COLUMNS} FROM deliveries AS d {WITH_PAYLOAD} "  # noqa: S608
                 "WHERE d.status NOT IN ('queued', 'running') ORDER BY d.seq DESC LIMIT %s",
                 (history,),
             )
@@ -1073,7 +1061,7 @@ class PostgresJournal(SettlesDeliveries):
         def read_past(after: int) -> list[JournalEntry]:
             rows = self._wait(
                 self._rows(
-                    f"SELECT {_COLUMNS_BUT_PAYLOAD}, NULL FROM deliveries AS d "  # noqa: S608
+                    f"SELECT {ENTRY_COLUMNS_BUT_PAYLOAD}, NULL FROM deliveries AS d "  # noqa: S608
                     "WHERE d.status NOT IN ('queued', 'running') AND d.seq > %s AND d.seq < %s "
                     "ORDER BY d.seq LIMIT %s",
                     (after, before, PAST_PAGE),
@@ -1209,7 +1197,7 @@ async def _locked_due_heads(
     if not locked:
         return []
     cursor = await connection.execute(
-        _DUE_HEADS.format(columns=_COLUMNS, keys="AND d.ordering_key = ANY(%(locked)s)"),
+        _DUE_HEADS.format(columns=ENTRY_COLUMNS, keys="AND d.ordering_key = ANY(%(locked)s)"),
         parameters | {"locked": locked},
     )
     return [_entry(row) for row in await cursor.fetchall()]

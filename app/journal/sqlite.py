@@ -64,6 +64,8 @@ from app.intake.delivery import Delivery
 from app.journal.base import (
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
+    ENTRY_COLUMNS,
+    ENTRY_COLUMNS_BUT_PAYLOAD,
     FIRE_PER_CLAIM,
     FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
@@ -76,6 +78,7 @@ from app.journal.base import (
     TIMER_COLUMNS,
     TIMER_LISTING_ORDER,
     WAITED,
+    WITH_PAYLOAD,
     CopyCounts,
     JournalContents,
     JournalEntry,
@@ -83,6 +86,7 @@ from app.journal.base import (
     JournalUnavailable,
     JournalUnopenable,
     LockTimeout,
+    MovesTimers,
     NoJournal,
     PastDeliveries,
     RecordOutcome,
@@ -183,14 +187,6 @@ CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at) WHERE status = 'schedul
 # again; `rearmed` counts how often, and names the delivery of each firing.
 _VERSION_3 = "ALTER TABLE timers ADD COLUMN rearmed INTEGER NOT NULL DEFAULT 0"
 
-# A delivery and its payload (NULL for an ignored one): `FROM deliveries AS d {_WITH_PAYLOAD}`.
-_COLUMNS_BUT_PAYLOAD = (
-    "d.seq, d.id, d.event, d.action, d.installation_id, d.repository, d.pr_number, "
-    "d.ordering_key, d.status, d.attempts, d.last_error, d.received_at, d.updated_at, "
-    "d.next_attempt_at, d.supersedable"
-)
-_COLUMNS = f"{_COLUMNS_BUT_PAYLOAD}, p.body"
-_WITH_PAYLOAD = "LEFT JOIN payloads AS p ON p.seq = d.seq"
 # The first unfinished delivery of each pull request: `WHERE seq IN ({_QUEUE_HEADS})`.
 _QUEUE_HEADS = (
     "SELECT MIN(seq) FROM deliveries INDEXED BY deliveries_open "
@@ -234,7 +230,7 @@ _STOP = None
 _FILE_SUFFIXES = ("", "-wal", "-shm")
 
 
-class SqliteJournal(SettlesDeliveries):
+class SqliteJournal(SettlesDeliveries, MovesTimers):
     """SQLite journal; several processes may use one, each through its own instance."""
 
     BATCH_LIMIT = 1024
@@ -552,17 +548,7 @@ class SqliteJournal(SettlesDeliveries):
         )
         return cursor.rowcount == 1
 
-    async def cancel_timer(self, timer_id: str) -> bool:
-        """Stop a timer still waiting; False when there is none of that id waiting."""
-        return await self._move_timer(timer_id, "scheduled", "cancelled")
-
-    async def forget_timer(self, timer_id: str) -> bool:
-        """Forget that a timer fired, so that scheduling it again keeps it anew; False when
-        none of that id is fired."""
-        return await self._move_timer(timer_id, "fired", "forgotten")
-
     async def _move_timer(self, timer_id: str, status: TimerStatus, to: TimerStatus) -> bool:
-        """Timer `timer_id`, when of `status`, made of status `to`; False when it was not."""
         now = self._clock()
         cursor = await self._write(
             lambda connection: connection.execute(
@@ -616,7 +602,7 @@ class SqliteJournal(SettlesDeliveries):
             return why_not_redelivered(
                 connection.execute(
                     "SELECT d.status, p.seq IS NOT NULL FROM deliveries AS d "  # noqa: S608
-                    f"{_WITH_PAYLOAD} WHERE d.id = ?",
+                    f"{WITH_PAYLOAD} WHERE d.id = ?",
                     (delivery_id,),
                 ).fetchone()
             )
@@ -780,7 +766,7 @@ class SqliteJournal(SettlesDeliveries):
     def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]:
         where, parameters = ("WHERE d.status = ?", (status, limit)) if status else ("", (limit,))
         rows = self._read(
-            f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} {where} "  # noqa: S608
+            f"SELECT {ENTRY_COLUMNS} FROM deliveries AS d {WITH_PAYLOAD} {where} "  # noqa: S608
             "ORDER BY d.seq DESC LIMIT ?",
             parameters,
         )
@@ -790,11 +776,11 @@ class SqliteJournal(SettlesDeliveries):
         """Every unfinished delivery, the `history` latest finished ones, the state and the
         timers; the older finished deliveries without their payloads."""
         unfinished = self._read(
-            f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+            f"SELECT {ENTRY_COLUMNS} FROM deliveries AS d {WITH_PAYLOAD} "  # noqa: S608
             "WHERE d.status IN ('queued', 'running')"
         )
         finished = self._read(
-            f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+            f"SELECT {ENTRY_COLUMNS} FROM deliveries AS d {WITH_PAYLOAD} "  # noqa: S608
             "WHERE d.status NOT IN ('queued', 'running') ORDER BY d.seq DESC LIMIT ?",
             (history,),
         )
@@ -807,7 +793,7 @@ class SqliteJournal(SettlesDeliveries):
 
         def read_past(after: int) -> list[JournalEntry]:
             rows = self._read(
-                f"SELECT {_COLUMNS_BUT_PAYLOAD}, NULL FROM deliveries AS d "  # noqa: S608
+                f"SELECT {ENTRY_COLUMNS_BUT_PAYLOAD}, NULL FROM deliveries AS d "  # noqa: S608
                 "WHERE d.status NOT IN ('queued', 'running') AND d.seq > ? AND d.seq < ? "
                 "ORDER BY d.seq LIMIT ?",
                 (after, before, PAST_PAGE),
@@ -904,7 +890,7 @@ def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[t
     a burst waiting to settle can queue thousands of rows behind a few heads, and looking
     at each of those rows made a claim take tens of milliseconds."""
     return connection.execute(
-        f"SELECT {_COLUMNS} FROM deliveries AS d {_WITH_PAYLOAD} "  # noqa: S608
+        f"SELECT {ENTRY_COLUMNS} FROM deliveries AS d {WITH_PAYLOAD} "  # noqa: S608
         f"WHERE d.seq IN ({_QUEUE_HEADS}) "
         "AND d.status = 'queued' AND d.next_attempt_at <= ? ORDER BY d.seq LIMIT ?",
         (now, limit),
