@@ -62,13 +62,14 @@ class Verdict:
         return tuple(result.rule for result in self.results if result.status is Status.WAIVED)
 
     @property
-    def waived_groups(self) -> tuple[str, ...]:
-        """The approval groups waited for when the break-glass waived them."""
+    def waived_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The approval groups waited for when the break-glass waived them, as alternatives
+        (`RuleResult.waiting`): of each, one group went unfilled."""
         return tuple(
-            name
+            names
             for result in self.results
             if result.status is Status.WAIVED
-            for name in result.waiting_for
+            for names in result.waiting
         )
 
 

@@ -1253,6 +1253,48 @@ def test_a_break_glass_opens_one_retroactive_review_issue_after_the_merge(bot: B
     assert opened == ["Retroactive review: Fix", "Incident report: Fix"]
 
 
+def test_a_retroactive_review_names_one_group_of_those_an_approver_counts_for_as_waived(
+    bot: Bot,
+) -> None:
+    """lena leads engineering as well as managing on-call: her verbal approval fills one of
+    the two groups, either, so the break-glass waived the other, not both."""
+    bot.fake.teams[("acme", "engineering-leads")].members.append("lena")
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @lena on the bridge")
+    assert bot.policy_run(pull.head_sha).output["title"] == (
+        "Waiting for approval: Engineering Lead or On-call Manager"
+    )
+    command(bot, pull.number, "oncall", "/hotfix break-glass payments are failing")
+
+    merge(bot, pull)
+
+    [issue] = retro_reviews(bot)
+    assert (
+        "What the break-glass waived:\n"
+        "- `approvals`: Engineering Lead (@acme/engineering-leads) or On-call Manager "
+        "(@acme/on-call-managers)\n\n"
+    ) in issue.body
+
+
+def test_what_an_earlier_version_kept_as_waived_is_named_by_the_retroactive_review(
+    bot: Bot,
+) -> None:
+    """An earlier version kept each waived group as a name of its own."""
+    pull = open_p0_hotfix(bot)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    glass = command(bot, pull.number, "oncall", "/hotfix break-glass payments are failing")
+    kept = {"severity": "P0", "rules": ["approvals"], "groups": ["On-call Manager"]}
+    key = f"break-glass-waived:acme/widgets#{pull.number}:{glass.id}"
+    assert asyncio.run(bot.journal.get_state(key)) is not None
+    asyncio.run(bot.journal.set_state(key, json.dumps(kept)))
+
+    merge(bot, pull)
+
+    [issue] = retro_reviews(bot)
+    assert "- `approvals`: On-call Manager (@acme/on-call-managers)\n\n" in issue.body
+
+
 def test_a_retroactive_review_with_nothing_waived_does_not_say_the_checks_were_skipped(
     bot: Bot,
 ) -> None:

@@ -1097,12 +1097,7 @@ def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: s
     run = release_run(bot, pull)
     assert run.output["title"] == "1 of 6 steps failed: back-merge"
     assert run.output["summary"].endswith(
-        "```sh\n"
-        "git fetch origin\n"
-        "git checkout release/1.3\n"
-        "git pull origin release/1.3\n"
-        f"git merge --no-ff {merge_sha(pull)} -m 'Merge hotfix {TAG} back into release/1.3'\n"
-        "git push origin release/1.3\n```"
+        f"```sh\ngit fetch origin\n{back_merge_commands(pull, 'release/1.3')}\n```"
     )
 
 
@@ -2439,12 +2434,23 @@ def back_merge_by_hand(pull: FakePull, first: str = "") -> str:
         "\n\n## Finish by hand\n\n"
         + (f"{first}\n\n" if first else "")
         + "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
-        "confirm:\n\n```sh\n"
-        "git fetch origin\n"
-        "git checkout develop\n"
-        "git pull origin develop\n"
-        f"git merge --no-ff {merge_sha(pull)} -m 'Merge hotfix {TAG} back into develop'\n"
-        "git push origin develop\n```"
+        f"confirm:\n\n```sh\ngit fetch origin\n{back_merge_commands(pull, 'develop')}\n```"
+    )
+
+
+def back_merge_commands(pull: FakePull, target: str) -> str:
+    """The commands that merge hotfix `pull` back into `target` in a clone, a conflict in the
+    version files alone settled keeping `target`'s version."""
+    merge = f"{merge_sha(pull)} -m 'Merge hotfix {TAG} back into {target}'"
+    return (
+        f"git checkout {target}\n"
+        f"git pull origin {target}\n"
+        f"git merge --no-ff {merge} ||\n"
+        f"  # Version files alone in conflict: keep {target}'s version, as hotfix-bot does\n"
+        "  { ! git diff --name-only --diff-filter=U | grep -vxF -e VERSION -e pyproject.toml"
+        " -e package.json -e Cargo.toml &&\n"
+        f"    git merge --abort && git merge --no-ff -X ours {merge}; }}\n"
+        f"git push origin {target}"
     )
 
 

@@ -881,7 +881,7 @@ def test_a_break_glass_on_a_rollback_waives_its_rules_and_asks_for_a_retroactive
     [issue] = [i for i in bot.repo.issues.values() if i.title.startswith("Retroactive")]
     assert (issue.title, issue.assignees) == ('Retroactive review: Revert "Fix login"', ["lead"])
     assert (
-        "- `approvals`: Engineering Lead (@acme/engineering-leads), On-call Manager "
+        "- `approvals`: Engineering Lead (@acme/engineering-leads) or On-call Manager "
         "(@acme/on-call-managers)"
     ) in issue.body
 

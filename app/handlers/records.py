@@ -76,7 +76,8 @@ class Waived:
 
     severity: str | None = None
     rules: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()  # the approval groups waited for when it waived them
+    # The approval groups waited for when it waived them, as alternatives (`Verdict`).
+    groups: tuple[tuple[str, ...], ...] = ()
 
     @staticmethod
     def _key(context: Context, number: int, record: BreakGlassRecord) -> str:
@@ -88,7 +89,11 @@ class Waived:
         if stored is None:
             return cls()
         data = json.loads(stored)
-        return cls(data["severity"], tuple(data["rules"]), tuple(data["groups"]))
+        # A journal of an earlier version kept each group on its own, a name.
+        groups = tuple(
+            (names,) if isinstance(names, str) else tuple(names) for names in data["groups"]
+        )
+        return cls(data["severity"], tuple(data["rules"]), groups)
 
     async def save(self, context: Context, number: int, record: BreakGlassRecord) -> None:
         data = {"severity": self.severity, "rules": self.rules, "groups": self.groups}

@@ -187,7 +187,7 @@ def test_a_break_glass_concludes_success_and_waives_what_fails_or_waits() -> Non
         "version-bump": Status.PASS,
     }
     assert verdict.waived_rules == ("target-branch", "approvals")
-    assert verdict.waived_groups == ("On-call Manager",)
+    assert verdict.waived_groups == (("On-call Manager",),)
     assert verdict.break_glass == glass
 
 

@@ -439,7 +439,7 @@ def test_a_break_glass_waives_what_a_rollback_fails_or_waits_for() -> None:
     assert verdict.conclusion is Conclusion.SUCCESS
     assert verdict.title == "Break-glass by @lead: SSO is down for everyone (rollback of #7)"
     assert verdict.waived_rules == ("approvals", "version-bump")
-    assert verdict.waived_groups == ("Engineering Lead or On-call Manager",)
+    assert verdict.waived_groups == (("Engineering Lead or On-call Manager",),)
     assert (verdict.break_glass, verdict.severity, verdict.time_left) == (glass, None, None)
 
 

@@ -861,11 +861,23 @@ def _others_waiting(others: list[dict[str, Any]], not_the_hotfixs: list[str]) ->
 
 
 def back_merge_commands(plan: ReleasePlan) -> list[str]:
+    """The merge into the target in a clone. A hotfix's version nearly always conflicts with
+    the target's own, so a conflict in version files alone is settled as the step settles it:
+    the target keeps its version (`-X ours` takes the target's side of the conflicting lines
+    only, so the hotfix's other changes to those files stay). Any other conflict is left in
+    the clone, listed, for people to resolve."""
     target = shlex.quote(plan.back_merge_target)
+    message = shlex.quote(plan.backmerge_message)
+    version_files = " ".join(
+        f"-e {shlex.quote(path)}" for path in version_files_to_read(plan.config)
+    )
     return [
         f"git checkout {target}",
         f"git pull origin {target}",
-        f"git merge --no-ff {plan.merge_sha} -m {shlex.quote(plan.backmerge_message)}",
+        f"git merge --no-ff {plan.merge_sha} -m {message} ||",
+        f"  # Version files alone in conflict: keep {target}'s version, as hotfix-bot does",
+        f"  {{ ! git diff --name-only --diff-filter=U | grep -vxF {version_files} &&",
+        f"    git merge --abort && git merge --no-ff -X ours {plan.merge_sha} -m {message}; }}",
         f"git push origin {target}",
     ]
 

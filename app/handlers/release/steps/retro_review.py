@@ -23,7 +23,7 @@ from app.handlers.release.step import (
 )
 from policies.config import ApprovalGroup
 from policies.rules.approvals import rollback_need
-from policies.wording import title_of
+from policies.wording import join_words, title_of
 
 LABEL = "hotfix-retro-review"
 
@@ -65,7 +65,10 @@ async def _existing_issue(github: InstallationClient, plan: ReleasePlan) -> dict
 
 def _body(plan: ReleasePlan, record: BreakGlassRecord) -> str:
     glass = record.glass
-    groups = ", ".join(f"{group.name} ({_mentions(plan, group)})" for group in _waived_groups(plan))
+    groups = ", ".join(
+        join_words([f"{group.name} ({_mentions(plan, group)})" for group in alternatives], "or")
+        for alternatives in _waived_groups(plan)
+    )
     waived = [
         f"- `{rule}`: {groups}" if rule == "approvals" and groups else f"- `{rule}`"
         for rule in plan.waived.rules
@@ -89,17 +92,26 @@ def _body(plan: ReleasePlan, record: BreakGlassRecord) -> str:
     )
 
 
-def _waived_groups(plan: ReleasePlan) -> list[ApprovalGroup]:
+def _waived_groups(plan: ReleasePlan) -> list[list[ApprovalGroup]]:
+    """The approval groups the break-glass waived, as alternatives: one group of each went
+    unfilled (someone who approved could count for either; a rollback's one approval from any
+    group of the hotfix's severity)."""
     if plan.rolled_back is not None:
         # A rollback's approvals: `rollback.approvals`, or any group of the rolled-back
         # hotfix's severity (kept as the severity of what was waived).
         need = rollback_need(plan.config, plan.waived.severity)
         seats = need.seats if need is not None else ()
-        return [group for one in seats if one.name in plan.waived.groups for group in one.groups]
-    policy = plan.config.severities.get(plan.waived.severity or "")
-    if policy is None:
-        return []
-    return [group for group in policy.approvals if group.name in plan.waived.groups]
+        alternatives = [
+            [group for one in seats if one.name in names for group in one.groups]
+            for names in plan.waived.groups
+        ]
+    else:
+        policy = plan.config.severities.get(plan.waived.severity or "")
+        approvals = policy.approvals if policy is not None else ()
+        alternatives = [
+            [group for group in approvals if group.name in names] for names in plan.waived.groups
+        ]
+    return [groups for groups in alternatives if groups]
 
 
 def _mentions(plan: ReleasePlan, group: ApprovalGroup) -> str:
