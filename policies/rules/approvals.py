@@ -311,23 +311,26 @@ def _describe_group(group: Seats) -> str:
     return f"{group.name}: {approvals} from {group.source}"
 
 
-def _askable(group: ApprovalGroup, unhelpful: frozenset[str]) -> str:
-    """Whom of `group` to ask, in words: a team as a whole (who else joins it is not known), a
-    `users:` group's people but for `unhelpful` (casefolded logins)."""
-    if group.team is not None:
-        return f"team {group.team}"
-    return ", ".join(login for login in group.users or [] if login.casefold() not in unhelpful)
-
-
 def _ask(groups: Sequence[Seats], short: Shortfall, unhelpful: frozenset[str]) -> str:
-    """Whom to ask for the approvals `short` misses: the people of any of its groups, but for
-    `unhelpful`, those whose approval would add nothing (the author's, those given already)."""
-    askable = [
-        _askable(group, unhelpful) for index in short.groups for group in groups[index].groups
-    ]
-    pool = join_words([who for who in askable if who], "or")
+    """Whom to ask for the approvals `short` misses: a team as a whole (who else joins it is
+    not known), the people of a `users:` group but for `unhelpful` (casefolded logins), those
+    whose approval would add nothing (the author's, those given already)."""
+    teams: list[str] = []
+    people: dict[str, str] = {}
+    for index in short.groups:
+        for group in groups[index].groups:
+            if group.team is not None:
+                teams.append(f"team {group.team}")
+            for login in group.users or []:
+                if login.casefold() not in unhelpful:
+                    people.setdefault(login.casefold(), login)
     missing = short.missing
-    who = f"someone from {pool}" if missing == 1 else f"{missing} more people from {pool}"
+    if missing == 1:  # `ask carol or dave`, `ask someone from team leads or carol`
+        anyone = [f"someone from {join_words(teams, 'or')}"] if teams else []
+        who = join_words([*anyone, *people.values()], "or")
+    else:
+        listed = [", ".join(people.values())] if people else []
+        who = f"{missing} more people from {join_words([*teams, *listed], 'or')}"
     return f"{_either(groups, short.groups)}: ask {who} to approve the latest commit"
 
 

@@ -235,12 +235,18 @@ def test_count_two_asks_for_more_people() -> None:
     result = run([], config_text=USERS)
     assert result.how_to_fix == (
         "Leads: ask 2 more people from alice, bob, carol to approve the latest commit; "
-        "Security: ask someone from carol, dave to approve the latest commit"
+        "Security: ask carol or dave to approve the latest commit"
     )
     assert result.expected == (
         "Leads: 2 approvals from users alice, bob, carol; "
         "Security: 1 approval from users carol, dave"
     )
+
+
+def test_a_group_of_one_person_asks_that_person() -> None:
+    text = "severities: {P0: {approvals: [{name: Release Owner, users: [rob]}]}}"
+    result = run([], config_text=text)
+    assert result.how_to_fix == "Release Owner: ask rob to approve the latest commit"
 
 
 def test_a_users_group_that_needs_the_author_fails() -> None:
