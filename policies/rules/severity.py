@@ -23,16 +23,18 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             "Not checked: the pull request needs exactly one severity label (see labels)",
         )
     severity, policy = labelled
+    label = config.labels.severities[severity]
+    # Found in the words of Expected: the label, and the severity it stands for.
+    found = label if label == severity else f"{label} (severity {severity})"
     if policy.hotfix_allowed:
         deadline = f"; deadline {policy.deadline} from opening to merge" if policy.deadline else ""
         return RuleResult(
-            NAME, Status.PASS, severity, expected, f"{severity} may be fixed by a hotfix{deadline}"
+            NAME, Status.PASS, found, expected, f"{severity} may be fixed by a hotfix{deadline}"
         )
     if config.workflow == "gitflow":
         regular_route = f"target {config.branches.development} and ship it in the next release"
     else:
         regular_route = "ship it through the regular release process"
-    label = config.labels.severities[severity]
     more_severe = (
         f"; if the issue is more severe, replace the label {label} "
         f"with {join_words(allowed_labels, 'or')}"
@@ -42,7 +44,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     return RuleResult(
         NAME,
         Status.FAIL,
-        severity,
+        found,
         expected,
         f"{severity} is not allowed as a hotfix; it goes into the next regular release",
         f"Close this pull request and {regular_route}{more_severe}",

@@ -210,6 +210,16 @@ def test_severity(pr_labels: set[str], status: Status, summary: str | None) -> N
         assert result.summary == summary
 
 
+def test_severity_found_names_the_label_as_expected_does() -> None:
+    renamed = config("labels: {severities: {P0: sev0}}")
+    result = severity.check(renamed, facts(labels={"hotfix", "sev0"}))
+    assert (result.found, result.expected) == (
+        "sev0 (severity P0)",
+        "a severity that allows a hotfix (sev0, P1)",
+    )
+    assert severity.check(config(), facts(labels={"hotfix", "P1"})).found == "P1"
+
+
 @pytest.mark.parametrize(
     ("workflow", "route"),
     [
