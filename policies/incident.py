@@ -115,8 +115,9 @@ def report_body(
             "## Resolution",
             "[What was done to fix the issue]",
             "",
-            f"Fixed by [#{incident.number}]({incident.url}) ({incident.title}), "
-            f"released as {release_words(incident)}.",
+            # Its words may be that it is not tagged yet.
+            f"Fixed by [#{incident.number}]({incident.url}) ({incident.title}); "
+            f"release: {release_words(incident)}.",
             "",
             "## Lessons Learned",
             "### What went well",

@@ -178,7 +178,7 @@ def test_a_merged_p0_opens_one_report_with_its_summary_and_every_event_of_its_ti
         "## Resolution\n"
         "[What was done to fix the issue]\n"
         "\n"
-        f"Fixed by [#1]({WEB}/pull/1) (Fix), released as [`v1.2.4`]({WEB}/tree/v1.2.4), "
+        f"Fixed by [#1]({WEB}/pull/1) (Fix); release: [`v1.2.4`]({WEB}/tree/v1.2.4), "
         f"[release v1.2.4]({WEB}/releases/tag/v1.2.4).\n"
         "\n"
         "## Lessons Learned\n"
@@ -956,6 +956,10 @@ def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
 
     [issue] = reports(bot)
     assert "- **Release:** not tagged yet (see the `hotfix-release` check)" in issue.body
+    assert (
+        f"Fixed by [#1]({WEB}/pull/1) (Fix); release: not tagged yet (see the `hotfix-release` "
+        "check)."
+    ) in issue.body
     summary = release_report(bot, sha)
     assert (
         f"| Incident report | ⏳ waiting | opened issue #{issue.number} (assigned to @dev), due "
