@@ -25,6 +25,7 @@ class Kind(StrEnum):
     REVIEW_REQUEST = "review-request"
     ESCALATION = "escalation"
     APPROVAL = "approval"
+    PUSHED = "pushed"  # a push voided approvals: they are needed again on the new head
     BREAK_GLASS = "break-glass"
     MERGED = "merged"
     STEP = "step"  # a post-merge step: the tag, the release, the back-merge
@@ -74,16 +75,31 @@ def severity_labelled(severity: str, at: datetime, before: Sequence[str]) -> Tim
     return TimelineEvent(key, at, Kind.SEVERITY, text)
 
 
+_APPROVED_BY = "Approved by @"
+
+
 def approved(approval: CountedApproval, at: datetime, head_sha: str) -> TimelineEvent:
     """An approval that counts for a group (or either of two), on the head commit
     `head_sha`."""
     verbal = approval.verbal
     how = "verbal" if verbal else "review"
     key = f"approval:{approval.approver.casefold()}:{head_sha}:{how}"
-    text = f"Approved by @{approval.approver} for {approval.group}"
+    text = f"{_APPROVED_BY}{approval.approver} for {approval.group}"
     if verbal is not None:
         text += f" (verbal, recorded by @{verbal.recorder})"
     return TimelineEvent(key, at, Kind.APPROVAL, text)
+
+
+def pushed(head_sha: str, voided: Sequence[str], at: datetime) -> TimelineEvent:
+    """A push made `head_sha` the head, voiding the approvals of `voided` (logins), given on
+    an older commit: the approval rows that follow are those given again."""
+    approvers = join_words([f"@{login}" for login in voided])
+    return TimelineEvent(
+        f"pushed:{head_sha}",
+        at,
+        Kind.PUSHED,
+        f"Pushed `{head_sha[:7]}`: approvals needed again ({approvers} approved an older commit)",
+    )
 
 
 def evaluated(
@@ -91,23 +107,45 @@ def evaluated(
     verdict: Verdict,
     facts: PullRequestFacts,
     now: datetime,
-    severities_before: Sequence[str],
+    earlier: Sequence[TimelineEvent],
 ) -> list[TimelineEvent]:
-    """What an evaluation of a hotfix pull request with one severity label sees happened:
-    its opening, its severity, the approvals that count. `severities_before` are those the
-    timeline's severity rows name, in time order. Nothing for any other pull request."""
+    """What an evaluation of a hotfix pull request with one severity label sees happened,
+    given the `earlier` events of its timeline (in time order): its opening, its severity, a
+    push that voided approvals, the approvals that count. Nothing for any other pull
+    request."""
     if verdict.severity is None or not verdict.results:
         return []
     events = [] if facts.opened_at is None else [opened(facts.opened_at, facts.author)]
+    severities_before = [e.key.split(":")[1] for e in earlier if e.kind is Kind.SEVERITY]
     if verdict.severity != (severities_before[-1] if severities_before else None):
         events.append(severity_labelled(verdict.severity, now, severities_before))
     policy = hotfix_policy(config, verdict)
-    if policy is not None:
-        events += [
-            approved(approval, _approved_at(approval, facts) or now, facts.head_sha)
-            for approval in counted_approvals(policy, facts)
-        ]
-    return events
+    counted = [] if policy is None else counted_approvals(policy, facts)
+    approvals = [
+        approved(approval, _approved_at(approval, facts) or now, facts.head_sha)
+        for approval in counted
+    ]
+    voided = _voided_approvers(earlier, facts.head_sha)
+    if voided:
+        # Before the approvals given again, should their delivery have come first.
+        at = min([now, *(event.at for event in approvals)])
+        events.append(pushed(facts.head_sha, voided, at))
+    return events + approvals
+
+
+def _voided_approvers(earlier: Sequence[TimelineEvent], head_sha: str) -> list[str]:
+    """Who approved, since the last push the timeline has a row of, a commit other than
+    `head_sha`: a push voided their approvals, and no row says so yet."""
+    last_push = max((e.at for e in earlier if e.kind is Kind.PUSHED), default=None)
+    return list(
+        dict.fromkeys(
+            event.text.removeprefix(_APPROVED_BY).split(" ", 1)[0]
+            for event in earlier
+            if event.kind is Kind.APPROVAL
+            and event.key.split(":")[2] != head_sha
+            and (last_push is None or event.at > last_push)
+        )
+    )
 
 
 def _approved_at(approval: CountedApproval, facts: PullRequestFacts) -> datetime | None:

@@ -933,6 +933,37 @@ def test_someone_in_two_groups_is_asked_about_truly_and_recorded_for_the_group_t
     ]
 
 
+def test_a_push_that_voids_approvals_says_so_before_they_are_given_again(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot)
+    bot.repo.commit("hotfix/fix-login", {"app.py": "first try\n"}, "Fix more")
+    bot.pull_request(pull.number, "synchronize")  # no approval yet: none is voided
+    bot.advance(5 * MINUTE)
+    approve(bot, pull, "lead")
+    approve(bot, pull, "oncall")
+    bot.advance(5 * MINUTE)
+    pushed = bot.repo.commit("hotfix/fix-login", {"app.py": "second try\n"}, "Fix the fix")
+    bot.pull_request(pull.number, "synchronize")
+    bot.advance(5 * MINUTE)
+    approve(bot, pull, "oncall")
+    approve(bot, pull, "lead")
+    merge(bot, pull)
+
+    [report] = reports(bot)
+    rows = [row for row in report.body.splitlines() if "| Approved by" in row or "| Pushed" in row]
+    assert rows == [
+        "| 2026-12-04 20:35 UTC | Approved by @lead for Engineering Lead |",
+        "| 2026-12-04 20:35 UTC | Approved by @oncall for On-call Manager |",
+        f"| 2026-12-04 20:40 UTC | Pushed `{pushed[:7]}`: approvals needed again (@lead and "
+        "@oncall approved an older commit) |",
+        "| 2026-12-04 20:45 UTC | Approved by @oncall for On-call Manager |",
+        "| 2026-12-04 20:45 UTC | Approved by @lead for Engineering Lead |",
+    ]
+
+
 def merged_while_github_refuses(bot: Bot, refused: str) -> tuple[FakePull, str]:
     """A P1 hotfix merged while GitHub refuses every POST to a path ending `refused`, until
     `rerun_once_github_takes_it`."""

@@ -286,6 +286,57 @@ def test_the_version_bump_fix_of_a_pull_request_from_a_fork_checks_it_out_with_g
     )
 
 
+def test_a_wrongly_named_branch_that_lacks_the_bump_is_bumped_where_the_work_moves(
+    bot: Bot,
+) -> None:
+    """`branch-name`'s fix moves the work to a new branch and pull request, leaving this one's
+    branch behind: `version-bump`'s commands, followed next, bump the new branch."""
+    _, head = open_hotfix(bot, "hotfix/Fix_Login", files={"app.py": "fixed\n"})
+
+    run = bot.policy_run(head)
+    assert run.output["title"] == rules_fail("branch-name", "version-bump")
+    summary = run.output["summary"]
+    assert (
+        "### `branch-name`\n\n"
+        "Branch hotfix/Fix_Login does not match `^hotfix/[a-z0-9]+(-[a-z0-9]+)*$`\n\n"
+        "Rename the branch, push it, then open a new pull request from hotfix/fix-login and "
+        "close this one:\n\n```sh\n"
+        "git branch -m hotfix/Fix_Login hotfix/fix-login\n"
+        "git push origin -u hotfix/fix-login\n```"
+    ) in summary
+    assert summary.endswith(
+        "### `version-bump`\n\nVERSION is 1.2.3 on hotfix/Fix_Login, expected 1.2.4\n\n"
+        "Set the version to 1.2.4 on hotfix/fix-login once `branch-name`'s fix has moved the "
+        "work there, commit it and push it:\n\n" + set_version_commands("1.2.4")
+    )
+
+
+def test_a_wrongly_named_fork_branch_is_bumped_in_the_clone_of_the_fork_it_is_renamed_in(
+    bot: Bot,
+) -> None:
+    """The fork's branch is renamed and pushed in a clone of the fork: the bump follows it
+    there, with no `gh pr checkout` of the pull request about to be closed."""
+    bot.fake.add_repo("contributor/widgets", bot.repo.installation_id)
+    bot.repo.create_branch("hotfix/Fix_Login", "main")
+    bot.repo.commit("hotfix/Fix_Login", {"app.py": "fixed\n"}, "Fix the login")
+    pull = bot.repo.open_pull(
+        "hotfix/Fix_Login",
+        title="Fix login",
+        author="dev",
+        labels=("hotfix", "P1"),
+        from_fork="contributor/widgets",
+    )
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["summary"].endswith(
+        "### `version-bump`\n\nVERSION is 1.2.3 on hotfix/Fix_Login, expected 1.2.4\n\n"
+        "Set the version to 1.2.4 on hotfix/fix-login once `branch-name`'s fix has moved the "
+        "work there, commit it and push it to the fork contributor/widgets, in the clone it "
+        "was renamed in:\n\n" + set_version_commands("1.2.4")
+    )
+
+
 def test_with_pre_releases_allowed_a_pre_release_passes_and_its_tags_are_looked_up(
     bot: Bot,
 ) -> None:

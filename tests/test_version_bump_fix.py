@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from policies.config import load_config
+from policies.evaluate import evaluate
 from policies.facts import PullRequestFacts
 from policies.files import FileText
 from policies.rules import version_bump
@@ -53,10 +54,10 @@ def run(script: str, directory: Path, home: Path) -> subprocess.CompletedProcess
 
 
 class Repository:
-    """`origin.git`, as on GitHub: `main` holds `files`, the head branch a fix on top; and
-    `clone`, where the head branch was checked out once, now on `main`."""
+    """`origin.git`, as on GitHub: `main` holds `files`, the head branch `head` a fix on top;
+    and `clone`, where the head branch was checked out once, now on `main`."""
 
-    def __init__(self, root: Path, files: dict[str, str]) -> None:
+    def __init__(self, root: Path, files: dict[str, str], head: str = HEAD) -> None:
         self.root, self.home = root, root / "home"
         self.home.mkdir()
         self.git("init -q --bare -b main origin.git")
@@ -65,10 +66,10 @@ class Repository:
             (root / "author" / path).parent.mkdir(parents=True, exist_ok=True)
             (root / "author" / path).write_text(text, encoding="utf-8")
         self.git("add -A && git commit -qm Base && git push -q origin main", "author")
-        self.git(f"checkout -qb {HEAD} && git commit -q --allow-empty -m Fix", "author")
-        self.git(f"push -q origin {HEAD}", "author")
+        self.git(f"checkout -qb {head} && git commit -q --allow-empty -m Fix", "author")
+        self.git(f"push -q origin {head}", "author")
         self.git("clone -q origin.git clone")
-        self.git(f"checkout -q {HEAD} && git checkout -q main", "clone")
+        self.git(f"checkout -q {head} && git checkout -q main", "clone")
 
     def git(self, arguments: str, directory: str = "") -> str:
         done = run(f"git {arguments}", self.root / directory, self.home)
@@ -84,25 +85,24 @@ class Repository:
         [block] = how_to_fix.split("```sh\n")[1:]
         return run(block.removesuffix("\n```"), self.root / "clone", self.home)
 
-    def on_github(self, path: str) -> str:
-        return self.git(f"--git-dir=origin.git show {HEAD}:{path}")
+    def on_github(self, path: str, branch: str = HEAD) -> str:
+        return self.git(f"--git-dir=origin.git show {branch}:{path}")
 
-    def history(self, where: str = "origin.git") -> list[str]:
-        return self.git(f"--git-dir={where} log --format=%s {HEAD}").splitlines()
+    def history(self, where: str = "origin.git", branch: str = HEAD) -> list[str]:
+        return self.git(f"--git-dir={where} log --format=%s {branch}").splitlines()
 
     def changes_left(self) -> str:
         return self.git("status --porcelain", "clone")
 
 
-def how_to_fix(files: dict[str, str], config: str | None = None) -> str:
-    """The fix for a pull request from `HEAD` whose head holds the base's `files` as they
-    are: it sets them to 1.2.4."""
+def pull_request(files: dict[str, str], head: str = HEAD) -> PullRequestFacts:
+    """A hotfix pull request from `head` whose head holds the base's `files` as they are."""
     versions: dict[str, FileText] = {**files}
-    pull = PullRequestFacts(
+    return PullRequestFacts(
         number=7,
         title="Fix login",
         author="dev",
-        head_ref=HEAD,
+        head_ref=head,
         head_sha="a" * 40,
         base_ref="main",
         base_sha="c" * 40,
@@ -114,7 +114,12 @@ def how_to_fix(files: dict[str, str], config: str | None = None) -> str:
         base_version_files=versions,
         head_version_files=versions,
     )
-    return version_bump.check(load_config(config, "main"), pull).how_to_fix
+
+
+def how_to_fix(files: dict[str, str], config: str | None = None) -> str:
+    """The fix for a pull request from `HEAD` whose head holds the base's `files` as they
+    are: it sets them to 1.2.4."""
+    return version_bump.check(load_config(config, "main"), pull_request(files)).how_to_fix
 
 
 def test_the_fix_commits_on_the_branch_as_github_has_it_and_is_pushed(tmp_path: Path) -> None:
@@ -146,6 +151,26 @@ def test_the_fix_stops_rather_than_drop_commits_github_does_not_have(tmp_path: P
     assert repository.history("clone/.git") == ["Mine", "Fix", "Base"]
     assert repository.history() == ["Colleague", "Fix", "Base"]
     assert (tmp_path / "clone" / "VERSION").read_text(encoding="utf-8") == "1.2.3\n"
+    assert repository.changes_left() == ""
+
+
+def test_the_branch_name_fix_then_the_bump_leave_the_new_branch_bumped(tmp_path: Path) -> None:
+    """A hotfix from a wrongly named branch that lacks the bump: `branch-name`'s fix moves the
+    work to a renamed branch (where the new pull request is), then `version-bump`'s, followed
+    next, bumps that branch, not the one left behind."""
+    repository = Repository(tmp_path, {"VERSION": "1.2.3\n"}, head="hotfix/Fix_Login")
+    verdict = evaluate(
+        load_config(None, "main"), pull_request({"VERSION": "1.2.3\n"}, "hotfix/Fix_Login")
+    )
+    fixes = {result.rule: result.how_to_fix for result in verdict.results}
+
+    for rule in ("branch-name", "version-bump"):
+        done = repository.follow(fixes[rule])
+        assert done.returncode == 0, (rule, done.stderr)
+
+    assert repository.on_github("VERSION", "hotfix/fix-login") == "1.2.4\n"
+    assert repository.history(branch="hotfix/fix-login") == [BUMPED, "Fix", "Base"]
+    assert repository.history(branch="hotfix/Fix_Login") == ["Fix", "Base"]
     assert repository.changes_left() == ""
 
 

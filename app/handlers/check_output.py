@@ -201,7 +201,9 @@ def _rollback_lines(rollback: Rollback) -> list[str]:
     assert rollback.reverted is not None  # named whenever a rollback is judged by rules
     reverted = rollback.reverted
     kind = f"a {rollback.severity} hotfix" if rollback.severity else "a hotfix"
-    left_out = join_words([f"`{rule.name}`" for rule in RULES if rule not in ROLLBACK_RULES])
+    # By name: a rule may judge a rollback with a check of its own (`version-bump`).
+    applying = {rule.name for rule in ROLLBACK_RULES}
+    left_out = join_words([f"`{rule.name}`" for rule in RULES if rule.name not in applying])
     verbal = _verbal_words(rollback, reverted.number)
     return [
         f"**Rollback of #{reverted.number}** ({reverted.title}), {kind}: this pull request "

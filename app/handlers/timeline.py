@@ -72,6 +72,5 @@ async def record_evaluation(
     if config is None or facts is None or verdict.severity is None or not verdict.results:
         return  # not a hotfix pull request with one severity label: nothing to keep
     earlier = await load(context, facts.number)
-    severities = [e.key.split(":")[1] for e in earlier if e.kind is Kind.SEVERITY]
-    events = evaluated(config, verdict, facts, context.now(), severities)
+    events = evaluated(config, verdict, facts, context.now(), earlier)
     await record(context, facts.number, events)

@@ -18,4 +18,8 @@ RULES: tuple[Rule, ...] = (
 
 # A rollback's branch and labels are the Revert button's, and its severity is the reverted
 # hotfix's (docs/BEHAVIOUR.md, "Rollbacks").
-ROLLBACK_RULES: tuple[Rule, ...] = (target_branch.RULE, approvals.RULE, version_bump.RULE)
+ROLLBACK_RULES: tuple[Rule, ...] = (
+    target_branch.RULE,
+    approvals.RULE,
+    version_bump.ROLLBACK_RULE,
+)

@@ -48,6 +48,14 @@ def _move_to(config: HotfixConfig, facts: PullRequestFacts, new_branch: str) -> 
     )
 
 
+def moved_to(config: HotfixConfig, facts: PullRequestFacts) -> str | None:
+    """The branch this rule's fix moves the work to: the tidied name when the head branch
+    fails the rule and that name fits; None when it passes or the fix names no branch."""
+    if full_match(config.branches.hotfix_pattern, facts.head_ref):
+        return None
+    return _suggested_name(config, facts.head_ref)
+
+
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     pattern = config.branches.hotfix_pattern
     branch = facts.head_ref
@@ -56,7 +64,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         return RuleResult(
             NAME, Status.PASS, branch, expected, f"Branch {branch} matches `{pattern}`"
         )
-    suggestion = _suggested_name(config, branch)
+    suggestion = moved_to(config, facts)
     # A pull request keeps its head branch, so a renamed branch needs a new pull request.
     if suggestion is None:
         fix = (

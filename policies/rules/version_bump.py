@@ -17,6 +17,7 @@ from policies.facts import PullRequestFacts
 from policies.files import FileText
 from policies.result import RuleResult, Status
 from policies.rule import Lookups, Rule
+from policies.rules import branch_name
 from policies.versions import (
     Version,
     VersionFileError,
@@ -73,6 +74,9 @@ class _Change:
     # owner/name of the fork the head branch is in ("" once the fork is deleted); None for a
     # branch of the repository itself
     fork: str | None = None
+    # The branch `branch-name`'s fix moves the work to, when it does: followed first, it
+    # leaves the head branch behind, so the bump is committed and pushed there.
+    moved_to: str | None = None
 
 
 def _describe(read: Version | VersionFileError | None) -> str:
@@ -135,20 +139,23 @@ def _quoted(paths: Sequence[str]) -> str:
 
 
 def _check_out_and_push(change: _Change) -> tuple[list[str], str, str]:
-    """The commands that check the head branch out as it is on GitHub and push it back, and
-    where the push goes, in words to end the sentence that introduces them."""
-    branch = shlex.quote(change.head)
-    if change.fork is None:
+    """The commands that check the branch to bump out as it is on GitHub and push it back,
+    and where the push goes, in words to end the sentence that introduces them."""
+    fork = f"the fork {change.fork}" if change.fork else "the fork"
+    if change.fork is None or change.moved_to is not None:
         # The branch may have moved on on GitHub since it was last checked out here, and a
         # commit on the older tip could not be pushed. Where the copy here has commits GitHub
-        # does not have, --ff-only stops (`checkout -B` would drop them).
-        upstream = shlex.quote(f"origin/{change.head}")
-        checkout = [f"git checkout {branch}", f"git merge --ff-only {upstream}"]
-        return checkout, f"git push origin {branch}", ""
+        # does not have, --ff-only stops (`checkout -B` would drop them). A fork's branch
+        # moved by `branch-name`'s fix is in the clone of the fork it was renamed in, whose
+        # `origin` is the fork.
+        branch = change.moved_to or change.head
+        upstream = shlex.quote(f"origin/{branch}")
+        checkout = [f"git checkout {shlex.quote(branch)}", f"git merge --ff-only {upstream}"]
+        where = "" if change.fork is None else f" to {fork}, in the clone it was renamed in"
+        return checkout, f"git push origin {shlex.quote(branch)}", where
     # No remote of a clone of this repository holds the fork's branch: gh fetches it from the
     # pull request (fast-forwarding a copy checked out before, or stopping as above) and has
     # `git push` push it to the fork.
-    fork = f"the fork {change.fork}" if change.fork else "the fork"
     where = (
         f" to {fork}. In a clone of this repository, `gh pr checkout` has `git push` push "
         "there if the pull request allows edits by maintainers; the fork's owner can run "
@@ -163,7 +170,10 @@ def _commit_and_push(change: _Change, edits: Sequence[_Edit], lead: str = "Set")
     changed by hand; `lead` begins the sentence that introduces them."""
     version = edits[0].version
     checkout, push, where = _check_out_and_push(change)
-    intro = f"{lead} the version to {version} on {change.head}, commit it and push it{where}:"
+    on = change.head
+    if change.moved_to is not None:
+        on = f"{change.moved_to} once `branch-name`'s fix has moved the work there"
+    intro = f"{lead} the version to {version} on {on}, commit it and push it{where}:"
     start = [
         "git fetch origin",
         *checkout,
@@ -327,7 +337,19 @@ def _released(
 
 
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
-    change = _Change(
+    """As a rollback is judged: `branch-name` does not judge one, so its branch stays."""
+    return _judge(config, _pull_change(facts), facts.existing_tags)
+
+
+def check_hotfix(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
+    """As a hotfix is judged, after `branch-name`: its fix's commands bump the branch that
+    rule's fix moves the work to, if it does, so that both followed in order lead to green."""
+    change = replace(_pull_change(facts), moved_to=branch_name.moved_to(config, facts))
+    return _judge(config, change, facts.existing_tags)
+
+
+def _pull_change(facts: PullRequestFacts) -> _Change:
+    return _Change(
         facts.base_ref,
         facts.head_ref,
         facts.base_version_files,
@@ -335,7 +357,6 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         facts.number,
         None if facts.head_is_same_repo else facts.head_repo_full_name,
     )
-    return _judge(config, change, facts.existing_tags)
 
 
 def bumped_version(
@@ -463,4 +484,5 @@ def needs(config: HotfixConfig, facts: PullRequestFacts) -> Lookups:
     return Lookups(version_files=files, tags=tuple(tag for tag in tags if tag))
 
 
-RULE = Rule(NAME, check, needs)
+RULE = Rule(NAME, check_hotfix, needs)
+ROLLBACK_RULE = Rule(NAME, check, needs)
