@@ -299,10 +299,14 @@ def test_a_wrongly_named_branch_that_lacks_the_bump_is_bumped_where_the_work_mov
     assert (
         "### `branch-name`\n\n"
         "Branch hotfix/Fix_Login does not match `^hotfix/[a-z0-9]+(-[a-z0-9]+)*$`\n\n"
-        "Rename the branch, push it, then open a new pull request from hotfix/fix-login and "
-        "close this one:\n\n```sh\n"
+        "Rename the branch, push it, open a new pull request from hotfix/fix-login and close "
+        "this one:\n\n```sh\n"
         "git branch -m hotfix/Fix_Login hotfix/fix-login\n"
-        "git push origin -u hotfix/fix-login\n```"
+        "git push origin -u hotfix/fix-login\n"
+        "gh pr view 1 --json body --jq .body |\n"
+        "  gh pr create --base main --head hotfix/fix-login --title 'Fix login' --label P1 "
+        "--label hotfix --body-file -\n"
+        "gh pr close 1\n```"
     ) in summary
     assert summary.endswith(
         "### `version-bump`\n\nVERSION is 1.2.3 on hotfix/Fix_Login, expected 1.2.4\n\n"

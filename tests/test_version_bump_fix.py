@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,10 +29,23 @@ LOCKFILE = (
 )
 
 
+# A `gh` that records what it is given (`home/gh.jsonl`) and shows the pull request's
+# description to `gh pr view`: GitHub itself is not reached.
+GH = f"""#!{sys.executable}
+import json, os, sys
+with open(os.path.join(os.environ["HOME"], "gh.jsonl"), "a") as log:
+    log.write(json.dumps({{"argv": sys.argv[1:], "stdin": sys.stdin.read()}}) + "\\n")
+if sys.argv[1:3] == ["pr", "view"]:
+    print("Fixes the login.")
+"""
+
+
 def run(script: str, directory: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    """`script` run by `sh` in `directory`, git and npm keeping their settings in `home`."""
+    """`script` run by `sh` in `directory`, git and npm keeping their settings in `home`, and
+    `gh` recording its calls there."""
     environment = {
         **os.environ,
+        "PATH": f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}",
         "HOME": str(home),
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_AUTHOR_NAME": "Dev",
@@ -59,7 +73,9 @@ class Repository:
 
     def __init__(self, root: Path, files: dict[str, str], head: str = HEAD) -> None:
         self.root, self.home = root, root / "home"
-        self.home.mkdir()
+        (self.home / "bin").mkdir(parents=True)
+        (self.home / "bin" / "gh").write_text(GH, encoding="utf-8")
+        (self.home / "bin" / "gh").chmod(0o755)
         self.git("init -q --bare -b main origin.git")
         self.git("clone -q origin.git author")
         for path, text in files.items():
@@ -93,6 +109,12 @@ class Repository:
 
     def changes_left(self) -> str:
         return self.git("status --porcelain", "clone")
+
+    def gh_calls(self) -> list[tuple[list[str], str]]:
+        """What `gh` was given: its arguments, and what reached its standard input."""
+        log = self.home / "gh.jsonl"
+        lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+        return [(call["argv"], call["stdin"]) for call in map(json.loads, lines)]
 
 
 def pull_request(files: dict[str, str], head: str = HEAD) -> PullRequestFacts:
@@ -172,6 +194,16 @@ def test_the_branch_name_fix_then_the_bump_leave_the_new_branch_bumped(tmp_path:
     assert repository.history(branch="hotfix/fix-login") == [BUMPED, "Fix", "Base"]
     assert repository.history(branch="hotfix/Fix_Login") == ["Fix", "Base"]
     assert repository.changes_left() == ""
+    # The new pull request as this one is: its title, description and labels.
+    assert repository.gh_calls() == [
+        (["pr", "view", "7", "--json", "body", "--jq", ".body"], ""),
+        (
+            ["pr", "create", "--base", "main", "--head", "hotfix/fix-login", "--title",
+             "Fix login", "--label", "P0", "--label", "hotfix", "--body-file", "-"],
+            "Fixes the login.\n",
+        ),
+        (["pr", "close", "7"], ""),
+    ]  # fmt: skip
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")

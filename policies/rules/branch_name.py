@@ -27,9 +27,19 @@ def _move_to(config: HotfixConfig, facts: PullRequestFacts, new_branch: str) -> 
     rename = f"git branch -m {shlex.quote(facts.head_ref)} {shlex.quote(new_branch)}"
     push = f"git push origin -u {shlex.quote(new_branch)}"
     if facts.head_is_same_repo:
+        # The new pull request keeps this one's title, description and labels (its severity
+        # among them), so that its check and clock start as this one's did.
+        labels = "".join(f" --label {shlex.quote(label)}" for label in sorted(facts.labels))
+        create = (
+            f"gh pr view {facts.number} --json body --jq .body |\n"
+            f"  gh pr create --base {shlex.quote(config.branches.production)} "
+            f"--head {shlex.quote(new_branch)} --title {shlex.quote(facts.title)}{labels} "
+            "--body-file -"
+        )
+        close = f"gh pr close {facts.number}"
         return (
-            f"Rename the branch, push it, then open a new pull request from {new_branch} "
-            f"and close this one:\n\n```sh\n{rename}\n{push}\n```"
+            f"Rename the branch, push it, open a new pull request from {new_branch} and close "
+            f"this one:\n\n```sh\n{rename}\n{push}\n{create}\n{close}\n```"
         )
     # The branch is the fork's: only its clone has it, with the fork as `origin`, and the base
     # repository usually takes no push from the contributor. gh would open a pull request into

@@ -38,18 +38,22 @@ def test_rules_are_listed_once_in_the_documented_order() -> None:
         (
             "Hotfix/Fix_Login",
             Status.FAIL,
-            "Rename the branch, push it, then open a new pull request from hotfix/fix-login "
-            "and close this one:\n\n```sh\ngit branch -m Hotfix/Fix_Login hotfix/fix-login\n"
-            "git push origin -u hotfix/fix-login\n```",
+            "Rename the branch, push it, open a new pull request from hotfix/fix-login and "
+            "close this one:\n\n```sh\ngit branch -m Hotfix/Fix_Login hotfix/fix-login\n"
+            "git push origin -u hotfix/fix-login\n"
+            "gh pr view 7 --json body --jq .body |\n"
+            "  gh pr create --base main --head hotfix/fix-login --title 'Fix login' --label P0 "
+            "--label hotfix --body-file -\n"
+            "gh pr close 7\n```",
         ),
         (
             "fix login",
             Status.FAIL,
-            "Rename the branch, push it, then open a new pull request from hotfix/fix-login "
-            "and close this one:\n\n```sh\ngit branch -m 'fix login' hotfix/fix-login\n"
-            "git push origin -u hotfix/fix-login\n```",
+            "Rename the branch, push it, open a new pull request from hotfix/fix-login and "
+            "close this one:\n\n```sh\ngit branch -m 'fix login' hotfix/fix-login\n"
+            "git push origin -u hotfix/fix-login\n",
         ),
-        ("hotfix/", Status.FAIL, "Rename the branch, push it, then open a new pull request"),
+        ("hotfix/", Status.FAIL, "Rename the branch, push it, open a new pull request"),
     ],
 )
 def test_branch_name(branch: str, status: Status, how_to_fix: str) -> None:
