@@ -15,7 +15,7 @@ import pytest
 from support.by_hand import apply, run_by_hand
 from support.harness import Bot
 
-from sandbox import FakePull
+from sandbox import FakeCheckRun, FakePull
 
 BRANCH = "hotfix/fix-login"
 REVERT_BRANCH = f"revert-1-{BRANCH}"
@@ -813,15 +813,21 @@ def bot_replies(bot: Bot, number: int) -> list[str]:
     return [c.body for c in bot.repo.comments_on(number) if c.author == "hotfix-bot[bot]"]
 
 
+def command_on_a_p0_rollback(bot: Bot, author: str, body: str) -> tuple[FakePull, FakeCheckRun]:
+    """The revert button's rollback of a merged P0 hotfix, then one command on it: the
+    rollback, and its policy run judged since."""
+    revert = revert_button(bot, merged_hotfix(bot, "P0"))
+    command(bot, revert.number, author, body)
+    return revert, bot.policy_run(revert.head_sha)
+
+
 def test_a_verbal_approval_counts_on_the_rollback_of_a_hotfix_whose_severity_takes_them(
     bot: Bot,
 ) -> None:
-    hotfix = merged_hotfix(bot, "P0")
-    revert = revert_button(bot, hotfix)
+    revert, run = command_on_a_p0_rollback(
+        bot, "dana", "/hotfix verbal-approval @oncall on the bridge call"
+    )
 
-    command(bot, revert.number, "dana", "/hotfix verbal-approval @oncall on the bridge call")
-
-    run = bot.policy_run(revert.head_sha)
     assert (run.conclusion, run.output["title"]) == ("success", "All 3 rules pass (rollback of #1)")
     assert (
         "A verbal approval (`/hotfix verbal-approval`) counts, as P0 takes them."
@@ -864,12 +870,10 @@ def test_a_verbal_approval_on_the_rollback_of_a_severity_without_them_is_refused
 def test_a_break_glass_on_a_rollback_waives_its_rules_and_asks_for_a_retroactive_review(
     bot: Bot,
 ) -> None:
-    hotfix = merged_hotfix(bot, "P0")
-    revert = revert_button(bot, hotfix)
+    revert, run = command_on_a_p0_rollback(
+        bot, "lead", "/hotfix break-glass SSO is down for everyone"
+    )
 
-    command(bot, revert.number, "lead", "/hotfix break-glass SSO is down for everyone")
-
-    run = bot.policy_run(revert.head_sha)
     assert (run.conclusion, run.output["title"]) == (
         "success",
         "Break-glass by @lead: SSO is down for everyone (rollback of #1)",
