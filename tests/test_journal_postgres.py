@@ -10,16 +10,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from support.deliveries import pull_request
 from support.live_server import free_port
 from support.postgres import PostgresServer
 
 from app.cli import main
-from app.intake.delivery import Delivery, from_payload
 from app.journal import JournalUnavailable, LockTimeout, open_journal
 from app.journal import postgres as postgres_journal
 from app.journal.base import RecordOutcome
@@ -34,14 +34,13 @@ def database(postgres: PostgresServer) -> Iterator[str]:
         yield url
 
 
-def pull_request(delivery_id: str, number: int) -> Delivery:
-    payload = {
-        "action": "synchronize",
-        "installation": {"id": 1},
-        "repository": {"full_name": "acme/widgets"},
-        "pull_request": {"number": number},
-    }
-    return from_payload(delivery_id, "pull_request", payload)
+def run_at_once(target: Callable[[], object], threads: int) -> None:
+    """Runs `target` in that many threads at once, each given 30 s to finish."""
+    started = [threading.Thread(target=target) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(timeout=30)
 
 
 def rows(database: str) -> dict[str, tuple[str, int, str | None]]:
@@ -77,11 +76,7 @@ def test_instances_starting_together_on_a_new_database_migrate_it_once(database:
         except Exception as failure:
             failures.append(failure)
 
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_at_once(start, 4)
     for journal in opened:
         journal.close()
 
@@ -193,11 +188,7 @@ def test_two_instances_claiming_at_once_run_each_delivery_once_one_per_pull_requ
         finally:
             journal.close()
 
-    threads = [threading.Thread(target=asyncio.run, args=(instance(),)) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_at_once(lambda: asyncio.run(instance()), 2)
 
     assert overlaps == []
     assert ran == expected
@@ -241,11 +232,7 @@ def test_two_instances_claiming_at_once_fire_each_timer_once(
         finally:
             journal.close()
 
-    threads = [threading.Thread(target=asyncio.run, args=(instance(),)) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_at_once(lambda: asyncio.run(instance()), 2)
 
     assert sorted(ran) == sorted(expected)  # each ran, once
     with psycopg.connect(database) as connection:
