@@ -574,6 +574,22 @@ def merged_rollback(bot: Bot, hotfix: FakePull) -> FakePull:
     return revert
 
 
+def merged_rollback_refused(bot: Bot, hotfix: FakePull, path: str) -> tuple[FakePull, FakeCheckRun]:
+    """A rollback of `hotfix` merged while GitHub refuses every POST to `path`: the rollback,
+    and the post-merge run its close gave."""
+    revert = merged_rollback(bot, hotfix)
+    bot.fake.inject("POST", path, status=422, times=None, body={"message": "refused"})
+    bot.pull_request(revert.number, "closed")
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    return revert, run
+
+
+def rerun_unrefused(bot: Bot, run: FakeCheckRun) -> None:
+    """GitHub takes every request again, and someone re-runs `run`."""
+    bot.fake.faults.clear()
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+
 NOTICE = (
     "🔄 ROLLBACK COMPLETE\n\n"
     "The hotfix has been rolled back due to a problem found after its release (see #3).\n"
@@ -919,12 +935,8 @@ def test_a_rollback_labelled_with_a_severity_adds_to_the_hotfix_record_and_opens
 def test_a_rollback_whose_tag_failed_tells_nobody_until_a_rerun_releases_it(
     bot: Bot, hotfix: FakePull
 ) -> None:
-    revert = merged_rollback(bot, hotfix)
-    bot.fake.inject("POST", r"/git/tags$", status=422, times=None, body={"message": "refused"})
+    revert, run = merged_rollback_refused(bot, hotfix, r"/git/tags$")
 
-    bot.pull_request(revert.number, "closed")
-
-    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
     rows = run.output["summary"]
     assert (
         "| Rollback notice | ➖ skipped | needs the tag, which failed: the notice names it |"
@@ -935,8 +947,7 @@ def test_a_rollback_whose_tag_failed_tells_nobody_until_a_rerun_releases_it(
     assert not [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
     assert bot.repo.comments_on(2) == []  # the hotfix's incident report
 
-    bot.fake.faults.clear()
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_unrefused(bot, run)
 
     assert_rolled_back(bot, hotfix, revert)  # the notice names v1.2.5, and the report's row
 
@@ -944,20 +955,15 @@ def test_a_rollback_whose_tag_failed_tells_nobody_until_a_rerun_releases_it(
 def test_a_rollback_whose_release_failed_tells_nobody_until_a_rerun_releases_it(
     bot: Bot, hotfix: FakePull
 ) -> None:
-    revert = merged_rollback(bot, hotfix)
-    bot.fake.inject("POST", r"/releases$", status=422, times=None, body={"message": "refused"})
+    revert, run = merged_rollback_refused(bot, hotfix, r"/releases$")
 
-    bot.pull_request(revert.number, "closed")
-
-    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
     assert (run.conclusion, run.output["title"]) == ("failure", "1 of 7 steps failed: release")
     assert (
         "| Rollback notice | ➖ skipped | needs the release, which failed: the notice names it |"
     ) in run.output["summary"]
     assert not [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
 
-    bot.fake.faults.clear()
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_unrefused(bot, run)
 
     assert_rolled_back(bot, hotfix, revert)
 
@@ -1292,19 +1298,14 @@ def test_with_release_false_the_rollback_notice_names_the_tag_alone(bot: Bot) ->
 
 def test_with_release_false_the_rollback_notice_waits_for_the_tag_alone(bot: Bot) -> None:
     hotfix = merged_hotfix(bot, "P1", config="release: false\n")
-    revert = merged_rollback(bot, hotfix)
-    bot.fake.inject("POST", r"/git/tags$", status=422, times=None, body={"message": "refused"})
+    revert, run = merged_rollback_refused(bot, hotfix, r"/git/tags$")
 
-    bot.pull_request(revert.number, "closed")
-
-    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
     assert (
         "| Rollback notice | ➖ skipped | needs the tag, which failed: the notice names it |"
     ) in run.output["summary"]
     assert not [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
 
-    bot.fake.faults.clear()
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_unrefused(bot, run)
 
     notices = [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
     marker = NOTICE_MARKER.format(number=revert.number)
