@@ -677,6 +677,17 @@ def step_titles(summary: str) -> list[str]:
     return [row.split(" | ")[0].removeprefix("| ") for row in summary.splitlines()[4:]]
 
 
+# A rollback's post-merge steps when its hotfix has no incident report to add a row to.
+STEPS_WITHOUT_A_REPORT = [
+    "Tag",
+    "Release",
+    "Old release",
+    "Back-merge",
+    "Delete branch",
+    "Rollback notice",
+]
+
+
 def test_a_merged_rollback_is_released_marks_the_old_release_and_tells_the_hotfix_once(
     bot: Bot, hotfix: FakePull
 ) -> None:
@@ -805,14 +816,7 @@ def test_the_rollback_of_a_hotfix_without_an_incident_report_reports_no_timeline
 
     [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
     assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
-    assert step_titles(run.output["summary"]) == [
-        "Tag",
-        "Release",
-        "Old release",
-        "Back-merge",
-        "Delete branch",
-        "Rollback notice",
-    ]
+    assert step_titles(run.output["summary"]) == STEPS_WITHOUT_A_REPORT
     assert not bot.repo.issues
 
 
@@ -921,15 +925,7 @@ def test_a_rollback_labelled_with_a_severity_adds_to_the_hotfix_record_and_opens
         "<!-- hotfix-bot:hotfix-release -->"
     ]
     [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
-    assert step_titles(run.output["summary"]) == [
-        "Tag",
-        "Release",
-        "Old release",
-        "Back-merge",
-        "Delete branch",
-        "Rollback notice",
-        "Report timeline",
-    ]
+    assert step_titles(run.output["summary"]) == [*STEPS_WITHOUT_A_REPORT, "Report timeline"]
 
 
 def test_a_rollback_whose_tag_failed_tells_nobody_until_a_rerun_releases_it(
