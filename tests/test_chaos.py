@@ -30,7 +30,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.live_server import Server, children_of, github_and_server, github_and_servers, wait_for
+from support.live_server import (
+    Server,
+    children_of,
+    github_and_server,
+    github_and_servers,
+    open_fixes,
+    wait_for,
+)
 from support.postgres import PostgresServer
 
 from app.journal import open_journal
@@ -80,13 +87,7 @@ def run_chaos(
     sending_chance, killing_chance = random.Random(seed), random.Random(seed + 1)
     for server in servers:
         server.start()
-    numbers = []
-    for index in range(PULL_REQUESTS):
-        branch = f"hotfix/fix-{index}"
-        repo.create_branch(branch, "main")
-        repo.commit(branch, {"VERSION": "1.2.4\n", f"fix-{index}.txt": "fixed\n"}, "Fix")
-        pull = repo.open_pull(branch, "main", title=f"Fix {index}", author="dev")
-        numbers.append(pull.number)
+    numbers = open_fixes(repo, PULL_REQUESTS)
 
     acknowledged: set[str] = set()
     sending_done = threading.Event()
@@ -159,15 +160,16 @@ def check_every_delivery_ran_once(
         assert run.output["title"] == WAITING
 
 
-# Steps seconds apart, so that the server can be killed before they come due.
-CLOCK_IN_SECONDS = """\
+P0_CLOCK = """\
 severities:
   P0:
-    deadline: 7s
+    deadline: {deadline}s
     escalation:
-      - {after: 5s, notify: [approvers]}
-      - {after: 6s, notify: [approvers, author]}
+      - {{after: {first}s, notify: [approvers]}}
+      - {{after: {second}s, notify: [approvers, author]}}
 """
+# Steps seconds apart, so that the server can be killed before they come due.
+CLOCK_IN_SECONDS = P0_CLOCK.format(deadline=7, first=5, second=6)
 
 
 def unfinished(journal: Path) -> int:
@@ -249,14 +251,7 @@ def test_timers_scheduled_before_a_kill_fire_once_after_the_restart_saying_how_l
 
 # Later steps than CLOCK_IN_SECONDS: two servers and three pull requests take longer to
 # start and to open.
-CLOCK_FOR_TWO = """\
-severities:
-  P0:
-    deadline: 12s
-    escalation:
-      - {after: 8s, notify: [approvers]}
-      - {after: 10s, notify: [approvers, author]}
-"""
+CLOCK_FOR_TWO = P0_CLOCK.format(deadline=12, first=8, second=10)
 
 
 @pytest.mark.timeout(120)

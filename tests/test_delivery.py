@@ -14,6 +14,27 @@ from app.intake.delivery import from_body, from_payload
 MIB = 1024 * 1024
 
 PULL = {"number": 7, "title": "Fix login", "head": {"sha": "abc", "ref": "hotfix/x"}}
+DANA = {"login": "dana", "type": "User"}
+
+
+def delivered(**fields: object) -> dict[str, Any]:
+    """A payload from acme/widgets, delivered to installation 42."""
+    return {**fields, "installation": {"id": 42}, "repository": {"full_name": "acme/widgets"}}
+
+
+def commented(
+    body: object = "/hotfix confirm",
+    user: object = DANA,
+    issue: object = None,
+    **fields: object,
+) -> dict[str, Any]:
+    """A new comment, by default on pull request 7."""
+    on = {"number": 7, "pull_request": {"url": "u"}} if issue is None else issue
+    return delivered(
+        action="created", issue=on, comment={"id": 1, "body": body, "user": user}, **fields
+    )
+
+
 SHAPES: dict[str, dict[str, Any]] = {
     "pull_request": {
         "action": "opened",
@@ -22,136 +43,62 @@ SHAPES: dict[str, dict[str, Any]] = {
         "installation": {"id": 42, "node_id": "x"},
         "repository": {"full_name": "acme/widgets", "owner": {"login": "acme"}},
     },
-    "pull_request closed with a merge": {
-        "action": "closed",
-        "pull_request": {**PULL, "merged": True, "draft": False},
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "merged given as text": {
-        "action": "closed",
-        "pull_request": {**PULL, "merged": "true"},
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "check_run for one pull request": {
-        "action": "rerequested",
-        "check_run": {"head_sha": "abc", "pull_requests": [{"number": 7, "head": {}}]},
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "check_suite for two pull requests": {
-        "action": "rerequested",
-        "check_suite": {"head_sha": "def", "pull_requests": [{"number": 7}, {"number": 8}]},
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "merge_group": {
-        "action": "checks_requested",
-        "merge_group": {
+    "pull_request closed with a merge": delivered(
+        action="closed", pull_request={**PULL, "merged": True, "draft": False}
+    ),
+    "merged given as text": delivered(action="closed", pull_request={**PULL, "merged": "true"}),
+    "check_run for one pull request": delivered(
+        action="rerequested",
+        check_run={"head_sha": "abc", "pull_requests": [{"number": 7, "head": {}}]},
+    ),
+    "check_suite for two pull requests": delivered(
+        action="rerequested",
+        check_suite={"head_sha": "def", "pull_requests": [{"number": 7}, {"number": 8}]},
+    ),
+    "merge_group": delivered(
+        action="checks_requested",
+        merge_group={
             "head_sha": "f00",
             "head_ref": f"refs/heads/gh-readonly-queue/release/1.x/pr-7-{'a' * 40}",
             "base_ref": "refs/heads/release/1.x",
         },
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "check_run on a merge group's commit": {
-        "action": "rerequested",
-        "check_run": {
+    ),
+    "check_run on a merge group's commit": delivered(
+        action="rerequested",
+        check_run={
             "head_sha": "f00",
             "pull_requests": [],
             "check_suite": {"head_branch": f"gh-readonly-queue/main/pr-7-{'a' * 40}"},
         },
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "check_suite on a merge group's commit": {
-        "action": "rerequested",
-        "check_suite": {
+    ),
+    "check_suite on a merge group's commit": delivered(
+        action="rerequested",
+        check_suite={
             "head_sha": "f00",
             "head_branch": f"gh-readonly-queue/main/pr-7-{'a' * 40}",
             "pull_requests": [],
         },
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "merge_group naming no pull request": {
-        "action": "checks_requested",
-        "merge_group": {"head_sha": "f00", "head_ref": "refs/heads/gh-readonly-queue/main/x"},
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "review of a merged pull request": {
-        "action": "submitted",
-        "review": {"state": "approved"},
-        "pull_request": {**PULL, "merged_at": "2026-12-04T14:32:00Z"},
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "a command on a pull request": {
-        "action": "created",
-        "issue": {"number": 7, "pull_request": {"url": "u", "merged_at": None}},
-        "comment": {
-            "id": 1,
-            "body": "/hotfix confirm\nthanks",
-            "user": {"login": "dana", "type": "User"},
-        },
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "a command by a bot": {
-        "action": "created",
-        "issue": {"number": 7, "pull_request": {"url": "u"}},
-        "comment": {
-            "id": 1,
-            "body": "/hotfix confirm",
-            "user": {"login": "ci[bot]", "type": "Bot"},
-        },
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
+    ),
+    "merge_group naming no pull request": delivered(
+        action="checks_requested",
+        merge_group={"head_sha": "f00", "head_ref": "refs/heads/gh-readonly-queue/main/x"},
+    ),
+    "review of a merged pull request": delivered(
+        action="submitted",
+        review={"state": "approved"},
+        pull_request={**PULL, "merged_at": "2026-12-04T14:32:00Z"},
+    ),
+    "a command on a pull request": commented(
+        "/hotfix confirm\nthanks",
+        issue={"number": 7, "pull_request": {"url": "u", "merged_at": None}},
+    ),
+    "a command by a bot": commented(user={"login": "ci[bot]", "type": "Bot"}),
     # A deleted account's comment may come with no user: its sender wrote it.
-    "a command of a deleted account": {
-        "action": "created",
-        "issue": {"number": 7, "pull_request": {"url": "u"}},
-        "comment": {"id": 1, "body": "/hotfix confirm", "user": None},
-        "sender": {"login": "dana", "type": "User"},
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "a command naming no author": {
-        "action": "created",
-        "issue": {"number": 7, "pull_request": {"url": "u"}},
-        "comment": {"id": 1, "body": "/hotfix confirm", "user": None},
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "a command on an issue": {
-        "action": "created",
-        "issue": {"number": 9},
-        "comment": {"id": 1, "body": "/hotfix confirm", "user": {"login": "dana", "type": "User"}},
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "a comment that is no command": {
-        "action": "created",
-        "issue": {"number": 7, "pull_request": {"url": "u"}},
-        "comment": {
-            "id": 1,
-            "body": "LGTM /hotfix confirm",
-            "user": {"login": "dana", "type": "User"},
-        },
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
-    "a comment of odd types": {
-        "action": "created",
-        "issue": {"number": "7", "pull_request": True},
-        "comment": {"id": 1, "body": 7, "user": "me"},
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    },
+    "a command of a deleted account": commented(user=None, sender=DANA),
+    "a command naming no author": commented(user=None),
+    "a command on an issue": commented(issue={"number": 9}),
+    "a comment that is no command": commented("LGTM /hotfix confirm"),
+    "a comment of odd types": commented(7, "me", {"number": "7", "pull_request": True}),
     "no installation": {"action": "created", "repository": {"full_name": "acme/widgets"}},
     "odd types": {
         "action": 3,
@@ -237,12 +184,9 @@ def test_the_routing_fields_are_read_as_github_sends_them() -> None:
 def test_a_merge_group_runs_with_the_pull_request_its_ref_names(
     head_ref: str | None, pr_number: int | None, ordering_key: str
 ) -> None:
-    payload = {
-        "action": "checks_requested",
-        "merge_group": {"head_sha": "f00", "head_ref": head_ref},
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    }
+    payload = delivered(
+        action="checks_requested", merge_group={"head_sha": "f00", "head_ref": head_ref}
+    )
 
     read = from_body("d-1", "merge_group", json.dumps(payload).encode())
 
@@ -270,12 +214,7 @@ def test_a_rerun_on_a_merge_groups_commit_runs_with_the_pull_request_the_group_a
 ) -> None:
     suite = {"head_sha": "f00", "head_branch": head_branch, "pull_requests": []}
     check = suite if event == "check_suite" else {"head_sha": "f00", "check_suite": suite}
-    payload = {
-        "action": "rerequested",
-        event: check,
-        "installation": {"id": 42},
-        "repository": {"full_name": "acme/widgets"},
-    }
+    payload = delivered(action="rerequested", **{event: check})
 
     read = from_body("d-1", event, json.dumps(payload).encode())
 
@@ -367,7 +306,7 @@ def test_a_text_longer_than_github_sends_is_not_read(length: int, is_command: bo
     text = "/hotfix confirm"
     payload["comment"] = {
         "body": text + " " * (length - len(text) - 2),
-        "user": {"login": "dana", "type": "User"},
+        "user": DANA,
     }
     body = json.dumps(payload).encode()
     assert len(json.dumps(payload["comment"]["body"])) == length

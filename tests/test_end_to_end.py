@@ -9,6 +9,7 @@ import os
 import signal
 from pathlib import Path
 from stat import S_IMODE
+from typing import Any
 
 import httpx
 from support.live_server import (
@@ -33,6 +34,21 @@ from app.journal.worker_process import (
     WakeUps,
     single_worker,
 )
+from sandbox import FakeGitHub, FakeRepo
+
+DONE = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
+
+
+def open_and_process(
+    fake: FakeGitHub, repo: FakeRepo, server: Server, delivery: str
+) -> dict[str, Any]:
+    """Opens a hotfix pull request and waits until the server has processed its delivery,
+    as its /metrics count it; returns the event delivered."""
+    number = open_hotfix(repo)
+    event = fake.pull_request_event(repo, number, "opened")
+    assert server.deliver("pull_request", event, delivery).status_code == 202
+    wait_for(lambda: DONE in httpx.get(f"{server.url}/metrics").text)
+    return event
 
 
 def test_the_server_takes_a_delivery_over_http_and_writes_the_check_run(
@@ -103,16 +119,13 @@ def test_deliveries_run_in_a_worker_process_that_never_outlives_the_server(
     with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
         server.start()
         assert server.process is not None
-        number = open_hotfix(repo)
 
-        server.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "w-1")
+        # Counted done by the worker process and queued by the intake, read from one /metrics.
+        open_and_process(fake, repo, server, "w-1")
 
-        wait_for(lambda: repo.runs_named("hotfix-policy"))
+        assert repo.runs_named("hotfix-policy")
         [worker] = children_of(server.process.pid)
         assert b"app.journal.worker_process" in Path(f"/proc/{worker}/cmdline").read_bytes()
-        # Counted by the intake and by the worker process, read from one /metrics.
-        done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
-        wait_for(lambda: done in httpx.get(f"{server.url}/metrics").text)
         metrics = httpx.get(f"{server.url}/metrics").text
         assert 'hotfix_bot_deliveries_total{event="pull_request",outcome="queued"} 1.0' in metrics
         assert "hotfix_bot_queue_depth 0.0" in metrics
@@ -160,11 +173,7 @@ def test_a_journal_deleted_under_the_running_server_takes_nothing_until_a_restar
 ) -> None:
     with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
         server.start()
-        number = open_hotfix(repo)
-        event = fake.pull_request_event(repo, number, "opened")
-        assert server.deliver("pull_request", event, "gone-0").status_code == 202
-        done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
-        wait_for(lambda: done in httpx.get(f"{server.url}/metrics").text)
+        event = open_and_process(fake, repo, server, "gone-0")
 
         for name in ("journal.db", "journal.db-wal", "journal.db-shm"):
             (tmp_path / name).unlink()
@@ -204,10 +213,7 @@ def test_the_journal_and_every_file_beside_it_are_the_server_users_alone(
         server.environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'data' / 'journal.db'}"
         server.start()
         assert server.process is not None
-        number = open_hotfix(repo)
-        server.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "m-1")
-        done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
-        wait_for(lambda: done in httpx.get(f"{server.url}/metrics").text)
+        open_and_process(fake, repo, server, "m-1")
         [worker] = children_of(server.process.pid)
 
         data = tmp_path / "data"
@@ -244,10 +250,7 @@ def test_a_second_server_on_the_same_journal_leaves_the_first_ones_metrics_alone
     with github_and_server(tmp_path, private_key_pem) as (fake, repo, first):
         first.start()
         assert first.process is not None
-        number = open_hotfix(repo)
-        first.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "s-1")
-        done = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
-        wait_for(lambda: done in httpx.get(f"{first.url}/metrics").text)
+        open_and_process(fake, repo, first, "s-1")
         counted = metric_lines(httpx.get(f"{first.url}/metrics").text)
 
         # Started by mistake on another port, without credentials: it refuses a delivery.

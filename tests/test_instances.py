@@ -15,11 +15,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from support.live_server import Server, github_and_servers, wait_for
+from support.live_server import Server, github_and_servers, open_fixes, wait_for
 from support.postgres import PostgresServer
 
 from app.journal import Journal, open_journal
-from sandbox import FakeGitHub, FakeRepo, RecordedRequest
+from sandbox import FakeGitHub, FakePull, FakeRepo, RecordedRequest
 
 PULL_REQUESTS = 4
 ACTIONS = ("opened", "edited", "labeled", "synchronize", "unlabeled", "reopened")
@@ -89,19 +89,24 @@ def processed_by(server: Server) -> set[str]:
     }
 
 
+def open_fix_login(repo: FakeRepo, severity: str) -> FakePull:
+    """Opens hotfix "Fix login" into main, with develop a commit ahead to merge it back into."""
+    repo.commit("main", {"app.py": "def login(): ...\n"}, "Base")
+    repo.create_branch("develop", "main")
+    repo.commit("develop", {"app.py": "def login(): new feature\n"}, "Work on develop")
+    repo.create_branch("hotfix/fix-login", "main")
+    repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n", "app.py": "def login(): fixed\n"}, "Fix")
+    return repo.open_pull(
+        "hotfix/fix-login", "main", title="Fix login", author="dev", labels=["hotfix", severity]
+    )
+
+
 def test_two_instances_share_the_work_of_one_journal_and_do_each_thing_once(
     two_servers: tuple[FakeGitHub, FakeRepo, list[Server], Journal],
 ) -> None:
     fake, repo, servers, journal = two_servers
     first, second = servers
-    numbers = []
-    for index in range(PULL_REQUESTS):
-        branch = f"hotfix/fix-{index}"
-        repo.create_branch(branch, "main")
-        repo.commit(branch, {"VERSION": "1.2.4\n", f"fix-{index}.txt": "fixed\n"}, "Fix")
-        pull = repo.open_pull(branch, "main", title=f"Fix {index}", author="dev")
-        repo.add_labels(pull.number, "hotfix", "P1")
-        numbers.append(pull.number)
+    numbers = open_fixes(repo, PULL_REQUESTS, "hotfix", "P1")
 
     # Each pull request's deliveries alternate between the servers; every third one is
     # delivered to both (a redelivery that reached the other instance).
@@ -132,14 +137,7 @@ def test_two_instances_share_the_work_of_one_journal_and_do_each_thing_once(
     assert not ran_first & ran_second  # each delivery ran on one server only
 
     # A merged hotfix whose `closed` reaches both servers, once redelivered, once anew.
-    repo.commit("main", {"app.py": "def login(): ...\n"}, "Base")
-    repo.create_branch("develop", "main")
-    repo.commit("develop", {"app.py": "def login(): new feature\n"}, "Work on develop")
-    repo.create_branch("hotfix/fix-login", "main")
-    repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n", "app.py": "def login(): fixed\n"}, "Fix")
-    pull = repo.open_pull(
-        "hotfix/fix-login", "main", title="Fix login", author="dev", labels=["hotfix", "P1"]
-    )
+    pull = open_fix_login(repo, "P1")
     repo.merge_pull(pull.number, "merge")
     closed = fake.pull_request_event(repo, pull.number, "closed")
     deliver_all(
@@ -208,14 +206,7 @@ def test_every_delivery_of_a_p0_hotfix_reaching_both_instances_does_each_thing_o
     first, second = servers
     for slug, members in TEAMS.items():
         fake.add_team("acme", slug, members)
-    repo.commit("main", {"app.py": "def login(): ...\n"}, "Base")
-    repo.create_branch("develop", "main")
-    repo.commit("develop", {"app.py": "def login(): new feature\n"}, "Work on develop")
-    repo.create_branch("hotfix/fix-login", "main")
-    repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n", "app.py": "def login(): fixed\n"}, "Fix")
-    pull = repo.open_pull(
-        "hotfix/fix-login", "main", title="Fix login", author="dev", labels=["hotfix", "P0"]
-    )
+    pull = open_fix_login(repo, "P0")
     number, first_head = pull.number, pull.head_sha
 
     def event(action: str) -> dict[str, object]:

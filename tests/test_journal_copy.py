@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from support.deliveries import pull_request
 from support.harness import Clock
 from support.postgres import PostgresServer
 
@@ -43,16 +44,6 @@ def journals(
         source = database if source_kind == "postgresql" else f"sqlite:///{tmp_path / 'journal.db'}"
         target = database if target_kind == "postgresql" else f"sqlite:///{tmp_path / 'copy.db'}"
         yield source, target
-
-
-def pull_request(delivery_id: str, number: int) -> Delivery:
-    payload = {
-        "action": "synchronize",
-        "installation": {"id": 1},
-        "repository": {"full_name": "acme/widgets"},
-        "pull_request": {"number": number},
-    }
-    return from_payload(delivery_id, "pull_request", payload)
 
 
 def body(delivery_id: str) -> bytes:

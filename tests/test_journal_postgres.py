@@ -10,17 +10,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from support.deliveries import pull_request
 from support.live_server import free_port
 from support.postgres import PostgresServer
 
 from app.cli import main
-from app.intake.delivery import Delivery, from_payload
-from app.journal import JournalUnavailable, LockTimeout, open_journal
+from app.journal import JournalEntry, JournalUnavailable, LockTimeout, open_journal
 from app.journal import postgres as postgres_journal
 from app.journal.base import RecordOutcome
 from app.journal.postgres import SCHEMA_VERSION, PostgresJournal
@@ -34,14 +34,36 @@ def database(postgres: PostgresServer) -> Iterator[str]:
         yield url
 
 
-def pull_request(delivery_id: str, number: int) -> Delivery:
-    payload = {
-        "action": "synchronize",
-        "installation": {"id": 1},
-        "repository": {"full_name": "acme/widgets"},
-        "pull_request": {"number": number},
-    }
-    return from_payload(delivery_id, "pull_request", payload)
+def run_at_once(target: Callable[[], object], threads: int) -> None:
+    """Runs `target` in that many threads at once, each given 30 s to finish."""
+    started = [threading.Thread(target=target) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(timeout=30)
+
+
+def claim_in_two_instances(
+    database: str,
+    per_claim: int,
+    enough: Callable[[], bool],
+    take: Callable[[JournalEntry], Awaitable[None]],
+) -> None:
+    """Two instances at once, each claiming up to `per_claim` entries at a time, taking each
+    and finishing it, until `enough()` or 20 s have passed."""
+
+    async def instance() -> None:
+        journal = PostgresJournal(database)
+        try:
+            deadline = time.monotonic() + 20
+            while not enough() and time.monotonic() < deadline:
+                for entry in await journal.claim_ready(per_claim):
+                    await take(entry)
+                    await journal.finish(entry.id)
+        finally:
+            journal.close()
+
+    run_at_once(lambda: asyncio.run(instance()), 2)
 
 
 def rows(database: str) -> dict[str, tuple[str, int, str | None]]:
@@ -77,11 +99,7 @@ def test_instances_starting_together_on_a_new_database_migrate_it_once(database:
         except Exception as failure:
             failures.append(failure)
 
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_at_once(start, 4)
     for journal in opened:
         journal.close()
 
@@ -175,29 +193,17 @@ def test_two_instances_claiming_at_once_run_each_delivery_once_one_per_pull_requ
     overlaps: list[str] = []
     guard = threading.Lock()
 
-    async def instance() -> None:
-        journal = PostgresJournal(database)
-        try:
-            deadline = time.monotonic() + 20
-            while sum(map(len, ran)) < keys * per_key and time.monotonic() < deadline:
-                for entry in await journal.claim_ready(3):
-                    with guard:
-                        if entry.ordering_key in running:
-                            overlaps.append(entry.id)
-                        running.add(entry.ordering_key)
-                        ran[int(entry.id[1])].append(entry.id)
-                    await asyncio.sleep(0)  # running the delivery
-                    with guard:
-                        running.discard(entry.ordering_key)
-                    await journal.finish(entry.id)
-        finally:
-            journal.close()
+    async def take(entry: JournalEntry) -> None:
+        with guard:
+            if entry.ordering_key in running:
+                overlaps.append(entry.id)
+            running.add(entry.ordering_key)
+            ran[int(entry.id[1])].append(entry.id)
+        await asyncio.sleep(0)  # running the delivery
+        with guard:
+            running.discard(entry.ordering_key)
 
-    threads = [threading.Thread(target=asyncio.run, args=(instance(),)) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    claim_in_two_instances(database, 3, lambda: sum(map(len, ran)) >= keys * per_key, take)
 
     assert overlaps == []
     assert ran == expected
@@ -229,23 +235,11 @@ def test_two_instances_claiming_at_once_fire_each_timer_once(
     ran: list[str] = []
     guard = threading.Lock()
 
-    async def instance() -> None:
-        journal = PostgresJournal(database)
-        try:
-            deadline = time.monotonic() + 20
-            while len(ran) < len(expected) and time.monotonic() < deadline:
-                for entry in await journal.claim_ready(4):
-                    with guard:
-                        ran.append(entry.id)
-                    await journal.finish(entry.id)
-        finally:
-            journal.close()
+    async def take(entry: JournalEntry) -> None:
+        with guard:
+            ran.append(entry.id)
 
-    threads = [threading.Thread(target=asyncio.run, args=(instance(),)) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    claim_in_two_instances(database, 4, lambda: len(ran) >= len(expected), take)
 
     assert sorted(ran) == sorted(expected)  # each ran, once
     with psycopg.connect(database) as connection:

@@ -50,6 +50,14 @@ def lead(pull: FakePull, found: str, then: str) -> str:
 MAY_MERGE = ", so this merge group may merge."
 
 
+def assert_group_passes(run: FakeCheckRun, pull: FakePull) -> None:
+    """The group's run succeeded as the hotfix it adds passes, and links to that hotfix."""
+    assert (run.status, run.conclusion) == ("completed", "success")
+    assert run.output["title"] == f"Pull request #{pull.number}: {all_rules_pass()}"
+    assert run.output["summary"].startswith(lead(pull, "passes the hotfix policy", MAY_MERGE))
+    assert run.details_url == f"{WEB}/pull/{pull.number}"
+
+
 @pytest.mark.parametrize(
     "ref_form", ["refs/heads/gh-readonly-queue/...", "gh-readonly-queue/...", "upper-case sha"]
 )
@@ -69,15 +77,11 @@ def test_a_group_adding_a_hotfix_that_passes_succeeds_on_the_groups_commit(
 
     run = checks_requested(bot, group, head_ref)
 
-    assert (run.status, run.conclusion) == ("completed", "success")
-    assert run.output["title"] == f"Pull request #{pull.number}: {all_rules_pass()}"
-    summary = run.output["summary"]
-    assert summary.startswith(lead(pull, "passes the hotfix policy", MAY_MERGE))
+    assert_group_passes(run, pull)
     # The pull request's own table. The lines above it say the time left as of each
     # evaluation, which the real clock may have moved on by a second between the two.
     own = str(pull_run.output["summary"])
-    assert summary.endswith(own[own.index("| Rule |") :])
-    assert run.details_url == f"{WEB}/pull/{pull.number}"
+    assert run.output["summary"].endswith(own[own.index("| Rule |") :])
     assert len(pull_run.history) == pull_run_writes  # the pull request's own run is untouched
 
 
@@ -154,10 +158,7 @@ def test_a_rerun_once_the_approvals_are_in_turns_the_groups_run_to_success(
 
     run = bot.policy_run(group.head_sha)
     assert run.id == failed.id
-    assert (run.status, run.conclusion) == ("completed", "success")
-    assert run.output["title"] == f"Pull request #{pull.number}: {all_rules_pass()}"
-    assert run.output["summary"].startswith(lead(pull, "passes the hotfix policy", MAY_MERGE))
-    assert run.details_url == f"{WEB}/pull/{pull.number}"
+    assert_group_passes(run, pull)
     assert len(pull_run.history) == pull_run_writes  # the pull request's own run is untouched
 
 

@@ -15,7 +15,7 @@ import pytest
 from support.by_hand import apply, run_by_hand
 from support.harness import Bot
 
-from sandbox import FakePull
+from sandbox import FakeCheckRun, FakePull
 
 BRANCH = "hotfix/fix-login"
 REVERT_BRANCH = f"revert-1-{BRANCH}"
@@ -574,6 +574,22 @@ def merged_rollback(bot: Bot, hotfix: FakePull) -> FakePull:
     return revert
 
 
+def merged_rollback_refused(bot: Bot, hotfix: FakePull, path: str) -> tuple[FakePull, FakeCheckRun]:
+    """A rollback of `hotfix` merged while GitHub refuses every POST to `path`: the rollback,
+    and the post-merge run its close gave."""
+    revert = merged_rollback(bot, hotfix)
+    bot.fake.inject("POST", path, status=422, times=None, body={"message": "refused"})
+    bot.pull_request(revert.number, "closed")
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    return revert, run
+
+
+def rerun_unrefused(bot: Bot, run: FakeCheckRun) -> None:
+    """GitHub takes every request again, and someone re-runs `run`."""
+    bot.fake.faults.clear()
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+
 NOTICE = (
     "🔄 ROLLBACK COMPLETE\n\n"
     "The hotfix has been rolled back due to a problem found after its release (see #3).\n"
@@ -659,6 +675,17 @@ def rollback_report(bot: Bot, hotfix: FakePull, revert: FakePull, *outcomes: str
 def step_titles(summary: str) -> list[str]:
     """The steps a `hotfix-release` summary has a row for, in its order."""
     return [row.split(" | ")[0].removeprefix("| ") for row in summary.splitlines()[4:]]
+
+
+# A rollback's post-merge steps when its hotfix has no incident report to add a row to.
+STEPS_WITHOUT_A_REPORT = [
+    "Tag",
+    "Release",
+    "Old release",
+    "Back-merge",
+    "Delete branch",
+    "Rollback notice",
+]
 
 
 def test_a_merged_rollback_is_released_marks_the_old_release_and_tells_the_hotfix_once(
@@ -789,14 +816,7 @@ def test_the_rollback_of_a_hotfix_without_an_incident_report_reports_no_timeline
 
     [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
     assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
-    assert step_titles(run.output["summary"]) == [
-        "Tag",
-        "Release",
-        "Old release",
-        "Back-merge",
-        "Delete branch",
-        "Rollback notice",
-    ]
+    assert step_titles(run.output["summary"]) == STEPS_WITHOUT_A_REPORT
     assert not bot.repo.issues
 
 
@@ -813,15 +833,21 @@ def bot_replies(bot: Bot, number: int) -> list[str]:
     return [c.body for c in bot.repo.comments_on(number) if c.author == "hotfix-bot[bot]"]
 
 
+def command_on_a_p0_rollback(bot: Bot, author: str, body: str) -> tuple[FakePull, FakeCheckRun]:
+    """The revert button's rollback of a merged P0 hotfix, then one command on it: the
+    rollback, and its policy run judged since."""
+    revert = revert_button(bot, merged_hotfix(bot, "P0"))
+    command(bot, revert.number, author, body)
+    return revert, bot.policy_run(revert.head_sha)
+
+
 def test_a_verbal_approval_counts_on_the_rollback_of_a_hotfix_whose_severity_takes_them(
     bot: Bot,
 ) -> None:
-    hotfix = merged_hotfix(bot, "P0")
-    revert = revert_button(bot, hotfix)
+    revert, run = command_on_a_p0_rollback(
+        bot, "dana", "/hotfix verbal-approval @oncall on the bridge call"
+    )
 
-    command(bot, revert.number, "dana", "/hotfix verbal-approval @oncall on the bridge call")
-
-    run = bot.policy_run(revert.head_sha)
     assert (run.conclusion, run.output["title"]) == ("success", "All 3 rules pass (rollback of #1)")
     assert (
         "A verbal approval (`/hotfix verbal-approval`) counts, as P0 takes them."
@@ -864,12 +890,10 @@ def test_a_verbal_approval_on_the_rollback_of_a_severity_without_them_is_refused
 def test_a_break_glass_on_a_rollback_waives_its_rules_and_asks_for_a_retroactive_review(
     bot: Bot,
 ) -> None:
-    hotfix = merged_hotfix(bot, "P0")
-    revert = revert_button(bot, hotfix)
+    revert, run = command_on_a_p0_rollback(
+        bot, "lead", "/hotfix break-glass SSO is down for everyone"
+    )
 
-    command(bot, revert.number, "lead", "/hotfix break-glass SSO is down for everyone")
-
-    run = bot.policy_run(revert.head_sha)
     assert (run.conclusion, run.output["title"]) == (
         "success",
         "Break-glass by @lead: SSO is down for everyone (rollback of #1)",
@@ -901,26 +925,14 @@ def test_a_rollback_labelled_with_a_severity_adds_to_the_hotfix_record_and_opens
         "<!-- hotfix-bot:hotfix-release -->"
     ]
     [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
-    assert step_titles(run.output["summary"]) == [
-        "Tag",
-        "Release",
-        "Old release",
-        "Back-merge",
-        "Delete branch",
-        "Rollback notice",
-        "Report timeline",
-    ]
+    assert step_titles(run.output["summary"]) == [*STEPS_WITHOUT_A_REPORT, "Report timeline"]
 
 
 def test_a_rollback_whose_tag_failed_tells_nobody_until_a_rerun_releases_it(
     bot: Bot, hotfix: FakePull
 ) -> None:
-    revert = merged_rollback(bot, hotfix)
-    bot.fake.inject("POST", r"/git/tags$", status=422, times=None, body={"message": "refused"})
+    revert, run = merged_rollback_refused(bot, hotfix, r"/git/tags$")
 
-    bot.pull_request(revert.number, "closed")
-
-    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
     rows = run.output["summary"]
     assert (
         "| Rollback notice | ➖ skipped | needs the tag, which failed: the notice names it |"
@@ -931,8 +943,7 @@ def test_a_rollback_whose_tag_failed_tells_nobody_until_a_rerun_releases_it(
     assert not [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
     assert bot.repo.comments_on(2) == []  # the hotfix's incident report
 
-    bot.fake.faults.clear()
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_unrefused(bot, run)
 
     assert_rolled_back(bot, hotfix, revert)  # the notice names v1.2.5, and the report's row
 
@@ -940,20 +951,15 @@ def test_a_rollback_whose_tag_failed_tells_nobody_until_a_rerun_releases_it(
 def test_a_rollback_whose_release_failed_tells_nobody_until_a_rerun_releases_it(
     bot: Bot, hotfix: FakePull
 ) -> None:
-    revert = merged_rollback(bot, hotfix)
-    bot.fake.inject("POST", r"/releases$", status=422, times=None, body={"message": "refused"})
+    revert, run = merged_rollback_refused(bot, hotfix, r"/releases$")
 
-    bot.pull_request(revert.number, "closed")
-
-    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
     assert (run.conclusion, run.output["title"]) == ("failure", "1 of 7 steps failed: release")
     assert (
         "| Rollback notice | ➖ skipped | needs the release, which failed: the notice names it |"
     ) in run.output["summary"]
     assert not [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
 
-    bot.fake.faults.clear()
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_unrefused(bot, run)
 
     assert_rolled_back(bot, hotfix, revert)
 
@@ -1288,19 +1294,14 @@ def test_with_release_false_the_rollback_notice_names_the_tag_alone(bot: Bot) ->
 
 def test_with_release_false_the_rollback_notice_waits_for_the_tag_alone(bot: Bot) -> None:
     hotfix = merged_hotfix(bot, "P1", config="release: false\n")
-    revert = merged_rollback(bot, hotfix)
-    bot.fake.inject("POST", r"/git/tags$", status=422, times=None, body={"message": "refused"})
+    revert, run = merged_rollback_refused(bot, hotfix, r"/git/tags$")
 
-    bot.pull_request(revert.number, "closed")
-
-    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
     assert (
         "| Rollback notice | ➖ skipped | needs the tag, which failed: the notice names it |"
     ) in run.output["summary"]
     assert not [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
 
-    bot.fake.faults.clear()
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_unrefused(bot, run)
 
     notices = [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
     marker = NOTICE_MARKER.format(number=revert.number)

@@ -95,6 +95,19 @@ def assert_released(bot: Bot, sha: str, tag: str = TAG) -> None:
     assert release.target_commitish == sha
 
 
+def assert_released_with_every_step_done(bot: Bot, sha: str, branch: str = "main") -> None:
+    """The pushed hotfix tagged and released, its run completed and reporting both steps."""
+    assert_released(bot, sha)
+    run = release_run(bot, sha)
+    assert (run.status, run.conclusion, run.details_url) == (
+        "completed",
+        "success",
+        f"{WEB}/commit/{sha}",
+    )
+    assert run.output["title"] == f"All steps done for {TAG}"
+    assert run.output["summary"] == report(sha, tag_done(sha), release_done(), branch=branch)
+
+
 def test_a_push_raising_the_version_one_patch_is_tagged_released_and_reported(bot: Bot) -> None:
     work_trunk_based(bot)
     payload = pushed(bot, {"VERSION": "1.2.4\n", "app.py": "fixed\n"})
@@ -102,15 +115,7 @@ def test_a_push_raising_the_version_one_patch_is_tagged_released_and_reported(bo
 
     bot.deliver("push", payload)
 
-    assert_released(bot, after)
-    run = release_run(bot, after)
-    assert (run.status, run.conclusion, run.details_url) == (
-        "completed",
-        "success",
-        f"{WEB}/commit/{after}",
-    )
-    assert run.output["title"] == f"All steps done for {TAG}"
-    assert run.output["summary"] == report(after, tag_done(after), release_done())
+    assert_released_with_every_step_done(bot, after)
     assert bot.repo.comments == {}
     assert [entry.status for entry in bot.journal.recent()] == ["done"]
 
@@ -228,15 +233,7 @@ def test_a_push_to_a_production_branch_other_than_the_default_branch_is_a_hotfix
 
     bot.deliver("push", payload)
 
-    assert_released(bot, after)
-    run = release_run(bot, after)
-    assert (run.status, run.conclusion, run.details_url) == (
-        "completed",
-        "success",
-        f"{WEB}/commit/{after}",
-    )
-    assert run.output["title"] == f"All steps done for {TAG}"
-    assert run.output["summary"] == report(after, tag_done(after), release_done(), branch="stable")
+    assert_released_with_every_step_done(bot, after, branch="stable")
 
 
 def test_a_hotfix_pull_request_into_that_production_branch_is_checked_not_refused(
@@ -402,10 +399,7 @@ def test_rerunning_the_release_check_of_a_pushed_hotfix_retries_what_failed(bot:
 
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
 
-    assert_released(bot, after)
-    run = release_run(bot, after)
-    assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {TAG}")
-    assert run.output["summary"] == report(after, tag_done(after), release_done())
+    assert_released_with_every_step_done(bot, after)
 
 
 def test_a_wait_over_15_minutes_on_a_pushed_hotfix_says_to_rerun_after_it(

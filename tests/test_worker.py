@@ -20,6 +20,7 @@ from app.handlers.routing import Context, Router
 from app.intake.delivery import from_body
 from app.journal import Journal, JournalEntry, JournalUnavailable, open_journal
 from app.journal.worker import Worker
+from sandbox import FakePull
 
 
 @pytest.fixture
@@ -27,6 +28,21 @@ def bot(tmp_path: Path, private_key_pem: str, journal_url: str) -> Iterator[Bot]
     """hotfix-bot in process (see support.harness) on each kind of journal."""
     with running_bot(tmp_path, private_key_pem, DATABASE_URL=journal_url) as running:
         yield running
+
+
+def gaps_between_attempts(bot: Bot, pull: FakePull, attempts: int) -> list[float]:
+    """Checks that the delivery opening `pull` was done in `attempts` attempts, each reading the
+    pull request once, and judged it; returns the seconds between those reads."""
+    assert bot.policy_run(pull.head_sha).output["title"].startswith("Waiting for approval")
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts) == ("done", attempts)
+    reads = [
+        s
+        for s in bot.transport.spans
+        if s.method == "GET" and s.path.endswith(f"/pulls/{pull.number}")
+    ]
+    assert len(reads) == attempts
+    return [later.started - earlier.ended for earlier, later in itertools.pairwise(reads)]
 
 
 def test_502_twice_then_429_with_retry_after_then_success_completes_the_work(bot: Bot) -> None:
@@ -37,16 +53,7 @@ def test_502_twice_then_429_with_retry_after_then_success_completes_the_work(bot
 
     bot.pull_request(pull.number, "opened")
 
-    assert bot.policy_run(pull.head_sha).output["title"].startswith("Waiting for approval")
-    [entry] = bot.journal.recent()
-    assert (entry.status, entry.attempts) == ("done", 4)
-    reads = [
-        s
-        for s in bot.transport.spans
-        if s.method == "GET" and s.path.endswith(f"/pulls/{pull.number}")
-    ]
-    assert len(reads) == 4
-    gaps = [later.started - earlier.ended for earlier, later in itertools.pairwise(reads)]
+    gaps = gaps_between_attempts(bot, pull, 4)
     # Backoff after each 502 (about 1 s, then 2 s), exactly the 1 s GitHub asked for after the 429.
     assert gaps[0] >= 0.75 and gaps[1] >= 1.5 and gaps[2] >= 1.0, gaps
 
@@ -286,13 +293,5 @@ def test_a_rate_limit_whose_reset_has_passed_backs_off_rather_than_retrying_at_o
 
     bot.pull_request(pull.number, "opened")
 
-    assert bot.policy_run(pull.head_sha).output["title"].startswith("Waiting for approval")
-    [entry] = bot.journal.recent()
-    assert (entry.status, entry.attempts) == ("done", 3)
-    reads = [
-        s
-        for s in bot.transport.spans
-        if s.method == "GET" and s.path.endswith(f"/pulls/{pull.number}")
-    ]
-    gaps = [later.started - earlier.ended for earlier, later in itertools.pairwise(reads)]
+    gaps = gaps_between_attempts(bot, pull, 3)
     assert gaps[0] >= 0.75 and gaps[1] >= 1.5, gaps

@@ -139,28 +139,21 @@ PYPROJECT = '[project]\nname = "w"\nversion = "%s"\ndependencies = ["%s"]\n'
 UNREADABLE = UnreadableText("is not UTF-8 text")
 
 
+def package_json(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[str, str, str]:
+    """A package.json changed from one (version, lodash, left-pad) to another."""
+    return ("package.json", PACKAGE % before, PACKAGE % after)
+
+
 @pytest.mark.parametrize(
     ("path", "before", "after"),
     [
         ("VERSION", "1.2.3\n", "1.2.4\n"),
         ("VERSION", "v1.2.3\n", "1.2.4-rc.1\n"),
-        (
-            "package.json",
-            PACKAGE % ("1.2.3", "4.17.20", "1.0.0"),
-            PACKAGE % ("1.2.4", "4.17.20", "1.0.0"),
-        ),
+        package_json(("1.2.3", "4.17.20", "1.0.0"), ("1.2.4", "4.17.20", "1.0.0")),
         # The version is written twice; the change is in the place it is declared.
-        (
-            "package.json",
-            PACKAGE % ("1.2.3", "4.17.20", "1.2.3"),
-            PACKAGE % ("1.2.4", "4.17.20", "1.2.3"),
-        ),
+        package_json(("1.2.3", "4.17.20", "1.2.3"), ("1.2.4", "4.17.20", "1.2.3")),
         ("pyproject.toml", PYPROJECT % ("1.2.3", "x"), PYPROJECT % ("1.2.4", "x")),
-        (
-            "package.json",
-            PACKAGE % ("1.2.3", "4.17.20", "1.0.0"),
-            PACKAGE % ("1.2.3", "4.17.20", "1.0.0"),
-        ),
+        package_json(("1.2.3", "4.17.20", "1.0.0"), ("1.2.3", "4.17.20", "1.0.0")),
         ("VERSION", None, None),
     ],
 )
@@ -174,22 +167,10 @@ def test_a_change_of_the_version_alone_is_not_beyond_it(
     ("path", "before", "after"),
     [
         # A dependency bumped beside the version.
-        (
-            "package.json",
-            PACKAGE % ("1.2.3", "4.17.20", "1.0.0"),
-            PACKAGE % ("1.2.4", "4.17.21", "1.0.0"),
-        ),
+        package_json(("1.2.3", "4.17.20", "1.0.0"), ("1.2.4", "4.17.21", "1.0.0")),
         # The same text as the version, bumped elsewhere than where it is declared.
-        (
-            "package.json",
-            PACKAGE % ("1.2.3", "4.17.20", "1.2.3"),
-            PACKAGE % ("1.2.3", "4.17.20", "1.2.4"),
-        ),
-        (
-            "package.json",
-            PACKAGE % ("1.2.3", "4.17.20", "1.2.3"),
-            PACKAGE % ("1.2.4", "4.17.20", "1.2.4"),
-        ),
+        package_json(("1.2.3", "4.17.20", "1.2.3"), ("1.2.3", "4.17.20", "1.2.4")),
+        package_json(("1.2.3", "4.17.20", "1.2.3"), ("1.2.4", "4.17.20", "1.2.4")),
         # Nothing but a dependency changed.
         ("pyproject.toml", PYPROJECT % ("1.2.3", "x"), PYPROJECT % ("1.2.3", "y")),
         # A line added after the version.

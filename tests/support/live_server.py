@@ -133,6 +133,21 @@ def open_hotfix(repo: FakeRepo) -> int:
     return pull.number
 
 
+def open_fixes(repo: FakeRepo, count: int, *labels: str) -> list[int]:
+    """Opens `count` pull requests into main, from hotfix/fix-0 on, each raising VERSION to
+    1.2.4 and adding a file of its own, and labels each once opened; returns their numbers."""
+    numbers = []
+    for index in range(count):
+        branch = f"hotfix/fix-{index}"
+        repo.create_branch(branch, "main")
+        repo.commit(branch, {"VERSION": "1.2.4\n", f"fix-{index}.txt": "fixed\n"}, "Fix")
+        pull = repo.open_pull(branch, "main", title=f"Fix {index}", author="dev")
+        if labels:
+            repo.add_labels(pull.number, *labels)
+        numbers.append(pull.number)
+    return numbers
+
+
 def children_of(pid: int) -> list[int]:
     """The live processes whose parent is `pid`, from /proc."""
     found = []
