@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from support.deliveries import pull_request
 from support.harness import Clock
 from support.live_server import free_port, github_and_servers
 
@@ -110,16 +111,6 @@ def stored_payloads(journal_url: str) -> list[bytes]:
         return [row[0] for row in sqlite3.connect(path).execute("SELECT body FROM payloads")]
     with psycopg.connect(journal_url) as connection:
         return [row[0] for row in connection.execute("SELECT body FROM payloads")]
-
-
-def pull_request(delivery_id: str, number: int, action: str = "synchronize") -> Delivery:
-    payload = {
-        "action": action,
-        "installation": {"id": 1},
-        "repository": {"full_name": "acme/widgets"},
-        "pull_request": {"number": number},
-    }
-    return from_payload(delivery_id, "pull_request", payload)
 
 
 async def record_all(journal: Journal, *items: Delivery) -> list[str]:
