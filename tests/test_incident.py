@@ -581,6 +581,37 @@ def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kep
     assert resolution.endswith("\n\nIncident report: none for P1\nThank you for your patience.")
 
 
+def test_a_hotfix_merged_with_two_severities_is_recorded_as_the_first_and_says_so(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = bot.open_hotfix(labels=("hotfix", "P1", "P0"))
+    bot.pull_request(pull.number, "opened")
+    bot.advance(30 * MINUTE)
+    sha = merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert (issue.labels, issue.assignees) == (["incident-report", "P0"], ["dev"])
+    summary = issue.body.split("## Root Cause")[0]
+    assert (
+        "- **Severity:** P0\n- **Start Time:** 2026-12-04 20:30 UTC (pull request opened)\n"
+    ) in summary
+    assert (
+        "- **Report due:** 2026-12-05 21:00 UTC (24h after the merge)\n"
+        "- **Severity:** the pull request was labelled `P0` and `P1`, more than one severity; "
+        "this report takes P0, the first of them in the config's order. Correct it here if the "
+        "incident was of another.\n"
+    ) in summary
+    assert (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |\n"
+        "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |"
+    ) in release_report(bot, sha)
+    resolution = notices(bot, pull)["resolution:acme/widgets#1"]
+    assert resolution.startswith("✅ RESOLVED - Production Restored\n")
+
+
 def test_a_pull_request_that_becomes_a_p0_is_alerted_once(clocked_bot: Bot) -> None:
     bot = clocked_bot
     organization(bot)

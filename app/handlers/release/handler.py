@@ -71,7 +71,7 @@ from policies.evaluate import allows_break_glass, is_hotfix
 from policies.facts import RevertedPull
 from policies.files import FileText
 from policies.rollback import rollback_reason
-from policies.rules.common import single_severity
+from policies.rules.common import labelled_severities, single_severity
 from policies.timeline import glass_not_in_force, merged_into, opened, step_finished
 from policies.versions import (
     Version,
@@ -403,7 +403,7 @@ async def _plan(
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     verbal = await verbal_approvals.counted_at_merge(context, pull, records.verbal, severity)
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
-    labelled = single_severity(config, labels_of(pull))
+    labelled = labelled_severities(config, labels_of(pull))
     plan = ReleasePlan(
         repository=repository,
         repository_url=base_repo["html_url"],
@@ -430,7 +430,10 @@ async def _plan(
         dormant_break_glass=recorded_glass if glass is None else None,
         waived=waived,
         rolled_back=rolled_back,
+        # With several severity labels, the record takes the first in the config's order (the
+        # most severe in the defaults') and says so: a hotfix merged still gets its report.
         severity=labelled[0] if labelled else None,
+        labelled_severities=tuple(labelled),
         opened_at=timestamp(pull.get("created_at")),
         merged_at=timestamp(pull.get("merged_at")),
         merged_by=(pull.get("merged_by") or {}).get("login"),
