@@ -581,6 +581,68 @@ def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kep
     assert resolution.endswith("\n\nIncident report: none for P1\nThank you for your patience.")
 
 
+def test_a_rerun_after_a_merged_p1_was_relabelled_p0_keeps_the_record_a_p1s(
+    clocked_bot: Bot,
+) -> None:
+    """The first run could not open the report; a re-run after someone relabelled the
+    merged pull request opens it as the severity the first run followed."""
+    bot = clocked_bot
+    organization(bot)
+    pull = open_hotfix(bot, "P1")
+    bot.advance(90 * MINUTE)
+    bot.fake.inject("POST", f"{ISSUES}$", status=403, body=REFUSED)
+    sha = merge(bot, pull)
+    assert reports(bot) == []
+    bot.repo.remove_label(pull.number, "P1")
+    bot.repo.add_labels(pull.number, "P0")
+    bot.advance(10 * MINUTE)
+
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    [issue] = reports(bot)
+    assert issue.labels == ["incident-report", "P1"]
+    summary = issue.body.split("## Root Cause")[0]
+    assert "- **Severity:** P1\n" in summary
+    assert "- **Report due:** 2026-12-06 22:00 UTC (48h after the merge)\n" in summary
+    resolution = notices(bot, pull)["resolution:acme/widgets#1"]
+    assert resolution.endswith(
+        f"Incident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+        "2026-12-06 22:00 UTC\nThank you for your patience."
+    )
+
+
+def test_a_hotfix_merged_with_two_severities_is_recorded_as_the_first_and_says_so(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    pull = bot.open_hotfix(labels=("hotfix", "P1", "P0"))
+    bot.pull_request(pull.number, "opened")
+    bot.advance(30 * MINUTE)
+    sha = merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert (issue.labels, issue.assignees) == (["incident-report", "P0"], ["dev"])
+    summary = issue.body.split("## Root Cause")[0]
+    assert (
+        "- **Severity:** P0\n- **Start Time:** 2026-12-04 20:30 UTC (pull request opened)\n"
+    ) in summary
+    assert (
+        "- **Report due:** 2026-12-05 21:00 UTC (24h after the merge)\n"
+        "- **Severity:** the pull request was labelled `P0` and `P1`, more than one severity; "
+        "this report takes P0, the first of them in the config's order. Correct it here if the "
+        "incident was of another.\n"
+    ) in summary
+    assert (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |\n"
+        "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |"
+    ) in release_report(bot, sha)
+    resolution = notices(bot, pull)["resolution:acme/widgets#1"]
+    assert resolution.startswith("✅ RESOLVED - Production Restored\n")
+
+
 def test_a_pull_request_that_becomes_a_p0_is_alerted_once(clocked_bot: Bot) -> None:
     bot = clocked_bot
     organization(bot)

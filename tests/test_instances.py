@@ -234,7 +234,10 @@ def test_every_delivery_of_a_p0_hotfix_reaching_both_instances_does_each_thing_o
     # Merged while GitHub refuses the App the config (a permission missing): the merge's
     # deliveries fail before any step, and the hotfix-release run says so.
     merge_sha = repo.merge_pull(number, merged_by="lead")
-    refusal = fake.inject("GET", r"/git/trees/main$", 403, times=None, body={"message": REFUSAL})
+    before = repo.get_commit(merge_sha).parents[0]  # where the config of the merge is read
+    refusal = fake.inject(
+        "GET", rf"/git/trees/{before}$", 403, times=None, body={"message": REFUSAL}
+    )
     closed = event("closed")
     deliver_all(to_both(servers, "pull_request", closed, "closed"))
     settled(journal)

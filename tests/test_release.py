@@ -376,13 +376,14 @@ def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> N
     assert_only_pull(bot, pull)
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
-    # One installation token, the pull request, config and version (3), the version files
-    # main had before the merge (3: the merge commit, the tree and VERSION before it), the
+    # One installation token, the pull request and the version it merged (3: the merge
+    # commit's tree and VERSION), the config and the version files main had before the merge
+    # (3: the merge commit, the tree before it, which holds no config, and VERSION there), the
     # organization's config (1), tag (3), release (3), back-merge (3: release branches,
     # develop, the merge), deletion (2), incident report (2), resolution notice (1: its look
     # at the comments is the report comment's), comment (2), check run (2). Then, in a
     # delivery of its own, the open pull requests into main, to evaluate again (1).
-    assert len(requests) == 27 + 1
+    assert len(requests) == 26 + 1
 
 
 def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
@@ -2182,7 +2183,6 @@ def test_a_slow_tag_exists_before_the_branch_is_merged_back_or_deleted(bot: Bot)
 # the check run at once.
 POST_MERGE_REQUESTS = [
     "GET /pulls/{number}",
-    "GET /git/trees/main",
     "GET /repos/acme/.github/contents/.github/hotfix.yml",
     "GET /git/trees/{sha}",
     "GET /git/commits/{sha}",
@@ -2669,7 +2669,8 @@ def assert_nothing_ran_for_the_config(bot: Bot, pull: FakePull, branch: str, pro
 
 def test_a_refusal_before_the_steps_fails_the_release_check_with_the_reason(bot: Bot) -> None:
     pull = merged_hotfix(bot)
-    bot.refuse_tree_reads(r"/git/trees/main$")
+    before = before_merge(bot, pull)
+    bot.refuse_tree_reads(rf"/git/trees/{before}$")
 
     bot.pull_request(pull.number, "closed")
 
@@ -2683,7 +2684,7 @@ def test_a_refusal_before_the_steps_fails_the_release_check_with_the_reason(bot:
     )
     assert run.output["summary"] == (
         "hotfix-bot could not finish: GitHub answered 403 to GET "
-        "/repos/acme/widgets/git/trees/main: Resource not accessible by integration.\n\n"
+        f"/repos/acme/widgets/git/trees/{before}: Resource not accessible by integration.\n\n"
         "Re-run this check once the cause is fixed; `hotfix-bot deliveries --status failed` "
         "lists what failed on the server."
     )
@@ -2728,7 +2729,7 @@ def test_a_refusal_after_a_merge_that_is_no_hotfix_writes_no_release_check(bot: 
     bot.repo.commit("feature/search", {"search.py": "print('search')\n"}, "Search")
     pull = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
     bot.repo.merge_pull(pull.number, "merge")
-    bot.refuse_tree_reads(r"/git/trees/main$")
+    bot.refuse_tree_reads(rf"/git/trees/{before_merge(bot, pull)}$")
 
     bot.pull_request(pull.number, "closed")
 
@@ -2737,15 +2738,69 @@ def test_a_refusal_after_a_merge_that_is_no_hotfix_writes_no_release_check(bot: 
     assert entry.status == "failed"
 
 
+OTHER_TAGS = {".github/hotfix.yml": 'tag: {format: "release-{version}"}\n'}
+
+
+def test_a_rerun_after_the_config_changed_on_production_follows_the_config_of_the_merge(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot)
+    bot.fake.inject("POST", r"/git/tags$", status=403, body={"message": REFUSAL})
+    bot.pull_request(pull.number, "closed")
+    assert bot.repo.tags == {}
+    bot.repo.commit("main", OTHER_TAGS, "Tag as release-<version>")
+
+    rerun(bot, pull)
+
+    # The tag and release of the merge's config, which the first run would have made.
+    assert list(bot.repo.tags) == [TAG]
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {TAG}")
+
+
+def test_a_hotfix_changing_the_config_is_released_by_the_config_it_was_judged_by(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot, hotfix_files=OTHER_TAGS)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert list(bot.repo.tags) == [TAG]
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    # The next hotfix follows it: it is production's config now.
+    assert bot.repo.read_file("main", ".github/hotfix.yml") == OTHER_TAGS[".github/hotfix.yml"]
+
+
+def test_a_config_unusable_at_the_merge_and_fixed_since_is_followed_by_the_rerun(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": "workflow: trunk-based\n"})
+    bot.pull_request(pull.number, "closed")
+    problem = "workflow: must be 'gitflow', 'github-flow' or 'trunk' (got \"trunk-based\")"
+    assert_nothing_ran_for_the_config(bot, pull, "main", problem)
+    bot.repo.commit("main", {".github/hotfix.yml": "workflow: gitflow\n"}, "Fix the config")
+
+    rerun(bot, pull)
+
+    # The file of the merge can never be fixed: the one fixed on main since is followed.
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {TAG}")
+
+
 # Production is `prod`, not the default branch (main).
 PROD_CONFIG = "branches:\n  production: prod\n"
 
 
-def test_a_hotfix_into_another_production_branch_breaking_its_config_fails_the_release_check(
+def test_a_hotfix_into_another_production_branch_breaking_its_config_is_released_by_the_old(
     bot: Bot,
 ) -> None:
     # The config before the merge, which hotfix-policy read, names prod production: the
-    # merge is a hotfix, though the file it leaves cannot say so.
+    # merge is a hotfix, released by it, though the file it leaves cannot be used.
     typo = {".github/hotfix.yml": PROD_CONFIG + "relase: true\n"}
     pull = merged_hotfix(
         bot, main_files={".github/hotfix.yml": PROD_CONFIG}, into="prod", hotfix_files=typo
@@ -2753,8 +2808,10 @@ def test_a_hotfix_into_another_production_branch_breaking_its_config_fails_the_r
 
     bot.pull_request(pull.number, "closed")
 
-    problem = 'unknown key "relase" at top level (did you mean "release"?)'
-    assert_nothing_ran_for_the_config(bot, pull, "prod", problem)
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {TAG}")
 
 
 @pytest.mark.parametrize(
@@ -2762,15 +2819,15 @@ def test_a_hotfix_into_another_production_branch_breaking_its_config_fails_the_r
     [
         # After the config was read: it says the merge is a hotfix.
         "/repos/acme/widgets/git/commits/{sha}",
-        # The config itself: the one before the merge says so.
-        "/repos/acme/widgets/git/trees/prod",
+        # The config as of the merge itself: the production branch's now says so.
+        "/repos/acme/widgets/git/trees/{before}",
     ],
 )
 def test_a_refusal_before_the_steps_of_a_hotfix_into_another_production_branch_is_shown(
     bot: Bot, refused: str
 ) -> None:
     pull = merged_hotfix(bot, main_files={".github/hotfix.yml": PROD_CONFIG}, into="prod")
-    path = refused.format(sha=merge_sha(pull))
+    path = refused.format(sha=merge_sha(pull), before=before_merge(bot, pull))
     bot.refuse_tree_reads(f"{path}$")
 
     bot.pull_request(pull.number, "closed")

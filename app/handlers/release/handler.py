@@ -1,15 +1,18 @@
 """After a hotfix merges into production: run the steps of `steps.STEPS`, then report.
 
-The pull request is read from the API, never from the delivery; the config of the base
-branch the delivery names is read alongside, and used when the API confirms that branch (a
-merged pull request's base no longer changes). Each step runs as soon as the steps it needs
-have ended, so steps that need nothing of each other run at once; what they look at before
-acting (their looks) is read as soon as the plan is known, beside the listing of the release
-branches. The report lists them in the registry's order. Each step's outcome is kept in the
-journal as soon as it is known, so a retry, a redelivery or a re-run of the `hotfix-release`
-check resumes with what is not done. The report (one comment on the pull request and the
-check run on the merge commit, written together) is written once, at the end of a run;
-whether the comment and the run exist already is looked up while the steps run.
+The pull request is read from the API, never from the delivery. Every run of one merge
+follows what its first run planned by (docs/BEHAVIOUR.md, "Re-runs"): the config of the
+commit the journal keeps, and the labels it keeps. The first run reads the config at the
+merge commit's first parent; the one the merge commit holds, read beside the pull request,
+is the same unless the hotfix changed it, so the steps' reads start on it meanwhile. Each
+step runs as soon as the steps it needs have ended, so steps that need nothing of each other
+run at once; what they look at before acting (their looks) is read as soon as the plan is
+known, beside the listing of the release branches. The report lists them in the registry's
+order. Each step's outcome is kept in the journal as soon as it is known, so a retry, a
+redelivery or a re-run of the `hotfix-release` check resumes with what is not done. The
+report (one comment on the pull request and the check run on the merge commit, written
+together) is written once, at the end of a run; whether the comment and the run exist
+already is looked up while the steps run.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from typing import Any
 
 from githubkit.exception import RequestError, RequestFailed
 
-from app.github.client import InstallationClient, MalformedAnswer, describe_with_wait, timestamp
+from app.github.client import (
+    InstallationClient,
+    MalformedAnswer,
+    describe_with_wait,
+    path_part,
+    timestamp,
+)
 from app.github.files import start_reading_files, start_reading_tree
 from app.github.objects import start_reading_commit
 from app.github.pulls import labels_of, merged_as
@@ -71,7 +80,7 @@ from policies.evaluate import allows_break_glass, is_hotfix
 from policies.facts import RevertedPull
 from policies.files import FileText
 from policies.rollback import rollback_reason
-from policies.rules.common import single_severity
+from policies.rules.common import labelled_severities, single_severity
 from policies.timeline import glass_not_in_force, merged_into, opened, step_finished
 from policies.versions import (
     Version,
@@ -141,11 +150,15 @@ def release_key(repository: str, hotfix: int | str) -> str:
 
 @dataclass(slots=True)
 class ReleaseState:
-    """What a run leaves in the journal for the next one: step outcomes, the comment id."""
+    """What a run leaves in the journal for the next one: step outcomes, the comment id, and
+    what the first run that planned the steps followed: the commit whose config it read and
+    the pull request's labels."""
 
     key: str
     steps: dict[str, StepOutcome] = field(default_factory=dict)
     comment_id: int | None = None
+    config_commit: str | None = None
+    labels: list[str] | None = None
     # Steps side by side save as they end: one write at a time, each made of what is known
     # when its turn comes, so that none is overwritten by an older one.
     _saving: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
@@ -158,12 +171,18 @@ class ReleaseState:
             return cls(key)
         data = json.loads(stored)
         steps = {name: StepOutcome.from_json(value) for name, value in data["steps"].items()}
-        return cls(key, steps, data["comment_id"])
+        # A state kept by an older version holds neither: the next run that plans keeps them.
+        return cls(key, steps, data["comment_id"], data.get("config_commit"), data.get("labels"))
 
     async def save(self, context: Context) -> None:
         async with self._saving:
             steps = {name: outcome.as_json() for name, outcome in self.steps.items()}
-            data = {"steps": steps, "comment_id": self.comment_id}
+            data = {
+                "steps": steps,
+                "comment_id": self.comment_id,
+                "config_commit": self.config_commit,
+                "labels": self.labels,
+            }
             await context.state.set_state(self.key, json.dumps(data))
 
 
@@ -182,22 +201,25 @@ async def release_pull_request(
 async def _release(context: Context, number: int, listed: dict[str, Any] | None) -> None:
     pull = listed or context.payload.get("pull_request")
     merge_sha = pull.get("merge_commit_sha") if isinstance(pull, dict) else None
+    state = await ReleaseState.load(context, release_key(context.repository, number))
     async with reading_ahead() as reads:
-        base = pull.get("base") if isinstance(pull, dict) else None
-        if isinstance(base, dict) and isinstance(base.get("ref"), str):
-            start_reading_config(reads, context.github, context.repository, base["ref"])
+        config_commit = state.config_commit or merge_sha
+        if isinstance(config_commit, str):
+            start_reading_config(reads, context.github, context.repository, config_commit)
         if isinstance(merge_sha, str):
             # The tree the version files are read from and the commit naming the base's,
             # beside the pull request (a merged one's merge commit never changes); which
             # files, the config says.
             start_reading_tree(reads, context.github, context.repository, merge_sha)
             start_reading_commit(reads, context.github, context.repository, merge_sha)
-        state = await ReleaseState.load(context, release_key(context.repository, number))
         try:
             pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
             if not pull["merged"]:
                 return
             merge_sha = pull["merge_commit_sha"]
+            if state.labels is not None:
+                # Relabelled since: the severity, the notices and the record stay the first's.
+                pull = {**pull, "labels": [{"name": name} for name in state.labels]}
             plan = await _plan_for(context, pull, reads, state)
         except Exception as error:
             # A merge that is no hotfix gets no hotfix-release run.
@@ -245,21 +267,57 @@ async def _plan_for(
 ) -> ReleasePlan | Report | None:
     """What the post-merge run will do; None when there is nothing to do, or the report to
     publish when the config of a hotfix's merge cannot be used. The looks of the steps
-    `state` does not keep finished are started in `reads` as soon as they can be."""
-    number = pull["number"]
-    base = pull["base"]
+    `state` does not keep finished are started in `reads` as soon as they can be. The first
+    run keeps in `state` the commit of the config and the labels it planned by."""
+    as_merged = asyncio.ensure_future(_config_as_merged(context, pull, reads, state))
     try:
-        config = await base_config(context.github, context.repository, pull, reads)
+        guess = None if state.config_commit else await _config_left_by_merge(context, pull, reads)
+        # The steps' reads start on the file the merge left while the one it was judged by
+        # is read: the same, unless the hotfix changed it.
+        guessed = None if guess is None else await _plan_by(context, pull, guess, reads, state)
+        config, config_commit = await as_merged
     except ConfigError as error:
         if not await _is_hotfix_merge(context, pull, reads):
             return None
-        return config_problem_report(pull["html_url"], base["ref"], error)
+        return config_problem_report(pull["html_url"], pull["base"]["ref"], error)
+    finally:
+        as_merged.cancel()  # the guess's plan failed first: the run stops here
+    plan = guessed if config == guess else await _plan_by(context, pull, config, reads, state)
+    if isinstance(plan, ReleasePlan) and (state.config_commit is None or state.labels is None):
+        # Kept before any step runs: a retry after a crash follows them too.
+        state.config_commit, state.labels = config_commit, labels_of(pull)
+        await state.save(context)
+    return plan
+
+
+async def _config_left_by_merge(
+    context: Context, pull: dict[str, Any], reads: Reads
+) -> HotfixConfig | None:
+    """The config at the merge commit, whose tree is read ahead; None when it cannot be used."""
+    default_branch = pull["base"]["repo"]["default_branch"]
+    try:
+        return await config_at(
+            context.github, context.repository, pull["merge_commit_sha"], default_branch, reads
+        )
+    except ConfigError:
+        return None
+
+
+async def _plan_by(
+    context: Context,
+    pull: dict[str, Any],
+    config: HotfixConfig,
+    reads: Reads,
+    state: ReleaseState,
+) -> ReleasePlan | Report | None:
+    """`_plan_for` by `config`."""
+    number = pull["number"]
     if not is_production_hotfix(config, pull):
         context.log.info("pull request #%d is not a hotfix merged into production", number)
         return None
     several = several_reverted(config, context.repository, pull)
     if several:
-        return several_reverted_report(pull, base["ref"], several)
+        return several_reverted_report(pull, pull["base"]["ref"], several)
     # One that looks like a rollback but is none is judged as any pull request.
     reverted = await read_rolled_back_hotfix(context.github, context.repository, config, pull)
     rolled_back = await _rolled_back(context, pull, config, reverted, reads)
@@ -270,27 +328,56 @@ async def _plan_for(
     return await _plan(context, pull, config, reads, state, rolled_back, severity)
 
 
+async def _config_as_merged(
+    context: Context, pull: dict[str, Any], reads: Reads, state: ReleaseState
+) -> tuple[HotfixConfig, str]:
+    """The config the post-merge run of `pull` follows, and the commit it is read at
+    (docs/BEHAVIOUR.md, "Where it is read"): the one `state` keeps, when a run planned the
+    steps already; else the production branch's as of the merge, at the merge commit's first
+    parent, which the hotfix-policy check read. When that file cannot be used, the production
+    branch's now: the file of then can never be fixed, the branch's can. `ConfigError` when
+    neither can be used, naming the problems of the branch's now."""
+    github, repository = context.github, context.repository
+    default_branch = pull["base"]["repo"]["default_branch"]
+    if state.config_commit is not None:
+        commit = state.config_commit
+        return await config_at(github, repository, commit, default_branch, reads), commit
+    commit = await _first_parent(github, repository, pull["merge_commit_sha"], reads)
+    try:
+        return await config_at(github, repository, commit, default_branch, reads), commit
+    except ConfigError:
+        branch = path_part(pull["base"]["ref"])
+        ref = await github.get_json(f"/repos/{repository}/git/ref/heads/{branch}")
+        commit = ref["object"]["sha"]
+        return await config_at(github, repository, commit, default_branch, reads), commit
+
+
+async def _first_parent(
+    github: InstallationClient, repository: str, merge_sha: str, reads: Reads
+) -> str:
+    """The merge commit's first parent: the production branch where it stood before."""
+    merge_commit = await start_reading_commit(reads, github, repository, merge_sha)
+    return str(merge_commit["parents"][0]["sha"])
+
+
 async def _is_hotfix_merge(context: Context, pull: dict[str, Any], reads: Reads) -> bool:
     """Whether `pull`, merged, is a hotfix into the production branch, when the run cannot go
-    on (docs/BEHAVIOUR.md, "Which merges"): judged by the production branch's config as read
-    in `reads`; when that cannot be used, by the one it had before the merge (the merge
-    commit's first parent), which its hotfix-policy check read; by the defaults only when
-    neither can be read. An unusable file must not hide a hotfix merge, nor may the defaults
-    make a hotfix of another merge."""
+    on (docs/BEHAVIOUR.md, "Which merges"): judged by the production branch's config as of
+    the merge (at the merge commit's first parent), which its hotfix-policy check read; when
+    that cannot be used, by the branch's now; by the defaults only when neither can be read.
+    An unusable file must not hide a hotfix merge, nor may the defaults make a hotfix of
+    another merge."""
     github, repository = context.github, context.repository
     default_branch = pull["base"]["repo"]["default_branch"]
 
-    async def as_read() -> HotfixConfig:
-        return await base_config(github, repository, pull, reads)
-
-    async def before_merge() -> HotfixConfig:
-        merge_commit = await start_reading_commit(
-            reads, github, repository, pull["merge_commit_sha"]
-        )
-        before = merge_commit["parents"][0]["sha"]
+    async def as_merged() -> HotfixConfig:
+        before = await _first_parent(github, repository, pull["merge_commit_sha"], reads)
         return await config_at(github, repository, before, default_branch, reads)
 
-    for config in (as_read, before_merge):
+    async def now() -> HotfixConfig:
+        return await base_config(github, repository, pull, reads)
+
+    for config in (as_merged, now):
         try:
             return is_production_hotfix(await config(), pull)
         except (ConfigError, RequestError, MalformedAnswer):
@@ -403,7 +490,7 @@ async def _plan(
     waived = await Waived.load(context, pull["number"], glass) if glass else Waived()
     verbal = await verbal_approvals.counted_at_merge(context, pull, records.verbal, severity)
     base_repo, head_repo = pull["base"]["repo"], pull["head"].get("repo")
-    labelled = single_severity(config, labels_of(pull))
+    labelled = labelled_severities(config, labels_of(pull))
     plan = ReleasePlan(
         repository=repository,
         repository_url=base_repo["html_url"],
@@ -430,7 +517,10 @@ async def _plan(
         dormant_break_glass=recorded_glass if glass is None else None,
         waived=waived,
         rolled_back=rolled_back,
+        # With several severity labels, the record takes the first in the config's order (the
+        # most severe in the defaults') and says so: a hotfix merged still gets its report.
         severity=labelled[0] if labelled else None,
+        labelled_severities=tuple(labelled),
         opened_at=timestamp(pull.get("created_at")),
         merged_at=timestamp(pull.get("merged_at")),
         merged_by=(pull.get("merged_by") or {}).get("login"),
@@ -451,8 +541,7 @@ async def _released_version(
     paths = version_files_to_read(config)
 
     async def base_files() -> dict[str, FileText]:
-        merge_commit = await start_reading_commit(reads, github, repository, merge_sha)
-        before = merge_commit["parents"][0]["sha"]
+        before = await _first_parent(github, repository, merge_sha, reads)
         return await start_reading_files(reads, github, repository, before, paths)
 
     before, after = await asyncio.gather(

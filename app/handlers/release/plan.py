@@ -92,8 +92,10 @@ class ReleasePlan:
             return f"Hotfix {self.reference} ({self.title})"
         return f"Rollback {self.reference} ({self.title}) of hotfix #{self.rolled_back.number}"
 
-    # A merged pull request's: its one severity label, when it was opened and merged, by whom.
+    # A merged pull request's: its severity (the first of `labelled_severities` in the config's
+    # order), every severity it was labelled with, when it was opened and merged, by whom.
     severity: str | None = None
+    labelled_severities: tuple[str, ...] = ()
     opened_at: datetime | None = None
     merged_at: datetime | None = None
     merged_by: str | None = None

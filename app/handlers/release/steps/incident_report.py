@@ -258,15 +258,28 @@ async def _continue_the_timeline(run: StepRun, issue: dict[str, Any], rows: _Tim
 
 
 def _notes(run: StepRun) -> list[str]:
-    """What the summary says besides the template's lines: the verbal approvals that let the
-    hotfix merge, and the retroactive review of a break-glass."""
+    """What the summary says besides the template's lines: the severities it was labelled
+    with when more than one, the verbal approvals that let the hotfix merge, and the
+    retroactive review of a break-glass."""
     plan, notes = run.plan, []
+    if len(plan.labelled_severities) > 1:
+        notes.append(_several_severities_note(plan))
     verbal = _verbal_approvals_note(plan)
     if verbal is not None:
         notes.append(verbal)
     if plan.break_glass is not None:
         notes.append(_break_glass_note(plan.break_glass.glass, _review_of(run)))
     return notes
+
+
+def _several_severities_note(plan: ReleasePlan) -> str:
+    names = plan.config.labels.severities
+    labels = join_words([f"`{names[severity]}`" for severity in plan.labelled_severities])
+    return (
+        f"**Severity:** the pull request was labelled {labels}, more than one severity; this "
+        f"report takes {plan.severity}, the first of them in the config's order. Correct it "
+        "here if the incident was of another."
+    )
 
 
 def _break_glass_note(glass: BreakGlass, review: Link | None) -> str:
