@@ -21,6 +21,14 @@ def start_reading_commit(
     return reads.start(("commit", repository, sha), lambda: github.get_immutable(path))
 
 
+async def first_parent(
+    reads: Reads, github: InstallationClient, repository: str, merge_sha: str
+) -> str:
+    """The merge commit's first parent: the base branch where it stood before the merge."""
+    merge_commit = await start_reading_commit(reads, github, repository, merge_sha)
+    return str(merge_commit["parents"][0]["sha"])
+
+
 async def peeled(github: InstallationClient, repository: str, target: dict[str, Any]) -> str:
     """The commit a ref's object finally names, following annotated tag objects."""
     for _ in range(_MAX_TAG_DEPTH):

@@ -31,7 +31,7 @@ from typing import Any
 
 from app.github.client import InstallationClient, path_part, timestamp
 from app.github.files import read_files, start_reading_files
-from app.github.objects import peeled, start_reading_commit
+from app.github.objects import first_parent, peeled
 from app.github.pulls import labels_of
 from app.github.reads import Reads, both, reading_ahead
 from app.github.teams import members_among
@@ -401,9 +401,9 @@ async def _as_merged(
     github, repository = context.github, context.repository
     merged_at = timestamp(pull.get("merged_at")) or context.now()
     merge_sha = pull["merge_commit_sha"]
-    merge_commit = await start_reading_commit(reads, github, repository, merge_sha)
+    base_sha = await first_parent(reads, github, repository, merge_sha)
     before = [review for review in reviews if _submitted_by(review, merged_at)]
-    merge = Merge(merge_commit["parents"][0]["sha"], merge_sha)
+    merge = Merge(base_sha, merge_sha)
     return await policy_evaluation(
         github, repository, pull, before, records, merged_at, reads, merge=merge
     )

@@ -34,7 +34,7 @@ from app.github.client import (
     timestamp,
 )
 from app.github.files import start_reading_files, start_reading_tree
-from app.github.objects import start_reading_commit
+from app.github.objects import first_parent, start_reading_commit
 from app.github.pulls import labels_of, merged_as
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
@@ -342,7 +342,7 @@ async def _config_as_merged(
     if state.config_commit is not None:
         commit = state.config_commit
         return await config_at(github, repository, commit, default_branch, reads), commit
-    commit = await _first_parent(github, repository, pull["merge_commit_sha"], reads)
+    commit = await first_parent(reads, github, repository, pull["merge_commit_sha"])
     try:
         return await config_at(github, repository, commit, default_branch, reads), commit
     except ConfigError:
@@ -350,14 +350,6 @@ async def _config_as_merged(
         ref = await github.get_json(f"/repos/{repository}/git/ref/heads/{branch}")
         commit = ref["object"]["sha"]
         return await config_at(github, repository, commit, default_branch, reads), commit
-
-
-async def _first_parent(
-    github: InstallationClient, repository: str, merge_sha: str, reads: Reads
-) -> str:
-    """The merge commit's first parent: the production branch where it stood before."""
-    merge_commit = await start_reading_commit(reads, github, repository, merge_sha)
-    return str(merge_commit["parents"][0]["sha"])
 
 
 async def _is_hotfix_merge(context: Context, pull: dict[str, Any], reads: Reads) -> bool:
@@ -371,7 +363,7 @@ async def _is_hotfix_merge(context: Context, pull: dict[str, Any], reads: Reads)
     default_branch = pull["base"]["repo"]["default_branch"]
 
     async def as_merged() -> HotfixConfig:
-        before = await _first_parent(github, repository, pull["merge_commit_sha"], reads)
+        before = await first_parent(reads, github, repository, pull["merge_commit_sha"])
         return await config_at(github, repository, before, default_branch, reads)
 
     async def now() -> HotfixConfig:
@@ -541,7 +533,7 @@ async def _released_version(
     paths = version_files_to_read(config)
 
     async def base_files() -> dict[str, FileText]:
-        before = await _first_parent(github, repository, merge_sha, reads)
+        before = await first_parent(reads, github, repository, merge_sha)
         return await start_reading_files(reads, github, repository, before, paths)
 
     before, after = await asyncio.gather(
