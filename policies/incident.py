@@ -19,6 +19,7 @@ from policies.wording import (
     deadline_passed,
     duration_words,
     join_words,
+    time_left,
     title_of,
     when,
 )
@@ -217,6 +218,8 @@ def p0_alert_values(
         if verdict.due is not None and verdict.deadline is not None
         else f"none ({severity} has no deadline)"
     )
+    if verdict.overdue and verdict.time_left is not None:  # labelled P0 only after it passed
+        deadline += f", {time_left(verdict.time_left)}"
     return {
         **pull_request_values(repository, facts.number, facts.title, facts.author, severity),
         "started": started,

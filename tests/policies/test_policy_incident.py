@@ -3,10 +3,11 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from policy_factories import config
+from policy_factories import config, facts
 
 from policies.config import Duration
-from policies.incident import Incident, reminder_words
+from policies.evaluate import evaluate
+from policies.incident import Incident, p0_alert_values, reminder_words
 
 OPENED = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)
 
@@ -98,3 +99,23 @@ def test_the_p0_alert_says_whom_the_escalation_steps_remind_and_when(
 ) -> None:
     steps = config(f"severities: {{P0: {{escalation: {escalation}}}}}\n").severities["P0"]
     assert reminder_words("P0", steps.escalation) == expected
+
+
+@pytest.mark.parametrize(
+    ("evaluated_after", "deadline"),
+    [
+        (timedelta(minutes=10), "2026-12-31 23:30 UTC (2h after opening)"),
+        # Labelled P0 only once its deadline had passed.
+        (
+            timedelta(hours=3, minutes=12),
+            "2026-12-31 23:30 UTC (2h after opening), overdue by 1h12m",
+        ),
+    ],
+)
+def test_the_p0_alert_says_when_the_deadline_has_passed(
+    evaluated_after: timedelta, deadline: str
+) -> None:
+    opened = OPENED - timedelta(hours=1)
+    judged = facts(opened_at=opened, evaluated_at=opened + evaluated_after)
+    values = p0_alert_values("acme/widgets", evaluate(config(), judged), judged, ())
+    assert values["deadline"] == deadline
