@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from sandbox import FakeGitHub, FakeRepo, serve_fake
-from sandbox.webhooks import post_delivery
+from sandbox.webhooks import answered, post_delivery
 from support.openapi import OpenAPIValidator
 from support.webhooks import WEBHOOK_SECRET
 
@@ -147,8 +147,10 @@ def children_of(pid: int) -> list[int]:
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    """Wait until `condition` holds; one that reads the journal is asked again while the
+    journal is busy (see sandbox.webhooks.answered)."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not answered(condition, deadline - time.monotonic()):
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
 
