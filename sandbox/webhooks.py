@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
 from app.intake.delivery import signature_for
 from app.journal import Journal
 from app.journal.base import JournalUnavailable
+
+T = TypeVar("T")
 
 
 def signed_headers(body: bytes, event: str, delivery_id: str, secret: str) -> dict[str, str]:
@@ -37,27 +39,38 @@ def post_delivery(
     return client.post(url, content=body, headers=signed_headers(body, event, delivery_id, secret))
 
 
+def answered(read: Callable[[], T], timeout: float) -> T:
+    """What `read` returns once the journal answers it. A journal busy for a moment
+    (PostgreSQL's pool had no connection free within its wait) is asked again, as the worker
+    would; one that stays so for `timeout` seconds raises what it said."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return read()
+        except JournalUnavailable:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 def wait_until_settled(journal: Journal, timeout: float) -> None:
     """Wait until no journaled delivery is queued or running (each is done, failed or ignored)
     and no timer is due on the journal's clock (it would become a delivery).
 
     A delivery waiting out a retry counts as queued, so this also waits for its retries.
-    A journal busy for a moment (PostgreSQL's pool had no connection free within its wait)
-    is asked again, as the worker would.
+    A journal busy for a moment is asked again (see `answered`).
     """
     deadline = time.monotonic() + timeout
-    unread = ""
-    while True:
-        try:
-            # The timers first: a timer that fires between the two reads is a queued delivery
-            # by the second (both in one transaction), where read the other way round it was
-            # in neither.
-            if not _timer_due(journal) and not journal.count(("queued", "running")):
-                return
-        except JournalUnavailable as error:
-            unread = f" (the journal's last answer: {error})"
+
+    def unsettled() -> bool:
+        # The timers first: a timer that fires between the two reads is a queued delivery by
+        # the second (both in one transaction), where read the other way round it was in
+        # neither.
+        return _timer_due(journal) or journal.count(("queued", "running")) > 0
+
+    while answered(unsettled, deadline - time.monotonic()):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"deliveries did not finish within {timeout:g} s{unread}")
+            raise TimeoutError(f"deliveries did not finish within {timeout:g} s")
         time.sleep(0.01)
 
 

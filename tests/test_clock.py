@@ -25,6 +25,7 @@ from support.titles import all_rules_pass
 
 from app.journal import JournalEntry
 from sandbox import FakePull
+from sandbox.webhooks import answered
 
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"], "product-managers": ["pm"]}
 MINUTE, HOUR, DAY = 60, 3600, 86_400
@@ -926,7 +927,8 @@ def finished(bot: Bot, delivery_id: str) -> JournalEntry:
     a timer waiting for its next chance included)."""
     deadline = time.monotonic() + 20
     while True:
-        [entry] = [entry for entry in bot.journal.recent() if entry.id == delivery_id]
+        entries = answered(bot.journal.recent, deadline - time.monotonic())
+        [entry] = [entry for entry in entries if entry.id == delivery_id]
         if entry.status in ("done", "failed"):
             return entry
         assert time.monotonic() < deadline, f"the journal row stayed {entry}"

@@ -16,7 +16,6 @@ from support.live_server import (
     ROOT,
     Server,
     children_of,
-    free_port,
     github_and_server,
     open_hotfix,
     running,
@@ -254,11 +253,9 @@ def test_a_second_server_on_the_same_journal_leaves_the_first_ones_metrics_alone
         counted = metric_lines(httpx.get(f"{first.url}/metrics").text)
 
         # Started by mistake on another port, without credentials: it refuses a delivery.
-        port = free_port()
-        environment = {**first.environment, "PORT": str(port)}
+        environment = dict(first.environment)
         del environment["APP_ID"], environment["PRIVATE_KEY"]
-        log = tmp_path / "second.log"
-        second = Server(first.command, environment, port, cwd=tmp_path, log=log)
+        second = Server(first.command, environment, cwd=tmp_path, log=tmp_path / "second.log")
         try:
             second.start()
             assert second.deliver("pull_request", {}, "s-2").status_code == 503
@@ -306,14 +303,9 @@ def test_a_worker_process_waiting_for_the_lock_exits_when_the_server_is_killed(
 
 def test_the_quickstart_serve_command_runs_as_written(tmp_path: Path) -> None:
     # `python3 dev.py serve` with no credentials: setup mode, healthy, refusing deliveries.
-    port = free_port()
-    environment = {
-        **os.environ,
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}",
-    }
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}"}
     command = ["python3", "dev.py", "serve"]
-    server = Server(command, environment, port, cwd=ROOT, log=tmp_path / "server.log")
+    server = Server(command, environment, cwd=ROOT, log=tmp_path / "server.log")
     try:
         server.start(timeout=300)
         assert httpx.get(f"{server.url}/readyz").status_code == 503

@@ -187,6 +187,10 @@ def worker_running(database: str, delivery_id: str) -> int:
     return int(claimer.split(":")[1])
 
 
+def status(journal: Journal, delivery_id: str) -> str:
+    return {entry.id: entry.status for entry in journal.recent()}[delivery_id]
+
+
 def report_searches(fake: FakeGitHub) -> list[RecordedRequest]:
     return [request for request in fake.requests_to("GET", ISSUES) if request.path == ISSUES]
 
@@ -258,8 +262,9 @@ def test_every_delivery_of_a_p0_hotfix_reaching_both_instances_does_each_thing_o
         # Someone re-runs hotfix-release; the other instance's worker takes it.
         rerun = fake.check_run_event(repo, release_run.id)
         deliver_all([(second, "check_run", rerun, "rerun-1")])
-        time.sleep(2)
-        rerun_while_stopped = {entry.id: entry.status for entry in journal.recent()}["rerun-1"]
+        wait_for(lambda: status(journal, "rerun-1") == "running")  # taken, however busy
+        time.sleep(2)  # time enough for a run not held back to write
+        rerun_while_stopped = status(journal, "rerun-1")
         written_while_stopped = (
             len(fake.requests_to("POST", "/repos/")) + len(fake.requests_to("PATCH", "/")) - writes
         )

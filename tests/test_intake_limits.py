@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support.large_bodies import LARGE_BODIES
-from support.live_server import Server, free_port
+from support.live_server import Server
 from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
 
 from app.handlers.routing import Router
@@ -68,7 +68,6 @@ def url(tmp_path: Path, private_key_pem: str) -> Iterator[str]:
 @pytest.fixture
 def serve(tmp_path: Path, private_key_pem: str) -> Iterator[Server]:
     """`hotfix-bot serve` as a subprocess, with its default limits."""
-    port = free_port()
     environment = {
         **os.environ,
         "APP_ID": "1",
@@ -76,11 +75,10 @@ def serve(tmp_path: Path, private_key_pem: str) -> Iterator[Server]:
         "WEBHOOK_SECRET": WEBHOOK_SECRET,
         "GITHUB_API_URL": "http://127.0.0.1:9",  # never called: nothing here is journaled
         "DATABASE_URL": f"sqlite:///{tmp_path / 'journal.db'}",
-        "PORT": str(port),
         "LOG_FORMAT": "json",
     }
     command = [sys.executable, "-m", "app.cli", "serve"]
-    server = Server(command, environment, port, cwd=tmp_path, log=tmp_path / "server.log")
+    server = Server(command, environment, cwd=tmp_path, log=tmp_path / "server.log")
     try:
         server.start()
         yield server

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from support.deliveries import pull_request
 from support.harness import Clock
-from support.live_server import free_port, github_and_servers
+from support.live_server import github_and_servers
 
 from app.cli import main
 from app.intake.bodies import MAX_BODY_BYTES
@@ -465,7 +465,7 @@ def test_a_journal_of_a_newer_schema_stops_the_command_naming_both_versions(
     journal.close()
     migrate_to(journal_url, 4)
     monkeypatch.setenv("DATABASE_URL", journal_url)
-    monkeypatch.setenv("PORT", str(free_port()))
+    monkeypatch.setenv("PORT", "0")  # a port the kernel picks, free whatever else runs
 
     def serving(*_: object) -> None:
         raise AssertionError("serve started on a journal it cannot read")

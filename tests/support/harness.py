@@ -39,7 +39,7 @@ from sandbox import (
     RecordedRequest,
     serve_fake,
 )
-from sandbox.webhooks import post_delivery, wait_until_settled
+from sandbox.webhooks import answered, post_delivery, wait_until_settled
 from support.live_server import wait_for
 from support.openapi import OpenAPIValidator
 from support.webhooks import WEBHOOK_SECRET, make_settings
@@ -110,7 +110,8 @@ def next_chance(bot: Bot, clock: Clock, timer_id: str, after_attempts: int = 0) 
     to each retry in line meanwhile."""
     deadline = time.monotonic() + 20
     while True:
-        entry = next((entry for entry in bot.journal.recent() if entry.id == timer_id), None)
+        entries = answered(bot.journal.recent, deadline - time.monotonic())
+        entry = next((entry for entry in entries if entry.id == timer_id), None)
         if entry is not None and entry.status in ("done", "failed"):
             return entry
         if entry is not None and entry.status == "queued" and entry.attempts > after_attempts:
@@ -122,7 +123,8 @@ def next_chance(bot: Bot, clock: Clock, timer_id: str, after_attempts: int = 0) 
 
 
 def opening(bot: Bot) -> JournalEntry:
-    [entry] = [entry for entry in bot.journal.recent() if entry.action == "opened"]
+    entries = answered(bot.journal.recent, timeout=20)
+    [entry] = [entry for entry in entries if entry.action == "opened"]
     return entry
 
 

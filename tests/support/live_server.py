@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from sandbox import FakeGitHub, FakeRepo, serve_fake
-from sandbox.webhooks import post_delivery
+from sandbox.webhooks import answered, post_delivery
 from support.openapi import OpenAPIValidator
 from support.webhooks import WEBHOOK_SECRET
 
@@ -28,31 +29,57 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# What `serve` logs once it has bound its port, in either LOG_FORMAT.
+LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+) ")
+
+
 class Server:
+    """`command` (hotfix-bot serve) as a subprocess. Each start listens on a port the kernel
+    picks (PORT=0), read back from its log: a port found free beforehand may be another
+    program's by the time the server binds it."""
+
     def __init__(
-        self, command: list[str], environment: dict[str, str], port: int, cwd: Path, log: Path
+        self, command: list[str], environment: dict[str, str], cwd: Path, log: Path
     ) -> None:
-        self.command, self.environment, self.port, self.cwd = command, environment, port, cwd
+        self.command, self.environment, self.cwd = command, environment, cwd
         self.log = log
-        self.url = f"http://127.0.0.1:{port}"
+        self.port = 0  # known once started
         self.process: subprocess.Popen[bytes] | None = None
         # Kept-alive connections, as GitHub's deliveries would be; reconnects after a kill.
         self.client = httpx.Client(timeout=10)
 
+    @property
+    def url(self) -> str:
+        assert self.port, "the server was never started"
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self, timeout: float = 60.0) -> None:
+        logged_before = self.log.stat().st_size if self.log.exists() else 0
         # A file, not a pipe: a chatty server must never block on a full pipe.
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                self.command, env=self.environment, cwd=self.cwd, stdout=log, stderr=log
+                self.command,
+                env={**self.environment, "PORT": "0"},
+                cwd=self.cwd,
+                stdout=log,
+                stderr=log,
             )
         deadline = time.monotonic() + timeout
+        bound = None
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "\n".join(self.log_lines())
+            if bound is None:
+                with self.log.open("rb") as log:
+                    log.seek(logged_before)
+                    bound = LISTENING.search(log.read().decode(errors="replace"))
+                if bound is not None:
+                    self.port = int(bound[1])
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if bound and httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise AssertionError("the server did not answer /healthz in time")
 
     def kill(self) -> None:
@@ -112,11 +139,8 @@ def github_and_servers(
         command = [sys.executable, "-m", "app.cli", "serve"]
         servers = []
         for index in range(count):
-            port = free_port()
             log = tmp_path / ("server.log" if count == 1 else f"server-{index + 1}.log")
-            servers.append(
-                Server(command, {**environment, "PORT": str(port)}, port, cwd=tmp_path, log=log)
-            )
+            servers.append(Server(command, {**environment}, cwd=tmp_path, log=log))
         try:
             yield fake, repo, servers
         finally:
@@ -162,8 +186,10 @@ def children_of(pid: int) -> list[int]:
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    """Wait until `condition` holds; one that reads the journal is asked again while the
+    journal is busy (see sandbox.webhooks.answered)."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not answered(condition, deadline - time.monotonic()):
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
 

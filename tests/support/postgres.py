@@ -22,6 +22,7 @@ import psycopg
 from support.live_server import free_port
 
 SUPERUSER = "hotfix"
+PORT_ATTEMPTS = 3  # each on a port found free just before
 # Debian's packages: /usr/lib/postgresql/<major>/bin, the newest first.
 BINARY_DIRECTORIES = sorted(
     Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name), reverse=True
@@ -78,24 +79,43 @@ def start_postgres() -> PostgresServer:
         owner = pwd.getpwnam("postgres")
         os.chown(root, owner.pw_uid, owner.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
-    server = PostgresServer(root, free_port(), run_as)
+    server = PostgresServer(root, 0, run_as)
     data = root / "data"
     try:
         _run([*run_as, str(server._binary("initdb")), "-D", str(data), "-U", SUPERUSER,
               "--auth=trust", "--encoding=UTF8", "--no-sync"])  # fmt: skip
-        # The server's default is synchronous_commit=off, so that tests show the journal
-        # turning it on for itself; fsync is off, the tests' durability being the journal's
-        # commits, not the disk's.
-        options = (
-            f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        _run([*run_as, str(server._binary("pg_ctl")), "-D", str(data), "-l",
-              str(root / "server.log"), "-o", options, "-w", "-t", "30", "start"])  # fmt: skip
+        # A port found free just before the server binds it, and found again should another
+        # program take it in between (PostgreSQL cannot be told to pick one and say which).
+        log = root / "server.log"
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            server.port, logged_before = free_port(), _size(log)
+            try:
+                _start(server, data, log)
+                break
+            except RuntimeError:
+                said = log.read_bytes()[logged_before:] if log.exists() else b""
+                if attempt == PORT_ATTEMPTS or b"Address already in use" not in said:
+                    raise
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def _start(server: PostgresServer, data: Path, log: Path) -> None:
+    # The server's default is synchronous_commit=off, so that tests show the journal turning
+    # it on for itself; fsync is off, the tests' durability being the journal's commits, not
+    # the disk's.
+    options = (
+        f"-p {server.port} -k {server.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    _run([*server._run_as, str(server._binary("pg_ctl")), "-D", str(data), "-l", str(log),
+          "-o", options, "-w", "-t", "30", "start"])  # fmt: skip
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
 
 
 def _run(command: list[str]) -> None:
