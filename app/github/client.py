@@ -17,6 +17,7 @@ import contextlib
 import email.utils
 import json
 import math
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -454,11 +455,27 @@ def describe_with_wait(error: BaseException, now: float) -> str:
     return f"{describe(error).removesuffix('.')}; {long_wait}"
 
 
+# GitHub's token formats (installation ghs_, user ghu_/gho_, personal ghp_ and
+# github_pat_, refresh ghr_) and a JWT's three base64url parts, the first a JSON header.
+_CREDENTIAL = re.compile(
+    r"\b(?:gh[opsur]_[A-Za-z0-9_]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)"
+)
+HIDDEN = "***"
+
+
 def error_message(error: RequestFailed) -> str:
-    """The `message` of GitHub's error answer; "" when the body carries none."""
+    """The `message` of GitHub's error answer, without any credential in it; "" when the body
+    carries none. It is quoted in logs, the journal and on GitHub itself, and a proxy's error
+    page may echo the request's `Authorization` header into it."""
     try:
         body = error.response.raw_response.json()
     except ValueError:
         return ""
     message = body.get("message") if isinstance(body, dict) else None
-    return message if isinstance(message, str) else ""
+    if not isinstance(message, str):
+        return ""
+    credential = error.request.headers.get("authorization", "").rpartition(" ")[2]
+    if credential:
+        message = message.replace(credential, HIDDEN)
+    return _CREDENTIAL.sub(HIDDEN, message)
