@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.journal import checked_database_url
+from app.journal import checked_database_url, describe_journal
 
 
 class SettingsError(Exception):
@@ -128,6 +129,11 @@ class Settings(BaseSettings):
     @classmethod
     def _journal_url(cls, value: str) -> str:
         return checked_database_url(value)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A PostgreSQL DATABASE_URL holds its password: the repr says where the journal is.
+        for name, value in super().__repr_args__():
+            yield name, describe_journal(value) if name == "database_url" else value
 
     @property
     def has_credentials(self) -> bool:

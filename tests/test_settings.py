@@ -308,7 +308,10 @@ def test_secrets_are_hidden_in_the_settings_repr(private_key_pem: str) -> None:
         WEBHOOK_SECRET="hunter2-secret",
         ADMIN_TOKEN="admin-token-secret",
         NOTIFY_WEBHOOK_URL="https://chat.example/hooks/chat-token-secret",
+        DATABASE_URL="postgresql://hotfix:database-password-secret@db.example:5432/journal",
     )
+    assert "database_url='db.example:5432/journal'" in repr(settings)
+    assert "database-password-secret" not in repr(settings) + str(settings)
     assert "hunter2-secret" not in repr(settings) and "PRIVATE KEY" not in repr(settings)
     assert "admin-token-secret" not in repr(settings)
     assert "chat-token-secret" not in repr(settings) and "chat-token-secret" not in str(settings)
