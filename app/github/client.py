@@ -462,6 +462,9 @@ _CREDENTIAL = re.compile(
     r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)"
 )
 HIDDEN = "***"
+# GitHub's tokens and JWTs are far longer; hiding a string this short would garble the words
+# around it, which the refusal's reason is read from ("rate limit", "conflict").
+_SHORTEST_CREDENTIAL = 16
 
 
 def error_message(error: RequestFailed) -> str:
@@ -476,6 +479,6 @@ def error_message(error: RequestFailed) -> str:
     if not isinstance(message, str):
         return ""
     credential = error.request.headers.get("authorization", "").rpartition(" ")[2]
-    if credential:
+    if len(credential) >= _SHORTEST_CREDENTIAL:
         message = message.replace(credential, HIDDEN)
     return _CREDENTIAL.sub(HIDDEN, message)
