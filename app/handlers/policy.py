@@ -592,6 +592,7 @@ def _facts(
         evaluated_at=now,
         merged_at=timestamp(pull.get("merged_at")) if pull.get("merged") else None,
         repository=base_repo["full_name"],
+        personal_account=base_repo["owner"].get("type") == "User",
         body=pull.get("body") or "",
     )
 
