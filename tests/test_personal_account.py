@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from support.harness import Bot
 
-from sandbox import FakeRepo
+from sandbox import FakePull, FakeRepo
 
 
 def personal_repository(bot: Bot) -> FakeRepo:
@@ -16,11 +16,16 @@ def personal_repository(bot: Bot) -> FakeRepo:
     return bot.fake.add_repo("dana/widgets", installation, files={"VERSION": "1.2.3\n"})
 
 
-def test_a_team_group_fails_in_a_personal_accounts_repository_and_says_why(bot: Bot) -> None:
-    repo = personal_repository(bot)
+def hotfix(repo: FakeRepo, severity: str) -> FakePull:
+    """A hotfix pull request by dev into main bumping VERSION."""
     repo.create_branch("hotfix/fix-login", "main")
     repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Fix")
-    pull = repo.open_pull("hotfix/fix-login", "main", title="Fix", labels=["hotfix", "P1"])
+    return repo.open_pull("hotfix/fix-login", "main", title="Fix", labels=["hotfix", severity])
+
+
+def test_a_team_group_fails_in_a_personal_accounts_repository_and_says_why(bot: Bot) -> None:
+    repo = personal_repository(bot)
+    pull = hotfix(repo, "P1")
     repo.review(pull.number, "lead", "APPROVED")
 
     bot.deliver("pull_request", bot.fake.pull_request_event(repo, pull.number, "opened"))
@@ -42,3 +47,24 @@ def test_a_team_group_fails_in_a_personal_accounts_repository_and_says_why(bot: 
         "`users: [login, ...]` instead of `team:` under severities.P1 in .github/hotfix.yml on "
         "main, then re-run this check"
     ) in summary
+
+
+def test_a_break_glass_only_teams_may_give_is_refused_saying_the_account_has_no_teams(
+    bot: Bot,
+) -> None:
+    repo = personal_repository(bot)
+    pull = hotfix(repo, "P0")
+    comment = repo.add_comment(pull.number, "dana", "/hotfix break-glass checkout is down")
+
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(repo, comment.id))
+
+    reply = repo.comments_on(pull.number)[-1]
+    assert reply.body.splitlines()[1:4] == [
+        "> `/hotfix break-glass checkout is down`",
+        "",
+        "@dana, hotfix-bot did not carry this out: only members of team engineering-leads or "
+        "members of team on-call-managers may break the glass for severity P0; dana/widgets "
+        "belongs to the personal account dana, which has no teams: name people under "
+        "`severities.P0.break_glass.users` in `.github/hotfix.yml`.",
+    ]
+    assert repo.reactions_to(comment.id) == []
