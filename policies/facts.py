@@ -95,6 +95,9 @@ class PullRequestFacts:
     evaluated_at: datetime | None = None
     merged_at: datetime | None = None  # None while it is not merged
     repository: str = ""  # owner/name of the base repository
+    # The base repository belongs to a person's account, which has no teams, not to an
+    # organization.
+    personal_account: bool = False
     body: str = ""  # the description
     # For a rollback: the pull request it names, read by the app; None when there is none.
     reverted: RevertedPull | None = None

@@ -18,10 +18,16 @@ NO_COMMIT = "0" * 40
 
 
 def _envelope(fake: FakeGitHub, repo: FakeRepo, action: str, sender: str) -> JSON:
+    # GitHub names the organization only for a repository one owns.
+    organization = (
+        {}
+        if fake.is_personal(repo.owner)
+        else {"organization": shapes.organization(fake, repo.owner)}
+    )
     return {
         "action": action,
         "repository": shapes.repository(fake, repo),
-        "organization": shapes.organization(fake, repo.owner),
+        **organization,
         "installation": {"id": repo.installation_id, "node_id": f"I_{repo.installation_id}"},
         "sender": shapes.user(fake, sender),
     }

@@ -81,6 +81,8 @@ class FakeGitHub:
         self.tokens_minted: dict[int, int] = {}
         self.repos: dict[str, FakeRepo] = {}
         self.teams: dict[tuple[str, str], FakeTeam] = {}
+        # Casefolded logins of the accounts that are people, not organizations (no teams).
+        self.personal_accounts: set[str] = set()
         self.manifest_codes: dict[str, FakeManifestCode] = {}
         self.requests: list[RecordedRequest] = []
         self.violations: list[Violation] = []
@@ -107,6 +109,10 @@ class FakeGitHub:
         """A stable numeric id per login (GitHub's ``user.id``)."""
         with self.lock:
             return self._user_ids.setdefault(login, self.next_id())
+
+    def is_personal(self, login: str) -> bool:
+        """Whether `login` is a person's account rather than an organization."""
+        return login.casefold() in self.personal_accounts
 
     def find_repo(self, owner: str, name: str) -> FakeRepo | None:
         return self.repos.get(f"{owner}/{name}".lower())
@@ -155,9 +161,18 @@ class FakeGitHub:
         return registration
 
     def add_installation(
-        self, app_id: int, account: str = "acme", permissions: Mapping[str, str] | None = None
+        self,
+        app_id: int,
+        account: str = "acme",
+        permissions: Mapping[str, str] | None = None,
+        *,
+        personal: bool = False,
     ) -> int:
+        """An installation on the organization `account`, or with `personal` on a person's
+        account, which has no teams."""
         with self.lock:
+            if personal:
+                self.personal_accounts.add(account.casefold())
             installation = FakeInstallation(
                 self.next_id(), app_id, account, dict(permissions or DEFAULT_PERMISSIONS)
             )
@@ -187,6 +202,8 @@ class FakeGitHub:
         return repo
 
     def add_team(self, org: str, slug: str, members: list[str] | None = None) -> FakeTeam:
+        if self.is_personal(org):
+            raise ValueError(f"{org} is a personal account: it has no teams")
         with self.lock:
             team = FakeTeam(self.next_id(), org, slug, slug, list(members or []))
             self.teams[(org.lower(), slug)] = team

@@ -104,7 +104,12 @@ def user(fake: FakeGitHub, login: str) -> JSON:
 
 
 def account(fake: FakeGitHub, login: str) -> JSON:
-    return {**user(fake, login), "type": "Organization"}
+    """The owner of a repository or an installation: an organization, or a person."""
+    return {**user(fake, login), "type": account_type(fake, login)}
+
+
+def account_type(fake: FakeGitHub, login: str) -> str:
+    return "User" if fake.is_personal(login) else "Organization"
 
 
 def organization(fake: FakeGitHub, login: str) -> JSON:
@@ -153,7 +158,7 @@ def installation(fake: FakeGitHub, inst: FakeInstallation) -> JSON:
         "app_id": inst.app_id,
         "app_slug": fake_app.slug,
         "account": account(fake, inst.account),
-        "target_type": "Organization",
+        "target_type": account_type(fake, inst.account),
         "permissions": inst.permissions,
         "events": [],
         "repository_selection": "all",

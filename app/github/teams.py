@@ -4,10 +4,18 @@ ask it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient
+
+
+def owned_by_a_person(repository: Mapping[str, Any]) -> bool:
+    """Whether GitHub's `repository` belongs to a person's account, which has no teams,
+    rather than to an organization."""
+    return bool(repository["owner"].get("type") == "User")
 
 
 async def members_among(

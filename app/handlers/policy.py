@@ -34,7 +34,7 @@ from app.github.files import read_files, start_reading_files
 from app.github.objects import first_parent, peeled
 from app.github.pulls import labels_of
 from app.github.reads import Reads, both, reading_ahead
-from app.github.teams import members_among
+from app.github.teams import members_among, owned_by_a_person
 from app.handlers import timeline
 from app.handlers.check_output import (
     CheckOutput,
@@ -592,6 +592,7 @@ def _facts(
         evaluated_at=now,
         merged_at=timestamp(pull.get("merged_at")) if pull.get("merged") else None,
         repository=base_repo["full_name"],
+        personal_account=owned_by_a_person(base_repo),
         body=pull.get("body") or "",
     )
 

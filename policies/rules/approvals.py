@@ -353,6 +353,11 @@ def _unfillable(groups: Sequence[Seats], facts: PullRequestFacts) -> list[list[S
     return [[listed[index] for index in part] for part in short]
 
 
+def _teams_only(groups: Sequence[Seats]) -> list[Seats]:
+    """The seats that only members of a team can fill."""
+    return [seats for seats in groups if all(group.team is not None for group in seats.groups)]
+
+
 def _cannot_fill(part: Sequence[Seats], author: str) -> str:
     """Why the groups of `part` cannot all be filled. One group alone can only be for want of
     its author (a group lists as many people as its count, or the config is refused)."""
@@ -418,6 +423,23 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     waiting = tuple(
         tuple(groups[index].name for index in short.groups) for short in seating.shortfalls
     )
+    # A person's account has no teams: the groups only a team could fill never fill.
+    teamless = _teams_only(groups) if facts.personal_account else []
+    if teamless:
+        names = join_words([seats.name for seats in teamless])
+        owner = facts.repository.partition("/")[0]
+        return RuleResult(
+            NAME,
+            Status.FAIL,
+            found,
+            expected,
+            f"{names} cannot be filled: {facts.repository} belongs to the personal account "
+            f"{owner}, which has no teams",
+            f"Name the people who approve for {names} with `users: [login, ...]` instead of "
+            f"`team:` under {need.config_key} in .github/hotfix.yml on {facts.base_ref}, then "
+            "re-run this check",
+            waiting,
+        )
     # `users:` groups too few people can fill never fill: say so instead of waiting. The
     # groups waited for are still named, so that their people are asked and reminded.
     impossible = _unfillable(groups, facts)

@@ -547,3 +547,28 @@ def test_an_approving_review_of_its_commit_after_a_verbal_approval_confirms_it()
     assert approvals.confirming_review(reviews[:2], verbal("manager")) is None
     assert approvals.confirming_review(reviews, verbal("both")) is None
     assert approvals.confirming_review(reviews, verbal("lead")) is None
+
+
+def test_a_team_group_in_a_personal_accounts_repository_fails_naming_why() -> None:
+    # Only the first group names a team; the second can be filled by its users.
+    text = (
+        "severities: {P0: {approvals: [{name: Engineering Lead, team: engineering-leads}, "
+        "{name: Manager, users: [manager]}]}}"
+    )
+    result = run(
+        [review("manager")],
+        team_members={},
+        config_text=text,
+        repository="dana/shop",
+        personal_account=True,
+    )
+
+    assert (result.status, result.waiting_for) == (Status.FAIL, ("Engineering Lead",))
+    assert result.summary == (
+        "Engineering Lead cannot be filled: dana/shop belongs to the personal account dana, "
+        "which has no teams"
+    )
+    assert result.how_to_fix == (
+        "Name the people who approve for Engineering Lead with `users: [login, ...]` instead "
+        "of `team:` under severities.P0 in .github/hotfix.yml on main, then re-run this check"
+    )

@@ -127,9 +127,17 @@ async def _may_break(invocation: Invocation) -> None:
             f"(`severities.{severity}.break_glass` in `{CONFIG_PATH}`)"
         )
     if not await invocation.is_among(invocation.commenter, allowed.teams, allowed.users):
-        raise Refusal(
+        refusal = (
             f"only {who(allowed.teams, allowed.users)} may break the glass for {governing.words}"
         )
+        if allowed.teams and invocation.personal_account:
+            repository = invocation.context.repository
+            refusal += (
+                f"; {repository} belongs to the personal account {invocation.context.owner}, "
+                f"which has no teams: name people under `severities.{severity}.break_glass.users`"
+                f" in `{CONFIG_PATH}`"
+            )
+        raise Refusal(refusal)
 
 
 async def _may_withdraw(invocation: Invocation) -> None:

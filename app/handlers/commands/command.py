@@ -16,7 +16,7 @@ from typing import Any, Generic
 
 from app.github.client import timestamp
 from app.github.pulls import labels_of
-from app.github.teams import members_among
+from app.github.teams import members_among, owned_by_a_person
 from app.handlers.policy import evaluate_pull_request, read_rolled_back_hotfix, several_reverted
 from app.handlers.records import PullRecords
 from app.handlers.release.handler import release_pull_request
@@ -104,6 +104,11 @@ class Invocation:
         a comment after the merge, and the command is then judged as of the merge."""
         merged_at = timestamp(self.pull.get("merged_at")) if self.pull["merged"] else None
         return merged_at is not None and self.written_at < merged_at
+
+    @property
+    def personal_account(self) -> bool:
+        """Whether the repository belongs to a person's account, which has no teams."""
+        return owned_by_a_person(self.pull["base"]["repo"])
 
     def require_open(self) -> None:
         """A refusal unless the pull request is open, or was when the command was written."""
