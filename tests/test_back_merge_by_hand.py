@@ -3,12 +3,12 @@ its commands run by `sh` with real git, in a clone of a bare repository that sta
 the one on GitHub, where the hotfix is merged into production and the release branch has
 moved on with a version of its own."""
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from support.git_shell import run_in_shell as run
 
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.steps.back_merge import back_merge_commands
@@ -89,27 +89,6 @@ class Repository:
     def merged_back(self) -> bool:
         ancestor = f"merge-base --is-ancestor {self.merge_sha} {TARGET}"
         return run(f"git --git-dir=origin.git {ancestor}", self.root, self.home).returncode == 0
-
-
-def run(script: str, directory: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "HOME": str(home),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Dev",
-        "GIT_AUTHOR_EMAIL": "dev@example.com",
-        "GIT_COMMITTER_NAME": "Dev",
-        "GIT_COMMITTER_EMAIL": "dev@example.com",
-    }
-    return subprocess.run(
-        ["sh", "-c", script],
-        cwd=directory,
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=25,
-    )
 
 
 def test_a_conflict_in_version_files_alone_is_settled_keeping_the_targets_version(

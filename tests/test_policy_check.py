@@ -253,23 +253,28 @@ def test_a_pre_release_on_the_head_fails_version_bump_by_default(bot: Bot) -> No
     )
 
 
-def test_the_version_bump_fix_of_a_pull_request_from_a_fork_checks_it_out_with_gh(
-    bot: Bot,
-) -> None:
-    """The head branch is the fork's: the fix fetches it by the pull request's number and
-    pushes to where gh points `git push`, never to a branch of the same name here."""
+def opened_from_the_fork(bot: Bot, branch: str) -> FakePull:
+    """A P1 hotfix from `branch` of the fork contributor/widgets, with no version bump."""
     bot.fake.add_repo("contributor/widgets", bot.repo.installation_id)
-    bot.repo.create_branch("hotfix/fix-login", "main")
-    bot.repo.commit("hotfix/fix-login", {"app.py": "fixed\n"}, "Fix the login")
+    bot.repo.create_branch(branch, "main")
+    bot.repo.commit(branch, {"app.py": "fixed\n"}, "Fix the login")
     pull = bot.repo.open_pull(
-        "hotfix/fix-login",
+        branch,
         title="Fix login",
         author="dev",
         labels=("hotfix", "P1"),
         from_fork="contributor/widgets",
     )
     bot.pull_request(pull.number, "opened")
+    return pull
 
+
+def test_the_version_bump_fix_of_a_pull_request_from_a_fork_checks_it_out_with_gh(
+    bot: Bot,
+) -> None:
+    """The head branch is the fork's: the fix fetches it by the pull request's number and
+    pushes to where gh points `git push`, never to a branch of the same name here."""
+    pull = opened_from_the_fork(bot, "hotfix/fix-login")
     run = bot.policy_run(pull.head_sha)
     assert run.output["summary"].endswith(
         "### `version-bump`\n\nVERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4\n\n"
@@ -320,19 +325,7 @@ def test_a_wrongly_named_fork_branch_is_bumped_in_the_clone_of_the_fork_it_is_re
 ) -> None:
     """The fork's branch is renamed and pushed in a clone of the fork: the bump follows it
     there, with no `gh pr checkout` of the pull request about to be closed."""
-    bot.fake.add_repo("contributor/widgets", bot.repo.installation_id)
-    bot.repo.create_branch("hotfix/Fix_Login", "main")
-    bot.repo.commit("hotfix/Fix_Login", {"app.py": "fixed\n"}, "Fix the login")
-    pull = bot.repo.open_pull(
-        "hotfix/Fix_Login",
-        title="Fix login",
-        author="dev",
-        labels=("hotfix", "P1"),
-        from_fork="contributor/widgets",
-    )
-    bot.pull_request(pull.number, "opened")
-
-    run = bot.policy_run(pull.head_sha)
+    run = bot.policy_run(opened_from_the_fork(bot, "hotfix/Fix_Login").head_sha)
     assert run.output["summary"].endswith(
         "### `version-bump`\n\nVERSION is 1.2.3 on hotfix/Fix_Login, expected 1.2.4\n\n"
         "Set the version to 1.2.4 on hotfix/fix-login once `branch-name`'s fix has moved the "

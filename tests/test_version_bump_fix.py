@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.git_shell import run_in_shell
 
 from policies.config import load_config
 from policies.evaluate import evaluate
@@ -43,27 +44,16 @@ if sys.argv[1:3] == ["pr", "view"]:
 def run(script: str, directory: Path, home: Path) -> subprocess.CompletedProcess[str]:
     """`script` run by `sh` in `directory`, git and npm keeping their settings in `home`, and
     `gh` recording its calls there."""
-    environment = {
-        **os.environ,
-        "PATH": f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}",
-        "HOME": str(home),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Dev",
-        "GIT_AUTHOR_EMAIL": "dev@example.com",
-        "GIT_COMMITTER_NAME": "Dev",
-        "GIT_COMMITTER_EMAIL": "dev@example.com",
-        "npm_config_cache": str(home / "npm"),
-        "npm_config_offline": "true",
-        "npm_config_update_notifier": "false",
-    }
-    return subprocess.run(
-        ["sh", "-c", script],
-        cwd=directory,
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=25,
+    return run_in_shell(
+        script,
+        directory,
+        home,
+        {
+            "PATH": f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}",
+            "npm_config_cache": str(home / "npm"),
+            "npm_config_offline": "true",
+            "npm_config_update_notifier": "false",
+        },
     )
 
 
