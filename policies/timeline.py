@@ -135,15 +135,15 @@ def evaluated(
 
 def _voided_approvers(earlier: Sequence[TimelineEvent], head_sha: str) -> list[str]:
     """Who approved, since the last push the timeline has a row of, a commit other than
-    `head_sha`: a push voided their approvals, and no row says so yet."""
-    last_push = max((e.at for e in earlier if e.kind is Kind.PUSHED), default=None)
+    `head_sha`: a push voided their approvals, and no row says so yet. Since by place, not
+    time: a push row is recorded before the approvals given again at its evaluation, and may
+    share their time."""
+    last_push = max((i for i, e in enumerate(earlier) if e.kind is Kind.PUSHED), default=-1)
     return list(
         dict.fromkeys(
             event.text.removeprefix(_APPROVED_BY).split(" ", 1)[0]
-            for event in earlier
-            if event.kind is Kind.APPROVAL
-            and event.key.split(":")[2] != head_sha
-            and (last_push is None or event.at > last_push)
+            for event in earlier[last_push + 1 :]
+            if event.kind is Kind.APPROVAL and event.key.split(":")[2] != head_sha
         )
     )
 

@@ -1563,6 +1563,23 @@ def test_the_confirmation_reminder_mentions_each_approver_it_names() -> None:
     )
 
 
+def test_an_approving_review_naming_nobody_after_the_merge_confirms_nothing(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
+    merge(bot, pull)
+    report_before = release_run_text(bot, pull)
+    bot.repo.review(pull.number, "lena", "APPROVED")
+
+    delivered = bot.send(
+        "pull_request_review", by_nobody("review", bot.fake.review_event(bot.repo, pull.number))
+    )
+    bot.settle()
+
+    [entry] = [entry for entry in bot.journal.recent() if entry.id == delivered.json()["delivery"]]
+    assert (entry.status, entry.last_error) == ("done", None)
+    assert release_run_text(bot, pull) == report_before
+
+
 def test_a_command_and_a_review_whose_user_github_gives_as_null_are_the_senders(
     bot: Bot,
 ) -> None:

@@ -2446,7 +2446,7 @@ def back_merge_commands(pull: FakePull, target: str) -> str:
         f"git checkout {target}\n"
         f"git pull origin {target}\n"
         f"git merge --no-ff {merge} ||\n"
-        f"  # Version files alone in conflict: keep {target}'s version, as hotfix-bot does\n"
+        f"  # Version files alone in conflict: keep {target}'s version of them\n"
         "  { ! git diff --name-only --diff-filter=U | grep -vxF -e VERSION -e pyproject.toml"
         " -e package.json -e Cargo.toml &&\n"
         f"    git merge --abort && git merge --no-ff -X ours {merge}; }}\n"
@@ -2772,6 +2772,21 @@ def test_a_hotfix_changing_the_config_is_released_by_the_config_it_was_judged_by
     assert_released(bot, pull)
     # The next hotfix follows it: it is production's config now.
     assert bot.repo.read_file("main", ".github/hotfix.yml") == OTHER_TAGS[".github/hotfix.yml"]
+
+
+def test_a_hotfix_changing_the_workflow_is_merged_back_as_the_config_it_was_judged_by_says(
+    bot: Bot,
+) -> None:
+    """The steps start on the file the merge left (github-flow: no release branches) while
+    the one the check judged by is read: gitflow's release branches are then looked up anew,
+    not taken from the first look."""
+    pull = merged_hotfix(bot, hotfix_files={".github/hotfix.yml": "workflow: github-flow\n"})
+    with_release_branches(bot, "release/1.3", "release/1.4")
+    before = {name: branch.sha for name, branch in bot.repo.branches.items() if name != BRANCH}
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_merged_into_release_branch(bot, pull, "release/1.4", before)
 
 
 def test_a_config_unusable_at_the_merge_and_fixed_since_is_followed_by_the_rerun(

@@ -86,13 +86,18 @@ async def write_pull_request_run(
     on that commit: then nothing is written, and that pull request is returned. A `merged`
     writer's result gates nothing any more: it gives way to any pull request still open on
     the commit. `only_while_waiting`: nor is anything written over a run the journal does
-    not know as last written in progress (`waiting_writer`), decided in the same turn of
-    the run's lock as the write."""
+    not know as last written in progress by `writer`'s pull request (`waiting_writer`),
+    decided in the same turn of the run's lock as the write."""
     body = _body(output, conclusion, None)
     state_key = _state_key(context, name, head_sha)
     async with context.locks.lock(state_key):
         stored = _Stored.read(await context.state.get_state(state_key))
-        if only_while_waiting and (stored is None or not stored.waiting):
+        if only_while_waiting and (
+            stored is None
+            or not stored.waiting
+            or stored.writer is None
+            or stored.writer.number != writer.number
+        ):
             return Concluded.LEFT_ALONE
         shown = stored.writer if stored is not None else None
         if shown is not None and await _keeps_the_run(context, shown, writer, merged, head_sha):

@@ -70,11 +70,17 @@ async def shown(showing: Awaitable[object]) -> None:
         raise NotShown(error) from error
 
 
+# The login GitHub shows for an account deleted since.
+GHOST = "ghost"
+
+
 def written_by(context: Context, written: dict[str, Any]) -> str:
     """The login of whoever wrote `written`, the delivery's comment or review. GitHub may
-    give its `user` as null (an account deleted since): the delivery's `sender` wrote it."""
-    user = written.get("user") or context.payload["sender"]
-    return str(user["login"])
+    give its `user` as null (an account deleted since): the delivery's `sender` wrote it;
+    `ghost` when the delivery names neither."""
+    user = written.get("user") or context.payload.get("sender") or {}
+    login = user.get("login")
+    return login if isinstance(login, str) else GHOST
 
 
 @dataclass(frozen=True, slots=True)

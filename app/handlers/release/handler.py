@@ -463,12 +463,15 @@ async def _plan(
     """`severity`: the one the verbal approvals and the break-glass were counted under
     (`verbal_approvals.approvals_severity`)."""
     github, repository, merge_sha = context.github, context.repository, pull["merge_commit_sha"]
+    # Keyed by what of `config` each read depends on: a plan begun on the config the merge
+    # left shares them with the plan of the config judged by only where the two agree.
+    prefix = config.branches.release_prefix if config.workflow == "gitflow" else None
     release_branches = reads.start(
-        ("release branches", repository),
+        ("release branches", repository, prefix),
         lambda: back_merge.release_branches(github, repository, config),
     )
     released = reads.start(
-        ("released version", repository, merge_sha),
+        ("released version", repository, merge_sha, tuple(version_files_to_read(config))),
         lambda: _released_version(github, repository, config, merge_sha, reads),
     )
     merged_files, records = await asyncio.gather(

@@ -875,7 +875,7 @@ def back_merge_commands(plan: ReleasePlan) -> list[str]:
         f"git checkout {target}",
         f"git pull origin {target}",
         f"git merge --no-ff {plan.merge_sha} -m {message} ||",
-        f"  # Version files alone in conflict: keep {target}'s version, as hotfix-bot does",
+        f"  # Version files alone in conflict: keep {target}'s version of them",
         f"  {{ ! git diff --name-only --diff-filter=U | grep -vxF {version_files} &&",
         f"    git merge --abort && git merge --no-ff -X ours {plan.merge_sha} -m {message}; }}",
         f"git push origin {target}",
