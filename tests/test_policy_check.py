@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from githubkit.exception import RequestFailed
-from support.harness import Bot, run_on_last_attempt, sequential_round_trips
+from support.harness import (
+    Bot,
+    pulls_of_the_commit_on_a_later_page,
+    run_on_last_attempt,
+    sequential_round_trips,
+)
 from support.titles import all_rules_pass, rules_fail
 from support.version_bump import set_version_commands
 
@@ -971,14 +976,7 @@ def test_a_re_run_after_the_merge_finds_the_pull_request_on_a_page_github_names(
     approve(bot, pull, "lead")
     bot.repo.review(pull.number, "pm", "APPROVED")  # its delivery never comes
     merge(bot, pull)
-    later_page = f"{bot.fake.api_url}/repos/acme/widgets/commits/{head}/pulls?page=1"
-    bot.fake.inject(
-        "GET",
-        rf"/commits/{head}/pulls$",
-        status=200,
-        body=[],
-        headers={"link": f'<{later_page}>; rel="next"'},
-    )
+    pulls_of_the_commit_on_a_later_page(bot, head)
 
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, bot.policy_run(head).id))
 
@@ -990,18 +988,8 @@ def test_a_re_run_after_the_merge_finds_the_pull_request_on_a_page_github_names(
     )
 
 
-def test_an_approval_given_after_the_merge_does_not_count_and_the_run_says_it_merged_waiting(
-    bot: Bot,
-) -> None:
-    pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead")
-    merge(bot, pull)
-    merged_at = bot.repo.pulls[pull.number].merged_at
-    assert merged_at is not None
-    bot.fake.clock = lambda: merged_at + timedelta(minutes=5)
-
-    approve(bot, pull, "pm")
-
+def assert_merged_waiting_for_the_product_manager(bot: Bot, head: str, merged_at: datetime) -> None:
+    """The head's one run, concluded as of the merge: approved by lead alone."""
     run = bot.policy_run(head)
     assert (run.status, run.conclusion, run.output["title"]) == (
         "completed",
@@ -1018,6 +1006,21 @@ def test_an_approval_given_after_the_merge_does_not_count_and_the_run_says_it_me
         f"Nothing can change this now: it merged on {merged_at:%Y-%m-%d %H:%M} UTC without "
         "that approval, and an approval given after the merge does not count"
     )
+
+
+def test_an_approval_given_after_the_merge_does_not_count_and_the_run_says_it_merged_waiting(
+    bot: Bot,
+) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    merge(bot, pull)
+    merged_at = bot.repo.pulls[pull.number].merged_at
+    assert merged_at is not None
+    bot.fake.clock = lambda: merged_at + timedelta(minutes=5)
+
+    approve(bot, pull, "pm")
+
+    assert_merged_waiting_for_the_product_manager(bot, head, merged_at)
 
 
 def test_a_merged_hotfixs_late_delivery_leaves_the_run_to_a_pull_request_open_on_its_commit(
@@ -1056,22 +1059,7 @@ def test_a_merge_while_the_run_waits_concludes_it_as_of_the_merge(bot: Bot) -> N
 
     merged_at = bot.repo.pulls[pull.number].merged_at
     assert merged_at is not None
-    run = bot.policy_run(head)  # the one run, concluded
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "failure",
-        "Merged while waiting for approval: Product Manager",
-    )
-    assert (
-        "| `approvals` | ❌ fail | Engineering Lead: lead; Product Manager: nobody yet |"
-        in run.output["summary"]
-    )
-    assert run.output["summary"].endswith(
-        "## How to fix\n\n### `approvals`\n\n"
-        "Merged while waiting for approval: Product Manager\n\n"
-        f"Nothing can change this now: it merged on {merged_at:%Y-%m-%d %H:%M} UTC without "
-        "that approval, and an approval given after the merge does not count"
-    )
+    assert_merged_waiting_for_the_product_manager(bot, head, merged_at)  # the one run
     # The post-merge steps ran as ever.
     [release] = bot.repo.runs_named("hotfix-release", merge_sha)
     assert (release.conclusion, release.output["title"]) == (

@@ -13,7 +13,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support.harness import REFUSAL, Bot, run_on_last_attempt, sequential_round_trips
+from support.harness import (
+    REFUSAL,
+    Bot,
+    pulls_of_the_commit_on_a_later_page,
+    run_on_last_attempt,
+    sequential_round_trips,
+)
 
 from app.handlers import release
 from app.handlers.release import steps
@@ -128,14 +134,7 @@ def test_a_rerun_finds_the_pull_request_of_its_merge_commit_on_a_page_github_nam
     bot.pull_request(pull.number, "closed")
     assert (release_run(bot, pull).conclusion, bot.repo.tags) == ("failure", {})
     merge = merge_sha(pull)
-    later_page = f"{bot.fake.api_url}/repos/acme/widgets/commits/{merge}/pulls?page=1"
-    bot.fake.inject(
-        "GET",
-        rf"/commits/{merge}/pulls$",
-        status=200,
-        body=[],
-        headers={"link": f'<{later_page}>; rel="next"'},
-    )
+    pulls_of_the_commit_on_a_later_page(bot, merge)
 
     rerun(bot, pull)
 

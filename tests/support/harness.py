@@ -128,6 +128,19 @@ def opening(bot: Bot) -> JournalEntry:
     return entry
 
 
+def pulls_of_the_commit_on_a_later_page(bot: Bot, sha: str) -> None:
+    """GitHub answers the first page of commit `sha`'s pull requests empty, naming the next
+    page, where they are (GitHub pages them)."""
+    later_page = f"{bot.fake.api_url}/repos/{bot.repo.full_name}/commits/{sha}/pulls?page=1"
+    bot.fake.inject(
+        "GET",
+        rf"/commits/{sha}/pulls$",
+        status=200,
+        body=[],
+        headers={"link": f'<{later_page}>; rel="next"'},
+    )
+
+
 def first_attempt_failed(bot: Bot) -> JournalEntry:
     """The opening's delivery once its first attempt failed and it waits to be tried again."""
     wait_for(lambda: opening(bot).last_error is not None, timeout=20)
