@@ -63,6 +63,16 @@ def test_branch_name(branch: str, status: Status, how_to_fix: str) -> None:
     assert result.found == branch
 
 
+def test_branch_name_fix_carries_every_label_in_one_order_and_quoted() -> None:
+    # Enough labels that a set's own order is all but never the sorted one.
+    labelled = {"hotfix", "P0", "needs qa", "backend", "customer-facing", "api"}
+    result = branch_name.check(config(), facts(head_ref="Hotfix/Fix_Login", labels=labelled))
+    assert (
+        "--title 'Fix login' --label P0 --label api --label backend --label customer-facing "
+        "--label hotfix --label 'needs qa' --body-file -\n"
+    ) in result.how_to_fix
+
+
 @pytest.mark.parametrize(
     ("fork", "clone", "new_pull"),
     [
@@ -187,6 +197,12 @@ def test_labels_use_the_configured_names() -> None:
     assert result.how_to_fix == (
         "Add the label `emergency`; Add one severity label: `sev0` or `P1`"
     )
+
+
+def test_labels_with_no_severity_allowing_a_hotfix_still_name_the_severity_labels() -> None:
+    none_allowed = config("severities: {P0: {hotfix_allowed: false}, P1: {hotfix_allowed: false}}")
+    result = labels.check(none_allowed, facts(labels={"hotfix"}))
+    assert result.how_to_fix == "Add one severity label: `P0`, `P1` or `P2`"
 
 
 @pytest.mark.parametrize(
