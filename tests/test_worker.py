@@ -282,6 +282,51 @@ def test_a_journal_refusing_a_handlers_write_sends_the_delivery_back_to_be_tried
     assert (seen[-1].status, seen[-1].attempts, attempts) == ("done", 2, [1, 2])
 
 
+def test_an_error_that_may_pass_is_tried_max_attempts_times_the_last_one_told_so(
+    journal_url: str,
+) -> None:
+    """The handler knows its last attempt (it then shows the commands to finish by hand);
+    after it, the delivery fails rather than being tried again."""
+    attempts: list[tuple[int, bool]] = []
+
+    async def handler_that_never_gets_through(context: Context) -> None:
+        attempts.append((context.attempt, context.last_attempt))
+        raise JournalUnavailable("journal write failed: database is locked")
+
+    router = Router()
+    router.add("pull_request", ["opened"], handler_that_never_gets_through)
+    journal = open_journal(journal_url)
+    github = cast(GitHubApp, OfflineGitHub())
+    worker = Worker(journal, router, github, max_attempts=3, backoff_base=0.05)
+    body = pull_request_body("opened")
+
+    async def scenario() -> JournalEntry:
+        running = asyncio.create_task(worker.run())
+        try:
+            await journal.record(from_body("opened-1", "pull_request", body), body, handled=True)
+            worker.wake()
+            async with asyncio.timeout(10):
+                while journal.recent()[0].status != "failed":
+                    await asyncio.sleep(0.01)
+            await asyncio.sleep(0.3)  # time enough for one more attempt, were it made
+            return journal.recent()[0]
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+
+    try:
+        failed = asyncio.run(scenario())
+    finally:
+        journal.close()
+
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        "failed",
+        3,
+        "JournalUnavailable: journal write failed: database is locked",
+    )
+    assert attempts == [(1, False), (2, False), (3, True)]
+
+
 def test_a_rate_limit_whose_reset_has_passed_backs_off_rather_than_retrying_at_once(
     bot: Bot,
 ) -> None:
