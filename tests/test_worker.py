@@ -9,17 +9,19 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from support.harness import Bot, running_bot
 
-from app.github.client import GitHubApp
+from app.github.client import GitHubApp, Transience
 from app.handlers.routing import Context, Router
 from app.intake.delivery import from_body
 from app.journal import Journal, JournalEntry, JournalUnavailable, open_journal
-from app.journal.worker import Worker
+from app.journal.timers import FiredTimer
+from app.journal.worker import Worker, timer_retry_delay
 from sandbox import FakePull
 
 
@@ -340,3 +342,32 @@ def test_a_rate_limit_whose_reset_has_passed_backs_off_rather_than_retrying_at_o
 
     gaps = gaps_between_attempts(bot, pull, 3)
     assert gaps[0] >= 0.75 and gaps[1] >= 1.5, gaps
+
+
+DUE = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+
+
+def next_chance(late_by: timedelta, transience: Transience) -> float | None:
+    """`timer_retry_delay` of an escalation timer due at DUE, failing `late_by` after it."""
+    timer = FiredTimer("escalation:acme/widgets#1:P0:15m", "escalation", 1, DUE, DUE, {})
+    return timer_retry_delay(timer, transience, (DUE + late_by).timestamp())
+
+
+def test_a_timer_whose_attempts_ran_out_runs_again_as_late_again_at_least_15_minutes() -> None:
+    outage = Transience(transient=True)  # a 502: attempts ran out
+    asked_a_minute = Transience(transient=True, wait=60.0)  # a wait short enough to take
+
+    assert next_chance(timedelta(minutes=2), outage) == 15 * 60
+    assert next_chance(timedelta(minutes=2), asked_a_minute) == 15 * 60
+    assert next_chance(timedelta(hours=3), outage) == 3 * 3600
+    # The last chance comes 24 hours after it was due, and none after.
+    assert next_chance(timedelta(hours=12), outage) == 12 * 3600
+    assert next_chance(timedelta(hours=12, seconds=1), outage) is None
+
+
+def test_a_timer_told_to_wait_long_runs_again_when_github_said() -> None:
+    two_hours = Transience(transient=True, wait=2 * 3600.0, rate_limited=True)
+
+    assert next_chance(timedelta(minutes=2), two_hours) == 2 * 3600
+    assert next_chance(timedelta(hours=22), two_hours) == 2 * 3600
+    assert next_chance(timedelta(hours=22, seconds=1), two_hours) is None
