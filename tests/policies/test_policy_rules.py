@@ -255,6 +255,15 @@ def test_severity_fix_follows_the_workflow(workflow: str, route: str) -> None:
     )
 
 
+def test_severity_fix_with_no_severity_allowing_a_hotfix_offers_no_other_label() -> None:
+    none_allowed = config("severities: {P0: {hotfix_allowed: false}, P1: {hotfix_allowed: false}}")
+    result = severity.check(none_allowed, facts(labels={"hotfix", "P2"}))
+    assert (result.expected, result.how_to_fix) == (
+        "a severity that allows a hotfix (none does)",
+        "Close this pull request and target develop and ship it in the next release",
+    )
+
+
 V = {"VERSION": "1.2.3\n"}
 BEHIND = (
     "Bring the version files on main up to the latest release first, then bump its patch "
