@@ -60,7 +60,7 @@ class RequestOutcome:
 def hotfix_policy(config: HotfixConfig, verdict: Verdict) -> SeverityPolicy | None:
     """The policy of the severity a hotfix pull request is labelled with, when that
     severity allows a hotfix: only then does the clock run."""
-    if verdict.severity is None or not verdict.results:
+    if verdict.severity is None:
         return None
     policy = config.severities[verdict.severity]
     return policy if policy.hotfix_allowed else None

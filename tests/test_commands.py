@@ -18,11 +18,12 @@ from support.harness import Bot, run_on_last_attempt, running_bot
 from support.live_server import wait_for
 from support.titles import all_rules_pass, rules_fail
 
-from app.handlers.commands import dispatch
+from app.handlers.commands import dispatch, verbal_approval
 from app.handlers.records import PullRecords, VerbalRecord
 from app.handlers.release.steps import verbal_approvals
 from app.handlers.routing import Context
 from app.journal import JournalEntry, JournalUnavailable
+from policies.commands import CommandError
 from policies.facts import VerbalApproval
 from sandbox import FakeComment, FakeIssue, FakePull, RecordedRequest
 
@@ -344,6 +345,23 @@ def test_a_command_too_long_to_quote_whole_is_answered_quoting_its_start(
 
     quoted = f"/hotfix {words}"[:999] + "…"
     assert replies(bot, pull.number) == [refusal(refused, quoted, "dana", reason)]
+
+
+@pytest.mark.parametrize(("approvers", "more"), [(5, ""), (6, " and so on")])
+def test_a_refusal_of_several_approvers_quotes_five_commands_then_says_so_on(
+    approvers: int, more: str
+) -> None:
+    logins = [f"@approver{n}" for n in range(1, approvers + 1)]
+    with pytest.raises(CommandError) as refused:
+        verbal_approval.read(" ".join(logins))
+    commands = [f"`/hotfix verbal-approval {login}`" for login in logins[:5]]
+    assert str(refused.value) == (
+        "it takes one approver per command: post one command for each, "
+        + ", ".join(commands[:4])
+        + (", " if more else " and ")
+        + commands[4]
+        + more
+    )
 
 
 def test_who_may_break_the_glass_is_the_config_s_say_not_write_access(bot: Bot) -> None:

@@ -572,12 +572,16 @@ def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kep
     bot.pull_request(pull.number, "synchronize")
     assert notices(bot, pull) == {}
     bot.advance(90 * MINUTE)
-    merge(bot, pull)
+    sha = merge(bot, pull)
 
     assert reports(bot) == []
     resolution = notices(bot, pull)["resolution:acme/widgets#1"]
     assert "Resolution Time: 1h30m\n" in resolution
     assert resolution.endswith("\n\nIncident report: none for P1\nThank you for your patience.")
+    # With no report to link, the notice waits for nothing.
+    assert (
+        "\n| Resolution notice | ✅ done | posted the resolution notice on the pull request |"
+    ) in release_report(bot, sha)
 
 
 def test_a_rerun_after_a_merged_p1_was_relabelled_p0_keeps_the_record_a_p1s(

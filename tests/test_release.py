@@ -1965,6 +1965,55 @@ def test_branch_already_deleted_is_done(bot: Bot) -> None:
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
+def test_branch_deleted_between_the_look_and_the_delete_is_done(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    # Someone else deletes it first: GitHub refuses the delete of a ref no longer there.
+    gone = {"message": "Reference does not exist"}
+    bot.fake.inject("DELETE", r"/git/refs/heads/", status=422, body=gone, apply=True)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert set(bot.repo.branches) == {"main", "develop"}
+    deleted = row("Delete branch", "✅ already done", f"`{BRANCH}` was already deleted")
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), deleted)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_a_branch_pushed_to_after_the_merge_is_kept(bot: Bot) -> None:
+    pull = merged_hotfix(bot)
+    pushed = bot.repo.commit(BRANCH, {"notes.md": "follow-up\n"}, "Follow-up")
+
+    bot.pull_request(pull.number, "closed")
+
+    assert set(bot.repo.branches) == {"main", "develop", BRANCH}
+    assert bot.repo.branches[BRANCH].sha == pushed
+    kept = row(
+        "Delete branch",
+        "➖ skipped",
+        f"`{BRANCH}` has moved to `{pushed[:7]}` since the merge; "
+        "it is kept so its new commits are not lost",
+    )
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), kept)
+    assert_report(bot, pull, "success", f"All steps done for {TAG} (1 skipped)", text)
+
+
+def test_a_hotfix_from_the_default_branch_leaves_it_in_place(bot: Bot) -> None:
+    # Production is `live`; the fix was made on the default branch and opened from there.
+    repo = bot.repo
+    repo.commit("main", {".github/hotfix.yml": "branches:\n  production: live\n"}, "Base")
+    repo.create_branch("develop", "main")
+    repo.create_branch("live", "main")
+    repo.commit("main", {"VERSION": "1.2.4\n"}, "Fix login, 1.2.4")
+    pull = repo.open_pull("main", "live", title="Fix login", author="dev", labels=["hotfix", "P2"])
+    repo.merge_pull(pull.number)
+
+    bot.pull_request(pull.number, "closed")
+
+    assert set(bot.repo.branches) == {"main", "develop", "live"}
+    kept = row("Delete branch", "➖ skipped", "`main` is a long-lived branch")
+    assert f"\n{kept}" in release_run(bot, pull).output["summary"]
+
+
 def test_a_transient_failure_in_the_middle_is_retried_without_redoing_steps(bot: Bot) -> None:
     pull = merged_hotfix(bot)
     develop_before = bot.repo.branches["develop"].sha

@@ -1057,6 +1057,32 @@ def test_a_rollback_whose_run_comes_before_its_hotfix_run_is_in_the_release_it_p
     assert bot.repo.comments_on(hotfix.number)[0].body.endswith(notice)
 
 
+def test_a_rerun_after_the_rollback_links_the_report_in_the_notice_posted_before_it(
+    bot: Bot,
+) -> None:
+    """The notice went out before the rollback, waiting for the report GitHub refused to
+    open: the re-run that opens the report links it there, rollback or not."""
+    hotfix = merge_hotfix(bot)
+    refused = {"message": "refused"}
+    bot.fake.inject("POST", r"/repos/acme/widgets/issues$", status=422, body=refused)
+    bot.pull_request(hotfix.number, "closed")
+    [run] = bot.repo.runs_named("hotfix-release", hotfix.merge_commit_sha)
+    assert step_row(run.output["summary"], "Resolution notice") == (
+        "| Resolution notice | ⏳ waiting | posted the resolution notice; it waits for the "
+        "incident report to link it |   |"
+    )
+    revert = merged_rollback(bot, hotfix)
+    bot.pull_request(revert.number, "closed")
+
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    [run] = bot.repo.runs_named("hotfix-release", hotfix.merge_commit_sha)
+    assert step_row(run.output["summary"], "Resolution notice") == (
+        "| Resolution notice | ✅ done | the resolution notice links the incident report #3 now "
+        "|   |"
+    )
+
+
 # --- the rolled-back hotfix's tag ------------------------------------------------------------
 
 OTHER_BRANCH = "hotfix/fix-logout"

@@ -9,17 +9,19 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from support.harness import Bot, running_bot
 
-from app.github.client import GitHubApp
+from app.github.client import GitHubApp, Transience
 from app.handlers.routing import Context, Router
 from app.intake.delivery import from_body
 from app.journal import Journal, JournalEntry, JournalUnavailable, open_journal
-from app.journal.worker import Worker
+from app.journal.timers import FiredTimer
+from app.journal.worker import Worker, timer_retry_delay
 from sandbox import FakePull
 
 
@@ -285,6 +287,51 @@ def test_a_journal_refusing_a_handlers_write_sends_the_delivery_back_to_be_tried
     assert (seen[-1].status, seen[-1].attempts, attempts) == ("done", 2, [1, 2])
 
 
+def test_an_error_that_may_pass_is_tried_max_attempts_times_the_last_one_told_so(
+    journal_url: str,
+) -> None:
+    """The handler knows its last attempt (it then shows the commands to finish by hand);
+    after it, the delivery fails rather than being tried again."""
+    attempts: list[tuple[int, bool]] = []
+
+    async def handler_that_never_gets_through(context: Context) -> None:
+        attempts.append((context.attempt, context.last_attempt))
+        raise JournalUnavailable("journal write failed: database is locked")
+
+    router = Router()
+    router.add("pull_request", ["opened"], handler_that_never_gets_through)
+    journal = open_journal(journal_url)
+    github = cast(GitHubApp, OfflineGitHub())
+    worker = Worker(journal, router, github, max_attempts=3, backoff_base=0.05)
+    body = pull_request_body("opened")
+
+    async def scenario() -> JournalEntry:
+        running = asyncio.create_task(worker.run())
+        try:
+            await journal.record(from_body("opened-1", "pull_request", body), body, handled=True)
+            worker.wake()
+            async with asyncio.timeout(10):
+                while journal.recent()[0].status != "failed":
+                    await asyncio.sleep(0.01)
+            await asyncio.sleep(0.3)  # time enough for one more attempt, were it made
+            return journal.recent()[0]
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+
+    try:
+        failed = asyncio.run(scenario())
+    finally:
+        journal.close()
+
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        "failed",
+        3,
+        "JournalUnavailable: journal write failed: database is locked",
+    )
+    assert attempts == [(1, False), (2, False), (3, True)]
+
+
 def test_a_rate_limit_whose_reset_has_passed_backs_off_rather_than_retrying_at_once(
     bot: Bot,
 ) -> None:
@@ -298,3 +345,32 @@ def test_a_rate_limit_whose_reset_has_passed_backs_off_rather_than_retrying_at_o
 
     gaps = gaps_between_attempts(bot, pull, 3)
     assert gaps[0] >= 0.75 and gaps[1] >= 1.5, gaps
+
+
+DUE = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+
+
+def next_chance(late_by: timedelta, transience: Transience) -> float | None:
+    """`timer_retry_delay` of an escalation timer due at DUE, failing `late_by` after it."""
+    timer = FiredTimer("escalation:acme/widgets#1:P0:15m", "escalation", 1, DUE, DUE, {})
+    return timer_retry_delay(timer, transience, (DUE + late_by).timestamp())
+
+
+def test_a_timer_whose_attempts_ran_out_runs_again_as_late_again_at_least_15_minutes() -> None:
+    outage = Transience(transient=True)  # a 502: attempts ran out
+    asked_a_minute = Transience(transient=True, wait=60.0)  # a wait short enough to take
+
+    assert next_chance(timedelta(minutes=2), outage) == 15 * 60
+    assert next_chance(timedelta(minutes=2), asked_a_minute) == 15 * 60
+    assert next_chance(timedelta(hours=3), outage) == 3 * 3600
+    # The last chance comes 24 hours after it was due, and none after.
+    assert next_chance(timedelta(hours=12), outage) == 12 * 3600
+    assert next_chance(timedelta(hours=12, seconds=1), outage) is None
+
+
+def test_a_timer_told_to_wait_long_runs_again_when_github_said() -> None:
+    two_hours = Transience(transient=True, wait=2 * 3600.0, rate_limited=True)
+
+    assert next_chance(timedelta(minutes=2), two_hours) == 2 * 3600
+    assert next_chance(timedelta(hours=22), two_hours) == 2 * 3600
+    assert next_chance(timedelta(hours=22, seconds=1), two_hours) is None

@@ -360,12 +360,13 @@ def _teams_only(groups: Sequence[Seats]) -> list[Seats]:
 
 def _cannot_fill(part: Sequence[Seats], author: str) -> str:
     """Why the groups of `part` cannot all be filled. One group alone can only be for want of
-    its author (a group lists as many people as its count, or the config is refused)."""
+    its author (a group lists as many people as its count, or the config is refused); several
+    are only ever joined through someone who may fill them, so they always have people."""
     names = join_words([seats.name for seats in part])
     listed = _listed(part)
     people = [login for login in listed if login.casefold() != author.casefold()]
     author_cannot = "the author cannot approve their own hotfix"
-    if len(part) == 1 or not people:
+    if len(part) == 1:
         return f"{names} cannot be filled: {author_cannot}"
     needed = sum(seats.count for seats in part)
     why = f"{names} need {needed} different people, but only {join_words(people)} can fill them"

@@ -103,6 +103,14 @@ def test_a_comment_after_an_approval_is_named_in_found_and_fix() -> None:
     )
 
 
+def test_a_comment_from_someone_who_never_approved_asks_nothing_of_them() -> None:
+    result = run([review("lead"), review("manager", "COMMENTED")])
+    assert result.found == "Engineering Lead: lead; On-call Manager: nobody yet"
+    assert result.how_to_fix == (
+        "On-call Manager: ask someone from team on-call-managers to approve the latest commit"
+    )
+
+
 def test_a_stale_approval_is_named_in_found_and_fix() -> None:
     result = run([review("lead"), review("manager", commit_id=OLD_SHA)])
     assert result.found == (
@@ -572,3 +580,10 @@ def test_a_team_group_in_a_personal_accounts_repository_fails_naming_why() -> No
         "Name the people who approve for Engineering Lead with `users: [login, ...]` instead "
         "of `team:` under severities.P0 in .github/hotfix.yml on main, then re-run this check"
     )
+
+
+def test_an_approving_review_in_the_second_the_verbal_approval_was_recorded_confirms_it() -> None:
+    # GitHub's times are to the second: a review in that second came after the command.
+    same_second = Review("manager", ReviewState.APPROVED, HEAD_SHA, RECORDED_AT)
+
+    assert approvals.confirming_review([same_second], verbal("manager")) == same_second

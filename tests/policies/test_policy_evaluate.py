@@ -214,6 +214,20 @@ def test_a_break_glass_is_not_in_force_under_a_severity_that_allows_none(
     assert (verdict.break_glass, verdict.waived_rules) == (None, ())
 
 
+def test_a_break_glass_named_by_a_severity_that_allows_no_hotfix_is_not_in_force() -> None:
+    glass = BreakGlass("dana", "checkout is down", datetime(2026, 12, 4, 14, 32, tzinfo=UTC))
+    p2_names_one = config("severities:\n  P2:\n    break_glass: {users: [dana]}\n")
+    labels = {"hotfix", "P2"}
+
+    verdict = evaluate(p2_names_one, facts(labels=labels, reviews=[], break_glass=glass))
+
+    assert (verdict.conclusion, verdict.title) == (
+        Conclusion.FAILURE,
+        "1 of 6 rules fails: severity",
+    )
+    assert (verdict.break_glass, verdict.dormant_break_glass) == (None, glass)
+
+
 def test_a_break_glass_is_in_force_under_any_severity_that_names_break_glass() -> None:
     glass = BreakGlass("dana", "checkout is down", datetime(2026, 12, 4, 14, 32, tzinfo=UTC))
     p1_too = config("severities:\n  P1:\n    break_glass: {users: [sre]}\n")

@@ -91,6 +91,10 @@ def test_the_deadline_is_met_or_missed_by_how_much(merged_after: timedelta, expe
             "[{after: 1d, notify: ['@acme/sre', author]}, {after: 90m, notify: [approvers]}]",
             "Reminding the approvers at 90m, and `@acme/sre` and the author at 1d after opening",
         ),
+        (  # named twice in a step, reminded once
+            "[{after: 15m, notify: [author, approvers, author]}]",
+            "Reminding the author and the approvers at 15m after opening",
+        ),
         ("[]", "No reminders are set (severities.P0.escalation is empty)"),
     ],
 )

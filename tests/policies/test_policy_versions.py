@@ -152,6 +152,12 @@ def package_json(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[str, 
         package_json(("1.2.3", "4.17.20", "1.0.0"), ("1.2.4", "4.17.20", "1.0.0")),
         # The version is written twice; the change is in the place it is declared.
         package_json(("1.2.3", "4.17.20", "1.2.3"), ("1.2.4", "4.17.20", "1.2.3")),
+        # ... and written first where it is not declared.
+        (
+            "package.json",
+            '{"engines": {"self": "1.2.3"}, "version": "1.2.3"}\n',
+            '{"engines": {"self": "1.2.3"}, "version": "1.2.4"}\n',
+        ),
         ("pyproject.toml", PYPROJECT % ("1.2.3", "x"), PYPROJECT % ("1.2.4", "x")),
         package_json(("1.2.3", "4.17.20", "1.0.0"), ("1.2.3", "4.17.20", "1.0.0")),
         ("VERSION", None, None),
