@@ -587,6 +587,24 @@ def test_a_chat_answering_500_is_retried_and_the_check_is_not_held_up(
     assert_no_secret_in(caplog)
 
 
+def test_a_chat_message_sent_late_says_when_it_was_written(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    chat.answers = [500]
+    open_p0(bot, settle=False)
+    wait_for(lambda: chat_deliveries(bot) and chat_deliveries(bot)[0].status == "queued")
+
+    bot.advance(5 * 60)  # chat came back only 5 minutes later
+
+    [sent] = chat_deliveries(bot)
+    assert sent.status == "done"
+    assert chat.texts()[-1].endswith(
+        "\n\n(Written 2026-12-04 20:30 UTC; hotfix-bot sends it 5m late.)"
+    )
+    assert "(Written" not in chat.texts()[0]  # the attempt chat refused
+
+
 def test_a_chat_that_hangs_costs_an_attempt_its_timeout_and_never_holds_up_the_check(
     chatty_bot: Bot, chat: ChatReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:

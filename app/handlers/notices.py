@@ -306,7 +306,14 @@ async def on_chat(context: Context) -> None:
     if context.chat is None:
         context.log.warning("%s: NOTIFY_WEBHOOK_URL is not set any more; not sent", timer.id)
         return
-    await context.chat.post(timer.data["text"])
+    text = timer.data["text"]
+    late_by = timer.late_by(context.now())
+    if late_by > LATE_NOTICE:  # chat, or hotfix-bot, was down meanwhile
+        text += (
+            f"\n\n(Written {when(timer.expected_at)}; hotfix-bot sends it "
+            f"{duration_words(late_by)} late.)"
+        )
+    await context.chat.post(text)
     context.log.info("%s: sent to chat", timer.id)
 
 
