@@ -1979,6 +1979,13 @@ def test_branch_deleted_between_the_look_and_the_delete_is_done(bot: Bot) -> Non
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
+def assert_done_but_the_branch_kept(bot: Bot, pull: FakePull, why: str) -> None:
+    """Every step done but the branch's deletion, skipped for `why`."""
+    kept = row("Delete branch", "➖ skipped", why)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), kept)
+    assert_report(bot, pull, "success", f"All steps done for {TAG} (1 skipped)", text)
+
+
 def test_a_branch_pushed_to_after_the_merge_is_kept(bot: Bot) -> None:
     pull = merged_hotfix(bot)
     pushed = bot.repo.commit(BRANCH, {"notes.md": "follow-up\n"}, "Follow-up")
@@ -1987,14 +1994,12 @@ def test_a_branch_pushed_to_after_the_merge_is_kept(bot: Bot) -> None:
 
     assert set(bot.repo.branches) == {"main", "develop", BRANCH}
     assert bot.repo.branches[BRANCH].sha == pushed
-    kept = row(
-        "Delete branch",
-        "➖ skipped",
+    assert_done_but_the_branch_kept(
+        bot,
+        pull,
         f"`{BRANCH}` has moved to `{pushed[:7]}` since the merge; "
         "it is kept so its new commits are not lost",
     )
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), kept)
-    assert_report(bot, pull, "success", f"All steps done for {TAG} (1 skipped)", text)
 
 
 def test_a_hotfix_from_the_default_branch_leaves_it_in_place(bot: Bot) -> None:
@@ -2645,14 +2650,12 @@ def test_a_head_branch_in_a_fork_is_never_deleted(bot: Bot) -> None:
     assert bot.repo.branches[BRANCH].sha == same_name
     assert not bot.fake.requests_to("DELETE", "/repos/")
     assert_tagged(bot, pull)
-    kept = row(
-        "Delete branch",
-        "➖ skipped",
+    assert_done_but_the_branch_kept(
+        bot,
+        pull,
         f"`{BRANCH}` is in the fork `contributor/widgets`; hotfix-bot never deletes a fork's "
         "branch",
     )
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), kept)
-    assert_report(bot, pull, "success", f"All steps done for {TAG} (1 skipped)", text)
 
 
 def test_merges_that_are_not_production_hotfixes_are_left_alone(bot: Bot) -> None:
