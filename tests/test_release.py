@@ -2601,6 +2601,15 @@ def test_a_version_file_only_the_hotfix_added_names_no_tag(bot: Bot) -> None:
         )
         in run.output["summary"].splitlines()
     )
+    # By hand, the tag's name is left to the reader, and the commands say so first.
+    by_hand = run.output["summary"].split("## Finish by hand\n\n")[1]
+    assert by_hand.startswith(
+        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
+        "confirm:\n\n```sh\ngit fetch origin\n"
+        "# No version file declares the version: replace <tag> with the hotfix's tag.\n"
+        f"git tag -a <tag> -m 'Hotfix: Fix login' {merge_sha(pull)}\n"
+        "git push origin <tag>\n"
+    )
 
 
 @pytest.mark.parametrize("method", ["squash", "rebase"])
