@@ -886,6 +886,25 @@ def test_a_second_pull_request_of_a_hotfix_branch_into_develop_leaves_the_approv
     assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("target-branch"))
 
 
+def test_of_two_hotfixes_into_production_on_one_commit_the_one_evaluated_last_is_shown(
+    bot: Bot,
+) -> None:
+    hotfix, head = open_hotfix(bot)
+    approve(bot, hotfix, "lead", "pm")
+    assert bot.policy_run(head).conclusion == "success"
+    bot.repo.create_branch("hotfix/fix-login-again", "hotfix/fix-login")
+    again = bot.repo.open_pull(
+        "hotfix/fix-login-again", "main", title="Fix login", author="dev", labels=["hotfix", "P0"]
+    )
+
+    bot.pull_request(again.number, "opened")
+
+    run = bot.policy_run(head)
+    assert (run.status, run.output["title"]) == ("in_progress", P0_WAITING)
+    key = f"check-run:acme/widgets:hotfix-policy:{head}"
+    assert asyncio.run(bot.journal.get_state(key)) == f"{run.id} {again.number} 2 waiting"
+
+
 def test_a_re_run_of_a_shared_commit_ends_with_the_hotfixs_result_whatever_the_order(
     bot: Bot,
 ) -> None:
