@@ -861,6 +861,28 @@ def test_a_pull_request_that_is_no_hotfix_on_a_waiting_hotfixs_commit_leaves_its
     )
 
 
+def test_a_hotfix_that_moved_to_another_commit_leaves_its_old_commits_run_to_the_other(
+    bot: Bot,
+) -> None:
+    hotfix, head = open_hotfix(bot, labels=("hotfix", "P0"))
+    bot.repo.create_branch("docs-tweak", "hotfix/fix-login")
+    other = bot.repo.open_pull("docs-tweak", "main", title="Docs", author="mallory")
+    bot.pull_request(other.number, "opened")
+    assert bot.policy_run(head).output["title"] == P0_WAITING
+
+    # Still open, but no longer on `head`: its result is not that commit's any more.
+    bot.repo.commit("hotfix/fix-login", {"NOTES": "more\n"}, "Say more")
+    bot.pull_request(hotfix.number, "synchronize")
+    bot.pull_request(other.number, "edited")
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "neutral",
+        "Not a hotfix pull request",
+    )
+
+
 def test_a_second_pull_request_of_a_hotfix_branch_into_develop_leaves_the_approved_run(
     bot: Bot,
 ) -> None:
