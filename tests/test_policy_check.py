@@ -47,6 +47,15 @@ def open_hotfix(
     return pull, head
 
 
+def assert_shows_no_hotfix(bot: Bot, head: str) -> None:
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "neutral",
+        "Not a hotfix pull request",
+    )
+
+
 def approve(bot: Bot, pull: FakePull, *logins: str) -> None:
     for login in logins:
         bot.repo.review(pull.number, login, "APPROVED")
@@ -480,12 +489,7 @@ def test_a_pull_request_that_is_not_a_hotfix_is_neutral(bot: Bot) -> None:
 
     bot.pull_request(pull.number, "opened")
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "neutral",
-        "Not a hotfix pull request",
-    )
+    assert_shows_no_hotfix(bot, head)
 
 
 def test_late_deliveries_still_end_in_the_result_for_the_current_state(bot: Bot) -> None:
@@ -853,12 +857,7 @@ def test_a_pull_request_that_is_no_hotfix_on_a_waiting_hotfixs_commit_leaves_its
     bot.pull_request(hotfix.number, "closed")
     bot.pull_request(other.number, "edited")
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "neutral",
-        "Not a hotfix pull request",
-    )
+    assert_shows_no_hotfix(bot, head)
 
 
 def test_a_hotfix_that_moved_to_another_commit_leaves_its_old_commits_run_to_the_other(
@@ -875,12 +874,7 @@ def test_a_hotfix_that_moved_to_another_commit_leaves_its_old_commits_run_to_the
     bot.pull_request(hotfix.number, "synchronize")
     bot.pull_request(other.number, "edited")
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "neutral",
-        "Not a hotfix pull request",
-    )
+    assert_shows_no_hotfix(bot, head)
 
 
 def test_a_second_pull_request_of_a_hotfix_branch_into_develop_leaves_the_approved_run(
