@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from typing import Literal
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.fake import FakeGitHub
 
@@ -62,13 +63,33 @@ def serve_asgi(
 
 
 @contextmanager
-def serve_fake(fake: FakeGitHub, host: str = "127.0.0.1") -> Iterator[str]:
-    """Run ``fake`` on a free port; yields its base URL (``GITHUB_API_URL``)."""
+def serve_fake(fake: FakeGitHub, host: str = "127.0.0.1", api_prefix: str = "") -> Iterator[str]:
+    """Run ``fake`` on a free port; yields its base URL (``GITHUB_API_URL``). With
+    ``api_prefix`` (``/api/v3``) the API is served under it alone, as GitHub Enterprise Server
+    serves it, and the URLs in its answers carry it."""
     fake.stopping.clear()
-    with serve_asgi(fake.asgi, host, lifespan="off", thread_name="fake-github") as base_url:
+    app = _under_prefix(fake.asgi, api_prefix) if api_prefix else fake.asgi
+    with serve_asgi(app, host, lifespan="off", thread_name="fake-github") as server_url:
+        base_url = f"{server_url}{api_prefix}"
         fake.api_url = base_url
         try:
             yield base_url
         finally:
             # Hung requests watch `stopping`, so shutdown does not wait for their clients.
             fake.stopping.set()
+
+
+def _under_prefix(app: ASGIApp, prefix: str) -> ASGIApp:
+    """``app`` at ``prefix``: a request elsewhere is answered 404, as GitHub answers a path
+    it does not know."""
+
+    async def prefixed(scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if not path.startswith(f"{prefix}/"):
+            await JSONResponse({"message": "Not Found"}, 404)(scope, receive, send)
+            return
+        raw_path: bytes = scope.get("raw_path") or path.encode()
+        inner = {"path": path.removeprefix(prefix), "raw_path": raw_path[len(prefix) :]}
+        await app({**scope, **inner}, receive, send)
+
+    return prefixed

@@ -257,20 +257,22 @@ def running_bot(
     github_timeouts: Timeouts = TIMEOUTS,
     clock: Callable[[], float] = time.time,
     chat_timeout: float = CHAT_TIMEOUT,
+    api_prefix: str = "",
     **environment: Any,
 ) -> Iterator[Bot]:
     """`network` stands between the app and the fake (a test's faults); `github_timeouts`
     replaces the app's (15 s for each part of an answer, 30 s for the whole); `clock` is the
     journal's, which the worker measures due times and GitHub's waits on; `chat_timeout`
-    bounds an attempt to post to chat; `environment` adds settings (`ADMIN_TOKEN=...`,
-    `DATABASE_URL=...`: a SQLite journal in `tmp_path` by default)."""
+    bounds an attempt to post to chat; `api_prefix` serves the fake's API under a path, as
+    GitHub Enterprise Server serves it under `/api/v3`; `environment` adds settings
+    (`ADMIN_TOKEN=...`, `DATABASE_URL=...`: a SQLite journal in `tmp_path` by default)."""
     fake = FakeGitHub(request_validator=OpenAPIValidator().validate)
     if isinstance(clock, Clock):
         fake.clock = clock.moment  # pull requests opened, reviews given at the journal's time
     app_record = fake.create_app(private_key_pem=private_key_pem)
     installation = fake.add_installation(app_record.id, account="acme")
     repo = fake.add_repo("acme/widgets", installation, files={"VERSION": "1.2.3\n"})
-    with serve_fake(fake) as base_url:
+    with serve_fake(fake, api_prefix=api_prefix) as base_url:
         settings = make_settings(
             tmp_path, private_key_pem, APP_ID=app_record.id, GITHUB_API_URL=base_url, **environment
         )
