@@ -1,5 +1,6 @@
-"""GitHub Enterprise Server: `GITHUB_API_URL=https://HOST/api/v3` (docs/ADMIN.md, "GitHub Enterprise Server"), its API
-served under that path alone, where a request that drops the path is answered 404."""
+"""GitHub Enterprise Server: `GITHUB_API_URL=https://HOST/api/v3` (docs/ADMIN.md, "GitHub
+Enterprise Server"), its API served under that path alone, where a request that drops the
+path is answered 404."""
 
 from __future__ import annotations
 
