@@ -549,6 +549,103 @@ def test_a_rerequested_check_evaluates_the_pull_requests_of_that_head_again(
     assert bot.policy_run(head).output["title"].startswith("Waiting for approval")
 
 
+@pytest.mark.parametrize(
+    ("event", "action"),
+    [
+        *(
+            ("pull_request", action)
+            for action in (
+                "opened",
+                "reopened",
+                "synchronize",
+                "edited",
+                "labeled",
+                "unlabeled",
+                "ready_for_review",
+            )
+        ),
+        ("pull_request_review", "submitted"),
+        ("pull_request_review", "edited"),
+    ],
+)
+def test_each_trigger_evaluates_the_pull_request_as_github_has_it_now(
+    bot: Bot, event: str, action: str
+) -> None:
+    pull, head = open_hotfix(bot)
+    for login in ("lead", "pm"):  # their deliveries are still on the way
+        bot.repo.review(pull.number, login, "APPROVED")
+
+    if event == "pull_request":
+        label = "P1" if action in ("labeled", "unlabeled") else None
+        payload = bot.fake.pull_request_event(bot.repo, pull.number, action, label=label)
+    else:
+        payload = bot.fake.review_event(bot.repo, pull.number, action=action)
+    answer = bot.send(event, payload)
+    bot.settle()
+
+    assert answer.json()["status"] == "queued"
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        all_rules_pass(),
+    )
+    assert len(run.history) == 2  # the one run of the head, updated
+
+
+def test_a_dismissed_approval_no_longer_counts(bot: Bot) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead", "pm")
+    [_, by_pm] = bot.repo.pulls[pull.number].reviews
+    bot.repo.dismiss_review(pull.number, by_pm.id)
+
+    bot.deliver(
+        "pull_request_review",
+        bot.fake.review_event(bot.repo, pull.number, by_pm.id, "dismissed", sender="maintainer"),
+    )
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "in_progress",
+        None,
+        "Waiting for approval: Product Manager",
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "action"),
+    [
+        ("pull_request", "assigned"),
+        ("pull_request", "review_requested"),
+        ("pull_request", "converted_to_draft"),
+        ("check_run", "completed"),
+        ("check_suite", "completed"),
+    ],
+)
+def test_actions_outside_the_triggers_are_ignored_and_leave_the_run(
+    bot: Bot, event: str, action: str
+) -> None:
+    pull, head = open_hotfix(bot)
+    bot.repo.add_labels(pull.number, "P0")  # would fail `labels`, were it evaluated
+    if event == "pull_request":
+        payload = bot.fake.pull_request_event(bot.repo, pull.number, action)
+    elif event == "check_run":
+        payload = bot.fake.check_run_event(bot.repo, bot.policy_run(head).id, action)
+    else:
+        payload = bot.fake.check_suite_event(bot.repo, head, action)
+
+    answer = bot.send(event, payload, "not-a-trigger")
+
+    assert answer.json() == {"delivery": "not-a-trigger", "status": "ignored"}
+    bot.settle()
+    run = bot.policy_run(head)
+    assert (run.status, run.output["title"], len(run.history)) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead and Product Manager",
+        1,
+    )
+
+
 def test_a_rerun_naming_a_pull_request_of_the_parent_repository_evaluates_this_ones(
     bot: Bot,
 ) -> None:
