@@ -1278,3 +1278,32 @@ def test_a_hotfix_closed_unmerged_while_waiting_has_its_run_cancelled_until_reop
 
     run = bot.repo.runs_named("hotfix-policy", head)[-1]
     assert (run.status, run.conclusion, run.output["title"]) == waiting
+
+
+def test_without_a_config_the_production_branch_is_the_repositorys_default_branch(
+    bot: Bot,
+) -> None:
+    repo = bot.fake.add_repo(
+        "acme/gadgets", bot.repo.installation_id, "trunk", files={"VERSION": "1.2.3\n"}
+    )
+    repo.create_branch("main", "trunk")  # a branch of that name, not the production branch
+    heads = {}
+    for base in ("trunk", "main"):
+        branch = f"hotfix/into-{base}"
+        repo.create_branch(branch, base)
+        heads[base] = repo.commit(branch, {"VERSION": "1.2.4\n"}, f"Fix for {base}")
+        pull = repo.open_pull(branch, base, title="Fix", author="dev", labels=["hotfix", "P1"])
+        bot.deliver("pull_request", bot.fake.pull_request_event(repo, pull.number, "opened"))
+    into_main_number = pull.number
+
+    [into_trunk] = repo.runs_named("hotfix-policy", heads["trunk"])
+    assert into_trunk.output["title"] == (
+        "Waiting for approval: Engineering Lead and Product Manager"
+    )
+    [into_main] = repo.runs_named("hotfix-policy", heads["main"])
+    assert (into_main.conclusion, into_main.output["title"]) == (
+        "failure",
+        rules_fail("target-branch"),
+    )
+    assert "| `target-branch` | ❌ fail | main | trunk |" in into_main.output["summary"]
+    assert f"gh pr edit {into_main_number} --base trunk" in into_main.output["summary"]

@@ -3128,3 +3128,35 @@ def test_a_step_the_journal_refuses_once_is_retried_not_reported_failed(
         DELETE_DONE,
     )
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_without_a_config_the_default_branch_is_production_and_its_hotfixes_are_released(
+    bot: Bot,
+) -> None:
+    repo = bot.fake.add_repo(
+        "acme/gadgets", bot.repo.installation_id, "trunk", files={"VERSION": "1.2.3\n"}
+    )
+    for branch in ("main", "develop"):  # main: a branch of that name, not production
+        repo.create_branch(branch, "trunk")
+    pulls = {}
+    for base in ("trunk", "main"):
+        branch = f"hotfix/into-{base}"
+        repo.create_branch(branch, base)
+        repo.commit(branch, {"VERSION": "1.2.4\n"}, f"Fix for {base}")
+        pulls[base] = repo.open_pull(branch, base, title="Fix", labels=["hotfix", "P1"])
+        repo.merge_pull(pulls[base].number)
+        closed = bot.fake.pull_request_event(repo, pulls[base].number, "closed")
+        bot.deliver("pull_request", closed)
+
+    into_trunk = merge_sha(pulls["trunk"])
+    [run] = repo.runs_named("hotfix-release")
+    assert (run.head_sha, run.conclusion, run.output["title"]) == (
+        into_trunk,
+        "success",
+        f"All steps done for {TAG}",
+    )
+    assert repo.tags == {TAG: repo.tags[TAG]}
+    assert repo.objects.peel(repo.tags[TAG]) == into_trunk
+    assert list(repo.releases) == [TAG]
+    assert repo.objects.is_ancestor(into_trunk, repo.branches["develop"].sha)
+    assert set(repo.branches) == {"trunk", "main", "develop", "hotfix/into-main"}
