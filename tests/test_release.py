@@ -1613,6 +1613,24 @@ def test_github_flow_skips_the_back_merge(bot: Bot) -> None:
     assert_report(bot, pull, "success", f"All steps done for {TAG} (1 skipped)", text)
 
 
+def test_release_and_delete_branch_false_tag_merge_back_and_keep_the_branch(bot: Bot) -> None:
+    config = "release: false\ndelete_branch: false\n"
+    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": config})
+    develop_before = bot.repo.branches["develop"].sha
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_tagged(bot, pull)
+    assert bot.repo.releases == {}
+    assert_merged_back(bot, pull, develop_before)
+    assert bot.repo.branches[BRANCH].sha == pull.head_sha
+    in_config = "in `.github/hotfix.yml`"
+    no_release = row("Release", "➖ skipped", f"`release: false` {in_config}")
+    branch_kept = row("Delete branch", "➖ skipped", f"`delete_branch: false` {in_config}")
+    text = summary(bot, pull, tag_done(pull), no_release, back_merge_done(bot), branch_kept)
+    assert_report(bot, pull, "success", f"All steps done for {TAG} (2 skipped)", text)
+
+
 @pytest.mark.parametrize("message", ["Hotfix by hand", None], ids=["annotated", "lightweight"])
 def test_tag_already_on_the_merge_commit_is_done(bot: Bot, message: str | None) -> None:
     pull = merged_hotfix(bot)
