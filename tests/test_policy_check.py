@@ -195,6 +195,39 @@ def test_a_released_next_patch_says_the_base_is_behind_and_a_re_run_follows_its_
     ) in run.output["summary"]
 
 
+def version_files(version: str) -> dict[str, str]:
+    """The four files whose version is read when `version.files` is left out, at `version`."""
+    return {
+        "VERSION": f"{version}\n",
+        "pyproject.toml": f'[project]\nname = "widgets"\nversion = "{version}"\n',
+        "package.json": f'{{\n  "name": "widgets",\n  "version": "{version}"\n}}\n',
+        "Cargo.toml": f'[package]\nname = "widgets"\nversion = "{version}"\n',
+    }
+
+
+def test_every_known_version_file_on_the_base_must_be_bumped_alike(bot: Bot) -> None:
+    bot.repo.commit("main", version_files("1.2.3"), "Version files")
+    behind = {"Cargo.toml": version_files("1.2.3")["Cargo.toml"]}
+    pull, head = open_hotfix(bot, files={**version_files("1.2.4"), **behind})
+
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("version-bump"))
+    assert (
+        "| `version-bump` | ❌ fail | VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login; "
+        "pyproject.toml: 1.2.3 on main, 1.2.4 on hotfix/fix-login; "
+        "package.json: 1.2.3 on main, 1.2.4 on hotfix/fix-login; "
+        "Cargo.toml: 1.2.3 on main, 1.2.3 on hotfix/fix-login "
+        "| 1.2.4 (1.2.3 + 1 patch) in VERSION, pyproject.toml, package.json, Cargo.toml, "
+        "and no tag v1.2.4 yet |"
+    ) in run.output["summary"]
+
+    head = bot.repo.commit("hotfix/fix-login", version_files("1.2.4"), "Cargo.toml too")
+    bot.pull_request(pull.number, "synchronize")
+
+    run = bot.policy_run(head)
+    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+
+
 def test_an_existing_tag_for_the_new_version_fails_version_bump(bot: Bot) -> None:
     bot.repo.create_tag("v1.2.4", "main")
     _, head = open_hotfix(bot)
