@@ -8,15 +8,17 @@ import logging
 import shutil
 import time
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
 import respx
 from httpx import Response
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from support.harness import Clock
+from support.harness import Bot, Clock
 from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
 
 from app.github.client import GitHubApp
@@ -158,6 +160,22 @@ def test_an_event_the_app_does_not_act_on_is_ignored(harness: Harness) -> None:
     assert (entry.status, entry.payload) == ("ignored", None)
     time.sleep(0.2)
     assert harness.handled == []
+
+
+def test_healthz_and_metrics_answer_without_asking_github(bot: Bot) -> None:
+    with bot.counting() as requests:
+        alive = bot.client.get("/healthz")
+        exposition = bot.client.get("/metrics")
+
+    assert requests == []
+    assert (alive.status_code, alive.json()) == (
+        200,
+        {"status": "ok", "version": version("hotfix-bot")},
+    )
+    assert exposition.status_code == 200
+    assert exposition.headers["content-type"].startswith("text/plain; version=")
+    families = {family.name for family in text_string_to_metric_families(exposition.text)}
+    assert {"hotfix_bot_deliveries", "hotfix_bot_queue_depth"} <= families
 
 
 def test_ping_is_answered_200_and_not_journaled(harness: Harness) -> None:
