@@ -20,6 +20,7 @@ from support.harness import (
     run_on_last_attempt,
     sequential_round_trips,
 )
+from support.titles import all_rules_pass, rules_fail
 
 from app.handlers import release
 from app.handlers.release import steps
@@ -3178,3 +3179,72 @@ def test_without_a_config_the_default_branch_is_production_and_its_hotfixes_are_
     assert list(repo.releases) == [TAG]
     assert repo.objects.is_ancestor(into_trunk, repo.branches["develop"].sha)
     assert set(repo.branches) == {"trunk", "main", "develop", "hotfix/into-main"}
+
+
+CUSTOM_CONFIG = """\
+workflow: gitflow
+branches:
+  production: stable
+  development: dev
+  hotfix_prefix: "fix/"
+  hotfix_pattern: '^fix/[A-Z]+-[0-9]+$'
+labels:
+  hotfix: urgent
+  severities: {P1: sev-1}
+severities:
+  P1:
+    approvals:
+      - {name: Reviewer, users: [rita]}
+version:
+  files: [app/VERSION]
+tag:
+  format: "release-{version}"
+  message: "Urgent {version}: {title}"
+"""
+
+
+def test_every_branch_label_version_and_tag_key_of_the_config_is_obeyed(bot: Bot) -> None:
+    repo = bot.repo
+    repo.create_branch("stable", "main")
+    repo.commit("stable", {".github/hotfix.yml": CUSTOM_CONFIG, "app/VERSION": "2.0.0\n"})
+    repo.create_branch("dev", "stable")
+    heads = {}
+    for branch, labels in (
+        ("fix/OPS-12", ["urgent", "sev-1"]),  # the hotfix
+        ("FIX/ops-13", ["sev-1"]),  # a hotfix by its prefix in any case, misnamed
+        ("hotfix/ops-14", ["sev-1"]),  # the default prefix makes no hotfix here
+    ):
+        repo.create_branch(branch, "stable")
+        heads[branch] = repo.commit(branch, {"app/VERSION": "2.0.1\n"}, f"Fix {branch}")
+        pull = repo.open_pull(branch, "stable", title="Fix login", author="dev", labels=labels)
+        bot.pull_request(pull.number, "opened")
+
+    def title(branch: str) -> str:
+        return str(bot.policy_run(heads[branch]).output["title"])
+
+    assert title("fix/OPS-12") == "Waiting for approval: Reviewer"
+    assert title("FIX/ops-13") == rules_fail("branch-name", "labels")
+    assert title("hotfix/ops-14") == "Not a hotfix pull request"
+
+    [hotfix] = [pull for pull in repo.pulls.values() if pull.head_ref == "fix/OPS-12"]
+    repo.review(hotfix.number, "rita", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(repo, hotfix.number))
+    assert title("fix/OPS-12") == all_rules_pass()
+
+    repo.merge_pull(hotfix.number)
+    dev_before = repo.branches["dev"].sha
+    bot.pull_request(hotfix.number, "closed")
+
+    tag = "release-2.0.1"
+    tag_object = repo.tag_object(tag)
+    assert tag_object is not None
+    assert (tag_object.object_sha, tag_object.message) == (
+        merge_sha(hotfix),
+        "Urgent 2.0.1: Fix login",
+    )
+    assert list(repo.releases) == [tag]
+    assert repo.objects.is_ancestor(merge_sha(hotfix), repo.branches["dev"].sha)
+    assert repo.branches["dev"].sha != dev_before
+    assert "fix/OPS-12" not in repo.branches
+    [run] = repo.runs_named("hotfix-release", merge_sha(hotfix))
+    assert (run.conclusion, run.output["title"]) == ("success", f"All steps done for {tag}")
