@@ -237,6 +237,35 @@ def test_refused_deliveries_keep_nothing(
     harness.assert_nothing_kept()
 
 
+@pytest.mark.parametrize(
+    ("body", "change"),
+    [
+        (b"not json", {}),
+        (b"[1, 2]", {}),
+        (pull_request_payload(), {"x-github-event": None}),
+        (pull_request_payload(), {"x-github-delivery": None}),
+        (pull_request_payload(), {"x-github-delivery": "d" * 129}),
+    ],
+    ids=["not-json", "not-an-object", "no-event", "no-id", "long-id"],
+)
+def test_the_signature_is_checked_before_anything_else_in_the_request(
+    harness: Harness, body: bytes, change: dict[str, str | None]
+) -> None:
+    headers: dict[str, str] = signed_headers(body, "pull_request", "d-8", secret="not-ours")
+    for name, value in change.items():
+        headers.pop(name, None)
+        if value is not None:
+            headers[name] = value
+
+    answer = harness.post(body, headers)
+
+    assert (answer.status_code, answer.json()) == (
+        401,
+        {"error": "missing or wrong X-Hub-Signature-256"},
+    )
+    harness.assert_nothing_kept()
+
+
 def test_a_delivery_id_over_128_characters_is_400_and_kept_nowhere(harness: Harness) -> None:
     body = pull_request_payload()
     too_long = harness.post(body, signed_headers(body, "pull_request", "d" * 129))
