@@ -566,6 +566,33 @@ def test_approvals_on_an_older_commit_do_not_count(bot: Bot) -> None:
     assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
 
 
+def test_only_each_reviewers_latest_review_counts_on_whichever_page_github_lists_it(
+    bot: Bot,
+) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead", "pm")
+    for number in range(120):  # GitHub lists reviews 100 a page at most
+        bot.repo.review(pull.number, f"passer-by-{number}", "COMMENTED")
+
+    bot.repo.review(pull.number, "lead", "CHANGES_REQUESTED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    run = bot.policy_run(head)
+    assert (run.status, run.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead",
+    )
+
+    approve(bot, pull, "lead")
+
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        all_rules_pass(),
+    )
+
+
 @pytest.mark.parametrize("event", ["check_run", "check_suite"])
 def test_a_rerequested_check_evaluates_the_pull_requests_of_that_head_again(
     bot: Bot, event: str
