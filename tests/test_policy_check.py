@@ -813,6 +813,18 @@ def test_someone_added_to_a_team_counts_at_once(bot: Bot) -> None:
     assert [request.status for request in members] == [200, 304, 200]
 
 
+def test_a_member_github_lists_on_a_later_page_of_a_large_team_counts(bot: Bot) -> None:
+    leads = bot.fake.teams[("acme", "engineering-leads")].members
+    leads[:0] = [f"lead-{number}" for number in range(150)]  # "lead" is the 151st
+    pull, head = open_hotfix(bot)
+
+    approve(bot, pull, "pm", "lead")
+
+    run = bot.policy_run(head)
+    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
+    assert "Engineering Lead: lead" in run.output["summary"]
+
+
 @pytest.mark.parametrize("remembered", ["gone", "another commit's"])
 def test_a_remembered_run_that_is_not_this_commits_gives_way_to_the_commits_own(
     bot: Bot, remembered: str
