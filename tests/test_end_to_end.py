@@ -83,6 +83,32 @@ def test_the_server_takes_a_delivery_over_http_and_writes_the_check_run(
         assert all(WEBHOOK_SECRET not in line for line in log_lines)
 
 
+def test_serve_takes_every_setting_from_dot_env_in_its_working_directory(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """The key on one line with `\\n` escapes, as hosting platforms store it; the journal at
+    a path relative to the working directory."""
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        settings = ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "GITHUB_API_URL", "DATABASE_URL")
+        dot_env = {name: server.environment.pop(name) for name in settings}
+        dot_env["PRIVATE_KEY"] = dot_env["PRIVATE_KEY"].strip().replace("\n", "\\n")
+        dot_env["DATABASE_URL"] = "sqlite:///state/journal.db"
+        lines = [f"{name}={value}" for name, value in dot_env.items()]
+        (tmp_path / ".env").write_text("\n".join(lines) + "\n")
+        server.start()
+
+        open_and_process(fake, repo, server, "from-dot-env")
+
+        assert httpx.get(f"{server.url}/readyz").status_code == 200
+        [run] = repo.runs_named("hotfix-policy")
+        assert run.output["title"] == rules_fail("labels")
+        journal = SqliteJournal(tmp_path / "state" / "journal.db")
+        try:
+            assert [entry.id for entry in journal.recent()] == ["from-dot-env"]
+        finally:
+            journal.close()
+
+
 def test_a_delivery_acknowledged_before_a_crash_is_processed_once_after_restart(
     tmp_path: Path, private_key_pem: str
 ) -> None:
