@@ -12,6 +12,7 @@ from stat import S_IMODE
 from typing import Any
 
 import httpx
+import pytest
 from support.live_server import (
     ROOT,
     Server,
@@ -83,15 +84,22 @@ def test_the_server_takes_a_delivery_over_http_and_writes_the_check_run(
         assert all(WEBHOOK_SECRET not in line for line in log_lines)
 
 
+@pytest.mark.parametrize("key_setting", ["PRIVATE_KEY", "PRIVATE_KEY_PATH"])
 def test_serve_takes_every_setting_from_dot_env_in_its_working_directory(
-    tmp_path: Path, private_key_pem: str
+    tmp_path: Path, private_key_pem: str, key_setting: str
 ) -> None:
-    """The key on one line with `\\n` escapes, as hosting platforms store it; the journal at
-    a path relative to the working directory."""
+    """The key on one line with `\\n` escapes, as hosting platforms store it, or in a file;
+    the key file and the journal at paths relative to the working directory."""
     with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
         settings = ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "GITHUB_API_URL", "DATABASE_URL")
         dot_env = {name: server.environment.pop(name) for name in settings}
-        dot_env["PRIVATE_KEY"] = dot_env["PRIVATE_KEY"].strip().replace("\n", "\\n")
+        if key_setting == "PRIVATE_KEY":
+            dot_env["PRIVATE_KEY"] = private_key_pem.strip().replace("\n", "\\n")
+        else:
+            (tmp_path / "keys").mkdir()
+            (tmp_path / "keys" / "app.pem").write_text(private_key_pem)
+            del dot_env["PRIVATE_KEY"]
+            dot_env["PRIVATE_KEY_PATH"] = "keys/app.pem"
         dot_env["DATABASE_URL"] = "sqlite:///state/journal.db"
         lines = [f"{name}={value}" for name, value in dot_env.items()]
         (tmp_path / ".env").write_text("\n".join(lines) + "\n")
