@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -247,3 +248,23 @@ def test_a_move_waits_for_a_delivery_of_the_old_name_that_runs(journal: Journal)
     assert refused == "a delivery of acme/widgets is running; its state is moved once it ends"
     assert moved == MovedRepository(state=1, timers=0, deliveries=0)
     assert asyncio.run(journal.get_state("timeline:acme/gadgets#1")) == '["merged"]'
+
+
+def test_on_its_last_attempt_a_move_leaves_a_running_delivery_and_moves_the_rest(
+    journal: Journal,
+) -> None:
+    async def scenario() -> MovedRepository:
+        await record(journal, "running")
+        await journal.claim_ready(10)
+        await record(journal, "queued-behind")
+        await journal.set_state("timeline:acme/widgets#1", '["opened"]')
+        return await journal.move_repository(replace(MOVE, waits_for_running=False))
+
+    moved = asyncio.run(scenario())
+
+    assert moved == MovedRepository(state=1, timers=0, deliveries=1)
+    assert {e.id: (e.repository, e.ordering_key, e.status) for e in journal.recent()} == {
+        "running": ("acme/widgets", "acme/widgets#1", "running"),
+        "queued-behind": ("acme/gadgets", "acme/gadgets#1", "queued"),
+    }
+    assert asyncio.run(journal.get_state("timeline:acme/gadgets#1")) == '["opened"]'

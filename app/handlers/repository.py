@@ -31,14 +31,18 @@ def name_before(payload: dict[str, Any]) -> str:
 
 async def on_repository_moved(context: Context) -> None:
     """Move what is kept under the name before to the name now, in one transaction of the
-    journal. Run again (a redelivery), it finds nothing more to move."""
+    journal. It waits for a delivery of the old name that runs (tried again later), except on
+    its last attempt: better all but what that delivery writes then than nothing. Run again
+    (a redelivery), it finds nothing more to move."""
     old = name_before(context.payload)
     if old == context.repository:
         return
     installation_id = context.delivery.installation_id
     assert installation_id is not None  # the worker runs no delivery without one
     moved = await context.state.move_repository(
-        RepositoryMove(old, context.repository, installation_id)
+        RepositoryMove(
+            old, context.repository, installation_id, waits_for_running=not context.last_attempt
+        )
     )
     context.log.info(
         "%s is %s now: moved %d state keys, %d timers and %d queued deliveries to it",

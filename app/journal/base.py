@@ -527,6 +527,9 @@ class RepositoryMove:
     old: str
     new: str
     installation_id: int
+    # Whether a delivery of the old name that runs makes the move wait (`RepositoryBusy`);
+    # without, what it writes from then on stays under the old name.
+    waits_for_running: bool = True
 
     @property
     def reads(self) -> dict[str, object]:
@@ -622,10 +625,13 @@ class RepositoryMove:
     ) -> MoveWrites:
         """What the move writes, from the rows of `MOVE_STATE_ROWS`, `MOVE_TIMER_ROWS` and
         `MOVE_DELIVERY_ROWS` read in its transaction: the statements, in order, with their
-        parameters. `RepositoryBusy` while a delivery of the old name runs."""
+        parameters. `RepositoryBusy` while a delivery of the old name runs, unless the move
+        does not wait for it: it is then left as it is, in its queue."""
         deliveries = list(deliveries)
-        if any(status == "running" for _, _, _, status, _ in deliveries):
+        running = any(status == "running" for _, _, _, status, _ in deliveries)
+        if running and self.waits_for_running:
             raise RepositoryBusy(self.old)
+        deliveries = [row for row in deliveries if row[3] == "queued"]
         names: dict[str, object] = {
             "old": self.old,
             "new": self.new,
