@@ -247,3 +247,29 @@ def _pushed_commit(repo: FakeRepo, sha: str) -> JSON:
             for status in ("added", "removed", "modified")
         },
     }
+
+
+def repository_renamed_event(
+    fake: FakeGitHub, repo: FakeRepo, name_before: str, sender: str
+) -> JSON:
+    """A `repository` payload of `repo` renamed from `name_before` (it has its new name)."""
+    return {
+        **_envelope(fake, repo, "renamed", sender),
+        "changes": {"repository": {"name": {"from": name_before}}},
+    }
+
+
+def repository_transferred_event(
+    fake: FakeGitHub, repo: FakeRepo, owner_before: str, sender: str
+) -> JSON:
+    """A `repository` payload of `repo` transferred from the account `owner_before`: an
+    organization, or a person's (it has its new owner)."""
+    before = (
+        {"user": shapes.user(fake, owner_before)}
+        if fake.is_personal(owner_before)
+        else {"organization": shapes.organization(fake, owner_before)}
+    )
+    return {
+        **_envelope(fake, repo, "transferred", sender),
+        "changes": {"owner": {"from": before}},
+    }

@@ -201,6 +201,40 @@ class FakeGitHub:
             self.repos[full_name.lower()] = repo
         return repo
 
+    def rename_repo(
+        self, repo: FakeRepo | str, name: str, sender: str = "octocat"
+    ) -> dict[str, Any]:
+        """Rename the repository to `name`; the `repository` payload GitHub sends of it
+        (`renamed`). Its old name is not found from then on: GitHub redirects it for a while,
+        and an App must not count on that."""
+        with self.lock:
+            fake_repo = self._as_repo(repo)
+            before = fake_repo.name
+            self._move_repo(fake_repo, fake_repo.owner, name, fake_repo.installation_id)
+            return events.repository_renamed_event(self, fake_repo, before, sender)
+
+    def transfer_repo(
+        self,
+        repo: FakeRepo | str,
+        owner: str,
+        installation_id: int | None = None,
+        sender: str = "octocat",
+    ) -> dict[str, Any]:
+        """Transfer the repository to the account `owner`, where the App's installation
+        `installation_id` (by default the one it had) has it from then on; the `repository`
+        payload GitHub sends of it (`transferred`)."""
+        with self.lock:
+            fake_repo = self._as_repo(repo)
+            before = fake_repo.owner
+            installation = installation_id or fake_repo.installation_id
+            self._move_repo(fake_repo, owner, fake_repo.name, installation)
+            return events.repository_transferred_event(self, fake_repo, before, sender)
+
+    def _move_repo(self, repo: FakeRepo, owner: str, name: str, installation_id: int) -> None:
+        del self.repos[repo.full_name.lower()]
+        repo.owner, repo.name, repo.installation_id = owner, name, installation_id
+        self.repos[repo.full_name.lower()] = repo
+
     def add_team(self, org: str, slug: str, members: list[str] | None = None) -> FakeTeam:
         if self.is_personal(org):
             raise ValueError(f"{org} is a personal account: it has no teams")

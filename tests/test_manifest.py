@@ -122,6 +122,7 @@ EVENTS: dict[str, Permission] = {
     "merge_group": ("merge_queues", "read"),
     "issue_comment": ("issues", "read"),
     "push": ("contents", "read"),
+    "repository": ("metadata", "read"),
 }
 
 

@@ -38,21 +38,25 @@ async def find_opened_issue(
     github: InstallationClient,
     repository: str,
     labelled: Sequence[dict[str, Any]],
-    marker: str,
+    markers: Sequence[str],
     recorded: int | None = None,
 ) -> dict[str, Any] | None:
     """Issue #`recorded`, the one an earlier run opened, whatever people made of its body since
     (GitHub never gives its number to another issue of the repository): found among
     `labelled` (the issues listed under the label it was opened with), else read alone, as
     people may have taken the label off. Else, or when it is gone (deleted, moved to another
-    repository), the issue among `labelled` whose body carries `marker` (a pull request's
-    never does); None when there is none."""
+    repository), the issue among `labelled` whose body carries one of `markers` (a pull
+    request's never does): the marker of the repository's name, and of each name it had
+    before, which an issue opened then carries; None when there is none."""
     if recorded is not None:
         listed = next((issue for issue in labelled if issue["number"] == recorded), None)
         issue = listed or await github.get_optional(f"/repos/{repository}/issues/{recorded}")
         if issue is not None and _is_an_issue_of(repository, issue):
             return issue
-    return next((issue for issue in labelled if marker in (issue.get("body") or "")), None)
+    return next(
+        (issue for issue in labelled if any(m in (issue.get("body") or "") for m in markers)),
+        None,
+    )
 
 
 def _is_an_issue_of(repository: str, issue: dict[str, Any]) -> bool:

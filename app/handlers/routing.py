@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from app.chat import ChatWebhook
 from app.github.client import InstallationClient, Transience, classify
 from app.intake.delivery import Delivery
-from app.journal.base import JournalUnavailable
+from app.journal.base import JournalUnavailable, MovedRepository, RepositoryMove
 from app.journal.timers import TIMER_EVENT, Timers
 from app.logs import ContextLogger
 
@@ -23,6 +23,9 @@ class StateStore(Protocol):
 
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...
+    # A repository renamed or transferred: its keys, and its timers and queued deliveries
+    # with them, kept under its new name (app/handlers/repository.py).
+    async def move_repository(self, move: RepositoryMove) -> MovedRepository: ...
 
 
 class Locks(Protocol):

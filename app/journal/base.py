@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import json
+import re
 import secrets
 import zlib
 from abc import ABC, abstractmethod
@@ -321,6 +322,7 @@ class Journal(Protocol):
     async def schedule_timer(self, timer: Timer) -> bool: ...
     async def cancel_timer(self, timer_id: str) -> bool: ...
     async def forget_timer(self, timer_id: str) -> bool: ...
+    async def move_repository(self, move: RepositoryMove) -> MovedRepository: ...
     def lock(
         self, name: str, wait: float = LOCK_WAIT_SECONDS
     ) -> AbstractAsyncContextManager[None]: ...
@@ -490,3 +492,255 @@ def decompressed(stored: bytes) -> bytes:
     if stored.startswith(ZSTD_MAGIC):
         return zstandard.decompress(stored)
     return zlib.decompress(stored) if stored.startswith(ZLIB_HEADER) else stored
+
+
+# -- a repository renamed or transferred (app/handlers/repository.py) ---------------------
+
+# A full name as it stands in a state key, a timer's id or an ordering key: not part of a
+# longer name (`acme/widgets` is not in `acme/widgets-v2`, nor in `fork/acme/widgets`).
+_NAME_CHARACTERS = "A-Za-z0-9._/-"
+
+
+def former_names_key(repository: str) -> str:
+    """The state key of the names `repository` had before, newest first (a JSON list): the
+    issues hotfix-bot opened under one of them carry it in their hidden markers."""
+    return f"former-names:{repository}"
+
+
+class RepositoryBusy(TimeoutError):
+    """A delivery of the repository's old name is running: what it writes is kept under that
+    name, so the move waits for it to end. A TimeoutError: the worker tries the move again
+    later, as after a lock held elsewhere."""
+
+    def __init__(self, old: str) -> None:
+        super().__init__(f"a delivery of {old} is running; its state is moved once it ends")
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryMove:
+    """What hotfix-bot keeps under the full name `old` (state keys, timers, queued
+    deliveries) kept under `new` from now on, run by installation `installation_id` (a
+    transfer may bring the repository to another installation of the App). Both journals
+    read the rows that name either name, and write what `moved_state`, `moved_timers` and
+    `moved_delivery` make of them in one transaction."""
+
+    old: str
+    new: str
+    installation_id: int
+    # Whether a delivery of the old name that runs makes the move wait (`RepositoryBusy`);
+    # without, what it writes from then on stays under the old name.
+    waits_for_running: bool = True
+
+    @property
+    def reads(self) -> dict[str, object]:
+        """The parameters of the statements that read the rows to move (`MOVE_QUEUES`,
+        `MOVE_STATE_ROWS`, `MOVE_TIMER_ROWS`, `MOVE_DELIVERY_ROWS`)."""
+        return {
+            "old": self.old,
+            "new": self.new,
+            "old_anywhere": f"%{self.old}%",
+            "new_anywhere": f"%{self.new}%",
+        }
+
+    def _pattern(self, name: str) -> re.Pattern[str]:
+        return re.compile(f"(?<![{_NAME_CHARACTERS}]){re.escape(name)}(?![{_NAME_CHARACTERS}])")
+
+    def names_old(self, text: str) -> bool:
+        return self._pattern(self.old).search(text) is not None
+
+    def renamed(self, text: str) -> str:
+        """`text` (a key, an id) with the new name wherever it names the old one."""
+        return self._pattern(self.old).sub(lambda _: self.new, text)
+
+    def moved_state(self, rows: Iterable[tuple[str, str]]) -> StateMove:
+        """`rows`: every state key naming either name, with its value. A key of the old name
+        moves to the new one, unless the new name holds that key already: a delivery of the
+        new name that ran before the move wrote it, later, and it stays. The old keys go
+        either way, so that nothing of this repository stays under a name another
+        repository may take. The new name's former names gain the old one and its own."""
+        held = dict(rows)
+        written: dict[str, str] = {}
+        for key, value in held.items():
+            if self.names_old(key) and (target := self.renamed(key)) not in held:
+                written[target] = value
+        former = [self.old]
+        for name in (self.old, self.new):
+            former += json.loads(held.get(former_names_key(name), "[]"))
+        names = [name for name in dict.fromkeys(former) if name != self.new]
+        written[former_names_key(self.new)] = json.dumps(names)
+        deleted = tuple(key for key in held if self.names_old(key))
+        return StateMove(deleted, tuple(written.items()))
+
+    def moved_timers(self, rows: Iterable[tuple[str, str, TimerStatus, str]]) -> TimerMove:
+        """`rows`: every timer of either name, as (id, repository, status, queue). A timer of
+        the old name takes the new name, its id and queue renamed; when the new name has a
+        timer of that id already (scheduled by a delivery of the new name that ran first),
+        the one that fired, or was cancelled, stays, so that no reminder is sent twice; of
+        two still waiting, the new name's."""
+        rows = list(rows)
+        statuses = {timer_id: status for timer_id, _, status, _ in rows}
+        deleted: list[str] = []
+        renamed: list[tuple[str, str, str]] = []
+        for timer_id, repository, status, queue in rows:
+            if repository != self.old:
+                continue
+            target = self.renamed(timer_id)
+            if target in statuses and (statuses[target] != "scheduled" or status == "scheduled"):
+                deleted.append(timer_id)
+                continue
+            if target in statuses:
+                deleted.append(target)
+            renamed.append((timer_id, target, self.renamed(queue)))
+        return TimerMove(tuple(deleted), tuple(renamed))
+
+    def moved_delivery(self, delivery_id: str, ordering_key: str, body: bytes) -> tuple[str, bytes]:
+        """A queued delivery of the old name: its ordering key and body (as received, its
+        JSON) under the new name, so that it runs in the new name's queue, as the new name's.
+        A timer's delivery waiting in a queue of its own keeps it (`waiting_queue`), and
+        names the timer by its new id, to go back to its new queue when due."""
+        payload = json.loads(body)
+        repository = payload.get("repository")
+        if isinstance(repository, dict):
+            owner, name = self.new.split("/", 1)
+            repository.update(full_name=self.new, name=name)
+            if isinstance(repository.get("owner"), dict):
+                repository["owner"]["login"] = owner
+        installation = payload.get("installation")
+        if isinstance(installation, dict):
+            installation["id"] = self.installation_id
+        timer = payload.get("timer")
+        if isinstance(timer, dict) and isinstance(timer.get("id"), str):
+            timer["id"] = self.renamed(timer["id"])
+        if ordering_key != waiting_queue(delivery_id):
+            ordering_key = self.renamed(ordering_key)
+        return ordering_key, json.dumps(payload).encode()
+
+    def writes(
+        self,
+        state: Iterable[tuple[str, str]],
+        timers: Iterable[tuple[str, str, TimerStatus, str]],
+        deliveries: Iterable[tuple[int, str, str, Status, bytes | None]],
+        compress: Callable[[bytes], bytes],
+        now: float,
+    ) -> MoveWrites:
+        """What the move writes, from the rows of `MOVE_STATE_ROWS`, `MOVE_TIMER_ROWS` and
+        `MOVE_DELIVERY_ROWS` read in its transaction: the statements, in order, with their
+        parameters. `RepositoryBusy` while a delivery of the old name runs, unless the move
+        does not wait for it: it is then left as it is, in its queue."""
+        deliveries = list(deliveries)
+        running = any(status == "running" for _, _, _, status, _ in deliveries)
+        if running and self.waits_for_running:
+            raise RepositoryBusy(self.old)
+        deliveries = [row for row in deliveries if row[3] == "queued"]
+        names: dict[str, object] = {
+            "old": self.old,
+            "new": self.new,
+            "installation": self.installation_id,
+            "now": now,
+        }
+        timer_move = self.moved_timers(timers)
+        state_move = self.moved_state(state)
+        statements: list[tuple[str, dict[str, object]]] = []
+        statements += [
+            ("DELETE FROM timers WHERE id = {id}", {"id": timer_id})
+            for timer_id in timer_move.deleted
+        ]
+        statements += [
+            (MOVE_TIMER, names | {"id": timer_id, "new_id": new_id, "queue": queue})
+            for timer_id, new_id, queue in timer_move.renamed
+        ]
+        for seq, delivery_id, ordering_key, _, body in deliveries:
+            received = decompressed(body or b"{}")
+            queue, moved_body = self.moved_delivery(delivery_id, ordering_key, received)
+            statements.append((MOVE_DELIVERY, names | {"queue": queue, "seq": seq}))
+            statements.append((MOVE_PAYLOAD, {"body": compress(moved_body), "seq": seq}))
+        statements += [
+            ("DELETE FROM app_state WHERE key = {key}", {"key": key}) for key in state_move.deleted
+        ]
+        statements += [
+            (MOVE_STATE, {"key": key, "value": value, "now": now})
+            for key, value in state_move.written
+        ]
+        moved = MovedRepository(len(state_move.deleted), len(timer_move.renamed), len(deliveries))
+        return MoveWrites(tuple(statements), moved)
+
+
+@dataclass(frozen=True, slots=True)
+class StateMove:
+    deleted: tuple[str, ...]  # deleted first
+    written: tuple[tuple[str, str], ...]  # then written, over what a key holds
+
+
+@dataclass(frozen=True, slots=True)
+class TimerMove:
+    deleted: tuple[str, ...]  # deleted first
+    renamed: tuple[tuple[str, str, str], ...]  # then (id, new id, new queue)
+
+
+@dataclass(frozen=True, slots=True)
+class MoveWrites:
+    statements: tuple[tuple[str, dict[str, object]], ...]  # each formatted by `move_sql`
+    moved: MovedRepository
+
+
+@dataclass(frozen=True, slots=True)
+class MovedRepository:
+    """What `move_repository` moved to the new name."""
+
+    state: int
+    timers: int
+    deliveries: int
+
+
+# What moving a repository reads and writes, in both journals' SQL: each names its
+# parameters its own way (`move_sql`). The state keys that may name either name (LIKE
+# finds them, and more; `RepositoryMove` tells exactly), the timers of either, the
+# unfinished deliveries of the old name.
+MOVE_STATE_ROWS = (
+    "SELECT key, value FROM app_state WHERE key LIKE {old_anywhere} OR key LIKE {new_anywhere}"
+)
+MOVE_TIMER_ROWS = (
+    "SELECT id, repository, status, ordering_key FROM timers WHERE repository IN ({old}, {new})"
+)
+# A timer of the old name renamed (`TimerMove.renamed`), and a queued delivery moved
+# (`RepositoryMove.moved_delivery`; its payload is written apart, compressed).
+MOVE_TIMER = (
+    "UPDATE timers SET id = {new_id}, repository = {new}, installation_id = {installation}, "
+    "ordering_key = {queue}, updated_at = {now} WHERE id = {id}"
+)
+MOVE_DELIVERY = (
+    "UPDATE deliveries SET repository = {new}, installation_id = {installation}, "
+    "ordering_key = {queue}, updated_at = {now} WHERE seq = {seq}"
+)
+MOVE_PAYLOAD = "UPDATE payloads SET body = {body} WHERE seq = {seq}"
+MOVE_STATE = (
+    "INSERT INTO app_state (key, value, updated_at) VALUES ({key}, {value}, {now}) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+)
+# The queues of the old name, ordered so that two moves take their locks in one order.
+MOVE_QUEUES = (
+    "SELECT ordering_key FROM deliveries "
+    "WHERE repository = {old} AND status IN ('queued', 'running') "
+    "UNION SELECT ordering_key FROM timers WHERE repository = {old} AND status = 'scheduled' "
+    "ORDER BY 1"
+)
+MOVE_DELIVERY_ROWS = (
+    "SELECT d.seq, d.id, d.ordering_key, d.status, p.body FROM deliveries AS d "  # noqa: S608
+    f"{WITH_PAYLOAD} WHERE d.repository = {{old}} AND d.status IN ('queued', 'running') "
+    "ORDER BY d.seq"
+)
+
+
+class _Markers(dict[str, str]):
+    def __init__(self, marker: Callable[[str], str]) -> None:
+        super().__init__()
+        self._marker = marker
+
+    def __missing__(self, name: str) -> str:
+        return self._marker(name)
+
+
+def move_sql(sql: str, marker: Callable[[str], str]) -> str:
+    """One of the `MOVE_` statements with a journal's marker of each named parameter:
+    `:name` in SQLite, `%(name)s` in PostgreSQL."""
+    return sql.format_map(_Markers(marker))

@@ -84,6 +84,10 @@ from app.journal.base import (
     FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
     LOCK_WAIT_SECONDS,
+    MOVE_DELIVERY_ROWS,
+    MOVE_QUEUES,
+    MOVE_STATE_ROWS,
+    MOVE_TIMER_ROWS,
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     SCHEDULE_AGAIN_IF_FORGOTTEN,
@@ -99,10 +103,12 @@ from app.journal.base import (
     JournalUnavailable,
     JournalUnopenable,
     LockTimeout,
+    MovedRepository,
     MovesTimers,
     PastDeliveries,
     RecordOutcome,
     Redelivery,
+    RepositoryMove,
     SettlesDeliveries,
     Status,
     TimerEntry,
@@ -112,6 +118,7 @@ from app.journal.base import (
     decompressed,
     fired_timer_id,
     may_rejoin_its_queue,
+    move_sql,
     timer_entry,
     versions_to_apply,
     why_not_redelivered,
@@ -717,6 +724,31 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         )
         return changed == 1
 
+    async def move_repository(self, move: RepositoryMove) -> MovedRepository:
+        """Keep under `move.new` what is kept under `move.old` (`RepositoryMove`), in one
+        transaction. It first takes the claim lock of each queue of the old name, as a claim
+        does: no claim of any instance takes a delivery of those queues until it commits. A
+        claim firing a timer of the old name meanwhile holds its row, and the move reads it
+        fired once that claim commits, and its delivery with it."""
+        return await self._call(self._move_repository(move, self._clock()))
+
+    async def _move_repository(self, move: RepositoryMove, now: float) -> MovedRepository:
+        async with self._connection("write") as connection, connection.transaction():
+            await connection.execute(
+                f"SELECT pg_advisory_xact_lock(%(space)s, hashtext(ordering_key)) "  # noqa: S608
+                f"FROM ({_with_psycopg_parameters(MOVE_QUEUES)}) AS queues",
+                move.reads | {"space": CLAIM_LOCKS},
+            )
+            rows = []
+            for read in (MOVE_STATE_ROWS, MOVE_TIMER_ROWS, MOVE_DELIVERY_ROWS):
+                cursor = await connection.execute(_with_psycopg_parameters(read), move.reads)
+                rows.append(await cursor.fetchall())
+            state, timers, deliveries = rows
+            writes = move.writes(state, timers, deliveries, self._compressor.compress, now)
+            for statement, parameters in writes.statements:
+                await connection.execute(_with_psycopg_parameters(statement), parameters)
+        return writes.moved
+
     @contextlib.asynccontextmanager
     async def lock(self, name: str, wait: float = LOCK_WAIT_SECONDS) -> AsyncIterator[None]:
         """Hold the lock `name`, for every instance of this database, while the block runs;
@@ -1281,6 +1313,11 @@ def _timer_row(entry: TimerEntry) -> dict[str, Any]:
         "ordering_key": timer.ordering_key,
         "rearmed": entry.rearmed,
     }
+
+
+def _with_psycopg_parameters(statement: str) -> str:
+    """A statement of `app.journal.base` with psycopg's named parameters."""
+    return move_sql(statement, lambda name: f"%({name})s")
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:

@@ -70,6 +70,9 @@ from app.journal.base import (
     FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
     LOCK_WAIT_SECONDS,
+    MOVE_DELIVERY_ROWS,
+    MOVE_STATE_ROWS,
+    MOVE_TIMER_ROWS,
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     SCHEDULE_AGAIN_IF_FORGOTTEN,
@@ -86,11 +89,13 @@ from app.journal.base import (
     JournalUnavailable,
     JournalUnopenable,
     LockTimeout,
+    MovedRepository,
     MovesTimers,
     NoJournal,
     PastDeliveries,
     RecordOutcome,
     Redelivery,
+    RepositoryMove,
     SettlesDeliveries,
     Status,
     TimerEntry,
@@ -100,6 +105,7 @@ from app.journal.base import (
     decompressed,
     fired_timer_id,
     may_rejoin_its_queue,
+    move_sql,
     timer_entry,
     versions_to_apply,
     why_not_redelivered,
@@ -557,6 +563,30 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
             )
         )
         return cursor.rowcount == 1
+
+    async def move_repository(self, move: RepositoryMove) -> MovedRepository:
+        """Keep under `move.new` what is kept under `move.old` (`RepositoryMove`), all of it
+        in one transaction of the writer, which also claims and fires timers: none of those
+        runs in the middle."""
+        now = self._clock()
+
+        def move_all(connection: sqlite3.Connection) -> MovedRepository:
+            connection.execute("SAVEPOINT move")
+            try:
+                state, timers, deliveries = (
+                    connection.execute(_with_sqlite_parameters(read), move.reads).fetchall()
+                    for read in (MOVE_STATE_ROWS, MOVE_TIMER_ROWS, MOVE_DELIVERY_ROWS)
+                )
+                writes = move.writes(state, timers, deliveries, self._compressor.compress, now)
+                for statement, parameters in writes.statements:
+                    connection.execute(_with_sqlite_parameters(statement), parameters)
+            except BaseException:
+                connection.execute("ROLLBACK TO move")
+                raise
+            connection.execute("RELEASE move")
+            return writes.moved
+
+        return await self._write(move_all, durable=True)
 
     async def _set_status(
         self,
@@ -1037,6 +1067,11 @@ _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _version_3,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def _with_sqlite_parameters(statement: str) -> str:
+    """A statement of `app.journal.base` with SQLite's named parameters."""
+    return move_sql(statement, lambda name: f":{name}")
 
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:

@@ -32,6 +32,7 @@ from app.handlers.release.step import (
     with_text_on_stdin,
 )
 from app.handlers.release.steps import back_merge, release, retro_review, tag, verbal_approvals
+from app.handlers.repository import former_names
 from policies.facts import BreakGlass
 from policies.incident import (
     UNTAGGED,
@@ -380,11 +381,13 @@ def _approvals_of(records: Sequence[VerbalRecord]) -> str:
 async def existing_report(run: StepRun, number: int, recorded: int | None) -> dict[str, Any] | None:
     """The incident report issue of hotfix pull request `number`, if it was opened: issue
     #`recorded` (`recorded_report`) while it is there, whatever people made of its body, else
-    the one listed under its label that carries the marker."""
+    the one listed under its label that carries the marker, of the repository's name or of
+    one it had when the report was opened (app/handlers/repository.py)."""
     repository = run.plan.repository
     labelled = await run.look(_reports(repository))
-    marker = _marker(repository, number)
-    return await find_opened_issue(run.github, repository, labelled, marker, recorded)
+    names = [repository, *await former_names(run.context)]
+    markers = [_marker(name, number) for name in names]
+    return await find_opened_issue(run.github, repository, labelled, markers, recorded)
 
 
 def recorded_report(outcome: StepOutcome | None) -> int | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from app.github.client import InstallationClient
 from app.github.issues import find_opened_issue, open_issue
 from app.handlers.records import BreakGlassRecord
 from app.handlers.release.plan import ReleasePlan
@@ -21,6 +20,7 @@ from app.handlers.release.step import (
     StepStatus,
     open_issue_commands,
 )
+from app.handlers.repository import former_names
 from policies.config import ApprovalGroup
 from policies.rules.approvals import rollback_need
 from policies.wording import join_words, title_of
@@ -28,8 +28,10 @@ from policies.wording import join_words, title_of
 LABEL = "hotfix-retro-review"
 
 
-def _marker(plan: ReleasePlan) -> str:
-    return f"<!-- hotfix-bot:retro-review {plan.repository}#{plan.number} -->"
+def _marker(plan: ReleasePlan, repository: str | None = None) -> str:
+    """The issue's hidden marker, of the repository's name (or of `repository`, a name it
+    had before)."""
+    return f"<!-- hotfix-bot:retro-review {repository or plan.repository}#{plan.number} -->"
 
 
 def _title(plan: ReleasePlan) -> str:
@@ -40,7 +42,7 @@ async def open_retro_review(run: StepRun) -> StepOutcome:
     github, plan, glass = run.github, run.plan, run.plan.break_glass
     assert glass is not None  # the step applies only after a break-glass
     by = glass.glass.by
-    existing = await _existing_issue(github, plan)
+    existing = await _existing_issue(run)
     if existing is not None:
         return StepOutcome(
             StepStatus.ALREADY_DONE,
@@ -57,10 +59,12 @@ async def open_retro_review(run: StepRun) -> StepOutcome:
     )
 
 
-async def _existing_issue(github: InstallationClient, plan: ReleasePlan) -> dict[str, Any] | None:
+async def _existing_issue(run: StepRun) -> dict[str, Any] | None:
+    github, plan = run.github, run.plan
     # GitHub lists pull requests among issues; only an issue carries the marker.
     issues = await github.get_all(f"/repos/{plan.repository}/issues?labels={LABEL}&state=all")
-    return await find_opened_issue(github, plan.repository, issues, _marker(plan))
+    markers = [_marker(plan), *(_marker(plan, name) for name in await former_names(run.context))]
+    return await find_opened_issue(github, plan.repository, issues, markers)
 
 
 def _body(plan: ReleasePlan, record: BreakGlassRecord) -> str:
