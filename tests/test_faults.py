@@ -9,7 +9,9 @@ timeouts cost seconds.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import html
 import json
 import re
 import shutil
@@ -419,6 +421,76 @@ def retried_until_finished(bot: Bot, clock: Clock, delivery_id: str) -> JournalE
             clock.now = max(clock.now, entry.next_attempt_at)
         assert time.monotonic() < deadline, f"the journal row stayed {entry}"
         time.sleep(0.01)
+
+
+# --- GitHub refuses the App's own credentials ------------------------------------------------
+
+APP_CREDENTIALS_REFUSED = (
+    "GitHub refused the App's credentials (401 Bad credentials): check APP_ID and PRIVATE_KEY"
+)
+PAGE_SAYS_REFUSED = (
+    "GitHub refused hotfix-bot's App credentials (401): check that APP_ID and PRIVATE_KEY "
+    "belong to the same App, and that the key was not deleted from its settings on GitHub."
+)
+
+
+def test_app_credentials_github_refuses_fail_the_delivery_at_once_and_redeliver_runs_it(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """APP_ID of another App, or a private key deleted from the App's settings: GitHub
+    answers 401 to every JWT. One made anew is refused too, so the delivery fails on its
+    first attempt saying what to fix, rather than after 8; the status page says so to
+    anyone, while /readyz keeps to its meaning (credentials loaded, the journal writable).
+    Once GitHub takes the credentials, `hotfix-bot redeliver` runs the delivery."""
+    pull = bot.open_hotfix()
+    refused = {"message": "Bad credentials"}
+    refusal = bot.fake.inject("*", r"^/app(/|$)", status=401, times=None, body=refused)
+
+    bot.pull_request(pull.number, "opened")
+
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == (
+        "failed",
+        1,
+        APP_CREDENTIALS_REFUSED,
+    )
+    minted = bot.fake.requests_to("POST", "/app/installations/")
+    assert [request.status for request in minted] == [401, 401]  # the second with a new JWT
+    assert bot.repo.runs_named("hotfix-policy", pull.head_sha) == []
+    wait_for(
+        lambda: f"failed after 1 attempts: {APP_CREDENTIALS_REFUSED}" in logged(caplog), timeout=5
+    )
+    page = bot.client.get("/")
+    assert f'<div class="problem"><p>{html.escape(PAGE_SAYS_REFUSED)}</p></div>' in page.text
+    ready = bot.client.get("/readyz")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+    bot.fake.faults.remove(refusal)  # APP_ID and the key set right
+    asyncio.run(bot.journal.redeliver(entry.id))  # `hotfix-bot redeliver`
+    bot.settle()
+
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == ("done", 1, None)
+    assert bot.policy_run(pull.head_sha).output["title"] == WAITING_FOR_APPROVAL
+
+
+def test_an_app_jwt_refused_once_is_made_anew_within_the_same_attempt(bot: Bot) -> None:
+    """A JWT kept from before the system clock was corrected has expired in GitHub's eyes:
+    one made anew is taken, and the delivery goes on without a retry."""
+    pull = bot.open_hotfix()
+    expired = (
+        "'Expiration time' claim ('exp') must be a numeric value representing the future "
+        "time at which the assertion expires"
+    )
+    bot.fake.inject("POST", r"/access_tokens$", status=401, body={"message": expired})
+
+    bot.pull_request(pull.number, "opened")
+
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == ("done", 1, None)
+    minted = bot.fake.requests_to("POST", "/app/installations/")
+    assert [request.status for request in minted] == [401, 201]
+    assert bot.policy_run(pull.head_sha).output["title"] == WAITING_FOR_APPROVAL
 
 
 # --- the journal cannot take the delivery ----------------------------------------------------
