@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.harness import WEBHOOK_PATH, Bot, Clock, running_bot
+from support.harness import REFUSAL, WEBHOOK_PATH, Bot, Clock, running_bot
 from support.live_server import wait_for
 from support.titles import all_rules_pass, rules_fail
 from support.version_bump import set_version_commands
@@ -491,6 +491,55 @@ def test_an_app_jwt_refused_once_is_made_anew_within_the_same_attempt(bot: Bot) 
     minted = bot.fake.requests_to("POST", "/app/installations/")
     assert [request.status for request in minted] == [401, 201]
     assert bot.policy_run(pull.head_sha).output["title"] == WAITING_FOR_APPROVAL
+
+
+# --- GitHub refuses to update a check run -----------------------------------------------------
+
+RUN_UPDATE_REFUSALS = {
+    "404, the run deleted": None,
+    "403": (403, REFUSAL),
+    "422": (422, "Validation Failed"),
+}
+
+
+@pytest.mark.parametrize("refusal", RUN_UPDATE_REFUSALS.values(), ids=RUN_UPDATE_REFUSALS.keys())
+def test_a_run_github_will_not_update_is_replaced_by_a_new_one_the_journal_keeps(
+    bot: Bot, refusal: tuple[int, str] | None
+) -> None:
+    """The evaluation is written to a new run on the head commit rather than failing the
+    delivery; the journal names the new run, which the next process updates."""
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    old = bot.policy_run(pull.head_sha)
+    if refusal is None:
+        del bot.repo.check_runs[old.id]
+    else:
+        status, message = refusal
+        bot.fake.inject(
+            "PATCH", rf"/check-runs/{old.id}$", status=status, times=None, body={"message": message}
+        )
+    bot.fake.add_team("acme", "engineering-leads", ["lead"])
+    bot.repo.review(pull.number, "lead", "APPROVED")
+
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    assert [entry.status for entry in bot.journal.recent()] == ["done", "done"]
+    new = bot.repo.runs_named("hotfix-policy", pull.head_sha)[-1]
+    assert new.id != old.id
+    assert (new.status, new.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Product Manager",
+    )
+    state_key = f"check-run:acme/widgets:hotfix-policy:{pull.head_sha}"
+    assert (asyncio.run(bot.journal.get_state(state_key)) or "").split()[0] == str(new.id)
+    bot.restart()  # a process that knows the run from the journal alone
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "edited")
+    writes = [f"{r.method} {r.path}" for r in requests if "/check-runs" in r.path]
+    assert writes == [
+        f"GET /repos/acme/widgets/check-runs/{new.id}",  # is it still there?
+        f"PATCH /repos/acme/widgets/check-runs/{new.id}",
+    ]
 
 
 # --- the journal cannot take the delivery ----------------------------------------------------

@@ -40,7 +40,7 @@ async def write_check_run(
     With `only_over`, the run is written only when it accepts the title the run shows, read
     in the same turn of the run's lock as the write (not from `reads`): a report another
     delivery writes meanwhile is never replaced unseen. None when it was not written."""
-    body = _body(output, conclusion, details_url)
+    shows = _Shows(output, conclusion, details_url)
     state_key = _state_key(context, name, head_sha)
     # Pull requests whose branches point at the same commit share its check run: their
     # evaluations must not both find no run and both create one.
@@ -51,7 +51,7 @@ async def write_check_run(
             reads = looks  # the run is looked up once, for its title and for the write
             if not only_over(await _shown_title(context, reads, name, head_sha)):
                 return None
-        return await _create_or_update(context, name, head_sha, stored, writer, body, reads)
+        return await _create_or_update(context, name, head_sha, stored, writer, shows, reads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ async def write_pull_request_run(
     the commit. `only_while_waiting`: nor is anything written over a run the journal does
     not know as last written in progress by `writer`'s pull request (`waiting_writer`),
     decided in the same turn of the run's lock as the write."""
-    body = _body(output, conclusion, None)
+    shows = _Shows(output, conclusion)
     state_key = _state_key(context, name, head_sha)
     async with context.locks.lock(state_key):
         stored = _Stored.read(await context.state.get_state(state_key))
@@ -102,7 +102,7 @@ async def write_pull_request_run(
         shown = stored.writer if stored is not None else None
         if shown is not None and await _keeps_the_run(context, shown, writer, merged, head_sha):
             return shown
-        await _create_or_update(context, name, head_sha, stored, writer, body, reads)
+        await _create_or_update(context, name, head_sha, stored, writer, shows, reads)
         return None
 
 
@@ -126,15 +126,24 @@ async def waiting_writer(context: Context, name: str, head_sha: str) -> Writer |
     return stored.writer if stored is not None and stored.waiting else None
 
 
-def _body(output: CheckOutput, conclusion: str | None, details_url: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"output": output.as_json()}
-    if conclusion is None:
-        body["status"] = "in_progress"
-    else:
-        body.update(status="completed", conclusion=conclusion)
-    if details_url is not None:
-        body["details_url"] = details_url
-    return body
+@dataclass(frozen=True, slots=True)
+class _Shows:
+    """What a write makes a run show."""
+
+    output: CheckOutput
+    conclusion: str | None  # None: in progress
+    details_url: str | None = None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"output": self.output.as_json()}
+        if self.conclusion is None:
+            body["status"] = "in_progress"
+        else:
+            body.update(status="completed", conclusion=self.conclusion)
+        if self.details_url is not None:
+            body["details_url"] = self.details_url
+        return body
 
 
 def find_check_run(
@@ -210,15 +219,15 @@ async def _create_or_update(
     head_sha: str,
     stored: _Stored | None,
     writer: Writer | None,
-    body: dict[str, Any],
+    shows: _Shows,
     reads: Reads | None,
 ) -> int:
-    """Write `body` to the run, as `writer`'s result. `stored`: what the journal kept of the
-    run, read under the lock: it names the run any instance wrote last, as another instance
-    may have started a newer one since this process remembered its own."""
+    """Make the run show `shows`, as `writer`'s result. `stored`: what the journal kept of
+    the run, read under the lock: it names the run any instance wrote last, as another
+    instance may have started a newer one since this process remembered its own."""
     state_key = _state_key(context, name, head_sha)
     named = stored.run_id if stored is not None else None
-    waiting = body["status"] == "in_progress"
+    waiting = shows.conclusion is None
     run_id = context.github.caches.check_runs.get(state_key)
     if run_id is None:
         looked_up = await (
@@ -232,25 +241,47 @@ async def _create_or_update(
             run_id = named
     elif named is not None and named != run_id:
         run_id = named
-    if run_id is not None:
-        path = f"/repos/{context.repository}/check-runs/{run_id}"
-        updated = (await context.github.request("PATCH", path, body=body)).json()
-        # GitHub does not move a completed run back to in progress, nor, some say, change a
-        # completed run's conclusion: start a new run then.
-        if (updated.get("status"), updated.get("conclusion")) == (
-            body["status"],
-            body.get("conclusion"),
-        ):
-            await _remember(context, state_key, stored, _Stored(run_id, writer, waiting))
-            return int(run_id)
+    if run_id is not None and await _updated(context, name, run_id, shows):
+        await _remember(context, state_key, stored, _Stored(run_id, writer, waiting))
+        return int(run_id)
     created = await context.github.request(
         "POST",
         f"/repos/{context.repository}/check-runs",
-        body={"name": name, "head_sha": head_sha, **body},
+        body={"name": name, "head_sha": head_sha, **shows.body},
     )
     new_id = str(created.json()["id"])
     await _remember(context, state_key, stored, _Stored(new_id, writer, waiting))
     return int(new_id)
+
+
+async def _updated(context: Context, name: str, run_id: str, shows: _Shows) -> bool:
+    """Whether the run `run_id` was made to show `shows`. Not when GitHub does not move it
+    from completed back to in progress, nor, some say, change a completed run's conclusion;
+    nor when GitHub refuses the update (the run was deleted, or its check suite is not this
+    App's to change): a new run takes its place then."""
+    body, path = shows.body, f"/repos/{context.repository}/check-runs/{run_id}"
+    try:
+        updated = (await context.github.request("PATCH", path, body=body)).json()
+    except RequestFailed as error:
+        if not _refused(context, error):
+            raise
+        context.log.warning(
+            "the %s run %s could not be updated, a new one takes its place: %s",
+            name,
+            run_id,
+            describe(error),
+        )
+        return False
+    return (updated.get("status"), updated.get("conclusion")) == (
+        body["status"],
+        body.get("conclusion"),
+    )
+
+
+def _refused(context: Context, error: Exception) -> bool:
+    """Whether `error` is GitHub refusing a request, which asking again will not change (not a
+    rate limit, nor an outage)."""
+    return isinstance(error, RequestFailed) and not transience_of(error, context.clock()).transient
 
 
 async def _shown_title(context: Context, reads: Reads, name: str, head_sha: str) -> str | None:
