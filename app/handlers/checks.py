@@ -5,6 +5,7 @@ one that matters most (`write_pull_request_run`)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -16,6 +17,7 @@ from app.github.client import describe, describe_with_wait
 from app.github.reads import Reads, reading_ahead
 from app.handlers.check_output import CheckOutput, error_output, long_wait_output
 from app.handlers.routing import Context, transience_of
+from policies.wording import sentence
 
 # Whether a write may replace what a commit's run shows, told by its title: None when this App
 # has no run there (or one that shows no title).
@@ -145,6 +147,11 @@ class _Shows:
             body["details_url"] = self.details_url
         return body
 
+    def noting(self, note: str) -> _Shows:
+        """This, with `note` at the end of the summary."""
+        output = CheckOutput(self.output.title, f"{self.output.summary}\n\n{note}")
+        return dataclasses.replace(self, output=output)
+
 
 def find_check_run(
     reads: Reads, context: Context, name: str, head_sha: str
@@ -160,7 +167,10 @@ def find_check_run(
 @dataclass(frozen=True, slots=True)
 class _LookedUp:
     stored: str | None  # the run the journal named when looked up
-    run_id: str | None  # the run to update; None when there is none yet
+    run_id: str | None  # the run to update; None when there is none yet, or none was found
+    # GitHub's answer when it refused to list the commit's runs: a run of this App's may be
+    # there unseen.
+    unlisted: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +218,18 @@ async def _look_up(context: Context, name: str, head_sha: str) -> _LookedUp:
     # First written by this process: trust only what GitHub confirms.
     stored = _Stored.read(await context.state.get_state(state_key))
     named = run_id = stored.run_id if stored is not None else None
-    if run_id is not None and not await _is_run_of(context, run_id, name, head_sha):
-        run_id = None  # the journal outlived the run, or names another GitHub's
-    return _LookedUp(named, run_id or await _existing_run(context, name, head_sha))
+    if run_id is not None and await _is_run_of(context, run_id, name, head_sha):
+        return _LookedUp(named, run_id)
+    # None named, or the journal outlived the run, or names another GitHub's.
+    try:
+        return _LookedUp(named, await _existing_run(context, name, head_sha))
+    except RequestFailed as error:
+        if not _refused(context, error):
+            raise
+        # What the run is to show matters more than an older run left as it was: the new
+        # run is written all the same, and says so.
+        context.log.warning("could not list the check runs of %s: %s", head_sha, describe(error))
+        return _LookedUp(named, None, unlisted=describe(error))
 
 
 async def _create_or_update(
@@ -229,13 +248,14 @@ async def _create_or_update(
     named = stored.run_id if stored is not None else None
     waiting = shows.conclusion is None
     run_id = context.github.caches.check_runs.get(state_key)
+    unlisted = None
     if run_id is None:
         looked_up = await (
             find_check_run(reads, context, name, head_sha)
             if reads is not None
             else _look_up(context, name, head_sha)
         )
-        run_id = looked_up.run_id
+        run_id, unlisted = looked_up.run_id, looked_up.unlisted
         # Looked up before this turn, maybe: a run written since is the one named now.
         if named is not None and named != looked_up.stored:
             run_id = named
@@ -244,6 +264,12 @@ async def _create_or_update(
     if run_id is not None and await _updated(context, name, run_id, shows):
         await _remember(context, state_key, stored, _Stored(run_id, writer, waiting))
         return int(run_id)
+    if unlisted is not None:
+        shows = shows.noting(
+            f"**This commit's check runs could not be read**: {sentence(unlisted)} This "
+            f"`{name}` run was created without looking for one hotfix-bot made before: any "
+            f"other `{name}` run of hotfix-bot's on this commit is out of date."
+        )
     created = await context.github.request(
         "POST",
         f"/repos/{context.repository}/check-runs",
