@@ -140,4 +140,11 @@ def github_app(
     pem = settings.private_key_pem()
     if settings.app_id is None or pem is None:
         return None  # setup mode
-    return GitHubApp(settings.app_id, pem, settings.github_api_url, transport, timeouts=timeouts)
+    return GitHubApp(
+        settings.app_id,
+        pem,
+        settings.github_api_url,
+        transport,
+        timeouts=timeouts,
+        private_key_variable=settings.private_key_variable,
+    )

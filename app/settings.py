@@ -141,6 +141,11 @@ class Settings(BaseSettings):
             self.private_key is not None or self.private_key_path is not None
         )
 
+    @property
+    def private_key_variable(self) -> str:
+        """The variable the App's key is read from, as messages name it."""
+        return "PRIVATE_KEY" if self.private_key is not None else "PRIVATE_KEY_PATH"
+
     def private_key_pem(self) -> str | None:
         """The App's PEM key, checked to be a usable private key."""
         if self.private_key is not None:

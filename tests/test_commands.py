@@ -25,7 +25,7 @@ from app.handlers.routing import Context
 from app.journal import JournalEntry, JournalUnavailable
 from policies.commands import CommandError
 from policies.facts import VerbalApproval
-from sandbox import FakeComment, FakeIssue, FakePull, RecordedRequest
+from sandbox import FakeComment, FakeIssue, FakePull, InjectedFault, RecordedRequest
 
 # 2026-12-04 14:32:10 UTC: what the fake GitHub stamps everything with in these tests.
 NOW = datetime(2026, 12, 4, 14, 32, 10, tzinfo=UTC)
@@ -504,12 +504,21 @@ def test_a_command_github_refuses_is_answered_once_and_carried_out_when_run_agai
     assert bot.policy_run(pull.head_sha).output["title"] == "Break-glass by @lead: checkout is down"
 
 
-def check_update_refused(bot: Bot, pull: FakePull) -> str:
-    """What GitHub said when it refused, with 403, to update `pull`'s hotfix-policy run."""
-    return (
-        f"GitHub answered 403 to PATCH /repos/acme/widgets/check-runs/"
-        f"{bot.policy_run(pull.head_sha).id}: Resource not accessible by integration"
-    )
+# What GitHub said to the last write of a check run when it refused every one, with 403.
+CHECK_WRITE_REFUSED = (
+    "GitHub answered 403 to POST /repos/acme/widgets/check-runs: "
+    "Resource not accessible by integration"
+)
+
+
+def refuse_check_writes(bot: Bot) -> list[InjectedFault]:
+    """GitHub refuses the App every write of a check run, as it does when the App lacks the
+    checks permission: the update of a run, and the new run that would take its place."""
+    refusal_body = {"message": "Resource not accessible by integration"}
+    return [
+        bot.fake.inject(method, path, status=403, times=None, body=refusal_body)
+        for method, path in (("PATCH", r"/check-runs/[0-9]+$"), ("POST", r"/check-runs$"))
+    ]
 
 
 def checks_not_updated_reply(
@@ -528,28 +537,22 @@ def test_a_command_carried_out_whose_check_cannot_be_updated_says_so_not_that_it
     bot: Bot,
 ) -> None:
     pull = open_p0_hotfix(bot)
-    forbidden = bot.fake.inject(
-        "PATCH",
-        r"/check-runs/[0-9]+$",
-        status=403,
-        times=None,
-        body={"message": "Resource not accessible by integration"},
-    )
+    forbidden = refuse_check_writes(bot)
     line = "/hotfix verbal-approval @lena"
 
     recorded = command(bot, pull.number, "dana", line)
 
-    github_said = check_update_refused(bot, pull)
-    reply = checks_not_updated_reply(recorded, line, "dana", github_said)
+    reply = checks_not_updated_reply(recorded, line, "dana", CHECK_WRITE_REFUSED)
     assert (replies(bot, pull.number), reactions(bot, recorded)) == ([reply], [("+1", BOT)])
     entry = command_delivery(bot)
-    assert (entry.status, entry.last_error) == ("failed", github_said)
+    assert (entry.status, entry.last_error) == ("failed", CHECK_WRITE_REFUSED)
 
     # Kept answered: GitHub delivering it again neither replies nor records it again.
     bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, recorded.id))
     assert replies(bot, pull.number) == [reply]
 
-    forbidden.times = forbidden.hits
+    for refusal in forbidden:
+        refusal.times = refusal.hits
     bot.pull_request(pull.number, "labeled")  # the pull request's next event
     assert "lena (verbal, recorded by @dana at 14:32 UTC)" in approvals_row(bot, pull)
 
@@ -703,8 +706,7 @@ def test_a_command_whose_checks_github_refuses_and_reaction_fails_once_gets_both
     """The second attempt answers with what the first could not show, and fails as the
     first would have."""
     pull = open_p0_hotfix(bot)
-    refusal_body = {"message": "Resource not accessible by integration"}
-    bot.fake.inject("PATCH", r"/check-runs/[0-9]+$", status=403, times=None, body=refusal_body)
+    refuse_check_writes(bot)
     bot.fake.inject("POST", r"/reactions$", status=502, times=1)
     line = "/hotfix verbal-approval @lena"
 
@@ -713,19 +715,19 @@ def test_a_command_whose_checks_github_refuses_and_reaction_fails_once_gets_both
     with bot.counting() as requests:
         entry = tried_to_the_end(bot, github_time)
 
-    github_said = check_update_refused(bot, pull)
     assert (replies(bot, pull.number), reactions(bot, recorded)) == (
-        [checks_not_updated_reply(recorded, line, "dana", github_said)],
+        [checks_not_updated_reply(recorded, line, "dana", CHECK_WRITE_REFUSED)],
         [("+1", BOT)],
     )
     assert (entry.status, entry.attempts, entry.last_error) == (
         "failed",
         2,
-        f"ChecksNotUpdated: {github_said}",
+        f"ChecksNotUpdated: {CHECK_WRITE_REFUSED}",
     )
-    assert "PATCH" not in {request.method for request in requests}  # not carried out again
+    # Not carried out again.
+    assert [r for r in requests if "/check-runs" in r.path and r.method != "GET"] == []
     # GitHub's refusal, told by the journal's line: the worker logs no traceback with it.
-    failed = f"failed after 2 attempts: ChecksNotUpdated: {github_said}"
+    failed = f"failed after 2 attempts: ChecksNotUpdated: {CHECK_WRITE_REFUSED}"
     wait_for(lambda: any(record.getMessage() == failed for record in caplog.records), timeout=5)
     assert [record.exc_info for record in caplog.records if record.exc_info] == []
 
@@ -820,20 +822,19 @@ def test_a_command_whose_check_and_reaction_github_refuses_is_answered_by_one_re
     bot: Bot,
 ) -> None:
     pull = open_p0_hotfix(bot)
+    refuse_check_writes(bot)
     refusal_body = {"message": "Resource not accessible by integration"}
-    bot.fake.inject("PATCH", r"/check-runs/[0-9]+$", status=403, times=None, body=refusal_body)
     bot.fake.inject("POST", r"/reactions$", status=403, times=None, body=refusal_body)
     line = "/hotfix verbal-approval @lena"
 
     recorded = command(bot, pull.number, "dana", line)
 
-    github_said = check_update_refused(bot, pull)
     assert (replies(bot, pull.number), reactions(bot, recorded)) == (
-        [checks_not_updated_reply(recorded, line, "dana", github_said)],
+        [checks_not_updated_reply(recorded, line, "dana", CHECK_WRITE_REFUSED)],
         [],
     )
     entry = command_delivery(bot)
-    assert (entry.status, entry.last_error) == ("failed", github_said)
+    assert (entry.status, entry.last_error) == ("failed", CHECK_WRITE_REFUSED)
 
 
 def test_github_failing_is_retried_unanswered_and_answered_when_still_failing_at_the_last(

@@ -9,7 +9,9 @@ timeouts cost seconds.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import html
 import json
 import re
 import shutil
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.harness import WEBHOOK_PATH, Bot, Clock, running_bot
+from support.harness import REFUSAL, WEBHOOK_PATH, Bot, Clock, running_bot
 from support.live_server import wait_for
 from support.titles import all_rules_pass, rules_fail
 from support.version_bump import set_version_commands
@@ -419,6 +421,125 @@ def retried_until_finished(bot: Bot, clock: Clock, delivery_id: str) -> JournalE
             clock.now = max(clock.now, entry.next_attempt_at)
         assert time.monotonic() < deadline, f"the journal row stayed {entry}"
         time.sleep(0.01)
+
+
+# --- GitHub refuses the App's own credentials ------------------------------------------------
+
+APP_CREDENTIALS_REFUSED = (
+    "GitHub refused the App's credentials (401 Bad credentials): check APP_ID and PRIVATE_KEY"
+)
+PAGE_SAYS_REFUSED = (
+    "GitHub refused hotfix-bot's App credentials (401): check that APP_ID and PRIVATE_KEY "
+    "belong to the same App, and that the key was not deleted from its settings on GitHub."
+)
+
+
+def test_app_credentials_github_refuses_fail_the_delivery_at_once_and_redeliver_runs_it(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """APP_ID of another App, or a private key deleted from the App's settings: GitHub
+    answers 401 to every JWT. One made anew is refused too, so the delivery fails on its
+    first attempt saying what to fix, rather than after 8; the status page says so to
+    anyone, while /readyz keeps to its meaning (credentials loaded, the journal writable).
+    Once GitHub takes the credentials, `hotfix-bot redeliver` runs the delivery."""
+    pull = bot.open_hotfix()
+    refused = {"message": "Bad credentials"}
+    refusal = bot.fake.inject("*", r"^/app(/|$)", status=401, times=None, body=refused)
+
+    bot.pull_request(pull.number, "opened")
+
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == (
+        "failed",
+        1,
+        APP_CREDENTIALS_REFUSED,
+    )
+    minted = bot.fake.requests_to("POST", "/app/installations/")
+    assert [request.status for request in minted] == [401, 401]  # the second with a new JWT
+    assert bot.repo.runs_named("hotfix-policy", pull.head_sha) == []
+    wait_for(
+        lambda: f"failed after 1 attempts: {APP_CREDENTIALS_REFUSED}" in logged(caplog), timeout=5
+    )
+    page = bot.client.get("/")
+    assert f'<div class="problem"><p>{html.escape(PAGE_SAYS_REFUSED)}</p></div>' in page.text
+    ready = bot.client.get("/readyz")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+    bot.fake.faults.remove(refusal)  # APP_ID and the key set right
+    asyncio.run(bot.journal.redeliver(entry.id))  # `hotfix-bot redeliver`
+    bot.settle()
+
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == ("done", 1, None)
+    assert bot.policy_run(pull.head_sha).output["title"] == WAITING_FOR_APPROVAL
+
+
+def test_an_app_jwt_refused_once_is_made_anew_within_the_same_attempt(bot: Bot) -> None:
+    """A JWT kept from before the system clock was corrected has expired in GitHub's eyes:
+    one made anew is taken, and the delivery goes on without a retry."""
+    pull = bot.open_hotfix()
+    expired = (
+        "'Expiration time' claim ('exp') must be a numeric value representing the future "
+        "time at which the assertion expires"
+    )
+    bot.fake.inject("POST", r"/access_tokens$", status=401, body={"message": expired})
+
+    bot.pull_request(pull.number, "opened")
+
+    [entry] = bot.journal.recent()
+    assert (entry.status, entry.attempts, entry.last_error) == ("done", 1, None)
+    minted = bot.fake.requests_to("POST", "/app/installations/")
+    assert [request.status for request in minted] == [401, 201]
+    assert bot.policy_run(pull.head_sha).output["title"] == WAITING_FOR_APPROVAL
+
+
+# --- GitHub refuses to update a check run -----------------------------------------------------
+
+RUN_UPDATE_REFUSALS = {
+    "404, the run deleted": None,
+    "403": (403, REFUSAL),
+    "422": (422, "Validation Failed"),
+}
+
+
+@pytest.mark.parametrize("refusal", RUN_UPDATE_REFUSALS.values(), ids=RUN_UPDATE_REFUSALS.keys())
+def test_a_run_github_will_not_update_is_replaced_by_a_new_one_the_journal_keeps(
+    bot: Bot, refusal: tuple[int, str] | None
+) -> None:
+    """The evaluation is written to a new run on the head commit rather than failing the
+    delivery; the journal names the new run, which the next process updates."""
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    old = bot.policy_run(pull.head_sha)
+    if refusal is None:
+        del bot.repo.check_runs[old.id]
+    else:
+        status, message = refusal
+        bot.fake.inject(
+            "PATCH", rf"/check-runs/{old.id}$", status=status, times=None, body={"message": message}
+        )
+    bot.fake.add_team("acme", "engineering-leads", ["lead"])
+    bot.repo.review(pull.number, "lead", "APPROVED")
+
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    assert [entry.status for entry in bot.journal.recent()] == ["done", "done"]
+    new = bot.repo.runs_named("hotfix-policy", pull.head_sha)[-1]
+    assert new.id != old.id
+    assert (new.status, new.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Product Manager",
+    )
+    state_key = f"check-run:acme/widgets:hotfix-policy:{pull.head_sha}"
+    assert (asyncio.run(bot.journal.get_state(state_key)) or "").split()[0] == str(new.id)
+    bot.restart()  # a process that knows the run from the journal alone
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "edited")
+    writes = [f"{r.method} {r.path}" for r in requests if "/check-runs" in r.path]
+    assert writes == [
+        f"GET /repos/acme/widgets/check-runs/{new.id}",  # is it still there?
+        f"PATCH /repos/acme/widgets/check-runs/{new.id}",
+    ]
 
 
 # --- the journal cannot take the delivery ----------------------------------------------------

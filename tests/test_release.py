@@ -2957,6 +2957,40 @@ def comment_not_posted_report(bot: Bot, pull: FakePull, answer: str) -> tuple[st
     return f"All steps done for {TAG}; the report comment could not be posted", text
 
 
+def test_a_refused_listing_of_the_merge_commits_runs_is_said_on_the_release_check(
+    bot: Bot,
+) -> None:
+    """GitHub refuses to list the check runs of the merge commit, where the report's run is
+    looked for: the steps run all the same, and the report's run is created, saying what it
+    could not read. A re-run updates that run."""
+    pull = merged_hotfix(bot)
+    listing = f"/repos/acme/widgets/commits/{merge_sha(pull)}/check-runs"
+    bot.fake.inject("GET", f"^{listing}$", status=403, times=None, body={"message": REFUSAL})
+
+    bot.pull_request(pull.number, "closed")
+
+    assert {entry.status for entry in bot.journal.recent()} == {"done"}
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
+    title = f"All steps done for {TAG}"
+    run = release_run(bot, pull)
+    assert (run.status, run.conclusion, run.output["title"]) == ("completed", "success", title)
+    assert run.output["summary"] == (
+        f"{text}\n\n**This commit's check runs could not be read**: GitHub answered 403 to "
+        f"GET {listing}: {REFUSAL}. This `hotfix-release` run was created without looking for "
+        "one hotfix-bot made before: any other `hotfix-release` run of hotfix-bot's on this "
+        "commit is out of date."
+    )
+    [comment] = report_comments(bot, pull)
+    assert comment.body == f"{MARKER}\n### `hotfix-release`: {title}\n\n{text}"
+
+    rerun(bot, pull)
+
+    assert release_run(bot, pull).id == run.id
+    assert_report(bot, pull, "success", title, text)
+
+
 def test_a_refused_report_comment_fails_the_release_check_which_says_so(bot: Bot) -> None:
     pull = merged_hotfix(bot, severity="P2")  # no resolution notice: one comment to post
     comments = f"/repos/acme/widgets/issues/{pull.number}/comments"

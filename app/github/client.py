@@ -147,12 +147,15 @@ class GitHubApp:
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         timeouts: Timeouts = TIMEOUTS,
+        private_key_variable: str = "PRIVATE_KEY",
     ) -> None:
         self._transport = MeteredTransport(transport, deadline=timeouts.whole)
         self._base_url = base_url
         self._timeout = timeouts.per_part
-        self._app_client = self._client(AppAuthStrategy(str(app_id), private_key))
+        self._private_key = private_key
+        self._private_key_variable = private_key_variable  # named when GitHub refuses the key
         self.app_id = app_id
+        self._app_client = self._new_app_client()
         self.caches = Caches()
         self._tokens: dict[int, _Token] = {}
         self._token_locks: dict[int, asyncio.Lock] = {}
@@ -170,9 +173,28 @@ class GitHubApp:
             auto_retry=False,
         )
 
+    def _new_app_client(self) -> GitHub[Any]:
+        """A client authenticated as the App, whose first request mints a new JWT (githubkit
+        keeps one for 8 minutes in its client's cache)."""
+        return self._client(AppAuthStrategy(str(self.app_id), self._private_key))
+
     async def app_request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """A request authenticated as the App itself (JWT)."""
-        response = await self._app_client.arequest(method, path, **kwargs)
+        """A request authenticated as the App itself (JWT). A JWT GitHub refuses is made anew
+        and the request sent once more: one kept from before the system clock was corrected
+        may have expired in GitHub's eyes. Refused again, the App's credentials are wrong and
+        no retry will change that: `AppCredentialsRefused`."""
+        try:
+            response = await self._app_client.arequest(method, path, **kwargs)
+        except RequestFailed as error:
+            if error.response.status_code != 401:
+                raise
+            self._app_client = self._new_app_client()
+            try:
+                response = await self._app_client.arequest(method, path, **kwargs)
+            except RequestFailed as again:
+                if again.response.status_code != 401:
+                    raise
+                raise AppCredentialsRefused(again, self._private_key_variable) from None
         return response.raw_response
 
     async def installation(self, installation_id: int) -> InstallationClient:
@@ -290,6 +312,25 @@ class InstallationClient:
         return answer
 
 
+class AppCredentialsRefused(RequestFailed):
+    """GitHub refused the App's own JWT (`401`) twice, the second freshly made: `APP_ID`
+    names another App, or the private key is not (or no longer) one of the App's. Unlike an
+    installation token GitHub refuses, which a new one replaces, this does not pass by
+    trying again: the settings must change."""
+
+    def __init__(self, refused: RequestFailed, private_key_variable: str) -> None:
+        super().__init__(refused.response)
+        self.private_key_variable = private_key_variable
+        self.answer = describe(refused)  # GitHub's answer, naming the request it refused
+
+    def __str__(self) -> str:
+        answered = " ".join(filter(None, [str(self.response.status_code), error_message(self)]))
+        return (
+            f"GitHub refused the App's credentials ({answered}): "
+            f"check APP_ID and {self.private_key_variable}"
+        )
+
+
 class MalformedAnswer(ValueError):
     """GitHub answered with a body that is not JSON (truncated, or a proxy's error page)."""
 
@@ -365,8 +406,9 @@ def classify(error: BaseException, now: float | None = None) -> Transience:
             wait = _retry_after(error.response.raw_response, now, rate_limited=True)
             wait = RATE_LIMIT_MINIMUM_WAIT if wait is None else wait
             return Transience(True, wait, rate_limited=True)
-        # 401: the token may have been revoked between mint and use; a new one is minted.
-        return Transience(status == 401)
+        # 401 to an installation token: it may have been revoked between mint and use, and
+        # a new one is minted. The App's own credentials refused are for people to fix.
+        return Transience(status == 401 and not isinstance(error, AppCredentialsRefused))
     if isinstance(error, RequestTimeout | RequestError | httpx.TransportError | TimeoutError):
         return Transience(True)
     if isinstance(error, MalformedAnswer | json.JSONDecodeError):
@@ -423,6 +465,8 @@ def _seconds_until(http_date: str) -> int | None:
 
 def describe(error: BaseException) -> str:
     """A one-line account of an error for the journal and logs; never contains a token."""
+    if isinstance(error, AppCredentialsRefused):
+        return str(error)  # what to fix, rather than which request it stopped
     if isinstance(error, RequestFailed):
         request = error.request
         message = error_message(error)

@@ -5,6 +5,7 @@ one that matters most (`write_pull_request_run`)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -16,6 +17,7 @@ from app.github.client import describe, describe_with_wait
 from app.github.reads import Reads, reading_ahead
 from app.handlers.check_output import CheckOutput, error_output, long_wait_output
 from app.handlers.routing import Context, transience_of
+from policies.wording import sentence
 
 # Whether a write may replace what a commit's run shows, told by its title: None when this App
 # has no run there (or one that shows no title).
@@ -40,7 +42,7 @@ async def write_check_run(
     With `only_over`, the run is written only when it accepts the title the run shows, read
     in the same turn of the run's lock as the write (not from `reads`): a report another
     delivery writes meanwhile is never replaced unseen. None when it was not written."""
-    body = _body(output, conclusion, details_url)
+    shows = _Shows(output, conclusion, details_url)
     state_key = _state_key(context, name, head_sha)
     # Pull requests whose branches point at the same commit share its check run: their
     # evaluations must not both find no run and both create one.
@@ -51,7 +53,7 @@ async def write_check_run(
             reads = looks  # the run is looked up once, for its title and for the write
             if not only_over(await _shown_title(context, reads, name, head_sha)):
                 return None
-        return await _create_or_update(context, name, head_sha, stored, writer, body, reads)
+        return await _create_or_update(context, name, head_sha, stored, writer, shows, reads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,7 @@ async def write_pull_request_run(
     the commit. `only_while_waiting`: nor is anything written over a run the journal does
     not know as last written in progress by `writer`'s pull request (`waiting_writer`),
     decided in the same turn of the run's lock as the write."""
-    body = _body(output, conclusion, None)
+    shows = _Shows(output, conclusion)
     state_key = _state_key(context, name, head_sha)
     async with context.locks.lock(state_key):
         stored = _Stored.read(await context.state.get_state(state_key))
@@ -102,7 +104,7 @@ async def write_pull_request_run(
         shown = stored.writer if stored is not None else None
         if shown is not None and await _keeps_the_run(context, shown, writer, merged, head_sha):
             return shown
-        await _create_or_update(context, name, head_sha, stored, writer, body, reads)
+        await _create_or_update(context, name, head_sha, stored, writer, shows, reads)
         return None
 
 
@@ -126,15 +128,29 @@ async def waiting_writer(context: Context, name: str, head_sha: str) -> Writer |
     return stored.writer if stored is not None and stored.waiting else None
 
 
-def _body(output: CheckOutput, conclusion: str | None, details_url: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"output": output.as_json()}
-    if conclusion is None:
-        body["status"] = "in_progress"
-    else:
-        body.update(status="completed", conclusion=conclusion)
-    if details_url is not None:
-        body["details_url"] = details_url
-    return body
+@dataclass(frozen=True, slots=True)
+class _Shows:
+    """What a write makes a run show."""
+
+    output: CheckOutput
+    conclusion: str | None  # None: in progress
+    details_url: str | None = None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"output": self.output.as_json()}
+        if self.conclusion is None:
+            body["status"] = "in_progress"
+        else:
+            body.update(status="completed", conclusion=self.conclusion)
+        if self.details_url is not None:
+            body["details_url"] = self.details_url
+        return body
+
+    def noting(self, note: str) -> _Shows:
+        """This, with `note` at the end of the summary."""
+        output = CheckOutput(self.output.title, f"{self.output.summary}\n\n{note}")
+        return dataclasses.replace(self, output=output)
 
 
 def find_check_run(
@@ -151,7 +167,10 @@ def find_check_run(
 @dataclass(frozen=True, slots=True)
 class _LookedUp:
     stored: str | None  # the run the journal named when looked up
-    run_id: str | None  # the run to update; None when there is none yet
+    run_id: str | None  # the run to update; None when there is none yet, or none was found
+    # GitHub's answer when it refused to list the commit's runs: a run of this App's may be
+    # there unseen.
+    unlisted: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,9 +218,18 @@ async def _look_up(context: Context, name: str, head_sha: str) -> _LookedUp:
     # First written by this process: trust only what GitHub confirms.
     stored = _Stored.read(await context.state.get_state(state_key))
     named = run_id = stored.run_id if stored is not None else None
-    if run_id is not None and not await _is_run_of(context, run_id, name, head_sha):
-        run_id = None  # the journal outlived the run, or names another GitHub's
-    return _LookedUp(named, run_id or await _existing_run(context, name, head_sha))
+    if run_id is not None and await _is_run_of(context, run_id, name, head_sha):
+        return _LookedUp(named, run_id)
+    # None named, or the journal outlived the run, or names another GitHub's.
+    try:
+        return _LookedUp(named, await _existing_run(context, name, head_sha))
+    except RequestFailed as error:
+        if not _refused(context, error):
+            raise
+        # What the run is to show matters more than an older run left as it was: the new
+        # run is written all the same, and says so.
+        context.log.warning("could not list the check runs of %s: %s", head_sha, describe(error))
+        return _LookedUp(named, None, unlisted=describe(error))
 
 
 async def _create_or_update(
@@ -210,47 +238,76 @@ async def _create_or_update(
     head_sha: str,
     stored: _Stored | None,
     writer: Writer | None,
-    body: dict[str, Any],
+    shows: _Shows,
     reads: Reads | None,
 ) -> int:
-    """Write `body` to the run, as `writer`'s result. `stored`: what the journal kept of the
-    run, read under the lock: it names the run any instance wrote last, as another instance
-    may have started a newer one since this process remembered its own."""
+    """Make the run show `shows`, as `writer`'s result. `stored`: what the journal kept of
+    the run, read under the lock: it names the run any instance wrote last, as another
+    instance may have started a newer one since this process remembered its own."""
     state_key = _state_key(context, name, head_sha)
     named = stored.run_id if stored is not None else None
-    waiting = body["status"] == "in_progress"
+    waiting = shows.conclusion is None
     run_id = context.github.caches.check_runs.get(state_key)
+    unlisted = None
     if run_id is None:
         looked_up = await (
             find_check_run(reads, context, name, head_sha)
             if reads is not None
             else _look_up(context, name, head_sha)
         )
-        run_id = looked_up.run_id
+        run_id, unlisted = looked_up.run_id, looked_up.unlisted
         # Looked up before this turn, maybe: a run written since is the one named now.
         if named is not None and named != looked_up.stored:
             run_id = named
     elif named is not None and named != run_id:
         run_id = named
-    if run_id is not None:
-        path = f"/repos/{context.repository}/check-runs/{run_id}"
-        updated = (await context.github.request("PATCH", path, body=body)).json()
-        # GitHub does not move a completed run back to in progress, nor, some say, change a
-        # completed run's conclusion: start a new run then.
-        if (updated.get("status"), updated.get("conclusion")) == (
-            body["status"],
-            body.get("conclusion"),
-        ):
-            await _remember(context, state_key, stored, _Stored(run_id, writer, waiting))
-            return int(run_id)
+    if run_id is not None and await _updated(context, name, run_id, shows):
+        await _remember(context, state_key, stored, _Stored(run_id, writer, waiting))
+        return int(run_id)
+    if unlisted is not None:
+        shows = shows.noting(
+            f"**This commit's check runs could not be read**: {sentence(unlisted)} This "
+            f"`{name}` run was created without looking for one hotfix-bot made before: any "
+            f"other `{name}` run of hotfix-bot's on this commit is out of date."
+        )
     created = await context.github.request(
         "POST",
         f"/repos/{context.repository}/check-runs",
-        body={"name": name, "head_sha": head_sha, **body},
+        body={"name": name, "head_sha": head_sha, **shows.body},
     )
     new_id = str(created.json()["id"])
     await _remember(context, state_key, stored, _Stored(new_id, writer, waiting))
     return int(new_id)
+
+
+async def _updated(context: Context, name: str, run_id: str, shows: _Shows) -> bool:
+    """Whether the run `run_id` was made to show `shows`. Not when GitHub does not move it
+    from completed back to in progress, nor, some say, change a completed run's conclusion;
+    nor when GitHub refuses the update (the run was deleted, or its check suite is not this
+    App's to change): a new run takes its place then."""
+    body, path = shows.body, f"/repos/{context.repository}/check-runs/{run_id}"
+    try:
+        updated = (await context.github.request("PATCH", path, body=body)).json()
+    except RequestFailed as error:
+        if not _refused(context, error):
+            raise
+        context.log.warning(
+            "the %s run %s could not be updated, a new one takes its place: %s",
+            name,
+            run_id,
+            describe(error),
+        )
+        return False
+    return (updated.get("status"), updated.get("conclusion")) == (
+        body["status"],
+        body.get("conclusion"),
+    )
+
+
+def _refused(context: Context, error: Exception) -> bool:
+    """Whether `error` is GitHub refusing a request, which asking again will not change (not a
+    rate limit, nor an outage)."""
+    return isinstance(error, RequestFailed) and not transience_of(error, context.clock()).transient
 
 
 async def _shown_title(context: Context, reads: Reads, name: str, head_sha: str) -> str | None:

@@ -18,7 +18,7 @@ from githubkit.exception import RequestError, RequestFailed
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from app.github.client import GitHubApp, describe
+from app.github.client import AppCredentialsRefused, GitHubApp, describe
 from app.intake.delivery import event_label, location
 from app.journal import STATUSES, JournalEntry, JournalUnavailable, read_aside
 from app.pages.admin import Access, AdminSessions, offered_token, token_matches
@@ -106,18 +106,16 @@ class StatusPage:
             return (
                 f"GitHub did not answer: {describe(error)}" if details else "GitHub did not answer."
             )
-        status = error.response.status_code
-        if status != 401:
-            return describe(error) if details else f"GitHub answered {status}."
+        if not isinstance(error, AppCredentialsRefused):
+            return describe(error) if details else f"GitHub answered {error.response.status_code}."
         # The App's own JWT refused: the key is not the App's (another App's, one deleted on
         # GitHub), or APP_ID names another App. Every delivery fails the same way.
-        settings = self._services.settings
-        key = "PRIVATE_KEY" if settings.private_key is not None else "PRIVATE_KEY_PATH"
         refused = (
-            f"GitHub refused hotfix-bot's App credentials (401): check that APP_ID and {key} "
-            "belong to the same App, and that the key was not deleted from its settings on GitHub."
+            "GitHub refused hotfix-bot's App credentials (401): check that APP_ID and "
+            f"{error.private_key_variable} belong to the same App, and that the key was not "
+            "deleted from its settings on GitHub."
         )
-        return f"{refused} {describe(error).removesuffix('.')}." if details else refused
+        return f"{refused} {error.answer.removesuffix('.')}." if details else refused
 
     async def _summary(self, github: GitHubApp) -> AppSummary:
         if self._cached is not None:
