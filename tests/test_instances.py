@@ -250,8 +250,9 @@ def test_every_delivery_of_a_p0_hotfix_reaching_both_instances_does_each_thing_o
     assert release_run.output["title"] == "Could not run the post-merge steps"
 
     # GitHub redelivers the merge; its run gets as far as finding no incident report, and
-    # stops there (SIGSTOP, as a machine might).
-    fake.inject("GET", rf"{ISSUES}$", delay=0.5)
+    # stops there (SIGSTOP, as a machine might). The search is answered late enough for the
+    # claim to be read and the worker stopped while it waits, however busy the machine.
+    fake.inject("GET", rf"{ISSUES}$", delay=3)
     deliver_all([(first, "pull_request", closed, "closed-3")])
     wait_for(lambda: report_searches(fake))
     stopped = worker_running(database, "closed-3")
