@@ -6,11 +6,11 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 
 from __future__ import annotations
 
-from app.handlers import clock, incident, merge_group, notices, policy, release
+from app.handlers import clock, incident, installation, merge_group, notices, policy, release
 from app.handlers.commands import confirm, dispatch
 from app.handlers.release import production
 from app.handlers.release.steps import incident_report, verbal_approvals
-from app.handlers.routing import Router
+from app.handlers.routing import INSTALLATION_EVENT, Router
 from app.journal.timers import TIMER_EVENT
 from policies.clock import ESCALATION, OVERDUE
 
@@ -50,6 +50,7 @@ def build_router() -> Router:
         confirm.on_review_after_merge,
         when=confirm.after_merge,
     )
+    router.add(INSTALLATION_EVENT, installation.UNSUSPEND_ACTIONS, installation.on_unsuspend)
     # Timers the journal fired (app/timers.py), by kind.
     router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
     router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
