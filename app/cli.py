@@ -409,6 +409,11 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
     return 0
 
 
+# How many of the queued deliveries `timers` reads, the newest first, for why a fired timer's
+# work waits; behind a larger burst, a waiting timer's line says no more than `fired`.
+WAITING_READ = 1000
+
+
 def list_timers(settings: Settings, status: str | None, limit: int) -> int:
     """A fired timer's work is the delivery of its id (`hotfix-bot deliveries`), or of its id
     and `#2`, `#3`, ... when it was scheduled again after it was forgotten; when that waits
@@ -431,10 +436,6 @@ def _timer_row(entry: TimerEntry, waits_because: str | None) -> str:
         row += f"\n{'':<20} {'':<10} waiting: {waits_because}"
     return row
 
-
-# How many of the queued deliveries `timers` reads, the newest first, for why a fired timer's
-# work waits: far more than a journal holds waiting at once.
-WAITING_READ = 1000
 
 # Why `redeliver` queued nothing, said to whoever asked.
 NOT_REDELIVERED: dict[Redelivery, str] = {
