@@ -32,6 +32,8 @@ from app.journal import (
     journal_path,
     open_journal,
 )
+from app.journal.base import fired_timer_id
+from app.journal.timers import TIMER_EVENT
 from app.metrics_directory import MetricsDirectory
 from app.settings import Settings, SettingsError, load_settings
 
@@ -407,17 +409,32 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
     return 0
 
 
+# How many of the queued deliveries `timers` reads, the newest first, for why a fired timer's
+# work waits; behind a larger burst, a waiting timer's line says no more than `fired`.
+WAITING_READ = 1000
+
+
 def list_timers(settings: Settings, status: str | None, limit: int) -> int:
     """A fired timer's work is the delivery of its id (`hotfix-bot deliveries`), or of its id
-    and `#2`, `#3`, ... when it was scheduled again after it was forgotten."""
+    and `#2`, `#3`, ... when it was scheduled again after it was forgotten; when that waits
+    for another try, its last error says why."""
     with served_journal(settings) as journal:
         entries = journal.timers(status, limit)  # type: ignore[arg-type]
+        waiting = {
+            fired_timer_id(entry): entry.last_error
+            for entry in journal.recent("queued", WAITING_READ)
+            if entry.event == TIMER_EVENT and entry.last_error
+        }
     header = f"{'DUE (UTC)':<20} {'STATUS':<10} ID"
-    return _print_listing("timers", status, header, [_timer_row(entry) for entry in entries])
+    rows = [_timer_row(entry, waiting.get(entry.timer.id)) for entry in entries]
+    return _print_listing("timers", status, header, rows)
 
 
-def _timer_row(entry: TimerEntry) -> str:
-    return f"{_utc(entry.timer.due_at):<20} {entry.status:<10} {entry.timer.id}"
+def _timer_row(entry: TimerEntry, waits_because: str | None) -> str:
+    row = f"{_utc(entry.timer.due_at):<20} {entry.status:<10} {entry.timer.id}"
+    if waits_because and entry.status == "fired":
+        row += f"\n{'':<20} {'':<10} waiting: {waits_because}"
+    return row
 
 
 # Why `redeliver` queued nothing, said to whoever asked.

@@ -70,6 +70,8 @@ def get_installation(call: Call) -> Reply:
 
 def create_access_token(call: Call) -> Reply:
     installation = _own_installation(call, int(call.params["installation_id"]))
+    if installation.suspended_at is not None:
+        raise ApiError(403, "This installation has been suspended")
     token = call.fake.mint_token(installation.id)
     return Reply(
         201,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox import shapes
 from sandbox.git import changed_paths
-from sandbox.models import FakeMergeGroup
+from sandbox.models import FakeInstallation, FakeMergeGroup
 from sandbox.repo import FakeRepo
 
 if TYPE_CHECKING:
@@ -31,6 +31,29 @@ def _envelope(fake: FakeGitHub, repo: FakeRepo, action: str, sender: str) -> JSO
         "installation": {"id": repo.installation_id, "node_id": f"I_{repo.installation_id}"},
         "sender": shapes.user(fake, sender),
     }
+
+
+def installation_event(
+    fake: FakeGitHub, installation: FakeInstallation, action: str, sender: str
+) -> JSON:
+    with fake.lock:
+        covered = [repo for repo in fake.repos.values() if repo.installation_id == installation.id]
+        return {
+            "action": action,
+            "installation": shapes.installation(fake, installation),
+            "repositories": [
+                {
+                    "id": repo.id,
+                    "node_id": f"R_{repo.id}",
+                    "name": repo.name,
+                    "full_name": repo.full_name,
+                    "private": False,
+                }
+                for repo in covered
+            ],
+            "requester": None,
+            "sender": shapes.user(fake, sender),
+        }
 
 
 def pull_request_event(

@@ -180,6 +180,34 @@ class FakeGitHub:
             self.tokens_minted[installation.id] = 0
         return installation.id
 
+    def suspend_installation(self, installation_id: int) -> None:
+        """Its owner suspends the installation: GitHub mints no token for it (`403`, "This
+        installation has been suspended") and those it minted no longer work."""
+        with self.lock:
+            self.installations[installation_id].suspended_at = self.now()
+            self._revoke_tokens(installation_id)
+
+    def unsuspend_installation(self, installation_id: int) -> None:
+        with self.lock:
+            self.installations[installation_id].suspended_at = None
+
+    def reinstall(self, installation_id: int) -> int:
+        """The App uninstalled from the installation's account and installed there again:
+        a new installation, of a new id, covers the same repositories; the old id is
+        unknown from now on (`404`), and its tokens no longer work."""
+        with self.lock:
+            old = self.installations.pop(installation_id)
+            self._revoke_tokens(installation_id)
+            new_id = self.add_installation(old.app_id, old.account, old.permissions)
+            for repo in self.repos.values():
+                if repo.installation_id == installation_id:
+                    repo.installation_id = new_id
+        return new_id
+
+    def _revoke_tokens(self, installation_id: int) -> None:
+        for token in [t for t in self.tokens.values() if t.installation_id == installation_id]:
+            del self.tokens[token.token]
+
     def add_repo(
         self,
         full_name: str,
@@ -308,6 +336,12 @@ class FakeGitHub:
         label: str | None = None,
     ) -> dict[str, Any]:
         return events.pull_request_event(self, self._as_repo(repo), number, action, sender, label)
+
+    def installation_event(
+        self, installation_id: int, action: str, sender: str = "octocat"
+    ) -> dict[str, Any]:
+        """An `installation` delivery (`created`, `suspend`, `unsuspend`, ...)."""
+        return events.installation_event(self, self.installations[installation_id], action, sender)
 
     def review_event(
         self,

@@ -41,6 +41,7 @@ class FakeInstallation:
     app_id: int
     account: str
     permissions: dict[str, str]
+    suspended_at: datetime | None = None
 
 
 @dataclass

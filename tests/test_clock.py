@@ -1060,3 +1060,90 @@ def test_a_step_redelivered_by_hand_after_a_refusal_says_how_late_it_is_sent(
     assert notices(bot, pull, ESCALATION) == [
         P1_REMINDER.format(open_for="56m", left="23h4m", late="26m")
     ]
+
+
+SUSPENDED = "This installation has been suspended"  # GitHub's answer to a token request
+
+
+def test_a_step_due_while_the_installation_is_suspended_is_held_then_sent_at_the_unsuspension(
+    bot_on_each_journal: Bot, clock: Clock, no_jitter: None
+) -> None:
+    """Held, not retried: nothing is asked of GitHub for it while it waits, however long."""
+    bot = bot_on_each_journal
+    pull = open_p1_almost_due(bot)
+    installation = bot.repo.installation_id
+    bot.fake.suspend_installation(installation)  # the token in hand no longer works
+
+    clock.now += MINUTE  # the step comes due at 21:00:30: 401, then the token is refused
+    held = next_chance(bot, clock, ESCALATION)
+
+    assert (held.status, held.attempts, held.next_attempt_at - clock.now, held.last_error) == (
+        "queued",
+        2,
+        DAY,  # looked at again a day on, should the unsuspension never be delivered
+        f"installation {installation} is suspended: GitHub answered 403 to POST "
+        f"/app/installations/{installation}/access_tokens: {SUSPENDED}; "
+        "held until it is unsuspended",
+    )
+    with bot.counting() as requests:
+        clock.now += 6 * HOUR - 1
+        time.sleep(1.5)  # the worker looks at the journal every second
+    token = f"/app/installations/{installation}/access_tokens"
+    # The 2h step came due meanwhile, and was held as well.
+    assert [(request.path, request.status) for request in requests] == [(token, 403)]
+    assert notices(bot, pull, ESCALATION) == []
+
+    bot.fake.unsuspend_installation(installation)
+    bot.deliver("installation", bot.fake.installation_event(installation, "unsuspend"))
+
+    assert notices(bot, pull, ESCALATION) == [
+        P1_REMINDER.format(open_for="6h30m", left="17h30m", late="6h")
+    ]
+    assert len(notices(bot, pull, "escalation:acme/widgets#1:P1:2h")) == 1
+    assert (finished(bot, ESCALATION).status, finished(bot, ESCALATION).attempts) == ("done", 1)
+
+
+def test_a_delivery_queued_when_the_installation_was_suspended_fails_at_once_saying_so(
+    clocked_bot: Bot, clock: Clock
+) -> None:
+    bot = clocked_bot
+    pull = open_p1_almost_due(bot)
+    installation = bot.repo.installation_id
+    bot.fake.suspend_installation(installation)
+
+    pushed = bot.send(
+        "pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "synchronize")
+    ).json()["delivery"]
+    failed = next_chance(bot, clock, pushed)
+
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        "failed",
+        2,  # the token in hand refused (401), then a new one
+        f"installation {installation} is suspended: GitHub answered 403 to POST "
+        f"/app/installations/{installation}/access_tokens: {SUSPENDED}",
+    )
+
+
+def test_after_the_app_is_installed_again_the_clock_goes_on_under_the_new_installation(
+    bot_on_each_journal: Bot, clock: Clock, no_jitter: None
+) -> None:
+    """The first timer to meet the old installation gone finds the new one and moves the
+    repository's timers to it: the later ones ask nothing of the old one."""
+    bot = bot_on_each_journal
+    pull = open_p1_almost_due(bot)
+    old = bot.repo.installation_id
+    new = bot.fake.reinstall(old)
+
+    clock.now += 3 * MINUTE  # the step came due 2 minutes ago: 401, then 404 for a token
+    sent = next_chance(bot, clock, ESCALATION)
+
+    assert (sent.status, sent.attempts) == ("done", 2)
+    assert notices(bot, pull, ESCALATION) == [
+        P1_REMINDER.format(open_for="32m", left="23h27m", late="2m")
+    ]
+    assert {entry.timer.installation_id for entry in bot.journal.timers("scheduled")} == {new}
+    with bot.counting() as requests:
+        bot.advance(HOUR + 30 * MINUTE)  # the 2h step
+    assert len(notices(bot, pull, "escalation:acme/widgets#1:P1:2h")) == 1
+    # The new installation's token is used again; the old one is neither asked nor looked for.
+    assert [request.path for request in requests if "installation" in request.path] == []

@@ -608,6 +608,37 @@ def test_cli_lists_the_waiting_timers_first_then_the_latest_of_the_others(
     ]
 
 
+def test_cli_says_why_a_fired_timers_work_waits(
+    journal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    opened = datetime(2026, 12, 4, 20, 30, 30, tzinfo=UTC).timestamp()
+    journal = open_journal(journal_url, clock=Clock(opened + 900))
+    held = "escalation:acme/widgets#1:P0:15m"
+    why = (
+        "installation 1 is suspended: GitHub answered 403 to POST "
+        "/app/installations/1/access_tokens: This installation has been suspended; "
+        "held until it is unsuspended"
+    )
+
+    async def scenario() -> None:
+        await journal.schedule_timer(timer(held, 1, opened + 900))
+        await journal.schedule_timer(timer("escalation:acme/widgets#2:P0:15m", 2, opened + 900))
+        await journal.claim_ready(10)  # fires both
+        await journal.retry_timer_later(held, why, delay=86_400)
+
+    asyncio.run(scenario())
+    journal.close()
+
+    assert main(["timers"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "DUE (UTC)            STATUS     ID",
+        "2026-12-04 20:45:30  fired      escalation:acme/widgets#2:P0:15m",
+        "2026-12-04 20:45:30  fired      escalation:acme/widgets#1:P0:15m",
+        f"{'':32}waiting: {why}",
+    ]
+
+
 def test_a_journal_from_before_payloads_had_their_own_table_loses_nothing(
     tmp_path: Path, clock: Clock
 ) -> None:
@@ -1104,6 +1135,46 @@ def test_a_timer_retried_later_waits_beside_its_pull_request_then_rejoins_its_qu
     assert [entry.id for entry in journal.recent()] == ["t-1", "a2", "a1"]
     fired = FiredTimer.of(from_payload("t-1", "timer", json.loads(rejoined.payload or b"")))
     assert (fired.id, fired.due_at.timestamp(), fired.data) == ("t-1", 1_000.0, {"severity": "P0"})
+
+
+def test_the_waiting_timers_of_an_unsuspended_installation_run_now_those_of_another_wait(
+    journal: Journal, clock: Clock
+) -> None:
+    other = Timer("t-2", "escalation", 2, "acme/gadgets", 1, clock.now, {"severity": "P0"})
+
+    async def scenario() -> list[object]:
+        await journal.schedule_timer(timer("t-1", 1, clock.now))
+        await journal.schedule_timer(other)
+        await journal.claim_ready(10)  # fires both
+        for held in ("t-1", "t-2"):
+            await journal.retry_timer_later(held, "installation suspended", delay=86_400)
+        released = await journal.release_waiting_timers(1)
+        return [released, [entry.id for entry in await journal.claim_ready(10)]]
+
+    assert asyncio.run(scenario()) == [1, ["t-1"]]
+    t1, t2 = (next(e for e in journal.recent() if e.id == id) for id in ("t-1", "t-2"))
+    assert (t1.status, t1.attempts, t1.ordering_key) == ("running", 1, "acme/widgets#1")
+    assert (t2.status, t2.next_attempt_at - clock.now) == ("queued", 86_400)
+
+
+def test_a_repositorys_scheduled_timers_move_to_the_installation_that_covers_it_now(
+    journal: Journal, clock: Clock
+) -> None:
+    elsewhere = Timer("t-3", "escalation", 1, "acme/gadgets", 1, clock.now + 60, {})
+
+    async def scenario() -> int:
+        await journal.schedule_timer(timer("t-1", 1, clock.now))
+        await journal.claim_ready(10)  # fires t-1
+        await journal.schedule_timer(timer("t-2", 2, clock.now + 60))
+        await journal.schedule_timer(elsewhere)
+        return await journal.move_timers("acme/widgets", 9)
+
+    assert asyncio.run(scenario()) == 1
+    assert {entry.timer.id: entry.timer.installation_id for entry in journal.timers()} == {
+        "t-1": 1,  # fired: its delivery finds the new installation when it runs
+        "t-2": 9,
+        "t-3": 1,
+    }
 
 
 def test_a_waiting_timer_redelivered_by_hand_still_runs_after_its_pull_requests_delivery(

@@ -46,6 +46,7 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
     "GET /app": (),
     "GET /app/installations": (),
     "POST /app-manifests/{code}/conversions": (),
+    "GET /repos/{owner}/{repo}/installation": (),
     "GET /repos/{owner}/{repo}": (("metadata", "read"),),
     "GET /repos/{owner}/{repo}/pulls": (("pull_requests", "read"),),
     "POST /repos/{owner}/{repo}/pulls": (("pull_requests", "write"),),

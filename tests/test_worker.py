@@ -9,6 +9,7 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -171,8 +172,15 @@ def test_a_wake_up_during_a_claim_is_not_lost(journal_url: str) -> None:
 class OfflineGitHub:
     """GitHub as the worker sees it for handlers that ask GitHub nothing."""
 
-    async def installation(self, installation_id: int) -> OfflineGitHub:
-        return self
+    async def installation(
+        self, installation_id: int, *, covering: str | None = None
+    ) -> OfflineInstallation:
+        return OfflineInstallation(installation_id)
+
+
+@dataclass(frozen=True)
+class OfflineInstallation:
+    installation_id: int
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[None]:

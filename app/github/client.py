@@ -197,8 +197,19 @@ class GitHubApp:
                 raise AppCredentialsRefused(again, self._private_key_variable) from None
         return response.raw_response
 
-    async def installation(self, installation_id: int) -> InstallationClient:
-        token = await self._token(installation_id)
+    async def installation(
+        self, installation_id: int, *, covering: str | None = None
+    ) -> InstallationClient:
+        """A client of the installation. With `covering` (a repository), one GitHub no longer
+        knows (the App uninstalled and installed again on the account) gives way to the one
+        that covers that repository now: the client's `installation_id` says which."""
+        try:
+            token = await self._token(installation_id)
+        except InstallationGone:
+            now_covering = None if covering is None else await self._installation_of(covering)
+            if now_covering is None or now_covering == installation_id:
+                raise
+            installation_id, token = now_covering, await self._token(now_covering)
         return InstallationClient(
             self._client(TokenAuthStrategy(token)), installation_id, self.caches, self.app_id
         )
@@ -210,14 +221,31 @@ class GitHubApp:
             cached = self._tokens.get(installation_id)
             if cached and cached.expires_at - time.time() > TOKEN_REFRESH_MARGIN:
                 return cached.value
-            response = await self.app_request(
-                "POST", f"/app/installations/{installation_id}/access_tokens"
-            )
+            try:
+                response = await self.app_request(
+                    "POST", f"/app/installations/{installation_id}/access_tokens"
+                )
+            except RequestFailed as error:
+                unavailable = unavailable_installation(installation_id, error)
+                if unavailable is None:
+                    raise
+                raise unavailable from error
             body = response.json()
             expires_at = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
             self._tokens[installation_id] = _Token(body["token"], expires_at.timestamp())
             self.tokens_minted += 1
             return str(body["token"])
+
+    async def _installation_of(self, repository: str) -> int | None:
+        """The id of the App's installation that covers `repository` now; None when none
+        does (the App is not installed there)."""
+        try:
+            response = await self.app_request("GET", f"/repos/{repository}/installation")
+        except RequestFailed as error:
+            if error.response.status_code == 404:
+                return None
+            raise
+        return int(json_of(response)["id"])
 
     def forget_token(self, installation_id: int) -> None:
         """Drop a token GitHub refused (revoked, or the installation changed)."""
@@ -225,6 +253,37 @@ class GitHubApp:
 
     async def aclose(self) -> None:
         await self._transport.close_pool()
+
+
+class InstallationUnavailable(Exception):
+    """GitHub will mint no token for an installation: it is suspended, or gone."""
+
+    def __init__(self, installation_id: int, state: str, answer: RequestFailed) -> None:
+        super().__init__(f"installation {installation_id} is {state}: {describe(answer)}")
+        self.installation_id = installation_id
+
+
+class InstallationSuspended(InstallationUnavailable):
+    """Its owner, or the App's, suspended it: nothing can be done there until it is
+    unsuspended (an `installation` delivery, action `unsuspend`)."""
+
+
+class InstallationGone(InstallationUnavailable):
+    """GitHub knows no installation of that id: the App was uninstalled (and maybe installed
+    again, under a new id)."""
+
+
+def unavailable_installation(
+    installation_id: int, answer: RequestFailed
+) -> InstallationUnavailable | None:
+    """What GitHub's refusal to mint a token for an installation means: suspended (`403`,
+    "This installation has been suspended"), gone (`404`); None for any other answer."""
+    status = answer.response.status_code
+    if status == 403 and "suspended" in error_message(answer).lower():
+        return InstallationSuspended(installation_id, "suspended", answer)
+    if status == 404:
+        return InstallationGone(installation_id, "gone", answer)
+    return None
 
 
 class InstallationClient:
@@ -478,7 +537,7 @@ def describe(error: BaseException) -> str:
         return f"GitHub did not answer {error.request.method} {error.request.url.path} in time"
     if isinstance(error, RequestError):
         return f"could not reach GitHub: {type(error.exc).__name__}"
-    if isinstance(error, MalformedAnswer):
+    if isinstance(error, MalformedAnswer | InstallationUnavailable):
         return str(error)
     return f"{type(error).__name__}: {error}"
 

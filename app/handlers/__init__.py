@@ -6,11 +6,20 @@ Adding a handler: a module here with `async def on_x(context: Context) -> None`,
 
 from __future__ import annotations
 
-from app.handlers import clock, incident, merge_group, notices, policy, release, repository
+from app.handlers import (
+    clock,
+    incident,
+    installation,
+    merge_group,
+    notices,
+    policy,
+    release,
+    repository,
+)
 from app.handlers.commands import confirm, dispatch
 from app.handlers.release import production
 from app.handlers.release.steps import incident_report, verbal_approvals
-from app.handlers.routing import Router
+from app.handlers.routing import INSTALLATION_EVENT, Router
 from app.journal.timers import TIMER_EVENT
 from policies.clock import ESCALATION, OVERDUE
 
@@ -51,6 +60,7 @@ def build_router() -> Router:
         when=confirm.after_merge,
     )
     router.add("repository", repository.ACTIONS, repository.on_repository_moved)
+    router.add(INSTALLATION_EVENT, installation.UNSUSPEND_ACTIONS, installation.on_unsuspend)
     # Timers the journal fired (app/timers.py), by kind.
     router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
     router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)

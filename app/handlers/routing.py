@@ -82,6 +82,20 @@ def transience_of(error: BaseException, now: float) -> Transience:
     return Transience(True) if isinstance(error, JournalUnavailable) else classify(error, now)
 
 
+# An installation's own deliveries: about all of it, they name no repository.
+INSTALLATION_EVENT = "installation"
+# GitHub sends these to every App, whatever events it subscribes to: no manifest names them.
+SENT_TO_EVERY_APP = frozenset({INSTALLATION_EVENT})
+
+
+def names_its_place(delivery: Delivery) -> bool:
+    """Whether a delivery names where its work is done: its installation, and its repository
+    unless it is an installation's own delivery."""
+    return delivery.installation_id is not None and (
+        delivery.repository is not None or delivery.event == INSTALLATION_EVENT
+    )
+
+
 Handler = Callable[[Context], Awaitable[None]]
 # Whether the handler acts on a delivery (say, a `closed` that merged), from its named fields:
 # the intake and the worker see the same ones.
@@ -136,5 +150,10 @@ class Router:
 
     @property
     def events(self) -> set[str]:
-        """The GitHub events routed: those the App subscribes to."""
-        return {event for event, _ in self._routes if event != TIMER_EVENT}
+        """The GitHub events routed that the App subscribes to: not those GitHub sends every
+        App."""
+        return {
+            event
+            for event, _ in self._routes
+            if event != TIMER_EVENT and event not in SENT_TO_EVERY_APP
+        }

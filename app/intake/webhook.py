@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from app.handlers.routing import names_its_place
 from app.intake import delivery as deliveries
 from app.intake.bodies import MAX_BODY_BYTES
 from app.intake.connection_limits import LINGER_SECONDS, RETRY_AFTER_SECONDS
@@ -126,11 +127,7 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
         DELIVERIES.labels(event=event, outcome="pong").inc()
         return JSONResponse({"delivery": delivery_id, "status": "pong"})
 
-    handled = (
-        services.router.handles(delivery)
-        and delivery.installation_id is not None
-        and delivery.repository is not None
-    )
+    handled = services.router.handles(delivery) and names_its_place(delivery)
     try:
         outcome = await services.journal.record(
             delivery,

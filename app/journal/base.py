@@ -323,6 +323,8 @@ class Journal(Protocol):
     async def cancel_timer(self, timer_id: str) -> bool: ...
     async def forget_timer(self, timer_id: str) -> bool: ...
     async def move_repository(self, move: RepositoryMove) -> MovedRepository: ...
+    async def release_waiting_timers(self, installation_id: int) -> int: ...
+    async def move_timers(self, repository: str, installation_id: int) -> int: ...
     def lock(
         self, name: str, wait: float = LOCK_WAIT_SECONDS
     ) -> AbstractAsyncContextManager[None]: ...
@@ -340,6 +342,11 @@ def waiting_queue(delivery_id: str) -> str:
     """The queue a timer's delivery waits in for its next chance (`retry_timer_later`): named
     apart from every pull request's, and from a timer's own (a message to chat has one)."""
     return f"waiting:{delivery_id}"
+
+
+# Every `waiting_queue` name is this followed by its delivery's id: how both journals' SQL
+# finds the timers' deliveries that wait (`release_waiting_timers`).
+WAITING_PREFIX = waiting_queue("")
 
 
 def may_rejoin_its_queue(head: JournalEntry) -> bool:

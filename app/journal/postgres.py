@@ -96,6 +96,7 @@ from app.journal.base import (
     TIMER_COLUMNS,
     TIMER_LISTING_ORDER,
     WAITED,
+    WAITING_PREFIX,
     WITH_PAYLOAD,
     CopyCounts,
     JournalContents,
@@ -748,6 +749,39 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
             for statement, parameters in writes.statements:
                 await connection.execute(_with_psycopg_parameters(statement), parameters)
         return writes.moved
+
+    async def release_waiting_timers(self, installation_id: int) -> int:
+        """See `SqliteJournal.release_waiting_timers`; the workers of every instance are
+        woken."""
+        released = await self._call(
+            self._rows(
+                "WITH released AS (UPDATE deliveries SET attempts = 0, "
+                "next_attempt_at = %(now)s, updated_at = %(now)s WHERE status = 'queued' "
+                "AND event = %(timer)s AND installation_id = %(installation)s "
+                "AND ordering_key = %(waiting)s || id RETURNING seq) "
+                "SELECT COUNT(*), pg_notify(%(channel)s, '') FROM released",
+                {
+                    "now": self._clock(),
+                    "timer": TIMER_EVENT,
+                    "installation": installation_id,
+                    "waiting": WAITING_PREFIX,
+                    "channel": CHANNEL,
+                },
+                "write",
+            )
+        )
+        return int(released[0][0])
+
+    async def move_timers(self, repository: str, installation_id: int) -> int:
+        """See `SqliteJournal.move_timers`."""
+        return await self._call(
+            self._change(
+                "UPDATE timers SET installation_id = %(installation)s, updated_at = %(now)s "
+                "WHERE repository = %(repository)s AND status = 'scheduled' "
+                "AND installation_id != %(installation)s",
+                {"installation": installation_id, "now": self._clock(), "repository": repository},
+            )
+        )
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str, wait: float = LOCK_WAIT_SECONDS) -> AsyncIterator[None]:

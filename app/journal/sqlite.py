@@ -81,6 +81,7 @@ from app.journal.base import (
     TIMER_COLUMNS,
     TIMER_LISTING_ORDER,
     WAITED,
+    WAITING_PREFIX,
     WITH_PAYLOAD,
     CopyCounts,
     JournalContents,
@@ -587,6 +588,33 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
             return writes.moved
 
         return await self._write(move_all, durable=True)
+
+    async def release_waiting_timers(self, installation_id: int) -> int:
+        """The timers' deliveries of an installation that wait for their next chance
+        (`retry_timer_later`), made due now, their attempts counted anew; how many."""
+        now = self._clock()
+        cursor = await self._write(
+            lambda connection: connection.execute(
+                "UPDATE deliveries SET attempts = 0, next_attempt_at = ?, updated_at = ? "
+                "WHERE status = 'queued' AND event = ? AND installation_id = ? "
+                "AND ordering_key = ? || id",
+                (now, now, TIMER_EVENT, installation_id, WAITING_PREFIX),
+            )
+        )
+        return cursor.rowcount
+
+    async def move_timers(self, repository: str, installation_id: int) -> int:
+        """The scheduled timers of `repository` made to run as installation
+        `installation_id` (the one that covers it now); how many were of another."""
+        now = self._clock()
+        cursor = await self._write(
+            lambda connection: connection.execute(
+                "UPDATE timers SET installation_id = ?, updated_at = ? WHERE repository = ? "
+                "AND status = 'scheduled' AND installation_id != ?",
+                (installation_id, now, repository, installation_id),
+            )
+        )
+        return cursor.rowcount
 
     async def _set_status(
         self,

@@ -63,6 +63,7 @@ class TimerStore(Protocol):
     async def schedule_timer(self, timer: Timer) -> bool: ...
     async def cancel_timer(self, timer_id: str) -> bool: ...
     async def forget_timer(self, timer_id: str) -> bool: ...
+    async def release_waiting_timers(self, installation_id: int) -> int: ...
 
 
 class Timers:
@@ -120,6 +121,11 @@ class Timers:
         `schedule` of its kind and key keeps it anew. False when it is not fired (forgotten
         already)."""
         return await self._store.forget_timer(fired.id)
+
+    async def release_waiting(self) -> int:
+        """Run now the timers of this installation whose delivery waits for its next chance
+        (its installation was suspended, GitHub asked for a long wait); how many."""
+        return await self._store.release_waiting_timers(self._installation_id)
 
     def _subject(self, number: int | None) -> int:
         subject = self._number if number is None else number

@@ -18,8 +18,15 @@ from datetime import UTC, datetime, timedelta
 from githubkit.exception import RequestFailed
 
 from app.chat import ChatWebhook
-from app.github.client import GitHubApp, Transience, describe, describe_with_wait
-from app.handlers.routing import Context, GitHubRefused, Router, transience_of
+from app.github.client import (
+    GitHubApp,
+    InstallationSuspended,
+    InstallationUnavailable,
+    Transience,
+    describe,
+    describe_with_wait,
+)
+from app.handlers.routing import Context, GitHubRefused, Router, names_its_place, transience_of
 from app.intake import delivery as deliveries
 from app.journal import Journal, JournalEntry, JournalUnavailable
 from app.journal.timers import TIMER_EVENT, FiredTimer, Timers
@@ -42,6 +49,10 @@ OUTCOME_WRITE_TRIES = 60
 # (`timer_retry_delay`), and none later than this long after it was due.
 TIMER_RETRY_AT_LEAST = 15 * 60.0
 TIMER_RETRY_FOR = 24 * 3600.0
+# A timer whose installation is suspended is held until it is unsuspended (`installation`
+# `unsuspend` releases it), however late; should that delivery never come, it is looked at
+# again this long after, one token request a day rather than a retry every few minutes.
+SUSPENDED_RECHECK_SECONDS = 24 * 3600.0
 
 
 class Worker:
@@ -190,7 +201,7 @@ class Worker:
             delivery = deliveries.from_payload(
                 entry.id, entry.event, deliveries.parse(entry.payload)
             )
-            if delivery.installation_id is None or delivery.repository is None:
+            if delivery.installation_id is None or not names_its_place(delivery):
                 raise ValueError("the delivery names no installation or repository")
             if delivery.event == TIMER_EVENT:
                 timer = FiredTimer.of(delivery)
@@ -200,20 +211,30 @@ class Worker:
                     f"{timer.due_at:%Y-%m-%d %H:%M:%S}",
                     timer.lateness(datetime.fromtimestamp(self._journal.now(), UTC)),
                 )
-            github = await self._github.installation(delivery.installation_id)
+            # An installation's own delivery names no repository.
+            repository = delivery.repository or ""
+            github = await self._github.installation(
+                delivery.installation_id, covering=delivery.repository
+            )
+            if github.installation_id != delivery.installation_id:
+                # The App was installed again on the account: the repository's clock goes on.
+                moved = await self._journal.move_timers(repository, github.installation_id)
+                logger.info(
+                    "installation %d is gone; installation %d covers %s now: %d of its "
+                    "scheduled timers moved to it",
+                    delivery.installation_id,
+                    github.installation_id,
+                    repository,
+                    moved,
+                )
             attempt = entry.attempts + 1
             context = Context(
                 github,
-                delivery.repository,
+                repository,
                 delivery,
                 self._journal,
                 logger,
-                Timers(
-                    self._journal,
-                    delivery.installation_id,
-                    delivery.repository,
-                    delivery.pr_number,
-                ),
+                Timers(self._journal, github.installation_id, repository, delivery.pr_number),
                 self._journal,
                 clock=self._journal.now,
                 attempt=attempt,
@@ -262,6 +283,10 @@ class Worker:
         # neither (nothing on GitHub shows it, nothing comes after it), so the journal keeps
         # it for its next chance, as one whose attempts ran out; a refusal still fails it.
         reason = describe_with_wait(error, now)
+        if timer is not None and isinstance(error, InstallationSuspended):
+            held = f"{reason}; held until it is unsuspended"
+            await self._retry_timer_later(entry, held, SUSPENDED_RECHECK_SECONDS, logger)
+            return
         if timer is not None and transience.transient:
             next_chance = timer_retry_delay(timer, transience, now)
             if next_chance is not None:
@@ -275,7 +300,8 @@ class Worker:
             attempt,
             reason,
             exc_info=not isinstance(
-                error, RequestFailed | GitHubRefused | deliveries.NotAJsonObject
+                error,
+                RequestFailed | GitHubRefused | InstallationUnavailable | deliveries.NotAJsonObject,
             )
             and not transience.transient,
         )

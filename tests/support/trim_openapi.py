@@ -29,6 +29,8 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("GET", "/app"),
     ("GET", "/app/installations"),
     ("POST", "/app-manifests/{code}/conversions"),
+    # which installation covers a repository now (the App uninstalled and installed again)
+    ("GET", "/repos/{owner}/{repo}/installation"),
     # repositories and pull requests
     ("GET", "/repos/{owner}/{repo}"),
     ("GET", "/repos/{owner}/{repo}/pulls"),
