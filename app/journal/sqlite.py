@@ -189,9 +189,10 @@ CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at) WHERE status = 'schedul
 # again; `rearmed` counts how often, and names the delivery of each firing.
 _VERSION_3 = "ALTER TABLE timers ADD COLUMN rearmed INTEGER NOT NULL DEFAULT 0"
 
-# The first unfinished delivery of each pull request: `WHERE seq IN ({_QUEUE_HEADS})`.
+# The first unfinished delivery of each pull request: `WHERE seq IN ({_QUEUE_HEADS})`, or
+# `WITH heads AS ({_QUEUE_HEADS})`.
 _QUEUE_HEADS = (
-    "SELECT MIN(seq) FROM deliveries INDEXED BY deliveries_open "
+    "SELECT MIN(seq) AS seq FROM deliveries INDEXED BY deliveries_open "
     "WHERE status IN ('queued', 'running') GROUP BY ordering_key"
 )
 
@@ -897,9 +898,10 @@ def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[t
     rather than every due head's sorted with its payload."""
     return connection.execute(
         f"WITH held AS ({HELD_BY_INSTALLATION.format(mine='')}), "  # noqa: S608
-        "taken AS (SELECT d.seq FROM deliveries AS d "
+        f"heads AS ({_QUEUE_HEADS}), "
+        "taken AS (SELECT d.seq FROM heads JOIN deliveries AS d ON d.seq = heads.seq "
         "LEFT JOIN held ON held.installation_id = d.installation_id "
-        f"WHERE d.seq IN ({_QUEUE_HEADS}) AND d.status = 'queued' AND d.next_attempt_at <= ? "
+        "WHERE d.status = 'queued' AND d.next_attempt_at <= ? "
         f"{FAIR_SHARE_ORDER} LIMIT ?) "
         f"SELECT {ENTRY_COLUMNS} FROM taken JOIN deliveries AS d ON d.seq = taken.seq "
         f"{WITH_PAYLOAD} ORDER BY d.seq",
