@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from support.deliveries import pull_request
+from support.deliveries import globex, pull_request
 from support.harness import Clock
 from support.live_server import github_and_servers
 
@@ -151,11 +151,6 @@ def test_one_pull_request_runs_one_delivery_at_a_time_in_arrival_order(
         return [[e.id for e in batch] for batch in (first, blocked, after)]
 
     assert asyncio.run(scenario()) == [["a1", "b1"], [], ["a2"]]
-
-
-def globex(delivery_id: str, number: int) -> Delivery:
-    """A pull request event of another installation than `pull_request`'s (acme's, 1)."""
-    return pull_request(delivery_id, number, installation=2, repository="globex/gadgets")
 
 
 def test_a_claim_takes_due_work_by_turns_between_installations(journal: Journal) -> None:

@@ -22,3 +22,8 @@ def pull_request(
         "pull_request": {"number": number},
     }
     return from_payload(delivery_id, "pull_request", payload)
+
+
+def globex(delivery_id: str, number: int) -> Delivery:
+    """A pull request event of another installation than `pull_request`'s (acme's, 1)."""
+    return pull_request(delivery_id, number, installation=2, repository="globex/gadgets")
