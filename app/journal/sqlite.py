@@ -894,8 +894,7 @@ def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[t
     The heads are found in the index of unfinished deliveries alone, one per pull request:
     a burst waiting to settle can queue thousands of rows behind a few heads, and looking
     at each of those rows made a claim take tens of milliseconds. The turns are worked out
-    on the heads' numbers alone, and only the heads taken are read with their payloads,
-    rather than every due head's sorted with its payload."""
+    on the heads' rows without their payloads: only the heads taken are read with theirs."""
     return connection.execute(
         f"WITH held AS ({HELD_BY_INSTALLATION.format(mine='')}), "  # noqa: S608
         f"heads AS ({_QUEUE_HEADS}), "
