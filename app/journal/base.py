@@ -18,8 +18,8 @@ GitHub hangs holds each slot it gets for as long as a request may wait. So a cla
 due heads of the queues by turns between installations (`FAIR_SHARE_ORDER`): first those of
 the installations with the fewest deliveries running from this journal's claims, counting
 the heads the claim takes before; the oldest first among equals. An installation gets a
-slot only when no other one with due work holds fewer, so while others have due work it
-never holds every slot, and alone it may take them all.
+slot only when no other one with due work holds fewer: while others have due work, a claim
+never leaves it holding every slot; alone, it may take them all.
 
 Timers (app/journal/timers.py) are kept in the journal too, in their own table: a handler
 schedules one for a later time, and a claim first turns every timer that has come due into
