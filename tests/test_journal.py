@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from support.deliveries import pull_request
+from support.deliveries import globex, pull_request
 from support.harness import Clock
 from support.live_server import github_and_servers
 
@@ -151,6 +151,46 @@ def test_one_pull_request_runs_one_delivery_at_a_time_in_arrival_order(
         return [[e.id for e in batch] for batch in (first, blocked, after)]
 
     assert asyncio.run(scenario()) == [["a1", "b1"], [], ["a2"]]
+
+
+def test_a_claim_takes_due_work_by_turns_between_installations(journal: Journal) -> None:
+    """acme's four pull requests were queued before globex's one: of three slots, globex
+    gets one, rather than wait behind all of acme's."""
+
+    async def scenario() -> list[str]:
+        await record_all(
+            journal,
+            *(pull_request(f"a{number}", number) for number in range(1, 5)),
+            globex("g1", 1),
+        )
+        return [entry.id for entry in await journal.claim_ready(3)]
+
+    assert asyncio.run(scenario()) == ["a1", "a2", "g1"]
+
+
+def test_an_installation_holding_slots_gets_another_only_when_no_other_has_due_work(
+    journal: Journal,
+) -> None:
+    """acme's deliveries still run (its GitHub hangs, say) when globex's arrives behind more
+    of acme's: the next free slot goes to globex; the one after, with nobody else waiting,
+    to acme again."""
+
+    async def scenario() -> list[list[str]]:
+        await record_all(journal, *(pull_request(f"a{number}", number) for number in range(1, 5)))
+        claims = [await journal.claim_ready(2)]
+        await record_all(journal, globex("g1", 1))
+        claims += [await journal.claim_ready(1), await journal.claim_ready(1)]
+        return [[entry.id for entry in claim] for claim in claims]
+
+    assert asyncio.run(scenario()) == [["a1", "a2"], ["g1"], ["a3"]]
+
+
+def test_an_installation_alone_with_due_work_takes_every_free_slot(journal: Journal) -> None:
+    async def scenario() -> list[str]:
+        await record_all(journal, *(pull_request(f"a{number}", number) for number in range(1, 6)))
+        return [entry.id for entry in await journal.claim_ready(4)]
+
+    assert asyncio.run(scenario()) == ["a1", "a2", "a3", "a4"]
 
 
 def test_a_delivery_waiting_for_a_retry_holds_back_later_ones_of_its_pull_request(

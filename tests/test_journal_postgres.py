@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from support.deliveries import pull_request
+from support.deliveries import globex, pull_request
 from support.live_server import free_port
 from support.postgres import PostgresServer
 
@@ -142,6 +142,31 @@ def test_a_closed_instance_hands_its_running_deliveries_back_at_once(database: s
         other.close()
 
     assert [(entry.id, entry.attempts) for entry in claimed] == [("a1", 1)]
+
+
+def test_an_instance_takes_turns_by_what_its_own_claims_run(database: str) -> None:
+    """Each instance's worker has slots of its own, and counts what it runs in them: this
+    one runs acme's a1, another globex's g1 and g2; this one's next slot goes to globex,
+    which holds none of its slots, before acme's older delivery."""
+    this = PostgresJournal(database)
+    other = PostgresJournal(database)
+
+    async def scenario() -> list[list[str]]:
+        for delivery in (pull_request("a1", 1), globex("g1", 1), globex("g2", 2)):
+            await this.record(delivery, b"{}", handled=True)
+        claims = [await this.claim_ready(1), await other.claim_ready(2)]
+        for delivery in (pull_request("a2", 2), globex("g3", 3)):
+            await this.record(delivery, b"{}", handled=True)
+        claims.append(await this.claim_ready(1))
+        return [[entry.id for entry in claim] for claim in claims]
+
+    try:
+        claims = asyncio.run(scenario())
+    finally:
+        other.close()
+        this.close()
+
+    assert claims == [["a1"], ["g1", "g2"], ["g3"]]
 
 
 def test_a_lease_that_ran_out_is_taken_back_and_its_holders_late_outcome_is_not_recorded(

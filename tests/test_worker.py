@@ -1,5 +1,5 @@
 """The worker against the fake GitHub: retries that honour GitHub's waits, per-PR order,
-failures recorded, one token per installation."""
+failures recorded, one token per installation, slots shared between installations."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from app.github.client import GitHubApp, Transience
 from app.handlers.routing import Context, Router
 from app.intake.delivery import from_body
 from app.journal import Journal, JournalEntry, JournalUnavailable, open_journal
-from app.journal.timers import FiredTimer
+from app.journal.timers import TIMER_EVENT, FiredTimer, Timer
 from app.journal.worker import Worker, timer_retry_delay
-from sandbox import FakePull
+from sandbox import FakeGitHub, FakePull, serve_fake
 
 
 @pytest.fixture
@@ -353,6 +353,122 @@ def test_a_rate_limit_whose_reset_has_passed_backs_off_rather_than_retrying_at_o
 
     gaps = gaps_between_attempts(bot, pull, 3)
     assert gaps[0] >= 0.75 and gaps[1] >= 1.5, gaps
+
+
+@dataclass(frozen=True)
+class TwoOrganizations:
+    """The fake GitHub, served, with the App installed on acme and on globex, where every
+    request to globex's repository hangs (until the client gives up)."""
+
+    fake: FakeGitHub
+    base_url: str
+    app_id: int
+
+
+@pytest.fixture
+def globex_hangs(private_key_pem: str) -> Iterator[TwoOrganizations]:
+    fake = FakeGitHub()
+    app_id = fake.create_app(private_key_pem=private_key_pem).id
+    for account, repository in (("acme", "acme/widgets"), ("globex", "globex/gadgets")):
+        fake.add_repo(repository, fake.add_installation(app_id, account=account))
+    fake.inject("GET", r"^/repos/globex/", hang=True, times=None)
+    with serve_fake(fake) as base_url:
+        yield TwoOrganizations(fake, base_url, app_id)
+
+
+async def read_the_repository(context: Context) -> None:
+    await context.github.get_json(f"/repos/{context.repository}")
+
+
+def statuses_once_worked(
+    journal_url: str,
+    world: TwoOrganizations,
+    private_key_pem: str,
+    queued: list[tuple[str, str, int]],
+    worked: Callable[[Journal], bool],
+    timers: tuple[Timer, ...] = (),
+) -> dict[str, str]:
+    """The status of each delivery once `worked` says so (or after 10 s), of a worker of 3
+    slots started on a journal that holds the `queued` deliveries (id, repository, pull
+    request) opening pull requests, oldest first, and the `timers`; their handler reads the
+    repository from GitHub."""
+    router = Router()
+    router.add("pull_request", ["opened"], read_the_repository)
+    router.add(TIMER_EVENT, ["escalation"], read_the_repository)
+    journal = open_journal(journal_url)
+
+    async def scenario() -> dict[str, str]:
+        for delivery_id, repository, number in queued:
+            body = json.dumps(
+                {
+                    "action": "opened",
+                    "installation": {"id": world.fake.repo(repository).installation_id},
+                    "repository": {"full_name": repository},
+                    "pull_request": {"number": number},
+                }
+            ).encode()
+            await journal.record(from_body(delivery_id, "pull_request", body), body, handled=True)
+        for timer in timers:
+            await journal.schedule_timer(timer)
+        github = GitHubApp(world.app_id, private_key_pem, world.base_url)
+        running = asyncio.create_task(Worker(journal, router, github, concurrency=3).run())
+        try:
+            with contextlib.suppress(TimeoutError):  # the statuses then tell what did not run
+                async with asyncio.timeout(10):
+                    while not worked(journal):
+                        await asyncio.sleep(0.02)
+            return {entry.id: entry.status for entry in journal.recent()}
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+            await github.aclose()
+
+    try:
+        return asyncio.run(scenario())
+    finally:
+        journal.close()
+
+
+def test_an_installation_whose_github_hangs_leaves_slots_to_another(
+    journal_url: str, globex_hangs: TwoOrganizations, private_key_pem: str
+) -> None:
+    """globex's three deliveries were queued first, enough for every slot, and each would
+    hold its slot for as long as a request may wait (30 s); acme's delivery and its
+    incident clock's timer run meanwhile."""
+    acme = globex_hangs.fake.repo("acme/widgets").installation_id
+    due = time.time()  # the journal's clock
+    clock = Timer("escalation:acme/widgets#7:P0:15m", "escalation", acme, "acme/widgets", 7, due)
+    globex = [(f"g{number}", "globex/gadgets", number) for number in (1, 2, 3)]
+
+    def acme_done(journal: Journal) -> bool:
+        done = {entry.id for entry in journal.recent("done")}
+        return {"a1", clock.id} <= done
+
+    statuses = statuses_once_worked(
+        journal_url,
+        globex_hangs,
+        private_key_pem,
+        [*globex, ("a1", "acme/widgets", 1)],
+        acme_done,
+        (clock,),
+    )
+
+    # g3 waits for a slot, or has just taken the one acme's timer left.
+    assert statuses.pop("g3") in ("queued", "running")
+    assert statuses == {"g1": "running", "g2": "running", "a1": "done", clock.id: "done"}
+
+
+def test_an_installation_alone_with_work_takes_every_slot(
+    journal_url: str, globex_hangs: TwoOrganizations, private_key_pem: str
+) -> None:
+    globex = [(f"g{number}", "globex/gadgets", number) for number in (1, 2, 3, 4)]
+
+    def three_hang(_: Journal) -> bool:
+        return len(globex_hangs.fake.requests_to("GET", "/repos/globex/gadgets")) == 3
+
+    statuses = statuses_once_worked(journal_url, globex_hangs, private_key_pem, globex, three_hang)
+
+    assert statuses == {"g1": "running", "g2": "running", "g3": "running", "g4": "queued"}
 
 
 DUE = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)

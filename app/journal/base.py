@@ -13,6 +13,14 @@ run, so nothing is ever skipped across it. When this starts a burst, the last on
 burst's first one, for what else the burst brings. A claim supersedes at most
 `SUPERSEDE_PER_CLAIM` deliveries; the rest of a long burst goes to the next claims at once.
 
+Fair share: the worker runs a few deliveries at once (its slots), and an installation whose
+GitHub hangs holds each slot it gets for as long as a request may wait. So a claim takes the
+due heads of the queues by turns between installations (`FAIR_SHARE_ORDER`): first those of
+the installations with the fewest deliveries running from this journal's claims, counting
+the heads the claim takes before; the oldest first among equals. An installation gets a
+slot only when no other one with due work holds fewer: while others have due work, a claim
+never leaves it holding every slot; alone, it may take them all.
+
 Timers (app/journal/timers.py) are kept in the journal too, in their own table: a handler
 schedules one for a later time, and a claim first turns every timer that has come due into
 a delivery, in the same transaction, so that it then runs as deliveries do, in its pull
@@ -423,6 +431,23 @@ def timer_entry(row: tuple[object, ...]) -> TimerEntry:
     )
     return TimerEntry(timer, status, float(scheduled_at), float(updated_at), int(rearmed))
 
+
+# The order in which a claim takes the due heads of the queues (`d`), in both journals' SQL
+# (see "Fair share" above): the slots its installation would hold once the head runs, as
+# many as this journal's claims of that installation run (`held`, a row per installation
+# with any: `HELD_BY_INSTALLATION`) and, before it, that installation's older due heads;
+# the oldest first among equals.
+FAIR_SHARE_ORDER = (
+    "ORDER BY COALESCE(held.running, 0) "
+    "+ ROW_NUMBER() OVER (PARTITION BY d.installation_id ORDER BY d.seq), d.seq"
+)
+# `held` of `FAIR_SHARE_ORDER`: `WITH held AS ({HELD_BY_INSTALLATION.format(mine=...)})`,
+# `mine` narrowing the running deliveries to this journal's claims where several journals
+# claim from one database.
+HELD_BY_INSTALLATION = (
+    "SELECT installation_id, COUNT(*) AS running FROM deliveries "
+    "WHERE status = 'running' {mine} GROUP BY installation_id"
+)
 
 # A delivery and its payload (NULL for an ignored one), in both journals' SQL:
 # `SELECT {ENTRY_COLUMNS} FROM deliveries AS d {WITH_PAYLOAD}`, each row a `JournalEntry`.

@@ -80,9 +80,11 @@ from app.journal.base import (
     BURST_SETTLE_SECONDS,
     ENTRY_COLUMNS,
     ENTRY_COLUMNS_BUT_PAYLOAD,
+    FAIR_SHARE_ORDER,
     FIRE_PER_CLAIM,
     FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
+    HELD_BY_INSTALLATION,
     LOCK_WAIT_SECONDS,
     MOVE_DELIVERY_ROWS,
     MOVE_QUEUES,
@@ -287,16 +289,20 @@ _COPIED_COLUMNS = tuple(
     if field.name not in ("seq", "status", "payload")
 )
 # The first unfinished delivery of each pull request, when it may run now: queued, due,
-# and nothing of its pull request running. `{columns}` of `d`; `{keys}` narrows them.
+# and nothing of its pull request running; taken by turns between installations
+# (`FAIR_SHARE_ORDER`, counting the deliveries this journal's claims, %(me)s, run).
+# `{columns}` of `d`; `{keys}` narrows them.
 _DUE_HEADS = (
-    "SELECT {columns} FROM ("  # noqa: S608
+    f"WITH held AS ({HELD_BY_INSTALLATION.format(mine='AND claimed_by = %(me)s')}) "  # noqa: S608
+    "SELECT {columns} FROM ("
     "SELECT DISTINCT ON (ordering_key) seq, status, next_attempt_at FROM deliveries "
     "WHERE status IN ('queued', 'running') ORDER BY ordering_key, seq) AS heads "
     f"JOIN deliveries AS d ON d.seq = heads.seq {WITH_PAYLOAD} "
+    "LEFT JOIN held ON held.installation_id = d.installation_id "
     "WHERE heads.status = 'queued' AND heads.next_attempt_at <= %(now)s {keys} "
     "AND NOT EXISTS (SELECT 1 FROM deliveries AS r "
     "WHERE r.ordering_key = d.ordering_key AND r.status = 'running') "
-    "ORDER BY d.seq LIMIT %(limit)s"
+    f"{FAIR_SHARE_ORDER} LIMIT %(limit)s"
 )
 _NEXT_DUE = (
     "SELECT MIN(heads.next_attempt_at) FROM ("
@@ -672,7 +678,7 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
             # next pass then sees the later delivery as the head), as SqliteJournal does.
             for _ in range(limit + 1):
                 wanted = limit - len(claimed)
-                heads = await _locked_due_heads(connection, now, wanted)
+                heads = await _locked_due_heads(connection, now, wanted, self.claimer)
                 rejoined = await _rejoin_queues(connection, heads, now)
                 runnable = []
                 moved_on = bool(rejoined)
@@ -1240,14 +1246,15 @@ async def _migrate(connection: AsyncConnection[tuple[Any, ...]], *, upgrade: boo
 
 
 async def _locked_due_heads(
-    connection: AsyncConnection[tuple[Any, ...]], now: float, limit: int
+    connection: AsyncConnection[tuple[Any, ...]], now: float, limit: int, claimer: str
 ) -> list[JournalEntry]:
-    """The due heads of up to `limit` pull requests' queues, each pull request locked for
-    this transaction: the heads are read again once the locks are held, when no other claim
-    of those pull requests can be under way."""
+    """The due heads of up to `limit` pull requests' queues, taken by turns between
+    installations for the claims of `claimer`, each pull request locked for this
+    transaction: the heads are read again once the locks are held, when no other claim of
+    those pull requests can be under way."""
     if limit <= 0:
         return []
-    parameters: dict[str, Any] = {"now": now, "limit": limit}
+    parameters: dict[str, Any] = {"now": now, "limit": limit, "me": claimer}
     cursor = await connection.execute(
         _DUE_HEADS.format(columns="d.ordering_key", keys=""), parameters
     )

@@ -66,9 +66,11 @@ from app.journal.base import (
     BURST_SETTLE_SECONDS,
     ENTRY_COLUMNS,
     ENTRY_COLUMNS_BUT_PAYLOAD,
+    FAIR_SHARE_ORDER,
     FIRE_PER_CLAIM,
     FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
+    HELD_BY_INSTALLATION,
     LOCK_WAIT_SECONDS,
     MOVE_DELIVERY_ROWS,
     MOVE_STATE_ROWS,
@@ -194,9 +196,10 @@ CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at) WHERE status = 'schedul
 # again; `rearmed` counts how often, and names the delivery of each firing.
 _VERSION_3 = "ALTER TABLE timers ADD COLUMN rearmed INTEGER NOT NULL DEFAULT 0"
 
-# The first unfinished delivery of each pull request: `WHERE seq IN ({_QUEUE_HEADS})`.
+# The first unfinished delivery of each pull request: `WHERE seq IN ({_QUEUE_HEADS})`, or
+# `WITH heads AS ({_QUEUE_HEADS})`.
 _QUEUE_HEADS = (
-    "SELECT MIN(seq) FROM deliveries INDEXED BY deliveries_open "
+    "SELECT MIN(seq) AS seq FROM deliveries INDEXED BY deliveries_open "
     "WHERE status IN ('queued', 'running') GROUP BY ordering_key"
 )
 
@@ -942,15 +945,23 @@ def _make_private_directories(directory: Path) -> None:
 
 
 def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[tuple[object, ...]]:
-    """The oldest due deliveries whose pull request has nothing earlier queued or running.
+    """The due deliveries whose pull request has nothing earlier queued or running, up to
+    `limit` of them, taken by turns between installations (`FAIR_SHARE_ORDER`; every
+    running delivery is this journal's, whose one worker claims them).
 
     The heads are found in the index of unfinished deliveries alone, one per pull request:
     a burst waiting to settle can queue thousands of rows behind a few heads, and looking
-    at each of those rows made a claim take tens of milliseconds."""
+    at each of those rows made a claim take tens of milliseconds. The turns are worked out
+    on the heads' rows without their payloads: only the heads taken are read with theirs."""
     return connection.execute(
-        f"SELECT {ENTRY_COLUMNS} FROM deliveries AS d {WITH_PAYLOAD} "  # noqa: S608
-        f"WHERE d.seq IN ({_QUEUE_HEADS}) "
-        "AND d.status = 'queued' AND d.next_attempt_at <= ? ORDER BY d.seq LIMIT ?",
+        f"WITH held AS ({HELD_BY_INSTALLATION.format(mine='')}), "  # noqa: S608
+        f"heads AS ({_QUEUE_HEADS}), "
+        "taken AS (SELECT d.seq FROM heads JOIN deliveries AS d ON d.seq = heads.seq "
+        "LEFT JOIN held ON held.installation_id = d.installation_id "
+        "WHERE d.status = 'queued' AND d.next_attempt_at <= ? "
+        f"{FAIR_SHARE_ORDER} LIMIT ?) "
+        f"SELECT {ENTRY_COLUMNS} FROM taken JOIN deliveries AS d ON d.seq = taken.seq "
+        f"{WITH_PAYLOAD} ORDER BY d.seq",
         (now, limit),
     ).fetchall()
 
