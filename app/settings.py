@@ -161,8 +161,9 @@ class Settings(BaseSettings):
                 ) from None
         else:
             return None
-        # Hosting platforms often store a PEM on one line with literal \n escapes.
-        pem = pem.replace("\\n", "\n").strip() + "\n"
+        # Hosting platforms often store a PEM on one line with literal \n escapes, or \r\n
+        # ones when it was copied from a file saved on Windows.
+        pem = pem.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n").strip() + "\n"
         try:
             key = load_pem_private_key(pem.encode(), password=None)
         except (ValueError, TypeError):

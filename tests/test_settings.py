@@ -52,6 +52,14 @@ def test_a_dot_env_file_in_the_working_directory_is_read(
     assert (settings.port, settings.log_format) == (8080, "json")
 
 
+@pytest.mark.parametrize("line_end", ["\\r\\n", "\r\n"], ids=["escaped", "as-is"])
+def test_a_key_with_windows_line_ends_is_read(
+    line_end: str, private_key_pem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRIVATE_KEY", private_key_pem.strip().replace("\n", line_end))
+    assert load_settings(env_file=None).private_key_pem() == private_key_pem.strip() + "\n"
+
+
 @pytest.mark.parametrize(
     "url", ["postgresql://hotfix:pw@db.internal:5432/hotfix", "postgres://db.internal/hotfix"]
 )
