@@ -1143,6 +1143,48 @@ def glass_timeline(bot: Bot, pull: FakePull) -> list[tuple[str, str]]:
     return sorted((row["at"], row["text"]) for row in rows if row["kind"] == "break-glass")
 
 
+@pytest.mark.parametrize(
+    ("before", "timeline"),
+    [
+        ([], []),
+        (
+            ["/hotfix break-glass checkout is down", "/hotfix break-glass off"],
+            [
+                ("2026-12-04T14:32:10+00:00", "Break-glass by @lead: checkout is down"),
+                ("2026-12-04T14:32:10+00:00", "Break-glass withdrawn by @lead"),
+            ],
+        ),
+    ],
+    ids=["never broken", "withdrawn already"],
+)
+def test_a_withdrawal_with_no_break_glass_to_withdraw_says_so_and_leaves_no_trace(
+    bot: Bot, github_time: FakeTime, before: list[str], timeline: list[tuple[str, str]]
+) -> None:
+    pull = open_p0_hotfix(bot)
+    for body in before:
+        command(bot, pull.number, "lead", body)
+    github_time.now += timedelta(minutes=1)
+    records_before = asyncio.run(bot.journal.get_state(f"commands:acme/widgets#{pull.number}"))
+    run_before = dict(bot.policy_run(pull.head_sha).output)
+
+    line = "/hotfix break-glass off"
+    again = command(bot, pull.number, "oncall", line)
+
+    assert replies(bot, pull.number) == [
+        refusal(
+            again,
+            line,
+            "oncall",
+            "no break-glass is in force on this pull request, so there is nothing to withdraw",
+        )
+    ]
+    assert reactions(bot, again) == []
+    assert glass_timeline(bot, pull) == timeline
+    records = asyncio.run(bot.journal.get_state(f"commands:acme/widgets#{pull.number}"))
+    assert records == records_before
+    assert bot.policy_run(pull.head_sha).output == run_before
+
+
 def test_a_withdrawal_delivered_before_the_break_glass_it_withdraws_still_withdraws_it(
     bot: Bot, github_time: FakeTime
 ) -> None:

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import string
 
+from app.github.client import timestamp
 from app.handlers import timeline
 from app.handlers.commands.command import (
     Command,
     Invocation,
     Refusal,
+    answered_key,
     rollback_groups,
     who,
 )
 from app.handlers.notices import send_to_chat
 from app.handlers.records import BreakGlassRecord, Withdrawal, written_order
-from policies.commands import CommandError, Syntax
+from policies.commands import CommandError, Parsed, Syntax, parse
 from policies.config import CONFIG_PATH, ApprovalGroup
 from policies.facts import BreakGlass
 from policies.incident import glass_broken_message
@@ -143,11 +145,50 @@ async def _may_break(invocation: Invocation) -> None:
 async def _may_withdraw(invocation: Invocation) -> None:
     current = invocation.records.break_glass
     written = written_order(invocation.written_at, invocation.comment_id)
-    if current is None or written < current.written:
-        return  # nothing this command withdraws (or it withdrew it before a retry)
+    if current is None:
+        await _require_something_to_withdraw(invocation)
+        return
+    if written < current.written:
+        return  # a break-glass written after this command, which it does not withdraw
     refusal = await _withdrawal_refused(invocation, current, invocation.commenter)
     if refusal is not None:
         raise refusal
+
+
+async def _require_something_to_withdraw(invocation: Invocation) -> None:
+    """A refusal when no break-glass is in force and none written before this command is
+    still to be delivered: there is nothing to withdraw, and nothing is recorded. One on its
+    way (GitHub delivers comments in any order) is withdrawn by this command when it comes."""
+    invocation.require_open()
+    withdrawn = invocation.records.glass_withdrawn
+    if withdrawn is not None and withdrawn.comment_id == invocation.comment_id:
+        return  # this command withdrew it before a retry
+    if not await _break_glass_on_its_way(invocation):
+        raise Refusal(
+            "no break-glass is in force on this pull request, so there is nothing to withdraw"
+        )
+
+
+async def _break_glass_on_its_way(invocation: Invocation) -> bool:
+    """Whether a `/hotfix break-glass <reason>` comment written before this command has
+    not been answered yet."""
+    context = invocation.context
+    written = written_order(invocation.written_at, invocation.comment_id)
+    comments = await context.github.get_all(
+        f"/repos/{context.repository}/issues/{invocation.number}/comments"
+    )
+    for comment in comments:
+        created_at = timestamp(comment.get("created_at"))
+        if created_at is None or written_order(created_at, comment["id"]) >= written:
+            continue
+        if (comment.get("user") or {}).get("type") == "Bot":
+            continue  # bots' comments are never commands
+        parsed = parse(comment.get("body") or "", [COMMAND.syntax])
+        if not isinstance(parsed, Parsed) or parsed.arguments is None:
+            continue  # not a break-glass (a withdrawal, another command, no command)
+        if await context.state.get_state(answered_key(context, comment["id"])) is None:
+            return True
+    return False
 
 
 async def _withdrawal_refused(

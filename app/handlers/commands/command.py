@@ -195,6 +195,11 @@ class Invocation:
         return await self.is_among(login, teams, [u for group in groups for u in group.users or ()])
 
 
+def answered_key(context: Context, comment_id: int) -> str:
+    """Where the state store keeps that a command's comment was answered."""
+    return f"command:{context.repository}:{comment_id}"
+
+
 def rollback_groups(config: HotfixConfig, severity: str) -> tuple[ApprovalGroup, ...]:
     """The approval groups a rollback of a `severity` hotfix is approved by."""
     need = rollback_need(config, severity)

@@ -30,7 +30,13 @@ from typing import Any
 
 from app.github.client import Transience, describe, describe_with_wait, from_github, timestamp
 from app.handlers.commands import COMMANDS
-from app.handlers.commands.command import Invocation, NotShown, Refusal, written_by
+from app.handlers.commands.command import (
+    Invocation,
+    NotShown,
+    Refusal,
+    answered_key,
+    written_by,
+)
 from app.handlers.config_files import base_config
 from app.handlers.notices import comment_once
 from app.handlers.records import PullRecords
@@ -70,14 +76,14 @@ async def on_command(context: Context) -> None:
     comment = context.payload["comment"]
     number = context.delivery.pr_number
     assert number is not None  # is_command: the comment is on a pull request
-    answered_key = f"command:{context.repository}:{comment['id']}"
-    if await context.state.get_state(answered_key) is not None:
+    answered = answered_key(context, comment["id"])
+    if await context.state.get_state(answered) is not None:
         context.log.info("comment %s was answered before; nothing to do", comment["id"])
         return
     carried_key = f"command-carried-out:{context.repository}:{comment['id']}"
     kept = await context.state.get_state(carried_key)
     if kept is None:
-        carried = await _carried_out(context, number, comment, answered_key)
+        carried = await _carried_out(context, number, comment, answered)
         if carried is None:
             return  # refused, and answered so
     else:
@@ -97,7 +103,7 @@ async def on_command(context: Context) -> None:
     outcome = "carried out"
     if carried.not_shown is not None:
         outcome += f", not shown: {carried.not_shown.described}"
-    await _keep_answered(context, answered_key, comment, outcome)
+    await _keep_answered(context, answered, comment, outcome)
     if carried.not_shown is not None:
         raise carried.not_shown.cause()
 
@@ -152,7 +158,7 @@ class _CarriedOut:
 
 
 async def _carried_out(
-    context: Context, number: int, comment: dict[str, Any], answered_key: str
+    context: Context, number: int, comment: dict[str, Any], answered: str
 ) -> _CarriedOut | None:
     """Carry the command out; None when it is refused (and answered and kept so). An error
     that stops it is answered once the worker will not try it again, and raised."""
@@ -163,7 +169,7 @@ async def _carried_out(
         await _carry_out(context, number, comment, parsed)
     except Refusal as refusal:
         await _refuse(context, number, comment, str(refusal))
-        await _keep_answered(context, answered_key, comment, f"refused: {refusal}")
+        await _keep_answered(context, answered, comment, f"refused: {refusal}")
         return None
     except NotShown as stopped_showing:
         error = stopped_showing.error
@@ -181,9 +187,9 @@ async def _carried_out(
 
 
 async def _keep_answered(
-    context: Context, answered_key: str, comment: dict[str, Any], outcome: str
+    context: Context, answered: str, comment: dict[str, Any], outcome: str
 ) -> None:
-    await context.state.set_state(answered_key, outcome)
+    await context.state.set_state(answered, outcome)
     context.log.info("command %r %s", command_line(comment["body"]), outcome)
 
 
