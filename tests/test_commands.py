@@ -1271,6 +1271,36 @@ def test_a_break_glass_opens_one_retroactive_review_issue_after_the_merge(bot: B
     assert opened == ["Retroactive review: Fix", "Incident report: Fix"]
 
 
+def test_a_reason_as_long_as_a_comment_takes_is_cut_so_every_issue_and_notice_is_posted(
+    bot: Bot,
+) -> None:
+    """GitHub takes 65,536 characters in a comment, and no more in an issue: the reason, shown
+    in the retroactive review, the incident report (twice) and the resolution notice, is cut."""
+    line = "/hotfix break-glass checkout is down: "
+    reason_start = line.removeprefix("/hotfix break-glass ")
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "lead", line + "x" * (65_536 - len(line)))
+    reason = reason_start + "x" * (499 - len(reason_start)) + "…"
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", f"Break-glass by @lead: {reason}")
+    merge(bot, pull)
+
+    assert pull.merge_commit_sha is not None
+    [release] = bot.repo.runs_named("hotfix-release", pull.merge_commit_sha)
+    assert (release.conclusion, release.output["title"]) == (
+        "success",
+        "All steps done for v1.2.4 (1 skipped)",
+    )
+    [retro_review] = retro_reviews(bot)
+    assert f"The reason given: {reason}\n\n" in retro_review.body
+    [report] = [i for i in bot.repo.issues.values() if "incident-report" in i.labels]
+    assert f"- **Break-glass:** by @lead: {reason}; retroactive review in" in report.body
+    assert f"| 2026-12-04 14:32 UTC | Break-glass by @lead: {reason} |" in report.body
+    [notice] = [c.body for c in bot.repo.comments_on(pull.number) if "resolution:" in c.body]
+    assert f"\n2026-12-04 14:32 UTC - Break-glass by @lead: {reason}\n" in notice
+
+
 def test_a_retroactive_review_names_one_group_of_those_an_approver_counts_for_as_waived(
     bot: Bot,
 ) -> None:
