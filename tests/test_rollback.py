@@ -713,6 +713,28 @@ def test_a_merged_rollback_is_released_marks_the_old_release_and_tells_the_hotfi
     }
 
 
+def test_a_reason_as_long_as_a_description_takes_is_cut_so_the_notice_is_posted(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    """GitHub takes 65,536 characters in a pull request's description and in a comment: the
+    rollback notice quoting the description's first paragraph would be longer."""
+    revert = revert_button(bot, hotfix)
+    reverts_line = "Reverts acme/widgets#1\n\n"
+    reason_start = "Logins failed after v1.2.4: "
+    filler = "x" * (65_536 - len(reverts_line) - len(reason_start))
+    bot.repo.edit_pull(revert.number, revert.title, reverts_line + reason_start + filler)
+    approve(bot, revert, "lead")
+    bot.repo.merge_pull(revert.number, merged_by="dana")
+
+    bot.pull_request(revert.number, "closed")
+
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
+    reason = reason_start + "x" * (499 - len(reason_start)) + "…"
+    [notice] = [c.body for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+    assert f"\nThe hotfix has been rolled back due to {reason}.\n" in notice
+
+
 def test_the_rolled_back_hotfix_is_named_by_the_tag_its_own_run_made(bot: Bot) -> None:
     """main's one version file is package.json; the hotfix bumped it and added VERSION 2.0.0,
     which is no version file, so the hotfix was released as v1.2.4, not v2.0.0."""

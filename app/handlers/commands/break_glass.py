@@ -29,16 +29,11 @@ from policies.config import CONFIG_PATH, ApprovalGroup
 from policies.facts import BreakGlass
 from policies.incident import glass_broken_message
 from policies.timeline import TimelineEvent, glass_broken, glass_mended
-from policies.wording import join_words, shortened
-
-# Characters of a reason kept. It is shown in the check run, the timeline, the incident
-# report, the resolution notice and the retroactive review: a reason as long as a comment
-# may be would make those issues and comments longer than GitHub takes.
-KEPT_REASON = 500
+from policies.wording import REASON_LIMIT, join_words, shortened
 
 
 def read(text: str) -> str | None:
-    """The reason, cut to `KEPT_REASON` characters; None for `off` (any case, trailing
+    """The reason, cut to `REASON_LIMIT` characters; None for `off` (any case, trailing
     punctuation aside: `Off.`). A reason that begins with the word `off` is refused: read as
     a reason it would break the glass again when the commenter meant to withdraw it."""
     if not text:
@@ -50,7 +45,7 @@ def read(text: str) -> str | None:
             "`off` withdraws the break-glass and takes nothing after it, so a reason cannot "
             "begin with the word `off`"
         )
-    return shortened(text, KEPT_REASON)
+    return shortened(text, REASON_LIMIT)
 
 
 async def permitted(invocation: Invocation, reason: str | None) -> None:
