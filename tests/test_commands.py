@@ -1301,6 +1301,16 @@ def test_a_reason_as_long_as_a_comment_takes_is_cut_so_every_issue_and_notice_is
     assert f"\n2026-12-04 14:32 UTC - Break-glass by @lead: {reason}\n" in notice
 
 
+def test_a_title_too_long_for_the_check_run_is_cut_on_its_one_line(bot: Bot) -> None:
+    """A title is cut to 1,000 bytes: 500 characters of three bytes each are more."""
+    pull = open_p0_hotfix(bot)
+
+    command(bot, pull.number, "lead", "/hotfix break-glass " + "障" * 600)
+
+    title = bot.policy_run(pull.head_sha).output["title"]
+    assert title == "Break-glass by @lead: " + "障" * 325 + "…"
+
+
 def test_a_retroactive_review_names_one_group_of_those_an_approver_counts_for_as_waived(
     bot: Bot,
 ) -> None:
