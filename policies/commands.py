@@ -19,6 +19,8 @@ QUOTED_LINE = 1_000  # characters of the command line a reply quotes
 
 # GitHub logins: letters, digits and single hyphens between them, at most 39 characters.
 _LOGIN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
+# Punctuation a sentence may put right after a mention.
+_AFTER_A_MENTION = ",.:;!?"
 
 Arguments = TypeVar("Arguments")
 
@@ -83,8 +85,10 @@ def accepted_forms(syntaxes: Sequence[Syntax[Any]]) -> list[str]:
 
 
 def login_of(word: str, what: str) -> str:
-    """The login of an `@login` mention; `what` names it in the error ("the approver")."""
-    login = word.removeprefix("@")
+    """The login of an `@login` mention; `what` names it in the error ("the approver").
+    Punctuation right after it (`@lena, on the call`) is no part of it: no login ends so, and
+    GitHub mentions `lena` there too."""
+    login = word.removeprefix("@").rstrip(_AFTER_A_MENTION)
     if not word.startswith("@") or not _LOGIN.fullmatch(login):
         raise CommandError(
             f"{what} must be a GitHub login after @, such as @lena "

@@ -178,6 +178,21 @@ def test_a_note_that_mentions_someone_after_its_first_word_is_taken_as_a_note(bo
     )
 
 
+@pytest.mark.parametrize("approver", ["@lena,", "@lena:"])
+def test_punctuation_after_the_approver_is_no_part_of_the_login(bot: Bot, approver: str) -> None:
+    pull = open_p0_hotfix(bot)
+
+    recorded = command(
+        bot, pull.number, "dana", f"/hotfix verbal-approval {approver} on the bridge call"
+    )
+
+    assert (reactions(bot, recorded), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    assert approvals_row(bot, pull).startswith(
+        "| `approvals` | ⏳ waiting | Engineering Lead: nobody yet; "
+        "On-call Manager: lena (verbal, recorded by @dana at 14:32 UTC) |"
+    )
+
+
 def test_a_verbal_approval_for_someone_whose_review_approves_the_head_is_refused(
     bot: Bot,
 ) -> None:
