@@ -302,6 +302,13 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
             "it takes one approver per command: post one command for each, "
             "`/hotfix verbal-approval @lena` and `/hotfix verbal-approval @lead`",
         ),
+        (
+            "P0",
+            "dana",
+            "/hotfix verbal-approval @lena, @lead",
+            "it takes one approver per command: post one command for each, "
+            "`/hotfix verbal-approval @lena` and `/hotfix verbal-approval @lead`",
+        ),
         ("P0", "dana", "/hotfix approve @lena", "`approve` is not a hotfix-bot command"),
         ("P0", "dana", "/hotfix", "it names no command"),
     ],
@@ -315,6 +322,7 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
         "a severity without break-glass",
         "break-glass without a reason",
         "two approvers",
+        "two approvers, a comma between",
         "unknown",
         "no command named",
     ],
