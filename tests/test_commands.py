@@ -1072,6 +1072,16 @@ def test_a_break_glass_passes_the_check_until_an_approver_withdraws_it(bot: Bot)
     assert reactions(bot, withdrew) == [("+1", BOT)]
 
 
+def test_punctuation_after_the_command_s_name_is_no_part_of_it(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+
+    broke = command(bot, pull.number, "lead", "/hotfix break-glass: checkout is down")
+
+    assert (reactions(bot, broke), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    title = bot.policy_run(pull.head_sha).output["title"]
+    assert title == "Break-glass by @lead: checkout is down"
+
+
 def test_a_break_glass_is_not_in_force_once_the_severity_allows_none_and_is_withdrawn_anyway(
     bot: Bot,
 ) -> None:
