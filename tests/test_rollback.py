@@ -188,6 +188,36 @@ def test_a_revert_button_pull_request_is_judged_as_a_rollback_of_the_hotfix(
     )
 
 
+def test_a_repositorys_rollback_pattern_and_label_replace_the_revert_buttons(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    bot.repo.commit(
+        "main", {CONFIG: "rollback: {pattern: '^undo/', label: undo}\n"}, "Our own rollbacks"
+    )
+    revert = revert_button(bot, hotfix)  # its branch matches the default pattern alone
+    by_branch, by_label = "undo/fix-login", "put-login-back"
+    for branch in (by_branch, by_label):  # each a commit of its own, so a run of its own
+        bot.repo.create_branch(branch, revert.head_ref)
+        bot.repo.commit(branch, {"WHY.md": f"{branch}\n"}, "Say why")
+    undo = bot.repo.open_pull(by_branch, "main", title="Undo", author="dana")
+    labelled = bot.repo.open_pull(by_label, "main", title="Undo", author="dana", labels=["undo"])
+    for pull in (undo, labelled):
+        bot.repo.edit_pull(pull.number, pull.title, "Reverts acme/widgets#1")
+        bot.pull_request(pull.number, "opened")
+
+    assert bot.policy_run(revert.head_sha).output["title"] == "Not a hotfix pull request"
+    assert [bot.policy_run(pull.head_sha).output["title"] for pull in (undo, labelled)] == [
+        "Waiting for approval: Engineering Lead or Product Manager (rollback of #1)"
+    ] * 2
+    [undo_run] = bot.repo.runs_named("hotfix-policy", undo.head_sha)
+    assert undo_run.output["summary"].startswith(
+        rollback_header(
+            f"its head branch `{by_branch}` matches `rollback.pattern` (`^undo/`)",
+            "Config: .github/hotfix.yml on main",
+        )
+    )
+
+
 def test_a_pull_request_labelled_rollback_is_one_and_takes_the_configured_approvals(
     bot: Bot, hotfix: FakePull
 ) -> None:
