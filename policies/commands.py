@@ -19,6 +19,9 @@ QUOTED_LINE = 1_000  # characters of the command line a reply quotes
 
 # GitHub logins: letters, digits and single hyphens between them, at most 39 characters.
 _LOGIN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
+# Punctuation a sentence may put right after a word: after a command's name or a mention, it
+# is no part of either (`/hotfix break-glass: checkout is down`, `@lena, on the call`).
+_PUNCTUATION = ",.:;!?"
 
 Arguments = TypeVar("Arguments")
 
@@ -69,7 +72,8 @@ def parse(body: str, syntaxes: Sequence[Syntax[Any]]) -> Parsed[Any] | ParseErro
     if not words:
         return ParseError(line, "it names no command")
     name, rest = words[0], "".join(words[1:])
-    syntax = next((s for s in syntaxes if s.name == name.casefold()), None)
+    wanted = name.rstrip(_PUNCTUATION).casefold()
+    syntax = next((s for s in syntaxes if s.name == wanted), None)
     if syntax is None:
         return ParseError(line, f"`{shortened(name, QUOTED_WORD)}` is not a hotfix-bot command")
     try:
@@ -83,8 +87,10 @@ def accepted_forms(syntaxes: Sequence[Syntax[Any]]) -> list[str]:
 
 
 def login_of(word: str, what: str) -> str:
-    """The login of an `@login` mention; `what` names it in the error ("the approver")."""
-    login = word.removeprefix("@")
+    """The login of an `@login` mention; `what` names it in the error ("the approver").
+    Punctuation right after it (`@lena, on the call`) is no part of it: no login ends so, and
+    GitHub mentions `lena` there too."""
+    login = word.removeprefix("@").rstrip(_PUNCTUATION)
     if not word.startswith("@") or not _LOGIN.fullmatch(login):
         raise CommandError(
             f"{what} must be a GitHub login after @, such as @lena "

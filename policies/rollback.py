@@ -17,6 +17,7 @@ from policies.config import HotfixConfig
 from policies.facts import PullRequestFacts, RevertedPull
 from policies.pattern import search
 from policies.rules.common import has_label, is_hotfix, single_severity
+from policies.wording import REASON_LIMIT, shortened
 
 # At most 18 digits, as for merge groups: a number the journal can keep.
 _REVERT_BRANCH = re.compile(r"revert-([0-9]{1,18})-")
@@ -87,12 +88,13 @@ def reverted_number(head_ref: str, body: str, repository: str) -> int | None:
 
 def rollback_reason(body: str) -> str | None:
     """Why the hotfix is rolled back, as the rollback's description says: its first paragraph
-    other than the `Reverts` line, on one line and without a closing full stop."""
+    other than the `Reverts` line, on one line, without a closing full stop and cut to
+    `REASON_LIMIT` characters."""
     text = _TEMPLATE_LINES.sub("", _HTML_COMMENT.sub("", _REVERTS_LINE.sub("", body)))
     for paragraph in re.split(r"\n\s*\n", text):
         words = " ".join(paragraph.split()).rstrip(".")
         if words:
-            return words
+            return shortened(words, REASON_LIMIT)
     return None
 
 

@@ -20,6 +20,10 @@ def shortened(text: str, limit: int) -> str:
 
 # GitHub refuses an issue or pull request title longer than this.
 TITLE_LIMIT = 256
+# Characters kept of a reason someone wrote (a break-glass's, a rollback's description): the
+# check run, the issues and the notices that show it take it whole, and GitHub takes 65,536
+# characters in a comment or an issue, as many as the comment or description it came from.
+REASON_LIMIT = 500
 
 
 def title_of(prefix: str, title: str) -> str:

@@ -171,6 +171,18 @@ def _title_checked(resource: str, title: str) -> str:
     return title
 
 
+# GitHub refuses longer bodies of issues and comments.
+_BODY_LIMIT = MAX_TEXT + 1
+
+
+def _body_checked(resource: str, body: str) -> str:
+    if len(body) > _BODY_LIMIT:
+        raise _custom_error(
+            resource, f"body is too long (maximum is {_BODY_LIMIT} characters)", "body"
+        )
+    return body
+
+
 def list_reviews(call: Call) -> Reply:
     pull = _pull(call)
     return call.page([shapes.review(call.fake, call.repo, pull, r) for r in pull.reviews])
@@ -666,10 +678,7 @@ def _issue_number(call: Call) -> int:
 
 
 def _comment_body(call: Call) -> str:
-    body = call.field("body", str, "IssueComment")
-    if len(body) > MAX_TEXT + 1:
-        raise validation_failed("IssueComment", "body", "custom")
-    return body
+    return _body_checked("IssueComment", call.field("body", str, "IssueComment"))
 
 
 def create_comment(call: Call) -> Reply:
@@ -734,7 +743,7 @@ def create_issue(call: Call) -> Reply:
     issue = repo.open_issue(
         str(title),
         author=call.bot_login,
-        body=call.optional("body", str, ""),
+        body=_body_checked("Issue", call.optional("body", str, "")),
         labels=_names(call.optional("labels", list, [])),
         assignees=assignees,
     )
@@ -764,6 +773,7 @@ def update_issue(call: Call) -> Reply:
     issue = repo.issues[number]
     title, body = call.optional("title", str, issue.title), call.optional("body", str, issue.body)
     _title_checked("Issue", title)
+    _body_checked("Issue", body)
     issue = repo.edit_issue(issue.number, title, body)
     return Reply(200, shapes.issue(call.fake, repo, issue))
 

@@ -471,6 +471,28 @@ def test_reviews_are_requested_once_from_each_group_never_from_the_author(
     ) in summary
 
 
+def test_with_request_reviews_false_nobody_is_asked_and_the_reminders_still_come(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    bot.repo.commit(
+        "main", {".github/hotfix.yml": "severities: {P0: {request_reviews: false}}\n"}, "Quiet"
+    )
+
+    pull = open_p0(bot)
+    bot.advance(15 * MINUTE)
+
+    assert bot.fake.requests_to("POST", REQUESTS) == []
+    assert (pull.requested_reviewers, pull.requested_teams) == ([], [])
+    summary = bot.policy_run(pull.head_sha).output["summary"]
+    assert "Review requests" not in summary
+    assert notices(bot, pull, "escalation:acme/widgets#1:P0:15m")[0].startswith(
+        "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open for "
+        "**15m**."
+    )
+
+
 def test_a_group_only_the_author_could_fill_fails_but_the_other_groups_are_asked_and_reminded(
     clocked_bot: Bot,
 ) -> None:

@@ -178,6 +178,21 @@ def test_a_note_that_mentions_someone_after_its_first_word_is_taken_as_a_note(bo
     )
 
 
+@pytest.mark.parametrize("approver", ["@lena,", "@lena:"])
+def test_punctuation_after_the_approver_is_no_part_of_the_login(bot: Bot, approver: str) -> None:
+    pull = open_p0_hotfix(bot)
+
+    recorded = command(
+        bot, pull.number, "dana", f"/hotfix verbal-approval {approver} on the bridge call"
+    )
+
+    assert (reactions(bot, recorded), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    assert approvals_row(bot, pull).startswith(
+        "| `approvals` | ⏳ waiting | Engineering Lead: nobody yet; "
+        "On-call Manager: lena (verbal, recorded by @dana at 14:32 UTC) |"
+    )
+
+
 def test_a_verbal_approval_for_someone_whose_review_approves_the_head_is_refused(
     bot: Bot,
 ) -> None:
@@ -287,6 +302,13 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
             "it takes one approver per command: post one command for each, "
             "`/hotfix verbal-approval @lena` and `/hotfix verbal-approval @lead`",
         ),
+        (
+            "P0",
+            "dana",
+            "/hotfix verbal-approval @lena, @lead",
+            "it takes one approver per command: post one command for each, "
+            "`/hotfix verbal-approval @lena` and `/hotfix verbal-approval @lead`",
+        ),
         ("P0", "dana", "/hotfix approve @lena", "`approve` is not a hotfix-bot command"),
         ("P0", "dana", "/hotfix", "it names no command"),
     ],
@@ -300,6 +322,7 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
         "a severity without break-glass",
         "break-glass without a reason",
         "two approvers",
+        "two approvers, a comma between",
         "unknown",
         "no command named",
     ],
@@ -1050,6 +1073,16 @@ def test_a_break_glass_passes_the_check_until_an_approver_withdraws_it(bot: Bot)
     assert reactions(bot, withdrew) == [("+1", BOT)]
 
 
+def test_punctuation_after_the_command_s_name_is_no_part_of_it(bot: Bot) -> None:
+    pull = open_p0_hotfix(bot)
+
+    broke = command(bot, pull.number, "lead", "/hotfix break-glass: checkout is down")
+
+    assert (reactions(bot, broke), replies(bot, pull.number)) == ([("+1", BOT)], [])
+    title = bot.policy_run(pull.head_sha).output["title"]
+    assert title == "Break-glass by @lead: checkout is down"
+
+
 def test_a_break_glass_is_not_in_force_once_the_severity_allows_none_and_is_withdrawn_anyway(
     bot: Bot,
 ) -> None:
@@ -1312,6 +1345,46 @@ def test_a_break_glass_opens_one_retroactive_review_issue_after_the_merge(bot: B
         if (r.method, r.path) == ("POST", "/repos/acme/widgets/issues")
     ]
     assert opened == ["Retroactive review: Fix", "Incident report: Fix"]
+
+
+def test_a_reason_as_long_as_a_comment_takes_is_cut_so_every_issue_and_notice_is_posted(
+    bot: Bot,
+) -> None:
+    """GitHub takes 65,536 characters in a comment, and no more in an issue: the reason, shown
+    in the retroactive review, the incident report (twice) and the resolution notice, is cut."""
+    line = "/hotfix break-glass checkout is down: "
+    reason_start = line.removeprefix("/hotfix break-glass ")
+    pull = open_p0_hotfix(bot)
+    command(bot, pull.number, "lead", line + "x" * (65_536 - len(line)))
+    reason = reason_start + "x" * (499 - len(reason_start)) + "…"
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", f"Break-glass by @lead: {reason}")
+    merge(bot, pull)
+
+    assert pull.merge_commit_sha is not None
+    [release] = bot.repo.runs_named("hotfix-release", pull.merge_commit_sha)
+    assert (release.conclusion, release.output["title"]) == (
+        "success",
+        "All steps done for v1.2.4 (1 skipped)",
+    )
+    [retro_review] = retro_reviews(bot)
+    assert f"The reason given: {reason}\n\n" in retro_review.body
+    [report] = [i for i in bot.repo.issues.values() if "incident-report" in i.labels]
+    assert f"- **Break-glass:** by @lead: {reason}; retroactive review in" in report.body
+    assert f"| 2026-12-04 14:32 UTC | Break-glass by @lead: {reason} |" in report.body
+    [notice] = [c.body for c in bot.repo.comments_on(pull.number) if "resolution:" in c.body]
+    assert f"\n2026-12-04 14:32 UTC - Break-glass by @lead: {reason}\n" in notice
+
+
+def test_a_title_too_long_for_the_check_run_is_cut_on_its_one_line(bot: Bot) -> None:
+    """A title is cut to 1,000 bytes: 500 characters of three bytes each are more."""
+    pull = open_p0_hotfix(bot)
+
+    command(bot, pull.number, "lead", "/hotfix break-glass " + "障" * 600)
+
+    title = bot.policy_run(pull.head_sha).output["title"]
+    assert title == "Break-glass by @lead: " + "障" * 325 + "…"
 
 
 def test_a_retroactive_review_names_one_group_of_those_an_approver_counts_for_as_waived(

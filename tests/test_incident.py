@@ -501,6 +501,34 @@ def test_when_the_report_is_due_and_still_open_its_assignee_is_reminded_once(
     assert [entry.status for entry in fired] == ["done"]
 
 
+def test_a_report_due_the_repository_sets_is_said_everywhere_and_reminded_then(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    organization(bot)
+    bot.repo.commit(
+        "main", {".github/hotfix.yml": "severities: {P0: {incident_report: {due: 90m}}}\n"}, "Due"
+    )
+    pull = open_hotfix(bot)
+    merge(bot, pull)  # at 2026-12-04 20:30:30 UTC: the report is due at 22:00:30
+
+    [issue] = reports(bot)
+    # The due time as the file writes it.
+    assert "\n- **Report due:** 2026-12-04 22:00 UTC (90m after the merge)\n" in issue.body
+    assert notices(bot, pull)["resolution:acme/widgets#1"].endswith(
+        f"Incident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+        "2026-12-04 22:00 UTC\nThank you for your patience."
+    )
+    bot.advance(90 * MINUTE - 1)
+    assert bot.repo.comments_on(issue.number) == []
+    bot.advance(1)
+    assert [comment.body for comment in bot.repo.comments_on(issue.number)] == [
+        f"<!-- hotfix-bot notice incident-report-due:acme/widgets#{issue.number}:due -->\n"
+        "@dev: this incident report of #1 was due 2026-12-04 22:00 UTC and the issue is "
+        "still open. Please fill it in, and close the issue once it is reviewed."
+    ]
+
+
 def test_a_report_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(
     clocked_bot: Bot,
 ) -> None:

@@ -1069,6 +1069,17 @@ def test_of_two_open_release_branches_the_higher_version_gets_the_back_merge(bot
     assert_merged_into_release_branch(bot, pull, "release/2.0.0", before)
 
 
+def test_a_repositorys_release_prefix_names_its_release_branches(bot: Bot) -> None:
+    config = {".github/hotfix.yml": "branches:\n  release_prefix: releases/\n"}
+    pull = merged_hotfix(bot, main_files=config)
+    with_release_branches(bot, "releases/1.3.0", "release/1.4.0")  # the second: no prefix now
+    before = {name: branch.sha for name, branch in bot.repo.branches.items() if name != BRANCH}
+
+    bot.pull_request(pull.number, "closed")
+
+    assert_merged_into_release_branch(bot, pull, "releases/1.3.0", before)
+
+
 def test_a_production_branch_named_like_a_release_branch_is_no_release_branch(bot: Bot) -> None:
     # A maintenance line: production is `release/2024.06`, whose name reads as version 2024.6.
     config = {".github/hotfix.yml": "branches:\n  production: release/2024.06\n"}

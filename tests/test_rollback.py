@@ -188,6 +188,36 @@ def test_a_revert_button_pull_request_is_judged_as_a_rollback_of_the_hotfix(
     )
 
 
+def test_a_repositorys_rollback_pattern_and_label_replace_the_revert_buttons(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    bot.repo.commit(
+        "main", {CONFIG: "rollback: {pattern: '^undo/', label: undo}\n"}, "Our own rollbacks"
+    )
+    revert = revert_button(bot, hotfix)  # its branch matches the default pattern alone
+    by_branch, by_label = "undo/fix-login", "put-login-back"
+    for branch in (by_branch, by_label):  # each a commit of its own, so a run of its own
+        bot.repo.create_branch(branch, revert.head_ref)
+        bot.repo.commit(branch, {"WHY.md": f"{branch}\n"}, "Say why")
+    undo = bot.repo.open_pull(by_branch, "main", title="Undo", author="dana")
+    labelled = bot.repo.open_pull(by_label, "main", title="Undo", author="dana", labels=["undo"])
+    for pull in (undo, labelled):
+        bot.repo.edit_pull(pull.number, pull.title, "Reverts acme/widgets#1")
+        bot.pull_request(pull.number, "opened")
+
+    assert bot.policy_run(revert.head_sha).output["title"] == "Not a hotfix pull request"
+    assert [bot.policy_run(pull.head_sha).output["title"] for pull in (undo, labelled)] == [
+        "Waiting for approval: Engineering Lead or Product Manager (rollback of #1)"
+    ] * 2
+    [undo_run] = bot.repo.runs_named("hotfix-policy", undo.head_sha)
+    assert undo_run.output["summary"].startswith(
+        rollback_header(
+            f"its head branch `{by_branch}` matches `rollback.pattern` (`^undo/`)",
+            "Config: .github/hotfix.yml on main",
+        )
+    )
+
+
 def test_a_pull_request_labelled_rollback_is_one_and_takes_the_configured_approvals(
     bot: Bot, hotfix: FakePull
 ) -> None:
@@ -711,6 +741,28 @@ def test_a_merged_rollback_is_released_marks_the_old_release_and_tells_the_hotfi
         f"PATCH /repos/acme/widgets/issues/comments/{report.id}",
         f"PATCH /repos/acme/widgets/check-runs/{run.id}",
     }
+
+
+def test_a_reason_as_long_as_a_description_takes_is_cut_so_the_notice_is_posted(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    """GitHub takes 65,536 characters in a pull request's description and in a comment: the
+    rollback notice quoting the description's first paragraph would be longer."""
+    revert = revert_button(bot, hotfix)
+    reverts_line = "Reverts acme/widgets#1\n\n"
+    reason_start = "Logins failed after v1.2.4: "
+    filler = "x" * (65_536 - len(reverts_line) - len(reason_start))
+    bot.repo.edit_pull(revert.number, revert.title, reverts_line + reason_start + filler)
+    approve(bot, revert, "lead")
+    bot.repo.merge_pull(revert.number, merged_by="dana")
+
+    bot.pull_request(revert.number, "closed")
+
+    [run] = bot.repo.runs_named("hotfix-release", revert.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.5")
+    reason = reason_start + "x" * (499 - len(reason_start)) + "…"
+    [notice] = [c.body for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body]
+    assert f"\nThe hotfix has been rolled back due to {reason}.\n" in notice
 
 
 def test_the_rolled_back_hotfix_is_named_by_the_tag_its_own_run_made(bot: Bot) -> None:

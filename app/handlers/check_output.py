@@ -29,6 +29,9 @@ from policies.wording import (
 # GitHub refuses check-run output fields longer than this.
 MAX_OUTPUT_BYTES = 65_535  # GitHub counts the summary's UTF-8 bytes, not its characters
 _TRUNCATED = "\n\n… (cut to fit GitHub's limit of 65,535 bytes)"
+# A title is one line, shown where a line fits: one longer is cut, ending with an ellipsis.
+MAX_TITLE_BYTES = 1_000
+_TITLE_CUT = "…"
 
 _RESULT = {
     Status.PASS: "✅ pass",
@@ -45,16 +48,20 @@ class CheckOutput:
     summary: str
 
     def as_json(self) -> dict[str, str]:
-        return {"title": fit(self.title, 1_000), "summary": fit(self.summary)}
+        return {
+            "title": fit(self.title, MAX_TITLE_BYTES, _TITLE_CUT),
+            "summary": fit(self.summary),
+        }
 
 
-def fit(text: str, limit: int = MAX_OUTPUT_BYTES) -> str:
+def fit(text: str, limit: int = MAX_OUTPUT_BYTES, cut: str = _TRUNCATED) -> str:
+    """`text`, or as much of it as fits in `limit` bytes followed by `cut`."""
     encoded = text.encode()
     if len(encoded) <= limit:
         return text
-    room = limit - len(_TRUNCATED.encode())
+    room = limit - len(cut.encode())
     # A character cut in two at the end is left out whole.
-    return encoded[:room].decode(errors="ignore") + _TRUNCATED
+    return encoded[:room].decode(errors="ignore") + cut
 
 
 def policy_output(

@@ -31,13 +31,13 @@ from policies.config import CONFIG_PATH, ApprovalGroup
 from policies.facts import BreakGlass
 from policies.incident import glass_broken_message
 from policies.timeline import TimelineEvent, glass_broken, glass_mended
-from policies.wording import join_words
+from policies.wording import REASON_LIMIT, join_words, shortened
 
 
 def read(text: str) -> str | None:
-    """The reason; None for `off` (any case, trailing punctuation aside: `Off.`). A reason
-    that begins with the word `off` is refused: read as a reason it would break the glass
-    again when the commenter meant to withdraw it."""
+    """The reason, cut to `REASON_LIMIT` characters; None for `off` (any case, trailing
+    punctuation aside: `Off.`). A reason that begins with the word `off` is refused: read as
+    a reason it would break the glass again when the commenter meant to withdraw it."""
     if not text:
         raise CommandError("it needs a reason: `/hotfix break-glass <reason>`")
     if text.rstrip(string.punctuation + string.whitespace).casefold() == "off":
@@ -47,7 +47,7 @@ def read(text: str) -> str | None:
             "`off` withdraws the break-glass and takes nothing after it, so a reason cannot "
             "begin with the word `off`"
         )
-    return text
+    return shortened(text, REASON_LIMIT)
 
 
 async def permitted(invocation: Invocation, reason: str | None) -> None:

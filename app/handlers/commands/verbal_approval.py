@@ -43,7 +43,7 @@ def read(text: str) -> str:
     if mentions:
         commands = [
             f"`/hotfix verbal-approval {shortened(mention, QUOTED_WORD)}`"
-            for mention in [first, *mentions][:QUOTED_MENTIONS]
+            for mention in [f"@{approver}", *mentions][:QUOTED_MENTIONS]
         ]
         if len(mentions) + 1 > QUOTED_MENTIONS:
             commands.append("so on")
