@@ -555,6 +555,63 @@ def test_an_evaluation_for_an_old_head_does_not_touch_the_new_heads_run(bot: Bot
     assert bot.policy_run(second_head).output["title"].startswith("Waiting for approval")
 
 
+def test_a_push_cancels_the_replaced_heads_run_that_waited_for_approval(bot: Bot) -> None:
+    pull, first_head = open_hotfix(bot)
+    second_head = bot.repo.commit("hotfix/fix-login", {"NOTES": "more\n"}, "More")
+
+    bot.pull_request(pull.number, "synchronize")
+
+    replaced = bot.policy_run(first_head)
+    assert (replaced.status, replaced.conclusion, replaced.output["title"]) == (
+        "completed",
+        "cancelled",
+        f"Replaced by a push: evaluated on {second_head[:7]}",
+    )
+    assert replaced.output["summary"] == (
+        f"A push moved the head of #{pull.number} from {first_head[:7]} to {second_head[:7]} "
+        f"while this check waited for approval. The hotfix-policy run of {second_head[:7]} "
+        "is the one that counts now."
+    )
+    current = bot.policy_run(second_head)
+    assert (current.status, current.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead and Product Manager",
+    )
+
+
+def test_a_push_leaves_the_replaced_heads_concluded_run_alone_without_a_request(
+    bot: Bot,
+) -> None:
+    pull, first_head = open_hotfix(bot, labels=("hotfix",))  # fails: no severity label
+    concluded = dict(bot.policy_run(first_head).output)
+    bot.repo.commit("hotfix/fix-login", {"NOTES": "more\n"}, "More")
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "synchronize")
+
+    replaced = bot.policy_run(first_head)
+    assert (replaced.conclusion, replaced.output) == ("failure", concluded)
+    run_id = str(replaced.id)
+    assert [r.path for r in requests if first_head in r.path or run_id in r.path] == []
+
+
+def test_a_push_leaves_the_replaced_heads_run_waiting_while_another_pull_request_has_that_head(
+    bot: Bot,
+) -> None:
+    pull, first_head = open_hotfix(bot)
+    bot.repo.create_branch("hotfix/fix-login-copy", "hotfix/fix-login")
+    bot.repo.open_pull("hotfix/fix-login-copy", "main", title="Copy", author="dev")
+    bot.repo.commit("hotfix/fix-login", {"NOTES": "more\n"}, "More")
+
+    bot.pull_request(pull.number, "synchronize")
+
+    replaced = bot.policy_run(first_head)
+    assert (replaced.status, replaced.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead and Product Manager",
+    )
+
+
 def test_approvals_on_an_older_commit_do_not_count(bot: Bot) -> None:
     pull, _ = open_hotfix(bot)
     approve(bot, pull, "lead", "pm")

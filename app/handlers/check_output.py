@@ -297,6 +297,18 @@ def closed_while_waiting_output(number: int) -> CheckOutput:
     )
 
 
+def replaced_while_waiting_output(number: int, replaced: str, head_sha: str) -> CheckOutput:
+    """The run of `replaced`, the head commit of pull request `number` until a push moved it
+    to `head_sha` while the run waited for approval (docs/BEHAVIOUR.md, 'Replaced while
+    waiting')."""
+    old, new = replaced[:7], head_sha[:7]
+    return CheckOutput(
+        f"Replaced by a push: evaluated on {new}",
+        f"A push moved the head of #{number} from {old} to {new} while this check waited for "
+        f"approval. The hotfix-policy run of {new} is the one that counts now.",
+    )
+
+
 def error_output(title: str, reason: str) -> CheckOutput:
     return CheckOutput(
         title,

@@ -41,6 +41,7 @@ from app.handlers.check_output import (
     closed_while_waiting_output,
     config_error_output,
     policy_output,
+    replaced_while_waiting_output,
 )
 from app.handlers.checks import (
     Concluded,
@@ -89,9 +90,17 @@ _BASE_FILES = (CONFIG_PATH, *DEFAULT_VERSION_FILES)
 
 
 async def on_pull_request(context: Context) -> None:
-    """pull_request and pull_request_review deliveries."""
-    if context.delivery.pr_number is not None:
-        await evaluate_pull_request(context, context.delivery.pr_number, show_merged=True)
+    """pull_request and pull_request_review deliveries; a `synchronize` names the head
+    commit its push replaced (`before`)."""
+    if context.delivery.pr_number is None:
+        return
+    before = context.payload.get("before") if context.delivery.action == "synchronize" else None
+    await evaluate_pull_request(
+        context,
+        context.delivery.pr_number,
+        show_merged=True,
+        replaced_head=before if isinstance(before, str) else None,
+    )
 
 
 async def on_pull_request_closed(context: Context) -> None:
@@ -130,6 +139,32 @@ async def _conclude_closed(context: Context, number: int, head_sha: str, writer:
     )
     if left is None:
         context.log.info("pull request #%d: %s", number, output.title)
+
+
+async def _conclude_replaced(context: Context, number: int, replaced: str, head_sha: str) -> None:
+    """Pull request `number`'s head moved from `replaced` to `head_sha`: the run of
+    `replaced`, when it still waits for this pull request, waits for nothing any more
+    (docs/BEHAVIOUR.md, 'Replaced while waiting'). A run concluded already is left as it is,
+    told by the journal, without a request; one of a commit another open pull request still
+    has as its head is that pull request's to write."""
+    waiting = await waiting_writer(context, CHECK_NAME, replaced)
+    if waiting is None or waiting.number != number:
+        return
+    pulls = await context.github.get_all(f"/repos/{context.repository}/commits/{replaced}/pulls")
+    if any(pull["state"] == "open" and pull["head"]["sha"] == replaced for pull in pulls):
+        return
+    output = replaced_while_waiting_output(number, replaced, head_sha)
+    left = await write_pull_request_run(
+        context,
+        CHECK_NAME,
+        replaced,
+        output,
+        conclusion="cancelled",
+        writer=waiting,
+        only_while_waiting=True,
+    )
+    if left is None:
+        context.log.info("pull request #%d, %s: %s", number, replaced, output.title)
 
 
 def rerun_check(payload: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -222,16 +257,19 @@ async def evaluate_pull_request(
     *,
     show_merged: bool = False,
     only_while_waiting: bool = False,
+    replaced_head: str | None = None,
 ) -> Evaluation | NotOpen:
     """Evaluate pull request `number` and write its check run, when it is open. A merged one
     is evaluated as it stood at its merge, for the incident's timeline; with `show_merged`
     (a delivery of its own, a command, a re-run of its check, not a timer, whose reason
     went with the merge) its run is written so too. A closed one is left alone.
-    `only_while_waiting`: a run concluded already is not written over."""
+    `only_while_waiting`: a run concluded already is not written over. `replaced_head`: the
+    head commit a push replaced, whose run is concluded when it still waits for this pull
+    request (`_conclude_replaced`)."""
     async with reading_ahead() as reads:
         _read_what_the_delivery_names(context, reads, number)
         return await _evaluate(
-            context, number, reads, before_writing, show_merged, only_while_waiting
+            context, number, reads, before_writing, show_merged, only_while_waiting, replaced_head
         )
 
 
@@ -242,6 +280,7 @@ async def _evaluate(
     before_writing: BeforeWriting | None,
     show_merged: bool,
     only_while_waiting: bool,
+    replaced_head: str | None,
 ) -> Evaluation | NotOpen:
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
@@ -330,6 +369,8 @@ async def _evaluate(
             shown.number,
             Rank(shown.rank).described,
         )
+    if replaced_head is not None and not merged and replaced_head != head_sha:
+        await _conclude_replaced(context, number, replaced_head, head_sha)
     if failed_for_now:
         # The run did not wait for them: the delivery is tried again for them.
         raise failed_for_now[0]
