@@ -279,7 +279,12 @@ def test_every_delivery_of_a_p0_hotfix_reaching_both_instances_does_each_thing_o
     assert (rerun_while_stopped, written_while_stopped) == ("running", 0)
     [first_run] = repo.runs_named("hotfix-policy", first_head)
     [last_run] = repo.runs_named("hotfix-policy", pull.head_sha)
-    assert first_run.status == "in_progress"  # an older head's: no evaluation writes it again
+    # A push replaced its head while it waited: the next evaluation cancelled it.
+    assert (first_run.status, first_run.conclusion, first_run.output["title"]) == (
+        "completed",
+        "cancelled",
+        f"Replaced by a push: evaluated on {pull.head_sha[:7]}",
+    )
     # Merged waiting: the merge concluded it.
     assert (last_run.status, last_run.conclusion, last_run.output["title"]) == (
         "completed",

@@ -579,6 +579,23 @@ def test_a_push_cancels_the_replaced_heads_run_that_waited_for_approval(bot: Bot
     )
 
 
+def test_the_replaced_heads_run_is_cancelled_though_the_push_s_delivery_never_runs(
+    bot: Bot,
+) -> None:
+    """A later delivery supersedes the push's `synchronize` in the journal, or GitHub lost it:
+    the next evaluation finds the head moved all the same."""
+    pull, first_head = open_hotfix(bot)
+    second_head = bot.repo.commit("hotfix/fix-login", {"NOTES": "more\n"}, "More")
+
+    bot.pull_request(pull.number, "labeled")
+
+    replaced = bot.policy_run(first_head)
+    assert (replaced.conclusion, replaced.output["title"]) == (
+        "cancelled",
+        f"Replaced by a push: evaluated on {second_head[:7]}",
+    )
+
+
 def test_a_push_leaves_the_replaced_heads_concluded_run_alone_without_a_request(
     bot: Bot,
 ) -> None:

@@ -90,17 +90,9 @@ _BASE_FILES = (CONFIG_PATH, *DEFAULT_VERSION_FILES)
 
 
 async def on_pull_request(context: Context) -> None:
-    """pull_request and pull_request_review deliveries; a `synchronize` names the head
-    commit its push replaced (`before`)."""
-    if context.delivery.pr_number is None:
-        return
-    before = context.payload.get("before") if context.delivery.action == "synchronize" else None
-    await evaluate_pull_request(
-        context,
-        context.delivery.pr_number,
-        show_merged=True,
-        replaced_head=before if isinstance(before, str) else None,
-    )
+    """pull_request and pull_request_review deliveries."""
+    if context.delivery.pr_number is not None:
+        await evaluate_pull_request(context, context.delivery.pr_number, show_merged=True)
 
 
 async def on_pull_request_closed(context: Context) -> None:
@@ -141,12 +133,23 @@ async def _conclude_closed(context: Context, number: int, head_sha: str, writer:
         context.log.info("pull request #%d: %s", number, output.title)
 
 
+async def _conclude_the_replaced_head(context: Context, number: int, head_sha: str) -> None:
+    """When pull request `number`'s head is no longer the one its last evaluation wrote the
+    run of, a push replaced that commit: its run, when it still waits for this pull request,
+    waits for nothing any more (docs/BEHAVIOUR.md, 'Replaced while waiting'). Told by the
+    journal, not by the push's delivery, which a later one may supersede. A run concluded
+    already is left as it is, without a request; one of a commit another open pull request
+    still has as its head is that pull request's to write."""
+    key = f"evaluated-head:{context.repository}#{number}"
+    replaced = await context.state.get_state(key)
+    if replaced == head_sha:
+        return
+    if replaced is not None:
+        await _conclude_replaced(context, number, replaced, head_sha)
+    await context.state.set_state(key, head_sha)
+
+
 async def _conclude_replaced(context: Context, number: int, replaced: str, head_sha: str) -> None:
-    """Pull request `number`'s head moved from `replaced` to `head_sha`: the run of
-    `replaced`, when it still waits for this pull request, waits for nothing any more
-    (docs/BEHAVIOUR.md, 'Replaced while waiting'). A run concluded already is left as it is,
-    told by the journal, without a request; one of a commit another open pull request still
-    has as its head is that pull request's to write."""
     waiting = await waiting_writer(context, CHECK_NAME, replaced)
     if waiting is None or waiting.number != number:
         return
@@ -257,19 +260,16 @@ async def evaluate_pull_request(
     *,
     show_merged: bool = False,
     only_while_waiting: bool = False,
-    replaced_head: str | None = None,
 ) -> Evaluation | NotOpen:
     """Evaluate pull request `number` and write its check run, when it is open. A merged one
     is evaluated as it stood at its merge, for the incident's timeline; with `show_merged`
     (a delivery of its own, a command, a re-run of its check, not a timer, whose reason
     went with the merge) its run is written so too. A closed one is left alone.
-    `only_while_waiting`: a run concluded already is not written over. `replaced_head`: the
-    head commit a push replaced, whose run is concluded when it still waits for this pull
-    request (`_conclude_replaced`)."""
+    `only_while_waiting`: a run concluded already is not written over."""
     async with reading_ahead() as reads:
         _read_what_the_delivery_names(context, reads, number)
         return await _evaluate(
-            context, number, reads, before_writing, show_merged, only_while_waiting, replaced_head
+            context, number, reads, before_writing, show_merged, only_while_waiting
         )
 
 
@@ -280,7 +280,6 @@ async def _evaluate(
     before_writing: BeforeWriting | None,
     show_merged: bool,
     only_while_waiting: bool,
-    replaced_head: str | None,
 ) -> Evaluation | NotOpen:
     github, repository = context.github, context.repository
     head_sha = _head_named_by(context.payload)  # until the API says otherwise
@@ -369,8 +368,8 @@ async def _evaluate(
             shown.number,
             Rank(shown.rank).described,
         )
-    if replaced_head is not None and not merged and replaced_head != head_sha:
-        await _conclude_replaced(context, number, replaced_head, head_sha)
+    if not merged:
+        await _conclude_the_replaced_head(context, number, head_sha)
     if failed_for_now:
         # The run did not wait for them: the delivery is tried again for them.
         raise failed_for_now[0]
