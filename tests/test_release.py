@@ -2335,6 +2335,25 @@ def test_the_merge_commits_tree_is_read_once_though_its_read_ahead_is_still_unde
     assert release_run(bot, pull).conclusion == "success"
 
 
+def test_the_config_file_is_read_once_though_two_commits_holding_it_are_read_side_by_side(
+    bot: Bot,
+) -> None:
+    """The run reads the config at the merge commit and at its first parent at once: the
+    one blob they both hold is fetched once."""
+    config = "release: true\n"
+    # Merged unevaluated: no evaluation read the config's blob before.
+    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": config})
+    blob = f"/repos/acme/widgets/git/blobs/{blob_sha(config)}"
+    # Still under way when the other commit's tree names it.
+    bot.fake.inject("GET", f"{blob}$", delay=0.5)
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    assert [request.path for request in requests if request.path == blob] == [blob]
+    assert release_run(bot, pull).conclusion == "success"
+
+
 def test_the_comment_and_the_check_run_are_written_at_once_and_a_failed_run_keeps_the_comment(
     bot: Bot,
 ) -> None:

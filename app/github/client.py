@@ -296,6 +296,8 @@ class InstallationClient:
         self.installation_id = installation_id
         self.caches = caches
         self.app_id = app_id  # the App whose check runs this one may update
+        # The fetches of immutable answers under way, by path (`get_immutable`).
+        self._fetching: dict[str, asyncio.Future[Any]] = {}
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[None]:
@@ -332,12 +334,30 @@ class InstallationClient:
             raise
 
     async def get_immutable(self, path: str) -> Any:
-        """An answer that never changes (an object named by its SHA), fetched once."""
+        """An answer that never changes (an object named by its SHA), fetched once: asked for
+        again while it is being fetched (one blob in the trees of two commits read side by
+        side), the fetch under way is waited for."""
         cached = self.caches.immutable.get(path)
-        if cached is None:
-            cached = await self.get_json(path)
-            self.caches.immutable.put(path, cached)
-        return cached
+        if cached is not None:
+            return cached
+        fetching = self._fetching.get(path)
+        if fetching is None:
+            fetching = self._fetching[path] = asyncio.ensure_future(self._fetch_immutable(path))
+            fetching.add_done_callback(lambda fetched: self._fetched(path, fetched))
+        # Shielded: one of those waiting being cancelled (a read ahead nobody needed) must
+        # not cancel the fetch for the others.
+        return await asyncio.shield(fetching)
+
+    async def _fetch_immutable(self, path: str) -> Any:
+        answer = await self.get_json(path)
+        self.caches.immutable.put(path, answer)
+        return answer
+
+    def _fetched(self, path: str, fetched: asyncio.Future[Any]) -> None:
+        del self._fetching[path]
+        if not fetched.cancelled():
+            # Retrieved here, so that a failure everyone stopped waiting for goes unlogged.
+            fetched.exception()
 
     async def get_revalidated(self, path: str) -> Any:
         """An answer that may change, revalidated by ETag: a 304 reuses the last one."""
