@@ -364,17 +364,20 @@ class InstallationClient:
         data, _ = await self._revalidated(path)
         return data
 
-    async def get_all(self, path: str, *, page_size: int | None = 100) -> list[Any]:
+    async def get_all(
+        self, path: str, *, page_size: int | None = 100, listed_in: str | None = None
+    ) -> list[Any]:
         """Every page of a list, each page revalidated by ETag. `page_size` None for a list
         whose operation takes no `per_page`: GitHub may page it all the same, and says so with
-        a `link` header."""
+        a `link` header. `listed_in`: the key of the list in an answer that wraps it in an
+        object (`check_runs` in a commit's check runs)."""
         items: list[Any] = []
         url: str | None = path
         if page_size is not None:
             url = f"{path}{'&' if '?' in path else '?'}per_page={page_size}"
         while url is not None:
             page, url = await self._revalidated(url)
-            items.extend(page)
+            items.extend(page if listed_in is None else page.get(listed_in) or [])
         return items
 
     async def _revalidated(self, url: str) -> tuple[Any, str | None]:
