@@ -827,6 +827,58 @@ def test_a_back_merge_branch_people_added_to_is_kept_when_its_pull_request_is_cl
     assert closed in release_run(bot, pull).output["summary"].splitlines()
 
 
+@pytest.mark.parametrize("merged_back_by", ["hotfix-bot", "people"])
+def test_a_back_merge_branch_left_without_its_pull_request_is_deleted_once_merged_back(
+    bot: Bot, merged_back_by: str
+) -> None:
+    """GitHub refused to open the back-merge pull request, after its branch was pushed: the
+    re-run that finds the back-merge needs none deletes the branch."""
+    pull = merged_hotfix(bot)
+    bot.repo.protect("develop")
+    bot.fake.inject("POST", r"/pulls$", status=422, body={"message": "Validation Failed"})
+    bot.pull_request(pull.number, "closed")
+    assert (bot.repo.branches[BACKMERGE].sha, list(bot.repo.pulls)) == (
+        merge_sha(pull),
+        [pull.number],
+    )
+    assert release_run(bot, pull).conclusion == "failure"
+
+    bot.repo.protect("develop", False)
+    if merged_back_by == "people":
+        bot.repo.merge_refs("develop", merge_sha(pull), "Merge main into develop", "dev")
+    rerun(bot, pull)
+
+    assert sorted(bot.repo.branches) == ["develop", "main"]
+    if merged_back_by == "people":
+        how = f"`develop` already contains the merge commit `{merge_sha(pull)[:7]}`"
+        back_merge_row = row("Back-merge", "✅ already done", how)
+    else:
+        back_merge_row = back_merge_done(bot)
+    run = release_run(bot, pull)
+    assert (run.conclusion, list(bot.repo.pulls)) == ("success", [pull.number])
+    assert back_merge_row in run.output["summary"].splitlines()
+
+
+def test_a_back_merge_branch_an_attempt_pushed_before_stopping_is_deleted_by_the_retry(
+    bot: Bot,
+) -> None:
+    """The first attempt's merge was refused, and it stopped on GitHub failing to open the
+    pull request; the retry's merge goes through: the branch goes, no pull request opened."""
+    pull = merged_hotfix(bot)
+    bot.fake.inject("POST", r"/merges$", status=409, body={"message": "Merge conflict"})
+    bot.fake.inject("POST", r"/pulls$", status=502)
+
+    bot.pull_request(pull.number, "closed")
+
+    merges = bot.fake.requests_to("POST", "/repos/acme/widgets/merges")
+    opened = bot.fake.requests_to("POST", "/repos/acme/widgets/pulls")
+    assert ([m.status for m in merges], [o.status for o in opened]) == ([409, 201], [502])
+    assert sorted(bot.repo.branches) == ["develop", "main"]
+    run = release_run(bot, pull)
+    assert (run.conclusion, list(bot.repo.pulls)) == ("success", [pull.number])
+    assert back_merge_done(bot) in run.output["summary"].splitlines()
+
+
 @pytest.mark.parametrize(
     "deleted_by_github",
     ["no", "on the merge", "between the look and the delete (422)", "... (404)"],
