@@ -1294,6 +1294,35 @@ def test_a_conflict_in_version_files_alone_keeps_develops_version(bot: Bot) -> N
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
+def test_a_version_file_the_hotfix_made_a_symbolic_link_is_compared_where_it_points(
+    bot: Bot,
+) -> None:
+    """The hotfix made VERSION a symbolic link to app/VERSION, which holds 1.2.4: on its side
+    VERSION changed in its version alone, as the hotfix-policy check reads it, so develop
+    keeps its own."""
+    pull = merged_hotfix(
+        bot,
+        hotfix_files={"VERSION": "app/VERSION", "app/VERSION": "1.2.4\n"},
+        develop_files={"VERSION": DEVELOP_VERSION},
+    )
+    bot.list_as_symbolic_link(merge_sha(pull), "VERSION")
+    develop_before = bot.repo.branches["develop"].sha
+
+    bot.pull_request(pull.number, "closed")
+
+    develop = bot.repo.get_commit("develop")
+    assert develop.parents[0] == develop_before
+    resolution = bot.repo.objects.commits[develop.parents[1]]
+    assert (resolution.parents, resolution.message) == ((merge_sha(pull),), KEEP_MESSAGE)
+    assert (develop.tree["VERSION"], develop.tree["app/VERSION"]) == (DEVELOP_VERSION, "1.2.4\n")
+    assert set(bot.repo.branches) == {"main", "develop"}
+    assert_only_pull(bot, pull)
+    text = summary(
+        bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution.sha), DELETE_DONE
+    )
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
 def test_develop_keeps_every_version_file_of_its_own_not_only_the_conflicting_one(
     bot: Bot,
 ) -> None:

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, classify, error_message, path_part
-from app.github.files import read_blob
+from app.github.files import read_following_links
 from app.github.reads import Look, Reads
 from app.handlers.notices import comment_once
 from app.handlers.release.plan import BACKMERGE_PREFIX, ReleasePlan
@@ -328,8 +328,8 @@ class _Trees:
         texts = await asyncio.gather(
             *(
                 asyncio.gather(
-                    _version_file_text(github, repository, self.base.get(path)),
-                    _version_file_text(github, repository, self.theirs.get(path)),
+                    _version_file_text(github, repository, self.base, path),
+                    _version_file_text(github, repository, self.theirs, path),
                 )
                 for path in changed
             )
@@ -370,13 +370,21 @@ async def _blob_text(github: InstallationClient, repository: str, sha: str) -> s
 
 
 async def _version_file_text(
-    github: InstallationClient, repository: str, entry: _Entry | None
+    github: InstallationClient, repository: str, side: Mapping[str, _Entry], path: str
 ) -> FileText:
-    if entry is None:
-        return None
-    if entry.type != "blob":
+    """Version file `path` of `side` as the hotfix-policy check reads it: a symbolic link is
+    read where it points."""
+    entry = side.get(path)
+    if entry is not None and entry.type != "blob":
         return UnreadableText("is a submodule")
-    return await read_blob(github, repository, entry.sha, entry.size)
+
+    async def blob_at(at: str) -> dict[str, object] | None:
+        entry = side.get(at)
+        if entry is None or entry.type != "blob":
+            return None
+        return {"mode": entry.mode, "sha": entry.sha, "size": entry.size}
+
+    return await read_following_links(github, repository, path, blob_at)
 
 
 def _files(tree: Mapping[str, Any]) -> dict[str, _Entry]:
