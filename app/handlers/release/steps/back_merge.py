@@ -9,9 +9,9 @@ it, saying why and asking the hotfix author to review; once people merged it, a 
 names it as what did the back-merge. When a re-run merges back itself (or finds it merged
 back another way), it closes that pull request if still open, saying so; and once the
 pull request is closed or merged, it deletes `backmerge/<tag>` unless people added commits
-to it that the target does not have. A run that stopped after pushing the branch, before
-opening its pull request, leaves the branch alone: the next run opens the pull request from
-it when the merge is still refused, else deletes it.
+to it that the target does not have. A run that stopped between pushing the branch and
+opening its pull request leaves the branch without one: the next run opens the pull request
+from it when the merge is still refused, else deletes the branch.
 """
 
 from __future__ import annotations
