@@ -32,7 +32,7 @@ from support.webhooks import signed_headers
 from app.github.client import Timeouts
 from app.journal import JournalEntry
 from policies.files import MAX_FILE_BYTES
-from sandbox.git import blob_sha, subtree, tree_sha
+from sandbox.git import blob_sha
 
 GITHUB_TIMEOUT = 1.0
 GITHUB_DEADLINE = 3.0
@@ -685,27 +685,6 @@ def test_a_version_file_that_is_not_utf8_fails_version_bump_naming_the_file(bot:
     assert (entry.status, entry.attempts) == ("done", 1)
 
 
-def symbolic_link_at_root(bot: Bot, commit_sha: str, link: str) -> None:
-    """GitHub lists `link` in the root tree of `commit_sha` as a symbolic link (mode 120000):
-    its blob holds the path it points to."""
-    files = bot.repo.objects.commits[commit_sha].tree
-    entries = []
-    for name in sorted({path.split("/")[0] for path in files}):
-        if name in files:
-            mode = "120000" if name == link else "100644"
-            kind, sha = "blob", blob_sha(files[name])
-        else:
-            mode, kind, sha = "040000", "tree", tree_sha(subtree(files, name))
-        entries.append({"path": name, "mode": mode, "type": kind, "sha": sha})
-    bot.fake.inject(
-        "GET",
-        rf"/git/trees/{commit_sha}$",
-        status=200,
-        times=None,
-        body={"sha": tree_sha(files), "tree": entries, "truncated": False},
-    )
-
-
 @pytest.mark.parametrize(
     ("points_to", "files", "version_bump"),
     [
@@ -730,7 +709,7 @@ def test_a_version_file_that_is_a_symbolic_link_is_read_where_it_points(
     """GitHub's trees API lists a symbolic link as a blob of mode 120000 holding the path it
     points to: the file there is read, as the contents API answers with it."""
     pull = bot.open_hotfix(files={"VERSION": points_to, **files})
-    symbolic_link_at_root(bot, pull.head_sha, "VERSION")
+    bot.list_as_symbolic_link(pull.head_sha, "VERSION")
 
     bot.pull_request(pull.number, "opened")
 

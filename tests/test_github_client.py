@@ -185,3 +185,38 @@ def test_github_enterprise_server_is_reached_under_its_api_prefix(private_key_pe
         )
         assert asyncio.run(scenario()) == {"full_name": "acme/widgets"}
         assert repo.calls[0].request.headers["authorization"] == "token ghs_secret_token"
+
+
+def test_an_immutable_answer_asked_for_while_it_is_fetched_is_fetched_once(
+    private_key_pem: str,
+) -> None:
+    """Two reads of one blob side by side make one request; the one that asked first being
+    cancelled (a read ahead nobody needed) leaves the other its answer."""
+    path = "/repos/acme/widgets/git/blobs/abc"
+    answered = asyncio.Event()
+    asked: list[httpx.Request] = []
+
+    async def blob(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        await answered.wait()
+        return httpx.Response(200, json={"sha": "abc", "content": ""})
+
+    async def scenario() -> object:
+        github = GitHubApp(1, private_key_pem, BASE)
+        try:
+            client = await github.installation(5)
+            first = asyncio.create_task(client.get_immutable(path))
+            await asyncio.sleep(0.01)  # its request is under way
+            second = asyncio.create_task(client.get_immutable(path))
+            await asyncio.sleep(0.01)
+            first.cancel()
+            answered.set()
+            return await second
+        finally:
+            await github.aclose()
+
+    with respx.mock:
+        respx.post(f"{BASE}/app/installations/5/access_tokens").mock(return_value=token_answer(60))
+        respx.get(f"{BASE}{path}").mock(side_effect=blob)
+        assert asyncio.run(scenario()) == {"sha": "abc", "content": ""}
+        assert len(asked) == 1

@@ -1063,6 +1063,33 @@ def test_another_apps_run_of_the_same_name_is_left_alone_and_one_of_its_own_is_m
     assert not bot.fake.requests_to("PATCH", f"/check-runs/{theirs.id}")
 
 
+def test_a_run_of_its_own_listed_after_a_page_of_other_apps_runs_is_found_and_updated(
+    bot: Bot,
+) -> None:
+    """The journal does not know the App's run on the commit (it was moved), and 100 runs of
+    the same name by other Apps come before it in GitHub's list: it is on the second page."""
+    pull = bot.open_hotfix()
+    ours = FakeCheckRun(bot.fake.next_id(), "hotfix-policy", pull.head_sha, 1000, 1)
+    bot.repo.check_runs[ours.id] = ours
+    pem = bot.fake.apps[1000].private_key_pem
+    for index in range(100):  # GitHub lists the newest first
+        other = bot.fake.create_app(f"ci-{index}", f"CI {index}", private_key_pem=pem)
+        theirs = FakeCheckRun(bot.fake.next_id(), "hotfix-policy", pull.head_sha, other.id, 2)
+        bot.repo.check_runs[theirs.id] = theirs
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "opened")
+
+    assert (ours.status, ours.output.get("title")) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead and Product Manager",
+    )
+    assert len(bot.repo.runs_named("hotfix-policy", pull.head_sha)) == 101  # none created
+    listings = [r.query for r in requests if r.path.endswith(f"/{pull.head_sha}/check-runs")]
+    pages = [{"check_name": "hotfix-policy", "filter": "latest", "per_page": "100"}]
+    assert listings == [pages[0], {**pages[0], "page": "2"}]
+
+
 P0_WAITING = "Waiting for approval: Engineering Lead and On-call Manager"
 
 

@@ -827,6 +827,58 @@ def test_a_back_merge_branch_people_added_to_is_kept_when_its_pull_request_is_cl
     assert closed in release_run(bot, pull).output["summary"].splitlines()
 
 
+@pytest.mark.parametrize("merged_back_by", ["hotfix-bot", "people"])
+def test_a_back_merge_branch_left_without_its_pull_request_is_deleted_once_merged_back(
+    bot: Bot, merged_back_by: str
+) -> None:
+    """GitHub refused to open the back-merge pull request, after its branch was pushed: the
+    re-run that finds the back-merge needs none deletes the branch."""
+    pull = merged_hotfix(bot)
+    bot.repo.protect("develop")
+    bot.fake.inject("POST", r"/pulls$", status=422, body={"message": "Validation Failed"})
+    bot.pull_request(pull.number, "closed")
+    assert (bot.repo.branches[BACKMERGE].sha, list(bot.repo.pulls)) == (
+        merge_sha(pull),
+        [pull.number],
+    )
+    assert release_run(bot, pull).conclusion == "failure"
+
+    bot.repo.protect("develop", False)
+    if merged_back_by == "people":
+        bot.repo.merge_refs("develop", merge_sha(pull), "Merge main into develop", "dev")
+    rerun(bot, pull)
+
+    assert sorted(bot.repo.branches) == ["develop", "main"]
+    if merged_back_by == "people":
+        how = f"`develop` already contains the merge commit `{merge_sha(pull)[:7]}`"
+        back_merge_row = row("Back-merge", "✅ already done", how)
+    else:
+        back_merge_row = back_merge_done(bot)
+    run = release_run(bot, pull)
+    assert (run.conclusion, list(bot.repo.pulls)) == ("success", [pull.number])
+    assert back_merge_row in run.output["summary"].splitlines()
+
+
+def test_a_back_merge_branch_an_attempt_pushed_before_stopping_is_deleted_by_the_retry(
+    bot: Bot,
+) -> None:
+    """The first attempt's merge was refused, and it stopped on GitHub failing to open the
+    pull request; the retry's merge goes through: the branch goes, no pull request opened."""
+    pull = merged_hotfix(bot)
+    bot.fake.inject("POST", r"/merges$", status=409, body={"message": "Merge conflict"})
+    bot.fake.inject("POST", r"/pulls$", status=502)
+
+    bot.pull_request(pull.number, "closed")
+
+    merges = bot.fake.requests_to("POST", "/repos/acme/widgets/merges")
+    opened = bot.fake.requests_to("POST", "/repos/acme/widgets/pulls")
+    assert ([m.status for m in merges], [o.status for o in opened]) == ([409, 201], [502])
+    assert sorted(bot.repo.branches) == ["develop", "main"]
+    run = release_run(bot, pull)
+    assert (run.conclusion, list(bot.repo.pulls)) == ("success", [pull.number])
+    assert back_merge_done(bot) in run.output["summary"].splitlines()
+
+
 @pytest.mark.parametrize(
     "deleted_by_github",
     ["no", "on the merge", "between the look and the delete (422)", "... (404)"],
@@ -1250,6 +1302,35 @@ def test_a_conflict_in_version_files_alone_keeps_develops_version(bot: Bot) -> N
     resolution = assert_develop_kept_its_version(bot, pull, develop_before)
     assert bot.repo.read_file("develop", "app.py") == "def login(): fixed\n"
     text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
+def test_a_version_file_the_hotfix_made_a_symbolic_link_is_compared_where_it_points(
+    bot: Bot,
+) -> None:
+    """The hotfix made VERSION a symbolic link to app/VERSION, which holds 1.2.4: on its side
+    VERSION changed in its version alone, as the hotfix-policy check reads it, so develop
+    keeps its own."""
+    pull = merged_hotfix(
+        bot,
+        hotfix_files={"VERSION": "app/VERSION", "app/VERSION": "1.2.4\n"},
+        develop_files={"VERSION": DEVELOP_VERSION},
+    )
+    bot.list_as_symbolic_link(merge_sha(pull), "VERSION")
+    develop_before = bot.repo.branches["develop"].sha
+
+    bot.pull_request(pull.number, "closed")
+
+    develop = bot.repo.get_commit("develop")
+    assert develop.parents[0] == develop_before
+    resolution = bot.repo.objects.commits[develop.parents[1]]
+    assert (resolution.parents, resolution.message) == ((merge_sha(pull),), KEEP_MESSAGE)
+    assert (develop.tree["VERSION"], develop.tree["app/VERSION"]) == (DEVELOP_VERSION, "1.2.4\n")
+    assert set(bot.repo.branches) == {"main", "develop"}
+    assert_only_pull(bot, pull)
+    text = summary(
+        bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution.sha), DELETE_DONE
+    )
     assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
@@ -2343,6 +2424,25 @@ def test_the_merge_commits_tree_is_read_once_though_its_read_ahead_is_still_unde
         bot.pull_request(pull.number, "closed")
 
     assert [request.path for request in requests if request.path == tree] == [tree]
+    assert release_run(bot, pull).conclusion == "success"
+
+
+def test_the_config_file_is_read_once_though_two_commits_holding_it_are_read_side_by_side(
+    bot: Bot,
+) -> None:
+    """The run reads the config at the merge commit and at its first parent at once: the
+    one blob they both hold is fetched once."""
+    config = "release: true\n"
+    # Merged unevaluated: no evaluation read the config's blob before.
+    pull = merged_hotfix(bot, main_files={".github/hotfix.yml": config})
+    blob = f"/repos/acme/widgets/git/blobs/{blob_sha(config)}"
+    # Still under way when the other commit's tree names it.
+    bot.fake.inject("GET", f"{blob}$", delay=0.5)
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    assert [request.path for request in requests if request.path == blob] == [blob]
     assert release_run(bot, pull).conclusion == "success"
 
 

@@ -296,6 +296,8 @@ class InstallationClient:
         self.installation_id = installation_id
         self.caches = caches
         self.app_id = app_id  # the App whose check runs this one may update
+        # The fetches of immutable answers under way, by path (`get_immutable`).
+        self._fetching: dict[str, asyncio.Future[Any]] = {}
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[None]:
@@ -332,29 +334,50 @@ class InstallationClient:
             raise
 
     async def get_immutable(self, path: str) -> Any:
-        """An answer that never changes (an object named by its SHA), fetched once."""
+        """An answer that never changes (an object named by its SHA), fetched once: asked for
+        again while it is being fetched (one blob in the trees of two commits read side by
+        side), the fetch under way is waited for."""
         cached = self.caches.immutable.get(path)
-        if cached is None:
-            cached = await self.get_json(path)
-            self.caches.immutable.put(path, cached)
-        return cached
+        if cached is not None:
+            return cached
+        fetching = self._fetching.get(path)
+        if fetching is None:
+            fetching = self._fetching[path] = asyncio.ensure_future(self._fetch_immutable(path))
+            fetching.add_done_callback(lambda fetched: self._fetched(path, fetched))
+        # Shielded: one of those waiting being cancelled (a read ahead nobody needed) must
+        # not cancel the fetch for the others.
+        return await asyncio.shield(fetching)
+
+    async def _fetch_immutable(self, path: str) -> Any:
+        answer = await self.get_json(path)
+        self.caches.immutable.put(path, answer)
+        return answer
+
+    def _fetched(self, path: str, fetched: asyncio.Future[Any]) -> None:
+        del self._fetching[path]
+        if not fetched.cancelled():
+            # Retrieved here, so that a failure everyone stopped waiting for goes unlogged.
+            fetched.exception()
 
     async def get_revalidated(self, path: str) -> Any:
         """An answer that may change, revalidated by ETag: a 304 reuses the last one."""
         data, _ = await self._revalidated(path)
         return data
 
-    async def get_all(self, path: str, *, page_size: int | None = 100) -> list[Any]:
+    async def get_all(
+        self, path: str, *, page_size: int | None = 100, listed_in: str | None = None
+    ) -> list[Any]:
         """Every page of a list, each page revalidated by ETag. `page_size` None for a list
         whose operation takes no `per_page`: GitHub may page it all the same, and says so with
-        a `link` header."""
+        a `link` header. `listed_in`: the key of the list in an answer that wraps it in an
+        object (`check_runs` in a commit's check runs)."""
         items: list[Any] = []
         url: str | None = path
         if page_size is not None:
             url = f"{path}{'&' if '?' in path else '?'}per_page={page_size}"
         while url is not None:
             page, url = await self._revalidated(url)
-            items.extend(page)
+            items.extend(page if listed_in is None else page.get(listed_in) or [])
         return items
 
     async def _revalidated(self, url: str) -> tuple[Any, str | None]:

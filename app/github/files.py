@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from urllib.parse import quote
 
 from githubkit.exception import RequestFailed
@@ -85,13 +86,22 @@ async def _root_tree(github: InstallationClient, repository: str, ref: str) -> d
     return tree
 
 
+# A path's blob entry in the tree a file is read from, as the git trees API lists it (`mode`,
+# `sha`, `size`); None where there is no file at that path.
+BlobAt = Callable[[str], Awaitable[Mapping[str, object] | None]]
+
+
 async def _read(
-    github: InstallationClient,
-    repository: str,
-    root: dict[str, object],
-    path: str,
-    links_followed: int = 0,
+    github: InstallationClient, repository: str, root: dict[str, object], path: str
 ) -> FileText:
+    return await read_following_links(
+        github, repository, path, functools.partial(_blob_below, github, repository, root)
+    )
+
+
+async def _blob_below(
+    github: InstallationClient, repository: str, root: dict[str, object], path: str
+) -> dict[str, object] | None:
     *directories, name = path.split("/")
     tree = root
     for directory in directories:
@@ -99,7 +109,19 @@ async def _read(
         if entry is None:
             return None
         tree = await github.get_immutable(f"/repos/{repository}/git/trees/{entry['sha']}")
-    entry = _entry(tree, name, "blob")
+    return _entry(tree, name, "blob")
+
+
+async def read_following_links(
+    github: InstallationClient,
+    repository: str,
+    path: str,
+    blob_at: BlobAt,
+    links_followed: int = 0,
+) -> FileText:
+    """The text of the file at `path` in a tree whose entries `blob_at` finds, as `read_files`
+    reads it: a symbolic link is followed to the file it points to inside the repository."""
+    entry = await blob_at(path)
     if entry is None:
         return None
     text = await read_blob(github, repository, str(entry["sha"]), entry.get("size"))
@@ -111,7 +133,11 @@ async def _read(
         return UnreadableText(f"leads through more than {_MAX_LINKS_FOLLOWED} symbolic links")
     target = posixpath.normpath(posixpath.join(posixpath.dirname(path), text))
     inside = not text.startswith("/") and target != ".." and not target.startswith("../")
-    followed = await _read(github, repository, root, target, links_followed + 1) if inside else None
+    followed = (
+        await read_following_links(github, repository, target, blob_at, links_followed + 1)
+        if inside
+        else None
+    )
     return _unfollowed_link(text) if followed is None else followed
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+from urllib.parse import urlencode
 
 from githubkit.exception import RequestFailed
 
@@ -347,12 +348,16 @@ async def _remember(
 
 
 async def _existing_run(context: Context, name: str, head_sha: str) -> str | None:
-    """A run made before this process knew of it (say, the journal was moved)."""
-    listing = await context.github.get_json(
-        f"/repos/{context.repository}/commits/{head_sha}/check-runs",
-        {"check_name": name, "filter": "latest"},
+    """A run made before this process knew of it (say, the journal was moved). Other Apps (a
+    CI job, another installation of hotfix-bot) may have runs of the same name on the commit,
+    listed before this App's: every page is read, 100 runs a page (`filter=latest` leaves out
+    the older runs of each check suite)."""
+    query = urlencode({"check_name": name, "filter": "latest"})
+    runs = await context.github.get_all(
+        f"/repos/{context.repository}/commits/{head_sha}/check-runs?{query}",
+        listed_in="check_runs",
     )
-    ours = [run for run in listing.get("check_runs") or [] if _is_ours(context, run)]
+    ours = [run for run in runs if _is_ours(context, run)]
     return str(ours[0]["id"]) if ours else None
 
 

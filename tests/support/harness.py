@@ -39,6 +39,7 @@ from sandbox import (
     RecordedRequest,
     serve_fake,
 )
+from sandbox.git import blob_sha, subtree, tree_sha
 from sandbox.webhooks import answered, post_delivery, wait_until_settled
 from support.live_server import wait_for
 from support.openapi import OpenAPIValidator
@@ -226,6 +227,42 @@ class Bot:
         """GitHub refuses the App every read of matching trees, as it does when the App
         lacks a permission."""
         self.fake.inject("GET", path_pattern, status=403, times=None, body={"message": REFUSAL})
+
+    def list_as_symbolic_link(self, commit_sha: str, link: str) -> None:
+        """GitHub lists file `link` of `commit_sha`'s tree as a symbolic link (mode 120000):
+        its blob holds the path it points to. One listing answers the root tree and the
+        recursive one alike: it holds every entry by its full path, and a reader of the root
+        looks only at the names without a slash."""
+        files = self.repo.objects.commits[commit_sha].tree
+        directories = {
+            "/".join(path.split("/")[:depth])
+            for path in files
+            for depth in range(1, path.count("/") + 1)
+        }
+        entries = [
+            {"path": path, "mode": "040000", "type": "tree", "sha": tree_sha(subtree(files, path))}
+            for path in directories
+        ] + [
+            {
+                "path": path,
+                "mode": "120000" if path == link else "100644",
+                "type": "blob",
+                "sha": blob_sha(text),
+                "size": len(text.encode()),
+            }
+            for path, text in files.items()
+        ]
+        self.fake.inject(
+            "GET",
+            rf"/git/trees/{commit_sha}$",
+            status=200,
+            times=None,
+            body={
+                "sha": tree_sha(files),
+                "tree": sorted(entries, key=lambda entry: str(entry["path"])),
+                "truncated": False,
+            },
+        )
 
     def forget_post_merge_step(self, number: int, step: str) -> None:
         """The journal loses what it kept of pull request #`number`'s post-merge `step`, as

@@ -9,7 +9,9 @@ it, saying why and asking the hotfix author to review; once people merged it, a 
 names it as what did the back-merge. When a re-run merges back itself (or finds it merged
 back another way), it closes that pull request if still open, saying so; and once the
 pull request is closed or merged, it deletes `backmerge/<tag>` unless people added commits
-to it that the target does not have.
+to it that the target does not have. A run that stopped between pushing the branch and
+opening its pull request leaves the branch without one: the next run opens the pull request
+from it when the merge is still refused, else deletes the branch.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from urllib.parse import urlencode
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, classify, error_message, path_part
-from app.github.files import read_blob
+from app.github.files import read_following_links
 from app.github.reads import Look, Reads
 from app.handlers.notices import comment_once
 from app.handlers.release.plan import BACKMERGE_PREFIX, ReleasePlan
@@ -154,8 +156,11 @@ async def back_merge(run: StepRun) -> StepOutcome:
             f"merged into {plan.back_merge_target_words} as `{merged[:7]}`",
             Link(merged[:7], plan.commit_url(merged)),
         )
-        pulls = await _earlier_back_merge_pulls(run, after_merging=True)
-        head = await _branch_head(github, plan) if pulls else None
+        if not _may_have_left_branch(run):
+            return done
+        pulls, head = await asyncio.gather(
+            _earlier_back_merge_pulls(run, after_merging=True), _branch_head(github, plan)
+        )
         return await _settle_back_merge_pulls(run, done, pulls, head)
     head, pulls = await asyncio.gather(
         _branch_head(github, plan), _earlier_back_merge_pulls(run, after_merging=False)
@@ -323,8 +328,8 @@ class _Trees:
         texts = await asyncio.gather(
             *(
                 asyncio.gather(
-                    _version_file_text(github, repository, self.base.get(path)),
-                    _version_file_text(github, repository, self.theirs.get(path)),
+                    _version_file_text(github, repository, self.base, path),
+                    _version_file_text(github, repository, self.theirs, path),
                 )
                 for path in changed
             )
@@ -365,13 +370,21 @@ async def _blob_text(github: InstallationClient, repository: str, sha: str) -> s
 
 
 async def _version_file_text(
-    github: InstallationClient, repository: str, entry: _Entry | None
+    github: InstallationClient, repository: str, side: Mapping[str, _Entry], path: str
 ) -> FileText:
-    if entry is None:
-        return None
-    if entry.type != "blob":
+    """Version file `path` of `side` as the hotfix-policy check reads it: a symbolic link is
+    read where it points."""
+    entry = side.get(path)
+    if entry is not None and entry.type != "blob":
         return UnreadableText("is a submodule")
-    return await read_blob(github, repository, entry.sha, entry.size)
+
+    async def blob_at(at: str) -> dict[str, object] | None:
+        entry = side.get(at)
+        if entry is None or entry.type != "blob":
+            return None
+        return {"mode": entry.mode, "sha": entry.sha, "size": entry.size}
+
+    return await read_following_links(github, repository, path, blob_at)
 
 
 def _files(tree: Mapping[str, Any]) -> dict[str, _Entry]:
@@ -522,6 +535,13 @@ def _may_have_opened_pull(previous: StepOutcome | None) -> bool:
     return previous is not None and previous.status in (StepStatus.WAITING, StepStatus.FAILED)
 
 
+def _may_have_left_branch(run: StepRun) -> bool:
+    """Whether `backmerge/<tag>` may be there, with or without a pull request from it: an
+    earlier run may have opened one, or an attempt before this one stopped with no outcome
+    kept (a crash, an error tried again), maybe once it had pushed the branch."""
+    return _may_have_opened_pull(run.previous) or run.context.attempt > 1
+
+
 async def _list_pulls_from_branch(
     github: InstallationClient, plan: ReleasePlan
 ) -> list[dict[str, Any]]:
@@ -545,11 +565,12 @@ def _pulls_from_branch(
 
 async def _earlier_back_merge_pulls(run: StepRun, *, after_merging: bool) -> list[dict[str, Any]]:
     """The pull requests from `backmerge/<tag>` into the target, open or closed, when an
-    earlier run may have opened one; none otherwise, without a request. The listing made to
-    choose the target, or a new one `after_merging`: GitHub marks a pull request merged once
-    its base holds its head, as this run's merge may have made it."""
+    earlier run or attempt may have opened one (`_may_have_left_branch`); none otherwise,
+    without a request. The listing made to choose the target, or a new one `after_merging`:
+    GitHub marks a pull request merged once its base holds its head, as this run's merge may
+    have made it."""
     github, plan = run.github, run.plan
-    if not _may_have_opened_pull(run.previous):
+    if not _may_have_left_branch(run):
         return []
     if after_merging:
         pulls = await _list_pulls_from_branch(github, plan)
@@ -567,8 +588,10 @@ async def _settle_back_merge_pulls(
     One that people merged is named as what did the back-merge, when this run merged nothing
     (closed unmerged: someone merged back another way). One still open asks people to merge
     what is merged already: it is closed, with a comment saying where the hotfix went. The
-    branch is deleted when all it holds is in the target: it is still at the merge commit,
-    or at the head of the merged pull request (GitHub may have deleted it on the merge)."""
+    branch is deleted when all it holds is in the target: it is still at the merge commit
+    (with a pull request, or without one: a run stopped between pushing the branch and
+    opening it), or at the head of the merged pull request (GitHub may have deleted it on
+    the merge)."""
     github, plan = run.github, run.plan
     merged_pull = next((pull for pull in pulls if pull.get("merged_at")), None)
     if merged_pull is not None and outcome.status is StepStatus.ALREADY_DONE:
@@ -588,7 +611,7 @@ async def _settle_back_merge_pulls(
         kept = None if branch_done_with else head
         await _close_back_merge_pull(run, number, outcome, kept)
         outcome = dataclasses.replace(outcome, detail=f"{outcome.detail}; closed #{number}")
-    if pulls and branch_done_with:
+    if branch_done_with:
         await _delete_backmerge_branch(github, plan)
     return outcome
 
