@@ -148,6 +148,7 @@ def test_the_setup_page_registers_the_app_and_the_server_is_configured_without_a
         "merge_group",
         "issue_comment",
         "push",
+        "repository",
     }
     assert manifest["default_permissions"] == {
         "checks": "write",
