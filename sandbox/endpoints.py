@@ -127,6 +127,7 @@ def list_pulls(call: Call) -> Reply:
 def create_pull(call: Call) -> Reply:
     repo = call.repo
     title = _title_checked("PullRequest", call.field("title", str, "PullRequest"))
+    body = _body_checked("PullRequest", call.optional("body", str, ""))
     base = call.field("base", str, "PullRequest")
     head = call.field("head", str, "PullRequest").split(":")[-1]
     if base not in repo.branches:
@@ -146,7 +147,7 @@ def create_pull(call: Call) -> Reply:
         base,
         title,
         author=call.bot_login,
-        body=call.optional("body", str, ""),
+        body=body,
         draft=call.optional("draft", bool, False),
     )
     return Reply(201, shapes.pull_request(call.fake, repo, pull))
@@ -171,7 +172,7 @@ def _title_checked(resource: str, title: str) -> str:
     return title
 
 
-# GitHub refuses longer bodies of issues and comments.
+# GitHub refuses longer bodies of issues, pull requests and comments.
 _BODY_LIMIT = MAX_TEXT + 1
 
 

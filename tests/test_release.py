@@ -1289,6 +1289,32 @@ def assert_develop_kept_its_version(bot: Bot, pull: FakePull, develop_before: st
     return resolution.sha
 
 
+def test_a_conflict_in_thousands_of_files_opens_the_pull_request_listing_the_first_100(
+    bot: Bot,
+) -> None:
+    """Every path listed, the body would pass the 65,536 characters GitHub takes."""
+    paths = [f"src/services/generated/module_{index:04}.py" for index in range(2500)]
+    pull = merged_hotfix(
+        bot,
+        hotfix_files=dict.fromkeys(paths, "fixed\n"),
+        develop_files=dict.fromkeys(paths, "new feature\n"),
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert backmerge.head_ref == BACKMERGE
+    listing = backmerge.body.split("\n\n")[3].splitlines()
+    assert listing == [
+        *(f"- `{path}`" for path in paths[:100]),
+        "- and 2400 more, which `git merge` below lists",
+    ]
+    assert len(backmerge.body) < 10_000
+    assert release_run(bot, pull).output["title"] == (
+        f"Back-merge into develop waits for review in #{backmerge.number}"
+    )
+
+
 def test_a_conflict_in_version_files_alone_keeps_develops_version(bot: Bot) -> None:
     pull = merged_hotfix(
         bot,

@@ -826,7 +826,7 @@ def _back_merge_body(
         )
     listing = (
         "Files changed on both sides since they diverged (the conflicts are in these):\n\n"
-        + "\n".join(f"- `{path}`" for path in conflicts)
+        + _path_list(conflicts)
         if conflicts
         else "GitHub did not say which files conflict."
     )
@@ -858,6 +858,19 @@ def _back_merge_body(
     )
 
 
+# GitHub takes a pull request's body up to 65,536 characters, and branches long apart may
+# both have changed thousands of files: the merge in a clone lists them all.
+_PATHS_LISTED = 100
+
+
+def _path_list(paths: list[str]) -> str:
+    """`paths` as a Markdown list, the first `_PATHS_LISTED` of them."""
+    lines = [f"- `{path}`" for path in paths[:_PATHS_LISTED]]
+    if len(paths) > _PATHS_LISTED:
+        lines.append(f"- and {len(paths) - _PATHS_LISTED} more, which `git merge` below lists")
+    return "\n".join(lines)
+
+
 def _others_waiting(others: list[dict[str, Any]], not_the_hotfixs: list[str]) -> list[str]:
     """The paragraphs naming the back-merge pull requests of earlier hotfixes still open
     (`others`), whose changes the merge commit holds too, and the conflicts that are theirs
@@ -873,7 +886,10 @@ def _others_waiting(others: list[dict[str, Any]], not_the_hotfixs: list[str]) ->
         "are in this branch too, so this pull request may then have nothing left to resolve."
     ]
     if not_the_hotfixs:
-        files = join_words([f"`{path}`" for path in not_the_hotfixs], "or")
+        named_files = [f"`{path}`" for path in not_the_hotfixs[:_PATHS_LISTED]]
+        if len(not_the_hotfixs) > _PATHS_LISTED:
+            named_files.append(f"{len(not_the_hotfixs) - _PATHS_LISTED} more files")
+        files = join_words(named_files, "or")
         paragraphs.append(
             f"This hotfix did not change {files}: "
             f"{'that conflict comes' if len(not_the_hotfixs) == 1 else 'those conflicts come'} "
