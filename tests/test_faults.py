@@ -565,6 +565,7 @@ def test_a_locked_journal_refuses_the_delivery_with_503_and_takes_it_once_free(
     assert refused.json() == {
         "error": "the delivery journal cannot take writes; GitHub will let you redeliver"
     }
+    assert refused.headers["retry-after"] == "5"
     assert "delivery locked-1 refused: journal write failed: database is locked" in caplog.text
     assert bot.journal.recent() == []  # not acknowledged, nothing kept
 

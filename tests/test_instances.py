@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from support.live_server import Server, github_and_servers, open_fixes, wait_for
-from support.postgres import PostgresServer
+from support.postgres import PostgresServer, workers_listening
 
 from app.journal import Journal, open_journal
 from sandbox import FakeGitHub, FakePull, FakeRepo, RecordedRequest
@@ -46,15 +46,6 @@ def two_servers(
             yield fake, repo, servers, journal
         finally:
             journal.close()
-
-
-def workers_listening(database: str) -> int:
-    with psycopg.connect(database) as connection:
-        [(count,)] = connection.execute(
-            "SELECT COUNT(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND query = 'LISTEN hotfix_bot_journal'"
-        ).fetchall()
-        return int(count)
 
 
 def settled(journal: Journal) -> None:

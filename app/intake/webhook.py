@@ -152,4 +152,6 @@ def _journal_refusal(delivery_id: str, event: str, error: JournalUnavailable) ->
         if isinstance(error, JournalReplaced)
         else "the delivery journal cannot take writes"
     )
-    return _refuse(503, f"{journal_problem}; GitHub will let you redeliver", event)
+    # A client that retries (not GitHub, which does not) waits out a restart of the database.
+    retry = {"retry-after": str(RETRY_AFTER_SECONDS)}
+    return _refuse(503, f"{journal_problem}; GitHub will let you redeliver", event, retry)

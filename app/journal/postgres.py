@@ -45,6 +45,15 @@ with the guarantees of the SQLite journal (`app.journal.base` says what they are
   sends it on commit); a worker's journal `LISTEN`s on a connection of its own and wakes
   the worker. The worker still looks at the journal every second, which covers a lost
   connection, and retries coming due.
+- **The database restarted or failed over.** Every connection drops at once. The first
+  that breaks (a statement's, or the listening one's) starts an outage, said once in the
+  log: the pools, whose connections are all dead, are thrown away whole rather than one
+  dead connection per caller, and a single connection is tried every `RECONNECT_SECONDS`.
+  Meanwhile each call waits for the database up to `POOL_WAIT_SECONDS`, then fails
+  (JournalUnavailable: the intake answers 503). The first connection that succeeds ends
+  the outage, said once too: new pools, the claims of this journal renewed at once, and
+  listening again. No lease is taken back within one lease of the server's start: its
+  holder, cut off while it was down, renews it first.
 
 psycopg's asynchronous connections belong to the event loop they were made on, and callers
 come from several loops (the server's, a test's, `asyncio.run` in a CLI command) and, for
@@ -131,6 +140,9 @@ from app.journal.postgres_url import describe_url, error_reason
 from app.journal.timers import TIMER_EVENT, Timer
 
 log = logging.getLogger("hotfix_bot.journal")
+# psycopg's pools log each dead connection and each failed reconnection; the journal says
+# once what an outage is (see above), and its pools make no connection while it lasts.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 T = TypeVar("T")
 
@@ -150,7 +162,10 @@ CONNECT_SECONDS = 5.0  # to reach the database, at start-up and for a connection
 # A delivery refused with 503 must be refused before GitHub's 10 s timeout.
 POOL_WAIT_SECONDS = 2.0
 STATEMENT_TIMEOUT_MS = 5000
-LISTEN_RETRY_SECONDS = 1.0
+LISTEN_RETRY_SECONDS = 0.5  # at least, between two connections for listening
+# While the database is gone (restarted, failing over), how often one connection to it is
+# tried: the first that succeeds ends the outage, with a new pool.
+RECONNECT_SECONDS = 0.5
 # Advisory lock keys: the schema's migrations (one bigint), the claims of ordering keys and
 # the handlers' locks (two ints each: its space, the key's or name's hash), which do not
 # overlap.
@@ -457,6 +472,10 @@ class _LoopThread:
         self.loop.close()
 
 
+class _ConnectionLost(JournalUnavailable):
+    """The statement's connection broke: the server ended it, restarted or went away."""
+
+
 class _Refused(JournalUnavailable):
     """The database refused what a statement wrote (a value beyond its column's type, a
     constraint): the data's fault, not the database's, so trying again with less of it may
@@ -493,6 +512,9 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         self._recording: asyncio.Task[None] | None = None
         # The connections of `lock`, made on the first (the worker's journal alone takes locks).
         self._lock_pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
+        # Set while the database answers; cleared for an outage (journal's loop alone).
+        self._reachable = asyncio.Event()
+        self._reachable.set()
         self._thread = _LoopThread()
         try:
             self._pool = self._thread.submit(self._open(create, upgrade)).result()
@@ -518,6 +540,9 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 f"cannot open the journal at {describe_url(self._url)}: "
                 f"{error_reason(error, self._url)}"
             ) from None
+        return await self._new_pool()
+
+    async def _new_pool(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
         pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] = AsyncConnectionPool(
             self._url,
             min_size=1,
@@ -540,15 +565,81 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
     async def _connection(
         self, purpose: Literal["read", "write"]
     ) -> AsyncIterator[AsyncConnection[tuple[Any, ...]]]:
+        await self._until_reachable(purpose)
+        pool = self._pool
+        connection = None
         try:
-            async with self._pool.connection() as connection:
+            async with pool.connection() as connection:
                 yield connection
         except (psycopg.DataError, psycopg.IntegrityError) as error:
             raise _Refused(f"journal {purpose} failed: {error_reason(error, self._url)}") from None
         except (psycopg.Error, PoolTimeout) as error:
-            raise JournalUnavailable(
-                f"journal {purpose} failed: {error_reason(error, self._url)}"
-            ) from None
+            reason = f"journal {purpose} failed: {error_reason(error, self._url)}"
+            if connection is not None and connection.broken:
+                self._lost(error, pool)
+                raise _ConnectionLost(reason) from None
+            raise JournalUnavailable(reason) from None
+
+    async def _until_reachable(self, purpose: str) -> None:
+        """Wait for the database to be back, if it is gone, as long as a connection of the
+        pool is waited for; then JournalUnavailable."""
+        if self._reachable.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(POOL_WAIT_SECONDS):
+                await self._reachable.wait()
+                return
+        raise JournalUnavailable(f"journal {purpose} failed: the database is unreachable")
+
+    def _lost(
+        self, error: psycopg.Error, pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]
+    ) -> None:
+        """A connection of `pool` broke: the database restarted, failed over or was cut off.
+        The first of an outage starts it; those of pools already thrown away, or of the same
+        outage, change nothing."""
+        if pool not in (self._pool, self._lock_pool) or not self._reachable.is_set():
+            return
+        self._reachable.clear()
+        log.warning(
+            "lost the database at %s (%s): deliveries are answered 503 until it is back, "
+            "tried every %g s",
+            describe_url(self._url),
+            error_reason(error, self._url),
+            RECONNECT_SECONDS,
+        )
+        self._background = [task for task in self._background if not task.done()]
+        self._background.append(asyncio.create_task(self._reconnect(time.monotonic())))
+
+    async def _reconnect(self, lost_at: float) -> None:
+        """Throw the pools away (every connection of theirs is dead), try one connection
+        every `RECONNECT_SECONDS` until one succeeds, then go on with new pools."""
+        dead = [self._pool, *([self._lock_pool] if self._lock_pool is not None else [])]
+        self._lock_pool = None  # made again by the next lock
+        for pool in dead:
+            # Its connections in use are closed as they come back; callers waiting for one
+            # are failed (PoolClosed): both are errors of the outage.
+            await pool.close(timeout=0)
+        while True:
+            try:
+                connection = await self._connect()
+            except psycopg.Error:
+                await asyncio.sleep(RECONNECT_SECONDS)
+                continue
+            await connection.close()
+            try:
+                self._pool = await self._new_pool()
+            except psycopg.Error:
+                continue  # gone again before the pool opened
+            break
+        self._reachable.set()
+        log.warning(
+            "the database at %s is back after %.1f s: deliveries are taken again",
+            describe_url(self._url),
+            time.monotonic() - lost_at,
+        )
+        if self._keeping_leases:  # at once, not at the next turn of `_keep_leases`
+            with contextlib.suppress(JournalUnavailable):  # that turn tries again
+                await self._renew_leases()
 
     async def _call(self, operation: Coroutine[Any, Any, T]) -> T:
         return await asyncio.wrap_future(self._thread.submit(operation))
@@ -655,7 +746,15 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
             **{name: [getattr(row.delivery, name) for row in rows] for name in _DELIVERY_COLUMNS},
             **{name: [getattr(row, name) for row in rows] for name in _ROW_COLUMNS},
         }
-        found = await self._rows(_RECORD_BATCH, columns | {"channel": CHANNEL}, "write")
+        parameters = columns | {"channel": CHANNEL}
+        try:
+            found = await self._rows(_RECORD_BATCH, parameters, "write")
+        except _ConnectionLost:
+            # Most often the connection died idle in the pool (the server ended it, or
+            # restarted) and the statement never ran: once more on a new connection, waited
+            # for as any is. Had it committed before the connection went, its deliveries are
+            # there already and are answered `duplicate`: journaled once either way.
+            found = await self._rows(_RECORD_BATCH, parameters, "write")
         return {str(found_row[0]) for found_row in found}
 
     async def claim_ready(self, limit: int) -> list[JournalEntry]:
@@ -826,8 +925,10 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         """Take the lock `name`, call `on_held`, and keep it until `release` is set (or stop
         waiting for it then)."""
         deadline = time.monotonic() + wait
+        await self._until_reachable("lock")
+        pool, connection = await self._locks(), None
         try:
-            async with (await self._locks()).connection() as connection:
+            async with pool.connection() as connection:
                 while not await _try_lock(connection, name):
                     if release.is_set():
                         return  # the caller stopped waiting
@@ -841,6 +942,8 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
             # which the worker rides out as a lock held elsewhere, trying again later.
             raise LockTimeout(name, POOL_WAIT_SECONDS, "had no connection free") from None
         except psycopg.Error as error:
+            if connection is not None and connection.broken:
+                self._lost(error, pool)
             reason = error_reason(error, self._url)
             raise JournalUnavailable(f"journal lock failed: {reason}") from None
 
@@ -901,13 +1004,19 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         return await self._call(self._take_back_expired())
 
     async def _take_back_expired(self) -> int:
+        """Queue again the deliveries whose leases ran out. One that ran out before the
+        server (re)started lasts until a lease after its start: it ran out while the server
+        was down, when its holder could not renew it, and the holder renews it once it
+        reaches the server again (`_reconnect`)."""
         async with self._connection("write") as connection:
             cursor = await connection.execute(
                 "WITH taken AS (UPDATE deliveries SET status = 'queued', claimed_by = NULL, "
                 "lease_until = NULL, updated_at = %(now)s "
-                "WHERE status = 'running' AND lease_until < clock_timestamp() RETURNING seq) "
+                "WHERE status = 'running' AND lease_until < clock_timestamp() "
+                "AND (lease_until >= pg_postmaster_start_time() OR clock_timestamp() > "
+                "pg_postmaster_start_time() + make_interval(secs => %(lease)s)) RETURNING seq) "
                 "SELECT COUNT(*) FROM taken",
-                {"now": self._clock()},
+                {"now": self._clock(), "lease": self._lease},
             )
             row = await cursor.fetchone()
             taken = int(row[0]) if row else 0
@@ -919,19 +1028,23 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         """Renew this journal's claims, and take back those whose holder stopped renewing."""
         while True:
             await asyncio.sleep(self._lease / 3)
+            await self._reachable.wait()  # an outage is logged once, and renews as it ends
             try:
-                await self._change(
-                    "UPDATE deliveries "
-                    "SET lease_until = clock_timestamp() + make_interval(secs => %(lease)s) "
-                    "WHERE claimed_by = %(me)s AND status = 'running'",
-                    {"lease": self._lease, "me": self.claimer},
-                )
+                await self._renew_leases()
                 taken = await self._take_back_expired()
             except JournalUnavailable as error:
                 log.error("could not renew the claims of running deliveries: %s", error)
                 continue
             if taken:
                 log.warning("took back %d deliveries whose worker stopped renewing them", taken)
+
+    async def _renew_leases(self) -> None:
+        await self._change(
+            "UPDATE deliveries "
+            "SET lease_until = clock_timestamp() + make_interval(secs => %(lease)s) "
+            "WHERE claimed_by = %(me)s AND status = 'running'",
+            {"lease": self._lease, "me": self.claimer},
+        )
 
     async def redeliver(self, delivery_id: str) -> Redelivery:
         now = self._clock()
@@ -1038,7 +1151,10 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         self._wait(start())
 
     async def _listen(self, deliver: Callable[[], None]) -> None:
+        """Listen while the database answers; its connection failing starts an outage (the
+        worker still looks every second meanwhile), and its end listening again."""
         while True:
+            await self._reachable.wait()
             try:
                 async with await self._connect() as connection:
                     await connection.execute(f"LISTEN {CHANNEL}")
@@ -1046,10 +1162,7 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                     async for _ in connection.notifies():
                         deliver()
             except psycopg.Error as error:
-                log.warning(
-                    "not listening for new deliveries, looking every second meanwhile: %s",
-                    error_reason(error, self._url),
-                )
+                self._lost(error, self._pool)
                 await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     # -- reads --------------------------------------------------------------------------

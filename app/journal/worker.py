@@ -108,16 +108,17 @@ class Worker:
                     # must wake the wait below.
                     self._wake.clear()
                     await self._dispatch_ready()
+                    await self._sleep_until_due()  # which reads the journal too
                 except JournalUnavailable as error:
-                    # Locked by another process or out of disk: what is queued stays queued,
-                    # and the worker must outlive the outage rather than die with it.
+                    # Locked by another process, out of disk, its database restarting: what
+                    # is queued stays queued, and the worker must outlive the outage rather
+                    # than die with it.
                     log.error(
                         "the journal cannot take writes, trying again in %.0f s: %s",
                         JOURNAL_RETRY_SECONDS,
                         error,
                     )
                     await asyncio.sleep(JOURNAL_RETRY_SECONDS)
-                await self._sleep_until_due()
         finally:
             for task in self._running:
                 task.cancel()

@@ -58,15 +58,35 @@ class PostgresServer:
                 connection.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
     def stop(self) -> None:
+        self.halt()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def halt(self, mode: str = "immediate") -> None:
+        """Stop the server, keeping its data: `immediate` as a crash or a failover does
+        (every connection dropped at once, recovery at the next start), `fast` as a managed
+        database's restart for an upgrade does."""
         subprocess.run(
             [*self._run_as, str(self._binary("pg_ctl")), "-D", str(self.root / "data"),
-             "-m", "immediate", "-w", "stop"],
+             "-m", mode, "-w", "stop"],
             check=False, capture_output=True,
         )  # fmt: skip
-        shutil.rmtree(self.root, ignore_errors=True)
+
+    def resume(self) -> None:
+        """Start the server halted by `halt` again, on its port: the same URL as before."""
+        _start(self, self.root / "data", self.root / "server.log")
 
     def _binary(self, name: str) -> Path:
         return BINARY_DIRECTORIES[0] / name
+
+
+def workers_listening(database: str) -> int:
+    """How many journals listen for new deliveries in `database`: a worker each."""
+    with psycopg.connect(database) as connection:
+        [(count,)] = connection.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query = 'LISTEN hotfix_bot_journal'"
+        ).fetchall()
+        return int(count)
 
 
 def start_postgres() -> PostgresServer:
