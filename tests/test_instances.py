@@ -244,12 +244,14 @@ def test_every_delivery_of_a_p0_hotfix_reaching_both_instances_does_each_thing_o
     # stops there (SIGSTOP, as a machine might). The search is answered late enough for the
     # claim to be read and the worker stopped while it waits, however busy the machine.
     fake.inject("GET", rf"{ISSUES}$", delay=3)
+    # The merge's first runs may have searched too, beside the config read GitHub refused.
+    searched_before = len(report_searches(fake))
     deliver_all([(first, "pull_request", closed, "closed-3")])
-    wait_for(lambda: report_searches(fake))
+    wait_for(lambda: len(report_searches(fake)) > searched_before)
     stopped = worker_running(database, "closed-3")
     os.kill(stopped, signal.SIGSTOP)
     try:
-        wait_for(lambda: report_searches(fake)[0].answered_at is not None)  # unread
+        wait_for(lambda: report_searches(fake)[searched_before].answered_at is not None)  # unread
         writes = len(fake.requests_to("POST", "/repos/")) + len(fake.requests_to("PATCH", "/"))
         # Someone re-runs hotfix-release; the other instance's worker takes it.
         rerun = fake.check_run_event(repo, release_run.id)
