@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from githubkit.exception import RequestFailed
-from support.harness import Bot, run_on_last_attempt, running_bot
+from support.harness import Bot, approvals_row, run_on_last_attempt, running_bot
 from support.live_server import wait_for
 from support.titles import all_rules_pass, rules_fail
 
@@ -128,15 +128,6 @@ def refusal(comment: FakeComment, line: str, commenter: str, reason: str) -> str
         f"> `{line}`\n\n@{commenter}, hotfix-bot did not carry this out: {reason}.\n\n"
         + ACCEPTED_FORMS
     )
-
-
-def approvals_row(bot: Bot, pull: FakePull) -> str:
-    [row] = [
-        line
-        for line in bot.policy_run(pull.head_sha).output["summary"].splitlines()
-        if line.startswith("| `approvals` |")
-    ]
-    return row
 
 
 # --- answers -----------------------------------------------------------------------------------

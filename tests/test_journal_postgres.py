@@ -22,10 +22,10 @@ from support.postgres import PostgresServer
 from app.cli import main
 from app.journal import JournalEntry, JournalUnavailable, LockTimeout, open_journal
 from app.journal import postgres as postgres_journal
-from app.journal.base import RecordOutcome
+from app.journal.base import RecordOutcome, RepositoryMove, fired_timer_id
 from app.journal.postgres import SCHEMA_VERSION, PostgresJournal
 from app.journal.postgres_url import describe_url, without_password
-from app.journal.timers import Timer
+from app.journal.timers import TIMER_EVENT, Timer, timer_id
 
 
 @pytest.fixture
@@ -748,3 +748,38 @@ def test_a_lock_with_no_connection_free_is_a_timeout_the_worker_retries(
         asyncio.run(scenario())
     finally:
         journal.close()
+
+
+def test_a_move_takes_along_the_delivery_of_a_timer_another_instance_fires_meanwhile(
+    database: str,
+) -> None:
+    """Another instance's claim fires a timer of the old name while the move runs: once that
+    claim commits, its delivery runs under the new name, as the timer does."""
+    journal = PostgresJournal(database)
+    old_id = timer_id("escalation", "acme/widgets", 1, "P0:15m")
+    move = RepositoryMove("acme/widgets", "acme/gadgets", installation_id=1)
+    try:
+        asyncio.run(journal.schedule_timer(timer(old_id, 1, time.time() - 1)))
+        with psycopg.connect(database) as other:  # another instance's claim, under way
+            other.execute(
+                postgres_journal._FIRE_DUE_TIMERS,
+                {"now": time.time(), "limit": 10, "event": TIMER_EVENT, "channel": "unheard"},
+            )
+            moving = threading.Thread(target=lambda: asyncio.run(journal.move_repository(move)))
+            moving.start()
+            deadline = time.monotonic() + 10
+            while not other.execute("SELECT 1 FROM pg_locks WHERE NOT granted").fetchall():
+                assert time.monotonic() < deadline, "the move never waited for the claim"
+                time.sleep(0.05)
+            other.commit()
+            moving.join(timeout=20)
+        [fired] = asyncio.run(journal.claim_ready(10))
+    finally:
+        journal.close()
+
+    assert (fired.id, fired.repository, fired.ordering_key) == (
+        old_id,
+        "acme/gadgets",
+        "acme/gadgets#1",
+    )
+    assert fired_timer_id(fired) == "escalation:acme/gadgets#1:P0:15m"

@@ -629,6 +629,35 @@ def test_a_push_leaves_the_replaced_heads_run_waiting_while_another_pull_request
     )
 
 
+def test_a_push_leaves_the_replaced_heads_run_waiting_when_github_lists_no_pulls_of_it(
+    bot: Bot,
+) -> None:
+    """GitHub refuses to list the pull requests of the replaced commit (gone after a force
+    push): whether another one has it as its head is unknown, and the push's evaluation is
+    done all the same."""
+    pull, first_head = open_hotfix(bot)
+    second_head = bot.repo.commit("hotfix/fix-login", {"NOTES": "more\n"}, "More")
+    bot.fake.inject(
+        "GET",
+        rf"/commits/{first_head}/pulls",
+        status=422,
+        body={"message": f"No commit found for SHA: {first_head}"},
+    )
+
+    bot.pull_request(pull.number, "synchronize")
+
+    replaced = bot.policy_run(first_head)
+    assert (replaced.status, replaced.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead and Product Manager",
+    )
+    assert bot.policy_run(second_head).output["title"] == (
+        "Waiting for approval: Engineering Lead and Product Manager"
+    )
+    [push] = [entry for entry in bot.journal.recent() if entry.action == "synchronize"]
+    assert push.status == "done"
+
+
 def test_approvals_on_an_older_commit_do_not_count(bot: Bot) -> None:
     pull, _ = open_hotfix(bot)
     approve(bot, pull, "lead", "pm")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from support.deliveries import pull_request
-from support.harness import Bot, Clock, running_bot
+from support.harness import Bot, Clock, approvals_row, running_bot
 from support.titles import all_rules_pass
 
 from app.intake.delivery import from_payload
@@ -56,15 +56,6 @@ def marked(bot: Bot, pull: FakePull, notice_id: str) -> list[str]:
 def approve(bot: Bot, pull: FakePull, login: str) -> None:
     bot.repo.review(pull.number, login, "APPROVED")
     bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
-
-
-def approvals_row(bot: Bot, pull: FakePull) -> str:
-    [row] = [
-        line
-        for line in bot.policy_run(pull.head_sha).output["summary"].splitlines()
-        if line.startswith("| `approvals` |")
-    ]
-    return row
 
 
 def test_after_a_rename_the_verbal_approval_counts_and_no_notice_or_report_repeats(

@@ -225,7 +225,7 @@ async def _look_up(context: Context, name: str, head_sha: str) -> _LookedUp:
     try:
         return _LookedUp(named, await _existing_run(context, name, head_sha))
     except RequestFailed as error:
-        if not _refused(context, error):
+        if not refused_by_github(context, error):
             raise
         # What the run is to show matters more than an older run left as it was: the new
         # run is written all the same, and says so.
@@ -290,7 +290,7 @@ async def _updated(context: Context, name: str, run_id: str, shows: _Shows) -> b
     try:
         updated = (await context.github.request("PATCH", path, body=body)).json()
     except RequestFailed as error:
-        if not _refused(context, error):
+        if not refused_by_github(context, error):
             raise
         context.log.warning(
             "the %s run %s could not be updated, a new one takes its place: %s",
@@ -305,7 +305,7 @@ async def _updated(context: Context, name: str, run_id: str, shows: _Shows) -> b
     )
 
 
-def _refused(context: Context, error: Exception) -> bool:
+def refused_by_github(context: Context, error: Exception) -> bool:
     """Whether `error` is GitHub refusing a request, which asking again will not change (not a
     rate limit, nor an outage)."""
     return isinstance(error, RequestFailed) and not transience_of(error, context.clock()).transient

@@ -29,7 +29,9 @@ from datetime import UTC, datetime
 from enum import Enum, IntEnum
 from typing import Any
 
-from app.github.client import InstallationClient, path_part, timestamp
+from githubkit.exception import RequestFailed
+
+from app.github.client import InstallationClient, describe, path_part, timestamp
 from app.github.files import read_files, start_reading_files
 from app.github.objects import first_parent, peeled
 from app.github.pulls import labels_of
@@ -48,6 +50,7 @@ from app.handlers.checks import (
     PostLater,
     Writer,
     find_check_run,
+    refused_by_github,
     report_failure,
     waiting_writer,
     write_pull_request_run,
@@ -153,7 +156,18 @@ async def _conclude_replaced(context: Context, number: int, replaced: str, head_
     waiting = await waiting_writer(context, CHECK_NAME, replaced)
     if waiting is None or waiting.number != number:
         return
-    pulls = await context.github.get_all(f"/repos/{context.repository}/commits/{replaced}/pulls")
+    try:
+        pulls = await context.github.get_all(
+            f"/repos/{context.repository}/commits/{replaced}/pulls"
+        )
+    except RequestFailed as error:
+        if not refused_by_github(context, error):
+            raise
+        # Whether another open pull request has that head is unknown (GitHub answers 422 for
+        # a commit a force push dropped): its run is left as it is, and the push's evaluation
+        # done.
+        context.log.warning("the run of %s is left as it is: %s", replaced, describe(error))
+        return
     if any(pull["state"] == "open" and pull["head"]["sha"] == replaced for pull in pulls):
         return
     output = replaced_while_waiting_output(number, replaced, head_sha)

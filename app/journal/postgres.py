@@ -834,8 +834,8 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         """Keep under `move.new` what is kept under `move.old` (`RepositoryMove`), in one
         transaction. It first takes the claim lock of each queue of the old name, as a claim
         does: no claim of any instance takes a delivery of those queues until it commits. A
-        claim firing a timer of the old name meanwhile holds its row, and the move reads it
-        fired once that claim commits, and its delivery with it."""
+        claim firing a timer of the old name meanwhile holds its row: the move waits for it
+        to commit, and then reads the timer fired, and its delivery with it."""
         return await self._call(self._move_repository(move, self._clock()))
 
     async def _move_repository(self, move: RepositoryMove, now: float) -> MovedRepository:
@@ -844,6 +844,11 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 f"SELECT pg_advisory_xact_lock(%(space)s, hashtext(ordering_key)) "  # noqa: S608
                 f"FROM ({_with_psycopg_parameters(MOVE_QUEUES)}) AS queues",
                 move.reads | {"space": CLAIM_LOCKS},
+            )
+            # A plain read does not wait for a row another transaction changes: it would read
+            # the timer as scheduled and miss the delivery that claim is inserting.
+            await connection.execute(
+                f"{_with_psycopg_parameters(MOVE_TIMER_ROWS)} FOR UPDATE", move.reads
             )
             rows = []
             for read in (MOVE_STATE_ROWS, MOVE_TIMER_ROWS, MOVE_DELIVERY_ROWS):

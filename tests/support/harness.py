@@ -105,6 +105,16 @@ class Clock:
 REFUSAL = "Resource not accessible by integration"  # GitHub's words for a missing permission
 
 
+def approvals_row(bot: Bot, pull: FakePull) -> str:
+    """The `approvals` row of the summary of the pull request's head commit's run."""
+    [row] = [
+        line
+        for line in bot.policy_run(pull.head_sha).output["summary"].splitlines()
+        if line.startswith("| `approvals` |")
+    ]
+    return row
+
+
 def next_chance(bot: Bot, clock: Clock, timer_id: str, after_attempts: int = 0) -> JournalEntry:
     """The timer's delivery once more than `after_attempts` attempts failed and it waits for
     a later chance, in a queue of its own (or once it is done or failed); the clock is moved
