@@ -1084,6 +1084,34 @@ def test_a_step_redelivered_by_hand_after_a_refusal_says_how_late_it_is_sent(
     ]
 
 
+def test_a_step_due_while_github_refuses_the_apps_credentials_is_sent_once_they_are_fixed(
+    bot_on_each_journal: Bot, clock: Clock, no_jitter: None
+) -> None:
+    """A key rotated on GitHub before the new one is deployed: no retry in line helps, but
+    the reminder is still owed once the admin deploys the key."""
+    bot = bot_on_each_journal
+    pull = open_p1_almost_due(bot)
+    bot.fake.inject("GET", rf"{PULL}$", status=401, body={"message": "Bad credentials"})
+    refusal = bot.fake.inject(
+        "*", r"^/app(/|$)", status=401, times=None, body={"message": "Bad credentials"}
+    )
+
+    clock.now += MINUTE  # the step comes due: the token refused, then a new one
+    waiting = next_chance(bot, clock, ESCALATION)
+
+    assert (waiting.status, waiting.next_attempt_at - clock.now) == ("queued", 15 * MINUTE)
+    assert waiting.last_error is not None
+    assert waiting.last_error.startswith("GitHub refused the App's credentials (401")
+    assert notices(bot, pull, ESCALATION) == []
+    bot.fake.faults.remove(refusal)  # the new key deployed
+    clock.now = waiting.next_attempt_at
+    bot.settle()
+
+    assert notices(bot, pull, ESCALATION) == [
+        P1_REMINDER.format(open_for="45m", left="23h14m", late="15m")
+    ]
+
+
 SUSPENDED = "This installation has been suspended"  # GitHub's answer to a token request
 
 

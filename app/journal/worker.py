@@ -19,6 +19,7 @@ from githubkit.exception import RequestFailed
 
 from app.chat import ChatWebhook
 from app.github.client import (
+    AppCredentialsRefused,
     GitHubApp,
     InstallationSuspended,
     InstallationUnavailable,
@@ -282,13 +283,15 @@ class Worker:
         # hold back every later delivery of its pull request. The handler has shown the time
         # on its check run; a re-run, or the next delivery, goes on from there. A timer has
         # neither (nothing on GitHub shows it, nothing comes after it), so the journal keeps
-        # it for its next chance, as one whose attempts ran out; a refusal still fails it.
+        # it for its next chance, as one whose attempts ran out; a refusal still fails it,
+        # but for the App's credentials refused: an admin sets those right (a key rotated on
+        # GitHub before it was deployed), and the clock's reminders are then still owed.
         reason = describe_with_wait(error, now)
         if timer is not None and isinstance(error, InstallationSuspended):
             held = f"{reason}; held until it is unsuspended"
             await self._retry_timer_later(entry, held, SUSPENDED_RECHECK_SECONDS, logger)
             return
-        if timer is not None and transience.transient:
+        if timer is not None and (transience.transient or isinstance(error, AppCredentialsRefused)):
             next_chance = timer_retry_delay(timer, transience, now)
             if next_chance is not None:
                 await self._retry_timer_later(entry, reason, next_chance, logger)
