@@ -29,7 +29,9 @@ from datetime import UTC, datetime
 from enum import Enum, IntEnum
 from typing import Any
 
-from app.github.client import InstallationClient, path_part, timestamp
+from githubkit.exception import RequestFailed
+
+from app.github.client import InstallationClient, describe, path_part, timestamp
 from app.github.files import read_files, start_reading_files
 from app.github.objects import first_parent, peeled
 from app.github.pulls import labels_of
@@ -56,7 +58,7 @@ from app.handlers.config_files import ConfigFiles, start_reading_org_file
 from app.handlers.notices import alert_p0, refused_notices
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
-from app.handlers.routing import Context
+from app.handlers.routing import Context, transience_of
 from policies.clock import RequestOutcome, clock_timers, review_requests
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig
 from policies.evaluate import (
@@ -153,7 +155,24 @@ async def _conclude_replaced(context: Context, number: int, replaced: str, head_
     waiting = await waiting_writer(context, CHECK_NAME, replaced)
     if waiting is None or waiting.number != number:
         return
-    pulls = await context.github.get_all(f"/repos/{context.repository}/commits/{replaced}/pulls")
+    try:
+        pulls = await context.github.get_all(
+            f"/repos/{context.repository}/commits/{replaced}/pulls"
+        )
+    except RequestFailed as error:
+        if transience_of(error, context.clock()).transient:
+            raise
+        # A commit a force-push made unknown (422), say: whether another pull request has it
+        # as its head cannot be told, so its run is left as it is, and this evaluation, done
+        # already, is not failed for it (nor every later one, asking again).
+        context.log.warning(
+            "pull request #%d: the %s run of %s is left waiting: %s",
+            number,
+            CHECK_NAME,
+            replaced,
+            describe(error),
+        )
+        return
     if any(pull["state"] == "open" and pull["head"]["sha"] == replaced for pull in pulls):
         return
     output = replaced_while_waiting_output(number, replaced, head_sha)
