@@ -629,33 +629,32 @@ def test_a_push_leaves_the_replaced_heads_run_waiting_while_another_pull_request
     )
 
 
-def test_a_push_leaves_the_replaced_heads_run_waiting_when_github_lists_no_pulls_of_it(
+def test_a_replaced_head_github_lists_no_pull_requests_for_is_left_waiting_once(
     bot: Bot,
 ) -> None:
-    """GitHub refuses to list the pull requests of the replaced commit (gone after a force
-    push): whether another one has it as its head is unknown, and the push's evaluation is
-    done all the same."""
+    """GitHub refuses to list the pull requests of the commit a push replaced (a force-push
+    made it unknown: 422): whether another pull request has it as its head cannot be told,
+    so its run is left as it is; the evaluation is done all the same, and the next one does
+    not ask again."""
     pull, first_head = open_hotfix(bot)
-    second_head = bot.repo.commit("hotfix/fix-login", {"NOTES": "more\n"}, "More")
-    bot.fake.inject(
-        "GET",
-        rf"/commits/{first_head}/pulls",
-        status=422,
-        body={"message": f"No commit found for SHA: {first_head}"},
-    )
+    bot.repo.commit("hotfix/fix-login", {"NOTES": "more\n"}, "More")
+    listing = rf"/commits/{first_head}/pulls$"
+    refusal = {"message": f"No commit found for SHA: {first_head}"}
+    bot.fake.inject("GET", listing, status=422, times=None, body=refusal)
 
     bot.pull_request(pull.number, "synchronize")
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "labeled")
 
     replaced = bot.policy_run(first_head)
     assert (replaced.status, replaced.output["title"]) == (
         "in_progress",
         "Waiting for approval: Engineering Lead and Product Manager",
     )
-    assert bot.policy_run(second_head).output["title"] == (
-        "Waiting for approval: Engineering Lead and Product Manager"
-    )
-    [push] = [entry for entry in bot.journal.recent() if entry.action == "synchronize"]
-    assert push.status == "done"
+    assert [(entry.status, entry.last_error) for entry in bot.journal.recent()] == [
+        ("done", None)
+    ] * 3
+    assert [r.path for r in requests if r.path.endswith(f"/commits/{first_head}/pulls")] == []
 
 
 def test_approvals_on_an_older_commit_do_not_count(bot: Bot) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +19,10 @@ import psycopg
 import pytest
 from support.deliveries import pull_request
 from support.live_server import Server, github_and_servers, open_fixes, wait_for
-from support.postgres import PostgresServer, workers_listening
+from support.postgres import SUPERUSER, PostgresServer, workers_listening
 
 from app.intake.delivery import from_body
-from app.journal.postgres import PostgresJournal
+from app.journal.postgres import LISTEN_RETRY_SECONDS, PostgresJournal
 from app.journal.timers import Timer
 
 PASSWORD = "S3cret-failover-pw"  # the test server trusts any: only its absence is checked
@@ -185,3 +187,42 @@ def test_a_lease_that_ran_out_while_the_database_was_down_stays_with_its_live_ho
     assert statuses[0] == ("d1", "done", 1)  # its holder's outcome, recorded
     assert fired == ["t1"]
     assert fired_again == []
+
+
+def test_a_listening_connection_the_server_refuses_is_no_outage(
+    postgres: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server answers but takes no connection more (its role's limit, or the server's,
+    reached as other instances connect): the journal's own connections go on working, and
+    listening is tried again meanwhile, the worker looking at the journal every second."""
+    role = f"capped_{uuid.uuid4().hex[:8]}"
+    with postgres.admin() as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")
+        admin.execute(f"CREATE DATABASE {role} OWNER {role}")
+    journal = PostgresJournal(postgres.url(role).replace(f"{SUPERUSER}@", f"{role}@"))
+
+    async def scenario() -> list[str]:
+        # The pool's one connection, made now: listening would take a second.
+        await journal.record(pull_request("first", 1), b"{}", handled=True)
+        journal.listen(lambda: None)
+        await asyncio.sleep(2 * LISTEN_RETRY_SECONDS + 0.5)  # refused, and again
+        return [
+            await journal.record(pull_request(f"then-{n}", 1), b"{}", handled=True)
+            for n in range(3)
+        ]
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="hotfix_bot.journal"):
+            recorded = asyncio.run(scenario())
+    finally:
+        journal.close()
+        with postgres.admin() as admin:
+            admin.execute(f"DROP DATABASE {role} WITH (FORCE)")
+            admin.execute(f"DROP ROLE {role}")
+
+    assert recorded == ["queued"] * 3
+    messages = [record.getMessage() for record in caplog.records]
+    assert [m for m in messages if m.startswith(("lost the database", "the database at"))] == []
+    refused = [m for m in messages if m.startswith("not listening for new deliveries")]
+    assert len(refused) >= 2
+    assert f'too many connections for role "{role}"' in refused[0]

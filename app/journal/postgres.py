@@ -1156,10 +1156,13 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         self._wait(start())
 
     async def _listen(self, deliver: Callable[[], None]) -> None:
-        """Listen while the database answers; its connection failing starts an outage (the
-        worker still looks every second meanwhile), and its end listening again."""
+        """Listen while the database answers; its connection breaking starts an outage, and
+        its end listening again (the worker still looks every second meanwhile). A
+        connection refused is none: a server that takes no connection more (its limit
+        reached) still answers on the pool's."""
         while True:
             await self._reachable.wait()
+            connection = None
             try:
                 async with await self._connect() as connection:
                     await connection.execute(f"LISTEN {CHANNEL}")
@@ -1167,7 +1170,13 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                     async for _ in connection.notifies():
                         deliver()
             except psycopg.Error as error:
-                self._lost(error, self._pool)
+                if connection is not None and connection.broken:
+                    self._lost(error, self._pool)
+                else:
+                    log.warning(
+                        "not listening for new deliveries, looking every second meanwhile: %s",
+                        error_reason(error, self._url),
+                    )
                 await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     # -- reads --------------------------------------------------------------------------
