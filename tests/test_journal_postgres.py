@@ -129,6 +129,36 @@ def test_a_live_instance_keeps_its_claims_past_the_lease(database: str) -> None:
     assert rows(database) == {"a1": ("done", 1, None)}
 
 
+def test_a_claim_whose_answer_was_lost_is_taken_back_once_its_lease_runs_out(
+    database: str,
+) -> None:
+    """The database committed the claim, and the connection dropped before its answer: the
+    claimer never runs the delivery, so it does not renew its lease either."""
+    holder = PostgresJournal(database, lease_seconds=0.6)
+    other = PostgresJournal(database)
+    try:
+        asyncio.run(holder.record(pull_request("a1", 1), b"{}", handled=True))
+        asyncio.run(holder.record(pull_request("b1", 2), b"{}", handled=True))
+        with psycopg.connect(database) as connection:  # the claim as committed
+            connection.execute(
+                "UPDATE deliveries SET status = 'running', attempts = 1, claimed_by = %s, "
+                "lease_until = clock_timestamp() + interval '0.6 seconds' WHERE id = 'a1'",
+                (holder.claimer,),
+            )
+        assert [entry.id for entry in asyncio.run(holder.claim_ready(10))] == ["b1"]
+        time.sleep(1.5)  # two and a half leases: b1's renewed meanwhile, a1's not
+
+        asyncio.run(other.resume_interrupted())  # unless the holder's own look did
+        claimed = asyncio.run(other.claim_ready(10))
+        asyncio.run(holder.finish("b1"))
+    finally:
+        other.close()
+        holder.close()
+
+    assert [(entry.id, entry.attempts) for entry in claimed] == [("a1", 1)]
+    assert rows(database)["b1"] == ("done", 1, None)
+
+
 def test_a_closed_instance_hands_its_running_deliveries_back_at_once(database: str) -> None:
     stopping = PostgresJournal(database)  # a lease of 15 s: nobody waits for it here
     other = PostgresJournal(database)

@@ -507,6 +507,9 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         # Tasks of the journal's loop: renewing claims once there are some, and listening.
         self._background: list[asyncio.Task[None]] = []
         self._keeping_leases = False
+        # The deliveries this journal's claims answered with, still running as far as it
+        # knows (journal's loop alone): those whose leases it renews.
+        self._held: set[int] = set()
         # Records waiting for the next batch, and the task committing them (journal's loop).
         self._arrived: collections.deque[_PendingRecord] = collections.deque()
         self._recording: asyncio.Task[None] | None = None
@@ -808,6 +811,9 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 claimed += runnable
                 if not moved_on:  # no head moved on: nothing new to look at
                     break
+        # Only now, committed and answered: a claim whose answer the connection lost runs
+        # nowhere, and its lease, not renewed, runs out for another claim to take it back.
+        self._held.update(entry.seq for entry in claimed)
         return sorted(claimed, key=lambda entry: entry.seq)
 
     async def schedule_timer(self, timer: Timer) -> bool:
@@ -1044,12 +1050,20 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 log.warning("took back %d deliveries whose worker stopped renewing them", taken)
 
     async def _renew_leases(self) -> None:
-        await self._change(
+        """Renew the leases of the deliveries this journal's claims answered with that still
+        run; those that no longer do are forgotten."""
+        renewing = set(self._held)
+        if not renewing:
+            return
+        running = await self._rows(
             "UPDATE deliveries "
             "SET lease_until = clock_timestamp() + make_interval(secs => %(lease)s) "
-            "WHERE claimed_by = %(me)s AND status = 'running'",
-            {"lease": self._lease, "me": self.claimer},
+            "WHERE claimed_by = %(me)s AND status = 'running' AND seq = ANY(%(seqs)s) "
+            "RETURNING seq",
+            {"lease": self._lease, "me": self.claimer, "seqs": list(renewing)},
+            "write",
         )
+        self._held -= renewing - {seq for (seq,) in running}
 
     async def redeliver(self, delivery_id: str) -> Redelivery:
         now = self._clock()
