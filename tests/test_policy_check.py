@@ -33,6 +33,10 @@ def teams(bot: Bot) -> None:
         bot.fake.add_team("acme", slug, members)
 
 
+# A P1 hotfix's title until both its groups approve.
+P1_WAITING = "Waiting for approval: Engineering Lead and Product Manager"
+
+
 def open_hotfix(
     bot: Bot,
     branch: str = "hotfix/fix-login",
@@ -66,7 +70,7 @@ def test_a_good_p1_hotfix_waits_for_approvals_one_by_one_then_passes(bot: Bot) -
     pull, head = open_hotfix(bot)
     run = bot.policy_run(head)
     assert (run.status, run.conclusion) == ("in_progress", None)
-    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    assert run.output["title"] == P1_WAITING
     assert run.output["summary"].endswith(
         "## How to fix\n\n### `approvals`\n\n"
         "Waiting for approval: Engineering Lead and Product Manager\n\n"
@@ -188,7 +192,7 @@ def test_a_released_next_patch_says_the_base_is_behind_and_a_re_run_follows_its_
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
 
     run = bot.policy_run(head)
-    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    assert run.output["title"] == P1_WAITING
     assert (
         "| `version-bump` | ✅ pass | VERSION: 1.2.4 on main, 1.2.5 on hotfix/fix-login "
         "| 1.2.5 (1.2.4 + 1 patch) in VERSION, and no tag v1.2.5 yet |"
@@ -225,7 +229,7 @@ def test_every_known_version_file_on_the_base_must_be_bumped_alike(bot: Bot) -> 
     bot.pull_request(pull.number, "synchronize")
 
     run = bot.policy_run(head)
-    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    assert run.output["title"] == P1_WAITING
 
 
 def test_an_existing_tag_for_the_new_version_fails_version_bump(bot: Bot) -> None:
@@ -537,7 +541,7 @@ def test_late_deliveries_still_end_in_the_result_for_the_current_state(bot: Bot)
     bot.deliver("pull_request", stale_opened)  # arrives last, without the labels
 
     run = bot.policy_run(pull.head_sha)
-    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    assert run.output["title"] == P1_WAITING
 
 
 def test_an_evaluation_for_an_old_head_does_not_touch_the_new_heads_run(bot: Bot) -> None:
@@ -575,7 +579,7 @@ def test_a_push_cancels_the_replaced_heads_run_that_waited_for_approval(bot: Bot
     current = bot.policy_run(second_head)
     assert (current.status, current.output["title"]) == (
         "in_progress",
-        "Waiting for approval: Engineering Lead and Product Manager",
+        P1_WAITING,
     )
 
 
@@ -625,7 +629,7 @@ def test_a_push_leaves_the_replaced_heads_run_waiting_while_another_pull_request
     replaced = bot.policy_run(first_head)
     assert (replaced.status, replaced.output["title"]) == (
         "in_progress",
-        "Waiting for approval: Engineering Lead and Product Manager",
+        P1_WAITING,
     )
 
 
@@ -649,7 +653,7 @@ def test_a_replaced_head_github_lists_no_pull_requests_for_is_left_waiting_once(
     replaced = bot.policy_run(first_head)
     assert (replaced.status, replaced.output["title"]) == (
         "in_progress",
-        "Waiting for approval: Engineering Lead and Product Manager",
+        P1_WAITING,
     )
     assert [(entry.status, entry.last_error) for entry in bot.journal.recent()] == [
         ("done", None)
@@ -665,7 +669,7 @@ def test_approvals_on_an_older_commit_do_not_count(bot: Bot) -> None:
     bot.pull_request(pull.number, "synchronize")
 
     run = bot.policy_run(new_head)
-    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    assert run.output["title"] == P1_WAITING
 
 
 def test_only_each_reviewers_latest_review_counts_on_whichever_page_github_lists_it(
@@ -803,7 +807,7 @@ def test_actions_outside_the_triggers_are_ignored_and_leave_the_run(
     run = bot.policy_run(head)
     assert (run.status, run.output["title"], len(run.history)) == (
         "in_progress",
-        "Waiting for approval: Engineering Lead and Product Manager",
+        P1_WAITING,
         1,
     )
 
@@ -823,7 +827,7 @@ def test_a_rerun_naming_a_pull_request_of_the_parent_repository_evaluates_this_o
 
     assert [entry.status for entry in bot.journal.recent()] == ["done", "done"]
     run = bot.policy_run(head)
-    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    assert run.output["title"] == P1_WAITING
 
 
 def test_one_evaluation_with_warm_caches_takes_8_requests_in_3_round_trips(bot: Bot) -> None:
@@ -1086,7 +1090,7 @@ def test_another_apps_run_of_the_same_name_is_left_alone_and_one_of_its_own_is_m
     assert (ours.app_id, ours.status, ours.output["title"]) == (
         1000,
         "in_progress",
-        "Waiting for approval: Engineering Lead and Product Manager",
+        P1_WAITING,
     )
     assert not bot.fake.requests_to("PATCH", f"/check-runs/{theirs.id}")
 
@@ -1110,7 +1114,7 @@ def test_a_run_of_its_own_listed_after_a_page_of_other_apps_runs_is_found_and_up
 
     assert (ours.status, ours.output.get("title")) == (
         "in_progress",
-        "Waiting for approval: Engineering Lead and Product Manager",
+        P1_WAITING,
     )
     assert len(bot.repo.runs_named("hotfix-policy", pull.head_sha)) == 101  # none created
     listings = [r.query for r in requests if r.path.endswith(f"/{pull.head_sha}/check-runs")]
@@ -1455,7 +1459,7 @@ def test_a_hotfix_closed_unmerged_while_waiting_has_its_run_cancelled_until_reop
     bot.settle()
 
     assert answer["status"] == "queued"
-    waiting = ("in_progress", None, "Waiting for approval: Engineering Lead and Product Manager")
+    waiting = ("in_progress", None, P1_WAITING)
     run = bot.policy_run(head)
     assert (run.status, run.conclusion, run.output["title"]) == waiting
 
@@ -1498,9 +1502,7 @@ def test_without_a_config_the_production_branch_is_the_repositorys_default_branc
     into_main_number = pull.number
 
     [into_trunk] = repo.runs_named("hotfix-policy", heads["trunk"])
-    assert into_trunk.output["title"] == (
-        "Waiting for approval: Engineering Lead and Product Manager"
-    )
+    assert into_trunk.output["title"] == (P1_WAITING)
     [into_main] = repo.runs_named("hotfix-policy", heads["main"])
     assert (into_main.conclusion, into_main.output["title"]) == (
         "failure",
