@@ -16,6 +16,7 @@ from support.deliveries import pull_request
 from support.harness import Bot, Clock, approvals_row, running_bot
 from support.titles import all_rules_pass
 
+from app.handlers import timeline
 from app.intake.delivery import from_payload
 from app.journal import Journal, open_journal
 from app.journal.base import MovedRepository, RepositoryBusy, RepositoryMove
@@ -166,6 +167,32 @@ def journal(journal_url: str, clock: Clock) -> Iterator[Journal]:
     journal = open_journal(journal_url, clock=clock)
     yield journal
     journal.close()
+
+
+def test_a_timeline_both_names_hold_keeps_the_rows_from_before_the_move(journal: Journal) -> None:
+    """A delivery of the new name that ran before the `repository` delivery began a timeline
+    of its own: the incident's rows from before the rename stay, and the new name's rows they
+    lack join them. Other keys both names hold keep the new name's."""
+
+    def row(key: str, at: str) -> dict[str, str]:
+        return {"key": key, "at": f"2026-12-04T{at}+00:00", "kind": "event", "text": key}
+
+    before = [row("opened", "20:30:30"), row("labelled:P0", "20:31:00")]
+    early = [row("opened", "20:30:30"), row("approved:lead", "21:00:00")]
+
+    async def scenario() -> None:
+        await journal.set_state("timeline:acme/widgets#1", json.dumps(before))
+        await journal.set_state("timeline:acme/gadgets#1", json.dumps(early))
+        await journal.set_state("commands:acme/widgets#1", "before the rename")
+        await journal.set_state("commands:acme/gadgets#1", "after it")
+        await journal.move_repository(replace(MOVE, combine=timeline.combined_on_move))
+
+    asyncio.run(scenario())
+
+    kept = asyncio.run(journal.get_state("timeline:acme/gadgets#1"))
+    assert kept is not None and json.loads(kept) == [*before, early[1]]
+    assert asyncio.run(journal.get_state("commands:acme/gadgets#1")) == "after it"
+    assert asyncio.run(journal.get_state("timeline:acme/widgets#1")) is None
 
 
 def test_a_move_keeps_what_the_new_name_holds_already_and_moves_the_rest(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.handlers import timeline
 from app.handlers.routing import Context
 from app.journal.base import RepositoryMove, former_names_key
 
@@ -41,7 +42,11 @@ async def on_repository_moved(context: Context) -> None:
     assert installation_id is not None  # the worker runs no delivery without one
     moved = await context.state.move_repository(
         RepositoryMove(
-            old, context.repository, installation_id, waits_for_running=not context.last_attempt
+            old,
+            context.repository,
+            installation_id,
+            waits_for_running=not context.last_attempt,
+            combine=timeline.combined_on_move,
         )
     )
     context.log.info(

@@ -21,9 +21,11 @@ from policies.evaluate import Verdict
 from policies.facts import PullRequestFacts
 from policies.timeline import REWORDED_KINDS, Kind, TimelineEvent, evaluated, in_order
 
+_PREFIX = "timeline"
+
 
 def _key(context: Context, number: int) -> str:
-    return f"timeline:{context.repository}#{number}"
+    return f"{_PREFIX}:{context.repository}#{number}"
 
 
 async def load(context: Context, number: int) -> list[TimelineEvent]:
@@ -35,6 +37,17 @@ async def load(context: Context, number: int) -> list[TimelineEvent]:
             for i in json.loads(stored or "[]")
         ]
     )
+
+
+def combined_on_move(key: str, old: str, new: str) -> str | None:
+    """A repository renamed or transferred (app/handlers/repository.py) whose timeline a
+    delivery of the new name began before the move: the rows from before the move, and those
+    of the new name's that they lack. None for a key that is not a timeline."""
+    if not key.startswith(f"{_PREFIX}:"):
+        return None
+    items = json.loads(old)
+    held = {item["key"] for item in items}
+    return json.dumps(items + [item for item in json.loads(new) if item["key"] not in held])
 
 
 async def record(context: Context, number: int, events: Iterable[TimelineEvent]) -> None:

@@ -562,6 +562,10 @@ class RepositoryMove:
     # Whether a delivery of the old name that runs makes the move wait (`RepositoryBusy`);
     # without, what it writes from then on stays under the old name.
     waits_for_running: bool = True
+    # A key both names hold (a delivery of the new name ran before the move): given the key
+    # under the new name, the old name's value and the new name's, the value to keep; None
+    # keeps the new name's.
+    combine: Callable[[str, str, str], str | None] | None = None
 
     @property
     def reads(self) -> dict[str, object]:
@@ -587,14 +591,20 @@ class RepositoryMove:
     def moved_state(self, rows: Iterable[tuple[str, str]]) -> StateMove:
         """`rows`: every state key naming either name, with its value. A key of the old name
         moves to the new one, unless the new name holds that key already: a delivery of the
-        new name that ran before the move wrote it, later, and it stays. The old keys go
+        new name that ran before the move wrote it, later, and it stays, or what `combine`
+        makes of the two. The old keys go
         either way, so that nothing of this repository stays under a name another
         repository may take. The new name's former names gain the old one and its own."""
         held = dict(rows)
         written: dict[str, str] = {}
         for key, value in held.items():
-            if self.names_old(key) and (target := self.renamed(key)) not in held:
+            if not self.names_old(key):
+                continue
+            target = self.renamed(key)
+            if target not in held:
                 written[target] = value
+            elif self.combine and (combined := self.combine(target, value, held[target])):
+                written[target] = combined
         former = [self.old]
         for name in (self.old, self.new):
             former += json.loads(held.get(former_names_key(name), "[]"))
