@@ -1153,6 +1153,33 @@ def test_a_step_due_while_the_installation_is_suspended_is_held_then_sent_at_the
     assert (finished(bot, ESCALATION).status, finished(bot, ESCALATION).attempts) == ("done", 1)
 
 
+def test_a_step_github_refuses_a_token_from_before_the_suspension_for_is_held_too(
+    bot_on_each_journal: Bot, clock: Clock, no_jitter: None
+) -> None:
+    """GitHub may refuse the token in hand with `403` "suspended" rather than `401`: the step
+    is held all the same, and sent at the unsuspension."""
+    bot = bot_on_each_journal
+    pull = open_p1_almost_due(bot)
+    installation = bot.repo.installation_id
+    bot.fake.inject("GET", rf"{PULL}$", status=403, body={"message": SUSPENDED})
+
+    clock.now += MINUTE  # the step comes due at 21:00:30
+    held = next_chance(bot, clock, ESCALATION)
+
+    assert (held.status, held.attempts, held.next_attempt_at - clock.now, held.last_error) == (
+        "queued",
+        1,
+        DAY,
+        f"GitHub answered 403 to GET {PULL}: {SUSPENDED}; held until it is unsuspended",
+    )
+    clock.now += 10 * MINUTE
+    bot.deliver("installation", bot.fake.installation_event(installation, "unsuspend"))
+
+    assert notices(bot, pull, ESCALATION) == [
+        P1_REMINDER.format(open_for="40m", left="23h20m", late="10m")
+    ]
+
+
 def test_a_delivery_queued_when_the_installation_was_suspended_fails_at_once_saying_so(
     clocked_bot: Bot, clock: Clock
 ) -> None:

@@ -268,6 +268,19 @@ class InstallationSuspended(InstallationUnavailable):
     unsuspended (an `installation` delivery, action `unsuspend`)."""
 
 
+def says_suspended(error: Exception) -> bool:
+    """Whether `error` is GitHub saying the installation is suspended: refusing it a token,
+    or refusing a request made with a token minted before the suspension (`403`, "This
+    installation has been suspended")."""
+    if isinstance(error, InstallationSuspended):
+        return True
+    return (
+        isinstance(error, RequestFailed)
+        and error.response.status_code == 403
+        and "suspended" in error_message(error).lower()
+    )
+
+
 class InstallationGone(InstallationUnavailable):
     """GitHub knows no installation of that id: the App was uninstalled (and maybe installed
     again, under a new id)."""
@@ -279,7 +292,7 @@ def unavailable_installation(
     """What GitHub's refusal to mint a token for an installation means: suspended (`403`,
     "This installation has been suspended"), gone (`404`); None for any other answer."""
     status = answer.response.status_code
-    if status == 403 and "suspended" in error_message(answer).lower():
+    if says_suspended(answer):
         return InstallationSuspended(installation_id, "suspended", answer)
     if status == 404:
         return InstallationGone(installation_id, "gone", answer)

@@ -21,11 +21,11 @@ from app.chat import ChatWebhook
 from app.github.client import (
     AppCredentialsRefused,
     GitHubApp,
-    InstallationSuspended,
     InstallationUnavailable,
     Transience,
     describe,
     describe_with_wait,
+    says_suspended,
 )
 from app.handlers.routing import Context, GitHubRefused, Router, names_its_place, transience_of
 from app.intake import delivery as deliveries
@@ -267,8 +267,12 @@ class Worker:
         now = self._journal.now()
         transience = transience_of(error, now)
         attempt = entry.attempts + 1
-        unauthorized = isinstance(error, RequestFailed) and error.response.status_code == 401
-        if unauthorized and self._github is not None and entry.installation_id is not None:
+        # A token GitHub refused, or one it took before the installation was suspended: the
+        # next attempt mints another (refused, if suspended, as `InstallationSuspended`).
+        token_refused = says_suspended(error) or (
+            isinstance(error, RequestFailed) and error.response.status_code == 401
+        )
+        if token_refused and self._github is not None and entry.installation_id is not None:
             self._github.forget_token(entry.installation_id)
         if transience.retriable and attempt < self._max_attempts:
             reason = describe(error)
@@ -287,7 +291,7 @@ class Worker:
         # but for the App's credentials refused: an admin sets those right (a key rotated on
         # GitHub before it was deployed), and the clock's reminders are then still owed.
         reason = describe_with_wait(error, now)
-        if timer is not None and isinstance(error, InstallationSuspended):
+        if timer is not None and says_suspended(error):
             held = f"{reason}; held until it is unsuspended"
             await self._retry_timer_later(entry, held, SUSPENDED_RECHECK_SECONDS, logger)
             return
