@@ -102,6 +102,14 @@ class Settings(BaseSettings):
         )
         return value.rstrip("/")
 
+    @field_validator("admin_token")
+    @classmethod
+    def _not_only_whitespace(cls, value: SecretStr | None) -> SecretStr | None:
+        # Spaces typed into the status page's form would match it.
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is only whitespace: choose a secret, e.g. `openssl rand -hex 32`")
+        return value
+
     @field_validator("notify_webhook_url")
     @classmethod
     def _secret_http_url(cls, value: SecretStr | None) -> SecretStr | None:

@@ -333,6 +333,15 @@ def test_admin_token_left_blank_in_dot_env_is_unset(tmp_path: Path) -> None:
     assert load_settings().admin_token is None
 
 
+def test_an_admin_token_of_spaces_stops_serve_with_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text('ADMIN_TOKEN="   "\n')
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert str(refused.value) == (
+        "ADMIN_TOKEN: is only whitespace: choose a secret, e.g. `openssl rand -hex 32`"
+    )
+
+
 def test_no_chat_unless_notify_webhook_url_is_set(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("NOTIFY_WEBHOOK_URL=\n")
     assert load_settings().notify_webhook_url is None
