@@ -87,6 +87,29 @@ def test_after_a_rename_the_verbal_approval_counts_and_no_notice_or_report_repea
     assert {entry.timer.repository for entry in bot.journal.timers()} == {"acme/gadgets"}
 
 
+def timeline_keys(bot: Bot, repository: str, number: int) -> set[str]:
+    stored = asyncio.run(bot.journal.get_state(f"timeline:{repository}#{number}"))
+    return {row["key"] for row in json.loads(stored or "[]")}
+
+
+def test_a_delivery_of_the_new_name_before_the_move_loses_no_row_of_the_timeline(
+    bot: Bot,
+) -> None:
+    """GitHub does not order its deliveries: a review of the new name runs before the
+    `repository` delivery, and begins a timeline of its own."""
+    pull = open_p0_with_verbal_approval(bot)
+    before = timeline_keys(bot, "acme/widgets", pull.number)
+    moved = bot.fake.rename_repo(bot.repo, "gadgets")
+
+    approve(bot, pull, "lead")  # under the new name, before the move
+    early = timeline_keys(bot, "acme/gadgets", pull.number)
+    bot.deliver("repository", moved)
+
+    assert before - early, "the early timeline already held every row from before"
+    assert timeline_keys(bot, "acme/gadgets", pull.number) == before | early
+    assert timeline_keys(bot, "acme/widgets", pull.number) == set()
+
+
 def test_a_timer_scheduled_before_a_rename_fires_under_the_new_name(bot: Bot) -> None:
     pull = open_p0_with_verbal_approval(bot)
     bot.deliver("repository", bot.fake.rename_repo(bot.repo, "gadgets"))
