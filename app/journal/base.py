@@ -592,15 +592,14 @@ class RepositoryMove:
         """`rows`: every state key naming either name, with its value. A key of the old name
         moves to the new one, unless the new name holds that key already: a delivery of the
         new name that ran before the move wrote it, later, and it stays, or what `combine`
-        makes of the two. The old keys go
-        either way, so that nothing of this repository stays under a name another
-        repository may take. The new name's former names gain the old one and its own."""
+        makes of the two. The old keys go either way, so that nothing of this repository
+        stays under a name another repository may take. The new name's former names gain
+        the old one and its own."""
         held = dict(rows)
+        deleted = tuple(key for key in held if self.names_old(key))
         written: dict[str, str] = {}
-        for key, value in held.items():
-            if not self.names_old(key):
-                continue
-            target = self.renamed(key)
+        for key in deleted:
+            value, target = held[key], self.renamed(key)
             if target not in held:
                 written[target] = value
             elif self.combine and (combined := self.combine(target, value, held[target])):
@@ -610,7 +609,6 @@ class RepositoryMove:
             former += json.loads(held.get(former_names_key(name), "[]"))
         names = [name for name in dict.fromkeys(former) if name != self.new]
         written[former_names_key(self.new)] = json.dumps(names)
-        deleted = tuple(key for key in held if self.names_old(key))
         return StateMove(deleted, tuple(written.items()))
 
     def moved_timers(self, rows: Iterable[tuple[str, str, TimerStatus, str]]) -> TimerMove:
