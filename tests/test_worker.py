@@ -153,20 +153,26 @@ def test_a_wake_up_during_a_claim_is_not_lost(journal_url: str) -> None:
     worker = Worker(cast(Journal, ArrivalDuringClaim(journal)), Router(), cast(GitHubApp, object()))
 
     async def run_until_claimed_twice() -> None:
-        running = asyncio.create_task(worker.run())
-        try:
-            async with asyncio.timeout(10):
-                while len(claims) < 2:
-                    await asyncio.sleep(0.01)
-        finally:
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
+        async with working(worker), asyncio.timeout(10):
+            while len(claims) < 2:
+                await asyncio.sleep(0.01)
 
     try:
         asyncio.run(run_until_claimed_twice())
     finally:
         journal.close()
     assert claims[1] - claims[0] < 0.25  # at once: a lost wake-up waits out the idle 1 s
+
+
+@contextlib.asynccontextmanager
+async def working(worker: Worker) -> AsyncIterator[None]:
+    """`worker` running beside the block, and stopped after it, however the block ends."""
+    running = asyncio.create_task(worker.run())
+    try:
+        yield
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
 
 
 class OfflineGitHub:
@@ -222,8 +228,7 @@ def test_a_lock_held_elsewhere_for_too_long_sends_the_delivery_back_to_be_tried_
                     await asyncio.sleep(0.02)
             return journal.recent()[0]
 
-        running = asyncio.create_task(worker.run())
-        try:
+        async with working(worker):
             async with journal.lock(lock):  # another instance's post-merge run, stuck
                 await journal.record(
                     from_body("closed-1", "pull_request", body), body, handled=True
@@ -231,9 +236,6 @@ def test_a_lock_held_elsewhere_for_too_long_sends_the_delivery_back_to_be_tried_
                 worker.wake()
                 sent_back = await entry_when(lambda entry: entry.last_error is not None)
             return sent_back, await entry_when(lambda entry: entry.status == "done")
-        finally:
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
 
     try:
         sent_back, done = asyncio.run(scenario())
@@ -266,8 +268,7 @@ def test_a_journal_refusing_a_handlers_write_sends_the_delivery_back_to_be_tried
 
     async def scenario() -> list[JournalEntry]:
         seen: list[JournalEntry] = []
-        running = asyncio.create_task(worker.run())
-        try:
+        async with working(worker):
             await journal.record(from_body("opened-1", "pull_request", body), body, handled=True)
             worker.wake()
             async with asyncio.timeout(10):
@@ -277,9 +278,6 @@ def test_a_journal_refusing_a_handlers_write_sends_the_delivery_back_to_be_tried
                     if not seen or entry != seen[-1]:
                         seen.append(entry)
             return seen
-        finally:
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
 
     try:
         seen = asyncio.run(scenario())
@@ -314,8 +312,7 @@ def test_an_error_that_may_pass_is_tried_max_attempts_times_the_last_one_told_so
     body = pull_request_body("opened")
 
     async def scenario() -> JournalEntry:
-        running = asyncio.create_task(worker.run())
-        try:
+        async with working(worker):
             await journal.record(from_body("opened-1", "pull_request", body), body, handled=True)
             worker.wake()
             async with asyncio.timeout(10):
@@ -323,9 +320,6 @@ def test_an_error_that_may_pass_is_tried_max_attempts_times_the_last_one_told_so
                     await asyncio.sleep(0.01)
             await asyncio.sleep(0.3)  # time enough for one more attempt, were it made
             return journal.recent()[0]
-        finally:
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
 
     try:
         failed = asyncio.run(scenario())
@@ -411,16 +405,14 @@ def statuses_once_worked(
         for timer in timers:
             await journal.schedule_timer(timer)
         github = GitHubApp(world.app_id, private_key_pem, world.base_url)
-        running = asyncio.create_task(Worker(journal, router, github, concurrency=3).run())
         try:
-            with contextlib.suppress(TimeoutError):  # the statuses then tell what did not run
-                async with asyncio.timeout(10):
-                    while not worked(journal):
-                        await asyncio.sleep(0.02)
-            return {entry.id: entry.status for entry in journal.recent()}
+            async with working(Worker(journal, router, github, concurrency=3)):
+                with contextlib.suppress(TimeoutError):  # the statuses tell what did not run
+                    async with asyncio.timeout(10):
+                        while not worked(journal):
+                            await asyncio.sleep(0.02)
+                return {entry.id: entry.status for entry in journal.recent()}
         finally:
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
             await github.aclose()
 
     try:
