@@ -852,15 +852,13 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 move.reads | {"space": CLAIM_LOCKS},
             )
             # A plain read does not wait for a row another transaction changes: it would read
-            # the timer as scheduled and miss the delivery that claim is inserting.
-            await connection.execute(
-                f"{_with_psycopg_parameters(MOVE_TIMER_ROWS)} FOR UPDATE", move.reads
-            )
+            # the timer as scheduled and miss the delivery that claim is inserting. Read after
+            # that wait, the deliveries hold it.
             rows = []
-            for read in (MOVE_STATE_ROWS, MOVE_TIMER_ROWS, MOVE_DELIVERY_ROWS):
+            for read in (f"{MOVE_TIMER_ROWS} FOR UPDATE", MOVE_STATE_ROWS, MOVE_DELIVERY_ROWS):
                 cursor = await connection.execute(_with_psycopg_parameters(read), move.reads)
                 rows.append(await cursor.fetchall())
-            state, timers, deliveries = rows
+            timers, state, deliveries = rows
             writes = move.writes(state, timers, deliveries, self._compressor.compress, now)
             for statement, parameters in writes.statements:
                 await connection.execute(_with_psycopg_parameters(statement), parameters)
