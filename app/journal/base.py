@@ -355,6 +355,30 @@ def waiting_queue(delivery_id: str) -> str:
 # Every `waiting_queue` name is this followed by its delivery's id: how both journals' SQL
 # finds the timers' deliveries that wait (`release_waiting_timers`).
 WAITING_PREFIX = waiting_queue("")
+# In both journals' SQL, each naming the parameters its own way (`move_sql`): the timers'
+# deliveries of an installation that wait for their next chance, made due now, their
+# attempts counted anew (`release_waiting_timers`); the scheduled timers of a repository
+# made to run as the installation that covers it now (`move_timers`).
+RELEASE_WAITING_TIMERS = (
+    "UPDATE deliveries SET attempts = 0, next_attempt_at = {now}, updated_at = {now} "
+    "WHERE status = 'queued' AND event = {timer} AND installation_id = {installation} "
+    "AND ordering_key = {waiting} || id"
+)
+MOVE_TIMERS_TO_INSTALLATION = (
+    "UPDATE timers SET installation_id = {installation}, updated_at = {now} "
+    "WHERE repository = {repository} AND status = 'scheduled' "
+    "AND installation_id != {installation}"
+)
+
+
+def released_timers(installation_id: int, now: float) -> dict[str, object]:
+    """The parameters of `RELEASE_WAITING_TIMERS`."""
+    return {
+        "now": now,
+        "timer": TIMER_EVENT,
+        "installation": installation_id,
+        "waiting": WAITING_PREFIX,
+    }
 
 
 def may_rejoin_its_queue(head: JournalEntry) -> bool:

@@ -99,15 +99,16 @@ from app.journal.base import (
     MOVE_QUEUES,
     MOVE_STATE_ROWS,
     MOVE_TIMER_ROWS,
+    MOVE_TIMERS_TO_INSTALLATION,
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
+    RELEASE_WAITING_TIMERS,
     SCHEDULE_AGAIN_IF_FORGOTTEN,
     SEQ_ABOVE_ALL,
     SUPERSEDE_PER_CLAIM,
     TIMER_COLUMNS,
     TIMER_LISTING_ORDER,
     WAITED,
-    WAITING_PREFIX,
     WITH_PAYLOAD,
     CopyCounts,
     JournalContents,
@@ -131,6 +132,7 @@ from app.journal.base import (
     fired_timer_id,
     may_rejoin_its_queue,
     move_sql,
+    released_timers,
     timer_entry,
     versions_to_apply,
     why_not_redelivered,
@@ -869,18 +871,9 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         woken."""
         released = await self._call(
             self._rows(
-                "WITH released AS (UPDATE deliveries SET attempts = 0, "
-                "next_attempt_at = %(now)s, updated_at = %(now)s WHERE status = 'queued' "
-                "AND event = %(timer)s AND installation_id = %(installation)s "
-                "AND ordering_key = %(waiting)s || id RETURNING seq) "
-                "SELECT COUNT(*), pg_notify(%(channel)s, '') FROM released",
-                {
-                    "now": self._clock(),
-                    "timer": TIMER_EVENT,
-                    "installation": installation_id,
-                    "waiting": WAITING_PREFIX,
-                    "channel": CHANNEL,
-                },
+                f"WITH released AS ({_with_psycopg_parameters(RELEASE_WAITING_TIMERS)} "  # noqa: S608
+                "RETURNING seq) SELECT COUNT(*), pg_notify(%(channel)s, '') FROM released",
+                released_timers(installation_id, self._clock()) | {"channel": CHANNEL},
                 "write",
             )
         )
@@ -890,9 +883,7 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         """See `SqliteJournal.move_timers`."""
         return await self._call(
             self._change(
-                "UPDATE timers SET installation_id = %(installation)s, updated_at = %(now)s "
-                "WHERE repository = %(repository)s AND status = 'scheduled' "
-                "AND installation_id != %(installation)s",
+                _with_psycopg_parameters(MOVE_TIMERS_TO_INSTALLATION),
                 {"installation": installation_id, "now": self._clock(), "repository": repository},
             )
         )

@@ -75,15 +75,16 @@ from app.journal.base import (
     MOVE_DELIVERY_ROWS,
     MOVE_STATE_ROWS,
     MOVE_TIMER_ROWS,
+    MOVE_TIMERS_TO_INSTALLATION,
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
+    RELEASE_WAITING_TIMERS,
     SCHEDULE_AGAIN_IF_FORGOTTEN,
     SEQ_ABOVE_ALL,
     SUPERSEDE_PER_CLAIM,
     TIMER_COLUMNS,
     TIMER_LISTING_ORDER,
     WAITED,
-    WAITING_PREFIX,
     WITH_PAYLOAD,
     CopyCounts,
     JournalContents,
@@ -109,6 +110,7 @@ from app.journal.base import (
     fired_timer_id,
     may_rejoin_its_queue,
     move_sql,
+    released_timers,
     timer_entry,
     versions_to_apply,
     why_not_redelivered,
@@ -595,13 +597,10 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
     async def release_waiting_timers(self, installation_id: int) -> int:
         """The timers' deliveries of an installation that wait for their next chance
         (`retry_timer_later`), made due now, their attempts counted anew; how many."""
-        now = self._clock()
+        parameters = released_timers(installation_id, self._clock())
         cursor = await self._write(
             lambda connection: connection.execute(
-                "UPDATE deliveries SET attempts = 0, next_attempt_at = ?, updated_at = ? "
-                "WHERE status = 'queued' AND event = ? AND installation_id = ? "
-                "AND ordering_key = ? || id",
-                (now, now, TIMER_EVENT, installation_id, WAITING_PREFIX),
+                _with_sqlite_parameters(RELEASE_WAITING_TIMERS), parameters
             )
         )
         return cursor.rowcount
@@ -609,12 +608,14 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
     async def move_timers(self, repository: str, installation_id: int) -> int:
         """The scheduled timers of `repository` made to run as installation
         `installation_id` (the one that covers it now); how many were of another."""
-        now = self._clock()
+        parameters = {
+            "installation": installation_id,
+            "now": self._clock(),
+            "repository": repository,
+        }
         cursor = await self._write(
             lambda connection: connection.execute(
-                "UPDATE timers SET installation_id = ?, updated_at = ? WHERE repository = ? "
-                "AND status = 'scheduled' AND installation_id != ?",
-                (installation_id, now, repository, installation_id),
+                _with_sqlite_parameters(MOVE_TIMERS_TO_INSTALLATION), parameters
             )
         )
         return cursor.rowcount
