@@ -122,18 +122,9 @@ async def _conclude_closed(context: Context, number: int, head_sha: str, writer:
     pull = await context.github.get_json(f"/repos/{context.repository}/pulls/{number}")
     if pull["state"] != "closed" or pull.get("merged") or pull["head"]["sha"] != head_sha:
         return
-    output = closed_while_waiting_output(number)
-    left = await write_pull_request_run(
-        context,
-        CHECK_NAME,
-        head_sha,
-        output,
-        conclusion="cancelled",
-        writer=writer,
-        only_while_waiting=True,
+    await _cancel_waiting_run(
+        context, head_sha, closed_while_waiting_output(number), writer, f"pull request #{number}"
     )
-    if left is None:
-        context.log.info("pull request #%d: %s", number, output.title)
 
 
 async def _conclude_the_replaced_head(context: Context, number: int, head_sha: str) -> None:
@@ -171,17 +162,27 @@ async def _conclude_replaced(context: Context, number: int, replaced: str, head_
     if any(pull["state"] == "open" and pull["head"]["sha"] == replaced for pull in pulls):
         return
     output = replaced_while_waiting_output(number, replaced, head_sha)
+    await _cancel_waiting_run(
+        context, replaced, output, waiting, f"pull request #{number}, {replaced}"
+    )
+
+
+async def _cancel_waiting_run(
+    context: Context, head_sha: str, output: CheckOutput, writer: Writer, subject: str
+) -> None:
+    """Conclude the run of `head_sha` `cancelled`, showing `output`, when it still waits for
+    `writer`'s pull request: nothing waits for it any more."""
     left = await write_pull_request_run(
         context,
         CHECK_NAME,
-        replaced,
+        head_sha,
         output,
         conclusion="cancelled",
-        writer=waiting,
+        writer=writer,
         only_while_waiting=True,
     )
     if left is None:
-        context.log.info("pull request #%d, %s: %s", number, replaced, output.title)
+        context.log.info("%s: %s", subject, output.title)
 
 
 def rerun_check(payload: Mapping[str, Any]) -> dict[str, Any] | None:
