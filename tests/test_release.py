@@ -1314,6 +1314,19 @@ def test_a_conflict_in_thousands_of_files_opens_the_pull_request_listing_the_fir
         f"Back-merge into develop waits for review in #{backmerge.number}"
     )
 
+    # A second hotfix behind it meets those conflicts too, which are not its own.
+    second = next_hotfix(bot)
+    bot.pull_request(second.number, "closed")
+
+    behind = back_merge_of(bot, "backmerge/v1.2.5")
+    not_its_own = next(p for p in behind.body.split("\n\n") if p.startswith("This hotfix"))
+    named = ", ".join(f"`{path}`" for path in paths[:100])
+    assert not_its_own == (
+        f"This hotfix did not change {named} or 2400 more files: those conflicts come from "
+        f"the earlier hotfix still waiting in #{backmerge.number}, not from this one."
+    )
+    assert len(behind.body) < 20_000
+
 
 def test_a_conflict_in_version_files_alone_keeps_develops_version(bot: Bot) -> None:
     pull = merged_hotfix(
