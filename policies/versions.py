@@ -168,6 +168,21 @@ def changed_beyond_version(path: str, before: FileText, after: FileText) -> bool
     return True
 
 
+def patch_bumped_text(path: str, text: FileText) -> str | None:
+    """Version file `path`, `text` on the base branch, as a hotfix that changes nothing else
+    writes it: its version, as written, replaced by the next patch's, a leading `v` kept (a
+    head file git names as holding exactly this text is not fetched). None when that cannot
+    be told: no version, or the version written in more than one place."""
+    if not isinstance(text, str):
+        return None
+    written = _written_version(path, text)
+    version = None if written is None else parse_version(written)
+    if written is None or version is None or text.count(written) != 1:
+        return None
+    prefix = "v" if written.startswith("v") else ""
+    return text.replace(written, f"{prefix}{next_patch(version)}")
+
+
 def _written_version(path: str, text: str) -> str | None:
     """The version `text` declares, exactly as written, when it is one."""
     try:

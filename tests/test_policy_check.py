@@ -904,6 +904,69 @@ def test_the_first_evaluation_of_a_pull_request_takes_11_requests_in_4_round_tri
     assert rounds == 4, calls
 
 
+def test_a_head_holding_the_next_patch_as_the_base_writes_it_costs_no_blob_read(
+    bot: Bot,
+) -> None:
+    # git names a blob by its bytes: the head tree's entry for VERSION says it holds the
+    # base's text with the next patch, which is all the version-bump rule reads of it. The
+    # reads of the first round trip, then the tag's look-up beside the review request, then
+    # the run: 9 requests in 3 round trips.
+    open_hotfix(bot, "hotfix/warm-up", files={"fix.txt": "fixed\n"})  # VERSION as on main
+    bot.repo.create_branch("hotfix/fix-logout", "main")
+    head = bot.repo.commit("hotfix/fix-logout", {"VERSION": "1.2.4\n"}, "Fix the logout")
+    pull = bot.repo.open_pull(
+        "hotfix/fix-logout", "main", title="Fix logout", author="dev", labels=["hotfix", "P1"]
+    )
+    bot.fake.latency = 0.2
+    bot.transport.spans.clear()
+
+    bot.pull_request(pull.number, "opened")
+
+    calls = [f"{span.method} {span.path}" for span in bot.transport.spans]
+    run = bot.policy_run(head)
+    assert run.output["title"] == P1_WAITING
+    assert "VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-logout" in run.output["summary"]
+    assert sorted(calls) == sorted(
+        [
+            f"GET /repos/acme/widgets/pulls/{pull.number}",
+            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
+            "GET /repos/acme/widgets/git/trees/main",
+            "GET /repos/acme/.github/contents/.github/hotfix.yml",
+            f"GET /repos/acme/widgets/git/trees/{head}",
+            f"GET /repos/acme/widgets/commits/{head}/check-runs",
+            "GET /repos/acme/widgets/git/ref/tags/v1.2.4",
+            f"POST /repos/acme/widgets/pulls/{pull.number}/requested_reviewers",
+            "POST /repos/acme/widgets/check-runs",
+        ]
+    )
+    assert sequential_round_trips(bot.transport.spans) == 3, calls
+
+
+def test_a_pull_request_that_is_no_hotfix_has_no_file_of_its_head_read(bot: Bot) -> None:
+    open_hotfix(bot, "hotfix/warm-up", files={"fix.txt": "fixed\n"})
+    bot.repo.create_branch("feature/dark-mode", "main")
+    files = {"VERSION": "1.3.0\n", "package.json": '{"name": "web", "version": "1.3.0"}\n'}
+    head = bot.repo.commit("feature/dark-mode", files, "Dark mode")
+    pull = bot.repo.open_pull("feature/dark-mode", "main", title="Dark mode", author="dev")
+    bot.transport.spans.clear()
+
+    bot.pull_request(pull.number, "opened")
+
+    assert_shows_no_hotfix(bot, head)
+    # Its head's tree is read ahead, beside the pull request, before it is known to be none.
+    assert sorted(f"{span.method} {span.path}" for span in bot.transport.spans) == sorted(
+        [
+            f"GET /repos/acme/widgets/pulls/{pull.number}",
+            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
+            "GET /repos/acme/widgets/git/trees/main",
+            "GET /repos/acme/.github/contents/.github/hotfix.yml",
+            f"GET /repos/acme/widgets/git/trees/{head}",
+            f"GET /repos/acme/widgets/commits/{head}/check-runs",
+            "POST /repos/acme/widgets/check-runs",
+        ]
+    )
+
+
 def test_someone_added_to_a_team_counts_at_once(bot: Bot) -> None:
     pull, head = open_hotfix(bot)
     approve(bot, pull, "pm", "newlead")

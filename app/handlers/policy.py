@@ -6,10 +6,11 @@ as it stood at its merge (docs/BEHAVIOUR.md, 'As of the merge'). Independent
 requests run concurrently, and what the delivery names (the base branch, the head commit)
 is read beside the pull request, to be used once the pull request as read confirms it:
 (pull request, reviews, base tree and the organization's file revalidated, head tree, the
-check run's look-up) -> (the head's version files, unless cached) -> (tag; team members and
-review requests) -> check run. With warm caches that is 3 sequential round trips, and 4 for
-the first evaluation of a head commit; a rollback reads the pull request it reverts after
-the base tree, one more.
+check run's look-up) -> (a hotfix's head version files, unless cached or named by the head
+tree as the base's with the next patch) -> (tag; team members and review requests) -> check
+run. With warm caches that is 3 sequential round trips, and 4 for the first evaluation of a
+head commit whose version files hold more than that; a rollback reads the pull request it
+reverts after the base tree, one more.
 
 A hotfix pull request's evaluation also keeps its incident clock going (docs/BEHAVIOUR.md,
 'The incident clock'): it schedules the clock's timers in the journal and asks the approval
@@ -32,7 +33,7 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, describe, path_part, timestamp
-from app.github.files import read_files, start_reading_files
+from app.github.files import know_blobs, read_files, start_reading_files, start_reading_tree
 from app.github.objects import first_parent, peeled
 from app.github.pulls import labels_of
 from app.github.reads import Reads, both, reading_ahead
@@ -73,7 +74,7 @@ from policies.facts import PullRequestFacts, RevertedPull, Review, ReviewState
 from policies.notices import RefusedNotice
 from policies.rollback import is_rollback, reverted_number, reverted_numbers, rollback_refusal
 from policies.rule import Lookups
-from policies.versions import DEFAULT_VERSION_FILES
+from policies.versions import DEFAULT_VERSION_FILES, patch_bumped_text
 
 CHECK_NAME = "hotfix-policy"
 
@@ -509,7 +510,7 @@ def _read_what_the_delivery_names(context: Context, reads: Reads, number: int) -
     if isinstance(base_ref, str):
         start_reading_files(reads, github, repository, base_ref, _BASE_FILES)
     if isinstance(head_sha, str):
-        start_reading_files(reads, github, repository, head_sha, DEFAULT_VERSION_FILES)
+        start_reading_tree(reads, github, repository, head_sha)
         find_check_run(reads, context, CHECK_NAME, head_sha)
 
 
@@ -556,11 +557,10 @@ async def policy_evaluation(
     base_at = merge.base_sha if merge is not None else base_ref
     default_branch = pull["base"]["repo"]["default_branch"]
     reads = reads or Reads()
-    # The config and the usual version files come from one base tree; the head's version
-    # files and the organization's defaults are read alongside so that none waits.
-    base_files, head_files, org_file = await asyncio.gather(
+    # The config and the usual version files come from one base tree, the organization's
+    # defaults alongside; the head's files only once it is known to be a hotfix's.
+    base_files, org_file = await asyncio.gather(
         start_reading_files(reads, github, repository, base_at, _BASE_FILES),
-        start_reading_files(reads, github, repository, head_sha, DEFAULT_VERSION_FILES),
         start_reading_org_file(reads, github, repository),
     )
     config_files = ConfigFiles(repository, base_ref, org_file, base_files.get(CONFIG_PATH))
@@ -585,14 +585,16 @@ async def policy_evaluation(
 
     async def versions() -> PullRequestFacts:
         paths = lookups.version_files
-        base, head = base_files, head_files
-        missing = [path for path in paths if path not in head_files]
-        if missing:  # version.files names files other than the usual ones
-            extra_base, extra_head = await asyncio.gather(
-                read_files(github, repository, base_at, missing),
-                read_files(github, repository, head_sha, missing),
-            )
-            base, head = {**base, **extra_base}, {**head, **extra_head}
+        # version.files may name files other than the usual ones, read beside the head's.
+        missing = [path for path in paths if path not in base_files]
+        # What a head that only bumps the patch holds is not fetched (its blob's SHA says so).
+        bumped = (patch_bumped_text(path, base_files.get(path)) for path in paths)
+        know_blobs(github, repository, [text for text in bumped if text is not None])
+        extra_base, head = await asyncio.gather(
+            read_files(github, repository, base_at, missing),
+            read_files(github, repository, head_sha, paths, reads),
+        )
+        base = {**base_files, **extra_base}
         versioned = replace(
             facts,
             base_version_files={path: base.get(path) for path in paths},

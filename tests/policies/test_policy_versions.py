@@ -15,6 +15,7 @@ from policies.versions import (
     next_patch,
     parse_version,
     parse_version_file,
+    patch_bumped_text,
     tag_name,
     tag_version,
     version_files_to_read,
@@ -407,3 +408,48 @@ def test_a_tag_reads_as_the_version_its_format_named_it_after(
     assert tag_version(tag_config, tag) == version
     if version is not None:
         assert tag_name(tag_config, str(version)) == tag
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "bumped"),
+    [
+        ("VERSION", "1.2.3\n", "1.2.4\n"),
+        ("VERSION", "v1.2.3\n", "v1.2.4\n"),
+        ("VERSION", "1.2.4-rc.1\n", "1.2.5\n"),
+        (
+            "package.json",
+            '{\n  "name": "web",\n  "version": "1.2.3"\n}\n',
+            '{\n  "name": "web",\n  "version": "1.2.4"\n}\n',
+        ),
+        (
+            "pyproject.toml",
+            '[project]\nname = "api"\nversion = "2.0.9"\n',
+            '[project]\nname = "api"\nversion = "2.0.10"\n',
+        ),
+        (
+            "Cargo.toml",
+            '[package]\nname = "core"\nversion = "0.3.1"\n',
+            '[package]\nname = "core"\nversion = "0.3.2"\n',
+        ),
+    ],
+)
+def test_a_patch_bumped_text_is_the_base_text_with_the_next_patch(
+    path: str, text: str, bumped: str
+) -> None:
+    assert patch_bumped_text(path, text) == bumped
+    assert not changed_beyond_version(path, text, bumped)
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        # The version stands twice: which place a hotfix changes cannot be told.
+        ("package.json", '{"version": "1.2.3", "dependencies": {"shared": "1.2.3"}}'),
+        ("VERSION", "not a version\n"),
+        ("package.json", '{"name": "web"}'),
+        ("VERSION", None),
+        ("VERSION", UnreadableText("is not UTF-8 text")),
+    ],
+)
+def test_no_patch_bumped_text_where_it_cannot_be_told(path: str, text: FileText) -> None:
+    assert patch_bumped_text(path, text) is None
