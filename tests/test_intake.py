@@ -266,6 +266,39 @@ def test_the_signature_is_checked_before_anything_else_in_the_request(
     harness.assert_nothing_kept()
 
 
+SIGNATURE_ADVICE = (
+    "(401) for a missing or wrong X-Hub-Signature-256; if GitHub's Recent Deliveries (the "
+    "App's settings, Advanced) show 401, the App's webhook secret there is not this server's "
+    "WEBHOOK_SECRET: set the same value in both (said once a minute at most)"
+)
+
+
+def test_deliveries_refused_for_their_signature_are_logged_once_a_minute_with_the_fix(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GitHub shows its 401s in the App's settings alone; the server's log says what they
+    mean, without filling up when anyone posts unsigned requests."""
+    now = [1000.0]
+    harness.client.app.state.services.clock = lambda: now[0]  # type: ignore[attr-defined]
+    body = pull_request_payload()
+
+    def post_signed_with(secret: str, seconds_later: float) -> int:
+        now[0] += seconds_later
+        headers = signed_headers(body, "pull_request", "d-9", secret=secret)
+        return int(harness.post(body, headers).status_code)
+
+    with caplog.at_level(logging.WARNING, logger="hotfix_bot.intake"):
+        answers = [post_signed_with("github-has-another", seconds) for seconds in (0, 1, 58)]
+        answers.append(post_signed_with("github-has-another", 1))
+
+    assert answers == [401, 401, 401, 401]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"a delivery was refused {SIGNATURE_ADVICE}",
+        f"3 deliveries were refused since the last line like this {SIGNATURE_ADVICE}",
+    ]
+    assert all("github-has-another" not in record.getMessage() for record in caplog.records)
+
+
 def test_a_delivery_id_over_128_characters_is_400_and_kept_nowhere(harness: Harness) -> None:
     body = pull_request_payload()
     too_long = harness.post(body, signed_headers(body, "pull_request", "d" * 129))

@@ -106,6 +106,7 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
     # The signature is checked before anything in the request is believed.
     signature = request.headers.get("x-hub-signature-256", "")
     if not deliveries.signature_matches(secret, body, signature):
+        _log_signature_refusal(services)
         return _refuse(401, "missing or wrong X-Hub-Signature-256")
 
     event = request.headers.get("x-github-event")
@@ -143,6 +144,26 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
     if outcome == "queued":
         services.worker.wake()
     return JSONResponse({"delivery": delivery_id, "status": outcome}, 202)
+
+
+def _log_signature_refusal(services: Services) -> None:
+    """GitHub shows a refused delivery only in the App's settings: the server's log says what
+    a 401 there means. Nothing of the request is named, since nothing in it is believed."""
+    refused = services.signature_refused()
+    if refused is None:
+        return
+    what = (
+        "a delivery was refused"
+        if refused == 1
+        else f"{refused} deliveries were refused since the last line like this"
+    )
+    log.warning(
+        "%s (401) for a missing or wrong X-Hub-Signature-256; if GitHub's Recent "
+        "Deliveries (the App's settings, Advanced) show 401, the App's webhook secret there is "
+        "not this server's WEBHOOK_SECRET: set the same value in both (said once a minute at "
+        "most)",
+        what,
+    )
 
 
 def _journal_refusal(delivery_id: str, event: str, error: JournalUnavailable) -> JSONResponse:
