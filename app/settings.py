@@ -66,8 +66,8 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = Field(
         default="console", validation_alias=_env("LOG_FORMAT")
     )
-    # Intake processes sharing the port; each takes ~60 MiB, so a stray zero too many is
-    # refused rather than started.
+    # Intake processes sharing the port; each takes ~75 MiB (docs/ADMIN.md, 'Deploy'), so a
+    # stray zero too many is refused rather than started.
     web_concurrency: int = Field(
         default=1, validation_alias=_env("WEB_CONCURRENCY"), ge=1, le=MAX_WEB_CONCURRENCY
     )
