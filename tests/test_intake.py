@@ -387,23 +387,37 @@ def test_a_chunked_body_without_content_length_over_25_mib_is_413(harness: Harne
 
 
 @pytest.mark.parametrize(
-    "values", [{"WEBHOOK_SECRET": None}, {"APP_ID": None, "PRIVATE_KEY": None}]
+    ("values", "missing"),
+    [
+        ({"WEBHOOK_SECRET": None}, "WEBHOOK_SECRET"),
+        ({"APP_ID": None, "PRIVATE_KEY": None}, "APP_ID and PRIVATE_KEY"),
+        (
+            {"APP_ID": None, "PRIVATE_KEY": None, "WEBHOOK_SECRET": None},
+            "APP_ID, PRIVATE_KEY and WEBHOOK_SECRET",
+        ),
+    ],
+    ids=["no secret", "setup mode with a secret", "setup mode"],
 )
-def test_without_secret_or_credentials_every_delivery_is_503(
-    tmp_path: Path, private_key_pem: str, values: dict[str, Any]
+def test_without_secret_or_credentials_every_delivery_is_503_naming_what_to_set(
+    tmp_path: Path, private_key_pem: str, values: dict[str, Any], missing: str
 ) -> None:
     body = pull_request_payload()
     for harness in _harness(tmp_path, private_key_pem, **values):
         response = harness.post(body, signed_headers(body, "pull_request", "d-7"))
-        assert response.status_code == 503
-        assert "not configured" in response.json()["error"]
+        assert (response.status_code, response.json()) == (
+            503,
+            {"error": f"hotfix-bot is not configured yet: set {missing}"},
+        )
         harness.assert_nothing_kept()
         ready = harness.client.get("/readyz")
-        if "WEBHOOK_SECRET" in values:  # ready as docs/BEHAVIOUR.md defines it, saying why not
+        if "APP_ID" not in values:  # ready as docs/BEHAVIOUR.md defines it, saying why not
             warning = "no WEBHOOK_SECRET: every delivery is refused with 503"
             expected = (200, {"status": "ready", "warnings": [warning]})
         else:
-            problem = "no GitHub App credentials (APP_ID, PRIVATE_KEY)"
+            problem = (
+                "no GitHub App credentials (APP_ID, PRIVATE_KEY): register the App on this "
+                "server's setup page, /, or set them"
+            )
             expected = (503, {"status": "unavailable", "problems": [problem]})
         assert (ready.status_code, ready.json()) == expected
 

@@ -18,6 +18,7 @@ from app.intake.connection_limits import LINGER_SECONDS, RETRY_AFTER_SECONDS
 from app.journal import JournalReplaced, JournalUnavailable
 from app.metrics import DELIVERIES
 from app.services import Services
+from policies.wording import join_words
 
 log = logging.getLogger("hotfix_bot.intake")
 
@@ -57,9 +58,12 @@ def _refuse(
 async def receive_webhook(services: Services, request: Request) -> Response:
     secret = services.settings.webhook_secret
     if not services.accepting or secret is None:
+        # Only what is missing: an App registered without a webhook secret has the rest.
+        missing = [] if services.github else ["APP_ID", "PRIVATE_KEY"]
+        missing += [] if secret else ["WEBHOOK_SECRET"]
         return _refuse(
             503,
-            "hotfix-bot is not configured yet: set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET",
+            f"hotfix-bot is not configured yet: set {join_words(missing)}",
             before_the_body=True,
         )
 
