@@ -9,13 +9,16 @@ import shlex
 from pathlib import Path
 
 import pytest
+import yaml
 from prometheus_client import Counter, Gauge, Histogram
+from pydantic import BaseModel
 
 from app import metrics
 from app.cli import build_parser, plugin_commands
 from app.journal import STATUSES, TIMER_STATUSES
 from app.metrics import generate_latest
 from app.settings import Settings
+from policies.config import HotfixConfig, SeverityPolicy, load_config
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"
@@ -226,3 +229,57 @@ def test_the_help_of_serve_says_where_its_settings_come_from(
         "Settings are read from the environment, then from .env in the working directory "
         "(README.md, Configuration)."
     ) in " ".join(capsys.readouterr().out.split())
+
+
+def reference_keys() -> dict[str, str]:
+    """The keys docs/ADMIN.md's configuration reference names, and their default column."""
+    text = ADMIN.read_text(encoding="utf-8").split("\n### Reference\n", 1)[1]
+    table = re.search(r"^\|.*?(?=\n\n)", text, re.MULTILINE | re.DOTALL)
+    assert table is not None
+    keys: dict[str, str] = {}
+    for row in table.group(0).splitlines()[2:]:
+        key, default, _ = (cell.strip() for cell in row.strip("|").split("|", 2))
+        keys[key.strip("`")] = default
+    return keys
+
+
+def config_keys() -> set[str]:
+    """Every key .github/hotfix.yml takes, as the reference writes them: a section's keys
+    under its name, a severity's under `severities.NAME`, a notice's template as
+    `notices.templates.NAME`."""
+    keys: set[str] = set()
+    for name, field in HotfixConfig.model_fields.items():
+        kind = field.annotation
+        if name == "severities":
+            keys |= {f"severities.NAME.{key}" for key in SeverityPolicy.model_fields}
+        elif name == "notices":
+            keys.add("notices.templates.NAME")
+        elif isinstance(kind, type) and issubclass(kind, BaseModel):
+            keys |= {f"{name}.{key}" for key in kind.model_fields}
+        else:
+            keys.add(name)
+    return keys
+
+
+def test_the_configuration_reference_names_every_key_the_config_takes() -> None:
+    assert sorted(reference_keys()) == sorted(config_keys())
+
+
+def test_the_configuration_references_plain_defaults_are_the_configs() -> None:
+    """A default written as one value (`gitflow`, `true`, `[]`) is the one a repository
+    without the file gets."""
+    defaults = load_config(None, "main", None).model_dump(mode="json")
+    checked = 0
+    for key, written in reference_keys().items():
+        value = re.fullmatch(r"`([^`]+)`", written)
+        if value is None or "NAME" in key:
+            continue
+        default: object = defaults
+        for part in key.split("."):
+            assert isinstance(default, dict), key
+            default = default[part]
+        # Text as it is written; anything else as YAML reads it.
+        read = value.group(1) if isinstance(default, str) else yaml.safe_load(value.group(1))
+        assert read == default, key
+        checked += 1
+    assert checked >= 15
