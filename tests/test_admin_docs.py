@@ -14,7 +14,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from pydantic import BaseModel
 
 from app import metrics
-from app.cli import build_parser, plugin_commands
+from app.cli import build_parser, main, plugin_commands
 from app.journal import STATUSES, TIMER_STATUSES
 from app.metrics import generate_latest
 from app.settings import Settings
@@ -283,3 +283,15 @@ def test_the_configuration_references_plain_defaults_are_the_configs() -> None:
         assert read == default, key
         checked += 1
     assert checked >= 15
+
+
+def test_the_line_the_readme_quotes_for_a_bad_value_is_what_serve_prints(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its Client ID taken for the App ID, the mistake the line is for."""
+    quoted = re.search(r"`(hotfix-bot: APP_ID: [^`]+)`", README.read_text(encoding="utf-8"))
+    assert quoted is not None
+    monkeypatch.setenv("APP_ID", "Iv1.0123456789abcdef")
+
+    assert main(["serve"]) == 2
+    assert capsys.readouterr().err == " ".join(quoted.group(1).split()) + "\n"
