@@ -94,8 +94,8 @@ class Settings(BaseSettings):
     @field_validator("app_id", mode="before")
     @classmethod
     def _app_id_is_a_number(cls, value: object) -> object:
-        # The App's settings page shows its Client ID (Iv1.…, Iv23…) above its App ID, and
-        # one is often taken for the other.
+        # The App's settings page shows its App ID and, right below it, its Client ID (Iv1.…,
+        # Iv23…), which is often taken for it.
         if isinstance(value, str) and value and not value.strip().lstrip("+-").isdigit():
             raise ValueError(APP_ID_NOT_A_NUMBER)
         return value
