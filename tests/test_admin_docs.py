@@ -119,14 +119,21 @@ def test_every_command_line_in_the_docs_parses(
     assert capsys.readouterr().out.startswith(f"usage: {command_line} ")
 
 
-def variable_table(page: Path, heading: str) -> dict[str, str]:
-    """The first table under `heading`: each variable it names, and its default column."""
+def table_under(page: Path, heading: str) -> list[list[str]]:
+    """The cells of each row of the first table under `heading` (a `\\|` is no border)."""
     text = page.read_text(encoding="utf-8").split(f"\n{heading}\n", 1)[1]
     table = re.search(r"^\|.*?(?=\n\n)", text, re.MULTILINE | re.DOTALL)
     assert table is not None, heading
+    return [
+        [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip().strip("|"))]
+        for row in table.group(0).splitlines()[2:]
+    ]
+
+
+def variable_table(page: Path, heading: str) -> dict[str, str]:
+    """Each variable the table under `heading` names, and its default column."""
     defaults: dict[str, str] = {}
-    for row in table.group(0).splitlines()[2:]:
-        names, _, default = (cell.strip() for cell in row.strip("|").rsplit("|", 2))
+    for names, _, default in table_under(page, heading):
         variables = re.findall(r"`([A-Z_]+)`", names)
         values = re.findall(r"`([^`]+)`", default)
         for index, variable in enumerate(variables):
@@ -233,14 +240,7 @@ def test_the_help_of_serve_says_where_its_settings_come_from(
 
 def reference_keys() -> dict[str, str]:
     """The keys docs/ADMIN.md's configuration reference names, and their default column."""
-    text = ADMIN.read_text(encoding="utf-8").split("\n### Reference\n", 1)[1]
-    table = re.search(r"^\|.*?(?=\n\n)", text, re.MULTILINE | re.DOTALL)
-    assert table is not None
-    keys: dict[str, str] = {}
-    for row in table.group(0).splitlines()[2:]:
-        key, default, _ = (cell.strip() for cell in row.strip("|").split("|", 2))
-        keys[key.strip("`")] = default
-    return keys
+    return {key.strip("`"): default for key, default, _ in table_under(ADMIN, "### Reference")}
 
 
 def config_keys() -> set[str]:
