@@ -80,17 +80,49 @@ def count(text: str) -> int:
     return number
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+# Where the commands that read settings find them, said in their --help: an admin running
+# one in another directory than the server's reads another .env and another journal.
+SETTINGS_NOTE = (
+    "Settings are read from the environment, then from .env in the working directory "
+    "(README.md, Configuration)."
+)
+JOURNAL_NOTE = (
+    "It reads the journal at DATABASE_URL (default sqlite:///hotfix-bot.db, relative to the "
+    "working directory): run it where `hotfix-bot serve` runs, with the same environment "
+    "and .env."
+)
+
+
+def build_parser(plugins: dict[str, PluginCommand]) -> argparse.ArgumentParser:
+    """Every command line `hotfix-bot` takes, the plugins' among them."""
     parser = argparse.ArgumentParser(
         prog="hotfix-bot", description="The hotfix GitHub App and its delivery journal."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="receive webhooks and act on them (HOST, PORT)")
-    listing = commands.add_parser("deliveries", help="recent deliveries and their status")
+    commands.add_parser(
+        "serve",
+        help="receive webhooks and act on them (HOST, PORT)",
+        description="Receive GitHub's webhooks on HOST:PORT (default 127.0.0.1:3000) and act "
+        "on them, with WEB_CONCURRENCY intake processes and one worker process. Without "
+        "APP_ID it starts in setup mode: open its address in a browser to register the App. "
+        f"{SETTINGS_NOTE}",
+    )
+    listing = commands.add_parser(
+        "deliveries",
+        help="recent deliveries and their status",
+        description=f"Recent deliveries, the newest first, with their last error. {JOURNAL_NOTE}",
+    )
     listing.add_argument("--status", choices=STATUSES, help="only deliveries with this status")
     listing.add_argument("--limit", type=count, default=50, help="how many (default 50)")
-    again = commands.add_parser("redeliver", help="queue a journaled delivery to run again")
-    again.add_argument("delivery_id", metavar="ID")
+    again = commands.add_parser(
+        "redeliver",
+        help="queue a journaled delivery to run again",
+        description="Queue a journaled delivery to run again; a running server picks it up "
+        f"within a second. {JOURNAL_NOTE}",
+    )
+    again.add_argument(
+        "delivery_id", metavar="ID", help="the delivery's id, as `hotfix-bot deliveries` lists it"
+    )
     journal = commands.add_parser("journal", help="move the delivery journal")
     journal_commands = journal.add_subparsers(dest="journal_command", required=True)
     copy = journal_commands.add_parser(
@@ -120,14 +152,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "timers",
         help="timers and their status: the scheduled ones soonest due first, then the others "
         "latest due first",
+        description="The incident clock's timers and the reminders to confirm verbal "
+        "approvals: the scheduled ones soonest due first, then the others latest due first. "
+        f"{JOURNAL_NOTE}",
     )
     timers.add_argument("--status", choices=TIMER_STATUSES, help="only timers with this status")
     timers.add_argument("--limit", type=count, default=50, help="how many (default 50)")
     config_cli.add_commands(commands)
-    plugins = plugin_commands()
     for plugin in plugins.values():
         plugin.add_parser(commands)
-    arguments = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    plugins = plugin_commands()
+    arguments = build_parser(plugins).parse_args(argv)
 
     if arguments.command == "config":
         return config_cli.run(arguments)  # offline: no settings, so a bad APP_ID cannot stop it

@@ -23,6 +23,10 @@ JOURNAL_REPLACED = (
     "put it back, or restart hotfix-bot to open the file now at its path"
 )
 
+# Deliveries refused for their signature are logged at most once in this many seconds: a
+# wrong WEBHOOK_SECRET refuses every delivery, and anyone may send unsigned requests.
+SIGNATURE_LOG_INTERVAL_SECONDS = 60.0
+
 # A room probe that failed (`Services.check_journal`) is the answer for this long: /readyz
 # asked in a loop, which anyone may do, writes `ROOM_PROBE_BYTES` at most once a second in
 # each intake process, not as often as the disk takes it, and a load balancer asking every
@@ -58,6 +62,9 @@ class Services:
     clock: Callable[[], float] = time.monotonic
     # Deliveries refused so far: a room probe that began before the last one does not clear it.
     _refusals: int = field(default=0, init=False, repr=False)
+    # Signature refusals not yet logged, and when the last were (`signature_refused`).
+    _unlogged_signature_refusals: int = field(default=0, init=False, repr=False)
+    _signature_logged_at: float | None = field(default=None, init=False, repr=False)
     # The write `check_journal` makes after a refusal, while it runs; its failure, and when.
     _room_probe: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _room_refused: tuple[float, JournalUnavailable] | None = field(
@@ -74,6 +81,19 @@ class Services:
     def delivery_refused(self, size: int) -> None:
         self.refused_delivery_bytes = size
         self._refusals += 1
+
+    def signature_refused(self) -> int | None:
+        """Count a delivery refused for its signature; the number to log now, this one
+        included, or None while the last such line is younger than
+        `SIGNATURE_LOG_INTERVAL_SECONDS`."""
+        self._unlogged_signature_refusals += 1
+        now = self.clock()
+        logged_at = self._signature_logged_at
+        if logged_at is not None and now - logged_at < SIGNATURE_LOG_INTERVAL_SECONDS:
+            return None
+        refused, self._unlogged_signature_refusals = self._unlogged_signature_refusals, 0
+        self._signature_logged_at = now
+        return refused
 
     async def check_journal(self, *, probe_room: bool = True) -> None:
         """JournalUnavailable unless the journal takes a write now. Once it refused a

@@ -22,6 +22,11 @@ class SettingsError(Exception):
 
 MAX_WEB_CONCURRENCY = 64
 
+APP_ID_NOT_A_NUMBER = (
+    "must be the App ID, a number: its settings on GitHub show it under About, above the "
+    "Client ID (Iv1...), which is not it"
+)
+
 PROBOT_LOG_LEVELS = {"trace": "debug", "warn": "warning", "fatal": "critical"}
 
 
@@ -66,8 +71,8 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = Field(
         default="console", validation_alias=_env("LOG_FORMAT")
     )
-    # Intake processes sharing the port; each takes ~60 MiB, so a stray zero too many is
-    # refused rather than started.
+    # Intake processes sharing the port; each takes ~75 MiB (docs/ADMIN.md, 'Deploy'), so a
+    # stray zero too many is refused rather than started.
     web_concurrency: int = Field(
         default=1, validation_alias=_env("WEB_CONCURRENCY"), ge=1, le=MAX_WEB_CONCURRENCY
     )
@@ -85,6 +90,15 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         # `APP_ID=` in a .env file means "not configured yet", as in Probot.
         return None if value == "" else value
+
+    @field_validator("app_id", mode="before")
+    @classmethod
+    def _app_id_is_a_number(cls, value: object) -> object:
+        # The App's settings page shows its App ID and, right below it, its Client ID (Iv1.…,
+        # Iv23…), which is often taken for it.
+        if isinstance(value, str) and value and not value.strip().lstrip("+-").isdigit():
+            raise ValueError(APP_ID_NOT_A_NUMBER)
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

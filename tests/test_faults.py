@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -125,7 +126,9 @@ class Retried:
     """A fault on the first read of the pull request, which the second read no longer meets."""
 
     inject: Callable[[Bot, Network, str], float | None]  # -> the x-ratelimit-reset sent, if any
-    reported: str  # the journal's last_error while the retry waits; {path}: the pull request
+    # the journal's last_error while the retry waits; {path}: the pull request, {github}: the
+    # fake GitHub's host and port
+    reported: str
     wait: float  # the least seconds between the two reads arriving at GitHub
 
 
@@ -216,7 +219,7 @@ RETRIED = {
     ),
     "connection reset": Retried(
         connection_reset,
-        "could not reach GitHub: ReadError",
+        "could not reach GitHub at {github}: ReadError (Connection reset by peer)",
         FIRST_BACKOFF,
     ),
     "malformed JSON": Retried(
@@ -239,7 +242,8 @@ def test_a_fault_that_passes_is_retried_then_the_check_run_is_written(
     sent = bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
 
     waiting = waiting_retry(bot, sent.json()["delivery"])
-    assert waiting.last_error == row.reported.format(path=path)
+    github = urlsplit(bot.fake.api_url).netloc
+    assert waiting.last_error == row.reported.format(path=path, github=github)
     bot.settle()
     [entry] = bot.journal.recent()
     assert (entry.status, entry.attempts, entry.last_error) == ("done", 2, None)

@@ -167,6 +167,33 @@ def test_an_error_is_described_in_one_line_with_githubs_message() -> None:
     assert describe(error) == "GitHub answered 404 to GET /repos/a/b: Not Found"
 
 
+def test_github_not_reached_is_described_with_where_it_was_looked_for_and_why(
+    private_key_pem: str,
+) -> None:
+    """A GITHUB_API_URL mistyped, or a network that cannot reach it: the host and the
+    reason tell which."""
+    base = "https://github.acme.invalid/api/v3"
+
+    async def scenario() -> str:
+        github = GitHubApp(1, private_key_pem, base)
+        try:
+            await github.installation(5)
+        except Exception as error:
+            return describe(error)
+        finally:
+            await github.aclose()
+        raise AssertionError("reached")
+
+    with respx.mock:
+        respx.post(f"{base}/app/installations/5/access_tokens").mock(
+            side_effect=httpx.ConnectError("[Errno -2] Name or service not known")
+        )
+        assert asyncio.run(scenario()) == (
+            "could not reach GitHub at github.acme.invalid: ConnectError "
+            "([Errno -2] Name or service not known)"
+        )
+
+
 def test_github_enterprise_server_is_reached_under_its_api_prefix(private_key_pem: str) -> None:
     base = "https://ghe.example.com/api/v3"
 

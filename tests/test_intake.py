@@ -266,6 +266,39 @@ def test_the_signature_is_checked_before_anything_else_in_the_request(
     harness.assert_nothing_kept()
 
 
+SIGNATURE_ADVICE = (
+    "(401) for a missing or wrong X-Hub-Signature-256; if GitHub's Recent Deliveries (the "
+    "App's settings, Advanced) show 401, the App's webhook secret there is not this server's "
+    "WEBHOOK_SECRET: set the same value in both (said once a minute at most)"
+)
+
+
+def test_deliveries_refused_for_their_signature_are_logged_once_a_minute_with_the_fix(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GitHub shows its 401s in the App's settings alone; the server's log says what they
+    mean, without filling up when anyone posts unsigned requests."""
+    now = [1000.0]
+    harness.client.app.state.services.clock = lambda: now[0]  # type: ignore[attr-defined]
+    body = pull_request_payload()
+
+    def post_signed_with(secret: str, seconds_later: float) -> int:
+        now[0] += seconds_later
+        headers = signed_headers(body, "pull_request", "d-9", secret=secret)
+        return int(harness.post(body, headers).status_code)
+
+    with caplog.at_level(logging.WARNING, logger="hotfix_bot.intake"):
+        answers = [post_signed_with("github-has-another", seconds) for seconds in (0, 1, 58)]
+        answers.append(post_signed_with("github-has-another", 1))
+
+    assert answers == [401, 401, 401, 401]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"a delivery was refused {SIGNATURE_ADVICE}",
+        f"3 deliveries were refused since the last line like this {SIGNATURE_ADVICE}",
+    ]
+    assert all("github-has-another" not in record.getMessage() for record in caplog.records)
+
+
 def test_a_delivery_id_over_128_characters_is_400_and_kept_nowhere(harness: Harness) -> None:
     body = pull_request_payload()
     too_long = harness.post(body, signed_headers(body, "pull_request", "d" * 129))
@@ -354,23 +387,37 @@ def test_a_chunked_body_without_content_length_over_25_mib_is_413(harness: Harne
 
 
 @pytest.mark.parametrize(
-    "values", [{"WEBHOOK_SECRET": None}, {"APP_ID": None, "PRIVATE_KEY": None}]
+    ("values", "missing"),
+    [
+        ({"WEBHOOK_SECRET": None}, "WEBHOOK_SECRET"),
+        ({"APP_ID": None, "PRIVATE_KEY": None}, "APP_ID and PRIVATE_KEY"),
+        (
+            {"APP_ID": None, "PRIVATE_KEY": None, "WEBHOOK_SECRET": None},
+            "APP_ID, PRIVATE_KEY and WEBHOOK_SECRET",
+        ),
+    ],
+    ids=["no secret", "setup mode with a secret", "setup mode"],
 )
-def test_without_secret_or_credentials_every_delivery_is_503(
-    tmp_path: Path, private_key_pem: str, values: dict[str, Any]
+def test_without_secret_or_credentials_every_delivery_is_503_naming_what_to_set(
+    tmp_path: Path, private_key_pem: str, values: dict[str, Any], missing: str
 ) -> None:
     body = pull_request_payload()
     for harness in _harness(tmp_path, private_key_pem, **values):
         response = harness.post(body, signed_headers(body, "pull_request", "d-7"))
-        assert response.status_code == 503
-        assert "not configured" in response.json()["error"]
+        assert (response.status_code, response.json()) == (
+            503,
+            {"error": f"hotfix-bot is not configured yet: set {missing}"},
+        )
         harness.assert_nothing_kept()
         ready = harness.client.get("/readyz")
-        if "WEBHOOK_SECRET" in values:  # ready as docs/BEHAVIOUR.md defines it, saying why not
+        if "APP_ID" not in values:  # ready as docs/BEHAVIOUR.md defines it, saying why not
             warning = "no WEBHOOK_SECRET: every delivery is refused with 503"
             expected = (200, {"status": "ready", "warnings": [warning]})
         else:
-            problem = "no GitHub App credentials (APP_ID, PRIVATE_KEY)"
+            problem = (
+                "no GitHub App credentials (APP_ID, PRIVATE_KEY): register the App on this "
+                "server's setup page, /, or set them"
+            )
             expected = (503, {"status": "unavailable", "problems": [problem]})
         assert (ready.status_code, ready.json()) == expected
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from app import cli
 from app.cli import CannotListen, listen, main
 from app.journal import journal_path
-from app.settings import Settings, SettingsError, load_settings
+from app.settings import APP_ID_NOT_A_NUMBER, Settings, SettingsError, load_settings
 
 
 def test_defaults_are_the_documented_ones(tmp_path: Path) -> None:
@@ -156,7 +156,8 @@ def test_a_key_file_is_read_when_private_key_is_unset(
 @pytest.mark.parametrize(
     ("variables", "message"),
     [
-        ({"APP_ID": "twelve"}, "APP_ID: Input should be a valid integer"),
+        ({"APP_ID": "twelve"}, f"APP_ID: {APP_ID_NOT_A_NUMBER}"),
+        ({"APP_ID": "Iv1.0123456789abcdef"}, f"APP_ID: {APP_ID_NOT_A_NUMBER}"),
         ({"APP_ID": "-3", "PRIVATE_KEY": "x"}, "APP_ID: Input should be greater than 0"),
         ({"APP_ID": "3"}, "PRIVATE_KEY: required when APP_ID is set"),
         (
@@ -206,8 +207,8 @@ def test_serve_with_a_bad_value_stops_with_that_line(
 
     error = capsys.readouterr().err
     assert error == (
-        "hotfix-bot: APP_ID: Input should be a valid integer, "
-        "unable to parse string as an integer\n"
+        "hotfix-bot: APP_ID: must be the App ID, a number: its settings on GitHub show it under "
+        "About, above the Client ID (Iv1...), which is not it\n"
     )
 
 

@@ -572,10 +572,23 @@ def describe(error: BaseException) -> str:
     if isinstance(error, RequestTimeout):
         return f"GitHub did not answer {error.request.method} {error.request.url.path} in time"
     if isinstance(error, RequestError):
-        return f"could not reach GitHub: {type(error.exc).__name__}"
+        return _unreached(error.exc)
     if isinstance(error, MalformedAnswer | InstallationUnavailable):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def _unreached(error: Exception) -> str:
+    """Where GitHub was looked for and why it did not answer (a name that does not resolve,
+    a connection refused, a certificate): what an admin checks GITHUB_API_URL and the
+    network against. The host and port alone, never more of the URL."""
+    where = ""
+    if isinstance(error, httpx.RequestError):
+        with contextlib.suppress(RuntimeError):  # an error raised outside a request
+            url = error.request.url
+            where = f" at {url.host}" + (f":{url.port}" if url.port else "")
+    reason = f" ({error})" if str(error) else ""
+    return f"could not reach GitHub{where}: {type(error).__name__}{reason}"
 
 
 def from_github(error: BaseException) -> bool:

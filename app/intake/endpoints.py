@@ -54,7 +54,10 @@ async def readyz(request: Request) -> Response:
     journal_problem = await services.journal_problem()
     problems = [] if journal_problem is None else [journal_problem]
     if services.github is None:
-        problems.append("no GitHub App credentials (APP_ID, PRIVATE_KEY)")
+        problems.append(
+            "no GitHub App credentials (APP_ID, PRIVATE_KEY): register the App on this "
+            "server's setup page, /, or set them"
+        )
     if problems:
         return JSONResponse({"status": "unavailable", "problems": problems}, 503)
     # Ready as docs/BEHAVIOUR.md defines it (journal and credentials); said, not hidden.

@@ -18,6 +18,7 @@ from app.intake.connection_limits import LINGER_SECONDS, RETRY_AFTER_SECONDS
 from app.journal import JournalReplaced, JournalUnavailable
 from app.metrics import DELIVERIES
 from app.services import Services
+from policies.wording import join_words
 
 log = logging.getLogger("hotfix_bot.intake")
 
@@ -57,9 +58,12 @@ def _refuse(
 async def receive_webhook(services: Services, request: Request) -> Response:
     secret = services.settings.webhook_secret
     if not services.accepting or secret is None:
+        # Only what is missing: an App registered without a webhook secret has the rest.
+        missing = [] if services.github else ["APP_ID", "PRIVATE_KEY"]
+        missing += [] if secret else ["WEBHOOK_SECRET"]
         return _refuse(
             503,
-            "hotfix-bot is not configured yet: set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET",
+            f"hotfix-bot is not configured yet: set {join_words(missing)}",
             before_the_body=True,
         )
 
@@ -106,6 +110,7 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
     # The signature is checked before anything in the request is believed.
     signature = request.headers.get("x-hub-signature-256", "")
     if not deliveries.signature_matches(secret, body, signature):
+        _log_signature_refusal(services)
         return _refuse(401, "missing or wrong X-Hub-Signature-256")
 
     event = request.headers.get("x-github-event")
@@ -143,6 +148,26 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
     if outcome == "queued":
         services.worker.wake()
     return JSONResponse({"delivery": delivery_id, "status": outcome}, 202)
+
+
+def _log_signature_refusal(services: Services) -> None:
+    """GitHub shows a refused delivery only in the App's settings: the server's log says what
+    a 401 there means. Nothing of the request is named, since nothing in it is believed."""
+    refused = services.signature_refused()
+    if refused is None:
+        return
+    what = (
+        "a delivery was refused"
+        if refused == 1
+        else f"{refused} deliveries were refused since the last line like this"
+    )
+    log.warning(
+        "%s (401) for a missing or wrong X-Hub-Signature-256; if GitHub's Recent "
+        "Deliveries (the App's settings, Advanced) show 401, the App's webhook secret there is "
+        "not this server's WEBHOOK_SECRET: set the same value in both (said once a minute at "
+        "most)",
+        what,
+    )
 
 
 def _journal_refusal(delivery_id: str, event: str, error: JournalUnavailable) -> JSONResponse:
