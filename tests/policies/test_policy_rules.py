@@ -240,11 +240,20 @@ def test_severity_found_names_the_label_as_expected_does() -> None:
     assert severity.check(config(), facts(labels={"hotfix", "P1"})).found == "P1"
 
 
+AS_REGULAR = (
+    "as a regular change, from a branch that does not start with `hotfix/` and without the "
+    "`hotfix` label"
+)
+
+
 @pytest.mark.parametrize(
     ("workflow", "route"),
     [
-        ("gitflow", "target develop and ship it in the next release"),
-        ("github-flow", "ship it through the regular release process"),
+        (
+            "gitflow",
+            f"open the change again into develop {AS_REGULAR}, to ship in the next release",
+        ),
+        ("github-flow", f"open the change again {AS_REGULAR}, to ship through the regular release"),
     ],
 )
 def test_severity_fix_follows_the_workflow(workflow: str, route: str) -> None:
@@ -260,7 +269,8 @@ def test_severity_fix_with_no_severity_allowing_a_hotfix_offers_no_other_label()
     result = severity.check(none_allowed, facts(labels={"hotfix", "P2"}))
     assert (result.expected, result.how_to_fix) == (
         "a severity that allows a hotfix (none does)",
-        "Close this pull request and target develop and ship it in the next release",
+        f"Close this pull request and open the change again into develop {AS_REGULAR}, to "
+        "ship in the next release",
     )
 
 
