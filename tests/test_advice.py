@@ -1,0 +1,452 @@
+"""The advice hotfix-bot gives, followed literally (docs/BEHAVIOUR.md): each test brings a
+problem about from outside (the fake GitHub and deliveries), reads what hotfix-bot tells
+people to do where they read it (the check run, a reply, the report, `config validate`), does
+exactly that on the fake GitHub, and finds the problem gone.
+
+The repository renames everything its config can rename, so that advice naming a default
+(`hotfix/`, `hotfix`, `P1`, `main`, `v1.2.4`, `develop`) where the config names another fails.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from support.harness import Bot
+from support.titles import all_rules_pass, rules_fail
+
+from app.cli import main
+from sandbox import FakeCheckRun, FakePull
+
+CONFIG = """\
+branches:
+  production: stable
+  development: next
+  hotfix_prefix: "fix/"
+  hotfix_pattern: '^fix/[a-z0-9]+(-[a-z0-9]+)*$'
+labels:
+  hotfix: emergency
+  severities: {P0: sev0, P1: sev1, P2: sev2}
+severities:
+  P1:
+    approvals:
+      - {name: Release Owner, users: [carol, dave]}
+      - {name: Engineering Lead, team: engineering-leads}
+tag:
+  format: "release-{version}"
+"""
+TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"]}
+P1_WAITING = "Waiting for approval: Release Owner and Engineering Lead"
+P0_WAITING = "Waiting for approval: Engineering Lead and On-call Manager"
+BOT = "hotfix-bot[bot]"
+
+
+@pytest.fixture(autouse=True)
+def renamed(bot: Bot) -> None:
+    """acme/widgets with the config above on `main` (the default branch) and on `stable` (the
+    production branch), at version 1.2.3; its teams and who may write to it."""
+    for slug, members in TEAMS.items():
+        bot.fake.add_team("acme", slug, members)
+    bot.repo.collaborators.update({"lead": "write", "oncall": "write", "dev": "write"})
+    bot.repo.commit("main", {".github/hotfix.yml": CONFIG}, "The hotfix policy")
+    bot.repo.create_branch("stable", "main")
+
+
+def open_pull(
+    bot: Bot,
+    branch: str = "fix/fix-login",
+    labels: tuple[str, ...] = ("emergency", "sev1"),
+    files: dict[str, str] | None = None,
+    base: str = "stable",
+) -> FakePull:
+    """`dev`'s pull request from `branch`, made from `stable` with `files` (by default the
+    bump to 1.2.4) committed on it, into `base`; GitHub tells hotfix-bot it was opened."""
+    bot.repo.create_branch(branch, "stable")
+    bot.repo.commit(branch, {"VERSION": "1.2.4\n"} if files is None else files, f"Fix {branch}")
+    pull = bot.repo.open_pull(
+        branch, base, title="Fix login", author="dev", labels=labels, body="The login fails."
+    )
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
+def policy_run(bot: Bot, pull: FakePull) -> FakeCheckRun:
+    """The `hotfix-policy` run of the pull request's head commit as GitHub has it now."""
+    return bot.policy_run(bot.repo.pulls[pull.number].head_sha)
+
+
+def how_to_fix(run: FakeCheckRun, rule: str) -> str:
+    """What the run's *How to fix* says under `rule`, as people read it."""
+    section = run.output["summary"].split(f"\n### `{rule}`\n\n", 1)[1]
+    return section.split("\n\n### `", 1)[0].split("\n\n## ", 1)[0]
+
+
+def row(run: FakeCheckRun, rule: str) -> str:
+    [line] = [
+        line for line in run.output["summary"].splitlines() if line.startswith(f"| `{rule}` |")
+    ]
+    return line
+
+
+def shell_block(text: str) -> list[str]:
+    """The lines of the one shell block in `text`, without the `&&` that chains them."""
+    [block] = re.findall(r"```sh\n(.*?)\n```", text, re.DOTALL)
+    return [line.strip().removesuffix(" &&") for line in block.splitlines()]
+
+
+def label(bot: Bot, pull: FakePull, name: str) -> None:
+    """Add label `name` on the pull request's page."""
+    bot.repo.add_labels(pull.number, name)
+    bot.deliver(
+        "pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "labeled", label=name)
+    )
+
+
+def unlabel(bot: Bot, pull: FakePull, name: str) -> None:
+    bot.repo.remove_label(pull.number, name)
+    bot.deliver(
+        "pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "unlabeled", label=name)
+    )
+
+
+def rerun(bot: Bot, run: FakeCheckRun) -> None:
+    """The run's *Re-run* button."""
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+
+def comment(bot: Bot, pull: FakePull, author: str, body: str) -> int:
+    """`author` comments `body` on the pull request; the comment's id."""
+    posted = bot.repo.add_comment(pull.number, author, body)
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, posted.id))
+    return posted.id
+
+
+def reply_to(bot: Bot, comment_id: int) -> str:
+    """hotfix-bot's reply to the comment, without its hidden first line."""
+    [reply] = [
+        c.body
+        for c in bot.repo.comments.values()
+        if c.author == BOT and f"reply to comment {comment_id} " in c.body
+    ]
+    return reply.split("\n", 1)[1]
+
+
+def run_bump(bot: Bot, lines: list[str]) -> str:
+    """The lines of a version-bump fix run as a shell would run them against GitHub: the files
+    it writes, committed on the branch it checks out and pushed there, which GitHub tells
+    hotfix-bot of. The commit pushed."""
+    branch, files, message, pushed = "", {}, "", ""
+    for line in lines:
+        words = shlex.split(line)
+        if words[:2] == ["git", "checkout"]:
+            [branch] = words[2:]
+        elif words[:2] == ["echo", words[1]] and words[2] == ">":
+            files[words[3]] = f"{words[1]}\n"
+        elif words[:2] == ["git", "commit"]:
+            message = words[3]
+        elif words[:3] == ["git", "push", "origin"]:
+            pushed = bot.repo.commit(words[3], files, message)
+        else:  # fetching, fast-forwarding and adding change nothing on GitHub
+            assert words[:2] in (["git", "fetch"], ["git", "merge"], ["git", "add"]), line
+            assert words[-1] in ("origin", f"origin/{branch}", *files), line
+    [pull] = [p for p in bot.repo.pulls.values() if p.head_ref == branch and p.state == "open"]
+    bot.pull_request(pull.number, "synchronize")
+    return pushed
+
+
+def test_a_branch_renamed_as_branch_name_says_gets_a_new_pull_request_that_passes_it(
+    bot: Bot,
+) -> None:
+    pull = open_pull(bot, "fix/Fix_Login")
+    run = policy_run(bot, pull)
+    assert run.output["title"] == rules_fail("branch-name")
+    commands = shell_block(how_to_fix(run, "branch-name"))
+    assert commands == [
+        "git branch -m fix/Fix_Login fix/fix-login",
+        "git push origin -u fix/fix-login",
+        f"gh pr view {pull.number} --json body --jq .body |",
+        "gh pr create --base stable --head fix/fix-login --title 'Fix login' --label emergency "
+        "--label sev1 --body-file -",
+        f"gh pr close {pull.number}",
+    ]
+
+    # The renamed branch pushed is the old one's commit under the new name; the new pull
+    # request is opened as `gh pr create` is told, with the old one's description.
+    create = shlex.split(commands[3])
+    options = dict(zip(create[3::2], create[4::2], strict=True))
+    given_labels = [
+        value for flag, value in zip(create[3::2], create[4::2], strict=True) if flag == "--label"
+    ]
+    bot.repo.create_branch(options["--head"], "fix/Fix_Login")
+    new = bot.repo.open_pull(
+        options["--head"],
+        options["--base"],
+        title=options["--title"],
+        author="dev",
+        labels=given_labels,
+        body=bot.repo.pulls[pull.number].body,
+    )
+    bot.pull_request(new.number, "opened")
+    bot.repo.close_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+
+    run = policy_run(bot, new)
+    assert run.output["title"] == P1_WAITING
+    assert row(run, "branch-name").startswith("| `branch-name` | ✅ pass | fix/fix-login |")
+
+
+def test_the_base_changed_as_target_branch_says_passes_it(bot: Bot) -> None:
+    pull = open_pull(bot, base="main")
+    run = policy_run(bot, pull)
+    assert run.output["title"] == rules_fail("target-branch")
+    fix = how_to_fix(run, "target-branch")
+    assert fix == (
+        "Targets main, but a hotfix must target the production branch stable\n\n"
+        f"gh pr edit {pull.number} --base stable"
+    )
+
+    # `gh pr edit --base` changes the base on GitHub, which tells of it as an edit.
+    with bot.fake.lock:
+        bot.repo.pulls[pull.number].base_ref = shlex.split(fix.rsplit("\n", 1)[1])[-1]
+    bot.pull_request(pull.number, "edited")
+
+    run = policy_run(bot, pull)
+    assert run.output["title"] == P1_WAITING
+    assert row(run, "target-branch") == "| `target-branch` | ✅ pass | stable | stable |"
+
+
+def test_the_labels_added_as_labels_says_pass_it(bot: Bot) -> None:
+    pull = open_pull(bot, labels=())
+    run = policy_run(bot, pull)
+    assert run.output["title"] == rules_fail("labels")
+    assert how_to_fix(run, "labels") == (
+        "The label emergency is missing; no severity label (sev0, sev1, sev2)\n\n"
+        "Add the label `emergency`; Add one severity label: `sev0` or `sev1`"
+    )
+
+    label(bot, pull, "emergency")
+    label(bot, pull, "sev1")
+
+    run = policy_run(bot, pull)
+    assert run.output["title"] == P1_WAITING
+    assert row(run, "labels") == (
+        "| `labels` | ✅ pass | labels emergency, sev1 | emergency and exactly one of sev0, sev1, "
+        "sev2 |"
+    )
+
+
+def test_the_severity_labels_removed_as_labels_says_leave_the_one_kept(bot: Bot) -> None:
+    pull = open_pull(bot, labels=("emergency", "sev0", "sev1"))
+    run = policy_run(bot, pull)
+    assert run.output["title"] == rules_fail("labels")
+    assert how_to_fix(run, "labels") == (
+        "Several severity labels (sev0, sev1)\n\n"
+        "Keep one of the labels `sev0`, `sev1` and remove the others"
+    )
+
+    unlabel(bot, pull, "sev1")
+
+    run = policy_run(bot, pull)
+    assert run.output["title"] == P0_WAITING
+
+
+def test_the_severity_label_replaced_as_severity_says_passes_it(bot: Bot) -> None:
+    pull = open_pull(bot, labels=("emergency", "sev2"))
+    run = policy_run(bot, pull)
+    assert run.output["title"] == rules_fail("severity")
+    fix = how_to_fix(run, "severity")
+    assert fix.endswith("; if the issue is more severe, replace the label sev2 with sev0 or sev1")
+
+    unlabel(bot, pull, "sev2")
+    label(bot, pull, "sev1")
+
+    run = policy_run(bot, pull)
+    assert run.output["title"] == P1_WAITING
+    assert row(run, "severity").startswith("| `severity` | ✅ pass | sev1 (severity P1) |")
+
+
+def test_a_change_moved_to_the_next_release_as_severity_says_is_no_hotfix_there(bot: Bot) -> None:
+    """The other way out of a severity that allows no hotfix: the change goes into the
+    development branch, as a regular change that no hotfix rule judges."""
+    bot.repo.create_branch("next", "stable")
+    pull = open_pull(bot, labels=("emergency", "sev2"))
+    fix = how_to_fix(policy_run(bot, pull), "severity")
+    assert fix == (
+        "P2 is not allowed as a hotfix; it goes into the next regular release\n\n"
+        "Close this pull request and open the change again into next as a regular change, "
+        "from a branch that does not start with `fix/` and without the `emergency` label, to "
+        "ship in the next release; if the issue is more severe, replace the label sev2 with "
+        "sev0 or sev1"
+    )
+
+    bot.repo.close_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+    bot.repo.create_branch("login-timeout", pull.head_sha)
+    regular = bot.repo.open_pull("login-timeout", "next", title="Fix login", author="dev")
+    bot.pull_request(regular.number, "opened")
+
+    run = policy_run(bot, regular)
+    assert (run.conclusion, run.output["title"]) == ("neutral", "Not a hotfix pull request")
+
+
+def test_the_people_approvals_names_approving_pass_it(bot: Bot) -> None:
+    pull = open_pull(bot)
+    run = policy_run(bot, pull)
+    assert run.output["title"] == P1_WAITING
+    fix = how_to_fix(run, "approvals")
+    assert fix == (
+        "Waiting for approval: Release Owner and Engineering Lead\n\n"
+        "Release Owner: ask carol or dave to approve the latest commit; Engineering Lead: ask "
+        "someone from team engineering-leads to approve the latest commit"
+    )
+
+    for login in ("carol", "lead"):  # the first named, and the team's member
+        bot.repo.review(pull.number, login, "APPROVED")
+        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    run = policy_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
+
+
+def test_the_commands_version_bump_gives_pushed_pass_it(bot: Bot) -> None:
+    pull = open_pull(bot, files={"app.py": "fixed\n"})
+    run = policy_run(bot, pull)
+    assert run.output["title"] == rules_fail("version-bump")
+    fix = how_to_fix(run, "version-bump")
+    assert fix.startswith(
+        "VERSION is 1.2.3 on fix/fix-login, expected 1.2.4\n\n"
+        "Set the version to 1.2.4 on fix/fix-login, commit it and push it:\n\n```sh\n"
+    )
+
+    run_bump(bot, shell_block(fix))
+
+    run = policy_run(bot, pull)
+    assert run.output["title"] == P1_WAITING
+    assert row(run, "version-bump") == (
+        "| `version-bump` | ✅ pass | VERSION: 1.2.3 on stable, 1.2.4 on fix/fix-login "
+        "| 1.2.4 (1.2.3 + 1 patch) in VERSION, and no tag release-1.2.4 yet |"
+    )
+
+
+def test_a_base_behind_the_latest_release_is_told_which_version_to_set_where(bot: Bot) -> None:
+    """Released from elsewhere: the tag of stable's next patch exists, stable says 1.2.3."""
+    bot.repo.create_tag("release-1.2.4", "stable")
+    pull = open_pull(bot)
+    run = policy_run(bot, pull)
+    assert run.output["title"] == rules_fail("version-bump")
+    fix = how_to_fix(run, "version-bump")
+    assert fix.startswith(
+        "The tag release-1.2.4 already exists, so stable (1.2.3) is behind the latest release\n\n"
+        "Set VERSION on stable to 1.2.4, the version tagged release-1.2.4, first (if a later "
+        "version was released, use that one, and its next patch instead of 1.2.5).\n\n"
+        "Then set the version to 1.2.5 on fix/fix-login, commit it and push it:\n\n```sh\n"
+    )
+
+    bot.repo.commit("stable", {"VERSION": "1.2.4\n"}, "Catch up with release-1.2.4")
+    run_bump(bot, shell_block(fix))
+
+    run = policy_run(bot, pull)
+    assert run.output["title"] == P1_WAITING
+    assert row(run, "version-bump") == (
+        "| `version-bump` | ✅ pass | VERSION: 1.2.4 on stable, 1.2.5 on fix/fix-login "
+        "| 1.2.5 (1.2.4 + 1 patch) in VERSION, and no tag release-1.2.5 yet |"
+    )
+
+
+def test_a_pull_request_labelled_as_not_a_hotfix_says_becomes_one(bot: Bot) -> None:
+    pull = open_pull(bot, "hotfix/fix-login", labels=())
+    run = policy_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("neutral", "Not a hotfix pull request")
+    assert run.output["summary"].startswith(
+        "This pull request is not a hotfix: its head branch does not start with `fix/` and it "
+        "has no `emergency` label, so `.github/hotfix.yml` does not apply.\n\n"
+    )
+
+    label(bot, pull, "emergency")
+
+    run = policy_run(bot, pull)
+    # A hotfix now, judged by every rule: those its branch and labels fail say what next.
+    assert run.output["title"] == rules_fail("branch-name", "labels")
+
+
+def test_a_command_refused_for_want_of_a_severity_label_is_taken_once_it_is_added(
+    bot: Bot,
+) -> None:
+    pull = open_pull(bot, labels=("emergency",))
+    refused = comment(bot, pull, "lead", "/hotfix verbal-approval @oncall")
+    assert reply_to(bot, refused).startswith(
+        "> `/hotfix verbal-approval @oncall`\n\n"
+        "@lead, hotfix-bot did not carry this out: the pull request needs exactly one severity "
+        "label first; add one severity label: `sev0` or `sev1`.\n\n"
+    )
+
+    label(bot, pull, "sev0")
+    again = comment(bot, pull, "lead", "/hotfix verbal-approval @oncall")
+
+    assert [(r.content, r.user) for r in bot.repo.reactions_to(again)] == [("+1", BOT)]
+    run = policy_run(bot, pull)
+    assert run.output["title"] == "Waiting for approval: Engineering Lead"
+    assert "On-call Manager: oncall (verbal, recorded by @lead at " in row(run, "approvals")
+
+
+def test_a_command_refused_on_a_pull_request_that_is_no_hotfix_is_taken_once_it_is_one(
+    bot: Bot,
+) -> None:
+    pull = open_pull(bot, "hotfix/fix-login", labels=())
+    refused = comment(bot, pull, "lead", "/hotfix break-glass the database is down")
+    assert reply_to(bot, refused).startswith(
+        "> `/hotfix break-glass the database is down`\n\n"
+        "@lead, hotfix-bot did not carry this out: this is not a hotfix pull request: its head "
+        "branch does not start with `fix/` and it has no `emergency` label; add that label to "
+        "make it one.\n\n"
+    )
+
+    label(bot, pull, "emergency")
+    refused = comment(bot, pull, "lead", "/hotfix break-glass the database is down")
+    assert "add one severity label: `sev0` or `sev1`." in reply_to(bot, refused)
+
+    label(bot, pull, "sev0")
+    taken = comment(bot, pull, "lead", "/hotfix break-glass the database is down")
+
+    assert [(r.content, r.user) for r in bot.repo.reactions_to(taken)] == [("+1", BOT)]
+    run = policy_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "Break-glass by @lead: the database is down",
+    )
+
+
+TYPO = CONFIG.replace("  severities: {P0: sev0", "  severity: {P0: sev0")
+PROBLEM = 'unknown key "severity" in labels (did you mean "severities"?)'
+
+
+def test_a_config_fixed_as_the_check_and_config_validate_say_is_used_once_re_run(
+    bot: Bot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bot.repo.commit("stable", {".github/hotfix.yml": TYPO}, "Rename the severity labels")
+    pull = open_pull(bot)
+    run = policy_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == (
+        "failure",
+        f"Invalid .github/hotfix.yml: {PROBLEM}",
+    )
+    assert run.output["summary"].endswith(
+        "then re-run this check. `hotfix-bot config validate` checks a file offline."
+    )
+
+    # The file checked offline, as the run says, names the same problem, and what to write.
+    checked = tmp_path / "hotfix.yml"
+    checked.write_text(TYPO, encoding="utf-8")
+    assert main(["config", "validate", str(checked)]) == 1
+    assert capsys.readouterr().out == f"{checked}: {PROBLEM}\n"
+    fixed = TYPO.replace("  severity:", "  severities:")
+    checked.write_text(fixed, encoding="utf-8")
+    assert main(["config", "validate", str(checked)]) == 0
+    assert capsys.readouterr().out.startswith(f"OK: {checked} is valid")
+
+    bot.repo.commit("stable", {".github/hotfix.yml": fixed}, "severities, not severity")
+    rerun(bot, run)
+
+    assert policy_run(bot, pull).output["title"] == P1_WAITING
