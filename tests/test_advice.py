@@ -19,6 +19,7 @@ from support.titles import all_rules_pass, rules_fail
 
 from app.cli import main
 from sandbox import FakeCheckRun, FakePull
+from sandbox.git import Author
 
 CONFIG = """\
 branches:
@@ -450,3 +451,115 @@ def test_a_config_fixed_as_the_check_and_config_validate_say_is_used_once_re_run
     rerun(bot, run)
 
     assert policy_run(bot, pull).output["title"] == P1_WAITING
+
+
+def merged(bot: Bot, pull: FakePull) -> FakeCheckRun:
+    """The hotfix approved by the people its check asks, merged: its `hotfix-release` run."""
+    for login in ("carol", "lead"):
+        bot.repo.review(pull.number, login, "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    sha = bot.repo.merge_pull(pull.number, merged_by="dev")
+    bot.pull_request(pull.number, "closed")
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    return run
+
+
+def test_the_next_version_a_taken_tag_asks_for_is_released_under_its_tag(bot: Bot) -> None:
+    """A premature release-1.2.4 names another commit: the report asks for the next patch."""
+    bot.repo.create_tag("release-1.2.4", "main")
+    run = merged(bot, open_pull(bot))
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 steps failed: tag")
+    assert run.output["summary"].endswith(
+        "\n\n## Finish by hand\n\nLeave `release-1.2.4` as it is: it names "
+        f"`{bot.repo.objects.peel(bot.repo.tags['release-1.2.4'])[:7]}`. To release this "
+        "hotfix's change, open a hotfix pull request into `stable` bumping the version to "
+        "1.2.5, which hotfix-bot tags `release-1.2.5`."
+    )
+
+    again = open_pull(bot, "fix/release-the-login-fix", files={"VERSION": "1.2.5\n"})
+    assert policy_run(bot, again).output["title"] == P1_WAITING
+    run = merged(bot, again)
+
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "All steps done for release-1.2.5 (1 skipped)",  # no branch next to merge back into
+    )
+    assert bot.repo.objects.peel(bot.repo.tags["release-1.2.5"]) == run.head_sha
+
+
+def test_a_back_merge_resolved_and_merged_as_its_pull_request_says_turns_the_report_green(
+    bot: Bot,
+) -> None:
+    bot.repo.create_branch("next", "stable")
+    bot.repo.commit("next", {"app.py": "def login(): new feature\n"}, "A feature for later")
+    run = merged(
+        bot, open_pull(bot, files={"VERSION": "1.2.4\n", "app.py": "def login(): fixed\n"})
+    )
+    assert (run.conclusion, run.output["title"]) == (
+        "action_required",
+        "Back-merge into next waits for review in #2",
+    )
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.head_ref.startswith("backmerge/")]
+    commands = shell_block(backmerge.body)
+    assert commands == [
+        "git fetch origin",
+        "git checkout backmerge/release-1.2.4",
+        "git merge origin/next",
+        "# resolve, commit",
+        "git push origin backmerge/release-1.2.4",
+    ]
+
+    # The merge of next, with the conflict resolved keeping both, pushed; then merged.
+    resolution = bot.repo.objects.make_commit(
+        {**bot.repo.get_commit(backmerge.head_ref).tree, "app.py": "def login(): both\n"},
+        (bot.repo.branches[backmerge.head_ref].sha, bot.repo.branches["next"].sha),
+        "Merge next into the back-merge",
+        Author.for_login("dev"),
+        bot.fake.now(),
+    )
+    bot.repo.set_branch(backmerge.head_ref, resolution.sha)
+    bot.repo.merge_pull(backmerge.number, merged_by="dev")
+    bot.pull_request(backmerge.number, "closed")
+    assert run.output["summary"].endswith(
+        "Review and merge [#2](https://github.com/acme/widgets/pull/2), then re-run the "
+        "`hotfix-release` check to turn it green."
+    )
+    rerun(bot, run)
+
+    [run] = bot.repo.runs_named("hotfix-release", run.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for release-1.2.4")
+
+
+def test_a_rollback_opened_with_the_revert_button_as_a_refused_rollback_says_is_one(
+    bot: Bot,
+) -> None:
+    hotfix = open_pull(bot)
+    merged(bot, hotfix)
+    bot.repo.create_branch("undo-login", "stable")
+    head = bot.repo.commit("undo-login", {"VERSION": "1.2.5\n"}, "Undo the login fix")
+    undo = bot.repo.open_pull("undo-login", "stable", title="Undo", labels=["rollback"])
+    bot.pull_request(undo.number, "opened")
+    summary = bot.policy_run(head).output["summary"]
+    assert summary.endswith(
+        "or close it and use the **Revert** button of that pull request, which names it."
+    )
+
+    bot.repo.close_pull(undo.number)
+    bot.pull_request(undo.number, "closed")
+    rollback = bot.repo.revert_pull(hotfix.number, author="dev")
+    bot.pull_request(rollback.number, "opened")
+
+    run = policy_run(bot, rollback)
+    assert run.output["summary"].startswith(
+        f"**Rollback of #{hotfix.number}** (Fix login), a P1 hotfix: this pull request is a "
+        f"rollback because its head branch `revert-{hotfix.number}-fix/fix-login` matches "
+        "`rollback.pattern` (`^revert-[0-9]+-fix/`)."
+    )
+    assert run.output["title"] == f"1 of 3 rules fails: version-bump (rollback of #{hotfix.number})"
+    fix = how_to_fix(run, "version-bump")
+    run_bump(bot, shell_block(fix))
+
+    run = policy_run(bot, rollback)
+    assert run.output["title"] == (
+        f"Waiting for approval: Release Owner or Engineering Lead (rollback of #{hotfix.number})"
+    )
