@@ -9,12 +9,13 @@ The repository renames everything its config can rename, so that advice naming a
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 from pathlib import Path
 
 import pytest
-from support.harness import Bot
+from support.harness import REFUSAL, Bot
 from support.titles import all_rules_pass, rules_fail
 
 from app.cli import main
@@ -562,4 +563,95 @@ def test_a_rollback_opened_with_the_revert_button_as_a_refused_rollback_says_is_
     run = policy_run(bot, rollback)
     assert run.output["title"] == (
         f"Waiting for approval: Release Owner or Engineering Lead (rollback of #{hotfix.number})"
+    )
+
+
+# The options of `gh release create` that the report's commands give.
+RELEASE_CREATE = argparse.ArgumentParser(exit_on_error=False)
+RELEASE_CREATE.add_argument("tag")
+RELEASE_CREATE.add_argument("--verify-tag", action="store_true")
+RELEASE_CREATE.add_argument("--title")
+RELEASE_CREATE.add_argument("--notes")
+RELEASE_CREATE.add_argument("--latest")
+
+
+def test_a_tag_and_release_made_by_hand_as_the_report_says_turn_it_green(bot: Bot) -> None:
+    refusal = bot.fake.inject(
+        "POST", r"/git/tags$", status=403, times=None, body={"message": REFUSAL}
+    )
+    run = merged(bot, open_pull(bot))
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 steps failed: tag")
+    by_hand = run.output["summary"].split("\n\n## Finish by hand\n\n", 1)[1]
+    assert by_hand.startswith(
+        "Run these in a clone of `acme/widgets`, then re-run the `hotfix-release` check to "
+        "confirm:\n\n```sh\n"
+    )
+    commands = shell_block(by_hand)
+    assert commands[:3] == [
+        "git fetch origin",
+        f"git tag -a release-1.2.4 -m 'Hotfix: Fix login' {run.head_sha}",
+        "git push origin release-1.2.4",
+    ]
+
+    # Run with the permission hotfix-bot lacked, as a shell would: `gh release create
+    # --verify-tag` releases the tag pushed before it.
+    pending: dict[str, tuple[str, str]] = {}
+    for line in commands:
+        words = shlex.split(line, comments=True)
+        if words[:3] == ["git", "tag", "-a"]:
+            pending[words[3]] = (words[6], words[5])
+        elif words[:3] == ["git", "push", "origin"]:
+            bot.repo.create_tag(words[3], *pending.pop(words[3]))
+        elif words[:3] == ["gh", "release", "create"]:
+            given = RELEASE_CREATE.parse_args(words[3:])
+            assert given.tag in bot.repo.tags and given.verify_tag, line
+            bot.repo.create_release(
+                given.tag, name=given.title, body=given.notes, make_latest=given.latest != "false"
+            )
+        else:
+            assert words in ([], ["git", "fetch", "origin"]), line
+    bot.fake.faults.remove(refusal)
+    rerun(bot, run)
+
+    [run] = bot.repo.runs_named("hotfix-release", run.head_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "All steps done for release-1.2.4 (1 skipped)",
+    )
+    assert bot.repo.releases["release-1.2.4"].name == "release-1.2.4"
+
+
+def test_a_hotfix_queued_again_once_approved_as_its_failed_merge_group_says_passes(
+    bot: Bot,
+) -> None:
+    pull = open_pull(bot)
+
+    def queued() -> FakeCheckRun:
+        group = bot.repo.enqueue(pull.number)
+        bot.deliver("merge_group", bot.fake.merge_group_event(bot.repo, group))
+        return bot.policy_run(group.head_sha)
+
+    run = queued()
+    assert (run.conclusion, run.output["title"]) == (
+        "failure",
+        f"Pull request #{pull.number}: {P1_WAITING}",
+    )
+    assert run.output["summary"].startswith(
+        f"Pull request #{pull.number} (Fix login) still waits for approval on its head commit "
+        f"`{pull.head_sha[:7]}`. A merge group cannot wait, so the merge queue removes it: "
+        "add it to the queue again once the approvals below are in."
+    )
+    assert run.output["summary"].endswith(
+        "Release Owner: ask carol or dave to approve the latest commit; Engineering Lead: ask "
+        "someone from team engineering-leads to approve the latest commit"
+    )
+
+    for login in ("dave", "lead"):
+        bot.repo.review(pull.number, login, "APPROVED")
+        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    run = queued()
+
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        f"Pull request #{pull.number}: {all_rules_pass()}",
     )
