@@ -655,3 +655,71 @@ def test_a_hotfix_queued_again_once_approved_as_its_failed_merge_group_says_pass
         "success",
         f"Pull request #{pull.number}: {all_rules_pass()}",
     )
+
+
+def test_a_version_file_added_to_the_base_as_version_bump_says_is_read_once_re_run(
+    bot: Bot,
+) -> None:
+    bot.repo.commit("stable", {"VERSION": None}, "The version lives in the build system")
+    pull = open_pull(bot)
+    run = policy_run(bot, pull)
+    assert run.output["title"] == rules_fail("version-bump")
+    fix = how_to_fix(run, "version-bump")
+    assert fix == (
+        "No version file on stable (looked for VERSION, pyproject.toml, package.json, "
+        "Cargo.toml)\n\n"
+        'Add a `VERSION` file holding the current version to stable (`echo "1.2.3" > VERSION` '
+        "if 1.2.4, on fix/fix-login, is its next patch), or set `version.files` in "
+        "`.github/hotfix.yml` to the file that holds it; then re-run this check"
+    )
+
+    [command] = re.findall(r"`(echo [^`]*)`", fix)
+    words = shlex.split(command)
+    bot.repo.commit("stable", {words[3]: f"{words[1]}\n"}, "Keep the version in VERSION")
+    rerun(bot, run)
+
+    run = policy_run(bot, pull)
+    assert run.output["title"] == P1_WAITING
+    assert row(run, "version-bump").startswith(
+        "| `version-bump` | ✅ pass | VERSION: 1.2.3 on stable, 1.2.4 on fix/fix-login |"
+    )
+
+
+def test_a_verbal_approval_refused_by_the_config_is_taken_once_the_key_it_names_is_set(
+    bot: Bot,
+) -> None:
+    pull = open_pull(bot)
+    refused = comment(bot, pull, "lead", "/hotfix verbal-approval @carol")
+    assert reply_to(bot, refused).startswith(
+        "> `/hotfix verbal-approval @carol`\n\n"
+        "@lead, hotfix-bot did not carry this out: severity P1 does not take verbal approvals "
+        "(`severities.P1.verbal_approval` in `.github/hotfix.yml`).\n\n"
+    )
+
+    allowed = CONFIG.replace("  P1:\n", "  P1:\n    verbal_approval: true\n")
+    bot.repo.commit("stable", {".github/hotfix.yml": allowed}, "P1 takes verbal approvals")
+    taken = comment(bot, pull, "lead", "/hotfix verbal-approval @carol")
+
+    assert [(r.content, r.user) for r in bot.repo.reactions_to(taken)] == [("+1", BOT)]
+    assert policy_run(bot, pull).output["title"] == "Waiting for approval: Engineering Lead"
+
+
+def test_a_break_glass_refused_to_someone_else_is_taken_from_whom_the_reply_names(
+    bot: Bot,
+) -> None:
+    pull = open_pull(bot, labels=("emergency", "sev0"))
+    refused = comment(bot, pull, "dev", "/hotfix break-glass the database is down")
+    assert reply_to(bot, refused).startswith(
+        "> `/hotfix break-glass the database is down`\n\n"
+        "@dev, hotfix-bot did not carry this out: only members of team engineering-leads or "
+        "members of team on-call-managers may break the glass for severity P0.\n\n"
+    )
+
+    taken = comment(bot, pull, "oncall", "/hotfix break-glass the database is down")
+
+    assert [(r.content, r.user) for r in bot.repo.reactions_to(taken)] == [("+1", BOT)]
+    run = policy_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "Break-glass by @oncall: the database is down",
+    )
