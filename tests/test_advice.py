@@ -723,3 +723,32 @@ def test_a_break_glass_refused_to_someone_else_is_taken_from_whom_the_reply_name
         "success",
         "Break-glass by @oncall: the database is down",
     )
+
+
+def test_a_branch_the_pattern_asks_for_gets_a_new_pull_request_that_passes_branch_name(
+    bot: Bot,
+) -> None:
+    """A pattern no tidying of the name meets: the advice says what to move to, in words."""
+    ticketed = CONFIG.replace("'^fix/[a-z0-9]+(-[a-z0-9]+)*$'", "'^fix/OPS-[0-9]+$'")
+    bot.repo.commit("stable", {".github/hotfix.yml": ticketed}, "Hotfix branches name a ticket")
+    pull = open_pull(bot, "fix/login", labels=("emergency", "sev1"))
+    run = policy_run(bot, pull)
+    assert run.output["title"] == rules_fail("branch-name")
+    assert how_to_fix(run, "branch-name") == (
+        "Branch fix/login does not match `^fix/OPS-[0-9]+$`\n\n"
+        "Push the work to a branch whose name fully matches `^fix/OPS-[0-9]+$`, open a new pull "
+        "request from it into stable with this one's labels (`emergency`, `sev1`) and close "
+        "this one"
+    )
+
+    bot.repo.create_branch("fix/OPS-4711", "fix/login")
+    new = bot.repo.open_pull(
+        "fix/OPS-4711", "stable", title="Fix login", author="dev", labels=["emergency", "sev1"]
+    )
+    bot.pull_request(new.number, "opened")
+    bot.repo.close_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+
+    run = policy_run(bot, new)
+    assert run.output["title"] == P1_WAITING
+    assert row(run, "branch-name").startswith("| `branch-name` | ✅ pass | fix/OPS-4711 |")

@@ -117,11 +117,12 @@ def test_branch_name_fix_of_a_pull_request_from_a_fork_pushes_to_the_fork(
 
 def test_branch_name_without_a_fitting_suggestion_explains_the_pattern() -> None:
     strict = config("branches: {hotfix_pattern: '^hotfix/JIRA-[0-9]+$'}")
-    result = branch_name.check(strict, facts(head_ref="hotfix/login"))
+    result = branch_name.check(strict, facts(head_ref="hotfix/login", labels={"P1", "hotfix"}))
     assert result.status is Status.FAIL
     assert result.how_to_fix == (
-        "Push the work to a branch whose name fully matches `^hotfix/JIRA-[0-9]+$` "
-        "and open a new pull request from it"
+        "Push the work to a branch whose name fully matches `^hotfix/JIRA-[0-9]+$`, open a new "
+        "pull request from it into main with this one's labels (`P1`, `hotfix`) and close "
+        "this one"
     )
 
 
