@@ -86,6 +86,7 @@ def how_to_fix(run: FakeCheckRun, rule: str) -> str:
 
 
 def row(run: FakeCheckRun, rule: str) -> str:
+    """The rule's row of the run's table."""
     [line] = [
         line for line in run.output["summary"].splitlines() if line.startswith(f"| `{rule}` |")
     ]
@@ -135,27 +136,27 @@ def reply_to(bot: Bot, comment_id: int) -> str:
     return reply.split("\n", 1)[1]
 
 
-def run_bump(bot: Bot, lines: list[str]) -> str:
+def run_bump(bot: Bot, lines: list[str]) -> None:
     """The lines of a version-bump fix run as a shell would run them against GitHub: the files
     it writes, committed on the branch it checks out and pushed there, which GitHub tells
-    hotfix-bot of. The commit pushed."""
-    branch, files, message, pushed = "", {}, "", ""
+    hotfix-bot of."""
+    branch, message = "", ""
+    files: dict[str, str] = {}
     for line in lines:
         words = shlex.split(line)
         if words[:2] == ["git", "checkout"]:
             [branch] = words[2:]
-        elif words[:2] == ["echo", words[1]] and words[2] == ">":
+        elif words[0] == "echo" and words[2] == ">":
             files[words[3]] = f"{words[1]}\n"
         elif words[:2] == ["git", "commit"]:
             message = words[3]
         elif words[:3] == ["git", "push", "origin"]:
-            pushed = bot.repo.commit(words[3], files, message)
+            bot.repo.commit(words[3], files, message)
         else:  # fetching, fast-forwarding and adding change nothing on GitHub
             assert words[:2] in (["git", "fetch"], ["git", "merge"], ["git", "add"]), line
             assert words[-1] in ("origin", f"origin/{branch}", *files), line
     [pull] = [p for p in bot.repo.pulls.values() if p.head_ref == branch and p.state == "open"]
     bot.pull_request(pull.number, "synchronize")
-    return pushed
 
 
 def test_a_branch_renamed_as_branch_name_says_gets_a_new_pull_request_that_passes_it(
