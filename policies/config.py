@@ -92,7 +92,6 @@ tag:
 release: true
 delete_branch: true
 rollback:
-  pattern: '^revert-[0-9]+-hotfix/'
   label: rollback
 notify:
   chat: true
@@ -1023,6 +1022,19 @@ def _quoting_as_written(problem: str, error: ErrorDetails, written: _Written) ->
     return problem.removesuffix(f"(got {read_as})") + f"(got {shown})"
 
 
+def _with_revert_button_pattern(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with `rollback.pattern` filled in when no file sets it: the branch GitHub's
+    Revert button makes for a branch starting with the hotfix prefix. Only the config made
+    gets it, so that a file laid over `data` that changes the prefix changes it too."""
+    rollback, branches = data.get("rollback"), data.get("branches")
+    if not isinstance(rollback, dict) or rollback.get("pattern") is not None:
+        return data
+    prefix = branches.get("hotfix_prefix") if isinstance(branches, dict) else None
+    # A prefix of the wrong type is reported as such; the pattern keeps the usual one.
+    escaped = re.escape(prefix if isinstance(prefix, str) else "hotfix/")
+    return {**data, "rollback": {**rollback, "pattern": f"^revert-[0-9]+-{escaped}"}}
+
+
 def _defaults(default_branch: str) -> dict[str, Any]:
     defaults: dict[str, Any] = yaml.safe_load(_DEFAULTS_YAML)  # a fresh copy every time
     defaults["branches"]["production"] = default_branch
@@ -1090,7 +1102,7 @@ def _laid_over(
     merged = _deep_merge(base, given)
     assert isinstance(merged, dict)  # a mapping (or nothing) laid over a mapping
     try:
-        config = HotfixConfig.model_validate(merged)
+        config = HotfixConfig.model_validate(_with_revert_button_pattern(merged))
     except ValidationError as error:
         # dict.fromkeys: one line per problem, in the order found.
         problems = [

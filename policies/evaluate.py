@@ -12,7 +12,7 @@ from policies.rollback import Rollback, judge_rollback
 from policies.rule import Lookups, Rule
 from policies.rules import ROLLBACK_RULES, RULES
 from policies.rules.common import is_hotfix as is_hotfix  # re-exported: the app asks here
-from policies.rules.common import single_severity
+from policies.rules.common import not_a_hotfix_words, single_severity
 from policies.wording import deadline_passed, plural, pull_numbers, waiting_words, when
 
 # Begins the title of a hotfix pull request still open past its deadline (or, judged as of
@@ -52,6 +52,9 @@ class Verdict:
     # Set for a pull request that looks like a rollback but is none (its refusal says why):
     # it is judged as any other pull request.
     not_a_rollback: Rollback | None = None
+    # For a pull request that is no hotfix one: what its head branch and labels lack, by the
+    # configured names (`not_a_hotfix_words`).
+    not_a_hotfix: str = ""
 
     @property
     def overdue(self) -> bool:
@@ -100,7 +103,9 @@ def evaluate(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
 def _hotfix_verdict(config: HotfixConfig, facts: PullRequestFacts) -> Verdict:
     """A hotfix pull request is judged by `RULES`; any other is `Not a hotfix pull request`."""
     if not is_hotfix(config, facts.head_ref, facts.labels):
-        return Verdict(Conclusion.NEUTRAL, "Not a hotfix pull request")
+        return Verdict(
+            Conclusion.NEUTRAL, "Not a hotfix pull request", not_a_hotfix=not_a_hotfix_words(config)
+        )
     results = tuple(rule.check(config, facts) for rule in RULES)
     labelled = single_severity(config, facts.labels)
     severity, deadline = (labelled[0], labelled[1].deadline) if labelled else (None, None)

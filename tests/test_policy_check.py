@@ -179,8 +179,9 @@ def test_a_released_next_patch_says_the_base_is_behind_and_a_re_run_follows_its_
     assert run.output["summary"].endswith(
         "### `version-bump`\n\n"
         "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release\n\n"
-        "Bring the version files on main up to the latest release first, then bump its patch "
-        "number here (if hotfix/fix-login holds that version already, then re-run this check)"
+        "Set VERSION on main to 1.2.4, the version tagged v1.2.4, first (if a later version was "
+        "released, use that one, and its next patch instead of 1.2.5); hotfix/fix-login holds "
+        "1.2.5 already, so then re-run this check"
     )
     looked_up = {r.path for r in bot.fake.requests_to("GET", "/repos/acme/widgets/git/ref/")}
     assert looked_up == {
@@ -270,8 +271,10 @@ def test_build_metadata_on_a_released_version_fails_version_bump(bot: Bot) -> No
         "### `version-bump`\n\n"
         "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release "
         "(1.2.4+hotfix.1 is 1.2.4: build metadata does not make another version)\n\n"
-        "Bring the version files on main up to the latest release first, then bump its patch "
-        "number here (if hotfix/fix-login holds that version already, then re-run this check)"
+        "Set VERSION on main to 1.2.4, the version tagged v1.2.4, first (if a later version was "
+        "released, use that one, and its next patch instead of 1.2.5).\n\n"
+        "Then set the version to 1.2.5 on hotfix/fix-login, commit it and push it:\n\n"
+        + set_version_commands("1.2.5")
     )
     looked_up = {r.path for r in bot.fake.requests_to("GET", "/repos/acme/widgets/git/ref/")}
     assert looked_up == {

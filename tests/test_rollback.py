@@ -277,8 +277,8 @@ def merged_feature(bot: Bot) -> FakePull:
 
 
 NOT_A_HOTFIX = (
-    "This pull request is not a hotfix: its head branch does not start with the hotfix prefix "
-    "and it has no hotfix label, so `.github/hotfix.yml` does not apply.\n\n"
+    "This pull request is not a hotfix: its head branch does not start with `hotfix/` and it "
+    "has no `hotfix` label, so `.github/hotfix.yml` does not apply.\n\n"
 )
 NAME_THE_HOTFIX = (
     "Add the line `Reverts acme/widgets#N` to this pull request's description, in place of any "

@@ -78,8 +78,8 @@ def policy_output(
     why_not, to_make_it_one = _not_a_rollback(verdict.not_a_rollback)
     if not verdict.results:  # not a hotfix pull request
         lines = [
-            "This pull request is not a hotfix: its head branch does not start with the "
-            f"hotfix prefix and it has no hotfix label, so `{CONFIG_PATH}` does not apply.",
+            f"This pull request is not a hotfix: its head branch {verdict.not_a_hotfix}, so "
+            f"`{CONFIG_PATH}` does not apply.",
             "",
             *why_not,
             config_used,

@@ -77,9 +77,13 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     suggestion = moved_to(config, facts)
     # A pull request keeps its head branch, so a renamed branch needs a new pull request.
     if suggestion is None:
+        # As `_move_to`'s commands do: the new pull request carries the labels (its severity
+        # among them), and this one, whose branch can never pass, is closed.
+        labels = ", ".join(f"`{label}`" for label in sorted(facts.labels))
+        keep = f" with this one's labels ({labels})" if labels else ""
         fix = (
-            f"Push the work to a branch whose name fully matches `{pattern}` "
-            "and open a new pull request from it"
+            f"Push the work to a branch whose name fully matches `{pattern}`, open a new pull "
+            f"request from it into {config.branches.production}{keep} and close this one"
         )
     else:
         fix = _move_to(config, facts, suggestion)

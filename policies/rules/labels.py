@@ -4,8 +4,12 @@ from policies.config import HotfixConfig
 from policies.facts import PullRequestFacts
 from policies.result import RuleResult, Status
 from policies.rule import Rule
-from policies.rules.common import has_label, labelled_severities, severity_labels
-from policies.wording import join_words
+from policies.rules.common import (
+    has_label,
+    labelled_severities,
+    one_severity_label,
+    severity_labels,
+)
 
 NAME = "labels"
 
@@ -23,14 +27,12 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         problems.append(f"the label {hotfix_label} is missing")
         fixes.append(f"Add the label `{hotfix_label}`")
     if not present:
-        allowed = severity_labels(config, allowed_only=True) or all_severity_labels
         problems.append(f"no severity label ({', '.join(all_severity_labels)})")
-        fixes.append(f"Add one severity label: {join_words([f'`{a}`' for a in allowed], 'or')}")
     elif len(present) > 1:
         problems.append(f"several severity labels ({', '.join(present)})")
-        fixes.append(
-            f"Keep one of the labels {', '.join(f'`{p}`' for p in present)} and remove the others"
-        )
+    if len(present) != 1:
+        fix = one_severity_label(config, facts.labels)
+        fixes.append(fix[0].upper() + fix[1:])
 
     if not problems:
         return RuleResult(

@@ -31,10 +31,19 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         return RuleResult(
             NAME, Status.PASS, found, expected, f"{severity} may be fixed by a hotfix{deadline}"
         )
+    # Opened again as it is, from the hotfix branch or with the hotfix label, the change
+    # would be judged as a hotfix again, and fail again.
+    regular = (
+        f"as a regular change, from a branch that does not start with "
+        f"`{config.branches.hotfix_prefix}` and without the `{config.labels.hotfix}` label"
+    )
     if config.workflow == "gitflow":
-        regular_route = f"target {config.branches.development} and ship it in the next release"
+        regular_route = (
+            f"open the change again into {config.branches.development} {regular}, to ship in "
+            "the next release"
+        )
     else:
-        regular_route = "ship it through the regular release process"
+        regular_route = f"open the change again {regular}, to ship through the regular release"
     more_severe = (
         f"; if the issue is more severe, replace the label {label} "
         f"with {join_words(allowed_labels, 'or')}"

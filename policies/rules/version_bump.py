@@ -324,7 +324,7 @@ def _released(
             what += f" ({shipped} is a pre-release of {target}, so below it)"
         elif str(shipped) != str(target):
             what += f" ({shipped} is {target}: build metadata does not make another version)"
-        return _Problem(what, catch_up)
+        return _Problem(what, _catch_up_with(change, on_base, target, target_tag))
     tag = tag_name(config, str(shipped))
     if tag not in existing_tags:
         return None
@@ -334,6 +334,26 @@ def _released(
         lead = "Or ship the next pre-release instead: set"
         catch_up += f"\n\n{_commit_and_push(change, edits, lead)}"
     return _Problem(f"The tag {tag} already exists, so {shipped} was released before", catch_up)
+
+
+def _catch_up_with(change: _Change, on_base: list[str], released: Version, tag: str) -> str:
+    """How to follow `released` (tagged `tag`), the release the base is behind: the base's
+    version files set to it, then the head's to its next patch, by name and number. A later
+    release than the one looked up is not known, so the words allow for one."""
+    after = next_patch(released)
+    catch_up = (
+        f"Set {join_words(on_base)} on {change.base} to {released}, the version tagged {tag}, "
+        f"first (if a later version was released, use that one, and its next patch instead of "
+        f"{after})"
+    )
+    heads = [read_version(path, change.head_files.get(path)) for path in on_base]
+    if all(isinstance(read, Version) and str(read) == str(after) for read in heads):
+        return f"{catch_up}; {change.head} holds {after} already, so {_RERUN}"
+    edits = [
+        (_set_version if isinstance(read, Version) else _restore)(change, path, after)
+        for path, read in zip(on_base, heads, strict=True)
+    ]
+    return f"{catch_up}.\n\n{_commit_and_push(change, edits, 'Then set')}"
 
 
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:

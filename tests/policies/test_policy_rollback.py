@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from policy_factories import HEAD_SHA, config, facts, review
 
-from policies.config import ConfigError, config_as_yaml, load_config
+from policies.config import ConfigError, OrgDefaults, config_as_yaml, load_config
 from policies.evaluate import Conclusion, evaluate, needed_lookups
 from policies.facts import BreakGlass, PullRequestFacts, RevertedPull, VerbalApproval
 from policies.result import Status
@@ -55,6 +55,29 @@ def problems(text: str) -> list[str]:
 
 
 # --- the config ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("org_text", "text", "pattern"),
+    [
+        (None, 'branches: {hotfix_prefix: "fix/"}', "^revert-[0-9]+-fix/"),
+        (None, 'branches: {hotfix_prefix: "ops.fix/"}', "^revert-[0-9]+-ops\\.fix/"),
+        ('branches: {hotfix_prefix: "fix/"}', None, "^revert-[0-9]+-fix/"),
+        # The repository's prefix over the organization's, whose pattern followed its own.
+        (
+            'branches: {hotfix_prefix: "fix/"}',
+            'branches: {hotfix_prefix: "hf/"}',
+            "^revert-[0-9]+-hf/",
+        ),
+        ('rollback: {pattern: "^undo/"}', 'branches: {hotfix_prefix: "fix/"}', "^undo/"),
+        (None, 'branches: {hotfix_prefix: "fix/"}\nrollback: {pattern: "^undo/"}', "^undo/"),
+    ],
+)
+def test_the_default_rollback_pattern_is_the_revert_buttons_branch_of_the_hotfix_prefix(
+    org_text: str | None, text: str | None, pattern: str
+) -> None:
+    org = None if org_text is None else OrgDefaults("acme/.github:.github/hotfix.yml", org_text)
+    assert load_config(text, "main", org).rollback.pattern == pattern
 
 
 def test_the_rollback_defaults_and_config_show_lists_them() -> None:

@@ -117,11 +117,12 @@ def test_branch_name_fix_of_a_pull_request_from_a_fork_pushes_to_the_fork(
 
 def test_branch_name_without_a_fitting_suggestion_explains_the_pattern() -> None:
     strict = config("branches: {hotfix_pattern: '^hotfix/JIRA-[0-9]+$'}")
-    result = branch_name.check(strict, facts(head_ref="hotfix/login"))
+    result = branch_name.check(strict, facts(head_ref="hotfix/login", labels={"P1", "hotfix"}))
     assert result.status is Status.FAIL
     assert result.how_to_fix == (
-        "Push the work to a branch whose name fully matches `^hotfix/JIRA-[0-9]+$` "
-        "and open a new pull request from it"
+        "Push the work to a branch whose name fully matches `^hotfix/JIRA-[0-9]+$`, open a new "
+        "pull request from it into main with this one's labels (`P1`, `hotfix`) and close "
+        "this one"
     )
 
 
@@ -240,11 +241,20 @@ def test_severity_found_names_the_label_as_expected_does() -> None:
     assert severity.check(config(), facts(labels={"hotfix", "P1"})).found == "P1"
 
 
+AS_REGULAR = (
+    "as a regular change, from a branch that does not start with `hotfix/` and without the "
+    "`hotfix` label"
+)
+
+
 @pytest.mark.parametrize(
     ("workflow", "route"),
     [
-        ("gitflow", "target develop and ship it in the next release"),
-        ("github-flow", "ship it through the regular release process"),
+        (
+            "gitflow",
+            f"open the change again into develop {AS_REGULAR}, to ship in the next release",
+        ),
+        ("github-flow", f"open the change again {AS_REGULAR}, to ship through the regular release"),
     ],
 )
 def test_severity_fix_follows_the_workflow(workflow: str, route: str) -> None:
@@ -260,14 +270,16 @@ def test_severity_fix_with_no_severity_allowing_a_hotfix_offers_no_other_label()
     result = severity.check(none_allowed, facts(labels={"hotfix", "P2"}))
     assert (result.expected, result.how_to_fix) == (
         "a severity that allows a hotfix (none does)",
-        "Close this pull request and target develop and ship it in the next release",
+        f"Close this pull request and open the change again into develop {AS_REGULAR}, to "
+        "ship in the next release",
     )
 
 
 V = {"VERSION": "1.2.3\n"}
+# The base behind the release v1.2.4: it is brought up to 1.2.4 by hand, then the head to 1.2.5.
 BEHIND = (
-    "Bring the version files on main up to the latest release first, then bump its patch "
-    "number here (if hotfix/fix-login holds that version already, then re-run this check)"
+    "Set VERSION on main to 1.2.4, the version tagged v1.2.4, first (if a later version was "
+    "released, use that one, and its next patch instead of 1.2.5)"
 )
 CARGO_WORKSPACE = '[workspace]\nmembers = ["cli"]\n\n[workspace.package]\nversion = "{}"\n'
 
@@ -295,6 +307,11 @@ def pushed(version: str, *commands: str, paths: str = "VERSION") -> str:
 def echo(version: str) -> str:
     """The fix that writes `version` into VERSION on hotfix/fix-login, commits and pushes it."""
     return pushed(version, f'echo "{version}" > VERSION')
+
+
+def behind_then_bumped() -> str:
+    """BEHIND, then the head branch set to 1.2.5 and pushed."""
+    return f"{BEHIND}.\n\nThen s{echo('1.2.5')[1:]}"
 
 
 def by_hand(version: str, what: str, path: str) -> str:
@@ -401,19 +418,19 @@ def by_hand(version: str, what: str, path: str) -> str:
             {"existing_tags": frozenset({"v1.2.4"})},
             Status.FAIL,
             "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
-            BEHIND,
+            behind_then_bumped(),
         ),
         (  # the fix would ask for 1.2.4, which was released: the base is behind
             {"head_version_files": {"VERSION": "1.2.5"}, "existing_tags": frozenset({"v1.2.4"})},
             Status.FAIL,
             "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
-            BEHIND,
+            f"{BEHIND}; hotfix/fix-login holds 1.2.5 already, so then re-run this check",
         ),
         (
             {"head_version_files": {}, "existing_tags": frozenset({"v1.2.4"})},
             Status.FAIL,
             "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
-            BEHIND,
+            behind_then_bumped(),
         ),
         (  # build metadata does not make another version: 1.2.4 would be released twice
             {
@@ -423,7 +440,7 @@ def by_hand(version: str, what: str, path: str) -> str:
             Status.FAIL,
             "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release "
             "(1.2.4+hotfix.1 is 1.2.4: build metadata does not make another version)",
-            BEHIND,
+            behind_then_bumped(),
         ),
         (  # with no version to go by, the current one is not made up
             {"base_version_files": {}, "head_version_files": {}},
@@ -826,7 +843,9 @@ def test_an_existing_tag_of_the_pre_release_fails_version_bump_offering_the_next
     assert result.status is Status.FAIL
     assert result.summary == "The tag v1.2.4-rc.1 already exists, so 1.2.4-rc.1 was released before"
     assert result.how_to_fix == (
-        f"{BEHIND}\n\nOr ship the next pre-release instead: set the version to 1.2.4-rc.2 on "
+        "Bring the version files on main up to the latest release first, then bump its patch "
+        "number here (if hotfix/fix-login holds that version already, then re-run this check)"
+        "\n\nOr ship the next pre-release instead: set the version to 1.2.4-rc.2 on "
         f"hotfix/fix-login, commit it and push it:\n\n```sh\n{CHECKOUT} &&\n"
         'echo "1.2.4-rc.2" > VERSION &&\n'
         "npm version 1.2.4-rc.2 --no-git-tag-version &&\n"
@@ -849,7 +868,7 @@ def test_a_pre_release_of_a_released_version_fails_version_bump_as_the_base_bein
         "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release "
         "(1.2.4-rc.1 is a pre-release of 1.2.4, so below it)"
     )
-    assert result.how_to_fix == BEHIND
+    assert result.how_to_fix == behind_then_bumped()
     assert result.expected == (
         "1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, "
         "and no tag v1.2.4-rc.1 or v1.2.4 yet"

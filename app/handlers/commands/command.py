@@ -26,7 +26,7 @@ from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
 from policies.evaluate import is_hotfix
 from policies.facts import RevertedPull
 from policies.rules.approvals import rollback_need
-from policies.rules.common import single_severity
+from policies.rules.common import not_a_hotfix_words, one_severity_label, single_severity
 from policies.wording import join_words, pull_numbers
 
 
@@ -149,10 +149,16 @@ class Invocation:
             )
         labels = labels_of(self.pull)
         if not is_hotfix(self.config, self.pull["head"]["ref"], labels):
-            raise Refusal("this is not a hotfix pull request")
+            raise Refusal(
+                "this is not a hotfix pull request: its head branch "
+                f"{not_a_hotfix_words(self.config)}; add that label to make it one"
+            )
         labelled = single_severity(self.config, labels)
         if labelled is None:
-            raise Refusal("the pull request needs exactly one severity label first")
+            raise Refusal(
+                "the pull request needs exactly one severity label first; "
+                f"{one_severity_label(self.config, labels)}"
+            )
         severity, policy = labelled
         return Governing(severity, policy, tuple(policy.approvals))
 
@@ -170,7 +176,8 @@ class Invocation:
         if labelled is None:
             raise Refusal(
                 f"#{reverted.number}, the hotfix this rolls back, needs exactly one severity "
-                "label first"
+                f"label first; on #{reverted.number}, "
+                f"{one_severity_label(self.config, reverted.labels)}"
             )
         severity, policy = labelled
         return Governing(severity, policy, rollback_groups(self.config, severity), reverted.number)
