@@ -257,3 +257,78 @@ def test_a_glass_broken_mended_and_broken_again_over_new_year_is_told_in_order_o
         "<!-- hotfix-bot notice resolution:acme/widgets#1 -->",
         "<!-- hotfix-bot:hotfix-release -->",
     ]
+
+
+def test_approvals_github_delivers_after_the_merge_reach_the_incident_report_once(
+    night: Bot, chat: ChatReceiver
+) -> None:
+    bot = night
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+    bot.advance(7 * MINUTE)
+    # At 23:57 lead approves and dana records lena's approval from the bridge call; lead
+    # merges at 23:58. GitHub delivers the merge first, the rest after it, some of it twice.
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    review = bot.fake.review_event(bot.repo, pull.number)
+    verbal = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena on the call")
+    command = bot.fake.issue_comment_event(bot.repo, verbal.id)
+    bot.advance(MINUTE)
+    sha = bot.repo.merge_pull(pull.number, merged_by="lead")
+    closed = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
+    bot.deliver("pull_request", closed)
+    bot.deliver("pull_request_review", review)
+    again = bot.send("pull_request_review", review, delivery_id=bot.sent[-1])
+    assert again.json() == {"delivery": bot.sent[-1], "status": "duplicate"}
+    bot.deliver("issue_comment", command)
+    bot.deliver("issue_comment", command)  # a redelivery, under a new id
+    bot.deliver("pull_request", closed)
+    bot.deliver("pull_request_review", review)
+
+    # The report was opened at the merge, before hotfix-bot heard of either approval: one
+    # comment adds each to its timeline, once.
+    [report] = labelled(bot, "incident-report")
+    assert "Approved by" not in report.body
+    # Each comment is found again by the key of the first approval it adds.
+    continued = "<!-- hotfix-bot:incident-timeline approvals "
+    assert [(comment.author, comment.body) for comment in bot.repo.comments_on(report.number)] == [
+        (
+            BOT,
+            f"{continued}approval:lead:{pull.head_sha}:review -->\n"
+            "**Timeline, continued**\n\n"
+            "| Time | Event |\n"
+            "|------|-------|\n"
+            "| 2026-12-31 23:57 UTC | Approved by @lead for Engineering Lead |",
+        ),
+        (
+            BOT,
+            f"{continued}approval:lena:{pull.head_sha}:verbal -->\n"
+            "**Timeline, continued**\n\n"
+            "| Time | Event |\n"
+            "|------|-------|\n"
+            "| 2026-12-31 23:57 UTC | Approved by @lena for On-call Manager (verbal, recorded by "
+            "@dana) |",
+        ),
+    ]
+    [release_run] = bot.repo.runs_named("hotfix-release", sha)
+    assert release_run.output["summary"].splitlines()[-2] == (
+        f"| Incident report | ⏳ waiting | issue #{report.number} already holds the incident "
+        "report, due 2027-01-01 23:58 UTC; it will show the verbal approval of lena confirmed "
+        f"once it is | [#{report.number}]({WEB}/issues/{report.number}) |"
+    )
+    # The check shows the pull request as it merged: with both approvals.
+    [policy_run] = bot.repo.runs_named("hotfix-policy")
+    assert (policy_run.conclusion, policy_run.output["title"]) == ("success", "All 6 rules pass")
+    assert (reactions(bot, verbal.id), replies_to(bot, verbal.id)) == ([("+1", BOT)], [])
+    assert [
+        comment.body.split("\n")[0]
+        for comment in bot.repo.comments_on(pull.number)
+        if comment.author == BOT
+    ] == [
+        "<!-- hotfix-bot notice p0-alert:acme/widgets#1 -->",
+        "<!-- hotfix-bot notice resolution:acme/widgets#1 -->",
+        "<!-- hotfix-bot:hotfix-release -->",
+    ]
+    assert [text.split("\n")[1] for text in chat.texts()] == [
+        "🚨 CRITICAL INCIDENT - Production Down",
+        "✅ RESOLVED - Production Restored",
+    ]
