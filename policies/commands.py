@@ -72,9 +72,11 @@ def command_line(body: str) -> str:
 
 def parse(body: str, syntaxes: Sequence[Syntax[Any]]) -> Parsed[Any] | ParseError:
     line = command_line(body)
+    if not is_command(body):
+        # A comment people wrote about a command (`break-glass: lead is on it`) is none.
+        return ParseError(line, "its first line does not start with `/hotfix`")
     # Any whitespace ends the name, as it separates the arguments (a tab, a no-break space).
-    after_prefix = line[len(_NAME) :] if line[: len(_NAME)].casefold() == _NAME else line
-    words = after_prefix.split(maxsplit=1)
+    words = line[len(_NAME) :].split(maxsplit=1)
     if not words:
         return ParseError(line, "it names no command")
     name, rest = words[0], "".join(words[1:])

@@ -141,6 +141,9 @@ def test_a_glass_broken_mended_and_broken_again_over_new_year_is_told_in_order_o
     mended = say(bot, pull, "oncall", "/hotfix break-glass off")
     assert reactions(bot, mended) == [("+1", BOT)]
     assert policy_title(bot, pull) == "Waiting for approval: Engineering Lead"
+    # Talk about the glass is no break-glass on its way for a withdrawal to wait for.
+    chatter = say(bot, pull, "dana", "break-glass: undone, lead is checking the logs")
+    assert (reactions(bot, chatter), replies_to(bot, chatter)) == ([], [])
     bot.advance(MINUTE)
     again = say(bot, pull, "oncall", "/hotfix break-glass off")
     assert replies_to(bot, again) == [
