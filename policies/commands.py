@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from policies.wording import shortened
 
 PREFIX = "/hotfix "
+_NAME = PREFIX.strip()
 QUOTED_WORD = 100  # characters of a word of the command a refusal quotes
 QUOTED_LINE = 1_000  # characters of the command line a reply quotes
 
@@ -54,10 +55,14 @@ class ParseError:
 
 
 def is_command(body: str) -> bool:
-    """Whether a comment is a command: its first line starts with `/hotfix `, or is `/hotfix`
-    alone (which names no command, and is answered with the accepted forms). A space before
-    `/hotfix` makes it no command: it was not written as one."""
-    return body.startswith(PREFIX) or body.split("\n", 1)[0].rstrip(" \r") == PREFIX.strip()
+    """Whether a comment is a command: its first line starts with `/hotfix ` in any case
+    (`/Hotfix`, written in a hurry, is still a command, and a command is never left
+    unanswered), or is `/hotfix` alone (which names no command, and is answered with the
+    accepted forms). A space before `/hotfix` makes it no command: it was not written as one."""
+    return (
+        body[: len(PREFIX)].casefold() == PREFIX
+        or body.split("\n", 1)[0].rstrip(" \r").casefold() == _NAME
+    )
 
 
 def command_line(body: str) -> str:
@@ -67,8 +72,11 @@ def command_line(body: str) -> str:
 
 def parse(body: str, syntaxes: Sequence[Syntax[Any]]) -> Parsed[Any] | ParseError:
     line = command_line(body)
+    if not is_command(body):
+        # A comment people wrote about a command (`break-glass: lead is on it`) is none.
+        return ParseError(line, "its first line does not start with `/hotfix`")
     # Any whitespace ends the name, as it separates the arguments (a tab, a no-break space).
-    words = line.removeprefix(PREFIX.strip()).split(maxsplit=1)
+    words = line[len(_NAME) :].split(maxsplit=1)
     if not words:
         return ParseError(line, "it names no command")
     name, rest = words[0], "".join(words[1:])

@@ -260,3 +260,11 @@ def glass_broken_message(glass: BreakGlass, number: int, title: str) -> str:
         "Its hotfix-policy check passes with every failing or waiting rule waived; a "
         "retroactive review is opened after the merge."
     )
+
+
+def glass_mended_message(by: str, number: int, title: str) -> str:
+    """What chat is told of a break-glass withdrawn."""
+    return (
+        f"🔒 BREAK-GLASS WITHDRAWN on #{number} ({title}) by @{by}\n"
+        "Its hotfix-policy check follows the rules again: nothing is waived any more."
+    )

@@ -8,14 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from support.chat import SECRET_PATH, ChatReceiver, serving_chat
 from support.harness import (
     Bot,
     Clock,
@@ -31,57 +30,13 @@ from app.journal import JournalEntry
 from sandbox import FakePull
 
 MINUTE, HOUR = 60, 3600
-SECRET_PATH = "/hooks/T0001/B0002/s3cr3t-t0k3n"
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"]}
-
-
-class ChatReceiver:
-    """A chat's incoming webhook: keeps each JSON body posted to it and answers with the next
-    of `answers` (200 once they run out); an answer of None hangs until the test ends."""
-
-    def __init__(self) -> None:
-        self.received: list[object] = []
-        self.answers: list[int | None] = []
-        self.hanging = threading.Event()  # a request is hanging now
-        self.release = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((self.path, json.loads(body)))
-                answer = receiver.answers.pop(0) if receiver.answers else 200
-                if answer is None:
-                    receiver.hanging.set()
-                    receiver.release.wait(30)
-                    return
-                self.send_response(answer)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{SECRET_PATH}"
-
-    def texts(self) -> list[str]:
-        return [str(body["text"]) for _, body in self.received]  # type: ignore[index]
 
 
 @pytest.fixture
 def chat() -> Iterator[ChatReceiver]:
-    receiver = ChatReceiver()
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_chat() as receiver:
         yield receiver
-    finally:
-        receiver.release.set()
-        receiver.server.shutdown()
-        receiver.server.server_close()
 
 
 @pytest.fixture

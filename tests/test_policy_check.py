@@ -1344,7 +1344,17 @@ def test_an_approval_given_before_the_merge_and_delivered_after_it_passes_the_me
         in run.output["summary"]
     )
     assert bot.repo.runs_named("hotfix-release", merge_sha) == [release]
-    assert (release.conclusion, len(release.history)) == ("success", 1)
+    # Written once more by the merge's own delivery: the incident report, opened before the
+    # judgement as of the merge counted pm's approval, was given its row. The late review's
+    # delivery adds nothing.
+    assert (release.conclusion, len(release.history)) == ("success", 2)
+    [report] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
+    assert (
+        f"| Incident report | ✅ done | issue #{report.number} has the approvals given before "
+        "the merge in its timeline now, due "
+    ) in release.output["summary"]
+    [rows] = bot.repo.comments_on(report.number)
+    assert rows.body.endswith("| Approved by @pm for Product Manager |")
 
 
 @pytest.mark.parametrize("event", ["check_run", "check_suite"])

@@ -27,10 +27,10 @@ from policies.clock import ESCALATION, OVERDUE
 def build_router() -> Router:
     router = Router()
     router.add(
-        "pull_request", policy.PULL_REQUEST_ACTIONS, policy.on_pull_request, supersedable=True
+        "pull_request", policy.PULL_REQUEST_ACTIONS, incident.on_pull_request, supersedable=True
     )
     router.add(
-        "pull_request_review", policy.REVIEW_ACTIONS, policy.on_pull_request, supersedable=True
+        "pull_request_review", policy.REVIEW_ACTIONS, incident.on_pull_request, supersedable=True
     )
     router.add(
         "pull_request",
@@ -39,7 +39,7 @@ def build_router() -> Router:
         when=release.merged,
     )
     # After the post-merge steps, which a failure here must not hold back.
-    router.add("pull_request", policy.CLOSED_ACTIONS, policy.on_pull_request_closed)
+    router.add("pull_request", policy.CLOSED_ACTIONS, incident.on_pull_request_closed)
     # A re-run on a merge group's commit checks the group; on any other, its pull requests.
     not_on_a_group, on_a_group = merge_group.not_on_a_merge_group, merge_group.on_a_merge_group
     router.add("check_run", ["rerequested"], policy.on_rerequest, when=not_on_a_group)

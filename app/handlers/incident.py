@@ -1,15 +1,52 @@
-"""The incident report's reminder (docs/BEHAVIOUR.md, 'The record and the notices'): when the
-report is due and its issue is still open, one comment on it mentions its assignees.
+"""The incident report after it is opened (docs/BEHAVIOUR.md, 'The record and the notices'):
+approvals told of after it was opened join its timeline; when it is due and its issue is
+still open, one comment on it mentions its assignees.
 
 The `incident-report` post-merge step opens the issue and schedules this timer on it.
 """
 
 from __future__ import annotations
 
+from app.handlers import policy, timeline
 from app.handlers.notices import Sent, send_timer_notice
-from app.handlers.routing import Context
+from app.handlers.release.handler import ReleaseState, release_key, release_pull_request
+from app.handlers.release.steps import incident_report
+from app.handlers.routing import Context, Handler
 from app.journal.timers import FiredTimer
 from policies.incident import report_reminder
+from policies.timeline import Kind
+
+
+async def on_pull_request(context: Context) -> None:
+    """pull_request and pull_request_review deliveries: `policy.on_pull_request`, and the
+    approvals it finds late added to the incident report."""
+    await _with_late_approvals(context, policy.on_pull_request)
+
+
+async def on_pull_request_closed(context: Context) -> None:
+    """pull_request `closed`: `policy.on_pull_request_closed`, and the approvals it finds
+    late added to the incident report."""
+    await _with_late_approvals(context, policy.on_pull_request_closed)
+
+
+async def _with_late_approvals(context: Context, evaluate: Handler) -> None:
+    """Run `evaluate`. GitHub may deliver the reviews that let a hotfix merge after its
+    merge, once the post-merge run opened the incident report: an approval the evaluation
+    (as of the merge) adds to the timeline then is added to the report by running the
+    post-merge steps again, as a re-run of the `hotfix-release` check would."""
+    number = context.delivery.pr_number
+    if number is None:
+        await evaluate(context)
+        return
+    before = {event.key for event in await timeline.load(context, number)}
+    await evaluate(context)
+    after = await timeline.load(context, number)
+    if all(event.key in before for event in after if event.kind is Kind.APPROVAL):
+        return
+    state = await ReleaseState.load(context, release_key(context.repository, number))
+    report = state.steps.get(incident_report.STEP.key)
+    if report is not None and report.link is not None:
+        await release_pull_request(context, number, look_again=incident_report.STEP)
 
 
 async def on_report_due(context: Context) -> None:

@@ -33,6 +33,8 @@ SYNTAXES = [GREET, PING]
         ("/hotfix ping\nand more", True),
         ("/hotfix", True),  # names no command: answered with the accepted forms
         ("/hotfix  \r\nwhat can you do?", True),
+        ("/Hotfix ping", True),  # written in a hurry, still a command
+        ("/HOTFIX", True),
         ("/hotfixing", False),
         (" /hotfix ping", False),
         ("  /hotfix", False),
@@ -84,6 +86,13 @@ def test_command_names_ignore_case() -> None:
 )
 def test_what_is_not_a_command_says_why(body: str, reason: str) -> None:
     assert parse(body, SYNTAXES) == ParseError(body.strip(), reason)
+
+
+@pytest.mark.parametrize("body", ["greet @lena", "ping: is anyone there?", "> /hotfix ping"])
+def test_a_comment_that_is_no_command_is_read_as_none_even_when_it_begins_with_a_name(
+    body: str,
+) -> None:
+    assert parse(body, SYNTAXES) == ParseError(body, "its first line does not start with `/hotfix`")
 
 
 def test_the_accepted_forms_are_every_syntaxs_forms_in_order() -> None:

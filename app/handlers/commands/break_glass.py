@@ -29,7 +29,7 @@ from app.handlers.records import BreakGlassRecord, Withdrawal, written_order
 from policies.commands import CommandError, Parsed, Syntax, parse
 from policies.config import CONFIG_PATH, ApprovalGroup
 from policies.facts import BreakGlass
-from policies.incident import glass_broken_message
+from policies.incident import glass_broken_message, glass_mended_message
 from policies.timeline import TimelineEvent, glass_broken, glass_mended
 from policies.wording import REASON_LIMIT, join_words, shortened
 
@@ -67,17 +67,36 @@ async def break_glass(invocation: Invocation, reason: str | None) -> None:
     if events:
         await timeline.record(context, number, events)
     await invocation.records.save(context)
-    glass_record = invocation.records.break_glass
-    # Only a break-glass this command put in force is news, not one a later command ended.
-    if (
-        glass_record is not None
-        and glass_record.comment_id == invocation.comment_id
-        and invocation.config.notify.chat
-    ):
-        text = glass_broken_message(glass_record.glass, number, str(invocation.pull["title"]))
-        link = context.payload["comment"].get("html_url")
-        await send_to_chat(context, number, f"break-glass:{glass_record.comment_id}", text, link)
+    if invocation.config.notify.chat:
+        await _tell_chat(invocation, reason)
     await invocation.show()
+
+
+async def _tell_chat(invocation: Invocation, reason: str | None) -> None:
+    """Chat hears of a break-glass this command put in force, and of this command
+    withdrawing one in force (which chat heard of): a channel told that the rules are waived
+    must hear when they are not any more. A command that ended nothing in force, or one a
+    command written after it ended first, is no news. Both are found again on a retry (the
+    records, the timeline's row), and a message is sent once."""
+    context, number, comment_id = invocation.context, invocation.number, invocation.comment_id
+    title = str(invocation.pull["title"])
+    if reason is None:
+        mended = glass_mended(invocation.commenter, invocation.written_at, comment_id)
+        if all(event.key != mended.key for event in await timeline.load(context, number)):
+            return
+        notice, text = (
+            f"break-glass-off:{comment_id}",
+            glass_mended_message(invocation.commenter, number, title),
+        )
+    else:
+        glass_record = invocation.records.break_glass
+        if glass_record is None or glass_record.comment_id != comment_id:
+            return
+        notice, text = (
+            f"break-glass:{comment_id}",
+            glass_broken_message(glass_record.glass, number, title),
+        )
+    await send_to_chat(context, number, notice, text, context.payload["comment"].get("html_url"))
 
 
 def _withdraw(invocation: Invocation) -> list[TimelineEvent]:

@@ -20,6 +20,7 @@ from app.github.teams import members_among, owned_by_a_person
 from app.handlers.policy import evaluate_pull_request, read_rolled_back_hotfix, several_reverted
 from app.handlers.records import PullRecords
 from app.handlers.release.handler import release_pull_request
+from app.handlers.release.steps import incident_report
 from app.handlers.routing import Context
 from policies.commands import Arguments, Syntax
 from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
@@ -127,10 +128,12 @@ class Invocation:
     async def show(self) -> None:
         """Show what the command recorded on the pull request's checks; on one that merged
         after it was written, in the post-merge run as well, run again as `/hotfix confirm`
-        runs it (a retroactive review to open, a verbal approval to list and remind of)."""
+        runs it (a retroactive review to open, a verbal approval to list and remind of, and
+        to add to an incident report opened before the command was delivered)."""
         await shown(evaluate_pull_request(self.context, self.number, show_merged=True))
         if self.pull["merged"]:
-            await shown(release_pull_request(self.context, self.number))
+            report = incident_report.STEP
+            await shown(release_pull_request(self.context, self.number, look_again=report))
 
     async def open_severity(self) -> Governing:
         """The severity whose rules commands follow on an open hotfix pull request (or one

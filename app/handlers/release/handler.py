@@ -187,15 +187,33 @@ class ReleaseState:
 
 
 async def release_pull_request(
-    context: Context, number: int, listed: dict[str, Any] | None = None
+    context: Context,
+    number: int,
+    listed: dict[str, Any] | None = None,
+    *,
+    look_again: Step | None = None,
 ) -> None:
     """The post-merge run of pull request `number`, one at a time; `listed` is the pull
-    request as a re-run found it, which stands in for the delivery's until GitHub answers."""
+    request as a re-run found it, which stands in for the delivery's until GitHub answers.
+    `look_again`: a step done that this run runs again, as what it made must change (an
+    incident report lacking an approval GitHub told of late)."""
     # A re-run is queued under its merge commit and the merge's delivery under the pull
     # request, so the journal's ordering alone would let the two run their steps at once,
     # on one instance or two: the journal's lock takes them in turn.
     async with context.locks.lock(release_key(context.repository, number)):
+        if look_again is not None:
+            await _look_again(context, number, look_again)
         await _release(context, number, listed)
+
+
+async def _look_again(context: Context, number: int, step: Step) -> None:
+    """Keep `step`'s outcome as waiting, as one waiting for people is kept, so that the run
+    runs it again from what it recorded (the issue it opened)."""
+    state = await ReleaseState.load(context, release_key(context.repository, number))
+    kept = state.steps.get(step.key)
+    if kept is not None and kept.status.finished and kept.status.happened:
+        state.steps[step.key] = dataclasses.replace(kept, status=StepStatus.WAITING)
+        await state.save(context)
 
 
 async def _release(context: Context, number: int, listed: dict[str, Any] | None) -> None:

@@ -42,7 +42,7 @@ from policies.incident import (
     report_title,
     timeline_continued,
 )
-from policies.timeline import TimelineEvent, step_key
+from policies.timeline import Kind, TimelineEvent, step_key
 from policies.wording import cell, join_words, when
 
 LABEL = "incident-report"
@@ -114,6 +114,8 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
             news.append(f"names {incident.tag}")  # its comment adds every row the report lacks
         elif await _add_the_back_merge(run, incident, issue):
             news.append("has the back-merge in its timeline")
+        if await _add_late_approvals(run, incident, issue):
+            news.append("has the approvals given before the merge in its timeline")
         if news:
             outcome = StepOutcome(
                 StepStatus.DONE,
@@ -215,6 +217,27 @@ async def _add_the_back_merge(run: StepRun, incident: Incident, issue: dict[str,
     if not any(event.key == key and cell(event.text) not in body for event in events):
         return False  # the report was opened after it
     rows = await _rows_to_add(run, issue, events, "back-merge")
+    if rows is None:
+        return False
+    await _continue_the_timeline(run, issue, rows)
+    return True
+
+
+async def _add_late_approvals(run: StepRun, incident: Incident, issue: dict[str, Any]) -> bool:
+    """Approvals given before the merge that joined the timeline after the report was opened
+    (GitHub delivered their reviews after the merge, or only the evaluation as of the merge
+    counted them): one comment adds the rows neither the report nor its comments show,
+    found again by the first one's key. False when there are none."""
+    events = await timeline.load(run.context, incident.number)
+    approvals = [e for e in events if e.kind is Kind.APPROVAL and e.at <= incident.merged_at]
+    if not approvals:
+        return False
+    comments = await run.look(comments_look(run.plan.repository, int(issue["number"])))
+    shown = [issue.get("body") or ""] + [comment.get("body") or "" for comment in comments]
+    late = [e for e in approvals if not any(cell(e.text) in text for text in shown)]
+    if not late:
+        return False
+    rows = await _rows_to_add(run, issue, late, f"approvals {late[0].key}")
     if rows is None:
         return False
     await _continue_the_timeline(run, issue, rows)
