@@ -17,7 +17,7 @@ import pytest
 from support.harness import Bot
 from support.titles import all_rules_pass, rules_fail
 
-from sandbox import FakeCheckRun, FakePull, FakeRepo
+from sandbox import FakeCheckRun, FakeMergeGroup, FakePull, FakeRepo
 from sandbox.repo import MergeMethod
 
 WEB = "https://github.com/acme/widgets"
@@ -586,4 +586,133 @@ def test_of_two_open_hotfixes_of_one_version_the_first_merged_is_released_the_ot
     assert_tag_on(bot.repo, "v1.2.5", second_merge, "Hotfix: Fix")
     assert release_run(bot.repo, second_merge).output["title"] == (
         "All steps done for v1.2.5 (1 skipped)"
+    )
+
+
+# --- a merge queue holding two hotfixes ---------------------------------------------------
+
+
+def checks_requested(bot: Bot, group: FakeMergeGroup) -> FakeCheckRun:
+    """GitHub asks for the group's required checks; its hotfix-policy run."""
+    bot.deliver("merge_group", bot.fake.merge_group_event(bot.repo, group))
+    return bot.policy_run(group.head_sha)
+
+
+def two_hotfixes_of_1_2_4_queued(bot: Bot) -> tuple[FakePull, FakePull, FakeMergeGroup]:
+    """#1 and #2, each bumping VERSION from 1.2.3 to 1.2.4 and approved, queued in that
+    order; #1's group passes. Returns them and #2's group, built on #1's."""
+    first = approved_hotfix(bot, "hotfix/first", {"VERSION": "1.2.4\n", "first.py": "1\n"})
+    second = approved_hotfix(bot, "hotfix/second", {"VERSION": "1.2.4\n", "second.py": "2\n"})
+    ahead, behind = bot.repo.enqueue(first.number), bot.repo.enqueue(second.number)
+    assert behind.base_sha == ahead.head_sha
+    assert checks_requested(bot, ahead).output["title"] == f"Pull request #1: {all_rules_pass()}"
+    return first, second, behind
+
+
+def queue_holds_the_version_lead(pull: FakePull, group: FakeMergeGroup) -> str:
+    """The first paragraph of the run of `group`, which adds `pull`, a hotfix of 1.2.4 queued
+    behind another."""
+    return (
+        f"Pull request #{pull.number} (Fix) passes the hotfix policy on its head commit "
+        f"`{pull.head_sha[:7]}`, but this merge group is built on `{group.base_sha[:7]}`, which "
+        f"already holds version 1.2.4, the version #{pull.number} ships: the pull requests "
+        f"queued ahead of it raise the version too. Merged after them, #{pull.number} would "
+        "not raise it: the tag its release needs, `v1.2.4`, would be theirs. The merge queue "
+        f"removes it: once they have merged, bring `{pull.head_ref}` up to date with `main` "
+        "(`git merge origin/main`), set the version to 1.2.5, then add it to the queue "
+        "again.\n\n---\n\n"
+    )
+
+
+def test_a_hotfix_queued_behind_one_of_its_version_fails_its_group_until_it_moves_on(
+    bot: Bot,
+) -> None:
+    first, second, group = two_hotfixes_of_1_2_4_queued(bot)
+    own_run = bot.policy_run(second.head_sha)
+    own_writes = len(own_run.history)
+
+    run = checks_requested(bot, group)
+
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.output["title"] == "Pull request #2: the merge queue ahead of it already holds 1.2.4"
+    summary = run.output["summary"]
+    lead = queue_holds_the_version_lead(second, group)
+    assert summary[: len(lead)] == lead
+    assert (
+        "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/second |" in summary
+    )
+    assert run.details_url == f"{WEB}/pull/{second.number}"
+    assert len(own_run.history) == own_writes  # the pull request's own run is untouched
+    # "Re-run" on the group's run finds the same: the commit it is built on is in its name.
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    assert bot.policy_run(group.head_sha).output == run.output
+
+    # The queue drops #2 and merges #1, which is released as 1.2.4.
+    bot.repo.dequeue(second.number)
+    bot.repo.merge_group(bot.repo.merge_queues["main"][0])
+    bot.pull_request(first.number, "closed")
+    assert_tag_on(bot.repo, "v1.2.4", merge_sha(first), "Hotfix: Fix")
+    assert bot.policy_run(second.head_sha).output["title"] == rules_fail("version-bump")
+
+    # #2 does as its group's run said, and is queued again: now on main, which holds 1.2.4.
+    bot.repo.merge_refs("hotfix/second", "main", "Merge main into hotfix/second", "dev")
+    bot.repo.commit("hotfix/second", {"VERSION": "1.2.5\n"}, "Bump the version to 1.2.5", "dev")
+    bot.pull_request(second.number, "synchronize")
+    approve(bot, second)
+    again = bot.repo.enqueue(second.number)
+    assert checks_requested(bot, again).output["title"] == f"Pull request #2: {all_rules_pass()}"
+    bot.repo.merge_group(again)
+    bot.pull_request(second.number, "closed")
+
+    assert bot.repo.tags.keys() == {"v1.2.4", "v1.2.5"}
+    assert_tag_on(bot.repo, "v1.2.5", merge_sha(second), "Hotfix: Fix")
+    assert [release.tag_name for release in bot.repo.releases.values()] == ["v1.2.4", "v1.2.5"]
+    assert bot.repo.latest_release() == bot.repo.releases["v1.2.5"]
+    assert release_run(bot.repo, merge_sha(second)).output["title"] == (
+        "All steps done for v1.2.5 (1 skipped)"
+    )
+
+
+def test_a_hotfix_whose_group_ahead_left_the_queue_passes_on_the_group_built_again(
+    bot: Bot,
+) -> None:
+    first, second, group = two_hotfixes_of_1_2_4_queued(bot)
+    assert checks_requested(bot, group).conclusion == "failure"
+
+    # #1 is taken out of the queue: GitHub builds #2's group again, on main.
+    [rebuilt] = bot.repo.dequeue(first.number)
+    assert rebuilt.base_sha == bot.repo.branches["main"].sha
+    run = checks_requested(bot, rebuilt)
+
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        f"Pull request #2: {all_rules_pass()}",
+    )
+    assert bot.repo.runs_named("hotfix-policy", group.head_sha)[0].conclusion == "failure"
+    bot.repo.merge_group(rebuilt)
+    bot.pull_request(second.number, "closed")
+    assert bot.repo.tags.keys() == {"v1.2.4"}
+    assert_tag_on(bot.repo, "v1.2.4", merge_sha(second), "Hotfix: Fix")
+    # #1, still open, is told to move on from the version #2 released.
+    assert rule_row(bot.policy_run(first.head_sha), "version-bump") == (
+        "| `version-bump` | ❌ fail | VERSION: 1.2.4 on main, 1.2.4 on hotfix/first | 1.2.5 "
+        "(1.2.4 + 1 patch) in VERSION, and no tag v1.2.5 yet |"
+    )
+
+
+def test_a_group_behind_a_feature_and_a_hotfix_of_another_version_passes(bot: Bot) -> None:
+    """The queue ahead changes files, and a hotfix ahead of the one queued may raise the
+    version to one below it: neither holds its version."""
+    bot.repo.create_branch("feature/search", "main")
+    bot.repo.commit("feature/search", {"search.py": "print()\n"}, "Search")
+    feature = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
+    hotfix_pull = approved_hotfix(bot, "hotfix/first", {"VERSION": "1.2.4\n"})
+    bot.repo.enqueue(feature.number)
+    group = bot.repo.enqueue(hotfix_pull.number)
+
+    run = checks_requested(bot, group)
+
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        f"Pull request #2: {all_rules_pass()}",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from app.github.client import LongWait
 from policies.clock import RequestOutcome
@@ -15,6 +16,7 @@ from policies.notices import RefusedNotice, fill
 from policies.result import RuleResult, Status
 from policies.rollback import Rollback
 from policies.rules import ROLLBACK_RULES, RULES
+from policies.versions import Version, next_patch
 from policies.wording import (
     cell,
     duration_words,
@@ -326,6 +328,18 @@ def long_wait_output(title: str, reason: str, long_wait: LongWait) -> CheckOutpu
     )
 
 
+@dataclass(frozen=True)
+class QueuedVersions:
+    """The version a hotfix in a merge queue ships (`shipped`), and the one the queue ahead
+    of it holds (`ahead`, released as `ahead_tag`) at the commit its group is built on
+    (`group_base`)."""
+
+    group_base: str
+    shipped: Version
+    ahead: Version
+    ahead_tag: str
+
+
 # What a merge group's run says of the pull request it adds, by that pull request's
 # conclusion: what was found, and what follows for the group.
 _QUEUED_PULL: dict[Conclusion | None, tuple[str, str]] = {
@@ -353,6 +367,28 @@ def merge_group_output(
         f"Pull request #{number}: {policy.title}",
         f"Pull request #{number} ({title}) {found} on its head commit `{head_sha[:7]}`{then}"
         f"\n\n---\n\n{policy.summary}",
+    )
+
+
+def version_taken_in_queue_output(
+    pull: Mapping[str, Any], policy: CheckOutput, queued: QueuedVersions
+) -> CheckOutput:
+    """The `hotfix-policy` run of a merge group adding `pull`, a hotfix that passes on its
+    own (`policy`), built on the commit the queue ahead of it leaves, whose version is as
+    high as the one `pull` ships or higher (`queued`)."""
+    shipped, ahead = queued.shipped, queued.ahead
+    number, head, base = pull["number"], pull["head"]["ref"], pull["base"]["ref"]
+    above = "," if ahead == shipped else f", above {shipped},"
+    return CheckOutput(
+        f"Pull request #{number}: the merge queue ahead of it already holds {ahead}",
+        f"Pull request #{number} ({pull['title']}) passes the hotfix policy on its head commit "
+        f"`{pull['head']['sha'][:7]}`, but this merge group is built on `{queued.group_base[:7]}`, "
+        f"which already holds version {ahead}{above} the version #{number} ships: the pull "
+        f"requests queued ahead of it raise the version too. Merged after them, #{number} "
+        f"would not raise it: the tag its release needs, `{queued.ahead_tag}`, would be theirs. "
+        f"The merge queue removes it: once they have merged, bring `{head}` up to date with "
+        f"`{base}` (`git merge origin/{base}`), set the version to {next_patch(ahead)}, then "
+        f"add it to the queue again.\n\n---\n\n{policy.summary}",
     )
 
 
