@@ -615,9 +615,9 @@ def queue_holds_the_version_lead(pull: FakePull, group: FakeMergeGroup) -> str:
     return (
         f"Pull request #{pull.number} (Fix) passes the hotfix policy on its head commit "
         f"`{pull.head_sha[:7]}`, but this merge group is built on `{group.base_sha[:7]}`, which "
-        f"already holds version 1.2.4, the version #{pull.number} ships: the pull requests "
-        f"queued ahead of it raise the version too. Merged after them, #{pull.number} would "
-        "not raise it: the tag its release needs, `v1.2.4`, would be theirs. The merge queue "
+        "already holds version 1.2.4, raised by the pull requests queued ahead of it; "
+        f"#{pull.number} ships 1.2.4. Merged after them, #{pull.number} would not raise the "
+        "version: the tag its release needs, `v1.2.4`, would be theirs. The merge queue "
         f"removes it: once they have merged, bring `{pull.head_ref}` up to date with `main` "
         "(`git merge origin/main`), set the version to 1.2.5, then add it to the queue "
         "again.\n\n---\n\n"
@@ -700,9 +700,9 @@ def test_a_hotfix_whose_group_ahead_left_the_queue_passes_on_the_group_built_aga
     )
 
 
-def test_a_group_behind_a_feature_and_a_hotfix_of_another_version_passes(bot: Bot) -> None:
-    """The queue ahead changes files, and a hotfix ahead of the one queued may raise the
-    version to one below it: neither holds its version."""
+def test_a_hotfix_queued_behind_a_feature_passes_on_its_group(bot: Bot) -> None:
+    """The queue ahead changes other files: the group's base holds main's version still, and
+    reading it there costs one tree and one blob."""
     bot.repo.create_branch("feature/search", "main")
     bot.repo.commit("feature/search", {"search.py": "print()\n"}, "Search")
     feature = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
@@ -710,9 +710,28 @@ def test_a_group_behind_a_feature_and_a_hotfix_of_another_version_passes(bot: Bo
     bot.repo.enqueue(feature.number)
     group = bot.repo.enqueue(hotfix_pull.number)
 
-    run = checks_requested(bot, group)
+    with bot.counting() as requests:
+        run = checks_requested(bot, group)
 
     assert (run.conclusion, run.output["title"]) == (
         "success",
         f"Pull request #2: {all_rules_pass()}",
     )
+    at_the_groups_base = [r.path for r in requests if group.base_sha in r.path]
+    assert at_the_groups_base == [f"/repos/acme/widgets/git/trees/{group.base_sha}"]
+
+
+def test_rerunning_all_checks_of_a_group_behind_one_of_its_version_fails_it_again(
+    bot: Bot,
+) -> None:
+    """ "Re-run all checks" names the group's branch alone, whose name ends with the commit
+    the group is built on."""
+    _, second, group = two_hotfixes_of_1_2_4_queued(bot)
+    failed = checks_requested(bot, group)
+
+    bot.deliver("check_suite", bot.fake.check_suite_event(bot.repo, group.head_sha))
+
+    run = bot.policy_run(group.head_sha)
+    assert (run.id, run.conclusion) == (failed.id, "failure")
+    assert run.output["summary"].startswith(queue_holds_the_version_lead(second, group))
+    assert len(run.history) == 2

@@ -376,19 +376,18 @@ def version_taken_in_queue_output(
     """The `hotfix-policy` run of a merge group adding `pull`, a hotfix that passes on its
     own (`policy`), built on the commit the queue ahead of it leaves, whose version is as
     high as the one `pull` ships or higher (`queued`)."""
-    shipped, ahead = queued.shipped, queued.ahead
     number, head, base = pull["number"], pull["head"]["ref"], pull["base"]["ref"]
-    above = "," if ahead == shipped else f", above {shipped},"
     return CheckOutput(
-        f"Pull request #{number}: the merge queue ahead of it already holds {ahead}",
+        f"Pull request #{number}: the merge queue ahead of it already holds {queued.ahead}",
         f"Pull request #{number} ({pull['title']}) passes the hotfix policy on its head commit "
-        f"`{pull['head']['sha'][:7]}`, but this merge group is built on `{queued.group_base[:7]}`, "
-        f"which already holds version {ahead}{above} the version #{number} ships: the pull "
-        f"requests queued ahead of it raise the version too. Merged after them, #{number} "
-        f"would not raise it: the tag its release needs, `{queued.ahead_tag}`, would be theirs. "
-        f"The merge queue removes it: once they have merged, bring `{head}` up to date with "
-        f"`{base}` (`git merge origin/{base}`), set the version to {next_patch(ahead)}, then "
-        f"add it to the queue again.\n\n---\n\n{policy.summary}",
+        f"`{pull['head']['sha'][:7]}`, but this merge group is built on "
+        f"`{queued.group_base[:7]}`, which already holds version {queued.ahead}, raised by the "
+        f"pull requests queued ahead of it; #{number} ships {queued.shipped}. Merged after "
+        f"them, #{number} would not raise the version: the tag its release needs, "
+        f"`{queued.ahead_tag}`, would be theirs. The merge queue removes it: once they have "
+        f"merged, bring `{head}` up to date with `{base}` (`git merge origin/{base}`), set the "
+        f"version to {next_patch(queued.ahead)}, then add it to the queue again."
+        f"\n\n---\n\n{policy.summary}",
     )
 
 
