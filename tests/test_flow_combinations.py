@@ -17,7 +17,7 @@ import pytest
 from support.harness import Bot
 from support.titles import all_rules_pass, rules_fail
 
-from sandbox import FakeCheckRun, FakeMergeGroup, FakePull, FakeRepo
+from sandbox import Author, FakeCheckRun, FakeMergeGroup, FakePull, FakeRepo
 from sandbox.repo import MergeMethod
 
 WEB = "https://github.com/acme/widgets"
@@ -236,6 +236,91 @@ def test_a_pre_release_hotfix_goes_into_the_open_release_branch_keeping_its_two_
         ),
         row("Delete branch", "✅ done", "deleted `hotfix/fix-login`"),
     )
+
+
+def test_a_pre_release_conflicting_with_the_release_branch_beyond_its_versions_goes_to_people(
+    bot: Bot,
+) -> None:
+    """The release branch changed the login code too: its back-merge pull request says to
+    keep the release branch's version in both version files, not the hotfix's."""
+    gitflow_with_a_release_branch(bot)
+    repo = bot.repo
+    repo.commit("release/1.3.0", {"app.py": "def login(): reworked\n"}, "Rework login")
+    bumped = {"package.json": PACKAGE % "1.2.4-rc.1", "pyproject.toml": PYPROJECT % "1.2.4-rc.1"}
+    pull = hotfix(bot, "hotfix/fix-login", {**bumped, "app.py": FIXED})
+    release_before = repo.branches["release/1.3.0"].sha
+
+    merge = repo.merge_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+
+    assert repo.branches["release/1.3.0"].sha == release_before
+    assert repo.branches["backmerge/v1.2.4-rc.1"].sha == merge
+    [backmerge] = [p for p in repo.pulls.values() if p.number != pull.number]
+    assert (backmerge.title, backmerge.head_ref, backmerge.base_ref, backmerge.state) == (
+        "Back-merge v1.2.4-rc.1 into release/1.3.0",
+        "backmerge/v1.2.4-rc.1",
+        "release/1.3.0",
+        "open",
+    )
+    assert backmerge.requested_reviewers == ["dev"]
+    assert backmerge.body == (
+        f"This merges hotfix #{pull.number} (Fix), merge commit `{merge[:7]}`, back into "
+        "`release/1.3.0`.\n\n"
+        "**Why a pull request:** the hotfix conflicts with `release/1.3.0`, so GitHub could "
+        "not merge it automatically.\n\n"
+        "Files changed on both sides since they diverged (the conflicts are in these):\n\n"
+        "- `app.py`\n- `package.json`\n- `pyproject.toml`\n\n"
+        "@dev, please resolve the conflicts on `backmerge/v1.2.4-rc.1`, keeping both the hotfix "
+        "and the work on `release/1.3.0` (but `release/1.3.0`'s own version in `package.json` "
+        "and `pyproject.toml`, not the hotfix's 1.2.4-rc.1), then merge:\n\n"
+        "```sh\ngit fetch origin\ngit checkout backmerge/v1.2.4-rc.1\n"
+        "git merge origin/release/1.3.0\n# resolve, commit\n"
+        "git push origin backmerge/v1.2.4-rc.1\n```"
+    )
+    run = release_run(repo, merge)
+    backmerge_url = f"{WEB}/pull/{backmerge.number}"
+    assert (run.conclusion, run.details_url) == ("action_required", backmerge_url)
+    assert run.output["title"] == (
+        f"Back-merge into release/1.3.0 waits for review in #{backmerge.number}"
+    )
+    assert (
+        row(
+            "Back-merge",
+            "⏳ waiting",
+            "the hotfix conflicts with the release branch `release/1.3.0`: pull request "
+            f"#{backmerge.number} from `backmerge/v1.2.4-rc.1` waits for @dev",
+            f"[#{backmerge.number}]({backmerge_url})",
+        )
+        in run.output["summary"].splitlines()
+    )
+
+    # dev resolves it as asked and merges it; a re-run of the report finds it done.
+    versions = ("package.json", "pyproject.toml")
+    release_versions = {path: repo.read_file("release/1.3.0", path) for path in versions}
+    resolution = repo.objects.make_commit(
+        {**repo.get_commit("release/1.3.0").tree, "app.py": "def login(): reworked, fixed\n"},
+        (merge, repo.branches["release/1.3.0"].sha),
+        "Merge release/1.3.0, keeping its version",
+        Author.for_login("dev"),
+        bot.fake.now(),
+    )
+    repo.set_branch("backmerge/v1.2.4-rc.1", resolution.sha)
+    repo.merge_pull(backmerge.number, merged_by="dev")
+    bot.deliver("check_run", bot.fake.check_run_event(repo, run.id))
+
+    assert {path: repo.read_file("release/1.3.0", path) for path in versions} == release_versions
+    run = release_run(repo, merge)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4-rc.1")
+    assert (
+        row(
+            "Back-merge",
+            "✅ already done",
+            f"pull request #{backmerge.number} merged into the release branch `release/1.3.0`",
+            f"[#{backmerge.number}]({backmerge_url})",
+        )
+        in run.output["summary"].splitlines()
+    )
+    assert set(repo.branches) == {"main", "develop", "release/1.3.0"}
 
 
 def test_after_a_pre_release_hotfix_the_next_one_wants_the_next_patch_not_the_final_release(
