@@ -694,22 +694,36 @@ def two_hotfixes_of_1_2_4_queued(bot: Bot) -> tuple[FakePull, FakePull, FakeMerg
     return first, second, behind
 
 
-def queue_holds_the_version_lead(pull: FakePull, group: FakeMergeGroup) -> str:
-    """The first paragraph of the run of `group`, which adds `pull`, a hotfix of 1.2.4 queued
-    behind another."""
+def group_lead(pull: FakePull) -> str:
+    """The first paragraph of the run of a merge group adding `pull`, a hotfix that passes."""
     return (
         f"Pull request #{pull.number} (Fix) passes the hotfix policy on its head commit "
-        f"`{pull.head_sha[:7]}`, but this merge group is built on `{group.base_sha[:7]}`, which "
-        "already holds version 1.2.4, raised by the pull requests queued ahead of it; "
-        f"#{pull.number} ships 1.2.4. Merged after them, #{pull.number} would not raise the "
-        "version: the tag its release needs, `v1.2.4`, would be theirs. The merge queue "
-        f"removes it: once they have merged, bring `{pull.head_ref}` up to date with `main` "
-        "(`git merge origin/main`), set the version to 1.2.5, then add it to the queue "
-        "again.\n\n---\n\n"
+        f"`{pull.head_sha[:7]}`, so this merge group may merge."
     )
 
 
-def test_a_hotfix_queued_behind_one_of_its_version_fails_its_group_until_it_moves_on(
+def queue_holds_the_version_warning(pull: FakePull, group: FakeMergeGroup) -> str:
+    """The summary's start of the run of `group`, which adds `pull`, a hotfix of 1.2.4 queued
+    behind another: its first paragraph, then the warning."""
+    return (
+        f"{group_lead(pull)}\n\n"
+        f"⚠️ **Warning:** this merge group is built on `{group.base_sha[:7]}`, which already "
+        "holds version 1.2.4, raised by the pull requests queued ahead of it; "
+        f"#{pull.number} ships 1.2.4. Merged after them, #{pull.number} would not raise the "
+        "version: the tag its release needs, `v1.2.4`, would be theirs. Take "
+        f"#{pull.number} out of the merge queue: once they have merged, bring "
+        f"`{pull.head_ref}` up to date with `main` (`git merge origin/main`), set the version "
+        "to 1.2.5, then add it to the queue again.\n\n---\n\n"
+    )
+
+
+def unwarned(pull: FakePull) -> str:
+    """The summary's start of the run of a merge group adding `pull`, a hotfix that passes,
+    with nothing to warn of."""
+    return f"{group_lead(pull)}\n\n---\n\n"
+
+
+def test_a_hotfix_queued_behind_one_of_its_version_passes_its_group_with_a_warning(
     bot: Bot,
 ) -> None:
     first, second, group = two_hotfixes_of_1_2_4_queued(bot)
@@ -718,11 +732,10 @@ def test_a_hotfix_queued_behind_one_of_its_version_fails_its_group_until_it_move
 
     run = checks_requested(bot, group)
 
-    assert (run.status, run.conclusion) == ("completed", "failure")
-    assert run.output["title"] == "Pull request #2: the merge queue ahead of it already holds 1.2.4"
+    assert (run.status, run.conclusion) == ("completed", "success")
+    assert run.output["title"] == f"Pull request #2: {all_rules_pass()}"
     summary = run.output["summary"]
-    lead = queue_holds_the_version_lead(second, group)
-    assert summary[: len(lead)] == lead
+    assert summary.startswith(queue_holds_the_version_warning(second, group))
     assert (
         "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/second |" in summary
     )
@@ -732,20 +745,25 @@ def test_a_hotfix_queued_behind_one_of_its_version_fails_its_group_until_it_move
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
     assert bot.policy_run(group.head_sha).output == run.output
 
-    # The queue drops #2 and merges #1, which is released as 1.2.4.
+    # #2 is taken out of the queue, as the warning says; the queue merges #1, released as 1.2.4.
     bot.repo.dequeue(second.number)
     bot.repo.merge_group(bot.repo.merge_queues["main"][0])
     bot.pull_request(first.number, "closed")
     assert_tag_on(bot.repo, "v1.2.4", merge_sha(first), "Hotfix: Fix")
     assert bot.policy_run(second.head_sha).output["title"] == rules_fail("version-bump")
 
-    # #2 does as its group's run said, and is queued again: now on main, which holds 1.2.4.
+    # #2 does as the warning said, and is queued again: now on main, which holds 1.2.4.
     bot.repo.merge_refs("hotfix/second", "main", "Merge main into hotfix/second", "dev")
     bot.repo.commit("hotfix/second", {"VERSION": "1.2.5\n"}, "Bump the version to 1.2.5", "dev")
     bot.pull_request(second.number, "synchronize")
     approve(bot, second)
     again = bot.repo.enqueue(second.number)
-    assert checks_requested(bot, again).output["title"] == f"Pull request #2: {all_rules_pass()}"
+    run_again = checks_requested(bot, again)
+    assert (run_again.conclusion, run_again.output["title"]) == (
+        "success",
+        f"Pull request #2: {all_rules_pass()}",
+    )
+    assert run_again.output["summary"].startswith(unwarned(bot.repo.pulls[second.number]))
     bot.repo.merge_group(again)
     bot.pull_request(second.number, "closed")
 
@@ -758,11 +776,16 @@ def test_a_hotfix_queued_behind_one_of_its_version_fails_its_group_until_it_move
     )
 
 
-def test_a_hotfix_whose_group_ahead_left_the_queue_passes_on_the_group_built_again(
+def test_a_hotfix_whose_group_ahead_left_the_queue_passes_unwarned_on_the_group_built_again(
     bot: Bot,
 ) -> None:
     first, second, group = two_hotfixes_of_1_2_4_queued(bot)
-    assert checks_requested(bot, group).conclusion == "failure"
+    warned = checks_requested(bot, group)
+    assert (warned.conclusion, warned.output["title"]) == (
+        "success",
+        f"Pull request #2: {all_rules_pass()}",
+    )
+    assert warned.output["summary"].startswith(queue_holds_the_version_warning(second, group))
 
     # #1 is taken out of the queue: GitHub builds #2's group again, on main.
     [rebuilt] = bot.repo.dequeue(first.number)
@@ -773,7 +796,7 @@ def test_a_hotfix_whose_group_ahead_left_the_queue_passes_on_the_group_built_aga
         "success",
         f"Pull request #2: {all_rules_pass()}",
     )
-    assert bot.repo.runs_named("hotfix-policy", group.head_sha)[0].conclusion == "failure"
+    assert run.output["summary"].startswith(unwarned(second))
     bot.repo.merge_group(rebuilt)
     bot.pull_request(second.number, "closed")
     assert bot.repo.tags.keys() == {"v1.2.4"}
@@ -785,7 +808,7 @@ def test_a_hotfix_whose_group_ahead_left_the_queue_passes_on_the_group_built_aga
     )
 
 
-def test_a_hotfix_queued_behind_a_feature_passes_on_its_group(bot: Bot) -> None:
+def test_a_hotfix_queued_behind_a_feature_passes_unwarned_on_its_group(bot: Bot) -> None:
     """The queue ahead changes other files: the group's base holds main's version still, and
     reading it there costs one tree and one blob."""
     bot.repo.create_branch("feature/search", "main")
@@ -802,21 +825,42 @@ def test_a_hotfix_queued_behind_a_feature_passes_on_its_group(bot: Bot) -> None:
         "success",
         f"Pull request #2: {all_rules_pass()}",
     )
+    assert run.output["summary"].startswith(unwarned(hotfix_pull))
     at_the_groups_base = [r.path for r in requests if group.base_sha in r.path]
     assert at_the_groups_base == [f"/repos/acme/widgets/git/trees/{group.base_sha}"]
 
 
-def test_rerunning_all_checks_of_a_group_behind_one_of_its_version_fails_it_again(
+def test_rerunning_all_checks_of_a_group_behind_one_of_its_version_warns_again(
     bot: Bot,
 ) -> None:
     """ "Re-run all checks" names the group's branch alone, whose name ends with the commit
     the group is built on."""
     _, second, group = two_hotfixes_of_1_2_4_queued(bot)
-    failed = checks_requested(bot, group)
+    first_run = checks_requested(bot, group)
 
     bot.deliver("check_suite", bot.fake.check_suite_event(bot.repo, group.head_sha))
 
     run = bot.policy_run(group.head_sha)
-    assert (run.id, run.conclusion) == (failed.id, "failure")
-    assert run.output["summary"].startswith(queue_holds_the_version_lead(second, group))
+    assert (run.id, run.conclusion, run.output["title"]) == (
+        first_run.id,
+        "success",
+        f"Pull request #2: {all_rules_pass()}",
+    )
+    assert run.output["summary"].startswith(queue_holds_the_version_warning(second, group))
     assert len(run.history) == 2
+
+
+def test_a_group_whose_base_github_refuses_to_show_passes_unwarned(bot: Bot) -> None:
+    """The look at the queue ahead only warns: GitHub refusing it leaves the group's run as
+    its pull request's result makes it."""
+    _, second, group = two_hotfixes_of_1_2_4_queued(bot)
+    bot.refuse_tree_reads(rf"/git/trees/{group.base_sha}$")
+
+    run = checks_requested(bot, group)
+
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        f"Pull request #2: {all_rules_pass()}",
+    )
+    assert run.output["summary"].startswith(unwarned(second))

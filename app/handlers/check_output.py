@@ -358,36 +358,39 @@ _QUEUED_PULL: dict[Conclusion | None, tuple[str, str]] = {
 
 
 def merge_group_output(
-    number: int, title: str, head_sha: str, conclusion: Conclusion | None, policy: CheckOutput
+    number: int,
+    title: str,
+    head_sha: str,
+    conclusion: Conclusion | None,
+    policy: CheckOutput,
+    warning: str | None = None,
 ) -> CheckOutput:
     """The `hotfix-policy` run of a merge group, from the result (`conclusion`, `policy`) of
-    the pull request it adds, evaluated on that pull request's head commit."""
+    the pull request it adds, evaluated on that pull request's head commit; `warning`, when
+    given, follows what the result means for the group."""
     found, then = _QUEUED_PULL[conclusion]
+    warned = "" if warning is None else f"\n\n{warning}"
     return CheckOutput(
         f"Pull request #{number}: {policy.title}",
         f"Pull request #{number} ({title}) {found} on its head commit `{head_sha[:7]}`{then}"
-        f"\n\n---\n\n{policy.summary}",
+        f"{warned}\n\n---\n\n{policy.summary}",
     )
 
 
-def version_taken_in_queue_output(
-    pull: Mapping[str, Any], policy: CheckOutput, queued: QueuedVersions
-) -> CheckOutput:
-    """The `hotfix-policy` run of a merge group adding `pull`, a hotfix that passes on its
-    own (`policy`), built on the commit the queue ahead of it leaves, whose version is as
-    high as the one `pull` ships or higher (`queued`)."""
+def version_taken_in_queue_warning(pull: Mapping[str, Any], queued: QueuedVersions) -> str:
+    """What a merge group's run warns of when `pull`, a hotfix that passes on its own, is
+    built on the commit the queue ahead of it leaves, whose version is as high as the one
+    `pull` ships or higher (`queued`). The group still passes, as the pull request does on its
+    own; the warning says what merging after the queue ahead would do, and how to avoid it."""
     number, head, base = pull["number"], pull["head"]["ref"], pull["base"]["ref"]
-    return CheckOutput(
-        f"Pull request #{number}: the merge queue ahead of it already holds {queued.ahead}",
-        f"Pull request #{number} ({pull['title']}) passes the hotfix policy on its head commit "
-        f"`{pull['head']['sha'][:7]}`, but this merge group is built on "
-        f"`{queued.group_base[:7]}`, which already holds version {queued.ahead}, raised by the "
-        f"pull requests queued ahead of it; #{number} ships {queued.shipped}. Merged after "
-        f"them, #{number} would not raise the version: the tag its release needs, "
-        f"`{queued.ahead_tag}`, would be theirs. The merge queue removes it: once they have "
-        f"merged, bring `{head}` up to date with `{base}` (`git merge origin/{base}`), set the "
-        f"version to {next_patch(queued.ahead)}, then add it to the queue again."
-        f"\n\n---\n\n{policy.summary}",
+    return (
+        f"⚠️ **Warning:** this merge group is built on `{queued.group_base[:7]}`, which "
+        f"already holds version {queued.ahead}, raised by the pull requests queued ahead of "
+        f"it; #{number} ships {queued.shipped}. Merged after them, #{number} would not raise "
+        f"the version: the tag its release needs, `{queued.ahead_tag}`, would be theirs. Take "
+        f"#{number} out of the merge queue: once they have merged, bring `{head}` up to date "
+        f"with `{base}` (`git merge origin/{base}`), set the version to "
+        f"{next_patch(queued.ahead)}, then add it to the queue again."
     )
 
 

@@ -4,9 +4,9 @@ queues').
 A branch that requires `hotfix-policy` and has a merge queue requires it on the head commit
 of each merge group too. A group adds one pull request to those queued ahead of it, whose
 own groups are checked already, so the group takes that pull request's result, evaluated
-now as its own check is, on its own head commit. A hotfix that passes so fails its group
-all the same when the queue ahead of it already holds its version: merged after them, it
-would raise none, and its release would fail.
+now as its own check is, on its own head commit. A hotfix that passes so passes its group
+too, but when the queue ahead of it already holds its version, the group's summary warns
+that merged after them it would raise none, and its release would fail.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from app.handlers.check_output import (
     QueuedVersions,
     merge_group_output,
     unnamed_merge_group_output,
-    version_taken_in_queue_output,
+    version_taken_in_queue_warning,
 )
-from app.handlers.checks import report_failure, write_check_run
+from app.handlers.checks import refusal_shown, report_failure, write_check_run
 from app.handlers.policy import (
     CHECK_NAME,
     Evaluation,
@@ -104,18 +104,16 @@ async def _check_group(
             context, CHECK_NAME, head_sha, error, f"Could not evaluate pull request #{number}"
         )
         raise
-    passes = conclusion in _PASSING and queued is None
-    output = (
-        merge_group_output(number, pull["title"], pull["head"]["sha"], conclusion, policy)
-        if queued is None
-        else version_taken_in_queue_output(pull, policy, queued)
+    warning = None if queued is None else version_taken_in_queue_warning(pull, queued)
+    output = merge_group_output(
+        number, pull["title"], pull["head"]["sha"], conclusion, policy, warning
     )
     await write_check_run(
         context,
         CHECK_NAME,
         head_sha,
         output,
-        conclusion="success" if passes else "failure",
+        conclusion="success" if conclusion in _PASSING else "failure",
         details_url=pull["html_url"],
     )
     context.log.info("merge group %s: %s", head_sha, output.title)
@@ -137,9 +135,22 @@ async def _version_taken_ahead(
         return None
     shipped = head_version(config, facts.base_version_files, facts.head_version_files)
     paths = [path for path, text in facts.base_version_files.items() if text is not None]
-    ahead = declared_version(
-        config, await read_files(context.github, context.repository, group_base, paths)
-    )
+    try:
+        at_group_base = await read_files(context.github, context.repository, group_base, paths)
+    except Exception as error:
+        # The warning only advises: GitHub refusing this read, or still failing it on the last
+        # attempt, leaves the group's run as its pull request's result makes it, unwarned. An
+        # error that may pass is tried again with the delivery.
+        refusal = refusal_shown(context, error)
+        if refusal is None:
+            raise
+        context.log.warning(
+            "merge group base %s: version not read, so not compared: %s",
+            group_base[:7],
+            refusal.words,
+        )
+        return None
+    ahead = declared_version(config, at_group_base)
     if shipped is None or ahead is None or ahead < shipped:
         return None
     return QueuedVersions(group_base, shipped, ahead, tag_name(config, str(ahead)))
