@@ -459,6 +459,20 @@ class FakeRepo:
         self.delete_branch(group.branch)
         self._close_merged(self.pulls[group.pull_number], group.head_sha, merged_by)
 
+    @locked
+    def dequeue(self, pull_number: int) -> list[FakeMergeGroup]:
+        """Take the pull request out of its base branch's merge queue, as its page's button
+        does: its group goes, and the groups queued after it are built again on what is left
+        ahead of them, as GitHub builds them (each asking for its checks anew). Returns
+        those new groups."""
+        queue = self.merge_queues.get(self.pulls[pull_number].base_ref, [])
+        index = next(i for i, group in enumerate(queue) if group.pull_number == pull_number)
+        removed = queue[index:]
+        del queue[index:]
+        for group in removed:
+            self.delete_branch(group.branch)
+        return [self.enqueue(group.pull_number) for group in removed[1:]]
+
     def _replay(self, onto: FakeCommit, head: FakeCommit) -> str:
         """Rebase-merge: re-apply each non-merge commit of the head onto the base."""
         current = onto

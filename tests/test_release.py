@@ -1470,6 +1470,7 @@ def test_a_version_conflict_is_left_to_people_when_keeping_develops_would_drop_a
     [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
     assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
     listed = "\n".join(f"- `{path}`" for path in conflicts)
+    kept = " and ".join(f"`{path}`" for path in conflicts)
     assert backmerge.body == (
         f"This merges hotfix #{pull.number} (Fix login), merge commit `{sha[:7]}`, back into "
         "`develop`.\n\n"
@@ -1480,7 +1481,8 @@ def test_a_version_conflict_is_left_to_people_when_keeping_develops_would_drop_a
         "hotfix-bot settles a conflict in version files alone by keeping `develop`'s, but that "
         f"would drop more than the version: {not_settled} on the hotfix's side.\n\n"
         f"@dev, please resolve the conflicts on `{BACKMERGE}`, keeping both the hotfix and the "
-        "work on `develop`, then merge:\n\n"
+        f"work on `develop` (but `develop`'s own version in {kept}, not the hotfix's 1.2.4), "
+        "then merge:\n\n"
         "```sh\ngit fetch origin\n"
         f"git checkout {BACKMERGE}\ngit merge origin/develop\n# resolve, commit\n"
         f"git push origin {BACKMERGE}\n```"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from app.github.client import LongWait
 from policies.clock import RequestOutcome
@@ -15,6 +16,7 @@ from policies.notices import RefusedNotice, fill
 from policies.result import RuleResult, Status
 from policies.rollback import Rollback
 from policies.rules import ROLLBACK_RULES, RULES
+from policies.versions import Version, next_patch
 from policies.wording import (
     cell,
     duration_words,
@@ -326,6 +328,18 @@ def long_wait_output(title: str, reason: str, long_wait: LongWait) -> CheckOutpu
     )
 
 
+@dataclass(frozen=True)
+class QueuedVersions:
+    """The version a hotfix in a merge queue ships (`shipped`), and the one the queue ahead
+    of it holds (`ahead`, released as `ahead_tag`) at the commit its group is built on
+    (`group_base`)."""
+
+    group_base: str
+    shipped: Version
+    ahead: Version
+    ahead_tag: str
+
+
 # What a merge group's run says of the pull request it adds, by that pull request's
 # conclusion: what was found, and what follows for the group.
 _QUEUED_PULL: dict[Conclusion | None, tuple[str, str]] = {
@@ -344,15 +358,39 @@ _QUEUED_PULL: dict[Conclusion | None, tuple[str, str]] = {
 
 
 def merge_group_output(
-    number: int, title: str, head_sha: str, conclusion: Conclusion | None, policy: CheckOutput
+    number: int,
+    title: str,
+    head_sha: str,
+    conclusion: Conclusion | None,
+    policy: CheckOutput,
+    warning: str | None = None,
 ) -> CheckOutput:
     """The `hotfix-policy` run of a merge group, from the result (`conclusion`, `policy`) of
-    the pull request it adds, evaluated on that pull request's head commit."""
+    the pull request it adds, evaluated on that pull request's head commit; `warning`, when
+    given, follows what the result means for the group."""
     found, then = _QUEUED_PULL[conclusion]
+    warned = "" if warning is None else f"\n\n{warning}"
     return CheckOutput(
         f"Pull request #{number}: {policy.title}",
         f"Pull request #{number} ({title}) {found} on its head commit `{head_sha[:7]}`{then}"
-        f"\n\n---\n\n{policy.summary}",
+        f"{warned}\n\n---\n\n{policy.summary}",
+    )
+
+
+def version_taken_in_queue_warning(pull: Mapping[str, Any], queued: QueuedVersions) -> str:
+    """What a merge group's run warns of when `pull`, a hotfix that passes on its own, is
+    built on the commit the queue ahead of it leaves, whose version is as high as the one
+    `pull` ships or higher (`queued`). The group still passes, as the pull request does on its
+    own; the warning says what merging after the queue ahead would do, and how to avoid it."""
+    number, head, base = pull["number"], pull["head"]["ref"], pull["base"]["ref"]
+    return (
+        f"⚠️ **Warning:** this merge group is built on `{queued.group_base[:7]}`, which "
+        f"already holds version {queued.ahead}, raised by the pull requests queued ahead of "
+        f"it; #{number} ships {queued.shipped}. Merged after them, #{number} would not raise "
+        f"the version: the tag its release needs, `{queued.ahead_tag}`, would be theirs. Take "
+        f"#{number} out of the merge queue: once they have merged, bring `{head}` up to date "
+        f"with `{base}` (`git merge origin/{base}`), set the version to "
+        f"{next_patch(queued.ahead)}, then add it to the queue again."
     )
 
 

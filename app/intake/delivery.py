@@ -316,7 +316,9 @@ def _pr_number(payload: dict[str, Any], group_pull_number: int | None) -> int | 
 # A merge group's branch: `gh-readonly-queue/<base>/pr-<number>-<sha of the commit it was
 # built on>`, as a full ref or a bare branch name; the base may hold slashes, the sha either
 # case. At most 18 digits: the journal keeps the number as a 64-bit integer.
-_QUEUE_REF = re.compile(r"(?:refs/heads/)?gh-readonly-queue/.+/pr-([1-9][0-9]{0,17})-[0-9a-fA-F]+")
+_QUEUE_REF = re.compile(
+    r"(?:refs/heads/)?gh-readonly-queue/.+/pr-([1-9][0-9]{0,17})-([0-9a-fA-F]+)"
+)
 
 
 def _merge_group_pull_number(payload: dict[str, Any]) -> int | None:
@@ -332,6 +334,13 @@ def _queued_pull_number(head_ref: object) -> int | None:
     ref is not of that form."""
     match = _QUEUE_REF.fullmatch(head_ref) if isinstance(head_ref, str) else None
     return int(match.group(1)) if match else None
+
+
+def queued_group_base(head_ref: object) -> str | None:
+    """The commit a merge group was built on (the queue ahead of it, or its base branch),
+    from its `head_ref`; None when the ref is not of that form."""
+    match = _QUEUE_REF.fullmatch(head_ref) if isinstance(head_ref, str) else None
+    return match.group(2).lower() if match else None
 
 
 def _pull_request_merged(payload: dict[str, Any]) -> bool:

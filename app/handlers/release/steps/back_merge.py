@@ -841,6 +841,16 @@ def _back_merge_body(
         if not_only_versions
         else []
     )
+    # Both sides of a version file cannot be kept: the hotfix's version is the production
+    # branch's, and taken into the target it would set that branch's version back.
+    versions = [path for path in conflicts or [] if path in version_files_to_read(plan.config)]
+    not_the_hotfixs_version = f" {plan.version}" if plan.version is not None else ""
+    keep_version = (
+        f" (but `{target}`'s own version in {join_words([f'`{path}`' for path in versions])}, "
+        f"not the hotfix's{not_the_hotfixs_version})"
+        if versions
+        else ""
+    )
     return "\n\n".join(
         [
             what,
@@ -850,7 +860,7 @@ def _back_merge_body(
             *not_settled,
             *waiting,
             f"@{plan.author}, please resolve the conflicts on `{branch}`, keeping both the "
-            f"hotfix and the work on `{target}`, then merge:",
+            f"hotfix and the work on `{target}`{keep_version}, then merge:",
             "```sh\n"
             f"git fetch origin\ngit checkout {branch}\ngit merge origin/{target}\n"
             f"# resolve, commit\ngit push origin {branch}\n```",
