@@ -7,16 +7,13 @@ The `incident-report` post-merge step opens the issue and schedules this timer o
 
 from __future__ import annotations
 
-import json
-
-from app.handlers import policy, timeline
+from app.handlers import policy
 from app.handlers.notices import Sent, send_timer_notice
 from app.handlers.release.handler import ReleaseState, release_key, release_pull_request
 from app.handlers.release.steps import incident_report
 from app.handlers.routing import Context, Handler
 from app.journal.timers import FiredTimer
 from policies.incident import report_reminder
-from policies.timeline import Kind
 
 
 async def on_pull_request(context: Context) -> None:
@@ -35,37 +32,17 @@ async def _with_late_approvals(context: Context, evaluate: Handler) -> None:
     """Run `evaluate`. GitHub may deliver the reviews that let a hotfix merge after its
     merge, once the post-merge run opened the incident report: an approval the evaluation
     (as of the merge) adds to the timeline then is added to the report by running the
-    post-merge steps again, as a re-run of the `hotfix-release` check would.
-
-    The approvals handled so are kept in the journal, not told from the timeline as this
-    delivery found it: an attempt that recorded an approval and then failed (its run's write,
-    say) leaves it new to the next attempt, which adds it."""
-    number = context.delivery.pr_number
-    if number is None:
-        await evaluate(context)
-        return
-    key = f"approvals-handled:{context.repository}#{number}"
-    stored = await context.state.get_state(key)
-    if stored is None:  # this pull request's first delivery: what its timeline holds is known
-        handled = await _approvals(context, number)
-        await context.state.set_state(key, json.dumps(sorted(handled)))
-    else:
-        handled = set(json.loads(stored))
+    post-merge steps again, as a re-run of the `hotfix-release` check would. Which approvals
+    are new to the report the report step keeps, so an approval an attempt recorded before
+    failing, or a command or timer recorded, is found by the next delivery all the same."""
     await evaluate(context)
-    approvals = await _approvals(context, number)
-    if approvals <= handled:
+    number = context.delivery.pr_number
+    if number is None or not await incident_report.approvals_unseen(context, number):
         return
     state = await ReleaseState.load(context, release_key(context.repository, number))
     report = state.steps.get(incident_report.STEP.key)
     if report is not None and report.link is not None:
         await release_pull_request(context, number, look_again=incident_report.STEP)
-    await context.state.set_state(key, json.dumps(sorted(approvals)))
-
-
-async def _approvals(context: Context, number: int) -> set[str]:
-    """The keys of the approvals in pull request `number`'s timeline."""
-    events = await timeline.load(context, number)
-    return {event.key for event in events if event.kind is Kind.APPROVAL}
 
 
 async def on_report_due(context: Context) -> None:
