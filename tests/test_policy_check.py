@@ -1357,6 +1357,31 @@ def test_an_approval_given_before_the_merge_and_delivered_after_it_passes_the_me
     assert rows.body.endswith("| Approved by @pm for Product Manager |")
 
 
+def test_an_approval_the_merge_found_late_reaches_the_report_when_the_run_write_is_retried(
+    bot: Bot,
+) -> None:
+    pull, head = open_hotfix(bot)
+    approve(bot, pull, "lead")
+    bot.repo.review(pull.number, "pm", "APPROVED")
+    late_review = bot.fake.review_event(bot.repo, pull.number)
+    # The merge's judgement counts pm's approval, then GitHub fails the write of its run
+    # once: the delivery is tried again.
+    bot.fake.inject("PATCH", rf"/check-runs/{bot.policy_run(head).id}$", status=502)
+    merge_sha = merge(bot, pull)
+    bot.deliver("pull_request_review", late_review)
+
+    assert bot.policy_run(head).output["title"] == all_rules_pass()
+    [release] = bot.repo.runs_named("hotfix-release", merge_sha)
+    [report] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
+    assert "Approved by @pm" not in report.body
+    [rows] = bot.repo.comments_on(report.number)
+    assert rows.body.endswith("| Approved by @pm for Product Manager |")
+    assert (
+        f"| Incident report | ✅ done | issue #{report.number} has the approvals given before "
+        "the merge in its timeline now, due "
+    ) in release.output["summary"]
+
+
 @pytest.mark.parametrize("event", ["check_run", "check_suite"])
 def test_a_re_run_after_the_merge_shows_the_pull_request_as_it_stood_at_the_merge(
     bot: Bot, event: str

@@ -7,14 +7,13 @@ The `incident-report` post-merge step opens the issue and schedules this timer o
 
 from __future__ import annotations
 
-from app.handlers import policy, timeline
+from app.handlers import policy
 from app.handlers.notices import Sent, send_timer_notice
 from app.handlers.release.handler import ReleaseState, release_key, release_pull_request
 from app.handlers.release.steps import incident_report
 from app.handlers.routing import Context, Handler
 from app.journal.timers import FiredTimer
 from policies.incident import report_reminder
-from policies.timeline import Kind
 
 
 async def on_pull_request(context: Context) -> None:
@@ -33,15 +32,12 @@ async def _with_late_approvals(context: Context, evaluate: Handler) -> None:
     """Run `evaluate`. GitHub may deliver the reviews that let a hotfix merge after its
     merge, once the post-merge run opened the incident report: an approval the evaluation
     (as of the merge) adds to the timeline then is added to the report by running the
-    post-merge steps again, as a re-run of the `hotfix-release` check would."""
-    number = context.delivery.pr_number
-    if number is None:
-        await evaluate(context)
-        return
-    before = {event.key for event in await timeline.load(context, number)}
+    post-merge steps again, as a re-run of the `hotfix-release` check would. Which approvals
+    are new to the report the report step keeps, so an approval an attempt recorded before
+    failing, or a command or timer recorded, is found by the next delivery all the same."""
     await evaluate(context)
-    after = await timeline.load(context, number)
-    if all(event.key in before for event in after if event.kind is Kind.APPROVAL):
+    number = context.delivery.pr_number
+    if number is None or not await incident_report.approvals_unseen(context, number):
         return
     state = await ReleaseState.load(context, release_key(context.repository, number))
     report = state.steps.get(incident_report.STEP.key)

@@ -8,6 +8,7 @@ When it is due, a timer reminds its assignee once if it is still open.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -33,6 +34,7 @@ from app.handlers.release.step import (
 )
 from app.handlers.release.steps import back_merge, release, retro_review, tag, verbal_approvals
 from app.handlers.repository import former_names
+from app.handlers.routing import Context
 from policies.facts import BreakGlass
 from policies.incident import (
     UNTAGGED,
@@ -47,6 +49,32 @@ from policies.wording import cell, join_words, when
 
 LABEL = "incident-report"
 REMINDER = "incident-report-due"  # the timer's kind: its handler is app/handlers/incident.py
+
+
+def _approvals_seen_key(repository: str, number: int) -> str:
+    return f"incident-report-approvals:{repository}#{number}"
+
+
+async def approvals_unseen(context: Context, number: int) -> bool:
+    """Whether hotfix #`number`'s timeline holds approvals this step has not looked at since
+    it opened its report (or a report opened before it kept them)."""
+    approvals = _approval_keys(await timeline.load(context, number))
+    if not approvals:
+        return False
+    seen = await context.state.get_state(_approvals_seen_key(context.repository, number))
+    return seen is None or not approvals <= set(json.loads(seen))
+
+
+def _approval_keys(events: Sequence[TimelineEvent]) -> set[str]:
+    return {event.key for event in events if event.kind is Kind.APPROVAL}
+
+
+async def _approvals_looked_at(run: StepRun, number: int, events: Sequence[TimelineEvent]) -> None:
+    """Keep the approvals of `events`, the timeline the report was opened from or compared
+    with, as seen (`approvals_unseen`)."""
+    key, seen = _approvals_seen_key(run.plan.repository, number), sorted(_approval_keys(events))
+    if await run.context.state.get_state(key) != json.dumps(seen):
+        await run.context.state.set_state(key, json.dumps(seen))
 
 
 def _marker(repository: str, number: int | None) -> str:
@@ -130,6 +158,7 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         fields = {"title": report_title(plan.title), "body": body, "labels": labels}
         with commands_if_it_fails(_open_by_hand(report_title(plan.title), labels, plan, body)):
             issue, assigned = await open_issue(run.github, plan.repository, fields, plan.author)
+        await _approvals_looked_at(run, incident.number, events)
         to = "assigned to" if assigned else "GitHub would not assign it to"
         outcome = StepOutcome(
             StepStatus.DONE,
@@ -230,8 +259,15 @@ async def _add_late_approvals(run: StepRun, incident: Incident, issue: dict[str,
     found again by the first one's key. False when there are none."""
     events = await timeline.load(run.context, incident.number)
     approvals = [e for e in events if e.kind is Kind.APPROVAL and e.at <= incident.merged_at]
-    if not approvals:
-        return False
+    added = bool(approvals) and await _post_late_approvals(run, issue, approvals)
+    await _approvals_looked_at(run, incident.number, events)
+    return added
+
+
+async def _post_late_approvals(
+    run: StepRun, issue: dict[str, Any], approvals: Sequence[TimelineEvent]
+) -> bool:
+    """The comment adding those of `approvals` the report and its comments do not show."""
     comments = await run.look(comments_look(run.plan.repository, int(issue["number"])))
     shown = [issue.get("body") or ""] + [comment.get("body") or "" for comment in comments]
     late = [e for e in approvals if not any(cell(e.text) in text for text in shown)]
