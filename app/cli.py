@@ -24,6 +24,7 @@ from app.journal import (
     TIMER_STATUSES,
     Journal,
     JournalEntry,
+    JournalNotThere,
     JournalUnavailable,
     JournalUnopenable,
     Redelivery,
@@ -86,10 +87,10 @@ SETTINGS_NOTE = (
     "Settings are read from the environment, then from .env in the working directory "
     "(README.md, Configuration)."
 )
+WHERE_SERVE_RUNS = "run it where `hotfix-bot serve` runs, with the same environment and .env"
 JOURNAL_NOTE = (
     "It reads the journal at DATABASE_URL (default sqlite:///hotfix-bot.db, relative to the "
-    "working directory): run it where `hotfix-bot serve` runs, with the same environment "
-    "and .env."
+    f"working directory): {WHERE_SERVE_RUNS}."
 )
 
 
@@ -365,7 +366,10 @@ def served_journal(settings: Settings) -> Iterator[Journal]:
     when they are done; one that is not there is named, not made: run elsewhere than the
     server (another working directory, another DATABASE_URL), they would find a new, empty
     journal."""
-    journal = open_journal(settings.database_url, create=False)
+    try:
+        journal = open_journal(settings.database_url, create=False)
+    except JournalNotThere as error:
+        raise JournalNotThere(f"{error}; {WHERE_SERVE_RUNS}") from None
     try:
         yield journal
     finally:

@@ -463,23 +463,28 @@ def test_a_command_run_where_no_journal_is_names_it_and_makes_none(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Run from another working directory than the server's, say: an empty journal made
-    there would answer `no deliveries`."""
+    there would answer `no deliveries`. A relative path is named as the file it is there,
+    and a command that reads the server's journal says where to run it."""
+    monkeypatch.chdir(tmp_path)
+    if journal_path(journal_url) is not None:
+        journal_url = "sqlite:///hotfix-bot.db"  # the default, in the working directory
     if command[0] == "journal":
-        command, option = [*command, journal_url], "--from"
+        command, option, hint = [*command, journal_url], "--from", ""
     else:
         monkeypatch.setenv("DATABASE_URL", journal_url)
         option = "DATABASE_URL"
+        hint = "; run it where `hotfix-bot serve` runs, with the same environment and .env"
 
     assert main(command) == 2
 
     path = journal_path(journal_url)
     if path is not None:
-        where, problem = path, "No such file or directory"
+        where, problem = tmp_path / "hotfix-bot.db", "No such file or directory"
     else:
         where, problem = f"at {journal_url.rpartition('@')[2]}", "that database holds no journal"
     assert capsys.readouterr() == (
         "",
-        f"hotfix-bot: {option}: cannot open the journal {where}: {problem}\n",
+        f"hotfix-bot: {option}: cannot open the journal {where}: {problem}{hint}\n",
     )
     if path is not None:
         assert list(tmp_path.iterdir()) == []
@@ -561,7 +566,8 @@ def test_an_empty_file_is_no_journal_to_look_into(
 
     assert (main(["deliveries"]), capsys.readouterr().err) == (
         2,
-        f"hotfix-bot: DATABASE_URL: cannot open the journal {empty}: it holds no journal\n",
+        f"hotfix-bot: DATABASE_URL: cannot open the journal {empty}: it holds no journal; run "
+        "it where `hotfix-bot serve` runs, with the same environment and .env\n",
     )
     assert sqlite3.connect(empty).execute("SELECT name FROM sqlite_master").fetchall() == []
 

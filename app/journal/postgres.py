@@ -113,6 +113,7 @@ from app.journal.base import (
     CopyCounts,
     JournalContents,
     JournalEntry,
+    JournalNotThere,
     JournalUnavailable,
     JournalUnopenable,
     LockTimeout,
@@ -535,7 +536,7 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         try:
             async with await self._connect() as connection:
                 if not create and not await _has_journal(connection):
-                    raise JournalUnopenable(
+                    raise JournalNotThere(
                         f"cannot open the journal at {describe_url(self._url)}: "
                         "that database holds no journal"
                     )
