@@ -445,6 +445,41 @@ def test_cli_lists_deliveries_and_redelivers_a_failed_one(
     )
 
 
+def test_cli_sizes_the_columns_of_deliveries_to_what_they_hold(
+    journal_url: str,
+    journal: Journal,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`superseded`, a long event or a long repository name keeps the rest of its row, and
+    every other row, in line."""
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    repository = "acme/a-repository-whose-name-is-long"
+
+    async def scenario() -> None:
+        for delivery_id in ("a-1", "a-2"):  # a burst: the later supersedes the earlier
+            item = pull_request(delivery_id, 1, "review_requested", repository=repository)
+            await journal.record(item, b"{}", handled=True, supersedable=True)
+        await journal.record(pull_request("b-1", 7), b"{}", handled=True)
+        await journal.claim_ready(10)
+        await journal.fail("b-1", "GitHub answered 404")
+
+    asyncio.run(scenario())
+
+    assert main(["deliveries"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "RECEIVED (UTC)       STATUS      TRIES  EVENT                          WHERE"
+        "                                   ID",
+        "1970-01-01 00:16:40  failed          1  pull_request.synchronize       acme/widgets#7"
+        "                          b-1",
+        "                                        last error: GitHub answered 404",
+        "1970-01-01 00:16:40  queued          0  pull_request.review_requested  "
+        "acme/a-repository-whose-name-is-long#1  a-2",
+        "1970-01-01 00:16:40  superseded      0  pull_request.review_requested  "
+        "acme/a-repository-whose-name-is-long#1  a-1",
+    ]
+
+
 @pytest.mark.parametrize(
     "command",
     [
@@ -678,10 +713,10 @@ def test_cli_says_why_a_fired_timers_work_waits(
 
     assert main(["timers"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "DUE (UTC)            STATUS     ID",
-        "2026-12-04 20:45:30  fired      escalation:acme/widgets#2:P0:15m",
-        "2026-12-04 20:45:30  fired      escalation:acme/widgets#1:P0:15m",
-        f"{'':32}waiting: {why}",
+        "DUE (UTC)            STATUS  ID",
+        "2026-12-04 20:45:30  fired   escalation:acme/widgets#2:P0:15m",
+        "2026-12-04 20:45:30  fired   escalation:acme/widgets#1:P0:15m",
+        f"{'':29}waiting: {why}",
     ]
 
 

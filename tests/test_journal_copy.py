@@ -238,10 +238,10 @@ def test_a_delivery_copied_without_its_payload_is_listed_and_not_redelivered(
     finally:
         target.close()
 
-    assert listing.splitlines()[1:] == [
-        "1970-01-01 00:16:40  failed       1  pull_request.synchronize     acme/widgets#1"
-        "                   d-cmd",
-        f"{'':37}last error: GitHub answered 404",
+    assert listing.splitlines() == [
+        "RECEIVED (UTC)       STATUS  TRIES  EVENT                     WHERE           ID",
+        "1970-01-01 00:16:40  failed      1  pull_request.synchronize  acme/widgets#1  d-cmd",
+        f"{'':36}last error: GitHub answered 404",
     ]
     assert refusal == (
         "",
