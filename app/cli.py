@@ -36,6 +36,7 @@ from app.journal.base import fired_timer_id
 from app.journal.timers import TIMER_EVENT
 from app.metrics_directory import MetricsDirectory
 from app.settings import Settings, SettingsError, load_settings
+from policies.wording import plural
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -238,9 +239,9 @@ def serve(settings: Settings) -> int:
         )
     # uvicorn names the address only when it binds the sockets itself.
     server_log.info(
-        "listening on %s with %d intake process(es) (Press CTRL+C to quit)",
+        "listening on %s with %s (Press CTRL+C to quit)",
         ", ".join(_url(listener) for listener in sockets),
-        settings.web_concurrency,
+        plural(settings.web_concurrency, "intake process", "intake processes"),
     )
     try:
         run_server(create_app(settings, journal=journal, runner=ServerProcesses(settings)), sockets)
@@ -480,9 +481,10 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
         for journal in journals:
             journal.close()
     print(
-        f"copied {copied.deliveries} deliveries ({copied.pending} to run, {copied.past} "
-        f"without their payloads: finished before the latest {history}), {copied.state} "
-        f"state values and {copied.timers} timers ({copied.waiting} waiting) into "
+        f"copied {plural(copied.deliveries, 'delivery', 'deliveries')} ({copied.pending} to "
+        f"run, {copied.past} without their payloads: finished before the latest {history}), "
+        f"{plural(copied.state, 'state value')} and {plural(copied.timers, 'timer')} "
+        f"({copied.waiting} waiting) into "
         f"{describe_journal(target_url)}; it held "
         f"{len(contents.deliveries) + len(contents.past) - copied.deliveries} of the deliveries, "
         f"{len(contents.state) - copied.state} of the state values and "

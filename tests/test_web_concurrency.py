@@ -127,7 +127,7 @@ def test_two_intake_processes_share_the_port_and_the_worker_runs_each_delivery_o
         assert run.conclusion == "failure"  # no severity label: the verdict, once
         said = [json.loads(line)["message"] for line in server.log_lines()]
         assert (
-            f"listening on http://127.0.0.1:{server.port} with 2 intake process(es) "
+            f"listening on http://127.0.0.1:{server.port} with 2 intake processes "
             "(Press CTRL+C to quit)"
         ) in said
         assert [line for line in said if line.startswith("setup mode")] == []
@@ -143,7 +143,7 @@ def test_an_intake_process_that_dies_is_started_again(tmp_path: Path, private_ke
         os.kill(intake, signal.SIGKILL)
 
         # Meanwhile `serve` alone listens, and its status page says so.
-        stopped = "Intake process 2 is not running: 1 exits or failed starts in a row."
+        stopped = "Intake process 2 is not running: 1 exit or failed start in a row."
         wait_for(lambda: stopped in httpx.get(f"{server.url}/").text)
         wait_for(lambda: intake_children(server) not in ([], [intake]))
         wait_for(lambda: listening_sockets(server.port) == 2)
