@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from app.github.client import GitHubApp
+from policies.wording import plural
 
 log = logging.getLogger("hotfix_bot.server")
 
@@ -56,8 +57,9 @@ class ChildProcess:
         """Why the child is not running now, for the status page."""
         if self._failures:
             return (
-                f"{self.name.capitalize()} is not running: {self._failures} exits or failed "
-                "starts in a row. It is started again; its log says why it stopped."
+                f"{self.name.capitalize()} is not running: "
+                f"{plural(self._failures, 'exit or failed start', 'exits or failed starts')} "
+                "in a row. It is started again; its log says why it stopped."
             )
         return None
 

@@ -12,6 +12,7 @@ import os
 import socket
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -23,11 +24,10 @@ from app.journal import (
     STATUSES,
     TIMER_STATUSES,
     Journal,
-    JournalEntry,
+    JournalNotThere,
     JournalUnavailable,
     JournalUnopenable,
     Redelivery,
-    TimerEntry,
     describe_journal,
     journal_path,
     open_journal,
@@ -36,6 +36,7 @@ from app.journal.base import fired_timer_id
 from app.journal.timers import TIMER_EVENT
 from app.metrics_directory import MetricsDirectory
 from app.settings import Settings, SettingsError, load_settings
+from policies.wording import plural
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -86,10 +87,10 @@ SETTINGS_NOTE = (
     "Settings are read from the environment, then from .env in the working directory "
     "(README.md, Configuration)."
 )
+WHERE_SERVE_RUNS = "run it where `hotfix-bot serve` runs, with the same environment and .env"
 JOURNAL_NOTE = (
     "It reads the journal at DATABASE_URL (default sqlite:///hotfix-bot.db, relative to the "
-    "working directory): run it where `hotfix-bot serve` runs, with the same environment "
-    "and .env."
+    f"working directory): {WHERE_SERVE_RUNS}."
 )
 
 
@@ -238,9 +239,9 @@ def serve(settings: Settings) -> int:
         )
     # uvicorn names the address only when it binds the sockets itself.
     server_log.info(
-        "listening on %s with %d intake process(es) (Press CTRL+C to quit)",
+        "listening on %s with %s (Press CTRL+C to quit)",
         ", ".join(_url(listener) for listener in sockets),
-        settings.web_concurrency,
+        plural(settings.web_concurrency, "intake process", "intake processes"),
     )
     try:
         run_server(create_app(settings, journal=journal, runner=ServerProcesses(settings)), sockets)
@@ -365,43 +366,86 @@ def served_journal(settings: Settings) -> Iterator[Journal]:
     when they are done; one that is not there is named, not made: run elsewhere than the
     server (another working directory, another DATABASE_URL), they would find a new, empty
     journal."""
-    journal = open_journal(settings.database_url, create=False)
+    try:
+        journal = open_journal(settings.database_url, create=False)
+    except JournalNotThere as error:
+        raise JournalNotThere(f"{error}; {WHERE_SERVE_RUNS}") from None
     try:
         yield journal
     finally:
         journal.close()
 
 
+DELIVERY_COLUMNS = ("RECEIVED (UTC)", "STATUS", "TRIES", "EVENT", "WHERE", "ID")
+TIMER_COLUMNS = ("DUE (UTC)", "STATUS", "ID")
+
+
 def list_deliveries(settings: Settings, status: str | None, limit: int) -> int:
+    """A delivery's line, and under it, from its event on, the last error of one that failed
+    or will be tried again."""
     with served_journal(settings) as journal:
         entries = journal.recent(status, limit)  # type: ignore[arg-type]
-    header = f"{'RECEIVED (UTC)':<20} {'STATUS':<8} {'TRIES':>5}  {'EVENT':<28} {'WHERE':<32} ID"
-    return _print_listing("deliveries", status, header, [_row(entry) for entry in entries])
+    rows = [
+        _Row(
+            (
+                _utc(entry.received_at),
+                entry.status,
+                str(entry.attempts),
+                event_label(entry.event, entry.action),
+                location(entry.repository, entry.pr_number),
+                entry.id,
+            ),
+            f"last error: {entry.last_error}"
+            if entry.last_error and entry.status in ("failed", "queued")
+            else None,
+        )
+        for entry in entries
+    ]
+    table = _table(DELIVERY_COLUMNS, rows, note_column=3, right_aligned=2)
+    return _print_listing("deliveries", status, table)
 
 
-def _row(entry: JournalEntry) -> str:
-    """A delivery's line, and under it the last error of one that failed or will be tried
-    again."""
-    event = event_label(entry.event, entry.action)
-    where = location(entry.repository, entry.pr_number)
-    row = (
-        f"{_utc(entry.received_at):<20} {entry.status:<8} {entry.attempts:>5}  {event:<28} "
-        f"{where:<32} {entry.id}"
-    )
-    if entry.last_error and entry.status in ("failed", "queued"):
-        row += f"\n{'':<20} {'':<8} {'':>5}  last error: {entry.last_error}"
-    return row
+@dataclass(frozen=True)
+class _Row:
+    cells: tuple[str, ...]
+    note: str | None = None  # a line of its own under the row
 
 
-def _print_listing(what: str, status: str | None, header: str, rows: Sequence[str]) -> int:
-    """What `deliveries` and `timers` print: the header and the rows, or that there are no
-    `what` (of that status)."""
+def _table(
+    header: tuple[str, ...], rows: Sequence[_Row], *, note_column: int, right_aligned: int = -1
+) -> list[str]:
+    """The header and the rows, each column as wide as its widest cell, two spaces apart (an
+    event or a repository of any length keeps the columns in line); a row's note starts
+    under its column `note_column`. The last column is not padded. No lines without rows."""
     if not rows:
+        return []
+    columns = zip(header, *(row.cells for row in rows), strict=True)
+    widths = [max(map(len, column)) for column in columns]
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = [
+            cell.rjust(width) if number == right_aligned else cell.ljust(width)
+            for number, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join([*padded[:-1], cells[-1]])
+
+    indent = " " * sum(width + 2 for width in widths[:note_column])
+    lines = [line(header)]
+    for row in rows:
+        lines.append(line(row.cells))
+        if row.note:
+            lines.append(f"{indent}{row.note}")
+    return lines
+
+
+def _print_listing(what: str, status: str | None, table: list[str]) -> int:
+    """What `deliveries` and `timers` print: the table, or that there are no `what` (of that
+    status)."""
+    if not table:
         print(f"no {what}" + (f" with status {status}" if status else ""))
         return 0
-    print(header)
-    for row in rows:
-        print(row)
+    for line in table:
+        print(line)
     return 0
 
 
@@ -437,9 +481,10 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
         for journal in journals:
             journal.close()
     print(
-        f"copied {copied.deliveries} deliveries ({copied.pending} to run, {copied.past} "
-        f"without their payloads: finished before the latest {history}), {copied.state} "
-        f"state values and {copied.timers} timers ({copied.waiting} waiting) into "
+        f"copied {plural(copied.deliveries, 'delivery', 'deliveries')} ({copied.pending} to "
+        f"run, {copied.past} without their payloads: finished before the latest {history}), "
+        f"{plural(copied.state, 'state value')} and {plural(copied.timers, 'timer')} "
+        f"({copied.waiting} waiting) into "
         f"{describe_journal(target_url)}; it held "
         f"{len(contents.deliveries) + len(contents.past) - copied.deliveries} of the deliveries, "
         f"{len(contents.state) - copied.state} of the state values and "
@@ -464,16 +509,16 @@ def list_timers(settings: Settings, status: str | None, limit: int) -> int:
             for entry in journal.recent("queued", WAITING_READ)
             if entry.event == TIMER_EVENT and entry.last_error
         }
-    header = f"{'DUE (UTC)':<20} {'STATUS':<10} ID"
-    rows = [_timer_row(entry, waiting.get(entry.timer.id)) for entry in entries]
-    return _print_listing("timers", status, header, rows)
-
-
-def _timer_row(entry: TimerEntry, waits_because: str | None) -> str:
-    row = f"{_utc(entry.timer.due_at):<20} {entry.status:<10} {entry.timer.id}"
-    if waits_because and entry.status == "fired":
-        row += f"\n{'':<20} {'':<10} waiting: {waits_because}"
-    return row
+    rows = [
+        _Row(
+            (_utc(entry.timer.due_at), entry.status, entry.timer.id),
+            f"waiting: {waiting[entry.timer.id]}"
+            if entry.status == "fired" and waiting.get(entry.timer.id)
+            else None,
+        )
+        for entry in entries
+    ]
+    return _print_listing("timers", status, _table(TIMER_COLUMNS, rows, note_column=2))
 
 
 # Why `redeliver` queued nothing, said to whoever asked.

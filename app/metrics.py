@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import generate_latest as _generate_latest
@@ -41,6 +42,16 @@ CONNECTIONS_CLOSED = Counter(
 )
 GITHUB_REQUESTS = Counter(
     "hotfix_bot_github_requests", "Requests to GitHub by HTTP status (0 = no answer).", ["status"]
+)
+SIGNATURE_REFUSALS = Counter(
+    "hotfix_bot_signature_refusals",
+    "Deliveries refused (401) for a missing or wrong X-Hub-Signature-256.",
+)
+LAST_SIGNATURE_REFUSAL = Gauge(
+    "hotfix_bot_last_signature_refusal_timestamp_seconds",
+    "When the last delivery refused for its signature was, in seconds since the epoch "
+    "(0: none yet).",
+    multiprocess_mode="max",
 )
 GITHUB_RATE_LIMIT_REMAINING = Gauge(
     "hotfix_bot_github_rate_limit_remaining",
@@ -76,9 +87,30 @@ class JournalGauges(Collector):
 def generate_latest(queue_depth: int | None) -> bytes:
     """The exposition for /metrics: of every process of this server, when there are several,
     and the journal's queue depth, counted just before (None: the journal could not be read)."""
-    registry = CollectorRegistry()
-    registry.register(JournalGauges(queue_depth))
+    journal = CollectorRegistry()
+    journal.register(JournalGauges(queue_depth))
+    return _generate_latest(_every_process()) + _generate_latest(journal)
+
+
+@dataclass(frozen=True)
+class SignatureRefusals:
+    count: int
+    last_at: float | None  # seconds since the epoch; None while there were none
+
+
+def signature_refusals() -> SignatureRefusals:
+    """The deliveries refused for their signature since this server started, by whichever of
+    its intake processes received them, and when the last was."""
+    every_process = _every_process()
+    count = int(every_process.get_sample_value("hotfix_bot_signature_refusals_total") or 0)
+    last_at = every_process.get_sample_value("hotfix_bot_last_signature_refusal_timestamp_seconds")
+    return SignatureRefusals(count, last_at if count else None)
+
+
+def _every_process() -> CollectorRegistry:
+    """The values of every process of this server (MULTIPROCESS_DIRECTORY), or of this one."""
     if not os.environ.get(MULTIPROCESS_DIRECTORY):
-        return _generate_latest(REGISTRY) + _generate_latest(registry)
+        return REGISTRY
+    registry = CollectorRegistry()
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return _generate_latest(registry)
+    return registry

@@ -813,7 +813,7 @@ def test_a_command_github_lets_nobody_answer_is_answered_alone_when_run_again(
     assert (entry.status, entry.attempts, entry.last_error) == ("failed", 1, failure)
     # The worker logs the failure just after the journal holds it; GitHub's refusals are
     # told in one warning line, with no traceback: nothing in hotfix-bot went wrong.
-    failed = f"failed after 1 attempts: {failure}"
+    failed = f"failed after 1 attempt: {failure}"
     wait_for(lambda: any(record.getMessage() == failed for record in caplog.records), timeout=5)
     assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == [
         f"command {line!r} carried out, unanswered: {refused_both}; running its delivery "

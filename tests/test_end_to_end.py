@@ -166,7 +166,7 @@ def test_deliveries_run_in_a_worker_process_that_never_outlives_the_server(
 
         # A worker that dies is started again; the status page says so meanwhile.
         os.kill(worker, signal.SIGKILL)
-        stopped = "The worker process is not running: 1 exits or failed starts in a row."
+        stopped = "The worker process is not running: 1 exit or failed start in a row."
         wait_for(lambda: stopped in httpx.get(f"{server.url}/").text)
         wait_for(lambda: stopped not in httpx.get(f"{server.url}/").text)
         [replacement] = children_of(server.process.pid)

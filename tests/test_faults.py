@@ -462,7 +462,7 @@ def test_app_credentials_github_refuses_fail_the_delivery_at_once_and_redeliver_
     assert [request.status for request in minted] == [401, 401]  # the second with a new JWT
     assert bot.repo.runs_named("hotfix-policy", pull.head_sha) == []
     wait_for(
-        lambda: f"failed after 1 attempts: {APP_CREDENTIALS_REFUSED}" in logged(caplog), timeout=5
+        lambda: f"failed after 1 attempt: {APP_CREDENTIALS_REFUSED}" in logged(caplog), timeout=5
     )
     page = bot.client.get("/")
     assert f'<div class="problem"><p>{html.escape(PAGE_SAYS_REFUSED)}</p></div>' in page.text

@@ -445,6 +445,41 @@ def test_cli_lists_deliveries_and_redelivers_a_failed_one(
     )
 
 
+def test_cli_sizes_the_columns_of_deliveries_to_what_they_hold(
+    journal_url: str,
+    journal: Journal,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`superseded`, a long event or a long repository name keeps the rest of its row, and
+    every other row, in line."""
+    monkeypatch.setenv("DATABASE_URL", journal_url)
+    repository = "acme/a-repository-whose-name-is-long"
+
+    async def scenario() -> None:
+        for delivery_id in ("a-1", "a-2"):  # a burst: the later supersedes the earlier
+            item = pull_request(delivery_id, 1, "review_requested", repository=repository)
+            await journal.record(item, b"{}", handled=True, supersedable=True)
+        await journal.record(pull_request("b-1", 7), b"{}", handled=True)
+        await journal.claim_ready(10)
+        await journal.fail("b-1", "GitHub answered 404")
+
+    asyncio.run(scenario())
+
+    assert main(["deliveries"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "RECEIVED (UTC)       STATUS      TRIES  EVENT                          WHERE"
+        "                                   ID",
+        "1970-01-01 00:16:40  failed          1  pull_request.synchronize       acme/widgets#7"
+        "                          b-1",
+        "                                        last error: GitHub answered 404",
+        "1970-01-01 00:16:40  queued          0  pull_request.review_requested  "
+        "acme/a-repository-whose-name-is-long#1  a-2",
+        "1970-01-01 00:16:40  superseded      0  pull_request.review_requested  "
+        "acme/a-repository-whose-name-is-long#1  a-1",
+    ]
+
+
 @pytest.mark.parametrize(
     "command",
     [
@@ -463,23 +498,28 @@ def test_a_command_run_where_no_journal_is_names_it_and_makes_none(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Run from another working directory than the server's, say: an empty journal made
-    there would answer `no deliveries`."""
+    there would answer `no deliveries`. A relative path is named as the file it is there,
+    and a command that reads the server's journal says where to run it."""
+    monkeypatch.chdir(tmp_path)
+    if journal_path(journal_url) is not None:
+        journal_url = "sqlite:///hotfix-bot.db"  # the default, in the working directory
     if command[0] == "journal":
-        command, option = [*command, journal_url], "--from"
+        command, option, hint = [*command, journal_url], "--from", ""
     else:
         monkeypatch.setenv("DATABASE_URL", journal_url)
         option = "DATABASE_URL"
+        hint = "; run it where `hotfix-bot serve` runs, with the same environment and .env"
 
     assert main(command) == 2
 
     path = journal_path(journal_url)
     if path is not None:
-        where, problem = path, "No such file or directory"
+        where, problem = tmp_path / "hotfix-bot.db", "No such file or directory"
     else:
         where, problem = f"at {journal_url.rpartition('@')[2]}", "that database holds no journal"
     assert capsys.readouterr() == (
         "",
-        f"hotfix-bot: {option}: cannot open the journal {where}: {problem}\n",
+        f"hotfix-bot: {option}: cannot open the journal {where}: {problem}{hint}\n",
     )
     if path is not None:
         assert list(tmp_path.iterdir()) == []
@@ -561,7 +601,8 @@ def test_an_empty_file_is_no_journal_to_look_into(
 
     assert (main(["deliveries"]), capsys.readouterr().err) == (
         2,
-        f"hotfix-bot: DATABASE_URL: cannot open the journal {empty}: it holds no journal\n",
+        f"hotfix-bot: DATABASE_URL: cannot open the journal {empty}: it holds no journal; run "
+        "it where `hotfix-bot serve` runs, with the same environment and .env\n",
     )
     assert sqlite3.connect(empty).execute("SELECT name FROM sqlite_master").fetchall() == []
 
@@ -672,10 +713,10 @@ def test_cli_says_why_a_fired_timers_work_waits(
 
     assert main(["timers"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "DUE (UTC)            STATUS     ID",
-        "2026-12-04 20:45:30  fired      escalation:acme/widgets#2:P0:15m",
-        "2026-12-04 20:45:30  fired      escalation:acme/widgets#1:P0:15m",
-        f"{'':32}waiting: {why}",
+        "DUE (UTC)            STATUS  ID",
+        "2026-12-04 20:45:30  fired   escalation:acme/widgets#2:P0:15m",
+        "2026-12-04 20:45:30  fired   escalation:acme/widgets#1:P0:15m",
+        f"{'':29}waiting: {why}",
     ]
 
 

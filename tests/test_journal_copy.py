@@ -179,6 +179,29 @@ async def finish_two_then_ignore_a_thousand_and_one(journal: Journal) -> None:
     )
 
 
+def test_copy_says_one_of_each_in_the_singular(
+    journals: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    source_url, target_url = journals
+    clock = Clock()
+    source = open_journal(source_url, clock=clock)
+    try:
+        asyncio.run(source.record(pull_request("d-1", 1), body("d-1"), handled=True))
+        asyncio.run(source.set_state("release:acme/widgets#1", "{}"))
+        asyncio.run(source.schedule_timer(timer("t-1", clock.now + 60)))
+    finally:
+        source.close()
+
+    assert main(["journal", "copy", "--from", source_url, "--to", target_url]) == 0
+
+    assert capsys.readouterr().out == (
+        "copied 1 delivery (1 to run, 0 without their payloads: finished before the latest "
+        f"1000), 1 state value and 1 timer (1 waiting) into {describe_journal(target_url)}; it "
+        "held 0 of the deliveries, 0 of the state values and 0 of the timers already, kept as "
+        "they were\n"
+    )
+
+
 def test_a_delivery_older_than_the_history_copied_is_a_duplicate_in_the_target(
     journals: tuple[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -238,10 +261,10 @@ def test_a_delivery_copied_without_its_payload_is_listed_and_not_redelivered(
     finally:
         target.close()
 
-    assert listing.splitlines()[1:] == [
-        "1970-01-01 00:16:40  failed       1  pull_request.synchronize     acme/widgets#1"
-        "                   d-cmd",
-        f"{'':37}last error: GitHub answered 404",
+    assert listing.splitlines() == [
+        "RECEIVED (UTC)       STATUS  TRIES  EVENT                     WHERE           ID",
+        "1970-01-01 00:16:40  failed      1  pull_request.synchronize  acme/widgets#1  d-cmd",
+        f"{'':36}last error: GitHub answered 404",
     ]
     assert refusal == (
         "",

@@ -8,18 +8,20 @@ import html
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
-from support.harness import WEBHOOK_PATH, Bot, running_bot
+from support.harness import WEBHOOK_PATH, Bot, Clock, running_bot
 from support.pages import assert_not_framable
 from support.webhooks import WEBHOOK_SECRET
 
 from app.journal import JournalUnavailable
 from app.journal.base import HEARTBEAT_KEY
+from app.metrics import signature_refusals
 from app.pages.admin import COOKIE, SESSION_SECONDS, Access, AdminSessions
 from sandbox import new_private_key_pem
 from sandbox.webhooks import post_delivery
@@ -259,3 +261,39 @@ def test_app_credentials_github_refuses_are_said_as_its_answer_not_as_silence(
         in details.text
     )
     assert "did not answer" not in public.text + details.text
+
+
+def test_deliveries_refused_for_their_signature_are_counted_to_anyone_and_explained_to_an_admin(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """ "My webhooks do nothing": GitHub signs them with another secret than WEBHOOK_SECRET,
+    and shows its 401s in the App's settings alone."""
+    clock = Clock(datetime(2026, 12, 5, 9, 15, 0, tzinfo=UTC).timestamp())
+    with running_bot(tmp_path, private_key_pem, clock=clock, ADMIN_TOKEN=ADMIN_TOKEN) as bot:
+        # This test process's intake counts the refusals of the tests before this one too.
+        before = signature_refusals().count
+        answers = []
+        for number in range(3):
+            clock.now += 60
+            answers.append(
+                post_delivery(
+                    bot.client, WEBHOOK_PATH, "github-has-another", "push", {}, f"d-{number}"
+                ).status_code
+            )
+        public = bot.client.get("/").text
+        admin = bot.client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}).text
+
+    refused = (
+        f"{before + 3} deliveries were refused (401) for a missing or wrong "
+        "X-Hub-Signature-256 since this server started"
+    )
+    advice = (
+        "if GitHub's Recent Deliveries (the App's settings, Advanced) show 401, the App's "
+        "webhook secret there is not this server's WEBHOOK_SECRET: set the same value in both"
+    )
+    assert answers == [401, 401, 401]
+    assert f'<div class="problem"><p>{refused}.</p></div>' in public
+    assert "09:18:00" not in public and "WEBHOOK_SECRET" not in public
+    last = f"{refused}, the last at 2026-12-05 09:18:00 UTC; {advice}."
+    assert f'<div class="problem"><p>{html.escape(last)}</p></div>' in admin
+    assert "github-has-another" not in public + admin

@@ -127,10 +127,62 @@ def test_two_intake_processes_share_the_port_and_the_worker_runs_each_delivery_o
         assert run.conclusion == "failure"  # no severity label: the verdict, once
         said = [json.loads(line)["message"] for line in server.log_lines()]
         assert (
-            f"listening on http://127.0.0.1:{server.port} with 2 intake process(es) "
+            f"listening on http://127.0.0.1:{server.port} with 2 intake processes "
             "(Press CTRL+C to quit)"
         ) in said
         assert [line for line in said if line.startswith("setup mode")] == []
+
+
+def test_the_status_page_counts_the_signature_refusals_of_every_intake_process(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """Whichever intake process serves the page, it counts the deliveries refused for their
+    signature by them all."""
+    with github_and_server(tmp_path, private_key_pem) as (_, _, server):
+        server.environment |= {"WEB_CONCURRENCY": "2", "ADMIN_TOKEN": ADMIN_TOKEN}
+        server.start()
+        assert server.process is not None
+        wait_for(lambda: listening_sockets(server.port) == 2)
+        [intake] = intake_children(server)
+        before = [page(server) for _ in range(4)]
+
+        for number in range(DELIVERIES):  # new connections: the kernel spreads them
+            with httpx.Client(timeout=10) as client:
+                url = f"{server.url}/api/github/webhooks"
+                answer = post_delivery(client, url, "github-has-another", "star", {}, f"s-{number}")
+            assert answer.status_code == 401
+        [metrics] = tmp_path.glob(f"*.metrics/server-{server.process.pid}")
+        by_process = [refused_by_process(metrics, pid) for pid in (server.process.pid, intake)]
+        after = [page(server) for _ in range(8)]
+
+    assert all(count > 0 for count in by_process), by_process
+    assert sum(by_process) == DELIVERIES
+    refused = (
+        f"{DELIVERIES} deliveries were refused (401) for a missing or wrong "
+        "X-Hub-Signature-256 since this server started, the last at "
+    )
+    assert [refused in shown for shown in before] == [False] * 4
+    assert [refused in shown for shown in after] == [True] * 8
+
+
+ADMIN_TOKEN = "correct-horse-battery-staple-0123456789"
+
+
+def page(server: Server) -> str:
+    """The status page with its details, on a new connection: from either intake process."""
+    with httpx.Client(timeout=10) as client:
+        headers = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+        return client.get(f"{server.url}/", headers=headers).text
+
+
+def refused_by_process(metrics: Path, pid: int) -> float:
+    """The signature refusals one process counted, from its own file."""
+    [family] = [
+        family
+        for family in MultiProcessCollector.merge([str(metrics / f"counter_{pid}.db")])
+        if family.name == "hotfix_bot_signature_refusals"
+    ]
+    return sum(sample.value for sample in family.samples if sample.name.endswith("_total"))
 
 
 def test_an_intake_process_that_dies_is_started_again(tmp_path: Path, private_key_pem: str) -> None:
@@ -143,7 +195,7 @@ def test_an_intake_process_that_dies_is_started_again(tmp_path: Path, private_ke
         os.kill(intake, signal.SIGKILL)
 
         # Meanwhile `serve` alone listens, and its status page says so.
-        stopped = "Intake process 2 is not running: 1 exits or failed starts in a row."
+        stopped = "Intake process 2 is not running: 1 exit or failed start in a row."
         wait_for(lambda: stopped in httpx.get(f"{server.url}/").text)
         wait_for(lambda: intake_children(server) not in ([], [intake]))
         wait_for(lambda: listening_sockets(server.port) == 2)

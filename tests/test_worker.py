@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -490,3 +491,28 @@ def test_a_timer_told_to_wait_long_runs_again_when_github_said() -> None:
     assert next_chance(timedelta(minutes=2), two_hours) == 2 * 3600
     assert next_chance(timedelta(hours=22), two_hours) == 2 * 3600
     assert next_chance(timedelta(hours=22, seconds=1), two_hours) is None
+
+
+def test_a_worker_starting_says_how_many_deliveries_it_resumes_in_words_that_agree(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One delivery left running by a stopped server: `1 delivery`, not `1 deliveries`."""
+    journal = open_journal(f"sqlite:///{tmp_path / 'journal.db'}")
+    body = pull_request_body("synchronize")
+    asyncio.run(journal.record(from_body("d-1", "pull_request", body), body, handled=True))
+    asyncio.run(journal.claim_ready(1))  # then the server stopped
+    worker = Worker(journal, Router(), None)  # no credentials: resumes, runs nothing
+
+    async def start() -> None:
+        async with working(worker), asyncio.timeout(10):
+            while not caplog.records:
+                await asyncio.sleep(0.01)
+
+    try:
+        with caplog.at_level(logging.INFO, logger="hotfix_bot.worker"):
+            asyncio.run(start())
+    finally:
+        journal.close()
+    assert [record.getMessage() for record in caplog.records] == [
+        "resuming 1 delivery interrupted by a restart"
+    ]

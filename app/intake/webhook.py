@@ -16,13 +16,19 @@ from app.intake import delivery as deliveries
 from app.intake.bodies import MAX_BODY_BYTES
 from app.intake.connection_limits import LINGER_SECONDS, RETRY_AFTER_SECONDS
 from app.journal import JournalReplaced, JournalUnavailable
-from app.metrics import DELIVERIES
+from app.metrics import DELIVERIES, LAST_SIGNATURE_REFUSAL, SIGNATURE_REFUSALS
 from app.services import Services
 from policies.wording import join_words
 
 log = logging.getLogger("hotfix_bot.intake")
 
 MAX_DELIVERY_ID_LENGTH = 128
+
+# What a 401 in GitHub's Recent Deliveries means, as the log and the status page say it.
+SIGNATURE_REFUSAL_ADVICE = (
+    "if GitHub's Recent Deliveries (the App's settings, Advanced) show 401, the App's webhook "
+    "secret there is not this server's WEBHOOK_SECRET: set the same value in both"
+)
 
 
 class _BeforeTheBody(JSONResponse):
@@ -110,7 +116,7 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
     # The signature is checked before anything in the request is believed.
     signature = request.headers.get("x-hub-signature-256", "")
     if not deliveries.signature_matches(secret, body, signature):
-        _log_signature_refusal(services)
+        _signature_refused(services)
         return _refuse(401, "missing or wrong X-Hub-Signature-256")
 
     event = request.headers.get("x-github-event")
@@ -150,9 +156,12 @@ async def _read_and_record(services: Services, request: Request, secret: str) ->
     return JSONResponse({"delivery": delivery_id, "status": outcome}, 202)
 
 
-def _log_signature_refusal(services: Services) -> None:
-    """GitHub shows a refused delivery only in the App's settings: the server's log says what
-    a 401 there means. Nothing of the request is named, since nothing in it is believed."""
+def _signature_refused(services: Services) -> None:
+    """GitHub shows a refused delivery only in the App's settings: the server's log and its
+    status page say what a 401 there means. Nothing of the request is named, since nothing
+    in it is believed."""
+    SIGNATURE_REFUSALS.inc()
+    LAST_SIGNATURE_REFUSAL.set(services.journal.now())
     refused = services.signature_refused()
     if refused is None:
         return
@@ -162,11 +171,9 @@ def _log_signature_refusal(services: Services) -> None:
         else f"{refused} deliveries were refused since the last line like this"
     )
     log.warning(
-        "%s (401) for a missing or wrong X-Hub-Signature-256; if GitHub's Recent "
-        "Deliveries (the App's settings, Advanced) show 401, the App's webhook secret there is "
-        "not this server's WEBHOOK_SECRET: set the same value in both (said once a minute at "
-        "most)",
+        "%s (401) for a missing or wrong X-Hub-Signature-256; %s (said once a minute at most)",
         what,
+        SIGNATURE_REFUSAL_ADVICE,
     )
 
 

@@ -248,6 +248,11 @@ class JournalUnopenable(JournalUnavailable):
     start."""
 
 
+class JournalNotThere(JournalUnopenable):
+    """A command that only looks into the journal found none where DATABASE_URL points: no
+    file, an empty one, or a database without the journal's tables."""
+
+
 class JournalReplaced(JournalUnavailable):
     """A file of the journal was deleted, or another put in its place, since this process
     opened it: what is written into the one still open is gone at the next start. Writes are

@@ -113,6 +113,7 @@ from app.journal.base import (
     CopyCounts,
     JournalContents,
     JournalEntry,
+    JournalNotThere,
     JournalUnavailable,
     JournalUnopenable,
     LockTimeout,
@@ -140,6 +141,7 @@ from app.journal.base import (
 )
 from app.journal.postgres_url import describe_url, error_reason
 from app.journal.timers import TIMER_EVENT, Timer
+from policies.wording import plural
 
 log = logging.getLogger("hotfix_bot.journal")
 # psycopg's pools log each dead connection and each failed reconnection; the journal says
@@ -535,7 +537,7 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         try:
             async with await self._connect() as connection:
                 if not create and not await _has_journal(connection):
-                    raise JournalUnopenable(
+                    raise JournalNotThere(
                         f"cannot open the journal at {describe_url(self._url)}: "
                         "that database holds no journal"
                     )
@@ -1036,7 +1038,10 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 log.error("could not renew the claims of running deliveries: %s", error)
                 continue
             if taken:
-                log.warning("took back %d deliveries whose worker stopped renewing them", taken)
+                log.warning(
+                    "took back %s whose worker stopped renewing them",
+                    plural(taken, "delivery", "deliveries"),
+                )
 
     async def _renew_leases(self) -> None:
         """Renew the leases of the deliveries this journal's claims answered with that still

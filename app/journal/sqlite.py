@@ -89,6 +89,7 @@ from app.journal.base import (
     CopyCounts,
     JournalContents,
     JournalEntry,
+    JournalNotThere,
     JournalReplaced,
     JournalUnavailable,
     JournalUnopenable,
@@ -1132,7 +1133,11 @@ def open_sqlite_journal(
     try:
         return SqliteJournal(path, clock, create=create, upgrade=upgrade)
     except (OSError, sqlite3.Error, NoJournal) as error:
-        raise JournalUnopenable(f"cannot open the journal {path}: {_reason(error)}") from None
+        # Which file a relative path is depends on the working directory: said whole.
+        problem = f"cannot open the journal {path.absolute()}: {_reason(error)}"
+        if not create and isinstance(error, FileNotFoundError | NoJournal):
+            raise JournalNotThere(problem) from None
+        raise JournalUnopenable(problem) from None
 
 
 def _reason(error: OSError | sqlite3.Error | NoJournal) -> str:

@@ -33,7 +33,7 @@ from app.journal import Journal, JournalEntry, JournalUnavailable
 from app.journal.timers import TIMER_EVENT, FiredTimer, Timers
 from app.logs import ContextLogger, for_delivery
 from app.metrics import DELIVERIES, PROCESSING_SECONDS
-from policies.wording import duration_words
+from policies.wording import duration_words, plural
 
 log = logging.getLogger("hotfix_bot.worker")
 
@@ -141,7 +141,9 @@ class Worker:
     async def _resume_interrupted(self) -> None:
         resumed = await self._journal.resume_interrupted()
         if resumed:
-            log.info("resuming %d deliveries interrupted by a restart", resumed)
+            log.info(
+                "resuming %s interrupted by a restart", plural(resumed, "delivery", "deliveries")
+            )
 
     async def _dispatch_ready(self) -> None:
         free = self._concurrency - len(self._running)
@@ -304,8 +306,8 @@ class Worker:
         DELIVERIES.labels(event=entry.event, outcome="failed").inc()
         # A permanent error that is not GitHub's answer is a bug: keep its traceback.
         logger.error(
-            "failed after %d attempts: %s",
-            attempt,
+            "failed after %s: %s",
+            plural(attempt, "attempt"),
             reason,
             exc_info=not isinstance(
                 error,

@@ -20,9 +20,12 @@ from starlette.responses import RedirectResponse, Response
 
 from app.github.client import AppCredentialsRefused, GitHubApp, describe
 from app.intake.delivery import event_label, location
+from app.intake.webhook import SIGNATURE_REFUSAL_ADVICE
 from app.journal import STATUSES, JournalEntry, JournalUnavailable, read_aside
+from app.metrics import SignatureRefusals, signature_refusals
 from app.pages.admin import Access, AdminSessions, offered_token, token_matches
 from app.pages.html import html_page, problem_page
+from policies.wording import plural
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -89,7 +92,11 @@ class StatusPage:
         # Said to anyone, in /readyz's words; why is in the log. Its large write after a
         # refused delivery is left to /readyz: loading this page costs a write of a few bytes.
         journal_problem = await self._services.journal_problem(probe_room=False)
-        problems = [self._services.worker.problem(), journal_problem]
+        problems = [
+            self._services.worker.problem(),
+            journal_problem,
+            _signature_refusals_problem(signature_refusals(), details),
+        ]
         problem_section = "".join(
             f'<div class="problem"><p>{escape(problem)}</p></div>'
             for problem in problems
@@ -187,16 +194,29 @@ def _recent_section(latest: list[JournalEntry]) -> str:
     )
 
 
+def _signature_refusals_problem(refusals: SignatureRefusals, details: bool) -> str | None:
+    """How many deliveries every intake process of this server refused for their signature
+    (a WEBHOOK_SECRET that is not the App's refuses them all); when the last was, and what
+    to do, with the details."""
+    if not refusals.count:
+        return None
+    refused = (
+        f"{plural(refusals.count, 'delivery was', 'deliveries were')} refused (401) for a "
+        "missing or wrong X-Hub-Signature-256 since this server started"
+    )
+    if not details or refusals.last_at is None:
+        return f"{refused}."
+    last = datetime.fromtimestamp(refusals.last_at, UTC)
+    return f"{refused}, the last at {last:%Y-%m-%d %H:%M:%S} UTC; {SIGNATURE_REFUSAL_ADVICE}."
+
+
 def _app_section(summary: AppSummary, details: bool) -> str:
-    plural = "" if summary.installations == 1 else "s"
+    accounts = plural(summary.installations, "account")
     if not details:
-        return (
-            f"<p>Running as a GitHub App installed on {summary.installations} account{plural}.</p>"
-        )
+        return f"<p>Running as a GitHub App installed on {accounts}.</p>"
     return (
         f'<p>Running as the GitHub App <a href="{escape(summary.html_url)}">'
-        f"<strong>{escape(summary.name)}</strong></a>, installed on "
-        f"{summary.installations} account{plural}.</p>"
+        f"<strong>{escape(summary.name)}</strong></a>, installed on {accounts}.</p>"
         f'<p><a href="{escape(summary.html_url)}/installations/new">Install it on another '
         "account or repository</a></p>"
     )
