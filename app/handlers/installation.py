@@ -5,6 +5,7 @@ reinstalled installations")."""
 from __future__ import annotations
 
 from app.handlers.routing import Context
+from policies.wording import plural
 
 UNSUSPEND_ACTIONS = ["unsuspend"]
 
@@ -13,4 +14,5 @@ async def on_unsuspend(context: Context) -> None:
     """The timers that came due while the installation was suspended were held (the worker
     queued them for a day later): they run now, as late as they are."""
     released = await context.timers.release_waiting()
-    context.log.info("the installation was unsuspended: %d held timers run now", released)
+    held = plural(released, "held timer")
+    context.log.info("the installation was unsuspended: running %s now", held)

@@ -15,6 +15,7 @@ from typing import Any
 from app.handlers import timeline
 from app.handlers.routing import Context
 from app.journal.base import RepositoryMove, former_names_key
+from policies.wording import plural
 
 ACTIONS = ("renamed", "transferred")
 
@@ -50,12 +51,12 @@ async def on_repository_moved(context: Context) -> None:
         )
     )
     context.log.info(
-        "%s is %s now: moved %d state keys, %d timers and %d queued deliveries to it",
+        "%s is %s now: moved %s, %s and %s to it",
         old,
         context.repository,
-        moved.state,
-        moved.timers,
-        moved.deliveries,
+        plural(moved.state, "state key"),
+        plural(moved.timers, "timer"),
+        plural(moved.deliveries, "queued delivery", "queued deliveries"),
     )
 
 
