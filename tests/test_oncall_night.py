@@ -335,3 +335,46 @@ def test_approvals_github_delivers_after_the_merge_reach_the_incident_report_onc
         "🚨 CRITICAL INCIDENT - Production Down",
         "✅ RESOLVED - Production Restored",
     ]
+
+
+def test_an_approval_a_timer_finds_after_the_merge_reaches_the_incident_report_once(
+    night: Bot, chat: ChatReceiver
+) -> None:
+    bot = night
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+    bot.advance(2 * MINUTE)
+    say(bot, pull, "lead", "/hotfix break-glass checkout down")
+    bot.advance(5 * MINUTE)
+    # At 23:57 lead approves as well, and merges at 23:58. The check concluded at the
+    # break-glass, so the merge's delivery evaluates nothing; GitHub delivers the review only
+    # after the 15-minute escalation step came (00:05), whose evaluation, as of the merge,
+    # is the first to count it.
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    review = bot.fake.review_event(bot.repo, pull.number)
+    bot.advance(MINUTE)
+    bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+    [report] = labelled(bot, "incident-report")
+    assert "Approved by" not in report.body
+    bot.advance(7 * MINUTE)
+    bot.deliver("pull_request_review", review)
+    bot.deliver("pull_request_review", review)  # a redelivery, under a new id
+
+    assert [(comment.author, comment.body) for comment in bot.repo.comments_on(report.number)] == [
+        (
+            BOT,
+            "<!-- hotfix-bot:incident-timeline approvals "
+            f"approval:lead:{pull.head_sha}:review -->\n"
+            "**Timeline, continued**\n\n"
+            "| Time | Event |\n"
+            "|------|-------|\n"
+            "| 2026-12-31 23:57 UTC | Approved by @lead for Engineering Lead |",
+        ),
+    ]
+    # The step came once the pull request was merged: it reminded nobody.
+    assert [text.split("\n")[1] for text in chat.texts()] == [
+        "🚨 CRITICAL INCIDENT - Production Down",
+        "🔓 BREAK-GLASS on #1 (Fix) by @lead: checkout down",
+        "✅ RESOLVED - Production Restored",
+    ]
