@@ -78,12 +78,16 @@ def severity_labelled(severity: str, at: datetime, before: Sequence[str]) -> Tim
 _APPROVED_BY = "Approved by @"
 
 
+def approval_key(approver: str, head_sha: str, *, verbal: bool) -> str:
+    """The key of the row of `approver`'s approval of the head commit `head_sha`."""
+    return f"approval:{approver.casefold()}:{head_sha}:{'verbal' if verbal else 'review'}"
+
+
 def approved(approval: CountedApproval, at: datetime, head_sha: str) -> TimelineEvent:
     """An approval that counts for a group (or either of two), on the head commit
     `head_sha`."""
     verbal = approval.verbal
-    how = "verbal" if verbal else "review"
-    key = f"approval:{approval.approver.casefold()}:{head_sha}:{how}"
+    key = approval_key(approval.approver, head_sha, verbal=verbal is not None)
     text = f"{_APPROVED_BY}{approval.approver} for {approval.group}"
     if verbal is not None:
         text += f" (verbal, recorded by @{verbal.recorder})"

@@ -378,3 +378,52 @@ def test_an_approval_a_timer_finds_after_the_merge_reaches_the_incident_report_o
         "🔓 BREAK-GLASS on #1 (Fix) by @lead: checkout down",
         "✅ RESOLVED - Production Restored",
     ]
+
+
+def test_a_verbal_approval_delivered_after_the_merge_joins_the_report_summary_once(
+    night: Bot,
+) -> None:
+    bot = night
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+    bot.advance(MINUTE)
+    say(bot, pull, "lead", "/hotfix break-glass checkout down")
+    bot.advance(6 * MINUTE)
+    # At 23:57 dana records lena's approval from the bridge call; lead merges at 23:58, and
+    # GitHub delivers the command after the merge, twice.
+    verbal = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena on the call")
+    command = bot.fake.issue_comment_event(bot.repo, verbal.id)
+    bot.advance(MINUTE)
+    bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+    [report] = labelled(bot, "incident-report")
+    assert "Verbal approvals" not in report.body
+    bot.deliver("issue_comment", command)
+    bot.deliver("issue_comment", command)
+
+    def summary_lines() -> list[str]:
+        summary = report.body.split("## Summary\n")[1].split("\n\n")[0]
+        return summary.splitlines()[-4:]
+
+    # The summary lists it, where a report opened after the command would, above the
+    # break-glass: on-call reads there whose word let the hotfix merge.
+    assert summary_lines() == [
+        "- **Report due:** 2027-01-01 23:58 UTC (24h after the merge)",
+        "- **Verbal approvals:** lena (verbal, recorded by @dana at 23:57 UTC), **unconfirmed**",
+        f"- **Break-glass:** by @lead: checkout down; retroactive review in [#{report.number - 1}]"
+        f"({WEB}/issues/{report.number - 1})",
+        "- **Impact:** [Description of user/business impact]",
+    ]
+    # Confirmed, the line says so in place.
+    bot.advance(HOUR)
+    say(bot, pull, "lena", "/hotfix confirm")
+    assert summary_lines()[1] == (
+        "- **Verbal approvals:** lena (verbal, recorded by @dana at 23:57 UTC), confirmed by "
+        "`/hotfix confirm` at 2027-01-01 00:58 UTC"
+    )
+    # Only the timeline's row is a comment; the summary line is an edit, made once.
+    assert [comment.body.split("\n")[1] for comment in bot.repo.comments_on(report.number)] == [
+        "**Timeline, continued**"
+    ]
+    assert report.body.count("**Verbal approvals:**") == 1
+
