@@ -258,6 +258,32 @@ def rolled_back(
     )
 
 
+@dataclass(frozen=True)
+class EarlierRollback:
+    """A rollback of a hotfix merged before another rollback of it."""
+
+    number: int
+    merged_at: datetime
+
+
+def rolled_back_before(
+    events: Sequence[TimelineEvent], rollback: int, merged_at: datetime | None
+) -> EarlierRollback | None:
+    """The first rollback other than `rollback` that `events`, a hotfix's timeline, hold
+    (`rolled_back`), merged before `rollback` was at `merged_at` (None: not merged yet);
+    None when there is none."""
+    return next(
+        (
+            EarlierRollback(number, event.at)
+            for event in events
+            if event.kind is Kind.ROLLBACK
+            and (number := int(event.key.removeprefix(_ROLLED_BACK_KEY))) != rollback
+            and (merged_at is None or (event.at, number) < (merged_at, rollback))
+        ),
+        None,
+    )
+
+
 def rolled_back_by(events: Sequence[TimelineEvent]) -> int | None:
     """The number of the first rollback that `events`, a hotfix's timeline, hold (`rolled_back`);
     None when none merged."""

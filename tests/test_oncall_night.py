@@ -427,3 +427,91 @@ def test_a_verbal_approval_delivered_after_the_merge_joins_the_report_summary_on
     ]
     assert report.body.count("**Verbal approvals:**") == 1
 
+
+def approve(bot: Bot, pull: FakePull, login: str) -> None:
+    bot.repo.review(pull.number, login, "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+
+def test_a_hotfix_rolled_back_twice_is_marked_and_told_rolled_back_once(
+    night: Bot, chat: ChatReceiver
+) -> None:
+    bot = night
+    hotfix = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(hotfix.number, "opened")
+    bot.advance(5 * MINUTE)
+    approve(bot, hotfix, "lead")
+    approve(bot, hotfix, "lena")
+    bot.repo.merge_pull(hotfix.number, merged_by="lead")
+    bot.pull_request(hotfix.number, "closed")
+    [report] = labelled(bot, "incident-report")
+    bot.advance(20 * MINUTE)  # 00:15: checkout fails again; dana clicks Revert, ships 1.2.5
+    first = bot.repo.revert_pull(hotfix.number, author="dana")
+    bot.repo.commit(first.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
+    bot.pull_request(first.number, "opened")
+    approve(bot, first, "lead")
+    bot.repo.merge_pull(first.number, merged_by="dana")
+    bot.pull_request(first.number, "closed")
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix\n\nRolled back in v1.2.5"
+
+    bot.advance(5 * MINUTE)  # 00:20: oncall, who missed it, rolls #1 back as well
+    bot.repo.create_branch("roll-back-checkout", "main")
+    bot.repo.commit("roll-back-checkout", {"VERSION": "1.2.6\n"}, "Ship the rollback as 1.2.6")
+    second = bot.repo.open_pull(
+        "roll-back-checkout",
+        "main",
+        title="Roll back the checkout fix",
+        author="oncall",
+        labels=["rollback"],
+        body="Checkout fails again.\n\nReverts acme/widgets#1",
+    )
+    bot.pull_request(second.number, "opened")
+    # Its check says so before anyone merges it.
+    summary = bot.policy_run(second.head_sha).output["summary"].split("\n\n")
+    assert summary[1] == (
+        "**#1 was rolled back already**, by #3, merged 2027-01-01 00:15 UTC. Once this one "
+        "merges it is tagged and released and joins the timeline of #1, but no release is "
+        "marked rolled back again and #1 and chat get no second rollback notice."
+    )
+    approve(bot, second, "lead")
+    bot.advance(MINUTE)
+    bot.repo.merge_pull(second.number, merged_by="oncall")
+    bot.pull_request(second.number, "closed")
+    bot.pull_request(second.number, "closed")  # delivered again: nothing changes
+
+    # The release it rolled back says once when it went out of production, and #1 and the
+    # channel hear once that it was rolled back.
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix\n\nRolled back in v1.2.5"
+    assert "v1.2.6" in bot.repo.releases
+    assert [
+        comment.body.split("\n")[0]
+        for comment in bot.repo.comments_on(hotfix.number)
+        if "ROLLBACK" in comment.body
+    ] == [f"<!-- hotfix-bot:rollback-notice #{first.number} -->"]
+    assert [text.split("\n")[1] for text in chat.texts() if "ROLLBACK" in text] == [
+        "🔄 ROLLBACK COMPLETE"
+    ]
+    [run] = bot.repo.runs_named("hotfix-release", second.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "All steps done for v1.2.6 (2 skipped)",
+    )
+    rows = {
+        row.split(" | ")[0].removeprefix("| "): row for row in run.output["summary"].splitlines()
+    }
+    assert rows["Old release"] == (
+        "| Old release | ➖ skipped | hotfix #1 was rolled back already, by #3: the notes of "
+        "`v1.2.4` are not marked rolled back again |   |"
+    )
+    assert rows["Rollback notice"] == (
+        "| Rollback notice | ➖ skipped | not posted: hotfix #1 was rolled back already, by "
+        "#3, whose notice told #1 and chat of it |   |"
+    )
+    # The incident's timeline has both rollbacks, each once, as they happened.
+    assert [
+        comment.body.split("\n")[-1].split(" | ")[1].split(":")[0]
+        for comment in bot.repo.comments_on(report.number)
+    ] == [
+        f'Rolled back by #{first.number} (Revert "Fix")',
+        f"Rolled back by #{second.number} (Roll back the checkout fix)",
+    ]
