@@ -515,3 +515,53 @@ def test_a_hotfix_rolled_back_twice_is_marked_and_told_rolled_back_once(
         f'Rolled back by #{first.number} (Revert "Fix")',
         f"Rolled back by #{second.number} (Roll back the checkout fix)",
     ]
+
+
+def relabel(bot: Bot, pull: FakePull, old: str, new: str) -> None:
+    """Someone swaps severity label `old` for `new`; GitHub delivers both changes."""
+    bot.repo.remove_label(pull.number, old)
+    bot.pull_request(pull.number, "unlabeled", label=old)
+    bot.repo.add_labels(pull.number, new)
+    bot.pull_request(pull.number, "labeled", label=new)
+
+
+def test_a_relabel_that_takes_a_break_glass_out_of_force_and_back_is_told_to_chat_once_each(
+    night: Bot, chat: ChatReceiver
+) -> None:
+    bot = night
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+    bot.advance(2 * MINUTE)
+    broken = say(bot, pull, "lead", "/hotfix break-glass checkout down")
+    assert policy_title(bot, pull) == "Break-glass by @lead: checkout down"
+    # 23:54: dana downgrades it to P1, which allows no break-glass: the channel, told every
+    # failing rule is waived, hears that none is while it is so, once (the label's two
+    # deliveries, and a redelivery, tell nothing more).
+    bot.advance(2 * MINUTE)
+    relabel(bot, pull, "P0", "P1")
+    bot.pull_request(pull.number, "labeled", label="P1")
+    assert policy_title(bot, pull) == "Waiting for approval: Engineering Lead and Product Manager"
+    # 23:56: P0 again, and the glass is in force again: told once too.
+    bot.advance(2 * MINUTE)
+    relabel(bot, pull, "P1", "P0")
+    bot.pull_request(pull.number, "labeled", label="P0")
+    assert policy_title(bot, pull) == "Break-glass by @lead: checkout down"
+
+    alert = notice_link(bot, pull, "p0-alert:acme/widgets#1")
+    link = f"acme/widgets#1: {WEB}/pull/1"
+    assert [text.split("\n")[:2] for text in chat.texts()[:2]] == [
+        [alert, "🚨 CRITICAL INCIDENT - Production Down"],
+        [comment_link(pull, broken), "🔓 BREAK-GLASS on #1 (Fix) by @lead: checkout down"],
+    ]
+    assert chat.texts()[2:] == [
+        f"{link}\n"
+        "🔒 BREAK-GLASS NOT IN FORCE on #1 (Fix): its labels name no severity that allows a "
+        "break-glass now\n"
+        "The break-glass by @lead waives nothing while they do not: its hotfix-policy check "
+        "follows the rules again.",
+        f"{link}\n"
+        "🔓 BREAK-GLASS IN FORCE AGAIN on #1 (Fix) by @lead: checkout down\n"
+        "Its labels name a severity that allows it again (P0): its hotfix-policy check passes "
+        "with every failing or waiting rule waived; a retroactive review is opened after the "
+        "merge.",
+    ]
