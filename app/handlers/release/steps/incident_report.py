@@ -394,15 +394,15 @@ async def _note_the_verbal_approvals(
 async def _verbal_approvals_told_late(
     run: StepRun, incident: Incident, body: str
 ) -> list[VerbalRecord]:
-    """The verbal approvals that let the hotfix merge whose timeline rows the report's body
-    lacks: it was written before hotfix-bot heard of them (GitHub delivered the command after
-    the merge), so its summary lacks them too."""
+    """The verbal approvals that let the hotfix merge that the report's body lacks, its
+    timeline row and its summary alike: it was written before hotfix-bot heard of them
+    (GitHub delivered the command after the merge), and no run listed them since."""
     rows = {event.key: event for event in await timeline.load(run.context, incident.number)}
     late = []
     for record in run.plan.verbal_approvals:
         approval = record.approval
         row = rows.get(approval_key(approval.approver, approval.head_sha, verbal=True))
-        if row is not None and cell(row.text) not in body:
+        if row is not None and cell(row.text) not in body and str(approval) not in body:
             late.append(record)
     return late
 
