@@ -78,12 +78,16 @@ def severity_labelled(severity: str, at: datetime, before: Sequence[str]) -> Tim
 _APPROVED_BY = "Approved by @"
 
 
+def approval_key(approver: str, head_sha: str, *, verbal: bool) -> str:
+    """The key of the row of `approver`'s approval of the head commit `head_sha`."""
+    return f"approval:{approver.casefold()}:{head_sha}:{'verbal' if verbal else 'review'}"
+
+
 def approved(approval: CountedApproval, at: datetime, head_sha: str) -> TimelineEvent:
     """An approval that counts for a group (or either of two), on the head commit
     `head_sha`."""
     verbal = approval.verbal
-    how = "verbal" if verbal else "review"
-    key = f"approval:{approval.approver.casefold()}:{head_sha}:{how}"
+    key = approval_key(approval.approver, head_sha, verbal=verbal is not None)
     text = f"{_APPROVED_BY}{approval.approver} for {approval.group}"
     if verbal is not None:
         text += f" (verbal, recorded by @{verbal.recorder})"
@@ -251,6 +255,32 @@ def rolled_back(
         Kind.ROLLBACK,
         f"Rolled back by #{number} ({title}): merged into `{base}`{by_whom} as `{short_sha}`"
         f"{released}",
+    )
+
+
+@dataclass(frozen=True)
+class EarlierRollback:
+    """A rollback of a hotfix merged before another rollback of it."""
+
+    number: int
+    merged_at: datetime
+
+
+def rolled_back_before(
+    events: Sequence[TimelineEvent], rollback: int, merged_at: datetime | None
+) -> EarlierRollback | None:
+    """The first rollback other than `rollback` that `events`, a hotfix's timeline, hold
+    (`rolled_back`), merged before `rollback` was at `merged_at` (None: not merged yet);
+    None when there is none."""
+    return next(
+        (
+            EarlierRollback(number, event.at)
+            for event in events
+            if event.kind is Kind.ROLLBACK
+            and (number := int(event.key.removeprefix(_ROLLED_BACK_KEY))) != rollback
+            and (merged_at is None or (event.at, number) < (merged_at, rollback))
+        ),
+        None,
     )
 
 

@@ -335,3 +335,233 @@ def test_approvals_github_delivers_after_the_merge_reach_the_incident_report_onc
         "🚨 CRITICAL INCIDENT - Production Down",
         "✅ RESOLVED - Production Restored",
     ]
+
+
+def test_an_approval_a_timer_finds_after_the_merge_reaches_the_incident_report_once(
+    night: Bot, chat: ChatReceiver
+) -> None:
+    bot = night
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+    bot.advance(2 * MINUTE)
+    say(bot, pull, "lead", "/hotfix break-glass checkout down")
+    bot.advance(5 * MINUTE)
+    # At 23:57 lead approves as well, and merges at 23:58. The check concluded at the
+    # break-glass, so the merge's delivery evaluates nothing; GitHub delivers the review only
+    # after the 15-minute escalation step came (00:05), whose evaluation, as of the merge,
+    # is the first to count it.
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    review = bot.fake.review_event(bot.repo, pull.number)
+    bot.advance(MINUTE)
+    bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+    [report] = labelled(bot, "incident-report")
+    assert "Approved by" not in report.body
+    bot.advance(7 * MINUTE)
+    bot.deliver("pull_request_review", review)
+    bot.deliver("pull_request_review", review)  # a redelivery, under a new id
+
+    assert [(comment.author, comment.body) for comment in bot.repo.comments_on(report.number)] == [
+        (
+            BOT,
+            "<!-- hotfix-bot:incident-timeline approvals "
+            f"approval:lead:{pull.head_sha}:review -->\n"
+            "**Timeline, continued**\n\n"
+            "| Time | Event |\n"
+            "|------|-------|\n"
+            "| 2026-12-31 23:57 UTC | Approved by @lead for Engineering Lead |",
+        ),
+    ]
+    # The step came once the pull request was merged: it reminded nobody.
+    assert [text.split("\n")[1] for text in chat.texts()] == [
+        "🚨 CRITICAL INCIDENT - Production Down",
+        "🔓 BREAK-GLASS on #1 (Fix) by @lead: checkout down",
+        "✅ RESOLVED - Production Restored",
+    ]
+
+
+def test_a_verbal_approval_delivered_after_the_merge_joins_the_report_summary_once(
+    night: Bot,
+) -> None:
+    bot = night
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+    bot.advance(MINUTE)
+    say(bot, pull, "lead", "/hotfix break-glass checkout down")
+    bot.advance(6 * MINUTE)
+    # At 23:57 dana records lena's approval from the bridge call; lead merges at 23:58, and
+    # GitHub delivers the command after the merge, twice.
+    verbal = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena on the call")
+    command = bot.fake.issue_comment_event(bot.repo, verbal.id)
+    bot.advance(MINUTE)
+    bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+    [report] = labelled(bot, "incident-report")
+    assert "Verbal approvals" not in report.body
+    bot.deliver("issue_comment", command)
+    bot.deliver("issue_comment", command)
+
+    def summary_lines() -> list[str]:
+        summary = report.body.split("## Summary\n")[1].split("\n\n")[0]
+        return summary.splitlines()[-4:]
+
+    # The summary lists it, where a report opened after the command would, above the
+    # break-glass: on-call reads there whose word let the hotfix merge.
+    assert summary_lines() == [
+        "- **Report due:** 2027-01-01 23:58 UTC (24h after the merge)",
+        "- **Verbal approvals:** lena (verbal, recorded by @dana at 23:57 UTC), **unconfirmed**",
+        f"- **Break-glass:** by @lead: checkout down; retroactive review in [#{report.number - 1}]"
+        f"({WEB}/issues/{report.number - 1})",
+        "- **Impact:** [Description of user/business impact]",
+    ]
+    # Confirmed, the line says so in place.
+    bot.advance(HOUR)
+    say(bot, pull, "lena", "/hotfix confirm")
+    assert summary_lines()[1] == (
+        "- **Verbal approvals:** lena (verbal, recorded by @dana at 23:57 UTC), confirmed by "
+        "`/hotfix confirm` at 2027-01-01 00:58 UTC"
+    )
+    # Only the timeline's row is a comment; the summary line is an edit, made once.
+    assert [comment.body.split("\n")[1] for comment in bot.repo.comments_on(report.number)] == [
+        "**Timeline, continued**"
+    ]
+    assert report.body.count("**Verbal approvals:**") == 1
+
+
+def approve(bot: Bot, pull: FakePull, login: str) -> None:
+    bot.repo.review(pull.number, login, "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+
+def test_a_hotfix_rolled_back_twice_is_marked_and_told_rolled_back_once(
+    night: Bot, chat: ChatReceiver
+) -> None:
+    bot = night
+    hotfix = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(hotfix.number, "opened")
+    bot.advance(5 * MINUTE)
+    approve(bot, hotfix, "lead")
+    approve(bot, hotfix, "lena")
+    bot.repo.merge_pull(hotfix.number, merged_by="lead")
+    bot.pull_request(hotfix.number, "closed")
+    [report] = labelled(bot, "incident-report")
+    bot.advance(20 * MINUTE)  # 00:15: checkout fails again; dana clicks Revert, ships 1.2.5
+    first = bot.repo.revert_pull(hotfix.number, author="dana")
+    bot.repo.commit(first.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
+    bot.pull_request(first.number, "opened")
+    approve(bot, first, "lead")
+    bot.repo.merge_pull(first.number, merged_by="dana")
+    bot.pull_request(first.number, "closed")
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix\n\nRolled back in v1.2.5"
+
+    bot.advance(5 * MINUTE)  # 00:20: oncall, who missed it, rolls #1 back as well
+    bot.repo.create_branch("roll-back-checkout", "main")
+    bot.repo.commit("roll-back-checkout", {"VERSION": "1.2.6\n"}, "Ship the rollback as 1.2.6")
+    second = bot.repo.open_pull(
+        "roll-back-checkout",
+        "main",
+        title="Roll back the checkout fix",
+        author="oncall",
+        labels=["rollback"],
+        body="Checkout fails again.\n\nReverts acme/widgets#1",
+    )
+    bot.pull_request(second.number, "opened")
+    # Its check says so before anyone merges it.
+    summary = bot.policy_run(second.head_sha).output["summary"].split("\n\n")
+    assert summary[1] == (
+        "**#1 was rolled back already**, by #3, merged 2027-01-01 00:15 UTC. Once this one "
+        "merges it is tagged and released and joins the timeline of #1, but no release is "
+        "marked rolled back again and #1 and chat get no second rollback notice."
+    )
+    approve(bot, second, "lead")
+    bot.advance(MINUTE)
+    bot.repo.merge_pull(second.number, merged_by="oncall")
+    bot.pull_request(second.number, "closed")
+    bot.pull_request(second.number, "closed")  # delivered again: nothing changes
+
+    # The release it rolled back says once when it went out of production, and #1 and the
+    # channel hear once that it was rolled back.
+    assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix\n\nRolled back in v1.2.5"
+    assert "v1.2.6" in bot.repo.releases
+    assert [
+        comment.body.split("\n")[0]
+        for comment in bot.repo.comments_on(hotfix.number)
+        if "ROLLBACK" in comment.body
+    ] == [f"<!-- hotfix-bot:rollback-notice #{first.number} -->"]
+    assert [text.split("\n")[1] for text in chat.texts() if "ROLLBACK" in text] == [
+        "🔄 ROLLBACK COMPLETE"
+    ]
+    [run] = bot.repo.runs_named("hotfix-release", second.merge_commit_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "All steps done for v1.2.6 (2 skipped)",
+    )
+    rows = {
+        row.split(" | ")[0].removeprefix("| "): row for row in run.output["summary"].splitlines()
+    }
+    assert rows["Old release"] == (
+        "| Old release | ➖ skipped | hotfix #1 was rolled back already, by #3: the notes of "
+        "`v1.2.4` are not marked rolled back again |   |"
+    )
+    assert rows["Rollback notice"] == (
+        "| Rollback notice | ➖ skipped | not posted: hotfix #1 was rolled back already, by "
+        "#3, whose notice told #1 and chat of it |   |"
+    )
+    # The incident's timeline has both rollbacks, each once, as they happened.
+    assert [
+        comment.body.split("\n")[-1].split(" | ")[1].split(":")[0]
+        for comment in bot.repo.comments_on(report.number)
+    ] == [
+        f'Rolled back by #{first.number} (Revert "Fix")',
+        f"Rolled back by #{second.number} (Roll back the checkout fix)",
+    ]
+
+
+def relabel(bot: Bot, pull: FakePull, old: str, new: str) -> None:
+    """Someone swaps severity label `old` for `new`; GitHub delivers both changes."""
+    bot.repo.remove_label(pull.number, old)
+    bot.pull_request(pull.number, "unlabeled", label=old)
+    bot.repo.add_labels(pull.number, new)
+    bot.pull_request(pull.number, "labeled", label=new)
+
+
+def test_a_relabel_that_takes_a_break_glass_out_of_force_and_back_is_told_to_chat_once_each(
+    night: Bot, chat: ChatReceiver
+) -> None:
+    bot = night
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+    bot.advance(2 * MINUTE)
+    broken = say(bot, pull, "lead", "/hotfix break-glass checkout down")
+    assert policy_title(bot, pull) == "Break-glass by @lead: checkout down"
+    # 23:54: dana downgrades it to P1, which allows no break-glass: the channel, told every
+    # failing rule is waived, hears that none is while it is so, once (the label's two
+    # deliveries, and a redelivery, tell nothing more).
+    bot.advance(2 * MINUTE)
+    relabel(bot, pull, "P0", "P1")
+    bot.pull_request(pull.number, "labeled", label="P1")
+    assert policy_title(bot, pull) == "Waiting for approval: Engineering Lead and Product Manager"
+    # 23:56: P0 again, and the glass is in force again: told once too.
+    bot.advance(2 * MINUTE)
+    relabel(bot, pull, "P1", "P0")
+    bot.pull_request(pull.number, "labeled", label="P0")
+    assert policy_title(bot, pull) == "Break-glass by @lead: checkout down"
+
+    alert = notice_link(bot, pull, "p0-alert:acme/widgets#1")
+    link = f"acme/widgets#1: {WEB}/pull/1"
+    assert [text.split("\n")[:2] for text in chat.texts()[:2]] == [
+        [alert, "🚨 CRITICAL INCIDENT - Production Down"],
+        [comment_link(pull, broken), "🔓 BREAK-GLASS on #1 (Fix) by @lead: checkout down"],
+    ]
+    assert chat.texts()[2:] == [
+        f"{link}\n"
+        "🔒 BREAK-GLASS NOT IN FORCE on #1 (Fix): its labels name no severity that allows a "
+        "break-glass now\n"
+        "The break-glass by @lead waives nothing while they do not: its hotfix-policy check "
+        "follows the rules again.",
+        f"{link}\n"
+        "🔓 BREAK-GLASS IN FORCE AGAIN on #1 (Fix) by @lead: checkout down\n"
+        "Its labels name a severity that allows it again (P0): its hotfix-policy check passes "
+        "with every failing or waiting rule waived; a retroactive review is opened after the "
+        "merge.",
+    ]

@@ -26,12 +26,11 @@ from policies.clock import ESCALATION, OVERDUE
 
 def build_router() -> Router:
     router = Router()
-    router.add(
-        "pull_request", policy.PULL_REQUEST_ACTIONS, incident.on_pull_request, supersedable=True
-    )
-    router.add(
-        "pull_request_review", policy.REVIEW_ACTIONS, incident.on_pull_request, supersedable=True
-    )
+    # Each evaluation of a pull request adds the approvals it finds late to its incident
+    # report: a delivery's, or a timer's of its incident clock.
+    evaluated = incident.with_late_approvals(policy.on_pull_request)
+    router.add("pull_request", policy.PULL_REQUEST_ACTIONS, evaluated, supersedable=True)
+    router.add("pull_request_review", policy.REVIEW_ACTIONS, evaluated, supersedable=True)
     router.add(
         "pull_request",
         release.PULL_REQUEST_ACTIONS,
@@ -39,7 +38,8 @@ def build_router() -> Router:
         when=release.merged,
     )
     # After the post-merge steps, which a failure here must not hold back.
-    router.add("pull_request", policy.CLOSED_ACTIONS, incident.on_pull_request_closed)
+    closed = incident.with_late_approvals(policy.on_pull_request_closed)
+    router.add("pull_request", policy.CLOSED_ACTIONS, closed)
     # A re-run on a merge group's commit checks the group; on any other, its pull requests.
     not_on_a_group, on_a_group = merge_group.not_on_a_merge_group, merge_group.on_a_merge_group
     router.add("check_run", ["rerequested"], policy.on_rerequest, when=not_on_a_group)
@@ -62,9 +62,10 @@ def build_router() -> Router:
     router.add("repository", repository.ACTIONS, repository.on_repository_moved)
     router.add(INSTALLATION_EVENT, installation.UNSUSPEND_ACTIONS, installation.on_unsuspend)
     # Timers the journal fired (app/timers.py), by kind.
-    router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
-    router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
-    router.add(TIMER_EVENT, [clock.CONFIG_RECHECK], clock.on_config_recheck)
+    router.add(TIMER_EVENT, [ESCALATION], incident.with_late_approvals(clock.on_escalation))
+    router.add(TIMER_EVENT, [OVERDUE], incident.with_late_approvals(clock.on_overdue))
+    recheck = incident.with_late_approvals(clock.on_config_recheck)
+    router.add(TIMER_EVENT, [clock.CONFIG_RECHECK], recheck)
     router.add(TIMER_EVENT, [incident_report.REMINDER], incident.on_report_due)
     router.add(TIMER_EVENT, [notices.CHAT], notices.on_chat)
     router.add(

@@ -16,6 +16,7 @@ from policies.notices import RefusedNotice, fill
 from policies.result import RuleResult, Status
 from policies.rollback import Rollback
 from policies.rules import ROLLBACK_RULES, RULES
+from policies.timeline import EarlierRollback
 from policies.versions import Version, next_patch
 from policies.wording import (
     cell,
@@ -71,11 +72,13 @@ def policy_output(
     config_used: str,
     review_requests: Sequence[RequestOutcome] = (),
     refused_notices: Sequence[RefusedNotice] = (),
+    rolled_back_already: EarlierRollback | None = None,
 ) -> CheckOutput:
     """The run of a pull request; `config_used` is the line saying which files made the
-    config (`Config: ...`). A rollback's first lines say what it rolls back, where a
-    hotfix's say its severity and deadline; `refused_notices`, the notices of the pull
-    request's that GitHub did not post."""
+    config (`Config: ...`). A rollback's first lines say what it rolls back (and the rollback
+    of it merged before, `rolled_back_already`), where a hotfix's say its severity and
+    deadline; `refused_notices`, the notices of the pull request's that GitHub did not
+    post."""
     rollback = verdict.rollback
     why_not, to_make_it_one = _not_a_rollback(verdict.not_a_rollback)
     if not verdict.results:  # not a hotfix pull request
@@ -88,7 +91,7 @@ def policy_output(
             *to_make_it_one,
         ]
         return CheckOutput(verdict.title, "\n".join(lines))
-    lines = _rollback_lines(rollback) if rollback is not None else why_not
+    lines = _rollback_lines(rollback, rolled_back_already) if rollback is not None else why_not
     if verdict.severity is not None:
         lines += [f"**Severity {verdict.severity}**{_deadline_words(verdict)}.", ""]
     if verdict.break_glass is not None:
@@ -195,9 +198,9 @@ def escalation_comment(
     return f"{to} {deadline}\n\n`hotfix-policy`: {verdict.title}"
 
 
-def _rollback_lines(rollback: Rollback) -> list[str]:
-    """What a rollback reverts, why some rules do not judge it, and whether a verbal
-    approval counts."""
+def _rollback_lines(rollback: Rollback, rolled_back_already: EarlierRollback | None) -> list[str]:
+    """What a rollback reverts (and whether another rollback of it came first), why some
+    rules do not judge it, and whether a verbal approval counts."""
     if rollback.several:
         named = pull_numbers(rollback.several)
         return [
@@ -214,10 +217,23 @@ def _rollback_lines(rollback: Rollback) -> list[str]:
     applying = {rule.name for rule in ROLLBACK_RULES}
     left_out = join_words([f"`{rule.name}`" for rule in RULES if rule.name not in applying])
     verbal = _verbal_words(rollback, reverted.number)
+    earlier = rolled_back_already
     return [
         f"**Rollback of #{reverted.number}** ({reverted.title}), {kind}: this pull request "
         f"is a rollback because {rollback.recognised_by}.",
         "",
+        *(
+            [
+                f"**#{reverted.number} was rolled back already**, by #{earlier.number}, merged "
+                f"{when(earlier.merged_at)}. Once this one merges it is tagged and released "
+                f"and joins the timeline of #{reverted.number}, but no release is marked "
+                f"rolled back again and #{reverted.number} and chat get no second rollback "
+                "notice.",
+                "",
+            ]
+            if earlier is not None
+            else []
+        ),
         f"{left_out} do not apply to a rollback: it is recognised by its branch or label, "
         "and its approvals are those of `rollback.approvals`, by default one from any "
         f"approval group of the rolled-back hotfix's severity. {verbal}",

@@ -7,7 +7,6 @@ The `incident-report` post-merge step opens the issue and schedules this timer o
 
 from __future__ import annotations
 
-from app.handlers import policy
 from app.handlers.notices import Sent, send_timer_notice
 from app.handlers.release.handler import ReleaseState, release_key, release_pull_request
 from app.handlers.release.steps import incident_report
@@ -16,16 +15,16 @@ from app.journal.timers import FiredTimer
 from policies.incident import report_reminder
 
 
-async def on_pull_request(context: Context) -> None:
-    """pull_request and pull_request_review deliveries: `policy.on_pull_request`, and the
-    approvals it finds late added to the incident report."""
-    await _with_late_approvals(context, policy.on_pull_request)
+def with_late_approvals(evaluate: Handler) -> Handler:
+    """`evaluate`, a handler that evaluates a pull request (a delivery of its own, or a timer
+    of its incident clock), followed by adding to the incident report the approvals the
+    evaluation finds late. Whichever evaluation counts such an approval first must add it:
+    the ones after it find it counted already."""
 
+    async def evaluating(context: Context) -> None:
+        await _with_late_approvals(context, evaluate)
 
-async def on_pull_request_closed(context: Context) -> None:
-    """pull_request `closed`: `policy.on_pull_request_closed`, and the approvals it finds
-    late added to the incident report."""
-    await _with_late_approvals(context, policy.on_pull_request_closed)
+    return evaluating
 
 
 async def _with_late_approvals(context: Context, evaluate: Handler) -> None:

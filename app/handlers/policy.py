@@ -57,7 +57,7 @@ from app.handlers.checks import (
     write_pull_request_run,
 )
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
-from app.handlers.notices import alert_p0, refused_notices
+from app.handlers.notices import alert_p0, refused_notices, tell_chat_of_the_glass_in_force
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
@@ -74,6 +74,7 @@ from policies.facts import PullRequestFacts, RevertedPull, Review, ReviewState
 from policies.notices import RefusedNotice
 from policies.rollback import is_rollback, reverted_number, reverted_numbers, rollback_refusal
 from policies.rule import Lookups
+from policies.timeline import EarlierRollback
 from policies.versions import DEFAULT_VERSION_FILES, patch_bumped_text
 
 CHECK_NAME = "hotfix-policy"
@@ -242,11 +243,16 @@ class Evaluation:
     facts: PullRequestFacts | None = None  # None when the config is unusable
 
     def output(
-        self, review_requests: Sequence[RequestOutcome], refused: Sequence[RefusedNotice] = ()
+        self,
+        review_requests: Sequence[RequestOutcome],
+        refused: Sequence[RefusedNotice] = (),
+        rolled_back_already: EarlierRollback | None = None,
     ) -> CheckOutput:
         if self.config_error is not None:
             return config_error_output(self.verdict, self.config_error, self.config_used)
-        return policy_output(self.verdict, self.config_used, review_requests, refused)
+        return policy_output(
+            self.verdict, self.config_used, review_requests, refused, rolled_back_already
+        )
 
 
 async def _record(context: Context, evaluation: Evaluation) -> None:
@@ -343,7 +349,9 @@ async def _evaluate(
         raise
     if before_writing is not None and not merged:
         await before_writing(evaluation)
-    output = evaluation.output(requested, await refused_notices(context, number))
+    refused = await refused_notices(context, number)
+    earlier = await _earlier_rollback(context, number, evaluation.verdict, pull)
+    output = evaluation.output(requested, refused, earlier)
     conclusion = evaluation.verdict.conclusion
     writer = Writer(number, _rank(evaluation, pull["base"]["ref"]))
     shown = await write_pull_request_run(
@@ -361,6 +369,11 @@ async def _evaluate(
     # labelled now keeps what it waived while it was.
     if records.break_glass is not None and evaluation.verdict.break_glass is not None:
         await _remember_what_was_waived(context, number, records.break_glass, evaluation.verdict)
+    if records.break_glass is not None and evaluation.config is not None and not merged:
+        chat = evaluation.config.notify.chat
+        await tell_chat_of_the_glass_in_force(
+            context, pull, records.break_glass, evaluation.verdict, chat=chat
+        )
     as_of = " (as of its merge)" if merged else ""
     if shown is None:
         context.log.info("pull request #%d%s: %s", number, as_of, output.title)
@@ -463,6 +476,18 @@ async def _as_merged(
     return await policy_evaluation(
         github, repository, pull, before, records, merged_at, reads, merge=merge
     )
+
+
+async def _earlier_rollback(
+    context: Context, number: int, verdict: Verdict, pull: dict[str, Any]
+) -> EarlierRollback | None:
+    """For rollback `pull`, of number `number`: the rollback of the same hotfix merged before
+    it, which its run tells of (docs/BEHAVIOUR.md, 'Rollbacks'); None for any other."""
+    reverted = verdict.rollback.reverted if verdict.rollback is not None else None
+    if reverted is None:
+        return None
+    merged_at = timestamp(pull.get("merged_at"))
+    return await timeline.earlier_rollback(context, reverted.number, number, merged_at)
 
 
 async def _remember_what_was_waived(

@@ -44,7 +44,7 @@ from policies.incident import (
     report_title,
     timeline_continued,
 )
-from policies.timeline import Kind, TimelineEvent, step_key
+from policies.timeline import Kind, TimelineEvent, approval_key, step_key
 from policies.wording import cell, join_words, when
 
 LABEL = "incident-report"
@@ -128,14 +128,13 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         return StepOutcome(StepStatus.NOT_NEEDED, "no incident report for this severity")
     existing = await existing_report(run, incident.number, recorded_report(run.previous))
     if existing is not None:
-        issue, noted = await _note_the_confirmations(run, existing)
+        issue, news = await _note_the_verbal_approvals(run, incident, existing)
         issue, review = await _name_the_review(run, issue)
         outcome = StepOutcome(
             StepStatus.ALREADY_DONE,
             f"issue #{issue['number']} already holds the incident report, due {when(due_at)}",
             _link(issue),
         )
-        news = [f"shows {noted} confirmed"] if noted else []
         if review:
             news.append(f"names the retroactive review {review}")
         if await _name_the_release(run, incident, issue):
@@ -377,6 +376,8 @@ _VERBAL_APPROVALS = "**Verbal approvals:**"
 # Its line in the summary, as `report_body` writes a note; the end of a line is left out, be
 # it GitHub's `\r\n` after an edit in the browser.
 _VERBAL_APPROVALS_LINE = re.compile(rf"^- {re.escape(_VERBAL_APPROVALS)} [^\r\n]*", re.MULTILINE)
+# The summary line a line of verbal approvals comes before, as `report_body` orders its notes.
+_AFTER_THE_VERBAL_APPROVALS = re.compile(r"^- \*\*(?:Break-glass|Impact):\*\*", re.MULTILINE)
 
 
 def _verbal_approvals_note(plan: ReleasePlan) -> str | None:
@@ -395,22 +396,51 @@ def _verbal_approvals_note(plan: ReleasePlan) -> str | None:
     return f"{_VERBAL_APPROVALS} {'; '.join(parts)}" if parts else None
 
 
-async def _note_the_confirmations(
-    run: StepRun, issue: dict[str, Any]
-) -> tuple[dict[str, Any], str | None]:
-    """The report's line of verbal approvals rewritten with the confirmations given since it
-    was written: the issue as it is then, and the approvals confirmed, in words (None when the
-    line said so already, or people removed it)."""
+async def _note_the_verbal_approvals(
+    run: StepRun, incident: Incident, issue: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """The report's line of verbal approvals written again with what was told since it was
+    written: the verbal approvals told of only after it was opened (the line is added when
+    there was none) and the confirmations given since. The issue as it is then, and what it
+    shows now, in words (none when the line said so already, or people removed a line that
+    had them)."""
     plan = run.plan
-    confirmed = [record for record in plan.verbal_approvals if record.confirmation is not None]
     note = _verbal_approvals_note(plan)
-    if not confirmed or note is None:
-        return issue, None
+    if note is None:
+        return issue, []
     body = issue.get("body") or ""
-    edited = _VERBAL_APPROVALS_LINE.sub(lambda _: f"- {note}", body, count=1)
-    if edited == body:
-        return issue, None
-    return await _edit_body(run, issue, edited), _approvals_of(confirmed)
+    told_late = await _verbal_approvals_told_late(run, incident, body)
+    confirmed = [record for record in plan.verbal_approvals if record.confirmation is not None]
+    line = f"- {note}"
+    if _VERBAL_APPROVALS_LINE.search(body):
+        edited = _VERBAL_APPROVALS_LINE.sub(lambda _: line, body, count=1)
+    elif told_late:
+        newline = "\r\n" if "\r\n" in body else "\n"  # GitHub's, after an edit in the browser
+        edited = _AFTER_THE_VERBAL_APPROVALS.sub(lambda after: line + newline + after[0], body, 1)
+    else:
+        edited = body
+    if not (told_late or confirmed) or edited == body:
+        return issue, []
+    news = [f"lists {_approvals_of(told_late)}"] if told_late else []
+    if confirmed:
+        news.append(f"shows {_approvals_of(confirmed)} confirmed")
+    return await _edit_body(run, issue, edited), news
+
+
+async def _verbal_approvals_told_late(
+    run: StepRun, incident: Incident, body: str
+) -> list[VerbalRecord]:
+    """The verbal approvals that let the hotfix merge that the report's body lacks, its
+    timeline row and its summary alike: it was written before hotfix-bot heard of them
+    (GitHub delivered the command after the merge), and no run listed them since."""
+    rows = {event.key: event for event in await timeline.load(run.context, incident.number)}
+    late = []
+    for record in run.plan.verbal_approvals:
+        approval = record.approval
+        row = rows.get(approval_key(approval.approver, approval.head_sha, verbal=True))
+        if row is not None and cell(row.text) not in body and str(approval) not in body:
+            late.append(record)
+    return late
 
 
 async def _edit_body(
