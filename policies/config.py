@@ -678,8 +678,8 @@ def _consistency_problems(config: HotfixConfig) -> list[str]:
         for name in config.labels.severities
         if name not in config.severities
     ] + [
-        f'severities.{name}: has no label; add "{name}: LABEL" under labels.severities'
-        + _same_but_for_case(name, config.labels.severities)
+        f"severities.{name}: has no label{_same_but_for_case(name, config.labels.severities)}; "
+        f'add one under labels.severities, such as "{name}: {name}" for a label named {name}'
         for name in config.severities
         if name not in config.labels.severities
     ]

@@ -226,7 +226,7 @@ def test_the_labels_added_as_labels_says_pass_it(bot: Bot) -> None:
     assert run.output["title"] == rules_fail("labels")
     assert how_to_fix(run, "labels") == (
         "The label emergency is missing; no severity label (sev0, sev1, sev2)\n\n"
-        "Add the label `emergency`; Add one severity label: `sev0` or `sev1`"
+        "Add the label `emergency`; add one severity label: `sev0` or `sev1`"
     )
 
     label(bot, pull, "emergency")

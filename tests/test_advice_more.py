@@ -4,8 +4,24 @@ where people read it, and the problem found gone once it is followed."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pytest
 from support.harness import Bot
-from test_advice import CONFIG, P1_WAITING, PROBLEM, TYPO, open_pull, policy_run, renamed, rerun
+from test_advice import (
+    CONFIG,
+    P1_WAITING,
+    PROBLEM,
+    TYPO,
+    open_pull,
+    policy_run,
+    renamed,
+    rerun,
+    row,
+)
+
+from app.cli import main
 
 __all__ = ["renamed"]  # the repository every test here starts from
 
@@ -25,3 +41,33 @@ def test_a_config_that_cannot_be_used_is_fixed_on_the_branch_the_check_names(bot
     rerun(bot, run)
 
     assert policy_run(bot, pull).output["title"] == P1_WAITING
+
+
+UNLABELLED = CONFIG.replace(
+    "severities:\n  P1:\n", "severities:\n  P3:\n    hotfix_allowed: true\n  P1:\n"
+)
+
+
+def test_a_severity_labelled_as_config_validate_says_is_valid_and_labels_hotfixes(
+    bot: Bot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checked = tmp_path / "hotfix.yml"
+    checked.write_text(UNLABELLED, encoding="utf-8")
+    assert main(["config", "validate", str(checked)]) == 1
+    problem = capsys.readouterr().out
+    assert problem == (
+        f"{checked}: severities.P3: has no label; add one under labels.severities, such as "
+        '"P3: P3" for a label named P3\n'
+    )
+
+    # The example added to the map as it stands, in the file's own style.
+    [example] = re.findall(r'such as "([^"]*)"', problem)
+    fixed = UNLABELLED.replace("sev2}", f"sev2, {example}}}")
+    checked.write_text(fixed, encoding="utf-8")
+    assert main(["config", "validate", str(checked)]) == 0
+    bot.repo.commit("stable", {".github/hotfix.yml": fixed}, "A severity P3")
+    pull = open_pull(bot, labels=("emergency", "P3"))
+
+    assert row(policy_run(bot, pull), "severity") == (
+        "| `severity` | ✅ pass | P3 | a severity that allows a hotfix (sev0, sev1, P3) |"
+    )

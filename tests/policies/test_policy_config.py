@@ -369,12 +369,13 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
         ),
         (
             "severities: {P9: {hotfix_allowed: true}}",
-            'severities.P9: has no label; add "P9: LABEL" under labels.severities',
+            'severities.P9: has no label; add one under labels.severities, such as "P9: P9" '
+            "for a label named P9",
         ),
         (
             "severities: {p0: {deadline: 1h}}",
-            'severities.p0: has no label; add "p0: LABEL" under labels.severities '
-            '(did you mean "P0"?)',
+            'severities.p0: has no label (did you mean "P0"?); add one under '
+            'labels.severities, such as "p0: p0" for a label named p0',
         ),
         (
             "labels: {severities: {p1: sev1}}",

@@ -182,7 +182,7 @@ def test_target_branch_fix_quotes_the_production_branch_for_the_shell() -> None:
             set(),
             Status.FAIL,
             "The label hotfix is missing; no severity label (P0, P1, P2)",
-            "Add the label `hotfix`; Add one severity label: `P0` or `P1`",
+            "Add the label `hotfix`; add one severity label: `P0` or `P1`",
         ),
     ],
 )
@@ -196,7 +196,7 @@ def test_labels_use_the_configured_names() -> None:
     assert labels.check(renamed, facts(labels={"emergency", "sev0"})).status is Status.PASS
     result = labels.check(renamed, facts(labels={"hotfix", "P0"}))
     assert result.how_to_fix == (
-        "Add the label `emergency`; Add one severity label: `sev0` or `P1`"
+        "Add the label `emergency`; add one severity label: `sev0` or `P1`"
     )
 
 
