@@ -474,8 +474,8 @@ def test_the_next_version_a_taken_tag_asks_for_is_released_under_its_tag(bot: Bo
     assert run.output["summary"].endswith(
         "\n\n## Finish by hand\n\nLeave `release-1.2.4` as it is: it names "
         f"`{bot.repo.objects.peel(bot.repo.tags['release-1.2.4'])[:7]}`. To release this "
-        "hotfix's change, open a hotfix pull request into `stable` bumping the version to "
-        "1.2.5, which hotfix-bot tags `release-1.2.5`."
+        "hotfix's change, open a hotfix pull request into `stable` bumping the version in "
+        "`VERSION` to 1.2.5, which hotfix-bot tags `release-1.2.5`."
     )
 
     again = open_pull(bot, "fix/release-the-login-fix", files={"VERSION": "1.2.5\n"})

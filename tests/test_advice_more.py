@@ -14,6 +14,7 @@ from test_advice import (
     P1_WAITING,
     PROBLEM,
     TYPO,
+    merged,
     open_pull,
     policy_run,
     renamed,
@@ -70,4 +71,38 @@ def test_a_severity_labelled_as_config_validate_says_is_valid_and_labels_hotfixe
 
     assert row(policy_run(bot, pull), "severity") == (
         "| `severity` | ✅ pass | P3 | a severity that allows a hotfix (sev0, sev1, P3) |"
+    )
+
+
+def package(version: str) -> str:
+    return f'{{\n  "name": "widgets",\n  "version": "{version}"\n}}\n'
+
+
+def test_a_taken_tag_names_every_version_file_the_next_hotfix_bumps(bot: Bot) -> None:
+    """stable keeps its version in two files; a premature release-1.2.4 names another commit.
+    The next hotfix bumps the files the report names, and is released under the next tag."""
+    bot.repo.commit("stable", {"package.json": package("1.2.3")}, "The web app's version")
+    bot.repo.create_tag("release-1.2.4", "main")
+    run = merged(
+        bot, open_pull(bot, files={"VERSION": "1.2.4\n", "package.json": package("1.2.4")})
+    )
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 steps failed: tag")
+    by_hand = run.output["summary"].split("\n\n## Finish by hand\n\n", 1)[1]
+    assert by_hand.endswith(
+        "To release this hotfix's change, open a hotfix pull request into `stable` bumping the "
+        "version in `VERSION` and `package.json` to 1.2.5, which hotfix-bot tags `release-1.2.5`."
+    )
+
+    named = re.findall(r"`([^`]+)`", by_hand.split(" bumping the version in ", 1)[1])[:2]
+    again = open_pull(
+        bot,
+        "fix/release-the-login-fix",
+        files={name: package("1.2.5") if name.endswith(".json") else "1.2.5\n" for name in named},
+    )
+    assert policy_run(bot, again).output["title"] == P1_WAITING
+    run = merged(bot, again)
+
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "All steps done for release-1.2.5 (1 skipped)",
     )
