@@ -5,6 +5,7 @@ where people read it, and the problem found gone once it is followed."""
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,14 @@ from test_advice import (
     P1_WAITING,
     PROBLEM,
     TYPO,
+    how_to_fix,
     merged,
     open_pull,
     policy_run,
     renamed,
     rerun,
     row,
+    shell_block,
 )
 
 from app.cli import main
@@ -106,3 +109,59 @@ def test_a_taken_tag_names_every_version_file_the_next_hotfix_bumps(bot: Bot) ->
         "success",
         "All steps done for release-1.2.5 (1 skipped)",
     )
+
+
+PATTERN_LINE = "  hotfix_pattern: '^fix/[a-z0-9]+(-[a-z0-9]+)*$'\n"
+
+
+def test_a_prefix_set_without_a_pattern_names_the_branches_branch_name_passes(bot: Bot) -> None:
+    """Only `hotfix_prefix` is set: the pattern follows it, so a branch tidied as
+    `branch-name` says passes, and the branch was a hotfix's by its prefix all along."""
+    bot.repo.commit(
+        "stable", {".github/hotfix.yml": CONFIG.replace(PATTERN_LINE, "")}, "No pattern"
+    )
+    pull = open_pull(bot, "fix/Fix_Login")
+    run = policy_run(bot, pull)
+    assert row(run, "branch-name") == (
+        "| `branch-name` | ❌ fail | fix/Fix_Login | a branch name that fully matches "
+        "`^fix/[a-z0-9]+(-[a-z0-9]+)*$` |"
+    )
+    [rename, *_] = shell_block(how_to_fix(run, "branch-name"))
+    assert rename == "git branch -m fix/Fix_Login fix/fix-login"
+
+    again = open_pull(bot, shlex.split(rename)[-1])
+
+    assert policy_run(bot, again).output["title"] == P1_WAITING
+
+
+def test_a_pattern_that_disagrees_with_the_prefix_is_fixed_as_config_validate_says(
+    bot: Bot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pattern kept from the defaults when the prefix was renamed: no hotfix branch could
+    ever match it. The check and `config validate` name the key and what to begin it with."""
+    stale = CONFIG.replace("'^fix/", "'^hotfix/")
+    bot.repo.commit("stable", {".github/hotfix.yml": stale}, "Hotfixes from fix/")
+    problem = (
+        'branches.hotfix_pattern: every name it matches begins with "hotfix/", which no branch '
+        'starting with branches.hotfix_prefix "fix/" does; begin the pattern with "^fix/", or '
+        "set neither and the default pattern follows the prefix"
+    )
+    pull = open_pull(bot)
+    run = policy_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == (
+        "failure",
+        f"Invalid .github/hotfix.yml: {problem}",
+    )
+    checked = tmp_path / "hotfix.yml"
+    checked.write_text(stale, encoding="utf-8")
+    assert main(["config", "validate", str(checked)]) == 1
+    assert capsys.readouterr().out == f"{checked}: {problem}\n"
+
+    [begin] = re.findall(r'begin the pattern with "([^"]*)"', problem)
+    fixed = stale.replace("'^hotfix/", f"'{begin}")
+    checked.write_text(fixed, encoding="utf-8")
+    assert main(["config", "validate", str(checked)]) == 0
+    bot.repo.commit("stable", {".github/hotfix.yml": fixed}, "The pattern follows the prefix")
+    rerun(bot, run)
+
+    assert policy_run(bot, pull).output["title"] == P1_WAITING
