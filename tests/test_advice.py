@@ -152,6 +152,16 @@ def run_bump(bot: Bot, lines: list[str]) -> None:
             message = words[3]
         elif words[:3] == ["git", "push", "origin"]:
             bot.repo.commit(words[3], files, message)
+        elif words[:3] == ["git", "merge", "--no-edit"]:
+            # The base merged in: nothing to push where the branch holds it already.
+            [base] = [
+                p.base_ref
+                for p in bot.repo.pulls.values()
+                if p.head_ref == branch and p.state == "open"
+            ]
+            assert words[3] == f"origin/{base}", line
+            tips = (bot.repo.branches[base].sha, bot.repo.branches[branch].sha)
+            assert bot.repo.objects.is_ancestor(*tips), line
         else:  # fetching, fast-forwarding and adding change nothing on GitHub
             assert words[:2] in (["git", "fetch"], ["git", "merge"], ["git", "add"]), line
             assert words[-1] in ("origin", f"origin/{branch}", *files), line
@@ -320,6 +330,8 @@ def test_the_commands_version_bump_gives_pushed_pass_it(bot: Bot) -> None:
     fix = how_to_fix(run, "version-bump")
     assert fix.startswith(
         "VERSION is 1.2.3 on fix/fix-login, expected 1.2.4\n\n"
+        "fix/fix-login does not go past stable's version, 1.2.3: the commands bring it up to "
+        "date with stable first, so that the bump merges cleanly. "
         "Set the version to 1.2.4 on fix/fix-login, commit it and push it:\n\n```sh\n"
     )
 
