@@ -50,3 +50,36 @@ def full_match(pattern: str, text: str) -> bool:
 def search(pattern: str, text: str) -> bool:
     """True when `pattern` matches anywhere in `text` (`^` anchors it at the start)."""
     return _compile(pattern).search(text) is not None
+
+
+# What stands for something other than itself in RE2 outside a character class.
+_SPECIAL = frozenset("\\.+*?()|[]{}^$")
+_QUANTIFIERS = frozenset("?*+{")
+
+
+def leading_literal(pattern: str) -> str:
+    """Text that every name `pattern` fully matches begins with, as far as it can be read for
+    sure: the characters it spells out at its start (after a `^`), letters and the like or
+    escaped punctuation, up to its first other construct; a character a quantifier makes
+    optional or repeats is not counted. "" when an alternation (`|`) or a quoted part (`\\Q`)
+    makes that unsure."""
+    if "|" in pattern or "\\Q" in pattern:
+        return ""
+    literal: list[str] = []
+    position = 1 if pattern.startswith("^") else 0
+    while position < len(pattern):
+        character = pattern[position]
+        if character == "\\" and position + 1 < len(pattern):
+            escaped = pattern[position + 1]
+            if escaped.isalnum() or escaped == "_" or not escaped.isascii():
+                break  # a class (`\d`), an assertion (`\b`) or a code (`\x41`)
+            literal.append(escaped)
+            position += 2
+        elif character in _SPECIAL:
+            break
+        else:
+            literal.append(character)
+            position += 1
+    if position < len(pattern) and pattern[position] in _QUANTIFIERS and literal:
+        literal.pop()
+    return "".join(literal)

@@ -152,6 +152,16 @@ def run_bump(bot: Bot, lines: list[str]) -> None:
             message = words[3]
         elif words[:3] == ["git", "push", "origin"]:
             bot.repo.commit(words[3], files, message)
+        elif words[:3] == ["git", "merge", "--no-edit"]:
+            # The base merged in: nothing to push where the branch holds it already.
+            [base] = [
+                p.base_ref
+                for p in bot.repo.pulls.values()
+                if p.head_ref == branch and p.state == "open"
+            ]
+            assert words[3] == f"origin/{base}", line
+            tips = (bot.repo.branches[base].sha, bot.repo.branches[branch].sha)
+            assert bot.repo.objects.is_ancestor(*tips), line
         else:  # fetching, fast-forwarding and adding change nothing on GitHub
             assert words[:2] in (["git", "fetch"], ["git", "merge"], ["git", "add"]), line
             assert words[-1] in ("origin", f"origin/{branch}", *files), line
@@ -226,7 +236,7 @@ def test_the_labels_added_as_labels_says_pass_it(bot: Bot) -> None:
     assert run.output["title"] == rules_fail("labels")
     assert how_to_fix(run, "labels") == (
         "The label emergency is missing; no severity label (sev0, sev1, sev2)\n\n"
-        "Add the label `emergency`; Add one severity label: `sev0` or `sev1`"
+        "Add the label `emergency`; add one severity label: `sev0` or `sev1`"
     )
 
     label(bot, pull, "emergency")
@@ -320,6 +330,8 @@ def test_the_commands_version_bump_gives_pushed_pass_it(bot: Bot) -> None:
     fix = how_to_fix(run, "version-bump")
     assert fix.startswith(
         "VERSION is 1.2.3 on fix/fix-login, expected 1.2.4\n\n"
+        "fix/fix-login does not go past stable's version, 1.2.3: the commands bring it up to "
+        "date with stable first, so that the bump merges cleanly. "
         "Set the version to 1.2.4 on fix/fix-login, commit it and push it:\n\n```sh\n"
     )
 
@@ -474,8 +486,8 @@ def test_the_next_version_a_taken_tag_asks_for_is_released_under_its_tag(bot: Bo
     assert run.output["summary"].endswith(
         "\n\n## Finish by hand\n\nLeave `release-1.2.4` as it is: it names "
         f"`{bot.repo.objects.peel(bot.repo.tags['release-1.2.4'])[:7]}`. To release this "
-        "hotfix's change, open a hotfix pull request into `stable` bumping the version to "
-        "1.2.5, which hotfix-bot tags `release-1.2.5`."
+        "hotfix's change, open a hotfix pull request into `stable` bumping the version in "
+        "`VERSION` to 1.2.5, which hotfix-bot tags `release-1.2.5`."
     )
 
     again = open_pull(bot, "fix/release-the-login-fix", files={"VERSION": "1.2.5\n"})

@@ -289,12 +289,15 @@ def test_the_rollback_demo_reverts_the_hotfix_and_ships_the_rollback_as_the_next
     ) in rollback
     # Its fix sets VERSION on the rollback's branch, commits and pushes it.
     assert (
-        "      Set the version to 1.2.5 on revert-2-hotfix/security-patch, commit it and push it:\n"
+        "      revert-2-hotfix/security-patch does not go past main's version, 1.2.4: the commands "
+        "bring it up to date with main first, so that the bump merges cleanly. "
+        "Set the version to 1.2.5 on revert-2-hotfix/security-patch, commit it and push it:\n"
         "\n"
         "      ```sh\n"
         "      git fetch origin &&\n"
         "      git checkout revert-2-hotfix/security-patch &&\n"
         "      git merge --ff-only origin/revert-2-hotfix/security-patch &&\n"
+        "      git merge --no-edit origin/main &&\n"
         '      echo "1.2.5" > VERSION &&\n'
         "      git add VERSION &&\n"
         '      git commit -m "Bump the version to 1.2.5" &&\n'

@@ -651,14 +651,16 @@ def test_of_two_open_hotfixes_of_one_version_the_first_merged_is_released_the_ot
     )
     assert run.output["summary"].endswith(
         "### `version-bump`\n\nVERSION is 1.2.4 on hotfix/second, expected 1.2.5\n\n"
+        "hotfix/second does not go past main's version, 1.2.4: the commands bring it up to date "
+        "with main first, so that the bump merges cleanly. "
         "Set the version to 1.2.5 on hotfix/second, commit it and push it:\n\n"
         "```sh\ngit fetch origin &&\ngit checkout hotfix/second &&\n"
-        "git merge --ff-only origin/hotfix/second &&\n"
+        "git merge --ff-only origin/hotfix/second &&\ngit merge --no-edit origin/main &&\n"
         'echo "1.2.5" > VERSION &&\ngit add VERSION &&\n'
         'git commit -m "Bump the version to 1.2.5" &&\ngit push origin hotfix/second\n```'
     )
 
-    # Done as it says, with main brought in, and approved again: it passes and is released.
+    # Done as it says, main brought in first, and approved again: it passes and is released.
     bot.repo.merge_refs("hotfix/second", "main", "Merge main into hotfix/second", "dev")
     bot.repo.commit("hotfix/second", {"VERSION": "1.2.5\n"}, "Bump the version to 1.2.5", "dev")
     bot.pull_request(second.number, "synchronize")

@@ -17,7 +17,7 @@ from support.harness import (
     sequential_round_trips,
 )
 from support.titles import all_rules_pass, rules_fail
-from support.version_bump import set_version_commands
+from support.version_bump import set_version_commands, up_to_date_first
 
 from app.github.cache import Lru
 from app.handlers.policy import on_pull_request
@@ -332,12 +332,14 @@ def test_the_version_bump_fix_of_a_pull_request_from_a_fork_checks_it_out_with_g
     run = bot.policy_run(pull.head_sha)
     assert run.output["summary"].endswith(
         "### `version-bump`\n\nVERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4\n\n"
-        "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it to the fork "
+        + up_to_date_first("hotfix/fix-login", "main", "1.2.3")
+        + "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it to the fork "
         "contributor/widgets. In a clone of this repository, `gh pr checkout` has `git push` "
         "push there if the pull request allows edits by maintainers; the fork's owner can run "
         "these in a clone of the fork too:\n\n```sh\n"
         "git fetch origin &&\n"
         f"gh pr checkout {pull.number} &&\n"
+        "git merge --no-edit origin/main &&\n"
         'echo "1.2.4" > VERSION &&\n'
         "git add VERSION &&\n"
         'git commit -m "Bump the version to 1.2.4" &&\n'
@@ -369,8 +371,9 @@ def test_a_wrongly_named_branch_that_lacks_the_bump_is_bumped_where_the_work_mov
     ) in summary
     assert summary.endswith(
         "### `version-bump`\n\nVERSION is 1.2.3 on hotfix/Fix_Login, expected 1.2.4\n\n"
-        "Set the version to 1.2.4 on hotfix/fix-login once `branch-name`'s fix has moved the "
-        "work there, commit it and push it:\n\n" + set_version_commands("1.2.4")
+        + up_to_date_first("hotfix/fix-login", "main", "1.2.3")
+        + "Set the version to 1.2.4 on hotfix/fix-login once `branch-name`'s fix has moved the "
+        "work there, commit it and push it:\n\n" + set_version_commands("1.2.4", "main")
     )
 
 

@@ -1810,15 +1810,15 @@ def test_tag_on_another_commit_fails_is_never_moved_and_a_rerun_resumes(
         "❌ failed",
         f"`{TAG}` already names `{tagged}`, not the merge commit `{sha[:7]}`, so this hotfix's "
         "change needs a version of its own: open a hotfix pull request into `main` bumping the "
-        "version to 1.2.5",
+        "version in `VERSION` to 1.2.5",
         f"[{TAG}]({WEB}/tree/{TAG})",
     )
     blocked = row("Release", "➖ skipped", "needs the tag, which failed")
     # No command to delete the tag, nor any that would release or announce it as this one's.
     by_hand = (
         f"\n\n## Finish by hand\n\nLeave `{TAG}` as it is: it names `{tagged}`. To release "
-        "this hotfix's change, open a hotfix pull request into `main` bumping the version to "
-        "1.2.5, which hotfix-bot tags `v1.2.5`."
+        "this hotfix's change, open a hotfix pull request into `main` bumping the version in "
+        "`VERSION` to 1.2.5, which hotfix-bot tags `v1.2.5`."
     )
     back_merged = back_merge_done(bot)
     # The incident report is opened all the same, and waits for the tag to name it; the
@@ -1887,7 +1887,7 @@ def test_a_tag_another_hotfix_released_first_is_kept_and_this_one_is_told_to_bum
             "❌ failed",
             f"`{TAG}` already names `{first_sha}`, the release of #{first.number}, not the merge "
             f"commit `{second_sha}`, so this hotfix's change needs a version of its own: open a "
-            "hotfix pull request into `main` bumping the version to 1.2.5",
+            "hotfix pull request into `main` bumping the version in `VERSION` to 1.2.5",
             f"[{TAG}]({WEB}/tree/{TAG})",
         )
         in report
@@ -1897,7 +1897,8 @@ def test_a_tag_another_hotfix_released_first_is_kept_and_this_one_is_told_to_bum
     assert report.endswith(
         f"\n\n## Finish by hand\n\nLeave `{TAG}` as it is: it names `{first_sha}`, the "
         f"release of #{first.number}. To release this hotfix's change, open a hotfix pull "
-        "request into `main` bumping the version to 1.2.5, which hotfix-bot tags `v1.2.5`."
+        "request into `main` bumping the version in `VERSION` to 1.2.5, which hotfix-bot tags "
+        "`v1.2.5`."
     )
 
 
@@ -1926,7 +1927,7 @@ def test_two_hotfixes_of_one_version_merged_together_tag_it_once_and_the_other_i
     assert (
         f"`{TAG}` already names `{merge_sha(winner)[:7]}`, the release of #{winner.number}, not "
         f"the merge commit `{merge_sha(loser)[:7]}`, so this hotfix's change needs a version of "
-        "its own: open a hotfix pull request into `main` bumping the version to 1.2.5"
+        "its own: open a hotfix pull request into `main` bumping the version in `VERSION` to 1.2.5"
     ) in run.output["summary"]
     assert "git push origin" not in run.output["summary"]
     assert release_run(bot, winner).conclusion == "success"

@@ -157,10 +157,13 @@ def test_a_revert_button_pull_request_is_judged_as_a_rollback_of_the_hotfix(
         "Engineering Lead or Product Manager: ask someone from team engineering-leads or team "
         "product-managers to approve the latest commit\n\n### `version-bump`\n\n"
         f"VERSION is 1.2.3 on {REVERT_BRANCH}, expected 1.2.5\n\n"
+        f"{REVERT_BRANCH} does not go past main's version, 1.2.4: the commands bring it up to "
+        "date with main first, so that the bump merges cleanly. "
         f"Set the version to 1.2.5 on {REVERT_BRANCH}, commit it and push it:\n\n```sh\n"
         "git fetch origin &&\n"
         f"git checkout {REVERT_BRANCH} &&\n"
         f"git merge --ff-only origin/{REVERT_BRANCH} &&\n"
+        "git merge --no-edit origin/main &&\n"
         'echo "1.2.5" > VERSION &&\n'
         "git add VERSION &&\n"
         'git commit -m "Bump the version to 1.2.5" &&\n'

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from policies.config import load_config
 from policies.evaluate import evaluate
 from policies.facts import PullRequestFacts
 from policies.files import FileText
+from policies.result import Status
 from policies.rules import version_bump
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
@@ -194,6 +196,44 @@ def test_the_branch_name_fix_then_the_bump_leave_the_new_branch_bumped(tmp_path:
         ),
         (["pr", "close", "7"], ""),
     ]  # fmt: skip
+
+
+def test_the_fix_after_the_base_released_the_same_version_leaves_a_branch_that_merges(
+    tmp_path: Path,
+) -> None:
+    """Two hotfixes cut from 1.2.3 both bump it to 1.2.4; the first is merged into main. The
+    second's fix, followed literally, takes main's 1.2.4 in (the same change on both sides)
+    before setting 1.2.5: the branch then merges into main without a conflict, and passes."""
+    repository = Repository(tmp_path, {"VERSION": "1.2.3\n"})
+    bumped = "printf '1.2.4\\n' > VERSION && git add -A"
+    repository.git(f"checkout -q {HEAD} && {bumped}", "author")
+    repository.git(f"commit -qm 'Fix login, 1.2.4' && git push -q origin {HEAD}", "author")
+    repository.git(f"checkout -q -b hotfix/first main && {bumped}", "author")
+    repository.git("commit -qm 'Fix first, 1.2.4' && git checkout -q main", "author")
+    repository.git("merge -q --no-ff --no-edit hotfix/first && git push -q origin main", "author")
+
+    fix = how_to_fix({"VERSION": "1.2.4\n"})
+    assert fix.startswith(
+        f"{HEAD} does not go past main's version, 1.2.4: the commands bring it up to date with "
+        f"main first, so that the bump merges cleanly. Set the version to 1.2.5 on {HEAD}, "
+        "commit it and push it:\n\n"
+    )
+    done = repository.follow(fix)
+
+    assert done.returncode == 0, done.stderr
+    assert repository.changes_left() == ""
+    on_main, on_head = repository.on_github("VERSION", "main"), repository.on_github("VERSION")
+    assert (on_main, on_head) == ("1.2.4\n", "1.2.5\n")
+    passed = version_bump.check(
+        load_config(None, "main"),
+        replace(pull_request({"VERSION": on_main}), head_version_files={"VERSION": on_head}),
+    )
+    assert passed.status is Status.PASS
+    # GitHub's merge of the pull request: main and the branch merged without a conflict.
+    merged = run(
+        f"git --git-dir=origin.git merge-tree --write-tree main {HEAD}", tmp_path, repository.home
+    )
+    assert merged.returncode == 0, merged.stdout
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")

@@ -287,11 +287,14 @@ def _fixes(results: tuple[RuleResult, ...]) -> list[str]:
     return lines
 
 
-def config_error_output(verdict: Verdict, error: ConfigError, config_used: str) -> CheckOutput:
+def config_error_output(
+    verdict: Verdict, error: ConfigError, config_used: str, base_branch: str
+) -> CheckOutput:
+    """The run of a pull request into `base_branch` whose config files cannot be used."""
     problems = "\n".join(f"- {problem}" for problem in error.problems)
     if error.file is None:
-        where = f"`{CONFIG_PATH}` on the base branch"
-        fix = "Fix the file on the base branch (a pull request cannot change its own policy)"
+        where = f"`{CONFIG_PATH}` on the base branch `{base_branch}`"
+        fix = f"Fix the file on `{base_branch}` (a pull request cannot change its own policy)"
         validate = "`hotfix-bot config validate` checks a file offline"
     else:
         where = f"`{error.file}`, the organization's defaults,"

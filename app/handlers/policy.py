@@ -237,7 +237,7 @@ class Evaluation:
     its merge."""
 
     verdict: Verdict
-    config_used: str  # which files made the config: a line of the check run
+    config_files: ConfigFiles  # which files made the config, read from which branch
     config: HotfixConfig | None = None  # None: the config files cannot be used
     config_error: ConfigError | None = None
     facts: PullRequestFacts | None = None  # None when the config is unusable
@@ -249,9 +249,11 @@ class Evaluation:
         rolled_back_already: EarlierRollback | None = None,
     ) -> CheckOutput:
         if self.config_error is not None:
-            return config_error_output(self.verdict, self.config_error, self.config_used)
+            return config_error_output(
+                self.verdict, self.config_error, self.config_files.used, self.config_files.ref
+            )
         return policy_output(
-            self.verdict, self.config_used, review_requests, refused, rolled_back_already
+            self.verdict, self.config_files.used, review_requests, refused, rolled_back_already
         )
 
 
@@ -593,7 +595,7 @@ async def policy_evaluation(
         config = config_files.config(default_branch)
     except ConfigError as error:
         verdict = config_error_verdict(error)
-        evaluation = Evaluation(verdict, config_used=config_files.used, config_error=error)
+        evaluation = Evaluation(verdict, config_files, config_error=error)
         return await _judged(evaluation, approvals_judged)
     facts = _facts(pull, reviews, records, now)
     if is_rollback(config, facts.head_ref, facts.labels):
@@ -601,7 +603,7 @@ async def policy_evaluation(
         if number is not None:
             facts = replace(facts, reverted=await read_reverted_pull(github, repository, number))
     elif not is_hotfix(config, facts.head_ref, facts.labels):
-        evaluation = Evaluation(evaluate(config, facts), config_files.used, config, facts=facts)
+        evaluation = Evaluation(evaluate(config, facts), config_files, config, facts=facts)
         return await _judged(evaluation, approvals_judged)
 
     # The rules say what to look up: the version files they read, then the tag those name;
@@ -634,14 +636,14 @@ async def policy_evaluation(
         team_members = await _approvers_by_team(github, repository.split("/")[0], lookups)
         judged = replace(facts, team_members=team_members)
         await _judged(
-            Evaluation(evaluate(config, judged), config_files.used, config, facts=judged),
+            Evaluation(evaluate(config, judged), config_files, config, facts=judged),
             approvals_judged,
         )
         return team_members
 
     versioned, team_members = await both(versions(), approvals())
     facts = replace(versioned, team_members=team_members)
-    return Evaluation(evaluate(config, facts), config_files.used, config, facts=facts)
+    return Evaluation(evaluate(config, facts), config_files, config, facts=facts)
 
 
 async def _judged(evaluation: Evaluation, approvals_judged: ApprovalsJudged | None) -> Evaluation:

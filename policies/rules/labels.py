@@ -25,23 +25,27 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     fixes: list[str] = []
     if not has_label(facts.labels, hotfix_label):
         problems.append(f"the label {hotfix_label} is missing")
-        fixes.append(f"Add the label `{hotfix_label}`")
+        fixes.append(f"add the label `{hotfix_label}`")
     if not present:
         problems.append(f"no severity label ({', '.join(all_severity_labels)})")
     elif len(present) > 1:
         problems.append(f"several severity labels ({', '.join(present)})")
     if len(present) != 1:
-        fix = one_severity_label(config, facts.labels)
-        fixes.append(fix[0].upper() + fix[1:])
+        fixes.append(one_severity_label(config, facts.labels))
 
     if not problems:
         return RuleResult(
             NAME, Status.PASS, found, expected, f"Labelled {hotfix_label} and {present[0]}"
         )
-    summary = "; ".join(problems)
     return RuleResult(
-        NAME, Status.FAIL, found, expected, summary[0].upper() + summary[1:], "; ".join(fixes)
+        NAME, Status.FAIL, found, expected, _capitalised(problems), _capitalised(fixes)
     )
+
+
+def _capitalised(clauses: list[str]) -> str:
+    """`clauses` as one sentence: joined by semicolons, its first letter in upper case."""
+    joined = "; ".join(clauses)
+    return joined[0].upper() + joined[1:]
 
 
 RULE = Rule(NAME, check)

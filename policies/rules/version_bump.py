@@ -77,6 +77,11 @@ class _Change:
     # The branch `branch-name`'s fix moves the work to, when it does: followed first, it
     # leaves the head branch behind, so the bump is committed and pushed there.
     moved_to: str | None = None
+    # The base's version, when the head's does not go past it: the base may have raised it
+    # since the branch was cut (another hotfix of the same version merged first), and a bump
+    # from the version the branch was cut at would conflict with that at the merge. The bump
+    # is made on the head brought up to date with the base.
+    caught_up: Version | None = None
 
 
 def _describe(read: Version | VersionFileError | None) -> str:
@@ -174,6 +179,17 @@ def _commit_and_push(change: _Change, edits: Sequence[_Edit], lead: str = "Set")
     if change.moved_to is not None:
         on = f"{change.moved_to} once `branch-name`'s fix has moved the work there"
     intro = f"{lead} the version to {version} on {on}, commit it and push it{where}:"
+    # Not in the clone of a fork, where `branch-name`'s fix renamed the branch: `origin`
+    # there is the fork, whose base branch is not this repository's.
+    in_fork_clone = change.fork is not None and change.moved_to is not None
+    if change.caught_up is not None and not in_fork_clone:
+        # Changed the same way on both sides, the version files merge cleanly.
+        checkout.append(f"git merge --no-edit {shlex.quote(f'origin/{change.base}')}")
+        intro = (
+            f"{change.moved_to or change.head} does not go past {change.base}'s version, "
+            f"{change.caught_up}: the commands bring it up to date with {change.base} first, "
+            f"so that the bump merges cleanly. {intro}"
+        )
     start = [
         "git fetch origin",
         *checkout,
@@ -470,8 +486,11 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     tag = tag_name(config, str(shipped))
     tags = join_words(list(dict.fromkeys([tag, tag_name(config, str(target))])), "or")
     expected = f"{wanted} ({current} + 1 patch) in {', '.join(on_base)}, and no tag {tags} yet"
-    problems, note = _head_problems(change, on_base, head_reads, current, allow_prerelease)
     released = _released(config, change, on_base, current, shipped, existing_tags)
+    heads = [head_reads[path] for path in on_base]
+    if any(isinstance(read, Version) and read <= current for read in heads):
+        change = replace(change, caught_up=current)
+    problems, note = _head_problems(change, on_base, head_reads, current, allow_prerelease)
     if released is not None:  # setting the head's files as asked would not help
         problems, note = [released], ""
     if problems:

@@ -369,12 +369,13 @@ def test_deadlines_parse_and_keep_their_text(text: str, seconds: int) -> None:
         ),
         (
             "severities: {P9: {hotfix_allowed: true}}",
-            'severities.P9: has no label; add "P9: LABEL" under labels.severities',
+            'severities.P9: has no label; add one under labels.severities, such as "P9: P9" '
+            "for a label named P9",
         ),
         (
             "severities: {p0: {deadline: 1h}}",
-            'severities.p0: has no label; add "p0: LABEL" under labels.severities '
-            '(did you mean "P0"?)',
+            'severities.p0: has no label (did you mean "P0"?); add one under '
+            'labels.severities, such as "p0: p0" for a label named p0',
         ),
         (
             "labels: {severities: {p1: sev1}}",
@@ -1294,3 +1295,60 @@ def test_trunk_based_the_production_branch_is_the_default_branch_unless_named() 
     assert load_config("workflow: trunk\n", "trunk").branches.production == "trunk"
     named = load_config("workflow: trunk\nbranches: {production: stable}\n", "main")
     assert (named.workflow, named.branches.production) == ("trunk", "stable")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "pattern"),
+    [
+        ("fix/", "^fix/[a-z]+$"),
+        ("fix/", "^FIX/[a-z]+$"),  # the prefix is compared in any case
+        ("Ops/", "ops/[0-9]+"),  # a full match is anchored without `^`
+        ("hotfix/", "^hot[a-z]+$"),  # spells out less than the prefix
+        ("hotfix", "^hotfix/?[a-z]+$"),  # the `/` is optional
+        ("fix/", "^hot/x|fix/y"),  # either alternative may begin the name
+        ("fix/", "^(?i)HOT/x"),  # flags: unsure, taken as it is
+        ("fix/", r"^\Qhot\E"),
+        ("fix/", "^[a-z]+/x$"),
+        ("fix/", "fi[a-z]"),  # unsure past `[`
+        ("fix-", r"^fix\-[a-z]+$"),
+    ],
+)
+def test_a_pattern_that_may_match_a_name_with_the_prefix_is_taken(
+    prefix: str, pattern: str
+) -> None:
+    text = yaml.safe_dump({"branches": {"hotfix_prefix": prefix, "hotfix_pattern": pattern}})
+    assert load_config(text, "main").branches.hotfix_pattern == pattern
+
+
+@pytest.mark.parametrize(
+    ("prefix", "pattern", "begins"),
+    [
+        ("fix/", "^hotfix/[a-z0-9]+(-[a-z0-9]+)*$", "hotfix/"),
+        ("fix/", "^fixes/[a-z]+$", "fixes/"),
+        ("fix/", r"^fax\/x?", "fax/"),
+    ],
+)
+def test_a_pattern_no_name_with_the_prefix_can_match_is_a_problem(
+    prefix: str, pattern: str, begins: str
+) -> None:
+    text = yaml.safe_dump({"branches": {"hotfix_prefix": prefix, "hotfix_pattern": pattern}})
+    assert problems(text) == [
+        f'branches.hotfix_pattern: every name it matches begins with "{begins}", which no '
+        f'branch starting with branches.hotfix_prefix "{prefix}" does; begin the pattern with '
+        '"^fix/", or set neither and the default pattern follows the prefix'
+    ]
+
+
+def test_the_default_pattern_follows_the_prefix_set_in_any_file() -> None:
+    org = OrgDefaults("acme/.github:.github/hotfix.yml", 'branches: {hotfix_prefix: "ops."}')
+    assert load_config(None, "main", org).branches.hotfix_pattern == (
+        r"^ops\.[a-z0-9]+(-[a-z0-9]+)*$"
+    )
+    # A pattern the repository sets must agree with the prefix it is laid over.
+    with pytest.raises(ConfigError) as raised:
+        load_config("branches: {hotfix_pattern: '^fix/x'}", "main", org)
+    assert raised.value.problems == [
+        'branches.hotfix_pattern: every name it matches begins with "fix/x", which no branch '
+        'starting with branches.hotfix_prefix "ops." does; begin the pattern with "^ops\\\\.", '
+        "or set neither and the default pattern follows the prefix"
+    ]

@@ -182,7 +182,7 @@ def test_target_branch_fix_quotes_the_production_branch_for_the_shell() -> None:
             set(),
             Status.FAIL,
             "The label hotfix is missing; no severity label (P0, P1, P2)",
-            "Add the label `hotfix`; Add one severity label: `P0` or `P1`",
+            "Add the label `hotfix`; add one severity label: `P0` or `P1`",
         ),
     ],
 )
@@ -196,7 +196,7 @@ def test_labels_use_the_configured_names() -> None:
     assert labels.check(renamed, facts(labels={"emergency", "sev0"})).status is Status.PASS
     result = labels.check(renamed, facts(labels={"hotfix", "P0"}))
     assert result.how_to_fix == (
-        "Add the label `emergency`; Add one severity label: `sev0` or `P1`"
+        "Add the label `emergency`; add one severity label: `sev0` or `P1`"
     )
 
 
@@ -326,6 +326,18 @@ def by_hand(version: str, what: str, path: str) -> str:
     )
 
 
+def up_to_date_first(fix: str) -> str:
+    """`fix` for a head whose version does not go past main's 1.2.3: its commands merge main
+    into hotfix/fix-login, brought up to where GitHub has it, before they set the version."""
+    fast_forward = "git merge --ff-only origin/hotfix/fix-login"
+    assert fast_forward in fix
+    return (
+        "hotfix/fix-login does not go past main's version, 1.2.3: the commands bring it up to "
+        "date with main first, so that the bump merges cleanly. "
+        + fix.replace(fast_forward, f"{fast_forward} &&\ngit merge --no-edit origin/main", 1)
+    )
+
+
 @pytest.mark.parametrize(
     ("changes", "status", "summary", "how_to_fix"),
     [
@@ -334,7 +346,7 @@ def by_hand(version: str, what: str, path: str) -> str:
             {"head_version_files": {"VERSION": "1.2.3\n"}},
             Status.FAIL,
             "VERSION is 1.2.3 on hotfix/fix-login, expected 1.2.4",
-            echo("1.2.4"),
+            up_to_date_first(echo("1.2.4")),
         ),
         (
             {"head_version_files": {"VERSION": "1.3.0\n"}},
@@ -408,10 +420,12 @@ def by_hand(version: str, what: str, path: str) -> str:
             },
             Status.FAIL,
             "pyproject.toml is 1.2.3 on hotfix/fix-login, expected 1.2.4",
-            by_hand(
-                "1.2.4",
-                'set `version = "1.2.4"` under `[tool.poetry]` in `pyproject.toml`',
-                "pyproject.toml",
+            up_to_date_first(
+                by_hand(
+                    "1.2.4",
+                    'set `version = "1.2.4"` under `[tool.poetry]` in `pyproject.toml`',
+                    "pyproject.toml",
+                )
             ),
         ),
         (
@@ -573,12 +587,15 @@ def test_the_version_bump_fix_commits_on_the_head_branch_as_github_has_it_and_pu
         facts(head_ref="hotfix/Fix_Login", head_version_files={"VERSION": "1.2.3\n"}),
     )
     assert result.how_to_fix == (
+        "hotfix/Fix_Login does not go past main's version, 1.2.3: the commands bring it up to "
+        "date with main first, so that the bump merges cleanly. "
         "Set the version to 1.2.4 on hotfix/Fix_Login, commit it and push it:\n"
         "\n"
         "```sh\n"
         "git fetch origin &&\n"
         "git checkout hotfix/Fix_Login &&\n"
         "git merge --ff-only origin/hotfix/Fix_Login &&\n"
+        "git merge --no-edit origin/main &&\n"
         'echo "1.2.4" > VERSION &&\n'
         "git add VERSION &&\n"
         'git commit -m "Bump the version to 1.2.4" &&\n'
@@ -607,6 +624,8 @@ def test_the_version_bump_fix_of_a_pull_request_from_a_fork_pushes_to_the_fork(
         ),
     )
     assert result.how_to_fix == (
+        "hotfix/fix-login does not go past main's version, 1.2.3: the commands bring it up to "
+        "date with main first, so that the bump merges cleanly. "
         f"Set the version to 1.2.4 on hotfix/fix-login, commit it and push it to {pushed_to}. "
         "In a clone of this repository, `gh pr checkout` has `git push` push there if the pull "
         "request allows edits by maintainers; the fork's owner can run these in a clone of the "
@@ -615,6 +634,7 @@ def test_the_version_bump_fix_of_a_pull_request_from_a_fork_pushes_to_the_fork(
         "```sh\n"
         "git fetch origin &&\n"
         "gh pr checkout 12 &&\n"
+        "git merge --no-edit origin/main &&\n"
         'echo "1.2.4" > VERSION &&\n'
         "npm version 1.2.4 --no-git-tag-version &&\n"
         f"git add VERSION {ROOT_NPM_FILES} &&\n"
@@ -634,12 +654,15 @@ def test_the_version_bump_fix_sets_every_file_in_one_commit_on_a_quoted_branch()
         ),
     )
     assert result.how_to_fix == (
+        "hotfix/it's-$HOME does not go past main's version, 1.2.3: the commands bring it up to "
+        "date with main first, so that the bump merges cleanly. "
         "Set the version to 1.2.4 on hotfix/it's-$HOME, commit it and push it:\n"
         "\n"
         "```sh\n"
         "git fetch origin &&\n"
         "git checkout 'hotfix/it'\"'\"'s-$HOME' &&\n"
         "git merge --ff-only 'origin/hotfix/it'\"'\"'s-$HOME' &&\n"
+        "git merge --no-edit origin/main &&\n"
         'echo "1.2.4" > VERSION &&\n'
         "npm version 1.2.4 --no-git-tag-version &&\n"
         f"git add VERSION {ROOT_NPM_FILES} &&\n"
@@ -732,10 +755,12 @@ WEB_NPM_FILES = "web/package.json $(git ls-files web/package-lock.json web/npm-s
         (  # npm is told the file's directory: run at the root it would edit another file
             {"web/package.json": WEB_PACKAGE},
             "web/package.json is 1.2.3 on hotfix/fix-login, expected 1.2.4",
-            pushed(
-                "1.2.4",
-                "npm --prefix web version 1.2.4 --no-git-tag-version",
-                paths=WEB_NPM_FILES,
+            up_to_date_first(
+                pushed(
+                    "1.2.4",
+                    "npm --prefix web version 1.2.4 --no-git-tag-version",
+                    paths=WEB_NPM_FILES,
+                )
             ),
         ),
         (  # npm cannot bring back a deleted package.json: git can, from the base

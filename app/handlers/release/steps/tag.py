@@ -15,12 +15,14 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import InstallationClient, path_part
+from app.github.files import start_reading_files
 from app.github.objects import peeled
 from app.github.pulls import merged_as
 from app.github.reads import Look
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from policies.versions import next_patch, tag_name, version_files_to_read
+from policies.wording import join_words
 
 
 async def create_tag(run: StepRun) -> StepOutcome:
@@ -87,10 +89,17 @@ async def _taken(run: StepRun, tag: str, target: str, link: Link) -> StepOutcome
     named = f"`{target[:7]}`" + (f", the release of #{merged[0]['number']}" if merged else "")
     version = next_patch(plan.version)
     production = f"`{plan.config.branches.production}`"
+    # The version files at the merge commit: those `version-bump` wants bumped next there.
+    paths = version_files_to_read(plan.config)
+    at_merge = await start_reading_files(
+        run.reads, run.github, plan.repository, plan.merge_sha, paths
+    )
+    files = join_words([f"`{path}`" for path in paths if at_merge.get(path) is not None])
+    bumping = f"bumping the version in {files} to {version}"
     bump = (
-        f"push to {production} a commit bumping the version to {version}"
+        f"push to {production} a commit {bumping}"
         if plan.config.workflow == "trunk"
-        else f"open a hotfix pull request into {production} bumping the version to {version}"
+        else f"open a hotfix pull request into {production} {bumping}"
     )
     return StepOutcome(
         StepStatus.FAILED,
