@@ -80,7 +80,8 @@ class _Change:
     # The base's version, when the head's does not go past it: the base may have raised it
     # since the branch was cut (another hotfix of the same version merged first), and a bump
     # from the version the branch was cut at would conflict with that at the merge. The bump
-    # is made on the head brought up to date with the base.
+    # is made on the head brought up to date with the base, when that is the production
+    # branch.
     caught_up: Version | None = None
 
 
@@ -488,7 +489,10 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     expected = f"{wanted} ({current} + 1 patch) in {', '.join(on_base)}, and no tag {tags} yet"
     released = _released(config, change, on_base, current, shipped, existing_tags)
     heads = [head_reads[path] for path in on_base]
-    if any(isinstance(read, Version) and read <= current for read in heads):
+    # Only the production branch is merged in: a hotfix aimed at another base by mistake
+    # (`target-branch` fails) would take that branch's unreleased work along.
+    behind = any(isinstance(read, Version) and read <= current for read in heads)
+    if behind and change.base == config.branches.production:
         change = replace(change, caught_up=current)
     problems, note = _head_problems(change, on_base, head_reads, current, allow_prerelease)
     if released is not None:  # setting the head's files as asked would not help

@@ -604,6 +604,33 @@ def test_the_version_bump_fix_commits_on_the_head_branch_as_github_has_it_and_pu
     )
 
 
+def test_the_version_bump_fix_never_merges_a_base_that_is_not_the_production_branch() -> None:
+    """A hotfix opened against develop by mistake (`target-branch` fails): merging develop
+    into the hotfix branch would ship its unreleased work with the fix once the pull request
+    targets main. The commands set the version on the branch as it is."""
+    result = version_bump.check_hotfix(
+        config(),
+        facts(
+            base_ref="develop",
+            base_version_files={"VERSION": "1.3.0\n"},
+            head_version_files={"VERSION": "1.2.3\n"},
+        ),
+    )
+    assert result.how_to_fix == (
+        "Set the version to 1.3.1 on hotfix/fix-login, commit it and push it:\n"
+        "\n"
+        "```sh\n"
+        "git fetch origin &&\n"
+        "git checkout hotfix/fix-login &&\n"
+        "git merge --ff-only origin/hotfix/fix-login &&\n"
+        'echo "1.3.1" > VERSION &&\n'
+        "git add VERSION &&\n"
+        'git commit -m "Bump the version to 1.3.1" &&\n'
+        "git push origin hotfix/fix-login\n"
+        "```"
+    )
+
+
 @pytest.mark.parametrize(
     ("fork", "pushed_to"), [("octo/shop", "the fork octo/shop"), ("", "the fork")]
 )
