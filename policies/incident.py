@@ -268,27 +268,3 @@ def glass_mended_message(by: str, number: int, title: str) -> str:
         f"🔒 BREAK-GLASS WITHDRAWN on #{number} ({title}) by @{by}\n"
         "Its hotfix-policy check follows the rules again: nothing is waived any more."
     )
-
-
-def glass_out_of_force_message(glass: BreakGlass, number: int, title: str) -> str:
-    """What chat is told when the labels take a break-glass out of force. Not which severity
-    they name: a relabel is two changes, each delivered, and the first may leave none."""
-    return (
-        f"🔒 BREAK-GLASS NOT IN FORCE on #{number} ({title}): its labels name no severity "
-        f"that allows a break-glass now\nThe break-glass by @{glass.by} waives nothing while "
-        "they do not: its hotfix-policy check follows the rules again."
-    )
-
-
-def glass_in_force_again_message(
-    glass: BreakGlass, number: int, title: str, severity: str | None
-) -> str:
-    """What chat is told when the labels put a break-glass in force again: `severity` is the
-    one labelled now (None for a rollback, which follows the rolled-back hotfix's)."""
-    labelled = f" ({severity})" if severity else ""
-    return (
-        f"🔓 BREAK-GLASS IN FORCE AGAIN on #{number} ({title}) by @{glass.by}: {glass.reason}\n"
-        f"Its labels name a severity that allows it again{labelled}: its hotfix-policy check "
-        "passes with every failing or waiting rule waived; a retroactive review is opened "
-        "after the merge."
-    )

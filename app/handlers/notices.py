@@ -31,19 +31,13 @@ from typing import Any
 
 from app.github.reads import Look, Reads
 from app.handlers.checks import PostLater, is_final, post_later, refusal_shown
-from app.handlers.records import BreakGlassRecord
 from app.handlers.routing import Context, transience_of
 from app.journal.timers import FiredTimer
 from policies.clock import hotfix_policy
 from policies.config import HotfixConfig
 from policies.evaluate import Verdict
 from policies.facts import PullRequestFacts
-from policies.incident import (
-    P0,
-    glass_in_force_again_message,
-    glass_out_of_force_message,
-    p0_alert_values,
-)
+from policies.incident import P0, p0_alert_values
 from policies.notices import DEFAULT_TEMPLATES, P0_ALERT, RefusedNotice, fill
 from policies.wording import duration_words, when
 
@@ -303,40 +297,6 @@ async def send_to_chat(
         number=number,
         own_queue=True,
     )
-
-
-async def tell_chat_of_the_glass_in_force(
-    context: Context,
-    pull: dict[str, Any],
-    glass: BreakGlassRecord,
-    verdict: Verdict,
-    *,
-    chat: bool,
-) -> None:
-    """Chat, told of a break-glass when it was broken (in force: every failing rule waived),
-    hears when the labels take it out of force (a severity that allows none) and when they
-    put it in force again: once each time, as the evaluation of open pull request `pull`
-    finds it, `verdict`. What chat was told last is kept per break-glass, and each message is
-    named after the how-manieth change it tells, so that a retry sends it once."""
-    if verdict.break_glass is None and verdict.dormant_break_glass is None:
-        return  # not judged as a hotfix: no severity says whether it is in force
-    in_force = verdict.break_glass is not None
-    key = f"break-glass-in-force:{context.repository}#{pull['number']}:{glass.comment_id}"
-    stored = await context.state.get_state(key)
-    told = json.loads(stored) if stored else {"in_force": True, "changes": 0}
-    if told["in_force"] == in_force:
-        return
-    changes = told["changes"] + 1
-    if chat:
-        number, title = pull["number"], pull["title"]
-        text = (
-            glass_in_force_again_message(glass.glass, number, title, verdict.severity)
-            if in_force
-            else glass_out_of_force_message(glass.glass, number, title)
-        )
-        notice_id = f"break-glass-in-force:{glass.comment_id}:{changes}"
-        await send_to_chat(context, pull["number"], notice_id, text, pull.get("html_url"))
-    await context.state.set_state(key, json.dumps({"in_force": in_force, "changes": changes}))
 
 
 async def on_chat(context: Context) -> None:

@@ -57,7 +57,7 @@ from app.handlers.checks import (
     write_pull_request_run,
 )
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
-from app.handlers.notices import alert_p0, refused_notices, tell_chat_of_the_glass_in_force
+from app.handlers.notices import alert_p0, refused_notices
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
@@ -371,11 +371,6 @@ async def _evaluate(
     # labelled now keeps what it waived while it was.
     if records.break_glass is not None and evaluation.verdict.break_glass is not None:
         await _remember_what_was_waived(context, number, records.break_glass, evaluation.verdict)
-    if records.break_glass is not None and evaluation.config is not None and not merged:
-        chat = evaluation.config.notify.chat
-        await tell_chat_of_the_glass_in_force(
-            context, pull, records.break_glass, evaluation.verdict, chat=chat
-        )
     as_of = " (as of its merge)" if merged else ""
     if shown is None:
         context.log.info("pull request #%d%s: %s", number, as_of, output.title)
