@@ -26,8 +26,9 @@ from policies.clock import ESCALATION, OVERDUE
 
 def build_router() -> Router:
     router = Router()
-    # Each evaluation of a pull request adds the approvals it finds late to its incident
-    # report: a delivery's, or a timer's of its incident clock.
+    # A delivery's evaluation of a pull request adds the approvals the report has not seen to
+    # its incident report. A timer's does not: one whose reason went with the merge does
+    # nothing, and the approval's own delivery, after it, adds it.
     evaluated = incident.with_late_approvals(policy.on_pull_request)
     router.add("pull_request", policy.PULL_REQUEST_ACTIONS, evaluated, supersedable=True)
     router.add("pull_request_review", policy.REVIEW_ACTIONS, evaluated, supersedable=True)
@@ -62,10 +63,9 @@ def build_router() -> Router:
     router.add("repository", repository.ACTIONS, repository.on_repository_moved)
     router.add(INSTALLATION_EVENT, installation.UNSUSPEND_ACTIONS, installation.on_unsuspend)
     # Timers the journal fired (app/timers.py), by kind.
-    router.add(TIMER_EVENT, [ESCALATION], incident.with_late_approvals(clock.on_escalation))
-    router.add(TIMER_EVENT, [OVERDUE], incident.with_late_approvals(clock.on_overdue))
-    recheck = incident.with_late_approvals(clock.on_config_recheck)
-    router.add(TIMER_EVENT, [clock.CONFIG_RECHECK], recheck)
+    router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
+    router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
+    router.add(TIMER_EVENT, [clock.CONFIG_RECHECK], clock.on_config_recheck)
     router.add(TIMER_EVENT, [incident_report.REMINDER], incident.on_report_due)
     router.add(TIMER_EVENT, [notices.CHAT], notices.on_chat)
     router.add(

@@ -16,10 +16,8 @@ from policies.incident import report_reminder
 
 
 def with_late_approvals(evaluate: Handler) -> Handler:
-    """`evaluate`, a handler that evaluates a pull request (a delivery of its own, or a timer
-    of its incident clock), followed by adding to the incident report the approvals the
-    evaluation finds late. Whichever evaluation counts such an approval first must add it:
-    the ones after it find it counted already."""
+    """`evaluate`, a handler that evaluates a pull request on a delivery of its own, followed
+    by adding to the incident report the approvals the report step has not looked at."""
 
     async def evaluating(context: Context) -> None:
         await _with_late_approvals(context, evaluate)
