@@ -225,10 +225,10 @@ def _rollback_lines(rollback: Rollback, rolled_back_already: EarlierRollback | N
         *(
             [
                 f"**#{reverted.number} was rolled back already**, by #{earlier.number}, merged "
-                f"{when(earlier.merged_at)}. Once this one merges it is tagged and released "
-                f"and joins the timeline of #{reverted.number}, but no release is marked "
-                f"rolled back again and #{reverted.number} and chat get no second rollback "
-                "notice.",
+                f"{when(earlier.merged_at)}: make sure this one is still wanted. Merged, it "
+                f"is a rollback like that one: tagged and released, and told in the notes "
+                f"of #{reverted.number}'s release, on #{reverted.number}, in chat and in the "
+                "incident report.",
                 "",
             ]
             if earlier is not None

@@ -8,7 +8,7 @@ rolled that hotfix back, and the hotfix's own release step writes the line when 
 publishes that release (`recorded_rollback`), not the release step of another hotfix of the
 same version that is tagged first. A hotfix never released under a tag (its version's tag
 names another hotfix's release) has no release to mark: the step leaves every release as it
-is, saying why. Nor does a second rollback of a hotfix: the first one's line stands.
+is, saying why.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from app.github.client import InstallationClient, path_part
-from app.handlers import timeline
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus, rollbacks_only
 from app.handlers.release.steps import tag as tag_step
@@ -102,17 +101,6 @@ async def mark_rolled_back(run: StepRun) -> StepOutcome:
             StepStatus.SKIPPED,
             f"hotfix #{hotfix.number} has no tag: no version file at its merge "
             "commit declares a version",
-        )
-    assert plan.number is not None  # a merged rollback pull request
-    earlier = await timeline.earlier_rollback(
-        run.context, hotfix.number, plan.number, plan.merged_at
-    )
-    if earlier is not None:
-        # Its notes say when the hotfix went out of production: this rollback took out nothing.
-        return StepOutcome(
-            StepStatus.SKIPPED,
-            f"hotfix #{hotfix.number} was rolled back already, by #{earlier.number}: the notes "
-            f"of `{old_tag}` are not marked rolled back again",
         )
     if plan.tag is None or run.outstanding_needs:
         return StepOutcome(StepStatus.BLOCKED, "needs the tag, which failed")

@@ -2,13 +2,11 @@
 request, found again by a hidden marker, and sent to chat (docs/BEHAVIOUR.md, "Rollbacks").
 
 `rollback_notice` words it from the repository's `notices.templates.rollback` or the built-in
-one, so that every other place told of the rollback says the same. A hotfix is told once,
-by the rollback merged first: a second rollback of it posts none.
+one, so that every other place told of the rollback says the same.
 """
 
 from __future__ import annotations
 
-from app.handlers import timeline
 from app.handlers.notices import post_and_chat
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import (
@@ -43,22 +41,13 @@ def rollback_notice(plan: ReleasePlan) -> str:
 
 
 def _marker(plan: ReleasePlan) -> str:
-    # Names the rollback: a rollback's re-run finds its own notice, not an earlier one's.
+    # Names the rollback: a hotfix re-applied and rolled back again gets a notice per rollback.
     return f"<!-- hotfix-bot:rollback-notice #{plan.number} -->"
 
 
 async def post_notice(run: StepRun) -> StepOutcome:
     plan = run.plan
-    assert plan.rolled_back is not None and plan.number is not None  # a merged rollback
-    hotfix = plan.rolled_back.number
-    earlier = await timeline.earlier_rollback(run.context, hotfix, plan.number, plan.merged_at)
-    if earlier is not None:
-        # A second notice would tell production restored again by undoing what was undone.
-        return StepOutcome(
-            StepStatus.SKIPPED,
-            f"not posted: hotfix #{hotfix} was rolled back already, by #{earlier.number}, "
-            f"whose notice told #{hotfix} and chat of it",
-        )
+    assert plan.rolled_back is not None  # the step applies to rollbacks only
     if run.outstanding_needs:
         # Posted once, never corrected: it waits for the tag it names, and for the release
         # it speaks of (one skipped by `release: false` is not waited for).
