@@ -19,6 +19,7 @@ from policies.config import (
     OrgDefaults,
     config_as_yaml,
     load_config,
+    unmatchable_prefix_advice,
 )
 from policies.files import FileText, decoded, too_large
 
@@ -105,6 +106,8 @@ def run(arguments: argparse.Namespace) -> int:
                 f"hotfix-bot: {path} does not exist; a repository without it gets {beneath}",
                 file=sys.stderr,
             )
+        if advice := unmatchable_prefix_advice(config):
+            print(f"warning: {advice}")
         verb = "is" if len(used) == 1 else "are"
         print(f"OK: {', then '.join(used)} {verb} valid ({_summary(config)})")
     else:

@@ -39,13 +39,13 @@ from policies.tags import FORMAT_PLACEHOLDERS, MESSAGE_PLACEHOLDERS, fill_format
 CONFIG_PATH = ".github/hotfix.yml"
 
 # The defaults as docs/ADMIN.md's reference lists them; `branches.production` is filled in at
-# load time with the repository's default branch, and the patterns that follow the hotfix
-# prefix when the config is made (`_with_prefix_patterns`).
+# load time with the repository's default branch.
 _DEFAULTS_YAML = """
 workflow: gitflow
 branches:
   development: develop
   hotfix_prefix: "hotfix/"
+  hotfix_pattern: '^hotfix/[a-z0-9]+(-[a-z0-9]+)*$'
   release_prefix: "release/"
 labels:
   hotfix: hotfix
@@ -92,6 +92,7 @@ tag:
 release: true
 delete_branch: true
 rollback:
+  pattern: '^revert-[0-9]+-hotfix/'
   label: rollback
 notify:
   chat: true
@@ -692,22 +693,20 @@ def _same_but_for_case(name: str, names: Iterable[str]) -> str:
     return f' (did you mean "{same[0]}"?)' if same else ""
 
 
-def _hotfix_pattern_problems(branches: BranchesConfig) -> list[str]:
-    """The hotfix pattern, where it spells out how names begin, cannot match a name that
-    begins with the hotfix prefix (compared in any case, as a hotfix's branch is): every
-    hotfix would fail `branch-name`."""
-    begins = leading_literal(branches.hotfix_pattern)
-    prefix = branches.hotfix_prefix
-    if begins.casefold().startswith(prefix.casefold()) or prefix.casefold().startswith(
-        begins.casefold()
-    ):
-        return []
-    return [
-        f"branches.hotfix_pattern: every name it matches begins with {_describe(begins)}, "
-        f"which no branch starting with branches.hotfix_prefix {_describe(prefix)} does; "
-        f"begin the pattern with {_describe('^' + re.escape(prefix))}, or set neither and "
-        "the default pattern follows the prefix"
-    ]
+def unmatchable_prefix_advice(config: HotfixConfig) -> str | None:
+    """What to set when the hotfix pattern, where it spells out how names begin, cannot match
+    a name that begins with the hotfix prefix (compared in any case, as a hotfix's branch is):
+    every hotfix branch would fail `branch-name`. None when some such name may match. Advice,
+    not a config error: the file is valid, and the patterns are the defaults as written."""
+    pattern, prefix = config.branches.hotfix_pattern, config.branches.hotfix_prefix
+    begins = leading_literal(pattern).casefold()
+    if begins.startswith(prefix.casefold()) or prefix.casefold().startswith(begins):
+        return None
+    return (
+        f"No branch starting with `{prefix}` can match `{pattern}`: set "
+        f"`branches.hotfix_pattern` in {CONFIG_PATH} on {config.branches.production} to one "
+        f"that can, such as `^{re.escape(prefix)}[a-z0-9]+(-[a-z0-9]+)*$`"
+    )
 
 
 # Sections where null is a value, not an empty section: `break_glass: null` lets nobody,
@@ -1040,24 +1039,6 @@ def _quoting_as_written(problem: str, error: ErrorDetails, written: _Written) ->
     return problem.removesuffix(f"(got {read_as})") + f"(got {shown})"
 
 
-def _with_prefix_patterns(data: dict[str, Any]) -> dict[str, Any]:
-    """`data` with the patterns that follow the hotfix prefix filled in where no file sets
-    them: `branches.hotfix_pattern`, names of lower-case words after the prefix, and
-    `rollback.pattern`, the branch GitHub's Revert button makes for a branch starting with the
-    prefix. Only the config made gets them, so that a file laid over `data` that changes the
-    prefix changes them too."""
-    branches, rollback = data.get("branches"), data.get("rollback")
-    prefix = branches.get("hotfix_prefix") if isinstance(branches, dict) else None
-    # A prefix of the wrong type is reported as such; the patterns keep the usual one.
-    escaped = re.escape(prefix if isinstance(prefix, str) else "hotfix/")
-    if isinstance(branches, dict) and "hotfix_pattern" not in branches:
-        pattern = f"^{escaped}[a-z0-9]+(-[a-z0-9]+)*$"
-        data = {**data, "branches": {**branches, "hotfix_pattern": pattern}}
-    if isinstance(rollback, dict) and rollback.get("pattern") is None:
-        data = {**data, "rollback": {**rollback, "pattern": f"^revert-[0-9]+-{escaped}"}}
-    return data
-
-
 def _defaults(default_branch: str) -> dict[str, Any]:
     defaults: dict[str, Any] = yaml.safe_load(_DEFAULTS_YAML)  # a fresh copy every time
     defaults["branches"]["production"] = default_branch
@@ -1125,18 +1106,14 @@ def _laid_over(
     merged = _deep_merge(base, given)
     assert isinstance(merged, dict)  # a mapping (or nothing) laid over a mapping
     try:
-        config = HotfixConfig.model_validate(_with_prefix_patterns(merged))
+        config = HotfixConfig.model_validate(merged)
     except ValidationError as error:
         # dict.fromkeys: one line per problem, in the order found.
         problems = [
             _quoting_as_written(_problem(details), details, written) for details in error.errors()
         ]
         raise ConfigError(list(dict.fromkeys(problems))) from None
-    problems = (
-        _consistency_problems(config)
-        + _hotfix_pattern_problems(config.branches)
-        + _rollback_label_problems(config)
-    )
+    problems = _consistency_problems(config) + _rollback_label_problems(config)
     if problems:
         raise ConfigError(problems)
     return merged, config

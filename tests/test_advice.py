@@ -38,6 +38,8 @@ severities:
       - {name: Engineering Lead, team: engineering-leads}
 tag:
   format: "release-{version}"
+rollback:
+  pattern: '^revert-[0-9]+-fix/'
 """
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"]}
 P1_WAITING = "Waiting for approval: Release Owner and Engineering Lead"

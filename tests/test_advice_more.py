@@ -5,7 +5,6 @@ where people read it, and the problem found gone once it is followed."""
 from __future__ import annotations
 
 import re
-import shlex
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ from test_advice import (
     renamed,
     rerun,
     row,
-    shell_block,
 )
 
 from app.cli import main
@@ -114,54 +112,43 @@ def test_a_taken_tag_names_every_version_file_the_next_hotfix_bumps(bot: Bot) ->
 PATTERN_LINE = "  hotfix_pattern: '^fix/[a-z0-9]+(-[a-z0-9]+)*$'\n"
 
 
-def test_a_prefix_set_without_a_pattern_names_the_branches_branch_name_passes(bot: Bot) -> None:
-    """Only `hotfix_prefix` is set: the pattern follows it, so a branch tidied as
-    `branch-name` says passes, and the branch was a hotfix's by its prefix all along."""
-    bot.repo.commit(
-        "stable", {".github/hotfix.yml": CONFIG.replace(PATTERN_LINE, "")}, "No pattern"
-    )
-    pull = open_pull(bot, "fix/Fix_Login")
-    run = policy_run(bot, pull)
-    assert row(run, "branch-name") == (
-        "| `branch-name` | ❌ fail | fix/Fix_Login | a branch name that fully matches "
-        "`^fix/[a-z0-9]+(-[a-z0-9]+)*$` |"
-    )
-    [rename, *_] = shell_block(how_to_fix(run, "branch-name"))
-    assert rename == "git branch -m fix/Fix_Login fix/fix-login"
-
-    again = open_pull(bot, shlex.split(rename)[-1])
-
-    assert policy_run(bot, again).output["title"] == P1_WAITING
-
-
-def test_a_pattern_that_disagrees_with_the_prefix_is_fixed_as_config_validate_says(
+def test_a_prefix_set_without_a_pattern_is_fixed_by_setting_the_pattern_as_advised(
     bot: Bot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A pattern kept from the defaults when the prefix was renamed: no hotfix branch could
-    ever match it. The check and `config validate` name the key and what to begin it with."""
-    stale = CONFIG.replace("'^fix/", "'^hotfix/")
-    bot.repo.commit("stable", {".github/hotfix.yml": stale}, "Hotfixes from fix/")
-    problem = (
-        'branches.hotfix_pattern: every name it matches begins with "hotfix/", which no branch '
-        'starting with branches.hotfix_prefix "fix/" does; begin the pattern with "^fix/", or '
-        "set neither and the default pattern follows the prefix"
+    """Only `hotfix_prefix` is set: the default pattern, `^hotfix/…`, fits no branch with the
+    prefix. The file is valid; the check and `config validate` name the key to set."""
+    no_pattern = CONFIG.replace(PATTERN_LINE, "")
+    bot.repo.commit("stable", {".github/hotfix.yml": no_pattern}, "No pattern")
+    advice = (
+        "No branch starting with `fix/` can match `^hotfix/[a-z0-9]+(-[a-z0-9]+)*$`: set "
+        "`branches.hotfix_pattern` in .github/hotfix.yml on stable to one that can, such as "
+        "`^fix/[a-z0-9]+(-[a-z0-9]+)*$`"
     )
     pull = open_pull(bot)
     run = policy_run(bot, pull)
-    assert (run.conclusion, run.output["title"]) == (
-        "failure",
-        f"Invalid .github/hotfix.yml: {problem}",
+    assert row(run, "branch-name") == (
+        "| `branch-name` | ❌ fail | fix/fix-login | a branch name that fully matches "
+        "`^hotfix/[a-z0-9]+(-[a-z0-9]+)*$` |"
+    )
+    assert how_to_fix(run, "branch-name") == (
+        f"Branch fix/fix-login does not match `^hotfix/[a-z0-9]+(-[a-z0-9]+)*$`\n\n{advice}"
     )
     checked = tmp_path / "hotfix.yml"
-    checked.write_text(stale, encoding="utf-8")
-    assert main(["config", "validate", str(checked)]) == 1
-    assert capsys.readouterr().out == f"{checked}: {problem}\n"
-
-    [begin] = re.findall(r'begin the pattern with "([^"]*)"', problem)
-    fixed = stale.replace("'^hotfix/", f"'{begin}")
-    checked.write_text(fixed, encoding="utf-8")
+    checked.write_text(no_pattern, encoding="utf-8")
     assert main(["config", "validate", str(checked)]) == 0
-    bot.repo.commit("stable", {".github/hotfix.yml": fixed}, "The pattern follows the prefix")
+    assert capsys.readouterr().out == (
+        f"warning: {advice}\nOK: {checked} is valid (workflow gitflow, production branch stable, "
+        "hotfix severities P0, P1)\n"
+    )
+
+    [pattern] = re.findall(r"such as `([^`]*)`", advice)
+    fixed = no_pattern.replace(
+        '  hotfix_prefix: "fix/"\n', f"  hotfix_prefix: \"fix/\"\n  hotfix_pattern: '{pattern}'\n"
+    )
+    assert fixed == CONFIG
+    bot.repo.commit("stable", {".github/hotfix.yml": fixed}, "The pattern fits the prefix")
     rerun(bot, run)
 
-    assert policy_run(bot, pull).output["title"] == P1_WAITING
+    run = policy_run(bot, pull)
+    assert row(run, "branch-name").startswith("| `branch-name` | ✅ pass | fix/fix-login |")
+    assert run.output["title"] == P1_WAITING

@@ -3,7 +3,7 @@
 import re
 import shlex
 
-from policies.config import HotfixConfig
+from policies.config import HotfixConfig, unmatchable_prefix_advice
 from policies.facts import PullRequestFacts
 from policies.pattern import full_match
 from policies.result import RuleResult, Status
@@ -74,9 +74,13 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         return RuleResult(
             NAME, Status.PASS, branch, expected, f"Branch {branch} matches `{pattern}`"
         )
+    # No rename can pass when the pattern disagrees with the prefix: the config needs the fix.
+    config_fix = unmatchable_prefix_advice(config)
     suggestion = moved_to(config, facts)
     # A pull request keeps its head branch, so a renamed branch needs a new pull request.
-    if suggestion is None:
+    if config_fix is not None:
+        fix = config_fix
+    elif suggestion is None:
         # As `_move_to`'s commands do: the new pull request carries the labels (its severity
         # among them), and this one, whose branch can never pass, is closed.
         labels = ", ".join(f"`{label}`" for label in sorted(facts.labels))

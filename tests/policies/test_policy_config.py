@@ -8,7 +8,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from policy_factories import config
 
-from policies.config import ConfigError, HotfixConfig, OrgDefaults, config_as_yaml, load_config
+from policies.config import (
+    ConfigError,
+    HotfixConfig,
+    OrgDefaults,
+    config_as_yaml,
+    load_config,
+    unmatchable_prefix_advice,
+)
 from policies.notices import PLACEHOLDERS
 
 
@@ -1313,42 +1320,47 @@ def test_trunk_based_the_production_branch_is_the_default_branch_unless_named() 
         ("fix-", r"^fix\-[a-z]+$"),
     ],
 )
-def test_a_pattern_that_may_match_a_name_with_the_prefix_is_taken(
+def test_a_pattern_that_may_match_a_name_with_the_prefix_gets_no_advice(
     prefix: str, pattern: str
 ) -> None:
     text = yaml.safe_dump({"branches": {"hotfix_prefix": prefix, "hotfix_pattern": pattern}})
-    assert load_config(text, "main").branches.hotfix_pattern == pattern
+    assert unmatchable_prefix_advice(load_config(text, "main")) is None
 
 
 @pytest.mark.parametrize(
-    ("prefix", "pattern", "begins"),
+    ("prefix", "pattern"),
     [
-        ("fix/", "^hotfix/[a-z0-9]+(-[a-z0-9]+)*$", "hotfix/"),
-        ("fix/", "^fixes/[a-z]+$", "fixes/"),
-        ("fix/", r"^fax\/x?", "fax/"),
+        ("fix/", "^hotfix/[a-z0-9]+(-[a-z0-9]+)*$"),
+        ("fix/", "^fixes/[a-z]+$"),
+        ("fix/", r"^fax\/x?"),
+        ("hotfix/", "^hotfix-[a-z0-9]+$"),
     ],
 )
-def test_a_pattern_no_name_with_the_prefix_can_match_is_a_problem(
-    prefix: str, pattern: str, begins: str
+def test_a_pattern_no_name_with_the_prefix_can_match_is_valid_with_advice(
+    prefix: str, pattern: str
 ) -> None:
     text = yaml.safe_dump({"branches": {"hotfix_prefix": prefix, "hotfix_pattern": pattern}})
-    assert problems(text) == [
-        f'branches.hotfix_pattern: every name it matches begins with "{begins}", which no '
-        f'branch starting with branches.hotfix_prefix "{prefix}" does; begin the pattern with '
-        '"^fix/", or set neither and the default pattern follows the prefix'
-    ]
-
-
-def test_the_default_pattern_follows_the_prefix_set_in_any_file() -> None:
-    org = OrgDefaults("acme/.github:.github/hotfix.yml", 'branches: {hotfix_prefix: "ops."}')
-    assert load_config(None, "main", org).branches.hotfix_pattern == (
-        r"^ops\.[a-z0-9]+(-[a-z0-9]+)*$"
+    loaded = load_config(text, "main")
+    assert loaded.branches.hotfix_pattern == pattern
+    assert unmatchable_prefix_advice(loaded) == (
+        f"No branch starting with `{prefix}` can match `{pattern}`: set "
+        "`branches.hotfix_pattern` in .github/hotfix.yml on main to one that can, such as "
+        f"`^{prefix}[a-z0-9]+(-[a-z0-9]+)*$`"
     )
-    # A pattern the repository sets must agree with the prefix it is laid over.
-    with pytest.raises(ConfigError) as raised:
-        load_config("branches: {hotfix_pattern: '^fix/x'}", "main", org)
-    assert raised.value.problems == [
-        'branches.hotfix_pattern: every name it matches begins with "fix/x", which no branch '
-        'starting with branches.hotfix_prefix "ops." does; begin the pattern with "^ops\\\\.", '
-        "or set neither and the default pattern follows the prefix"
-    ]
+
+
+def test_the_default_patterns_are_as_written_whatever_the_prefix() -> None:
+    org = OrgDefaults("acme/.github:.github/hotfix.yml", 'branches: {hotfix_prefix: "ops."}')
+    for loaded in (
+        load_config('branches: {hotfix_prefix: "fix/"}', "main"),
+        load_config(None, "main", org),
+    ):
+        assert (loaded.branches.hotfix_pattern, loaded.rollback.pattern) == (
+            "^hotfix/[a-z0-9]+(-[a-z0-9]+)*$",
+            "^revert-[0-9]+-hotfix/",
+        )
+    assert unmatchable_prefix_advice(load_config(None, "stable", org)) == (
+        "No branch starting with `ops.` can match `^hotfix/[a-z0-9]+(-[a-z0-9]+)*$`: set "
+        "`branches.hotfix_pattern` in .github/hotfix.yml on stable to one that can, such as "
+        "`^ops\\.[a-z0-9]+(-[a-z0-9]+)*$`"
+    )

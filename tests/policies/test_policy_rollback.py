@@ -60,20 +60,14 @@ def problems(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("org_text", "text", "pattern"),
     [
-        (None, 'branches: {hotfix_prefix: "fix/"}', "^revert-[0-9]+-fix/"),
-        (None, 'branches: {hotfix_prefix: "ops.fix/"}', "^revert-[0-9]+-ops\\.fix/"),
-        ('branches: {hotfix_prefix: "fix/"}', None, "^revert-[0-9]+-fix/"),
-        # The repository's prefix over the organization's, whose pattern followed its own.
-        (
-            'branches: {hotfix_prefix: "fix/"}',
-            'branches: {hotfix_prefix: "hf/"}',
-            "^revert-[0-9]+-hf/",
-        ),
+        # The default stays as written when a file changes the prefix.
+        (None, 'branches: {hotfix_prefix: "fix/"}', "^revert-[0-9]+-hotfix/"),
+        ('branches: {hotfix_prefix: "fix/"}', None, "^revert-[0-9]+-hotfix/"),
         ('rollback: {pattern: "^undo/"}', 'branches: {hotfix_prefix: "fix/"}', "^undo/"),
         (None, 'branches: {hotfix_prefix: "fix/"}\nrollback: {pattern: "^undo/"}', "^undo/"),
     ],
 )
-def test_the_default_rollback_pattern_is_the_revert_buttons_branch_of_the_hotfix_prefix(
+def test_the_rollback_pattern_is_the_default_unless_a_file_sets_it(
     org_text: str | None, text: str | None, pattern: str
 ) -> None:
     org = None if org_text is None else OrgDefaults("acme/.github:.github/hotfix.yml", org_text)

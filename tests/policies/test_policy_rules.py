@@ -126,6 +126,17 @@ def test_branch_name_without_a_fitting_suggestion_explains_the_pattern() -> None
     )
 
 
+def test_branch_name_that_no_branch_with_the_prefix_can_pass_says_to_set_the_pattern() -> None:
+    renamed = config('branches: {hotfix_prefix: "fix/"}')
+    result = branch_name.check(renamed, facts(head_ref="fix/login", labels={"P1", "hotfix"}))
+    assert (result.status, result.how_to_fix) == (
+        Status.FAIL,
+        "No branch starting with `fix/` can match `^hotfix/[a-z0-9]+(-[a-z0-9]+)*$`: set "
+        "`branches.hotfix_pattern` in .github/hotfix.yml on main to one that can, such as "
+        "`^fix/[a-z0-9]+(-[a-z0-9]+)*$`",
+    )
+
+
 def test_branch_name_is_a_full_match_even_without_anchors() -> None:
     unanchored = config("branches: {hotfix_pattern: 'hotfix/[a-z]+'}")
     assert branch_name.check(unanchored, facts(head_ref="hotfix/abc")).status is Status.PASS
