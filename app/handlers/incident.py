@@ -34,11 +34,14 @@ async def _with_late_approvals(context: Context, evaluate: Handler) -> None:
     failing, or a command or timer recorded, is found by the next delivery all the same."""
     await evaluate(context)
     number = context.delivery.pr_number
-    if number is None or not await incident_report.approvals_unseen(context, number):
+    if number is None:
         return
+    # The report first: most pull requests evaluated have none, and need no timeline read.
     state = await ReleaseState.load(context, release_key(context.repository, number))
     report = state.steps.get(incident_report.STEP.key)
-    if report is not None and report.link is not None:
+    if report is None or report.link is None:
+        return
+    if await incident_report.approvals_unseen(context, number):
         await release_pull_request(context, number, look_again=incident_report.STEP)
 
 
