@@ -13,10 +13,17 @@ from semver import Version as Version
 from policies.config import HotfixConfig
 from policies.files import FileText, UnreadableText
 from policies.tags import fill_format, format_version
+from policies.wording import shortened
 
 DEFAULT_VERSION_FILES = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
 
 _CONFIGURE = "set version.files in .github/hotfix.yml to the file(s) that hold the version"
+
+# The longest version read, without its `v`: the limit semver 3.2 brought in, kept whichever
+# semver is installed so a version means the same everywhere. A longer one is no release.
+MAX_VERSION_LENGTH = 255
+# Characters of an unreadable version quoted back: a file may hold anything, of any size.
+_QUOTED_VERSION = 80
 
 # Editors on Windows begin UTF-8 files with one; JSON and TOML parsers refuse it.
 _BYTE_ORDER_MARK = "\ufeff"
@@ -26,14 +33,21 @@ class VersionFileError(ValueError):
     """A version file has no version hotfix-bot can read; the message says what to do."""
 
 
+def _without_v(text: str) -> str:
+    return text.strip().removeprefix("v")
+
+
 def parse_version(text: str) -> Version | None:
     """`text` as a SemVer 2.0 version (1.2.3, 1.2.4-rc.1+build.5), or None when it is not one.
 
     A leading `v` is accepted (v1.2.3), as tags often write it; leading zeros are refused, so
-    the text and the number always read the same.
+    the text and the number always read the same; so is a version over MAX_VERSION_LENGTH.
     """
+    written = _without_v(text)
+    if len(written) > MAX_VERSION_LENGTH:
+        return None
     try:
-        return Version.parse(text.strip().removeprefix("v"))
+        return Version.parse(written)
     except ValueError:
         return None
 
@@ -131,12 +145,15 @@ def parse_version_file(path: str, text: str) -> Version:
     if declared is None or declared == "":
         raise VersionFileError(f"{path}: declares no version (expected {expected}); {_CONFIGURE}")
     version = parse_version(declared) if isinstance(declared, str) else None
-    if version is None:
+    if version is not None:
+        return version
+    quoted = shortened(json.dumps(declared, default=str), _QUOTED_VERSION)
+    if isinstance(declared, str) and len(_without_v(declared)) > MAX_VERSION_LENGTH:
         raise VersionFileError(
-            f"{path}: the version {json.dumps(declared, default=str)} "
-            "is not of the form X.Y.Z, e.g. 1.2.3"
+            f"{path}: the version {quoted} is {len(_without_v(declared)):,} characters long; "
+            f"a version is of the form X.Y.Z, e.g. 1.2.3, in at most {MAX_VERSION_LENGTH}"
         )
-    return version
+    raise VersionFileError(f"{path}: the version {quoted} is not of the form X.Y.Z, e.g. 1.2.3")
 
 
 def changed_beyond_version(path: str, before: FileText, after: FileText) -> bool:

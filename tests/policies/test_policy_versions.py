@@ -9,6 +9,7 @@ from policy_factories import config
 
 from policies.files import FileText, UnreadableText
 from policies.versions import (
+    MAX_VERSION_LENGTH,
     Version,
     VersionFileError,
     changed_beyond_version,
@@ -129,6 +130,28 @@ def test_unreadable_versions_name_the_file_and_what_to_do(path: str, text: str, 
     assert words in str(raised.value)
 
 
+def test_a_version_up_to_the_limit_is_read_and_a_longer_one_named_too_long() -> None:
+    at_limit = "1.2.3-" + "a" * (MAX_VERSION_LENGTH - len("1.2.3-"))
+    assert str(parse_version_file("VERSION", f"v{at_limit}\n")) == at_limit
+    with pytest.raises(VersionFileError) as raised:
+        parse_version_file("VERSION", f"v{at_limit}b\n")
+    # The file's text is quoted cut short: a check run shows the message.
+    quoted = '"v1.2.3-' + "a" * 71 + "…"
+    assert str(raised.value) == (
+        f"VERSION: the version {quoted} is 256 characters long; a version is of the form X.Y.Z, "
+        "e.g. 1.2.3, in at most 255"
+    )
+
+
+def test_an_unreadable_version_is_quoted_cut_short() -> None:
+    with pytest.raises(VersionFileError) as raised:
+        parse_version_file("VERSION", "1.2.3 the release after 1.2.2 " * 7)
+    assert str(raised.value) == (
+        'VERSION: the version "1.2.3 the release after 1.2.2 1.2.3 the release after 1.2.2 '
+        "1.2.3 the release … is not of the form X.Y.Z, e.g. 1.2.3"
+    )
+
+
 @pytest.mark.parametrize("text", ['[project]\ndynamic = ["version"]\n', "[tool.x]\n"])
 def test_pyproject_errors_suggest_version_files(text: str) -> None:
     with pytest.raises(VersionFileError, match=r"set version\.files"):
@@ -217,8 +240,16 @@ numbers = st.integers(min_value=0, max_value=10**12)
 # Identifiers as SemVer 2.0 allows them: numeric ones without leading zeros.
 numeric_identifiers = st.integers(min_value=0, max_value=10**6).map(str)
 alphanumeric_identifiers = st.from_regex(r"[0-9]*[A-Za-z-][0-9A-Za-z-]*", fullmatch=True)
-prereleases = st.lists(numeric_identifiers | alphanumeric_identifiers, min_size=1).map(".".join)
-builds = st.from_regex(r"[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*", fullmatch=True)
+# Each suffix at most 100 characters: with three numbers of up to 13 digits, a version stays
+# within MAX_VERSION_LENGTH.
+prereleases = (
+    st.lists(numeric_identifiers | alphanumeric_identifiers, min_size=1)
+    .map(".".join)
+    .filter(lambda text: len(text) <= 100)
+)
+builds = st.from_regex(r"[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*", fullmatch=True).filter(
+    lambda text: len(text) <= 100
+)
 
 
 @given(numbers, numbers, numbers, st.booleans())
