@@ -5,7 +5,8 @@
     python3 dev.py serve   # run hotfix-bot (`hotfix-bot serve`)
     python3 dev.py test    # ruff, mypy (strict), the import rules and the whole test suite
 
-Each creates `.venv` on first use and reinstalls into it only when pyproject.toml changes.
+Each creates `.venv` on first use and reinstalls into it only when pyproject.toml or
+requirements.lock changes.
 Any further arguments are passed on (`python3 dev.py test -k intake`).
 """
 
@@ -22,12 +23,13 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".hotfix-bot-installed"
+INSTALLED_FROM = (ROOT / "pyproject.toml", ROOT / "requirements.lock")
 
 
 def ensure_environment() -> None:
     if sys.version_info < (3, 11):
         sys.exit("hotfix-bot needs Python 3.11 or newer")
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = hashlib.sha256(b"".join(path.read_bytes() for path in INSTALLED_FROM)).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
     if not (BIN / "python").exists():
@@ -35,7 +37,10 @@ def ensure_environment() -> None:
         venv.create(VENV, with_pip=True)
     print("installing hotfix-bot and its test tools into .venv ...", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--editable", f"{ROOT}[test]"], check=True)
+    # The runtime dependencies at the versions the image ships (requirements.lock), so the tests
+    # check what runs in production and a new release upstream cannot change them unseen.
+    constraints = ["--constraint", str(ROOT / "requirements.lock")]
+    subprocess.run([*pip, *constraints, "--editable", f"{ROOT}[test]"], check=True)
     STAMP.write_text(wanted)
 
 
