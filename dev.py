@@ -5,8 +5,8 @@
     python3 dev.py serve   # run hotfix-bot (`hotfix-bot serve`)
     python3 dev.py test    # ruff, mypy (strict), the import rules and the whole test suite
 
-Each creates `.venv` on first use and reinstalls into it only when pyproject.toml or
-requirements.lock changes.
+Each creates `.venv` on first use and reinstalls into it only when pyproject.toml or a lock
+(requirements.lock, requirements-dev.lock) changes.
 Any further arguments are passed on (`python3 dev.py test -k intake`).
 """
 
@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".hotfix-bot-installed"
-INSTALLED_FROM = (ROOT / "pyproject.toml", ROOT / "requirements.lock")
+# The runtime dependencies at the versions the image ships, the test tools at theirs.
+LOCKS = (ROOT / "requirements.lock", ROOT / "requirements-dev.lock")
+INSTALLED_FROM = (ROOT / "pyproject.toml", *LOCKS)
 
 
 def ensure_environment() -> None:
@@ -37,9 +39,9 @@ def ensure_environment() -> None:
         venv.create(VENV, with_pip=True)
     print("installing hotfix-bot and its test tools into .venv ...", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    # The runtime dependencies at the versions the image ships (requirements.lock), so the tests
-    # check what runs in production and a new release upstream cannot change them unseen.
-    constraints = ["--constraint", str(ROOT / "requirements.lock")]
+    # Pinned, so the tests check what runs in production and a new release upstream (a
+    # library, a checker) changes nothing until a lock chooses it.
+    constraints = [part for lock in LOCKS for part in ("--constraint", str(lock))]
     subprocess.run([*pip, *constraints, "--editable", f"{ROOT}[test]"], check=True)
     STAMP.write_text(wanted)
 

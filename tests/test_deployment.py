@@ -36,8 +36,8 @@ SECRETS = (
 )
 
 
-def locked() -> dict[str, str]:
-    lines = (ROOT / "requirements.lock").read_text().splitlines()
+def locked(lock: str = "requirements.lock") -> dict[str, str]:
+    lines = (ROOT / lock).read_text().splitlines()
     requirements = [line for line in lines if line and not line.startswith("#")]
     pins = [PINNED.match(line) for line in requirements]
     assert all(pins), [line for line, pin in zip(requirements, pins, strict=True) if not pin]
@@ -52,6 +52,19 @@ def test_the_lock_pins_every_runtime_dependency_within_its_range() -> None:
         name = canonicalize_name(dependency.name)
         assert name in pins, f"{name} is not in requirements.lock"
         assert dependency.specifier.contains(pins[name]), f"{name}=={pins[name]}: {dependency}"
+
+
+def test_the_dev_lock_pins_every_test_tool_within_its_range_and_no_runtime_dependency() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime, tools = locked(), locked("requirements-dev.lock")
+
+    # One version of each package: a pin in both locks would be a constraint pip cannot meet
+    # once they differ.
+    assert not runtime.keys() & tools.keys(), runtime.keys() & tools.keys()
+    for dependency in map(Requirement, project["optional-dependencies"]["test"]):
+        name = canonicalize_name(dependency.name)
+        assert name in tools, f"{name} is not in requirements-dev.lock"
+        assert dependency.specifier.contains(tools[name]), f"{name}=={tools[name]}: {dependency}"
 
 
 def test_the_image_is_small_non_root_locked_and_checks_healthz() -> None:
