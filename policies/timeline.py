@@ -16,7 +16,7 @@ from policies.config import HotfixConfig
 from policies.evaluate import Verdict
 from policies.facts import BreakGlass, PullRequestFacts, ReviewState
 from policies.rules.approvals import CountedApproval, counted_approvals
-from policies.wording import join_words
+from policies.wording import join_words, when
 
 
 class Kind(StrEnum):
@@ -245,16 +245,19 @@ def rolled_back(
     short_sha: str,
     tag: str | None,
     at: datetime,
+    already: str | None,
 ) -> TimelineEvent:
-    """Rollback `number` of the hotfix merged into `base`, released as `tag` if tagged."""
+    """Rollback `number` of the hotfix merged into `base`, released as `tag` if tagged;
+    `already` says that another rollback of the hotfix came first."""
     by_whom = f" by @{by}" if by else ""
     released = f", released as `{tag}`" if tag else ""
+    second = f"; {already}" if already else ""
     return TimelineEvent(
         f"{_ROLLED_BACK_KEY}{number}",
         at,
         Kind.ROLLBACK,
         f"Rolled back by #{number} ({title}): merged into `{base}`{by_whom} as `{short_sha}`"
-        f"{released}",
+        f"{released}{second}",
     )
 
 
@@ -264,6 +267,14 @@ class EarlierRollback:
 
     number: int
     merged_at: datetime
+
+    def words(self, hotfix: int, *, strong: bool = False) -> str:
+        """`#1 was rolled back already, by #3, merged 2026-12-05 09:12 UTC`, what a later
+        rollback of hotfix `hotfix` says of this one wherever it tells of itself; `strong`
+        sets the first words in bold."""
+        already = f"#{hotfix} was rolled back already"
+        already = f"**{already}**" if strong else already
+        return f"{already}, by #{self.number}, merged {when(self.merged_at)}"
 
 
 def rolled_back_before(

@@ -506,3 +506,27 @@ def test_a_second_rollback_of_a_hotfix_is_told_of_the_first_before_it_merges(
         f'Rolled back by #{first.number} (Revert "Fix")',
         f"Rolled back by #{second.number} (Roll back the checkout fix)",
     ]
+    # What the second writes says, as its check did, that the first came before it.
+    already = f"#1 was rolled back already, by #{first.number}, merged 2027-01-01 00:15 UTC"
+    assert bot.repo.releases["v1.2.6"].body == (
+        f"Rollback #{second.number}: Roll back the checkout fix\n\n"
+        f"This release rolls back v1.2.4 (hotfix #1: Fix). {already}."
+    )
+    told = (
+        f"Rolled back by #{second.number} (Roll back the checkout fix), released as v1.2.6. "
+        f"{already}."
+    )
+    notice = next(
+        comment.body
+        for comment in bot.repo.comments_on(hotfix.number)
+        if f"rollback-notice #{second.number} " in comment.body
+    )
+    assert notice.splitlines()[-1] == told
+    assert chat.texts()[-1].splitlines()[-1] == told
+    merged = bot.repo.pulls[second.number].merge_commit_sha
+    assert merged is not None
+    assert bot.repo.comments_on(report.number)[-1].body.splitlines()[-1] == (
+        f"| 2027-01-01 00:21 UTC | Rolled back by #{second.number} (Roll back the checkout "
+        f"fix): merged into `main` by @oncall as `{merged[:7]}`, released as `v1.2.6`; "
+        f"{already} |"
+    )

@@ -224,11 +224,10 @@ def _rollback_lines(rollback: Rollback, rolled_back_already: EarlierRollback | N
         "",
         *(
             [
-                f"**#{reverted.number} was rolled back already**, by #{earlier.number}, merged "
-                f"{when(earlier.merged_at)}: make sure this one is still wanted. Merged, it "
-                f"is a rollback like that one: tagged and released, and told in the notes "
-                f"of #{reverted.number}'s release, on #{reverted.number}, in chat and in the "
-                "incident report.",
+                f"{earlier.words(reverted.number, strong=True)}: make sure this one is still "
+                "wanted. Merged, it is a rollback like that one: tagged and released, and "
+                f"told in the notes of #{reverted.number}'s release, on #{reverted.number}, "
+                "in chat and in the incident report.",
                 "",
             ]
             if earlier is not None

@@ -46,6 +46,7 @@ from app.handlers.checks import (
     write_check_run,
 )
 from app.handlers.config_files import base_config, config_at, start_reading_config
+from app.handlers.earlier_rollback import earlier_rollback
 from app.handlers.policy import read_rolled_back_hotfix, several_reverted
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
@@ -424,9 +425,11 @@ async def _rolled_back(
     if reverted is None or reverted.merge_commit_sha is None:
         return None
     merge_sha = reverted.merge_commit_sha
-    version, its_run = await asyncio.gather(
+    merged_at = timestamp(pull.get("merged_at"))
+    version, its_run, earlier = await asyncio.gather(
         _released_version(context.github, repository, config, merge_sha, reads),
         ReleaseState.load(context, release_key(repository, reverted.number)),
+        earlier_rollback(context, config, reverted, pull["number"], merged_at),
     )
     version_tag = None if version is None else tag_name(config, str(version))
     tag_of_another = await _tag_of_another(
@@ -443,6 +446,7 @@ async def _rolled_back(
         tag_of_another=tag_of_another,
         reason=rollback_reason(body),
         report=incident_report.recorded_report(its_run.steps.get(incident_report.STEP.key)),
+        earlier=earlier,
     )
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from app.handlers.records import BreakGlassRecord, VerbalRecord, Waived
 from policies.config import HotfixConfig
 from policies.tags import fill_message
+from policies.timeline import EarlierRollback
 from policies.versions import Version, tag_name
 
 # The branches of the back-merge pull requests: `backmerge/<tag>`.
@@ -43,10 +44,17 @@ class RolledBack:
     # Its incident report issue, as its own post-merge run recorded it: found by this number
     # when people have taken its label off since. None when that run recorded none.
     report: int | None
+    # The rollback of the hotfix merged before this one, which what this one writes tells of.
+    earlier: EarlierRollback | None = None
 
     @property
     def tag_or_number(self) -> str:
         return self.tag or f"#{self.number}"
+
+    @property
+    def already(self) -> str | None:
+        """That the hotfix was rolled back already, and by which rollback, when it was."""
+        return None if self.earlier is None else self.earlier.words(self.number)
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,7 +122,8 @@ def release_notes(plan: ReleasePlan) -> str:
         what = f"{hotfix}, which was never released"
     else:
         what = hotfix
-    return f"Rollback {plan.reference}: {plan.title}\n\nThis release rolls back {what}."
+    already = "" if rolled_back.already is None else f" {rolled_back.already}."
+    return f"Rollback {plan.reference}: {plan.title}\n\nThis release rolls back {what}.{already}"
 
 
 def _is_prerelease(plan: ReleasePlan) -> bool:

@@ -59,7 +59,7 @@ async def add_to_report(run: StepRun) -> StepOutcome:
 
 def _row(plan: ReleasePlan, at: datetime) -> TimelineEvent:
     """The rollback's row in the rolled-back hotfix's timeline."""
-    assert plan.number is not None  # a merged rollback pull request
+    assert plan.number is not None and plan.rolled_back is not None  # a merged rollback
     return rolled_back(
         plan.number,
         plan.title,
@@ -68,6 +68,7 @@ def _row(plan: ReleasePlan, at: datetime) -> TimelineEvent:
         plan.short_sha,
         plan.tag,
         at,
+        plan.rolled_back.already,
     )
 
 

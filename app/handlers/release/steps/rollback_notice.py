@@ -35,7 +35,9 @@ def rollback_notice(plan: ReleasePlan) -> str:
         plan.repository, hotfix.number, hotfix.title, hotfix.author, hotfix.severity or ""
     )
     values["reason"] = reason
-    values["rolled_back_by"] = f"Rolled back by #{plan.number} ({plan.title}){shipped_as}."
+    # In the value a repository's template fills too: a second rollback says so wherever told.
+    already = "" if hotfix.already is None else f" {hotfix.already}."
+    values["rolled_back_by"] = f"Rolled back by #{plan.number} ({plan.title}){shipped_as}.{already}"
     template = plan.config.notices.template(ROLLBACK) or DEFAULT_TEMPLATES[ROLLBACK]
     return fill(template, values)
 
