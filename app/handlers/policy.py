@@ -57,7 +57,6 @@ from app.handlers.checks import (
     write_pull_request_run,
 )
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
-from app.handlers.earlier_rollback import earlier_rollback
 from app.handlers.notices import alert_p0, refused_notices
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
@@ -353,7 +352,7 @@ async def _evaluate(
     if before_writing is not None and not merged:
         await before_writing(evaluation)
     refused = await refused_notices(context, number)
-    earlier = await _earlier_rollback(context, number, evaluation.config, evaluation.verdict, pull)
+    earlier = await _earlier_rollback(context, number, evaluation.verdict, pull)
     output = evaluation.output(requested, refused, earlier)
     conclusion = evaluation.verdict.conclusion
     writer = Writer(number, _rank(evaluation, pull["base"]["ref"]))
@@ -477,19 +476,15 @@ async def _as_merged(
 
 
 async def _earlier_rollback(
-    context: Context,
-    number: int,
-    config: HotfixConfig | None,
-    verdict: Verdict,
-    pull: dict[str, Any],
+    context: Context, number: int, verdict: Verdict, pull: dict[str, Any]
 ) -> EarlierRollback | None:
     """For rollback `pull`, of number `number`: the rollback of the same hotfix merged before
     it, which its run tells of (docs/BEHAVIOUR.md, 'Rollbacks'); None for any other."""
     reverted = verdict.rollback.reverted if verdict.rollback is not None else None
-    if reverted is None or config is None:
+    if reverted is None:
         return None
     merged_at = timestamp(pull.get("merged_at"))
-    return await earlier_rollback(context, config, reverted, number, merged_at)
+    return await timeline.earlier_rollback(context, reverted.number, number, merged_at)
 
 
 async def _remember_what_was_waived(

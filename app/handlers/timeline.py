@@ -21,10 +21,12 @@ from policies.evaluate import Verdict
 from policies.facts import PullRequestFacts
 from policies.timeline import (
     REWORDED_KINDS,
+    EarlierRollback,
     Kind,
     TimelineEvent,
     evaluated,
     in_order,
+    rolled_back_before,
 )
 
 _PREFIX = "timeline"
@@ -93,3 +95,12 @@ async def record_evaluation(
     earlier = await load(context, facts.number)
     events = evaluated(config, verdict, facts, context.now(), earlier)
     await record(context, facts.number, events)
+
+
+async def earlier_rollback(
+    context: Context, hotfix: int, rollback: int, merged_at: datetime | None
+) -> EarlierRollback | None:
+    """The rollback of hotfix `hotfix` merged before rollback `rollback` (merged at
+    `merged_at`, None while it is open), as the hotfix's timeline holds it; None when
+    `rollback` is the first (docs/BEHAVIOUR.md, 'Rollbacks')."""
+    return rolled_back_before(await load(context, hotfix), rollback, merged_at)

@@ -46,7 +46,6 @@ from app.handlers.checks import (
     write_check_run,
 )
 from app.handlers.config_files import base_config, config_at, start_reading_config
-from app.handlers.earlier_rollback import earlier_rollback
 from app.handlers.policy import read_rolled_back_hotfix, several_reverted
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
@@ -429,7 +428,7 @@ async def _rolled_back(
     version, its_run, earlier = await asyncio.gather(
         _released_version(context.github, repository, config, merge_sha, reads),
         ReleaseState.load(context, release_key(repository, reverted.number)),
-        earlier_rollback(context, config, reverted, pull["number"], merged_at),
+        timeline.earlier_rollback(context, reverted.number, pull["number"], merged_at),
     )
     version_tag = None if version is None else tag_name(config, str(version))
     tag_of_another = await _tag_of_another(
