@@ -299,6 +299,28 @@ def test_deliveries_refused_for_their_signature_are_logged_once_a_minute_with_th
     assert all("github-has-another" not in record.getMessage() for record in caplog.records)
 
 
+def test_a_webhook_secret_with_a_line_break_kept_from_a_file_is_named_when_refusing(
+    tmp_path: Path, private_key_pem: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`echo secret > file` keeps a line break the secret typed into GitHub has not, and then
+    every delivery is refused: the log says where to look. The signature stays the contract's,
+    with WEBHOOK_SECRET as set."""
+    body = pull_request_payload()
+    harness = _harness(tmp_path, private_key_pem, WEBHOOK_SECRET=f"{WEBHOOK_SECRET}\n")
+    with caplog.at_level(logging.WARNING, logger="hotfix_bot.intake"):
+        for padded in harness:
+            typed_in = padded.post(body, signed_headers(body, "pull_request", "d-10"))
+            as_set = signed_headers(body, "pull_request", "d-11", secret=f"{WEBHOOK_SECRET}\n")
+            assert (typed_in.status_code, padded.post(body, as_set).status_code) == (401, 202)
+
+    assert [record.getMessage() for record in caplog.records] == [
+        f"a delivery was refused {SIGNATURE_ADVICE[: -len(' (said once a minute at most)')]}; "
+        "this server's WEBHOOK_SECRET begins or ends with whitespace (a line break kept from a "
+        "file?), which the secret typed into GitHub most likely does not: remove it (said once "
+        "a minute at most)"
+    ]
+
+
 def test_a_delivery_id_over_128_characters_is_400_and_kept_nowhere(harness: Harness) -> None:
     body = pull_request_payload()
     too_long = harness.post(body, signed_headers(body, "pull_request", "d" * 129))

@@ -29,6 +29,20 @@ SIGNATURE_REFUSAL_ADVICE = (
     "if GitHub's Recent Deliveries (the App's settings, Advanced) show 401, the App's webhook "
     "secret there is not this server's WEBHOOK_SECRET: set the same value in both"
 )
+# A secret written to a file with `echo` (a Kubernetes or Docker secret) keeps the line break.
+_WHITESPACE_AROUND_ADVICE = (
+    "; this server's WEBHOOK_SECRET begins or ends with whitespace (a line break kept from "
+    "a file?), which the secret typed into GitHub most likely does not: remove it"
+)
+
+
+def signature_refusal_advice(services: Services) -> str:
+    """What to do about refused signatures, pointing at a WEBHOOK_SECRET with whitespace
+    around it, which no typed-in secret matches."""
+    secret = services.settings.webhook_secret
+    written = "" if secret is None else secret.get_secret_value()
+    padded = written != written.strip()
+    return SIGNATURE_REFUSAL_ADVICE + (_WHITESPACE_AROUND_ADVICE if padded else "")
 
 
 class _BeforeTheBody(JSONResponse):
@@ -173,7 +187,7 @@ def _signature_refused(services: Services) -> None:
     log.warning(
         "%s (401) for a missing or wrong X-Hub-Signature-256; %s (said once a minute at most)",
         what,
-        SIGNATURE_REFUSAL_ADVICE,
+        signature_refusal_advice(services),
     )
 
 

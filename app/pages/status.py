@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from app.github.client import AppCredentialsRefused, GitHubApp, describe
 from app.intake.delivery import event_label, location
-from app.intake.webhook import SIGNATURE_REFUSAL_ADVICE
+from app.intake.webhook import signature_refusal_advice
 from app.journal import STATUSES, JournalEntry, JournalUnavailable, read_aside
 from app.metrics import SignatureRefusals, signature_refusals
 from app.pages.admin import Access, AdminSessions, offered_token, token_matches
@@ -95,7 +95,9 @@ class StatusPage:
         problems = [
             self._services.worker.problem(),
             journal_problem,
-            _signature_refusals_problem(signature_refusals(), details),
+            _signature_refusals_problem(
+                signature_refusals(), signature_refusal_advice(self._services) if details else None
+            ),
         ]
         problem_section = "".join(
             f'<div class="problem"><p>{escape(problem)}</p></div>'
@@ -194,20 +196,20 @@ def _recent_section(latest: list[JournalEntry]) -> str:
     )
 
 
-def _signature_refusals_problem(refusals: SignatureRefusals, details: bool) -> str | None:
+def _signature_refusals_problem(refusals: SignatureRefusals, advice: str | None) -> str | None:
     """How many deliveries every intake process of this server refused for their signature
     (a WEBHOOK_SECRET that is not the App's refuses them all); when the last was, and what
-    to do, with the details."""
+    to do (`advice`, given with the details)."""
     if not refusals.count:
         return None
     refused = (
         f"{plural(refusals.count, 'delivery was', 'deliveries were')} refused (401) for a "
         "missing or wrong X-Hub-Signature-256 since this server started"
     )
-    if not details or refusals.last_at is None:
+    if advice is None or refusals.last_at is None:
         return f"{refused}."
     last = datetime.fromtimestamp(refusals.last_at, UTC)
-    return f"{refused}, the last at {last:%Y-%m-%d %H:%M:%S} UTC; {SIGNATURE_REFUSAL_ADVICE}."
+    return f"{refused}, the last at {last:%Y-%m-%d %H:%M:%S} UTC; {advice}."
 
 
 def _app_section(summary: AppSummary, details: bool) -> str:
