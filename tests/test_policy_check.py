@@ -327,7 +327,8 @@ def test_the_version_bump_fix_of_a_pull_request_from_a_fork_checks_it_out_with_g
     bot: Bot,
 ) -> None:
     """The head branch is the fork's: the fix fetches it by the pull request's number and
-    pushes to where gh points `git push`, never to a branch of the same name here."""
+    pushes to where gh points `git push`, never to a branch of the same name here. The base
+    branch is fetched from this repository, which is not `origin` in a clone of the fork."""
     pull = opened_from_the_fork(bot, "hotfix/fix-login")
     run = bot.policy_run(pull.head_sha)
     assert run.output["summary"].endswith(
@@ -339,7 +340,8 @@ def test_the_version_bump_fix_of_a_pull_request_from_a_fork_checks_it_out_with_g
         "these in a clone of the fork too:\n\n```sh\n"
         "git fetch origin &&\n"
         f"gh pr checkout {pull.number} &&\n"
-        "git merge --no-edit origin/main &&\n"
+        "git fetch https://github.com/acme/widgets.git main &&\n"
+        "git merge --no-edit FETCH_HEAD &&\n"
         'echo "1.2.4" > VERSION &&\n'
         "git add VERSION &&\n"
         'git commit -m "Bump the version to 1.2.4" &&\n'
@@ -381,13 +383,16 @@ def test_a_wrongly_named_fork_branch_is_bumped_in_the_clone_of_the_fork_it_is_re
     bot: Bot,
 ) -> None:
     """The fork's branch is renamed and pushed in a clone of the fork: the bump follows it
-    there, with no `gh pr checkout` of the pull request about to be closed."""
+    there, with no `gh pr checkout` of the pull request about to be closed. `origin` there
+    is the fork: the base branch is fetched from this repository."""
     run = bot.policy_run(opened_from_the_fork(bot, "hotfix/Fix_Login").head_sha)
     assert run.output["summary"].endswith(
         "### `version-bump`\n\nVERSION is 1.2.3 on hotfix/Fix_Login, expected 1.2.4\n\n"
-        "Set the version to 1.2.4 on hotfix/fix-login once `branch-name`'s fix has moved the "
+        + up_to_date_first("hotfix/fix-login", "main", "1.2.3")
+        + "Set the version to 1.2.4 on hotfix/fix-login once `branch-name`'s fix has moved the "
         "work there, commit it and push it to the fork contributor/widgets, in the clone it "
-        "was renamed in:\n\n" + set_version_commands("1.2.4")
+        "was renamed in:\n\n"
+        + set_version_commands("1.2.4", "main", "https://github.com/acme/widgets.git")
     )
 
 

@@ -672,7 +672,8 @@ def test_the_version_bump_fix_of_a_pull_request_from_a_fork_pushes_to_the_fork(
         "```sh\n"
         "git fetch origin &&\n"
         "gh pr checkout 12 &&\n"
-        "git merge --no-edit origin/main &&\n"
+        "git fetch https://github.com/acme/shop.git main &&\n"
+        "git merge --no-edit FETCH_HEAD &&\n"
         'echo "1.2.4" > VERSION &&\n'
         "npm version 1.2.4 --no-git-tag-version &&\n"
         f"git add VERSION {ROOT_NPM_FILES} &&\n"
