@@ -281,6 +281,88 @@ def test_the_fix_of_a_pull_request_from_a_fork_brings_in_this_repository_s_main(
     assert repository.merge_conflicts("refs/pull/12/head") == ""
 
 
+def test_the_fix_after_the_base_caught_up_with_the_latest_release_leaves_a_branch_that_merges(
+    tmp_path: Path,
+) -> None:
+    """v1.2.4 was released from elsewhere while main says 1.2.3, and the hotfix bumps it to
+    1.2.4. Followed literally, main set to 1.2.4 first, the fix takes main's 1.2.4 in (the
+    same change on both sides) before setting 1.2.5: the branch then merges into main without
+    a conflict, and passes."""
+    repository = Repository(tmp_path, {"VERSION": "1.2.3\n"})
+    repository.git(f"checkout -q {HEAD} && printf '1.2.4\\n' > VERSION", "author")
+    repository.git(f"commit -qam 'Fix login, 1.2.4' && git push -q origin {HEAD}", "author")
+    released = frozenset({"v1.2.4"})
+    behind = replace(
+        pull_request({"VERSION": "1.2.3\n"}),
+        head_version_files={"VERSION": "1.2.4\n"},
+        existing_tags=released,
+    )
+    fix = version_bump.check(load_config(None, "main"), behind).how_to_fix
+    assert fix.startswith(
+        "Set VERSION on main to 1.2.4, the version tagged v1.2.4, first (if a later version "
+        "was released, use that one, and its next patch instead of 1.2.5).\n\n"
+        f"Once main holds it, the commands bring {HEAD} up to date with main first, so that "
+        f"the bump merges cleanly. If main then holds another version than {HEAD} in VERSION "
+        "(a later release, say), the merge stops on a conflict there: keep main's version, "
+        "`git commit --no-edit`, and run the commands after the merge. "
+        f"Then set the version to 1.2.5 on {HEAD}, commit it and push it:\n\n"
+    )
+
+    repository.git("checkout -q main && printf '1.2.4\\n' > VERSION", "author")
+    repository.git("commit -qam 'Catch up with v1.2.4' && git push -q origin main", "author")
+    done = repository.follow(fix)
+
+    assert done.returncode == 0, done.stderr
+    assert repository.changes_left() == ""
+    on_main, on_head = repository.on_github("VERSION", "main"), repository.on_github("VERSION")
+    assert (on_main, on_head) == ("1.2.4\n", "1.2.5\n")
+    caught_up = replace(
+        behind, base_version_files={"VERSION": on_main}, head_version_files={"VERSION": on_head}
+    )
+    assert version_bump.check(load_config(None, "main"), caught_up).status is Status.PASS
+    assert repository.merge_conflicts() == ""
+
+
+def test_a_head_that_holds_the_next_patch_of_the_release_is_told_the_conflict_to_resolve(
+    tmp_path: Path,
+) -> None:
+    """v1.2.4 was released from elsewhere while main says 1.2.3, and the hotfix holds 1.2.5
+    already: no commands are needed, but main set to 1.2.4 conflicts with it at GitHub's
+    merge. Merged in as the fix says, keeping 1.2.5 where VERSION conflicts, the branch then
+    merges into main without a conflict."""
+    repository = Repository(tmp_path, {"VERSION": "1.2.3\n"})
+    repository.git(f"checkout -q {HEAD} && printf '1.2.5\\n' > VERSION", "author")
+    repository.git(f"commit -qam 'Fix login, 1.2.5' && git push -q origin {HEAD}", "author")
+    behind = replace(
+        pull_request({"VERSION": "1.2.3\n"}),
+        head_version_files={"VERSION": "1.2.5\n"},
+        existing_tags=frozenset({"v1.2.4"}),
+    )
+    fix = version_bump.check(load_config(None, "main"), behind).how_to_fix
+    assert fix.endswith(
+        f"; {HEAD} holds 1.2.5 already, so then re-run this check. GitHub then finds VERSION "
+        f"conflicting with main's: merge main into {HEAD}, keep 1.2.5 there, commit the merge "
+        "and push it"
+    )
+    repository.git("checkout -q main && printf '1.2.4\\n' > VERSION", "author")
+    repository.git("commit -qam 'Catch up with v1.2.4' && git push -q origin main", "author")
+    assert repository.merge_conflicts() != ""
+
+    merged = run(
+        f"git fetch -q origin && git checkout -q {HEAD} && git merge -q --ff-only origin/{HEAD} "
+        "&& git merge -q origin/main",
+        tmp_path / "clone",
+        repository.home,
+    )
+    assert "CONFLICT (content): Merge conflict in VERSION" in merged.stdout
+    assert repository.git("diff --name-only --diff-filter=U", "clone") == "VERSION\n"
+    repository.git("checkout -q --ours VERSION && git add VERSION", "clone")
+    repository.git(f"commit -q --no-edit && git push -q origin {HEAD}", "clone")
+
+    assert repository.on_github("VERSION") == "1.2.5\n"
+    assert repository.merge_conflicts() == ""
+
+
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
 @pytest.mark.parametrize("lockfile", ["package-lock.json", "npm-shrinkwrap.json"])
 def test_the_fix_commits_the_lockfile_npm_sets_beside_package_json(

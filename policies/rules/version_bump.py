@@ -81,9 +81,9 @@ class _Change:
     moved_to: str | None = None
     # Why the bump is made on the head brought up to date with the base, in words; "" when
     # it is not. The base may have raised its version since the branch was cut (another
-    # hotfix of the same version merged first), and a bump from the version the branch was
-    # cut at would conflict with that at the merge. Only the production branch is merged in
-    # (`_merges_base`).
+    # hotfix of the same version merged first, or the base caught up with the latest
+    # release), and a bump from the version the branch was cut at would conflict with that
+    # at the merge. Only the production branch is merged in (`_merges_base`).
     merged_first: str = ""
 
 
@@ -350,7 +350,7 @@ def _released(
             what += f" ({shipped} is a pre-release of {target}, so below it)"
         elif str(shipped) != str(target):
             what += f" ({shipped} is {target}: build metadata does not make another version)"
-        return _Problem(what, _catch_up_with(change, on_base, target, target_tag))
+        return _Problem(what, _catch_up_with(config, change, on_base, current))
     tag = tag_name(config, str(shipped))
     if tag not in existing_tags:
         return None
@@ -369,19 +369,50 @@ def _merges_base(config: HotfixConfig, change: _Change) -> bool:
     return change.base == config.branches.production
 
 
-def _catch_up_with(change: _Change, on_base: list[str], released: Version, tag: str) -> str:
-    """How to follow `released` (tagged `tag`), the release the base is behind: the base's
-    version files set to it, then the head's to its next patch, by name and number. A later
-    release than the one looked up is not known, so the words allow for one."""
-    after = next_patch(released)
+def _catch_up_with(
+    config: HotfixConfig, change: _Change, on_base: list[str], current: Version
+) -> str:
+    """How to follow the release of `current`'s next patch, which the base is behind: the
+    base's version files set to it, then the head's to its next patch, by name and number.
+    A later release than the one looked up is not known, so the words allow for one."""
+    released = next_patch(current)
+    tag, after = tag_name(config, str(released)), next_patch(released)
+    base, head = change.base, change.moved_to or change.head
     catch_up = (
-        f"Set {join_words(on_base)} on {change.base} to {released}, the version tagged {tag}, "
+        f"Set {join_words(on_base)} on {base} to {released}, the version tagged {tag}, "
         f"first (if a later version was released, use that one, and its next patch instead of "
         f"{after})"
     )
     heads = [read_version(path, change.head_files.get(path)) for path in on_base]
     if all(isinstance(read, Version) and str(read) == str(after) for read in heads):
-        return f"{catch_up}; {change.head} holds {after} already, so {_RERUN}"
+        done = f"{catch_up}; {change.head} holds {after} already, so {_RERUN}"
+        if not _merges_base(config, change):
+            return done
+        # The base's new version and the head's each replace the one the branch was cut at.
+        return (
+            f"{done}. GitHub then finds {join_words(on_base)} conflicting with {base}'s: "
+            f"merge {base} into {change.head}, keep {after} there, commit the merge and push it"
+        )
+    if _merges_base(config, change):
+        # Bumped by the hotfix to the version the base is set to, the head's files change as
+        # the base's do; left as the branch was cut, they take the base's.
+        changed = [
+            path
+            for path, read in zip(on_base, heads, strict=True)
+            if isinstance(read, Version) and str(read) != str(current)
+        ]
+        conflict = (
+            f" If {base} then holds another version than {head} in {join_words(changed)} (a "
+            f"later release, say), the merge stops on a conflict there: keep {base}'s version, "
+            "`git commit --no-edit`, and run the commands after the merge."
+            if changed
+            else ""
+        )
+        merged_first = (
+            f"Once {base} holds it, the commands bring {head} up to date with {base} first, so "
+            f"that the bump merges cleanly.{conflict}"
+        )
+        change = replace(change, merged_first=merged_first)
     edits = [
         (_set_version if isinstance(read, Version) else _restore)(change, path, after)
         for path, read in zip(on_base, heads, strict=True)
