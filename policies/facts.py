@@ -95,6 +95,9 @@ class PullRequestFacts:
     evaluated_at: datetime | None = None
     merged_at: datetime | None = None  # None while it is not merged
     repository: str = ""  # owner/name of the base repository
+    # Its URL to fetch from, which a clone of a fork has no remote for (GitHub Enterprise
+    # Server's host is not github.com).
+    repository_url: str = ""
     # The base repository belongs to a person's account, which has no teams, not to an
     # organization.
     personal_account: bool = False

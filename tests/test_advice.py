@@ -155,15 +155,15 @@ def run_bump(bot: Bot, lines: list[str]) -> None:
         elif words[:3] == ["git", "push", "origin"]:
             bot.repo.commit(words[3], files, message)
         elif words[:3] == ["git", "merge", "--no-edit"]:
-            # The base merged in: nothing to push where the branch holds it already.
+            # The base merged in as git merges it (a conflict raises), pushed with the bump;
+            # nothing to merge where the branch holds it already.
             [base] = [
                 p.base_ref
                 for p in bot.repo.pulls.values()
                 if p.head_ref == branch and p.state == "open"
             ]
             assert words[3] == f"origin/{base}", line
-            tips = (bot.repo.branches[base].sha, bot.repo.branches[branch].sha)
-            assert bot.repo.objects.is_ancestor(*tips), line
+            bot.repo.merge_refs(branch, base, f"Merge {base} into {branch}", "dev")
         else:  # fetching, fast-forwarding and adding change nothing on GitHub
             assert words[:2] in (["git", "fetch"], ["git", "merge"], ["git", "add"]), line
             assert words[-1] in ("origin", f"origin/{branch}", *files), line
@@ -358,6 +358,10 @@ def test_a_base_behind_the_latest_release_is_told_which_version_to_set_where(bot
         "The tag release-1.2.4 already exists, so stable (1.2.3) is behind the latest release\n\n"
         "Set VERSION on stable to 1.2.4, the version tagged release-1.2.4, first (if a later "
         "version was released, use that one, and its next patch instead of 1.2.5).\n\n"
+        "Once stable holds it, the commands bring fix/fix-login up to date with stable first, "
+        "so that the bump merges cleanly. If stable then holds another version than "
+        "fix/fix-login in VERSION (a later release, say), the merge stops on a conflict there: "
+        "keep stable's version, `git commit --no-edit`, and run the commands after the merge. "
         "Then set the version to 1.2.5 on fix/fix-login, commit it and push it:\n\n```sh\n"
     )
 

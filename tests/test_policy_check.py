@@ -181,7 +181,9 @@ def test_a_released_next_patch_says_the_base_is_behind_and_a_re_run_follows_its_
         "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release\n\n"
         "Set VERSION on main to 1.2.4, the version tagged v1.2.4, first (if a later version was "
         "released, use that one, and its next patch instead of 1.2.5); hotfix/fix-login holds "
-        "1.2.5 already, so then re-run this check"
+        "1.2.5 already, so then re-run this check. GitHub then finds VERSION conflicting with "
+        "main's: merge main into hotfix/fix-login, keep 1.2.5 there, commit the merge and push "
+        "it"
     )
     looked_up = {r.path for r in bot.fake.requests_to("GET", "/repos/acme/widgets/git/ref/")}
     assert looked_up == {
@@ -273,8 +275,12 @@ def test_build_metadata_on_a_released_version_fails_version_bump(bot: Bot) -> No
         "(1.2.4+hotfix.1 is 1.2.4: build metadata does not make another version)\n\n"
         "Set VERSION on main to 1.2.4, the version tagged v1.2.4, first (if a later version was "
         "released, use that one, and its next patch instead of 1.2.5).\n\n"
-        "Then set the version to 1.2.5 on hotfix/fix-login, commit it and push it:\n\n"
-        + set_version_commands("1.2.5")
+        "Once main holds it, the commands bring hotfix/fix-login up to date with main first, "
+        "so that the bump merges cleanly. If main then holds another version than "
+        "hotfix/fix-login in VERSION (a later release, say), the merge stops on a conflict "
+        "there: keep main's version, `git commit --no-edit`, and run the commands after the "
+        "merge. Then set the version to 1.2.5 on hotfix/fix-login, commit it and push it:\n\n"
+        + set_version_commands("1.2.5", "main")
     )
     looked_up = {r.path for r in bot.fake.requests_to("GET", "/repos/acme/widgets/git/ref/")}
     assert looked_up == {
@@ -327,7 +333,8 @@ def test_the_version_bump_fix_of_a_pull_request_from_a_fork_checks_it_out_with_g
     bot: Bot,
 ) -> None:
     """The head branch is the fork's: the fix fetches it by the pull request's number and
-    pushes to where gh points `git push`, never to a branch of the same name here."""
+    pushes to where gh points `git push`, never to a branch of the same name here. The base
+    branch is fetched from this repository, which is not `origin` in a clone of the fork."""
     pull = opened_from_the_fork(bot, "hotfix/fix-login")
     run = bot.policy_run(pull.head_sha)
     assert run.output["summary"].endswith(
@@ -339,7 +346,8 @@ def test_the_version_bump_fix_of_a_pull_request_from_a_fork_checks_it_out_with_g
         "these in a clone of the fork too:\n\n```sh\n"
         "git fetch origin &&\n"
         f"gh pr checkout {pull.number} &&\n"
-        "git merge --no-edit origin/main &&\n"
+        "git fetch https://github.com/acme/widgets.git main &&\n"
+        "git merge --no-edit FETCH_HEAD &&\n"
         'echo "1.2.4" > VERSION &&\n'
         "git add VERSION &&\n"
         'git commit -m "Bump the version to 1.2.4" &&\n'
@@ -381,13 +389,16 @@ def test_a_wrongly_named_fork_branch_is_bumped_in_the_clone_of_the_fork_it_is_re
     bot: Bot,
 ) -> None:
     """The fork's branch is renamed and pushed in a clone of the fork: the bump follows it
-    there, with no `gh pr checkout` of the pull request about to be closed."""
+    there, with no `gh pr checkout` of the pull request about to be closed. `origin` there
+    is the fork: the base branch is fetched from this repository."""
     run = bot.policy_run(opened_from_the_fork(bot, "hotfix/Fix_Login").head_sha)
     assert run.output["summary"].endswith(
         "### `version-bump`\n\nVERSION is 1.2.3 on hotfix/Fix_Login, expected 1.2.4\n\n"
-        "Set the version to 1.2.4 on hotfix/fix-login once `branch-name`'s fix has moved the "
+        + up_to_date_first("hotfix/fix-login", "main", "1.2.3")
+        + "Set the version to 1.2.4 on hotfix/fix-login once `branch-name`'s fix has moved the "
         "work there, commit it and push it to the fork contributor/widgets, in the clone it "
-        "was renamed in:\n\n" + set_version_commands("1.2.4")
+        "was renamed in:\n\n"
+        + set_version_commands("1.2.4", "main", "https://github.com/acme/widgets.git")
     )
 
 

@@ -32,14 +32,18 @@ LOCKFILE = (
 )
 
 
-# A `gh` that records what it is given (`home/gh.jsonl`) and shows the pull request's
-# description to `gh pr view`: GitHub itself is not reached.
+# A `gh` that records what it is given (`home/gh.jsonl`), shows the pull request's
+# description to `gh pr view` and, in a clone of the fork the pull request's branch is in,
+# checks that branch out for `gh pr checkout` as gh does: GitHub itself is not reached.
 GH = f"""#!{sys.executable}
-import json, os, sys
+import json, os, subprocess, sys
 with open(os.path.join(os.environ["HOME"], "gh.jsonl"), "a") as log:
     log.write(json.dumps({{"argv": sys.argv[1:], "stdin": sys.stdin.read()}}) + "\\n")
 if sys.argv[1:3] == ["pr", "view"]:
     print("Fixes the login.")
+if sys.argv[1:3] == ["pr", "checkout"]:
+    subprocess.run(["git", "fetch", "-q", "origin", "{HEAD}"], check=True)
+    subprocess.run(["git", "checkout", "-q", "-B", "{HEAD}", "origin/{HEAD}"], check=True)
 """
 
 
@@ -88,10 +92,26 @@ class Repository:
         """The head branch moves on on GitHub, as when GitHub's "Update branch" is used."""
         self.git(f"commit -q --allow-empty -m Colleague && git push -q origin {HEAD}", "author")
 
-    def follow(self, how_to_fix: str) -> subprocess.CompletedProcess[str]:
+    def follow(self, how_to_fix: str, clone: str = "clone") -> subprocess.CompletedProcess[str]:
         """The fix's one block of commands, pasted in `clone`."""
         [block] = how_to_fix.split("```sh\n")[1:]
-        return run(block.removesuffix("\n```"), self.root / "clone", self.home)
+        return run(block.removesuffix("\n```"), self.root / clone, self.home)
+
+    def release_elsewhere(self) -> None:
+        """Another hotfix cut from 1.2.3 bumps it to 1.2.4 and is merged into main."""
+        self.git("checkout -q -b hotfix/first main && printf '1.2.4\\n' > VERSION", "author")
+        self.git("commit -qam 'Fix first, 1.2.4' && git checkout -q main", "author")
+        self.git("merge -q --no-ff --no-edit hotfix/first && git push -q origin main", "author")
+
+    def merge_conflicts(self, head: str = HEAD) -> str:
+        """What conflicts when GitHub merges the pull request from `head` into main: nothing
+        when they merge cleanly."""
+        merged = run(
+            f"git --git-dir=origin.git merge-tree --write-tree --name-only main {head}",
+            self.root,
+            self.home,
+        )
+        return "" if merged.returncode == 0 else merged.stdout
 
     def on_github(self, path: str, branch: str = HEAD) -> str:
         return self.git(f"--git-dir=origin.git show {branch}:{path}")
@@ -205,12 +225,9 @@ def test_the_fix_after_the_base_released_the_same_version_leaves_a_branch_that_m
     second's fix, followed literally, takes main's 1.2.4 in (the same change on both sides)
     before setting 1.2.5: the branch then merges into main without a conflict, and passes."""
     repository = Repository(tmp_path, {"VERSION": "1.2.3\n"})
-    bumped = "printf '1.2.4\\n' > VERSION && git add -A"
-    repository.git(f"checkout -q {HEAD} && {bumped}", "author")
-    repository.git(f"commit -qm 'Fix login, 1.2.4' && git push -q origin {HEAD}", "author")
-    repository.git(f"checkout -q -b hotfix/first main && {bumped}", "author")
-    repository.git("commit -qm 'Fix first, 1.2.4' && git checkout -q main", "author")
-    repository.git("merge -q --no-ff --no-edit hotfix/first && git push -q origin main", "author")
+    repository.git(f"checkout -q {HEAD} && printf '1.2.4\\n' > VERSION", "author")
+    repository.git(f"commit -qam 'Fix login, 1.2.4' && git push -q origin {HEAD}", "author")
+    repository.release_elsewhere()
 
     fix = how_to_fix({"VERSION": "1.2.4\n"})
     assert fix.startswith(
@@ -229,11 +246,121 @@ def test_the_fix_after_the_base_released_the_same_version_leaves_a_branch_that_m
         replace(pull_request({"VERSION": on_main}), head_version_files={"VERSION": on_head}),
     )
     assert passed.status is Status.PASS
-    # GitHub's merge of the pull request: main and the branch merged without a conflict.
-    merged = run(
-        f"git --git-dir=origin.git merge-tree --write-tree main {HEAD}", tmp_path, repository.home
+    assert repository.merge_conflicts() == ""
+
+
+def test_the_fix_of_a_pull_request_from_a_fork_brings_in_this_repository_s_main(
+    tmp_path: Path,
+) -> None:
+    """The fork was made at 1.2.3 and its main stays there while another hotfix takes this
+    repository's main to 1.2.4. Followed in a clone of the fork, whose `origin` is the fork,
+    the fix takes this repository's 1.2.4 in, not the fork's stale main, before setting
+    1.2.5: the branch then merges into main without a conflict."""
+    repository = Repository(tmp_path, {"VERSION": "1.2.3\n"})
+    repository.git("clone -q --bare origin.git fork.git")
+    repository.git(f"checkout -q {HEAD} && printf '1.2.4\\n' > VERSION", "author")
+    repository.git(f"commit -qam 'Fix login, 1.2.4' && git push -q ../fork.git {HEAD}", "author")
+    repository.release_elsewhere()
+    repository.git("clone -q fork.git fork-clone")
+
+    facts = replace(
+        pull_request({"VERSION": "1.2.4\n"}),
+        head_is_same_repo=False,
+        head_repo_full_name="octo/shop",
+        repository_url=str(tmp_path / "origin.git"),
     )
-    assert merged.returncode == 0, merged.stdout
+    done = repository.follow(
+        version_bump.check(load_config(None, "main"), facts).how_to_fix, "fork-clone"
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert repository.on_github("VERSION", "main") == "1.2.4\n"
+    assert repository.git(f"--git-dir=fork.git show {HEAD}:VERSION") == "1.2.5\n"
+    # GitHub's merge of the pull request, whose head it keeps as refs/pull/12/head.
+    repository.git(f"--git-dir=origin.git fetch -q fork.git {HEAD}:refs/pull/12/head")
+    assert repository.merge_conflicts("refs/pull/12/head") == ""
+
+
+def test_the_fix_after_the_base_caught_up_with_the_latest_release_leaves_a_branch_that_merges(
+    tmp_path: Path,
+) -> None:
+    """v1.2.4 was released from elsewhere while main says 1.2.3, and the hotfix bumps it to
+    1.2.4. Followed literally, main set to 1.2.4 first, the fix takes main's 1.2.4 in (the
+    same change on both sides) before setting 1.2.5: the branch then merges into main without
+    a conflict, and passes."""
+    repository = Repository(tmp_path, {"VERSION": "1.2.3\n"})
+    repository.git(f"checkout -q {HEAD} && printf '1.2.4\\n' > VERSION", "author")
+    repository.git(f"commit -qam 'Fix login, 1.2.4' && git push -q origin {HEAD}", "author")
+    released = frozenset({"v1.2.4"})
+    behind = replace(
+        pull_request({"VERSION": "1.2.3\n"}),
+        head_version_files={"VERSION": "1.2.4\n"},
+        existing_tags=released,
+    )
+    fix = version_bump.check(load_config(None, "main"), behind).how_to_fix
+    assert fix.startswith(
+        "Set VERSION on main to 1.2.4, the version tagged v1.2.4, first (if a later version "
+        "was released, use that one, and its next patch instead of 1.2.5).\n\n"
+        f"Once main holds it, the commands bring {HEAD} up to date with main first, so that "
+        f"the bump merges cleanly. If main then holds another version than {HEAD} in VERSION "
+        "(a later release, say), the merge stops on a conflict there: keep main's version, "
+        "`git commit --no-edit`, and run the commands after the merge. "
+        f"Then set the version to 1.2.5 on {HEAD}, commit it and push it:\n\n"
+    )
+
+    repository.git("checkout -q main && printf '1.2.4\\n' > VERSION", "author")
+    repository.git("commit -qam 'Catch up with v1.2.4' && git push -q origin main", "author")
+    done = repository.follow(fix)
+
+    assert done.returncode == 0, done.stderr
+    assert repository.changes_left() == ""
+    on_main, on_head = repository.on_github("VERSION", "main"), repository.on_github("VERSION")
+    assert (on_main, on_head) == ("1.2.4\n", "1.2.5\n")
+    caught_up = replace(
+        behind, base_version_files={"VERSION": on_main}, head_version_files={"VERSION": on_head}
+    )
+    assert version_bump.check(load_config(None, "main"), caught_up).status is Status.PASS
+    assert repository.merge_conflicts() == ""
+
+
+def test_a_head_that_holds_the_next_patch_of_the_release_is_told_the_conflict_to_resolve(
+    tmp_path: Path,
+) -> None:
+    """v1.2.4 was released from elsewhere while main says 1.2.3, and the hotfix holds 1.2.5
+    already: no commands are needed, but main set to 1.2.4 conflicts with it at GitHub's
+    merge. Merged in as the fix says, keeping 1.2.5 where VERSION conflicts, the branch then
+    merges into main without a conflict."""
+    repository = Repository(tmp_path, {"VERSION": "1.2.3\n"})
+    repository.git(f"checkout -q {HEAD} && printf '1.2.5\\n' > VERSION", "author")
+    repository.git(f"commit -qam 'Fix login, 1.2.5' && git push -q origin {HEAD}", "author")
+    behind = replace(
+        pull_request({"VERSION": "1.2.3\n"}),
+        head_version_files={"VERSION": "1.2.5\n"},
+        existing_tags=frozenset({"v1.2.4"}),
+    )
+    fix = version_bump.check(load_config(None, "main"), behind).how_to_fix
+    assert fix.endswith(
+        f"; {HEAD} holds 1.2.5 already, so then re-run this check. GitHub then finds VERSION "
+        f"conflicting with main's: merge main into {HEAD}, keep 1.2.5 there, commit the merge "
+        "and push it"
+    )
+    repository.git("checkout -q main && printf '1.2.4\\n' > VERSION", "author")
+    repository.git("commit -qam 'Catch up with v1.2.4' && git push -q origin main", "author")
+    assert repository.merge_conflicts() != ""
+
+    merged = run(
+        f"git fetch -q origin && git checkout -q {HEAD} && git merge -q --ff-only origin/{HEAD} "
+        "&& git merge -q origin/main",
+        tmp_path / "clone",
+        repository.home,
+    )
+    assert "CONFLICT (content): Merge conflict in VERSION" in merged.stdout
+    assert repository.git("diff --name-only --diff-filter=U", "clone") == "VERSION\n"
+    repository.git("checkout -q --ours VERSION && git add VERSION", "clone")
+    repository.git(f"commit -q --no-edit && git push -q origin {HEAD}", "clone")
+
+    assert repository.on_github("VERSION") == "1.2.5\n"
+    assert repository.merge_conflicts() == ""
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")

@@ -52,6 +52,7 @@ class _Edit:
     # Files the commands update too where they exist (npm's lockfiles): committed with the
     # version file when git tracks them, so that the pushed files agree.
     lockfiles: tuple[str, ...] = ()
+    from_base: bool = False  # the commands take the file from the base branch
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,16 @@ class _Change:
     # owner/name of the fork the head branch is in ("" once the fork is deleted); None for a
     # branch of the repository itself
     fork: str | None = None
+    repository_url: str = ""  # where a fork's commands fetch the base branch from
     # The branch `branch-name`'s fix moves the work to, when it does: followed first, it
     # leaves the head branch behind, so the bump is committed and pushed there.
     moved_to: str | None = None
-    # The base's version, when the head's does not go past it: the base may have raised it
-    # since the branch was cut (another hotfix of the same version merged first), and a bump
-    # from the version the branch was cut at would conflict with that at the merge. The bump
-    # is made on the head brought up to date with the base, when that is the production
-    # branch.
-    caught_up: Version | None = None
+    # Why the bump is made on the head brought up to date with the base, in words; "" when
+    # it is not. The base may have raised its version since the branch was cut (another
+    # hotfix of the same version merged first, or the base caught up with the latest
+    # release), and a bump from the version the branch was cut at would conflict with that
+    # at the merge. Only the production branch is merged in (`_merges_base`).
+    merged_first: str = ""
 
 
 def _describe(read: Version | VersionFileError | None) -> str:
@@ -127,8 +129,19 @@ def _restore(change: _Change, path: str, version: Version) -> _Edit:
     set_version = _set_version(change, path, version)
     if holds_only_the_version(path):
         return set_version
-    checkout = f"git checkout {shlex.quote(f'origin/{change.base}')} -- {shlex.quote(path)}"
-    return replace(set_version, commands=(checkout, *set_version.commands))
+    checkout = f"git checkout {_base(change)[1]} -- {shlex.quote(path)}"
+    return replace(set_version, commands=(checkout, *set_version.commands), from_base=True)
+
+
+def _base(change: _Change) -> tuple[list[str], str]:
+    """The commands that fetch the base branch, run once the branch to bump is checked out,
+    and the revision that names the base then. In a clone of a fork, `origin` is the fork,
+    whose copy of the base branch may be behind this repository's: a fork's commands fetch
+    it from this repository (gh's checkout fetches too, so they come after it)."""
+    if change.fork is None:
+        return [], shlex.quote(f"origin/{change.base}")
+    fetch = f"git fetch {shlex.quote(change.repository_url)} {shlex.quote(change.base)}"
+    return [fetch], "FETCH_HEAD"
 
 
 def _shell_block(commands: list[str]) -> str:
@@ -180,17 +193,13 @@ def _commit_and_push(change: _Change, edits: Sequence[_Edit], lead: str = "Set")
     if change.moved_to is not None:
         on = f"{change.moved_to} once `branch-name`'s fix has moved the work there"
     intro = f"{lead} the version to {version} on {on}, commit it and push it{where}:"
-    # Not in the clone of a fork, where `branch-name`'s fix renamed the branch: `origin`
-    # there is the fork, whose base branch is not this repository's.
-    in_fork_clone = change.fork is not None and change.moved_to is not None
-    if change.caught_up is not None and not in_fork_clone:
+    fetch_base, base = _base(change)
+    if change.merged_first or any(edit.from_base for edit in edits):
+        checkout += fetch_base
+    if change.merged_first:
         # Changed the same way on both sides, the version files merge cleanly.
-        checkout.append(f"git merge --no-edit {shlex.quote(f'origin/{change.base}')}")
-        intro = (
-            f"{change.moved_to or change.head} does not go past {change.base}'s version, "
-            f"{change.caught_up}: the commands bring it up to date with {change.base} first, "
-            f"so that the bump merges cleanly. {intro}"
-        )
+        checkout.append(f"git merge --no-edit {base}")
+        intro = f"{change.merged_first} {intro}"
     start = [
         "git fetch origin",
         *checkout,
@@ -341,7 +350,7 @@ def _released(
             what += f" ({shipped} is a pre-release of {target}, so below it)"
         elif str(shipped) != str(target):
             what += f" ({shipped} is {target}: build metadata does not make another version)"
-        return _Problem(what, _catch_up_with(change, on_base, target, target_tag))
+        return _Problem(what, _catch_up_with(config, change, on_base, current))
     tag = tag_name(config, str(shipped))
     if tag not in existing_tags:
         return None
@@ -353,19 +362,57 @@ def _released(
     return _Problem(f"The tag {tag} already exists, so {shipped} was released before", catch_up)
 
 
-def _catch_up_with(change: _Change, on_base: list[str], released: Version, tag: str) -> str:
-    """How to follow `released` (tagged `tag`), the release the base is behind: the base's
-    version files set to it, then the head's to its next patch, by name and number. A later
-    release than the one looked up is not known, so the words allow for one."""
-    after = next_patch(released)
+def _merges_base(config: HotfixConfig, change: _Change) -> bool:
+    """Whether the commands may merge the base into the head: only the production branch
+    is, since a hotfix aimed at another base by mistake (`target-branch` fails) would take
+    that branch's unreleased work along."""
+    return change.base == config.branches.production
+
+
+def _catch_up_with(
+    config: HotfixConfig, change: _Change, on_base: list[str], current: Version
+) -> str:
+    """How to follow the release of `current`'s next patch, which the base is behind: the
+    base's version files set to it, then the head's to its next patch, by name and number.
+    A later release than the one looked up is not known, so the words allow for one."""
+    released = next_patch(current)
+    tag, after = tag_name(config, str(released)), next_patch(released)
+    base, head = change.base, change.moved_to or change.head
     catch_up = (
-        f"Set {join_words(on_base)} on {change.base} to {released}, the version tagged {tag}, "
+        f"Set {join_words(on_base)} on {base} to {released}, the version tagged {tag}, "
         f"first (if a later version was released, use that one, and its next patch instead of "
         f"{after})"
     )
     heads = [read_version(path, change.head_files.get(path)) for path in on_base]
     if all(isinstance(read, Version) and str(read) == str(after) for read in heads):
-        return f"{catch_up}; {change.head} holds {after} already, so {_RERUN}"
+        done = f"{catch_up}; {change.head} holds {after} already, so {_RERUN}"
+        if not _merges_base(config, change):
+            return done
+        # The base's new version and the head's each replace the one the branch was cut at.
+        return (
+            f"{done}. GitHub then finds {join_words(on_base)} conflicting with {base}'s: "
+            f"merge {base} into {change.head}, keep {after} there, commit the merge and push it"
+        )
+    if _merges_base(config, change):
+        # Bumped by the hotfix to the version the base is set to, the head's files change as
+        # the base's do; left as the branch was cut, they take the base's.
+        changed = [
+            path
+            for path, read in zip(on_base, heads, strict=True)
+            if isinstance(read, Version) and str(read) != str(current)
+        ]
+        conflict = (
+            f" If {base} then holds another version than {head} in {join_words(changed)} (a "
+            f"later release, say), the merge stops on a conflict there: keep {base}'s version, "
+            "`git commit --no-edit`, and run the commands after the merge."
+            if changed
+            else ""
+        )
+        merged_first = (
+            f"Once {base} holds it, the commands bring {head} up to date with {base} first, so "
+            f"that the bump merges cleanly.{conflict}"
+        )
+        change = replace(change, merged_first=merged_first)
     edits = [
         (_set_version if isinstance(read, Version) else _restore)(change, path, after)
         for path, read in zip(on_base, heads, strict=True)
@@ -393,6 +440,7 @@ def _pull_change(facts: PullRequestFacts) -> _Change:
         facts.head_version_files,
         facts.number,
         None if facts.head_is_same_repo else facts.head_repo_full_name,
+        facts.repository_url,
     )
 
 
@@ -489,11 +537,13 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     expected = f"{wanted} ({current} + 1 patch) in {', '.join(on_base)}, and no tag {tags} yet"
     released = _released(config, change, on_base, current, shipped, existing_tags)
     heads = [head_reads[path] for path in on_base]
-    # Only the production branch is merged in: a hotfix aimed at another base by mistake
-    # (`target-branch` fails) would take that branch's unreleased work along.
     behind = any(isinstance(read, Version) and read <= current for read in heads)
-    if behind and change.base == config.branches.production:
-        change = replace(change, caught_up=current)
+    if behind and _merges_base(config, change):
+        merged_first = (
+            f"{change.moved_to or head} does not go past {base}'s version, {current}: the "
+            f"commands bring it up to date with {base} first, so that the bump merges cleanly."
+        )
+        change = replace(change, merged_first=merged_first)
     problems, note = _head_problems(change, on_base, head_reads, current, allow_prerelease)
     if released is not None:  # setting the head's files as asked would not help
         problems, note = [released], ""

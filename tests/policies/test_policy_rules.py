@@ -320,9 +320,24 @@ def echo(version: str) -> str:
     return pushed(version, f'echo "{version}" > VERSION')
 
 
-def behind_then_bumped() -> str:
-    """BEHIND, then the head branch set to 1.2.5 and pushed."""
-    return f"{BEHIND}.\n\nThen s{echo('1.2.5')[1:]}"
+def behind_then_bumped(changed: bool = True) -> str:
+    """BEHIND, then the head branch brought up to date with main and set to 1.2.5, and
+    pushed; and the conflict that merge meets when main holds another version than the head,
+    where the head changed its VERSION (`changed`)."""
+    fast_forward = "git merge --ff-only origin/hotfix/fix-login"
+    bumped = echo("1.2.5").replace(
+        fast_forward, f"{fast_forward} &&\ngit merge --no-edit origin/main", 1
+    )
+    conflict = (
+        " If main then holds another version than hotfix/fix-login in VERSION (a later "
+        "release, say), the merge stops on a conflict there: keep main's version, `git commit "
+        "--no-edit`, and run the commands after the merge."
+    )
+    return (
+        f"{BEHIND}.\n\nOnce main holds it, the commands bring hotfix/fix-login up to date with "
+        f"main first, so that the bump merges cleanly.{conflict if changed else ''} "
+        f"Then s{bumped[1:]}"
+    )
 
 
 def by_hand(version: str, what: str, path: str) -> str:
@@ -449,13 +464,15 @@ def up_to_date_first(fix: str) -> str:
             {"head_version_files": {"VERSION": "1.2.5"}, "existing_tags": frozenset({"v1.2.4"})},
             Status.FAIL,
             "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
-            f"{BEHIND}; hotfix/fix-login holds 1.2.5 already, so then re-run this check",
+            f"{BEHIND}; hotfix/fix-login holds 1.2.5 already, so then re-run this check. "
+            "GitHub then finds VERSION conflicting with main's: merge main into "
+            "hotfix/fix-login, keep 1.2.5 there, commit the merge and push it",
         ),
         (
             {"head_version_files": {}, "existing_tags": frozenset({"v1.2.4"})},
             Status.FAIL,
             "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
-            behind_then_bumped(),
+            behind_then_bumped(changed=False),
         ),
         (  # build metadata does not make another version: 1.2.4 would be released twice
             {
@@ -672,7 +689,8 @@ def test_the_version_bump_fix_of_a_pull_request_from_a_fork_pushes_to_the_fork(
         "```sh\n"
         "git fetch origin &&\n"
         "gh pr checkout 12 &&\n"
-        "git merge --no-edit origin/main &&\n"
+        "git fetch https://github.com/acme/shop.git main &&\n"
+        "git merge --no-edit FETCH_HEAD &&\n"
         'echo "1.2.4" > VERSION &&\n'
         "npm version 1.2.4 --no-git-tag-version &&\n"
         f"git add VERSION {ROOT_NPM_FILES} &&\n"

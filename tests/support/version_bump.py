@@ -1,10 +1,16 @@
 """The text the `version-bump` rule's fix gives, which several test files expect whole."""
 
 
-def set_version_commands(version: str, base: str | None = None) -> str:
+def set_version_commands(version: str, base: str | None = None, fetched_from: str = "") -> str:
     """The shell commands, fenced, that set VERSION to `version` on hotfix/fix-login and push;
-    with `base`, once that branch is merged into it."""
-    merge = "" if base is None else f"git merge --no-edit origin/{base} &&\n"
+    with `base`, once that branch is merged into it: `origin`'s, or fetched from the URL
+    `fetched_from` (a fork's commands fetch the base repository's)."""
+    if base is None:
+        merge = ""
+    elif fetched_from:
+        merge = f"git fetch {fetched_from} {base} &&\ngit merge --no-edit FETCH_HEAD &&\n"
+    else:
+        merge = f"git merge --no-edit origin/{base} &&\n"
     return (
         "```sh\n"
         "git fetch origin &&\n"
