@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         # `APP_ID=` in a .env file means "not configured yet", as in Probot.
         return None if value == "" else value
 
+    @field_validator("github_api_url", "notify_webhook_url", "database_url", mode="before")
+    @classmethod
+    def _url_trimmed(cls, value: object) -> object:
+        # No URL begins or ends with whitespace; a value pasted or read from a file often does.
+        return value.strip() if isinstance(value, str) else value
+
     @field_validator("app_id", mode="before")
     @classmethod
     def _app_id_is_a_number(cls, value: object) -> object:

@@ -351,6 +351,22 @@ def test_no_chat_unless_notify_webhook_url_is_set(tmp_path: Path) -> None:
     assert url is not None and url.get_secret_value() == "https://chat.example/hooks/x"
 
 
+def test_urls_are_read_without_the_whitespace_around_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A URL pasted with a space, or read from a file with its line break, is the URL."""
+    (tmp_path / ".env").write_text('NOTIFY_WEBHOOK_URL=" https://chat.example/hooks/x "\n')
+    monkeypatch.setenv("GITHUB_API_URL", "https://ghe.example/api/v3/\n")
+    monkeypatch.setenv("DATABASE_URL", " sqlite:///journal.db\n")
+
+    settings = load_settings()
+
+    assert settings.notify_webhook_url is not None
+    assert settings.notify_webhook_url.get_secret_value() == "https://chat.example/hooks/x"
+    assert settings.github_api_url == "https://ghe.example/api/v3"
+    assert settings.database_url == "sqlite:///journal.db"
+
+
 @pytest.mark.parametrize(
     ("given", "level"),
     [
