@@ -34,7 +34,7 @@ from app.journal import (
 )
 from app.journal.base import fired_timer_id
 from app.journal.timers import TIMER_EVENT
-from app.metrics_directory import MetricsDirectory
+from app.metrics_directory import MetricsDirectory, server_running
 from app.settings import Settings, SettingsError, load_settings
 from policies.wording import plural
 
@@ -208,8 +208,7 @@ def serve(settings: Settings) -> int:
     # Every process of the server keeps its metrics in files there (see app.metrics); it
     # must be set before prometheus_client is imported.
     database = journal_path(settings.database_url)
-    # Beside a SQLite journal; a PostgreSQL one has no directory here: the working directory.
-    metrics_root = Path(f"{database}.metrics" if database else "hotfix-bot.metrics")
+    metrics_root = metrics_directory_of(database)
     try:
         metrics = MetricsDirectory(metrics_root)
     except OSError as error:
@@ -248,6 +247,12 @@ def serve(settings: Settings) -> int:
     finally:
         metrics.close()
     return 0
+
+
+def metrics_directory_of(database: Path | None) -> Path:
+    """Where the servers of a journal keep their metrics: beside a SQLite journal; a
+    PostgreSQL one has no directory here, so the working directory."""
+    return Path(f"{database}.metrics" if database else "hotfix-bot.metrics")
 
 
 class CannotListen(Exception):
@@ -455,6 +460,15 @@ def _utc(timestamp: float) -> str:
 
 def copy_journal(source_url: str, target_url: str, history: int) -> int:
     """`hotfix-bot journal copy`: what the target lacks of the source, in one transaction."""
+    source_file = journal_path(source_url)
+    if source_file is not None and server_running(metrics_directory_of(source_file)):
+        print(
+            "hotfix-bot: --from: a hotfix-bot serve is running on the journal "
+            f"{source_file.absolute()}: stop it first, or what it runs or takes after the copy "
+            "would run twice or be missing from the copy",
+            file=sys.stderr,
+        )
+        return 2
     journals: list[Journal] = []
     try:
         # A source that is not there is a mistyped name, not an empty journal to copy; one

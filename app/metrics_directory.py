@@ -59,17 +59,31 @@ def _setup_turn(root: Path) -> Iterator[None]:
         os.close(descriptor)
 
 
+def server_running(root: Path) -> bool:
+    """Whether a server holds a directory under `root`: one runs on its journal now."""
+    if not root.is_dir():
+        return False  # no server ever ran there
+    with _setup_turn(root):  # not between a starting server's mkdir and its lock
+        return any(_held(directory) for directory in root.glob(f"{PREFIX}*"))
+
+
 def _remove_abandoned(root: Path) -> None:
     """Remove the directories of servers that died without removing theirs."""
     for directory in root.glob(f"{PREFIX}*"):
-        try:
-            descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:  # not a directory: none of ours
-            continue
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue  # its server runs
-        finally:
-            os.close(descriptor)
-        shutil.rmtree(directory, ignore_errors=True)
+        if _held(directory) is False:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _held(directory: Path) -> bool | None:
+    """Whether a running server holds `directory`'s lock; None if it is none of ours."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:  # not a directory (or gone meanwhile)
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # releases the lock this took, if it took it
+    return False
