@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from support.live_server import github_and_server, open_hotfix
+from support.live_server import github_and_server, github_and_servers, open_hotfix, wait_for
 from support.postgres import PostgresServer
 
 from app.journal import open_journal
@@ -24,11 +24,15 @@ def database(postgres: PostgresServer) -> Iterator[str]:
         yield url
 
 
-def hotfix_bot(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`hotfix-bot ARGUMENTS` as the administrator types it, in `cwd`."""
+def hotfix_bot(
+    *arguments: str, cwd: Path, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`hotfix-bot ARGUMENTS` as the administrator types it, in `cwd`, with `environment`
+    (a server's, for the commands that read its journal)."""
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *arguments],
-        cwd=cwd, env=os.environ.copy(), capture_output=True, text=True, timeout=30, check=False,
+        cwd=cwd, env=environment or os.environ.copy(), capture_output=True, text=True,
+        timeout=30, check=False,
     )  # fmt: skip
 
 
@@ -79,3 +83,75 @@ def test_a_copy_from_a_journal_its_server_still_runs_on_is_refused_until_it_stop
         assert [entry.id for entry in target.recent()] == ["opened-1"]
     finally:
         target.close()
+
+
+PASSWORD = "Pg-s3cret-9f2c"  # libpq sends it; the test server's trust asks for none
+TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"]}
+
+
+def with_password(url: str) -> str:
+    return url.replace("postgresql://hotfix@", f"postgresql://hotfix:{PASSWORD}@")
+
+
+def test_a_p0_hotfix_moved_to_two_instances_keeps_its_clock_and_escalates_once(
+    tmp_path: Path, private_key_pem: str, database: str
+) -> None:
+    """ADMIN.md, *Moving a journal*, then *Several instances*: a P0 hotfix waits for its
+    approvals on one SQLite instance; it is stopped, its journal copied into PostgreSQL, and
+    two instances started on it (one with WEB_CONCURRENCY=2) after the 15-minute step came
+    due. The step fires once, late, from one of them; every command and page says the same
+    of the shared journal, and none shows the password."""
+    url = with_password(database)
+    sqlite = f"sqlite:///{tmp_path / 'journal.db'}"
+    admin = tmp_path / "admin"
+    admin.mkdir()
+    with github_and_servers(tmp_path, private_key_pem, sqlite, 3) as (fake, repo, servers):
+        old, first, second = servers
+        for slug, members in TEAMS.items():
+            fake.add_team("acme", slug, members)
+        number = open_hotfix(repo)
+        repo.add_labels(number, "P0")
+        old.start()
+        answer = old.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "o1")
+        assert answer.status_code == 202, answer.text
+        wait_for(lambda: repo.comments_on(number))  # the P0 alert: the clock runs
+        old.stop()
+
+        copied = hotfix_bot("journal", "copy", "--from", sqlite, "--to", url, cwd=admin)
+        assert copied.returncode == 0, copied.stderr
+        step = f"escalation:acme/widgets#{number}:P0:15m"
+        with psycopg.connect(database) as connection:  # 15 minutes pass, no server running
+            connection.execute("UPDATE timers SET due_at = due_at - 900 WHERE status = 'scheduled'")
+        for server in (first, second):
+            server.environment["DATABASE_URL"] = url
+        second.environment["WEB_CONCURRENCY"] = "2"
+        first.start()
+        second.start()
+        journal = open_journal(database, create=False)
+        try:
+            wait_for(lambda: len(repo.comments_on(number)) == 2)
+            wait_for(lambda: journal.count(("queued", "running")) == 0)
+        finally:
+            journal.close()
+        listed = hotfix_bot("timers", cwd=admin, environment=first.environment)
+
+        pages = [
+            (server.client.get(f"{server.url}{path}"), path)
+            for server in (first, second)
+            for path in ("/", "/readyz", "/metrics")
+        ]
+
+    assert [comment.body.splitlines()[0] for comment in repo.comments_on(number)] == [
+        f"<!-- hotfix-bot notice p0-alert:acme/widgets#{number} -->",
+        f"<!-- hotfix-bot notice {step} -->",
+    ]
+    assert listed.returncode == 0, listed.stderr
+    assert f"fired      {step}" in listed.stdout, listed.stdout
+    for answer, path in pages:
+        assert answer.status_code == 200, (path, answer.text)
+        if path == "/metrics":
+            assert "hotfix_bot_journal_up 1.0" in answer.text
+    said = [copied.stdout, copied.stderr, listed.stdout, listed.stderr]
+    said += [answer.text for answer, _ in pages]
+    said += [server.log.read_text() for server in servers]
+    assert [text for text in said if PASSWORD in text] == []
