@@ -28,6 +28,7 @@ from app.journal import (
     JournalUnavailable,
     JournalUnopenable,
     Redelivery,
+    checked_database_url,
     describe_journal,
     journal_path,
     open_journal,
@@ -460,12 +461,16 @@ def _utc(timestamp: float) -> str:
 
 def copy_journal(source_url: str, target_url: str, history: int) -> int:
     """`hotfix-bot journal copy`: what the target lacks of the source, in one transaction."""
-    source_file = journal_path(source_url)
-    if source_file is not None and server_running(metrics_directory_of(source_file)):
+    try:
+        served = running_on(source_url)
+    except JournalUnopenable as error:
+        print(f"hotfix-bot: --from: {error}", file=sys.stderr)
+        return 2
+    if served:
         print(
-            "hotfix-bot: --from: a hotfix-bot serve is running on the journal "
-            f"{source_file.absolute()}: stop it first, or what it runs or takes after the copy "
-            "would run twice or be missing from the copy",
+            f"hotfix-bot: --from: a hotfix-bot serve is running on the journal {served}: stop "
+            "it first, or what it runs or takes after the copy would run twice or be missing "
+            "from the copy",
             file=sys.stderr,
         )
         return 2
@@ -505,6 +510,22 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
         f"{len(contents.timers) - copied.timers} of the timers already, kept as they were"
     )
     return 0
+
+
+def running_on(database_url: str) -> str | None:
+    """The journal `database_url` names, for people, if a `hotfix-bot serve` runs on it now
+    (on this machine, for a SQLite journal); else None. A URL that cannot be read is left
+    to open_journal to describe."""
+    try:
+        checked_database_url(database_url)
+    except ValueError:
+        return None
+    path = journal_path(database_url)
+    if path is not None:
+        return str(path.absolute()) if server_running(metrics_directory_of(path)) else None
+    from app.journal.postgres import servers_listening  # psycopg, for PostgreSQL alone
+
+    return f"at {describe_journal(database_url)}" if servers_listening(database_url) else None
 
 
 # How many of the queued deliveries `timers` reads, the newest first, for why a fired timer's

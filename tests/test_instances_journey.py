@@ -12,10 +12,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from support.live_server import github_and_server, github_and_servers, open_hotfix, wait_for
-from support.postgres import PostgresServer
+from support.live_server import github_and_servers, open_hotfix, wait_for
+from support.postgres import PostgresServer, workers_listening
 
-from app.journal import open_journal
+from app.journal import describe_journal, open_journal
 
 
 @pytest.fixture
@@ -44,45 +44,55 @@ def tables(database: str) -> list[str]:
     return [str(name) for (name,) in rows]
 
 
+@pytest.mark.parametrize("source_kind", ["sqlite", "postgresql"])
 def test_a_copy_from_a_journal_its_server_still_runs_on_is_refused_until_it_stops(
-    tmp_path: Path, private_key_pem: str, database: str
+    tmp_path: Path, private_key_pem: str, database: str, source_kind: str
 ) -> None:
     """What the server runs or acknowledges after a copy would be run a second time by the
-    new instances, or be missing from their journal: ADMIN.md says to stop it first, and the
-    copy holds the administrator to it."""
-    journal = tmp_path / "journal.db"
-    copy = ("journal", "copy", "--from", f"sqlite:///{journal}", "--to", database)
-    elsewhere = tmp_path / "admin"
-    elsewhere.mkdir()
-    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+    servers on the target, or be missing from its journal: ADMIN.md says to stop it first,
+    and the copy holds the administrator to it (SQLite to PostgreSQL, and back)."""
+    sqlite = tmp_path / "journal.db"
+    if source_kind == "sqlite":
+        source, target, where = f"sqlite:///{sqlite}", database, str(sqlite)
+    else:
+        source, target, where = database, f"sqlite:///{sqlite}", f"at {describe_journal(database)}"
+    copy = ("journal", "copy", "--from", source, "--to", target)
+    admin = tmp_path / "admin"
+    admin.mkdir()
+    with github_and_servers(tmp_path, private_key_pem, source, 1) as (fake, repo, [server]):
         server.start()
+        if source_kind == "postgresql":
+            wait_for(lambda: workers_listening(database) == 1)
         number = open_hotfix(repo)
         answer = server.deliver(
             "pull_request", fake.pull_request_event(repo, number, "opened"), "opened-1"
         )
         assert answer.status_code == 202, answer.text
 
-        refused = hotfix_bot(*copy, cwd=elsewhere)
+        refused = hotfix_bot(*copy, cwd=admin)
 
         assert (refused.returncode, refused.stdout, refused.stderr) == (
             2,
             "",
-            f"hotfix-bot: --from: a hotfix-bot serve is running on the journal {journal}: "
-            "stop it first, or what it runs or takes after the copy would run twice or be "
-            "missing from the copy\n",
+            f"hotfix-bot: --from: a hotfix-bot serve is running on the journal {where}: stop it "
+            "first, or what it runs or takes after the copy would run twice or be missing from "
+            "the copy\n",
         )
-        assert tables(database) == []  # nothing made in the target
+        if source_kind == "sqlite":  # nothing made in the target
+            assert tables(database) == []
+        else:
+            assert not sqlite.exists()
         server.stop()
 
-    copied = hotfix_bot(*copy, cwd=elsewhere)
+    copied = hotfix_bot(*copy, cwd=admin)
 
     assert copied.returncode == 0, copied.stderr
     assert copied.stdout.startswith("copied 1 delivery (")
-    target = open_journal(database, create=False)
+    moved = open_journal(target, create=False)
     try:
-        assert [entry.id for entry in target.recent()] == ["opened-1"]
+        assert [entry.id for entry in moved.recent()] == ["opened-1"]
     finally:
-        target.close()
+        moved.close()
 
 
 PASSWORD = "Pg-s3cret-9f2c"  # libpq sends it; the test server's trust asks for none
