@@ -96,6 +96,7 @@ def test_a_copy_from_a_journal_its_server_still_runs_on_is_refused_until_it_stop
 
 
 PASSWORD = "Pg-s3cret-9f2c"  # libpq sends it; the test server's trust asks for none
+ADMIN_TOKEN = "admin-token-for-the-details"
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"]}
 
 
@@ -109,8 +110,8 @@ def test_a_p0_hotfix_moved_to_two_instances_keeps_its_clock_and_escalates_once(
     """ADMIN.md, *Moving a journal*, then *Several instances*: a P0 hotfix waits for its
     approvals on one SQLite instance; it is stopped, its journal copied into PostgreSQL, and
     two instances started on it (one with WEB_CONCURRENCY=2) after the 15-minute step came
-    due. The step fires once, late, from one of them; every command and page says the same
-    of the shared journal, and none shows the password."""
+    due. The step fires once, from one of them; the commands and pages read the shared
+    journal, and none shows the password (the status page's details included)."""
     url = with_password(database)
     sqlite = f"sqlite:///{tmp_path / 'journal.db'}"
     admin = tmp_path / "admin"
@@ -133,7 +134,7 @@ def test_a_p0_hotfix_moved_to_two_instances_keeps_its_clock_and_escalates_once(
         with psycopg.connect(database) as connection:  # 15 minutes pass, no server running
             connection.execute("UPDATE timers SET due_at = due_at - 900 WHERE status = 'scheduled'")
         for server in (first, second):
-            server.environment["DATABASE_URL"] = url
+            server.environment.update(DATABASE_URL=url, ADMIN_TOKEN=ADMIN_TOKEN)
         second.environment["WEB_CONCURRENCY"] = "2"
         first.start()
         second.start()
@@ -145,8 +146,9 @@ def test_a_p0_hotfix_moved_to_two_instances_keeps_its_clock_and_escalates_once(
             journal.close()
         listed = hotfix_bot("timers", cwd=admin, environment=first.environment)
 
+        bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         pages = [
-            (server.client.get(f"{server.url}{path}"), path)
+            (server.client.get(f"{server.url}{path}", headers=bearer), path)
             for server in (first, second)
             for path in ("/", "/readyz", "/metrics")
         ]
@@ -161,6 +163,8 @@ def test_a_p0_hotfix_moved_to_two_instances_keeps_its_clock_and_escalates_once(
         assert answer.status_code == 200, (path, answer.text)
         if path == "/metrics":
             assert "hotfix_bot_journal_up 1.0" in answer.text
+        if path == "/":  # the details: the hotfix's deliveries, from either instance
+            assert f"acme/widgets#{number}" in answer.text
     said = [copied.stdout, copied.stderr, listed.stdout, listed.stderr]
     said += [answer.text for answer, _ in pages]
     said += [server.log.read_text() for server in servers]
