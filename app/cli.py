@@ -28,12 +28,13 @@ from app.journal import (
     JournalUnavailable,
     JournalUnopenable,
     Redelivery,
+    Status,
     checked_database_url,
     describe_journal,
     journal_path,
     open_journal,
 )
-from app.journal.base import fired_timer_id
+from app.journal.base import JournalContents, fired_timer_id
 from app.journal.timers import TIMER_EVENT
 from app.metrics_directory import MetricsDirectory, server_running
 from app.settings import Settings, SettingsError, load_settings
@@ -459,6 +460,9 @@ def _utc(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+UNFINISHED: tuple[Status, ...] = ("queued", "running")
+
+
 def copy_journal(source_url: str, target_url: str, history: int) -> int:
     """`hotfix-bot journal copy`: what the target lacks of the source, in one transaction."""
     try:
@@ -487,6 +491,14 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
         source, target = journals
         try:
             contents = source.contents(history)
+            if behind := finished_in_source(contents, target):
+                print(
+                    f"hotfix-bot: --to: {describe_journal(target_url)} is an older copy of "
+                    f"{describe_journal(source_url)}: it would run again {behind} the other "
+                    "has finished; copy into a new file or an empty database",
+                    file=sys.stderr,
+                )
+                return 2
             copied = asyncio.run(target.add_contents(contents))
         except JournalUnavailable as error:
             # The target takes it all in one transaction, or none of it.
@@ -510,6 +522,35 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
         f"{len(contents.timers) - copied.timers} of the timers already, kept as they were"
     )
     return 0
+
+
+def finished_in_source(contents: JournalContents, target: Journal) -> str | None:
+    """What the target still has to run that the source of `contents` finished later (among
+    the deliveries it takes with their payloads, and its timers), in words; None if nothing.
+    Such a target is an older copy of the source, the journal moved from being moved back
+    into: kept as it is there, its work would run a second time. (Work the target took up
+    again after the source stopped, a redelivery, is newer than the source's.)"""
+    finished = {
+        entry.id: entry.updated_at
+        for entry in contents.deliveries
+        if entry.status not in UNFINISHED
+    }
+    to_run = target.count(UNFINISHED)
+    deliveries = sum(
+        entry.updated_at < finished.get(entry.id, -1)
+        for status in UNFINISHED
+        for entry in target.recent(status, to_run)
+    )
+    done = {e.timer.id: e.updated_at for e in contents.timers if e.status != "scheduled"}
+    # An older copy of the source holds no timer but the source's: as many at most.
+    timers = sum(
+        entry.updated_at < done.get(entry.timer.id, -1)
+        for entry in target.timers("scheduled", len(contents.timers))
+    )
+    if not deliveries and not timers:
+        return None
+    said = [plural(deliveries, "delivery", "deliveries")] if deliveries else []
+    return " and ".join(said + ([plural(timers, "timer")] if timers else []))
 
 
 def running_on(database_url: str) -> str | None:

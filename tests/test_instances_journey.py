@@ -4,6 +4,7 @@ timers, `hotfix-bot journal copy` into a PostgreSQL database, then instances on 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,9 +13,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from support.deliveries import pull_request
+from support.harness import Clock
 from support.live_server import github_and_servers, open_hotfix, wait_for
 from support.postgres import PostgresServer, workers_listening
 
+from app.cli import main
 from app.journal import describe_journal, open_journal
 
 
@@ -169,3 +173,82 @@ def test_a_p0_hotfix_moved_to_two_instances_keeps_its_clock_and_escalates_once(
     said += [answer.text for answer, _ in pages]
     said += [server.log.read_text() for server in servers]
     assert [text for text in said if PASSWORD in text] == []
+
+
+def test_moving_back_into_the_journal_moved_from_is_refused_before_anything_runs_twice(
+    tmp_path: Path, private_key_pem: str, database: str
+) -> None:
+    """ADMIN.md's copy goes both ways. Back from PostgreSQL into the SQLite file the journal
+    was moved from, that file still holds the hotfix's escalation steps as waiting, and its
+    copy kept them so: a server started on it would post them a second time. The copy says
+    what the file is and leaves it as it was."""
+    sqlite = f"sqlite:///{tmp_path / 'journal.db'}"
+    admin = tmp_path / "admin"
+    admin.mkdir()
+    with github_and_servers(tmp_path, private_key_pem, sqlite, 2) as (fake, repo, servers):
+        old, new = servers
+        for slug, members in TEAMS.items():
+            fake.add_team("acme", slug, members)
+        number = open_hotfix(repo)
+        repo.add_labels(number, "P0")
+        old.start()
+        answer = old.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "o1")
+        assert answer.status_code == 202, answer.text
+        wait_for(lambda: repo.comments_on(number))
+        old.stop()
+        there = hotfix_bot("journal", "copy", "--from", sqlite, "--to", database, cwd=admin)
+        assert there.returncode == 0, there.stderr
+        with psycopg.connect(database) as connection:  # the 15-minute step comes due
+            connection.execute("UPDATE timers SET due_at = due_at - 900 WHERE status = 'scheduled'")
+        new.environment["DATABASE_URL"] = database
+        new.start()
+        wait_for(lambda: len(repo.comments_on(number)) == 2)  # posted from PostgreSQL
+        new.stop()
+
+        back = hotfix_bot("journal", "copy", "--from", database, "--to", sqlite, cwd=admin)
+
+    assert (back.returncode, back.stdout, back.stderr) == (
+        2,
+        "",
+        f"hotfix-bot: --to: {tmp_path / 'journal.db'} is an older copy of "
+        f"{describe_journal(database)}: it would run again 1 timer the other has finished; "
+        "copy into a new file or an empty database\n",
+    )
+    moved_from = open_journal(sqlite, create=False)
+    try:
+        step = f"escalation:acme/widgets#{number}:P0:15m"
+        assert {entry.timer.id: entry.status for entry in moved_from.timers()}[step] == "scheduled"
+    finally:
+        moved_from.close()
+
+
+def test_copying_again_after_the_target_ran_a_redelivery_is_no_older_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ADMIN.md: the copy may run again (with a larger --history, say) once the new
+    instances work. A delivery failed in the stopped source and redelivered since in the
+    target waits there newer than the source's: that is the target's work, not a copy's."""
+    source_url, target_url = (f"sqlite:///{tmp_path / name}" for name in ("old.db", "new.db"))
+    source = open_journal(source_url, clock=Clock(1_000.0))
+
+    async def fail_one() -> None:
+        await source.record(pull_request("d1", 1), b"{}", handled=True)
+        await source.claim_ready(1)
+        await source.fail("d1", "GitHub answered 404")
+
+    try:
+        asyncio.run(fail_one())
+    finally:
+        source.close()
+    copy = ["journal", "copy", "--from", source_url, "--to", target_url]
+    assert main(copy) == 0
+    target = open_journal(target_url, clock=Clock(2_000.0))
+    try:
+        assert asyncio.run(target.redeliver("d1")) == "queued"
+    finally:
+        target.close()
+    capsys.readouterr()
+
+    assert main([*copy, "--history", "5000"]) == 0
+
+    assert capsys.readouterr().err == ""
