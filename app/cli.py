@@ -527,9 +527,9 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
 def finished_in_source(contents: JournalContents, target: Journal) -> str | None:
     """What the target still has to run that the source of `contents` finished later (among
     the deliveries it takes with their payloads, and its timers), in words; None if nothing.
-    Such a target is an older copy of the source, the journal moved from being moved back
-    into: kept as it is there, its work would run a second time. (Work the target took up
-    again after the source stopped, a redelivery, is newer than the source's.)"""
+    Such a target is an older copy of the source (the journal moved from, now moved back
+    into): kept as it is there, that work would run a second time. Work the target took up
+    again after the source stopped (a redelivery) is newer than the source's."""
     finished = {
         entry.id: entry.updated_at
         for entry in contents.deliveries

@@ -10,7 +10,8 @@ exited (the kernel releases an exited process's locks), never one of a running s
 server that stops from within (Ctrl-C, a failed start) removes its own at once; one stopped
 by SIGTERM, which uvicorn raises again after its shutdown, or killed, leaves it to the next.
 Starting servers take turns through `<journal>.metrics/setup.lock`, so none removes the
-directory another is creating.
+directory another is creating. The locks also tell `hotfix-bot journal copy` whether a
+server runs on the journal it would copy.
 
 This module imports no prometheus_client: the directory is chosen before that is imported.
 """
@@ -63,8 +64,11 @@ def server_running(root: Path) -> bool:
     """Whether a server holds a directory under `root`: one runs on its journal now."""
     if not root.is_dir():
         return False  # no server ever ran there
-    with _setup_turn(root):  # not between a starting server's mkdir and its lock
-        return any(_held(directory) for directory in root.glob(f"{PREFIX}*"))
+    try:
+        with _setup_turn(root):  # not between a starting server's mkdir and its lock
+            return any(_held(directory) for directory in root.glob(f"{PREFIX}*"))
+    except OSError:
+        return False  # another user's: opening its journal will say so
 
 
 def _remove_abandoned(root: Path) -> None:
