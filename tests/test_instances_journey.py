@@ -1,6 +1,7 @@
 """An administrator outgrows one SQLite instance, following ADMIN.md (*Several instances:
 PostgreSQL*, *Moving a journal*) on real processes: a SQLite server with pending work and
-timers, `hotfix-bot journal copy` into a PostgreSQL database, then instances on it."""
+timers, `hotfix-bot journal copy` into a PostgreSQL database, then instances on it; and the
+copy's refusals where following the steps out of order would run work twice."""
 
 from __future__ import annotations
 
