@@ -28,13 +28,15 @@ from app.journal import (
     JournalUnavailable,
     JournalUnopenable,
     Redelivery,
+    Status,
+    checked_database_url,
     describe_journal,
     journal_path,
     open_journal,
 )
-from app.journal.base import fired_timer_id
+from app.journal.base import JournalContents, fired_timer_id
 from app.journal.timers import TIMER_EVENT
-from app.metrics_directory import MetricsDirectory
+from app.metrics_directory import MetricsDirectory, server_running
 from app.settings import Settings, SettingsError, load_settings
 from policies.wording import plural
 
@@ -208,8 +210,7 @@ def serve(settings: Settings) -> int:
     # Every process of the server keeps its metrics in files there (see app.metrics); it
     # must be set before prometheus_client is imported.
     database = journal_path(settings.database_url)
-    # Beside a SQLite journal; a PostgreSQL one has no directory here: the working directory.
-    metrics_root = Path(f"{database}.metrics" if database else "hotfix-bot.metrics")
+    metrics_root = metrics_directory_of(database)
     try:
         metrics = MetricsDirectory(metrics_root)
     except OSError as error:
@@ -248,6 +249,12 @@ def serve(settings: Settings) -> int:
     finally:
         metrics.close()
     return 0
+
+
+def metrics_directory_of(database: Path | None) -> Path:
+    """Where the servers of a journal keep their metrics: beside a SQLite journal; a
+    PostgreSQL one has no directory here, so the working directory."""
+    return Path(f"{database}.metrics" if database else "hotfix-bot.metrics")
 
 
 class CannotListen(Exception):
@@ -453,8 +460,24 @@ def _utc(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+UNFINISHED: tuple[Status, ...] = ("queued", "running")
+
+
 def copy_journal(source_url: str, target_url: str, history: int) -> int:
     """`hotfix-bot journal copy`: what the target lacks of the source, in one transaction."""
+    try:
+        served = running_on(source_url)
+    except JournalUnopenable as error:
+        print(f"hotfix-bot: --from: {error}", file=sys.stderr)
+        return 2
+    if served:
+        print(
+            f"hotfix-bot: --from: a hotfix-bot serve is running on the journal {served}: stop "
+            "it first, or what it runs or takes after the copy would run twice or be missing "
+            "from the copy",
+            file=sys.stderr,
+        )
+        return 2
     journals: list[Journal] = []
     try:
         # A source that is not there is a mistyped name, not an empty journal to copy; one
@@ -468,6 +491,14 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
         source, target = journals
         try:
             contents = source.contents(history)
+            if behind := finished_in_source(contents, target):
+                print(
+                    f"hotfix-bot: --to: {describe_journal(target_url)} is an older copy of "
+                    f"{describe_journal(source_url)}: it would run again {behind} the other "
+                    "has finished; copy into a new file or an empty database",
+                    file=sys.stderr,
+                )
+                return 2
             copied = asyncio.run(target.add_contents(contents))
         except JournalUnavailable as error:
             # The target takes it all in one transaction, or none of it.
@@ -491,6 +522,51 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
         f"{len(contents.timers) - copied.timers} of the timers already, kept as they were"
     )
     return 0
+
+
+def finished_in_source(contents: JournalContents, target: Journal) -> str | None:
+    """What the target still has to run that the source of `contents` finished later (among
+    the deliveries it takes with their payloads, and its timers), in words; None if nothing.
+    Such a target is an older copy of the source (the journal moved from, now moved back
+    into): kept as it is there, that work would run a second time. Work the target took up
+    again after the source stopped (a redelivery) is newer than the source's."""
+    finished = {
+        entry.id: entry.updated_at
+        for entry in contents.deliveries
+        if entry.status not in UNFINISHED
+    }
+    to_run = target.count(UNFINISHED)
+    deliveries = sum(
+        entry.updated_at < finished.get(entry.id, -1)
+        for status in UNFINISHED
+        for entry in target.recent(status, to_run)
+    )
+    done = {e.timer.id: e.updated_at for e in contents.timers if e.status != "scheduled"}
+    # An older copy of the source holds no timer but the source's: as many at most.
+    timers = sum(
+        entry.updated_at < done.get(entry.timer.id, -1)
+        for entry in target.timers("scheduled", len(contents.timers))
+    )
+    if not deliveries and not timers:
+        return None
+    said = [plural(deliveries, "delivery", "deliveries")] if deliveries else []
+    return " and ".join(said + ([plural(timers, "timer")] if timers else []))
+
+
+def running_on(database_url: str) -> str | None:
+    """The journal `database_url` names, for people, if a `hotfix-bot serve` runs on it now
+    (on this machine, for a SQLite journal); else None. A URL that cannot be read is left
+    to open_journal to describe."""
+    try:
+        checked_database_url(database_url)
+    except ValueError:
+        return None
+    path = journal_path(database_url)
+    if path is not None:
+        return str(path.absolute()) if server_running(metrics_directory_of(path)) else None
+    from app.journal.postgres import servers_listening  # psycopg, for PostgreSQL alone
+
+    return f"at {describe_journal(database_url)}" if servers_listening(database_url) else None
 
 
 # How many of the queued deliveries `timers` reads, the newest first, for why a fired timer's

@@ -10,7 +10,8 @@ exited (the kernel releases an exited process's locks), never one of a running s
 server that stops from within (Ctrl-C, a failed start) removes its own at once; one stopped
 by SIGTERM, which uvicorn raises again after its shutdown, or killed, leaves it to the next.
 Starting servers take turns through `<journal>.metrics/setup.lock`, so none removes the
-directory another is creating.
+directory another is creating. The locks also tell `hotfix-bot journal copy` whether a
+server runs on the journal it would copy.
 
 This module imports no prometheus_client: the directory is chosen before that is imported.
 """
@@ -59,17 +60,34 @@ def _setup_turn(root: Path) -> Iterator[None]:
         os.close(descriptor)
 
 
+def server_running(root: Path) -> bool:
+    """Whether a server holds a directory under `root`: one runs on its journal now."""
+    if not root.is_dir():
+        return False  # no server ever ran there
+    try:
+        with _setup_turn(root):  # not between a starting server's mkdir and its lock
+            return any(_held(directory) for directory in root.glob(f"{PREFIX}*"))
+    except OSError:
+        return False  # another user's: opening its journal will say so
+
+
 def _remove_abandoned(root: Path) -> None:
     """Remove the directories of servers that died without removing theirs."""
     for directory in root.glob(f"{PREFIX}*"):
-        try:
-            descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:  # not a directory: none of ours
-            continue
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue  # its server runs
-        finally:
-            os.close(descriptor)
-        shutil.rmtree(directory, ignore_errors=True)
+        if _held(directory) is False:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _held(directory: Path) -> bool | None:
+    """Whether a running server holds `directory`'s lock; None if it is none of ours."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:  # not a directory (or gone meanwhile)
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # releases the lock this took, if it took it
+    return False

@@ -153,6 +153,7 @@ T = TypeVar("T")
 # How long a claim stays with a journal that stopped renewing it (its machine died): the
 # longest a dead instance's work waits before another takes it.
 LEASE_SECONDS = 15.0
+APPLICATION_NAME = "hotfix-bot"  # what the database shows of each connection's program
 CHANNEL = "hotfix_bot_journal"  # NOTIFY'd when there is something new to run
 POOL_SIZE = 4  # connections per journal: the intake's records share them
 # A batch of records (group commit) stops at this many deliveries, or once its compressed
@@ -543,10 +544,7 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                     )
                 await _migrate(connection, upgrade=upgrade)
         except psycopg.Error as error:
-            raise JournalUnopenable(
-                f"cannot open the journal at {describe_url(self._url)}: "
-                f"{error_reason(error, self._url)}"
-            ) from None
+            raise _unopenable(error, self._url) from None
         return await self._new_pool()
 
     async def _new_pool(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
@@ -1318,11 +1316,38 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 await self._lock_pool.close()
 
 
+# A worker's journal listening, as `_listen` does: a `hotfix-bot serve` running on the
+# database. Another user's sessions show no query: those of the servers' own user do.
+LISTENING = (
+    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND application_name = %s AND query = %s"
+)
+
+
+def servers_listening(database_url: str) -> int:
+    """How many `hotfix-bot serve` run on the database `database_url` names now, their
+    workers listening; JournalUnopenable if the database cannot be asked."""
+    try:
+        with psycopg.connect(database_url, **_connection_options()) as connection:
+            listening = (APPLICATION_NAME, f"LISTEN {CHANNEL}")
+            [(count,)] = connection.execute(LISTENING, listening).fetchall()
+    except psycopg.Error as error:
+        raise _unopenable(error, database_url) from None
+    return int(count)
+
+
+def _unopenable(error: psycopg.Error, database_url: str) -> JournalUnopenable:
+    return JournalUnopenable(
+        f"cannot open the journal at {describe_url(database_url)}: "
+        f"{error_reason(error, database_url)}"
+    )
+
+
 def _connection_options() -> dict[str, Any]:
     return {
         "autocommit": True,
         "connect_timeout": int(CONNECT_SECONDS),
-        "application_name": "hotfix-bot",
+        "application_name": APPLICATION_NAME,
     }
 
 
