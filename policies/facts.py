@@ -97,7 +97,7 @@ class PullRequestFacts:
     repository: str = ""  # owner/name of the base repository
     # Its URL to fetch from, which a clone of a fork has no remote for (GitHub Enterprise
     # Server's host is not github.com).
-    repository_url: str = ""
+    clone_url: str = ""
     # The base repository belongs to a person's account, which has no teams, not to an
     # organization.
     personal_account: bool = False

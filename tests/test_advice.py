@@ -361,7 +361,9 @@ def test_a_base_behind_the_latest_release_is_told_which_version_to_set_where(bot
         "Once stable holds it, the commands bring fix/fix-login up to date with stable first, "
         "so that the bump merges cleanly. If stable then holds another version than "
         "fix/fix-login in VERSION (a later release, say), the merge stops on a conflict there: "
-        "keep stable's version, `git commit --no-edit`, and run the commands after the merge. "
+        "keep stable's version "
+        "(`git checkout --theirs -- VERSION && git add VERSION && git commit --no-edit`), "
+        "and run the commands after the merge. "
         "Then set the version to 1.2.5 on fix/fix-login, commit it and push it:\n\n```sh\n"
     )
 

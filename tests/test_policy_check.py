@@ -181,9 +181,9 @@ def test_a_released_next_patch_says_the_base_is_behind_and_a_re_run_follows_its_
         "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release\n\n"
         "Set VERSION on main to 1.2.4, the version tagged v1.2.4, first (if a later version was "
         "released, use that one, and its next patch instead of 1.2.5); hotfix/fix-login holds "
-        "1.2.5 already, so then re-run this check. GitHub then finds VERSION conflicting with "
-        "main's: merge main into hotfix/fix-login, keep 1.2.5 there, commit the merge and push "
-        "it"
+        "1.2.5 already, but GitHub would then find VERSION conflicting with main's: merge main "
+        "into hotfix/fix-login, keep 1.2.5 there, commit the merge and push it (the push runs "
+        "this check again)"
     )
     looked_up = {r.path for r in bot.fake.requests_to("GET", "/repos/acme/widgets/git/ref/")}
     assert looked_up == {
@@ -278,7 +278,9 @@ def test_build_metadata_on_a_released_version_fails_version_bump(bot: Bot) -> No
         "Once main holds it, the commands bring hotfix/fix-login up to date with main first, "
         "so that the bump merges cleanly. If main then holds another version than "
         "hotfix/fix-login in VERSION (a later release, say), the merge stops on a conflict "
-        "there: keep main's version, `git commit --no-edit`, and run the commands after the "
+        "there: keep main's version "
+        "(`git checkout --theirs -- VERSION && git add VERSION && git commit --no-edit`), "
+        "and run the commands after the "
         "merge. Then set the version to 1.2.5 on hotfix/fix-login, commit it and push it:\n\n"
         + set_version_commands("1.2.5", "main")
     )

@@ -267,7 +267,7 @@ def test_the_fix_of_a_pull_request_from_a_fork_brings_in_this_repository_s_main(
         pull_request({"VERSION": "1.2.4\n"}),
         head_is_same_repo=False,
         head_repo_full_name="octo/shop",
-        repository_url=str(tmp_path / "origin.git"),
+        clone_url=str(tmp_path / "origin.git"),
     )
     done = repository.follow(
         version_bump.check(load_config(None, "main"), facts).how_to_fix, "fork-clone"
@@ -303,8 +303,9 @@ def test_the_fix_after_the_base_caught_up_with_the_latest_release_leaves_a_branc
         "was released, use that one, and its next patch instead of 1.2.5).\n\n"
         f"Once main holds it, the commands bring {HEAD} up to date with main first, so that "
         f"the bump merges cleanly. If main then holds another version than {HEAD} in VERSION "
-        "(a later release, say), the merge stops on a conflict there: keep main's version, "
-        "`git commit --no-edit`, and run the commands after the merge. "
+        "(a later release, say), the merge stops on a conflict there: keep main's version "
+        "(`git checkout --theirs -- VERSION && git add VERSION && git commit --no-edit`), "
+        "and run the commands after the merge. "
         f"Then set the version to 1.2.5 on {HEAD}, commit it and push it:\n\n"
     )
 
@@ -340,9 +341,9 @@ def test_a_head_that_holds_the_next_patch_of_the_release_is_told_the_conflict_to
     )
     fix = version_bump.check(load_config(None, "main"), behind).how_to_fix
     assert fix.endswith(
-        f"; {HEAD} holds 1.2.5 already, so then re-run this check. GitHub then finds VERSION "
-        f"conflicting with main's: merge main into {HEAD}, keep 1.2.5 there, commit the merge "
-        "and push it"
+        f"; {HEAD} holds 1.2.5 already, but GitHub would then find VERSION conflicting with "
+        f"main's: merge main into {HEAD}, keep 1.2.5 there, commit the merge and push it (the "
+        "push runs this check again)"
     )
     repository.git("checkout -q main && printf '1.2.4\\n' > VERSION", "author")
     repository.git("commit -qam 'Catch up with v1.2.4' && git push -q origin main", "author")

@@ -671,7 +671,7 @@ def _facts(
         evaluated_at=now,
         merged_at=timestamp(pull.get("merged_at")) if pull.get("merged") else None,
         repository=base_repo["full_name"],
-        repository_url=base_repo["clone_url"],
+        clone_url=base_repo.get("clone_url", ""),
         personal_account=owned_by_a_person(base_repo),
         body=pull.get("body") or "",
     )

@@ -75,7 +75,7 @@ class _Change:
     # owner/name of the fork the head branch is in ("" once the fork is deleted); None for a
     # branch of the repository itself
     fork: str | None = None
-    repository_url: str = ""  # where a fork's commands fetch the base branch from
+    clone_url: str = ""  # where a fork's commands fetch the base branch from
     # The branch `branch-name`'s fix moves the work to, when it does: followed first, it
     # leaves the head branch behind, so the bump is committed and pushed there.
     moved_to: str | None = None
@@ -140,7 +140,7 @@ def _base(change: _Change) -> tuple[list[str], str]:
     it from this repository (gh's checkout fetches too, so they come after it)."""
     if change.fork is None:
         return [], shlex.quote(f"origin/{change.base}")
-    fetch = f"git fetch {shlex.quote(change.repository_url)} {shlex.quote(change.base)}"
+    fetch = f"git fetch {shlex.quote(change.clone_url)} {shlex.quote(change.base)}"
     return [fetch], "FETCH_HEAD"
 
 
@@ -192,10 +192,10 @@ def _commit_and_push(change: _Change, edits: Sequence[_Edit], lead: str = "Set")
     on = change.head
     if change.moved_to is not None:
         on = f"{change.moved_to} once `branch-name`'s fix has moved the work there"
-    intro = f"{lead} the version to {version} on {on}, commit it and push it{where}:"
     fetch_base, base = _base(change)
     if change.merged_first or any(edit.from_base for edit in edits):
         checkout += fetch_base
+    intro = f"{lead} the version to {version} on {on}, commit it and push it{where}:"
     if change.merged_first:
         # Changed the same way on both sides, the version files merge cleanly.
         checkout.append(f"git merge --no-edit {base}")
@@ -369,6 +369,16 @@ def _merges_base(config: HotfixConfig, change: _Change) -> bool:
     return change.base == config.branches.production
 
 
+def _merging_first(change: _Change, why: str, whom: str, then: str = "") -> _Change:
+    """`change` with its commands merging the base into the head (`whom`) before the bump,
+    saying so after `why` (a clause ending in `,` or `:`), and `then`."""
+    said = (
+        f"{why} the commands bring {whom} up to date with {change.base} first, so that the "
+        f"bump merges cleanly.{then}"
+    )
+    return replace(change, merged_first=said)
+
+
 def _catch_up_with(
     config: HotfixConfig, change: _Change, on_base: list[str], current: Version
 ) -> str:
@@ -385,13 +395,14 @@ def _catch_up_with(
     )
     heads = [read_version(path, change.head_files.get(path)) for path in on_base]
     if all(isinstance(read, Version) and str(read) == str(after) for read in heads):
-        done = f"{catch_up}; {change.head} holds {after} already, so {_RERUN}"
+        holds = f"{catch_up}; {head} holds {after} already"
         if not _merges_base(config, change):
-            return done
+            return f"{holds}, so {_RERUN}"
         # The base's new version and the head's each replace the one the branch was cut at.
         return (
-            f"{done}. GitHub then finds {join_words(on_base)} conflicting with {base}'s: "
-            f"merge {base} into {change.head}, keep {after} there, commit the merge and push it"
+            f"{holds}, but GitHub would then find {join_words(on_base)} conflicting with "
+            f"{base}'s: merge {base} into {head}, keep {after} there, commit the merge and "
+            "push it (the push runs this check again)"
         )
     if _merges_base(config, change):
         # Bumped by the hotfix to the version the base is set to, the head's files change as
@@ -401,18 +412,16 @@ def _catch_up_with(
             for path, read in zip(on_base, heads, strict=True)
             if isinstance(read, Version) and str(read) != str(current)
         ]
+        # git commits a merge only once each conflicting file is added back.
         conflict = (
             f" If {base} then holds another version than {head} in {join_words(changed)} (a "
-            f"later release, say), the merge stops on a conflict there: keep {base}'s version, "
-            "`git commit --no-edit`, and run the commands after the merge."
+            f"later release, say), the merge stops on a conflict there: keep {base}'s version "
+            f"(`git checkout --theirs -- {_quoted(changed)} && git add {_quoted(changed)} && "
+            "git commit --no-edit`), and run the commands after the merge."
             if changed
             else ""
         )
-        merged_first = (
-            f"Once {base} holds it, the commands bring {head} up to date with {base} first, so "
-            f"that the bump merges cleanly.{conflict}"
-        )
-        change = replace(change, merged_first=merged_first)
+        change = _merging_first(change, f"Once {base} holds it,", head, conflict)
     edits = [
         (_set_version if isinstance(read, Version) else _restore)(change, path, after)
         for path, read in zip(on_base, heads, strict=True)
@@ -440,7 +449,7 @@ def _pull_change(facts: PullRequestFacts) -> _Change:
         facts.head_version_files,
         facts.number,
         None if facts.head_is_same_repo else facts.head_repo_full_name,
-        facts.repository_url,
+        facts.clone_url,
     )
 
 
@@ -539,11 +548,8 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
     heads = [head_reads[path] for path in on_base]
     behind = any(isinstance(read, Version) and read <= current for read in heads)
     if behind and _merges_base(config, change):
-        merged_first = (
-            f"{change.moved_to or head} does not go past {base}'s version, {current}: the "
-            f"commands bring it up to date with {base} first, so that the bump merges cleanly."
-        )
-        change = replace(change, merged_first=merged_first)
+        behind_base = f"{change.moved_to or head} does not go past {base}'s version, {current}:"
+        change = _merging_first(change, behind_base, "it")
     problems, note = _head_problems(change, on_base, head_reads, current, allow_prerelease)
     if released is not None:  # setting the head's files as asked would not help
         problems, note = [released], ""

@@ -39,7 +39,7 @@ BASE_FACTS = PullRequestFacts(
     base_version_files={"VERSION": "1.2.3\n"},
     head_version_files={"VERSION": "1.2.4\n"},
     repository="acme/shop",
-    repository_url="https://github.com/acme/shop.git",
+    clone_url="https://github.com/acme/shop.git",
 )
 
 

@@ -330,8 +330,9 @@ def behind_then_bumped(changed: bool = True) -> str:
     )
     conflict = (
         " If main then holds another version than hotfix/fix-login in VERSION (a later "
-        "release, say), the merge stops on a conflict there: keep main's version, `git commit "
-        "--no-edit`, and run the commands after the merge."
+        "release, say), the merge stops on a conflict there: keep main's version "
+        "(`git checkout --theirs -- VERSION && git add VERSION && git commit --no-edit`), "
+        "and run the commands after the merge."
     )
     return (
         f"{BEHIND}.\n\nOnce main holds it, the commands bring hotfix/fix-login up to date with "
@@ -464,9 +465,9 @@ def up_to_date_first(fix: str) -> str:
             {"head_version_files": {"VERSION": "1.2.5"}, "existing_tags": frozenset({"v1.2.4"})},
             Status.FAIL,
             "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release",
-            f"{BEHIND}; hotfix/fix-login holds 1.2.5 already, so then re-run this check. "
-            "GitHub then finds VERSION conflicting with main's: merge main into "
-            "hotfix/fix-login, keep 1.2.5 there, commit the merge and push it",
+            f"{BEHIND}; hotfix/fix-login holds 1.2.5 already, but GitHub would then find "
+            "VERSION conflicting with main's: merge main into hotfix/fix-login, keep 1.2.5 "
+            "there, commit the merge and push it (the push runs this check again)",
         ),
         (
             {"head_version_files": {}, "existing_tags": frozenset({"v1.2.4"})},

@@ -136,10 +136,10 @@ def test_a_version_up_to_the_limit_is_read_and_a_longer_one_named_too_long() -> 
     with pytest.raises(VersionFileError) as raised:
         parse_version_file("VERSION", f"v{at_limit}b\n")
     # The file's text is quoted cut short: a check run shows the message.
-    quoted = '"v1.2.3-' + "a" * 71 + "…"
+    quoted = '"v1.2.3-' + "a" * 73 + '…"'
     assert str(raised.value) == (
-        f"VERSION: the version {quoted} is 256 characters long; a version is of the form X.Y.Z, "
-        "e.g. 1.2.3, in at most 255"
+        f"VERSION: the version {quoted} is longer than 255 characters; a version is of the form "
+        "X.Y.Z, e.g. 1.2.3"
     )
 
 
@@ -148,7 +148,7 @@ def test_an_unreadable_version_is_quoted_cut_short() -> None:
         parse_version_file("VERSION", "1.2.3 the release after 1.2.2 " * 7)
     assert str(raised.value) == (
         'VERSION: the version "1.2.3 the release after 1.2.2 1.2.3 the release after 1.2.2 '
-        "1.2.3 the release … is not of the form X.Y.Z, e.g. 1.2.3"
+        '1.2.3 the release af…" is not of the form X.Y.Z, e.g. 1.2.3'
     )
 
 
