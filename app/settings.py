@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.journal import checked_database_url, describe_journal
@@ -95,6 +96,9 @@ class Settings(BaseSettings):
     @classmethod
     def _url_trimmed(cls, value: object) -> object:
         # No URL begins or ends with whitespace; a value pasted or read from a file often does.
+        # Only whitespace is unset, as empty is (`env_ignore_empty`).
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault
         return value.strip() if isinstance(value, str) else value
 
     @field_validator("app_id", mode="before")

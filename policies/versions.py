@@ -139,6 +139,13 @@ def _declared(path: str, text: str) -> tuple[object, str]:
     return declared, expected
 
 
+def _quoted(declared: object) -> str:
+    """`declared` as JSON, a string cut short inside its quotes: a file may hold anything."""
+    if isinstance(declared, str) and len(declared) > _QUOTED_VERSION:
+        return json.dumps(declared[:_QUOTED_VERSION])[:-1] + '…"'
+    return shortened(json.dumps(declared, default=str), _QUOTED_VERSION)
+
+
 def parse_version_file(path: str, text: str) -> Version:
     """The version `text` declares, read the way the file's name says."""
     declared, expected = _declared(path, text)
@@ -147,11 +154,11 @@ def parse_version_file(path: str, text: str) -> Version:
     version = parse_version(declared) if isinstance(declared, str) else None
     if version is not None:
         return version
-    quoted = shortened(json.dumps(declared, default=str), _QUOTED_VERSION)
+    quoted = _quoted(declared)
     if isinstance(declared, str) and len(_without_v(declared)) > MAX_VERSION_LENGTH:
         raise VersionFileError(
-            f"{path}: the version {quoted} is {len(_without_v(declared)):,} characters long; "
-            f"a version is of the form X.Y.Z, e.g. 1.2.3, in at most {MAX_VERSION_LENGTH}"
+            f"{path}: the version {quoted} is longer than {MAX_VERSION_LENGTH} characters; a "
+            "version is of the form X.Y.Z, e.g. 1.2.3"
         )
     raise VersionFileError(f"{path}: the version {quoted} is not of the form X.Y.Z, e.g. 1.2.3")
 

@@ -367,6 +367,20 @@ def test_urls_are_read_without_the_whitespace_around_them(
     assert settings.database_url == "sqlite:///journal.db"
 
 
+@pytest.mark.parametrize("variable", ["NOTIFY_WEBHOOK_URL", "GITHUB_API_URL", "DATABASE_URL"])
+def test_a_url_of_only_whitespace_is_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, " \n")
+    settings = load_settings()
+    unset = {
+        "NOTIFY_WEBHOOK_URL": (settings.notify_webhook_url, None),
+        "GITHUB_API_URL": (settings.github_api_url, "https://api.github.com"),
+        "DATABASE_URL": (settings.database_url, "sqlite:///hotfix-bot.db"),
+    }
+    assert unset[variable][0] == unset[variable][1]
+
+
 @pytest.mark.parametrize(
     ("given", "level"),
     [

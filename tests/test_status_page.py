@@ -297,3 +297,26 @@ def test_deliveries_refused_for_their_signature_are_counted_to_anyone_and_explai
     last = f"{refused}, the last at 2026-12-05 09:18:00 UTC; {advice}."
     assert f'<div class="problem"><p>{html.escape(last)}</p></div>' in admin
     assert "github-has-another" not in public + admin
+
+
+def test_a_webhook_secret_with_whitespace_around_it_is_named_to_an_admin_alone(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """A secret read from a file keeps its line break, which no secret typed into GitHub has:
+    every delivery is refused, and the page says where to look, without the secret."""
+    padded = f"{WEBHOOK_SECRET}\n"
+    with running_bot(
+        tmp_path, private_key_pem, ADMIN_TOKEN=ADMIN_TOKEN, WEBHOOK_SECRET=padded
+    ) as bot:
+        typed_in = post_delivery(bot.client, WEBHOOK_PATH, WEBHOOK_SECRET, "push", {}, "d-1")
+        public = bot.client.get("/").text
+        admin = bot.client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}).text
+
+    hint = (
+        "this server&#x27;s WEBHOOK_SECRET begins or ends with whitespace (a line break kept "
+        "from a file?), which the secret typed into GitHub most likely does not: remove it."
+    )
+    assert typed_in.status_code == 401
+    assert f"set the same value in both; {hint}</p></div>" in admin
+    assert "WEBHOOK_SECRET" not in public
+    assert WEBHOOK_SECRET not in public + admin

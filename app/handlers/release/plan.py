@@ -44,8 +44,9 @@ class RolledBack:
     # Its incident report issue, as its own post-merge run recorded it: found by this number
     # when people have taken its label off since. None when that run recorded none.
     report: int | None
-    # The rollback of the hotfix merged before this one, which what this one writes tells of.
-    earlier: EarlierRollback | None = None
+    # The rollback of the hotfix merged before this one, which what this one writes tells of:
+    # as the hotfix's timeline holds it, once that rollback's run has written its row.
+    earlier: EarlierRollback | None
 
     @property
     def tag_or_number(self) -> str:
