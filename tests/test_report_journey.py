@@ -1,0 +1,209 @@
+"""A maintainer of a Git Flow repository with release branches reads the `hotfix-release`
+report after each merge and does what it says, literally, when a step fails
+(docs/BEHAVIOUR.md, 'After the merge'): GitHub refuses the steps as it really does (a
+protected release branch, a ruleset on tags, a branch protected against deletion, a missing
+permission), and the repository must end right, the report telling the truth at each point.
+
+`acme/widgets`: `main` at 1.2.3, `develop` from it, `release/1.3.0` cut from `develop` at
+1.3.0-rc.1; the hotfix `hotfix/fix-login` bumps to 1.2.4 and fixes `app.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support.by_hand import apply, run_by_hand
+from support.harness import REFUSAL, Bot
+
+from sandbox import FakeCheckRun, FakePull
+
+RELEASE = "release/1.3.0"
+BACKMERGE = "backmerge/v1.2.4"
+BRANCH = "hotfix/fix-login"
+WEB = "https://github.com/acme/widgets"
+FIXED = "def login(): fixed\n"
+
+
+def merged_hotfix(
+    bot: Bot, release_files: dict[str, str] | None = None, *, protected: tuple[str, ...] = ()
+) -> FakePull:
+    """The hotfix merged into `main` once `release/1.3.0` was cut with `release_files` (by
+    default its own version alone), the `protected` branches protected; GitHub tells
+    hotfix-bot."""
+    repo = bot.repo
+    repo.collaborators["dev"] = "write"
+    repo.commit("main", {"app.py": "def login(): ...\n"}, "Base")
+    repo.create_branch("develop", "main")
+    repo.create_branch(RELEASE, "develop")
+    repo.commit(RELEASE, release_files or {"VERSION": "1.3.0-rc.1\n"}, "Start 1.3.0")
+    repo.create_branch(BRANCH, "main")
+    repo.commit(BRANCH, {"VERSION": "1.2.4\n", "app.py": FIXED}, "Fix login, 1.2.4")
+    pull = repo.open_pull(BRANCH, "main", title="Fix login", author="dev", labels=["hotfix", "P1"])
+    repo.merge_pull(pull.number)
+    for branch in protected:
+        repo.protect(branch)
+    bot.pull_request(pull.number, "closed")
+    return pull
+
+
+def merge_sha(pull: FakePull) -> str:
+    assert pull.merge_commit_sha is not None
+    return pull.merge_commit_sha
+
+
+def release_run(bot: Bot, pull: FakePull) -> FakeCheckRun:
+    [run] = bot.repo.runs_named("hotfix-release", merge_sha(pull))
+    return run
+
+
+def back_merge_row(run: FakeCheckRun) -> str:
+    [line] = [line for line in run.output["summary"].splitlines() if line.startswith("| Back-")]
+    return line
+
+
+def back_merge_pull(bot: Bot, pull: FakePull) -> FakePull:
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.head_ref == BACKMERGE]
+    return backmerge
+
+
+def rerun(bot: Bot, pull: FakePull) -> None:
+    """The *Re-run* button of the `hotfix-release` check."""
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, release_run(bot, pull).id))
+
+
+def merged_back(bot: Bot, pull: FakePull) -> bool:
+    return bot.repo.objects.is_ancestor(merge_sha(pull), bot.repo.branches[RELEASE].sha)
+
+
+def test_a_protected_release_branch_gets_a_pull_request_that_merges_without_a_conflict(
+    bot: Bot,
+) -> None:
+    """The release branch is protected and its version conflicts with the hotfix's: the pull
+    request hotfix-bot opens holds the settlement it makes of such a conflict when it may merge
+    (the release branch's version kept), and says so; merged as it is, the release branch has
+    the fix and keeps its version, and the re-run turns the check green."""
+    pull = merged_hotfix(bot, protected=(RELEASE,))
+
+    backmerge = back_merge_pull(bot, pull)
+    assert backmerge.base_ref == RELEASE
+    kept = bot.repo.get_commit(BACKMERGE)
+    assert kept.parents == (merge_sha(pull),)
+    assert kept.message == f"chore: keep {RELEASE}'s version after v1.2.4"
+    assert bot.repo.read_file(BACKMERGE, "VERSION") == "1.3.0-rc.1\n"
+    assert backmerge.body.split("\n\n", 1)[1] == "\n\n".join(
+        [
+            f'**Why a pull request:** `{RELEASE}` is protected (GitHub: "Protected branch update '
+            f'failed for {RELEASE}."), so hotfix-bot may not merge into it directly.',
+            f"The hotfix's version conflicted with `{RELEASE}`'s own in `VERSION`: hotfix-bot "
+            f"kept `{RELEASE}`'s there, in [`{kept.sha[:7]}`]({WEB}/commit/{kept.sha}) on "
+            f"`{BACKMERGE}`, so this pull request merges without a conflict.",
+            "@dev, please review and merge it.",
+        ]
+    )
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == (
+        "action_required",
+        f"Back-merge into {RELEASE} waits for review in #{backmerge.number}",
+    )
+
+    bot.repo.merge_pull(backmerge.number, merged_by="dev")  # no conflict left to resolve
+    rerun(bot, pull)
+
+    assert merged_back(bot, pull)
+    assert bot.repo.read_file(RELEASE, "VERSION") == "1.3.0-rc.1\n"
+    assert bot.repo.read_file(RELEASE, "app.py") == FIXED
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
+    assert BACKMERGE not in bot.repo.branches
+
+
+def test_a_protected_release_branch_that_conflicts_in_code_gets_the_conflicts_listed(
+    bot: Bot,
+) -> None:
+    """The release branch is protected and reworked `app.py` too: the pull request cannot be
+    merged until people resolve the conflicts, so its description lists them and says how,
+    as it does when the merge was refused for the conflict. Done as it says, and merged, the
+    release branch has the fix and its own version, and the re-run turns the check green."""
+    pull = merged_hotfix(
+        bot,
+        {"VERSION": "1.3.0-rc.1\n", "app.py": "def login(): reworked\n"},
+        protected=(RELEASE,),
+    )
+
+    backmerge = back_merge_pull(bot, pull)
+    assert bot.repo.branches[BACKMERGE].sha == merge_sha(pull)
+    assert backmerge.body.split("\n\n", 1)[1] == "\n\n".join(
+        [
+            f'**Why a pull request:** `{RELEASE}` is protected (GitHub: "Protected branch update '
+            f'failed for {RELEASE}."), so hotfix-bot may not merge into it directly.',
+            "Files changed on both sides since they diverged (the conflicts are in these):\n\n"
+            "- `VERSION`\n- `app.py`",
+            f"@dev, please resolve the conflicts on `{BACKMERGE}`, keeping both the hotfix and the "
+            f"work on `{RELEASE}` (but `{RELEASE}`'s own version in `VERSION`, not the hotfix's "
+            "1.2.4), then merge:",
+            f"```sh\ngit fetch origin\ngit checkout {BACKMERGE}\ngit merge origin/{RELEASE}\n"
+            f"# resolve, commit\ngit push origin {BACKMERGE}\n```",
+        ]
+    )
+    assert release_run(bot, pull).conclusion == "action_required"
+
+    # As the description says: merge the release branch in, resolve, commit, push, merge.
+    repo, head = bot.repo, bot.repo.get_commit(BACKMERGE)
+    resolved = {**head.tree, "VERSION": "1.3.0-rc.1\n", "app.py": "def login(): both\n"}
+    parents = (head.sha, repo.branches[RELEASE].sha)
+    merge = repo.objects.make_commit(resolved, parents, "Merge", head.author, bot.fake.now())
+    repo.set_branch(BACKMERGE, merge.sha)
+    repo.merge_pull(backmerge.number, merged_by="dev")
+    rerun(bot, pull)
+
+    assert merged_back(bot, pull)
+    assert repo.read_file(RELEASE, "VERSION") == "1.3.0-rc.1\n"
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
+    assert back_merge_row(run) == (
+        f"| Back-merge | ✅ already done | pull request #{backmerge.number} merged into the "
+        f"release branch `{RELEASE}` | [#{backmerge.number}]({WEB}/pull/{backmerge.number}) |"
+    )
+
+
+def test_finishing_a_back_merge_into_a_protected_branch_by_hand_opens_its_pull_request(
+    bot: Bot, tmp_path: Path
+) -> None:
+    """GitHub refuses the App the back-merge pull request (a permission it lacks): the
+    maintainer may not push to the protected release branch either, so *Finish by hand* opens
+    the pull request hotfix-bot would have. Followed literally, the re-run waits on it, and
+    once it is merged the check turns green."""
+    refused = {"message": REFUSAL}
+    bot.fake.inject("POST", r"/repos/acme/widgets/pulls$", status=403, times=None, body=refused)
+    pull = merged_hotfix(bot, protected=(RELEASE,))
+
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 steps failed: back-merge")
+    assert back_merge_row(run) == (
+        "| Back-merge | ❌ failed | GitHub answered 403 to POST /repos/acme/widgets/pulls: "
+        f"{REFUSAL} |   |"
+    )
+    assert "git push origin release/1.3.0" not in run.output["summary"]
+    calls = run_by_hand(run.output["summary"], tmp_path, bot.repo)
+    apply(calls, bot.repo, "maintainer")
+    [opened] = [call for call in calls if call.argv[:2] == ["pr", "create"]]
+    assert opened.argv[2:] == [
+        "--base", RELEASE, "--head", BACKMERGE, "--title", f"Back-merge v1.2.4 into {RELEASE}",
+        "--body-file", "-",
+    ]  # fmt: skip
+    rerun(bot, pull)
+
+    backmerge = back_merge_pull(bot, pull)
+    assert "so this pull request merges without a conflict" in backmerge.body
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == (
+        "action_required",
+        f"Back-merge into {RELEASE} waits for review in #{backmerge.number}",
+    )
+    bot.repo.merge_pull(backmerge.number, merged_by="dev")
+    rerun(bot, pull)
+
+    assert merged_back(bot, pull)
+    assert bot.repo.read_file(RELEASE, "VERSION") == "1.3.0-rc.1\n"
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
