@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support.by_hand import apply, run_by_hand
 from support.harness import REFUSAL, Bot
 
@@ -207,3 +208,38 @@ def test_finishing_a_back_merge_into_a_protected_branch_by_hand_opens_its_pull_r
     assert bot.repo.read_file(RELEASE, "VERSION") == "1.3.0-rc.1\n"
     run = release_run(bot, pull)
     assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
+
+
+RULESET_DELETION = "Repository rule violations found\n\nCannot delete this branch\n\n"
+
+
+@pytest.mark.parametrize(
+    ("by", "github_says"),
+    [
+        ("protection rule", f"Protected branch update failed for refs/heads/{BRANCH}."),
+        ("ruleset", "Repository rule violations found Cannot delete this branch"),
+    ],
+)
+def test_a_hotfix_branch_protected_against_deletion_is_kept_and_the_report_says_why(
+    bot: Bot, by: str, github_says: str
+) -> None:
+    """A protection rule or a ruleset on `hotfix/*` forbids deleting the branch (a protected
+    branch's default), to people and to `git push --delete` as much as to the App: nothing
+    done by hand would delete it, so the report keeps it as the repository asks, saying so,
+    rather than failing with a command that GitHub refuses again."""
+    if by == "ruleset":
+        refused = {"message": RULESET_DELETION}
+        bot.fake.inject("DELETE", f"/git/refs/heads/{BRANCH}$", status=422, body=refused)
+    pull = merged_hotfix(bot, protected=(BRANCH,) if by == "protection rule" else ())
+
+    assert BRANCH in bot.repo.branches
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "All steps done for v1.2.4 (1 skipped)",
+    )
+    assert (
+        f'| Delete branch | ➖ skipped | `{BRANCH}` is protected against deletion (GitHub: "'
+        f'{github_says}"), so it is kept |   |'
+    ) in run.output["summary"].splitlines()
+    assert "## Finish by hand" not in run.output["summary"]
