@@ -243,3 +243,50 @@ def test_a_hotfix_branch_protected_against_deletion_is_kept_and_the_report_says_
         f'{github_says}"), so it is kept |   |'
     ) in run.output["summary"].splitlines()
     assert "## Finish by hand" not in run.output["summary"]
+
+
+def test_a_back_merge_refused_for_a_missing_permission_is_not_taken_for_a_protected_branch(
+    bot: Bot,
+) -> None:
+    """The App lacks `contents: write` (its new permission not yet accepted): GitHub refuses
+    every write with 403 "Resource not accessible by integration", the merge included. Nothing
+    protects the release branch, so the report names that refusal and the maintainer merges
+    back by hand with a push, not a pull request; once the permission is accepted, the
+    re-run finds all done."""
+    refused = {"message": REFUSAL}
+    writes = r"/repos/acme/widgets/(merges|git/refs|git/tags)$"
+    bot.fake.inject("POST", writes, status=403, times=None, body=refused)
+    bot.fake.inject("DELETE", r"/git/refs/heads/", status=403, times=None, body=refused)
+    pull = merged_hotfix(bot, {"NOTES.md": "1.3.0\n"})
+
+    run = release_run(bot, pull)
+    assert run.output["title"] == "3 of 6 steps failed: tag, back-merge and delete-branch"
+    assert back_merge_row(run) == (
+        "| Back-merge | ❌ failed | GitHub answered 403 to POST /repos/acme/widgets/merges: "
+        f"{REFUSAL} |   |"
+    )
+    assert BACKMERGE not in bot.repo.branches
+    assert "protected" not in run.output["summary"]
+    # The commands as the report gives them, done on GitHub.
+    block = run.output["summary"]
+    sha = merge_sha(pull)
+    for line in (
+        f"git tag -a v1.2.4 -m 'Hotfix: Fix login' {sha}",
+        f"git merge --no-ff {sha} -m 'Merge hotfix v1.2.4 back into {RELEASE}' ||",
+        f"git push origin {RELEASE}",
+        f"git push origin --delete {BRANCH}",
+    ):
+        assert f"\n{line}\n" in block, line
+    bot.repo.create_tag("v1.2.4", sha, "Hotfix: Fix login")
+    bot.repo.create_release("v1.2.4", name="v1.2.4", body="Hotfix #1: Fix login")
+    bot.repo.merge_refs(RELEASE, sha, f"Merge hotfix v1.2.4 back into {RELEASE}", "maintainer")
+    bot.repo.delete_branch(BRANCH)
+    bot.fake.faults.clear()  # the permission accepted
+    rerun(bot, pull)
+
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
+    assert back_merge_row(run) == (
+        f"| Back-merge | ✅ already done | the release branch `{RELEASE}` already contains the "
+        f"merge commit `{sha[:7]}` |   |"
+    )

@@ -213,14 +213,19 @@ def _refusal(error: RequestFailed) -> Refusal | None:
     403 or 422 in many words ("Required status check "ci" is expected.", "Changes must be
     made through a pull request.", "Protected branch update failed ..."), and the pull
     request they ask for quotes GitHub's own. A rate limit's 403 (and a 401) is retried
-    like any passing error, not taken for a refusal.
+    like any passing error, not taken for a refusal; nor is the 403 of a permission the App
+    lacks, which refuses it every write, not this branch's: the step fails with it.
     """
-    status = error.response.status_code
-    if classify(error).transient:
+    status, message = error.response.status_code, error_message(error)
+    if classify(error).transient or (status == 403 and _MISSING_PERMISSION in message):
         return None
-    if status == 409 and "conflict" in error_message(error).casefold():
+    if status == 409 and "conflict" in message.casefold():
         return Refusal.CONFLICT
     return Refusal.PROTECTED if status in (403, 409, 422) else None
+
+
+# GitHub's answer to an App without the permission a request needs.
+_MISSING_PERMISSION = "Resource not accessible by integration"
 
 
 @dataclass(frozen=True, slots=True)
