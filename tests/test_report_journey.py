@@ -115,6 +115,10 @@ def test_a_protected_release_branch_gets_a_pull_request_that_merges_without_a_co
     assert bot.repo.read_file(RELEASE, "app.py") == FIXED
     run = release_run(bot, pull)
     assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
+    assert back_merge_row(run) == (
+        f"| Back-merge | ✅ already done | pull request #{backmerge.number} merged into the "
+        f"release branch `{RELEASE}` | [#{backmerge.number}]({WEB}/pull/{backmerge.number}) |"
+    )
     assert BACKMERGE not in bot.repo.branches
 
 
@@ -289,4 +293,51 @@ def test_a_back_merge_refused_for_a_missing_permission_is_not_taken_for_a_protec
     assert back_merge_row(run) == (
         f"| Back-merge | ✅ already done | the release branch `{RELEASE}` already contains the "
         f"merge commit `{sha[:7]}` |   |"
+    )
+
+
+def test_a_hotfix_whose_version_another_released_first_merges_back_on_a_branch_of_its_own(
+    bot: Bot,
+) -> None:
+    """Two hotfixes bump to 1.2.4 while the release branch is protected; #1 merges first and
+    is released as `v1.2.4`, its back-merge waiting in a pull request from `backmerge/v1.2.4`.
+    #2's tag step fails (`v1.2.4` is #1's), and its back-merge must not be taken for that pull
+    request, which does not hold #2's change: it gets a branch and a pull request of its own,
+    and once both are merged the release branch holds both fixes."""
+    repo = bot.repo
+    repo.collaborators["dev"] = "write"
+    repo.commit("main", {"app.py": "def login(): ...\n"}, "Base")
+    repo.create_branch("develop", "main")
+    repo.create_branch(RELEASE, "develop")
+    repo.commit(RELEASE, {"VERSION": "1.3.0-rc.1\n"}, "Start 1.3.0")
+    repo.protect(RELEASE)
+    hotfixes = []
+    for name in ("a", "b"):
+        repo.create_branch(f"hotfix/{name}", "main")
+        repo.commit(f"hotfix/{name}", {"VERSION": "1.2.4\n", f"{name}.py": "fixed\n"}, name)
+        labels = ["hotfix", "P1"]
+        hotfixes.append(repo.open_pull(f"hotfix/{name}", "main", f"Fix {name}", "dev", labels))
+    first, second = hotfixes
+    for pull in hotfixes:
+        repo.merge_pull(pull.number)
+        bot.pull_request(pull.number, "closed")
+
+    firsts = back_merge_pull(bot, first)
+    [seconds] = [p for p in repo.pulls.values() if p.head_ref == f"backmerge/pr-{second.number}"]
+    assert (seconds.base_ref, seconds.title) == (RELEASE, f"Back-merge hotfix #2 into {RELEASE}")
+    assert repo.objects.is_ancestor(merge_sha(second), seconds.head_sha)
+    assert back_merge_row(release_run(bot, second)) == (
+        f"| Back-merge | ⏳ waiting | the release branch `{RELEASE}` is protected: pull request "
+        f"#{seconds.number} from `backmerge/pr-{second.number}` waits for @dev | "
+        f"[#{seconds.number}]({WEB}/pull/{seconds.number}) |"
+    )
+    repo.merge_pull(firsts.number, merged_by="dev")
+    repo.merge_pull(seconds.number, merged_by="dev")
+    rerun(bot, second)
+
+    assert (repo.read_file(RELEASE, "a.py"), repo.read_file(RELEASE, "b.py")) == ("fixed\n",) * 2
+    assert repo.read_file(RELEASE, "VERSION") == "1.3.0-rc.1\n"
+    assert back_merge_row(release_run(bot, second)) == (
+        f"| Back-merge | ✅ already done | pull request #{seconds.number} merged into the "
+        f"release branch `{RELEASE}` | [#{seconds.number}]({WEB}/pull/{seconds.number}) |"
     )

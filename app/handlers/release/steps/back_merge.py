@@ -174,10 +174,12 @@ async def back_merge(run: StepRun) -> StepOutcome:
     head, pulls = await asyncio.gather(
         _branch_head(github, plan), _earlier_back_merge_pulls(run, after_merging=False)
     )
-    # A crash between merging `backmerge/<tag>` and deleting it left the branch behind.
-    finished = await _finish_resolution_left_behind(github, plan, head)
-    if finished is not None:
-        return finished
+    # A crash between merging `backmerge/<tag>` and deleting it left the branch behind; a
+    # settlement on it merged by people through its pull request is named by that.
+    if not any(pull.get("merged_at") for pull in pulls):
+        finished = await _finish_resolution_left_behind(github, plan, head)
+        if finished is not None:
+            return finished
     already = StepOutcome(
         StepStatus.ALREADY_DONE,
         f"{plan.back_merge_target_words} already contains the merge commit `{plan.short_sha}`",
@@ -772,7 +774,7 @@ async def _open_or_reuse_pull(
 
 
 def _pull_title(plan: ReleasePlan) -> str:
-    return f"Back-merge {plan.tag or f'hotfix #{plan.number}'} into {plan.back_merge_target}"
+    return f"Back-merge {plan.own_tag or f'hotfix #{plan.number}'} into {plan.back_merge_target}"
 
 
 def _open_pull_commands(plan: ReleasePlan, said: _Said, pushed: bool) -> list[str]:
