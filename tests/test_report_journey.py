@@ -341,3 +341,81 @@ def test_a_hotfix_whose_version_another_released_first_merges_back_on_a_branch_o
         f"| Back-merge | ✅ already done | pull request #{seconds.number} merged into the "
         f"release branch `{RELEASE}` | [#{seconds.number}]({WEB}/pull/{seconds.number}) |"
     )
+
+
+def test_a_back_merge_branch_an_earlier_attempt_left_without_the_hotfix_is_not_used(
+    bot: Bot,
+) -> None:
+    """Someone began the back-merge by hand and left `backmerge/v1.2.4` at the release
+    branch's tip, without the hotfix. A pull request from it would not hold the hotfix (GitHub
+    refuses one with no commits): the report says what is wrong with the branch rather than
+    GitHub's "Validation Failed", and what to do; done, the re-run opens the pull request."""
+    repo = bot.repo
+    protect = repo.protect
+
+    def protect_after_an_attempt(branch: str, protected: bool = True) -> None:
+        protect(branch, protected)
+        repo.create_branch(BACKMERGE, RELEASE)
+
+    repo.protect = protect_after_an_attempt  # type: ignore[method-assign]
+    pull = merged_hotfix(bot, {"NOTES.md": "1.3.0\n"}, protected=(RELEASE,))
+
+    run, stale, sha = release_run(bot, pull), repo.branches[BACKMERGE].sha, merge_sha(pull)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 steps failed: back-merge")
+    assert back_merge_row(run) == (
+        f"| Back-merge | ❌ failed | `{BACKMERGE}` is there already, at `{stale[:7]}`, and does "
+        f"not hold the merge commit `{sha[:7]}`: it is not this hotfix's back-merge |   |"
+    )
+    assert run.output["summary"].endswith(
+        "## Finish by hand\n\n"
+        f"`{BACKMERGE}` is left from an earlier attempt and does not hold this hotfix. Merge "
+        f"the merge commit into it (`git fetch origin && git checkout {BACKMERGE} && git merge "
+        f"{sha} && git push origin {BACKMERGE}`), or delete it if nothing on it is needed "
+        f"(`git push origin --delete {BACKMERGE}`), then re-run the `hotfix-release` check."
+    )
+    assert [p.head_ref for p in repo.pulls.values()] == [BRANCH]
+    repo.delete_branch(BACKMERGE)  # nothing on it was needed
+    rerun(bot, pull)
+
+    backmerge = back_merge_pull(bot, pull)
+    assert backmerge.head_sha == sha
+    assert release_run(bot, pull).conclusion == "action_required"
+
+
+RULESET_CREATION = (
+    "Repository rule violations found\n\nCannot create ref due to creations being restricted.\n\n"
+)
+
+
+def test_a_tag_a_ruleset_refuses_is_made_by_hand_as_the_report_says_and_found_by_the_rerun(
+    bot: Bot,
+) -> None:
+    """A ruleset lets only maintainers create tags: the tag fails with GitHub's words, the
+    release waits for it, the back-merge and the branch deletion go on. The maintainer runs
+    the report's commands (a tag and a release of the same name, message and notes); the
+    re-run finds both made and turns the check green."""
+    bot.fake.inject("POST", r"/git/refs$", status=422, body={"message": RULESET_CREATION})
+    pull = merged_hotfix(bot)
+
+    run, sha = release_run(bot, pull), merge_sha(pull)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 steps failed: tag")
+    assert (
+        "| Tag | ❌ failed | GitHub answered 422 to POST /repos/acme/widgets/git/refs: "
+        in (run.output["summary"])
+    )
+    assert merged_back(bot, pull)
+    assert BRANCH not in bot.repo.branches
+    assert run.output["summary"].split("```sh\n")[1].split("\n")[:5] == [
+        "git fetch origin",
+        f"git tag -a v1.2.4 -m 'Hotfix: Fix login' {sha}",
+        "git push origin v1.2.4",
+        "# With a release of a higher version the repository's latest, add --latest=false.",
+        "gh release create v1.2.4 --verify-tag --title v1.2.4 --notes 'Hotfix #1: Fix login'",
+    ]
+    bot.repo.create_tag("v1.2.4", sha, "Hotfix: Fix login")
+    bot.repo.create_release("v1.2.4", name="v1.2.4", body="Hotfix #1: Fix login")
+    rerun(bot, pull)
+
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
+    assert bot.repo.tag_object("v1.2.4") is not None

@@ -50,10 +50,9 @@ from app.handlers.policy import read_rolled_back_hotfix, several_reverted
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import look_for_comment, write_comment
-from app.handlers.release.plan import ReleasePlan, RolledBack, TagOfAnother
+from app.handlers.release.plan import CHECK_NAME, ReleasePlan, RolledBack, TagOfAnother
 from app.handlers.release.production import is_production_hotfix, recheck_after_tag
 from app.handlers.release.report import (
-    CHECK_NAME,
     Report,
     StepOutcomes,
     comment_body,

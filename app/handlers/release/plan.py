@@ -12,6 +12,8 @@ from policies.tags import fill_message
 from policies.timeline import EarlierRollback
 from policies.versions import Version, tag_name
 
+# The check run that reports the steps.
+CHECK_NAME = "hotfix-release"
 # The branches of the back-merge pull requests: `backmerge/<tag>`.
 BACKMERGE_PREFIX = "backmerge/"
 

@@ -33,7 +33,7 @@ from app.github.client import InstallationClient, classify, error_message, path_
 from app.github.files import read_following_links
 from app.github.reads import Look, Reads
 from app.handlers.notices import comment_once
-from app.handlers.release.plan import BACKMERGE_PREFIX, ReleasePlan
+from app.handlers.release.plan import BACKMERGE_PREFIX, CHECK_NAME, ReleasePlan
 from app.handlers.release.step import (
     Link,
     Step,
@@ -700,7 +700,14 @@ async def _back_merge_pull(
     github, plan = run.github, run.plan
     said = _Said(refused, conflicts, not_only_versions, settled)
     # An existing branch is kept as it is: people may have resolved the conflict on it.
-    pushed = await _branch_head(github, plan) is not None
+    head = await _branch_head(github, plan)
+    pushed = head is not None
+    # Unless it lacks the hotfix: left by an earlier attempt, its pull request would not hold
+    # it. The step's own settlement holds it.
+    if head not in (None, plan.merge_sha) and settled is None:
+        assert head is not None
+        if not await _holds_merge_commit(github, plan, head):
+            return _not_this_hotfixs_branch(plan, head)
     if refused.refusal is Refusal.PROTECTED:
         # People may not push to the protected target either: by hand, they open the pull
         # request hotfix-bot could not.
@@ -731,6 +738,28 @@ async def _back_merge_pull(
             f"branch `{plan.release_branch_passed_over}`"
         )
     return StepOutcome(StepStatus.WAITING, detail, Link(f"#{pull['number']}", pull["html_url"]))
+
+
+async def _holds_merge_commit(github: InstallationClient, plan: ReleasePlan, head: str) -> bool:
+    compare = await github.get_json(f"/repos/{plan.repository}/compare/{plan.merge_sha}...{head}")
+    return compare["status"] in ("ahead", "identical")
+
+
+def _not_this_hotfixs_branch(plan: ReleasePlan, head: str) -> StepOutcome:
+    """The outcome when `backmerge/<tag>` is at `head`, which does not hold the merge commit:
+    people decide what of it to keep."""
+    branch, sha = plan.backmerge_branch, plan.merge_sha
+    return StepOutcome(
+        StepStatus.FAILED,
+        f"`{branch}` is there already, at `{head[:7]}`, and does not hold the merge commit "
+        f"`{plan.short_sha}`: it is not this hotfix's back-merge",
+        by_hand=(
+            f"`{branch}` is left from an earlier attempt and does not hold this hotfix. Merge "
+            f"the merge commit into it (`git fetch origin && git checkout {branch} && git merge "
+            f"{sha} && git push origin {branch}`), or delete it if nothing on it is needed "
+            f"(`git push origin --delete {branch}`), then re-run the `{CHECK_NAME}` check."
+        ),
+    )
 
 
 async def _open_or_reuse_pull(
