@@ -95,9 +95,9 @@ def test_a_protected_release_branch_gets_a_pull_request_that_merges_without_a_co
         [
             f'**Why a pull request:** `{RELEASE}` is protected (GitHub: "Protected branch update '
             f'failed for {RELEASE}."), so hotfix-bot may not merge into it directly.',
-            f"The hotfix's version conflicted with `{RELEASE}`'s own in `VERSION`: hotfix-bot "
-            f"kept `{RELEASE}`'s there, in [`{kept.sha[:7]}`]({WEB}/commit/{kept.sha}) on "
-            f"`{BACKMERGE}`, so this pull request merges without a conflict.",
+            f"The hotfix's version conflicts with `{RELEASE}`'s own: hotfix-bot kept "
+            f"`{RELEASE}`'s version in `VERSION`, in [`{kept.sha[:7]}`]({WEB}/commit/{kept.sha}) "
+            f"on `{BACKMERGE}`, so this pull request merges without a conflict.",
             "@dev, please review and merge it.",
         ]
     )

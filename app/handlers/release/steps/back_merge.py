@@ -704,10 +704,13 @@ async def _back_merge_pull(
     pushed = head is not None
     # Unless it lacks the hotfix: left by an earlier attempt, its pull request would not hold
     # it. The step's own settlement holds it.
-    if head not in (None, plan.merge_sha) and settled is None:
-        assert head is not None
-        if not await _holds_merge_commit(github, plan, head):
-            return _not_this_hotfixs_branch(plan, head)
+    if (
+        head is not None
+        and head != plan.merge_sha
+        and settled is None
+        and not await _holds_merge_commit(github, plan, head)
+    ):
+        return _not_this_hotfixs_branch(plan, head)
     if refused.refusal is Refusal.PROTECTED:
         # People may not push to the protected target either: by hand, they open the pull
         # request hotfix-bot could not.
@@ -926,8 +929,8 @@ def _back_merge_body(
         commit = said.settled.commit
         files = join_words([f"`{path}`" for path in said.settled.paths])
         settled = (
-            f"The hotfix's version conflicted with `{target}`'s own in {files}: hotfix-bot "
-            f"kept `{target}`'s there, in [`{commit[:7]}`]({plan.commit_url(commit)}) on "
+            f"The hotfix's version conflicts with `{target}`'s own: hotfix-bot kept `{target}`'s "
+            f"version in {files}, in [`{commit[:7]}`]({plan.commit_url(commit)}) on "
             f"`{plan.backmerge_branch}`, so this pull request merges without a conflict."
         )
         return "\n\n".join([what, why, settled, *waiting, review])
