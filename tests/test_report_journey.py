@@ -107,6 +107,11 @@ def test_a_protected_release_branch_gets_a_pull_request_that_merges_without_a_co
         f"Back-merge into {RELEASE} waits for review in #{backmerge.number}",
     )
 
+    rerun(bot, pull)  # while it waits: the same branch, commit and pull request
+    assert back_merge_pull(bot, pull).number == backmerge.number
+    assert bot.repo.branches[BACKMERGE].sha == kept.sha
+    assert release_run(bot, pull).conclusion == "action_required"
+
     bot.repo.merge_pull(backmerge.number, merged_by="dev")  # no conflict left to resolve
     rerun(bot, pull)
 
