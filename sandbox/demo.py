@@ -33,7 +33,7 @@ from app import logs
 from app.cli import list_timers
 from app.handlers.check_output import CheckOutput
 from app.handlers.policy import CHECK_NAME as POLICY_CHECK
-from app.handlers.release.report import CHECK_NAME as RELEASE_CHECK
+from app.handlers.release.plan import CHECK_NAME as RELEASE_CHECK
 from app.handlers.release.report import COMMENT_MARKER, Report, comment_body
 from app.handlers.release.steps.incident_report import LABEL as INCIDENT_LABEL
 from app.handlers.release.steps.verbal_approvals import (

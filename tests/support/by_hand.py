@@ -109,6 +109,11 @@ def apply(calls: list[Call], repo: FakeRepo, author: str) -> None:
                 labels=given.label,
                 assignees=given.assignee,
             )
+        elif command == ["pr", "create"]:
+            assert given.body_file == "-", call
+            repo.open_pull(
+                given.head, given.base, title=given.title, author=author, body=call.stdin
+            )
         elif command in (["issue", "comment"], ["pr", "comment"]):
             assert given.body_file == "-", call
             repo.add_comment(int(given.target), author, call.stdin)

@@ -20,6 +20,8 @@ def options() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(exit_on_error=False)
     parser.add_argument("target", nargs="?")  # a number, an address or a label's name
     parser.add_argument("--title")
+    parser.add_argument("--base")
+    parser.add_argument("--head")
     parser.add_argument("--label", action="append", default=[])
     parser.add_argument("--assignee", action="append", default=[])
     parser.add_argument("--add-assignee", action="append", default=[])
@@ -54,10 +56,11 @@ def _take(state: dict[str, Any], command: list[str], argv: list[str]) -> str:
     """What the state becomes once `gh` did `command`; what it prints."""
     if command == ["label", "create"]:
         state["labels"].append(options().parse_args(argv).target)
-    elif command == ["issue", "create"]:
+    elif command in (["issue", "create"], ["pr", "create"]):
         number = state["next_number"]
         state["next_number"] += 1
-        return f"https://github.com/{state['repository']}/issues/{number}\n"
+        kind = "issues" if command[0] == "issue" else "pull"
+        return f"https://github.com/{state['repository']}/{kind}/{number}\n"
     elif command == ["issue", "list"]:
         return f"{state['issue_list']}\n"
     return ""

@@ -34,7 +34,7 @@ from app.github.client import (
     timestamp,
 )
 from app.github.files import start_reading_files, start_reading_tree
-from app.github.objects import first_parent, start_reading_commit
+from app.github.objects import first_parent, peeled, start_reading_commit
 from app.github.pulls import labels_of, merged_as
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
@@ -50,10 +50,9 @@ from app.handlers.policy import read_rolled_back_hotfix, several_reverted
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import look_for_comment, write_comment
-from app.handlers.release.plan import ReleasePlan, RolledBack, TagOfAnother
+from app.handlers.release.plan import CHECK_NAME, ReleasePlan, RolledBack, TagOfAnother
 from app.handlers.release.production import is_production_hotfix, recheck_after_tag
 from app.handlers.release.report import (
-    CHECK_NAME,
     Report,
     StepOutcomes,
     comment_body,
@@ -543,8 +542,28 @@ async def _plan(
     )
     start_looks(context, plan, state, steps.STEPS, reads)
     plan = dataclasses.replace(plan, version=await released)
+    names_another = await _tag_names_another(github, plan, state, reads)
+    plan = dataclasses.replace(plan, tag_names_another=names_another)
     previous = state.steps.get(back_merge.STEP.key)
     return await back_merge.with_target(github, reads, plan, previous, await release_branches)
+
+
+async def _tag_names_another(
+    github: InstallationClient, plan: ReleasePlan, state: ReleaseState, reads: Reads
+) -> bool:
+    """Whether the tag of the version `plan` releases names another commit than its merge
+    commit. Not when the run's tag step made it or found it there (as `state` keeps it); the
+    look is the tag step's, started with the run."""
+    made = state.steps.get(tag.STEP.key)
+    if made is not None and made.status.finished:
+        return False
+    looks = tag.tag_looks(plan)
+    if not looks:
+        return False  # no version, no tag
+    ref = await looks[0].start(reads, github)
+    return (
+        ref is not None and await peeled(github, plan.repository, ref["object"]) != plan.merge_sha
+    )
 
 
 async def _released_version(

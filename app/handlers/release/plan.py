@@ -12,6 +12,8 @@ from policies.tags import fill_message
 from policies.timeline import EarlierRollback
 from policies.versions import Version, tag_name
 
+# The check run that reports the steps.
+CHECK_NAME = "hotfix-release"
 # The branches of the back-merge pull requests: `backmerge/<tag>`.
 BACKMERGE_PREFIX = "backmerge/"
 
@@ -93,6 +95,10 @@ class ReleasePlan:
     # The open release branch the back-merge would go into, when it keeps to the base of its
     # earlier pull request instead: the report says so.
     release_branch_passed_over: str | None = None
+    # The tag of its version names another commit (most likely the release of another
+    # hotfix of that version, merged first): the tag is not this hotfix's to name its
+    # back-merge after.
+    tag_names_another: bool = False
 
     @property
     def description(self) -> str:
@@ -121,9 +127,16 @@ class ReleasePlan:
         return fill_message(self.config.tag.message, self.title, version)
 
     @property
+    def own_tag(self) -> str | None:
+        """The tag that is this hotfix's: None without a version, or when the tag of its
+        version names another commit."""
+        return None if self.tag_names_another else self.tag
+
+    @property
     def backmerge_branch(self) -> str:
-        # Without a version there is no tag to name the branch after; the PR number is unique.
-        return f"{BACKMERGE_PREFIX}{self.tag or f'pr-{self.number}'}"
+        # Without a tag of its own there is none to name the branch after; the PR number is
+        # unique.
+        return f"{BACKMERGE_PREFIX}{self.own_tag or f'pr-{self.number}'}"
 
     @property
     def backmerge_message(self) -> str:
@@ -145,8 +158,8 @@ class ReleasePlan:
 
     @property
     def _tag_or_number(self) -> str:
-        # Without a version there is no tag to name the hotfix by.
-        return self.tag or self.reference
+        # Without a tag of its own there is none to name the hotfix by.
+        return self.own_tag or self.reference
 
     @property
     def reference(self) -> str:

@@ -38,8 +38,8 @@ from app.handlers.release.handler import (
     run_steps,
     write_report_run,
 )
-from app.handlers.release.plan import ReleasePlan
-from app.handlers.release.report import CHECK_NAME, not_a_hotfix_push_report, steps_report
+from app.handlers.release.plan import CHECK_NAME, ReleasePlan
+from app.handlers.release.report import not_a_hotfix_push_report, steps_report
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig

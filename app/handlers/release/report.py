@@ -10,14 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from app.handlers.check_output import CheckOutput, fit
-from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.plan import CHECK_NAME, ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
 from app.handlers.release.steps import back_merge
 from policies.config import ConfigError
 from policies.evaluate import config_error_verdict
 from policies.wording import cell, fence_for, join_words, plural, pull_numbers, sentence, when
 
-CHECK_NAME = "hotfix-release"
 # Finds the one report comment again when the journal no longer knows its id.
 COMMENT_MARKER = "<!-- hotfix-bot:hotfix-release -->"
 

@@ -3,8 +3,9 @@
 
 The merges API merges directly. When the only conflicts are in version files, the step
 settles them itself: on `backmerge/<tag>` at the merge commit it commits the target's own
-version files, merges that branch and deletes it. Any other refusal (a conflict elsewhere,
-a protected branch) leaves `backmerge/<tag>` at the merge commit and one pull request from
+version files, merges that branch and deletes it; so it does for a protected target, whose
+pull request (below) then holds that commit. Any other refusal (a conflict elsewhere, a
+protected branch) leaves `backmerge/<tag>` at the merge commit and one pull request from
 it, saying why and asking the hotfix author to review; once people merged it, a re-run
 names it as what did the back-merge. When a re-run merges back itself (or finds it merged
 back another way), it closes that pull request if still open, saying so; and once the
@@ -32,8 +33,16 @@ from app.github.client import InstallationClient, classify, error_message, path_
 from app.github.files import read_following_links
 from app.github.reads import Look, Reads
 from app.handlers.notices import comment_once
-from app.handlers.release.plan import BACKMERGE_PREFIX, ReleasePlan
-from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
+from app.handlers.release.plan import BACKMERGE_PREFIX, CHECK_NAME, ReleasePlan
+from app.handlers.release.step import (
+    Link,
+    Step,
+    StepOutcome,
+    StepRun,
+    StepStatus,
+    commands_if_it_fails,
+    with_text_on_stdin,
+)
 from app.handlers.release.steps import tag as tag_step
 from policies.config import HotfixConfig
 from policies.files import FileText, UnreadableText
@@ -165,10 +174,12 @@ async def back_merge(run: StepRun) -> StepOutcome:
     head, pulls = await asyncio.gather(
         _branch_head(github, plan), _earlier_back_merge_pulls(run, after_merging=False)
     )
-    # A crash between merging `backmerge/<tag>` and deleting it left the branch behind.
-    finished = await _finish_resolution_left_behind(github, plan, head)
-    if finished is not None:
-        return finished
+    # A crash between merging `backmerge/<tag>` and deleting it left the branch behind; a
+    # settlement on it merged by people through its pull request is named by that.
+    if not any(pull.get("merged_at") for pull in pulls):
+        finished = await _finish_resolution_left_behind(github, plan, head)
+        if finished is not None:
+            return finished
     already = StepOutcome(
         StepStatus.ALREADY_DONE,
         f"{plan.back_merge_target_words} already contains the merge commit `{plan.short_sha}`",
@@ -204,14 +215,19 @@ def _refusal(error: RequestFailed) -> Refusal | None:
     403 or 422 in many words ("Required status check "ci" is expected.", "Changes must be
     made through a pull request.", "Protected branch update failed ..."), and the pull
     request they ask for quotes GitHub's own. A rate limit's 403 (and a 401) is retried
-    like any passing error, not taken for a refusal.
+    like any passing error, not taken for a refusal; nor is the 403 of a permission the App
+    lacks, which refuses it every write, not this branch's: the step fails with it.
     """
-    status = error.response.status_code
-    if classify(error).transient:
+    status, message = error.response.status_code, error_message(error)
+    if classify(error).transient or (status == 403 and _MISSING_PERMISSION in message):
         return None
-    if status == 409 and "conflict" in error_message(error).casefold():
+    if status == 409 and "conflict" in message.casefold():
         return Refusal.CONFLICT
     return Refusal.PROTECTED if status in (403, 409, 422) else None
+
+
+# GitHub's answer to an App without the permission a request needs.
+_MISSING_PERMISSION = "Resource not accessible by integration"
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,11 +417,14 @@ def _sha(side: Mapping[str, _Entry], path: str) -> str | None:
 
 
 async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
-    """Settled here when every conflicting path is a version file; else a pull request."""
+    """Settled here when every conflicting path is a version file; else a pull request. A
+    protected target is looked at for conflicts too: its pull request holds the settlement
+    (or lists the conflicts), so that people can merge it as it is."""
     github, plan = run.github, run.plan
     conflicts: list[str] | None = None
     not_only_versions: list[str] = []
-    trees = await _Trees.read(github, plan) if refused.refusal is Refusal.CONFLICT else None
+    settled: _Settled | None = None
+    trees = await _Trees.read(github, plan)
     if trees is not None:
         version_files = set(version_files_to_read(plan.config))
         conflicts = await trees.conflicts(github, plan.repository, version_files)
@@ -414,23 +433,33 @@ async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
                 github, plan.repository, version_files
             )
             if not not_only_versions:
-                try:
-                    resolved = await _keep_target_versions(github, plan, trees, version_files)
-                except _Refused as refused_again:  # e.g. the target moved on, conflicts anew
-                    refused = refused_again
-                else:
-                    if resolved is not None:
-                        return resolved
-    return await _back_merge_pull(run, refused, trees, conflicts, not_only_versions)
+                settled = await _keep_target_versions(github, plan, trees, version_files)
+        if settled is not None:
+            try:
+                await _merge(github, plan, plan.backmerge_branch)
+            except _Refused as refused_again:  # protected, or the target moved on anew
+                refused = refused_again
+            else:
+                await _delete_backmerge_branch(github, plan)
+                return _resolved(plan, settled.paths, settled.commit)
+    return await _back_merge_pull(run, refused, trees, conflicts, not_only_versions, settled)
+
+
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    """The step's own commit on `backmerge/<tag>` keeping the target's version files."""
+
+    paths: list[str]
+    commit: str
 
 
 async def _keep_target_versions(
     github: InstallationClient, plan: ReleasePlan, trees: _Trees, version_files: Collection[str]
-) -> StepOutcome | None:
+) -> _Settled | None:
     """On `backmerge/<tag>` at the merge commit, one commit putting back the target's own
     version files, all of them (not only those in conflict: the target keeps its version
-    everywhere); that branch merged into the target, then deleted. Each part finds its own
-    earlier work done. None when the branch holds other work: people decide then."""
+    everywhere); an earlier run's is found again. None when the branch holds other work:
+    people decide then."""
     head = await _branch_head(github, plan)
     if head is None:
         await github.request(
@@ -439,17 +468,11 @@ async def _keep_target_versions(
             body={"ref": f"refs/heads/{plan.backmerge_branch}", "sha": plan.merge_sha},
         )
         head = plan.merge_sha
-    kept: list[str] | None
     if head == plan.merge_sha:
         kept = trees.kept_from_target(version_files)
-        head = await _commit_target_versions(github, plan, trees, kept)
-    else:
-        kept = await _version_resolution_paths(github, plan, head)
-        if kept is None:
-            return None
-    await _merge(github, plan, plan.backmerge_branch)
-    await _delete_backmerge_branch(github, plan)
-    return _resolved(plan, kept, head)
+        return _Settled(kept, await _commit_target_versions(github, plan, trees, kept))
+    paths = await _version_resolution_paths(github, plan, head)
+    return None if paths is None else _Settled(paths, head)
 
 
 async def _commit_target_versions(
@@ -665,51 +688,36 @@ async def _back_merge_pull(
     trees: _Trees | None,
     conflicts: list[str] | None,
     not_only_versions: list[str],
+    settled: _Settled | None,
 ) -> StepOutcome:
-    """Branch `backmerge/<tag>` at the merge commit and one pull request from it, its
-    description rewritten when what it says has changed since (the back-merge of an earlier
-    hotfix opened or merged meanwhile). `trees`, `conflicts`: as read for the conflict, None
-    when not read. `not_only_versions`: the version files whose other changes kept a
-    conflict in version files alone from being settled by keeping the target's."""
+    """Branch `backmerge/<tag>` at the merge commit (or at `settled`, the step's commit
+    keeping the target's version files) and one pull request from it, its description
+    rewritten when what it says has changed since (the back-merge of an earlier hotfix opened
+    or merged meanwhile). `trees`, `conflicts`: as read for the refusal, None when GitHub
+    could not list the trees whole. `not_only_versions`: the version files whose other
+    changes kept a conflict in version files alone from being settled by keeping the
+    target's."""
     github, plan = run.github, run.plan
-    branch, target = plan.backmerge_branch, plan.back_merge_target
+    said = _Said(refused, conflicts, not_only_versions, settled)
     # An existing branch is kept as it is: people may have resolved the conflict on it.
-    if await _branch_head(github, plan) is None:
-        await github.request(
-            "POST",
-            f"/repos/{plan.repository}/git/refs",
-            body={"ref": f"refs/heads/{branch}", "sha": plan.merge_sha},
-        )
-    own, open_others = await _open_back_merge_pulls(github, plan)
-    others = await _contained(github, plan, open_others)
-    not_the_hotfixs: list[str] = []
-    if others and trees is not None and conflicts:
-        changed = await trees.changed_by_hotfix(github, plan)
-        if changed is not None:
-            not_the_hotfixs = [path for path in conflicts if path not in changed]
-    body = _back_merge_body(plan, refused, conflicts, not_only_versions, others, not_the_hotfixs)
-    if own is None:
-        created = await github.request(
-            "POST",
-            f"/repos/{plan.repository}/pulls",
-            body={
-                "title": f"Back-merge {plan.tag or f'hotfix #{plan.number}'} into {target}",
-                "head": branch,
-                "base": target,
-                "body": body,
-            },
-        )
-        pull = created.json()
+    head = await _branch_head(github, plan)
+    pushed = head is not None
+    # Unless it lacks the hotfix: left by an earlier attempt, its pull request would not hold
+    # it. The step's own settlement holds it.
+    if (
+        head is not None
+        and head != plan.merge_sha
+        and settled is None
+        and not await _holds_merge_commit(github, plan, head)
+    ):
+        return _not_this_hotfixs_branch(plan, head)
+    if refused.refusal is Refusal.PROTECTED:
+        # People may not push to the protected target either: by hand, they open the pull
+        # request hotfix-bot could not.
+        with commands_if_it_fails(_open_pull_commands(plan, said, pushed)):
+            pull = await _open_or_reuse_pull(run, said, trees, pushed)
     else:
-        pull = own
-        # Only a description as hotfix-bot wrote it, naming no other back-merge, gains the
-        # ones opened since: people's edits are theirs.
-        as_written = _back_merge_body(plan, refused, conflicts, not_only_versions, [], [])
-        if (pull.get("body") or "") == as_written != body:
-            # The issues API edits a pull request's description as it does an issue's.
-            await github.request(
-                "PATCH", f"/repos/{plan.repository}/issues/{pull['number']}", body={"body": body}
-            )
+        pull = await _open_or_reuse_pull(run, said, trees, pushed)
     # Asked once per pull request: a redelivery or re-run while it waits does not ask again.
     previous = run.previous
     already_asked = (
@@ -725,6 +733,7 @@ async def _back_merge_pull(
         if refused.refusal is Refusal.PROTECTED
         else f"the hotfix conflicts with {plan.back_merge_target_words}"
     )
+    branch = plan.backmerge_branch
     detail = f"{why}: pull request #{pull['number']} from `{branch}` waits for @{plan.author}"
     if plan.release_branch_passed_over is not None:
         detail += (
@@ -732,6 +741,89 @@ async def _back_merge_pull(
             f"branch `{plan.release_branch_passed_over}`"
         )
     return StepOutcome(StepStatus.WAITING, detail, Link(f"#{pull['number']}", pull["html_url"]))
+
+
+async def _holds_merge_commit(github: InstallationClient, plan: ReleasePlan, head: str) -> bool:
+    compare = await github.get_json(f"/repos/{plan.repository}/compare/{plan.merge_sha}...{head}")
+    return compare["status"] in ("ahead", "identical")
+
+
+def _not_this_hotfixs_branch(plan: ReleasePlan, head: str) -> StepOutcome:
+    """The outcome when `backmerge/<tag>` is at `head`, which does not hold the merge commit:
+    people decide what of it to keep."""
+    branch, sha = plan.backmerge_branch, plan.merge_sha
+    return StepOutcome(
+        StepStatus.FAILED,
+        f"`{branch}` is there already, at `{head[:7]}`, and does not hold the merge commit "
+        f"`{plan.short_sha}`: it is not this hotfix's back-merge",
+        by_hand=(
+            f"`{branch}` is left from an earlier attempt and does not hold this hotfix. Merge "
+            f"the merge commit into it (`git fetch origin && git checkout {branch} && git merge "
+            f"{sha} && git push origin {branch}`), or delete it if nothing on it is needed "
+            f"(`git push origin --delete {branch}`), then re-run the `{CHECK_NAME}` check."
+        ),
+    )
+
+
+async def _open_or_reuse_pull(
+    run: StepRun, said: _Said, trees: _Trees | None, pushed: bool
+) -> dict[str, Any]:
+    """`backmerge/<tag>` pushed at the merge commit unless it is there (`pushed`), and the
+    open pull request from it, opened now or found again."""
+    github, plan = run.github, run.plan
+    branch, target = plan.backmerge_branch, plan.back_merge_target
+    if not pushed:
+        await github.request(
+            "POST",
+            f"/repos/{plan.repository}/git/refs",
+            body={"ref": f"refs/heads/{branch}", "sha": plan.merge_sha},
+        )
+    own, open_others = await _open_back_merge_pulls(github, plan)
+    others = await _contained(github, plan, open_others)
+    not_the_hotfixs: list[str] = []
+    if others and trees is not None and said.conflicts:
+        changed = await trees.changed_by_hotfix(github, plan)
+        if changed is not None:
+            not_the_hotfixs = [path for path in said.conflicts if path not in changed]
+    body = _back_merge_body(plan, said, others, not_the_hotfixs)
+    if own is None:
+        created = await github.request(
+            "POST",
+            f"/repos/{plan.repository}/pulls",
+            body={"title": _pull_title(plan), "head": branch, "base": target, "body": body},
+        )
+        pull: dict[str, Any] = created.json()
+        return pull
+    # Only a description as hotfix-bot wrote it, naming no other back-merge, gains the
+    # ones opened since: people's edits are theirs.
+    as_written = _back_merge_body(plan, said, [], [])
+    if (own.get("body") or "") == as_written != body:
+        # The issues API edits a pull request's description as it does an issue's.
+        await github.request(
+            "PATCH", f"/repos/{plan.repository}/issues/{own['number']}", body={"body": body}
+        )
+    return own
+
+
+def _pull_title(plan: ReleasePlan) -> str:
+    return f"Back-merge {plan.own_tag or f'hotfix #{plan.number}'} into {plan.back_merge_target}"
+
+
+def _open_pull_commands(plan: ReleasePlan, said: _Said, pushed: bool) -> list[str]:
+    """What opens the back-merge pull request by hand, as the step would have: the branch
+    pushed at the merge commit unless it is there (`pushed`), and the pull request with the
+    description the step writes."""
+    branch, target = shlex.quote(plan.backmerge_branch), shlex.quote(plan.back_merge_target)
+    push = [] if pushed else [f"git push origin {plan.merge_sha}:refs/heads/{branch}"]
+    create = (
+        f"gh pr create --base {target} --head {branch} --title {shlex.quote(_pull_title(plan))} "
+        "--body-file -"
+    )
+    return [
+        f"# {plan.back_merge_target} is protected: open the back-merge pull request into it",
+        *push,
+        with_text_on_stdin(create, _back_merge_body(plan, said, [], [])),
+    ]
 
 
 async def _open_back_merge_pulls(
@@ -797,33 +889,60 @@ async def _ask_author_to_review(github: InstallationClient, plan: ReleasePlan, n
             raise
 
 
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """What the back-merge pull request's description says of why it is there: GitHub's
+    refusal, the conflicting files (None when not known), the version files whose other
+    changes kept their conflict from being settled, and the settlement the branch holds."""
+
+    refused: _Refused
+    conflicts: list[str] | None
+    not_only_versions: list[str]
+    settled: _Settled | None
+
+
 def _back_merge_body(
-    plan: ReleasePlan,
-    refused: _Refused,
-    conflicts: list[str] | None,
-    not_only_versions: list[str],
-    others: list[dict[str, Any]],
-    not_the_hotfixs: list[str],
+    plan: ReleasePlan, said: _Said, others: list[dict[str, Any]], not_the_hotfixs: list[str]
 ) -> str:
     """`others`: the back-merge pull requests of earlier hotfixes still open into the target;
     `not_the_hotfixs`: the conflicting paths the hotfix did not change."""
-    target, branch = plan.back_merge_target, plan.backmerge_branch
+    target = plan.back_merge_target
     what = (
         f"This merges hotfix #{plan.number} ({plan.title}), merge commit `{plan.short_sha}`, "
         f"back into `{target}`."
     )
     waiting = _others_waiting(others, not_the_hotfixs)
-    if refused.refusal is Refusal.PROTECTED:
-        quoted = f' (GitHub: "{refused.message}")' if refused.message else ""
-        return "\n\n".join(
-            [
-                what,
-                f"**Why a pull request:** `{target}` is protected{quoted}, so hotfix-bot "
-                "may not merge into it directly.",
-                *waiting,
-                f"@{plan.author}, please review and merge it.",
-            ]
+    review = f"@{plan.author}, please review and merge it."
+    if said.refused.refusal is Refusal.CONFLICT:
+        why = (
+            f"**Why a pull request:** the hotfix conflicts with `{target}`, so GitHub "
+            "could not merge it automatically."
         )
+        return "\n\n".join([what, why, *_resolving(plan, said, waiting)])
+    message = said.refused.message
+    quoted = f' (GitHub: "{message}")' if message else ""
+    why = (
+        f"**Why a pull request:** `{target}` is protected{quoted}, so hotfix-bot may not "
+        "merge into it directly."
+    )
+    if said.settled is not None:
+        commit = said.settled.commit
+        files = join_words([f"`{path}`" for path in said.settled.paths])
+        settled = (
+            f"The hotfix's version conflicts with `{target}`'s own: hotfix-bot kept `{target}`'s "
+            f"version in {files}, in [`{commit[:7]}`]({plan.commit_url(commit)}) on "
+            f"`{plan.backmerge_branch}`, so this pull request merges without a conflict."
+        )
+        return "\n\n".join([what, why, settled, *waiting, review])
+    if said.conflicts:  # conflicts besides: people resolve them before they may merge
+        return "\n\n".join([what, why, *_resolving(plan, said, waiting)])
+    return "\n\n".join([what, why, *waiting, review])
+
+
+def _resolving(plan: ReleasePlan, said: _Said, waiting: list[str]) -> list[str]:
+    """The paragraphs that list the conflicting files and tell people how to resolve them
+    on `backmerge/<tag>`, `waiting` among them."""
+    target, branch, conflicts = plan.back_merge_target, plan.backmerge_branch, said.conflicts
     listing = (
         "Files changed on both sides since they diverged (the conflicts are in these):\n\n"
         + _path_list(conflicts)
@@ -834,11 +953,11 @@ def _back_merge_body(
         [
             f"hotfix-bot settles a conflict in version files alone by keeping `{target}`'s, "
             f"but that would drop more than the version: "
-            f"{join_words([f'`{path}`' for path in not_only_versions])} changed beyond "
-            f"{'its version' if len(not_only_versions) == 1 else 'their versions'} "
+            f"{join_words([f'`{path}`' for path in said.not_only_versions])} changed beyond "
+            f"{'its version' if len(said.not_only_versions) == 1 else 'their versions'} "
             "on the hotfix's side."
         ]
-        if not_only_versions
+        if said.not_only_versions
         else []
     )
     # Both sides of a version file cannot be kept: the hotfix's version is the production
@@ -851,21 +970,16 @@ def _back_merge_body(
         if versions
         else ""
     )
-    return "\n\n".join(
-        [
-            what,
-            f"**Why a pull request:** the hotfix conflicts with `{target}`, so GitHub "
-            "could not merge it automatically.",
-            listing,
-            *not_settled,
-            *waiting,
-            f"@{plan.author}, please resolve the conflicts on `{branch}`, keeping both the "
-            f"hotfix and the work on `{target}`{keep_version}, then merge:",
-            "```sh\n"
-            f"git fetch origin\ngit checkout {branch}\ngit merge origin/{target}\n"
-            f"# resolve, commit\ngit push origin {branch}\n```",
-        ]
-    )
+    return [
+        listing,
+        *not_settled,
+        *waiting,
+        f"@{plan.author}, please resolve the conflicts on `{branch}`, keeping both the "
+        f"hotfix and the work on `{target}`{keep_version}, then merge:",
+        "```sh\n"
+        f"git fetch origin\ngit checkout {branch}\ngit merge origin/{target}\n"
+        f"# resolve, commit\ngit push origin {branch}\n```",
+    ]
 
 
 # GitHub takes a pull request's body up to 65,536 characters, and branches long apart may

@@ -13,6 +13,9 @@ from app.handlers.release.steps import back_merge
 from app.handlers.release.steps import tag as tag_step
 from policies.config import CONFIG_PATH
 
+# How GitHub words a refusal for a branch protection rule or a ruleset.
+_PROTECTION_WORDS = ("protected branch", "rule violation")
+
 
 async def delete_branch(run: StepRun) -> StepOutcome:
     github, plan = run.github, run.plan
@@ -39,9 +42,19 @@ async def delete_branch(run: StepRun) -> StepOutcome:
     try:
         await github.request("DELETE", f"/repos/{plan.repository}/git/refs/heads/{path_part(head)}")
     except RequestFailed as error:
+        message = " ".join(error_message(error).split())  # a ruleset's spans lines
+        if error.response.status_code != 422:
+            raise
         # Deleted by someone else between the look and the delete.
-        if error.response.status_code == 422 and "does not exist" in error_message(error):
+        if "does not exist" in message:
             return StepOutcome(StepStatus.ALREADY_DONE, f"`{head}` was already deleted")
+        # A branch protection rule or ruleset keeps it, as it keeps it from people and from
+        # GitHub's own deletion of merged branches: the repository's choice, not a failure.
+        if any(words in message.casefold() for words in _PROTECTION_WORDS):
+            return StepOutcome(
+                StepStatus.SKIPPED,
+                f'`{head}` is protected against deletion (GitHub: "{message}"), so it is kept',
+            )
         raise
     return StepOutcome(StepStatus.DONE, f"deleted `{head}`")
 
