@@ -183,8 +183,8 @@ async def _judge(
     if raised is None:
         return NotAHotfix("it does not raise the version by one patch")
     version, before_files = raised
-    merged_hotfix = await _hotfix_merged_within(context, config, after, version, before_files)
-    if merged_hotfix is not None:
+    within = await _merged_within(context, config, after, version, before_files)
+    if (merged_hotfix := within.releasing) is not None:
         number, title = merged_hotfix["number"], merged_hotfix["title"]
         merge = merged_hotfix["merge_commit_sha"][:7]
         return NotAHotfix(
@@ -196,7 +196,9 @@ async def _judge(
         repository=repository,
         repository_url=repository_url,
         number=None,
-        title=push.title,
+        # Merged as a pull request, the pushed commit's first line is GitHub's ("Merge pull
+        # request #12 from ..."): the hotfix is what the pull request's title says.
+        title=push.title if within.merged_as_after is None else within.merged_as_after["title"],
         author=push.pusher,
         hotfix_url=f"{repository_url}/commit/{after}",
         merge_sha=after,
@@ -254,38 +256,51 @@ async def _raised_version(
     return None if version is None else (version, before_files)
 
 
-async def _hotfix_merged_within(
+@dataclass(frozen=True, slots=True)
+class _MergedWithin:
+    """The pull requests, as GitHub gives them, merged within the push."""
+
+    # The one with a post-merge run of its own (a hotfix, or a rollback of one) that raised
+    # the version; None when the push raised it itself.
+    releasing: dict[str, Any] | None
+    # The one merged as the pushed commit, when there is one.
+    merged_as_after: dict[str, Any] | None
+
+
+async def _merged_within(
     context: Context,
     config: HotfixConfig,
     after: str,
     version: Version,
     before_files: dict[str, FileText],
-) -> dict[str, Any] | None:
-    """The pull request with a post-merge run of its own (a hotfix, or a rollback of one) that
-    raised the version to `version` within the push, as GitHub gives it: the one merged as
-    `after`, or as one of its first parents back that still holds `version` (a merge queue
-    merges several pull requests in one push). None when the push raised it itself: the
-    walk ends at the first commit that does not hold `version`, `before` at the latest when
-    it is on the branch's line (its files are read already)."""
+) -> _MergedWithin:
+    """The pull request with a post-merge run of its own that raised the version to `version`
+    within the push: the one merged as `after`, or as one of its first parents back that
+    still holds `version` (a merge queue merges several pull requests in one push). The walk
+    ends at the first commit that does not hold `version`, `before` at the latest when it is
+    on the branch's line (its files are read already)."""
     github, repository = context.github, context.repository
     paths = version_files_to_read(config)
-    commit = after
+    commit, merged_as_after = after, None
     while True:
         merged = await merged_as(github, repository, commit)
+        if commit == after and merged:
+            merged_as_after = merged[0]
         own_runs = await asyncio.gather(
             *(has_post_merge_run(context, config, pull) for pull in merged)
         )
         if pull := next((pull for pull, own in zip(merged, own_runs, strict=True) if own), None):
-            return pull
+            return _MergedWithin(pull, merged_as_after)
         parents = (await github.get_immutable(f"/repos/{repository}/git/commits/{commit}"))[
             "parents"
         ]
-        if not parents:
-            return None
-        commit = parents[0]["sha"]
-        files = await read_files(github, repository, commit, paths)
-        if bumped_version(config, before_files, files) != version:
-            return None  # the version was raised after `commit`, by no such pull request
+        if parents:
+            commit = parents[0]["sha"]
+            files = await read_files(github, repository, commit, paths)
+            if bumped_version(config, before_files, files) == version:
+                continue
+        # The version was raised after `commit`, by no such pull request.
+        return _MergedWithin(None, merged_as_after)
 
 
 def _none_or_unjudged(title: str | None) -> bool:
