@@ -63,3 +63,46 @@ def test_a_pull_request_merged_as_the_pushed_hotfix_gives_it_its_title(
         f"[`{merge[:7]}`]({WEB}/commit/{merge}) (Fix login crash) was pushed to `main` and "
         "raises the version by one patch, to 1.2.4: a hotfix."
     )
+
+
+@pytest.mark.parametrize(
+    ("version", "why"),
+    [
+        ("1.2.4+build.7", "1.2.4+build.7 is 1.2.4 again (build metadata makes no other version)"),
+        ("1.2.4-rc.1", "1.2.4-rc.1 is a pre-release of 1.2.4, below it"),
+    ],
+    ids=["build metadata", "pre-release"],
+)
+def test_a_pushed_build_or_pre_release_of_a_released_version_is_not_released_again(
+    bot: Bot, version: str, why: str
+) -> None:
+    """`v1.2.4` is out (on a commit main has since reverted to 1.2.3): the push raises the
+    version one patch, but to 1.2.4 again or below it. `version-bump` refuses such a pull
+    request; the push fails its tag step the same way and says how to release the change."""
+    org_defaults(bot)
+    released = bot.repo.commit("main", {"VERSION": "1.2.4\n"}, "Fix")
+    bot.repo.create_tag("v1.2.4", released)
+    bot.repo.commit("main", {"VERSION": "1.2.3\n"}, "Revert the fix")
+    payload = pushed(bot, {"VERSION": f"{version}\n"})
+
+    bot.deliver("push", payload)
+
+    assert list(bot.repo.tags) == ["v1.2.4"]
+    assert bot.repo.releases == {}
+    [run] = release_runs(bot)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 2 steps failed: tag")
+    bump = "push to `main` a commit bumping the version in `VERSION` to 1.2.5"
+    assert (
+        f"| Tag | ❌ failed | `v1.2.4` already names `{released[:7]}`: {why}, so this hotfix's "
+        f"change needs a version of its own: {bump} | [v1.2.4]({WEB}/tree/v1.2.4) |"
+    ) in run.output["summary"]
+    assert run.output["summary"].endswith(
+        f"## Finish by hand\n\nLeave `v1.2.4` as it is: it names `{released[:7]}`. To release "
+        f"this hotfix's change, {bump}, which hotfix-bot tags `v1.2.5`."
+    )
+
+    # Followed literally, the advice releases the change.
+    following = pushed(bot, {"VERSION": "1.2.5\n"})
+    bot.deliver("push", following)
+    assert sorted(bot.repo.tags) == ["v1.2.4", "v1.2.5"]
+    assert list(bot.repo.releases) == ["v1.2.5"]
