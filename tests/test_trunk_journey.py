@@ -4,19 +4,22 @@ against the fake GitHub."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
-from support.harness import Bot
+from support.harness import REFUSAL, Bot
 
-from sandbox import FakeCheckRun
+from sandbox import FakeCheckRun, FakeRepo
 
 WEB = "https://github.com/acme/widgets"
 ORG_TRUNK = "workflow: trunk\nversion: {allow_prerelease: true}\n"
 
 
-def org_defaults(bot: Bot, text: str = ORG_TRUNK) -> None:
-    bot.fake.add_repo("acme/.github", bot.repo.installation_id, files={".github/hotfix.yml": text})
+def org_defaults(bot: Bot, text: str = ORG_TRUNK) -> FakeRepo:
+    """The organization's `.github` repository, with `text` as its `.github/hotfix.yml`."""
+    files = {".github/hotfix.yml": text}
+    return bot.fake.add_repo("acme/.github", bot.repo.installation_id, files=files)
 
 
 def pushed(
@@ -106,3 +109,40 @@ def test_a_pushed_build_or_pre_release_of_a_released_version_is_not_released_aga
     bot.deliver("push", following)
     assert sorted(bot.repo.tags) == ["v1.2.4", "v1.2.5"]
     assert list(bot.repo.releases) == ["v1.2.5"]
+
+
+def test_a_push_judged_under_broken_organization_defaults_names_their_file(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The repository has no file of its own: the problem is in the organization's, and the
+    run and the log say so rather than send people to `.github/hotfix.yml` on main."""
+    org = org_defaults(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4\n"})
+    after = payload["after"]
+    tree = f"/repos/acme/widgets/git/trees/{after}"
+    bot.fake.inject("GET", f"{tree}$", status=403, times=1, body={"message": REFUSAL})
+    bot.deliver("push", payload)
+    [run] = release_runs(bot)
+    assert run.output["title"] == "Could not tell whether this push is a hotfix"
+    org.commit(
+        "main", {".github/hotfix.yml": "workflow: trunk\nversion: {allow_prerelase: true}\n"}
+    )
+
+    caplog.clear()  # the refused read, logged as the delivery failed
+    with caplog.at_level(logging.WARNING, "hotfix_bot"):
+        bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    reason = (
+        '`acme/.github:.github/hotfix.yml` cannot be used: unknown key "allow_prerelase" in '
+        'version (did you mean "allow_prerelease"?)'
+    )
+    [run] = release_runs(bot)
+    assert (run.conclusion, run.output["title"], run.output["summary"]) == (
+        "neutral",
+        "Not a hotfix push",
+        f"[`{after[:7]}`]({WEB}/commit/{after}) (Fix login crash) was pushed to `main` and is "
+        f"not a hotfix of its own: {reason}. Nothing to release here.",
+    )
+    assert [record.getMessage() for record in caplog.records] == [
+        f"push {after[:7]} to main: {reason}"
+    ]

@@ -224,9 +224,9 @@ def _trunk_config(
     except ConfigError as error:
         # Whether the repository works trunk-based is in the config: without it, no push
         # can be told a hotfix. The hotfix-policy check of pull requests names the problems.
-        return NotAHotfix(
-            f"the config on `{config_files.ref}` cannot be used: {error}", logging.WARNING
-        )
+        # They may be in the organization's file, which is then the one to fix.
+        where = f"the config on `{config_files.ref}`" if error.file is None else f"`{error.file}`"
+        return NotAHotfix(f"{where} cannot be used: {error}", logging.WARNING)
     if config.workflow != "trunk" or config.branches.production != push.branch:
         return NotAHotfix(
             f"the config on `{config_files.ref}` does not make `{push.branch}` "
