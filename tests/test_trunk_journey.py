@@ -111,6 +111,19 @@ def test_a_pushed_build_or_pre_release_of_a_released_version_is_not_released_aga
     assert list(bot.repo.releases) == ["v1.2.5"]
 
 
+def test_a_pushed_build_of_a_version_released_on_the_same_commit_is_tagged(bot: Bot) -> None:
+    """Someone tagged `v1.2.4` on the pushed commit by hand: the build is of that release."""
+    org_defaults(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4+build.7\n"})
+    bot.repo.create_tag("v1.2.4", payload["after"])
+
+    bot.deliver("push", payload)
+
+    assert sorted(bot.repo.tags) == ["v1.2.4", "v1.2.4+build.7"]
+    [run] = release_runs(bot)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4+build.7")
+
+
 def test_a_push_judged_under_broken_organization_defaults_names_their_file(
     bot: Bot, caplog: pytest.LogCaptureFixture
 ) -> None:

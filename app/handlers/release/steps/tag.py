@@ -106,6 +106,8 @@ async def _released_as(run: StepRun) -> StepOutcome | None:
         else f"{version} is {release} again (build metadata makes no other version)"
     )
     target = await peeled(run.github, plan.repository, ref["object"])
+    if target == plan.merge_sha:
+        return None  # released as this very commit (by hand): this change is out already
     link = Link(tag, f"{plan.repository_url}/tree/{path_part(tag)}")
     return await _taken(run, tag, target, link, why)
 
