@@ -159,3 +159,38 @@ def test_a_push_judged_under_broken_organization_defaults_names_their_file(
     assert [record.getMessage() for record in caplog.records] == [
         f"push {after[:7]} to main: {reason}"
     ]
+
+
+def version_bump_row(bot: Bot, head_sha: str) -> str:
+    summary = bot.policy_run(head_sha).output["summary"]
+    [line] = [line for line in summary.splitlines() if line.startswith("| `version-bump` |")]
+    return line
+
+
+def test_an_open_hotfix_bumping_to_the_version_a_push_released_is_evaluated_again(
+    bot: Bot,
+) -> None:
+    """The pull request's `version-bump` passed while `v1.2.4` did not exist; a hotfix pushed
+    straight to main takes that version, and nothing is delivered for the pull request."""
+    org_defaults(bot)
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    assert version_bump_row(bot, pull.head_sha) == (
+        "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login | "
+        "1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4 yet |"
+    )
+    payload = pushed(bot, {"VERSION": "1.2.4\n"})
+
+    bot.deliver("push", payload)
+
+    assert list(bot.repo.tags) == ["v1.2.4"]
+    run = bot.policy_run(pull.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert version_bump_row(bot, pull.head_sha) == (
+        "| `version-bump` | ❌ fail | VERSION: 1.2.4 on main, 1.2.4 on hotfix/fix-login | "
+        "1.2.5 or a pre-release of it (1.2.4 + 1 patch) in VERSION, and no tag v1.2.5 yet |"
+    )
+    # Once for the tag: a redelivery of the push evaluates nothing again.
+    with bot.counting() as requests:
+        bot.deliver("push", payload)
+    assert not [r for r in requests if r.path.startswith("/repos/acme/widgets/pulls")]

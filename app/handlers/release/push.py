@@ -39,6 +39,7 @@ from app.handlers.release.handler import (
     write_report_run,
 )
 from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.production import recheck_open_hotfixes, tagged
 from app.handlers.release.report import CHECK_NAME, not_a_hotfix_push_report, steps_report
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery
@@ -134,7 +135,19 @@ async def release_push(context: Context, push: Push, after: str) -> None:
             outcomes = await run_steps(context, plan, state, steps.PUSH_STEPS, reads)
             report = steps_report(plan, outcomes)
             await write_report_run(context, after, report, reads)
+        if tagged(outcomes):
+            await _recheck_once(context, plan)
     context.log.info("push %s to %s: %s", after[:7], push.branch, report.output.title)
+
+
+async def _recheck_once(context: Context, plan: ReleasePlan) -> None:
+    """The open hotfix pull requests evaluated again now that the pushed hotfix's tag is made
+    (one may bump to that version), once per tag: a redelivery or re-run lists none again."""
+    assert plan.tag is not None  # the tag step finished
+    key = f"trunk-tagged:{context.repository}:{plan.tag}"
+    if await context.state.get_state(key) is None:
+        await recheck_open_hotfixes(context, plan.config.branches.production, plan.tag)
+        await context.state.set_state(key, plan.merge_sha)
 
 
 async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | NotAHotfix:
