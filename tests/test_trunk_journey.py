@@ -68,6 +68,31 @@ def test_a_pull_request_merged_as_the_pushed_hotfix_gives_it_its_title(
     )
 
 
+def test_a_pull_request_raising_the_version_in_a_merge_queue_push_gives_it_its_title(
+    bot: Bot,
+) -> None:
+    """The merge queue merges the bumping pull request, then a feature's, in one push: the
+    pushed commit is the feature's merge, but the hotfix is the first pull request."""
+    org_defaults(bot)
+    before = bot.repo.resolve("main")
+    bot.repo.create_branch("fix/login", "main")
+    bot.repo.commit("fix/login", {"VERSION": "1.2.4\n"}, "wip")
+    fix = bot.repo.open_pull("fix/login", "main", title="Fix login crash", author="dev")
+    bot.repo.create_branch("feature/search", "main")
+    bot.repo.commit("feature/search", {"search.py": "print()\n"}, "Search")
+    feature = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
+    groups = [bot.repo.enqueue(pull.number) for pull in (fix, feature)]
+    for group in groups:
+        bot.repo.merge_group(group)
+    after = groups[1].head_sha
+
+    bot.deliver("push", bot.fake.push_event(bot.repo, "refs/heads/main", before, after))
+
+    tag_object = bot.repo.tag_object("v1.2.4")
+    assert tag_object is not None
+    assert (tag_object.object_sha, tag_object.message) == (after, "Hotfix: Fix login crash")
+
+
 @pytest.mark.parametrize(
     ("version", "why"),
     [

@@ -209,9 +209,10 @@ async def _judge(
         repository=repository,
         repository_url=repository_url,
         number=None,
-        # Merged as a pull request, the pushed commit's first line is GitHub's ("Merge pull
-        # request #12 from ..."): the hotfix is what the pull request's title says.
-        title=push.title if within.merged_as_after is None else within.merged_as_after["title"],
+        # Raised by a pull request merged in the push, the pushed commit's first line is
+        # GitHub's ("Merge pull request #12 from ...") or another's: the hotfix is the one
+        # the pull request's title says.
+        title=push.title if within.raised_by is None else within.raised_by["title"],
         author=push.pusher,
         hotfix_url=f"{repository_url}/commit/{after}",
         merge_sha=after,
@@ -276,8 +277,9 @@ class _MergedWithin:
     # The one with a post-merge run of its own (a hotfix, or a rollback of one) that raised
     # the version; None when the push raised it itself.
     releasing: dict[str, Any] | None
-    # The one merged as the pushed commit, when there is one.
-    merged_as_after: dict[str, Any] | None
+    # The one merged as the commit that raised the version (the last the walk reached),
+    # when that commit is a pull request's merge.
+    raised_by: dict[str, Any] | None
 
 
 async def _merged_within(
@@ -294,16 +296,15 @@ async def _merged_within(
     on the branch's line (its files are read already)."""
     github, repository = context.github, context.repository
     paths = version_files_to_read(config)
-    commit, merged_as_after = after, None
+    commit = after
     while True:
         merged = await merged_as(github, repository, commit)
-        if commit == after and merged:
-            merged_as_after = merged[0]
+        raised_by = next(iter(merged), None)  # so far, the earliest commit holding `version`
         own_runs = await asyncio.gather(
             *(has_post_merge_run(context, config, pull) for pull in merged)
         )
         if pull := next((pull for pull, own in zip(merged, own_runs, strict=True) if own), None):
-            return _MergedWithin(pull, merged_as_after)
+            return _MergedWithin(pull, raised_by)
         parents = (await github.get_immutable(f"/repos/{repository}/git/commits/{commit}"))[
             "parents"
         ]
@@ -313,7 +314,7 @@ async def _merged_within(
             if bumped_version(config, before_files, files) == version:
                 continue
         # The version was raised after `commit`, by no such pull request.
-        return _MergedWithin(None, merged_as_after)
+        return _MergedWithin(None, raised_by)
 
 
 def _none_or_unjudged(title: str | None) -> bool:
