@@ -40,6 +40,53 @@ PYPROJECT = '[project]\nname = "widgets"\nversion = "%s"\n'
 CARGO = '[package]\nname = "widgets"\nversion = "%s"\n'
 
 
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"package.json": PACKAGE, "package-lock.json": LOCK},
+        {"pyproject.toml": PYPROJECT},
+        {"Cargo.toml": CARGO},
+        {"VERSION": "%s\n", "package.json": PACKAGE},
+    ],
+    ids=["package.json and its lockfile", "pyproject.toml", "Cargo.toml", "two version files"],
+)
+def test_each_kind_of_version_file_pushed_one_patch_up_is_released(
+    bot: Bot, files: dict[str, str]
+) -> None:
+    org_defaults(bot)
+    bot.repo.commit("main", {"VERSION": None, **{p: t % "1.2.3" for p, t in files.items()}})
+    payload = pushed(bot, {p: t % "1.2.4" for p, t in files.items()})
+
+    bot.deliver("push", payload)
+
+    tag_object = bot.repo.tag_object("v1.2.4")
+    assert tag_object is not None and tag_object.object_sha == payload["after"]
+    assert list(bot.repo.releases) == ["v1.2.4"]
+    [run] = release_runs(bot)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("1.2.3", "1.2.5"),
+        ("1.2.3", "1.2.3+build.5"),
+        ("1.2.4-rc.1", "1.2.4-rc.2"),
+        ("1.2.4-rc.1", "1.2.4"),
+    ],
+    ids=["two patches", "build metadata only", "pre-release bumped", "pre-release finished"],
+)
+def test_a_push_not_one_patch_up_releases_nothing(bot: Bot, old: str, new: str) -> None:
+    """As docs/ADMIN.md, "Pre-release versions", says: the patch number must go up by one,
+    from a pre-release's too."""
+    org_defaults(bot)
+    bot.repo.commit("main", {"VERSION": f"{old}\n"})
+
+    bot.deliver("push", pushed(bot, {"VERSION": f"{new}\n"}))
+
+    assert (bot.repo.tags, bot.repo.releases, release_runs(bot)) == ({}, {}, [])
+
+
 @pytest.mark.parametrize("method", ["merge", "squash"])
 def test_a_pull_request_merged_as_the_pushed_hotfix_gives_it_its_title(
     bot: Bot, method: str
@@ -219,3 +266,17 @@ def test_an_open_hotfix_bumping_to_the_version_a_push_released_is_evaluated_agai
     with bot.counting() as requests:
         bot.deliver("push", payload)
     assert not [r for r in requests if r.path.startswith("/repos/acme/widgets/pulls")]
+
+
+def test_a_hotfix_pushed_by_a_bot_is_released_as_anyone_s(bot: Bot) -> None:
+    """A release workflow bumping the version with GitHub Actions' token pushes as a bot."""
+    org_defaults(bot)
+    payload = pushed(bot, {"VERSION": "1.2.4\n"}, sender="github-actions[bot]")
+    payload["sender"]["type"] = "Bot"
+
+    assert bot.send("push", payload).json()["status"] == "queued"
+    bot.settle()
+
+    assert list(bot.repo.tags) == ["v1.2.4"]
+    [run] = release_runs(bot)
+    assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
