@@ -291,9 +291,10 @@ async def _merged_within(
 ) -> _MergedWithin:
     """The pull request with a post-merge run of its own that raised the version to `version`
     within the push: the one merged as `after`, or as one of its first parents back that
-    still holds `version` (a merge queue merges several pull requests in one push). The walk
-    ends at the first commit that does not hold `version`, `before` at the latest when it is
-    on the branch's line (its files are read already)."""
+    still holds `version` (a merge queue merges several pull requests in one push); and the
+    one merged as the earliest of those commits. The walk ends at the first commit that does
+    not hold `version`, `before` at the latest when it is on the branch's line (its files are
+    read already)."""
     github, repository = context.github, context.repository
     paths = version_files_to_read(config)
     commit = after

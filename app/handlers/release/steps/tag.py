@@ -93,7 +93,7 @@ def _release_tag(plan: ReleasePlan) -> str | None:
 async def _released_as(run: StepRun) -> StepOutcome | None:
     """The failure when the version's release is out already: a pre-release of it is below
     it, a build of it the same version, as `version-bump` says of a pull request's
-    (docs/BEHAVIOUR.md, 'Rules'). A push to the trunk is judged without it."""
+    (docs/BEHAVIOUR.md, 'Rules'). A push to the trunk reaches this step without that check."""
     plan = run.plan
     tag = _release_tag(plan)
     if tag is None or (ref := await run.look(_tag_ref(plan.repository, tag))) is None:
