@@ -51,7 +51,7 @@ from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import look_for_comment, write_comment
 from app.handlers.release.plan import CHECK_NAME, ReleasePlan, RolledBack, TagOfAnother
-from app.handlers.release.production import is_production_hotfix, recheck_after_tag
+from app.handlers.release.production import is_production_hotfix, recheck_after_tag, tagged
 from app.handlers.release.report import (
     Report,
     StepOutcomes,
@@ -275,7 +275,7 @@ async def _release(context: Context, number: int, listed: dict[str, Any] | None)
         report = steps_report(plan, outcomes, resumes_by_itself=True)
         await _publish(context, number, plan.merge_sha, report, reads, state)
         context.log.info("pull request #%d: %s", number, report.output.title)
-        if any(step is tag.STEP and outcome.status.finished for step, outcome in outcomes):
+        if tagged(outcomes):
             await recheck_after_tag(context, plan)
 
 

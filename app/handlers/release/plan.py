@@ -68,7 +68,7 @@ class ReleasePlan:
     repository: str
     repository_url: str  # the repository's html_url
     number: int | None  # the pull request's; None for a push to the trunk
-    title: str  # the pull request's, or the pushed commit's first line
+    title: str  # the pull request's, or the pushed hotfix's (see `push`)
     author: str
     hotfix_url: str  # the pull request's page, or the pushed commit's: the report's link
     merge_sha: str  # the merge commit, or the pushed commit

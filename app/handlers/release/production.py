@@ -8,7 +8,9 @@ itself changed since. After a merged pull request's run, once its tag is on its 
 that run keeps a timer (a journal write, no request: the report is not held up). The timer's
 delivery lists the open pull requests into the production branch with one request, and keeps
 one more timer for each hotfix among them, due at once, in that pull request's own queue: each
-is evaluated there, after what its own deliveries queued, as one of them would be.
+is evaluated there, after what its own deliveries queued, as one of them would be. A hotfix
+pushed to the trunk has no pull request to keep the first timer under: its run lists them
+itself, after its report (`recheck_open_hotfixes`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from app.github.pulls import labels_of
 from app.handlers.config_files import base_config
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.release.plan import ReleasePlan
+from app.handlers.release.report import StepOutcomes
+from app.handlers.release.steps import tag as tag_step
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
 from policies.config import ConfigError, HotfixConfig
@@ -41,6 +45,11 @@ def is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
     )
 
 
+def tagged(outcomes: StepOutcomes) -> bool:
+    """Whether the run's tag is on its commit, made by it or found there."""
+    return any(step is tag_step.STEP and outcome.status.finished for step, outcome in outcomes)
+
+
 async def recheck_after_tag(context: Context, plan: ReleasePlan) -> None:
     """The timer that has the open hotfix pull requests into production evaluated again, now
     that `plan`'s tag is on its merge commit; kept once per tag, however often the run is
@@ -56,7 +65,12 @@ async def on_tagged(context: Context) -> None:
     """A tag was made on a merge into `branch`: the open hotfix pull requests into it, each
     evaluated again in its own queue (`on_recheck`)."""
     timer = FiredTimer.of(context.delivery)
-    branch, tag = timer.data["branch"], timer.data["tag"]
+    await recheck_open_hotfixes(context, timer.data["branch"], timer.data["tag"])
+
+
+async def recheck_open_hotfixes(context: Context, branch: str, tag: str) -> None:
+    """The open hotfix pull requests into `branch`, each evaluated again in its own queue
+    (`on_recheck`), once per pull request and tag, now that `tag` is made."""
     path = f"/repos/{context.repository}/pulls?state=open&base={quote(branch, safe='')}"
     pulls = await context.github.get_all(path)
     if not pulls:
@@ -65,7 +79,7 @@ async def on_tagged(context: Context) -> None:
         config = await base_config(context.github, context.repository, pulls[0])
     except ConfigError as error:
         # Their own evaluations name the problem, the next time they run.
-        context.log.warning("%s: the config on %s cannot be used: %s", timer.id, branch, error)
+        context.log.warning("after %s: the config on %s cannot be used: %s", tag, branch, error)
         return
     for pull in pulls:
         if is_production_hotfix(config, pull):

@@ -39,6 +39,7 @@ from app.handlers.release.handler import (
     write_report_run,
 )
 from app.handlers.release.plan import CHECK_NAME, ReleasePlan
+from app.handlers.release.production import recheck_open_hotfixes, tagged
 from app.handlers.release.report import not_a_hotfix_push_report, steps_report
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery
@@ -134,7 +135,19 @@ async def release_push(context: Context, push: Push, after: str) -> None:
             outcomes = await run_steps(context, plan, state, steps.PUSH_STEPS, reads)
             report = steps_report(plan, outcomes)
             await write_report_run(context, after, report, reads)
+        if tagged(outcomes):
+            await _recheck_once(context, plan)
     context.log.info("push %s to %s: %s", after[:7], push.branch, report.output.title)
+
+
+async def _recheck_once(context: Context, plan: ReleasePlan) -> None:
+    """The open hotfix pull requests evaluated again now that the pushed hotfix's tag is made
+    (one may bump to that version), once per tag: a redelivery or re-run lists none again."""
+    assert plan.tag is not None  # the tag step finished
+    key = f"trunk-tagged:{context.repository}:{plan.tag}"
+    if await context.state.get_state(key) is None:
+        await recheck_open_hotfixes(context, plan.config.branches.production, plan.tag)
+        await context.state.set_state(key, plan.merge_sha)
 
 
 async def _plan(context: Context, push: Push, after: str) -> ReleasePlan | NotAHotfix:
@@ -183,8 +196,8 @@ async def _judge(
     if raised is None:
         return NotAHotfix("it does not raise the version by one patch")
     version, before_files = raised
-    merged_hotfix = await _hotfix_merged_within(context, config, after, version, before_files)
-    if merged_hotfix is not None:
+    within = await _merged_within(context, config, after, version, before_files)
+    if (merged_hotfix := within.releasing) is not None:
         number, title = merged_hotfix["number"], merged_hotfix["title"]
         merge = merged_hotfix["merge_commit_sha"][:7]
         return NotAHotfix(
@@ -196,7 +209,10 @@ async def _judge(
         repository=repository,
         repository_url=repository_url,
         number=None,
-        title=push.title,
+        # Raised by a pull request merged in the push, the pushed commit's first line is
+        # GitHub's ("Merge pull request #12 from ...") or another's: the hotfix is the one
+        # the pull request's title says.
+        title=push.title if within.raised_by is None else within.raised_by["title"],
         author=push.pusher,
         hotfix_url=f"{repository_url}/commit/{after}",
         merge_sha=after,
@@ -222,9 +238,9 @@ def _trunk_config(
     except ConfigError as error:
         # Whether the repository works trunk-based is in the config: without it, no push
         # can be told a hotfix. The hotfix-policy check of pull requests names the problems.
-        return NotAHotfix(
-            f"the config on `{config_files.ref}` cannot be used: {error}", logging.WARNING
-        )
+        # They may be in the organization's file, which is then the one to fix.
+        where = f"the config on `{config_files.ref}`" if error.file is None else f"`{error.file}`"
+        return NotAHotfix(f"{where} cannot be used: {error}", logging.WARNING)
     if config.workflow != "trunk" or config.branches.production != push.branch:
         return NotAHotfix(
             f"the config on `{config_files.ref}` does not make `{push.branch}` "
@@ -254,38 +270,52 @@ async def _raised_version(
     return None if version is None else (version, before_files)
 
 
-async def _hotfix_merged_within(
+@dataclass(frozen=True, slots=True)
+class _MergedWithin:
+    """The pull requests, as GitHub gives them, merged within the push."""
+
+    # The one with a post-merge run of its own (a hotfix, or a rollback of one) that raised
+    # the version; None when the push raised it itself.
+    releasing: dict[str, Any] | None
+    # The one merged as the commit that raised the version (the last the walk reached),
+    # when that commit is a pull request's merge.
+    raised_by: dict[str, Any] | None
+
+
+async def _merged_within(
     context: Context,
     config: HotfixConfig,
     after: str,
     version: Version,
     before_files: dict[str, FileText],
-) -> dict[str, Any] | None:
-    """The pull request with a post-merge run of its own (a hotfix, or a rollback of one) that
-    raised the version to `version` within the push, as GitHub gives it: the one merged as
-    `after`, or as one of its first parents back that still holds `version` (a merge queue
-    merges several pull requests in one push). None when the push raised it itself: the
-    walk ends at the first commit that does not hold `version`, `before` at the latest when
-    it is on the branch's line (its files are read already)."""
+) -> _MergedWithin:
+    """The pull request with a post-merge run of its own that raised the version to `version`
+    within the push: the one merged as `after`, or as one of its first parents back that
+    still holds `version` (a merge queue merges several pull requests in one push); and the
+    one merged as the earliest of those commits. The walk ends at the first commit that does
+    not hold `version`, `before` at the latest when it is on the branch's line (its files are
+    read already)."""
     github, repository = context.github, context.repository
     paths = version_files_to_read(config)
     commit = after
     while True:
         merged = await merged_as(github, repository, commit)
+        raised_by = next(iter(merged), None)  # so far, the earliest commit holding `version`
         own_runs = await asyncio.gather(
             *(has_post_merge_run(context, config, pull) for pull in merged)
         )
         if pull := next((pull for pull, own in zip(merged, own_runs, strict=True) if own), None):
-            return pull
+            return _MergedWithin(pull, raised_by)
         parents = (await github.get_immutable(f"/repos/{repository}/git/commits/{commit}"))[
             "parents"
         ]
-        if not parents:
-            return None
-        commit = parents[0]["sha"]
-        files = await read_files(github, repository, commit, paths)
-        if bumped_version(config, before_files, files) != version:
-            return None  # the version was raised after `commit`, by no such pull request
+        if parents:
+            commit = parents[0]["sha"]
+            files = await read_files(github, repository, commit, paths)
+            if bumped_version(config, before_files, files) == version:
+                continue
+        # The version was raised after `commit`, by no such pull request.
+        return _MergedWithin(None, raised_by)
 
 
 def _none_or_unjudged(title: str | None) -> bool:

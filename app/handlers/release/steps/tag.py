@@ -41,6 +41,8 @@ async def create_tag(run: StepRun) -> StepOutcome:
     existing = await run.look(_tag_ref(plan.repository, tag))
     if existing is not None:
         return await _found(run, tag, existing, link)
+    if (released := await _released_as(run)) is not None:
+        return released
     tag_object = await github.request(
         "POST",
         f"/repos/{plan.repository}/git/tags",
@@ -79,9 +81,43 @@ async def _found(run: StepRun, tag: str, ref: dict[str, Any], link: Link) -> Ste
     return await _taken(run, tag, target, link)
 
 
-async def _taken(run: StepRun, tag: str, target: str, link: Link) -> StepOutcome:
+def _release_tag(plan: ReleasePlan) -> str | None:
+    """The tag of the release the version is a pre-release or a build of (`v1.2.4` for
+    1.2.4-rc.1 or 1.2.4+build.7); None for a version that is a release itself."""
+    version = plan.version
+    if version is None or str(version) == str(version.finalize_version()):
+        return None
+    return tag_name(plan.config, str(version.finalize_version()))
+
+
+async def _released_as(run: StepRun) -> StepOutcome | None:
+    """The failure when the version's release is out already: a pre-release of it is below
+    it, a build of it the same version, as `version-bump` says of a pull request's
+    (docs/BEHAVIOUR.md, 'Rules'). A push to the trunk reaches this step without that check."""
+    plan = run.plan
+    tag = _release_tag(plan)
+    if tag is None or (ref := await run.look(_tag_ref(plan.repository, tag))) is None:
+        return None
+    assert plan.version is not None  # `_release_tag` names its release
+    version, release = plan.version, plan.version.finalize_version()
+    why = (
+        f"{version} is a pre-release of {release}, below it"
+        if version.prerelease is not None
+        else f"{version} is {release} again (build metadata makes no other version)"
+    )
+    target = await peeled(run.github, plan.repository, ref["object"])
+    if target == plan.merge_sha:
+        return None  # released as this very commit (by hand): this change is out already
+    link = Link(tag, f"{plan.repository_url}/tree/{path_part(tag)}")
+    return await _taken(run, tag, target, link, why)
+
+
+async def _taken(
+    run: StepRun, tag: str, target: str, link: Link, why: str | None = None
+) -> StepOutcome:
     """`tag` names commit `target`, not this hotfix's: most likely the release of another
-    hotfix merged first, which stays as it is (hotfix-bot never moves a tag). This hotfix's
+    hotfix merged first, which stays as it is (hotfix-bot never moves a tag); or, said `why`,
+    the release of the version this hotfix's is a pre-release or build of. This hotfix's
     change is released by a version of its own, the next patch of the one it holds."""
     plan = run.plan
     assert plan.version is not None  # the tag is named after it
@@ -101,10 +137,11 @@ async def _taken(run: StepRun, tag: str, target: str, link: Link) -> StepOutcome
         if plan.config.workflow == "trunk"
         else f"open a hotfix pull request into {production} {bumping}"
     )
+    taken = f": {why}" if why else f", not {plan.commit_words} `{plan.short_sha}`"
     return StepOutcome(
         StepStatus.FAILED,
-        f"`{tag}` already names {named}, not {plan.commit_words} `{plan.short_sha}`, so "
-        f"this hotfix's change needs a version of its own: {bump}",
+        f"`{tag}` already names {named}{taken}, so this hotfix's change needs a version of "
+        f"its own: {bump}",
         link,
         by_hand=(
             f"Leave `{tag}` as it is: it names {named}. To release this hotfix's change, "
@@ -126,7 +163,9 @@ def _tag_ref(repository: str, tag: str) -> Look:
 def tag_looks(plan: ReleasePlan) -> Sequence[Look]:
     # The hotfix's tag is named after the version its merge commit declares: hotfix-bot,
     # holding the release lock, is who makes it.
-    return () if plan.tag is None else (_tag_ref(plan.repository, plan.tag),)
+    # The tag of the release it is a pre-release or build of is looked up too (`_released_as`).
+    tags = [tag for tag in (plan.tag, _release_tag(plan)) if tag is not None]
+    return [_tag_ref(plan.repository, tag) for tag in tags]
 
 
 def tag_commands(plan: ReleasePlan) -> list[str]:
