@@ -424,3 +424,67 @@ def test_a_tag_a_ruleset_refuses_is_made_by_hand_as_the_report_says_and_found_by
     run = release_run(bot, pull)
     assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
     assert bot.repo.tag_object("v1.2.4") is not None
+
+
+def test_a_back_merge_branch_people_rebased_while_its_pull_request_waits_is_kept(
+    bot: Bot,
+) -> None:
+    """People resolved the conflict by rebasing `backmerge/v1.2.4` onto the release branch,
+    which drops the merge commit: with its pull request open, it is their work on the
+    back-merge, and a re-run keeps waiting on it rather than calling it an earlier attempt's."""
+    pull = merged_hotfix(
+        bot,
+        {"VERSION": "1.3.0-rc.1\n", "app.py": "def login(): reworked\n"},
+        protected=(RELEASE,),
+    )
+    backmerge = back_merge_pull(bot, pull)
+    repo = bot.repo
+    release = repo.get_commit(RELEASE)
+    rebased_tree = {**release.tree, "app.py": "def login(): both\n"}
+    rebased = repo.objects.make_commit(
+        rebased_tree, (release.sha,), "Fix login", release.author, bot.fake.now()
+    )
+    repo.set_branch(BACKMERGE, rebased.sha)
+
+    rerun(bot, pull)
+
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == (
+        "action_required",
+        f"Back-merge into {RELEASE} waits for review in #{backmerge.number}",
+    )
+    assert repo.branches[BACKMERGE].sha == rebased.sha
+
+
+def test_a_protected_target_whose_conflicts_cannot_be_read_gets_its_pull_request_as_it_is(
+    bot: Bot,
+) -> None:
+    """GitHub refuses to compare the branches ("this diff is taking too long"): a protected
+    target's pull request needs no look at the conflicts, so it is opened from the merge
+    commit all the same, as for any protected branch."""
+    too_long = {"message": "Sorry, this diff is taking too long to generate."}
+    bot.fake.inject("GET", r"/repos/acme/widgets/compare/", status=422, times=None, body=too_long)
+    pull = merged_hotfix(bot, protected=(RELEASE,))
+
+    backmerge = back_merge_pull(bot, pull)
+    assert bot.repo.branches[BACKMERGE].sha == merge_sha(pull)
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == (
+        "action_required",
+        f"Back-merge into {RELEASE} waits for review in #{backmerge.number}",
+    )
+
+
+def test_a_refused_look_up_of_the_tag_fails_the_tag_step_alone(bot: Bot) -> None:
+    """GitHub refuses to say whether the tag exists: the tag and the release that needs it
+    fail, and the steps that do not need it still run (the back-merge, the branch's
+    deletion)."""
+    forbidden = {"message": "Resource not accessible by integration"}
+    bot.fake.inject("GET", r"/git/ref/tags/v1\.2\.4$", status=403, times=None, body=forbidden)
+    pull = merged_hotfix(bot, {"NOTES.md": "1.3.0\n"})
+
+    run = release_run(bot, pull)
+    assert run.conclusion == "failure"
+    assert run.output["title"] == "1 of 6 steps failed: tag"
+    assert merged_back(bot, pull)
+    assert BRANCH not in bot.repo.branches

@@ -553,17 +553,20 @@ async def _tag_names_another(
 ) -> bool:
     """Whether the tag of the version `plan` releases names another commit than its merge
     commit. Not when the run's tag step made it or found it there (as `state` keeps it); the
-    look is the tag step's, started with the run."""
+    look is the tag step's, started with the run. GitHub refusing it is the tag step's
+    failure to report, which stops no other step (docs/BEHAVIOUR.md, section 5): planned as
+    if the tag were its own."""
     made = state.steps.get(tag.STEP.key)
-    if made is not None and made.status.finished:
+    look = tag.own_tag_look(plan)
+    if (made is not None and made.status.finished) or look is None:
         return False
-    looks = tag.tag_looks(plan)
-    if not looks:
-        return False  # no version, no tag
-    ref = await looks[0].start(reads, github)
-    return (
-        ref is not None and await peeled(github, plan.repository, ref["object"]) != plan.merge_sha
-    )
+    try:
+        ref = await look.start(reads, github)
+        return ref is not None and (
+            await peeled(github, plan.repository, ref["object"]) != plan.merge_sha
+        )
+    except RequestFailed:
+        return False
 
 
 async def _released_version(

@@ -421,19 +421,27 @@ async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
     protected target is looked at for conflicts too: its pull request holds the settlement
     (or lists the conflicts), so that people can merge it as it is."""
     github, plan = run.github, run.plan
+    version_files = set(version_files_to_read(plan.config))
     conflicts: list[str] | None = None
     not_only_versions: list[str] = []
     settled: _Settled | None = None
-    trees = await _Trees.read(github, plan)
+    try:
+        trees = await _Trees.read(github, plan)
+        if trees is not None:
+            conflicts = await trees.conflicts(github, plan.repository, version_files)
+            if conflicts and set(conflicts) <= version_files:
+                not_only_versions = await trees.lost_by_keeping_target(
+                    github, plan.repository, version_files
+                )
+    except RequestFailed:
+        if refused.refusal is not Refusal.PROTECTED:
+            raise
+        # A protected target gets its pull request (docs/BEHAVIOUR.md, section 5) whether or
+        # not its conflicts can be read: opened as it is, people see them there.
+        trees, conflicts, not_only_versions = None, None, []
     if trees is not None:
-        version_files = set(version_files_to_read(plan.config))
-        conflicts = await trees.conflicts(github, plan.repository, version_files)
-        if conflicts and set(conflicts) <= version_files:
-            not_only_versions = await trees.lost_by_keeping_target(
-                github, plan.repository, version_files
-            )
-            if not not_only_versions:
-                settled = await _keep_target_versions(github, plan, trees, version_files)
+        if conflicts and set(conflicts) <= version_files and not not_only_versions:
+            settled = await _keep_target_versions(github, plan, trees, version_files)
         if settled is not None:
             try:
                 await _merge(github, plan, plan.backmerge_branch)
@@ -703,14 +711,12 @@ async def _back_merge_pull(
     head = await _branch_head(github, plan)
     pushed = head is not None
     # Unless it lacks the hotfix: left by an earlier attempt, its pull request would not hold
-    # it. The step's own settlement holds it.
-    if (
-        head is not None
-        and head != plan.merge_sha
-        and settled is None
-        and not await _holds_merge_commit(github, plan, head)
-    ):
-        return _not_this_hotfixs_branch(plan, head)
+    # it. The step's own settlement holds it; so may a branch its open pull request waits on,
+    # which people rebased to resolve the conflict (a rebase drops the merge commit).
+    if head is not None and head != plan.merge_sha and settled is None:
+        own, _ = await _open_back_merge_pulls(github, plan)
+        if own is None and not await _holds_merge_commit(github, plan, head):
+            return _not_this_hotfixs_branch(plan, head)
     if refused.refusal is Refusal.PROTECTED:
         # People may not push to the protected target either: by hand, they open the pull
         # request hotfix-bot could not.

@@ -160,6 +160,11 @@ def _tag_ref(repository: str, tag: str) -> Look:
     return Look(f"/repos/{repository}/git/ref/tags/{path_part(tag)}")
 
 
+def own_tag_look(plan: ReleasePlan) -> Look | None:
+    """The look-up of the hotfix's own tag, one of `tag_looks`; None without a version."""
+    return None if plan.tag is None else _tag_ref(plan.repository, plan.tag)
+
+
 def tag_looks(plan: ReleasePlan) -> Sequence[Look]:
     # The hotfix's tag is named after the version its merge commit declares: hotfix-bot,
     # holding the release lock, is who makes it.
