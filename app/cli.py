@@ -471,13 +471,14 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
         print(f"hotfix-bot: --from: {error}", file=sys.stderr)
         return 2
     if served:
+        # Copied all the same: the source is read as it stands, and the copy can be run again
+        # once the server has stopped, taking what it took since.
         print(
-            f"hotfix-bot: --from: a hotfix-bot serve is running on the journal {served}: stop "
-            "it first, or what it runs or takes after the copy would run twice or be missing "
-            "from the copy",
+            f"hotfix-bot: warning: a hotfix-bot serve is running on the journal {served}: "
+            "stop it, then run this copy again before starting servers on the copy, or what it "
+            "runs or takes meanwhile would run twice or be missing from the copy",
             file=sys.stderr,
         )
-        return 2
     journals: list[Journal] = []
     try:
         # A source that is not there is a mistyped name, not an empty journal to copy; one

@@ -41,21 +41,13 @@ def hotfix_bot(
     )  # fmt: skip
 
 
-def tables(database: str) -> list[str]:
-    with psycopg.connect(database) as connection:
-        rows = connection.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
-        ).fetchall()
-    return [str(name) for (name,) in rows]
-
-
 @pytest.mark.parametrize("source_kind", ["sqlite", "postgresql"])
-def test_a_copy_from_a_journal_its_server_still_runs_on_is_refused_until_it_stops(
+def test_a_copy_from_a_journal_its_server_still_runs_on_warns_to_copy_again_once_it_stops(
     tmp_path: Path, private_key_pem: str, database: str, source_kind: str
 ) -> None:
     """What the server runs or acknowledges after a copy would be run a second time by the
-    servers on the target, or be missing from its journal: ADMIN.md says to stop it first,
-    and the copy holds the administrator to it (SQLite to PostgreSQL, and back)."""
+    servers on the target, or be missing from its journal: the copy says so, and run again
+    once the server has stopped, it takes what it lacks (SQLite to PostgreSQL, and back)."""
     sqlite = tmp_path / "journal.db"
     if source_kind == "sqlite":
         source, target, where = f"sqlite:///{sqlite}", database, str(sqlite)
@@ -74,19 +66,15 @@ def test_a_copy_from_a_journal_its_server_still_runs_on_is_refused_until_it_stop
         )
         assert answer.status_code == 202, answer.text
 
-        refused = hotfix_bot(*copy, cwd=admin)
+        warned = hotfix_bot(*copy, cwd=admin)
 
-        assert (refused.returncode, refused.stdout, refused.stderr) == (
-            2,
-            "",
-            f"hotfix-bot: --from: a hotfix-bot serve is running on the journal {where}: stop it "
-            "first, or what it runs or takes after the copy would run twice or be missing from "
-            "the copy\n",
+        assert (warned.returncode, warned.stdout[:17], warned.stderr) == (
+            0,
+            "copied 1 delivery",
+            f"hotfix-bot: warning: a hotfix-bot serve is running on the journal {where}: stop "
+            "it, then run this copy again before starting servers on the copy, or what it runs "
+            "or takes meanwhile would run twice or be missing from the copy\n",
         )
-        if source_kind == "sqlite":  # nothing made in the target
-            assert tables(database) == []
-        else:
-            assert not sqlite.exists()
         server.stop()
 
     copied = hotfix_bot(*copy, cwd=admin)
