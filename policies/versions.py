@@ -140,10 +140,15 @@ def _declared(path: str, text: str) -> tuple[object, str]:
 
 
 def _quoted(declared: object) -> str:
-    """`declared` as JSON, a string cut short inside its quotes: a file may hold anything."""
-    if isinstance(declared, str) and len(declared) > _QUOTED_VERSION:
-        return json.dumps(declared[:_QUOTED_VERSION])[:-1] + '…"'
-    return shortened(json.dumps(declared, default=str), _QUOTED_VERSION)
+    """`declared` as JSON in at most `_QUOTED_VERSION` characters, a string cut short inside
+    its quotes: a file may hold anything."""
+    quoted = json.dumps(declared, default=str)
+    if len(quoted) <= _QUOTED_VERSION or not isinstance(declared, str):
+        return shortened(quoted, _QUOTED_VERSION)
+    kept = declared[:_QUOTED_VERSION]
+    while len(json.dumps(kept)) > _QUOTED_VERSION - 1:  # escapes take more than one character
+        kept = kept[:-1]
+    return json.dumps(kept)[:-1] + '…"'
 
 
 def parse_version_file(path: str, text: str) -> Version:

@@ -136,7 +136,7 @@ def test_a_version_up_to_the_limit_is_read_and_a_longer_one_named_too_long() -> 
     with pytest.raises(VersionFileError) as raised:
         parse_version_file("VERSION", f"v{at_limit}b\n")
     # The file's text is quoted cut short: a check run shows the message.
-    quoted = '"v1.2.3-' + "a" * 73 + '…"'
+    quoted = '"v1.2.3-' + "a" * 70 + '…"'
     assert str(raised.value) == (
         f"VERSION: the version {quoted} is longer than 255 characters; a version is of the form "
         "X.Y.Z, e.g. 1.2.3"
@@ -148,8 +148,16 @@ def test_an_unreadable_version_is_quoted_cut_short() -> None:
         parse_version_file("VERSION", "1.2.3 the release after 1.2.2 " * 7)
     assert str(raised.value) == (
         'VERSION: the version "1.2.3 the release after 1.2.2 1.2.3 the release after 1.2.2 '
-        '1.2.3 the release af…" is not of the form X.Y.Z, e.g. 1.2.3'
+        '1.2.3 the release…" is not of the form X.Y.Z, e.g. 1.2.3'
     )
+
+
+@pytest.mark.parametrize("text", ["\u00e9" * 300, "\u00e9" * 50, '"' * 100, "1.2.3 " * 100])
+def test_an_unreadable_version_is_quoted_in_at_most_80_characters(text: str) -> None:
+    with pytest.raises(VersionFileError) as raised:
+        parse_version_file("VERSION", text)
+    quoted = str(raised.value).removeprefix("VERSION: the version ").split(" is ")[0]
+    assert len(quoted) <= 80 and quoted.startswith('"') and quoted.endswith('"'), quoted
 
 
 @pytest.mark.parametrize("text", ['[project]\ndynamic = ["version"]\n', "[tool.x]\n"])
