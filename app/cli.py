@@ -471,12 +471,12 @@ def copy_journal(source_url: str, target_url: str, history: int) -> int:
         print(f"hotfix-bot: --from: {error}", file=sys.stderr)
         return 2
     if served:
-        # Copied all the same: the source is read as it stands, and the copy can be run again
-        # once the server has stopped, taking what it took since.
+        # Copied all the same, as the source stands: the copy is asked for, and an
+        # administrator may want one made while the server runs, for a look.
         print(
             f"hotfix-bot: warning: a hotfix-bot serve is running on the journal {served}: "
-            "stop it, then run this copy again before starting servers on the copy, or what it "
-            "runs or takes meanwhile would run twice or be missing from the copy",
+            "what it runs or takes from now on would run twice or be missing from this copy; "
+            "stop it, then copy into a new file or an empty database to move the journal",
             file=sys.stderr,
         )
     journals: list[Journal] = []

@@ -42,12 +42,12 @@ def hotfix_bot(
 
 
 @pytest.mark.parametrize("source_kind", ["sqlite", "postgresql"])
-def test_a_copy_from_a_journal_its_server_still_runs_on_warns_to_copy_again_once_it_stops(
+def test_a_copy_from_a_journal_its_server_still_runs_on_warns_to_stop_it_and_copy_anew(
     tmp_path: Path, private_key_pem: str, database: str, source_kind: str
 ) -> None:
     """What the server runs or acknowledges after a copy would be run a second time by the
-    servers on the target, or be missing from its journal: the copy says so, and run again
-    once the server has stopped, it takes what it lacks (SQLite to PostgreSQL, and back)."""
+    servers on the target, or be missing from its journal: the copy says so; made anew once
+    the server has stopped, it holds the journal (SQLite to PostgreSQL, and back)."""
     sqlite = tmp_path / "journal.db"
     if source_kind == "sqlite":
         source, target, where = f"sqlite:///{sqlite}", database, str(sqlite)
@@ -71,17 +71,18 @@ def test_a_copy_from_a_journal_its_server_still_runs_on_warns_to_copy_again_once
         assert (warned.returncode, warned.stdout[:17], warned.stderr) == (
             0,
             "copied 1 delivery",
-            f"hotfix-bot: warning: a hotfix-bot serve is running on the journal {where}: stop "
-            "it, then run this copy again before starting servers on the copy, or what it runs "
-            "or takes meanwhile would run twice or be missing from the copy\n",
+            f"hotfix-bot: warning: a hotfix-bot serve is running on the journal {where}: what "
+            "it runs or takes from now on would run twice or be missing from this copy; stop "
+            "it, then copy into a new file or an empty database to move the journal\n",
         )
         server.stop()
 
-    copied = hotfix_bot(*copy, cwd=admin)
+    anew = f"sqlite:///{tmp_path / 'anew.db'}"
+    copied = hotfix_bot("journal", "copy", "--from", source, "--to", anew, cwd=admin)
 
-    assert copied.returncode == 0, copied.stderr
+    assert (copied.returncode, copied.stderr) == (0, "")
     assert copied.stdout.startswith("copied 1 delivery (")
-    moved = open_journal(target, create=False)
+    moved = open_journal(anew, create=False)
     try:
         assert [entry.id for entry in moved.recent()] == ["opened-1"]
     finally:
