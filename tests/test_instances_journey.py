@@ -16,11 +16,12 @@ import psycopg
 import pytest
 from support.deliveries import pull_request
 from support.harness import Clock
-from support.live_server import github_and_servers, open_hotfix, wait_for
+from support.live_server import Server, github_and_servers, open_hotfix, wait_for
 from support.postgres import PostgresServer, workers_listening
 
 from app.cli import main
 from app.journal import describe_journal, open_journal
+from sandbox import FakeGitHub, FakeRepo
 
 
 @pytest.fixture
@@ -94,6 +95,20 @@ ADMIN_TOKEN = "admin-token-for-the-details"
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"]}
 
 
+def p0_hotfix_alerted(fake: FakeGitHub, repo: FakeRepo, server: Server) -> int:
+    """A P0 hotfix opened and delivered to `server`, started now, whose alert is out: its
+    incident clock runs in `server`'s journal."""
+    for slug, members in TEAMS.items():
+        fake.add_team("acme", slug, members)
+    number = open_hotfix(repo)
+    repo.add_labels(number, "P0")
+    server.start()
+    answer = server.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "o1")
+    assert answer.status_code == 202, answer.text
+    wait_for(lambda: repo.comments_on(number))
+    return number
+
+
 def with_password(url: str) -> str:
     return url.replace("postgresql://hotfix@", f"postgresql://hotfix:{PASSWORD}@")
 
@@ -112,14 +127,7 @@ def test_a_p0_hotfix_moved_to_two_instances_keeps_its_clock_and_escalates_once(
     admin.mkdir()
     with github_and_servers(tmp_path, private_key_pem, sqlite, 3) as (fake, repo, servers):
         old, first, second = servers
-        for slug, members in TEAMS.items():
-            fake.add_team("acme", slug, members)
-        number = open_hotfix(repo)
-        repo.add_labels(number, "P0")
-        old.start()
-        answer = old.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "o1")
-        assert answer.status_code == 202, answer.text
-        wait_for(lambda: repo.comments_on(number))  # the P0 alert: the clock runs
+        number = p0_hotfix_alerted(fake, repo, old)
         old.stop()
 
         copied = hotfix_bot("journal", "copy", "--from", sqlite, "--to", url, cwd=admin)
@@ -177,14 +185,7 @@ def test_moving_back_into_the_journal_moved_from_is_refused_before_anything_runs
     admin.mkdir()
     with github_and_servers(tmp_path, private_key_pem, sqlite, 2) as (fake, repo, servers):
         old, new = servers
-        for slug, members in TEAMS.items():
-            fake.add_team("acme", slug, members)
-        number = open_hotfix(repo)
-        repo.add_labels(number, "P0")
-        old.start()
-        answer = old.deliver("pull_request", fake.pull_request_event(repo, number, "opened"), "o1")
-        assert answer.status_code == 202, answer.text
-        wait_for(lambda: repo.comments_on(number))
+        number = p0_hotfix_alerted(fake, repo, old)
         old.stop()
         there = hotfix_bot("journal", "copy", "--from", sqlite, "--to", database, cwd=admin)
         assert there.returncode == 0, there.stderr
