@@ -849,6 +849,25 @@ def test_a_rerun_naming_a_pull_request_of_the_parent_repository_evaluates_this_o
     assert run.output["title"] == P1_WAITING
 
 
+def reads_of_every_evaluation(number: int) -> list[str]:
+    """What an evaluation of pull request `number` reads at once, whatever it holds: the pull
+    request, its reviews, the base's tree and the organization's file."""
+    return [
+        f"GET /repos/acme/widgets/pulls/{number}",
+        f"GET /repos/acme/widgets/pulls/{number}/reviews",
+        "GET /repos/acme/widgets/git/trees/main",
+        "GET /repos/acme/.github/contents/.github/hotfix.yml",
+    ]
+
+
+def reads_of_a_new_head(head: str) -> list[str]:
+    """What the first evaluation of `head` reads beside them: its tree, and its check run."""
+    return [
+        f"GET /repos/acme/widgets/git/trees/{head}",
+        f"GET /repos/acme/widgets/commits/{head}/check-runs",
+    ]
+
+
 def test_one_evaluation_with_warm_caches_takes_8_requests_in_3_round_trips(bot: Bot) -> None:
     # Two approval groups, one version file, one approval in: the base's tree, the reviews
     # and the teams' members are revalidated by ETag.
@@ -867,10 +886,7 @@ def test_one_evaluation_with_warm_caches_takes_8_requests_in_3_round_trips(bot: 
     # delivery names at once; then the tag and the teams of the approvers; then the run.
     assert sorted(calls) == sorted(
         [
-            f"GET /repos/acme/widgets/pulls/{pull.number}",
-            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
-            "GET /repos/acme/widgets/git/trees/main",
-            "GET /repos/acme/.github/contents/.github/hotfix.yml",
+            *reads_of_every_evaluation(pull.number),
             "GET /repos/acme/widgets/git/ref/tags/v1.2.4",
             "GET /orgs/acme/teams/engineering-leads/members",
             "GET /orgs/acme/teams/product-managers/members",
@@ -907,12 +923,8 @@ def test_the_first_evaluation_of_a_pull_request_takes_11_requests_in_4_round_tri
     # version); then the run.
     assert sorted(calls) == sorted(
         [
-            f"GET /repos/acme/widgets/pulls/{pull.number}",
-            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
-            "GET /repos/acme/widgets/git/trees/main",
-            "GET /repos/acme/.github/contents/.github/hotfix.yml",
-            f"GET /repos/acme/widgets/git/trees/{head}",
-            f"GET /repos/acme/widgets/commits/{head}/check-runs",
+            *reads_of_every_evaluation(pull.number),
+            *reads_of_a_new_head(head),
             f"GET /repos/acme/widgets/git/blobs/{blob_sha(version)}",
             "GET /repos/acme/widgets/git/ref/tags/v1.2.5",
             "GET /repos/acme/widgets/git/ref/tags/v1.2.4",
@@ -947,12 +959,8 @@ def test_a_head_holding_the_next_patch_as_the_base_writes_it_costs_no_blob_read(
     assert "VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-logout" in run.output["summary"]
     assert sorted(calls) == sorted(
         [
-            f"GET /repos/acme/widgets/pulls/{pull.number}",
-            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
-            "GET /repos/acme/widgets/git/trees/main",
-            "GET /repos/acme/.github/contents/.github/hotfix.yml",
-            f"GET /repos/acme/widgets/git/trees/{head}",
-            f"GET /repos/acme/widgets/commits/{head}/check-runs",
+            *reads_of_every_evaluation(pull.number),
+            *reads_of_a_new_head(head),
             "GET /repos/acme/widgets/git/ref/tags/v1.2.4",
             f"POST /repos/acme/widgets/pulls/{pull.number}/requested_reviewers",
             "POST /repos/acme/widgets/check-runs",
@@ -975,12 +983,8 @@ def test_a_pull_request_that_is_no_hotfix_has_no_file_of_its_head_read(bot: Bot)
     # Its head's tree is read ahead, beside the pull request, before it is known to be none.
     assert sorted(f"{span.method} {span.path}" for span in bot.transport.spans) == sorted(
         [
-            f"GET /repos/acme/widgets/pulls/{pull.number}",
-            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
-            "GET /repos/acme/widgets/git/trees/main",
-            "GET /repos/acme/.github/contents/.github/hotfix.yml",
-            f"GET /repos/acme/widgets/git/trees/{head}",
-            f"GET /repos/acme/widgets/commits/{head}/check-runs",
+            *reads_of_every_evaluation(pull.number),
+            *reads_of_a_new_head(head),
             "POST /repos/acme/widgets/check-runs",
         ]
     )
