@@ -262,6 +262,16 @@ def test_a_glass_broken_mended_and_broken_again_over_new_year_is_told_in_order_o
     ]
 
 
+def timeline_continued(first_key: str, *rows: str) -> tuple[str, str]:
+    """hotfix-bot's comment adding `rows` to an incident report's timeline, found again by
+    the key of the first approval it adds."""
+    return (
+        BOT,
+        f"<!-- hotfix-bot:incident-timeline approvals {first_key} -->\n"
+        "**Timeline, continued**\n\n| Time | Event |\n|------|-------|\n" + "\n".join(rows),
+    )
+
+
 def test_approvals_github_delivers_after_the_merge_reach_the_incident_report_once(
     night: Bot, chat: ChatReceiver
 ) -> None:
@@ -292,22 +302,13 @@ def test_approvals_github_delivers_after_the_merge_reach_the_incident_report_onc
     [report] = labelled(bot, "incident-report")
     assert "Approved by" not in report.body
     # Each comment is found again by the key of the first approval it adds.
-    continued = "<!-- hotfix-bot:incident-timeline approvals "
     assert [(comment.author, comment.body) for comment in bot.repo.comments_on(report.number)] == [
-        (
-            BOT,
-            f"{continued}approval:lead:{pull.head_sha}:review -->\n"
-            "**Timeline, continued**\n\n"
-            "| Time | Event |\n"
-            "|------|-------|\n"
+        timeline_continued(
+            f"approval:lead:{pull.head_sha}:review",
             "| 2026-12-31 23:57 UTC | Approved by @lead for Engineering Lead |",
         ),
-        (
-            BOT,
-            f"{continued}approval:lena:{pull.head_sha}:verbal -->\n"
-            "**Timeline, continued**\n\n"
-            "| Time | Event |\n"
-            "|------|-------|\n"
+        timeline_continued(
+            f"approval:lena:{pull.head_sha}:verbal",
             "| 2026-12-31 23:57 UTC | Approved by @lena for On-call Manager (verbal, recorded by "
             "@dana) |",
         ),
@@ -362,13 +363,8 @@ def test_an_approval_a_timer_finds_after_the_merge_reaches_the_incident_report_o
     bot.deliver("pull_request_review", review)  # a redelivery, under a new id
 
     assert [(comment.author, comment.body) for comment in bot.repo.comments_on(report.number)] == [
-        (
-            BOT,
-            "<!-- hotfix-bot:incident-timeline approvals "
-            f"approval:lead:{pull.head_sha}:review -->\n"
-            "**Timeline, continued**\n\n"
-            "| Time | Event |\n"
-            "|------|-------|\n"
+        timeline_continued(
+            f"approval:lead:{pull.head_sha}:review",
             "| 2026-12-31 23:57 UTC | Approved by @lead for Engineering Lead |",
         ),
     ]
