@@ -526,3 +526,32 @@ def test_a_second_rollback_of_a_hotfix_is_told_of_the_first_before_it_merges(
         f"fix): merged into `main` by @oncall as `{merged[:7]}`, released as `v1.2.6`; "
         f"{already} |"
     )
+
+
+def test_a_late_approval_and_the_release_named_at_last_share_one_comment(night: Bot) -> None:
+    """The tag failed at the merge, so the report opened saying so; the review GitHub
+    delivers after the merge runs the steps again, which make the tag now: one comment adds
+    the release's rows and the approval to the report's timeline, the approval once."""
+    bot = night
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+    bot.advance(MINUTE)
+    say(bot, pull, "lead", "/hotfix break-glass checkout down")
+    bot.advance(6 * MINUTE)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    review = bot.fake.review_event(bot.repo, pull.number)
+    bot.advance(MINUTE)
+    refused = {"message": "Resource not accessible by integration"}
+    bot.fake.inject("POST", r"/repos/acme/widgets/git/tags$", status=403, times=None, body=refused)
+    bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+    [report] = labelled(bot, "incident-report")
+    assert "Approved by" not in report.body and "not tagged yet" in report.body
+    bot.fake.faults.clear()
+
+    bot.deliver("pull_request_review", review)
+
+    bodies = [comment.body for comment in bot.repo.comments_on(report.number)]
+    assert len(bodies) == 1, bodies
+    assert bodies[0].count("Approved by @lead for Engineering Lead") == 1
+    assert "v1.2.4" in bodies[0]

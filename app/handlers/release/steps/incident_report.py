@@ -128,7 +128,9 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         return StepOutcome(StepStatus.NOT_NEEDED, "no incident report for this severity")
     existing = await existing_report(run, incident.number, recorded_report(run.previous))
     if existing is not None:
-        issue, news = await _note_the_verbal_approvals(run, incident, existing)
+        # Read once: each addition below compares the report with the same timeline.
+        events = await timeline.load(run.context, incident.number)
+        issue, news = await _note_the_verbal_approvals(run, incident, existing, events)
         issue, review = await _name_the_review(run, issue)
         outcome = StepOutcome(
             StepStatus.ALREADY_DONE,
@@ -137,12 +139,14 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         )
         if review:
             news.append(f"names the retroactive review {review}")
-        if await _name_the_release(run, incident, issue):
-            news.append(f"names {incident.tag}")  # its comment adds every row the report lacks
-        elif await _add_the_back_merge(run, incident, issue):
+        # One comment at most: each adds every row the report lacks, late approvals included.
+        if await _name_the_release(run, incident, issue, events):
+            news.append(f"names {incident.tag}")
+        elif await _add_the_back_merge(run, incident, issue, events):
             news.append("has the back-merge in its timeline")
-        if await _add_late_approvals(run, incident, issue):
+        elif await _add_late_approvals(run, incident, issue, events):
             news.append("has the approvals given before the merge in its timeline")
+        await _approvals_looked_at(run, incident.number, events)
         if news:
             outcome = StepOutcome(
                 StepStatus.DONE,
@@ -213,7 +217,9 @@ def _link(issue: dict[str, Any]) -> Link:
     return Link(f"#{issue['number']}", issue["html_url"])
 
 
-async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, Any]) -> bool:
+async def _name_the_release(
+    run: StepRun, incident: Incident, issue: dict[str, Any], events: Sequence[TimelineEvent]
+) -> bool:
     """A report opened while the tag or the release failed: the words saying so become the
     tag and release a re-run made, and one comment adds their rows to its timeline. False
     when the report had them already."""
@@ -224,7 +230,6 @@ async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, A
     if incident.tag is None or earlier is None or named in body:
         return False
     edited = body.replace(earlier, named)
-    events = await timeline.load(run.context, incident.number)
     # Known before the edit: once the words name the release, no run writes this comment.
     rows = await _rows_to_add(run, {**issue, "body": edited}, events, incident.tag)
     issue = await _edit_body(run, issue, edited, then=rows)
@@ -233,14 +238,15 @@ async def _name_the_release(run: StepRun, incident: Incident, issue: dict[str, A
     return True
 
 
-async def _add_the_back_merge(run: StepRun, incident: Incident, issue: dict[str, Any]) -> bool:
+async def _add_the_back_merge(
+    run: StepRun, incident: Incident, issue: dict[str, Any], events: Sequence[TimelineEvent]
+) -> bool:
     """A report opened while the back-merge waited for people (or failed): once a re-run
     finds it done, one comment adds its row to the report's timeline. False when the report
     had it already."""
     merged_back = run.earlier.get(back_merge.STEP.key)
     if merged_back is None or not merged_back.status.finished:
         return False
-    events = await timeline.load(run.context, incident.number)
     key, body = step_key(back_merge.STEP.key, merged_back.status), issue.get("body") or ""
     if not any(event.key == key and cell(event.text) not in body for event in events):
         return False  # the report was opened after it
@@ -251,16 +257,15 @@ async def _add_the_back_merge(run: StepRun, incident: Incident, issue: dict[str,
     return True
 
 
-async def _add_late_approvals(run: StepRun, incident: Incident, issue: dict[str, Any]) -> bool:
+async def _add_late_approvals(
+    run: StepRun, incident: Incident, issue: dict[str, Any], events: Sequence[TimelineEvent]
+) -> bool:
     """Approvals given before the merge that joined the timeline after the report was opened
     (GitHub delivered their reviews after the merge, or only the evaluation as of the merge
     counted them): one comment adds the rows neither the report nor its comments show,
     found again by the first one's key. False when there are none."""
-    events = await timeline.load(run.context, incident.number)
     approvals = [e for e in events if e.kind is Kind.APPROVAL and e.at <= incident.merged_at]
-    added = bool(approvals) and await _post_late_approvals(run, issue, approvals)
-    await _approvals_looked_at(run, incident.number, events)
-    return added
+    return bool(approvals) and await _post_late_approvals(run, issue, approvals)
 
 
 async def _post_late_approvals(
@@ -397,7 +402,7 @@ def _verbal_approvals_note(plan: ReleasePlan) -> str | None:
 
 
 async def _note_the_verbal_approvals(
-    run: StepRun, incident: Incident, issue: dict[str, Any]
+    run: StepRun, incident: Incident, issue: dict[str, Any], events: Sequence[TimelineEvent]
 ) -> tuple[dict[str, Any], list[str]]:
     """The report's line of verbal approvals written again with what was told since it was
     written: the verbal approvals told of only after it was opened (the line is added when
@@ -409,7 +414,7 @@ async def _note_the_verbal_approvals(
     if note is None:
         return issue, []
     body = issue.get("body") or ""
-    told_late = await _verbal_approvals_told_late(run, incident, body)
+    told_late = _verbal_approvals_told_late(run, events, body)
     confirmed = [record for record in plan.verbal_approvals if record.confirmation is not None]
     line = f"- {note}"
     if _VERBAL_APPROVALS_LINE.search(body):
@@ -427,13 +432,13 @@ async def _note_the_verbal_approvals(
     return await _edit_body(run, issue, edited), news
 
 
-async def _verbal_approvals_told_late(
-    run: StepRun, incident: Incident, body: str
+def _verbal_approvals_told_late(
+    run: StepRun, events: Sequence[TimelineEvent], body: str
 ) -> list[VerbalRecord]:
     """The verbal approvals that let the hotfix merge that the report's body lacks, its
     timeline row and its summary alike: it was written before hotfix-bot heard of them
     (GitHub delivered the command after the merge), and no run listed them since."""
-    rows = {event.key: event for event in await timeline.load(run.context, incident.number)}
+    rows = {event.key: event for event in events}
     late = []
     for record in run.plan.verbal_approvals:
         approval = record.approval
