@@ -34,7 +34,7 @@ from app.github.client import (
     timestamp,
 )
 from app.github.files import start_reading_files, start_reading_tree
-from app.github.objects import first_parent, peeled, start_reading_commit
+from app.github.objects import first_parent, start_reading_commit
 from app.github.pulls import labels_of, merged_as
 from app.github.reads import Reads, both, reading_ahead
 from app.handlers import timeline
@@ -454,6 +454,7 @@ async def _tag_of_another(
     version_tag: str | None,
     its_run: ReleaseState,
     merge_sha: str,
+    reads: Reads | None = None,
 ) -> TagOfAnother | None:
     """`version_tag`, the tag of the version a hotfix merged as `merge_sha` released, when it
     names another commit: the hotfix was never released under it. None when it is the hotfix's
@@ -465,7 +466,7 @@ async def _tag_of_another(
     made = its_run.steps.get(tag.STEP.key)
     if made is not None and made.status.finished:
         return None
-    commit = await tag.tagged_commit(github, repository, version_tag)
+    commit = await tag.tagged_commit(github, repository, version_tag, reads)
     if commit is None or commit == merge_sha:
         return None
     return TagOfAnother(version_tag, commit)
@@ -552,21 +553,16 @@ async def _tag_names_another(
     github: InstallationClient, plan: ReleasePlan, state: ReleaseState, reads: Reads
 ) -> bool:
     """Whether the tag of the version `plan` releases names another commit than its merge
-    commit. Not when the run's tag step made it or found it there (as `state` keeps it); the
-    look is the tag step's, started with the run. GitHub refusing it is the tag step's
-    failure to report, which stops no other step (docs/BEHAVIOUR.md, section 5): planned as
-    if the tag were its own."""
-    made = state.steps.get(tag.STEP.key)
-    look = tag.own_tag_look(plan)
-    if (made is not None and made.status.finished) or look is None:
-        return False
+    commit (`_tag_of_another`), with the tag step's look, started with the run. GitHub
+    refusing it is the tag step's failure to report, which stops no other step
+    (docs/BEHAVIOUR.md, section 5): planned as if the tag were its own."""
     try:
-        ref = await look.start(reads, github)
-        return ref is not None and (
-            await peeled(github, plan.repository, ref["object"]) != plan.merge_sha
+        named = await _tag_of_another(
+            github, plan.repository, plan.tag, state, plan.merge_sha, reads
         )
     except RequestFailed:
         return False
+    return named is not None
 
 
 async def _released_version(

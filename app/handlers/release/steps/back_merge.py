@@ -442,10 +442,11 @@ async def _after_refusal(run: StepRun, refused: _Refused) -> StepOutcome:
     if trees is not None:
         if conflicts and set(conflicts) <= version_files and not not_only_versions:
             settled = await _keep_target_versions(github, plan, trees, version_files)
-        if settled is not None:
+        # A protected target refuses the settled branch as it refused the merge commit.
+        if settled is not None and refused.refusal is Refusal.CONFLICT:
             try:
                 await _merge(github, plan, plan.backmerge_branch)
-            except _Refused as refused_again:  # protected, or the target moved on anew
+            except _Refused as refused_again:  # protected since, or the target moved on anew
                 refused = refused_again
             else:
                 await _delete_backmerge_branch(github, plan)

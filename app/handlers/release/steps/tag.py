@@ -18,7 +18,7 @@ from app.github.client import InstallationClient, path_part
 from app.github.files import start_reading_files
 from app.github.objects import peeled
 from app.github.pulls import merged_as
-from app.github.reads import Look
+from app.github.reads import Look, Reads
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Link, Step, StepOutcome, StepRun, StepStatus
 from policies.versions import next_patch, tag_name, version_files_to_read
@@ -150,19 +150,18 @@ async def _taken(
     )
 
 
-async def tagged_commit(github: InstallationClient, repository: str, tag: str) -> str | None:
-    """The commit `tag` names (through annotated tag objects); None when there is no such tag."""
-    ref = await github.get_optional(_tag_ref(repository, tag).path)
+async def tagged_commit(
+    github: InstallationClient, repository: str, tag: str, reads: Reads | None = None
+) -> str | None:
+    """The commit `tag` names (through annotated tag objects); None when there is no such tag.
+    With `reads`, the look-up is the one of them the tag step makes too."""
+    look = _tag_ref(repository, tag)
+    ref = await (look.start(reads, github) if reads is not None else github.get_optional(look.path))
     return None if ref is None else await peeled(github, repository, ref["object"])
 
 
 def _tag_ref(repository: str, tag: str) -> Look:
     return Look(f"/repos/{repository}/git/ref/tags/{path_part(tag)}")
-
-
-def own_tag_look(plan: ReleasePlan) -> Look | None:
-    """The look-up of the hotfix's own tag, one of `tag_looks`; None without a version."""
-    return None if plan.tag is None else _tag_ref(plan.repository, plan.tag)
 
 
 def tag_looks(plan: ReleasePlan) -> Sequence[Look]:
