@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import subprocess
 import sys
 import threading
@@ -172,6 +173,45 @@ def test_a_closed_instance_hands_its_running_deliveries_back_at_once(database: s
         other.close()
 
     assert [(entry.id, entry.attempts) for entry in claimed] == [("a1", 1)]
+
+
+def test_closing_settles_a_claim_its_caller_gave_up_on_and_the_next_instance_claims_its_rows(
+    database: str,
+) -> None:
+    """A worker stopping gives up on a claim still waiting in the database, then closes its
+    journal: the claim ends with it, rolled back, and nothing of it is left on the journal's
+    loop to be destroyed pending later."""
+    stopping = PostgresJournal(database)
+    destroyed: list[str] = []
+    stopping._thread.loop.set_exception_handler(
+        lambda _, context: destroyed.append(context["message"])
+    )
+    asyncio.run(stopping.record(pull_request("a1", 1), b"{}", handled=True))
+
+    async def give_up_on_a_claim(locker: psycopg.Connection[Any]) -> None:
+        claiming = asyncio.create_task(stopping.claim_ready(10))
+        deadline = time.monotonic() + 10
+        while not _waits_for_a_lock(locker):
+            assert time.monotonic() < deadline, "the claim never waited"
+            await asyncio.sleep(0.01)
+        claiming.cancel()
+        await asyncio.gather(claiming, return_exceptions=True)
+
+    with psycopg.connect(database) as locker, locker.transaction():
+        # Every claim fires the timers first: this one waits, the hand-back does not.
+        locker.execute("LOCK TABLE timers IN EXCLUSIVE MODE")
+        asyncio.run(give_up_on_a_claim(locker))
+        stopping.close()
+        left = [repr(task) for task in asyncio.all_tasks(stopping._thread.loop)]
+    gc.collect()  # what was left pending on the loop is destroyed now
+    other = PostgresJournal(database)
+    try:
+        claimed = asyncio.run(other.claim_ready(10))
+    finally:
+        other.close()
+
+    assert (left, destroyed) == ([], [])
+    assert [(entry.id, entry.attempts) for entry in claimed] == [("a1", 0)]  # never counted
 
 
 def test_an_instance_takes_turns_by_what_its_own_claims_run(database: str) -> None:
