@@ -214,6 +214,40 @@ def test_closing_settles_a_claim_its_caller_gave_up_on_and_the_next_instance_cla
     assert [(entry.id, entry.attempts) for entry in claimed] == [("a1", 0)]  # never counted
 
 
+def test_closing_ends_a_claim_its_caller_still_waits_for_which_hears_the_journal_closed(
+    database: str,
+) -> None:
+    """Closed while a call still waits in the database, the journal answers that call rather
+    than leave its caller waiting for a loop that has stopped."""
+    stopping = PostgresJournal(database)
+    asyncio.run(stopping.record(pull_request("a1", 1), b"{}", handled=True))
+    answers: list[BaseException] = []
+
+    def claim() -> None:
+        try:
+            asyncio.run(stopping.claim_ready(10))
+        except BaseException as answer:  # what the caller hears, whatever it is
+            answers.append(answer)
+
+    claiming = threading.Thread(target=claim, daemon=True)  # left hanging, it must not hold pytest
+    with psycopg.connect(database) as locker, locker.transaction():
+        locker.execute("LOCK TABLE timers IN EXCLUSIVE MODE")  # as above: the claim waits
+        claiming.start()
+        deadline = time.monotonic() + 10
+        while not _waits_for_a_lock(locker):
+            assert time.monotonic() < deadline, "the claim never waited"
+            time.sleep(0.01)
+        stopping.close()
+        claiming.join(timeout=10)
+        left = [repr(task) for task in asyncio.all_tasks(stopping._thread.loop)]
+
+    assert (claiming.is_alive(), left) == (False, [])
+    assert [(type(answer), str(answer)) for answer in answers] == [
+        (JournalUnavailable, "the journal closed before the database answered")
+    ]
+    assert rows(database) == {"a1": ("queued", 0, None)}
+
+
 def test_an_instance_takes_turns_by_what_its_own_claims_run(database: str) -> None:
     """Each instance's worker has slots of its own, and counts what it runs in them: this
     one runs acme's a1, another globex's g1 and g2; this one's next slot goes to globex,

@@ -689,10 +689,19 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 await self._renew_leases()
 
     async def _call(self, operation: Coroutine[Any, Any, T]) -> T:
-        return await asyncio.wrap_future(self._thread.submit(operation))
+        try:
+            return await asyncio.wrap_future(self._thread.submit(operation))
+        except asyncio.CancelledError:
+            caller = asyncio.current_task()
+            if caller is not None and caller.cancelling():
+                raise  # the caller's own cancellation
+            raise _closed() from None
 
     def _wait(self, operation: Coroutine[Any, Any, T]) -> T:
-        return self._thread.submit(operation).result()
+        try:
+            return self._thread.submit(operation).result()
+        except concurrent.futures.CancelledError:
+            raise _closed() from None
 
     async def _rows(
         self,
@@ -1377,6 +1386,12 @@ def servers_listening(database_url: str) -> int:
     except psycopg.Error as error:
         raise _unopenable(error, database_url) from None
     return int(count)
+
+
+def _closed() -> JournalUnavailable:
+    """What a call still waited for hears when closing cancels it (`_LoopThread.settle`):
+    cancelled, it would read as its caller's own cancellation."""
+    return JournalUnavailable("the journal closed before the database answered")
 
 
 def _unopenable(error: psycopg.Error, database_url: str) -> JournalUnopenable:
