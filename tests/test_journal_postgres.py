@@ -793,6 +793,47 @@ def test_a_lock_whose_holder_dies_is_free_at_once(database: str) -> None:
     assert waited < 1.0
 
 
+def test_closing_ends_the_wait_for_a_lock_held_elsewhere_which_hears_the_journal_closed(
+    database: str,
+) -> None:
+    journal = PostgresJournal(database)
+    answers: list[BaseException] = []
+
+    async def take() -> None:
+        async with journal.lock(RELEASE_LOCK, wait=30):
+            pytest.fail("taken while held elsewhere")
+
+    def wait_for_the_lock() -> None:
+        try:
+            asyncio.run(take())
+        except BaseException as answer:  # what the caller hears, whatever it is
+            answers.append(answer)
+
+    waiting = threading.Thread(target=wait_for_the_lock, daemon=True)
+    with psycopg.connect(database, autocommit=True) as holder:
+        holder.execute(
+            "SELECT pg_advisory_lock(%s, hashtext(%s))",
+            (postgres_journal.HANDLER_LOCKS, RELEASE_LOCK),
+        )
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while not holder.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s "
+            "AND query LIKE '%%pg_try_advisory_lock%%'",
+            (postgres_journal.APPLICATION_NAME,),
+        ).fetchone():
+            assert time.monotonic() < deadline, "the lock was never asked for"
+            time.sleep(0.01)
+        journal.close()
+        waiting.join(timeout=10)
+        left = [repr(task) for task in asyncio.all_tasks(journal._thread.loop)]
+
+    assert (waiting.is_alive(), left) == (False, [])
+    assert [(type(answer), str(answer)) for answer in answers] == [
+        (JournalUnavailable, "the journal closed before the database answered")
+    ]
+
+
 def test_the_server_probes_a_locks_connection_so_a_dead_machine_loses_it_within_seconds(
     database: str,
 ) -> None:

@@ -964,10 +964,13 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 holding.cancel()
                 raise
             if not held.done():
+                if holding.cancelled():
+                    raise _closed()
                 holding.result()  # LockTimeout, JournalUnavailable
             yield
         finally:
-            self._thread.loop.call_soon_threadsafe(release.set)
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nothing is held
+                self._thread.loop.call_soon_threadsafe(release.set)
             await asyncio.wait((holding,))
 
     async def _hold(
@@ -1389,8 +1392,8 @@ def servers_listening(database_url: str) -> int:
 
 
 def _closed() -> JournalUnavailable:
-    """What a call still waited for hears when closing cancels it (`_LoopThread.settle`):
-    cancelled, it would read as its caller's own cancellation."""
+    """What a call or a lock still waited for hears when closing cancels it
+    (`_LoopThread.settle`): cancelled, it would read as its caller's own cancellation."""
     return JournalUnavailable("the journal closed before the database answered")
 
 
