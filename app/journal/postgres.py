@@ -491,6 +491,8 @@ class _LoopThread:
         task.add_done_callback(self._tasks.discard)
 
     async def _tracked(self, operation: Coroutine[Any, Any, T]) -> T:
+        # Starts before any cancellation reaches its task (a caller's comes from another
+        # thread, queued behind the task's first step): `operation` is always awaited.
         task = asyncio.current_task()
         assert task is not None  # a coroutine of this loop's runs in a task
         self._track(task)
