@@ -83,6 +83,9 @@ class PullRequestFacts:
     # Team slug -> the reviewers' logins known to be in that team. Only `team:` groups are
     # read from here; the config alone decides `users:` groups.
     team_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Team slug -> GitHub's answer refusing the app its members for good (the App lacking the
+    # organization's Members permission): who in it approved is not known.
+    unreadable_teams: Mapping[str, str] = field(default_factory=dict)
     # Path -> text on the base and head commits; None or a missing path = no such file.
     base_version_files: Mapping[str, FileText] = field(default_factory=dict)
     head_version_files: Mapping[str, FileText] = field(default_factory=dict)

@@ -32,7 +32,14 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import InstallationClient, describe, path_part, timestamp
+from app.github.client import (
+    InstallationClient,
+    classify,
+    describe,
+    path_part,
+    says_suspended,
+    timestamp,
+)
 from app.github.files import know_blobs, read_files, start_reading_files, start_reading_tree
 from app.github.objects import first_parent, peeled
 from app.github.pulls import labels_of
@@ -627,17 +634,17 @@ async def policy_evaluation(
         existing = await _existing_tags(github, repository, tags, made_since)
         return replace(versioned, existing_tags=existing)
 
-    async def approvals() -> Mapping[str, frozenset[str]]:
-        team_members = await _approvers_by_team(github, repository.split("/")[0], lookups)
-        judged = replace(facts, team_members=team_members)
+    async def approvals() -> _TeamsRead:
+        teams = await _approvers_by_team(github, repository.split("/")[0], lookups)
+        judged = replace(facts, team_members=teams.members, unreadable_teams=teams.unreadable)
         await _judged(
             Evaluation(evaluate(config, judged), config_files, config, facts=judged),
             approvals_judged,
         )
-        return team_members
+        return teams
 
-    versioned, team_members = await both(versions(), approvals())
-    facts = replace(versioned, team_members=team_members)
+    versioned, teams = await both(versions(), approvals())
+    facts = replace(versioned, team_members=teams.members, unreadable_teams=teams.unreadable)
     return Evaluation(evaluate(config, facts), config_files, config, facts=facts)
 
 
@@ -763,16 +770,40 @@ async def _existing_tags(
     )
 
 
-async def _approvers_by_team(
-    github: InstallationClient, org: str, needs: Lookups
-) -> dict[str, frozenset[str]]:
-    """Team slug -> those of `needs.approvers` who are in that team."""
+@dataclass(frozen=True, slots=True)
+class _TeamsRead:
+    """What `_approvers_by_team` found: the facts' `team_members` and `unreadable_teams`."""
+
+    members: dict[str, frozenset[str]]
+    unreadable: dict[str, str]
+
+
+async def _approvers_by_team(github: InstallationClient, org: str, needs: Lookups) -> _TeamsRead:
+    """Team slug -> those of `needs.approvers` who are in that team; and the teams GitHub
+    refuses for good to list (a missing permission), with its answer, for the approvals rule
+    to say what to grant rather than the whole evaluation failing."""
     approvers = needs.approvers
-    members = await asyncio.gather(
-        *(members_among(github, org, slug, approvers) for slug in needs.teams)
-    )
+
+    async def members(slug: str) -> frozenset[str] | str:
+        try:
+            return await members_among(github, org, slug, approvers)
+        except RequestFailed as error:
+            refused = error.response.status_code == 403 and not classify(error).transient
+            if not refused or says_suspended(error):
+                raise
+            return describe(error)
+
+    found = await asyncio.gather(*map(members, needs.teams))
     # GitHub logins are case-insensitive.
-    return {
-        slug: frozenset(login for login in approvers if login.casefold() in team)
-        for slug, team in zip(needs.teams, members, strict=True)
-    }
+    return _TeamsRead(
+        {
+            slug: frozenset(login for login in approvers if login.casefold() in team)
+            for slug, team in zip(needs.teams, found, strict=True)
+            if not isinstance(team, str)
+        },
+        {
+            slug: team
+            for slug, team in zip(needs.teams, found, strict=True)
+            if isinstance(team, str)
+        },
+    )

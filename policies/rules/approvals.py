@@ -441,6 +441,23 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             "re-run this check",
             waiting,
         )
+    # Who in a team approved is not known while GitHub refuses its members: say what to grant
+    # rather than wait for approvals already given.
+    unreadable = [slug for slug in need.teams() if slug in facts.unreadable_teams]
+    if unreadable:
+        teams = f"team{'s' if len(unreadable) > 1 else ''} {join_words(unreadable)}"
+        owner = facts.repository.partition("/")[0]
+        return RuleResult(
+            NAME,
+            Status.FAIL,
+            found,
+            expected,
+            f"hotfix-bot may not read the members of {teams}: "
+            f"{facts.unreadable_teams[unreadable[0]]}",
+            "Give hotfix-bot's GitHub App the organization permission Members (read), and have "
+            f"an owner of {owner} accept it; then re-run this check",
+            waiting,
+        )
     # `users:` groups too few people can fill never fill: say so instead of waiting. The
     # groups waited for are still named, so that their people are asked and reminded.
     impossible = _unfillable(groups, facts)

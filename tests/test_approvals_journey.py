@@ -1,0 +1,75 @@
+"""Reviewers and the maintainer watching the `approvals` rule of `hotfix-policy`
+(docs/BEHAVIOUR.md, 'Approval groups'): what people do on GitHub's review page, one step at a
+time, each followed by the run's title and the `approvals` row they read."""
+
+from __future__ import annotations
+
+from support.harness import REFUSAL, Bot, approvals_row
+from support.titles import rules_fail
+
+from sandbox import FakePull
+
+TEAMS = {"engineering-leads": ["lead"], "product-managers": ["pm"]}
+
+
+def acme(bot: Bot, config: str | None = None) -> None:
+    """acme's teams, and `config` as the policy on main."""
+    for slug, members in TEAMS.items():
+        bot.fake.add_team("acme", slug, members)
+    if config is not None:
+        bot.repo.commit("main", {".github/hotfix.yml": config}, "The hotfix policy")
+
+
+def opened(bot: Bot) -> FakePull:
+    """dev's P1 hotfix pull request, as GitHub tells hotfix-bot it was opened."""
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
+def review(bot: Bot, pull: FakePull, login: str, state: str) -> int:
+    """`login` submits a review of the head commit; GitHub delivers it. Its id."""
+    submitted = bot.repo.review(pull.number, login, state)
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number, submitted.id))
+    return submitted.id
+
+
+def title(bot: Bot, pull: FakePull) -> tuple[str, str | None, str]:
+    run = bot.policy_run(bot.repo.pulls[pull.number].head_sha)
+    return run.status, run.conclusion, run.output["title"]
+
+
+def how_to_fix(bot: Bot, pull: FakePull) -> str:
+    summary = bot.policy_run(bot.repo.pulls[pull.number].head_sha).output["summary"]
+    section = summary.split("\n### `approvals`\n\n", 1)[1]
+    return section.split("\n\n### `", 1)[0].split("\n\n## ", 1)[0]
+
+
+def test_an_app_without_the_members_permission_is_told_which_to_grant(bot: Bot) -> None:
+    """An App installed before it asked for *Members: read*, or whose new permission acme
+    has not accepted yet: GitHub refuses it every team's members. The approvals row says so
+    and what to do; the other rules are still judged."""
+    acme(bot)
+    refusal = bot.fake.inject(
+        "GET", r"/orgs/acme/teams/", status=403, times=None, body={"message": REFUSAL}
+    )
+    pull = opened(bot)
+    review(bot, pull, "lead", "APPROVED")
+
+    assert title(bot, pull) == ("completed", "failure", rules_fail("approvals"))
+    assert approvals_row(bot, bot.repo.pulls[pull.number]).startswith(
+        "| `approvals` | ❌ fail | Engineering Lead: nobody yet; Product Manager: nobody yet |"
+    )
+    assert how_to_fix(bot, pull) == (
+        "hotfix-bot may not read the members of teams engineering-leads and "
+        "product-managers: GitHub answered 403 to GET "
+        "/orgs/acme/teams/engineering-leads/members: Resource not accessible by integration\n\n"
+        "Give hotfix-bot's GitHub App the organization permission Members (read), and have an "
+        "owner of acme accept it; then re-run this check"
+    )
+
+    # Done as it says: GitHub answers, and the re-run counts lead.
+    bot.fake.faults.remove(refusal)
+    run = bot.policy_run(bot.repo.pulls[pull.number].head_sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id, "rerequested"))
+    assert title(bot, pull) == ("in_progress", None, "Waiting for approval: Product Manager")
