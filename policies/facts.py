@@ -86,6 +86,9 @@ class PullRequestFacts:
     # Team slug -> GitHub's answer refusing the app its members for good (the App lacking the
     # organization's Members permission): who in it approved is not known.
     unreadable_teams: Mapping[str, str] = field(default_factory=dict)
+    # Team slugs whose members list GitHub answered 404 to (most likely no such team): their
+    # approvers' memberships were asked one by one.
+    unlisted_teams: frozenset[str] = frozenset()
     # Path -> text on the base and head commits; None or a missing path = no such file.
     base_version_files: Mapping[str, FileText] = field(default_factory=dict)
     head_version_files: Mapping[str, FileText] = field(default_factory=dict)

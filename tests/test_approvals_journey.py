@@ -5,11 +5,18 @@ time, each followed by the run's title and the `approvals` row they read."""
 from __future__ import annotations
 
 from support.harness import REFUSAL, Bot, approvals_row
-from support.titles import rules_fail
+from support.titles import all_rules_pass, rules_fail
 
 from sandbox import FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "product-managers": ["pm"]}
+TEAMS_CONFIG = (
+    "severities:\n"
+    "  P1:\n"
+    "    approvals:\n"
+    "      - {name: Engineering Lead, team: engineering-leads}\n"
+    "      - {name: Product Manager, team: product-managers}\n"
+)
 
 
 def acme(bot: Bot, config: str | None = None) -> None:
@@ -73,3 +80,37 @@ def test_an_app_without_the_members_permission_is_told_which_to_grant(bot: Bot) 
     run = bot.policy_run(bot.repo.pulls[pull.number].head_sha)
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id, "rerequested"))
     assert title(bot, pull) == ("in_progress", None, "Waiting for approval: Product Manager")
+
+
+def test_a_team_slug_that_names_no_team_is_pointed_out_once_someone_approves(bot: Bot) -> None:
+    """A slug one letter short: lead's approval cannot count for a team GitHub does not
+    know, and asking that team, as the fix did alone, could never work."""
+    acme(
+        bot,
+        "severities:\n"
+        "  P1:\n"
+        "    approvals:\n"
+        "      - {name: Engineering Lead, team: engineering-lead}\n"
+        "      - {name: Product Manager, team: product-managers}\n",
+    )
+    pull = opened(bot)
+    review(bot, pull, "lead", "APPROVED")
+    review(bot, pull, "pm", "APPROVED")
+
+    assert title(bot, pull) == ("in_progress", None, "Waiting for approval: Engineering Lead")
+    assert how_to_fix(bot, pull) == (
+        "Waiting for approval: Engineering Lead\n\n"
+        "Engineering Lead: ask someone from team engineering-lead to approve the latest commit; "
+        "GitHub lists no team engineering-lead in acme: if that slug is wrong, correct it under "
+        "severities.P1 in .github/hotfix.yml on main, then re-run this check"
+    )
+
+    # Done as it says: the slug corrected on main, the check re-run.
+    bot.repo.commit(
+        "main",
+        {".github/hotfix.yml": TEAMS_CONFIG},
+        "Name the engineering-leads team by its slug",
+    )
+    run = bot.policy_run(bot.repo.pulls[pull.number].head_sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id, "rerequested"))
+    assert title(bot, pull) == ("completed", "success", all_rules_pass())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from githubkit.exception import RequestFailed
@@ -18,10 +19,25 @@ def owned_by_a_person(repository: Mapping[str, Any]) -> bool:
     return bool(repository["owner"].get("type") == "User")
 
 
+@dataclass(frozen=True, slots=True)
+class TeamLookup:
+    among: frozenset[str]  # those of the logins asked about who are in the team, casefolded
+    # GitHub listed the team's members; False: it answered 404 (no such team, most likely)
+    # and each login's membership was asked instead.
+    listed: bool = True
+
+
 async def members_among(
     github: InstallationClient, org: str, slug: str, logins: frozenset[str]
 ) -> frozenset[str]:
     """Those of `logins` who are in the team, casefolded (GitHub logins ignore case)."""
+    return (await look_up_team(github, org, slug, logins)).among
+
+
+async def look_up_team(
+    github: InstallationClient, org: str, slug: str, logins: frozenset[str]
+) -> TeamLookup:
+    """Those of `logins` who are in the team, and whether GitHub lists the team at all."""
     try:
         members = await github.get_all(f"/orgs/{org}/teams/{slug}/members")
     except RequestFailed as error:
@@ -35,10 +51,13 @@ async def members_among(
                 for login in logins
             )
         )
-        return frozenset(
+        among = frozenset(
             login.casefold()
             for login, membership in zip(logins, memberships, strict=True)
             if membership is not None and membership.get("state") == "active"
         )
+        return TeamLookup(among, listed=False)
     in_team = {member["login"].casefold() for member in members}
-    return frozenset(login.casefold() for login in logins if login.casefold() in in_team)
+    return TeamLookup(
+        frozenset(login.casefold() for login in logins if login.casefold() in in_team)
+    )

@@ -44,7 +44,7 @@ from app.github.files import know_blobs, read_files, start_reading_files, start_
 from app.github.objects import first_parent, peeled
 from app.github.pulls import labels_of
 from app.github.reads import Reads, both, reading_ahead
-from app.github.teams import members_among, owned_by_a_person
+from app.github.teams import TeamLookup, look_up_team, owned_by_a_person
 from app.handlers import timeline
 from app.handlers.check_output import (
     CheckOutput,
@@ -636,7 +636,7 @@ async def policy_evaluation(
 
     async def approvals() -> _TeamsRead:
         teams = await _approvers_by_team(github, repository.split("/")[0], lookups)
-        judged = replace(facts, team_members=teams.members, unreadable_teams=teams.unreadable)
+        judged = teams.into(facts)
         await _judged(
             Evaluation(evaluate(config, judged), config_files, config, facts=judged),
             approvals_judged,
@@ -644,7 +644,7 @@ async def policy_evaluation(
         return teams
 
     versioned, teams = await both(versions(), approvals())
-    facts = replace(versioned, team_members=teams.members, unreadable_teams=teams.unreadable)
+    facts = teams.into(versioned)
     return Evaluation(evaluate(config, facts), config_files, config, facts=facts)
 
 
@@ -772,38 +772,48 @@ async def _existing_tags(
 
 @dataclass(frozen=True, slots=True)
 class _TeamsRead:
-    """What `_approvers_by_team` found: the facts' `team_members` and `unreadable_teams`."""
+    """What `_approvers_by_team` found: the facts' `team_members`, `unreadable_teams` and
+    `unlisted_teams`."""
 
     members: dict[str, frozenset[str]]
     unreadable: dict[str, str]
+    unlisted: frozenset[str]
+
+    def into(self, facts: PullRequestFacts) -> PullRequestFacts:
+        return replace(
+            facts,
+            team_members=self.members,
+            unreadable_teams=self.unreadable,
+            unlisted_teams=self.unlisted,
+        )
 
 
 async def _approvers_by_team(github: InstallationClient, org: str, needs: Lookups) -> _TeamsRead:
-    """Team slug -> those of `needs.approvers` who are in that team; and the teams GitHub
+    """Team slug -> those of `needs.approvers` who are in that team; the teams GitHub
     refuses for good to list (a missing permission), with its answer, for the approvals rule
-    to say what to grant rather than the whole evaluation failing."""
+    to say what to grant rather than the whole evaluation failing; and those it lists no
+    members of, for it to ask whether the slug is right."""
     approvers = needs.approvers
 
-    async def members(slug: str) -> frozenset[str] | str:
+    async def members(slug: str) -> TeamLookup | str:
         try:
-            return await members_among(github, org, slug, approvers)
+            return await look_up_team(github, org, slug, approvers)
         except RequestFailed as error:
             refused = error.response.status_code == 403 and not classify(error).transient
             if not refused or says_suspended(error):
                 raise
             return describe(error)
 
-    found = await asyncio.gather(*map(members, needs.teams))
+    read = dict(zip(needs.teams, await asyncio.gather(*map(members, needs.teams)), strict=True))
     # GitHub logins are case-insensitive.
     return _TeamsRead(
         {
-            slug: frozenset(login for login in approvers if login.casefold() in team)
-            for slug, team in zip(needs.teams, found, strict=True)
-            if not isinstance(team, str)
+            slug: frozenset(login for login in approvers if login.casefold() in team.among)
+            for slug, team in read.items()
+            if isinstance(team, TeamLookup)
         },
-        {
-            slug: team
-            for slug, team in zip(needs.teams, found, strict=True)
-            if isinstance(team, str)
-        },
+        {slug: team for slug, team in read.items() if isinstance(team, str)},
+        frozenset(
+            slug for slug, team in read.items() if isinstance(team, TeamLookup) and not team.listed
+        ),
     )

@@ -373,6 +373,21 @@ def _cannot_fill(part: Sequence[Seats], author: str) -> str:
     return why + (f", and {author_cannot}" if len(people) < len(listed) else "")
 
 
+def _unlisted(need: ApprovalNeed, facts: PullRequestFacts) -> list[str]:
+    """A note for each team GitHub lists no members of and no approver was found in: most
+    likely no such team, whose people could never be asked. (A person's account has no teams,
+    and its own refusal says so.)"""
+    if facts.personal_account:
+        return []
+    owner = facts.repository.partition("/")[0]
+    return [
+        f"GitHub lists no team {slug} in {owner}: if that slug is wrong, correct it under "
+        f"{need.config_key} in .github/hotfix.yml on {facts.base_ref}, then re-run this check"
+        for slug in need.teams()
+        if slug in facts.unlisted_teams and not facts.team_members.get(slug)
+    ]
+
+
 def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     need = approval_need(config, facts.labels, facts.reverted)
     if need is None and facts.reverted is not None:
@@ -419,6 +434,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     uncounted = _uncounted_verbal(need, facts)
     if uncounted is not None:
         notes.append(uncounted)
+    notes.extend(_unlisted(need, facts))
     found = "; ".join(found_parts + notes) or "no approvals needed"
 
     waiting = tuple(
