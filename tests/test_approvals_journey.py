@@ -114,3 +114,42 @@ def test_a_team_slug_that_names_no_team_is_pointed_out_once_someone_approves(bot
     run = bot.policy_run(bot.repo.pulls[pull.number].head_sha)
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id, "rerequested"))
     assert title(bot, pull) == ("completed", "success", all_rules_pass())
+
+
+def test_two_approvals_missing_across_two_groups_are_asked_for_one_at_a_time(bot: Bot) -> None:
+    """Two leads needed, and lead is a product manager too: after lead's approval two more
+    are missing, but two more product managers would not do (lead can fill one group only).
+    The fix asks for the next approval from either group, then follows the check."""
+    acme(
+        bot,
+        "severities:\n"
+        "  P1:\n"
+        "    approvals:\n"
+        "      - {name: Engineering Lead, team: engineering-leads, count: 2}\n"
+        "      - {name: Product Manager, team: product-managers}\n",
+    )
+    bot.fake.teams[("acme", "engineering-leads")].members[:] = ["lead", "lead2"]
+    bot.fake.teams[("acme", "product-managers")].members[:] = ["pm", "pm2", "lead"]
+    pull = opened(bot)
+    review(bot, pull, "lead", "APPROVED")
+
+    waiting = "Waiting for approval: Engineering Lead or Product Manager"
+    assert title(bot, pull) == ("in_progress", None, waiting)
+    assert how_to_fix(bot, pull) == (
+        f"{waiting}\n\nEngineering Lead or Product Manager: ask someone from team "
+        "engineering-leads or team product-managers to approve the latest commit, then whom "
+        "this check names next (2 more approvals are needed)"
+    )
+
+    review(bot, pull, "pm", "APPROVED")
+    assert title(bot, pull) == ("in_progress", None, "Waiting for approval: Engineering Lead")
+    # Another product manager adds nothing: the title says so by not changing.
+    review(bot, pull, "pm2", "APPROVED")
+    assert title(bot, pull) == ("in_progress", None, "Waiting for approval: Engineering Lead")
+    assert how_to_fix(bot, pull) == (
+        "Waiting for approval: Engineering Lead\n\n"
+        "Engineering Lead: ask someone from team engineering-leads to approve the latest commit"
+    )
+    review(bot, pull, "lead2", "APPROVED")
+    assert title(bot, pull) == ("completed", "success", all_rules_pass())
+

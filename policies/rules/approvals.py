@@ -325,13 +325,18 @@ def _ask(groups: Sequence[Seats], short: Shortfall, unhelpful: frozenset[str]) -
                 if login.casefold() not in unhelpful:
                     people.setdefault(login.casefold(), login)
     missing = short.missing
-    if missing == 1:  # `ask carol or dave`, `ask someone from team leads or carol`
+    then = ""
+    if missing == 1 or len(short.groups) > 1:  # `ask carol or dave`, `ask someone from ...`
         anyone = [f"someone from {join_words(teams, 'or')}"] if teams else []
         who = join_words([*anyone, *people.values()], "or")
+        # Which groups the later ones must come from depends on who gives the next: two
+        # more from one group may leave the other's seat empty.
+        if missing > 1:
+            then = f", then whom this check names next ({missing} more approvals are needed)"
     else:
         listed = [", ".join(people.values())] if people else []
         who = f"{missing} more people from {join_words([*teams, *listed], 'or')}"
-    return f"{_either(groups, short.groups)}: ask {who} to approve the latest commit"
+    return f"{_either(groups, short.groups)}: ask {who} to approve the latest commit{then}"
 
 
 def _listed(groups: Iterable[Seats]) -> list[str]:

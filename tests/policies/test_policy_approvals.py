@@ -376,11 +376,12 @@ severities:
             "Owners: ask 2 more people from lead, Bob, carol to approve the latest commit",
         ),
         # Neither the author nor those approving already are asked; a team is asked as a
-        # whole, its members not all known.
+        # whole, its members not all known. Two more leads would leave an owner's seat empty,
+        # so only the next approval is asked for.
         (
             [review("lead")],
-            "Leads or Owners: ask 2 more people from team engineering-leads or Bob, carol to "
-            "approve the latest commit",
+            "Leads or Owners: ask someone from team engineering-leads, Bob or carol to approve "
+            "the latest commit, then whom this check names next (2 more approvals are needed)",
         ),
         # An approval of an older commit is given no more: its reviewer is asked again.
         (
