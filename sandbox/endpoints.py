@@ -904,7 +904,8 @@ def _team_members(call: Call) -> list[str]:
     team = call.fake.teams.get((org, call.params["team_slug"]))
     if team is None or call.fake.installations[call.installation_id].account.lower() != org:
         raise not_found()
-    return team.members
+    # GitHub's team members include its child teams' members.
+    return call.fake.team_members(org, team.slug)
 
 
 def list_team_members(call: Call) -> Reply:

@@ -263,13 +263,29 @@ class FakeGitHub:
         repo.owner, repo.name, repo.installation_id = owner, name, installation_id
         self.repos[repo.full_name.lower()] = repo
 
-    def add_team(self, org: str, slug: str, members: list[str] | None = None) -> FakeTeam:
+    def add_team(
+        self, org: str, slug: str, members: list[str] | None = None, parent: str | None = None
+    ) -> FakeTeam:
+        """Team `slug` of `org`, nested in team `parent` when one is named."""
         if self.is_personal(org):
             raise ValueError(f"{org} is a personal account: it has no teams")
         with self.lock:
-            team = FakeTeam(self.next_id(), org, slug, slug, list(members or []))
+            if parent is not None and (org.lower(), parent) not in self.teams:
+                raise ValueError(f"{org} has no team {parent} to nest {slug} in")
+            team = FakeTeam(self.next_id(), org, slug, slug, list(members or []), parent)
             self.teams[(org.lower(), slug)] = team
         return team
+
+    def team_members(self, org: str, slug: str) -> list[str]:
+        """Who is in the team as GitHub lists them: its members, then those of its child
+        teams, however deeply nested, once each."""
+        nested = [
+            login
+            for (team_org, child), team in self.teams.items()
+            if team_org == org.lower() and team.parent == slug
+            for login in self.team_members(org, child)
+        ]
+        return list(dict.fromkeys([*self.teams[(org.lower(), slug)].members, *nested]))
 
     def inject(
         self,

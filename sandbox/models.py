@@ -188,7 +188,8 @@ class FakeTeam:
     org: str
     slug: str
     name: str
-    members: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)  # its own, not its child teams'
+    parent: str | None = None  # the slug of the team it is nested in
 
 
 @dataclass

@@ -153,3 +153,17 @@ def test_two_approvals_missing_across_two_groups_are_asked_for_one_at_a_time(bot
     review(bot, pull, "lead2", "APPROVED")
     assert title(bot, pull) == ("completed", "success", all_rules_pass())
 
+
+def test_a_member_of_a_child_team_approves_for_the_parent_team(bot: Bot) -> None:
+    """GitHub lists a team's members with those of its child teams: a lead of the platform
+    team, nested in engineering-leads, approves as an engineering lead."""
+    acme(bot)
+    bot.fake.add_team("acme", "platform-leads", ["plat"], parent="engineering-leads")
+    pull = opened(bot)
+    review(bot, pull, "plat", "APPROVED")
+    review(bot, pull, "pm", "APPROVED")
+
+    assert title(bot, pull) == ("completed", "success", all_rules_pass())
+    assert approvals_row(bot, bot.repo.pulls[pull.number]).startswith(
+        "| `approvals` | ✅ pass | Engineering Lead: plat; Product Manager: pm |"
+    )
