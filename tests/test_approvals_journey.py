@@ -167,3 +167,78 @@ def test_a_member_of_a_child_team_approves_for_the_parent_team(bot: Bot) -> None
     assert approvals_row(bot, bot.repo.pulls[pull.number]).startswith(
         "| `approvals` | ✅ pass | Engineering Lead: plat; Product Manager: pm |"
     )
+
+
+def test_what_reviewers_do_on_the_review_page_moves_the_title_each_time(
+    clocked_bot: Bot,
+) -> None:
+    """Approve, push, approve again, comment, request changes, a dismissal, the author and
+    a bot approving: the title always names the groups still waited for, and the row whom
+    it counts (docs/BEHAVIOUR.md, 'Approval groups')."""
+    bot = clocked_bot
+    acme(bot)
+    pull = opened(bot)
+    both = "Waiting for approval: Engineering Lead and Product Manager"
+    manager = "Waiting for approval: Product Manager"
+
+    review(bot, pull, "lead", "APPROVED")
+    assert title(bot, pull) == ("in_progress", None, manager)
+
+    bot.repo.commit(pull.head_ref, {"fix.py": "fixed = True\n"}, "Handle the empty case")
+    bot.pull_request(pull.number, "synchronize")
+    assert title(bot, pull) == ("in_progress", None, both)
+    assert "lead approved an older commit and must approve again" in approvals_row(
+        bot, bot.repo.pulls[pull.number]
+    )
+
+    bot.advance(60)
+    review(bot, pull, "lead", "APPROVED")
+    review(bot, pull, "pm", "APPROVED")
+    assert title(bot, pull) == ("completed", "success", all_rules_pass())
+
+    bot.advance(60)  # pm answers a question with a single comment on a line
+    review(bot, pull, "pm", "COMMENTED")
+    assert title(bot, pull) == ("in_progress", None, manager)
+    assert "pm commented after approving; only the latest review counts, so they must " in (
+        approvals_row(bot, bot.repo.pulls[pull.number])
+    )
+
+    bot.advance(60)
+    approval = review(bot, pull, "pm", "APPROVED")
+    assert title(bot, pull) == ("completed", "success", all_rules_pass())
+    bot.repo.dismiss_review(pull.number, approval)
+    bot.deliver(
+        "pull_request_review",
+        bot.fake.review_event(bot.repo, pull.number, approval, "dismissed"),
+    )
+    assert title(bot, pull) == ("in_progress", None, manager)
+
+    # Neither the author nor a bot fills a group, whatever the API lists.
+    bot.fake.teams[("acme", "product-managers")].members += ["dev", "hotfix-bot[bot]"]
+    review(bot, pull, "dev", "APPROVED")
+    review(bot, pull, "hotfix-bot[bot]", "CHANGES_REQUESTED")
+    assert title(bot, pull) == ("in_progress", None, manager)
+
+    bot.advance(60)
+    review(bot, pull, "pm", "CHANGES_REQUESTED")
+    bot.advance(60)
+    review(bot, pull, "pm", "APPROVED")
+    assert title(bot, pull) == ("completed", "success", all_rules_pass())
+    assert approvals_row(bot, bot.repo.pulls[pull.number]).startswith(
+        "| `approvals` | ✅ pass | Engineering Lead: lead; Product Manager: pm |"
+    )
+
+
+def test_an_approver_who_left_the_team_no_longer_counts_once_the_check_is_re_run(
+    bot: Bot,
+) -> None:
+    acme(bot)
+    pull = opened(bot)
+    review(bot, pull, "lead", "APPROVED")
+    review(bot, pull, "pm", "APPROVED")
+    assert title(bot, pull) == ("completed", "success", all_rules_pass())
+
+    bot.fake.teams[("acme", "product-managers")].members.remove("pm")
+    run = bot.policy_run(bot.repo.pulls[pull.number].head_sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id, "rerequested"))
+    assert title(bot, pull) == ("in_progress", None, "Waiting for approval: Product Manager")
