@@ -242,3 +242,8 @@ def test_an_approver_who_left_the_team_no_longer_counts_once_the_check_is_re_run
     run = bot.policy_run(bot.repo.pulls[pull.number].head_sha)
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id, "rerequested"))
     assert title(bot, pull) == ("in_progress", None, "Waiting for approval: Product Manager")
+    # pm, who sees their approval on the page, is told why it no longer counts.
+    assert approvals_row(bot, bot.repo.pulls[pull.number]).startswith(
+        "| `approvals` | ⏳ waiting | Engineering Lead: lead; Product Manager: nobody yet; "
+        "pm approved, but is in none of the approval groups |"
+    )

@@ -297,6 +297,19 @@ def _candidates(groups: Sequence[Seats], facts: PullRequestFacts) -> list[frozen
     return [_members(group, facts) - {facts.author.casefold()} for group in groups]
 
 
+def _outsiders(
+    groups: Sequence[Seats], facts: PullRequestFacts, approvers: Sequence[str]
+) -> list[str]:
+    """Those of `approvers` who may fill none of `groups` (a reviewer outside the teams, one
+    who left a team since): none while a team's members cannot be known (GitHub refused
+    them, or a person's account has no teams: the rule's failure says so)."""
+    teams = {group.team for seats in groups for group in seats.groups if group.team}
+    if teams and (facts.personal_account or not teams.isdisjoint(facts.unreadable_teams)):
+        return []
+    anyone = frozenset().union(*_candidates(groups, facts))
+    return [login for login in approvers if login.casefold() not in anyone]
+
+
 def _seat(groups: Sequence[Seats], facts: PullRequestFacts, approvers: Sequence[str]) -> Seating:
     return seat([group.count for group in groups], _candidates(groups, facts), approvers)
 
@@ -427,6 +440,12 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
         f"{_shown(login, approvals)} (counts for either {_either(groups, indices)})"
         for login, indices in seating.unsettled.items()
     ]
+    outsiders = _outsiders(groups, facts, approvals.current)
+    if outsiders:  # the page shows their approval: say why it counts for nothing
+        are = "is" if len(outsiders) == 1 else "are"
+        found_parts.append(
+            f"{join_words(outsiders)} approved, but {are} in none of the approval groups"
+        )
     notes = []
     if approvals.stale:
         stale = join_words(approvals.stale)
