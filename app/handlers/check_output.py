@@ -287,22 +287,38 @@ def _fixes(results: tuple[RuleResult, ...]) -> list[str]:
 
 
 def config_error_output(
-    verdict: Verdict, error: ConfigError, config_used: str, base_branch: str
+    verdict: Verdict, error: ConfigError, config_used: str, base_branch: str, merged: bool
 ) -> CheckOutput:
-    """The run of a pull request into `base_branch` whose config files cannot be used."""
+    """The run of a pull request into `base_branch` whose config files cannot be used;
+    `merged`: judged as it stood at its merge."""
     problems = "\n".join(f"- {problem}" for problem in error.problems)
     if error.file is None:
         where = f"`{CONFIG_PATH}` on the base branch `{base_branch}`"
-        fix = f"Fix the file on `{base_branch}` (a pull request cannot change its own policy)"
-        validate = "`hotfix-bot config validate` checks a file offline"
+        fix = (
+            f"Fix the file on `{base_branch}` (a pull request cannot change its own policy), "
+            "then re-run this check. `hotfix-bot config validate` checks a file offline."
+        )
+        if merged:
+            # Its file is the one at the merge commit's first parent: no fix reaches it, but
+            # the post-merge steps read the branch's file as it is now (docs/BEHAVIOUR.md,
+            # 'Where it is read').
+            fix = (
+                "This pull request merged while the file could not be used: it is judged by "
+                "the file as it stood at its merge, which fixing the file does not change, so "
+                f"re-running this check changes nothing. The file on `{base_branch}` applies "
+                "to the pull requests to come, and re-running the merge commit's "
+                "`hotfix-release` check runs the post-merge steps by it."
+            )
     else:
+        # The organization's file is read as it is now, also for a merged pull request.
         where = f"`{error.file}`, the organization's defaults,"
-        fix = f"Fix `{error.file}` on its repository's default branch"
-        validate = "`hotfix-bot config validate --org-file` checks it offline"
+        fix = (
+            f"Fix `{error.file}` on its repository's default branch, then re-run this check. "
+            "`hotfix-bot config validate --org-file` checks it offline."
+        )
     return CheckOutput(
         verdict.title,
-        f"{where} cannot be used, so no rule was checked:\n\n{problems}\n\n{config_used}\n\n"
-        f"{fix}, then re-run this check. {validate}.",
+        f"{where} cannot be used, so no rule was checked:\n\n{problems}\n\n{config_used}\n\n{fix}",
     )
 
 

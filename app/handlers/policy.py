@@ -241,6 +241,7 @@ class Evaluation:
     config: HotfixConfig | None = None  # None: the config files cannot be used
     config_error: ConfigError | None = None
     facts: PullRequestFacts | None = None  # None when the config is unusable
+    merged: bool = False  # judged as it stood at its merge
 
     def output(
         self,
@@ -250,7 +251,11 @@ class Evaluation:
     ) -> CheckOutput:
         if self.config_error is not None:
             return config_error_output(
-                self.verdict, self.config_error, self.config_files.used, self.config_files.ref
+                self.verdict,
+                self.config_error,
+                self.config_files.used,
+                self.config_files.ref,
+                self.merged,
             )
         return policy_output(
             self.verdict, self.config_files.used, review_requests, refused, rolled_back_already
@@ -590,7 +595,7 @@ async def policy_evaluation(
         config = config_files.config(default_branch)
     except ConfigError as error:
         verdict = config_error_verdict(error)
-        evaluation = Evaluation(verdict, config_files, config_error=error)
+        evaluation = Evaluation(verdict, config_files, config_error=error, merged=merge is not None)
         return await _judged(evaluation, approvals_judged)
     facts = _facts(pull, reviews, records, now)
     if is_rollback(config, facts.head_ref, facts.labels):
