@@ -980,6 +980,79 @@ def _section_keys(section_location: tuple[int | str, ...]) -> list[str]:
     return []
 
 
+# In a section's place: any key the admin names (a severity's), any entry of a list.
+_ANY_NAME = None
+_ANY_ENTRY = -1
+_Place = tuple[str | int | None, ...]
+
+
+@functools.cache
+def _sections() -> tuple[tuple[_Place, frozenset[str]], ...]:
+    """Every section of the config, where it is and the keys it takes: where a key written
+    in the wrong one belongs."""
+    found: list[tuple[_Place, frozenset[str]]] = []
+    pending: list[tuple[_Place, type[BaseModel]]] = [((), HotfixConfig)]
+    while pending:
+        place, model = pending.pop(0)
+        found.append((place, frozenset(model.model_fields)))
+        for name, field in model.model_fields.items():
+            annotation = _without_none(field.annotation)
+            step: _Place = ()
+            if get_origin(annotation) in (list, dict):
+                step = (_ANY_ENTRY,) if get_origin(annotation) is list else (_ANY_NAME,)
+                annotation = get_args(annotation)[-1]
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                pending.append(((*place, name, *step), annotation))
+    return tuple(found)
+
+
+def _in_place(place: _Place, location: tuple[int | str, ...]) -> tuple[_Place, bool]:
+    """`place` with the parts it shares with `location` named as there, and whether it lies
+    within the section at `location`."""
+    shared = 0
+    for part, written in zip(place, location, strict=False):
+        any_key = part is _ANY_NAME and isinstance(written, str)
+        any_entry = part == _ANY_ENTRY and isinstance(written, int)
+        if part != written and not any_key and not any_entry:
+            break
+        shared += 1
+    return (*location[:shared], *place[shared:]), shared == len(location)
+
+
+def _place_named(place: _Place) -> str:
+    if not place:
+        return "the top level"
+    if place[-1] == _ANY_ENTRY:
+        return f"each entry of {_place_named(place[:-1])}"
+    return ".".join("NAME" if part is None else str(part) for part in place)
+
+
+def _belongs_in(key: str, parent: tuple[int | str, ...]) -> str:
+    """Where `key`, unknown in the section at `parent`, belongs: the sections within that
+    one that take it (a key written one level too far out), else any that do."""
+    places = [_in_place(place, parent) for place, keys in _sections() if key in keys]
+    within = [place for place, inside in places if inside]
+    named = [_place_named(place) for place in within or [place for place, _ in places]]
+    return f" (it belongs in {' or in '.join(named)})" if named else ""
+
+
+def _named_as_a_key(error: ErrorDetails) -> str:
+    """For a value that must be a mapping, an entry the admin names (`severities.deadline`)
+    whose name is one of the entries' own keys: that it is written one level too far out."""
+    location = tuple(error["loc"])
+    if error["type"] != "model_type" or not location:
+        return ""
+    for place, keys in _sections():
+        named_entry = len(place) == len(location) and place[-1] is _ANY_NAME
+        if named_entry and location[-1] in keys and _in_place(place, location)[1]:
+            named = _place_named((*location[:-1], _ANY_NAME))
+            return (
+                f"; {location[-1]} is a key of {named}, not a NAME: "
+                "indent it under the one it is for"
+            )
+    return ""
+
+
 def _without_none(annotation: object) -> object:
     """`X | None` -> X: a section that may be null has X's keys."""
     if get_origin(annotation) not in (Union, UnionType):
@@ -1004,7 +1077,7 @@ def _problem(error: ErrorDetails) -> str:
     if kind == "extra_forbidden":
         where = f"in {_key_path(tuple(parent))}" if parent else "at top level"
         guess = difflib.get_close_matches(str(last), _section_keys(tuple(parent)), n=1)
-        hint = f' (did you mean "{guess[0]}"?)' if guess else ""
+        hint = f' (did you mean "{guess[0]}"?)' if guess else _belongs_in(str(last), tuple(parent))
         # JSON's quoting: a key with a line break or a quote in it stays on one line.
         return f"unknown key {json.dumps(str(last), ensure_ascii=False)} {where}{hint}"
     path = _key_path(error["loc"])
@@ -1110,7 +1183,8 @@ def _laid_over(
     except ValidationError as error:
         # dict.fromkeys: one line per problem, in the order found.
         problems = [
-            _quoting_as_written(_problem(details), details, written) for details in error.errors()
+            _quoting_as_written(_problem(details), details, written) + _named_as_a_key(details)
+            for details in error.errors()
         ]
         raise ConfigError(list(dict.fromkeys(problems))) from None
     problems = _consistency_problems(config) + _rollback_label_problems(config)

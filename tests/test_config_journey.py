@@ -84,3 +84,60 @@ def test_a_hotfix_merged_under_a_broken_file_says_what_fixing_the_file_changes(
         "come, and re-running the merge commit's `hotfix-release` check runs the post-merge "
         "steps by it."
     )
+
+
+def invalid_run(bot: Bot) -> FakeCheckRun:
+    """The run of a P1 hotfix opened under the file on `main` as it is now."""
+    pull = bot.open_hotfix()
+    bot.pull_request(pull.number, "opened")
+    return bot.policy_run(pull.head_sha)
+
+
+@pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        (
+            'hotfix_prefix: "fix/"\n',
+            ['unknown key "hotfix_prefix" at top level (it belongs in branches)'],
+        ),
+        (
+            "branches:\n  production: main\n  deadline: 2h\n",
+            ['unknown key "deadline" in branches (it belongs in severities.NAME)'],
+        ),
+        (
+            # `team` one level too far out: it reads as a key of the severity.
+            "severities:\n  P1:\n    approvals:\n    - name: Lead\n    team: engineering-leads\n",
+            [
+                "severities.P1.approvals[0]: must name who approves: team: SLUG or users: "
+                "[login, ...]",
+                'unknown key "team" in severities.P1 (it belongs in each entry of '
+                "severities.P1.approvals)",
+            ],
+        ),
+        (
+            "approvals:\n  - {name: Lead, team: engineering-leads}\n",
+            ['unknown key "approvals" at top level (it belongs in severities.NAME or in rollback)'],
+        ),
+        (
+            # `deadline` as far out as `P1`: it reads as a severity's name.
+            "severities:\n  P1:\n  deadline: 2h\n",
+            [
+                'severities.deadline: must be a mapping of keys (got "2h"); deadline is a key '
+                "of severities.NAME, not a NAME: indent it under the one it is for"
+            ],
+        ),
+    ],
+    ids=["top level", "another section", "an entry's", "two places", "a name's"],
+)
+def test_a_key_at_the_wrong_level_is_told_where_it_belongs(
+    bot: Bot, capsys: pytest.CaptureFixture[str], text: str, problems: list[str]
+) -> None:
+    assert validated(text, capsys) == (1, "".join(f"{FILE}: {p}\n" for p in problems))
+
+    pushed(bot, text)
+    run = invalid_run(bot)
+    assert run.output["summary"].startswith(
+        f"`{FILE}` on the base branch `main` cannot be used, so no rule was checked:\n\n"
+        + "".join(f"- {problem}\n" for problem in problems)
+        + "\n"
+    )
