@@ -795,8 +795,9 @@ class _StrictLoader(yaml.SafeLoader):
         self._locations: dict[yaml.Node, tuple[str | int | None, ...]] = {}
         self._heights: dict[yaml.Node, int] = {}  # levels of collections, 0 for a scalar
         self._merged_entries = 0
-        # By key path, each plain scalar YAML reads as other than text (010, 1:30, yes), as
-        # written: a message quotes that, not the number or boolean it became.
+        # By key path, each plain scalar YAML reads as other than text (010, 1:30, yes), and
+        # each `{placeholder}` it reads as a mapping, as written: a message quotes that, not
+        # the number, boolean or mapping it became.
         self.written: dict[tuple[str | int, ...], str] = {}
 
     def _where(self, path: Iterable[str | int | None]) -> str:
@@ -828,9 +829,11 @@ class _StrictLoader(yaml.SafeLoader):
         else:
             self._heights[node] = self._height(node)
             self._locations[node] = tuple(self._path)
+            key_path = tuple(part for part in self._path if part is not None)
             if self._read_as_other_than_text(node):
-                key_path = tuple(part for part in self._path if part is not None)
                 self.written[key_path] = node.value
+            elif self._placeholder_read_as_a_mapping(node):
+                self.written[key_path] = self._as_written(node)
         self._path.pop()
         return node
 
@@ -842,6 +845,20 @@ class _StrictLoader(yaml.SafeLoader):
             and node.style is None
             and node.tag not in (_STR_TAG, _NULL_TAG)
             and node.tag == self.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+        )
+
+    @staticmethod
+    def _placeholder_read_as_a_mapping(node: yaml.Node) -> bool:
+        """Whether `node` is `{version}` unquoted: YAML's mapping of `version` to nothing,
+        where a placeholder was meant."""
+        return (
+            isinstance(node, yaml.MappingNode)
+            and bool(node.flow_style)
+            and bool(node.value)
+            and all(
+                isinstance(value, yaml.ScalarNode) and value.tag == _NULL_TAG and not value.value
+                for _, value in node.value
+            )
         )
 
     def _as_written(self, node: yaml.Node) -> str:
@@ -1118,6 +1135,41 @@ def _defaults(default_branch: str) -> dict[str, Any]:
     return defaults
 
 
+# PyYAML's words for the mistakes people make writing the file by hand, and what to write.
+_SYNTAX_HINTS = {
+    "found character '\\t' that cannot start any token": (
+        "YAML indents with spaces, not tabs: replace the tab with spaces"
+    ),
+    "found character '@' that cannot start any token": (
+        'a value beginning with "@" must be quoted ("@alice"), and a team slug or a login is '
+        "written without it"
+    ),
+    "mapping values are not allowed here": (
+        'a line above may lack the ":" after its key, or this one be indented too far, or a '
+        'value hold ": " unquoted (write message: "Hotfix: {title}")'
+    ),
+}
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError) -> str:
+    """Invalid YAML, where the mistake is and, for the usual ones, what to write."""
+    mark = error.problem_mark or error.context_mark
+    problem = error.problem or error.context or ""
+    if error.context_mark is not None:
+        # PyYAML finds these only where it runs out of the key or the quoted value, lines
+        # later: the mistake is where that key or value begins.
+        if error.context == "while scanning a simple key":
+            mark = error.context_mark
+            problem += '; the key that begins here needs a ":" after it'
+        elif error.context == "while scanning a quoted scalar":
+            mark = error.context_mark
+            problem = f"the quoted value that begins here is not closed ({problem})"
+    if hint := _SYNTAX_HINTS.get(problem):
+        problem += f"; {hint}"
+    where = f" {_at(mark)}" if mark else ""
+    return f"invalid YAML{where}: {problem}"
+
+
 def _parse_yaml(text: str) -> tuple[object, _Written]:
     """The file's data, and its scalars YAML read as other than text, as written."""
     try:
@@ -1129,9 +1181,7 @@ def _parse_yaml(text: str) -> tuple[object, _Written]:
     except _Refused as error:
         problem = error.problem
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f" {_at(mark)}" if mark else ""
-        problem = f"invalid YAML{where}: {error.problem or error.context}"
+        problem = _syntax_problem(error)
     except yaml.reader.ReaderError as error:  # a character YAML does not allow
         line = text.count("\n", 0, error.position) + 1
         column = error.position - text.rfind("\n", 0, error.position)

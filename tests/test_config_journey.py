@@ -141,3 +141,68 @@ def test_a_key_at_the_wrong_level_is_told_where_it_belongs(
         + "".join(f"- {problem}\n" for problem in problems)
         + "\n"
     )
+
+
+TAB = "invalid YAML at line 3, column 1: found character '\\t' that cannot start any token; "
+TAB += "YAML indents with spaces, not tabs: replace the tab with spaces"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("workflow: gitflow\nbranches:\n\tproduction: main\n", TAB),
+        # Saved by an editor on Windows, with a byte order mark: the same line and column.
+        ("\ufeffworkflow: gitflow\r\nbranches:\r\n\tproduction: main\r\n", TAB),
+        (
+            "labels:\n  hotfix: hotfix\nseverities\n  P0:\n    deadline: 2h\n",
+            "invalid YAML at line 3, column 1: could not find expected ':'; the key that "
+            'begins here needs a ":" after it',
+        ),
+        (
+            "branches:\n  production main\n  development: develop\n",
+            "invalid YAML at line 3, column 14: mapping values are not allowed here; a line "
+            'above may lack the ":" after its key, or this one be indented too far, or a value '
+            'hold ": " unquoted (write message: "Hotfix: {title}")',
+        ),
+        (
+            "tag:\n  message: Hotfix: {title}\n",
+            "invalid YAML at line 2, column 18: mapping values are not allowed here; a line "
+            'above may lack the ":" after its key, or this one be indented too far, or a value '
+            'hold ": " unquoted (write message: "Hotfix: {title}")',
+        ),
+        (
+            "severities:\n  P0:\n    escalation:\n      - {after: 15m, notify: [@alice]}\n",
+            "invalid YAML at line 4, column 31: found character '@' that cannot start any "
+            'token; a value beginning with "@" must be quoted ("@alice"), and a team slug or '
+            "a login is written without it",
+        ),
+        (
+            'branches:\n  production: "main\n',
+            "invalid YAML at line 2, column 15: the quoted value that begins here is not "
+            "closed (found unexpected end of stream)",
+        ),
+        (
+            "tag:\n  format: {version}\n",
+            "tag.format: must be a non-empty text (got {version}, which YAML reads as a "
+            'mapping; quote it: "{version}")',
+        ),
+    ],
+    ids=[
+        "tab",
+        "tab, CRLF and BOM",
+        "no colon",
+        "no colon, line after",
+        "colon in a value",
+        "@",
+        "quote not closed",
+        "braces",
+    ],
+)
+def test_a_syntax_mistake_is_named_where_it_is_with_what_to_write(
+    bot: Bot, capsys: pytest.CaptureFixture[str], text: str, problem: str
+) -> None:
+    assert validated(text, capsys) == (1, f"{FILE}: {problem}\n")
+
+    pushed(bot, text)
+    run = invalid_run(bot)
+    assert (run.conclusion, run.output["title"]) == ("failure", f"Invalid {FILE}: {problem}")
