@@ -7,6 +7,7 @@ base branch, re-running the check evaluates the pull requests again.
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from support.harness import Bot
 
 from app.cli import main
 from sandbox import FakeCheckRun
+from sandbox.git import blob_sha
 
 FILE = ".github/hotfix.yml"
 TEAMS = {"engineering-leads": ["lead"], "product-managers": ["pm"]}
@@ -35,12 +37,12 @@ def rerun(bot: Bot, run: FakeCheckRun) -> None:
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
 
 
-def validated(text: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def validated(text: str | bytes, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     """`hotfix-bot config validate` on the admin's checkout holding `text`: its exit code and
     what it printed."""
     path = Path(FILE)
     path.parent.mkdir(exist_ok=True)
-    path.write_bytes(text.encode())
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
     code = main(["config", "validate"])
     printed = capsys.readouterr()
     return code, printed.out + printed.err
@@ -204,5 +206,37 @@ def test_a_syntax_mistake_is_named_where_it_is_with_what_to_write(
     assert validated(text, capsys) == (1, f"{FILE}: {problem}\n")
 
     pushed(bot, text)
+    run = invalid_run(bot)
+    assert (run.conclusion, run.output["title"]) == ("failure", f"Invalid {FILE}: {problem}")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        # Windows PowerShell's `>` and `Out-File` write UTF-16 with a byte order mark.
+        (
+            "workflow: github-flow\r\n".encode("utf-16"),
+            "the file is UTF-16 text, not UTF-8: save it as UTF-8",
+        ),
+        (
+            'tag:\n  message: "Correctif : {title}"\n# \xe9quipe\n'.encode("cp1252"),
+            "the file is not UTF-8 text (byte 41, on line 3, cannot be read): save it as UTF-8",
+        ),
+    ],
+    ids=["UTF-16", "Windows-1252"],
+)
+def test_a_file_in_another_encoding_is_told_to_be_saved_as_utf8(
+    bot: Bot, capsys: pytest.CaptureFixture[str], content: bytes, problem: str
+) -> None:
+    assert validated(content, capsys) == (1, f"{FILE}: {problem}\n")
+
+    # GitHub holds the file's bytes as they were pushed.
+    placeholder = "the file as pushed\n"
+    pushed(bot, placeholder)
+    sha = blob_sha(placeholder)
+    blob = {"sha": sha, "size": len(content), "content": base64.b64encode(content).decode()}
+    bot.fake.inject(
+        "GET", rf"/git/blobs/{sha}$", status=200, times=None, body={**blob, "encoding": "base64"}
+    )
     run = invalid_run(bot)
     assert (run.conclusion, run.output["title"]) == ("failure", f"Invalid {FILE}: {problem}")
