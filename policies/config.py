@@ -114,6 +114,15 @@ _MAX_SHOWN_CHARACTERS = 80
 _DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
 _DURATION_ANY_ORDER = re.compile(r"(?:[0-9]+[dhms])+")
 _UNIT_SECONDS = (86_400, 3_600, 60, 1)
+# A duration as people write it in words or by halves (`2 hours`, `90 min`, `1h30`, `1.5h`):
+# amounts, each with a unit word, but for a last amount after a unit, in the next unit down.
+_WORDED_AMOUNT = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*(?:,|and)?", re.IGNORECASE)
+_UNIT_WORDS = {
+    **dict.fromkeys(("d", "day", "days"), 86_400),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3_600),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+}
 LONGEST_DURATION = timedelta(days=30)
 # A GitHub login: letters, digits and single hyphens, neither first nor last, at most
 # `_LONGEST_LOGIN` characters. A GitHub App reviews as its slug with `_APP_SUFFIX` after it.
@@ -210,7 +219,11 @@ def _parse_duration(value: object) -> Duration:
                 "must give its units largest first, each once, as in 1h30m "
                 f"(got {_describe(value)})"
             )
-        raise ValueError(f"must be a duration such as 2h, 30m, 1d or 90s (got {_describe(value)})")
+        meant = _duration_meant(text)
+        write = f"; write {meant}" if meant else ""
+        raise ValueError(
+            f"must be a duration such as 2h, 30m, 1d or 90s (got {_describe(value)}{write})"
+        )
     seconds = sum(
         _duration_amount(amount) * unit
         for amount, unit in zip(amounts.groups(), _UNIT_SECONDS, strict=True)
@@ -221,6 +234,43 @@ def _parse_duration(value: object) -> Duration:
     if seconds > LONGEST_DURATION.total_seconds():
         raise ValueError(f"must be at most {LONGEST_DURATION.days}d (got {_describe(value)})")
     return Duration(text=text, value=timedelta(seconds=seconds))
+
+
+def _duration_meant(text: str) -> str | None:
+    """The duration `text` means, written as a duration, when it is one in other words."""
+    amounts = list(_WORDED_AMOUNT.finditer(text))
+    if not amounts or "".join(amount[0] for amount in amounts) != text:
+        return None
+    if any(len(amount[1]) > 12 for amount in amounts):
+        return None  # longer than the longest duration in any unit (and than a float holds)
+    units: list[int] = []
+    for amount in amounts:
+        word = amount[2].lower()
+        if word:
+            unit = _UNIT_WORDS.get(word)
+        elif units and amount is amounts[-1] and units[-1] in _UNIT_SECONDS[:-1]:
+            unit = _UNIT_SECONDS[_UNIT_SECONDS.index(units[-1]) + 1]
+        else:
+            unit = None
+        if unit is None or (units and unit >= units[-1]):
+            return None  # not a unit, or not largest first
+        units.append(unit)
+    if any("." in amount[1] for amount in amounts):
+        total = round(sum(float(a[1]) * unit for a, unit in zip(amounts, units, strict=True)))
+        parts = []
+        for unit, letter in zip(_UNIT_SECONDS, "dhms", strict=True):
+            if total >= unit:
+                parts.append(f"{total // unit}{letter}")
+                total %= unit
+        meant = "".join(parts)
+    else:
+        letters = dict(zip(_UNIT_SECONDS, "dhms", strict=True))
+        meant = "".join(f"{a[1]}{letters[unit]}" for a, unit in zip(amounts, units, strict=True))
+    try:
+        _parse_duration(meant)
+    except ValueError:
+        return None  # zero, or longer than the longest
+    return meant
 
 
 def _is_login(text: str) -> bool:

@@ -240,3 +240,38 @@ def test_a_file_in_another_encoding_is_told_to_be_saved_as_utf8(
     )
     run = invalid_run(bot)
     assert (run.conclusion, run.output["title"]) == ("failure", f"Invalid {FILE}: {problem}")
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("2 hours", "2h"),
+        ("2H", "2h"),
+        ("90 min", "90m"),
+        ("1h30", "1h30m"),
+        ("1 hour 30 minutes", "1h30m"),
+        ("1.5h", "1h30m"),
+        ("2 days", "2d"),
+    ],
+)
+def test_a_duration_written_in_words_is_told_how_to_write_it(
+    bot: Bot, capsys: pytest.CaptureFixture[str], written: str, meant: str
+) -> None:
+    text = f"severities:\n  P1:\n    deadline: {written}\n"
+    problem = (
+        "severities.P1.deadline: must be a duration such as 2h, 30m, 1d or 90s "
+        f'(got "{written}"; write {meant})'
+    )
+    assert validated(text, capsys) == (1, f"{FILE}: {problem}\n")
+
+    pushed(bot, text)
+    run = invalid_run(bot)
+    assert (run.conclusion, run.output["title"]) == ("failure", f"Invalid {FILE}: {problem}")
+
+    # Written as the message says, the file is valid, and the run shows that deadline.
+    fixed = f"severities:\n  P1:\n    deadline: {meant}\n"
+    assert validated(fixed, capsys)[0] == 0
+    pushed(bot, fixed, "Fix the deadline")
+    rerun(bot, run)
+    run = bot.policy_run(run.head_sha)
+    assert run.output["summary"].startswith(f"**Severity P1**: merge within {meant} of opening")
