@@ -275,3 +275,43 @@ def test_a_duration_written_in_words_is_told_how_to_write_it(
     rerun(bot, run)
     run = bot.policy_run(run.head_sha)
     assert run.output["summary"].startswith(f"**Severity P1**: merge within {meant} of opening")
+
+
+def test_a_hotfix_changing_the_file_is_told_it_is_judged_by_the_base_and_what_its_file_does(
+    bot: Bot,
+) -> None:
+    pushed(bot, "release: false\n")
+    # The admin tries to drop the product manager's approval in the hotfix itself, and
+    # mistypes a key while at it.
+    loosened = (
+        "release: false\nseverities:\n  P1:\n    approvals:\n"
+        "      - {name: Engineering Lead, team: engineering-leads}\n    deadlin: 4h\n"
+    )
+    pull = bot.open_hotfix(files={FILE: loosened})
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    # Judged by the file on main: both groups are waited for.
+    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    problem = 'unknown key "deadlin" in severities.P1 (did you mean "deadline"?)'
+    assert (
+        f"Config: {FILE} on main\n\n"
+        f"This pull request changes `{FILE}`, but is judged by the file on `main`: a pull "
+        "request cannot change its own policy. As it leaves the file, the file cannot be "
+        f"used, and every hotfix after its merge would fail on it:\n\n- {problem}\n\n"
+        "Fix it on `hotfix/fix-login` before the merge; `hotfix-bot config validate` checks "
+        "it offline.\n\n| Rule |"
+    ) in run.output["summary"]
+
+    # The admin fixes the key on the branch as told: the change is valid, and said to apply
+    # once merged.
+    bot.repo.commit("hotfix/fix-login", {FILE: loosened.replace("deadlin:", "deadline:")})
+    bot.pull_request(pull.number, "synchronize")
+    run = bot.policy_run(bot.repo.pulls[pull.number].head_sha)
+    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    assert (
+        f"Config: {FILE} on main\n\n"
+        f"This pull request changes `{FILE}`, but is judged by the file on `main`: a pull "
+        "request cannot change its own policy. Its change applies to the pull requests "
+        "after its merge.\n\n| Rule |"
+    ) in run.output["summary"]
