@@ -48,6 +48,46 @@ def validated(text: str | bytes, capsys: pytest.CaptureFixture[str]) -> tuple[in
     return code, printed.out + printed.err
 
 
+def test_the_file_fixed_as_told_and_the_checks_re_run_evaluates_every_open_hotfix_again(
+    bot: Bot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = "branches:\n  production: main\nhotfix_prefix: hotfix/\n"
+    problem = 'unknown key "hotfix_prefix" at top level (it belongs in branches)'
+    assert validated(broken, capsys) == (1, f"{FILE}: {problem}\n")
+    pushed(bot, broken)
+    login = bot.open_hotfix()
+    bot.pull_request(login.number, "opened")
+    search = bot.open_hotfix("hotfix/fix-search", files={"search.py": "fixed\n"})
+    bot.pull_request(search.number, "opened")
+    for pull in (login, search):
+        run = bot.policy_run(pull.head_sha)
+        assert (run.conclusion, run.output["title"]) == ("failure", f"Invalid {FILE}: {problem}")
+        assert run.output["summary"].endswith(
+            "Fix the file on `main` (a pull request cannot change its own policy), then re-run "
+            "this check. `hotfix-bot config validate` checks a file offline."
+        )
+
+    # As the message says: the key moved into branches, checked offline, pushed to main.
+    fixed = "branches:\n  production: main\n  hotfix_prefix: hotfix/\n"
+    assert validated(fixed, capsys) == (
+        0,
+        f"OK: {FILE} is valid (workflow gitflow, production branch main, hotfix severities "
+        "P0, P1)\n",
+    )
+    pushed(bot, fixed, "Move hotfix_prefix into branches")
+    # A push to main is no event of the pull requests': their runs wait for the re-run.
+    assert bot.policy_run(login.head_sha).conclusion == "failure"
+    rerun(bot, bot.policy_run(login.head_sha))
+    bot.deliver("check_suite", bot.fake.check_suite_event(bot.repo, search.head_sha))
+
+    for pull in (login, search):
+        run = bot.policy_run(pull.head_sha)
+        assert (run.status, run.output["title"]) == (
+            "in_progress",
+            "Waiting for approval: Engineering Lead and Product Manager",
+        )
+
+
 def test_a_hotfix_merged_under_a_broken_file_says_what_fixing_the_file_changes(
     bot: Bot,
 ) -> None:
