@@ -404,15 +404,23 @@ UNUSABLE_CONFIG_PROBLEMS = (
 
 
 @pytest.mark.parametrize(
-    ("where", "named"),
+    ("where", "named", "fixed"),
     [
-        ("acme/.github", "`acme/.github:.github/hotfix.yml`"),
-        ("acme/widgets", "`.github/hotfix.yml` on `main`"),
+        (
+            "acme/.github",
+            "`acme/.github:.github/hotfix.yml`",
+            "on its repository's default branch (`hotfix-bot config validate --org-file`",
+        ),
+        (
+            "acme/widgets",
+            "`.github/hotfix.yml` on `main`",
+            "on `main` (`hotfix-bot config validate`",
+        ),
     ],
     ids=["organization's file", "repository's file"],
 )
 def test_a_command_under_an_unusable_config_names_its_file_and_every_problem(
-    bot: Bot, where: str, named: str
+    bot: Bot, where: str, named: str, fixed: str
 ) -> None:
     if where == "acme/.github":
         bot.fake.add_repo(
@@ -425,7 +433,11 @@ def test_a_command_under_an_unusable_config_names_its_file_and_every_problem(
     line = "/hotfix break-glass checkout is down"
     refused = command(bot, pull.number, "lead", line)
 
-    reason = f"{named} cannot be used: {UNUSABLE_CONFIG_PROBLEMS}"
+    reason = (
+        f"{named} cannot be used: {UNUSABLE_CONFIG_PROBLEMS}. Once the file is fixed {fixed} "
+        "checks it offline), write the command again in a new comment: this one is not "
+        "carried out later"
+    )
     assert replies(bot, pull.number) == [refusal(refused, line, "lead", reason)]
     assert reactions(bot, refused) == []
 

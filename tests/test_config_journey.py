@@ -355,3 +355,37 @@ def test_a_hotfix_changing_the_file_is_told_it_is_judged_by_the_base_and_what_it
         "request cannot change its own policy. Its change applies to the pull requests "
         "after its merge.\n\n| Rule |"
     ) in run.output["summary"]
+
+
+def test_a_command_refused_for_a_broken_file_is_carried_out_once_fixed_and_written_again(
+    bot: Bot,
+) -> None:
+    bot.fake.add_team("acme", "on-call-managers", ["oncall"])
+    pushed(bot, "severities:\n  P0:\n  deadline: 2h\n")
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+
+    def comment(body: str) -> int:
+        posted = bot.repo.add_comment(pull.number, "oncall", body)
+        bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, posted.id))
+        return posted.id
+
+    first = comment("/hotfix break-glass checkout is down")
+    [reply] = [c.body for c in bot.repo.comments.values() if f"reply to comment {first} " in c.body]
+    assert (
+        "@oncall, hotfix-bot did not carry this out: `.github/hotfix.yml` on `main` cannot be "
+        'used: severities.deadline: must be a mapping of keys (got "2h"); deadline is a key of '
+        "severities.NAME, not a NAME: indent it under the one it is for. Once the file is fixed "
+        "on `main` (`hotfix-bot config validate` checks it offline), write the command again "
+        "in a new comment: this one is not carried out later.\n\n"
+    ) in reply
+
+    # As the reply says: the file fixed on main, the command written again.
+    pushed(bot, "severities:\n  P0:\n    deadline: 2h\n", "Indent the deadline")
+    again = comment("/hotfix break-glass checkout is down")
+    assert [r.content for r in bot.repo.reactions_to(again)] == ["+1"]
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        "Break-glass by @oncall: checkout is down",
+    )

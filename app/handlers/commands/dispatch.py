@@ -241,8 +241,14 @@ async def _carry_out(
         config = await base_config(context.github, context.repository, pull)
     except ConfigError as error:
         problems = "; ".join(error.problems)
+        base = pull["base"]["ref"]
+        where = f"on `{base}`" if error.file is None else "on its repository's default branch"
+        validate = "" if error.file is None else " --org-file"
+        # A refused command is answered once and not kept: people must know to write it again.
         raise Refusal(
-            f"{error.file_named(pull['base']['ref'])} cannot be used: {problems}"
+            f"{error.file_named(base)} cannot be used: {problems}. Once the file is fixed "
+            f"{where} (`hotfix-bot config validate{validate}` checks it offline), write the "
+            "command again in a new comment: this one is not carried out later"
         ) from None
     invocation = Invocation(
         context,
