@@ -1031,20 +1031,12 @@ def _key_path(location: tuple[int | str, ...]) -> str:
     return path
 
 
-def _section_keys(section_location: tuple[int | str, ...]) -> list[str]:
+def _section_keys(section_location: tuple[int | str, ...]) -> tuple[str, ...]:
     """The key names valid in the section at `section_location`, for spelling hints."""
-    annotation: object = HotfixConfig
-    for part in section_location:
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(str(part))
-            annotation = _without_none(field.annotation) if field else None
-        else:
-            # list[X] and dict[str, X] hold their sections as the last type argument.
-            arguments = get_args(annotation)
-            annotation = arguments[-1] if arguments else None
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return list(annotation.model_fields)
-    return []
+    for place, keys in _sections():
+        if len(place) == len(section_location) and _in_place(place, section_location)[1]:
+            return keys
+    return ()
 
 
 # In a section's place: any key the admin names (a severity's), any entry of a list.
@@ -1054,14 +1046,14 @@ _Place = tuple[str | int | None, ...]
 
 
 @functools.cache
-def _sections() -> tuple[tuple[_Place, frozenset[str]], ...]:
+def _sections() -> tuple[tuple[_Place, tuple[str, ...]], ...]:
     """Every section of the config, where it is and the keys it takes: where a key written
     in the wrong one belongs."""
-    found: list[tuple[_Place, frozenset[str]]] = []
+    found: list[tuple[_Place, tuple[str, ...]]] = []
     pending: list[tuple[_Place, type[BaseModel]]] = [((), HotfixConfig)]
     while pending:
         place, model = pending.pop(0)
-        found.append((place, frozenset(model.model_fields)))
+        found.append((place, tuple(model.model_fields)))
         for name, field in model.model_fields.items():
             annotation = _without_none(field.annotation)
             step: _Place = ()
