@@ -357,7 +357,7 @@ def test_a_hotfix_changing_the_file_is_told_it_is_judged_by_the_base_and_what_it
     ) in run.output["summary"]
 
 
-def test_a_command_refused_for_a_broken_file_is_carried_out_once_fixed_and_written_again(
+def test_a_command_refused_for_a_broken_file_is_carried_out_once_fixed_and_posted_again(
     bot: Bot,
 ) -> None:
     bot.fake.add_team("acme", "on-call-managers", ["oncall"])
@@ -375,12 +375,11 @@ def test_a_command_refused_for_a_broken_file_is_carried_out_once_fixed_and_writt
     assert (
         "@oncall, hotfix-bot did not carry this out: `.github/hotfix.yml` on `main` cannot be "
         'used: severities.deadline: must be a mapping of keys (got "2h"); deadline is a key of '
-        "severities.NAME, not a NAME: indent it under the one it is for. Once the file is fixed "
-        "on `main` (`hotfix-bot config validate` checks it offline), write the command again "
-        "in a new comment: this one is not carried out later.\n\n"
+        "severities.NAME, not a NAME: indent it under the one it is for; once it is fixed "
+        "there, post the command again, in a new comment.\n\n"
     ) in reply
 
-    # As the reply says: the file fixed on main, the command written again.
+    # As the reply says: the file fixed on main, the command posted again.
     pushed(bot, "severities:\n  P0:\n    deadline: 2h\n", "Indent the deadline")
     again = comment("/hotfix break-glass checkout is down")
     assert [r.content for r in bot.repo.reactions_to(again)] == ["+1"]

@@ -11,7 +11,7 @@ import respx
 from githubkit import GitHub, TokenAuthStrategy
 from githubkit.exception import RequestFailed
 
-from app.github.client import GitHubApp, MeteredTransport, classify, describe
+from app.github.client import GitHubApp, MeteredTransport, classify, describe, error_message
 
 BASE = "http://github.test"
 
@@ -55,12 +55,15 @@ def test_a_token_close_to_expiry_is_replaced(private_key_pem: str) -> None:
         assert asyncio.run(scenario()) == 2
 
 
-def failure(status: int, headers: dict[str, str] | None = None, body: object = None) -> Exception:
-    """The exception githubkit raises for an answer, captured through a real request."""
+def failure(
+    status: int, headers: dict[str, str] | None = None, body: object = None, credential: str = "t"
+) -> Exception:
+    """The exception githubkit raises for an answer, captured through a real request made
+    with the installation token `credential`."""
 
     async def request() -> Exception:
         client = GitHub(
-            TokenAuthStrategy("t"),
+            TokenAuthStrategy(credential),
             base_url=BASE,
             auto_retry=False,
             http_cache=False,
@@ -165,6 +168,117 @@ def test_an_error_is_described_in_one_line_with_githubs_message() -> None:
     error = failure(404, body={"message": "Not Found"})
     assert isinstance(error, RequestFailed)
     assert describe(error) == "GitHub answered 404 to GET /repos/a/b: Not Found"
+
+
+NO_COMMITS = "No commits between develop and backmerge/v1.2.4"
+
+
+VALIDATION_FAILED = "Validation Failed"
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        pytest.param({"message": "Not Found"}, "Not Found", id="no errors"),
+        pytest.param(
+            {"message": VALIDATION_FAILED, "errors": []}, VALIDATION_FAILED, id="none listed"
+        ),
+        pytest.param(
+            {
+                "message": VALIDATION_FAILED,
+                "errors": [{"resource": "PullRequest", "code": "custom", "message": NO_COMMITS}],
+            },
+            f"Validation Failed: {NO_COMMITS}",
+            id="an entry with a message",
+        ),
+        pytest.param(
+            {
+                "message": VALIDATION_FAILED,
+                "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}],
+            },
+            "Validation Failed: tag_name already_exists (Release)",
+            id="an entry without a message",
+        ),
+        pytest.param(
+            {"message": VALIDATION_FAILED, "errors": [{"resource": "Issue", "code": "missing"}]},
+            "Validation Failed: missing (Issue)",
+            id="an entry naming no field",
+        ),
+        pytest.param(
+            {"message": VALIDATION_FAILED, "errors": ["head sha can't be blank", "base is bad"]},
+            "Validation Failed: head sha can't be blank; base is bad",
+            id="entries of text",
+        ),
+        pytest.param(
+            {"message": "Invalid request.\n\n", "errors": ["nil is not an object."]},
+            "Invalid request. nil is not an object.",
+            id="a message that ends a sentence",
+        ),
+        pytest.param({"errors": [NO_COMMITS]}, NO_COMMITS, id="no message"),
+        pytest.param(
+            {"message": "Reference already exists", "errors": ["Reference already exists"] * 2},
+            "Reference already exists",
+            id="what the message says already",
+        ),
+        pytest.param(
+            {
+                "message": VALIDATION_FAILED,
+                "errors": ["a  reason\nover lines", "a reason over lines"],
+            },
+            "Validation Failed: a reason over lines",
+            id="one line",
+        ),
+        pytest.param(
+            {
+                "message": VALIDATION_FAILED,
+                "errors": [None, 7, ["x"], {}, {"resource": "Release"}, {"code": 5, "message": 5}],
+            },
+            VALIDATION_FAILED,
+            id="entries of other types",
+        ),
+        pytest.param(
+            {"message": VALIDATION_FAILED, "errors": "not a list"},
+            VALIDATION_FAILED,
+            id="errors not a list",
+        ),
+        pytest.param({"message": 422, "errors": {"message": NO_COMMITS}}, "", id="no text"),
+        pytest.param([VALIDATION_FAILED], "", id="not an object"),
+    ],
+)
+def test_githubs_error_answer_is_quoted_with_the_details_of_its_errors(
+    body: object, said: str
+) -> None:
+    error = failure(422, body=body)
+    assert isinstance(error, RequestFailed)
+    assert error_message(error) == said
+
+
+def test_the_details_of_an_error_answer_are_bounded() -> None:
+    """One entry per field, each quoting what was refused, is cut short, the message kept."""
+    entries = [f"labels/{index} is too long ({'x' * 40})" for index in range(20)]
+    error = failure(422, body={"message": "Validation Failed", "errors": entries})
+    assert isinstance(error, RequestFailed)
+    said = error_message(error)
+    assert said.startswith(f"Validation Failed: {entries[0]}; {entries[1]}; ")
+    assert len(said) == len("Validation Failed: ") + 300
+    assert said.endswith("…")
+
+
+def test_a_credential_in_the_details_of_an_error_answer_is_hidden() -> None:
+    """The request's own token, and anything of a token's form, wherever the answer quotes it."""
+    token = "ghs_" + "own0" * 9
+    other = "github_pat_" + "other0" * 6
+    body = {
+        "message": "Validation Failed",
+        "errors": [f"Bad credentials: token {token}", {"field": "auth", "code": other}],
+    }
+    error = failure(422, body=body, credential=token)
+    assert isinstance(error, RequestFailed)
+    assert error_message(error) == "Validation Failed: Bad credentials: token ***; auth ***"
+    assert describe(error) == (
+        "GitHub answered 422 to GET /repos/a/b: Validation Failed: Bad credentials: token ***; "
+        "auth ***"
+    )
 
 
 def test_github_not_reached_is_described_with_where_it_was_looked_for_and_why(

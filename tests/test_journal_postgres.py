@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import subprocess
 import sys
 import threading
@@ -172,6 +173,79 @@ def test_a_closed_instance_hands_its_running_deliveries_back_at_once(database: s
         other.close()
 
     assert [(entry.id, entry.attempts) for entry in claimed] == [("a1", 1)]
+
+
+def test_closing_settles_a_claim_its_caller_gave_up_on_and_the_next_instance_claims_its_rows(
+    database: str,
+) -> None:
+    """A worker stopping gives up on a claim still waiting in the database, then closes its
+    journal: the claim ends with it, rolled back, and nothing of it is left on the journal's
+    loop to be destroyed pending later."""
+    stopping = PostgresJournal(database)
+    destroyed: list[str] = []
+    stopping._thread.loop.set_exception_handler(
+        lambda _, context: destroyed.append(context["message"])
+    )
+    asyncio.run(stopping.record(pull_request("a1", 1), b"{}", handled=True))
+
+    async def give_up_on_a_claim(locker: psycopg.Connection[Any]) -> None:
+        claiming = asyncio.create_task(stopping.claim_ready(10))
+        deadline = time.monotonic() + 10
+        while not _waits_for_a_lock(locker):
+            assert time.monotonic() < deadline, "the claim never waited"
+            await asyncio.sleep(0.01)
+        claiming.cancel()
+        await asyncio.gather(claiming, return_exceptions=True)
+
+    with psycopg.connect(database) as locker, locker.transaction():
+        # Every claim fires the timers first: this one waits, the hand-back does not.
+        locker.execute("LOCK TABLE timers IN EXCLUSIVE MODE")
+        asyncio.run(give_up_on_a_claim(locker))
+        stopping.close()
+        left = [repr(task) for task in asyncio.all_tasks(stopping._thread.loop)]
+    gc.collect()  # what was left pending on the loop is destroyed now
+    other = PostgresJournal(database)
+    try:
+        claimed = asyncio.run(other.claim_ready(10))
+    finally:
+        other.close()
+
+    assert (left, destroyed) == ([], [])
+    assert [(entry.id, entry.attempts) for entry in claimed] == [("a1", 0)]  # never counted
+
+
+def test_closing_ends_a_claim_its_caller_still_waits_for_which_hears_the_journal_closed(
+    database: str,
+) -> None:
+    """Closed while a call still waits in the database, the journal answers that call rather
+    than leave its caller waiting for a loop that has stopped."""
+    stopping = PostgresJournal(database)
+    asyncio.run(stopping.record(pull_request("a1", 1), b"{}", handled=True))
+    answers: list[BaseException] = []
+
+    def claim() -> None:
+        try:
+            asyncio.run(stopping.claim_ready(10))
+        except BaseException as answer:  # what the caller hears, whatever it is
+            answers.append(answer)
+
+    claiming = threading.Thread(target=claim, daemon=True)  # left hanging, it must not hold pytest
+    with psycopg.connect(database) as locker, locker.transaction():
+        locker.execute("LOCK TABLE timers IN EXCLUSIVE MODE")  # as above: the claim waits
+        claiming.start()
+        deadline = time.monotonic() + 10
+        while not _waits_for_a_lock(locker):
+            assert time.monotonic() < deadline, "the claim never waited"
+            time.sleep(0.01)
+        stopping.close()
+        claiming.join(timeout=10)
+        left = [repr(task) for task in asyncio.all_tasks(stopping._thread.loop)]
+
+    assert (claiming.is_alive(), left) == (False, [])
+    assert [(type(answer), str(answer)) for answer in answers] == [
+        (JournalUnavailable, "the journal closed before the database answered")
+    ]
+    assert rows(database) == {"a1": ("queued", 0, None)}
 
 
 def test_an_instance_takes_turns_by_what_its_own_claims_run(database: str) -> None:
@@ -717,6 +791,47 @@ def test_a_lock_whose_holder_dies_is_free_at_once(database: str) -> None:
         journal.close()
 
     assert waited < 1.0
+
+
+def test_closing_ends_the_wait_for_a_lock_held_elsewhere_which_hears_the_journal_closed(
+    database: str,
+) -> None:
+    journal = PostgresJournal(database)
+    answers: list[BaseException] = []
+
+    async def take() -> None:
+        async with journal.lock(RELEASE_LOCK, wait=30):
+            pytest.fail("taken while held elsewhere")
+
+    def wait_for_the_lock() -> None:
+        try:
+            asyncio.run(take())
+        except BaseException as answer:  # what the caller hears, whatever it is
+            answers.append(answer)
+
+    waiting = threading.Thread(target=wait_for_the_lock, daemon=True)
+    with psycopg.connect(database, autocommit=True) as holder:
+        holder.execute(
+            "SELECT pg_advisory_lock(%s, hashtext(%s))",
+            (postgres_journal.HANDLER_LOCKS, RELEASE_LOCK),
+        )
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while not holder.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s "
+            "AND query LIKE '%%pg_try_advisory_lock%%'",
+            (postgres_journal.APPLICATION_NAME,),
+        ).fetchone():
+            assert time.monotonic() < deadline, "the lock was never asked for"
+            time.sleep(0.01)
+        journal.close()
+        waiting.join(timeout=10)
+        left = [repr(task) for task in asyncio.all_tasks(journal._thread.loop)]
+
+    assert (waiting.is_alive(), left) == (False, [])
+    assert [(type(answer), str(answer)) for answer in answers] == [
+        (JournalUnavailable, "the journal closed before the database answered")
+    ]
 
 
 def test_the_server_probes_a_locks_connection_so_a_dead_machine_loses_it_within_seconds(

@@ -827,6 +827,38 @@ def test_a_back_merge_branch_people_added_to_is_kept_when_its_pull_request_is_cl
     assert closed in release_run(bot, pull).output["summary"].splitlines()
 
 
+def test_a_back_merge_pull_request_github_refuses_is_reported_with_githubs_reason(
+    bot: Bot,
+) -> None:
+    """GitHub's "Validation Failed" says nothing a maintainer can act on; the reason it gives
+    in its answer's `errors` is what the report quotes."""
+    pull = merged_hotfix(bot)
+    bot.repo.protect("develop")
+    reason = f"No commits between develop and {BACKMERGE}"
+    bot.fake.inject(
+        "POST",
+        r"/pulls$",
+        status=422,
+        body={
+            "message": "Validation Failed",
+            "errors": [{"resource": "PullRequest", "code": "custom", "message": reason}],
+        },
+    )
+
+    bot.pull_request(pull.number, "closed")
+
+    failed = row(
+        "Back-merge",
+        "❌ failed",
+        f"GitHub answered 422 to POST /repos/acme/widgets/pulls: Validation Failed: {reason}",
+    )
+    run = release_run(bot, pull)
+    assert (run.conclusion, run.output["title"]) == ("failure", "1 of 6 steps failed: back-merge")
+    [comment] = report_comments(bot, pull)
+    assert failed in run.output["summary"].splitlines()
+    assert failed in comment.body.splitlines()
+
+
 @pytest.mark.parametrize("merged_back_by", ["hotfix-bot", "people"])
 def test_a_back_merge_branch_left_without_its_pull_request_is_deleted_once_merged_back(
     bot: Bot, merged_back_by: str

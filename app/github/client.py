@@ -620,17 +620,71 @@ _SHORTEST_CREDENTIAL = 16
 
 
 def error_message(error: RequestFailed) -> str:
-    """The `message` of GitHub's error answer, without any credential in it; "" when the body
-    carries none. It is quoted in logs, the journal and on GitHub itself, and a proxy's error
-    page may echo the request's `Authorization` header into it."""
+    """What GitHub's error answer says, without any credential in it: its `message`, then
+    the details of its `errors` (`Validation Failed: No commits between develop and
+    backmerge/v1.2.4`); "" when the body carries neither. It is quoted in logs, the journal
+    and on GitHub itself, and a proxy's error page may echo the request's `Authorization`
+    header into it. The message comes first and whole, so the words a refusal is told by
+    ("rate limit", "conflict", "does not exist") are found in it as GitHub wrote them."""
     try:
         body = error.response.raw_response.json()
     except ValueError:
         return ""
-    message = body.get("message") if isinstance(body, dict) else None
-    if not isinstance(message, str):
+    if not isinstance(body, dict):
         return ""
     credential = error.request.headers.get("authorization", "").rpartition(" ")[2]
+    message = body.get("message")
+    message = _hidden(message, credential) if isinstance(message, str) else ""
+    details = _details(body.get("errors"), credential, message)
+    if not details:
+        return message
+    if not message.strip():
+        return details
+    message = message.rstrip()
+    # After a sentence, the details are the next one; after a heading, they follow a colon.
+    return f"{message}{' ' if message.endswith(('.', '!', '?', ':')) else ': '}{details}"
+
+
+# A 422 may list an error per field, each quoting the value refused: enough of them to act
+# on, not a page of them in a table's cell.
+_LONGEST_DETAILS = 300
+
+
+def _details(errors: object, credential: str, message: str) -> str:
+    """The entries of an error answer's `errors`, each in words, joined with "; ": a plain
+    string as it is, an object by its `message`, else its field, code and resource
+    (`tag_name already_exists (Release)`). Entries of other types, and words the message
+    says already, are left out."""
+    if not isinstance(errors, list):
+        return ""
+    said: list[str] = []
+    for entry in errors:
+        words = " ".join(_hidden(_entry_words(entry), credential).split())
+        if words and words not in said and words not in message:
+            said.append(words)
+    details = "; ".join(said)
+    if len(details) > _LONGEST_DETAILS:
+        details = details[: _LONGEST_DETAILS - 1].rstrip() + "…"
+    return details
+
+
+def _entry_words(entry: object) -> str:
+    if isinstance(entry, str):
+        return entry
+    if not isinstance(entry, dict):
+        return ""
+    if isinstance(message := entry.get("message"), str) and message.strip():
+        return message
+    named = [entry.get(key) for key in ("field", "code")]
+    words = [word for word in named if isinstance(word, str) and word]
+    resource = entry.get("resource")
+    if isinstance(resource, str) and resource and words:
+        words.append(f"({resource})")
+    return " ".join(words)
+
+
+def _hidden(text: str, credential: str) -> str:
+    """`text` with the request's own `credential` and anything of a credential's form hidden."""
     if len(credential) >= _SHORTEST_CREDENTIAL:
-        message = message.replace(credential, HIDDEN)
-    return _CREDENTIAL.sub(HIDDEN, message)
+        text = text.replace(credential, HIDDEN)
+    return _CREDENTIAL.sub(HIDDEN, text)

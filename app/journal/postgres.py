@@ -27,9 +27,10 @@ with the guarantees of the SQLite journal (`app.journal.base` says what they are
   claims renews its leases every `LEASE_SECONDS / 3`, and takes back (queues again) every
   lease that ran out, its holder having died with the machine, at the same pace and when
   the worker starts (`resume_interrupted`). A journal closed normally hands its running
-  deliveries back at once. Outcomes are written only by the holder of the claim: a worker
-  whose lease ran out (cut off from the database for longer) changes nothing of the one
-  that took over.
+  deliveries back at once, its work under way cancelled first (a claim not yet committed
+  is rolled back, its deliveries queued still). Outcomes are written only by the holder of
+  the claim: a worker whose lease ran out (cut off from the database for longer) changes
+  nothing of the one that took over.
 - **Timers** (app/journal/timers.py) fire once across instances: every claim first fires
   the timers that came due, with one statement (`_FIRE_DUE_TIMERS`) that selects them `FOR
   UPDATE SKIP LOCKED` (two claims never take the same timer, nor wait for each other),
@@ -168,6 +169,10 @@ CONNECT_SECONDS = 5.0  # to reach the database, at start-up and for a connection
 POOL_WAIT_SECONDS = 2.0
 STATEMENT_TIMEOUT_MS = 5000
 LISTEN_RETRY_SECONDS = 0.5  # at least, between two connections for listening
+# How long closing waits for the journal's work under way to end once cancelled: psycopg
+# waits up to 5 s for the server to end a cancelled statement, then the transaction is
+# rolled back.
+SETTLE_SECONDS = 10.0
 # While the database is gone (restarted, failing over), how often one connection to it is
 # tried: the first that succeeds ends the outage, with a new pool.
 RECONNECT_SECONDS = 0.5
@@ -459,17 +464,59 @@ class _PendingRecord:
 
 
 class _LoopThread:
-    """An event loop of the journal's own, in a daemon thread."""
+    """An event loop of the journal's own, in a daemon thread, and the journal's tasks on
+    it, which `settle` ends."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        # The journal's tasks not yet done (this loop alone): the calls handed over and the
+        # tasks they start. The pools' own tasks are not among them: closing a pool ends them.
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._thread = threading.Thread(
             target=self.loop.run_forever, name="journal-postgres", daemon=True
         )
         self._thread.start()
 
     def submit(self, operation: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(operation, self.loop)
+        return asyncio.run_coroutine_threadsafe(self._tracked(operation), self.loop)
+
+    def start(self, operation: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """A task of the journal's running `operation` (on this loop alone)."""
+        task = self.loop.create_task(operation)
+        self._track(task)
+        return task
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _tracked(self, operation: Coroutine[Any, Any, T]) -> T:
+        # Starts before any cancellation reaches its task (a caller's comes from another
+        # thread, queued behind the task's first step): `operation` is always awaited.
+        task = asyncio.current_task()
+        assert task is not None  # a coroutine of this loop's runs in a task
+        self._track(task)
+        return await operation
+
+    async def settle(self) -> None:
+        """Cancel the journal's tasks but the one calling, and wait for them to end (their
+        transactions rolled back, their connections back in their pools), `SETTLE_SECONDS`
+        at most: a task the loop stops with would be destroyed pending, unfinished."""
+        others = self._tasks - {asyncio.current_task()}
+        for task in others:
+            # Once is enough: cancelled again, psycopg stops cancelling the statement and
+            # closes its connection.
+            if not task.cancelling():
+                task.cancel()
+        if not others:
+            return
+        _, unfinished = await asyncio.wait(others, timeout=SETTLE_SECONDS)
+        if unfinished:
+            log.error(
+                "closing the journal: %s still unfinished after %g s, abandoned",
+                plural(len(unfinished), "task", "tasks"),
+                SETTLE_SECONDS,
+            )
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -509,8 +556,6 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         self.claimer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         # Used on the journal's thread alone (a compressor is not thread-safe).
         self._compressor = zstandard.ZstdCompressor(level=PAYLOAD_COMPRESSION_LEVEL)
-        # Tasks of the journal's loop: renewing claims once there are some, and listening.
-        self._background: list[asyncio.Task[None]] = []
         self._keeping_leases = False
         # The deliveries this journal's claims answered with, still running as far as it
         # knows (journal's loop alone): those whose leases it renews.
@@ -612,8 +657,7 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
             error_reason(error, self._url),
             RECONNECT_SECONDS,
         )
-        self._background = [task for task in self._background if not task.done()]
-        self._background.append(asyncio.create_task(self._reconnect(time.monotonic())))
+        self._thread.start(self._reconnect(time.monotonic()))
 
     async def _reconnect(self, lost_at: float) -> None:
         """Throw the pools away (every connection of theirs is dead), try one connection
@@ -647,10 +691,19 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 await self._renew_leases()
 
     async def _call(self, operation: Coroutine[Any, Any, T]) -> T:
-        return await asyncio.wrap_future(self._thread.submit(operation))
+        try:
+            return await asyncio.wrap_future(self._thread.submit(operation))
+        except asyncio.CancelledError:
+            caller = asyncio.current_task()
+            if caller is not None and caller.cancelling():
+                raise  # the caller's own cancellation
+            raise _closed() from None
 
     def _wait(self, operation: Coroutine[Any, Any, T]) -> T:
-        return self._thread.submit(operation).result()
+        try:
+            return self._thread.submit(operation).result()
+        except concurrent.futures.CancelledError:
+            raise _closed() from None
 
     async def _rows(
         self,
@@ -688,7 +741,7 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
             answer: asyncio.Future[RecordOutcome] = self._thread.loop.create_future()
             self._arrived.append(_PendingRecord(row, answer))
             if self._recording is None or self._recording.done():
-                self._recording = asyncio.create_task(self._record_arrived())
+                self._recording = self._thread.start(self._record_arrived())
             return await answer
 
         return await self._call(join_batch())
@@ -770,7 +823,7 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
     async def _claim(self, limit: int, now: float) -> list[JournalEntry]:
         if not self._keeping_leases:  # this journal claims: its claims must be renewed
             self._keeping_leases = True
-            self._background.append(asyncio.create_task(self._keep_leases()))
+            self._thread.start(self._keep_leases())
         claimed: list[JournalEntry] = []
         budget = SUPERSEDE_PER_CLAIM
         async with self._connection("write") as connection, connection.transaction():
@@ -913,10 +966,13 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 holding.cancel()
                 raise
             if not held.done():
+                if holding.cancelled():
+                    raise _closed()
                 holding.result()  # LockTimeout, JournalUnavailable
             yield
         finally:
-            self._thread.loop.call_soon_threadsafe(release.set)
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nothing is held
+                self._thread.loop.call_soon_threadsafe(release.set)
             await asyncio.wait((holding,))
 
     async def _hold(
@@ -1157,7 +1213,7 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 loop.call_soon_threadsafe(wake)
 
         async def start() -> None:
-            self._background.append(asyncio.create_task(self._listen(deliver)))
+            self._thread.start(self._listen(deliver))
 
         self._wait(start())
 
@@ -1298,9 +1354,10 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
             self._thread.stop()
 
     async def _close(self) -> None:
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        # First the work under way (renewing, listening, calls whose callers gave up or
+        # still wait): a claim cancelled before it commits leaves its deliveries queued, and
+        # its connection goes back for the hand-back and the pool's close.
+        await self._thread.settle()
         try:
             released = await self._change(
                 "WITH released AS (UPDATE deliveries SET status = 'queued', claimed_by = NULL, "
@@ -1334,6 +1391,12 @@ def servers_listening(database_url: str) -> int:
     except psycopg.Error as error:
         raise _unopenable(error, database_url) from None
     return int(count)
+
+
+def _closed() -> JournalUnavailable:
+    """What a call or a lock still waited for hears when closing cancels it
+    (`_LoopThread.settle`): cancelled, it would read as its caller's own cancellation."""
+    return JournalUnavailable("the journal closed before the database answered")
 
 
 def _unopenable(error: psycopg.Error, database_url: str) -> JournalUnopenable:

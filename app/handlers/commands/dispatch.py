@@ -241,14 +241,10 @@ async def _carry_out(
         config = await base_config(context.github, context.repository, pull)
     except ConfigError as error:
         problems = "; ".join(error.problems)
-        base = pull["base"]["ref"]
-        where = f"on `{base}`" if error.file is None else "on its repository's default branch"
-        validate = "" if error.file is None else " --org-file"
-        # A refused command is answered once and not kept: people must know to write it again.
+        # Said what to do: the fix on the base branch brings no event that would run it.
         raise Refusal(
-            f"{error.file_named(base)} cannot be used: {problems}. Once the file is fixed "
-            f"{where} (`hotfix-bot config validate{validate}` checks it offline), write the "
-            "command again in a new comment: this one is not carried out later"
+            f"{error.file_named(pull['base']['ref'])} cannot be used: {problems}; once it is "
+            "fixed there, post the command again, in a new comment"
         ) from None
     invocation = Invocation(
         context,
