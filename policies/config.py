@@ -114,6 +114,15 @@ _MAX_SHOWN_CHARACTERS = 80
 _DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
 _DURATION_ANY_ORDER = re.compile(r"(?:[0-9]+[dhms])+")
 _UNIT_SECONDS = (86_400, 3_600, 60, 1)
+# A duration as people write it in words or by halves (`2 hours`, `90 min`, `1h30`, `1.5h`):
+# amounts, each with a unit word, but for a last amount after a unit, in the next unit down.
+_WORDED_AMOUNT = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*(?:,|and)?", re.IGNORECASE)
+_UNIT_WORDS = {
+    **dict.fromkeys(("d", "day", "days"), 86_400),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3_600),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+}
 LONGEST_DURATION = timedelta(days=30)
 # A GitHub login: letters, digits and single hyphens, neither first nor last, at most
 # `_LONGEST_LOGIN` characters. A GitHub App reviews as its slug with `_APP_SUFFIX` after it.
@@ -210,7 +219,11 @@ def _parse_duration(value: object) -> Duration:
                 "must give its units largest first, each once, as in 1h30m "
                 f"(got {_describe(value)})"
             )
-        raise ValueError(f"must be a duration such as 2h, 30m, 1d or 90s (got {_describe(value)})")
+        meant = _duration_meant(text)
+        write = f"; write {meant}" if meant else ""
+        raise ValueError(
+            f"must be a duration such as 2h, 30m, 1d or 90s (got {_describe(value)}{write})"
+        )
     seconds = sum(
         _duration_amount(amount) * unit
         for amount, unit in zip(amounts.groups(), _UNIT_SECONDS, strict=True)
@@ -221,6 +234,43 @@ def _parse_duration(value: object) -> Duration:
     if seconds > LONGEST_DURATION.total_seconds():
         raise ValueError(f"must be at most {LONGEST_DURATION.days}d (got {_describe(value)})")
     return Duration(text=text, value=timedelta(seconds=seconds))
+
+
+def _duration_meant(text: str) -> str | None:
+    """The duration `text` means, written as a duration, when it is one in other words."""
+    amounts = list(_WORDED_AMOUNT.finditer(text))
+    if not amounts or "".join(amount[0] for amount in amounts) != text:
+        return None
+    if any(len(amount[1]) > 12 for amount in amounts):
+        return None  # longer than the longest duration in any unit (and than a float holds)
+    units: list[int] = []
+    for amount in amounts:
+        word = amount[2].lower()
+        if word:
+            unit = _UNIT_WORDS.get(word)
+        elif units and amount is amounts[-1] and units[-1] in _UNIT_SECONDS[:-1]:
+            unit = _UNIT_SECONDS[_UNIT_SECONDS.index(units[-1]) + 1]
+        else:
+            unit = None
+        if unit is None or (units and unit >= units[-1]):
+            return None  # not a unit, or not largest first
+        units.append(unit)
+    if any("." in amount[1] for amount in amounts):
+        total = round(sum(float(a[1]) * unit for a, unit in zip(amounts, units, strict=True)))
+        parts = []
+        for unit, letter in zip(_UNIT_SECONDS, "dhms", strict=True):
+            if total >= unit:
+                parts.append(f"{total // unit}{letter}")
+                total %= unit
+        meant = "".join(parts)
+    else:
+        letters = dict(zip(_UNIT_SECONDS, "dhms", strict=True))
+        meant = "".join(f"{a[1]}{letters[unit]}" for a, unit in zip(amounts, units, strict=True))
+    try:
+        _parse_duration(meant)
+    except ValueError:
+        return None  # zero, or longer than the longest
+    return meant
 
 
 def _is_login(text: str) -> bool:
@@ -795,8 +845,9 @@ class _StrictLoader(yaml.SafeLoader):
         self._locations: dict[yaml.Node, tuple[str | int | None, ...]] = {}
         self._heights: dict[yaml.Node, int] = {}  # levels of collections, 0 for a scalar
         self._merged_entries = 0
-        # By key path, each plain scalar YAML reads as other than text (010, 1:30, yes), as
-        # written: a message quotes that, not the number or boolean it became.
+        # By key path, each plain scalar YAML reads as other than text (010, 1:30, yes), and
+        # each `{placeholder}` it reads as a mapping, as written: a message quotes that, not
+        # the number, boolean or mapping it became.
         self.written: dict[tuple[str | int, ...], str] = {}
 
     def _where(self, path: Iterable[str | int | None]) -> str:
@@ -828,9 +879,11 @@ class _StrictLoader(yaml.SafeLoader):
         else:
             self._heights[node] = self._height(node)
             self._locations[node] = tuple(self._path)
+            key_path = tuple(part for part in self._path if part is not None)
             if self._read_as_other_than_text(node):
-                key_path = tuple(part for part in self._path if part is not None)
                 self.written[key_path] = node.value
+            elif self._placeholder_read_as_a_mapping(node):
+                self.written[key_path] = self._as_written(node)
         self._path.pop()
         return node
 
@@ -842,6 +895,20 @@ class _StrictLoader(yaml.SafeLoader):
             and node.style is None
             and node.tag not in (_STR_TAG, _NULL_TAG)
             and node.tag == self.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+        )
+
+    @staticmethod
+    def _placeholder_read_as_a_mapping(node: yaml.Node) -> bool:
+        """Whether `node` is `{version}` unquoted: YAML's mapping of `version` to nothing,
+        where a placeholder was meant."""
+        return (
+            isinstance(node, yaml.MappingNode)
+            and bool(node.flow_style)
+            and bool(node.value)
+            and all(
+                isinstance(value, yaml.ScalarNode) and value.tag == _NULL_TAG and not value.value
+                for _, value in node.value
+            )
         )
 
     def _as_written(self, node: yaml.Node) -> str:
@@ -964,20 +1031,85 @@ def _key_path(location: tuple[int | str, ...]) -> str:
     return path
 
 
-def _section_keys(section_location: tuple[int | str, ...]) -> list[str]:
+def _section_keys(section_location: tuple[int | str, ...]) -> tuple[str, ...]:
     """The key names valid in the section at `section_location`, for spelling hints."""
-    annotation: object = HotfixConfig
-    for part in section_location:
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(str(part))
-            annotation = _without_none(field.annotation) if field else None
-        else:
-            # list[X] and dict[str, X] hold their sections as the last type argument.
-            arguments = get_args(annotation)
-            annotation = arguments[-1] if arguments else None
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return list(annotation.model_fields)
-    return []
+    for place, keys in _sections():
+        if len(place) == len(section_location) and _in_place(place, section_location)[1]:
+            return keys
+    return ()
+
+
+# In a section's place: any key the admin names (a severity's), any entry of a list.
+_ANY_NAME = None
+_ANY_ENTRY = -1
+_Place = tuple[str | int | None, ...]
+
+
+@functools.cache
+def _sections() -> tuple[tuple[_Place, tuple[str, ...]], ...]:
+    """Every section of the config, where it is and the keys it takes: where a key written
+    in the wrong one belongs."""
+    found: list[tuple[_Place, tuple[str, ...]]] = []
+    pending: list[tuple[_Place, type[BaseModel]]] = [((), HotfixConfig)]
+    while pending:
+        place, model = pending.pop(0)
+        found.append((place, tuple(model.model_fields)))
+        for name, field in model.model_fields.items():
+            annotation = _without_none(field.annotation)
+            step: _Place = ()
+            if get_origin(annotation) in (list, dict):
+                step = (_ANY_ENTRY,) if get_origin(annotation) is list else (_ANY_NAME,)
+                annotation = get_args(annotation)[-1]
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                pending.append(((*place, name, *step), annotation))
+    return tuple(found)
+
+
+def _in_place(place: _Place, location: tuple[int | str, ...]) -> tuple[_Place, bool]:
+    """`place` with the parts it shares with `location` named as there, and whether it lies
+    within the section at `location`."""
+    shared = 0
+    for part, written in zip(place, location, strict=False):
+        any_key = part is _ANY_NAME and isinstance(written, str)
+        any_entry = part == _ANY_ENTRY and isinstance(written, int)
+        if part != written and not any_key and not any_entry:
+            break
+        shared += 1
+    return (*location[:shared], *place[shared:]), shared == len(location)
+
+
+def _place_named(place: _Place) -> str:
+    if not place:
+        return "the top level"
+    if place[-1] == _ANY_ENTRY:
+        return f"each entry of {_place_named(place[:-1])}"
+    return ".".join("NAME" if part is None else str(part) for part in place)
+
+
+def _belongs_in(key: str, parent: tuple[int | str, ...]) -> str:
+    """Where `key`, unknown in the section at `parent`, belongs: the sections within that
+    one that take it (a key written one level too far out), else any that do."""
+    places = [_in_place(place, parent) for place, keys in _sections() if key in keys]
+    within = [place for place, inside in places if inside]
+    named = [_place_named(place) for place in within or [place for place, _ in places]]
+    return f" (it belongs in {' or in '.join(named)})" if named else ""
+
+
+def _named_as_a_key(error: ErrorDetails) -> str:
+    """For a value that must be a mapping, an entry the admin names (`severities.deadline`)
+    whose name is one of the entries' own keys: that it is written one level too far out."""
+    location = tuple(error["loc"])
+    if error["type"] != "model_type" or not location:
+        return ""
+    for place, keys in _sections():
+        named_entry = len(place) == len(location) and place[-1] is _ANY_NAME
+        if named_entry and location[-1] in keys and _in_place(place, location)[1]:
+            named = _place_named((*location[:-1], _ANY_NAME))
+            return (
+                f"; {location[-1]} is a key of {named}, not a NAME: "
+                "indent it under the one it is for"
+            )
+    return ""
 
 
 def _without_none(annotation: object) -> object:
@@ -1004,7 +1136,7 @@ def _problem(error: ErrorDetails) -> str:
     if kind == "extra_forbidden":
         where = f"in {_key_path(tuple(parent))}" if parent else "at top level"
         guess = difflib.get_close_matches(str(last), _section_keys(tuple(parent)), n=1)
-        hint = f' (did you mean "{guess[0]}"?)' if guess else ""
+        hint = f' (did you mean "{guess[0]}"?)' if guess else _belongs_in(str(last), tuple(parent))
         # JSON's quoting: a key with a line break or a quote in it stays on one line.
         return f"unknown key {json.dumps(str(last), ensure_ascii=False)} {where}{hint}"
     path = _key_path(error["loc"])
@@ -1045,6 +1177,41 @@ def _defaults(default_branch: str) -> dict[str, Any]:
     return defaults
 
 
+# PyYAML's words for the mistakes people make writing the file by hand, and what to write.
+_SYNTAX_HINTS = {
+    "found character '\\t' that cannot start any token": (
+        "YAML indents with spaces, not tabs: replace the tab with spaces"
+    ),
+    "found character '@' that cannot start any token": (
+        'a value beginning with "@" must be quoted ("@alice"), and a team slug or a login is '
+        "written without it"
+    ),
+    "mapping values are not allowed here": (
+        'a line above may lack the ":" after its key, or this one be indented too far, or a '
+        'value hold ": " unquoted (write message: "Hotfix: {title}")'
+    ),
+}
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError) -> str:
+    """Invalid YAML, where the mistake is and, for the usual ones, what to write."""
+    mark = error.problem_mark or error.context_mark
+    problem = error.problem or error.context or ""
+    if error.context_mark is not None:
+        # PyYAML finds these only where it runs out of the key or the quoted value, lines
+        # later: the mistake is where that key or value begins.
+        if error.context == "while scanning a simple key":
+            mark = error.context_mark
+            problem += '; the key that begins here needs a ":" after it'
+        elif error.context == "while scanning a quoted scalar":
+            mark = error.context_mark
+            problem = f"the quoted value that begins here is not closed ({problem})"
+    if hint := _SYNTAX_HINTS.get(problem):
+        problem += f"; {hint}"
+    where = f" {_at(mark)}" if mark else ""
+    return f"invalid YAML{where}: {problem}"
+
+
 def _parse_yaml(text: str) -> tuple[object, _Written]:
     """The file's data, and its scalars YAML read as other than text, as written."""
     try:
@@ -1056,9 +1223,7 @@ def _parse_yaml(text: str) -> tuple[object, _Written]:
     except _Refused as error:
         problem = error.problem
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f" {_at(mark)}" if mark else ""
-        problem = f"invalid YAML{where}: {error.problem or error.context}"
+        problem = _syntax_problem(error)
     except yaml.reader.ReaderError as error:  # a character YAML does not allow
         line = text.count("\n", 0, error.position) + 1
         column = error.position - text.rfind("\n", 0, error.position)
@@ -1110,7 +1275,8 @@ def _laid_over(
     except ValidationError as error:
         # dict.fromkeys: one line per problem, in the order found.
         problems = [
-            _quoting_as_written(_problem(details), details, written) for details in error.errors()
+            _quoting_as_written(_problem(details), details, written) + _named_as_a_key(details)
+            for details in error.errors()
         ]
         raise ConfigError(list(dict.fromkeys(problems))) from None
     problems = _consistency_problems(config) + _rollback_label_problems(config)

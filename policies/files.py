@@ -1,5 +1,6 @@
 """A file as the app read it from GitHub, for the rules to judge."""
 
+import codecs
 from dataclasses import dataclass
 
 
@@ -29,8 +30,15 @@ def too_large(size: int) -> UnreadableText | None:
 
 
 def decoded(content: bytes) -> str | UnreadableText:
-    """A file's bytes as text, or why they are none."""
+    """A file's bytes as text, or why they are none and what to do."""
     try:
         return content.decode("utf-8")
-    except UnicodeDecodeError:
-        return UnreadableText("is not UTF-8 text")
+    except UnicodeDecodeError as error:
+        # What Windows PowerShell's `>` and Notepad's "Unicode" write.
+        if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return UnreadableText("is UTF-16 text, not UTF-8: save it as UTF-8")
+        line = content.count(b"\n", 0, error.start) + 1
+        return UnreadableText(
+            f"is not UTF-8 text (byte {error.start + 1}, on line {line}, cannot be read): "
+            "save it as UTF-8"
+        )

@@ -425,7 +425,10 @@ def test_a_command_under_an_unusable_config_names_its_file_and_every_problem(
     line = "/hotfix break-glass checkout is down"
     refused = command(bot, pull.number, "lead", line)
 
-    reason = f"{named} cannot be used: {UNUSABLE_CONFIG_PROBLEMS}"
+    reason = (
+        f"{named} cannot be used: {UNUSABLE_CONFIG_PROBLEMS}; once it is fixed there, post "
+        "the command again, in a new comment"
+    )
     assert replies(bot, pull.number) == [refusal(refused, line, "lead", reason)]
     assert reactions(bot, refused) == []
 

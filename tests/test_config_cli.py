@@ -215,7 +215,10 @@ RUNBOOK = "release: true\n" + "# a long comment line of the team's runbook notes
             RUNBOOK.encode(),
             "the file is 300,014 bytes, more than the 256 KiB hotfix-bot reads",
         ),
-        ("release: true\n# caf\xe9\n".encode("latin-1"), "the file is not UTF-8 text"),
+        (
+            "release: true\n# caf\xe9\n".encode("latin-1"),
+            "the file is not UTF-8 text (byte 20, on line 2, cannot be read): save it as UTF-8",
+        ),
     ],
     ids=["over-256-KiB", "latin-1"],
 )

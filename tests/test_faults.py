@@ -682,7 +682,7 @@ def test_a_version_file_that_is_not_utf8_fails_version_bump_naming_the_file(bot:
     run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("version-bump"))
     assert run.output["summary"].endswith(
-        "### `version-bump`\n\nVERSION is not UTF-8 text\n\n"
+        "### `version-bump`\n\nVERSION is UTF-16 text, not UTF-8: save it as UTF-8\n\n"
         "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n\n"
         + set_version_commands("1.2.4")
     )

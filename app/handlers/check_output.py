@@ -67,18 +67,47 @@ def fit(text: str, limit: int = MAX_OUTPUT_BYTES, cut: str = _TRUNCATED) -> str:
     return encoded[:room].decode(errors="ignore") + cut
 
 
+@dataclass(frozen=True)
+class ConfigChange:
+    """A pull request into `base_ref` whose head branch changes the repository's config file,
+    and the problems of the file as it leaves it (none: it can be used)."""
+
+    base_ref: str
+    head_ref: str
+    problems: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        judged = (
+            f"This pull request changes `{CONFIG_PATH}`, but is judged by the file on "
+            f"`{self.base_ref}`: a pull request cannot change its own policy."
+        )
+        if not self.problems:
+            return [f"{judged} Its change applies to the pull requests after its merge.", ""]
+        return [
+            f"{judged} As it leaves the file, the file cannot be used, and every hotfix after "
+            "its merge would fail on it:",
+            "",
+            *(f"- {problem}" for problem in self.problems),
+            "",
+            f"Fix it on `{self.head_ref}` before the merge; `hotfix-bot config validate` checks "
+            "it offline.",
+            "",
+        ]
+
+
 def policy_output(
     verdict: Verdict,
     config_used: str,
     review_requests: Sequence[RequestOutcome] = (),
     refused_notices: Sequence[RefusedNotice] = (),
     rolled_back_already: EarlierRollback | None = None,
+    config_change: ConfigChange | None = None,
 ) -> CheckOutput:
     """The run of a pull request; `config_used` is the line saying which files made the
-    config (`Config: ...`). A rollback's first lines say what it rolls back (and the rollback
-    of it merged before, `rolled_back_already`), where a hotfix's say its severity and
-    deadline; `refused_notices`, the notices of the pull request's that GitHub did not
-    post."""
+    config (`Config: ...`), `config_change` what the pull request's change of it would do. A
+    rollback's first lines say what it rolls back (and the rollback of it merged before,
+    `rolled_back_already`), where a hotfix's say its severity and deadline;
+    `refused_notices`, the notices of the pull request's that GitHub did not post."""
     rollback = verdict.rollback
     why_not, to_make_it_one = _not_a_rollback(verdict.not_a_rollback)
     if not verdict.results:  # not a hotfix pull request
@@ -115,6 +144,8 @@ def policy_output(
     if refused_notices:
         lines += _refused_notices(refused_notices)
     lines += [config_used, ""]
+    if config_change is not None:
+        lines += config_change.lines()
     lines += ["| Rule | Result | Found | Expected |", "| --- | --- | --- | --- |"]
     lines += [
         f"| `{r.rule}` | {_RESULT[r.status]} | {cell(r.found)} | {cell(r.expected)} |"
@@ -287,22 +318,38 @@ def _fixes(results: tuple[RuleResult, ...]) -> list[str]:
 
 
 def config_error_output(
-    verdict: Verdict, error: ConfigError, config_used: str, base_branch: str
+    verdict: Verdict, error: ConfigError, config_used: str, base_branch: str, merged: bool
 ) -> CheckOutput:
-    """The run of a pull request into `base_branch` whose config files cannot be used."""
+    """The run of a pull request into `base_branch` whose config files cannot be used;
+    `merged`: judged as it stood at its merge."""
     problems = "\n".join(f"- {problem}" for problem in error.problems)
     if error.file is None:
         where = f"`{CONFIG_PATH}` on the base branch `{base_branch}`"
-        fix = f"Fix the file on `{base_branch}` (a pull request cannot change its own policy)"
-        validate = "`hotfix-bot config validate` checks a file offline"
+        fix = (
+            f"Fix the file on `{base_branch}` (a pull request cannot change its own policy), "
+            "then re-run this check. `hotfix-bot config validate` checks a file offline."
+        )
+        if merged:
+            # Its file is the one at the merge commit's first parent: no fix reaches it, but
+            # the post-merge steps read the branch's file as it is now (docs/BEHAVIOUR.md,
+            # 'Where it is read').
+            fix = (
+                "This pull request merged while the file could not be used: it is judged by "
+                "the file as it stood at its merge, which fixing the file does not change, so "
+                f"re-running this check changes nothing. The file on `{base_branch}` applies "
+                "to the pull requests to come, and re-running the merge commit's "
+                "`hotfix-release` check runs the post-merge steps by it."
+            )
     else:
+        # The organization's file is read as it is now, also for a merged pull request.
         where = f"`{error.file}`, the organization's defaults,"
-        fix = f"Fix `{error.file}` on its repository's default branch"
-        validate = "`hotfix-bot config validate --org-file` checks it offline"
+        fix = (
+            f"Fix `{error.file}` on its repository's default branch, then re-run this check. "
+            "`hotfix-bot config validate --org-file` checks it offline."
+        )
     return CheckOutput(
         verdict.title,
-        f"{where} cannot be used, so no rule was checked:\n\n{problems}\n\n{config_used}\n\n"
-        f"{fix}, then re-run this check. {validate}.",
+        f"{where} cannot be used, so no rule was checked:\n\n{problems}\n\n{config_used}\n\n{fix}",
     )
 
 

@@ -48,6 +48,7 @@ from app.github.teams import TeamLookup, look_up_team, owned_by_a_person
 from app.handlers import timeline
 from app.handlers.check_output import (
     CheckOutput,
+    ConfigChange,
     closed_while_waiting_output,
     config_error_output,
     policy_output,
@@ -78,6 +79,7 @@ from policies.evaluate import (
     needed_lookups,
 )
 from policies.facts import PullRequestFacts, RevertedPull, Review, ReviewState
+from policies.files import FileText
 from policies.notices import RefusedNotice
 from policies.rollback import is_rollback, reverted_number, reverted_numbers, rollback_refusal
 from policies.rule import Lookups
@@ -248,6 +250,9 @@ class Evaluation:
     config: HotfixConfig | None = None  # None: the config files cannot be used
     config_error: ConfigError | None = None
     facts: PullRequestFacts | None = None  # None when the config is unusable
+    merged: bool = False  # judged as it stood at its merge
+    # An open hotfix pull request that changes the repository's file: what its file does.
+    config_change: ConfigChange | None = None
 
     def output(
         self,
@@ -257,10 +262,19 @@ class Evaluation:
     ) -> CheckOutput:
         if self.config_error is not None:
             return config_error_output(
-                self.verdict, self.config_error, self.config_files.used, self.config_files.ref
+                self.verdict,
+                self.config_error,
+                self.config_files.used,
+                self.config_files.ref,
+                self.merged,
             )
         return policy_output(
-            self.verdict, self.config_files.used, review_requests, refused, rolled_back_already
+            self.verdict,
+            self.config_files.used,
+            review_requests,
+            refused,
+            rolled_back_already,
+            self.config_change,
         )
 
 
@@ -597,7 +611,7 @@ async def policy_evaluation(
         config = config_files.config(default_branch)
     except ConfigError as error:
         verdict = config_error_verdict(error)
-        evaluation = Evaluation(verdict, config_files, config_error=error)
+        evaluation = Evaluation(verdict, config_files, config_error=error, merged=merge is not None)
         return await _judged(evaluation, approvals_judged)
     facts = _facts(pull, reviews, records, now)
     if is_rollback(config, facts.head_ref, facts.labels):
@@ -612,17 +626,25 @@ async def policy_evaluation(
     # and, beside them, the teams of those approving (the approvals read no file).
     lookups = needed_lookups(config, facts)
 
+    # The head's config file once read (an open pull request's), until then the base's.
+    head_config: FileText = base_files.get(CONFIG_PATH)
+
     async def versions() -> PullRequestFacts:
+        nonlocal head_config
         paths = lookups.version_files
         # version.files may name files other than the usual ones, read beside the head's.
         missing = [path for path in paths if path not in base_files]
         # What a head that only bumps the patch holds is not fetched (its blob's SHA says so).
         bumped = (patch_bumped_text(path, base_files.get(path)) for path in paths)
         know_blobs(github, repository, [text for text in bumped if text is not None])
+        # An open one's config file too, to say what a change of it does: a head that leaves
+        # it as it is shares the base's tree and blob, read already.
+        head_paths = paths if merge is not None else [*paths, CONFIG_PATH]
         extra_base, head = await asyncio.gather(
             read_files(github, repository, base_at, missing),
-            read_files(github, repository, head_sha, paths, reads),
+            read_files(github, repository, head_sha, head_paths, reads),
         )
+        head_config = head.get(CONFIG_PATH, head_config)
         base = {**base_files, **extra_base}
         versioned = replace(
             facts,
@@ -645,7 +667,23 @@ async def policy_evaluation(
 
     versioned, teams = await both(versions(), approvals())
     facts = teams.into(versioned)
-    return Evaluation(evaluate(config, facts), config_files, config, facts=facts)
+    change = None
+    if head_config != config_files.own:
+        change = _config_change(config_files, head_config, default_branch, facts.head_ref)
+    return Evaluation(
+        evaluate(config, facts), config_files, config, facts=facts, config_change=change
+    )
+
+
+def _config_change(
+    config_files: ConfigFiles, head_text: FileText, default_branch: str, head_ref: str
+) -> ConfigChange:
+    """What the file as `head_ref` leaves it would do once merged."""
+    try:
+        replace(config_files, own=head_text).config(default_branch)
+    except ConfigError as error:
+        return ConfigChange(config_files.ref, head_ref, tuple(error.problems))
+    return ConfigChange(config_files.ref, head_ref, ())
 
 
 async def _judged(evaluation: Evaluation, approvals_judged: ApprovalsJudged | None) -> Evaluation:

@@ -13,6 +13,7 @@ latest withdrawal, or before the break-glass in force, is not in force.
 from __future__ import annotations
 
 import string
+from datetime import datetime
 
 from app.github.client import timestamp
 from app.handlers import timeline
@@ -125,6 +126,8 @@ async def _break(invocation: Invocation, reason: str) -> list[TimelineEvent]:
     record = BreakGlassRecord(glass, invocation.comment_id, severity)
     events = [glass_broken(glass, invocation.comment_id)]
     records = invocation.records
+    if await _repeats_glass_in_force(invocation, record):
+        return []  # the glass stays as it was broken: no second row, no second alert
     withdrawal = records.glass_withdrawn
     if (
         withdrawal is not None
@@ -136,6 +139,21 @@ async def _break(invocation: Invocation, reason: str) -> list[TimelineEvent]:
     if current is None or not record.written < current.written:
         records.break_glass = record  # replaces one written before it, or itself on a retry
     return events
+
+
+async def _repeats_glass_in_force(invocation: Invocation, record: BreakGlassRecord) -> bool:
+    """Whether the break-glass in force, written before this one, is the same: by the same
+    person, for the same reason and severity (a double submit, or the command posted again
+    while the check catches up). Not when a withdrawal written between them is still to be
+    delivered: it ends the one in force, and this one then is."""
+    current = invocation.records.break_glass
+    return (
+        current is not None
+        and current.written < record.written
+        and current.glass.by.casefold() == record.glass.by.casefold()
+        and (current.glass.reason, current.severity) == (record.glass.reason, record.severity)
+        and not await _unanswered_before(invocation, withdrawal=True, since=current.written)
+    )
 
 
 async def _may_break(invocation: Invocation) -> None:
@@ -182,15 +200,18 @@ async def _require_something_to_withdraw(invocation: Invocation) -> None:
     withdrawn = invocation.records.glass_withdrawn
     if withdrawn is not None and withdrawn.comment_id == invocation.comment_id:
         return  # this command withdrew it before a retry
-    if not await _break_glass_on_its_way(invocation):
+    if not await _unanswered_before(invocation, withdrawal=False):
         raise Refusal(
             "no break-glass is in force on this pull request, so there is nothing to withdraw"
         )
 
 
-async def _break_glass_on_its_way(invocation: Invocation) -> bool:
-    """Whether a `/hotfix break-glass <reason>` comment written before this command has
-    not been answered yet."""
+async def _unanswered_before(
+    invocation: Invocation, *, withdrawal: bool, since: tuple[datetime, int] | None = None
+) -> bool:
+    """Whether a `/hotfix break-glass off` comment (`withdrawal`) or a `/hotfix break-glass
+    <reason>` one written before this command (and after `since`) has not been answered
+    yet: GitHub delivers comments in any order."""
     context = invocation.context
     written = written_order(invocation.written_at, invocation.comment_id)
     comments = await context.github.get_all(
@@ -198,13 +219,16 @@ async def _break_glass_on_its_way(invocation: Invocation) -> bool:
     )
     for comment in comments:
         created_at = timestamp(comment.get("created_at"))
-        if created_at is None or written_order(created_at, comment["id"]) >= written:
+        if created_at is None:
+            continue
+        order = written_order(created_at, comment["id"])
+        if order >= written or (since is not None and order <= since):
             continue
         if (comment.get("user") or {}).get("type") == "Bot":
             continue  # bots' comments are never commands
         parsed = parse(comment.get("body") or "", [COMMAND.syntax])
-        if not isinstance(parsed, Parsed) or parsed.arguments is None:
-            continue  # not a break-glass (a withdrawal, another command, no command)
+        if not isinstance(parsed, Parsed) or (parsed.arguments is None) != withdrawal:
+            continue  # not of the kind asked for (another command, no command)
         if await context.state.get_state(answered_key(context, comment["id"])) is None:
             return True
     return False

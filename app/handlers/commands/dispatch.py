@@ -241,8 +241,10 @@ async def _carry_out(
         config = await base_config(context.github, context.repository, pull)
     except ConfigError as error:
         problems = "; ".join(error.problems)
+        # Said what to do: the fix on the base branch brings no event that would run it.
         raise Refusal(
-            f"{error.file_named(pull['base']['ref'])} cannot be used: {problems}"
+            f"{error.file_named(pull['base']['ref'])} cannot be used: {problems}; once it is "
+            "fixed there, post the command again, in a new comment"
         ) from None
     invocation = Invocation(
         context,
