@@ -213,11 +213,16 @@ def test_what_reviewers_do_on_the_review_page_moves_the_title_each_time(
     )
     assert title(bot, pull) == ("in_progress", None, manager)
 
-    # Neither the author nor a bot fills a group, whatever the API lists.
-    bot.fake.teams[("acme", "product-managers")].members += ["dev", "hotfix-bot[bot]"]
+    # The author fills no group, even as a product manager; a bot, in no team (GitHub's
+    # teams hold people only), none either, and the row says why its approval is left out.
+    bot.fake.teams[("acme", "product-managers")].members.append("dev")
     review(bot, pull, "dev", "APPROVED")
-    review(bot, pull, "hotfix-bot[bot]", "CHANGES_REQUESTED")
+    review(bot, pull, "release-checker[bot]", "APPROVED")
     assert title(bot, pull) == ("in_progress", None, manager)
+    assert approvals_row(bot, bot.repo.pulls[pull.number]).startswith(
+        "| `approvals` | ⏳ waiting | Engineering Lead: lead; Product Manager: nobody yet; "
+        "release-checker[bot] approved, but is in none of the approval groups |"
+    )
 
     bot.advance(60)
     review(bot, pull, "pm", "CHANGES_REQUESTED")
@@ -225,7 +230,8 @@ def test_what_reviewers_do_on_the_review_page_moves_the_title_each_time(
     review(bot, pull, "pm", "APPROVED")
     assert title(bot, pull) == ("completed", "success", all_rules_pass())
     assert approvals_row(bot, bot.repo.pulls[pull.number]).startswith(
-        "| `approvals` | ✅ pass | Engineering Lead: lead; Product Manager: pm |"
+        "| `approvals` | ✅ pass | Engineering Lead: lead; Product Manager: pm; "
+        "release-checker[bot] approved, but is in none of the approval groups |"
     )
 
 
