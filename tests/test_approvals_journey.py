@@ -4,6 +4,9 @@ time, each followed by the run's title and the `approvals` row they read."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from support.harness import REFUSAL, Bot, approvals_row
 from support.titles import all_rules_pass, rules_fail
 
@@ -52,16 +55,19 @@ def how_to_fix(bot: Bot, pull: FakePull) -> str:
     return section.split("\n\n### `", 1)[0].split("\n\n## ", 1)[0]
 
 
-def test_an_app_without_the_members_permission_is_told_which_to_grant(bot: Bot) -> None:
+def test_an_app_without_the_members_permission_is_told_which_to_grant(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
     """An App installed before it asked for *Members: read*, or whose new permission acme
     has not accepted yet: GitHub refuses it every team's members. The approvals row says so
-    and what to do; the other rules are still judged."""
+    and what to do, and the log names each team; the other rules are still judged."""
     acme(bot)
     refusal = bot.fake.inject(
         "GET", r"/orgs/acme/teams/", status=403, times=None, body={"message": REFUSAL}
     )
     pull = opened(bot)
-    review(bot, pull, "lead", "APPROVED")
+    with caplog.at_level(logging.WARNING):
+        review(bot, pull, "lead", "APPROVED")
 
     assert title(bot, pull) == ("completed", "failure", rules_fail("approvals"))
     assert approvals_row(bot, bot.repo.pulls[pull.number]).startswith(
@@ -74,6 +80,11 @@ def test_an_app_without_the_members_permission_is_told_which_to_grant(bot: Bot) 
         "Give hotfix-bot's GitHub App the organization permission Members (read), and have an "
         "owner of acme accept it; then re-run this check"
     )
+    assert [message for message in caplog.messages if "not readable" in message] == [
+        f"pull request #{pull.number}: team {slug} not readable: GitHub answered 403 to GET "
+        f"/orgs/acme/teams/{slug}/members: Resource not accessible by integration"
+        for slug in ("engineering-leads", "product-managers")
+    ]
 
     # Done as it says: GitHub answers, and the re-run counts lead.
     bot.fake.faults.remove(refusal)

@@ -372,6 +372,10 @@ async def _evaluate(
         raise
     if before_writing is not None and not merged:
         await before_writing(evaluation)
+    if evaluation.facts is not None:
+        # Shown in the approvals row as well: logged for whoever grants the permission.
+        for slug, answer in evaluation.facts.unreadable_teams.items():
+            context.log.warning("pull request #%d: team %s not readable: %s", number, slug, answer)
     refused = await refused_notices(context, number)
     earlier = await _earlier_rollback(context, number, evaluation.verdict, pull)
     output = evaluation.output(requested, refused, earlier)
