@@ -110,3 +110,8 @@ class PullRequestFacts:
     body: str = ""  # the description
     # For a rollback: the pull request it names, read by the app; None when there is none.
     reverted: RevertedPull | None = None
+
+    @property
+    def owner(self) -> str:
+        """The organization or person the base repository belongs to."""
+        return self.repository.partition("/")[0]

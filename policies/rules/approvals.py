@@ -397,9 +397,8 @@ def _unlisted(need: ApprovalNeed, facts: PullRequestFacts) -> list[str]:
     and its own refusal says so.)"""
     if facts.personal_account:
         return []
-    owner = facts.repository.partition("/")[0]
     return [
-        f"GitHub lists no team {slug} in {owner}: if that slug is wrong, correct it under "
+        f"GitHub lists no team {slug} in {facts.owner}: if that slug is wrong, correct it under "
         f"{need.config_key} in .github/hotfix.yml on {facts.base_ref}, then re-run this check"
         for slug in need.teams()
         if slug in facts.unlisted_teams and not facts.team_members.get(slug)
@@ -468,14 +467,13 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     teamless = _teams_only(groups) if facts.personal_account else []
     if teamless:
         names = join_words([seats.name for seats in teamless])
-        owner = facts.repository.partition("/")[0]
         return RuleResult(
             NAME,
             Status.FAIL,
             found,
             expected,
             f"{names} cannot be filled: {facts.repository} belongs to the personal account "
-            f"{owner}, which has no teams",
+            f"{facts.owner}, which has no teams",
             f"Name the people who approve for {names} with `users: [login, ...]` instead of "
             f"`team:` under {need.config_key} in .github/hotfix.yml on {facts.base_ref}, then "
             "re-run this check",
@@ -486,7 +484,6 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
     unreadable = [slug for slug in need.teams() if slug in facts.unreadable_teams]
     if unreadable:
         teams = f"team{'s' if len(unreadable) > 1 else ''} {join_words(unreadable)}"
-        owner = facts.repository.partition("/")[0]
         return RuleResult(
             NAME,
             Status.FAIL,
@@ -495,7 +492,7 @@ def check(config: HotfixConfig, facts: PullRequestFacts) -> RuleResult:
             f"hotfix-bot may not read the members of {teams}: "
             f"{facts.unreadable_teams[unreadable[0]]}",
             "Give hotfix-bot's GitHub App the organization permission Members (read), and have "
-            f"an owner of {owner} accept it; then re-run this check",
+            f"an owner of {facts.owner} accept it; then re-run this check",
             waiting,
         )
     # `users:` groups too few people can fill never fill: say so instead of waiting. The
