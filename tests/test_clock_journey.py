@@ -178,3 +178,40 @@ def test_a_p0_merged_a_second_before_its_deadline_is_not_made_overdue_by_the_tim
     assert run.output["title"] == f"Merged while {WAITING_P0[0].lower()}{WAITING_P0[1:]}"
     assert summary_deadline(bot, pull).endswith(": 1s left as of 22:30 UTC.")
     assert list(reminders(bot, pull)) == ["escalation:acme/widgets#1:P0:15m"]
+
+
+def test_an_approval_that_came_while_a_step_waited_to_fire_is_left_out_of_its_mentions(
+    clocked_bot: Bot,
+) -> None:
+    """hotfix-bot was down when the 15m step came due, and the lead approved meanwhile: the
+    step reads the pull request as it is when it runs, so it reminds only the group left."""
+    bot = clocked_bot
+    pull = open_hotfix(bot, "P0")
+    minutes(bot, 14)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.restart(down_for=2 * MINUTE)
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    assert reminders(bot, pull) == {
+        "escalation:acme/widgets#1:P0:15m": (
+            "@acme/on-call-managers: this **P0** hotfix has been open for **16m**. Deadline "
+            "2026-12-04 22:30 UTC (2h after opening): **1h44m left**.\n\n"
+            "`hotfix-policy`: Waiting for approval: On-call Manager"
+        )
+    }
+
+
+def test_a_hotfix_made_a_draft_and_ready_again_keeps_its_clock_and_asks_nobody_twice(
+    clocked_bot: Bot,
+) -> None:
+    bot = clocked_bot
+    pull = open_hotfix(bot, "P0")
+    minutes(bot, 10)
+    bot.repo.pulls[pull.number].draft = True  # "Convert to draft": hotfix-bot is not told
+    minutes(bot, 10)
+    bot.repo.pulls[pull.number].draft = False
+    bot.pull_request(pull.number, "ready_for_review")
+    minutes(bot, 1)
+
+    assert list(reminders(bot, pull)) == ["escalation:acme/widgets#1:P0:15m"]
+    assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/pulls/1/requested_reviewers")) == 1
