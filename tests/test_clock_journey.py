@@ -55,11 +55,19 @@ def timer_states(bot: Bot) -> dict[str, str]:
     return {entry.timer.id: entry.status for entry in bot.journal.timers()}
 
 
-def push_config(bot: Bot, text: str) -> None:
-    """A change to `.github/hotfix.yml` merged on main, and GitHub's push of it."""
+def push_to_main(bot: Bot, path: str, text: str) -> None:
+    """A change to `path` merged on main, and GitHub's push of it."""
     before = bot.repo.resolve("main")
-    bot.repo.commit("main", {".github/hotfix.yml": text}, "Tighten the P0 policy", author="sre")
+    bot.repo.commit("main", {path: text}, f"Change {path}", author="sre")
     bot.deliver("push", bot.fake.push_event(bot.repo, "refs/heads/main", before, sender="sre"))
+
+
+def open_pulls_listed(bot: Bot) -> int:
+    """How often hotfix-bot listed the open pull requests into main."""
+    return sum(
+        request.path == "/repos/acme/widgets/pulls" and request.query.get("base") == "main"
+        for request in bot.fake.requests_to("GET", "/repos/acme/widgets/pulls")
+    )
 
 
 def test_a_deadline_shortened_on_main_makes_the_open_p0_overdue_at_the_new_deadline(
@@ -70,12 +78,16 @@ def test_a_deadline_shortened_on_main_makes_the_open_p0_overdue_at_the_new_deadl
     bot = clocked_bot
     pull = open_hotfix(bot, "P0")
     minutes(bot, 20)  # the 15m step is sent
-    push_config(
+    push_to_main(bot, "README.md", "Runbook\n")  # no config change: nothing to look at
+    assert open_pulls_listed(bot) == 0
+    push_to_main(
         bot,
+        ".github/hotfix.yml",
         "severities:\n  P0:\n    deadline: 1h\n    escalation:\n"
         "      - {after: 15m, notify: [approvers]}\n"
         "      - {after: 45m, notify: ['@acme/sre']}\n",
     )
+    assert open_pulls_listed(bot) == 1
     assert summary_deadline(bot, pull) == (
         "**Severity P0**: merge within 1h of opening, by 2026-12-04 21:30 UTC: "
         "40m left as of 20:50 UTC."
