@@ -12,8 +12,8 @@ is evaluated there, after what its own deliveries queued, as one of them would b
 pushed to the trunk has no pull request to keep the first timer under: its run lists them
 itself, after its report (`recheck_open_hotfixes`).
 
-A push that changes `.github/hotfix.yml` on a branch has the open hotfixes into it evaluated
-again the same way (`on_config_pushed`): their clock follows the new config, a deadline
+A push that changes `.github/hotfix.yml` on the production branch has the open hotfixes into
+it evaluated again the same way (`on_config_pushed`): their clock follows the new config, a deadline
 shortened or a step added, without waiting for an event of their own (docs/BEHAVIOUR.md,
 'The incident clock').
 """
@@ -107,9 +107,11 @@ def pushed_the_config(delivery: Delivery) -> bool:
 
 
 async def on_config_pushed(context: Context) -> None:
-    """`push` that changed the config on a branch (`pushed_the_config`): the open hotfixes
-    into it evaluated again, so that their timers follow it (a shorter deadline comes due
-    at its time, not at the old one's)."""
+    """`push` that changed the config on a branch (`pushed_the_config`): when that is the
+    production branch, the open hotfixes into it evaluated again, so that their timers
+    follow it (a shorter deadline comes due at its time, not at the old one's). Which branch
+    is production only the config says: the listing asks for the pull requests into the
+    pushed one, of which a branch no pull request targets has none."""
     branch, after = context.delivery.pushed_branch, context.payload["after"]
     if branch is not None:
         await recheck_open_hotfixes(context, branch, f"config@{after}")
