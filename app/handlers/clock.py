@@ -25,9 +25,11 @@ from policies.notices import ESCALATION, pull_request_values
 from policies.timeline import escalated
 from policies.wording import duration_words, join_words
 
-# A config that cannot be used is most likely being fixed, and a fix on the base branch
-# brings no event of the pull request's: after a step met it, the pull request is evaluated
-# again this often, this many times at most, so that the fixed config sends the step.
+# A config that cannot be used is most likely being fixed, and a fix in the organization's
+# `.github` repository (or on a base branch other than the production branch, whose pushes
+# evaluate its open hotfixes: release/production.py) brings no event of the pull request's:
+# after a step met it, the pull request is evaluated again this often, this many times at
+# most, so that the fixed config sends the step.
 CONFIG_RECHECK = "config-recheck"
 CONFIG_RECHECK_EVERY = timedelta(minutes=5)
 CONFIG_RECHECKS = 12

@@ -11,6 +11,11 @@ one more timer for each hotfix among them, due at once, in that pull request's o
 is evaluated there, after what its own deliveries queued, as one of them would be. A hotfix
 pushed to the trunk has no pull request to keep the first timer under: its run lists them
 itself, after its report (`recheck_open_hotfixes`).
+
+A push that changes `.github/hotfix.yml` on the production branch has the open hotfixes into
+it evaluated again the same way (`on_config_pushed`): their clock follows the new config, a deadline
+shortened or a step added, without waiting for an event of their own (docs/BEHAVIOUR.md,
+'The incident clock').
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.report import StepOutcomes
 from app.handlers.release.steps import tag as tag_step
 from app.handlers.routing import Context
+from app.intake.delivery import Delivery
 from app.journal.timers import FiredTimer
-from policies.config import ConfigError, HotfixConfig
+from policies.config import CONFIG_PATH, ConfigError, HotfixConfig
 from policies.evaluate import is_hotfix
 from policies.rollback import is_rollback
 
@@ -68,9 +74,10 @@ async def on_tagged(context: Context) -> None:
     await recheck_open_hotfixes(context, timer.data["branch"], timer.data["tag"])
 
 
-async def recheck_open_hotfixes(context: Context, branch: str, tag: str) -> None:
+async def recheck_open_hotfixes(context: Context, branch: str, after: str) -> None:
     """The open hotfix pull requests into `branch`, each evaluated again in its own queue
-    (`on_recheck`), once per pull request and tag, now that `tag` is made."""
+    (`on_recheck`), once per pull request and `after`: the tag made, or `config@` the commit
+    that changed the config."""
     path = f"/repos/{context.repository}/pulls?state=open&base={quote(branch, safe='')}"
     pulls = await context.github.get_all(path)
     if not pulls:
@@ -79,15 +86,38 @@ async def recheck_open_hotfixes(context: Context, branch: str, tag: str) -> None
         config = await base_config(context.github, context.repository, pulls[0])
     except ConfigError as error:
         # Their own evaluations name the problem, the next time they run.
-        context.log.warning("after %s: the config on %s cannot be used: %s", tag, branch, error)
+        context.log.warning("after %s: the config on %s cannot be used: %s", after, branch, error)
         return
     for pull in pulls:
         if is_production_hotfix(config, pull):
             await context.timers.schedule(
-                RECHECK, tag, context.now(), {"tag": tag}, number=pull["number"]
+                RECHECK, after, context.now(), {"after": after}, number=pull["number"]
             )
 
 
+def pushed_the_config(delivery: Delivery) -> bool:
+    """A push that moved a branch forward with a commit that added, changed or removed
+    `.github/hotfix.yml` (as GitHub lists each pushed commit's paths)."""
+    commits = delivery.payload.get("commits") if delivery.pushed_branch is not None else None
+    return any(
+        CONFIG_PATH in (commit.get(paths) or [])
+        for commit in commits or []
+        for paths in ("added", "modified", "removed")
+    )
+
+
+async def on_config_pushed(context: Context) -> None:
+    """`push` that changed the config on a branch (`pushed_the_config`): when that is the
+    production branch, the open hotfixes into it evaluated again, so that their timers
+    follow it (a shorter deadline comes due at its time, not at the old one's). Which branch
+    is production only the config says: the listing asks for the pull requests into the
+    pushed one, of which a branch no pull request targets has none."""
+    branch, after = context.delivery.pushed_branch, context.payload["after"]
+    if branch is not None:
+        await recheck_open_hotfixes(context, branch, f"config@{after}")
+
+
 async def on_recheck(context: Context) -> None:
-    """An open hotfix pull request's turn to be evaluated again after a tag (`on_tagged`)."""
+    """An open hotfix pull request's turn to be evaluated again after a tag (`on_tagged`) or
+    a change of its config (`on_config_pushed`)."""
     await evaluate_pull_request(context, FiredTimer.of(context.delivery).number)
