@@ -173,3 +173,43 @@ def test_a_group_let_through_by_a_break_glass_says_so(bot: Bot) -> None:
     assert run.output["summary"].startswith(
         lead(pull, "is let through by a break-glass, which waives what fails or waits,", MAY_MERGE)
     )
+
+
+def test_the_warnings_advice_followed_literally_gets_the_second_hotfix_merged(bot: Bot) -> None:
+    first = approved_hotfix(bot, "hotfix/fix-login")
+    second = approved_hotfix(bot, "hotfix/fix-search", **{"search.py": "print()\n"})
+    ahead, behind = bot.repo.enqueue(first.number), bot.repo.enqueue(second.number)
+    checks_requested(bot, ahead)
+    warned = checks_requested(bot, behind).output["summary"]
+    assert warned.split("\n\n---\n\n")[0].endswith(
+        f"Take #{second.number} out of the merge queue: once they have merged, bring "
+        "`hotfix/fix-search` up to date with `main` (`git merge origin/main`), set the version "
+        "to 1.2.5, and once its own hotfix-policy check passes on that commit (approvals count "
+        "for the head commit only), add it to the queue again."
+    )
+
+    # Taken out; the first merges; the branch is brought up to date and set to 1.2.5.
+    bot.repo.dequeue(second.number)
+    bot.repo.merge_group(ahead)
+    bot.pull_request(first.number, "closed")
+    bot.repo.merge_refs("hotfix/fix-search", "main", "Merge origin/main", "dev")
+    bot.repo.commit("hotfix/fix-search", {"VERSION": "1.2.5\n"}, "1.2.5")
+    bot.pull_request(second.number, "synchronize")
+    head = bot.repo.pulls[second.number].head_sha
+    assert bot.policy_run(head).output["title"] == (
+        "Waiting for approval: Engineering Lead and Product Manager"
+    )
+    for login in ("lead", "pm"):
+        bot.repo.review(second.number, login, "APPROVED")
+        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, second.number))
+    assert bot.policy_run(head).conclusion == "success"
+
+    again = bot.repo.enqueue(second.number)
+    run = checks_requested(bot, again)
+    assert (run.conclusion, run.output["title"]) == (
+        "success",
+        f"Pull request #{second.number}: {all_rules_pass()}",
+    )
+    bot.repo.merge_group(again)
+    bot.pull_request(second.number, "closed")
+    assert sorted(bot.repo.tags) == ["v1.2.4", "v1.2.5"]

@@ -465,7 +465,9 @@ def version_taken_in_queue_warning(pull: Mapping[str, Any], queued: QueuedVersio
         f"the version: the tag its release needs, `{queued.ahead_tag}`, would be theirs. Take "
         f"#{number} out of the merge queue: once they have merged, bring `{head}` up to date "
         f"with `{base}` (`git merge origin/{base}`), set the version to "
-        f"{next_patch(queued.ahead)}, then add it to the queue again."
+        f"{next_patch(queued.ahead)}, and once its own hotfix-policy check passes on that "
+        # The push leaves the approvals on an older commit: they are given again first.
+        "commit (approvals count for the head commit only), add it to the queue again."
     )
 
 
