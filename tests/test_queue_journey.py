@@ -43,6 +43,11 @@ def checks_requested(bot: Bot, group: FakeMergeGroup) -> FakeCheckRun:
     return bot.policy_run(group.head_sha)
 
 
+def comment(bot: Bot, pull: FakePull, author: str, body: str) -> None:
+    posted = bot.repo.add_comment(pull.number, author, body)
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, posted.id))
+
+
 def lead(pull: FakePull, found: str, then: str) -> str:
     """The first paragraph of a group's summary: what the pull request it adds is."""
     return (
@@ -160,8 +165,7 @@ def test_the_second_hotfix_to_the_same_version_fails_its_group_once_the_first_is
 
 def test_a_group_let_through_by_a_break_glass_says_so(bot: Bot) -> None:
     pull = bot.open_hotfix(labels=("hotfix", "P0"))
-    posted = bot.repo.add_comment(pull.number, "lead", "/hotfix break-glass the database is down")
-    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, posted.id))
+    comment(bot, pull, "lead", "/hotfix break-glass the database is down")
     group = bot.repo.enqueue(pull.number)
 
     run = checks_requested(bot, group)
@@ -213,3 +217,21 @@ def test_the_warnings_advice_followed_literally_gets_the_second_hotfix_merged(bo
     bot.repo.merge_group(again)
     bot.pull_request(second.number, "closed")
     assert sorted(bot.repo.tags) == ["v1.2.4", "v1.2.5"]
+
+
+def test_a_break_glass_withdrawn_while_queued_fails_the_group_it_let_through(bot: Bot) -> None:
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    comment(bot, pull, "lead", "/hotfix break-glass the database is down")
+    group = bot.repo.enqueue(pull.number)
+    assert checks_requested(bot, group).conclusion == "success"
+
+    comment(bot, pull, "lead", "/hotfix break-glass off")
+
+    assert group_runs(bot, group) == [
+        (
+            "completed",
+            "failure",
+            f"Pull request #{pull.number}: Waiting for approval: Engineering Lead and "
+            "On-call Manager",
+        )
+    ]
