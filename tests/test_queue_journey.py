@@ -235,3 +235,35 @@ def test_a_break_glass_withdrawn_while_queued_fails_the_group_it_let_through(bot
             "On-call Manager",
         )
     ]
+
+
+def test_a_late_check_of_an_older_group_does_not_hide_the_one_the_pull_request_waits_in(
+    bot: Bot,
+) -> None:
+    bot.repo.create_branch("feature/search", "main")
+    bot.repo.commit("feature/search", {"search.py": "print()\n"}, "Search")
+    feature = bot.repo.open_pull("feature/search", "main", title="Search", author="dev")
+    pull = approved_hotfix(bot)
+    bot.repo.enqueue(feature.number)
+    older = bot.repo.enqueue(pull.number)
+    late = bot.fake.merge_group_event(bot.repo, older)
+    # The feature taken out of the queue, the hotfix's group is built again on main alone.
+    [group] = bot.repo.dequeue(feature.number)
+    assert group.head_sha != older.head_sha
+    assert checks_requested(bot, group).conclusion == "success"
+    bot.deliver("merge_group", late)  # the older group's request, delivered only now
+
+    review = bot.repo.pulls[pull.number].reviews[0]
+    bot.repo.dismiss_review(pull.number, review.id)
+    bot.deliver(
+        "pull_request_review",
+        bot.fake.review_event(bot.repo, pull.number, review.id, action="dismissed"),
+    )
+
+    assert group_runs(bot, group) == [
+        (
+            "completed",
+            "failure",
+            f"Pull request #{pull.number}: Waiting for approval: Engineering Lead",
+        )
+    ]

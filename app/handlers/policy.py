@@ -66,7 +66,7 @@ from app.handlers.checks import (
 )
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
 from app.handlers.notices import alert_p0, refused_notices
-from app.handlers.queued_group import CHECK_NAME, fail_waiting_group
+from app.handlers.queued_group import CHECK_NAME, fail_waiting_groups
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
@@ -420,7 +420,7 @@ async def _evaluate(
         )
     if not merged:
         await _conclude_the_replaced_head(context, number, head_sha)
-        await fail_waiting_group(context, pull, evaluation.verdict, evaluation.output(()))
+        await fail_waiting_groups(context, pull, evaluation.verdict, evaluation.output(()))
     if failed_for_now:
         # The run did not wait for them: the delivery is tried again for them.
         raise failed_for_now[0]
