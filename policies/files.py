@@ -36,7 +36,9 @@ def decoded(content: bytes) -> str | UnreadableText:
     except UnicodeDecodeError as error:
         # What Windows PowerShell's `>` and Notepad's "Unicode" write.
         if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return UnreadableText("is UTF-16 text, not UTF-8: save it as UTF-8")
+            # UTF-32-LE's byte order mark begins as UTF-16-LE's does.
+            encoding = "UTF-32" if content.startswith(codecs.BOM_UTF32_LE) else "UTF-16"
+            return UnreadableText(f"is {encoding} text, not UTF-8: save it as UTF-8")
         line = content.count(b"\n", 0, error.start) + 1
         return UnreadableText(
             f"is not UTF-8 text (byte {error.start + 1}, on line {line}, cannot be read): "

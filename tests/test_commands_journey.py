@@ -89,6 +89,41 @@ def test_a_break_glass_posted_twice_is_told_once_and_withdrawn_once(
     assert [i.title for i in bot.repo.issues.values()] == ["Incident report: Fix"]
 
 
+def test_a_break_glass_posted_twice_and_delivered_in_reverse_ends_as_delivered_in_order(
+    bot: Bot, chat: ChatReceiver, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+    line = "/hotfix break-glass checkout is down"
+    first = bot.repo.add_comment(pull.number, "lead", line)
+    github_time.now += timedelta(minutes=2)
+    again = command(bot, pull.number, "lead", line)  # delivered before the one written first
+
+    deliver_comment(bot, first)
+
+    assert [reactions(bot, first), reactions(bot, again)] == [[("+1", BOT)], [("+1", BOT)]]
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["title"] == "Break-glass by @lead: checkout is down"
+    assert "**Break-glass** by @lead at 2026-12-04 14:32 UTC" in run.output["summary"]
+    command(bot, pull.number, "lead", "/hotfix break-glass off")
+    assert bot.policy_run(pull.head_sha).output["title"] == (
+        "Waiting for approval: Engineering Lead and On-call Manager"
+    )
+    merge(bot, pull)
+
+    assert chat_texts(chat) == [
+        "🚨 CRITICAL INCIDENT - Production Down",
+        "🔓 BREAK-GLASS on #1 (Fix) by @lead: checkout is down",
+        "🔒 BREAK-GLASS WITHDRAWN on #1 (Fix) by @lead",
+        "✅ RESOLVED - Production Restored",
+    ]
+    [report] = [i for i in bot.repo.issues.values() if i.title == "Incident report: Fix"]
+    assert timeline_rows(report, "Break-glass") == [
+        "| 2026-12-04 14:32 UTC | Break-glass by @lead: checkout is down |",
+        "| 2026-12-04 14:34 UTC | Break-glass withdrawn by @lead |",
+    ]
+    assert [i.title for i in bot.repo.issues.values()] == ["Incident report: Fix"]
+
+
 def test_a_break_glass_posted_again_after_a_withdrawal_still_to_come_is_in_force(
     bot: Bot,
 ) -> None:
@@ -113,6 +148,69 @@ def test_a_break_glass_posted_again_after_a_withdrawal_still_to_come_is_in_force
         ]
         * 2
     )
+
+
+def test_a_break_glass_posted_again_after_a_withdrawal_is_in_force_delivered_first(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+    line = "/hotfix break-glass checkout is down"
+    first = bot.repo.add_comment(pull.number, "lead", line)
+    github_time.now += timedelta(minutes=1)
+    withdrawn = bot.repo.add_comment(pull.number, "lena", "/hotfix break-glass off")
+    github_time.now += timedelta(minutes=1)
+    command(bot, pull.number, "lead", line)  # delivered before the two written first
+
+    deliver_comment(bot, first)
+    deliver_comment(bot, withdrawn)
+
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["title"] == "Break-glass by @lead: checkout is down"
+    assert "**Break-glass** by @lead at 2026-12-04 14:34 UTC" in run.output["summary"]
+
+
+def test_a_break_glass_posted_again_after_another_is_in_force_delivered_first(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+    line = "/hotfix break-glass checkout is down"
+    first = bot.repo.add_comment(pull.number, "lead", line)
+    github_time.now += timedelta(minutes=1)
+    other = bot.repo.add_comment(pull.number, "lead", "/hotfix break-glass payments too")
+    github_time.now += timedelta(minutes=1)
+    command(bot, pull.number, "lead", line)  # delivered before the two written first
+
+    deliver_comment(bot, first)
+    deliver_comment(bot, other)
+
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["title"] == "Break-glass by @lead: checkout is down"
+    assert "**Break-glass** by @lead at 2026-12-04 14:34 UTC" in run.output["summary"]
+    merge(bot, pull)
+    [report] = [i for i in bot.repo.issues.values() if i.title == "Incident report: Fix"]
+    assert timeline_rows(report, "Break-glass by") == [
+        "| 2026-12-04 14:32 UTC | Break-glass by @lead: checkout is down |",
+        "| 2026-12-04 14:33 UTC | Break-glass by @lead: payments too |",
+        "| 2026-12-04 14:34 UTC | Break-glass by @lead: checkout is down |",
+    ]
+
+
+def test_a_break_glass_posted_again_after_another_still_to_come_is_in_force(
+    bot: Bot, github_time: FakeTime
+) -> None:
+    pull = open_p0_hotfix(bot)
+    line = "/hotfix break-glass checkout is down"
+    command(bot, pull.number, "lead", line)
+    github_time.now += timedelta(minutes=1)
+    other = bot.repo.add_comment(pull.number, "lead", "/hotfix break-glass payments too")
+    github_time.now += timedelta(minutes=1)
+    command(bot, pull.number, "lead", line)  # delivered before the one written before it
+
+    deliver_comment(bot, other)
+
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["title"] == "Break-glass by @lead: checkout is down"
+    assert "**Break-glass** by @lead at 2026-12-04 14:34 UTC" in run.output["summary"]
 
 
 def test_a_command_under_a_config_with_a_bad_duration_says_to_post_it_again_once_fixed(

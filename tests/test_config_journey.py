@@ -8,6 +8,7 @@ base branch, re-running the check evaluates the pull requests again.
 from __future__ import annotations
 
 import base64
+import logging
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,9 @@ def test_the_file_fixed_as_told_and_the_checks_re_run_evaluates_every_open_hotfi
             "in_progress",
             "Waiting for approval: Engineering Lead and Product Manager",
         )
+        # Their branches hold the file main held when they were cut, but neither changes it:
+        # a merge keeps main's, so nothing is to be fixed on them.
+        assert "This pull request changes" not in run.output["summary"]
 
 
 def test_a_hotfix_merged_under_a_broken_file_says_what_fixing_the_file_changes(
@@ -355,6 +359,42 @@ def test_a_hotfix_changing_the_file_is_told_it_is_judged_by_the_base_and_what_it
         "request cannot change its own policy. Its change applies to the pull requests "
         "after its merge.\n\n| Rule |"
     ) in run.output["summary"]
+
+
+@pytest.mark.parametrize(
+    ("refused", "others", "logged"),
+    [
+        (
+            True,
+            0,
+            "the compare is refused: GitHub answered 404 to GET "
+            "/repos/acme/widgets/compare/main...{head}: Not Found",
+        ),
+        (False, 299, "the compare lists only the first files"),
+    ],
+    ids=["compare refused", "300 files"],
+)
+def test_a_change_of_the_file_github_cannot_show_is_not_noted(
+    bot: Bot, caplog: pytest.LogCaptureFixture, refused: bool, others: int, logged: str
+) -> None:
+    """GitHub lists at most 300 files of a compare: past that, or when it refuses the
+    compare, whether the pull request changes the file is unknown, and no note beats a
+    wrong one."""
+    pushed(bot, "release: false\n")
+    files = {FILE: "release: false\nworkflow: github-flow\n"}
+    files.update({f"src/module_{index}.py": "pass\n" for index in range(others)})
+    pull = bot.open_hotfix(files=files)
+    if refused:
+        bot.fake.inject("GET", r"/compare/", status=404)
+
+    with caplog.at_level(logging.INFO, logger="hotfix_bot"):
+        bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    assert run.output["title"] == "Waiting for approval: Engineering Lead and Product Manager"
+    assert "This pull request changes" not in run.output["summary"]
+    logged = logged.format(head=pull.head_sha)
+    assert f"{pull.head_sha}: no note on {FILE}, {logged}" in caplog.messages
 
 
 def test_a_command_refused_for_a_broken_file_is_carried_out_once_fixed_and_posted_again(

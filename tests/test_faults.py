@@ -665,16 +665,33 @@ def test_a_version_file_with_garbage_fails_version_bump_naming_the_file(bot: Bot
     assert bot.journal.recent()[0].status == "done"
 
 
-def test_a_version_file_that_is_not_utf8_fails_version_bump_naming_the_file(bot: Bot) -> None:
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\xff\xfe1.2.4\x00", "is UTF-16 text, not UTF-8"),
+        # UTF-32-LE's byte order mark begins as UTF-16-LE's does.
+        (b"\xff\xfe\x00\x00" + "1.2.4\n".encode("utf-32-le"), "is UTF-32 text, not UTF-8"),
+        # Windows-1252's é, on the second line.
+        (b"1.2.4\ncaf\xe9\n", "is not UTF-8 text (byte 10, on line 2, cannot be read)"),
+    ],
+    ids=["UTF-16", "UTF-32", "Windows-1252"],
+)
+def test_a_version_file_that_is_not_utf8_fails_version_bump_naming_the_file(
+    bot: Bot, content: bytes, problem: str
+) -> None:
     pull = bot.open_hotfix(files={"VERSION": "binary\n"})
-    garbage = base64.b64encode(b"\xff\xfe1.2.4\x00").decode()
     sha = blob_sha("binary\n")
     bot.fake.inject(
         "GET",
         rf"/git/blobs/{sha}$",
         status=200,
         times=None,
-        body={"sha": sha, "size": 8, "content": garbage, "encoding": "base64"},
+        body={
+            "sha": sha,
+            "size": len(content),
+            "content": base64.b64encode(content).decode(),
+            "encoding": "base64",
+        },
     )
 
     bot.pull_request(pull.number, "opened")
@@ -682,7 +699,7 @@ def test_a_version_file_that_is_not_utf8_fails_version_bump_naming_the_file(bot:
     run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("failure", rules_fail("version-bump"))
     assert run.output["summary"].endswith(
-        "### `version-bump`\n\nVERSION is UTF-16 text, not UTF-8: save it as UTF-8\n\n"
+        f"### `version-bump`\n\nVERSION {problem}: save it as UTF-8\n\n"
         "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n\n"
         + set_version_commands("1.2.4")
     )

@@ -24,6 +24,7 @@ written, by the delivery's next attempt.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -86,6 +87,8 @@ from policies.rollback import is_rollback, reverted_number, reverted_numbers, ro
 from policies.rule import Lookups
 from policies.timeline import EarlierRollback
 from policies.versions import DEFAULT_VERSION_FILES, patch_bumped_text
+
+log = logging.getLogger("hotfix_bot.policy")
 
 PULL_REQUEST_ACTIONS = (
     "opened",
@@ -672,10 +675,43 @@ async def policy_evaluation(
     versioned, teams = await both(versions(), approvals())
     facts = teams.into(versioned)
     change = None
-    if head_config != config_files.own:
+    # A head whose file differs from the base's may only lag behind a change on the base,
+    # which a merge keeps: only the pull request's own diff is its change.
+    if head_config != config_files.own and await _changes_config(
+        github, repository, base_ref, head_sha, now
+    ):
         change = _config_change(config_files, head_config, default_branch, facts.head_ref)
     return Evaluation(
         evaluate(config, facts), config_files, config, facts=facts, config_change=change
+    )
+
+
+# GitHub's compare lists at most this many files: one as long may leave the file out.
+_COMPARE_FILES_SHOWN = 300
+
+
+async def _changes_config(
+    github: InstallationClient, repository: str, base_ref: str, head_sha: str, now: datetime
+) -> bool:
+    """Whether the pull request's diff (from the merge base, as GitHub shows it) touches the
+    config file; False when GitHub cannot say, rather than a note that may be wrong."""
+    try:
+        compare = await github.get_json(
+            f"/repos/{repository}/compare/{path_part(base_ref)}...{head_sha}"
+        )
+    except RequestFailed as error:
+        if classify(error, now.timestamp()).transient:
+            raise
+        log.info(
+            "%s: no note on %s, the compare is refused: %s", head_sha, CONFIG_PATH, describe(error)
+        )
+        return False
+    files = compare.get("files") or []
+    if len(files) >= _COMPARE_FILES_SHOWN:
+        log.info("%s: no note on %s, the compare lists only the first files", head_sha, CONFIG_PATH)
+        return False
+    return any(
+        CONFIG_PATH in (entry.get("filename"), entry.get("previous_filename")) for entry in files
     )
 
 

@@ -43,10 +43,18 @@ class BreakGlassRecord:
     comment_id: int  # the command that broke it
     # The severity labelled then: its approvers may withdraw it whatever the labels are now.
     severity: str
+    # The command whose chat message told of it when not this one: the same command posted
+    # again, delivered first, which this one took the place of.
+    told: int | None = None
 
     @property
     def written(self) -> tuple[datetime, int]:
         return written_order(self.glass.at, self.comment_id)
+
+    @property
+    def told_by(self) -> int:
+        """The command whose chat message tells of it: one message for one break-glass."""
+        return self.comment_id if self.told is None else self.told
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +209,7 @@ def _break_glass_as_json(record: BreakGlassRecord) -> dict[str, Any]:
         "at": glass.at.isoformat(),
         "comment_id": record.comment_id,
         "severity": record.severity,
+        "told": record.told,
     }
 
 
@@ -209,6 +218,7 @@ def _break_glass_from_json(data: dict[str, Any]) -> BreakGlassRecord:
         BreakGlass(data["by"], data["reason"], datetime.fromisoformat(data["at"])),
         data["comment_id"],
         data["severity"],
+        data.get("told"),  # absent from records kept before it was
     )
 
 

@@ -1,10 +1,11 @@
 """The timeline of a hotfix pull request, kept in the state store (docs/BEHAVIOUR.md, 'The
 record and the notices').
 
-One small list per pull request, never shortened: each handler adds what it sees happen
-when it happens (an evaluation the opening, the severity and the approvals; the review
-requests, escalations and commands theirs; the post-merge run the merge and its steps), and
-an event already there (by its key) is not added again, so a handler run twice adds nothing.
+One small list per pull request, never shortened (`replace` only moves a row): each handler
+adds what it sees happen when it happens (an evaluation the opening, the severity and the
+approvals; the review requests, escalations and commands theirs; the post-merge run the merge
+and its steps), and an event already there (by its key) is not added again, so a handler run
+twice adds nothing.
 Only the group an approval row names follows the latest evaluation. The wording is
 `policies.timeline`'s.
 """
@@ -34,6 +35,15 @@ _PREFIX = "timeline"
 
 def _key(context: Context, number: int) -> str:
     return f"{_PREFIX}:{context.repository}#{number}"
+
+
+def _item(event: TimelineEvent) -> dict[str, str]:
+    return {
+        "key": event.key,
+        "at": event.at.isoformat(),
+        "kind": event.kind.value,
+        "text": event.text,
+    }
 
 
 async def load(context: Context, number: int) -> list[TimelineEvent]:
@@ -71,7 +81,7 @@ async def record(context: Context, number: int, events: Iterable[TimelineEvent])
         for event in events:
             item = held.get(event.key)
             if item is None:
-                item = {"key": event.key, "at": event.at.isoformat(), "kind": event.kind.value}
+                item = _item(event)
                 items.append(item)
                 held[event.key] = item
             elif event.kind not in REWORDED_KINDS or item["text"] == event.text:
@@ -80,6 +90,18 @@ async def record(context: Context, number: int, events: Iterable[TimelineEvent])
             changed = True
         if changed:
             await context.state.set_state(_key(context, number), json.dumps(items))
+
+
+async def replace(context: Context, number: int, key: str, event: TimelineEvent) -> None:
+    """Put `event` in the place of the row `key`, which told of the same happening later than
+    it happened (a command delivered before one written earlier that it repeats). Done again,
+    it changes nothing."""
+    async with context.locks.lock(_key(context, number)):
+        stored = await context.state.get_state(_key(context, number))
+        items = [item for item in json.loads(stored or "[]") if item["key"] != key]
+        if all(item["key"] != event.key for item in items):
+            items.append(_item(event))
+        await context.state.set_state(_key(context, number), json.dumps(items))
 
 
 async def record_evaluation(

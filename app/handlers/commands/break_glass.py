@@ -7,13 +7,16 @@ retroactive review issue is opened (the `retro-review` post-merge step). Who may
 of the severity it was broken under, withdraws it, whatever the labels are now. On a rollback
 the severity is the rolled-back hotfix's, and its approvers are the rollback's. Commands end
 as they were written, whatever order they are delivered in: a break-glass written before the
-latest withdrawal, or before the break-glass in force, is not in force.
+latest withdrawal, or before the break-glass in force, is not in force; but the same command
+posted again is one break-glass, broken when the first was written.
 """
 
 from __future__ import annotations
 
 import string
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from app.github.client import timestamp
 from app.handlers import timeline
@@ -94,7 +97,7 @@ async def _tell_chat(invocation: Invocation, reason: str | None) -> None:
         if glass_record is None or glass_record.comment_id != comment_id:
             return
         notice, text = (
-            f"break-glass:{comment_id}",
+            f"break-glass:{glass_record.told_by}",
             glass_broken_message(glass_record.glass, number, title),
         )
     await send_to_chat(context, number, notice, text, context.payload["comment"].get("html_url"))
@@ -126,7 +129,8 @@ async def _break(invocation: Invocation, reason: str) -> list[TimelineEvent]:
     record = BreakGlassRecord(glass, invocation.comment_id, severity)
     events = [glass_broken(glass, invocation.comment_id)]
     records = invocation.records
-    if await _repeats_glass_in_force(invocation, record):
+    current = records.break_glass
+    if current is not None and await _posted_again(invocation, current, record):
         return []  # the glass stays as it was broken: no second row, no second alert
     withdrawal = records.glass_withdrawn
     if (
@@ -135,25 +139,38 @@ async def _break(invocation: Invocation, reason: str) -> list[TimelineEvent]:
         and await _withdrawal_refused(invocation, record, withdrawal.by) is None
     ):
         return [*events, glass_mended(withdrawal.by, withdrawal.at, withdrawal.comment_id)]
-    current = records.break_glass
-    if current is None or not record.written < current.written:
-        records.break_glass = record  # replaces one written before it, or itself on a retry
+    if current is not None and await _posted_again(invocation, record, current):
+        # Posted again and delivered first: the glass was broken when this one was written, as
+        # in order. Its row and record move here; chat heard of it from the other.
+        records.break_glass = replace(record, told=current.told_by)
+        moved = glass_broken(current.glass, current.comment_id).key
+        await timeline.replace(invocation.context, invocation.number, moved, events[0])
+        return []
+    if current is None or current.written < record.written:
+        records.break_glass = record  # replaces one written before it; on a retry, it is kept
     return events
 
 
-async def _repeats_glass_in_force(invocation: Invocation, record: BreakGlassRecord) -> bool:
-    """Whether the break-glass in force, written before this one, is the same: by the same
-    person, for the same reason and severity (a double submit, or the command posted again
-    while the check catches up). Not when a withdrawal written between them is still to be
-    delivered: it ends the one in force, and this one then is."""
-    current = invocation.records.break_glass
-    return (
-        current is not None
-        and current.written < record.written
-        and current.glass.by.casefold() == record.glass.by.casefold()
-        and (current.glass.reason, current.severity) == (record.glass.reason, record.severity)
-        and not await _unanswered_before(invocation, withdrawal=True, since=current.written)
-    )
+async def _posted_again(
+    invocation: Invocation, first: BreakGlassRecord, again: BreakGlassRecord
+) -> bool:
+    """Whether `again` is `first` posted again (a double submit, or no patience while the
+    check catches up): by the same person, for the same reason and severity, written after
+    it, and with nothing written between them that ends or replaces `first` in order: no
+    withdrawal still to be delivered (one delivered is in the records), no other break-glass."""
+    if not (
+        first.written < again.written
+        and first.glass.by.casefold() == again.glass.by.casefold()
+        and (first.glass.reason, first.severity) == (again.glass.reason, again.severity)
+    ):
+        return False
+    for comment, reason in await _commands_between(invocation, first.written, again.written):
+        if reason is None:
+            if not await _answered(invocation, comment):
+                return False
+        elif (_login(comment), reason) != (first.glass.by.casefold(), first.glass.reason):
+            return False
+    return True
 
 
 async def _may_break(invocation: Invocation) -> None:
@@ -200,38 +217,52 @@ async def _require_something_to_withdraw(invocation: Invocation) -> None:
     withdrawn = invocation.records.glass_withdrawn
     if withdrawn is not None and withdrawn.comment_id == invocation.comment_id:
         return  # this command withdrew it before a retry
-    if not await _unanswered_before(invocation, withdrawal=False):
+    written = written_order(invocation.written_at, invocation.comment_id)
+    on_its_way = [
+        comment
+        for comment, reason in await _commands_between(invocation, None, written)
+        if reason is not None and not await _answered(invocation, comment)
+    ]
+    if not on_its_way:
         raise Refusal(
             "no break-glass is in force on this pull request, so there is nothing to withdraw"
         )
 
 
-async def _unanswered_before(
-    invocation: Invocation, *, withdrawal: bool, since: tuple[datetime, int] | None = None
-) -> bool:
-    """Whether a `/hotfix break-glass off` comment (`withdrawal`) or a `/hotfix break-glass
-    <reason>` one written before this command (and after `since`) has not been answered
-    yet: GitHub delivers comments in any order."""
+async def _commands_between(
+    invocation: Invocation, after: tuple[datetime, int] | None, before: tuple[datetime, int]
+) -> list[tuple[dict[str, Any], str | None]]:
+    """The break-glass commands written between `after` (None: the opening) and `before`, as
+    the comments of the pull request say, each with its reason (None: a withdrawal)."""
     context = invocation.context
-    written = written_order(invocation.written_at, invocation.comment_id)
     comments = await context.github.get_all(
         f"/repos/{context.repository}/issues/{invocation.number}/comments"
     )
+    found: list[tuple[dict[str, Any], str | None]] = []
     for comment in comments:
         created_at = timestamp(comment.get("created_at"))
         if created_at is None:
             continue
         order = written_order(created_at, comment["id"])
-        if order >= written or (since is not None and order <= since):
+        if order >= before or (after is not None and order <= after):
             continue
         if (comment.get("user") or {}).get("type") == "Bot":
             continue  # bots' comments are never commands
         parsed = parse(comment.get("body") or "", [COMMAND.syntax])
-        if not isinstance(parsed, Parsed) or (parsed.arguments is None) != withdrawal:
-            continue  # not of the kind asked for (another command, no command)
-        if await context.state.get_state(answered_key(context, comment["id"])) is None:
-            return True
-    return False
+        if isinstance(parsed, Parsed):
+            found.append((comment, parsed.arguments))
+    return found
+
+
+async def _answered(invocation: Invocation, comment: dict[str, Any]) -> bool:
+    """Whether the command `comment` was answered: not still to be delivered (GitHub delivers
+    comments in any order)."""
+    key = answered_key(invocation.context, comment["id"])
+    return await invocation.context.state.get_state(key) is not None
+
+
+def _login(comment: dict[str, Any]) -> str:
+    return str((comment.get("user") or {}).get("login", "")).casefold()
 
 
 async def _withdrawal_refused(
