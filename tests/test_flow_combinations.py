@@ -715,7 +715,8 @@ def queue_holds_the_version_warning(pull: FakePull, group: FakeMergeGroup) -> st
         "version: the tag its release needs, `v1.2.4`, would be theirs. Take "
         f"#{pull.number} out of the merge queue: once they have merged, bring "
         f"`{pull.head_ref}` up to date with `main` (`git merge origin/main`), set the version "
-        "to 1.2.5, then add it to the queue again.\n\n---\n\n"
+        "to 1.2.5, and once its own hotfix-policy check passes on that commit (approvals "
+        "count for the head commit only), add it to the queue again.\n\n---\n\n"
     )
 
 

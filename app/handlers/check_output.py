@@ -422,6 +422,13 @@ _QUEUED_PULL: dict[Conclusion | None, tuple[str, str]] = {
 }
 
 
+# A break-glass passes a pull request by waiving its rules, not by their passing.
+_BROKEN_GLASS = (
+    "is let through by a break-glass, which waives what fails or waits,",
+    ", so this merge group may merge.",
+)
+
+
 def merge_group_output(
     number: int,
     title: str,
@@ -429,11 +436,14 @@ def merge_group_output(
     conclusion: Conclusion | None,
     policy: CheckOutput,
     warning: str | None = None,
+    *,
+    broken_glass: bool = False,
 ) -> CheckOutput:
     """The `hotfix-policy` run of a merge group, from the result (`conclusion`, `policy`) of
     the pull request it adds, evaluated on that pull request's head commit; `warning`, when
-    given, follows what the result means for the group."""
-    found, then = _QUEUED_PULL[conclusion]
+    given, follows what the result means for the group. `broken_glass`: a break-glass in
+    force concluded that result, waiving the rules it passes by."""
+    found, then = _BROKEN_GLASS if broken_glass else _QUEUED_PULL[conclusion]
     warned = "" if warning is None else f"\n\n{warning}"
     return CheckOutput(
         f"Pull request #{number}: {policy.title}",
@@ -455,7 +465,9 @@ def version_taken_in_queue_warning(pull: Mapping[str, Any], queued: QueuedVersio
         f"the version: the tag its release needs, `{queued.ahead_tag}`, would be theirs. Take "
         f"#{number} out of the merge queue: once they have merged, bring `{head}` up to date "
         f"with `{base}` (`git merge origin/{base}`), set the version to "
-        f"{next_patch(queued.ahead)}, then add it to the queue again."
+        f"{next_patch(queued.ahead)}, and once its own hotfix-policy check passes on that "
+        # The push leaves the approvals on an older commit: they are given again first.
+        "commit (approvals count for the head commit only), add it to the queue again."
     )
 
 

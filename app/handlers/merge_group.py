@@ -16,18 +16,17 @@ from datetime import UTC, datetime
 from app.github.files import read_files
 from app.handlers.check_output import (
     QueuedVersions,
-    merge_group_output,
     unnamed_merge_group_output,
     version_taken_in_queue_warning,
 )
 from app.handlers.checks import refusal_shown, report_failure, write_check_run
 from app.handlers.policy import (
-    CHECK_NAME,
     Evaluation,
     policy_evaluation,
     read_pull_request,
     rerun_check,
 )
+from app.handlers.queued_group import CHECK_NAME, write_group_run
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery, queued_group_base
 from policies.evaluate import Conclusion
@@ -36,9 +35,6 @@ from policies.rules.version_bump import NAME as VERSION_BUMP
 from policies.versions import declared_version, head_version, tag_name
 
 MERGE_GROUP_ACTIONS = ("checks_requested",)
-
-# A group passes when the pull request it adds would pass a required check on its own.
-_PASSING = (Conclusion.SUCCESS, Conclusion.NEUTRAL)
 
 
 def on_a_merge_group(delivery: Delivery) -> bool:
@@ -105,18 +101,7 @@ async def _check_group(
         )
         raise
     warning = None if queued is None else version_taken_in_queue_warning(pull, queued)
-    output = merge_group_output(
-        number, pull["title"], pull["head"]["sha"], conclusion, policy, warning
-    )
-    await write_check_run(
-        context,
-        CHECK_NAME,
-        head_sha,
-        output,
-        conclusion="success" if conclusion in _PASSING else "failure",
-        details_url=pull["html_url"],
-    )
-    context.log.info("merge group %s: %s", head_sha, output.title)
+    await write_group_run(context, head_sha, pull, evaluation.verdict, policy, warning)
 
 
 async def _version_taken_ahead(

@@ -67,6 +67,7 @@ from app.handlers.checks import (
 )
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
 from app.handlers.notices import alert_p0, refused_notices
+from app.handlers.queued_group import CHECK_NAME, fail_waiting_groups
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
@@ -88,8 +89,6 @@ from policies.timeline import EarlierRollback
 from policies.versions import DEFAULT_VERSION_FILES, patch_bumped_text
 
 log = logging.getLogger("hotfix_bot.policy")
-
-CHECK_NAME = "hotfix-policy"
 
 PULL_REQUEST_ACTIONS = (
     "opened",
@@ -424,6 +423,7 @@ async def _evaluate(
         )
     if not merged:
         await _conclude_the_replaced_head(context, number, head_sha)
+        await fail_waiting_groups(context, pull, evaluation.verdict, evaluation.output(()))
     if failed_for_now:
         # The run did not wait for them: the delivery is tried again for them.
         raise failed_for_now[0]
