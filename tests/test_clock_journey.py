@@ -70,6 +70,22 @@ def open_pulls_listed(bot: Bot) -> int:
     )
 
 
+def test_a_config_changed_on_develop_lists_no_pull_requests(clocked_bot: Bot) -> None:
+    """Git Flow changes the file on `develop` first: the file there names `main` as the
+    production branch, so nothing is listed, whatever pull requests `develop` has."""
+    bot = clocked_bot
+    open_hotfix(bot, "P0")
+    before = bot.repo.resolve("develop") or bot.repo.create_branch("develop", "main")
+    bot.repo.commit(
+        "develop", {".github/hotfix.yml": "severities:\n  P0:\n    deadline: 1h\n"}, "P0 1h"
+    )
+
+    with bot.counting() as requests:
+        bot.deliver("push", bot.fake.push_event(bot.repo, "refs/heads/develop", before))
+
+    assert not [r for r in requests if r.path == "/repos/acme/widgets/pulls"]
+
+
 def test_a_deadline_shortened_on_main_makes_the_open_p0_overdue_at_the_new_deadline(
     clocked_bot: Bot,
 ) -> None:

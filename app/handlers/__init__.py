@@ -46,7 +46,7 @@ def build_router() -> Router:
     router.add("check_run", ["rerequested"], policy.on_rerequest, when=not_on_a_group)
     router.add("check_run", ["rerequested"], merge_group.on_rerequest, when=on_a_group)
     router.add("push", None, release.push.on_push, when=release.push.pushed_a_branch)
-    router.add("push", None, production.on_config_pushed, when=production.pushed_the_config)
+    router.add("push", None, production.on_config_pushed, when=release.push.pushed_a_branch)
     router.add("check_run", ["rerequested"], release.on_rerequest)
     router.add("check_run", ["rerequested"], release.push.on_rerequest)
     router.add("check_suite", ["rerequested"], policy.on_rerequest, when=not_on_a_group)

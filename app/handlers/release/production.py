@@ -20,17 +20,17 @@ shortened or a step added, without waiting for an event of their own (docs/BEHAV
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from app.github.pulls import labels_of
-from app.handlers.config_files import base_config
+from app.handlers.config_files import base_config, config_at
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.report import StepOutcomes
 from app.handlers.release.steps import tag as tag_step
 from app.handlers.routing import Context
-from app.intake.delivery import Delivery
 from app.journal.timers import FiredTimer
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig
 from policies.evaluate import is_hotfix
@@ -95,25 +95,35 @@ async def recheck_open_hotfixes(context: Context, branch: str, after: str) -> No
             )
 
 
-def pushed_the_config(delivery: Delivery) -> bool:
-    """A push that moved a branch forward with a commit that added, changed or removed
-    `.github/hotfix.yml` (as GitHub lists each pushed commit's paths)."""
-    commits = delivery.payload.get("commits") if delivery.pushed_branch is not None else None
+def _changes_the_config(push: Mapping[str, Any]) -> bool:
+    """Whether a commit of `push` added, changed or removed `.github/hotfix.yml` (as GitHub
+    lists each pushed commit's paths)."""
     return any(
         CONFIG_PATH in (commit.get(paths) or [])
-        for commit in commits or []
+        for commit in push.get("commits") or []
         for paths in ("added", "modified", "removed")
     )
 
 
 async def on_config_pushed(context: Context) -> None:
-    """`push` that changed the config on a branch (`pushed_the_config`): when that is the
-    production branch, the open hotfixes into it evaluated again, so that their timers
-    follow it (a shorter deadline comes due at its time, not at the old one's). Which branch
-    is production only the config says: the listing asks for the pull requests into the
-    pushed one, of which a branch no pull request targets has none."""
+    """`push` to a branch: when it changed the config of the production branch, the open
+    hotfixes into it evaluated again, so that their timers follow it (a shorter deadline
+    comes due at its time, not at the old one's). The route takes every branch's push (the
+    intake reads no commit list): a push that leaves the file alone costs nothing, and one to
+    another branch (`develop`, where Git Flow changes it first) one read of the config."""
     branch, after = context.delivery.pushed_branch, context.payload["after"]
-    if branch is not None:
+    if branch is None or not _changes_the_config(context.payload):
+        return
+    default_branch = context.delivery.default_branch or branch
+    try:
+        config = await config_at(context.github, context.repository, after, default_branch)
+    except ConfigError as error:
+        # The open hotfixes name the problem at their next evaluation.
+        context.log.warning(
+            "push %s to %s: the config cannot be used: %s", after[:7], branch, error
+        )
+        return
+    if config.branches.production == branch:
         await recheck_open_hotfixes(context, branch, f"config@{after}")
 
 
