@@ -4,6 +4,8 @@ queue's groups show while their pull requests change, merge, or break the glass.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from support.harness import Bot
 from support.titles import all_rules_pass, rules_fail
@@ -130,7 +132,57 @@ def test_a_change_that_keeps_the_pull_request_passing_leaves_its_group_as_it_was
     assert group_runs(bot, group) == [
         ("completed", "success", f"Pull request #{pull.number}: {all_rules_pass()}")
     ]
-    assert not [r for r in requests if group.head_sha in r.path]
+    own_run = bot.policy_run(pull.head_sha).id
+    assert not [r for r in requests if "/git/matching-refs/" in r.path]
+    assert {
+        r.path for r in requests if r.method in ("POST", "PATCH") and "/check-runs" in r.path
+    } <= {f"/repos/acme/widgets/check-runs/{own_run}"}
+
+
+def test_a_group_that_failed_is_not_looked_for_again(bot: Bot) -> None:
+    """Queued before its approvals, the hotfix's group fails and the queue drops it: its
+    later evaluations have no group to fail, and spend no request looking for one."""
+    pull = bot.open_hotfix("hotfix/fix-login")
+    group = bot.repo.enqueue(pull.number)
+    assert checks_requested(bot, group).conclusion == "failure"
+    bot.repo.add_labels(pull.number, "customer-facing")
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "labeled", label="customer-facing")
+
+    assert not [r for r in requests if "/git/matching-refs/" in r.path]
+
+
+def test_github_refusing_the_groups_listing_leaves_them_and_the_delivery_done(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The pull request's own run shows its result; a refusal to list its groups is logged,
+    not a failed delivery."""
+    pull = approved_hotfix(bot)
+    group = bot.repo.enqueue(pull.number)
+    checks_requested(bot, group)
+    bot.fake.inject(
+        "GET",
+        r"/git/matching-refs/",
+        status=403,
+        times=None,
+        body={"message": "Resource not accessible by integration"},
+    )
+    bot.repo.remove_label(pull.number, "P1")
+
+    with caplog.at_level(logging.WARNING):
+        bot.pull_request(pull.number, "unlabeled", label="P1")
+
+    assert bot.policy_run(pull.head_sha).output["title"] == rules_fail("labels")
+    assert group_runs(bot, group) == [
+        ("completed", "success", f"Pull request #{pull.number}: {all_rules_pass()}")
+    ]
+    assert (
+        f"pull request #{pull.number}: its merge groups not failed: GitHub answered 403 to GET "
+        "/repos/acme/widgets/git/matching-refs/heads/gh-readonly-queue/main/"
+        f"pr-{pull.number}-: Resource not accessible by integration"
+    ) in caplog.messages
+    assert "failed" not in {entry.status for entry in bot.journal.recent()}
 
 
 def test_the_second_hotfix_to_the_same_version_fails_its_group_once_the_first_is_tagged(

@@ -11,12 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.github.client import path_part
-from app.handlers.check_output import CheckOutput, merge_group_output
-from app.handlers.checks import write_check_run
+from app.handlers.check_output import CHECK_NAME, CheckOutput, merge_group_output
+from app.handlers.checks import refusal_shown, write_check_run
 from app.handlers.routing import Context
 from policies.evaluate import Conclusion, Verdict
-
-CHECK_NAME = "hotfix-policy"
 
 # A group passes when the pull request it adds would pass a required check on its own.
 PASSING = (Conclusion.SUCCESS, Conclusion.NEUTRAL)
@@ -35,8 +33,8 @@ async def write_group_run(
     warning: str | None = None,
 ) -> None:
     """Write the `hotfix-policy` run of the merge group on `head_sha` from the result
-    (`verdict`, `policy`) of the pull request it adds, and remember that pull request as
-    queued."""
+    (`verdict`, `policy`) of the pull request it adds, and, when it passes, remember that
+    pull request as queued."""
     conclusion = verdict.conclusion
     output = merge_group_output(
         pull["number"],
@@ -55,7 +53,8 @@ async def write_group_run(
         conclusion="success" if conclusion in PASSING else "failure",
         details_url=pull["html_url"],
     )
-    await context.state.set_state(_key(context, pull["number"]), "queued")
+    if conclusion in PASSING:  # a failing group leaves the queue: nothing to fail later
+        await context.state.set_state(_key(context, pull["number"]), "queued")
     context.log.info("merge group %s: %s", head_sha, output.title)
 
 
@@ -73,8 +72,19 @@ async def fail_waiting_groups(
     # The queue's branches are its live groups (GitHub deletes a group's as it goes), found
     # with one request; a group checked once may be gone, or its check delivered late.
     prefix = f"heads/gh-readonly-queue/{pull['base']['ref']}/pr-{number}-"
-    refs = await context.github.get_all(
-        f"/repos/{context.repository}/git/matching-refs/{path_part(prefix)}", page_size=None
-    )
-    for ref in refs:
-        await write_group_run(context, ref["object"]["sha"], pull, verdict, policy)
+    try:
+        refs = await context.github.get_all(
+            f"/repos/{context.repository}/git/matching-refs/{path_part(prefix)}", page_size=None
+        )
+        for ref in refs:
+            await write_group_run(context, ref["object"]["sha"], pull, verdict, policy)
+    except Exception as error:
+        # The pull request's own run, written already, shows its result; GitHub refusing
+        # this, or still failing it on the last attempt, leaves its groups as they were. An
+        # error that may pass is tried again with the delivery.
+        refusal = refusal_shown(context, error)
+        if refusal is None:
+            raise
+        context.log.warning(
+            "pull request #%d: its merge groups not failed: %s", number, refusal.words
+        )
