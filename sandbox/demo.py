@@ -31,8 +31,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from app import logs
 from app.cli import list_timers
+from app.handlers.check_output import CHECK_NAME as POLICY_CHECK
 from app.handlers.check_output import CheckOutput
-from app.handlers.queued_group import CHECK_NAME as POLICY_CHECK
 from app.handlers.release.plan import CHECK_NAME as RELEASE_CHECK
 from app.handlers.release.report import COMMENT_MARKER, Report, comment_body
 from app.handlers.release.steps.incident_report import LABEL as INCIDENT_LABEL

@@ -30,6 +30,8 @@ from policies.wording import (
 )
 
 # GitHub refuses check-run output fields longer than this.
+CHECK_NAME = "hotfix-policy"  # the run every evaluation of a pull request or merge group writes
+
 MAX_OUTPUT_BYTES = 65_535  # GitHub counts the summary's UTF-8 bytes, not its characters
 _TRUNCATED = "\n\n… (cut to fit GitHub's limit of 65,535 bytes)"
 # A title is one line, shown where a line fits: one longer is cut, ending with an ellipsis.

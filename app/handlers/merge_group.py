@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from app.github.files import read_files
 from app.handlers.check_output import (
+    CHECK_NAME,
     QueuedVersions,
     unnamed_merge_group_output,
     version_taken_in_queue_warning,
@@ -26,7 +27,7 @@ from app.handlers.policy import (
     read_pull_request,
     rerun_check,
 )
-from app.handlers.queued_group import CHECK_NAME, write_group_run
+from app.handlers.queued_group import write_group_run
 from app.handlers.routing import Context
 from app.intake.delivery import Delivery, queued_group_base
 from policies.evaluate import Conclusion

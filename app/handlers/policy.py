@@ -48,6 +48,7 @@ from app.github.reads import Reads, both, reading_ahead
 from app.github.teams import TeamLookup, look_up_team, owned_by_a_person
 from app.handlers import timeline
 from app.handlers.check_output import (
+    CHECK_NAME,
     CheckOutput,
     ConfigChange,
     closed_while_waiting_output,
@@ -67,7 +68,7 @@ from app.handlers.checks import (
 )
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
 from app.handlers.notices import alert_p0, refused_notices
-from app.handlers.queued_group import CHECK_NAME, fail_waiting_groups
+from app.handlers.queued_group import fail_waiting_groups
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
