@@ -376,15 +376,21 @@ def test_an_approval_a_timer_finds_after_the_merge_reaches_the_incident_report_o
     ]
 
 
-def test_a_verbal_approval_delivered_after_the_merge_joins_the_report_summary_once(
-    night: Bot,
-) -> None:
-    bot = night
+def glass_broken_a_minute_in(bot: Bot) -> FakePull:
+    """A P0 opened at 23:50, its glass broken by lead a minute later; 23:57 now."""
     pull = bot.open_hotfix(labels=("hotfix", "P0"))
     bot.pull_request(pull.number, "opened")
     bot.advance(MINUTE)
     say(bot, pull, "lead", "/hotfix break-glass checkout down")
     bot.advance(6 * MINUTE)
+    return pull
+
+
+def test_a_verbal_approval_delivered_after_the_merge_joins_the_report_summary_once(
+    night: Bot,
+) -> None:
+    bot = night
+    pull = glass_broken_a_minute_in(bot)
     # At 23:57 dana records lena's approval from the bridge call; lead merges at 23:58, and
     # GitHub delivers the command after the merge, twice.
     verbal = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena on the call")
@@ -533,11 +539,7 @@ def test_a_late_approval_and_the_release_named_at_last_share_one_comment(night: 
     delivers after the merge runs the steps again, which make the tag now: one comment adds
     the release's rows and the approval to the report's timeline, the approval once."""
     bot = night
-    pull = bot.open_hotfix(labels=("hotfix", "P0"))
-    bot.pull_request(pull.number, "opened")
-    bot.advance(MINUTE)
-    say(bot, pull, "lead", "/hotfix break-glass checkout down")
-    bot.advance(6 * MINUTE)
+    pull = glass_broken_a_minute_in(bot)
     bot.repo.review(pull.number, "lead", "APPROVED")
     review = bot.fake.review_event(bot.repo, pull.number)
     bot.advance(MINUTE)
