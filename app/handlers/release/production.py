@@ -74,20 +74,25 @@ async def on_tagged(context: Context) -> None:
     await recheck_open_hotfixes(context, timer.data["branch"], timer.data["tag"])
 
 
-async def recheck_open_hotfixes(context: Context, branch: str, after: str) -> None:
+async def recheck_open_hotfixes(
+    context: Context, branch: str, after: str, config: HotfixConfig | None = None
+) -> None:
     """The open hotfix pull requests into `branch`, each evaluated again in its own queue
     (`on_recheck`), once per pull request and `after`: the tag made, or `config@` the commit
-    that changed the config."""
+    that changed the config. `config`: the branch's, when the caller read it already."""
     path = f"/repos/{context.repository}/pulls?state=open&base={quote(branch, safe='')}"
     pulls = await context.github.get_all(path)
     if not pulls:
         return
-    try:
-        config = await base_config(context.github, context.repository, pulls[0])
-    except ConfigError as error:
-        # Their own evaluations name the problem, the next time they run.
-        context.log.warning("after %s: the config on %s cannot be used: %s", after, branch, error)
-        return
+    if config is None:
+        try:
+            config = await base_config(context.github, context.repository, pulls[0])
+        except ConfigError as error:
+            # Their own evaluations name the problem, the next time they run.
+            context.log.warning(
+                "after %s: the config on %s cannot be used: %s", after, branch, error
+            )
+            return
     for pull in pulls:
         if is_production_hotfix(config, pull):
             await context.timers.schedule(
@@ -124,7 +129,7 @@ async def on_config_pushed(context: Context) -> None:
         )
         return
     if config.branches.production == branch:
-        await recheck_open_hotfixes(context, branch, f"config@{after}")
+        await recheck_open_hotfixes(context, branch, f"config@{after}", config)
 
 
 async def on_recheck(context: Context) -> None:
