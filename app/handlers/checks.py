@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +19,7 @@ from app.github.client import describe, describe_with_wait
 from app.github.reads import Reads, reading_ahead
 from app.handlers.check_output import CheckOutput, error_output, long_wait_output
 from app.handlers.routing import Context, transience_of
+from app.journal.base import WORKING_SINCE_KEY
 from policies.wording import sentence
 
 # Whether a write may replace what a commit's run shows, told by its title: None when this App
@@ -155,13 +157,19 @@ class _Shows:
 
 
 def find_check_run(
-    reads: Reads, context: Context, name: str, head_sha: str
+    reads: Reads,
+    context: Context,
+    name: str,
+    head_sha: str,
+    *,
+    opened_at: datetime | None = None,
 ) -> asyncio.Task[_LookedUp]:
     """Start looking for the `name` run on `head_sha`, as one of `reads`, so that the look-up
-    overlaps the work whose result the run will show."""
+    overlaps the work whose result the run will show. `opened_at`: when the pull request whose
+    head it is was opened, if known (`_look_up`)."""
     return reads.start(
         ("check run", context.repository, name, head_sha),
-        lambda: _look_up(context, name, head_sha),
+        lambda: _look_up(context, name, head_sha, opened_at),
     )
 
 
@@ -186,12 +194,13 @@ class _Stored:
 
     @classmethod
     def read(cls, value: str | None) -> _Stored | None:
+        """What `value` names; None when it names no run (`_CREATING`, or nothing)."""
         words = (value or "").split()
         waiting = words[-1:] == [_WAITING]
         match words[:-1] if waiting else words:
             case [run_id, number, rank]:
                 return cls(run_id, Writer(int(number), int(rank)), waiting)
-            case [run_id]:
+            case [run_id] if run_id != _CREATING:
                 return cls(run_id, None, waiting)
             case _:
                 return None
@@ -205,19 +214,33 @@ class _Stored:
 
 
 _WAITING = "waiting"
+# Kept before a run is created where the journal names none: if the run's id is not kept
+# after (a crash in between), the next look-up asks GitHub, rather than create another.
+_CREATING = "creating"
+# How far GitHub's clock and this machine's may be apart: a pull request opened within this
+# of the journal's start is looked up as if opened before it.
+_CLOCKS_APART = timedelta(seconds=5)
 
 
 def _state_key(context: Context, name: str, head_sha: str) -> str:
     return f"check-run:{context.repository}:{name}:{head_sha}"
 
 
-async def _look_up(context: Context, name: str, head_sha: str) -> _LookedUp:
+async def _look_up(
+    context: Context, name: str, head_sha: str, opened_at: datetime | None = None
+) -> _LookedUp:
+    """The run to write on `head_sha`. GitHub is asked unless this process wrote it, or the
+    journal says there is none: it names none, and the commit is the head of a pull request
+    opened after the journal started keeping every run written (`WORKING_SINCE_KEY`)."""
     state_key = _state_key(context, name, head_sha)
     known = context.github.caches.check_runs.get(state_key)
     if known is not None:  # written by this process: no need to ask
         return _LookedUp(None, known)
+    value = await context.state.get_state(state_key)
+    if value is None and opened_at is not None and await _opened_since_working(context, opened_at):
+        return _LookedUp(None, None)
     # First written by this process: trust only what GitHub confirms.
-    stored = _Stored.read(await context.state.get_state(state_key))
+    stored = _Stored.read(value)
     named = run_id = stored.run_id if stored is not None else None
     if run_id is not None and await _is_run_of(context, run_id, name, head_sha):
         return _LookedUp(named, run_id)
@@ -231,6 +254,14 @@ async def _look_up(context: Context, name: str, head_sha: str) -> _LookedUp:
         # run is written all the same, and says so.
         context.log.warning("could not list the check runs of %s: %s", head_sha, describe(error))
         return _LookedUp(named, None, unlisted=describe(error))
+
+
+async def _opened_since_working(context: Context, opened_at: datetime) -> bool:
+    """Whether a pull request opened at `opened_at` was opened after a worker first ran on
+    this journal: every run written on its commits since is named in the journal."""
+    since = await context.state.get_state(WORKING_SINCE_KEY)
+    started = datetime.fromtimestamp(float(since), UTC) if since is not None else None
+    return started is not None and opened_at > started + _CLOCKS_APART
 
 
 async def _create_or_update(
@@ -271,6 +302,8 @@ async def _create_or_update(
             f"`{name}` run was created without looking for one hotfix-bot made before: any "
             f"other `{name}` run of hotfix-bot's on this commit is out of date."
         )
+    if stored is None:
+        await context.state.set_state(state_key, _CREATING, durable=True)
     created = await context.github.request(
         "POST",
         f"/repos/{context.repository}/check-runs",

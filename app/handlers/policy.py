@@ -562,7 +562,9 @@ def _read_what_the_delivery_names(context: Context, reads: Reads, number: int) -
         start_reading_files(reads, github, repository, base_ref, _BASE_FILES)
     if isinstance(head_sha, str):
         start_reading_tree(reads, github, repository, head_sha)
-        find_check_run(reads, context, CHECK_NAME, head_sha)
+        # A pull request's opening time never changes: the delivery's is the current one.
+        opened_at = timestamp(pull.get("created_at"))
+        find_check_run(reads, context, CHECK_NAME, head_sha, opened_at=opened_at)
 
 
 def _submitted_by(review: dict[str, Any], moment: datetime | None) -> bool:

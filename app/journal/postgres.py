@@ -93,7 +93,6 @@ from app.journal.base import (
     FAIR_SHARE_ORDER,
     FIRE_PER_CLAIM,
     FIRED_DELIVERY_ID,
-    HEARTBEAT_KEY,
     HELD_BY_INSTALLATION,
     LOCK_WAIT_SECONDS,
     MOVE_DELIVERY_ROWS,
@@ -101,6 +100,7 @@ from app.journal.base import (
     MOVE_STATE_ROWS,
     MOVE_TIMER_ROWS,
     MOVE_TIMERS_TO_INSTALLATION,
+    OWN_STATE_KEYS,
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     RELEASE_WAITING_TIMERS,
@@ -1145,7 +1145,8 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         rows = await self._call(self._rows("SELECT value FROM app_state WHERE key = %s", (key,)))
         return str(rows[0][0]) if rows else None
 
-    async def set_state(self, key: str, value: str) -> None:
+    async def set_state(self, key: str, value: str, *, durable: bool = False) -> None:
+        """Keep `value` under `key`: every commit here is durable (`synchronous_commit`)."""
         await self._call(
             self._change(
                 "INSERT INTO app_state (key, value, updated_at) VALUES (%s, %s, %s) "
@@ -1311,7 +1312,8 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
             )
             [(past,)] = await cursor.fetchall()
             cursor = await connection.execute(
-                "SELECT key, value FROM app_state WHERE key != %s ORDER BY key", (HEARTBEAT_KEY,)
+                "SELECT key, value FROM app_state WHERE key NOT IN (%s, %s) ORDER BY key",
+                OWN_STATE_KEYS,
             )
             state = await cursor.fetchall()
             cursor = await connection.execute(

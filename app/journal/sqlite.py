@@ -69,13 +69,13 @@ from app.journal.base import (
     FAIR_SHARE_ORDER,
     FIRE_PER_CLAIM,
     FIRED_DELIVERY_ID,
-    HEARTBEAT_KEY,
     HELD_BY_INSTALLATION,
     LOCK_WAIT_SECONDS,
     MOVE_DELIVERY_ROWS,
     MOVE_STATE_ROWS,
     MOVE_TIMER_ROWS,
     MOVE_TIMERS_TO_INSTALLATION,
+    OWN_STATE_KEYS,
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     RELEASE_WAITING_TIMERS,
@@ -680,7 +680,9 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
         row = self._read("SELECT value FROM app_state WHERE key = ?", (key,))
         return str(row[0][0]) if row else None
 
-    async def set_state(self, key: str, value: str) -> None:
+    async def set_state(self, key: str, value: str, *, durable: bool = False) -> None:
+        """Keep `value` under `key`; `durable`: synced before it returns, so that it outlives
+        a power loss too (the worker's writes are not, RELIABILITY.md)."""
         now = self._clock()
         await self._write(
             lambda connection: connection.execute(
@@ -688,7 +690,8 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
                 "updated_at = excluded.updated_at",
                 (key, value, now),
-            )
+            ),
+            durable=durable,
         )
 
     @contextlib.asynccontextmanager
@@ -864,7 +867,8 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
             return list(map(_entry, rows))
 
         state = self._read(
-            "SELECT key, value FROM app_state WHERE key != ? ORDER BY key", (HEARTBEAT_KEY,)
+            "SELECT key, value FROM app_state WHERE key NOT IN (?, ?) ORDER BY key",
+            OWN_STATE_KEYS,
         )
         timers = self._read(
             f"SELECT {TIMER_COLUMNS} FROM timers ORDER BY seq"  # noqa: S608
