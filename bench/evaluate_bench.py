@@ -41,6 +41,9 @@ from sandbox import FakePull, RecordedRequest, serve_fake
 LATENCY = 0.05
 WARM_TARGET_ROUND_TRIPS = 4
 TARGET_SECONDS = WARM_TARGET_ROUND_TRIPS * LATENCY + 0.05
+COLD_TARGET_REQUESTS = 8
+COLD_TARGET_ROUND_TRIPS = 4
+POST_MERGE_TARGET_ROUND_TRIPS = 8
 DELIVERY_TIMEOUT = 30.0
 FINISHED = ("done", "failed")
 
@@ -188,10 +191,24 @@ def report(samples: list[Sample]) -> int:
         )
     warm = [sample.seconds for sample in samples if sample.kind == "warm"]
     median_warm = statistics.median(warm)
+    cold_requests, cold_round_trips, post_merge_round_trips = (
+        statistics.median(getattr(sample, field) for sample in samples if sample.kind == kind)
+        for kind, field in (
+            ("cold", "requests"),
+            ("cold", "round_trips"),
+            ("post-merge", "round_trips"),
+        )
+    )
     targets = {
         f"warm evaluation median {median_warm * 1000:.0f} ms <= {WARM_TARGET_ROUND_TRIPS} x "
         f"{LATENCY * 1000:.0f} ms + 50 ms = {TARGET_SECONDS * 1000:.0f} ms": median_warm
         <= TARGET_SECONDS,
+        f"cold evaluation median {cold_requests:g} requests <= {COLD_TARGET_REQUESTS} in "
+        f"{cold_round_trips:g} round trips <= {COLD_TARGET_ROUND_TRIPS}": (
+            cold_requests <= COLD_TARGET_REQUESTS and cold_round_trips <= COLD_TARGET_ROUND_TRIPS
+        ),
+        f"post-merge median {post_merge_round_trips:g} sequential round trips <= "
+        f"{POST_MERGE_TARGET_ROUND_TRIPS}": post_merge_round_trips <= POST_MERGE_TARGET_ROUND_TRIPS,
         "every delivery processed without failure": all(s.status == "done" for s in samples),
     }
     print("(requests and round trips: median, and the range when they vary)")
