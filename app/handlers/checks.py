@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import Any
 from urllib.parse import urlencode
@@ -217,9 +217,9 @@ _WAITING = "waiting"
 # Kept before a run is created where the journal names none: if the run's id is not kept
 # after (a crash in between), the next look-up asks GitHub, rather than create another.
 _CREATING = "creating"
-# How far GitHub's clock and this machine's may be apart: a pull request opened within this
-# of the journal's start is looked up as if opened before it.
-_CLOCKS_APART = timedelta(seconds=5)
+# How far (seconds) GitHub's clock and this machine's may be apart: a pull request opened within
+# this of the journal's start is looked up as if opened before it.
+_CLOCKS_APART = 5.0
 
 
 def _state_key(context: Context, name: str, head_sha: str) -> str:
@@ -260,8 +260,10 @@ async def _opened_since_working(context: Context, opened_at: datetime) -> bool:
     """Whether a pull request opened at `opened_at` was opened after a worker first ran on
     this journal: every run written on its commits since is named in the journal."""
     since = await context.state.get_state(WORKING_SINCE_KEY)
-    started = datetime.fromtimestamp(float(since), UTC) if since is not None else None
-    return started is not None and opened_at > started + _CLOCKS_APART
+    try:
+        return since is not None and opened_at.timestamp() > float(since) + _CLOCKS_APART
+    except ValueError:  # not a time: nothing is known from it
+        return False
 
 
 async def _create_or_update(
