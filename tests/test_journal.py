@@ -1510,3 +1510,17 @@ def test_a_lock_held_elsewhere_for_longer_than_the_wait_is_a_timeout_naming_it(
 
     assert 0.3 <= waited < 1.0
     assert then_waited < 0.2
+
+
+def test_a_write_after_the_journal_closed_is_refused_at_once(journal: Journal) -> None:
+    """A caller still holding a closed journal (a request answered as the server stops) hears
+    that it is closed, rather than wait for good; closing again does nothing."""
+    journal.close()
+
+    async def write_after_close() -> None:
+        await asyncio.wait_for(journal.set_state("key", "value"), timeout=5)
+
+    with pytest.raises(JournalUnavailable) as refused:
+        asyncio.run(write_after_close())
+    assert "closed" in str(refused.value)
+    journal.close()

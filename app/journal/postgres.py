@@ -472,13 +472,25 @@ class _LoopThread:
         # The journal's tasks not yet done (this loop alone): the calls handed over and the
         # tasks they start. The pools' own tasks are not among them: closing a pool ends them.
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Held to hand a call over and to take the last one: none is handed over behind the
+        # close, where it would wait for good on a loop that has stopped.
+        self._handing_over = threading.Lock()
+        self.closing = False  # the last call was handed over: the journal is closing
         self._thread = threading.Thread(
             target=self.loop.run_forever, name="journal-postgres", daemon=True
         )
         self._thread.start()
 
-    def submit(self, operation: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(self._tracked(operation), self.loop)
+    def submit(
+        self, operation: Coroutine[Any, Any, T], *, last: bool = False
+    ) -> concurrent.futures.Future[T]:
+        """Run `operation` on the loop; `last`: refuse every call after it."""
+        with self._handing_over:
+            if self.closing:
+                operation.close()
+                raise JournalUnavailable("the journal is closed")
+            self.closing = last
+            return asyncio.run_coroutine_threadsafe(self._tracked(operation), self.loop)
 
     def start(self, operation: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """A task of the journal's running `operation` (on this loop alone)."""
@@ -699,9 +711,9 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
                 raise  # the caller's own cancellation
             raise _closed() from None
 
-    def _wait(self, operation: Coroutine[Any, Any, T]) -> T:
+    def _wait(self, operation: Coroutine[Any, Any, T], *, last: bool = False) -> T:
         try:
-            return self._thread.submit(operation).result()
+            return self._thread.submit(operation, last=last).result()
         except concurrent.futures.CancelledError:
             raise _closed() from None
 
@@ -1347,9 +1359,12 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
 
     def close(self) -> None:
         """Hand this journal's running deliveries back, at once rather than when their
-        leases run out, and let go of the database."""
+        leases run out, and let go of the database. A call after it hears that the journal
+        is closed; closing again does nothing."""
+        if self._thread.closing:
+            return
         try:
-            self._wait(self._close())
+            self._wait(self._close(), last=True)
         except JournalUnavailable as error:
             log.error("could not hand the running deliveries back: %s", error)
         finally:

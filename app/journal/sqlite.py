@@ -293,6 +293,10 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
         # context makes a 28 KB payload ~50 us to compress instead of ~80 us.
         self._compressor = zstandard.ZstdCompressor(level=PAYLOAD_COMPRESSION_LEVEL)
         self._operations: queue.SimpleQueue[_Operation | None] = queue.SimpleQueue()
+        # Held to queue an operation and to close: nothing is queued behind the writer's stop,
+        # where it would wait for good.
+        self._closing = threading.Lock()
+        self._closed = False
         self._writer_thread = threading.Thread(
             target=self._write_loop, args=(writer,), name="journal-writer", daemon=True
         )
@@ -403,7 +407,10 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
     async def _write(self, apply: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[object] = loop.create_future()
-        self._operations.put(_Operation(apply, loop, future, durable))
+        with self._closing:
+            if self._closed:
+                raise JournalUnavailable("journal write failed: the journal is closed")
+            self._operations.put(_Operation(apply, loop, future, durable))
         return await future  # type: ignore[return-value]
 
     # -- writes -----------------------------------------------------------------------
@@ -891,7 +898,13 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
         return count if isinstance(count, int) else 0
 
     def close(self) -> None:
-        self._operations.put(_STOP)
+        """Finish what is queued, then close; once closed, a write is refused at once, and
+        closing again does nothing."""
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
+            self._operations.put(_STOP)
         self._writer_thread.join()
         os.close(self._turns)
         with self._reader_lock:
