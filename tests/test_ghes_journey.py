@@ -1,0 +1,130 @@
+"""A company on GitHub Enterprise Server (`GITHUB_API_URL=https://HOST/api/v3`, docs/ADMIN.md,
+"GitHub Enterprise Server"): every link and command a person reads names the server's own web
+host, never github.com, from the App's registration to a hotfix's whole life."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from support.chat import ChatReceiver, serving_chat
+from support.harness import Bot, Clock, running_bot
+
+API_PREFIX = "/api/v3"
+BOT = "hotfix-bot[bot]"
+URL = re.compile(r"\bhttps?://[^\s)>\]\"'`]+")
+
+
+@pytest.fixture
+def chat() -> Iterator[ChatReceiver]:
+    with serving_chat() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def ghes(tmp_path: Path, private_key_pem: str, chat: ChatReceiver) -> Iterator[Bot]:
+    """hotfix-bot on a GitHub Enterprise Server: the fake serves its API under /api/v3 and
+    its web pages on its own host (http, on a port of its own), with a chat and teams."""
+    clock = Clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp())
+    with running_bot(
+        tmp_path,
+        private_key_pem,
+        clock=clock,
+        api_prefix=API_PREFIX,
+        chat_timeout=2.0,
+        NOTIFY_WEBHOOK_URL=chat.url,
+    ) as bot:
+        bot.fake.add_team("acme", "engineering-leads", ["lead"])
+        bot.fake.add_team("acme", "on-call-managers", ["oncall"])
+        bot.fake.add_team("acme", "product-managers", ["pm"])
+        bot.repo.collaborators.update({"dev": "write", "lead": "maintain", "oncall": "write"})
+        bot.repo.create_branch("develop", "main")
+        yield bot
+
+
+def links_in(text: str) -> list[str]:
+    return URL.findall(text)
+
+
+def what_people_read(bot: Bot, chat: ChatReceiver) -> dict[str, str]:
+    """Every text hotfix-bot wrote for people, by where it stands."""
+    texts: dict[str, str] = {}
+    for run in bot.repo.check_runs.values():
+        for index, shown in enumerate(run.history):  # each state people saw, not the last only
+            output = shown.get("output") or {}
+            texts[f"check run {run.name} {run.id}.{index}"] = "\n".join(
+                str(shown.get(part) or "") for part in ("details_url",)
+            ) + "\n".join(str(output.get(part) or "") for part in ("title", "summary", "text"))
+    for comment in bot.repo.comments.values():
+        if comment.author == BOT:
+            texts[f"comment {comment.id}"] = comment.body
+    for number, issue in bot.repo.issues.items():
+        texts[f"issue #{number}"] = f"{issue.title}\n{issue.body}"
+    for number, pull in bot.repo.pulls.items():
+        if pull.author == BOT:
+            texts[f"pull request #{number}"] = f"{pull.title}\n{pull.body}"
+    for tag, release in bot.repo.releases.items():
+        texts[f"release {tag}"] = f"{release.name}\n{release.body}"
+    for index, (_, body) in enumerate(chat.received):
+        texts[f"chat {index}"] = str(body)
+    return texts
+
+
+def test_a_p0_hotfix_on_ghes_links_only_to_the_servers_web_host(
+    ghes: Bot, chat: ChatReceiver
+) -> None:
+    bot = ghes
+    web = bot.fake.web_url
+    assert web.startswith("http://127.0.0.1:") and bot.fake.api_url == f"{web}{API_PREFIX}"
+    # develop moved on: the back-merge cannot be done by the app alone.
+    bot.repo.commit("develop", {"VERSION": "1.3.0-dev\n"}, "Start 1.3.0")
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+    for login in ("lead", "oncall", "pm"):
+        bot.repo.review(pull.number, login, "APPROVED")
+        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+
+    texts = what_people_read(bot, chat)
+    assert any(key.startswith("issue #") for key in texts), texts.keys()
+    assert any(key.startswith("chat ") for key in texts)
+    elsewhere = {
+        where: [link for link in links_in(text) if not link.startswith(f"{web}/")]
+        for where, text in texts.items()
+    }
+    assert {where: links for where, links in elsewhere.items() if links} == {}
+    assert [where for where, text in texts.items() if "github.com" in text] == []
+
+
+def test_a_forks_new_pull_request_is_opened_on_the_server_not_on_github_com(
+    ghes: Bot,
+) -> None:
+    """gh takes `--repo OWNER/REPO` as a repository on its default host, github.com for
+    anyone also signed in there; the server's repository is `HOST/OWNER/REPO` to it."""
+    bot = ghes
+    host = bot.fake.web_host
+    bot.fake.add_repo("contributor/widgets", bot.repo.installation_id)
+    bot.repo.create_branch("Fix_Login", "main")
+    bot.repo.commit("Fix_Login", {"VERSION": "1.2.4\n"}, "Fix the login")
+    pull = bot.repo.open_pull(
+        "Fix_Login",
+        title="Fix login",
+        author="dev",
+        labels=("hotfix", "P1"),
+        from_fork="contributor/widgets",
+    )
+    bot.pull_request(pull.number, "opened")
+
+    summary = bot.policy_run(pull.head_sha).output["summary"]
+    assert (
+        "In your clone of contributor/widgets, where `origin` is the fork, rename the branch, "
+        "push it, then open a new pull request from contributor:hotfix/fix-login into "
+        "acme/widgets and close this one:\n\n```sh\n"
+        "git branch -m Fix_Login hotfix/fix-login\n"
+        "git push origin -u hotfix/fix-login\n"
+        f"gh pr create --repo {host}/acme/widgets --base main\n```"
+    ) in summary
