@@ -15,6 +15,7 @@ from support.harness import Bot, Clock, running_bot
 
 API_PREFIX = "/api/v3"
 BOT = "hotfix-bot[bot]"
+OUTPUT_PARTS = ("title", "summary", "text")
 URL = re.compile(r"\bhttps?://[^\s)>\]\"'`]+")
 
 
@@ -55,9 +56,10 @@ def what_people_read(bot: Bot, chat: ChatReceiver) -> dict[str, str]:
     for run in bot.repo.check_runs.values():
         for index, shown in enumerate(run.history):  # each state people saw, not the last only
             output = shown.get("output") or {}
+            parts = [shown.get("details_url"), *(output.get(part) for part in OUTPUT_PARTS)]
             texts[f"check run {run.name} {run.id}.{index}"] = "\n".join(
-                str(shown.get(part) or "") for part in ("details_url",)
-            ) + "\n".join(str(output.get(part) or "") for part in ("title", "summary", "text"))
+                map(str, filter(None, parts))
+            )
     for comment in bot.repo.comments.values():
         if comment.author == BOT:
             texts[f"comment {comment.id}"] = comment.body
@@ -68,8 +70,8 @@ def what_people_read(bot: Bot, chat: ChatReceiver) -> dict[str, str]:
             texts[f"pull request #{number}"] = f"{pull.title}\n{pull.body}"
     for tag, release in bot.repo.releases.items():
         texts[f"release {tag}"] = f"{release.name}\n{release.body}"
-    for index, (_, body) in enumerate(chat.received):
-        texts[f"chat {index}"] = str(body)
+    for index, text in enumerate(chat.texts()):
+        texts[f"chat {index}"] = text
     return texts
 
 
@@ -79,8 +81,10 @@ def test_a_p0_hotfix_on_ghes_links_only_to_the_servers_web_host(
     bot = ghes
     web = bot.fake.web_url
     assert web.startswith("http://127.0.0.1:") and bot.fake.api_url == f"{web}{API_PREFIX}"
-    # develop moved on: the back-merge cannot be done by the app alone.
-    bot.repo.commit("develop", {"VERSION": "1.3.0-dev\n"}, "Start 1.3.0")
+    # develop takes no direct push: the back-merge is a pull request. The release is refused
+    # once and again: the report gives the commands that finish it by hand.
+    bot.repo.protect("develop")
+    bot.fake.inject("POST", r"/releases$", status=403, times=None, body={"message": "Forbidden"})
     pull = bot.open_hotfix(labels=("hotfix", "P0"))
     bot.pull_request(pull.number, "opened")
     for login in ("lead", "oncall", "pm"):
@@ -89,6 +93,10 @@ def test_a_p0_hotfix_on_ghes_links_only_to_the_servers_web_host(
     bot.repo.merge_pull(pull.number, merged_by="lead")
     bot.pull_request(pull.number, "closed")
 
+    [release_run] = bot.repo.runs_named("hotfix-release")
+    assert release_run.conclusion == "failure"
+    assert "gh release create v1.2.4" in release_run.output["summary"]
+    assert any(pull.author == BOT for pull in bot.repo.pulls.values())
     texts = what_people_read(bot, chat)
     assert any(key.startswith("issue #") for key in texts), texts.keys()
     assert any(key.startswith("chat ") for key in texts)
