@@ -4,16 +4,27 @@ host, never github.com, from the App's registration to a hotfix's whole life."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from dotenv import dotenv_values
+from starlette.testclient import TestClient
 from support.chat import ChatReceiver, serving_chat
 from support.harness import Bot, Clock, running_bot
+from support.webhooks import make_settings
+
+from app.intake.server import create_app
+from app.journal import SqliteJournal, journal_path
+from sandbox import FakeGitHub, serve_fake
 
 API_PREFIX = "/api/v3"
+SERVER = "https://bot.acme.example"  # where hotfix-bot is served
+ADMIN_TOKEN = "admin-token-for-the-ghes-journey"
 BOT = "hotfix-bot[bot]"
 OUTPUT_PARTS = ("title", "summary", "text")
 URL = re.compile(r"\bhttps?://[^\s)>\]\"'`]+")
@@ -136,3 +147,62 @@ def test_a_forks_new_pull_request_is_opened_on_the_server_not_on_github_com(
         "git push origin -u hotfix/fix-login\n"
         f"gh pr create --repo {host}/acme/widgets --base main\n```"
     ) in summary
+
+
+@pytest.mark.parametrize("written", ["{api}", "{api}/"])
+def test_the_app_is_registered_on_the_server_from_the_setup_page(
+    tmp_path: Path, written: str
+) -> None:
+    """The setup page sends the browser to the server's new-App pages with a manifest whose
+    addresses are hotfix-bot's own, and the code is exchanged at the server's API: the
+    fake's web host is http, on a port of its own, and GITHUB_API_URL may end in a slash."""
+    fake = FakeGitHub()
+    with serve_fake(fake, api_prefix=API_PREFIX) as api:
+        web = fake.web_url
+        settings = make_settings(
+            tmp_path,
+            None,
+            WEBHOOK_SECRET=None,
+            GITHUB_API_URL=written.format(api=api),
+            ADMIN_TOKEN=ADMIN_TOKEN,
+        )
+        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
+        with TestClient(app, base_url=SERVER) as client:
+            page = client.get("/").text
+            forms = {
+                name: page.split(f'{name}="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+                for name in ("data-personal-action", "data-organization-action")
+            }
+            state = parse_qs(urlsplit(forms["data-personal-action"]).query)["state"][0]
+            assert forms == {
+                "data-personal-action": f"{web}/settings/apps/new?state={state}",
+                "data-organization-action": (
+                    f"{web}/organizations/{{organization}}/settings/apps/new?state={state}"
+                ),
+            }
+            manifest = json.loads(
+                page.split('name="manifest" value="', 1)[1].split('"', 1)[0].replace("&quot;", '"')
+            )
+            assert (
+                manifest["url"],
+                manifest["hook_attributes"]["url"],
+                manifest["redirect_url"],
+            ) == (
+                f"{SERVER}/",
+                f"{SERVER}/api/github/webhooks",
+                f"{SERVER}/setup/callback",
+            )
+            assert f"administer on <code>{web}</code>" in page
+
+            registration = fake.register_manifest_code("hotfix-bot-acme")
+            registered = client.get(
+                "/setup/callback", params={"code": registration.code, "state": state}
+            )
+            assert registered.status_code == 200, registered.text
+            assert links_in(registered.text) == [f"{web}/apps/hotfix-bot-acme/installations/new"]
+            assert dotenv_values(tmp_path / ".env")["APP_ID"] == str(registration.app.id)
+            status = client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}).text
+            assert links_in(status) == [
+                f"{web}/apps/hotfix-bot-acme",
+                f"{web}/apps/hotfix-bot-acme/installations/new",
+            ]
