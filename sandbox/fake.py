@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from sandbox import events
+from sandbox import events, shapes
 from sandbox.api import ApiError, Call, Reply, Route, not_found
 from sandbox.endpoints import ROUTES
 from sandbox.git import Author
@@ -78,7 +78,7 @@ class FakeGitHub:
         self.api_url = "https://api.github.com"
         # Set by serve_fake under a path prefix: GitHub Enterprise Server's web host is the
         # API's host. Used in the `html_url`s of JSON bodies.
-        self.web_url = "https://github.com"
+        self.web_url = shapes.GITHUB_WEB_URL
         self.apps: dict[int, FakeApp] = {}
         self.installations: dict[int, FakeInstallation] = {}
         self.tokens: dict[str, FakeToken] = {}

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sandbox.fake import FakeGitHub
 
 JSON = dict[str, Any]
+GITHUB_WEB_URL = "https://github.com"
 
 
 def timestamp(moment: datetime | None) -> str | None:
@@ -134,6 +135,8 @@ def app(fake: FakeGitHub, fake_app: FakeApp) -> JSON:
     owner = next(
         (i.account for i in fake.installations.values() if i.app_id == fake_app.id), "github"
     )
+    # GitHub Enterprise Server keeps Apps' pages under /github-apps/, github.com under /apps/.
+    pages = "apps" if fake.web_url == GITHUB_WEB_URL else "github-apps"
     return {
         "id": fake_app.id,
         "slug": fake_app.slug,
@@ -141,8 +144,8 @@ def app(fake: FakeGitHub, fake_app: FakeApp) -> JSON:
         "name": fake_app.name,
         "owner": account(fake, owner),
         "description": None,
-        "external_url": f"{fake.web_url}/apps/{fake_app.slug}",
-        "html_url": f"{fake.web_url}/apps/{fake_app.slug}",
+        "external_url": f"{fake.web_url}/{pages}/{fake_app.slug}",
+        "html_url": f"{fake.web_url}/{pages}/{fake_app.slug}",
         "created_at": EPOCH,
         "updated_at": EPOCH,
         "permissions": {},

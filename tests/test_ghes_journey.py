@@ -199,10 +199,38 @@ def test_the_app_is_registered_on_the_server_from_the_setup_page(
                 "/setup/callback", params={"code": registration.code, "state": state}
             )
             assert registered.status_code == 200, registered.text
-            assert links_in(registered.text) == [f"{web}/apps/hotfix-bot-acme/installations/new"]
+            app_page = f"{web}/github-apps/hotfix-bot-acme"  # GHES's, not github.com's /apps/
+            assert links_in(registered.text) == [f"{app_page}/installations/new"]
             assert dotenv_values(tmp_path / ".env")["APP_ID"] == str(registration.app.id)
             status = client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}).text
-            assert links_in(status) == [
-                f"{web}/apps/hotfix-bot-acme",
-                f"{web}/apps/hotfix-bot-acme/installations/new",
-            ]
+            assert links_in(status) == [app_page, f"{app_page}/installations/new"]
+
+
+def test_a_server_named_without_its_api_path_is_named_in_the_failed_registration(
+    tmp_path: Path,
+) -> None:
+    """GITHUB_API_URL=https://HOST, /api/v3 forgotten: the setup page still sends the browser
+    to the server's new-App page, where the App is created, but the code goes to the web
+    pages, which do not know it. Registering again as before would only fail again."""
+    fake = FakeGitHub()
+    with serve_fake(fake, api_prefix=API_PREFIX):
+        web = fake.web_url
+        settings = make_settings(tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=web)
+        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
+        with TestClient(app, base_url=SERVER) as client:
+            action = client.get("/").text.split('action="', 1)[1].split('"', 1)[0]
+            assert action.startswith(f"{web}/settings/apps/new?state=")
+            state = parse_qs(urlsplit(action.replace("&amp;", "&")).query)["state"][0]
+            registration = fake.register_manifest_code("hotfix-bot-acme")
+            failed = client.get(
+                "/setup/callback", params={"code": registration.code, "state": state}
+            )
+
+    assert failed.status_code == 502
+    assert (
+        "GitHub answered 404 (Not Found). A code works once and for an hour: register the App "
+        f"again from the setup page. If {web} is a GitHub Enterprise Server, GITHUB_API_URL "
+        f"must be its API, {web}/api/v3: set it and restart hotfix-bot before registering "
+        "again, and delete the App just created there, which has no credentials here."
+    ) in failed.text
+    assert not (tmp_path / ".env").exists()
