@@ -234,3 +234,31 @@ def test_a_server_named_without_its_api_path_is_named_in_the_failed_registration
         "again, and delete the App just created there, which has no credentials here."
     ) in failed.text
     assert not (tmp_path / ".env").exists()
+
+
+def test_the_status_page_names_the_api_url_a_server_without_its_api_path_needs(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """Credentials written to .env by hand, GITHUB_API_URL=https://HOST: every request is
+    answered by the server's web pages, 404. The status page's details say what to set."""
+    fake = FakeGitHub()
+    fake_app = fake.create_app(private_key_pem=private_key_pem)
+    with serve_fake(fake, api_prefix=API_PREFIX):
+        web = fake.web_url
+        settings = make_settings(
+            tmp_path,
+            private_key_pem,
+            APP_ID=fake_app.id,
+            GITHUB_API_URL=web,
+            ADMIN_TOKEN=ADMIN_TOKEN,
+        )
+        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
+        with TestClient(app, base_url=SERVER) as client:
+            public = client.get("/").text
+            details = client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}).text
+
+    assert "<p>GitHub answered 404.</p>" in public and "/api/v3" not in public
+    assert (
+        "<p>GitHub answered 404 to GET /app: Not Found. If "
+        f"{web} is a GitHub Enterprise Server, GITHUB_API_URL must be its API, {web}/api/v3.</p>"
+    ) in details

@@ -201,7 +201,7 @@ async def convert_code(
         raise ConversionFailed(
             f"GitHub answered {response.status_code} ({_message(response)}). A code works "
             "once and for an hour: register the App again from the setup page."
-            + _enterprise_api_hint(api_url)
+            + _registration_hint(api_url)
         )
     body = response.json()
     return RegisteredApp(
@@ -215,16 +215,27 @@ async def convert_code(
     )
 
 
-def _enterprise_api_hint(api_url: str) -> str:
+def enterprise_api_hint(api_url: str) -> str | None:
     """What GITHUB_API_URL must be when it names no API but a web host, as a GitHub
-    Enterprise Server's address without `/api/v3` does: its web pages took the App's
-    registration, but they do not know the code, and registering again would not either."""
+    Enterprise Server's address without `/api/v3` does: its web pages answer in the API's
+    place, knowing none of its paths. None for an API's address."""
     if github_web_url(api_url) != api_url:  # api.github.com, HOST/api/v3, api.SUB.ghe.com
+        return None
+    return (
+        f"If {api_url} is a GitHub Enterprise Server, GITHUB_API_URL must be its API, "
+        f"{api_url}/api/v3"
+    )
+
+
+def _registration_hint(api_url: str) -> str:
+    """The App was created on the web host all the same, and registering again alone would
+    fail again: the way out when GITHUB_API_URL names no API."""
+    hint = enterprise_api_hint(api_url)
+    if hint is None:
         return ""
     return (
-        f" If {api_url} is a GitHub Enterprise Server, GITHUB_API_URL must be its API, "
-        f"{api_url}/api/v3: set it and restart hotfix-bot before registering again, and delete "
-        "the App just created there, which has no credentials here."
+        f" {hint}: set it and restart hotfix-bot before registering again, and delete the App "
+        "just created there, which has no credentials here."
     )
 
 
