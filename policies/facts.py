@@ -122,5 +122,5 @@ class PullRequestFacts:
         """The base repository as gh's `--repo` names it: gh takes `OWNER/REPO` to be on its
         default host, github.com for anyone also signed in there, so a repository on another
         host (GitHub Enterprise Server) is `HOST/OWNER/REPO`, the host as its clone URL has it."""
-        host = urlsplit(self.clone_url).netloc.rpartition("@")[2]
+        host = urlsplit(self.clone_url).netloc
         return self.repository if host in ("", "github.com") else f"{host}/{self.repository}"

@@ -93,7 +93,7 @@ def test_a_p0_hotfix_on_ghes_links_only_to_the_servers_web_host(
     web = bot.fake.web_url
     assert web.startswith("http://127.0.0.1:") and bot.fake.api_url == f"{web}{API_PREFIX}"
     # develop takes no direct push: the back-merge is a pull request. The release is refused
-    # once and again: the report gives the commands that finish it by hand.
+    # every time: the report gives the commands that finish it by hand.
     bot.repo.protect("develop")
     bot.fake.inject("POST", r"/releases$", status=403, times=None, body={"message": "Forbidden"})
     pull = bot.open_hotfix(labels=("hotfix", "P0"))
@@ -107,10 +107,13 @@ def test_a_p0_hotfix_on_ghes_links_only_to_the_servers_web_host(
     [release_run] = bot.repo.runs_named("hotfix-release")
     assert release_run.conclusion == "failure"
     assert "gh release create v1.2.4" in release_run.output["summary"]
-    assert any(pull.author == BOT for pull in bot.repo.pulls.values())
+    [back_merge] = [opened for opened in bot.repo.pulls.values() if opened.author == BOT]
+    [report] = bot.repo.issues.values()
+    assert release_run.details_url == f"{web}/acme/widgets/pull/{pull.number}"
+    for link in (f"pull/{back_merge.number}", f"issues/{report.number}", "tree/v1.2.4"):
+        assert f"({web}/acme/widgets/{link})" in release_run.output["summary"]
     texts = what_people_read(bot, chat)
-    assert any(key.startswith("issue #") for key in texts), texts.keys()
-    assert any(key.startswith("chat ") for key in texts)
+    assert [where for where in texts if where.startswith("chat ")] == ["chat 0", "chat 1"]
     elsewhere = {
         where: [link for link in links_in(text) if not link.startswith(f"{web}/")]
         for where, text in texts.items()
