@@ -4,6 +4,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from policies.files import FileText
 
@@ -115,3 +116,11 @@ class PullRequestFacts:
     def owner(self) -> str:
         """The organization or person the base repository belongs to."""
         return self.repository.partition("/")[0]
+
+    @property
+    def gh_repository(self) -> str:
+        """The base repository as gh's `--repo` names it: gh takes `OWNER/REPO` to be on its
+        default host, github.com for anyone also signed in there, so a repository on another
+        host (GitHub Enterprise Server) is `HOST/OWNER/REPO`, the host as its clone URL has it."""
+        host = urlsplit(self.clone_url).netloc
+        return self.repository if host in ("", "github.com") else f"{host}/{self.repository}"

@@ -407,7 +407,7 @@ def compare(call: Call) -> Reply:
     merge_base = repo.objects.merge_base(base, head)
     if merge_base is None:
         raise ApiError(404, f"No common ancestor between {base_ref} and {head_ref}.")
-    html_url = f"{shapes.HTML_URL}/{repo.full_name}/compare/{call.params['basehead']}"
+    html_url = f"{call.fake.web_url}/{repo.full_name}/compare/{call.params['basehead']}"
     ahead = repo.objects.commits_between(base, head)
     behind = repo.objects.commits_between(head, base)
     if base == head:

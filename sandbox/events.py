@@ -234,7 +234,7 @@ def push_event(
             pushed = [after]
         else:
             pushed = [commit.sha for commit in repo.objects.commits_between(before, after)]
-        commits = [_pushed_commit(repo, sha) for sha in pushed]
+        commits = [_pushed_commit(fake, repo, sha) for sha in pushed]
         base = "" if before == NO_COMMIT else f"{before[:12]}..."
         return {
             "ref": ref,
@@ -246,13 +246,13 @@ def push_event(
             "deleted": after == NO_COMMIT,
             "forced": forced,
             "base_ref": None,
-            "compare": f"{shapes.HTML_URL}/{repo.full_name}/compare/{base}{after[:12]}",
+            "compare": f"{fake.web_url}/{repo.full_name}/compare/{base}{after[:12]}",
             "commits": commits,
             "head_commit": commits[-1] if commits else None,
         }
 
 
-def _pushed_commit(repo: FakeRepo, sha: str) -> JSON:
+def _pushed_commit(fake: FakeGitHub, repo: FakeRepo, sha: str) -> JSON:
     """A commit as a push lists it: its author's username and the paths it changed."""
     commit = repo.objects.commits[sha]
     parent_tree = repo.objects.commits[commit.parents[0]].tree if commit.parents else {}
@@ -262,7 +262,7 @@ def _pushed_commit(repo: FakeRepo, sha: str) -> JSON:
     return {
         **_simple_commit(repo, sha),
         "distinct": True,
-        "url": f"{shapes.HTML_URL}/{repo.full_name}/commit/{sha}",
+        "url": f"{fake.web_url}/{repo.full_name}/commit/{sha}",
         "author": person,
         "committer": person,
         **{

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from sandbox import events
+from sandbox import events, shapes
 from sandbox.api import ApiError, Call, Reply, Route, not_found
 from sandbox.endpoints import ROUTES
 from sandbox.git import Author
@@ -75,6 +76,9 @@ class FakeGitHub:
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         # Set by serve_fake; used in the URLs of JSON bodies and Link headers.
         self.api_url = "https://api.github.com"
+        # Set by serve_fake under a path prefix: GitHub Enterprise Server's web host is the
+        # API's host. Used in the `html_url`s of JSON bodies.
+        self.web_url = shapes.GITHUB_WEB_URL
         self.apps: dict[int, FakeApp] = {}
         self.installations: dict[int, FakeInstallation] = {}
         self.tokens: dict[str, FakeToken] = {}
@@ -101,6 +105,11 @@ class FakeGitHub:
 
     def now(self) -> datetime:
         return self.clock()
+
+    @property
+    def web_host(self) -> str:
+        """The web host and any port, as git's `git@HOST:` and `git://HOST/` URLs name it."""
+        return urlsplit(self.web_url).netloc
 
     def next_id(self) -> int:
         return next(self._ids)

@@ -66,12 +66,15 @@ def serve_asgi(
 def serve_fake(fake: FakeGitHub, host: str = "127.0.0.1", api_prefix: str = "") -> Iterator[str]:
     """Run ``fake`` on a free port; yields its base URL (``GITHUB_API_URL``). With
     ``api_prefix`` (``/api/v3``) the API is served under it alone, as GitHub Enterprise Server
-    serves it, and the URLs in its answers carry it."""
+    serves it, and the URLs in its answers carry it; its web pages' URLs (`html_url`) are
+    then on the same host, as on GitHub Enterprise Server."""
     fake.stopping.clear()
     app = _under_prefix(fake.asgi, api_prefix) if api_prefix else fake.asgi
     with serve_asgi(app, host, lifespan="off", thread_name="fake-github") as server_url:
         base_url = f"{server_url}{api_prefix}"
         fake.api_url = base_url
+        if api_prefix:
+            fake.web_url = server_url  # GitHub Enterprise Server's web pages are on its host
         try:
             yield base_url
         finally:

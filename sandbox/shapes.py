@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sandbox.fake import FakeGitHub
 
 JSON = dict[str, Any]
-HTML_URL = "https://github.com"
+GITHUB_WEB_URL = "https://github.com"
 
 
 def timestamp(moment: datetime | None) -> str | None:
@@ -96,7 +96,7 @@ def user(fake: FakeGitHub, login: str) -> JSON:
         "type": "Bot" if is_bot else "User",
         "site_admin": False,
         "url": url,
-        "html_url": f"{HTML_URL}/{login}",
+        "html_url": f"{fake.web_url}/{login}",
         "avatar_url": f"https://avatars.githubusercontent.com/u/{fake.user_id(login)}?v=4",
         "gravatar_id": "",
         **{name: url + suffix for name, suffix in USER_URLS.items()},
@@ -135,6 +135,8 @@ def app(fake: FakeGitHub, fake_app: FakeApp) -> JSON:
     owner = next(
         (i.account for i in fake.installations.values() if i.app_id == fake_app.id), "github"
     )
+    # GitHub Enterprise Server keeps Apps' pages under /github-apps/, github.com under /apps/.
+    pages = "apps" if fake.web_url == GITHUB_WEB_URL else "github-apps"
     return {
         "id": fake_app.id,
         "slug": fake_app.slug,
@@ -142,8 +144,8 @@ def app(fake: FakeGitHub, fake_app: FakeApp) -> JSON:
         "name": fake_app.name,
         "owner": account(fake, owner),
         "description": None,
-        "external_url": f"{HTML_URL}/apps/{fake_app.slug}",
-        "html_url": f"{HTML_URL}/apps/{fake_app.slug}",
+        "external_url": f"{fake.web_url}/{pages}/{fake_app.slug}",
+        "html_url": f"{fake.web_url}/{pages}/{fake_app.slug}",
         "created_at": EPOCH,
         "updated_at": EPOCH,
         "permissions": {},
@@ -170,7 +172,7 @@ def installation(fake: FakeGitHub, inst: FakeInstallation) -> JSON:
         "updated_at": EPOCH,
         "repositories_url": f"{fake.api_url}/installation/repositories",
         "access_tokens_url": f"{fake.api_url}/app/installations/{inst.id}/access_tokens",
-        "html_url": f"{HTML_URL}/organizations/{inst.account}/settings/installations/{inst.id}",
+        "html_url": f"{fake.web_url}/organizations/{inst.account}/settings/installations/{inst.id}",
     }
 
 
@@ -194,11 +196,11 @@ def repository(fake: FakeGitHub, repo: FakeRepo) -> JSON:
         "mirror_url": None,
         "default_branch": repo.default_branch,
         "url": url,
-        "html_url": f"{HTML_URL}/{repo.full_name}",
-        "git_url": f"git://github.com/{repo.full_name}.git",
-        "ssh_url": f"git@github.com:{repo.full_name}.git",
-        "clone_url": f"{HTML_URL}/{repo.full_name}.git",
-        "svn_url": f"{HTML_URL}/{repo.full_name}",
+        "html_url": f"{fake.web_url}/{repo.full_name}",
+        "git_url": f"git://{fake.web_host}/{repo.full_name}.git",
+        "ssh_url": f"git@{fake.web_host}:{repo.full_name}.git",
+        "clone_url": f"{fake.web_url}/{repo.full_name}.git",
+        "svn_url": f"{fake.web_url}/{repo.full_name}",
         **{name: url + suffix for name, suffix in REPO_URLS.items()},
         **dict.fromkeys(
             (
@@ -239,7 +241,7 @@ def label(fake: FakeGitHub, repo: FakeRepo, name: str) -> JSON:
 
 def pull_request(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
     url = f"{fake.api_url}/repos/{repo.full_name}/pulls/{pull.number}"
-    html = f"{HTML_URL}/{repo.full_name}/pull/{pull.number}"
+    html = f"{fake.web_url}/{repo.full_name}/pull/{pull.number}"
     issue_url = f"{fake.api_url}/repos/{repo.full_name}/issues/{pull.number}"
 
     def side(ref: str, sha: str, side_repo: FakeRepo) -> JSON:
@@ -320,7 +322,7 @@ def team(fake: FakeGitHub, item: FakeTeam) -> JSON:
         "id": item.id,
         "node_id": f"T_{item.id}",
         "url": url,
-        "html_url": f"{HTML_URL}/orgs/{item.org}/teams/{item.slug}",
+        "html_url": f"{fake.web_url}/orgs/{item.org}/teams/{item.slug}",
         "name": item.name,
         "slug": item.slug,
         "description": None,
@@ -335,7 +337,7 @@ def team(fake: FakeGitHub, item: FakeTeam) -> JSON:
 
 def review(fake: FakeGitHub, repo: FakeRepo, pull: FakePull, item: FakeReview) -> JSON:
     pull_url = f"{fake.api_url}/repos/{repo.full_name}/pulls/{pull.number}"
-    html = f"{HTML_URL}/{repo.full_name}/pull/{pull.number}"
+    html = f"{fake.web_url}/{repo.full_name}/pull/{pull.number}"
     return {
         "id": item.id,
         "node_id": f"PRR_{item.id}",
@@ -382,7 +384,7 @@ def commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
         "sha": item.sha,
         "node_id": f"C_{item.sha}",
         "url": url,
-        "html_url": f"{HTML_URL}/{repo.full_name}/commit/{item.sha}",
+        "html_url": f"{fake.web_url}/{repo.full_name}/commit/{item.sha}",
         "comments_url": f"{url}/comments",
         "commit": {
             "url": f"{fake.api_url}/repos/{repo.full_name}/git/commits/{item.sha}",
@@ -411,7 +413,7 @@ def git_commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
         "sha": item.sha,
         "node_id": f"C_{item.sha}",
         "url": f"{git_url}/commits/{item.sha}",
-        "html_url": f"{HTML_URL}/{repo.full_name}/commit/{item.sha}",
+        "html_url": f"{fake.web_url}/{repo.full_name}/commit/{item.sha}",
         "author": _signature(item),
         "committer": _signature(item),
         "message": item.message,
@@ -420,7 +422,7 @@ def git_commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
             {
                 "sha": sha,
                 "url": f"{git_url}/commits/{sha}",
-                "html_url": f"{HTML_URL}/{repo.full_name}/commit/{sha}",
+                "html_url": f"{fake.web_url}/{repo.full_name}/commit/{sha}",
             }
             for sha in item.parents
         ],
@@ -481,7 +483,7 @@ def content_entry(fake: FakeGitHub, repo: FakeRepo, path: str, kind: str, text: 
     url = f"{fake.api_url}/repos/{repo.full_name}/contents/{path}"
     sha = blob_sha(text) if text is not None else tree_sha({})
     git_url = f"{fake.api_url}/repos/{repo.full_name}/git/blobs/{sha}"
-    html_url = f"{HTML_URL}/{repo.full_name}/blob/{repo.default_branch}/{path}"
+    html_url = f"{fake.web_url}/{repo.full_name}/blob/{repo.default_branch}/{path}"
     return {
         "type": kind,
         "name": path.rsplit("/", 1)[-1],
@@ -505,7 +507,7 @@ def branch(fake: FakeGitHub, repo: FakeRepo, item: FakeBranch) -> JSON:
         "protection_url": f"{fake.api_url}/repos/{repo.full_name}/branches/{item.name}/protection",
         "_links": {
             "self": f"{fake.api_url}/repos/{repo.full_name}/branches/{item.name}",
-            "html": f"{HTML_URL}/{repo.full_name}/tree/{item.name}",
+            "html": f"{fake.web_url}/{repo.full_name}/tree/{item.name}",
         },
     }
 
@@ -519,7 +521,7 @@ def check_run(fake: FakeGitHub, repo: FakeRepo, run: FakeCheckRun) -> JSON:
         "head_sha": run.head_sha,
         "external_id": run.external_id,
         "url": f"{fake.api_url}/repos/{repo.full_name}/check-runs/{run.id}",
-        "html_url": f"{HTML_URL}/{repo.full_name}/runs/{run.id}",
+        "html_url": f"{fake.web_url}/{repo.full_name}/runs/{run.id}",
         "details_url": run.details_url,
         "status": run.status,
         "conclusion": run.conclusion,
@@ -569,7 +571,7 @@ def issue(fake: FakeGitHub, repo: FakeRepo, item: FakeIssue | FakePull) -> JSON:
     `pull_request` object, as GitHub lists pull requests among issues)."""
     url = f"{fake.api_url}/repos/{repo.full_name}/issues/{item.number}"
     is_pull = isinstance(item, FakePull)
-    html = f"{HTML_URL}/{repo.full_name}/{'pull' if is_pull else 'issues'}/{item.number}"
+    html = f"{fake.web_url}/{repo.full_name}/{'pull' if is_pull else 'issues'}/{item.number}"
     assignees = [] if isinstance(item, FakePull) else item.assignees
     shape: JSON = {
         "id": item.id,
@@ -627,7 +629,7 @@ def comment(fake: FakeGitHub, repo: FakeRepo, item: FakeComment) -> JSON:
         "id": item.id,
         "node_id": f"IC_{item.id}",
         "url": f"{issues_url}/comments/{item.id}",
-        "html_url": f"{HTML_URL}/{repo.full_name}/{kind}/{item.issue_number}"
+        "html_url": f"{fake.web_url}/{repo.full_name}/{kind}/{item.issue_number}"
         f"#issuecomment-{item.id}",
         "issue_url": f"{issues_url}/{item.issue_number}",
         "body": item.body,
@@ -657,7 +659,7 @@ def release(fake: FakeGitHub, repo: FakeRepo, item: FakeRelease) -> JSON:
         "/assets{?name,label}",
         "tarball_url": f"{fake.api_url}/repos/{repo.full_name}/tarball/{item.tag_name}",
         "zipball_url": f"{fake.api_url}/repos/{repo.full_name}/zipball/{item.tag_name}",
-        "html_url": f"{HTML_URL}/{repo.full_name}/releases/tag/{item.tag_name}",
+        "html_url": f"{fake.web_url}/{repo.full_name}/releases/tag/{item.tag_name}",
         "assets": [],
     }
 
@@ -673,7 +675,7 @@ def diff_entry(
         "additions": 0,
         "deletions": 0,
         "changes": 0,
-        "blob_url": f"{HTML_URL}/{repo.full_name}/blob/{head_sha}/{path}",
-        "raw_url": f"{HTML_URL}/{repo.full_name}/raw/{head_sha}/{path}",
+        "blob_url": f"{fake.web_url}/{repo.full_name}/blob/{head_sha}/{path}",
+        "raw_url": f"{fake.web_url}/{repo.full_name}/raw/{head_sha}/{path}",
         "contents_url": f"{fake.api_url}/repos/{repo.full_name}/contents/{path}?ref={head_sha}",
     }

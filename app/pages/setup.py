@@ -201,6 +201,7 @@ async def convert_code(
         raise ConversionFailed(
             f"GitHub answered {response.status_code} ({_message(response)}). A code works "
             "once and for an hour: register the App again from the setup page."
+            + _registration_hint(api_url)
         )
     body = response.json()
     return RegisteredApp(
@@ -211,6 +212,30 @@ async def convert_code(
         webhook_secret=_text_or_none(body.get("webhook_secret")),
         client_id=_text_or_none(body.get("client_id")),
         client_secret=str(body["client_secret"]),
+    )
+
+
+def enterprise_api_hint(api_url: str) -> str | None:
+    """What GITHUB_API_URL must be when it names no API but a web host, as a GitHub
+    Enterprise Server's address without `/api/v3` does: its web pages answer in the API's
+    place, knowing none of its paths. None for an API's address."""
+    if github_web_url(api_url) != api_url:  # api.github.com, HOST/api/v3, api.SUB.ghe.com
+        return None
+    return (
+        f"If {api_url} is a GitHub Enterprise Server, GITHUB_API_URL must be its API, "
+        f"{api_url}/api/v3"
+    )
+
+
+def _registration_hint(api_url: str) -> str:
+    """The App was created on the web host all the same, and registering again alone would
+    fail again: the way out when GITHUB_API_URL names no API."""
+    hint = enterprise_api_hint(api_url)
+    if hint is None:
+        return ""
+    return (
+        f" {hint}: set it and restart hotfix-bot before registering again, and delete the App "
+        "just created there, which has no credentials here."
     )
 
 

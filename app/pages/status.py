@@ -25,6 +25,7 @@ from app.journal import STATUSES, JournalEntry, JournalUnavailable, read_aside
 from app.metrics import SignatureRefusals, signature_refusals
 from app.pages.admin import Access, AdminSessions, offered_token, token_matches
 from app.pages.html import html_page, problem_page
+from app.pages.setup import enterprise_api_hint
 from policies.wording import plural
 
 if TYPE_CHECKING:
@@ -116,7 +117,13 @@ class StatusPage:
                 f"GitHub did not answer: {describe(error)}" if details else "GitHub did not answer."
             )
         if not isinstance(error, AppCredentialsRefused):
-            return describe(error) if details else f"GitHub answered {error.response.status_code}."
+            if not details:
+                return f"GitHub answered {error.response.status_code}."
+            # GET /app is never 404 from an API: what answered is no API.
+            hint = enterprise_api_hint(self._services.settings.github_api_url)
+            if error.response.status_code == 404 and hint is not None:
+                return f"{describe(error).removesuffix('.')}. {hint}."
+            return describe(error)
         # The App's own JWT refused: the key is not the App's (another App's, one deleted on
         # GitHub), or APP_ID names another App. Every delivery fails the same way.
         refused = (

@@ -46,7 +46,7 @@ def _move_to(config: HotfixConfig, facts: PullRequestFacts, new_branch: str) -> 
     # that clone's `origin`, so --repo names the base repository; the head is the branch just
     # pushed with -u (`--head owner:branch` takes no organization's fork).
     create = (
-        f"gh pr create --repo {shlex.quote(facts.repository)} "
+        f"gh pr create --repo {shlex.quote(facts.gh_repository)} "
         f"--base {shlex.quote(config.branches.production)}"
     )
     fork = facts.head_repo_full_name or "the fork"  # a deleted fork has no name
