@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.chat import ChatReceiver, serving_chat
 from support.harness import Bot, Clock, running_bot
 from support.postgres import PostgresServer, PostgresUnavailable, start_postgres
 
@@ -18,6 +19,13 @@ from sandbox import new_private_key_pem
 @pytest.fixture(scope="session")
 def private_key_pem() -> str:
     return new_private_key_pem()
+
+
+@pytest.fixture
+def chat() -> Iterator[ChatReceiver]:
+    """A chat webhook on loopback that keeps what it is sent (support.chat)."""
+    with serving_chat() as receiver:
+        yield receiver
 
 
 @pytest.fixture(autouse=True)

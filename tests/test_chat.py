@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from support.chat import SECRET_PATH, ChatReceiver, serving_chat
+from support.chat import SECRET_PATH, ChatReceiver
 from support.harness import (
     Bot,
     Clock,
@@ -31,12 +31,6 @@ from sandbox import FakePull
 
 MINUTE, HOUR = 60, 3600
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"]}
-
-
-@pytest.fixture
-def chat() -> Iterator[ChatReceiver]:
-    with serving_chat() as receiver:
-        yield receiver
 
 
 @pytest.fixture

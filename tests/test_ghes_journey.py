@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from dotenv import dotenv_values
 from starlette.testclient import TestClient
-from support.chat import ChatReceiver, serving_chat
+from support.chat import ChatReceiver
 from support.harness import Bot, Clock, running_bot
 from support.webhooks import make_settings
 
@@ -28,12 +28,6 @@ ADMIN_TOKEN = "admin-token-for-the-ghes-journey"
 BOT = "hotfix-bot[bot]"
 OUTPUT_PARTS = ("title", "summary", "text")
 URL = re.compile(r"\bhttps?://[^\s)>\]\"'`]+")
-
-
-@pytest.fixture
-def chat() -> Iterator[ChatReceiver]:
-    with serving_chat() as receiver:
-        yield receiver
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from support.chat import ChatReceiver, serving_chat
+from support.chat import ChatReceiver
 from support.harness import Bot, Clock, approvals_row, running_bot
 
 from sandbox import FakeIssue, FakePull
@@ -28,12 +28,6 @@ FORMS = (
     "- `/hotfix break-glass off`\n"
     "- `/hotfix confirm`"
 )
-
-
-@pytest.fixture
-def chat() -> Iterator[ChatReceiver]:
-    with serving_chat() as receiver:
-        yield receiver
 
 
 @pytest.fixture
