@@ -243,3 +243,25 @@ def test_a_hotfix_made_a_draft_and_ready_again_keeps_its_clock_and_asks_nobody_t
 
     assert list(reminders(bot, pull)) == ["escalation:acme/widgets#1:P0:15m"]
     assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/pulls/1/requested_reviewers")) == 1
+
+
+def test_a_config_broken_on_main_fails_the_open_hotfixes_at_once(clocked_bot: Bot) -> None:
+    """A typo pushed to main's `.github/hotfix.yml`: the open hotfix says so now, before it
+    merges under a config its post-merge steps cannot use, not at its next event."""
+    bot = clocked_bot
+    pull = open_hotfix(bot, "P0")
+    minutes(bot, 5)
+
+    push_to_main(bot, ".github/hotfix.yml", "severities:\n  P0:\n    deadline: 1 hour\n")
+
+    run = bot.policy_run(pull.head_sha)
+    problem = 'severities.P0.deadline: must be a duration such as 2h, 30m, 1d or 90s (got "1 hour"'
+    assert (run.conclusion, run.output["title"]) == (
+        "failure",
+        f"Invalid .github/hotfix.yml: {problem}; write 1h)",
+    )
+    assert run.output["summary"].startswith(
+        "`.github/hotfix.yml` on the base branch `main` cannot be used, so no rule was "
+        f"checked:\n\n- {problem}; write 1h)\n\n"
+    )
+    assert open_pulls_listed(bot) == 1

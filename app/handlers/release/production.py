@@ -15,7 +15,7 @@ itself, after its report (`recheck_open_hotfixes`).
 A push that changes `.github/hotfix.yml` on the production branch has the open hotfixes into
 it evaluated again the same way (`on_config_pushed`): their clock follows the new config, a deadline
 shortened or a step added, without waiting for an event of their own (docs/BEHAVIOUR.md,
-'The incident clock').
+'The incident clock'); a file pushed broken has them fail now, naming the problem.
 """
 
 from __future__ import annotations
@@ -120,16 +120,33 @@ async def on_config_pushed(context: Context) -> None:
     if branch is None or not _changes_the_config(context.payload):
         return
     default_branch = context.delivery.default_branch or branch
+    config: HotfixConfig | None
     try:
         config = await config_at(context.github, context.repository, after, default_branch)
     except ConfigError as error:
-        # The open hotfixes name the problem at their next evaluation.
         context.log.warning(
             "push %s to %s: the config cannot be used: %s", after[:7], branch, error
         )
-        return
+        # The config it replaced says whether the branch is production and which pull
+        # requests are hotfixes: they are evaluated again, and each shows the problem now,
+        # before one merges under a config its post-merge steps cannot use.
+        config = await _config_replaced(context, default_branch)
+        if config is None:
+            return
     if config.branches.production == branch:
         await recheck_open_hotfixes(context, branch, f"config@{after}", config)
+
+
+async def _config_replaced(context: Context, default_branch: str) -> HotfixConfig | None:
+    """The config at the push's `before`; None for a new branch, or when it was no usable
+    config either (the open hotfixes showed that already)."""
+    before = context.payload.get("before")
+    if not isinstance(before, str) or not before.strip("0"):
+        return None
+    try:
+        return await config_at(context.github, context.repository, before, default_branch)
+    except ConfigError:
+        return None
 
 
 async def on_recheck(context: Context) -> None:
