@@ -79,3 +79,52 @@ def test_a_chat_that_rate_limits_is_tried_again_when_it_asks_not_before(
     assert (sent.status, sent.attempts) == ("done", 2)
     assert len(chat.received) == 2 and chat.received[0] == chat.received[1]
     no_secret_in(caplog)
+
+
+OFF = {  # GitHub's answer about the issues of a repository that turned them off
+    "message": "Issues are disabled for this repo",
+    "documentation_url": "https://docs.github.com/v3/issues/",
+}
+
+
+def test_issues_turned_off_are_named_as_what_to_fix_not_commands_that_fail_the_same_way(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    """The repository has Issues turned off: GitHub answers 410 to opening the retroactive
+    review and the incident report. `gh issue create` fails so too, so the report's *Finish by
+    hand* says what to turn on, once; done as it says, the re-run opens both."""
+    bot = chatty_bot
+    turned_off = [
+        bot.fake.inject(method, "/repos/acme/widgets/issues$", status=410, times=None, body=OFF)
+        for method in ("GET", "POST")
+    ]
+    pull = open_hotfix(bot, "P0")
+    bot.settle()
+    glass = bot.repo.add_comment(pull.number, "lead", "/hotfix break-glass checkout is down")
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, glass.id))
+    sha = bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+
+    [run] = bot.repo.runs_named("hotfix-release", sha)
+    summary = run.output["summary"]
+    assert (
+        "| Incident report | ❌ failed | GitHub answered 410 to GET /repos/acme/widgets/issues: "
+        "Issues are disabled for this repo |   |\n"
+    ) in summary
+    assert summary.split("## Finish by hand\n\n")[1] == (
+        "Issues are turned off in `acme/widgets` (GitHub: *Issues are disabled for this "
+        "repo*), so neither hotfix-bot nor `gh issue create` can open an issue there. Turn them "
+        "on (the repository's *Settings*, *General*, *Features*, *Issues*), then re-run the "
+        "`hotfix-release` check: it opens what waits for them."
+    )
+    assert "```sh" not in bot.repo.comments_on(pull.number)[-1].body  # the report comment too
+
+    for fault in turned_off:  # done as it says
+        fault.times = fault.hits
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    assert run.conclusion == "success"
+    assert sorted(issue.title for issue in bot.repo.issues.values()) == [
+        "Incident report: Fix",
+        "Retroactive review: Fix",
+    ]
