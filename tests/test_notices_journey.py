@@ -8,6 +8,7 @@ followed."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,3 +129,54 @@ def test_issues_turned_off_are_named_as_what_to_fix_not_commands_that_fail_the_s
         "Incident report: Fix",
         "Retroactive review: Fix",
     ]
+
+
+STAKEHOLDERS = """severities:
+  P0:
+    escalation:
+      - {after: 10m, notify: [approvers, "@acme/sre", "@cto"]}
+      - {after: 1h, notify: [author, "@acme/incident-commanders"]}
+"""
+
+
+def mentions_outside_code(markdown: str) -> set[str]:
+    """The `@` mentions GitHub notifies of: those outside code spans."""
+    return set(re.findall(r"(?<![\w`])@[\w/-]+", re.sub(r"`[^`]*`", "", markdown)))
+
+
+def test_the_incident_report_does_not_notify_again_everyone_its_escalations_reminded(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    """A P0 whose reminders go to the approvers and to stakeholders (`@acme/sre`, `@cto`)
+    merges after both fired. Its incident report asks nothing of those reminded: its timeline
+    names them as the P0 alert does, as code, so that opening it notifies only the people who
+    took part, not every team reminded an hour before."""
+    bot = chatty_bot
+    bot.repo.commit("main", {".github/hotfix.yml": STAKEHOLDERS}, "Remind the stakeholders")
+    pull = open_hotfix(bot, "P0")
+    bot.advance(10 * MINUTE)
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.advance(50 * MINUTE)
+    bot.repo.review(pull.number, "oncall", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.repo.merge_pull(pull.number, merged_by="lead")
+    bot.pull_request(pull.number, "closed")
+
+    [report] = [i for i in bot.repo.issues.values() if "incident-report" in i.labels]
+    escalations = [row for row in report.body.splitlines() if "| Escalation" in row]
+    assert escalations == [
+        "| 2026-12-04 20:40 UTC | Escalation after 10m: reminded `@acme/engineering-leads`, "
+        "`@acme/on-call-managers`, `@acme/sre` and `@cto` |",
+        "| 2026-12-04 21:30 UTC | Escalation after 1h: reminded `@dev` and "
+        "`@acme/incident-commanders` |",
+    ]
+    assert mentions_outside_code(report.body) == {"@dev", "@lead", "@oncall"}
+    # The reminders themselves did notify them, on the pull request and in chat.
+    [first] = [c.body for c in bot.repo.comments_on(pull.number) if "P0:10m" in c.body]
+    assert mentions_outside_code(first) == {
+        "@acme/engineering-leads",
+        "@acme/on-call-managers",
+        "@acme/sre",
+        "@cto",
+    }
