@@ -114,9 +114,9 @@ def test_issues_turned_off_are_named_as_what_to_fix_not_commands_that_fail_the_s
     ) in summary
     assert summary.split("## Finish by hand\n\n")[1] == (
         "Issues are turned off in `acme/widgets` (GitHub: *Issues are disabled for this "
-        "repo*), so neither hotfix-bot nor `gh issue create` can open an issue there. Turn them "
-        "on (the repository's *Settings*, *General*, *Features*, *Issues*), then re-run the "
-        "`hotfix-release` check: it opens what waits for them."
+        "repo*), so neither hotfix-bot nor `gh issue` can open or comment on an issue there. "
+        "Turn them on (the repository's *Settings*, *General*, *Features*, *Issues*), then "
+        "re-run the `hotfix-release` check: it does what waits for them."
     )
     assert "```sh" not in bot.repo.comments_on(pull.number)[-1].body  # the report comment too
 

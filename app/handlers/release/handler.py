@@ -691,12 +691,12 @@ def _failed(
     long_wait = transience.long_wait(now)
     waits_until = None if long_wait is None else long_wait.until
     if (turned_off := issues_turned_off(error)) is not None:
-        # `gh issue create` would fail the same way: say what to turn on instead.
+        # `gh issue` commands would fail the same way: say what to turn on instead.
         by_hand = (
             f"Issues are turned off in `{context.repository}` (GitHub: *{turned_off}*), so "
-            "neither hotfix-bot nor `gh issue create` can open an issue there. Turn them on "
-            "(the repository's *Settings*, *General*, *Features*, *Issues*), then re-run the "
-            f"`{CHECK_NAME}` check: it opens what waits for them."
+            "neither hotfix-bot nor `gh issue` can open or comment on an issue there. Turn them "
+            "on (the repository's *Settings*, *General*, *Features*, *Issues*), then re-run "
+            f"the `{CHECK_NAME}` check: it does what waits for them."
         )
         return StepOutcome(StepStatus.FAILED, reason, link, by_hand, waits_until=waits_until)
     return StepOutcome(StepStatus.FAILED, reason, link, commands=commands, waits_until=waits_until)
