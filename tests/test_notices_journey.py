@@ -55,6 +55,7 @@ def chat_deliveries(bot: Bot) -> list[JournalEntry]:
 
 
 def no_secret_in(caplog: pytest.LogCaptureFixture) -> None:
+    """No log line holds the webhook's URL or its token."""
     for record in caplog.records:
         line = logging.Formatter().format(record)
         assert "s3cr3t" not in line and SECRET_PATH not in line, line
