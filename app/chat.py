@@ -22,8 +22,13 @@ CHAT_TIMEOUT = 5.0  # seconds an attempt may take, from connecting to the answer
 
 class ChatUndelivered(httpx.TransportError):
     """Chat did not take a message: a failure on the way to it, which the worker retries
-    with backoff as it does a network error (`app.github.client.classify`). Its words never
-    hold the URL."""
+    with backoff as it does a network error (`app.github.client.classify`), or after `wait`
+    seconds when chat named them (`Retry-After`), as it does a GitHub rate limit
+    (`app.handlers.routing.transience_of`). Its words never hold the URL."""
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,11 @@ class ChatWebhook:
         finally:
             await transport.aclose()
         if not response.is_success:
-            raise ChatUndelivered(f"chat answered {response.status_code}")
+            # Slack and Teams answer a burst with 429 and the seconds to wait.
+            header = response.headers.get("retry-after", "")
+            wait = float(header) if header.isdigit() else None
+            asks = f", asking to wait {wait:g} s" if wait is not None else ""
+            raise ChatUndelivered(f"chat answered {response.status_code}{asks}", wait)
 
 
 def _transport(url: httpx.URL) -> httpx.AsyncHTTPTransport:

@@ -183,8 +183,13 @@ def escalated(
     severity: str, after: str, mentions: Sequence[str], at: datetime, *, refused: bool = False
 ) -> TimelineEvent:
     """An escalation step `after` the opening reminded `mentions`, or GitHub `refused` its
-    comment."""
-    reminded = join_words(list(mentions)) if mentions else "nobody (every group was filled)"
+    comment. They are shown as code, as the P0 alert shows them: the incident report holds
+    the row, and opening it must not notify again everyone the step reminded."""
+    reminded = (
+        join_words([f"`{mention}`" for mention in mentions])
+        if mentions
+        else "nobody (every group was filled)"
+    )
     text = f"GitHub refused the comment reminding {reminded}" if refused else f"reminded {reminded}"
     return TimelineEvent(
         f"escalation:{severity}:{after}", at, Kind.ESCALATION, f"Escalation after {after}: {text}"

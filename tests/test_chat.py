@@ -327,8 +327,8 @@ def test_an_escalation_github_refuses_goes_to_chat_and_on_the_run_and_in_the_tim
     ) in summary
     stored = asyncio.run(bot.journal.get_state("timeline:acme/widgets#1"))
     assert [row["text"] for row in json.loads(stored or "[]") if row["kind"] == "escalation"] == [
-        "Escalation after 15m: GitHub refused the comment reminding @acme/engineering-leads "
-        "and @acme/on-call-managers"
+        "Escalation after 15m: GitHub refused the comment reminding "
+        "`@acme/engineering-leads` and `@acme/on-call-managers`"
     ]
     [step] = [entry for entry in bot.journal.recent() if entry.id == ESCALATION_ID]
     assert (step.status, step.attempts, step.last_error) == ("done", 1, None)

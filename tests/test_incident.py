@@ -165,8 +165,8 @@ def test_a_merged_p0_opens_one_report_with_its_summary_and_every_event_of_its_ti
         "| 2026-12-04 20:30 UTC | Became a P0 hotfix |\n"
         "| 2026-12-04 20:30 UTC | Review requested for Engineering Lead: team engineering-leads |\n"
         "| 2026-12-04 20:30 UTC | Review requested for On-call Manager: team on-call-managers |\n"
-        "| 2026-12-04 20:45 UTC | Escalation after 15m: reminded @acme/engineering-leads and "
-        "@acme/on-call-managers |\n"
+        "| 2026-12-04 20:45 UTC | Escalation after 15m: reminded `@acme/engineering-leads` "
+        "and `@acme/on-call-managers` |\n"
         "| 2026-12-04 20:50 UTC | Approved by @lead for Engineering Lead |\n"
         "| 2026-12-04 20:55 UTC | Approved by @lena for On-call Manager (verbal, recorded by "
         "@dana) |\n"
@@ -816,8 +816,8 @@ def test_a_break_glass_is_in_the_timeline_and_the_report_names_its_retroactive_r
         "| 2026-12-04 20:30 UTC | Review requested for Engineering Lead: team engineering-leads |",
         "| 2026-12-04 20:30 UTC | Review requested for On-call Manager: team on-call-managers |",
         "| 2026-12-04 20:40 UTC | Break-glass by @lead: checkout is down |",
-        "| 2026-12-04 20:45 UTC | Escalation after 15m: reminded @acme/engineering-leads and "
-        "@acme/on-call-managers |",
+        "| 2026-12-04 20:45 UTC | Escalation after 15m: reminded `@acme/engineering-leads` "
+        "and `@acme/on-call-managers` |",
         f"| 2026-12-04 20:45 UTC | Merged into `main` by @lead as `{sha[:7]}` |",
         f"| 2026-12-04 20:45 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |",
         "| 2026-12-04 20:45 UTC | Release: published release `v1.2.4` |",

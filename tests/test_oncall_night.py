@@ -202,7 +202,7 @@ def test_a_glass_broken_mended_and_broken_again_over_new_year_is_told_in_order_o
         "@dana) |",
         "| 2026-12-31 23:56 UTC | Break-glass by @lead: checkout down since 23:40 |",
         "| 2027-01-01 00:01 UTC | Break-glass withdrawn by @oncall |",
-        "| 2027-01-01 00:05 UTC | Escalation after 15m: reminded @acme/engineering-leads |",
+        "| 2027-01-01 00:05 UTC | Escalation after 15m: reminded `@acme/engineering-leads` |",
         "| 2027-01-01 00:06 UTC | Break-glass by @lead: still down, merging |",
         f"| 2027-01-01 00:07 UTC | Merged into `main` by @lead as `{sha[:7]}` |",
         f"| 2027-01-01 00:07 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |",

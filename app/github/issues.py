@@ -8,7 +8,10 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import InstallationClient
+from app.github.client import InstallationClient, error_message
+
+# What GitHub answers (410 Gone) to any use of the issues of a repository that turned them off.
+_TURNED_OFF = "Issues are disabled"
 
 
 async def open_issue(
@@ -32,6 +35,15 @@ async def open_issue(
         return issue, True
     assigned = {person["login"].casefold() for person in issue["assignees"] or ()}
     return issue, assignee.casefold() in assigned
+
+
+def issues_turned_off(error: BaseException) -> str | None:
+    """GitHub's words when `error` is its answer to a repository that turned its issues off;
+    None for any other (a 410 also answers for an issue deleted)."""
+    if not isinstance(error, RequestFailed) or error.response.status_code != 410:
+        return None
+    message = error_message(error)
+    return message if _TURNED_OFF in message else None
 
 
 async def find_opened_issue(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from app.chat import ChatWebhook
+from app.chat import ChatUndelivered, ChatWebhook
 from app.github.client import InstallationClient, Transience, classify
 from app.intake.delivery import Delivery
 from app.journal.base import JournalUnavailable, MovedRepository, RepositoryMove
@@ -79,7 +79,10 @@ class GitHubRefused(Exception):
 def transience_of(error: BaseException, now: float) -> Transience:
     """Whether a handler's `error` may pass, as the worker judges it: GitHub's as `classify`
     says; the journal refusing a handler's write or read (locked, disk full, a database
-    failing over) always, as GitHub's outages do."""
+    failing over) always, as GitHub's outages do; chat's always, after the wait it asked for
+    if it named one."""
+    if isinstance(error, ChatUndelivered):
+        return Transience(True, error.wait)
     return Transience(True) if isinstance(error, JournalUnavailable) else classify(error, now)
 
 

@@ -14,11 +14,12 @@ SECRET_PATH = "/hooks/T0001/B0002/s3cr3t-t0k3n"
 
 class ChatReceiver:
     """A chat's incoming webhook: keeps each JSON body posted to it and answers with the next
-    of `answers` (200 once they run out); an answer of None hangs until the test ends."""
+    of `answers` (200 once they run out): a status, or a status and headers; an answer of
+    None hangs until the test ends."""
 
     def __init__(self) -> None:
         self.received: list[object] = []
-        self.answers: list[int | None] = []
+        self.answers: list[int | tuple[int, dict[str, str]] | None] = []
         self.hanging = threading.Event()  # a request is hanging now
         self.release = threading.Event()
         receiver = self
@@ -32,7 +33,10 @@ class ChatReceiver:
                     receiver.hanging.set()
                     receiver.release.wait(30)
                     return
-                self.send_response(answer)
+                status, headers = answer if isinstance(answer, tuple) else (answer, {})
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")

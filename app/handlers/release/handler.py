@@ -34,6 +34,7 @@ from app.github.client import (
     timestamp,
 )
 from app.github.files import start_reading_files, start_reading_tree
+from app.github.issues import issues_turned_off
 from app.github.objects import first_parent, start_reading_commit
 from app.github.pulls import labels_of, merged_as
 from app.github.reads import Reads, both, reading_ahead
@@ -689,6 +690,15 @@ def _failed(
     )
     long_wait = transience.long_wait(now)
     waits_until = None if long_wait is None else long_wait.until
+    if (turned_off := issues_turned_off(error)) is not None:
+        # `gh issue` commands would fail the same way: say what to turn on instead.
+        by_hand = (
+            f"Issues are turned off in `{context.repository}` (GitHub: *{turned_off}*), so "
+            "neither hotfix-bot nor `gh issue` can open or comment on an issue there. Turn them "
+            "on (the repository's *Settings*, *General*, *Features*, *Issues*), then re-run "
+            f"the `{CHECK_NAME}` check: it does what waits for them."
+        )
+        return StepOutcome(StepStatus.FAILED, reason, link, by_hand, waits_until=waits_until)
     return StepOutcome(StepStatus.FAILED, reason, link, commands=commands, waits_until=waits_until)
 
 

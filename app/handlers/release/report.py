@@ -226,7 +226,7 @@ def _finish_by_hand(plan: ReleasePlan, outcomes: StepOutcomes) -> str:
             commands.append((step, list(own) if own is not None else step.manual_commands(plan)))
     script = "\n".join(line for _, lines in commands for line in lines)
     rerun_only = [f"*{step.title}*" for step, lines in commands if not lines]
-    parts = list(told.values())
+    parts = list(dict.fromkeys(told.values()))  # words two steps share, once
     if script:
         # Longer than any run of backticks a body in the commands holds: nothing ends it.
         fence = fence_for(script, at_least=3)
