@@ -181,34 +181,3 @@ def test_the_incident_report_does_not_notify_again_everyone_its_escalations_remi
         "@acme/sre",
         "@cto",
     }
-
-
-def test_a_report_opened_only_after_it_was_due_gets_no_reminder_that_it_is_still_open(
-    chatty_bot: Bot, chat: ChatReceiver
-) -> None:
-    """Issues were off when the P1 merged; they are turned on, and the check re-run, 50 hours
-    later, past the report's due time. The report opened then tells when it was due; a
-    reminder at once that it "was due ... and is still open", which hotfix-bot "sends 2h
-    late", would tell the author of a lateness that is nobody's, seconds after assigning it:
-    the reminder is for a report left open when it came due (docs/BEHAVIOUR.md)."""
-    bot = chatty_bot
-    turned_off = [
-        bot.fake.inject(method, "/repos/acme/widgets/issues$", status=410, times=None, body=OFF)
-        for method in ("GET", "POST")
-    ]
-    pull = open_hotfix(bot, "P1")
-    bot.settle()
-    sha = bot.repo.merge_pull(pull.number, merged_by="lead")
-    bot.pull_request(pull.number, "closed")
-    [run] = bot.repo.runs_named("hotfix-release", sha)
-
-    bot.advance(50 * HOUR)
-    for fault in turned_off:
-        fault.times = fault.hits
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
-    bot.advance(HOUR)
-
-    [report] = [i for i in bot.repo.issues.values() if "incident-report" in i.labels]
-    assert "- **Report due:** 2026-12-06 20:30 UTC (48h after the merge)\n" in report.body
-    assert bot.repo.comments_on(report.number) == []
-    assert not [text for text in chat.texts() if "was due" in text]

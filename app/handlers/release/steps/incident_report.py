@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.github.client import timestamp
 from app.github.issues import find_opened_issue, open_issue
 from app.github.reads import Look
 from app.handlers import timeline
@@ -201,18 +200,10 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
             f"{outcome.detail}; it will show {_approvals_of(waiting)} confirmed once {once}",
             outcome.link,
         )
-    # The reminder is for a report left open when it came due: one opened only after that
-    # (Issues turned on late, the commands run late) says when it was due, and gets none.
-    opened_at = timestamp(issue.get("created_at"))
-    if opened_at is None or opened_at < due_at:
-        reminder = {
-            "hotfix": incident.number,
-            "author": plan.author,
-            "chat": plan.config.notify.chat,
-        }
-        await run.context.timers.schedule(
-            REMINDER, "due", due_at, reminder, number=int(issue["number"])
-        )
+    reminder = {"hotfix": incident.number, "author": plan.author, "chat": plan.config.notify.chat}
+    await run.context.timers.schedule(
+        REMINDER, "due", due_at, reminder, number=int(issue["number"])
+    )
     return outcome
 
 
