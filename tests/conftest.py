@@ -28,6 +28,21 @@ def chat() -> Iterator[ChatReceiver]:
         yield receiver
 
 
+@pytest.fixture
+def chatty_bot(
+    tmp_path: Path, private_key_pem: str, clock: Clock, chat: ChatReceiver
+) -> Iterator[Bot]:
+    """`clocked_bot` with NOTIFY_WEBHOOK_URL set to `chat`, each attempt given 2 s; acme's
+    lead and on-call teams, and its people's access to acme/widgets."""
+    with running_bot(
+        tmp_path, private_key_pem, clock=clock, chat_timeout=2.0, NOTIFY_WEBHOOK_URL=chat.url
+    ) as bot:
+        bot.fake.add_team("acme", "engineering-leads", ["lead"])
+        bot.fake.add_team("acme", "on-call-managers", ["oncall"])
+        bot.repo.collaborators.update({"dev": "write", "lead": "maintain", "oncall": "write"})
+        yield bot
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No test reads the developer's .env or environment by accident."""

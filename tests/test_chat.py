@@ -9,8 +9,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -20,7 +18,6 @@ from support.harness import (
     Clock,
     first_attempt_failed,
     next_chance,
-    running_bot,
     tried_to_the_end,
 )
 from support.live_server import wait_for
@@ -30,21 +27,6 @@ from app.journal import JournalEntry
 from sandbox import FakePull
 
 MINUTE, HOUR = 60, 3600
-TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"]}
-
-
-@pytest.fixture
-def chatty_bot(
-    tmp_path: Path, private_key_pem: str, clock: Clock, chat: ChatReceiver
-) -> Iterator[Bot]:
-    """`clocked_bot` with NOTIFY_WEBHOOK_URL set to `chat`, each attempt given 2 s."""
-    with running_bot(
-        tmp_path, private_key_pem, clock=clock, chat_timeout=2.0, NOTIFY_WEBHOOK_URL=chat.url
-    ) as bot:
-        for slug, members in TEAMS.items():
-            bot.fake.add_team("acme", slug, members)
-        bot.repo.collaborators.update({"dev": "write", "lead": "maintain", "oncall": "write"})
-        yield bot
 
 
 def open_p0(bot: Bot, *, settle: bool = True) -> FakePull:

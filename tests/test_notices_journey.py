@@ -9,39 +9,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from support.chat import SECRET_PATH, ChatReceiver, serving_chat
-from support.harness import Bot, Clock, running_bot
+from support.chat import SECRET_PATH, ChatReceiver
+from support.harness import Bot, Clock
 from support.live_server import wait_for
 
 from app.journal import JournalEntry
 from sandbox import FakePull
 
 MINUTE, HOUR = 60, 3600
-TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["oncall"]}
-
-
-@pytest.fixture
-def chat() -> Iterator[ChatReceiver]:
-    with serving_chat() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def chatty_bot(
-    tmp_path: Path, private_key_pem: str, clock: Clock, chat: ChatReceiver
-) -> Iterator[Bot]:
-    """hotfix-bot on the journal's clock, its notices going to `chat` as well."""
-    with running_bot(
-        tmp_path, private_key_pem, clock=clock, chat_timeout=2.0, NOTIFY_WEBHOOK_URL=chat.url
-    ) as bot:
-        for slug, members in TEAMS.items():
-            bot.fake.add_team("acme", slug, members)
-        bot.repo.collaborators.update({"dev": "write", "lead": "maintain", "oncall": "write"})
-        yield bot
 
 
 def open_hotfix(bot: Bot, severity: str) -> FakePull:
