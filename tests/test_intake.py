@@ -482,11 +482,11 @@ class NearlyFullDisk(SqliteJournal):
         self._fits(len(body))
         return await super().record(delivery, body, handled=handled, supersedable=supersedable)
 
-    async def set_state(self, key: str, value: str) -> None:
+    async def set_state(self, key: str, value: str, *, durable: bool = False) -> None:
         if key == HEARTBEAT_KEY:
             self.heartbeats.append(len(value))
         self._fits(len(value))
-        await super().set_state(key, value)
+        await super().set_state(key, value, durable=durable)
 
     def _fits(self, size: int) -> None:
         if size > self.room:

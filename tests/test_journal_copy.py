@@ -27,7 +27,7 @@ from app.journal import (
     describe_journal,
     open_journal,
 )
-from app.journal.base import WORKING_SINCE_KEY, JournalContents, PastDeliveries
+from app.journal.base import JournalContents, PastDeliveries
 from app.journal.timers import Timer
 
 
@@ -68,7 +68,6 @@ async def fill(journal: Journal, clock: Clock) -> None:
     await journal.set_state("check-run:acme/widgets:hotfix-policy:abc", "17")
     await journal.set_state("release:acme/widgets#1", '{"steps": {}}')
     await journal.check_writable()  # the source's own heartbeat, which is not copied
-    await journal.set_state(WORKING_SINCE_KEY, "900.0")  # nor when its worker first ran
     for timer_id, due in (("t-waiting", 120), ("t-cancelled", 30), ("t-fired", 0)):
         await journal.schedule_timer(timer(timer_id, clock.now + due))
     await journal.cancel_timer("t-cancelled")
@@ -107,7 +106,6 @@ def test_copy_moves_pending_work_recent_history_and_state_once(
             for key in ("check-run:acme/widgets:hotfix-policy:abc", "release:acme/widgets#1")
         ]
         heartbeat = asyncio.run(target.get_state("journal.heartbeat"))
-        working_since = asyncio.run(target.get_state(WORKING_SINCE_KEY))
         timers = [(e.timer.id, e.status, e.timer.due_at, e.timer.data) for e in target.timers()]
         claimed = [entry.id for entry in asyncio.run(target.claim_ready(10))]
         clock.now += 60
@@ -153,7 +151,7 @@ def test_copy_moves_pending_work_recent_history_and_state_once(
         ("t-cancelled", "cancelled", 1_030.0, {"severity": "P0"}),
         ("t-fired", "fired", 1_000.0, {"severity": "P0"}),
     ]
-    assert state == ["17", '{"steps": {}}'] and heartbeat is None and working_since is None
+    assert state == ["17", '{"steps": {}}'] and heartbeat is None
     # Per pull request in order: queued-1 after running-1; retry-1 when its retry is due.
     assert (claimed, claimed_later) == (["running-1"], ["retry-1"])
     # The timers' deliveries run behind queued-1, in order, each once.

@@ -1,5 +1,6 @@
 """The look-up of a commit's `hotfix-policy` run before its first write: asked of GitHub
-unless the journal knows there is none (a pull request opened after the journal began)."""
+unless the journal knows there is none (a pull request opened since the journal began keeping
+the repository's runs: docs/PERFORMANCE.md, 'No look-up of a run that cannot be there')."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from support.harness import (
     tried_to_the_end,
 )
 
-from app.journal.base import WORKING_SINCE_KEY, JournalUnavailable
+from app.journal.base import JournalUnavailable
 from sandbox import FakePull
 
 LISTING = "GET /repos/acme/widgets/commits/{head}/check-runs"
@@ -42,17 +43,31 @@ def run_key(head: str) -> str:
     return f"check-run:acme/widgets:hotfix-policy:{head}"
 
 
-def test_the_first_head_of_a_pull_request_opened_after_the_journal_began_is_not_looked_up(
+def runs_known(bot: Bot, clock: Clock) -> float:
+    """A first hotfix evaluated, which notes since when the journal knows acme/widgets's
+    runs; then a minute passes. That time."""
+    warm_up, _ = open_hotfix(bot, "hotfix/warm-up")
+    noted_at = clock.now
+    bot.pull_request(warm_up.number, "edited")  # not `opened`: the test's opening is its own
+    clock.now += 60
+    return noted_at
+
+
+def listed(bot: Bot, head: str) -> bool:
+    """Whether hotfix-bot listed `head`'s check runs since the spans were last cleared."""
+    return LISTING.format(head=head) in [f"{s.method} {s.path}" for s in bot.transport.spans]
+
+
+def test_the_first_head_of_a_pull_request_opened_since_the_runs_are_known_is_not_looked_up(
     clocked_bot: Bot, clock: Clock
 ) -> None:
-    # The journal names every run written since it began: a commit it names none on, at the
-    # head of a pull request opened since, has none. 8 requests in 3 round trips: the pull
-    # request, its reviews, the base's tree, the organization's file and the head's tree;
-    # the tag's look-up beside the review request; the run.
+    # The journal names every run of the repository written since it first looked for one:
+    # a commit it names none on, at the head of a pull request opened since, has none. 8
+    # requests in 3 round trips: the pull request, its reviews, the base's tree, the
+    # organization's file and the head's tree; the tag's look-up beside the review request;
+    # the run.
     bot = clocked_bot
-    clock.now += 60
-    warm_up, _ = open_hotfix(bot, "hotfix/warm-up")  # the token and main's files are known
-    bot.pull_request(warm_up.number, "opened")
+    noted_at = runs_known(bot, clock)
     pull, head = open_hotfix(bot, "hotfix/fix-login")
     bot.fake.latency = 0.2
     bot.transport.spans.clear()
@@ -76,22 +91,55 @@ def test_the_first_head_of_a_pull_request_opened_after_the_journal_began_is_not_
     [run] = bot.repo.runs_named("hotfix-policy", head)
     assert run.output["title"] == P1_WAITING
     assert asyncio.run(bot.journal.get_state(run_key(head))) == f"{run.id} {pull.number} 2 waiting"
+    known_since = "check-runs-known-since:acme/widgets:hotfix-policy"
+    assert asyncio.run(bot.journal.get_state(known_since)) == repr(noted_at)
 
 
-def test_a_pull_request_opened_as_the_journal_began_has_its_head_looked_up(
+def test_the_first_look_up_in_a_repository_asks_github(clocked_bot: Bot, clock: Clock) -> None:
+    """Until the journal has looked for a run of the repository's, it cannot know that it
+    has kept every one written: the first pull request evaluated has its head looked up,
+    however long after hotfix-bot started."""
+    bot = clocked_bot
+    clock.now += 3600
+    pull, head = open_hotfix(bot, "hotfix/fix-login")
+
+    bot.pull_request(pull.number, "opened")
+
+    assert listed(bot, head)
+    assert len(bot.repo.runs_named("hotfix-policy", head)) == 1
+
+
+def test_a_pull_request_opened_as_the_runs_became_known_has_its_head_looked_up(
     clocked_bot: Bot, clock: Clock
 ) -> None:
     """GitHub's clock and this machine's may be a little apart: a pull request opened within
-    seconds of the journal's start may have had its run written under the journal before."""
+    seconds of the first look-up may have had its run written under another journal."""
     bot = clocked_bot
-    clock.now += 4
+    runs_known(bot, clock)
+    clock.now -= 56  # 4 s after the first look-up
     pull, head = open_hotfix(bot, "hotfix/fix-login")
     bot.transport.spans.clear()
 
     bot.pull_request(pull.number, "opened")
 
-    assert LISTING.format(head=head) in [f"{s.method} {s.path}" for s in bot.transport.spans]
+    assert listed(bot, head)
     assert len(bot.repo.runs_named("hotfix-policy", head)) == 1
+
+
+def test_a_journal_not_set_to_a_time_has_every_head_looked_up(
+    clocked_bot: Bot, clock: Clock
+) -> None:
+    bot = clocked_bot
+    runs_known(bot, clock)
+    asyncio.run(bot.journal.set_state("check-runs-known-since:acme/widgets:hotfix-policy", "soon"))
+    pull, head = open_hotfix(bot, "hotfix/fix-login")
+    bot.transport.spans.clear()
+
+    bot.pull_request(pull.number, "opened")
+
+    assert listed(bot, head)
+    [run] = bot.repo.runs_named("hotfix-policy", head)
+    assert run.output["title"] == P1_WAITING
 
 
 def journal_files(tmp_path: Path) -> list[Path]:
@@ -105,7 +153,7 @@ def test_a_journal_begun_after_the_pull_request_was_opened_finds_the_run_written
     # The journal is lost (its file deleted) and hotfix-bot starts on a new one: the run
     # written under the old journal is found on GitHub and updated, never doubled.
     bot = clocked_bot
-    clock.now += 60
+    runs_known(bot, clock)
     pull, head = open_hotfix(bot, "hotfix/fix-login")
     bot.pull_request(pull.number, "opened")
     [run] = bot.repo.runs_named("hotfix-policy", head)
@@ -119,9 +167,61 @@ def test_a_journal_begun_after_the_pull_request_was_opened_finds_the_run_written
     bot.repo.review(pull.number, "lead", "APPROVED")
     bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
 
-    assert LISTING.format(head=head) in [f"{s.method} {s.path}" for s in bot.transport.spans]
+    assert listed(bot, head)
     assert bot.repo.runs_named("hotfix-policy", head) == [run]
     assert run.output["title"] == "Waiting for approval: Product Manager"
+
+
+@pytest.mark.parametrize("moved", ["after the review", "not yet"])
+def test_a_delivery_of_a_renamed_repository_before_its_keys_move_updates_the_one_run(
+    clocked_bot: Bot, clock: Clock, moved: str
+) -> None:
+    """GitHub does not order its deliveries (docs/BEHAVIOUR.md, 'A repository renamed or
+    transferred'): a review under the new name may run before the `repository` delivery
+    moves what the journal keeps under the old one. The run is looked for on GitHub then."""
+    bot = clocked_bot
+    runs_known(bot, clock)
+    pull, head = open_hotfix(bot, "hotfix/fix-login")
+    bot.pull_request(pull.number, "opened")
+    [run] = bot.repo.runs_named("hotfix-policy", head)
+    renamed = bot.fake.rename_repo(bot.repo, "gadgets")
+
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    if moved == "after the review":
+        bot.deliver("repository", renamed)
+
+    assert bot.repo.runs_named("hotfix-policy", head) == [run]
+    assert run.output["title"] == "Waiting for approval: Product Manager"
+
+
+def test_a_run_github_created_but_answered_502_for_is_found_on_the_retry(
+    clocked_bot: Bot, clock: Clock
+) -> None:
+    bot = clocked_bot
+    runs_known(bot, clock)
+    pull, head = open_hotfix(bot, "hotfix/fix-login")
+    bot.fake.inject("POST", r"/repos/acme/widgets/check-runs$", status=502, apply=True)
+    set_state = bot.journal.set_state
+    kept: list[tuple[str, dict[str, Any]]] = []
+
+    async def kept_track_of(key: str, value: str, **options: Any) -> None:
+        if key == run_key(head):
+            kept.append((value, options))
+        await set_state(key, value, **options)
+
+    bot.journal.set_state = kept_track_of  # type: ignore[method-assign]
+    bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
+
+    assert tried_to_the_end(bot, clock).status == "done"
+
+    [run] = bot.repo.runs_named("hotfix-policy", head)
+    assert run.output["title"] == P1_WAITING
+    # Kept before the run was asked for, synced: the retry looks for it on GitHub.
+    assert kept == [
+        ("creating", {"durable": True}),
+        (f"{run.id} {pull.number} 2 waiting", {}),
+    ]
 
 
 def test_a_run_created_whose_id_the_journal_did_not_keep_is_found_after_a_restart(
@@ -131,7 +231,7 @@ def test_a_run_created_whose_id_the_journal_did_not_keep_is_found_after_a_restar
     # hotfix-bot restarts before the retry: the journal still says a run was being created
     # there, so the retry asks GitHub, finds it and updates it.
     bot = clocked_bot
-    clock.now += 60
+    runs_known(bot, clock)
     pull, head = open_hotfix(bot, "hotfix/fix-login")
     set_state = bot.journal.set_state
 
@@ -154,22 +254,6 @@ def test_a_run_created_whose_id_the_journal_did_not_keep_is_found_after_a_restar
 
     assert tried_to_the_end(bot, clock).status == "done"
 
-    assert LISTING.format(head=head) in [f"{s.method} {s.path}" for s in bot.transport.spans]
+    assert listed(bot, head)
     assert bot.repo.runs_named("hotfix-policy", head) == [run]
     assert asyncio.run(bot.journal.get_state(run_key(head))) == f"{run.id} {pull.number} 2 waiting"
-
-
-def test_the_journal_notes_when_a_worker_first_ran_on_it_and_keeps_that_time(
-    clocked_bot: Bot, clock: Clock
-) -> None:
-    bot = clocked_bot
-    deadline = time.monotonic() + 20
-    while (noted := asyncio.run(bot.journal.get_state(WORKING_SINCE_KEY))) is None:
-        assert time.monotonic() < deadline, "the worker noted no start"
-        time.sleep(0.01)
-    assert noted == repr(clock.now)
-    pull, _ = open_hotfix(bot, "hotfix/fix-login")
-    bot.pull_request(pull.number, "opened")
-    bot.restart(down_for=3600)
-    bot.pull_request(pull.number, "synchronize")  # the worker started again has run
-    assert asyncio.run(bot.journal.get_state(WORKING_SINCE_KEY)) == noted

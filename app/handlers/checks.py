@@ -19,7 +19,6 @@ from app.github.client import describe, describe_with_wait
 from app.github.reads import Reads, reading_ahead
 from app.handlers.check_output import CheckOutput, error_output, long_wait_output
 from app.handlers.routing import Context, transience_of
-from app.journal.base import WORKING_SINCE_KEY
 from policies.wording import sentence
 
 # Whether a write may replace what a commit's run shows, told by its title: None when this App
@@ -230,15 +229,19 @@ async def _look_up(
     context: Context, name: str, head_sha: str, opened_at: datetime | None = None
 ) -> _LookedUp:
     """The run to write on `head_sha`. GitHub is asked unless this process wrote it, or the
-    journal says there is none: it names none, and the commit is the head of a pull request
-    opened after the journal started keeping every run written (`WORKING_SINCE_KEY`)."""
+    journal knows there is none: it names none, and the commit is the head of a pull request
+    opened after it began keeping the repository's runs (`_opened_since_known`)."""
     state_key = _state_key(context, name, head_sha)
     known = context.github.caches.check_runs.get(state_key)
     if known is not None:  # written by this process: no need to ask
         return _LookedUp(None, known)
     value = await context.state.get_state(state_key)
-    if value is None and opened_at is not None and await _opened_since_working(context, opened_at):
-        return _LookedUp(None, None)
+    if (
+        value is None
+        and opened_at is not None
+        and await _opened_since_known(context, name, opened_at)
+    ):
+        return _LookedUp(None, None)  # none there, as the journal knows
     # First written by this process: trust only what GitHub confirms.
     stored = _Stored.read(value)
     named = run_id = stored.run_id if stored is not None else None
@@ -256,12 +259,20 @@ async def _look_up(
         return _LookedUp(named, None, unlisted=describe(error))
 
 
-async def _opened_since_working(context: Context, opened_at: datetime) -> bool:
-    """Whether a pull request opened at `opened_at` was opened after a worker first ran on
-    this journal: every run written on its commits since is named in the journal."""
-    since = await context.state.get_state(WORKING_SINCE_KEY)
+async def _opened_since_known(context: Context, name: str, opened_at: datetime) -> bool:
+    """Whether a pull request opened at `opened_at` was opened after this journal began
+    keeping the repository's `name` runs under its name: noted at the first look-up that
+    asks this, any run written since is named in the journal. One written before was written
+    under another journal (one started anew, or copied from while a server ran on it) or
+    another name (a delivery of a renamed repository's new name that runs before the keys
+    of the old one are moved): its pull request, opened before, has it looked for."""
+    key = f"check-runs-known-since:{context.repository}:{name}"
+    since = await context.state.get_state(key)
+    if since is None:
+        await context.state.set_state(key, repr(context.clock()))
+        return False
     try:
-        return since is not None and opened_at.timestamp() > float(since) + _CLOCKS_APART
+        return opened_at.timestamp() > float(since) + _CLOCKS_APART
     except ValueError:  # not a time: nothing is known from it
         return False
 

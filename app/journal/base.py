@@ -92,12 +92,6 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # every Zstandard frame starts so
 ZLIB_HEADER = b"\x78"  # the first byte of every zlib stream with the default window
 # The state key `check_writable` writes: this journal's, never copied to another.
 HEARTBEAT_KEY = "journal.heartbeat"
-# When a worker first ran on this journal (seconds since the epoch): from then on, what the
-# handlers keep in it (the check run written on a commit, say) is known. Not copied either: a
-# copy's target keeps its own, as it may hold less than the source knew before it.
-WORKING_SINCE_KEY = "journal.working-since"
-# The state keys that are this journal's own (`contents` leaves them out).
-OWN_STATE_KEYS = (HEARTBEAT_KEY, WORKING_SINCE_KEY)
 # The most `check_writable` writes to show that the journal has room for a delivery: a
 # `pull_request` delivery's row is a few KB (its body compressed, above), so one that fits
 # tells that nearly every delivery does, and it costs little to hold and to write again on

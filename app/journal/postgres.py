@@ -93,6 +93,7 @@ from app.journal.base import (
     FAIR_SHARE_ORDER,
     FIRE_PER_CLAIM,
     FIRED_DELIVERY_ID,
+    HEARTBEAT_KEY,
     HELD_BY_INSTALLATION,
     LOCK_WAIT_SECONDS,
     MOVE_DELIVERY_ROWS,
@@ -100,7 +101,6 @@ from app.journal.base import (
     MOVE_STATE_ROWS,
     MOVE_TIMER_ROWS,
     MOVE_TIMERS_TO_INSTALLATION,
-    OWN_STATE_KEYS,
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     RELEASE_WAITING_TIMERS,
@@ -1324,8 +1324,7 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
             )
             [(past,)] = await cursor.fetchall()
             cursor = await connection.execute(
-                "SELECT key, value FROM app_state WHERE key NOT IN (%s, %s) ORDER BY key",
-                OWN_STATE_KEYS,
+                "SELECT key, value FROM app_state WHERE key != %s ORDER BY key", (HEARTBEAT_KEY,)
             )
             state = await cursor.fetchall()
             cursor = await connection.execute(

@@ -69,13 +69,13 @@ from app.journal.base import (
     FAIR_SHARE_ORDER,
     FIRE_PER_CLAIM,
     FIRED_DELIVERY_ID,
+    HEARTBEAT_KEY,
     HELD_BY_INSTALLATION,
     LOCK_WAIT_SECONDS,
     MOVE_DELIVERY_ROWS,
     MOVE_STATE_ROWS,
     MOVE_TIMER_ROWS,
     MOVE_TIMERS_TO_INSTALLATION,
-    OWN_STATE_KEYS,
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     RELEASE_WAITING_TIMERS,
@@ -874,8 +874,7 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
             return list(map(_entry, rows))
 
         state = self._read(
-            "SELECT key, value FROM app_state WHERE key NOT IN (?, ?) ORDER BY key",
-            OWN_STATE_KEYS,
+            "SELECT key, value FROM app_state WHERE key != ? ORDER BY key", (HEARTBEAT_KEY,)
         )
         timers = self._read(
             f"SELECT {TIMER_COLUMNS} FROM timers ORDER BY seq"  # noqa: S608

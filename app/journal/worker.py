@@ -30,7 +30,6 @@ from app.github.client import (
 from app.handlers.routing import Context, GitHubRefused, Router, names_its_place, transience_of
 from app.intake import delivery as deliveries
 from app.journal import Journal, JournalEntry, JournalUnavailable
-from app.journal.base import WORKING_SINCE_KEY
 from app.journal.timers import TIMER_EVENT, FiredTimer, Timers
 from app.logs import ContextLogger, for_delivery
 from app.metrics import DELIVERIES, PROCESSING_SECONDS
@@ -104,7 +103,6 @@ class Worker:
             while True:
                 try:
                     if not resumed:
-                        await self._note_working_since()
                         await self._resume_interrupted()
                         resumed = True
                     # Cleared before the claim, not after: what arrives while it runs
@@ -139,13 +137,6 @@ class Worker:
                 logger.error("could not record the outcome, trying again: %s", error)
                 await asyncio.sleep(JOURNAL_RETRY_SECONDS)
         await write()
-
-    async def _note_working_since(self) -> None:
-        """Note when a worker first ran on this journal (`WORKING_SINCE_KEY`). Two instances
-        starting at once may both write it: either time holds, as both keep what they do in
-        this journal."""
-        if await self._journal.get_state(WORKING_SINCE_KEY) is None:
-            await self._journal.set_state(WORKING_SINCE_KEY, repr(self._journal.now()))
 
     async def _resume_interrupted(self) -> None:
         resumed = await self._journal.resume_interrupted()
