@@ -1062,12 +1062,19 @@ def _migrate(connection: sqlite3.Connection, *, upgrade: bool) -> None:
     connection.execute("BEGIN IMMEDIATE")
     try:
         [found] = connection.execute("PRAGMA user_version").fetchone()
-        for version in versions_to_apply(found, SCHEMA_VERSION, upgrade=upgrade):
+        migrations = versions_to_apply(found, SCHEMA_VERSION, upgrade=upgrade)
+        for version in migrations:
             _MIGRATIONS[version - 1](connection)
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # A journal at the current version is not written: on a full disk that write fails,
+        # and `hotfix-bot deliveries` is what the admin reads then.
+        if migrations:
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         connection.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        # A failed COMMIT (a full disk) may have ended the transaction already; its error is
+        # the one to tell, not the ROLLBACK's "no transaction is active".
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         raise
 
 

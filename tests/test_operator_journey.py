@@ -1,0 +1,68 @@
+"""The admin running hotfix-bot day to day, on real `hotfix-bot serve` processes and the
+fake GitHub on loopback: the status page, a failed delivery found and run again, the
+journal's commands while the disk is full (docs/ADMIN.md, *Troubleshooting*)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from support.live_server import Server, github_and_server, open_hotfix, wait_for
+
+ADMIN_TOKEN = "operator-admin-token-0123456789abcdef"
+BEARER = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def hotfix_bot(
+    server: Server, *arguments: str, file_size_limit: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`hotfix-bot ARGUMENTS` as the admin runs it beside the server: in its working
+    directory, with its environment. `file_size_limit` bounds the size any file may grow to
+    (0: none may grow, as on a full disk), set in the command's own process."""
+    command = [sys.executable, "-m", "app.cli", *arguments]
+    if file_size_limit is not None:
+        limited = (
+            "import resource, runpy, sys; "
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({file_size_limit}, {file_size_limit})); "
+            f"sys.argv = ['hotfix-bot', *{list(arguments)!r}]; "
+            "runpy.run_module('app.cli', run_name='__main__')"
+        )
+        command = [sys.executable, "-c", limited]
+    return subprocess.run(
+        command, env=server.environment, cwd=server.cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_journals_commands_read_it_while_the_disk_is_full(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """The disk is full: the server refuses deliveries (503) and the admin lists what the
+    journal holds to see where things stand. Listing writes nothing, so it works."""
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        server.start()
+        number = open_hotfix(repo)
+        event = fake.pull_request_event(repo, number, "opened")
+        assert server.deliver("pull_request", event, "before-the-disk-filled").status_code == 202
+        wait_for(lambda: repo.runs_named("hotfix-policy"))
+        wait_for(lambda: "done" in hotfix_bot(server, "deliveries").stdout)
+
+        # No file may grow: a disk with no room left, for this command alone.
+        listing = hotfix_bot(server, "deliveries", file_size_limit=0)
+        timers = hotfix_bot(server, "timers", "--status", "fired", file_size_limit=0)
+
+        assert (listing.returncode, listing.stderr) == (0, "")
+        [header, row] = listing.stdout.splitlines()
+        assert header.split() == ["RECEIVED", "(UTC)", "STATUS", "TRIES", "EVENT", "WHERE", "ID"]
+        assert row.split()[2:] == [
+            "done",
+            "1",
+            "pull_request.opened",
+            "acme/widgets#1",
+            "before-the-disk-filled",
+        ]
+        assert (timers.returncode, timers.stdout, timers.stderr) == (
+            0,
+            "no timers with status fired\n",
+            "",
+        )
