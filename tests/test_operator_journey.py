@@ -4,6 +4,7 @@ journal's commands while the disk is full (docs/ADMIN.md, *Troubleshooting*)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,52 @@ def hotfix_bot(
     return subprocess.run(
         command, env=server.environment, cwd=server.cwd, capture_output=True, text=True, check=False
     )
+
+
+def page_rows(page: str) -> list[list[str]]:
+    """The cells of each row of the status page's table of the latest deliveries."""
+    return [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr><td>.*?</tr>", page)]
+
+
+def test_a_failed_delivery_on_the_status_page_names_the_id_that_redeliver_takes(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """The page lists a failure with GitHub's answer and says `hotfix-bot redeliver ID` runs
+    one again: the ID is on the page, and that command, given it, runs the delivery."""
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        server.environment["ADMIN_TOKEN"] = ADMIN_TOKEN
+        server.start()
+        number = open_hotfix(repo)
+        refusal = fake.inject("GET", r"/pulls/1$", status=403, times=None)
+        event = fake.pull_request_event(repo, number, "opened")
+        delivery = "72d3162e-cc78-11e3-81ab-4c9367dc0958"  # as GitHub names deliveries
+        assert server.deliver("pull_request", event, delivery).status_code == 202
+        wait_for(lambda: "failed" in hotfix_bot(server, "deliveries").stdout)
+
+        page = server.client.get(server.url, headers=BEARER).text
+
+        assert "<code>hotfix-bot redeliver ID</code> runs one again" in page
+        assert "<th>Last error</th><th>ID</th></tr>" in page
+        [row] = page_rows(page)
+        assert row[1:] == [
+            "failed",
+            "<code>pull_request.opened</code>",
+            "acme/widgets#1",
+            "GitHub answered 403 to GET /repos/acme/widgets/pulls/1: Forbidden",
+            f"<code>{delivery}</code>",
+        ]
+        anyone = server.client.get(server.url).text
+        assert delivery not in anyone  # the ids, like the rest of the list, to admins alone
+
+        fake.faults.remove(refusal)  # the cause fixed, the delivery is run again
+        redelivered = hotfix_bot(server, "redeliver", delivery)
+        assert redelivered.stdout == (
+            f"queued {delivery}; a running hotfix-bot picks it up within a second\n"
+        )
+        wait_for(lambda: repo.runs_named("hotfix-policy"))
+        wait_for(
+            lambda: page_rows(server.client.get(server.url, headers=BEARER).text)[0][1] == "done"
+        )
 
 
 def test_the_journals_commands_read_it_while_the_disk_is_full(

@@ -178,6 +178,8 @@ class StatusPage:
 
 
 def _recent_section(latest: list[JournalEntry]) -> str:
+    """The latest deliveries, each with its id: what `hotfix-bot redeliver` takes, and what
+    GitHub's *Recent Deliveries* lists."""
     rows = "".join(
         "<tr>"
         f"<td>{datetime.fromtimestamp(entry.received_at, UTC):%Y-%m-%d %H:%M:%S}</td>"
@@ -185,6 +187,7 @@ def _recent_section(latest: list[JournalEntry]) -> str:
         f"<td><code>{escape(event_label(entry.event, entry.action))}</code></td>"
         f"<td>{escape(location(entry.repository, entry.pr_number))}</td>"
         f"<td>{escape(entry.last_error or '')}</td>"
+        f"<td><code>{escape(entry.id)}</code></td>"
         "</tr>"
         for entry in latest
     )
@@ -192,7 +195,7 @@ def _recent_section(latest: list[JournalEntry]) -> str:
         return "<p>No deliveries yet.</p>"
     return (
         "<table><tr><th>Received (UTC)</th><th>Status</th><th>Event</th><th>Where</th>"
-        f"<th>Last error</th></tr>{rows}</table>"
+        f"<th>Last error</th><th>ID</th></tr>{rows}</table>"
     )
 
 
