@@ -113,3 +113,26 @@ def test_the_journals_commands_read_it_while_the_disk_is_full(
             "no timers with status fired\n",
             "",
         )
+
+
+def test_while_github_does_not_answer_the_page_says_so_once_and_deliveries_wait(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """docs/ADMIN.md, *GitHub does not answer*: deliveries are still taken and `/readyz`
+    answers 200; the page says GitHub did not answer, and to an admin which request."""
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        server.environment["ADMIN_TOKEN"] = ADMIN_TOKEN
+        server.start()
+        fake.inject("GET", r".", hang=True, times=None)
+        number = open_hotfix(repo)
+        event = fake.pull_request_event(repo, number, "opened")
+
+        assert server.deliver("pull_request", event, "while-github-hangs").json() == {
+            "delivery": "while-github-hangs",
+            "status": "queued",
+        }
+        assert server.client.get(f"{server.url}/readyz").status_code == 200
+        page = server.client.get(server.url, headers=BEARER, timeout=60).text
+
+        [problem] = re.findall(r'<div class="problem"><p>(.*?)</p></div>', page)
+        assert problem == "GitHub did not answer GET /app in time"

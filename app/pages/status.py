@@ -14,7 +14,7 @@ from html import escape
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-from githubkit.exception import RequestError, RequestFailed
+from githubkit.exception import RequestError, RequestFailed, RequestTimeout
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -112,9 +112,11 @@ class StatusPage:
         one as that. GitHub's own words may name repositories or installations: details
         only."""
         if not isinstance(error, RequestFailed):
-            return (
-                f"GitHub did not answer: {describe(error)}" if details else "GitHub did not answer."
-            )
+            if not details:
+                return "GitHub did not answer."
+            # A timeout's account says so itself (`GitHub did not answer GET /app in time`).
+            said = describe(error)
+            return said if isinstance(error, RequestTimeout) else f"GitHub did not answer: {said}"
         if not isinstance(error, AppCredentialsRefused):
             return describe(error) if details else f"GitHub answered {error.response.status_code}."
         # The App's own JWT refused: the key is not the App's (another App's, one deleted on
