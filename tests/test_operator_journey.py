@@ -136,3 +136,47 @@ def test_while_github_does_not_answer_the_page_says_so_once_and_deliveries_wait(
 
         [problem] = re.findall(r'<div class="problem"><p>(.*?)</p></div>', page)
         assert problem == "GitHub did not answer GET /app in time"
+
+
+SUSPENDED_ADVICE = (
+    " suspended: GitHub sends hotfix-bot nothing from there and lets it do nothing until the "
+    "account's owner unsuspends it. Then the timers that came due meanwhile (reminders, "
+    "deadlines) run by themselves; run the deliveries that failed meanwhile again with "
+    "<code>hotfix-bot redeliver ID</code>, and click <strong>Re-run</strong> on the "
+    "<code>hotfix-policy</code> check of a pull request that changed meanwhile: GitHub never "
+    "sends what happened then."
+)
+
+
+def test_a_suspended_installation_is_said_on_the_page_with_what_to_do_once_it_is_unsuspended(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """The owner of an account suspends the App: the page says so, to anyone as a count and to
+    an admin by the account's name, with what to do once it is unsuspended; done as said, the
+    delivery that failed meanwhile runs and the check run is written."""
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        server.environment["ADMIN_TOKEN"] = ADMIN_TOKEN
+        server.start()
+        installation = repo.installation_id
+        number = open_hotfix(repo)
+        fake.suspend_installation(installation)
+        # Queued just before the suspension began, it runs while it lasts.
+        event = fake.pull_request_event(repo, number, "opened")
+        assert server.deliver("pull_request", event, "queued-at-the-suspension").status_code == 202
+        wait_for(lambda: "failed" in hotfix_bot(server, "deliveries").stdout)
+
+        anyone = server.client.get(server.url).text
+        admin = server.client.get(server.url, headers=BEARER).text
+
+        assert f"<p>1 installation is{SUSPENDED_ADVICE}</p>" in anyone
+        assert "acme" not in anyone.split("<main>", 1)[1]
+        assert f"<p>The installation on acme is{SUSPENDED_ADVICE}</p>" in admin
+        [row] = page_rows(admin)
+        assert row[4].startswith(f"installation {installation} is suspended: ")
+        assert row[5] == "<code>queued-at-the-suspension</code>"
+
+        fake.unsuspend_installation(installation)
+        unsuspended = fake.installation_event(installation, "unsuspend")
+        assert server.deliver("installation", unsuspended, "unsuspended").status_code == 202
+        assert hotfix_bot(server, "redeliver", "queued-at-the-suspension").returncode == 0
+        wait_for(lambda: repo.runs_named("hotfix-policy"))

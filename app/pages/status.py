@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from importlib.metadata import version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from githubkit.exception import RequestError, RequestFailed, RequestTimeout
 from starlette.requests import Request
@@ -44,6 +44,7 @@ class AppSummary:
     name: str
     html_url: str
     installations: int
+    suspended: tuple[str, ...]  # the accounts whose installation is suspended
 
 
 class StatusPage:
@@ -134,7 +135,13 @@ class StatusPage:
             if cached_for is github and time.monotonic() - fetched_at < SUMMARY_SECONDS:
                 return summary
         app = (await github.app_request("GET", "/app")).json()
-        summary = AppSummary(app["name"], app["html_url"], await _count_installations(github))
+        installations = await _installations(github)
+        suspended = tuple(
+            str(installation["account"]["login"])
+            for installation in installations
+            if installation.get("suspended_at")
+        )
+        summary = AppSummary(app["name"], app["html_url"], len(installations), suspended)
         self._cached = (github, time.monotonic(), summary)
         return summary
 
@@ -219,13 +226,36 @@ def _signature_refusals_problem(refusals: SignatureRefusals, advice: str | None)
 
 def _app_section(summary: AppSummary, details: bool) -> str:
     accounts = plural(summary.installations, "account")
+    suspended = _suspended_section(summary.suspended, details)
     if not details:
-        return f"<p>Running as a GitHub App installed on {accounts}.</p>"
+        return f"<p>Running as a GitHub App installed on {accounts}.</p>{suspended}"
     return (
         f'<p>Running as the GitHub App <a href="{escape(summary.html_url)}">'
         f"<strong>{escape(summary.name)}</strong></a>, installed on {accounts}.</p>"
+        f"{suspended}"
         f'<p><a href="{escape(summary.html_url)}/installations/new">Install it on another '
         "account or repository</a></p>"
+    )
+
+
+def _suspended_section(accounts: tuple[str, ...], details: bool) -> str:
+    """Why nothing happens on the accounts whose installation is suspended, and what comes
+    of it once unsuspended (docs/RELIABILITY.md, *Suspended and reinstalled installations*).
+    The accounts are named to an admin alone."""
+    if not accounts:
+        return ""
+    if details:
+        names = ", ".join(escape(account) for account in accounts)
+        which = f"The installation on {names} {'is' if len(accounts) == 1 else 'are'}"
+    else:
+        which = f"{plural(len(accounts), 'installation is', 'installations are')}"
+    return (
+        f'<div class="problem"><p>{which} suspended: GitHub sends hotfix-bot nothing from '
+        "there and lets it do nothing until the account's owner unsuspends it. Then the "
+        "timers that came due meanwhile (reminders, deadlines) run by themselves; run the "
+        "deliveries that failed meanwhile again with <code>hotfix-bot redeliver ID</code>, "
+        "and click <strong>Re-run</strong> on the <code>hotfix-policy</code> check of a pull "
+        "request that changed meanwhile: GitHub never sends what happened then.</p></div>"
     )
 
 
@@ -238,13 +268,13 @@ def _footer() -> str:
     )
 
 
-async def _count_installations(github: GitHubApp) -> int:
-    count = 0
+async def _installations(github: GitHubApp) -> list[dict[str, Any]]:
+    installations: list[dict[str, Any]] = []
     next_url: str | None = "/app/installations"
     params: dict[str, int] | None = {"per_page": 100}
     while next_url is not None:
         response = await github.app_request("GET", next_url, params=params)
-        count += len(response.json())
+        installations += response.json()
         next_url = response.links.get("next", {}).get("url")
         params = None  # the next link carries them
-    return count
+    return installations
