@@ -4,12 +4,21 @@ journal's commands while the disk is full (docs/ADMIN.md, *Troubleshooting*)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from support.deliveries import pull_request
+from support.harness import Clock
 from support.live_server import Server, github_and_server, open_hotfix, wait_for
+from support.titles import rules_fail
+
+from app.intake.delivery import from_payload
+from app.journal import open_journal
+from app.journal.base import MovedRepository, RepositoryMove
 
 ADMIN_TOKEN = "operator-admin-token-0123456789abcdef"
 BEARER = {"authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -180,3 +189,83 @@ def test_a_suspended_installation_is_said_on_the_page_with_what_to_do_once_it_is
         assert server.deliver("installation", unsuspended, "unsuspended").status_code == 202
         assert hotfix_bot(server, "redeliver", "queued-at-the-suspension").returncode == 0
         wait_for(lambda: repo.runs_named("hotfix-policy"))
+
+
+def test_a_delivery_that_failed_before_its_repository_was_renamed_is_redelivered_under_the_new_name(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """A delivery fails while a hotfix is open; the repository is renamed; once the cause is
+    gone the admin runs it again, as the page says. Under the old name GitHub answers 404
+    (it does not promise to redirect it): it runs as the new name's."""
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        server.environment["ADMIN_TOKEN"] = ADMIN_TOKEN
+        server.start()
+        number = open_hotfix(repo)
+        refusal = fake.inject("GET", r"/pulls/1$", status=403, times=None)
+        event = fake.pull_request_event(repo, number, "opened")
+        assert server.deliver("pull_request", event, "failed-before-rename").status_code == 202
+        wait_for(lambda: "failed" in hotfix_bot(server, "deliveries").stdout)
+        renamed = fake.rename_repo(repo, "gadgets")
+        assert server.deliver("repository", renamed, "renamed").status_code == 202
+        wait_for(lambda: "renamed" in hotfix_bot(server, "deliveries", "--status", "done").stdout)
+
+        fake.faults.remove(refusal)
+        assert hotfix_bot(server, "redeliver", "failed-before-rename").returncode == 0
+
+        wait_for(
+            lambda: page_rows(server.client.get(server.url, headers=BEARER).text)[1][1] == "done"
+        )
+        [run] = repo.runs_named("hotfix-policy")
+        assert (run.head_sha, run.conclusion) == (repo.pulls[number].head_sha, "failure")
+        assert run.output["title"] == rules_fail("labels")
+        rows = page_rows(server.client.get(server.url, headers=BEARER).text)
+        assert [(row[3], row[5]) for row in rows] == [
+            ("acme/gadgets", "<code>renamed</code>"),
+            ("acme/gadgets#1", "<code>failed-before-rename</code>"),
+        ]
+        # How many state keys moved depends on what the failed attempt kept; the failed
+        # delivery moved with them.
+        [moved] = re.findall(
+            r"acme/widgets is acme/gadgets now: moved [^\"]*", server.log.read_text()
+        )
+        assert moved.endswith(", 0 timers, 0 queued deliveries and 1 failed delivery to it")
+
+
+def test_on_either_journal_a_move_takes_a_failed_delivery_along_for_its_redelivery(
+    journal_url: str, clock: Clock
+) -> None:
+    """What the journey above relies on, on PostgreSQL too: a transfer moves a failed
+    delivery to the new name and the installation that has it now, and its redelivery runs
+    as theirs; a delivery that was done stays as it ran."""
+    journal = open_journal(journal_url, clock=clock)
+    try:
+
+        async def scenario() -> MovedRepository:
+            for delivery_id in ("failed-before", "done-before"):
+                delivery = pull_request(delivery_id, 1)
+                payload = json.dumps(delivery.payload).encode()
+                await journal.record(delivery, payload, handled=True)
+                [claimed] = await journal.claim_ready(10)
+                if claimed.id == "failed-before":
+                    await journal.fail(claimed.id, "GitHub answered 403 to GET ...: Forbidden")
+                else:
+                    await journal.finish(claimed.id)
+            move = RepositoryMove("acme/widgets", "globex/widgets", installation_id=7)
+            moved = await journal.move_repository(move)
+            assert await journal.redeliver("failed-before") == "queued"
+            return moved
+
+        moved = asyncio.run(scenario())
+        [again] = asyncio.run(journal.claim_ready(10))
+        listed = {e.id: (e.repository, e.installation_id) for e in journal.recent()}
+    finally:
+        journal.close()
+
+    assert moved == MovedRepository(state=0, timers=0, deliveries=0, failed=1)
+    delivery = from_payload(again.id, again.event, json.loads(again.payload or b""))
+    assert (again.id, again.ordering_key) == ("failed-before", "globex/widgets#1")
+    assert (delivery.repository, delivery.installation_id) == ("globex/widgets", 7)
+    assert listed == {
+        "failed-before": ("globex/widgets", 7),
+        "done-before": ("acme/widgets", 1),
+    }
