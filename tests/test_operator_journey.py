@@ -5,7 +5,9 @@ journal's commands while the disk is full (docs/ADMIN.md, *Troubleshooting*)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import re
 import subprocess
 import sys
@@ -269,3 +271,52 @@ def test_on_either_journal_a_move_takes_a_failed_delivery_along_for_its_redelive
         "failed-before": ("globex/widgets", 7),
         "done-before": ("acme/widgets", 1),
     }
+
+
+def test_when_the_disk_is_nearly_full_an_admin_reads_why_the_journal_refuses_and_what_to_do(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """Room for 2 MiB, not for a delivery of 4 MiB that compresses to 3: it is refused (503), and
+    `/readyz` and the page say the journal is not writable; an admin also reads what the
+    journal answered and that the deliveries refused meanwhile are GitHub's to redeliver."""
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        server.environment["ADMIN_TOKEN"] = ADMIN_TOKEN
+        room = 2 * 1024 * 1024  # what any file of the server may grow to: a disk nearly full
+        server.command = [
+            sys.executable,
+            "-c",
+            f"import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({room}, "
+            f"{room})); sys.argv = ['hotfix-bot', 'serve']; "
+            "runpy.run_module('app.cli', run_name='__main__')",
+        ]
+        server.start()
+        number = open_hotfix(repo)
+        event = fake.pull_request_event(repo, number, "opened")
+        # A body that does not compress: the journal keeps it as large as it came.
+        event["pull_request"]["body"] = base64.b64encode(os.urandom(3 * 1024 * 1024)).decode()
+
+        refused = server.deliver("pull_request", event, "too-large-for-the-room-left")
+
+        assert refused.status_code == 503
+        assert refused.json() == {
+            "error": "the delivery journal cannot take writes; GitHub will let you redeliver"
+        }
+        readiness = server.client.get(f"{server.url}/readyz")
+        assert (readiness.status_code, readiness.json()["problems"]) == (
+            503,
+            ["the journal is not writable"],
+        )
+        [anyone] = problems(server.client.get(server.url).text)
+        assert anyone == "the journal is not writable"
+        [admin] = problems(server.client.get(server.url, headers=BEARER).text)
+        assert admin.startswith("the journal is not writable (journal write failed: ")
+        assert admin.endswith(
+            "). Deliveries are answered 503 meanwhile and kept nowhere: once it is writable "
+            "again (room made on its disk, for one), redeliver them from the App&#x27;s Recent "
+            "Deliveries on GitHub."
+        )
+
+
+def problems(page: str) -> list[str]:
+    """What the page says is wrong."""
+    return re.findall(r'<div class="problem"><p>(.*?)</p></div>', page)

@@ -90,9 +90,10 @@ class StatusPage:
         except RequestError as error:
             said = escape(self._github_problem(error, details))
             app_section = f'<div class="problem"><p>{said}</p></div>'
-        # Said to anyone, in /readyz's words; why is in the log. Its large write after a
-        # refused delivery is left to /readyz: loading this page costs a write of a few bytes.
-        journal_problem = await self._services.journal_problem(probe_room=False)
+        # Said to anyone in /readyz's words; to an admin also why, and what to do. Its large
+        # write after a refused delivery is left to /readyz: loading this page costs a write
+        # of a few bytes.
+        journal_problem = await self._services.journal_problem(probe_room=False, details=details)
         problems = [
             self._services.worker.problem(),
             journal_problem,
