@@ -9,13 +9,14 @@ import base64
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from support.deliveries import pull_request
 from support.harness import Clock
-from support.live_server import Server, github_and_server, open_hotfix, wait_for
+from support.live_server import Server, children_of, github_and_server, open_hotfix, wait_for
 from support.titles import rules_fail
 
 from app.intake.delivery import from_payload
@@ -320,3 +321,31 @@ def test_when_the_disk_is_nearly_full_an_admin_reads_why_the_journal_refuses_and
 def problems(page: str) -> list[str]:
     """What the page says is wrong."""
     return re.findall(r'<div class="problem"><p>(.*?)</p></div>', page)
+
+
+def test_a_worker_process_killed_by_a_signal_is_logged_with_the_signal_and_its_usual_cause(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """On a full disk the worker process dies of SIGBUS (a file it maps cannot be written),
+    and a dying process says nothing itself. The page says the worker is not running and
+    that the log says why: the log names the signal and what most often sends it."""
+    with github_and_server(tmp_path, private_key_pem) as (_, _, server):
+        server.start()
+        assert server.process is not None
+        pid = server.process.pid
+        wait_for(lambda: children_of(pid))
+        [worker] = children_of(pid)
+
+        os.kill(worker, signal.SIGBUS)
+
+        stopped = "The worker process is not running: 1 exit or failed start in a row."
+        wait_for(lambda: any(stopped in problem for problem in problems(page(server))))
+        said = [json.loads(line)["message"] for line in server.log_lines()]
+        assert (
+            "the worker process was killed by SIGBUS (a file it maps could not be written: a "
+            "disk full, most often); starting it again in 1 s"
+        ) in said
+
+
+def page(server: Server) -> str:
+    return server.client.get(server.url).text
