@@ -349,3 +349,36 @@ def test_a_worker_process_killed_by_a_signal_is_logged_with_the_signal_and_its_u
 
 def page(server: Server) -> str:
     return server.client.get(server.url).text
+
+
+def test_redeliver_of_a_delivery_cut_off_by_a_crash_says_the_restart_runs_it_again(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """The server dies in the middle of a post-merge run. Before starting it again, the
+    admin tries `hotfix-bot redeliver` on the delivery, which the journal still holds as
+    running: it says so, and that starting the server runs it again, which it does, once."""
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        server.start()
+        repo.create_branch("develop", "main")
+        number = open_hotfix(repo)
+        repo.add_labels(number, "P2")  # a merged hotfix of any severity is released
+        repo.merge_pull(number)
+        hang = fake.inject("POST", r"/releases$", hang=True, times=None)
+        closed = fake.pull_request_event(repo, number, "closed")
+        assert server.deliver("pull_request", closed, "merged").status_code == 202
+        wait_for(lambda: fake.requests_to("POST", "/repos/acme/widgets/releases"))
+        server.kill()
+
+        refused = hotfix_bot(server, "redeliver", "merged")
+
+        assert (refused.returncode, refused.stdout) == (1, "")
+        assert refused.stderr == (
+            "hotfix-bot: delivery merged is running: a running hotfix-bot finishes it, and one "
+            "that stopped during it runs it again when it starts\n"
+        )
+        fake.faults.remove(hang)
+        server.start()
+        wait_for(lambda: "merged" in hotfix_bot(server, "deliveries", "--status", "done").stdout)
+        [run] = repo.runs_named("hotfix-release")
+        assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
+        assert list(repo.tags) == ["v1.2.4"]
