@@ -43,7 +43,13 @@ def hotfix_bot(
         )
         command = [sys.executable, "-c", limited]
     return subprocess.run(
-        command, env=server.environment, cwd=server.cwd, capture_output=True, text=True, check=False
+        command,
+        env=server.environment,
+        cwd=server.cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
 
 
@@ -382,3 +388,27 @@ def test_redeliver_of_a_delivery_cut_off_by_a_crash_says_the_restart_runs_it_aga
         [run] = repo.runs_named("hotfix-release")
         assert (run.conclusion, run.output["title"]) == ("success", "All steps done for v1.2.4")
         assert list(repo.tags) == ["v1.2.4"]
+
+
+def test_a_restart_on_a_full_disk_says_the_disk_may_be_full_not_only_disk_io_error(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """Stopped cleanly, the server left no `-shm` file beside its journal; started again on a
+    disk with no room, SQLite cannot make one and says only `disk I/O error`, which reads as
+    a failing disk. `serve` and the commands beside it say what to look at."""
+    with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
+        server.start()
+        number = open_hotfix(repo)
+        event = fake.pull_request_event(repo, number, "opened")
+        assert server.deliver("pull_request", event, "before-the-restart").status_code == 202
+        wait_for(lambda: "done" in hotfix_bot(server, "deliveries").stdout)
+        server.stop()
+
+        for command in ("serve", "deliveries"):
+            stopped = hotfix_bot(server, command, file_size_limit=0)
+
+            assert (stopped.returncode, stopped.stdout) == (2, "")
+            assert stopped.stderr == (
+                f"hotfix-bot: DATABASE_URL: cannot open the journal {tmp_path / 'journal.db'}: "
+                "disk I/O error making its -shm file beside it: is that disk full?\n"
+            )

@@ -1147,8 +1147,15 @@ def open_sqlite_journal(
         raise JournalUnopenable(problem) from None
 
 
+# SQLite's errors in making the shared-memory file (`-shm`) it opens beside the journal: it
+# is mapped, so a disk with no room left says only `disk I/O error`.
+_NO_ROOM_FOR_SHM = ("SQLITE_IOERR_SHMOPEN", "SQLITE_IOERR_SHMSIZE")
+
+
 def _reason(error: OSError | sqlite3.Error | NoJournal) -> str:
     """The error without the path, which the message gives once already."""
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
+    if isinstance(error, sqlite3.Error) and error.sqlite_errorname in _NO_ROOM_FOR_SHM:
+        return f"{error} making its -shm file beside it: is that disk full?"
     return str(error)
