@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -74,7 +75,7 @@ class ChildProcess:
             while True:
                 started = time.monotonic()
                 try:
-                    outcome = f"exited (status {await self._run_child()})"
+                    outcome = _ended(await self._run_child())
                 except OSError as error:  # out of processes, memory or file descriptors
                     outcome = f"could not start ({error})"
                 # One that keeps dying is started less and less often, up to once a minute.
@@ -118,6 +119,27 @@ class ChildProcess:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+# What most often sends the signals that end a child, for the admin reading the log: the
+# child itself has no chance to say anything.
+_SIGNAL_CAUSES = {
+    signal.SIGKILL: "the kernel's out-of-memory killer, or someone: the system log says which",
+    signal.SIGBUS: "a file it maps could not be written: a disk full, most often",
+    signal.SIGSEGV: "a crash",
+}
+
+
+def _ended(code: int) -> str:
+    """How a child ended, from its return code: a status, or the signal that killed it."""
+    if code >= 0:
+        return f"exited (status {code})"
+    try:
+        killed = signal.Signals(-code)
+    except ValueError:
+        return f"was killed by signal {-code}"
+    cause = _SIGNAL_CAUSES.get(killed)
+    return f"was killed by {killed.name}" + (f" ({cause})" if cause else "")
 
 
 def when_server_gone(

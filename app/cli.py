@@ -601,7 +601,9 @@ def list_timers(settings: Settings, status: str | None, limit: int) -> int:
 # Why `redeliver` queued nothing, said to whoever asked.
 NOT_REDELIVERED: dict[Redelivery, str] = {
     "unknown": "no delivery {id} in the journal",
-    "running": "delivery {id} is running now",
+    # The journal cannot tell a server at work on it from one that stopped during it.
+    "running": "delivery {id} is running: a running hotfix-bot finishes it, and one that "
+    "stopped during it runs it again when it starts",
     "ignored": "delivery {id} was ignored: it has nothing to run",
     "no payload": "delivery {id} cannot run again: the journal holds no payload for it "
     "(`hotfix-bot journal copy` brought it without, being older than the latest --history "

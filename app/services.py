@@ -132,15 +132,24 @@ class Services:
         if self._refusals == refusals:
             self.refused_delivery_bytes = 0
 
-    async def journal_problem(self, *, probe_room: bool = True) -> str | None:
+    async def journal_problem(
+        self, *, probe_room: bool = True, details: bool = False
+    ) -> str | None:
         """Why the journal cannot take writes now, as /readyz and the status page say it;
-        None when it can (`check_journal`)."""
+        None when it can (`check_journal`). With `details` (an admin's), what the journal
+        answered and what to do about the deliveries refused meanwhile."""
         try:
             await self.check_journal(probe_room=probe_room)
         except JournalReplaced:
             return JOURNAL_REPLACED
-        except JournalUnavailable:
-            return JOURNAL_UNUSABLE
+        except JournalUnavailable as error:
+            if not details:
+                return JOURNAL_UNUSABLE
+            return (
+                f"{JOURNAL_UNUSABLE} ({error}). Deliveries are answered 503 meanwhile and kept "
+                "nowhere: once it is writable again (room made on its disk, for one), "
+                "redeliver them from the App's Recent Deliveries on GitHub."
+            )
         return None
 
     def configure(self, settings: Settings) -> None:

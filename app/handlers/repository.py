@@ -33,7 +33,8 @@ def name_before(payload: dict[str, Any]) -> str:
 
 async def on_repository_moved(context: Context) -> None:
     """Move what is kept under the name before to the name now, in one transaction of the
-    journal. It waits for a delivery of the old name that runs (tried again later), except on
+    journal, and the deliveries that failed, for `hotfix-bot redeliver` to run as the new
+    name's. It waits for a delivery of the old name that runs (tried again later), except on
     its last attempt: better all but what that delivery writes then than nothing. Run again
     (a redelivery), it finds nothing more to move."""
     old = name_before(context.payload)
@@ -51,12 +52,13 @@ async def on_repository_moved(context: Context) -> None:
         )
     )
     context.log.info(
-        "%s is %s now: moved %s, %s and %s to it",
+        "%s is %s now: moved %s, %s, %s and %s to it",
         old,
         context.repository,
         plural(moved.state, "state key"),
         plural(moved.timers, "timer"),
         plural(moved.deliveries, "queued delivery", "queued deliveries"),
+        plural(moved.failed, "failed delivery", "failed deliveries"),
     )
 
 

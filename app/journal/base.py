@@ -663,8 +663,10 @@ class RepositoryMove:
         return TimerMove(tuple(deleted), tuple(renamed))
 
     def moved_delivery(self, delivery_id: str, ordering_key: str, body: bytes) -> tuple[str, bytes]:
-        """A queued delivery of the old name: its ordering key and body (as received, its
-        JSON) under the new name, so that it runs in the new name's queue, as the new name's.
+        """A queued or failed delivery of the old name: its ordering key and body (as
+        received, its JSON) under the new name, so that it runs in the new name's queue, as
+        the new name's (a failed one once `hotfix-bot redeliver` runs it again: under the old
+        name GitHub would answer 404).
         A timer's delivery waiting in a queue of its own keeps it (`waiting_queue`), and
         names the timer by its new id, to go back to its new queue when due."""
         payload = json.loads(body)
@@ -700,7 +702,7 @@ class RepositoryMove:
         running = any(status == "running" for _, _, _, status, _ in deliveries)
         if running and self.waits_for_running:
             raise RepositoryBusy(self.old)
-        deliveries = [row for row in deliveries if row[3] == "queued"]
+        deliveries = [row for row in deliveries if row[3] in ("queued", "failed")]
         names: dict[str, object] = {
             "old": self.old,
             "new": self.new,
@@ -730,7 +732,10 @@ class RepositoryMove:
             (MOVE_STATE, {"key": key, "value": value, "now": now})
             for key, value in state_move.written
         ]
-        moved = MovedRepository(len(state_move.deleted), len(timer_move.renamed), len(deliveries))
+        failed = sum(1 for row in deliveries if row[3] == "failed")
+        moved = MovedRepository(
+            len(state_move.deleted), len(timer_move.renamed), len(deliveries) - failed, failed
+        )
         return MoveWrites(tuple(statements), moved)
 
 
@@ -758,13 +763,14 @@ class MovedRepository:
 
     state: int
     timers: int
-    deliveries: int
+    deliveries: int  # queued
+    failed: int = 0  # failed deliveries, for a redelivery to run under the new name
 
 
 # What moving a repository reads and writes, in both journals' SQL: each names its
 # parameters its own way (`move_sql`). The state keys that may name either name (LIKE
 # finds them, and more; `RepositoryMove` tells exactly), the timers of either, the
-# unfinished deliveries of the old name.
+# unfinished and the failed deliveries of the old name.
 MOVE_STATE_ROWS = (
     "SELECT key, value FROM app_state WHERE key LIKE {old_anywhere} OR key LIKE {new_anywhere}"
 )
@@ -795,7 +801,8 @@ MOVE_QUEUES = (
 )
 MOVE_DELIVERY_ROWS = (
     "SELECT d.seq, d.id, d.ordering_key, d.status, p.body FROM deliveries AS d "  # noqa: S608
-    f"{WITH_PAYLOAD} WHERE d.repository = {{old}} AND d.status IN ('queued', 'running') "
+    f"{WITH_PAYLOAD} WHERE d.repository = {{old}} "
+    "AND d.status IN ('queued', 'running', 'failed') "
     "ORDER BY d.seq"
 )
 

@@ -1078,12 +1078,19 @@ def _migrate(connection: sqlite3.Connection, *, upgrade: bool) -> None:
     connection.execute("BEGIN IMMEDIATE")
     try:
         [found] = connection.execute("PRAGMA user_version").fetchone()
-        for version in versions_to_apply(found, SCHEMA_VERSION, upgrade=upgrade):
+        migrations = versions_to_apply(found, SCHEMA_VERSION, upgrade=upgrade)
+        for version in migrations:
             _MIGRATIONS[version - 1](connection)
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # A journal at the current version is not written: on a full disk that write fails,
+        # and `hotfix-bot deliveries` is what the admin reads then.
+        if migrations:
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         connection.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        # A failed COMMIT (a full disk) may have ended the transaction already; its error is
+        # the one to tell, not the ROLLBACK's "no transaction is active".
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         raise
 
 
@@ -1156,8 +1163,15 @@ def open_sqlite_journal(
         raise JournalUnopenable(problem) from None
 
 
+# SQLite's errors in making the shared-memory file (`-shm`) it opens beside the journal: it
+# is mapped, so a disk with no room left says only `disk I/O error`.
+_NO_ROOM_FOR_SHM = ("SQLITE_IOERR_SHMOPEN", "SQLITE_IOERR_SHMSIZE")
+
+
 def _reason(error: OSError | sqlite3.Error | NoJournal) -> str:
     """The error without the path, which the message gives once already."""
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
+    if isinstance(error, sqlite3.Error) and error.sqlite_errorname in _NO_ROOM_FOR_SHM:
+        return f"{error} making its -shm file beside it: is that disk full?"
     return str(error)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from importlib.metadata import version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from githubkit.exception import RequestError, RequestFailed
+from githubkit.exception import RequestError, RequestFailed, RequestTimeout
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -45,6 +45,7 @@ class AppSummary:
     name: str
     html_url: str
     installations: int
+    suspended: tuple[str, ...]  # the accounts whose installation is suspended
 
 
 class StatusPage:
@@ -90,9 +91,10 @@ class StatusPage:
         except RequestError as error:
             said = escape(self._github_problem(error, details))
             app_section = f'<div class="problem"><p>{said}</p></div>'
-        # Said to anyone, in /readyz's words; why is in the log. Its large write after a
-        # refused delivery is left to /readyz: loading this page costs a write of a few bytes.
-        journal_problem = await self._services.journal_problem(probe_room=False)
+        # Said to anyone in /readyz's words; to an admin also why, and what to do. Its large
+        # write after a refused delivery is left to /readyz: loading this page costs a write
+        # of a few bytes.
+        journal_problem = await self._services.journal_problem(probe_room=False, details=details)
         problems = [
             self._services.worker.problem(),
             journal_problem,
@@ -113,9 +115,11 @@ class StatusPage:
         one as that. GitHub's own words may name repositories or installations: details
         only."""
         if not isinstance(error, RequestFailed):
-            return (
-                f"GitHub did not answer: {describe(error)}" if details else "GitHub did not answer."
-            )
+            if not details:
+                return "GitHub did not answer."
+            # A timeout's account says so itself (`GitHub did not answer GET /app in time`).
+            said = describe(error)
+            return said if isinstance(error, RequestTimeout) else f"GitHub did not answer: {said}"
         if not isinstance(error, AppCredentialsRefused):
             if not details:
                 return f"GitHub answered {error.response.status_code}."
@@ -139,7 +143,13 @@ class StatusPage:
             if cached_for is github and time.monotonic() - fetched_at < SUMMARY_SECONDS:
                 return summary
         app = (await github.app_request("GET", "/app")).json()
-        summary = AppSummary(app["name"], app["html_url"], await _count_installations(github))
+        installations = await _installations(github)
+        suspended = tuple(
+            str(installation["account"]["login"])
+            for installation in installations
+            if installation.get("suspended_at")
+        )
+        summary = AppSummary(app["name"], app["html_url"], len(installations), suspended)
         self._cached = (github, time.monotonic(), summary)
         return summary
 
@@ -185,6 +195,8 @@ class StatusPage:
 
 
 def _recent_section(latest: list[JournalEntry]) -> str:
+    """The latest deliveries, each with its id: what `hotfix-bot redeliver` takes, and what
+    GitHub's *Recent Deliveries* lists."""
     rows = "".join(
         "<tr>"
         f"<td>{datetime.fromtimestamp(entry.received_at, UTC):%Y-%m-%d %H:%M:%S}</td>"
@@ -192,6 +204,7 @@ def _recent_section(latest: list[JournalEntry]) -> str:
         f"<td><code>{escape(event_label(entry.event, entry.action))}</code></td>"
         f"<td>{escape(location(entry.repository, entry.pr_number))}</td>"
         f"<td>{escape(entry.last_error or '')}</td>"
+        f"<td><code>{escape(entry.id)}</code></td>"
         "</tr>"
         for entry in latest
     )
@@ -199,7 +212,7 @@ def _recent_section(latest: list[JournalEntry]) -> str:
         return "<p>No deliveries yet.</p>"
     return (
         "<table><tr><th>Received (UTC)</th><th>Status</th><th>Event</th><th>Where</th>"
-        f"<th>Last error</th></tr>{rows}</table>"
+        f"<th>Last error</th><th>ID</th></tr>{rows}</table>"
     )
 
 
@@ -221,13 +234,36 @@ def _signature_refusals_problem(refusals: SignatureRefusals, advice: str | None)
 
 def _app_section(summary: AppSummary, details: bool) -> str:
     accounts = plural(summary.installations, "account")
+    suspended = _suspended_section(summary.suspended, details)
     if not details:
-        return f"<p>Running as a GitHub App installed on {accounts}.</p>"
+        return f"<p>Running as a GitHub App installed on {accounts}.</p>{suspended}"
     return (
         f'<p>Running as the GitHub App <a href="{escape(summary.html_url)}">'
         f"<strong>{escape(summary.name)}</strong></a>, installed on {accounts}.</p>"
+        f"{suspended}"
         f'<p><a href="{escape(summary.html_url)}/installations/new">Install it on another '
         "account or repository</a></p>"
+    )
+
+
+def _suspended_section(accounts: tuple[str, ...], details: bool) -> str:
+    """Why nothing happens on the accounts whose installation is suspended, and what comes
+    of it once unsuspended (docs/RELIABILITY.md, *Suspended and reinstalled installations*).
+    The accounts are named to an admin alone."""
+    if not accounts:
+        return ""
+    if details:
+        names = ", ".join(escape(account) for account in accounts)
+        which = f"The installation on {names} {'is' if len(accounts) == 1 else 'are'}"
+    else:
+        which = f"{plural(len(accounts), 'installation is', 'installations are')}"
+    return (
+        f'<div class="problem"><p>{which} suspended: GitHub sends hotfix-bot nothing from '
+        "there and lets it do nothing until the account's owner unsuspends it. Then the "
+        "timers that came due meanwhile (reminders, deadlines) run by themselves; run the "
+        "deliveries that failed meanwhile again with <code>hotfix-bot redeliver ID</code>, "
+        "and click <strong>Re-run</strong> on the <code>hotfix-policy</code> check of a pull "
+        "request that changed meanwhile: GitHub never sends what happened then.</p></div>"
     )
 
 
@@ -240,13 +276,13 @@ def _footer() -> str:
     )
 
 
-async def _count_installations(github: GitHubApp) -> int:
-    count = 0
+async def _installations(github: GitHubApp) -> list[dict[str, Any]]:
+    installations: list[dict[str, Any]] = []
     next_url: str | None = "/app/installations"
     params: dict[str, int] | None = {"per_page": 100}
     while next_url is not None:
         response = await github.app_request("GET", next_url, params=params)
-        count += len(response.json())
+        installations += response.json()
         next_url = response.links.get("next", {}).get("url")
         params = None  # the next link carries them
-    return count
+    return installations
