@@ -25,6 +25,7 @@ from support.titles import rules_fail
 from app.intake.delivery import from_payload
 from app.journal import open_journal
 from app.journal.base import MovedRepository, RepositoryMove
+from sandbox import FakeGitHub, FakeRepo, InjectedFault
 
 ADMIN_TOKEN = "operator-admin-token-0123456789abcdef"
 BEARER = {"authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -61,20 +62,29 @@ def page_rows(page: str) -> list[list[str]]:
     return [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr><td>.*?</tr>", page)]
 
 
+def a_failed_opening(
+    fake: FakeGitHub, repo: FakeRepo, server: Server, delivery: str
+) -> InjectedFault:
+    """The server started with ADMIN_TOKEN, and the opening of hotfix #1, `delivery`, failed
+    for good: GitHub refuses (403) to read the pull request until the fault returned goes."""
+    server.environment["ADMIN_TOKEN"] = ADMIN_TOKEN
+    server.start()
+    number = open_hotfix(repo)
+    refusal = fake.inject("GET", r"/pulls/1$", status=403, times=None)
+    event = fake.pull_request_event(repo, number, "opened")
+    assert server.deliver("pull_request", event, delivery).status_code == 202
+    wait_for(lambda: "failed" in hotfix_bot(server, "deliveries").stdout)
+    return refusal
+
+
 def test_a_failed_delivery_on_the_status_page_names_the_id_that_redeliver_takes(
     tmp_path: Path, private_key_pem: str
 ) -> None:
     """The page lists a failure with GitHub's answer and says `hotfix-bot redeliver ID` runs
     one again: the ID is on the page, and that command, given it, runs the delivery."""
     with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
-        server.environment["ADMIN_TOKEN"] = ADMIN_TOKEN
-        server.start()
-        number = open_hotfix(repo)
-        refusal = fake.inject("GET", r"/pulls/1$", status=403, times=None)
-        event = fake.pull_request_event(repo, number, "opened")
         delivery = "72d3162e-cc78-11e3-81ab-4c9367dc0958"  # as GitHub names deliveries
-        assert server.deliver("pull_request", event, delivery).status_code == 202
-        wait_for(lambda: "failed" in hotfix_bot(server, "deliveries").stdout)
+        refusal = a_failed_opening(fake, repo, server, delivery)
 
         page = server.client.get(server.url, headers=BEARER).text
 
@@ -209,13 +219,7 @@ def test_a_delivery_that_failed_before_its_repository_was_renamed_is_redelivered
     gone the admin runs it again, as the page says. Under the old name GitHub answers 404
     (it does not promise to redirect it): it runs as the new name's."""
     with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
-        server.environment["ADMIN_TOKEN"] = ADMIN_TOKEN
-        server.start()
-        number = open_hotfix(repo)
-        refusal = fake.inject("GET", r"/pulls/1$", status=403, times=None)
-        event = fake.pull_request_event(repo, number, "opened")
-        assert server.deliver("pull_request", event, "failed-before-rename").status_code == 202
-        wait_for(lambda: "failed" in hotfix_bot(server, "deliveries").stdout)
+        refusal = a_failed_opening(fake, repo, server, "failed-before-rename")
         renamed = fake.rename_repo(repo, "gadgets")
         assert server.deliver("repository", renamed, "renamed").status_code == 202
         wait_for(lambda: "renamed" in hotfix_bot(server, "deliveries", "--status", "done").stdout)
@@ -227,7 +231,7 @@ def test_a_delivery_that_failed_before_its_repository_was_renamed_is_redelivered
             lambda: page_rows(server.client.get(server.url, headers=BEARER).text)[1][1] == "done"
         )
         [run] = repo.runs_named("hotfix-policy")
-        assert (run.head_sha, run.conclusion) == (repo.pulls[number].head_sha, "failure")
+        assert (run.head_sha, run.conclusion) == (repo.pulls[1].head_sha, "failure")
         assert run.output["title"] == rules_fail("labels")
         rows = page_rows(server.client.get(server.url, headers=BEARER).text)
         assert [(row[3], row[5]) for row in rows] == [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,43 +96,35 @@ def test_the_first_head_of_a_pull_request_opened_since_the_runs_are_known_is_not
     assert asyncio.run(bot.journal.get_state(known_since)) == repr(noted_at)
 
 
-def test_the_first_look_up_in_a_repository_asks_github(clocked_bot: Bot, clock: Clock) -> None:
+def first_in_the_repository(bot: Bot, clock: Clock) -> None:
     """Until the journal has looked for a run of the repository's, it cannot know that it
-    has kept every one written: the first pull request evaluated has its head looked up,
-    however long after hotfix-bot started."""
-    bot = clocked_bot
+    kept every one written, however long after hotfix-bot started."""
     clock.now += 3600
-    pull, head = open_hotfix(bot, "hotfix/fix-login")
-
-    bot.pull_request(pull.number, "opened")
-
-    assert listed(bot, head)
-    assert len(bot.repo.runs_named("hotfix-policy", head)) == 1
 
 
-def test_a_pull_request_opened_as_the_runs_became_known_has_its_head_looked_up(
-    clocked_bot: Bot, clock: Clock
-) -> None:
+def within_5_s_of_the_first_look_up(bot: Bot, clock: Clock) -> None:
     """GitHub's clock and this machine's may be a little apart: a pull request opened within
     seconds of the first look-up may have had its run written under another journal."""
-    bot = clocked_bot
     runs_known(bot, clock)
-    clock.now -= 56  # 4 s after the first look-up
-    pull, head = open_hotfix(bot, "hotfix/fix-login")
-    bot.transport.spans.clear()
-
-    bot.pull_request(pull.number, "opened")
-
-    assert listed(bot, head)
-    assert len(bot.repo.runs_named("hotfix-policy", head)) == 1
+    clock.now -= 56
 
 
-def test_a_journal_not_set_to_a_time_has_every_head_looked_up(
-    clocked_bot: Bot, clock: Clock
+def a_time_that_is_none(bot: Bot, clock: Clock) -> None:
+    runs_known(bot, clock)
+    key = "check-runs-known-since:acme/widgets:hotfix-policy"
+    asyncio.run(bot.journal.set_state(key, "soon"))
+
+
+@pytest.mark.parametrize(
+    "before",
+    [first_in_the_repository, within_5_s_of_the_first_look_up, a_time_that_is_none],
+    ids=lambda before: before.__name__,
+)
+def test_a_head_is_looked_up_unless_the_journal_knows_it_has_no_run(
+    clocked_bot: Bot, clock: Clock, before: Callable[[Bot, Clock], None]
 ) -> None:
     bot = clocked_bot
-    runs_known(bot, clock)
-    asyncio.run(bot.journal.set_state("check-runs-known-since:acme/widgets:hotfix-policy", "soon"))
+    before(bot, clock)
     pull, head = open_hotfix(bot, "hotfix/fix-login")
     bot.transport.spans.clear()
 
