@@ -24,12 +24,11 @@ from test_commands import (
     refusal,
     replies,
 )
-from test_oncall_night import chat
 
 from sandbox import FakeIssue
 
 # The fixtures these scenarios share.
-__all__ = ["chat", "github_time", "organization"]
+__all__ = ["github_time", "organization"]
 
 
 @pytest.fixture
