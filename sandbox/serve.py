@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Literal
 
 import uvicorn
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.fake import FakeGitHub
@@ -83,13 +83,14 @@ def serve_fake(fake: FakeGitHub, host: str = "127.0.0.1", api_prefix: str = "") 
 
 
 def _under_prefix(app: ASGIApp, prefix: str) -> ASGIApp:
-    """``app`` at ``prefix``: a request elsewhere is answered 404, as GitHub answers a path
-    it does not know."""
+    """``app`` at ``prefix``: a request elsewhere is answered 404 with a page, as the web
+    host of GitHub Enterprise Server answers a path it does not know."""
 
     async def prefixed(scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         if not path.startswith(f"{prefix}/"):
-            await JSONResponse({"message": "Not Found"}, 404)(scope, receive, send)
+            page = HTMLResponse("<!DOCTYPE html><title>Page not found</title>", 404)
+            await page(scope, receive, send)
             return
         raw_path: bytes = scope.get("raw_path") or path.encode()
         inner = {"path": path.removeprefix(prefix), "raw_path": raw_path[len(prefix) :]}

@@ -233,6 +233,27 @@ def test_a_server_named_without_its_api_path_is_named_in_the_failed_registration
     assert not (tmp_path / ".env").exists()
 
 
+def test_an_api_at_the_root_of_a_host_that_answers_json_is_not_told_of_api_v3(
+    tmp_path: Path,
+) -> None:
+    """An API served at a host's root (a proxy's, a GitHub stand-in) that answers a used code
+    404 in JSON is an API: only a page in its place says GITHUB_API_URL names a web host."""
+    fake = FakeGitHub()
+    with serve_fake(fake) as api_url:
+        settings = make_settings(tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url)
+        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
+        with TestClient(app, base_url=SERVER) as client:
+            action = client.get("/").text.split('action="', 1)[1].split('"', 1)[0]
+            state = parse_qs(urlsplit(action.replace("&amp;", "&")).query)["state"][0]
+            failed = client.get("/setup/callback", params={"code": "used-code", "state": state})
+
+    assert failed.status_code == 502
+    assert (
+        "GitHub answered 404 (Not Found). A code works once and for an hour: register the App "
+        "again from the setup page.<"
+    ) in failed.text
+
+
 def test_the_status_page_names_the_api_url_a_server_without_its_api_path_needs(
     tmp_path: Path, private_key_pem: str
 ) -> None:
@@ -256,6 +277,6 @@ def test_the_status_page_names_the_api_url_a_server_without_its_api_path_needs(
 
     assert "<p>GitHub answered 404.</p>" in public and "/api/v3" not in public
     assert (
-        "<p>GitHub answered 404 to GET /app: Not Found. If "
-        f"{web} is a GitHub Enterprise Server, GITHUB_API_URL must be its API, {web}/api/v3.</p>"
+        f"<p>GitHub answered 404 to GET /app. If {web} is a GitHub Enterprise Server, "
+        f"GITHUB_API_URL must be its API, {web}/api/v3.</p>"
     ) in details

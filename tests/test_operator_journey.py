@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support.deliveries import pull_request
 from support.harness import Clock
 from support.live_server import Server, children_of, github_and_server, open_hotfix, wait_for
@@ -178,8 +179,19 @@ SUSPENDED_ADVICE = (
 )
 
 
+@pytest.mark.parametrize(
+    ("others", "anyone_reads", "admin_reads"),
+    [
+        ((), "1 installation is", "The installation on acme is"),
+        (("globex",), "2 installations are", "The installations on acme and globex are"),
+    ],
+)
 def test_a_suspended_installation_is_said_on_the_page_with_what_to_do_once_it_is_unsuspended(
-    tmp_path: Path, private_key_pem: str
+    tmp_path: Path,
+    private_key_pem: str,
+    others: tuple[str, ...],
+    anyone_reads: str,
+    admin_reads: str,
 ) -> None:
     """The owner of an account suspends the App: the page says so, to anyone as a count and to
     an admin by the account's name, with what to do once it is unsuspended; done as said, the
@@ -190,6 +202,9 @@ def test_a_suspended_installation_is_said_on_the_page_with_what_to_do_once_it_is
         installation = repo.installation_id
         number = open_hotfix(repo)
         fake.suspend_installation(installation)
+        [app_id] = fake.apps
+        for account in others:
+            fake.suspend_installation(fake.add_installation(app_id, account=account).id)
         # Queued just before the suspension began, it runs while it lasts.
         event = fake.pull_request_event(repo, number, "opened")
         assert server.deliver("pull_request", event, "queued-at-the-suspension").status_code == 202
@@ -198,9 +213,9 @@ def test_a_suspended_installation_is_said_on_the_page_with_what_to_do_once_it_is
         anyone = server.client.get(server.url).text
         admin = server.client.get(server.url, headers=BEARER).text
 
-        assert f"<p>1 installation is{SUSPENDED_ADVICE}</p>" in anyone
+        assert f"<p>{anyone_reads}{SUSPENDED_ADVICE}</p>" in anyone
         assert "acme" not in anyone.split("<main>", 1)[1]
-        assert f"<p>The installation on acme is{SUSPENDED_ADVICE}</p>" in admin
+        assert f"<p>{admin_reads}{SUSPENDED_ADVICE}</p>" in admin
         [row] = page_rows(admin)
         assert row[4].startswith(f"installation {installation} is suspended: ")
         assert row[5] == "<code>queued-at-the-suspension</code>"

@@ -179,6 +179,8 @@ class _LookedUp:
     # GitHub's answer when it refused to list the commit's runs: a run of this App's may be
     # there unseen.
     unlisted: str | None = None
+    # None was there when looked up, as the journal knew: GitHub was not asked.
+    unasked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +243,7 @@ async def _look_up(
         and opened_at is not None
         and await _opened_since_known(context, name, opened_at)
     ):
-        return _LookedUp(None, None)  # none there, as the journal knows
+        return _LookedUp(None, None, unasked=True)
     # First written by this process: trust only what GitHub confirms.
     stored = _Stored.read(value)
     named = run_id = stored.run_id if stored is not None else None
@@ -263,9 +265,9 @@ async def _opened_since_known(context: Context, name: str, opened_at: datetime) 
     """Whether a pull request opened at `opened_at` was opened after this journal began
     keeping the repository's `name` runs under its name: noted at the first look-up that
     asks this, any run written since is named in the journal. One written before was written
-    under another journal (one started anew, or copied from while a server ran on it) or
-    another name (a delivery of a renamed repository's new name that runs before the keys
-    of the old one are moved): its pull request, opened before, has it looked for."""
+    under another journal (one started anew) or another name (a delivery of a renamed
+    repository's new name that runs before the keys of the old one are moved): its pull
+    request, opened before, has it looked for."""
     key = f"check-runs-known-since:{context.repository}:{name}"
     since = await context.state.get_state(key)
     if since is None:
@@ -300,6 +302,14 @@ async def _create_or_update(
             if reads is not None
             else _look_up(context, name, head_sha)
         )
+        if (
+            looked_up.unasked
+            and stored is None
+            and await context.state.get_state(state_key) == _CREATING
+        ):
+            # Since the look-up, an attempt of another pull request on the commit began to
+            # create the run, and it may be there: GitHub is asked after all.
+            looked_up = await _look_up(context, name, head_sha)
         run_id, unlisted = looked_up.run_id, looked_up.unlisted
         # Looked up before this turn, maybe: a run written since is the one named now.
         if named is not None and named != looked_up.stored:

@@ -201,7 +201,7 @@ async def convert_code(
         raise ConversionFailed(
             f"GitHub answered {response.status_code} ({_message(response)}). A code works "
             "once and for an hour: register the App again from the setup page."
-            + _registration_hint(api_url)
+            + _registration_hint(api_url, response.headers)
         )
     body = response.json()
     return RegisteredApp(
@@ -215,11 +215,15 @@ async def convert_code(
     )
 
 
-def enterprise_api_hint(api_url: str) -> str | None:
+def enterprise_api_hint(api_url: str, answer: httpx.Headers) -> str | None:
     """What GITHUB_API_URL must be when it names no API but a web host, as a GitHub
     Enterprise Server's address without `/api/v3` does: its web pages answer in the API's
-    place, knowing none of its paths. None for an API's address."""
+    place, knowing none of its paths, with a page rather than the API's JSON (`answer`: the
+    headers of that answer). None for an API's address, or an answer in JSON (an API at
+    the root of a host, a proxy's, said what it did not know)."""
     if github_web_url(api_url) != api_url:  # api.github.com, HOST/api/v3, api.SUB.ghe.com
+        return None
+    if "json" in answer.get("content-type", ""):
         return None
     return (
         f"If {api_url} is a GitHub Enterprise Server, GITHUB_API_URL must be its API, "
@@ -227,10 +231,10 @@ def enterprise_api_hint(api_url: str) -> str | None:
     )
 
 
-def _registration_hint(api_url: str) -> str:
+def _registration_hint(api_url: str, answer: httpx.Headers) -> str:
     """The App was created on the web host all the same, and registering again alone would
     fail again: the way out when GITHUB_API_URL names no API."""
-    hint = enterprise_api_hint(api_url)
+    hint = enterprise_api_hint(api_url, answer)
     if hint is None:
         return ""
     return (

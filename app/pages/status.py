@@ -26,7 +26,7 @@ from app.metrics import SignatureRefusals, signature_refusals
 from app.pages.admin import Access, AdminSessions, offered_token, token_matches
 from app.pages.html import html_page, problem_page
 from app.pages.setup import enterprise_api_hint
-from policies.wording import plural
+from policies.wording import join_words, plural
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -124,7 +124,9 @@ class StatusPage:
             if not details:
                 return f"GitHub answered {error.response.status_code}."
             # GET /app is never 404 from an API: what answered is no API.
-            hint = enterprise_api_hint(self._services.settings.github_api_url)
+            hint = enterprise_api_hint(
+                self._services.settings.github_api_url, error.response.headers
+            )
             if error.response.status_code == 404 and hint is not None:
                 return f"{describe(error).removesuffix('.')}. {hint}."
             return describe(error)
@@ -253,8 +255,12 @@ def _suspended_section(accounts: tuple[str, ...], details: bool) -> str:
     if not accounts:
         return ""
     if details:
-        names = ", ".join(escape(account) for account in accounts)
-        which = f"The installation on {names} {'is' if len(accounts) == 1 else 'are'}"
+        names = join_words([escape(account) for account in accounts])
+        which = (
+            f"The installation on {names} is"
+            if len(accounts) == 1
+            else f"The installations on {names} are"
+        )
     else:
         which = f"{plural(len(accounts), 'installation is', 'installations are')}"
     return (
