@@ -171,9 +171,9 @@ def parse_version_file(path: str, text: str) -> Version:
 def changed_beyond_version(path: str, before: FileText, after: FileText) -> bool:
     """Whether version file `path`, `before` and `after` a change, differs in more than its
     version: with the version each declares, as written, taken out of the one place it
-    stands, the rest of the text is not the same. Taken as changed whenever that cannot be
-    told: the file added, deleted or unreadable, or a version not found as declared (written
-    with escapes, say)."""
+    stands, the rest of the text is not the same (a file that holds only the version has no
+    rest). Taken as changed whenever that cannot be told: the file added, deleted or
+    unreadable, or a version not found as declared (written with escapes, say)."""
     if before is None and after is None:
         return False
     if not isinstance(before, str) or not isinstance(after, str):
@@ -183,6 +183,10 @@ def changed_beyond_version(path: str, before: FileText, after: FileText) -> bool
     old, new = _written_version(path, before), _written_version(path, after)
     if old is None or new is None:
         return True
+    if holds_only_the_version(path):
+        # Nothing but the version to lose: the way it is written around it (a line ending,
+        # a byte order mark, spaces) goes with it, as the check's `echo` rewrites it.
+        return False
     # The version may be written elsewhere too (a dependency at the same version): each
     # place it stands in `before` is tried as the one the change replaced.
     start = before.find(old)

@@ -181,6 +181,8 @@ def package_json(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[str, 
     [
         ("VERSION", "1.2.3\n", "1.2.4\n"),
         ("VERSION", "v1.2.3\n", "1.2.4-rc.1\n"),
+        # A file that holds only the version: how it is written around it goes with it.
+        ("VERSION", "\ufeff1.2.3  \r\n", "1.2.4\n"),
         package_json(("1.2.3", "4.17.20", "1.0.0"), ("1.2.4", "4.17.20", "1.0.0")),
         # The version is written twice; the change is in the place it is declared.
         package_json(("1.2.3", "4.17.20", "1.2.3"), ("1.2.4", "4.17.20", "1.2.3")),

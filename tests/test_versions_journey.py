@@ -1,0 +1,148 @@
+"""Developers of several ecosystems bump the version of a hotfix as the `version-bump` check
+tells them (docs/BEHAVIOUR.md, 'Rules'), its commands run by `sh` on the files of the branch;
+the hotfix then merges, is tagged and released, and its back-merge into develop keeps
+develop's version files (section 'Steps', 3. Back-merge)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from support.harness import Bot
+
+from sandbox import FakePull
+
+BRANCH = "hotfix/fix-login"
+APP_PY = "def login(): ...\n"
+FIXED = "def login(): fixed\n"
+
+
+def how_to_fix(bot: Bot, pull: FakePull, rule: str = "version-bump") -> str:
+    """What the run of the pull request's head commit says under `rule`, as people read it."""
+    summary = bot.policy_run(bot.repo.pulls[pull.number].head_sha).output["summary"]
+    section = summary.split(f"\n### `{rule}`\n\n", 1)[1]
+    return section.split("\n\n### `", 1)[0].split("\n\n## ", 1)[0]
+
+
+def row(bot: Bot, pull: FakePull, rule: str = "version-bump") -> str:
+    summary = bot.policy_run(bot.repo.pulls[pull.number].head_sha).output["summary"]
+    [line] = [line for line in summary.splitlines() if line.startswith(f"| `{rule}` |")]
+    return line
+
+
+def shell_blocks(text: str) -> list[str]:
+    return re.findall(r"```sh\n(.*?)\n```", text, re.DOTALL)
+
+
+def follow(bot: Bot, tmp_path: Path, text: str, by_hand: dict[str, str] | None = None) -> None:
+    """The fix's commands run as a developer runs them: git's effects done on the fake GitHub
+    (the base merged in, the files committed and pushed), every other command run by `sh` on
+    the branch's files; `by_hand` (path -> text) is what they change by hand between blocks."""
+    work = tmp_path / "clone"
+    branch = ""
+    for block in shell_blocks(text):
+        for command in block.split(" &&\n"):
+            words = shlex.split(command)
+            if words[:2] == ["git", "checkout"]:
+                [branch] = words[2:]
+                shutil.rmtree(work, ignore_errors=True)
+                for path, content in bot.repo.get_commit(branch).tree.items():
+                    (work / path).parent.mkdir(parents=True, exist_ok=True)
+                    (work / path).write_bytes(content.encode())
+            elif words[:3] == ["git", "merge", "--no-edit"]:
+                base = words[3].removeprefix("origin/")
+                bot.repo.merge_refs(branch, base, f"Merge {base} into {branch}", "dev")
+                for path, content in bot.repo.get_commit(branch).tree.items():
+                    (work / path).write_bytes(content.encode())
+            elif words[:3] == ["git", "push", "origin"]:
+                tree = bot.repo.get_commit(branch).tree
+                changed = {
+                    path: (work / path).read_bytes().decode()
+                    for path in map(str, (p.relative_to(work) for p in work.rglob("*")))
+                    if (work / path).is_file()
+                    and tree.get(path) != (work / path).read_bytes().decode()
+                }
+                bot.repo.commit(branch, changed, "Bump the version", "dev")
+            elif words[0] == "git":
+                continue  # fetching, fast-forwarding, adding, committing: nothing on GitHub
+            else:
+                done = subprocess.run(
+                    ["sh", "-c", command],
+                    cwd=work,
+                    env={**os.environ, "npm_config_offline": "true"},
+                    capture_output=True,
+                    text=True,
+                    timeout=25,
+                )
+                assert done.returncode == 0, (command, done.stderr)
+        if by_hand:
+            for path, content in by_hand.items():
+                (work / path).write_bytes(content.encode())
+            by_hand = None
+
+
+def open_hotfix(bot: Bot, main: dict[str, str], develop: dict[str, str]) -> FakePull:
+    """main holds `main` (VERSION removed unless given), develop cut from it holds `develop`
+    too; `dev`'s hotfix fixes app.py and leaves the version as it is."""
+    bot.repo.collaborators["dev"] = "write"
+    bot.repo.commit("main", {"VERSION": None, "app.py": APP_PY, **main}, "Base")
+    bot.repo.create_branch("develop", "main")
+    bot.repo.commit("develop", develop, "Work on develop")
+    bot.repo.create_branch(BRANCH, "main")
+    bot.repo.commit(BRANCH, {"app.py": FIXED}, "Fix login", "dev")
+    pull = bot.repo.open_pull(
+        BRANCH, "main", title="Fix login", author="dev", labels=["hotfix", "P1"]
+    )
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
+def merged_after_following(
+    bot: Bot, tmp_path: Path, pull: FakePull, by_hand: dict[str, str] | None = None
+) -> None:
+    """The fix followed, the pull request merged, and GitHub tells hotfix-bot of both."""
+    follow(bot, tmp_path, how_to_fix(bot, pull), by_hand)
+    bot.pull_request(pull.number, "synchronize")
+    assert "| ✅ pass |" in row(bot, pull), how_to_fix(bot, pull)
+    bot.repo.merge_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+
+
+def assert_released_and_develop_kept(bot: Bot, pull: FakePull, develop: dict[str, str]) -> None:
+    """v1.2.4 tagged and released on the merge commit; develop holds the fix and, byte for
+    byte, its own version files, by the commit that keeps them."""
+    merge_commit = bot.repo.pulls[pull.number].merge_commit_sha
+    tag = bot.repo.tag_object("v1.2.4")
+    assert tag is not None and tag.object_sha == merge_commit
+    assert [release.tag_name for release in bot.repo.releases.values()] == ["v1.2.4"]
+    assert [p.number for p in bot.repo.pulls.values()] == [pull.number], "a back-merge pull"
+    tree = bot.repo.get_commit("develop").tree
+    assert tree["app.py"] == FIXED
+    assert {path: tree.get(path) for path in develop} == develop
+    kept = bot.repo.objects.commits[bot.repo.get_commit("develop").parents[1]]
+    assert kept.message == "chore: keep develop's version after v1.2.4"
+
+
+@pytest.mark.parametrize(
+    ("main", "develop"),
+    [
+        ("1.2.3\r\n", "1.3.0-dev\r\n"),  # written on Windows
+        ("\ufeff1.2.3\n", "\ufeff1.3.0-dev\n"),  # with the byte order mark
+        ("1.2.3  \n", "1.3.0-dev  \n"),  # trailing whitespace
+        ("1.2.3", "1.3.0-dev"),  # no newline
+    ],
+    ids=["crlf", "bom", "trailing-whitespace", "no-newline"],
+)
+def test_a_version_file_written_its_own_way_is_bumped_and_merged_back(
+    bot: Bot, tmp_path: Path, main: str, develop: str
+) -> None:
+    pull = open_hotfix(bot, {"VERSION": main}, {"VERSION": develop})
+
+    merged_after_following(bot, tmp_path, pull)
+
+    assert_released_and_develop_kept(bot, pull, {"VERSION": develop})
