@@ -212,8 +212,14 @@ def patch_bumped_text(path: str, text: FileText) -> str | None:
     version = None if written is None else parse_version(written)
     if written is None or version is None or text.count(written) != 1:
         return None
-    prefix = "v" if written.startswith("v") else ""
-    return text.replace(written, f"{prefix}{next_patch(version)}")
+    return text.replace(written, f"{version_prefix(path, text)}{next_patch(version)}")
+
+
+def version_prefix(path: str, text: FileText) -> str:
+    """The `v` the version of `text` is written with (v1.2.3), or "": a version set in its
+    place is written the same way."""
+    written = _written_version(path, text) if isinstance(text, str) else None
+    return "v" if written is not None and written.startswith("v") else ""
 
 
 def _written_version(path: str, text: str) -> str | None:

@@ -146,3 +146,15 @@ def test_a_version_file_written_its_own_way_is_bumped_and_merged_back(
     merged_after_following(bot, tmp_path, pull)
 
     assert_released_and_develop_kept(bot, pull, {"VERSION": develop})
+
+
+def test_a_version_written_with_a_v_keeps_it(bot: Bot, tmp_path: Path) -> None:
+    """The repository writes its version `v1.2.3`: the fix sets `v1.2.4`, which is tagged
+    `v1.2.4` (not `vv1.2.4`), and develop keeps its own."""
+    pull = open_hotfix(bot, {"VERSION": "v1.2.3\n"}, {"VERSION": "v1.3.0-dev\n"})
+    assert 'echo "v1.2.4" > VERSION' in how_to_fix(bot, pull)
+
+    merged_after_following(bot, tmp_path, pull)
+
+    assert bot.repo.read_file("main", "VERSION") == "v1.2.4\n"
+    assert_released_and_develop_kept(bot, pull, {"VERSION": "v1.3.0-dev\n"})

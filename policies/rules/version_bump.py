@@ -29,6 +29,7 @@ from policies.versions import (
     tag_name,
     tag_to_check,
     version_files_to_read,
+    version_prefix,
     version_table,
 )
 from policies.wording import fence_for, join_words
@@ -120,7 +121,9 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
             version,
             by_hand=f'set `version = "{version}"` under `[{table}]` in `{path}`',
         )
-    return _Edit(path, version, (f'echo "{version}" > {shlex.quote(path)}',))
+    # Written as the base writes it: a `v` there stays (the tag is made from the version).
+    written = version_prefix(path, change.base_files.get(path)) + str(version)
+    return _Edit(path, version, (f'echo "{written}" > {shlex.quote(path)}',))
 
 
 def _restore(change: _Change, path: str, version: Version) -> _Edit:
