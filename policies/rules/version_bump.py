@@ -50,8 +50,10 @@ class _Edit:
     version: Version
     commands: tuple[str, ...] = ()
     by_hand: str = ""
-    # Files the commands update too where they exist (npm's lockfiles): committed with the
-    # version file when git tracks them, so that the pushed files agree.
+    # Run once the file is changed by hand (Cargo's lockfile brought up to the new version).
+    then: tuple[str, ...] = ()
+    # Files the commands update too where they exist (npm's and Cargo's lockfiles): committed
+    # with the version file when git tracks them, so that the pushed files agree.
     lockfiles: tuple[str, ...] = ()
     from_base: bool = False  # the commands take the file from the base branch
 
@@ -115,15 +117,25 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
     table = version_table(path, change.head_files.get(path)) or version_table(
         path, change.base_files.get(path)
     )
-    if table is not None:
-        return _Edit(
-            path,
-            version,
-            by_hand=f'set `version = "{version}"` under `[{table}]` in `{path}`',
-        )
-    # Written as the base writes it: a `v` there stays (the tag is made from the version).
-    written = version_prefix(path, change.base_files.get(path)) + str(version)
-    return _Edit(path, version, (f'echo "{written}" > {shlex.quote(path)}',))
+    if table is None:
+        # Written as the base writes it: a `v` there stays (the tag is made from the version).
+        written = version_prefix(path, change.base_files.get(path)) + str(version)
+        return _Edit(path, version, (f'echo "{written}" > {shlex.quote(path)}',))
+    by_hand = f'set `version = "{version}"` under `[{table}]` in `{path}`'
+    if file.name != "Cargo.toml":
+        return _Edit(path, version, by_hand=by_hand)
+    # Cargo.lock records the package at its version (`cargo build --locked` refuses a stale
+    # one); it is the workspace's, at its root: this directory or one above it.
+    manifest = (
+        "" if file == PurePosixPath("Cargo.toml") else f" --manifest-path {shlex.quote(path)}"
+    )
+    return _Edit(
+        path,
+        version,
+        by_hand=by_hand,
+        then=(f"cargo update --workspace{manifest}",),
+        lockfiles=tuple(str(directory / "Cargo.lock") for directory in file.parents),
+    )
 
 
 def _restore(change: _Change, path: str, version: Version) -> _Edit:
@@ -212,7 +224,8 @@ def _commit_and_push(change: _Change, edits: Sequence[_Edit], lead: str = "Set")
     lockfiles = [lockfile for edit in edits for lockfile in edit.lockfiles]
     if lockfiles:  # git add refuses a path that is not there: ls-files names those it tracks
         add += f" $(git ls-files {_quoted(lockfiles)})"
-    finish = [add, f'git commit -m "Bump the version to {version}"', push]
+    then = dict.fromkeys(command for edit in edits for command in edit.then)
+    finish = [*then, add, f'git commit -m "Bump the version to {version}"', push]
     by_hand = join_words([edit.by_hand for edit in edits if edit.by_hand])
     if not by_hand:
         return f"{intro}\n\n{_shell_block(start + finish)}"
