@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -39,15 +40,27 @@ def shell_blocks(text: str) -> list[str]:
     return re.findall(r"```sh\n(.*?)\n```", text, re.DOTALL)
 
 
+def tracked_listed(command: str, tracked: Mapping[str, str]) -> str:
+    """`command` with each `$(git ls-files ...)` replaced as the shell does: by the paths it
+    names that git tracks (`tracked`, the files of the branch checked out)."""
+
+    def listed(found: re.Match[str]) -> str:
+        return " ".join(path for path in shlex.split(found[1]) if path in tracked)
+
+    return re.sub(r"\$\(git ls-files ([^)]*)\)", listed, command)
+
+
 def follow(bot: Bot, tmp_path: Path, text: str, by_hand: dict[str, str] | None = None) -> None:
     """The fix's commands run as a developer runs them: git's effects done on the fake GitHub
     (the base merged in, the files committed and pushed), every other command run by `sh` on
     the branch's files; `by_hand` (path -> text) is what they change by hand between blocks."""
     work = tmp_path / "clone"
     branch = ""
+    added: list[str] = []
     for block in shell_blocks(text):
         for command in block.split(" &&\n"):
-            words = shlex.split(command)
+            tracked = bot.repo.get_commit(branch).tree if branch else {}
+            words = shlex.split(tracked_listed(command, tracked))
             if words[:2] == ["git", "checkout"]:
                 [branch] = words[2:]
                 shutil.rmtree(work, ignore_errors=True)
@@ -59,15 +72,11 @@ def follow(bot: Bot, tmp_path: Path, text: str, by_hand: dict[str, str] | None =
                 bot.repo.merge_refs(branch, base, f"Merge {base} into {branch}", "dev")
                 for path, content in bot.repo.get_commit(branch).tree.items():
                     (work / path).write_bytes(content.encode())
+            elif words[:2] == ["git", "add"]:
+                added += words[2:]
             elif words[:3] == ["git", "push", "origin"]:
-                tree = bot.repo.get_commit(branch).tree
-                changed = {
-                    path: (work / path).read_bytes().decode()
-                    for path in map(str, (p.relative_to(work) for p in work.rglob("*")))
-                    if (work / path).is_file()
-                    and tree.get(path) != (work / path).read_bytes().decode()
-                }
-                bot.repo.commit(branch, changed, "Bump the version", "dev")
+                files = {path: (work / path).read_bytes().decode() for path in added}
+                bot.repo.commit(branch, files, "Bump the version", "dev")
             elif words[0] == "git":
                 continue  # fetching, fast-forwarding, adding, committing: nothing on GitHub
             else:
@@ -181,3 +190,41 @@ def test_a_rust_crate_s_lockfile_is_bumped_with_its_manifest(bot: Bot, tmp_path:
     assert bot.repo.read_file("main", "Cargo.lock") == CARGO_LOCK % "1.2.4"
     assert bot.repo.read_file("develop", "Cargo.lock") == CARGO_LOCK % "1.2.4"
     assert bot.repo.tag_object("v1.2.4") is not None
+
+
+PYPROJECT = '[project]\nname = "shop"\nversion = "%s"\ndependencies = ["requests"]\n'
+POETRY = (
+    '[tool.poetry]\nname = "shop"\nversion = "%s"\n\n[tool.poetry.dependencies]\npython = "^3.12"\n'
+)
+BOTH = '[project]\nname = "shop"\nversion = "%s"\n\n[tool.poetry]\nversion = "%s"\n'
+WORKSPACE = '[workspace]\nmembers = ["api"]\n\n[workspace.package]\nversion = "%s"\n'
+PACKAGE = '{\n  "name": "shop",\n  "version": "%s",\n  "private": true\n}\n'
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "by_hand"),
+    [
+        ("pyproject.toml", PYPROJECT, True),
+        ("pyproject.toml", POETRY, True),
+        ("pyproject.toml", BOTH, True),
+        ("Cargo.toml", CARGO, True),
+        ("Cargo.toml", WORKSPACE, True),
+        ("package.json", PACKAGE, False),
+    ],
+    ids=["pep621", "poetry", "both-tables", "cargo", "cargo-workspace", "npm"],
+)
+def test_each_kind_of_version_file_is_bumped_released_and_merged_back(
+    bot: Bot, tmp_path: Path, path: str, text: str, by_hand: bool
+) -> None:
+    def version(number: str) -> str:
+        return text % ((number,) * text.count("%s"))
+
+    # What cargo needs to read the crate, or the workspace, at the root.
+    crates = {"api/Cargo.toml": CARGO % "0.1.0", "api/src/lib.rs": "", "src/main.rs": ""}
+    pull = open_hotfix(bot, {path: version("1.2.3"), **crates}, {path: version("1.3.0-dev")})
+    # By hand, the version is set where the fix says: the first place it is written.
+    typed = {path: version("1.2.3").replace("1.2.3", "1.2.4", 1)} if by_hand else None
+
+    merged_after_following(bot, tmp_path, pull, typed)
+
+    assert_released_and_develop_kept(bot, pull, {path: version("1.3.0-dev")})
