@@ -25,6 +25,8 @@ MAX_VERSION_LENGTH = 255
 # Characters of an unreadable version quoted back: a file may hold anything, of any size.
 _QUOTED_VERSION = 80
 
+_NPM_LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json")
+
 # Editors on Windows begin UTF-8 files with one; JSON and TOML parsers refuse it.
 _BYTE_ORDER_MARK = "\ufeff"
 
@@ -231,6 +233,18 @@ def _written_version(path: str, text: str) -> str | None:
     if not isinstance(declared, str) or parse_version(declared) is None:
         return None
     return declared
+
+
+def lockfiles(path: str) -> tuple[str, ...]:
+    """The lockfiles that record version file `path`'s version too, where they exist: npm's
+    beside a package.json, and the Cargo.lock of a Cargo.toml's workspace, at its root (the
+    file's directory or one above it)."""
+    file = PurePosixPath(path)
+    if file.name == "package.json":
+        return tuple(str(file.with_name(name)) for name in _NPM_LOCKFILES)
+    if file.name == "Cargo.toml":
+        return tuple(str(directory / "Cargo.lock") for directory in file.parents)
+    return ()
 
 
 def holds_only_the_version(path: str) -> bool:

@@ -228,3 +228,43 @@ def test_each_kind_of_version_file_is_bumped_released_and_merged_back(
     merged_after_following(bot, tmp_path, pull, typed)
 
     assert_released_and_develop_kept(bot, pull, {path: version("1.3.0-dev")})
+
+
+# As `npm install --package-lock-only` writes it for PACKAGE.
+PACKAGE_LOCK = (
+    '{\n  "name": "shop",\n  "version": "%s",\n  "lockfileVersion": 3,\n  "requires": true,\n'
+    '  "packages": {\n    "": {\n      "name": "shop",\n      "version": "%s"\n    }\n  }\n}\n'
+)
+
+
+def package_lock(version: str) -> str:
+    return PACKAGE_LOCK % (version, version)
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
+def test_a_lockfile_bumped_with_package_json_is_named_in_the_back_merge(
+    bot: Bot, tmp_path: Path
+) -> None:
+    """npm sets the version in package-lock.json too, committed with package.json as the fix
+    says; develop's lockfile holds its own version. The lockfile is no version file, so the
+    back-merge goes to people (docs/BEHAVIOUR.md, 'Steps', 3. Back-merge): they are asked
+    to keep develop's version in both files."""
+    pull = open_hotfix(
+        bot,
+        {"package.json": PACKAGE % "1.2.3", "package-lock.json": package_lock("1.2.3")},
+        {
+            "package.json": PACKAGE % "1.3.0-dev",
+            "package-lock.json": package_lock("1.3.0-dev"),
+        },
+    )
+
+    merged_after_following(bot, tmp_path, pull)
+
+    assert bot.repo.read_file("main", "package-lock.json") == package_lock("1.2.4")
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert (
+        "- `package-lock.json`\n- `package.json`\n\n"
+        "@dev, please resolve the conflicts on `backmerge/v1.2.4`, keeping both the hotfix and "
+        "the work on `develop` (but `develop`'s own version in `package-lock.json` and "
+        "`package.json`, not the hotfix's 1.2.4), then merge:"
+    ) in backmerge.body

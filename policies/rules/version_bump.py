@@ -24,6 +24,7 @@ from policies.versions import (
     declared_version,
     head_version,
     holds_only_the_version,
+    lockfiles,
     next_patch,
     read_version,
     tag_name,
@@ -109,10 +110,7 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
             path,
             version,
             (f"npm {prefix}version {version} --no-git-tag-version",),
-            lockfiles=tuple(
-                str(file.with_name(lockfile))
-                for lockfile in ("package-lock.json", "npm-shrinkwrap.json")
-            ),
+            lockfiles=lockfiles(path),
         )
     table = version_table(path, change.head_files.get(path)) or version_table(
         path, change.base_files.get(path)
@@ -124,8 +122,7 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
     by_hand = f'set `version = "{version}"` under `[{table}]` in `{path}`'
     if file.name != "Cargo.toml":
         return _Edit(path, version, by_hand=by_hand)
-    # Cargo.lock records the package at its version (`cargo build --locked` refuses a stale
-    # one); it is the workspace's, at its root: this directory or one above it.
+    # Cargo.lock records the package at its version: `cargo build --locked` refuses a stale one.
     manifest = (
         "" if file == PurePosixPath("Cargo.toml") else f" --manifest-path {shlex.quote(path)}"
     )
@@ -134,7 +131,7 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
         version,
         by_hand=by_hand,
         then=(f"cargo update --workspace{manifest}",),
-        lockfiles=tuple(str(directory / "Cargo.lock") for directory in file.parents),
+        lockfiles=lockfiles(path),
     )
 
 
