@@ -268,3 +268,20 @@ def test_a_lockfile_bumped_with_package_json_is_named_in_the_back_merge(
         "the work on `develop` (but `develop`'s own version in `package-lock.json` and "
         "`package.json`, not the hotfix's 1.2.4), then merge:"
     ) in backmerge.body
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
+def test_a_package_json_npm_wrote_without_its_byte_order_mark_keeps_develops_version(
+    bot: Bot, tmp_path: Path
+) -> None:
+    """package.json was saved by an editor that begins it with a byte order mark, which npm
+    drops when the fix runs it: that is no change beyond the version, so develop keeps its
+    own package.json."""
+    pull = open_hotfix(
+        bot, {"package.json": "\ufeff" + PACKAGE % "1.2.3"}, {"package.json": PACKAGE % "2.0.0"}
+    )
+
+    merged_after_following(bot, tmp_path, pull)
+
+    assert bot.repo.read_file("main", "package.json") == PACKAGE % "1.2.4"
+    assert_released_and_develop_kept(bot, pull, {"package.json": PACKAGE % "2.0.0"})

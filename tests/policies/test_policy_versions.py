@@ -193,6 +193,8 @@ def package_json(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[str, 
             '{"engines": {"self": "1.2.3"}, "version": "1.2.4"}\n',
         ),
         ("pyproject.toml", PYPROJECT % ("1.2.3", "x"), PYPROJECT % ("1.2.4", "x")),
+        # The byte order mark an editor wrote, dropped by npm.
+        ("package.json", '\ufeff{"version": "1.2.3"}\n', '{"version": "1.2.4"}\n'),
         package_json(("1.2.3", "4.17.20", "1.0.0"), ("1.2.3", "4.17.20", "1.0.0")),
         ("VERSION", None, None),
     ],
