@@ -35,6 +35,11 @@ class VersionFileError(ValueError):
     """A version file has no version hotfix-bot can read; the message says what to do."""
 
 
+class VersionKeptElsewhere(VersionFileError):
+    """The file says its version is kept elsewhere (dynamic, or a Cargo workspace's): the
+    config is what to change, not the file."""
+
+
 def _without_v(text: str) -> str:
     return text.strip().removeprefix("v")
 
@@ -80,7 +85,7 @@ def _pyproject_version(path: str, text: str) -> tuple[str, object]:
             return table, declared
     dynamic = _toml_table(document, "project").get("dynamic")
     if isinstance(dynamic, list) and "version" in dynamic:
-        raise VersionFileError(
+        raise VersionKeptElsewhere(
             f"{path}: the version is dynamic (project.dynamic lists it), so it is not in the "
             f"file; {_CONFIGURE}, e.g. files: [VERSION]"
         )
@@ -94,7 +99,7 @@ def _cargo_version(path: str, text: str) -> tuple[str, object]:
     workspace_version = _toml_table(document, "workspace", "package").get("version")
     inherited = isinstance(declared, dict) and declared.get("workspace") is True
     if inherited and workspace_version is None:
-        raise VersionFileError(
+        raise VersionKeptElsewhere(
             f"{path}: the version is inherited from the workspace (version.workspace = "
             f"true), so it is not in this file; {_CONFIGURE}, e.g. the workspace's Cargo.toml"
         )

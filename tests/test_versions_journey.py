@@ -50,6 +50,14 @@ def tracked_listed(command: str, tracked: Mapping[str, str]) -> str:
     return re.sub(r"\$\(git ls-files ([^)]*)\)", listed, command)
 
 
+def write_tree(work: Path, tree: Mapping[str, str]) -> None:
+    """`work` holds the files of `tree`, and only those."""
+    shutil.rmtree(work, ignore_errors=True)
+    for path, content in tree.items():
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_bytes(content.encode())
+
+
 def follow(bot: Bot, tmp_path: Path, text: str, by_hand: dict[str, str] | None = None) -> None:
     """The fix's commands run as a developer runs them: git's effects done on the fake GitHub
     (the base merged in, the files committed and pushed), every other command run by `sh` on
@@ -63,15 +71,11 @@ def follow(bot: Bot, tmp_path: Path, text: str, by_hand: dict[str, str] | None =
             words = shlex.split(tracked_listed(command, tracked))
             if words[:2] == ["git", "checkout"]:
                 [branch] = words[2:]
-                shutil.rmtree(work, ignore_errors=True)
-                for path, content in bot.repo.get_commit(branch).tree.items():
-                    (work / path).parent.mkdir(parents=True, exist_ok=True)
-                    (work / path).write_bytes(content.encode())
+                write_tree(work, bot.repo.get_commit(branch).tree)
             elif words[:3] == ["git", "merge", "--no-edit"]:
                 base = words[3].removeprefix("origin/")
                 bot.repo.merge_refs(branch, base, f"Merge {base} into {branch}", "dev")
-                for path, content in bot.repo.get_commit(branch).tree.items():
-                    (work / path).write_bytes(content.encode())
+                write_tree(work, bot.repo.get_commit(branch).tree)
             elif words[:2] == ["git", "add"]:
                 added += words[2:]
             elif words[:3] == ["git", "push", "origin"]:
@@ -285,3 +289,29 @@ def test_a_package_json_npm_wrote_without_its_byte_order_mark_keeps_develops_ver
 
     assert bot.repo.read_file("main", "package.json") == PACKAGE % "1.2.4"
     assert_released_and_develop_kept(bot, pull, {"package.json": PACKAGE % "2.0.0"})
+
+
+def test_a_python_project_with_a_dynamic_version_is_told_to_configure_its_version_file(
+    bot: Bot, tmp_path: Path
+) -> None:
+    """hatch reads the version from VERSION (`dynamic = ["version"]`): pyproject.toml is no
+    file to fix, the config is. Done on main and the check re-run, the hotfix is bumped."""
+    dynamic = '[project]\nname = "shop"\ndynamic = ["version"]\n\n[tool.hatch.version]\n'
+    dynamic += 'path = "VERSION"\n'
+    pull = open_hotfix(bot, {"pyproject.toml": dynamic, "VERSION": "1.2.3\n"}, {})
+
+    assert how_to_fix(bot, pull) == (
+        "On main, pyproject.toml: the version is dynamic (project.dynamic lists it), so it is not "
+        "in the file; set version.files in .github/hotfix.yml to the file(s) that hold the "
+        "version, e.g. files: [VERSION]\n\n"
+        "Leave pyproject.toml as it is and set `version.files` in `.github/hotfix.yml` on main, "
+        "where the config is read from; then re-run this check"
+    )
+    bot.repo.commit("main", {".github/hotfix.yml": "version:\n  files: [VERSION]\n"}, "Config")
+    [run] = bot.repo.runs_named("hotfix-policy", bot.repo.pulls[pull.number].head_sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    merged_after_following(bot, tmp_path, pull)
+
+    assert bot.repo.read_file("main", "VERSION") == "1.2.4\n"
+    assert bot.repo.tag_object("v1.2.4") is not None

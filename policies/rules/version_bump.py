@@ -21,6 +21,7 @@ from policies.rules import branch_name
 from policies.versions import (
     Version,
     VersionFileError,
+    VersionKeptElsewhere,
     declared_version,
     head_version,
     holds_only_the_version,
@@ -523,7 +524,13 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
         if isinstance(read, Version):
             base_versions[path] = read
         else:
-            problems.append(_Problem(f"On {base}, {read}", f"Fix {path} on {base}"))
+            fix = f"Fix {path} on {base}"
+            if isinstance(read, VersionKeptElsewhere):
+                fix = (
+                    f"Leave {path} as it is and set `version.files` in `.github/hotfix.yml` on "
+                    f"{base}, where the config is read from"
+                )
+            problems.append(_Problem(f"On {base}, {read}", fix))
     if problems:  # on_base is not empty, so no problem means base_versions is not either
         return _result(
             change,
