@@ -105,6 +105,12 @@ def _cargo_version(path: str, text: str) -> tuple[str, object]:
         )
     if inherited or (declared is None and workspace_version is not None):
         return "workspace.package", workspace_version
+    if declared is None and "package" not in document and "workspace" in document:
+        raise VersionKeptElsewhere(
+            f"{path}: declares no version, as the manifest of a virtual workspace (no "
+            f"[package]) does: its members hold theirs; {_CONFIGURE}, e.g. a member's "
+            "Cargo.toml"
+        )
     return "package", declared
 
 
@@ -115,7 +121,14 @@ def _package_json_version(path: str, text: str) -> tuple[None, object]:
         raise VersionFileError(
             f"{path}: is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
-    return None, document.get("version") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return None, None
+    if document.get("version") is None and "workspaces" in document:
+        raise VersionKeptElsewhere(
+            f"{path}: declares no version, as the root of an npm workspace does: its packages "
+            f"(in workspaces) hold theirs; {_CONFIGURE}, e.g. a package's package.json"
+        )
+    return None, document.get("version")
 
 
 def _load_toml(path: str, text: str) -> dict[str, object]:

@@ -315,3 +315,35 @@ def test_a_python_project_with_a_dynamic_version_is_told_to_configure_its_versio
 
     assert bot.repo.read_file("main", "VERSION") == "1.2.4\n"
     assert bot.repo.tag_object("v1.2.4") is not None
+
+
+MONOREPO = '{\n  "name": "shop",\n  "private": true,\n  "workspaces": ["packages/*"]\n}\n'
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
+def test_an_npm_workspace_is_told_to_name_the_package_that_holds_the_version(
+    bot: Bot, tmp_path: Path
+) -> None:
+    """The root package.json of an npm workspace holds no version, its packages do: the
+    check says to name one in the config, not to fix the root. Done on main and the check
+    re-run, the package is bumped, released and merged back."""
+    web = "packages/web/package.json"
+    pull = open_hotfix(
+        bot, {"package.json": MONOREPO, web: PACKAGE % "1.2.3"}, {web: PACKAGE % "1.3.0-dev"}
+    )
+
+    assert how_to_fix(bot, pull) == (
+        "On main, package.json: declares no version, as the root of an npm workspace does: "
+        "its packages (in workspaces) hold theirs; set version.files in .github/hotfix.yml to "
+        "the file(s) that hold the version, e.g. a package's package.json\n\n"
+        "Leave package.json as it is and set `version.files` in `.github/hotfix.yml` on main, "
+        "where the config is read from; then re-run this check"
+    )
+    bot.repo.commit("main", {".github/hotfix.yml": f"version:\n  files: [{web}]\n"}, "Config")
+    [run] = bot.repo.runs_named("hotfix-policy", bot.repo.pulls[pull.number].head_sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+    merged_after_following(bot, tmp_path, pull)
+
+    assert bot.repo.read_file("main", web) == PACKAGE % "1.2.4"
+    assert_released_and_develop_kept(bot, pull, {web: PACKAGE % "1.3.0-dev"})

@@ -122,6 +122,8 @@ def test_a_leading_byte_order_mark_is_read_past(path: str, text: str, table: str
         ("package.json", "{", "package.json: is not valid JSON (line 1"),
         ("package.json", '{"version": 1}', "package.json: the version 1 is not of the form"),
         ("Cargo.toml", "[package]\nversion.workspace = true\n", "inherited from the workspace"),
+        ("Cargo.toml", '[workspace]\nmembers = ["a"]\n', "the manifest of a virtual workspace"),
+        ("package.json", '{"workspaces": ["a"]}', "the root of an npm workspace"),
     ],
 )
 def test_unreadable_versions_name_the_file_and_what_to_do(path: str, text: str, words: str) -> None:
