@@ -347,3 +347,31 @@ def test_an_npm_workspace_is_told_to_name_the_package_that_holds_the_version(
 
     assert bot.repo.read_file("main", web) == PACKAGE % "1.2.4"
     assert_released_and_develop_kept(bot, pull, {web: PACKAGE % "1.3.0-dev"})
+
+
+def test_a_hotfix_of_a_version_released_already_catches_main_up_and_ships_the_next(
+    bot: Bot, tmp_path: Path
+) -> None:
+    """v1.2.4 is out (tagged from a branch of its own) while main still says 1.2.3, and the
+    hotfix bumps to 1.2.4. As the check says: main set to 1.2.4 first, the check re-run, the
+    commands followed; the hotfix ships 1.2.5."""
+    pull = open_hotfix(bot, {"VERSION": "1.2.3\n"}, {"VERSION": "1.3.0-dev\n"})
+    follow(bot, tmp_path, how_to_fix(bot, pull))
+    bot.repo.create_branch("support/1.2.4", "main")
+    bot.repo.commit("support/1.2.4", {"VERSION": "1.2.4\n"}, "1.2.4")
+    bot.repo.create_tag("v1.2.4", "support/1.2.4", "1.2.4")
+    bot.pull_request(pull.number, "synchronize")
+    assert how_to_fix(bot, pull).startswith(
+        "The tag v1.2.4 already exists, so main (1.2.3) is behind the latest release\n\n"
+        "Set VERSION on main to 1.2.4, the version tagged v1.2.4, first"
+    )
+
+    bot.repo.commit("main", {"VERSION": "1.2.4\n"}, "Catch up with v1.2.4")
+    [run] = bot.repo.runs_named("hotfix-policy", bot.repo.pulls[pull.number].head_sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    merged_after_following(bot, tmp_path, pull)
+
+    tag = bot.repo.tag_object("v1.2.5")
+    assert tag is not None and tag.object_sha == bot.repo.pulls[pull.number].merge_commit_sha
+    assert [release.tag_name for release in bot.repo.releases.values()] == ["v1.2.5"]
+    assert bot.repo.get_commit("develop").tree["VERSION"] == "1.3.0-dev\n"
