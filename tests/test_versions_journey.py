@@ -375,3 +375,24 @@ def test_a_hotfix_of_a_version_released_already_catches_main_up_and_ships_the_ne
     assert tag is not None and tag.object_sha == bot.repo.pulls[pull.number].merge_commit_sha
     assert [release.tag_name for release in bot.repo.releases.values()] == ["v1.2.5"]
     assert bot.repo.get_commit("develop").tree["VERSION"] == "1.3.0-dev\n"
+
+
+@pytest.mark.parametrize(
+    ("on_main", "tag"), [("1.3.0-rc.1\n", "v1.3.1"), ("1.2.3+build.5\n", "v1.2.4")]
+)
+def test_a_pre_release_or_a_build_on_main_ships_the_next_patch(
+    bot: Bot, tmp_path: Path, on_main: str, tag: str
+) -> None:
+    """Main is at a pre-release, or a build: the hotfix ships the next patch release, as
+    docs/BEHAVIOUR.md says (`1.2.4-rc.1` wants `1.2.5`), tagged and released as such."""
+    pull = open_hotfix(bot, {"VERSION": on_main}, {"VERSION": "2.0.0-dev\n"})
+    assert f'echo "{tag[1:]}" > VERSION' in how_to_fix(bot, pull)
+
+    merged_after_following(bot, tmp_path, pull)
+
+    tagged = bot.repo.tag_object(tag)
+    assert tagged is not None
+    assert tagged.object_sha == bot.repo.pulls[pull.number].merge_commit_sha
+    [release] = bot.repo.releases.values()
+    assert (release.tag_name, release.prerelease) == (tag, False)
+    assert bot.repo.get_commit("develop").tree["VERSION"] == "2.0.0-dev\n"
