@@ -396,3 +396,28 @@ def test_a_pre_release_or_a_build_on_main_ships_the_next_patch(
     [release] = bot.repo.releases.values()
     assert (release.tag_name, release.prerelease) == (tag, False)
     assert bot.repo.get_commit("develop").tree["VERSION"] == "2.0.0-dev\n"
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
+def test_a_head_bumped_a_minor_or_twice_is_set_back_to_the_next_patch(
+    bot: Bot, tmp_path: Path
+) -> None:
+    """The hotfix bumped VERSION a minor and package.json twice: each is named with its
+    value, and the one block of commands sets both to 1.2.4."""
+    main = {"VERSION": "1.2.3\n", "package.json": PACKAGE % "1.2.3"}
+    pull = open_hotfix(bot, main, {"VERSION": "1.3.0-dev\n"})
+    bot.repo.commit(BRANCH, {"VERSION": "1.3.0\n", "package.json": PACKAGE % "1.2.5"}, "Bump")
+    bot.pull_request(pull.number, "synchronize")
+
+    assert row(bot, pull) == (
+        "| `version-bump` | ❌ fail | VERSION: 1.2.3 on main, 1.3.0 on hotfix/fix-login; "
+        "package.json: 1.2.3 on main, 1.2.5 on hotfix/fix-login | 1.2.4 (1.2.3 + 1 patch) in "
+        "VERSION, package.json, and no tag v1.2.4 yet |"
+    )
+    assert how_to_fix(bot, pull).startswith(
+        "VERSION is 1.3.0 on hotfix/fix-login, expected 1.2.4 (and 1 more)\n\n"
+    )
+    merged_after_following(bot, tmp_path, pull)
+
+    assert bot.repo.read_file("main", "package.json") == PACKAGE % "1.2.4"
+    assert_released_and_develop_kept(bot, pull, {"VERSION": "1.3.0-dev\n"})
