@@ -36,8 +36,8 @@ class VersionFileError(ValueError):
 
 
 class VersionKeptElsewhere(VersionFileError):
-    """The file says its version is kept elsewhere (dynamic, or a Cargo workspace's): the
-    config is what to change, not the file."""
+    """The file says its version is kept elsewhere (dynamic, a Cargo workspace's, or, at a
+    workspace's root, its packages'): the config is what to change, not the file."""
 
 
 def _without_v(text: str) -> str:
