@@ -192,15 +192,16 @@ def changed_beyond_version(path: str, before: FileText, after: FileText) -> bool
     """Whether version file `path`, `before` and `after` a change, differs in more than its
     version: with the version each declares, as written, taken out of the one place it
     stands, the rest of the text is not the same (a file that holds only the version has no
-    rest, and a byte order mark is none of it). Taken as changed whenever that cannot be
-    told: the file added, deleted or unreadable, or a version not found as declared (written
-    with escapes, say)."""
+    rest, and a byte order mark or the newlines it ends with are none of it). Taken as
+    changed whenever that cannot be told: the file added, deleted or unreadable, or a version
+    not found as declared (written with escapes, say)."""
     if before is None and after is None:
         return False
     if not isinstance(before, str) or not isinstance(after, str):
         return True
-    # npm, which the check's fix runs, drops the mark an editor wrote.
-    before, after = before.removeprefix(_BYTE_ORDER_MARK), after.removeprefix(_BYTE_ORDER_MARK)
+    # npm, which the check's fix runs, drops the mark an editor wrote and ends the file with
+    # a newline.
+    before, after = (text.removeprefix(_BYTE_ORDER_MARK).rstrip("\r\n") for text in (before, after))
     if before == after:
         return False
     old, new = _written_version(path, before), _written_version(path, after)

@@ -275,20 +275,25 @@ def test_a_lockfile_bumped_with_package_json_is_named_in_the_back_merge(
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
-def test_a_package_json_npm_wrote_without_its_byte_order_mark_keeps_develops_version(
-    bot: Bot, tmp_path: Path
+@pytest.mark.parametrize(
+    "written",
+    ["\ufeff" + PACKAGE, PACKAGE.removesuffix("\n")],
+    ids=["byte-order-mark", "no-final-newline"],
+)
+def test_a_package_json_npm_wrote_its_own_way_keeps_develops_version(
+    bot: Bot, tmp_path: Path, written: str
 ) -> None:
-    """package.json was saved by an editor that begins it with a byte order mark, which npm
-    drops when the fix runs it: that is no change beyond the version, so develop keeps its
-    own package.json."""
+    """package.json was saved by an editor that begins it with a byte order mark, or ends it
+    with no newline; npm drops the one and adds the other when the fix runs it: that is no
+    change beyond the version, so develop keeps its own package.json."""
     pull = open_hotfix(
-        bot, {"package.json": "\ufeff" + PACKAGE % "1.2.3"}, {"package.json": PACKAGE % "2.0.0"}
+        bot, {"package.json": written % "1.2.3"}, {"package.json": written % "2.0.0"}
     )
 
     merged_after_following(bot, tmp_path, pull)
 
     assert bot.repo.read_file("main", "package.json") == PACKAGE % "1.2.4"
-    assert_released_and_develop_kept(bot, pull, {"package.json": PACKAGE % "2.0.0"})
+    assert_released_and_develop_kept(bot, pull, {"package.json": written % "2.0.0"})
 
 
 def test_a_python_project_with_a_dynamic_version_is_told_to_configure_its_version_file(

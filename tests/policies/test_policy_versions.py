@@ -195,8 +195,9 @@ def package_json(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[str, 
             '{"engines": {"self": "1.2.3"}, "version": "1.2.4"}\n',
         ),
         ("pyproject.toml", PYPROJECT % ("1.2.3", "x"), PYPROJECT % ("1.2.4", "x")),
-        # The byte order mark an editor wrote, dropped by npm.
+        # The byte order mark an editor wrote, dropped by npm, and the final newline it adds.
         ("package.json", '\ufeff{"version": "1.2.3"}\n', '{"version": "1.2.4"}\n'),
+        ("package.json", '{\n  "version": "1.2.3"\n}', '{\n  "version": "1.2.4"\n}\n'),
         package_json(("1.2.3", "4.17.20", "1.0.0"), ("1.2.3", "4.17.20", "1.0.0")),
         ("VERSION", None, None),
     ],
@@ -220,7 +221,7 @@ def test_a_change_of_the_version_alone_is_not_beyond_it(
         # A line added after the version.
         ("VERSION", "1.2.3\n", "1.2.4\n# a comment\n"),
         # Only whitespace, outside the version.
-        ("package.json", '{"version": "1.2.3"}\n', '{"version": "1.2.4"}'),
+        ("package.json", '{"version": "1.2.3"}\n', '{ "version": "1.2.4"}\n'),
         # The version written with an escape is not found as declared.
         ("package.json", '{"version": "1.2.3"}\n', '{"version": "1.2.\\u0034"}\n'),
         # No version to take out on one side.
