@@ -133,7 +133,9 @@ def assert_released_and_develop_kept(bot: Bot, pull: FakePull, develop: dict[str
     tag = bot.repo.tag_object("v1.2.4")
     assert tag is not None and tag.object_sha == merge_commit
     assert [release.tag_name for release in bot.repo.releases.values()] == ["v1.2.4"]
-    assert [p.number for p in bot.repo.pulls.values()] == [pull.number], "a back-merge pull"
+    assert [p.number for p in bot.repo.pulls.values()] == [pull.number], (
+        "the back-merge went to people"
+    )
     tree = bot.repo.get_commit("develop").tree
     assert tree["app.py"] == FIXED
     assert {path: tree.get(path) for path in develop} == develop
