@@ -247,32 +247,40 @@ def package_lock(version: str) -> str:
     return PACKAGE_LOCK % (version, version)
 
 
-@pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
-def test_a_lockfile_bumped_with_package_json_is_named_in_the_back_merge(
-    bot: Bot, tmp_path: Path
+@pytest.mark.parametrize(
+    ("tool", "manifest", "lockfile", "by_hand"),
+    [
+        ("npm", PACKAGE, "package-lock.json", False),
+        ("cargo", CARGO, "Cargo.lock", True),
+    ],
+)
+def test_a_lockfile_bumped_with_its_manifest_is_named_in_the_back_merge(
+    bot: Bot, tmp_path: Path, tool: str, manifest: str, lockfile: str, by_hand: bool
 ) -> None:
-    """npm sets the version in package-lock.json too, committed with package.json as the fix
-    says; develop's lockfile holds its own version. The lockfile is no version file, so the
-    back-merge goes to people (docs/BEHAVIOUR.md, 'Steps', 3. Back-merge): they are asked
-    to keep develop's version in both files."""
+    """npm and cargo set the version in the lockfile too, committed with the manifest as the
+    fix says; develop's lockfile holds its own version. The lockfile is no version file, so
+    the back-merge goes to people (docs/BEHAVIOUR.md, 'Steps', 3. Back-merge): they are
+    asked to keep develop's version in both files."""
+    if shutil.which(tool) is None:
+        pytest.skip(f"needs {tool}")
+    path = "package.json" if tool == "npm" else "Cargo.toml"
+    locked = {"npm": package_lock, "cargo": lambda version: CARGO_LOCK % version}[tool]
     pull = open_hotfix(
         bot,
-        {"package.json": PACKAGE % "1.2.3", "package-lock.json": package_lock("1.2.3")},
-        {
-            "package.json": PACKAGE % "1.3.0-dev",
-            "package-lock.json": package_lock("1.3.0-dev"),
-        },
+        {path: manifest % "1.2.3", lockfile: locked("1.2.3"), "src/main.rs": ""},
+        {path: manifest % "1.3.0-dev", lockfile: locked("1.3.0-dev")},
     )
 
-    merged_after_following(bot, tmp_path, pull)
+    merged_after_following(bot, tmp_path, pull, {path: manifest % "1.2.4"} if by_hand else None)
 
-    assert bot.repo.read_file("main", "package-lock.json") == package_lock("1.2.4")
+    assert bot.repo.read_file("main", lockfile) == locked("1.2.4")
     [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    files = sorted([path, lockfile])
     assert (
-        "- `package-lock.json`\n- `package.json`\n\n"
+        f"- `{files[0]}`\n- `{files[1]}`\n\n"
         "@dev, please resolve the conflicts on `backmerge/v1.2.4`, keeping both the hotfix and "
-        "the work on `develop` (but `develop`'s own version in `package-lock.json` and "
-        "`package.json`, not the hotfix's 1.2.4), then merge:"
+        f"the work on `develop` (but `develop`'s own version in `{files[0]}` and "
+        f"`{files[1]}`, not the hotfix's 1.2.4), then merge:"
     ) in backmerge.body
 
 
