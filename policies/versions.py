@@ -25,12 +25,19 @@ MAX_VERSION_LENGTH = 255
 # Characters of an unreadable version quoted back: a file may hold anything, of any size.
 _QUOTED_VERSION = 80
 
+_NPM_LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json")
+
 # Editors on Windows begin UTF-8 files with one; JSON and TOML parsers refuse it.
 _BYTE_ORDER_MARK = "\ufeff"
 
 
 class VersionFileError(ValueError):
     """A version file has no version hotfix-bot can read; the message says what to do."""
+
+
+class VersionKeptElsewhere(VersionFileError):
+    """The file says its version is kept elsewhere (dynamic, a Cargo workspace's, or, at a
+    workspace's root, its packages'): the config is what to change, not the file."""
 
 
 def _without_v(text: str) -> str:
@@ -78,7 +85,7 @@ def _pyproject_version(path: str, text: str) -> tuple[str, object]:
             return table, declared
     dynamic = _toml_table(document, "project").get("dynamic")
     if isinstance(dynamic, list) and "version" in dynamic:
-        raise VersionFileError(
+        raise VersionKeptElsewhere(
             f"{path}: the version is dynamic (project.dynamic lists it), so it is not in the "
             f"file; {_CONFIGURE}, e.g. files: [VERSION]"
         )
@@ -92,12 +99,18 @@ def _cargo_version(path: str, text: str) -> tuple[str, object]:
     workspace_version = _toml_table(document, "workspace", "package").get("version")
     inherited = isinstance(declared, dict) and declared.get("workspace") is True
     if inherited and workspace_version is None:
-        raise VersionFileError(
+        raise VersionKeptElsewhere(
             f"{path}: the version is inherited from the workspace (version.workspace = "
             f"true), so it is not in this file; {_CONFIGURE}, e.g. the workspace's Cargo.toml"
         )
     if inherited or (declared is None and workspace_version is not None):
         return "workspace.package", workspace_version
+    if declared is None and "package" not in document and "workspace" in document:
+        raise VersionKeptElsewhere(
+            f"{path}: declares no version, as the manifest of a virtual workspace (no "
+            f"[package]) does: its members hold theirs; {_CONFIGURE}, e.g. a member's "
+            "Cargo.toml"
+        )
     return "package", declared
 
 
@@ -108,7 +121,14 @@ def _package_json_version(path: str, text: str) -> tuple[None, object]:
         raise VersionFileError(
             f"{path}: is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
-    return None, document.get("version") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return None, None
+    if document.get("version") is None and "workspaces" in document:
+        raise VersionKeptElsewhere(
+            f"{path}: declares no version, as the root of an npm workspace does: its packages "
+            f"(in workspaces) hold theirs; {_CONFIGURE}, e.g. a package's package.json"
+        )
+    return None, document.get("version")
 
 
 def _load_toml(path: str, text: str) -> dict[str, object]:
@@ -171,18 +191,26 @@ def parse_version_file(path: str, text: str) -> Version:
 def changed_beyond_version(path: str, before: FileText, after: FileText) -> bool:
     """Whether version file `path`, `before` and `after` a change, differs in more than its
     version: with the version each declares, as written, taken out of the one place it
-    stands, the rest of the text is not the same. Taken as changed whenever that cannot be
-    told: the file added, deleted or unreadable, or a version not found as declared (written
-    with escapes, say)."""
+    stands, the rest of the text is not the same (a file that holds only the version has no
+    rest, and a byte order mark or the newlines it ends with are none of it). Taken as
+    changed whenever that cannot be told: the file added, deleted or unreadable, or a version
+    not found as declared (written with escapes, say)."""
     if before is None and after is None:
         return False
     if not isinstance(before, str) or not isinstance(after, str):
         return True
+    # npm, which the check's fix runs, drops the mark an editor wrote and ends the file with
+    # a newline.
+    before, after = (text.removeprefix(_BYTE_ORDER_MARK).rstrip("\r\n") for text in (before, after))
     if before == after:
         return False
     old, new = _written_version(path, before), _written_version(path, after)
     if old is None or new is None:
         return True
+    if holds_only_the_version(path):
+        # Nothing but the version to lose: the way it is written around it (a line ending,
+        # a byte order mark, spaces) goes with it, as the check's `echo` rewrites it.
+        return False
     # The version may be written elsewhere too (a dependency at the same version): each
     # place it stands in `before` is tried as the one the change replaced.
     start = before.find(old)
@@ -208,8 +236,14 @@ def patch_bumped_text(path: str, text: FileText) -> str | None:
     version = None if written is None else parse_version(written)
     if written is None or version is None or text.count(written) != 1:
         return None
-    prefix = "v" if written.startswith("v") else ""
-    return text.replace(written, f"{prefix}{next_patch(version)}")
+    return text.replace(written, f"{version_prefix(path, text)}{next_patch(version)}")
+
+
+def version_prefix(path: str, text: FileText) -> str:
+    """The `v` the version of `text` is written with (v1.2.3), or "": a version set in its
+    place is written the same way."""
+    written = _written_version(path, text) if isinstance(text, str) else None
+    return "v" if written is not None and written.startswith("v") else ""
 
 
 def _written_version(path: str, text: str) -> str | None:
@@ -221,6 +255,18 @@ def _written_version(path: str, text: str) -> str | None:
     if not isinstance(declared, str) or parse_version(declared) is None:
         return None
     return declared
+
+
+def lockfiles(path: str) -> tuple[str, ...]:
+    """The lockfiles that record version file `path`'s version too, where they exist: npm's
+    beside a package.json, and the Cargo.lock of a Cargo.toml's workspace, at its root (the
+    file's directory or one above it)."""
+    file = PurePosixPath(path)
+    if file.name == "package.json":
+        return tuple(str(file.with_name(name)) for name in _NPM_LOCKFILES)
+    if file.name == "Cargo.toml":
+        return tuple(str(directory / "Cargo.lock") for directory in file.parents)
+    return ()
 
 
 def holds_only_the_version(path: str) -> bool:

@@ -21,14 +21,17 @@ from policies.rules import branch_name
 from policies.versions import (
     Version,
     VersionFileError,
+    VersionKeptElsewhere,
     declared_version,
     head_version,
     holds_only_the_version,
+    lockfiles,
     next_patch,
     read_version,
     tag_name,
     tag_to_check,
     version_files_to_read,
+    version_prefix,
     version_table,
 )
 from policies.wording import fence_for, join_words
@@ -49,8 +52,10 @@ class _Edit:
     version: Version
     commands: tuple[str, ...] = ()
     by_hand: str = ""
-    # Files the commands update too where they exist (npm's lockfiles): committed with the
-    # version file when git tracks them, so that the pushed files agree.
+    # Run once the file is changed by hand (Cargo's lockfile brought up to the new version).
+    then: tuple[str, ...] = ()
+    # Files the commands update too where they exist (npm's and Cargo's lockfiles): committed
+    # with the version file when git tracks them, so that the pushed files agree.
     lockfiles: tuple[str, ...] = ()
     from_base: bool = False  # the commands take the file from the base branch
 
@@ -106,21 +111,29 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
             path,
             version,
             (f"npm {prefix}version {version} --no-git-tag-version",),
-            lockfiles=tuple(
-                str(file.with_name(lockfile))
-                for lockfile in ("package-lock.json", "npm-shrinkwrap.json")
-            ),
+            lockfiles=lockfiles(path),
         )
     table = version_table(path, change.head_files.get(path)) or version_table(
         path, change.base_files.get(path)
     )
-    if table is not None:
-        return _Edit(
-            path,
-            version,
-            by_hand=f'set `version = "{version}"` under `[{table}]` in `{path}`',
-        )
-    return _Edit(path, version, (f'echo "{version}" > {shlex.quote(path)}',))
+    if table is None:
+        # Written as the base writes it: a `v` there stays (the tag is made from the version).
+        written = version_prefix(path, change.base_files.get(path)) + str(version)
+        return _Edit(path, version, (f'echo "{written}" > {shlex.quote(path)}',))
+    by_hand = f'set `version = "{version}"` under `[{table}]` in `{path}`'
+    if file.name != "Cargo.toml":
+        return _Edit(path, version, by_hand=by_hand)
+    # Cargo.lock records the package at its version: `cargo build --locked` refuses a stale one.
+    manifest = (
+        "" if file == PurePosixPath("Cargo.toml") else f" --manifest-path {shlex.quote(path)}"
+    )
+    return _Edit(
+        path,
+        version,
+        by_hand=by_hand,
+        then=(f"cargo update --workspace{manifest}",),
+        lockfiles=lockfiles(path),
+    )
 
 
 def _restore(change: _Change, path: str, version: Version) -> _Edit:
@@ -209,7 +222,8 @@ def _commit_and_push(change: _Change, edits: Sequence[_Edit], lead: str = "Set")
     lockfiles = [lockfile for edit in edits for lockfile in edit.lockfiles]
     if lockfiles:  # git add refuses a path that is not there: ls-files names those it tracks
         add += f" $(git ls-files {_quoted(lockfiles)})"
-    finish = [add, f'git commit -m "Bump the version to {version}"', push]
+    then = dict.fromkeys(command for edit in edits for command in edit.then)
+    finish = [*then, add, f'git commit -m "Bump the version to {version}"', push]
     by_hand = join_words([edit.by_hand for edit in edits if edit.by_hand])
     if not by_hand:
         return f"{intro}\n\n{_shell_block(start + finish)}"
@@ -510,7 +524,13 @@ def _judge(config: HotfixConfig, change: _Change, existing_tags: frozenset[str])
         if isinstance(read, Version):
             base_versions[path] = read
         else:
-            problems.append(_Problem(f"On {base}, {read}", f"Fix {path} on {base}"))
+            fix = f"Fix {path} on {base}"
+            if isinstance(read, VersionKeptElsewhere):
+                fix = (
+                    f"Leave {path} as it is and set `version.files` in `.github/hotfix.yml` on "
+                    f"{base}, where the config is read from"
+                )
+            problems.append(_Problem(f"On {base}, {read}", fix))
     if problems:  # on_base is not empty, so no problem means base_versions is not either
         return _result(
             change,

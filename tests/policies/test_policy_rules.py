@@ -341,14 +341,15 @@ def behind_then_bumped(changed: bool = True) -> str:
     )
 
 
-def by_hand(version: str, what: str, path: str) -> str:
-    """The fix that has `what` changed in `path` by hand on hotfix/fix-login, then commits
-    and pushes it."""
+def by_hand(version: str, what: str, path: str, then: str = "") -> str:
+    """The fix that has `what` changed in `path` by hand on hotfix/fix-login, then runs the
+    commands `then` (each ending in ` &&` and a newline), commits and pushes it."""
     return (
         f"Set the version to {version} on hotfix/fix-login, commit it and push it:\n\n"
         f"```sh\n{CHECKOUT}\n```\n\n"
         f"Then {what}, and:\n\n"
-        f'```sh\ngit add {path} &&\ngit commit -m "Bump the version to {version}" &&\n'
+        f"```sh\n{then}"
+        f'git add {path} &&\ngit commit -m "Bump the version to {version}" &&\n'
         "git push origin hotfix/fix-login\n```"
     )
 
@@ -437,7 +438,8 @@ def up_to_date_first(fix: str) -> str:
             by_hand(
                 "1.2.4",
                 'set `version = "1.2.4"` under `[workspace.package]` in `Cargo.toml`',
-                "Cargo.toml",
+                "Cargo.toml $(git ls-files Cargo.lock)",
+                "cargo update --workspace &&\n",
             ),
         ),
         (
@@ -753,7 +755,8 @@ def test_the_version_bump_fix_commits_what_is_set_by_hand_once_it_is() -> None:
         'Then set `version = "1.2.4"` under `[package]` in `Cargo.toml`, and:\n'
         "\n"
         "```sh\n"
-        "git add VERSION Cargo.toml &&\n"
+        "cargo update --workspace &&\n"
+        "git add VERSION Cargo.toml $(git ls-files Cargo.lock) &&\n"
         'git commit -m "Bump the version to 1.2.4" &&\n'
         "git push origin hotfix/fix-login\n"
         "```"

@@ -122,6 +122,8 @@ def test_a_leading_byte_order_mark_is_read_past(path: str, text: str, table: str
         ("package.json", "{", "package.json: is not valid JSON (line 1"),
         ("package.json", '{"version": 1}', "package.json: the version 1 is not of the form"),
         ("Cargo.toml", "[package]\nversion.workspace = true\n", "inherited from the workspace"),
+        ("Cargo.toml", '[workspace]\nmembers = ["a"]\n', "the manifest of a virtual workspace"),
+        ("package.json", '{"workspaces": ["a"]}', "the root of an npm workspace"),
     ],
 )
 def test_unreadable_versions_name_the_file_and_what_to_do(path: str, text: str, words: str) -> None:
@@ -181,6 +183,8 @@ def package_json(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[str, 
     [
         ("VERSION", "1.2.3\n", "1.2.4\n"),
         ("VERSION", "v1.2.3\n", "1.2.4-rc.1\n"),
+        # A file that holds only the version: how it is written around it goes with it.
+        ("VERSION", "\ufeff1.2.3  \r\n", "1.2.4\n"),
         package_json(("1.2.3", "4.17.20", "1.0.0"), ("1.2.4", "4.17.20", "1.0.0")),
         # The version is written twice; the change is in the place it is declared.
         package_json(("1.2.3", "4.17.20", "1.2.3"), ("1.2.4", "4.17.20", "1.2.3")),
@@ -191,6 +195,9 @@ def package_json(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[str, 
             '{"engines": {"self": "1.2.3"}, "version": "1.2.4"}\n',
         ),
         ("pyproject.toml", PYPROJECT % ("1.2.3", "x"), PYPROJECT % ("1.2.4", "x")),
+        # The byte order mark an editor wrote, dropped by npm, and the final newline it adds.
+        ("package.json", '\ufeff{"version": "1.2.3"}\n', '{"version": "1.2.4"}\n'),
+        ("package.json", '{\n  "version": "1.2.3"\n}', '{\n  "version": "1.2.4"\n}\n'),
         package_json(("1.2.3", "4.17.20", "1.0.0"), ("1.2.3", "4.17.20", "1.0.0")),
         ("VERSION", None, None),
     ],
@@ -214,7 +221,7 @@ def test_a_change_of_the_version_alone_is_not_beyond_it(
         # A line added after the version.
         ("VERSION", "1.2.3\n", "1.2.4\n# a comment\n"),
         # Only whitespace, outside the version.
-        ("package.json", '{"version": "1.2.3"}\n', '{"version": "1.2.4"}'),
+        ("package.json", '{"version": "1.2.3"}\n', '{ "version": "1.2.4"}\n'),
         # The version written with an escape is not found as declared.
         ("package.json", '{"version": "1.2.3"}\n', '{"version": "1.2.\\u0034"}\n'),
         # No version to take out on one side.

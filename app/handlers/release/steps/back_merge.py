@@ -48,7 +48,12 @@ from policies.config import HotfixConfig
 from policies.files import FileText, UnreadableText
 from policies.line_merge import merge_lines
 from policies.release_branches import open_release_branch
-from policies.versions import Version, changed_beyond_version, version_files_to_read
+from policies.versions import (
+    Version,
+    changed_beyond_version,
+    lockfiles,
+    version_files_to_read,
+)
 from policies.wording import join_words
 
 
@@ -968,8 +973,11 @@ def _resolving(plan: ReleasePlan, said: _Said, waiting: list[str]) -> list[str]:
         else []
     )
     # Both sides of a version file cannot be kept: the hotfix's version is the production
-    # branch's, and taken into the target it would set that branch's version back.
-    versions = [path for path in conflicts or [] if path in version_files_to_read(plan.config)]
+    # branch's, and taken into the target it would set that branch's version back. The same
+    # goes for a lockfile the version-bump fix sets with it.
+    version_files = version_files_to_read(plan.config)
+    versioned = {*version_files, *(lock for path in version_files for lock in lockfiles(path))}
+    versions = [path for path in conflicts or [] if path in versioned]
     not_the_hotfixs_version = f" {plan.version}" if plan.version is not None else ""
     keep_version = (
         f" (but `{target}`'s own version in {join_words([f'`{path}`' for path in versions])}, "
