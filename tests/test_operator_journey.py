@@ -204,7 +204,7 @@ def test_a_suspended_installation_is_said_on_the_page_with_what_to_do_once_it_is
         fake.suspend_installation(installation)
         [app_id] = fake.apps
         for account in others:
-            fake.suspend_installation(fake.add_installation(app_id, account=account).id)
+            fake.suspend_installation(fake.add_installation(app_id, account=account))
         # Queued just before the suspension began, it runs while it lasts.
         event = fake.pull_request_event(repo, number, "opened")
         assert server.deliver("pull_request", event, "queued-at-the-suspension").status_code == 202

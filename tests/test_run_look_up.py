@@ -54,6 +54,12 @@ def runs_known(bot: Bot, clock: Clock) -> float:
     return noted_at
 
 
+def opened_since_the_runs_are_known(bot: Bot, clock: Clock) -> tuple[FakePull, str]:
+    """`runs_known`, then a P1 hotfix opened a minute after, not yet delivered."""
+    runs_known(bot, clock)
+    return open_hotfix(bot, "hotfix/fix-login")
+
+
 def listed(bot: Bot, head: str) -> bool:
     """Whether hotfix-bot listed `head`'s check runs since the spans were last cleared."""
     return LISTING.format(head=head) in [f"{s.method} {s.path}" for s in bot.transport.spans]
@@ -146,8 +152,7 @@ def test_a_journal_begun_after_the_pull_request_was_opened_finds_the_run_written
     # The journal is lost (its file deleted) and hotfix-bot starts on a new one: the run
     # written under the old journal is found on GitHub and updated, never doubled.
     bot = clocked_bot
-    runs_known(bot, clock)
-    pull, head = open_hotfix(bot, "hotfix/fix-login")
+    pull, head = opened_since_the_runs_are_known(bot, clock)
     bot.pull_request(pull.number, "opened")
     [run] = bot.repo.runs_named("hotfix-policy", head)
     bot.client.__exit__(None, None, None)
@@ -173,8 +178,7 @@ def test_a_delivery_of_a_renamed_repository_before_its_keys_move_updates_the_one
     transferred'): a review under the new name may run before the `repository` delivery
     moves what the journal keeps under the old one. The run is looked for on GitHub then."""
     bot = clocked_bot
-    runs_known(bot, clock)
-    pull, head = open_hotfix(bot, "hotfix/fix-login")
+    pull, head = opened_since_the_runs_are_known(bot, clock)
     bot.pull_request(pull.number, "opened")
     [run] = bot.repo.runs_named("hotfix-policy", head)
     renamed = bot.fake.rename_repo(bot.repo, "gadgets")
@@ -192,8 +196,7 @@ def test_a_run_github_created_but_answered_502_for_is_found_on_the_retry(
     clocked_bot: Bot, clock: Clock
 ) -> None:
     bot = clocked_bot
-    runs_known(bot, clock)
-    pull, head = open_hotfix(bot, "hotfix/fix-login")
+    pull, head = opened_since_the_runs_are_known(bot, clock)
     bot.fake.inject("POST", r"/repos/acme/widgets/check-runs$", status=502, apply=True)
     set_state = bot.journal.set_state
     kept: list[tuple[str, dict[str, Any]]] = []
@@ -224,8 +227,7 @@ def test_a_run_created_whose_id_the_journal_did_not_keep_is_found_after_a_restar
     # hotfix-bot restarts before the retry: the journal still says a run was being created
     # there, so the retry asks GitHub, finds it and updates it.
     bot = clocked_bot
-    runs_known(bot, clock)
-    pull, head = open_hotfix(bot, "hotfix/fix-login")
+    pull, head = opened_since_the_runs_are_known(bot, clock)
     set_state = bot.journal.set_state
 
     async def refusing_the_run_id(key: str, value: str, **options: Any) -> None:
@@ -260,8 +262,7 @@ def test_a_run_another_attempt_began_to_create_since_the_look_up_is_found(
     # made it. Under the commit's lock the journal says `creating`: GitHub is asked, and the
     # run it made is the one updated.
     bot = clocked_bot
-    runs_known(bot, clock)
-    pull, head = open_hotfix(bot, "hotfix/fix-login")
+    pull, head = opened_since_the_runs_are_known(bot, clock)
     app_id = bot.fake.installations[bot.repo.installation_id].app_id
     other_attempts: list[FakeCheckRun] = []
     get_state = bot.journal.get_state

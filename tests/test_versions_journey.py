@@ -143,6 +143,13 @@ def assert_released_and_develop_kept(bot: Bot, pull: FakePull, develop: dict[str
     assert kept.message == "chore: keep develop's version after v1.2.4"
 
 
+def rerun_the_check(bot: Bot, pull: FakePull) -> None:
+    """**Re-run** clicked on the `hotfix-policy` check of the pull request's head, as its
+    summary says to once the base is fixed."""
+    [run] = bot.repo.runs_named("hotfix-policy", bot.repo.pulls[pull.number].head_sha)
+    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+
+
 @pytest.mark.parametrize(
     ("main", "develop"),
     [
@@ -323,8 +330,7 @@ def test_a_python_project_with_a_dynamic_version_is_told_to_configure_its_versio
         "where the config is read from; then re-run this check"
     )
     bot.repo.commit("main", {".github/hotfix.yml": "version:\n  files: [VERSION]\n"}, "Config")
-    [run] = bot.repo.runs_named("hotfix-policy", bot.repo.pulls[pull.number].head_sha)
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_the_check(bot, pull)
 
     merged_after_following(bot, tmp_path, pull)
 
@@ -355,8 +361,7 @@ def test_an_npm_workspace_is_told_to_name_the_package_that_holds_the_version(
         "where the config is read from; then re-run this check"
     )
     bot.repo.commit("main", {".github/hotfix.yml": f"version:\n  files: [{web}]\n"}, "Config")
-    [run] = bot.repo.runs_named("hotfix-policy", bot.repo.pulls[pull.number].head_sha)
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_the_check(bot, pull)
 
     merged_after_following(bot, tmp_path, pull)
 
@@ -382,8 +387,7 @@ def test_a_hotfix_of_a_version_released_already_catches_main_up_and_ships_the_ne
     )
 
     bot.repo.commit("main", {"VERSION": "1.2.4\n"}, "Catch up with v1.2.4")
-    [run] = bot.repo.runs_named("hotfix-policy", bot.repo.pulls[pull.number].head_sha)
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_the_check(bot, pull)
     merged_after_following(bot, tmp_path, pull)
 
     tag = bot.repo.tag_object("v1.2.5")
