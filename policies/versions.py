@@ -259,8 +259,8 @@ def _written_version(path: str, text: str) -> str | None:
 
 def lockfiles(path: str) -> tuple[str, ...]:
     """The lockfiles that record version file `path`'s version too, where they exist: npm's
-    beside a package.json, and the Cargo.lock of a Cargo.toml's workspace, at its root (the
-    file's directory or one above it)."""
+    beside a package.json, and the Cargo.lock of a Cargo.toml's workspace, at its root: the
+    file's directory or any above it, each named."""
     file = PurePosixPath(path)
     if file.name == "package.json":
         return tuple(str(file.with_name(name)) for name in _NPM_LOCKFILES)

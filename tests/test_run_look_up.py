@@ -254,28 +254,33 @@ def test_a_run_created_whose_id_the_journal_did_not_keep_is_found_after_a_restar
     assert asyncio.run(bot.journal.get_state(run_key(head))) == f"{run.id} {pull.number} 2 waiting"
 
 
+@pytest.mark.parametrize("look_up", ["answered by the journal", "asked of GitHub"])
 def test_a_run_another_attempt_began_to_create_since_the_look_up_is_found(
-    clocked_bot: Bot, clock: Clock
+    clocked_bot: Bot, clock: Clock, look_up: str
 ) -> None:
-    # Two pull requests on one commit: while this one's evaluation found the journal naming
-    # no run there, the other's began to create it, and stopped (a crash) once GitHub had
-    # made it. Under the commit's lock the journal says `creating`: GitHub is asked, and the
-    # run it made is the one updated.
+    # Two pull requests on one commit: after this one's evaluation looked up the run (none
+    # there), the other's began to create it and stopped (a crash) once GitHub had made it.
+    # Under the commit's lock the journal says `creating`: GitHub is asked, and the run it
+    # made is the one updated.
     bot = clocked_bot
-    pull, head = opened_since_the_runs_are_known(bot, clock)
+    if look_up == "answered by the journal":
+        runs_known(bot, clock)
+    pull, head = open_hotfix(bot, "hotfix/fix-login")
     app_id = bot.fake.installations[bot.repo.installation_id].app_id
     other_attempts: list[FakeCheckRun] = []
+    reads: list[str] = []
     get_state = bot.journal.get_state
 
     async def another_attempt_after_the_look_up(key: str) -> str | None:
-        value = await get_state(key)
-        if key == run_key(head) and not other_attempts:
-            suite = bot.repo.check_suites.setdefault((app_id, head), bot.fake.next_id())
-            run = FakeCheckRun(bot.fake.next_id(), "hotfix-policy", head, app_id, suite)
-            bot.repo.check_runs[run.id] = run
-            other_attempts.append(run)
-            await bot.journal.set_state(key, "creating", durable=True)
-        return value
+        if key == run_key(head):
+            reads.append(key)
+            if len(reads) == 2:  # the look-up's read came first; this one is under the lock
+                suite = bot.repo.check_suites.setdefault((app_id, head), bot.fake.next_id())
+                run = FakeCheckRun(bot.fake.next_id(), "hotfix-policy", head, app_id, suite)
+                bot.repo.check_runs[run.id] = run
+                other_attempts.append(run)
+                await bot.journal.set_state(key, "creating", durable=True)
+        return await get_state(key)
 
     bot.journal.get_state = another_attempt_after_the_look_up  # type: ignore[method-assign]
     bot.pull_request(pull.number, "opened")

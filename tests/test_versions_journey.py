@@ -66,9 +66,11 @@ def follow(bot: Bot, tmp_path: Path, text: str, by_hand: dict[str, str] | None =
     branch = ""
     added: list[str] = []
     for block in shell_blocks(text):
-        for command in block.split(" &&\n"):
+        for written in block.split(" &&\n"):
+            # Listed here: the clone has no .git for the shell's `git ls-files`.
             tracked = bot.repo.get_commit(branch).tree if branch else {}
-            words = shlex.split(tracked_listed(command, tracked))
+            command = tracked_listed(written, tracked)
+            words = shlex.split(command)
             if words[:2] == ["git", "checkout"]:
                 [branch] = words[2:]
                 write_tree(work, bot.repo.get_commit(branch).tree)
@@ -202,6 +204,20 @@ def test_a_rust_crate_s_lockfile_is_bumped_with_its_manifest(bot: Bot, tmp_path:
 
     assert bot.repo.read_file("main", "Cargo.lock") == CARGO_LOCK % "1.2.4"
     assert bot.repo.read_file("develop", "Cargo.lock") == CARGO_LOCK % "1.2.4"
+    assert bot.repo.tag_object("v1.2.4") is not None
+
+
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="needs cargo")
+def test_a_rust_library_that_keeps_no_lockfile_gets_none(bot: Bot, tmp_path: Path) -> None:
+    """A library crate whose repository keeps no Cargo.lock: cargo is not asked to make one,
+    which would resolve every dependency for a file left behind untracked."""
+    main = {"Cargo.toml": CARGO % "1.2.3", "src/lib.rs": "\n"}
+    pull = open_hotfix(bot, main, {"feature.rs": "\n"})
+
+    merged_after_following(bot, tmp_path, pull, by_hand={"Cargo.toml": CARGO % "1.2.4"})
+
+    assert not (tmp_path / "clone" / "Cargo.lock").exists()
+    assert bot.repo.read_file("main", "Cargo.toml") == CARGO % "1.2.4"
     assert bot.repo.tag_object("v1.2.4") is not None
 
 

@@ -179,8 +179,6 @@ class _LookedUp:
     # GitHub's answer when it refused to list the commit's runs: a run of this App's may be
     # there unseen.
     unlisted: str | None = None
-    # None was there when looked up, as the journal knew: GitHub was not asked.
-    unasked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +241,7 @@ async def _look_up(
         and opened_at is not None
         and await _opened_since_known(context, name, opened_at)
     ):
-        return _LookedUp(None, None, unasked=True)
+        return _LookedUp(None, None)  # none there, as the journal knows
     # First written by this process: trust only what GitHub confirms.
     stored = _Stored.read(value)
     named = run_id = stored.run_id if stored is not None else None
@@ -303,12 +301,12 @@ async def _create_or_update(
             else _look_up(context, name, head_sha)
         )
         if (
-            looked_up.unasked
+            looked_up.run_id is None
             and stored is None
             and await context.state.get_state(state_key) == _CREATING
         ):
-            # Since the look-up, an attempt of another pull request on the commit began to
-            # create the run, and it may be there: GitHub is asked after all.
+            # An attempt (another pull request's on the commit, since the look-up) began to
+            # create the run and stopped: it may be there, so GitHub is asked (again).
             looked_up = await _look_up(context, name, head_sha)
         run_id, unlisted = looked_up.run_id, looked_up.unlisted
         # Looked up before this turn, maybe: a run written since is the one named now.

@@ -123,11 +123,11 @@ class StatusPage:
         if not isinstance(error, AppCredentialsRefused):
             if not details:
                 return f"GitHub answered {error.response.status_code}."
-            # GET /app is never 404 from an API: what answered is no API.
+            # A web page in the API's place (a 404, a 406, the sign-in page): no API answered.
             hint = enterprise_api_hint(
                 self._services.settings.github_api_url, error.response.headers
             )
-            if error.response.status_code == 404 and hint is not None:
+            if hint is not None:
                 return f"{describe(error).removesuffix('.')}. {hint}."
             return describe(error)
         # The App's own JWT refused: the key is not the App's (another App's, one deleted on

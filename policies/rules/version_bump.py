@@ -127,11 +127,14 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
     manifest = (
         "" if file == PurePosixPath("Cargo.toml") else f" --manifest-path {shlex.quote(path)}"
     )
+    # Only where git tracks it: in a crate that keeps none, cargo would resolve (and fetch
+    # the registry's index for) a whole new lockfile to leave behind, untracked.
+    tracked = f"$(git ls-files {_quoted(lockfiles(path))})"
     return _Edit(
         path,
         version,
         by_hand=by_hand,
-        then=(f"cargo update --workspace{manifest}",),
+        then=(f'{{ [ -z "{tracked}" ] || cargo update --workspace{manifest}; }}',),
         lockfiles=lockfiles(path),
     )
 

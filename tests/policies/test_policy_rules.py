@@ -439,7 +439,7 @@ def up_to_date_first(fix: str) -> str:
                 "1.2.4",
                 'set `version = "1.2.4"` under `[workspace.package]` in `Cargo.toml`',
                 "Cargo.toml $(git ls-files Cargo.lock)",
-                "cargo update --workspace &&\n",
+                '{ [ -z "$(git ls-files Cargo.lock)" ] || cargo update --workspace; } &&\n',
             ),
         ),
         (
@@ -755,7 +755,7 @@ def test_the_version_bump_fix_commits_what_is_set_by_hand_once_it_is() -> None:
         'Then set `version = "1.2.4"` under `[package]` in `Cargo.toml`, and:\n'
         "\n"
         "```sh\n"
-        "cargo update --workspace &&\n"
+        '{ [ -z "$(git ls-files Cargo.lock)" ] || cargo update --workspace; } &&\n'
         "git add VERSION Cargo.toml $(git ls-files Cargo.lock) &&\n"
         'git commit -m "Bump the version to 1.2.4" &&\n'
         "git push origin hotfix/fix-login\n"
