@@ -217,7 +217,7 @@ _WAITING = "waiting"
 # after (a crash in between), the next look-up asks GitHub, rather than create another.
 _CREATING = "creating"
 # How far (seconds) GitHub's clock and this machine's may be apart: a pull request opened within
-# this of the journal's start is looked up as if opened before it.
+# this of the repository's first look-up is looked up as if opened before it.
 _CLOCKS_APART = 5.0
 
 
