@@ -48,6 +48,11 @@ def lead(pull: FakePull, found: str, then: str) -> str:
 
 
 MAY_MERGE = ", so this merge group may merge."
+# How a group's summary ends its first paragraph when its pull request waits for approvals.
+DROPPED_TILL_APPROVED = (
+    ". A merge group cannot wait, so the merge queue removes it: add it to the queue again "
+    "once the approvals below are in."
+)
 
 
 def assert_group_passes(run: FakeCheckRun, pull: FakePull) -> None:
@@ -127,8 +132,7 @@ def test_a_group_adding_a_hotfix_that_waits_for_approval_fails_naming_whom(bot: 
         lead(
             pull,
             "still waits for approval",
-            ". A merge group cannot wait, so the merge queue removes it: add it to the queue "
-            "again once the approvals below are in.",
+            DROPPED_TILL_APPROVED,
         )
     )
     assert "Product Manager: ask someone from team product-managers" in run.output["summary"]

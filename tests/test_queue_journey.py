@@ -9,15 +9,15 @@ import logging
 import pytest
 from support.harness import Bot
 from support.titles import all_rules_pass, rules_fail
+from test_merge_group import DROPPED_TILL_APPROVED, MAY_MERGE, checks_requested, lead
 
-from sandbox import FakeCheckRun, FakeMergeGroup, FakePull
+from sandbox import FakeMergeGroup, FakePull
 
 TEAMS = {
     "engineering-leads": ["lead"],
     "product-managers": ["pm"],
     "on-call-managers": ["oncall"],
 }
-MAY_MERGE = ", so this merge group may merge."
 REPORT = "<!-- hotfix-bot:hotfix-release -->"
 
 
@@ -39,23 +39,17 @@ def approved_hotfix(bot: Bot, branch: str = "hotfix/fix-login", **files: str) ->
     return pull
 
 
-def checks_requested(bot: Bot, group: FakeMergeGroup) -> FakeCheckRun:
-    """GitHub asks for the group's required checks; its hotfix-policy run."""
-    bot.deliver("merge_group", bot.fake.merge_group_event(bot.repo, group))
-    return bot.policy_run(group.head_sha)
+def queued_and_passing(bot: Bot) -> tuple[FakePull, FakeMergeGroup]:
+    """`approved_hotfix` added to the merge queue: its group's run passes."""
+    pull = approved_hotfix(bot)
+    group = bot.repo.enqueue(pull.number)
+    assert checks_requested(bot, group).conclusion == "success"
+    return pull, group
 
 
 def comment(bot: Bot, pull: FakePull, author: str, body: str) -> None:
     posted = bot.repo.add_comment(pull.number, author, body)
     bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, posted.id))
-
-
-def lead(pull: FakePull, found: str, then: str) -> str:
-    """The first paragraph of a group's summary: what the pull request it adds is."""
-    return (
-        f"Pull request #{pull.number} (Fix) {found} on its head commit `{pull.head_sha[:7]}`"
-        f"{then}\n\n---\n\n"
-    )
 
 
 def group_runs(bot: Bot, group: FakeMergeGroup) -> list[tuple[str, str | None, str]]:
@@ -68,9 +62,7 @@ def group_runs(bot: Bot, group: FakeMergeGroup) -> list[tuple[str, str | None, s
 def test_an_approval_dismissed_while_queued_fails_the_group_so_the_queue_takes_it_out(
     bot: Bot,
 ) -> None:
-    pull = approved_hotfix(bot)
-    group = bot.repo.enqueue(pull.number)
-    assert checks_requested(bot, group).conclusion == "success"
+    pull, group = queued_and_passing(bot)
 
     review = bot.repo.pulls[pull.number].reviews[0]  # the lead's
     bot.repo.dismiss_review(pull.number, review.id)
@@ -91,8 +83,7 @@ def test_an_approval_dismissed_while_queued_fails_the_group_so_the_queue_takes_i
         lead(
             pull,
             "still waits for approval",
-            ". A merge group cannot wait, so the merge queue removes it: add it to the queue "
-            "again once the approvals below are in.",
+            DROPPED_TILL_APPROVED,
         )
     )
 
@@ -100,9 +91,7 @@ def test_an_approval_dismissed_while_queued_fails_the_group_so_the_queue_takes_i
 def test_a_severity_label_removed_while_queued_fails_the_group_naming_the_rule(
     bot: Bot,
 ) -> None:
-    pull = approved_hotfix(bot)
-    group = bot.repo.enqueue(pull.number)
-    assert checks_requested(bot, group).conclusion == "success"
+    pull, group = queued_and_passing(bot)
 
     bot.repo.remove_label(pull.number, "P1")
     bot.pull_request(pull.number, "unlabeled", label="P1")
@@ -121,9 +110,7 @@ def test_a_severity_label_removed_while_queued_fails_the_group_naming_the_rule(
 def test_a_change_that_keeps_the_pull_request_passing_leaves_its_group_as_it_was(
     bot: Bot,
 ) -> None:
-    pull = approved_hotfix(bot)
-    group = bot.repo.enqueue(pull.number)
-    checks_requested(bot, group)
+    pull, group = queued_and_passing(bot)
     bot.repo.add_labels(pull.number, "customer-facing")
 
     with bot.counting() as requests:
@@ -158,9 +145,7 @@ def test_github_refusing_the_groups_listing_leaves_them_and_the_delivery_done(
 ) -> None:
     """The pull request's own run shows its result; a refusal to list its groups is logged,
     not a failed delivery."""
-    pull = approved_hotfix(bot)
-    group = bot.repo.enqueue(pull.number)
-    checks_requested(bot, group)
+    pull, group = queued_and_passing(bot)
     bot.fake.inject(
         "GET",
         r"/git/matching-refs/",
