@@ -252,7 +252,8 @@ def test_a_config_broken_on_main_fails_the_open_hotfixes_at_once(clocked_bot: Bo
     pull = open_hotfix(bot, "P0")
     minutes(bot, 5)
 
-    push_to_main(bot, ".github/hotfix.yml", "severities:\n  P0:\n    deadline: 1 hour\n")
+    with bot.counting() as requests:
+        push_to_main(bot, ".github/hotfix.yml", "severities:\n  P0:\n    deadline: 1 hour\n")
 
     run = bot.policy_run(pull.head_sha)
     problem = 'severities.P0.deadline: must be a duration such as 2h, 30m, 1d or 90s (got "1 hour"'
@@ -265,3 +266,7 @@ def test_a_config_broken_on_main_fails_the_open_hotfixes_at_once(clocked_bot: Bo
         f"checked:\n\n- {problem}; write 1h)\n\n"
     )
     assert open_pulls_listed(bot) == 1
+    # acme's own file: read by the push's trunk check (is it a hotfix pushed?), once for both
+    # the commit pushed and the one it replaced, and by the pull request's evaluation.
+    org_file = "/repos/acme/.github/contents/.github/hotfix.yml"
+    assert [r.path for r in requests].count(org_file) == 3

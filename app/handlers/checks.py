@@ -49,13 +49,16 @@ async def write_check_run(
     # Pull requests whose branches point at the same commit share its check run: their
     # evaluations must not both find no run and both create one.
     async with context.locks.lock(state_key), reading_ahead() as looks:
-        stored = _Stored.read(await context.state.get_state(state_key))
+        kept = await context.state.get_state(state_key)
+        stored = _Stored.read(kept)
         writer = stored.writer if stored is not None else None
         if only_over is not None:
             reads = looks  # the run is looked up once, for its title and for the write
             if not only_over(await _shown_title(context, reads, name, head_sha)):
                 return None
-        return await _create_or_update(context, name, head_sha, stored, writer, shows, reads)
+        return await _create_or_update(
+            context, name, head_sha, stored, writer, shows, reads, kept == _CREATING
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +98,8 @@ async def write_pull_request_run(
     shows = _Shows(output, conclusion)
     state_key = _state_key(context, name, head_sha)
     async with context.locks.lock(state_key):
-        stored = _Stored.read(await context.state.get_state(state_key))
+        kept = await context.state.get_state(state_key)
+        stored = _Stored.read(kept)
         if only_while_waiting and (
             stored is None
             or not stored.waiting
@@ -106,7 +110,9 @@ async def write_pull_request_run(
         shown = stored.writer if stored is not None else None
         if shown is not None and await _keeps_the_run(context, shown, writer, merged, head_sha):
             return shown
-        await _create_or_update(context, name, head_sha, stored, writer, shows, reads)
+        await _create_or_update(
+            context, name, head_sha, stored, writer, shows, reads, kept == _CREATING
+        )
         return None
 
 
@@ -285,10 +291,12 @@ async def _create_or_update(
     writer: Writer | None,
     shows: _Shows,
     reads: Reads | None,
+    being_created: bool,
 ) -> int:
     """Make the run show `shows`, as `writer`'s result. `stored`: what the journal kept of
     the run, read under the lock: it names the run any instance wrote last, as another
-    instance may have started a newer one since this process remembered its own."""
+    instance may have started a newer one since this process remembered its own;
+    `being_created`: it said `_CREATING` instead."""
     state_key = _state_key(context, name, head_sha)
     named = stored.run_id if stored is not None else None
     waiting = shows.conclusion is None
@@ -300,11 +308,7 @@ async def _create_or_update(
             if reads is not None
             else _look_up(context, name, head_sha)
         )
-        if (
-            looked_up.run_id is None
-            and stored is None
-            and await context.state.get_state(state_key) == _CREATING
-        ):
+        if looked_up.run_id is None and being_created:
             # An attempt (another pull request's on the commit, since the look-up) began to
             # create the run and stopped: it may be there, so GitHub is asked (again).
             looked_up = await _look_up(context, name, head_sha)

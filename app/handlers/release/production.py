@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from app.github.pulls import labels_of
+from app.github.reads import Reads
 from app.handlers.config_files import base_config, config_at
 from app.handlers.policy import evaluate_pull_request
 from app.handlers.release.plan import ReleasePlan
@@ -120,9 +121,10 @@ async def on_config_pushed(context: Context) -> None:
     if branch is None or not _changes_the_config(context.payload):
         return
     default_branch = context.delivery.default_branch or branch
+    reads = Reads()  # the organization's file read once for both commits
     config: HotfixConfig | None
     try:
-        config = await config_at(context.github, context.repository, after, default_branch)
+        config = await config_at(context.github, context.repository, after, default_branch, reads)
     except ConfigError as error:
         context.log.warning(
             "push %s to %s: the config cannot be used: %s", after[:7], branch, error
@@ -130,21 +132,23 @@ async def on_config_pushed(context: Context) -> None:
         # The config it replaced says whether the branch is production and which pull
         # requests are hotfixes: they are evaluated again, and each shows the problem now,
         # before one merges under a config its post-merge steps cannot use.
-        config = await _config_replaced(context, default_branch)
+        config = await _config_replaced(context, default_branch, reads)
         if config is None:
             return
     if config.branches.production == branch:
         await recheck_open_hotfixes(context, branch, f"config@{after}", config)
 
 
-async def _config_replaced(context: Context, default_branch: str) -> HotfixConfig | None:
+async def _config_replaced(
+    context: Context, default_branch: str, reads: Reads
+) -> HotfixConfig | None:
     """The config at the push's `before`; None for a new branch, or when it was no usable
     config either (the open hotfixes showed that already)."""
     before = context.payload.get("before")
     if not isinstance(before, str) or not before.strip("0"):
         return None
     try:
-        return await config_at(context.github, context.repository, before, default_branch)
+        return await config_at(context.github, context.repository, before, default_branch, reads)
     except ConfigError:
         return None
 
