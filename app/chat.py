@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr
 
+from app.github.client import retry_after_seconds
 from app.settings import Settings
 
 CHAT_TIMEOUT = 5.0  # seconds an attempt may take, from connecting to the answer's last byte
@@ -53,8 +54,7 @@ class ChatWebhook:
             await transport.aclose()
         if not response.is_success:
             # Slack and Teams answer a burst with 429 and the seconds to wait.
-            header = response.headers.get("retry-after", "")
-            wait = float(header) if header.isdigit() else None
+            wait = retry_after_seconds(response.headers.get("retry-after"))
             asks = f", asking to wait {wait:g} s" if wait is not None else ""
             raise ChatUndelivered(f"chat answered {response.status_code}{asks}", wait)
 

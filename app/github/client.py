@@ -546,6 +546,14 @@ def timestamp(value: object) -> datetime | None:
         return None
 
 
+def retry_after_seconds(value: str | None) -> int | None:
+    """The wait a `retry-after` header asks for, in whole seconds, in either of HTTP's forms
+    (seconds, or a date); None when it names none."""
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else _seconds_until(value)
+
+
 def _seconds_until(http_date: str) -> int | None:
     """Whole seconds from now until an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`), at
     least 0; None when it is no date."""

@@ -262,7 +262,7 @@ def _suspended_section(accounts: tuple[str, ...], details: bool) -> str:
             else f"The installations on {names} are"
         )
     else:
-        which = f"{plural(len(accounts), 'installation is', 'installations are')}"
+        which = plural(len(accounts), "installation is", "installations are")
     return (
         f'<div class="problem"><p>{which} suspended: GitHub sends hotfix-bot nothing from '
         "there and lets it do nothing until the account's owner unsuspends it. Then the "
