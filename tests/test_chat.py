@@ -568,6 +568,41 @@ def test_a_chat_that_hangs_costs_an_attempt_its_timeout_and_never_holds_up_the_c
     assert_no_secret_in(caplog)
 
 
+def test_messages_to_a_hanging_chat_hold_none_of_the_slots_github_s_work_runs_on(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    chat.answers = [None] * 8  # every first attempt hangs
+    pulls = [
+        bot.open_hotfix(branch=f"hotfix/fix-{number}", labels=("hotfix", "P0"))
+        for number in range(1, 9)
+    ]
+    for pull in pulls:
+        bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
+    # Eight P0 alerts for chat, as many as the worker has slots for GitHub's work.
+    wait_for(
+        lambda: (
+            [entry.status for entry in chat_deliveries(bot)] == ["running"] * 8
+            and len(chat.received) >= 4
+        )
+    )
+
+    bot.repo.review(pulls[0].number, "lead", "APPROVED")
+    bot.send("pull_request_review", bot.fake.review_event(bot.repo, pulls[0].number))
+    wait_for(
+        lambda: (
+            bot.policy_run(pulls[0].head_sha).output["title"]
+            == "Waiting for approval: On-call Manager"
+        )
+    )
+
+    # The review ran while every message still waited on chat, four of them at a time.
+    assert [(entry.status, entry.attempts) for entry in chat_deliveries(bot)] == [
+        ("running", 1)
+    ] * 8
+    assert len(chat.received) == 4
+
+
 def assert_no_secret_in(caplog: pytest.LogCaptureFixture) -> None:
     """No log line, nor the journal's errors, holds the webhook's URL or its token."""
     assert caplog.records

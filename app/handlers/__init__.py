@@ -68,7 +68,7 @@ def build_router() -> Router:
     router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)
     router.add(TIMER_EVENT, [clock.CONFIG_RECHECK], clock.on_config_recheck)
     router.add(TIMER_EVENT, [incident_report.REMINDER], incident.on_report_due)
-    router.add(TIMER_EVENT, [notices.CHAT], notices.on_chat)
+    router.add(TIMER_EVENT, [notices.CHAT], notices.on_chat, aside=True)
     router.add(
         TIMER_EVENT,
         [verbal_approvals.CONFIRMATION_REMINDER],

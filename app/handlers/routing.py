@@ -116,6 +116,7 @@ class Router:
         default_factory=dict
     )
     _supersedable: set[Handler] = field(default_factory=set)
+    _aside: set[tuple[str, str | None]] = field(default_factory=set)
 
     def add(
         self,
@@ -124,6 +125,7 @@ class Router:
         handler: Handler,
         *,
         supersedable: bool = False,
+        aside: bool = False,
         when: Condition = always,
     ) -> None:
         """Route `event` with any of `actions` (None: every action) to `handler`, for the
@@ -131,11 +133,21 @@ class Router:
 
         `supersedable`: the handler acts on the current state of the pull request, not on
         the delivery, so a later delivery for the same pull request makes it redundant.
+        `aside`: the handler waits on something other than GitHub (chat), which may hang
+        for as long as its timeout: the worker runs it on slots of its own, so that it
+        never holds up GitHub's work (`runs_aside`).
         """
         for action in actions if actions is not None else [None]:
             self._routes.setdefault((event, action), []).append((handler, when))
+            if aside:
+                self._aside.add((event, action))
         if supersedable:
             self._supersedable.add(handler)
+
+    def runs_aside(self, event: str, action: str | None) -> bool:
+        """Whether deliveries of `event` and `action` run on the worker's slots set aside
+        (`add`'s `aside`), told from the journal's columns before the payload is read."""
+        return (event, action) in self._aside
 
     def supersedable(self, delivery: Delivery) -> bool:
         handlers = self.handlers_for(delivery)

@@ -37,6 +37,9 @@ from policies.wording import duration_words, plural
 
 log = logging.getLogger("hotfix_bot.worker")
 
+# Deliveries whose handlers wait on something other than GitHub (a message to chat, `Router.add`'s
+# `aside`) run this many at a time, beside the slots of GitHub's work.
+ASIDE_CONCURRENCY = 4
 # How often the journal is looked at with nothing else waking the worker: picks up
 # `hotfix-bot redeliver` from another process.
 IDLE_POLL_SECONDS = 1.0
@@ -74,6 +77,7 @@ class Worker:
         self._github = github
         self._chat = chat
         self._slots = asyncio.Semaphore(concurrency)
+        self._aside_slots = asyncio.Semaphore(ASIDE_CONCURRENCY)
         self._concurrency = concurrency
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
@@ -81,6 +85,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+        self._running_aside: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         """Something new is in the journal."""
@@ -121,9 +126,10 @@ class Worker:
                     )
                     await asyncio.sleep(JOURNAL_RETRY_SECONDS)
         finally:
-            for task in self._running:
+            tasks = self._running | self._running_aside
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*self._running, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     @staticmethod
     async def _recorded(write: Callable[[], Awaitable[None]], logger: ContextLogger) -> None:
@@ -150,8 +156,16 @@ class Worker:
         if self._github is None or free <= 0:
             return
         for entry in await self._journal.claim_ready(free):
+            name = f"delivery-{entry.id}"
+            if self._router.runs_aside(entry.event, entry.action):
+                # Claimed, it waits for a slot of its own (running, as the journal says):
+                # however long chat hangs, the slots of GitHub's work stay free.
+                task = asyncio.create_task(self._run_aside(entry), name=name)
+                self._running_aside.add(task)
+                task.add_done_callback(self._running_aside.discard)
+                continue
             await self._slots.acquire()
-            task = asyncio.create_task(self._run_entry(entry), name=f"delivery-{entry.id}")
+            task = asyncio.create_task(self._run_entry(entry), name=name)
             self._running.add(task)
             task.add_done_callback(self._done)
 
@@ -160,6 +174,10 @@ class Worker:
         self._slots.release()
         self._slot_freed.set()
         self._wake.set()
+
+    async def _run_aside(self, entry: JournalEntry) -> None:
+        async with self._aside_slots:
+            await self._run_entry(entry)
 
     async def _sleep_until_due(self) -> None:
         if len(self._running) >= self._concurrency:
