@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from support.harness import Bot
-from support.titles import rules_fail
+from support.titles import all_rules_pass, rules_fail
 
 from sandbox import FakePull
 
@@ -82,3 +82,67 @@ def test_a_hotfix_by_its_label_or_its_prefix_in_any_case_is_released_once_merged
         "success",
         "All steps done for v1.2.4",
     )
+
+
+def test_a_person_in_two_teams_fills_one_group_and_a_group_of_two_needs_two_people(
+    bot: Bot,
+) -> None:
+    bot.fake.add_team("acme", "engineering-leads", ["lead", "lee"])
+    bot.fake.add_team("acme", "on-call-managers", ["lead", "oncall"])
+    policy = (
+        "severities:\n  P0:\n    approvals:\n"
+        "      - {name: Engineering Lead, team: engineering-leads, count: 2}\n"
+        "      - {name: On-call Manager, team: on-call-managers, count: 1}\n"
+    )
+    bot.repo.commit("main", {".github/hotfix.yml": policy}, "Two leads for a P0")
+    pull, head = opened(bot, "hotfix/fix-login", ("hotfix", "P0"))
+
+    def approved_by(login: str) -> tuple[str, str | None, str]:
+        bot.repo.review(pull.number, login, "APPROVED")
+        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+        return shown(bot, head)
+
+    # lead may sit in either group, not both: one more approval is still wanted from each.
+    assert approved_by("lead") == (
+        "in_progress",
+        None,
+        "Waiting for approval: Engineering Lead or On-call Manager",
+    )
+    assert approved_by("oncall") == (
+        "in_progress",
+        None,
+        "Waiting for approval: Engineering Lead",
+    )
+    assert approved_by("lee")[1:] == ("success", all_rules_pass())
+
+
+INVALID = "Invalid .github/hotfix.yml: "
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("relase: false\n", 'unknown key "relase" at top level (did you mean "release"?)'),
+        ("release: maybe\n", 'release: must be true or false (got "maybe")'),
+        ("branches: [main]\n", "branches: must be a mapping of keys (got a list)"),
+        (
+            "severities:\n  P1:\n    approvals:\n      - {name: Lead, team: leads, cnt: 1}\n",
+            'unknown key "cnt" in severities.P1.approvals[0] (did you mean "count"?)',
+        ),
+        (
+            "tag:\n  format: 'v{version}\n",
+            "invalid YAML at line 2, column 11: the quoted value that begins here is not "
+            "closed (found unexpected end of stream)",
+        ),
+    ],
+    ids=["unknown-key", "wrong-type", "wrong-shape", "unknown-nested-key", "bad-yaml"],
+)
+def test_an_invalid_file_fails_the_check_naming_the_key_and_the_problem(
+    bot: Bot, text: str, problem: str
+) -> None:
+    """Never the defaults in its place: P1's defaults would have the hotfix wait for
+    approval."""
+    bot.repo.commit("main", {".github/hotfix.yml": text}, "A broken policy")
+    _, head = opened(bot, "hotfix/fix-login", ("hotfix", "P1"))
+
+    assert shown(bot, head) == ("completed", "failure", INVALID + problem)
