@@ -146,3 +146,15 @@ def test_an_invalid_file_fails_the_check_naming_the_key_and_the_problem(
     _, head = opened(bot, "hotfix/fix-login", ("hotfix", "P1"))
 
     assert shown(bot, head) == ("completed", "failure", INVALID + problem)
+
+
+
+def test_an_invalid_file_fails_even_a_pull_request_the_defaults_would_call_no_hotfix(
+    bot: Bot,
+) -> None:
+    """Which pull requests are hotfixes is the file's to say (its prefix and label)."""
+    bot.repo.commit("main", {".github/hotfix.yml": "relase: false\n"}, "A broken policy")
+    _, head = opened(bot, "feature/search", ())
+
+    problem = 'unknown key "relase" at top level (did you mean "release"?)'
+    assert shown(bot, head) == ("completed", "failure", INVALID + problem)
