@@ -158,3 +158,29 @@ def test_an_invalid_file_fails_even_a_pull_request_the_defaults_would_call_no_ho
 
     problem = 'unknown key "relase" at top level (did you mean "release"?)'
     assert shown(bot, head) == ("completed", "failure", INVALID + problem)
+
+
+def test_every_rule_is_a_row_of_the_summary_with_its_result(bot: Bot) -> None:
+    bot.fake.add_team("acme", "engineering-leads", ["lead"])
+    bot.fake.add_team("acme", "product-managers", ["pm"])
+    pull, head = opened(bot, "hotfix/fix-login", ("hotfix", "P1"))
+    for login in ("lead", "pm"):
+        bot.repo.review(pull.number, login, "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    assert shown(bot, head) == ("completed", "success", all_rules_pass())
+    table = bot.policy_run(head).output["summary"].split("\n\n| Rule |", 1)[1]
+    assert table.splitlines() == [
+        " Result | Found | Expected |",
+        "| --- | --- | --- | --- |",
+        "| `branch-name` | ✅ pass | hotfix/fix-login "
+        "| a branch name that fully matches `^hotfix/[a-z0-9]+(-[a-z0-9]+)*$` |",
+        "| `target-branch` | ✅ pass | main | main |",
+        "| `labels` | ✅ pass | labels P1, hotfix | hotfix and exactly one of P0, P1, P2 |",
+        "| `severity` | ✅ pass | P1 | a severity that allows a hotfix (P0, P1) |",
+        "| `approvals` | ✅ pass | Engineering Lead: lead; Product Manager: pm "
+        "| Engineering Lead: 1 approval from team engineering-leads; "
+        "Product Manager: 1 approval from team product-managers |",
+        "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login "
+        "| 1.2.4 (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4 yet |",
+    ]
