@@ -184,3 +184,25 @@ def test_every_rule_is_a_row_of_the_summary_with_its_result(bot: Bot) -> None:
         "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login "
         "| 1.2.4 (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4 yet |",
     ]
+
+
+def test_a_file_merges_over_the_defaults_key_by_key_and_its_list_replaces_the_default(
+    bot: Bot,
+) -> None:
+    policy = (
+        "labels:\n  severities: {P1: sev-1}\n"
+        "severities:\n  P1:\n    approvals:\n      - {name: Owner, users: [alice]}\n"
+    )
+    bot.repo.commit("main", {".github/hotfix.yml": policy}, "Our own P1")
+    pull, head = opened(bot, "hotfix/fix-login", ("hotfix", "sev-1"))
+
+    assert shown(bot, head) == ("in_progress", None, "Waiting for approval: Owner")
+    summary = bot.policy_run(head).output["summary"]
+    # P1 keeps its default deadline; the other severities keep their default labels.
+    assert summary.startswith("**Severity P1**: merge within 24h of opening, by ")
+    assert "| hotfix and exactly one of P0, sev-1, P2 |" in summary
+
+    bot.repo.review(pull.number, "alice", "APPROVED")
+    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+
+    assert shown(bot, head) == ("completed", "success", all_rules_pass())
