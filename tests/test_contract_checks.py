@@ -40,9 +40,7 @@ def test_the_hotfix_label_alone_makes_a_hotfix_pull_request_until_it_is_removed(
 
 
 @pytest.mark.parametrize("branch", ["HOTFIX/fix-login", "Hotfix/Fix-Login"])
-def test_the_default_prefix_in_any_case_makes_a_hotfix_pull_request(
-    bot: Bot, branch: str
-) -> None:
+def test_the_default_prefix_in_any_case_makes_a_hotfix_pull_request(bot: Bot, branch: str) -> None:
     _, head = opened(bot, branch, ())
 
     assert shown(bot, head) == ("completed", "failure", rules_fail("branch-name", "labels"))
@@ -146,7 +144,6 @@ def test_an_invalid_file_fails_the_check_naming_the_key_and_the_problem(
     _, head = opened(bot, "hotfix/fix-login", ("hotfix", "P1"))
 
     assert shown(bot, head) == ("completed", "failure", INVALID + problem)
-
 
 
 def test_an_invalid_file_fails_even_a_pull_request_the_defaults_would_call_no_hotfix(
