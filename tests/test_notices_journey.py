@@ -7,8 +7,13 @@ followed."""
 
 from __future__ import annotations
 
+import email.utils
 import logging
+import math
 import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from support.chat import SECRET_PATH, ChatReceiver
@@ -38,22 +43,44 @@ def no_secret_in(caplog: pytest.LogCaptureFixture) -> None:
         assert "s3cr3t" not in line and SECRET_PATH not in line, line
 
 
+def in_30_seconds_as_an_http_date() -> str:
+    # Read against the real clock, as a real chat's date would be: whole seconds, so 30 or
+    # 31 s from when it is read (29 or 28 when the machine is slow to get there).
+    later = datetime.fromtimestamp(math.ceil(time.time()) + 30, UTC)
+    return email.utils.format_datetime(later, usegmt=True)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "asked"),
+    [(lambda: "30", range(30, 31)), (in_30_seconds_as_an_http_date, range(28, 32))],
+    ids=["seconds", "http-date"],
+)
 def test_a_chat_that_rate_limits_is_tried_again_when_it_asks_not_before(
-    chatty_bot: Bot, chat: ChatReceiver, clock: Clock, caplog: pytest.LogCaptureFixture
+    chatty_bot: Bot,
+    chat: ChatReceiver,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+    retry_after: Callable[[], str],
+    asked: range,
 ) -> None:
-    """Slack answers a burst of messages with 429 and `Retry-After`: the message waits as long
-    as chat asks, as a GitHub rate limit's retry does (docs/BEHAVIOUR.md, 'Chat'), rather than
-    spending its attempts on a chat that said when to come back."""
+    """Slack answers a burst of messages with 429 and `Retry-After` (in seconds, or as HTTP's
+    date): the message waits as long as chat asks, as a GitHub rate limit's retry does
+    (docs/BEHAVIOUR.md, 'Chat'), rather than spending its attempts on a chat that said when to
+    come back."""
     bot = chatty_bot
-    chat.answers = [(429, {"Retry-After": "30"})]
+    chat.answers = [(429, {"Retry-After": retry_after()})]
     with caplog.at_level(logging.INFO):
         open_hotfix(bot, "P0")
         wait_for(lambda: chat_deliveries(bot) and chat_deliveries(bot)[0].status == "queued")
         [waiting] = chat_deliveries(bot)
-        assert waiting.last_error == "ChatUndelivered: chat answered 429, asking to wait 30 s"
-        assert waiting.next_attempt_at == pytest.approx(clock.now + 30, abs=0.5)
+        said = re.fullmatch(
+            r"ChatUndelivered: chat answered 429, asking to wait (\d+) s", waiting.last_error or ""
+        )
+        assert said is not None and int(said[1]) in asked, waiting.last_error
+        wait = int(said[1])
+        assert waiting.next_attempt_at == pytest.approx(clock.now + wait, abs=0.5)
 
-        bot.advance(30)
+        bot.advance(wait)
     [sent] = chat_deliveries(bot)
     assert (sent.status, sent.attempts) == ("done", 2)
     assert len(chat.received) == 2 and chat.received[0] == chat.received[1]
