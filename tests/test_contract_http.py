@@ -1,0 +1,98 @@
+"""The contract's environment, HTTP surface and limits (CONTRACT.md §1, §2, §10, §11), seen
+from outside: `hotfix-bot serve` as a subprocess, driven over loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.live_server import Server, github_and_server, open_hotfix, wait_for
+from support.webhooks import WEBHOOK_SECRET
+
+from sandbox import FakeGitHub, FakeRepo
+
+ADMIN_TOKEN = "admin-token-for-contract-tests-0123"
+
+
+@pytest.fixture
+def live(tmp_path: Path, private_key_pem: str) -> Iterator[tuple[FakeGitHub, FakeRepo, Server]]:
+    """The server, not started yet, and the fake GitHub it talks to."""
+    with github_and_server(tmp_path, private_key_pem) as started:
+        yield started
+
+
+def exchange(server: Server, request: bytes) -> bytes:
+    """What the server sends for `request`, on a connection of its own, until it closes it."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def head(answer: bytes) -> tuple[bytes, dict[bytes, bytes]]:
+    """The status line of a raw HTTP answer, and its headers by lower-case name."""
+    status, *fields = answer.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    pairs = (field.split(b":", 1) for field in fields)
+    return status, {name.strip().lower(): value.strip() for name, value in pairs}
+
+
+# -- §10: every page sends X-Frame-Options: DENY and frame-ancestors 'none' -----------------
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (
+            b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nx-padding: "
+            + b"a" * (64 * 1024)
+            + b"\r\n\r\n",
+            b"HTTP/1.1 431 Request Header Fields Too Large",
+        ),
+        (b"NOT HTTP AT ALL\r\n\r\n", b"HTTP/1.1 400 Bad Request"),
+    ],
+    ids=["431 for headers over 64 KiB", "400 for what is no HTTP request"],
+)
+def test_the_answers_the_intake_writes_itself_cannot_be_framed(
+    live: tuple[FakeGitHub, FakeRepo, Server], request_bytes: bytes, status: bytes
+) -> None:
+    """Answered before any endpoint sees the request: the headers are the intake's to add."""
+    _, _, server = live
+    server.start()
+
+    answered, headers = head(exchange(server, request_bytes))
+
+    assert answered == status
+    assert headers[b"x-frame-options"] == b"DENY"
+    assert headers[b"content-security-policy"] == b"frame-ancestors 'none'"
+
+
+# -- §1: secrets never appear in logs ---------------------------------------------------------
+
+
+def test_at_log_level_debug_no_secret_reaches_the_log(
+    live: tuple[FakeGitHub, FakeRepo, Server], private_key_pem: str
+) -> None:
+    """The most the log says: a delivery processed, GitHub called with the App's key and
+    its installation tokens, the status page read with ADMIN_TOKEN."""
+    fake, repo, server = live
+    server.environment |= {"LOG_LEVEL": "debug", "ADMIN_TOKEN": ADMIN_TOKEN}
+    server.start()
+    number = open_hotfix(repo)
+    event = fake.pull_request_event(repo, number, "opened")
+    assert server.deliver("pull_request", event, "debug-1").status_code == 202
+    wait_for(lambda: repo.runs_named("hotfix-policy"))
+    bearer = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert server.client.get(server.url, headers=bearer).status_code == 200
+    server.stop()
+
+    log = server.log.read_text()
+    assert '"level": "debug"' in log
+    tokens = list(fake.tokens)
+    key_lines = [line for line in private_key_pem.splitlines() if "PRIVATE KEY" not in line]
+    assert tokens and key_lines
+    for secret in [WEBHOOK_SECRET, ADMIN_TOKEN, *key_lines, *tokens]:
+        assert secret not in log
