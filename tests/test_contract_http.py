@@ -70,6 +70,24 @@ def test_the_answers_the_intake_writes_itself_cannot_be_framed(
     assert headers[b"content-security-policy"] == b"frame-ancestors 'none'"
 
 
+def test_the_setup_page_binds_its_state_with_an_httponly_samesite_lax_cookie(
+    live: tuple[FakeGitHub, FakeRepo, Server],
+) -> None:
+    """In the contract's words: `HttpOnly`, `SameSite=Lax`."""
+    _, _, server = live
+    del server.environment["APP_ID"], server.environment["PRIVATE_KEY"]
+    server.start()
+
+    page = server.client.get(server.url)
+
+    assert page.status_code == 200
+    assert 'name="manifest"' in page.text
+    attributes = [part.strip() for part in page.headers["set-cookie"].split(";")][1:]
+    assert {"HttpOnly", "SameSite=Lax"} <= set(attributes)
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+
+
 # -- §1: secrets never appear in logs ---------------------------------------------------------
 
 
