@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.harness import Bot
 from support.live_server import Server, github_and_server, open_hotfix, wait_for
+from support.titles import all_rules_pass
 from support.webhooks import WEBHOOK_SECRET
 
+from app.cli import main
 from sandbox import FakeGitHub, FakeRepo
 
 ADMIN_TOKEN = "admin-token-for-contract-tests-0123"
@@ -114,3 +117,50 @@ def test_at_log_level_debug_no_secret_reaches_the_log(
     assert tokens and key_lines
     for secret in [WEBHOOK_SECRET, ADMIN_TOKEN, *key_lines, *tokens]:
         assert secret not in log
+
+
+# -- §10: merge keys work; what cannot be represented is a config error naming the key ------
+
+
+def policy_title(bot: Bot, config: str, labels: tuple[str, ...]) -> str:
+    """The title of `hotfix-policy` on a hotfix opened under `config` on main."""
+    bot.repo.commit("main", {".github/hotfix.yml": config}, "The policy")
+    bot.repo.create_branch("hotfix/fix-login", "main")
+    head = bot.repo.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Fix the login")
+    pull = bot.repo.open_pull("hotfix/fix-login", "main", title="Fix", author="dev", labels=labels)
+    bot.pull_request(pull.number, "opened")
+    title: str = bot.policy_run(head).output["title"]
+    return title
+
+
+def test_a_merge_key_in_the_config_works_in_the_check_run(bot: Bot) -> None:
+    """P2 allows hotfixes through the settings it merges from P1 (by default it does not)."""
+    config = "severities:\n  P1: &allowed {hotfix_allowed: true}\n  P2: {<<: *allowed}\n"
+
+    assert policy_title(bot, config, ("hotfix", "P2")) == all_rules_pass()
+
+
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        (
+            'tag:\n  format: !!binary "not base64!!"\n',
+            'tag.format: cannot be represented as binary data (got "not base64!!")',
+        ),
+        (
+            'tag:\n  format: "\\ud800"\n',
+            'tag.format: cannot be represented as text (got "\\ud800")',
+        ),
+        ("tag:\n  format: &a [*a]\n", "tag.format[0]: the alias *a is inside the value it names"),
+    ],
+    ids=["binary", "lone surrogate", "alias inside itself"],
+)
+def test_a_value_that_cannot_be_represented_is_named_alike_in_the_check_run_and_validate(
+    bot: Bot, tmp_path: Path, capsys: pytest.CaptureFixture[str], config: str, problem: str
+) -> None:
+    title = policy_title(bot, config, ("hotfix", "P1"))
+    (tmp_path / "hotfix.yml").write_text(config)
+    validated = main(["config", "validate", str(tmp_path / "hotfix.yml")])
+
+    assert title == f"Invalid .github/hotfix.yml: {problem}"
+    assert (validated, capsys.readouterr().out) == (1, f"{tmp_path / 'hotfix.yml'}: {problem}\n")
