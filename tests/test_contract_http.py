@@ -3,6 +3,7 @@ from outside: `hotfix-bot serve` as a subprocess, driven over loopback."""
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from support.titles import all_rules_pass
 from support.webhooks import WEBHOOK_SECRET
 
 from app.cli import main
+from app.settings import load_settings
 from sandbox import FakeGitHub, FakeRepo
 
 ADMIN_TOKEN = "admin-token-for-contract-tests-0123"
@@ -89,6 +91,36 @@ def test_the_setup_page_binds_its_state_with_an_httponly_samesite_lax_cookie(
     assert {"HttpOnly", "SameSite=Lax"} <= set(attributes)
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+
+
+# -- §1: the environment -----------------------------------------------------------------------
+
+
+def test_private_key_path_is_not_read_while_private_key_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_key_pem: str
+) -> None:
+    """PRIVATE_KEY_PATH is "used when PRIVATE_KEY is unset": a stale path left beside a key
+    set as text stops nothing."""
+    monkeypatch.setenv("APP_ID", "7")
+    monkeypatch.setenv("PRIVATE_KEY", private_key_pem.strip().replace("\n", "\\n"))
+    monkeypatch.setenv("PRIVATE_KEY_PATH", str(tmp_path / "gone.pem"))
+
+    assert load_settings(env_file=None).private_key_pem() == private_key_pem.strip() + "\n"
+
+
+def test_by_default_the_log_is_console_lines_at_info(
+    live: tuple[FakeGitHub, FakeRepo, Server],
+) -> None:
+    _, _, server = live
+    del server.environment["LOG_FORMAT"]
+    server.start()
+    assert server.deliver("ping", {"zen": "Design for failure."}, "ping-1").status_code == 200
+    server.stop()
+
+    lines = server.log_lines()
+    console = re.compile(r"\d\d:\d\d:\d\d (INFO|WARNING|ERROR|CRITICAL) +\S")
+    assert lines and [line for line in lines if not console.match(line)] == []
+    assert any(line.split()[1] == "INFO" for line in lines)
 
 
 # -- §1: secrets never appear in logs ---------------------------------------------------------
