@@ -1,5 +1,6 @@
-"""The contract's environment, HTTP surface and limits (CONTRACT.md §1, §2, §10, §11), seen
-from outside: `hotfix-bot serve` as a subprocess, driven over loopback."""
+"""The environment, the HTTP answers and the intake's limits as an operator meets them
+(docs/BEHAVIOUR.md, 'Environment' and 'HTTP answers'; docs/ADMIN.md): mostly `hotfix-bot
+serve` as a subprocess over loopback; the config's limits on the bot and its fake GitHub."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def head(answer: bytes) -> tuple[bytes, dict[bytes, bytes]]:
     return status, {name.strip().lower(): value.strip() for name, value in pairs}
 
 
-# -- §10: every page sends X-Frame-Options: DENY and frame-ancestors 'none' -----------------
+# -- No answer can be framed; the setup page's state cookie (docs/ADMIN.md) --------------------
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,7 @@ def test_the_answers_the_intake_writes_itself_cannot_be_framed(
 def test_the_setup_page_binds_its_state_with_an_httponly_samesite_lax_cookie(
     live: tuple[FakeGitHub, FakeRepo, Server],
 ) -> None:
-    """In the contract's words: `HttpOnly`, `SameSite=Lax`."""
+    """Spelled as docs/ADMIN.md writes it: `HttpOnly`, `SameSite=Lax`."""
     _, _, server = live
     del server.environment["APP_ID"], server.environment["PRIVATE_KEY"]
     server.start()
@@ -93,7 +94,7 @@ def test_the_setup_page_binds_its_state_with_an_httponly_samesite_lax_cookie(
     assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
 
 
-# -- §1: the environment -----------------------------------------------------------------------
+# -- The environment (docs/BEHAVIOUR.md, 'Environment') ----------------------------------------
 
 
 def test_private_key_path_is_not_read_while_private_key_is_set(
@@ -123,7 +124,7 @@ def test_by_default_the_log_is_console_lines_at_info(
     assert any(line.split()[1] == "INFO" for line in lines)
 
 
-# -- §1: secrets never appear in logs ---------------------------------------------------------
+# -- Secrets never appear in the log (docs/ADMIN.md) -------------------------------------------
 
 
 def test_at_log_level_debug_no_secret_reaches_the_log(
@@ -151,7 +152,7 @@ def test_at_log_level_debug_no_secret_reaches_the_log(
         assert secret not in log
 
 
-# -- §10: merge keys work; what cannot be represented is a config error naming the key ------
+# -- Merge keys work; a value that cannot be represented names its key (docs/ADMIN.md) ---------
 
 
 def policy_title(bot: Bot, config: str, labels: tuple[str, ...]) -> str:
