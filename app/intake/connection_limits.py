@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.intake.framing import NOT_FRAMABLE
 from app.metrics import CONNECTIONS_CLOSED
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -42,6 +43,7 @@ def _answer(status: bytes, message: bytes, extra_headers: bytes = b"") -> bytes:
             b"content-type: text/plain; charset=utf-8\r\n",
             b"content-length: %d\r\n" % len(message),
             extra_headers,
+            *(b"%s: %s\r\n" % header for header in NOT_FRAMABLE),
             b"connection: close\r\n\r\n",
             message,
         ]
@@ -121,6 +123,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._parse(data)
         if self._reading_body and not self.transport.is_closing():
             self._arm(self.limits.body_idle_timeout, "body_timeout")
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn's own, for what httptools cannot parse, without NOT_FRAMABLE.
+        self.transport.write(_answer(b"400 Bad Request", msg.encode("ascii")))
+        self.transport.close()
 
     def _parse(self, data: bytes) -> None:
         super().data_received(data)

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.chat import CHAT_TIMEOUT, chat_webhook
 from app.github.client import TIMEOUTS, Timeouts
@@ -16,6 +15,7 @@ from app.handlers import build_router
 from app.handlers.routing import Router
 from app.intake.bodies import BodyBudget
 from app.intake.endpoints import endpoints
+from app.intake.framing import NotFramable
 from app.journal import Journal, open_journal
 from app.journal.worker import Worker
 from app.pages.setup import SetupFlow
@@ -66,40 +66,8 @@ def create_app(
                 await services.github.aclose()
             journal.close()
 
-    app = _NotFramable(routes=endpoints(settings.webhook_path), lifespan=lifespan)
+    app = NotFramable(routes=endpoints(settings.webhook_path), lifespan=lifespan)
     app.state.services = services
     app.state.setup = SetupFlow(services)
     app.state.status = StatusPage(services)
     return app
-
-
-# No other site may frame an answer and trick a click on it (docs/ADMIN.md).
-_NOT_FRAMABLE = [
-    (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
-]
-
-
-class _NotFramable(Starlette):
-    """Starlette whose every answer carries `_NOT_FRAMABLE`: those of the endpoints, and
-    those of Starlette itself (404, 405 and, from outside its error middleware, 500)."""
-
-    def build_middleware_stack(self) -> ASGIApp:
-        return _AddHeaders(super().build_middleware_stack())
-
-
-class _AddHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-
-        async def send_not_framable(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *_NOT_FRAMABLE]
-            await send(message)
-
-        await self._app(scope, receive, send_not_framable)

@@ -469,10 +469,10 @@ credentials are saved in <code>{escape(str(env_file))}</code> (mode 0600) and th
 
 def _state_cookie(request: Request) -> dict[str, Any]:
     """Where the state cookie is sent, and how. Lax, not Strict: the callback is GitHub's
-    redirect, a navigation from another site."""
+    redirect, a navigation from another site. Spelled `Lax`, as docs/ADMIN.md says it."""
     return {
         "path": CALLBACK_PATH,
         "secure": request.url.scheme == "https",
         "httponly": True,
-        "samesite": "lax",
+        "samesite": "Lax",
     }
