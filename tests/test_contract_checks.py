@@ -1,5 +1,6 @@
-"""What CONTRACT.md §3, §4.1, §4.2 and §9 fix about the checks, shown through the
-contract's surfaces only: deliveries in, GitHub's state out."""
+"""The config, the `hotfix-policy` check and the `hotfix-release` run as their readers meet
+them (docs/BEHAVIOUR.md, 'Repository configuration', 'The hotfix-policy check', 'Post-merge
+steps'), shown from hotfix-bot's outside alone: deliveries in, GitHub's state out."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A team whose production branch has a merge queue that requires `hotfix-policy`, end to
-end against the fake GitHub (docs/BEHAVIOUR.md, 'Merge queues'; CONTRACT §9): what the
+end against the fake GitHub (docs/BEHAVIOUR.md, 'Merge queues'): what the
 queue's groups show while their pull requests change, merge, or break the glass."""
 
 from __future__ import annotations
