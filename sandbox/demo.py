@@ -678,7 +678,7 @@ def click_revert(demo: Rehearsal, hotfix: FakePull) -> FakePull:
     demo.begin(6, f"{DEVELOPER} clicks Revert on #{hotfix.number} to roll {TAG} back")
     revert = demo.repo.revert_pull(hotfix.number, author=DEVELOPER)
     # Typed into the form the Revert button opens; the rollback notice gives it as the reason.
-    revert.body += f"\n\n{ROLLBACK_REASON}\n"
+    revert.body = f"{revert.body or ''}\n\n{ROLLBACK_REASON}\n"
     demo.pull_request_event(revert, "opened", sender=DEVELOPER)
     demo.settle()
     # The revert takes VERSION back to 1.2.3 too.

@@ -765,8 +765,10 @@ def update_issue(call: Call) -> Reply:
     number = _issue_number(call)
     pull = repo.pulls.get(number)
     if pull is not None:
-        title, body = call.optional("title", str, pull.title), call.optional("body", str, pull.body)
-        if (title, body) != (pull.title, pull.body):
+        # No description (`body: null`) is edited as an empty one.
+        title = call.optional("title", str, pull.title)
+        body = call.optional("body", str, pull.body or "")
+        if (title, body) != (pull.title, pull.body or ""):
             pull = repo.edit_pull(number, title, body)
         if call.optional("state", str, pull.state) == "closed" and pull.state == "open":
             repo.close_pull(number)

@@ -141,11 +141,7 @@ def _suite(fake: FakeGitHub, repo: FakeRepo, head_sha: str, suite_id: int, app_i
         "status": "completed" if done else "queued",
         "conclusion": runs[-1].conclusion if done else None,
         "app": shapes.app(fake, fake.apps[app_id]),
-        "pull_requests": [
-            shapes.pull_ref(fake, repo, pull)
-            for pull in repo.pulls.values()
-            if pull.state == "open" and pull.head_sha == head_sha
-        ],
+        "pull_requests": shapes.pull_refs(fake, repo, head_sha),
         "url": suite_url,
         "check_runs_url": f"{suite_url}/check-runs",
         "before": commit.parents[0] if commit.parents else None,

@@ -87,6 +87,8 @@ class FakeGitHub:
         self.teams: dict[tuple[str, str], FakeTeam] = {}
         # Casefolded logins of the accounts that are people, not organizations (no teams).
         self.personal_accounts: set[str] = set()
+        # Casefolded logins of the accounts deleted: see `delete_account`.
+        self.deleted_accounts: set[str] = set()
         self.manifest_codes: dict[str, FakeManifestCode] = {}
         self.requests: list[RecordedRequest] = []
         self.violations: list[Violation] = []
@@ -122,6 +124,9 @@ class FakeGitHub:
     def is_personal(self, login: str) -> bool:
         """Whether `login` is a person's account rather than an organization."""
         return login.casefold() in self.personal_accounts
+
+    def is_deleted(self, login: str) -> bool:
+        return login.casefold() in self.deleted_accounts
 
     def find_repo(self, owner: str, name: str) -> FakeRepo | None:
         return self.repos.get(f"{owner}/{name}".lower())
@@ -266,6 +271,19 @@ class FakeGitHub:
             installation = installation_id or fake_repo.installation_id
             self._move_repo(fake_repo, owner, fake_repo.name, installation)
             return events.repository_transferred_event(self, fake_repo, before, sender)
+
+    def delete_account(self, login: str) -> None:
+        """The account `login` is deleted: what it wrote stays, by `ghost` where GitHub's
+        description requires a user, with a null user where it lets one be null (reviews,
+        comments, commits, `merged_by`)."""
+        with self.lock:
+            self.deleted_accounts.add(login.casefold())
+
+    def delete_repo(self, full_name: str) -> None:
+        """The repository is deleted; a pull request from it (a fork) stays, its head naming
+        no repository (`head.repo: null`)."""
+        with self.lock:
+            del self.repos[full_name.lower()]
 
     def _move_repo(self, repo: FakeRepo, owner: str, name: str, installation_id: int) -> None:
         del self.repos[repo.full_name.lower()]

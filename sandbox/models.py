@@ -73,7 +73,7 @@ class FakePull:
     id: int
     number: int
     title: str
-    body: str
+    body: str | None  # None: no description (GitHub's `body: null`)
     author: str
     head_ref: str
     base_ref: str

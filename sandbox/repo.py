@@ -290,7 +290,7 @@ class FakeRepo:
         title: str = "Pull request",
         author: str = "octocat",
         labels: Iterable[str] = (),
-        body: str = "",
+        body: str | None = "",
         draft: bool = False,
         from_fork: str | None = None,
     ) -> FakePull:

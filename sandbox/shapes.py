@@ -103,6 +103,22 @@ def user(fake: FakeGitHub, login: str) -> JSON:
     }
 
 
+# What GitHub shows in place of a deleted account where its description requires a user.
+GHOST = "ghost"
+
+
+def author(fake: FakeGitHub, login: str) -> JSON:
+    """Who wrote something, where GitHub's description requires a user: `ghost` once the
+    account is deleted."""
+    return user(fake, GHOST if fake.is_deleted(login) else login)
+
+
+def nullable_author(fake: FakeGitHub, login: str | None) -> JSON | None:
+    """Who wrote or did something, where GitHub's description lets the user be null (its
+    `nullable-simple-user`): null once the account is deleted."""
+    return None if login is None or fake.is_deleted(login) else user(fake, login)
+
+
 def account(fake: FakeGitHub, login: str) -> JSON:
     """The owner of a repository or an installation: an organization, or a person."""
     return {**user(fake, login), "type": account_type(fake, login)}
@@ -244,13 +260,14 @@ def pull_request(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
     html = f"{fake.web_url}/{repo.full_name}/pull/{pull.number}"
     issue_url = f"{fake.api_url}/repos/{repo.full_name}/issues/{pull.number}"
 
-    def side(ref: str, sha: str, side_repo: FakeRepo) -> JSON:
+    def side(ref: str, sha: str, owner: str, side_repo: FakeRepo | None) -> JSON:
         return {
-            "label": f"{side_repo.owner}:{ref}",
+            "label": f"{owner}:{ref}",
             "ref": ref,
             "sha": sha,
-            "user": account(fake, side_repo.owner),
-            "repo": repository(fake, side_repo),
+            "user": account(fake, owner),
+            # A fork deleted since: GitHub keeps the pull request, without its repository.
+            "repo": None if side_repo is None else repository(fake, side_repo),
         }
 
     return {
@@ -264,19 +281,21 @@ def pull_request(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
         "locked": False,
         "title": pull.title,
         "body": pull.body,
-        "user": user(fake, pull.author),
+        "user": author(fake, pull.author),
         "labels": [label(fake, repo, name) for name in pull.labels],
         "draft": pull.draft,
         "merged": pull.merged,
         "mergeable": None if pull.merged else True,
         "merge_commit_sha": pull.merge_commit_sha,
         "merged_at": timestamp(pull.merged_at),
-        "merged_by": user(fake, pull.merged_by) if pull.merged_by else None,
+        "merged_by": nullable_author(fake, pull.merged_by),
         "closed_at": timestamp(pull.closed_at),
         "created_at": timestamp(pull.created_at),
         "updated_at": timestamp(pull.updated_at),
-        "head": side(pull.head_ref, pull.head_sha, _head_repo(fake, repo, pull)),
-        "base": side(pull.base_ref, pull.base_sha, repo),
+        "head": side(
+            pull.head_ref, pull.head_sha, repo.head_owner(pull), _head_repo(fake, repo, pull)
+        ),
+        "base": side(pull.base_ref, pull.base_sha, repo.owner, repo),
         "requested_reviewers": [user(fake, login) for login in pull.requested_reviewers],
         "requested_teams": [
             team(fake, fake.teams[(repo.owner.lower(), slug)]) for slug in pull.requested_teams
@@ -341,7 +360,7 @@ def review(fake: FakeGitHub, repo: FakeRepo, pull: FakePull, item: FakeReview) -
     return {
         "id": item.id,
         "node_id": f"PRR_{item.id}",
-        "user": user(fake, item.login),
+        "user": nullable_author(fake, item.login),
         "body": item.body,
         "state": item.state,
         "commit_id": item.commit_id,
@@ -397,8 +416,8 @@ def commit(fake: FakeGitHub, repo: FakeRepo, item: FakeCommit) -> JSON:
                 "url": f"{fake.api_url}/repos/{repo.full_name}/git/trees/{item.tree_sha}",
             },
         },
-        "author": user(fake, item.author.name),
-        "committer": user(fake, item.author.name),
+        "author": nullable_author(fake, item.author.name),
+        "committer": nullable_author(fake, item.author.name),
         "parents": [
             {"sha": sha, "url": f"{fake.api_url}/repos/{repo.full_name}/commits/{sha}"}
             for sha in item.parents
@@ -537,33 +556,39 @@ def check_run(fake: FakeGitHub, repo: FakeRepo, run: FakeCheckRun) -> JSON:
         },
         "check_suite": {"id": run.check_suite_id},
         "app": app(fake, fake.apps[run.app_id]),
-        "pull_requests": [
-            pull_ref(fake, repo, pull)
-            for pull in repo.pulls.values()
-            if pull.state == "open" and pull.head_sha == run.head_sha
-        ],
+        "pull_requests": pull_refs(fake, repo, run.head_sha),
     }
 
 
-def _head_repo(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> FakeRepo:
-    return fake.repo(pull.head_repo_full_name) if pull.head_repo_full_name else repo
+def _head_repo(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> FakeRepo | None:
+    """The repository of the pull request's head branch; None for a fork deleted since."""
+    if pull.head_repo_full_name is None:
+        return repo
+    return fake.repos.get(pull.head_repo_full_name.lower())
 
 
-def pull_ref(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> JSON:
-    """The minimal pull request shape inside check runs and check suites."""
+def pull_refs(fake: FakeGitHub, repo: FakeRepo, head_sha: str) -> list[JSON]:
+    """The open pull requests of `head_sha` as check runs and check suites list them, in
+    their minimal shape; one whose fork was deleted is left out, its head naming no
+    repository."""
 
     def repo_ref(side_repo: FakeRepo) -> JSON:
         url = f"{fake.api_url}/repos/{side_repo.full_name}"
         return {"id": side_repo.id, "url": url, "name": side_repo.name}
 
-    head_repo = _head_repo(fake, repo, pull)
-    return {
-        "id": pull.id,
-        "number": pull.number,
-        "url": f"{fake.api_url}/repos/{repo.full_name}/pulls/{pull.number}",
-        "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": repo_ref(head_repo)},
-        "base": {"ref": pull.base_ref, "sha": pull.base_sha, "repo": repo_ref(repo)},
-    }
+    return [
+        {
+            "id": pull.id,
+            "number": pull.number,
+            "url": f"{fake.api_url}/repos/{repo.full_name}/pulls/{pull.number}",
+            "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": repo_ref(head_repo)},
+            "base": {"ref": pull.base_ref, "sha": pull.base_sha, "repo": repo_ref(repo)},
+        }
+        for pull in repo.pulls.values()
+        if pull.state == "open"
+        and pull.head_sha == head_sha
+        and (head_repo := _head_repo(fake, repo, pull)) is not None
+    ]
 
 
 def issue(fake: FakeGitHub, repo: FakeRepo, item: FakeIssue | FakePull) -> JSON:
@@ -587,7 +612,7 @@ def issue(fake: FakeGitHub, repo: FakeRepo, item: FakeIssue | FakePull) -> JSON:
         "state_reason": None,
         "title": item.title,
         "body": item.body,
-        "user": user(fake, item.author),
+        "user": nullable_author(fake, item.author),
         "labels": [label(fake, repo, name) for name in item.labels],
         "assignee": user(fake, assignees[0]) if assignees else None,
         "assignees": [user(fake, login) for login in assignees],
@@ -616,7 +641,7 @@ def reaction(fake: FakeGitHub, item: FakeReaction) -> JSON:
     return {
         "id": item.id,
         "node_id": f"REA_{item.id}",
-        "user": user(fake, item.user),
+        "user": nullable_author(fake, item.user),
         "content": item.content,
         "created_at": timestamp(item.created_at),
     }
@@ -633,7 +658,7 @@ def comment(fake: FakeGitHub, repo: FakeRepo, item: FakeComment) -> JSON:
         f"#issuecomment-{item.id}",
         "issue_url": f"{issues_url}/{item.issue_number}",
         "body": item.body,
-        "user": user(fake, item.author),
+        "user": nullable_author(fake, item.author),
         "created_at": timestamp(item.created_at),
         "updated_at": timestamp(item.updated_at),
         "author_association": "NONE",
@@ -650,7 +675,7 @@ def release(fake: FakeGitHub, repo: FakeRepo, item: FakeRelease) -> JSON:
         "body": item.body,
         "draft": item.draft,
         "prerelease": item.prerelease,
-        "author": user(fake, item.author),
+        "author": author(fake, item.author),
         "created_at": timestamp(item.created_at),
         "published_at": None if item.draft else timestamp(item.created_at),
         "url": f"{fake.api_url}/repos/{repo.full_name}/releases/{item.id}",
