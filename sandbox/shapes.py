@@ -175,7 +175,8 @@ def installation(fake: FakeGitHub, inst: FakeInstallation) -> JSON:
         "id": inst.id,
         "app_id": inst.app_id,
         "app_slug": fake_app.slug,
-        "account": account(fake, inst.account),
+        # GitHub's description lets an installation's account be null: one deleted since.
+        "account": None if fake.is_deleted(inst.account) else account(fake, inst.account),
         "target_type": account_type(fake, inst.account),
         "permissions": inst.permissions,
         "events": [],
@@ -183,7 +184,7 @@ def installation(fake: FakeGitHub, inst: FakeInstallation) -> JSON:
         "target_id": fake.user_id(inst.account),
         "single_file_name": None,
         "suspended_at": timestamp(inst.suspended_at),
-        "suspended_by": user(fake, inst.account) if inst.suspended_at else None,
+        "suspended_by": nullable_author(fake, inst.account) if inst.suspended_at else None,
         "created_at": EPOCH,
         "updated_at": EPOCH,
         "repositories_url": f"{fake.api_url}/installation/repositories",

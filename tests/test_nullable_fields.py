@@ -1,18 +1,20 @@
 """What GitHub's description lets be null or absent, as GitHub sends it: an account deleted
 since (`user: null` on its reviews and comments, `merged_by: null`, `ghost` where a user is
 required), a fork deleted since (`head.repo: null`), a pull request without a description
-(`body: null`). The hotfix-policy check and the post-merge run go on as for any other
-(docs/BEHAVIOUR.md)."""
+(`body: null`), an installation whose account is gone (`account: null`). The hotfix-policy
+check, the post-merge run and the status page go on as for any other (docs/BEHAVIOUR.md,
+docs/ADMIN.md)."""
 
 from __future__ import annotations
 
-from support.harness import Bot, approvals_row
+from pathlib import Path
+
+from support.harness import Bot, approvals_row, running_bot
 from support.titles import all_rules_pass
 
 from sandbox import FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "product-managers": ["pm"]}
-WEB = "https://github.com/acme/widgets"
 
 
 def hotfix(bot: Bot, *, from_fork: str | None = None, body: str | None = "") -> FakePull:
@@ -126,3 +128,28 @@ def test_a_hotfix_from_a_fork_deleted_before_its_merge_is_checked_and_released(
     )
     assert "hotfix/fix-login" in bot.repo.branches  # the base repository's own, left alone
     assert_all_done(bot)
+
+
+ADMIN_TOKEN = "correct-horse-battery-staple-0123456789"
+
+
+def test_the_status_page_names_a_suspended_installation_whose_account_github_gives_as_null(
+    tmp_path: Path, private_key_pem: str
+) -> None:
+    """GitHub's description lets an installation's `account` be null: the page still says the
+    installation is suspended, by its id."""
+    with running_bot(tmp_path, private_key_pem, ADMIN_TOKEN=ADMIN_TOKEN) as bot:
+        [app_id] = bot.fake.apps
+        gone = bot.fake.add_installation(app_id, account="globex")
+        bot.fake.suspend_installation(gone)
+        bot.fake.delete_account("globex")
+
+        anyone = bot.client.get("/")
+        admin = bot.client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+
+    assert (anyone.status_code, admin.status_code) == (200, 200)
+    assert "<p>1 installation is suspended: " in anyone.text
+    assert (
+        f"<p>The installation on an account GitHub does not name (installation {gone}) is "
+        "suspended: "
+    ) in admin.text

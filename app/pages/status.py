@@ -147,7 +147,7 @@ class StatusPage:
         app = (await github.app_request("GET", "/app")).json()
         installations = await _installations(github)
         suspended = tuple(
-            str(installation["account"]["login"])
+            _account_of(installation)
             for installation in installations
             if installation.get("suspended_at")
         )
@@ -280,6 +280,15 @@ def _footer() -> str:
         f'<p class="hint">hotfix-bot {escape(version("hotfix-bot"))} · '
         '<a href="/readyz">readiness</a> · <a href="/metrics">metrics</a></p>'
     )
+
+
+def _account_of(installation: dict[str, Any]) -> str:
+    """The login of the account `installation` is on. GitHub's description lets the account
+    be null (or an enterprise, which has no login): the installation's id says which."""
+    login = (installation.get("account") or {}).get("login")
+    if isinstance(login, str):
+        return login
+    return f"an account GitHub does not name (installation {installation['id']})"
 
 
 async def _installations(github: GitHubApp) -> list[dict[str, Any]]:
