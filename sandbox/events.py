@@ -284,7 +284,7 @@ def repository_transferred_event(
     """A `repository` payload of `repo` transferred from the account `owner_before`: an
     organization, or a person's (it has its new owner)."""
     before = (
-        {"user": shapes.user(fake, owner_before)}
+        {"user": shapes.nullable_author(fake, owner_before)}
         if fake.is_personal(owner_before)
         else {"organization": shapes.organization(fake, owner_before)}
     )

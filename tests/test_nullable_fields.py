@@ -2,13 +2,15 @@
 since (`user: null` on its reviews and comments, `merged_by: null`, `ghost` where a user is
 required), a fork deleted since (`head.repo: null`), a pull request without a description
 (`body: null`), an installation whose account is gone (`account: null`). The hotfix-policy
-check, the post-merge run and the status page go on as for any other (docs/BEHAVIOUR.md,
-docs/ADMIN.md)."""
+check, the post-merge run, the status page and a repository's move go on as for any other
+(docs/BEHAVIOUR.md, docs/ADMIN.md)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from support.harness import Bot, approvals_row, running_bot
 from support.titles import all_rules_pass
 
@@ -153,3 +155,26 @@ def test_the_status_page_names_a_suspended_installation_whose_account_github_giv
         f"<p>The installation on an account GitHub does not name (installation {gone}) is "
         "suspended: "
     ) in admin.text
+
+
+def test_a_repository_transferred_from_an_account_github_does_not_name_moves_nothing(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A `transferred` delivery whose `changes.owner.from` has `user: null`: the name before is
+    not known, so nothing kept under it can be moved; the delivery is done, not failed."""
+    [app_id] = bot.fake.apps
+    bot.fake.add_repo("dana/gizmos", bot.fake.add_installation(app_id, "dana", personal=True))
+    bot.fake.delete_account("dana")
+
+    transferred = bot.fake.transfer_repo("dana/gizmos", "acme", bot.repo.installation_id)
+
+    assert transferred["changes"]["owner"]["from"] == {"user": None}
+    with caplog.at_level(logging.WARNING, logger="hotfix_bot"):
+        bot.deliver("repository", transferred)
+
+    [entry] = bot.journal.recent()
+    assert (entry.event, entry.status, entry.last_error) == ("repository", "done", None)
+    assert (
+        "acme/gizmos was transferred from an account GitHub does not name: what was kept under "
+        "its old name cannot be found, and stays there"
+    ) in caplog.messages

@@ -20,15 +20,16 @@ from policies.wording import plural
 ACTIONS = ("renamed", "transferred")
 
 
-def name_before(payload: dict[str, Any]) -> str:
+def name_before(payload: dict[str, Any]) -> str | None:
     """The repository's full name before the change the delivery tells of: its old name
-    (`renamed`), or its old owner's (`transferred`, from an organization or a person)."""
+    (`renamed`), or its old owner's (`transferred`, from an organization or a person). None
+    when a transfer names no old owner: GitHub's description lets `user` be null."""
     repository, changes = payload["repository"], payload["changes"]
     if payload["action"] == "renamed":
         return f"{repository['owner']['login']}/{changes['repository']['name']['from']}"
     owner = changes["owner"]["from"]
-    account = owner.get("organization") or owner["user"]
-    return f"{account['login']}/{repository['name']}"
+    account = owner.get("organization") or owner.get("user")
+    return None if account is None else f"{account['login']}/{repository['name']}"
 
 
 async def on_repository_moved(context: Context) -> None:
@@ -38,6 +39,13 @@ async def on_repository_moved(context: Context) -> None:
     its last attempt: better all but what that delivery writes then than nothing. Run again
     (a redelivery), it finds nothing more to move."""
     old = name_before(context.payload)
+    if old is None:
+        context.log.warning(
+            "%s was transferred from an account GitHub does not name: what was kept under its "
+            "old name cannot be found, and stays there",
+            context.repository,
+        )
+        return
     if old == context.repository:
         return
     installation_id = context.delivery.installation_id
