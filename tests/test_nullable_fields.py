@@ -102,15 +102,15 @@ def test_a_hotfix_by_a_deleted_account_without_a_description_is_checked_and_rele
     assert_all_done(bot)
 
 
-def test_a_hotfix_from_a_fork_deleted_before_its_merge_is_checked_and_released(
-    bot: Bot,
-) -> None:
+@pytest.mark.parametrize("deleted", ["before the merge", "after the merge"])
+def test_a_hotfix_from_a_fork_deleted_since_is_checked_and_released(bot: Bot, deleted: str) -> None:
     """`head.repo: null`: the head commit is still the pull request's (GitHub keeps it under
     refs/pull/N/head); a re-run finds the pull request though its check run lists none."""
     bot.fake.add_repo("contributor/widgets", bot.repo.installation_id)
     pull = hotfix(bot, from_fork="contributor/widgets")
     bot.pull_request(pull.number, "opened")
-    bot.fake.delete_repo("contributor/widgets")
+    if deleted == "before the merge":
+        bot.fake.delete_repo("contributor/widgets")
     bot.repo.review(pull.number, "lead", "APPROVED")
     bot.repo.review(pull.number, "pm", "APPROVED")
 
@@ -120,6 +120,8 @@ def test_a_hotfix_from_a_fork_deleted_before_its_merge_is_checked_and_released(
     assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
 
     bot.repo.merge_pull(pull.number)
+    if deleted == "after the merge":
+        bot.fake.delete_repo("contributor/widgets")
     bot.pull_request(pull.number, "closed")
 
     rows = release_rows(bot, pull)
