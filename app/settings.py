@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +30,8 @@ APP_ID_NOT_A_NUMBER = (
     "Client ID (Iv1...), which is not it"
 )
 
+# How a PEM begins, whatever it holds (RSA, PKCS #8, EC...).
+PEM_BEGINS = "-----BEGIN "
 PROBOT_LOG_LEVELS = {"trace": "debug", "warn": "warning", "fatal": "critical"}
 
 
@@ -196,6 +200,8 @@ class Settings(BaseSettings):
         # Hosting platforms often store a PEM on one line with literal \n escapes, or \r\n
         # ones when it was copied from a file saved on Windows.
         pem = pem.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n").strip() + "\n"
+        if variable == "PRIVATE_KEY":
+            pem = _decoded_if_base64(pem)
         try:
             key = load_pem_private_key(pem.encode(), password=None)
         except (ValueError, TypeError):
@@ -208,6 +214,18 @@ class Settings(BaseSettings):
                 "generate one in the App's settings on GitHub and use the .pem it downloads"
             )
         return pem
+
+
+def _decoded_if_base64(value: str) -> str:
+    """The PEM a base64-encoded `PRIVATE_KEY` holds, as Probot takes one (a PEM's line breaks
+    survive no platform's one-line secret); `value` itself when it is not that."""
+    if PEM_BEGINS in value:
+        return value
+    try:
+        decoded = base64.b64decode("".join(value.split()), validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        return value
+    return decoded.replace("\r\n", "\n").strip() + "\n" if PEM_BEGINS in decoded else value
 
 
 def _check_http_url(value: str, example: str) -> None:

@@ -3,11 +3,13 @@ for a bad value."""
 
 from __future__ import annotations
 
+import base64
 import errno
 import os
 import pwd
 import socket
 import tempfile
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +59,17 @@ def test_a_key_with_windows_line_ends_is_read(
     line_end: str, private_key_pem: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PRIVATE_KEY", private_key_pem.strip().replace("\n", line_end))
+    assert load_settings(env_file=None).private_key_pem() == private_key_pem.strip() + "\n"
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["one-line", "wrapped-at-76"])
+def test_a_base64_encoded_key_is_read_as_probot_reads_one(
+    wrapped: bool, private_key_pem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded = base64.b64encode(private_key_pem.encode()).decode()
+    if wrapped:  # as `base64` writes it, and a secret pasted from its output keeps
+        encoded = "\n".join(textwrap.wrap(encoded, 76))
+    monkeypatch.setenv("PRIVATE_KEY", encoded)
     assert load_settings(env_file=None).private_key_pem() == private_key_pem.strip() + "\n"
 
 
@@ -162,6 +175,10 @@ def test_a_key_file_is_read_when_private_key_is_unset(
         ({"APP_ID": "3"}, "PRIVATE_KEY: required when APP_ID is set"),
         (
             {"APP_ID": "3", "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----\nsecretstuff\n"},
+            "PRIVATE_KEY: not a PEM private key without a passphrase",
+        ),
+        (  # base64, but of no PEM
+            {"APP_ID": "3", "PRIVATE_KEY": base64.b64encode(b"secretstuff").decode()},
             "PRIVATE_KEY: not a PEM private key without a passphrase",
         ),
         (
