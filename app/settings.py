@@ -12,7 +12,14 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,7 +39,11 @@ APP_ID_NOT_A_NUMBER = (
 
 # How a PEM begins, whatever it holds (RSA, PKCS #8, EC...).
 PEM_BEGINS = "-----BEGIN "
-PROBOT_LOG_LEVELS = {"trace": "debug", "warn": "warning", "fatal": "critical"}
+# Probot's names for the log's level and format, for settings carried over from a Probot app.
+PROBOT_NAMES = {
+    "log_level": {"trace": "debug", "warn": "warning", "fatal": "critical"},
+    "log_format": {"pretty": "console"},
+}
 
 
 def _env(name: str) -> AliasChoices:
@@ -116,11 +127,11 @@ class Settings(BaseSettings):
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
-    def _lower(cls, value: object) -> object:
+    def _lower(cls, value: object, field: ValidationInfo) -> object:
         if not isinstance(value, str):
             return value
-        # Probot's level names, for settings carried over from a Probot app.
-        return PROBOT_LOG_LEVELS.get(value.lower(), value.lower())
+        assert field.field_name is not None
+        return PROBOT_NAMES[field.field_name].get(value.lower(), value.lower())
 
     @field_validator("github_api_url")
     @classmethod

@@ -399,22 +399,25 @@ def test_a_url_of_only_whitespace_is_unset(
 
 
 @pytest.mark.parametrize(
-    ("given", "level"),
+    ("variable", "given", "taken"),
     [
-        ("trace", "debug"),
-        ("debug", "debug"),
-        ("INFO", "info"),
-        ("warn", "warning"),
-        ("warning", "warning"),
-        ("error", "error"),
-        ("fatal", "critical"),
+        ("LOG_LEVEL", "trace", "debug"),
+        ("LOG_LEVEL", "debug", "debug"),
+        ("LOG_LEVEL", "INFO", "info"),
+        ("LOG_LEVEL", "warn", "warning"),
+        ("LOG_LEVEL", "warning", "warning"),
+        ("LOG_LEVEL", "error", "error"),
+        ("LOG_LEVEL", "fatal", "critical"),
+        ("LOG_FORMAT", "pretty", "console"),
+        ("LOG_FORMAT", "JSON", "json"),
     ],
 )
-def test_log_level_takes_probots_names_too(
-    given: str, level: str, monkeypatch: pytest.MonkeyPatch
+def test_log_level_and_format_take_probots_names_too(
+    variable: str, given: str, taken: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LOG_LEVEL", given)
-    assert load_settings(env_file=None).log_level == level
+    monkeypatch.setenv(variable, given)
+    settings = load_settings(env_file=None)
+    assert getattr(settings, variable.lower()) == taken
 
 
 @pytest.mark.parametrize("command", [["serve"], ["deliveries"], ["redeliver", "d-1"]])
