@@ -19,6 +19,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,10 +40,12 @@ APP_ID_NOT_A_NUMBER = (
 
 # How a PEM begins, whatever it holds (RSA, PKCS #8, EC...).
 PEM_BEGINS = "-----BEGIN "
-# Probot's names for the log's level and format, for settings carried over from a Probot app.
+# Probot's names for the log's level and format, for settings carried over from a Probot app;
+# any of these settings is read in any case.
 PROBOT_NAMES = {
     "log_level": {"trace": "debug", "warn": "warning", "fatal": "critical"},
     "log_format": {"pretty": "console"},
+    "ghe_protocol": {},
 }
 
 
@@ -74,6 +77,12 @@ class Settings(BaseSettings):
     )
     github_api_url: str = Field(
         default="https://api.github.com", validation_alias=_env("GITHUB_API_URL")
+    )
+    # Probot's names for a GitHub Enterprise Server: its host, and the scheme to reach it by.
+    # They stand for GITHUB_API_URL when that is unset (`_enterprise_server`).
+    ghe_host: str | None = Field(default=None, validation_alias=_env("GHE_HOST"))
+    ghe_protocol: Literal["https", "http"] = Field(
+        default="https", validation_alias=_env("GHE_PROTOCOL")
     )
     webhook_path: str = Field(default="/api/github/webhooks", validation_alias=_env("WEBHOOK_PATH"))
     host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
@@ -125,13 +134,33 @@ class Settings(BaseSettings):
             raise ValueError(APP_ID_NOT_A_NUMBER)
         return value
 
-    @field_validator("log_level", "log_format", mode="before")
+    @field_validator("log_level", "log_format", "ghe_protocol", mode="before")
     @classmethod
     def _lower(cls, value: object, field: ValidationInfo) -> object:
         if not isinstance(value, str):
             return value
         assert field.field_name is not None
         return PROBOT_NAMES[field.field_name].get(value.lower(), value.lower())
+
+    @field_validator("ghe_host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host = value.strip().rstrip("/")
+        example = "like github.example.com, with no scheme or path"
+        _check_http_url(f"https://{host}", example)
+        if "/" in host:
+            raise ValueError(f"must be a host alone, {example}")
+        return host
+
+    @model_validator(mode="after")
+    def _enterprise_server(self) -> Settings:
+        """A Probot app's settings for GitHub Enterprise Server name its host alone: its API
+        is under /api/v3 there. GITHUB_API_URL, when set, is taken as it is."""
+        if self.ghe_host is not None and "github_api_url" not in self.model_fields_set:
+            self.github_api_url = f"{self.ghe_protocol}://{self.ghe_host}/api/v3"
+        return self
 
     @field_validator("github_api_url")
     @classmethod

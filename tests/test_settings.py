@@ -62,6 +62,27 @@ def test_a_key_with_windows_line_ends_is_read(
     assert load_settings(env_file=None).private_key_pem() == private_key_pem.strip() + "\n"
 
 
+@pytest.mark.parametrize(
+    ("variables", "api_url"),
+    [
+        ({"GHE_HOST": "github.example.com"}, "https://github.example.com/api/v3"),
+        ({"GHE_HOST": "github.example.com:8443/"}, "https://github.example.com:8443/api/v3"),
+        ({"GHE_HOST": "ghe.internal", "GHE_PROTOCOL": "HTTP"}, "http://ghe.internal/api/v3"),
+        (
+            {"GHE_HOST": "github.example.com", "GITHUB_API_URL": "https://proxy.example.com/gh"},
+            "https://proxy.example.com/gh",
+        ),
+    ],
+    ids=["host", "host-and-port", "http", "github-api-url-wins"],
+)
+def test_probots_enterprise_host_stands_for_the_api_url_when_that_is_unset(
+    variables: dict[str, str], api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings(env_file=None).github_api_url == api_url
+
+
 @pytest.mark.parametrize("wrapped", [False, True], ids=["one-line", "wrapped-at-76"])
 def test_a_base64_encoded_key_is_read_as_probot_reads_one(
     wrapped: bool, private_key_pem: str, monkeypatch: pytest.MonkeyPatch
@@ -184,6 +205,10 @@ def test_a_key_file_is_read_when_private_key_is_unset(
         (
             {"APP_ID": "3", "PRIVATE_KEY_PATH": "/nonexistent/key.pem"},
             "PRIVATE_KEY_PATH: cannot read the key file /nonexistent/key.pem",
+        ),
+        (
+            {"GHE_HOST": "https://github.example.com"},
+            "GHE_HOST: must be a host alone, like github.example.com, with no scheme or path",
         ),
         ({"PORT": "http"}, "PORT: Input should be a valid integer"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: Input should be 'json' or 'console'"),
