@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -10,7 +12,15 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,7 +38,15 @@ APP_ID_NOT_A_NUMBER = (
     "Client ID (Iv1...), which is not it"
 )
 
-PROBOT_LOG_LEVELS = {"trace": "debug", "warn": "warning", "fatal": "critical"}
+# How a PEM begins, whatever it holds (RSA, PKCS #8, EC...).
+PEM_BEGINS = "-----BEGIN "
+# Probot's names for the log's level and format, for settings carried over from a Probot app;
+# any of these settings is read in any case.
+PROBOT_NAMES = {
+    "log_level": {"trace": "debug", "warn": "warning", "fatal": "critical"},
+    "log_format": {"pretty": "console"},
+    "ghe_protocol": {},
+}
 
 
 def _env(name: str) -> AliasChoices:
@@ -59,6 +77,12 @@ class Settings(BaseSettings):
     )
     github_api_url: str = Field(
         default="https://api.github.com", validation_alias=_env("GITHUB_API_URL")
+    )
+    # Probot's names for a GitHub Enterprise Server: its host, and the scheme to reach it by.
+    # They stand for GITHUB_API_URL when that is unset (`_enterprise_server`).
+    ghe_host: str | None = Field(default=None, validation_alias=_env("GHE_HOST"))
+    ghe_protocol: Literal["https", "http"] = Field(
+        default="https", validation_alias=_env("GHE_PROTOCOL")
     )
     webhook_path: str = Field(default="/api/github/webhooks", validation_alias=_env("WEBHOOK_PATH"))
     host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
@@ -110,13 +134,33 @@ class Settings(BaseSettings):
             raise ValueError(APP_ID_NOT_A_NUMBER)
         return value
 
-    @field_validator("log_level", "log_format", mode="before")
+    @field_validator("log_level", "log_format", "ghe_protocol", mode="before")
     @classmethod
-    def _lower(cls, value: object) -> object:
+    def _lower(cls, value: object, field: ValidationInfo) -> object:
         if not isinstance(value, str):
             return value
-        # Probot's level names, for settings carried over from a Probot app.
-        return PROBOT_LOG_LEVELS.get(value.lower(), value.lower())
+        assert field.field_name is not None
+        return PROBOT_NAMES[field.field_name].get(value.lower(), value.lower())
+
+    @field_validator("ghe_host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host = value.strip().rstrip("/")
+        example = "like github.example.com, with no scheme or path"
+        _check_http_url(f"https://{host}", example)
+        if "/" in host:
+            raise ValueError(f"must be a host alone, {example}")
+        return host
+
+    @model_validator(mode="after")
+    def _enterprise_server(self) -> Settings:
+        """A Probot app's settings for GitHub Enterprise Server name its host alone: its API
+        is under /api/v3 there. GITHUB_API_URL, when set, is taken as it is."""
+        if self.ghe_host is not None and "github_api_url" not in self.model_fields_set:
+            self.github_api_url = f"{self.ghe_protocol}://{self.ghe_host}/api/v3"
+        return self
 
     @field_validator("github_api_url")
     @classmethod
@@ -196,6 +240,8 @@ class Settings(BaseSettings):
         # Hosting platforms often store a PEM on one line with literal \n escapes, or \r\n
         # ones when it was copied from a file saved on Windows.
         pem = pem.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n").strip() + "\n"
+        if variable == "PRIVATE_KEY":
+            pem = _decoded_if_base64(pem)
         try:
             key = load_pem_private_key(pem.encode(), password=None)
         except (ValueError, TypeError):
@@ -208,6 +254,18 @@ class Settings(BaseSettings):
                 "generate one in the App's settings on GitHub and use the .pem it downloads"
             )
         return pem
+
+
+def _decoded_if_base64(value: str) -> str:
+    """The PEM a base64-encoded `PRIVATE_KEY` holds, as Probot takes one (a PEM's line breaks
+    survive no platform's one-line secret); `value` itself when it is not that."""
+    if PEM_BEGINS in value:
+        return value
+    try:
+        decoded = base64.b64decode("".join(value.split()), validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        return value
+    return decoded.replace("\r\n", "\n").strip() + "\n" if PEM_BEGINS in decoded else value
 
 
 def _check_http_url(value: str, example: str) -> None:

@@ -50,7 +50,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
         "APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "GITHUB_API_URL",
         "WEBHOOK_PATH", "HOST", "PORT", "DATABASE_URL", "LOG_LEVEL", "LOG_FORMAT", "ADMIN_TOKEN",
         "NOTIFY_WEBHOOK_URL",
-        "WEB_CONCURRENCY",
+        "WEB_CONCURRENCY", "GHE_HOST", "GHE_PROTOCOL",
     ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

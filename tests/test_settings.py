@@ -3,11 +3,13 @@ for a bad value."""
 
 from __future__ import annotations
 
+import base64
 import errno
 import os
 import pwd
 import socket
 import tempfile
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +59,38 @@ def test_a_key_with_windows_line_ends_is_read(
     line_end: str, private_key_pem: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PRIVATE_KEY", private_key_pem.strip().replace("\n", line_end))
+    assert load_settings(env_file=None).private_key_pem() == private_key_pem.strip() + "\n"
+
+
+@pytest.mark.parametrize(
+    ("variables", "api_url"),
+    [
+        ({"GHE_HOST": "github.example.com"}, "https://github.example.com/api/v3"),
+        ({"GHE_HOST": "github.example.com:8443/"}, "https://github.example.com:8443/api/v3"),
+        ({"GHE_HOST": "ghe.internal", "GHE_PROTOCOL": "HTTP"}, "http://ghe.internal/api/v3"),
+        (
+            {"GHE_HOST": "github.example.com", "GITHUB_API_URL": "https://proxy.example.com/gh"},
+            "https://proxy.example.com/gh",
+        ),
+    ],
+    ids=["host", "host-and-port", "http", "github-api-url-wins"],
+)
+def test_probots_enterprise_host_stands_for_the_api_url_when_that_is_unset(
+    variables: dict[str, str], api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings(env_file=None).github_api_url == api_url
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["one-line", "wrapped-at-76"])
+def test_a_base64_encoded_key_is_read_as_probot_reads_one(
+    wrapped: bool, private_key_pem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded = base64.b64encode(private_key_pem.encode()).decode()
+    if wrapped:  # as `base64` writes it, and a secret pasted from its output keeps
+        encoded = "\n".join(textwrap.wrap(encoded, 76))
+    monkeypatch.setenv("PRIVATE_KEY", encoded)
     assert load_settings(env_file=None).private_key_pem() == private_key_pem.strip() + "\n"
 
 
@@ -164,9 +198,17 @@ def test_a_key_file_is_read_when_private_key_is_unset(
             {"APP_ID": "3", "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----\nsecretstuff\n"},
             "PRIVATE_KEY: not a PEM private key without a passphrase",
         ),
+        (  # base64, but of no PEM
+            {"APP_ID": "3", "PRIVATE_KEY": base64.b64encode(b"secretstuff").decode()},
+            "PRIVATE_KEY: not a PEM private key without a passphrase",
+        ),
         (
             {"APP_ID": "3", "PRIVATE_KEY_PATH": "/nonexistent/key.pem"},
             "PRIVATE_KEY_PATH: cannot read the key file /nonexistent/key.pem",
+        ),
+        (
+            {"GHE_HOST": "https://github.example.com"},
+            "GHE_HOST: must be a host alone, like github.example.com, with no scheme or path",
         ),
         ({"PORT": "http"}, "PORT: Input should be a valid integer"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: Input should be 'json' or 'console'"),
@@ -382,22 +424,25 @@ def test_a_url_of_only_whitespace_is_unset(
 
 
 @pytest.mark.parametrize(
-    ("given", "level"),
+    ("variable", "given", "taken"),
     [
-        ("trace", "debug"),
-        ("debug", "debug"),
-        ("INFO", "info"),
-        ("warn", "warning"),
-        ("warning", "warning"),
-        ("error", "error"),
-        ("fatal", "critical"),
+        ("LOG_LEVEL", "trace", "debug"),
+        ("LOG_LEVEL", "debug", "debug"),
+        ("LOG_LEVEL", "INFO", "info"),
+        ("LOG_LEVEL", "warn", "warning"),
+        ("LOG_LEVEL", "warning", "warning"),
+        ("LOG_LEVEL", "error", "error"),
+        ("LOG_LEVEL", "fatal", "critical"),
+        ("LOG_FORMAT", "pretty", "console"),
+        ("LOG_FORMAT", "JSON", "json"),
     ],
 )
-def test_log_level_takes_probots_names_too(
-    given: str, level: str, monkeypatch: pytest.MonkeyPatch
+def test_log_level_and_format_take_probots_names_too(
+    variable: str, given: str, taken: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LOG_LEVEL", given)
-    assert load_settings(env_file=None).log_level == level
+    monkeypatch.setenv(variable, given)
+    settings = load_settings(env_file=None)
+    assert getattr(settings, variable.lower()) == taken
 
 
 @pytest.mark.parametrize("command", [["serve"], ["deliveries"], ["redeliver", "d-1"]])
