@@ -28,13 +28,16 @@ BOT = "hotfix-bot[bot]"
 TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
 
 
-def organization(bot: Bot) -> None:
+@pytest.fixture
+def bot(clocked_bot: Bot) -> Bot:
+    """`clocked_bot` in acme's organization: TEAMS, the collaborators, and `develop`."""
     for slug, members in TEAMS.items():
-        bot.fake.add_team("acme", slug, members)
-    bot.repo.collaborators.update(
+        clocked_bot.fake.add_team("acme", slug, members)
+    clocked_bot.repo.collaborators.update(
         {"dev": "write", "dana": "write", "lead": "maintain", "lena": "write", "oncall": "write"}
     )
-    bot.repo.create_branch("develop", "main")
+    clocked_bot.repo.create_branch("develop", "main")
+    return clocked_bot
 
 
 def open_hotfix(bot: Bot, severity: str = "P0") -> FakePull:
@@ -113,7 +116,6 @@ def release_report(bot: Bot, sha: str) -> str:
 def merged_p0(bot: Bot) -> tuple[FakePull, str]:
     """A P0 opened at 20:30:30, escalated at 20:45:30, approved by lead at 20:50:30 and
     verbally for lena at 20:55:30, merged by lead at 21:00:30."""
-    organization(bot)
     pull = open_hotfix(bot)
     bot.advance(15 * MINUTE)  # the first escalation step
     bot.advance(5 * MINUTE)
@@ -125,9 +127,8 @@ def merged_p0(bot: Bot) -> tuple[FakePull, str]:
 
 
 def test_a_merged_p0_opens_one_report_with_its_summary_and_every_event_of_its_timeline(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     _, sha = merged_p0(bot)
 
     [issue] = reports(bot)
@@ -207,9 +208,8 @@ def test_a_merged_p0_opens_one_report_with_its_summary_and_every_event_of_its_ti
 
 
 def test_a_p0_gets_the_alert_when_it_opens_and_the_resolution_notice_when_it_merges(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)
 
     [issue] = reports(bot)
@@ -254,11 +254,7 @@ def test_a_p0_gets_the_alert_when_it_opens_and_the_resolution_notice_when_it_mer
     }
 
 
-def test_a_p0_alert_says_no_reminders_come_when_its_severity_has_no_escalation(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_p0_alert_says_no_reminders_come_when_its_severity_has_no_escalation(bot: Bot) -> None:
     bot.repo.commit(
         "main", {".github/hotfix.yml": "severities: {P0: {escalation: []}}\n"}, "No reminders"
     )
@@ -273,10 +269,8 @@ def test_a_p0_alert_says_no_reminders_come_when_its_severity_has_no_escalation(
 
 
 def test_a_p0_alert_github_refuses_is_shown_on_the_run_once_and_not_asked_for_again(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     bot.fake.inject("POST", f"{ISSUES}/1/comments$", status=403, times=None, body=REFUSED)
     pull = open_hotfix(bot)
     approve(bot, pull, "lead")
@@ -296,11 +290,7 @@ def test_a_p0_alert_github_refuses_is_shown_on_the_run_once_and_not_asked_for_ag
     assert len(asked) == 1
 
 
-def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(bot: Bot) -> None:
     bot.repo.commit(
         "main", {".github/hotfix.yml": "severities: {P1: {deadline: 1h}}\n"}, "P1 within 1h"
     )
@@ -323,12 +313,10 @@ def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(
 
 
 def test_a_merge_the_moment_the_deadline_comes_missed_it_as_the_overdue_check_run_says(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
     """The deadline's timer and the merge at one moment: the check run and the report tell
     the same, and neither by `0s`."""
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
     approve(bot, pull, "lead")
     approve(bot, pull, "oncall")
@@ -350,10 +338,8 @@ def test_a_merge_the_moment_the_deadline_comes_missed_it_as_the_overdue_check_ru
 
 
 def test_a_p1_a_day_late_shows_its_duration_to_the_minute_beside_the_deadline_missed(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")  # the default P1: within 24h
     bot.advance(27 * HOUR + 30 * MINUTE)
     merge(bot, pull)
@@ -368,11 +354,7 @@ def test_a_p1_a_day_late_shows_its_duration_to_the_minute_beside_the_deadline_mi
     assert "Resolution Time: 1d3h30m\n" in resolution
 
 
-def test_a_p2_hotfix_gets_no_report_and_the_release_report_has_no_row_for_it(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_p2_hotfix_gets_no_report_and_the_release_report_has_no_row_for_it(bot: Bot) -> None:
     pull = open_hotfix(bot, "P2")
     sha = merge(bot, pull)
 
@@ -382,10 +364,8 @@ def test_a_p2_hotfix_gets_no_report_and_the_release_report_has_no_row_for_it(
 
 
 def test_one_report_across_a_redelivery_a_rerun_and_a_run_stopped_after_creating_it(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
     sha = merge(bot, pull)
     [issue] = reports(bot)
@@ -475,11 +455,7 @@ def test_one_report_when_the_server_is_killed_after_github_opened_it_before_it_h
     )
 
 
-def test_when_the_report_is_due_and_still_open_its_assignee_is_reminded_once(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_when_the_report_is_due_and_still_open_its_assignee_is_reminded_once(bot: Bot) -> None:
     pull = open_hotfix(bot)
     merge(bot, pull)
     [issue] = reports(bot)
@@ -501,11 +477,7 @@ def test_when_the_report_is_due_and_still_open_its_assignee_is_reminded_once(
     assert [entry.status for entry in fired] == ["done"]
 
 
-def test_a_report_due_the_repository_sets_is_said_everywhere_and_reminded_then(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_report_due_the_repository_sets_is_said_everywhere_and_reminded_then(bot: Bot) -> None:
     bot.repo.commit(
         "main", {".github/hotfix.yml": "severities: {P0: {incident_report: {due: 90m}}}\n"}, "Due"
     )
@@ -529,11 +501,7 @@ def test_a_report_due_the_repository_sets_is_said_everywhere_and_reminded_then(
     ]
 
 
-def test_a_report_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_report_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(bot: Bot) -> None:
     pull = open_hotfix(bot)
     merge(bot, pull)  # at 2026-12-04 20:30:30 UTC: the report is due a day later
     [issue] = reports(bot)
@@ -550,9 +518,7 @@ def test_a_report_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(
     )
 
 
-def test_a_report_closed_before_it_is_due_gets_no_reminder(clocked_bot: Bot) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_report_closed_before_it_is_due_gets_no_reminder(bot: Bot) -> None:
     pull = open_hotfix(bot)
     merge(bot, pull)
     [issue] = reports(bot)
@@ -567,10 +533,8 @@ def test_a_report_closed_before_it_is_due_gets_no_reminder(clocked_bot: Bot) -> 
 
 @pytest.mark.parametrize("github_answer", ["refused", "dropped silently"])
 def test_an_author_github_will_not_assign_still_gets_the_report_unassigned(
-    clocked_bot: Bot, github_answer: str
+    bot: Bot, github_answer: str
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     if github_answer == "refused":
         del bot.repo.collaborators["dev"]  # say, a contributor from a fork
     else:
@@ -586,11 +550,7 @@ def test_an_author_github_will_not_assign_still_gets_the_report_unassigned(
     ) in release_report(bot, sha)
 
 
-def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kept(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kept(bot: Bot) -> None:
     bot.repo.commit(
         "main",
         {".github/hotfix.yml": "severities: {P1: {incident_report: null}}\n"},
@@ -612,13 +572,9 @@ def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kep
     ) in release_report(bot, sha)
 
 
-def test_a_rerun_after_a_merged_p1_was_relabelled_p0_keeps_the_record_a_p1s(
-    clocked_bot: Bot,
-) -> None:
+def test_a_rerun_after_a_merged_p1_was_relabelled_p0_keeps_the_record_a_p1s(bot: Bot) -> None:
     """The first run could not open the report; a re-run after someone relabelled the
     merged pull request opens it as the severity the first run followed."""
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     bot.advance(90 * MINUTE)
     bot.fake.inject("POST", f"{ISSUES}$", status=403, body=REFUSED)
@@ -643,11 +599,7 @@ def test_a_rerun_after_a_merged_p1_was_relabelled_p0_keeps_the_record_a_p1s(
     )
 
 
-def test_a_hotfix_merged_with_two_severities_is_recorded_as_the_first_and_says_so(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_hotfix_merged_with_two_severities_is_recorded_as_the_first_and_says_so(bot: Bot) -> None:
     pull = bot.open_hotfix(labels=("hotfix", "P1", "P0"))
     bot.pull_request(pull.number, "opened")
     bot.advance(30 * MINUTE)
@@ -674,9 +626,7 @@ def test_a_hotfix_merged_with_two_severities_is_recorded_as_the_first_and_says_s
     assert resolution.startswith("✅ RESOLVED - Production Restored\n")
 
 
-def test_a_pull_request_that_becomes_a_p0_is_alerted_once(clocked_bot: Bot) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_pull_request_that_becomes_a_p0_is_alerted_once(bot: Bot) -> None:
     pull = open_hotfix(bot, "P1")
     bot.advance(10 * MINUTE)
     bot.repo.remove_label(pull.number, "P1")
@@ -703,11 +653,9 @@ def test_a_pull_request_that_becomes_a_p0_is_alerted_once(clocked_bot: Bot) -> N
     ]
 
 
-def test_a_severity_labelled_again_is_a_row_of_its_own(clocked_bot: Bot) -> None:
+def test_a_severity_labelled_again_is_a_row_of_its_own(bot: Bot) -> None:
     """P1, then P0, then P1 again: the last severity row is the one the incident ended
     with, as its report's summary says."""
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     for old, new in (("P1", "P0"), ("P0", "P1")):
         bot.advance(10 * MINUTE)
@@ -729,9 +677,7 @@ def test_a_severity_labelled_again_is_a_row_of_its_own(clocked_bot: Bot) -> None
     ]
 
 
-def test_a_p0_evaluated_twice_at_once_is_alerted_once(clocked_bot: Bot) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_p0_evaluated_twice_at_once_is_alerted_once(bot: Bot) -> None:
     pull = bot.open_hotfix(labels=("hotfix", "P0"))
     # Each evaluation would list the comments, find no alert, and post one.
     bot.fake.inject("GET", rf"/issues/{pull.number}/comments$", delay=0.5, times=2)
@@ -751,10 +697,8 @@ def test_a_p0_evaluated_twice_at_once_is_alerted_once(clocked_bot: Bot) -> None:
 
 
 def test_a_repositorys_templates_replace_the_notices_wording_filled_in_as_plain_text(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     templates = (
         "notices:\n  templates:\n"
         "    p0_alert: '{severity} on {repository}: #{number} {title} by {author}, "
@@ -792,10 +736,8 @@ def test_a_repositorys_templates_replace_the_notices_wording_filled_in_as_plain_
 
 
 def test_a_break_glass_is_in_the_timeline_and_the_report_names_its_retroactive_review(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
     bot.advance(10 * MINUTE)
     command(bot, pull, "lead", "/hotfix break-glass checkout is down")
@@ -827,10 +769,8 @@ def test_a_break_glass_is_in_the_timeline_and_the_report_names_its_retroactive_r
 
 
 def test_the_issues_of_a_pull_request_titled_as_long_as_github_allows_are_cut_to_fit(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
     longest = "Fix " + "x" * 252  # the 256 characters GitHub takes for a title
     bot.repo.edit_pull(pull.number, longest, pull.body)
@@ -855,10 +795,8 @@ def relabelled_p1(bot: Bot, pull: FakePull) -> None:
 
 
 def test_a_break_glass_not_in_force_at_the_merge_waived_nothing_and_asks_for_no_review(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
     bot.advance(5 * MINUTE)
     command(bot, pull, "lead", "/hotfix break-glass checkout is down")
@@ -917,10 +855,8 @@ def test_a_break_glass_not_in_force_at_the_merge_waived_nothing_and_asks_for_no_
 
 
 def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_are_recorded(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     # Merged before hotfix-bot saw it open: the merge writes the opening from GitHub's time.
     pull = bot.open_hotfix(labels=("hotfix", "P1"))
     bot.advance(5 * MINUTE)
@@ -956,9 +892,7 @@ def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_ar
     )
 
 
-def test_a_review_submitted_after_the_merge_does_not_join_the_timeline(clocked_bot: Bot) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_review_submitted_after_the_merge_does_not_join_the_timeline(bot: Bot) -> None:
     pull = open_hotfix(bot)
     bot.advance(5 * MINUTE)
     approve(bot, pull, "lead")
@@ -1026,11 +960,7 @@ def test_someone_in_two_groups_is_asked_about_truly_and_recorded_for_the_group_t
     ]
 
 
-def test_a_push_that_voids_approvals_says_so_before_they_are_given_again(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_push_that_voids_approvals_says_so_before_they_are_given_again(bot: Bot) -> None:
     pull = open_hotfix(bot)
     bot.repo.commit("hotfix/fix-login", {"app.py": "first try\n"}, "Fix more")
     bot.pull_request(pull.number, "synchronize")  # no approval yet: none is voided
@@ -1060,7 +990,6 @@ def test_a_push_that_voids_approvals_says_so_before_they_are_given_again(
 def merged_while_github_refuses(bot: Bot, refused: str) -> tuple[FakePull, str]:
     """A P1 hotfix merged while GitHub refuses every POST to a path ending `refused`, until
     `rerun_once_github_takes_it`."""
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     bot.fake.inject("POST", f"{refused}$", status=422, times=None, body={"message": "refused"})
     return pull, merge(bot, pull)
@@ -1072,10 +1001,7 @@ def rerun_once_github_takes_it(bot: Bot, sha: str) -> None:
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
 
 
-def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
+def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(bot: Bot) -> None:
     pull, sha = merged_while_github_refuses(bot, "/git/tags")
 
     [issue] = reports(bot)
@@ -1119,10 +1045,7 @@ def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
     assert len(reports(bot)) == 1
 
 
-def test_a_report_opened_while_the_release_failed_names_it_once_a_rerun_makes_it(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
+def test_a_report_opened_while_the_release_failed_names_it_once_a_rerun_makes_it(bot: Bot) -> None:
     _, sha = merged_while_github_refuses(bot, "/releases")
 
     [issue] = reports(bot)
@@ -1143,10 +1066,8 @@ def test_a_report_opened_while_the_release_failed_names_it_once_a_rerun_makes_it
     assert "Tag:" not in continued.body  # the report had its row
 
 
-def test_a_rerun_writes_the_timeline_rows_of_the_steps_it_finds_done(clocked_bot: Bot) -> None:
+def test_a_rerun_writes_the_timeline_rows_of_the_steps_it_finds_done(bot: Bot) -> None:
     """A run stopped between a step's outcome and its row loses no row: the next writes it."""
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     sha = merge(bot, pull)
     key = f"timeline:acme/widgets#{pull.number}"
@@ -1162,11 +1083,7 @@ def test_a_rerun_writes_the_timeline_rows_of_the_steps_it_finds_done(clocked_bot
     assert f"Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`" in rows
 
 
-def test_a_hotfix_merged_before_any_evaluation_has_its_opening_in_the_timeline(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_hotfix_merged_before_any_evaluation_has_its_opening_in_the_timeline(bot: Bot) -> None:
     pull = bot.open_hotfix(labels=("hotfix", "P1"))  # no delivery: never evaluated open
     bot.advance(10 * MINUTE)
 
@@ -1205,9 +1122,8 @@ def reopened_report_row(issue: FakeIssue) -> str:
 
 
 def test_a_confirmation_is_written_into_the_report_once_and_nothing_is_posted_on_it(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)  # lena's verbal approval recorded at 20:55, merged at 21:00
     [opened] = reports(bot)
     assert UNCONFIRMED in opened.body
@@ -1252,9 +1168,8 @@ def test_a_confirmation_is_written_into_the_report_once_and_nothing_is_posted_on
 
 @pytest.mark.parametrize("relabelled", [[], ["postmortem"]], ids=["label-removed", "renamed"])
 def test_a_report_people_took_the_label_off_is_found_by_the_number_the_run_recorded(
-    clocked_bot: Bot, relabelled: list[str]
+    bot: Bot, relabelled: list[str]
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)  # lena's verbal approval unconfirmed: the report's step waits
     [issue] = reports(bot)
     # People triage it: the label comes off, or is renamed for the whole repository.
@@ -1278,8 +1193,7 @@ def test_a_report_people_took_the_label_off_is_found_by_the_number_the_run_recor
     assert [r.path for r in requests if r.method == "GET" and r.path in found_by] == [*found_by]
 
 
-def test_a_report_deleted_since_the_step_recorded_it_is_opened_again(clocked_bot: Bot) -> None:
-    bot = clocked_bot
+def test_a_report_deleted_since_the_step_recorded_it_is_opened_again(bot: Bot) -> None:
     pull, sha = merged_p0(bot)
     [deleted] = reports(bot)
     del bot.repo.issues[deleted.number]
@@ -1322,9 +1236,8 @@ def confirmed_in(body: str) -> str:
 
 
 def test_a_report_people_rewrote_without_its_marker_is_the_one_a_confirmation_writes_to(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)  # lena's verbal approval unconfirmed: the report's step waits
     [issue] = reports(bot)
     rewritten = rewritten_in_the_browser(bot, issue)
@@ -1348,9 +1261,8 @@ def test_a_report_people_rewrote_without_its_marker_is_the_one_a_confirmation_wr
 
 
 def test_a_report_moved_to_another_repository_since_the_step_recorded_it_is_opened_again(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)
     [moved] = reports(bot)
     # People transfer it: it leaves acme/widgets, marker and all, and GitHub answers its old
@@ -1373,10 +1285,8 @@ def test_a_report_moved_to_another_repository_since_the_step_recorded_it_is_open
 
 @pytest.mark.parametrize("replacing_review", ["COMMENTED", "CHANGES_REQUESTED"])
 def test_an_approval_its_approver_replaced_before_the_verbal_approval_does_not_confirm_it(
-    clocked_bot: Bot, replacing_review: str
+    bot: Bot, replacing_review: str
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
     approve(bot, pull, "lead")
     approve(bot, pull, "lena")  # 20:30:30, on the head commit that merges
@@ -1404,10 +1314,8 @@ def test_an_approval_its_approver_replaced_before_the_verbal_approval_does_not_c
 
 @pytest.mark.parametrize("later_review", ["APPROVED", "COMMENTED"])
 def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_confirmation(
-    clocked_bot: Bot, later_review: str
+    bot: Bot, later_review: str
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
     approve(bot, pull, "lead")
     command(bot, pull, "dana", "/hotfix verbal-approval @lena on the bridge call")
@@ -1438,7 +1346,6 @@ def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_conf
 def merged_p1_with_a_p0_verbal_approval(bot: Bot) -> tuple[FakePull, str]:
     """A P0 with lead's verbal approval, relabelled P1 (which takes none) and merged on the
     reviews of lead2, another engineering lead, and pm."""
-    organization(bot)
     bot.fake.teams[("acme", "engineering-leads")].members.append("lead2")
     pull = open_hotfix(bot)
     bot.advance(5 * MINUTE)
@@ -1452,10 +1359,8 @@ def merged_p1_with_a_p0_verbal_approval(bot: Bot) -> tuple[FakePull, str]:
 
 
 def test_a_verbal_approval_the_merged_severity_takes_none_of_is_neither_listed_nor_reminded(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-
     pull, sha = merged_p1_with_a_p0_verbal_approval(bot)
 
     [issue] = reports(bot)
@@ -1475,9 +1380,8 @@ def test_a_verbal_approval_the_merged_severity_takes_none_of_is_neither_listed_n
 
 
 def test_a_reminder_kept_for_a_verbal_approval_the_merged_severity_takes_none_of_sends_nothing(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     pull, _ = merged_p1_with_a_p0_verbal_approval(bot)
     assert bot.clock is not None
     merged_at = datetime.fromtimestamp(bot.clock.now, UTC)
@@ -1523,10 +1427,8 @@ def retro_review_body(sha: str) -> str:
 
 @pytest.mark.parametrize("by_hand", [True, False], ids=["made-by-hand", "made-by-the-rerun"])
 def test_a_retroactive_review_github_refused_is_made_once_and_the_report_names_it(
-    clocked_bot: Bot, tmp_path: Path, by_hand: bool
+    bot: Bot, tmp_path: Path, by_hand: bool
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
     bot.advance(10 * MINUTE)
     command(bot, pull, "lead", f"/hotfix break-glass {REASON}")
@@ -1629,10 +1531,8 @@ def notice_comment(bot: Bot, pull: FakePull) -> FakeComment:
 
 @pytest.mark.parametrize("by_hand", [True, False], ids=["opened-by-hand", "opened-by-the-rerun"])
 def test_a_report_github_refused_is_opened_whole_and_the_notice_posted_at_once_then_links_it(
-    clocked_bot: Bot, tmp_path: Path, by_hand: bool
+    bot: Bot, tmp_path: Path, by_hand: bool
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     bot.fake.inject("POST", f"{ISSUES}$", status=403, times=1, body=REFUSED)
     sha = merge(bot, pull)
@@ -1701,9 +1601,8 @@ def test_a_report_github_refused_is_opened_whole_and_the_notice_posted_at_once_t
 
 @pytest.mark.parametrize("by_hand", [True, False], ids=["edited-by-hand", "edited-by-the-rerun"])
 def test_a_confirmation_github_refused_to_write_into_the_report_is_given_as_the_edit(
-    clocked_bot: Bot, tmp_path: Path, by_hand: bool
+    bot: Bot, tmp_path: Path, by_hand: bool
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)
     [issue] = reports(bot)
     rewritten = rewritten_in_the_browser(bot, issue)
@@ -1744,9 +1643,8 @@ def test_a_confirmation_github_refused_to_write_into_the_report_is_given_as_the_
 
 
 def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and_comment(
-    clocked_bot: Bot, tmp_path: Path
+    bot: Bot, tmp_path: Path
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_while_github_refuses(bot, "/git/tags")
     [issue] = reports(bot)
     bot.fake.faults.clear()
@@ -1800,10 +1698,8 @@ def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and
 
 
 def test_a_report_opened_by_hand_for_an_author_github_will_not_assign_is_opened_unassigned(
-    clocked_bot: Bot, tmp_path: Path
+    bot: Bot, tmp_path: Path
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     del bot.repo.collaborators["dev"]  # from a fork, say: GitHub takes them as no assignee
     bot.fake.inject("POST", f"{ISSUES}$", status=403, times=1, body=REFUSED)
@@ -1835,11 +1731,7 @@ def test_a_report_opened_by_hand_for_an_author_github_will_not_assign_is_opened_
     ) in release_report(bot, sha)
 
 
-def test_a_report_not_looked_for_has_no_command_and_the_notice_still_goes_out(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_report_not_looked_for_has_no_command_and_the_notice_still_goes_out(bot: Bot) -> None:
     pull = open_hotfix(bot, "P1")
     # Whether the report was opened is not known: a command could open a second.
     bot.fake.inject("GET", f"{ISSUES}$", status=403, times=1, body=REFUSED)
@@ -1858,10 +1750,8 @@ def test_a_report_not_looked_for_has_no_command_and_the_notice_still_goes_out(
 
 @pytest.mark.parametrize("by_hand", [True, False], ids=["posted-by-hand", "posted-by-the-rerun"])
 def test_a_resolution_notice_github_refused_is_posted_whole_by_hand_or_by_the_rerun(
-    clocked_bot: Bot, tmp_path: Path, by_hand: bool
+    bot: Bot, tmp_path: Path, by_hand: bool
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     # The run's first comment is the notice (its report comes last).
     bot.fake.inject("POST", f"{ISSUES}/1/comments$", status=403, times=1, body=REFUSED)
