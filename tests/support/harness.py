@@ -222,6 +222,12 @@ class Bot:
             "pull_request", self.fake.pull_request_event(self.repo, number, action, **extra)
         )
 
+    def approve(self, number: int, *logins: str) -> None:
+        """Each of `logins` approves the head commit of pull request `number`, in turn."""
+        for login in logins:
+            self.repo.review(number, login, "APPROVED")
+            self.deliver("pull_request_review", self.fake.review_event(self.repo, number))
+
     def open_hotfix(
         self,
         branch: str = "hotfix/fix-login",
