@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from githubkit.exception import RequestFailed
-from support.harness import Bot, approvals_row, run_on_last_attempt, running_bot
+from support.harness import Bot, approvals_row, run_on_last_attempt, running_bot, staff
 from support.live_server import wait_for
 from support.titles import all_rules_pass, rules_fail
 
@@ -31,7 +31,6 @@ from sandbox import FakeComment, FakeIssue, FakePull, InjectedFault, RecordedReq
 NOW = datetime(2026, 12, 4, 14, 32, 10, tzinfo=UTC)
 BOT = "hotfix-bot[bot]"
 WEB = "https://github.com/acme/widgets"
-TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
 ACCEPTED_FORMS = (
     "Commands hotfix-bot takes, as the first line of a pull request comment:\n"
     "- `/hotfix verbal-approval @login [note]`\n"
@@ -70,12 +69,8 @@ def bot(tmp_path: Path, private_key_pem: str, github_time: FakeTime) -> Iterator
 
 @pytest.fixture(autouse=True)
 def organization(bot: Bot, github_time: FakeTime) -> None:
-    for slug, members in TEAMS.items():
-        bot.fake.add_team("acme", slug, members)
-    bot.repo.collaborators.update(
-        {"dana": "write", "lead": "maintain", "lena": "write", "oncall": "write", "dev": "write"}
-    )
-    bot.repo.collaborators.update({"maya": "admin", "eve": "read"})
+    staff(bot, {"dana": "write", "lead": "maintain", "lena": "write", "oncall": "write"})
+    bot.repo.collaborators.update({"dev": "write", "maya": "admin", "eve": "read"})
 
 
 def open_p0_hotfix(bot: Bot, labels: tuple[str, ...] = ("hotfix", "P0")) -> FakePull:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from support.by_hand import apply, run_by_hand
-from support.harness import Bot
+from support.harness import Bot, staff
 from support.live_server import children_of, github_and_server, wait_for
 
 from app.journal import Journal, TimerEntry, open_journal
@@ -25,16 +25,14 @@ MINUTE, HOUR = 60, 3600
 WEB = "https://github.com/acme/widgets"
 ISSUES = "/repos/acme/widgets/issues"
 BOT = "hotfix-bot[bot]"
-TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
 
 
 @pytest.fixture
 def bot(clocked_bot: Bot) -> Bot:
-    """`clocked_bot` in acme's organization: TEAMS, the collaborators, and `develop`."""
-    for slug, members in TEAMS.items():
-        clocked_bot.fake.add_team("acme", slug, members)
-    clocked_bot.repo.collaborators.update(
-        {"dev": "write", "dana": "write", "lead": "maintain", "lena": "write", "oncall": "write"}
+    """`clocked_bot` in acme's organization (`staff`), with `develop`."""
+    staff(
+        clocked_bot,
+        {"dev": "write", "dana": "write", "lead": "maintain", "lena": "write", "oncall": "write"},
     )
     clocked_bot.repo.create_branch("develop", "main")
     return clocked_bot
