@@ -116,6 +116,17 @@ def release_run(bot: Bot, pull: FakePull) -> FakeCheckRun:
     return run
 
 
+def could_not_run(bot: Bot, pull: FakePull) -> str:
+    """The summary of `pull`'s release run, which failed before any step."""
+    run = release_run(bot, pull)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "failure",
+        "Could not run the post-merge steps",
+    )
+    return str(run.output["summary"])
+
+
 def rerun(bot: Bot, pull: FakePull, event: str = "check_run") -> None:
     """A click on "Re-run" of the `hotfix-release` check, or on "Re-run all checks" of the
     merge commit (`event` check_suite)."""
@@ -305,19 +316,18 @@ def report_comments(bot: Bot, pull: FakePull) -> list[FakeComment]:
 # --- GitHub's state ----------------------------------------------------------------------------
 
 
-def assert_all_done(
-    bot: Bot,
-    pull: FakePull,
-    *,
-    tag: str | None = None,
-    release: str = RELEASE_DONE,
-    back_merge: str | None = None,
-    delete: str = DELETE_DONE,
-) -> None:
-    """The report of a run of `pull` whose every step ended as its row says: done as a first
-    run does it, unless given."""
-    rows = (tag or tag_done(pull), release, back_merge or back_merge_done(bot), delete)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", summary(bot, pull, *rows))
+def assert_all_done(bot: Bot, pull: FakePull, **rows: str) -> None:
+    """The report of a run of `pull` whose every step is done: as a first run does it, or as
+    the step's row in `rows` says (tag, release, back_merge, delete)."""
+    first_run = {
+        "tag": tag_done(pull),
+        "release": RELEASE_DONE,
+        "back_merge": back_merge_done(bot),
+        "delete": DELETE_DONE,
+    }
+    assert rows.keys() <= first_run.keys()
+    text = summary(bot, pull, *(first_run | rows).values())
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
 def assert_tagged(bot: Bot, pull: FakePull) -> None:
@@ -468,10 +478,8 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
 
     bot.pull_request(pull.number, "closed")
 
-    assert bot.repo.branches["develop"].sha == develop_before
-    assert bot.repo.branches[BACKMERGE].sha == sha
+    backmerge = waiting_back_merge(bot, pull, develop_before)
     assert BRANCH not in bot.repo.branches
-    backmerge = the_back_merge(bot, pull)
     assert (backmerge.head_ref, backmerge.base_ref, backmerge.state) == (
         BACKMERGE,
         "develop",
@@ -577,6 +585,14 @@ def the_back_merge(bot: Bot, pull: FakePull) -> FakePull:
     """The one pull request besides the hotfix `pull`: its back-merge."""
     [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
     return backmerge
+
+
+def waiting_back_merge(bot: Bot, pull: FakePull, develop_before: str) -> FakePull:
+    """`the_back_merge` of `pull`, from BACKMERGE at its merge commit, develop left as it was
+    before."""
+    assert bot.repo.branches["develop"].sha == develop_before
+    assert bot.repo.branches[BACKMERGE].sha == merge_sha(pull)
+    return the_back_merge(bot, pull)
 
 
 def back_merge_of(bot: Bot, branch: str) -> FakePull:
@@ -686,9 +702,7 @@ def test_protected_develop_gets_a_back_merge_pull_request(bot: Bot, refusal_stat
 
     bot.pull_request(pull.number, "closed")
 
-    assert bot.repo.branches["develop"].sha == develop_before
-    assert bot.repo.branches[BACKMERGE].sha == sha
-    backmerge = the_back_merge(bot, pull)
+    backmerge = waiting_back_merge(bot, pull, develop_before)
     assert (backmerge.head_ref, backmerge.base_ref, backmerge.author) == (
         BACKMERGE,
         "develop",
@@ -1509,9 +1523,7 @@ def test_a_version_conflict_is_left_to_people_when_keeping_develops_would_drop_a
 
     bot.pull_request(pull.number, "closed")
 
-    assert bot.repo.branches["develop"].sha == develop_before
-    assert bot.repo.branches[BACKMERGE].sha == sha
-    backmerge = the_back_merge(bot, pull)
+    backmerge = waiting_back_merge(bot, pull, develop_before)
     assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
     listed = "\n".join(f"- `{path}`" for path in conflicts)
     kept = " and ".join(f"`{path}`" for path in conflicts)
@@ -2909,13 +2921,7 @@ def test_a_refusal_before_the_steps_fails_the_release_check_with_the_reason(bot:
 
     assert (bot.repo.tags, bot.repo.releases) == ({}, {})
     assert BRANCH in bot.repo.branches
-    run = release_run(bot, pull)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "failure",
-        "Could not run the post-merge steps",
-    )
-    assert run.output["summary"] == (
+    assert could_not_run(bot, pull) == (
         "hotfix-bot could not finish: GitHub answered 403 to GET "
         f"/repos/acme/widgets/git/trees/{before}: Resource not accessible by integration.\n\n"
         "Re-run this check once the cause is fixed; `hotfix-bot deliveries --status failed` "
@@ -3081,13 +3087,7 @@ def test_a_refusal_before_the_steps_of_a_hotfix_into_another_production_branch_i
     bot.pull_request(pull.number, "closed")
 
     assert (bot.repo.tags, bot.repo.releases) == ({}, {})
-    run = release_run(bot, pull)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "failure",
-        "Could not run the post-merge steps",
-    )
-    assert run.output["summary"] == (
+    assert could_not_run(bot, pull) == (
         f"hotfix-bot could not finish: GitHub answered 403 to GET {path}: Resource not "
         "accessible by integration.\n\nRe-run this check once the cause is fixed; "
         "`hotfix-bot deliveries --status failed` lists what failed on the server."
