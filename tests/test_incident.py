@@ -1056,6 +1056,17 @@ def finished(bot: Bot, sha: str, summary: str, tmp_path: Path, text: str, *, by_
     return text
 
 
+def tag_and_release_continued(sha: str) -> str:
+    """The comment giving the rows of the tag and the release of the merge `sha` (made at
+    20:30) to a report opened before them."""
+    return (
+        "<!-- hotfix-bot:incident-timeline v1.2.4 -->\n**Timeline, continued**\n\n"
+        "| Time | Event |\n|------|-------|\n"
+        f"| 2026-12-04 20:30 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
+        "| 2026-12-04 20:30 UTC | Release: published release `v1.2.4` |"
+    )
+
+
 def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(bot: Bot) -> None:
     pull, sha = merged_while_github_refuses(bot, "/git/tags")
 
@@ -1085,12 +1096,7 @@ def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(bot
     ) in issue.body
     # The rows the report could not have when it was opened come in one comment.
     [continued] = bot.repo.comments_on(issue.number)
-    assert continued.body == (
-        "<!-- hotfix-bot:incident-timeline v1.2.4 -->\n**Timeline, continued**\n\n"
-        "| Time | Event |\n|------|-------|\n"
-        f"| 2026-12-04 20:30 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
-        "| 2026-12-04 20:30 UTC | Release: published release `v1.2.4` |"
-    )
+    assert continued.body == tag_and_release_continued(sha)
     summary = release_report(bot, sha)
     assert (
         f"| Incident report | ✅ done | issue #{issue.number} names v1.2.4 now, due "
@@ -1690,12 +1696,7 @@ def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and
         "not tagged yet (see the `hotfix-release` check)",
         f"[`v1.2.4`]({WEB}/tree/v1.2.4), [release v1.2.4]({WEB}/releases/tag/v1.2.4)",
     )
-    continued = (
-        "<!-- hotfix-bot:incident-timeline v1.2.4 -->\n**Timeline, continued**\n\n"
-        "| Time | Event |\n|------|-------|\n"
-        f"| 2026-12-04 20:30 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
-        "| 2026-12-04 20:30 UTC | Release: published release `v1.2.4` |"
-    )
+    continued = tag_and_release_continued(sha)
     calls = run_by_hand(summary, tmp_path, bot.repo)
     assert [(call.argv, call.stdin) for call in calls] == [
         (["issue", "edit", str(issue.number), "--body-file", "-"], f"{named}\n"),
