@@ -103,7 +103,7 @@ class Clock:
         return datetime.fromtimestamp(self.now, UTC)
 
 
-# acme's teams as most end-to-end tests staff the approval groups of a P0.
+# acme's teams for a P0's approval groups, Engineering Lead and On-call Manager (`staff`).
 ACME_TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
 REFUSAL = "Resource not accessible by integration"  # GitHub's words for a missing permission
 
@@ -226,7 +226,8 @@ class Bot:
         )
 
     def approve(self, number: int, *logins: str) -> None:
-        """Each of `logins` approves the head commit of pull request `number`, in turn."""
+        """Each of `logins` approves the head commit of pull request `number`, and GitHub
+        delivers the review before the next one."""
         for login in logins:
             self.repo.review(number, login, "APPROVED")
             self.deliver("pull_request_review", self.fake.review_event(self.repo, number))
