@@ -87,6 +87,28 @@ def how_to_fix(run: FakeCheckRun, rule: str) -> str:
     return section.split("\n\n### `", 1)[0].split("\n\n## ", 1)[0]
 
 
+def waiting_row(bot: Bot, pull: FakePull, rule: str) -> str:
+    """The row of `rule` on the pull request's run, which waits for approvals alone."""
+    run = policy_run(bot, pull)
+    assert run.output["title"] == P1_WAITING
+    return row(run, rule)
+
+
+def replaced(bot: Bot, old: FakePull, new: FakePull) -> None:
+    """The pull request `new`, opened in place of `old`, which is closed; GitHub says so."""
+    bot.pull_request(new.number, "opened")
+    bot.repo.close_pull(old.number)
+    bot.pull_request(old.number, "closed")
+
+
+def fails_on(bot: Bot, pull: FakePull, rule: str) -> str:
+    """What the *How to fix* of the pull request's run says under `rule`, the one rule it
+    fails."""
+    run = policy_run(bot, pull)
+    assert run.output["title"] == rules_fail(rule)
+    return how_to_fix(run, rule)
+
+
 def row(run: FakeCheckRun, rule: str) -> str:
     """The rule's row of the run's table."""
     [line] = [
@@ -171,13 +193,17 @@ def run_bump(bot: Bot, lines: list[str]) -> None:
     bot.pull_request(pull.number, "synchronize")
 
 
+def bumped(bot: Bot, pull: FakePull, fix: str) -> str:
+    """The version-bump row of the pull request's run once the commands of `fix` are run."""
+    run_bump(bot, shell_block(fix))
+    return waiting_row(bot, pull, "version-bump")
+
+
 def test_a_branch_renamed_as_branch_name_says_gets_a_new_pull_request_that_passes_it(
     bot: Bot,
 ) -> None:
     pull = open_pull(bot, "fix/Fix_Login")
-    run = policy_run(bot, pull)
-    assert run.output["title"] == rules_fail("branch-name")
-    commands = shell_block(how_to_fix(run, "branch-name"))
+    commands = shell_block(fails_on(bot, pull, "branch-name"))
     assert commands == [
         "git branch -m fix/Fix_Login fix/fix-login",
         "git push origin -u fix/fix-login",
@@ -203,20 +229,16 @@ def test_a_branch_renamed_as_branch_name_says_gets_a_new_pull_request_that_passe
         labels=given_labels,
         body=bot.repo.pulls[pull.number].body,
     )
-    bot.pull_request(new.number, "opened")
-    bot.repo.close_pull(pull.number)
-    bot.pull_request(pull.number, "closed")
+    replaced(bot, pull, new)
 
-    run = policy_run(bot, new)
-    assert run.output["title"] == P1_WAITING
-    assert row(run, "branch-name").startswith("| `branch-name` | ✅ pass | fix/fix-login |")
+    assert waiting_row(bot, new, "branch-name").startswith(
+        "| `branch-name` | ✅ pass | fix/fix-login |"
+    )
 
 
 def test_the_base_changed_as_target_branch_says_passes_it(bot: Bot) -> None:
     pull = open_pull(bot, base="main")
-    run = policy_run(bot, pull)
-    assert run.output["title"] == rules_fail("target-branch")
-    fix = how_to_fix(run, "target-branch")
+    fix = fails_on(bot, pull, "target-branch")
     assert fix == (
         "Targets main, but a hotfix must target the production branch stable\n\n"
         f"gh pr edit {pull.number} --base stable"
@@ -227,16 +249,14 @@ def test_the_base_changed_as_target_branch_says_passes_it(bot: Bot) -> None:
         bot.repo.pulls[pull.number].base_ref = shlex.split(fix.rsplit("\n", 1)[1])[-1]
     bot.pull_request(pull.number, "edited")
 
-    run = policy_run(bot, pull)
-    assert run.output["title"] == P1_WAITING
-    assert row(run, "target-branch") == "| `target-branch` | ✅ pass | stable | stable |"
+    assert (
+        waiting_row(bot, pull, "target-branch") == "| `target-branch` | ✅ pass | stable | stable |"
+    )
 
 
 def test_the_labels_added_as_labels_says_pass_it(bot: Bot) -> None:
     pull = open_pull(bot, labels=())
-    run = policy_run(bot, pull)
-    assert run.output["title"] == rules_fail("labels")
-    assert how_to_fix(run, "labels") == (
+    assert fails_on(bot, pull, "labels") == (
         "The label emergency is missing; no severity label (sev0, sev1, sev2)\n\n"
         "Add the label `emergency`; add one severity label: `sev0` or `sev1`"
     )
@@ -244,9 +264,7 @@ def test_the_labels_added_as_labels_says_pass_it(bot: Bot) -> None:
     label(bot, pull, "emergency")
     label(bot, pull, "sev1")
 
-    run = policy_run(bot, pull)
-    assert run.output["title"] == P1_WAITING
-    assert row(run, "labels") == (
+    assert waiting_row(bot, pull, "labels") == (
         "| `labels` | ✅ pass | labels emergency, sev1 | emergency and exactly one of sev0, sev1, "
         "sev2 |"
     )
@@ -254,9 +272,7 @@ def test_the_labels_added_as_labels_says_pass_it(bot: Bot) -> None:
 
 def test_the_severity_labels_removed_as_labels_says_leave_the_one_kept(bot: Bot) -> None:
     pull = open_pull(bot, labels=("emergency", "sev0", "sev1"))
-    run = policy_run(bot, pull)
-    assert run.output["title"] == rules_fail("labels")
-    assert how_to_fix(run, "labels") == (
+    assert fails_on(bot, pull, "labels") == (
         "Several severity labels (sev0, sev1)\n\n"
         "Keep one of the labels `sev0`, `sev1` and remove the others"
     )
@@ -269,17 +285,15 @@ def test_the_severity_labels_removed_as_labels_says_leave_the_one_kept(bot: Bot)
 
 def test_the_severity_label_replaced_as_severity_says_passes_it(bot: Bot) -> None:
     pull = open_pull(bot, labels=("emergency", "sev2"))
-    run = policy_run(bot, pull)
-    assert run.output["title"] == rules_fail("severity")
-    fix = how_to_fix(run, "severity")
+    fix = fails_on(bot, pull, "severity")
     assert fix.endswith("; if the issue is more severe, replace the label sev2 with sev0 or sev1")
 
     unlabel(bot, pull, "sev2")
     label(bot, pull, "sev1")
 
-    run = policy_run(bot, pull)
-    assert run.output["title"] == P1_WAITING
-    assert row(run, "severity").startswith("| `severity` | ✅ pass | sev1 (severity P1) |")
+    assert waiting_row(bot, pull, "severity").startswith(
+        "| `severity` | ✅ pass | sev1 (severity P1) |"
+    )
 
 
 def test_a_change_moved_to_the_next_release_as_severity_says_is_no_hotfix_there(bot: Bot) -> None:
@@ -317,9 +331,7 @@ def test_the_people_approvals_names_approving_pass_it(bot: Bot) -> None:
         "someone from team engineering-leads to approve the latest commit"
     )
 
-    for login in ("carol", "lead"):  # the first named, and the team's member
-        bot.repo.review(pull.number, login, "APPROVED")
-        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.approve(pull.number, "carol", "lead")  # the first named, and the team's member
 
     run = policy_run(bot, pull)
     assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
@@ -327,9 +339,7 @@ def test_the_people_approvals_names_approving_pass_it(bot: Bot) -> None:
 
 def test_the_commands_version_bump_gives_pushed_pass_it(bot: Bot) -> None:
     pull = open_pull(bot, files={"app.py": "fixed\n"})
-    run = policy_run(bot, pull)
-    assert run.output["title"] == rules_fail("version-bump")
-    fix = how_to_fix(run, "version-bump")
+    fix = fails_on(bot, pull, "version-bump")
     assert fix.startswith(
         "VERSION is 1.2.3 on fix/fix-login, expected 1.2.4\n\n"
         "fix/fix-login does not go past stable's version, 1.2.3: the commands bring it up to "
@@ -337,11 +347,7 @@ def test_the_commands_version_bump_gives_pushed_pass_it(bot: Bot) -> None:
         "Set the version to 1.2.4 on fix/fix-login, commit it and push it:\n\n```sh\n"
     )
 
-    run_bump(bot, shell_block(fix))
-
-    run = policy_run(bot, pull)
-    assert run.output["title"] == P1_WAITING
-    assert row(run, "version-bump") == (
+    assert bumped(bot, pull, fix) == (
         "| `version-bump` | ✅ pass | VERSION: 1.2.3 on stable, 1.2.4 on fix/fix-login "
         "| 1.2.4 (1.2.3 + 1 patch) in VERSION, and no tag release-1.2.4 yet |"
     )
@@ -351,9 +357,7 @@ def test_a_base_behind_the_latest_release_is_told_which_version_to_set_where(bot
     """Released from elsewhere: the tag of stable's next patch exists, stable says 1.2.3."""
     bot.repo.create_tag("release-1.2.4", "stable")
     pull = open_pull(bot)
-    run = policy_run(bot, pull)
-    assert run.output["title"] == rules_fail("version-bump")
-    fix = how_to_fix(run, "version-bump")
+    fix = fails_on(bot, pull, "version-bump")
     assert fix.startswith(
         "The tag release-1.2.4 already exists, so stable (1.2.3) is behind the latest release\n\n"
         "Set VERSION on stable to 1.2.4, the version tagged release-1.2.4, first (if a later "
@@ -368,11 +372,7 @@ def test_a_base_behind_the_latest_release_is_told_which_version_to_set_where(bot
     )
 
     bot.repo.commit("stable", {"VERSION": "1.2.4\n"}, "Catch up with release-1.2.4")
-    run_bump(bot, shell_block(fix))
-
-    run = policy_run(bot, pull)
-    assert run.output["title"] == P1_WAITING
-    assert row(run, "version-bump") == (
+    assert bumped(bot, pull, fix) == (
         "| `version-bump` | ✅ pass | VERSION: 1.2.4 on stable, 1.2.5 on fix/fix-login "
         "| 1.2.5 (1.2.4 + 1 patch) in VERSION, and no tag release-1.2.5 yet |"
     )
@@ -667,9 +667,7 @@ def test_a_hotfix_queued_again_once_approved_as_its_failed_merge_group_says_pass
         "someone from team engineering-leads to approve the latest commit"
     )
 
-    for login in ("dave", "lead"):
-        bot.repo.review(pull.number, login, "APPROVED")
-        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.approve(pull.number, "dave", "lead")
     run = queued()
 
     assert (run.conclusion, run.output["title"]) == (
@@ -699,9 +697,7 @@ def test_a_version_file_added_to_the_base_as_version_bump_says_is_read_once_re_r
     bot.repo.commit("stable", {words[3]: f"{words[1]}\n"}, "Keep the version in VERSION")
     rerun(bot, run)
 
-    run = policy_run(bot, pull)
-    assert run.output["title"] == P1_WAITING
-    assert row(run, "version-bump").startswith(
+    assert waiting_row(bot, pull, "version-bump").startswith(
         "| `version-bump` | ✅ pass | VERSION: 1.2.3 on stable, 1.2.4 on fix/fix-login |"
     )
 
@@ -753,9 +749,7 @@ def test_a_branch_the_pattern_asks_for_gets_a_new_pull_request_that_passes_branc
     ticketed = CONFIG.replace("'^fix/[a-z0-9]+(-[a-z0-9]+)*$'", "'^fix/OPS-[0-9]+$'")
     bot.repo.commit("stable", {".github/hotfix.yml": ticketed}, "Hotfix branches name a ticket")
     pull = open_pull(bot, "fix/login", labels=("emergency", "sev1"))
-    run = policy_run(bot, pull)
-    assert run.output["title"] == rules_fail("branch-name")
-    assert how_to_fix(run, "branch-name") == (
+    assert fails_on(bot, pull, "branch-name") == (
         "Branch fix/login does not match `^fix/OPS-[0-9]+$`\n\n"
         "Push the work to a branch whose name fully matches `^fix/OPS-[0-9]+$`, open a new pull "
         "request from it into stable with this one's labels (`emergency`, `sev1`) and close "
@@ -766,10 +760,8 @@ def test_a_branch_the_pattern_asks_for_gets_a_new_pull_request_that_passes_branc
     new = bot.repo.open_pull(
         "fix/OPS-4711", "stable", title="Fix login", author="dev", labels=["emergency", "sev1"]
     )
-    bot.pull_request(new.number, "opened")
-    bot.repo.close_pull(pull.number)
-    bot.pull_request(pull.number, "closed")
+    replaced(bot, pull, new)
 
-    run = policy_run(bot, new)
-    assert run.output["title"] == P1_WAITING
-    assert row(run, "branch-name").startswith("| `branch-name` | ✅ pass | fix/OPS-4711 |")
+    assert waiting_row(bot, new, "branch-name").startswith(
+        "| `branch-name` | ✅ pass | fix/OPS-4711 |"
+    )

@@ -36,6 +36,12 @@ REFUSED = (
 )
 
 
+@pytest.fixture
+def bot(clocked_bot: Bot) -> Bot:
+    """Every test here moves the clock."""
+    return clocked_bot
+
+
 def add_teams(bot: Bot, *slugs: str) -> None:
     for slug in slugs:
         bot.fake.add_team("acme", slug, TEAMS[slug])
@@ -48,9 +54,14 @@ def open_p0(bot: Bot) -> FakePull:
     return pull
 
 
-def approve(bot: Bot, pull: FakePull, login: str) -> None:
-    bot.repo.review(pull.number, login, "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+def staffed_p0(bot: Bot) -> FakePull:
+    """`open_p0` with the teams of both its approval groups."""
+    add_teams(bot, "engineering-leads", "on-call-managers")
+    return open_p0(bot)
+
+
+def config_on_main(bot: Bot, config: str, why: str) -> None:
+    bot.repo.commit("main", {".github/hotfix.yml": config}, why)
 
 
 def notices(bot: Bot, pull: FakePull, timer_id: str) -> list[str]:
@@ -62,12 +73,8 @@ def notices(bot: Bot, pull: FakePull, timer_id: str) -> list[str]:
     ]
 
 
-def test_each_escalation_step_comments_once_at_its_time_and_never_after_the_merge(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    add_teams(bot, "engineering-leads", "on-call-managers")
-    pull = open_p0(bot)
+def test_each_escalation_step_comments_once_at_its_time_and_never_after_the_merge(bot: Bot) -> None:
+    pull = staffed_p0(bot)
     first, second = "escalation:acme/widgets#1:P0:15m", "escalation:acme/widgets#1:P0:4h"
     opened = bot.clock.now if bot.clock else 0
     assert [(entry.timer.id, entry.timer.due_at) for entry in bot.journal.timers()] == [
@@ -111,26 +118,21 @@ def test_each_escalation_step_comments_once_at_its_time_and_never_after_the_merg
 
 
 def test_a_late_step_mentions_who_is_left_the_author_and_others_and_says_how_far_past(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     add_teams(bot, "engineering-leads")
-    bot.repo.commit(
-        "main",
-        {
-            ".github/hotfix.yml": (
-                "severities:\n  P1:\n    deadline: 1h\n    approvals:\n"
-                "      - {name: Engineering Lead, team: engineering-leads}\n"
-                "      - {name: Maintainers, users: [dev, alice, bob]}\n"
-                "    escalation:\n"
-                "      - {after: 90m, notify: [approvers, author, '@acme/sre']}\n"
-            )
-        },
+    config_on_main(
+        bot,
+        "severities:\n  P1:\n    deadline: 1h\n    approvals:\n"
+        "      - {name: Engineering Lead, team: engineering-leads}\n"
+        "      - {name: Maintainers, users: [dev, alice, bob]}\n"
+        "    escalation:\n"
+        "      - {after: 90m, notify: [approvers, author, '@acme/sre']}\n",
         "A P1 policy of our own",
     )
     pull = bot.open_hotfix()  # P1, by dev
     bot.pull_request(pull.number, "opened")
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
 
     bot.advance(90 * MINUTE)
 
@@ -142,28 +144,23 @@ def test_a_late_step_mentions_who_is_left_the_author_and_others_and_says_how_far
 
 
 def test_a_step_with_every_group_filled_and_no_deadline_mentions_nobody_and_says_so(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     add_teams(bot, "engineering-leads", "product-managers")
-    bot.repo.commit(
-        "main",
-        {
-            # P2 has no deadline unless it is given one.
-            ".github/hotfix.yml": (
-                "severities:\n  P2:\n    hotfix_allowed: true\n"
-                "    approvals:\n"
-                "      - {name: Engineering Lead, team: engineering-leads}\n"
-                "      - {name: Product Manager, team: product-managers}\n"
-                "    escalation: [{after: 30m, notify: [approvers]}]\n"
-            )
-        },
+    # P2 has no deadline unless it is given one.
+    config_on_main(
+        bot,
+        "severities:\n  P2:\n    hotfix_allowed: true\n"
+        "    approvals:\n"
+        "      - {name: Engineering Lead, team: engineering-leads}\n"
+        "      - {name: Product Manager, team: product-managers}\n"
+        "    escalation: [{after: 30m, notify: [approvers]}]\n",
         "P2 hotfixes, with no deadline",
     )
     pull = bot.open_hotfix(labels=("hotfix", "P2"))
     bot.pull_request(pull.number, "opened")
-    approve(bot, pull, "lead")
-    approve(bot, pull, "pm")
+    bot.approve(pull.number, "lead")
+    bot.approve(pull.number, "pm")
 
     bot.advance(30 * MINUTE)
 
@@ -173,10 +170,7 @@ def test_a_step_with_every_group_filled_and_no_deadline_mentions_nobody_and_says
     ]
 
 
-def test_a_step_of_a_severity_the_pull_request_no_longer_has_sends_nothing(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
+def test_a_step_of_a_severity_the_pull_request_no_longer_has_sends_nothing(bot: Bot) -> None:
     add_teams(bot, "engineering-leads", "on-call-managers", "product-managers")
     pull = open_p0(bot)
     bot.repo.remove_label(pull.number, "P0")
@@ -199,10 +193,9 @@ def test_a_step_of_a_severity_the_pull_request_no_longer_has_sends_nothing(
 
 
 def test_a_person_posting_a_reminders_marker_first_does_not_silence_it_nor_the_p0_alert(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
     """Only an App's comment is taken for a notice no person is ever asked to post."""
-    bot = clocked_bot
     add_teams(bot, "engineering-leads", "on-call-managers")
     pull = bot.open_hotfix(labels=("hotfix", "P0"))
     for notice in ("escalation:acme/widgets#1:P0:15m", "p0-alert:acme/widgets#1"):
@@ -254,11 +247,10 @@ def escalation_steps(bot: Bot) -> dict[str, tuple[str, int]]:
 
 
 def test_a_step_that_came_while_the_pull_request_was_of_another_severity_is_sent_when_it_is_again(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
     """It is not spent by coming at the wrong time, as a severity labelled late is not; once
     sent, it is spent, however often the severity changes."""
-    bot = clocked_bot
     add_teams(bot, "engineering-leads", "on-call-managers", "product-managers")
     pull = open_p0(bot)
     bot.advance(10 * MINUTE)
@@ -306,14 +298,12 @@ def reopen(bot: Bot, pull: FakePull) -> None:
 
 
 def test_a_step_that_came_while_the_pull_request_was_closed_is_sent_at_the_reopening_once(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
     """Closed, it may be reopened: the step is not spent by coming then. Once sent it is
     spent, however often the pull request is closed and reopened, and the merge spends the
     steps still to come."""
-    bot = clocked_bot
-    add_teams(bot, "engineering-leads", "on-call-managers")
-    pull = open_p0(bot)
+    pull = staffed_p0(bot)
     bot.advance(10 * MINUTE)
     close(bot, pull)
     bot.advance(10 * MINUTE)  # the step came at 15m, while closed
@@ -346,15 +336,13 @@ def test_a_step_that_came_while_the_pull_request_was_closed_is_sent_at_the_reope
 
 
 def test_a_pull_request_closed_for_good_sends_nothing_and_its_steps_wait_for_a_reopening(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    add_teams(bot, "engineering-leads", "on-call-managers")
-    pull = open_p0(bot)
+    pull = staffed_p0(bot)
     bot.advance(10 * MINUTE)
     close(bot, pull)
     bot.advance(2 * DAY)  # every timer came, while closed
-    approve(bot, pull, "lead")  # evaluated: closed, it schedules nothing
+    bot.approve(pull.number, "lead")  # evaluated: closed, it schedules nothing
     bot.advance(2 * DAY)
     runs_while_closed = timer_runs(bot)
     steps_while_closed = escalation_steps(bot)
@@ -382,13 +370,11 @@ FIXED_CONFIG = {".github/hotfix.yml": "severities: {P0: {deadline: 2h}}\n"}
 
 
 def test_a_step_that_came_while_the_config_could_not_be_used_is_sent_once_it_is_fixed(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
     """The fix on main brings no event of the pull request's: the clock looks again by itself,
     5 minutes after the step came."""
-    bot = clocked_bot
-    add_teams(bot, "engineering-leads", "on-call-managers")
-    pull = open_p0(bot)
+    pull = staffed_p0(bot)
     bot.advance(10 * MINUTE)
     bot.repo.commit("main", BROKEN_CONFIG, "A typo")
     bot.advance(5 * MINUTE)  # the step comes at 15m
@@ -406,11 +392,9 @@ def test_a_step_that_came_while_the_config_could_not_be_used_is_sent_once_it_is_
 
 
 def test_a_config_that_stays_unusable_is_looked_at_again_for_an_hour_then_at_the_next_event(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    add_teams(bot, "engineering-leads", "on-call-managers")
-    pull = open_p0(bot)
+    pull = staffed_p0(bot)
     opened = bot.clock.now if bot.clock else 0
     bot.repo.commit("main", BROKEN_CONFIG, "A typo")
     bot.advance(15 * MINUTE)
@@ -434,27 +418,20 @@ def test_a_config_that_stays_unusable_is_looked_at_again_for_an_hour_then_at_the
     ]
 
 
-def test_reviews_are_requested_once_from_each_group_never_from_the_author(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
+def test_reviews_are_requested_once_from_each_group_never_from_the_author(bot: Bot) -> None:
     add_teams(bot, "engineering-leads")
     bot.fake.teams[("acme", "engineering-leads")].members.append("dev")  # the author is in it
-    bot.repo.commit(
-        "main",
-        {
-            ".github/hotfix.yml": (
-                "severities:\n  P1:\n    approvals:\n"
-                "      - {name: Engineering Lead, team: engineering-leads}\n"
-                "      - {name: Maintainers, users: [alice, dev, bob], count: 2}\n"
-            )
-        },
+    config_on_main(
+        bot,
+        "severities:\n  P1:\n    approvals:\n"
+        "      - {name: Engineering Lead, team: engineering-leads}\n"
+        "      - {name: Maintainers, users: [alice, dev, bob], count: 2}\n",
         "Maintainers approve P1 hotfixes",
     )
     pull = bot.open_hotfix()  # P1, by dev
 
     bot.pull_request(pull.number, "opened")
-    approve(bot, pull, "alice")
+    bot.approve(pull.number, "alice")
     bot.pull_request(pull.number, "synchronize")
 
     asked = bot.fake.requests_to("POST", REQUESTS)
@@ -471,14 +448,9 @@ def test_reviews_are_requested_once_from_each_group_never_from_the_author(
     ) in summary
 
 
-def test_with_request_reviews_false_nobody_is_asked_and_the_reminders_still_come(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
+def test_with_request_reviews_false_nobody_is_asked_and_the_reminders_still_come(bot: Bot) -> None:
     add_teams(bot, "engineering-leads", "on-call-managers")
-    bot.repo.commit(
-        "main", {".github/hotfix.yml": "severities: {P0: {request_reviews: false}}\n"}, "Quiet"
-    )
+    config_on_main(bot, "severities: {P0: {request_reviews: false}}\n", "Quiet")
 
     pull = open_p0(bot)
     bot.advance(15 * MINUTE)
@@ -494,19 +466,14 @@ def test_with_request_reviews_false_nobody_is_asked_and_the_reminders_still_come
 
 
 def test_a_group_only_the_author_could_fill_fails_but_the_other_groups_are_asked_and_reminded(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     add_teams(bot, "engineering-leads")
-    bot.repo.commit(
-        "main",
-        {
-            ".github/hotfix.yml": (
-                "severities:\n  P1:\n    approvals:\n"
-                "      - {name: Engineering Lead, team: engineering-leads}\n"
-                "      - {name: Owner, users: [dev]}\n"
-            )
-        },
+    config_on_main(
+        bot,
+        "severities:\n  P1:\n    approvals:\n"
+        "      - {name: Engineering Lead, team: engineering-leads}\n"
+        "      - {name: Owner, users: [dev]}\n",
         "The owner approves P1 hotfixes",
     )
     pull = bot.open_hotfix()  # P1, by dev: the owner
@@ -535,14 +502,11 @@ def test_a_group_only_the_author_could_fill_fails_but_the_other_groups_are_asked
     ]
 
 
-def test_a_new_severity_asks_its_own_groups_and_a_filled_group_is_not_asked(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
+def test_a_new_severity_asks_its_own_groups_and_a_filled_group_is_not_asked(bot: Bot) -> None:
     add_teams(bot, "engineering-leads", "on-call-managers", "product-managers")
     pull = bot.open_hotfix()  # P1
     bot.pull_request(pull.number, "opened")
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
 
     bot.repo.remove_label(pull.number, "P1")
     bot.repo.add_labels(pull.number, "P0")
@@ -555,10 +519,7 @@ def test_a_new_severity_asks_its_own_groups_and_a_filled_group_is_not_asked(
     ]
 
 
-def test_a_team_github_refuses_is_shown_in_the_summary_and_the_others_are_asked(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
+def test_a_team_github_refuses_is_shown_in_the_summary_and_the_others_are_asked(bot: Bot) -> None:
     add_teams(bot, "engineering-leads")  # on-call-managers has no access to the repository
     pull = open_p0(bot)
     bot.pull_request(pull.number, "synchronize")
@@ -600,9 +561,8 @@ def review_request_rows(bot: Bot, pull: FakePull) -> list[str]:
 
 @pytest.mark.parametrize("asked", [False, True], ids=["not asked", "asked, answer lost"])
 def test_a_review_request_github_fails_once_does_not_hold_the_run_back_and_is_made_by_the_retry(
-    clocked_bot: Bot, clock: Clock, asked: bool
+    bot: Bot, clock: Clock, asked: bool
 ) -> None:
-    bot = clocked_bot
     add_teams(bot, "engineering-leads", "on-call-managers")
     # `asked`: GitHub made the request, but its answer was a 502.
     bot.fake.inject("POST", f"{REQUESTS}$", status=502, times=1, apply=asked)
@@ -644,9 +604,8 @@ def assert_both_teams_asked(bot: Bot, pull: FakePull) -> None:
 
 
 def test_a_review_request_github_fails_through_every_attempt_is_shown_then_made_next_time(
-    clocked_bot: Bot, clock: Clock
+    bot: Bot, clock: Clock
 ) -> None:
-    bot = clocked_bot
     add_teams(bot, "engineering-leads", "on-call-managers")
     failing = bot.fake.inject("POST", f"{REQUESTS}$", status=502, times=None)
     pull = bot.open_hotfix(labels=("hotfix", "P0"))
@@ -688,11 +647,9 @@ def first_line(bot: Bot, pull: FakePull) -> str:
 
 
 def test_the_summary_says_when_it_reckoned_the_time_left_and_past_the_deadline_is_overdue(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    add_teams(bot, "engineering-leads", "on-call-managers")
-    pull = open_p0(bot)
+    pull = staffed_p0(bot)
     deadline = "**Severity P0**: merge within 2h of opening, by 2026-12-04 22:30 UTC"
     assert first_line(bot, pull) == f"{deadline}: 2h left as of 20:30 UTC."
 
@@ -711,18 +668,16 @@ def test_the_summary_says_when_it_reckoned_the_time_left_and_past_the_deadline_i
 
     bot.advance(2 * HOUR)  # the second step, on the next day
     assert first_line(bot, pull) == f"{deadline}: **overdue by 2h** as of 2026-12-05 00:30 UTC."
-    approve(bot, pull, "lead")
-    approve(bot, pull, "oncall")
+    bot.approve(pull.number, "lead")
+    bot.approve(pull.number, "oncall")
     run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("success", f"Overdue: {all_rules_pass()}")
 
 
 def test_timers_due_while_hotfix_bot_was_down_fire_at_start_up_once_saying_how_late(
-    clocked_bot: Bot, caplog: pytest.LogCaptureFixture
+    bot: Bot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot = clocked_bot
-    add_teams(bot, "engineering-leads", "on-call-managers")
-    pull = open_p0(bot)
+    pull = staffed_p0(bot)
     step = "escalation:acme/widgets#1:P0:15m"
 
     with caplog.at_level(logging.INFO, logger="hotfix_bot"):
@@ -748,18 +703,13 @@ def test_timers_due_while_hotfix_bot_was_down_fire_at_start_up_once_saying_how_l
 
 
 def test_a_step_a_day_on_and_a_day_late_says_how_long_to_the_minute(
-    clocked_bot: Bot, caplog: pytest.LogCaptureFixture
+    bot: Bot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot = clocked_bot
     add_teams(bot, "engineering-leads", "product-managers")
-    bot.repo.commit(
-        "main",
-        {
-            ".github/hotfix.yml": (
-                "severities:\n  P1:\n    deadline: 4d\n"
-                "    escalation: [{after: 1d2h30m, notify: [approvers]}]\n"
-            )
-        },
+    config_on_main(
+        bot,
+        "severities:\n  P1:\n    deadline: 4d\n"
+        "    escalation: [{after: 1d2h30m, notify: [approvers]}]\n",
         "A slow P1",
     )
     pull = bot.open_hotfix()  # P1, by dev
@@ -780,14 +730,12 @@ def test_a_step_a_day_on_and_a_day_late_says_how_long_to_the_minute(
     assert fired == [f"timer {step} due 2026-12-05 23:00:30 UTC fired 1d1h5m late"]
 
 
-def test_an_evaluation_with_nothing_due_makes_no_request_for_the_clock(clocked_bot: Bot) -> None:
-    bot = clocked_bot
-    add_teams(bot, "engineering-leads", "on-call-managers")
-    pull = open_p0(bot)
+def test_an_evaluation_with_nothing_due_makes_no_request_for_the_clock(bot: Bot) -> None:
+    pull = staffed_p0(bot)
     bot.advance(10 * MINUTE)
 
     with bot.counting() as requests:
-        approve(bot, pull, "lead")
+        bot.approve(pull.number, "lead")
 
     calls = [f"{request.method} {request.path}" for request in requests]
     run = bot.policy_run(pull.head_sha)
@@ -832,10 +780,7 @@ def confirm(bot: Bot, pull: FakePull, login: str) -> None:
     bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
 
 
-def test_a_day_after_the_merge_one_reminder_names_whoever_has_not_confirmed(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
+def test_a_day_after_the_merge_one_reminder_names_whoever_has_not_confirmed(bot: Bot) -> None:
     pull = merge_with_verbal_approvals(bot, "lead", "oncall")
     merged_at = bot.clock.now if bot.clock else 0
     bot.pull_request(pull.number, "closed")  # delivered again: scheduling nothing anew
@@ -861,8 +806,7 @@ def test_a_day_after_the_merge_one_reminder_names_whoever_has_not_confirmed(
     ]
 
 
-def test_a_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(clocked_bot: Bot) -> None:
-    bot = clocked_bot
+def test_a_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(bot: Bot) -> None:
     pull = merge_with_verbal_approvals(bot, "lead")
 
     bot.restart(down_for=26 * HOUR + 5 * MINUTE)  # merged at 21:30:30, due a day later
@@ -874,13 +818,12 @@ def test_a_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(clocked_bo
     ]
 
 
-def test_the_reminder_on_a_rollback_names_it_a_rollback(clocked_bot: Bot) -> None:
-    bot = clocked_bot
+def test_the_reminder_on_a_rollback_names_it_a_rollback(bot: Bot) -> None:
     add_teams(bot, "engineering-leads", "on-call-managers")
     bot.repo.collaborators.update({"dana": "write"})
     hotfix = open_p0(bot)
-    approve(bot, hotfix, "lead")
-    approve(bot, hotfix, "oncall")
+    bot.approve(hotfix.number, "lead")
+    bot.approve(hotfix.number, "oncall")
     bot.repo.merge_pull(hotfix.number)
     bot.pull_request(hotfix.number, "closed")
     rollback = bot.repo.revert_pull(hotfix.number, author="dana")
@@ -900,8 +843,7 @@ def test_the_reminder_on_a_rollback_names_it_a_rollback(clocked_bot: Bot) -> Non
     ]
 
 
-def test_no_reminder_when_every_verbal_approval_is_confirmed_by_then(clocked_bot: Bot) -> None:
-    bot = clocked_bot
+def test_no_reminder_when_every_verbal_approval_is_confirmed_by_then(bot: Bot) -> None:
     pull = merge_with_verbal_approvals(bot, "lead", "oncall")
     confirm(bot, pull, "oncall")
     bot.repo.review(pull.number, "lead", "APPROVED")  # confirms too
@@ -1030,13 +972,9 @@ def test_a_step_that_keeps_failing_gets_chances_ever_further_apart_then_fails_af
     bot_on_each_journal: Bot, clock: Clock, no_jitter: None
 ) -> None:
     bot = bot_on_each_journal
-    bot.repo.commit(
-        "main",
-        {
-            ".github/hotfix.yml": (
-                "severities:\n  P1:\n    escalation: [{after: 30m, notify: [author]}]\n"
-            )
-        },
+    config_on_main(
+        bot,
+        "severities:\n  P1:\n    escalation: [{after: 30m, notify: [author]}]\n",
         "One escalation step for P1",
     )
     open_p1_almost_due(bot)
@@ -1181,9 +1119,8 @@ def test_a_step_github_refuses_a_token_from_before_the_suspension_for_is_held_to
 
 
 def test_a_delivery_queued_when_the_installation_was_suspended_fails_at_once_saying_so(
-    clocked_bot: Bot, clock: Clock
+    bot: Bot, clock: Clock
 ) -> None:
-    bot = clocked_bot
     pull = open_p1_almost_due(bot)
     installation = bot.repo.installation_id
     bot.fake.suspend_installation(installation)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from githubkit.exception import RequestFailed
-from support.harness import Bot, approvals_row, run_on_last_attempt, running_bot
+from support.harness import Bot, approvals_row, run_on_last_attempt, running_bot, staff
 from support.live_server import wait_for
 from support.titles import all_rules_pass, rules_fail
 
@@ -31,7 +31,6 @@ from sandbox import FakeComment, FakeIssue, FakePull, InjectedFault, RecordedReq
 NOW = datetime(2026, 12, 4, 14, 32, 10, tzinfo=UTC)
 BOT = "hotfix-bot[bot]"
 WEB = "https://github.com/acme/widgets"
-TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
 ACCEPTED_FORMS = (
     "Commands hotfix-bot takes, as the first line of a pull request comment:\n"
     "- `/hotfix verbal-approval @login [note]`\n"
@@ -70,12 +69,8 @@ def bot(tmp_path: Path, private_key_pem: str, github_time: FakeTime) -> Iterator
 
 @pytest.fixture(autouse=True)
 def organization(bot: Bot, github_time: FakeTime) -> None:
-    for slug, members in TEAMS.items():
-        bot.fake.add_team("acme", slug, members)
-    bot.repo.collaborators.update(
-        {"dana": "write", "lead": "maintain", "lena": "write", "oncall": "write", "dev": "write"}
-    )
-    bot.repo.collaborators.update({"maya": "admin", "eve": "read"})
+    staff(bot, {"dana": "write", "lead": "maintain", "lena": "write", "oncall": "write"})
+    bot.repo.collaborators.update({"dev": "write", "maya": "admin", "eve": "read"})
 
 
 def open_p0_hotfix(bot: Bot, labels: tuple[str, ...] = ("hotfix", "P0")) -> FakePull:
@@ -130,6 +125,18 @@ def refusal(comment: FakeComment, line: str, commenter: str, reason: str) -> str
     )
 
 
+def refused(
+    bot: Bot, pull: FakePull, commenter: str, line: str, reason: str, *, rest: str = ""
+) -> None:
+    """`commenter` comments `line` (and `rest` below it) on `pull`, and hotfix-bot refuses it
+    for `reason`: the refusal its one reply, no reaction, and the check run as it was."""
+    check_before = dict(bot.policy_run(pull.head_sha).output)
+    comment = command(bot, pull.number, commenter, line + rest)
+    assert replies(bot, pull.number) == [refusal(comment, line, commenter, reason)]
+    assert reactions(bot, comment) == []
+    assert bot.policy_run(pull.head_sha).output == check_before
+
+
 # --- answers -----------------------------------------------------------------------------------
 
 
@@ -137,8 +144,7 @@ def test_a_verbal_approval_counts_for_the_approver_and_is_answered_with_a_reacti
     bot: Bot,
 ) -> None:
     pull = open_p0_hotfix(bot)
-    bot.repo.review(pull.number, "lead", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.approve(pull.number, "lead")
 
     line = "/hotfix verbal-approval @lena approved on the bridge call"
     recorded = command(bot, pull.number, "dana", f"{line}\nShe is driving.")
@@ -188,23 +194,16 @@ def test_a_verbal_approval_for_someone_whose_review_approves_the_head_is_refused
     bot: Bot,
 ) -> None:
     pull = open_p0_hotfix(bot)
-    bot.repo.review(pull.number, "lena", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
-    check_before = dict(bot.policy_run(pull.head_sha).output)
+    bot.approve(pull.number, "lena")
 
-    line = "/hotfix verbal-approval @lena"
-    refused = command(bot, pull.number, "dana", line)
+    refused(
+        bot,
+        pull,
+        "dana",
+        "/hotfix verbal-approval @lena",
+        "lena's review already approves this head commit, so there is nothing to record",
+    )
 
-    assert replies(bot, pull.number) == [
-        refusal(
-            refused,
-            line,
-            "dana",
-            "lena's review already approves this head commit, so there is nothing to record",
-        )
-    ]
-    assert reactions(bot, refused) == []
-    assert bot.policy_run(pull.head_sha).output == check_before
     assert approvals_row(bot, pull).startswith(
         "| `approvals` | ⏳ waiting | Engineering Lead: nobody yet; On-call Manager: lena |"
     )
@@ -322,13 +321,8 @@ def test_a_refused_command_is_answered_with_the_reason_and_the_accepted_forms(
     bot: Bot, severity: str, commenter: str, line: str, reason: str
 ) -> None:
     pull = open_p0_hotfix(bot, labels=("hotfix", severity))
-    check_before = dict(bot.policy_run(pull.head_sha).output)
 
-    refused = command(bot, pull.number, commenter, f"{line}\nThe rest is for people.")
-
-    assert replies(bot, pull.number) == [refusal(refused, line, commenter, reason)]
-    assert reactions(bot, refused) == []
-    assert bot.policy_run(pull.head_sha).output == check_before
+    refused(bot, pull, commenter, line, reason, rest="\nThe rest is for people.")
 
 
 @pytest.mark.parametrize(
@@ -1132,36 +1126,32 @@ def test_a_reason_beginning_with_the_word_off_is_refused_and_the_glass_stays_as_
 ) -> None:
     pull = open_p0_hotfix(bot)
     command(bot, pull.number, "lead", "/hotfix break-glass checkout is down")
-    check_before = dict(bot.policy_run(pull.head_sha).output)
 
-    line = "/hotfix break-glass off now, lead approved"
-    refused = command(bot, pull.number, "oncall", line)
-
-    assert replies(bot, pull.number) == [
-        refusal(
-            refused,
-            line,
-            "oncall",
-            "`off` withdraws the break-glass and takes nothing after it, so a reason cannot "
-            "begin with the word `off`",
-        )
-    ]
-    assert reactions(bot, refused) == []
-    assert bot.policy_run(pull.head_sha).output == check_before
-    assert check_before["title"] == "Break-glass by @lead: checkout is down"
+    refused(
+        bot,
+        pull,
+        "oncall",
+        "/hotfix break-glass off now, lead approved",
+        "`off` withdraws the break-glass and takes nothing after it, so a reason cannot "
+        "begin with the word `off`",
+    )
+    assert bot.policy_run(pull.head_sha).output["title"] == "Break-glass by @lead: checkout is down"
 
 
-def written_then_delivered_in_reverse(
-    bot: Bot, github_time: FakeTime, number: int, first: tuple[str, str], then: tuple[str, str]
-) -> tuple[FakeComment, FakeComment]:
-    """`first` is commented (author, body), a minute later `then`; GitHub delivers `then`
-    first."""
-    earlier = bot.repo.add_comment(number, *first)
+def taken_though_delivered_in_reverse(
+    bot: Bot, github_time: FakeTime, first: tuple[str, str], then: tuple[str, str]
+) -> FakePull:
+    """A P0 on which `first` is commented (author, body), a minute later `then`; GitHub
+    delivers `then` first, and each is taken: answered with a 👍, and no reply."""
+    pull = open_p0_hotfix(bot)
+    earlier = bot.repo.add_comment(pull.number, *first)
     github_time.now += timedelta(minutes=1)
-    later = bot.repo.add_comment(number, *then)
+    later = bot.repo.add_comment(pull.number, *then)
     for comment in (later, earlier):
-        bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, comment.id))
-    return earlier, later
+        deliver_comment(bot, comment)
+    assert (reactions(bot, earlier), reactions(bot, later)) == ([("+1", BOT)], [("+1", BOT)])
+    assert replies(bot, pull.number) == []
+    return pull
 
 
 def glass_timeline(bot: Bot, pull: FakePull) -> list[tuple[str, str]]:
@@ -1192,41 +1182,30 @@ def test_a_withdrawal_with_no_break_glass_to_withdraw_says_so_and_leaves_no_trac
         command(bot, pull.number, "lead", body)
     github_time.now += timedelta(minutes=1)
     records_before = asyncio.run(bot.journal.get_state(f"commands:acme/widgets#{pull.number}"))
-    run_before = dict(bot.policy_run(pull.head_sha).output)
 
-    line = "/hotfix break-glass off"
-    again = command(bot, pull.number, "oncall", line)
+    refused(
+        bot,
+        pull,
+        "oncall",
+        "/hotfix break-glass off",
+        "no break-glass is in force on this pull request, so there is nothing to withdraw",
+    )
 
-    assert replies(bot, pull.number) == [
-        refusal(
-            again,
-            line,
-            "oncall",
-            "no break-glass is in force on this pull request, so there is nothing to withdraw",
-        )
-    ]
-    assert reactions(bot, again) == []
     assert glass_timeline(bot, pull) == timeline
     records = asyncio.run(bot.journal.get_state(f"commands:acme/widgets#{pull.number}"))
     assert records == records_before
-    assert bot.policy_run(pull.head_sha).output == run_before
 
 
 def test_a_withdrawal_delivered_before_the_break_glass_it_withdraws_still_withdraws_it(
     bot: Bot, github_time: FakeTime
 ) -> None:
-    pull = open_p0_hotfix(bot)
-
-    broke, withdrew = written_then_delivered_in_reverse(
+    pull = taken_though_delivered_in_reverse(
         bot,
         github_time,
-        pull.number,
         ("lead", "/hotfix break-glass checkout is down"),
         ("lead", "/hotfix break-glass off"),
     )
 
-    assert (reactions(bot, broke), reactions(bot, withdrew)) == ([("+1", BOT)], [("+1", BOT)])
-    assert replies(bot, pull.number) == []
     run = bot.policy_run(pull.head_sha)
     assert run.output["title"] == "Waiting for approval: Engineering Lead and On-call Manager"
     assert "Break-glass" not in run.output["summary"]
@@ -1243,17 +1222,13 @@ def test_a_withdrawal_delivered_before_the_break_glass_it_withdraws_still_withdr
 def test_of_two_break_glasses_delivered_in_reverse_the_later_written_one_is_in_force(
     bot: Bot, github_time: FakeTime
 ) -> None:
-    pull = open_p0_hotfix(bot)
-
-    earlier, later = written_then_delivered_in_reverse(
+    pull = taken_though_delivered_in_reverse(
         bot,
         github_time,
-        pull.number,
         ("lead", "/hotfix break-glass checkout is down"),
         ("oncall", "/hotfix break-glass payments are failing too"),
     )
 
-    assert (reactions(bot, earlier), reactions(bot, later)) == ([("+1", BOT)], [("+1", BOT)])
     assert bot.policy_run(pull.head_sha).output["title"] == (
         "Break-glass by @oncall: payments are failing too"
     )
@@ -1266,18 +1241,13 @@ def test_of_two_break_glasses_delivered_in_reverse_the_later_written_one_is_in_f
 def test_of_two_verbal_approvals_delivered_in_reverse_the_later_written_one_is_recorded(
     bot: Bot, github_time: FakeTime
 ) -> None:
-    pull = open_p0_hotfix(bot)
-
-    earlier, later = written_then_delivered_in_reverse(
+    pull = taken_though_delivered_in_reverse(
         bot,
         github_time,
-        pull.number,
         ("dana", "/hotfix verbal-approval @lena on the bridge"),
         ("oncall", "/hotfix verbal-approval @lena again after the rollout plan"),
     )
 
-    assert (reactions(bot, earlier), reactions(bot, later)) == ([("+1", BOT)], [("+1", BOT)])
-    assert replies(bot, pull.number) == []
     assert approvals_row(bot, pull) == (
         "| `approvals` | ⏳ waiting | Engineering Lead: nobody yet; "
         "On-call Manager: lena (verbal, recorded by @oncall at 14:33 UTC) | "
@@ -1301,8 +1271,7 @@ def merge(bot: Bot, pull: FakePull) -> None:
 
 def test_a_break_glass_opens_one_retroactive_review_issue_after_the_merge(bot: Bot) -> None:
     pull = open_p0_hotfix(bot)
-    bot.repo.review(pull.number, "lead", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.approve(pull.number, "lead")
     command(bot, pull.number, "oncall", "/hotfix break-glass payments are failing")
 
     merge(bot, pull)
@@ -1409,8 +1378,7 @@ def test_what_an_earlier_version_kept_as_waived_is_named_by_the_retroactive_revi
 ) -> None:
     """An earlier version kept each waived group as a name of its own."""
     pull = open_p0_hotfix(bot)
-    bot.repo.review(pull.number, "lead", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.approve(pull.number, "lead")
     glass = command(bot, pull.number, "oncall", "/hotfix break-glass payments are failing")
     kept = {"severity": "P0", "rules": ["approvals"], "groups": ["On-call Manager"]}
     key = f"break-glass-waived:acme/widgets#{pull.number}:{glass.id}"
@@ -1508,13 +1476,24 @@ def test_the_retroactive_review_issue_is_found_again_when_the_journal_lost_its_o
     ) in release_run_text(bot, pull)
 
 
+def written_then_merged(
+    bot: Bot, github_time: FakeTime, pull: FakePull, author: str, body: str
+) -> FakeComment:
+    """`author` comments `body` on `pull`, which merges a minute later, before GitHub delivers
+    the comment."""
+    comment = bot.repo.add_comment(pull.number, author, body)
+    github_time.now = NOW + timedelta(minutes=1)
+    merge(bot, pull)
+    return comment
+
+
 def test_a_break_glass_written_before_the_merge_and_delivered_after_it_opens_the_review(
     bot: Bot, github_time: FakeTime
 ) -> None:
     pull = open_p0_hotfix(bot)
-    glass = bot.repo.add_comment(pull.number, "oncall", "/hotfix break-glass payments are failing")
-    github_time.now = NOW + timedelta(minutes=1)
-    merge(bot, pull)
+    glass = written_then_merged(
+        bot, github_time, pull, "oncall", "/hotfix break-glass payments are failing"
+    )
     assert retro_reviews(bot) == []
 
     deliver_comment(bot, glass)
@@ -1556,11 +1535,8 @@ def test_a_verbal_approval_written_before_the_merge_and_delivered_after_it_passe
     bot: Bot, github_time: FakeTime
 ) -> None:
     pull = open_p0_hotfix(bot)
-    bot.repo.review(pull.number, "lead", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
-    verbal = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena")
-    github_time.now = NOW + timedelta(minutes=1)
-    merge(bot, pull)
+    bot.approve(pull.number, "lead")
+    verbal = written_then_merged(bot, github_time, pull, "dana", "/hotfix verbal-approval @lena")
     # The merge concluded the run waiting, the command not recorded yet.
     run = bot.policy_run(pull.head_sha)
     assert (run.status, run.conclusion, run.output["title"]) == (
@@ -1583,9 +1559,7 @@ def test_a_verbal_approval_written_before_the_merge_and_delivered_after_it_is_un
     bot: Bot, github_time: FakeTime
 ) -> None:
     pull = open_p0_hotfix(bot)
-    verbal = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena")
-    github_time.now = NOW + timedelta(minutes=1)
-    merge(bot, pull)
+    verbal = written_then_merged(bot, github_time, pull, "dana", "/hotfix verbal-approval @lena")
     assert "| Verbal approvals |" not in release_run_text(bot, pull)
 
     deliver_comment(bot, verbal)
@@ -1603,9 +1577,7 @@ def test_a_confirmation_written_before_the_merge_and_delivered_after_it_is_refus
     pull = open_p0_hotfix(bot)
     command(bot, pull.number, "dana", "/hotfix verbal-approval @lena")
     line = "/hotfix confirm"
-    early = bot.repo.add_comment(pull.number, "lena", line)
-    github_time.now = NOW + timedelta(minutes=1)
-    merge(bot, pull)
+    early = written_then_merged(bot, github_time, pull, "lena", line)
 
     deliver_comment(bot, early)
 
@@ -1649,8 +1621,7 @@ def test_a_verbal_approval_is_unconfirmed_until_its_approver_confirms_it(bot: Bo
     ) in release_run_text(bot, pull)
 
     confirmed = command(bot, pull.number, "lena", "/hotfix confirm")
-    bot.repo.review(pull.number, "lead", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.approve(pull.number, "lead")
 
     assert reactions(bot, confirmed) == [("+1", BOT)]
     assert (
@@ -1714,8 +1685,7 @@ def test_a_command_and_a_review_whose_user_github_gives_as_null_are_the_senders(
     """GitHub's description lets a delivery's comment and review say `user: null` (an account
     deleted since): whoever the delivery names as its sender wrote them."""
     pull = open_p0_hotfix(bot)
-    bot.repo.review(pull.number, "lead", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.approve(pull.number, "lead")
     recorded = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena")
     comment_payload = bot.fake.issue_comment_event(bot.repo, recorded.id)
     comment_payload["comment"]["user"] = None

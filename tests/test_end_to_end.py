@@ -39,6 +39,13 @@ from sandbox import FakeGitHub, FakeRepo
 DONE = 'hotfix_bot_deliveries_total{event="pull_request",outcome="done"} 1.0'
 
 
+def started(server: Server) -> int:
+    """`server` started: the id of its process."""
+    server.start()
+    assert server.process is not None
+    return server.process.pid
+
+
 def open_and_process(
     fake: FakeGitHub, repo: FakeRepo, server: Server, delivery: str
 ) -> dict[str, Any]:
@@ -150,14 +157,13 @@ def test_deliveries_run_in_a_worker_process_that_never_outlives_the_server(
     tmp_path: Path, private_key_pem: str
 ) -> None:
     with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
-        server.start()
-        assert server.process is not None
+        pid = started(server)
 
         # Counted done by the worker process and queued by the intake, read from one /metrics.
         open_and_process(fake, repo, server, "w-1")
 
         assert repo.runs_named("hotfix-policy")
-        [worker] = children_of(server.process.pid)
+        [worker] = children_of(pid)
         assert b"app.journal.worker_process" in Path(f"/proc/{worker}/cmdline").read_bytes()
         metrics = httpx.get(f"{server.url}/metrics").text
         assert 'hotfix_bot_deliveries_total{event="pull_request",outcome="queued"} 1.0' in metrics
@@ -169,7 +175,7 @@ def test_deliveries_run_in_a_worker_process_that_never_outlives_the_server(
         stopped = "The worker process is not running: 1 exit or failed start in a row."
         wait_for(lambda: stopped in httpx.get(f"{server.url}/").text)
         wait_for(lambda: stopped not in httpx.get(f"{server.url}/").text)
-        [replacement] = children_of(server.process.pid)
+        [replacement] = children_of(pid)
         assert replacement != worker
         restarted = (
             "the worker process was killed by SIGKILL (the kernel's out-of-memory killer, or "
@@ -247,10 +253,9 @@ def test_the_journal_and_every_file_beside_it_are_the_server_users_alone(
     with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
         # Directories the server has to create on its way to the journal.
         server.environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'data' / 'journal.db'}"
-        server.start()
-        assert server.process is not None
+        pid = started(server)
         open_and_process(fake, repo, server, "m-1")
-        [worker] = children_of(server.process.pid)
+        [worker] = children_of(pid)
 
         data = tmp_path / "data"
         modes = {
@@ -264,7 +269,7 @@ def test_the_journal_and_every_file_beside_it_are_the_server_users_alone(
         if mode != (0o700 if is_directory else 0o600)
     }
     assert not_private == {}
-    metrics = f"data/journal.db.metrics/server-{server.process.pid}"
+    metrics = f"data/journal.db.metrics/server-{pid}"
     assert {
         "data",
         "data/journal.db",
@@ -275,7 +280,7 @@ def test_the_journal_and_every_file_beside_it_are_the_server_users_alone(
         "data/journal.db.metrics",
         "data/journal.db.metrics/setup.lock",
         metrics,
-        f"{metrics}/counter_{server.process.pid}.db",  # the intake's counts
+        f"{metrics}/counter_{pid}.db",  # the intake's counts
         f"{metrics}/counter_{worker}.db",  # the worker process's
     } <= modes.keys()
 
@@ -284,8 +289,7 @@ def test_a_second_server_on_the_same_journal_leaves_the_first_ones_metrics_alone
     tmp_path: Path, private_key_pem: str
 ) -> None:
     with github_and_server(tmp_path, private_key_pem) as (fake, repo, first):
-        first.start()
-        assert first.process is not None
+        started(first)
         open_and_process(fake, repo, first, "s-1")
         counted = metric_lines(httpx.get(f"{first.url}/metrics").text)
 
@@ -323,11 +327,10 @@ def test_a_worker_process_waiting_for_the_lock_exits_when_the_server_is_killed(
 ) -> None:
     with github_and_server(tmp_path, private_key_pem) as (_, _, server):
         with single_worker(tmp_path / "journal.db"):  # as a worker still running would
-            server.start()
-            assert server.process is not None
+            pid = started(server)
             waiting = "waiting for the previous worker process to exit"
             wait_for(lambda: any(waiting in line for line in server.log_lines()))
-            [worker] = children_of(server.process.pid)
+            [worker] = children_of(pid)
 
             server.kill()  # the server alone: SIGKILL leaves it no time to stop its child
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from support.by_hand import apply, run_by_hand
-from support.harness import Bot
+from support.harness import Bot, staff
 from support.live_server import children_of, github_and_server, wait_for
 
 from app.journal import Journal, TimerEntry, open_journal
@@ -25,16 +25,17 @@ MINUTE, HOUR = 60, 3600
 WEB = "https://github.com/acme/widgets"
 ISSUES = "/repos/acme/widgets/issues"
 BOT = "hotfix-bot[bot]"
-TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
 
 
-def organization(bot: Bot) -> None:
-    for slug, members in TEAMS.items():
-        bot.fake.add_team("acme", slug, members)
-    bot.repo.collaborators.update(
-        {"dev": "write", "dana": "write", "lead": "maintain", "lena": "write", "oncall": "write"}
+@pytest.fixture
+def bot(clocked_bot: Bot) -> Bot:
+    """`clocked_bot` in acme's organization (`staff`), with `develop`."""
+    staff(
+        clocked_bot,
+        {"dev": "write", "dana": "write", "lead": "maintain", "lena": "write", "oncall": "write"},
     )
-    bot.repo.create_branch("develop", "main")
+    clocked_bot.repo.create_branch("develop", "main")
+    return clocked_bot
 
 
 def open_hotfix(bot: Bot, severity: str = "P0") -> FakePull:
@@ -42,11 +43,6 @@ def open_hotfix(bot: Bot, severity: str = "P0") -> FakePull:
     pull = bot.open_hotfix(labels=("hotfix", severity))
     bot.pull_request(pull.number, "opened")
     return pull
-
-
-def approve(bot: Bot, pull: FakePull, login: str) -> None:
-    bot.repo.review(pull.number, login, "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
 
 
 def command(bot: Bot, pull: FakePull, author: str, body: str) -> FakeComment:
@@ -110,14 +106,81 @@ def release_report(bot: Bot, sha: str) -> str:
     return str(run.output["summary"])
 
 
+def as_opened(issue: FakeIssue) -> tuple[str, str, list[str], list[str]]:
+    return (issue.title, issue.body, issue.labels, issue.assignees)
+
+
+def issue_link(issue: FakeIssue) -> str:
+    return f"[#{issue.number}]({WEB}/issues/{issue.number})"
+
+
+def opened_row(issue: FakeIssue, due: str) -> str:
+    """The release report's row for the incident report it opened as `issue`."""
+    return (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
+        f"{due} | {issue_link(issue)} |"
+    )
+
+
+def already_held_row(issue: FakeIssue, due: str) -> str:
+    """The release report's row for the incident report a run found already opened."""
+    return (
+        f"| Incident report | ✅ already done | issue #{issue.number} already holds the "
+        f"incident report, due {due} | {issue_link(issue)} |"
+    )
+
+
+def refuse(bot: Bot, method: str, path: str, times: int | None = 1) -> None:
+    """GitHub answers `method` to `path` itself 403, `times` times (None: every time)."""
+    bot.fake.inject(method, f"{path}$", status=403, times=times, body=REFUSED)
+
+
+def confirmation_reminders(bot: Bot) -> list[TimerEntry]:
+    return [e for e in bot.journal.timers() if e.timer.kind == "confirmation-reminder"]
+
+
+# The first rows of the timeline of a P0 `open_hotfix` opened.
+OPENED_AS_P0 = [
+    "| 2026-12-04 20:30 UTC | Opened by @dev |",
+    "| 2026-12-04 20:30 UTC | Became a P0 hotfix |",
+    "| 2026-12-04 20:30 UTC | Review requested for Engineering Lead: team engineering-leads |",
+    "| 2026-12-04 20:30 UTC | Review requested for On-call Manager: team on-call-managers |",
+]
+
+
+def released(bot: Bot, sha: str) -> list[str]:
+    """The timeline's events of `merge` as `sha` and of the steps that follow it."""
+    develop = bot.repo.branches["develop"].sha
+    return [
+        f"Merged into `main` by @lead as `{sha[:7]}`",
+        f"Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`",
+        "Release: published release `v1.2.4`",
+        f"Back-merge: merged into `develop` as `{develop[:7]}`",
+    ]
+
+
+def rows(time: str, *events: str) -> list[str]:
+    """`events` at `time` on 2026-12-04, as rows of a report's Timeline table."""
+    return [f"| 2026-12-04 {time} UTC | {event} |" for event in events]
+
+
+def lines(time: str, *events: str) -> str:
+    """`events` at `time` on 2026-12-04, as lines of a resolution notice's Timeline."""
+    return "".join(f"2026-12-04 {time} UTC - {event}\n" for event in events)
+
+
+def timeline_rows(body: str) -> list[str]:
+    """The rows of the Timeline table in a report's `body` (or the part of it from it on)."""
+    return body.split("## Timeline\n")[1].split("\n\n")[0].splitlines()[2:]
+
+
 def merged_p0(bot: Bot) -> tuple[FakePull, str]:
     """A P0 opened at 20:30:30, escalated at 20:45:30, approved by lead at 20:50:30 and
     verbally for lena at 20:55:30, merged by lead at 21:00:30."""
-    organization(bot)
     pull = open_hotfix(bot)
     bot.advance(15 * MINUTE)  # the first escalation step
     bot.advance(5 * MINUTE)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     bot.advance(5 * MINUTE)
     command(bot, pull, "dana", "/hotfix verbal-approval @lena on the bridge call")
     bot.advance(5 * MINUTE)
@@ -125,9 +188,8 @@ def merged_p0(bot: Bot) -> tuple[FakePull, str]:
 
 
 def test_a_merged_p0_opens_one_report_with_its_summary_and_every_event_of_its_timeline(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     _, sha = merged_p0(bot)
 
     [issue] = reports(bot)
@@ -137,7 +199,20 @@ def test_a_merged_p0_opens_one_report_with_its_summary_and_every_event_of_its_ti
         ["dev"],
         "open",
     )
-    develop = bot.repo.branches["develop"].sha
+    timeline = "".join(
+        f"{row}\n"
+        for row in [
+            *OPENED_AS_P0,
+            *rows(
+                "20:45",
+                "Escalation after 15m: reminded `@acme/engineering-leads` and "
+                "`@acme/on-call-managers`",
+            ),
+            *rows("20:50", "Approved by @lead for Engineering Lead"),
+            *rows("20:55", "Approved by @lena for On-call Manager (verbal, recorded by @dana)"),
+            *rows("21:00", *released(bot, sha)),
+        ]
+    )
     assert issue.body == (
         "<!-- hotfix-bot:incident-report acme/widgets#1 -->\n"
         "# Incident Report: Fix\n"
@@ -161,19 +236,7 @@ def test_a_merged_p0_opens_one_report_with_its_summary_and_every_event_of_its_ti
         "## Timeline\n"
         "| Time | Event |\n"
         "|------|-------|\n"
-        "| 2026-12-04 20:30 UTC | Opened by @dev |\n"
-        "| 2026-12-04 20:30 UTC | Became a P0 hotfix |\n"
-        "| 2026-12-04 20:30 UTC | Review requested for Engineering Lead: team engineering-leads |\n"
-        "| 2026-12-04 20:30 UTC | Review requested for On-call Manager: team on-call-managers |\n"
-        "| 2026-12-04 20:45 UTC | Escalation after 15m: reminded `@acme/engineering-leads` "
-        "and `@acme/on-call-managers` |\n"
-        "| 2026-12-04 20:50 UTC | Approved by @lead for Engineering Lead |\n"
-        "| 2026-12-04 20:55 UTC | Approved by @lena for On-call Manager (verbal, recorded by "
-        "@dana) |\n"
-        f"| 2026-12-04 21:00 UTC | Merged into `main` by @lead as `{sha[:7]}` |\n"
-        f"| 2026-12-04 21:00 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
-        "| 2026-12-04 21:00 UTC | Release: published release `v1.2.4` |\n"
-        f"| 2026-12-04 21:00 UTC | Back-merge: merged into `develop` as `{develop[:7]}` |\n"
+        f"{timeline}"
         "\n"
         "## Resolution\n"
         "[What was done to fix the issue]\n"
@@ -201,19 +264,17 @@ def test_a_merged_p0_opens_one_report_with_its_summary_and_every_event_of_its_ti
     assert (
         f"| Incident report | ⏳ waiting | opened issue #{issue.number} (assigned to @dev), due "
         "2026-12-05 21:00 UTC; it will show the verbal approval of lena confirmed once it is | "
-        f"[#{issue.number}]({WEB}/issues/{issue.number}) |\n"
+        f"{issue_link(issue)} |\n"
         "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |"
     ) in release_report(bot, sha)
 
 
 def test_a_p0_gets_the_alert_when_it_opens_and_the_resolution_notice_when_it_merges(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)
 
     [issue] = reports(bot)
-    develop = bot.repo.branches["develop"].sha
     assert notices(bot, pull) == {
         "p0-alert:acme/widgets#1": (
             "🚨 CRITICAL INCIDENT - Production Down\n"
@@ -242,23 +303,16 @@ def test_a_p0_gets_the_alert_when_it_opens_and_the_resolution_notice_when_it_mer
             "Timeline:\n"
             "2026-12-04 20:30 UTC - Opened by @dev\n"
             "2026-12-04 20:30 UTC - Became a P0 hotfix\n"
-            f"2026-12-04 21:00 UTC - Merged into `main` by @lead as `{sha[:7]}`\n"
-            f"2026-12-04 21:00 UTC - Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`\n"
-            "2026-12-04 21:00 UTC - Release: published release `v1.2.4`\n"
-            f"2026-12-04 21:00 UTC - Back-merge: merged into `develop` as `{develop[:7]}`\n"
+            f"{lines('21:00', *released(bot, sha))}"
             "\n"
-            f"Incident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+            f"Incident report: {issue_link(issue)}, due "
             "2026-12-05 21:00 UTC\n"
             "Thank you for your patience."
         ),
     }
 
 
-def test_a_p0_alert_says_no_reminders_come_when_its_severity_has_no_escalation(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_p0_alert_says_no_reminders_come_when_its_severity_has_no_escalation(bot: Bot) -> None:
     bot.repo.commit(
         "main", {".github/hotfix.yml": "severities: {P0: {escalation: []}}\n"}, "No reminders"
     )
@@ -273,13 +327,11 @@ def test_a_p0_alert_says_no_reminders_come_when_its_severity_has_no_escalation(
 
 
 def test_a_p0_alert_github_refuses_is_shown_on_the_run_once_and_not_asked_for_again(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
-    bot.fake.inject("POST", f"{ISSUES}/1/comments$", status=403, times=None, body=REFUSED)
+    refuse(bot, "POST", f"{ISSUES}/1/comments", times=None)
     pull = open_hotfix(bot)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
 
     assert notices(bot, pull) == {}
     # No chat is set up: the run is where it is told.
@@ -296,11 +348,7 @@ def test_a_p0_alert_github_refuses_is_shown_on_the_run_once_and_not_asked_for_ag
     assert len(asked) == 1
 
 
-def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(bot: Bot) -> None:
     bot.repo.commit(
         "main", {".github/hotfix.yml": "severities: {P1: {deadline: 1h}}\n"}, "P1 within 1h"
     )
@@ -323,15 +371,12 @@ def test_a_late_p1_says_by_how_much_it_missed_its_deadline_and_is_due_in_48h(
 
 
 def test_a_merge_the_moment_the_deadline_comes_missed_it_as_the_overdue_check_run_says(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
     """The deadline's timer and the merge at one moment: the check run and the report tell
     the same, and neither by `0s`."""
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
-    approve(bot, pull, "lead")
-    approve(bot, pull, "oncall")
+    bot.approve(pull.number, "lead", "oncall")
     bot.advance(2 * HOUR)  # the overdue timer evaluates again
     run = bot.policy_run(pull.head_sha)
     assert run.output["title"] == "Overdue: All 6 rules pass"
@@ -350,10 +395,8 @@ def test_a_merge_the_moment_the_deadline_comes_missed_it_as_the_overdue_check_ru
 
 
 def test_a_p1_a_day_late_shows_its_duration_to_the_minute_beside_the_deadline_missed(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")  # the default P1: within 24h
     bot.advance(27 * HOUR + 30 * MINUTE)
     merge(bot, pull)
@@ -368,11 +411,7 @@ def test_a_p1_a_day_late_shows_its_duration_to_the_minute_beside_the_deadline_mi
     assert "Resolution Time: 1d3h30m\n" in resolution
 
 
-def test_a_p2_hotfix_gets_no_report_and_the_release_report_has_no_row_for_it(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_p2_hotfix_gets_no_report_and_the_release_report_has_no_row_for_it(bot: Bot) -> None:
     pull = open_hotfix(bot, "P2")
     sha = merge(bot, pull)
 
@@ -382,28 +421,18 @@ def test_a_p2_hotfix_gets_no_report_and_the_release_report_has_no_row_for_it(
 
 
 def test_one_report_across_a_redelivery_a_rerun_and_a_run_stopped_after_creating_it(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
     sha = merge(bot, pull)
     [issue] = reports(bot)
 
     bot.deliver("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "closed"))
-    [run] = bot.repo.runs_named("hotfix-release", sha)
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
-    # A run that stopped once GitHub had opened the issue, before the journal kept the step.
-    bot.forget_post_merge_step(1, "incident-report")
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_as_if_the_report_step_was_lost(bot, sha)
 
     assert reports(bot) == [issue]
     assert len(issues_created(bot.fake)) == 1
-    assert (
-        f"| Incident report | ✅ already done | issue #{issue.number} already holds the "
-        "incident report, due 2026-12-05 20:30 UTC | "
-        f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
-    ) in release_report(bot, sha)
+    assert already_held_row(issue, "2026-12-05 20:30 UTC") in release_report(bot, sha)
     [reminder] = report_timers(bot)
     assert (reminder.timer.id, reminder.status) == (
         f"incident-report-due:acme/widgets#{issue.number}:due",
@@ -464,10 +493,7 @@ def test_one_report_when_the_server_is_killed_after_github_opened_it_before_it_h
     assert (run.status, run.conclusion) == ("completed", "success")
     assert pull.merged_at is not None
     due = f"{pull.merged_at + timedelta(hours=24):%Y-%m-%d %H:%M} UTC"
-    assert (
-        f"| Incident report | ✅ already done | issue #{issue.number} already holds the "
-        f"incident report, due {due} | [#{issue.number}]({WEB}/issues/{issue.number}) |"
-    ) in str(run.output["summary"])
+    assert already_held_row(issue, due) in str(run.output["summary"])
     [reminder] = timers
     assert (reminder.timer.id, reminder.status) == (
         f"incident-report-due:acme/widgets#{issue.number}:due",
@@ -475,11 +501,7 @@ def test_one_report_when_the_server_is_killed_after_github_opened_it_before_it_h
     )
 
 
-def test_when_the_report_is_due_and_still_open_its_assignee_is_reminded_once(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_when_the_report_is_due_and_still_open_its_assignee_is_reminded_once(bot: Bot) -> None:
     pull = open_hotfix(bot)
     merge(bot, pull)
     [issue] = reports(bot)
@@ -501,11 +523,7 @@ def test_when_the_report_is_due_and_still_open_its_assignee_is_reminded_once(
     assert [entry.status for entry in fired] == ["done"]
 
 
-def test_a_report_due_the_repository_sets_is_said_everywhere_and_reminded_then(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_report_due_the_repository_sets_is_said_everywhere_and_reminded_then(bot: Bot) -> None:
     bot.repo.commit(
         "main", {".github/hotfix.yml": "severities: {P0: {incident_report: {due: 90m}}}\n"}, "Due"
     )
@@ -516,7 +534,7 @@ def test_a_report_due_the_repository_sets_is_said_everywhere_and_reminded_then(
     # The due time as the file writes it.
     assert "\n- **Report due:** 2026-12-04 22:00 UTC (90m after the merge)\n" in issue.body
     assert notices(bot, pull)["resolution:acme/widgets#1"].endswith(
-        f"Incident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+        f"Incident report: {issue_link(issue)}, due "
         "2026-12-04 22:00 UTC\nThank you for your patience."
     )
     bot.advance(90 * MINUTE - 1)
@@ -529,11 +547,7 @@ def test_a_report_due_the_repository_sets_is_said_everywhere_and_reminded_then(
     ]
 
 
-def test_a_report_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_report_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(bot: Bot) -> None:
     pull = open_hotfix(bot)
     merge(bot, pull)  # at 2026-12-04 20:30:30 UTC: the report is due a day later
     [issue] = reports(bot)
@@ -550,9 +564,7 @@ def test_a_report_reminder_due_while_hotfix_bot_was_down_says_how_late_it_is(
     )
 
 
-def test_a_report_closed_before_it_is_due_gets_no_reminder(clocked_bot: Bot) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_report_closed_before_it_is_due_gets_no_reminder(bot: Bot) -> None:
     pull = open_hotfix(bot)
     merge(bot, pull)
     [issue] = reports(bot)
@@ -567,10 +579,8 @@ def test_a_report_closed_before_it_is_due_gets_no_reminder(clocked_bot: Bot) -> 
 
 @pytest.mark.parametrize("github_answer", ["refused", "dropped silently"])
 def test_an_author_github_will_not_assign_still_gets_the_report_unassigned(
-    clocked_bot: Bot, github_answer: str
+    bot: Bot, github_answer: str
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     if github_answer == "refused":
         del bot.repo.collaborators["dev"]  # say, a contributor from a fork
     else:
@@ -586,11 +596,7 @@ def test_an_author_github_will_not_assign_still_gets_the_report_unassigned(
     ) in release_report(bot, sha)
 
 
-def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kept(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kept(bot: Bot) -> None:
     bot.repo.commit(
         "main",
         {".github/hotfix.yml": "severities: {P1: {incident_report: null}}\n"},
@@ -612,24 +618,19 @@ def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kep
     ) in release_report(bot, sha)
 
 
-def test_a_rerun_after_a_merged_p1_was_relabelled_p0_keeps_the_record_a_p1s(
-    clocked_bot: Bot,
-) -> None:
+def test_a_rerun_after_a_merged_p1_was_relabelled_p0_keeps_the_record_a_p1s(bot: Bot) -> None:
     """The first run could not open the report; a re-run after someone relabelled the
     merged pull request opens it as the severity the first run followed."""
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     bot.advance(90 * MINUTE)
-    bot.fake.inject("POST", f"{ISSUES}$", status=403, body=REFUSED)
+    refuse(bot, "POST", ISSUES)
     sha = merge(bot, pull)
     assert reports(bot) == []
     bot.repo.remove_label(pull.number, "P1")
     bot.repo.add_labels(pull.number, "P0")
     bot.advance(10 * MINUTE)
 
-    [run] = bot.repo.runs_named("hotfix-release", sha)
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun(bot, sha)
 
     [issue] = reports(bot)
     assert issue.labels == ["incident-report", "P1"]
@@ -638,16 +639,12 @@ def test_a_rerun_after_a_merged_p1_was_relabelled_p0_keeps_the_record_a_p1s(
     assert "- **Report due:** 2026-12-06 22:00 UTC (48h after the merge)\n" in summary
     resolution = notices(bot, pull)["resolution:acme/widgets#1"]
     assert resolution.endswith(
-        f"Incident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+        f"Incident report: {issue_link(issue)}, due "
         "2026-12-06 22:00 UTC\nThank you for your patience."
     )
 
 
-def test_a_hotfix_merged_with_two_severities_is_recorded_as_the_first_and_says_so(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_hotfix_merged_with_two_severities_is_recorded_as_the_first_and_says_so(bot: Bot) -> None:
     pull = bot.open_hotfix(labels=("hotfix", "P1", "P0"))
     bot.pull_request(pull.number, "opened")
     bot.advance(30 * MINUTE)
@@ -666,17 +663,14 @@ def test_a_hotfix_merged_with_two_severities_is_recorded_as_the_first_and_says_s
         "incident was of another.\n"
     ) in summary
     assert (
-        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
-        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |\n"
+        f"{opened_row(issue, '2026-12-05 21:00 UTC')}\n"
         "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |"
     ) in release_report(bot, sha)
     resolution = notices(bot, pull)["resolution:acme/widgets#1"]
     assert resolution.startswith("✅ RESOLVED - Production Restored\n")
 
 
-def test_a_pull_request_that_becomes_a_p0_is_alerted_once(clocked_bot: Bot) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_pull_request_that_becomes_a_p0_is_alerted_once(bot: Bot) -> None:
     pull = open_hotfix(bot, "P1")
     bot.advance(10 * MINUTE)
     bot.repo.remove_label(pull.number, "P1")
@@ -685,7 +679,7 @@ def test_a_pull_request_that_becomes_a_p0_is_alerted_once(clocked_bot: Bot) -> N
 
     with bot.counting() as requests:
         bot.pull_request(pull.number, "synchronize")
-        approve(bot, pull, "lead")
+        bot.approve(pull.number, "lead")
 
     assert list(notices(bot, pull)) == ["p0-alert:acme/widgets#1"]
     assert "Started: 2026-12-04 20:30 UTC\n" in notices(bot, pull)["p0-alert:acme/widgets#1"]
@@ -703,11 +697,9 @@ def test_a_pull_request_that_becomes_a_p0_is_alerted_once(clocked_bot: Bot) -> N
     ]
 
 
-def test_a_severity_labelled_again_is_a_row_of_its_own(clocked_bot: Bot) -> None:
+def test_a_severity_labelled_again_is_a_row_of_its_own(bot: Bot) -> None:
     """P1, then P0, then P1 again: the last severity row is the one the incident ended
     with, as its report's summary says."""
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     for old, new in (("P1", "P0"), ("P0", "P1")):
         bot.advance(10 * MINUTE)
@@ -729,9 +721,7 @@ def test_a_severity_labelled_again_is_a_row_of_its_own(clocked_bot: Bot) -> None
     ]
 
 
-def test_a_p0_evaluated_twice_at_once_is_alerted_once(clocked_bot: Bot) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_p0_evaluated_twice_at_once_is_alerted_once(bot: Bot) -> None:
     pull = bot.open_hotfix(labels=("hotfix", "P0"))
     # Each evaluation would list the comments, find no alert, and post one.
     bot.fake.inject("GET", rf"/issues/{pull.number}/comments$", delay=0.5, times=2)
@@ -751,10 +741,8 @@ def test_a_p0_evaluated_twice_at_once_is_alerted_once(clocked_bot: Bot) -> None:
 
 
 def test_a_repositorys_templates_replace_the_notices_wording_filled_in_as_plain_text(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     templates = (
         "notices:\n  templates:\n"
         "    p0_alert: '{severity} on {repository}: #{number} {title} by {author}, "
@@ -791,15 +779,19 @@ def test_a_repositorys_templates_replace_the_notices_wording_filled_in_as_plain_
     }
 
 
-def test_a_break_glass_is_in_the_timeline_and_the_report_names_its_retroactive_review(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def glass_broken(bot: Bot, reason: str) -> FakePull:
+    """A P0 opened at 20:30:30 whose glass lead broke at 20:40:30 for `reason`; now 20:45:30."""
     pull = open_hotfix(bot)
     bot.advance(10 * MINUTE)
-    command(bot, pull, "lead", "/hotfix break-glass checkout is down")
+    command(bot, pull, "lead", f"/hotfix break-glass {reason}")
     bot.advance(5 * MINUTE)
+    return pull
+
+
+def test_a_break_glass_is_in_the_timeline_and_the_report_names_its_retroactive_review(
+    bot: Bot,
+) -> None:
+    pull = glass_broken(bot, "checkout is down")
     sha = merge(bot, pull, back_merge_last=True)
 
     [review] = [i for i in bot.repo.issues.values() if "hotfix-retro-review" in i.labels]
@@ -807,30 +799,20 @@ def test_a_break_glass_is_in_the_timeline_and_the_report_names_its_retroactive_r
     summary, _, rest = issue.body.partition("## Root Cause")
     assert (
         "- **Break-glass:** by @lead: checkout is down; retroactive review in "
-        f"[#{review.number}]({WEB}/issues/{review.number})\n"
+        f"{issue_link(review)}\n"
     ) in summary
-    timeline = rest.split("## Timeline\n")[1].split("\n\n")[0]
-    assert timeline.splitlines()[2:] == [
-        "| 2026-12-04 20:30 UTC | Opened by @dev |",
-        "| 2026-12-04 20:30 UTC | Became a P0 hotfix |",
-        "| 2026-12-04 20:30 UTC | Review requested for Engineering Lead: team engineering-leads |",
-        "| 2026-12-04 20:30 UTC | Review requested for On-call Manager: team on-call-managers |",
+    assert timeline_rows(rest) == [
+        *OPENED_AS_P0,
         "| 2026-12-04 20:40 UTC | Break-glass by @lead: checkout is down |",
         "| 2026-12-04 20:45 UTC | Escalation after 15m: reminded `@acme/engineering-leads` "
         "and `@acme/on-call-managers` |",
-        f"| 2026-12-04 20:45 UTC | Merged into `main` by @lead as `{sha[:7]}` |",
-        f"| 2026-12-04 20:45 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |",
-        "| 2026-12-04 20:45 UTC | Release: published release `v1.2.4` |",
-        f"| 2026-12-04 20:45 UTC | Back-merge: merged into `develop` as "
-        f"`{bot.repo.branches['develop'].sha[:7]}` |",
+        *rows("20:45", *released(bot, sha)),
     ]
 
 
 def test_the_issues_of_a_pull_request_titled_as_long_as_github_allows_are_cut_to_fit(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
     longest = "Fix " + "x" * 252  # the 256 characters GitHub takes for a title
     bot.repo.edit_pull(pull.number, longest, pull.body)
@@ -855,17 +837,14 @@ def relabelled_p1(bot: Bot, pull: FakePull) -> None:
 
 
 def test_a_break_glass_not_in_force_at_the_merge_waived_nothing_and_asks_for_no_review(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
     bot.advance(5 * MINUTE)
     command(bot, pull, "lead", "/hotfix break-glass checkout is down")
     bot.advance(5 * MINUTE)
     relabelled_p1(bot, pull)  # the glass stays broken, but the rules decide
-    approve(bot, pull, "lead")
-    approve(bot, pull, "pm")
+    bot.approve(pull.number, "lead", "pm")
     assert bot.policy_run(pull.head_sha).output["title"] == "All 6 rules pass"
 
     sha = merge(bot, pull)
@@ -881,20 +860,15 @@ def test_a_break_glass_not_in_force_at_the_merge_waived_nothing_and_asks_for_no_
         f"| Back-merge | ✅ done | merged into `develop` as `{develop[:7]}` | "
         f"[{develop[:7]}]({WEB}/commit/{develop}) |",
         "| Delete branch | ✅ done | deleted `hotfix/fix-login` |   |",
-        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
-        f"2026-12-06 20:40 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |",
+        opened_row(issue, "2026-12-06 20:40 UTC"),
         "| Resolution notice | ✅ done | posted the resolution notice on the pull request |   |",
     ]
     summary, _, rest = issue.body.partition("## Root Cause")
     assert "Break-glass" not in summary
     # It was broken, and the timeline keeps it; at the merge it was not in force.
     not_in_force = "Break-glass by @lead was not in force at the merge: it waived nothing"
-    timeline = rest.split("## Timeline\n")[1].split("\n\n")[0]
-    assert timeline.splitlines()[2:] == [
-        "| 2026-12-04 20:30 UTC | Opened by @dev |",
-        "| 2026-12-04 20:30 UTC | Became a P0 hotfix |",
-        "| 2026-12-04 20:30 UTC | Review requested for Engineering Lead: team engineering-leads |",
-        "| 2026-12-04 20:30 UTC | Review requested for On-call Manager: team on-call-managers |",
+    assert timeline_rows(rest) == [
+        *OPENED_AS_P0,
         "| 2026-12-04 20:35 UTC | Break-glass by @lead: checkout is down |",
         "| 2026-12-04 20:40 UTC | Severity changed to P1 |",
         "| 2026-12-04 20:40 UTC | Review requested for Engineering Lead: team engineering-leads |",
@@ -902,10 +876,7 @@ def test_a_break_glass_not_in_force_at_the_merge_waived_nothing_and_asks_for_no_
         "| 2026-12-04 20:40 UTC | Approved by @lead for Engineering Lead |",
         "| 2026-12-04 20:40 UTC | Approved by @pm for Product Manager |",
         f"| 2026-12-04 20:40 UTC | {not_in_force} |",
-        f"| 2026-12-04 20:40 UTC | Merged into `main` by @lead as `{sha[:7]}` |",
-        f"| 2026-12-04 20:40 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |",
-        "| 2026-12-04 20:40 UTC | Release: published release `v1.2.4` |",
-        f"| 2026-12-04 20:40 UTC | Back-merge: merged into `develop` as `{develop[:7]}` |",
+        *rows("20:40", *released(bot, sha)),
     ]
     resolution = notices(bot, pull)["resolution:acme/widgets#1"]
     assert (
@@ -917,10 +888,8 @@ def test_a_break_glass_not_in_force_at_the_merge_waived_nothing_and_asks_for_no_
 
 
 def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_are_recorded(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     # Merged before hotfix-bot saw it open: the merge writes the opening from GitHub's time.
     pull = bot.open_hotfix(labels=("hotfix", "P1"))
     bot.advance(5 * MINUTE)
@@ -956,17 +925,15 @@ def test_a_review_processed_after_the_merge_and_a_merge_before_any_evaluation_ar
     )
 
 
-def test_a_review_submitted_after_the_merge_does_not_join_the_timeline(clocked_bot: Bot) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_review_submitted_after_the_merge_does_not_join_the_timeline(bot: Bot) -> None:
     pull = open_hotfix(bot)
     bot.advance(5 * MINUTE)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     bot.advance(5 * MINUTE)
     merge(bot, pull)  # with On-call Manager's approval still missing
     bot.advance(5 * MINUTE)
     # lena, an on-call manager, approves the merged commit: it let nothing merge.
-    approve(bot, pull, "lena")
+    bot.approve(pull.number, "lena")
 
     events = asyncio.run(timeline_of(bot, pull))
     assert [event.text for event in events if event.text.startswith("Approved by")] == [
@@ -984,7 +951,7 @@ def test_someone_in_two_groups_is_asked_about_truly_and_recorded_for_the_group_t
     bot.repo.create_branch("develop", "main")
     pull = open_hotfix(bot, "P1")
     bot.advance(5 * MINUTE)
-    approve(bot, pull, "pm")
+    bot.approve(pull.number, "pm")
 
     # pm counts for either group: one more approval from either completes the pair.
     run = bot.policy_run(pull.head_sha)
@@ -1008,7 +975,7 @@ def test_someone_in_two_groups_is_asked_about_truly_and_recorded_for_the_group_t
     )
 
     bot.advance(5 * MINUTE)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     run = bot.policy_run(pull.head_sha)
     assert (run.status, run.conclusion) == ("completed", "success")
     assert (
@@ -1026,23 +993,17 @@ def test_someone_in_two_groups_is_asked_about_truly_and_recorded_for_the_group_t
     ]
 
 
-def test_a_push_that_voids_approvals_says_so_before_they_are_given_again(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_push_that_voids_approvals_says_so_before_they_are_given_again(bot: Bot) -> None:
     pull = open_hotfix(bot)
     bot.repo.commit("hotfix/fix-login", {"app.py": "first try\n"}, "Fix more")
     bot.pull_request(pull.number, "synchronize")  # no approval yet: none is voided
     bot.advance(5 * MINUTE)
-    approve(bot, pull, "lead")
-    approve(bot, pull, "oncall")
+    bot.approve(pull.number, "lead", "oncall")
     bot.advance(5 * MINUTE)
     pushed = bot.repo.commit("hotfix/fix-login", {"app.py": "second try\n"}, "Fix the fix")
     bot.pull_request(pull.number, "synchronize")
     bot.advance(5 * MINUTE)
-    approve(bot, pull, "oncall")
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "oncall", "lead")
     merge(bot, pull)
 
     [report] = reports(bot)
@@ -1060,22 +1021,53 @@ def test_a_push_that_voids_approvals_says_so_before_they_are_given_again(
 def merged_while_github_refuses(bot: Bot, refused: str) -> tuple[FakePull, str]:
     """A P1 hotfix merged while GitHub refuses every POST to a path ending `refused`, until
     `rerun_once_github_takes_it`."""
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     bot.fake.inject("POST", f"{refused}$", status=422, times=None, body={"message": "refused"})
     return pull, merge(bot, pull)
 
 
-def rerun_once_github_takes_it(bot: Bot, sha: str) -> None:
-    bot.fake.faults.clear()
+def rerun(bot: Bot, sha: str) -> None:
+    """Re-run the `hotfix-release` check of the merge `sha`."""
     [run] = bot.repo.runs_named("hotfix-release", sha)
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
 
 
-def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
+def rerun_as_if_the_report_step_was_lost(bot: Bot, sha: str) -> None:
+    """A re-run, then another as after a run that stopped once GitHub had opened the issue,
+    before the journal kept the step."""
+    rerun(bot, sha)
+    bot.forget_post_merge_step(1, "incident-report")
+    rerun(bot, sha)
+
+
+def rerun_once_github_takes_it(bot: Bot, sha: str) -> None:
+    bot.fake.faults.clear()
+    rerun(bot, sha)
+
+
+def finished(bot: Bot, sha: str, summary: str, tmp_path: Path, text: str, *, by_hand: bool) -> str:
+    """A step GitHub refused, finished: `by_hand`, lead follows the report's *Finish by hand*
+    as written first; then `rerun_once_github_takes_it`. `text`, which the step gives on a
+    here-document, as it then stands (the here-document ends it in a newline)."""
+    if by_hand:
+        apply(run_by_hand(summary, tmp_path, bot.repo), bot.repo, "lead")
+        text += "\n"
+    rerun_once_github_takes_it(bot, sha)
+    return text
+
+
+def tag_and_release_continued(sha: str) -> str:
+    """The comment giving the rows of the tag and the release of the merge `sha` (made at
+    20:30) to a report opened before them."""
+    return (
+        "<!-- hotfix-bot:incident-timeline v1.2.4 -->\n**Timeline, continued**\n\n"
+        "| Time | Event |\n|------|-------|\n"
+        f"| 2026-12-04 20:30 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
+        "| 2026-12-04 20:30 UTC | Release: published release `v1.2.4` |"
+    )
+
+
+def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(bot: Bot) -> None:
     pull, sha = merged_while_github_refuses(bot, "/git/tags")
 
     [issue] = reports(bot)
@@ -1088,7 +1080,7 @@ def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
     assert (
         f"| Incident report | ⏳ waiting | opened issue #{issue.number} (assigned to @dev), due "
         "2026-12-06 20:30 UTC; it waits for the tag and release to name them | "
-        f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
+        f"{issue_link(issue)} |"
     ) in summary
     assert (
         "| Resolution notice | ➖ skipped | needs the tag, which failed: the notice names it |   |"
@@ -1104,25 +1096,17 @@ def test_a_report_opened_while_the_tag_failed_names_it_once_a_rerun_makes_it(
     ) in issue.body
     # The rows the report could not have when it was opened come in one comment.
     [continued] = bot.repo.comments_on(issue.number)
-    assert continued.body == (
-        "<!-- hotfix-bot:incident-timeline v1.2.4 -->\n**Timeline, continued**\n\n"
-        "| Time | Event |\n|------|-------|\n"
-        f"| 2026-12-04 20:30 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
-        "| 2026-12-04 20:30 UTC | Release: published release `v1.2.4` |"
-    )
+    assert continued.body == tag_and_release_continued(sha)
     summary = release_report(bot, sha)
     assert (
         f"| Incident report | ✅ done | issue #{issue.number} names v1.2.4 now, due "
-        f"2026-12-06 20:30 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+        f"2026-12-06 20:30 UTC | {issue_link(issue)} |"
     ) in summary
     assert "tagged v1.2.4" in notices(bot, pull)["resolution:acme/widgets#1"]
     assert len(reports(bot)) == 1
 
 
-def test_a_report_opened_while_the_release_failed_names_it_once_a_rerun_makes_it(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
+def test_a_report_opened_while_the_release_failed_names_it_once_a_rerun_makes_it(bot: Bot) -> None:
     _, sha = merged_while_github_refuses(bot, "/releases")
 
     [issue] = reports(bot)
@@ -1143,10 +1127,8 @@ def test_a_report_opened_while_the_release_failed_names_it_once_a_rerun_makes_it
     assert "Tag:" not in continued.body  # the report had its row
 
 
-def test_a_rerun_writes_the_timeline_rows_of_the_steps_it_finds_done(clocked_bot: Bot) -> None:
+def test_a_rerun_writes_the_timeline_rows_of_the_steps_it_finds_done(bot: Bot) -> None:
     """A run stopped between a step's outcome and its row loses no row: the next writes it."""
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     sha = merge(bot, pull)
     key = f"timeline:acme/widgets#{pull.number}"
@@ -1155,18 +1137,13 @@ def test_a_rerun_writes_the_timeline_rows_of_the_steps_it_finds_done(clocked_bot
     assert len(without_tag) == len(stored) - 1
     asyncio.run(bot.journal.set_state(key, json.dumps(without_tag)))
 
-    [run] = bot.repo.runs_named("hotfix-release", sha)
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun(bot, sha)
 
     rows = [event.text for event in asyncio.run(timeline_of(bot, pull))]
     assert f"Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`" in rows
 
 
-def test_a_hotfix_merged_before_any_evaluation_has_its_opening_in_the_timeline(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_hotfix_merged_before_any_evaluation_has_its_opening_in_the_timeline(bot: Bot) -> None:
     pull = bot.open_hotfix(labels=("hotfix", "P1"))  # no delivery: never evaluated open
     bot.advance(10 * MINUTE)
 
@@ -1192,22 +1169,13 @@ def confirmed_report_row(issue: FakeIssue) -> str:
     return (
         f"| Incident report | ✅ done | issue #{issue.number} shows the verbal approval of lena "
         "confirmed now, due 2026-12-05 21:00 UTC | "
-        f"[#{issue.number}]({WEB}/issues/{issue.number}) |"
-    )
-
-
-def reopened_report_row(issue: FakeIssue) -> str:
-    """The release report's row for `merged_p0`'s report opened again as `issue`."""
-    return (
-        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
-        f"2026-12-05 21:00 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+        f"{issue_link(issue)} |"
     )
 
 
 def test_a_confirmation_is_written_into_the_report_once_and_nothing_is_posted_on_it(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)  # lena's verbal approval recorded at 20:55, merged at 21:00
     [opened] = reports(bot)
     assert UNCONFIRMED in opened.body
@@ -1234,10 +1202,7 @@ def test_a_confirmation_is_written_into_the_report_once_and_nothing_is_posted_on
     # The command redelivered, the check re-run, and a run that lost the step's outcome: the
     # report is found again by its marker, and written to no more.
     bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, confirmation.id))
-    [run] = bot.repo.runs_named("hotfix-release", sha)
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
-    bot.forget_post_merge_step(1, "incident-report")
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun_as_if_the_report_step_was_lost(bot, sha)
 
     assert reports(bot) == [issue]
     assert len(issues_created(bot.fake)) == 1
@@ -1252,9 +1217,8 @@ def test_a_confirmation_is_written_into_the_report_once_and_nothing_is_posted_on
 
 @pytest.mark.parametrize("relabelled", [[], ["postmortem"]], ids=["label-removed", "renamed"])
 def test_a_report_people_took_the_label_off_is_found_by_the_number_the_run_recorded(
-    clocked_bot: Bot, relabelled: list[str]
+    bot: Bot, relabelled: list[str]
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)  # lena's verbal approval unconfirmed: the report's step waits
     [issue] = reports(bot)
     # People triage it: the label comes off, or is renamed for the whole repository.
@@ -1278,8 +1242,7 @@ def test_a_report_people_took_the_label_off_is_found_by_the_number_the_run_recor
     assert [r.path for r in requests if r.method == "GET" and r.path in found_by] == [*found_by]
 
 
-def test_a_report_deleted_since_the_step_recorded_it_is_opened_again(clocked_bot: Bot) -> None:
-    bot = clocked_bot
+def test_a_report_deleted_since_the_step_recorded_it_is_opened_again(bot: Bot) -> None:
     pull, sha = merged_p0(bot)
     [deleted] = reports(bot)
     del bot.repo.issues[deleted.number]
@@ -1290,7 +1253,7 @@ def test_a_report_deleted_since_the_step_recorded_it_is_opened_again(clocked_bot
 
     [issue] = reports(bot)
     assert issue.number != deleted.number
-    assert reopened_report_row(issue) in release_report(bot, sha)
+    assert opened_row(issue, "2026-12-05 21:00 UTC") in release_report(bot, sha)
 
 
 MARKER = "<!-- hotfix-bot:incident-report acme/widgets#1 -->"
@@ -1322,17 +1285,15 @@ def confirmed_in(body: str) -> str:
 
 
 def test_a_report_people_rewrote_without_its_marker_is_the_one_a_confirmation_writes_to(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)  # lena's verbal approval unconfirmed: the report's step waits
     [issue] = reports(bot)
     rewritten = rewritten_in_the_browser(bot, issue)
     bot.advance(10 * MINUTE)
 
     command(bot, pull, "lena", "/hotfix confirm")
-    [run] = bot.repo.runs_named("hotfix-release", sha)
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))  # and a re-run
+    rerun(bot, sha)
 
     # The issue the step recorded, whatever people made of its body: no second is opened.
     assert list(bot.repo.issues) == [issue.number]
@@ -1340,7 +1301,7 @@ def test_a_report_people_rewrote_without_its_marker_is_the_one_a_confirmation_wr
     # The one line rewritten, in one edit; people's words kept, and the marker back first.
     assert issue.body == confirmed_in(rewritten)
     assert len(bot.fake.requests_to("PATCH", f"{ISSUES}/{issue.number}")) == 1
-    link = f"[#{issue.number}]({WEB}/issues/{issue.number})"
+    link = issue_link(issue)
     assert confirmed_report_row(issue) in release_report(bot, sha)
     assert notices(bot, pull)["resolution:acme/widgets#1"].endswith(
         f"\n\nIncident report: {link}, due 2026-12-05 21:00 UTC\nThank you for your patience."
@@ -1348,9 +1309,8 @@ def test_a_report_people_rewrote_without_its_marker_is_the_one_a_confirmation_wr
 
 
 def test_a_report_moved_to_another_repository_since_the_step_recorded_it_is_opened_again(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)
     [moved] = reports(bot)
     # People transfer it: it leaves acme/widgets, marker and all, and GitHub answers its old
@@ -1368,18 +1328,16 @@ def test_a_report_moved_to_another_repository_since_the_step_recorded_it_is_open
     assert issue.number != moved.number
     assert CONFIRMED in issue.body
     assert handbook.issues[there.number].body == moved.body  # not written to
-    assert reopened_report_row(issue) in release_report(bot, sha)
+    assert opened_row(issue, "2026-12-05 21:00 UTC") in release_report(bot, sha)
 
 
 @pytest.mark.parametrize("replacing_review", ["COMMENTED", "CHANGES_REQUESTED"])
 def test_an_approval_its_approver_replaced_before_the_verbal_approval_does_not_confirm_it(
-    clocked_bot: Bot, replacing_review: str
+    bot: Bot, replacing_review: str
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
-    approve(bot, pull, "lead")
-    approve(bot, pull, "lena")  # 20:30:30, on the head commit that merges
+    bot.approve(pull.number, "lead")
+    bot.approve(pull.number, "lena")  # 20:30:30, on the head commit that merges
     bot.advance(MINUTE)
     # A later review replaces it: lena's approval no longer counts, and a verbal one may.
     bot.repo.review(pull.number, "lena", replacing_review)
@@ -1398,25 +1356,22 @@ def test_an_approval_its_approver_replaced_before_the_verbal_approval_does_not_c
     ) in release_report(bot, sha)
     [issue] = reports(bot)
     assert f"- **Verbal approvals:** {lena}, **unconfirmed**\n" in issue.body
-    reminders = [e for e in bot.journal.timers() if e.timer.kind == "confirmation-reminder"]
-    assert len(reminders) == 1
+    assert len(confirmation_reminders(bot)) == 1
 
 
 @pytest.mark.parametrize("later_review", ["APPROVED", "COMMENTED"])
 def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_confirmation(
-    clocked_bot: Bot, later_review: str
+    bot: Bot, later_review: str
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     command(bot, pull, "dana", "/hotfix verbal-approval @lena on the bridge call")
     bot.advance(MINUTE)
     # lena reviews herself before the merge: her review is what counts, approving or not
     # (oncall fills her group when she does not).
     bot.repo.review(pull.number, "lena", later_review)
     bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
-    approve(bot, pull, "oncall")
+    bot.approve(pull.number, "oncall")
     bot.advance(MINUTE)
 
     sha = merge(bot, pull)
@@ -1428,9 +1383,7 @@ def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_conf
         f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev)" in summary
     )
     assert "**Verbal approvals:**" not in issue.body
-    assert [
-        e.timer.id for e in bot.journal.timers() if e.timer.kind == "confirmation-reminder"
-    ] == []
+    assert confirmation_reminders(bot) == []
     bot.advance(24 * HOUR + MINUTE)
     assert not [key for key in notices(bot, pull) if key.startswith("confirmation-reminder:")]
 
@@ -1438,46 +1391,36 @@ def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_conf
 def merged_p1_with_a_p0_verbal_approval(bot: Bot) -> tuple[FakePull, str]:
     """A P0 with lead's verbal approval, relabelled P1 (which takes none) and merged on the
     reviews of lead2, another engineering lead, and pm."""
-    organization(bot)
     bot.fake.teams[("acme", "engineering-leads")].members.append("lead2")
     pull = open_hotfix(bot)
     bot.advance(5 * MINUTE)
     command(bot, pull, "dana", "/hotfix verbal-approval @lead on the bridge call")
     bot.advance(5 * MINUTE)
     relabelled_p1(bot, pull)
-    approve(bot, pull, "lead2")
-    approve(bot, pull, "pm")
+    bot.approve(pull.number, "lead2", "pm")
     assert bot.policy_run(pull.head_sha).output["title"] == "All 6 rules pass"
     return pull, merge(bot, pull)
 
 
 def test_a_verbal_approval_the_merged_severity_takes_none_of_is_neither_listed_nor_reminded(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
-
     pull, sha = merged_p1_with_a_p0_verbal_approval(bot)
 
     [issue] = reports(bot)
     summary = release_report(bot, sha)
     assert "Verbal approvals" not in summary
-    assert (
-        f"| Incident report | ✅ done | opened issue #{issue.number} (assigned to @dev), due "
-        f"2026-12-06 20:40 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
-    ) in summary
+    assert opened_row(issue, "2026-12-06 20:40 UTC") in summary
     assert "**Verbal approvals:**" not in issue.body
     assert "unconfirmed" not in issue.body
-    assert [
-        e.timer.id for e in bot.journal.timers() if e.timer.kind == "confirmation-reminder"
-    ] == []
+    assert confirmation_reminders(bot) == []
     bot.advance(24 * HOUR + MINUTE)
     assert sorted(notices(bot, pull)) == ["p0-alert:acme/widgets#1", "resolution:acme/widgets#1"]
 
 
 def test_a_reminder_kept_for_a_verbal_approval_the_merged_severity_takes_none_of_sends_nothing(
-    clocked_bot: Bot,
+    bot: Bot,
 ) -> None:
-    bot = clocked_bot
     pull, _ = merged_p1_with_a_p0_verbal_approval(bot)
     assert bot.clock is not None
     merged_at = datetime.fromtimestamp(bot.clock.now, UTC)
@@ -1523,16 +1466,11 @@ def retro_review_body(sha: str) -> str:
 
 @pytest.mark.parametrize("by_hand", [True, False], ids=["made-by-hand", "made-by-the-rerun"])
 def test_a_retroactive_review_github_refused_is_made_once_and_the_report_names_it(
-    clocked_bot: Bot, tmp_path: Path, by_hand: bool
+    bot: Bot, tmp_path: Path, by_hand: bool
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
-    pull = open_hotfix(bot)
-    bot.advance(10 * MINUTE)
-    command(bot, pull, "lead", f"/hotfix break-glass {REASON}")
-    bot.advance(5 * MINUTE)
+    pull = glass_broken(bot, REASON)
     # The first issue the run opens is the retroactive review: the report waits for it.
-    bot.fake.inject("POST", f"{ISSUES}$", status=403, times=1, body=REFUSED)
+    refuse(bot, "POST", ISSUES)
     sha = merge(bot, pull)
 
     assert retro_reviews(bot) == []
@@ -1545,7 +1483,7 @@ def test_a_retroactive_review_github_refused_is_made_once_and_the_report_names_i
         "/repos/acme/widgets/issues: Resource not accessible by integration |   |\n"
         f"| Incident report | ⏳ waiting | opened issue #{report.number} (assigned to @dev), due "
         "2026-12-05 20:45 UTC; it waits for the retroactive review to name it | "
-        f"[#{report.number}]({WEB}/issues/{report.number}) |\n"
+        f"{issue_link(report)} |\n"
     ) in summary
     body = retro_review_body(sha)
     # Fenced with four backquotes: the reason holds three.
@@ -1559,21 +1497,16 @@ def test_a_retroactive_review_github_refused_is_made_once_and_the_report_names_i
         f"--body-file - <<'EOF' |\n{body}\nEOF\n"
         "xargs -I{} gh issue edit {} --add-assignee lead\n````"
     )
-    if by_hand:
-        # Followed as written, by lead, before the re-run; a here-document ends in a newline.
-        apply(run_by_hand(summary, tmp_path, bot.repo), bot.repo, "lead")
-        body += "\n"
-
-    rerun_once_github_takes_it(bot, sha)
+    body = finished(bot, sha, summary, tmp_path, body, by_hand=by_hand)
 
     [review] = retro_reviews(bot)
-    assert (review.title, review.body, review.labels, review.assignees) == (
+    assert as_opened(review) == (
         "Retroactive review: Fix",
         body,
         ["hotfix-retro-review"],
         ["lead"],
     )
-    link = f"[#{review.number}]({WEB}/issues/{review.number})"
+    link = issue_link(review)
     [report] = reports(bot)
     assert f"- **Break-glass:** by @lead: {REASON}; retroactive review in {link}\n" in report.body
     assert unnamed not in report.body
@@ -1588,7 +1521,7 @@ def test_a_retroactive_review_github_refused_is_made_once_and_the_report_names_i
     assert (
         f"| Incident report | ✅ done | issue #{report.number} names the retroactive review "
         f"#{review.number} now, due 2026-12-05 20:45 UTC | "
-        f"[#{report.number}]({WEB}/issues/{report.number}) |"
+        f"{issue_link(report)} |"
     ) in release_report(bot, sha)
 
 
@@ -1629,12 +1562,10 @@ def notice_comment(bot: Bot, pull: FakePull) -> FakeComment:
 
 @pytest.mark.parametrize("by_hand", [True, False], ids=["opened-by-hand", "opened-by-the-rerun"])
 def test_a_report_github_refused_is_opened_whole_and_the_notice_posted_at_once_then_links_it(
-    clocked_bot: Bot, tmp_path: Path, by_hand: bool
+    bot: Bot, tmp_path: Path, by_hand: bool
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
-    bot.fake.inject("POST", f"{ISSUES}$", status=403, times=1, body=REFUSED)
+    refuse(bot, "POST", ISSUES)
     sha = merge(bot, pull)
 
     assert reports(bot) == []
@@ -1657,20 +1588,16 @@ def test_a_report_github_refused_is_opened_whole_and_the_notice_posted_at_once_t
         "<!-- hotfix-bot:incident-report acme/widgets#1 -->\n# Incident Report: Fix\n\n"
         "## Summary\n- **Incident ID:** INC-2026-001\n"
     )
-    if by_hand:
-        apply(run_by_hand(summary, tmp_path, bot.repo), bot.repo, "lead")
-        body += "\n"  # a here-document ends in a newline
-
-    rerun_once_github_takes_it(bot, sha)
+    body = finished(bot, sha, summary, tmp_path, body, by_hand=by_hand)
 
     [issue] = reports(bot)
-    assert (issue.title, issue.body, issue.labels, issue.assignees) == (
+    assert as_opened(issue) == (
         "Incident report: Fix",
         body,
         ["incident-report", "P1"],
         ["dev"],
     )
-    link = f"[#{issue.number}]({WEB}/issues/{issue.number})"
+    link = issue_link(issue)
     # The notice posted before, edited once to link it.
     comment = notice_comment(bot, pull)
     edits = bot.fake.requests_to("PATCH", f"{ISSUES}/comments/{comment.id}")
@@ -1701,20 +1628,19 @@ def test_a_report_github_refused_is_opened_whole_and_the_notice_posted_at_once_t
 
 @pytest.mark.parametrize("by_hand", [True, False], ids=["edited-by-hand", "edited-by-the-rerun"])
 def test_a_confirmation_github_refused_to_write_into_the_report_is_given_as_the_edit(
-    clocked_bot: Bot, tmp_path: Path, by_hand: bool
+    bot: Bot, tmp_path: Path, by_hand: bool
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_p0(bot)
     [issue] = reports(bot)
     rewritten = rewritten_in_the_browser(bot, issue)
-    bot.fake.inject("PATCH", f"{ISSUES}/{issue.number}$", status=403, times=None, body=REFUSED)
+    refuse(bot, "PATCH", f"{ISSUES}/{issue.number}", times=None)
     bot.advance(10 * MINUTE)
 
     command(bot, pull, "lena", "/hotfix confirm")
 
     assert list(bot.repo.issues) == [issue.number]
     assert issue.body == rewritten
-    link = f"[#{issue.number}]({WEB}/issues/{issue.number})"
+    link = issue_link(issue)
     summary = release_report(bot, sha)
     assert (
         f"| Incident report | ❌ failed | GitHub answered 403 to PATCH {ISSUES}/{issue.number}: "
@@ -1724,11 +1650,7 @@ def test_a_confirmation_github_refused_to_write_into_the_report_is_given_as_the_
     body = confirmed_in(rewritten)
     command_given = f"gh issue edit {issue.number} --body-file -"
     assert finish_by_hand_giving(summary, command_given) == body
-    if by_hand:
-        apply(run_by_hand(summary, tmp_path, bot.repo), bot.repo, "lead")
-        body += "\n"  # a here-document ends in a newline
-
-    rerun_once_github_takes_it(bot, sha)
+    body = finished(bot, sha, summary, tmp_path, body, by_hand=by_hand)
 
     # Found again by the number the failed run kept, though its body had no marker.
     assert list(bot.repo.issues) == [issue.number]
@@ -1744,27 +1666,25 @@ def test_a_confirmation_github_refused_to_write_into_the_report_is_given_as_the_
 
 
 def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and_comment(
-    clocked_bot: Bot, tmp_path: Path
+    bot: Bot, tmp_path: Path
 ) -> None:
-    bot = clocked_bot
     pull, sha = merged_while_github_refuses(bot, "/git/tags")
     [issue] = reports(bot)
     bot.fake.faults.clear()
-    bot.fake.inject("PATCH", f"{ISSUES}/{issue.number}$", status=403, times=None, body=REFUSED)
-    [run] = bot.repo.runs_named("hotfix-release", sha)
+    refuse(bot, "PATCH", f"{ISSUES}/{issue.number}", times=None)
     unnamed = issue.body
 
-    bot.deliver("check_run", bot.fake.check_run_event(bot.repo, run.id))
+    rerun(bot, sha)
 
     assert (issue.body, bot.repo.comments_on(issue.number)) == (unnamed, [])
     summary = release_report(bot, sha)
     assert (
         f"| Incident report | ❌ failed | GitHub answered 403 to PATCH {ISSUES}/{issue.number}: "
-        f"Resource not accessible by integration | [#{issue.number}]({WEB}/issues/{issue.number}) |"
+        f"Resource not accessible by integration | {issue_link(issue)} |"
     ) in summary
     # The resolution notice, blocked until the tag was made, links the report all the same.
     assert notices(bot, pull)["resolution:acme/widgets#1"].endswith(
-        f"\n\nIncident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+        f"\n\nIncident report: {issue_link(issue)}, due "
         "2026-12-06 20:30 UTC\nThank you for your patience."
     )
     assert (
@@ -1776,12 +1696,7 @@ def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and
         "not tagged yet (see the `hotfix-release` check)",
         f"[`v1.2.4`]({WEB}/tree/v1.2.4), [release v1.2.4]({WEB}/releases/tag/v1.2.4)",
     )
-    continued = (
-        "<!-- hotfix-bot:incident-timeline v1.2.4 -->\n**Timeline, continued**\n\n"
-        "| Time | Event |\n|------|-------|\n"
-        f"| 2026-12-04 20:30 UTC | Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}` |\n"
-        "| 2026-12-04 20:30 UTC | Release: published release `v1.2.4` |"
-    )
+    continued = tag_and_release_continued(sha)
     calls = run_by_hand(summary, tmp_path, bot.repo)
     assert [(call.argv, call.stdin) for call in calls] == [
         (["issue", "edit", str(issue.number), "--body-file", "-"], f"{named}\n"),
@@ -1793,20 +1708,15 @@ def test_a_report_github_refused_to_name_the_release_in_is_given_as_its_edit_and
 
     assert issue.body == f"{named}\n"
     assert [comment.body for comment in bot.repo.comments_on(issue.number)] == [f"{continued}\n"]
-    assert (
-        f"| Incident report | ✅ already done | issue #{issue.number} already holds the incident "
-        f"report, due 2026-12-06 20:30 UTC | [#{issue.number}]({WEB}/issues/{issue.number}) |"
-    ) in release_report(bot, sha)
+    assert already_held_row(issue, "2026-12-06 20:30 UTC") in release_report(bot, sha)
 
 
 def test_a_report_opened_by_hand_for_an_author_github_will_not_assign_is_opened_unassigned(
-    clocked_bot: Bot, tmp_path: Path
+    bot: Bot, tmp_path: Path
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     del bot.repo.collaborators["dev"]  # from a fork, say: GitHub takes them as no assignee
-    bot.fake.inject("POST", f"{ISSUES}$", status=403, times=1, body=REFUSED)
+    refuse(bot, "POST", ISSUES)
     sha = merge(bot, pull)
     summary = release_report(bot, sha)
     body = finish_by_hand_giving(summary, *OPEN_THE_REPORT_BY_HAND)
@@ -1822,27 +1732,19 @@ def test_a_report_opened_by_hand_for_an_author_github_will_not_assign_is_opened_
     rerun_once_github_takes_it(bot, sha)
 
     [issue] = reports(bot)
-    assert (issue.title, issue.body, issue.labels, issue.assignees) == (
+    assert as_opened(issue) == (
         "Incident report: Fix",
         f"{body}\n",  # a here-document ends in a newline
         ["incident-report", "P1"],
         [],
     )
-    assert (
-        f"| Incident report | ✅ already done | issue #{issue.number} already holds the "
-        f"incident report, due 2026-12-06 20:30 UTC | [#{issue.number}]({WEB}/issues/"
-        f"{issue.number}) |"
-    ) in release_report(bot, sha)
+    assert already_held_row(issue, "2026-12-06 20:30 UTC") in release_report(bot, sha)
 
 
-def test_a_report_not_looked_for_has_no_command_and_the_notice_still_goes_out(
-    clocked_bot: Bot,
-) -> None:
-    bot = clocked_bot
-    organization(bot)
+def test_a_report_not_looked_for_has_no_command_and_the_notice_still_goes_out(bot: Bot) -> None:
     pull = open_hotfix(bot, "P1")
     # Whether the report was opened is not known: a command could open a second.
-    bot.fake.inject("GET", f"{ISSUES}$", status=403, times=1, body=REFUSED)
+    refuse(bot, "GET", ISSUES)
     sha = merge(bot, pull)
 
     assert reports(bot) == []
@@ -1858,13 +1760,11 @@ def test_a_report_not_looked_for_has_no_command_and_the_notice_still_goes_out(
 
 @pytest.mark.parametrize("by_hand", [True, False], ids=["posted-by-hand", "posted-by-the-rerun"])
 def test_a_resolution_notice_github_refused_is_posted_whole_by_hand_or_by_the_rerun(
-    clocked_bot: Bot, tmp_path: Path, by_hand: bool
+    bot: Bot, tmp_path: Path, by_hand: bool
 ) -> None:
-    bot = clocked_bot
-    organization(bot)
     pull = open_hotfix(bot, "P1")
     # The run's first comment is the notice (its report comes last).
-    bot.fake.inject("POST", f"{ISSUES}/1/comments$", status=403, times=1, body=REFUSED)
+    refuse(bot, "POST", f"{ISSUES}/1/comments")
     sha = merge(bot, pull)
 
     assert notices(bot, pull) == {}
@@ -1877,7 +1777,6 @@ def test_a_resolution_notice_github_refused_is_posted_whole_by_hand_or_by_the_re
     # The notice's whole text, as the step wrote it before GitHub refused it.
     text = finish_by_hand_giving(summary, "gh pr comment 1 --body-file -")
     [issue] = reports(bot)
-    develop = bot.repo.branches["develop"].sha
     assert text == (
         "<!-- hotfix-bot notice resolution:acme/widgets#1 -->\n"
         "✅ RESOLVED - Production Restored\n"
@@ -1889,20 +1788,13 @@ def test_a_resolution_notice_github_refused_is_posted_whole_by_hand_or_by_the_re
         "Timeline:\n"
         "2026-12-04 20:30 UTC - Opened by @dev\n"
         "2026-12-04 20:30 UTC - Became a P1 hotfix\n"
-        f"2026-12-04 20:30 UTC - Merged into `main` by @lead as `{sha[:7]}`\n"
-        f"2026-12-04 20:30 UTC - Tag: annotated tag `v1.2.4` on the merge commit `{sha[:7]}`\n"
-        "2026-12-04 20:30 UTC - Release: published release `v1.2.4`\n"
-        f"2026-12-04 20:30 UTC - Back-merge: merged into `develop` as `{develop[:7]}`\n"
+        f"{lines('20:30', *released(bot, sha))}"
         "\n"
-        f"Incident report: [#{issue.number}]({WEB}/issues/{issue.number}), due "
+        f"Incident report: {issue_link(issue)}, due "
         "2026-12-06 20:30 UTC\n"
         "Thank you for your patience."
     )
-    if by_hand:
-        apply(run_by_hand(summary, tmp_path, bot.repo), bot.repo, "lead")
-        text += "\n"  # a here-document ends in a newline
-
-    rerun_once_github_takes_it(bot, sha)
+    text = finished(bot, sha, summary, tmp_path, text, by_hand=by_hand)
 
     # One notice, found again when people posted it.
     assert notice_comment(bot, pull).body == text

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 from support.chat import ChatReceiver
-from support.harness import Bot, Clock, approvals_row, running_bot
+from support.harness import Bot, Clock, approvals_row, running_bot, staff
 
 from sandbox import FakeIssue, FakePull
 
 MINUTE, HOUR = 60, 3600
 WEB = "https://github.com/acme/widgets"
 BOT = "hotfix-bot[bot]"
-TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
 # hotfix-bot's answer to a refused command lists the forms it takes.
 FORMS = (
     "Commands hotfix-bot takes, as the first line of a pull request comment:\n"
@@ -38,13 +37,26 @@ def night(tmp_path: Path, private_key_pem: str, chat: ChatReceiver) -> Iterator[
     with running_bot(
         tmp_path, private_key_pem, clock=clock, chat_timeout=2.0, NOTIFY_WEBHOOK_URL=chat.url
     ) as bot:
-        for slug, members in TEAMS.items():
-            bot.fake.add_team("acme", slug, members)
-        bot.repo.collaborators.update(
-            {"dev": "write", "dana": "write", "lead": "maintain", "oncall": "write", "eve": "read"}
+        staff(
+            bot,
+            {"dev": "write", "dana": "write", "lead": "maintain", "oncall": "write", "eve": "read"},
         )
         bot.repo.create_branch("develop", "main")
         yield bot
+
+
+def open_p0(bot: Bot) -> FakePull:
+    """A P0 hotfix by dev, opened now."""
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
+def merge(bot: Bot, pull: FakePull, by: str) -> str:
+    """`by` merges the pull request, and GitHub says so: the merge commit."""
+    sha = bot.repo.merge_pull(pull.number, merged_by=by)
+    bot.pull_request(pull.number, "closed")
+    return sha
 
 
 def say(bot: Bot, pull: FakePull, login: str, body: str) -> int:
@@ -85,6 +97,15 @@ def notice_link(bot: Bot, pull: FakePull, notice_id: str) -> str:
     return comment_link(pull, comment.id)
 
 
+def first_lines_of_bot_comments(bot: Bot, pull: FakePull) -> list[str]:
+    """The first line of each of hotfix-bot's comments on the pull request: its hidden line."""
+    return [
+        comment.body.split("\n")[0]
+        for comment in bot.repo.comments_on(pull.number)
+        if comment.author == BOT
+    ]
+
+
 def labelled(bot: Bot, label: str) -> list[FakeIssue]:
     return [issue for issue in bot.repo.issues.values() if label in issue.labels]
 
@@ -93,8 +114,7 @@ def test_a_glass_broken_mended_and_broken_again_over_new_year_is_told_in_order_o
     night: Bot, chat: ChatReceiver
 ) -> None:
     bot = night
-    pull = bot.open_hotfix(labels=("hotfix", "P0"))  # by dev, at 23:50
-    bot.pull_request(pull.number, "opened")
+    pull = open_p0(bot)  # by dev, at 23:50
     alert = notice_link(bot, pull, "p0-alert:acme/widgets#1")
 
     bot.advance(2 * MINUTE)
@@ -154,8 +174,7 @@ def test_a_glass_broken_mended_and_broken_again_over_new_year_is_told_in_order_o
     assert policy_title(bot, pull) == "Break-glass by @lead: still down, merging"
 
     bot.advance(MINUTE)  # 00:07
-    sha = bot.repo.merge_pull(pull.number, merged_by="lead")
-    bot.pull_request(pull.number, "closed")
+    sha = merge(bot, pull, "lead")
     bot.pull_request(pull.number, "closed")  # delivered again: nothing is made twice
 
     [retro] = labelled(bot, "hotfix-retro-review")
@@ -241,11 +260,7 @@ def test_a_glass_broken_mended_and_broken_again_over_new_year_is_told_in_order_o
     )
     # On the pull request: the alert, two refusals' replies and the one to `off` again, the
     # escalation, the resolution notice and the release report; nothing twice.
-    assert [
-        comment.body.split("\n")[0]
-        for comment in bot.repo.comments_on(pull.number)
-        if comment.author == BOT
-    ] == [
+    assert first_lines_of_bot_comments(bot, pull) == [
         "<!-- hotfix-bot notice p0-alert:acme/widgets#1 -->",
         f"<!-- hotfix-bot reply to comment {refused} -->",
         f"<!-- hotfix-bot reply to comment {no_reason} -->",
@@ -270,8 +285,7 @@ def test_approvals_github_delivers_after_the_merge_reach_the_incident_report_onc
     night: Bot, chat: ChatReceiver
 ) -> None:
     bot = night
-    pull = bot.open_hotfix(labels=("hotfix", "P0"))
-    bot.pull_request(pull.number, "opened")
+    pull = open_p0(bot)
     bot.advance(7 * MINUTE)
     # At 23:57 lead approves and dana records lena's approval from the bridge call; lead
     # merges at 23:58. GitHub delivers the merge first, the rest after it, some of it twice.
@@ -317,11 +331,7 @@ def test_approvals_github_delivers_after_the_merge_reach_the_incident_report_onc
     [policy_run] = bot.repo.runs_named("hotfix-policy")
     assert (policy_run.conclusion, policy_run.output["title"]) == ("success", "All 6 rules pass")
     assert (reactions(bot, verbal.id), replies_to(bot, verbal.id)) == ([("+1", BOT)], [])
-    assert [
-        comment.body.split("\n")[0]
-        for comment in bot.repo.comments_on(pull.number)
-        if comment.author == BOT
-    ] == [
+    assert first_lines_of_bot_comments(bot, pull) == [
         "<!-- hotfix-bot notice p0-alert:acme/widgets#1 -->",
         "<!-- hotfix-bot notice resolution:acme/widgets#1 -->",
         "<!-- hotfix-bot:hotfix-release -->",
@@ -336,8 +346,7 @@ def test_an_approval_a_timer_finds_after_the_merge_reaches_the_incident_report_o
     night: Bot, chat: ChatReceiver
 ) -> None:
     bot = night
-    pull = bot.open_hotfix(labels=("hotfix", "P0"))
-    bot.pull_request(pull.number, "opened")
+    pull = open_p0(bot)
     bot.advance(2 * MINUTE)
     say(bot, pull, "lead", "/hotfix break-glass checkout down")
     bot.advance(5 * MINUTE)
@@ -348,8 +357,7 @@ def test_an_approval_a_timer_finds_after_the_merge_reaches_the_incident_report_o
     bot.repo.review(pull.number, "lead", "APPROVED")
     review = bot.fake.review_event(bot.repo, pull.number)
     bot.advance(MINUTE)
-    bot.repo.merge_pull(pull.number, merged_by="lead")
-    bot.pull_request(pull.number, "closed")
+    merge(bot, pull, "lead")
     [report] = labelled(bot, "incident-report")
     assert "Approved by" not in report.body
     bot.advance(7 * MINUTE)
@@ -372,8 +380,7 @@ def test_an_approval_a_timer_finds_after_the_merge_reaches_the_incident_report_o
 
 def glass_broken_a_minute_in(bot: Bot) -> FakePull:
     """A P0 opened at 23:50, its glass broken by lead a minute later; 23:57 now."""
-    pull = bot.open_hotfix(labels=("hotfix", "P0"))
-    bot.pull_request(pull.number, "opened")
+    pull = open_p0(bot)
     bot.advance(MINUTE)
     say(bot, pull, "lead", "/hotfix break-glass checkout down")
     bot.advance(6 * MINUTE)
@@ -390,8 +397,7 @@ def test_a_verbal_approval_delivered_after_the_merge_joins_the_report_summary_on
     verbal = bot.repo.add_comment(pull.number, "dana", "/hotfix verbal-approval @lena on the call")
     command = bot.fake.issue_comment_event(bot.repo, verbal.id)
     bot.advance(MINUTE)
-    bot.repo.merge_pull(pull.number, merged_by="lead")
-    bot.pull_request(pull.number, "closed")
+    merge(bot, pull, "lead")
     [report] = labelled(bot, "incident-report")
     assert "Verbal approvals" not in report.body
     bot.deliver("issue_comment", command)
@@ -424,30 +430,21 @@ def test_a_verbal_approval_delivered_after_the_merge_joins_the_report_summary_on
     assert report.body.count("**Verbal approvals:**") == 1
 
 
-def approve(bot: Bot, pull: FakePull, login: str) -> None:
-    bot.repo.review(pull.number, login, "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
-
-
 def test_a_second_rollback_of_a_hotfix_is_told_of_the_first_before_it_merges(
     night: Bot, chat: ChatReceiver
 ) -> None:
     bot = night
-    hotfix = bot.open_hotfix(labels=("hotfix", "P0"))
-    bot.pull_request(hotfix.number, "opened")
+    hotfix = open_p0(bot)
     bot.advance(5 * MINUTE)
-    approve(bot, hotfix, "lead")
-    approve(bot, hotfix, "lena")
-    bot.repo.merge_pull(hotfix.number, merged_by="lead")
-    bot.pull_request(hotfix.number, "closed")
+    bot.approve(hotfix.number, "lead", "lena")
+    merge(bot, hotfix, "lead")
     [report] = labelled(bot, "incident-report")
     bot.advance(20 * MINUTE)  # 00:15: checkout fails again; dana clicks Revert, ships 1.2.5
     first = bot.repo.revert_pull(hotfix.number, author="dana")
     bot.repo.commit(first.head_ref, {"VERSION": "1.2.5\n"}, "Ship the rollback as 1.2.5")
     bot.pull_request(first.number, "opened")
-    approve(bot, first, "lead")
-    bot.repo.merge_pull(first.number, merged_by="dana")
-    bot.pull_request(first.number, "closed")
+    bot.approve(first.number, "lead")
+    merge(bot, first, "dana")
     assert bot.repo.releases["v1.2.4"].body == "Hotfix #1: Fix\n\nRolled back in v1.2.5"
 
     bot.advance(5 * MINUTE)  # 00:20: oncall, who missed it, rolls #1 back as well
@@ -469,10 +466,9 @@ def test_a_second_rollback_of_a_hotfix_is_told_of_the_first_before_it_merges(
         "one is still wanted. Merged, it is a rollback like that one: tagged and released, and "
         "told in the notes of #1's release, on #1, in chat and in the incident report."
     )
-    approve(bot, second, "lead")
+    bot.approve(second.number, "lead")
     bot.advance(MINUTE)
-    bot.repo.merge_pull(second.number, merged_by="oncall")
-    bot.pull_request(second.number, "closed")
+    merge(bot, second, "oncall")
     bot.pull_request(second.number, "closed")  # delivered again: nothing changes
 
     # A rollback as any other, each of its effects once.
@@ -539,8 +535,7 @@ def test_a_late_approval_and_the_release_named_at_last_share_one_comment(night: 
     bot.advance(MINUTE)
     refused = {"message": "Resource not accessible by integration"}
     bot.fake.inject("POST", r"/repos/acme/widgets/git/tags$", status=403, times=None, body=refused)
-    bot.repo.merge_pull(pull.number, merged_by="lead")
-    bot.pull_request(pull.number, "closed")
+    merge(bot, pull, "lead")
     [report] = labelled(bot, "incident-report")
     assert "Approved by" not in report.body and "not tagged yet" in report.body
     bot.fake.faults.clear()

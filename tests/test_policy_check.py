@@ -7,6 +7,7 @@ import asyncio
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from githubkit.exception import RequestFailed
@@ -60,10 +61,41 @@ def assert_shows_no_hotfix(bot: Bot, head: str) -> None:
     )
 
 
-def approve(bot: Bot, pull: FakePull, *logins: str) -> None:
-    for login in logins:
-        bot.repo.review(pull.number, login, "APPROVED")
-        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+def approvals_on_main(bot: Bot, severity: str, why: str, *groups: str) -> None:
+    """`.github/hotfix.yml` on main, committed for `why`, giving `severity` the approval
+    `groups` (each a YAML flow mapping)."""
+    listed = "".join(f"      - {group}\n" for group in groups)
+    config = f"severities:\n  {severity}:\n    approvals:\n{listed}"
+    bot.repo.commit("main", {".github/hotfix.yml": config}, why)
+
+
+def failed_on(bot: Bot, head: str, *rules: str) -> str:
+    """The summary of the run on `head`, which failed on `rules` alone."""
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.output["title"] == rules_fail(*rules)
+    return str(run.output["summary"])
+
+
+def passing(bot: Bot, head: str) -> FakeCheckRun:
+    """The run on `head`, completed: every rule passes."""
+    run = bot.policy_run(head)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "success",
+        all_rules_pass(),
+    )
+    return run
+
+
+def waiting_for(
+    bot: Bot, head: str, groups: str = "Engineering Lead and Product Manager"
+) -> FakeCheckRun:
+    """The run on `head`, in progress: waiting for the approval of `groups` alone (by default
+    a P1's)."""
+    run = bot.policy_run(head)
+    assert (run.status, run.output["title"]) == ("in_progress", f"Waiting for approval: {groups}")
+    return run
 
 
 def test_a_good_p1_hotfix_waits_for_approvals_one_by_one_then_passes(bot: Bot) -> None:
@@ -79,17 +111,11 @@ def test_a_good_p1_hotfix_waits_for_approvals_one_by_one_then_passes(bot: Bot) -
         "latest commit"
     )
 
-    approve(bot, pull, "lead")
-    run = bot.policy_run(head)
-    assert (run.status, run.output["title"]) == (
-        "in_progress",
-        "Waiting for approval: Product Manager",
-    )
+    bot.approve(pull.number, "lead")
+    waiting_for(bot, head, "Product Manager")
 
-    approve(bot, pull, "pm")
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion) == ("completed", "success")
-    assert run.output["title"] == all_rules_pass()
+    bot.approve(pull.number, "pm")
+    run = passing(bot, head)
     due = (pull.created_at + timedelta(hours=24)).astimezone(UTC)
     # Evaluated on the day before the deadline, at a time of the real clock: less than a
     # second after the opening, what is left rounds up to the whole day.
@@ -159,10 +185,7 @@ def test_each_rule_failing_fails_the_check_and_says_how_to_fix_it(
         bot.repo.create_branch(base, "main")
     _, head = open_hotfix(bot, branch, labels, files, base)
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion) == ("completed", "failure")
-    assert run.output["title"] == rules_fail(failing)
-    summary = run.output["summary"]
+    summary = failed_on(bot, head, failing)
     assert f"| `{failing}` | ❌ fail |" in summary
     how_to_fix = summary.split(f"### `{failing}`", 1)[1]
     assert fix in how_to_fix
@@ -261,10 +284,7 @@ def test_build_metadata_on_a_released_version_fails_version_bump(bot: Bot) -> No
     bot.repo.create_tag("v1.2.4", "main")  # released from elsewhere: main still says 1.2.3
     _, head = open_hotfix(bot, files={"VERSION": "1.2.4+hotfix.1\n"})
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion) == ("completed", "failure")
-    assert run.output["title"] == rules_fail("version-bump")
-    summary = run.output["summary"]
+    summary = failed_on(bot, head, "version-bump")
     assert (
         "| `version-bump` | ❌ fail | VERSION: 1.2.3 on main, 1.2.4+hotfix.1 on hotfix/fix-login "
         "| 1.2.4 (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4+hotfix.1 or v1.2.4 yet |"
@@ -297,10 +317,7 @@ PRE_RELEASES_ALLOWED = {".github/hotfix.yml": "version:\n  allow_prerelease: tru
 def test_a_pre_release_on_the_head_fails_version_bump_by_default(bot: Bot) -> None:
     _, head = open_hotfix(bot, files={"VERSION": "1.2.4-rc.1\n"})
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion) == ("completed", "failure")
-    assert run.output["title"] == rules_fail("version-bump")
-    summary = run.output["summary"]
+    summary = failed_on(bot, head, "version-bump")
     assert (
         "| `version-bump` | ❌ fail | VERSION: 1.2.3 on main, 1.2.4-rc.1 on hotfix/fix-login "
         "| 1.2.4 (1.2.3 + 1 patch) in VERSION, and no tag v1.2.4 yet |"
@@ -409,11 +426,9 @@ def test_with_pre_releases_allowed_a_pre_release_passes_and_its_tags_are_looked_
 ) -> None:
     bot.repo.commit("main", PRE_RELEASES_ALLOWED, "Allow pre-release hotfixes")
     pull, head = open_hotfix(bot, files={"VERSION": "1.2.4-rc.1\n"})
-    approve(bot, pull, "lead", "pm")
+    bot.approve(pull.number, "lead", "pm")
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion) == ("completed", "success")
-    assert run.output["title"] == all_rules_pass()
+    run = passing(bot, head)
     assert (
         "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4-rc.1 on hotfix/fix-login "
         "| 1.2.4 or a pre-release of it (1.2.3 + 1 patch) in VERSION, "
@@ -431,10 +446,7 @@ def test_an_existing_tag_of_the_pre_release_fails_version_bump(bot: Bot) -> None
     bot.repo.create_tag("v1.2.4-rc.1", "main")
     _, head = open_hotfix(bot, files={"VERSION": "1.2.4-rc.1\n"})
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion) == ("completed", "failure")
-    assert run.output["title"] == rules_fail("version-bump")
-    assert run.output["summary"].endswith(
+    assert failed_on(bot, head, "version-bump").endswith(
         "### `version-bump`\n\n"
         "The tag v1.2.4-rc.1 already exists, so 1.2.4-rc.1 was released before\n\n"
         "Bring the version files on main up to the latest release first, then bump its patch "
@@ -445,15 +457,11 @@ def test_an_existing_tag_of_the_pre_release_fails_version_bump(bot: Bot) -> None
 
 
 def test_an_approval_group_only_the_author_could_fill_fails_approvals(bot: Bot) -> None:
-    bot.repo.commit(
-        "main",
-        {
-            ".github/hotfix.yml": (
-                "severities:\n  P1:\n    approvals:\n"
-                "      - {name: Release Owner, users: [dev], count: 1}\n"
-            )
-        },
+    approvals_on_main(
+        bot,
+        "P1",
         "Only dev may approve P1 hotfixes",
+        "{name: Release Owner, users: [dev], count: 1}",
     )
     _, head = open_hotfix(bot)
 
@@ -462,24 +470,17 @@ def test_an_approval_group_only_the_author_could_fill_fails_approvals(bot: Bot) 
 
 
 def test_groups_everyone_listed_has_approved_but_cannot_fill_fail_approvals(bot: Bot) -> None:
-    bot.repo.commit(
-        "main",
-        {
-            ".github/hotfix.yml": (
-                "severities:\n  P1:\n    approvals:\n"
-                "      - {name: Release Owner, users: [alice], count: 1}\n"
-                "      - {name: Backup Owner, users: [alice, bob], count: 2}\n"
-            )
-        },
+    approvals_on_main(
+        bot,
+        "P1",
         "Three seats for two people",
+        "{name: Release Owner, users: [alice], count: 1}",
+        "{name: Backup Owner, users: [alice, bob], count: 2}",
     )
     pull, head = open_hotfix(bot)
-    approve(bot, pull, "alice", "bob")
+    bot.approve(pull.number, "alice", "bob")
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion) == ("completed", "failure")
-    assert run.output["title"] == rules_fail("approvals")
-    assert run.output["summary"].endswith(
+    assert failed_on(bot, head, "approvals").endswith(
         "### `approvals`\n\nRelease Owner and Backup Owner need 3 different people, but only "
         "alice and bob can fill them\n\nList more users for Release Owner or Backup Owner under "
         "severities.P1 in .github/hotfix.yml on main, then re-run this check"
@@ -499,15 +500,8 @@ def test_the_policy_is_read_from_the_base_branch_never_the_head(bot: Bot) -> Non
 
 
 def test_an_invalid_config_fails_the_check_naming_the_key(bot: Bot) -> None:
-    bot.repo.commit(
-        "main",
-        {
-            ".github/hotfix.yml": (
-                "severities:\n  P0:\n    approvals:\n"
-                "      - {name: Lead, team: engineering-leads, count: two}\n"
-            )
-        },
-        "A typo in the policy",
+    approvals_on_main(
+        bot, "P0", "A typo in the policy", "{name: Lead, team: engineering-leads, count: two}"
     )
     _, head = open_hotfix(bot)
 
@@ -595,11 +589,7 @@ def test_a_push_cancels_the_replaced_heads_run_that_waited_for_approval(bot: Bot
         f"while this check waited for approval. The hotfix-policy run of {second_head[:7]} "
         "is the one that counts now."
     )
-    current = bot.policy_run(second_head)
-    assert (current.status, current.output["title"]) == (
-        "in_progress",
-        P1_WAITING,
-    )
+    waiting_for(bot, second_head)
 
 
 def test_the_replaced_heads_run_is_cancelled_though_the_push_s_delivery_never_runs(
@@ -645,11 +635,7 @@ def test_a_push_leaves_the_replaced_heads_run_waiting_while_another_pull_request
 
     bot.pull_request(pull.number, "synchronize")
 
-    replaced = bot.policy_run(first_head)
-    assert (replaced.status, replaced.output["title"]) == (
-        "in_progress",
-        P1_WAITING,
-    )
+    waiting_for(bot, first_head)
 
 
 def test_a_replaced_head_github_lists_no_pull_requests_for_is_left_waiting_once(
@@ -669,11 +655,7 @@ def test_a_replaced_head_github_lists_no_pull_requests_for_is_left_waiting_once(
     with bot.counting() as requests:
         bot.pull_request(pull.number, "labeled")
 
-    replaced = bot.policy_run(first_head)
-    assert (replaced.status, replaced.output["title"]) == (
-        "in_progress",
-        P1_WAITING,
-    )
+    waiting_for(bot, first_head)
     assert [(entry.status, entry.last_error) for entry in bot.journal.recent()] == [
         ("done", None)
     ] * 3
@@ -682,7 +664,7 @@ def test_a_replaced_head_github_lists_no_pull_requests_for_is_left_waiting_once(
 
 def test_approvals_on_an_older_commit_do_not_count(bot: Bot) -> None:
     pull, _ = open_hotfix(bot)
-    approve(bot, pull, "lead", "pm")
+    bot.approve(pull.number, "lead", "pm")
     new_head = bot.repo.commit("hotfix/fix-login", {"NOTES": "typo\n"}, "Typo")
 
     bot.pull_request(pull.number, "synchronize")
@@ -695,27 +677,18 @@ def test_only_each_reviewers_latest_review_counts_on_whichever_page_github_lists
     bot: Bot,
 ) -> None:
     pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead", "pm")
+    bot.approve(pull.number, "lead", "pm")
     for number in range(120):  # GitHub lists reviews 100 a page at most
         bot.repo.review(pull.number, f"passer-by-{number}", "COMMENTED")
 
     bot.repo.review(pull.number, "lead", "CHANGES_REQUESTED")
     bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
 
-    run = bot.policy_run(head)
-    assert (run.status, run.output["title"]) == (
-        "in_progress",
-        "Waiting for approval: Engineering Lead",
-    )
+    waiting_for(bot, head, "Engineering Lead")
 
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "success",
-        all_rules_pass(),
-    )
+    passing(bot, head)
 
 
 @pytest.mark.parametrize("event", ["check_run", "check_suite"])
@@ -769,18 +742,13 @@ def test_each_trigger_evaluates_the_pull_request_as_github_has_it_now(
     bot.settle()
 
     assert answer.json()["status"] == "queued"
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "success",
-        all_rules_pass(),
-    )
+    run = passing(bot, head)
     assert len(run.history) == 2  # the one run of the head, updated
 
 
 def test_a_dismissed_approval_no_longer_counts(bot: Bot) -> None:
     pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead", "pm")
+    bot.approve(pull.number, "lead", "pm")
     [_, by_pm] = bot.repo.pulls[pull.number].reviews
     bot.repo.dismiss_review(pull.number, by_pm.id)
 
@@ -872,7 +840,7 @@ def test_one_evaluation_with_warm_caches_takes_8_requests_in_3_round_trips(bot: 
     # Two approval groups, one version file, one approval in: the base's tree, the reviews
     # and the teams' members are revalidated by ETag.
     pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     bot.repo.review(pull.number, "pm", "APPROVED")
     bot.fake.latency = 0.2  # makes concurrent requests overlap visibly, even on a busy machine
     bot.transport.spans.clear()
@@ -992,14 +960,13 @@ def test_a_pull_request_that_is_no_hotfix_has_no_file_of_its_head_read(bot: Bot)
 
 def test_someone_added_to_a_team_counts_at_once(bot: Bot) -> None:
     pull, head = open_hotfix(bot)
-    approve(bot, pull, "pm", "newlead")
+    bot.approve(pull.number, "pm", "newlead")
     assert bot.policy_run(head).output["title"] == "Waiting for approval: Engineering Lead"
 
     bot.fake.teams[("acme", "engineering-leads")].members.append("newlead")
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, bot.policy_run(head).id))
 
-    run = bot.policy_run(head)
-    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
+    passing(bot, head)
     members = bot.fake.requests_to("GET", "/orgs/acme/teams/engineering-leads/members")
     # Read for each approval, revalidated: unchanged for the second, changed for the re-run.
     assert [request.status for request in members] == [200, 304, 200]
@@ -1010,10 +977,9 @@ def test_a_member_github_lists_on_a_later_page_of_a_large_team_counts(bot: Bot) 
     leads[:0] = [f"lead-{number}" for number in range(150)]  # "lead" is the 151st
     pull, head = open_hotfix(bot)
 
-    approve(bot, pull, "pm", "lead")
+    bot.approve(pull.number, "pm", "lead")
 
-    run = bot.policy_run(head)
-    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
+    run = passing(bot, head)
     assert "Engineering Lead: lead" in run.output["summary"]
 
 
@@ -1034,13 +1000,9 @@ def test_a_remembered_run_that_is_not_this_commits_gives_way_to_the_commits_own(
     asyncio.run(bot.journal.set_state(key, run_id))
     bot.client.app.state.services.github.caches.check_runs = Lru(16)  # as after a restart
 
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
 
-    run = bot.policy_run(head)  # still the one run of the head commit
-    assert (run.status, run.output["title"]) == (
-        "in_progress",
-        "Waiting for approval: Product Manager",
-    )
+    run = waiting_for(bot, head, "Product Manager")  # still the one run of the head commit
     assert (other.status, other.conclusion, dict(other.output)) == other_before
     # The run, the pull request whose result it shows, of rank 2: into production, and that
     # it waits.
@@ -1056,8 +1018,7 @@ def test_without_the_git_trees_api_files_are_read_through_the_contents_api(bot: 
     )
     _, head = open_hotfix(bot, labels=("hotfix", "P2"))
 
-    run = bot.policy_run(head)
-    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
+    run = passing(bot, head)
     assert "VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login" in run.output["summary"]
     contents = bot.fake.requests_to("GET", "/repos/acme/widgets/contents/")
     assert {r.query.get("ref") for r in contents} == {"main", head}
@@ -1125,7 +1086,7 @@ def test_without_the_team_members_list_each_approvers_membership_is_asked(bot: B
     bot.fake.inject("GET", r"/teams/[^/]+/members$", status=404, times=None)
     pull, head = open_hotfix(bot)
 
-    approve(bot, pull, "lead", "outsider")
+    bot.approve(pull.number, "lead", "outsider")
 
     run = bot.policy_run(head)
     assert run.output["title"] == "Waiting for approval: Product Manager"
@@ -1149,8 +1110,7 @@ def test_a_run_another_instance_started_since_is_the_one_updated(bot: Bot) -> No
     asyncio.run(bot.journal.set_state(key, str(newer.id)))
     own_output = dict(own.output)
 
-    bot.repo.review(pull.number, "lead", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.approve(pull.number, "lead")
 
     assert len(bot.repo.runs_named("hotfix-policy", pull.head_sha)) == 2  # none created
     assert own.output == own_output
@@ -1270,7 +1230,7 @@ def test_a_second_pull_request_of_a_hotfix_branch_into_develop_leaves_the_approv
 ) -> None:
     bot.repo.create_branch("develop", "main")
     hotfix, head = open_hotfix(bot)
-    approve(bot, hotfix, "lead", "pm")
+    bot.approve(hotfix.number, "lead", "pm")
     assert bot.policy_run(head).conclusion == "success"
     into_develop = bot.repo.open_pull(
         "hotfix/fix-login", "develop", title="Fix login", author="dev", labels=["hotfix", "P1"]
@@ -1278,8 +1238,7 @@ def test_a_second_pull_request_of_a_hotfix_branch_into_develop_leaves_the_approv
 
     bot.pull_request(into_develop.number, "opened")
 
-    run = bot.policy_run(head)
-    assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
+    passing(bot, head)
 
     # Once the hotfix is closed, the other pull request's result is the commit's.
     bot.repo.close_pull(hotfix.number)
@@ -1294,7 +1253,7 @@ def test_of_two_hotfixes_into_production_on_one_commit_the_one_evaluated_last_is
     bot: Bot,
 ) -> None:
     hotfix, head = open_hotfix(bot)
-    approve(bot, hotfix, "lead", "pm")
+    bot.approve(hotfix.number, "lead", "pm")
     assert bot.policy_run(head).conclusion == "success"
     bot.repo.create_branch("hotfix/fix-login-again", "hotfix/fix-login")
     again = bot.repo.open_pull(
@@ -1336,13 +1295,19 @@ def merge(bot: Bot, pull: FakePull) -> str:
     return merge_sha
 
 
+def approved_by_pm_late(bot: Bot) -> tuple[FakePull, str, dict[str, Any]]:
+    """A P1 hotfix approved by lead, then by pm, whose review GitHub has yet to deliver: the
+    pull request, its head, and that delivery's payload."""
+    pull, head = open_hotfix(bot)
+    bot.approve(pull.number, "lead")
+    bot.repo.review(pull.number, "pm", "APPROVED")
+    return pull, head, bot.fake.review_event(bot.repo, pull.number)
+
+
 def test_an_approval_given_before_the_merge_and_delivered_after_it_passes_the_merged_run(
     bot: Bot,
 ) -> None:
-    pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead")
-    bot.repo.review(pull.number, "pm", "APPROVED")
-    late_review = bot.fake.review_event(bot.repo, pull.number)
+    pull, head, late_review = approved_by_pm_late(bot)
     merge_sha = merge(bot, pull)
     [release] = bot.repo.runs_named("hotfix-release", merge_sha)
     assert bot.repo.tags  # the release tagged the merge commit: v1.2.4, which the head ships
@@ -1353,12 +1318,7 @@ def test_an_approval_given_before_the_merge_and_delivered_after_it_passes_the_me
     bot.deliver("pull_request_review", late_review)
 
     # As the pull request stood at the merge: main at 1.2.3, and v1.2.4 not made yet.
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "success",
-        all_rules_pass(),
-    )
+    run = passing(bot, head)
     assert (
         "| `version-bump` | ✅ pass | VERSION: 1.2.3 on main, 1.2.4 on hotfix/fix-login |"
         in run.output["summary"]
@@ -1380,10 +1340,7 @@ def test_an_approval_given_before_the_merge_and_delivered_after_it_passes_the_me
 def test_an_approval_the_merge_found_late_reaches_the_report_when_the_run_write_is_retried(
     bot: Bot,
 ) -> None:
-    pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead")
-    bot.repo.review(pull.number, "pm", "APPROVED")
-    late_review = bot.fake.review_event(bot.repo, pull.number)
+    pull, head, late_review = approved_by_pm_late(bot)
     # The merge's judgement counts pm's approval, then GitHub fails the write of its run
     # once: the delivery is tried again.
     bot.fake.inject("PATCH", rf"/check-runs/{bot.policy_run(head).id}$", status=502)
@@ -1407,7 +1364,7 @@ def test_a_re_run_after_the_merge_shows_the_pull_request_as_it_stood_at_the_merg
     bot: Bot, event: str
 ) -> None:
     pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     bot.repo.review(pull.number, "pm", "APPROVED")  # its delivery never comes
     merge(bot, pull)
 
@@ -1417,12 +1374,7 @@ def test_a_re_run_after_the_merge_shows_the_pull_request_as_it_stood_at_the_merg
         payload = bot.fake.check_suite_event(bot.repo, head)
     bot.deliver(event, payload)
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "success",
-        all_rules_pass(),
-    )
+    passing(bot, head)
 
 
 def test_a_re_run_after_the_merge_finds_the_pull_request_on_a_page_github_names(
@@ -1431,19 +1383,14 @@ def test_a_re_run_after_the_merge_finds_the_pull_request_on_a_page_github_names(
     """GitHub pages the pull requests of a commit: the one of a re-run's head, no longer
     named by the check run once merged, may come on a later page."""
     pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     bot.repo.review(pull.number, "pm", "APPROVED")  # its delivery never comes
     merge(bot, pull)
     pulls_of_the_commit_on_a_later_page(bot, head)
 
     bot.deliver("check_run", bot.fake.check_run_event(bot.repo, bot.policy_run(head).id))
 
-    run = bot.policy_run(head)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "success",
-        all_rules_pass(),
-    )
+    passing(bot, head)
 
 
 def assert_merged_waiting_for_the_product_manager(bot: Bot, head: str, merged_at: datetime) -> None:
@@ -1470,13 +1417,13 @@ def test_an_approval_given_after_the_merge_does_not_count_and_the_run_says_it_me
     bot: Bot,
 ) -> None:
     pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     merge(bot, pull)
     merged_at = bot.repo.pulls[pull.number].merged_at
     assert merged_at is not None
     bot.fake.clock = lambda: merged_at + timedelta(minutes=5)
 
-    approve(bot, pull, "pm")
+    bot.approve(pull.number, "pm")
 
     assert_merged_waiting_for_the_product_manager(bot, head, merged_at)
 
@@ -1486,7 +1433,7 @@ def test_a_merged_hotfixs_late_delivery_leaves_the_run_to_a_pull_request_open_on
 ) -> None:
     bot.repo.create_branch("develop", "main")
     hotfix, head = open_hotfix(bot)
-    approve(bot, hotfix, "lead")
+    bot.approve(hotfix.number, "lead")
     bot.repo.review(hotfix.number, "pm", "APPROVED")
     late_review = bot.fake.review_event(bot.repo, hotfix.number)
     into_develop = bot.repo.open_pull(
@@ -1510,7 +1457,7 @@ def test_a_merged_hotfixs_late_delivery_leaves_the_run_to_a_pull_request_open_on
 
 def test_a_merge_while_the_run_waits_concludes_it_as_of_the_merge(bot: Bot) -> None:
     pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     assert bot.policy_run(head).status == "in_progress"
 
     merge_sha = merge(bot, pull)
@@ -1528,7 +1475,7 @@ def test_a_merge_while_the_run_waits_concludes_it_as_of_the_merge(bot: Bot) -> N
 
 def test_a_redelivered_merge_leaves_the_run_it_concluded(bot: Bot) -> None:
     pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     merge(bot, pull)
     run = bot.policy_run(head)
     assert (run.conclusion, len(run.history)) == ("failure", 3)  # opened, approved, merged
@@ -1543,7 +1490,7 @@ def test_a_redelivered_merge_leaves_the_run_it_concluded(bot: Bot) -> None:
 
 def test_a_merge_after_the_run_passed_leaves_it_without_a_request(bot: Bot) -> None:
     pull, head = open_hotfix(bot)
-    approve(bot, pull, "lead", "pm")
+    bot.approve(pull.number, "lead", "pm")
     run = bot.policy_run(head)
     writes = len(run.history)
 

@@ -116,6 +116,17 @@ def release_run(bot: Bot, pull: FakePull) -> FakeCheckRun:
     return run
 
 
+def could_not_run(bot: Bot, pull: FakePull) -> str:
+    """The summary of `pull`'s release run, which failed before any step."""
+    run = release_run(bot, pull)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "failure",
+        "Could not run the post-merge steps",
+    )
+    return str(run.output["summary"])
+
+
 def rerun(bot: Bot, pull: FakePull, event: str = "check_run") -> None:
     """A click on "Re-run" of the `hotfix-release` check, or on "Re-run all checks" of the
     merge commit (`event` check_suite)."""
@@ -123,6 +134,16 @@ def rerun(bot: Bot, pull: FakePull, event: str = "check_run") -> None:
         bot.deliver(event, bot.fake.check_suite_event(bot.repo, merge_sha(pull)))
     else:
         bot.deliver(event, bot.fake.check_run_event(bot.repo, release_run(bot, pull).id))
+
+
+def closed_on_last_attempt(bot: Bot, private_key_pem: str, pull: FakePull) -> None:
+    """The merge of `pull` handled as its delivery's last attempt, which retries nothing."""
+    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
+    asyncio.run(
+        run_on_last_attempt(
+            bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
+        )
+    )
 
 
 def test_a_rerun_finds_the_pull_request_of_its_merge_commit_on_a_page_github_names(
@@ -295,6 +316,20 @@ def report_comments(bot: Bot, pull: FakePull) -> list[FakeComment]:
 # --- GitHub's state ----------------------------------------------------------------------------
 
 
+def assert_all_done(bot: Bot, pull: FakePull, **rows: str) -> None:
+    """The report of a run of `pull` whose every step is done: as a first run does it, or as
+    the step's row in `rows` says (tag, release, back_merge, delete)."""
+    first_run = {
+        "tag": tag_done(pull),
+        "release": RELEASE_DONE,
+        "back_merge": back_merge_done(bot),
+        "delete": DELETE_DONE,
+    }
+    assert rows.keys() <= first_run.keys()
+    text = summary(bot, pull, *(first_run | rows).values())
+    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+
+
 def assert_tagged(bot: Bot, pull: FakePull) -> None:
     """An annotated tag object with the configured message, on the merge commit."""
     tag_object = bot.repo.tag_object(TAG)
@@ -320,6 +355,14 @@ def assert_merged_back(bot: Bot, pull: FakePull, develop_before: str) -> None:
     assert develop.parents == (develop_before, merge_sha(pull))
     assert develop.message == f"Merge hotfix {TAG} back into develop"
     assert develop.tree["VERSION"] == "1.2.4\n"
+
+
+def assert_released_as_usual(bot: Bot, pull: FakePull, develop_before: str) -> None:
+    """Tagged, released and merged back as a first run does it, and its report says so."""
+    assert_tagged(bot, pull)
+    assert_released(bot, pull)
+    assert_merged_back(bot, pull, develop_before)
+    assert_all_done(bot, pull)
 
 
 def assert_only_pull(bot: Bot, pull: FakePull) -> None:
@@ -369,13 +412,9 @@ def test_clean_path_tags_releases_merges_back_deletes_and_reports(bot: Bot) -> N
     with bot.counting() as requests:
         bot.pull_request(pull.number, "closed")
 
-    assert_tagged(bot, pull)
-    assert_released(bot, pull)
+    assert_released_as_usual(bot, pull, develop_before)
     assert set(bot.repo.branches) == {"main", "develop"}
-    assert_merged_back(bot, pull, develop_before)
     assert_only_pull(bot, pull)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
     # One installation token, the pull request and the version it merged (3: the merge
     # commit's tree and VERSION), the config and the version files main had before the merge
     # (3: the merge commit, the tree before it, which holds no config, and VERSION there), the
@@ -408,8 +447,7 @@ def test_repeated_delivery_and_rerun_create_nothing_twice(bot: Bot) -> None:
         f"PATCH /repos/acme/widgets/issues/comments/{first_comment.id}",
         f"PATCH /repos/acme/widgets/check-runs/{first_run.id}",
     }
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull)
 
 
 def test_develop_already_containing_the_merge_is_done(bot: Bot) -> None:
@@ -426,8 +464,7 @@ def test_develop_already_containing_the_merge_is_done(bot: Bot) -> None:
         "✅ already done",
         f"`develop` already contains the merge commit `{merge_sha(pull)[:7]}`",
     )
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, already, DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, back_merge=already)
 
 
 def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: Bot) -> None:
@@ -441,10 +478,8 @@ def test_conflict_opens_one_back_merge_pull_request_until_people_merge_it(bot: B
 
     bot.pull_request(pull.number, "closed")
 
-    assert bot.repo.branches["develop"].sha == develop_before
-    assert bot.repo.branches[BACKMERGE].sha == sha
+    backmerge = waiting_back_merge(bot, pull, develop_before)
     assert BRANCH not in bot.repo.branches
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
     assert (backmerge.head_ref, backmerge.base_ref, backmerge.state) == (
         BACKMERGE,
         "develop",
@@ -546,6 +581,20 @@ def next_hotfix(bot: Bot) -> FakePull:
     return pull
 
 
+def the_back_merge(bot: Bot, pull: FakePull) -> FakePull:
+    """The one pull request besides the hotfix `pull`: its back-merge."""
+    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    return backmerge
+
+
+def waiting_back_merge(bot: Bot, pull: FakePull, develop_before: str) -> FakePull:
+    """`the_back_merge` of `pull`, from BACKMERGE at its merge commit, develop left as it was
+    before."""
+    assert bot.repo.branches["develop"].sha == develop_before
+    assert bot.repo.branches[BACKMERGE].sha == merge_sha(pull)
+    return the_back_merge(bot, pull)
+
+
 def back_merge_of(bot: Bot, branch: str) -> FakePull:
     [backmerge] = [p for p in bot.repo.pulls.values() if p.head_ref == branch]
     return backmerge
@@ -574,14 +623,28 @@ def behind_an_open_back_merge_body(pull: FakePull, earlier: FakePull) -> str:
     )
 
 
-def test_a_back_merge_behind_one_still_open_names_it_and_the_conflict_that_is_its(
-    bot: Bot,
-) -> None:
-    first = merged_hotfix(
+def conflicting_hotfix(bot: Bot) -> FakePull:
+    """`merged_hotfix` changing app.py, which develop changed too: its back-merge conflicts."""
+    return merged_hotfix(
         bot,
         hotfix_files={"app.py": "def login(): fixed\n"},
         develop_files={"app.py": "def login(): new feature\n"},
     )
+
+
+def the_later_back_merge_first(bot: Bot) -> tuple[FakePull, FakePull, FakePull]:
+    """`conflicting_hotfix`, then `next_hotfix`, whose run comes first: the two hotfixes and
+    the second's back-merge pull request."""
+    first = conflicting_hotfix(bot)
+    second = next_hotfix(bot)
+    bot.pull_request(second.number, "closed")
+    return first, second, back_merge_of(bot, "backmerge/v1.2.5")
+
+
+def test_a_back_merge_behind_one_still_open_names_it_and_the_conflict_that_is_its(
+    bot: Bot,
+) -> None:
+    first = conflicting_hotfix(bot)
     bot.pull_request(first.number, "closed")
     earlier = back_merge_of(bot, BACKMERGE)
     assert earlier.body == lone_conflict_body(first)
@@ -603,14 +666,7 @@ def test_a_back_merge_behind_one_still_open_names_it_and_the_conflict_that_is_it
 def test_a_back_merge_found_again_names_an_earlier_one_opened_since(bot: Bot) -> None:
     """The second hotfix's run came first: its re-run rewrites its pull request's
     description once the first hotfix's back-merge waits too."""
-    first = merged_hotfix(
-        bot,
-        hotfix_files={"app.py": "def login(): fixed\n"},
-        develop_files={"app.py": "def login(): new feature\n"},
-    )
-    second = next_hotfix(bot)
-    bot.pull_request(second.number, "closed")
-    backmerge = back_merge_of(bot, "backmerge/v1.2.5")
+    first, second, backmerge = the_later_back_merge_first(bot)
     assert "still open" not in backmerge.body
     bot.pull_request(first.number, "closed")
     earlier = back_merge_of(bot, BACKMERGE)
@@ -623,14 +679,7 @@ def test_a_back_merge_found_again_names_an_earlier_one_opened_since(bot: Bot) ->
 
 
 def test_a_back_merge_description_people_edited_is_left_as_they_wrote_it(bot: Bot) -> None:
-    first = merged_hotfix(
-        bot,
-        hotfix_files={"app.py": "def login(): fixed\n"},
-        develop_files={"app.py": "def login(): new feature\n"},
-    )
-    second = next_hotfix(bot)
-    bot.pull_request(second.number, "closed")
-    backmerge = back_merge_of(bot, "backmerge/v1.2.5")
+    first, second, backmerge = the_later_back_merge_first(bot)
     backmerge.body += "\n\nNote from @dev2: waiting for the release manager."
     edited = backmerge.body
     bot.pull_request(first.number, "closed")
@@ -653,9 +702,7 @@ def test_protected_develop_gets_a_back_merge_pull_request(bot: Bot, refusal_stat
 
     bot.pull_request(pull.number, "closed")
 
-    assert bot.repo.branches["develop"].sha == develop_before
-    assert bot.repo.branches[BACKMERGE].sha == sha
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    backmerge = waiting_back_merge(bot, pull, develop_before)
     assert (backmerge.head_ref, backmerge.base_ref, backmerge.author) == (
         BACKMERGE,
         "develop",
@@ -678,7 +725,7 @@ def test_a_back_merge_done_by_hand_beside_its_closed_pull_request_names_no_pull_
     pull = merged_hotfix(bot)
     bot.repo.protect("develop")
     bot.pull_request(pull.number, "closed")
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    backmerge = the_back_merge(bot, pull)
 
     # Someone closes it and merges back by hand.
     bot.repo.close_pull(backmerge.number)
@@ -710,7 +757,7 @@ def waiting_behind_protected_develop(bot: Bot) -> tuple[FakePull, FakePull]:
     pull = merged_hotfix(bot)
     bot.repo.protect("develop")
     bot.pull_request(pull.number, "closed")
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    backmerge = the_back_merge(bot, pull)
     assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
     bot.repo.protect("develop", False)
     return pull, backmerge
@@ -957,11 +1004,7 @@ def test_a_rerun_that_comes_while_the_merge_runs_waits_for_it(bot: Bot) -> None:
     # The report and the resolution notice, once each.
     assert len(bot.fake.requests_to("POST", f"/repos/acme/widgets/issues/{pull.number}/")) == 2
     assert len(report_comments(bot, pull)) == 1
-    assert_tagged(bot, pull)
-    assert_released(bot, pull)
-    assert_merged_back(bot, pull, develop_before)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_released_as_usual(bot, pull, develop_before)
 
 
 REFUSALS = {
@@ -985,7 +1028,7 @@ def test_a_refusal_in_other_words_is_a_protected_branch_too(
     bot.pull_request(pull.number, "closed")
 
     assert bot.repo.branches[BACKMERGE].sha == sha
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    backmerge = the_back_merge(bot, pull)
     assert backmerge.requested_reviewers == ["dev"]
     assert backmerge.body.split("\n\n")[1] == (
         f'**Why a pull request:** `develop` is protected (GitHub: "{message}"), so hotfix-bot '
@@ -1012,7 +1055,7 @@ def test_a_refused_review_request_leaves_the_back_merge_waiting(
 
     bot.pull_request(pull.number, "closed")
 
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    backmerge = the_back_merge(bot, pull)
     assert (backmerge.head_ref, backmerge.requested_reviewers) == (BACKMERGE, [])
     assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
     [delivery] = [entry for entry in bot.journal.recent() if entry.event == "pull_request"]
@@ -1036,8 +1079,7 @@ def test_a_rate_limit_on_the_back_merge_is_retried_not_taken_for_a_refusal(bot: 
     assert [request.status for request in merges] == [403, 201]
     assert BACKMERGE not in bot.repo.branches
     assert_merged_back(bot, pull, develop_before)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull)
 
 
 # --- release branches and version files (docs/BEHAVIOUR.md, 'Steps', 3. Back-merge) --------
@@ -1069,8 +1111,7 @@ def assert_merged_into_release_branch(
         f"merged into the release branch `{branch}` as `{merged.sha[:7]}`",
         f"[{merged.sha[:7]}]({WEB}/commit/{merged.sha})",
     )
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, row_merged, DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, back_merge=row_merged)
 
 
 def test_the_back_merge_goes_into_the_latest_release_branch(bot: Bot) -> None:
@@ -1138,8 +1179,7 @@ def test_a_release_branch_at_or_below_the_hotfix_version_is_passed_over(
         name: before[name] for name in release_branches
     }
     assert_merged_back(bot, pull, before["develop"])
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull)
 
 
 def test_of_two_open_release_branches_the_higher_version_gets_the_back_merge(bot: Bot) -> None:
@@ -1183,12 +1223,7 @@ def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: s
     with_release_branches(bot, "release/1.3")
     bot.fake.inject("POST", r"/merges$", status=502, times=None)
 
-    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
-    asyncio.run(
-        run_on_last_attempt(
-            bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
-        )
-    )
+    closed_on_last_attempt(bot, private_key_pem, pull)
 
     run = release_run(bot, pull)
     assert run.output["title"] == "1 of 6 steps failed: back-merge"
@@ -1200,13 +1235,9 @@ def test_finishing_by_hand_names_the_release_branch(bot: Bot, private_key_pem: s
 def waiting_on_a_conflict_with_develop(bot: Bot) -> tuple[FakePull, FakePull]:
     """A merged hotfix whose back-merge conflicts with develop (app.py) and waits in its pull
     request, opened with no release branch yet."""
-    pull = merged_hotfix(
-        bot,
-        hotfix_files={"app.py": "def login(): fixed\n"},
-        develop_files={"app.py": "def login(): new feature\n"},
-    )
+    pull = conflicting_hotfix(bot)
     bot.pull_request(pull.number, "closed")
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    backmerge = the_back_merge(bot, pull)
     assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
     return pull, backmerge
 
@@ -1334,7 +1365,7 @@ def test_a_conflict_in_thousands_of_files_opens_the_pull_request_listing_the_fir
 
     bot.pull_request(pull.number, "closed")
 
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    backmerge = the_back_merge(bot, pull)
     assert backmerge.head_ref == BACKMERGE
     listing = backmerge.body.split("\n\n")[3].splitlines()
     assert listing == [
@@ -1372,8 +1403,7 @@ def test_a_conflict_in_version_files_alone_keeps_develops_version(bot: Bot) -> N
 
     resolution = assert_develop_kept_its_version(bot, pull, develop_before)
     assert bot.repo.read_file("develop", "app.py") == "def login(): fixed\n"
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, back_merge=resolved_row(resolution))
 
 
 def test_a_version_file_the_hotfix_made_a_symbolic_link_is_compared_where_it_points(
@@ -1399,10 +1429,7 @@ def test_a_version_file_the_hotfix_made_a_symbolic_link_is_compared_where_it_poi
     assert (develop.tree["VERSION"], develop.tree["app/VERSION"]) == (DEVELOP_VERSION, "1.2.4\n")
     assert set(bot.repo.branches) == {"main", "develop"}
     assert_only_pull(bot, pull)
-    text = summary(
-        bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution.sha), DELETE_DONE
-    )
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, back_merge=resolved_row(resolution.sha))
 
 
 def test_develop_keeps_every_version_file_of_its_own_not_only_the_conflicting_one(
@@ -1434,8 +1461,7 @@ def test_develop_keeps_every_version_file_of_its_own_not_only_the_conflicting_on
     assert set(bot.repo.branches) == {"main", "develop"}
     assert_only_pull(bot, pull)
     kept = resolved_row(resolution.sha, "`VERSION` and `package.json`")
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, kept, DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, back_merge=kept)
 
 
 PACKAGE = '{\n  "name": "w",\n  "version": "%s",\n  "dependencies": {\n    "lodash": "%s"\n  }\n}\n'
@@ -1497,9 +1523,7 @@ def test_a_version_conflict_is_left_to_people_when_keeping_develops_would_drop_a
 
     bot.pull_request(pull.number, "closed")
 
-    assert bot.repo.branches["develop"].sha == develop_before
-    assert bot.repo.branches[BACKMERGE].sha == sha
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    backmerge = waiting_back_merge(bot, pull, develop_before)
     assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
     listed = "\n".join(f"- `{path}`" for path in conflicts)
     kept = " and ".join(f"`{path}`" for path in conflicts)
@@ -1560,8 +1584,7 @@ def test_a_file_both_sides_changed_in_different_places_merges_with_the_version_r
     sides = [app_py(), app_py(line_1="line 1, fixed\n"), app_py(line_20="line 20, new\n")]
     assert sorted(read) == sorted(blob_sha(text) for text in ["1.2.3\n", "1.2.4\n", *sides])
     resolution = develop.parents[1]
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, back_merge=resolved_row(resolution))
 
 
 def test_beyond_fifty_other_files_changed_on_both_sides_people_merge(bot: Bot) -> None:
@@ -1583,7 +1606,7 @@ def test_beyond_fifty_other_files_changed_on_both_sides_people_merge(bot: Bot) -
     blobs = bot.fake.requests_to("GET", "/repos/acme/widgets/git/blobs/")
     read = sorted(r.path.rpartition("/")[2] for r in blobs)
     assert read == sorted(blob_sha(text) for text in ["1.2.3\n", "1.2.4\n"])
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    backmerge = the_back_merge(bot, pull)
     assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
     listed = [line for line in backmerge.body.splitlines() if line.startswith("- `")]
     assert listed == ["- `VERSION`", *(f"- `{path}`" for path in paths)]
@@ -1649,8 +1672,7 @@ def test_a_rerun_finishes_a_version_resolution_without_doing_anything_twice(
         ],
     ), writes
     assert sorted(report_writes) == ["POST /check-runs", f"POST /issues/{pull.number}/comments"]
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, back_merge=resolved_row(resolution))
 
 
 def interleaves(writes: list[str], *sequences: list[str]) -> bool:
@@ -1685,8 +1707,7 @@ def test_a_crash_after_merging_the_version_resolution_is_finished_by_the_retry(
     assert statuses("PATCH", f"git/refs/heads/{BACKMERGE}") == [200]
     assert statuses("POST", "merges") == [409, 201, 204]
     assert statuses("DELETE", f"git/refs/heads/{BACKMERGE}") == [502, 204]
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, resolved_row(resolution), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, back_merge=resolved_row(resolution))
 
 
 def test_a_back_merge_branch_with_other_work_is_left_to_people(bot: Bot) -> None:
@@ -1700,7 +1721,7 @@ def test_a_back_merge_branch_with_other_work_is_left_to_people(bot: Bot) -> None
     assert bot.repo.branches[BACKMERGE].sha == by_hand
     assert bot.repo.branches["develop"].sha == develop_before
     assert not bot.fake.requests_to("POST", "/repos/acme/widgets/git/commits")
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    backmerge = the_back_merge(bot, pull)
     assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
     assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
 
@@ -1724,7 +1745,7 @@ def test_a_conflict_beyond_version_files_still_opens_the_back_merge_pull_request
     assert bot.repo.branches[BACKMERGE].sha == sha  # nothing committed on it
     assert not bot.fake.requests_to("POST", "/repos/acme/widgets/git/trees")
     assert not bot.fake.requests_to("POST", "/repos/acme/widgets/git/commits")
-    [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    backmerge = the_back_merge(bot, pull)
     assert (backmerge.head_ref, backmerge.base_ref, backmerge.title) == (
         BACKMERGE,
         target,
@@ -1812,8 +1833,7 @@ def test_tag_already_on_the_merge_commit_is_done(bot: Bot, message: str | None) 
         f"`{TAG}` was already on the merge commit `{merge_sha(pull)[:7]}`",
         f"[{TAG}]({WEB}/tree/{TAG})",
     )
-    text = summary(bot, pull, already, RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, tag=already)
 
 
 @pytest.mark.parametrize("event", ["check_run", "check_suite"])
@@ -2027,8 +2047,7 @@ def test_release_already_there_is_done(bot: Bot) -> None:
         f"a release for `{TAG}` already existed",
         f"[1.2.4 by hand]({WEB}/releases/tag/{TAG})",
     )
-    text = summary(bot, pull, tag_already, release_already, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, tag=tag_already, release=release_already)
 
 
 def releases_requested(bot: Bot) -> list[tuple[str, str | None]]:
@@ -2090,12 +2109,7 @@ def test_an_older_hotfixs_release_retried_after_a_newer_one_leaves_the_newer_one
 ) -> None:
     first, second = hotfixes_to_1_2_4_then_1_2_5(bot)
     bot.fake.inject("POST", r"/releases$", status=502, times=1)
-    closed = bot.fake.pull_request_event(bot.repo, first.number, "closed")
-    asyncio.run(
-        run_on_last_attempt(
-            bot, private_key_pem, release.on_pull_request_closed, "pull_request", closed
-        )
-    )
+    closed_on_last_attempt(bot, private_key_pem, first)
     bot.repo.merge_pull(second.number)
     bot.pull_request(second.number, "closed")
     # Retried with 1.2.5 released, and failing again on its last attempt: by hand, it is
@@ -2146,8 +2160,7 @@ def test_branch_already_deleted_is_done(bot: Bot) -> None:
 
     assert set(bot.repo.branches) == {"main", "develop"}
     deleted = row("Delete branch", "✅ already done", f"`{BRANCH}` was already deleted")
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), deleted)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, delete=deleted)
 
 
 def test_branch_deleted_between_the_look_and_the_delete_is_done(bot: Bot) -> None:
@@ -2160,8 +2173,7 @@ def test_branch_deleted_between_the_look_and_the_delete_is_done(bot: Bot) -> Non
 
     assert set(bot.repo.branches) == {"main", "develop"}
     deleted = row("Delete branch", "✅ already done", f"`{BRANCH}` was already deleted")
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), deleted)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull, delete=deleted)
 
 
 def assert_done_but_the_branch_kept(bot: Bot, pull: FakePull, why: str) -> None:
@@ -2221,11 +2233,7 @@ def test_a_transient_failure_in_the_middle_is_retried_without_redoing_steps(bot:
     assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/releases")) == 1
     # The resolution notice and the report.
     assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/issues/")) == 2
-    assert_tagged(bot, pull)
-    assert_released(bot, pull)
-    assert_merged_back(bot, pull, develop_before)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_released_as_usual(bot, pull, develop_before)
 
 
 def test_a_failure_that_may_pass_stops_what_needs_it_and_lets_the_steps_beside_it_end(
@@ -2266,11 +2274,7 @@ def test_a_failure_that_may_pass_stops_what_needs_it_and_lets_the_steps_beside_i
         ("POST", "/check-runs", 201),
         ("POST", f"/issues/{pull.number}/comments", 201),
     ]
-    assert_tagged(bot, pull)
-    assert_released(bot, pull)
-    assert_merged_back(bot, pull, develop_before)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_released_as_usual(bot, pull, develop_before)
 
 
 def test_a_retry_looks_again_at_its_start_and_finds_what_github_made_before_failing(
@@ -2389,8 +2393,7 @@ def test_each_step_starts_once_the_steps_it_needs_have_ended_beside_the_others(
     # notice after the report; the report comment last.
     assert before(release, report_issue) and before(merge, report_issue)
     assert before(report_issue, notice) and before(notice, report_comment)
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull)
 
 
 def test_a_slow_tag_exists_before_the_branch_is_merged_back_or_deleted(bot: Bot) -> None:
@@ -2409,8 +2412,7 @@ def test_a_slow_tag_exists_before_the_branch_is_merged_back_or_deleted(bot: Bot)
     assert_tagged(bot, pull)
     assert_merged_back(bot, pull, develop_before)
     assert BRANCH not in bot.repo.branches
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull)
 
 
 # The pull request, its base's config, the merge commit and its tree; the release branches
@@ -2486,19 +2488,24 @@ def test_a_post_merge_run_takes_8_sequential_round_trips_with_or_without_an_inci
     assert sequential_round_trips(spans) == round_trips, calls
 
 
-def test_the_merge_commits_tree_is_read_once_though_its_read_ahead_is_still_under_way(
-    bot: Bot,
-) -> None:
-    pull = merged_hotfix(bot, evaluated=True)
-    tree = f"/repos/acme/widgets/git/trees/{merge_sha(pull)}"
-    # Still under way when the config names the version files to read in it.
-    bot.fake.inject("GET", f"{tree}$", delay=0.5)
+def read_once_while_slow(bot: Bot, pull: FakePull, path: str) -> None:
+    """GitHub answers a read of `path` half a second late: the merge's run asks for it once,
+    and succeeds."""
+    bot.fake.inject("GET", f"{path}$", delay=0.5)
 
     with bot.counting() as requests:
         bot.pull_request(pull.number, "closed")
 
-    assert [request.path for request in requests if request.path == tree] == [tree]
+    assert [request.path for request in requests if request.path == path] == [path]
     assert release_run(bot, pull).conclusion == "success"
+
+
+def test_the_merge_commits_tree_is_read_once_though_its_read_ahead_is_still_under_way(
+    bot: Bot,
+) -> None:
+    pull = merged_hotfix(bot, evaluated=True)
+    # Still under way when the config names the version files to read in it.
+    read_once_while_slow(bot, pull, f"/repos/acme/widgets/git/trees/{merge_sha(pull)}")
 
 
 def test_the_config_file_is_read_once_though_two_commits_holding_it_are_read_side_by_side(
@@ -2509,15 +2516,8 @@ def test_the_config_file_is_read_once_though_two_commits_holding_it_are_read_sid
     config = "release: true\n"
     # Merged unevaluated: no evaluation read the config's blob before.
     pull = merged_hotfix(bot, main_files={".github/hotfix.yml": config})
-    blob = f"/repos/acme/widgets/git/blobs/{blob_sha(config)}"
     # Still under way when the other commit's tree names it.
-    bot.fake.inject("GET", f"{blob}$", delay=0.5)
-
-    with bot.counting() as requests:
-        bot.pull_request(pull.number, "closed")
-
-    assert [request.path for request in requests if request.path == blob] == [blob]
-    assert release_run(bot, pull).conclusion == "success"
+    read_once_while_slow(bot, pull, f"/repos/acme/widgets/git/blobs/{blob_sha(config)}")
 
 
 def test_the_comment_and_the_check_run_are_written_at_once_and_a_failed_run_keeps_the_comment(
@@ -2539,8 +2539,7 @@ def test_the_comment_and_the_check_run_are_written_at_once_and_a_failed_run_keep
     # The retry found the comment's id kept, and edited the comment rather than post another.
     [edited] = bot.fake.requests_to("PATCH", "/repos/acme/widgets/issues/comments/")
     assert edited.received_at > failed.answered_at
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
+    assert_all_done(bot, pull)
 
 
 def test_on_the_last_attempt_a_transient_failure_is_a_failed_step(
@@ -2550,12 +2549,7 @@ def test_on_the_last_attempt_a_transient_failure_is_a_failed_step(
     develop_before = bot.repo.branches["develop"].sha
     bot.fake.inject("POST", r"/merges$", status=502, times=None)
 
-    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
-    asyncio.run(
-        run_on_last_attempt(
-            bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
-        )
-    )
+    closed_on_last_attempt(bot, private_key_pem, pull)
 
     assert bot.repo.branches["develop"].sha == develop_before
     assert BACKMERGE not in bot.repo.branches
@@ -2744,12 +2738,7 @@ def test_finishing_a_pre_release_by_hand_publishes_it_as_one(
     )
     bot.fake.inject("POST", r"/releases$", status=502, times=None)
 
-    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
-    asyncio.run(
-        run_on_last_attempt(
-            bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
-        )
-    )
+    closed_on_last_attempt(bot, private_key_pem, pull)
 
     run = release_run(bot, pull)
     assert run.output["title"] == "1 of 6 steps failed: release"
@@ -2824,12 +2813,8 @@ def test_squash_and_rebase_merges_tag_the_merge_commit_sha(bot: Bot, method: Mer
 
     bot.pull_request(pull.number, "closed")
 
-    assert_tagged(bot, pull)
-    assert_released(bot, pull)
-    assert_merged_back(bot, pull, develop_before)
+    assert_released_as_usual(bot, pull, develop_before)
     assert set(bot.repo.branches) == {"main", "develop"}
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
 def test_a_hotfix_merged_through_the_merge_queue_is_tagged_on_its_groups_commit(
@@ -2844,12 +2829,8 @@ def test_a_hotfix_merged_through_the_merge_queue_is_tagged_on_its_groups_commit(
 
     bot.pull_request(pull.number, "closed")
 
-    assert_tagged(bot, pull)
-    assert_released(bot, pull)
-    assert_merged_back(bot, pull, develop_before)
+    assert_released_as_usual(bot, pull, develop_before)
     assert set(bot.repo.branches) == {"main", "develop"}
-    text = summary(bot, pull, tag_done(pull), RELEASE_DONE, back_merge_done(bot), DELETE_DONE)
-    assert_report(bot, pull, "success", f"All steps done for {TAG}", text)
 
 
 def test_a_head_branch_in_a_fork_is_never_deleted(bot: Bot) -> None:
@@ -2940,13 +2921,7 @@ def test_a_refusal_before_the_steps_fails_the_release_check_with_the_reason(bot:
 
     assert (bot.repo.tags, bot.repo.releases) == ({}, {})
     assert BRANCH in bot.repo.branches
-    run = release_run(bot, pull)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "failure",
-        "Could not run the post-merge steps",
-    )
-    assert run.output["summary"] == (
+    assert could_not_run(bot, pull) == (
         "hotfix-bot could not finish: GitHub answered 403 to GET "
         f"/repos/acme/widgets/git/trees/{before}: Resource not accessible by integration.\n\n"
         "Re-run this check once the cause is fixed; `hotfix-bot deliveries --status failed` "
@@ -3112,13 +3087,7 @@ def test_a_refusal_before_the_steps_of_a_hotfix_into_another_production_branch_i
     bot.pull_request(pull.number, "closed")
 
     assert (bot.repo.tags, bot.repo.releases) == ({}, {})
-    run = release_run(bot, pull)
-    assert (run.status, run.conclusion, run.output["title"]) == (
-        "completed",
-        "failure",
-        "Could not run the post-merge steps",
-    )
-    assert run.output["summary"] == (
+    assert could_not_run(bot, pull) == (
         f"hotfix-bot could not finish: GitHub answered 403 to GET {path}: Resource not "
         "accessible by integration.\n\nRe-run this check once the cause is fixed; "
         "`hotfix-bot deliveries --status failed` lists what failed on the server."
@@ -3230,14 +3199,9 @@ def test_github_failing_on_the_report_comment_on_the_last_attempt_fails_the_rele
     pull = merged_hotfix(bot, severity="P2")
     comments = f"/repos/acme/widgets/issues/{pull.number}/comments"
     bot.fake.inject("POST", f"{comments}$", status=502, times=None)
-    payload = bot.fake.pull_request_event(bot.repo, pull.number, "closed")
 
     with pytest.raises(Exception, match="502"):
-        asyncio.run(
-            run_on_last_attempt(
-                bot, private_key_pem, release.on_pull_request_closed, "pull_request", payload
-            )
-        )
+        closed_on_last_attempt(bot, private_key_pem, pull)
 
     title, text = comment_not_posted_report(bot, pull, f"502 to POST {comments}: Bad Gateway")
     run = release_run(bot, pull)

@@ -40,6 +40,7 @@ from sandbox import (
     serve_fake,
 )
 from sandbox.git import blob_sha, subtree, tree_sha
+from sandbox.repo import Role
 from sandbox.webhooks import answered, post_delivery, wait_until_settled
 from support.live_server import wait_for
 from support.openapi import OpenAPIValidator
@@ -102,6 +103,8 @@ class Clock:
         return datetime.fromtimestamp(self.now, UTC)
 
 
+# acme's teams for a P0's approval groups, Engineering Lead and On-call Manager (`staff`).
+ACME_TEAMS = {"engineering-leads": ["lead"], "on-call-managers": ["lena", "oncall"]}
 REFUSAL = "Resource not accessible by integration"  # GitHub's words for a missing permission
 
 
@@ -221,6 +224,13 @@ class Bot:
         self.deliver(
             "pull_request", self.fake.pull_request_event(self.repo, number, action, **extra)
         )
+
+    def approve(self, number: int, *logins: str) -> None:
+        """Each of `logins` approves the head commit of pull request `number`, and GitHub
+        delivers the review before the next one."""
+        for login in logins:
+            self.repo.review(number, login, "APPROVED")
+            self.deliver("pull_request_review", self.fake.review_event(self.repo, number))
 
     def open_hotfix(
         self,
@@ -354,6 +364,13 @@ def running_bot(
             bot.client.__exit__(None, None, None)
     problems = [f"{v.request.method} {v.request.path}: {v.errors}" for v in fake.violations]
     assert problems == [], "requests not valid against GitHub's OpenAPI description"
+
+
+def staff(bot: Bot, access: dict[str, Role]) -> None:
+    """acme's ACME_TEAMS, and each login's `access` to acme/widgets."""
+    for slug, members in ACME_TEAMS.items():
+        bot.fake.add_team("acme", slug, members)
+    bot.repo.collaborators.update(access)
 
 
 async def run_on_last_attempt(
