@@ -302,12 +302,13 @@ def _footer() -> str:
     )
 
 
-def _account_of(installation: dict[str, Any]) -> str:
-    """The login of the account `installation` is on. GitHub's description lets the account
-    be null (or an enterprise, which has no login): the installation's id says which."""
-    login = (installation.get("account") or {}).get("login")
-    if isinstance(login, str):
-        return login
+def account_of(installation: dict[str, Any]) -> str:
+    """The login of the account `installation` is on, or an enterprise's slug. GitHub's
+    description lets the account be null: the installation's id then says which."""
+    account = installation.get("account") or {}
+    name = account.get("login") or account.get("slug")
+    if isinstance(name, str):
+        return name
     return f"an account GitHub does not name (installation {installation['id']})"
 
 
@@ -318,7 +319,7 @@ async def _fetch_summary(github: GitHubApp, asking: list[str]) -> AppSummary:
     app = (await github.app_request("GET", "/app")).json()
     installations = await _installations(github, asking)
     suspended = tuple(
-        _account_of(installation)
+        account_of(installation)
         for installation in installations
         if installation.get("suspended_at")
     )
