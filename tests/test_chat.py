@@ -568,6 +568,8 @@ def test_a_chat_that_hangs_costs_an_attempt_its_timeout_and_never_holds_up_the_c
     assert_no_secret_in(caplog)
 
 
+# Each attempt given longer than the test takes: none gives up while the review runs.
+@pytest.mark.parametrize("chatty_bot", [60.0], indirect=True)
 def test_messages_to_a_hanging_chat_hold_none_of_the_slots_github_s_work_runs_on(
     chatty_bot: Bot, chat: ChatReceiver
 ) -> None:
