@@ -46,8 +46,8 @@ _HOST_AND_PORT = re.compile(
 )
 # How a PEM begins, whatever it holds (RSA, PKCS #8, EC...).
 PEM_BEGINS = "-----BEGIN "
-# Probot's names for the log's level and format, for settings carried over from a Probot app;
-# any of these settings is read in any case.
+# Probot's names for the values of these settings, for those carried over from a Probot app;
+# each is read in any case.
 PROBOT_NAMES = {
     "log_level": {"trace": "debug", "warn": "warning", "fatal": "critical"},
     "log_format": {"pretty": "console"},
@@ -267,7 +267,7 @@ class Settings(BaseSettings):
 
 def _decoded_if_base64(value: str) -> str:
     """The PEM a base64-encoded `PRIVATE_KEY` holds, as Probot takes one (a PEM's line breaks
-    survive no platform's one-line secret); `value` itself when it is not that."""
+    are lost in many platforms' one-line secrets); `value` itself when it is not that."""
     if PEM_BEGINS in value:
         return value
     try:

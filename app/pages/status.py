@@ -155,8 +155,7 @@ class StatusPage:
     async def _summary(self, github: GitHubApp) -> AppSummary:
         if self._cached is not None:
             cached_for, fetched_at, kept = self._cached
-            failed = isinstance(kept, Exception)
-            fresh_for = FAILURE_SECONDS if failed else SUMMARY_SECONDS
+            fresh_for = FAILURE_SECONDS if isinstance(kept, Exception) else SUMMARY_SECONDS
             if cached_for is github and time.monotonic() - fetched_at < fresh_for:
                 if isinstance(kept, Exception):
                     raise kept
