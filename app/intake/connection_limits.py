@@ -125,7 +125,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._arm(self.limits.body_idle_timeout, "body_timeout")
 
     def send_400_response(self, msg: str) -> None:
-        # uvicorn's own, for what httptools cannot parse, without NOT_FRAMABLE.
+        # In place of uvicorn's own 400 for what httptools cannot parse, which lacks
+        # NOT_FRAMABLE.
         self.transport.write(_answer(b"400 Bad Request", msg.encode("ascii")))
         self.transport.close()
 
