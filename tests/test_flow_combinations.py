@@ -37,11 +37,7 @@ def teams(bot: Bot) -> None:
         bot.fake.add_team("acme", slug, members)
 
 
-def approve(bot: Bot, pull: FakePull) -> None:
-    """Both approval groups of a P1 approve the pull request's head commit."""
-    for login in ("lead", "pm"):
-        bot.repo.review(pull.number, login, "APPROVED")
-        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+P1_APPROVERS = ("lead", "pm")  # one of each approval group of a P1
 
 
 def hotfix(
@@ -61,7 +57,7 @@ def approved_hotfix(bot: Bot, branch: str, files: Mapping[str, str | None]) -> F
     """`hotfix`, evaluated and approved: its own check passes."""
     pull = hotfix(bot, branch, files)
     bot.pull_request(pull.number, "opened")
-    approve(bot, pull)
+    bot.approve(pull.number, *P1_APPROVERS)
     assert bot.policy_run(pull.head_sha).output["title"] == all_rules_pass()
     return pull
 
@@ -620,7 +616,7 @@ def test_a_hotfix_opened_into_develop_and_retargeted_to_main_is_judged_and_relea
         "Waiting for approval: Engineering Lead and Product Manager",
     )
     assert rule_row(run, "target-branch") == "| `target-branch` | ✅ pass | main | main |"
-    approve(bot, pull)
+    bot.approve(pull.number, *P1_APPROVERS)
     assert bot.policy_run(pull.head_sha).output["title"] == all_rules_pass()
 
     merge = repo.merge_pull(pull.number)
@@ -666,7 +662,7 @@ def test_of_two_open_hotfixes_of_one_version_the_first_merged_is_released_the_ot
     bot.repo.merge_refs("hotfix/second", "main", "Merge main into hotfix/second", "dev")
     bot.repo.commit("hotfix/second", {"VERSION": "1.2.5\n"}, "Bump the version to 1.2.5", "dev")
     bot.pull_request(second.number, "synchronize")
-    approve(bot, second)
+    bot.approve(second.number, *P1_APPROVERS)
     assert bot.policy_run(second.head_sha).output["title"] == all_rules_pass()
     second_merge = bot.repo.merge_pull(second.number)
     bot.pull_request(second.number, "closed")
@@ -761,7 +757,7 @@ def test_a_hotfix_queued_behind_one_of_its_version_passes_its_group_with_a_warni
     bot.repo.merge_refs("hotfix/second", "main", "Merge main into hotfix/second", "dev")
     bot.repo.commit("hotfix/second", {"VERSION": "1.2.5\n"}, "Bump the version to 1.2.5", "dev")
     bot.pull_request(second.number, "synchronize")
-    approve(bot, second)
+    bot.approve(second.number, *P1_APPROVERS)
     again = bot.repo.enqueue(second.number)
     run_again = checks_requested(bot, again)
     assert (run_again.conclusion, run_again.output["title"]) == (

@@ -54,11 +54,6 @@ def marked(bot: Bot, pull: FakePull, notice_id: str) -> list[str]:
     return [c.body for c in bot.repo.comments_on(pull.number) if c.body.startswith(marker)]
 
 
-def approve(bot: Bot, pull: FakePull, login: str) -> None:
-    bot.repo.review(pull.number, login, "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
-
-
 def test_after_a_rename_the_verbal_approval_counts_and_no_notice_or_report_repeats(
     bot: Bot,
 ) -> None:
@@ -67,7 +62,7 @@ def test_after_a_rename_the_verbal_approval_counts_and_no_notice_or_report_repea
     assert len(marked(bot, pull, "escalation:acme/widgets#1:P0:15m")) == 1
 
     bot.deliver("repository", bot.fake.rename_repo(bot.repo, "gadgets"))
-    approve(bot, pull, "lead")  # evaluated again, under the new name
+    bot.approve(pull.number, "lead")  # evaluated again, under the new name
 
     run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
@@ -101,7 +96,7 @@ def test_a_delivery_of_the_new_name_before_the_move_loses_no_row_of_the_timeline
     before = timeline_keys(bot, "acme/widgets", pull.number)
     moved = bot.fake.rename_repo(bot.repo, "gadgets")
 
-    approve(bot, pull, "lead")  # under the new name, before the move
+    bot.approve(pull.number, "lead")  # under the new name, before the move
     early = timeline_keys(bot, "acme/gadgets", pull.number)
     bot.deliver("repository", moved)
 
@@ -139,7 +134,7 @@ def test_after_a_transfer_the_clock_goes_on_and_the_verbal_approval_counts(bot: 
 
     [reminder] = marked(bot, pull, "escalation:umbrella/widgets#1:P0:15m")
     assert "@umbrella/engineering-leads: this **P0** hotfix has been open for **15m**" in reminder
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("success", all_rules_pass())
     assert "On-call Manager: lena (verbal, recorded by @dana at 20:30 UTC)" in approvals_row(
@@ -153,7 +148,7 @@ def test_a_report_opened_before_the_rename_is_found_by_its_marker_and_not_opened
     bot: Bot,
 ) -> None:
     pull = open_p0_with_verbal_approval(bot)
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     sha = bot.repo.merge_pull(pull.number, merged_by="lead")
     bot.pull_request(pull.number, "closed")
     [report] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]

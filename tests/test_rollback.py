@@ -74,11 +74,6 @@ def revert_button(bot: Bot, hotfix: FakePull, bump: bool = True) -> FakePull:
     return revert
 
 
-def approve(bot: Bot, pull: FakePull, login: str) -> None:
-    bot.repo.review(pull.number, login, "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
-
-
 def rows(*cells: tuple[str, str, str, str]) -> str:
     return "\n".join(
         ["| Rule | Result | Found | Expected |", "| --- | --- | --- | --- |"]
@@ -180,7 +175,7 @@ def test_a_revert_button_pull_request_is_judged_as_a_rollback_of_the_hotfix(
     assert "| `version-bump` | ✅ pass |" in run.output["summary"]
 
     # One approval from either group of P1 is enough.
-    approve(bot, revert, "pm")
+    bot.approve(revert.number, "pm")
     run = bot.policy_run(revert.head_sha)
     assert (run.status, run.conclusion) == ("completed", "success")
     assert run.output["title"] == "All 3 rules pass (rollback of #1)"
@@ -262,9 +257,9 @@ def test_a_pull_request_labelled_rollback_is_one_and_takes_the_configured_approv
         )
     )  # fmt: skip
 
-    approve(bot, pull, "pm")  # a P1 approver: not enough here
+    bot.approve(pull.number, "pm")  # a P1 approver: not enough here
     assert bot.policy_run(head).conclusion is None
-    approve(bot, pull, "ravi")
+    bot.approve(pull.number, "ravi")
     run = bot.policy_run(head)
     assert (run.conclusion, run.output["title"]) == (
         "success",
@@ -385,7 +380,7 @@ def test_a_reverts_line_names_the_hotfix_whatever_the_branch_is_called(
         pull.number, "Undo the login fix", "SSO users are locked out.\n\nReverts acme/widgets#1\n"
     )
     bot.pull_request(pull.number, "edited")
-    approve(bot, pull, "pm")
+    bot.approve(pull.number, "pm")
     run = bot.policy_run(head)
     assert (run.conclusion, run.output["title"]) == ("success", "All 3 rules pass (rollback of #1)")
     assert run.output["summary"].startswith(rollback_header("it carries the label `rollback`"))
@@ -484,7 +479,7 @@ def test_a_hotfix_with_the_rollback_label_that_reverts_no_merged_hotfix_is_judge
 
     # The commands follow its own severity, P0, which takes verbal approvals.
     command(bot, pull.number, "dana", "/hotfix verbal-approval @oncall on the bridge call")
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("success", "All 6 rules pass")
     assert (
@@ -530,7 +525,7 @@ def test_a_rollback_naming_two_hotfixes_fails_and_once_merged_rolls_back_neither
     )  # fmt: skip
     assert (logout.number, pull.number) == (3, 5)
     bot.pull_request(pull.number, "opened")
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
 
     run = bot.policy_run(head)
     assert (run.status, run.conclusion, run.output["title"]) == (
@@ -602,7 +597,7 @@ def test_a_rollback_naming_two_hotfixes_fails_and_once_merged_rolls_back_neither
 
 def merged_rollback(bot: Bot, hotfix: FakePull) -> FakePull:
     revert = revert_button(bot, hotfix)
-    approve(bot, revert, "lead")
+    bot.approve(revert.number, "lead")
     bot.repo.merge_pull(revert.number, merged_by="dana")
     return revert
 
@@ -757,7 +752,7 @@ def test_a_reason_as_long_as_a_description_takes_is_cut_so_the_notice_is_posted(
     reason_start = "Logins failed after v1.2.4: "
     filler = "x" * (65_536 - len(reverts_line) - len(reason_start))
     bot.repo.edit_pull(revert.number, revert.title, reverts_line + reason_start + filler)
-    approve(bot, revert, "lead")
+    bot.approve(revert.number, "lead")
     bot.repo.merge_pull(revert.number, merged_by="dana")
 
     bot.pull_request(revert.number, "closed")
@@ -971,7 +966,7 @@ def test_a_rollback_labelled_with_a_severity_adds_to_the_hotfix_record_and_opens
 ) -> None:
     revert = revert_button(bot, hotfix)
     bot.repo.pulls[revert.number].labels.append("P0")
-    approve(bot, revert, "lead")
+    bot.approve(revert.number, "lead")
     bot.repo.merge_pull(revert.number, merged_by="dana")
 
     bot.pull_request(revert.number, "closed")
