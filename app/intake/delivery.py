@@ -231,7 +231,9 @@ def parse(body: bytes | bytearray) -> Any:
     """
     try:
         return msgspec.json.decode(body)
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        # msgspec refuses a string that is not UTF-8 with a UnicodeDecodeError: the standard
+        # library below refuses the body too, as no JSON.
         pass
     try:
         # From text: given bytes, the standard library would also take UTF-16 and a BOM.
