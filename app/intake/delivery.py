@@ -266,9 +266,7 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
         merged=_pull_request_merged(payload),
         issue_is_pull_request=_issue_is_pull_request(payload),
         comment_is_command=isinstance(body, str) and is_command(body),
-        # GitHub may give the comment's user as null (an account deleted since); the sender
-        # of a `created` delivery wrote it.
-        comment_by_person=_is_person(comment.get("user") or payload.get("sender")),
+        comment_by_person=_is_person(author_of(comment, payload)),
         pushed_branch=_pushed_branch(payload) if event == "push" else None,
         default_branch=(
             _str(repository.get("default_branch")) if isinstance(repository, dict) else None
@@ -281,9 +279,17 @@ def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _is_person(user: object) -> bool:
+def author_of(written: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """The account that wrote `written`, a delivery's comment or review: its `user`, or the
+    delivery's `sender` when GitHub gives the user as null (an account deleted since). A
+    user naming no login is none GitHub sends, and is read as absent, as the intake reads
+    it (`from_body`): so the intake and the handlers take the same author."""
+    user = _dict(written.get("user"))
+    return user if _str(user.get("login")) is not None else _dict(payload.get("sender"))
+
+
+def _is_person(account: dict[str, Any]) -> bool:
     """Whether a comment's author is a person's account."""
-    account = _dict(user)
     return _str(account.get("login")) is not None and account.get("type") != "Bot"
 
 
