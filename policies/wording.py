@@ -4,6 +4,10 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+# Where Markdown ends a line (CommonMark), as GitHub shows text: a carriage return alone
+# ends one too.
+LINE_END = re.compile(r"\r\n?|\n")
+
 
 def fence_for(text: str, at_least: int = 1) -> str:
     """The backticks that fence `text` in Markdown, inline or as a block: more than any run
@@ -117,5 +121,6 @@ def when_beside(moment: datetime, shown: datetime) -> str:
 
 
 def cell(text: str) -> str:
-    """Text safe inside one Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "
+    """Text safe inside one Markdown table cell: on one line, its pipes escaped."""
+    escaped = text.replace("\\", "\\\\").replace("|", "\\|")
+    return LINE_END.sub(" ", escaped).strip() or " "

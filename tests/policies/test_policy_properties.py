@@ -15,7 +15,7 @@ from app.handlers.commands import COMMANDS
 from policies.commands import Parsed, ParseError, command_line, parse
 from policies.config import ConfigError, load_config
 from policies.notices import PLACEHOLDERS, fill
-from policies.wording import REASON_LIMIT
+from policies.wording import REASON_LIMIT, cell
 
 SYNTAXES = [command.syntax for command in COMMANDS]
 PROPERTY = settings(max_examples=300, deadline=None, database=None)
@@ -47,7 +47,7 @@ logins = st.from_regex(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}", fullmatch=True)
 separators = st.text(st.sampled_from(" \t\u00a0\u3000"), min_size=1, max_size=3)
 # A line's text after a command's name: it holds no line break, and whitespace around it is
 # no part of it.
-line_texts = st.text(st.characters(exclude_characters="\n"), min_size=1, max_size=40).filter(
+line_texts = st.text(st.characters(exclude_characters="\n\r"), min_size=1, max_size=40).filter(
     lambda text: text.strip() == text
 )
 
@@ -62,11 +62,27 @@ def test_any_comment_is_a_command_or_refused_with_a_reason(body: str) -> None:
         assert parsed.reason.strip() and "\n" not in parsed.reason
 
 
+# Where a line ends in a comment as GitHub shows it (CommonMark).
+LINE_ENDS = ["\n", "\r\n", "\r"]
+
+
 @PROPERTY
-@given(command_texts, command_texts)
-def test_the_first_line_alone_decides(first: str, rest: str) -> None:
-    line = first.split("\n", 1)[0]
-    assert parse(f"{line}\n{rest}", SYNTAXES) == parse(line, SYNTAXES)
+@given(command_texts, st.sampled_from(LINE_ENDS), command_texts)
+def test_the_first_line_alone_decides(first: str, line_end: str, rest: str) -> None:
+    line = re.split(r"\r\n?|\n", first, maxsplit=1)[0]
+    assert parse(f"{line}{line_end}{rest}", SYNTAXES) == parse(line, SYNTAXES)
+
+
+def test_a_carriage_return_alone_ends_the_command_s_line_as_github_shows_it() -> None:
+    parsed = parse("/hotfix break-glass checkout is down\rlead is on the bridge", SYNTAXES)
+    assert isinstance(parsed, Parsed)
+    assert (parsed.arguments, parsed.line) == (
+        "checkout is down",
+        "/hotfix break-glass checkout is down",
+    )
+    assert parse("/hotfix\rwhat can you do?", SYNTAXES) == ParseError(
+        "/hotfix", "it names no command"
+    )
 
 
 @PROPERTY
@@ -263,3 +279,23 @@ def test_a_value_holding_braces_is_inserted_as_it_is(
 ) -> None:
     template, values, said = filled
     assert fill(template, values) == said
+
+
+# --- text shown in a table --------------------------------------------------------------
+
+
+@PROPERTY
+@given(
+    st.text(max_size=20) | st.lists(st.sampled_from(["|", "\\", "\r", "\n", " ", "x"])).map("".join)
+)
+def test_any_text_is_one_table_cell_that_reads_as_written(text: str) -> None:
+    """A row's cell (a reason, a title): on one line, its pipes no column's end, and read as
+    written but for its line ends and the spaces around it."""
+    shown = cell(text)
+    assert re.fullmatch(r"(?:[^\\|\r\n]|\\\\|\\\|)+", shown), shown
+    read = re.sub(r"\\(.)", r"\1", shown)
+    assert read == (re.sub(r"\r\n?|\n", " ", text).strip() or " ")
+
+
+def test_a_carriage_return_alone_does_not_end_a_table_row() -> None:
+    assert cell("checkout is down\rlead is on it") == "checkout is down lead is on it"
