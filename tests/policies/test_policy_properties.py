@@ -5,6 +5,7 @@ never a traceback."""
 
 import re
 import string
+from datetime import timedelta
 from typing import Any
 
 import yaml
@@ -15,7 +16,10 @@ from app.handlers.commands import COMMANDS
 from policies.commands import Parsed, ParseError, command_line, parse
 from policies.config import ConfigError, load_config
 from policies.notices import PLACEHOLDERS, fill
-from policies.wording import REASON_LIMIT, cell
+from policies.release_branches import open_release_branch
+from policies.rollback import rollback_reason
+from policies.versions import Version
+from policies.wording import REASON_LIMIT, cell, duration_words
 
 SYNTAXES = [command.syntax for command in COMMANDS]
 PROPERTY = settings(max_examples=300, deadline=None, database=None)
@@ -299,3 +303,58 @@ def test_any_text_is_one_table_cell_that_reads_as_written(text: str) -> None:
 
 def test_a_carriage_return_alone_does_not_end_a_table_row() -> None:
     assert cell("checkout is down\rlead is on it") == "checkout is down lead is on it"
+
+
+# --- what else people write -------------------------------------------------------------
+
+
+@PROPERTY
+@given(st.integers(0, 10**8), st.booleans())
+def test_the_times_hotfix_bot_writes_read_back_as_durations(seconds: int, exact: bool) -> None:
+    """In the notation of durations (docs/BEHAVIOUR.md, 'Times'), to the minute from one on."""
+    written = duration_words(timedelta(seconds=seconds), to_the_second=exact)
+    shown = seconds if exact or seconds < 60 else seconds - seconds % 60
+    assert seconds_of(written) == shown
+
+
+DESCRIPTION_WORDS = ["Reverts acme/widgets#7", "Reverts #7", "<!--", "-->", "## Why", "- [ ] ok"]
+DESCRIPTION_WORDS += ["\n", "\r\n", "\n\n", " ", "\t", ".", "checkout broke", "x" * 600]
+descriptions = st.lists(st.sampled_from(DESCRIPTION_WORDS) | st.text(max_size=8), max_size=10)
+
+
+@PROPERTY
+@given(descriptions.map("".join))
+def test_a_rollback_s_reason_is_one_line_of_its_description(description: str) -> None:
+    reason = rollback_reason(description)
+    if reason is not None:
+        assert reason == " ".join(reason.split()) and reason
+        assert len(reason) <= REASON_LIMIT and not reason.endswith(".")
+
+
+BRANCH_WORDS = ["1", "2", "10", "0", ".", "-", "rc", "x", "9" * 300, "9" * 5000, "+", "/"]
+branch_names = st.builds(
+    "{}{}".format,
+    st.sampled_from(["release/", "release/v", "release/2", "hotfix/", "main"]),
+    st.lists(st.sampled_from(BRANCH_WORDS), max_size=6).map("".join),
+)
+
+
+@PROPERTY
+@given(st.lists(branch_names, max_size=5))
+def test_a_back_merge_goes_into_one_of_the_release_branches_or_none(branches: list[str]) -> None:
+    chosen = open_release_branch(
+        "release/", branches, Version(1, 2, 3), production="main", development="release/2"
+    )
+    assert chosen is None or (chosen in branches and chosen.startswith("release/"))
+    assert chosen != "release/2"
+
+
+def test_a_release_branch_named_after_a_version_longer_than_any_is_none() -> None:
+    """A version is at most MAX_VERSION_LENGTH characters (policies/versions.py); a name
+    with more digits is not read as a number at all."""
+    huge = "release/" + "9" * 5000
+    kwargs = {"production": "main", "development": "develop"}
+    assert open_release_branch("release/", [huge], Version(1, 2, 3), **kwargs) is None
+    assert open_release_branch("release/", [huge, "release/2.0"], Version(1, 2, 3), **kwargs) == (
+        "release/2.0"
+    )
