@@ -16,6 +16,15 @@ def fence_for(text: str, at_least: int = 1) -> str:
     return "`" * max(at_least, longest + 1)
 
 
+def code_span(text: str) -> str:
+    """`text` as inline code, so that the @mentions it quotes notify nobody again: fenced by
+    more backticks than it holds in a row (CommonMark), and spaced from a backtick at either
+    end, which would otherwise join the fence."""
+    fence = fence_for(text)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
 def shortened(text: str, limit: int) -> str:
     """`text`, cut to `limit` characters with `…` when longer: someone's words quoted in a
     reply, which GitHub takes up to 65,536 characters."""

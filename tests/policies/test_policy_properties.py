@@ -47,6 +47,15 @@ COMMAND_WORDS += ["\r\n", "\u2028", "\x85", ",", "!", "x" * 600]
 command_texts = st.lists(st.sampled_from(COMMAND_WORDS) | st.text(max_size=8), max_size=12).map(
     "".join
 )
+# Commands as people write them: a name, then words.
+commands = st.builds(
+    "{} {}{}{}".format,
+    st.sampled_from(["/hotfix", "/Hotfix"]),
+    st.sampled_from([syntax.name for syntax in SYNTAXES]) | st.text(max_size=6),
+    st.sampled_from([" ", "\t", ": "]),
+    st.lists(st.sampled_from(COMMAND_WORDS) | st.text(max_size=8), max_size=6).map(" ".join),
+)
+command_texts |= commands
 logins = st.from_regex(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}", fullmatch=True)
 separators = st.text(st.sampled_from(" \t\u00a0\u3000"), min_size=1, max_size=3)
 # A line's text after a command's name: it holds no line break, and whitespace around it is
@@ -64,6 +73,46 @@ def test_any_comment_is_a_command_or_refused_with_a_reason(body: str) -> None:
     assert parsed.line == command_line(body)
     if isinstance(parsed, ParseError):
         assert parsed.reason.strip() and "\n" not in parsed.reason
+
+
+def outside_code_spans(markdown: str) -> str:
+    """`markdown` without its code spans, as CommonMark reads them: a run of backticks opens
+    one that the next run of as many closes; without one, the run is text. A backslash
+    escapes the punctuation after it."""
+    outside, at = [], 0
+    while at < len(markdown):
+        if markdown[at] == "\\" and markdown[at + 1 : at + 2] in string.punctuation:
+            outside.append(markdown[at : at + 2])
+            at += 2
+            continue
+        run = re.match(r"`+", markdown[at:])
+        if run is None:
+            outside.append(markdown[at])
+            at += 1
+            continue
+        fence = run[0]
+        closing = re.compile(f"(?<!`){fence}(?!`)").search(markdown, at + len(fence))
+        if closing is None:
+            outside.append(fence)
+            at += len(fence)
+        else:
+            at = closing.end()
+    return "".join(outside)
+
+
+@PROPERTY
+@given(command_texts)
+def test_a_refusal_mentions_nobody(body: str) -> None:
+    """A reply's reason quotes what was written as code, so that GitHub notifies nobody it
+    names (docs/BEHAVIOUR.md, 'Comment commands')."""
+    parsed = parse(body, SYNTAXES)
+    if isinstance(parsed, ParseError):
+        assert re.search(r"(?<!\w)@[A-Za-z0-9]", outside_code_spans(parsed.reason)) is None
+
+
+def test_a_refusal_quotes_a_word_holding_backticks_as_code() -> None:
+    refused = parse("/hotfix `@lena", SYNTAXES)
+    assert refused == ParseError("/hotfix `@lena", "`` `@lena `` is not a hotfix-bot command")
 
 
 # Where a line ends in a comment as GitHub shows it (CommonMark).
