@@ -200,3 +200,15 @@ def test_a_comment_s_user_naming_no_login_is_read_as_absent_by_the_worker_too(us
     )
     assert from_body("d1", "issue_comment", body).comment_by_person is True
     assert from_payload("d1", "issue_comment", parse(body)).comment_by_person is True
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"x": {"\\ud800": 0}, "x": {}}', b'{"a": NaN}', b'{"a": 1, "a": Infinity}']
+)
+def test_what_the_intake_refuses_the_whole_parse_refuses_too(body: bytes) -> None:
+    """A lone surrogate under a key that comes again is dropped by the standard library's
+    parse, yet the body is no JSON."""
+    with pytest.raises(NotAJsonObject):
+        from_body("d1", "pull_request", body)
+    with pytest.raises(NotAJsonObject, match=r"^the body is not JSON: "):
+        parse(body)

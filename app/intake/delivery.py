@@ -225,9 +225,11 @@ def _is_utf8(body: bytes | bytearray) -> bool:
 def parse(body: bytes | bytearray) -> Any:
     """The body's JSON, whole: what handlers read.
 
-    msgspec first, as it is fast; the standard library for the valid JSON msgspec refuses,
-    numbers out of its range (1e400). A lone surrogate escape ("\\ud800") stays refused:
-    no UTF-8 text holds one, so nothing could store or show it.
+    msgspec first, as it is fast; the standard library for the JSON msgspec reads but cannot
+    build, numbers out of its range (1e400). What msgspec refuses as no JSON stays refused,
+    as the intake refuses it (`from_body`): NaN, or a lone surrogate escape ("\\ud800"),
+    which no UTF-8 text holds, so nothing could store or show it; also where the standard
+    library would drop it, under a key that comes again later.
     """
     try:
         return msgspec.json.decode(body)
@@ -236,17 +238,11 @@ def parse(body: bytes | bytearray) -> Any:
         # library below refuses the body too, as no JSON.
         pass
     try:
+        _ANY_JSON.decode(body)
         # From text: given bytes, the standard library would also take UTF-16 and a BOM.
-        payload = json.loads(body.decode(), parse_constant=_not_json)
-        json.dumps(payload, ensure_ascii=False).encode()  # a lone surrogate fails here
-    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeError
+        return json.loads(body.decode())
+    except (msgspec.DecodeError, ValueError, RecursionError) as error:  # UnicodeError too
         raise NotAJsonObject(f"the body is not JSON: {error}") from None
-    return payload
-
-
-def _not_json(constant: str) -> Any:
-    """The standard library reads NaN and Infinity, which JSON does not have."""
-    raise ValueError(f"{constant} is not JSON")
 
 
 def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Delivery:
