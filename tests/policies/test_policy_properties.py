@@ -380,6 +380,10 @@ def test_a_rollback_s_reason_is_one_line_of_its_description(description: str) ->
         assert len(reason) <= REASON_LIMIT and not reason.endswith(".")
 
 
+def test_a_rollback_s_reason_ends_with_neither_its_full_stop_nor_the_space_before_it() -> None:
+    assert rollback_reason("Reverts acme/widgets#7\n\nCheckout broke .") == "Checkout broke"
+
+
 BRANCH_WORDS = ["1", "2", "10", "0", ".", "-", "rc", "x", "9" * 300, "9" * 5000, "+", "/"]
 branch_names = st.builds(
     "{}{}".format,
