@@ -224,3 +224,15 @@ def test_what_the_intake_refuses_the_whole_parse_refuses_too(body: bytes) -> Non
         from_body("d1", "pull_request", body)
     with pytest.raises(NotAJsonObject, match=r"^the body is not JSON: "):
         parse(body)
+
+
+@pytest.mark.parametrize("declared", ["9" * 5000, "0" * 5000 + "2"])
+def test_a_content_length_of_thousands_of_digits_is_read_as_a_length(
+    bot: Bot, declared: str
+) -> None:
+    """Python's int() refuses more than 4,300 digits: the length is judged without it."""
+    body = b"{}"
+    headers = {**signed_headers(body, "push", "d-long-length"), "content-length": declared}
+    response = bot.client.post(WEBHOOK_PATH, content=body, headers=headers)
+    expected = 413 if declared.lstrip("0") != "2" else 202
+    assert response.status_code == expected, response.text
