@@ -99,11 +99,11 @@ class MeteredTransport(httpx.AsyncBaseTransport):
             GITHUB_REQUESTS.labels(status="0").inc()
             raise
         GITHUB_REQUESTS.labels(status=str(response.status_code)).inc()
-        remaining = whole_number(response.headers.get("x-ratelimit-remaining"))
+        remaining = _whole_number(response.headers.get("x-ratelimit-remaining"))
         if remaining is not None:
             GITHUB_RATE_LIMIT_REMAINING.set(remaining)
         retry_after = response.headers.get("retry-after")
-        if retry_after is not None and whole_number(retry_after) is None:
+        if retry_after is not None and _whole_number(retry_after) is None:
             # githubkit reads only seconds, and fails on HTTP's other form, a date, which
             # would make a rate limit look like a permanent error.
             seconds = _seconds_until(retry_after)
@@ -514,10 +514,10 @@ def classify(error: BaseException, now: float | None = None) -> Transience:
 def _retry_after(
     response: httpx.Response, now: float | None, rate_limited: bool = False
 ) -> float | None:
-    seconds = whole_number(response.headers.get("retry-after"))
+    seconds = _whole_number(response.headers.get("retry-after"))
     if seconds is not None:
         return float(seconds)
-    reset = whole_number(response.headers.get("x-ratelimit-reset"))
+    reset = _whole_number(response.headers.get("x-ratelimit-reset"))
     # Every answer of GitHub's carries the reset time; it is a wait once the limit is used
     # up, or for a rate limit that does not say how much is left.
     remaining = response.headers.get("x-ratelimit-remaining")
@@ -553,7 +553,7 @@ def retry_after_seconds(value: str | None) -> int | None:
     (seconds, or a date); None when it names none."""
     if value is None:
         return None
-    seconds = whole_number(value)
+    seconds = _whole_number(value)
     return seconds if seconds is not None else _seconds_until(value)
 
 
@@ -561,7 +561,7 @@ def retry_after_seconds(value: str | None) -> int | None:
 _LONGEST_HEADER_NUMBER = 18
 
 
-def whole_number(header: str | None) -> int | None:
+def _whole_number(header: str | None) -> int | None:
     """A header's whole number (`retry-after: 60`); None for any other text. Its digits are
     ASCII: Python reads `²` as a digit too, which HTTP does not, and `int()` fails on it.
     Longer than any number GitHub sends, it is none either, as `int()` fails past 4,300
