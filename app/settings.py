@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,11 @@ APP_ID_NOT_A_NUMBER = (
     "Client ID (Iv1...), which is not it"
 )
 
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+# GHE_HOST: a host name or an IP address (IPv6 in brackets), and a port if any.
+_HOST_AND_PORT = re.compile(
+    r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
 # How a PEM begins, whatever it holds (RSA, PKCS #8, EC...).
 PEM_BEGINS = "-----BEGIN "
 # Probot's names for the log's level and format, for settings carried over from a Probot app;
@@ -76,7 +82,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=_env("NOTIFY_WEBHOOK_URL")
     )
     github_api_url: str = Field(
-        default="https://api.github.com", validation_alias=_env("GITHUB_API_URL")
+        default=DEFAULT_GITHUB_API_URL, validation_alias=_env("GITHUB_API_URL")
     )
     # Probot's names for a GitHub Enterprise Server: its host, and the scheme to reach it by.
     # They stand for GITHUB_API_URL when that is unset (`_enterprise_server`).
@@ -142,23 +148,26 @@ class Settings(BaseSettings):
         assert field.field_name is not None
         return PROBOT_NAMES[field.field_name].get(value.lower(), value.lower())
 
-    @field_validator("ghe_host")
+    @field_validator("ghe_host", mode="before")
     @classmethod
-    def _host(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+    def _host(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
         host = value.strip().rstrip("/")
-        example = "like github.example.com, with no scheme or path"
-        _check_http_url(f"https://{host}", example)
-        if "/" in host:
-            raise ValueError(f"must be a host alone, {example}")
+        if not host:  # only whitespace is unset, as empty is
+            raise PydanticUseDefault
+        if not _HOST_AND_PORT.fullmatch(host):
+            raise ValueError(
+                "must be a host alone, like github.example.com (a port allowed), with no "
+                "scheme, path or credentials"
+            )
         return host
 
     @model_validator(mode="after")
     def _enterprise_server(self) -> Settings:
         """A Probot app's settings for GitHub Enterprise Server name its host alone: its API
-        is under /api/v3 there. GITHUB_API_URL, when set, is taken as it is."""
-        if self.ghe_host is not None and "github_api_url" not in self.model_fields_set:
+        is under /api/v3 there. A GITHUB_API_URL other than the default is taken as it is."""
+        if self.ghe_host is not None and self.github_api_url == DEFAULT_GITHUB_API_URL:
             self.github_api_url = f"{self.ghe_protocol}://{self.ghe_host}/api/v3"
         return self
 

@@ -570,25 +570,23 @@ def _head_repo(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> FakeRepo | N
 
 def pull_refs(fake: FakeGitHub, repo: FakeRepo, head_sha: str) -> list[JSON]:
     """The open pull requests of `head_sha` as check runs and check suites list them, in
-    their minimal shape; one whose fork was deleted is left out, its head naming no
-    repository."""
+    their minimal shape: those whose head branch is in `repo` itself. GitHub lists none from
+    a fork (its check suite's `head_branch` is then null), nor one whose fork was deleted."""
 
-    def repo_ref(side_repo: FakeRepo) -> JSON:
-        url = f"{fake.api_url}/repos/{side_repo.full_name}"
-        return {"id": side_repo.id, "url": url, "name": side_repo.name}
-
+    url = f"{fake.api_url}/repos/{repo.full_name}"
+    repo_ref = {"id": repo.id, "url": url, "name": repo.name}
     return [
         {
             "id": pull.id,
             "number": pull.number,
             "url": f"{fake.api_url}/repos/{repo.full_name}/pulls/{pull.number}",
-            "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": repo_ref(head_repo)},
-            "base": {"ref": pull.base_ref, "sha": pull.base_sha, "repo": repo_ref(repo)},
+            "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": repo_ref},
+            "base": {"ref": pull.base_ref, "sha": pull.base_sha, "repo": repo_ref},
         }
         for pull in repo.pulls.values()
         if pull.state == "open"
         and pull.head_sha == head_sha
-        and (head_repo := _head_repo(fake, repo, pull)) is not None
+        and _head_repo(fake, repo, pull) is repo
     ]
 
 

@@ -30,12 +30,22 @@ def chat() -> Iterator[ChatReceiver]:
 
 @pytest.fixture
 def chatty_bot(
-    tmp_path: Path, private_key_pem: str, clock: Clock, chat: ChatReceiver
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    private_key_pem: str,
+    clock: Clock,
+    chat: ChatReceiver,
 ) -> Iterator[Bot]:
-    """`clocked_bot` with NOTIFY_WEBHOOK_URL set to `chat`, each attempt given 2 s; acme's
-    lead and on-call teams, and its people's access to acme/widgets."""
+    """`clocked_bot` with NOTIFY_WEBHOOK_URL set to `chat`, each attempt given 2 s (or the
+    seconds a test gives it, `indirect`); acme's lead and on-call teams, and its people's
+    access to acme/widgets."""
+    chat_timeout = getattr(request, "param", 2.0)
     with running_bot(
-        tmp_path, private_key_pem, clock=clock, chat_timeout=2.0, NOTIFY_WEBHOOK_URL=chat.url
+        tmp_path,
+        private_key_pem,
+        clock=clock,
+        chat_timeout=chat_timeout,
+        NOTIFY_WEBHOOK_URL=chat.url,
     ) as bot:
         bot.fake.add_team("acme", "engineering-leads", ["lead"])
         bot.fake.add_team("acme", "on-call-managers", ["oncall"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from prometheus_client import Counter, Gauge, Histogram
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel
 
 from app import metrics
 from app.cli import build_parser, main, plugin_commands
@@ -151,7 +151,7 @@ def settings_defaults() -> dict[str, object]:
     read: dict[str, object] = {}
     for field in Settings.model_fields.values():
         alias = field.validation_alias
-        assert alias is not None and not isinstance(alias, str)
+        assert isinstance(alias, AliasChoices)
         [variable] = alias.choices
         assert isinstance(variable, str)
         read[variable] = field.default

@@ -83,7 +83,8 @@ def policy_run(bot: Bot, pull: FakePull) -> FakeCheckRun:
 
 def how_to_fix(run: FakeCheckRun, rule: str) -> str:
     """What the run's *How to fix* says under `rule`, as people read it."""
-    section = run.output["summary"].split(f"\n### `{rule}`\n\n", 1)[1]
+    summary: str = run.output["summary"]
+    section = summary.split(f"\n### `{rule}`\n\n", 1)[1]
     return section.split("\n\n### `", 1)[0].split("\n\n## ", 1)[0]
 
 
@@ -111,9 +112,8 @@ def fails_on(bot: Bot, pull: FakePull, rule: str) -> str:
 
 def row(run: FakeCheckRun, rule: str) -> str:
     """The rule's row of the run's table."""
-    [line] = [
-        line for line in run.output["summary"].splitlines() if line.startswith(f"| `{rule}` |")
-    ]
+    summary: str = run.output["summary"]
+    [line] = [line for line in summary.splitlines() if line.startswith(f"| `{rule}` |")]
     return line
 
 
@@ -522,6 +522,7 @@ def test_a_back_merge_resolved_and_merged_as_its_pull_request_says_turns_the_rep
         "Back-merge into next waits for review in #2",
     )
     [backmerge] = [p for p in bot.repo.pulls.values() if p.head_ref.startswith("backmerge/")]
+    assert backmerge.body is not None
     commands = shell_block(backmerge.body)
     assert commands == [
         "git fetch origin",

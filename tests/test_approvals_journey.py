@@ -11,6 +11,7 @@ from support.harness import REFUSAL, Bot, approvals_row
 from support.titles import all_rules_pass, rules_fail
 
 from sandbox import FakePull
+from sandbox.repo import ReviewState
 
 TEAMS = {"engineering-leads": ["lead"], "product-managers": ["pm"]}
 TEAMS_CONFIG = (
@@ -37,7 +38,7 @@ def opened(bot: Bot) -> FakePull:
     return pull
 
 
-def review(bot: Bot, pull: FakePull, login: str, state: str) -> int:
+def review(bot: Bot, pull: FakePull, login: str, state: ReviewState) -> int:
     """`login` submits a review of the head commit; GitHub delivers it. Its id."""
     submitted = bot.repo.review(pull.number, login, state)
     bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number, submitted.id))
@@ -50,7 +51,7 @@ def title(bot: Bot, pull: FakePull) -> tuple[str, str | None, str]:
 
 
 def how_to_fix(bot: Bot, pull: FakePull) -> str:
-    summary = bot.policy_run(bot.repo.pulls[pull.number].head_sha).output["summary"]
+    summary: str = bot.policy_run(bot.repo.pulls[pull.number].head_sha).output["summary"]
     section = summary.split("\n### `approvals`\n\n", 1)[1]
     return section.split("\n\n### `", 1)[0].split("\n\n## ", 1)[0]
 

@@ -195,7 +195,9 @@ def test_a_rollback_notice_goes_to_chat_once_in_the_repository_s_own_words(
     config = f"notices:\n  templates:\n    rollback: '{template}'\n"
     bot.repo.commit("main", {".github/hotfix.yml": config}, "Our own rollback notice")
     hotfix, revert = merged_p2_and_its_revert(bot)
-    bot.repo.pulls[revert.number].body += "\n\nLogins fail for SSO users."
+    revert_pull = bot.repo.pulls[revert.number]
+    assert revert_pull.body is not None
+    revert_pull.body += "\n\nLogins fail for SSO users."
     bot.repo.merge_pull(revert.number, merged_by="dana")
 
     bot.pull_request(revert.number, "closed")
@@ -568,6 +570,8 @@ def test_a_chat_that_hangs_costs_an_attempt_its_timeout_and_never_holds_up_the_c
     assert_no_secret_in(caplog)
 
 
+# Each attempt given longer than the test takes: none gives up while the review runs.
+@pytest.mark.parametrize("chatty_bot", [60.0], indirect=True)
 def test_messages_to_a_hanging_chat_hold_none_of_the_slots_github_s_work_runs_on(
     chatty_bot: Bot, chat: ChatReceiver
 ) -> None:

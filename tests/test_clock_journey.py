@@ -57,7 +57,7 @@ def timer_states(bot: Bot) -> dict[str, str]:
 
 def push_to_main(bot: Bot, path: str, text: str) -> None:
     """A change to `path` merged on main, and GitHub's push of it."""
-    before = bot.repo.resolve("main")
+    before = bot.repo.branches["main"].sha
     bot.repo.commit("main", {path: text}, f"Change {path}", author="sre")
     bot.deliver("push", bot.fake.push_event(bot.repo, "refs/heads/main", before, sender="sre"))
 

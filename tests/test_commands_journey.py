@@ -52,7 +52,7 @@ def timeline_rows(report: FakeIssue, holding: str) -> list[str]:
 
 
 def chat_texts(chat: ChatReceiver) -> list[str]:
-    return [str(body["text"]).split("\n", 2)[1] for _, body in chat.received]  # type: ignore[index]
+    return [str(body["text"]).split("\n", 2)[1] for _, body in chat.received]
 
 
 @pytest.mark.parametrize("delivered", ["in order", "in reverse"])

@@ -97,8 +97,7 @@ def test_a_person_in_two_teams_fills_one_group_and_a_group_of_two_needs_two_peop
     pull, head = opened(bot, "hotfix/fix-login", ("hotfix", "P0"))
 
     def approved_by(login: str) -> tuple[str, str | None, str]:
-        bot.repo.review(pull.number, login, "APPROVED")
-        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+        bot.approve(pull.number, login)
         return shown(bot, head)
 
     # lead may sit in either group, not both: one more approval is still wanted from each.
@@ -200,7 +199,6 @@ def test_a_file_merges_over_the_defaults_key_by_key_and_its_list_replaces_the_de
     assert summary.startswith("**Severity P1**: merge within 24h of opening, by ")
     assert "| hotfix and exactly one of P0, sev-1, P2 |" in summary
 
-    bot.repo.review(pull.number, "alice", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.approve(pull.number, "alice")
 
     assert shown(bot, head) == ("completed", "success", all_rules_pass())

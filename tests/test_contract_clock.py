@@ -94,8 +94,7 @@ def test_a_p1_left_open_is_reminded_at_30m_and_at_2h_the_author_too_as_the_defau
         "**30m**. Deadline 2026-12-05 20:30 UTC (24h after opening): **23h30m left**.\n\n"
         "`hotfix-policy`: Waiting for approval: Engineering Lead and Product Manager"
     ]
-    bot.repo.review(pull.number, "pm", "APPROVED")
-    bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
+    bot.approve(pull.number, "pm")
     bot.advance(90 * MINUTE)
     assert step(bot, pull, "2h") == [
         "@acme/engineering-leads @dev: this **P1** hotfix has been open for **2h**. Deadline "

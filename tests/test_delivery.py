@@ -212,7 +212,7 @@ def test_a_rerun_on_a_merge_groups_commit_runs_with_the_pull_request_the_group_a
     ordering_key: str,
     on_merge_group: bool,
 ) -> None:
-    suite = {"head_sha": "f00", "head_branch": head_branch, "pull_requests": []}
+    suite: dict[str, object] = {"head_sha": "f00", "head_branch": head_branch, "pull_requests": []}
     check = suite if event == "check_suite" else {"head_sha": "f00", "check_suite": suite}
     payload = delivered(action="rerequested", **{event: check})
 

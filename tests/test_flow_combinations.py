@@ -10,6 +10,7 @@ branches, back-merge pull requests, comments and check runs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -44,7 +45,7 @@ def approve(bot: Bot, pull: FakePull) -> None:
 
 
 def hotfix(
-    bot: Bot, branch: str, files: dict[str, str | None], base: str = "main", into: str = ""
+    bot: Bot, branch: str, files: Mapping[str, str | None], base: str = "main", into: str = ""
 ) -> FakePull:
     """A P1 hotfix pull request `Fix` by dev from `branch`, cut from `base`, committing
     `files`, into `base` (or `into`); dev may push, so that the incident report is assigned
@@ -56,7 +57,7 @@ def hotfix(
     return bot.repo.open_pull(branch, into or base, title="Fix", author="dev", labels=labels)
 
 
-def approved_hotfix(bot: Bot, branch: str, files: dict[str, str | None]) -> FakePull:
+def approved_hotfix(bot: Bot, branch: str, files: Mapping[str, str | None]) -> FakePull:
     """`hotfix`, evaluated and approved: its own check passes."""
     pull = hotfix(bot, branch, files)
     bot.pull_request(pull.number, "opened")
@@ -76,7 +77,8 @@ def merge_sha(pull: FakePull) -> str:
 
 
 def rule_row(run: FakeCheckRun, rule: str) -> str:
-    [line] = [line for line in run.output["summary"].splitlines() if line.startswith(f"| `{rule}`")]
+    summary: str = run.output["summary"]
+    [line] = [line for line in summary.splitlines() if line.startswith(f"| `{rule}`")]
     return line
 
 
@@ -470,7 +472,7 @@ def trunk_from_the_organization(bot: Bot, org_config: str = "workflow: trunk\n")
     bot.repo.commit("main", {"package.json": PACKAGE % "1.2.3"}, "Add package.json")
 
 
-def push(bot: Bot, files: dict[str, str | None]) -> str:
+def push(bot: Bot, files: Mapping[str, str | None]) -> str:
     """dev pushes one commit with `files` to main; the push is delivered. Its commit."""
     before = bot.repo.branches["main"].sha
     after = bot.repo.commit("main", files, "Fix login crash", author="dev")

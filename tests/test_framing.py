@@ -10,10 +10,10 @@ import pytest
 from starlette.testclient import TestClient
 from support.harness import Bot
 from support.pages import assert_not_framable
-from support.webhooks import make_settings, pull_request_payload, signed_headers
+from support.webhooks import journal_file, make_settings, pull_request_payload, signed_headers
 
 from app.intake.server import create_app
-from app.journal import SqliteJournal, journal_path
+from app.journal import SqliteJournal
 from app.pages.setup import CALLBACK_PATH
 
 WEBHOOK_PATH = "/api/github/webhooks"
@@ -73,7 +73,7 @@ class BrokenJournal(SqliteJournal):
 
 def test_starlettes_own_500_cannot_be_framed(tmp_path: Path, private_key_pem: str) -> None:
     settings = make_settings(tmp_path, private_key_pem)
-    journal = BrokenJournal(journal_path(settings.database_url))
+    journal = BrokenJournal(journal_file(settings))
     app = create_app(settings, journal=journal)
     with TestClient(app, raise_server_exceptions=False) as client:
         failed = client.get("/metrics")

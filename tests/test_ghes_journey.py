@@ -16,10 +16,10 @@ from dotenv import dotenv_values
 from starlette.testclient import TestClient
 from support.chat import ChatReceiver
 from support.harness import Bot, Clock, running_bot
-from support.webhooks import make_settings
+from support.webhooks import journal_file, make_settings
 
 from app.intake.server import create_app
-from app.journal import SqliteJournal, journal_path
+from app.journal import SqliteJournal
 from sandbox import FakeGitHub, serve_fake
 
 API_PREFIX = "/api/v3"
@@ -163,7 +163,7 @@ def test_the_app_is_registered_on_the_server_from_the_setup_page(
             GITHUB_API_URL=written.format(api=api),
             ADMIN_TOKEN=ADMIN_TOKEN,
         )
-        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
+        app = create_app(settings, journal=SqliteJournal(journal_file(settings)))
         with TestClient(app, base_url=SERVER) as client:
             page = client.get("/").text
             forms = {
@@ -213,7 +213,7 @@ def test_a_server_named_without_its_api_path_is_named_in_the_failed_registration
     with serve_fake(fake, api_prefix=API_PREFIX):
         web = fake.web_url
         settings = make_settings(tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=web)
-        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
+        app = create_app(settings, journal=SqliteJournal(journal_file(settings)))
         with TestClient(app, base_url=SERVER) as client:
             action = client.get("/").text.split('action="', 1)[1].split('"', 1)[0]
             assert action.startswith(f"{web}/settings/apps/new?state=")
@@ -241,7 +241,7 @@ def test_an_api_at_the_root_of_a_host_that_answers_json_is_not_told_of_api_v3(
     fake = FakeGitHub()
     with serve_fake(fake) as api_url:
         settings = make_settings(tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url)
-        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
+        app = create_app(settings, journal=SqliteJournal(journal_file(settings)))
         with TestClient(app, base_url=SERVER) as client:
             action = client.get("/").text.split('action="', 1)[1].split('"', 1)[0]
             state = parse_qs(urlsplit(action.replace("&amp;", "&")).query)["state"][0]
@@ -270,7 +270,7 @@ def test_the_status_page_names_the_api_url_a_server_without_its_api_path_needs(
             GITHUB_API_URL=web,
             ADMIN_TOKEN=ADMIN_TOKEN,
         )
-        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
+        app = create_app(settings, journal=SqliteJournal(journal_file(settings)))
         with TestClient(app, base_url=SERVER) as client:
             public = client.get("/").text
             details = client.get("/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}).text

@@ -20,6 +20,7 @@ from app.journal import Journal, TimerEntry, open_journal
 from app.journal.timers import Timers
 from policies.timeline import Kind, TimelineEvent
 from sandbox import FakeComment, FakeGitHub, FakeIssue, FakePull, FakeRepo, RecordedRequest
+from sandbox.repo import ReviewState
 
 MINUTE, HOUR = 60, 3600
 WEB = "https://github.com/acme/widgets"
@@ -815,6 +816,7 @@ def test_the_issues_of_a_pull_request_titled_as_long_as_github_allows_are_cut_to
 ) -> None:
     pull = open_hotfix(bot)
     longest = "Fix " + "x" * 252  # the 256 characters GitHub takes for a title
+    assert pull.body is not None
     bot.repo.edit_pull(pull.number, longest, pull.body)
     command(bot, pull, "lead", "/hotfix break-glass checkout is down")
     merge(bot, pull, back_merge_last=True)
@@ -1333,7 +1335,7 @@ def test_a_report_moved_to_another_repository_since_the_step_recorded_it_is_open
 
 @pytest.mark.parametrize("replacing_review", ["COMMENTED", "CHANGES_REQUESTED"])
 def test_an_approval_its_approver_replaced_before_the_verbal_approval_does_not_confirm_it(
-    bot: Bot, replacing_review: str
+    bot: Bot, replacing_review: ReviewState
 ) -> None:
     pull = open_hotfix(bot)
     bot.approve(pull.number, "lead")
@@ -1361,7 +1363,7 @@ def test_an_approval_its_approver_replaced_before_the_verbal_approval_does_not_c
 
 @pytest.mark.parametrize("later_review", ["APPROVED", "COMMENTED"])
 def test_a_verbal_approval_its_approver_replaced_with_a_review_waits_for_no_confirmation(
-    bot: Bot, later_review: str
+    bot: Bot, later_review: ReviewState
 ) -> None:
     pull = open_hotfix(bot)
     bot.approve(pull.number, "lead")

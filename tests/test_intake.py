@@ -18,8 +18,15 @@ from httpx import Response
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from support.harness import Bot, Clock
-from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
+from starlette.types import Message, Scope
+from support.harness import Bot, Clock, services_of
+from support.webhooks import (
+    WEBHOOK_SECRET,
+    journal_file,
+    make_settings,
+    pull_request_payload,
+    signed_headers,
+)
 
 from app.github.client import GitHubApp
 from app.handlers.routing import Context, Router
@@ -30,10 +37,9 @@ from app.journal import (
     JournalUnavailable,
     RecordOutcome,
     SqliteJournal,
-    journal_path,
 )
 from app.journal.base import HEARTBEAT_KEY, ROOM_PROBE_BYTES
-from app.services import ROOM_PROBE_REUSE_SECONDS
+from app.services import ROOM_PROBE_REUSE_SECONDS, Services
 
 PATH = "/api/github/webhooks"
 
@@ -74,7 +80,7 @@ def harness(tmp_path: Path, private_key_pem: str) -> Iterator[Harness]:
 
 def _harness(tmp_path: Path, private_key_pem: str | None, **values: Any) -> Iterator[Harness]:
     settings = make_settings(tmp_path, private_key_pem, **values)
-    journal = SqliteJournal(journal_path(settings.database_url))
+    journal = SqliteJournal(journal_file(settings))
     handled: list[str] = []
     app = create_app(settings, router=recording_router(handled), journal=journal)
     with respx.mock(assert_all_called=False) as github:
@@ -279,7 +285,7 @@ def test_deliveries_refused_for_their_signature_are_logged_once_a_minute_with_th
     """GitHub shows its 401s in the App's settings alone; the server's log says what they
     mean, without filling up when anyone posts unsigned requests."""
     now = [1000.0]
-    harness.client.app.state.services.clock = lambda: now[0]  # type: ignore[attr-defined]
+    services_of(harness.client).clock = lambda: now[0]
     body = pull_request_payload()
 
     def post_signed_with(secret: str, seconds_later: float) -> int:
@@ -446,7 +452,12 @@ def test_without_secret_or_credentials_every_delivery_is_503_naming_what_to_set(
 
 class BrokenJournal(SqliteJournal):
     async def record(
-        self, delivery: Delivery, body: bytes, *, handled: bool, supersedable: bool = False
+        self,
+        delivery: Delivery,
+        body: bytes | bytearray,
+        *,
+        handled: bool,
+        supersedable: bool = False,
     ) -> RecordOutcome:
         raise JournalUnavailable("journal write failed: database or disk is full")
 
@@ -455,9 +466,7 @@ def test_a_delivery_the_journal_cannot_take_is_refused_503_not_acknowledged(
     tmp_path: Path, private_key_pem: str
 ) -> None:
     settings = make_settings(tmp_path, private_key_pem)
-    app = create_app(
-        settings, router=Router(), journal=BrokenJournal(journal_path(settings.database_url))
-    )
+    app = create_app(settings, router=Router(), journal=BrokenJournal(journal_file(settings)))
     body = pull_request_payload()
     with TestClient(app) as client:
         response = client.post(PATH, content=body, headers=signed_headers(body, "push", "d-8"))
@@ -477,7 +486,12 @@ class NearlyFullDisk(SqliteJournal):
         self.heartbeats: list[int] = []
 
     async def record(
-        self, delivery: Delivery, body: bytes, *, handled: bool, supersedable: bool = False
+        self,
+        delivery: Delivery,
+        body: bytes | bytearray,
+        *,
+        handled: bool,
+        supersedable: bool = False,
     ) -> RecordOutcome:
         self._fits(len(body))
         return await super().record(delivery, body, handled=handled, supersedable=supersedable)
@@ -504,7 +518,7 @@ def room_probe(size: int) -> int:
 def probed_app(tmp_path: Path, private_key_pem: str) -> tuple[Starlette, NearlyFullDisk, Clock]:
     """The intake on a NearlyFullDisk, and the clock by which it reuses a failed room probe."""
     settings = make_settings(tmp_path, private_key_pem)
-    journal = NearlyFullDisk(journal_path(settings.database_url))
+    journal = NearlyFullDisk(journal_file(settings))
     app = create_app(settings, router=Router(), journal=journal)
     app.state.services.clock = clock = Clock()
     return app, journal, clock
@@ -585,7 +599,7 @@ def test_readyz_asked_by_many_at_once_after_a_refusal_makes_one_large_write(
 ) -> None:
     """Eight probes at once share one write, whether it fits or not, and one answer."""
     app, journal, clock = probed_app(tmp_path, private_key_pem)
-    services = app.state.services
+    services: Services = app.state.services
     delivery = pull_request_payload()
 
     async def asked_at_once() -> list[str | None]:
@@ -634,7 +648,7 @@ def test_a_delivery_refused_while_a_large_write_runs_is_asked_about_anew(
     """A large write that fits answers for the deliveries refused before it began: after
     one refused meanwhile, the next /readyz writes as large again."""
     app, journal, _ = probed_app(tmp_path, private_key_pem)
-    services = app.state.services
+    services: Services = app.state.services
     delivery = pull_request_payload()
 
     async def refused_while_probing() -> str | None:
@@ -670,21 +684,21 @@ def test_a_sender_that_goes_away_mid_body_is_let_go_without_an_error(
     caplog.set_level(logging.INFO)
     body = pull_request_payload()
     headers = {**signed_headers(body, "pull_request", "d-gone"), "content-length": str(len(body))}
-    messages = iter(
+    messages: Iterator[Message] = iter(
         [
             {"type": "http.request", "body": body[:100], "more_body": True},
             {"type": "http.disconnect"},
         ]
     )
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return next(messages)
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {
+    scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",

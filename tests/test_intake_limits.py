@@ -23,7 +23,13 @@ import httpx
 import pytest
 from support.large_bodies import LARGE_BODIES
 from support.live_server import Server
-from support.webhooks import WEBHOOK_SECRET, make_settings, pull_request_payload, signed_headers
+from support.webhooks import (
+    WEBHOOK_SECRET,
+    journal_file,
+    make_settings,
+    pull_request_payload,
+    signed_headers,
+)
 
 from app.handlers.routing import Router
 from app.intake.bodies import MAX_BODY_BYTES, BodyBudget
@@ -34,7 +40,7 @@ from app.intake.connection_limits import (
     limited_protocol,
 )
 from app.intake.server import create_app
-from app.journal import SqliteJournal, journal_path
+from app.journal import SqliteJournal
 from sandbox import serve_asgi
 
 PATH = "/api/github/webhooks"
@@ -54,7 +60,7 @@ def serve_in_thread(
     app = create_app(
         settings,
         router=Router(),
-        journal=SqliteJournal(journal_path(settings.database_url)),
+        journal=SqliteJournal(journal_file(settings)),
         bodies=bodies,
     )
     with serve_asgi(app, thread_name="hotfix-bot", http=limited_protocol(limits)) as url:

@@ -513,6 +513,7 @@ def test_a_command_run_where_no_journal_is_names_it_and_makes_none(
     assert main(command) == 2
 
     path = journal_path(journal_url)
+    where: Path | str
     if path is not None:
         where, problem = tmp_path / "hotfix-bot.db", "No such file or directory"
     else:

@@ -14,6 +14,7 @@ import pytest
 from support.harness import Bot, approvals_row, running_bot
 from support.titles import all_rules_pass
 
+from app.pages import status
 from sandbox import FakePull
 
 TEAMS = {"engineering-leads": ["lead"], "product-managers": ["pm"]}
@@ -38,12 +39,6 @@ def hotfix(bot: Bot, *, from_fork: str | None = None, body: str | None = "") -> 
     )
 
 
-def approve(bot: Bot, pull: FakePull, *logins: str) -> None:
-    for login in logins:
-        bot.repo.review(pull.number, login, "APPROVED")
-        bot.deliver("pull_request_review", bot.fake.review_event(bot.repo, pull.number))
-
-
 def release_rows(bot: Bot, pull: FakePull) -> dict[str, str]:
     """The hotfix-release run's table: step -> its row, once the run has concluded."""
     assert pull.merge_commit_sha is not None
@@ -62,10 +57,10 @@ def test_a_deleted_reviewers_approval_fills_no_group_and_the_check_waits_for_it(
     say whose it was, so it fills no approval group."""
     pull = hotfix(bot)
     bot.pull_request(pull.number, "opened")
-    approve(bot, pull, "lead")
+    bot.approve(pull.number, "lead")
     bot.fake.delete_account("lead")
 
-    approve(bot, pull, "pm")
+    bot.approve(pull.number, "pm")
 
     run = bot.policy_run(pull.head_sha)
     assert (run.status, run.output["title"]) == (
@@ -84,7 +79,7 @@ def test_a_hotfix_by_a_deleted_account_without_a_description_is_checked_and_rele
     pull = hotfix(bot, body=None)
     bot.fake.delete_account("dev")
     bot.pull_request(pull.number, "opened")
-    approve(bot, pull, "lead", "pm")
+    bot.approve(pull.number, "lead", "pm")
     assert bot.policy_run(pull.head_sha).output["title"] == all_rules_pass()
 
     sha = bot.repo.merge_pull(pull.number, merged_by="lead")
@@ -157,6 +152,13 @@ def test_the_status_page_names_a_suspended_installation_whose_account_github_giv
         f"<p>The installation on an account GitHub does not name (installation {gone}) is "
         "suspended: "
     ) in admin.text
+
+
+def test_an_installation_on_an_enterprise_is_named_by_the_enterprise_s_slug() -> None:
+    """An enterprise, which GitHub's description lets an installation's account be, has a
+    slug and no login."""
+    enterprise = {"id": 7, "account": {"id": 9, "slug": "acme-corp", "name": "Acme Corp"}}
+    assert status.account_of(enterprise) == "acme-corp"
 
 
 def test_a_repository_transferred_from_an_account_github_does_not_name_moves_nothing(

@@ -16,6 +16,7 @@ from support.harness import (
     pulls_of_the_commit_on_a_later_page,
     run_on_last_attempt,
     sequential_round_trips,
+    services_of,
 )
 from support.titles import all_rules_pass, rules_fail
 from support.version_bump import set_version_commands, up_to_date_first
@@ -998,7 +999,9 @@ def test_a_remembered_run_that_is_not_this_commits_gives_way_to_the_commits_own(
     run_id = "999999" if remembered == "gone" else str(other.id)
     key = f"check-run:acme/widgets:hotfix-policy:{head}"
     asyncio.run(bot.journal.set_state(key, run_id))
-    bot.client.app.state.services.github.caches.check_runs = Lru(16)  # as after a restart
+    github = services_of(bot.client).github
+    assert github is not None
+    github.caches.check_runs = Lru(16)  # as after a restart
 
     bot.approve(pull.number, "lead")
 

@@ -10,6 +10,7 @@ import asyncio
 import json
 import subprocess
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -54,7 +55,7 @@ def merged_hotfix(
     hotfix_files: dict[str, str] | None = None,
     earlier_hotfix_files: dict[str, str] | None = None,
     develop_files: dict[str, str] | None = None,
-    main_files: dict[str, str | None] | None = None,
+    main_files: Mapping[str, str | None] | None = None,
     with_develop: bool = True,
     from_fork: str | None = None,
     through_queue: bool = False,
@@ -667,6 +668,7 @@ def test_a_back_merge_found_again_names_an_earlier_one_opened_since(bot: Bot) ->
     """The second hotfix's run came first: its re-run rewrites its pull request's
     description once the first hotfix's back-merge waits too."""
     first, second, backmerge = the_later_back_merge_first(bot)
+    assert backmerge.body is not None
     assert "still open" not in backmerge.body
     bot.pull_request(first.number, "closed")
     earlier = back_merge_of(bot, BACKMERGE)
@@ -680,6 +682,7 @@ def test_a_back_merge_found_again_names_an_earlier_one_opened_since(bot: Bot) ->
 
 def test_a_back_merge_description_people_edited_is_left_as_they_wrote_it(bot: Bot) -> None:
     first, second, backmerge = the_later_back_merge_first(bot)
+    assert backmerge.body is not None
     backmerge.body += "\n\nNote from @dev2: waiting for the release manager."
     edited = backmerge.body
     bot.pull_request(first.number, "closed")
@@ -1030,6 +1033,7 @@ def test_a_refusal_in_other_words_is_a_protected_branch_too(
     assert bot.repo.branches[BACKMERGE].sha == sha
     backmerge = the_back_merge(bot, pull)
     assert backmerge.requested_reviewers == ["dev"]
+    assert backmerge.body is not None
     assert backmerge.body.split("\n\n")[1] == (
         f'**Why a pull request:** `develop` is protected (GitHub: "{message}"), so hotfix-bot '
         "may not merge into it directly."
@@ -1367,6 +1371,7 @@ def test_a_conflict_in_thousands_of_files_opens_the_pull_request_listing_the_fir
 
     backmerge = the_back_merge(bot, pull)
     assert backmerge.head_ref == BACKMERGE
+    assert backmerge.body is not None
     listing = backmerge.body.split("\n\n")[3].splitlines()
     assert listing == [
         *(f"- `{path}`" for path in paths[:100]),
@@ -1382,6 +1387,7 @@ def test_a_conflict_in_thousands_of_files_opens_the_pull_request_listing_the_fir
     bot.pull_request(second.number, "closed")
 
     behind = back_merge_of(bot, "backmerge/v1.2.5")
+    assert behind.body is not None
     not_its_own = next(p for p in behind.body.split("\n\n") if p.startswith("This hotfix"))
     named = ", ".join(f"`{path}`" for path in paths[:100])
     assert not_its_own == (
@@ -1608,6 +1614,7 @@ def test_beyond_fifty_other_files_changed_on_both_sides_people_merge(bot: Bot) -
     assert read == sorted(blob_sha(text) for text in ["1.2.3\n", "1.2.4\n"])
     backmerge = the_back_merge(bot, pull)
     assert (backmerge.head_ref, backmerge.base_ref) == (BACKMERGE, "develop")
+    assert backmerge.body is not None
     listed = [line for line in backmerge.body.splitlines() if line.startswith("- `")]
     assert listed == ["- `VERSION`", *(f"- `{path}`" for path in paths)]
     assert_waiting_for_backmerge(bot, pull, backmerge, "the hotfix conflicts with `develop`")
@@ -1699,7 +1706,7 @@ def test_a_crash_after_merging_the_version_resolution_is_finished_by_the_retry(
     assert (delivery.status, delivery.attempts) == ("done", 2)
     resolution = assert_develop_kept_its_version(bot, pull, develop_before)
 
-    def statuses(method: str, path: str) -> list[int]:
+    def statuses(method: str, path: str) -> list[int | None]:
         return [r.status for r in bot.fake.requests_to(method, f"/repos/acme/widgets/{path}")]
 
     assert statuses("POST", "git/trees") == [201]
@@ -1751,6 +1758,7 @@ def test_a_conflict_beyond_version_files_still_opens_the_back_merge_pull_request
         target,
         f"Back-merge {TAG} into {target}",
     )
+    assert backmerge.body is not None
     assert backmerge.body.split("\n\n")[1:4] == [
         f"**Why a pull request:** the hotfix conflicts with `{target}`, so GitHub could not "
         "merge it automatically.",
@@ -1995,11 +2003,8 @@ def test_an_open_hotfix_bumping_to_the_version_just_tagged_is_evaluated_again(bo
     bot.pull_request(second.number, "opened")
 
     def version_bump_row() -> str:
-        [line] = [
-            line
-            for line in bot.policy_run(second.head_sha).output["summary"].splitlines()
-            if line.startswith("| `version-bump` |")
-        ]
+        summary: str = bot.policy_run(second.head_sha).output["summary"]
+        [line] = [line for line in summary.splitlines() if line.startswith("| `version-bump` |")]
         return line
 
     assert version_bump_row() == (

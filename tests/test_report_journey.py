@@ -58,7 +58,8 @@ def release_run(bot: Bot, pull: FakePull) -> FakeCheckRun:
 
 
 def back_merge_row(run: FakeCheckRun) -> str:
-    [line] = [line for line in run.output["summary"].splitlines() if line.startswith("| Back-")]
+    summary: str = run.output["summary"]
+    [line] = [line for line in summary.splitlines() if line.startswith("| Back-")]
     return line
 
 
@@ -91,6 +92,7 @@ def test_a_protected_release_branch_gets_a_pull_request_that_merges_without_a_co
     assert kept.parents == (merge_sha(pull),)
     assert kept.message == f"chore: keep {RELEASE}'s version after v1.2.4"
     assert bot.repo.read_file(BACKMERGE, "VERSION") == "1.3.0-rc.1\n"
+    assert backmerge.body is not None
     assert backmerge.body.split("\n\n", 1)[1] == "\n\n".join(
         [
             f'**Why a pull request:** `{RELEASE}` is protected (GitHub: "Protected branch update '
@@ -142,6 +144,7 @@ def test_a_protected_release_branch_that_conflicts_in_code_gets_the_conflicts_li
 
     backmerge = back_merge_pull(bot, pull)
     assert bot.repo.branches[BACKMERGE].sha == merge_sha(pull)
+    assert backmerge.body is not None
     assert backmerge.body.split("\n\n", 1)[1] == "\n\n".join(
         [
             f'**Why a pull request:** `{RELEASE}` is protected (GitHub: "Protected branch update '
@@ -204,6 +207,7 @@ def test_finishing_a_back_merge_into_a_protected_branch_by_hand_opens_its_pull_r
     rerun(bot, pull)
 
     backmerge = back_merge_pull(bot, pull)
+    assert backmerge.body is not None
     assert "so this pull request merges without a conflict" in backmerge.body
     run = release_run(bot, pull)
     assert (run.conclusion, run.output["title"]) == (

@@ -664,6 +664,7 @@ def assert_rolled_back(bot: Bot, hotfix: FakePull, revert: FakePull) -> None:
     [report] = [issue for issue in repo.issues.values() if "incident-report" in issue.labels]
     merged_at = revert.merged_at
     assert report.number == 2 and merged_at is not None
+    assert revert.merge_commit_sha is not None
     assert [c.body for c in repo.comments_on(report.number)] == [
         f"<!-- hotfix-bot:incident-timeline rollback #{revert.number} -->\n"
         "**Timeline, continued**\n\n| Time | Event |\n|------|-------|\n"

@@ -62,18 +62,30 @@ def test_a_key_with_windows_line_ends_is_read(
     assert load_settings(env_file=None).private_key_pem() == private_key_pem.strip() + "\n"
 
 
+GHE_API = "https://github.example.com/api/v3"
+
+
 @pytest.mark.parametrize(
     ("variables", "api_url"),
     [
-        ({"GHE_HOST": "github.example.com"}, "https://github.example.com/api/v3"),
+        ({"GHE_HOST": "github.example.com"}, GHE_API),
         ({"GHE_HOST": "github.example.com:8443/"}, "https://github.example.com:8443/api/v3"),
         ({"GHE_HOST": "ghe.internal", "GHE_PROTOCOL": "HTTP"}, "http://ghe.internal/api/v3"),
         (
             {"GHE_HOST": "github.example.com", "GITHUB_API_URL": "https://proxy.example.com/gh"},
             "https://proxy.example.com/gh",
         ),
+        ({"GHE_HOST": "github.example.com", "GITHUB_API_URL": "  "}, GHE_API),
+        ({"GHE_HOST": "  "}, "https://api.github.com"),
     ],
-    ids=["host", "host-and-port", "http", "github-api-url-wins"],
+    ids=[
+        "host",
+        "host-and-port",
+        "http",
+        "github-api-url-wins",
+        "github-api-url-blank",
+        "ghe-host-blank",
+    ],
 )
 def test_probots_enterprise_host_stands_for_the_api_url_when_that_is_unset(
     variables: dict[str, str], api_url: str, monkeypatch: pytest.MonkeyPatch
@@ -206,9 +218,19 @@ def test_a_key_file_is_read_when_private_key_is_unset(
             {"APP_ID": "3", "PRIVATE_KEY_PATH": "/nonexistent/key.pem"},
             "PRIVATE_KEY_PATH: cannot read the key file /nonexistent/key.pem",
         ),
-        (
-            {"GHE_HOST": "https://github.example.com"},
-            "GHE_HOST: must be a host alone, like github.example.com, with no scheme or path",
+        *(
+            (
+                {"GHE_HOST": host},
+                "GHE_HOST: must be a host alone, like github.example.com (a port allowed), with "
+                "no scheme, path or credentials",
+            )
+            for host in (
+                "https://github.example.com",
+                "github.example.com/api/v3",
+                "user:secretstuff@github.example.com",
+                "github.example.com?x",
+                "github example.com",
+            )
         ),
         ({"PORT": "http"}, "PORT: Input should be a valid integer"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: Input should be 'json' or 'console'"),

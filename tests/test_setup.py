@@ -13,11 +13,11 @@ import pytest
 from dotenv import dotenv_values
 from starlette.testclient import TestClient
 from support.pages import assert_not_framable
-from support.webhooks import make_settings, signed_headers
+from support.webhooks import journal_file, make_settings, signed_headers
 
 from app.env_file import update_env_file
 from app.intake.server import create_app
-from app.journal import SqliteJournal, journal_path
+from app.journal import SqliteJournal
 from app.pages.setup import STATE_COOKIE, STATE_LIFETIME, SetupStates, github_web_url
 from sandbox import FakeGitHub, serve_fake, shapes
 
@@ -77,7 +77,7 @@ def setup_client(tmp_path: Path) -> Iterator[tuple[TestClient, FakeGitHub]]:
         settings = make_settings(
             tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url, ADMIN_TOKEN=ADMIN_TOKEN
         )
-        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
+        app = create_app(settings, journal=SqliteJournal(journal_file(settings)))
         with TestClient(app, base_url="https://bot.example.com") as client:
             yield client, fake
 
@@ -87,7 +87,7 @@ def _state(client: TestClient) -> str:
     page = client.get("/")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     assert_not_framable(page)
-    action = page.text.split('action="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    action: str = page.text.split('action="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     [state] = parse_qs(urlsplit(action).query)["state"]
     return state
 
@@ -97,7 +97,7 @@ def test_the_setup_page_binds_its_state_to_the_browser_with_a_cookie(
 ) -> None:
     client, _ = setup_client
     page = client.get("/")
-    action = page.text.split('action="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    action: str = page.text.split('action="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     [state] = parse_qs(urlsplit(action).query)["state"]
 
     name, _, rest = page.headers["set-cookie"].partition("=")

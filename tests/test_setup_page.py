@@ -23,10 +23,10 @@ import yaml
 from dotenv import dotenv_values
 from support.fake_world import shared_private_key
 from support.openapi import OpenAPIValidator
-from support.webhooks import make_settings, signed_headers
+from support.webhooks import journal_file, make_settings, signed_headers
 
 from app.intake.server import create_app
-from app.journal import SqliteJournal, journal_path
+from app.journal import SqliteJournal
 from app.settings import load_settings
 from sandbox import FakeGitHub, FakeManifestCode, serve_asgi, serve_fake
 
@@ -86,7 +86,7 @@ def server(tmp_path: Path) -> Iterator[SetupServer]:
         settings = make_settings(
             tmp_path, None, WEBHOOK_SECRET=None, GITHUB_API_URL=api_url, ADMIN_TOKEN=ADMIN_TOKEN
         )
-        app = create_app(settings, journal=SqliteJournal(journal_path(settings.database_url)))
+        app = create_app(settings, journal=SqliteJournal(journal_file(settings)))
         with serve_asgi(app, thread_name="hotfix-bot") as url:
             yield SetupServer(url, fake, registration)
     problems = [f"{v.request.method} {v.request.path}: {v.errors}" for v in fake.violations]

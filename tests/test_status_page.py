@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -19,14 +20,17 @@ from support.harness import WEBHOOK_PATH, Bot, Clock, running_bot
 from support.pages import assert_not_framable
 from support.webhooks import WEBHOOK_SECRET
 
+from app.github.client import Timeouts
 from app.journal import JournalUnavailable
 from app.journal.base import HEARTBEAT_KEY
 from app.metrics import signature_refusals
+from app.pages import status
 from app.pages.admin import COOKIE, SESSION_SECONDS, Access, AdminSessions
 from sandbox import new_private_key_pem
 from sandbox.webhooks import post_delivery
 
 ADMIN_TOKEN = "correct-horse-battery-staple-0123456789"
+PROBLEM = re.compile(r'<div class="problem"><p>(.*?)</p></div>')  # what the page says is wrong
 REFUSED = "GitHub answered 404 to GET /repos/acme/widgets/pulls/1: Not Found"
 NOBODY = (
     "Repositories, pull requests and errors are shown only to whoever enters ADMIN_TOKEN. "
@@ -320,3 +324,31 @@ def test_a_webhook_secret_with_whitespace_around_it_is_named_to_an_admin_alone(
     assert f"set the same value in both; {hint}</p></div>" in admin
     assert "WEBHOOK_SECRET" not in public
     assert WEBHOOK_SECRET not in public + admin
+
+
+def test_while_github_hangs_the_page_answers_and_asks_again_only_once_that_is_old(
+    tmp_path: Path, private_key_pem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitHub answers nothing for longer than the client waits: the page says so after its
+    own wait, and its next loads say it again without asking GitHub, until the failure is
+    old enough to ask once more."""
+    monkeypatch.setattr(status, "SUMMARY_WAIT_SECONDS", 0.5)
+    patient = Timeouts(connect=60.0, read=60.0, whole=60.0)  # longer than any test waits
+    with running_bot(
+        tmp_path, private_key_pem, github_timeouts=patient, ADMIN_TOKEN=ADMIN_TOKEN
+    ) as bot:
+        bot.fake.inject("GET", r"/app$", hang=True, times=None)
+        admin = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+
+        pages = [bot.client.get("/", headers=admin).text for _ in range(2)]
+        public = bot.client.get("/").text
+        asked = len(bot.fake.requests_to("GET", "/app"))
+        monkeypatch.setattr(status, "FAILURE_SECONDS", 0.0)
+        bot.client.get("/", headers=admin)
+
+        # The first problem a page tells (the refused signatures of earlier tests may follow).
+        for page in pages:
+            assert PROBLEM.findall(page)[0] == "GitHub did not answer GET /app in time"
+        assert PROBLEM.findall(public)[0] == "GitHub did not answer."
+        assert asked == 1
+        assert len(bot.fake.requests_to("GET", "/app")) == 2

@@ -429,7 +429,7 @@ def merged_with_a_feature_in_one_push(bot: Bot) -> tuple[FakePull, str, str, dic
     queue in one push to main, the hotfix first: the hotfix, its merge commit, the feature's
     (main's new head) and the push's payload."""
     work_trunk_based(bot)
-    before = bot.repo.resolve("main")
+    before = bot.repo.branches["main"].sha
     hotfix = bot.open_hotfix()
     bot.repo.create_branch("feature/search", "main")
     bot.repo.commit("feature/search", {"search.py": "print()\n"}, "Search")
@@ -479,7 +479,7 @@ def test_a_hotfix_merged_with_another_pull_request_in_one_push_is_released_by_it
 
 def test_a_push_of_several_commits_raising_the_version_is_tagged_on_its_last(bot: Bot) -> None:
     work_trunk_based(bot)
-    before = bot.repo.resolve("main")
+    before = bot.repo.branches["main"].sha
     bot.repo.commit("main", {"VERSION": "1.2.4\n"}, "Bump the version", author="dev")
     after = bot.repo.commit("main", {"app.py": "fixed\n"}, "Fix login crash", author="dev")
 
@@ -643,7 +643,7 @@ def test_github_failing_once_on_a_pushed_hotfix_is_retried_without_a_failed_run(
 def test_a_rerun_leaves_the_report_of_the_hotfix_merged_as_the_pushed_commit(bot: Bot) -> None:
     """The push of a hotfix's merge commit shares that commit's run with the pull request."""
     work_trunk_based(bot)
-    before = bot.repo.resolve("main")
+    before = bot.repo.branches["main"].sha
     pull = bot.open_hotfix()
     merge = bot.repo.merge_pull(pull.number)
     path = f"/repos/acme/widgets/commits/{merge}/pulls"
@@ -673,7 +673,7 @@ def hotfix_merged_as_main(bot: Bot) -> tuple[FakePull, str, dict[str, Any]]:
     """A hotfix pull request merged into main on its own: it, its merge commit (main's new
     head) and the push's payload."""
     work_trunk_based(bot)
-    before = bot.repo.resolve("main")
+    before = bot.repo.branches["main"].sha
     pull = bot.open_hotfix()
     merge = bot.repo.merge_pull(pull.number)
     return pull, merge, bot.fake.push_event(bot.repo, "refs/heads/main", before, merge)
@@ -696,6 +696,7 @@ def test_a_push_that_could_not_be_judged_leaves_the_report_of_the_hotfix_merged_
     ]
     latest = bot.journal.recent()[0]
     assert (latest.event, latest.status) == ("push", "failed")
+    assert latest.last_error is not None
     assert latest.last_error.startswith(f"GitHub answered {answer['status']} to GET {path}: ")
 
 

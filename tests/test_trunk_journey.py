@@ -11,6 +11,7 @@ import pytest
 from support.harness import REFUSAL, Bot
 
 from sandbox import FakeCheckRun, FakeRepo
+from sandbox.repo import MergeMethod
 
 WEB = "https://github.com/acme/widgets"
 ORG_TRUNK = "workflow: trunk\nversion: {allow_prerelease: true}\n"
@@ -25,7 +26,7 @@ def org_defaults(bot: Bot, text: str = ORG_TRUNK) -> FakeRepo:
 def pushed(
     bot: Bot, files: dict[str, str | None], message: str = "Fix login crash", sender: str = "dev"
 ) -> dict[str, Any]:
-    before = bot.repo.resolve("main")
+    before = bot.repo.branches["main"].sha
     after = bot.repo.commit("main", files, message, author=sender)
     return bot.fake.push_event(bot.repo, "refs/heads/main", before, after, sender=sender)
 
@@ -89,12 +90,12 @@ def test_a_push_not_one_patch_up_releases_nothing(bot: Bot, old: str, new: str) 
 
 @pytest.mark.parametrize("method", ["merge", "squash"])
 def test_a_pull_request_merged_as_the_pushed_hotfix_gives_it_its_title(
-    bot: Bot, method: str
+    bot: Bot, method: MergeMethod
 ) -> None:
     """Not named as a hotfix, the pull request leaves the release to its push: the tag and
     the release read the pull request's title, not the merge commit's first line."""
     org_defaults(bot)
-    before = bot.repo.resolve("main")
+    before = bot.repo.branches["main"].sha
     bot.repo.create_branch("fix/login", "main")
     bot.repo.commit("fix/login", {"VERSION": "1.2.4\n"}, "wip")
     pull = bot.repo.open_pull("fix/login", "main", title="Fix login crash", author="dev")
@@ -121,7 +122,7 @@ def test_a_pull_request_raising_the_version_in_a_merge_queue_push_gives_it_its_t
     """The merge queue merges the bumping pull request, then a feature's, in one push: the
     pushed commit is the feature's merge, but the hotfix is the first pull request."""
     org_defaults(bot)
-    before = bot.repo.resolve("main")
+    before = bot.repo.branches["main"].sha
     bot.repo.create_branch("fix/login", "main")
     bot.repo.commit("fix/login", {"VERSION": "1.2.4\n"}, "wip")
     fix = bot.repo.open_pull("fix/login", "main", title="Fix login crash", author="dev")
@@ -234,7 +235,7 @@ def test_a_push_judged_under_broken_organization_defaults_names_their_file(
 
 
 def version_bump_row(bot: Bot, head_sha: str) -> str:
-    summary = bot.policy_run(head_sha).output["summary"]
+    summary: str = bot.policy_run(head_sha).output["summary"]
     [line] = [line for line in summary.splitlines() if line.startswith("| `version-bump` |")]
     return line
 

@@ -10,7 +10,7 @@ import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -25,13 +25,13 @@ FIXED = "def login(): fixed\n"
 
 def how_to_fix(bot: Bot, pull: FakePull, rule: str = "version-bump") -> str:
     """What the run of the pull request's head commit says under `rule`, as people read it."""
-    summary = bot.policy_run(bot.repo.pulls[pull.number].head_sha).output["summary"]
+    summary: str = bot.policy_run(bot.repo.pulls[pull.number].head_sha).output["summary"]
     section = summary.split(f"\n### `{rule}`\n\n", 1)[1]
     return section.split("\n\n### `", 1)[0].split("\n\n## ", 1)[0]
 
 
 def row(bot: Bot, pull: FakePull, rule: str = "version-bump") -> str:
-    summary = bot.policy_run(bot.repo.pulls[pull.number].head_sha).output["summary"]
+    summary: str = bot.policy_run(bot.repo.pulls[pull.number].head_sha).output["summary"]
     [line] = [line for line in summary.splitlines() if line.startswith(f"| `{rule}` |")]
     return line
 
@@ -287,7 +287,10 @@ def test_a_lockfile_bumped_with_its_manifest_is_named_in_the_back_merge(
     if shutil.which(tool) is None:
         pytest.skip(f"needs {tool}")
     path = "package.json" if tool == "npm" else "Cargo.toml"
-    locked = {"npm": package_lock, "cargo": lambda version: CARGO_LOCK % version}[tool]
+    locked: Callable[[str], str] = {
+        "npm": package_lock,
+        "cargo": lambda version: CARGO_LOCK % version,
+    }[tool]
     pull = open_hotfix(
         bot,
         {path: manifest % "1.2.3", lockfile: locked("1.2.3"), "src/main.rs": ""},
@@ -298,6 +301,7 @@ def test_a_lockfile_bumped_with_its_manifest_is_named_in_the_back_merge(
 
     assert bot.repo.read_file("main", lockfile) == locked("1.2.4")
     [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
+    assert backmerge.body is not None
     files = sorted([path, lockfile])
     assert (
         f"- `{files[0]}`\n- `{files[1]}`\n\n"

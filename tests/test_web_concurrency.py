@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from support.live_server import (
     Server,
@@ -50,14 +52,20 @@ def intake_children(server: Server) -> list[int]:
     ]
 
 
+def counted_in_file(metrics: Path, pid: int, name: str) -> Metric:
+    """The counter `name` as one process counted it, from its own file of the server's
+    metrics directory."""
+    merged: Iterable[Metric] = MultiProcessCollector.merge(  # type: ignore[no-untyped-call]
+        [str(metrics / f"counter_{pid}.db")]
+    )
+    [family] = [family for family in merged if family.name == name]
+    return family
+
+
 def counted_by_process(metrics: Path, pid: int) -> dict[str, float]:
     """The deliveries one process counted, by outcome, from its own file of the server's
     metrics directory."""
-    [family] = [
-        family
-        for family in MultiProcessCollector.merge([str(metrics / f"counter_{pid}.db")])
-        if family.name == "hotfix_bot_deliveries"
-    ]
+    family = counted_in_file(metrics, pid, "hotfix_bot_deliveries")
     return {
         sample.labels["outcome"]: sample.value
         for sample in family.samples
@@ -177,11 +185,7 @@ def page(server: Server) -> str:
 
 def refused_by_process(metrics: Path, pid: int) -> float:
     """The signature refusals one process counted, from its own file."""
-    [family] = [
-        family
-        for family in MultiProcessCollector.merge([str(metrics / f"counter_{pid}.db")])
-        if family.name == "hotfix_bot_signature_refusals"
-    ]
+    family = counted_in_file(metrics, pid, "hotfix_bot_signature_refusals")
     return sum(sample.value for sample in family.samples if sample.name.endswith("_total"))
 
 

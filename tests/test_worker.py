@@ -213,7 +213,8 @@ def test_a_lock_held_elsewhere_for_too_long_sends_the_delivery_back_to_be_tried_
     ran: list[str] = []
 
     async def post_merge_run(context: Context) -> None:
-        async with context.locks.lock(lock, wait=0.2):
+        # The worker's journal, whose lock takes a wait.
+        async with cast(Journal, context.locks).lock(lock, wait=0.2):
             ran.append(context.delivery.id)
 
     router = Router()

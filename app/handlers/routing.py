@@ -147,7 +147,7 @@ class Router:
     def runs_aside(self, event: str, action: str | None) -> bool:
         """Whether deliveries of `event` and `action` run on the worker's slots set aside
         (`add`'s `aside`), told from the journal's columns before the payload is read."""
-        return (event, action) in self._aside
+        return (event, action) in self._aside or (event, None) in self._aside
 
     def supersedable(self, delivery: Delivery) -> bool:
         handlers = self.handlers_for(delivery)

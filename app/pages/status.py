@@ -6,6 +6,7 @@ Anyone sees counts and health; repository names, pull requests and errors need A
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -36,6 +37,11 @@ log = logging.getLogger("hotfix_bot.status")
 # The App's name and installations change rarely; the page should not cost GitHub calls
 # each time it is reloaded.
 SUMMARY_SECONDS = 60.0
+# While GitHub hangs, the page answers after this long rather than after the client's own
+# timeouts (15 s for each part of an answer), and says so for FAILURE_SECONDS more without
+# asking again: an admin reloading it during an outage waits once.
+SUMMARY_WAIT_SECONDS = 5.0
+FAILURE_SECONDS = 15.0
 RECENT_DELIVERIES = 8
 JOURNAL_UNREAD = "The journal could not be read, so its deliveries are not shown: the log says why."
 
@@ -48,11 +54,16 @@ class AppSummary:
     suspended: tuple[str, ...]  # the accounts whose installation is suspended
 
 
+class _NoAnswer(Exception):
+    """GitHub did not answer the page's request within SUMMARY_WAIT_SECONDS."""
+
+
 class StatusPage:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._sessions = AdminSessions()
-        self._cached: tuple[GitHubApp, float, AppSummary] | None = None
+        # The summary, or why GitHub would not give it, for the App it was asked of, and when.
+        self._cached: tuple[GitHubApp, float, AppSummary | Exception] | None = None
 
     async def page(self, request: Request) -> Response:
         """`GET /`: the details for whoever shows ADMIN_TOKEN, counts and health for anyone."""
@@ -88,7 +99,7 @@ class StatusPage:
         assert github is not None, "the status page is for a configured server"
         try:
             app_section = _app_section(await self._summary(github), details)
-        except RequestError as error:
+        except (RequestError, _NoAnswer) as error:
             said = escape(self._github_problem(error, details))
             app_section = f'<div class="problem"><p>{said}</p></div>'
         # Said to anyone in /readyz's words; to an admin also why, and what to do. Its large
@@ -117,6 +128,8 @@ class StatusPage:
         if not isinstance(error, RequestFailed):
             if not details:
                 return "GitHub did not answer."
+            if isinstance(error, _NoAnswer):
+                return str(error)
             # A timeout's account says so itself (`GitHub did not answer GET /app in time`).
             said = describe(error)
             return said if isinstance(error, RequestTimeout) else f"GitHub did not answer: {said}"
@@ -141,17 +154,24 @@ class StatusPage:
 
     async def _summary(self, github: GitHubApp) -> AppSummary:
         if self._cached is not None:
-            cached_for, fetched_at, summary = self._cached
-            if cached_for is github and time.monotonic() - fetched_at < SUMMARY_SECONDS:
-                return summary
-        app = (await github.app_request("GET", "/app")).json()
-        installations = await _installations(github)
-        suspended = tuple(
-            _account_of(installation)
-            for installation in installations
-            if installation.get("suspended_at")
-        )
-        summary = AppSummary(app["name"], app["html_url"], len(installations), suspended)
+            cached_for, fetched_at, kept = self._cached
+            failed = isinstance(kept, Exception)
+            fresh_for = FAILURE_SECONDS if failed else SUMMARY_SECONDS
+            if cached_for is github and time.monotonic() - fetched_at < fresh_for:
+                if isinstance(kept, Exception):
+                    raise kept
+                return kept
+        asking: list[str] = []  # the request under way, last
+        try:
+            async with asyncio.timeout(SUMMARY_WAIT_SECONDS):
+                summary = await _fetch_summary(github, asking)
+        except TimeoutError:
+            no_answer = _NoAnswer(f"GitHub did not answer {asking[-1]} in time")
+            self._cached = (github, time.monotonic(), no_answer)
+            raise no_answer from None
+        except RequestError as error:
+            self._cached = (github, time.monotonic(), error)
+            raise
         self._cached = (github, time.monotonic(), summary)
         return summary
 
@@ -282,20 +302,36 @@ def _footer() -> str:
     )
 
 
-def _account_of(installation: dict[str, Any]) -> str:
-    """The login of the account `installation` is on. GitHub's description lets the account
-    be null (or an enterprise, which has no login): the installation's id says which."""
-    login = (installation.get("account") or {}).get("login")
-    if isinstance(login, str):
-        return login
+def account_of(installation: dict[str, Any]) -> str:
+    """The login of the account `installation` is on, or an enterprise's slug. GitHub's
+    description lets the account be null: the installation's id then says which."""
+    account = installation.get("account") or {}
+    name = account.get("login") or account.get("slug")
+    if isinstance(name, str):
+        return name
     return f"an account GitHub does not name (installation {installation['id']})"
 
 
-async def _installations(github: GitHubApp) -> list[dict[str, Any]]:
+async def _fetch_summary(github: GitHubApp, asking: list[str]) -> AppSummary:
+    """The App and its installations from GitHub; each request is added to `asking` as it
+    is made."""
+    asking.append("GET /app")
+    app = (await github.app_request("GET", "/app")).json()
+    installations = await _installations(github, asking)
+    suspended = tuple(
+        account_of(installation)
+        for installation in installations
+        if installation.get("suspended_at")
+    )
+    return AppSummary(app["name"], app["html_url"], len(installations), suspended)
+
+
+async def _installations(github: GitHubApp, asking: list[str]) -> list[dict[str, Any]]:
     installations: list[dict[str, Any]] = []
     next_url: str | None = "/app/installations"
     params: dict[str, int] | None = {"per_page": 100}
     while next_url is not None:
+        asking.append(f"GET {next_url}")
         response = await github.app_request("GET", next_url, params=params)
         installations += response.json()
         next_url = response.links.get("next", {}).get("url")

@@ -1,6 +1,8 @@
 """Reading comment commands (docs/BEHAVIOUR.md, 'Comment commands'): pure text in, a command
 and its arguments, or why it is none, out."""
 
+from typing import Any
+
 import pytest
 
 from policies.commands import (
@@ -23,7 +25,7 @@ def read_greeting(text: str) -> str:
 
 GREET = Syntax("greet", ("/hotfix greet @login",), read_greeting)
 PING = Syntax("ping", ("/hotfix ping", "/hotfix ping loudly"), lambda text: text == "loudly")
-SYNTAXES = [GREET, PING]
+SYNTAXES: list[Syntax[Any]] = [GREET, PING]
 
 
 @pytest.mark.parametrize(

@@ -1099,7 +1099,7 @@ def yaml_documents(draw: st.DrawFn) -> str:
     def value(depth: int) -> str:
         kind = draw(st.sampled_from(["scalar", "list", "mapping"] if depth < 6 else ["scalar"]))
         if kind == "scalar":
-            if anchors and draw(st.booleans()):
+            if bool(anchors) and draw(st.booleans()):
                 return "*" + draw(st.sampled_from(anchors))
             return draw(st.sampled_from(FUZZ_SCALARS))
         if kind == "list":
@@ -1143,7 +1143,11 @@ structures = st.recursive(
 
 
 # What PyYAML, pydantic or Python say where a problem does not name its key.
-NAMING_NO_KEY = ("Keys should be strings", "could not determine a constructor", "unhashable")
+NAMING_NO_KEY: tuple[str, ...] = (
+    "Keys should be strings",
+    "could not determine a constructor",
+    "unhashable",
+)
 NAMING_NO_KEY += ("tag:yaml.org,2002:", "datetime.", "while constructing", "<unicode string>")
 
 

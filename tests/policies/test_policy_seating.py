@@ -147,7 +147,7 @@ def test_the_seating_is_a_largest_one_and_says_truly_what_would_fill_more(
         if sum(group is not None for group in chosen) == most
     ]
     for index, login in enumerate(approvers):
-        could = sorted({chosen[index] for chosen in largest if chosen[index] in more})
+        could = sorted(set(more).intersection(chosen[index] for chosen in largest))
         if len(could) > 1:
             assert seating.unsettled[login] == tuple(could)
         else:

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 SECRET_PATH = "/hooks/T0001/B0002/s3cr3t-t0k3n"
 
@@ -18,7 +19,7 @@ class ChatReceiver:
     None hangs until the test ends."""
 
     def __init__(self) -> None:
-        self.received: list[object] = []
+        self.received: list[tuple[str, Any]] = []  # (path, JSON body)
         self.answers: list[int | tuple[int, dict[str, str]] | None] = []
         self.hanging = threading.Event()  # a request is hanging now
         self.release = threading.Event()
@@ -49,7 +50,7 @@ class ChatReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}{SECRET_PATH}"
 
     def texts(self) -> list[str]:
-        return [str(body["text"]) for _, body in self.received]  # type: ignore[index]
+        return [str(body["text"]) for _, body in self.received]
 
 
 @contextmanager

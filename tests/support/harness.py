@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from app.chat import CHAT_TIMEOUT
@@ -31,6 +32,7 @@ from app.journal import Journal, JournalEntry, open_journal
 from app.journal.base import waiting_queue
 from app.journal.timers import Timers
 from app.logs import for_delivery
+from app.services import Services
 from sandbox import (
     FakeCheckRun,
     FakeGitHub,
@@ -110,11 +112,8 @@ REFUSAL = "Resource not accessible by integration"  # GitHub's words for a missi
 
 def approvals_row(bot: Bot, pull: FakePull) -> str:
     """The `approvals` row of the summary of the pull request's head commit's run."""
-    [row] = [
-        line
-        for line in bot.policy_run(pull.head_sha).output["summary"].splitlines()
-        if line.startswith("| `approvals` |")
-    ]
+    summary: str = bot.policy_run(pull.head_sha).output["summary"]
+    [row] = [line for line in summary.splitlines() if line.startswith("| `approvals` |")]
     return row
 
 
@@ -303,6 +302,13 @@ class Bot:
         recorded: list[RecordedRequest] = []
         yield recorded
         recorded.extend(self.fake.requests[start:])
+
+
+def services_of(client: TestClient) -> Services:
+    """The services of the hotfix-bot that `client` drives."""
+    app = cast(Starlette, client.app)  # create_app's
+    services: Services = app.state.services
+    return services
 
 
 @contextmanager

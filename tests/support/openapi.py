@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker, ValidationError
@@ -37,7 +37,7 @@ _RFC3339 = re.compile(
 _FORMATS = FormatChecker(formats=())
 
 
-@_FORMATS.checks("date-time", raises=ValueError)
+@_FORMATS.checks("date-time", raises=ValueError)  # type: ignore[untyped-decorator]  # no stubs
 def _is_date_time(instance: object) -> bool:
     if not isinstance(instance, str):
         return True
@@ -217,7 +217,7 @@ def _location(prefix: str, path: Iterable[str | int]) -> str:
 
 def _describe(error: ValidationError) -> str:
     if not error.context:
-        return error.message
+        return cast(str, error.message)  # jsonschema has no stubs
     # anyOf/oneOf: the top-level message repeats the whole instance; the per-branch reasons are
     # what tells a reader which field to fix.
     reasons = set()

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.journal import journal_path
 from app.settings import Settings
 from sandbox import webhooks
 
@@ -21,6 +22,13 @@ def make_settings(tmp_path: Path, private_key_pem: str | None, **values: Any) ->
         "GITHUB_API_URL": "http://github.invalid",
     }
     return Settings(_env_file=None, **{**defaults, **values})
+
+
+def journal_file(settings: Settings) -> Path:
+    """The SQLite file of `settings`' journal, as make_settings names one."""
+    path = journal_path(settings.database_url)
+    assert path is not None, settings.database_url
+    return path
 
 
 def signed_headers(
