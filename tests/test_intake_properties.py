@@ -171,8 +171,11 @@ header_texts = (
 )
 
 
-REFUSALS = ("the body is not JSON", "the body is not a JSON object")
-REFUSALS += ("X-GitHub-Delivery is longer than 128 characters",)
+REFUSALS = (
+    "the body is not JSON",
+    "the body is not a JSON object",
+    "X-GitHub-Delivery is longer than 128 characters",
+)
 
 
 @settings(
