@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from policies.wording import shortened
+from policies.wording import LINE_END, code_span, shortened
 
 PREFIX = "/hotfix "
 _NAME = PREFIX.strip()
@@ -61,13 +61,19 @@ def is_command(body: str) -> bool:
     accepted forms). A space before `/hotfix` makes it no command: it was not written as one."""
     return (
         body[: len(PREFIX)].casefold() == PREFIX
-        or body.split("\n", 1)[0].rstrip(" \r").casefold() == _NAME
+        or _first_line(body).rstrip(" ").casefold() == _NAME
     )
 
 
 def command_line(body: str) -> str:
     """The first line of a comment: the command; what follows is free text."""
-    return body.split("\n", 1)[0].strip()
+    return _first_line(body).strip()
+
+
+def _first_line(body: str) -> str:
+    """The first line as GitHub shows the comment: a carriage return alone ends a line as
+    well (CommonMark), so what follows one is no part of the command people read."""
+    return LINE_END.split(body, maxsplit=1)[0]
 
 
 def parse(body: str, syntaxes: Sequence[Syntax[Any]]) -> Parsed[Any] | ParseError:
@@ -83,7 +89,8 @@ def parse(body: str, syntaxes: Sequence[Syntax[Any]]) -> Parsed[Any] | ParseErro
     wanted = name.rstrip(_PUNCTUATION).casefold()
     syntax = next((s for s in syntaxes if s.name == wanted), None)
     if syntax is None:
-        return ParseError(line, f"`{shortened(name, QUOTED_WORD)}` is not a hotfix-bot command")
+        quoted = code_span(shortened(name, QUOTED_WORD))
+        return ParseError(line, f"{quoted} is not a hotfix-bot command")
     try:
         return Parsed(syntax, syntax.read(rest.strip()), line)
     except CommandError as error:
@@ -101,7 +108,7 @@ def login_of(word: str, what: str) -> str:
     login = word.removeprefix("@").rstrip(_PUNCTUATION)
     if not word.startswith("@") or not _LOGIN.fullmatch(login):
         raise CommandError(
-            f"{what} must be a GitHub login after @, such as @lena "
-            f"(got `{shortened(word, QUOTED_WORD)}`)"
+            f"{what} must be a GitHub login after @, such as `@lena` "
+            f"(got {code_span(shortened(word, QUOTED_WORD))})"
         )
     return login

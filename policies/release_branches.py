@@ -10,7 +10,7 @@ highest version, whether or not it has commits of its own yet.
 import re
 from collections.abc import Iterable
 
-from policies.versions import Version
+from policies.versions import MAX_VERSION_LENGTH, Version
 
 # The version a name starts with: dot-separated whole numbers after an optional `v`, then
 # maybe a SemVer pre-release part; anything may follow (`1.10.x`, `v2.0`, `2.0.0-rc.1`).
@@ -41,8 +41,8 @@ def _precedence(numbers: Iterable[int], prerelease: str | None) -> _Precedence:
 def _name_version(prefix: str, name: str) -> _Precedence | None:
     """The version at the start of the name after `prefix`, None when it starts with none."""
     found = _VERSION_IN_NAME.match(name.removeprefix(prefix))
-    if found is None:
-        return None
+    if found is None or len(found[0]) > MAX_VERSION_LENGTH:
+        return None  # none, or longer than any version (and than Python reads as a number)
     numbers = (int(part) for part in found["numbers"].split("."))
     return _precedence(numbers, found["prerelease"])
 

@@ -92,7 +92,7 @@ def rollback_reason(body: str) -> str | None:
     `REASON_LIMIT` characters."""
     text = _TEMPLATE_LINES.sub("", _HTML_COMMENT.sub("", _REVERTS_LINE.sub("", body)))
     for paragraph in re.split(r"\n\s*\n", text):
-        words = " ".join(paragraph.split()).rstrip(".")
+        words = " ".join(paragraph.split()).rstrip(". ")  # `broke .` too
         if words:
             return shortened(words, REASON_LIMIT)
     return None

@@ -4,12 +4,25 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+# Where Markdown ends a line (CommonMark), as GitHub shows text: a carriage return alone
+# ends one too.
+LINE_END = re.compile(r"\r\n?|\n")
+
 
 def fence_for(text: str, at_least: int = 1) -> str:
     """The backticks that fence `text` in Markdown, inline or as a block: more than any run
     of them it holds (CommonMark), and `at_least` (3 for a block)."""
     longest = max((len(run) for run in re.findall("`+", text)), default=0)
     return "`" * max(at_least, longest + 1)
+
+
+def code_span(text: str) -> str:
+    """`text` as inline code, so that the @mentions it quotes notify nobody again: fenced by
+    more backticks than it holds in a row (CommonMark), and spaced from a backtick at either
+    end, which would otherwise join the fence."""
+    fence = fence_for(text)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
 
 
 def shortened(text: str, limit: int) -> str:
@@ -117,5 +130,6 @@ def when_beside(moment: datetime, shown: datetime) -> str:
 
 
 def cell(text: str) -> str:
-    """Text safe inside one Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "
+    """Text safe inside one Markdown table cell: on one line, its pipes escaped."""
+    escaped = text.replace("\\", "\\\\").replace("|", "\\|")
+    return LINE_END.sub(" ", escaped).strip() or " "

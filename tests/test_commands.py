@@ -331,7 +331,7 @@ def test_a_refused_command_is_answered_with_the_reason_and_the_accepted_forms(
         ("x" * 33_000, f"`{'x' * 99}…` is not a hotfix-bot command"),
         (
             "verbal-approval @" + "y" * 40_000,
-            f"the approver must be a GitHub login after @, such as @lena (got `@{'y' * 98}…`)",
+            f"the approver must be a GitHub login after @, such as `@lena` (got `@{'y' * 98}…`)",
         ),
         (
             "verbal-approval " + " ".join(f"@approver{n}" for n in range(1, 3_000)),

@@ -10,8 +10,18 @@ import pytest
 import respx
 from githubkit import GitHub, TokenAuthStrategy
 from githubkit.exception import RequestFailed
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.github.client import GitHubApp, MeteredTransport, classify, describe, error_message
+from app.github.client import (
+    GitHubApp,
+    MeteredTransport,
+    classify,
+    describe,
+    error_message,
+    retry_after_seconds,
+    timestamp,
+)
 
 BASE = "http://github.test"
 
@@ -56,10 +66,13 @@ def test_a_token_close_to_expiry_is_replaced(private_key_pem: str) -> None:
 
 
 def failure(
-    status: int, headers: dict[str, str] | None = None, body: object = None, credential: str = "t"
+    status: int,
+    headers: dict[str, str] | list[tuple[bytes, bytes]] | None = None,
+    body: object = None,
+    credential: str = "t",
 ) -> Exception:
     """The exception githubkit raises for an answer, captured through a real request made
-    with the installation token `credential`."""
+    with the installation token `credential`; `headers` as text, or as bytes on the wire."""
 
     async def request() -> Exception:
         client = GitHub(
@@ -361,3 +374,40 @@ def test_an_immutable_answer_asked_for_while_it_is_fetched_is_fetched_once(
         respx.get(f"{BASE}{path}").mock(side_effect=blob)
         assert asyncio.run(scenario()) == {"sha": "abc", "content": ""}
         assert len(asked) == 1
+
+
+# What a header or a payload's time may hold: digits Python reads as such but HTTP does not
+# (`²`), numbers longer than any, dates with and without their offset.
+HEADER_WORDS = ["1", "0", "60", "\u00b2", "\u0661", "9" * 5000, " ", "-", "+", "e", ".", "Z"]
+HEADER_WORDS += ["Wed, 21 Oct 2015 07:28:00 GMT", "2026-11-27", "T15:28:00", "+00:00", "GMT"]
+header_texts = st.lists(st.sampled_from(HEADER_WORDS) | st.text(max_size=4), max_size=4).map(
+    "".join
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(header_texts)
+def test_any_retry_after_is_a_wait_of_whole_seconds_or_none(header: str) -> None:
+    seconds = retry_after_seconds(header)
+    assert seconds is None or (type(seconds) is int and seconds >= 0)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(header_texts)
+def test_any_time_in_a_payload_is_one_with_its_offset_or_none(text: str) -> None:
+    moment = timestamp(text)
+    assert moment is None or moment.tzinfo is not None
+
+
+@pytest.mark.parametrize("number", ["\u00b2", "9" * 5000])
+def test_a_header_number_python_cannot_read_is_none(number: str) -> None:
+    """Python reads `²` as a digit, and refuses a number of more than 4,300 digits."""
+    names = (b"retry-after", b"x-ratelimit-remaining", b"x-ratelimit-reset")
+    verdict = classify(failure(429, [(name, number.encode("latin-1")) for name in names]))
+    assert (verdict.transient, verdict.wait) == (True, 60.0)
+    assert retry_after_seconds(number) is None
+
+
+def test_a_time_without_its_offset_is_none() -> None:
+    assert timestamp("2026-11-27T15:28:00") is None
+    assert timestamp("2026-11-27T15:28:00Z") == datetime(2026, 11, 27, 15, 28, tzinfo=UTC)

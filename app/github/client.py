@@ -99,11 +99,11 @@ class MeteredTransport(httpx.AsyncBaseTransport):
             GITHUB_REQUESTS.labels(status="0").inc()
             raise
         GITHUB_REQUESTS.labels(status=str(response.status_code)).inc()
-        remaining = response.headers.get("x-ratelimit-remaining")
-        if remaining is not None and remaining.isdigit():
-            GITHUB_RATE_LIMIT_REMAINING.set(int(remaining))
+        remaining = _whole_number(response.headers.get("x-ratelimit-remaining"))
+        if remaining is not None:
+            GITHUB_RATE_LIMIT_REMAINING.set(remaining)
         retry_after = response.headers.get("retry-after")
-        if retry_after is not None and not retry_after.isdigit():
+        if retry_after is not None and _whole_number(retry_after) is None:
             # githubkit reads only seconds, and fails on HTTP's other form, a date, which
             # would make a rate limit look like a permanent error.
             seconds = _seconds_until(retry_after)
@@ -514,17 +514,17 @@ def classify(error: BaseException, now: float | None = None) -> Transience:
 def _retry_after(
     response: httpx.Response, now: float | None, rate_limited: bool = False
 ) -> float | None:
-    header = response.headers.get("retry-after")
-    if header and header.isdigit():
-        return float(header)
-    reset = response.headers.get("x-ratelimit-reset")
+    seconds = _whole_number(response.headers.get("retry-after"))
+    if seconds is not None:
+        return float(seconds)
+    reset = _whole_number(response.headers.get("x-ratelimit-reset"))
     # Every answer of GitHub's carries the reset time; it is a wait once the limit is used
     # up, or for a rate limit that does not say how much is left.
     remaining = response.headers.get("x-ratelimit-remaining")
-    if reset and reset.isdigit() and remaining == "0":
-        return max(float(reset) - (now if now is not None else time.time()), 0.0)
-    if reset and reset.isdigit() and rate_limited and remaining is None:
-        wait = float(reset) - (now if now is not None else time.time())
+    if reset is not None and remaining == "0":
+        return max(reset - (now if now is not None else time.time()), 0.0)
+    if reset is not None and rate_limited and remaining is None:
+        wait = reset - (now if now is not None else time.time())
         # A reset already past says nothing of when to come back: GitHub's minute holds.
         return wait if wait > 0 else None
     return None
@@ -537,13 +537,15 @@ def path_part(text: str) -> str:
 
 
 def timestamp(value: object) -> datetime | None:
-    """GitHub's `2026-11-27T15:28:00Z`; None when absent or not of that form."""
+    """GitHub's `2026-11-27T15:28:00Z`; None when absent or not of that form, as a time
+    without its offset is: it could not be compared with the times that have one."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return moment if moment.tzinfo is not None else None
 
 
 def retry_after_seconds(value: str | None) -> int | None:
@@ -551,7 +553,22 @@ def retry_after_seconds(value: str | None) -> int | None:
     (seconds, or a date); None when it names none."""
     if value is None:
         return None
-    return int(value) if value.isdigit() else _seconds_until(value)
+    seconds = _whole_number(value)
+    return seconds if seconds is not None else _seconds_until(value)
+
+
+# Digits of the longest number a header of GitHub's or chat's holds: a count, or seconds.
+_LONGEST_HEADER_NUMBER = 18
+
+
+def _whole_number(header: str | None) -> int | None:
+    """A header's whole number (`retry-after: 60`); None for any other text. Its digits are
+    ASCII: Python reads `²` as a digit too, which HTTP does not, and `int()` fails on it.
+    Longer than any number GitHub sends, it is none either, as `int()` fails past 4,300
+    digits."""
+    if header is None or not (header.isascii() and header.isdigit()):
+        return None
+    return int(header) if len(header) <= _LONGEST_HEADER_NUMBER else None
 
 
 def _seconds_until(http_date: str) -> int | None:

@@ -225,26 +225,24 @@ def _is_utf8(body: bytes | bytearray) -> bool:
 def parse(body: bytes | bytearray) -> Any:
     """The body's JSON, whole: what handlers read.
 
-    msgspec first, as it is fast; the standard library for the valid JSON msgspec refuses,
-    numbers out of its range (1e400). A lone surrogate escape ("\\ud800") stays refused:
-    no UTF-8 text holds one, so nothing could store or show it.
+    msgspec first, as it is fast; the standard library for the JSON msgspec reads but cannot
+    build, numbers out of its range (1e400). What msgspec refuses as no JSON stays refused,
+    as the intake refuses it (`from_body`): NaN, or a lone surrogate escape ("\\ud800"),
+    which no UTF-8 text holds, so nothing could store or show it; also where the standard
+    library would drop it, under a key that comes again later.
     """
     try:
         return msgspec.json.decode(body)
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        # msgspec refuses a string that is not UTF-8 with a UnicodeDecodeError: the standard
+        # library below refuses the body too, as no JSON.
         pass
     try:
+        _ANY_JSON.decode(body)
         # From text: given bytes, the standard library would also take UTF-16 and a BOM.
-        payload = json.loads(body.decode(), parse_constant=_not_json)
-        json.dumps(payload, ensure_ascii=False).encode()  # a lone surrogate fails here
-    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeError
+        return json.loads(body.decode())
+    except (msgspec.DecodeError, ValueError, RecursionError) as error:  # UnicodeError too
         raise NotAJsonObject(f"the body is not JSON: {error}") from None
-    return payload
-
-
-def _not_json(constant: str) -> Any:
-    """The standard library reads NaN and Infinity, which JSON does not have."""
-    raise ValueError(f"{constant} is not JSON")
 
 
 def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Delivery:
@@ -264,9 +262,7 @@ def from_payload(delivery_id: str, event: str, payload: dict[str, Any]) -> Deliv
         merged=_pull_request_merged(payload),
         issue_is_pull_request=_issue_is_pull_request(payload),
         comment_is_command=isinstance(body, str) and is_command(body),
-        # GitHub may give the comment's user as null (an account deleted since); the sender
-        # of a `created` delivery wrote it.
-        comment_by_person=_is_person(comment.get("user") or payload.get("sender")),
+        comment_by_person=_is_person(author_of(comment, payload)),
         pushed_branch=_pushed_branch(payload) if event == "push" else None,
         default_branch=(
             _str(repository.get("default_branch")) if isinstance(repository, dict) else None
@@ -279,9 +275,17 @@ def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _is_person(user: object) -> bool:
+def author_of(written: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """The account that wrote `written`, a delivery's comment or review: its `user`, or the
+    delivery's `sender` when GitHub gives the user as null (an account deleted since). A
+    user naming no login is none GitHub sends, and is read as absent, as the intake reads
+    it (`from_body`): so the intake and the handlers take the same author."""
+    user = _dict(written.get("user"))
+    return user if _str(user.get("login")) is not None else _dict(payload.get("sender"))
+
+
+def _is_person(account: dict[str, Any]) -> bool:
     """Whether a comment's author is a person's account."""
-    account = _dict(user)
     return _str(account.get("login")) is not None and account.get("type") != "Bot"
 
 

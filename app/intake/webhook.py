@@ -75,6 +75,19 @@ def _refuse(
     return answer({"error": message}, status, headers)
 
 
+def _declared_size(content_length: str) -> int | None:
+    """The size a `Content-Length` declares; None when it is over MAX_BODY_BYTES, or no
+    length. Only ASCII digits are one: Python reads `²` as a digit too, and `int()` fails on
+    it, and on thousands of digits, which are over the limit before they are read."""
+    if not (content_length.isascii() and content_length.isdigit()):
+        return None
+    digits = content_length.lstrip("0")
+    if len(digits) > len(str(MAX_BODY_BYTES)):
+        return None
+    size = int(digits or "0")
+    return size if size <= MAX_BODY_BYTES else None
+
+
 async def receive_webhook(services: Services, request: Request) -> Response:
     secret = services.settings.webhook_secret
     if not services.accepting or secret is None:
@@ -88,10 +101,10 @@ async def receive_webhook(services: Services, request: Request) -> Response:
         )
 
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+    size = MAX_BODY_BYTES if declared is None else _declared_size(declared)
+    if size is None:
         return _refuse(413, "the body is larger than 25 MiB", before_the_body=True)
     # Counted before it is read; a body without a length as the largest there may be.
-    size = MAX_BODY_BYTES if declared is None else int(declared)
     bodies = services.bodies
     if not bodies.try_take(size) and not await bodies.wait_to_take(size):
         return _refuse(

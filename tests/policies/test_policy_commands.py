@@ -78,11 +78,11 @@ def test_command_names_ignore_case() -> None:
         ("/hotfix greet", "it needs someone to greet"),
         (
             "/hotfix greet lena",
-            "whom to greet must be a GitHub login after @, such as @lena (got `lena`)",
+            "whom to greet must be a GitHub login after @, such as `@lena` (got `lena`)",
         ),
         (
             "/hotfix greet @-lena",
-            "whom to greet must be a GitHub login after @, such as @lena (got `@-lena`)",
+            "whom to greet must be a GitHub login after @, such as `@lena` (got `@-lena`)",
         ),
     ],
 )

@@ -22,6 +22,7 @@ from app.handlers.records import PullRecords
 from app.handlers.release.handler import release_pull_request
 from app.handlers.release.steps import incident_report
 from app.handlers.routing import Context
+from app.intake.delivery import author_of
 from policies.commands import Arguments, Syntax
 from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
 from policies.evaluate import is_hotfix
@@ -76,11 +77,9 @@ GHOST = "ghost"
 
 
 def written_by(context: Context, written: dict[str, Any]) -> str:
-    """The login of whoever wrote `written`, the delivery's comment or review. GitHub may
-    give its `user` as null (an account deleted since): the delivery's `sender` wrote it;
-    `ghost` when the delivery names neither."""
-    user = written.get("user") or context.payload.get("sender") or {}
-    login = user.get("login")
+    """The login of whoever wrote `written`, the delivery's comment or review (`author_of`);
+    `ghost` when the delivery names neither its user nor its sender."""
+    login = author_of(written, context.payload).get("login")
     return login if isinstance(login, str) else GHOST
 
 

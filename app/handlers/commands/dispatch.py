@@ -51,7 +51,7 @@ from policies.commands import (
     parse,
 )
 from policies.config import ConfigError
-from policies.wording import fence_for, shortened
+from policies.wording import code_span, shortened
 
 ACTIONS = ("created",)  # an edited comment is not a command
 # The kinds of reply that an error makes, each with its own hidden line: a command carried
@@ -374,16 +374,8 @@ async def _reply(
     it, before keeping the comment answered (or a redelivery of a failed one), finds it again
     by its hidden line."""
     body = (
-        f"> {_code_span(shortened(command_line(comment['body']), QUOTED_LINE))}\n\n"
+        f"> {code_span(shortened(command_line(comment['body']), QUOTED_LINE))}\n\n"
         f"@{written_by(context, comment)}, hotfix-bot {answer}"
     )
     hidden_line = f"<!-- hotfix-bot {kind} to comment {comment['id']} -->"
     await comment_once(context, number, hidden_line, body)
-
-
-def _code_span(text: str) -> str:
-    """`text` as inline code, so that the @mentions it quotes notify nobody again: fenced by
-    more backticks than it holds in a row (CommonMark)."""
-    fence = fence_for(text)
-    padding = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{padding}{text}{padding}{fence}"
