@@ -14,6 +14,7 @@ import pytest
 from support.chat import SECRET_PATH, ChatReceiver
 from support.harness import Bot, Clock, running_bot
 from support.titles import rules_fail
+from test_clock import notices
 from test_faults import Network
 
 from sandbox import FakePull
@@ -32,14 +33,7 @@ def open_hotfix(bot: Bot, severity: str) -> FakePull:
 def step(bot: Bot, pull: FakePull, after: str) -> list[str]:
     """The comments of escalation step `after` on the pull request, without their marker."""
     severity = next(label for label in bot.repo.pulls[pull.number].labels if label != "hotfix")
-    marker = (
-        f"<!-- hotfix-bot notice escalation:acme/widgets#{pull.number}:{severity}:{after} -->\n"
-    )
-    return [
-        comment.body.removeprefix(marker)
-        for comment in bot.repo.comments_on(pull.number)
-        if comment.author == BOT and comment.body.startswith(marker)
-    ]
+    return notices(bot, pull, f"escalation:acme/widgets#{pull.number}:{severity}:{after}")
 
 
 def say(bot: Bot, pull: FakePull, login: str, body: str) -> int:
