@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.harness import Bot
-from support.live_server import Server, github_and_server, open_hotfix, wait_for
+from support.live_server import Server, github_and_server, open_hotfix, undated, wait_for
 from support.titles import all_rules_pass
 from support.webhooks import WEBHOOK_SECRET
 
@@ -74,6 +74,38 @@ def test_the_answers_the_intake_writes_itself_cannot_be_framed(
     assert answered == status
     assert headers[b"x-frame-options"] == b"DENY"
     assert headers[b"content-security-policy"] == b"frame-ancestors 'none'"
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "answer"),
+    [
+        (
+            b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nx-padding: "
+            + b"a" * (64 * 1024)
+            + b"\r\n\r\n",
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            b"content-type: text/plain; charset=utf-8\r\ncontent-length: 51\r\n"
+            b"x-frame-options: DENY\r\ncontent-security-policy: frame-ancestors 'none'\r\n"
+            b"connection: close\r\n\r\nthe request line and headers are larger than 64 KiB",
+        ),
+        (
+            b"NOT HTTP AT ALL\r\n\r\n",
+            b"HTTP/1.1 400 Bad Request\r\n"
+            b"content-type: text/plain; charset=utf-8\r\ncontent-length: 30\r\n"
+            b"x-frame-options: DENY\r\ncontent-security-policy: frame-ancestors 'none'\r\n"
+            b"connection: close\r\n\r\nInvalid HTTP request received.",
+        ),
+    ],
+    ids=["431 for headers over 64 KiB", "400 for what is no HTTP request"],
+)
+def test_the_answers_the_intake_writes_itself_are_dated_as_every_answer_is(
+    live: tuple[FakeGitHub, FakeRepo, Server], request_bytes: bytes, answer: bytes
+) -> None:
+    """`Date` first, as uvicorn writes it on the endpoints' answers."""
+    _, _, server = live
+    server.start()
+
+    assert undated(exchange(server, request_bytes)) == answer
 
 
 def test_the_setup_page_binds_its_state_with_an_httponly_samesite_lax_cookie(
