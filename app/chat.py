@@ -1,6 +1,11 @@
 """Chat: the incoming webhook of a chat (Slack, Mattermost, a Teams workflow) that notices are
 posted to as well, `{"text": ...}` (docs/BEHAVIOUR.md, 'The record and the notices').
 
+Notices hold text people wrote (a pull request's title, a reason, logins), which must not
+ping a channel or disguise a link there. hotfix-bot cannot tell the three kinds apart (the
+URL of a Mattermost server or a Teams workflow is anyone's), so it sends one text each reads
+safely (`chat_text`, docs/BEHAVIOUR.md, 'Chat').
+
 The webhook's URL is its credential (`NOTIFY_WEBHOOK_URL`, a secret): it is never logged nor
 put in an error. A message is sent by a timer of its own (`app/handlers/notices.py`), which
 the worker retries as it retries GitHub; each attempt is bounded by `timeout`.
@@ -9,6 +14,7 @@ the worker retries as it retries GitHub; each attempt is bounded by `timeout`.
 from __future__ import annotations
 
 import asyncio
+import re
 import urllib.request
 from dataclasses import dataclass
 
@@ -19,6 +25,32 @@ from app.github.client import retry_after_seconds
 from app.settings import Settings
 
 CHAT_TIMEOUT = 5.0  # seconds an attempt may take, from connecting to the answer's last byte
+
+
+# Mattermost pings the whole channel for `@channel`, `@all` or `@here`, in any case, when its
+# mention parser finds one as a word: it splits the text at what is not a letter, a digit or
+# one of `_.-:@`, trims `_.-:` off a word's ends, and splits again at `.-:`. So a ping is an
+# `@` that follows no letter or digit, and a name that no letter or digit follows (past
+# underscores).
+_CHANNEL_WIDE = re.compile(r"(?<![^\W_])@(?=(?:channel|all|here)(?!_*[^\W_]))", re.IGNORECASE)
+# Invisible, and not a letter or digit: Mattermost splits the word there, leaving a bare `@`.
+_JOINER = "\u200d"
+
+
+def chat_text(text: str) -> str:
+    """`text` as sent to chat, pinging nobody it does not mention by name:
+    - `&`, `<` and `>` as `&amp;`, `&lt;` and `&gt;`: Slack reads `<!channel>`, `<@U123>`
+      and `<https://evil|click>` as a channel ping, a mention and a link with other words,
+      and asks that these three be escaped so in text; Mattermost turns the same
+      `<!channel>` into a ping, and a Teams workflow posts the text as HTML. Slack and
+      Teams show the entities as the characters, and so does Mattermost's Markdown outside
+      code. hotfix-bot writes none of these forms itself: its links are URLs as they are,
+      and Markdown.
+    - a zero-width joiner after the `@` of Mattermost's `@channel`, `@all` and `@here`,
+      which Slack and Teams read as plain words. A login or a team (`@acme/leads`) is
+      left as it is."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _CHANNEL_WIDE.sub("@" + _JOINER, escaped)
 
 
 class ChatUndelivered(httpx.TransportError):
@@ -38,8 +70,9 @@ class ChatWebhook:
     timeout: float = CHAT_TIMEOUT
 
     async def post(self, text: str) -> None:
-        """Send `text`; ChatUndelivered unless chat answers 2xx within `timeout`."""
-        request = httpx.Request("POST", self.url.get_secret_value(), json={"text": text})
+        """Send `text` (as `chat_text`); ChatUndelivered unless chat answers 2xx within
+        `timeout`."""
+        request = httpx.Request("POST", self.url.get_secret_value(), json={"text": chat_text(text)})
         # The transport alone, not a client: httpx's client logs every request's URL.
         transport = _transport(request.url)
         try:

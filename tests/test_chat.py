@@ -99,6 +99,80 @@ def test_each_notice_escalation_and_break_glass_goes_to_chat_once(
     assert {(entry.status, entry.attempts) for entry in chat_deliveries(bot)} == {("done", 1)}
 
 
+# What people write that would ping a whole Slack or Mattermost channel, mention someone or
+# show a link with other words there.
+TITLE = "Fix <!channel> & <https://evil.example|login> for @here, cc <@U123> @all-hands"
+REASON = "<!here> checkout &amp; cart are down @channel. <!everyone>"
+
+
+def test_text_people_wrote_pings_no_channel_and_disguises_no_link_in_chat(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    bot = chatty_bot
+    pull = bot.open_hotfix(labels=("hotfix", "P0"))
+    pull.title = TITLE
+    bot.pull_request(pull.number, "opened")
+    glass = bot.repo.add_comment(pull.number, "lead", f"/hotfix break-glass {REASON}")
+    bot.deliver("issue_comment", bot.fake.issue_comment_event(bot.repo, glass.id))
+
+    title = (
+        "Fix &lt;!channel&gt; &amp; &lt;https://evil.example|login&gt; for @\u200dhere, cc "
+        "&lt;@U123&gt; @\u200dall-hands"
+    )
+    assert chat.received == [
+        (
+            SECRET_PATH,
+            {
+                "text": f"acme/widgets#1: {comment_url(bot, pull, 'p0-alert')}\n"
+                + P0_ALERT.replace("#1: Fix", f"#1: {title}")
+            },
+        ),
+        (
+            SECRET_PATH,
+            {
+                "text": "acme/widgets#1: https://github.com/acme/widgets/pull/1#issuecomment-"
+                f"{glass.id}\n🔓 BREAK-GLASS on #1 ({title}) by @lead: &lt;!here&gt; "
+                "checkout &amp;amp; cart are down @\u200dchannel. &lt;!everyone&gt;\n"
+                "Its hotfix-policy check passes with every failing or waiting rule waived; a "
+                "retroactive review is opened after the merge."
+            },
+        ),
+    ]
+    # GitHub shows the notice as it was written.
+    [alert] = [c for c in bot.repo.comments_on(pull.number) if "p0-alert" in c.body]
+    assert f"- Reviewing the emergency fix, #1: {TITLE}\n" in alert.body
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        # Slack's control characters, so that it reads none of its own forms.
+        ("<!channel> <!here|here> <@U123>", "&lt;!channel&gt; &lt;!here|here&gt; &lt;@U123&gt;"),
+        (
+            "<https://evil.example|click> & &lt;",
+            "&lt;https://evil.example|click&gt; &amp; &amp;lt;",
+        ),
+        # Mattermost's channel-wide mentions, however it finds them as a word.
+        (
+            "@Channel: @ALL_ (@here) x.@here",
+            "@\u200dChannel: @\u200dALL_ (@\u200dhere) x.@\u200dhere",
+        ),
+        # Other mentions are left as they are: people, teams, words that only begin alike.
+        (
+            "@lead @acme/all @hereafter @channel_ops @allé dev@here.example",
+            "@lead @acme/all @hereafter @channel_ops @allé dev@here.example",
+        ),
+    ],
+    ids=["Slack mentions", "Slack links and entities", "channel-wide", "other mentions"],
+)
+def test_chat_is_sent_text_that_pings_nobody_it_does_not_name(
+    chat: ChatReceiver, text: str, sent: str
+) -> None:
+    asyncio.run(ChatWebhook(SecretStr(chat.url)).post(text))
+
+    assert chat.received == [(SECRET_PATH, {"text": sent})]
+
+
 def test_the_reminder_to_confirm_a_verbal_approval_goes_to_chat_too(
     chatty_bot: Bot, chat: ChatReceiver
 ) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.harness import Bot
-from support.live_server import Server, github_and_server, open_hotfix, wait_for
+from support.live_server import Server, github_and_server, open_hotfix, undated, wait_for
 from support.titles import all_rules_pass
 from support.webhooks import WEBHOOK_SECRET
 
@@ -48,17 +48,18 @@ def head(answer: bytes) -> tuple[bytes, dict[bytes, bytes]]:
 
 # -- No answer can be framed; the setup page's state cookie (docs/ADMIN.md) --------------------
 
+# Requests the intake answers itself, before any endpoint sees them.
+HEADERS_OVER_64_KIB = (
+    b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nx-padding: " + b"a" * (64 * 1024) + b"\r\n\r\n"
+)
+NO_HTTP = b"NOT HTTP AT ALL\r\n\r\n"
+
 
 @pytest.mark.parametrize(
     ("request_bytes", "status"),
     [
-        (
-            b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nx-padding: "
-            + b"a" * (64 * 1024)
-            + b"\r\n\r\n",
-            b"HTTP/1.1 431 Request Header Fields Too Large",
-        ),
-        (b"NOT HTTP AT ALL\r\n\r\n", b"HTTP/1.1 400 Bad Request"),
+        (HEADERS_OVER_64_KIB, b"HTTP/1.1 431 Request Header Fields Too Large"),
+        (NO_HTTP, b"HTTP/1.1 400 Bad Request"),
     ],
     ids=["431 for headers over 64 KiB", "400 for what is no HTTP request"],
 )
@@ -74,6 +75,36 @@ def test_the_answers_the_intake_writes_itself_cannot_be_framed(
     assert answered == status
     assert headers[b"x-frame-options"] == b"DENY"
     assert headers[b"content-security-policy"] == b"frame-ancestors 'none'"
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "answer"),
+    [
+        (
+            HEADERS_OVER_64_KIB,
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            b"content-type: text/plain; charset=utf-8\r\ncontent-length: 51\r\n"
+            b"x-frame-options: DENY\r\ncontent-security-policy: frame-ancestors 'none'\r\n"
+            b"connection: close\r\n\r\nthe request line and headers are larger than 64 KiB",
+        ),
+        (
+            NO_HTTP,
+            b"HTTP/1.1 400 Bad Request\r\n"
+            b"content-type: text/plain; charset=utf-8\r\ncontent-length: 30\r\n"
+            b"x-frame-options: DENY\r\ncontent-security-policy: frame-ancestors 'none'\r\n"
+            b"connection: close\r\n\r\nInvalid HTTP request received.",
+        ),
+    ],
+    ids=["431 for headers over 64 KiB", "400 for what is no HTTP request"],
+)
+def test_the_answers_the_intake_writes_itself_are_dated_as_every_answer_is(
+    live: tuple[FakeGitHub, FakeRepo, Server], request_bytes: bytes, answer: bytes
+) -> None:
+    """`Date` first, as uvicorn writes it on the endpoints' answers."""
+    _, _, server = live
+    server.start()
+
+    assert undated(exchange(server, request_bytes)) == answer
 
 
 def test_the_setup_page_binds_its_state_with_an_httponly_samesite_lax_cookie(

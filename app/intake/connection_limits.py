@@ -12,6 +12,7 @@ says which layer enforces what.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -35,28 +36,39 @@ LINGER_SECONDS = 2.0
 RETRY_AFTER_SECONDS = 5
 
 
-def _answer(status: bytes, message: bytes, extra_headers: bytes = b"") -> bytes:
-    """A whole plain-text response that closes the connection."""
-    return b"".join(
-        [
-            b"HTTP/1.1 %s\r\n" % status,
-            b"content-type: text/plain; charset=utf-8\r\n",
-            b"content-length: %d\r\n" % len(message),
-            extra_headers,
-            *(b"%s: %s\r\n" % header for header in NOT_FRAMABLE),
-            b"connection: close\r\n\r\n",
-            message,
-        ]
-    )
+@dataclass(frozen=True, slots=True)
+class OwnAnswer:
+    """A whole plain-text response that closes the connection, which the protocol writes
+    itself, before any endpoint sees the request."""
+
+    status: bytes
+    message: bytes
+    extra_headers: bytes = b""
+
+    def written(self, default_headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+        """The answer's bytes, with the headers uvicorn gives every answer (`default_headers`:
+        `date`), as the endpoints' answers and uvicorn's own 400 have them."""
+        return b"".join(
+            [
+                b"HTTP/1.1 %s\r\n" % self.status,
+                *(b"%s: %s\r\n" % header for header in default_headers),
+                b"content-type: text/plain; charset=utf-8\r\n",
+                b"content-length: %d\r\n" % len(self.message),
+                self.extra_headers,
+                *(b"%s: %s\r\n" % header for header in NOT_FRAMABLE),
+                b"connection: close\r\n\r\n",
+                self.message,
+            ]
+        )
 
 
-HEADERS_TOO_LARGE = _answer(
+HEADERS_TOO_LARGE = OwnAnswer(
     b"431 Request Header Fields Too Large", b"the request line and headers are larger than 64 KiB"
 )
-TOO_MANY_HEADER_FIELDS = _answer(
+TOO_MANY_HEADER_FIELDS = OwnAnswer(
     b"431 Request Header Fields Too Large", b"the request has more than 100 header fields"
 )
-TOO_MANY_CONNECTIONS = _answer(
+TOO_MANY_CONNECTIONS = OwnAnswer(
     b"503 Service Unavailable",
     b"hotfix-bot has as many connections open as it serves at once; try again shortly",
     b"retry-after: %d\r\n" % RETRY_AFTER_SECONDS,
@@ -127,7 +139,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         # In place of uvicorn's own 400 for what httptools cannot parse, which lacks
         # NOT_FRAMABLE.
-        self.transport.write(_answer(b"400 Bad Request", msg.encode("ascii")))
+        self._write(OwnAnswer(b"400 Bad Request", msg.encode("ascii")))
         self.transport.close()
 
     def _parse(self, data: bytes) -> None:
@@ -152,11 +164,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         self.data_received(view[allowance:])  # type: ignore[arg-type]
 
-    def _refuse(self, answer: bytes, reason: str) -> None:
+    def _write(self, answer: OwnAnswer) -> None:
+        self.transport.write(answer.written(self.server_state.default_headers))
+
+    def _refuse(self, answer: OwnAnswer, reason: str) -> None:
         """Answer before the request was read (or while its headers are), and close."""
         CONNECTIONS_CLOSED.labels(reason=reason).inc()
         self._disarm()
-        self.transport.write(answer)
+        self._write(answer)
         if self.transport.can_write_eof():
             self.transport.write_eof()
         # The parser is left behind: it would keep what comes as part of a request.

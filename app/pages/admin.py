@@ -19,6 +19,8 @@ from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.pages.html import cookie_attributes
+
 COOKIE = "hotfix-bot-admin"
 SESSION_SECONDS = 12 * 3600
 # The sign-in form holds one short field; nothing bigger is read into memory.
@@ -58,10 +60,7 @@ class AdminSessions:
             COOKIE,
             f"{expires}.{_mac(token, expires)}",
             max_age=SESSION_SECONDS,
-            path="/",
-            secure=request.url.scheme == "https",
-            httponly=True,
-            samesite="strict",
+            **cookie_attributes(request, "/", "Strict"),
         )
 
     def _session_valid(self, cookie: str, token: SecretStr) -> bool:

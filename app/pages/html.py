@@ -1,9 +1,12 @@
-"""The few HTML pages hotfix-bot serves (setup and status): one layout, escaped text."""
+"""The few HTML pages hotfix-bot serves (setup and status): one layout, escaped text, and
+how their cookies are set."""
 
 from __future__ import annotations
 
 from html import escape
+from typing import Any, Literal
 
+from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 _STYLE = """
@@ -59,3 +62,18 @@ def problem_page(
         '<p><a href="/">Back to hotfix-bot</a></p>'
     )
     return html_page(title, body, status_code, headers)
+
+
+def cookie_attributes(
+    request: Request, path: str, same_site: Literal["Strict", "Lax"]
+) -> dict[str, Any]:
+    """How a page sets (or deletes) a cookie of hotfix-bot's, as keyword arguments of
+    `Response.set_cookie`: sent to `path` only, `Secure` when the page came over https,
+    `HttpOnly`, and `SameSite` spelled as docs/ADMIN.md writes it. Starlette writes the value
+    it is given but types only the lower-case spelling, hence the mapping."""
+    return {
+        "path": path,
+        "secure": request.url.scheme == "https",
+        "httponly": True,
+        "samesite": same_site,
+    }

@@ -38,7 +38,7 @@ from starlette.responses import Response
 
 from app.env_file import update_env_file
 from app.github.client import TIMEOUTS, USER_AGENT, MeteredTransport
-from app.pages.html import html_page, problem_page
+from app.pages.html import cookie_attributes, html_page, problem_page
 from policies.wording import join_words
 
 if TYPE_CHECKING:
@@ -469,10 +469,5 @@ credentials are saved in <code>{escape(str(env_file))}</code> (mode 0600) and th
 
 def _state_cookie(request: Request) -> dict[str, Any]:
     """Where the state cookie is sent, and how. Lax, not Strict: the callback is GitHub's
-    redirect, a navigation from another site. Spelled `Lax`, as docs/ADMIN.md says it."""
-    return {
-        "path": CALLBACK_PATH,
-        "secure": request.url.scheme == "https",
-        "httponly": True,
-        "samesite": "Lax",
-    }
+    redirect, a navigation from another site."""
+    return cookie_attributes(request, CALLBACK_PATH, "Lax")

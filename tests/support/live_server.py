@@ -33,6 +33,20 @@ def free_port() -> int:
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+) ")
 
 
+# uvicorn's `date` header, an HTTP date in GMT (RFC 9110's IMF-fixdate), as its second line.
+_DATE_LINE = re.compile(
+    rb"(HTTP/1\.1 [^\r]*\r\n)date: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\r\n"
+)
+
+
+def undated(answer: bytes) -> bytes:
+    """A raw HTTP answer without its `date` header, which it must have where uvicorn writes
+    it, right after the status line: the rest of it is the same at any time."""
+    dated = _DATE_LINE.match(answer)
+    assert dated is not None, answer
+    return dated[1] + answer[dated.end() :]
+
+
 class Server:
     """`command` (hotfix-bot serve) as a subprocess. Each start listens on a port the kernel
     picks (PORT=0), read back from its log: a port found free beforehand may be another
