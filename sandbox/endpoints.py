@@ -93,6 +93,22 @@ def get_repo_installation(call: Call) -> Reply:
 # --- repositories, pulls, reviews ----------------------------------------------------------
 
 
+def list_installation_repositories(call: Call) -> Reply:
+    """The repositories the token's installation may use: a page of them, wrapped in an
+    object as GitHub wraps them, `total_count` counting them all."""
+    repos = sorted(
+        (repo for repo in call.fake.repos.values() if repo.installation_id == call.installation_id),
+        key=lambda repo: repo.id,
+    )
+    page = call.page([shapes.repository(call.fake, repo) for repo in repos])
+    listing = {
+        "total_count": len(repos),
+        "repository_selection": "selected",
+        "repositories": page.body,
+    }
+    return Reply(page.status, listing, page.headers)
+
+
 def get_repo(call: Call) -> Reply:
     return Reply(200, shapes.repository(call.fake, call.repo))
 
@@ -938,6 +954,7 @@ ROUTES: tuple[Route, ...] = (
         "jwt",
     ),
     Route("GET", f"{REPO}/installation", get_repo_installation, "jwt"),
+    Route("GET", "/installation/repositories", list_installation_repositories),
     Route("GET", REPO, get_repo),
     Route("GET", f"{REPO}/pulls", list_pulls),
     Route("POST", f"{REPO}/pulls", create_pull),

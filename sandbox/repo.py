@@ -92,6 +92,7 @@ class FakeRepo:
     # GitHub's other answer to an assignee it will not take on a new issue: when the App
     # may not push, the assignees are dropped silently rather than refused.
     drops_assignees: bool = False
+    archived: bool = False  # read-only; the fake still answers writes as it would otherwise
     next_number: int = 1
 
     @property

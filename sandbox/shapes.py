@@ -203,7 +203,7 @@ def repository(fake: FakeGitHub, repo: FakeRepo) -> JSON:
         "owner": account(fake, repo.owner),
         "private": True,
         "fork": False,
-        "archived": False,
+        "archived": repo.archived,
         "disabled": False,
         "visibility": "private",
         "description": None,

@@ -172,10 +172,9 @@ def test_while_github_does_not_answer_the_page_says_so_once_and_deliveries_wait(
 SUSPENDED_ADVICE = (
     " suspended: GitHub sends hotfix-bot nothing from there and lets it do nothing until the "
     "account's owner unsuspends it. Then the timers that came due meanwhile (reminders, "
-    "deadlines) run by themselves; run the deliveries that failed meanwhile again with "
-    "<code>hotfix-bot redeliver ID</code>, and click <strong>Re-run</strong> on the "
-    "<code>hotfix-policy</code> check of a pull request that changed meanwhile: GitHub never "
-    "sends what happened then."
+    "deadlines) run by themselves, and the open hotfix pull requests are checked again, as "
+    "GitHub never sends what happened meanwhile; run the deliveries that failed meanwhile "
+    "again with <code>hotfix-bot redeliver ID</code>."
 )
 
 

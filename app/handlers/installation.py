@@ -4,6 +4,9 @@ reinstalled installations")."""
 
 from __future__ import annotations
 
+import dataclasses
+
+from app.handlers.release.production import recheck_every_open_hotfix
 from app.handlers.routing import Context
 from policies.wording import plural
 
@@ -12,7 +15,25 @@ UNSUSPEND_ACTIONS = ["unsuspend"]
 
 async def on_unsuspend(context: Context) -> None:
     """The timers that came due while the installation was suspended were held (the worker
-    queued them for a day later): they run now, as late as they are."""
+    queued them for a day later): they run now, as late as they are. GitHub sent nothing
+    of what happened meanwhile (a review, a push, a label), so the open hotfix pull requests
+    of every repository the installation covers are evaluated again, each in its own queue."""
     released = await context.timers.release_waiting()
     held = plural(released, "held timer")
     context.log.info("the installation was unsuspended: running %s now", held)
+    repositories = await context.github.get_all(
+        "/installation/repositories", listed_in="repositories"
+    )
+    after = f"unsuspend@{context.delivery.id}"
+    for repository in repositories:
+        if repository.get("archived"):  # read-only: nothing in it changed meanwhile
+            continue
+        name = repository["full_name"]
+        in_repository = dataclasses.replace(
+            context, repository=name, timers=context.timers.for_repository(name)
+        )
+        await recheck_every_open_hotfix(in_repository, repository["default_branch"], after)
+    context.log.info(
+        "the installation was unsuspended: its open hotfix pull requests in %s are checked again",
+        plural(len(repositories), "repository", "repositories"),
+    )

@@ -122,6 +122,11 @@ class Timers:
         already)."""
         return await self._store.forget_timer(fired.id)
 
+    def for_repository(self, repository: str) -> Timers:
+        """The timers of another repository of the same installation, for a delivery about
+        the whole installation (its unsuspension) that schedules work in each."""
+        return Timers(self._store, self._installation_id, repository, None)
+
     async def release_waiting(self) -> int:
         """Run now the timers of this installation whose delivery waits for its next chance
         (its installation was suspended, GitHub asked for a long wait); how many."""

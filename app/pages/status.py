@@ -285,10 +285,10 @@ def _suspended_section(accounts: tuple[str, ...], details: bool) -> str:
     return (
         f'<div class="problem"><p>{which} suspended: GitHub sends hotfix-bot nothing from '
         "there and lets it do nothing until the account's owner unsuspends it. Then the "
-        "timers that came due meanwhile (reminders, deadlines) run by themselves; run the "
-        "deliveries that failed meanwhile again with <code>hotfix-bot redeliver ID</code>, "
-        "and click <strong>Re-run</strong> on the <code>hotfix-policy</code> check of a pull "
-        "request that changed meanwhile: GitHub never sends what happened then.</p></div>"
+        "timers that came due meanwhile (reminders, deadlines) run by themselves, and the "
+        "open hotfix pull requests are checked again, as GitHub never sends what happened "
+        "meanwhile; run the deliveries that failed meanwhile again with "
+        "<code>hotfix-bot redeliver ID</code>.</p></div>"
     )
 
 

@@ -28,6 +28,8 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", "/app/installations/{installation_id}/access_tokens"),
     ("GET", "/app"),
     ("GET", "/app/installations"),
+    # the repositories of an installation unsuspended, whose open hotfixes are checked again
+    ("GET", "/installation/repositories"),
     ("POST", "/app-manifests/{code}/conversions"),
     # which installation covers a repository now (the App uninstalled and installed again)
     ("GET", "/repos/{owner}/{repo}/installation"),

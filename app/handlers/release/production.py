@@ -82,7 +82,37 @@ async def recheck_open_hotfixes(
     (`on_recheck`), once per pull request and `after`: the tag made, or `config@` the commit
     that changed the config. `config`: the branch's, when the caller read it already."""
     path = f"/repos/{context.repository}/pulls?state=open&base={quote(branch, safe='')}"
-    pulls = await context.github.get_all(path)
+    await _recheck(context, await context.github.get_all(path), after, config)
+
+
+async def recheck_every_open_hotfix(context: Context, default_branch: str, after: str) -> None:
+    """The open hotfix pull requests of the repository, whatever GitHub left unsaid about
+    them (its installation was suspended), each evaluated again in its own queue: the
+    config of `default_branch` names the production branch. A repository without open pull
+    requests costs one request."""
+    pulls = await context.github.get_all(f"/repos/{context.repository}/pulls?state=open")
+    if not pulls:
+        return
+    try:
+        config = await config_at(context.github, context.repository, default_branch, default_branch)
+    except ConfigError as error:
+        context.log.warning(
+            "after %s: the config on %s cannot be used: %s", after, default_branch, error
+        )
+        return
+    production = config.branches.production
+    into_production = [pull for pull in pulls if pull["base"]["ref"] == production]
+    # The production branch's own config decides which are hotfixes (None: read there).
+    await _recheck(
+        context, into_production, after, config if production == default_branch else None
+    )
+
+
+async def _recheck(
+    context: Context, pulls: list[Any], after: str, config: HotfixConfig | None
+) -> None:
+    """`on_recheck` kept for each of `pulls` (open, into one branch) that is a hotfix by
+    that branch's config (`config`, or read from the first's base)."""
     if not pulls:
         return
     if config is None:
@@ -91,7 +121,10 @@ async def recheck_open_hotfixes(
         except ConfigError as error:
             # Their own evaluations name the problem, the next time they run.
             context.log.warning(
-                "after %s: the config on %s cannot be used: %s", after, branch, error
+                "after %s: the config on %s cannot be used: %s",
+                after,
+                pulls[0]["base"]["ref"],
+                error,
             )
             return
     for pull in pulls:
