@@ -251,8 +251,8 @@ def test_each_kind_of_version_file_is_bumped_released_and_merged_back(
     # What cargo needs to read the crate, or the workspace, at the root.
     crates = {"api/Cargo.toml": CARGO % "0.1.0", "api/src/lib.rs": "", "src/main.rs": ""}
     pull = open_hotfix(bot, {path: version("1.2.3"), **crates}, {path: version("1.3.0-dev")})
-    # By hand, the version is set where the fix says: the first place it is written.
-    typed = {path: version("1.2.3").replace("1.2.3", "1.2.4", 1)} if by_hand else None
+    # By hand, the version is set where the fix says: in each table that holds it.
+    typed = {path: version("1.2.4")} if by_hand else None
 
     merged_after_following(bot, tmp_path, pull, typed)
 

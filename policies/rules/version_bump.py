@@ -32,7 +32,7 @@ from policies.versions import (
     tag_to_check,
     version_files_to_read,
     version_prefix,
-    version_table,
+    version_tables,
 )
 from policies.wording import fence_for, join_words
 
@@ -99,7 +99,7 @@ def _describe(read: Version | VersionFileError | None) -> str:
 
 
 def _set_version(change: _Change, path: str, version: Version) -> _Edit:
-    """What sets `path`'s version on the head, in the table the version is read from there
+    """What sets `path`'s version on the head, in the tables the version is read from there
     (or on the base, when the head's file cannot say)."""
     file = PurePosixPath(path)
     if file.name == "package.json":
@@ -113,14 +113,15 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
             (f"npm {prefix}version {version} --no-git-tag-version",),
             lockfiles=lockfiles(path),
         )
-    table = version_table(path, change.head_files.get(path)) or version_table(
+    tables = version_tables(path, change.head_files.get(path)) or version_tables(
         path, change.base_files.get(path)
     )
-    if table is None:
+    if not tables:
         # Written as the base writes it: a `v` there stays (the tag is made from the version).
         written = version_prefix(path, change.base_files.get(path)) + str(version)
         return _Edit(path, version, (f'echo "{written}" > {shlex.quote(path)}',))
-    by_hand = f'set `version = "{version}"` under `[{table}]` in `{path}`'
+    under = join_words([f"`[{table}]`" for table in tables])
+    by_hand = f'set `version = "{version}"` under {under} in `{path}`'
     if file.name != "Cargo.toml":
         return _Edit(path, version, by_hand=by_hand)
     # Cargo.lock records the package at its version: `cargo build --locked` refuses a stale one.

@@ -354,6 +354,12 @@ def by_hand(version: str, what: str, path: str, then: str = "") -> str:
     )
 
 
+BOTH_TABLES = '[project]\nversion = "%s"\n\n[tool.poetry]\nversion = "%s"\n'
+SET_BOTH_TABLES = (
+    'set `version = "1.2.4"` under `[project]` and `[tool.poetry]` in `pyproject.toml`'
+)
+
+
 def up_to_date_first(fix: str) -> str:
     """`fix` for a head whose version does not go past main's 1.2.3: its commands merge main
     into hotfix/fix-login, brought up to where GitHub has it, before they set the version."""
@@ -596,6 +602,35 @@ def up_to_date_first(fix: str) -> str:
                 'set `version = "2.0.1"` under `[project]` in `pyproject.toml`',
                 "pyproject.toml",
             ),
+        ),
+        (  # a Poetry 2 project moving to [project]: both tables are set
+            {
+                "base_version_files": {"pyproject.toml": BOTH_TABLES % ("1.2.3", "1.2.3")},
+                "head_version_files": {"pyproject.toml": BOTH_TABLES % ("1.3.0", "1.3.0")},
+            },
+            Status.FAIL,
+            "pyproject.toml is 1.3.0 on hotfix/fix-login, expected 1.2.4",
+            by_hand("1.2.4", SET_BOTH_TABLES, "pyproject.toml"),
+        ),
+        (  # ... and both are read: the one left behind is named
+            {
+                "base_version_files": {"pyproject.toml": BOTH_TABLES % ("1.2.3", "1.2.3")},
+                "head_version_files": {"pyproject.toml": BOTH_TABLES % ("1.2.4", "1.2.3")},
+            },
+            Status.FAIL,
+            'pyproject.toml: the tables that hold the version disagree: [project] "1.2.4" and '
+            '[tool.poetry] "1.2.3"; both must hold the same version',
+            by_hand("1.2.4", SET_BOTH_TABLES, "pyproject.toml"),
+        ),
+        (
+            {
+                "base_version_files": {"pyproject.toml": BOTH_TABLES % ("1.2.3", "1.2.2")},
+                "head_version_files": {"pyproject.toml": BOTH_TABLES % ("1.2.4", "1.2.4")},
+            },
+            Status.FAIL,
+            "On main, pyproject.toml: the tables that hold the version disagree: [project] "
+            '"1.2.3" and [tool.poetry] "1.2.2"; both must hold the same version',
+            "Fix pyproject.toml on main; then re-run this check",
         ),
     ],
 )
