@@ -28,6 +28,8 @@ MAX_VERSION_LENGTH = 255
 _QUOTED_VERSION = 80
 
 _NPM_LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json")
+# The lockfile at the root of the workspace a manifest is in, its own directory or one above.
+_WORKSPACE_LOCKFILES = {"Cargo.toml": "Cargo.lock", "pyproject.toml": "uv.lock"}
 
 # Editors on Windows begin UTF-8 files with one; JSON and TOML parsers refuse it.
 _BYTE_ORDER_MARK = "\ufeff"
@@ -287,14 +289,15 @@ def _written_version(path: str, text: str) -> tuple[str, int] | None:
 
 def lockfiles(path: str) -> tuple[str, ...]:
     """The lockfiles that record version file `path`'s version too, where they exist: npm's
-    beside a package.json, and the Cargo.lock of a Cargo.toml's workspace, at its root: the
-    file's directory or any above it, each named."""
+    beside a package.json, and the Cargo.lock of a Cargo.toml's workspace or the uv.lock of a
+    pyproject.toml's, at its root: the file's directory or any above it, each named."""
     file = PurePosixPath(path)
     if file.name == "package.json":
         return tuple(str(file.with_name(name)) for name in _NPM_LOCKFILES)
-    if file.name == "Cargo.toml":
-        return tuple(str(directory / "Cargo.lock") for directory in file.parents)
-    return ()
+    lockfile = _WORKSPACE_LOCKFILES.get(file.name)
+    if lockfile is None:
+        return ()
+    return tuple(str(directory / lockfile) for directory in file.parents)
 
 
 def holds_only_the_version(path: str) -> bool:

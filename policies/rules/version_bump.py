@@ -52,10 +52,11 @@ class _Edit:
     version: Version
     commands: tuple[str, ...] = ()
     by_hand: str = ""
-    # Run once the file is changed by hand (Cargo's lockfile brought up to the new version).
+    # Run once the file is changed by hand (Cargo's or uv's lockfile brought up to the new
+    # version).
     then: tuple[str, ...] = ()
-    # Files the commands update too where they exist (npm's and Cargo's lockfiles): committed
-    # with the version file when git tracks them, so that the pushed files agree.
+    # Files the commands update too where they exist (npm's, Cargo's and uv's lockfiles):
+    # committed with the version file when git tracks them, so that the pushed files agree.
     lockfiles: tuple[str, ...] = ()
     from_base: bool = False  # the commands take the file from the base branch
 
@@ -122,20 +123,29 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
         return _Edit(path, version, (f'echo "{written}" > {shlex.quote(path)}',))
     under = join_words([f"`[{table}]`" for table in tables])
     by_hand = f'set `version = "{version}"` under {under} in `{path}`'
-    if file.name != "Cargo.toml":
+    at_root = file.parent == PurePosixPath(".")
+    if file.name == "Cargo.toml":
+        # Cargo.lock records the package at its version: `cargo build --locked` refuses a
+        # stale one.
+        relock = "cargo update --workspace"
+        if not at_root:
+            relock += f" --manifest-path {shlex.quote(path)}"
+    elif "project" in tables:
+        # uv.lock records a [project] at its version: `uv lock --locked` and `uv sync
+        # --locked` refuse a stale one. A workspace's member locks the workspace.
+        relock = "uv lock"
+        if not at_root:
+            relock += f" --project {shlex.quote(str(file.parent))}"
+    else:
         return _Edit(path, version, by_hand=by_hand)
-    # Cargo.lock records the package at its version: `cargo build --locked` refuses a stale one.
-    manifest = (
-        "" if file == PurePosixPath("Cargo.toml") else f" --manifest-path {shlex.quote(path)}"
-    )
-    # Only where git tracks it: in a crate that keeps none, cargo would resolve (and fetch
-    # the registry's index for) a whole new lockfile to leave behind, untracked.
+    # Only where git tracks it: in a project that keeps none, cargo or uv would resolve (and
+    # read the package index for) a whole new lockfile to leave behind, untracked.
     tracked = f"$(git ls-files {_quoted(lockfiles(path))})"
     return _Edit(
         path,
         version,
         by_hand=by_hand,
-        then=(f'{{ [ -z "{tracked}" ] || cargo update --workspace{manifest}; }}',),
+        then=(f'{{ [ -z "{tracked}" ] || {relock}; }}',),
         lockfiles=lockfiles(path),
     )
 

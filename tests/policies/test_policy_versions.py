@@ -13,6 +13,7 @@ from policies.versions import (
     Version,
     VersionFileError,
     changed_beyond_version,
+    lockfiles,
     next_patch,
     parse_version,
     parse_version_file,
@@ -550,3 +551,22 @@ def test_a_patch_bumped_text_is_the_base_text_with_the_next_patch(
 )
 def test_no_patch_bumped_text_where_it_cannot_be_told(path: str, text: FileText) -> None:
     assert patch_bumped_text(path, text) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "locks"),
+    [
+        ("package.json", ("package-lock.json", "npm-shrinkwrap.json")),
+        ("web/package.json", ("web/package-lock.json", "web/npm-shrinkwrap.json")),
+        ("Cargo.toml", ("Cargo.lock",)),
+        ("crates/api/Cargo.toml", ("crates/api/Cargo.lock", "crates/Cargo.lock", "Cargo.lock")),
+        # uv keeps its lockfile beside the project, or at the root of its workspace.
+        ("pyproject.toml", ("uv.lock",)),
+        ("api/pyproject.toml", ("api/uv.lock", "uv.lock")),
+        ("VERSION", ()),
+    ],
+)
+def test_the_lockfiles_that_record_a_version_file_s_version(
+    path: str, locks: tuple[str, ...]
+) -> None:
+    assert lockfiles(path) == locks
