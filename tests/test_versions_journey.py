@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -354,11 +355,19 @@ def test_a_uv_lock_bumped_with_its_pyproject_is_named_in_the_back_merge(bot: Bot
     assert_asked_to_keep_develops_version(bot, pull, "pyproject.toml", "uv.lock")
 
 
-@pytest.mark.skipif(shutil.which("uv") is None, reason="needs uv")
-def test_a_uv_project_s_lockfile_is_bumped_with_its_pyproject(bot: Bot, tmp_path: Path) -> None:
+# The test extra installs uv beside the interpreter, which need not be on PATH.
+UV = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(UV is None, reason="needs uv")
+def test_a_uv_project_s_lockfile_is_bumped_with_its_pyproject(
+    bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The fix followed as written: `uv lock`, offline, records the project at 1.2.4 in
     uv.lock, which is committed with pyproject.toml, so that `uv lock --locked` (as CI runs
     it) takes the released tree."""
+    assert UV is not None
+    monkeypatch.setenv("PATH", f"{Path(UV).parent}{os.pathsep}{os.environ['PATH']}")
     main = {"pyproject.toml": UV_PYPROJECT % "1.2.3", "uv.lock": UV_LOCK % "1.2.3"}
     pull = open_hotfix(bot, main, {"feature.py": "\n"})
 
