@@ -1,8 +1,10 @@
 """Reading the project version from the files that carry it."""
 
+import itertools
 import json
+import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePosixPath
 
 # Re-exported: the rules and the post-merge steps name versions by this type. It compares by
@@ -13,7 +15,7 @@ from semver import Version as Version
 from policies.config import HotfixConfig
 from policies.files import FileText, UnreadableText
 from policies.tags import fill_format, format_version
-from policies.wording import shortened
+from policies.wording import join_words, shortened
 
 DEFAULT_VERSION_FILES = ("VERSION", "pyproject.toml", "package.json", "Cargo.toml")
 
@@ -26,6 +28,8 @@ MAX_VERSION_LENGTH = 255
 _QUOTED_VERSION = 80
 
 _NPM_LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json")
+# The lockfile at the root of the workspace a manifest is in, its own directory or one above.
+_WORKSPACE_LOCKFILES = {"Cargo.toml": "Cargo.lock", "pyproject.toml": "uv.lock"}
 
 # Editors on Windows begin UTF-8 files with one; JSON and TOML parsers refuse it.
 _BYTE_ORDER_MARK = "\ufeff"
@@ -77,22 +81,32 @@ def _toml_table(document: dict[str, object], *keys: str) -> dict[str, object]:
     return table if isinstance(table, dict) else {}
 
 
-def _pyproject_version(path: str, text: str) -> tuple[str, object]:
+# Where a file declares its version: the TOML table (None in a JSON file) and the version as
+# written, once for each table that declares it.
+_Declarations = list[tuple[str | None, object]]
+
+
+def _pyproject_version(path: str, text: str) -> _Declarations:
     document = _load_toml(path, text)
+    # A Poetry 2 project moving to [project] may declare the version in both tables: each is
+    # read, so that the one left behind is named.
+    declared: _Declarations = []
     for table in ("project", "tool.poetry"):
-        declared = _toml_table(document, *table.split(".")).get("version")
-        if declared is not None:
-            return table, declared
+        version = _toml_table(document, *table.split(".")).get("version")
+        if version is not None:
+            declared.append((table, version))
+    if declared:
+        return declared
     dynamic = _toml_table(document, "project").get("dynamic")
     if isinstance(dynamic, list) and "version" in dynamic:
         raise VersionKeptElsewhere(
             f"{path}: the version is dynamic (project.dynamic lists it), so it is not in the "
             f"file; {_CONFIGURE}, e.g. files: [VERSION]"
         )
-    return "project", None
+    return [("project", None)]
 
 
-def _cargo_version(path: str, text: str) -> tuple[str, object]:
+def _cargo_version(path: str, text: str) -> _Declarations:
     document = _load_toml(path, text)
     declared = _toml_table(document, "package").get("version")
     # A workspace root keeps the shared version in [workspace.package].
@@ -104,17 +118,17 @@ def _cargo_version(path: str, text: str) -> tuple[str, object]:
             f"true), so it is not in this file; {_CONFIGURE}, e.g. the workspace's Cargo.toml"
         )
     if inherited or (declared is None and workspace_version is not None):
-        return "workspace.package", workspace_version
+        return [("workspace.package", workspace_version)]
     if declared is None and "package" not in document and "workspace" in document:
         raise VersionKeptElsewhere(
             f"{path}: declares no version, as the manifest of a virtual workspace (no "
             f"[package]) does: its members hold theirs; {_CONFIGURE}, e.g. a member's "
             "Cargo.toml"
         )
-    return "package", declared
+    return [("package", declared)]
 
 
-def _package_json_version(path: str, text: str) -> tuple[None, object]:
+def _package_json_version(path: str, text: str) -> _Declarations:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -122,13 +136,13 @@ def _package_json_version(path: str, text: str) -> tuple[None, object]:
             f"{path}: is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
     if not isinstance(document, dict):
-        return None, None
+        return [(None, None)]
     if document.get("version") is None and "workspaces" in document:
         raise VersionKeptElsewhere(
             f"{path}: declares no version, as the root of an npm workspace does: its packages "
             f"(in workspaces) hold theirs; {_CONFIGURE}, e.g. a package's package.json"
         )
-    return None, document.get("version")
+    return [(None, document.get("version"))]
 
 
 def _load_toml(path: str, text: str) -> dict[str, object]:
@@ -139,24 +153,31 @@ def _load_toml(path: str, text: str) -> dict[str, object]:
 
 
 # Files are told apart by name; any other name (VERSION, version.txt) holds just the version.
-# A reader returns the TOML table the version is read from (None for JSON), and the version.
-_READERS: dict[str, tuple[Callable[[str, str], tuple[str | None, object]], str]] = {
+_READERS: dict[str, tuple[Callable[[str, str], _Declarations], str]] = {
     "pyproject.toml": (_pyproject_version, '[project] version = "1.2.3"'),
     "Cargo.toml": (_cargo_version, '[package] version = "1.2.3"'),
     "package.json": (_package_json_version, '"version": "1.2.3"'),
 }
 
 
-def _declared(path: str, text: str) -> tuple[object, str]:
+def _declared(path: str, text: str) -> tuple[object, str, int]:
     """What `text` declares as the version, as written, read the way the file's name says;
-    and what such a file is expected to hold."""
+    what such a file is expected to hold; and in how many places it declares it, each of
+    which must hold the same."""
     text = text.removeprefix(_BYTE_ORDER_MARK)
     reader = _READERS.get(PurePosixPath(path).name)
     if reader is None:
-        return text.strip(), "only the version, e.g. 1.2.3"
+        return text.strip(), "only the version, e.g. 1.2.3", 1
     read, expected = reader
-    _, declared = read(path, text)
-    return declared, expected
+    declarations = read(path, text)
+    (_, declared), *others = declarations
+    if any(other != declared for _, other in others):
+        listing = join_words([f"[{table}] {_quoted(value)}" for table, value in declarations])
+        raise VersionFileError(
+            f"{path}: the tables that hold the version disagree: {listing}; both must hold "
+            "the same version"
+        )
+    return declared, expected, len(declarations)
 
 
 def _quoted(declared: object) -> str:
@@ -173,7 +194,7 @@ def _quoted(declared: object) -> str:
 
 def parse_version_file(path: str, text: str) -> Version:
     """The version `text` declares, read the way the file's name says."""
-    declared, expected = _declared(path, text)
+    declared, expected, _ = _declared(path, text)
     if declared is None or declared == "":
         raise VersionFileError(f"{path}: declares no version (expected {expected}); {_CONFIGURE}")
     version = parse_version(declared) if isinstance(declared, str) else None
@@ -190,11 +211,11 @@ def parse_version_file(path: str, text: str) -> Version:
 
 def changed_beyond_version(path: str, before: FileText, after: FileText) -> bool:
     """Whether version file `path`, `before` and `after` a change, differs in more than its
-    version: with the version each declares, as written, taken out of the one place it
-    stands, the rest of the text is not the same (a file that holds only the version has no
-    rest, and a byte order mark or the newlines it ends with are none of it). Taken as
-    changed whenever that cannot be told: the file added, deleted or unreadable, or a version
-    not found as declared (written with escapes, say)."""
+    version: with the version each declares, as written, taken out of the places it is
+    declared in (one, or each table that holds it), the rest of the text is not the same (a
+    file that holds only the version has no rest, and a byte order mark or the newlines it
+    ends with are none of it). Taken as changed whenever that cannot be told: the file added,
+    deleted or unreadable, or a version not found as declared (written with escapes, say)."""
     if before is None and after is None:
         return False
     if not isinstance(before, str) or not isinstance(after, str):
@@ -204,37 +225,45 @@ def changed_beyond_version(path: str, before: FileText, after: FileText) -> bool
     before, after = (text.removeprefix(_BYTE_ORDER_MARK).rstrip("\r\n") for text in (before, after))
     if before == after:
         return False
-    old, new = _written_version(path, before), _written_version(path, after)
-    if old is None or new is None:
+    written_before, written_after = _written_version(path, before), _written_version(path, after)
+    if written_before is None or written_after is None:
         return True
     if holds_only_the_version(path):
         # Nothing but the version to lose: the way it is written around it (a line ending,
         # a byte order mark, spaces) goes with it, as the check's `echo` rewrites it.
         return False
+    (old, places), (new, _) = written_before, written_after
     # The version may be written elsewhere too (a dependency at the same version): each
-    # place it stands in `before` is tried as the one the change replaced.
-    start = before.find(old)
-    while start != -1:
-        if (
-            after.startswith(new, start)
-            and before[:start] == after[:start]
-            and before[start + len(old) :] == after[start + len(new) :]
-        ):
-            return False
-        start = before.find(old, start + 1)
-    return True
+    # choice of as many places as it is declared in, among those it stands in `before`, is
+    # tried as the one the change replaced.
+    starts = [found.start() for found in re.finditer(f"(?={re.escape(old)})", before)]
+    return all(
+        _replaced(before, old, new, chosen) != after
+        for chosen in itertools.combinations(starts, places)
+    )
+
+
+def _replaced(text: str, old: str, new: str, starts: Sequence[int]) -> str:
+    """`text` with `new` in place of the `old` that stands at each of `starts`, in order."""
+    pieces: list[str] = []
+    end = 0
+    for start in starts:
+        pieces += [text[end:start], new]
+        end = start + len(old)
+    return "".join([*pieces, text[end:]])
 
 
 def patch_bumped_text(path: str, text: FileText) -> str | None:
     """Version file `path`, `text` on the base branch, as a hotfix that changes nothing else
     writes it: its version, as written, replaced by the next patch's, a leading `v` kept (a
     head file git names as holding exactly this text is not fetched). None when that cannot
-    be told: no version, or the version written in more than one place."""
-    if not isinstance(text, str):
+    be told: no version, or the version written in more places than it is declared in."""
+    read = _written_version(path, text) if isinstance(text, str) else None
+    if not isinstance(text, str) or read is None:
         return None
-    written = _written_version(path, text)
-    version = None if written is None else parse_version(written)
-    if written is None or version is None or text.count(written) != 1:
+    written, places = read
+    version = parse_version(written)
+    if version is None or text.count(written) != places:
         return None
     return text.replace(written, f"{version_prefix(path, text)}{next_patch(version)}")
 
@@ -242,31 +271,33 @@ def patch_bumped_text(path: str, text: FileText) -> str | None:
 def version_prefix(path: str, text: FileText) -> str:
     """The `v` the version of `text` is written with (v1.2.3), or "": a version set in its
     place is written the same way."""
-    written = _written_version(path, text) if isinstance(text, str) else None
-    return "v" if written is not None and written.startswith("v") else ""
+    read = _written_version(path, text) if isinstance(text, str) else None
+    return "v" if read is not None and read[0].startswith("v") else ""
 
 
-def _written_version(path: str, text: str) -> str | None:
-    """The version `text` declares, exactly as written, when it is one."""
+def _written_version(path: str, text: str) -> tuple[str, int] | None:
+    """The version `text` declares, exactly as written, when it is one, and in how many
+    places it declares it."""
     try:
-        declared, _ = _declared(path, text)
+        declared, _, places = _declared(path, text)
     except VersionFileError:
         return None
     if not isinstance(declared, str) or parse_version(declared) is None:
         return None
-    return declared
+    return declared, places
 
 
 def lockfiles(path: str) -> tuple[str, ...]:
     """The lockfiles that record version file `path`'s version too, where they exist: npm's
-    beside a package.json, and the Cargo.lock of a Cargo.toml's workspace, at its root: the
-    file's directory or any above it, each named."""
+    beside a package.json, and the Cargo.lock of a Cargo.toml's workspace or the uv.lock of a
+    pyproject.toml's, at its root: the file's directory or any above it, each named."""
     file = PurePosixPath(path)
     if file.name == "package.json":
         return tuple(str(file.with_name(name)) for name in _NPM_LOCKFILES)
-    if file.name == "Cargo.toml":
-        return tuple(str(directory / "Cargo.lock") for directory in file.parents)
-    return ()
+    lockfile = _WORKSPACE_LOCKFILES.get(file.name)
+    if lockfile is None:
+        return ()
+    return tuple(str(directory / lockfile) for directory in file.parents)
 
 
 def holds_only_the_version(path: str) -> bool:
@@ -274,19 +305,20 @@ def holds_only_the_version(path: str) -> bool:
     return PurePosixPath(path).name not in _READERS
 
 
-def version_table(path: str, text: FileText) -> str | None:
-    """The TOML table `path`'s version is read from, e.g. `workspace.package` for the shared
-    version of a Cargo workspace, or where it belongs when the file has none; None for a file
+def version_tables(path: str, text: FileText) -> tuple[str, ...]:
+    """The TOML tables `path`'s version is read from, e.g. `workspace.package` for the
+    shared version of a Cargo workspace, `project` and `tool.poetry` where both hold it
+    (whether or not they agree), or where it belongs when the file has none; none for a file
     that is no TOML file or cannot be read."""
     reader = _READERS.get(PurePosixPath(path).name)
     if reader is None or not isinstance(text, str):
-        return None
+        return ()
     read, _ = reader
     try:
-        table, _ = read(path, text.removeprefix(_BYTE_ORDER_MARK))
+        declarations = read(path, text.removeprefix(_BYTE_ORDER_MARK))
     except VersionFileError:
-        return None
-    return table
+        return ()
+    return tuple(table for table, _ in declarations if table is not None)
 
 
 def tag_name(config: HotfixConfig, version: str) -> str:

@@ -350,7 +350,8 @@ def test_after_a_pre_release_hotfix_the_next_one_wants_the_next_patch_not_the_fi
         "```sh\ngit fetch origin &&\ngit checkout hotfix/final &&\n"
         "git merge --ff-only origin/hotfix/final &&\nnpm version 1.2.5 --no-git-tag-version\n```"
         '\n\nThen set `version = "1.2.5"` under `[project]` in `pyproject.toml`, and:\n\n'
-        "```sh\ngit add pyproject.toml package.json $(git ls-files package-lock.json "
+        '```sh\n{ [ -z "$(git ls-files uv.lock)" ] || uv lock; } &&\n'
+        "git add pyproject.toml package.json $(git ls-files uv.lock package-lock.json "
         'npm-shrinkwrap.json) &&\ngit commit -m "Bump the version to 1.2.5" &&\n'
         "git push origin hotfix/final\n```"
     )

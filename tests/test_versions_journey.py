@@ -10,6 +10,8 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
+import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -89,7 +91,12 @@ def follow(bot: Bot, tmp_path: Path, text: str, by_hand: dict[str, str] | None =
                 done = subprocess.run(
                     ["sh", "-c", command],
                     cwd=work,
-                    env={**os.environ, "npm_config_offline": "true", "CARGO_NET_OFFLINE": "true"},
+                    env={
+                        **os.environ,
+                        "npm_config_offline": "true",
+                        "CARGO_NET_OFFLINE": "true",
+                        "UV_OFFLINE": "true",
+                    },
                     capture_output=True,
                     text=True,
                     timeout=25,
@@ -251,8 +258,8 @@ def test_each_kind_of_version_file_is_bumped_released_and_merged_back(
     # What cargo needs to read the crate, or the workspace, at the root.
     crates = {"api/Cargo.toml": CARGO % "0.1.0", "api/src/lib.rs": "", "src/main.rs": ""}
     pull = open_hotfix(bot, {path: version("1.2.3"), **crates}, {path: version("1.3.0-dev")})
-    # By hand, the version is set where the fix says: the first place it is written.
-    typed = {path: version("1.2.3").replace("1.2.3", "1.2.4", 1)} if by_hand else None
+    # By hand, the version is set where the fix says: in each table that holds it.
+    typed = {path: version("1.2.4")} if by_hand else None
 
     merged_after_following(bot, tmp_path, pull, typed)
 
@@ -300,15 +307,87 @@ def test_a_lockfile_bumped_with_its_manifest_is_named_in_the_back_merge(
     merged_after_following(bot, tmp_path, pull, {path: manifest % "1.2.4"} if by_hand else None)
 
     assert bot.repo.read_file("main", lockfile) == locked("1.2.4")
+    assert_asked_to_keep_develops_version(bot, pull, path, lockfile)
+
+
+def assert_asked_to_keep_develops_version(
+    bot: Bot, pull: FakePull, manifest: str, lockfile: str
+) -> None:
+    """The back-merge of `pull` went to people, who are asked to keep develop's version in
+    both `manifest` and `lockfile`, which conflict."""
     [backmerge] = [p for p in bot.repo.pulls.values() if p.number != pull.number]
     assert backmerge.body is not None
-    files = sorted([path, lockfile])
+    files = sorted([manifest, lockfile])
     assert (
         f"- `{files[0]}`\n- `{files[1]}`\n\n"
         "@dev, please resolve the conflicts on `backmerge/v1.2.4`, keeping both the hotfix and "
         f"the work on `develop` (but `develop`'s own version in `{files[0]}` and "
         f"`{files[1]}`, not the hotfix's 1.2.4), then merge:"
     ) in backmerge.body
+
+
+UV_PYPROJECT = '[project]\nname = "shop"\nversion = "%s"\nrequires-python = ">=3.11"\n'
+# As uv 0.13 writes it for UV_PYPROJECT: uv writes versions as Python does (1.3.0.dev0).
+UV_LOCK = (
+    'version = 1\nrevision = 5\nrequires-python = ">=3.11"\n\n'
+    '[[package]]\nname = "shop"\nversion = "%s"\nsource = { virtual = "." }\n'
+)
+
+
+def test_a_uv_lock_bumped_with_its_pyproject_is_named_in_the_back_merge(bot: Bot) -> None:
+    """uv.lock records the project's version: the fix has `uv lock` bring it up to 1.2.4 and
+    commits it with pyproject.toml, as done here; develop's lockfile holds its own version.
+    The lockfile is no version file, so the back-merge goes to people (docs/BEHAVIOUR.md,
+    'Steps', 3. Back-merge), who are asked to keep develop's version in both files."""
+    develop = {"pyproject.toml": UV_PYPROJECT % "1.3.0-dev", "uv.lock": UV_LOCK % "1.3.0.dev0"}
+    pull = open_hotfix(
+        bot, {"pyproject.toml": UV_PYPROJECT % "1.2.3", "uv.lock": UV_LOCK % "1.2.3"}, develop
+    )
+    assert '{ [ -z "$(git ls-files uv.lock)" ] || uv lock; }' in how_to_fix(bot, pull)
+    bumped = {"pyproject.toml": UV_PYPROJECT % "1.2.4", "uv.lock": UV_LOCK % "1.2.4"}
+    bot.repo.commit(BRANCH, bumped, "Bump the version to 1.2.4", "dev")
+    bot.pull_request(pull.number, "synchronize")
+    assert "| ✅ pass |" in row(bot, pull), how_to_fix(bot, pull)
+    bot.repo.merge_pull(pull.number)
+    bot.pull_request(pull.number, "closed")
+
+    assert bot.repo.tag_object("v1.2.4") is not None
+    assert_asked_to_keep_develops_version(bot, pull, "pyproject.toml", "uv.lock")
+
+
+# The test extra installs uv beside the interpreter, which need not be on PATH.
+UV = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(UV is None, reason="needs uv")
+def test_a_uv_project_s_lockfile_is_bumped_with_its_pyproject(
+    bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fix followed as written: `uv lock`, offline, records the project at 1.2.4 in
+    uv.lock, which is committed with pyproject.toml, so that `uv lock --locked` (as CI runs
+    it) takes the released tree."""
+    assert UV is not None
+    monkeypatch.setenv("PATH", f"{Path(UV).parent}{os.pathsep}{os.environ['PATH']}")
+    main = {"pyproject.toml": UV_PYPROJECT % "1.2.3", "uv.lock": UV_LOCK % "1.2.3"}
+    pull = open_hotfix(bot, main, {"feature.py": "\n"})
+
+    merged_after_following(bot, tmp_path, pull, {"pyproject.toml": UV_PYPROJECT % "1.2.4"})
+
+    tree = bot.repo.get_commit("v1.2.4").tree
+    locked = tomllib.loads(tree["uv.lock"])
+    assert [(package["name"], package["version"]) for package in locked["package"]] == [
+        ("shop", "1.2.4")
+    ]
+    released = tmp_path / "released"
+    write_tree(released, tree)
+    checked = subprocess.run(
+        ["uv", "lock", "--locked", "--offline"],
+        cwd=released,
+        capture_output=True,
+        text=True,
+        timeout=25,
+    )
+    assert checked.returncode == 0, checked.stderr
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")

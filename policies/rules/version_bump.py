@@ -32,7 +32,7 @@ from policies.versions import (
     tag_to_check,
     version_files_to_read,
     version_prefix,
-    version_table,
+    version_tables,
 )
 from policies.wording import fence_for, join_words
 
@@ -52,10 +52,11 @@ class _Edit:
     version: Version
     commands: tuple[str, ...] = ()
     by_hand: str = ""
-    # Run once the file is changed by hand (Cargo's lockfile brought up to the new version).
+    # Run once the file is changed by hand (Cargo's or uv's lockfile brought up to the new
+    # version).
     then: tuple[str, ...] = ()
-    # Files the commands update too where they exist (npm's and Cargo's lockfiles): committed
-    # with the version file when git tracks them, so that the pushed files agree.
+    # Files the commands update too where they exist (npm's, Cargo's and uv's lockfiles):
+    # committed with the version file when git tracks them, so that the pushed files agree.
     lockfiles: tuple[str, ...] = ()
     from_base: bool = False  # the commands take the file from the base branch
 
@@ -99,7 +100,7 @@ def _describe(read: Version | VersionFileError | None) -> str:
 
 
 def _set_version(change: _Change, path: str, version: Version) -> _Edit:
-    """What sets `path`'s version on the head, in the table the version is read from there
+    """What sets `path`'s version on the head, in the tables the version is read from there
     (or on the base, when the head's file cannot say)."""
     file = PurePosixPath(path)
     if file.name == "package.json":
@@ -113,28 +114,38 @@ def _set_version(change: _Change, path: str, version: Version) -> _Edit:
             (f"npm {prefix}version {version} --no-git-tag-version",),
             lockfiles=lockfiles(path),
         )
-    table = version_table(path, change.head_files.get(path)) or version_table(
+    tables = version_tables(path, change.head_files.get(path)) or version_tables(
         path, change.base_files.get(path)
     )
-    if table is None:
+    if not tables:
         # Written as the base writes it: a `v` there stays (the tag is made from the version).
         written = version_prefix(path, change.base_files.get(path)) + str(version)
         return _Edit(path, version, (f'echo "{written}" > {shlex.quote(path)}',))
-    by_hand = f'set `version = "{version}"` under `[{table}]` in `{path}`'
-    if file.name != "Cargo.toml":
+    under = join_words([f"`[{table}]`" for table in tables])
+    by_hand = f'set `version = "{version}"` under {under} in `{path}`'
+    at_root = file.parent == PurePosixPath(".")
+    if file.name == "Cargo.toml":
+        # Cargo.lock records the package at its version: `cargo build --locked` refuses a
+        # stale one.
+        relock = "cargo update --workspace"
+        if not at_root:
+            relock += f" --manifest-path {shlex.quote(path)}"
+    elif "project" in tables:
+        # uv.lock records a [project] at its version: `uv lock --locked` and `uv sync
+        # --locked` refuse a stale one. A workspace's member locks the workspace.
+        relock = "uv lock"
+        if not at_root:
+            relock += f" --project {shlex.quote(str(file.parent))}"
+    else:
         return _Edit(path, version, by_hand=by_hand)
-    # Cargo.lock records the package at its version: `cargo build --locked` refuses a stale one.
-    manifest = (
-        "" if file == PurePosixPath("Cargo.toml") else f" --manifest-path {shlex.quote(path)}"
-    )
-    # Only where git tracks it: in a crate that keeps none, cargo would resolve (and fetch
-    # the registry's index for) a whole new lockfile to leave behind, untracked.
+    # Only where git tracks it: in a project that keeps none, cargo or uv would resolve (and
+    # read the package index for) a whole new lockfile to leave behind, untracked.
     tracked = f"$(git ls-files {_quoted(lockfiles(path))})"
     return _Edit(
         path,
         version,
         by_hand=by_hand,
-        then=(f'{{ [ -z "{tracked}" ] || cargo update --workspace{manifest}; }}',),
+        then=(f'{{ [ -z "{tracked}" ] || {relock}; }}',),
         lockfiles=lockfiles(path),
     )
 

@@ -354,6 +354,18 @@ def by_hand(version: str, what: str, path: str, then: str = "") -> str:
     )
 
 
+# A pyproject.toml's [project] may be uv's, whose uv.lock records its version: `uv lock`
+# brings it up to the new one where git tracks it, and it is committed with the file.
+UV_LOCKED = (
+    "pyproject.toml $(git ls-files uv.lock)",
+    '{ [ -z "$(git ls-files uv.lock)" ] || uv lock; } &&\n',
+)
+BOTH_TABLES = '[project]\nversion = "%s"\n\n[tool.poetry]\nversion = "%s"\n'
+SET_BOTH_TABLES = (
+    'set `version = "1.2.4"` under `[project]` and `[tool.poetry]` in `pyproject.toml`'
+)
+
+
 def up_to_date_first(fix: str) -> str:
     """`fix` for a head whose version does not go past main's 1.2.3: its commands merge main
     into hotfix/fix-login, brought up to where GitHub has it, before they set the version."""
@@ -594,8 +606,48 @@ def up_to_date_first(fix: str) -> str:
             by_hand(
                 "2.0.1",
                 'set `version = "2.0.1"` under `[project]` in `pyproject.toml`',
-                "pyproject.toml",
+                *UV_LOCKED,
             ),
+        ),
+        (  # uv.lock records a [project]'s version too
+            {
+                "base_version_files": {"pyproject.toml": '[project]\nversion = "1.2.3"\n'},
+                "head_version_files": {"pyproject.toml": '[project]\nversion = "1.3.0"\n'},
+            },
+            Status.FAIL,
+            "pyproject.toml is 1.3.0 on hotfix/fix-login, expected 1.2.4",
+            by_hand(
+                "1.2.4", 'set `version = "1.2.4"` under `[project]` in `pyproject.toml`', *UV_LOCKED
+            ),
+        ),
+        (  # a Poetry 2 project moving to [project]: both tables are set
+            {
+                "base_version_files": {"pyproject.toml": BOTH_TABLES % ("1.2.3", "1.2.3")},
+                "head_version_files": {"pyproject.toml": BOTH_TABLES % ("1.3.0", "1.3.0")},
+            },
+            Status.FAIL,
+            "pyproject.toml is 1.3.0 on hotfix/fix-login, expected 1.2.4",
+            by_hand("1.2.4", SET_BOTH_TABLES, *UV_LOCKED),
+        ),
+        (  # ... and both are read: the one left behind is named
+            {
+                "base_version_files": {"pyproject.toml": BOTH_TABLES % ("1.2.3", "1.2.3")},
+                "head_version_files": {"pyproject.toml": BOTH_TABLES % ("1.2.4", "1.2.3")},
+            },
+            Status.FAIL,
+            'pyproject.toml: the tables that hold the version disagree: [project] "1.2.4" and '
+            '[tool.poetry] "1.2.3"; both must hold the same version',
+            by_hand("1.2.4", SET_BOTH_TABLES, *UV_LOCKED),
+        ),
+        (
+            {
+                "base_version_files": {"pyproject.toml": BOTH_TABLES % ("1.2.3", "1.2.2")},
+                "head_version_files": {"pyproject.toml": BOTH_TABLES % ("1.2.4", "1.2.4")},
+            },
+            Status.FAIL,
+            "On main, pyproject.toml: the tables that hold the version disagree: [project] "
+            '"1.2.3" and [tool.poetry] "1.2.2"; both must hold the same version',
+            "Fix pyproject.toml on main; then re-run this check",
         ),
     ],
 )
@@ -757,6 +809,57 @@ def test_the_version_bump_fix_commits_what_is_set_by_hand_once_it_is() -> None:
         "```sh\n"
         '{ [ -z "$(git ls-files Cargo.lock)" ] || cargo update --workspace; } &&\n'
         "git add VERSION Cargo.toml $(git ls-files Cargo.lock) &&\n"
+        'git commit -m "Bump the version to 1.2.4" &&\n'
+        "git push origin hotfix/fix-login\n"
+        "```"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "table", "lockfiles", "relock"),
+    [
+        (
+            "api/pyproject.toml",
+            '[project]\nversion = "1.2.3"\n',
+            "project",
+            "api/uv.lock uv.lock",
+            "uv lock --project api",
+        ),
+        (
+            "crates/api/Cargo.toml",
+            '[package]\nversion = "1.2.3"\n',
+            "package",
+            "crates/api/Cargo.lock crates/Cargo.lock Cargo.lock",
+            "cargo update --workspace --manifest-path crates/api/Cargo.toml",
+        ),
+    ],
+    ids=["uv", "cargo"],
+)
+def test_a_project_below_the_root_has_its_lockfile_brought_up_from_there_or_above(
+    path: str, text: str, table: str, lockfiles: str, relock: str
+) -> None:
+    """The lockfile is beside the version file or at the root of its workspace, above it:
+    each is named, and the command is pointed at the project from the repository's root."""
+    files = {path: text}
+    result = version_bump.check(
+        config(f"version: {{files: [{path}]}}"),
+        facts(base_version_files=files, head_version_files={}),
+    )
+    assert result.how_to_fix == (
+        "Set the version to 1.2.4 on hotfix/fix-login, commit it and push it:\n"
+        "\n"
+        "```sh\n"
+        "git fetch origin &&\n"
+        "git checkout hotfix/fix-login &&\n"
+        "git merge --ff-only origin/hotfix/fix-login &&\n"
+        f"git checkout origin/main -- {path}\n"
+        "```\n"
+        "\n"
+        f'Then set `version = "1.2.4"` under `[{table}]` in `{path}`, and:\n'
+        "\n"
+        "```sh\n"
+        f'{{ [ -z "$(git ls-files {lockfiles})" ] || {relock}; }} &&\n'
+        f"git add {path} $(git ls-files {lockfiles}) &&\n"
         'git commit -m "Bump the version to 1.2.4" &&\n'
         "git push origin hotfix/fix-login\n"
         "```"

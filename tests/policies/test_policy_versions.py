@@ -13,6 +13,7 @@ from policies.versions import (
     Version,
     VersionFileError,
     changed_beyond_version,
+    lockfiles,
     next_patch,
     parse_version,
     parse_version_file,
@@ -20,7 +21,7 @@ from policies.versions import (
     tag_name,
     tag_version,
     version_files_to_read,
-    version_table,
+    version_tables,
 )
 
 
@@ -46,6 +47,11 @@ from policies.versions import (
             '[package]\nversion.workspace = true\n[workspace.package]\nversion = "0.6.0"\n',
             "0.6.0",
         ),
+        (  # a Poetry 2 project moving to [project]: both tables hold the version
+            "pyproject.toml",
+            '[project]\nversion = "2.0.1"\n[tool.poetry]\nversion = "2.0.1"\n',
+            "2.0.1",
+        ),
         ("VERSION", "1.2.3-rc.1+build.5", "1.2.3-rc.1+build.5"),
         ("package.json", '{"version": "v1.2.4-rc.1"}', "1.2.4-rc.1"),
         (
@@ -60,48 +66,60 @@ def test_version_files_are_read(path: str, text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "text", "table"),
+    ("path", "text", "tables"),
     [
-        ("Cargo.toml", '[package]\nversion = "0.4.2"\n', "package"),
-        ("Cargo.toml", '[workspace.package]\nversion = "0.5.0"\n', "workspace.package"),
+        ("Cargo.toml", '[package]\nversion = "0.4.2"\n', ("package",)),
+        ("Cargo.toml", '[workspace.package]\nversion = "0.5.0"\n', ("workspace.package",)),
         (
             "Cargo.toml",
             '[package]\nversion.workspace = true\n[workspace.package]\nversion = "0.6.0"\n',
-            "workspace.package",
+            ("workspace.package",),
         ),
         (  # a workspace root that is a crate of its own: [package] is read first
             "crates/Cargo.toml",
             '[package]\nversion = "0.4.2"\n[workspace.package]\nversion = "0.6.0"\n',
-            "package",
+            ("package",),
         ),
-        ("Cargo.toml", '[package]\nname = "x"\n', "package"),  # where it belongs
-        ("pyproject.toml", '[project]\nversion = "2.0.1"\n', "project"),
-        ("pyproject.toml", '[tool.poetry]\nversion = "3.1.4"\n', "tool.poetry"),
-        ("pyproject.toml", '[project]\ndynamic = ["version"]\n', None),
-        ("pyproject.toml", "[project\n", None),
-        ("package.json", '{"version": "1.0.0"}', None),
-        ("VERSION", "1.2.3", None),
+        ("Cargo.toml", '[package]\nname = "x"\n', ("package",)),  # where it belongs
+        ("pyproject.toml", '[project]\nversion = "2.0.1"\n', ("project",)),
+        ("pyproject.toml", '[tool.poetry]\nversion = "3.1.4"\n', ("tool.poetry",)),
+        (  # each table that holds the version, where both do
+            "pyproject.toml",
+            '[project]\nversion = "2.0.1"\n[tool.poetry]\nversion = "2.0.1"\n',
+            ("project", "tool.poetry"),
+        ),
+        (  # ... even when they disagree: both are set
+            "pyproject.toml",
+            '[project]\nversion = "2.0.2"\n[tool.poetry]\nversion = "2.0.1"\n',
+            ("project", "tool.poetry"),
+        ),
+        ("pyproject.toml", '[project]\ndynamic = ["version"]\n', ()),
+        ("pyproject.toml", "[project\n", ()),
+        ("package.json", '{"version": "1.0.0"}', ()),
+        ("VERSION", "1.2.3", ()),
     ],
 )
-def test_version_table_is_the_table_the_version_is_read_from(
-    path: str, text: str, table: str | None
+def test_version_tables_are_the_tables_the_version_is_read_from(
+    path: str, text: str, tables: tuple[str, ...]
 ) -> None:
-    assert version_table(path, text) == table
+    assert version_tables(path, text) == tables
 
 
 @pytest.mark.parametrize(
-    ("path", "text", "table"),
+    ("path", "text", "tables"),
     [
-        ("VERSION", "1.2.3\r\n", None),
-        ("package.json", '{"name": "x", "version": "1.2.3"}', None),
-        ("pyproject.toml", '[tool.poetry]\nversion = "1.2.3"\n', "tool.poetry"),
-        ("Cargo.toml", '[workspace.package]\nversion = "1.2.3"\n', "workspace.package"),
+        ("VERSION", "1.2.3\r\n", ()),
+        ("package.json", '{"name": "x", "version": "1.2.3"}', ()),
+        ("pyproject.toml", '[tool.poetry]\nversion = "1.2.3"\n', ("tool.poetry",)),
+        ("Cargo.toml", '[workspace.package]\nversion = "1.2.3"\n', ("workspace.package",)),
     ],
 )
-def test_a_leading_byte_order_mark_is_read_past(path: str, text: str, table: str | None) -> None:
+def test_a_leading_byte_order_mark_is_read_past(
+    path: str, text: str, tables: tuple[str, ...]
+) -> None:
     with_mark = "\ufeff" + text  # as editors on Windows save UTF-8
     assert str(parse_version_file(path, with_mark)) == "1.2.3"
-    assert version_table(path, with_mark) == table
+    assert version_tables(path, with_mark) == tables
 
 
 @pytest.mark.parametrize(
@@ -124,6 +142,12 @@ def test_a_leading_byte_order_mark_is_read_past(path: str, text: str, table: str
         ("Cargo.toml", "[package]\nversion.workspace = true\n", "inherited from the workspace"),
         ("Cargo.toml", '[workspace]\nmembers = ["a"]\n', "the manifest of a virtual workspace"),
         ("package.json", '{"workspaces": ["a"]}', "the root of an npm workspace"),
+        (  # each table that holds it is read: the one left behind is named
+            "pyproject.toml",
+            '[project]\nversion = "1.2.4"\n[tool.poetry]\nversion = "1.2.3"\n',
+            'pyproject.toml: the tables that hold the version disagree: [project] "1.2.4" and '
+            '[tool.poetry] "1.2.3"; both must hold the same version',
+        ),
     ],
 )
 def test_unreadable_versions_name_the_file_and_what_to_do(path: str, text: str, words: str) -> None:
@@ -170,6 +194,10 @@ def test_pyproject_errors_suggest_version_files(text: str) -> None:
 
 PACKAGE = '{\n  "version": "%s",\n  "dependencies": {"lodash": "%s", "left-pad": "%s"}\n}\n'
 PYPROJECT = '[project]\nname = "w"\nversion = "%s"\ndependencies = ["%s"]\n'
+# Both tables hold the version (a Poetry 2 project moving to [project]); so does a dependency.
+BOTH_TABLES = (
+    '[project]\nversion = "%s"\ndependencies = ["shared==%s"]\n\n[tool.poetry]\nversion = "%s"\n'
+)
 UNREADABLE = UnreadableText("is not UTF-8 text")
 
 
@@ -195,6 +223,12 @@ def package_json(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[str, 
             '{"engines": {"self": "1.2.3"}, "version": "1.2.4"}\n',
         ),
         ("pyproject.toml", PYPROJECT % ("1.2.3", "x"), PYPROJECT % ("1.2.4", "x")),
+        # Set in both tables that hold it, the dependency at the same version left as it is.
+        (
+            "pyproject.toml",
+            BOTH_TABLES % ("1.2.3", "1.2.3", "1.2.3"),
+            BOTH_TABLES % ("1.2.4", "1.2.3", "1.2.4"),
+        ),
         # The byte order mark an editor wrote, dropped by npm, and the final newline it adds.
         ("package.json", '\ufeff{"version": "1.2.3"}\n', '{"version": "1.2.4"}\n'),
         ("package.json", '{\n  "version": "1.2.3"\n}', '{\n  "version": "1.2.4"\n}\n'),
@@ -218,6 +252,18 @@ def test_a_change_of_the_version_alone_is_not_beyond_it(
         package_json(("1.2.3", "4.17.20", "1.2.3"), ("1.2.4", "4.17.20", "1.2.4")),
         # Nothing but a dependency changed.
         ("pyproject.toml", PYPROJECT % ("1.2.3", "x"), PYPROJECT % ("1.2.3", "y")),
+        # Both tables set, and the dependency at the same version bumped too.
+        (
+            "pyproject.toml",
+            BOTH_TABLES % ("1.2.3", "1.2.3", "1.2.3"),
+            BOTH_TABLES % ("1.2.4", "1.2.4", "1.2.4"),
+        ),
+        # One table of the two set: they disagree.
+        (
+            "pyproject.toml",
+            BOTH_TABLES % ("1.2.3", "1.2.3", "1.2.3"),
+            BOTH_TABLES % ("1.2.4", "1.2.3", "1.2.3"),
+        ),
         # A line added after the version.
         ("VERSION", "1.2.3\n", "1.2.4\n# a comment\n"),
         # Only whitespace, outside the version.
@@ -477,6 +523,11 @@ def test_a_tag_reads_as_the_version_its_format_named_it_after(
             '[package]\nname = "core"\nversion = "0.3.1"\n',
             '[package]\nname = "core"\nversion = "0.3.2"\n',
         ),
+        (  # both tables that hold the version
+            "pyproject.toml",
+            '[project]\nversion = "2.0.9"\n[tool.poetry]\nversion = "2.0.9"\n',
+            '[project]\nversion = "2.0.10"\n[tool.poetry]\nversion = "2.0.10"\n',
+        ),
     ],
 )
 def test_a_patch_bumped_text_is_the_base_text_with_the_next_patch(
@@ -491,6 +542,7 @@ def test_a_patch_bumped_text_is_the_base_text_with_the_next_patch(
     [
         # The version stands twice: which place a hotfix changes cannot be told.
         ("package.json", '{"version": "1.2.3", "dependencies": {"shared": "1.2.3"}}'),
+        ("pyproject.toml", BOTH_TABLES % ("1.2.3", "1.2.3", "1.2.3")),
         ("VERSION", "not a version\n"),
         ("package.json", '{"name": "web"}'),
         ("VERSION", None),
@@ -499,3 +551,22 @@ def test_a_patch_bumped_text_is_the_base_text_with_the_next_patch(
 )
 def test_no_patch_bumped_text_where_it_cannot_be_told(path: str, text: FileText) -> None:
     assert patch_bumped_text(path, text) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "locks"),
+    [
+        ("package.json", ("package-lock.json", "npm-shrinkwrap.json")),
+        ("web/package.json", ("web/package-lock.json", "web/npm-shrinkwrap.json")),
+        ("Cargo.toml", ("Cargo.lock",)),
+        ("crates/api/Cargo.toml", ("crates/api/Cargo.lock", "crates/Cargo.lock", "Cargo.lock")),
+        # uv keeps its lockfile beside the project, or at the root of its workspace.
+        ("pyproject.toml", ("uv.lock",)),
+        ("api/pyproject.toml", ("api/uv.lock", "uv.lock")),
+        ("VERSION", ()),
+    ],
+)
+def test_the_lockfiles_that_record_a_version_file_s_version(
+    path: str, locks: tuple[str, ...]
+) -> None:
+    assert lockfiles(path) == locks
