@@ -72,6 +72,7 @@ from app.handlers.queued_group import fail_waiting_groups
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
+from policies.accounts import login_of
 from policies.clock import RequestOutcome, clock_timers, review_requests
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig
 from policies.evaluate import (
@@ -743,7 +744,7 @@ def _facts(
     return PullRequestFacts(
         number=pull["number"],
         title=pull["title"],
-        author=pull["user"]["login"],
+        author=login_of(pull["user"]),
         head_ref=pull["head"]["ref"],
         head_sha=pull["head"]["sha"],
         base_ref=pull["base"]["ref"],
@@ -791,7 +792,7 @@ async def read_reverted_pull(
     return RevertedPull(
         number=number,
         title=pull["title"],
-        author=pull["user"]["login"],
+        author=login_of(pull["user"]),
         head_ref=pull["head"]["ref"],
         base_ref=pull["base"]["ref"],
         labels=frozenset(labels_of(pull)),

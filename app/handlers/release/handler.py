@@ -75,6 +75,7 @@ from app.handlers.release.steps import back_merge, incident_report, tag, verbal_
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
 from app.journal.timers import FiredTimer
+from policies.accounts import login_of
 from policies.config import ConfigError, HotfixConfig, SeverityPolicy, load_config
 from policies.evaluate import allows_break_glass, is_hotfix
 from policies.facts import RevertedPull
@@ -513,7 +514,7 @@ async def _plan(
         repository_url=base_repo["html_url"],
         number=pull["number"],
         title=pull["title"],
-        author=pull["user"]["login"],
+        author=login_of(pull["user"]),
         hotfix_url=pull["html_url"],
         merge_sha=merge_sha,
         head_ref=pull["head"]["ref"],

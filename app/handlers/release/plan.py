@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.handlers.records import BreakGlassRecord, VerbalRecord, Waived
+from policies.accounts import is_deleted
 from policies.config import HotfixConfig
 from policies.tags import fill_message
 from policies.timeline import EarlierRollback
@@ -114,6 +115,12 @@ class ReleasePlan:
     opened_at: datetime | None = None
     merged_at: datetime | None = None
     merged_by: str | None = None
+
+    @property
+    def author_to_ask(self) -> str | None:
+        """The author, to assign the incident report to and ask to review the back-merge;
+        None when their account was deleted: there is nobody to ask."""
+        return None if is_deleted(self.author) else self.author
 
     @property
     def tag(self) -> str | None:
