@@ -16,6 +16,7 @@ from policies.notices import pull_request_values
 from policies.timeline import TimelineEvent, key_rows
 from policies.wording import (
     cell,
+    code_span,
     deadline_distance,
     deadline_passed,
     duration_words,
@@ -81,6 +82,14 @@ class Incident:
             else f"met, with {deadline_distance(spare)} to spare"
         )
         return f"{outcome} ({self.deadline} after opening: {when(due)})"
+
+
+def while_failing(rules: Sequence[str], title: str, head_sha: str) -> str:
+    """`while `hotfix-policy` was failing on its head commit `abc1234`: `labels` failed`: how
+    a pull request merged against its check run on the merged head commit `head_sha`, which
+    showed `rules` failing, or, when no rule did (its config could not be used), `title`."""
+    what = f"{join_words([f'`{rule}`' for rule in rules])} failed" if rules else code_span(title)
+    return f"while `hotfix-policy` was failing on its head commit `{head_sha[:7]}`: {what}"
 
 
 def report_body(

@@ -669,6 +669,53 @@ def test_the_report_of_a_hotfix_whose_authors_account_was_deleted_is_assigned_to
     assert "@ghost" not in issue.body + notices(bot, pull)["resolution:acme/widgets#1"]
 
 
+def test_a_hotfix_merged_while_its_check_failed_says_so_in_its_report_and_release_report(
+    bot: Bot,
+) -> None:
+    """An admin bypassed the branch protection (or there is none): the record says what the
+    check said of the merged head commit, as its run last showed it before the merge."""
+    pull = bot.open_hotfix("hotfix/Fix_Login", labels=("hotfix", "P1"))
+    bot.pull_request(pull.number, "opened")
+    bot.approve(pull.number, "lead")
+    assert bot.policy_run(pull.head_sha).conclusion == "failure"
+
+    sha = merge(bot, pull)
+
+    clause = (
+        f"while `hotfix-policy` was failing on its head commit `{pull.head_sha[:7]}`: "
+        "`branch-name` failed"
+    )
+    [issue] = reports(bot)
+    assert (
+        "- **Report due:** 2026-12-06 20:30 UTC (48h after the merge)\n"
+        f"- **Policy check:** merged {clause}.\n"
+        "- **Impact:** [Description of user/business impact]\n"
+    ) in issue.body
+    assert release_report(bot, sha).startswith(
+        f"Hotfix #1 (Fix) was merged into `main` as [`{sha[:7]}`]({WEB}/commit/{sha}), {clause}."
+    )
+
+
+def test_a_check_that_failed_only_on_an_earlier_head_is_not_said_to_have_failed_at_the_merge(
+    bot: Bot,
+) -> None:
+    """Pushed a fix, and merged before the push was evaluated: the run that failed is of
+    another commit than the one merged, and says nothing of it."""
+    pull = bot.open_hotfix("hotfix/fix-login", labels=("hotfix", "P1"))
+    bot.repo.commit("main", {"VERSION": "1.2.4\n"}, "Someone else took 1.2.4")
+    bot.pull_request(pull.number, "opened")
+    assert bot.policy_run(pull.head_sha).conclusion == "failure"
+    bot.repo.commit("hotfix/fix-login", {"NOTES": "fixed\n"}, "More")
+
+    sha = merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert "Policy check" not in issue.body
+    assert release_report(bot, sha).startswith(
+        f"Hotfix #1 (Fix) was merged into `main` as [`{sha[:7]}`]({WEB}/commit/{sha}).\n"
+    )
+
+
 def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kept(bot: Bot) -> None:
     bot.repo.commit(
         "main",

@@ -68,6 +68,7 @@ from app.handlers.checks import (
 )
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
 from app.handlers.notices import alert_p0, refused_notices
+from app.handlers.policy_result import PolicyResult
 from app.handlers.queued_group import fail_waiting_groups
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
@@ -423,6 +424,10 @@ async def _evaluate(
             shown.number,
             Rank(shown.rank).described,
         )
+    if not merged and shown is None:
+        # What the run showed while the pull request could still be merged: the post-merge
+        # run tells of a merge while it failed.
+        await PolicyResult.of(evaluation.verdict, head_sha).keep(context, number)
     if not merged:
         await _conclude_the_replaced_head(context, number, head_sha)
         await fail_waiting_groups(context, pull, evaluation.verdict, evaluation.output(()))

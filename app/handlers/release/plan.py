@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.handlers.policy_result import PolicyResult
 from app.handlers.records import BreakGlassRecord, VerbalRecord, Waived
 from policies.accounts import is_deleted
 from policies.config import HotfixConfig
@@ -115,6 +116,9 @@ class ReleasePlan:
     opened_at: datetime | None = None
     merged_at: datetime | None = None
     merged_by: str | None = None
+    # The merged head commit's `hotfix-policy` run as last written before the merge, when it
+    # was failing then: the pull request was merged against it.
+    failing_at_merge: PolicyResult | None = None
 
     @property
     def author_to_ask(self) -> str | None:
