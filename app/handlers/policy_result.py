@@ -27,9 +27,10 @@ class PolicyResult:
         failing = tuple(result.rule for result in verdict.results if result.status is Status.FAIL)
         return cls(head_sha, verdict.conclusion, verdict.title, failing)
 
-    @property
-    def failed(self) -> bool:
-        return self.conclusion == Conclusion.FAILURE
+    def failed_on(self, head_sha: str) -> bool:
+        """Whether the run failed on `head_sha`. One of another commit (a merge right after
+        a push, before the push was evaluated) says nothing of it."""
+        return self.conclusion == Conclusion.FAILURE and self.head_sha == head_sha
 
     @staticmethod
     def _key(context: Context, number: int) -> str:

@@ -544,13 +544,9 @@ async def _plan(
         opened_at=timestamp(pull.get("created_at")),
         merged_at=timestamp(pull.get("merged_at")),
         merged_by=(pull.get("merged_by") or {}).get("login"),
-        # The run of another head (a push whose evaluation the merge came before) is not the
-        # merged head's.
         failing_at_merge=(
             last_result
-            if last_result is not None
-            and last_result.failed
-            and last_result.head_sha == pull["head"]["sha"]
+            if last_result is not None and last_result.failed_on(pull["head"]["sha"])
             else None
         ),
     )
