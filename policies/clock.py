@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from policies.accounts import is_deleted
 from policies.config import EscalationStep, HotfixConfig, SeverityPolicy
 from policies.evaluate import Verdict
 from policies.facts import PullRequestFacts
@@ -135,11 +136,13 @@ def mentions(
     organization: str,
 ) -> list[str]:
     """The step's notify list as `@` mentions: `approvers` are the teams and people of the
-    groups waited for (never the author), `author` the pull request's author."""
+    groups waited for (never the author), `author` the pull request's author unless their
+    account was deleted."""
     found: list[str] = []
     for mention in step.notify:
         if mention == "author":
-            found.append(f"@{facts.author}")
+            if not is_deleted(facts.author):
+                found.append(f"@{facts.author}")
         elif mention == "approvers":
             for group in policy.approvals:
                 if group.name not in verdict.waiting_for:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from policies.accounts import AUTHOR_DELETED, is_deleted
 from policies.config import Duration, EscalationStep
 from policies.evaluate import Verdict
 from policies.facts import BreakGlass, PullRequestFacts
@@ -15,6 +16,7 @@ from policies.notices import pull_request_values
 from policies.timeline import TimelineEvent, key_rows
 from policies.wording import (
     cell,
+    code_span,
     deadline_distance,
     deadline_passed,
     duration_words,
@@ -80,6 +82,14 @@ class Incident:
             else f"met, with {deadline_distance(spare)} to spare"
         )
         return f"{outcome} ({self.deadline} after opening: {when(due)})"
+
+
+def while_failing(rules: Sequence[str], title: str, head_sha: str) -> str:
+    """`while `hotfix-policy` was failing on its head commit `abc1234`: `labels` failed`: how
+    a pull request merged against its check run on the merged head commit `head_sha`, which
+    showed `rules` failing, or, when no rule did (its config could not be used), `title`."""
+    what = f"{join_words([f'`{rule}`' for rule in rules])} failed" if rules else code_span(title)
+    return f"while `hotfix-policy` was failing on its head commit `{head_sha[:7]}`: {what}"
 
 
 def report_body(
@@ -195,11 +205,13 @@ def resolution_values(
 
 
 def report_reminder(mentions: Sequence[str], hotfix: int, due_at: datetime) -> str:
-    """The one comment on a report still open when it is due."""
-    return (
-        f"{' '.join(mentions)}: this incident report of #{hotfix} was due {when(due_at)} and "
-        "the issue is still open. Please fill it in, and close the issue once it is reviewed."
-    )
+    """The one comment on a report still open when it is due; without `mentions`, it says
+    why it mentions nobody: nobody is assigned, and the author's account was deleted."""
+    overdue = f"incident report of #{hotfix} was due {when(due_at)} and the issue is still open"
+    please = "Please fill it in, and close the issue once it is reviewed."
+    if not mentions:
+        return f"This {overdue}; nobody is assigned to it, and {AUTHOR_DELETED}. {please}"
+    return f"{' '.join(mentions)}: this {overdue}. {please}"
 
 
 def p0_alert_values(
@@ -220,12 +232,13 @@ def p0_alert_values(
     )
     if verdict.overdue and verdict.time_left is not None:  # labelled P0 only after it passed
         deadline += f", {time_left(verdict.time_left)}"
+    deleted = is_deleted(facts.author)
     return {
         **pull_request_values(repository, facts.number, facts.title, facts.author, severity),
         "started": started,
-        "commander": f"@{facts.author}",
+        "commander": f"none ({AUTHOR_DELETED})" if deleted else f"@{facts.author}",
         "deadline": deadline,
-        "reminders": reminder_words(severity, escalation),
+        "reminders": reminder_words(severity, escalation, author_deleted=deleted),
     }
 
 
@@ -234,14 +247,21 @@ def p0_alert_values(
 _NOTIFIED = {"approvers": "the approvers", "author": "the author"}
 
 
-def reminder_words(severity: str, escalation: Sequence[EscalationStep]) -> str:
+def reminder_words(
+    severity: str, escalation: Sequence[EscalationStep], *, author_deleted: bool = False
+) -> str:
     """`Reminding the approvers at 15m and 4h, and the author at 4h after opening`: what the
-    escalation steps of `severity` will do, each recipient with the times they are reminded."""
+    escalation steps of `severity` will do, each recipient with the times they are reminded.
+    `author_deleted`: the author's account was deleted, and no step can remind them."""
     if not escalation:
         return f"No reminders are set (severities.{severity}.escalation is empty)"
     times: dict[str, list[str]] = {}
+    author_left_out = False
     for step in sorted(escalation, key=lambda step: step.after.value):
         for mention in step.notify:
+            if mention == "author" and author_deleted:
+                author_left_out = True
+                continue
             at = times.setdefault(_NOTIFIED.get(mention, f"`{mention}`"), [])
             if str(step.after) not in at:
                 at.append(str(step.after))
@@ -250,7 +270,10 @@ def reminder_words(severity: str, escalation: Sequence[EscalationStep]) -> str:
     for recipient, at in times.items():
         recipients.setdefault(tuple(at), []).append(recipient)
     clauses = [f"{join_words(whom)} at {join_words(at)}" for at, whom in recipients.items()]
-    return f"Reminding {', and '.join(clauses)} after opening"
+    if not clauses:  # every step reminds the author alone
+        return f"No reminders can be sent: {AUTHOR_DELETED}"
+    words = f"Reminding {', and '.join(clauses)} after opening"
+    return f"{words}; not the author, whose account was deleted" if author_left_out else words
 
 
 def glass_broken_message(glass: BreakGlass, number: int, title: str) -> str:

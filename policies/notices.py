@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from policies.accounts import named
+
 P0_ALERT = "p0_alert"
 RESOLUTION = "resolution"
 ESCALATION = "escalation"
@@ -107,6 +109,6 @@ def pull_request_values(
         "repository": repository,
         "number": str(number),
         "title": title,
-        "author": f"@{author}",
+        "author": named(author),
         "severity": severity,
     }

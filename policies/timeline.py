@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from policies.accounts import AUTHOR_DELETED, named
 from policies.clock import RequestOutcome, hotfix_policy
 from policies.config import HotfixConfig
 from policies.evaluate import Verdict
@@ -63,7 +64,7 @@ def in_order(events: Sequence[TimelineEvent]) -> list[TimelineEvent]:
 
 
 def opened(at: datetime, author: str) -> TimelineEvent:
-    return TimelineEvent("opened", at, Kind.OPENED, f"Opened by @{author}")
+    return TimelineEvent("opened", at, Kind.OPENED, f"Opened by {named(author)}")
 
 
 def severity_labelled(severity: str, at: datetime, before: Sequence[str]) -> TimelineEvent:
@@ -180,16 +181,25 @@ def review_requested(severity: str, outcome: RequestOutcome, at: datetime) -> Ti
 
 
 def escalated(
-    severity: str, after: str, mentions: Sequence[str], at: datetime, *, refused: bool = False
+    severity: str,
+    after: str,
+    mentions: Sequence[str],
+    at: datetime,
+    *,
+    refused: bool = False,
+    author_deleted: bool = False,
 ) -> TimelineEvent:
     """An escalation step `after` the opening reminded `mentions`, or GitHub `refused` its
-    comment. They are shown as code, as the P0 alert shows them: the incident report holds
-    the row, and opening it must not notify again everyone the step reminded."""
-    reminded = (
-        join_words([f"`{mention}`" for mention in mentions])
-        if mentions
-        else "nobody (every group was filled)"
-    )
+    comment; `author_deleted`: the step notifies the author, whose account was deleted. They
+    are shown as code, as the P0 alert shows them: the incident report holds the row, and
+    opening it must not notify again everyone the step reminded."""
+    if author_deleted:
+        reminded = join_words([f"`{mention}`" for mention in mentions]) or "nobody"
+        reminded += f" ({AUTHOR_DELETED})"
+    elif mentions:
+        reminded = join_words([f"`{mention}`" for mention in mentions])
+    else:
+        reminded = "nobody (every group was filled)"
     text = f"GitHub refused the comment reminding {reminded}" if refused else f"reminded {reminded}"
     return TimelineEvent(
         f"escalation:{severity}:{after}", at, Kind.ESCALATION, f"Escalation after {after}: {text}"

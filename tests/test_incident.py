@@ -597,6 +597,125 @@ def test_an_author_github_will_not_assign_still_gets_the_report_unassigned(
     ) in release_report(bot, sha)
 
 
+def test_a_p0_whose_authors_account_was_deleted_alerts_and_escalates_without_mentioning_it(
+    bot: Bot,
+) -> None:
+    """GitHub gives a deleted account as `ghost`: mentioned, it would notify nobody, so the
+    notices say the account was deleted instead."""
+    bot.fake.delete_account("dev")
+    pull = open_hotfix(bot)
+    bot.advance(15 * MINUTE)
+    bot.advance(3 * HOUR + 45 * MINUTE)  # the step reminding the author too
+
+    alert, first, second = (
+        notices(bot, pull)[f"{name}:acme/widgets#1{step}"]
+        for name, step in (("p0-alert", ""), ("escalation", ":P0:15m"), ("escalation", ":P0:4h"))
+    )
+    assert alert == (
+        "🚨 CRITICAL INCIDENT - Production Down\n"
+        "\n"
+        "Status: Fix in review\n"
+        "Started: 2026-12-04 20:30 UTC\n"
+        "Incident Commander: none (the author's account was deleted)\n"
+        "Deadline: 2026-12-04 22:30 UTC (2h after opening)\n"
+        "\n"
+        "Current Actions:\n"
+        "- Reviewing the emergency fix, #1: Fix\n"
+        "- Reminding the approvers at 15m and 4h after opening; not the author, whose account "
+        "was deleted"
+    )
+    assert first.startswith("@acme/engineering-leads @acme/on-call-managers: this **P0**")
+    assert "deleted" not in first  # the 15-minute step reminds the approvers alone
+    assert second == (
+        "@acme/engineering-leads @acme/on-call-managers: this **P0** hotfix has been open for "
+        "**4h**. Deadline 2026-12-04 22:30 UTC (2h after opening): **overdue by 2h**.\n\n"
+        "`hotfix-policy`: Overdue: Waiting for approval: Engineering Lead and On-call Manager"
+        "\n\nThe author's account was deleted: this reminder cannot mention them."
+    )
+    timeline = asyncio.run(timeline_of(bot, pull))
+    assert timeline[0].text == "Opened by a deleted account"
+    assert [event.text for event in timeline if event.kind is Kind.ESCALATION] == [
+        "Escalation after 15m: reminded `@acme/engineering-leads` and `@acme/on-call-managers`",
+        "Escalation after 4h: reminded `@acme/engineering-leads` and `@acme/on-call-managers` "
+        "(the author's account was deleted)",
+    ]
+    assert not [c.body for c in bot.repo.comments_on(pull.number) if "@ghost" in c.body]
+
+
+def test_the_report_of_a_hotfix_whose_authors_account_was_deleted_is_assigned_to_nobody(
+    bot: Bot,
+) -> None:
+    """Nobody to assign it to, nor to remind of it by name: the report and its reminder say
+    the author's account was deleted."""
+    pull = open_hotfix(bot)
+    bot.fake.delete_account("dev")
+    sha = merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert issue.assignees == []
+    assert [request.json.get("assignees") for request in issues_created(bot.fake)] == [None]
+    assert (
+        f"| Incident report | ✅ done | opened issue #{issue.number} (unassigned: the author's "
+        f"account was deleted), due 2026-12-05 20:30 UTC | {issue_link(issue)} |"
+    ) in release_report(bot, sha)
+    bot.advance(24 * HOUR)
+    [reminder] = bot.repo.comments_on(issue.number)
+    assert reminder.body == (
+        f"<!-- hotfix-bot notice incident-report-due:acme/widgets#{issue.number}:due -->\n"
+        "This incident report of #1 was due 2026-12-05 20:30 UTC and the issue is still open; "
+        "nobody is assigned to it, and the author's account was deleted. Please fill it in, "
+        "and close the issue once it is reviewed."
+    )
+    assert "@ghost" not in issue.body + notices(bot, pull)["resolution:acme/widgets#1"]
+
+
+def test_a_hotfix_merged_while_its_check_failed_says_so_in_its_report_and_release_report(
+    bot: Bot,
+) -> None:
+    """An admin bypassed the branch protection (or there is none): the record says what the
+    check said of the merged head commit, as its run last showed it before the merge."""
+    pull = bot.open_hotfix("hotfix/Fix_Login", labels=("hotfix", "P1"))
+    bot.pull_request(pull.number, "opened")
+    bot.approve(pull.number, "lead")
+    assert bot.policy_run(pull.head_sha).conclusion == "failure"
+
+    sha = merge(bot, pull)
+
+    clause = (
+        f"while `hotfix-policy` was failing on its head commit `{pull.head_sha[:7]}`: "
+        "`branch-name` failed"
+    )
+    [issue] = reports(bot)
+    assert (
+        "- **Report due:** 2026-12-06 20:30 UTC (48h after the merge)\n"
+        f"- **Policy check:** merged {clause}.\n"
+        "- **Impact:** [Description of user/business impact]\n"
+    ) in issue.body
+    assert release_report(bot, sha).startswith(
+        f"Hotfix #1 (Fix) was merged into `main` as [`{sha[:7]}`]({WEB}/commit/{sha}), {clause}."
+    )
+
+
+def test_a_check_that_failed_only_on_an_earlier_head_is_not_said_to_have_failed_at_the_merge(
+    bot: Bot,
+) -> None:
+    """Pushed a fix, and merged before the push was evaluated: the run that failed is of
+    another commit than the one merged, and says nothing of it."""
+    pull = bot.open_hotfix("hotfix/fix-login", labels=("hotfix", "P1"))
+    bot.repo.commit("main", {"VERSION": "1.2.4\n"}, "Someone else took 1.2.4")
+    bot.pull_request(pull.number, "opened")
+    assert bot.policy_run(pull.head_sha).conclusion == "failure"
+    bot.repo.commit("hotfix/fix-login", {"NOTES": "fixed\n"}, "More")
+
+    sha = merge(bot, pull)
+
+    [issue] = reports(bot)
+    assert "Policy check" not in issue.body
+    assert release_report(bot, sha).startswith(
+        f"Hotfix #1 (Fix) was merged into `main` as [`{sha[:7]}`]({WEB}/commit/{sha}).\n"
+    )
+
+
 def test_a_p1_gets_no_alert_and_its_resolution_notice_says_when_no_report_is_kept(bot: Bot) -> None:
     bot.repo.commit(
         "main",

@@ -90,7 +90,8 @@ def test_a_hotfix_by_a_deleted_account_without_a_description_is_checked_and_rele
     assert rows["Tag"].startswith("| Tag | ✅ done | annotated tag `v1.2.4` on the merge commit")
     assert rows["Delete branch"] == "| Delete branch | ✅ done | deleted `hotfix/fix-login` |   |"
     [notice] = [c.body for c in bot.repo.comments_on(pull.number) if "RESOLVED" in c.body]
-    assert "- Opened by @ghost\n" in notice
+    # `ghost` is no one a mention reaches: the notice says the account was deleted.
+    assert "- Opened by a deleted account\n" in notice
     # Merged by nobody GitHub can name: the row says no name rather than `None`.
     assert f"- Merged into `main` as `{sha[:7]}`\n" in notice
     assert "None" not in notice

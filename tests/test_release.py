@@ -722,6 +722,44 @@ def test_protected_develop_gets_a_back_merge_pull_request(bot: Bot, refusal_stat
     assert_waiting_for_backmerge(bot, pull, backmerge, "`develop` is protected")
 
 
+def test_the_back_merge_of_a_hotfix_whose_author_was_deleted_asks_nobody_and_names_nobody(
+    bot: Bot,
+) -> None:
+    """GitHub gives a deleted account as `ghost`: nobody GitHub can ask to review, nor an
+    `@` mention that reaches anyone."""
+    pull = merged_hotfix(bot)
+    bot.repo.protect("develop")
+    bot.fake.delete_account("dev")
+    sha = merge_sha(pull)
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "closed")
+
+    backmerge = the_back_merge(bot, pull)
+    assert backmerge.requested_reviewers == []
+    assert [r.path for r in requests if r.path.endswith("/requested_reviewers")] == []
+    assert backmerge.body == (
+        f"This merges hotfix #{pull.number} (Fix login), merge commit `{sha[:7]}`, back into "
+        "`develop`.\n\n"
+        '**Why a pull request:** `develop` is protected (GitHub: "Protected branch update '
+        'failed for develop."), so hotfix-bot may not merge into it directly.\n\n'
+        "Nobody was asked to review: the author's account was deleted. Whoever knows the "
+        "change, please review and merge it."
+    )
+    summary = release_run(bot, pull).output["summary"]
+    assert (
+        row(
+            "Back-merge",
+            "⏳ waiting",
+            f"`develop` is protected: pull request #{backmerge.number} from `{BACKMERGE}` waits "
+            "for review (nobody was asked: the author's account was deleted)",
+            f"[#{backmerge.number}]({WEB}/pull/{backmerge.number})",
+        )
+        in summary
+    )
+    assert "@ghost" not in summary
+
+
 def test_a_back_merge_done_by_hand_beside_its_closed_pull_request_names_no_pull_request(
     bot: Bot,
 ) -> None:

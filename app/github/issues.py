@@ -15,14 +15,16 @@ _TURNED_OFF = "Issues are disabled"
 
 
 async def open_issue(
-    github: InstallationClient, repository: str, fields: dict[str, Any], assignee: str
+    github: InstallationClient, repository: str, fields: dict[str, Any], assignee: str | None
 ) -> tuple[dict[str, Any], bool]:
-    """The issue opened with `fields`, and whether it is assigned to `assignee`. GitHub
-    refuses (422, field `assignees`) an assignee without access to the repository, say an
-    author from a fork or someone named by `break_glass` who is no collaborator: the issue
-    is then opened unassigned all the same. Without push access it drops the assignee
-    silently instead: the issue it answers with says which."""
+    """The issue opened with `fields`, and whether it is assigned to `assignee` (None: to
+    nobody, opened unassigned). GitHub refuses (422, field `assignees`) an assignee without
+    access to the repository, say an author from a fork or someone named by `break_glass`
+    who is no collaborator: the issue is then opened unassigned all the same. Without push
+    access it drops the assignee silently instead: the issue it answers with says which."""
     path = f"/repos/{repository}/issues"
+    if assignee is None:
+        return (await github.request("POST", path, body=fields)).json(), False
     try:
         created = await github.request("POST", path, body={**fields, "assignees": [assignee]})
     except RequestFailed as error:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from app.github.client import LongWait
+from policies.accounts import AUTHOR_DELETED
 from policies.clock import RequestOutcome
 from policies.config import CONFIG_PATH, ConfigError
 from policies.evaluate import Conclusion, Verdict
@@ -211,10 +212,13 @@ def escalation_comment(
     now: datetime,
     verdict: Verdict,
     template: str | None = None,
+    *,
+    author_deleted: bool = False,
 ) -> str:
     """An escalation step's reminder on a hotfix pull request (docs/BEHAVIOUR.md, 'The
     incident clock'): the built-in wording, or the repository's `template` filled in with
-    `pull_request`'s values (`notices.pull_request_values`) and the step's."""
+    `pull_request`'s values (`notices.pull_request_values`) and the step's. `author_deleted`:
+    the step notifies the author, whose account was deleted, and `mentions` lacks them."""
     severity, open_for = pull_request["severity"], duration_words(now - opened_at)
     if verdict.due is not None and verdict.deadline is not None and verdict.time_left is not None:
         deadline = (
@@ -228,7 +232,10 @@ def escalation_comment(
         return fill(template, {**pull_request, **values, "check": verdict.title})
     opening = f"this **{severity}** hotfix has been open for **{open_for}**."
     to = f"{' '.join(mentions)}: {opening}" if mentions else opening[0].upper() + opening[1:]
-    return f"{to} {deadline}\n\n`hotfix-policy`: {verdict.title}"
+    text = f"{to} {deadline}\n\n`hotfix-policy`: {verdict.title}"
+    if author_deleted:
+        text += f"\n\n{AUTHOR_DELETED.capitalize()}: this reminder cannot mention them."
+    return text
 
 
 def _rollback_lines(rollback: Rollback, rolled_back_already: EarlierRollback | None) -> list[str]:

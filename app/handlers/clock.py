@@ -20,6 +20,7 @@ from app.handlers.notices import Sent, send_timer_notice
 from app.handlers.policy import Evaluation, NotOpen, evaluate_pull_request
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
+from policies.accounts import is_deleted
 from policies.clock import escalation_step, hotfix_policy, mentions
 from policies.notices import ESCALATION, pull_request_values
 from policies.timeline import escalated
@@ -72,12 +73,22 @@ async def _escalate(context: Context, timer: FiredTimer, evaluation: Evaluation)
         context.repository, facts.number, facts.title, facts.author, severity
     )
     template = config.notices.template(ESCALATION)
-    text = escalation_comment(pull_request, notify, facts.opened_at, now, verdict, template)
+    author_deleted = "author" in step.notify and is_deleted(facts.author)
+    text = escalation_comment(
+        pull_request, notify, facts.opened_at, now, verdict, template, author_deleted=author_deleted
+    )
     name = f"Escalation after {step.after}" + (f" ({join_words(notify)})" if notify else "")
     sent = await send_timer_notice(context, timer, text, chat=config.notify.chat, shown_as=name)
     if sent is Sent.POSTED:
         context.log.info("%s: reminded %s", timer.id, " ".join(notify) or "nobody")
-    event = escalated(severity, str(step.after), notify, now, refused=sent is Sent.REFUSED)
+    event = escalated(
+        severity,
+        str(step.after),
+        notify,
+        now,
+        refused=sent is Sent.REFUSED,
+        author_deleted=author_deleted,
+    )
     await timeline.record(context, timer.number, [event])
 
 

@@ -12,6 +12,7 @@ from app.handlers.release.handler import ReleaseState, release_key, release_pull
 from app.handlers.release.steps import incident_report
 from app.handlers.routing import Context, Handler
 from app.journal.timers import FiredTimer
+from policies.accounts import is_deleted
 from policies.incident import report_reminder
 
 
@@ -52,9 +53,11 @@ async def on_report_due(context: Context) -> None:
     if issue is None or issue["state"] != "open":
         context.log.info("%s: the report is closed or gone; no reminder", timer.id)
         return
-    # Whoever it is assigned to now; the hotfix's author when nobody is.
+    # Whoever it is assigned to now; the hotfix's author when nobody is, unless their account
+    # was deleted: then nobody is mentioned.
     assignees = [assignee["login"] for assignee in issue.get("assignees") or []]
-    mentions = [f"@{login}" for login in assignees or [timer.data["author"]]]
+    logins = assignees or [timer.data["author"]]
+    mentions = [f"@{login}" for login in logins if not is_deleted(login)]
     text = report_reminder(mentions, timer.data["hotfix"], timer.due_at)
     if await send_timer_notice(context, timer, text, chat=timer.data["chat"]) is Sent.POSTED:
-        context.log.info("%s: reminded %s", timer.id, " ".join(mentions))
+        context.log.info("%s: reminded %s", timer.id, " ".join(mentions) or "nobody")

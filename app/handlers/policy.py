@@ -68,10 +68,12 @@ from app.handlers.checks import (
 )
 from app.handlers.config_files import ConfigFiles, start_reading_org_file
 from app.handlers.notices import alert_p0, refused_notices
+from app.handlers.policy_result import PolicyResult
 from app.handlers.queued_group import fail_waiting_groups
 from app.handlers.records import BreakGlassRecord, PullRecords, Waived
 from app.handlers.review_requests import request_reviews
 from app.handlers.routing import Context
+from policies.accounts import login_of
 from policies.clock import RequestOutcome, clock_timers, review_requests
 from policies.config import CONFIG_PATH, ConfigError, HotfixConfig
 from policies.evaluate import (
@@ -422,6 +424,10 @@ async def _evaluate(
             shown.number,
             Rank(shown.rank).described,
         )
+    if not merged and shown is None:
+        # What the run showed while the pull request could still be merged: the post-merge
+        # run tells of a merge while it failed.
+        await PolicyResult.of(evaluation.verdict, head_sha).keep(context, number)
     if not merged:
         await _conclude_the_replaced_head(context, number, head_sha)
         await fail_waiting_groups(context, pull, evaluation.verdict, evaluation.output(()))
@@ -743,7 +749,7 @@ def _facts(
     return PullRequestFacts(
         number=pull["number"],
         title=pull["title"],
-        author=pull["user"]["login"],
+        author=login_of(pull["user"]),
         head_ref=pull["head"]["ref"],
         head_sha=pull["head"]["sha"],
         base_ref=pull["base"]["ref"],
@@ -791,7 +797,7 @@ async def read_reverted_pull(
     return RevertedPull(
         number=number,
         title=pull["title"],
-        author=pull["user"]["login"],
+        author=login_of(pull["user"]),
         head_ref=pull["head"]["ref"],
         base_ref=pull["base"]["ref"],
         labels=frozenset(labels_of(pull)),

@@ -106,6 +106,27 @@ def test_the_p0_alert_says_whom_the_escalation_steps_remind_and_when(
 
 
 @pytest.mark.parametrize(
+    ("escalation", "expected"),
+    [
+        (
+            "[{after: 15m, notify: [approvers]}, {after: 4h, notify: [approvers, author]}]",
+            "Reminding the approvers at 15m and 4h after opening; not the author, whose "
+            "account was deleted",
+        ),
+        (  # nobody else to remind at all
+            "[{after: 15m, notify: [author]}]",
+            "No reminders can be sent: the author's account was deleted",
+        ),
+    ],
+)
+def test_the_p0_alert_of_an_author_whose_account_was_deleted_says_they_are_not_reminded(
+    escalation: str, expected: str
+) -> None:
+    steps = config(f"severities: {{P0: {{escalation: {escalation}}}}}\n").severities["P0"]
+    assert reminder_words("P0", steps.escalation, author_deleted=True) == expected
+
+
+@pytest.mark.parametrize(
     ("evaluated_after", "deadline"),
     [
         (timedelta(minutes=10), "2026-12-31 23:30 UTC (2h after opening)"),

@@ -23,6 +23,7 @@ from app.handlers.release.handler import release_pull_request
 from app.handlers.release.steps import incident_report
 from app.handlers.routing import Context
 from app.intake.delivery import author_of
+from policies.accounts import login_of
 from policies.commands import Arguments, Syntax
 from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
 from policies.evaluate import is_hotfix
@@ -98,7 +99,7 @@ class Invocation:
 
     @property
     def author(self) -> str:
-        return str(self.pull["user"]["login"])
+        return login_of(self.pull["user"])
 
     @property
     def head_sha(self) -> str:

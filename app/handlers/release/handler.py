@@ -48,6 +48,7 @@ from app.handlers.checks import (
 )
 from app.handlers.config_files import base_config, config_at, start_reading_config
 from app.handlers.policy import read_rolled_back_hotfix, several_reverted
+from app.handlers.policy_result import PolicyResult
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
 from app.handlers.release.comment import look_for_comment, write_comment
@@ -75,6 +76,7 @@ from app.handlers.release.steps import back_merge, incident_report, tag, verbal_
 from app.handlers.routing import Context, transience_of
 from app.intake.delivery import Delivery
 from app.journal.timers import FiredTimer
+from policies.accounts import login_of
 from policies.config import ConfigError, HotfixConfig, SeverityPolicy, load_config
 from policies.evaluate import allows_break_glass, is_hotfix
 from policies.facts import RevertedPull
@@ -496,9 +498,10 @@ async def _plan(
         ("released version", repository, merge_sha, tuple(version_files_to_read(config))),
         lambda: _released_version(github, repository, config, merge_sha, reads),
     )
-    merged_files, records = await asyncio.gather(
+    merged_files, records, last_result = await asyncio.gather(
         start_reading_files(reads, github, repository, merge_sha, version_files_to_read(config)),
         PullRecords.load(context, pull["number"]),
+        PolicyResult.load(context, pull["number"]),
     )
     # Only a break-glass in force at the merge waived anything: one the merged severity allows
     # none of left the rules to decide, whatever it waived while it was in force.
@@ -513,7 +516,7 @@ async def _plan(
         repository_url=base_repo["html_url"],
         number=pull["number"],
         title=pull["title"],
-        author=pull["user"]["login"],
+        author=login_of(pull["user"]),
         hotfix_url=pull["html_url"],
         merge_sha=merge_sha,
         head_ref=pull["head"]["ref"],
@@ -541,6 +544,11 @@ async def _plan(
         opened_at=timestamp(pull.get("created_at")),
         merged_at=timestamp(pull.get("merged_at")),
         merged_by=(pull.get("merged_by") or {}).get("login"),
+        failing_at_merge=(
+            last_result
+            if last_result is not None and last_result.failed_on(pull["head"]["sha"])
+            else None
+        ),
     )
     start_looks(context, plan, state, steps.STEPS, reads)
     plan = dataclasses.replace(plan, version=await released)

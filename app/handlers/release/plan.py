@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.handlers.policy_result import PolicyResult
 from app.handlers.records import BreakGlassRecord, VerbalRecord, Waived
+from policies.accounts import is_deleted
 from policies.config import HotfixConfig
 from policies.tags import fill_message
 from policies.timeline import EarlierRollback
@@ -114,6 +116,15 @@ class ReleasePlan:
     opened_at: datetime | None = None
     merged_at: datetime | None = None
     merged_by: str | None = None
+    # The merged head commit's `hotfix-policy` run as last written before the merge, when it
+    # was failing then: the pull request was merged against it.
+    failing_at_merge: PolicyResult | None = None
+
+    @property
+    def author_to_ask(self) -> str | None:
+        """The author, to assign the incident report to and ask to review the back-merge;
+        None when their account was deleted: there is nobody to ask."""
+        return None if is_deleted(self.author) else self.author
 
     @property
     def tag(self) -> str | None:

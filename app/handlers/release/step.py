@@ -173,16 +173,20 @@ def with_text_on_stdin(command: str, text: str, piped_to: str | None = None) -> 
     return f"{command} <<'{delimiter}' |\n{text}\n{delimiter}\n{piped_to}"
 
 
-def open_issue_commands(title: str, labels: Sequence[str], assignee: str, body: str) -> list[str]:
+def open_issue_commands(
+    title: str, labels: Sequence[str], assignee: str | None, body: str
+) -> list[str]:
     """The commands that open an issue as `app.github.issues.open_issue` does. `gh` looks up
     each label and the assignee before it opens anything, and stops at one it does not find
     where GitHub's API would make the label or leave the issue unassigned: so each label is
     made first (`gh label create` refuses one that exists, leaving it as it is, where
     `--force` would give it a new color), and the issue is assigned once it is open, from
-    the address `gh issue create` prints."""
+    the address `gh issue create` prints (unless `assignee` is None: nobody)."""
     make_labels = [f"gh label create {shlex.quote(label)} 2>/dev/null || true" for label in labels]
     options = "".join(f" --label {shlex.quote(label)}" for label in labels)
     create = f"gh issue create --title {shlex.quote(title)}{options} --body-file -"
+    if assignee is None:
+        return [*make_labels, with_text_on_stdin(create, body)]
     assign = f"xargs -I{{}} gh issue edit {{}} --add-assignee {shlex.quote(assignee)}"
     return [*make_labels, with_text_on_stdin(create, body, piped_to=assign)]
 

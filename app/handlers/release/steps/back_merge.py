@@ -44,6 +44,7 @@ from app.handlers.release.step import (
     with_text_on_stdin,
 )
 from app.handlers.release.steps import tag as tag_step
+from policies.accounts import AUTHOR_DELETED
 from policies.config import HotfixConfig
 from policies.files import FileText, UnreadableText
 from policies.line_merge import merge_lines
@@ -738,15 +739,18 @@ async def _back_merge_pull(
         and previous.link is not None
         and previous.link.url == pull["html_url"]
     )
-    if not already_asked:
-        await _ask_author_to_review(github, plan, pull["number"])
+    if not already_asked and plan.author_to_ask is not None:
+        await _ask_author_to_review(github, plan.repository, plan.author_to_ask, pull["number"])
     why = (
         f"{plan.back_merge_target_words} is protected"
         if refused.refusal is Refusal.PROTECTED
         else f"the hotfix conflicts with {plan.back_merge_target_words}"
     )
     branch = plan.backmerge_branch
-    detail = f"{why}: pull request #{pull['number']} from `{branch}` waits for @{plan.author}"
+    waits_for = (
+        f"@{plan.author}" if plan.author_to_ask else f"review (nobody was asked: {AUTHOR_DELETED})"
+    )
+    detail = f"{why}: pull request #{pull['number']} from `{branch}` waits for {waits_for}"
     if plan.release_branch_passed_over is not None:
         detail += (
             "; the back-merge keeps to its pull request's base rather than the release "
@@ -886,12 +890,14 @@ async def _contained(
     ]
 
 
-async def _ask_author_to_review(github: InstallationClient, plan: ReleasePlan, number: int) -> None:
+async def _ask_author_to_review(
+    github: InstallationClient, repository: str, author: str, number: int
+) -> None:
     try:
         await github.request(
             "POST",
-            f"/repos/{plan.repository}/pulls/{number}/requested_reviewers",
-            body={"reviewers": [plan.author]},
+            f"/repos/{repository}/pulls/{number}/requested_reviewers",
+            body={"reviewers": [author]},
         )
     except RequestFailed as error:
         # GitHub refuses some people as reviewers (422: not a collaborator, the pull
@@ -924,7 +930,7 @@ def _back_merge_body(
         f"back into `{target}`."
     )
     waiting = _others_waiting(others, not_the_hotfixs)
-    review = f"@{plan.author}, please review and merge it."
+    review = f"{_addressed(plan)}please review and merge it."
     if said.refused.refusal is Refusal.CONFLICT:
         why = (
             f"**Why a pull request:** the hotfix conflicts with `{target}`, so GitHub "
@@ -949,6 +955,14 @@ def _back_merge_body(
     if said.conflicts:  # conflicts besides: people resolve them before they may merge
         return "\n\n".join([what, why, *_resolving(plan, said, waiting)])
     return "\n\n".join([what, why, *waiting, review])
+
+
+def _addressed(plan: ReleasePlan) -> str:
+    """Whom the description asks to finish the back-merge: `@dev, `, the hotfix's author; when
+    their account was deleted, it says so and asks whoever reads it."""
+    if plan.author_to_ask is None:
+        return f"Nobody was asked to review: {AUTHOR_DELETED}. Whoever knows the change, "
+    return f"@{plan.author}, "
 
 
 def _resolving(plan: ReleasePlan, said: _Said, waiting: list[str]) -> list[str]:
@@ -989,7 +1003,7 @@ def _resolving(plan: ReleasePlan, said: _Said, waiting: list[str]) -> list[str]:
         listing,
         *not_settled,
         *waiting,
-        f"@{plan.author}, please resolve the conflicts on `{branch}`, keeping both the "
+        f"{_addressed(plan)}please resolve the conflicts on `{branch}`, keeping both the "
         f"hotfix and the work on `{target}`{keep_version}, then merge:",
         "```sh\n"
         f"git fetch origin\ngit checkout {branch}\ngit merge origin/{target}\n"

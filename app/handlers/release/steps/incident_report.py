@@ -35,6 +35,7 @@ from app.handlers.release.step import (
 from app.handlers.release.steps import back_merge, release, retro_review, tag, verbal_approvals
 from app.handlers.repository import former_names
 from app.handlers.routing import Context
+from policies.accounts import AUTHOR_DELETED
 from policies.facts import BreakGlass
 from policies.incident import (
     UNTAGGED,
@@ -43,6 +44,7 @@ from policies.incident import (
     report_body,
     report_title,
     timeline_continued,
+    while_failing,
 )
 from policies.timeline import Kind, TimelineEvent, approval_key, step_key
 from policies.wording import cell, join_words, when
@@ -160,12 +162,17 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
         labels = [LABEL, plan.config.labels.severities[plan.severity or ""]]
         fields = {"title": report_title(plan.title), "body": body, "labels": labels}
         with commands_if_it_fails(_open_by_hand(report_title(plan.title), labels, plan, body)):
-            issue, assigned = await open_issue(run.github, plan.repository, fields, plan.author)
+            issue, assigned = await open_issue(
+                run.github, plan.repository, fields, plan.author_to_ask
+            )
         await _approvals_looked_at(run, incident.number, events)
-        to = "assigned to" if assigned else "GitHub would not assign it to"
+        if plan.author_to_ask is None:
+            to = f"unassigned: {AUTHOR_DELETED}"
+        else:
+            to = f"{'assigned to' if assigned else 'GitHub would not assign it to'} @{plan.author}"
         outcome = StepOutcome(
             StepStatus.DONE,
-            f"opened issue #{issue['number']} ({to} @{plan.author}), due {when(due_at)}",
+            f"opened issue #{issue['number']} ({to}), due {when(due_at)}",
             _link(issue),
         )
     if incident.tag is None or release.STEP.key in run.outstanding_needs:
@@ -210,7 +217,7 @@ async def open_incident_report(run: StepRun) -> StepOutcome:
 def _open_by_hand(title: str, labels: Sequence[str], plan: ReleasePlan, body: str) -> list[str]:
     """The commands that open the report as the step would: the body whole, marker and all,
     so that a re-run finds it and opens no second."""
-    return open_issue_commands(title, labels, plan.author, body)
+    return open_issue_commands(title, labels, plan.author_to_ask, body)
 
 
 def _link(issue: dict[str, Any]) -> Link:
@@ -323,11 +330,15 @@ async def _continue_the_timeline(run: StepRun, issue: dict[str, Any], rows: _Tim
 
 def _notes(run: StepRun) -> list[str]:
     """What the summary says besides the template's lines: the severities it was labelled
-    with when more than one, the verbal approvals that let the hotfix merge, and the
-    retroactive review of a break-glass."""
+    with when more than one, a merge while `hotfix-policy` was failing, the verbal approvals
+    that let the hotfix merge, and the retroactive review of a break-glass."""
     plan, notes = run.plan, []
     if len(plan.labelled_severities) > 1:
         notes.append(_several_severities_note(plan))
+    failing = plan.failing_at_merge
+    if failing is not None:
+        clause = while_failing(failing.failing, failing.title, failing.head_sha)
+        notes.append(f"**Policy check:** merged {clause}.")
     verbal = _verbal_approvals_note(plan)
     if verbal is not None:
         notes.append(verbal)

@@ -24,6 +24,7 @@ from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.step import Step, StepOutcome, StepRun, StepStatus
 from app.handlers.routing import Context
 from app.journal.timers import FiredTimer
+from policies.accounts import login_of
 from policies.config import HotfixConfig, SeverityPolicy
 from policies.facts import RevertedPull, Review
 from policies.rules.approvals import (
@@ -74,7 +75,7 @@ async def counted_at_merge(
         _before_merge(reviews, records, merged_at),
         [record.approval for record in records],
         pull["head"]["sha"],
-        pull["user"]["login"],
+        login_of(pull["user"]),
     )
     return [
         _confirmed_by_review(record, reviews) for record in records if record.approval in standing
