@@ -1,7 +1,8 @@
 """bench/claim: what a claim costs the SQLite journal with 10,000 deliveries queued.
 
 A claim holds the journal's write turn, which the intake's commits wait for. This times
-`claim_ready(8)`, the worker's claim with every slot free, each followed by the claimed
+`claim_ready(8, ...)`, the worker's claim with every slot free (and its 4 set aside for
+messages to chat, which tells every head taken from those), each followed by the claimed
 deliveries' `finish`, on a new journal holding 10,000 queued deliveries spread over: 16 pull
 requests of one installation (bench/ingest's shape: few queue heads), 10,000 pull requests of
 one installation, and 10,000 pull requests of 10 installations (a head per delivery, each
@@ -16,8 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from app.handlers import build_router
 from app.intake.delivery import Delivery, from_payload
-from app.journal import SqliteJournal
+from app.journal import Aside, SqliteJournal
+from app.journal.worker import ASIDE_CONCURRENCY
 
 QUEUED = 10_000
 CLAIMS = 300
@@ -46,10 +49,11 @@ async def claim_times(pulls: int, installations: int) -> list[float]:
                     for index in range(QUEUED)
                 )
             )
+            aside = Aside(build_router().aside_routes, ASIDE_CONCURRENCY)
             times = []
             for _ in range(CLAIMS):
                 started = time.perf_counter()
-                claimed = await journal.claim_ready(SLOTS)
+                claimed = await journal.claim_ready(SLOTS, aside)
                 times.append(time.perf_counter() - started)
                 for entry in claimed:
                     await journal.finish(entry.id)

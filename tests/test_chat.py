@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 
 import pytest
 from pydantic import SecretStr
@@ -658,12 +659,7 @@ def test_messages_to_a_hanging_chat_hold_none_of_the_slots_github_s_work_runs_on
     for pull in pulls:
         bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
     # Eight P0 alerts for chat, as many as the worker has slots for GitHub's work.
-    wait_for(
-        lambda: (
-            [entry.status for entry in chat_deliveries(bot)] == ["running"] * 8
-            and len(chat.received) >= 4
-        )
-    )
+    wait_for(lambda: len(chat_deliveries(bot)) == 8 and len(chat.received) >= 4)
 
     bot.repo.review(pulls[0].number, "lead", "APPROVED")
     bot.send("pull_request_review", bot.fake.review_event(bot.repo, pulls[0].number))
@@ -674,10 +670,56 @@ def test_messages_to_a_hanging_chat_hold_none_of_the_slots_github_s_work_runs_on
         )
     )
 
-    # The review ran while every message still waited on chat, four of them at a time.
-    assert [(entry.status, entry.attempts) for entry in chat_deliveries(bot)] == [
-        ("running", 1)
-    ] * 8
+    # The review ran while four messages waited on chat, and the other four in the journal
+    # for a slot of theirs.
+    assert (
+        sorted((entry.status, entry.attempts) for entry in chat_deliveries(bot))
+        == [("queued", 0)] * 4 + [("running", 1)] * 4
+    )
+    assert len(chat.received) == 4
+
+
+@pytest.mark.parametrize("chatty_bot", [60.0], indirect=True)
+def test_messages_to_a_hanging_chat_are_claimed_four_at_a_time_and_another_installation_goes_on(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    """acme's eight P0 alerts hang on chat: four run, and the journal keeps the other four
+    queued rather than claimed, where they would count in acme's turn; globex's pull request
+    is evaluated at once meanwhile."""
+    bot = chatty_bot
+    chat.answers = [None] * 8  # every first attempt hangs
+    app_id = bot.fake.installations[bot.repo.installation_id].app_id
+    installation = bot.fake.add_installation(app_id, account="globex")
+    gadgets = bot.fake.add_repo("globex/gadgets", installation, files={"VERSION": "1.2.3\n"})
+    running: list[int] = []  # how many messages the journal said were running, each look
+
+    def looking(condition: Callable[[], object]) -> Callable[[], object]:
+        def look() -> object:
+            running.append(sum(1 for e in bot.journal.recent("running") if e.action == "chat"))
+            return condition()
+
+        return look
+
+    for number in range(1, 9):
+        pull = bot.open_hotfix(branch=f"hotfix/fix-{number}", labels=("hotfix", "P0"))
+        bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
+    wait_for(looking(lambda: len(chat_deliveries(bot)) == 8 and len(chat.received) >= 4))
+
+    gadgets.create_branch("hotfix/fix-login", "main")
+    gadgets.commit("hotfix/fix-login", {"VERSION": "1.2.4\n"}, "Fix")
+    pull = gadgets.open_pull(
+        "hotfix/fix-login", "main", title="Fix", author="dev", labels=["hotfix", "P1"]
+    )
+    sent = time.monotonic()
+    bot.send("pull_request", bot.fake.pull_request_event(gadgets, pull.number, "opened"))
+    wait_for(looking(lambda: gadgets.runs_named("hotfix-policy", pull.head_sha)))
+
+    assert time.monotonic() - sent < 10  # well within an attempt's 60 s
+    assert max(running) == 4
+    assert (
+        sorted((entry.status, entry.attempts) for entry in chat_deliveries(bot))
+        == [("queued", 0)] * 4 + [("running", 1)] * 4
+    )
     assert len(chat.received) == 4
 
 

@@ -44,7 +44,7 @@ from app.journal import (
 )
 from app.journal import postgres as postgres_journal_module
 from app.journal import sqlite as sqlite_journal_module
-from app.journal.base import HEARTBEAT_KEY, ROOM_PROBE_BYTES
+from app.journal.base import HEARTBEAT_KEY, ROOM_PROBE_BYTES, Aside
 from app.journal.timers import FiredTimer, Timer, Timers
 
 # How long a claim of the crashed process in test_work_interrupted_by_a_crash_is_queued_again
@@ -191,6 +191,79 @@ def test_an_installation_alone_with_due_work_takes_every_free_slot(journal: Jour
         return [entry.id for entry in await journal.claim_ready(4)]
 
     assert asyncio.run(scenario()) == ["a1", "a2", "a3", "a4"]
+
+
+# The routes a worker runs on its slots set aside: messages to chat (app/handlers/__init__.py).
+CHAT_ASIDE = frozenset({("timer", "chat")})
+
+
+def test_a_claim_takes_messages_to_chat_only_while_a_slot_of_theirs_is_free(
+    journal: Journal, clock: Clock
+) -> None:
+    """Three messages to chat come due beside two pull requests' deliveries: with room for
+    one message, a claim takes it and both deliveries; the other two stay queued, in order,
+    for the claims that have room for them, and are not due to a worker without room (it
+    would claim again and again, for nothing)."""
+    timers = Timers(journal, 1, "acme/widgets", 1)
+    now = datetime.fromtimestamp(clock.now, UTC)
+    messages = [f"chat:acme/widgets#1:m{number}" for number in (1, 2, 3)]
+
+    async def scenario() -> tuple[list[list[str]], list[str], list[float | None]]:
+        for number in (1, 2, 3):
+            await timers.schedule("chat", f"m{number}", now, {"text": "hi"}, own_queue=True)
+        await record_all(journal, pull_request("a1", 1), pull_request("a2", 2))
+        first = await journal.claim_ready(10, Aside(CHAT_ASIDE, 1))
+        without_room = await journal.claim_ready(10, Aside(CHAT_ASIDE, 0))
+        queued = [entry.id for entry in journal.recent("queued")]
+        due = [journal.next_due(Aside(CHAT_ASIDE, room)) for room in (0, 1)]
+        with_room = await journal.claim_ready(10, Aside(CHAT_ASIDE, 2))
+        claims = (first, without_room, with_room)
+        return [[entry.id for entry in claim] for claim in claims], queued, due
+
+    claims, queued, due = asyncio.run(scenario())
+    assert claims == [["a1", "a2", messages[0]], [], messages[1:]]
+    assert queued == [messages[2], messages[1]]  # newest first
+    assert due == [None, clock.now]
+
+
+def test_a_delivery_left_queued_for_want_of_a_slot_holds_back_its_pull_request_alone(
+    journal: Journal, clock: Clock
+) -> None:
+    """Every `pull_request` delivery runs aside here (a route for every action): with no
+    room, acme's a1 stays queued, and the slot goes to a timer of another pull request,
+    younger, rather than to nothing; a1's pull request's timer waits behind a1."""
+    every_action = Aside(frozenset({("pull_request", None)}), 0)
+
+    async def scenario() -> list[list[str]]:
+        await record_all(journal, pull_request("a1", 1))
+        await journal.schedule_timer(timer("t-1", 1, clock.now))
+        await journal.schedule_timer(timer("t-2", 2, clock.now))
+        claims = [await journal.claim_ready(1, every_action)]
+        claims.append(await journal.claim_ready(1, every_action))
+        claims.append(await journal.claim_ready(1, Aside(every_action.routes, 1)))
+        await journal.finish("a1")
+        claims.append(await journal.claim_ready(1, every_action))
+        return [[entry.id for entry in claim] for claim in claims]
+
+    assert asyncio.run(scenario()) == [["t-2"], [], ["a1"], ["t-1"]]
+
+
+def test_messages_to_chat_running_cost_their_installation_no_turn_of_the_other_slots(
+    journal: Journal, clock: Clock
+) -> None:
+    """acme's message runs on a slot set aside: for the one slot of GitHub's work, acme's
+    delivery, older, goes before globex's, as if nothing of acme's ran."""
+    timers = Timers(journal, 1, "acme/widgets", 1)
+
+    async def scenario() -> list[list[str]]:
+        now = datetime.fromtimestamp(clock.now, UTC)
+        await timers.schedule("chat", "p0-alert", now, {"text": "hi"}, own_queue=True)
+        claims = [await journal.claim_ready(1, Aside(CHAT_ASIDE, 1))]
+        await record_all(journal, pull_request("a1", 1), globex("g1", 1))
+        claims.append(await journal.claim_ready(1, Aside(CHAT_ASIDE, 0)))
+        return [[entry.id for entry in claim] for claim in claims]
+
+    assert asyncio.run(scenario()) == [["chat:acme/widgets#1:p0-alert"], ["a1"]]
 
 
 def test_a_delivery_waiting_for_a_retry_holds_back_later_ones_of_its_pull_request(

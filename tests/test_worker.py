@@ -21,7 +21,7 @@ from support.harness import Bot, running_bot
 from app.github.client import GitHubApp, Transience
 from app.handlers.routing import Context, Router
 from app.intake.delivery import from_body
-from app.journal import Journal, JournalEntry, JournalUnavailable, open_journal
+from app.journal import Aside, Journal, JournalEntry, JournalUnavailable, open_journal
 from app.journal.timers import TIMER_EVENT, FiredTimer, Timer
 from app.journal.worker import Worker, timer_retry_delay
 from sandbox import FakeGitHub, FakePull, serve_fake
@@ -144,7 +144,7 @@ def test_a_wake_up_during_a_claim_is_not_lost(journal_url: str) -> None:
         def listen(self, wake: Callable[[], None]) -> None:
             """Nobody else journals anything here: the claims are the worker's own."""
 
-        async def claim_ready(self, limit: int) -> list[JournalEntry]:
+        async def claim_ready(self, limit: int, aside: Aside) -> list[JournalEntry]:
             claims.append(time.monotonic())
             if len(claims) == 1:
                 worker.wake()
@@ -194,16 +194,71 @@ class OfflineInstallation:
         yield
 
 
-def pull_request_body(action: str) -> bytes:
-    """A `pull_request` delivery's body for acme/widgets#1, as routing reads it."""
+def pull_request_body(action: str, number: int = 1) -> bytes:
+    """A `pull_request` delivery's body for acme/widgets#`number`, as routing reads it."""
     return json.dumps(
         {
             "action": action,
             "installation": {"id": 1},
             "repository": {"full_name": "acme/widgets"},
-            "pull_request": {"number": 1},
+            "pull_request": {"number": number},
         }
     ).encode()
+
+
+def test_deliveries_set_aside_are_claimed_only_while_a_slot_of_theirs_is_free(
+    journal_url: str,
+) -> None:
+    """Six deliveries whose handler waits on chat, of six pull requests: four run, the
+    other two stay queued in the journal; one ending, the next is claimed at once, not at
+    the worker's next look at the journal, a second later."""
+    gates = {f"m{number}": asyncio.Event() for number in range(1, 7)}
+
+    async def waits_on_chat(context: Context) -> None:
+        await gates[context.delivery.id].wait()
+
+    router = Router()
+    router.add("pull_request", ["opened"], waits_on_chat, aside=True)
+    journal = open_journal(journal_url)
+    worker = Worker(journal, router, cast(GitHubApp, OfflineGitHub()))
+    most_running = 0
+
+    def running() -> list[str]:
+        nonlocal most_running
+        ids = sorted(entry.id for entry in journal.recent("running"))
+        most_running = max(most_running, len(ids))
+        return ids
+
+    async def scenario() -> tuple[list[str], float]:
+        async with working(worker), asyncio.timeout(10):
+            for number in range(1, 7):
+                body = pull_request_body("opened", number)
+                delivery = from_body(f"m{number}", "pull_request", body)
+                await journal.record(delivery, body, handled=True)
+            worker.wake()
+            while len(running()) < 4:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)  # time enough for the claim of a fifth, were one made
+            four = running()
+            gates["m1"].set()
+            ended = time.monotonic()
+            while "m5" not in running():
+                await asyncio.sleep(0.01)
+            took = time.monotonic() - ended
+            for gate in gates.values():
+                gate.set()
+            while journal.count(("queued", "running")):
+                await asyncio.sleep(0.01)
+        return four, took
+
+    try:
+        four, took = asyncio.run(scenario())
+    finally:
+        journal.close()
+
+    assert four == ["m1", "m2", "m3", "m4"]
+    assert took < 0.5  # the idle look comes a second after the last claim
+    assert most_running == 4
 
 
 def test_a_lock_held_elsewhere_for_too_long_sends_the_delivery_back_to_be_tried_again(

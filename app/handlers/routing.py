@@ -135,7 +135,7 @@ class Router:
         the delivery, so a later delivery for the same pull request makes it redundant.
         `aside`: the handler waits on something other than GitHub (chat), which may hang
         for as long as its timeout: the worker runs it on slots of its own, so that it
-        never holds up GitHub's work (`runs_aside`).
+        never holds up GitHub's work (`aside_routes`).
         """
         for action in actions if actions is not None else [None]:
             self._routes.setdefault((event, action), []).append((handler, when))
@@ -144,10 +144,12 @@ class Router:
         if supersedable:
             self._supersedable.add(handler)
 
-    def runs_aside(self, event: str, action: str | None) -> bool:
-        """Whether deliveries of `event` and `action` run on the worker's slots set aside
-        (`add`'s `aside`), told from the journal's columns before the payload is read."""
-        return (event, action) in self._aside or (event, None) in self._aside
+    @property
+    def aside_routes(self) -> frozenset[tuple[str, str | None]]:
+        """The (event, action) of the deliveries that run on the worker's slots set aside
+        (`add`'s `aside`; None: every action), as the journal's claim tells them from the
+        others (`app.journal.base.Aside`), before any payload is read."""
+        return frozenset(self._aside)
 
     def supersedable(self, delivery: Delivery) -> bool:
         handlers = self.handlers_for(delivery)

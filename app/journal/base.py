@@ -15,11 +15,17 @@ burst's first one, for what else the burst brings. A claim supersedes at most
 
 Fair share: the worker runs a few deliveries at once (its slots), and an installation whose
 GitHub hangs holds each slot it gets for as long as a request may wait. So a claim takes the
-due heads of the queues by turns between installations (`FAIR_SHARE_ORDER`): first those of
+due heads of the queues by turns between installations (`taken_by_turns`): first those of
 the installations with the fewest deliveries running from this journal's claims, counting
 the heads the claim takes before; the oldest first among equals. An installation gets a
 slot only when no other one with due work holds fewer: while others have due work, a claim
 never leaves it holding every slot; alone, it may take them all.
+
+Slots set aside: the worker runs the deliveries whose handlers wait on something other than
+GitHub (a message to chat) on slots of their own, and a claim takes those only while one of
+them is free (`Aside`): the rest stay queued, in order, rather than wait in the worker,
+claimed, for a slot. Each kind of slot is shared by turns on its own: what an installation
+runs on the slots set aside costs it no turn of the others, nor the other way round.
 
 Timers (app/journal/timers.py) are kept in the journal too, in their own table: a handler
 schedules one for a later time, and a claim first turns every timer that has come due into
@@ -127,6 +133,40 @@ class JournalEntry:
     next_attempt_at: float
     supersedable: bool
     payload: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Aside:
+    """The deliveries the worker runs on its slots set aside (`Router.add`'s `aside`), and how
+    many of them a claim may take now: those whose (event, action) is one of `routes`, where
+    an action of None stands for every action of its event; `room` of them at most, beside
+    the claim's `limit` of the others. Claimed only when a slot is free, they run at once:
+    none waits in the worker holding its installation's turn or, with PostgreSQL, a lease
+    that may run out while its instance is cut off from the database."""
+
+    routes: frozenset[tuple[str, str | None]] = frozenset()
+    room: int = 0
+
+    def holds(self, event: str, action: str | None) -> bool:
+        return (event, action) in self.routes or (event, None) in self.routes
+
+    def left(self, limit: int, claimed: Iterable[JournalEntry]) -> tuple[int, Aside]:
+        """What a claim of `limit` may take still once it took `claimed`: how many of the
+        other deliveries, and how many of these."""
+        claimed = list(claimed)
+        taken = sum(1 for entry in claimed if self.holds(entry.event, entry.action))
+        return limit - (len(claimed) - taken), Aside(self.routes, self.room - taken)
+
+    @property
+    def parameters(self) -> dict[str, object]:
+        """The parameters of the SQL that tells these deliveries from the others
+        (`runs_aside`): `aside`, the routes as a JSON list of [event, action] pairs, each
+        journal's table `aside` (event, action); `room`."""
+        return {"aside": json.dumps([list(route) for route in self.routes]), "room": self.room}
+
+
+# A claim of a worker that sets no slots aside: every delivery counts in its limit.
+NOTHING_ASIDE = Aside()
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +361,8 @@ class Journal(Protocol):
         handled: bool,
         supersedable: bool = False,
     ) -> RecordOutcome: ...
-    async def claim_ready(self, limit: int) -> list[JournalEntry]: ...
+    # `limit` bounds the deliveries claimed but those `aside` names, which it bounds itself.
+    async def claim_ready(self, limit: int, aside: Aside = NOTHING_ASIDE) -> list[JournalEntry]: ...
     async def finish(self, delivery_id: str) -> None: ...
     async def retry_later(self, delivery_id: str, error: str, delay: float) -> None: ...
     async def retry_timer_later(self, delivery_id: str, error: str, delay: float) -> None: ...
@@ -344,7 +385,7 @@ class Journal(Protocol):
     def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]: ...
     def listen(self, wake: Callable[[], None]) -> None: ...
     def contents(self, history: int) -> JournalContents: ...
-    def next_due(self) -> float | None: ...
+    def next_due(self, aside: Aside = NOTHING_ASIDE) -> float | None: ...
     def now(self) -> float: ...
     def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]: ...
     def count(self, statuses: Iterable[Status]) -> int: ...
@@ -461,22 +502,59 @@ def timer_entry(row: tuple[object, ...]) -> TimerEntry:
     return TimerEntry(timer, status, float(scheduled_at), float(updated_at), int(rearmed))
 
 
-# The order in which a claim takes the due heads of the queues (`d`), in both journals' SQL
-# (see "Fair share" above): the slots its installation would hold once the head runs, as
-# many as this journal's claims of that installation run (`held`, a row per installation
-# with any: `HELD_BY_INSTALLATION`) and, before it, that installation's older due heads;
-# the oldest first among equals.
+def runs_aside(row: str) -> str:
+    """SQL: 1 when the delivery `row` (a table or its alias) runs on the slots set aside, one
+    of the routes of the table `aside` (event, action) that each journal reads from
+    `Aside.parameters` its own way, else 0; in both journals' SQL."""
+    return (
+        f"(CASE WHEN EXISTS (SELECT 1 FROM aside WHERE aside.event = {row}.event "  # noqa: S608
+        f"AND (aside.action IS NULL OR aside.action = {row}.action)) THEN 1 ELSE 0 END)"
+    )
+
+
+# Whether a due head `d` may be claimed by a claim whose room is `{room}` (`Aside`), or
+# waits for a later one: what `next_due` reads, in both journals' SQL (`move_sql`).
+ASIDE_ROOM_FOR = f"({{room}} > 0 OR {runs_aside('d')} = 0)"
+
+# How many deliveries this journal's claims run, by installation and by kind of slot
+# (`aside`, 1 on the slots set aside), in both journals' SQL: `held` of `taken_by_turns`, a
+# row for each with any; `{mine}` narrows them to this journal's claims where several
+# journals claim from one database.
+HELD_BY_INSTALLATION = (
+    "SELECT installation_id, aside, COUNT(*) AS running FROM ("  # noqa: S608
+    f"SELECT installation_id, {runs_aside('deliveries')} AS aside FROM deliveries "
+    "WHERE status = 'running' {mine}) AS r GROUP BY installation_id, aside"
+)
+# The order in which a claim takes the due heads of the queues (`d`) of one kind of slot
+# (see "Fair share" above): the slots of that kind its installation would hold once the
+# head runs, as many as this journal's claims of that installation run on them (`held`)
+# and, before it, that installation's older due heads of that kind; the oldest first among
+# equals.
 FAIR_SHARE_ORDER = (
     "ORDER BY COALESCE(held.running, 0) "
     "+ ROW_NUMBER() OVER (PARTITION BY d.installation_id ORDER BY d.seq), d.seq"
 )
-# `held` of `FAIR_SHARE_ORDER`: `WITH held AS ({HELD_BY_INSTALLATION.format(mine=...)})`,
-# `mine` narrowing the running deliveries to this journal's claims where several journals
-# claim from one database.
-HELD_BY_INSTALLATION = (
-    "SELECT installation_id, COUNT(*) AS running FROM deliveries "
-    "WHERE status = 'running' {mine} GROUP BY installation_id"
-)
+
+
+def taken_by_turns(heads: str, due: str, *, limit: str, room: str) -> str:
+    """SQL, in both journals: the sequence numbers of the due heads of the queues a claim
+    takes, `limit` of those of GitHub's work and `room` of those set aside (`Aside`), each
+    kind by turns on its own (`FAIR_SHARE_ORDER`): two sorts that each keep their first few
+    only (ranking every head within its kind, then picking, took half as long again at
+    10,000 heads).
+    `heads`: a journal's FROM of its queue heads `d`; `due`: which of them may run now;
+    `limit` and `room`: its markers of those parameters; `held` is `HELD_BY_INSTALLATION`."""
+
+    def of_kind(aside: int, most: str) -> str:
+        return (
+            f"SELECT seq FROM (SELECT d.seq {heads} "  # noqa: S608
+            f"LEFT JOIN held ON held.installation_id = d.installation_id AND held.aside = {aside} "
+            f"WHERE {due} AND {runs_aside('d')} = {aside} {FAIR_SHARE_ORDER} LIMIT {most}) "
+            f"AS kind_{aside}"
+        )
+
+    return f"{of_kind(0, limit)} UNION ALL {of_kind(1, room)}"
+
 
 # A delivery and its payload (NULL for an ignored one), in both journals' SQL:
 # `SELECT {ENTRY_COLUMNS} FROM deliveries AS d {WITH_PAYLOAD}`, each row a `JournalEntry`.
@@ -817,6 +895,6 @@ class _Markers(dict[str, str]):
 
 
 def move_sql(sql: str, marker: Callable[[str], str]) -> str:
-    """One of the `MOVE_` statements with a journal's marker of each named parameter:
-    `:name` in SQLite, `%(name)s` in PostgreSQL."""
+    """One of the statements above (`MOVE_`, `ASIDE_ROOM_FOR`, ...) with a journal's marker
+    of each named parameter: `:name` in SQLite, `%(name)s` in PostgreSQL."""
     return sql.format_map(_Markers(marker))

@@ -86,11 +86,11 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from app.intake.delivery import Delivery
 from app.journal.base import (
+    ASIDE_ROOM_FOR,
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
     ENTRY_COLUMNS,
     ENTRY_COLUMNS_BUT_PAYLOAD,
-    FAIR_SHARE_ORDER,
     FIRE_PER_CLAIM,
     FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
@@ -101,6 +101,7 @@ from app.journal.base import (
     MOVE_STATE_ROWS,
     MOVE_TIMER_ROWS,
     MOVE_TIMERS_TO_INSTALLATION,
+    NOTHING_ASIDE,
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     RELEASE_WAITING_TIMERS,
@@ -111,6 +112,7 @@ from app.journal.base import (
     TIMER_LISTING_ORDER,
     WAITED,
     WITH_PAYLOAD,
+    Aside,
     CopyCounts,
     JournalContents,
     JournalEntry,
@@ -135,6 +137,7 @@ from app.journal.base import (
     may_rejoin_its_queue,
     move_sql,
     released_timers,
+    taken_by_turns,
     timer_entry,
     versions_to_apply,
     why_not_redelivered,
@@ -313,28 +316,46 @@ _COPIED_COLUMNS = tuple(
     for field in dataclasses.fields(JournalEntry)
     if field.name not in ("seq", "status", "payload")
 )
+
+
+def _with_psycopg_parameters(statement: str) -> str:
+    """A statement of `app.journal.base` with psycopg's named parameters."""
+    return move_sql(statement, lambda name: f"%({name})s")
+
+
+# The routes of a claim's `Aside` (its `aside` parameter), as the table `runs_aside` reads.
+_ASIDE_ROUTES = (
+    "aside (event, action) AS (SELECT value ->> 0, value ->> 1 "
+    "FROM jsonb_array_elements(%(aside)s::jsonb))"
+)
 # The first unfinished delivery of each pull request, when it may run now: queued, due,
 # and nothing of its pull request running; taken by turns between installations
-# (`FAIR_SHARE_ORDER`, counting the deliveries this journal's claims, %(me)s, run).
+# (`taken_by_turns`, counting the deliveries this journal's claims, %(me)s, run).
 # `{columns}` of `d`; `{keys}` narrows them.
 _DUE_HEADS = (
-    f"WITH held AS ({HELD_BY_INSTALLATION.format(mine='AND claimed_by = %(me)s')}) "  # noqa: S608
-    "SELECT {columns} FROM ("
-    "SELECT DISTINCT ON (ordering_key) seq, status, next_attempt_at FROM deliveries "
-    "WHERE status IN ('queued', 'running') ORDER BY ordering_key, seq) AS heads "
-    f"JOIN deliveries AS d ON d.seq = heads.seq {WITH_PAYLOAD} "
-    "LEFT JOIN held ON held.installation_id = d.installation_id "
-    "WHERE heads.status = 'queued' AND heads.next_attempt_at <= %(now)s {keys} "
-    "AND NOT EXISTS (SELECT 1 FROM deliveries AS r "
-    "WHERE r.ordering_key = d.ordering_key AND r.status = 'running') "
-    f"{FAIR_SHARE_ORDER} LIMIT %(limit)s"
+    f"WITH {_ASIDE_ROUTES}, "  # noqa: S608
+    f"held AS ({HELD_BY_INSTALLATION.format(mine='AND claimed_by = %(me)s')}), "
+    "heads AS (SELECT DISTINCT ON (ordering_key) seq, status, next_attempt_at FROM deliveries "
+    "WHERE status IN ('queued', 'running') ORDER BY ordering_key, seq), taken AS ("
+    + taken_by_turns(
+        "FROM heads JOIN deliveries AS d ON d.seq = heads.seq",
+        "heads.status = 'queued' AND heads.next_attempt_at <= %(now)s {keys} "
+        "AND NOT EXISTS (SELECT 1 FROM deliveries AS r "
+        "WHERE r.ordering_key = d.ordering_key AND r.status = 'running')",
+        limit="%(limit)s",
+        room="%(room)s",
+    )
+    + ") SELECT {columns} FROM taken JOIN deliveries AS d ON d.seq = taken.seq "  # noqa: S608
+    f"{WITH_PAYLOAD} ORDER BY d.seq"
 )
+# When the first head a claim with an `Aside` may take may run (`next_due`).
 _NEXT_DUE = (
-    "SELECT MIN(heads.next_attempt_at) FROM ("
-    "SELECT DISTINCT ON (ordering_key) ordering_key, status, next_attempt_at FROM deliveries "
-    "WHERE status IN ('queued', 'running') ORDER BY ordering_key, seq) AS heads "
-    "WHERE heads.status = 'queued' AND NOT EXISTS (SELECT 1 FROM deliveries AS r "
-    "WHERE r.ordering_key = heads.ordering_key AND r.status = 'running')"
+    f"WITH {_ASIDE_ROUTES} SELECT MIN(d.next_attempt_at) FROM ("  # noqa: S608
+    "SELECT DISTINCT ON (ordering_key) ordering_key, status, next_attempt_at, event, action "
+    "FROM deliveries WHERE status IN ('queued', 'running') ORDER BY ordering_key, seq) AS d "
+    "WHERE d.status = 'queued' AND NOT EXISTS (SELECT 1 FROM deliveries AS r "
+    "WHERE r.ordering_key = d.ordering_key AND r.status = 'running') "
+    f"AND {_with_psycopg_parameters(ASIDE_ROOM_FOR)}"
 )
 # The timers due by %(now)s, fired in one statement (so one round trip of the claim's
 # transaction): each becomes a queued delivery of event `timer` with the timer's id (one
@@ -827,12 +848,13 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
             found = await self._rows(_RECORD_BATCH, parameters, "write")
         return {str(found_row[0]) for found_row in found}
 
-    async def claim_ready(self, limit: int) -> list[JournalEntry]:
+    async def claim_ready(self, limit: int, aside: Aside = NOTHING_ASIDE) -> list[JournalEntry]:
         """Mark as running the oldest due deliveries whose pull request has nothing earlier
-        open and nothing running, superseding as the SQLite journal does."""
-        return await self._call(self._claim(limit, self._clock()))
+        open and nothing running, superseding as the SQLite journal does: `limit` of them
+        at most, and besides `aside.room` of those `aside` names."""
+        return await self._call(self._claim(limit, aside, self._clock()))
 
-    async def _claim(self, limit: int, now: float) -> list[JournalEntry]:
+    async def _claim(self, limit: int, aside: Aside, now: float) -> list[JournalEntry]:
         if not self._keeping_leases:  # this journal claims: its claims must be renewed
             self._keeping_leases = True
             self._thread.start(self._keep_leases())
@@ -845,9 +867,9 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
             )
             # Each pass claims heads of their pull requests' queues, or supersedes them (the
             # next pass then sees the later delivery as the head), as SqliteJournal does.
-            for _ in range(limit + 1):
-                wanted = limit - len(claimed)
-                heads = await _locked_due_heads(connection, now, wanted, self.claimer)
+            for _ in range(limit + aside.room + 1):
+                wanted, room = aside.left(limit, claimed)
+                heads = await _locked_due_heads(connection, now, wanted, room, self.claimer)
                 rejoined = await _rejoin_queues(connection, heads, now)
                 runnable = []
                 moved_on = bool(rejoined)
@@ -1260,13 +1282,14 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         """The journal's clock, which due times are kept in: the worker measures waits on it."""
         return self._clock()
 
-    def next_due(self) -> float | None:
-        """When the first queue head may run, or the first timer comes due (see
-        `SqliteJournal.next_due`)."""
+    def next_due(self, aside: Aside = NOTHING_ASIDE) -> float | None:
+        """When the first queue head a claim with `aside` may take may run, or the first
+        timer comes due (see `SqliteJournal.next_due`)."""
         rows = self._wait(
             self._rows(
                 f"SELECT LEAST(({_NEXT_DUE}), "  # noqa: S608
-                "(SELECT MIN(due_at) FROM timers WHERE status = 'scheduled'))"
+                "(SELECT MIN(due_at) FROM timers WHERE status = 'scheduled'))",
+                aside.parameters,
             )
         )
         value = rows[0][0]
@@ -1485,15 +1508,19 @@ async def _migrate(connection: AsyncConnection[tuple[Any, ...]], *, upgrade: boo
 
 
 async def _locked_due_heads(
-    connection: AsyncConnection[tuple[Any, ...]], now: float, limit: int, claimer: str
+    connection: AsyncConnection[tuple[Any, ...]],
+    now: float,
+    limit: int,
+    aside: Aside,
+    claimer: str,
 ) -> list[JournalEntry]:
-    """The due heads of up to `limit` pull requests' queues, taken by turns between
-    installations for the claims of `claimer`, each pull request locked for this
-    transaction: the heads are read again once the locks are held, when no other claim of
-    those pull requests can be under way."""
-    if limit <= 0:
+    """The due heads of up to `limit` pull requests' queues, and besides `aside.room` of
+    those `aside` names, taken by turns between installations for the claims of `claimer`,
+    each pull request locked for this transaction: the heads are read again once the locks
+    are held, when no other claim of those pull requests can be under way."""
+    if limit <= 0 and aside.room <= 0:
         return []
-    parameters: dict[str, Any] = {"now": now, "limit": limit, "me": claimer}
+    parameters: dict[str, Any] = {"now": now, "limit": limit, "me": claimer} | aside.parameters
     cursor = await connection.execute(
         _DUE_HEADS.format(columns="d.ordering_key", keys=""), parameters
     )
@@ -1593,11 +1620,6 @@ def _timer_row(entry: TimerEntry) -> dict[str, Any]:
         "ordering_key": timer.ordering_key,
         "rearmed": entry.rearmed,
     }
-
-
-def _with_psycopg_parameters(statement: str) -> str:
-    """A statement of `app.journal.base` with psycopg's named parameters."""
-    return move_sql(statement, lambda name: f"%({name})s")
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:

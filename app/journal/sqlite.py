@@ -62,11 +62,11 @@ import zstandard
 
 from app.intake.delivery import Delivery
 from app.journal.base import (
+    ASIDE_ROOM_FOR,
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
     ENTRY_COLUMNS,
     ENTRY_COLUMNS_BUT_PAYLOAD,
-    FAIR_SHARE_ORDER,
     FIRE_PER_CLAIM,
     FIRED_DELIVERY_ID,
     HEARTBEAT_KEY,
@@ -76,6 +76,7 @@ from app.journal.base import (
     MOVE_STATE_ROWS,
     MOVE_TIMER_ROWS,
     MOVE_TIMERS_TO_INSTALLATION,
+    NOTHING_ASIDE,
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     RELEASE_WAITING_TIMERS,
@@ -86,6 +87,7 @@ from app.journal.base import (
     TIMER_LISTING_ORDER,
     WAITED,
     WITH_PAYLOAD,
+    Aside,
     CopyCounts,
     JournalContents,
     JournalEntry,
@@ -112,6 +114,7 @@ from app.journal.base import (
     may_rejoin_its_queue,
     move_sql,
     released_timers,
+    taken_by_turns,
     timer_entry,
     versions_to_apply,
     why_not_redelivered,
@@ -204,6 +207,41 @@ _VERSION_3 = "ALTER TABLE timers ADD COLUMN rearmed INTEGER NOT NULL DEFAULT 0"
 _QUEUE_HEADS = (
     "SELECT MIN(seq) AS seq FROM deliveries INDEXED BY deliveries_open "
     "WHERE status IN ('queued', 'running') GROUP BY ordering_key"
+)
+
+
+def _with_sqlite_parameters(statement: str) -> str:
+    """A statement of `app.journal.base` with SQLite's named parameters."""
+    return move_sql(statement, lambda name: f":{name}")
+
+
+# The routes of a claim's `Aside` (its `aside` parameter), as the table `runs_aside` reads.
+_ASIDE_ROUTES = (
+    "aside (event, action) AS (SELECT json_extract(value, '$[0]'), "
+    "json_extract(value, '$[1]') FROM json_each(:aside))"
+)
+# The due deliveries whose pull request has nothing earlier queued or running, taken by
+# turns between installations (`taken_by_turns`; every running delivery is this journal's,
+# whose one worker claims them).
+_DUE_HEADS = (
+    f"WITH {_ASIDE_ROUTES}, held AS ({HELD_BY_INSTALLATION.format(mine='')}), "  # noqa: S608
+    f"heads AS ({_QUEUE_HEADS}), taken AS ("
+    + taken_by_turns(
+        "FROM heads JOIN deliveries AS d ON d.seq = heads.seq",
+        "d.status = 'queued' AND d.next_attempt_at <= :now",
+        limit=":limit",
+        room=":room",
+    )
+    + f") SELECT {ENTRY_COLUMNS} FROM taken JOIN deliveries AS d ON d.seq = taken.seq "  # noqa: S608
+    f"{WITH_PAYLOAD} ORDER BY d.seq"
+)
+
+
+# When the first head a claim with an `Aside` may take may run (`next_due`).
+_NEXT_DUE = (
+    f"WITH {_ASIDE_ROUTES} SELECT MIN(d.next_attempt_at) FROM deliveries AS d "  # noqa: S608
+    f"WHERE d.seq IN ({_QUEUE_HEADS}) AND d.status = 'queued' "
+    f"AND {_with_sqlite_parameters(ASIDE_ROOM_FOR)}"
 )
 
 
@@ -462,12 +500,14 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
 
         return await self._write(insert, durable=True)
 
-    async def claim_ready(self, limit: int) -> list[JournalEntry]:
+    async def claim_ready(self, limit: int, aside: Aside = NOTHING_ASIDE) -> list[JournalEntry]:
         """Mark as running the oldest due deliveries whose pull request has nothing earlier open,
-        once the timers that came due are deliveries too (`_fire_due_timers`).
+        once the timers that came due are deliveries too (`_fire_due_timers`): `limit` of
+        them at most, and besides `aside.room` of those `aside` names.
 
         A running delivery keeps later ones of its pull request back, so per-PR order holds
-        without any bookkeeping outside the journal.
+        without any bookkeeping outside the journal; one left queued for want of room keeps
+        them back as well.
         """
         now = self._clock()
 
@@ -478,8 +518,9 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
             # Each pass claims heads of their pull requests' queues, or supersedes them (the
             # next pass then sees the later delivery as the head): bounded by the limit, and
             # by the budget, after which the next claim goes on.
-            for _ in range(limit + 1):
-                heads = [_entry(row) for row in _due_heads(connection, now, limit - len(claimed))]
+            for _ in range(limit + aside.room + 1):
+                wanted, room = aside.left(limit, claimed)
+                heads = [_entry(row) for row in _due_heads(connection, now, wanted, room)]
                 runnable = []
                 moved_on = False
                 for head in heads:
@@ -802,7 +843,9 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
 
     # -- reads ------------------------------------------------------------------------
 
-    def _read(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    def _read(
+        self, sql: str, parameters: tuple[object, ...] | dict[str, object] = ()
+    ) -> list[tuple[object, ...]]:
         with self._reader_lock:
             try:
                 return self._reader.execute(sql, parameters).fetchall()
@@ -813,15 +856,16 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
         """The journal's clock, which due times are kept in: the worker measures waits on it."""
         return self._clock()
 
-    def next_due(self) -> float | None:
-        """When the first queue head may run, or the first timer comes due: the deliveries
-        behind a head wait for it, so a burst settling behind its head must not look due
-        now (the worker would spin). Read from the index of open deliveries and that of
+    def next_due(self, aside: Aside = NOTHING_ASIDE) -> float | None:
+        """When the first queue head a claim with `aside` may take may run, or the first
+        timer comes due: the deliveries behind a head wait for it, so a burst settling
+        behind its head must not look due now (the worker would spin), nor a head set aside
+        while there is no room for it. Read from the index of open deliveries and that of
         waiting timers alone, as a claim reads them."""
         rows = self._read(
-            "SELECT (SELECT MIN(next_attempt_at) FROM deliveries "  # noqa: S608
-            f"WHERE seq IN ({_QUEUE_HEADS}) AND status = 'queued'), "
-            "(SELECT MIN(due_at) FROM timers WHERE status = 'scheduled')"
+            f"SELECT ({_NEXT_DUE}), "  # noqa: S608
+            "(SELECT MIN(due_at) FROM timers WHERE status = 'scheduled')",
+            aside.parameters,
         )
         due = [float(value) for value in rows[0] if isinstance(value, int | float)]
         return min(due, default=None)
@@ -962,25 +1006,18 @@ def _make_private_directories(directory: Path) -> None:
         directory.mkdir(0o700)
 
 
-def _due_heads(connection: sqlite3.Connection, now: float, limit: int) -> list[tuple[object, ...]]:
-    """The due deliveries whose pull request has nothing earlier queued or running, up to
-    `limit` of them, taken by turns between installations (`FAIR_SHARE_ORDER`; every
-    running delivery is this journal's, whose one worker claims them).
+def _due_heads(
+    connection: sqlite3.Connection, now: float, limit: int, aside: Aside
+) -> list[tuple[object, ...]]:
+    """The due heads (`_DUE_HEADS`): `limit` of them at most, and besides `aside.room` of
+    those `aside` names.
 
     The heads are found in the index of unfinished deliveries alone, one per pull request:
     a burst waiting to settle can queue thousands of rows behind a few heads, and looking
     at each of those rows made a claim take tens of milliseconds. The turns are worked out
     on the heads' rows without their payloads: only the heads taken are read with theirs."""
     return connection.execute(
-        f"WITH held AS ({HELD_BY_INSTALLATION.format(mine='')}), "  # noqa: S608
-        f"heads AS ({_QUEUE_HEADS}), "
-        "taken AS (SELECT d.seq FROM heads JOIN deliveries AS d ON d.seq = heads.seq "
-        "LEFT JOIN held ON held.installation_id = d.installation_id "
-        "WHERE d.status = 'queued' AND d.next_attempt_at <= ? "
-        f"{FAIR_SHARE_ORDER} LIMIT ?) "
-        f"SELECT {ENTRY_COLUMNS} FROM taken JOIN deliveries AS d ON d.seq = taken.seq "
-        f"{WITH_PAYLOAD} ORDER BY d.seq",
-        (now, limit),
+        _DUE_HEADS, {"now": now, "limit": limit} | aside.parameters
     ).fetchall()
 
 
@@ -1131,11 +1168,6 @@ _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _version_3,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
-
-
-def _with_sqlite_parameters(statement: str) -> str:
-    """A statement of `app.journal.base` with SQLite's named parameters."""
-    return move_sql(statement, lambda name: f":{name}")
 
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:

@@ -29,7 +29,7 @@ from app.github.client import (
 )
 from app.handlers.routing import Context, GitHubRefused, Router, names_its_place, transience_of
 from app.intake import delivery as deliveries
-from app.journal import Journal, JournalEntry, JournalUnavailable
+from app.journal import Aside, Journal, JournalEntry, JournalUnavailable
 from app.journal.timers import TIMER_EVENT, FiredTimer, Timers
 from app.logs import ContextLogger, for_delivery
 from app.metrics import DELIVERIES, PROCESSING_SECONDS
@@ -38,7 +38,8 @@ from policies.wording import duration_words, plural
 log = logging.getLogger("hotfix_bot.worker")
 
 # Deliveries whose handlers wait on something other than GitHub (a message to chat, `Router.add`'s
-# `aside`) run this many at a time, beside the slots of GitHub's work.
+# `aside`) run this many at a time, beside the slots of GitHub's work; the journal leaves the
+# rest queued until one of these is free (`Aside`).
 ASIDE_CONCURRENCY = 4
 # How often the journal is looked at with nothing else waking the worker: picks up
 # `hotfix-bot redeliver` from another process.
@@ -77,7 +78,6 @@ class Worker:
         self._github = github
         self._chat = chat
         self._slots = asyncio.Semaphore(concurrency)
-        self._aside_slots = asyncio.Semaphore(ASIDE_CONCURRENCY)
         self._concurrency = concurrency
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
@@ -151,18 +151,23 @@ class Worker:
                 "resuming %s interrupted by a restart", plural(resumed, "delivery", "deliveries")
             )
 
+    def _aside(self) -> Aside:
+        """The deliveries that run on the slots set aside, and how many of those are free."""
+        return Aside(self._router.aside_routes, ASIDE_CONCURRENCY - len(self._running_aside))
+
     async def _dispatch_ready(self) -> None:
         free = self._concurrency - len(self._running)
-        if self._github is None or free <= 0:
+        aside = self._aside()
+        if self._github is None or (free <= 0 and aside.room <= 0):
             return
-        for entry in await self._journal.claim_ready(free):
+        for entry in await self._journal.claim_ready(free, aside):
             name = f"delivery-{entry.id}"
-            if self._router.runs_aside(entry.event, entry.action):
-                # Claimed, it waits for a slot of its own (running, as the journal says):
-                # however long chat hangs, the slots of GitHub's work stay free.
-                task = asyncio.create_task(self._run_aside(entry), name=name)
+            if aside.holds(entry.event, entry.action):
+                # Claimed with a slot of its own free: however long chat hangs, the slots of
+                # GitHub's work stay free.
+                task = asyncio.create_task(self._run_entry(entry), name=name)
                 self._running_aside.add(task)
-                task.add_done_callback(self._running_aside.discard)
+                task.add_done_callback(self._done_aside)
                 continue
             await self._slots.acquire()
             task = asyncio.create_task(self._run_entry(entry), name=name)
@@ -172,12 +177,16 @@ class Worker:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
         self._slots.release()
+        self._freed()
+
+    def _done_aside(self, task: asyncio.Task[None]) -> None:
+        self._running_aside.discard(task)
+        self._freed()
+
+    def _freed(self) -> None:
+        """A slot is free: claim again."""
         self._slot_freed.set()
         self._wake.set()
-
-    async def _run_aside(self, entry: JournalEntry) -> None:
-        async with self._aside_slots:
-            await self._run_entry(entry)
 
     async def _sleep_until_due(self) -> None:
         if len(self._running) >= self._concurrency:
@@ -188,7 +197,8 @@ class Worker:
             return
         # Without credentials nothing is claimed, so what is due would stay due: wait to be
         # woken (credentials arriving) rather than spin.
-        due = self._journal.next_due() if self._github is not None else None
+        # With every slot set aside taken, a head that would take one is not due yet.
+        due = self._journal.next_due(self._aside()) if self._github is not None else None
         now = self._journal.now()
         timeout = IDLE_POLL_SECONDS if due is None else min(max(due - now, 0.0), 1.0)
         if due is not None:
