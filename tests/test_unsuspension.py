@@ -4,7 +4,7 @@ again (docs/RELIABILITY.md, *Suspended and reinstalled installations*)."""
 
 from __future__ import annotations
 
-from support.harness import Bot
+from support.harness import REFUSAL, Bot
 from support.live_server import wait_for
 from support.titles import all_rules_pass
 
@@ -32,12 +32,14 @@ def test_the_open_hotfixes_of_every_repository_are_checked_again_at_the_unsuspen
     bot: Bot,
 ) -> None:
     """Both approvals came while the App was suspended: once it is unsuspended, each hotfix's
-    run passes without a delivery of its own. A pull request that is no hotfix, one into
-    another branch and an archived repository are not looked at again."""
+    run passes without a delivery of its own, though GitHub refuses to list a repository
+    listed before one of them. A pull request that is no hotfix, one into another branch and
+    an archived repository are not looked at again."""
     for slug, members in TEAMS.items():
         bot.fake.add_team("acme", slug, members)
     widgets = bot.repo
     installation = widgets.installation_id
+    blocked = bot.fake.add_repo("acme/blocked", installation, files={"VERSION": "0.1.0\n"})
     gadgets = bot.fake.add_repo("acme/gadgets", installation, files={"VERSION": "2.0.0\n"})
     archive = bot.fake.add_repo("acme/archive", installation, files={"VERSION": "0.1.0\n"})
     archive.archived = True
@@ -58,6 +60,9 @@ def test_the_open_hotfixes_of_every_repository_are_checked_again_at_the_unsuspen
         repo.review(pull.number, "lead", "APPROVED")
         repo.review(pull.number, "pm", "APPROVED")
     bot.fake.unsuspend_installation(installation)
+    bot.fake.inject(
+        "GET", rf"/repos/{blocked.full_name}/pulls", status=403, body={"message": REFUSAL}
+    )
     with bot.counting() as requests:
         bot.deliver("installation", bot.fake.installation_event(installation, "unsuspend"))
         wait_for(lambda: all(policy(*hotfix)[0] == "completed" for hotfix in hotfixes))
@@ -68,6 +73,10 @@ def test_the_open_hotfixes_of_every_repository_are_checked_again_at_the_unsuspen
     ] * 2
     looked_at = {request.path for request in requests if request.method == "GET"}
     assert "/installation/repositories" in looked_at
+    assert (f"/repos/{blocked.full_name}/pulls", 403) in {
+        (request.path, request.status) for request in requests
+    }
+    assert bot.journal.recent(status="failed") == []
     assert not any(path.startswith("/repos/acme/archive/") for path in looked_at)
     for number in (feature.number, into_develop.number):
         assert f"/repos/acme/widgets/pulls/{number}" not in looked_at

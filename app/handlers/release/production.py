@@ -93,8 +93,11 @@ async def recheck_every_open_hotfix(context: Context, default_branch: str, after
     pulls = await context.github.get_all(f"/repos/{context.repository}/pulls?state=open")
     if not pulls:
         return
+    reads = Reads()  # the organization's file read once for both branches
     try:
-        config = await config_at(context.github, context.repository, default_branch, default_branch)
+        config = await config_at(
+            context.github, context.repository, default_branch, default_branch, reads
+        )
     except ConfigError as error:
         context.log.warning(
             "after %s: the config on %s cannot be used: %s", after, default_branch, error
@@ -104,20 +107,24 @@ async def recheck_every_open_hotfix(context: Context, default_branch: str, after
     into_production = [pull for pull in pulls if pull["base"]["ref"] == production]
     # The production branch's own config decides which are hotfixes (None: read there).
     await _recheck(
-        context, into_production, after, config if production == default_branch else None
+        context, into_production, after, config if production == default_branch else None, reads
     )
 
 
 async def _recheck(
-    context: Context, pulls: list[Any], after: str, config: HotfixConfig | None
+    context: Context,
+    pulls: list[Any],
+    after: str,
+    config: HotfixConfig | None,
+    reads: Reads | None = None,
 ) -> None:
     """`on_recheck` kept for each of `pulls` (open, into one branch) that is a hotfix by
-    that branch's config (`config`, or read from the first's base)."""
+    that branch's config (`config`, or read from the first's base, with `reads`)."""
     if not pulls:
         return
     if config is None:
         try:
-            config = await base_config(context.github, context.repository, pulls[0])
+            config = await base_config(context.github, context.repository, pulls[0], reads)
         except ConfigError as error:
             # Their own evaluations name the problem, the next time they run.
             context.log.warning(
