@@ -288,7 +288,9 @@ def _suspended_section(accounts: tuple[str, ...], details: bool) -> str:
         "timers that came due meanwhile (reminders, deadlines) run by themselves, and the "
         "open hotfix pull requests are checked again, as GitHub never sends what happened "
         "meanwhile; run the deliveries that failed meanwhile again with "
-        "<code>hotfix-bot redeliver ID</code>.</p></div>"
+        "<code>hotfix-bot redeliver ID</code>. A hotfix merged meanwhile got no post-merge "
+        "steps (GitHub sent no word of the merge): tag, release and back-merge it by "
+        "hand.</p></div>"
     )
 
 
