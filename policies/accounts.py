@@ -10,6 +10,8 @@ from typing import Any
 GHOST = "ghost"
 # Said wherever the text would name or ask the author.
 AUTHOR_DELETED = "the author's account was deleted"
+# Said after the people a text names instead: `@acme/leads; not the author, whose ...`.
+NOT_THE_DELETED_AUTHOR = "not the author, whose account was deleted"
 
 
 def login_of(user: Mapping[str, Any] | None) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from policies.accounts import AUTHOR_DELETED, is_deleted
+from policies.accounts import AUTHOR_DELETED, NOT_THE_DELETED_AUTHOR, is_deleted
 from policies.config import Duration, EscalationStep
 from policies.evaluate import Verdict
 from policies.facts import BreakGlass, PullRequestFacts
@@ -273,7 +273,7 @@ def reminder_words(
     if not clauses:  # every step reminds the author alone
         return f"No reminders can be sent: {AUTHOR_DELETED}"
     words = f"Reminding {', and '.join(clauses)} after opening"
-    return f"{words}; not the author, whose account was deleted" if author_left_out else words
+    return f"{words}; {NOT_THE_DELETED_AUTHOR}" if author_left_out else words
 
 
 def glass_broken_message(glass: BreakGlass, number: int, title: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from policies.accounts import AUTHOR_DELETED, named
+from policies.accounts import AUTHOR_DELETED, NOT_THE_DELETED_AUTHOR, named
 from policies.clock import RequestOutcome, hotfix_policy
 from policies.config import HotfixConfig
 from policies.evaluate import Verdict
@@ -194,8 +194,9 @@ def escalated(
     are shown as code, as the P0 alert shows them: the incident report holds the row, and
     opening it must not notify again everyone the step reminded."""
     if author_deleted:
-        reminded = join_words([f"`{mention}`" for mention in mentions]) or "nobody"
-        reminded += f" ({AUTHOR_DELETED})"
+        others = join_words([f"`{mention}`" for mention in mentions])
+        # "(...)" after the names would read as if it were theirs.
+        reminded = f"{others}; {NOT_THE_DELETED_AUTHOR}" if others else f"nobody ({AUTHOR_DELETED})"
     elif mentions:
         reminded = join_words([f"`{mention}`" for mention in mentions])
     else:

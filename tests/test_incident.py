@@ -636,8 +636,8 @@ def test_a_p0_whose_authors_account_was_deleted_alerts_and_escalates_without_men
     assert timeline[0].text == "Opened by a deleted account"
     assert [event.text for event in timeline if event.kind is Kind.ESCALATION] == [
         "Escalation after 15m: reminded `@acme/engineering-leads` and `@acme/on-call-managers`",
-        "Escalation after 4h: reminded `@acme/engineering-leads` and `@acme/on-call-managers` "
-        "(the author's account was deleted)",
+        "Escalation after 4h: reminded `@acme/engineering-leads` and `@acme/on-call-managers`; "
+        "not the author, whose account was deleted",
     ]
     assert not [c.body for c in bot.repo.comments_on(pull.number) if "@ghost" in c.body]
 

@@ -45,9 +45,11 @@ class PolicyResult:
         return cls(data["head_sha"], data["conclusion"], data["title"], tuple(data["failing"]))
 
     async def keep(self, context: Context, number: int) -> None:
-        """Kept as the pull request's last result; the journal is written only when it
-        changed, as most evaluations repeat the one before."""
-        if await PolicyResult.load(context, number) == self:
+        """Kept as the pull request's last result when it is a failure, or replaces one that
+        was: only a failure is ever told of, so a pull request that never failed keeps
+        nothing, and the journal is written only when the result changed."""
+        kept = await PolicyResult.load(context, number)
+        if kept == self or (self.conclusion != Conclusion.FAILURE and kept is None):
             return
         data = {
             "head_sha": self.head_sha,
