@@ -47,6 +47,8 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
     "GET /app/installations": (),
     "POST /app-manifests/{code}/conversions": (),
     "GET /repos/{owner}/{repo}/installation": (),
+    # An installation's own list: the repositories it is granted, whatever else it may do.
+    "GET /installation/repositories": (("metadata", "read"),),
     "GET /repos/{owner}/{repo}": (("metadata", "read"),),
     "GET /repos/{owner}/{repo}/pulls": (("pull_requests", "read"),),
     "POST /repos/{owner}/{repo}/pulls": (("pull_requests", "write"),),
