@@ -39,13 +39,6 @@ def exchange(server: Server, request: bytes) -> bytes:
     return received
 
 
-def head(answer: bytes) -> tuple[bytes, dict[bytes, bytes]]:
-    """The status line of a raw HTTP answer, and its headers by lower-case name."""
-    status, *fields = answer.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
-    pairs = (field.split(b":", 1) for field in fields)
-    return status, {name.strip().lower(): value.strip() for name, value in pairs}
-
-
 # -- No answer can be framed; the setup page's state cookie (docs/ADMIN.md) --------------------
 
 # Requests the intake answers itself, before any endpoint sees them.
@@ -53,28 +46,6 @@ HEADERS_OVER_64_KIB = (
     b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nx-padding: " + b"a" * (64 * 1024) + b"\r\n\r\n"
 )
 NO_HTTP = b"NOT HTTP AT ALL\r\n\r\n"
-
-
-@pytest.mark.parametrize(
-    ("request_bytes", "status"),
-    [
-        (HEADERS_OVER_64_KIB, b"HTTP/1.1 431 Request Header Fields Too Large"),
-        (NO_HTTP, b"HTTP/1.1 400 Bad Request"),
-    ],
-    ids=["431 for headers over 64 KiB", "400 for what is no HTTP request"],
-)
-def test_the_answers_the_intake_writes_itself_cannot_be_framed(
-    live: tuple[FakeGitHub, FakeRepo, Server], request_bytes: bytes, status: bytes
-) -> None:
-    """Answered before any endpoint sees the request: the headers are the intake's to add."""
-    _, _, server = live
-    server.start()
-
-    answered, headers = head(exchange(server, request_bytes))
-
-    assert answered == status
-    assert headers[b"x-frame-options"] == b"DENY"
-    assert headers[b"content-security-policy"] == b"frame-ancestors 'none'"
 
 
 @pytest.mark.parametrize(
@@ -97,10 +68,11 @@ def test_the_answers_the_intake_writes_itself_cannot_be_framed(
     ],
     ids=["431 for headers over 64 KiB", "400 for what is no HTTP request"],
 )
-def test_the_answers_the_intake_writes_itself_are_dated_as_every_answer_is(
+def test_the_answers_the_intake_writes_itself_cannot_be_framed_and_are_dated(
     live: tuple[FakeGitHub, FakeRepo, Server], request_bytes: bytes, answer: bytes
 ) -> None:
-    """`Date` first, as uvicorn writes it on the endpoints' answers."""
+    """Answered before any endpoint sees the request, so the framing headers are the
+    intake's to add; `Date` first, as uvicorn writes it on the endpoints' answers."""
     _, _, server = live
     server.start()
 
