@@ -23,7 +23,7 @@ from app.handlers.release.handler import release_pull_request
 from app.handlers.release.steps import incident_report
 from app.handlers.routing import Context
 from app.intake.delivery import author_of
-from policies.accounts import login_of
+from policies.accounts import GHOST, login_of
 from policies.commands import Arguments, Syntax
 from policies.config import ApprovalGroup, HotfixConfig, SeverityPolicy
 from policies.evaluate import is_hotfix
@@ -71,10 +71,6 @@ async def shown(showing: Awaitable[object]) -> None:
         await showing
     except Exception as error:
         raise NotShown(error) from error
-
-
-# The login GitHub shows for an account deleted since.
-GHOST = "ghost"
 
 
 def written_by(context: Context, written: dict[str, Any]) -> str:
