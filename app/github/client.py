@@ -31,6 +31,7 @@ from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
 from app.github.cache import Caches
+from app.header_numbers import whole_number
 from app.metrics import GITHUB_RATE_LIMIT_REMAINING, GITHUB_REQUESTS
 
 USER_AGENT = "hotfix-bot"
@@ -562,13 +563,8 @@ _LONGEST_HEADER_NUMBER = 18
 
 
 def _whole_number(header: str | None) -> int | None:
-    """A header's whole number (`retry-after: 60`); None for any other text. Its digits are
-    ASCII: Python reads `²` as a digit too, which HTTP does not, and `int()` fails on it.
-    Longer than any number GitHub sends, it is none either, as `int()` fails past 4,300
-    digits."""
-    if header is None or not (header.isascii() and header.isdigit()):
-        return None
-    return int(header) if len(header) <= _LONGEST_HEADER_NUMBER else None
+    """A header's whole number (`retry-after: 60`), as long as any GitHub sends at most."""
+    return whole_number(header, _LONGEST_HEADER_NUMBER)
 
 
 def _seconds_until(http_date: str) -> int | None:

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from app.handlers.routing import names_its_place
+from app.header_numbers import whole_number
 from app.intake import delivery as deliveries
 from app.intake.bodies import MAX_BODY_BYTES
 from app.intake.connection_limits import LINGER_SECONDS, RETRY_AFTER_SECONDS
@@ -77,15 +78,11 @@ def _refuse(
 
 def _declared_size(content_length: str) -> int | None:
     """The size a `Content-Length` declares; None when it is over MAX_BODY_BYTES, or no
-    length. Only ASCII digits are one: Python reads `²` as a digit too, and `int()` fails on
-    it, and on thousands of digits, which are over the limit before they are read."""
-    if not (content_length.isascii() and content_length.isdigit()):
-        return None
-    digits = content_length.lstrip("0")
-    if len(digits) > len(str(MAX_BODY_BYTES)):
-        return None
-    size = int(digits or "0")
-    return size if size <= MAX_BODY_BYTES else None
+    length. Its leading zeros are dropped before the digits are counted (`000` is 0, `` is
+    no length): thousands of digits are over the limit before they are read."""
+    digits = content_length.lstrip("0") or content_length[:1]
+    size = whole_number(digits, len(str(MAX_BODY_BYTES)))
+    return size if size is not None and size <= MAX_BODY_BYTES else None
 
 
 async def receive_webhook(services: Services, request: Request) -> Response:
