@@ -1,10 +1,8 @@
 """Reading the project version from the files that carry it."""
 
-import itertools
 import json
-import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 
 # Re-exported: the rules and the post-merge steps name versions by this type. It compares by
@@ -233,24 +231,41 @@ def changed_beyond_version(path: str, before: FileText, after: FileText) -> bool
         # a byte order mark, spaces) goes with it, as the check's `echo` rewrites it.
         return False
     (old, places), (new, _) = written_before, written_after
-    # The version may be written elsewhere too (a dependency at the same version): each
-    # choice of as many places as it is declared in, among those it stands in `before`, is
-    # tried as the one the change replaced.
-    starts = [found.start() for found in re.finditer(f"(?={re.escape(old)})", before)]
-    return all(
-        _replaced(before, old, new, chosen) != after
-        for chosen in itertools.combinations(starts, places)
-    )
+    return not _replaced_in(before, after, old, new, places)
 
 
-def _replaced(text: str, old: str, new: str, starts: Sequence[int]) -> str:
-    """`text` with `new` in place of the `old` that stands at each of `starts`, in order."""
-    pieces: list[str] = []
-    end = 0
-    for start in starts:
-        pieces += [text[end:start], new]
-        end = start + len(old)
-    return "".join([*pieces, text[end:]])
+def _replaced_in(before: str, after: str, old: str, new: str, places: int) -> bool:
+    """Whether `after` is `before` with `new` in place of `old` at `places` of the places
+    `old` stands, in order: the version may be written elsewhere too (a dependency at the
+    same version), which stays. The first place replaced begins where the texts first
+    differ, or at most as far back as the versions are long; the rest of each text after it
+    is compared the same way, so a text holding the version many times is read a few times
+    over, not once for each choice of places."""
+    if places == 0:
+        return before == after
+    same = _common_start(before, after)
+    earliest = max(same - max(len(old), len(new)), 0)
+    start = before.find(old, earliest, same + len(old))
+    while start != -1 and start <= same:
+        if after.startswith(new, start) and _replaced_in(
+            before[start + len(old) :], after[start + len(new) :], old, new, places - 1
+        ):
+            return True
+        start = before.find(old, start + 1, same + len(old))
+    return False
+
+
+def _common_start(first: str, second: str) -> int:
+    """How many characters the two texts begin with alike: halved until found, each half
+    compared at once rather than a character at a time."""
+    low, high = 0, min(len(first), len(second))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if first[:middle] == second[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def patch_bumped_text(path: str, text: FileText) -> str | None:

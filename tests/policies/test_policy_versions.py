@@ -287,6 +287,21 @@ def test_anything_else_changed_or_not_told_is_beyond_the_version(
     assert changed_beyond_version(path, before, after)
 
 
+def test_the_version_set_in_both_tables_among_a_thousand_pins_at_it_is_told_apart() -> None:
+    """Each table set, every dependency pinned at the same version left as it is: told as a
+    change of the version alone; one pin bumped besides, as more. Two places among a
+    thousand are half a million choices: the places are found where the texts differ."""
+    pins = "".join(f'"package-{number}==1.2.3", ' for number in range(1000))
+    text = (
+        '[project]\nversion = "%s"\ndependencies = [' + pins + ']\n[tool.poetry]\nversion = "%s"\n'
+    )
+    before, after = text % ("1.2.3", "1.2.3"), text % ("1.2.4", "1.2.4")
+
+    assert not changed_beyond_version("pyproject.toml", before, after)
+    one_pin_more = after.replace("package-500==1.2.3", "package-500==1.2.4")
+    assert changed_beyond_version("pyproject.toml", before, one_pin_more)
+
+
 def test_files_to_read_default_to_the_four_known_files() -> None:
     assert version_files_to_read(config()) == [
         "VERSION",
