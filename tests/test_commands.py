@@ -254,6 +254,12 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
         (
             "P0",
             "dana",
+            "/hotfix verbal-approval @ghost",
+            "ghost is how GitHub shows a deleted account, which approves nothing",
+        ),
+        (
+            "P0",
+            "dana",
             "/hotfix verbal-approval @maya",
             "maya can fill no approval group of severity P0 (Engineering Lead: members of team "
             "engineering-leads; On-call Manager: members of team on-call-managers)",
@@ -306,6 +312,7 @@ def test_a_comment_acts_once_however_often_it_is_delivered(bot: Bot, github_time
         "no write access",
         "no access at all",
         "for the author",
+        "for a deleted account",
         "for someone in no approval group",
         "a severity without verbal approvals",
         "break-glass by someone not allowed",

@@ -12,6 +12,7 @@ import re
 from app.handlers.commands.command import Command, Invocation, Refusal, who
 from app.handlers.policy import reviews_of
 from app.handlers.records import VerbalRecord
+from policies.accounts import is_deleted
 from policies.commands import QUOTED_WORD, CommandError, Syntax, login_of
 from policies.config import CONFIG_PATH
 from policies.facts import VerbalApproval
@@ -77,6 +78,8 @@ async def record(invocation: Invocation, approver: str) -> None:
             f"{governing.words} does not take verbal approvals "
             f"(`severities.{severity}.verbal_approval` in `{CONFIG_PATH}`)"
         )
+    if is_deleted(approver):  # the author too, when their account was deleted
+        raise Refusal(f"{approver} is how GitHub shows a deleted account, which approves nothing")
     if approver.casefold() == invocation.author.casefold():
         raise Refusal(
             f"{approver} opened this pull request, and the author's approval never counts"
