@@ -514,9 +514,9 @@ def runs_aside(row: str) -> str:
     )
 
 
-# Whether a due head `d` may be claimed by a claim with a slot free of the kind it runs
-# on, `{room}` set aside (`Aside`) or, `{github_work}` true, one of GitHub's work, or
-# waits for a later one: what `next_due` reads, in both journals' SQL (`move_sql`).
+# Whether a due head `d` may be claimed now, or waits for a later claim: one set aside
+# (`runs_aside`) while `{room}` (`Aside`) is above 0, any other while `{github_work}` (a
+# slot of GitHub's work is free); what `next_due` reads, in both journals' SQL (`move_sql`).
 ROOM_FOR = f"(CASE {runs_aside('d')} WHEN 1 THEN {{room}} > 0 ELSE {{github_work}} END)"
 
 # How many deliveries this journal's claims run, by installation and by kind of slot
