@@ -722,6 +722,38 @@ def test_messages_to_a_hanging_chat_are_claimed_four_at_a_time_and_another_insta
     assert len(chat.received) == 4
 
 
+def test_p0_alerts_go_to_chat_while_github_hangs_on_every_slot_of_github_s_work(
+    chatty_bot: Bot, chat: ChatReceiver
+) -> None:
+    """Eight P0 pull requests are opened while GitHub hangs on every check run written: each
+    evaluation posts its alert, then holds one of the 8 slots of GitHub's work, hanging on
+    its run. The alerts go to chat meanwhile, on the slots set aside: the on-call people
+    are told while the evaluations still hang, not once GitHub gives up on them."""
+    bot = chatty_bot
+    bot.fake.inject("POST", r"/check-runs$", hang=True, times=None)
+    pulls = [
+        bot.open_hotfix(
+            branch=f"hotfix/fix-{number}",
+            files={f"fix-{number}.txt": "fixed\n"},  # a head commit, and a run, each
+            labels=("hotfix", "P0"),
+        )
+        for number in range(1, 9)
+    ]
+    for pull in pulls:
+        bot.send("pull_request", bot.fake.pull_request_event(bot.repo, pull.number, "opened"))
+
+    wait_for(lambda: len(chat.received) == 8)
+
+    evaluations = [entry for entry in bot.journal.recent() if entry.event == "pull_request"]
+    assert [(entry.status, entry.attempts) for entry in evaluations] == [("running", 1)] * 8
+    assert len(bot.fake.requests_to("POST", "/repos/acme/widgets/check-runs")) == 8
+    assert sorted(chat.texts()) == sorted(
+        f"acme/widgets#{pull.number}: {comment_url(bot, pull, 'p0-alert')}\n"
+        + P0_ALERT.replace("#1: Fix", f"#{pull.number}: Fix")
+        for pull in pulls
+    )
+
+
 def assert_no_secret_in(caplog: pytest.LogCaptureFixture) -> None:
     """No log line, nor the journal's errors, holds the webhook's URL or its token."""
     assert caplog.records

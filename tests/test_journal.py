@@ -16,7 +16,7 @@ import textwrap
 import time
 import zlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +224,40 @@ def test_a_claim_takes_messages_to_chat_only_while_a_slot_of_theirs_is_free(
     assert claims == [["a1", "a2", messages[0]], [], messages[1:]]
     assert queued == [messages[2], messages[1]]  # newest first
     assert due == [None, clock.now]
+
+
+def test_with_every_slot_of_github_s_work_taken_only_a_message_to_chat_is_due(
+    journal: Journal, clock: Clock
+) -> None:
+    """A pull request's delivery is due now, a message to chat 30 s from now (its retry):
+    to a worker with no slot of GitHub's work free, only the message is due, and then only
+    with a slot set aside free; with one of GitHub's free, the delivery is, first. A timer
+    is due whichever slots are free: the claim that fires it may take its delivery."""
+    timers = Timers(journal, 1, "acme/widgets", 1)
+    now = datetime.fromtimestamp(clock.now, UTC)
+    slots = [(True, 1), (False, 1), (True, 0), (False, 0)]  # (GitHub's work, set aside)
+
+    def due_to_each() -> list[float | None]:
+        return [
+            journal.next_due(Aside(CHAT_ASIDE, room), github_work=github_work)
+            for github_work, room in slots
+        ]
+
+    async def scenario() -> list[list[float | None]]:
+        await timers.schedule(
+            "chat", "p0-alert", now + timedelta(seconds=5), {"text": "hi"}, own_queue=True
+        )
+        timer_due = due_to_each()
+        clock.now += 5
+        [message] = await journal.claim_ready(0, Aside(CHAT_ASIDE, 1))
+        await journal.retry_later(message.id, "ChatUndelivered: chat answered 500", delay=30)
+        await record_all(journal, pull_request("a1", 2))
+        return [timer_due, due_to_each()]
+
+    start = clock.now
+    timer_due, heads_due = asyncio.run(scenario())
+    assert timer_due == [start + 5] * 4
+    assert heads_due == [start + 5, start + 35, start + 5, None]
 
 
 def test_a_delivery_left_queued_for_want_of_a_slot_holds_back_its_pull_request_alone(

@@ -260,6 +260,121 @@ def test_deliveries_set_aside_are_claimed_only_while_a_slot_of_theirs_is_free(
     assert most_running == 4
 
 
+async def record_openings(journal: Journal, numbers: range) -> None:
+    """Journal a delivery opening each pull request of `numbers`, `p<number>`, oldest first."""
+    for number in numbers:
+        body = pull_request_body("opened", number)
+        await journal.record(from_body(f"p{number}", "pull_request", body), body, handled=True)
+
+
+def test_a_message_to_chat_is_sent_while_github_s_work_hangs_on_every_slot_of_its_own(
+    journal_url: str,
+) -> None:
+    """Eight deliveries hang on GitHub, one on each slot of GitHub's work, and the first
+    schedules a message to chat, due at once, as a P0 alert does: the message is claimed
+    and sent while the eight still hang, on a slot set aside, and a ninth delivery stays
+    queued for a slot of GitHub's work."""
+    github_answers = asyncio.Event()  # never: GitHub hangs until the test ends
+    chat_sent = asyncio.Event()
+    statuses: dict[str, str] = {}  # the journal's, as the message is sent
+
+    async def evaluate(context: Context) -> None:
+        if context.delivery.id == "p1":
+            await context.timers.schedule(
+                "chat", "p0-alert", context.now(), {"text": "P0"}, own_queue=True
+            )
+        await github_answers.wait()
+
+    async def post_to_chat(context: Context) -> None:
+        statuses.update((entry.id, entry.status) for entry in journal.recent())
+        chat_sent.set()
+
+    router = Router()
+    router.add("pull_request", ["opened"], evaluate)
+    router.add(TIMER_EVENT, ["chat"], post_to_chat, aside=True)
+    journal = open_journal(journal_url)
+    worker = Worker(journal, router, cast(GitHubApp, OfflineGitHub()))
+
+    async def scenario() -> None:
+        await record_openings(journal, range(1, 10))
+        async with working(worker), asyncio.timeout(10):
+            await chat_sent.wait()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        journal.close()
+
+    assert statuses == {
+        **{f"p{number}": "running" for number in range(1, 9)},
+        "p9": "queued",
+        "chat:acme/widgets#1:p0-alert": "running",
+    }
+
+
+def test_deliveries_arriving_while_github_s_work_takes_every_slot_cost_no_claim_each(
+    journal_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While eight deliveries hang, one on each slot of GitHub's work, with every slot set
+    aside free, a hundred more arrive, each waking the worker: none costs a claim; they
+    wait in the journal, and the next claim is made when a slot frees (the worker's look
+    once a second put a minute off, past the test's 10 s)."""
+    monkeypatch.setattr(worker_module, "IDLE_POLL_SECONDS", 60.0)
+    answers = {f"p{number}": asyncio.Event() for number in range(1, 10)}
+    running: set[str] = set()
+    eight_run, ninth_runs = asyncio.Event(), asyncio.Event()
+
+    async def evaluate(context: Context) -> None:
+        running.add(context.delivery.id)
+        if len(running) == 8:
+            eight_run.set()
+        if len(running) == 9:
+            ninth_runs.set()
+        await answers[context.delivery.id].wait()
+
+    class CountedClaims:
+        """The journal, counting the worker's claims."""
+
+        def __init__(self, journal: Journal) -> None:
+            self.journal = journal
+            self.claims = 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.journal, name)
+
+        async def claim_ready(self, limit: int, aside: Aside) -> list[JournalEntry]:
+            self.claims += 1
+            return await self.journal.claim_ready(limit, aside)
+
+    router = Router()
+    router.add("pull_request", ["opened"], evaluate)
+    journal = open_journal(journal_url)
+    counted = CountedClaims(journal)
+    worker = Worker(cast(Journal, counted), router, cast(GitHubApp, OfflineGitHub()))
+
+    async def scenario() -> tuple[int, int]:
+        await record_openings(journal, range(1, 9))
+        async with working(worker), asyncio.timeout(10):
+            await eight_run.wait()
+            before = counted.claims
+            for number in range(9, 109):
+                await record_openings(journal, range(number, number + 1))
+                worker.wake()
+            answers["p1"].set()
+            await ninth_runs.wait()
+            return before, counted.claims
+
+    try:
+        before, after = asyncio.run(scenario())
+        queued = journal.count(("queued",))
+    finally:
+        journal.close()
+
+    assert after == before + 1
+    assert running == {f"p{number}" for number in range(1, 10)}
+    assert queued == 99
+
+
 def test_a_lock_held_elsewhere_for_too_long_sends_the_delivery_back_to_be_tried_again(
     journal_url: str,
 ) -> None:

@@ -385,7 +385,9 @@ class Journal(Protocol):
     def timers(self, status: TimerStatus | None = None, limit: int = 50) -> list[TimerEntry]: ...
     def listen(self, wake: Callable[[], None]) -> None: ...
     def contents(self, history: int) -> JournalContents: ...
-    def next_due(self, aside: Aside = NOTHING_ASIDE) -> float | None: ...
+    def next_due(
+        self, aside: Aside = NOTHING_ASIDE, *, github_work: bool = True
+    ) -> float | None: ...
     def now(self) -> float: ...
     def recent(self, status: Status | None = None, limit: int = 50) -> list[JournalEntry]: ...
     def count(self, statuses: Iterable[Status]) -> int: ...
@@ -512,9 +514,10 @@ def runs_aside(row: str) -> str:
     )
 
 
-# Whether a due head `d` may be claimed by a claim whose room is `{room}` (`Aside`), or
-# waits for a later one: what `next_due` reads, in both journals' SQL (`move_sql`).
-ASIDE_ROOM_FOR = f"({{room}} > 0 OR {runs_aside('d')} = 0)"
+# Whether a due head `d` may be claimed now, or waits for a later claim: one set aside
+# (`runs_aside`) while `{room}` (`Aside`) is above 0, any other while `{github_work}` (a
+# slot of GitHub's work is free); what `next_due` reads, in both journals' SQL (`move_sql`).
+ROOM_FOR = f"(CASE {runs_aside('d')} WHEN 1 THEN {{room}} > 0 ELSE {{github_work}} END)"
 
 # How many deliveries this journal's claims run, by installation and by kind of slot
 # (`aside`, 1 on the slots set aside), in both journals' SQL: `held` of `taken_by_turns`, a
@@ -895,6 +898,6 @@ class _Markers(dict[str, str]):
 
 
 def move_sql(sql: str, marker: Callable[[str], str]) -> str:
-    """One of the statements above (`MOVE_`, `ASIDE_ROOM_FOR`, ...) with a journal's marker
+    """One of the statements above (`MOVE_`, `ROOM_FOR`, ...) with a journal's marker
     of each named parameter: `:name` in SQLite, `%(name)s` in PostgreSQL."""
     return sql.format_map(_Markers(marker))

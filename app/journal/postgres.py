@@ -86,7 +86,6 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from app.intake.delivery import Delivery
 from app.journal.base import (
-    ASIDE_ROOM_FOR,
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
     ENTRY_COLUMNS,
@@ -105,6 +104,7 @@ from app.journal.base import (
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     RELEASE_WAITING_TIMERS,
+    ROOM_FOR,
     SCHEDULE_AGAIN_IF_FORGOTTEN,
     SEQ_ABOVE_ALL,
     SUPERSEDE_PER_CLAIM,
@@ -348,14 +348,14 @@ _DUE_HEADS = (
     + ") SELECT {columns} FROM taken JOIN deliveries AS d ON d.seq = taken.seq "  # noqa: S608
     f"{WITH_PAYLOAD} ORDER BY d.seq"
 )
-# When the first head a claim with an `Aside` may take may run (`next_due`).
+# When the first head a claim may take may run (`next_due`).
 _NEXT_DUE = (
     f"WITH {_ASIDE_ROUTES} SELECT MIN(d.next_attempt_at) FROM ("  # noqa: S608
     "SELECT DISTINCT ON (ordering_key) ordering_key, status, next_attempt_at, event, action "
     "FROM deliveries WHERE status IN ('queued', 'running') ORDER BY ordering_key, seq) AS d "
     "WHERE d.status = 'queued' AND NOT EXISTS (SELECT 1 FROM deliveries AS r "
     "WHERE r.ordering_key = d.ordering_key AND r.status = 'running') "
-    f"AND {_with_psycopg_parameters(ASIDE_ROOM_FOR)}"
+    f"AND {_with_psycopg_parameters(ROOM_FOR)}"
 )
 # The timers due by %(now)s, fired in one statement (so one round trip of the claim's
 # transaction): each becomes a queued delivery of event `timer` with the timer's id (one
@@ -1282,14 +1282,14 @@ class PostgresJournal(SettlesDeliveries, MovesTimers):
         """The journal's clock, which due times are kept in: the worker measures waits on it."""
         return self._clock()
 
-    def next_due(self, aside: Aside = NOTHING_ASIDE) -> float | None:
-        """When the first queue head a claim with `aside` may take may run, or the first
-        timer comes due (see `SqliteJournal.next_due`)."""
+    def next_due(self, aside: Aside = NOTHING_ASIDE, *, github_work: bool = True) -> float | None:
+        """When the first queue head a claim with `aside` (and `github_work`) may take may
+        run, or the first timer comes due (see `SqliteJournal.next_due`)."""
         rows = self._wait(
             self._rows(
                 f"SELECT LEAST(({_NEXT_DUE}), "  # noqa: S608
                 "(SELECT MIN(due_at) FROM timers WHERE status = 'scheduled'))",
-                aside.parameters,
+                aside.parameters | {"github_work": github_work},
             )
         )
         value = rows[0][0]

@@ -62,7 +62,6 @@ import zstandard
 
 from app.intake.delivery import Delivery
 from app.journal.base import (
-    ASIDE_ROOM_FOR,
     BURST_LONGEST_WAIT,
     BURST_SETTLE_SECONDS,
     ENTRY_COLUMNS,
@@ -80,6 +79,7 @@ from app.journal.base import (
     PAST_PAGE,
     PAYLOAD_COMPRESSION_LEVEL,
     RELEASE_WAITING_TIMERS,
+    ROOM_FOR,
     SCHEDULE_AGAIN_IF_FORGOTTEN,
     SEQ_ABOVE_ALL,
     SUPERSEDE_PER_CLAIM,
@@ -237,11 +237,11 @@ _DUE_HEADS = (
 )
 
 
-# When the first head a claim with an `Aside` may take may run (`next_due`).
+# When the first head a claim may take may run (`next_due`).
 _NEXT_DUE = (
     f"WITH {_ASIDE_ROUTES} SELECT MIN(d.next_attempt_at) FROM deliveries AS d "  # noqa: S608
     f"WHERE d.seq IN ({_QUEUE_HEADS}) AND d.status = 'queued' "
-    f"AND {_with_sqlite_parameters(ASIDE_ROOM_FOR)}"
+    f"AND {_with_sqlite_parameters(ROOM_FOR)}"
 )
 
 
@@ -856,16 +856,18 @@ class SqliteJournal(SettlesDeliveries, MovesTimers):
         """The journal's clock, which due times are kept in: the worker measures waits on it."""
         return self._clock()
 
-    def next_due(self, aside: Aside = NOTHING_ASIDE) -> float | None:
+    def next_due(self, aside: Aside = NOTHING_ASIDE, *, github_work: bool = True) -> float | None:
         """When the first queue head a claim with `aside` may take may run, or the first
-        timer comes due: the deliveries behind a head wait for it, so a burst settling
-        behind its head must not look due now (the worker would spin), nor a head set aside
-        while there is no room for it. Read from the index of open deliveries and that of
-        waiting timers alone, as a claim reads them."""
+        timer comes due; `github_work`: whether the claim may take deliveries of GitHub's
+        work (a slot of theirs is free). The deliveries behind a head wait for it, so a
+        burst settling behind its head must not look due now (the worker would spin), nor
+        a head whose kind of slot has no room. Every timer counts: a claim fires it,
+        whichever slot its delivery then waits for. Read from the index of open deliveries
+        and that of waiting timers alone, as a claim reads them."""
         rows = self._read(
             f"SELECT ({_NEXT_DUE}), "  # noqa: S608
             "(SELECT MIN(due_at) FROM timers WHERE status = 'scheduled')",
-            aside.parameters,
+            aside.parameters | {"github_work": github_work},
         )
         due = [float(value) for value in rows[0] if isinstance(value, int | float)]
         return min(due, default=None)

@@ -189,16 +189,29 @@ class Worker:
         self._wake.set()
 
     async def _sleep_until_due(self) -> None:
-        if len(self._running) >= self._concurrency:
-            # Every slot is taken: what arrives meanwhile waits in the journal for the next
-            # free slot, so a burst of deliveries does not cost a journal read each.
+        github_work = len(self._running) < self._concurrency
+        aside = self._aside()
+        woken = self._wake
+        if not github_work:
+            # Every slot of GitHub's work is taken: what arrives meanwhile (the intake's
+            # deliveries are all GitHub's work) waits in the journal for the next free slot,
+            # so a burst wakes no claim nor read: only a slot freeing ends the wait, or,
+            # with a slot set aside free, what may take it coming due (a message to chat,
+            # a timer) or the look once a second. Cleared before any await: a slot freed
+            # from here on is not missed.
             self._slot_freed.clear()
-            await self._slot_freed.wait()
-            return
+            woken = self._slot_freed
+            if aside.room <= 0:
+                await woken.wait()
+                return
         # Without credentials nothing is claimed, so what is due would stay due: wait to be
         # woken (credentials arriving) rather than spin.
-        # With every slot set aside taken, a head that would take one is not due yet.
-        due = self._journal.next_due(self._aside()) if self._github is not None else None
+        # A head whose kind of slot has none free is not due yet.
+        due = (
+            self._journal.next_due(aside, github_work=github_work)
+            if self._github is not None
+            else None
+        )
         now = self._journal.now()
         timeout = IDLE_POLL_SECONDS if due is None else min(max(due - now, 0.0), 1.0)
         if due is not None:
@@ -212,7 +225,7 @@ class Worker:
         # that arrives as the event is set, and shutdown would then wait forever.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                await self._wake.wait()
+                await woken.wait()
 
     async def _run_entry(self, entry: JournalEntry) -> None:
         assert self._github is not None and entry.payload is not None
