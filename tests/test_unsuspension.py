@@ -154,14 +154,14 @@ def releases_after_suspension(bot: Bot) -> list[JournalEntry]:
 
 
 def test_a_hotfix_merged_while_suspended_gets_its_post_merge_steps_at_the_unsuspension(
-    clocked_bot: Bot,
+    bot_on_each_journal: Bot,
 ) -> None:
     """GitHub sent no word of the merge: the unsuspension finds it merged after the
     suspension began, and it is tagged, released, merged back and reported as its `closed`
     would have had it. A hotfix merged before the suspension (its post-merge steps not
     hotfix-bot's to run now), a merge that is no hotfix, and a hotfix into another branch
     are left alone."""
-    bot = clocked_bot
+    bot = bot_on_each_journal
     before = merged(bot.repo, "hotfix/before", "main", ["hotfix", "P1"])
     suspended(bot)
     assert bot.journal.recent(status="failed") == []  # kept with no token GitHub refuses
@@ -197,11 +197,11 @@ def test_a_hotfix_merged_while_suspended_gets_its_post_merge_steps_at_the_unsusp
     assert bot.journal.recent(status="failed") == []
 
 
-def test_a_retried_unsuspension_runs_the_post_merge_steps_once(clocked_bot: Bot) -> None:
+def test_a_retried_unsuspension_runs_the_post_merge_steps_once(bot_on_each_journal: Bot) -> None:
     """GitHub fails the listing of the installation's second repository: the whole delivery
     is tried again, and the hotfix of the first, found merged by both attempts, is tagged
     and reported once, its comment written once and never rewritten."""
-    bot = clocked_bot
+    bot = bot_on_each_journal
     bot.fake.add_repo("acme/gadgets", bot.repo.installation_id, files={"VERSION": "2.0.0\n"})
     suspended(bot)
     assert bot.clock is not None
@@ -253,13 +253,13 @@ def unsuspended_through_retries(bot: Bot) -> None:
 
 
 def test_without_the_suspend_delivery_the_first_refusal_stands_for_its_start(
-    clocked_bot: Bot,
+    bot_on_each_journal: Bot,
 ) -> None:
     """hotfix-bot missed the `suspend`: the first delivery GitHub refused a token for the
     suspension stands for its start. A hotfix merged after that is released at the
     unsuspension; one merged before it, while hotfix-bot could not tell the suspension had
     begun, is left for people to release."""
-    bot = clocked_bot
+    bot = bot_on_each_journal
     suspended(bot, told=False)
     assert bot.clock is not None
     bot.clock.now += 60
