@@ -142,7 +142,7 @@ def unsuspended(bot: Bot) -> None:
     deadline = time.monotonic() + 20
     while True:
         entries = answered(bot.journal.recent, deadline - time.monotonic())
-        [entry] = [entry for entry in entries if entry.action == "unsuspend"]
+        entry = next(entry for entry in entries if entry.action == "unsuspend")  # the latest
         if entry.status == "done":
             break
         if entry.status == "queued":
@@ -345,3 +345,28 @@ def test_a_hotfix_approved_and_merged_while_suspended_has_its_waiting_run_conclu
     [release] = bot.repo.runs_named("hotfix-release", merge_sha(pull))
     assert (release.conclusion, release.output["title"]) == ("success", f"All steps done for {TAG}")
     assert policy(bot.repo, pull) == ("completed", "success", all_rules_pass())
+
+
+def test_a_suspend_delivered_after_its_unsuspension_starts_nothing(clocked_bot: Bot) -> None:
+    """GitHub delivers the `suspend` late, after the unsuspension: it names a start already
+    over. A hotfix merged after the unsuspension, whose `closed` hotfix-bot never got, is
+    not taken for one merged during the next suspension, which hotfix-bot does not learn
+    of."""
+    bot = clocked_bot
+    installation = bot.repo.installation_id
+    assert bot.clock is not None
+    bot.clock.now += 60
+    bot.fake.suspend_installation(installation)
+    late = bot.fake.installation_event(installation, "suspend")
+    unsuspended(bot)
+    bot.deliver("installation", late)
+    bot.clock.now += 60
+    pull = merged_hotfix(bot)
+    suspended(bot, told=False)
+
+    unsuspended(bot)
+
+    assert untouched(bot, pull)
+    assert [entry.status for entry in bot.journal.recent() if entry.event == "installation"] == [
+        "done"
+    ] * 3

@@ -30,7 +30,7 @@ def _key(installation_id: int) -> str:
     return f"suspension:{installation_id}"
 
 
-async def kept(state: StateStore, installation_id: int) -> Suspension | None:
+async def _kept(state: StateStore, installation_id: int) -> Suspension | None:
     stored = await state.get_state(_key(installation_id))
     if stored is None:
         return None
@@ -44,14 +44,17 @@ async def _keep(state: StateStore, installation_id: int, suspension: Suspension)
 
 
 async def began(state: StateStore, installation_id: int, at: float) -> None:
-    """GitHub said that the installation was suspended at `at`."""
-    await _keep(state, installation_id, Suspension(at))
+    """GitHub said that the installation was suspended at `at`; said late, after the
+    unsuspension that ended it was handled, it starts nothing."""
+    suspension = await _kept(state, installation_id)
+    if suspension is None or suspension.ended is None or suspension.ended < at:
+        await _keep(state, installation_id, Suspension(at))
 
 
 async def met(state: StateStore, installation_id: int, at: float) -> None:
     """GitHub refused a request at `at` for the installation's suspension: its start, unless
     one of this suspension is kept already."""
-    suspension = await kept(state, installation_id)
+    suspension = await _kept(state, installation_id)
     if suspension is None or suspension.ended is not None:
         await _keep(state, installation_id, Suspension(at))
 
@@ -59,13 +62,14 @@ async def met(state: StateStore, installation_id: int, at: float) -> None:
 async def ongoing_since(state: StateStore, installation_id: int) -> float | None:
     """When the installation's suspension began; None when no suspension is known that has
     not ended."""
-    suspension = await kept(state, installation_id)
+    suspension = await _kept(state, installation_id)
     return None if suspension is None or suspension.ended is not None else suspension.began
 
 
 async def ended(state: StateStore, installation_id: int, at: float) -> None:
-    """The installation's unsuspension was handled at `at`: the suspension kept is over, so a
-    later refusal starts another."""
-    suspension = await kept(state, installation_id)
-    if suspension is not None and suspension.ended is None:
-        await _keep(state, installation_id, Suspension(suspension.began, at))
+    """The installation's unsuspension was handled at `at`: the suspension kept, if any, is
+    over, so a later refusal starts another, and a `suspend` said late starts none."""
+    suspension = await _kept(state, installation_id)
+    ongoing = suspension is not None and suspension.ended is None
+    began = suspension.began if suspension is not None and ongoing else at
+    await _keep(state, installation_id, Suspension(began, at))
