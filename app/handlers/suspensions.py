@@ -6,7 +6,8 @@ The start is GitHub's: the `installation` delivery of action `suspend` names it.
 delivery not reach hotfix-bot (it was down), the first request GitHub refused for the
 suspension stands in for it: a later time, so no merge from before the suspension is taken
 for one made during it. A suspension hotfix-bot never learnt of has no start, and its
-unsuspension runs no post-merge steps.
+unsuspension runs no post-merge steps. The unsuspension ends the suspension kept: a later
+refusal starts the next one, and a `suspend` GitHub delivers after it starts none.
 """
 
 from __future__ import annotations
@@ -71,5 +72,5 @@ async def ended(state: StateStore, installation_id: int, at: float) -> None:
     over, so a later refusal starts another, and a `suspend` said late starts none."""
     suspension = await _kept(state, installation_id)
     ongoing = suspension is not None and suspension.ended is None
-    began = suspension.began if suspension is not None and ongoing else at
-    await _keep(state, installation_id, Suspension(began, at))
+    start = suspension.began if suspension is not None and ongoing else at
+    await _keep(state, installation_id, Suspension(start, at))
