@@ -127,9 +127,17 @@ def list_pulls(call: Call) -> Reply:
     base = call.query.get("base")
     # `head` is `owner:branch`; the owner part is case-insensitive, the branch is not.
     head_owner, _, head_ref = call.query.get("head", "").rpartition(":")
+    # GitHub's orders: by creation, as numbered (the default, newest first), or by the last
+    # update (oldest first unless `direction` says otherwise).
+    by_update = call.query.get("sort") == "updated"
+    newest_first = call.query.get("direction", "asc" if by_update else "desc") == "desc"
+
+    def order(pull: FakePull) -> tuple[float, int]:
+        return (pull.updated_at.timestamp() if by_update else 0.0, pull.number)
+
     pulls = [
         pull
-        for pull in sorted(repo.pulls.values(), key=lambda p: p.number, reverse=True)
+        for pull in sorted(repo.pulls.values(), key=order, reverse=newest_first)
         if state in ("all", pull.state)
         and (
             not head_ref

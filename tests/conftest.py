@@ -132,3 +132,12 @@ def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     server: PostgresServer = request.getfixturevalue("postgres")
     with server.database() as url:
         yield url
+
+
+@pytest.fixture
+def bot_on_each_journal(
+    tmp_path: Path, private_key_pem: str, clock: Clock, journal_url: str
+) -> Iterator[Bot]:
+    """`clocked_bot` on each kind of journal (see `journal_url`)."""
+    with running_bot(tmp_path, private_key_pem, clock=clock, DATABASE_URL=journal_url) as running:
+        yield running

@@ -8,8 +8,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from support.harness import (
@@ -18,7 +16,6 @@ from support.harness import (
     Clock,
     first_attempt_failed,
     next_chance,
-    running_bot,
     tried_to_the_end,
 )
 from support.titles import all_rules_pass
@@ -866,15 +863,6 @@ P1_REMINDER = (
     "`hotfix-policy`: Waiting for approval: Engineering Lead and Product Manager\n\n"
     "This reminder was due at 2026-12-04 21:00 UTC; hotfix-bot sends it {late} late."
 )
-
-
-@pytest.fixture
-def bot_on_each_journal(
-    tmp_path: Path, private_key_pem: str, clock: Clock, journal_url: str
-) -> Iterator[Bot]:
-    """`clocked_bot` on each kind of journal (see `journal_url`)."""
-    with running_bot(tmp_path, private_key_pem, clock=clock, DATABASE_URL=journal_url) as running:
-        yield running
 
 
 def open_p1_almost_due(bot: Bot) -> FakePull:

@@ -380,3 +380,13 @@ def test_a_body_of_25_mib_is_read_in_a_few_mib(name: str) -> None:
         tracemalloc.stop()
 
     assert peak < 8 * MIB
+
+
+def test_an_installation_s_own_deliveries_run_in_one_queue_in_arrival_order() -> None:
+    """Its unsuspension reads what its suspension kept."""
+    suspend, unsuspend = (
+        from_payload(f"d-{action}", "installation", {"action": action, "installation": {"id": 11}})
+        for action in ("suspend", "unsuspend")
+    )
+
+    assert suspend.ordering_key == unsuspend.ordering_key == "installation:11"

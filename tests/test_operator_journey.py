@@ -174,29 +174,37 @@ SUSPENDED_ADVICE = (
     "account's owner unsuspends it. Then the timers that came due meanwhile (reminders, "
     "deadlines) run by themselves, and the open hotfix pull requests are checked again, as "
     "GitHub never sends what happened meanwhile; run the deliveries that failed meanwhile "
-    "again with <code>hotfix-bot redeliver ID</code>. A hotfix merged meanwhile got no "
-    "post-merge steps (GitHub sent no word of the merge): tag, release and back-merge it by "
-    "hand."
+    "again with <code>hotfix-bot redeliver ID</code>. A hotfix merged after hotfix-bot learnt "
+    "of the suspension{where} gets its post-merge steps then too; one merged before got none "
+    "(GitHub sent no word of the merge): tag, release and back-merge it by hand."
 )
+# When hotfix-bot learnt of acme's suspension (the refusal of the delivery that met it), as
+# a pattern.
+LEARNT = r"acme: \d{4}-\d\d-\d\d \d\d:\d\d UTC"
 
 
 @pytest.mark.parametrize(
     ("others", "anyone_reads", "admin_reads"),
     [
-        ((), "1 installation is", "The installation on acme is"),
-        (("globex",), "2 installations are", "The installations on acme and globex are"),
+        ((), ("1 installation is", ""), ("The installation on acme is", rf" \({LEARNT}\)")),
+        (
+            ("globex",),
+            ("2 installations are", " (on 1 of them)"),
+            ("The installations on acme and globex are", rf" \({LEARNT}; globex: never\)"),
+        ),
     ],
 )
 def test_a_suspended_installation_is_said_on_the_page_with_what_to_do_once_it_is_unsuspended(
     tmp_path: Path,
     private_key_pem: str,
     others: tuple[str, ...],
-    anyone_reads: str,
-    admin_reads: str,
+    anyone_reads: tuple[str, str],
+    admin_reads: tuple[str, str],
 ) -> None:
     """The owner of an account suspends the App: the page says so, to anyone as a count and to
-    an admin by the account's name, with what to do once it is unsuspended; done as said, the
-    delivery that failed meanwhile runs and the check run is written."""
+    an admin by the account's name, with what to do once it is unsuspended, and for which
+    installations hotfix-bot learnt of it (acme's, when a delivery met its suspension);
+    done as said, the delivery that failed meanwhile runs and the check run is written."""
     with github_and_server(tmp_path, private_key_pem) as (fake, repo, server):
         server.environment["ADMIN_TOKEN"] = ADMIN_TOKEN
         server.start()
@@ -214,9 +222,12 @@ def test_a_suspended_installation_is_said_on_the_page_with_what_to_do_once_it_is
         anyone = server.client.get(server.url).text
         admin = server.client.get(server.url, headers=BEARER).text
 
-        assert f"<p>{anyone_reads}{SUSPENDED_ADVICE}</p>" in anyone
+        which, where = anyone_reads
+        assert f"<p>{which}{SUSPENDED_ADVICE.format(where=where)}</p>" in anyone
         assert "acme" not in anyone.split("<main>", 1)[1]
-        assert f"<p>{admin_reads}{SUSPENDED_ADVICE}</p>" in admin
+        which, where = admin_reads
+        advice = re.escape(SUSPENDED_ADVICE).replace(re.escape("{where}"), where)
+        assert re.search(f"<p>{re.escape(which)}{advice}</p>", admin)
         [row] = page_rows(admin)
         assert row[4].startswith(f"installation {installation} is suspended: ")
         assert row[5] == "<code>queued-at-the-suspension</code>"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.handlers import build_router
 from app.handlers.routing import Context, Router
 from app.intake.delivery import Delivery, from_payload
 from app.journal.timers import TIMER_EVENT
@@ -67,3 +68,18 @@ def test_an_event_without_actions_is_routed_to_each_of_its_handlers_once() -> No
     router.add("push", None, first)
 
     assert router.handlers_for(delivery("push", None)) == [first]
+
+
+def test_a_delivery_whose_handlers_keep_to_the_journal_runs_without_a_token() -> None:
+    """An installation's suspension is kept without GitHub, which mints no token for it; a
+    delivery one of whose handlers asks GitHub needs one."""
+    router = Router()
+    router.add("installation", ["suspend", "unsuspend"], first, without_github=True)
+    router.add("installation", ["unsuspend"], second)
+    installation = {"id": 11}
+
+    assert not router.needs_github(delivery("installation", "suspend", installation=installation))
+    assert router.needs_github(delivery("installation", "unsuspend", installation=installation))
+    routes = build_router()
+    assert not routes.needs_github(delivery("installation", "suspend", installation=installation))
+    assert routes.needs_github(delivery("installation", "unsuspend", installation=installation))

@@ -1,14 +1,28 @@
 """An installation unsuspended: GitHub sent hotfix-bot nothing of what happened while it was
 suspended, so the open hotfix pull requests of every repository it covers are evaluated
-again (docs/RELIABILITY.md, *Suspended and reinstalled installations*)."""
+again, and the hotfixes merged since the suspension began get their post-merge steps
+(docs/RELIABILITY.md, *Suspended and reinstalled installations*)."""
 
 from __future__ import annotations
+
+import math
+import time
 
 from support.harness import REFUSAL, Bot
 from support.live_server import wait_for
 from support.titles import all_rules_pass
+from test_release import (
+    BRANCH,
+    MARKER,
+    TAG,
+    assert_released_as_usual,
+    merge_sha,
+    merged_hotfix,
+)
 
+from app.journal import JournalEntry
 from sandbox import FakePull, FakeRepo
+from sandbox.webhooks import answered
 
 TEAMS = {"engineering-leads": ["lead"], "product-managers": ["pm"]}
 P1_WAITING = "Waiting for approval: Engineering Lead and Product Manager"
@@ -81,3 +95,278 @@ def test_the_open_hotfixes_of_every_repository_are_checked_again_at_the_unsuspen
     for number in (feature.number, into_develop.number):
         assert f"/repos/acme/widgets/pulls/{number}" not in looked_at
     assert policy(widgets, feature) == ("completed", "neutral", "Not a hotfix pull request")
+
+
+# What the status page says of a hotfix merged while suspended, when hotfix-bot learnt of
+# the suspension, and when it did not.
+RELEASED_THEN = (
+    "A hotfix merged after hotfix-bot learnt of the suspension gets its post-merge steps then "
+    "too; one merged before got none"
+)
+BY_HAND = (
+    "A hotfix merged meanwhile got no post-merge steps (GitHub sent no word of the merge): "
+    "tag, release and back-merge it by hand."
+)
+
+
+def merged(repo: FakeRepo, branch: str, into: str, labels: list[str]) -> FakePull:
+    """A pull request from `branch` into `into`, which changes notes.txt, merged (GitHub
+    delivers its `closed` or not, as the test says)."""
+    repo.create_branch(branch, into)
+    repo.commit(branch, {"notes.txt": f"{branch}\n"}, "Notes")
+    pull = repo.open_pull(branch, into, title="Notes", author="dev", labels=labels)
+    repo.merge_pull(pull.number)
+    return pull
+
+
+def suspended(bot: Bot, *, told: bool = True) -> None:
+    """The installation of acme/widgets suspended a minute on; `told`: GitHub delivers the
+    `suspend` (hotfix-bot may be down and miss it)."""
+    assert bot.clock is not None
+    bot.clock.now += 60
+    installation = bot.repo.installation_id
+    bot.fake.suspend_installation(installation)
+    if told:
+        bot.deliver("installation", bot.fake.installation_event(installation, "suspend"))
+
+
+def unsuspended(bot: Bot) -> None:
+    """A minute on, unsuspended; its `unsuspend` delivered and what it keeps done, the clock
+    moved to each retry of the delivery in line (a token minted before the suspension costs
+    one)."""
+    assert bot.clock is not None
+    bot.clock.now += 60
+    installation = bot.repo.installation_id
+    bot.fake.unsuspend_installation(installation)
+    bot.send("installation", bot.fake.installation_event(installation, "unsuspend"))
+    deadline = time.monotonic() + 20
+    while True:
+        entries = answered(bot.journal.recent, deadline - time.monotonic())
+        entry = next(entry for entry in entries if entry.action == "unsuspend")  # the latest
+        if entry.status == "done":
+            break
+        if entry.status == "queued":
+            # Whole seconds: a timer it keeps for now, kept as a date, must not be a
+            # microsecond on.
+            bot.clock.now = max(bot.clock.now, math.ceil(entry.next_attempt_at))
+        assert time.monotonic() < deadline, f"the delivery stayed {entry}"
+        time.sleep(0.01)
+    bot.settle()
+
+
+def untouched(bot: Bot, pull: FakePull) -> bool:
+    """No post-merge run of `pull`: no check run on its merge commit, no comment on it."""
+    return not bot.repo.runs_named("hotfix-release", merge_sha(pull)) and not (
+        bot.repo.comments_on(pull.number)
+    )
+
+
+def releases_after_suspension(bot: Bot) -> list[JournalEntry]:
+    return [
+        entry
+        for entry in bot.journal.recent(limit=500)
+        if entry.id.startswith("merged-while-suspended:")
+    ]
+
+
+def test_a_hotfix_merged_while_suspended_gets_its_post_merge_steps_at_the_unsuspension(
+    bot_on_each_journal: Bot,
+) -> None:
+    """GitHub sent no word of the merge: the unsuspension finds it merged after the
+    suspension began, and it is tagged, released, merged back and reported as its `closed`
+    would have had it. A hotfix merged before the suspension (its post-merge steps not
+    hotfix-bot's to run now), a merge that is no hotfix, and a hotfix into another branch
+    are left alone."""
+    bot = bot_on_each_journal
+    before = merged(bot.repo, "hotfix/before", "main", ["hotfix", "P1"])
+    suspended(bot)
+    assert bot.journal.recent(status="failed") == []  # kept with no token GitHub refuses
+    assert RELEASED_THEN in bot.client.get("/").text
+    assert bot.clock is not None
+    bot.clock.now += 60
+    pull = merged_hotfix(bot)
+    feature = merged(bot.repo, "feature/notes", "main", [])
+    into_develop = merged(bot.repo, "hotfix/into-develop", "develop", ["hotfix", "P1"])
+    develop_before = bot.repo.branches["develop"].sha
+
+    with bot.counting() as requests:
+        unsuspended(bot)
+
+    assert_released_as_usual(bot, pull, develop_before)
+    assert [untouched(bot, other) for other in (before, feature, into_develop)] == [True] * 3
+    assert [entry.status for entry in releases_after_suspension(bot)] == ["done"]
+    # Listed newest updated first, no further than the suspension's start.
+    listed = [
+        request.query
+        for request in requests
+        if request.path == "/repos/acme/widgets/pulls" and request.query.get("state") == "closed"
+    ]
+    assert listed == [
+        {
+            "state": "closed",
+            "base": "main",
+            "sort": "updated",
+            "direction": "desc",
+            "per_page": "100",
+        }
+    ]
+    assert bot.journal.recent(status="failed") == []
+
+
+def test_a_retried_unsuspension_runs_the_post_merge_steps_once(bot_on_each_journal: Bot) -> None:
+    """GitHub fails the listing of the installation's second repository: the whole delivery
+    is tried again, and the hotfix of the first, found merged by both attempts, is tagged
+    and reported once, its comment written once and never rewritten."""
+    bot = bot_on_each_journal
+    bot.fake.add_repo("acme/gadgets", bot.repo.installation_id, files={"VERSION": "2.0.0\n"})
+    suspended(bot)
+    assert bot.clock is not None
+    bot.clock.now += 60
+    pull = merged_hotfix(bot)
+    bot.fake.inject("GET", r"/repos/acme/gadgets/pulls$", status=502)
+
+    with bot.counting() as requests:
+        unsuspended(bot)
+
+    [unsuspension] = [entry for entry in bot.journal.recent() if entry.action == "unsuspend"]
+    assert (unsuspension.status, unsuspension.attempts) == ("done", 2)
+    assert list(bot.repo.tags) == [TAG]
+    assert len(bot.repo.releases) == 1
+    assert len(bot.repo.issues) == 1  # the incident report
+    # The resolution notice and the report, each written once, never rewritten.
+    comments = bot.repo.comments_on(pull.number)
+    assert [comment.body.splitlines()[0] for comment in comments] == [
+        f"<!-- hotfix-bot notice resolution:acme/widgets#{pull.number} -->",
+        MARKER,
+    ]
+    comment_writes = [
+        f"{request.method} {request.path}"
+        for request in requests
+        if "/comments" in request.path and request.method != "GET"
+    ]
+    assert comment_writes == [f"POST /repos/acme/widgets/issues/{pull.number}/comments"] * 2
+    assert [entry.attempts for entry in releases_after_suspension(bot)] == [1]
+
+
+def test_without_the_suspend_delivery_the_first_refusal_stands_for_its_start(
+    bot_on_each_journal: Bot,
+) -> None:
+    """hotfix-bot missed the `suspend`: the first delivery GitHub refused a token for the
+    suspension stands for its start. A hotfix merged after that is released at the
+    unsuspension; one merged before it, while hotfix-bot could not tell the suspension had
+    begun, is left for people to release."""
+    bot = bot_on_each_journal
+    suspended(bot, told=False)
+    assert bot.clock is not None
+    bot.clock.now += 60
+    unseen = merged(bot.repo, "hotfix/unseen", "main", ["hotfix", "P1"])
+    bot.clock.now += 60
+    # A delivery that meets the suspension (redelivered meanwhile) fails at once.
+    bot.pull_request(unseen.number, "synchronize")
+    [refused] = bot.journal.recent(status="failed")
+    assert "is suspended" in (refused.last_error or "")
+    bot.clock.now += 60
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+
+    unsuspended(bot)
+
+    assert_released_as_usual(bot, pull, develop_before)
+    assert untouched(bot, unseen)
+
+
+def test_with_no_known_start_the_unsuspension_releases_nothing(clocked_bot: Bot) -> None:
+    """Neither the `suspend` nor a refusal reached hotfix-bot: a hotfix merged meanwhile is
+    left for people to release, as hotfix-bot cannot tell it from one merged before."""
+    bot = clocked_bot
+    suspended(bot, told=False)
+    assert bot.clock is not None
+    bot.clock.now += 60
+    pull = merged_hotfix(bot)
+    assert BY_HAND in bot.client.get("/").text
+
+    unsuspended(bot)
+
+    assert untouched(bot, pull)
+    assert TAG not in bot.repo.tags
+    assert bot.repo.branches[BRANCH]
+
+
+def test_the_closed_pull_requests_are_listed_no_further_back_than_the_suspension(
+    clocked_bot: Bot,
+) -> None:
+    """Of 101 pull requests closed before the suspension and a hotfix merged during it, the
+    first page of 100, last updated first, holds the hotfix and ones updated before the
+    suspension began: the page after it is never asked for."""
+    bot = clocked_bot
+    bot.repo.create_branch("feature/tried", "main")
+    for _ in range(101):
+        tried = bot.repo.open_pull("feature/tried", "main", title="Tried", author="dev")
+        bot.repo.close_pull(tried.number)
+    suspended(bot)
+    assert bot.clock is not None
+    bot.clock.now += 60
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+
+    with bot.counting() as requests:
+        unsuspended(bot)
+
+    assert_released_as_usual(bot, pull, develop_before)
+    closed_pages = [
+        request.query.get("page", "1")
+        for request in requests
+        if request.path == "/repos/acme/widgets/pulls" and request.query.get("state") == "closed"
+    ]
+    assert closed_pages == ["1"]
+
+
+def test_a_hotfix_approved_and_merged_while_suspended_has_its_waiting_run_concluded(
+    clocked_bot: Bot,
+) -> None:
+    """Its run waited for approvals, which came while the installation was suspended, as
+    did the merge: after its post-merge steps, the run is concluded as of the merge, as the
+    merge's `closed` would have had it."""
+    bot = clocked_bot
+    for slug, members in TEAMS.items():
+        bot.fake.add_team("acme", slug, members)
+    bot.repo.create_branch("develop", "main")
+    pull = opened(bot, bot.repo, BRANCH, "1.2.4\n", ["hotfix", "P1"])
+    assert policy(bot.repo, pull) == ("in_progress", None, P1_WAITING)
+    suspended(bot)
+    assert bot.clock is not None
+    bot.clock.now += 60
+    bot.repo.review(pull.number, "lead", "APPROVED")
+    bot.repo.review(pull.number, "pm", "APPROVED")
+    bot.repo.merge_pull(pull.number)
+
+    unsuspended(bot)
+
+    [release] = bot.repo.runs_named("hotfix-release", merge_sha(pull))
+    assert (release.conclusion, release.output["title"]) == ("success", f"All steps done for {TAG}")
+    assert policy(bot.repo, pull) == ("completed", "success", all_rules_pass())
+
+
+def test_a_suspend_delivered_after_its_unsuspension_starts_nothing(clocked_bot: Bot) -> None:
+    """GitHub delivers the `suspend` late, after the unsuspension: it names a start already
+    over. A hotfix merged after the unsuspension, whose `closed` hotfix-bot never got, is
+    not taken for one merged during the next suspension, which hotfix-bot does not learn
+    of."""
+    bot = clocked_bot
+    installation = bot.repo.installation_id
+    assert bot.clock is not None
+    bot.clock.now += 60
+    bot.fake.suspend_installation(installation)
+    late = bot.fake.installation_event(installation, "suspend")
+    unsuspended(bot)
+    bot.deliver("installation", late)
+    bot.clock.now += 60
+    pull = merged_hotfix(bot)
+    suspended(bot, told=False)
+
+    unsuspended(bot)
+
+    assert untouched(bot, pull)
+    assert [entry.status for entry in bot.journal.recent() if entry.event == "installation"] == [
+        "done"
+    ] * 3

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
+from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy, UnauthAuthStrategy
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
@@ -162,7 +162,9 @@ class GitHubApp:
         self._token_locks: dict[int, asyncio.Lock] = {}
         self.tokens_minted = 0
 
-    def _client(self, auth: AppAuthStrategy | TokenAuthStrategy) -> GitHub[Any]:
+    def _client(
+        self, auth: AppAuthStrategy | TokenAuthStrategy | UnauthAuthStrategy
+    ) -> GitHub[Any]:
         return GitHub(
             auth,
             base_url=self._base_url,
@@ -213,6 +215,14 @@ class GitHubApp:
             installation_id, token = now_covering, await self._token(now_covering)
         return InstallationClient(
             self._client(TokenAuthStrategy(token)), installation_id, self.caches, self.app_id
+        )
+
+    def without_token(self, installation_id: int) -> InstallationClient:
+        """A client of the installation that mints no token, for a handler that acts on the
+        journal alone (`Router.add`'s `without_github`): GitHub mints none for a suspended
+        installation. It sends no credential, so GitHub would answer it as anyone."""
+        return InstallationClient(
+            self._client(UnauthAuthStrategy()), installation_id, self.caches, self.app_id
         )
 
     async def _token(self, installation_id: int) -> str:
@@ -385,14 +395,19 @@ class InstallationClient:
         whose operation takes no `per_page`: GitHub may page it all the same, and says so with
         a `link` header. `listed_in`: the key of the list in an answer that wraps it in an
         object (`check_runs` in a commit's check runs)."""
-        items: list[Any] = []
+        return [item async for page in self.pages(path, page_size, listed_in) for item in page]
+
+    async def pages(
+        self, path: str, page_size: int | None = 100, listed_in: str | None = None
+    ) -> AsyncIterator[list[Any]]:
+        """The pages of a list one by one, as `get_all` reads them: a reader that has seen
+        enough (a list in the order it needs) stops asking for the next."""
         url: str | None = path
         if page_size is not None:
             url = f"{path}{'&' if '?' in path else '?'}per_page={page_size}"
         while url is not None:
             page, url = await self._revalidated(url)
-            items.extend(page if listed_in is None else page.get(listed_in) or [])
-        return items
+            yield page if listed_in is None else page.get(listed_in) or []
 
     async def _revalidated(self, url: str) -> tuple[Any, str | None]:
         """The JSON at `url` and the URL of its next page, revalidated by ETag."""

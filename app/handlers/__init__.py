@@ -62,6 +62,12 @@ def build_router() -> Router:
         when=confirm.after_merge,
     )
     router.add("repository", repository.ACTIONS, repository.on_repository_moved)
+    router.add(
+        INSTALLATION_EVENT,
+        installation.SUSPEND_ACTIONS,
+        installation.on_suspend,
+        without_github=True,
+    )
     router.add(INSTALLATION_EVENT, installation.UNSUSPEND_ACTIONS, installation.on_unsuspend)
     # Timers the journal fired (app/timers.py), by kind.
     router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
@@ -74,7 +80,11 @@ def build_router() -> Router:
         [verbal_approvals.CONFIRMATION_REMINDER],
         verbal_approvals.on_confirmation_reminder,
     )
-    router.add(TIMER_EVENT, [release.RESUME], release.on_resume)
+    router.add(TIMER_EVENT, [release.RESUME, production.MERGED_WHILE_SUSPENDED], release.on_resume)
     router.add(TIMER_EVENT, [production.TAGGED], production.on_tagged)
     router.add(TIMER_EVENT, [production.RECHECK], production.on_recheck)
+    # After its post-merge steps (`release.on_resume`), as the merge's `closed` has them.
+    router.add(
+        TIMER_EVENT, [production.MERGED_WHILE_SUSPENDED], production.on_merged_while_suspended
+    )
     return router

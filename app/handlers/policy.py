@@ -122,13 +122,21 @@ async def on_pull_request_closed(context: Context) -> None:
     number, head_sha = context.delivery.pr_number, _head_named_by(context.payload)
     if number is None or head_sha is None:
         return
-    waiting = await waiting_writer(context, CHECK_NAME, head_sha)
-    if waiting is None or waiting.number != number:
-        return
     if context.delivery.merged:
-        await evaluate_pull_request(context, number, show_merged=True, only_while_waiting=True)
-    else:
+        await conclude_merged_while_waiting(context, number, head_sha)
+        return
+    waiting = await waiting_writer(context, CHECK_NAME, head_sha)
+    if waiting is not None and waiting.number == number:
         await _conclude_closed(context, number, head_sha, waiting)
+
+
+async def conclude_merged_while_waiting(context: Context, number: int, head_sha: str) -> None:
+    """Pull request `number`, merged with `head_sha` its head: that head's run, when it still
+    waits for this pull request, concluded as of the merge (the merge's `closed`, or the
+    unsuspension of an installation GitHub sent no `closed` to)."""
+    waiting = await waiting_writer(context, CHECK_NAME, head_sha)
+    if waiting is not None and waiting.number == number:
+        await evaluate_pull_request(context, number, show_merged=True, only_while_waiting=True)
 
 
 async def _conclude_closed(context: Context, number: int, head_sha: str, writer: Writer) -> None:

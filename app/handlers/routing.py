@@ -117,6 +117,7 @@ class Router:
     )
     _supersedable: set[Handler] = field(default_factory=set)
     _aside: set[tuple[str, str | None]] = field(default_factory=set)
+    _without_github: set[Handler] = field(default_factory=set)
 
     def add(
         self,
@@ -126,6 +127,7 @@ class Router:
         *,
         supersedable: bool = False,
         aside: bool = False,
+        without_github: bool = False,
         when: Condition = always,
     ) -> None:
         """Route `event` with any of `actions` (None: every action) to `handler`, for the
@@ -136,6 +138,9 @@ class Router:
         `aside`: the handler waits on something other than GitHub (chat), which may hang
         for as long as its timeout: the worker runs it on slots of its own, so that it
         never holds up GitHub's work (`aside_routes`).
+        `without_github`: the handler acts on the journal alone, so its delivery runs
+        without an installation token (`needs_github`): one GitHub refuses to a suspended
+        installation must not stop it.
         """
         for action in actions if actions is not None else [None]:
             self._routes.setdefault((event, action), []).append((handler, when))
@@ -143,6 +148,8 @@ class Router:
                 self._aside.add((event, action))
         if supersedable:
             self._supersedable.add(handler)
+        if without_github:
+            self._without_github.add(handler)
 
     @property
     def aside_routes(self) -> frozenset[tuple[str, str | None]]:
@@ -154,6 +161,11 @@ class Router:
     def supersedable(self, delivery: Delivery) -> bool:
         handlers = self.handlers_for(delivery)
         return bool(handlers) and all(handler in self._supersedable for handler in handlers)
+
+    def needs_github(self, delivery: Delivery) -> bool:
+        """Whether a handler of `delivery` asks GitHub anything: the worker then mints the
+        installation's token before running them."""
+        return any(handler not in self._without_github for handler in self.handlers_for(delivery))
 
     def handlers_for(self, delivery: Delivery) -> list[Handler]:
         routes = list(self._routes.get((delivery.event, delivery.action), []))

@@ -72,6 +72,9 @@ class Delivery:
         head_sha = _head_sha(self.payload)
         if self.repository and head_sha:
             return f"{self.repository}@{head_sha}"
+        if self.event == "installation" and self.installation_id is not None:
+            # An installation's own: its unsuspension reads what its suspension kept.
+            return f"installation:{self.installation_id}"
         return f"delivery:{self.id}"
 
     @property

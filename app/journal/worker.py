@@ -27,6 +27,7 @@ from app.github.client import (
     describe_with_wait,
     says_suspended,
 )
+from app.handlers import suspensions
 from app.handlers.routing import Context, GitHubRefused, Router, names_its_place, transience_of
 from app.intake import delivery as deliveries
 from app.journal import Aside, Journal, JournalEntry, JournalUnavailable
@@ -258,9 +259,14 @@ class Worker:
                 )
             # An installation's own delivery names no repository.
             repository = delivery.repository or ""
-            github = await self._github.installation(
-                delivery.installation_id, covering=delivery.repository
-            )
+            if not self._router.needs_github(delivery):
+                # Its handlers keep what it says in the journal (an installation's
+                # suspension): no token, which GitHub would refuse a suspended installation.
+                github = self._github.without_token(delivery.installation_id)
+            else:
+                github = await self._github.installation(
+                    delivery.installation_id, covering=delivery.repository
+                )
             if github.installation_id != delivery.installation_id:
                 # The App was installed again on the account: the repository's clock goes on.
                 moved = await self._journal.move_timers(repository, github.installation_id)
@@ -317,6 +323,12 @@ class Worker:
         )
         if token_refused and self._github is not None and entry.installation_id is not None:
             self._github.forget_token(entry.installation_id)
+        if says_suspended(error) and entry.installation_id is not None:
+            # Its unsuspension runs the post-merge steps of the hotfixes merged since.
+            installation_id = entry.installation_id
+            await self._recorded(
+                lambda: suspensions.met(self._journal, installation_id, now), logger
+            )
         if transience.retriable and attempt < self._max_attempts:
             reason = describe(error)
             # GitHub's wait when it names one ahead; a reset or date already past (clocks

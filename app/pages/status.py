@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from app.github.client import AppCredentialsRefused, GitHubApp, describe
+from app.handlers import suspensions
 from app.intake.delivery import event_label, location
 from app.intake.webhook import signature_refusal_advice
 from app.journal import STATUSES, JournalEntry, JournalUnavailable, read_aside
@@ -47,11 +48,19 @@ JOURNAL_UNREAD = "The journal could not be read, so its deliveries are not shown
 
 
 @dataclass(frozen=True)
+class Suspended:
+    """An installation GitHub says is suspended."""
+
+    id: int
+    account: str
+
+
+@dataclass(frozen=True)
 class AppSummary:
     name: str
     html_url: str
     installations: int
-    suspended: tuple[str, ...]  # the accounts whose installation is suspended
+    suspended: tuple[Suspended, ...]
 
 
 class _NoAnswer(Exception):
@@ -98,7 +107,9 @@ class StatusPage:
         github = self._services.github
         assert github is not None, "the status page is for a configured server"
         try:
-            app_section = _app_section(await self._summary(github), details)
+            summary = await self._summary(github)
+            learnt = await self._suspensions_learnt(summary.suspended)
+            app_section = _app_section(summary, learnt, details)
         except (RequestError, _NoAnswer) as error:
             said = escape(self._github_problem(error, details))
             app_section = f'<div class="problem"><p>{said}</p></div>'
@@ -120,6 +131,21 @@ class StatusPage:
         )
         body = f"<h1>hotfix-bot</h1>{app_section}{problem_section}{journal_sections}{_footer()}"
         return html_page("Status", body, status_code)
+
+    async def _suspensions_learnt(
+        self, suspended: tuple[Suspended, ...]
+    ) -> dict[int, datetime | None]:
+        """When hotfix-bot learnt that each suspended installation was (None: it did not, or
+        the journal cannot say): a hotfix merged after that is released at the
+        unsuspension."""
+        learnt: dict[int, datetime | None] = {}
+        for installation in suspended:
+            try:
+                since = await suspensions.ongoing_since(self._services.journal, installation.id)
+            except JournalUnavailable:
+                since = None
+            learnt[installation.id] = None if since is None else datetime.fromtimestamp(since, UTC)
+        return learnt
 
     def _github_problem(self, error: BaseException, details: bool) -> str:
         """Why the App's summary is missing: GitHub's answer said as an answer, the want of
@@ -253,9 +279,9 @@ def _signature_refusals_problem(refusals: SignatureRefusals, advice: str | None)
     return f"{refused}, the last at {last:%Y-%m-%d %H:%M:%S} UTC; {advice}."
 
 
-def _app_section(summary: AppSummary, details: bool) -> str:
+def _app_section(summary: AppSummary, learnt: dict[int, datetime | None], details: bool) -> str:
     accounts = plural(summary.installations, "account")
-    suspended = _suspended_section(summary.suspended, details)
+    suspended = _suspended_section(summary.suspended, learnt, details)
     if not details:
         return f"<p>Running as a GitHub App installed on {accounts}.</p>{suspended}"
     return (
@@ -267,31 +293,60 @@ def _app_section(summary: AppSummary, details: bool) -> str:
     )
 
 
-def _suspended_section(accounts: tuple[str, ...], details: bool) -> str:
+def _suspended_section(
+    suspended: tuple[Suspended, ...], learnt: dict[int, datetime | None], details: bool
+) -> str:
     """Why nothing happens on the accounts whose installation is suspended, and what comes
     of it once unsuspended (docs/RELIABILITY.md, *Suspended and reinstalled installations*).
-    The accounts are named to an admin alone."""
-    if not accounts:
+    The accounts, and when hotfix-bot learnt of their suspension, are named to an admin
+    alone."""
+    if not suspended:
         return ""
     if details:
-        names = join_words([escape(account) for account in accounts])
+        names = join_words([escape(installation.account) for installation in suspended])
         which = (
             f"The installation on {names} is"
-            if len(accounts) == 1
+            if len(suspended) == 1
             else f"The installations on {names} are"
         )
     else:
-        which = plural(len(accounts), "installation is", "installations are")
+        which = plural(len(suspended), "installation is", "installations are")
     return (
         f'<div class="problem"><p>{which} suspended: GitHub sends hotfix-bot nothing from '
         "there and lets it do nothing until the account's owner unsuspends it. Then the "
         "timers that came due meanwhile (reminders, deadlines) run by themselves, and the "
         "open hotfix pull requests are checked again, as GitHub never sends what happened "
         "meanwhile; run the deliveries that failed meanwhile again with "
-        "<code>hotfix-bot redeliver ID</code>. A hotfix merged meanwhile got no post-merge "
-        "steps (GitHub sent no word of the merge): tag, release and back-merge it by "
-        "hand.</p></div>"
+        f"<code>hotfix-bot redeliver ID</code>. {_merged_meanwhile(suspended, learnt, details)}"
+        "</p></div>"
     )
+
+
+def _merged_meanwhile(
+    suspended: tuple[Suspended, ...], learnt: dict[int, datetime | None], details: bool
+) -> str:
+    """What comes of a hotfix merged while suspended: released at the unsuspension when
+    merged after hotfix-bot learnt of the suspension, else by hand."""
+    by_hand = "(GitHub sent no word of the merge): tag, release and back-merge it by hand."
+    known = [installation for installation in suspended if learnt.get(installation.id)]
+    if not known:
+        return f"A hotfix merged meanwhile got no post-merge steps {by_hand}"
+    if details:
+        when = "; ".join(
+            f"{escape(installation.account)}: {_learnt_at(learnt.get(installation.id))}"
+            for installation in suspended
+        )
+        where = f" ({when})"
+    else:
+        where = "" if len(known) == len(suspended) else f" (on {len(known)} of them)"
+    return (
+        f"A hotfix merged after hotfix-bot learnt of the suspension{where} gets its post-merge "
+        f"steps then too; one merged before got none {by_hand}"
+    )
+
+
+def _learnt_at(moment: datetime | None) -> str:
+    return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 def _footer() -> str:
@@ -320,7 +375,7 @@ async def _fetch_summary(github: GitHubApp, asking: list[str]) -> AppSummary:
     app = (await github.app_request("GET", "/app")).json()
     installations = await _installations(github, asking)
     suspended = tuple(
-        account_of(installation)
+        Suspended(installation["id"], account_of(installation))
         for installation in installations
         if installation.get("suspended_at")
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
 
 from support.fake_world import World
 
@@ -294,6 +295,27 @@ def test_the_issues_api_closes_a_pull_request(world: World) -> None:
     assert [(p["number"], p["state"], p["merged_at"]) for p in listed] == [
         (pull.number, "closed", None)
     ]
+
+
+def test_pull_requests_are_listed_newest_first_or_by_their_last_update(world: World) -> None:
+    """GitHub's orders: by creation, newest first, unless asked to sort by the last update,
+    oldest first unless the direction says otherwise."""
+    moment = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)
+    world.fake.clock = lambda: moment
+    numbers: list[int] = []
+    for branch in ("a", "b", "c"):
+        world.repo.create_branch(branch, "main")
+        numbers.append(world.repo.open_pull(branch, "main", branch, "dev").number)
+        moment += timedelta(minutes=1)
+    world.repo.edit_pull(numbers[0], "a, edited", "")
+
+    def listed(**params: str) -> list[int]:
+        return [p["number"] for p in world.client.get(f"{REPO}/pulls", params=params).json()]
+
+    first, second, third = numbers
+    assert listed() == [third, second, first]
+    assert listed(sort="updated", direction="desc") == [first, third, second]
+    assert listed(sort="updated") == [second, third, first]
 
 
 def test_team_members_and_memberships(world: World) -> None:

@@ -126,8 +126,9 @@ async def on_rerequest(context: Context) -> None:
 
 
 async def on_resume(context: Context) -> None:
-    """GitHub's wait is over (`_resume_after_the_wait`): the post-merge run again, as a re-run
-    of the check runs it."""
+    """GitHub's wait is over (`_resume_after_the_wait`), or its installation's unsuspension
+    found the pull request merged meanwhile (`production.catch_up_after_suspension`): the
+    post-merge run, as a re-run of the check runs it."""
     await release_pull_request(context, FiredTimer.of(context.delivery).number)
 
 

@@ -16,18 +16,25 @@ A push that changes `.github/hotfix.yml` on the production branch has the open h
 it evaluated again the same way (`on_config_pushed`): their clock follows the new config, a deadline
 shortened or a step added, without waiting for an event of their own (docs/BEHAVIOUR.md,
 'The incident clock'); a file pushed broken has them fail now, naming the problem.
+
+An installation unsuspended has both done for each of its repositories
+(`catch_up_after_suspension`): GitHub sent nothing meanwhile, neither what happened to the
+open hotfixes nor the merges. A hotfix merged since the suspension began gets a timer, due at
+once in its own queue, that runs its post-merge steps as its merge's delivery would have.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from app.github.client import timestamp
 from app.github.pulls import labels_of
 from app.github.reads import Reads
 from app.handlers.config_files import base_config, config_at
-from app.handlers.policy import evaluate_pull_request
+from app.handlers.policy import conclude_merged_while_waiting, evaluate_pull_request
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.report import StepOutcomes
 from app.handlers.release.steps import tag as tag_step
@@ -40,6 +47,10 @@ from policies.rollback import is_rollback
 # The timers' kinds (their handlers: `on_tagged`, then `on_recheck`).
 TAGGED = "tagged"
 RECHECK = "recheck"
+# A hotfix merged while its installation was suspended: its post-merge steps (run by
+# `release.on_resume`, as a re-run of its `hotfix-release` check), then its head's run
+# concluded (`on_merged_while_suspended`), as the merge's `closed` has both done.
+MERGED_WHILE_SUSPENDED = "merged-while-suspended"
 
 
 def is_production_hotfix(config: HotfixConfig, pull: dict[str, Any]) -> bool:
@@ -85,13 +96,16 @@ async def recheck_open_hotfixes(
     await _recheck(context, await context.github.get_all(path), after, config)
 
 
-async def recheck_every_open_hotfix(context: Context, default_branch: str, after: str) -> None:
-    """The open hotfix pull requests of the repository, whatever GitHub left unsaid about
-    them (its installation was suspended), each evaluated again in its own queue: the
-    config of `default_branch` names the production branch. A repository without open pull
-    requests costs one request."""
+async def catch_up_after_suspension(
+    context: Context, default_branch: str, after: str, since: datetime | None
+) -> None:
+    """What GitHub left unsaid while the repository's installation was suspended, each pull
+    request in its own queue: the open hotfix pull requests evaluated again, and, `since`
+    the suspension began (None: not known), the hotfixes merged meanwhile get their
+    post-merge steps. The config of `default_branch` names the production branch. A
+    repository without open pull requests costs one request, when `since` is None."""
     pulls = await context.github.get_all(f"/repos/{context.repository}/pulls?state=open")
-    if not pulls:
+    if not pulls and since is None:
         return
     reads = Reads()  # the organization's file read once for both branches
     try:
@@ -104,11 +118,69 @@ async def recheck_every_open_hotfix(context: Context, default_branch: str, after
         )
         return
     production = config.branches.production
-    into_production = [pull for pull in pulls if pull["base"]["ref"] == production]
     # The production branch's own config decides which are hotfixes (None: read there).
-    await _recheck(
-        context, into_production, after, config if production == default_branch else None, reads
+    own = config if production == default_branch else None
+    into_production = [pull for pull in pulls if pull["base"]["ref"] == production]
+    await _recheck(context, into_production, after, own, reads)
+    if since is None:
+        return
+    merged = await _merged_since(context, production, since)
+    for pull in await _hotfixes(context, merged, after, own, reads):
+        # One per merge, however often the unsuspension is tried or comes again.
+        await context.timers.schedule(
+            MERGED_WHILE_SUSPENDED,
+            pull["merge_commit_sha"],
+            context.now(),
+            {"head_sha": pull["head"]["sha"]},
+            number=pull["number"],
+        )
+
+
+async def _merged_since(context: Context, branch: str, since: datetime) -> list[Any]:
+    """The pull requests merged into `branch` at `since` or later: the closed ones listed
+    by their last update, newest first, up to the first updated before `since` (one merged
+    later was updated by its merge)."""
+    path = (
+        f"/repos/{context.repository}/pulls?state=closed&base={quote(branch, safe='')}"
+        "&sort=updated&direction=desc"
     )
+    merged: list[Any] = []
+    async for page in context.github.pages(path):
+        merged += [pull for pull in page if _at_or_after(pull.get("merged_at"), since)]
+        if any(not _at_or_after(pull["updated_at"], since) for pull in page):
+            break
+    return merged
+
+
+def _at_or_after(moment: object, since: datetime) -> bool:
+    at = timestamp(moment)
+    return at is not None and at >= since
+
+
+async def _hotfixes(
+    context: Context,
+    pulls: list[Any],
+    after: str,
+    config: HotfixConfig | None,
+    reads: Reads | None = None,
+) -> list[Any]:
+    """Those of `pulls` (into one branch) that are hotfixes by that branch's config
+    (`config`, or read from the first's base, with `reads`)."""
+    if not pulls:
+        return []
+    if config is None:
+        try:
+            config = await base_config(context.github, context.repository, pulls[0], reads)
+        except ConfigError as error:
+            # Their own runs name the problem, the next time they run.
+            context.log.warning(
+                "after %s: the config on %s cannot be used: %s",
+                after,
+                pulls[0]["base"]["ref"],
+                error,
+            )
+            return []
+    return [pull for pull in pulls if is_production_hotfix(config, pull)]
 
 
 async def _recheck(
@@ -120,25 +192,10 @@ async def _recheck(
 ) -> None:
     """`on_recheck` kept for each of `pulls` (open, into one branch) that is a hotfix by
     that branch's config (`config`, or read from the first's base, with `reads`)."""
-    if not pulls:
-        return
-    if config is None:
-        try:
-            config = await base_config(context.github, context.repository, pulls[0], reads)
-        except ConfigError as error:
-            # Their own evaluations name the problem, the next time they run.
-            context.log.warning(
-                "after %s: the config on %s cannot be used: %s",
-                after,
-                pulls[0]["base"]["ref"],
-                error,
-            )
-            return
-    for pull in pulls:
-        if is_production_hotfix(config, pull):
-            await context.timers.schedule(
-                RECHECK, after, context.now(), {"after": after}, number=pull["number"]
-            )
+    for pull in await _hotfixes(context, pulls, after, config, reads):
+        await context.timers.schedule(
+            RECHECK, after, context.now(), {"after": after}, number=pull["number"]
+        )
 
 
 def _changes_the_config(push: Mapping[str, Any]) -> bool:
@@ -191,6 +248,14 @@ async def _config_replaced(
         return await config_at(context.github, context.repository, before, default_branch, reads)
     except ConfigError:
         return None
+
+
+async def on_merged_while_suspended(context: Context) -> None:
+    """After the post-merge run of a hotfix merged while its installation was suspended: the
+    run of its head, when it still waits (for approvals given meanwhile, say), concluded as
+    of the merge, as the `closed` GitHub did not send would have."""
+    timer = FiredTimer.of(context.delivery)
+    await conclude_merged_while_waiting(context, timer.number, timer.data["head_sha"])
 
 
 async def on_recheck(context: Context) -> None:

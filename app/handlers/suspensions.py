@@ -1,0 +1,76 @@
+"""When each installation's suspension began, as far as hotfix-bot knows, kept in the journal
+(docs/RELIABILITY.md, "Suspended and reinstalled installations"): its unsuspension runs the
+post-merge steps of the hotfixes merged since, of which GitHub sent no word.
+
+The start is GitHub's: the `installation` delivery of action `suspend` names it. Should that
+delivery not reach hotfix-bot (it was down), the first request GitHub refused for the
+suspension stands in for it: a later time, so no merge from before the suspension is taken
+for one made during it. A suspension hotfix-bot never learnt of has no start, and its
+unsuspension runs no post-merge steps. The unsuspension ends the suspension kept: a later
+refusal starts the next one, and a `suspend` GitHub delivers after it starts none.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from app.handlers.routing import StateStore
+
+
+@dataclass(frozen=True, slots=True)
+class Suspension:
+    """The installation's latest suspension hotfix-bot learnt of; times are seconds since
+    the epoch."""
+
+    began: float
+    ended: float | None = None  # when its unsuspension was handled
+
+
+def _key(installation_id: int) -> str:
+    return f"suspension:{installation_id}"
+
+
+async def _kept(state: StateStore, installation_id: int) -> Suspension | None:
+    stored = await state.get_state(_key(installation_id))
+    if stored is None:
+        return None
+    data = json.loads(stored)
+    return Suspension(data["began"], data["ended"])
+
+
+async def _keep(state: StateStore, installation_id: int, suspension: Suspension) -> None:
+    data = {"began": suspension.began, "ended": suspension.ended}
+    await state.set_state(_key(installation_id), json.dumps(data), durable=True)
+
+
+async def began(state: StateStore, installation_id: int, at: float) -> None:
+    """GitHub said that the installation was suspended at `at`; said late, after the
+    unsuspension that ended it was handled, it starts nothing."""
+    suspension = await _kept(state, installation_id)
+    if suspension is None or suspension.ended is None or suspension.ended < at:
+        await _keep(state, installation_id, Suspension(at))
+
+
+async def met(state: StateStore, installation_id: int, at: float) -> None:
+    """GitHub refused a request at `at` for the installation's suspension: its start, unless
+    one of this suspension is kept already."""
+    suspension = await _kept(state, installation_id)
+    if suspension is None or suspension.ended is not None:
+        await _keep(state, installation_id, Suspension(at))
+
+
+async def ongoing_since(state: StateStore, installation_id: int) -> float | None:
+    """When the installation's suspension began; None when no suspension is known that has
+    not ended."""
+    suspension = await _kept(state, installation_id)
+    return None if suspension is None or suspension.ended is not None else suspension.began
+
+
+async def ended(state: StateStore, installation_id: int, at: float) -> None:
+    """The installation's unsuspension was handled at `at`: the suspension kept, if any, is
+    over, so a later refusal starts another, and a `suspend` said late starts none."""
+    suspension = await _kept(state, installation_id)
+    ongoing = suspension is not None and suspension.ended is None
+    start = suspension.began if suspension is not None and ongoing else at
+    await _keep(state, installation_id, Suspension(start, at))
