@@ -204,13 +204,33 @@ def test_a_hotfix_merged_while_suspended_gets_its_post_merge_steps_at_the_unsusp
     assert listed == [
         {
             "state": "closed",
-            "base": "main",
             "sort": "updated",
             "direction": "desc",
             "per_page": "100",
         }
     ]
     assert bot.journal.recent(status="failed") == []
+
+
+def test_a_repository_with_nothing_open_nor_merged_since_costs_its_two_lists(
+    clocked_bot: Bot,
+) -> None:
+    """Of a repository where nothing is open and nothing merged during the suspension,
+    only the two lists are read: no config, so that an installation of many quiet
+    repositories costs GitHub few requests."""
+    bot = clocked_bot
+    quiet = bot.fake.add_repo("acme/quiet", bot.repo.installation_id, files={"VERSION": "1\n"})
+    merged(quiet, "feature/old", "main", [])
+    suspended(bot)
+
+    with bot.counting() as requests:
+        unsuspended(bot)
+
+    assert sorted(
+        (request.path, request.query.get("state"))
+        for request in requests
+        if request.path.startswith("/repos/acme/quiet/")
+    ) == [("/repos/acme/quiet/pulls", "closed"), ("/repos/acme/quiet/pulls", "open")]
 
 
 def test_a_retried_unsuspension_runs_the_post_merge_steps_once(bot_on_each_journal: Bot) -> None:

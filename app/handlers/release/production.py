@@ -102,10 +102,12 @@ async def catch_up_after_suspension(
     """What GitHub left unsaid while the repository's installation was suspended, each pull
     request in its own queue: the open hotfix pull requests evaluated again, and, `since`
     the suspension began (None: not known), the hotfixes merged meanwhile get their
-    post-merge steps. The config of `default_branch` names the production branch. A
-    repository without open pull requests costs one request, when `since` is None."""
+    post-merge steps. The config of `default_branch` names the production branch, read only
+    when there are pull requests to sort: a repository with none open and none merged
+    since costs a request for each list."""
     pulls = await context.github.get_all(f"/repos/{context.repository}/pulls?state=open")
-    if not pulls and since is None:
+    merged = [] if since is None else await _merged_since(context, since)
+    if not pulls and not merged:
         return
     reads = Reads()  # the organization's file read once for both branches
     try:
@@ -122,10 +124,8 @@ async def catch_up_after_suspension(
     own = config if production == default_branch else None
     into_production = [pull for pull in pulls if pull["base"]["ref"] == production]
     await _recheck(context, into_production, after, own, reads)
-    if since is None:
-        return
-    merged = await _merged_since(context, production, since)
-    for pull in await _hotfixes(context, merged, after, own, reads):
+    merged_into_production = [pull for pull in merged if pull["base"]["ref"] == production]
+    for pull in await _hotfixes(context, merged_into_production, after, own, reads):
         # One per merge, however often the unsuspension is tried or comes again.
         await context.timers.schedule(
             MERGED_WHILE_SUSPENDED,
@@ -136,14 +136,11 @@ async def catch_up_after_suspension(
         )
 
 
-async def _merged_since(context: Context, branch: str, since: datetime) -> list[Any]:
-    """The pull requests merged into `branch` at `since` or later: the closed ones listed
-    by their last update, newest first, up to the first updated before `since` (one merged
-    later was updated by its merge)."""
-    path = (
-        f"/repos/{context.repository}/pulls?state=closed&base={quote(branch, safe='')}"
-        "&sort=updated&direction=desc"
-    )
+async def _merged_since(context: Context, since: datetime) -> list[Any]:
+    """The repository's pull requests merged at `since` or later, into any branch: the
+    closed ones listed by their last update, newest first, up to the first updated before
+    `since` (one merged later was updated by its merge)."""
+    path = f"/repos/{context.repository}/pulls?state=closed&sort=updated&direction=desc"
     merged: list[Any] = []
     async for page in context.github.pages(path):
         merged += [pull for pull in page if _at_or_after(pull.get("merged_at"), since)]
