@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 from githubkit import GitHub, TokenAuthStrategy
-from githubkit.exception import RequestFailed
+from githubkit.exception import RequestError, RequestFailed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -411,3 +411,22 @@ def test_a_header_number_python_cannot_read_is_none(number: str) -> None:
 def test_a_time_without_its_offset_is_none() -> None:
     assert timestamp("2026-11-27T15:28:00") is None
     assert timestamp("2026-11-27T15:28:00Z") == datetime(2026, 11, 27, 15, 28, tzinfo=UTC)
+
+
+def test_the_client_without_a_token_sends_nothing(private_key_pem: str) -> None:
+    """A handler routed `without_github` that asked GitHub something would be answered as
+    anyone: the request fails instead, and nothing reaches GitHub."""
+
+    async def scenario() -> None:
+        github = GitHubApp(1, private_key_pem, BASE)
+        try:
+            client = github.without_token(5)
+            with pytest.raises(RequestError, match="routed `without_github` asked GitHub"):
+                await client.get_json("/repos/acme/widgets")
+        finally:
+            await github.aclose()
+
+    with respx.mock:
+        asked = respx.get(f"{BASE}/repos/acme/widgets").mock(return_value=httpx.Response(200))
+        asyncio.run(scenario())
+        assert asked.call_count == 0

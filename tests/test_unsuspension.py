@@ -5,8 +5,10 @@ again, and the hotfixes merged since the suspension began get their post-merge s
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
+from pathlib import Path
 
 from support.harness import REFUSAL, Bot
 from support.live_server import wait_for
@@ -21,7 +23,9 @@ from test_release import (
     merged_hotfix,
 )
 
+from app.handlers import suspensions
 from app.journal import JournalEntry
+from app.journal.sqlite import SqliteJournal
 from sandbox import FakePull, FakeRepo
 from sandbox.webhooks import answered
 
@@ -400,3 +404,36 @@ def test_a_suspend_delivered_after_its_unsuspension_starts_nothing(clocked_bot: 
     assert [entry.status for entry in bot.journal.recent() if entry.event == "installation"] == [
         "done"
     ] * 3
+
+
+def test_the_suspension_kept_is_the_earliest_start_and_no_late_word_reopens_an_ended_one(
+    tmp_path: Path,
+) -> None:
+    """What each word of a suspension keeps: GitHub's `suspend` (`began`), a refusal the
+    worker met (`met`) and the unsuspension handled (`ended`), whichever order they are
+    recorded in."""
+    journal = SqliteJournal(tmp_path / "journal.db")
+
+    async def story() -> list[float | None]:
+        seen: list[float | None] = []
+        await suspensions.met(journal, 5, 1_100.0)  # a refusal first: the start for now
+        await suspensions.began(journal, 5, 1_000.0)  # GitHub's earlier time replaces it
+        seen.append(await suspensions.ongoing_since(journal, 5))
+        # A later `suspend` while the first never ended (its unsuspension lost) keeps the
+        # first start: looking back too far only finds steps done.
+        assert not await suspensions.began(journal, 5, 1_500.0)
+        seen.append(await suspensions.ongoing_since(journal, 5))
+        await suspensions.ended(journal, 5, 2_000.0)
+        # A refusal met, and a `suspend` said, before the unsuspension was handled, both
+        # recorded after it: neither starts another.
+        await suspensions.met(journal, 5, 1_990.0)
+        assert not await suspensions.began(journal, 5, 1_995.0)
+        seen.append(await suspensions.ongoing_since(journal, 5))
+        await suspensions.met(journal, 5, 3_000.0)  # the next suspension
+        seen.append(await suspensions.ongoing_since(journal, 5))
+        return seen
+
+    try:
+        assert asyncio.run(story()) == [1_000.0, 1_000.0, None, 3_000.0]
+    finally:
+        journal.close()

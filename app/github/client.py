@@ -19,7 +19,7 @@ import json
 import math
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -137,6 +137,16 @@ class _Token:
     expires_at: float
 
 
+class _NoRequests(httpx.AsyncBaseTransport):
+    """The transport of a client that must not reach GitHub (`GitHubApp.without_token`)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise RuntimeError(
+            f"{request.method} {request.url.path}: a handler routed `without_github` asked "
+            "GitHub something"
+        )
+
+
 class GitHubApp:
     """The App's credentials and a cached installation token per installation."""
 
@@ -163,14 +173,16 @@ class GitHubApp:
         self.tokens_minted = 0
 
     def _client(
-        self, auth: AppAuthStrategy | TokenAuthStrategy | UnauthAuthStrategy
+        self,
+        auth: AppAuthStrategy | TokenAuthStrategy | UnauthAuthStrategy,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> GitHub[Any]:
         return GitHub(
             auth,
             base_url=self._base_url,
             user_agent=USER_AGENT,
             timeout=self._timeout,
-            async_transport=self._transport,
+            async_transport=transport or self._transport,
             cache_strategy=MemCacheStrategy(),
             http_cache=False,
             auto_retry=False,
@@ -220,10 +232,10 @@ class GitHubApp:
     def without_token(self, installation_id: int) -> InstallationClient:
         """A client of the installation that mints no token, for a handler that acts on the
         journal alone (`Router.add`'s `without_github`): GitHub mints none for a suspended
-        installation. It sends no credential, so GitHub would answer it as anyone."""
-        return InstallationClient(
-            self._client(UnauthAuthStrategy()), installation_id, self.caches, self.app_id
-        )
+        installation. It sends nothing: a request asked of it, which GitHub would answer as
+        to anyone, fails the delivery instead."""
+        client = self._client(UnauthAuthStrategy(), _NoRequests())
+        return InstallationClient(client, installation_id, self.caches, self.app_id)
 
     async def _token(self, installation_id: int) -> str:
         # One lock per installation: many deliveries arriving at once mint one token.
@@ -399,7 +411,7 @@ class InstallationClient:
 
     async def pages(
         self, path: str, page_size: int | None = 100, listed_in: str | None = None
-    ) -> AsyncIterator[list[Any]]:
+    ) -> AsyncGenerator[list[Any], None]:
         """The pages of a list one by one, as `get_all` reads them: a reader that has seen
         enough (a list in the order it needs) stops asking for the next."""
         url: str | None = path

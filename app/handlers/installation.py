@@ -26,7 +26,8 @@ async def on_suspend(context: Context) -> None:
     installation = context.payload.get("installation") or {}
     said = timestamp(installation.get("suspended_at"))
     began = said.timestamp() if said is not None else context.clock()
-    await suspensions.began(context.state, context.github.installation_id, began)
+    if not await suspensions.began(context.state, context.github.installation_id, began):
+        return  # delivered after its unsuspension, or of a suspension known to begin earlier
     context.log.info(
         "the installation was suspended at %s UTC: its unsuspension runs the post-merge steps "
         "of the hotfixes merged since",
@@ -75,7 +76,8 @@ async def on_unsuspend(context: Context) -> None:
             # must not keep the others' hotfixes out of date.
             refused += 1
             context.log.warning(
-                "the installation was unsuspended: %s's open hotfixes are not checked again: %s",
+                "the installation was unsuspended: %s's open hotfixes are not checked again, "
+                "nor its merges released: %s",
                 name,
                 describe(error),
             )

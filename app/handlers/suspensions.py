@@ -44,19 +44,27 @@ async def _keep(state: StateStore, installation_id: int, suspension: Suspension)
     await state.set_state(_key(installation_id), json.dumps(data), durable=True)
 
 
-async def began(state: StateStore, installation_id: int, at: float) -> None:
-    """GitHub said that the installation was suspended at `at`; said late, after the
-    unsuspension that ended it was handled, it starts nothing."""
+async def began(state: StateStore, installation_id: int, at: float) -> bool:
+    """GitHub said that the installation was suspended at `at`: whether that is kept. The
+    earliest start said of a suspension not yet ended is kept (an unsuspension GitHub never
+    delivered leaves the last one going: looking back too far only finds steps done); one
+    said late, after the unsuspension that ended it was handled, starts nothing."""
     suspension = await _kept(state, installation_id)
-    if suspension is None or suspension.ended is None or suspension.ended < at:
+    if suspension is None or (suspension.ended is not None and suspension.ended < at):
         await _keep(state, installation_id, Suspension(at))
+        return True
+    if suspension.ended is None and at < suspension.began:
+        await _keep(state, installation_id, Suspension(at))
+        return True
+    return False
 
 
 async def met(state: StateStore, installation_id: int, at: float) -> None:
     """GitHub refused a request at `at` for the installation's suspension: its start, unless
-    one of this suspension is kept already."""
+    one of this suspension is kept already. A refusal from before the last unsuspension was
+    handled (recorded late) starts nothing."""
     suspension = await _kept(state, installation_id)
-    if suspension is None or suspension.ended is not None:
+    if suspension is None or (suspension.ended is not None and suspension.ended < at):
         await _keep(state, installation_id, Suspension(at))
 
 

@@ -25,6 +25,7 @@ once in its own queue, that runs its post-merge steps as its merge's delivery wo
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -141,10 +142,11 @@ async def _merged_since(context: Context, since: datetime) -> list[Any]:
     `since` (one merged later was updated by its merge)."""
     path = f"/repos/{context.repository}/pulls?state=closed&sort=updated&direction=desc"
     merged: list[Any] = []
-    async for page in context.github.pages(path):
-        merged += [pull for pull in page if _at_or_after(pull.get("merged_at"), since)]
-        if any(not _at_or_after(pull["updated_at"], since) for pull in page):
-            break
+    async with contextlib.aclosing(context.github.pages(path)) as pages:
+        async for page in pages:
+            merged += [pull for pull in page if _at_or_after(pull.get("merged_at"), since)]
+            if any(not _at_or_after(pull["updated_at"], since) for pull in page):
+                break
     return merged
 
 
