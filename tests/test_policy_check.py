@@ -1327,22 +1327,26 @@ def test_an_approval_given_before_the_merge_and_delivered_after_it_passes_the_me
         in run.output["summary"]
     )
     assert bot.repo.runs_named("hotfix-release", merge_sha) == [release]
-    # Written once: the judgement as of the merge, which counted pm's approval, came before
-    # the post-merge steps, so the incident report opened with its row. The late review's
+    # Written once more by the merge's own delivery: the incident report, opened before the
+    # judgement as of the merge counted pm's approval, was given its row. The late review's
     # delivery adds nothing.
-    assert (release.conclusion, len(release.history)) == ("success", 1)
+    assert (release.conclusion, len(release.history)) == ("success", 2)
     [report] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
-    assert "| Approved by @pm for Product Manager |" in report.body
-    assert bot.repo.comments_on(report.number) == []
+    assert (
+        f"| Incident report | ✅ done | issue #{report.number} has the approvals given before "
+        "the merge in its timeline now, due "
+    ) in release.output["summary"]
+    [rows] = bot.repo.comments_on(report.number)
+    assert rows.body.endswith("| Approved by @pm for Product Manager |")
 
 
-def test_an_approval_the_merge_found_late_reaches_the_report_when_its_judgement_failed_first(
+def test_an_approval_the_merge_found_late_reaches_the_report_when_the_run_write_is_retried(
     bot: Bot,
 ) -> None:
     pull, head, late_review = approved_by_pm_late(bot)
-    # GitHub fails the merge's judgement before the post-merge steps, when it reads the
-    # reviews: the steps go on, and the judgement after them counts pm's approval.
-    bot.fake.inject("GET", rf"/pulls/{pull.number}/reviews$", status=502)
+    # The merge's judgement counts pm's approval, then GitHub fails the write of its run
+    # once: the delivery is tried again.
+    bot.fake.inject("PATCH", rf"/check-runs/{bot.policy_run(head).id}$", status=502)
     merge_sha = merge(bot, pull)
     bot.deliver("pull_request_review", late_review)
 

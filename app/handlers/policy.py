@@ -139,21 +139,6 @@ async def conclude_merged_while_waiting(context: Context, number: int, head_sha:
         await evaluate_pull_request(context, number, show_merged=True, only_while_waiting=True)
 
 
-async def settle_before_the_record(context: Context, number: int, head_sha: str) -> None:
-    """`conclude_merged_while_waiting` before the post-merge steps read what the run
-    concluded (`PolicyResult`): a review given before the merge that GitHub delivers after it
-    counts, and a merge while waiting is recorded as one. A failure is logged, not raised:
-    the steps must not wait for it, and the conclusion after them tries again."""
-    try:
-        await conclude_merged_while_waiting(context, number, head_sha)
-    except Exception as error:
-        context.log.warning(
-            "the hotfix-policy run of %s is concluded after the post-merge steps: %s",
-            head_sha[:7],
-            describe(error),
-        )
-
-
 async def _conclude_closed(context: Context, number: int, head_sha: str, writer: Writer) -> None:
     """Pull request `number`, closed without a merge while its run on `head_sha` waited:
     nothing waits for that run any more. One reopened since (its delivery late) is left to

@@ -1,7 +1,6 @@
 """What a pull request's `hotfix-policy` run last showed, kept in the state store: the
-post-merge run tells of a hotfix merged while that run was failing, or waiting for approval
-(which the merge's own evaluation, before the post-merge steps, concludes a failure), with no
-request (docs/BEHAVIOUR.md, 'The incident report')."""
+post-merge run tells of a hotfix merged while that run was failing or waiting for approval,
+with no request (docs/BEHAVIOUR.md, 'The incident report')."""
 
 from __future__ import annotations
 
@@ -17,8 +16,8 @@ from policies.result import Status
 @dataclass(frozen=True, slots=True)
 class PolicyResult:
     """The run of a pull request as last written: on which head commit, its conclusion
-    (None: in progress) and title, the rules it showed failing, and, concluded so because it
-    merged while waiting for approval, the approval groups it went without."""
+    (None: in progress) and title, the rules it showed failing, and the approval groups it
+    waited for (or, merged while waiting, went without)."""
 
     head_sha: str
     conclusion: str | None
@@ -28,7 +27,7 @@ class PolicyResult:
 
     @classmethod
     def of(cls, verdict: Verdict, head_sha: str) -> PolicyResult:
-        waiting = verdict.approvals_outstanding if verdict.merged_while_waiting else ()
+        waiting = verdict.approvals_outstanding
         # Merged while waiting, the approvals row fails for the approvals alone: told of as
         # the wait it was, not as a failing rule.
         failing = (
@@ -39,15 +38,14 @@ class PolicyResult:
         return cls(head_sha, verdict.conclusion, verdict.title, failing, waiting)
 
     @property
-    def failed(self) -> bool:
-        return self.conclusion == Conclusion.FAILURE
+    def unmet(self) -> bool:
+        """Whether the run failed or waited for approval: what a merge would go against."""
+        return self.conclusion == Conclusion.FAILURE or bool(self.waiting)
 
     def unmet_on(self, head_sha: str) -> bool:
-        """Whether the run failed on `head_sha`, for its rules or as merged while waiting.
-        One of another commit (a merge right after a push, before the push was evaluated)
-        says nothing of it; nor does one still in progress, which the merge's evaluation
-        had yet to judge (it failed)."""
-        return self.failed and self.head_sha == head_sha
+        """Whether the run failed or waited on `head_sha`. One of another commit (a merge
+        right after a push, before the push was evaluated) says nothing of it."""
+        return self.unmet and self.head_sha == head_sha
 
     def merged_while(self) -> str:
         """`while `hotfix-policy` was ...`: how a pull request merged against this run."""
@@ -70,11 +68,11 @@ class PolicyResult:
         )
 
     async def keep(self, context: Context, number: int) -> None:
-        """Kept as the pull request's last result when it is a failure, or replaces one that
-        was: only a failure is ever told of, so a pull request that never failed keeps
-        nothing, and the journal is written only when the result changed."""
+        """Kept as the pull request's last result when it fails or waits, or replaces one
+        that did: only those are ever told of, so a pull request that never failed or waited
+        keeps nothing, and the journal is written only when the result changed."""
         kept = await PolicyResult.load(context, number)
-        if kept == self or (not self.failed and kept is None):
+        if kept == self or (not self.unmet and kept is None):
             return
         data = {
             "head_sha": self.head_sha,

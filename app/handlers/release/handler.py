@@ -47,12 +47,7 @@ from app.handlers.checks import (
     write_check_run,
 )
 from app.handlers.config_files import base_config, config_at, start_reading_config
-from app.handlers.policy import (
-    conclude_merged_while_waiting,
-    read_rolled_back_hotfix,
-    settle_before_the_record,
-    several_reverted,
-)
+from app.handlers.policy import read_rolled_back_hotfix, several_reverted
 from app.handlers.policy_result import PolicyResult
 from app.handlers.records import PullRecords, Waived
 from app.handlers.release import steps
@@ -111,13 +106,9 @@ def merged(delivery: Delivery) -> bool:
 
 async def on_pull_request_closed(context: Context) -> None:
     """pull_request `closed` with `merged: true` (see `merged`)."""
-    pull = context.payload["pull_request"]
-    number, head_sha = pull.get("number"), (pull.get("head") or {}).get("sha")
-    if not isinstance(number, int):
-        return
-    if isinstance(head_sha, str):
-        await settle_before_the_record(context, number, head_sha)
-    await release_pull_request(context, number)
+    number = context.payload["pull_request"].get("number")
+    if isinstance(number, int):
+        await release_pull_request(context, number)
 
 
 async def on_rerequest(context: Context) -> None:
@@ -135,22 +126,10 @@ async def on_rerequest(context: Context) -> None:
 
 
 async def on_resume(context: Context) -> None:
-    """GitHub's wait is over (`_resume_after_the_wait`): the post-merge run, as a re-run of
-    the check runs it."""
+    """GitHub's wait is over (`_resume_after_the_wait`), or its installation's unsuspension
+    found the pull request merged meanwhile (`production.catch_up_after_suspension`): the
+    post-merge run, as a re-run of the check runs it."""
     await release_pull_request(context, FiredTimer.of(context.delivery).number)
-
-
-async def on_merged_while_suspended(context: Context) -> None:
-    """Its installation's unsuspension found the pull request merged meanwhile
-    (`production.catch_up_after_suspension`): what the merge's `closed`, which GitHub did not
-    send, has done. The head's run concluded as of the merge when it still waits (for
-    approvals given meanwhile, say), the post-merge run, and the conclusion tried again
-    after it should it have failed before."""
-    timer = FiredTimer.of(context.delivery)
-    head_sha = timer.data["head_sha"]
-    await settle_before_the_record(context, timer.number, head_sha)
-    await release_pull_request(context, timer.number)
-    await conclude_merged_while_waiting(context, timer.number, head_sha)
 
 
 async def _resume_after_the_wait(context: Context, number: int, outcomes: StepOutcomes) -> None:

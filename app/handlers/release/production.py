@@ -35,7 +35,7 @@ from app.github.client import timestamp
 from app.github.pulls import labels_of
 from app.github.reads import Reads
 from app.handlers.config_files import base_config, config_at
-from app.handlers.policy import evaluate_pull_request
+from app.handlers.policy import conclude_merged_while_waiting, evaluate_pull_request
 from app.handlers.release.plan import ReleasePlan
 from app.handlers.release.report import StepOutcomes
 from app.handlers.release.steps import tag as tag_step
@@ -48,8 +48,9 @@ from policies.rollback import is_rollback
 # The timers' kinds (their handlers: `on_tagged`, then `on_recheck`).
 TAGGED = "tagged"
 RECHECK = "recheck"
-# A hotfix merged while its installation was suspended: what its merge's `closed` would
-# have done (`release.on_merged_while_suspended`).
+# A hotfix merged while its installation was suspended: its post-merge steps (run by
+# `release.on_resume`, as a re-run of its `hotfix-release` check), then its head's run
+# concluded (`on_merged_while_suspended`), as the merge's `closed` has both done.
 MERGED_WHILE_SUSPENDED = "merged-while-suspended"
 
 
@@ -246,6 +247,14 @@ async def _config_replaced(
         return await config_at(context.github, context.repository, before, default_branch, reads)
     except ConfigError:
         return None
+
+
+async def on_merged_while_suspended(context: Context) -> None:
+    """After the post-merge run of a hotfix merged while its installation was suspended: the
+    run of its head, when it still waits (for approvals given meanwhile, say), concluded as
+    of the merge, as the `closed` GitHub did not send would have."""
+    timer = FiredTimer.of(context.delivery)
+    await conclude_merged_while_waiting(context, timer.number, timer.data["head_sha"])
 
 
 async def on_recheck(context: Context) -> None:
