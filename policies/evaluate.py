@@ -55,21 +55,10 @@ class Verdict:
     # For a pull request that is no hotfix one: what its head branch and labels lack, by the
     # configured names (`not_a_hotfix_words`).
     not_a_hotfix: str = ""
-    # Concluded so because it merged while it waited for approval (`_merged_while_waiting`).
-    merged_while_waiting: bool = False
 
     @property
     def overdue(self) -> bool:
         return self.time_left is not None and deadline_passed(self.time_left)
-
-    @property
-    def approvals_outstanding(self) -> tuple[tuple[str, ...], ...]:
-        """The approval groups, as alternatives (`RuleResult.waiting`), that the run waits
-        for, or that its pull request merged without when it merged while waiting: none
-        when it fails, passes, or a break-glass waived them."""
-        if self.conclusion is not None and not self.merged_while_waiting:
-            return ()
-        return tuple(names for result in self.results for names in result.waiting)
 
     @property
     def waived_rules(self) -> tuple[str, ...]:
@@ -214,12 +203,12 @@ def _merged_while_waiting(verdict: Verdict, merged_at: datetime | None) -> Verdi
     merge'). Any other verdict stays as it was at the merge."""
     if merged_at is None or verdict.conclusion is not None:
         return verdict
+    waiting = [names for result in verdict.results for names in result.waiting]
     return replace(
         verdict,
         conclusion=Conclusion.FAILURE,
-        title=f"{_MERGED_WHILE_WAITING}{waiting_words(verdict.approvals_outstanding)}",
+        title=f"{_MERGED_WHILE_WAITING}{waiting_words(waiting)}",
         results=tuple(_merged_without(result, merged_at) for result in verdict.results),
-        merged_while_waiting=True,
     )
 
 

@@ -23,7 +23,6 @@ from policies.wording import (
     join_words,
     time_left,
     title_of,
-    waiting_words,
     when,
 )
 
@@ -85,22 +84,12 @@ class Incident:
         return f"{outcome} ({self.deadline} after opening: {when(due)})"
 
 
-def while_not_passing(
-    head_sha: str, title: str, failing: Sequence[str], waiting: Sequence[Sequence[str]]
-) -> str:
-    """How a pull request merged against its check run on the merged head commit `head_sha`:
-    `while `hotfix-policy` was waiting for approval on its head commit `abc1234`: On-call
-    Manager` when the run waited for the approval groups `waiting` (as alternatives, as its
-    title names them); otherwise `while `hotfix-policy` was failing on its head commit
-    `abc1234`: `labels` failed`, naming the `failing` rules or, when no rule failed (its
-    config could not be used), the run's `title`."""
-    commit = f"on its head commit `{head_sha[:7]}`"
-    if waiting:
-        return f"while `hotfix-policy` was waiting for approval {commit}: {waiting_words(waiting)}"
-    what = (
-        f"{join_words([f'`{rule}`' for rule in failing])} failed" if failing else code_span(title)
-    )
-    return f"while `hotfix-policy` was failing {commit}: {what}"
+def while_failing(rules: Sequence[str], title: str, head_sha: str) -> str:
+    """`while `hotfix-policy` was failing on its head commit `abc1234`: `labels` failed`: how
+    a pull request merged against its check run on the merged head commit `head_sha`, which
+    showed `rules` failing, or, when no rule did (its config could not be used), `title`."""
+    what = f"{join_words([f'`{rule}`' for rule in rules])} failed" if rules else code_span(title)
+    return f"while `hotfix-policy` was failing on its head commit `{head_sha[:7]}`: {what}"
 
 
 def report_body(

@@ -67,19 +67,11 @@ async def fill(journal: Journal, clock: Clock) -> None:
     await journal.retry_later("retry-1", "GitHub answered 502", delay=60)
     await journal.set_state("check-run:acme/widgets:hotfix-policy:abc", "17")
     await journal.set_state("release:acme/widgets#1", '{"steps": {}}')
-    await journal.set_state("policy-result:acme/widgets#1", WAITING_RESULT)
     await journal.check_writable()  # the source's own heartbeat, which is not copied
     for timer_id, due in (("t-waiting", 120), ("t-cancelled", 30), ("t-fired", 0)):
         await journal.schedule_timer(timer(timer_id, clock.now + due))
     await journal.cancel_timer("t-cancelled")
     assert await journal.claim_ready(10) == []  # fires t-fired: queued behind queued-1
-
-
-# What the post-merge run tells of a hotfix merged while its run waited for approval.
-WAITING_RESULT = (
-    '{"head_sha": "abc", "conclusion": null, "title": "Waiting for approval: On-call Manager", '
-    '"failing": [], "waiting": [["On-call Manager"]]}'
-)
 
 
 def timer(timer_id: str, due_at: float) -> Timer:
@@ -111,11 +103,7 @@ def test_copy_moves_pending_work_recent_history_and_state_once(
         ]
         state = [
             asyncio.run(target.get_state(key))
-            for key in (
-                "check-run:acme/widgets:hotfix-policy:abc",
-                "release:acme/widgets#1",
-                "policy-result:acme/widgets#1",
-            )
+            for key in ("check-run:acme/widgets:hotfix-policy:abc", "release:acme/widgets#1")
         ]
         heartbeat = asyncio.run(target.get_state("journal.heartbeat"))
         timers = [(e.timer.id, e.status, e.timer.due_at, e.timer.data) for e in target.timers()]
@@ -136,13 +124,13 @@ def test_copy_moves_pending_work_recent_history_and_state_once(
     where = describe_journal(target_url)
     assert first == (
         "copied 9 deliveries (4 to run, 2 without their payloads: finished before the latest "
-        f"3), 3 state values and 3 timers (1 waiting) into {where}; it held 0 of the "
+        f"3), 2 state values and 3 timers (1 waiting) into {where}; it held 0 of the "
         "deliveries, 0 of the state values and 0 of the timers already, kept as they were\n"
     )
     assert again == (
         "copied 0 deliveries (0 to run, 0 without their payloads: finished before the latest "
         f"3), 0 state values and 0 timers (0 waiting) into {where}; it held 9 of the "
-        "deliveries, 3 of the state values and 3 of the timers already, kept as they were\n"
+        "deliveries, 2 of the state values and 3 of the timers already, kept as they were\n"
     )
     # In the order they were journaled: the 3 latest finished ones with their payloads, the
     # older ones (old-1, old-2) without; what was running is queued, with its attempts and
@@ -163,7 +151,7 @@ def test_copy_moves_pending_work_recent_history_and_state_once(
         ("t-cancelled", "cancelled", 1_030.0, {"severity": "P0"}),
         ("t-fired", "fired", 1_000.0, {"severity": "P0"}),
     ]
-    assert state == ["17", '{"steps": {}}', WAITING_RESULT] and heartbeat is None
+    assert state == ["17", '{"steps": {}}'] and heartbeat is None
     # Per pull request in order: queued-1 after running-1; retry-1 when its retry is due.
     assert (claimed, claimed_later) == (["running-1"], ["retry-1"])
     # The timers' deliveries run behind queued-1, in order, each once.

@@ -144,33 +144,6 @@ def test_after_a_transfer_the_clock_goes_on_and_the_verbal_approval_counts(bot: 
     assert marked(bot, pull, "p0-alert:umbrella/widgets#1") == []
 
 
-def test_a_hotfix_merged_waiting_after_a_rename_is_recorded_as_merged_while_waiting(
-    bot: Bot,
-) -> None:
-    """The wait its run showed before the rename moves with the other keys: the post-merge
-    run of the new name reads it."""
-    pull = open_p0_with_verbal_approval(bot)
-    assert bot.policy_run(pull.head_sha).output["title"] == (
-        "Waiting for approval: Engineering Lead"
-    )
-    bot.deliver("repository", bot.fake.rename_repo(bot.repo, "gadgets"))
-
-    sha = bot.repo.merge_pull(pull.number, merged_by="lead")
-    bot.pull_request(pull.number, "closed")
-
-    clause = (
-        f"while `hotfix-policy` was waiting for approval on its head commit "
-        f"`{pull.head_sha[:7]}`: Engineering Lead"
-    )
-    [report] = [issue for issue in bot.repo.issues.values() if "incident-report" in issue.labels]
-    assert f"- **Policy check:** merged {clause}.\n" in report.body
-    [release_run] = bot.repo.runs_named("hotfix-release", sha)
-    assert release_run.output["summary"].startswith(
-        f"Hotfix #1 (Fix) was merged into `main` as "
-        f"[`{sha[:7]}`](https://github.com/acme/gadgets/commit/{sha}), {clause}.\n"
-    )
-
-
 def test_a_report_opened_before_the_rename_is_found_by_its_marker_and_not_opened_again(
     bot: Bot,
 ) -> None:

@@ -432,10 +432,9 @@ async def _evaluate(
             shown.number,
             Rank(shown.rank).described,
         )
-    if shown is None:
-        # What the run shows, of the open pull request or as of its merge (a review counted
-        # at the merge may pass it): the post-merge run tells of a merge while it failed or
-        # waited for approval.
+    if not merged and shown is None:
+        # What the run showed while the pull request could still be merged: the post-merge
+        # run tells of a merge while it failed.
         await PolicyResult.of(evaluation.verdict, head_sha).keep(context, number)
     if not merged:
         await _conclude_the_replaced_head(context, number, head_sha)

@@ -545,9 +545,9 @@ async def _plan(
         opened_at=timestamp(pull.get("created_at")),
         merged_at=timestamp(pull.get("merged_at")),
         merged_by=(pull.get("merged_by") or {}).get("login"),
-        unmet_at_merge=(
+        failing_at_merge=(
             last_result
-            if last_result is not None and last_result.unmet_on(pull["head"]["sha"])
+            if last_result is not None and last_result.failed_on(pull["head"]["sha"])
             else None
         ),
     )

@@ -116,9 +116,9 @@ class ReleasePlan:
     opened_at: datetime | None = None
     merged_at: datetime | None = None
     merged_by: str | None = None
-    # The merged head commit's `hotfix-policy` run as last written, when it was failing or
-    # waiting for approval: the pull request was merged against it.
-    unmet_at_merge: PolicyResult | None = None
+    # The merged head commit's `hotfix-policy` run as last written before the merge, when it
+    # was failing then: the pull request was merged against it.
+    failing_at_merge: PolicyResult | None = None
 
     @property
     def author_to_ask(self) -> str | None:

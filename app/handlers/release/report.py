@@ -15,6 +15,7 @@ from app.handlers.release.step import Link, Step, StepOutcome, StepStatus
 from app.handlers.release.steps import back_merge
 from policies.config import ConfigError
 from policies.evaluate import config_error_verdict
+from policies.incident import while_failing
 from policies.wording import cell, fence_for, join_words, plural, pull_numbers, sentence, when
 
 # Finds the one report comment again when the journal no longer knows its id.
@@ -124,10 +125,11 @@ def _what_happened(plan: ReleasePlan) -> str:
             f"{commit} ({plan.title}) was pushed to `{production}` and raises the version by "
             f"one patch, to {plan.version}: a hotfix."
         )
-    unmet = plan.unmet_at_merge
-    if unmet is None:
+    failing = plan.failing_at_merge
+    if failing is None:
         return f"{plan.description} was merged into `{production}` as {commit}."
-    return f"{plan.description} was merged into `{production}` as {commit}, {unmet.merged_while()}."
+    clause = while_failing(failing.failing, failing.title, failing.head_sha)
+    return f"{plan.description} was merged into `{production}` as {commit}, {clause}."
 
 
 def not_a_hotfix_push_report(

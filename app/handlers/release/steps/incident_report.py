@@ -44,6 +44,7 @@ from policies.incident import (
     report_body,
     report_title,
     timeline_continued,
+    while_failing,
 )
 from policies.timeline import Kind, TimelineEvent, approval_key, step_key
 from policies.wording import cell, join_words, when
@@ -329,14 +330,15 @@ async def _continue_the_timeline(run: StepRun, issue: dict[str, Any], rows: _Tim
 
 def _notes(run: StepRun) -> list[str]:
     """What the summary says besides the template's lines: the severities it was labelled
-    with when more than one, a merge while `hotfix-policy` was failing or waiting for
-    approval, the verbal approvals that let the hotfix merge, and the retroactive review of
-    a break-glass."""
+    with when more than one, a merge while `hotfix-policy` was failing, the verbal approvals
+    that let the hotfix merge, and the retroactive review of a break-glass."""
     plan, notes = run.plan, []
     if len(plan.labelled_severities) > 1:
         notes.append(_several_severities_note(plan))
-    if plan.unmet_at_merge is not None:
-        notes.append(f"**Policy check:** merged {plan.unmet_at_merge.merged_while()}.")
+    failing = plan.failing_at_merge
+    if failing is not None:
+        clause = while_failing(failing.failing, failing.title, failing.head_sha)
+        notes.append(f"**Policy check:** merged {clause}.")
     verbal = _verbal_approvals_note(plan)
     if verbal is not None:
         notes.append(verbal)
