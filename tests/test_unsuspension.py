@@ -13,6 +13,7 @@ from pathlib import Path
 from support.harness import REFUSAL, Bot
 from support.live_server import wait_for
 from support.titles import all_rules_pass
+from test_incident import reports_in, timeline_rows
 from test_release import (
     BRANCH,
     MARKER,
@@ -369,6 +370,10 @@ def test_a_hotfix_approved_and_merged_while_suspended_has_its_waiting_run_conclu
     [release] = bot.repo.runs_named("hotfix-release", merge_sha(pull))
     assert (release.conclusion, release.output["title"]) == ("success", f"All steps done for {TAG}")
     assert policy(bot.repo, pull) == ("completed", "success", all_rules_pass())
+    # Concluded before the record was written: both approvals are in its timeline.
+    [issue] = reports_in(bot.repo)
+    approvals = [row for row in timeline_rows(issue.body) if "Approved by @" in row]
+    assert [("@lead" in row, "@pm" in row) for row in approvals] == [(True, False), (False, True)]
 
 
 def test_a_suspend_delivered_after_its_unsuspension_starts_nothing(clocked_bot: Bot) -> None:

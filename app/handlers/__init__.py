@@ -80,11 +80,12 @@ def build_router() -> Router:
         [verbal_approvals.CONFIRMATION_REMINDER],
         verbal_approvals.on_confirmation_reminder,
     )
-    router.add(TIMER_EVENT, [release.RESUME, production.MERGED_WHILE_SUSPENDED], release.on_resume)
-    router.add(TIMER_EVENT, [production.TAGGED], production.on_tagged)
-    router.add(TIMER_EVENT, [production.RECHECK], production.on_recheck)
-    # After its post-merge steps (`release.on_resume`), as the merge's `closed` has them.
+    # Its head's run concluded before its post-merge steps (`release.on_resume`), so that the
+    # approvals given meanwhile, of which no delivery comes, are in the record they write.
     router.add(
         TIMER_EVENT, [production.MERGED_WHILE_SUSPENDED], production.on_merged_while_suspended
     )
+    router.add(TIMER_EVENT, [release.RESUME, production.MERGED_WHILE_SUSPENDED], release.on_resume)
+    router.add(TIMER_EVENT, [production.TAGGED], production.on_tagged)
+    router.add(TIMER_EVENT, [production.RECHECK], production.on_recheck)
     return router

@@ -48,9 +48,9 @@ from policies.rollback import is_rollback
 # The timers' kinds (their handlers: `on_tagged`, then `on_recheck`).
 TAGGED = "tagged"
 RECHECK = "recheck"
-# A hotfix merged while its installation was suspended: its post-merge steps (run by
-# `release.on_resume`, as a re-run of its `hotfix-release` check), then its head's run
-# concluded (`on_merged_while_suspended`), as the merge's `closed` has both done.
+# A hotfix merged while its installation was suspended: its head's run concluded
+# (`on_merged_while_suspended`), then its post-merge steps (run by `release.on_resume`, as a
+# re-run of its `hotfix-release` check), both of which the merge's `closed` has done.
 MERGED_WHILE_SUSPENDED = "merged-while-suspended"
 
 
@@ -250,9 +250,10 @@ async def _config_replaced(
 
 
 async def on_merged_while_suspended(context: Context) -> None:
-    """After the post-merge run of a hotfix merged while its installation was suspended: the
-    run of its head, when it still waits (for approvals given meanwhile, say), concluded as
-    of the merge, as the `closed` GitHub did not send would have."""
+    """A hotfix merged while its installation was suspended: the run of its head, when it
+    still waits (for approvals given meanwhile, say), concluded as of the merge, as the
+    `closed` GitHub did not send would have; before its post-merge run, which then has those
+    approvals in its incident report's timeline (no delivery of theirs ever comes)."""
     timer = FiredTimer.of(context.delivery)
     await conclude_merged_while_waiting(context, timer.number, timer.data["head_sha"])
 
