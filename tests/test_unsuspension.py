@@ -350,8 +350,8 @@ def test_a_hotfix_approved_and_merged_while_suspended_has_its_waiting_run_conclu
     clocked_bot: Bot,
 ) -> None:
     """Its run waited for approvals, which came while the installation was suspended, as
-    did the merge: after its post-merge steps, the run is concluded as of the merge, as the
-    merge's `closed` would have had it."""
+    did the merge: the run is concluded as of the merge, as the merge's `closed` would have
+    had it, before its post-merge steps, whose incident report then has both approvals."""
     bot = clocked_bot
     for slug, members in TEAMS.items():
         bot.fake.add_team("acme", slug, members)
