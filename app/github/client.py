@@ -137,11 +137,16 @@ class _Token:
     expires_at: float
 
 
+class NotForGitHub(RuntimeError):
+    """A request asked of a client that must not reach GitHub (`GitHubApp.without_token`):
+    a mistake in hotfix-bot, which no retry mends (`classify`)."""
+
+
 class _NoRequests(httpx.AsyncBaseTransport):
     """The transport of a client that must not reach GitHub (`GitHubApp.without_token`)."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        raise RuntimeError(
+        raise NotForGitHub(
             f"{request.method} {request.url.path}: a handler routed `without_github` asked "
             "GitHub something"
         )
@@ -182,7 +187,7 @@ class GitHubApp:
             base_url=self._base_url,
             user_agent=USER_AGENT,
             timeout=self._timeout,
-            async_transport=transport or self._transport,
+            async_transport=transport if transport is not None else self._transport,
             cache_strategy=MemCacheStrategy(),
             http_cache=False,
             auto_retry=False,
@@ -532,6 +537,8 @@ def classify(error: BaseException, now: float | None = None) -> Transience:
         # 401 to an installation token: it may have been revoked between mint and use, and
         # a new one is minted. The App's own credentials refused are for people to fix.
         return Transience(status == 401 and not isinstance(error, AppCredentialsRefused))
+    if isinstance(error, RequestError) and isinstance(error.__cause__, NotForGitHub):
+        return Transience(False)  # githubkit wraps what the transport raised
     if isinstance(error, RequestTimeout | RequestError | httpx.TransportError | TimeoutError):
         return Transience(True)
     if isinstance(error, MalformedAnswer | json.JSONDecodeError):
