@@ -25,6 +25,7 @@ once in its own queue, that runs its post-merge steps as its merge's delivery wo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Mapping
 from datetime import datetime
@@ -106,8 +107,12 @@ async def catch_up_after_suspension(
     post-merge steps. The config of `default_branch` names the production branch, read only
     when there are pull requests to sort: a repository with none open and none merged
     since costs a request for each list."""
-    pulls = await context.github.get_all(f"/repos/{context.repository}/pulls?state=open")
-    merged = [] if since is None else await _merged_since(context, since)
+    opened = context.github.get_all(f"/repos/{context.repository}/pulls?state=open")
+    merged: list[Any]
+    if since is None:
+        pulls, merged = await opened, []
+    else:  # the two lists side by side
+        pulls, merged = await asyncio.gather(opened, _merged_since(context, since))
     if not pulls and not merged:
         return
     reads = Reads()  # the organization's file read once for both branches
