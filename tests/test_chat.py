@@ -731,6 +731,9 @@ def test_p0_alerts_go_to_chat_while_github_hangs_on_every_slot_of_github_s_work(
     are told while the evaluations still hang, not once GitHub gives up on them."""
     bot = chatty_bot
     bot.fake.inject("POST", r"/check-runs$", hang=True, times=None)
+    # Each evaluation reads its pull request 2 s late, before it writes its alert: all 8 are
+    # running by then, so that every alert comes due with GitHub's slots all taken.
+    bot.fake.inject("GET", r"/pulls/\d+$", delay=2, times=8)
     pulls = [
         bot.open_hotfix(
             branch=f"hotfix/fix-{number}",
