@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
-from app.handlers import build_router
-from app.handlers.routing import Context, Router
+from app.handlers import build_router, suspensions
+from app.handlers.routing import Context, Router, StateStore
 from app.intake.delivery import Delivery, from_payload
+from app.journal.sqlite import SqliteJournal
 from app.journal.timers import TIMER_EVENT
 
 
@@ -83,3 +86,31 @@ def test_a_delivery_whose_handlers_keep_to_the_journal_runs_without_a_token() ->
     routes = build_router()
     assert not routes.needs_github(delivery("installation", "suspend", installation=installation))
     assert routes.needs_github(delivery("installation", "unsuspend", installation=installation))
+
+
+def test_a_suspension_the_worker_met_is_kept_by_the_hook_the_table_registers(
+    tmp_path: Path,
+) -> None:
+    """The worker meets an installation's suspension (GitHub refused a delivery's token)
+    whatever the delivery, and tells the router, which knows what it means: nothing without
+    a hook; with the table's, its start kept for the unsuspension."""
+    met: list[tuple[int, float]] = []
+
+    async def note(state: StateStore, installation_id: int, at: float) -> None:
+        met.append((installation_id, at))
+
+    journal = SqliteJournal(tmp_path / "journal.db")
+
+    async def story() -> float | None:
+        await Router().suspended(journal, 5, 1_000.0)
+        hooked = Router()
+        hooked.on_suspended(note)
+        await hooked.suspended(journal, 5, 1_100.0)
+        await build_router().suspended(journal, 5, 1_200.0)
+        return await suspensions.ongoing_since(journal, 5)
+
+    try:
+        assert asyncio.run(story()) == 1_200.0
+    finally:
+        journal.close()
+    assert met == [(5, 1_100.0)]

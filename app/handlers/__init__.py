@@ -15,6 +15,7 @@ from app.handlers import (
     policy,
     release,
     repository,
+    suspensions,
 )
 from app.handlers.commands import confirm, dispatch
 from app.handlers.release import production
@@ -69,6 +70,8 @@ def build_router() -> Router:
         without_github=True,
     )
     router.add(INSTALLATION_EVENT, installation.UNSUSPEND_ACTIONS, installation.on_unsuspend)
+    # A delivery GitHub refused for the suspension: its start, should the `suspend` not come.
+    router.on_suspended(suspensions.met)
     # Timers the journal fired (app/timers.py), by kind.
     router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
     router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)

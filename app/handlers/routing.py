@@ -101,6 +101,9 @@ def names_its_place(delivery: Delivery) -> bool:
 
 
 Handler = Callable[[Context], Awaitable[None]]
+# What a delivery that met its installation's suspension (GitHub refused its token at a time,
+# in seconds since the epoch) keeps in the state store: `Router.on_suspended`.
+SuspensionHook = Callable[[StateStore, int, float], Awaitable[None]]
 # Whether the handler acts on a delivery (say, a `closed` that merged), from its named fields:
 # the intake and the worker see the same ones.
 Condition = Callable[[Delivery], bool]
@@ -118,6 +121,7 @@ class Router:
     _supersedable: set[Handler] = field(default_factory=set)
     _aside: set[tuple[str, str | None]] = field(default_factory=set)
     _without_github: set[Handler] = field(default_factory=set)
+    _suspension_hook: SuspensionHook | None = None
 
     def add(
         self,
@@ -150,6 +154,18 @@ class Router:
             self._supersedable.add(handler)
         if without_github:
             self._without_github.add(handler)
+
+    def on_suspended(self, hook: SuspensionHook) -> None:
+        """Have `hook` keep that a delivery met its installation's suspension (`suspended`):
+        the worker meets it, whatever the delivery's handlers, but what it means is theirs."""
+        self._suspension_hook = hook
+
+    async def suspended(self, state: StateStore, installation_id: int, at: float) -> None:
+        """GitHub refused a delivery's request at `at` for its installation's suspension:
+        `on_suspended`'s hook keeps it, if one is set. Run again whole should the journal
+        refuse its write."""
+        if self._suspension_hook is not None:
+            await self._suspension_hook(state, installation_id, at)
 
     @property
     def aside_routes(self) -> frozenset[tuple[str, str | None]]:

@@ -27,7 +27,6 @@ from app.github.client import (
     describe_with_wait,
     says_suspended,
 )
-from app.handlers import suspensions
 from app.handlers.routing import Context, GitHubRefused, Router, names_its_place, transience_of
 from app.intake import delivery as deliveries
 from app.journal import Aside, Journal, JournalEntry, JournalUnavailable
@@ -324,10 +323,11 @@ class Worker:
         if token_refused and self._github is not None and entry.installation_id is not None:
             self._github.forget_token(entry.installation_id)
         if says_suspended(error) and entry.installation_id is not None:
-            # Its unsuspension runs the post-merge steps of the hotfixes merged since.
+            # Kept by the handlers' hook (`Router.on_suspended`): its unsuspension runs the
+            # post-merge steps of the hotfixes merged since.
             installation_id = entry.installation_id
             await self._recorded(
-                lambda: suspensions.met(self._journal, installation_id, now), logger
+                lambda: self._router.suspended(self._journal, installation_id, now), logger
             )
         if transience.retriable and attempt < self._max_attempts:
             reason = describe(error)

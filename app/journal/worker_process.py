@@ -163,6 +163,9 @@ async def work(settings: Settings, wake_ups: int) -> None:
     if github is None:
         raise SettingsError("APP_ID and PRIVATE_KEY are required to run the worker")
     journal = open_journal(settings.database_url)
+    # The router's table, built here as `serve` builds it: this process composes the worker,
+    # the one module of app.journal that pyproject.toml's import contract lets import the
+    # handlers; the worker itself knows only the router's interface.
     worker = Worker(journal, build_router(), github, chat=chat_webhook(settings))
     loop = asyncio.get_running_loop()
     server_gone = loop.create_future()
