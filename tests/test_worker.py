@@ -16,9 +16,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from pydantic import SecretStr
+from support.chat import ChatReceiver
 from support.harness import Bot, running_bot
 
+from app.chat import ChatWebhook
 from app.github.client import GitHubApp, Transience
+from app.handlers import notices
 from app.handlers.routing import Context, Router
 from app.intake.delivery import from_body
 from app.journal import Aside, Journal, JournalEntry, JournalUnavailable, open_journal
@@ -310,6 +314,69 @@ def test_a_message_to_chat_is_sent_while_github_s_work_hangs_on_every_slot_of_it
         "p9": "queued",
         "chat:acme/widgets#1:p0-alert": "running",
     }
+
+
+class Unheard:
+    """The journal, but no wake-up comes to the worker from outside its process (PostgreSQL
+    journals wake it whenever a delivery is journaled, by any instance)."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.journal, name)
+
+    def listen(self, wake: Callable[[], None]) -> None:
+        """Heard by nobody."""
+
+
+# 8: the evaluation leaves slots of GitHub's work free; 1: it takes the only one.
+@pytest.mark.parametrize("concurrency", [8, 1])
+def test_a_message_to_chat_an_evaluation_sends_is_posted_while_the_evaluation_goes_on(
+    journal_url: str, chat: ChatReceiver, monkeypatch: pytest.MonkeyPatch, concurrency: int
+) -> None:
+    """An evaluation sends its P0 alert to chat, due at once, and goes on (here it hangs on
+    GitHub): the message is posted while the evaluation still runs, not at the worker's
+    next look at the journal (put a minute off, past the test's 10 s). Its own process
+    wakes the worker: no other instance's wake-up comes (PostgreSQL's, when it listens)."""
+    monkeypatch.setattr(worker_module, "IDLE_POLL_SECONDS", 60.0)
+    github_answers = asyncio.Event()  # never: GitHub hangs until the test ends
+    posted = asyncio.Event()
+    statuses: dict[str, str] = {}  # the journal's, once the message is posted
+
+    async def evaluate(context: Context) -> None:
+        await notices.send_to_chat(context, 1, "p0-alert", "P0 alert", None)
+        await github_answers.wait()
+
+    async def post_to_chat(context: Context) -> None:
+        await notices.on_chat(context)
+        statuses.update((entry.id, entry.status) for entry in journal.recent())
+        posted.set()
+
+    router = Router()
+    router.add("pull_request", ["opened"], evaluate)
+    router.add(TIMER_EVENT, [notices.CHAT], post_to_chat, aside=True)
+    journal = open_journal(journal_url)
+    worker = Worker(
+        cast(Journal, Unheard(journal)),
+        router,
+        cast(GitHubApp, OfflineGitHub()),
+        concurrency=concurrency,
+        chat=ChatWebhook(SecretStr(chat.url)),
+    )
+
+    async def scenario() -> None:
+        await record_openings(journal, range(1, 2))
+        async with working(worker), asyncio.timeout(10):
+            await posted.wait()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        journal.close()
+
+    assert chat.texts() == ["acme/widgets#1\nP0 alert"]
+    assert statuses == {"p1": "running", "chat:acme/widgets#1:p0-alert": "running"}
 
 
 def test_deliveries_arriving_while_github_s_work_takes_every_slot_cost_no_claim_each(

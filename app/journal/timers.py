@@ -20,7 +20,7 @@ next schedule of its kind and key keeps it anew, and it fires once more.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -71,12 +71,21 @@ class Timers:
     pull request of its delivery."""
 
     def __init__(
-        self, store: TimerStore, installation_id: int, repository: str, number: int | None
+        self,
+        store: TimerStore,
+        installation_id: int,
+        repository: str,
+        number: int | None,
+        *,
+        kept: Callable[[float], None] | None = None,
     ) -> None:
+        """`kept` is told the due time of each timer `schedule` keeps: the worker, whose
+        next look at the journal a timer due sooner brings forward."""
         self._store = store
         self._installation_id = installation_id
         self._repository = repository
         self._number = number
+        self._kept = kept
 
     async def schedule(
         self,
@@ -108,7 +117,11 @@ class Timers:
             dict(data or {}),
             queue=identity if own_queue else None,
         )
-        return await self._store.schedule_timer(timer)
+        if not await self._store.schedule_timer(timer):
+            return False
+        if self._kept is not None:
+            self._kept(timer.due_at)
+        return True
 
     async def cancel(self, kind: str, key: str, *, number: int | None = None) -> bool:
         """Stop a timer that has not fired yet; False when there is none waiting."""
@@ -125,7 +138,7 @@ class Timers:
     def for_repository(self, repository: str) -> Timers:
         """The timers of another repository of the same installation, for a delivery about
         the whole installation (its unsuspension) that schedules work in each."""
-        return Timers(self._store, self._installation_id, repository, None)
+        return Timers(self._store, self._installation_id, repository, None, kept=self._kept)
 
     async def release_waiting(self) -> int:
         """Run now the timers of this installation whose delivery waits for its next chance

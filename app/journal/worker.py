@@ -86,6 +86,9 @@ class Worker:
         self._slot_freed = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._running_aside: set[asyncio.Task[None]] = set()
+        # The event `_sleep_until_due` waits on, and when on the journal's clock that wait
+        # ends, while it lasts: a timer kept meanwhile, due sooner, ends it (`_timer_kept`).
+        self._asleep: tuple[asyncio.Event, float] | None = None
 
     def wake(self) -> None:
         """Something new is in the journal."""
@@ -188,6 +191,14 @@ class Worker:
         self._slot_freed.set()
         self._wake.set()
 
+    def _timer_kept(self, due: float) -> None:
+        """A running handler kept a timer: one due before the worker's wait ends ends it, so
+        that the next claim fires it when due (a message to chat, due now, from an evaluation
+        that goes on) rather than at the look once a second. Whichever event the wait is
+        on: with GitHub's slots all taken, the slot set aside it may take is free."""
+        if self._asleep is not None and due < self._asleep[1]:
+            self._asleep[0].set()
+
     async def _sleep_until_due(self) -> None:
         github_work = len(self._running) < self._concurrency
         aside = self._aside()
@@ -214,18 +225,24 @@ class Worker:
         )
         now = self._journal.now()
         timeout = IDLE_POLL_SECONDS if due is None else min(max(due - now, 0.0), 1.0)
-        if due is not None:
-            # Deliveries wait in the journal (a burst settling, a retry), and what arrives
-            # most likely joins them: the wake-ups of a short gap are taken by one claim,
-            # rather than a claim each holding the journal's write turn.
-            gap = min(timeout, CLAIM_GAP_SECONDS)
-            await asyncio.sleep(gap)
-            timeout -= gap
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
-        # that arrives as the event is set, and shutdown would then wait forever.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await woken.wait()
+        # Set before any await: `next_due` read the timers kept until now.
+        self._asleep = (woken, now + timeout)
+        try:
+            if due is not None:
+                # Deliveries wait in the journal (a burst settling, a retry), and what arrives
+                # most likely joins them: the wake-ups of a short gap are taken by one claim,
+                # rather than a claim each holding the journal's write turn.
+                gap = min(timeout, CLAIM_GAP_SECONDS)
+                await asyncio.sleep(gap)
+                timeout -= gap
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that arrives as the event is set, and shutdown would then wait
+            # forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await woken.wait()
+        finally:
+            self._asleep = None
 
     async def _run_entry(self, entry: JournalEntry) -> None:
         assert self._github is not None and entry.payload is not None
@@ -284,7 +301,13 @@ class Worker:
                 delivery,
                 self._journal,
                 logger,
-                Timers(self._journal, github.installation_id, repository, delivery.pr_number),
+                Timers(
+                    self._journal,
+                    github.installation_id,
+                    repository,
+                    delivery.pr_number,
+                    kept=self._timer_kept,
+                ),
                 self._journal,
                 clock=self._journal.now,
                 attempt=attempt,
