@@ -462,6 +462,8 @@ def test_a_regular_pull_request_leaving_the_file_as_it_is_has_no_note_and_reads_
     assert neutral_summary(bot, pull) == f"{NOT_A_HOTFIX}\n\nConfig: {FILE} on main"
     tree = bot.repo.objects.commits[head].tree
     listings = [f"GET /repos/acme/widgets/git/trees/{tree_sha(subtree(tree, d))}" for d in listed]
+    # The 7 requests such an evaluation made before the head's file was read, and the
+    # listing of a changed `.github` directory: its blob of the file is the base's, read.
     assert sorted(f"{r.method} {r.path}" for r in requests) == sorted(
         [
             f"GET /repos/acme/widgets/pulls/{pull.number}",
