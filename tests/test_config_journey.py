@@ -15,8 +15,8 @@ import pytest
 from support.harness import Bot
 
 from app.cli import main
-from sandbox import FakeCheckRun
-from sandbox.git import blob_sha
+from sandbox import FakeCheckRun, FakePull
+from sandbox.git import blob_sha, subtree, tree_sha
 
 FILE = ".github/hotfix.yml"
 TEAMS = {"engineering-leads": ["lead"], "product-managers": ["pm"]}
@@ -342,7 +342,8 @@ def test_a_hotfix_changing_the_file_is_told_it_is_judged_by_the_base_and_what_it
         f"Config: {FILE} on main\n\n"
         f"This pull request changes `{FILE}`, but is judged by the file on `main`: a pull "
         "request cannot change its own policy. As it leaves the file, the file cannot be "
-        f"used, and every hotfix after its merge would fail on it:\n\n- {problem}\n\n"
+        "used, and every pull request into `main` after its merge would fail on it:\n\n"
+        f"- {problem}\n\n"
         "Fix it on `hotfix/fix-login` before the merge; `hotfix-bot config validate` checks "
         "it offline.\n\n| Rule |"
     ) in run.output["summary"]
@@ -356,9 +357,125 @@ def test_a_hotfix_changing_the_file_is_told_it_is_judged_by_the_base_and_what_it
     assert (
         f"Config: {FILE} on main\n\n"
         f"This pull request changes `{FILE}`, but is judged by the file on `main`: a pull "
-        "request cannot change its own policy. Its change applies to the pull requests "
-        "after its merge.\n\n| Rule |"
+        "request cannot change its own policy. Its change applies to the pull requests into "
+        "`main` after its merge.\n\n| Rule |"
     ) in run.output["summary"]
+
+
+NOT_A_HOTFIX = (
+    "This pull request is not a hotfix: its head branch does not start with `hotfix/` and it "
+    "has no `hotfix` label, so `.github/hotfix.yml` does not apply."
+)
+
+
+def edited_by_pull_request(bot: Bot, files: dict[str, str], base: str = "main") -> FakePull:
+    """The usual way an admin edits the policy: a pull request of its own into `base`, no
+    hotfix, from `policy/edit` committing `files`; evaluated once opened."""
+    bot.repo.create_branch("policy/edit", base)
+    bot.repo.commit("policy/edit", files, "Edit the hotfix policy", author="admin")
+    pull = bot.repo.open_pull("policy/edit", base, title="Hotfix policy", author="admin")
+    bot.pull_request(pull.number, "opened")
+    return pull
+
+
+def neutral_summary(bot: Bot, pull: FakePull) -> str:
+    """The summary of `pull`'s run, as it now stands, which shows it is no hotfix."""
+    run = bot.policy_run(bot.repo.pulls[pull.number].head_sha)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "neutral",
+        "Not a hotfix pull request",
+    )
+    return str(run.output["summary"])
+
+
+def test_a_regular_pull_request_changing_the_file_is_told_what_its_file_does_and_stays_neutral(
+    bot: Bot,
+) -> None:
+    pushed(bot, "release: false\n")
+    broken = "release: false\nseverities:\n  P1:\n    deadlin: 4h\n"
+    pull = edited_by_pull_request(bot, {FILE: broken})
+
+    # Merged as it is, the file would fail every pull request into main, hotfixes included.
+    problem = 'unknown key "deadlin" in severities.P1 (did you mean "deadline"?)'
+    assert neutral_summary(bot, pull) == (
+        f"{NOT_A_HOTFIX}\n\nConfig: {FILE} on main\n\n"
+        f"This pull request changes `{FILE}`, but is judged by the file on `main`: a pull "
+        "request cannot change its own policy. As it leaves the file, the file cannot be "
+        "used, and every pull request into `main` after its merge would fail on it:\n\n"
+        f"- {problem}\n\n"
+        "Fix it on `policy/edit` before the merge; `hotfix-bot config validate` checks it "
+        "offline."
+    )
+
+    # Fixed on the branch as told: the change is said to apply once merged.
+    bot.repo.commit("policy/edit", {FILE: broken.replace("deadlin:", "deadline:")}, "Fix")
+    bot.pull_request(pull.number, "synchronize")
+    assert neutral_summary(bot, pull) == (
+        f"{NOT_A_HOTFIX}\n\nConfig: {FILE} on main\n\n"
+        f"This pull request changes `{FILE}`, but is judged by the file on `main`: a pull "
+        "request cannot change its own policy. Its change applies to the pull requests into "
+        "`main` after its merge."
+    )
+
+
+def test_a_broken_file_into_another_branch_is_said_to_fail_the_pull_requests_into_it(
+    bot: Bot,
+) -> None:
+    """A hotfix is judged by the file on its own base branch, the production one: a file
+    broken on develop fails the pull requests into develop, not the hotfixes into main."""
+    pushed(bot, "release: false\n")
+    bot.repo.create_branch("develop", "main")
+    pull = edited_by_pull_request(bot, {FILE: "release: maybe\n"}, base="develop")
+
+    assert (
+        f"Config: {FILE} on develop\n\n"
+        f"This pull request changes `{FILE}`, but is judged by the file on `develop`: a pull "
+        "request cannot change its own policy. As it leaves the file, the file cannot be "
+        "used, and every pull request into `develop` after its merge would fail on it:\n\n"
+        '- release: must be true or false (got "maybe")\n\n'
+    ) in neutral_summary(bot, pull)
+
+
+@pytest.mark.parametrize(
+    ("files", "listed"),
+    [
+        ({"src/app.py": "fixed\n"}, []),
+        ({".github/workflows/ci.yml": "on: push\n"}, [".github"]),
+    ],
+    ids=["outside .github", "beside the file"],
+)
+def test_a_regular_pull_request_leaving_the_file_as_it_is_has_no_note_and_reads_little_more(
+    bot: Bot, files: dict[str, str], listed: list[str]
+) -> None:
+    """The head's file is read from its tree, read ahead already: a `.github` directory
+    the same as the base's costs nothing, and one changed elsewhere its own listing."""
+    pushed(bot, "release: false\n")
+    edited_by_pull_request(bot, {"README.md": "warm-up\n"})  # the base's file read once
+    bot.repo.create_branch("feature/dark-mode", "main")
+    head = bot.repo.commit("feature/dark-mode", files, "Dark mode")
+    pull = bot.repo.open_pull("feature/dark-mode", "main", title="Dark mode", author="dev")
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "opened")
+
+    assert neutral_summary(bot, pull) == f"{NOT_A_HOTFIX}\n\nConfig: {FILE} on main"
+    tree = bot.repo.objects.commits[head].tree
+    listings = [f"GET /repos/acme/widgets/git/trees/{tree_sha(subtree(tree, d))}" for d in listed]
+    # The 7 requests such an evaluation made before the head's file was read, and the
+    # listing of a changed `.github` directory: its blob of the file is the base's, read.
+    assert sorted(f"{r.method} {r.path}" for r in requests) == sorted(
+        [
+            f"GET /repos/acme/widgets/pulls/{pull.number}",
+            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
+            "GET /repos/acme/widgets/git/trees/main",
+            "GET /repos/acme/.github/contents/.github/hotfix.yml",
+            f"GET /repos/acme/widgets/git/trees/{head}",
+            f"GET /repos/acme/widgets/commits/{head}/check-runs",
+            "POST /repos/acme/widgets/check-runs",
+            *listings,
+        ]
+    )
 
 
 @pytest.mark.parametrize(

@@ -269,3 +269,34 @@ def test_the_organizations_repository_reads_its_file_once_as_its_own(bot: Bot) -
     assert run.output["title"] == "Waiting for approval: Release Manager"
     assert "\n\nConfig: .github/hotfix.yml on main\n\n| Rule |" in run.output["summary"]
     assert not [request for request in requests if "/contents/" in request.path]
+
+
+@pytest.mark.parametrize(
+    ("base", "whose"),
+    [("main", "of the organization's repositories"), ("draft", "into `draft`")],
+    ids=["the defaults", "another branch"],
+)
+def test_a_pull_request_breaking_the_organizations_file_is_told_whose_pull_requests_fail(
+    bot: Bot, base: str, whose: str
+) -> None:
+    """The `.github` repository's file on its default branch is every repository's base: a
+    pull request breaking it there is told that all of theirs would fail."""
+    org = org_repository(bot, ORG_CONFIG)
+    org.create_branch(base, "main")
+    org.create_branch("policy/edit", base)
+    org.commit("policy/edit", {".github/hotfix.yml": "tag:\n  format: release\n"}, "Tags")
+    pull = org.open_pull("policy/edit", base, "Tags", "admin")
+
+    bot.deliver("pull_request", bot.fake.pull_request_event(org, pull.number, "opened"))
+
+    [run] = org.runs_named("hotfix-policy", pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("neutral", "Not a hotfix pull request")
+    assert run.output["summary"].endswith(
+        f"Config: .github/hotfix.yml on {base}\n\n"
+        "This pull request changes `.github/hotfix.yml`, but is judged by the file on "
+        f"`{base}`: a pull request cannot change its own policy. As it leaves the file, the "
+        f"file cannot be used, and every pull request {whose} after its merge would fail on "
+        'it:\n\n- tag.format: must contain {version} (got "release")\n\n'
+        "Fix it on `policy/edit` before the merge; `hotfix-bot config validate` checks it "
+        "offline."
+    )

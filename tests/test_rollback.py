@@ -454,6 +454,41 @@ def test_a_revert_of_a_merged_hotfix_into_another_branch_than_production_is_no_r
     assert [c for c in bot.repo.comments_on(hotfix.number) if "ROLLBACK" in c.body] == []
 
 
+def test_a_revert_into_another_branch_than_production_is_told_what_its_file_change_does(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    """No rollback, it is told like any pull request what its change of the file does."""
+    bot.repo.create_branch(REVERT_BRANCH, "develop")
+    bot.repo.commit(REVERT_BRANCH, {CONFIG: "release: maybe\n"}, 'Revert "Fix login"')
+    pull = bot.repo.open_pull(
+        REVERT_BRANCH, "develop", title='Revert "Fix login"', author="dana",
+        body="Reverts acme/widgets#1",
+    )  # fmt: skip
+
+    bot.pull_request(pull.number, "opened")
+
+    run = bot.policy_run(pull.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("neutral", "Not a hotfix pull request")
+    assert run.output["summary"] == (
+        NOT_A_HOTFIX
+        + not_a_rollback(
+            f"its head branch `{REVERT_BRANCH}` matches `rollback.pattern` "
+            "(`^revert-[0-9]+-hotfix/`)",
+            "it is into develop, not the production branch main",
+        )
+        + "\n\nConfig: the defaults (no .github/hotfix.yml on develop or in acme/.github)\n\n"
+        f"This pull request changes `{CONFIG}`, but is judged by the file on `develop`: a pull "
+        "request cannot change its own policy. As it leaves the file, the file cannot be used, "
+        "and every pull request into `develop` after its merge would fail on it:\n\n"
+        '- release: must be true or false (got "maybe")\n\n'
+        f"Fix it on `{REVERT_BRANCH}` before the merge; `hotfix-bot config validate` checks it "
+        "offline."
+        + meant_as_a_rollback(
+            "A hotfix is rolled back where it shipped: change the base branch to main"
+        )
+    )
+
+
 def test_a_hotfix_with_the_rollback_label_that_reverts_no_merged_hotfix_is_judged_as_a_hotfix(
     bot: Bot, hotfix: FakePull
 ) -> None:

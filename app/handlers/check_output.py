@@ -73,28 +73,31 @@ def fit(text: str, limit: int = MAX_OUTPUT_BYTES, cut: str = _TRUNCATED) -> str:
 @dataclass(frozen=True)
 class ConfigChange:
     """A pull request into `base_ref` whose head branch changes the repository's config file,
-    and the problems of the file as it leaves it (none: it can be used)."""
+    and the problems of the file as it leaves it (none: it can be used). `org_wide`: the file
+    is its organization's defaults too."""
 
     base_ref: str
     head_ref: str
     problems: tuple[str, ...]
+    org_wide: bool = False
 
     def lines(self) -> list[str]:
         judged = (
             f"This pull request changes `{CONFIG_PATH}`, but is judged by the file on "
             f"`{self.base_ref}`: a pull request cannot change its own policy."
         )
+        # Those the file judges once merged: a hotfix is judged by its own base branch's.
+        whose = "of the organization's repositories" if self.org_wide else f"into `{self.base_ref}`"
         if not self.problems:
-            return [f"{judged} Its change applies to the pull requests after its merge.", ""]
+            return [f"{judged} Its change applies to the pull requests {whose} after its merge."]
         return [
-            f"{judged} As it leaves the file, the file cannot be used, and every hotfix after "
-            "its merge would fail on it:",
+            f"{judged} As it leaves the file, the file cannot be used, and every pull request "
+            f"{whose} after its merge would fail on it:",
             "",
             *(f"- {problem}" for problem in self.problems),
             "",
             f"Fix it on `{self.head_ref}` before the merge; `hotfix-bot config validate` checks "
             "it offline.",
-            "",
         ]
 
 
@@ -120,6 +123,7 @@ def policy_output(
             "",
             *why_not,
             config_used,
+            *(["", *config_change.lines()] if config_change is not None else []),
             *to_make_it_one,
         ]
         return CheckOutput(verdict.title, "\n".join(lines))
@@ -148,7 +152,7 @@ def policy_output(
         lines += _refused_notices(refused_notices)
     lines += [config_used, ""]
     if config_change is not None:
-        lines += config_change.lines()
+        lines += [*config_change.lines(), ""]
     lines += ["| Rule | Result | Found | Expected |", "| --- | --- | --- | --- |"]
     lines += [
         f"| `{r.rule}` | {_RESULT[r.status]} | {cell(r.found)} | {cell(r.expected)} |"

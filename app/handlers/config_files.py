@@ -40,9 +40,9 @@ async def read_org_file(github: InstallationClient, repository: str) -> OrgFileT
     """The organization's `.github/hotfix.yml` for `repository`: None when there is none, or
     none the installation can see (a repository it was not given answers 404 too), and
     `NotReadable` when GitHub refuses it to the installation."""
-    owner, name = repository.split("/", 1)
-    if name.casefold() == ORG_REPOSITORY:
+    if _is_org_repository(repository):
         return None  # the organization's repository: its own file is read as such
+    owner = repository.split("/", 1)[0]
     try:
         return await read_default_branch_file(github, f"{owner}/{ORG_REPOSITORY}", CONFIG_PATH)
     except RequestFailed as error:
@@ -52,6 +52,10 @@ async def read_org_file(github: InstallationClient, repository: str) -> OrgFileT
         if message := error_message(error):
             answer += f": {message}"
         return NotReadable(answer)
+
+
+def _is_org_repository(repository: str) -> bool:
+    return repository.split("/", 1)[1].casefold() == ORG_REPOSITORY
 
 
 def start_reading_org_file(
@@ -69,6 +73,11 @@ class ConfigFiles:
     ref: str  # the branch the repository's own file was read from
     org: OrgFileText
     own: FileText
+
+    def holds_org_defaults(self, default_branch: str) -> bool:
+        """Whether the repository's own file is its organization's defaults too: the
+        `.github` repository's, on its default branch."""
+        return self.ref == default_branch and _is_org_repository(self.repository)
 
     @property
     def org_file(self) -> str:

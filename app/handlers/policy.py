@@ -10,7 +10,8 @@ check run's look-up) -> (a hotfix's head version files, unless cached or named b
 tree as the base's with the next patch) -> (tag; team members and review requests) -> check
 run. With warm caches that is 3 sequential round trips, and 4 for the first evaluation of a
 head commit whose version files hold more than that; a rollback reads the pull request it
-reverts after the base tree, one more.
+reverts after the base tree, one more. A pull request that is no hotfix reads its head's
+config file alone, from the head tree: nothing more while its `.github` tree is the base's.
 
 A hotfix pull request's evaluation also keeps its incident clock going (docs/BEHAVIOUR.md,
 'The incident clock'): it schedules the clock's timers in the journal and asks the approval
@@ -264,7 +265,7 @@ class Evaluation:
     config_error: ConfigError | None = None
     facts: PullRequestFacts | None = None  # None when the config is unusable
     merged: bool = False  # judged as it stood at its merge
-    # An open hotfix pull request that changes the repository's file: what its file does.
+    # An open pull request that changes the repository's file: what its file does.
     config_change: ConfigChange | None = None
 
     def output(
@@ -643,7 +644,14 @@ async def policy_evaluation(
         if number is not None:
             facts = replace(facts, reverted=await read_reverted_pull(github, repository, number))
     elif not is_hotfix(config, facts.head_ref, facts.labels):
-        evaluation = Evaluation(evaluate(config, facts), config_files, config, facts=facts)
+        # The usual way the file is edited: told what it would do once merged, like a hotfix.
+        change = None
+        if merge is None:
+            head = await read_files(github, repository, head_sha, [CONFIG_PATH], reads)
+            change = await _config_change(github, config_files, head.get(CONFIG_PATH), pull, now)
+        evaluation = Evaluation(
+            evaluate(config, facts), config_files, config, facts=facts, config_change=change
+        )
         return await _judged(evaluation, approvals_judged)
 
     # The rules say what to look up: the version files they read, then the tag those name;
@@ -691,13 +699,7 @@ async def policy_evaluation(
 
     versioned, teams = await both(versions(), approvals())
     facts = teams.into(versioned)
-    change = None
-    # A head whose file differs from the base's may only lag behind a change on the base,
-    # which a merge keeps: only the pull request's own diff is its change.
-    if head_config != config_files.own and await _changes_config(
-        github, repository, base_ref, head_sha, now
-    ):
-        change = _config_change(config_files, head_config, default_branch, facts.head_ref)
+    change = await _config_change(github, config_files, head_config, pull, now)
     return Evaluation(
         evaluate(config, facts), config_files, config, facts=facts, config_change=change
     )
@@ -732,15 +734,30 @@ async def _changes_config(
     )
 
 
-def _config_change(
-    config_files: ConfigFiles, head_text: FileText, default_branch: str, head_ref: str
-) -> ConfigChange:
-    """What the file as `head_ref` leaves it would do once merged."""
+async def _config_change(
+    github: InstallationClient,
+    config_files: ConfigFiles,
+    head_text: FileText,
+    pull: dict[str, Any],
+    now: datetime,
+) -> ConfigChange | None:
+    """What the config file as open pull request `pull` leaves it (`head_text`) would do once
+    merged; None when its own diff does not change the file."""
+    # A head whose file differs from the base's may only lag behind a change on the base,
+    # which a merge keeps: only the pull request's own diff is its change.
+    if head_text == config_files.own or not await _changes_config(
+        github, config_files.repository, config_files.ref, pull["head"]["sha"], now
+    ):
+        return None
+    default_branch = pull["base"]["repo"]["default_branch"]
     try:
         replace(config_files, own=head_text).config(default_branch)
     except ConfigError as error:
-        return ConfigChange(config_files.ref, head_ref, tuple(error.problems))
-    return ConfigChange(config_files.ref, head_ref, ())
+        problems = tuple(error.problems)
+    else:
+        problems = ()
+    org_wide = config_files.holds_org_defaults(default_branch)
+    return ConfigChange(config_files.ref, pull["head"]["ref"], problems, org_wide)
 
 
 async def _judged(evaluation: Evaluation, approvals_judged: ApprovalsJudged | None) -> Evaluation:
