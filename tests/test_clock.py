@@ -699,6 +699,22 @@ def test_timers_due_while_hotfix_bot_was_down_fire_at_start_up_once_saying_how_l
     ]
 
 
+def test_a_step_due_while_hotfix_bot_was_down_for_seconds_says_how_late_too(
+    bot_on_each_journal: Bot,
+) -> None:
+    """However short the outage: the step fired at the start-up, not at its time."""
+    bot = bot_on_each_journal
+    pull = staffed_p0(bot)
+    bot.advance(14 * MINUTE + 50)  # 10 s before the step, due at 20:45:30
+
+    bot.restart(down_for=30)
+
+    assert notices(bot, pull, P0_STEP) == [
+        p0_reminder("15m", "1h44m")
+        + "\n\nThis reminder was due at 2026-12-04 20:45 UTC; hotfix-bot sends it 20s late."
+    ]
+
+
 def test_a_step_a_day_on_and_a_day_late_says_how_long_to_the_minute(
     bot: Bot, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -929,6 +945,30 @@ def test_a_step_github_rate_limits_for_20_minutes_is_sent_after_the_reset_saying
         (ESCALATION, "done", 2),
         (pushed, "done", 1),
     ]
+
+
+def test_a_step_that_fired_on_time_and_ran_after_a_short_wait_says_nothing_of_it(
+    bot_on_each_journal: Bot, clock: Clock
+) -> None:
+    """hotfix-bot was up when the step came due: 40 s of GitHub's rate limit is no news."""
+    bot = bot_on_each_journal
+    pull = open_p1_almost_due(bot)
+    reset = clock.now + MINUTE + 40
+    bot.fake.inject(
+        "GET",
+        rf"{PULL}$",
+        status=403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(reset))},
+        body={"message": "API rate limit exceeded for installation ID 1."},
+    )
+
+    clock.now += MINUTE  # the step comes due, and waits 40 s in line
+    assert next_chance(bot, clock, ESCALATION).status == "done"
+
+    assert notices(bot, pull, ESCALATION) == [
+        P1_REMINDER.format(open_for="30m", left="23h29m", late="").split("\n\nThis")[0]
+    ]
+    assert [(entry.id, entry.attempts) for entry in bot.journal.recent()][:1] == [(ESCALATION, 2)]
 
 
 def test_a_step_whose_attempts_ran_out_gets_another_chance_15_minutes_later(

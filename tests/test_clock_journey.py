@@ -224,7 +224,8 @@ def test_an_approval_that_came_while_a_step_waited_to_fire_is_left_out_of_its_me
         "escalation:acme/widgets#1:P0:15m": (
             "@acme/on-call-managers: this **P0** hotfix has been open for **16m**. Deadline "
             "2026-12-04 22:30 UTC (2h after opening): **1h44m left**.\n\n"
-            "`hotfix-policy`: Waiting for approval: On-call Manager"
+            "`hotfix-policy`: Waiting for approval: On-call Manager\n\n"
+            "This reminder was due at 2026-12-04 20:45 UTC; hotfix-bot sends it 1m late."
         )
     }
 

@@ -43,7 +43,8 @@ from policies.wording import duration_words, when
 
 CHAT = "chat"  # the kind of the timer that sends a message to chat
 
-# A timer's notice later than this says when it was due: people read it as news otherwise.
+# A timer's notice later than this says when it was due, whatever made it late: people read
+# it as news otherwise.
 LATE_NOTICE = timedelta(minutes=1)
 
 
@@ -260,10 +261,8 @@ async def send_timer_notice(
     shown_as: str | None = None,
 ) -> Sent:
     """`send_notice` for the timer `timer`, on its pull request (or issue); when it is sent
-    more than `LATE_NOTICE` after it was due (the service was down, GitHub asked for a long
-    wait, it was redelivered by hand), the comment (and the chat message) ends saying so."""
-    late_by = timer.late_by(context.now())
-    if late_by > LATE_NOTICE:
+    late enough to say (`_late_to_say`), the comment (and the chat message) ends saying so."""
+    if late_by := _late_to_say(context, timer):
         text += (
             f"\n\nThis reminder was due at {when(timer.expected_at)}; hotfix-bot sends it "
             f"{duration_words(late_by)} late."
@@ -279,6 +278,17 @@ async def send_timer_notice(
         shown_as=shown_as,
         later_chance=True,
     )
+
+
+def _late_to_say(context: Context, timer: FiredTimer) -> timedelta | None:
+    """How late `timer`'s notice goes out now, when people should read it: it came due while
+    hotfix-bot was down, or goes out more than `LATE_NOTICE` late (GitHub asked for a long
+    wait, chat was down, it was redelivered by hand). None when on time."""
+    late_by = timer.late_by(context.now())
+    came_due_while_down = timer.expected_at.timestamp() < context.up_since
+    if late_by < timedelta(seconds=1):
+        return None
+    return late_by if came_due_while_down or late_by > LATE_NOTICE else None
 
 
 async def send_to_chat(
@@ -307,8 +317,7 @@ async def on_chat(context: Context) -> None:
         context.log.warning("%s: NOTIFY_WEBHOOK_URL is not set any more; not sent", timer.id)
         return
     text = timer.data["text"]
-    late_by = timer.late_by(context.now())
-    if late_by > LATE_NOTICE:  # chat, or hotfix-bot, was down meanwhile
+    if late_by := _late_to_say(context, timer):  # chat, or hotfix-bot, was down
         text += (
             f"\n\n(Written {when(timer.expected_at)}; hotfix-bot sends it "
             f"{duration_words(late_by)} late.)"

@@ -57,6 +57,8 @@ class Context:
     attempt: int = 1
     last_attempt: bool = True
     chat: ChatWebhook | None = None  # where notices also go (NOTIFY_WEBHOOK_URL), if anywhere
+    # When the worker started, on `clock`: a timer due before then came due while it was down.
+    up_since: float = 0.0
 
     @property
     def payload(self) -> dict[str, Any]:

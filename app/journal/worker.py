@@ -74,6 +74,7 @@ class Worker:
         chat: ChatWebhook | None = None,
     ) -> None:
         self._journal = journal
+        self._up_since = journal.now()
         self._router = router
         self._github = github
         self._chat = chat
@@ -313,6 +314,7 @@ class Worker:
                 attempt=attempt,
                 last_attempt=attempt >= self._max_attempts,
                 chat=self._chat,
+                up_since=self._up_since,
             )
             async with github.session():
                 for handler in self._router.handlers_for(delivery):
