@@ -242,6 +242,9 @@ def test_timers_scheduled_before_a_kill_fire_once_after_the_restart_saying_how_l
             "@acme/engineering-leads @acme/on-call-managers @dev: this **P0** hotfix has been open"
         )
     )
+    # Each step came due while the server was down: what people read says so, not the log alone.
+    late = r"This reminder was due at .+ UTC; hotfix-bot sends it \d+s late\."
+    assert all(re.fullmatch(late, body.splitlines()[-1]) for body in bodies[1:]), bodies
     fired = [line for line in logged if line.startswith("timer ")]
     assert len(fired) == 3, fired
     assert all(re.fullmatch(r"timer \S+ due .+ UTC fired \d+s late", line) for line in fired)
