@@ -903,6 +903,17 @@ def finished(bot: Bot, delivery_id: str) -> JournalEntry:
         time.sleep(0.01)
 
 
+def rate_limit_until(bot: Bot, reset: float) -> None:
+    """GitHub answers the next read of the pull request: rate limited until `reset`."""
+    bot.fake.inject(
+        "GET",
+        rf"{PULL}$",
+        status=403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(reset))},
+        body={"message": "API rate limit exceeded for installation ID 1."},
+    )
+
+
 def test_a_step_github_rate_limits_for_20_minutes_is_sent_after_the_reset_saying_how_late(
     bot_on_each_journal: Bot, clock: Clock
 ) -> None:
@@ -911,13 +922,7 @@ def test_a_step_github_rate_limits_for_20_minutes_is_sent_after_the_reset_saying
     bot = bot_on_each_journal
     pull = open_p1_almost_due(bot)
     reset = clock.now + 21 * MINUTE  # 21:20:30
-    bot.fake.inject(
-        "GET",
-        rf"{PULL}$",
-        status=403,
-        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(reset))},
-        body={"message": "API rate limit exceeded for installation ID 1."},
-    )
+    rate_limit_until(bot, reset)
 
     clock.now += MINUTE  # the step comes due
     waiting = next_chance(bot, clock, ESCALATION)
@@ -954,13 +959,7 @@ def test_a_step_that_fired_on_time_and_ran_after_a_short_wait_says_nothing_of_it
     bot = bot_on_each_journal
     pull = open_p1_almost_due(bot)
     reset = clock.now + MINUTE + 40
-    bot.fake.inject(
-        "GET",
-        rf"{PULL}$",
-        status=403,
-        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(reset))},
-        body={"message": "API rate limit exceeded for installation ID 1."},
-    )
+    rate_limit_until(bot, reset)
 
     clock.now += MINUTE  # the step comes due, and waits 40 s in line
     assert next_chance(bot, clock, ESCALATION).status == "done"

@@ -420,17 +420,22 @@ def test_a_revert_of_a_hotfix_that_was_closed_unmerged_says_there_is_nothing_to_
     )
 
 
-def test_a_revert_of_a_merged_hotfix_into_another_branch_than_production_is_no_rollback(
-    bot: Bot, hotfix: FakePull
-) -> None:
+def revert_into_develop(bot: Bot, files: dict[str, str]) -> FakePull:
+    """GitHub's revert of hotfix #1, opened by dana into `develop` with `files` changed."""
     bot.repo.create_branch(REVERT_BRANCH, "develop")
-    bot.repo.commit(REVERT_BRANCH, {"app.py": "def login(): ...\n"}, 'Revert "Fix login"')
+    bot.repo.commit(REVERT_BRANCH, files, 'Revert "Fix login"')
     pull = bot.repo.open_pull(
         REVERT_BRANCH, "develop", title='Revert "Fix login"', author="dana",
         body="Reverts acme/widgets#1",
     )  # fmt: skip
-
     bot.pull_request(pull.number, "opened")
+    return pull
+
+
+def test_a_revert_of_a_merged_hotfix_into_another_branch_than_production_is_no_rollback(
+    bot: Bot, hotfix: FakePull
+) -> None:
+    pull = revert_into_develop(bot, {"app.py": "def login(): ...\n"})
 
     run = bot.policy_run(pull.head_sha)
     assert (run.status, run.conclusion) == ("completed", "neutral")
@@ -458,14 +463,7 @@ def test_a_revert_into_another_branch_than_production_is_told_what_its_file_chan
     bot: Bot, hotfix: FakePull
 ) -> None:
     """No rollback, it is told like any pull request what its change of the file does."""
-    bot.repo.create_branch(REVERT_BRANCH, "develop")
-    bot.repo.commit(REVERT_BRANCH, {CONFIG: "release: maybe\n"}, 'Revert "Fix login"')
-    pull = bot.repo.open_pull(
-        REVERT_BRANCH, "develop", title='Revert "Fix login"', author="dana",
-        body="Reverts acme/widgets#1",
-    )  # fmt: skip
-
-    bot.pull_request(pull.number, "opened")
+    pull = revert_into_develop(bot, {CONFIG: "release: maybe\n"})
 
     run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("neutral", "Not a hotfix pull request")
