@@ -514,6 +514,125 @@ def test_a_change_of_the_file_github_cannot_show_is_not_noted(
     assert f"{pull.head_sha}: no note on {FILE}, {logged}" in caplog.messages
 
 
+BROKEN = "relase: false\n"
+BROKEN_PROBLEM = 'unknown key "relase" at top level (did you mean "release"?)'
+
+
+def failed_on_the_broken_file(bot: Bot, pull: FakePull, base: str = "main") -> str:
+    """The summary of `pull`'s run, which failed on the file on `base` as `BROKEN` leaves
+    it, its title as every pull request into `base` has it."""
+    run = bot.policy_run(bot.repo.pulls[pull.number].head_sha)
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "completed",
+        "failure",
+        f"Invalid {FILE}: {BROKEN_PROBLEM}",
+    )
+    summary = str(run.output["summary"])
+    heading = (
+        f"`{FILE}` on the base branch `{base}` cannot be used, so no rule was checked:\n\n"
+        f"- {BROKEN_PROBLEM}\n\nConfig: {FILE} on {base}\n\n"
+    )
+    assert summary.startswith(heading)
+    return summary.removeprefix(heading)
+
+
+def test_a_pull_request_fixing_the_broken_file_is_told_how_to_merge_it_and_the_hotfixes_then_pass(
+    bot: Bot,
+) -> None:
+    pushed(bot, BROKEN)
+    hotfix = bot.open_hotfix()
+    bot.pull_request(hotfix.number, "opened")
+    failed_on_the_broken_file(bot, hotfix)
+
+    # The admin fixes the file the usual way, by a pull request into main.
+    pull = edited_by_pull_request(bot, {FILE: "release: false\n"})
+    assert failed_on_the_broken_file(bot, pull) == (
+        f"This pull request fixes `{FILE}`: as it leaves the file, the config can be used. "
+        "This check judges it by the file on `main` all the same (a pull request cannot "
+        "change its own policy), so it cannot pass before the merge: where `hotfix-policy` is a "
+        "required check on `main`, only someone allowed to bypass that requirement (as a "
+        "repository admin may be) can merge it. Once merged, its file applies to the pull "
+        "requests into `main`: the open hotfix pull requests into `main` are evaluated again "
+        "at its merge, any other at its next event or when its check is re-run."
+    )
+
+    # As the run says: merged by an admin bypassing the requirement, and GitHub's push.
+    before = bot.repo.branches["main"].sha
+    bot.repo.merge_pull(pull.number, merged_by="admin")
+    bot.pull_request(pull.number, "closed")
+    bot.deliver("push", bot.fake.push_event(bot.repo, "refs/heads/main", before, sender="admin"))
+
+    run = bot.policy_run(hotfix.head_sha)
+    assert (run.status, run.output["title"]) == (
+        "in_progress",
+        "Waiting for approval: Engineering Lead and Product Manager",
+    )
+    bot.approve(hotfix.number, "lead", "pm")
+    run = bot.policy_run(hotfix.head_sha)
+    assert (run.conclusion, run.output["title"]) == ("success", "All 6 rules pass")
+
+
+def test_a_pull_request_fixing_the_file_of_another_branch_is_told_to_re_run_the_checks(
+    bot: Bot,
+) -> None:
+    """Only a change of the production branch's file has the open hotfixes evaluated
+    again at its merge: on develop, each pull request waits for its next event."""
+    bot.repo.create_branch("develop", "main")
+    bot.repo.commit("develop", {FILE: BROKEN}, "The hotfix policy")
+    pull = edited_by_pull_request(bot, {FILE: "release: false\n"}, base="develop")
+
+    assert failed_on_the_broken_file(bot, pull, "develop").endswith(
+        "Once merged, its file applies to the pull requests into `develop`: each is evaluated "
+        "again at its next event, or when its check is re-run."
+    )
+
+
+def test_a_pull_request_changing_the_broken_file_into_another_broken_one_is_told_its_own_problems(
+    bot: Bot,
+) -> None:
+    pushed(bot, BROKEN)
+    pull = edited_by_pull_request(bot, {FILE: "release: maybe\n"})
+
+    # Not the file on main to fix, which this very pull request changes, but its own.
+    assert failed_on_the_broken_file(bot, pull) == (
+        f"This pull request changes `{FILE}`, but as it leaves the file, the file cannot be "
+        'used either:\n\n- release: must be true or false (got "maybe")\n\n'
+        "Fix it on `policy/edit` before the merge; `hotfix-bot config validate` checks it "
+        "offline."
+    )
+
+
+def test_a_pull_request_leaving_the_broken_file_as_it_is_is_told_to_fix_it_on_the_base_at_no_cost(
+    bot: Bot,
+) -> None:
+    """The head's file is read from its tree, read ahead already, and its blob is the
+    base's: no request more than the evaluation made without it."""
+    pushed(bot, BROKEN)
+    edited_by_pull_request(bot, {"README.md": "warm-up\n"})  # the base's file read once
+    bot.repo.create_branch("feature/dark-mode", "main")
+    head = bot.repo.commit("feature/dark-mode", {"src/app.py": "fixed\n"}, "Dark mode")
+    pull = bot.repo.open_pull("feature/dark-mode", "main", title="Dark mode", author="dev")
+
+    with bot.counting() as requests:
+        bot.pull_request(pull.number, "opened")
+
+    assert failed_on_the_broken_file(bot, pull) == (
+        "Fix the file on `main` (a pull request cannot change its own policy), then re-run "
+        "this check. `hotfix-bot config validate` checks a file offline."
+    )
+    assert sorted(f"{r.method} {r.path}" for r in requests) == sorted(
+        [
+            f"GET /repos/acme/widgets/pulls/{pull.number}",
+            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
+            "GET /repos/acme/widgets/git/trees/main",
+            "GET /repos/acme/.github/contents/.github/hotfix.yml",
+            f"GET /repos/acme/widgets/git/trees/{head}",
+            f"GET /repos/acme/widgets/commits/{head}/check-runs",
+            "POST /repos/acme/widgets/check-runs",
+        ]
+    )
+
+
 def test_a_command_refused_for_a_broken_file_is_carried_out_once_fixed_and_posted_again(
     bot: Bot,
 ) -> None:

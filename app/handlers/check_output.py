@@ -74,25 +74,65 @@ def fit(text: str, limit: int = MAX_OUTPUT_BYTES, cut: str = _TRUNCATED) -> str:
 class ConfigChange:
     """A pull request into `base_ref` whose head branch changes the repository's config file,
     and the problems of the file as it leaves it (none: it can be used). `org_wide`: the file
-    is its organization's defaults too."""
+    is its organization's defaults too. `rechecks`: the file as it leaves it names `base_ref`
+    the production branch, so the push of its merge has the open hotfix pull requests into
+    it evaluated again (docs/BEHAVIOUR.md, 'Triggers')."""
 
     base_ref: str
     head_ref: str
     problems: tuple[str, ...]
     org_wide: bool = False
+    rechecks: bool = False
 
     def lines(self) -> list[str]:
+        """What it does, told under a file on `base_ref` that can be used."""
         judged = (
             f"This pull request changes `{CONFIG_PATH}`, but is judged by the file on "
             f"`{self.base_ref}`: a pull request cannot change its own policy."
         )
-        # Those the file judges once merged: a hotfix is judged by its own base branch's.
-        whose = "of the organization's repositories" if self.org_wide else f"into `{self.base_ref}`"
         if not self.problems:
-            return [f"{judged} Its change applies to the pull requests {whose} after its merge."]
-        return [
+            return [
+                f"{judged} Its change applies to the pull requests {self._whose} after its merge."
+            ]
+        return self._unusable(
             f"{judged} As it leaves the file, the file cannot be used, and every pull request "
-            f"{whose} after its merge would fail on it:",
+            f"{self._whose} after its merge would fail on it:"
+        )
+
+    def fixing_lines(self) -> list[str]:
+        """What it does, told under a file on `base_ref` that cannot be used: whether it fixes
+        that file, and then why its own check cannot pass before its merge."""
+        if self.problems:
+            return self._unusable(
+                f"This pull request changes `{CONFIG_PATH}`, but as it leaves the file, the "
+                "file cannot be used either:"
+            )
+        base = self.base_ref
+        # The push of the merge evaluates only the open hotfixes: any other run that failed
+        # on the file stays as it is until something evaluates its pull request again.
+        again = (
+            f"the open hotfix pull requests into `{base}` are evaluated again at its merge, "
+            "any other at its next event or when its check is re-run"
+            if self.rechecks
+            else "each is evaluated again at its next event, or when its check is re-run"
+        )
+        return [
+            f"This pull request fixes `{CONFIG_PATH}`: as it leaves the file, the config can "
+            f"be used. This check judges it by the file on `{base}` all the same (a pull "
+            "request cannot change its own policy), so it cannot pass before the merge: where "
+            f"`{CHECK_NAME}` is a required check on `{base}`, only someone allowed to bypass "
+            "that requirement (as a repository admin may be) can merge it. Once merged, its "
+            f"file applies to the pull requests {self._whose}: {again}."
+        ]
+
+    @property
+    def _whose(self) -> str:
+        """Those the file judges once merged: a hotfix is judged by its own base branch's."""
+        return "of the organization's repositories" if self.org_wide else f"into `{self.base_ref}`"
+
+    def _unusable(self, said: str) -> list[str]:
+        return [
+            said,
             "",
             *(f"- {problem}" for problem in self.problems),
             "",
@@ -331,17 +371,19 @@ def _fixes(results: tuple[RuleResult, ...]) -> list[str]:
 
 
 def config_error_output(
-    verdict: Verdict, error: ConfigError, config_used: str, base_branch: str, merged: bool
+    verdict: Verdict,
+    error: ConfigError,
+    config_used: str,
+    base_branch: str,
+    merged: bool,
+    config_change: ConfigChange | None = None,
 ) -> CheckOutput:
     """The run of a pull request into `base_branch` whose config files cannot be used;
-    `merged`: judged as it stood at its merge."""
+    `merged`: judged as it stood at its merge; `config_change`: what the pull request's own
+    change of the repository's file does, which is then what it is told to do."""
     problems = "\n".join(f"- {problem}" for problem in error.problems)
     if error.file is None:
         where = f"`{CONFIG_PATH}` on the base branch `{base_branch}`"
-        fix = (
-            f"Fix the file on `{base_branch}` (a pull request cannot change its own policy), "
-            "then re-run this check. `hotfix-bot config validate` checks a file offline."
-        )
         if merged:
             # Its file is the one at the merge commit's first parent: no fix reaches it, but
             # the post-merge steps read the branch's file as it is now (docs/BEHAVIOUR.md,
@@ -352,6 +394,15 @@ def config_error_output(
                 f"re-running this check changes nothing. The file on `{base_branch}` applies "
                 "to the pull requests to come, and re-running the merge commit's "
                 "`hotfix-release` check runs the post-merge steps by it."
+            )
+        elif config_change is not None:
+            # Its own change of the file is the fix, or what keeps it from being one.
+            fix = "\n".join(config_change.fixing_lines())
+        else:
+            fix = (
+                f"Fix the file on `{base_branch}` (a pull request cannot change its own "
+                "policy), then re-run this check. `hotfix-bot config validate` checks a file "
+                "offline."
             )
     else:
         # The organization's file is read as it is now, also for a merged pull request.

@@ -10,8 +10,9 @@ check run's look-up) -> (a hotfix's head version files, unless cached or named b
 tree as the base's with the next patch) -> (tag; team members and review requests) -> check
 run. With warm caches that is 3 sequential round trips, and 4 for the first evaluation of a
 head commit whose version files hold more than that; a rollback reads the pull request it
-reverts after the base tree, one more. A pull request that is no hotfix reads its head's
-config file alone, from the head tree: nothing more while its `.github` tree is the base's.
+reverts after the base tree, one more. A pull request that is no hotfix, or one under a
+repository's config file that cannot be used, reads its head's config file alone, from the
+head tree: nothing more while its `.github` tree is the base's.
 
 A hotfix pull request's evaluation also keeps its incident clock going (docs/BEHAVIOUR.md,
 'The incident clock'): it schedules the clock's timers in the journal and asks the approval
@@ -281,6 +282,7 @@ class Evaluation:
                 self.config_files.used,
                 self.config_files.ref,
                 self.merged,
+                self.config_change,
             )
         return policy_output(
             self.verdict,
@@ -635,8 +637,18 @@ async def policy_evaluation(
     try:
         config = config_files.config(default_branch)
     except ConfigError as error:
-        verdict = config_error_verdict(error)
-        evaluation = Evaluation(verdict, config_files, config_error=error, merged=merge is not None)
+        # One changing the file is told whether its file fixes it; not under a broken
+        # organization's file, which no change of the repository's fixes.
+        change = None
+        if merge is None and error.file is None:
+            change = await _config_change_at_head(github, config_files, pull, now, reads)
+        evaluation = Evaluation(
+            config_error_verdict(error),
+            config_files,
+            config_error=error,
+            merged=merge is not None,
+            config_change=change,
+        )
         return await _judged(evaluation, approvals_judged)
     facts = _facts(pull, reviews, records, now)
     if is_rollback(config, facts.head_ref, facts.labels):
@@ -647,8 +659,7 @@ async def policy_evaluation(
         # The usual way the file is edited: told what it would do once merged, like a hotfix.
         change = None
         if merge is None:
-            head = await read_files(github, repository, head_sha, [CONFIG_PATH], reads)
-            change = await _config_change(github, config_files, head.get(CONFIG_PATH), pull, now)
+            change = await _config_change_at_head(github, config_files, pull, now, reads)
         evaluation = Evaluation(
             evaluate(config, facts), config_files, config, facts=facts, config_change=change
         )
@@ -734,6 +745,21 @@ async def _changes_config(
     )
 
 
+async def _config_change_at_head(
+    github: InstallationClient,
+    config_files: ConfigFiles,
+    pull: dict[str, Any],
+    now: datetime,
+    reads: Reads,
+) -> ConfigChange | None:
+    """`_config_change` of open pull request `pull`, its head's file read from the head tree
+    (read ahead when the delivery names that head): a head whose file is the base's shares
+    its blob, read already."""
+    head_sha = pull["head"]["sha"]
+    head = await read_files(github, config_files.repository, head_sha, [CONFIG_PATH], reads)
+    return await _config_change(github, config_files, head.get(CONFIG_PATH), pull, now)
+
+
 async def _config_change(
     github: InstallationClient,
     config_files: ConfigFiles,
@@ -751,13 +777,15 @@ async def _config_change(
         return None
     default_branch = pull["base"]["repo"]["default_branch"]
     try:
-        replace(config_files, own=head_text).config(default_branch)
+        config = replace(config_files, own=head_text).config(default_branch)
     except ConfigError as error:
-        problems = tuple(error.problems)
+        problems, rechecks = tuple(error.problems), False
     else:
-        problems = ()
+        # The push of its merge evaluates the open hotfixes into the branch again when the
+        # file it pushes names that branch production (docs/BEHAVIOUR.md, 'Triggers').
+        problems, rechecks = (), config.branches.production == config_files.ref
     org_wide = config_files.holds_org_defaults(default_branch)
-    return ConfigChange(config_files.ref, pull["head"]["ref"], problems, org_wide)
+    return ConfigChange(config_files.ref, pull["head"]["ref"], problems, org_wide, rechecks)
 
 
 async def _judged(evaluation: Evaluation, approvals_judged: ApprovalsJudged | None) -> Evaluation:
