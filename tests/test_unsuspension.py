@@ -341,9 +341,9 @@ def test_a_token_granted_after_a_lost_unsuspend_stands_for_it_and_catches_up_onc
     catch_up = f"unsuspend-inferred:{installation}:{began.isoformat()}"
     told = [record for record in caplog.records if "never came" in record.getMessage()]
     assert [record.getMessage() for record in told] == [
-        f"installation {installation} was unsuspended, though GitHub's `unsuspend` never "
-        f"came: it granted a token at {bot.clock.moment():%Y-%m-%d %H:%M:%S} UTC for this "
-        f"delivery; the unsuspension's catch-up is queued as {catch_up}"
+        f"installation {installation} was unsuspended, though GitHub's unsuspend delivery "
+        f"never came: it granted a token at {bot.clock.moment():%Y-%m-%d %H:%M:%S} UTC for "
+        f"this delivery; the unsuspension's catch-up is queued as {catch_up}"
     ]
     [inferred] = [entry for entry in bot.journal.recent() if entry.id == catch_up]
     assert (inferred.action, inferred.status) == ("unsuspend-inferred", "done")

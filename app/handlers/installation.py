@@ -89,8 +89,9 @@ async def on_token_granted(journal: Journal, grant: TokenGranted) -> bool:
     if await journal.record(delivery, json.dumps(payload).encode(), handled=True) != "queued":
         return False  # queued already, by another instance or an earlier token
     grant.log.info(
-        "installation %d was unsuspended, though GitHub's `unsuspend` never came: it granted "
-        "a token at %s UTC for this delivery; the unsuspension's catch-up is queued as %s",
+        "installation %d was unsuspended, though GitHub's unsuspend delivery never came: it "
+        "granted a token at %s UTC for this delivery; the unsuspension's catch-up is queued "
+        "as %s",
         installation_id,
         _utc(grant.at),
         delivery_id,
