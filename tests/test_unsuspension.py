@@ -6,10 +6,13 @@ again, and the hotfixes merged since the suspension began get their post-merge s
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from support.harness import REFUSAL, Bot
 from support.live_server import wait_for
 from support.titles import all_rules_pass
@@ -143,11 +146,19 @@ def unsuspended(bot: Bot) -> None:
     bot.clock.now += 60
     installation = bot.repo.installation_id
     bot.fake.unsuspend_installation(installation)
-    bot.send("installation", bot.fake.installation_event(installation, "unsuspend"))
+    done_in_line(bot, "installation", bot.fake.installation_event(installation, "unsuspend"))
+
+
+def done_in_line(bot: Bot, event: str, payload: dict[str, Any]) -> None:
+    """The delivery sent, and it and what it keeps done, the clock moved to each of its
+    retries in line."""
+    assert bot.clock is not None
+    bot.send(event, payload)
+    sent = bot.sent[-1]
     deadline = time.monotonic() + 20
     while True:
         entries = answered(bot.journal.recent, deadline - time.monotonic())
-        entry = next(entry for entry in entries if entry.action == "unsuspend")  # the latest
+        entry = next(entry for entry in entries if entry.id == sent)
         if entry.status == "done":
             break
         if entry.status == "queued":
@@ -298,6 +309,78 @@ def test_without_the_suspend_delivery_the_first_refusal_stands_for_its_start(
 
     assert_released_as_usual(bot, pull, develop_before)
     assert untouched(bot, unseen)
+
+
+def test_a_token_granted_after_a_lost_unsuspend_stands_for_it_and_catches_up_once(
+    bot_on_each_journal: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """hotfix-bot missed the `unsuspend` (it was down: GitHub never sends it again). The
+    next delivery, of another pull request, is granted a token, the one hotfix-bot kept
+    from before the suspension refused: the installation is back. The hotfix merged
+    meanwhile is tagged, released, merged back and reported, once; GitHub's `unsuspend`,
+    redelivered late, asks GitHub nothing more."""
+    bot = bot_on_each_journal
+    caplog.set_level(logging.INFO, logger="hotfix_bot")
+    feature = opened(bot, bot.repo, "feature/search", "1.3.0\n", [])  # a token kept
+    suspended(bot)
+    assert bot.clock is not None
+    began = bot.clock.moment()
+    bot.clock.now += 60
+    pull = merged_hotfix(bot)
+    develop_before = bot.repo.branches["develop"].sha
+    bot.clock.now += 60
+    installation = bot.repo.installation_id
+    bot.fake.unsuspend_installation(installation)  # its `unsuspend` never delivered
+
+    done_in_line(
+        bot, "pull_request", bot.fake.pull_request_event(bot.repo, feature.number, "edited")
+    )
+
+    assert_released_as_usual(bot, pull, develop_before)
+    assert [entry.status for entry in releases_after_suspension(bot)] == ["done"]
+    catch_up = f"unsuspend-inferred:{installation}:{began.isoformat()}"
+    told = [record for record in caplog.records if "never came" in record.getMessage()]
+    assert [record.getMessage() for record in told] == [
+        f"installation {installation} was unsuspended, though GitHub's unsuspend delivery "
+        f"never came: it granted a token at {bot.clock.moment():%Y-%m-%d %H:%M:%S} UTC for "
+        f"this delivery; the unsuspension's catch-up is queued as {catch_up}"
+    ]
+    [inferred] = [entry for entry in bot.journal.recent() if entry.id == catch_up]
+    assert (inferred.action, inferred.status) == ("unsuspend-inferred", "done")
+
+    with bot.counting() as requests:
+        unsuspended(bot)
+
+    assert requests == []
+    assert list(bot.repo.tags) == [TAG]
+    assert len(bot.repo.releases) == 1
+    assert len(bot.repo.issues) == 1  # the incident report
+    assert [entry.attempts for entry in releases_after_suspension(bot)] == [1]
+    assert bot.journal.recent(status="failed") == []
+
+
+def test_with_no_suspension_kept_a_token_granted_costs_one_read(
+    bot_on_each_journal: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token GitHub grants is looked at once, not each delivery that uses it: one read of
+    the suspension kept, and, none kept, nothing queued."""
+    bot = bot_on_each_journal
+    state = bot.journal.get_state
+    read: list[str] = []
+
+    async def counted(key: str) -> str | None:
+        read.append(key)
+        return await state(key)
+
+    monkeypatch.setattr(bot.journal, "get_state", counted)
+    pull = opened(bot, bot.repo, "feature/search", "1.3.0\n", [])
+    bot.pull_request(pull.number, "edited")
+
+    assert bot.fake.tokens_minted == {bot.repo.installation_id: 1}
+    assert [key for key in read if key.startswith("suspension:")] == [
+        f"suspension:{bot.repo.installation_id}"
+    ]
+    assert [entry.id for entry in bot.journal.recent()] == list(reversed(bot.sent))
 
 
 def test_with_no_known_start_the_unsuspension_releases_nothing(clocked_bot: Bot) -> None:

@@ -193,6 +193,7 @@ class OfflineGitHub:
 @dataclass(frozen=True)
 class OfflineInstallation:
     installation_id: int
+    minted: bool = False  # no token, so none granted
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[None]:

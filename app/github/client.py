@@ -222,16 +222,22 @@ class GitHubApp:
     ) -> InstallationClient:
         """A client of the installation. With `covering` (a repository), one GitHub no longer
         knows (the App uninstalled and installed again on the account) gives way to the one
-        that covers that repository now: the client's `installation_id` says which."""
+        that covers that repository now: the client's `installation_id` says which, and its
+        `minted` whether GitHub minted its token for it."""
         try:
-            token = await self._token(installation_id)
+            token, minted = await self._token(installation_id)
         except InstallationGone:
             now_covering = None if covering is None else await self._installation_of(covering)
             if now_covering is None or now_covering == installation_id:
                 raise
-            installation_id, token = now_covering, await self._token(now_covering)
+            installation_id = now_covering
+            token, minted = await self._token(now_covering)
         return InstallationClient(
-            self._client(TokenAuthStrategy(token)), installation_id, self.caches, self.app_id
+            self._client(TokenAuthStrategy(token)),
+            installation_id,
+            self.caches,
+            self.app_id,
+            minted=minted,
         )
 
     def without_token(self, installation_id: int) -> InstallationClient:
@@ -242,13 +248,14 @@ class GitHubApp:
         client = self._client(UnauthAuthStrategy(), _NoRequests())
         return InstallationClient(client, installation_id, self.caches, self.app_id)
 
-    async def _token(self, installation_id: int) -> str:
+    async def _token(self, installation_id: int) -> tuple[str, bool]:
+        """The installation's token, and whether GitHub minted it now (not one cached)."""
         # One lock per installation: many deliveries arriving at once mint one token.
         lock = self._token_locks.setdefault(installation_id, asyncio.Lock())
         async with lock:
             cached = self._tokens.get(installation_id)
             if cached and cached.expires_at - time.time() > TOKEN_REFRESH_MARGIN:
-                return cached.value
+                return cached.value, False
             try:
                 response = await self.app_request(
                     "POST", f"/app/installations/{installation_id}/access_tokens"
@@ -262,7 +269,7 @@ class GitHubApp:
             expires_at = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
             self._tokens[installation_id] = _Token(body["token"], expires_at.timestamp())
             self.tokens_minted += 1
-            return str(body["token"])
+            return str(body["token"]), True
 
     async def _installation_of(self, repository: str) -> int | None:
         """The id of the App's installation that covers `repository` now; None when none
@@ -331,10 +338,18 @@ class InstallationClient:
     """Requests as one installation; answers are plain JSON, githubkit's models stay unloaded."""
 
     def __init__(
-        self, client: GitHub[Any], installation_id: int, caches: Caches, app_id: int
+        self,
+        client: GitHub[Any],
+        installation_id: int,
+        caches: Caches,
+        app_id: int,
+        *,
+        minted: bool = False,
     ) -> None:
         self._client = client
         self.installation_id = installation_id
+        # GitHub minted its token for it: the installation is not suspended (any longer).
+        self.minted = minted
         self.caches = caches
         self.app_id = app_id  # the App whose check runs this one may update
         # The fetches of immutable answers under way, by path (`get_immutable`).

@@ -70,8 +70,15 @@ def build_router() -> Router:
         without_github=True,
     )
     router.add(INSTALLATION_EVENT, installation.UNSUSPEND_ACTIONS, installation.on_unsuspend)
+    router.add(
+        INSTALLATION_EVENT,
+        [installation.INFERRED_UNSUSPEND],
+        installation.on_unsuspend_inferred,
+    )
     # A delivery GitHub refused for the suspension: its start, should the `suspend` not come.
     router.on_suspended(suspensions.met)
+    # A token GitHub granted after that start: its end, should the `unsuspend` not come.
+    router.on_granted(installation.on_token_granted)
     # Timers the journal fired (app/timers.py), by kind.
     router.add(TIMER_EVENT, [ESCALATION], clock.on_escalation)
     router.add(TIMER_EVENT, [OVERDUE], clock.on_overdue)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from app.chat import ChatUndelivered, ChatWebhook
 from app.github.client import InstallationClient, Transience, classify
 from app.intake.delivery import Delivery
-from app.journal.base import JournalUnavailable, MovedRepository, RepositoryMove
+from app.journal.base import Journal, JournalUnavailable, MovedRepository, RepositoryMove
 from app.journal.timers import TIMER_EVENT, Timers
 from app.logs import ContextLogger
 
@@ -106,6 +106,21 @@ Handler = Callable[[Context], Awaitable[None]]
 # What a delivery that met its installation's suspension (GitHub refused its token at a time,
 # in seconds since the epoch) keeps in the state store: `Router.on_suspended`.
 SuspensionHook = Callable[[StateStore, int, float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGranted:
+    """GitHub minted an installation's token for a delivery's run (`Router.on_granted`):
+    that installation is not suspended."""
+
+    installation_id: int  # the delivery's, or the one that covers its repository now
+    at: float  # when the token was asked for, in seconds since the epoch
+    delivery: Delivery  # whose run asked for it
+    log: ContextLogger  # that delivery's
+
+
+# What a token GitHub granted means, kept in the journal: whether the hook queued work there.
+GrantHook = Callable[[Journal, TokenGranted], Awaitable[bool]]
 # Whether the handler acts on a delivery (say, a `closed` that merged), from its named fields:
 # the intake and the worker see the same ones.
 Condition = Callable[[Delivery], bool]
@@ -124,6 +139,7 @@ class Router:
     _aside: set[tuple[str, str | None]] = field(default_factory=set)
     _without_github: set[Handler] = field(default_factory=set)
     _suspension_hook: SuspensionHook | None = None
+    _grant_hook: GrantHook | None = None
 
     def add(
         self,
@@ -168,6 +184,18 @@ class Router:
         refuse its write."""
         if self._suspension_hook is not None:
             await self._suspension_hook(state, installation_id, at)
+
+    def on_granted(self, hook: GrantHook) -> None:
+        """Have `hook` look at what a token GitHub granted means (`granted`): the worker
+        meets each token minted, whatever the delivery's handlers, but what it means is
+        theirs."""
+        self._grant_hook = hook
+
+    async def granted(self, journal: Journal, grant: TokenGranted) -> bool:
+        """GitHub minted a token for a delivery's run (once an hour or so per installation,
+        not for each delivery): `on_granted`'s hook looks at it, if one is set; whether it
+        queued work in `journal`. Run again whole should the journal refuse its write."""
+        return self._grant_hook is not None and await self._grant_hook(journal, grant)
 
     @property
     def aside_routes(self) -> frozenset[tuple[str, str | None]]:

@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from githubkit.exception import RequestFailed
 
@@ -27,7 +28,14 @@ from app.github.client import (
     describe_with_wait,
     says_suspended,
 )
-from app.handlers.routing import Context, GitHubRefused, Router, names_its_place, transience_of
+from app.handlers.routing import (
+    Context,
+    GitHubRefused,
+    Router,
+    TokenGranted,
+    names_its_place,
+    transience_of,
+)
 from app.intake import delivery as deliveries
 from app.journal import Aside, Journal, JournalEntry, JournalUnavailable
 from app.journal.timers import TIMER_EVENT, FiredTimer, Timers
@@ -36,6 +44,7 @@ from app.metrics import DELIVERIES, PROCESSING_SECONDS
 from policies.wording import duration_words, plural
 
 log = logging.getLogger("hotfix_bot.worker")
+T = TypeVar("T")
 
 # Deliveries whose handlers wait on something other than GitHub (a message to chat, `Router.add`'s
 # `aside`) run this many at a time, beside the slots of GitHub's work; the journal leaves the
@@ -56,7 +65,8 @@ TIMER_RETRY_AT_LEAST = 15 * 60.0
 TIMER_RETRY_FOR = 24 * 3600.0
 # A timer whose installation is suspended is held until it is unsuspended (`installation`
 # `unsuspend` releases it), however late; should that delivery never come, it is looked at
-# again this long after, one token request a day rather than a retry every few minutes.
+# again this long after, one token request a day rather than a retry every few minutes: a
+# token granted then stands for the unsuspension (`Router.on_granted`).
 SUSPENDED_RECHECK_SECONDS = 24 * 3600.0
 
 
@@ -136,17 +146,16 @@ class Worker:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     @staticmethod
-    async def _recorded(write: Callable[[], Awaitable[None]], logger: ContextLogger) -> None:
+    async def _recorded(write: Callable[[], Awaitable[T]], logger: ContextLogger) -> T:
         """Record a delivery's outcome, waiting out a journal outage (bounded): a row left
         running would hold back every later delivery of its pull request until a restart."""
         for _ in range(OUTCOME_WRITE_TRIES - 1):
             try:
-                await write()
-                return
+                return await write()
             except JournalUnavailable as error:
                 logger.error("could not record the outcome, trying again: %s", error)
                 await asyncio.sleep(JOURNAL_RETRY_SECONDS)
-        await write()
+        return await write()
 
     async def _resume_interrupted(self) -> None:
         resumed = await self._journal.resume_interrupted()
@@ -281,9 +290,13 @@ class Worker:
                 # suspension): no token, which GitHub would refuse a suspended installation.
                 github = self._github.without_token(delivery.installation_id)
             else:
+                asked_at = self._journal.now()
                 github = await self._github.installation(
                     delivery.installation_id, covering=delivery.repository
                 )
+                if github.minted:
+                    grant = TokenGranted(github.installation_id, asked_at, delivery, logger)
+                    await self._token_granted(grant)
             if github.installation_id != delivery.installation_id:
                 # The App was installed again on the account: the repository's clock goes on.
                 moved = await self._journal.move_timers(repository, github.installation_id)
@@ -329,6 +342,14 @@ class Worker:
             logger.info("processed in attempt %d", entry.attempts + 1)
         finally:
             PROCESSING_SECONDS.labels(event=delivery.event).observe(time.perf_counter() - started)
+
+    async def _token_granted(self, grant: TokenGranted) -> None:
+        """Have the router's hook look at a token GitHub minted (a suspension it was refused
+        for is over, though its `unsuspend` never came), waiting out a journal outage as an
+        outcome does: the next attempt finds the token cached, and would not look again.
+        What the hook queued is claimed at once."""
+        if await self._recorded(lambda: self._router.granted(self._journal, grant), grant.log):
+            self.wake()
 
     async def _handle_failure(
         self,
