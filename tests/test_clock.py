@@ -970,6 +970,27 @@ def test_a_step_that_fired_on_time_and_ran_after_a_short_wait_says_nothing_of_it
     assert [(entry.id, entry.attempts) for entry in bot.journal.recent()][:1] == [(ESCALATION, 2)]
 
 
+def test_a_step_that_fired_on_time_and_ran_again_after_a_restart_says_nothing_of_it(
+    bot_on_each_journal: Bot, clock: Clock, no_jitter: None
+) -> None:
+    """It came due while hotfix-bot was up (with several instances, another one may run its
+    retry): a retry 5 s later, across a restart, is no news."""
+    bot = bot_on_each_journal
+    pull = open_p1_almost_due(bot)
+    bot.fake.inject("GET", rf"{PULL}$", status=502)
+
+    clock.now += MINUTE  # the step comes due, and its first attempt meets the 502
+    deadline = time.monotonic() + 20
+    while not any(e.id == ESCALATION and e.attempts == 1 for e in bot.journal.recent()):
+        assert time.monotonic() < deadline, "the step's first attempt did not fail"
+        time.sleep(0.01)
+    bot.restart(down_for=5)
+
+    assert notices(bot, pull, ESCALATION) == [
+        P1_REMINDER.format(open_for="30m", left="23h29m", late="").split("\n\nThis")[0]
+    ]
+
+
 def test_a_step_whose_attempts_ran_out_gets_another_chance_15_minutes_later(
     bot_on_each_journal: Bot, clock: Clock, no_jitter: None
 ) -> None:

@@ -1465,6 +1465,7 @@ def test_a_forgotten_timer_scheduled_again_fires_once_more_as_a_delivery_of_its_
             1,
             due_at=datetime.fromtimestamp(1_005, UTC),
             scheduled_at=datetime.fromtimestamp(1_060, UTC),  # scheduled after its time
+            fired_at=datetime.fromtimestamp(1_060, UTC),  # by the claim right after
             data={"severity": "P0", "n": 2},
         ),
         [],

@@ -707,7 +707,7 @@ DUE = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
 
 def next_chance(late_by: timedelta, transience: Transience) -> float | None:
     """`timer_retry_delay` of an escalation timer due at DUE, failing `late_by` after it."""
-    timer = FiredTimer("escalation:acme/widgets#1:P0:15m", "escalation", 1, DUE, DUE, {})
+    timer = FiredTimer("escalation:acme/widgets#1:P0:15m", "escalation", 1, DUE, DUE, DUE, {})
     return timer_retry_delay(timer, transience, (DUE + late_by).timestamp())
 
 

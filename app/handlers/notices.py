@@ -285,7 +285,9 @@ def _late_to_say(context: Context, timer: FiredTimer) -> timedelta | None:
     hotfix-bot was down, or goes out more than `LATE_NOTICE` late (GitHub asked for a long
     wait, chat was down, it was redelivered by hand). None when on time."""
     late_by = timer.late_by(context.now())
-    came_due_while_down = timer.expected_at.timestamp() < context.up_since
+    # Before this worker started, and fired late: no instance was up to fire it then (with
+    # several, another may have fired it on time, and its run come here after a retry).
+    came_due_while_down = timer.expected_at.timestamp() < context.up_since and timer.fired_late
     if late_by < timedelta(seconds=1):
         return None
     return late_by if came_due_while_down or late_by > LATE_NOTICE else None

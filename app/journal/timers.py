@@ -152,6 +152,10 @@ class Timers:
         return subject
 
 
+# A timer fired this much later than expected came due with no worker there to fire it.
+FIRED_LATE = timedelta(seconds=2)
+
+
 @dataclass(frozen=True, slots=True)
 class FiredTimer:
     """A timer that came due, as its handler reads it from the delivery it became."""
@@ -161,6 +165,7 @@ class FiredTimer:
     number: int
     due_at: datetime
     scheduled_at: datetime
+    fired_at: datetime  # when a claim turned it into its delivery
     data: Mapping[str, Any]
 
     @classmethod
@@ -172,6 +177,7 @@ class FiredTimer:
             timer["number"],
             due_at=datetime.fromtimestamp(timer["due_at"], UTC),
             scheduled_at=datetime.fromtimestamp(timer["scheduled_at"], UTC),
+            fired_at=datetime.fromtimestamp(timer["fired_at"], UTC),
             data=timer["data"],
         )
 
@@ -180,6 +186,12 @@ class FiredTimer:
         """When it was to fire: when due, or when scheduled if that was later (a timer
         scheduled for a time already past is not late for that)."""
         return max(self.due_at, self.scheduled_at)
+
+    @property
+    def fired_late(self) -> bool:
+        """Whether no worker fired it when it came due: a running one does within about a
+        second (it sleeps until the next timer's time, looking at least once a second)."""
+        return self.fired_at - self.expected_at > FIRED_LATE
 
     def late_by(self, now: datetime) -> timedelta:
         """How much later than expected its work runs at `now`: the service was down or busy
