@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from app.handlers import build_router, suspensions
+from app.handlers import suspensions
 from app.handlers.routing import Context, Router, StateStore
+from app.handlers.table import build_router
 from app.intake.delivery import Delivery, from_payload
 from app.journal.sqlite import SqliteJournal
 from app.journal.timers import TIMER_EVENT
@@ -114,3 +117,23 @@ def test_a_suspension_the_worker_met_is_kept_by_the_hook_the_table_registers(
     finally:
         journal.close()
     assert met == [(5, 1_100.0)]
+
+
+def test_the_worker_loads_the_routers_interface_and_no_handler() -> None:
+    """The worker runs handlers through the router alone: importing it, as a process that
+    has imported nothing else, loads the package of handlers and its interface, none of
+    the handlers (docs/ARCHITECTURE.md, import rules)."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, app.journal.worker; "
+            "print(*sorted(m for m in sys.modules if m.startswith('app.handlers')))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert loaded.stdout.split() == ["app.handlers", "app.handlers.routing"]
