@@ -13,15 +13,20 @@ from typing import Any, Protocol
 from app.chat import ChatUndelivered, ChatWebhook
 from app.github.client import InstallationClient, Transience, classify
 from app.intake.delivery import Delivery
-from app.journal.base import Journal, JournalUnavailable, MovedRepository, RepositoryMove
+from app.journal.base import JournalUnavailable, MovedRepository, RecordOutcome, RepositoryMove
 from app.journal.timers import TIMER_EVENT, Timers
 from app.logs import ContextLogger
 
 
-class StateStore(Protocol):
-    """What a handler may keep between deliveries: small values by key, in the journal."""
+class StateReader(Protocol):
+    """What handlers kept between deliveries, read: small values by key, in the journal."""
 
     async def get_state(self, key: str) -> str | None: ...
+
+
+class StateStore(StateReader, Protocol):
+    """What a handler may keep between deliveries: small values by key, in the journal."""
+
     # `durable`: kept through a power loss too, before it returns.
     async def set_state(self, key: str, value: str, *, durable: bool = False) -> None: ...
     # A repository renamed or transferred: its keys, and its timers and queued deliveries
@@ -119,8 +124,15 @@ class TokenGranted:
     log: ContextLogger  # that delivery's
 
 
-# What a token GitHub granted means, kept in the journal: whether the hook queued work there.
-GrantHook = Callable[[Journal, TokenGranted], Awaitable[bool]]
+class DeliveryQueue(StateReader, Protocol):
+    """The journal as the grant hook sees it (`Router.on_granted`): what handlers kept, read,
+    and a delivery of hotfix-bot's own queued there, to run as GitHub's do."""
+
+    async def record(self, delivery: Delivery, body: bytes, *, handled: bool) -> RecordOutcome: ...
+
+
+# What a token GitHub granted means, looked at in the journal: whether the hook queued work there.
+GrantHook = Callable[[DeliveryQueue, TokenGranted], Awaitable[bool]]
 # Whether the handler acts on a delivery (say, a `closed` that merged), from its named fields:
 # the intake and the worker see the same ones.
 Condition = Callable[[Delivery], bool]
@@ -191,7 +203,7 @@ class Router:
         theirs."""
         self._grant_hook = hook
 
-    async def granted(self, journal: Journal, grant: TokenGranted) -> bool:
+    async def granted(self, journal: DeliveryQueue, grant: TokenGranted) -> bool:
         """GitHub minted a token for a delivery's run (once an hour or so per installation,
         not for each delivery): `on_granted`'s hook looks at it, if one is set; whether it
         queued work in `journal`. Run again whole should the journal refuse its write."""
