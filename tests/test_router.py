@@ -69,6 +69,24 @@ def test_a_timer_delivery_runs_its_kinds_handler_but_is_never_taken_from_outside
     assert router.events == {"pull_request"}  # what the App subscribes to
 
 
+def test_an_internal_action_runs_its_handler_but_is_never_taken_from_outside() -> None:
+    """hotfix-bot's own delivery of an event GitHub sends (an unsuspension a token granted
+    told of): the worker runs it, the intake ignores one of that action however signed,
+    and the event's other actions are GitHub's as before."""
+    router = Router()
+    router.add("installation", ["unsuspend"], first)
+    router.add("installation", ["unsuspend-inferred"], second, internal=True)
+    router.add("deployment", ["created"], every_action, internal=True)
+    installation = {"id": 11}
+    inferred = delivery("installation", "unsuspend-inferred", installation=installation)
+
+    assert router.handlers_for(inferred) == [second]
+    assert not router.handles(inferred)
+    assert router.handles(delivery("installation", "unsuspend", installation=installation))
+    assert router.events == set()  # installation is sent to every App; deployment is ours
+    assert not build_router().handles(inferred)
+
+
 def test_an_event_without_actions_is_routed_to_each_of_its_handlers_once() -> None:
     router = Router()
     router.add("push", None, first)

@@ -150,6 +150,7 @@ class Router:
     _supersedable: set[Handler] = field(default_factory=set)
     _aside: set[tuple[str, str | None]] = field(default_factory=set)
     _without_github: set[Handler] = field(default_factory=set)
+    _internal: set[tuple[str, str | None]] = field(default_factory=set)
     _suspension_hook: SuspensionHook | None = None
     _grant_hook: GrantHook | None = None
 
@@ -162,6 +163,7 @@ class Router:
         supersedable: bool = False,
         aside: bool = False,
         without_github: bool = False,
+        internal: bool = False,
         when: Condition = always,
     ) -> None:
         """Route `event` with any of `actions` (None: every action) to `handler`, for the
@@ -175,11 +177,16 @@ class Router:
         `without_github`: the handler acts on the journal alone, so its delivery runs
         without an installation token (`needs_github`): one GitHub refuses to a suspended
         installation must not stop it.
+        `internal`: hotfix-bot queues these deliveries itself, as the journal does a fired
+        timer's (every `timer` route is internal): GitHub sends none, so the intake takes
+        none from outside (`handles`).
         """
         for action in actions if actions is not None else [None]:
             self._routes.setdefault((event, action), []).append((handler, when))
             if aside:
                 self._aside.add((event, action))
+            if internal or event == TIMER_EVENT:
+                self._internal.add((event, action))
         if supersedable:
             self._supersedable.add(handler)
         if without_github:
@@ -232,16 +239,18 @@ class Router:
         return [handler for handler, when in routes if when(delivery)]
 
     def handles(self, delivery: Delivery) -> bool:
-        """Whether the intake queues `delivery`: a `timer` delivery comes from the journal
-        alone (app/timers.py), never from outside."""
-        return delivery.event != TIMER_EVENT and bool(self.handlers_for(delivery))
+        """Whether the intake queues `delivery`: never one of hotfix-bot's own (`add`'s
+        `internal`: a fired timer, from the journal alone, app/timers.py), whoever signed
+        it."""
+        own = {(delivery.event, delivery.action), (delivery.event, None)} & self._internal
+        return not own and bool(self.handlers_for(delivery))
 
     @property
     def events(self) -> set[str]:
-        """The GitHub events routed that the App subscribes to: not those GitHub sends every
-        App."""
+        """The GitHub events routed that the App subscribes to: not hotfix-bot's own, nor
+        those GitHub sends every App."""
         return {
             event
-            for event, _ in self._routes
-            if event != TIMER_EVENT and event not in SENT_TO_EVERY_APP
+            for event, action in self._routes
+            if (event, action) not in self._internal and event not in SENT_TO_EVERY_APP
         }

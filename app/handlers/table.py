@@ -74,6 +74,7 @@ def build_router() -> Router:
         INSTALLATION_EVENT,
         [installation.INFERRED_UNSUSPEND],
         installation.on_unsuspend_inferred,
+        internal=True,
     )
     # A delivery GitHub refused for the suspension: its start, should the `suspend` not come.
     router.on_suspended(suspensions.met)
