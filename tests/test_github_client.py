@@ -123,6 +123,7 @@ def test_which_answers_may_pass(
 SUSPENDED_ANSWERS = [
     ("This installation has been suspended", True),
     ("THIS INSTALLATION HAS BEEN SUSPENDED", True),
+    ("Sorry. This installation owned by acme is suspended.", True),
     ("Sorry. Your account was suspended.", False),  # a suspended user's own account
 ]
 

@@ -303,10 +303,11 @@ class InstallationSuspended(InstallationUnavailable):
     unsuspended (an `installation` delivery, action `unsuspend`)."""
 
 
-# GitHub's words for the installation's suspension, lower-cased. Not any "suspended": a
-# suspended user's account, say, is "Sorry. Your account was suspended.", and is no
-# suspension of the installation, whose end a token granted would be taken for.
-INSTALLATION_SUSPENDED = "this installation has been suspended"
+# GitHub's words for the installation's suspension ("This installation has been suspended";
+# "This installation owned by acme is suspended"). Not any "suspended": a suspended user's
+# account, say, is "Sorry. Your account was suspended.", and is no suspension of the
+# installation, whose end a token granted would be taken for.
+INSTALLATION_SUSPENDED = re.compile(r"\binstallation\b.*\bsuspended\b", re.IGNORECASE)
 
 
 def says_suspended(error: Exception) -> bool:
@@ -318,7 +319,7 @@ def says_suspended(error: Exception) -> bool:
     return (
         isinstance(error, RequestFailed)
         and error.response.status_code == 403
-        and INSTALLATION_SUSPENDED in error_message(error).lower()
+        and INSTALLATION_SUSPENDED.search(error_message(error)) is not None
     )
 
 
