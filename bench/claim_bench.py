@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.handlers import build_router
+from app.handlers.table import build_router
 from app.intake.delivery import Delivery, from_payload
 from app.journal import Aside, SqliteJournal
 from app.journal.worker import ASIDE_CONCURRENCY

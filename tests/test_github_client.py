@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 
 from app.github.client import (
     GitHubApp,
+    InstallationSuspended,
     MeteredTransport,
     classify,
     describe,
     error_message,
     retry_after_seconds,
+    says_suspended,
     timestamp,
 )
 
@@ -115,6 +117,49 @@ def test_which_answers_may_pass(
 ) -> None:
     verdict = classify(failure(status, headers))
     assert (verdict.transient, verdict.wait) == (transient, wait)
+
+
+# 403s that say "suspended": only in GitHub's words for it, the installation's suspension.
+SUSPENDED_ANSWERS = [
+    ("This installation has been suspended", True),
+    ("THIS INSTALLATION HAS BEEN SUSPENDED", True),
+    ("Sorry. This installation owned by acme is suspended.", True),
+    ("Sorry. Your account was suspended.", False),  # a suspended user's own account
+]
+
+
+@pytest.mark.parametrize(("message", "installation_suspended"), SUSPENDED_ANSWERS)
+def test_only_githubs_words_for_it_say_the_installation_is_suspended(
+    message: str, installation_suspended: bool
+) -> None:
+    """A request refused with GitHub's words for the installation's suspension, in any case,
+    is that suspension; another 403 that says "suspended" is not."""
+    assert says_suspended(failure(403, body={"message": message})) is installation_suspended
+    assert not says_suspended(failure(404, body={"message": message}))
+
+
+@pytest.mark.parametrize(("message", "installation_suspended"), SUSPENDED_ANSWERS)
+def test_a_token_refused_is_the_installations_suspension_only_in_githubs_words_for_it(
+    private_key_pem: str, message: str, installation_suspended: bool
+) -> None:
+    async def scenario() -> Exception:
+        github = GitHubApp(1, private_key_pem, BASE)
+        try:
+            await github.installation(5)
+        except Exception as error:
+            return error
+        finally:
+            await github.aclose()
+        raise AssertionError("a token was minted")
+
+    with respx.mock:
+        respx.post(f"{BASE}/app/installations/5/access_tokens").mock(
+            return_value=httpx.Response(403, json={"message": message})
+        )
+        refused = asyncio.run(scenario())
+
+    assert isinstance(refused, InstallationSuspended) is installation_suspended
+    assert isinstance(refused, RequestFailed) is not installation_suspended
 
 
 def test_a_primary_rate_limit_waits_until_the_reset() -> None:

@@ -193,7 +193,7 @@ def test_an_installation_alone_with_due_work_takes_every_free_slot(journal: Jour
     assert asyncio.run(scenario()) == ["a1", "a2", "a3", "a4"]
 
 
-# The routes a worker runs on its slots set aside: messages to chat (app/handlers/__init__.py).
+# The routes a worker runs on its slots set aside: messages to chat (app/handlers/table.py).
 CHAT_ASIDE = frozenset({("timer", "chat")})
 
 

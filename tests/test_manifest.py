@@ -15,7 +15,7 @@ from support.harness import Bot
 from support.openapi import OpenAPIValidator
 from support.trim_openapi import OPERATIONS
 
-from app.handlers import build_router
+from app.handlers.table import build_router
 from app.pages.setup import manifest_for_server
 
 MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "app.yml").read_text())

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from app.handlers import build_router, suspensions
+from app.handlers import suspensions
 from app.handlers.routing import Context, Router, StateStore
+from app.handlers.table import build_router
 from app.intake.delivery import Delivery, from_payload
 from app.journal.sqlite import SqliteJournal
 from app.journal.timers import TIMER_EVENT
@@ -66,6 +69,24 @@ def test_a_timer_delivery_runs_its_kinds_handler_but_is_never_taken_from_outside
     assert router.events == {"pull_request"}  # what the App subscribes to
 
 
+def test_an_internal_action_runs_its_handler_but_is_never_taken_from_outside() -> None:
+    """hotfix-bot's own delivery of an event GitHub sends (an unsuspension a token granted
+    told of): the worker runs it, the intake ignores one of that action however signed,
+    and the event's other actions are GitHub's as before."""
+    router = Router()
+    router.add("installation", ["unsuspend"], first)
+    router.add("installation", ["unsuspend-inferred"], second, internal=True)
+    router.add("deployment", ["created"], every_action, internal=True)
+    installation = {"id": 11}
+    inferred = delivery("installation", "unsuspend-inferred", installation=installation)
+
+    assert router.handlers_for(inferred) == [second]
+    assert not router.handles(inferred)
+    assert router.handles(delivery("installation", "unsuspend", installation=installation))
+    assert router.events == set()  # installation is sent to every App; deployment is ours
+    assert not build_router().handles(inferred)
+
+
 def test_an_event_without_actions_is_routed_to_each_of_its_handlers_once() -> None:
     router = Router()
     router.add("push", None, first)
@@ -114,3 +135,23 @@ def test_a_suspension_the_worker_met_is_kept_by_the_hook_the_table_registers(
     finally:
         journal.close()
     assert met == [(5, 1_100.0)]
+
+
+def test_the_worker_loads_the_routers_interface_and_no_handler() -> None:
+    """The worker runs handlers through the router alone: importing it, as a process that
+    has imported nothing else, loads the package of handlers and its interface, none of
+    the handlers (docs/ARCHITECTURE.md, import rules)."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, app.journal.worker; "
+            "print(*sorted(m for m in sys.modules if m.startswith('app.handlers')))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert loaded.stdout.split() == ["app.handlers", "app.handlers.routing"]

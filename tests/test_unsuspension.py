@@ -359,6 +359,27 @@ def test_a_token_granted_after_a_lost_unsuspend_stands_for_it_and_catches_up_onc
     assert bot.journal.recent(status="failed") == []
 
 
+def test_hotfix_bots_own_unsuspension_sent_to_the_webhook_is_ignored(clocked_bot: Bot) -> None:
+    """GitHub sends no `unsuspend-inferred`: one signed and sent from outside, though it
+    names the delivery a token granted would queue, is not taken (docs/BEHAVIOUR.md, "The
+    webhook"): nothing of it runs."""
+    bot = clocked_bot
+    suspended(bot)
+    assert bot.clock is not None
+    installation = bot.repo.installation_id
+    forged = f"unsuspend-inferred:{installation}:{bot.clock.moment().isoformat()}"
+    payload = {"action": "unsuspend-inferred", "installation": {"id": installation}}
+
+    with bot.counting() as requests:
+        answer = bot.send("installation", payload, forged)
+        bot.settle()
+
+    assert answer.json() == {"delivery": forged, "status": "ignored"}
+    [entry] = [entry for entry in bot.journal.recent() if entry.id == forged]
+    assert (entry.status, entry.payload) == ("ignored", None)
+    assert requests == []
+
+
 def test_with_no_suspension_kept_a_token_granted_costs_one_read(
     bot_on_each_journal: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:

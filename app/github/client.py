@@ -303,6 +303,13 @@ class InstallationSuspended(InstallationUnavailable):
     unsuspended (an `installation` delivery, action `unsuspend`)."""
 
 
+# GitHub's words for the installation's suspension ("This installation has been suspended";
+# "This installation owned by acme is suspended"). Not any "suspended": a suspended user's
+# account, say, is "Sorry. Your account was suspended.", and is no suspension of the
+# installation, whose end a token granted would be taken for.
+INSTALLATION_SUSPENDED = re.compile(r"\binstallation\b.*\bsuspended\b", re.IGNORECASE)
+
+
 def says_suspended(error: Exception) -> bool:
     """Whether `error` is GitHub saying the installation is suspended: refusing it a token,
     or refusing a request made with a token minted before the suspension (`403`, "This
@@ -312,7 +319,7 @@ def says_suspended(error: Exception) -> bool:
     return (
         isinstance(error, RequestFailed)
         and error.response.status_code == 403
-        and "suspended" in error_message(error).lower()
+        and INSTALLATION_SUSPENDED.search(error_message(error)) is not None
     )
 
 

@@ -14,9 +14,14 @@ from githubkit.exception import RequestFailed
 from app.github.client import describe, timestamp
 from app.handlers import suspensions
 from app.handlers.release.production import catch_up_after_suspension
-from app.handlers.routing import INSTALLATION_EVENT, Context, TokenGranted, transience_of
+from app.handlers.routing import (
+    INSTALLATION_EVENT,
+    Context,
+    DeliveryQueue,
+    TokenGranted,
+    transience_of,
+)
 from app.intake.delivery import from_payload
-from app.journal.base import Journal
 from policies.wording import plural
 
 SUSPEND_ACTIONS = ["suspend"]
@@ -63,7 +68,7 @@ async def on_unsuspend(context: Context) -> None:
     await _catch_up(context, None if suspension is None else suspension.ongoing_since)
 
 
-async def on_token_granted(journal: Journal, grant: TokenGranted) -> bool:
+async def on_token_granted(journal: DeliveryQueue, grant: TokenGranted) -> bool:
     """GitHub granted the installation a token, asked for after a suspension of it began
     that is kept going: it was unsuspended, and GitHub's `unsuspend` never reached
     hotfix-bot (it was down, or answered an error: GitHub delivers none again). The

@@ -13,15 +13,20 @@ from typing import Any, Protocol
 from app.chat import ChatUndelivered, ChatWebhook
 from app.github.client import InstallationClient, Transience, classify
 from app.intake.delivery import Delivery
-from app.journal.base import Journal, JournalUnavailable, MovedRepository, RepositoryMove
+from app.journal.base import JournalUnavailable, MovedRepository, RecordOutcome, RepositoryMove
 from app.journal.timers import TIMER_EVENT, Timers
 from app.logs import ContextLogger
 
 
-class StateStore(Protocol):
-    """What a handler may keep between deliveries: small values by key, in the journal."""
+class StateReader(Protocol):
+    """What handlers kept between deliveries, read: small values by key, in the journal."""
 
     async def get_state(self, key: str) -> str | None: ...
+
+
+class StateStore(StateReader, Protocol):
+    """What a handler may keep between deliveries: small values by key, in the journal."""
+
     # `durable`: kept through a power loss too, before it returns.
     async def set_state(self, key: str, value: str, *, durable: bool = False) -> None: ...
     # A repository renamed or transferred: its keys, and its timers and queued deliveries
@@ -119,8 +124,15 @@ class TokenGranted:
     log: ContextLogger  # that delivery's
 
 
-# What a token GitHub granted means, kept in the journal: whether the hook queued work there.
-GrantHook = Callable[[Journal, TokenGranted], Awaitable[bool]]
+class DeliveryQueue(StateReader, Protocol):
+    """The journal as the grant hook sees it (`Router.on_granted`): what handlers kept, read,
+    and a delivery of hotfix-bot's own queued there, to run as GitHub's do."""
+
+    async def record(self, delivery: Delivery, body: bytes, *, handled: bool) -> RecordOutcome: ...
+
+
+# What a token GitHub granted means, looked at in the journal: whether the hook queued work there.
+GrantHook = Callable[[DeliveryQueue, TokenGranted], Awaitable[bool]]
 # Whether the handler acts on a delivery (say, a `closed` that merged), from its named fields:
 # the intake and the worker see the same ones.
 Condition = Callable[[Delivery], bool]
@@ -138,6 +150,7 @@ class Router:
     _supersedable: set[Handler] = field(default_factory=set)
     _aside: set[tuple[str, str | None]] = field(default_factory=set)
     _without_github: set[Handler] = field(default_factory=set)
+    _internal: set[tuple[str, str | None]] = field(default_factory=set)
     _suspension_hook: SuspensionHook | None = None
     _grant_hook: GrantHook | None = None
 
@@ -150,6 +163,7 @@ class Router:
         supersedable: bool = False,
         aside: bool = False,
         without_github: bool = False,
+        internal: bool = False,
         when: Condition = always,
     ) -> None:
         """Route `event` with any of `actions` (None: every action) to `handler`, for the
@@ -163,11 +177,16 @@ class Router:
         `without_github`: the handler acts on the journal alone, so its delivery runs
         without an installation token (`needs_github`): one GitHub refuses to a suspended
         installation must not stop it.
+        `internal`: hotfix-bot queues these deliveries itself, as the journal does a fired
+        timer's (every `timer` route is internal): GitHub sends none, so the intake takes
+        none from outside (`handles`).
         """
         for action in actions if actions is not None else [None]:
             self._routes.setdefault((event, action), []).append((handler, when))
             if aside:
                 self._aside.add((event, action))
+            if internal or event == TIMER_EVENT:
+                self._internal.add((event, action))
         if supersedable:
             self._supersedable.add(handler)
         if without_github:
@@ -191,7 +210,7 @@ class Router:
         theirs."""
         self._grant_hook = hook
 
-    async def granted(self, journal: Journal, grant: TokenGranted) -> bool:
+    async def granted(self, journal: DeliveryQueue, grant: TokenGranted) -> bool:
         """GitHub minted a token for a delivery's run (once an hour or so per installation,
         not for each delivery): `on_granted`'s hook looks at it, if one is set; whether it
         queued work in `journal`. Run again whole should the journal refuse its write."""
@@ -220,16 +239,18 @@ class Router:
         return [handler for handler, when in routes if when(delivery)]
 
     def handles(self, delivery: Delivery) -> bool:
-        """Whether the intake queues `delivery`: a `timer` delivery comes from the journal
-        alone (app/timers.py), never from outside."""
-        return delivery.event != TIMER_EVENT and bool(self.handlers_for(delivery))
+        """Whether the intake queues `delivery`: never one of hotfix-bot's own (`add`'s
+        `internal`: a fired timer, from the journal alone, app/timers.py), whoever signed
+        it."""
+        own = {(delivery.event, delivery.action), (delivery.event, None)} & self._internal
+        return not own and bool(self.handlers_for(delivery))
 
     @property
     def events(self) -> set[str]:
-        """The GitHub events routed that the App subscribes to: not those GitHub sends every
-        App."""
+        """The GitHub events routed that the App subscribes to: not hotfix-bot's own, nor
+        those GitHub sends every App."""
         return {
             event
-            for event, _ in self._routes
-            if event != TIMER_EVENT and event not in SENT_TO_EVERY_APP
+            for event, action in self._routes
+            if (event, action) not in self._internal and event not in SENT_TO_EVERY_APP
         }

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from app.handlers.routing import StateStore
+from app.handlers.routing import StateReader, StateStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ def _key(installation_id: int) -> str:
     return f"suspension:{installation_id}"
 
 
-async def kept(state: StateStore, installation_id: int) -> Suspension | None:
+async def kept(state: StateReader, installation_id: int) -> Suspension | None:
     """The installation's latest suspension hotfix-bot learnt of; None when it learnt of none."""
     stored = await state.get_state(_key(installation_id))
     if stored is None:
@@ -81,7 +81,7 @@ async def met(state: StateStore, installation_id: int, at: float) -> None:
         await _keep(state, installation_id, Suspension(at))
 
 
-async def ongoing_since(state: StateStore, installation_id: int) -> float | None:
+async def ongoing_since(state: StateReader, installation_id: int) -> float | None:
     """When the installation's suspension began; None when no suspension is known that has
     not ended."""
     suspension = await kept(state, installation_id)

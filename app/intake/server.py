@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 
 from app.chat import CHAT_TIMEOUT, chat_webhook
 from app.github.client import TIMEOUTS, Timeouts
-from app.handlers import build_router
 from app.handlers.routing import Router
+from app.handlers.table import build_router
 from app.intake.bodies import BodyBudget
 from app.intake.endpoints import endpoints
 from app.intake.framing import NotFramable

@@ -33,7 +33,7 @@ import uvloop
 from app import logs
 from app.chat import chat_webhook
 from app.child_process import ChildProcess, when_server_gone
-from app.handlers import build_router
+from app.handlers.table import build_router
 from app.journal import journal_path, open_journal
 from app.journal.worker import Worker
 from app.services import github_app
