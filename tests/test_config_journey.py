@@ -664,3 +664,35 @@ def test_a_command_refused_for_a_broken_file_is_carried_out_once_fixed_and_poste
         "success",
         "Break-glass by @oncall: checkout is down",
     )
+
+
+def test_a_regular_pull_request_lagging_a_change_of_the_file_asks_github_once_per_base(
+    bot: Bot,
+) -> None:
+    """A branch cut before the file changed on main holds the old file, which its merge
+    keeps: whether its own diff changes the file is asked once, and a later evaluation of
+    the same head against the same base costs no compare."""
+    pushed(bot, "release: false\n")
+    bot.repo.create_branch("feature/dark-mode", "main")
+    head = bot.repo.commit("feature/dark-mode", {"src/app.py": "fixed\n"}, "Dark mode")
+    pushed(bot, "release: false\nworkflow: github-flow\n", "GitHub flow")
+    pull = bot.repo.open_pull("feature/dark-mode", "main", title="Dark mode", author="dev")
+
+    with bot.counting() as first:
+        bot.pull_request(pull.number, "opened")
+    with bot.counting() as second:
+        bot.pull_request(pull.number, "edited")
+
+    assert neutral_summary(bot, pull) == f"{NOT_A_HOTFIX}\n\nConfig: {FILE} on main"
+    compare = f"GET /repos/acme/widgets/compare/main...{head}"
+    assert [f"{r.method} {r.path}" for r in first].count(compare) == 1
+    run = bot.policy_run(head)
+    assert sorted(f"{r.method} {r.path}" for r in second) == sorted(
+        [
+            f"GET /repos/acme/widgets/pulls/{pull.number}",
+            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
+            "GET /repos/acme/widgets/git/trees/main",
+            "GET /repos/acme/.github/contents/.github/hotfix.yml",
+            f"PATCH /repos/acme/widgets/check-runs/{run.id}",
+        ]
+    )
