@@ -696,3 +696,25 @@ def test_a_regular_pull_request_lagging_a_change_of_the_file_asks_github_once_pe
             f"PATCH /repos/acme/widgets/check-runs/{run.id}",
         ]
     )
+
+
+def test_a_regular_pull_request_whose_head_github_refuses_to_read_has_no_note_and_stays_neutral(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The note is no part of the verdict: a head tree GitHub refuses for good leaves it out
+    rather than failing the run of a pull request that is no hotfix."""
+    pushed(bot, "release: false\n")
+    bot.repo.create_branch("feature/dark-mode", "main")
+    head = bot.repo.commit("feature/dark-mode", {FILE: "release: true\n"}, "Release")
+    pull = bot.repo.open_pull("feature/dark-mode", "main", title="Dark mode", author="dev")
+    bot.fake.inject("GET", rf"/git/trees/{head}$", status=403, times=None)
+
+    with caplog.at_level(logging.INFO, logger="hotfix_bot"):
+        bot.pull_request(pull.number, "opened")
+
+    assert neutral_summary(bot, pull) == f"{NOT_A_HOTFIX}\n\nConfig: {FILE} on main"
+    refused = f"GitHub answered 403 to GET /repos/acme/widgets/git/trees/{head}"
+    assert any(
+        message.startswith(f"{head}: no note on {FILE}, its head is refused: {refused}")
+        for message in caplog.messages
+    ), caplog.messages

@@ -789,9 +789,18 @@ async def _config_change_at_head(
 ) -> ConfigChange | None:
     """`_config_change` of open pull request `pull`, its head's file read from the head tree
     (read ahead when the delivery names that head): a head whose file is the base's shares
-    its blob, read already."""
+    its blob, read already. None, rather than a failed run, when GitHub refuses the head:
+    the evaluation reads nothing else of it."""
     head_sha = pull["head"]["sha"]
-    head = await read_files(github, config_files.repository, head_sha, [CONFIG_PATH], reads)
+    try:
+        head = await read_files(github, config_files.repository, head_sha, [CONFIG_PATH], reads)
+    except RequestFailed as error:
+        if classify(error, now.timestamp()).transient:
+            raise
+        log.info(
+            "%s: no note on %s, its head is refused: %s", head_sha, CONFIG_PATH, describe(error)
+        )
+        return None
     return await _config_change(github, config_files, head.get(CONFIG_PATH), pull, now, reads)
 
 
