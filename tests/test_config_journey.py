@@ -437,6 +437,21 @@ def test_a_broken_file_into_another_branch_is_said_to_fail_the_pull_requests_int
     ) in neutral_summary(bot, pull)
 
 
+def first_evaluation(pull: FakePull, head: str) -> list[str]:
+    """The requests of the first evaluation of `pull`, no hotfix, on its head commit `head`,
+    the base's files read before and its head's config file the base's: those it made
+    before the head's file was read."""
+    return [
+        f"GET /repos/acme/widgets/pulls/{pull.number}",
+        f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
+        "GET /repos/acme/widgets/git/trees/main",
+        "GET /repos/acme/.github/contents/.github/hotfix.yml",
+        f"GET /repos/acme/widgets/git/trees/{head}",
+        f"GET /repos/acme/widgets/commits/{head}/check-runs",
+        "POST /repos/acme/widgets/check-runs",
+    ]
+
+
 @pytest.mark.parametrize(
     ("files", "listed"),
     [
@@ -462,19 +477,9 @@ def test_a_regular_pull_request_leaving_the_file_as_it_is_has_no_note_and_reads_
     assert neutral_summary(bot, pull) == f"{NOT_A_HOTFIX}\n\nConfig: {FILE} on main"
     tree = bot.repo.objects.commits[head].tree
     listings = [f"GET /repos/acme/widgets/git/trees/{tree_sha(subtree(tree, d))}" for d in listed]
-    # The 7 requests such an evaluation made before the head's file was read, and the
-    # listing of a changed `.github` directory: its blob of the file is the base's, read.
+    # The listing of a changed `.github` directory: its blob of the file is the base's, read.
     assert sorted(f"{r.method} {r.path}" for r in requests) == sorted(
-        [
-            f"GET /repos/acme/widgets/pulls/{pull.number}",
-            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
-            "GET /repos/acme/widgets/git/trees/main",
-            "GET /repos/acme/.github/contents/.github/hotfix.yml",
-            f"GET /repos/acme/widgets/git/trees/{head}",
-            f"GET /repos/acme/widgets/commits/{head}/check-runs",
-            "POST /repos/acme/widgets/check-runs",
-            *listings,
-        ]
+        [*first_evaluation(pull, head), *listings]
     )
 
 
@@ -620,17 +625,7 @@ def test_a_pull_request_leaving_the_broken_file_as_it_is_is_told_to_fix_it_on_th
         "Fix the file on `main` (a pull request cannot change its own policy), then re-run "
         "this check. `hotfix-bot config validate` checks a file offline."
     )
-    assert sorted(f"{r.method} {r.path}" for r in requests) == sorted(
-        [
-            f"GET /repos/acme/widgets/pulls/{pull.number}",
-            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
-            "GET /repos/acme/widgets/git/trees/main",
-            "GET /repos/acme/.github/contents/.github/hotfix.yml",
-            f"GET /repos/acme/widgets/git/trees/{head}",
-            f"GET /repos/acme/widgets/commits/{head}/check-runs",
-            "POST /repos/acme/widgets/check-runs",
-        ]
-    )
+    assert sorted(f"{r.method} {r.path}" for r in requests) == sorted(first_evaluation(pull, head))
 
 
 def test_a_command_refused_for_a_broken_file_is_carried_out_once_fixed_and_posted_again(
@@ -664,3 +659,57 @@ def test_a_command_refused_for_a_broken_file_is_carried_out_once_fixed_and_poste
         "success",
         "Break-glass by @oncall: checkout is down",
     )
+
+
+def test_a_regular_pull_request_lagging_a_change_of_the_file_asks_github_once_per_base(
+    bot: Bot,
+) -> None:
+    """A branch cut before the file changed on main holds the old file, which its merge
+    keeps: whether its own diff changes the file is asked once, and a later evaluation of
+    the same head against the same base costs no compare."""
+    pushed(bot, "release: false\n")
+    bot.repo.create_branch("feature/dark-mode", "main")
+    head = bot.repo.commit("feature/dark-mode", {"src/app.py": "fixed\n"}, "Dark mode")
+    pushed(bot, "release: false\nworkflow: github-flow\n", "GitHub flow")
+    pull = bot.repo.open_pull("feature/dark-mode", "main", title="Dark mode", author="dev")
+
+    with bot.counting() as first:
+        bot.pull_request(pull.number, "opened")
+    with bot.counting() as second:
+        bot.pull_request(pull.number, "edited")
+
+    assert neutral_summary(bot, pull) == f"{NOT_A_HOTFIX}\n\nConfig: {FILE} on main"
+    compare = f"GET /repos/acme/widgets/compare/main...{head}"
+    assert [f"{r.method} {r.path}" for r in first].count(compare) == 1
+    run = bot.policy_run(head)
+    assert sorted(f"{r.method} {r.path}" for r in second) == sorted(
+        [
+            f"GET /repos/acme/widgets/pulls/{pull.number}",
+            f"GET /repos/acme/widgets/pulls/{pull.number}/reviews",
+            "GET /repos/acme/widgets/git/trees/main",
+            "GET /repos/acme/.github/contents/.github/hotfix.yml",
+            f"PATCH /repos/acme/widgets/check-runs/{run.id}",
+        ]
+    )
+
+
+def test_a_regular_pull_request_whose_head_github_refuses_to_read_has_no_note_and_stays_neutral(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The note is no part of the verdict: a head tree GitHub refuses for good leaves it out
+    rather than failing the run of a pull request that is no hotfix."""
+    pushed(bot, "release: false\n")
+    bot.repo.create_branch("feature/dark-mode", "main")
+    head = bot.repo.commit("feature/dark-mode", {FILE: "release: true\n"}, "Release")
+    pull = bot.repo.open_pull("feature/dark-mode", "main", title="Dark mode", author="dev")
+    bot.fake.inject("GET", rf"/git/trees/{head}$", status=403, times=None)
+
+    with caplog.at_level(logging.INFO, logger="hotfix_bot"):
+        bot.pull_request(pull.number, "opened")
+
+    assert neutral_summary(bot, pull) == f"{NOT_A_HOTFIX}\n\nConfig: {FILE} on main"
+    refused = f"GitHub answered 403 to GET /repos/acme/widgets/git/trees/{head}"
+    assert any(
+        message.startswith(f"{head}: no note on {FILE}, its head is refused: {refused}")
+        for message in caplog.messages
+    ), caplog.messages

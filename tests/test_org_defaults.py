@@ -300,3 +300,25 @@ def test_a_pull_request_breaking_the_organizations_file_is_told_whose_pull_reque
         "Fix it on `policy/edit` before the merge; `hotfix-bot config validate` checks it "
         "offline."
     )
+
+
+def test_a_pull_request_fixing_the_organizations_file_says_whose_hotfixes_are_evaluated_again(
+    bot: Bot,
+) -> None:
+    """Fixed, the `.github` repository's file applies to every repository's pull requests,
+    but the push of its merge evaluates again only that repository's hotfixes."""
+    org = org_repository(bot, "relase: false\n")
+    org.create_branch("policy/fix", "main")
+    org.commit("policy/fix", {".github/hotfix.yml": "release: false\n"}, "Fix")
+    pull = org.open_pull("policy/fix", "main", "Fix", "admin")
+
+    bot.deliver("pull_request", bot.fake.pull_request_event(org, pull.number, "opened"))
+
+    [run] = org.runs_named("hotfix-policy", pull.head_sha)
+    assert run.conclusion == "failure"
+    assert run.output["summary"].endswith(
+        "Once merged, its file applies to the pull requests of the organization's "
+        "repositories: the open hotfix pull requests into this repository's `main` are "
+        "evaluated again at its merge, any other at its next event or when its check is "
+        "re-run."
+    )

@@ -432,6 +432,21 @@ def revert_into_develop(bot: Bot, files: dict[str, str]) -> FakePull:
     return pull
 
 
+# How the run of `revert_into_develop`'s pull request begins, as far as its `Config:` line,
+# and how it ends: no rollback, for the branch it is into.
+INTO_DEVELOP = (
+    NOT_A_HOTFIX
+    + not_a_rollback(
+        f"its head branch `{REVERT_BRANCH}` matches `rollback.pattern` (`^revert-[0-9]+-hotfix/`)",
+        "it is into develop, not the production branch main",
+    )
+    + "\n\nConfig: the defaults (no .github/hotfix.yml on develop or in acme/.github)"
+)
+INTO_MAIN_INSTEAD = meant_as_a_rollback(
+    "A hotfix is rolled back where it shipped: change the base branch to main"
+)
+
+
 def test_a_revert_of_a_merged_hotfix_into_another_branch_than_production_is_no_rollback(
     bot: Bot, hotfix: FakePull
 ) -> None:
@@ -440,18 +455,7 @@ def test_a_revert_of_a_merged_hotfix_into_another_branch_than_production_is_no_r
     run = bot.policy_run(pull.head_sha)
     assert (run.status, run.conclusion) == ("completed", "neutral")
     assert run.output["title"] == "Not a hotfix pull request"
-    assert run.output["summary"] == (
-        NOT_A_HOTFIX
-        + not_a_rollback(
-            f"its head branch `{REVERT_BRANCH}` matches `rollback.pattern` "
-            "(`^revert-[0-9]+-hotfix/`)",
-            "it is into develop, not the production branch main",
-        )
-        + "\n\nConfig: the defaults (no .github/hotfix.yml on develop or in acme/.github)"
-        + meant_as_a_rollback(
-            "A hotfix is rolled back where it shipped: change the base branch to main"
-        )
-    )
+    assert run.output["summary"] == f"{INTO_DEVELOP}{INTO_MAIN_INSTEAD}"
 
     bot.repo.merge_pull(pull.number, merged_by="dana")
     bot.pull_request(pull.number, "closed")
@@ -468,22 +472,13 @@ def test_a_revert_into_another_branch_than_production_is_told_what_its_file_chan
     run = bot.policy_run(pull.head_sha)
     assert (run.conclusion, run.output["title"]) == ("neutral", "Not a hotfix pull request")
     assert run.output["summary"] == (
-        NOT_A_HOTFIX
-        + not_a_rollback(
-            f"its head branch `{REVERT_BRANCH}` matches `rollback.pattern` "
-            "(`^revert-[0-9]+-hotfix/`)",
-            "it is into develop, not the production branch main",
-        )
-        + "\n\nConfig: the defaults (no .github/hotfix.yml on develop or in acme/.github)\n\n"
-        f"This pull request changes `{CONFIG}`, but is judged by the file on `develop`: a pull "
-        "request cannot change its own policy. As it leaves the file, the file cannot be used, "
-        "and every pull request into `develop` after its merge would fail on it:\n\n"
+        f"{INTO_DEVELOP}\n\nThis pull request changes `{CONFIG}`, but is judged by the file "
+        "on `develop`: a pull request cannot change its own policy. As it leaves the file, the "
+        "file cannot be used, and every pull request into `develop` after its merge would fail "
+        "on it:\n\n"
         '- release: must be true or false (got "maybe")\n\n'
         f"Fix it on `{REVERT_BRANCH}` before the merge; `hotfix-bot config validate` checks it "
-        "offline."
-        + meant_as_a_rollback(
-            "A hotfix is rolled back where it shipped: change the base branch to main"
-        )
+        f"offline.{INTO_MAIN_INSTEAD}"
     )
 
 

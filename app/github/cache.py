@@ -40,3 +40,6 @@ class Caches:
         self.etagged: Lru[tuple[str, Any]] = Lru(1024)
         # Check-run ids this process wrote to or saw GitHub list, by app.handlers.checks' state key.
         self.check_runs: Lru[str] = Lru(4096)
+        # Whether a pull request's own diff changes its config file, by the base branch's
+        # tree and the head commit it was asked at (app.handlers.policy).
+        self.config_changed: Lru[bool] = Lru(1024)

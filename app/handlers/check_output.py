@@ -108,10 +108,12 @@ class ConfigChange:
                 "file cannot be used either:"
             )
         base = self.base_ref
-        # The push of the merge evaluates only the open hotfixes: any other run that failed
-        # on the file stays as it is until something evaluates its pull request again.
+        # The push of the merge evaluates only the open hotfixes, and only this repository's:
+        # any other run that failed on the file stays as it is until something evaluates its
+        # pull request again.
+        into = f"this repository's `{base}`" if self.org_wide else f"`{base}`"
         again = (
-            f"the open hotfix pull requests into `{base}` are evaluated again at its merge, "
+            f"the open hotfix pull requests into {into} are evaluated again at its merge, "
             "any other at its next event or when its check is re-run"
             if self.rechecks
             else "each is evaluated again at its next event, or when its check is re-run"

@@ -12,7 +12,9 @@ run. With warm caches that is 3 sequential round trips, and 4 for the first eval
 head commit whose version files hold more than that; a rollback reads the pull request it
 reverts after the base tree, one more. A pull request that is no hotfix, or one under a
 repository's config file that cannot be used, reads its head's config file alone, from the
-head tree: nothing more while its `.github` tree is the base's.
+head tree: nothing more while its `.github` tree is the base's. One whose file differs from
+the base's (a branch cut before the file changed on the base, too) asks for its compare once
+per head commit and base tree, not at each evaluation.
 
 A hotfix pull request's evaluation also keeps its incident clock going (docs/BEHAVIOUR.md,
 'The incident clock'): it schedules the clock's timers in the journal and asks the approval
@@ -710,7 +712,7 @@ async def policy_evaluation(
 
     versioned, teams = await both(versions(), approvals())
     facts = teams.into(versioned)
-    change = await _config_change(github, config_files, head_config, pull, now)
+    change = await _config_change(github, config_files, head_config, pull, now, reads)
     return Evaluation(
         evaluate(config, facts), config_files, config, facts=facts, config_change=change
     )
@@ -721,10 +723,23 @@ _COMPARE_FILES_SHOWN = 300
 
 
 async def _changes_config(
-    github: InstallationClient, repository: str, base_ref: str, head_sha: str, now: datetime
+    github: InstallationClient,
+    repository: str,
+    base_ref: str,
+    head_sha: str,
+    now: datetime,
+    reads: Reads,
 ) -> bool:
     """Whether the pull request's diff (from the merge base, as GitHub shows it) touches the
-    config file; False when GitHub cannot say, rather than a note that may be wrong."""
+    config file; False when GitHub cannot say, rather than a note that may be wrong. Asked
+    once per head commit and base tree: the base branch is read by name, and the tree read
+    is what tells that it still stands where it stood when GitHub answered (a pull
+    request's `base.sha` does not: GitHub does not move it with the base branch)."""
+    base_tree = await _tree_sha(reads, github, repository, base_ref)
+    key = (repository, base_ref, base_tree, head_sha)
+    known = github.caches.config_changed.get(key) if base_tree is not None else None
+    if known is not None:
+        return known
     try:
         compare = await github.get_json(
             f"/repos/{repository}/compare/{path_part(base_ref)}...{head_sha}"
@@ -739,10 +754,30 @@ async def _changes_config(
     files = compare.get("files") or []
     if len(files) >= _COMPARE_FILES_SHOWN:
         log.info("%s: no note on %s, the compare lists only the first files", head_sha, CONFIG_PATH)
-        return False
-    return any(
-        CONFIG_PATH in (entry.get("filename"), entry.get("previous_filename")) for entry in files
-    )
+        changes = False
+    else:
+        changes = any(
+            CONFIG_PATH in (entry.get("filename"), entry.get("previous_filename"))
+            for entry in files
+        )
+    if base_tree is not None:
+        github.caches.config_changed.put(key, changes)
+    return changes
+
+
+async def _tree_sha(
+    reads: Reads, github: InstallationClient, repository: str, ref: str
+) -> str | None:
+    """The SHA of `ref`'s root tree, as the evaluation read it; None when it was read
+    through the contents API instead (where the git trees API is not served)."""
+    try:
+        tree = await start_reading_tree(reads, github, repository, ref)
+    except RequestFailed as error:
+        if error.response.status_code != 404:
+            raise
+        return None
+    sha = tree.get("sha")
+    return sha if isinstance(sha, str) else None
 
 
 async def _config_change_at_head(
@@ -754,10 +789,19 @@ async def _config_change_at_head(
 ) -> ConfigChange | None:
     """`_config_change` of open pull request `pull`, its head's file read from the head tree
     (read ahead when the delivery names that head): a head whose file is the base's shares
-    its blob, read already."""
+    its blob, read already. None, rather than a failed run, when GitHub refuses the head:
+    the evaluation reads nothing else of it."""
     head_sha = pull["head"]["sha"]
-    head = await read_files(github, config_files.repository, head_sha, [CONFIG_PATH], reads)
-    return await _config_change(github, config_files, head.get(CONFIG_PATH), pull, now)
+    try:
+        head = await read_files(github, config_files.repository, head_sha, [CONFIG_PATH], reads)
+    except RequestFailed as error:
+        if classify(error, now.timestamp()).transient:
+            raise
+        log.info(
+            "%s: no note on %s, its head is refused: %s", head_sha, CONFIG_PATH, describe(error)
+        )
+        return None
+    return await _config_change(github, config_files, head.get(CONFIG_PATH), pull, now, reads)
 
 
 async def _config_change(
@@ -766,13 +810,15 @@ async def _config_change(
     head_text: FileText,
     pull: dict[str, Any],
     now: datetime,
+    reads: Reads,
 ) -> ConfigChange | None:
     """What the config file as open pull request `pull` leaves it (`head_text`) would do once
-    merged; None when its own diff does not change the file."""
+    merged; None when its own diff does not change the file. `reads`: the evaluation's,
+    which read the base branch's files."""
     # A head whose file differs from the base's may only lag behind a change on the base,
     # which a merge keeps: only the pull request's own diff is its change.
     if head_text == config_files.own or not await _changes_config(
-        github, config_files.repository, config_files.ref, pull["head"]["sha"], now
+        github, config_files.repository, config_files.ref, pull["head"]["sha"], now, reads
     ):
         return None
     default_branch = pull["base"]["repo"]["default_branch"]
