@@ -693,6 +693,23 @@ def test_a_regular_pull_request_lagging_a_change_of_the_file_asks_github_once_pe
     )
 
 
+def test_a_compare_github_refuses_for_good_is_not_asked_again_for_the_same_head_and_base(
+    bot: Bot,
+) -> None:
+    pushed(bot, "release: false\n")
+    bot.repo.create_branch("feature/dark-mode", "main")
+    head = bot.repo.commit("feature/dark-mode", {"src/app.py": "fixed\n"}, "Dark mode")
+    pushed(bot, "release: false\nworkflow: github-flow\n", "GitHub flow")
+    pull = bot.repo.open_pull("feature/dark-mode", "main", title="Dark mode", author="dev")
+    bot.fake.inject("GET", r"/compare/", status=403, times=None)
+
+    bot.pull_request(pull.number, "opened")
+    bot.pull_request(pull.number, "edited")
+
+    assert neutral_summary(bot, pull) == f"{NOT_A_HOTFIX}\n\nConfig: {FILE} on main"
+    assert len(bot.fake.requests_to("GET", f"/repos/acme/widgets/compare/main...{head}")) == 1
+
+
 def test_a_regular_pull_request_whose_head_github_refuses_to_read_has_no_note_and_stays_neutral(
     bot: Bot, caplog: pytest.LogCaptureFixture
 ) -> None:

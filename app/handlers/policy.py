@@ -731,7 +731,8 @@ async def _changes_config(
     reads: Reads,
 ) -> bool:
     """Whether the pull request's diff (from the merge base, as GitHub shows it) touches the
-    config file; False when GitHub cannot say, rather than a note that may be wrong. Asked
+    config file; False when GitHub cannot say (refused for good, too long a list), rather
+    than a note that may be wrong. Asked
     once per head commit and base tree: the base branch is read by name, and the tree read
     is what tells that it still stands where it stood when GitHub answered (a pull
     request's `base.sha` does not: GitHub does not move it with the base branch)."""
@@ -745,13 +746,10 @@ async def _changes_config(
             f"/repos/{repository}/compare/{path_part(base_ref)}...{head_sha}"
         )
     except RequestFailed as error:
-        if classify(error, now.timestamp()).transient:
-            raise
-        log.info(
-            "%s: no note on %s, the compare is refused: %s", head_sha, CONFIG_PATH, describe(error)
-        )
-        return False
-    files = compare.get("files") or []
+        _no_note(error, now, head_sha, "the compare is refused")
+        files: list[Any] = []  # refused for good: asked no more for this head and base
+    else:
+        files = compare.get("files") or []
     if len(files) >= _COMPARE_FILES_SHOWN:
         log.info("%s: no note on %s, the compare lists only the first files", head_sha, CONFIG_PATH)
         changes = False
@@ -763,6 +761,14 @@ async def _changes_config(
     if base_tree is not None:
         github.caches.config_changed.put(key, changes)
     return changes
+
+
+def _no_note(error: RequestFailed, now: datetime, head_sha: str, why: str) -> None:
+    """A read the note needs failed: raised again when it may pass (the worker retries the
+    delivery), else logged, and the run goes without the note rather than fail for it."""
+    if classify(error, now.timestamp()).transient:
+        raise error
+    log.info("%s: no note on %s, %s: %s", head_sha, CONFIG_PATH, why, describe(error))
 
 
 async def _tree_sha(
@@ -795,11 +801,7 @@ async def _config_change_at_head(
     try:
         head = await read_files(github, config_files.repository, head_sha, [CONFIG_PATH], reads)
     except RequestFailed as error:
-        if classify(error, now.timestamp()).transient:
-            raise
-        log.info(
-            "%s: no note on %s, its head is refused: %s", head_sha, CONFIG_PATH, describe(error)
-        )
+        _no_note(error, now, head_sha, "its head is refused")
         return None
     return await _config_change(github, config_files, head.get(CONFIG_PATH), pull, now, reads)
 

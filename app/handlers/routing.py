@@ -62,7 +62,8 @@ class Context:
     attempt: int = 1
     last_attempt: bool = True
     chat: ChatWebhook | None = None  # where notices also go (NOTIFY_WEBHOOK_URL), if anywhere
-    # When the worker started, on `clock`: a timer due before then came due while it was down.
+    # When the worker started, on `clock`: a timer due before then, and fired late, came due
+    # while hotfix-bot was down (app.handlers.notices).
     up_since: float = 0.0
 
     @property

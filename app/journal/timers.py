@@ -152,7 +152,9 @@ class Timers:
         return subject
 
 
-# A timer fired this much later than expected came due with no worker there to fire it.
+# A timer fired this much later than expected came due with no worker there to fire it. Not
+# always: every instance's slots all busy (no claim, so no firing) or clocks apart by more
+# than this would look the same.
 FIRED_LATE = timedelta(seconds=2)
 
 
@@ -208,8 +210,7 @@ class FiredTimer:
 def fired_timer_body(timer: Timer, scheduled_at: float, fired_at: float) -> bytes:
     """The body of the delivery a timer becomes when it fires: shaped like GitHub's, so
     that routing and the worker read it as any other (`FiredTimer.of` reads the rest).
-    `fired_at` is kept for the record, and for a hotfix-bot from before lateness was
-    measured to the run, which reads it."""
+    `fired_at` tells whether it fired late (`FiredTimer.fired_late`)."""
     return json.dumps(
         {
             "action": timer.kind,
