@@ -288,8 +288,6 @@ def _late_to_say(context: Context, timer: FiredTimer) -> timedelta | None:
     # Before this worker started, and fired late: no instance was up to fire it then (with
     # several, another may have fired it on time, and its run come here after a retry).
     came_due_while_down = timer.expected_at.timestamp() < context.up_since and timer.fired_late
-    if late_by < timedelta(seconds=1):
-        return None
     return late_by if came_due_while_down or late_by > LATE_NOTICE else None
 
 

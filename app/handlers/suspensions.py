@@ -63,22 +63,25 @@ async def began(state: StateStore, installation_id: int, at: float) -> bool:
     going: looking back too far only finds steps done); one said late, after the
     unsuspension that ended it was handled, starts nothing."""
     suspension = await kept(state, installation_id)
-    if suspension is None or (suspension.ended is not None and suspension.ended < at):
-        await _keep(state, installation_id, Suspension(at))
-        return True
-    if suspension.ended is None and at < suspension.began:
-        await _keep(state, installation_id, Suspension(at))
-        return True
-    return False
+    earlier = suspension is not None and suspension.ended is None and at < suspension.began
+    if not (_starts_another(suspension, at) or earlier):
+        return False
+    await _keep(state, installation_id, Suspension(at))
+    return True
 
 
 async def met(state: StateStore, installation_id: int, at: float) -> None:
     """GitHub refused a request at `at` for the installation's suspension: its start, unless
     one of this suspension is kept already. A refusal from before the last unsuspension was
     handled (recorded late) starts nothing."""
-    suspension = await kept(state, installation_id)
-    if suspension is None or (suspension.ended is not None and suspension.ended < at):
+    if _starts_another(await kept(state, installation_id), at):
         await _keep(state, installation_id, Suspension(at))
+
+
+def _starts_another(suspension: Suspension | None, at: float) -> bool:
+    """Whether a suspension said to hold at `at` is one of its own: none is kept, or the one
+    kept had ended before then (one said of a time before its end was said late)."""
+    return suspension is None or (suspension.ended is not None and suspension.ended < at)
 
 
 async def ongoing_since(state: StateReader, installation_id: int) -> float | None:
